@@ -1,0 +1,122 @@
+# Clockwerk build. `make` builds every binary into bin/; `make run` and `make test` install what they
+# need first (see the README). Sources are picked up by wildcard, one folder per program: adding a file
+# to a folder needs no change here.
+
+CC       ?= cc
+CSTD     := -std=c11 -D_GNU_SOURCE
+WARN     := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
+OPT      ?= -O2 -g
+SAN      ?=
+CFLAGS   += $(CSTD) $(WARN) $(OPT) $(SAN) -I. $(shell pkg-config --cflags libmariadb 2>/dev/null)
+LDFLAGS  += $(SAN) -Wl,--as-needed
+
+# BUILD selects an output tree: `make` -> build/ and bin/; `make BUILD=asan` -> build/asan/ and build/asan/bin/.
+ifeq ($(BUILD),asan)
+  SAN    := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+  OPT    := -O1 -g
+  OUT    := build/asan
+  BIN    := build/asan/bin
+else
+  OUT    := build/default
+  BIN    := bin
+endif
+
+LIB_ZMQ    := -lzmq
+LIB_CURL   := -lcurl
+LIB_CONFIG := -lconfig
+LIB_JSON   := -ljson-c
+LIB_DB     := -lsqlite3 -lpq $(shell pkg-config --libs libmariadb 2>/dev/null || echo -lmariadb)
+LIB_SYS    := -lm -lpthread
+
+COMMON_SRC := $(wildcard common/*.c)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(OUT)/%.o)
+COMMON_LIB := $(OUT)/libcommon.a
+
+# Each program: every .c in its folder; main.c stays out of the folder's library so unit tests can link it.
+PROGRAMS := supervisor worker storer alerter tap relay
+define program_rules
+$(1)_SRC := $$(filter-out $(1)/main.c,$$(wildcard $(1)/*.c))
+$(1)_OBJ := $$($(1)_SRC:%.c=$$(OUT)/%.o)
+$(1)_LIB := $$(OUT)/lib$(1).a
+$$($(1)_LIB): $$($(1)_OBJ)
+	@mkdir -p $$(dir $$@)
+	rm -f $$@ && ar rcs $$@ $$^
+endef
+$(foreach p,$(PROGRAMS),$(eval $(call program_rules,$(p))))
+
+ALL_LIBS   := $(LIB_ZMQ) $(LIB_CURL) $(LIB_CONFIG) $(LIB_JSON) $(LIB_DB) $(LIB_SYS)
+
+TARGETS := $(BIN)/clockwerk $(BIN)/clockwerk-worker $(BIN)/clockwerk-storer $(BIN)/clockwerk-alerter \
+           $(BIN)/clockwerk-tap $(BIN)/clockwerk-relay
+
+.PHONY: all clean deps test-deps run test unit e2e asan bench bench-smoke
+all: $(TARGETS)
+
+$(OUT)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(COMMON_LIB): $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BIN)/clockwerk: $(OUT)/supervisor/main.o $(supervisor_LIB) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIB_CONFIG) $(LIB_ZMQ) $(LIB_CURL) $(LIB_JSON) $(LIB_SYS)
+$(BIN)/clockwerk-worker: $(OUT)/worker/main.o $(worker_LIB) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIB_CURL) $(LIB_ZMQ) $(LIB_SYS)
+$(BIN)/clockwerk-storer: $(OUT)/storer/main.o $(storer_LIB) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIB_DB) $(LIB_ZMQ) $(LIB_SYS)
+$(BIN)/clockwerk-alerter: $(OUT)/alerter/main.o $(alerter_LIB) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIB_CURL) $(LIB_ZMQ) $(LIB_JSON) $(LIB_SYS)
+$(BIN)/clockwerk-tap: $(OUT)/tap/main.o $(tap_LIB) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIB_CONFIG) $(LIB_ZMQ) $(LIB_JSON) $(LIB_SYS)
+$(BIN)/clockwerk-relay: $(OUT)/relay/main.o $(relay_LIB) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIB_ZMQ) $(LIB_SYS)
+
+# ---- unit tests (cmocka): tests/unit/test_NAME.c -> $(OUT)/tests/test_NAME, linked with every folder's library.
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
+PROG_LIBS  := $(foreach p,$(PROGRAMS),$($(p)_LIB))
+$(OUT)/tests/%: $(OUT)/tests/unit/%.o $(PROG_LIBS) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(PROG_LIBS) $(COMMON_LIB) -lcmocka $(ALL_LIBS)
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; (cd tests/unit && ../../$$t); done
+
+e2e: all
+	CLOCKWERK_BIN=$(abspath $(BIN)) /usr/bin/python3 tests/e2e/run.py
+
+# ---- the two commands of the README
+deps:
+	@sh tools/install-deps.sh run
+test-deps:
+	@sh tools/install-deps.sh test
+
+run: deps all
+	@sh tools/run-demo.sh $(BIN)
+
+test: test-deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) e2e
+	$(MAKE) BUILD=asan all
+	$(MAKE) BUILD=asan unit
+	$(MAKE) BUILD=asan e2e
+	$(MAKE) bench-smoke
+
+bench:
+	@sh bench/run.sh full
+bench-smoke: all
+	@sh bench/run.sh smoke
+
+clean:
+	rm -rf build bin
+
+-include $(shell find build -name '*.d' 2>/dev/null)

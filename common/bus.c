@@ -1,0 +1,286 @@
+/* common/bus.c — ZeroMQ behind the interface of bus.h. Socket options are chosen per role here:
+ *  - reliable senders queue up to a high-water mark and then refuse (never drop), linger 2 s at close so
+ *    that a stopping worker hands over what it queued, and keep ZMQ_IMMEDIATE off so that messages sent
+ *    before the receiver is up wait for it instead of being lost;
+ *  - publishers and subscribers never block and linger 0: the tap is best effort. */
+#include "common/bus.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+#include <zmq.h>
+
+_Static_assert(sizeof(zmq_msg_t) <= sizeof(((struct bus_msg *)0)->impl), "bus_msg.impl too small");
+
+#define BUS_MAX_SOCKETS 16
+#define RELIABLE_HWM 100000   /* messages (each a batch of results) */
+#define BEST_EFFORT_HWM 10000
+
+struct bus_socket {
+    struct bus *bus;
+    void *zsock;
+    enum bus_role role;
+};
+
+struct bus {
+    void *ctx;
+    struct bus_socket *sockets[BUS_MAX_SOCKETS];
+};
+
+struct bus *bus_new(char *err, size_t errlen)
+{
+    struct bus *bus = calloc(1, sizeof *bus);
+    if (!bus) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    bus->ctx = zmq_ctx_new();
+    if (!bus->ctx) {
+        snprintf(err, errlen, "cannot create ZeroMQ context: %s", zmq_strerror(errno));
+        free(bus);
+        return NULL;
+    }
+    return bus;
+}
+
+void bus_free(struct bus *bus)
+{
+    if (!bus) return;
+    for (int i = 0; i < BUS_MAX_SOCKETS; i++)
+        if (bus->sockets[i]) bus_close(bus->sockets[i]);
+    while (zmq_ctx_term(bus->ctx) != 0 && errno == EINTR) {}
+    free(bus);
+}
+
+const char *bus_address_problem(const char *address)
+{
+    if (!address || !address[0]) return "empty address";
+    if (strncmp(address, "ipc://", 6) == 0) {
+        const char *path = address + 6;
+        if (path[0] != '/') return "ipc:// address must be an absolute path";
+        if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+            return "ipc:// path is too long for a Unix socket (at most 107 bytes)";
+        return NULL;
+    }
+    if (strncmp(address, "tcp://", 6) == 0) {
+        const char *colon = strrchr(address + 6, ':');
+        if (!colon || colon == address + 6) return "tcp:// address needs host:port";
+        char *end;
+        long port = strtol(colon + 1, &end, 10);
+        if (*end || port < 1 || port > 65535) return "tcp:// port must be 1..65535";
+        return NULL;
+    }
+    return "address must start with ipc:// or tcp://";
+}
+
+static int set_int(void *zsock, int option, int value)
+{
+    return zmq_setsockopt(zsock, option, &value, sizeof value);
+}
+
+struct bus_socket *bus_open(struct bus *bus, enum bus_role role, const char *address, char *err, size_t errlen)
+{
+    static const int types[] = { [BUS_SEND_RELIABLE] = ZMQ_PUSH, [BUS_RECV_RELIABLE] = ZMQ_PULL,
+                                 [BUS_PUBLISH] = ZMQ_PUB, [BUS_SUBSCRIBE] = ZMQ_SUB };
+    const char *problem = bus_address_problem(address);
+    if (problem) {
+        snprintf(err, errlen, "%s: %s", address ? address : "(none)", problem);
+        return NULL;
+    }
+    int slot = -1;
+    for (int i = 0; i < BUS_MAX_SOCKETS && slot < 0; i++)
+        if (!bus->sockets[i]) slot = i;
+    if (slot < 0) {
+        snprintf(err, errlen, "too many bus sockets");
+        return NULL;
+    }
+    void *z = zmq_socket(bus->ctx, types[role]);
+    if (!z) {
+        snprintf(err, errlen, "cannot create socket for %s: %s", address, zmq_strerror(errno));
+        return NULL;
+    }
+    bool reliable = role == BUS_SEND_RELIABLE || role == BUS_RECV_RELIABLE;
+    int hwm = reliable ? RELIABLE_HWM : BEST_EFFORT_HWM;
+    int rc = set_int(z, ZMQ_SNDHWM, hwm) | set_int(z, ZMQ_RCVHWM, hwm) |
+             set_int(z, ZMQ_LINGER, role == BUS_SEND_RELIABLE ? 2000 : 0) | set_int(z, ZMQ_IMMEDIATE, 0);
+    if (role == BUS_SUBSCRIBE) rc |= zmq_setsockopt(z, ZMQ_SUBSCRIBE, "", 0);
+    if (rc == 0) rc = (role == BUS_RECV_RELIABLE) ? zmq_bind(z, address) : zmq_connect(z, address);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot %s %s: %s", role == BUS_RECV_RELIABLE ? "bind" : "connect", address,
+                 zmq_strerror(errno));
+        zmq_close(z);
+        return NULL;
+    }
+    struct bus_socket *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        zmq_close(z);
+        return NULL;
+    }
+    s->bus = bus;
+    s->zsock = z;
+    s->role = role;
+    bus->sockets[slot] = s;
+    return s;
+}
+
+void bus_close(struct bus_socket *s)
+{
+    if (!s) return;
+    for (int i = 0; i < BUS_MAX_SOCKETS; i++)
+        if (s->bus->sockets[i] == s) s->bus->sockets[i] = NULL;
+    zmq_close(s->zsock);
+    free(s);
+}
+
+int bus_send(struct bus_socket *s, enum cw_msg_type type, const void *payload, size_t len)
+{
+    const char *topic = proto_topic(type);
+    if (!topic) {
+        errno = EINVAL;
+        return BUS_ERROR;
+    }
+    /* ZeroMQ sends a multipart message atomically: once the first frame is accepted, the second is too. */
+    for (;;) {
+        if (zmq_send(s->zsock, topic, strlen(topic), ZMQ_DONTWAIT | ZMQ_SNDMORE) >= 0) break;
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN) return s->role == BUS_PUBLISH ? BUS_SENT : BUS_WOULD_BLOCK;
+        return BUS_ERROR;
+    }
+    for (;;) {
+        if (zmq_send(s->zsock, payload, len, ZMQ_DONTWAIT) >= 0) return BUS_SENT;
+        if (errno == EINTR) continue;
+        return BUS_ERROR;
+    }
+}
+
+static bool more_frames(void *zsock)
+{
+    int more = 0;
+    size_t sz = sizeof more;
+    return zmq_getsockopt(zsock, ZMQ_RCVMORE, &more, &sz) == 0 && more;
+}
+
+/* Discards the rest of a multipart message. */
+static void drain_frames(void *zsock)
+{
+    while (more_frames(zsock)) {
+        zmq_msg_t junk;
+        zmq_msg_init(&junk);
+        if (zmq_msg_recv(&junk, zsock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&junk);
+            if (errno == EINTR) continue;
+            return;
+        }
+        zmq_msg_close(&junk);
+    }
+}
+
+int bus_recv(struct bus_socket *s, struct bus_msg *m, int timeout_ms)
+{
+    memset(m, 0, sizeof *m);
+    if (timeout_ms != 0) {
+        zmq_pollitem_t item = { .socket = s->zsock, .events = ZMQ_POLLIN };
+        int n = zmq_poll(&item, 1, timeout_ms);
+        if (n < 0) return errno == EINTR ? 0 : -1;
+        if (n == 0) return 0;
+    }
+    zmq_msg_t topic;
+    zmq_msg_init(&topic);
+    if (zmq_msg_recv(&topic, s->zsock, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&topic);
+        return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+    }
+    enum cw_msg_type type = CW_MSG_INVALID;
+    if (zmq_msg_size(&topic) <= 15) type = proto_type_of_topic(zmq_msg_data(&topic), zmq_msg_size(&topic));
+    bool has_payload = zmq_msg_more(&topic);
+    zmq_msg_close(&topic);
+    m->type = CW_MSG_INVALID;
+    if (!has_payload) return 1;
+
+    zmq_msg_t *payload = (zmq_msg_t *)m->impl;
+    zmq_msg_init(payload);
+    int rc;
+    while ((rc = zmq_msg_recv(payload, s->zsock, 0)) < 0 && errno == EINTR) {}
+    if (rc < 0) {
+        zmq_msg_close(payload);
+        return -1;
+    }
+    if (zmq_msg_more(payload)) {
+        drain_frames(s->zsock);
+        zmq_msg_close(payload);
+        return 1; /* three frames or more: invalid */
+    }
+    m->held = true;
+    m->type = type;
+    if (type != CW_MSG_INVALID) {
+        m->data = zmq_msg_data(payload);
+        m->len = zmq_msg_size(payload);
+    }
+    return 1;
+}
+
+void bus_msg_release(struct bus_msg *m)
+{
+    if (m->held) zmq_msg_close((zmq_msg_t *)m->impl);
+    m->held = false;
+    m->data = NULL;
+    m->len = 0;
+}
+
+int bus_fd(struct bus_socket *s)
+{
+    int fd = -1;
+    size_t sz = sizeof fd;
+    if (zmq_getsockopt(s->zsock, ZMQ_FD, &fd, &sz) != 0) return -1;
+    return fd;
+}
+
+static int events_of(struct bus_socket *s)
+{
+    int ev = 0;
+    size_t sz = sizeof ev;
+    if (zmq_getsockopt(s->zsock, ZMQ_EVENTS, &ev, &sz) != 0) return 0;
+    return ev;
+}
+
+bool bus_readable(struct bus_socket *s) { return events_of(s) & ZMQ_POLLIN; }
+bool bus_writable(struct bus_socket *s) { return events_of(s) & ZMQ_POLLOUT; }
+
+int bus_relay_run(struct bus *bus, const char *in_address, const char *out_address, char *err, size_t errlen)
+{
+    const char *problem = bus_address_problem(in_address);
+    if (!problem) problem = bus_address_problem(out_address);
+    if (problem) {
+        snprintf(err, errlen, "%s", problem);
+        return -1;
+    }
+    void *xsub = zmq_socket(bus->ctx, ZMQ_XSUB);
+    void *xpub = zmq_socket(bus->ctx, ZMQ_XPUB);
+    int rc = -1;
+    if (!xsub || !xpub) {
+        snprintf(err, errlen, "cannot create relay sockets: %s", zmq_strerror(errno));
+        goto out;
+    }
+    if (set_int(xsub, ZMQ_LINGER, 0) | set_int(xpub, ZMQ_LINGER, 0) | set_int(xsub, ZMQ_RCVHWM, BEST_EFFORT_HWM) |
+        set_int(xpub, ZMQ_SNDHWM, BEST_EFFORT_HWM)) {
+        snprintf(err, errlen, "cannot set relay socket options: %s", zmq_strerror(errno));
+        goto out;
+    }
+    if (zmq_bind(xsub, in_address) != 0) {
+        snprintf(err, errlen, "cannot bind %s: %s", in_address, zmq_strerror(errno));
+        goto out;
+    }
+    if (zmq_bind(xpub, out_address) != 0) {
+        snprintf(err, errlen, "cannot bind %s: %s", out_address, zmq_strerror(errno));
+        goto out;
+    }
+    zmq_proxy(xsub, xpub, NULL);
+    snprintf(err, errlen, "relay stopped: %s", zmq_strerror(errno));
+out:
+    if (xsub) zmq_close(xsub);
+    if (xpub) zmq_close(xpub);
+    return rc;
+}

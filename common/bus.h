@@ -1,0 +1,75 @@
+/* common/bus.h — the message bus between Clockwerk processes, behind one module.
+ *
+ * Socket types, framing and options live here and nowhere else, so that delivery can later become
+ * acknowledged (docs/protocol.md) without touching the programs' loops.
+ *
+ *   role               ZeroMQ            used by                         semantics
+ *   BUS_SEND_RELIABLE  PUSH, connect     worker -> storer/alerter,       never drops: queues, then refuses
+ *                                         alerter -> storer               (bus_send returns BUS_WOULD_BLOCK)
+ *   BUS_RECV_RELIABLE  PULL, bind        storer, alerter
+ *   BUS_PUBLISH        PUB, connect      any -> relay (XSUB)            best effort: drops when nobody
+ *                                                                          listens or the reader is slow
+ *   BUS_SUBSCRIBE      SUB, connect      tap <- relay (XPUB)
+ *
+ * The relay (bus_relay_run) binds both ends of the best-effort stream, so the tap has one address to
+ * attach to at any time and publishers never block. */
+#ifndef CW_BUS_H
+#define CW_BUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/protocol.h"
+
+enum bus_role { BUS_SEND_RELIABLE, BUS_RECV_RELIABLE, BUS_PUBLISH, BUS_SUBSCRIBE };
+
+enum { BUS_SENT = 0, BUS_WOULD_BLOCK = 1, BUS_ERROR = -1 };
+
+struct bus;         /* one per process: the ZeroMQ context */
+struct bus_socket;
+
+/* A received message. Frames are owned by the message until bus_msg_release(). */
+struct bus_msg {
+    enum cw_msg_type type;  /* CW_MSG_INVALID: wrong frame count, unknown or oversized topic */
+    const void *data;       /* payload frame (NULL when type is CW_MSG_INVALID) */
+    size_t len;
+    _Alignas(16) unsigned char impl[64]; /* the payload's zmq_msg_t */
+    bool held;
+};
+
+/* NULL with a one-line reason in err on failure. */
+struct bus *bus_new(char *err, size_t errlen);
+/* Closes every socket still open (with their linger) and the context. NULL is fine. */
+void bus_free(struct bus *bus);
+
+/* Opens a socket of `role` on `address` ("ipc:///path" or "tcp://host:port"): bind or connect per role.
+ * NULL with a one-line reason in err on failure (the reason names the address). */
+struct bus_socket *bus_open(struct bus *bus, enum bus_role role, const char *address, char *err, size_t errlen);
+void bus_close(struct bus_socket *s);
+
+/* Sends one message (topic frame + payload frame) without blocking: BUS_SENT, BUS_WOULD_BLOCK (nothing
+ * was sent: keep it and retry when bus_writable()), or BUS_ERROR (errno set). A BUS_PUBLISH socket never
+ * returns BUS_WOULD_BLOCK: what it cannot send is dropped. */
+int bus_send(struct bus_socket *s, enum cw_msg_type type, const void *payload, size_t len);
+
+/* Receives one message, waiting up to timeout_ms (0: do not wait, -1: forever). Returns 1 with *m filled
+ * (release it), 0 when nothing came (or a signal interrupted the wait), -1 on error. A message with the
+ * wrong shape is returned with m->type == CW_MSG_INVALID so that the caller can count it. */
+int bus_recv(struct bus_socket *s, struct bus_msg *m, int timeout_ms);
+void bus_msg_release(struct bus_msg *m);
+
+/* For poll loops: the socket's ZMQ_FD. It is edge-triggered: after it fires, and after every send or
+ * receive, ask bus_readable()/bus_writable() and drain until they say no. */
+int bus_fd(struct bus_socket *s);
+bool bus_readable(struct bus_socket *s);
+bool bus_writable(struct bus_socket *s);
+
+/* The relay's whole work: XSUB bound on in_address, XPUB bound on out_address, messages passed through
+ * without decoding. Returns only on error (or when the context is terminated); err says why. */
+int bus_relay_run(struct bus *bus, const char *in_address, const char *out_address, char *err, size_t errlen);
+
+/* Checks that an address is one the bus accepts ("ipc://" with an absolute path short enough for a Unix
+ * socket, or "tcp://host:port"). Returns NULL when fine, else a static reason. */
+const char *bus_address_problem(const char *address);
+
+#endif

@@ -1,0 +1,106 @@
+/* common/util.c — hashing, boot ids, URL masking and the byte buffer (see util.h). */
+#include "common/util.h"
+#include "common/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+uint64_t cw_hash64(const char *s)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        h ^= *p;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+unsigned cw_shard_of(const char *url, unsigned slots)
+{
+    if (slots <= 1) return 0;
+    return (unsigned)(cw_hash64(url) % slots);
+}
+
+uint64_t cw_boot_id(void)
+{
+    uint64_t id = 0;
+    while (id == 0) {
+        if (getrandom(&id, sizeof id, 0) != (ssize_t)sizeof id)
+            id = ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid() ^ (uint64_t)clock();
+    }
+    return id;
+}
+
+void cw_mask_url(const char *url, char *out, size_t outlen)
+{
+    if (outlen == 0) return;
+    const char *scheme_end = strstr(url, "://");
+    const char *auth_start = scheme_end ? scheme_end + 3 : url;
+    size_t host_span = strcspn(auth_start, "/?#");
+    const char *at = memchr(auth_start, '@', host_span);
+    /* The last '@' in the authority ends the userinfo. */
+    for (const char *p = at; p && p < auth_start + host_span; p = memchr(p + 1, '@', (size_t)(auth_start + host_span - p - 1)))
+        at = p;
+    if (!at) {
+        snprintf(out, outlen, "%s", url);
+        return;
+    }
+    snprintf(out, outlen, "%.*s***%s", (int)(auth_start - url), url, at);
+}
+
+void *cw_xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p) fatal(1, "out of memory (%zu bytes)", n);
+    return p;
+}
+
+void *cw_xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p) fatal(1, "out of memory (%zu x %zu bytes)", n, size);
+    return p;
+}
+
+void *cw_xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q) fatal(1, "out of memory (%zu bytes)", n);
+    return q;
+}
+
+char *cw_xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = cw_xmalloc(n);
+    memcpy(p, s, n);
+    return p;
+}
+
+void cw_buf_reserve(struct cw_buf *b, size_t extra)
+{
+    if (b->len + extra <= b->cap) return;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + extra) cap *= 2;
+    b->data = cw_xrealloc(b->data, cap);
+    b->cap = cap;
+}
+
+void cw_buf_put(struct cw_buf *b, const void *p, size_t n)
+{
+    cw_buf_reserve(b, n);
+    if (n) memcpy(b->data + b->len, p, n);
+    b->len += n;
+}
+
+void cw_buf_reset(struct cw_buf *b) { b->len = 0; }
+
+void cw_buf_free(struct cw_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}

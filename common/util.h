@@ -1,0 +1,40 @@
+/* common/util.h — small helpers every process needs: the stable URL hash (sharding and the phase of first
+ * checks), boot ids, masking credentials in URLs, and a growable byte buffer. */
+#ifndef CW_UTIL_H
+#define CW_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* FNV-1a 64-bit over the bytes of s. Stable across releases and machines: sharding depends on it. */
+uint64_t cw_hash64(const char *s);
+
+/* Which of `slots` workers owns url (0..slots-1). */
+unsigned cw_shard_of(const char *url, unsigned slots);
+
+/* A random 64-bit id for this process start (getrandom), never 0. */
+uint64_t cw_boot_id(void);
+
+/* Copies url to out with any `user:password@` credentials replaced by `***@`. Always NUL-terminates. */
+void cw_mask_url(const char *url, char *out, size_t outlen);
+
+/* Growable byte buffer. data is owned by the buffer; cw_buf_free releases it. Allocation failure is fatal
+ * (logged, exit 1): a monitor that cannot allocate a few bytes cannot go on. */
+struct cw_buf {
+    uint8_t *data;
+    size_t len;
+    size_t cap;
+};
+void cw_buf_reserve(struct cw_buf *b, size_t extra);
+void cw_buf_put(struct cw_buf *b, const void *p, size_t n);
+void cw_buf_reset(struct cw_buf *b);
+void cw_buf_free(struct cw_buf *b);
+
+/* Allocation that never returns NULL (fatal on failure). */
+void *cw_xmalloc(size_t n);
+void *cw_xcalloc(size_t n, size_t size);
+void *cw_xrealloc(void *p, size_t n);
+char *cw_xstrdup(const char *s);
+
+#endif

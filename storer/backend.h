@@ -1,0 +1,69 @@
+/* storer/backend.h — the table of functions every database backend implements (storer/sqlite.c,
+ * storer/postgres.c, storer/mysql.c). The storer's main loop talks to the database only through this.
+ *
+ * Contract for every backend:
+ *  - Schema (docs/schema.md): tables schema_version(version), endpoints(id, url UNIQUE, name),
+ *    checks(id, endpoint_id, checked_at, status_code, latency_ms, ok, error, dns_ms, connect_ms, tls_ms,
+ *    ttfb_ms, worker, boot_id, seq) with UNIQUE (worker, boot_id, seq), and
+ *    alerts(id, alert_id UNIQUE, endpoint_id, raised_at, kind, message, email_state, webhook_state).
+ *    Same table and column names in every database. checked_at/raised_at are UTC with milliseconds;
+ *    latency_ms and the phases are double-precision milliseconds (NULL when the phase was not reached,
+ *    i.e. the wire value is -1); error is NULL when ok.
+ *  - write_batch writes the whole batch in ONE transaction with bound parameters only. It is idempotent:
+ *    a check whose (worker, boot_id, seq) is already stored is skipped; an alert whose alert_id is stored
+ *    has its delivery states updated. An URL not yet in endpoints is inserted there (name NULL).
+ *  - Return values: STORE_OK; STORE_RETRY when the database is unreachable or the connection broke (the
+ *    storer keeps the batch, closes the handle and reopens it with backoff); STORE_FATAL for errors that
+ *    retrying cannot fix (the storer logs and exits 1). err gets one line that names host/port/database
+ *    and the server's own message — never the password. */
+#ifndef CW_STORER_BACKEND_H
+#define CW_STORER_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/config.h"
+#include "common/protocol.h"
+
+enum { STORE_OK = 0, STORE_RETRY = -1, STORE_FATAL = -2 };
+
+#define STORE_SCHEMA_VERSION 1
+
+/* A batch owns copies of everything it holds (the bus payloads are released after decoding). */
+struct store_check {
+    struct cw_result r;   /* r.url and r.error point into the batch's own string storage */
+};
+struct store_alert {
+    struct cw_alert a;    /* strings point into the batch's own string storage */
+};
+struct store_batch {
+    struct store_check *checks;
+    size_t n_checks, cap_checks;
+    struct store_alert *alerts;
+    size_t n_alerts, cap_alerts;
+    char *strings;        /* arena for the strings above */
+    size_t strings_len, strings_cap;
+};
+
+struct store_db; /* a backend's connection */
+
+struct store_backend {
+    const char *name; /* "sqlite", "postgresql", "mysql" */
+    /* Connects (or opens the file). NULL with err set; *rc says STORE_RETRY or STORE_FATAL. */
+    struct store_db *(*open)(const struct cw_config *cfg, int *rc, char *err, size_t errlen);
+    /* Creates the schema on first start, migrates an older schema_version, refuses a newer one (FATAL). */
+    int (*migrate)(struct store_db *db, char *err, size_t errlen);
+    /* Upserts endpoints(url, name) for the configured endpoints, in one transaction. */
+    int (*sync_endpoints)(struct store_db *db, const struct cw_endpoint *eps, size_t n, char *err, size_t errlen);
+    int (*write_batch)(struct store_db *db, const struct store_batch *batch, char *err, size_t errlen);
+    void (*close)(struct store_db *db);
+};
+
+extern const struct store_backend store_backend_sqlite;
+extern const struct store_backend store_backend_postgres;
+extern const struct store_backend store_backend_mysql;
+
+/* The backend for a driver. */
+const struct store_backend *store_backend_for(enum cw_db_driver driver);
+
+#endif

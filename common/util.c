@@ -2,6 +2,7 @@
 #include "common/util.h"
 #include "common/log.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -40,10 +41,9 @@ void cw_mask_url(const char *url, char *out, size_t outlen)
     const char *scheme_end = strstr(url, "://");
     const char *auth_start = scheme_end ? scheme_end + 3 : url;
     size_t host_span = strcspn(auth_start, "/?#");
-    const char *at = memchr(auth_start, '@', host_span);
-    /* The last '@' in the authority ends the userinfo. */
-    for (const char *p = at; p && p < auth_start + host_span; p = memchr(p + 1, '@', (size_t)(auth_start + host_span - p - 1)))
-        at = p;
+    const char *at = NULL; /* the last '@' in the authority ends the userinfo */
+    for (size_t i = 0; i < host_span; i++)
+        if (auth_start[i] == '@') at = auth_start + i;
     if (!at) {
         snprintf(out, outlen, "%s", url);
         return;

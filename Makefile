@@ -49,7 +49,7 @@ ALL_LIBS   := $(LIB_ZMQ) $(LIB_CURL) $(LIB_CONFIG) $(LIB_JSON) $(LIB_DB) $(LIB_S
 TARGETS := $(BIN)/clockwerk $(BIN)/clockwerk-worker $(BIN)/clockwerk-storer $(BIN)/clockwerk-alerter \
            $(BIN)/clockwerk-tap $(BIN)/clockwerk-relay
 
-.PHONY: all clean deps test-deps run test unit e2e asan bench bench-smoke
+.PHONY: all clean deps test-deps run test unit e2e asan bench bench-smoke bench-programs
 all: $(TARGETS)
 
 $(OUT)/%.o: %.c
@@ -87,6 +87,14 @@ $(OUT)/tests/%: $(OUT)/tests/unit/%.o $(PROG_LIBS) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(PROG_LIBS) $(COMMON_LIB) -lcmocka $(ALL_LIBS)
 
+# ---- benchmark programs: bench/NAME.c -> $(OUT)/bench/NAME, linked like the unit tests.
+BENCH_SRC  := $(wildcard bench/*.c)
+BENCH_BINS := $(BENCH_SRC:bench/%.c=$(OUT)/bench/%)
+$(OUT)/bench/%: $(OUT)/bench/%.o $(PROG_LIBS) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(PROG_LIBS) $(COMMON_LIB) $(ALL_LIBS)
+bench-programs: $(BENCH_BINS)
+
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; (cd tests/unit && ../../$$t); done
 
@@ -111,9 +119,10 @@ test: test-deps
 	$(MAKE) BUILD=asan e2e
 	$(MAKE) bench-smoke
 
-bench:
+bench: all bench-programs
+	@sh tools/install-deps.sh bench
 	@sh bench/run.sh full
-bench-smoke: all
+bench-smoke: all bench-programs
 	@sh bench/run.sh smoke
 
 clean:

@@ -80,6 +80,14 @@ static int set_int(void *zsock, int option, int value)
     return zmq_setsockopt(zsock, option, &value, sizeof value);
 }
 
+/* A peer that sends a frame larger than any valid message is disconnected by ZeroMQ before the frame is
+ * allocated: a hostile or broken peer cannot make a receiver buffer gigabytes. */
+static int set_max_msg_size(void *zsock)
+{
+    int64_t max = CW_PAYLOAD_MAX;
+    return zmq_setsockopt(zsock, ZMQ_MAXMSGSIZE, &max, sizeof max);
+}
+
 struct bus_socket *bus_open(struct bus *bus, enum bus_role role, const char *address, char *err, size_t errlen)
 {
     static const int types[] = { [BUS_SEND_RELIABLE] = ZMQ_PUSH, [BUS_RECV_RELIABLE] = ZMQ_PULL,
@@ -106,6 +114,7 @@ struct bus_socket *bus_open(struct bus *bus, enum bus_role role, const char *add
     int rc = set_int(z, ZMQ_SNDHWM, hwm) | set_int(z, ZMQ_RCVHWM, hwm) |
              set_int(z, ZMQ_LINGER, role == BUS_SEND_RELIABLE ? 2000 : 0) | set_int(z, ZMQ_IMMEDIATE, 0);
     if (role == BUS_SUBSCRIBE) rc |= zmq_setsockopt(z, ZMQ_SUBSCRIBE, "", 0);
+    if (role == BUS_RECV_RELIABLE || role == BUS_SUBSCRIBE) rc |= set_max_msg_size(z);
     if (rc == 0) rc = (role == BUS_RECV_RELIABLE) ? zmq_bind(z, address) : zmq_connect(z, address);
     if (rc != 0) {
         snprintf(err, errlen, "cannot %s %s: %s", role == BUS_RECV_RELIABLE ? "bind" : "connect", address,
@@ -265,7 +274,7 @@ int bus_relay_run(struct bus *bus, const char *in_address, const char *out_addre
         goto out;
     }
     if (set_int(xsub, ZMQ_LINGER, 0) | set_int(xpub, ZMQ_LINGER, 0) | set_int(xsub, ZMQ_RCVHWM, BEST_EFFORT_HWM) |
-        set_int(xpub, ZMQ_SNDHWM, BEST_EFFORT_HWM)) {
+        set_int(xpub, ZMQ_SNDHWM, BEST_EFFORT_HWM) | set_max_msg_size(xsub)) {
         snprintf(err, errlen, "cannot set relay socket options: %s", zmq_strerror(errno));
         goto out;
     }

@@ -46,11 +46,17 @@ static void put_u64(struct cw_buf *b, uint64_t v)
     cw_buf_put(b, p, 8);
 }
 
-/* A string: u16 length, bytes, NUL. Cut at max bytes, and at an embedded NUL (none can be in a C string). */
+/* A string: u16 length, bytes, NUL. Cut at max bytes, and at an embedded NUL (none can be in a C string).
+ * A cut never splits a UTF-8 sequence: it backs up to the start of the character it would split, so that
+ * a consumer that decodes strings as UTF-8 (Python, Go, JSON) does not choke on a half character. */
 static void put_str(struct cw_buf *b, const char *s, size_t max)
 {
     size_t n = s ? strlen(s) : 0;
-    if (n > max) n = max;
+    if (n > max) {
+        n = max;
+        size_t lowest = max > 3 ? max - 3 : 0; /* a UTF-8 character is at most 4 bytes */
+        while (n > lowest && ((unsigned char)s[n] & 0xC0) == 0x80) n--;
+    }
     put_u16(b, (uint16_t)n);
     cw_buf_put(b, s ? s : "", n);
     put_u8(b, 0);
@@ -234,8 +240,9 @@ int proto_results_decode(const void *payload, size_t len, struct cw_result *out,
         else if (o->seq == 0) r.why = "zero sequence number";
         else if (o->latency_us < -1 || o->dns_us < -1 || o->connect_us < -1 || o->tls_us < -1 || o->ttfb_us < -1)
             r.why = "negative duration";
+        else if ((flags & 1) && o->error[0])
+            r.why = "error text on an ok result";
         o->ok = flags & 1;
-        if (o->ok && o->error && o->error[0]) r.why = "error text on an ok result";
     }
     return finish(&r, count, why);
 }

@@ -33,6 +33,9 @@ enum cw_msg_type {
 #define CW_ERROR_MAX 1024         /* bytes of error text; longer text is cut by the encoder */
 #define CW_NAME_MAX 1024          /* endpoint names and stats keys/roles (keys are at most 255) */
 #define CW_MESSAGE_MAX 8192       /* alert message text */
+/* Largest payload frame any valid message can have (a full batch of results with the longest strings is
+ * about 2.6 MiB). Receiving sockets refuse larger frames (ZMQ_MAXMSGSIZE: the peer is disconnected). */
+#define CW_PAYLOAD_MAX (4 * 1024 * 1024)
 
 const char *proto_topic(enum cw_msg_type type);                 /* "result", ... or NULL */
 enum cw_msg_type proto_type_of_topic(const void *topic, size_t len); /* CW_MSG_INVALID when unknown */

@@ -1,0 +1,470 @@
+#!/usr/bin/python3
+"""bench/run.py — the benchmark behind `make bench` (mode "full") and `make bench-smoke` (mode "smoke").
+
+Starts targets on 127.0.0.1 only (nginx with stub_status for speed, bench/delay_server for latency
+accuracy), then runs one after another in the same run: the floor (bench/floor.c, a minimal libcurl multi
+loop), Clockwerk (whole pipeline: supervisor, workers, relay, storer on SQLite), and the anchors (an
+asyncio+aiohttp checker, the Prometheus blackbox exporter), and prints one table. Figures are ratios to
+the floor measured in the same run: these machines are shared and noisy, absolute numbers wander.
+
+Every loop here is bounded in count and time, and every process started is stopped on every path.
+Nothing is asserted: targets are reported (docs/performance.md says what they are)."""
+import json
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.environ.get("CLOCKWERK_BIN", os.path.join(ROOT, "bin"))
+BENCH_BIN = os.environ.get("CLOCKWERK_BENCH_BIN", os.path.join(ROOT, "build", "default", "bench"))
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+
+PROFILES = {
+    # floor/anchor checks, clockwerk endpoints@1s and seconds, latency endpoints@10s and seconds, scale
+    "full": dict(floor_checks=60000, anchor_checks=20000, cw_endpoints=5000, cw_seconds=20,
+                 lat_endpoints=20000, lat_seconds=25, scale_endpoints=100000, use_nginx=True),
+    "smoke": dict(floor_checks=2000, anchor_checks=0, cw_endpoints=200, cw_seconds=3,
+                  lat_endpoints=200, lat_seconds=3, scale_endpoints=10000, use_nginx=False),
+}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(pred, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise RuntimeError(f"timed out after {timeout}s waiting for {what}")
+
+
+def port_open(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+def cpu_seconds(pid):
+    """utime+stime of one process, 0 when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def rss_kb(pid):
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * PAGE_KB
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def descendants(root):
+    """pid -> title for every descendant of root (and root)."""
+    children = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(d))
+        except (OSError, ValueError, IndexError):
+            pass
+    out, todo = {}, [root]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/cmdline", "rb") as f:
+                out[p] = f.read().split(b"\0")[0].decode(errors="replace")
+        except OSError:
+            continue
+        todo.extend(children.get(p, []))
+    return out
+
+
+class Procs:
+    """Every process the benchmark starts, stopped on every path."""
+
+    def __init__(self):
+        self.procs = []
+
+    def start(self, argv, **kw):
+        p = subprocess.Popen(argv, **kw)
+        self.procs.append(p)
+        return p
+
+    def stop(self, p, sig=signal.SIGTERM, timeout=15):
+        if p.poll() is None:
+            p.send_signal(sig)
+            try:
+                p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+    def stop_all(self):
+        for p in reversed(self.procs):
+            self.stop(p, timeout=10)
+
+
+class Nginx:
+    def __init__(self, procs, tmp):
+        self.port = free_port()
+        d = os.path.join(tmp, "nginx")
+        os.makedirs(d)
+        conf = os.path.join(d, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(f"""worker_processes 1; daemon off; pid {d}/nginx.pid; error_log {d}/error.log warn;
+events {{ worker_connections 16384; }}
+http {{ access_log off; client_body_temp_path {d}/b; proxy_temp_path {d}/p; fastcgi_temp_path {d}/f;
+  uwsgi_temp_path {d}/u; scgi_temp_path {d}/s;
+  server {{ listen 127.0.0.1:{self.port} backlog=8192; location / {{ return 200 "ok"; }}
+           location = /nginx_status {{ stub_status; }} }} }}
+""")
+        self.proc = procs.start(["nginx", "-c", conf, "-p", d], stderr=subprocess.DEVNULL)
+        wait_for(lambda: port_open(self.port), 20, "nginx to listen")
+        self.url = f"http://127.0.0.1:{self.port}/"
+
+    def requests(self):
+        """nginx's own request counter (stub_status), minus the status requests themselves."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
+            s.sendall(b"GET /nginx_status HTTP/1.0\r\nHost: x\r\n\r\n")
+            data = b""
+            while True:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        line = data.decode().split("\r\n\r\n", 1)[1].splitlines()[2]
+        return int(line.split()[2])
+
+
+class DelayServer:
+    def __init__(self, procs, delay_ms):
+        self.port = free_port()
+        self.proc = procs.start([os.path.join(BENCH_BIN, "delay_server"), str(self.port), str(delay_ms),
+                                 "--seconds", "900"], stdout=subprocess.PIPE, text=True)
+        if self.proc.stdout.readline().strip() != "ready":
+            raise RuntimeError("delay_server did not start")
+        self.url = f"http://127.0.0.1:{self.port}/"
+
+
+def parse_kv(line):
+    return {k: float(v) for k, v in (t.split("=", 1) for t in line.split()[1:])}
+
+
+def run_floor(url, checks):
+    out = subprocess.run([os.path.join(BENCH_BIN, "floor"), url, "--inflight", "32", "--checks", str(checks),
+                          "--seconds", "30"], capture_output=True, text=True, timeout=120)
+    kv = parse_kv(out.stdout.strip().splitlines()[-1])
+    return dict(name="floor (libcurl multi, K=32)", checks=kv["checks"], seconds=kv["seconds"],
+                cpu=kv["cpu_user"] + kv["cpu_sys"])
+
+
+def run_aiohttp(url, checks):
+    out = subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "bench", "aiohttp_checker.py"), url,
+                          "--inflight", "32", "--checks", str(checks), "--seconds", "30"],
+                         capture_output=True, text=True, timeout=120)
+    if out.returncode != 0:
+        return dict(name="asyncio+aiohttp", note="failed: " + out.stderr.strip().splitlines()[-1][:60])
+    kv = parse_kv(out.stdout.strip().splitlines()[-1])
+    return dict(name="asyncio+aiohttp (K=32)", checks=kv["checks"], seconds=kv["seconds"],
+                cpu=kv["cpu_user"] + kv["cpu_sys"])
+
+
+def run_blackbox(procs, tmp, nginx, checks):
+    exe = shutil.which("prometheus-blackbox-exporter")
+    if not exe:
+        return dict(name="blackbox exporter", note="not installed")
+    port = free_port()
+    conf = os.path.join(tmp, "blackbox.yml")
+    with open(conf, "w") as f:
+        f.write("modules:\n  http_2xx:\n    prober: http\n    timeout: 5s\n    http:\n      preferred_ip_protocol: ip4\n")
+    p = procs.start([exe, f"--config.file={conf}", f"--web.listen-address=127.0.0.1:{port}"],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(lambda: port_open(port), 20, "blackbox exporter to listen")
+    probe = f"http://127.0.0.1:{port}/probe?module=http_2xx&target={nginx.url}"
+    before_req, before_cpu = nginx.requests(), cpu_seconds(p.pid)
+    t0 = time.monotonic()
+    subprocess.run([os.path.join(BENCH_BIN, "floor"), probe, "--inflight", "32", "--checks", str(checks),
+                    "--seconds", "30"], capture_output=True, text=True, timeout=120)
+    el = time.monotonic() - t0
+    done = nginx.requests() - before_req - 1
+    cpu = cpu_seconds(p.pid) - before_cpu
+    procs.stop(p)
+    return dict(name="blackbox exporter /probe (K=32)", checks=done, seconds=el, cpu=cpu)
+
+
+def endpoints_conf(base_url, n, interval, timeout):
+    lines = [f'    {{ url = "{base_url}?e={i}"; timeout = {timeout}; }}' for i in range(n)]
+    return ",\n".join(lines)
+
+
+def write_config(tmp, name, endpoints, interval, workers, db=True):
+    d = os.path.join(tmp, name)
+    os.makedirs(d)
+    conf = os.path.join(d, "clockwerk.conf")
+    with open(conf, "w") as f:
+        f.write(f"""supervisor = {{ workers = {workers}; run_dir = "run"; log_level = "info"; }};
+monitor = {{ check_interval = {interval}; latency_threshold = 5.0;
+  endpoints = (
+{endpoints}
+  );
+}};
+database = {{ db_activation = {"true" if db else "false"}; db_driver = "sqlite"; db_name = "bench.db"; }};
+""")
+    return d, conf
+
+
+class StatsListener:
+    """Subscribes to the workers' stats (topic prefix "stats" only, so results are not published to us)."""
+
+    def __init__(self, tap_address):
+        import zmq
+        self.zmq = zmq
+        self.ctx = zmq.Context()
+        self.sock = self.ctx.socket(zmq.SUB)
+        self.sock.setsockopt(zmq.SUBSCRIBE, b"stats")
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.connect(tap_address)
+        self.samples = []
+
+    def poll(self, seconds):
+        end = time.monotonic() + seconds
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            if not self.sock.poll(int(left * 1000)):
+                return
+            frames = self.sock.recv_multipart()
+            if len(frames) == 2:
+                s = decode_stats(frames[1])
+                if s:
+                    self.samples.append(s)
+
+    def close(self):
+        self.sock.close()
+        self.ctx.term()
+
+
+def decode_stats(p):
+    """Decodes a stats payload as docs/protocol.md describes it; None when malformed."""
+    try:
+        version, typ, count = struct.unpack_from("<BBH", p, 0)
+        if version != 1 or typ != 2:
+            return None
+        off = 4
+
+        def string(off):
+            (n,) = struct.unpack_from("<H", p, off)
+            return p[off + 2:off + 2 + n].decode(), off + 3 + n
+        role, off = string(off)
+        wid, boot, at = struct.unpack_from("<IQq", p, off)
+        off += 20
+        items = {}
+        for _ in range(count):
+            k, off = string(off)
+            (v,) = struct.unpack_from("<q", p, off)
+            off += 8
+            items[k] = v
+        return dict(role=role, id=wid, items=items)
+    except (struct.error, UnicodeDecodeError):
+        return None
+
+
+def percentile(values, q):
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def run_clockwerk(procs, tmp, url, n, interval, seconds, workers, name, target_requests=None):
+    """Runs the whole pipeline; returns figures over a measuring window after one interval of warm-up."""
+    d, conf = write_config(tmp, name, endpoints_conf(url, n, interval, min(5, interval)), interval, workers)
+    log = open(os.path.join(d, "clockwerk.log"), "w")
+    t_start = time.monotonic()
+    sup = procs.start([os.path.join(BIN, "clockwerk"), "-c", conf], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        tap_address = f"ipc://{d}/run/tap.sock"
+        want = 2 + workers  # supervisor's children: relay, storer, workers
+        wait_for(lambda: len(descendants(sup.pid)) >= want + 1, 30, "clockwerk's children to start")
+        listener = StatsListener(tap_address)
+        listener.poll(interval + 1.0)  # warm-up: every endpoint has had its first check
+        pids = descendants(sup.pid)
+        cpu0 = sum(cpu_seconds(p) for p in pids)
+        req0 = target_requests() if target_requests else 0
+        t0 = time.monotonic()
+        listener.samples.clear()
+        listener.poll(seconds)
+        el = time.monotonic() - t0
+        pids.update(descendants(sup.pid))
+        cpu = sum(cpu_seconds(p) for p in pids) - cpu0
+        served = (target_requests() - req0) if target_requests else None
+        rss = {title: rss_kb(p) for p, title in pids.items()}
+        workers_stats = [s["items"] for s in listener.samples if s["role"] == "worker"]
+        listener.close()
+        checks_window = sum(s.get("checks", 0) for s in workers_stats)  # stats carry totals; use deltas below
+    finally:
+        procs.stop(sup, timeout=20)
+        log.close()
+    db = sqlite3.connect(f"file:{d}/bench.db?mode=ro", uri=True)
+    rows = db.execute("select count(*) from checks").fetchone()[0]
+    lat = [r[0] for r in db.execute("select latency_ms from checks where ok = 1")]
+    failed = db.execute("select count(*) from checks where ok = 0").fetchone()[0]
+    db.close()
+    by_worker = {}
+    for s in workers_stats:
+        by_worker.setdefault(len(by_worker), s)
+    late50 = max((s.get("lateness_p50_us", 0) for s in workers_stats), default=0) / 1000
+    late99 = max((s.get("lateness_p99_us", 0) for s in workers_stats), default=0) / 1000
+    checks_per_s = served / el if served is not None else None
+    del checks_window
+    return dict(el=el, cpu=cpu, served=served, rows=rows, failed=failed, lat=lat, late50=late50, late99=late99,
+                rss=rss, checks_per_s=checks_per_s, startup=None, d=d, t_start=t_start)
+
+
+def run_scale(tmp, url, n):
+    """100,000 endpoints: validation time, start-up time and memory of every process."""
+    d, conf = write_config(tmp, "scale", endpoints_conf(url, n, 3600, 5), 3600, 2, db=True)
+    t0 = time.monotonic()
+    out = subprocess.run([os.path.join(BIN, "clockwerk"), "-t", "-c", conf], capture_output=True, text=True,
+                         timeout=120)
+    validate = time.monotonic() - t0
+    log = open(os.path.join(d, "clockwerk.log"), "w")
+    t0 = time.monotonic()
+    sup = subprocess.Popen([os.path.join(BIN, "clockwerk"), "-c", conf], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        listener = None
+        wait_for(lambda: len(descendants(sup.pid)) >= 5, 60, "children to start")
+        listener = StatsListener(f"ipc://{d}/run/tap.sock")
+        seen = set()
+        deadline = time.monotonic() + 60
+        while len(seen) < 2 and time.monotonic() < deadline:
+            listener.poll(0.2)
+            seen.update(s["id"] for s in listener.samples if s["role"] == "worker" and s["items"].get("endpoints"))
+        startup = time.monotonic() - t0
+        rss = {t: rss_kb(p) for p, t in descendants(sup.pid).items()}
+        listener.close()
+    finally:
+        if sup.poll() is None:
+            sup.terminate()
+            try:
+                sup.wait(20)
+            except subprocess.TimeoutExpired:
+                sup.kill()
+                sup.wait()
+        log.close()
+    return dict(validate=validate, validate_ok=out.returncode == 0, startup=startup, rss=rss,
+                summary=out.stdout.strip())
+
+
+def store_rate():
+    exe = os.path.join(BENCH_BIN, "store_bench")
+    if not os.path.exists(exe):
+        return None
+    tmp = tempfile.mkdtemp(prefix="cw-store-")
+    try:
+        out = subprocess.run([exe, "sqlite", os.path.join(tmp, "s.db")], capture_output=True, text=True,
+                             timeout=120)
+        return out.stdout.strip().splitlines()[-1] if out.returncode == 0 and out.stdout.strip() else None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main():
+    mode = sys.argv[1] if len(sys.argv) > 1 else "smoke"
+    prof = PROFILES[mode]
+    tmp = tempfile.mkdtemp(prefix="cw-bench-")
+    procs = Procs()
+    rows = []
+    try:
+        if prof["use_nginx"]:
+            nginx = Nginx(procs, tmp)
+            url, counter = nginx.url, nginx.requests
+        else:
+            fast = DelayServer(procs, 0)
+            url, counter, nginx = fast.url, None, None
+        floor = run_floor(url, prof["floor_checks"])
+        rows.append(floor)
+        floor_us = floor["cpu"] * 1e6 / max(1, floor["checks"])
+
+        cw = run_clockwerk(procs, tmp, url, prof["cw_endpoints"], 1, prof["cw_seconds"], 1, "throughput",
+                           counter)
+        checks = cw["served"] if cw["served"] is not None else cw["rows"]
+        window_checks = cw["served"] if cw["served"] is not None else prof["cw_endpoints"] * cw["el"]
+        rows.append(dict(name=f"clockwerk, {prof['cw_endpoints']} endpoints @1s", checks=window_checks,
+                         seconds=cw["el"], cpu=cw["cpu"], late50=cw["late50"], late99=cw["late99"]))
+        if prof["anchor_checks"]:
+            rows.append(run_aiohttp(url, prof["anchor_checks"]))
+            rows.append(run_blackbox(procs, tmp, nginx, prof["anchor_checks"]))
+
+        delay = DelayServer(procs, 100)
+        lat = run_clockwerk(procs, tmp, delay.url, prof["lat_endpoints"], 10, prof["lat_seconds"], 1, "latency")
+        errs = [abs(x - 100.0) for x in lat["lat"]]
+        scale = run_scale(tmp, url, prof["scale_endpoints"])
+        storage = store_rate()
+    finally:
+        procs.stop_all()
+
+    print()
+    print(f"Clockwerk benchmark ({mode}), {time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} cores, target "
+          f"{'nginx' if prof['use_nginx'] else 'delay_server 0 ms'} on 127.0.0.1")
+    print(f"{'prober':44} {'checks/s':>9} {'CPU s/1000':>10} {'x floor':>8} {'late p50':>9} {'late p99':>9}")
+    for r in rows:
+        if "note" in r:
+            print(f"{r['name']:44} {r['note']}")
+            continue
+        per = r["cpu"] * 1000 / max(1, r["checks"])
+        ratio = (r["cpu"] * 1e6 / max(1, r["checks"])) / floor_us
+        l50 = f"{r['late50']:.1f}ms" if "late50" in r else "-"
+        l99 = f"{r['late99']:.1f}ms" if "late99" in r else "-"
+        print(f"{r['name']:44} {r['checks'] / r['seconds']:9.0f} {per:10.3f} {ratio:8.2f} {l50:>9} {l99:>9}")
+    cwr = rows[1]
+    cw_per = cwr["cpu"] / max(1, cwr["checks"])
+    for r in rows[2:]:
+        if "note" not in r:
+            print(f"checks per CPU-second, clockwerk vs {r['name']}: "
+                  f"{(r['cpu'] / max(1, r['checks'])) / cw_per:.2f}x")
+    expected = prof["cw_endpoints"] * cw["el"]
+    print(f"on schedule: {cwr['checks']:.0f} checks in the window against {expected:.0f} scheduled "
+          f"({100 * cwr['checks'] / max(1, expected):.1f}%); stored rows {cw['rows']}, target served "
+          f"{cw['served'] if cw['served'] is not None else 'n/a'} over the window (whole run: see below)")
+    if errs:
+        print(f"latency accuracy ({prof['lat_endpoints']} endpoints @10s, 100 ms target): error p50 "
+              f"{percentile(errs, 0.5):.2f} ms, p99 {percentile(errs, 0.99):.2f} ms over {len(errs)} checks, "
+              f"{lat['failed']} failed")
+    print(f"scale ({prof['scale_endpoints']} endpoints): validate {scale['validate']:.2f}s "
+          f"({'ok' if scale['validate_ok'] else 'FAILED'}), start-up until every worker reports "
+          f"{scale['startup']:.2f}s, RSS total {sum(scale['rss'].values()) / 1024:.1f} MB")
+    for t, kb in sorted(scale["rss"].items()):
+        print(f"    {t:32} {kb / 1024:7.1f} MB")
+    if storage:
+        print(f"storage: {storage}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,416 @@
+/* tests/unit/test_bus.c — the message bus (common/bus.c) over real ZeroMQ ipc:// sockets in a private
+ * temporary directory: reliable PUSH->PULL delivery (also across the high-water mark: refused, never
+ * dropped), messages of the wrong shape from a raw ZeroMQ peer (1 frame, 3 frames, unknown topic, oversized
+ * frame) reported as CW_MSG_INVALID or refused, the PUB -> relay -> SUB path with the relay in a thread, and
+ * the address checks. */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <zmq.h>
+
+#include "common/bus.h"
+#include "common/clock.h"
+#include "common/protocol.h"
+
+#define DEADLINE_MS 10000 /* generous: a correctness bound, not a speed claim */
+
+struct fixture {
+    char dir[64];
+    char a[128], b[128], c[128]; /* ipc:// addresses inside dir */
+    struct bus *bus;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    if (!f) return -1;
+    snprintf(f->dir, sizeof f->dir, "/tmp/cwbus.XXXXXX");
+    if (!mkdtemp(f->dir)) {
+        free(f);
+        return -1;
+    }
+    snprintf(f->a, sizeof f->a, "ipc://%s/a.sock", f->dir);
+    snprintf(f->b, sizeof f->b, "ipc://%s/b.sock", f->dir);
+    snprintf(f->c, sizeof f->c, "ipc://%s/c.sock", f->dir);
+    char err[256];
+    f->bus = bus_new(err, sizeof err);
+    if (!f->bus) {
+        fprintf(stderr, "bus_new: %s\n", err);
+        rmdir(f->dir);
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    bus_free(f->bus);
+    const char *names[] = { "a.sock", "b.sock", "c.sock" };
+    for (size_t i = 0; i < 3; i++) {
+        char path[160];
+        snprintf(path, sizeof path, "%s/%s", f->dir, names[i]);
+        unlink(path);
+    }
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static struct bus_socket *open_ok(struct bus *bus, enum bus_role role, const char *address)
+{
+    char err[256] = "";
+    struct bus_socket *s = bus_open(bus, role, address, err, sizeof err);
+    if (!s) fprintf(stderr, "bus_open(%s): %s\n", address, err);
+    assert_non_null(s);
+    return s;
+}
+
+static void make_batch(struct cw_buf *b, unsigned n, uint64_t first_seq)
+{
+    proto_results_begin(b);
+    for (unsigned i = 0; i < n; i++) {
+        struct cw_result r = { .worker = 1, .boot_id = 0xb00b, .seq = first_seq + i, .checked_at_us = cw_wall_us(),
+                               .latency_us = 1000 + i, .dns_us = 1, .connect_us = 2, .tls_us = -1, .ttfb_us = 3,
+                               .status_code = 200, .ok = true, .url = "http://127.0.0.1:8089/" };
+        assert_int_equal(proto_results_add(b, &r), 0);
+    }
+}
+
+/* Receives one message within the deadline (fails the test otherwise). */
+static void recv_one(struct bus_socket *s, struct bus_msg *m)
+{
+    int64_t until = cw_mono_us() / 1000 + DEADLINE_MS;
+    for (;;) {
+        int rc = bus_recv(s, m, 200);
+        assert_int_not_equal(rc, -1);
+        if (rc == 1) return;
+        assert_true(cw_mono_us() / 1000 < until);
+    }
+}
+
+/* ---- reliable */
+
+static void test_push_pull_batch(void **state)
+{
+    struct fixture *f = *state;
+    struct bus_socket *pull = open_ok(f->bus, BUS_RECV_RELIABLE, f->a);
+    struct bus_socket *push = open_ok(f->bus, BUS_SEND_RELIABLE, f->a);
+    struct cw_buf b = { 0 };
+    make_batch(&b, 7, 1);
+    assert_int_equal(bus_send(push, CW_MSG_RESULT, b.data, b.len), BUS_SENT);
+
+    struct bus_msg m;
+    recv_one(pull, &m);
+    assert_int_equal(m.type, CW_MSG_RESULT);
+    assert_int_equal(m.len, b.len);
+    assert_memory_equal(m.data, b.data, b.len);
+    struct cw_result out[CW_RESULT_BATCH_MAX];
+    const char *why = NULL;
+    assert_int_equal(proto_results_decode(m.data, m.len, out, CW_RESULT_BATCH_MAX, &why), 7);
+    assert_true(out[6].seq == 7);
+    assert_string_equal(out[0].url, "http://127.0.0.1:8089/");
+    bus_msg_release(&m);
+    bus_msg_release(&m); /* twice is harmless */
+
+    /* nothing more: a zero timeout returns at once */
+    assert_int_equal(bus_recv(pull, &m, 0), 0);
+    /* an unknown type is not sent */
+    assert_int_equal(bus_send(push, CW_MSG_INVALID, b.data, b.len), BUS_ERROR);
+
+    /* the poll-loop interface: the fd fires and bus_readable says so */
+    assert_int_equal(bus_send(push, CW_MSG_RESULT, b.data, b.len), BUS_SENT);
+    int fd = bus_fd(pull);
+    assert_true(fd >= 0);
+    int64_t until = cw_mono_us() / 1000 + DEADLINE_MS;
+    while (!bus_readable(pull)) {
+        assert_true(cw_mono_us() / 1000 < until);
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        (void)poll(&p, 1, 100);
+    }
+    assert_int_equal(bus_recv(pull, &m, 0), 1);
+    assert_int_equal(m.type, CW_MSG_RESULT);
+    bus_msg_release(&m);
+    assert_false(bus_readable(pull));
+    assert_true(bus_writable(push));
+    cw_buf_free(&b);
+    bus_close(push);
+    bus_close(pull);
+}
+
+/* With no receiver, a reliable sender queues up to its high-water mark, then refuses (BUS_WOULD_BLOCK);
+ * once the receiver binds, every queued message arrives: nothing is dropped. */
+static void test_push_refuses_never_drops(void **state)
+{
+    struct fixture *f = *state;
+    struct bus_socket *push = open_ok(f->bus, BUS_SEND_RELIABLE, f->b);
+    struct cw_buf b = { 0 };
+    make_batch(&b, 1, 1);
+    long sent = 0;
+    int rc;
+    while ((rc = bus_send(push, CW_MSG_RESULT, b.data, b.len)) == BUS_SENT) {
+        sent++;
+        assert_true(sent <= 1000000);
+    }
+    assert_int_equal(rc, BUS_WOULD_BLOCK);
+    assert_false(bus_writable(push));
+    assert_true(sent >= 1000);
+
+    struct bus_socket *pull = open_ok(f->bus, BUS_RECV_RELIABLE, f->b);
+    long got = 0;
+    struct bus_msg m;
+    while (got < sent) {
+        recv_one(pull, &m);
+        assert_int_equal(m.type, CW_MSG_RESULT);
+        bus_msg_release(&m);
+        got++;
+    }
+    assert_int_equal(bus_recv(pull, &m, 100), 0);
+    assert_int_equal(got, sent);
+    /* room again */
+    assert_int_equal(bus_send(push, CW_MSG_RESULT, b.data, b.len), BUS_SENT);
+    cw_buf_free(&b);
+}
+
+/* A raw ZeroMQ peer sends messages of the wrong shape: each is reported as CW_MSG_INVALID (so that the
+ * receiver can count it), and valid messages around them still arrive, in order. */
+static void test_wrong_shapes(void **state)
+{
+    struct fixture *f = *state;
+    struct bus_socket *pull = open_ok(f->bus, BUS_RECV_RELIABLE, f->a);
+    void *ctx = zmq_ctx_new();
+    assert_non_null(ctx);
+    void *raw = zmq_socket(ctx, ZMQ_PUSH);
+    assert_non_null(raw);
+    int linger = 1000;
+    assert_int_equal(zmq_setsockopt(raw, ZMQ_LINGER, &linger, sizeof linger), 0);
+    assert_int_equal(zmq_connect(raw, f->a), 0);
+
+    struct cw_buf b = { 0 };
+    make_batch(&b, 1, 1);
+    /* 1 frame */
+    assert_true(zmq_send(raw, "result", 6, 0) == 6);
+    /* 3 frames */
+    assert_true(zmq_send(raw, "result", 6, ZMQ_SNDMORE) == 6);
+    assert_true(zmq_send(raw, b.data, b.len, ZMQ_SNDMORE) == (int)b.len);
+    assert_true(zmq_send(raw, "extra", 5, 0) == 5);
+    /* unknown topic */
+    assert_true(zmq_send(raw, "bogus", 5, ZMQ_SNDMORE) == 5);
+    assert_true(zmq_send(raw, b.data, b.len, 0) == (int)b.len);
+    /* an oversized topic that starts like a real one */
+    assert_true(zmq_send(raw, "resultresultresultresult", 24, ZMQ_SNDMORE) == 24);
+    assert_true(zmq_send(raw, b.data, b.len, 0) == (int)b.len);
+    /* a valid message, then a bad payload under a good topic (the bus passes it: the decoder rejects it) */
+    assert_true(zmq_send(raw, "result", 6, ZMQ_SNDMORE) == 6);
+    assert_true(zmq_send(raw, b.data, b.len, 0) == (int)b.len);
+    assert_true(zmq_send(raw, "result", 6, ZMQ_SNDMORE) == 6);
+    assert_true(zmq_send(raw, "\x01\x01", 2, 0) == 2);
+
+    struct bus_msg m;
+    for (int i = 0; i < 4; i++) {
+        recv_one(pull, &m);
+        assert_int_equal(m.type, CW_MSG_INVALID);
+        assert_null(m.data);
+        bus_msg_release(&m);
+    }
+    recv_one(pull, &m);
+    assert_int_equal(m.type, CW_MSG_RESULT);
+    assert_memory_equal(m.data, b.data, b.len);
+    bus_msg_release(&m);
+    recv_one(pull, &m);
+    assert_int_equal(m.type, CW_MSG_RESULT);
+    struct cw_result out[1];
+    const char *why = NULL;
+    assert_int_equal(proto_results_decode(m.data, m.len, out, 1, &why), -1);
+    assert_string_equal(why, "truncated");
+    bus_msg_release(&m);
+
+    /* a frame larger than any valid message: ZeroMQ drops the peer before allocating it; the receiver
+     * keeps working for everyone else */
+    void *big_sender = zmq_socket(ctx, ZMQ_PUSH);
+    assert_non_null(big_sender);
+    assert_int_equal(zmq_setsockopt(big_sender, ZMQ_LINGER, &linger, sizeof linger), 0);
+    assert_int_equal(zmq_connect(big_sender, f->a), 0);
+    size_t big_len = CW_PAYLOAD_MAX + 1;
+    char *big = calloc(1, big_len);
+    assert_non_null(big);
+    assert_true(zmq_send(big_sender, "result", 6, ZMQ_SNDMORE) == 6);
+    assert_true(zmq_send(big_sender, big, big_len, 0) == (int)big_len);
+    free(big);
+    struct bus_socket *push = open_ok(f->bus, BUS_SEND_RELIABLE, f->a);
+    assert_int_equal(bus_send(push, CW_MSG_RESULT, b.data, b.len), BUS_SENT);
+    recv_one(pull, &m);
+    assert_int_equal(m.type, CW_MSG_RESULT);
+    assert_int_equal(m.len, b.len);
+    bus_msg_release(&m);
+    assert_int_equal(bus_recv(pull, &m, 300), 0); /* the oversized message never shows up */
+
+    zmq_close(big_sender);
+    zmq_close(raw);
+    zmq_ctx_term(ctx);
+    cw_buf_free(&b);
+}
+
+/* ---- best effort, through the relay */
+
+struct relay_thread {
+    struct bus *bus;
+    const char *in, *out;
+    char err[256];
+};
+
+static void *relay_main(void *arg)
+{
+    struct relay_thread *t = arg;
+    bus_relay_run(t->bus, t->in, t->out, t->err, sizeof t->err);
+    return NULL;
+}
+
+static void test_pub_relay_sub(void **state)
+{
+    struct fixture *f = *state;
+    char err[256];
+    struct relay_thread rt = { .in = f->b, .out = f->c };
+    rt.bus = bus_new(err, sizeof err);
+    assert_non_null(rt.bus);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, relay_main, &rt), 0);
+
+    /* publishing with nobody listening (and perhaps no relay yet) neither blocks nor fails */
+    struct bus_socket *pub = open_ok(f->bus, BUS_PUBLISH, f->b);
+    struct cw_buf b = { 0 };
+    make_batch(&b, 2, 1);
+    for (int i = 0; i < 20000; i++) assert_int_equal(bus_send(pub, CW_MSG_RESULT, b.data, b.len), BUS_SENT);
+
+    /* a subscriber attaches late; publish until it hears (subscriptions propagate asynchronously) */
+    struct bus_socket *sub = open_ok(f->bus, BUS_SUBSCRIBE, f->c);
+    struct bus_msg m;
+    int64_t until = cw_mono_us() / 1000 + DEADLINE_MS;
+    int got = 0;
+    while (!got) {
+        assert_true(cw_mono_us() / 1000 < until);
+        assert_int_equal(bus_send(pub, CW_MSG_RESULT, b.data, b.len), BUS_SENT);
+        int rc = bus_recv(sub, &m, 50);
+        assert_int_not_equal(rc, -1);
+        if (rc == 1) {
+            assert_int_equal(m.type, CW_MSG_RESULT);
+            assert_int_equal(m.len, b.len);
+            assert_memory_equal(m.data, b.data, b.len);
+            bus_msg_release(&m);
+            got = 1;
+        }
+    }
+    /* the other types travel the same way */
+    struct cw_stats st = { .role = "worker", .id = 0, .boot_id = 0xab12, .count = 1 };
+    st.items[0] = (struct cw_stat){ "checks", 42 };
+    struct cw_buf sb = { 0 };
+    assert_int_equal(proto_stats_encode(&sb, &st), 0);
+    assert_int_equal(bus_send(pub, CW_MSG_STATS, sb.data, sb.len), BUS_SENT);
+    for (;;) {
+        recv_one(sub, &m);
+        enum cw_msg_type t = m.type;
+        if (t == CW_MSG_STATS) {
+            struct cw_stats out;
+            const char *why = NULL;
+            assert_int_equal(proto_stats_decode(m.data, m.len, &out, &why), 0);
+            assert_true(out.items[0].value == 42);
+        }
+        bus_msg_release(&m);
+        if (t == CW_MSG_STATS) break;
+        assert_int_equal(t, CW_MSG_RESULT); /* results sent above may still be in flight */
+    }
+
+    bus_close(sub);
+    bus_close(pub);
+    /* terminating the relay's context ends zmq_proxy; the thread returns */
+    bus_free(rt.bus);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_non_null(strstr(rt.err, "relay stopped"));
+    cw_buf_free(&sb);
+    cw_buf_free(&b);
+}
+
+static void test_relay_bad_address(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    struct bus *bus = bus_new(err, sizeof err);
+    assert_non_null(bus);
+    assert_int_equal(bus_relay_run(bus, "ipc://relative.sock", "ipc:///tmp/x.sock", err, sizeof err), -1);
+    assert_non_null(strstr(err, "absolute"));
+    bus_free(bus);
+}
+
+/* ---- addresses */
+
+static void test_address_problem(void **state)
+{
+    struct fixture *f = *state;
+    assert_null(bus_address_problem("ipc:///tmp/x.sock"));
+    assert_null(bus_address_problem("tcp://127.0.0.1:5555"));
+    assert_null(bus_address_problem("tcp://*:1"));
+    assert_null(bus_address_problem("tcp://[::1]:65535"));
+    assert_null(bus_address_problem("tcp://localhost:7000"));
+    assert_non_null(bus_address_problem(NULL));
+    assert_non_null(bus_address_problem(""));
+    assert_non_null(bus_address_problem("ipc://"));
+    assert_non_null(bus_address_problem("ipc://run/x.sock"));
+    assert_non_null(bus_address_problem("udp://127.0.0.1:5"));
+    assert_non_null(bus_address_problem("inproc://x"));
+    assert_non_null(bus_address_problem("/tmp/x.sock"));
+    assert_non_null(bus_address_problem("tcp://127.0.0.1"));
+    assert_non_null(bus_address_problem("tcp://:5555"));
+    assert_non_null(bus_address_problem("tcp://127.0.0.1:0"));
+    assert_non_null(bus_address_problem("tcp://127.0.0.1:65536"));
+    assert_non_null(bus_address_problem("tcp://127.0.0.1:55x"));
+    assert_non_null(bus_address_problem("tcp://127.0.0.1:"));
+    assert_non_null(bus_address_problem("tcp://127.0.0.1:-1"));
+    char longpath[200];
+    snprintf(longpath, sizeof longpath, "ipc:///%0150d", 0);
+    assert_non_null(strstr(bus_address_problem(longpath), "too long"));
+    /* 107 bytes of path fit, 108 do not */
+    char edge[140];
+    snprintf(edge, sizeof edge, "ipc:///%0106d", 0);
+    assert_null(bus_address_problem(edge));
+    snprintf(edge, sizeof edge, "ipc:///%0107d", 0);
+    assert_non_null(bus_address_problem(edge));
+
+    /* bus_open refuses them with the address in the message */
+    char err[256] = "";
+    assert_null(bus_open(f->bus, BUS_RECV_RELIABLE, "ipc://run/x.sock", err, sizeof err));
+    assert_non_null(strstr(err, "ipc://run/x.sock"));
+    err[0] = '\0';
+    assert_null(bus_open(f->bus, BUS_SUBSCRIBE, NULL, err, sizeof err));
+    assert_true(err[0] != '\0');
+    /* binding a directory that does not exist fails with a reason naming it */
+    char missing[200];
+    snprintf(missing, sizeof missing, "ipc://%s/no/such/dir.sock", f->dir);
+    err[0] = '\0';
+    assert_null(bus_open(f->bus, BUS_RECV_RELIABLE, missing, err, sizeof err));
+    assert_non_null(strstr(err, missing));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_push_pull_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_push_refuses_never_drops, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wrong_shapes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pub_relay_sub, setup, teardown),
+        cmocka_unit_test(test_relay_bad_address),
+        cmocka_unit_test_setup_teardown(test_address_problem, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

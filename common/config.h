@@ -98,6 +98,10 @@ struct cw_config {
     int db_port;               /* default: 5432 postgresql, 3306 mysql, 0 sqlite */
     char *db_sslmode;          /* NULL: prefer */
     char *db_ca_file;
+
+    /* Private to the config module: owns the strings and arrays of a loaded or read config. NULL in a
+     * config built by hand, whose fields config_free then releases one by one with free(). */
+    struct cw_arena *arena;
 };
 
 /* Called once per problem found, with `FILE:LINE: message` (no newline). */
@@ -107,6 +111,8 @@ typedef void (*config_report_fn)(void *ctx, const char *message);
  * (syntax error, wrong type, value out of range, unknown key, bad URL scheme, missing url, duplicate url,
  * `keyword` with HEAD, ...). The environment is read for CLOCKWERK_DB_PASSWORD / CLOCKWERK_SMTP_PASSWORD. */
 struct cw_config *config_load(const char *path, config_report_fn report, void *ctx);
+/* Releases cfg and everything it owns (cfg itself must come from config_load, config_snapshot_read or
+ * malloc). NULL is fine. */
 void config_free(struct cw_config *cfg);
 
 /* Whether a process of each kind should run for this config. */
@@ -115,6 +121,7 @@ bool config_wants_alerter(const struct cw_config *cfg);  /* email or any webhook
 
 const char *config_driver_name(enum cw_db_driver driver); /* "sqlite", "postgresql", "mysql" */
 const char *config_method_name(enum cw_method method);    /* "GET", "HEAD", "POST" */
+const char *config_smtp_tls_name(enum cw_smtp_tls tls);   /* "starttls", "tls", "none" */
 
 /* True when status is accepted by the endpoint (expect_status, or 200..399 when empty). */
 bool config_status_expected(const struct cw_endpoint *ep, int status);

@@ -1,0 +1,176 @@
+/* common/config_groups.c — the small groups of the config file: `supervisor`, `bus` and `alerts`
+ * (see docs/config.md for every key, default and bound). */
+#include "common/bus.h"
+#include "common/config_priv.h"
+#include "common/log.h"
+#include "common/protocol.h"
+#include "common/util.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_THRESHOLD 1000000
+#define MAX_RENOTIFY (30.0 * 86400)
+
+static const char *const supervisor_keys[] = { "workers", "run_dir", "log_level", "user", NULL };
+
+void cfgp_supervisor(struct cfg_parser *p, const config_setting_t *g)
+{
+    struct cw_config *cfg = p->cfg;
+    struct cfg_where w = { "supervisor", -1 };
+    const char *run_dir = "run";
+    int n = g ? config_setting_length(g) : 0;
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+        const char *v;
+        switch (cfgp_key(supervisor_keys, s->name)) {
+        case 0: cfgp_int(p, w, s, 1, 256, &cfg->workers); break;
+        case 1:
+            if ((v = cfgp_string(p, w, s, true))) {
+                run_dir = v;
+                p->run_dir_at = s;
+            }
+            break;
+        case 2:
+            if ((v = cfgp_string(p, w, s, true))) {
+                int lvl = log_level_parse(v);
+                if (lvl < 0)
+                    cfgp_problem(p, s, "supervisor.log_level: unknown level '%s' (debug, info, warn, error)", v);
+                else
+                    cfg->log_level = lvl;
+            }
+            break;
+        case 3:
+            if ((v = cfgp_string(p, w, s, true))) {
+                if (strcspn(v, " \t\r\n:/") != strlen(v))
+                    cfgp_problem(p, s, "supervisor.user: '%s' is not a user name", v);
+                else
+                    cfg->user = cw_arena_strdup(p->arena, v);
+            }
+            break;
+        default: cfgp_unknown(p, w, s);
+        }
+    }
+    cfg->run_dir = cfgp_path(p, run_dir);
+}
+
+static const char *const bus_keys[] = { "store_address", "alert_address", "publish_address", "tap_address", NULL };
+static const char *const bus_socks[] = { "store.sock", "alert.sock", "publish.sock", "tap.sock" };
+
+/* "ipc://relative/path" is resolved against the config's directory like every other path. */
+static char *bus_address(struct cfg_parser *p, const char *v)
+{
+    if (strncmp(v, "ipc://", 6) != 0 || v[6] == '/' || v[6] == '\0') return cw_arena_strdup(p->arena, v);
+    char *path = cfgp_path(p, v + 6);
+    size_t len = strlen(path) + 7;
+    char *out = cw_arena_alloc(p->arena, len);
+    snprintf(out, len, "ipc://%s", path);
+    return out;
+}
+
+void cfgp_bus(struct cfg_parser *p, const config_setting_t *g)
+{
+    struct cw_config *cfg = p->cfg;
+    struct cfg_where w = { "bus", -1 };
+    char **fields[4] = { &cfg->store_address, &cfg->alert_address, &cfg->publish_address, &cfg->tap_address };
+    const config_setting_t *at[4] = { 0 };
+    int n = g ? config_setting_length(g) : 0;
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+        int k = cfgp_key(bus_keys, s->name);
+        if (k < 0) {
+            cfgp_unknown(p, w, s);
+            continue;
+        }
+        const char *v = cfgp_string(p, w, s, true);
+        if (!v) continue;
+        at[k] = s;
+        *fields[k] = bus_address(p, v);
+        const char *why = bus_address_problem(*fields[k]);
+        if (why) {
+            cfgp_problem(p, s, "bus.%s: %s", s->name, why);
+            *fields[k] = NULL;
+            at[k] = NULL;
+        }
+    }
+    for (int k = 0; k < 4; k++) {
+        if (*fields[k] || !cfg->run_dir) continue;
+        size_t len = strlen(cfg->run_dir) + strlen(bus_socks[k]) + 8;
+        *fields[k] = cw_arena_alloc(p->arena, len);
+        snprintf(*fields[k], len, "ipc://%s/%s", cfg->run_dir, bus_socks[k]);
+        const char *why = bus_address_problem(*fields[k]);
+        if (why && !at[k])
+            cfgp_problem(p, p->run_dir_at ? p->run_dir_at : g,
+                         "bus.%s: the default %s under run_dir does not work (%s); set bus.%s or a shorter run_dir",
+                         bus_keys[k], bus_socks[k], why, bus_keys[k]);
+    }
+    for (int a = 0; a < 4; a++)
+        for (int b = a + 1; b < 4; b++)
+            if (*fields[a] && *fields[b] && strcmp(*fields[a], *fields[b]) == 0)
+                cfgp_problem(p, at[b] ? at[b] : at[a] ? at[a] : g, "bus.%s: the same address as bus.%s (%s)",
+                             bus_keys[b], bus_keys[a], *fields[a]);
+}
+
+static const char *const alerts_keys[] = { "webhooks", "renotify", "recovery_threshold", "group_threshold", NULL };
+static const char *const webhook_keys[] = { "url", NULL };
+
+static void webhooks(struct cfg_parser *p, const config_setting_t *s)
+{
+    struct cw_config *cfg = p->cfg;
+    if (s->type != CONFIG_TYPE_LIST) {
+        cfgp_problem(p, s, "alerts.webhooks: expected a list of groups ( { url = \"...\"; }, ... )");
+        return;
+    }
+    int n = config_setting_length(s);
+    cfg->webhooks = cw_arena_alloc(p->arena, (size_t)(n ? n : 1) * sizeof *cfg->webhooks);
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *h = config_setting_get_elem(s, (unsigned)i);
+        struct cfg_where w = { "alerts.webhooks", i };
+        if (h->type != CONFIG_TYPE_GROUP) {
+            cfgp_problem(p, h, "alerts.webhooks[%d]: expected a group { url = \"...\"; }", i);
+            continue;
+        }
+        const char *url = NULL;
+        int m = config_setting_length(h);
+        for (int j = 0; j < m; j++) {
+            const config_setting_t *k = config_setting_get_elem(h, (unsigned)j);
+            if (cfgp_key(webhook_keys, k->name) != 0) {
+                cfgp_unknown(p, w, k);
+                continue;
+            }
+            const char *v = cfgp_string(p, w, k, true);
+            if (!v) continue;
+            const char *why = cw_check_http_url(v);
+            if (why) {
+                char masked[CW_URL_MAX + 1];
+                cw_mask_url(v, masked, sizeof masked);
+                cfgp_problem(p, k, "alerts.webhooks[%d].url: '%s' %s", i, masked, why);
+                continue;
+            }
+            url = v;
+        }
+        if (!url) {
+            if (!config_setting_get_member(h, "url")) cfgp_problem(p, h, "alerts.webhooks[%d]: missing url", i);
+            continue;
+        }
+        cfg->webhooks[cfg->n_webhooks++].url = cw_arena_strdup(p->arena, url);
+    }
+}
+
+void cfgp_alerts(struct cfg_parser *p, const config_setting_t *g)
+{
+    struct cw_config *cfg = p->cfg;
+    struct cfg_where w = { "alerts", -1 };
+    int n = g ? config_setting_length(g) : 0;
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+        switch (cfgp_key(alerts_keys, s->name)) {
+        case 0: webhooks(p, s); break;
+        case 1: cfgp_nonneg_seconds(p, w, s, MAX_RENOTIFY, &cfg->renotify); break;
+        case 2: cfgp_int(p, w, s, 1, MAX_THRESHOLD, &cfg->recovery_threshold); break;
+        case 3: cfgp_int(p, w, s, 1, MAX_THRESHOLD, &cfg->group_threshold); break;
+        default: cfgp_unknown(p, w, s);
+        }
+    }
+}

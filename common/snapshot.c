@@ -1,0 +1,509 @@
+/* common/snapshot.c — the compact binary form of a struct cw_config that the supervisor writes into
+ * run_dir and its children read (config_snapshot_write / config_snapshot_read, see config.h).
+ *
+ * DESIGN
+ * Layout (all integers little-endian):
+ *   header, 32 bytes: "CWSNAP\0\0" | u32 version (1) | u32 endpoint count | u64 payload length |
+ *                     u64 checksum of the payload
+ *   payload: the global fields in a fixed order, the webhooks, the email_to list, then one record per
+ *            endpoint, each prefixed by its u32 length so that a reader can skip the endpoints of other
+ *            shards after looking only at the url.
+ * A string is u32 length (0xFFFFFFFF: NULL), its bytes and a NUL; a double is its IEEE-754 bits as u64;
+ * a bool one byte. The reader checks every length against what is left, every enum against its range,
+ * and that the payload ends exactly where the header says: a truncated or corrupt file is an error
+ * with a reason, never a crash. The file holds passwords: it is written with mode 0600, atomically
+ * (temporary file in the same directory, fsync, rename, fsync of the directory). */
+#include "common/config_priv.h"
+#include "common/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SNAP_MAGIC "CWSNAP\0\0"
+#define SNAP_VERSION 1u
+#define SNAP_HEADER 32
+#define SNAP_MAX_SIZE (1ull << 31)
+#define STR_NULL 0xFFFFFFFFu
+
+static uint64_t checksum(const uint8_t *p, size_t n)
+{
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    for (; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
+    h ^= h >> 29;
+    return h * 0xc4ceb9fe1a85ec53ull;
+}
+
+/* ---- writing ---- */
+
+static void put_u8(struct cw_buf *b, uint8_t v) { cw_buf_put(b, &v, 1); }
+
+static void put_u32(struct cw_buf *b, uint32_t v)
+{
+    uint8_t x[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
+    cw_buf_put(b, x, 4);
+}
+
+static void put_u64(struct cw_buf *b, uint64_t v)
+{
+    put_u32(b, (uint32_t)v);
+    put_u32(b, (uint32_t)(v >> 32));
+}
+
+static void put_f64(struct cw_buf *b, double d)
+{
+    uint64_t v;
+    memcpy(&v, &d, 8);
+    put_u64(b, v);
+}
+
+static void put_i32(struct cw_buf *b, int v) { put_u32(b, (uint32_t)v); }
+
+static void put_str(struct cw_buf *b, const char *s)
+{
+    if (!s) {
+        put_u32(b, STR_NULL);
+        return;
+    }
+    size_t n = strlen(s);
+    put_u32(b, (uint32_t)n);
+    cw_buf_put(b, s, n + 1);
+}
+
+static void put_endpoint(struct cw_buf *b, const struct cw_endpoint *ep)
+{
+    size_t at = b->len;
+    put_u32(b, 0); /* record length, patched below */
+    put_str(b, ep->url);
+    put_str(b, ep->name);
+    put_u8(b, (uint8_t)ep->method);
+    put_str(b, ep->body);
+    put_f64(b, ep->timeout);
+    put_f64(b, ep->interval);
+    put_f64(b, ep->latency_threshold);
+    put_i32(b, ep->alert_threshold);
+    put_i32(b, ep->recovery_threshold);
+    put_u32(b, (uint32_t)ep->n_expect_status);
+    for (size_t i = 0; i < ep->n_expect_status; i++) put_i32(b, ep->expect_status[i]);
+    put_u8(b, ep->verify_tls);
+    put_u8(b, ep->follow_redirects);
+    put_str(b, ep->keyword);
+    put_u32(b, (uint32_t)ep->n_headers);
+    for (size_t i = 0; i < ep->n_headers; i++) put_str(b, ep->headers[i]);
+    put_str(b, ep->ca_file);
+    uint32_t len = (uint32_t)(b->len - at - 4);
+    uint8_t x[4] = { (uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16), (uint8_t)(len >> 24) };
+    memcpy(b->data + at, x, 4);
+}
+
+static void encode(const struct cw_config *c, struct cw_buf *b)
+{
+    cw_buf_put(b, SNAP_MAGIC, 8);
+    put_u32(b, SNAP_VERSION);
+    put_u32(b, (uint32_t)c->n_endpoints);
+    put_u64(b, 0);
+    put_u64(b, 0);
+    put_str(b, c->path);
+    put_str(b, c->dir);
+    put_i32(b, c->workers);
+    put_str(b, c->run_dir);
+    put_i32(b, c->log_level);
+    put_str(b, c->user);
+    put_str(b, c->store_address);
+    put_str(b, c->alert_address);
+    put_str(b, c->publish_address);
+    put_str(b, c->tap_address);
+    put_f64(b, c->check_interval);
+    put_f64(b, c->latency_threshold);
+    put_i32(b, c->tls_expiry_days);
+    put_u8(b, c->email_enabled);
+    put_str(b, c->smtp_host);
+    put_i32(b, c->smtp_port);
+    put_str(b, c->email_from);
+    put_u32(b, (uint32_t)c->n_email_to);
+    for (size_t i = 0; i < c->n_email_to; i++) put_str(b, c->email_to[i]);
+    put_str(b, c->smtp_user);
+    put_str(b, c->smtp_password);
+    put_u8(b, (uint8_t)c->smtp_tls);
+    put_str(b, c->smtp_ca_file);
+    put_u32(b, (uint32_t)c->n_webhooks);
+    for (size_t i = 0; i < c->n_webhooks; i++) put_str(b, c->webhooks[i].url);
+    put_f64(b, c->renotify);
+    put_i32(b, c->recovery_threshold);
+    put_i32(b, c->group_threshold);
+    put_u8(b, c->db_activation);
+    put_u8(b, (uint8_t)c->db_driver);
+    put_str(b, c->db_name);
+    put_str(b, c->db_user);
+    put_str(b, c->db_password);
+    put_str(b, c->db_host);
+    put_i32(b, c->db_port);
+    put_str(b, c->db_sslmode);
+    put_str(b, c->db_ca_file);
+    for (size_t i = 0; i < c->n_endpoints; i++) put_endpoint(b, &c->endpoints[i]);
+
+    uint64_t plen = b->len - SNAP_HEADER, sum = checksum(b->data + SNAP_HEADER, b->len - SNAP_HEADER);
+    for (int i = 0; i < 8; i++) {
+        b->data[16 + i] = (uint8_t)(plen >> (8 * i));
+        b->data[24 + i] = (uint8_t)(sum >> (8 * i));
+    }
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int config_snapshot_write(const struct cw_config *cfg, const char *path, char *err, size_t errlen)
+{
+    struct cw_buf b = { 0 };
+    encode(cfg, &b);
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp) {
+        snprintf(err, errlen, "snapshot path too long: %s", path);
+        cw_buf_free(&b);
+        return -1;
+    }
+    (void)unlink(tmp);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+        cw_buf_free(&b);
+        return -1;
+    }
+    const char *step = NULL;
+    if (fchmod(fd, 0600) != 0) step = "chmod";
+    else if (write_all(fd, b.data, b.len) != 0) step = "write";
+    else if (fsync(fd) != 0) step = "fsync";
+    int saved = errno;
+    if (close(fd) != 0 && !step) {
+        step = "close";
+        saved = errno;
+    }
+    cw_buf_free(&b);
+    if (!step && rename(tmp, path) != 0) {
+        step = "rename";
+        saved = errno;
+    }
+    if (step) {
+        snprintf(err, errlen, "cannot %s snapshot %s: %s", step, step[0] == 'r' ? path : tmp, strerror(saved));
+        (void)unlink(tmp);
+        return -1;
+    }
+    /* make the rename durable */
+    char dirbuf[PATH_MAX];
+    snprintf(dirbuf, sizeof dirbuf, "%s", path);
+    int dfd = open(dirname(dirbuf), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        (void)fsync(dfd); /* best effort: some file systems refuse fsync on a directory */
+        close(dfd);
+    }
+    return 0;
+}
+
+/* ---- reading ---- */
+
+struct rd {
+    const uint8_t *p, *end;
+    bool bad;
+    struct cw_arena *arena;
+};
+
+static bool need(struct rd *r, size_t n)
+{
+    if (r->bad || (size_t)(r->end - r->p) < n) {
+        r->bad = true;
+        return false;
+    }
+    return true;
+}
+
+static uint8_t get_u8(struct rd *r)
+{
+    if (!need(r, 1)) return 0;
+    return *r->p++;
+}
+
+static uint32_t get_u32(struct rd *r)
+{
+    if (!need(r, 4)) return 0;
+    uint32_t v = (uint32_t)r->p[0] | (uint32_t)r->p[1] << 8 | (uint32_t)r->p[2] << 16 | (uint32_t)r->p[3] << 24;
+    r->p += 4;
+    return v;
+}
+
+static uint64_t get_u64(struct rd *r)
+{
+    uint64_t lo = get_u32(r);
+    return lo | (uint64_t)get_u32(r) << 32;
+}
+
+static double get_f64(struct rd *r)
+{
+    uint64_t v = get_u64(r);
+    double d;
+    memcpy(&d, &v, 8);
+    return d;
+}
+
+static int get_i32(struct rd *r) { return (int)get_u32(r); }
+
+static bool get_bool(struct rd *r)
+{
+    uint8_t v = get_u8(r);
+    if (v > 1) r->bad = true;
+    return v == 1;
+}
+
+/* A string in place (not copied): NULL for the NULL marker; sets bad when malformed. */
+static const char *peek_str(struct rd *r, size_t *len)
+{
+    uint32_t n = get_u32(r);
+    if (r->bad || n == STR_NULL) return NULL;
+    if (!need(r, (size_t)n + 1) || r->p[n] != '\0') {
+        r->bad = true;
+        return NULL;
+    }
+    const char *s = (const char *)r->p;
+    r->p += (size_t)n + 1;
+    *len = n;
+    return s;
+}
+
+static char *get_str(struct rd *r)
+{
+    size_t n = 0;
+    const char *s = peek_str(r, &n);
+    return s ? cw_arena_strndup(r->arena, s, n) : NULL;
+}
+
+/* A count of items each at least `min` bytes long: bounded by what is left. */
+static size_t get_count(struct rd *r, size_t min)
+{
+    uint32_t n = get_u32(r);
+    if (r->bad) return 0;
+    if ((size_t)(r->end - r->p) / min < n) {
+        r->bad = true;
+        return 0;
+    }
+    return n;
+}
+
+static void get_endpoint(struct rd *r, struct cw_endpoint *ep, const char *url, size_t url_len)
+{
+    ep->url = cw_arena_strndup(r->arena, url, url_len);
+    ep->name = get_str(r);
+    uint8_t m = get_u8(r);
+    if (m > CW_METHOD_POST) r->bad = true;
+    ep->method = (enum cw_method)m;
+    ep->body = get_str(r);
+    ep->timeout = get_f64(r);
+    ep->interval = get_f64(r);
+    ep->latency_threshold = get_f64(r);
+    ep->alert_threshold = get_i32(r);
+    ep->recovery_threshold = get_i32(r);
+    ep->n_expect_status = get_count(r, 4);
+    if (ep->n_expect_status) {
+        ep->expect_status = cw_arena_alloc(r->arena, ep->n_expect_status * sizeof(int));
+        for (size_t i = 0; i < ep->n_expect_status; i++) ep->expect_status[i] = get_i32(r);
+    }
+    ep->verify_tls = get_bool(r);
+    ep->follow_redirects = get_bool(r);
+    ep->keyword = get_str(r);
+    ep->n_headers = get_count(r, 5);
+    if (ep->n_headers) {
+        ep->headers = cw_arena_alloc(r->arena, ep->n_headers * sizeof(char *));
+        for (size_t i = 0; i < ep->n_headers; i++)
+            if (!(ep->headers[i] = get_str(r))) r->bad = true;
+    }
+    ep->ca_file = get_str(r);
+    if (!r->bad && !(ep->interval > 0 && ep->timeout > 0)) r->bad = true;
+}
+
+static bool decode(struct rd *r, struct cw_config *c, uint32_t n_endpoints, unsigned slot, unsigned slots)
+{
+    c->path = get_str(r);
+    c->dir = get_str(r);
+    c->workers = get_i32(r);
+    c->run_dir = get_str(r);
+    c->log_level = get_i32(r);
+    c->user = get_str(r);
+    c->store_address = get_str(r);
+    c->alert_address = get_str(r);
+    c->publish_address = get_str(r);
+    c->tap_address = get_str(r);
+    c->check_interval = get_f64(r);
+    c->latency_threshold = get_f64(r);
+    c->tls_expiry_days = get_i32(r);
+    c->email_enabled = get_bool(r);
+    c->smtp_host = get_str(r);
+    c->smtp_port = get_i32(r);
+    c->email_from = get_str(r);
+    c->n_email_to = get_count(r, 5);
+    if (c->n_email_to) {
+        c->email_to = cw_arena_alloc(r->arena, c->n_email_to * sizeof(char *));
+        for (size_t i = 0; i < c->n_email_to; i++)
+            if (!(c->email_to[i] = get_str(r))) r->bad = true;
+    }
+    c->smtp_user = get_str(r);
+    c->smtp_password = get_str(r);
+    uint8_t tls = get_u8(r);
+    if (tls > CW_SMTP_NONE) r->bad = true;
+    c->smtp_tls = (enum cw_smtp_tls)tls;
+    c->smtp_ca_file = get_str(r);
+    c->n_webhooks = get_count(r, 5);
+    if (c->n_webhooks) {
+        c->webhooks = cw_arena_alloc(r->arena, c->n_webhooks * sizeof *c->webhooks);
+        for (size_t i = 0; i < c->n_webhooks; i++)
+            if (!(c->webhooks[i].url = get_str(r))) r->bad = true;
+    }
+    c->renotify = get_f64(r);
+    c->recovery_threshold = get_i32(r);
+    c->group_threshold = get_i32(r);
+    c->db_activation = get_bool(r);
+    uint8_t drv = get_u8(r);
+    if (drv > CW_DB_MYSQL) r->bad = true;
+    c->db_driver = (enum cw_db_driver)drv;
+    c->db_name = get_str(r);
+    c->db_user = get_str(r);
+    c->db_password = get_str(r);
+    c->db_host = get_str(r);
+    c->db_port = get_i32(r);
+    c->db_sslmode = get_str(r);
+    c->db_ca_file = get_str(r);
+    if (r->bad) return false;
+
+    /* every endpoint record is at least its length and an url */
+    if ((size_t)(r->end - r->p) / 9 < n_endpoints) return false;
+    size_t cap = slots > 1 ? n_endpoints / slots + n_endpoints / (4 * slots) + 16 : n_endpoints;
+    if (cap > n_endpoints) cap = n_endpoints;
+    c->endpoints = cw_xmalloc((cap ? cap : 1) * sizeof *c->endpoints);
+    size_t kept = 0;
+    for (uint32_t i = 0; i < n_endpoints && !r->bad; i++) {
+        uint32_t len = get_u32(r);
+        if (!need(r, len)) break;
+        struct rd rec = { .p = r->p, .end = r->p + len, .arena = r->arena };
+        r->p += len;
+        size_t url_len = 0;
+        const char *url = peek_str(&rec, &url_len);
+        if (!url) {
+            r->bad = true;
+            break;
+        }
+        if (slots > 1 && cw_shard_of(url, slots) != slot) continue;
+        if (kept == cap) {
+            cap = cap * 2 + 16;
+            c->endpoints = cw_xrealloc(c->endpoints, cap * sizeof *c->endpoints);
+        }
+        struct cw_endpoint *ep = &c->endpoints[kept];
+        memset(ep, 0, sizeof *ep);
+        get_endpoint(&rec, ep, url, url_len);
+        if (rec.bad || rec.p != rec.end) r->bad = true;
+        else kept++;
+    }
+    /* the endpoints array moves into the arena, where config_free finds it */
+    struct cw_endpoint *eps = cw_arena_alloc(r->arena, (kept ? kept : 1) * sizeof *eps);
+    if (kept) memcpy(eps, c->endpoints, kept * sizeof *eps);
+    free(c->endpoints);
+    c->endpoints = eps;
+    c->n_endpoints = kept;
+    return !r->bad && r->p == r->end;
+}
+
+static uint8_t *read_file(const char *path, size_t *len, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open snapshot %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (unsigned long long)st.st_size > SNAP_MAX_SIZE) {
+        snprintf(err, errlen, "snapshot %s: not a regular file of sane size", path);
+        close(fd);
+        return NULL;
+    }
+    size_t size = (size_t)st.st_size, got = 0;
+    uint8_t *data = cw_xmalloc(size ? size : 1);
+    while (got < size) {
+        ssize_t r = read(fd, data + got, size - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            snprintf(err, errlen, "cannot read snapshot %s: %s", path, strerror(errno));
+            free(data);
+            close(fd);
+            return NULL;
+        }
+        if (r == 0) break;
+        got += (size_t)r;
+    }
+    close(fd);
+    *len = got;
+    return data;
+}
+
+struct cw_config *config_snapshot_read(const char *path, unsigned slot, unsigned slots, char *err, size_t errlen)
+{
+    if (slots > 0 && slot >= slots) {
+        snprintf(err, errlen, "snapshot %s: slot %u out of range for %u slots", path, slot, slots);
+        return NULL;
+    }
+    size_t len = 0;
+    uint8_t *data = read_file(path, &len, err, errlen);
+    if (!data) return NULL;
+    struct cw_config *cfg = NULL;
+    struct rd hr = { .p = data, .end = data + len };
+    if (len < SNAP_HEADER || memcmp(data, SNAP_MAGIC, 8) != 0) {
+        snprintf(err, errlen, "%s is not a Clockwerk snapshot (%s)", path,
+                 len < SNAP_HEADER ? "too short" : "bad magic");
+        goto out;
+    }
+    hr.p += 8;
+    uint32_t version = get_u32(&hr), n_endpoints = get_u32(&hr);
+    uint64_t plen = get_u64(&hr), sum = get_u64(&hr);
+    if (version != SNAP_VERSION) {
+        snprintf(err, errlen, "snapshot %s is version %u; this build reads version %u", path, version, SNAP_VERSION);
+        goto out;
+    }
+    if (plen != len - SNAP_HEADER) {
+        snprintf(err, errlen, "snapshot %s is truncated or padded (%zu payload bytes, header says %llu)", path,
+                 len - SNAP_HEADER, (unsigned long long)plen);
+        goto out;
+    }
+    if (checksum(data + SNAP_HEADER, len - SNAP_HEADER) != sum) {
+        snprintf(err, errlen, "snapshot %s is corrupt (checksum mismatch)", path);
+        goto out;
+    }
+    cfg = cw_xcalloc(1, sizeof *cfg);
+    cfg->arena = cw_arena_new();
+    struct rd r = { .p = data + SNAP_HEADER, .end = data + len, .arena = cfg->arena };
+    if (!decode(&r, cfg, n_endpoints, slot, slots)) {
+        snprintf(err, errlen, "snapshot %s is corrupt (malformed fields)", path);
+        config_free(cfg);
+        cfg = NULL;
+    }
+out:
+    explicit_bzero(data, len);
+    free(data);
+    return cfg;
+}

@@ -1,0 +1,63 @@
+/* relay/main.c — bin/clockwerk-relay: the best-effort forwarder behind the tap. Binds an XSUB on
+ * publish_address (every worker and the alerter PUB into it) and an XPUB on tap_address (clockwerk-tap
+ * subscribes there), and passes messages through without decoding (bus_relay_run). It runs from the start,
+ * before any alerter exists, so the tap can attach at any time with one address.
+ *
+ * Started by the supervisor with CLOCKWERK_SNAPSHOT in the environment. SIGINT is ignored (the supervisor
+ * orders shutdowns); SIGTERM interrupts the proxy and the relay exits 0. Exit 1 when the proxy fails,
+ * 2 when the snapshot cannot be read (fatal configuration: not restarted). */
+#include "common/bus.h"
+#include "common/config.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+static volatile sig_atomic_t got_term;
+
+static void on_term(int sig)
+{
+    (void)sig;
+    got_term = 1;
+}
+
+int main(void)
+{
+    log_init("relay", LOG_LVL_INFO);
+    const char *snap = getenv("CLOCKWERK_SNAPSHOT");
+    if (!snap || !*snap) fatal(2, "CLOCKWERK_SNAPSHOT is not set: the relay is started by the supervisor");
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = SIG_IGN;
+    if (sigaction(SIGINT, &sa, NULL) != 0) fatal(1, "sigaction: %s", strerror(errno));
+    sa.sa_handler = on_term; /* no SA_RESTART: the proxy's poll returns EINTR */
+    if (sigaction(SIGTERM, &sa, NULL) != 0) fatal(1, "sigaction: %s", strerror(errno));
+
+    char err[512];
+    struct cw_config *cfg = config_snapshot_read(snap, 0, 0, err, sizeof err);
+    if (!cfg) fatal(2, "cannot read snapshot %s: %s", snap, err);
+    log_set_level((enum log_level)cfg->log_level);
+
+    struct bus *bus = bus_new(err, sizeof err);
+    if (!bus) {
+        config_free(cfg);
+        fatal(1, "%s", err);
+    }
+    log_info("relaying %s -> %s", cfg->publish_address, cfg->tap_address);
+    int rc = bus_relay_run(bus, cfg->publish_address, cfg->tap_address, err, sizeof err);
+    int code = 0;
+    if (got_term) {
+        log_info("SIGTERM: relay stopped");
+    } else {
+        log_error("%s", err);
+        code = 1;
+    }
+    (void)rc;
+    bus_free(bus);
+    config_free(cfg);
+    return code;
+}

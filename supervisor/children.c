@@ -1,0 +1,380 @@
+/* supervisor/children.c — the child table: fork+exec, reaping, restart policy (see children.h). */
+#include "supervisor/children.h"
+#include "supervisor/signals.h"
+
+#include "common/log.h"
+#include "common/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static const char *const kind_names[CHILD_KINDS] = { "relay", "storer", "alerter", "worker" };
+
+const char *child_kind_name(enum child_kind kind)
+{
+    return (kind >= 0 && kind < CHILD_KINDS) ? kind_names[kind] : "?";
+}
+
+void children_binary(const struct children *ch, enum child_kind kind, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s/clockwerk-%s", ch->bin_dir, child_kind_name(kind));
+}
+
+static bool is_our_env(const char *entry)
+{
+    static const char *const ours[] = { "CLOCKWERK_SNAPSHOT=", "CLOCKWERK_SLOT=", "CLOCKWERK_SLOTS=" };
+    for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++)
+        if (strncmp(entry, ours[i], strlen(ours[i])) == 0) return true;
+    return false;
+}
+
+int children_init(struct children *ch, const char *bin_dir, char *err, size_t errlen)
+{
+    memset(ch, 0, sizeof *ch);
+    if (snprintf(ch->bin_dir, sizeof ch->bin_dir, "%s", bin_dir) >= (int)sizeof ch->bin_dir) {
+        snprintf(err, errlen, "binary directory path too long");
+        return -1;
+    }
+    size_t n = 0;
+    for (char **e = environ; e && *e; e++) n++;
+    /* 3 spare entries for our variables, 1 for the NULL. */
+    ch->env_base = cw_xcalloc(n + 4, sizeof *ch->env_base);
+    for (char **e = environ; e && *e; e++)
+        if (!is_our_env(*e)) ch->env_base[ch->n_env_base++] = cw_xstrdup(*e);
+    return 0;
+}
+
+void children_free(struct children *ch)
+{
+    if (ch->env_base) {
+        for (size_t i = 0; i < ch->n_env_base; i++) free(ch->env_base[i]);
+        free(ch->env_base);
+    }
+    free(ch->v);
+    memset(ch, 0, sizeof *ch);
+}
+
+struct child *children_add(struct children *ch, enum child_kind kind, unsigned index, unsigned count, int64_t now)
+{
+    if (ch->n == ch->cap) {
+        ch->cap = ch->cap ? ch->cap * 2 : 16;
+        ch->v = cw_xrealloc(ch->v, ch->cap * sizeof *ch->v);
+    }
+    struct child *c = &ch->v[ch->n++];
+    memset(c, 0, sizeof *c);
+    c->kind = kind;
+    c->index = index;
+    c->count = count;
+    if (kind == CHILD_WORKER)
+        snprintf(c->name, sizeof c->name, "worker %u/%u", index, count);
+    else
+        snprintf(c->name, sizeof c->name, "%s", child_kind_name(kind));
+    c->respawn = true;
+    c->next_start_ns = now;
+    c->backoff_ns = CHILD_BACKOFF_MIN_NS;
+    c->started_ns = -1;
+    return c;
+}
+
+struct child *children_find(struct children *ch, enum child_kind kind, unsigned index)
+{
+    for (size_t i = 0; i < ch->n; i++) {
+        struct child *c = &ch->v[i];
+        if (c->kind == kind && c->index == index && c->respawn && !c->stopping) return c;
+    }
+    return NULL;
+}
+
+size_t children_running(const struct children *ch, enum child_kind kind)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ch->n; i++)
+        if (ch->v[i].pid > 0 && (kind == CHILD_KINDS || ch->v[i].kind == kind)) n++;
+    return n;
+}
+
+bool children_uses_gen(const struct children *ch, unsigned gen)
+{
+    for (size_t i = 0; i < ch->n; i++)
+        if (ch->v[i].pid > 0 && ch->v[i].gen == gen) return true;
+    return false;
+}
+
+int64_t children_backoff(int64_t *backoff_ns, int64_t ran_ns)
+{
+    if (ran_ns >= CHILD_HEALTHY_NS || *backoff_ns < CHILD_BACKOFF_MIN_NS) *backoff_ns = CHILD_BACKOFF_MIN_NS;
+    if (*backoff_ns > CHILD_BACKOFF_MAX_NS) *backoff_ns = CHILD_BACKOFF_MAX_NS;
+    int64_t delay = *backoff_ns;
+    *backoff_ns = delay * 2 > CHILD_BACKOFF_MAX_NS ? CHILD_BACKOFF_MAX_NS : delay * 2;
+    return delay;
+}
+
+/* Async-signal-safe decimal formatting for the child's error path. */
+static size_t fmt_uint(char *out, unsigned long v)
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v && n < sizeof tmp);
+    for (size_t i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+/* In the child, between fork and exec: only async-signal-safe calls. Never returns. */
+static _Noreturn void exec_child(const char *path, char *const argv[], char *const envp[], pid_t parent,
+                                 const char *fail_prefix)
+{
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) _exit(1);
+    /* The supervisor may have died before prctl took effect: then nobody would kill us. */
+    if (getppid() != parent) _exit(1);
+    sig_reset_for_child();
+    /* Descriptors the supervisor opened without close-on-exec must not leak into children. */
+    if (close_range(3, ~0U, 0) != 0) { /* pre-5.9 kernel: the supervisor opens everything O_CLOEXEC */ }
+    execve(path, argv, envp);
+    int e = errno;
+    char line[4200];
+    size_t n = strlen(fail_prefix);
+    if (n > sizeof line - 40) n = sizeof line - 40;
+    memcpy(line, fail_prefix, n);
+    memcpy(line + n, " (errno ", 8);
+    n += 8;
+    n += fmt_uint(line + n, (unsigned long)e);
+    memcpy(line + n, ")\n", 2);
+    n += 2;
+    ssize_t w = write(STDERR_FILENO, line, n);
+    (void)w;
+    _exit(127);
+}
+
+static void spawn(struct children *ch, struct child *c, const char *snapshot, unsigned gen, int64_t now)
+{
+    char path[4200], title[64], prefix[4400];
+    char env_snap[4200], env_slot[48], env_slots[48];
+    children_binary(ch, c->kind, path, sizeof path);
+    snprintf(title, sizeof title, "clockwerk: %s", c->name);
+    snprintf(prefix, sizeof prefix, "clockwerk: %s: cannot exec %s", c->name, path);
+    snprintf(env_snap, sizeof env_snap, "CLOCKWERK_SNAPSHOT=%s", snapshot);
+    snprintf(env_slot, sizeof env_slot, "CLOCKWERK_SLOT=%u", c->index);
+    snprintf(env_slots, sizeof env_slots, "CLOCKWERK_SLOTS=%u", c->count);
+
+    size_t k = ch->n_env_base;
+    ch->env_base[k++] = env_snap;
+    ch->env_base[k++] = env_slot;
+    if (c->kind == CHILD_WORKER) ch->env_base[k++] = env_slots;
+    ch->env_base[k] = NULL;
+    char *argv[] = { title, NULL };
+
+    pid_t parent = getpid();
+    bool first = c->started_ns < 0;
+    pid_t pid = fork();
+    if (pid == 0) exec_child(path, argv, ch->env_base, parent, prefix);
+    ch->env_base[ch->n_env_base] = NULL; /* the table never keeps pointers to our stack */
+
+    if (pid < 0) {
+        int e = errno;
+        int64_t delay = children_backoff(&c->backoff_ns, 0);
+        c->next_start_ns = now + delay;
+        log_error("cannot fork %s: %s; retrying in %.0f s", c->name, strerror(e), (double)delay / 1e9);
+        return;
+    }
+    c->pid = pid;
+    c->gen = gen;
+    c->started_ns = now;
+    c->stopping = false;
+    c->restart_now = false;
+    c->term_sent_ns = 0;
+    if (!first) {
+        c->restarts++;
+        ch->restarts[c->kind]++;
+    }
+    log_info("started %s (pid %d)%s", c->name, (int)pid, first ? "" : " again");
+}
+
+int64_t children_start_due(struct children *ch, const char *snapshot, unsigned gen, int64_t now)
+{
+    int64_t next = INT64_MAX;
+    bool retiring_worker = false;
+    for (size_t i = 0; i < ch->n; i++)
+        if (ch->v[i].kind == CHILD_WORKER && ch->v[i].pid > 0 && !ch->v[i].respawn) retiring_worker = true;
+
+    for (int kind = 0; kind < CHILD_KINDS; kind++) {
+        for (size_t i = 0; i < ch->n; i++) {
+            struct child *c = &ch->v[i];
+            if ((int)c->kind != kind || c->pid > 0 || !c->respawn || c->fatal) continue;
+            if (kind == CHILD_WORKER && retiring_worker) continue; /* started when the old ones are gone */
+            if (c->next_start_ns > now) {
+                if (c->next_start_ns < next) next = c->next_start_ns;
+                continue;
+            }
+            spawn(ch, c, snapshot, gen, now);
+            if (c->pid <= 0 && c->next_start_ns < next) next = c->next_start_ns;
+        }
+    }
+    return next;
+}
+
+static void send_term(struct child *c, int64_t now)
+{
+    if (c->pid <= 0 || c->stopping) return;
+    if (kill(c->pid, SIGTERM) != 0 && errno != ESRCH)
+        log_warn("cannot signal %s (pid %d): %s", c->name, (int)c->pid, strerror(errno));
+    c->stopping = true;
+    c->term_sent_ns = now;
+}
+
+void children_retire(struct children *ch, struct child *c, int64_t now)
+{
+    (void)ch;
+    c->respawn = false;
+    c->restart_now = false;
+    send_term(c, now);
+}
+
+void children_restart(struct children *ch, struct child *c, int64_t now)
+{
+    (void)ch;
+    if (c->pid <= 0) {
+        c->next_start_ns = now; /* not running (backing off or fatal): the new config gets a fresh try */
+        return;
+    }
+    c->restart_now = true;
+    send_term(c, now);
+}
+
+void children_stop_kind(struct children *ch, enum child_kind kind, int64_t now)
+{
+    for (size_t i = 0; i < ch->n; i++) {
+        struct child *c = &ch->v[i];
+        if (kind != CHILD_KINDS && c->kind != kind) continue;
+        c->respawn = false;
+        c->restart_now = false;
+        send_term(c, now);
+    }
+}
+
+size_t children_kill_kind(struct children *ch, enum child_kind kind)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ch->n; i++) {
+        struct child *c = &ch->v[i];
+        if (c->pid <= 0 || (kind != CHILD_KINDS && c->kind != kind)) continue;
+        log_warn("%s (pid %d) did not stop in time: SIGKILL", c->name, (int)c->pid);
+        if (kill(c->pid, SIGKILL) != 0 && errno != ESRCH)
+            log_warn("cannot kill %s (pid %d): %s", c->name, (int)c->pid, strerror(errno));
+        c->respawn = false;
+        c->restart_now = false;
+        n++;
+    }
+    return n;
+}
+
+void children_clear_fatal(struct children *ch, int64_t now)
+{
+    for (size_t i = 0; i < ch->n; i++)
+        if (ch->v[i].fatal) {
+            ch->v[i].fatal = false;
+            ch->v[i].next_start_ns = now;
+        }
+}
+
+static void describe_status(int status, char *out, size_t outlen)
+{
+    if (WIFEXITED(status)) {
+        snprintf(out, outlen, "exited with code %d", WEXITSTATUS(status));
+    } else if (WIFSIGNALED(status)) {
+        int sig = WTERMSIG(status);
+        const char *abbrev = sigabbrev_np(sig);
+        snprintf(out, outlen, "killed by signal %d (SIG%s)%s", sig, abbrev ? abbrev : "?",
+                 WCOREDUMP(status) ? ", core dumped" : "");
+    } else {
+        snprintf(out, outlen, "ended with status 0x%x", (unsigned)status);
+    }
+}
+
+static void reaped(struct children *ch, struct child *c, int status, int64_t now)
+{
+    char why[96];
+    describe_status(status, why, sizeof why);
+    int64_t ran = now - c->started_ns;
+    pid_t pid = c->pid;
+    c->pid = 0;
+
+    if (c->stopping) {
+        /* We asked for it (reload or shutdown). A clean exit is the expected answer. */
+        bool clean = (WIFEXITED(status) && WEXITSTATUS(status) == 0) ||
+                     (WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+        if (clean)
+            log_info("%s (pid %d) stopped (%s)", c->name, (int)pid, why);
+        else
+            log_warn("%s (pid %d) %s while stopping", c->name, (int)pid, why);
+        c->stopping = false;
+        if (c->restart_now && c->respawn) {
+            c->restart_now = false;
+            c->next_start_ns = now; /* asked restart: no backoff, not a crash */
+            c->started_ns = -1;    /* not counted as a restart either */
+        }
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 2 && c->respawn) {
+            c->fatal = true;
+            ch->fatal_exits++;
+            log_error("%s (pid %d) reports a fatal configuration problem (exit 2): not restarted until a "
+                      "reload (SIGHUP) brings a fixed configuration", c->name, (int)pid);
+        }
+        return;
+    }
+
+    ch->crashes++;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 2) {
+        c->fatal = true;
+        ch->fatal_exits++;
+        log_error("%s (pid %d) %s: fatal configuration problem, NOT restarted (fix the configuration and send "
+                  "SIGHUP); the other processes keep running", c->name, (int)pid, why);
+        return;
+    }
+    int64_t delay = children_backoff(&c->backoff_ns, ran);
+    c->next_start_ns = now + delay;
+    log_warn("%s (pid %d) %s after %.1f s; restarting in %.0f s", c->name, (int)pid, why, (double)ran / 1e9,
+             (double)delay / 1e9);
+}
+
+void children_reap(struct children *ch, int64_t now)
+{
+    for (;;) {
+        int status;
+        pid_t pid = waitpid(-1, &status, WNOHANG);
+        if (pid == 0) break;
+        if (pid < 0) {
+            if (errno == EINTR) continue;
+            if (errno != ECHILD) log_warn("waitpid: %s", strerror(errno));
+            break;
+        }
+        struct child *c = NULL;
+        for (size_t i = 0; i < ch->n; i++)
+            if (ch->v[i].pid == pid) {
+                c = &ch->v[i];
+                break;
+            }
+        if (!c) continue; /* not ours (cannot happen: we fork nothing else) */
+        reaped(ch, c, status, now);
+    }
+    /* Drop slots that are gone for good, keeping the table's order. */
+    size_t w = 0;
+    for (size_t r = 0; r < ch->n; r++) {
+        struct child *c = &ch->v[r];
+        if (c->pid <= 0 && !c->respawn) continue;
+        if (w != r) ch->v[w] = *c;
+        w++;
+    }
+    ch->n = w;
+}

@@ -1,0 +1,105 @@
+/* supervisor/children.h — the supervisor's table of child slots: who should run, fork+exec, reaping, and the
+ * restart policy.
+ *
+ * DESIGN
+ * A slot is one role (relay, storer, alerter, worker i/n) and carries its policy as flags, as nginx's
+ * process table does: `respawn` (keep it running), `stopping` (we sent SIGTERM), `restart_now` (stopped
+ * for a reload: start it again at once, with the new snapshot), `fatal` (it exited 2: fatal configuration,
+ * not restarted until the next reload). A slot whose process is gone and that is not to respawn is removed.
+ *
+ * Restarts back off per slot (children_backoff): the next start is at least `backoff` after the exit;
+ * backoff starts at 1 s, doubles up to 30 s for a child that keeps dying, and falls back to 1 s once a run
+ * lasted 60 s. A crash-looping slot never delays or disturbs another slot.
+ *
+ * Start order is the kind order: relay, storer, alerter, then workers (consumers before producers). A new
+ * worker waits while a worker being stopped by a reload is still alive, so two generations of a shard
+ * never probe at once.
+ *
+ * Memory: the table owns its slots and the environment it builds; children_free releases them. */
+#ifndef CW_SUPERVISOR_CHILDREN_H
+#define CW_SUPERVISOR_CHILDREN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum child_kind { CHILD_RELAY = 0, CHILD_STORER = 1, CHILD_ALERTER = 2, CHILD_WORKER = 3, CHILD_KINDS = 4 };
+
+#define CHILD_BACKOFF_MIN_NS   (1000000000LL)       /* 1 s */
+#define CHILD_BACKOFF_MAX_NS   (30000000000LL)      /* 30 s */
+#define CHILD_HEALTHY_NS       (60000000000LL)      /* a run this long resets the backoff */
+
+struct child {
+    enum child_kind kind;
+    unsigned index, count;     /* workers: slot index of count; 0, 0 otherwise */
+    char name[32];             /* "worker 0/4", "storer", ... (for logs) */
+    pid_t pid;                 /* 0: not running */
+    unsigned gen;              /* snapshot generation the running process was started with */
+    bool respawn;
+    bool stopping;
+    bool restart_now;
+    bool fatal;
+    int64_t started_ns;        /* monotonic time of the last start */
+    int64_t next_start_ns;     /* earliest next start */
+    int64_t backoff_ns;        /* current restart delay */
+    int64_t term_sent_ns;
+    unsigned restarts;         /* starts after the first one */
+};
+
+struct children {
+    struct child *v;
+    size_t n, cap;
+    char bin_dir[4096];
+    char **env_base;           /* our environment minus CLOCKWERK_SNAPSHOT/SLOT/SLOTS */
+    size_t n_env_base;
+    unsigned long restarts[CHILD_KINDS];  /* restarts per kind, kept when slots go away */
+    unsigned long fatal_exits;
+    unsigned long crashes;     /* unexpected exits (not asked by us) */
+};
+
+const char *child_kind_name(enum child_kind kind);   /* "relay", "storer", "alerter", "worker" */
+
+/* Path of the binary for kind: BIN_DIR/clockwerk-KIND. */
+void children_binary(const struct children *ch, enum child_kind kind, char *out, size_t outlen);
+
+/* bin_dir: the directory of the supervisor's own binary. 0, or -1 with a reason in err. */
+int children_init(struct children *ch, const char *bin_dir, char *err, size_t errlen);
+void children_free(struct children *ch);
+
+/* Adds a slot that wants to run, startable at once. Returns it (valid until the table changes). */
+struct child *children_add(struct children *ch, enum child_kind kind, unsigned index, unsigned count, int64_t now);
+/* The live (respawn) slot of a kind and index, or NULL. */
+struct child *children_find(struct children *ch, enum child_kind kind, unsigned index);
+
+/* Number of slots of kind with a running process (kind CHILD_KINDS: every kind). */
+size_t children_running(const struct children *ch, enum child_kind kind);
+
+/* Starts every slot that is due, in kind order; snapshot is the current snapshot's path and gen its
+ * generation. Returns the monotonic time of the next pending start, or INT64_MAX when none. */
+int64_t children_start_due(struct children *ch, const char *snapshot, unsigned gen, int64_t now);
+
+/* Asks a slot's process to stop (SIGTERM) for good: it is removed once it has exited. */
+void children_retire(struct children *ch, struct child *c, int64_t now);
+/* Asks a slot's process to stop so that it starts again at once with the current snapshot. */
+void children_restart(struct children *ch, struct child *c, int64_t now);
+/* SIGTERM to every running process of kind (CHILD_KINDS: all) that was not yet asked, respawn off. */
+void children_stop_kind(struct children *ch, enum child_kind kind, int64_t now);
+/* SIGKILL to every running process of kind (CHILD_KINDS: all). Returns how many were signalled. */
+size_t children_kill_kind(struct children *ch, enum child_kind kind);
+
+/* Reaps every exited child (waitpid WNOHANG loop), logs why each one ended and applies the policy. */
+void children_reap(struct children *ch, int64_t now);
+
+/* Clears the fatal mark of every slot (after a reload, a fixed configuration may start them again). */
+void children_clear_fatal(struct children *ch, int64_t now);
+
+/* The restart policy, pure: returns the delay before restarting a process that ran for ran_ns, and
+ * advances *backoff_ns (the slot's state, CHILD_BACKOFF_MIN_NS for a new slot) for the next time:
+ * delays go 1, 2, 4, 8, 16, 30, 30 ... s, and back to 1 s after a run of CHILD_HEALTHY_NS. */
+int64_t children_backoff(int64_t *backoff_ns, int64_t ran_ns);
+
+/* Whether a running process was started with snapshot generation gen (its file must stay). */
+bool children_uses_gen(const struct children *ch, unsigned gen);
+
+#endif

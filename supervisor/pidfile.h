@@ -1,0 +1,30 @@
+/* supervisor/pidfile.h — the supervisor's pid file and the lock that makes it the only supervisor of its
+ * run_dir.
+ *
+ * DESIGN
+ * The lock is a flock(2) on RUN_DIR/clockwerk.pid held for the supervisor's whole life: the kernel drops it
+ * when the process dies, even by kill -9, so a stale pid file never blocks a restart. The pid written into
+ * the file is for people (and `kill -HUP $(cat run/clockwerk.pid)`), not for the lock. */
+#ifndef CW_SUPERVISOR_PIDFILE_H
+#define CW_SUPERVISOR_PIDFILE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct pidfile {
+    int fd;          /* -1 when not held */
+    char path[4096];
+};
+
+/* Creates run_dir (mode 0700, parents as needed) when missing. 0, or -1 with a reason in err. */
+int pidfile_make_dir(const char *run_dir, char *err, size_t errlen);
+
+/* Takes the lock on RUN_DIR/clockwerk.pid and writes our pid. Returns 0; -1 with a reason in err (when
+ * another supervisor holds it, the reason names its pid). The descriptor is close-on-exec: children never
+ * hold the lock. */
+int pidfile_acquire(struct pidfile *pf, const char *run_dir, char *err, size_t errlen);
+
+/* Removes the file and drops the lock. Safe on a pidfile that was never acquired. */
+void pidfile_release(struct pidfile *pf);
+
+#endif

@@ -1,0 +1,126 @@
+/* supervisor/reload.c — comparing two configurations for a reload (see reload.h). */
+#include "supervisor/reload.h"
+
+#include "common/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static bool str_eq(const char *x, const char *y)
+{
+    if (!x || !y) return x == y;
+    return strcmp(x, y) == 0;
+}
+
+static bool strv_eq(char *const *x, size_t nx, char *const *y, size_t ny)
+{
+    if (nx != ny) return false;
+    for (size_t i = 0; i < nx; i++)
+        if (!str_eq(x[i], y[i])) return false;
+    return true;
+}
+
+bool reload_endpoint_equal(const struct cw_endpoint *x, const struct cw_endpoint *y)
+{
+    if (!str_eq(x->url, y->url) || !str_eq(x->name, y->name) || x->method != y->method ||
+        !str_eq(x->body, y->body) || x->timeout != y->timeout || x->interval != y->interval ||
+        x->latency_threshold != y->latency_threshold || x->alert_threshold != y->alert_threshold ||
+        x->recovery_threshold != y->recovery_threshold || x->verify_tls != y->verify_tls ||
+        x->follow_redirects != y->follow_redirects || !str_eq(x->keyword, y->keyword) ||
+        !str_eq(x->ca_file, y->ca_file) || x->n_expect_status != y->n_expect_status)
+        return false;
+    for (size_t i = 0; i < x->n_expect_status; i++)
+        if (x->expect_status[i] != y->expect_status[i]) return false;
+    return strv_eq(x->headers, x->n_headers, y->headers, y->n_headers);
+}
+
+bool reload_worker_globals_changed(const struct cw_config *a, const struct cw_config *b)
+{
+    return a->workers != b->workers || !str_eq(a->run_dir, b->run_dir) || a->log_level != b->log_level ||
+           !str_eq(a->user, b->user) || !str_eq(a->store_address, b->store_address) ||
+           !str_eq(a->alert_address, b->alert_address) || !str_eq(a->publish_address, b->publish_address) ||
+           !str_eq(a->tap_address, b->tap_address) || a->check_interval != b->check_interval ||
+           a->latency_threshold != b->latency_threshold || a->tls_expiry_days != b->tls_expiry_days ||
+           config_wants_storer(a) != config_wants_storer(b) || config_wants_alerter(a) != config_wants_alerter(b);
+}
+
+bool reload_relay_changed(const struct cw_config *a, const struct cw_config *b)
+{
+    return !str_eq(a->publish_address, b->publish_address) || !str_eq(a->tap_address, b->tap_address) ||
+           a->log_level != b->log_level;
+}
+
+/* Indices of cfg's endpoints grouped by shard: order[start[s] .. start[s+1]) are shard s's, in file order.
+ * Caller frees *order and *start. */
+static void group_by_shard(const struct cw_config *cfg, unsigned slots, size_t **order, size_t **start)
+{
+    size_t *shard = cw_xcalloc(cfg->n_endpoints + 1, sizeof *shard);
+    size_t *st = cw_xcalloc((size_t)slots + 1, sizeof *st);
+    size_t *ord = cw_xcalloc(cfg->n_endpoints + 1, sizeof *ord);
+    for (size_t i = 0; i < cfg->n_endpoints; i++) {
+        shard[i] = cw_shard_of(cfg->endpoints[i].url, slots);
+        st[shard[i] + 1]++;
+    }
+    for (unsigned s = 0; s < slots; s++) st[s + 1] += st[s];
+    size_t *fill = cw_xcalloc((size_t)slots + 1, sizeof *fill);
+    memcpy(fill, st, ((size_t)slots + 1) * sizeof *fill);
+    for (size_t i = 0; i < cfg->n_endpoints; i++) ord[fill[shard[i]]++] = i;
+    free(fill);
+    free(shard);
+    *order = ord;
+    *start = st;
+}
+
+void reload_changed_shards(const struct cw_config *a, const struct cw_config *b, unsigned slots, bool *changed)
+{
+    if (slots == 0) return;
+    size_t *oa, *sa, *ob, *sb;
+    group_by_shard(a, slots, &oa, &sa);
+    group_by_shard(b, slots, &ob, &sb);
+    for (unsigned s = 0; s < slots; s++) {
+        size_t na = sa[s + 1] - sa[s], nb = sb[s + 1] - sb[s];
+        changed[s] = na != nb;
+        for (size_t k = 0; !changed[s] && k < na; k++)
+            changed[s] = !reload_endpoint_equal(&a->endpoints[oa[sa[s] + k]], &b->endpoints[ob[sb[s] + k]]);
+    }
+    free(oa);
+    free(sa);
+    free(ob);
+    free(sb);
+}
+
+static int cmp_str(const void *x, const void *y)
+{
+    return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+static const char **sorted_urls(const struct cw_config *cfg)
+{
+    const char **v = cw_xcalloc(cfg->n_endpoints + 1, sizeof *v);
+    for (size_t i = 0; i < cfg->n_endpoints; i++) v[i] = cfg->endpoints[i].url;
+    qsort(v, cfg->n_endpoints, sizeof *v, cmp_str);
+    return v;
+}
+
+void reload_count_endpoints(const struct cw_config *a, const struct cw_config *b, size_t *added, size_t *removed)
+{
+    const char **va = sorted_urls(a), **vb = sorted_urls(b);
+    size_t i = 0, j = 0, add = 0, rem = 0;
+    while (i < a->n_endpoints || j < b->n_endpoints) {
+        int c = i == a->n_endpoints ? 1 : j == b->n_endpoints ? -1 : strcmp(va[i], vb[j]);
+        if (c == 0) {
+            i++;
+            j++;
+        } else if (c < 0) {
+            rem++;
+            i++;
+        } else {
+            add++;
+            j++;
+        }
+    }
+    free(va);
+    free(vb);
+    *added = add;
+    *removed = rem;
+}

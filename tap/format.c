@@ -1,0 +1,223 @@
+/* tap/format.c — the tap's output lines: plain text for people, one JSON object per line (built with
+ * json-c, never by hand) for programs. Keys of a result object are the `checks` columns of the database
+ * plus `url` and `type`; durations are milliseconds as numbers, null for a phase that was not reached. */
+#include "tap/format.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "common/clock.h"
+
+#define SHOWN_URL_MAX (CW_URL_MAX + 16) /* masking may lengthen a very short userinfo ("a@" -> "***@") */
+
+void tap_shown_url(const char *url, char *out, size_t outlen) { cw_mask_url(url ? url : "", out, outlen); }
+
+/* ---- plain text */
+
+/* Appends s with control characters (and DEL) shown as '?': nothing from the wire can move the cursor,
+ * clear the screen or start a new line. */
+static void put_clean(struct cw_buf *out, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        unsigned char c = (*p < 0x20 || *p == 0x7f) ? '?' : *p;
+        cw_buf_put(out, &c, 1);
+    }
+}
+
+static void put_fmt(struct cw_buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put_fmt(struct cw_buf *out, const char *fmt, ...)
+{
+    char tmp[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    cw_buf_put(out, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+static void put_ms(struct cw_buf *out, int64_t us)
+{
+    if (us < 0) put_fmt(out, "-");
+    else put_fmt(out, "%.1fms", (double)us / 1000.0);
+}
+
+static int finish_line(struct cw_buf *out)
+{
+    cw_buf_put(out, "\n", 1);
+    return (int)out->len;
+}
+
+/* ---- JSON helpers: each returns 0, or -1 when json-c could not allocate */
+
+static int add(struct json_object *o, const char *key, struct json_object *v)
+{
+    if (!v) return -1;
+    if (json_object_object_add(o, key, v) != 0) {
+        json_object_put(v);
+        return -1;
+    }
+    return 0;
+}
+
+static int add_null(struct json_object *o, const char *key) { return json_object_object_add(o, key, NULL); }
+
+static int add_str(struct json_object *o, const char *key, const char *s)
+{
+    return add(o, key, json_object_new_string(s ? s : ""));
+}
+
+static int add_time(struct json_object *o, const char *key, int64_t wall_us)
+{
+    char stamp[40];
+    return add_str(o, key, cw_format_iso8601(wall_us, stamp, sizeof stamp));
+}
+
+static int add_hex(struct json_object *o, const char *key, uint64_t v)
+{
+    char hex[24];
+    snprintf(hex, sizeof hex, "%016" PRIx64, v);
+    return add_str(o, key, hex);
+}
+
+/* Milliseconds with microsecond precision ("12.345"), or null when the phase was not reached (-1). */
+static int add_ms(struct json_object *o, const char *key, int64_t us)
+{
+    if (us < 0) return add_null(o, key);
+    char text[40];
+    double ms = (double)us / 1000.0;
+    snprintf(text, sizeof text, "%.3f", ms);
+    return add(o, key, json_object_new_double_s(ms, text));
+}
+
+/* Serialises obj as one line into out, and releases obj. */
+static int json_line(struct cw_buf *out, struct json_object *obj, int rc)
+{
+    if (rc == 0) {
+        const char *s = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        if (!s) rc = -1;
+        else cw_buf_put(out, s, strlen(s));
+    }
+    json_object_put(obj);
+    if (rc != 0) return -1;
+    return finish_line(out);
+}
+
+/* ---- results */
+
+int tap_format_result(struct cw_buf *out, const struct cw_result *r, bool json)
+{
+    char url[SHOWN_URL_MAX];
+    char stamp[40];
+    tap_shown_url(r->url, url, sizeof url);
+    cw_format_iso8601(r->checked_at_us, stamp, sizeof stamp);
+    bool has_error = !r->ok && r->error && r->error[0];
+    cw_buf_reset(out);
+    if (!json) {
+        put_fmt(out, "%s ", stamp);
+        put_clean(out, url);
+        put_fmt(out, " %u ", (unsigned)r->status_code);
+        put_ms(out, r->latency_us);
+        put_fmt(out, " %s", r->ok ? "OK" : "FAIL");
+        if (has_error) {
+            cw_buf_put(out, " ", 1);
+            put_clean(out, r->error);
+        }
+        return finish_line(out);
+    }
+    struct json_object *o = json_object_new_object();
+    if (!o) return -1;
+    int rc = add_str(o, "type", "result");
+    rc = rc ? rc : add_time(o, "checked_at", r->checked_at_us);
+    rc = rc ? rc : add_str(o, "url", url);
+    rc = rc ? rc : add(o, "status_code", json_object_new_int(r->status_code));
+    rc = rc ? rc : add_ms(o, "latency_ms", r->latency_us);
+    rc = rc ? rc : add(o, "ok", json_object_new_boolean(r->ok));
+    rc = rc ? rc : (has_error ? add_str(o, "error", r->error) : add_null(o, "error"));
+    rc = rc ? rc : add_ms(o, "dns_ms", r->dns_us);
+    rc = rc ? rc : add_ms(o, "connect_ms", r->connect_us);
+    rc = rc ? rc : add_ms(o, "tls_ms", r->tls_us);
+    rc = rc ? rc : add_ms(o, "ttfb_ms", r->ttfb_us);
+    rc = rc ? rc : add(o, "worker", json_object_new_int64(r->worker));
+    rc = rc ? rc : add_hex(o, "boot_id", r->boot_id);
+    rc = rc ? rc : add(o, "seq", json_object_new_uint64(r->seq));
+    return json_line(out, o, rc);
+}
+
+/* ---- alerts */
+
+int tap_format_alert(struct cw_buf *out, const struct cw_alert *a, bool json)
+{
+    char url[SHOWN_URL_MAX];
+    char stamp[40];
+    tap_shown_url(a->url, url, sizeof url);
+    cw_format_iso8601(a->raised_at_us, stamp, sizeof stamp);
+    const char *kind = proto_alert_kind_name(a->kind);
+    const char *email = proto_delivery_name(a->email_state);
+    const char *webhook = proto_delivery_name(a->webhook_state);
+    cw_buf_reset(out);
+    if (!json) {
+        put_fmt(out, "%s ALERT %s ", stamp, kind ? kind : "?");
+        put_clean(out, url);
+        if (a->name && a->name[0]) {
+            cw_buf_put(out, " (", 2);
+            put_clean(out, a->name);
+            cw_buf_put(out, ")", 1);
+        }
+        put_fmt(out, " email=%s webhook=%s: ", email ? email : "?", webhook ? webhook : "?");
+        put_clean(out, a->message);
+        return finish_line(out);
+    }
+    struct json_object *o = json_object_new_object();
+    if (!o) return -1;
+    int rc = add_str(o, "type", "alert");
+    rc = rc ? rc : add_hex(o, "alert_id", a->alert_id);
+    rc = rc ? rc : add_time(o, "raised_at", a->raised_at_us);
+    rc = rc ? rc : add_str(o, "kind", kind ? kind : "?");
+    rc = rc ? rc : add_str(o, "url", url);
+    rc = rc ? rc : add_str(o, "name", a->name);
+    rc = rc ? rc : add_str(o, "message", a->message);
+    rc = rc ? rc : add_str(o, "email_state", email ? email : "?");
+    rc = rc ? rc : add_str(o, "webhook_state", webhook ? webhook : "?");
+    return json_line(out, o, rc);
+}
+
+/* ---- stats */
+
+int tap_format_stats(struct cw_buf *out, const struct cw_stats *s, bool json)
+{
+    char stamp[40];
+    cw_format_iso8601(s->at_us, stamp, sizeof stamp);
+    cw_buf_reset(out);
+    if (!json) {
+        put_fmt(out, "stats ");
+        put_clean(out, s->role);
+        put_fmt(out, " %u boot %016" PRIx64 ":", (unsigned)s->id, s->boot_id);
+        for (unsigned i = 0; i < s->count && i < CW_STATS_MAX; i++) {
+            cw_buf_put(out, " ", 1);
+            put_clean(out, s->items[i].name);
+            put_fmt(out, "=%" PRId64, s->items[i].value);
+        }
+        return finish_line(out);
+    }
+    struct json_object *o = json_object_new_object();
+    if (!o) return -1;
+    int rc = add_str(o, "type", "stats");
+    rc = rc ? rc : add_str(o, "role", s->role);
+    rc = rc ? rc : add(o, "id", json_object_new_int64(s->id));
+    rc = rc ? rc : add_hex(o, "boot_id", s->boot_id);
+    rc = rc ? rc : add_time(o, "at", s->at_us);
+    struct json_object *counters = rc ? NULL : json_object_new_object();
+    if (!rc && !counters) rc = -1;
+    for (unsigned i = 0; !rc && i < s->count && i < CW_STATS_MAX; i++)
+        rc = add(counters, s->items[i].name, json_object_new_int64(s->items[i].value));
+    if (counters) {
+        if (rc == 0) rc = add(o, "counters", counters);
+        else json_object_put(counters);
+    }
+    return json_line(out, o, rc);
+}

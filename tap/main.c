@@ -1,0 +1,314 @@
+/* tap/main.c — clockwerk-tap: watch a running Clockwerk live.
+ *
+ *   clockwerk-tap -c FILE [--json] [--filter TEXT] [--stats] [--count N]
+ *
+ * Reads the operator's config only to find tap_address, subscribes there (the relay's XPUB, best effort:
+ * a slow or paused tap loses messages, it never slows a worker), and prints one line per result, alert
+ * and (with --stats) stats message. Attachable at any time; when nothing runs it just waits. Malformed
+ * messages are counted and dropped, and reported on stderr at exit. Exits 0 on SIGINT/SIGTERM, after
+ * --count result lines, or quietly when stdout is a closed pipe. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/bus.h"
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "common/protocol.h"
+#include "common/util.h"
+#include "tap/format.h"
+#include "tap/gaps.h"
+
+#define WAIT_NOTICE_MS 2000  /* say "waiting for data" after this long without any message */
+#define TAP_STATS_EVERY_US 1000000
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+struct options {
+    const char *config;
+    bool json;
+    const char *filter;
+    bool stats;
+    long count;  /* 0: no limit */
+};
+
+struct tap {
+    struct options opt;
+    struct cw_result *results;  /* CW_RESULT_BATCH_MAX */
+    struct cw_buf line;
+    struct tap_gaps gaps;
+    uint64_t messages, results_seen, printed, malformed;
+    const char *last_malformed;  /* static reason */
+    uint64_t reported_malformed, reported_missing;
+    int64_t next_tap_stats_us;
+};
+
+static void usage(FILE *to)
+{
+    fprintf(to, "usage: clockwerk-tap -c FILE [--json] [--filter TEXT] [--stats] [--count N]\n"
+                "  -c, --config FILE   the Clockwerk configuration (for tap_address)\n"
+                "  -j, --json          one JSON object per line (keys: docs/protocol.md)\n"
+                "  -f, --filter TEXT   only results and alerts whose URL contains TEXT\n"
+                "  -s, --stats         also print the processes' stats messages (and the tap's own)\n"
+                "  -n, --count N       exit after N result lines\n");
+}
+
+static void parse_args(int argc, char **argv, struct options *o)
+{
+    static const struct option longs[] = {
+        { "config", required_argument, NULL, 'c' }, { "json", no_argument, NULL, 'j' },
+        { "filter", required_argument, NULL, 'f' }, { "stats", no_argument, NULL, 's' },
+        { "count", required_argument, NULL, 'n' },  { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },      { NULL, 0, NULL, 0 },
+    };
+    int c;
+    while ((c = getopt_long(argc, argv, "c:jf:sn:hV", longs, NULL)) != -1) {
+        switch (c) {
+        case 'c': o->config = optarg; break;
+        case 'j': o->json = true; break;
+        case 'f': o->filter = optarg; break;
+        case 's': o->stats = true; break;
+        case 'n': {
+            char *end;
+            errno = 0;
+            long n = strtol(optarg, &end, 10);
+            if (errno || *end || end == optarg || n < 1) {
+                fprintf(stderr, "clockwerk-tap: --count wants a positive number, not '%s'\n", optarg);
+                exit(1);
+            }
+            o->count = n;
+            break;
+        }
+        case 'h': usage(stdout); exit(0);
+        case 'V': printf("clockwerk-tap %s\n", CW_VERSION); exit(0);
+        default: usage(stderr); exit(1);
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "clockwerk-tap: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        exit(1);
+    }
+    if (!o->config) {
+        fprintf(stderr, "clockwerk-tap: -c FILE is required\n");
+        usage(stderr);
+        exit(1);
+    }
+}
+
+/* config_load's reporter: every FILE:LINE problem on its own line. */
+static void report_problem(void *ctx, const char *message)
+{
+    unsigned *n = ctx;
+    (*n)++;
+    fprintf(stderr, "%s\n", message);
+}
+
+/* Writes the line to stdout. A closed pipe (EPIPE: `clockwerk-tap | head`) ends the tap quietly. */
+static void emit(struct tap *t)
+{
+    if (fwrite(t->line.data, 1, t->line.len, stdout) != t->line.len) {
+        if (errno == EPIPE) exit(0);
+        fatal(1, "cannot write to stdout: %s", strerror(errno));
+    }
+}
+
+static void flush_stdout(void)
+{
+    if (fflush(stdout) != 0) {
+        if (errno == EPIPE) exit(0);
+        fatal(1, "cannot write to stdout: %s", strerror(errno));
+    }
+}
+
+static bool url_wanted(const struct tap *t, const char *url)
+{
+    if (!t->opt.filter) return true;
+    char shown[CW_URL_MAX + 16];
+    tap_shown_url(url, shown, sizeof shown);
+    return strstr(shown, t->opt.filter) != NULL;
+}
+
+static void count_malformed(struct tap *t, const char *why)
+{
+    t->malformed++;
+    t->last_malformed = why ? why : "malformed";
+}
+
+static void formatted(struct tap *t, int rc)
+{
+    if (rc < 0) fatal(1, "out of memory while formatting a line");
+    emit(t);
+}
+
+static void on_results(struct tap *t, const void *data, size_t len)
+{
+    const char *why = NULL;
+    int n = proto_results_decode(data, len, t->results, CW_RESULT_BATCH_MAX, &why);
+    if (n < 0) {
+        count_malformed(t, why);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        const struct cw_result *r = &t->results[i];
+        t->results_seen++;
+        tap_gaps_note(&t->gaps, r->worker, r->boot_id, r->seq);
+        if (!url_wanted(t, r->url)) continue;
+        formatted(t, tap_format_result(&t->line, r, t->opt.json));
+        t->printed++;
+        if (t->opt.count > 0 && t->printed >= (uint64_t)t->opt.count) {
+            flush_stdout();
+            stop_requested = 1;
+            return;
+        }
+    }
+}
+
+static void on_alert(struct tap *t, const void *data, size_t len)
+{
+    struct cw_alert a;
+    const char *why = NULL;
+    if (proto_alert_decode(data, len, &a, &why) < 0) {
+        count_malformed(t, why);
+        return;
+    }
+    if (url_wanted(t, a.url)) formatted(t, tap_format_alert(&t->line, &a, t->opt.json));
+}
+
+static void on_stats(struct tap *t, const void *data, size_t len)
+{
+    struct cw_stats s;
+    const char *why = NULL;
+    if (proto_stats_decode(data, len, &s, &why) < 0) {
+        count_malformed(t, why);
+        return;
+    }
+    if (t->opt.stats) formatted(t, tap_format_stats(&t->line, &s, t->opt.json));
+}
+
+/* With --stats, the tap's own counters, in the same shape as every process's stats (role "tap"). */
+static void tap_own_stats(struct tap *t, uint64_t boot_id)
+{
+    struct cw_stats s = { .role = "tap", .id = 0, .boot_id = boot_id, .at_us = cw_wall_us() };
+    const struct cw_stat items[] = {
+        { "messages", (int64_t)t->messages },     { "results", (int64_t)t->results_seen },
+        { "printed", (int64_t)t->printed },       { "malformed", (int64_t)t->malformed },
+        { "missing", (int64_t)t->gaps.missing },  { "reordered", (int64_t)t->gaps.reordered },
+        { "senders", (int64_t)t->gaps.senders },
+    };
+    s.count = sizeof items / sizeof items[0];
+    memcpy(s.items, items, sizeof items);
+    formatted(t, tap_format_stats(&t->line, &s, t->opt.json));
+}
+
+/* The summary on stderr at exit: only when something went missing or wrong, or with --stats. */
+static void final_report(const struct tap *t)
+{
+    if (t->malformed)
+        fprintf(stderr, "clockwerk-tap: %" PRIu64 " malformed message%s dropped (last: %s)\n", t->malformed,
+                t->malformed == 1 ? "" : "s", t->last_malformed);
+    if (t->opt.stats || t->malformed)
+        fprintf(stderr,
+                "clockwerk-tap: %" PRIu64 " messages, %" PRIu64 " results, %" PRIu64 " printed, %" PRIu64
+                " malformed, %" PRIu64 " missed by sequence number\n",
+                t->messages, t->results_seen, t->printed, t->malformed, t->gaps.missing);
+}
+
+int main(int argc, char **argv)
+{
+    struct tap t = { 0 };
+    parse_args(argc, argv, &t.opt);
+    log_init("tap", LOG_LVL_INFO);
+
+    unsigned problems = 0;
+    struct cw_config *cfg = config_load(t.opt.config, report_problem, &problems);
+    if (!cfg) {
+        fprintf(stderr, "clockwerk-tap: %s is not a valid configuration (%u problem%s)\n", t.opt.config, problems,
+                problems == 1 ? "" : "s");
+        return 1;
+    }
+    if (!cfg->tap_address || !cfg->tap_address[0]) {
+        config_free(cfg);
+        fprintf(stderr, "clockwerk-tap: %s gives no tap_address\n", t.opt.config);
+        return 1;
+    }
+    char *address = cw_xstrdup(cfg->tap_address);
+    config_free(cfg);
+
+    /* Signals: SIGINT/SIGTERM end the loop (no SA_RESTART, so a wait returns at once); a closed stdout
+     * shows up as EPIPE from a write instead of killing us. */
+    struct sigaction sa = { 0 };
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
+        fatal(1, "cannot set signal handlers: %s", strerror(errno));
+    struct sigaction ign = { 0 };
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    if (sigaction(SIGPIPE, &ign, NULL) != 0) fatal(1, "cannot ignore SIGPIPE: %s", strerror(errno));
+
+    char err[512];
+    struct bus *bus = bus_new(err, sizeof err);
+    if (!bus) fatal(1, "%s", err);
+    struct bus_socket *sub = bus_open(bus, BUS_SUBSCRIBE, address, err, sizeof err);
+    if (!sub) fatal(1, "%s", err);
+
+    t.results = cw_xcalloc(CW_RESULT_BATCH_MAX, sizeof *t.results);
+    uint64_t boot_id = cw_boot_id();
+    int64_t started_ms = cw_mono_us() / 1000;
+    bool told_waiting = false;
+    t.next_tap_stats_us = cw_mono_us() + TAP_STATS_EVERY_US;
+
+    while (!stop_requested) {
+        struct bus_msg m;
+        int rc = bus_recv(sub, &m, 250);
+        if (rc < 0) {
+            if (stop_requested) break;
+            fatal(1, "cannot receive from %s: %s", address, strerror(errno));
+        }
+        if (rc == 1) {
+            t.messages++;
+            switch (m.type) {
+            case CW_MSG_RESULT: on_results(&t, m.data, m.len); break;
+            case CW_MSG_ALERT: on_alert(&t, m.data, m.len); break;
+            case CW_MSG_STATS: on_stats(&t, m.data, m.len); break;
+            default: count_malformed(&t, "wrong frames or unknown topic"); break;
+            }
+            bus_msg_release(&m);
+        } else if (!told_waiting && t.messages == 0 && cw_mono_us() / 1000 - started_ms >= WAIT_NOTICE_MS) {
+            fprintf(stderr, "clockwerk-tap: waiting for data on %s\n", address);
+            told_waiting = true;
+        }
+        if (t.opt.stats && cw_mono_us() >= t.next_tap_stats_us) {
+            if (t.malformed != t.reported_malformed || t.gaps.missing != t.reported_missing || t.messages)
+                tap_own_stats(&t, boot_id);
+            t.reported_malformed = t.malformed;
+            t.reported_missing = t.gaps.missing;
+            t.next_tap_stats_us = cw_mono_us() + TAP_STATS_EVERY_US;
+        }
+        /* Flush once the socket has nothing more queued: lines reach a pipe promptly, in batches. */
+        if (rc == 0 || !bus_readable(sub)) flush_stdout();
+    }
+    flush_stdout();
+    final_report(&t);
+
+    bus_close(sub);
+    bus_free(bus);
+    cw_buf_free(&t.line);
+    free(t.results);
+    free(address);
+    return 0;
+}

@@ -1,15 +1,660 @@
-/* storer/postgres.c — placeholder until the postgres backend lands (issue 5): refuses to open, so a config that
- * selects it fails clearly instead of silently storing nothing. */
+/* storer/postgres.c — the PostgreSQL backend of the storer (libpq), behind storer/backend.h.
+ *
+ * DESIGN
+ * One connection per storer. open() connects with PQconnectdbParams (host or Unix-socket directory, port,
+ * dbname, user, password, sslmode — default "prefer": TLS when the server offers it —, sslrootcert,
+ * connect_timeout, application_name=clockwerk, TCP keepalives). migrate() creates or checks the schema of
+ * docs/schema.md in one transaction under an advisory lock.
+ *
+ * write_batch() is one transaction:
+ *     BEGIN; COPY cw_in FROM STDIN;                     -- every check of the batch, in one stream
+ *     INSERT INTO endpoints(url) SELECT DISTINCT ... ON CONFLICT DO NOTHING;   -- URLs not seen before
+ *     INSERT INTO checks(...) SELECT ... FROM cw_in JOIN endpoints ... ON CONFLICT DO NOTHING;
+ *     (one prepared upsert per alert); COMMIT;
+ * cw_in is a per-connection temporary table (ON COMMIT DELETE ROWS). COPY carries values as data, never as
+ * SQL text, and everything else uses bound parameters, so no value is ever pasted into a statement. The
+ * endpoint ids are resolved by the join inside the server, so there is no client-side url->id cache to
+ * keep consistent with rolled-back transactions. The ON CONFLICT on UNIQUE (worker, boot_id, seq) makes a
+ * repeated batch (after a commit whose outcome was lost with the connection) a no-op.
+ * The temporary table and prepared statements live with the connection: they are (re)created lazily on
+ * the first write after every open, i.e. after every reconnect.
+ *
+ * Errors: a broken connection or a server that is shutting down, starting, overloaded or out of
+ * connections is STORE_RETRY; so is every failure to connect (wrong password, unknown database,
+ * unreachable host): the storer keeps retrying with backoff. SQL errors that retrying cannot fix
+ * (undefined table, syntax) are STORE_FATAL. Every message names postgresql://user@host:port/db and the
+ * server's own text on one line; the password is never part of it. */
 #include "storer/backend.h"
 
+#include <postgresql/libpq-fe.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
-static struct store_db *ph_open(const struct cw_config *cfg, int *rc, char *err, size_t errlen)
+#include "common/log.h"
+#include "common/util.h"
+
+struct store_db {
+    PGconn *conn;
+    char where[600];   /* postgresql://user@host:port/db, for messages */
+    bool ready;        /* temporary table and prepared statements exist on this connection */
+    struct cw_buf copy;/* COPY data of the current batch, reused */
+};
+
+/* ---- messages ---------------------------------------------------------------------------------------- */
+
+/* Copies msg to out on one line: newlines and tabs become single spaces, trailing blanks go. */
+static void pg_one_line(const char *msg, char *out, size_t outlen)
 {
-    (void)cfg;
-    *rc = STORE_FATAL;
-    snprintf(err, errlen, "the postgres backend is not built into this release");
+    size_t o = 0;
+    bool space = false;
+    if (outlen == 0)
+        return;
+    for (const char *p = msg ? msg : ""; *p && o + 1 < outlen; p++) {
+        if (*p == '\n' || *p == '\r' || *p == '\t' || *p == ' ') {
+            space = o > 0;
+            continue;
+        }
+        if (space && o + 2 < outlen)
+            out[o++] = ' ';
+        space = false;
+        out[o++] = *p;
+    }
+    out[o] = '\0';
+}
+
+static void pg_fail(const struct store_db *db, const char *what, const char *msg, char *err, size_t errlen)
+{
+    char line[1024];
+    pg_one_line(msg, line, sizeof line);
+    snprintf(err, errlen, "%s: %s%s%s", db->where, what ? what : "", what ? ": " : "", line[0] ? line : "unknown error");
+}
+
+/* The server's primary message of a failed result, or the connection's message. */
+static const char *pg_result_message(const struct store_db *db, const PGresult *res)
+{
+    const char *m = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    return m && *m ? m : PQerrorMessage(db->conn);
+}
+
+/* STORE_RETRY for conditions that go away (connection, server state, resources, conflicts between
+ * transactions); STORE_FATAL for the rest (schema or programming errors). */
+static int pg_classify(const struct store_db *db, const PGresult *res)
+{
+    if (PQstatus(db->conn) != CONNECTION_OK)
+        return STORE_RETRY;
+    const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (!st || strlen(st) != 5)
+        return STORE_RETRY; /* no SQLSTATE: the client library failed (connection lost, out of memory) */
+    if (!strncmp(st, "08", 2)          /* connection exception */
+        || !strncmp(st, "53", 2)       /* insufficient resources: disk full, too many connections */
+        || !strncmp(st, "57", 2)       /* operator intervention: shutdown, cannot connect now, cancel */
+        || !strncmp(st, "58", 2)       /* system error (I/O) */
+        || !strcmp(st, "40001")        /* serialization failure */
+        || !strcmp(st, "40P01")        /* deadlock */
+        || !strcmp(st, "55P03")        /* lock not available */
+        || !strcmp(st, "25006"))       /* read-only transaction: a standby during a failover */
+        return STORE_RETRY;
+    return STORE_FATAL;
+}
+
+static void pg_notice(void *arg, const char *message)
+{
+    (void)arg;
+    char line[512];
+    pg_one_line(message, line, sizeof line);
+    log_debug("postgresql: %s", line);
+}
+
+/* ---- statements -------------------------------------------------------------------------------------- */
+
+/* Runs a statement without parameters that returns no rows. STORE_OK or the classified error. */
+static int pg_exec(struct store_db *db, const char *sql, const char *what, char *err, size_t errlen)
+{
+    PGresult *res = PQexec(db->conn, sql);
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+        PQclear(res);
+        return STORE_OK;
+    }
+    int rc = pg_classify(db, res);
+    pg_fail(db, what, pg_result_message(db, res), err, errlen);
+    PQclear(res);
+    return rc;
+}
+
+/* A prepared statement's execution (text parameters). */
+static int pg_exec_prepared(struct store_db *db, const char *name, int n, const char *const *vals,
+                            char *err, size_t errlen)
+{
+    PGresult *res = PQexecPrepared(db->conn, name, n, vals, NULL, NULL, 0);
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+        PQclear(res);
+        return STORE_OK;
+    }
+    int rc = pg_classify(db, res);
+    pg_fail(db, name, pg_result_message(db, res), err, errlen);
+    PQclear(res);
+    return rc;
+}
+
+static void pg_rollback(struct store_db *db)
+{
+    if (PQstatus(db->conn) != CONNECTION_OK)
+        return;
+    if (PQtransactionStatus(db->conn) == PQTRANS_IDLE)
+        return;
+    PGresult *res = PQexec(db->conn, "ROLLBACK");
+    PQclear(res);
+}
+
+/* ---- open / close ------------------------------------------------------------------------------------ */
+
+static struct store_db *pg_open(const struct cw_config *cfg, int *rc, char *err, size_t errlen)
+{
+    struct store_db *db = cw_xcalloc(1, sizeof *db);
+    char port[16];
+    snprintf(port, sizeof port, "%d", cfg->db_port > 0 ? cfg->db_port : 5432);
+    const char *host = cfg->db_host && *cfg->db_host ? cfg->db_host : "localhost";
+    const char *user = cfg->db_user && *cfg->db_user ? cfg->db_user : NULL;
+    const char *dbname = cfg->db_name && *cfg->db_name ? cfg->db_name : "clockwerk";
+    snprintf(db->where, sizeof db->where, "postgresql://%s%s%s:%s/%s", user ? user : "", user ? "@" : "", host,
+             port, dbname);
+
+    /* TLS: "prefer" unless told otherwise; a CA file without a mode asks for full verification. */
+    const char *sslmode = cfg->db_sslmode && *cfg->db_sslmode ? cfg->db_sslmode
+                          : (cfg->db_ca_file && *cfg->db_ca_file ? "verify-full" : "prefer");
+
+    const char *keys[20], *vals[20];
+    int k = 0;
+    keys[k] = "host";             vals[k++] = host;
+    keys[k] = "port";             vals[k++] = port;
+    keys[k] = "dbname";           vals[k++] = dbname;
+    if (user) { keys[k] = "user"; vals[k++] = user; }
+    if (cfg->db_password && *cfg->db_password) { keys[k] = "password"; vals[k++] = cfg->db_password; }
+    keys[k] = "sslmode";          vals[k++] = sslmode;
+    if (cfg->db_ca_file && *cfg->db_ca_file) { keys[k] = "sslrootcert"; vals[k++] = cfg->db_ca_file; }
+    keys[k] = "connect_timeout";  vals[k++] = "10";
+    keys[k] = "application_name"; vals[k++] = "clockwerk";
+    keys[k] = "client_encoding";  vals[k++] = "UTF8";
+    keys[k] = "keepalives";       vals[k++] = "1";
+    keys[k] = "keepalives_idle";  vals[k++] = "30";
+    keys[k] = "keepalives_interval"; vals[k++] = "10";
+    keys[k] = "keepalives_count"; vals[k++] = "3";
+    keys[k] = "tcp_user_timeout"; vals[k++] = "60000";
+    keys[k] = NULL;               vals[k] = NULL;
+
+    db->conn = PQconnectdbParams(keys, vals, 0);
+    if (!db->conn) {
+        snprintf(err, errlen, "%s: out of memory", db->where);
+        goto fail;
+    }
+    if (PQstatus(db->conn) != CONNECTION_OK) {
+        pg_fail(db, NULL, PQerrorMessage(db->conn), err, errlen);
+        goto fail;
+    }
+    PQsetNoticeProcessor(db->conn, pg_notice, NULL);
+    /* UTC on the session, so that checked_at reads back in UTC from psql and friends of this session. */
+    if (pg_exec(db, "SET TIME ZONE 'UTC'", "set time zone", err, errlen) != STORE_OK)
+        goto fail;
+    log_info("postgresql: connected to %s (server %d, %s)", db->where, PQserverVersion(db->conn),
+             PQsslInUse(db->conn) ? "TLS" : "no TLS");
+    *rc = STORE_OK;
+    return db;
+fail:
+    /* Every failure to connect may go away (server starting, password being fixed, database being
+     * created): the storer retries with backoff and says why each time. */
+    *rc = STORE_RETRY;
+    PQfinish(db->conn);
+    cw_buf_free(&db->copy);
+    free(db);
     return NULL;
 }
 
-const struct store_backend store_backend_postgres = { .name = "postgres", .open = ph_open };
+static void pg_close(struct store_db *db)
+{
+    if (!db)
+        return;
+    PQfinish(db->conn);
+    cw_buf_free(&db->copy);
+    free(db);
+}
+
+/* ---- schema ------------------------------------------------------------------------------------------ */
+
+static const char *const pg_schema_v1[] = {
+    "CREATE TABLE endpoints ("
+    " id bigserial PRIMARY KEY,"
+    " url text NOT NULL UNIQUE,"
+    " name text)",
+    "CREATE TABLE checks ("
+    " id bigserial PRIMARY KEY,"
+    " endpoint_id bigint NOT NULL REFERENCES endpoints(id),"
+    " checked_at timestamptz NOT NULL,"
+    " status_code integer NOT NULL,"
+    " latency_ms double precision,"
+    " ok boolean NOT NULL,"
+    " error text,"
+    " dns_ms double precision,"
+    " connect_ms double precision,"
+    " tls_ms double precision,"
+    " ttfb_ms double precision,"
+    " worker integer NOT NULL,"
+    " boot_id bigint NOT NULL,"
+    " seq bigint NOT NULL,"
+    " UNIQUE (worker, boot_id, seq))",
+    "CREATE INDEX checks_endpoint_time ON checks (endpoint_id, checked_at)",
+    "CREATE TABLE alerts ("
+    " id bigserial PRIMARY KEY,"
+    " alert_id bigint NOT NULL UNIQUE,"
+    " endpoint_id bigint NOT NULL REFERENCES endpoints(id),"
+    " raised_at timestamptz NOT NULL,"
+    " kind text NOT NULL,"
+    " message text NOT NULL,"
+    " email_state text NOT NULL,"
+    " webhook_state text NOT NULL)",
+    "CREATE INDEX alerts_endpoint_time ON alerts (endpoint_id, raised_at)",
+    NULL,
+};
+
+static int pg_migrate(struct store_db *db, char *err, size_t errlen)
+{
+    int rc;
+    if ((rc = pg_exec(db, "BEGIN", "begin", err, errlen)) != STORE_OK)
+        return rc;
+    /* Two storers starting at once must not both create the schema. */
+    if ((rc = pg_exec(db, "SELECT pg_advisory_xact_lock(7305486147123105792)", "lock", err, errlen)) != STORE_OK)
+        goto fail;
+    if ((rc = pg_exec(db,
+                      "CREATE TABLE IF NOT EXISTS schema_version ("
+                      " version integer NOT NULL)",
+                      "create schema_version", err, errlen)) != STORE_OK)
+        goto fail;
+
+    PGresult *res = PQexec(db->conn, "SELECT max(version) FROM schema_version");
+    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        rc = pg_classify(db, res);
+        pg_fail(db, "read schema_version", pg_result_message(db, res), err, errlen);
+        PQclear(res);
+        goto fail;
+    }
+    int version = PQgetisnull(res, 0, 0) ? 0 : atoi(PQgetvalue(res, 0, 0));
+    PQclear(res);
+
+    if (version > STORE_SCHEMA_VERSION) {
+        snprintf(err, errlen, "%s: schema version %d is newer than this storer's %d; refusing to write", db->where,
+                 version, STORE_SCHEMA_VERSION);
+        rc = STORE_FATAL;
+        goto fail;
+    }
+    if (version == 0) {
+        for (size_t i = 0; pg_schema_v1[i]; i++)
+            if ((rc = pg_exec(db, pg_schema_v1[i], "create schema", err, errlen)) != STORE_OK)
+                goto fail;
+        const char *v[1] = { "1" };
+        res = PQexecParams(db->conn, "INSERT INTO schema_version (version) VALUES ($1::integer)", 1, NULL, v, NULL,
+                           NULL, 0);
+        if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
+            rc = pg_classify(db, res);
+            pg_fail(db, "write schema_version", pg_result_message(db, res), err, errlen);
+            PQclear(res);
+            goto fail;
+        }
+        PQclear(res);
+        log_info("postgresql: created schema version %d in %s", STORE_SCHEMA_VERSION, db->where);
+    }
+    /* Later versions: `if (version < 2) { ALTER ...; INSERT INTO schema_version VALUES (2); }` here. */
+    return pg_exec(db, "COMMIT", "commit", err, errlen);
+fail:
+    pg_rollback(db);
+    return rc;
+}
+
+/* The per-connection objects write_batch needs: made once after every (re)connect. */
+static int pg_prepare(struct store_db *db, char *err, size_t errlen)
+{
+    static const struct { const char *name, *sql; } stmts[] = {
+        { "cw_new_endpoints",
+          "INSERT INTO endpoints (url) SELECT DISTINCT url FROM cw_in ORDER BY url ON CONFLICT (url) DO NOTHING" },
+        { "cw_insert_checks",
+          "INSERT INTO checks (endpoint_id, checked_at, status_code, latency_ms, ok, error, dns_ms, connect_ms,"
+          " tls_ms, ttfb_ms, worker, boot_id, seq)"
+          " SELECT e.id, i.checked_at, i.status_code, i.latency_ms, i.ok, i.error, i.dns_ms, i.connect_ms,"
+          " i.tls_ms, i.ttfb_ms, i.worker, i.boot_id, i.seq"
+          " FROM cw_in i JOIN endpoints e ON e.url = i.url"
+          " ON CONFLICT (worker, boot_id, seq) DO NOTHING" },
+        { "cw_alert_endpoint",
+          "INSERT INTO endpoints (url) VALUES ($1::text) ON CONFLICT (url) DO NOTHING" },
+        { "cw_upsert_alert",
+          "INSERT INTO alerts (alert_id, endpoint_id, raised_at, kind, message, email_state, webhook_state)"
+          " SELECT $1::bigint, e.id, $3::timestamptz, $4::text, $5::text, $6::text, $7::text"
+          " FROM endpoints e WHERE e.url = $2::text"
+          /* Delivery states only move forward: 'sent' and 'failed' are final, so a replayed older copy
+           * of an alert never undoes a newer state (as in every backend). */
+          " ON CONFLICT (alert_id) DO UPDATE SET"
+          " email_state = CASE WHEN alerts.email_state IN ('sent', 'failed') THEN alerts.email_state"
+          " ELSE EXCLUDED.email_state END,"
+          " webhook_state = CASE WHEN alerts.webhook_state IN ('sent', 'failed') THEN alerts.webhook_state"
+          " ELSE EXCLUDED.webhook_state END" },
+    };
+    int rc = pg_exec(db,
+                     "CREATE TEMPORARY TABLE IF NOT EXISTS cw_in ("
+                     " url text NOT NULL, checked_at timestamptz NOT NULL, status_code integer NOT NULL,"
+                     " latency_ms double precision, ok boolean NOT NULL, error text, dns_ms double precision,"
+                     " connect_ms double precision, tls_ms double precision, ttfb_ms double precision,"
+                     " worker integer NOT NULL, boot_id bigint NOT NULL, seq bigint NOT NULL)"
+                     " ON COMMIT DELETE ROWS",
+                     "create temporary table", err, errlen);
+    if (rc != STORE_OK)
+        return rc;
+    for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++) {
+        PGresult *res = PQprepare(db->conn, stmts[i].name, stmts[i].sql, 0, NULL);
+        if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
+            rc = pg_classify(db, res);
+            pg_fail(db, stmts[i].name, pg_result_message(db, res), err, errlen);
+            PQclear(res);
+            return rc;
+        }
+        PQclear(res);
+    }
+    db->ready = true;
+    return STORE_OK;
+}
+
+/* ---- values ------------------------------------------------------------------------------------------ */
+
+/* Length of the valid UTF-8 sequence at p (1..4), or 0 when the bytes there are not valid UTF-8. */
+static size_t pg_utf8_len(const unsigned char *p)
+{
+    unsigned c = p[0];
+    if (c < 0x80)
+        return 1;
+    size_t n;
+    unsigned min;
+    if (c >= 0xc2 && c <= 0xdf) { n = 2; min = 0x80; }
+    else if (c >= 0xe0 && c <= 0xef) { n = 3; min = 0x800; }
+    else if (c >= 0xf0 && c <= 0xf4) { n = 4; min = 0x10000; }
+    else return 0;
+    unsigned cp = c & (0x3f >> (n - 1));
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+/* Appends s in COPY text format: valid UTF-8 only (a stray byte becomes '?', the database would reject
+ * the whole batch for it), with backslash, tab, newline and carriage return escaped. */
+static void pg_put_text(struct cw_buf *b, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        size_t n = pg_utf8_len(p);
+        if (n == 0) {
+            cw_buf_put(b, "?", 1);
+            p++;
+        } else if (n > 1) {
+            cw_buf_put(b, p, n);
+            p += n;
+        } else {
+            switch (*p) {
+            case '\\': cw_buf_put(b, "\\\\", 2); break;
+            case '\t': cw_buf_put(b, "\\t", 2); break;
+            case '\n': cw_buf_put(b, "\\n", 2); break;
+            case '\r': cw_buf_put(b, "\\r", 2); break;
+            default: cw_buf_put(b, p, 1); break;
+            }
+            p++;
+        }
+    }
+}
+
+static void pg_putf(struct cw_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void pg_putf(struct cw_buf *b, const char *fmt, ...)
+{
+    char tmp[128];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        cw_buf_put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+/* UTC wall-clock microseconds as `2026-11-25 04:05:06.123+00` (milliseconds, truncated, like every
+ * backend stores them). */
+static void pg_format_time(int64_t us, char *out, size_t len)
+{
+    int64_t ms = us >= 0 ? us / 1000 : -((-us + 999) / 1000);
+    time_t secs = (time_t)(ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000));
+    int frac = (int)(ms - (int64_t)secs * 1000);
+    struct tm tm;
+    if (!gmtime_r(&secs, &tm)) {
+        snprintf(out, len, "1970-01-01 00:00:00.000+00");
+        return;
+    }
+    snprintf(out, len, "%04d-%02d-%02d %02d:%02d:%02d.%03d+00", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+             tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+}
+
+/* Milliseconds from microseconds, or \N for a phase that was not reached (negative). */
+static void pg_put_ms(struct cw_buf *b, int64_t us)
+{
+    if (us < 0)
+        cw_buf_put(b, "\\N", 2);
+    else
+        pg_putf(b, "%.3f", (double)us / 1000.0);
+}
+
+static void pg_copy_row(struct cw_buf *b, const struct cw_result *r)
+{
+    char when[48];
+    pg_put_text(b, r->url);
+    pg_format_time(r->checked_at_us, when, sizeof when);
+    pg_putf(b, "\t%s\t%u\t", when, (unsigned)r->status_code);
+    pg_put_ms(b, r->latency_us);
+    cw_buf_put(b, r->ok ? "\tt\t" : "\tf\t", 3);
+    if (r->ok || !r->error)
+        cw_buf_put(b, "\\N", 2);
+    else
+        pg_put_text(b, r->error);
+    cw_buf_put(b, "\t", 1);
+    pg_put_ms(b, r->dns_us);
+    cw_buf_put(b, "\t", 1);
+    pg_put_ms(b, r->connect_us);
+    cw_buf_put(b, "\t", 1);
+    pg_put_ms(b, r->tls_us);
+    cw_buf_put(b, "\t", 1);
+    pg_put_ms(b, r->ttfb_us);
+    pg_putf(b, "\t%u\t%lld\t%lld\n", (unsigned)r->worker, (long long)(int64_t)r->boot_id, (long long)(int64_t)r->seq);
+}
+
+/* Copies s as valid UTF-8 into a fresh buffer (caller frees). */
+static char *pg_clean_text(const char *s)
+{
+    size_t n = strlen(s);
+    char *out = cw_xmalloc(n + 1);
+    const unsigned char *p = (const unsigned char *)s;
+    size_t o = 0;
+    while (*p) {
+        size_t k = pg_utf8_len(p);
+        if (k == 0) {
+            out[o++] = '?';
+            p++;
+        } else {
+            memcpy(out + o, p, k);
+            o += k;
+            p += k;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* ---- writing ----------------------------------------------------------------------------------------- */
+
+static int pg_copy_checks(struct store_db *db, const struct store_batch *batch, char *err, size_t errlen)
+{
+    cw_buf_reset(&db->copy);
+    for (size_t i = 0; i < batch->n_checks; i++)
+        pg_copy_row(&db->copy, &batch->checks[i].r);
+
+    PGresult *res = PQexec(db->conn, "COPY cw_in FROM STDIN");
+    if (!res || PQresultStatus(res) != PGRES_COPY_IN) {
+        int rc = pg_classify(db, res);
+        pg_fail(db, "copy", pg_result_message(db, res), err, errlen);
+        PQclear(res);
+        return rc;
+    }
+    PQclear(res);
+
+    int ok = 1;
+    const size_t chunk = 1 << 20;
+    for (size_t off = 0; ok == 1 && off < db->copy.len; off += chunk) {
+        size_t n = db->copy.len - off < chunk ? db->copy.len - off : chunk;
+        ok = PQputCopyData(db->conn, (const char *)db->copy.data + off, (int)n);
+    }
+    if (ok == 1)
+        ok = PQputCopyEnd(db->conn, NULL);
+    if (ok != 1) {
+        pg_fail(db, "copy", PQerrorMessage(db->conn), err, errlen);
+        return STORE_RETRY;
+    }
+    /* The COPY's outcome, then the end of its results. */
+    int rc = STORE_OK;
+    for (int guard = 0; guard < 16 && (res = PQgetResult(db->conn)) != NULL; guard++) {
+        if (rc == STORE_OK && PQresultStatus(res) != PGRES_COMMAND_OK) {
+            rc = pg_classify(db, res);
+            pg_fail(db, "copy", pg_result_message(db, res), err, errlen);
+        }
+        PQclear(res);
+        if (PQstatus(db->conn) != CONNECTION_OK) {
+            if (rc == STORE_OK) {
+                rc = STORE_RETRY;
+                pg_fail(db, "copy", PQerrorMessage(db->conn), err, errlen);
+            }
+            break;
+        }
+    }
+    return rc;
+}
+
+static int pg_write_alert(struct store_db *db, const struct cw_alert *a, char *err, size_t errlen)
+{
+    char id[32], when[48];
+    snprintf(id, sizeof id, "%lld", (long long)(int64_t)a->alert_id);
+    pg_format_time(a->raised_at_us, when, sizeof when);
+    const char *kind = proto_alert_kind_name(a->kind);
+    const char *email = proto_delivery_name(a->email_state);
+    const char *hook = proto_delivery_name(a->webhook_state);
+    char *url = pg_clean_text(a->url);
+    char *message = pg_clean_text(a->message ? a->message : "");
+
+    const char *ep[1] = { url };
+    int rc = pg_exec_prepared(db, "cw_alert_endpoint", 1, ep, err, errlen);
+    if (rc == STORE_OK) {
+        const char *v[7] = { id, url, when, kind ? kind : "unknown", message, email ? email : "none",
+                             hook ? hook : "none" };
+        rc = pg_exec_prepared(db, "cw_upsert_alert", 7, v, err, errlen);
+    }
+    free(url);
+    free(message);
+    return rc;
+}
+
+static int pg_write_batch(struct store_db *db, const struct store_batch *batch, char *err, size_t errlen)
+{
+    int rc;
+    if (batch->n_checks == 0 && batch->n_alerts == 0)
+        return STORE_OK;
+    if (PQstatus(db->conn) != CONNECTION_OK) {
+        pg_fail(db, NULL, PQerrorMessage(db->conn), err, errlen);
+        return STORE_RETRY;
+    }
+    if (!db->ready && (rc = pg_prepare(db, err, errlen)) != STORE_OK)
+        return rc;
+    if ((rc = pg_exec(db, "BEGIN", "begin", err, errlen)) != STORE_OK)
+        return rc;
+    if (batch->n_checks > 0) {
+        if ((rc = pg_copy_checks(db, batch, err, errlen)) != STORE_OK)
+            goto fail;
+        if ((rc = pg_exec_prepared(db, "cw_new_endpoints", 0, NULL, err, errlen)) != STORE_OK)
+            goto fail;
+        if ((rc = pg_exec_prepared(db, "cw_insert_checks", 0, NULL, err, errlen)) != STORE_OK)
+            goto fail;
+    }
+    for (size_t i = 0; i < batch->n_alerts; i++)
+        if ((rc = pg_write_alert(db, &batch->alerts[i].a, err, errlen)) != STORE_OK)
+            goto fail;
+    return pg_exec(db, "COMMIT", "commit", err, errlen);
+fail:
+    pg_rollback(db);
+    return rc;
+}
+
+/* ---- configured endpoints ---------------------------------------------------------------------------- */
+
+#define PG_SYNC_CHUNK 500
+
+static int pg_sync_endpoints(struct store_db *db, const struct cw_endpoint *eps, size_t n, char *err, size_t errlen)
+{
+    int rc;
+    if ((rc = pg_exec(db, "BEGIN", "begin", err, errlen)) != STORE_OK)
+        return rc;
+    struct cw_buf sql = { 0 };
+    const char **vals = cw_xcalloc(2 * PG_SYNC_CHUNK, sizeof *vals);
+    char **owned = cw_xcalloc(2 * PG_SYNC_CHUNK, sizeof *owned);
+    for (size_t off = 0; off < n; off += PG_SYNC_CHUNK) {
+        size_t m = n - off < PG_SYNC_CHUNK ? n - off : PG_SYNC_CHUNK;
+        cw_buf_reset(&sql);
+        pg_putf(&sql, "%s", "INSERT INTO endpoints (url, name) VALUES ");
+        for (size_t i = 0; i < m; i++) {
+            pg_putf(&sql, "%s($%zu::text, $%zu::text)", i ? ", " : "", 2 * i + 1, 2 * i + 2);
+            owned[2 * i] = pg_clean_text(eps[off + i].url);
+            owned[2 * i + 1] = eps[off + i].name ? pg_clean_text(eps[off + i].name) : NULL;
+            vals[2 * i] = owned[2 * i];
+            vals[2 * i + 1] = owned[2 * i + 1];
+        }
+        pg_putf(&sql, "%s", " ON CONFLICT (url) DO UPDATE SET name = EXCLUDED.name"
+                            " WHERE endpoints.name IS DISTINCT FROM EXCLUDED.name");
+        cw_buf_put(&sql, "", 1);
+        PGresult *res = PQexecParams(db->conn, (const char *)sql.data, (int)(2 * m), NULL, vals, NULL, NULL, 0);
+        for (size_t i = 0; i < 2 * m; i++) {
+            free(owned[i]);
+            owned[i] = NULL;
+        }
+        if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
+            rc = pg_classify(db, res);
+            pg_fail(db, "sync endpoints", pg_result_message(db, res), err, errlen);
+            PQclear(res);
+            goto fail;
+        }
+        PQclear(res);
+    }
+    free(vals);
+    free(owned);
+    cw_buf_free(&sql);
+    return pg_exec(db, "COMMIT", "commit", err, errlen);
+fail:
+    free(vals);
+    free(owned);
+    cw_buf_free(&sql);
+    pg_rollback(db);
+    return rc;
+}
+
+const struct store_backend store_backend_postgres = {
+    .name = "postgresql",
+    .open = pg_open,
+    .migrate = pg_migrate,
+    .sync_endpoints = pg_sync_endpoints,
+    .write_batch = pg_write_batch,
+    .close = pg_close,
+};

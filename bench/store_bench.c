@@ -1,0 +1,252 @@
+/* bench/store_bench.c — drives one storer backend directly (storer/backend.h), without the rest of Clockwerk:
+ * measures rows per second of write_batch, and runs the backend-level checks of tests/e2e/test_databases.py.
+ *
+ *   store_bench [options] bench     open, migrate, then write --rows synthetic checks in batches of --batch;
+ *                                   prints `DRIVER rows=N batch=B seconds=S rows_per_s=R`
+ *   store_bench [options] verify    writes a fixed set of checks and alerts twice (idempotence), with NULL
+ *                                   phases and awkward error text; the test then reads the tables back
+ *   store_bench [options] open      open + migrate only: prints the outcome (used for bad-input tests)
+ * options: --driver sqlite|postgresql|mysql  --host H  --port P  --db NAME  --user U  --sslmode M
+ *          --rows N (default 100000)  --batch B (default 500)  --worker W (default: random)
+ * The password comes from CLOCKWERK_DB_PASSWORD. Exit: 0 ok, 3 STORE_RETRY, 4 STORE_FATAL, 2 usage. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "storer/backend.h"
+
+static int exit_code(int rc)
+{
+    return rc == STORE_OK ? 0 : rc == STORE_RETRY ? 3 : 4;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: store_bench [--driver D] [--host H] [--port P] [--db NAME] [--user U] [--sslmode M]\n"
+                    "                   [--rows N] [--batch B] [--worker W] bench|verify|open\n");
+    exit(2);
+}
+
+/* Opens and migrates; exits with the classified code on failure. */
+static struct store_db *connect_db(const struct store_backend *be, const struct cw_config *cfg)
+{
+    char err[1024] = "";
+    int rc = STORE_FATAL;
+    struct store_db *db = be->open(cfg, &rc, err, sizeof err);
+    if (!db) {
+        printf("open: %s: %s\n", rc == STORE_RETRY ? "retry" : "fatal", err);
+        exit(exit_code(rc));
+    }
+    rc = be->migrate(db, err, sizeof err);
+    if (rc != STORE_OK) {
+        printf("migrate: %s: %s\n", rc == STORE_RETRY ? "retry" : "fatal", err);
+        be->close(db);
+        exit(exit_code(rc));
+    }
+    return db;
+}
+
+static int run_bench(const struct store_backend *be, const struct cw_config *cfg, long rows, long batch_size,
+                     uint32_t worker)
+{
+    struct store_db *db = connect_db(be, cfg);
+    enum { N_URLS = 50 };
+    char urls[N_URLS][64];
+    for (int i = 0; i < N_URLS; i++)
+        snprintf(urls[i], sizeof urls[i], "http://127.0.0.1:9/bench/%d", i);
+
+    struct store_batch b = { 0 };
+    b.checks = cw_xcalloc((size_t)batch_size, sizeof *b.checks);
+    b.cap_checks = (size_t)batch_size;
+    uint64_t boot = cw_boot_id(), seq = 0;
+    int64_t now = cw_wall_us();
+    char err[1024];
+    int rc = STORE_OK;
+    int64_t t0 = cw_mono_us();
+    long written = 0;
+    while (written < rows) {
+        long n = rows - written < batch_size ? rows - written : batch_size;
+        for (long i = 0; i < n; i++) {
+            struct cw_result *r = &b.checks[i].r;
+            memset(r, 0, sizeof *r);
+            r->worker = worker;
+            r->boot_id = boot;
+            r->seq = ++seq;
+            r->checked_at_us = now + (int64_t)seq * 1000;
+            r->latency_us = 1000 + (int64_t)(seq % 5000);
+            r->dns_us = 10;
+            r->connect_us = 100;
+            r->tls_us = -1;
+            r->ttfb_us = 500;
+            r->ok = seq % 10 != 0;
+            r->status_code = r->ok ? 200 : 500;
+            r->url = urls[seq % N_URLS];
+            r->error = r->ok ? NULL : "HTTP status 500";
+        }
+        b.n_checks = (size_t)n;
+        rc = be->write_batch(db, &b, err, sizeof err);
+        if (rc != STORE_OK) {
+            printf("write_batch: %s: %s\n", rc == STORE_RETRY ? "retry" : "fatal", err);
+            break;
+        }
+        written += n;
+    }
+    double secs = (double)(cw_mono_us() - t0) / 1e6;
+    if (rc == STORE_OK)
+        printf("%s rows=%ld batch=%ld seconds=%.3f rows_per_s=%.0f\n", be->name, written, batch_size, secs,
+               secs > 0 ? (double)written / secs : 0.0);
+    free(b.checks);
+    be->close(db);
+    return exit_code(rc);
+}
+
+/* The fixed data set of `verify` (tests/e2e/test_databases.py knows it). Worker 77, boot id with the top
+ * bit set (stored as a negative BIGINT with the same bits). */
+static int run_verify(const struct store_backend *be, const struct cw_config *cfg)
+{
+    struct store_db *db = connect_db(be, cfg);
+    char err[1024];
+    static const char *const awkward = "line1\nline2\ttab \\ back 'quote' \"dq\" caf\xc3\xa9 bad\xff byte";
+    struct cw_endpoint eps[2] = {
+        { .url = "http://127.0.0.1:1/configured", .name = "configured one" },
+        { .url = "http://127.0.0.1:1/unnamed" },
+    };
+    int rc = be->sync_endpoints(db, eps, 2, err, sizeof err);
+    if (rc == STORE_OK)
+        rc = be->sync_endpoints(db, eps, 2, err, sizeof err); /* again: nothing changes */
+    if (rc != STORE_OK) {
+        printf("sync_endpoints: %s\n", err);
+        be->close(db);
+        return exit_code(rc);
+    }
+
+    struct store_check checks[4];
+    memset(checks, 0, sizeof checks);
+    const uint64_t boot = 0x8000000000000001ULL;
+    for (int i = 0; i < 4; i++) {
+        struct cw_result *r = &checks[i].r;
+        r->worker = 77;
+        r->boot_id = boot;
+        r->seq = (uint64_t)i + 1;
+        r->checked_at_us = 1795579506123456LL + i * 1000000LL; /* 2026-11-25T04:05:06.123456Z + i s */
+        r->lateness_us = 5;
+        r->latency_us = 12345 + i;
+        r->dns_us = 100;
+        r->connect_us = 200;
+        r->tls_us = -1;
+        r->ttfb_us = 3000;
+    }
+    checks[0].r.url = "http://127.0.0.1:1/configured";
+    checks[0].r.status_code = 200;
+    checks[0].r.ok = true;
+    checks[0].r.error = "";
+    checks[1].r.url = "http://127.0.0.1:1/new-in-batch";
+    checks[1].r.status_code = 500;
+    checks[1].r.error = awkward;
+    checks[2].r.url = "http://127.0.0.1:1/unnamed";
+    checks[2].r.status_code = 0;
+    checks[2].r.error = "Connection refused";
+    checks[2].r.connect_us = -1;
+    checks[2].r.ttfb_us = -1;
+    checks[3].r.url = "http://127.0.0.1:1/configured";
+    checks[3].r.status_code = 204;
+    checks[3].r.ok = true;
+
+    struct store_alert alerts[1];
+    memset(alerts, 0, sizeof alerts);
+    alerts[0].a.alert_id = 0xfedcba9876543210ULL;
+    alerts[0].a.raised_at_us = 1795579507000000LL;
+    alerts[0].a.kind = CW_ALERT_DOWN;
+    alerts[0].a.email_state = CW_DELIVERY_PENDING;
+    alerts[0].a.webhook_state = CW_DELIVERY_NONE;
+    alerts[0].a.url = "http://127.0.0.1:1/alert-only";
+    alerts[0].a.name = "alert only";
+    alerts[0].a.message = "http://127.0.0.1:1/alert-only is DOWN";
+
+    struct store_batch b = { .checks = checks, .n_checks = 4, .cap_checks = 4, .alerts = alerts, .n_alerts = 1,
+                             .cap_alerts = 1 };
+    for (int round = 0; round < 2 && rc == STORE_OK; round++) {
+        if (round == 1)
+            alerts[0].a.email_state = CW_DELIVERY_SENT; /* the same alert again: delivery state updated */
+        rc = be->write_batch(db, &b, err, sizeof err);
+    }
+    /* An empty batch and a batch of only already-stored rows are fine too. */
+    if (rc == STORE_OK) {
+        struct store_batch empty = { 0 };
+        rc = be->write_batch(db, &empty, err, sizeof err);
+    }
+    if (rc == STORE_OK) {
+        b.n_alerts = 0;
+        b.n_checks = 2;
+        rc = be->write_batch(db, &b, err, sizeof err);
+    }
+    if (rc != STORE_OK)
+        printf("write_batch: %s: %s\n", rc == STORE_RETRY ? "retry" : "fatal", err);
+    else
+        printf("verify: written\n");
+    be->close(db);
+    return exit_code(rc);
+}
+
+int main(int argc, char **argv)
+{
+    struct cw_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    const char *driver = "postgresql", *mode = NULL;
+    long rows = 100000, batch = 500;
+    uint32_t worker = (uint32_t)(cw_boot_id() % 1000000) + 1000;
+    cfg.db_activation = true;
+    cfg.db_host = "127.0.0.1";
+    cfg.db_name = "clockwerk";
+    cfg.db_user = "clockwerk";
+    cfg.db_password = getenv("CLOCKWERK_DB_PASSWORD");
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--driver") && v) driver = v, i++;
+        else if (!strcmp(a, "--host") && v) cfg.db_host = (char *)v, i++;
+        else if (!strcmp(a, "--port") && v) cfg.db_port = atoi(v), i++;
+        else if (!strcmp(a, "--db") && v) cfg.db_name = (char *)v, i++;
+        else if (!strcmp(a, "--user") && v) cfg.db_user = (char *)v, i++;
+        else if (!strcmp(a, "--sslmode") && v) cfg.db_sslmode = (char *)v, i++;
+        else if (!strcmp(a, "--rows") && v) rows = atol(v), i++;
+        else if (!strcmp(a, "--batch") && v) batch = atol(v), i++;
+        else if (!strcmp(a, "--worker") && v) worker = (uint32_t)strtoul(v, NULL, 10), i++;
+        else if (a[0] != '-' && !mode) mode = a;
+        else usage();
+    }
+    if (!mode || rows < 1 || batch < 1)
+        usage();
+    log_init("store_bench", getenv("STORE_BENCH_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_WARN);
+
+    const struct store_backend *be;
+    if (!strcmp(driver, "postgresql") || !strcmp(driver, "postgres")) {
+        be = &store_backend_postgres;
+        cfg.db_driver = CW_DB_POSTGRES;
+    } else if (!strcmp(driver, "mysql") || !strcmp(driver, "mariadb")) {
+        be = &store_backend_mysql;
+        cfg.db_driver = CW_DB_MYSQL;
+    } else if (!strcmp(driver, "sqlite")) {
+        be = &store_backend_sqlite;
+        cfg.db_driver = CW_DB_SQLITE;
+    } else {
+        usage();
+    }
+
+    if (!strcmp(mode, "bench"))
+        return run_bench(be, &cfg, rows, batch, worker);
+    if (!strcmp(mode, "verify"))
+        return run_verify(be, &cfg);
+    if (!strcmp(mode, "open")) {
+        struct store_db *db = connect_db(be, &cfg);
+        printf("open: ok\n");
+        be->close(db);
+        return 0;
+    }
+    usage();
+}

@@ -1,0 +1,442 @@
+/* worker/main.c — bin/clockwerk-worker: the prober. Reads its shard of the endpoints from the supervisor's
+ * snapshot, checks every endpoint on its own schedule with libcurl's multi interface, and sends the
+ * results in batches over the bus (storer and alerter reliably, the relay best effort).
+ *
+ * DESIGN
+ * One thread, one CURLM, one loop: curl_multi_poll waits for the earliest of the next due check and curl's
+ * own timeouts, and also watches a signalfd (SIGTERM) and, while some output is queued, the ZMQ_FD of
+ * each bus socket that has something waiting (edge-triggered: bus_writable() is asked after every wake-up).
+ *   start due checks (bounded in flight) -> curl_multi_perform -> collect finished checks into one batch
+ *   -> send it (never blocking) -> retry queued batches -> stats once a second -> poll
+ * Environment (set by the supervisor): CLOCKWERK_SNAPSHOT, CLOCKWERK_SLOT, CLOCKWERK_SLOTS; optionally
+ * CLOCKWERK_MAX_IN_FLIGHT (the bound on transfers in flight, default WORKER_MAX_IN_FLIGHT).
+ * Signals: SIGINT and SIGHUP are ignored (the supervisor orders shutdowns and reloads, by SIGTERM); on
+ * SIGTERM no new check starts, checks in flight get up to one second, the results are handed to the bus,
+ * and the process exits 0. Checks still running then are abandoned without a result (they get no sequence
+ * number, so receivers see no gap). */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "common/bus.h"
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "common/protocol.h"
+#include "common/util.h"
+#include "worker/outbox.h"
+#include "worker/probe.h"
+#include "worker/schedule.h"
+#include "worker/stats.h"
+
+#define WORKER_MAX_IN_FLIGHT 1024   /* default bound on transfers in flight */
+#define WORKER_MIN_IN_FLIGHT 16
+#define WORKER_OUTBOX_BATCHES 4096  /* queued batches per reliable destination before the oldest is dropped */
+#define WORKER_STOP_GRACE_NS 1000000000LL
+#define WORKER_FLUSH_GRACE_NS 1000000000LL
+#define WORKER_STATS_PERIOD_NS 1000000000LL
+
+struct worker {
+    struct cw_config *cfg;
+    unsigned slot, slots;
+    uint64_t boot_id;
+    uint64_t seq;
+
+    CURLM *multi;
+    struct probe_pool *pool;
+    unsigned max_in_flight;
+    struct sched sched;
+    uint8_t *busy;                 /* per endpoint: a check is in flight */
+    struct curl_slist **headers;   /* per endpoint, NULL when none */
+
+    struct bus *bus;
+    struct bus_socket *pub;
+    struct outbox out[2];
+    unsigned n_out;
+
+    struct cw_buf batch;
+    struct cw_buf stats_buf;
+    int sigfd;
+    bool stopping;
+
+    /* counters since start */
+    uint64_t checks, checks_ok, checks_failed, missed, results_emitted;
+    /* over the current stats period */
+    struct lat_hist lateness;
+    unsigned peak_in_flight;
+    int64_t next_stats_ns;
+};
+
+static unsigned env_uint(const char *name, unsigned max, bool required, unsigned dflt)
+{
+    const char *v = getenv(name);
+    if (!v || !*v) {
+        if (required) fatal(2, "%s is not set (the worker is started by bin/clockwerk)", name);
+        return dflt;
+    }
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(v, &end, 10);
+    if (errno || *end || v[0] == '-' || n > max) fatal(2, "%s=%s is not a number in 0..%u", name, v, max);
+    return (unsigned)n;
+}
+
+/* Raises the descriptor limit to the hard limit; returns the soft limit now in force. */
+static rlim_t raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 1024;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rlim_t want = rl.rlim_max;
+        rl.rlim_cur = want;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+            log_warn("cannot raise the descriptor limit to %llu: %s", (unsigned long long)want, strerror(errno));
+            if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 1024;
+        }
+    }
+    return rl.rlim_cur;
+}
+
+static int setup_signals(void)
+{
+    if (signal(SIGINT, SIG_IGN) == SIG_ERR || signal(SIGHUP, SIG_IGN) == SIG_ERR ||
+        signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+        fatal(1, "cannot set signal dispositions: %s", strerror(errno));
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0) fatal(1, "cannot block SIGTERM: %s", strerror(errno));
+    int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (fd < 0) fatal(1, "cannot create a signalfd: %s", strerror(errno));
+    return fd;
+}
+
+static void read_signals(struct worker *w)
+{
+    struct signalfd_siginfo si;
+    while (read(w->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGTERM && !w->stopping) {
+            log_info("SIGTERM: finishing %u checks in flight, then stopping", probe_in_flight(w->pool));
+            w->stopping = true;
+        }
+    }
+}
+
+/* ---- output */
+
+static void send_batch(struct worker *w)
+{
+    unsigned n = proto_results_count(&w->batch);
+    if (n == 0) return;
+    for (unsigned i = 0; i < w->n_out; i++) outbox_send(&w->out[i], &w->batch);
+    if (w->pub && bus_send(w->pub, CW_MSG_RESULT, w->batch.data, w->batch.len) == BUS_ERROR)
+        log_debug("cannot publish results: %s", strerror(errno));
+    w->results_emitted += n;
+    proto_results_begin(&w->batch);
+}
+
+static void emit(struct worker *w, struct cw_result *r)
+{
+    r->worker = w->slot;
+    r->boot_id = w->boot_id;
+    r->seq = ++w->seq;
+    if (proto_results_add(&w->batch, r) != 0) {
+        send_batch(w);
+        if (proto_results_add(&w->batch, r) != 0) fatal(1, "cannot encode a result into an empty batch");
+    }
+    w->checks++;
+    if (r->ok) w->checks_ok++;
+    else w->checks_failed++;
+    lat_hist_add(&w->lateness, r->lateness_us);
+}
+
+static void collect_done(struct worker *w)
+{
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(w->multi, &left))) {
+        struct cw_result r;
+        uint32_t id;
+        struct probe_check *c = probe_finish(w->pool, msg, &r, &id);
+        if (!c) continue;
+        emit(w, &r);
+        w->busy[id] = 0;
+        probe_release(w->pool, c);
+    }
+    send_batch(w);
+}
+
+static bool output_pending(const struct worker *w)
+{
+    for (unsigned i = 0; i < w->n_out; i++)
+        if (outbox_pending(&w->out[i])) return true;
+    return false;
+}
+
+static void service_outboxes(struct worker *w)
+{
+    for (unsigned i = 0; i < w->n_out; i++)
+        if (outbox_pending(&w->out[i]) && bus_writable(w->out[i].sock)) outbox_flush(&w->out[i]);
+}
+
+/* ---- stats */
+
+static void add_stat(struct cw_stats *s, const char *name, int64_t value)
+{
+    if (s->count < CW_STATS_MAX) s->items[s->count++] = (struct cw_stat){ name, value };
+}
+
+static void publish_stats(struct worker *w)
+{
+    struct cw_stats s = { .role = "worker", .id = w->slot, .boot_id = w->boot_id, .at_us = cw_wall_us() };
+    uint64_t pending = 0, dropped = 0, sent = 0;
+    for (unsigned i = 0; i < w->n_out; i++) {
+        pending += w->out[i].count;
+        dropped += w->out[i].results_dropped;
+    }
+    /* results_sent: accepted by the bus for the first reliable destination (the storer when there is one),
+     * or, with none, handed to the publisher. */
+    sent = w->n_out ? w->out[0].results_sent : w->results_emitted;
+    add_stat(&s, "endpoints", (int64_t)w->cfg->n_endpoints);
+    add_stat(&s, "in_flight", probe_in_flight(w->pool));
+    add_stat(&s, "in_flight_limit", w->max_in_flight);
+    add_stat(&s, "max_in_flight", w->peak_in_flight);
+    add_stat(&s, "checks", (int64_t)w->checks);
+    add_stat(&s, "checks_ok", (int64_t)w->checks_ok);
+    add_stat(&s, "checks_failed", (int64_t)w->checks_failed);
+    add_stat(&s, "missed", (int64_t)w->missed);
+    add_stat(&s, "results_sent", (int64_t)sent);
+    add_stat(&s, "pending_batches", (int64_t)pending);
+    add_stat(&s, "dropped", (int64_t)dropped);
+    add_stat(&s, "lateness_samples", (int64_t)w->lateness.total);
+    add_stat(&s, "lateness_p50_us", lat_hist_percentile(&w->lateness, 500));
+    add_stat(&s, "lateness_p99_us", lat_hist_percentile(&w->lateness, 990));
+    add_stat(&s, "lateness_max_us", lat_hist_percentile(&w->lateness, 1000));
+    if (proto_stats_encode(&w->stats_buf, &s) != 0) {
+        log_warn("cannot encode stats");
+    } else if (w->pub) {
+        (void)bus_send(w->pub, CW_MSG_STATS, w->stats_buf.data, w->stats_buf.len);
+    }
+    log_debug("checks=%" PRIu64 " ok=%" PRIu64 " failed=%" PRIu64 " missed=%" PRIu64 " in_flight=%u "
+              "lateness_p99=%" PRId64 "us pending=%" PRIu64 " dropped=%" PRIu64,
+              w->checks, w->checks_ok, w->checks_failed, w->missed, probe_in_flight(w->pool),
+              lat_hist_percentile(&w->lateness, 990), pending, dropped);
+    lat_hist_reset(&w->lateness);
+    w->peak_in_flight = probe_in_flight(w->pool);
+}
+
+/* ---- scheduling */
+
+static void start_due(struct worker *w)
+{
+    const struct sched_entry *top;
+    while ((top = sched_peek(&w->sched))) {
+        int64_t now = cw_mono_ns();
+        if (top->due_ns > now) break;
+        uint32_t id = top->id;
+        if (w->busy[id]) {
+            /* the previous check is still running: skip this occurrence, do not pile up */
+            w->missed += 1 + sched_advance(&w->sched, now);
+            continue;
+        }
+        if (probe_in_flight(w->pool) >= w->max_in_flight) break; /* wait: lateness will show it */
+        const struct cw_endpoint *ep = &w->cfg->endpoints[id];
+        int64_t due = top->due_ns;
+        int64_t wall = cw_wall_us();
+        char why[256];
+        if (probe_start(w->pool, ep, w->headers[id], id, due, now, wall, why, sizeof why) == 0) {
+            w->busy[id] = 1;
+            unsigned n = probe_in_flight(w->pool);
+            if (n > w->peak_in_flight) w->peak_in_flight = n;
+        } else {
+            struct cw_result r;
+            char err[CW_ERROR_MAX + 1];
+            probe_failed_result(ep, (now - due) / 1000, wall, why, err, sizeof err, &r);
+            emit(w, &r);
+        }
+        w->missed += sched_advance(&w->sched, now);
+    }
+}
+
+static int poll_timeout_ms(const struct worker *w, int64_t now)
+{
+    int64_t until = w->next_stats_ns;
+    const struct sched_entry *top = sched_peek(&w->sched);
+    if (w->stopping) until = now + 50000000LL;
+    else if (top && probe_in_flight(w->pool) < w->max_in_flight && top->due_ns < until) until = top->due_ns;
+    if (until <= now) return 0;
+    int64_t ms = (until - now + 999999) / 1000000; /* round up: waking early would only spin */
+    return ms > 1000 ? 1000 : (int)ms;
+}
+
+static void wait_events(struct worker *w, int timeout_ms)
+{
+    struct curl_waitfd fds[3];
+    unsigned n = 0;
+    fds[n++] = (struct curl_waitfd){ .fd = w->sigfd, .events = CURL_WAIT_POLLIN };
+    for (unsigned i = 0; i < w->n_out; i++) {
+        if (!outbox_pending(&w->out[i])) continue;
+        int fd = bus_fd(w->out[i].sock);
+        if (fd >= 0) fds[n++] = (struct curl_waitfd){ .fd = fd, .events = CURL_WAIT_POLLIN };
+    }
+    CURLMcode mc = curl_multi_poll(w->multi, fds, n, timeout_ms, NULL);
+    if (mc != CURLM_OK && mc != CURLM_UNRECOVERABLE_POLL) fatal(1, "curl_multi_poll: %s", curl_multi_strerror(mc));
+    if (fds[0].revents) read_signals(w);
+}
+
+static void perform(struct worker *w)
+{
+    int running;
+    CURLMcode mc = curl_multi_perform(w->multi, &running);
+    if (mc != CURLM_OK) fatal(1, "curl_multi_perform: %s", curl_multi_strerror(mc));
+    collect_done(w);
+}
+
+static void run(struct worker *w)
+{
+    w->next_stats_ns = cw_mono_ns() + WORKER_STATS_PERIOD_NS;
+    int64_t stop_deadline = 0;
+    for (;;) {
+        if (!w->stopping) start_due(w);
+        perform(w);
+        service_outboxes(w);
+        int64_t now = cw_mono_ns();
+        if (now >= w->next_stats_ns) {
+            publish_stats(w);
+            w->next_stats_ns += WORKER_STATS_PERIOD_NS;
+            if (w->next_stats_ns <= now) w->next_stats_ns = now + WORKER_STATS_PERIOD_NS;
+        }
+        if (w->stopping) {
+            if (!stop_deadline) stop_deadline = now + WORKER_STOP_GRACE_NS;
+            if (probe_in_flight(w->pool) == 0 || now >= stop_deadline) break;
+        }
+        wait_events(w, poll_timeout_ms(w, now));
+    }
+    unsigned abandoned = probe_in_flight(w->pool);
+    if (abandoned) log_info("abandoning %u checks still in flight", abandoned);
+}
+
+/* After the loop: give queued batches up to a second to leave. */
+static void drain_output(struct worker *w)
+{
+    send_batch(w);
+    int64_t deadline = cw_mono_ns() + WORKER_FLUSH_GRACE_NS;
+    while (output_pending(w) && cw_mono_ns() < deadline) {
+        struct pollfd pfd[2];
+        nfds_t n = 0;
+        for (unsigned i = 0; i < w->n_out; i++)
+            if (outbox_pending(&w->out[i])) pfd[n++] = (struct pollfd){ .fd = bus_fd(w->out[i].sock), .events = POLLIN };
+        if (poll(pfd, n, 50) < 0 && errno != EINTR) break;
+        for (unsigned i = 0; i < w->n_out; i++)
+            if (outbox_pending(&w->out[i])) outbox_flush(&w->out[i]);
+    }
+    for (unsigned i = 0; i < w->n_out; i++)
+        if (w->out[i].count)
+            log_warn("stopping with %zu batches for the %s not sent", w->out[i].count, w->out[i].name);
+}
+
+static void open_outputs(struct worker *w)
+{
+    char err[256];
+    w->bus = bus_new(err, sizeof err);
+    if (!w->bus) fatal(1, "%s", err);
+    const struct cw_config *cfg = w->cfg;
+    struct { bool wanted; const char *address; const char *name; } dest[2] = {
+        { config_wants_storer(cfg), cfg->store_address, "storer" },
+        { config_wants_alerter(cfg), cfg->alert_address, "alerter" },
+    };
+    for (unsigned i = 0; i < 2; i++) {
+        if (!dest[i].wanted) continue;
+        struct bus_socket *s = bus_open(w->bus, BUS_SEND_RELIABLE, dest[i].address, err, sizeof err);
+        if (!s) fatal(2, "%s: %s", dest[i].name, err);
+        outbox_init(&w->out[w->n_out++], s, dest[i].name, WORKER_OUTBOX_BATCHES);
+    }
+    if (cfg->publish_address) {
+        w->pub = bus_open(w->bus, BUS_PUBLISH, cfg->publish_address, err, sizeof err);
+        if (!w->pub) fatal(2, "publisher: %s", err);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    struct worker w = { .sigfd = -1 };
+    char role[64];
+    const char *snapshot = getenv("CLOCKWERK_SNAPSHOT");
+    log_init("worker", LOG_LVL_INFO);
+    if (!snapshot || !*snapshot) fatal(2, "CLOCKWERK_SNAPSHOT is not set (the worker is started by bin/clockwerk)");
+    w.slots = env_uint("CLOCKWERK_SLOTS", 100000, true, 1);
+    w.slot = env_uint("CLOCKWERK_SLOT", 100000, true, 0);
+    if (w.slots == 0 || w.slot >= w.slots) fatal(2, "CLOCKWERK_SLOT=%u is not below CLOCKWERK_SLOTS=%u", w.slot, w.slots);
+    snprintf(role, sizeof role, "worker %u/%u", w.slot, w.slots);
+    log_init(role, LOG_LVL_INFO);
+
+    char err[512];
+    w.cfg = config_snapshot_read(snapshot, w.slot, w.slots, err, sizeof err);
+    if (!w.cfg) fatal(2, "cannot read the snapshot %s: %s", snapshot, err);
+    log_set_level((enum log_level)w.cfg->log_level);
+    if (w.cfg->n_endpoints > UINT32_MAX) fatal(2, "too many endpoints");
+
+    w.sigfd = setup_signals();
+    rlim_t nofile = raise_nofile();
+    unsigned limit = env_uint("CLOCKWERK_MAX_IN_FLIGHT", 1000000, false, WORKER_MAX_IN_FLIGHT);
+    /* up to 3 descriptors per check (socket, resolver's socketpair), and room for the bus */
+    rlim_t by_fds = nofile > 256 ? (nofile - 128) / 3 : WORKER_MIN_IN_FLIGHT;
+    if (limit > by_fds) limit = (unsigned)by_fds;
+    if (limit < WORKER_MIN_IN_FLIGHT) limit = WORKER_MIN_IN_FLIGHT;
+    w.max_in_flight = limit;
+
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) fatal(1, "cannot initialise libcurl");
+    w.multi = curl_multi_init();
+    if (!w.multi) fatal(1, "cannot create a curl multi handle");
+    w.pool = probe_pool_new(w.multi, w.max_in_flight);
+    if (!w.pool) fatal(1, "out of memory for %u checks in flight", w.max_in_flight);
+    w.boot_id = cw_boot_id();
+
+    size_t n = w.cfg->n_endpoints;
+    w.busy = cw_xcalloc(n ? n : 1, 1);
+    w.headers = cw_xcalloc(n ? n : 1, sizeof *w.headers);
+    sched_init(&w.sched, n);
+    int64_t now_mono = cw_mono_ns(), now_wall = cw_wall_us() * 1000;
+    for (size_t i = 0; i < n; i++) {
+        const struct cw_endpoint *ep = &w.cfg->endpoints[i];
+        int64_t interval = sched_seconds_to_ns(ep->interval);
+        sched_add(&w.sched, (uint32_t)i, interval, sched_first_due(ep->url, interval, now_mono, now_wall));
+        if (ep->n_headers) w.headers[i] = probe_headers_new(ep);
+    }
+    open_outputs(&w);
+    proto_results_begin(&w.batch);
+    log_info("checking %zu endpoints (at most %u at once), boot id %016" PRIx64, n, w.max_in_flight, w.boot_id);
+
+    run(&w);
+    probe_pool_free(w.pool); /* abandons what is still in flight */
+    w.pool = NULL;
+    drain_output(&w);
+    log_info("stopped after %" PRIu64 " checks (%" PRIu64 " failed, %" PRIu64 " missed)", w.checks,
+             w.checks_failed, w.missed);
+
+    for (unsigned i = 0; i < w.n_out; i++) outbox_free(&w.out[i]);
+    bus_free(w.bus); /* reliable sockets linger up to 2 s to hand over what ZeroMQ still holds */
+    curl_multi_cleanup(w.multi);
+    for (size_t i = 0; i < n; i++) curl_slist_free_all(w.headers[i]);
+    free(w.headers);
+    free(w.busy);
+    sched_free(&w.sched);
+    cw_buf_free(&w.batch);
+    cw_buf_free(&w.stats_buf);
+    close(w.sigfd);
+    config_free(w.cfg);
+    curl_global_cleanup();
+    (void)argv;
+    return 0;
+}

@@ -1,0 +1,94 @@
+/* worker/probe.h — one HTTP(S) check: setting up a pooled libcurl easy handle, watching the body for the
+ * keyword, and turning a finished transfer into a struct cw_result.
+ *
+ * DESIGN
+ * - Easy handles exist only for checks in flight: a pool of at most `max` checks, each handle created the
+ *   first time its slot is used and afterwards reused with curl_easy_reset (its buffers survive), so
+ *   100,000 endpoints cost nothing here. Every check opens a fresh connection (FRESH_CONNECT,
+ *   FORBID_REUSE) and never resumes a TLS session, so connect and TLS times are honest.
+ * - The body is never stored: the write callback feeds a keyword matcher that keeps only the last
+ *   keyword-length bytes, so a keyword split across two chunks is still found.
+ * - A body is read up to PROBE_BODY_CAP bytes; there the transfer is stopped. That is not a failure: the
+ *   check is judged on what was read (status, and the keyword if any must be within the first
+ *   PROBE_BODY_CAP bytes: "keyword \"x\" not found in the first 1 MiB of the body"). The latency is then the
+ *   time until the cap was reached.
+ * - No proxy from the environment is used (CURLOPT_PROXY ""): a monitor measures the endpoint itself.
+ * - probe_classify is a pure function (tested on its own): curl error, then status, then keyword. */
+#ifndef CW_WORKER_PROBE_H
+#define CW_WORKER_PROBE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <curl/curl.h>
+
+#include "common/config.h"
+#include "common/protocol.h"
+
+#define PROBE_BODY_CAP (1024 * 1024)
+
+/* ---- keyword matcher (streaming, bounded memory) */
+struct probe_kw {
+    const char *kw;   /* NULL: no keyword wanted (found stays false) */
+    size_t klen;
+    bool found;
+    char *scratch;    /* owned: the tail (klen-1 bytes) plus room for as many bytes of the next chunk */
+    size_t tlen;      /* bytes of tail held at the start of scratch */
+    size_t cap;
+};
+void probe_kw_init(struct probe_kw *m);
+void probe_kw_free(struct probe_kw *m);
+/* Starts a new body; kw is borrowed (must outlive the matching). Grows scratch only for a longer keyword. */
+void probe_kw_reset(struct probe_kw *m, const char *kw);
+void probe_kw_feed(struct probe_kw *m, const char *data, size_t n);
+
+/* ---- classification */
+struct probe_outcome {
+    int curl_code;           /* CURLcode; CURLE_OK when the transfer completed */
+    const char *curl_error;  /* curl's error text when curl_code != CURLE_OK */
+    long status;             /* 0: no response */
+    bool status_expected;    /* config_status_expected(ep, status) */
+    const char *keyword;     /* NULL when none */
+    bool keyword_found;
+    bool body_capped;        /* the body was stopped at PROBE_BODY_CAP (curl then reports a write error) */
+};
+/* Returns whether the check is ok; when not, writes the reason (credentials in URLs masked) into err. */
+bool probe_classify(const struct probe_outcome *o, char *err, size_t errlen);
+
+/* Copies text to out with the `user:password@` of every URL in it replaced by `***@`. Always terminates. */
+void probe_mask_text(const char *text, char *out, size_t outlen);
+
+/* ---- the pool of checks in flight */
+struct probe_pool;
+struct probe_check;
+
+/* NULL when max is 0 or memory is short. The pool adds its handles to multi and removes them. */
+struct probe_pool *probe_pool_new(CURLM *multi, unsigned max);
+/* Abandons whatever is still in flight and frees every handle. NULL is fine. */
+void probe_pool_free(struct probe_pool *p);
+unsigned probe_in_flight(const struct probe_pool *p);
+unsigned probe_capacity(const struct probe_pool *p);
+
+/* The request headers of an endpoint as a curl list (NULL when it has none). Built once per endpoint at
+ * start-up; the caller frees it with curl_slist_free_all after the pool is gone. Out of memory is fatal. */
+struct curl_slist *probe_headers_new(const struct cw_endpoint *ep);
+
+/* Starts a check of ep (the caller's endpoint id `id`, due at due_ns, starting now at start_ns / wall_us).
+ * ep and headers are borrowed until the check is released. Returns 0, or -1 with a reason in err (no free
+ * slot, or libcurl refused the handle): the caller reports the check as failed. */
+int probe_start(struct probe_pool *p, const struct cw_endpoint *ep, struct curl_slist *headers, uint32_t id,
+                int64_t due_ns, int64_t start_ns, int64_t wall_us, char *err, size_t errlen);
+
+/* For a CURLMSG_DONE message of the pool's multi: fills out (all but worker, boot_id and seq) and *id, and
+ * returns the check (NULL when the handle is not one of the pool's). out->url and out->error point into the
+ * endpoint and the check: valid until probe_release. */
+struct probe_check *probe_finish(struct probe_pool *p, const CURLMsg *msg, struct cw_result *out, uint32_t *id);
+/* Removes the finished check's handle from the multi and returns its slot to the pool. */
+void probe_release(struct probe_pool *p, struct probe_check *c);
+
+/* Fills out for a check that could not even start (probe_start failed), with why as its error. */
+void probe_failed_result(const struct cw_endpoint *ep, int64_t lateness_us, int64_t wall_us, const char *why,
+                         char *errbuf, size_t errlen, struct cw_result *out);
+
+#endif

@@ -1,0 +1,115 @@
+/* worker/schedule.c — the min-heap of due times behind schedule.h. */
+#include "worker/schedule.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "common/util.h"
+
+/* A 64-bit finaliser (splitmix64's): FNV-1a's low bits mix poorly when URLs differ only in their last
+ * characters, and the phase is taken modulo the interval, so the bits are stirred first. */
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return x;
+}
+
+int64_t sched_phase(const char *url, int64_t interval_ns)
+{
+    if (interval_ns <= 0) return 0;
+    return (int64_t)(mix64(cw_hash64(url)) % (uint64_t)interval_ns);
+}
+
+int64_t sched_first_due(const char *url, int64_t interval_ns, int64_t now_mono_ns, int64_t now_wall_ns)
+{
+    if (interval_ns <= 0) return now_mono_ns;
+    int64_t phase = sched_phase(url, interval_ns);
+    /* offset = (phase - now_wall) mod interval, in [0, interval) */
+    int64_t offset = (phase - now_wall_ns % interval_ns) % interval_ns;
+    if (offset < 0) offset += interval_ns;
+    return now_mono_ns + offset;
+}
+
+int64_t sched_seconds_to_ns(double seconds)
+{
+    double ns = seconds * 1e9;
+    if (!(ns >= 1e6)) return 1000000; /* also catches NaN */
+    if (ns > 9e18) return (int64_t)9e18;
+    return (int64_t)llround(ns);
+}
+
+void sched_init(struct sched *s, size_t capacity_hint)
+{
+    s->n = 0;
+    s->cap = capacity_hint ? capacity_hint : 16;
+    s->heap = cw_xcalloc(s->cap, sizeof *s->heap);
+}
+
+void sched_free(struct sched *s)
+{
+    free(s->heap);
+    s->heap = NULL;
+    s->n = s->cap = 0;
+}
+
+/* Ties are broken by id so that the order is fully deterministic. */
+static bool before(const struct sched_entry *a, const struct sched_entry *b)
+{
+    return a->due_ns < b->due_ns || (a->due_ns == b->due_ns && a->id < b->id);
+}
+
+static void sift_up(struct sched *s, size_t i)
+{
+    struct sched_entry e = s->heap[i];
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (!before(&e, &s->heap[parent])) break;
+        s->heap[i] = s->heap[parent];
+        i = parent;
+    }
+    s->heap[i] = e;
+}
+
+static void sift_down(struct sched *s, size_t i)
+{
+    struct sched_entry e = s->heap[i];
+    for (;;) {
+        size_t child = 2 * i + 1;
+        if (child >= s->n) break;
+        if (child + 1 < s->n && before(&s->heap[child + 1], &s->heap[child])) child++;
+        if (!before(&s->heap[child], &e)) break;
+        s->heap[i] = s->heap[child];
+        i = child;
+    }
+    s->heap[i] = e;
+}
+
+void sched_add(struct sched *s, uint32_t id, int64_t interval_ns, int64_t first_due_ns)
+{
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 16;
+        s->heap = cw_xrealloc(s->heap, s->cap * sizeof *s->heap);
+    }
+    s->heap[s->n] = (struct sched_entry){ .due_ns = first_due_ns, .interval_ns = interval_ns > 0 ? interval_ns : 1,
+                                          .id = id };
+    sift_up(s, s->n++);
+}
+
+uint64_t sched_advance(struct sched *s, int64_t now_ns)
+{
+    if (s->n == 0) return 0;
+    struct sched_entry *top = &s->heap[0];
+    top->due_ns += top->interval_ns;
+    uint64_t passed = 0;
+    if (top->due_ns <= now_ns) {
+        int64_t k = (now_ns - top->due_ns) / top->interval_ns + 1;
+        top->due_ns += k * top->interval_ns;
+        passed = (uint64_t)k;
+    }
+    sift_down(s, 0);
+    return passed;
+}

@@ -1,0 +1,130 @@
+/* alerter/alert.c — alert records: ids, the one-line message, durations (see alert.h). */
+#include "alerter/alert.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alerter/events.h"
+#include "common/clock.h"
+#include "common/util.h"
+
+uint64_t alert_make_id(const char *url, unsigned kind, int64_t since_us, uint32_t seq)
+{
+    /* FNV-1a 64 over url, then the numbers as text: stable across machines and releases. */
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (const unsigned char *p = (const unsigned char *)url; *p; p++) {
+        h ^= *p;
+        h *= 0x100000001b3ULL;
+    }
+    char tail[96];
+    int n = snprintf(tail, sizeof tail, "|%u|%" PRId64 "|%" PRIu32, kind, since_us, seq);
+    for (int i = 0; i < n && i < (int)sizeof tail; i++) {
+        h ^= (unsigned char)tail[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h ? h : 1;
+}
+
+void alert_format_duration(int64_t us, char *out, size_t len)
+{
+    if (us < 0) us = 0;
+    int64_t s = us / 1000000;
+    if (s < 60) snprintf(out, len, "%.1fs", (double)us / 1e6);
+    else if (s < 3600) snprintf(out, len, "%" PRId64 "m %02" PRId64 "s", s / 60, s % 60);
+    else if (s < 86400) snprintf(out, len, "%" PRId64 "h %02" PRId64 "m %02" PRId64 "s", s / 3600, s / 60 % 60, s % 60);
+    else snprintf(out, len, "%" PRId64 "d %02" PRId64 "h %02" PRId64 "m", s / 86400, s / 3600 % 24, s / 60 % 60);
+}
+
+void alert_display_name(const struct alert_rec *a, char *out, size_t len)
+{
+    if (a->name && a->name[0]) snprintf(out, len, "%s", a->name);
+    else cw_mask_url(a->url, out, len);
+}
+
+void alert_update_message(struct alert_rec *a)
+{
+    char masked[CW_URL_MAX + 1], since[32], dur[48], what[CW_URL_MAX + CW_NAME_MAX + 8];
+    cw_mask_url(a->url, masked, sizeof masked);
+    if (a->name && a->name[0]) snprintf(what, sizeof what, "%s (%s)", a->name, masked);
+    else snprintf(what, sizeof what, "%s", masked);
+    cw_format_iso8601(a->since_us, since, sizeof since);
+    alert_format_duration(a->duration_us, dur, sizeof dur);
+    char last[CW_ERROR_MAX + 32];
+    if (a->error[0] && a->last_status) snprintf(last, sizeof last, "HTTP %u: %.*s", a->last_status, CW_ERROR_MAX, a->error);
+    else if (a->error[0]) snprintf(last, sizeof last, "%.*s", CW_ERROR_MAX, a->error);
+    else if (a->last_status) snprintf(last, sizeof last, "HTTP %u", a->last_status);
+    else snprintf(last, sizeof last, "no response");
+
+    char buf[CW_MESSAGE_MAX];
+    switch (a->kind) {
+    case CW_ALERT_DOWN:
+        snprintf(buf, sizeof buf, "%s is DOWN since %s: %" PRIu32 " checks failed, last: %s", what, since, a->count,
+                 last);
+        break;
+    case CW_ALERT_UP:
+        snprintf(buf, sizeof buf, "%s is UP again since %s after %s down (%" PRIu32 " checks failed)", what, since,
+                 dur, a->count);
+        break;
+    case CW_ALERT_SLOW:
+        snprintf(buf, sizeof buf, "%s is SLOW since %s: %" PRIu32 " checks in a row above %.0f ms, last %.1f ms", what,
+                 since, a->count, (double)a->threshold_us / 1000.0, (double)a->last_latency_us / 1000.0);
+        break;
+    case CW_ALERT_FAST:
+        snprintf(buf, sizeof buf, "%s is FAST again since %s after %s slow, last %.1f ms", what, since, dur,
+                 (double)a->last_latency_us / 1000.0);
+        break;
+    case CW_ALERT_REMINDER:
+        snprintf(buf, sizeof buf, "%s is still DOWN since %s (%s, %" PRIu32 " checks failed), last: %s", what, since,
+                 dur, a->count, last);
+        break;
+    default:
+        snprintf(buf, sizeof buf, "%s %s since %s", what, events_phrase(a->kind), since);
+        break;
+    }
+    free(a->message);
+    a->message = cw_xstrdup(buf);
+}
+
+struct alert_rec *alert_new(uint8_t kind, const char *url, const char *name, const char *error, int64_t since_us,
+                            int64_t at_us, int64_t duration_us, uint32_t count, uint32_t seq, int64_t raised_at_us)
+{
+    struct alert_rec *a = cw_xcalloc(1, sizeof *a);
+    a->kind = kind;
+    a->url = cw_xstrdup(url);
+    a->name = cw_xstrdup(name ? name : "");
+    a->error = cw_xstrdup(error ? error : "");
+    a->since_us = since_us;
+    a->at_us = at_us;
+    a->duration_us = duration_us;
+    a->count = count;
+    a->seq = seq;
+    a->raised_at_us = raised_at_us;
+    a->id = alert_make_id(url, kind, since_us, seq);
+    alert_update_message(a);
+    return a;
+}
+
+void alert_free(struct alert_rec *a)
+{
+    if (!a) return;
+    free(a->url);
+    free(a->name);
+    free(a->error);
+    free(a->message);
+    free(a);
+}
+
+void alert_to_wire(const struct alert_rec *a, struct cw_alert *w)
+{
+    memset(w, 0, sizeof *w);
+    w->alert_id = a->id;
+    w->raised_at_us = a->raised_at_us;
+    w->kind = a->kind;
+    w->email_state = a->email_state;
+    w->webhook_state = a->webhook_state;
+    w->url = a->url;
+    w->name = a->name;
+    w->message = a->message;
+}

@@ -1,0 +1,59 @@
+/* alerter/alert.h — one alert as the alerter keeps it: what happened to which endpoint, and how far its
+ * delivery has come on each channel. Built from a state-machine event (state.h) and the endpoint's last
+ * result; read by the mail and webhook formatters; saved in the state file until fully delivered.
+ *
+ * The alert id is deterministic: FNV-1a over (url, kind, since, seq), so the same state change always gets
+ * the same id and the same Message-ID `<id@clockwerk>`, even after a restart. */
+#ifndef CW_ALERTER_ALERT_H
+#define CW_ALERTER_ALERT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/protocol.h"
+
+struct alert_rec {
+    uint64_t id;
+    uint8_t kind;              /* enum cw_alert_kind */
+    uint8_t email_state;       /* enum cw_delivery */
+    uint8_t webhook_state;     /* enum cw_delivery */
+    int64_t raised_at_us;      /* wall clock: when the alerter raised it */
+    int64_t since_us;          /* when the new state began */
+    int64_t at_us;             /* checked_at of the check that made the transition */
+    int64_t duration_us;       /* UP: downtime; FAST: slow for; REMINDER: down so far */
+    uint32_t count;            /* failed checks (DOWN, UP, REMINDER) or slow checks (SLOW) */
+    uint32_t seq;              /* reminder number */
+    uint16_t last_status;      /* status code of the last check (0: none) */
+    int64_t last_latency_us;   /* latency of the last check */
+    int64_t threshold_us;      /* the endpoint's latency threshold */
+    char *url;                 /* as configured (may hold credentials: mask before showing) */
+    char *name;                /* "" when the endpoint has none */
+    char *error;               /* the last check's error text, "" when none */
+    char *message;             /* one human-readable line (credentials masked) */
+    uint32_t mail_pending;     /* outbox jobs of each channel still to deliver this alert */
+    uint32_t hook_pending;
+    uint32_t hook_failed;      /* webhook jobs given up (outbox full) */
+};
+
+/* The deterministic id (never 0). */
+uint64_t alert_make_id(const char *url, unsigned kind, int64_t since_us, uint32_t seq);
+
+/* Creates a record (strings copied; NULL name/error become ""), computes its id and message.
+ * Owned by the caller: alert_free. */
+struct alert_rec *alert_new(uint8_t kind, const char *url, const char *name, const char *error, int64_t since_us,
+                            int64_t at_us, int64_t duration_us, uint32_t count, uint32_t seq, int64_t raised_at_us);
+void alert_free(struct alert_rec *a);
+
+/* Rebuilds a->message from the other fields (call after changing them). */
+void alert_update_message(struct alert_rec *a);
+
+/* "name" when the endpoint has one, else the masked URL; written to out (always NUL-terminated). */
+void alert_display_name(const struct alert_rec *a, char *out, size_t len);
+
+/* A duration as "2h 03m 05s" / "4m 10s" / "12.3s". */
+void alert_format_duration(int64_t us, char *out, size_t len);
+
+/* Fills a wire record (pointers into a). */
+void alert_to_wire(const struct alert_rec *a, struct cw_alert *w);
+
+#endif

@@ -1,0 +1,146 @@
+/* alerter/state.c — the per-endpoint state machine (see state.h for the rules). */
+#include "alerter/state.h"
+
+#include <string.h>
+
+#include "common/protocol.h"
+
+void astate_init(struct astate *s)
+{
+    memset(s, 0, sizeof *s);
+    s->avail = ASTATE_UNKNOWN;
+    s->speed = ASTATE_SPEED_UNKNOWN;
+}
+
+static uint32_t at_least_one(uint32_t v)
+{
+    return v ? v : 1;
+}
+
+static struct astate_event *next_event(struct astate_event *ev, unsigned *n)
+{
+    struct astate_event *e = &ev[(*n)++];
+    memset(e, 0, sizeof *e);
+    return e;
+}
+
+static unsigned feed_failure(struct astate *s, const struct astate_params *p, int64_t at, struct astate_event *ev)
+{
+    unsigned n = 0;
+    if (s->fail_run == 0) s->fail_since_us = at;
+    s->fail_run++;
+    s->ok_run = 0;
+    if (s->avail == ASTATE_DOWN) {
+        s->failed_count++;
+        if (p->renotify_us > 0 && at - s->last_notify_us >= p->renotify_us) {
+            s->reminders++;
+            s->last_notify_us = at;
+            struct astate_event *e = next_event(ev, &n);
+            e->kind = CW_ALERT_REMINDER;
+            e->since_us = s->state_since_us;
+            e->at_us = at;
+            e->duration_us = at - s->state_since_us;
+            e->count = s->failed_count;
+            e->seq = s->reminders;
+        }
+        return n;
+    }
+    if (s->fail_run >= at_least_one(p->alert_threshold)) {
+        s->avail = ASTATE_DOWN;
+        s->state_since_us = s->fail_since_us;
+        s->failed_count = s->fail_run;
+        s->reminders = 0;
+        s->last_notify_us = at;
+        s->slow_run = s->fast_run = 0; /* speed tracking pauses while down */
+        struct astate_event *e = next_event(ev, &n);
+        e->kind = CW_ALERT_DOWN;
+        e->since_us = s->state_since_us;
+        e->at_us = at;
+        e->count = s->failed_count;
+    }
+    return n;
+}
+
+static unsigned feed_speed(struct astate *s, const struct astate_params *p, int64_t latency_us, int64_t at,
+                           struct astate_event *ev, unsigned n)
+{
+    if (p->latency_threshold_us <= 0) return n;
+    uint32_t need = at_least_one(p->alert_threshold);
+    if (latency_us > p->latency_threshold_us) {
+        s->fast_run = 0;
+        if (s->slow_run == 0) s->slow_since_us = at;
+        s->slow_run++;
+        if (s->speed != ASTATE_SLOW && s->slow_run >= need) {
+            s->speed = ASTATE_SLOW;
+            s->speed_since_us = s->slow_since_us;
+            struct astate_event *e = next_event(ev, &n);
+            e->kind = CW_ALERT_SLOW;
+            e->since_us = s->slow_since_us;
+            e->at_us = at;
+            e->count = s->slow_run;
+        }
+        return n;
+    }
+    s->slow_run = 0;
+    if (s->fast_run == 0) s->fast_since_us = at;
+    s->fast_run++;
+    if (s->speed == ASTATE_SPEED_UNKNOWN) {
+        s->speed = ASTATE_FAST;
+        s->speed_since_us = at;
+    } else if (s->speed == ASTATE_SLOW && s->fast_run >= need) {
+        struct astate_event *e = next_event(ev, &n);
+        e->kind = CW_ALERT_FAST;
+        e->since_us = s->fast_since_us;
+        e->at_us = at;
+        e->duration_us = s->fast_since_us - s->speed_since_us;
+        s->speed = ASTATE_FAST;
+        s->speed_since_us = s->fast_since_us;
+    }
+    return n;
+}
+
+unsigned astate_feed(struct astate *s, const struct astate_params *p, bool ok, int64_t latency_us,
+                     int64_t checked_at_us, struct astate_event ev[ASTATE_MAX_EVENTS])
+{
+    if (!ok) return feed_failure(s, p, checked_at_us, ev);
+
+    unsigned n = 0;
+    if (s->ok_run == 0) s->ok_since_us = checked_at_us;
+    s->ok_run++;
+    s->fail_run = 0;
+    if (s->avail == ASTATE_DOWN) {
+        if (s->ok_run < at_least_one(p->recovery_threshold)) return 0; /* still down: speed paused */
+        struct astate_event *e = next_event(ev, &n);
+        e->kind = CW_ALERT_UP;
+        e->since_us = s->ok_since_us;
+        e->at_us = checked_at_us;
+        e->duration_us = s->ok_since_us - s->state_since_us;
+        e->count = s->failed_count;
+        s->avail = ASTATE_UP;
+        s->state_since_us = s->ok_since_us;
+        s->failed_count = 0;
+        s->reminders = 0;
+    } else if (s->avail == ASTATE_UNKNOWN) {
+        s->avail = ASTATE_UP; /* the first results establish UP without an alert */
+        s->state_since_us = checked_at_us;
+    }
+    return feed_speed(s, p, latency_us, checked_at_us, ev, n);
+}
+
+const char *astate_avail_name(unsigned avail)
+{
+    switch (avail) {
+    case ASTATE_UP: return "up";
+    case ASTATE_DOWN: return "down";
+    default: return "unknown";
+    }
+}
+
+const char *astate_speed_name(unsigned speed)
+{
+    switch (speed) {
+    case ASTATE_FAST: return "fast";
+    case ASTATE_SLOW: return "slow";
+    default: return "unknown";
+    }
+}

@@ -1,0 +1,74 @@
+/* alerter/state.h — the per-endpoint state machine of the alerter: pure logic, no I/O, no clock.
+ *
+ * DESIGN
+ * Availability: UNKNOWN (just started, nothing seen) -> UP on the first success, silently (no "UP" mail at
+ * start); UP or UNKNOWN -> DOWN after alert_threshold consecutive failures (alert DOWN); DOWN -> UP after
+ * recovery_threshold consecutive successes (alert UP, with the downtime). While DOWN, when renotify > 0, a
+ * failing check at least renotify after the DOWN alert (or the last reminder) raises a REMINDER.
+ * Speed, on successful checks only (a failed check neither counts nor resets a run): a check is slow when its
+ * latency is above latency_threshold. UNKNOWN -> FAST on the first fast success, silently; UNKNOWN or FAST ->
+ * SLOW after alert_threshold slow successes in a row (alert SLOW); SLOW -> FAST after alert_threshold fast
+ * successes in a row (alert FAST). Speed tracking pauses while DOWN: entering DOWN clears the slow/fast
+ * runs, and the speed state (FAST/SLOW) is kept across the outage.
+ * Times are the checked_at of results (wall clock, microseconds), so that a replay of the same results
+ * gives the same events, and the same alert ids: an event's `since_us` is when the new state began (DOWN:
+ * the first failure of the run that led to it; UP: the first success of the recovery run; SLOW/FAST: the
+ * first check of the run). */
+#ifndef CW_ALERTER_STATE_H
+#define CW_ALERTER_STATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum astate_avail { ASTATE_UNKNOWN = 0, ASTATE_UP = 1, ASTATE_DOWN = 2 };
+enum astate_speed { ASTATE_SPEED_UNKNOWN = 0, ASTATE_FAST = 1, ASTATE_SLOW = 2 };
+
+struct astate_params {
+    uint32_t alert_threshold;      /* consecutive failures before DOWN, slow/fast checks before SLOW/FAST; >= 1 */
+    uint32_t recovery_threshold;   /* consecutive successes before UP; >= 1 */
+    int64_t latency_threshold_us;  /* <= 0: no speed tracking */
+    int64_t renotify_us;           /* 0: no reminders */
+};
+
+struct astate {
+    uint8_t avail;            /* enum astate_avail */
+    uint8_t speed;            /* enum astate_speed */
+    uint32_t fail_run;        /* consecutive failed checks */
+    uint32_t ok_run;          /* consecutive successful checks */
+    uint32_t slow_run;        /* consecutive slow successful checks */
+    uint32_t fast_run;        /* consecutive fast successful checks */
+    uint32_t failed_count;    /* failed checks since the current DOWN began */
+    uint32_t reminders;       /* reminders raised during the current DOWN */
+    int64_t fail_since_us;    /* first failure of the current failure run */
+    int64_t ok_since_us;      /* first success of the current success run */
+    int64_t slow_since_us;    /* first check of the current slow run */
+    int64_t fast_since_us;    /* first check of the current fast run */
+    int64_t state_since_us;   /* when the current availability state began */
+    int64_t speed_since_us;   /* when the current speed state began */
+    int64_t last_notify_us;   /* DOWN: checked_at of the DOWN alert or of the last reminder */
+};
+
+struct astate_event {
+    uint8_t kind;             /* enum cw_alert_kind */
+    int64_t since_us;         /* when the new state began (part of the alert id) */
+    int64_t at_us;            /* checked_at of the check that made the transition */
+    int64_t duration_us;      /* UP: downtime; FAST: how long it was slow; REMINDER: down so far; else 0 */
+    uint32_t count;           /* DOWN/REMINDER/UP: failed checks; SLOW: slow checks in a row; else 0 */
+    uint32_t seq;             /* REMINDER: 1, 2, ...; 0 otherwise (part of the alert id) */
+};
+
+#define ASTATE_MAX_EVENTS 2
+
+/* A fresh state: everything unknown. */
+void astate_init(struct astate *s);
+
+/* Feeds one check result. Writes the events it causes to ev and returns how many (0..ASTATE_MAX_EVENTS:
+ * a recovery may also complete a SLOW or FAST run). */
+unsigned astate_feed(struct astate *s, const struct astate_params *p, bool ok, int64_t latency_us,
+                     int64_t checked_at_us, struct astate_event ev[ASTATE_MAX_EVENTS]);
+
+/* "up", "down", "unknown"; "fast", "slow", "unknown" — for logs and the state file. */
+const char *astate_avail_name(unsigned avail);
+const char *astate_speed_name(unsigned speed);
+
+#endif

@@ -1,0 +1,106 @@
+/* alerter/webhook.c — JSON bodies of webhook calls (see webhook.h for the format). */
+#include "alerter/webhook.h"
+
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "alerter/events.h"
+#include "alerter/mail.h"
+#include "common/clock.h"
+#include "common/log.h"
+
+static void add_str(json_object *o, const char *key, const char *value)
+{
+    json_object_object_add(o, key, json_object_new_string(value ? value : ""));
+}
+
+static void add_time(json_object *o, const char *key, int64_t us)
+{
+    char buf[32];
+    add_str(o, key, cw_format_iso8601(us, buf, sizeof buf));
+}
+
+static json_object *alert_object(const struct alert_rec *a)
+{
+    char masked[CW_URL_MAX + 1], id[24];
+    json_object *o = json_object_new_object();
+    if (!o) fatal(1, "out of memory (json)");
+    snprintf(id, sizeof id, "%016" PRIx64, a->id);
+    cw_mask_url(a->url, masked, sizeof masked);
+    add_str(o, "kind", proto_alert_kind_name(a->kind));
+    add_str(o, "alert_id", id);
+    add_str(o, "url", masked);
+    add_str(o, "name", a->name);
+    add_time(o, "since", a->since_us);
+    add_time(o, "at", a->at_us);
+    add_time(o, "raised_at", a->raised_at_us);
+    add_str(o, "message", a->message);
+    json_object_object_add(o, "status", json_object_new_int(a->last_status));
+    add_str(o, "error", a->error);
+    json_object_object_add(o, "count", json_object_new_int64(a->count));
+    json_object_object_add(o, "duration_s", json_object_new_double((double)a->duration_us / 1e6));
+    json_object_object_add(o, "latency_ms", json_object_new_double((double)a->last_latency_us / 1e3));
+    return o;
+}
+
+static void finish(struct cw_buf *out, json_object *root)
+{
+    const char *s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    if (!s) fatal(1, "out of memory (json)");
+    cw_buf_reset(out);
+    cw_buf_put(out, s, strlen(s) + 1);
+    out->len--; /* keep the NUL outside len */
+    json_object_put(root);
+}
+
+void webhook_build(struct cw_buf *out, struct alert_rec *const *alerts, size_t n)
+{
+    json_object *root;
+    struct cw_buf text = { 0 };
+    if (n == 1) {
+        root = alert_object(alerts[0]);
+        cw_buf_put(&text, "[clockwerk] ", 12);
+        cw_buf_put(&text, events_word(alerts[0]->kind), strlen(events_word(alerts[0]->kind)));
+        cw_buf_put(&text, ": ", 2);
+        cw_buf_put(&text, alerts[0]->message, strlen(alerts[0]->message));
+    } else {
+        root = json_object_new_object();
+        json_object *list = json_object_new_array();
+        if (!root || !list) fatal(1, "out of memory (json)");
+        char head[96], id[24];
+        int len = snprintf(head, sizeof head, "[clockwerk] %zu endpoints changed state", n);
+        cw_buf_put(&text, head, (size_t)len);
+        for (size_t i = 0; i < n; i++) {
+            json_object_array_add(list, alert_object(alerts[i]));
+            const char *w = events_word(alerts[i]->kind);
+            cw_buf_put(&text, "\n", 1);
+            cw_buf_put(&text, w, strlen(w));
+            cw_buf_put(&text, ": ", 2);
+            cw_buf_put(&text, alerts[i]->message, strlen(alerts[i]->message));
+        }
+        add_str(root, "kind", "summary");
+        snprintf(id, sizeof id, "%016" PRIx64, mail_message_key(alerts, n));
+        add_str(root, "alert_id", id);
+        json_object_object_add(root, "count", json_object_new_int64((int64_t)n));
+        json_object_object_add(root, "alerts", list);
+    }
+    cw_buf_put(&text, "", 1);
+    add_str(root, "text", (const char *)text.data);
+    cw_buf_free(&text);
+    finish(out, root);
+}
+
+void webhook_build_test(struct cw_buf *out, int64_t now_us)
+{
+    json_object *root = json_object_new_object();
+    if (!root) fatal(1, "out of memory (json)");
+    char when[32], text[128];
+    snprintf(text, sizeof text, "[clockwerk] test alert sent by `clockwerk --test-alert` at %s",
+             cw_format_iso8601(now_us, when, sizeof when));
+    add_str(root, "text", text);
+    add_str(root, "kind", "test");
+    add_time(root, "raised_at", now_us);
+    finish(out, root);
+}

@@ -1,0 +1,23 @@
+/* alerter/webhook.h — the JSON body of webhook calls (json-c), Slack-compatible: a "text" field that a
+ * Slack incoming webhook shows as is, plus structured fields for other receivers (docs/alerts.md).
+ *
+ * One alert:  {"text": "...", "kind": "down", "alert_id": "16 hex", "url": masked, "name": "...",
+ *              "since": ISO-8601, "at": ISO-8601, "raised_at": ISO-8601, "message": "...", "status": 500,
+ *              "error": "...", "count": 3, "duration_s": 0.0}
+ * A summary:  {"text": "...", "kind": "summary", "alert_id": "16 hex", "count": N, "alerts": [ one alert's
+ *              fields without "text", ... ]}
+ * The test call of --test-alert: {"text": "...", "kind": "test"}. */
+#ifndef CW_ALERTER_WEBHOOK_H
+#define CW_ALERTER_WEBHOOK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alerter/alert.h"
+#include "common/util.h"
+
+/* Builds the body about alerts[0..n) into out (reset first, NUL-terminated, the NUL not counted in len). */
+void webhook_build(struct cw_buf *out, struct alert_rec *const *alerts, size_t n);
+void webhook_build_test(struct cw_buf *out, int64_t now_us);
+
+#endif

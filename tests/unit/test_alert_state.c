@@ -1,0 +1,391 @@
+/* tests/unit/test_alert_state.c — the alerter's per-endpoint state machine (alerter/state.c) over sequences
+ * of results, its grouping window (alerter/group.c) and alert ids (alerter/alert.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "alerter/alert.h"
+#include "alerter/group.h"
+#include "alerter/state.h"
+#include "common/protocol.h"
+
+#define S 1000000LL   /* one second in microseconds */
+#define MS 1000LL
+
+struct run {
+    struct astate st;
+    struct astate_params p;
+    int64_t t;                          /* checked_at of the next result */
+    struct astate_event last[16];       /* events seen, in order */
+    unsigned n_events;
+};
+
+static void run_init(struct run *r, uint32_t alert_threshold, uint32_t recovery_threshold)
+{
+    memset(r, 0, sizeof *r);
+    astate_init(&r->st);
+    r->p.alert_threshold = alert_threshold;
+    r->p.recovery_threshold = recovery_threshold;
+    r->p.latency_threshold_us = 1000 * MS;
+    r->p.renotify_us = 0;
+    r->t = 1700000000 * S;
+}
+
+/* Feeds one result 10 s after the previous one; returns the number of events it caused. */
+static unsigned feed(struct run *r, bool ok, int64_t latency_us)
+{
+    struct astate_event ev[ASTATE_MAX_EVENTS];
+    unsigned n = astate_feed(&r->st, &r->p, ok, latency_us, r->t, ev);
+    for (unsigned i = 0; i < n && r->n_events < 16; i++) r->last[r->n_events++] = ev[i];
+    r->t += 10 * S;
+    return n;
+}
+
+/* Feeds a pattern: 'F' failure, 'o' fast success, 's' slow success. Returns events caused. */
+static unsigned feed_pattern(struct run *r, const char *pattern)
+{
+    unsigned n = 0;
+    for (const char *c = pattern; *c; c++)
+        n += feed(r, *c != 'F', *c == 's' ? 2500 * MS : 20 * MS);
+    return n;
+}
+
+static void start_is_silent(void **state)
+{
+    (void)state;
+    struct run r;
+    run_init(&r, 3, 1);
+    assert_int_equal(feed_pattern(&r, "oooo"), 0);
+    assert_int_equal(r.st.avail, ASTATE_UP);
+    assert_int_equal(r.st.speed, ASTATE_FAST);
+    /* failures below the threshold before the first success: still no alert, and UP established */
+    run_init(&r, 3, 1);
+    assert_int_equal(feed_pattern(&r, "FFo"), 0);
+    assert_int_equal(r.st.avail, ASTATE_UP);
+}
+
+static void down_exactly_at_threshold(void **state)
+{
+    (void)state;
+    struct run r;
+    run_init(&r, 3, 1);
+    feed_pattern(&r, "oo");
+    int64_t first_fail = r.t;
+    assert_int_equal(feed_pattern(&r, "FF"), 0);
+    assert_int_equal(r.st.avail, ASTATE_UP);
+    assert_int_equal(feed(&r, false, 0), 1);
+    assert_int_equal(r.last[0].kind, CW_ALERT_DOWN);
+    assert_int_equal(r.last[0].since_us, first_fail);
+    assert_int_equal(r.last[0].at_us, first_fail + 20 * S);
+    assert_int_equal(r.last[0].count, 3);
+    /* further failures: never a mail per failed check */
+    assert_int_equal(feed_pattern(&r, "FFFFFFFFFF"), 0);
+    assert_int_equal(r.st.failed_count, 13);
+}
+
+static void down_from_unknown(void **state)
+{
+    (void)state;
+    struct run r;
+    run_init(&r, 2, 1);
+    assert_int_equal(feed_pattern(&r, "FF"), 1);
+    assert_int_equal(r.last[0].kind, CW_ALERT_DOWN);
+}
+
+static void threshold_one(void **state)
+{
+    (void)state;
+    struct run r;
+    run_init(&r, 1, 1);
+    feed_pattern(&r, "o");
+    assert_int_equal(feed_pattern(&r, "F"), 1);
+    assert_int_equal(feed_pattern(&r, "o"), 1);
+    assert_int_equal(r.last[1].kind, CW_ALERT_UP);
+}
+
+static void recovery_and_downtime(void **state)
+{
+    (void)state;
+    struct run r;
+    run_init(&r, 2, 1);
+    feed_pattern(&r, "o");
+    int64_t down_at = r.t;
+    assert_int_equal(feed_pattern(&r, "FFFF"), 1);
+    int64_t up_at = r.t;
+    assert_int_equal(feed(&r, true, 20 * MS), 1);
+    assert_int_equal(r.last[1].kind, CW_ALERT_UP);
+    assert_int_equal(r.last[1].since_us, up_at);
+    assert_int_equal(r.last[1].duration_us, up_at - down_at);
+    assert_int_equal(r.last[1].count, 4);
+    assert_int_equal(r.st.avail, ASTATE_UP);
+    assert_int_equal(feed_pattern(&r, "oooo"), 0);
+}
+
+static void recovery_threshold_counts_consecutive(void **state)
+{
+    (void)state;
+    struct run r;
+    run_init(&r, 2, 3);
+    feed_pattern(&r, "o");
+    assert_int_equal(feed_pattern(&r, "FF"), 1);
+    /* two successes, a failure: the recovery run starts again, no reminder, no alert */
+    assert_int_equal(feed_pattern(&r, "ooF"), 0);
+    assert_int_equal(r.st.avail, ASTATE_DOWN);
+    assert_int_equal(feed_pattern(&r, "oo"), 0);
+    int64_t third = r.t - 20 * S; /* the first success of the run that completes */
+    assert_int_equal(feed_pattern(&r, "o"), 1);
+    assert_int_equal(r.last[1].kind, CW_ALERT_UP);
+    assert_int_equal(r.last[1].since_us, third);
+    assert_int_equal(r.last[1].count, 3);
+}
+
+static void flapping_below_threshold_is_silent(void **state)
+{
+    (void)state;
+    struct run r;
+    run_init(&r, 3, 1);
+    assert_int_equal(feed_pattern(&r, "oFFoFFoFoFFoFFoFFo"), 0);
+    assert_int_equal(r.st.avail, ASTATE_UP);
+}
+
+static void flapping_across_threshold(void **state)
+{
+    (void)state;
+    struct run r;
+    run_init(&r, 2, 1);
+    assert_int_equal(feed_pattern(&r, "oFFoFFoFFo"), 6);
+    const uint8_t want[] = { CW_ALERT_DOWN, CW_ALERT_UP, CW_ALERT_DOWN, CW_ALERT_UP, CW_ALERT_DOWN, CW_ALERT_UP };
+    for (unsigned i = 0; i < 6; i++) assert_int_equal(r.last[i].kind, want[i]);
+    /* every state change has its own id */
+    for (unsigned i = 0; i < 6; i++)
+        for (unsigned j = i + 1; j < 6; j++)
+            assert_true(alert_make_id("http://x/", r.last[i].kind, r.last[i].since_us, r.last[i].seq) !=
+                        alert_make_id("http://x/", r.last[j].kind, r.last[j].since_us, r.last[j].seq));
+}
+
+static void slow_and_fast(void **state)
+{
+    (void)state;
+    struct run r;
+    run_init(&r, 3, 1);
+    assert_int_equal(feed_pattern(&r, "oss"), 0);
+    int64_t slow_from = r.t - 20 * S;
+    assert_int_equal(feed_pattern(&r, "s"), 1);
+    assert_int_equal(r.last[0].kind, CW_ALERT_SLOW);
+    assert_int_equal(r.last[0].since_us, slow_from);
+    assert_int_equal(r.last[0].count, 3);
+    assert_int_equal(feed_pattern(&r, "ssssoosoo"), 0); /* a slow check resets the fast run */
+    assert_int_equal(feed_pattern(&r, "o"), 1);
+    assert_int_equal(r.last[1].kind, CW_ALERT_FAST);
+    assert_true(r.last[1].duration_us > 0);
+}
+
+static void failures_do_not_count_toward_slow(void **state)
+{
+    (void)state;
+    struct run r;
+    run_init(&r, 3, 1);
+    /* failures neither count nor reset the slow run */
+    assert_int_equal(feed_pattern(&r, "osFsF"), 0);
+    assert_int_equal(feed_pattern(&r, "s"), 1);
+    assert_int_equal(r.last[0].kind, CW_ALERT_SLOW);
+    /* a fast endpoint whose checks fail with a long latency is not slow */
+    run_init(&r, 3, 1);
+    for (int i = 0; i < 2; i++) assert_int_equal(feed(&r, false, 9000 * MS), 0);
+    assert_int_equal(feed(&r, true, 10 * MS), 0);
+    assert_int_equal(r.st.speed, ASTATE_FAST);
+}
+
+static void slow_and_down_together(void **state)
+{
+    (void)state;
+    struct run r;
+    run_init(&r, 2, 1);
+    assert_int_equal(feed_pattern(&r, "os"), 0);
+    assert_int_equal(feed_pattern(&r, "FF"), 1);                   /* DOWN; slow run paused (cleared) */
+    assert_int_equal(r.last[0].kind, CW_ALERT_DOWN);
+    assert_int_equal(feed_pattern(&r, "FFF"), 0);
+    assert_int_equal(feed_pattern(&r, "s"), 1);                    /* UP; counts as the first slow check */
+    assert_int_equal(r.last[1].kind, CW_ALERT_UP);
+    assert_int_equal(feed_pattern(&r, "s"), 1);
+    assert_int_equal(r.last[2].kind, CW_ALERT_SLOW);
+    /* SLOW, then DOWN: the speed state is kept across the outage; slow checks after it raise nothing new */
+    assert_int_equal(feed_pattern(&r, "FF"), 1);
+    assert_int_equal(r.last[3].kind, CW_ALERT_DOWN);
+    assert_int_equal(r.st.speed, ASTATE_SLOW);
+    assert_int_equal(feed_pattern(&r, "sss"), 1);
+    assert_int_equal(r.last[4].kind, CW_ALERT_UP);
+    /* recovery with threshold 1 and alert_threshold 1 can raise UP and FAST with one check */
+    run_init(&r, 1, 1);
+    assert_int_equal(feed_pattern(&r, "os"), 1);
+    assert_int_equal(r.st.speed, ASTATE_SLOW);
+    assert_int_equal(feed_pattern(&r, "F"), 1);
+    assert_int_equal(feed_pattern(&r, "o"), 2);
+    assert_int_equal(r.last[2].kind, CW_ALERT_UP);
+    assert_int_equal(r.last[3].kind, CW_ALERT_FAST);
+}
+
+static void no_speed_tracking_without_threshold(void **state)
+{
+    (void)state;
+    struct run r;
+    run_init(&r, 1, 1);
+    r.p.latency_threshold_us = 0;
+    assert_int_equal(feed_pattern(&r, "osssss"), 0);
+}
+
+static void renotify_timing(void **state)
+{
+    (void)state;
+    struct run r;
+    run_init(&r, 2, 1);
+    r.p.renotify_us = 60 * S; /* checks every 10 s */
+    feed_pattern(&r, "o");
+    int64_t since = r.t;
+    assert_int_equal(feed_pattern(&r, "FF"), 1); /* DOWN at since + 10 s */
+    assert_int_equal(feed_pattern(&r, "FFFFF"), 0); /* +20 .. +60: less than 60 s after the DOWN */
+    assert_int_equal(feed_pattern(&r, "F"), 1);     /* +70: exactly 60 s */
+    assert_int_equal(r.last[1].kind, CW_ALERT_REMINDER);
+    assert_int_equal(r.last[1].seq, 1);
+    assert_int_equal(r.last[1].since_us, since);
+    assert_int_equal(r.last[1].duration_us, 70 * S);
+    assert_int_equal(r.last[1].count, 8);
+    assert_int_equal(feed_pattern(&r, "FFFFF"), 0);
+    assert_int_equal(feed_pattern(&r, "F"), 1);
+    assert_int_equal(r.last[2].seq, 2);
+    assert_true(alert_make_id("u", CW_ALERT_REMINDER, since, 1) != alert_make_id("u", CW_ALERT_REMINDER, since, 2));
+    /* recovery ends the reminders; a new outage starts counting again */
+    assert_int_equal(feed_pattern(&r, "o"), 1);
+    assert_int_equal(r.last[3].kind, CW_ALERT_UP);
+    assert_int_equal(feed_pattern(&r, "FFFFFFF"), 1);
+    assert_int_equal(r.last[4].kind, CW_ALERT_DOWN);
+    /* renotify 0: never a reminder */
+    run_init(&r, 2, 1);
+    assert_int_equal(feed_pattern(&r, "oFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"), 1);
+}
+
+static void ids_are_deterministic(void **state)
+{
+    (void)state;
+    assert_true(alert_make_id("http://a/", CW_ALERT_DOWN, 5, 0) == alert_make_id("http://a/", CW_ALERT_DOWN, 5, 0));
+    assert_true(alert_make_id("http://a/", CW_ALERT_DOWN, 5, 0) != alert_make_id("http://a/", CW_ALERT_UP, 5, 0));
+    assert_true(alert_make_id("http://a/", CW_ALERT_DOWN, 5, 0) != alert_make_id("http://b/", CW_ALERT_DOWN, 5, 0));
+    assert_true(alert_make_id("http://a/", CW_ALERT_DOWN, 5, 0) != alert_make_id("http://a/", CW_ALERT_DOWN, 6, 0));
+    /* the same results replayed into a fresh state give the same events */
+    struct run a, b;
+    run_init(&a, 3, 2);
+    run_init(&b, 3, 2);
+    feed_pattern(&a, "ooFFFFooFFFoo");
+    feed_pattern(&b, "ooFFFFooFFFoo");
+    assert_int_equal(a.n_events, b.n_events);
+    for (unsigned i = 0; i < a.n_events; i++) {
+        assert_int_equal(a.last[i].kind, b.last[i].kind);
+        assert_int_equal(a.last[i].since_us, b.last[i].since_us);
+    }
+}
+
+static void grouping_window(void **state)
+{
+    (void)state;
+    assert_int_equal(agroup_hold_us(1.0), 2 * S);
+    assert_int_equal(agroup_hold_us(0.5), 1500 * MS);
+    assert_int_equal(agroup_hold_us(60.0), GROUP_HOLD_MAX_US);
+    struct agroup g = { 0 };
+    assert_false(agroup_due(&g, 0));
+    assert_true(agroup_deadline(&g) == INT64_MAX);
+    agroup_add(&g, 100 * S, 2 * S);
+    agroup_add(&g, 101 * S, 2 * S); /* does not extend the window */
+    assert_int_equal(g.held, 2);
+    assert_true(agroup_deadline(&g) == 102 * S);
+    assert_false(agroup_due(&g, 102 * S - 1));
+    assert_true(agroup_due(&g, 102 * S));
+    agroup_reset(&g);
+    assert_false(agroup_due(&g, 200 * S));
+    /* more than group_threshold makes a summary; exactly the threshold does not */
+    assert_false(agroup_is_summary(5, 5));
+    assert_true(agroup_is_summary(6, 5));
+    assert_false(agroup_is_summary(1, 0));
+    assert_true(agroup_is_summary(2, 0));
+}
+
+/* Twenty endpoints failing together: their DOWN transitions fall into one window -> one summary. */
+static void grouping_storm(void **state)
+{
+    (void)state;
+    struct run r[20];
+    struct agroup g = { 0 };
+    size_t released = 0, summaries = 0;
+    for (int i = 0; i < 20; i++) run_init(&r[i], 2, 1);
+    int64_t mono = 1000 * S;
+    for (int round = 0; round < 4; round++) {
+        for (int i = 0; i < 20; i++) {
+            /* checks spread across the 1 s interval (phase = i * 50 ms) */
+            int64_t now = mono + round * S + i * 50 * MS;
+            if (agroup_due(&g, now)) {
+                summaries += agroup_is_summary(g.held, 5);
+                released += g.held;
+                agroup_reset(&g);
+            }
+            struct astate_event ev[ASTATE_MAX_EVENTS];
+            bool ok = round == 0;
+            unsigned n = astate_feed(&r[i].st, &r[i].p, ok, 10 * MS, now, ev);
+            for (unsigned k = 0; k < n; k++) agroup_add(&g, now, agroup_hold_us(1.0));
+        }
+    }
+    if (g.held) {
+        summaries += agroup_is_summary(g.held, 5);
+        released += g.held;
+    }
+    assert_int_equal(released, 20);
+    assert_int_equal(summaries, 1);
+}
+
+static void alert_records(void **state)
+{
+    (void)state;
+    struct alert_rec *a = alert_new(CW_ALERT_DOWN, "http://user:secret@host/x", NULL, "Connection refused",
+                                    1700000000 * S, 1700000020 * S, 0, 3, 0, 1700000021 * S);
+    assert_string_equal(a->name, "");
+    assert_true(a->id == alert_make_id("http://user:secret@host/x", CW_ALERT_DOWN, 1700000000 * S, 0));
+    assert_null(strstr(a->message, "secret"));
+    assert_non_null(strstr(a->message, "DOWN"));
+    assert_non_null(strstr(a->message, "Connection refused"));
+    struct cw_alert w;
+    alert_to_wire(a, &w);
+    assert_true(w.alert_id == a->id);
+    alert_free(a);
+    char d[32];
+    alert_format_duration(125 * S, d, sizeof d);
+    assert_string_equal(d, "2m 05s");
+    alert_format_duration(3 * 3600 * S + 61 * S, d, sizeof d);
+    assert_string_equal(d, "3h 01m 01s");
+    alert_format_duration(1500 * MS, d, sizeof d);
+    assert_string_equal(d, "1.5s");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(start_is_silent),
+        cmocka_unit_test(down_exactly_at_threshold),
+        cmocka_unit_test(down_from_unknown),
+        cmocka_unit_test(threshold_one),
+        cmocka_unit_test(recovery_and_downtime),
+        cmocka_unit_test(recovery_threshold_counts_consecutive),
+        cmocka_unit_test(flapping_below_threshold_is_silent),
+        cmocka_unit_test(flapping_across_threshold),
+        cmocka_unit_test(slow_and_fast),
+        cmocka_unit_test(failures_do_not_count_toward_slow),
+        cmocka_unit_test(slow_and_down_together),
+        cmocka_unit_test(no_speed_tracking_without_threshold),
+        cmocka_unit_test(renotify_timing),
+        cmocka_unit_test(ids_are_deterministic),
+        cmocka_unit_test(grouping_window),
+        cmocka_unit_test(grouping_storm),
+        cmocka_unit_test(alert_records),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,91 @@
+/* tests/unit/test_webhook.c — the JSON body of webhook calls (alerter/webhook.c): valid JSON, Slack "text",
+ * the structured fields, masked credentials, summaries. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#include "alerter/alert.h"
+#include "alerter/webhook.h"
+
+#define S 1000000LL
+
+static json_object *parse(const struct cw_buf *b)
+{
+    assert_int_equal(b->data[b->len], '\0');
+    json_object *o = json_tokener_parse((const char *)b->data);
+    assert_non_null(o);
+    return o;
+}
+
+static const char *get_str(json_object *o, const char *key)
+{
+    json_object *v;
+    assert_true(json_object_object_get_ex(o, key, &v));
+    return json_object_get_string(v);
+}
+
+static void single_alert(void **state)
+{
+    (void)state;
+    struct alert_rec *a = alert_new(CW_ALERT_DOWN, "https://u:topsecret@h.example.test/x", "api \"main\"\n",
+                                    "timeout", 1795579400 * S, 1795579420 * S, 0, 3, 0, 1795579421 * S);
+    struct cw_buf b = { 0 };
+    struct alert_rec *list[] = { a };
+    webhook_build(&b, list, 1);
+    assert_null(strstr((const char *)b.data, "topsecret"));
+    json_object *o = parse(&b);
+    assert_string_equal(get_str(o, "kind"), "down");
+    assert_string_equal(get_str(o, "url"), "https://***@h.example.test/x");
+    assert_string_equal(get_str(o, "name"), "api \"main\"\n");
+    assert_string_equal(get_str(o, "since"), "2026-11-25T04:03:20.000Z");
+    assert_string_equal(get_str(o, "message"), a->message);
+    char id[24];
+    snprintf(id, sizeof id, "%016llx", (unsigned long long)a->id);
+    assert_string_equal(get_str(o, "alert_id"), id);
+    assert_non_null(strstr(get_str(o, "text"), "DOWN"));
+    assert_non_null(strstr(get_str(o, "text"), "timeout"));
+    json_object_put(o);
+    cw_buf_free(&b);
+    alert_free(a);
+}
+
+static void summary(void **state)
+{
+    (void)state;
+    struct alert_rec *list[7];
+    for (int i = 0; i < 7; i++) {
+        char url[64];
+        snprintf(url, sizeof url, "http://127.0.0.1:9/ep%d", i);
+        list[i] = alert_new(CW_ALERT_DOWN, url, NULL, "refused", (100 + i) * S, (110 + i) * S, 0, 2, 0, 120 * S);
+    }
+    struct cw_buf b = { 0 };
+    webhook_build(&b, list, 7);
+    json_object *o = parse(&b);
+    assert_string_equal(get_str(o, "kind"), "summary");
+    json_object *arr;
+    assert_true(json_object_object_get_ex(o, "alerts", &arr));
+    assert_int_equal(json_object_array_length(arr), 7);
+    assert_string_equal(get_str(json_object_array_get_idx(arr, 3), "url"), "http://127.0.0.1:9/ep3");
+    assert_non_null(strstr(get_str(o, "text"), "7 endpoints changed state"));
+    json_object_put(o);
+    webhook_build_test(&b, 1795579506 * S);
+    o = parse(&b);
+    assert_string_equal(get_str(o, "kind"), "test");
+    json_object_put(o);
+    cw_buf_free(&b);
+    for (int i = 0; i < 7; i++) alert_free(list[i]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(single_alert),
+        cmocka_unit_test(summary),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

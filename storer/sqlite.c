@@ -1,0 +1,415 @@
+/* storer/sqlite.c — the SQLite backend of the storer (storer/backend.h, docs/schema.md).
+ *
+ * DESIGN
+ * One connection, WAL journal (readers such as `sqlite3 clockwerk.db` never block the storer, and a commit
+ * is one append to the log), synchronous=NORMAL (a commit survives a crash of the storer; only a power cut
+ * may lose the last transactions), busy_timeout so that an external writer holding the lock briefly is
+ * waited for instead of failing. Every statement is prepared once (after migrate) and reused for every
+ * row. Endpoint ids are cached by URL in an open-addressing hash table, so a row costs one INSERT, not a
+ * lookup; the cache is emptied whenever a transaction is rolled back (it might hold ids of rows that were
+ * never committed).
+ *
+ * Error classes: BUSY/LOCKED/IOERR/FULL/NOMEM/CANTOPEN while writing are STORE_RETRY (the storer holds the
+ * batch and reopens); at open, a file that cannot be opened or is not a database is STORE_FATAL (a wrong
+ * path or permissions: retrying cannot fix it); a schema newer than ours is STORE_FATAL. */
+#include "storer/backend.h"
+
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/util.h"
+
+#define BUSY_TIMEOUT_MS 2000
+
+enum {
+    ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_EP_INSERT, ST_EP_SELECT, ST_EP_UPSERT, ST_CHECK, ST_ALERT, ST_COUNT
+};
+
+static const char *const statements[ST_COUNT] = {
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_EP_INSERT] = "INSERT INTO endpoints(url) VALUES (?1) ON CONFLICT(url) DO NOTHING",
+    [ST_EP_SELECT] = "SELECT id FROM endpoints WHERE url = ?1",
+    [ST_EP_UPSERT] = "INSERT INTO endpoints(url, name) VALUES (?1, ?2) "
+                     "ON CONFLICT(url) DO UPDATE SET name = excluded.name",
+    [ST_CHECK] = "INSERT OR IGNORE INTO checks(endpoint_id, checked_at, status_code, latency_ms, ok, error, "
+                 "dns_ms, connect_ms, tls_ms, ttfb_ms, worker, boot_id, seq) "
+                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    /* Delivery states only move forward: 'sent' and 'failed' are final, so a replayed older copy of an
+     * alert (spool, resend) never undoes a newer state. */
+    [ST_ALERT] = "INSERT INTO alerts(alert_id, endpoint_id, raised_at, kind, message, email_state, webhook_state) "
+                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(alert_id) DO UPDATE SET "
+                 "email_state = CASE WHEN alerts.email_state IN ('sent', 'failed') THEN alerts.email_state "
+                 "ELSE excluded.email_state END, "
+                 "webhook_state = CASE WHEN alerts.webhook_state IN ('sent', 'failed') THEN alerts.webhook_state "
+                 "ELSE excluded.webhook_state END",
+};
+
+static const char schema_v1[] =
+    "CREATE TABLE IF NOT EXISTS endpoints ("
+    " id INTEGER PRIMARY KEY,"
+    " url TEXT NOT NULL UNIQUE,"
+    " name TEXT);"
+    "CREATE TABLE IF NOT EXISTS checks ("
+    " id INTEGER PRIMARY KEY,"
+    " endpoint_id INTEGER NOT NULL REFERENCES endpoints(id),"
+    " checked_at TEXT NOT NULL,"
+    " status_code INTEGER NOT NULL,"
+    " latency_ms REAL,"
+    " ok INTEGER NOT NULL,"
+    " error TEXT,"
+    " dns_ms REAL, connect_ms REAL, tls_ms REAL, ttfb_ms REAL,"
+    " worker INTEGER NOT NULL,"
+    " boot_id INTEGER NOT NULL,"
+    " seq INTEGER NOT NULL,"
+    " UNIQUE (worker, boot_id, seq));"
+    "CREATE INDEX IF NOT EXISTS checks_endpoint_time ON checks(endpoint_id, checked_at);"
+    "CREATE TABLE IF NOT EXISTS alerts ("
+    " id INTEGER PRIMARY KEY,"
+    " alert_id INTEGER NOT NULL UNIQUE,"
+    " endpoint_id INTEGER NOT NULL REFERENCES endpoints(id),"
+    " raised_at TEXT NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " message TEXT NOT NULL,"
+    " email_state TEXT NOT NULL,"
+    " webhook_state TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS alerts_endpoint_time ON alerts(endpoint_id, raised_at);";
+
+/* url -> endpoints.id; keys are owned copies. */
+struct ep_cache {
+    char **keys;
+    int64_t *ids;
+    size_t cap, n;  /* cap is 0 or a power of two */
+};
+
+struct store_db {
+    sqlite3 *db;
+    char *path;
+    sqlite3_stmt *st[ST_COUNT];
+    struct ep_cache cache;
+};
+
+static void cache_clear(struct ep_cache *c)
+{
+    for (size_t i = 0; i < c->cap; i++) free(c->keys[i]);
+    free(c->keys);
+    free(c->ids);
+    memset(c, 0, sizeof *c);
+}
+
+static bool cache_get(const struct ep_cache *c, const char *url, int64_t *id)
+{
+    if (!c->cap) return false;
+    for (size_t i = cw_hash64(url) & (c->cap - 1);; i = (i + 1) & (c->cap - 1)) {
+        if (!c->keys[i]) return false;
+        if (strcmp(c->keys[i], url) == 0) {
+            *id = c->ids[i];
+            return true;
+        }
+    }
+}
+
+static void cache_put_owned(struct ep_cache *c, char *key, int64_t id)
+{
+    size_t i = cw_hash64(key) & (c->cap - 1);
+    while (c->keys[i]) {
+        if (strcmp(c->keys[i], key) == 0) {
+            free(key);
+            c->ids[i] = id;
+            return;
+        }
+        i = (i + 1) & (c->cap - 1);
+    }
+    c->keys[i] = key;
+    c->ids[i] = id;
+    c->n++;
+}
+
+static void cache_put(struct ep_cache *c, const char *url, int64_t id)
+{
+    if ((c->n + 1) * 2 > c->cap) { /* keep the load at most 1/2 */
+        struct ep_cache old = *c;
+        c->cap = old.cap ? old.cap * 2 : 1024;
+        c->n = 0;
+        c->keys = cw_xcalloc(c->cap, sizeof *c->keys);
+        c->ids = cw_xcalloc(c->cap, sizeof *c->ids);
+        for (size_t i = 0; i < old.cap; i++)
+            if (old.keys[i]) cache_put_owned(c, old.keys[i], old.ids[i]);
+        free(old.keys);
+        free(old.ids);
+    }
+    cache_put_owned(c, cw_xstrdup(url), id);
+}
+
+static int classify(int code)
+{
+    switch (code & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_NOMEM:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PROTOCOL:
+        return STORE_RETRY;
+    default:
+        return STORE_FATAL;
+    }
+}
+
+static int fail(struct store_db *d, int code, const char *what, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "sqlite %s: %s: %s", d->path, what, d->db ? sqlite3_errmsg(d->db) : sqlite3_errstr(code));
+    return classify(code);
+}
+
+static int exec(struct store_db *d, const char *sql, const char *what, char *err, size_t errlen)
+{
+    int rc = sqlite3_exec(d->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? STORE_OK : fail(d, rc, what, err, errlen);
+}
+
+static void sq_close(struct store_db *d)
+{
+    if (!d) return;
+    for (int i = 0; i < ST_COUNT; i++) sqlite3_finalize(d->st[i]);
+    if (d->db) sqlite3_close_v2(d->db);
+    cache_clear(&d->cache);
+    free(d->path);
+    free(d);
+}
+
+/* The first column of the first row of sql as text (copied into out), or "" when there is no row. */
+static int query_text(struct store_db *d, const char *sql, char *out, size_t outlen, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(d->db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK) return fail(d, rc, sql, err, errlen);
+    out[0] = '\0';
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const unsigned char *t = sqlite3_column_text(st, 0);
+        snprintf(out, outlen, "%s", t ? (const char *)t : "");
+        rc = SQLITE_DONE;
+    }
+    int ret = rc == SQLITE_DONE ? STORE_OK : fail(d, rc, sql, err, errlen);
+    sqlite3_finalize(st);
+    return ret;
+}
+
+static struct store_db *sq_open(const struct cw_config *cfg, int *rc, char *err, size_t errlen)
+{
+    struct store_db *d = cw_xcalloc(1, sizeof *d);
+    d->path = cw_xstrdup(cfg->db_name ? cfg->db_name : "");
+    if (!d->path[0]) {
+        snprintf(err, errlen, "sqlite: no database file configured (db_name)");
+        *rc = STORE_FATAL;
+        goto err;
+    }
+    int code = sqlite3_open_v2(d->path, &d->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                               NULL);
+    if (code != SQLITE_OK) {
+        fail(d, code, "cannot open", err, errlen);
+        *rc = (code & 0xff) == SQLITE_BUSY ? STORE_RETRY : STORE_FATAL;
+        goto err;
+    }
+    sqlite3_extended_result_codes(d->db, 1);
+    sqlite3_busy_timeout(d->db, BUSY_TIMEOUT_MS);
+    char mode[32];
+    /* The first statement touches the file: a missing directory, a file that is not a database or no
+     * permission to write shows here. */
+    int r = query_text(d, "PRAGMA journal_mode=WAL", mode, sizeof mode, err, errlen);
+    if (r == STORE_OK && strcmp(mode, "wal") != 0) {
+        snprintf(err, errlen, "sqlite %s: cannot switch to WAL mode (journal_mode is %s)", d->path, mode);
+        r = STORE_FATAL;
+    }
+    if (r == STORE_OK) r = exec(d, "PRAGMA synchronous=NORMAL", "cannot set synchronous", err, errlen);
+    if (r == STORE_OK) r = exec(d, "BEGIN IMMEDIATE; COMMIT", "cannot write", err, errlen);
+    if (r != STORE_OK) {
+        int ext = sqlite3_extended_errcode(d->db);
+        /* Busy or locked by another process: worth retrying. Anything else at open is a wrong path,
+         * permissions or a file that is not a database. */
+        *rc = ((ext & 0xff) == SQLITE_BUSY || (ext & 0xff) == SQLITE_LOCKED) ? STORE_RETRY : STORE_FATAL;
+        goto err;
+    }
+    *rc = STORE_OK;
+    return d;
+err:
+    sq_close(d);
+    return NULL;
+}
+
+static int sq_migrate(struct store_db *d, char *err, size_t errlen)
+{
+    int r = exec(d, "BEGIN IMMEDIATE", "cannot begin the migration", err, errlen);
+    if (r != STORE_OK) return r;
+    char version[32];
+    r = exec(d, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
+             "cannot create schema_version", err, errlen);
+    if (r == STORE_OK)
+        r = query_text(d, "SELECT max(version) FROM schema_version", version, sizeof version, err, errlen);
+    long v = (r == STORE_OK && version[0]) ? strtol(version, NULL, 10) : 0;
+    if (r == STORE_OK && v > STORE_SCHEMA_VERSION) {
+        snprintf(err, errlen, "sqlite %s: database schema version %ld is newer than this release supports (%d): "
+                 "use a newer Clockwerk or another database", d->path, v, STORE_SCHEMA_VERSION);
+        r = STORE_FATAL;
+    }
+    if (r == STORE_OK && v < 1) {
+        r = exec(d, schema_v1, "cannot create the schema", err, errlen);
+        if (r == STORE_OK) r = exec(d, "INSERT INTO schema_version(version) VALUES (1)", "cannot record the schema version", err, errlen);
+    }
+    if (r == STORE_OK) r = exec(d, "COMMIT", "cannot commit the migration", err, errlen);
+    if (r != STORE_OK) {
+        sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
+        return r;
+    }
+    for (int i = 0; i < ST_COUNT; i++) {
+        if (d->st[i]) continue;
+        int code = sqlite3_prepare_v3(d->db, statements[i], -1, SQLITE_PREPARE_PERSISTENT, &d->st[i], NULL);
+        if (code != SQLITE_OK) return fail(d, code, "cannot prepare a statement", err, errlen);
+    }
+    return STORE_OK;
+}
+
+/* Runs a prepared statement that returns no row (begin, commit, an insert). */
+static int step_done(struct store_db *d, sqlite3_stmt *st)
+{
+    int code = sqlite3_step(st);
+    sqlite3_reset(st);
+    return code == SQLITE_DONE || code == SQLITE_ROW ? SQLITE_OK : code;
+}
+
+static int begin(struct store_db *d, char *err, size_t errlen)
+{
+    if (!d->st[ST_BEGIN]) {
+        snprintf(err, errlen, "sqlite %s: not migrated", d->path);
+        return STORE_FATAL;
+    }
+    int code = step_done(d, d->st[ST_BEGIN]);
+    return code == SQLITE_OK ? STORE_OK : fail(d, code, "cannot begin a transaction", err, errlen);
+}
+
+static int rollback(struct store_db *d, int code, const char *what, char *err, size_t errlen)
+{
+    int r = fail(d, code, what, err, errlen); /* before ROLLBACK replaces the error message */
+    if (sqlite3_get_autocommit(d->db) == 0) step_done(d, d->st[ST_ROLLBACK]);
+    cache_clear(&d->cache);
+    return r;
+}
+
+static int commit(struct store_db *d, char *err, size_t errlen)
+{
+    int code = step_done(d, d->st[ST_COMMIT]);
+    return code == SQLITE_OK ? STORE_OK : rollback(d, code, "cannot commit", err, errlen);
+}
+
+/* The id of url in endpoints, inserting it (name NULL) when new. Returns an SQLite code. */
+static int endpoint_id(struct store_db *d, const char *url, int64_t *id)
+{
+    if (cache_get(&d->cache, url, id)) return SQLITE_OK;
+    sqlite3_stmt *ins = d->st[ST_EP_INSERT], *sel = d->st[ST_EP_SELECT];
+    sqlite3_bind_text(ins, 1, url, -1, SQLITE_STATIC);
+    int code = step_done(d, ins);
+    if (code != SQLITE_OK) return code;
+    sqlite3_bind_text(sel, 1, url, -1, SQLITE_STATIC);
+    code = sqlite3_step(sel);
+    if (code == SQLITE_ROW) {
+        *id = sqlite3_column_int64(sel, 0);
+        cache_put(&d->cache, url, *id);
+        code = SQLITE_OK;
+    } else if (code == SQLITE_DONE) {
+        code = SQLITE_INTERNAL; /* inserted but not found: cannot happen */
+    }
+    sqlite3_reset(sel);
+    return code;
+}
+
+static int sq_sync_endpoints(struct store_db *d, const struct cw_endpoint *eps, size_t n, char *err, size_t errlen)
+{
+    int r = begin(d, err, errlen);
+    if (r != STORE_OK) return r;
+    sqlite3_stmt *up = d->st[ST_EP_UPSERT];
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_bind_text(up, 1, eps[i].url, -1, SQLITE_STATIC);
+        if (eps[i].name) sqlite3_bind_text(up, 2, eps[i].name, -1, SQLITE_STATIC);
+        else sqlite3_bind_null(up, 2);
+        int code = step_done(d, up);
+        int64_t id;
+        if (code == SQLITE_OK) code = endpoint_id(d, eps[i].url, &id);
+        if (code != SQLITE_OK) return rollback(d, code, "cannot store an endpoint", err, errlen);
+    }
+    return commit(d, err, errlen);
+}
+
+/* Microseconds to milliseconds, NULL for -1 (a phase that was not reached). */
+static void bind_ms(sqlite3_stmt *st, int col, int64_t us)
+{
+    if (us < 0) sqlite3_bind_null(st, col);
+    else sqlite3_bind_double(st, col, (double)us / 1000.0);
+}
+
+static int sq_write_batch(struct store_db *d, const struct store_batch *b, char *err, size_t errlen)
+{
+    int r = begin(d, err, errlen);
+    if (r != STORE_OK) return r;
+    sqlite3_stmt *st = d->st[ST_CHECK];
+    char when[40];
+    for (size_t i = 0; i < b->n_checks; i++) {
+        const struct cw_result *c = &b->checks[i].r;
+        int64_t ep;
+        int code = endpoint_id(d, c->url, &ep);
+        if (code != SQLITE_OK) return rollback(d, code, "cannot store an endpoint", err, errlen);
+        cw_format_iso8601(c->checked_at_us, when, sizeof when);
+        sqlite3_bind_int64(st, 1, ep);
+        sqlite3_bind_text(st, 2, when, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 3, c->status_code);
+        bind_ms(st, 4, c->latency_us);
+        sqlite3_bind_int(st, 5, c->ok ? 1 : 0);
+        if (c->ok || !c->error) sqlite3_bind_null(st, 6);
+        else sqlite3_bind_text(st, 6, c->error, -1, SQLITE_STATIC);
+        bind_ms(st, 7, c->dns_us);
+        bind_ms(st, 8, c->connect_us);
+        bind_ms(st, 9, c->tls_us);
+        bind_ms(st, 10, c->ttfb_us);
+        sqlite3_bind_int64(st, 11, (sqlite3_int64)c->worker);
+        sqlite3_bind_int64(st, 12, (sqlite3_int64)c->boot_id); /* the u64's bit pattern as a signed integer */
+        sqlite3_bind_int64(st, 13, (sqlite3_int64)c->seq);
+        code = step_done(d, st);
+        if (code != SQLITE_OK) return rollback(d, code, "cannot store a check", err, errlen);
+    }
+    st = d->st[ST_ALERT];
+    for (size_t i = 0; i < b->n_alerts; i++) {
+        const struct cw_alert *a = &b->alerts[i].a;
+        const char *kind = proto_alert_kind_name(a->kind), *email = proto_delivery_name(a->email_state),
+                   *hook = proto_delivery_name(a->webhook_state);
+        int64_t ep;
+        int code = endpoint_id(d, a->url, &ep);
+        if (code != SQLITE_OK) return rollback(d, code, "cannot store an endpoint", err, errlen);
+        cw_format_iso8601(a->raised_at_us, when, sizeof when);
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)a->alert_id);
+        sqlite3_bind_int64(st, 2, ep);
+        sqlite3_bind_text(st, 3, when, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, kind ? kind : "unknown", -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, a->message ? a->message : "", -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, email ? email : "none", -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 7, hook ? hook : "none", -1, SQLITE_STATIC);
+        code = step_done(d, st);
+        if (code != SQLITE_OK) return rollback(d, code, "cannot store an alert", err, errlen);
+    }
+    return commit(d, err, errlen);
+}
+
+const struct store_backend store_backend_sqlite = {
+    .name = "sqlite",
+    .open = sq_open,
+    .migrate = sq_migrate,
+    .sync_endpoints = sq_sync_endpoints,
+    .write_batch = sq_write_batch,
+    .close = sq_close,
+};

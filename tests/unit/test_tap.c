@@ -1,0 +1,190 @@
+/* tests/unit/test_tap.c — clockwerk-tap's pieces: the plain and JSON lines (tap/format.c; the JSON is parsed
+ * back with json-c to check keys, types and nulls), URL masking and control characters in what is shown,
+ * and the per-sender gap counting (tap/gaps.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#include "common/protocol.h"
+#include "tap/format.h"
+#include "tap/gaps.h"
+
+#define AT_US 1795579506123000LL /* 2026-11-25T04:05:06.123Z */
+
+static struct cw_result ok_result(void)
+{
+    struct cw_result r = { .worker = 2, .boot_id = 0xab12cd34ef560789ULL, .seq = 41, .checked_at_us = AT_US + 456,
+                           .latency_us = 12345, .dns_us = 15, .connect_us = 120, .tls_us = -1, .ttfb_us = 12000,
+                           .status_code = 200, .ok = true, .url = "http://127.0.0.1:8089/", .error = "" };
+    return r;
+}
+
+static char *line_of(struct cw_buf *b)
+{
+    cw_buf_put(b, "", 1); /* NUL for string compares */
+    return (char *)b->data;
+}
+
+static struct json_object *parse_line(struct cw_buf *b)
+{
+    char *s = line_of(b);
+    size_t n = strlen(s);
+    assert_true(n > 0 && s[n - 1] == '\n');
+    assert_null(memchr(s, '\n', n - 1)); /* one line */
+    struct json_object *o = json_tokener_parse(s);
+    assert_non_null(o);
+    assert_true(json_object_is_type(o, json_type_object));
+    return o;
+}
+
+static struct json_object *key(struct json_object *o, const char *k)
+{
+    struct json_object *v = NULL;
+    assert_true(json_object_object_get_ex(o, k, &v));
+    return v;
+}
+
+static void test_result_plain(void **state)
+{
+    (void)state;
+    struct cw_buf b = { 0 };
+    struct cw_result r = ok_result();
+    assert_true(tap_format_result(&b, &r, false) > 0);
+    assert_string_equal(line_of(&b), "2026-11-25T04:05:06.123Z http://127.0.0.1:8089/ 200 12.3ms OK\n");
+
+    r.ok = false;
+    r.status_code = 0;
+    r.latency_us = 1234;
+    r.url = "http://user:secret@127.0.0.1:1/x";
+    r.error = "Couldn't connect to server";
+    assert_true(tap_format_result(&b, &r, false) > 0);
+    assert_string_equal(line_of(&b),
+                        "2026-11-25T04:05:06.123Z http://***@127.0.0.1:1/x 0 1.2ms FAIL Couldn't connect to server\n");
+    /* control characters from the wire never reach the terminal */
+    r.error = "bad\r\n\x1b[2Jthing";
+    assert_true(tap_format_result(&b, &r, false) > 0);
+    assert_non_null(strstr(line_of(&b), "FAIL bad???[2Jthing\n"));
+    cw_buf_free(&b);
+}
+
+static void test_result_json(void **state)
+{
+    (void)state;
+    struct cw_buf b = { 0 };
+    struct cw_result r = ok_result();
+    assert_true(tap_format_result(&b, &r, true) > 0);
+    struct json_object *o = parse_line(&b);
+    const char *keys[] = { "type", "checked_at", "url", "status_code", "latency_ms", "ok", "error", "dns_ms",
+                           "connect_ms", "tls_ms", "ttfb_ms", "worker", "boot_id", "seq" };
+    assert_int_equal(json_object_object_length(o), sizeof keys / sizeof keys[0]);
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) (void)key(o, keys[i]);
+    assert_string_equal(json_object_get_string(key(o, "type")), "result");
+    assert_string_equal(json_object_get_string(key(o, "checked_at")), "2026-11-25T04:05:06.123Z");
+    assert_string_equal(json_object_get_string(key(o, "url")), "http://127.0.0.1:8089/");
+    assert_int_equal(json_object_get_int(key(o, "status_code")), 200);
+    assert_true(json_object_is_type(key(o, "latency_ms"), json_type_double));
+    assert_true(json_object_get_double(key(o, "latency_ms")) == 12.345);
+    assert_true(json_object_get_boolean(key(o, "ok")));
+    assert_null(key(o, "error"));  /* null */
+    assert_null(key(o, "tls_ms")); /* not reached */
+    assert_true(json_object_get_double(key(o, "dns_ms")) == 0.015);
+    assert_int_equal(json_object_get_int(key(o, "worker")), 2);
+    assert_string_equal(json_object_get_string(key(o, "boot_id")), "ab12cd34ef560789");
+    assert_int_equal(json_object_get_int64(key(o, "seq")), 41);
+    /* no escaped slashes: URLs stay readable */
+    assert_non_null(strstr((char *)b.data, "\"http://127.0.0.1:8089/\""));
+    json_object_put(o);
+
+    r.ok = false;
+    r.status_code = 503;
+    r.error = "HTTP status 503 \"quoted\"\n";
+    r.url = "https://u:p@127.0.0.1/";
+    r.dns_us = r.connect_us = r.ttfb_us = -1;
+    assert_true(tap_format_result(&b, &r, true) > 0);
+    o = parse_line(&b);
+    assert_false(json_object_get_boolean(key(o, "ok")));
+    assert_string_equal(json_object_get_string(key(o, "error")), "HTTP status 503 \"quoted\"\n");
+    assert_string_equal(json_object_get_string(key(o, "url")), "https://***@127.0.0.1/");
+    assert_null(key(o, "dns_ms"));
+    assert_null(key(o, "ttfb_ms"));
+    assert_null(strstr((char *)b.data, "p@")); /* the password never shows */
+    json_object_put(o);
+    cw_buf_free(&b);
+}
+
+static void test_alert_and_stats(void **state)
+{
+    (void)state;
+    struct cw_buf b = { 0 };
+    struct cw_alert a = { .alert_id = 0x10, .raised_at_us = AT_US, .kind = CW_ALERT_DOWN,
+                          .email_state = CW_DELIVERY_SENT, .webhook_state = CW_DELIVERY_NONE,
+                          .url = "http://127.0.0.1:8089/", .name = "billing", .message = "billing is DOWN" };
+    assert_true(tap_format_alert(&b, &a, false) > 0);
+    assert_string_equal(line_of(&b), "2026-11-25T04:05:06.123Z ALERT down http://127.0.0.1:8089/ (billing) "
+                                     "email=sent webhook=none: billing is DOWN\n");
+    assert_true(tap_format_alert(&b, &a, true) > 0);
+    struct json_object *o = parse_line(&b);
+    assert_string_equal(json_object_get_string(key(o, "type")), "alert");
+    assert_string_equal(json_object_get_string(key(o, "alert_id")), "0000000000000010");
+    assert_string_equal(json_object_get_string(key(o, "raised_at")), "2026-11-25T04:05:06.123Z");
+    assert_string_equal(json_object_get_string(key(o, "kind")), "down");
+    assert_string_equal(json_object_get_string(key(o, "name")), "billing");
+    assert_string_equal(json_object_get_string(key(o, "message")), "billing is DOWN");
+    assert_string_equal(json_object_get_string(key(o, "email_state")), "sent");
+    assert_string_equal(json_object_get_string(key(o, "webhook_state")), "none");
+    json_object_put(o);
+
+    struct cw_stats s = { .role = "worker", .id = 0, .boot_id = 0xab12, .at_us = AT_US, .count = 2 };
+    s.items[0] = (struct cw_stat){ "checks", 123 };
+    s.items[1] = (struct cw_stat){ "in_flight", 3 };
+    assert_true(tap_format_stats(&b, &s, false) > 0);
+    assert_string_equal(line_of(&b), "stats worker 0 boot 000000000000ab12: checks=123 in_flight=3\n");
+    assert_true(tap_format_stats(&b, &s, true) > 0);
+    o = parse_line(&b);
+    assert_string_equal(json_object_get_string(key(o, "type")), "stats");
+    assert_string_equal(json_object_get_string(key(o, "role")), "worker");
+    assert_int_equal(json_object_get_int64(key(key(o, "counters"), "checks")), 123);
+    json_object_put(o);
+    cw_buf_free(&b);
+}
+
+static void test_gaps(void **state)
+{
+    (void)state;
+    struct tap_gaps *g = calloc(1, sizeof *g);
+    assert_non_null(g);
+    /* the first number of a sender is its start, not a gap (the tap attaches at any time) */
+    assert_int_equal(tap_gaps_note(g, 0, 0xa, 100), 0);
+    assert_int_equal(tap_gaps_note(g, 0, 0xa, 101), 0);
+    assert_int_equal(tap_gaps_note(g, 0, 0xa, 105), 3);
+    assert_int_equal(tap_gaps_note(g, 1, 0xa, 1), 0); /* another worker */
+    assert_int_equal(tap_gaps_note(g, 0, 0xb, 1), 0); /* worker 0 restarted: new boot id */
+    assert_int_equal(tap_gaps_note(g, 0, 0xa, 104), 0); /* late */
+    assert_int_equal(tap_gaps_note(g, 0, 0xa, 105), 0); /* repeated */
+    assert_int_equal(tap_gaps_note(g, 0, 0xa, 106), 0);
+    assert_true(g->missing == 3);
+    assert_true(g->reordered == 2);
+    assert_true(g->senders == 3);
+    /* more senders than the table holds: the least recently seen is forgotten, nothing breaks */
+    for (uint32_t w = 0; w < 3 * TAP_GAPS_SOURCES; w++) assert_int_equal(tap_gaps_note(g, 100 + w, 1, 5), 0);
+    assert_true(g->missing == 3);
+    assert_int_equal(tap_gaps_note(g, 100 + 3 * TAP_GAPS_SOURCES - 1, 1, 7), 1);
+    free(g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_result_plain),
+        cmocka_unit_test(test_result_json),
+        cmocka_unit_test(test_alert_and_stats),
+        cmocka_unit_test(test_gaps),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

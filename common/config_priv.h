@@ -66,6 +66,11 @@ const char *cw_check_http_url(const char *url);
 const char *cw_check_email(const char *addr);
 const char *cw_check_header(const char *line);
 
+/* ---- snapshot (snapshot.c) ---- */
+/* The checksum over a snapshot's payload (bytes 32..end), stored at bytes 24..31; exposed for tests that
+ * forge snapshots with a valid checksum but malformed fields. */
+uint64_t cw_snapshot_checksum(const void *data, size_t n);
+
 /* ---- group parsers ---- */
 void cfgp_supervisor(struct cfg_parser *p, const config_setting_t *g);              /* config_groups.c */
 void cfgp_bus(struct cfg_parser *p, const config_setting_t *g);                     /* config_groups.c */

@@ -32,8 +32,9 @@
 #define SNAP_MAX_SIZE (1ull << 31)
 #define STR_NULL 0xFFFFFFFFu
 
-static uint64_t checksum(const uint8_t *p, size_t n)
+uint64_t cw_snapshot_checksum(const void *data, size_t n)
 {
+    const uint8_t *p = data;
     uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
@@ -155,7 +156,7 @@ static void encode(const struct cw_config *c, struct cw_buf *b)
     put_str(b, c->db_ca_file);
     for (size_t i = 0; i < c->n_endpoints; i++) put_endpoint(b, &c->endpoints[i]);
 
-    uint64_t plen = b->len - SNAP_HEADER, sum = checksum(b->data + SNAP_HEADER, b->len - SNAP_HEADER);
+    uint64_t plen = b->len - SNAP_HEADER, sum = cw_snapshot_checksum(b->data + SNAP_HEADER, b->len - SNAP_HEADER);
     for (int i = 0; i < 8; i++) {
         b->data[16 + i] = (uint8_t)(plen >> (8 * i));
         b->data[24 + i] = (uint8_t)(sum >> (8 * i));
@@ -297,6 +298,13 @@ static char *get_str(struct rd *r)
     return s ? cw_arena_strndup(r->arena, s, n) : NULL;
 }
 
+static char *skip_str(struct rd *r)
+{
+    size_t n = 0;
+    (void)peek_str(r, &n);
+    return NULL;
+}
+
 /* A count of items each at least `min` bytes long: bounded by what is left. */
 static size_t get_count(struct rd *r, size_t min)
 {
@@ -342,6 +350,7 @@ static void get_endpoint(struct rd *r, struct cw_endpoint *ep, const char *url, 
 
 static bool decode(struct rd *r, struct cw_config *c, uint32_t n_endpoints, unsigned slot, unsigned slots)
 {
+    bool secrets = slots == 0; /* a worker (slots > 0) has no use for a password: it never sees one */
     c->path = get_str(r);
     c->dir = get_str(r);
     c->workers = get_i32(r);
@@ -366,7 +375,7 @@ static bool decode(struct rd *r, struct cw_config *c, uint32_t n_endpoints, unsi
             if (!(c->email_to[i] = get_str(r))) r->bad = true;
     }
     c->smtp_user = get_str(r);
-    c->smtp_password = get_str(r);
+    c->smtp_password = secrets ? get_str(r) : skip_str(r);
     uint8_t tls = get_u8(r);
     if (tls > CW_SMTP_NONE) r->bad = true;
     c->smtp_tls = (enum cw_smtp_tls)tls;
@@ -386,7 +395,7 @@ static bool decode(struct rd *r, struct cw_config *c, uint32_t n_endpoints, unsi
     c->db_driver = (enum cw_db_driver)drv;
     c->db_name = get_str(r);
     c->db_user = get_str(r);
-    c->db_password = get_str(r);
+    c->db_password = secrets ? get_str(r) : skip_str(r);
     c->db_host = get_str(r);
     c->db_port = get_i32(r);
     c->db_sslmode = get_str(r);
@@ -490,7 +499,7 @@ struct cw_config *config_snapshot_read(const char *path, unsigned slot, unsigned
                  len - SNAP_HEADER, (unsigned long long)plen);
         goto out;
     }
-    if (checksum(data + SNAP_HEADER, len - SNAP_HEADER) != sum) {
+    if (cw_snapshot_checksum(data + SNAP_HEADER, len - SNAP_HEADER) != sum) {
         snprintf(err, errlen, "snapshot %s is corrupt (checksum mismatch)", path);
         goto out;
     }

@@ -24,10 +24,18 @@
 
 /* ---- reporting ---- */
 
+const char *cfgp_file_of(struct cfg_parser *p, const config_setting_t *s, char *buf, size_t len)
+{
+    const char *file = (s && s->file) ? s->file : p->file;
+    if (file == p->file || strcmp(file, p->file) == 0 || file[0] == '/' || !p->cfg->dir) return file;
+    snprintf(buf, len, "%s/%s", p->cfg->dir, file); /* an @include, named relative to the config's directory */
+    return buf;
+}
+
 void cfgp_problem(struct cfg_parser *p, const config_setting_t *s, const char *fmt, ...)
 {
-    char msg[CW_URL_MAX + 1024];
-    const char *file = (s && s->file) ? s->file : p->file;
+    char msg[CW_URL_MAX + 1024], fbuf[PATH_MAX];
+    const char *file = cfgp_file_of(p, s, fbuf, sizeof fbuf);
     unsigned line = (s && s->line) ? s->line : 1;   /* s->line, not config_setting_source_line: that is a short */
     int n = snprintf(msg, sizeof msg, "%s:%u: ", file, line);
     if (n < 0) n = 0;
@@ -220,7 +228,7 @@ static bool set_paths(struct cfg_parser *p, const char *path)
     char *real = realpath(path, NULL);
     if (!real) {
         char msg[PATH_MAX + 128];
-        snprintf(msg, sizeof msg, "%s:0: cannot resolve the path: %s", path, strerror(errno));
+        snprintf(msg, sizeof msg, "%s:0: cannot read the file: %s", path, strerror(errno));
         p->errors++;
         if (p->report) p->report(p->rctx, msg);
         return false;
@@ -244,8 +252,13 @@ struct cw_config *config_load(const char *path, config_report_fn report, void *c
     struct cfg_parser p = { .cfg = cfg, .arena = cfg->arena, .report = report, .rctx = ctx, .file = path };
     set_defaults(cfg);
 
+    if (!set_paths(&p, path)) {
+        config_free(cfg);
+        return NULL;
+    }
     config_t lc;
     config_init(&lc);
+    config_set_include_dir(&lc, cfg->dir); /* @include "x.conf" is relative to this file, like every path */
     if (config_read_file(&lc, path) != CONFIG_TRUE) {
         char msg[PATH_MAX + 512];
         if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
@@ -255,11 +268,6 @@ struct cw_config *config_load(const char *path, config_report_fn report, void *c
                      config_error_file(&lc) ? config_error_file(&lc) : path, config_error_line(&lc),
                      config_error_text(&lc) ? config_error_text(&lc) : "unknown");
         if (report) report(ctx, msg);
-        config_destroy(&lc);
-        config_free(cfg);
-        return NULL;
-    }
-    if (!set_paths(&p, path)) {
         config_destroy(&lc);
         config_free(cfg);
         return NULL;

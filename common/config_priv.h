@@ -40,6 +40,8 @@ struct cfg_where {
     long index;
 };
 
+/* The file a setting came from, as messages name it (an @include'd file gets the config's directory). */
+const char *cfgp_file_of(struct cfg_parser *p, const config_setting_t *s, char *buf, size_t len);
 /* Reports `FILE:LINE: message` for setting s (NULL: line 1 of the file) and counts an error. */
 void cfgp_problem(struct cfg_parser *p, const config_setting_t *s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

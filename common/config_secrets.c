@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +62,8 @@ static char *read_password_file(struct cfg_parser *p, const config_setting_t *s,
 static void check_private(struct cfg_parser *p, const config_setting_t *s, const char *key)
 {
     struct stat st;
-    const char *file = s->file ? s->file : p->file;
+    char fbuf[PATH_MAX];
+    const char *file = cfgp_file_of(p, s, fbuf, sizeof fbuf);
     if (stat(file, &st) == 0 && (st.st_mode & S_IROTH))
         cfgp_problem(p, s, "%s: the file holds a password but others may read it; run `chmod o-r %s` or move the "
                      "password to %s_file or the environment", key, file, s->name ? s->name : key);

@@ -572,7 +572,7 @@ int main(int argc, char **argv)
         /* how long to wait for a message */
         int64_t wake = s->next_stats;
         if (s->db && store_batch_rows(&s->cur)) wake = min64(wake, s->cur_first + BATCH_AGE_US);
-        if (!s->db) wake = min64(wake, s->reconnect_at);
+        if (!s->db && !draining) wake = min64(wake, s->reconnect_at);
         if (s->db && (s->n_held || store_spool_pending(s->spool))) wake = now;
         if (draining) wake = min64(wake, min64(last_msg + DRAIN_QUIET_US, drain_start + DRAIN_MAX_US));
         int timeout_ms = wake <= now ? 0 : (int)((wake - now + 999) / 1000);
@@ -591,7 +591,7 @@ int main(int argc, char **argv)
         }
 
         seal(s, now, false);
-        if (!s->db && now >= s->reconnect_at) try_connect(s, now);
+        if (!s->db && !draining && now >= s->reconnect_at) try_connect(s, now); /* a connect may block */
         if (s->db && (s->n_held || store_spool_pending(s->spool))) write_pending(s, WRITE_BUDGET_US, true);
         now = cw_mono_us();
         if (s->spool_dirty_since && now - s->spool_dirty_since >= SPOOL_SYNC_EVERY_US) {

@@ -1,5 +1,5 @@
-/* worker/stats.c — the log-scale lateness histogram behind stats.h. */
-#include "worker/stats.h"
+/* worker/lathist.c — the log-scale lateness histogram behind lathist.h. */
+#include "worker/lathist.h"
 
 #include <string.h>
 

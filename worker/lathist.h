@@ -1,7 +1,7 @@
-/* worker/stats.h — the worker's lateness histogram: a fixed log-scale histogram (8 buckets per power of
+/* worker/lathist.h — the worker's lateness histogram: a fixed log-scale histogram (8 buckets per power of
  * two, so a percentile is exact to within ~9%), cheap enough to record every check. */
-#ifndef CW_WORKER_STATS_H
-#define CW_WORKER_STATS_H
+#ifndef CW_WORKER_LATHIST_H
+#define CW_WORKER_LATHIST_H
 
 #include <stdint.h>
 

@@ -34,14 +34,14 @@
 #include "common/log.h"
 #include "common/protocol.h"
 #include "common/util.h"
-#include "worker/outbox.h"
+#include "worker/sendq.h"
 #include "worker/probe.h"
 #include "worker/schedule.h"
-#include "worker/stats.h"
+#include "worker/lathist.h"
 
 #define WORKER_MAX_IN_FLIGHT 1024   /* default bound on transfers in flight */
 #define WORKER_MIN_IN_FLIGHT 16
-#define WORKER_OUTBOX_BATCHES 4096  /* queued batches per reliable destination before the oldest is dropped */
+#define WORKER_SENDQ_BATCHES 4096  /* queued batches per reliable destination before the oldest is dropped */
 #define WORKER_STOP_GRACE_NS 1000000000LL
 #define WORKER_FLUSH_GRACE_NS 1000000000LL
 #define WORKER_STATS_PERIOD_NS 1000000000LL
@@ -61,7 +61,7 @@ struct worker {
 
     struct bus *bus;
     struct bus_socket *pub;
-    struct outbox out[2];
+    struct sendq out[2];
     unsigned n_out;
 
     struct cw_buf batch;
@@ -138,7 +138,7 @@ static void send_batch(struct worker *w)
 {
     unsigned n = proto_results_count(&w->batch);
     if (n == 0) return;
-    for (unsigned i = 0; i < w->n_out; i++) outbox_send(&w->out[i], &w->batch);
+    for (unsigned i = 0; i < w->n_out; i++) sendq_send(&w->out[i], &w->batch);
     if (w->pub && bus_send(w->pub, CW_MSG_RESULT, w->batch.data, w->batch.len) == BUS_ERROR)
         log_debug("cannot publish results: %s", strerror(errno));
     w->results_emitted += n;
@@ -179,14 +179,14 @@ static void collect_done(struct worker *w)
 static bool output_pending(const struct worker *w)
 {
     for (unsigned i = 0; i < w->n_out; i++)
-        if (outbox_pending(&w->out[i])) return true;
+        if (sendq_pending(&w->out[i])) return true;
     return false;
 }
 
-static void service_outboxes(struct worker *w)
+static void service_sendqs(struct worker *w)
 {
     for (unsigned i = 0; i < w->n_out; i++)
-        if (outbox_pending(&w->out[i]) && bus_writable(w->out[i].sock)) outbox_flush(&w->out[i]);
+        if (sendq_pending(&w->out[i]) && bus_writable(w->out[i].sock)) sendq_flush(&w->out[i]);
 }
 
 /* ---- stats */
@@ -285,7 +285,7 @@ static void wait_events(struct worker *w, int timeout_ms)
     unsigned n = 0;
     fds[n++] = (struct curl_waitfd){ .fd = w->sigfd, .events = CURL_WAIT_POLLIN };
     for (unsigned i = 0; i < w->n_out; i++) {
-        if (!outbox_pending(&w->out[i])) continue;
+        if (!sendq_pending(&w->out[i])) continue;
         int fd = bus_fd(w->out[i].sock);
         if (fd >= 0) fds[n++] = (struct curl_waitfd){ .fd = fd, .events = CURL_WAIT_POLLIN };
     }
@@ -309,7 +309,7 @@ static void run(struct worker *w)
     for (;;) {
         if (!w->stopping) start_due(w);
         perform(w);
-        service_outboxes(w);
+        service_sendqs(w);
         int64_t now = cw_mono_ns();
         if (now >= w->next_stats_ns) {
             publish_stats(w);
@@ -335,10 +335,10 @@ static void drain_output(struct worker *w)
         struct pollfd pfd[2];
         nfds_t n = 0;
         for (unsigned i = 0; i < w->n_out; i++)
-            if (outbox_pending(&w->out[i])) pfd[n++] = (struct pollfd){ .fd = bus_fd(w->out[i].sock), .events = POLLIN };
+            if (sendq_pending(&w->out[i])) pfd[n++] = (struct pollfd){ .fd = bus_fd(w->out[i].sock), .events = POLLIN };
         if (poll(pfd, n, 50) < 0 && errno != EINTR) break;
         for (unsigned i = 0; i < w->n_out; i++)
-            if (outbox_pending(&w->out[i])) outbox_flush(&w->out[i]);
+            if (sendq_pending(&w->out[i])) sendq_flush(&w->out[i]);
     }
     for (unsigned i = 0; i < w->n_out; i++)
         if (w->out[i].count)
@@ -359,7 +359,7 @@ static void open_outputs(struct worker *w)
         if (!dest[i].wanted) continue;
         struct bus_socket *s = bus_open(w->bus, BUS_SEND_RELIABLE, dest[i].address, err, sizeof err);
         if (!s) fatal(2, "%s: %s", dest[i].name, err);
-        outbox_init(&w->out[w->n_out++], s, dest[i].name, WORKER_OUTBOX_BATCHES);
+        sendq_init(&w->out[w->n_out++], s, dest[i].name, WORKER_SENDQ_BATCHES);
     }
     if (cfg->publish_address) {
         w->pub = bus_open(w->bus, BUS_PUBLISH, cfg->publish_address, err, sizeof err);
@@ -425,7 +425,7 @@ int main(int argc, char **argv)
     log_info("stopped after %" PRIu64 " checks (%" PRIu64 " failed, %" PRIu64 " missed)", w.checks,
              w.checks_failed, w.missed);
 
-    for (unsigned i = 0; i < w.n_out; i++) outbox_free(&w.out[i]);
+    for (unsigned i = 0; i < w.n_out; i++) sendq_free(&w.out[i]);
     bus_free(w.bus); /* reliable sockets linger up to 2 s to hand over what ZeroMQ still holds */
     curl_multi_cleanup(w.multi);
     for (size_t i = 0; i < n; i++) curl_slist_free_all(w.headers[i]);

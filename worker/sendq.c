@@ -1,5 +1,5 @@
-/* worker/outbox.c — the bounded, ordered retry queue in front of a reliable bus socket (see outbox.h). */
-#include "worker/outbox.h"
+/* worker/sendq.c — the bounded, ordered retry queue in front of a reliable bus socket (see sendq.h). */
+#include "worker/sendq.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 
 #include "common/log.h"
 
-void outbox_init(struct outbox *o, struct bus_socket *sock, const char *name, size_t cap)
+void sendq_init(struct sendq *o, struct bus_socket *sock, const char *name, size_t cap)
 {
     memset(o, 0, sizeof *o);
     o->sock = sock;
@@ -16,7 +16,7 @@ void outbox_init(struct outbox *o, struct bus_socket *sock, const char *name, si
     o->ring = cw_xcalloc(o->cap, sizeof *o->ring);
 }
 
-void outbox_free(struct outbox *o)
+void sendq_free(struct sendq *o)
 {
     if (!o->ring) return;
     for (size_t i = 0; i < o->cap; i++) cw_buf_free(&o->ring[i]);
@@ -25,7 +25,7 @@ void outbox_free(struct outbox *o)
     o->count = o->head = 0;
 }
 
-unsigned outbox_batch_results(const void *data, size_t len)
+unsigned sendq_batch_results(const void *data, size_t len)
 {
     const uint8_t *p = data;
     if (len < 4) return 0;
@@ -33,13 +33,13 @@ unsigned outbox_batch_results(const void *data, size_t len)
 }
 
 /* Returns BUS_SENT, BUS_WOULD_BLOCK, or BUS_ERROR (the batch is then counted as dropped). */
-static int try_send(struct outbox *o, const void *data, size_t len)
+static int try_send(struct sendq *o, const void *data, size_t len)
 {
     int rc = bus_send(o->sock, CW_MSG_RESULT, data, len);
     if (rc == BUS_SENT) {
-        o->results_sent += outbox_batch_results(data, len);
+        o->results_sent += sendq_batch_results(data, len);
     } else if (rc == BUS_ERROR) {
-        unsigned n = outbox_batch_results(data, len);
+        unsigned n = sendq_batch_results(data, len);
         o->send_errors++;
         o->batches_dropped++;
         o->results_dropped += n;
@@ -48,7 +48,7 @@ static int try_send(struct outbox *o, const void *data, size_t len)
     return rc;
 }
 
-size_t outbox_flush(struct outbox *o)
+size_t sendq_flush(struct sendq *o)
 {
     size_t sent = 0;
     while (o->count) {
@@ -63,15 +63,15 @@ size_t outbox_flush(struct outbox *o)
     return sent;
 }
 
-void outbox_send(struct outbox *o, const struct cw_buf *batch)
+void sendq_send(struct sendq *o, const struct cw_buf *batch)
 {
-    if (o->count) outbox_flush(o);
+    if (o->count) sendq_flush(o);
     if (o->count == 0) {
         if (try_send(o, batch->data, batch->len) != BUS_WOULD_BLOCK) return;
     }
     if (o->count == o->cap) {
         struct cw_buf *oldest = &o->ring[o->head];
-        unsigned n = outbox_batch_results(oldest->data, oldest->len);
+        unsigned n = sendq_batch_results(oldest->data, oldest->len);
         o->batches_dropped++;
         o->results_dropped += n;
         /* one line per power of two, so a long outage does not flood the log */

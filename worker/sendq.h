@@ -1,15 +1,15 @@
-/* worker/outbox.h — one reliable destination of result batches (the storer, the alerter), with a bounded
+/* worker/sendq.h — one reliable destination of result batches (the storer, the alerter), with a bounded
  * queue for the batches the bus refused for now.
  *
  * DESIGN
- * The probe loop never blocks on the bus. outbox_send hands a batch to the bus right away when nothing is
+ * The probe loop never blocks on the bus. sendq_send hands a batch to the bus right away when nothing is
  * queued before it; when the bus says BUS_WOULD_BLOCK (the receiver is slow or away and ZeroMQ's own
  * high-water mark is reached) the batch is copied into a ring of at most `cap` batches, in order, and
- * outbox_flush retries them when the socket is writable again. When the ring is full the OLDEST batch is
+ * sendq_flush retries them when the socket is writable again. When the ring is full the OLDEST batch is
  * dropped, counted and logged (a later issue spools to disk instead). Ring buffers keep their capacity, so
  * a steady state allocates nothing. */
-#ifndef CW_WORKER_OUTBOX_H
-#define CW_WORKER_OUTBOX_H
+#ifndef CW_WORKER_SENDQ_H
+#define CW_WORKER_SENDQ_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -18,7 +18,7 @@
 #include "common/bus.h"
 #include "common/util.h"
 
-struct outbox {
+struct sendq {
     struct bus_socket *sock;   /* borrowed */
     const char *name;          /* "storer", "alerter": for logs */
     struct cw_buf *ring;       /* owned, cap entries */
@@ -29,16 +29,16 @@ struct outbox {
     uint64_t send_errors;
 };
 
-void outbox_init(struct outbox *o, struct bus_socket *sock, const char *name, size_t cap);
-void outbox_free(struct outbox *o);
+void sendq_init(struct sendq *o, struct bus_socket *sock, const char *name, size_t cap);
+void sendq_free(struct sendq *o);
 
 /* Sends or queues one encoded result batch (copied when queued). Never blocks. */
-void outbox_send(struct outbox *o, const struct cw_buf *batch);
+void sendq_send(struct sendq *o, const struct cw_buf *batch);
 /* Sends queued batches while the bus takes them. Returns the number sent. */
-size_t outbox_flush(struct outbox *o);
-static inline bool outbox_pending(const struct outbox *o) { return o->count > 0; }
+size_t sendq_flush(struct sendq *o);
+static inline bool sendq_pending(const struct sendq *o) { return o->count > 0; }
 
 /* Number of results in an encoded batch (0 when it is not one). */
-unsigned outbox_batch_results(const void *data, size_t len);
+unsigned sendq_batch_results(const void *data, size_t len);
 
 #endif

@@ -1,0 +1,478 @@
+/* tests/unit/test_probe.c — the worker's check machinery (worker/probe.c, worker/stats.c): the streaming
+ * keyword matcher at every split of the body, the classification of outcomes (curl error, status, keyword,
+ * body cap) with credentials masked, the lateness histogram, and real checks through the pool against a
+ * small HTTP server on 127.0.0.1 (a thread of this test, on a free port). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "worker/probe.h"
+#include "worker/lathist.h"
+
+/* ---- keyword matcher */
+
+static bool kw_in_chunks(const char *kw, const char *body, const size_t *cuts, size_t ncuts)
+{
+    struct probe_kw m;
+    probe_kw_init(&m);
+    probe_kw_reset(&m, kw);
+    size_t start = 0, len = strlen(body);
+    for (size_t i = 0; i <= ncuts; i++) {
+        size_t end = i < ncuts ? cuts[i] : len;
+        probe_kw_feed(&m, body + start, end - start);
+        start = end;
+    }
+    bool found = m.found;
+    probe_kw_free(&m);
+    return found;
+}
+
+static void test_kw_every_split(void **state)
+{
+    (void)state;
+    const char *body = "HTTP body with the status: everything is ok, really";
+    size_t len = strlen(body);
+    const char *kws[] = { "ok", "everything is ok", "s", "HTTP", "really", "status: everything is ok, really" };
+    for (size_t k = 0; k < sizeof kws / sizeof kws[0]; k++) {
+        /* one cut anywhere */
+        for (size_t a = 0; a <= len; a++) assert_true(kw_in_chunks(kws[k], body, &a, 1));
+        /* two cuts anywhere */
+        for (size_t a = 0; a <= len; a++)
+            for (size_t b = a; b <= len; b++) {
+                size_t cuts[2] = { a, b };
+                assert_true(kw_in_chunks(kws[k], body, cuts, 2));
+            }
+    }
+    /* byte by byte */
+    size_t cuts[128];
+    for (size_t i = 0; i < len; i++) cuts[i] = i;
+    assert_true(kw_in_chunks("is ok,", body, cuts, len));
+    assert_false(kw_in_chunks("is ok!", body, cuts, len));
+}
+
+static void test_kw_not_found_and_overlaps(void **state)
+{
+    (void)state;
+    size_t cut = 2;
+    assert_false(kw_in_chunks("missing", "nothing to see here", &cut, 1));
+    assert_false(kw_in_chunks("ok", "o", NULL, 0));
+    /* partial matches that overlap the real one */
+    size_t c3[3] = { 1, 2, 3 };
+    assert_true(kw_in_chunks("aab", "aaab", c3, 3));
+    assert_true(kw_in_chunks("abac", "ababac", c3, 3));
+    assert_false(kw_in_chunks("abac", "ababab", c3, 3));
+    /* a keyword longer than every chunk */
+    size_t many[] = { 1, 3, 4, 6, 7, 9, 10, 12 };
+    assert_true(kw_in_chunks("0123456789ab", "xx0123456789abyy", many, 8));
+    /* the tail of one body never matches into the next one */
+    struct probe_kw m;
+    probe_kw_init(&m);
+    probe_kw_reset(&m, "needle");
+    probe_kw_feed(&m, "xxxnee", 6);
+    assert_false(m.found);
+    probe_kw_reset(&m, "needle");
+    probe_kw_feed(&m, "dle", 3);
+    assert_false(m.found);
+    /* a longer keyword after a short one grows the buffer */
+    probe_kw_reset(&m, "a much longer keyword than before");
+    probe_kw_feed(&m, "here is a much longer key", 25);
+    probe_kw_feed(&m, "word than before!", 17);
+    assert_true(m.found);
+    /* no keyword: never "found", feeding is harmless */
+    probe_kw_reset(&m, NULL);
+    probe_kw_feed(&m, "anything", 8);
+    assert_false(m.found);
+    probe_kw_free(&m);
+}
+
+/* ---- classification */
+
+static void test_classify(void **state)
+{
+    (void)state;
+    char err[CW_ERROR_MAX + 1];
+    struct probe_outcome o = { .curl_code = CURLE_OK, .status = 200, .status_expected = true };
+    assert_true(probe_classify(&o, err, sizeof err));
+    assert_string_equal(err, "");
+
+    o.keyword = "ok";
+    o.keyword_found = true;
+    assert_true(probe_classify(&o, err, sizeof err));
+    o.keyword_found = false;
+    assert_false(probe_classify(&o, err, sizeof err));
+    assert_string_equal(err, "keyword \"ok\" not found");
+    o.body_capped = true;
+    o.curl_code = CURLE_WRITE_ERROR; /* we stopped the body: not a transfer failure */
+    assert_false(probe_classify(&o, err, sizeof err));
+    assert_string_equal(err, "keyword \"ok\" not found in the first 1 MiB of the body");
+    o.keyword_found = true;
+    assert_true(probe_classify(&o, err, sizeof err));
+    o.keyword = NULL;
+    assert_true(probe_classify(&o, err, sizeof err));
+
+    struct probe_outcome bad = { .curl_code = CURLE_OK, .status = 500, .status_expected = false, .keyword = "ok" };
+    assert_false(probe_classify(&bad, err, sizeof err));
+    assert_string_equal(err, "unexpected status 500"); /* the status is reported before the keyword */
+
+    struct probe_outcome to = { .curl_code = CURLE_OPERATION_TIMEDOUT,
+                                .curl_error = "Operation timed out after 2000 milliseconds with 0 bytes received\n",
+                                .status = 200, .status_expected = true };
+    assert_false(probe_classify(&to, err, sizeof err));
+    assert_string_equal(err, "Operation timed out after 2000 milliseconds with 0 bytes received");
+
+    struct probe_outcome noerr = { .curl_code = CURLE_COULDNT_CONNECT, .curl_error = "" };
+    assert_false(probe_classify(&noerr, err, sizeof err));
+    assert_string_equal(err, curl_easy_strerror(CURLE_COULDNT_CONNECT));
+
+    /* a write error that was not our cap is a failure */
+    struct probe_outcome we = { .curl_code = CURLE_WRITE_ERROR, .curl_error = "Failure writing output",
+                                .status = 200, .status_expected = true };
+    assert_false(probe_classify(&we, err, sizeof err));
+
+    struct probe_outcome cred = { .curl_code = CURLE_COULDNT_RESOLVE_HOST,
+                                  .curl_error = "Could not reach http://bob:hunter2@example.com/x" };
+    assert_false(probe_classify(&cred, err, sizeof err));
+    assert_null(strstr(err, "hunter2"));
+    assert_string_equal(err, "Could not reach http://***@example.com/x");
+
+    /* a tiny error buffer is cut, never overrun */
+    char small[8];
+    assert_false(probe_classify(&bad, small, sizeof small));
+    assert_string_equal(small, "unexpec");
+}
+
+static void test_mask_text(void **state)
+{
+    (void)state;
+    char out[256];
+    probe_mask_text("no url here", out, sizeof out);
+    assert_string_equal(out, "no url here");
+    probe_mask_text("http://u:p@h:80/a?b", out, sizeof out);
+    assert_string_equal(out, "http://***@h:80/a?b");
+    probe_mask_text("from https://a:b@x/ to http://c:d@y/z and http://plain/w@x", out, sizeof out);
+    assert_string_equal(out, "from https://***@x/ to http://***@y/z and http://plain/w@x");
+    probe_mask_text("user only http://joe@host/", out, sizeof out);
+    assert_string_equal(out, "user only http://***@host/");
+    probe_mask_text("'http://a:b@c' quoted", out, sizeof out);
+    assert_string_equal(out, "'http://***@c' quoted");
+    char tiny[12];
+    probe_mask_text("http://user:secret@host/", tiny, sizeof tiny);
+    assert_null(strstr(tiny, "secret"));
+    assert_true(strlen(tiny) < sizeof tiny);
+}
+
+/* ---- lateness histogram */
+
+static void test_histogram(void **state)
+{
+    (void)state;
+    struct lat_hist h;
+    lat_hist_reset(&h);
+    assert_int_equal(lat_hist_percentile(&h, 990), 0);
+    for (int v = 1; v <= 1000; v++) lat_hist_add(&h, v);
+    int64_t p50 = lat_hist_percentile(&h, 500), p99 = lat_hist_percentile(&h, 990);
+    assert_true(p50 >= 500 && p50 <= 500 * 109 / 100);
+    assert_true(p99 >= 990 && p99 <= 990 * 109 / 100);
+    assert_true(lat_hist_percentile(&h, 1000) >= 1000);
+    lat_hist_reset(&h);
+    for (int i = 0; i < 99; i++) lat_hist_add(&h, 3);
+    lat_hist_add(&h, 20000000); /* one outlier of 20 s */
+    assert_int_equal(lat_hist_percentile(&h, 500), 3);
+    assert_int_equal(lat_hist_percentile(&h, 990), 3);
+    int64_t max = lat_hist_percentile(&h, 1000);
+    assert_true(max >= 20000000 && max <= 20000000LL * 109 / 100);
+    lat_hist_add(&h, -5); /* counts as 0 */
+    lat_hist_add(&h, INT64_MAX);
+    assert_int_equal(h.total, 102);
+}
+
+/* ---- real checks against a tiny HTTP server */
+
+struct server {
+    int fd;
+    int port;
+    int stop_pipe[2];
+    pthread_t thread;
+    int requests;
+};
+
+static void respond(int c)
+{
+    char req[2048];
+    size_t got = 0;
+    while (got < sizeof req - 1) {
+        ssize_t n = read(c, req + got, sizeof req - 1 - got);
+        if (n <= 0) return;
+        got += (size_t)n;
+        req[got] = '\0';
+        if (strstr(req, "\r\n\r\n")) break;
+    }
+    const char *resp;
+    char big_head[128];
+    if (strncmp(req, "GET /ok ", 8) == 0)
+        resp = "HTTP/1.1 200 OK\r\nContent-Length: 18\r\nConnection: close\r\n\r\nall systems are ok";
+    else if (strncmp(req, "GET /fail ", 10) == 0)
+        resp = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\nConnection: close\r\n\r\ndown";
+    else if (strncmp(req, "HEAD /ok ", 9) == 0)
+        resp = "HTTP/1.1 200 OK\r\nContent-Length: 18\r\nConnection: close\r\n\r\n";
+    else if (strncmp(req, "POST /echo ", 11) == 0)
+        resp = strstr(req, "X-Test: yes") ? "HTTP/1.1 201 Created\r\nContent-Length: 7\r\nConnection: close\r\n\r\ncreated"
+                                           : "HTTP/1.1 400 Bad\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    else if (strncmp(req, "GET /big ", 9) == 0) {
+        /* 2 MiB of 'x': the prober stops at its cap */
+        snprintf(big_head, sizeof big_head, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n",
+                 2 * 1024 * 1024);
+        if (write(c, big_head, strlen(big_head)) < 0) return;
+        static char chunk[65536];
+        memset(chunk, 'x', sizeof chunk);
+        for (int i = 0; i < 32; i++)
+            if (write(c, chunk, sizeof chunk) < 0) return; /* the peer closes at the cap */
+        return;
+    } else
+        resp = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    size_t off = 0, len = strlen(resp);
+    while (off < len) {
+        ssize_t n = write(c, resp + off, len - off);
+        if (n <= 0) return;
+        off += (size_t)n;
+    }
+}
+
+static void *serve(void *arg)
+{
+    struct server *s = arg;
+    for (;;) {
+        struct pollfd p[2] = { { .fd = s->fd, .events = POLLIN }, { .fd = s->stop_pipe[0], .events = POLLIN } };
+        if (poll(p, 2, -1) < 0) continue;
+        if (p[1].revents) break;
+        int c = accept(s->fd, NULL, NULL);
+        if (c < 0) continue;
+        s->requests++;
+        respond(c);
+        close(c);
+    }
+    return NULL;
+}
+
+static int server_start(void **state)
+{
+    struct server *s = calloc(1, sizeof *s);
+    if (!s) return -1;
+    s->fd = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK), .sin_port = 0 };
+    socklen_t alen = sizeof a;
+    if (bind(s->fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(s->fd, 64) != 0 ||
+        getsockname(s->fd, (struct sockaddr *)&a, &alen) != 0 || pipe(s->stop_pipe) != 0) {
+        close(s->fd);
+        free(s);
+        return -1;
+    }
+    s->port = ntohs(a.sin_port);
+    /* a closed port: bind one and close it again */
+    if (pthread_create(&s->thread, NULL, serve, s) != 0) return -1;
+    *state = s;
+    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+static int server_stop(void **state)
+{
+    struct server *s = *state;
+    if (write(s->stop_pipe[1], "x", 1) != 1) return -1;
+    pthread_join(s->thread, NULL);
+    close(s->fd);
+    close(s->stop_pipe[0]);
+    close(s->stop_pipe[1]);
+    free(s);
+    curl_global_cleanup();
+    return 0;
+}
+
+static int closed_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK), .sin_port = 0 };
+    socklen_t alen = sizeof a;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || getsockname(fd, (struct sockaddr *)&a, &alen) != 0) {
+        close(fd);
+        return 1;
+    }
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+struct got {
+    struct cw_result r;
+    char url[256], error[CW_ERROR_MAX + 1];
+};
+
+/* Runs every endpoint once through a pool of `max` slots; results by endpoint index. */
+static void run_checks(struct cw_endpoint *eps, size_t n, unsigned max, struct got *out)
+{
+    CURLM *multi = curl_multi_init();
+    assert_non_null(multi);
+    struct probe_pool *pool = probe_pool_new(multi, max);
+    assert_non_null(pool);
+    assert_int_equal(probe_capacity(pool), max);
+    struct curl_slist **hdrs = calloc(n, sizeof *hdrs);
+    for (size_t i = 0; i < n; i++) hdrs[i] = probe_headers_new(&eps[i]);
+    size_t next = 0, done = 0;
+    int64_t deadline = cw_mono_ns() + 20LL * 1000000000;
+    while (done < n) {
+        assert_true(cw_mono_ns() < deadline);
+        while (next < n && probe_in_flight(pool) < max) {
+            char err[128];
+            int64_t now = cw_mono_ns();
+            assert_int_equal(probe_start(pool, &eps[next], hdrs[next], (uint32_t)next, now - 1000, now,
+                                         cw_wall_us(), err, sizeof err), 0);
+            next++;
+        }
+        char err[128];
+        if (next < n) assert_int_equal(probe_start(pool, &eps[next], NULL, 0, 0, 0, 0, err, sizeof err), -1);
+        int running;
+        assert_int_equal(curl_multi_perform(multi, &running), CURLM_OK);
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(multi, &left))) {
+            uint32_t id;
+            struct cw_result r;
+            struct probe_check *c = probe_finish(pool, msg, &r, &id);
+            assert_non_null(c);
+            assert_true(id < n);
+            out[id].r = r;
+            snprintf(out[id].url, sizeof out[id].url, "%s", r.url);
+            snprintf(out[id].error, sizeof out[id].error, "%s", r.error ? r.error : "");
+            probe_release(pool, c);
+            done++;
+        }
+        assert_int_equal(curl_multi_poll(multi, NULL, 0, 100, NULL), CURLM_OK);
+    }
+    assert_int_equal(probe_in_flight(pool), 0);
+    probe_pool_free(pool);
+    for (size_t i = 0; i < n; i++) curl_slist_free_all(hdrs[i]);
+    free(hdrs);
+    curl_multi_cleanup(multi);
+}
+
+static void test_real_checks(void **state)
+{
+    struct server *s = *state;
+    char urls[8][128];
+    snprintf(urls[0], 128, "http://127.0.0.1:%d/ok", s->port);
+    snprintf(urls[1], 128, "http://127.0.0.1:%d/fail", s->port);
+    snprintf(urls[2], 128, "http://127.0.0.1:%d/ok", s->port);
+    snprintf(urls[3], 128, "http://127.0.0.1:%d/ok", s->port);
+    snprintf(urls[4], 128, "http://127.0.0.1:%d/echo", s->port);
+    snprintf(urls[5], 128, "http://127.0.0.1:%d/x", closed_port());
+    snprintf(urls[6], 128, "http://127.0.0.1:%d/big", s->port);
+    snprintf(urls[7], 128, "http://u:topsecret@127.0.0.1:%d/ok", s->port);
+    char *echo_hdrs[] = { "X-Test: yes" };
+    struct cw_endpoint eps[8];
+    for (int i = 0; i < 8; i++)
+        eps[i] = (struct cw_endpoint){ .url = urls[i], .method = CW_METHOD_GET, .timeout = 5, .interval = 10,
+                                       .verify_tls = true };
+    eps[2].keyword = "systems are";
+    eps[3].keyword = "not in there";
+    eps[4].method = CW_METHOD_POST;
+    eps[4].body = "{\"a\":1}";
+    eps[4].headers = echo_hdrs;
+    eps[4].n_headers = 1;
+    eps[6].keyword = "needle";
+    struct got got[8];
+    memset(got, 0, sizeof got);
+    run_checks(eps, 8, 3, got); /* 3 slots for 8 checks: handles are reused */
+
+    for (int i = 0; i < 8; i++) {
+        assert_string_equal(got[i].url, urls[i]);
+        assert_true(got[i].r.lateness_us == 1);
+        assert_true(got[i].r.latency_us > 0 && got[i].r.latency_us < 5000000);
+        assert_int_equal(got[i].r.tls_us, -1); /* plain http */
+        assert_true(got[i].r.checked_at_us > 1700000000LL * 1000000);
+    }
+    assert_true(got[0].r.ok);
+    assert_int_equal(got[0].r.status_code, 200);
+    assert_true(got[0].r.dns_us >= 0 && got[0].r.connect_us >= 0 && got[0].r.ttfb_us >= 0);
+    assert_string_equal(got[0].error, "");
+
+    assert_false(got[1].r.ok);
+    assert_int_equal(got[1].r.status_code, 503);
+    assert_string_equal(got[1].error, "unexpected status 503");
+
+    assert_true(got[2].r.ok);
+    assert_false(got[3].r.ok);
+    assert_string_equal(got[3].error, "keyword \"not in there\" not found");
+
+    assert_true(got[4].r.ok); /* POST with body and header: 201 */
+    assert_int_equal(got[4].r.status_code, 201);
+
+    assert_false(got[5].r.ok); /* closed port */
+    assert_int_equal(got[5].r.status_code, 0);
+    assert_int_equal(got[5].r.ttfb_us, -1);
+    assert_int_equal(got[5].r.connect_us, -1);
+    assert_non_null(strstr(got[5].error, "onnect"));
+
+    assert_false(got[6].r.ok); /* 2 MiB body, keyword beyond the cap */
+    assert_int_equal(got[6].r.status_code, 200);
+    assert_string_equal(got[6].error, "keyword \"needle\" not found in the first 1 MiB of the body");
+
+    assert_true(got[7].r.ok);
+}
+
+static void test_head_and_timeout(void **state)
+{
+    struct server *s = *state;
+    char ok[128];
+    snprintf(ok, sizeof ok, "http://127.0.0.1:%d/ok", s->port);
+    /* a listening socket that never accepts: the connect succeeds (backlog), no answer ever comes */
+    int silent = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK), .sin_port = 0 };
+    socklen_t alen = sizeof a;
+    assert_int_equal(bind(silent, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(silent, 8), 0);
+    assert_int_equal(getsockname(silent, (struct sockaddr *)&a, &alen), 0);
+    char slow[128];
+    snprintf(slow, sizeof slow, "http://127.0.0.1:%d/", ntohs(a.sin_port));
+    struct cw_endpoint eps[2] = {
+        { .url = ok, .method = CW_METHOD_HEAD, .timeout = 5, .interval = 10, .verify_tls = true },
+        { .url = slow, .method = CW_METHOD_GET, .timeout = 0.3, .interval = 10, .verify_tls = true },
+    };
+    struct got got[2];
+    memset(got, 0, sizeof got);
+    run_checks(eps, 2, 4, got);
+    close(silent);
+    assert_true(got[0].r.ok);
+    assert_int_equal(got[0].r.status_code, 200);
+    assert_false(got[1].r.ok);
+    assert_int_equal(got[1].r.status_code, 0);
+    assert_true(got[1].r.latency_us >= 290000 && got[1].r.latency_us < 2000000);
+    assert_non_null(strstr(got[1].error, "timed out"));
+    assert_int_equal(got[1].r.ttfb_us, -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_kw_every_split),
+        cmocka_unit_test(test_kw_not_found_and_overlaps),
+        cmocka_unit_test(test_classify),
+        cmocka_unit_test(test_mask_text),
+        cmocka_unit_test(test_histogram),
+        cmocka_unit_test_setup_teardown(test_real_checks, server_start, server_stop),
+        cmocka_unit_test_setup_teardown(test_head_and_timeout, server_start, server_stop),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -308,8 +308,9 @@ class MariaDBServer(_Server):
         self.running = False
 
     def sql_root(self, sql, db=None):
-        argv = self._client("mariadb") + ["-N", "-B", "-e", sql] + ([db] if db else [])
-        r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        argv = self._client("mariadb") + ["--default-character-set=utf8mb4", "-N", "-B", "-e", sql] + (
+            [db] if db else [])
+        r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")
         if r.returncode != 0:
             raise RuntimeError("mariadb failed: %s: %s" % (sql, r.stderr.strip()))
         return r.stdout

@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -345,7 +346,22 @@ static void get_endpoint(struct rd *r, struct cw_endpoint *ep, const char *url, 
             if (!(ep->headers[i] = get_str(r))) r->bad = true;
     }
     ep->ca_file = get_str(r);
-    if (!r->bad && !(ep->interval > 0 && ep->timeout > 0)) r->bad = true;
+    /* what config_load guarantees, a worker may rely on: refuse a forged or damaged record */
+    bool ok = isfinite(ep->interval) && ep->interval > 0 && isfinite(ep->timeout) && ep->timeout > 0 &&
+              isfinite(ep->latency_threshold) && ep->latency_threshold >= 0 && ep->alert_threshold >= 1 &&
+              ep->recovery_threshold >= 1 && ep->n_expect_status <= 64 && ep->n_headers <= 64;
+    for (size_t i = 0; ok && i < ep->n_expect_status; i++)
+        ok = ep->expect_status[i] >= 100 && ep->expect_status[i] <= 599;
+    if (!ok) r->bad = true;
+}
+
+static bool plausible(const struct cw_config *c)
+{
+    return c->workers >= 0 && c->workers <= 256 && c->log_level >= 0 && c->log_level <= 3 &&
+           isfinite(c->check_interval) && c->check_interval >= 0 && isfinite(c->latency_threshold) &&
+           c->latency_threshold >= 0 && c->tls_expiry_days >= 0 && c->smtp_port >= 0 && c->smtp_port <= 65535 &&
+           isfinite(c->renotify) && c->renotify >= 0 && c->recovery_threshold >= 0 && c->group_threshold >= 0 &&
+           c->db_port >= 0 && c->db_port <= 65535;
 }
 
 static bool decode(struct rd *r, struct cw_config *c, uint32_t n_endpoints, unsigned slot, unsigned slots)
@@ -400,7 +416,7 @@ static bool decode(struct rd *r, struct cw_config *c, uint32_t n_endpoints, unsi
     c->db_port = get_i32(r);
     c->db_sslmode = get_str(r);
     c->db_ca_file = get_str(r);
-    if (r->bad) return false;
+    if (r->bad || !plausible(c)) return false;
 
     /* every endpoint record is at least its length and an url */
     if ((size_t)(r->end - r->p) / 9 < n_endpoints) return false;

@@ -135,6 +135,17 @@ struct bus_socket *bus_open(struct bus *bus, enum bus_role role, const char *add
     return s;
 }
 
+int bus_subscribe_only(struct bus_socket *s, enum cw_msg_type type)
+{
+    const char *topic = proto_topic(type);
+    if (!s || s->role != BUS_SUBSCRIBE || !topic) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (zmq_setsockopt(s->zsock, ZMQ_UNSUBSCRIBE, "", 0) != 0) return -1;
+    return zmq_setsockopt(s->zsock, ZMQ_SUBSCRIBE, topic, strlen(topic));
+}
+
 void bus_close(struct bus_socket *s)
 {
     if (!s) return;

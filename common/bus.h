@@ -47,6 +47,10 @@ void bus_free(struct bus *bus);
 struct bus_socket *bus_open(struct bus *bus, enum bus_role role, const char *address, char *err, size_t errlen);
 void bus_close(struct bus_socket *s);
 
+/* Narrows a BUS_SUBSCRIBE socket (subscribed to every type when opened) to messages of one type, e.g. the
+ * supervisor listens only to CW_MSG_STATS. 0, or -1 with errno set (EINVAL for another role). */
+int bus_subscribe_only(struct bus_socket *s, enum cw_msg_type type);
+
 /* Sends one message (topic frame + payload frame) without blocking: BUS_SENT, BUS_WOULD_BLOCK (nothing
  * was sent: keep it and retry when bus_writable()), or BUS_ERROR (errno set). A BUS_PUBLISH socket never
  * returns BUS_WOULD_BLOCK: what it cannot send is dropped. */

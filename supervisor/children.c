@@ -334,6 +334,12 @@ static void reaped(struct children *ch, struct child *c, int status, int64_t now
         return;
     }
 
+    if (!c->respawn) {
+        /* Not asked by us, but not wanted any more either (a stop is under way: a signal sent to the whole
+         * process group, such as `timeout` sends, reaches children directly). */
+        log_info("%s (pid %d) %s while we are stopping", c->name, (int)pid, why);
+        return;
+    }
     ch->crashes++;
     if (WIFEXITED(status) && WEXITSTATUS(status) == 2) {
         c->fatal = true;

@@ -19,6 +19,7 @@
 #include "common/util.h"
 
 #include "supervisor/children.h"
+#include "supervisor/counters.h"
 #include "supervisor/pidfile.h"
 #include "supervisor/reload.h"
 #include "supervisor/signals.h"
@@ -58,6 +59,7 @@ enum stop_phase { RUNNING = 0, STOP_WORKERS, STOP_ALERTER, STOP_STORER, STOP_REL
 struct supervisor {
     struct cw_config *cfg;
     struct children ch;
+    struct counters counters;  /* last stats of each process, logged at shutdown */
     struct pidfile pf;
     sigset_t wait_mask;
     unsigned gen;           /* current snapshot generation */
@@ -198,6 +200,13 @@ static void apply_singleton(struct supervisor *s, enum child_kind kind, bool wan
     }
 }
 
+static void open_counters(struct supervisor *s, const char *tap_address)
+{
+    char err[512];
+    if (counters_open(&s->counters, tap_address, err, sizeof err) != 0)
+        log_warn("no final counters at shutdown: %s", err);
+}
+
 /* SIGHUP: parse and validate; a bad file changes nothing. */
 static void reload(struct supervisor *s, int64_t now)
 {
@@ -282,6 +291,7 @@ static void reload(struct supervisor *s, int64_t now)
     log_info("reload: %zu endpoints%s, %d workers%s, generation %u%s", next->n_endpoints, delta, next->workers,
              wdelta, gen, note);
 
+    if (strcmp(old->tap_address, next->tap_address) != 0) open_counters(s, next->tap_address);
     s->cfg = next;
     config_free(old);
     children_reap(&s->ch, now); /* drops slots retired while not running */
@@ -361,16 +371,17 @@ static int run(struct supervisor *s)
 
     for (;;) {
         now = cw_mono_ns();
-        if (got_chld) {
-            got_chld = 0;
-            children_reap(&s->ch, now);
-            snapshot_gc(s);
-        }
+        /* A stop first: children that a group-wide signal ended are then not mistaken for crashes. */
         if (got_stop) {
             int sig = got_stop;
             got_stop = 0;
             if (s->phase == RUNNING) begin_stop(s, sig, now);
-            else log_info("already stopping (signal %d ignored)", sig);
+            else log_debug("already stopping (signal %d ignored)", sig);
+        }
+        if (got_chld) {
+            got_chld = 0;
+            children_reap(&s->ch, now);
+            snapshot_gc(s);
         }
         if (got_hup) {
             got_hup = 0;
@@ -385,13 +396,18 @@ static int run(struct supervisor *s)
             wake = advance_stop(s, now);
             if (s->phase == STOPPED) break;
         }
+        /* The stats socket's descriptor is edge-triggered: drain before every sleep. */
+        counters_drain(&s->counters);
+        struct pollfd pfd = { .fd = counters_fd(&s->counters), .events = POLLIN };
         int64_t timeout = wake == INT64_MAX ? -1 : (wake > now ? wake - now : 0);
-        if (sig_wait(NULL, 0, timeout, &s->wait_mask) < 0 && errno != EINTR) {
+        if (sig_wait(&pfd, pfd.fd >= 0 ? 1 : 0, timeout, &s->wait_mask) < 0 && errno != EINTR) {
             log_error("ppoll: %s", strerror(errno));
             return 1;
         }
     }
     now = cw_mono_ns();
+    counters_drain(&s->counters);
+    counters_log(&s->counters, (unsigned)s->cfg->workers);
     log_summary(s, now);
     return children_running(&s->ch, CHILD_KINDS) == 0 ? 0 : 1;
 }
@@ -471,6 +487,7 @@ int main(int argc, char **argv)
         goto out;
     }
     set_title(argc, argv, "clockwerk: supervisor");
+    open_counters(&s, s.cfg->tap_address); /* after sig_setup: ZeroMQ's threads inherit the blocked mask */
     rc = run(&s);
 
 out:
@@ -481,6 +498,7 @@ out:
                 log_warn("cannot remove %s: %s", path, strerror(errno));
         }
     }
+    counters_free(&s.counters);
     pidfile_release(&s.pf);
     children_free(&s.ch);
     config_free(s.cfg);

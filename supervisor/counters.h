@@ -1,0 +1,49 @@
+/* supervisor/counters.h — the last counters each process reported, for the supervisor's shutdown log.
+ *
+ * DESIGN
+ * Every process publishes CW_MSG_STATS about once a second on the best-effort stream. The supervisor
+ * subscribes to that type only (not to results: it does no data work), keeps the latest report per
+ * (role, id), and logs them when everything has stopped. Children stop before the relay does, so their
+ * last reports pass through it. Best effort by nature: a report dropped by a full queue only makes the
+ * logged figures older, never wrong for the moment they were taken.
+ *
+ * Memory: the table owns copies of every string; counters_free releases them and the bus. */
+#ifndef CW_SUPERVISOR_COUNTERS_H
+#define CW_SUPERVISOR_COUNTERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/bus.h"
+#include "common/protocol.h"
+
+struct counters_entry {
+    char *role;
+    uint32_t id;
+    uint64_t boot_id;
+    int64_t at_us;
+    unsigned count;
+    char *names[CW_STATS_MAX];
+    int64_t values[CW_STATS_MAX];
+};
+
+struct counters {
+    struct bus *bus;
+    struct bus_socket *sub;
+    struct counters_entry *v;
+    size_t n, cap;
+    unsigned long malformed;
+};
+
+/* Subscribes to the stats on tap_address (closing an earlier subscription). 0, or -1 with err. */
+int counters_open(struct counters *c, const char *tap_address, char *err, size_t errlen);
+/* The descriptor to poll (edge-triggered: counters_drain after every wake-up), or -1 when not open. */
+int counters_fd(const struct counters *c);
+/* Takes every report waiting, without blocking. */
+void counters_drain(struct counters *c);
+/* One log line per process that reported; workers with an id >= workers (slots a reload removed) are
+ * left out. */
+void counters_log(const struct counters *c, unsigned workers);
+void counters_free(struct counters *c);
+
+#endif

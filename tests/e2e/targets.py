@@ -1,0 +1,161 @@
+"""tests/e2e/targets.py — local HTTP servers that Clockwerk's end-to-end tests check.
+
+    with Targets(slow_delay=3.0) as t:
+        t.url("/ok")            -> "http://127.0.0.1:PORT/ok"
+        t.count("/ok")          -> requests served on that path so far
+        t.requests("/headers")  -> the requests seen there: [{"method", "headers", "body", "path"}]
+
+Paths (a query string is ignored for routing; a request is counted under the bare path and, when it
+has one, under the path with its query string too, so /ok?a and /ok?b can be separate endpoints):
+  /ok              200 "ok"                 /fail            500 "fail"
+  /slow            200 after slow_delay s   /slow/SECONDS    200 after SECONDS
+  /keyword         200, body holds KEYWORD  /nokeyword       200, body without it
+  /empty           204, no body             /redirect        302 to /ok
+  /status/NNN      status NNN               /echo            200, records the request (headers, body)
+  anything else    404
+HEAD and POST are answered like GET (HEAD without a body). A server runs on 127.0.0.1 only, on a port
+the kernel picks, in a background thread (ThreadingHTTPServer); stop() — called on every path by the
+context manager — wakes sleeping slow handlers and closes the socket.
+"""
+
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+KEYWORD = "clockwerk-token"
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, targets):
+        self.targets = targets
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+    def handle_error(self, request, client_address):
+        pass  # a client that went away (a check that timed out) is not an error of the target
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "cw-e2e-target/1"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def _reply(self, status, body=b"", headers=()):
+        self.send_response(status)
+        for k, v in headers:
+            self.send_header(k, v)
+        if status not in (204, 304):
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD" and status not in (204, 304):
+            self.wfile.write(body)
+        self.close_connection = True
+
+    def _serve(self):
+        t = self.server.targets
+        path = urlsplit(self.path).path
+        body = b""
+        n = int(self.headers.get("Content-Length") or 0)
+        if n > 0:
+            body = self.rfile.read(n)
+        t._record(path, self.command, dict(self.headers.items()), body)
+        if self.path != path:
+            t._record(self.path, self.command, dict(self.headers.items()), body)
+        try:
+            if path == "/ok":
+                self._reply(200, b"ok\n")
+            elif path == "/fail":
+                self._reply(500, b"fail\n")
+            elif path == "/slow" or path.startswith("/slow/"):
+                delay = t.slow_delay if path == "/slow" else float(path[len("/slow/"):])
+                if t._stopping.wait(delay):
+                    return
+                self._reply(200, b"ok, slowly\n")
+            elif path == "/keyword":
+                self._reply(200, ("all good: %s here\n" % KEYWORD).encode())
+            elif path == "/nokeyword":
+                self._reply(200, b"all good, but not the word you look for\n")
+            elif path == "/empty":
+                self._reply(204)
+            elif path == "/redirect":
+                self._reply(302, b"moved\n", [("Location", "/ok")])
+            elif path.startswith("/status/"):
+                self._reply(int(path[len("/status/"):]), b"status\n")
+            elif path == "/echo":
+                self._reply(200, b"echo\n")
+            else:
+                self._reply(404, b"not found\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    do_GET = _serve
+    do_HEAD = _serve
+    do_POST = _serve
+    do_PUT = _serve
+
+
+class Targets:
+    """One HTTP server on 127.0.0.1 with the paths above and a request counter per path."""
+
+    def __init__(self, slow_delay=3.0):
+        self.slow_delay = slow_delay
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._counts = {}
+        self._requests = {}
+        self._server = None
+        self._thread = None
+
+    def start(self):
+        self._server = _Server(self)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name="targets-%d" % self.port, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._stopping.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    def url(self, path="/ok"):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def _record(self, path, method, headers, body):
+        with self._lock:
+            self._counts[path] = self._counts.get(path, 0) + 1
+            self._requests.setdefault(path, []).append(
+                {"path": path, "method": method, "headers": headers, "body": body, "at": time.time()})
+            del self._requests[path][:-50]  # keep the last 50 per path
+
+    def count(self, path):
+        with self._lock:
+            return self._counts.get(path, 0)
+
+    def counts(self):
+        with self._lock:
+            return dict(self._counts)
+
+    def requests(self, path):
+        with self._lock:
+            return list(self._requests.get(path, []))

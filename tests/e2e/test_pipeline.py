@@ -1,0 +1,636 @@
+"""tests/e2e/test_pipeline.py — issue 2's end-to-end scenarios: the supervisor, its workers and storer,
+and the tap, as real processes against real HTTP servers on 127.0.0.1, with check_interval = 1.
+
+Every test has its own directory, its own ports, and stops every process and server on every path.
+Conditions are polled with generous deadlines (harness.wait_for); none of them is a speed claim.
+"""
+
+import os
+import re
+import signal
+import time
+
+import harness
+from harness import (Clockwerk, base_config, check, closed_port_url, deadline, endpoint, shard_of, tempdir,
+                     utc_now_iso, wait_for)
+from targets import KEYWORD, Targets
+
+WORKER = "clockwerk: worker %d/%d"
+STORER = "clockwerk: storer"
+
+ROWS_SQL = ("SELECT c.id, e.url, e.name, c.checked_at, c.status_code, c.latency_ms, c.ok, c.error, c.dns_ms, "
+            "c.connect_ms, c.tls_ms, c.ttfb_ms, c.worker, c.boot_id, c.seq "
+            "FROM checks c JOIN endpoints e ON e.id = c.endpoint_id")
+
+
+def _problems_fail(problems, what):
+    if problems:
+        shown = problems[:12]
+        more = " (and %d more)" % (len(problems) - len(shown)) if len(problems) > len(shown) else ""
+        raise harness.TestFailure("%s: %d problem(s): %s%s" % (what, len(problems), "; ".join(shown), more))
+
+
+def _split_endpoints(t, slots, per_slot=2, path="/ok"):
+    """URLs on the target such that every worker slot owns at least per_slot of them (by the shard hash)."""
+    urls, owned = [], {s: 0 for s in range(slots)}
+    i = 0
+    while min(owned.values()) < per_slot:
+        u = t.url("%s?e=%d" % (path, i))
+        s = shard_of(u, slots)
+        if owned[s] < per_slot:
+            urls.append(u)
+            owned[s] += 1
+        i += 1
+    return urls
+
+
+def _rows_since(cw, url, after_iso):
+    rows = cw.db().try_query("SELECT count(*) FROM checks c JOIN endpoints e ON e.id = c.endpoint_id "
+                             "WHERE e.url = ? AND c.checked_at > ?", (url, after_iso))
+    return rows[0][0] if rows else 0
+
+
+# ------------------------------------------------------------------------------------------ 1. rows
+
+def test_rows_for_every_endpoint():
+    with tempdir() as d, Targets(slow_delay=3.0) as t:
+        closed = closed_port_url("/closed")
+        eps = {
+            "ok": endpoint(t.url("/ok"), timeout=1, name="the ok target"),
+            "fail": endpoint(t.url("/fail"), timeout=1),
+            "slow": endpoint(t.url("/slow"), timeout=0.5),
+            "keyword": endpoint(t.url("/keyword"), timeout=1, keyword=KEYWORD),
+            "nokeyword": endpoint(t.url("/nokeyword"), timeout=1, keyword=KEYWORD),
+            "closed": endpoint(closed, timeout=1),
+        }
+        # kind -> (status_code, ok)
+        expect = {"ok": (200, 1), "fail": (500, 0), "slow": (0, 0), "keyword": (200, 1),
+                  "nokeyword": (200, 0), "closed": (0, 0)}
+        kind_of = {e["url"]: k for k, e in eps.items()}
+        started_at = time.time()
+        with Clockwerk(base_config(eps.values(), workers=2), d) as cw:
+            cw.wait_ready()
+            for e in eps.values():
+                cw.wait_count(e["url"], 2, timeout=30)
+            db = cw.db()
+            rows = db.query_dicts(ROWS_SQL)
+            problems = []
+            for r in rows:
+                kind = kind_of.get(r["url"])
+                if kind is None:
+                    problems.append("row for an URL that is not configured: %r" % r["url"])
+                    continue
+                where = "%s row %d" % (kind, r["id"])
+                status, ok = expect[kind]
+                if r["status_code"] != status:
+                    problems.append("%s: status_code %r, expected %d" % (where, r["status_code"], status))
+                if r["ok"] != ok:
+                    problems.append("%s: ok %r, expected %d" % (where, r["ok"], ok))
+                if ok and r["error"] is not None:
+                    problems.append("%s: ok row with error %r (expected NULL)" % (where, r["error"]))
+                if not ok and not r["error"]:
+                    problems.append("%s: failed row without an error text (%r)" % (where, r["error"]))
+                if not isinstance(r["latency_ms"], (int, float)) or r["latency_ms"] <= 0:
+                    problems.append("%s: latency_ms %r, expected > 0" % (where, r["latency_ms"]))
+                if not isinstance(r["checked_at"], str) or not harness.ISO_MS_UTC.match(r["checked_at"]):
+                    problems.append("%s: checked_at %r is not ISO-8601 UTC with ms" % (where, r["checked_at"]))
+                else:
+                    at = harness.parse_iso_ms(r["checked_at"])
+                    if not (started_at - 5 <= at <= time.time() + 5):
+                        problems.append("%s: checked_at %s is not the time of the check (now %s)"
+                                        % (where, r["checked_at"], utc_now_iso()))
+                if r["worker"] not in (0, 1):
+                    problems.append("%s: worker %r not in 0..1" % (where, r["worker"]))
+                elif r["worker"] != shard_of(r["url"], 2):
+                    problems.append("%s: checked by worker %d, but the URL's shard is %d"
+                                    % (where, r["worker"], shard_of(r["url"], 2)))
+                if not r["boot_id"]:
+                    problems.append("%s: boot_id %r" % (where, r["boot_id"]))
+                if not isinstance(r["seq"], int) or r["seq"] < 1:
+                    problems.append("%s: seq %r, expected >= 1" % (where, r["seq"]))
+                # Phases: milliseconds, NULL when not reached; no TLS on http.
+                if kind in ("ok", "fail", "keyword", "nokeyword"):
+                    for col in ("dns_ms", "connect_ms", "ttfb_ms"):
+                        if not isinstance(r[col], (int, float)) or r[col] < 0:
+                            problems.append("%s: %s %r, expected a duration >= 0" % (where, col, r[col]))
+                    if r["tls_ms"] is not None:
+                        problems.append("%s: tls_ms %r on plain http (expected NULL)" % (where, r["tls_ms"]))
+                    phases = sum(r[c] for c in ("dns_ms", "connect_ms", "ttfb_ms")
+                                 if isinstance(r[c], (int, float)) and r[c] > 0)
+                    if isinstance(r["latency_ms"], (int, float)) and phases > r["latency_ms"] + 1.0:
+                        problems.append("%s: dns+connect+ttfb = %.3f ms exceeds latency_ms %.3f"
+                                        % (where, phases, r["latency_ms"]))
+                if kind == "slow" and isinstance(r["latency_ms"], (int, float)):
+                    if not (350 <= r["latency_ms"] <= 2500):
+                        problems.append("%s: latency_ms %.1f, expected about the 500 ms timeout (the target "
+                                        "answers after 3 s)" % (where, r["latency_ms"]))
+                    if r["error"] and not re.search(r"time", r["error"], re.I):
+                        problems.append("%s: error %r does not say it timed out" % (where, r["error"]))
+                if kind == "closed" and r["error"] and not re.search(r"connect|refused", r["error"], re.I):
+                    problems.append("%s: error %r does not say the connection failed" % (where, r["error"]))
+            # (worker, boot_id, seq) unique, and every sequence without holes (nothing lost).
+            seqs = {}
+            for r in rows:
+                seqs.setdefault((r["worker"], r["boot_id"]), []).append(r["seq"])
+            for key, ss in seqs.items():
+                if len(ss) != len(set(ss)):
+                    problems.append("duplicate seq for worker/boot %s" % (key,))
+                if isinstance(max(ss), int) and sorted(set(ss)) != list(range(1, max(ss) + 1)):
+                    missing = sorted(set(range(1, max(ss) + 1)) - set(ss))
+                    problems.append("worker/boot %s: seq has holes %s" % (key, missing[:10]))
+            dups = db.query("SELECT worker, boot_id, seq, count(*) FROM checks GROUP BY worker, boot_id, seq "
+                            "HAVING count(*) > 1")
+            if dups:
+                problems.append("duplicate (worker, boot_id, seq): %s" % dups[:5])
+            # endpoints: every configured url, with its name.
+            ep_rows = {u: n for u, n in db.query("SELECT url, name FROM endpoints")}
+            for e in eps.values():
+                if e["url"] not in ep_rows:
+                    problems.append("endpoints has no row for %s" % e["url"])
+            if ep_rows.get(eps["ok"]["url"]) != "the ok target":
+                problems.append("endpoints.name of the named endpoint is %r" % ep_rows.get(eps["ok"]["url"]))
+            # schema version.
+            tables = db.tables()
+            if "schema_version" not in tables:
+                problems.append("no schema_version table (tables: %s)" % tables)
+            else:
+                v = db.query("SELECT version FROM schema_version")
+                if not v or not isinstance(v[0][0], int) or v[0][0] < 1:
+                    problems.append("schema_version holds %r" % v)
+            check(os.path.exists(os.path.join(d, "clockwerk.db")),
+                  "the database is not at the config's directory (db_name relative to the config file)")
+            journal = db.query("PRAGMA journal_mode")[0][0]
+            if journal.lower() != "wal":
+                problems.append("journal_mode is %r, expected wal" % journal)
+            _problems_fail(problems, "%d rows checked" % len(rows))
+            cw.stop()
+
+
+def test_endpoint_options():
+    """204, a redirect not followed (302 is in 200..399), a redirect followed, expect_status, HEAD,
+    extra headers, and a 404."""
+    with tempdir() as d, Targets() as t:
+        eps = {
+            "empty": (endpoint(t.url("/empty"), timeout=1), 204, 1),
+            "redirect": (endpoint(t.url("/redirect"), timeout=1), 302, 1),
+            "followed": (endpoint(t.url("/redirect?follow"), timeout=1, follow_redirects=True), 200, 1),
+            "expect500": (endpoint(t.url("/fail?expected"), timeout=1, expect_status=[500, 503]), 500, 1),
+            "expect204": (endpoint(t.url("/ok?expect204"), timeout=1, expect_status=[204]), 200, 0),
+            "head": (endpoint(t.url("/ok?head"), timeout=1, method="HEAD"), 200, 1),
+            "headers": (endpoint(t.url("/echo"), timeout=1, headers=["X-Clockwerk-Test: yes", "X-Two: 2"]),
+                        200, 1),
+            "notfound": (endpoint(t.url("/status/404"), timeout=1), 404, 0),
+        }
+        with Clockwerk(base_config([e for e, _, _ in eps.values()], workers=2), d) as cw:
+            cw.wait_ready()
+            for e, _, _ in eps.values():
+                cw.wait_count(e["url"], 1, timeout=30)
+            rows = cw.db().query_dicts(ROWS_SQL)
+            problems = []
+            for kind, (e, status, ok) in eps.items():
+                mine = [r for r in rows if r["url"] == e["url"]]
+                for r in mine:
+                    if (r["status_code"], r["ok"]) != (status, ok):
+                        problems.append("%s: status %r ok %r, expected %d %d (error %r)"
+                                        % (kind, r["status_code"], r["ok"], status, ok, r["error"]))
+            heads = t.requests("/ok?head")
+            if not heads or any(q["method"] != "HEAD" for q in heads):
+                problems.append("method HEAD: the target saw %s" % [q["method"] for q in heads])
+            echo = t.requests("/echo")
+            if not echo or not all(q["headers"].get("X-Clockwerk-Test") == "yes" and
+                                   q["headers"].get("X-Two") == "2" for q in echo):
+                problems.append("headers: the target saw %s" % [q["headers"] for q in echo][:2])
+            if t.count("/ok?follow") == 0 and t.count("/ok") == 0:
+                problems.append("follow_redirects: the redirect target /ok was never requested")
+            _problems_fail(problems, "endpoint options")
+            cw.stop()
+
+
+# ------------------------------------------------------------------------------------------- 2. tap
+
+def test_tap_sees_results():
+    with tempdir() as d, Targets() as t:
+        ok_url, fail_url = t.url("/ok"), t.url("/fail")
+        cfg = base_config([endpoint(ok_url, timeout=1), endpoint(fail_url, timeout=1)], workers=2)
+        with Clockwerk(cfg, d) as cw:
+            cw.wait_ready()
+            # The system has been running a while before the tap attaches.
+            wait_for(lambda: t.count("/ok") >= 2 and t.count("/fail") >= 2, deadline(20),
+                     "two checks of each endpoint before starting the tap")
+            code, lines, err = harness.run_tap(cw.conf_path, 6, json_output=True, timeout=30)
+            check(code == 0, "clockwerk-tap --json --count 6 exited %s: %s" % (code, err.strip()[-500:]))
+            results = [x for x in lines if isinstance(x, dict) and x.get("type") == "result"]
+            check(len(results) >= 6 or (len(results) >= 3 and len(lines) >= 6),
+                  "tap printed %d lines, %d of them results: %s" % (len(lines), len(results), lines[:3]))
+            problems = []
+            for x in lines:
+                if not isinstance(x, dict) or "type" not in x:
+                    problems.append("line without a type: %r" % (x,))
+            for x in results:
+                missing = [k for k in harness.TAP_RESULT_KEYS if k not in x]
+                if missing:
+                    problems.append("result without %s: %r" % (missing, x))
+                    continue
+                if x["url"] not in (ok_url, fail_url):
+                    problems.append("unknown url %r" % x["url"])
+                if not harness.ISO_MS_UTC.match(str(x["checked_at"])):
+                    problems.append("checked_at %r" % x["checked_at"])
+                if not isinstance(x["latency_ms"], (int, float)) or x["latency_ms"] <= 0:
+                    problems.append("latency_ms %r" % x["latency_ms"])
+                if x["url"] == ok_url and (x["status_code"] != 200 or x["ok"] not in (True, 1)
+                                           or x["error"] not in (None, "")):
+                    problems.append("ok endpoint: status %r ok %r error %r" % (x["status_code"], x["ok"],
+                                                                                x["error"]))
+                if x["url"] == fail_url and (x["status_code"] != 500 or x["ok"] not in (False, 0)
+                                             or not x["error"]):
+                    problems.append("failing endpoint: status %r ok %r error %r" % (x["status_code"], x["ok"],
+                                                                                     x["error"]))
+                if x["worker"] != shard_of(x["url"], 2):
+                    problems.append("worker %r for %s" % (x["worker"], x["url"]))
+            _problems_fail(problems, "tap --json")
+
+            # --filter TEXT: only URLs containing TEXT.
+            code, lines, err = harness.run_tap(cw.conf_path, 3, json_output=True, filter_text="/fail", timeout=30)
+            check(code == 0, "clockwerk-tap --filter exited %s: %s" % (code, err.strip()[-500:]))
+            results = [x for x in lines if x.get("type") == "result"]
+            check(len(results) >= 1, "tap --filter /fail printed no result: %s" % lines)
+            wrong = [x["url"] for x in results if "/fail" not in x.get("url", "")]
+            check(not wrong, "tap --filter /fail printed results for %s" % wrong)
+            cw.stop()
+
+
+def test_tap_human_format():
+    """Without --json: `2026-11-25T04:05:06.123Z http://... 200 12.3ms OK` (and the error on failures).
+    Also: the tap works when no storer runs (db_activation = false)."""
+    with tempdir() as d, Targets() as t:
+        ok_url, fail_url = t.url("/ok"), t.url("/fail")
+        cfg = base_config([endpoint(ok_url, timeout=1), endpoint(fail_url, timeout=1)], workers=1, db=False)
+        with Clockwerk(cfg, d) as cw:
+            cw.wait_ready()
+            code, lines, err = harness.run_tap(cw.conf_path, 4, json_output=False, timeout=30)
+            check(code == 0, "clockwerk-tap --count 4 exited %s: %s" % (code, err.strip()[-500:]))
+            rx = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) (\S+) (\d+) (\d+(?:\.\d+)?)ms (\S+)(?: (.*))?$")
+            problems, seen = [], 0
+            for ln in lines:
+                m = rx.match(ln)
+                if not m:
+                    problems.append("line not in the documented format: %r" % ln)
+                    continue
+                seen += 1
+                url, status, word, rest = m.group(2), int(m.group(3)), m.group(5), m.group(6)
+                if url == ok_url and (status != 200 or word != "OK"):
+                    problems.append("ok endpoint shown as %r" % ln)
+                if url == fail_url and (status != 500 or word == "OK" or not rest):
+                    problems.append("failing endpoint shown without FAIL word and error: %r" % ln)
+            check(seen >= 1, "tap printed no result line: %r" % lines)
+            _problems_fail(problems, "tap lines")
+            cw.stop()
+
+
+# ------------------------------------------------------------------------------------ 3. signals
+
+def _start_and_wait_rows(d, t, workers=2, n=2, extra_eps=()):
+    url = t.url("/ok")
+    cfg = base_config([endpoint(url, timeout=1)] + list(extra_eps), workers=workers)
+    cw = Clockwerk(cfg, d).start()
+    try:
+        cw.wait_ready()
+        cw.wait_count(url, n, timeout=30)
+    except BaseException:
+        cw.cleanup()
+        raise
+    return cw, url
+
+
+def test_sigterm_clean_exit():
+    with tempdir() as d, Targets() as t:
+        cw, url = _start_and_wait_rows(d, t, n=3)
+        with cw:
+            kids = cw.children()
+            check(len(kids) >= 3, "expected at least 2 workers and a storer, have %s" % kids)
+            before = cw.count_rows()
+            took = cw.stop(timeout=10, expect=0)
+            left = [(p, s) for p, s in cw.recorded() if harness.proc_alive(p, s)]
+            check(not left, "processes left after SIGTERM: %s" % left)
+            after = harness.Sqlite(cw.db_path).query("SELECT count(*) FROM checks")[0][0]
+            check(after >= before, "rows after exit %d < rows seen before SIGTERM %d" % (after, before))
+            harness.note("SIGTERM to exit: %.2f s; %d rows before, %d after" % (took, before, after))
+
+
+def test_sigint_clean_exit():
+    """SIGINT to the supervisor alone: same as SIGTERM."""
+    with tempdir() as d, Targets() as t:
+        cw, url = _start_and_wait_rows(d, t)
+        with cw:
+            cw.stop(timeout=10, expect=0, sig=signal.SIGINT)
+
+
+def test_ctrl_c_process_group():
+    """Ctrl-C in a terminal: SIGINT reaches every process of the group; children leave it to the
+    supervisor, which stops them in order; exit 0, nothing left, rows committed."""
+    with tempdir() as d, Targets() as t:
+        cw, url = _start_and_wait_rows(d, t)
+        with cw:
+            before = cw.count_rows()
+            cw.record_descendants()
+            cw.signal_group(signal.SIGINT)
+            code = cw.wait_exit(10)
+            check(code == 0, "supervisor %s after Ctrl-C (SIGINT to the group)" % harness.describe_exit(code))
+            cw.wait_no_descendants(timeout=deadline(5))
+            after = harness.Sqlite(cw.db_path).query("SELECT count(*) FROM checks")[0][0]
+            check(after >= before, "rows after exit %d < rows seen before %d" % (after, before))
+
+
+# ---------------------------------------------------------------------------------------- 4. titles
+
+def test_ps_titles():
+    with tempdir() as d, Targets() as t:
+        cfg = base_config([endpoint(t.url("/ok"), timeout=1)], workers=2)
+        with Clockwerk(cfg, d) as cw:
+            cw.wait_ready(titles=[WORKER % (0, 2), WORKER % (1, 2), STORER])
+            kids = cw.children()
+            titles = sorted(kids.values())
+            for title in (WORKER % (0, 2), WORKER % (1, 2), STORER):
+                n = titles.count(title)
+                check(n == 1, "%d children titled %r (children: %s)" % (n, title, titles))
+            strange = [x for x in titles if not x.startswith("clockwerk: ")]
+            check(not strange, "children with titles not starting 'clockwerk: ': %s" % strange)
+            extra_workers = [x for x in titles if x.startswith("clockwerk: worker") and
+                             x not in (WORKER % (0, 2), WORKER % (1, 2))]
+            check(not extra_workers, "unexpected workers: %s" % extra_workers)
+            cw.stop()
+
+
+def test_ps_supervisor_title():
+    """The issue: `ps` shows `clockwerk: supervisor`."""
+    with tempdir() as d, Targets() as t:
+        cfg = base_config([endpoint(t.url("/ok"), timeout=1)], workers=1)
+        with Clockwerk(cfg, d) as cw:
+            cw.wait_ready()
+            argv = harness.proc_cmdline(cw.pid) or []
+            shown = " ".join(argv)
+            check("clockwerk: supervisor" in shown,
+                  "ps shows the supervisor as %r, expected 'clockwerk: supervisor'" % shown)
+            cw.stop()
+
+
+# ------------------------------------------------------------------------------------ 5. restarts
+
+def test_worker_kill_restart():
+    with tempdir() as d, Targets() as t:
+        urls = _split_endpoints(t, 2)
+        cfg = base_config([endpoint(u, timeout=1) for u in urls], workers=2)
+        with Clockwerk(cfg, d) as cw:
+            pids = cw.wait_ready()
+            for u in urls:
+                cw.wait_count(u, 1, timeout=30)
+            w0, w1 = pids[WORKER % (0, 2)], pids[WORKER % (1, 2)]
+            old_boots = {b for (b,) in cw.db().query("SELECT DISTINCT boot_id FROM checks WHERE worker = 0")}
+            mark = cw.log_mark()
+            kill_at = utc_now_iso()
+            os.kill(w0, signal.SIGKILL)
+            new0 = cw.wait_new_child(WORKER % (0, 2), w0, timeout=20)
+            cw.wait_log(r"(?i)worker 0/2.*(signal 9|SIGKILL|killed)|(signal 9|SIGKILL|killed).*worker 0/2",
+                        timeout=10, since=mark)
+            # Rows keep arriving from the new worker 0 (a new boot id), for every URL it owns.
+            mine = [u for u in urls if shard_of(u, 2) == 0]
+            for u in mine:
+                cw.wait_rows("SELECT c.boot_id FROM checks c JOIN endpoints e ON e.id = c.endpoint_id "
+                             "WHERE e.url = ? AND c.checked_at > ? AND c.worker = 0", (u, kill_at),
+                             lambda rows: any(b not in old_boots for (b,) in rows), timeout=30,
+                             what="rows from the restarted worker 0 for %s" % u)
+            check(cw.child(WORKER % (1, 2)) == w1, "worker 1 was restarted too (pid %d -> %s)"
+                  % (w1, cw.child(WORKER % (1, 2))))
+            # Backoff: a second kill right away; the next start comes >= 1 s after the previous start.
+            start1 = harness.proc_start_seconds(new0)
+            check(start1 is not None, "the restarted worker %d is already gone" % new0)
+            os.kill(new0, signal.SIGKILL)
+            new1 = cw.wait_new_child(WORKER % (0, 2), new0, timeout=30)
+            start2 = harness.proc_start_seconds(new1)
+            check(start2 is not None, "the second restarted worker %d is already gone" % new1)
+            gap = start2 - start1
+            check(gap >= 0.95, "two starts of worker slot 0 only %.2f s apart (backoff floor is 1 s)" % gap)
+            harness.note("worker 0 restarts: starts %.2f s apart after a quick second kill" % gap)
+            cw.stop()
+
+
+def test_storer_kill_restart():
+    with tempdir() as d, Targets() as t:
+        cw, url = _start_and_wait_rows(d, t)
+        with cw:
+            pids = cw.wait_ready()
+            storer = pids[STORER]
+            workers = {x: pids[x] for x in cw.worker_titles()}
+            mark = cw.log_mark()
+            kill_at = utc_now_iso()
+            os.kill(storer, signal.SIGKILL)
+            cw.wait_new_child(STORER, storer, timeout=20)
+            cw.wait_log(r"(?i)storer.*(signal 9|SIGKILL|killed)|(signal 9|SIGKILL|killed).*storer",
+                        timeout=10, since=mark)
+            cw.wait_count(url, 2, timeout=30, after=kill_at)
+            now = {x: cw.child(x) for x in workers}
+            check(now == workers, "workers restarted when only the storer died: %s -> %s" % (workers, now))
+            cw.stop()
+
+
+def test_supervisor_kill9_no_orphans():
+    with tempdir() as d, Targets() as t:
+        cw, url = _start_and_wait_rows(d, t)
+        with cw:
+            kids = cw.children()
+            check(kids, "no children before the kill")
+            cw.kill9()
+            cw.wait_no_descendants(timeout=deadline(10), what="children after kill -9 of the supervisor")
+        # A new supervisor on the same run_dir (and database) starts cleanly.
+        restart_at = utc_now_iso()
+        with Clockwerk(cw.config, d, name="again") as cw2:
+            check(cw2.run_dir == cw.run_dir, "test bug: not the same run_dir")
+            cw2.wait_ready()
+            cw2.wait_count(url, 2, timeout=30, after=restart_at)
+            cw2.stop()
+
+
+def test_second_supervisor_refused():
+    with tempdir() as d, Targets() as t:
+        cw, url = _start_and_wait_rows(d, t)
+        with cw:
+            before = cw.children()
+            with Clockwerk(cw.config, d, name="second") as cw2:
+                code = cw2.wait_exit(deadline(10))
+                check(code is not None and code > 0, "a second supervisor on the same run_dir: %s (expected "
+                      "a refusal, exit > 0)" % harness.describe_exit(code))
+                text = cw2.log_text()
+                check(re.search(r"(?i)lock|pid|already running", text),
+                      "the second supervisor's refusal does not mention the lock/pid file: %r" % text[-500:])
+                check(not cw2.left_alive(), "the refused supervisor left processes: %s" % cw2.left_alive())
+            after_refusal = utc_now_iso()
+            check(cw.running(), "the first supervisor died when a second one was started")
+            now = cw.children()
+            check(now == before, "the first supervisor's children changed: %s -> %s" % (before, now))
+            cw.wait_count(url, 2, timeout=30, after=after_refusal)
+            cw.stop()
+
+
+# -------------------------------------------------------------------------------------- 6. SIGHUP
+
+def test_sighup_adds_endpoint():
+    with tempdir() as d, Targets() as t:
+        cw, url = _start_and_wait_rows(d, t)
+        with cw:
+            new_url = t.url("/keyword")
+            cfg = base_config([endpoint(url, timeout=1), endpoint(new_url, timeout=1, keyword=KEYWORD)], workers=2)
+            reload_at = utc_now_iso()
+            cw.reload(cfg)
+            cw.wait_count(new_url, 2, timeout=30)
+            cw.wait_count(url, 2, timeout=30, after=reload_at)
+            ok = cw.db().query("SELECT c.ok FROM checks c JOIN endpoints e ON e.id = c.endpoint_id WHERE e.url = ?",
+                               (new_url,))
+            check(all(o == 1 for (o,) in ok), "the added endpoint's checks: ok = %s" % ok)
+            check(cw.running(), "the supervisor stopped after SIGHUP")
+            cw.stop()
+
+
+BROKEN_TYPE = """supervisor = { workers = 2; run_dir = "run"; log_level = "info"; };
+monitor = {
+  check_interval = 1;
+  endpoints = (
+    { url = "%(url)s"; timeout = 1; },
+    { url = "%(url2)s"; timeout = "soon"; }
+  );
+};
+database = { db_activation = true; db_driver = "sqlite"; db_name = "clockwerk.db"; };
+"""  # line 6: timeout is a string
+
+BROKEN_SYNTAX = """supervisor = { workers = 2; run_dir = "run"; log_level = "info"; };
+monitor = {
+  check_interval = 1;
+  endpoints = (
+    { url = "%(url)s"; timeout = 1; }
+    { url = "%(url2)s"; timeout = 1; }
+  );
+};
+"""  # line 6: a missing comma between the two groups
+
+
+def test_sighup_broken_config_keeps_running():
+    with tempdir() as d, Targets() as t:
+        cw, url = _start_and_wait_rows(d, t)
+        with cw:
+            kids = cw.children()
+            conf = re.escape(os.path.basename(cw.conf_path))
+            for name, text, line in (("wrong type", BROKEN_TYPE, 6), ("syntax error", BROKEN_SYNTAX, 6)):
+                mark = cw.log_mark()
+                hup_at = utc_now_iso()
+                cw.reload(text % {"url": url, "url2": t.url("/keyword")})
+                m = cw.wait_log(r"%s:(\d+):" % conf, timeout=15, since=mark)
+                check(int(m.group(1)) == line, "%s on line %d reported at line %s: %r"
+                      % (name, line, m.group(1), cw.log_since(mark)[-400:]))
+                cw.wait_count(url, 2, timeout=30, after=hup_at)
+                check(cw.running(), "the supervisor exited after a SIGHUP with a broken file (%s)" % name)
+                now = cw.children()
+                check(now == kids, "children restarted after a rejected reload (%s): %s -> %s"
+                      % (name, kids, now))
+                check(cw.count_rows(t.url("/keyword")) == 0, "the broken file's endpoint was checked (%s)" % name)
+            # A later valid reload works.
+            new_url = t.url("/keyword")
+            cw.reload(base_config([endpoint(url, timeout=1), endpoint(new_url, timeout=1, keyword=KEYWORD)],
+                                  workers=2))
+            cw.wait_count(new_url, 2, timeout=30)
+            cw.stop()
+
+
+# ----------------------------------------------------------------------------------- 7. no database
+
+def test_db_activation_false():
+    with tempdir() as d, Targets() as t:
+        cfg = base_config([endpoint(t.url("/ok"), timeout=1)], workers=2, db=False)
+        seen = set()
+        with Clockwerk(cfg, d) as cw:
+            cw.wait_ready(titles=cw.worker_titles())
+
+            def checked_thrice():
+                seen.update(cw.children().values())
+                return t.count("/ok") >= 3
+            wait_for(checked_thrice, deadline(20), "three checks of /ok")
+            check(STORER not in seen, "a storer ran with db_activation = false (children: %s)" % sorted(seen))
+            cw.stop()
+        dbs = [f for root in (d, os.path.join(d, "cwd-clockwerk")) if os.path.isdir(root)
+               for f in os.listdir(root) if f.startswith("clockwerk.db")]
+        check(not dbs, "database files created with db_activation = false: %s" % dbs)
+
+
+# ------------------------------------------------------------------------------- 8. hostile input
+
+def test_malformed_messages():
+    import random
+    import zmq
+    with tempdir() as d, Targets() as t:
+        cw, url = _start_and_wait_rows(d, t, workers=1)
+        with cw:
+            storer = cw.child(STORER)
+            sock_path = os.path.join(cw.run_dir, "store.sock")
+            wait_for(lambda: os.path.exists(sock_path), deadline(10), "the storer's socket %s" % sock_path)
+            now_us = int(time.time() * 1e6)
+            good = {"worker": 0, "boot_id": 0x1234, "seq": 1, "checked_at_us": now_us, "latency_us": 1000,
+                    "dns_us": 1, "connect_us": 2, "tls_us": -1, "ttfb_us": 3, "status_code": 200, "ok": True,
+                    "url": "http://127.0.0.1:9/x"}
+            payload = harness.encode_results([good])
+            rnd = random.Random(2)
+            bad = [
+                [b"garbage"],                                       # one frame
+                [b"result", payload, b"extra"],                     # three frames
+                [b"nonsense", payload],                             # unknown topic
+                [b"result", payload[:-5]],                          # truncated
+                [b"result", payload[:10]],
+                [b"result", bytes([99]) + payload[1:]],             # unknown version
+                [b"result", bytes([1, 2]) + payload[2:]],           # type does not match topic
+                [b"result", b""],                                   # empty payload
+                [b"", b""],                                         # empty topic
+                [b"result", payload[:2] + (500).to_bytes(2, "little") + payload[4:]],   # count lies
+                [b"result", payload + b"\0\0"],                     # trailing bytes
+                [b"result", harness.encode_results([dict(good, seq=0)])],               # seq 0
+                [b"result", harness.encode_results([dict(good, url="")])],              # empty url
+                [b"result", payload[:84] + b"\xff\xff" + payload[86:]],                 # url length lies
+                [b"stats", b"\x01\x02\xff\xff"],
+                [b"alert", b"\x01\x03\x01\x00" + bytes(40)],
+                [b"result", bytes(rnd.getrandbits(8) for _ in range(100000))],          # 100 kB of noise
+            ]
+            bad += [[b"result", bytes([1, 1]) + bytes(rnd.getrandbits(8) for _ in range(rnd.randrange(2, 300)))]
+                    for _ in range(200)]
+            injected_url = "http://127.0.0.1:9/e2e-injected"
+            valid = harness.encode_results([{
+                "worker": 77, "boot_id": rnd.getrandbits(63) | 1, "seq": 1, "checked_at_us": now_us,
+                "latency_us": 1500, "dns_us": 10, "connect_us": 20, "tls_us": -1, "ttfb_us": -1,
+                "status_code": 0, "ok": False, "url": injected_url, "error": "injected by the e2e test"}])
+            mark = cw.log_mark()
+            sent_at = utc_now_iso()
+            ctx = zmq.Context()
+            try:
+                s = ctx.socket(zmq.PUSH)
+                s.setsockopt(zmq.LINGER, 5000)
+                s.setsockopt(zmq.SNDTIMEO, 5000)
+                s.connect("ipc://" + sock_path)
+                for frames in bad:
+                    s.send_multipart(frames)
+                s.send_multipart([b"result", valid])
+                s.close()
+            finally:
+                ctx.term()
+            # The hand-made valid message (written from the documented format) is stored...
+            rows = cw.wait_rows("SELECT c.status_code, c.ok, c.error, c.latency_ms, c.worker, c.seq, c.tls_ms "
+                                "FROM checks c JOIN endpoints e ON e.id = c.endpoint_id WHERE e.url = ?",
+                                (injected_url,), timeout=20, what="the valid message sent after the garbage")
+            check(rows[0][:6] == (0, 0, "injected by the e2e test", 1.5, 77, 1) and rows[0][6] is None,
+                  "the injected result was stored as %r" % (rows[0],))
+            # ... the storer is the same process, and the workers' rows keep arriving.
+            check(cw.child(STORER) == storer, "the storer was replaced (pid %d -> %s): it crashed on malformed "
+                  "input" % (storer, cw.child(STORER)))
+            cw.wait_count(url, 2, timeout=30, after=sent_at)
+            check(cw.child(STORER) == storer, "the storer died after the malformed input")
+            logged = cw.log_since(mark)
+            if re.search(r"(?i)malformed|invalid|reject|dropp", logged):
+                harness.note("the storer reports malformed input: %s" % [
+                    ln for ln in logged.split("\n") if re.search(r"(?i)malformed|invalid|reject|dropp", ln)][:2])
+            else:
+                harness.note("the storer's log says nothing about the %d malformed messages" % len(bad))
+            cw.stop()

@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -298,6 +299,9 @@ struct cw_config *config_load(const char *path, config_report_fn report, void *c
     cfgp_bus(&p, groups[ROOT_BUS]);
 
     config_destroy(&lc);
+    /* libconfig's tree costs ~100 bytes a setting; give that memory back rather than let the supervisor
+     * carry tens of MB of free heap for a big file (glibc keeps freed small blocks otherwise) */
+    malloc_trim(0);
     if (p.errors) {
         config_free(cfg);
         return NULL;

@@ -95,6 +95,7 @@ static bool my_retryable(unsigned code)
     case ER_ERROR_DURING_COMMIT: case ER_LOCK_WAIT_TIMEOUT: case ER_LOCK_DEADLOCK: case ER_QUERY_INTERRUPTED:
     case ER_OPTION_PREVENTS_STATEMENT: case ER_READ_ONLY_MODE: case ER_CONNECTION_KILLED: case ER_DISK_FULL:
     case 1114: /* ER_RECORD_FILE_FULL: the table is full (disk) */
+    case 1142: case 1143: case 1227: /* table, column, privilege access denied: a GRANT fixes it */
     case 4031: /* MySQL 8: disconnected by the server because of inactivity */
         return true;
     default:

@@ -96,7 +96,8 @@ static int pg_classify(const struct store_db *db, const PGresult *res)
         || !strcmp(st, "40001")        /* serialization failure */
         || !strcmp(st, "40P01")        /* deadlock */
         || !strcmp(st, "55P03")        /* lock not available */
-        || !strcmp(st, "25006"))       /* read-only transaction: a standby during a failover */
+        || !strcmp(st, "25006")        /* read-only transaction: a standby during a failover */
+        || !strcmp(st, "42501"))       /* insufficient privilege: the operator's GRANT fixes it */
         return STORE_RETRY;
     return STORE_FATAL;
 }

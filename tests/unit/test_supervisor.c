@@ -1,0 +1,294 @@
+/* tests/unit/test_supervisor.c — the supervisor's building blocks (the .c files of supervisor/): the
+ * restart backoff policy, the pid-file lock, snapshot comparison, what a reload changes (endpoint counts,
+ * which shards), and the child table end to end with real fork+exec of small scripts (environment, exit
+ * codes, backoff, fatal exit 2, retire). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "supervisor/children.h"
+#include "supervisor/pidfile.h"
+#include "supervisor/reload.h"
+#include "supervisor/snapshot.h"
+
+#define S (1000000000LL)
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st; (void)flag; (void)ftw;
+    return remove(path);
+}
+
+static int setup_dir(void **state)
+{
+    char *dir = strdup("/tmp/cw-test-supervisor-XXXXXX");
+    if (!dir || !mkdtemp(dir)) return -1;
+    *state = dir;
+    return 0;
+}
+
+static int teardown_dir(void **state)
+{
+    char *dir = *state;
+    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    free(dir);
+    return 0;
+}
+
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fputs(text, f) >= 0, 1);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(chmod(path, mode), 0);
+}
+
+static void test_backoff_sequence(void **state)
+{
+    (void)state;
+    int64_t b = CHILD_BACKOFF_MIN_NS;
+    const int64_t want[] = { 1, 2, 4, 8, 16, 30, 30, 30 };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        assert_int_equal(children_backoff(&b, 0), want[i] * S);
+    /* A run of a minute resets it; a run just short of it does not. */
+    assert_int_equal(children_backoff(&b, 59 * S), 30 * S);
+    assert_int_equal(children_backoff(&b, 60 * S), 1 * S);
+    assert_int_equal(children_backoff(&b, 5 * S), 2 * S);
+    /* A zeroed state behaves as a new slot. */
+    b = 0;
+    assert_int_equal(children_backoff(&b, 0), 1 * S);
+}
+
+static void test_pidfile_lock(void **state)
+{
+    const char *dir = *state;
+    char run[512], err[512];
+    snprintf(run, sizeof run, "%s/a/run", dir);
+    assert_int_equal(pidfile_make_dir(run, err, sizeof err), 0);
+    struct stat st;
+    assert_int_equal(stat(run, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+
+    struct pidfile one, two;
+    assert_int_equal(pidfile_acquire(&one, run, err, sizeof err), 0);
+    /* flock belongs to the open file: a second acquisition, even by the same process, is refused. */
+    assert_int_equal(pidfile_acquire(&two, run, err, sizeof err), -1);
+    char want[64];
+    snprintf(want, sizeof want, "(pid %d)", (int)getpid());
+    assert_non_null(strstr(err, want));
+    assert_non_null(strstr(err, "another supervisor"));
+    pidfile_release(&one);
+    assert_int_equal(access(one.path, F_OK), -1);
+    assert_int_equal(pidfile_acquire(&two, run, err, sizeof err), 0);
+    pidfile_release(&two);
+    pidfile_release(&two); /* idempotent */
+
+    /* A file where run_dir should be is a clear error. */
+    char file[512];
+    snprintf(file, sizeof file, "%s/plain", dir);
+    write_file(file, "x", 0600);
+    assert_int_equal(pidfile_make_dir(file, err, sizeof err), -1);
+    assert_non_null(strstr(err, "not a directory"));
+}
+
+static void test_snapshot_same(void **state)
+{
+    const char *dir = *state;
+    char a[512], b[512], c[512];
+    assert_int_equal(snapshot_path(dir, 7, a, sizeof a), 0);
+    assert_non_null(strstr(a, "/config.7.snap"));
+    snprintf(b, sizeof b, "%s/config.8.snap", dir);
+    snprintf(c, sizeof c, "%s/config.9.snap", dir);
+    write_file(a, "same bytes", 0600);
+    write_file(b, "same bytes", 0600);
+    write_file(c, "same byte", 0600);
+    assert_true(snapshot_same(a, b));
+    assert_false(snapshot_same(a, c));
+    assert_false(snapshot_same(c, a));
+    assert_false(snapshot_same(a, "/nonexistent/x"));
+    assert_int_equal(snapshot_remove_all(dir), 3);
+    assert_int_equal(access(a, F_OK), -1);
+    char small[8];
+    assert_int_equal(snapshot_path("/a/long/run/dir", 1, small, sizeof small), -1);
+}
+
+static void report_ignore(void *ctx, const char *message)
+{
+    (void)ctx;
+    fprintf(stderr, "config: %s\n", message);
+}
+
+static struct cw_config *load_text(const char *dir, const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    write_file(path, text, 0600);
+    struct cw_config *cfg = config_load(path, report_ignore, NULL);
+    assert_non_null(cfg);
+    return cfg;
+}
+
+static void test_reload_diff(void **state)
+{
+    const char *dir = *state;
+    struct cw_config *a = load_text(dir, "a.conf",
+        "supervisor = { workers = 4; };\n"
+        "monitor = { endpoints = ( { url = \"http://127.0.0.1:1/a\"; }, { url = \"http://127.0.0.1:1/b\"; },\n"
+        "  { url = \"http://127.0.0.1:1/c\"; } ); };\n");
+    /* +d, -c, b changed (timeout): only the shards of b, c and d change. */
+    struct cw_config *b = load_text(dir, "b.conf",
+        "supervisor = { workers = 4; };\n"
+        "monitor = { endpoints = ( { url = \"http://127.0.0.1:1/a\"; }, { url = \"http://127.0.0.1:1/b\"; timeout = 3; },\n"
+        "  { url = \"http://127.0.0.1:1/d\"; } ); };\n");
+    size_t added, removed;
+    reload_count_endpoints(a, b, &added, &removed);
+    assert_int_equal(added, 1);
+    assert_int_equal(removed, 1);
+    reload_count_endpoints(a, a, &added, &removed);
+    assert_int_equal(added + removed, 0);
+
+    assert_false(reload_worker_globals_changed(a, b));
+    assert_false(reload_relay_changed(a, b));
+    bool changed[4];
+    reload_changed_shards(a, b, 4, changed);
+    bool want[4] = { false, false, false, false };
+    want[cw_shard_of("http://127.0.0.1:1/b", 4)] = true;
+    want[cw_shard_of("http://127.0.0.1:1/c", 4)] = true;
+    want[cw_shard_of("http://127.0.0.1:1/d", 4)] = true;
+    for (int i = 0; i < 4; i++) assert_int_equal(changed[i], want[i]);
+    reload_changed_shards(a, a, 4, changed);
+    for (int i = 0; i < 4; i++) assert_false(changed[i]);
+
+    assert_true(reload_endpoint_equal(&a->endpoints[0], &b->endpoints[0]));
+    assert_false(reload_endpoint_equal(&a->endpoints[1], &b->endpoints[1]));
+
+    /* The worker count, or turning the database on, concerns every worker. */
+    struct cw_config *c = load_text(dir, "c.conf",
+        "supervisor = { workers = 2; };\n"
+        "monitor = { endpoints = ( { url = \"http://127.0.0.1:1/a\"; } ); };\n");
+    struct cw_config *d = load_text(dir, "d.conf",
+        "supervisor = { workers = 2; };\n"
+        "monitor = { endpoints = ( { url = \"http://127.0.0.1:1/a\"; } ); };\n"
+        "database = { db_activation = true; db_driver = \"sqlite\"; db_name = \"x.db\"; };\n");
+    assert_true(reload_worker_globals_changed(a, c));
+    assert_true(reload_worker_globals_changed(c, d));
+    config_free(a);
+    config_free(b);
+    config_free(c);
+    config_free(d);
+}
+
+/* Reaps until `want` slots of the table have no process, or 10 s pass. */
+static void reap_until_stopped(struct children *ch, size_t want_running)
+{
+    int64_t deadline = cw_mono_ns() + 10 * S;
+    while (children_running(ch, CHILD_KINDS) > want_running && cw_mono_ns() < deadline) {
+        children_reap(ch, cw_mono_ns());
+        struct timespec ts = { 0, 10000000 };
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(children_running(ch, CHILD_KINDS), want_running);
+}
+
+static void test_children_spawn(void **state)
+{
+    const char *dir = *state;
+    char path[512], out[512], err[256];
+    /* The "worker" records its environment and exits with the code in its slot's file; the "storer"
+     * exits 2 (fatal configuration); the "relay" waits for SIGTERM. */
+    snprintf(path, sizeof path, "%s/clockwerk-worker", dir);
+    write_file(path, "#!/bin/sh\necho \"$CLOCKWERK_SLOT $CLOCKWERK_SLOTS $CLOCKWERK_SNAPSHOT\" >> \"${0%/*}/env.$CLOCKWERK_SLOT\"\nexit 3\n", 0755);
+    snprintf(path, sizeof path, "%s/clockwerk-storer", dir);
+    write_file(path, "#!/bin/sh\nexit 2\n", 0755);
+    snprintf(path, sizeof path, "%s/clockwerk-relay", dir);
+    write_file(path, "#!/bin/sh\ntrap 'exit 0' TERM\nwhile :; do sleep 0.05; done\n", 0755);
+
+    /* SIGCHLD is left at its default: the test reaps by polling. */
+    struct children ch;
+    assert_int_equal(children_init(&ch, dir, err, sizeof err), 0);
+    int64_t now = cw_mono_ns();
+    children_add(&ch, CHILD_RELAY, 0, 0, now);
+    children_add(&ch, CHILD_STORER, 0, 0, now);
+    children_add(&ch, CHILD_WORKER, 0, 2, now);
+    children_add(&ch, CHILD_WORKER, 1, 2, now);
+    int64_t next = children_start_due(&ch, "/snap/config.1.snap", 1, now);
+    assert_int_equal(next, INT64_MAX);
+    assert_int_equal(children_running(&ch, CHILD_KINDS), 4);
+    assert_true(children_uses_gen(&ch, 1));
+    assert_false(children_uses_gen(&ch, 2));
+
+    /* Everything but the relay exits; workers come back after 1 s, the storer (exit 2) never. */
+    reap_until_stopped(&ch, 1);
+    int64_t after = cw_mono_ns();
+    struct child *w0 = children_find(&ch, CHILD_WORKER, 0);
+    struct child *st = children_find(&ch, CHILD_STORER, 0);
+    assert_non_null(w0);
+    assert_non_null(st);
+    assert_true(st->fatal);
+    assert_int_equal(ch.fatal_exits, 1);
+    assert_true(w0->next_start_ns > now && w0->next_start_ns <= after + CHILD_BACKOFF_MIN_NS);
+    next = children_start_due(&ch, "/snap/config.1.snap", 1, after);
+    assert_true(next != INT64_MAX && next >= after);
+    assert_int_equal(children_running(&ch, CHILD_KINDS), 1); /* nothing restarted before the backoff */
+
+    /* Past the backoff the workers start again (not the fatal storer); the next delay is 2 s. */
+    children_start_due(&ch, "/snap/config.2.snap", 2, after + 2 * S);
+    assert_int_equal(children_running(&ch, CHILD_WORKER), 2);
+    assert_int_equal(children_running(&ch, CHILD_STORER), 0);
+    assert_int_equal(ch.restarts[CHILD_WORKER], 2);
+    reap_until_stopped(&ch, 1);
+    w0 = children_find(&ch, CHILD_WORKER, 0);
+    assert_int_equal(w0->backoff_ns, 4 * S);
+
+    /* The environment: slot, slot count, snapshot of the generation started with. */
+    snprintf(out, sizeof out, "%s/env.1", dir);
+    FILE *f = fopen(out, "r");
+    assert_non_null(f);
+    char line1[256], line2[256];
+    assert_non_null(fgets(line1, sizeof line1, f));
+    assert_non_null(fgets(line2, sizeof line2, f));
+    fclose(f);
+    assert_string_equal(line1, "1 2 /snap/config.1.snap\n");
+    assert_string_equal(line2, "1 2 /snap/config.2.snap\n");
+
+    /* A reload clears the fatal mark. Retiring removes the slot once its process is gone. */
+    children_clear_fatal(&ch, cw_mono_ns());
+    assert_false(children_find(&ch, CHILD_STORER, 0)->fatal);
+    children_stop_kind(&ch, CHILD_KINDS, cw_mono_ns());
+    reap_until_stopped(&ch, 0);
+    children_reap(&ch, cw_mono_ns());
+    assert_int_equal(ch.n, 0);
+    children_free(&ch);
+}
+
+int main(void)
+{
+    log_init("test", LOG_LVL_ERROR);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_backoff_sequence),
+        cmocka_unit_test_setup_teardown(test_pidfile_lock, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_snapshot_same, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_reload_diff, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_children_spawn, setup_dir, teardown_dir),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -66,9 +66,57 @@ static int add(struct json_object *o, const char *key, struct json_object *v)
 
 static int add_null(struct json_object *o, const char *key) { return json_object_object_add(o, key, NULL); }
 
+/* Length of the valid UTF-8 sequence at p (1..4), or 0 when the bytes there are not valid UTF-8
+ * (overlong forms, surrogates and code points above U+10FFFF are invalid). */
+static size_t utf8_seq(const unsigned char *p)
+{
+    unsigned char c = p[0];
+    if (c < 0x80) return 1;
+    unsigned char lo = 0x80, hi = 0xBF;
+    size_t n;
+    if (c >= 0xC2 && c <= 0xDF) n = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        if (c == 0xE0) lo = 0xA0;
+        if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        if (c == 0xF0) lo = 0x90;
+        if (c == 0xF4) hi = 0x8F;
+    } else return 0;
+    if (p[1] < lo || p[1] > hi) return 0; /* also stops at the NUL terminator */
+    for (size_t i = 2; i < n; i++)
+        if ((p[i] & 0xC0) != 0x80) return 0;
+    return n;
+}
+
+/* A JSON string from wire text. JSON is UTF-8: a byte that is not part of valid UTF-8 (a Latin-1 name,
+ * a cut sequence from an old sender) becomes U+FFFD, so that every consumer can parse every line. */
 static int add_str(struct json_object *o, const char *key, const char *s)
 {
-    return add(o, key, json_object_new_string(s ? s : ""));
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    size_t i = 0, len = strlen((const char *)p);
+    while (i < len) {
+        size_t n = utf8_seq(p + i);
+        if (!n) break;
+        i += n;
+    }
+    if (i == len) return add(o, key, json_object_new_string((const char *)p));
+    struct cw_buf clean = { 0 };
+    cw_buf_put(&clean, p, i); /* the valid start */
+    while (i < len) {
+        size_t n = utf8_seq(p + i);
+        if (n) {
+            cw_buf_put(&clean, p + i, n);
+            i += n;
+        } else {
+            cw_buf_put(&clean, "\xEF\xBF\xBD", 3);
+            i++;
+        }
+    }
+    int rc = add(o, key, json_object_new_string_len((const char *)clean.data, (int)clean.len));
+    cw_buf_free(&clean);
+    return rc;
 }
 
 static int add_time(struct json_object *o, const char *key, int64_t wall_us)

@@ -115,6 +115,20 @@ static void test_result_json(void **state)
     assert_null(key(o, "ttfb_ms"));
     assert_null(strstr((char *)b.data, "p@")); /* the password never shows */
     json_object_put(o);
+
+    /* JSON is UTF-8: valid text passes as is, invalid bytes become U+FFFD */
+    r.error = "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80";
+    assert_true(tap_format_result(&b, &r, true) > 0);
+    o = parse_line(&b);
+    assert_string_equal(json_object_get_string(key(o, "error")), r.error);
+    json_object_put(o);
+    r.error = "latin1 caf\xe9, cut \xe2\x82, surrogate \xed\xa0\x80, overlong \xc0\xaf!";
+    assert_true(tap_format_result(&b, &r, true) > 0);
+    o = parse_line(&b);
+    assert_string_equal(json_object_get_string(key(o, "error")),
+                        "latin1 caf\xef\xbf\xbd, cut \xef\xbf\xbd\xef\xbf\xbd, surrogate "
+                        "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd, overlong \xef\xbf\xbd\xef\xbf\xbd!");
+    json_object_put(o);
     cw_buf_free(&b);
 }
 

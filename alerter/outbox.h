@@ -1,0 +1,79 @@
+/* alerter/outbox.h — delivery of alert mails and webhook calls: a bounded queue of jobs driven by its own
+ * curl multi handle, in the caller's thread, with retry and exponential backoff.
+ *
+ * DESIGN
+ * A job is one message to one channel: a whole RFC 5322 mail (to every recipient) or one JSON POST to one
+ * webhook URL, and the ids of the alerts it carries. Its bytes are built once, when it is queued, so that a
+ * retry (or a resend after a restart, from the state file) is the very same message with the same
+ * Message-ID. The caller polls the multi handle (curl_multi_poll, with its own fds as extra fds) and calls
+ * outbox_run() after each wake-up: nothing here ever blocks. A failed attempt is logged with the SMTP/HTTP
+ * error and retried after 1 s, 2 s, 4 s ... at most OUTBOX_BACKOFF_MAX_US: a job is never dropped while the
+ * process lives. The queue is bounded (OUTBOX_MAX_JOBS): outbox_add refuses a job beyond it and the caller
+ * logs that loudly. Passwords are handed to libcurl and never logged. */
+#ifndef CW_ALERTER_OUTBOX_H
+#define CW_ALERTER_OUTBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/config.h"
+
+#define OUTBOX_MAX_JOBS 4096
+#define OUTBOX_BACKOFF_MIN_US 1000000LL
+#define OUTBOX_BACKOFF_MAX_US (300 * 1000000LL)
+#define OUTBOX_MAIL_PARALLEL 2
+#define OUTBOX_HOOK_PARALLEL 8
+
+enum outbox_channel { OUTBOX_MAIL = 0, OUTBOX_WEBHOOK = 1 };
+
+struct outbox_job {
+    uint64_t key;           /* message key: the Message-ID's id, or the webhook body's alert id */
+    uint8_t channel;        /* enum outbox_channel */
+    char *target;           /* webhook URL; NULL for mail */
+    uint64_t *alert_ids;    /* the alerts it carries */
+    size_t n_ids;
+    char *payload;          /* the mail or the JSON body, NUL-terminated */
+    size_t payload_len;
+    uint32_t attempts;      /* failed attempts so far */
+    int64_t next_try_us;    /* monotonic; 0: as soon as possible */
+    struct outbox_transfer *xfer; /* non-NULL while in flight */
+};
+
+struct outbox;
+
+/* Called when an attempt of a job ends: delivered (the job is freed right after the call), or failed (the
+ * job stays queued and is retried; error says why, already logged). */
+typedef void (*outbox_done_fn)(void *ctx, const struct outbox_job *job, bool delivered, const char *error);
+
+/* The SMTP settings are copied from cfg (outbox_configure again after a reload). */
+struct outbox *outbox_new(const struct cw_config *cfg, outbox_done_fn done, void *ctx);
+void outbox_configure(struct outbox *ob, const struct cw_config *cfg);
+/* Aborts transfers in flight and frees every job. NULL is fine. */
+void outbox_free(struct outbox *ob);
+
+/* Queues a job; the outbox takes ownership of payload and alert_ids (malloc'ed), copies target.
+ * Returns 0, or -1 when the outbox is full (nothing taken: the caller still owns them). */
+int outbox_add(struct outbox *ob, uint8_t channel, const char *target, uint64_t key, char *payload, size_t payload_len,
+               uint64_t *alert_ids, size_t n_ids, uint32_t attempts);
+
+/* Starts due jobs, advances transfers, reports finished attempts. now_us: monotonic. */
+void outbox_run(struct outbox *ob, int64_t now_us);
+
+/* The multi handle to poll (curl_multi_poll), and how long the caller may sleep (ms, >= 0; -1 when there is
+ * nothing to wait for). */
+void *outbox_multi(struct outbox *ob);
+long outbox_timeout_ms(struct outbox *ob, int64_t now_us);
+
+size_t outbox_count(const struct outbox *ob);
+const struct outbox_job *outbox_job_at(const struct outbox *ob, size_t i);
+
+/* The backoff before attempt n+1 after n failed attempts (n >= 1). */
+int64_t outbox_backoff_us(uint32_t failed_attempts);
+
+/* Sends one message synchronously (for --test-alert): waits at most timeout_ms. Returns 0, or -1 with the
+ * reason in err. */
+int outbox_send_now(const struct cw_config *cfg, uint8_t channel, const char *target, const char *payload,
+                    size_t payload_len, long timeout_ms, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,404 @@
+/* alerter/statefile.c — saving and loading the alerter's state file as JSON (see statefile.h). */
+#include "alerter/statefile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/util.h"
+
+static json_object *jnew(json_object *o)
+{
+    if (!o) fatal(1, "out of memory (json)");
+    return o;
+}
+
+static void put_i64(json_object *o, const char *k, int64_t v)
+{
+    json_object_object_add(o, k, jnew(json_object_new_int64(v)));
+}
+
+static void put_str(json_object *o, const char *k, const char *v)
+{
+    json_object_object_add(o, k, v ? jnew(json_object_new_string(v)) : NULL);
+}
+
+static void put_hex(json_object *o, const char *k, uint64_t v)
+{
+    char buf[24];
+    snprintf(buf, sizeof buf, "%016" PRIx64, v);
+    put_str(o, k, buf);
+}
+
+static json_object *endpoint_json(const struct statefile_endpoint *e)
+{
+    json_object *o = jnew(json_object_new_object());
+    const struct astate *s = &e->st;
+    put_str(o, "url", e->url);
+    put_i64(o, "avail", s->avail);
+    put_i64(o, "speed", s->speed);
+    put_i64(o, "fail_run", s->fail_run);
+    put_i64(o, "ok_run", s->ok_run);
+    put_i64(o, "slow_run", s->slow_run);
+    put_i64(o, "fast_run", s->fast_run);
+    put_i64(o, "failed_count", s->failed_count);
+    put_i64(o, "reminders", s->reminders);
+    put_i64(o, "fail_since", s->fail_since_us);
+    put_i64(o, "ok_since", s->ok_since_us);
+    put_i64(o, "slow_since", s->slow_since_us);
+    put_i64(o, "fast_since", s->fast_since_us);
+    put_i64(o, "state_since", s->state_since_us);
+    put_i64(o, "speed_since", s->speed_since_us);
+    put_i64(o, "last_notify", s->last_notify_us);
+    put_i64(o, "last_status", e->last_status);
+    put_i64(o, "last_latency", e->last_latency_us);
+    put_str(o, "last_error", e->last_error ? e->last_error : "");
+    return o;
+}
+
+static json_object *alert_json(const struct alert_rec *a, bool held)
+{
+    json_object *o = jnew(json_object_new_object());
+    put_hex(o, "id", a->id);
+    put_i64(o, "kind", a->kind);
+    put_i64(o, "email_state", a->email_state);
+    put_i64(o, "webhook_state", a->webhook_state);
+    put_i64(o, "raised_at", a->raised_at_us);
+    put_i64(o, "since", a->since_us);
+    put_i64(o, "at", a->at_us);
+    put_i64(o, "duration", a->duration_us);
+    put_i64(o, "count", a->count);
+    put_i64(o, "seq", a->seq);
+    put_i64(o, "last_status", a->last_status);
+    put_i64(o, "last_latency", a->last_latency_us);
+    put_i64(o, "threshold", a->threshold_us);
+    put_str(o, "url", a->url);
+    put_str(o, "name", a->name);
+    put_str(o, "error", a->error);
+    put_i64(o, "hook_failed", a->hook_failed);
+    json_object_object_add(o, "held", jnew(json_object_new_boolean(held)));
+    return o;
+}
+
+static json_object *job_json(const struct statefile_job *j)
+{
+    json_object *o = jnew(json_object_new_object());
+    put_hex(o, "key", j->key);
+    put_i64(o, "channel", j->channel);
+    put_str(o, "target", j->target);
+    json_object *ids = jnew(json_object_new_array());
+    for (size_t i = 0; i < j->n_ids; i++) {
+        char buf[24];
+        snprintf(buf, sizeof buf, "%016" PRIx64, j->ids[i]);
+        json_object_array_add(ids, jnew(json_object_new_string(buf)));
+    }
+    json_object_object_add(o, "ids", ids);
+    json_object_object_add(o, "payload", jnew(json_object_new_string_len(j->payload, (int)j->payload_len)));
+    put_i64(o, "attempts", j->attempts);
+    return o;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int statefile_save(const char *path, const struct statefile_data *d, char *err, size_t errlen)
+{
+    json_object *root = jnew(json_object_new_object());
+    char when[32];
+    put_i64(root, "version", STATEFILE_VERSION);
+    put_str(root, "saved_at", cw_format_iso8601(cw_wall_us(), when, sizeof when));
+    json_object *eps = jnew(json_object_new_array()), *alerts = jnew(json_object_new_array()),
+                *jobs = jnew(json_object_new_array());
+    json_object_object_add(root, "endpoints", eps);
+    json_object_object_add(root, "alerts", alerts);
+    json_object_object_add(root, "jobs", jobs);
+    for (size_t i = 0; i < d->n_eps; i++) json_object_array_add(eps, endpoint_json(&d->eps[i]));
+    for (size_t i = 0; i < d->n_alerts; i++)
+        json_object_array_add(alerts, alert_json(d->alerts[i], d->alert_held && d->alert_held[i]));
+    for (size_t i = 0; i < d->n_jobs; i++) json_object_array_add(jobs, job_json(&d->jobs[i]));
+
+    size_t len = 0;
+    const char *text = json_object_to_json_string_length(root, JSON_C_TO_STRING_PLAIN, &len);
+    char tmp[PATH_MAX];
+    int rc = -1, fd = -1;
+    if (!text) {
+        snprintf(err, errlen, "cannot serialise the state");
+        goto out;
+    }
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
+        snprintf(err, errlen, "%s: path too long", path);
+        goto out;
+    }
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    if (write_all(fd, text, len) != 0 || write_all(fd, "\n", 1) != 0 || fsync(fd) != 0) {
+        snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    if (close(fd) != 0) {
+        fd = -1;
+        snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    fd = -1;
+    if (rename(tmp, path) != 0) {
+        snprintf(err, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+        goto out;
+    }
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        (void)fsync(dfd); /* best effort: the rename is what makes the file whole */
+        close(dfd);
+    }
+    rc = 0;
+out:
+    if (fd >= 0) {
+        close(fd);
+        unlink(tmp);
+    }
+    json_object_put(root);
+    return rc;
+}
+
+/* ---- loading: every field is checked; anything off makes the whole file malformed */
+
+struct loader {
+    const char *why;
+};
+
+static json_object *get(struct loader *l, json_object *o, const char *k, json_type t)
+{
+    json_object *v = NULL;
+    if (!json_object_object_get_ex(o, k, &v) || !v || !json_object_is_type(v, t)) {
+        if (!l->why) l->why = "missing or mistyped field";
+        return NULL;
+    }
+    return v;
+}
+
+static int64_t get_i64(struct loader *l, json_object *o, const char *k, int64_t lo, int64_t hi)
+{
+    json_object *v = get(l, o, k, json_type_int);
+    if (!v) return 0;
+    int64_t x = json_object_get_int64(v);
+    if (x < lo || x > hi) {
+        if (!l->why) l->why = "value out of range";
+        return 0;
+    }
+    return x;
+}
+
+static char *get_strdup(struct loader *l, json_object *o, const char *k, bool nullable)
+{
+    json_object *v = NULL;
+    if (!json_object_object_get_ex(o, k, &v)) {
+        if (!l->why) l->why = "missing field";
+        return NULL;
+    }
+    if (!v) {
+        if (!nullable && !l->why) l->why = "null field";
+        return NULL;
+    }
+    if (!json_object_is_type(v, json_type_string)) {
+        if (!l->why) l->why = "mistyped field";
+        return NULL;
+    }
+    return cw_xstrdup(json_object_get_string(v));
+}
+
+static uint64_t parse_hex(struct loader *l, const char *s)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = s ? strtoull(s, &end, 16) : 0;
+    if (!s || !*s || *end || errno) {
+        if (!l->why) l->why = "bad id";
+        return 0;
+    }
+    return v;
+}
+
+static uint64_t get_hex(struct loader *l, json_object *o, const char *k)
+{
+    json_object *v = get(l, o, k, json_type_string);
+    return v ? parse_hex(l, json_object_get_string(v)) : 0;
+}
+
+#define U32 0, UINT32_MAX
+#define I64 INT64_MIN, INT64_MAX
+
+static void load_endpoint(struct loader *l, json_object *o, struct statefile_endpoint *e)
+{
+    struct astate *s = &e->st;
+    e->url = get_strdup(l, o, "url", false);
+    s->avail = (uint8_t)get_i64(l, o, "avail", 0, ASTATE_DOWN);
+    s->speed = (uint8_t)get_i64(l, o, "speed", 0, ASTATE_SLOW);
+    s->fail_run = (uint32_t)get_i64(l, o, "fail_run", U32);
+    s->ok_run = (uint32_t)get_i64(l, o, "ok_run", U32);
+    s->slow_run = (uint32_t)get_i64(l, o, "slow_run", U32);
+    s->fast_run = (uint32_t)get_i64(l, o, "fast_run", U32);
+    s->failed_count = (uint32_t)get_i64(l, o, "failed_count", U32);
+    s->reminders = (uint32_t)get_i64(l, o, "reminders", U32);
+    s->fail_since_us = get_i64(l, o, "fail_since", I64);
+    s->ok_since_us = get_i64(l, o, "ok_since", I64);
+    s->slow_since_us = get_i64(l, o, "slow_since", I64);
+    s->fast_since_us = get_i64(l, o, "fast_since", I64);
+    s->state_since_us = get_i64(l, o, "state_since", I64);
+    s->speed_since_us = get_i64(l, o, "speed_since", I64);
+    s->last_notify_us = get_i64(l, o, "last_notify", I64);
+    e->last_status = (uint16_t)get_i64(l, o, "last_status", 0, UINT16_MAX);
+    e->last_latency_us = get_i64(l, o, "last_latency", I64);
+    e->last_error = get_strdup(l, o, "last_error", false);
+}
+
+static struct alert_rec *load_alert(struct loader *l, json_object *o, bool *held)
+{
+    struct alert_rec *a = cw_xcalloc(1, sizeof *a);
+    a->id = get_hex(l, o, "id");
+    a->kind = (uint8_t)get_i64(l, o, "kind", 1, CW_ALERT_KIND_MAX);
+    a->email_state = (uint8_t)get_i64(l, o, "email_state", 0, CW_DELIVERY_MAX);
+    a->webhook_state = (uint8_t)get_i64(l, o, "webhook_state", 0, CW_DELIVERY_MAX);
+    a->raised_at_us = get_i64(l, o, "raised_at", I64);
+    a->since_us = get_i64(l, o, "since", I64);
+    a->at_us = get_i64(l, o, "at", I64);
+    a->duration_us = get_i64(l, o, "duration", I64);
+    a->count = (uint32_t)get_i64(l, o, "count", U32);
+    a->seq = (uint32_t)get_i64(l, o, "seq", U32);
+    a->last_status = (uint16_t)get_i64(l, o, "last_status", 0, UINT16_MAX);
+    a->last_latency_us = get_i64(l, o, "last_latency", I64);
+    a->threshold_us = get_i64(l, o, "threshold", I64);
+    a->url = get_strdup(l, o, "url", false);
+    a->name = get_strdup(l, o, "name", false);
+    a->error = get_strdup(l, o, "error", false);
+    a->hook_failed = (uint32_t)get_i64(l, o, "hook_failed", U32);
+    json_object *h = get(l, o, "held", json_type_boolean);
+    *held = h && json_object_get_boolean(h);
+    if (!a->url) a->url = cw_xstrdup("");
+    if (!a->name) a->name = cw_xstrdup("");
+    if (!a->error) a->error = cw_xstrdup("");
+    alert_update_message(a);
+    return a;
+}
+
+static void load_job(struct loader *l, json_object *o, struct statefile_job *j)
+{
+    j->key = get_hex(l, o, "key");
+    j->channel = (uint8_t)get_i64(l, o, "channel", 0, OUTBOX_WEBHOOK);
+    j->target = get_strdup(l, o, "target", true);
+    if (j->channel == OUTBOX_WEBHOOK && !j->target && !l->why) l->why = "webhook job without target";
+    json_object *ids = get(l, o, "ids", json_type_array);
+    size_t n = ids ? json_object_array_length(ids) : 0;
+    j->ids = cw_xcalloc(n ? n : 1, sizeof *j->ids);
+    for (size_t i = 0; i < n; i++) {
+        json_object *v = json_object_array_get_idx(ids, i);
+        j->ids[i] = parse_hex(l, json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL);
+    }
+    j->n_ids = n;
+    json_object *p = get(l, o, "payload", json_type_string);
+    if (p) {
+        j->payload_len = (size_t)json_object_get_string_len(p);
+        j->payload = cw_xmalloc(j->payload_len + 1);
+        memcpy(j->payload, json_object_get_string(p), j->payload_len);
+        j->payload[j->payload_len] = '\0';
+    }
+    j->attempts = (uint32_t)get_i64(l, o, "attempts", U32);
+}
+
+int statefile_load(const char *path, struct statefile_data *d, char *err, size_t errlen)
+{
+    memset(d, 0, sizeof *d);
+    if (access(path, F_OK) != 0) {
+        if (errno == ENOENT) return 0;
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    json_object *root = json_object_from_file(path);
+    if (!root) {
+        snprintf(err, errlen, "%s: not readable JSON (%s)", path, json_util_get_last_err());
+        return -1;
+    }
+    struct loader l = { NULL };
+    if (!json_object_is_type(root, json_type_object)) l.why = "not a JSON object";
+    else if (get_i64(&l, root, "version", 0, INT32_MAX) != STATEFILE_VERSION && !l.why) l.why = "unknown version";
+    json_object *eps = l.why ? NULL : get(&l, root, "endpoints", json_type_array);
+    json_object *alerts = l.why ? NULL : get(&l, root, "alerts", json_type_array);
+    json_object *jobs = l.why ? NULL : get(&l, root, "jobs", json_type_array);
+    if (!l.why) {
+        size_t n = json_object_array_length(eps);
+        d->eps = cw_xcalloc(n ? n : 1, sizeof *d->eps);
+        for (size_t i = 0; i < n && !l.why; i++) {
+            json_object *o = json_object_array_get_idx(eps, i);
+            if (!json_object_is_type(o, json_type_object)) l.why = "endpoint is not an object";
+            else load_endpoint(&l, o, &d->eps[d->n_eps++]);
+        }
+        n = json_object_array_length(alerts);
+        d->alerts = cw_xcalloc(n ? n : 1, sizeof *d->alerts);
+        d->alert_held = cw_xcalloc(n ? n : 1, sizeof *d->alert_held);
+        for (size_t i = 0; i < n && !l.why; i++) {
+            json_object *o = json_object_array_get_idx(alerts, i);
+            if (!json_object_is_type(o, json_type_object)) l.why = "alert is not an object";
+            else {
+                d->alerts[d->n_alerts] = load_alert(&l, o, &d->alert_held[d->n_alerts]);
+                d->n_alerts++;
+            }
+        }
+        n = json_object_array_length(jobs);
+        d->jobs = cw_xcalloc(n ? n : 1, sizeof *d->jobs);
+        for (size_t i = 0; i < n && !l.why; i++) {
+            json_object *o = json_object_array_get_idx(jobs, i);
+            if (!json_object_is_type(o, json_type_object)) l.why = "job is not an object";
+            else load_job(&l, o, &d->jobs[d->n_jobs++]);
+        }
+    }
+    json_object_put(root);
+    if (l.why) {
+        snprintf(err, errlen, "%s: malformed state file: %s", path, l.why);
+        statefile_data_free(d);
+        return -1;
+    }
+    return 1;
+}
+
+void statefile_data_free(struct statefile_data *d)
+{
+    for (size_t i = 0; i < d->n_eps; i++) {
+        free(d->eps[i].url);
+        free(d->eps[i].last_error);
+    }
+    free(d->eps);
+    for (size_t i = 0; i < d->n_alerts; i++) alert_free(d->alerts[i]);
+    free(d->alerts);
+    free(d->alert_held);
+    for (size_t i = 0; i < d->n_jobs; i++) {
+        free(d->jobs[i].target);
+        free(d->jobs[i].ids);
+        free(d->jobs[i].payload);
+    }
+    free(d->jobs);
+    memset(d, 0, sizeof *d);
+}

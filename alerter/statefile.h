@@ -1,0 +1,69 @@
+/* alerter/statefile.h — the alerter's memory across restarts: endpoint states, alerts not yet fully
+ * delivered, and the undelivered outbox jobs (their exact bytes), in one JSON file in run_dir.
+ *
+ * DESIGN
+ * Written atomically (temporary file, fsync, rename, fsync of the directory) by statefile_save; the caller
+ * coalesces: at most one write per pass of its loop when a state changed or an alert was raised or
+ * delivered, and at most one every few seconds for mere counter changes. Loading gives back what was saved
+ * so that a restarted alerter neither repeats a DOWN for an endpoint already down, nor forgets one that
+ * went down, and resends undelivered alerts as the same messages (same ids, same Message-IDs).
+ * Format (version 1), documented in docs/alerts.md:
+ *   {"version":1, "saved_at":"ISO", "endpoints":[{"url":..., "avail":..., ... astate fields}],
+ *    "alerts":[{"id":"hex", "kind":..., ...}], "jobs":[{"key":"hex", "channel":0|1, "target":...,
+ *    "ids":["hex", ...], "payload":"...", "attempts":N}]} */
+#ifndef CW_ALERTER_STATEFILE_H
+#define CW_ALERTER_STATEFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alerter/alert.h"
+#include "alerter/outbox.h"
+#include "alerter/state.h"
+
+#define STATEFILE_NAME "alerter.state"
+#define STATEFILE_VERSION 1
+
+struct statefile_endpoint {
+    char *url;
+    struct astate st;
+    uint16_t last_status;
+    int64_t last_latency_us;
+    char *last_error;         /* "" when none */
+};
+
+struct statefile_job {
+    uint64_t key;
+    uint8_t channel;
+    char *target;             /* NULL for mail */
+    uint64_t *ids;
+    size_t n_ids;
+    char *payload;
+    size_t payload_len;
+    uint32_t attempts;
+};
+
+/* What the caller saves or gets back. For saving, the caller fills the arrays with pointers into its own
+ * data (nothing is freed); statefile_load fills them with copies the caller owns (statefile_data_free). */
+struct statefile_data {
+    struct statefile_endpoint *eps;
+    size_t n_eps;
+    struct alert_rec **alerts;
+    bool *alert_held;         /* per alert: still in the grouping window, no job yet */
+    size_t n_alerts;
+    struct statefile_job *jobs;
+    size_t n_jobs;
+};
+
+/* Writes d to path atomically. Returns 0, or -1 with a one-line reason in err. */
+int statefile_save(const char *path, const struct statefile_data *d, char *err, size_t errlen);
+
+/* Reads path into d (zeroed first). Returns 1 when loaded, 0 when there is no file, -1 with a reason in err
+ * when it is unreadable or malformed (d is then empty). */
+int statefile_load(const char *path, struct statefile_data *d, char *err, size_t errlen);
+
+/* Frees what statefile_load allocated. */
+void statefile_data_free(struct statefile_data *d);
+
+#endif

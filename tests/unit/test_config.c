@@ -601,6 +601,48 @@ static void test_accessors(void **state)
     config_free(c);
 }
 
+/* Random damage to a complete file: the loader reports or accepts, and never crashes (ASan/UBSan watch). */
+static void test_mutations_never_crash(void **state)
+{
+    struct ct *t = *state;
+    ct_write(t, "db.pw", "pw\n", 0600);
+    char *orig = ct_fixture("full.conf");
+    size_t len = strlen(orig);
+    char *text = malloc(len + 64);
+    assert_non_null(text);
+    static const char *const tokens[] = { "\"", ";", "{", "}", "(", ")", "[", "]", "=", "1e999", "-1", "0x7fffffffffffffff",
+                                          "\"\\", "true", "@include \"c.conf\"\n", "\n", "#", "/*", "3.5" };
+    srand(4242);
+    int accepted = 0;
+    for (int round = 0; round < 1500; round++) {
+        memcpy(text, orig, len + 1);
+        size_t n = len;
+        int edits = 1 + rand() % 3;
+        for (int k = 0; k < edits; k++) {
+            size_t at = (size_t)rand() % n;
+            switch (rand() % 3) {
+            case 0: text[at] = (char)(32 + rand() % 95); break;            /* change a byte */
+            case 1: memmove(text + at, text + at + 1, n - at); n--; break;  /* delete one */
+            default: {                                                       /* insert a token */
+                const char *tok = tokens[(size_t)rand() % (sizeof tokens / sizeof tokens[0])];
+                size_t tl = strlen(tok);
+                if (n + tl >= len + 63) break;
+                memmove(text + at + tl, text + at, n - at + 1);
+                memcpy(text + at, tok, tl);
+                n += tl;
+            }
+            }
+        }
+        struct cw_config *c = ct_load(t, text);
+        if (c) accepted++;
+        else assert_true(t->n_msgs > 0); /* refused: always with a reason */
+        config_free(c);
+    }
+    print_message("mutated files: %d of 1500 still valid\n", accepted);
+    free(text);
+    free(orig);
+}
+
 static void test_100k_endpoints(void **state)
 {
     struct ct *t = *state;
@@ -641,6 +683,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_passwords, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_relative_paths, ct_setup, ct_teardown),
         cmocka_unit_test(test_accessors),
+        cmocka_unit_test_setup_teardown(test_mutations_never_crash, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_100k_endpoints, ct_setup, ct_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

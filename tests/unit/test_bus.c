@@ -346,6 +346,50 @@ static void test_pub_relay_sub(void **state)
     cw_buf_free(&b);
 }
 
+/* bus_subscribe_only narrows a subscriber to one type: the others are filtered at the publisher. */
+static void test_subscribe_only(void **state)
+{
+    struct fixture *f = *state;
+    char err[256];
+    struct relay_thread rt = { .in = f->b, .out = f->c };
+    rt.bus = bus_new(err, sizeof err);
+    assert_non_null(rt.bus);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, relay_main, &rt), 0);
+    struct bus_socket *pub = open_ok(f->bus, BUS_PUBLISH, f->b);
+    struct bus_socket *sub = open_ok(f->bus, BUS_SUBSCRIBE, f->c);
+    assert_int_equal(bus_subscribe_only(sub, CW_MSG_STATS), 0);
+    assert_int_equal(bus_subscribe_only(pub, CW_MSG_STATS), -1); /* not a subscriber */
+    assert_int_equal(errno, EINVAL);
+    assert_int_equal(bus_subscribe_only(sub, CW_MSG_INVALID), -1);
+
+    struct cw_buf rb = { 0 }, sb = { 0 };
+    make_batch(&rb, 1, 1);
+    struct cw_stats st = { .role = "worker", .count = 0 };
+    assert_int_equal(proto_stats_encode(&sb, &st), 0);
+    struct bus_msg m;
+    int64_t until = cw_mono_us() / 1000 + DEADLINE_MS;
+    int stats_seen = 0;
+    while (stats_seen < 3) {
+        assert_true(cw_mono_us() / 1000 < until);
+        assert_int_equal(bus_send(pub, CW_MSG_RESULT, rb.data, rb.len), BUS_SENT);
+        assert_int_equal(bus_send(pub, CW_MSG_STATS, sb.data, sb.len), BUS_SENT);
+        int rc = bus_recv(sub, &m, 50);
+        assert_int_not_equal(rc, -1);
+        if (rc == 1) {
+            assert_int_equal(m.type, CW_MSG_STATS); /* never a result */
+            stats_seen++;
+            bus_msg_release(&m);
+        }
+    }
+    bus_close(sub);
+    bus_close(pub);
+    bus_free(rt.bus);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    cw_buf_free(&rb);
+    cw_buf_free(&sb);
+}
+
 static void test_relay_bad_address(void **state)
 {
     (void)state;
@@ -529,6 +573,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_push_refuses_never_drops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_shapes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pub_relay_sub, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_subscribe_only, setup, teardown),
         cmocka_unit_test(test_relay_bad_address),
         cmocka_unit_test_setup_teardown(test_doc_python_reader, setup, teardown),
         cmocka_unit_test_setup_teardown(test_address_problem, setup, teardown),

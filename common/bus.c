@@ -2,7 +2,11 @@
  *  - reliable senders queue up to a high-water mark and then refuse (never drop), linger 2 s at close so
  *    that a stopping worker hands over what it queued, and keep ZMQ_IMMEDIATE off so that messages sent
  *    before the receiver is up wait for it instead of being lost;
- *  - publishers and subscribers never block and linger 0: the tap is best effort. */
+ *  - publishers and subscribers never block and linger 0: the tap is best effort;
+ *  - receivers refuse frames larger than CW_PAYLOAD_MAX (ZMQ_MAXMSGSIZE), so a hostile peer cannot make
+ *    them allocate a huge frame. Known weakness: that bounds each frame, not the number of frames; libzmq
+ *    buffers a multipart message whole before bus_recv sees (and drops) it, so a peer that sends one
+ *    message of millions of small frames costs memory. Peers on tcp:// need CURVE (issue 7) for that. */
 #include "common/bus.h"
 
 #include <errno.h>

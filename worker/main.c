@@ -45,6 +45,11 @@
 #define WORKER_STOP_GRACE_NS 1000000000LL
 #define WORKER_FLUSH_GRACE_NS 1000000000LL
 #define WORKER_STATS_PERIOD_NS 1000000000LL
+/* Results are held up to this long (or until WORKER_BATCH_RESULTS are waiting) before they go out as one
+ * message: at a paced load a pass of curl_multi_info_read yields one or two results, and a bus message per
+ * result would wake ZeroMQ's I/O thread per check (measured: ~40% more CPU per check). */
+#define WORKER_BATCH_DELAY_NS 20000000LL
+#define WORKER_BATCH_RESULTS 256
 
 struct worker {
     struct cw_config *cfg;
@@ -65,6 +70,7 @@ struct worker {
     unsigned n_out;
 
     struct cw_buf batch;
+    int64_t batch_since_ns;        /* when the first result of the open batch came; 0 when empty */
     struct cw_buf stats_buf;
     int sigfd;
     bool stopping;
@@ -143,6 +149,7 @@ static void send_batch(struct worker *w)
         log_debug("cannot publish results: %s", strerror(errno));
     w->results_emitted += n;
     proto_results_begin(&w->batch);
+    w->batch_since_ns = 0;
 }
 
 static void emit(struct worker *w, struct cw_result *r)
@@ -154,6 +161,7 @@ static void emit(struct worker *w, struct cw_result *r)
         send_batch(w);
         if (proto_results_add(&w->batch, r) != 0) fatal(1, "cannot encode a result into an empty batch");
     }
+    if (!w->batch_since_ns) w->batch_since_ns = cw_mono_ns();
     w->checks++;
     if (r->ok) w->checks_ok++;
     else w->checks_failed++;
@@ -173,7 +181,9 @@ static void collect_done(struct worker *w)
         w->busy[id] = 0;
         probe_release(w->pool, c);
     }
-    send_batch(w);
+    if (proto_results_count(&w->batch) >= WORKER_BATCH_RESULTS ||
+        (w->batch_since_ns && cw_mono_ns() - w->batch_since_ns >= WORKER_BATCH_DELAY_NS))
+        send_batch(w);
 }
 
 static bool output_pending(const struct worker *w)
@@ -272,6 +282,8 @@ static int poll_timeout_ms(const struct worker *w, int64_t now)
 {
     int64_t until = w->next_stats_ns;
     const struct sched_entry *top = sched_peek(&w->sched);
+    if (w->batch_since_ns && w->batch_since_ns + WORKER_BATCH_DELAY_NS < until)
+        until = w->batch_since_ns + WORKER_BATCH_DELAY_NS;
     if (w->stopping) until = now + 50000000LL;
     else if (top && probe_in_flight(w->pool) < w->max_in_flight && top->due_ns < until) until = top->due_ns;
     if (until <= now) return 0;

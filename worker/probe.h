@@ -12,6 +12,9 @@
  *   check is judged on what was read (status, and the keyword if any must be within the first
  *   PROBE_BODY_CAP bytes: "keyword \"x\" not found in the first 1 MiB of the body"). The latency is then the
  *   time until the cap was reached.
+ * - A check's connection is closed with a reset (SO_LINGER 0) once the transfer is over, so the prober
+ *   leaves no TIME_WAIT sockets: at thousands of checks per second against one host they would exhaust
+ *   the ephemeral ports (see on_socket in probe.c).
  * - No proxy from the environment is used (CURLOPT_PROXY ""): a monitor measures the endpoint itself.
  * - probe_classify is a pure function (tested on its own): curl error, then status, then keyword. */
 #ifndef CW_WORKER_PROBE_H

@@ -798,6 +798,26 @@ class Clockwerk:
                               "%d rows for %s%s" % (n, url, " after " + after if after else ""))[0][0]
 
 
+FINAL_COUNTERS = re.compile(r"final counters of (\w+)(?: (\d+))?: (.*)$", re.M)
+
+
+def final_counters(log_text):
+    """The counters the supervisor logs at shutdown (`final counters of worker 0: checks=6 ...`), as
+    {"worker 0": {"checks": 6, ...}, "storer": {...}}; the last line of each process wins."""
+    out = {}
+    for m in FINAL_COUNTERS.finditer(log_text):
+        key = m.group(1) + (" " + m.group(2) if m.group(2) is not None else "")
+        vals = {}
+        for kv in m.group(3).split():
+            k, _, v = kv.partition("=")
+            try:
+                vals[k] = int(v)
+            except ValueError:
+                pass
+        out[key] = vals
+    return out
+
+
 def _short(v, n=300):
     s = repr(v)
     return s if len(s) <= n else s[:n] + "..."

@@ -598,10 +598,15 @@ def test_malformed_messages():
             bad += [[b"result", bytes([1, 1]) + bytes(rnd.getrandbits(8) for _ in range(rnd.randrange(2, 300)))]
                     for _ in range(200)]
             injected_url = "http://127.0.0.1:9/e2e-injected"
-            valid = harness.encode_results([{
-                "worker": 77, "boot_id": rnd.getrandbits(63) | 1, "seq": 1, "checked_at_us": now_us,
-                "latency_us": 1500, "dns_us": 10, "connect_us": 20, "tls_us": -1, "ttfb_us": -1,
-                "status_code": 0, "ok": False, "url": injected_url, "error": "injected by the e2e test"}])
+            inj = {"worker": 77, "boot_id": rnd.getrandbits(63) | 1, "seq": 1, "checked_at_us": now_us,
+                   "latency_us": 1500, "dns_us": 10, "connect_us": 20, "tls_us": -1, "ttfb_us": -1,
+                   "status_code": 0, "ok": False, "url": injected_url, "error": "injected by the e2e test"}
+            valid = harness.encode_results([inj])
+            # Then: the same result again (a duplicate), and worker 78 sending seq 1 then 5 (a gap of 3).
+            gap_url = "http://127.0.0.1:9/e2e-gap"
+            g = dict(inj, worker=78, boot_id=rnd.getrandbits(63) | 1, url=gap_url)
+            after = [harness.encode_results([inj]), harness.encode_results([dict(g, seq=1)]),
+                     harness.encode_results([dict(g, seq=5)])]
             mark = cw.log_mark()
             sent_at = utc_now_iso()
             ctx = zmq.Context()
@@ -613,6 +618,8 @@ def test_malformed_messages():
                 for frames in bad:
                     s.send_multipart(frames)
                 s.send_multipart([b"result", valid])
+                for p in after:
+                    s.send_multipart([b"result", p])
                 s.close()
             finally:
                 ctx.term()
@@ -622,6 +629,13 @@ def test_malformed_messages():
                                 (injected_url,), timeout=20, what="the valid message sent after the garbage")
             check(rows[0][:6] == (0, 0, "injected by the e2e test", 1.5, 77, 1) and rows[0][6] is None,
                   "the injected result was stored as %r" % (rows[0],))
+            gap_rows = cw.wait_rows("SELECT c.seq FROM checks c JOIN endpoints e ON e.id = c.endpoint_id "
+                                    "WHERE e.url = ? ORDER BY c.seq", (gap_url,), lambda r: len(r) >= 2,
+                                    timeout=20, what="worker 78's two results")
+            check([x for (x,) in gap_rows] == [1, 5], "worker 78's results stored as seq %s" % gap_rows)
+            n = cw.db().query("SELECT count(*) FROM checks c JOIN endpoints e ON e.id = c.endpoint_id "
+                              "WHERE e.url = ?", (injected_url,))[0][0]
+            check(n == 1, "a result sent twice is stored %d times (writes must be idempotent)" % n)
             # ... the storer is the same process, and the workers' rows keep arriving.
             check(cw.child(STORER) == storer, "the storer was replaced (pid %d -> %s): it crashed on malformed "
                   "input" % (storer, cw.child(STORER)))
@@ -634,3 +648,182 @@ def test_malformed_messages():
             else:
                 harness.note("the storer's log says nothing about the %d malformed messages" % len(bad))
             cw.stop()
+            counters = harness.final_counters(cw.log_text()).get("storer")
+            if counters is None:
+                harness.note("no final counters of the storer in the log: malformed/gap counts not checked")
+            else:
+                problems = []
+                # Every one of them is malformed (the stats one might be ignored rather than counted).
+                if counters.get("malformed", -1) < len(bad) - 1:
+                    problems.append("malformed=%s after %d malformed messages" % (counters.get("malformed"),
+                                                                               len(bad)))
+                if counters.get("gaps", -1) < 1 or counters.get("missing", 3) < 3:
+                    problems.append("gaps=%s missing=%s after seq 1 then 5" % (counters.get("gaps"),
+                                                                               counters.get("missing")))
+                if counters.get("duplicates", -1) < 1:
+                    problems.append("duplicates=%s after a result sent twice" % counters.get("duplicates"))
+                _problems_fail(problems, "the storer's counters (%s)" % counters)
+
+
+# ------------------------------------------------------------------------------- 9. more of issue 2
+
+@harness.timeout(300)
+def test_sigterm_under_load():
+    """200 endpoints at 1 s: SIGTERM stops everything within 10 s, and every check a worker made is in the
+    database (no hole in any worker's sequence; as many rows as the workers say they made checks)."""
+    with tempdir() as d, Targets() as t:
+        urls = [t.url("/ok?e=%d" % i) for i in range(200)]
+        with Clockwerk(base_config([endpoint(u, timeout=1) for u in urls], workers=2), d) as cw:
+            cw.wait_ready()
+            cw.wait_rows("SELECT count(*) FROM checks", (), lambda r: r[0][0] >= 600, timeout=60,
+                         what="600 rows")
+            took = cw.stop(timeout=10)
+            db = harness.Sqlite(cw.db_path)
+            total = db.query("SELECT count(*) FROM checks")[0][0]
+            problems = []
+            for worker, boot, n, lo, hi in db.query("SELECT worker, boot_id, count(*), min(seq), max(seq) "
+                                                    "FROM checks GROUP BY worker, boot_id"):
+                if (lo, hi) != (1, n):
+                    problems.append("worker %d boot %d: %d rows, seq %d..%d" % (worker, boot, n, lo, hi))
+            log = cw.log_text()
+            # Each worker logs how many checks it made when it stops: every one of them must be stored.
+            done = [int(n) for n in re.findall(r"\[worker \d+/2\] \d+ \w+: stopped after (\d+) checks", log)]
+            sent = done
+            if len(done) == 2:
+                if total != sum(done):
+                    problems.append("%d rows stored, the workers made %d checks (%s)" % (total, sum(done), done))
+            else:
+                harness.note("the workers' 'stopped after N checks' lines are missing: rows not compared")
+            counters = harness.final_counters(log)
+            st = counters.get("storer", {})
+            if "received" in st and "stored" in st and st["received"] != st["stored"]:
+                problems.append("the storer received %d results and stored %d" % (st["received"], st["stored"]))
+            _problems_fail(problems, "shutdown under load")
+            harness.note("SIGTERM under load: exit in %.2f s, %d rows, workers made %s checks" % (took, total, sent))
+
+
+def test_schedule_no_drift_and_spread():
+    """Due times are previous due time + interval: a check that takes 300 ms does not push the next ones
+    later; a per-endpoint check_interval overrides the monitor's; first checks are spread over the interval."""
+    with tempdir() as d, Targets() as t:
+        slow = endpoint(t.url("/slow/0.3"), timeout=1)
+        two = endpoint(t.url("/ok?two"), timeout=1, check_interval=2)
+        spread = [endpoint(t.url("/ok?s=%d" % i), timeout=1) for i in range(10)]
+        with Clockwerk(base_config([slow, two] + spread, workers=1), d) as cw:
+            cw.wait_ready()
+            cw.wait_count(slow["url"], 7, timeout=40)
+            cw.wait_count(two["url"], 4, timeout=40)
+            db = cw.db()
+
+            def times(url):
+                return [harness.parse_iso_ms(x) for (x,) in db.query(
+                    "SELECT c.checked_at FROM checks c JOIN endpoints e ON e.id = c.endpoint_id WHERE e.url = ? "
+                    "ORDER BY c.seq", (url,))]
+            problems = []
+            ts = times(slow["url"])
+            offs = [ts[k] - ts[0] - k * 1.0 for k in range(len(ts))]
+            if max(abs(o) for o in offs) > 0.25:
+                problems.append("the 300 ms endpoint drifts: check k starts at first + k s %+.3f s (offsets %s)"
+                                % (max(offs, key=abs), ["%+.3f" % o for o in offs]))
+            ts = times(two["url"])
+            diffs = [b - a for a, b in zip(ts, ts[1:])]
+            if any(abs(x - 2.0) > 0.25 for x in diffs):
+                problems.append("check_interval = 2 on the endpoint: checks %s s apart" % ["%.3f" % x for x in diffs])
+            firsts = []
+            for e in spread:
+                ts = times(e["url"])
+                if ts:
+                    firsts.append(ts[0])
+            if len(firsts) == len(spread):
+                width = max(firsts) - min(firsts)
+                if width < 0.3 or width > 1.25:
+                    problems.append("first checks of 10 endpoints at a 1 s interval span %.3f s (expected spread "
+                                    "over the interval)" % width)
+            _problems_fail(problems, "schedule")
+            cw.stop()
+
+
+def test_timeout_defaults_to_interval():
+    """No timeout set: 10 s, but never more than the interval (1 s here): a 4 s answer fails at ~1 s."""
+    with tempdir() as d, Targets() as t:
+        url = t.url("/slow/4")
+        with Clockwerk(base_config([endpoint(url)], workers=1), d) as cw:
+            cw.wait_ready()
+            cw.wait_count(url, 2, timeout=30)
+            rows = cw.db().query("SELECT status_code, ok, latency_ms, error FROM checks")
+            for status, ok, lat, err in rows:
+                check(status == 0 and ok == 0 and 700 <= lat <= 1600,
+                      "a 4 s answer with the default timeout at a 1 s interval: status %s ok %s latency %.1f ms "
+                      "(%s)" % (status, ok, lat, err))
+            cw.stop()
+
+
+def test_sighup_changes_worker_count():
+    """SIGHUP with workers 2 -> 3: three workers titled x/3, none x/2 left, each URL checked by its new shard."""
+    with tempdir() as d, Targets() as t:
+        urls = _split_endpoints(t, 3, per_slot=1)
+        cfg = base_config([endpoint(u, timeout=1) for u in urls], workers=2)
+        with Clockwerk(cfg, d) as cw:
+            cw.wait_ready()
+            for u in urls:
+                cw.wait_count(u, 1, timeout=30)
+            reload_at = utc_now_iso()
+            cw.reload(base_config([endpoint(u, timeout=1) for u in urls], workers=3))
+            cw.wait_ready(titles=cw.worker_titles(3) + [STORER])
+            wait_for(lambda: not [x for x in cw.children().values() if x.endswith("/2")], deadline(15),
+                     lambda: "the x/2 workers to go (children: %s)" % cw.describe_children())
+            for u in urls:
+                cw.wait_rows("SELECT c.worker FROM checks c JOIN endpoints e ON e.id = c.endpoint_id "
+                             "WHERE e.url = ? AND c.checked_at > ?", (u, reload_at),
+                             lambda r: any(w == shard_of(u, 3) for (w,) in r), timeout=30,
+                             what="rows for %s from worker %d/3" % (u, shard_of(u, 3)))
+            cw.stop()
+
+
+def test_storer_crash_loop_backs_off():
+    """A storer that cannot open its database: the rest keeps running, restarts (if any) come >= 1 s apart
+    (no respawn storm), and SIGTERM still stops everything."""
+    with tempdir() as d, Targets() as t:
+        with open(os.path.join(d, "afile"), "w") as f:
+            f.write("not a directory\n")
+        url = t.url("/ok")
+        cfg = base_config([endpoint(url, timeout=1)], workers=1, db_name="afile/clockwerk.db")
+        with Clockwerk(cfg, d) as cw:
+            cw.wait_ready(titles=cw.worker_titles())
+            n0 = t.count("/ok")
+            wait_for(lambda: t.count("/ok") >= n0 + 6, deadline(20), "six more checks while the storer fails")
+            check(cw.running(), "the supervisor exited when its storer could not open the database")
+            starts = [harness.parse_iso_ms(m.group(1)) for m in
+                      re.finditer(r"^(\S+Z) .*started storer", cw.log_text(), re.M)]
+            gaps = [b - a for a, b in zip(starts, starts[1:])]
+            check(all(g >= 0.95 for g in gaps), "storer restarts %s s apart (floor 1 s)" % ["%.3f" % g for g in gaps])
+            harness.note("storer on an unusable path: %d start(s) in %.1f s" % (
+                len(starts), (starts[-1] - starts[0]) if starts else 0))
+            cw.stop(timeout=10)
+
+
+def test_passwords_never_logged():
+    """A database password (file and environment) and URL credentials appear in no log line and no tap
+    output; the URL's credentials are still used (HTTP basic auth reaches the target)."""
+    import base64
+    with tempdir() as d, Targets() as t:
+        url = t.url("/echo").replace("http://", "http://alice:e2e-pw-url@")
+        cfg = base_config([endpoint(url, timeout=1)], workers=1, log_level="debug",
+                          extra={"database": {"db_password": "e2e-pw-file"}})
+        with Clockwerk(cfg, d, env={"CLOCKWERK_DB_PASSWORD": "e2e-pw-env"}) as cw:
+            cw.wait_ready()
+            cw.wait_count(url, 2, timeout=30)
+            outputs = {"log": cw.log_text()}
+            _code, lines, err = harness.run_tap(cw.conf_path, 2, json_output=False, timeout=30)
+            outputs["tap"] = "\n".join(lines) + err
+            _code, lines, err = harness.run_tap(cw.conf_path, 2, json_output=True, timeout=30)
+            outputs["tap --json"] = repr(lines) + err
+            cw.stop()
+            outputs["log"] = cw.log_text()
+        for where, text in outputs.items():
+            for secret in ("e2e-pw-url", "e2e-pw-file", "e2e-pw-env"):
+                check(secret not in text, "a password (%s) appears in the %s: %r" % (
+                    secret, where, [ln for ln in text.split("\n") if secret in ln][:2]))
+        auth = [q["headers"].get("Authorization") for q in t.requests("/echo")]
+        want = "Basic " + base64.b64encode(b"alice:e2e-pw-url").decode()
+        check(auth and all(a == want for a in auth), "the URL's credentials did not reach the target: %s" % auth)

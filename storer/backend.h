@@ -12,6 +12,13 @@
  *  - write_batch writes the whole batch in ONE transaction with bound parameters only. It is idempotent:
  *    a check whose (worker, boot_id, seq) is already stored is skipped; an alert whose alert_id is stored
  *    has its delivery states updated. An URL not yet in endpoints is inserted there (name NULL).
+ *  - Values (docs/schema.md has the full table): boot_id, seq and alert_id are stored as the signed 64-bit
+ *    integer with the same bit pattern ((int64_t)v), never as hex text; checked_at/raised_at are truncated
+ *    (not rounded) to the millisecond; error is NULL when ok; on an alert conflict the delivery states only
+ *    move forward ('sent' and 'failed' are final), so replaying an older copy never undoes a newer state.
+ *  - The storer's reaction (storer/main.c): STORE_FATAL from open, migrate or sync_endpoints exits 2 (the
+ *    supervisor does not restart: a configuration problem); STORE_FATAL from write_batch exits 1 after
+ *    spooling what is held; STORE_RETRY anywhere closes the handle and reopens with backoff (0.5 s .. 10 s).
  *  - Return values: STORE_OK; STORE_RETRY when the database is unreachable or the connection broke (the
  *    storer keeps the batch, closes the handle and reopens it with backoff); STORE_FATAL for errors that
  *    retrying cannot fix (the storer logs and exits 1). err gets one line that names host/port/database

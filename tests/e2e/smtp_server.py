@@ -1,0 +1,146 @@
+"""tests/e2e/smtp_server.py — a real SMTP server on 127.0.0.1 for the alerter's end-to-end tests.
+
+    with SmtpServer() as smtp:                      # plain SMTP, no auth (smtp_tls = "none")
+        ... smtp.port, smtp.messages(), smtp.wait_messages(n) ...
+    with SmtpServer(starttls=True, auth=("user", "pw")) as smtp:   # STARTTLS required, AUTH required
+        ... smtp.ca_file ...                         # the self-signed certificate, for smtp_ca_file
+
+Built on Debian's python3-aiosmtpd (aiosmtpd.controller.Controller: the server runs in a thread of the
+test process). The certificate is generated with the openssl command at test time (CN and SAN 127.0.0.1).
+stop() and start() keep the port, so a test can take the server away while an alert is due and bring it
+back. Every message accepted is recorded with its envelope, whether it came over TLS and after AUTH.
+"""
+
+import email
+import email.policy
+import os
+import subprocess
+import tempfile
+import threading
+import time
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+import harness
+
+
+def make_certificate(directory):
+    """A self-signed certificate for 127.0.0.1 and localhost: (cert_path, key_path)."""
+    cert = os.path.join(directory, "smtp-cert.pem")
+    key = os.path.join(directory, "smtp-key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return cert, key
+
+
+class _Handler:
+    def __init__(self, server):
+        self.server = server
+
+    async def handle_DATA(self, server, session, envelope):
+        self.server._record(session, envelope)
+        return "250 Message accepted for delivery"
+
+
+class SmtpServer:
+    def __init__(self, starttls=False, auth=None, port=None):
+        self.starttls = starttls
+        self.auth = auth
+        self.port = port or harness.free_port()
+        self._dir = tempfile.mkdtemp(prefix="cw-smtp-", dir="/tmp")
+        self.ca_file = None
+        self._ssl = None
+        if starttls:
+            import ssl
+            cert, key = make_certificate(self._dir)
+            self.ca_file = cert
+            self._ssl = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            self._ssl.load_cert_chain(cert, key)
+        self._lock = threading.Lock()
+        self._messages = []
+        self.auth_failures = 0
+        self._controller = None
+
+    # ---- life cycle
+    def _authenticate(self, server, session, envelope, mechanism, auth_data):
+        ok = (isinstance(auth_data, LoginPassword) and self.auth is not None and
+              auth_data.login.decode() == self.auth[0] and auth_data.password.decode() == self.auth[1])
+        if not ok:
+            with self._lock:
+                self.auth_failures += 1
+        return AuthResult(success=ok)
+
+    def start(self):
+        kwargs = {}
+        if self.starttls:
+            kwargs.update(tls_context=self._ssl, require_starttls=True)
+        if self.auth:
+            kwargs.update(authenticator=self._authenticate, auth_required=True,
+                          auth_require_tls=bool(self.starttls))
+        self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port, **kwargs)
+        deadline = time.monotonic() + 10
+        while True:  # the port may still be in TIME_WAIT for a moment after stop()
+            try:
+                self._controller.start()
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        return self
+
+    def stop(self):
+        if self._controller is not None:
+            try:
+                self._controller.stop()
+            except Exception:
+                pass
+            self._controller = None
+
+    def running(self):
+        return self._controller is not None
+
+    def close(self):
+        self.stop()
+        for fn in os.listdir(self._dir):
+            os.unlink(os.path.join(self._dir, fn))
+        os.rmdir(self._dir)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    # ---- what arrived
+    def _record(self, session, envelope):
+        raw = envelope.content if isinstance(envelope.content, bytes) else envelope.content.encode()
+        msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+        with self._lock:
+            self._messages.append({
+                "from": envelope.mail_from, "to": list(envelope.rcpt_tos), "raw": raw, "msg": msg,
+                "subject": msg.get("Subject", ""), "message_id": msg.get("Message-ID", ""),
+                "body": msg.get_payload(decode=True).decode("utf-8", "replace") if not msg.is_multipart() else "",
+                "tls": bool(getattr(session, "ssl", None)), "authenticated": bool(getattr(session, "authenticated", False)),
+                "at": time.time()})
+
+    def messages(self, subject_contains=None):
+        with self._lock:
+            msgs = list(self._messages)
+        if subject_contains is not None:
+            msgs = [m for m in msgs if subject_contains in m["subject"]]
+        return msgs
+
+    def subjects(self):
+        return [m["subject"] for m in self.messages()]
+
+    def wait_messages(self, n, subject_contains=None, timeout=30.0):
+        """Waits until at least n messages (with that text in the subject) arrived; returns them."""
+        return harness.wait_for(lambda: (lambda m: m if len(m) >= n else None)(self.messages(subject_contains)),
+                                harness.deadline(timeout),
+                                lambda: "%d mail(s)%s; have subjects %s" % (
+                                    n, " with %r" % subject_contains if subject_contains else "", self.subjects()))

@@ -1,0 +1,290 @@
+"""tests/e2e/test_alerter.py — the alerter end to end: real supervisor, workers, storer and alerter, a real
+SMTP server (aiosmtpd, tests/e2e/smtp_server.py) and a local webhook receiver, endpoints on 127.0.0.1 whose
+answers the test switches (tests/e2e/webhook_receiver.py).
+
+What is checked (issue 4): one DOWN mail after alert_threshold failed checks and never one per check; one UP
+mail on recovery and none at start; one SLOW mail; twenty endpoints failing together -> one summary mail;
+an SMTP outage while an alert is due -> the alert arrives once when the server is back; the alerter killed
+(-9) and restarted while an endpoint is down -> no second DOWN; STARTTLS + AUTH; `--test-alert`; every
+alert in the `alerts` table with its delivery state; no password in any log.
+"""
+
+import os
+import re
+import signal
+import time
+
+import harness
+from harness import Clockwerk, base_config, check, deadline, endpoint, tempdir, wait_for
+from smtp_server import SmtpServer
+from webhook_receiver import Switchboard, WebhookReceiver
+
+ALERTER = "clockwerk: alerter"
+
+
+def alert_config(endpoints, smtp, hook=None, group_threshold=5, renotify=0, tls="none", user=None, password=None,
+                 db=True, **kw):
+    email = {"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "email_from": "monitor@example.test",
+             "email_to": ["ops@example.test", "oncall@example.test"], "smtp_tls": tls}
+    if smtp.ca_file:
+        email["smtp_ca_file"] = smtp.ca_file
+    if user:
+        email["smtp_user"] = user
+        email["smtp_password"] = password
+    alerts = {"group_threshold": group_threshold, "renotify": renotify}
+    if hook is not None:
+        alerts["webhooks"] = [{"url": hook.url}]
+    return base_config(endpoints, workers=2, db=db, extra={"email": email, "alerts": alerts}, **kw)
+
+
+def start(cw):
+    titles = cw.expected_titles() + [ALERTER]
+    return cw.wait_ready(titles=titles)
+
+
+def hold(seconds):
+    """Lets the system run for a while so that a wrong extra mail would have time to show up. This is not
+    a synchronisation (those all use wait_for): it is the length of the observation."""
+    time.sleep(seconds)
+
+
+def signed64(hex_id):
+    v = int(hex_id, 16)
+    return v - (1 << 64) if v >= (1 << 63) else v
+
+
+def message_id_hex(msg):
+    m = re.fullmatch(r"<([0-9a-f]{16})@clockwerk>", msg["message_id"].strip())
+    check(m, "Message-ID %r is not <16 hex digits@clockwerk>" % msg["message_id"])
+    return m.group(1)
+
+
+def alerts_rows(cw):
+    rows = cw.db().try_query("SELECT a.alert_id, a.kind, a.email_state, a.webhook_state, e.url, a.message "
+                             "FROM alerts a JOIN endpoints e ON e.id = a.endpoint_id ORDER BY a.id")
+    return rows or []
+
+
+def wait_alert_row(cw, hex_id, kind, email_state="sent", webhook_state=None, timeout=30):
+    want = signed64(hex_id)
+
+    def ok():
+        for r in alerts_rows(cw):
+            if r[0] == want and r[1] == kind and r[2] == email_state and (webhook_state is None or r[3] == webhook_state):
+                return r
+        return None
+    return wait_for(ok, deadline(timeout), lambda: "alerts row %s %s email=%s webhook=%s; rows: %s" % (
+        hex_id, kind, email_state, webhook_state, alerts_rows(cw)))
+
+
+def check_no_password(cw, password):
+    check(password not in cw.log_text(), "the SMTP password appears in the log")
+
+
+@harness.timeout(120)
+def test_down_once_then_up_once():
+    with tempdir() as d, Switchboard() as sw, SmtpServer() as smtp, WebhookReceiver() as hook:
+        sw.set("api", 200)
+        sw.set("steady", 200)
+        cfg = alert_config([endpoint(sw.url("api"), alert_threshold=3, timeout=0.8, name="api"),
+                            endpoint(sw.url("steady"), timeout=0.8)], smtp, hook)
+        with Clockwerk(cfg, d) as cw:
+            start(cw)
+            wait_for(lambda: sw.hits("api") >= 3 and sw.hits("steady") >= 3, deadline(20), "first checks")
+            hold(2)
+            check(smtp.messages() == [], "mail at start (no UP mail expected): %s" % smtp.subjects())
+
+            sw.set("api", 500)
+            hits_at_failure = sw.hits("api")
+            down = smtp.wait_messages(1, "DOWN", timeout=30)[0]
+            failed_checks = sw.hits("api") - hits_at_failure
+            check(failed_checks >= 3, "DOWN mail after only %d failed checks (alert_threshold 3)" % failed_checks)
+            check(down["subject"].startswith("[clockwerk] DOWN: api (http://127.0.0.1:"), down["subject"])
+            check(sorted(down["to"]) == ["oncall@example.test", "ops@example.test"], "recipients %s" % down["to"])
+            check(down["from"] == "monitor@example.test", "MAIL FROM %s" % down["from"])
+            for h in ("Date", "Message-ID", "From", "To", "Subject"):
+                check(down["msg"].get(h), "DOWN mail without %s header" % h)
+            check("Failed checks: 3" in down["body"] and "HTTP 500" in down["body"], down["body"])
+            down_id = message_id_hex(down)
+            hold(4)  # several more failed checks: still exactly one mail
+            check(len(smtp.messages()) == 1, "expected exactly one mail while down, got %s" % smtp.subjects())
+            calls = wait_for(lambda: hook.calls() or None, deadline(20), "a webhook call")
+            check(len(calls) == 1 and calls[0]["kind"] == "down" and calls[0]["alert_id"] == down_id,
+                  "webhook calls %s" % calls)
+            check("text" in calls[0] and "DOWN" in calls[0]["text"], calls[0])
+            check(hook.token not in cw.log_text(), "the webhook URL's token appears in the log")
+
+            sw.set("api", 200)
+            up = smtp.wait_messages(1, "UP", timeout=30)[0]
+            check("Downtime:" in up["body"], up["body"])
+            hold(3)
+            check(len(smtp.messages("UP")) == 1 and len(smtp.messages("DOWN")) == 1,
+                  "expected one DOWN and one UP mail, got %s" % smtp.subjects())
+            up_id = message_id_hex(up)
+            wait_for(lambda: len(hook.calls()) == 2 or None, deadline(20), "the UP webhook call")
+            check([c["kind"] for c in hook.calls()] == ["down", "up"], hook.calls())
+            # both alerts recorded by the storer, delivered on both channels
+            wait_alert_row(cw, down_id, "down", "sent", "sent")
+            wait_alert_row(cw, up_id, "up", "sent", "sent")
+            check(len(alerts_rows(cw)) == 2, "alerts table: %s" % alerts_rows(cw))
+            cw.stop()
+
+
+@harness.timeout(120)
+def test_slow_endpoint_one_slow_mail():
+    with tempdir() as d, Switchboard() as sw, SmtpServer() as smtp:
+        sw.set("slow", 200, delay=0.6)
+        cfg = alert_config([endpoint(sw.url("slow"), alert_threshold=2, timeout=1, latency_threshold=0.3)], smtp)
+        with Clockwerk(cfg, d) as cw:
+            start(cw)
+            slow = smtp.wait_messages(1, "SLOW", timeout=30)[0]
+            check("threshold 300.0 ms" in slow["body"], slow["body"])
+            hold(4)
+            check(smtp.subjects() == [slow["subject"]], "expected one SLOW mail, got %s" % smtp.subjects())
+            sw.set("slow", 200, delay=0)
+            smtp.wait_messages(1, "FAST", timeout=30)
+            hold(2)
+            check(len(smtp.messages()) == 2, "expected SLOW then FAST, got %s" % smtp.subjects())
+            wait_for(lambda: len(alerts_rows(cw)) == 2 or None, deadline(20), "two alert rows")
+            check(sorted(r[1] for r in alerts_rows(cw)) == ["fast", "slow"], alerts_rows(cw))
+            cw.stop()
+
+
+@harness.timeout(150)
+def test_twenty_down_together_one_summary():
+    with tempdir() as d, Switchboard() as sw, SmtpServer() as smtp, WebhookReceiver() as hook:
+        names = ["ep%02d" % i for i in range(20)]
+        for n in names:
+            sw.set(n, 200)
+        cfg = alert_config([endpoint(sw.url(n), alert_threshold=2, timeout=0.8) for n in names], smtp, hook,
+                           group_threshold=5)
+        with Clockwerk(cfg, d) as cw:
+            start(cw)
+            wait_for(lambda: all(sw.hits(n) >= 2 for n in names), deadline(20), "every endpoint checked twice")
+            for n in names:
+                sw.set(n, 500)
+            summary = smtp.wait_messages(1, timeout=40)[0]
+            hold(5)
+            subjects = smtp.subjects()
+            check(len(subjects) == 1, "expected one summary mail, got %d: %s" % (len(subjects), subjects))
+            check("20 endpoints changed state: 20 DOWN" in summary["subject"], summary["subject"])
+            for n in names:
+                check(sw.url(n) in summary["body"], "summary does not list %s" % n)
+            calls = hook.calls()
+            check(len(calls) == 1 and calls[0]["kind"] == "summary" and len(calls[0]["alerts"]) == 20,
+                  "webhook calls: %s" % [c.get("kind") for c in calls])
+            wait_for(lambda: sum(1 for r in alerts_rows(cw) if r[1] == "down" and r[2] == "sent") == 20 or None,
+                     deadline(30), lambda: "20 down alerts recorded as sent: %s" % alerts_rows(cw))
+            cw.stop()
+
+
+@harness.timeout(150)
+def test_smtp_outage_alert_arrives_once():
+    with tempdir() as d, Switchboard() as sw, SmtpServer() as smtp:
+        sw.set("api", 200)
+        cfg = alert_config([endpoint(sw.url("api"), alert_threshold=2, timeout=0.8)], smtp)
+        with Clockwerk(cfg, d) as cw:
+            start(cw)
+            wait_for(lambda: sw.hits("api") >= 2, deadline(20), "first checks")
+            smtp.stop()
+            mark = cw.log_mark()
+            sw.set("api", 500)
+            cw.wait_log(r"mail [0-9a-f]{16} via smtp://127\.0\.0\.1:%d failed \(attempt 2" % smtp.port, timeout=40,
+                        since=mark)
+            rows = alerts_rows(cw)
+            check(any(r[1] == "down" and r[2] == "pending" for r in rows) or not cw.db_active,
+                  "the DOWN alert should be recorded as pending while the server is away: %s" % rows)
+            smtp.start()
+            down = smtp.wait_messages(1, "DOWN", timeout=60)[0]
+            hold(5)
+            check(len(smtp.messages()) == 1, "expected the DOWN mail exactly once, got %s" % smtp.subjects())
+            wait_alert_row(cw, message_id_hex(down), "down", "sent")
+            cw.stop()
+
+
+@harness.timeout(150)
+def test_alerter_killed_while_down_no_second_down():
+    with tempdir() as d, Switchboard() as sw, SmtpServer() as smtp:
+        sw.set("api", 200)
+        cfg = alert_config([endpoint(sw.url("api"), alert_threshold=2, timeout=0.8)], smtp)
+        with Clockwerk(cfg, d) as cw:
+            kids = start(cw)
+            wait_for(lambda: sw.hits("api") >= 2, deadline(20), "first checks")
+            sw.set("api", 500)
+            smtp.wait_messages(1, "DOWN", timeout=30)
+            old = kids[ALERTER]
+            os.kill(old, signal.SIGKILL)
+            new = cw.wait_new_child(ALERTER, old, timeout=30)
+            mark = cw.log_mark()
+            cw.wait_log(r"state restored from .*1 down", timeout=20, since=0)
+            hits = sw.hits("api")
+            wait_for(lambda: sw.hits("api") >= hits + 5, deadline(30), "five more failed checks")
+            check(len(smtp.messages()) == 1, "a second mail after the restart: %s" % smtp.subjects())
+            check(new != old, "alerter not restarted")
+            sw.set("api", 200)
+            smtp.wait_messages(1, "UP", timeout=30)
+            hold(2)
+            check(len(smtp.messages("DOWN")) == 1 and len(smtp.messages("UP")) == 1,
+                  "expected one DOWN and one UP, got %s" % smtp.subjects())
+            del mark
+            cw.stop()
+
+
+@harness.timeout(120)
+def test_starttls_and_auth():
+    password = "pw-" + os.urandom(6).hex()
+    with tempdir() as d, Switchboard() as sw, SmtpServer(starttls=True, auth=("alerts", password)) as smtp:
+        sw.set("api", 200)
+        cfg = alert_config([endpoint(sw.url("api"), alert_threshold=2, timeout=0.8)], smtp, tls="starttls",
+                           user="alerts", password=password)
+        with Clockwerk(cfg, d) as cw:
+            start(cw)
+            wait_for(lambda: sw.hits("api") >= 2, deadline(20), "first checks")
+            sw.set("api", 500)
+            down = smtp.wait_messages(1, "DOWN", timeout=30)[0]
+            check(down["tls"], "the mail did not come over TLS")
+            check(down["authenticated"], "the mail was not sent after AUTH")
+            check(smtp.auth_failures == 0, "AUTH failed %d time(s)" % smtp.auth_failures)
+            check_no_password(cw, password)
+            cw.stop()
+            check_no_password(cw, password)
+
+
+@harness.timeout(120)
+def test_starttls_wrong_password_retried_and_logged():
+    with tempdir() as d, Switchboard() as sw, SmtpServer(starttls=True, auth=("alerts", "right")) as smtp:
+        sw.set("api", 500)
+        cfg = alert_config([endpoint(sw.url("api"), alert_threshold=1, timeout=0.8)], smtp, tls="starttls",
+                           user="alerts", password="wrong-secret-42")
+        with Clockwerk(cfg, d) as cw:
+            start(cw)
+            # libcurl tries the mechanisms the server offers; whatever the SMTP reply, the attempt fails, is
+            # logged and retried
+            cw.wait_log(r"mail [0-9a-f]{16} via smtp://127\.0\.0\.1:%d failed \(attempt 1, retry in 1 s\): .*SMTP \d{3}"
+                        % smtp.port, timeout=40)
+            check(smtp.messages() == [], "a mail was accepted with a wrong password")
+            check_no_password(cw, "wrong-secret-42")
+            cw.stop()
+
+
+@harness.timeout(90)
+def test_test_alert_option():
+    with tempdir() as d, SmtpServer() as smtp, WebhookReceiver() as hook:
+        cfg = alert_config([endpoint("http://127.0.0.1:9/")], smtp, hook, db=False)
+        cw = Clockwerk(cfg, d)
+        if "--test-alert" not in harness.run_cli(["--help"]).text:
+            harness.note("clockwerk has no --test-alert option yet: only the alerter's own mode is tested")
+            return
+        res = harness.run_cli(["-c", cw.conf_path, "--test-alert"], timeout=60, cwd=d)
+        check(res.code == 0, "--test-alert failed: %r" % res)
+        check(re.search(r"test mail .*: OK", res.out) and re.search(r"test webhook call .*: OK", res.out), res.out)
+        msgs = smtp.wait_messages(1, "test alert", timeout=10)
+        check(len(msgs) == 1, smtp.subjects())
+        calls = wait_for(lambda: hook.calls() or None, deadline(10), "the test webhook call")
+        check(calls[0]["kind"] == "test", calls)
+        # and a failing one: the SMTP server gone, the webhook answering 500
+        smtp.stop()
+        hook.status = 500
+        res = harness.run_cli(["-c", cw.conf_path, "--test-alert"], timeout=90, cwd=d)
+        check(res.code == 1, "--test-alert should fail: %r" % res)
+        check(res.out.count("FAILED") == 2, res.out)

@@ -1,0 +1,155 @@
+"""tests/e2e/webhook_receiver.py — local HTTP servers for the alerter's end-to-end tests.
+
+    with WebhookReceiver() as hook:    hook.url -> "http://127.0.0.1:PORT/hook/TOKEN"; hook.calls() -> the JSON
+                                       bodies POSTed there; hook.status = 500 makes it fail (to test retries)
+    with Switchboard() as sw:          sw.url("a") -> an endpoint whose answer the test sets:
+                                       sw.set("a", status=500) / sw.set("a", status=200, delay=1.5)
+
+Both run on 127.0.0.1 only, on a port the kernel picks, in a background thread; stop() (called on every
+path by the context manager) closes the socket and wakes sleeping handlers.
+"""
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, owner):
+        self.owner = owner
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+    def handle_error(self, request, client_address):
+        pass
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def _reply(self, status, body=b""):
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        self.close_connection = True
+
+    def _serve(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n) if n > 0 else b""
+        try:
+            status, delay = self.server.owner._handle(self.command, urlsplit(self.path).path, dict(self.headers), body)
+            if delay and self.server.owner._stopping.wait(delay):
+                return
+            self._reply(status, b"ok\n" if status < 400 else b"failing on purpose\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    do_GET = _serve
+    do_HEAD = _serve
+    do_POST = _serve
+
+
+class _Base:
+    def __init__(self):
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._server = None
+        self._thread = None
+
+    def start(self):
+        self._server = _Server(self)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._stopping.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+
+class WebhookReceiver(_Base):
+    """Records JSON POSTs to /hook/TOKEN; answers `status` (200 unless the test changes it)."""
+
+    def __init__(self, token="s3cr3t-token"):
+        super().__init__()
+        self.token = token
+        self.status = 200
+        self._calls = []
+        self.attempts = 0
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d/hook/%s" % (self.port, self.token)
+
+    def _handle(self, method, path, headers, body):
+        with self._lock:
+            self.attempts += 1
+            status = self.status
+            if method == "POST" and path == "/hook/" + self.token and status < 300:
+                try:
+                    doc = json.loads(body.decode("utf-8"))
+                except ValueError:
+                    doc = {"_invalid": body.decode("utf-8", "replace")}
+                self._calls.append({"json": doc, "headers": headers, "at": time.time()})
+        return status, 0
+
+    def calls(self):
+        with self._lock:
+            return [c["json"] for c in self._calls]
+
+    def raw_calls(self):
+        with self._lock:
+            return list(self._calls)
+
+
+class Switchboard(_Base):
+    """Endpoints /sw/NAME whose status and delay the test sets at any time (default 200, no delay)."""
+
+    def __init__(self):
+        super().__init__()
+        self._state = {}
+        self._hits = {}
+
+    def url(self, name):
+        return "http://127.0.0.1:%d/sw/%s" % (self.port, name)
+
+    def set(self, name, status=200, delay=0.0):
+        with self._lock:
+            self._state[name] = (status, delay)
+
+    def hits(self, name):
+        with self._lock:
+            return self._hits.get(name, 0)
+
+    def _handle(self, method, path, headers, body):
+        name = path[len("/sw/"):] if path.startswith("/sw/") else None
+        with self._lock:
+            if name is None:
+                return 404, 0
+            self._hits[name] = self._hits.get(name, 0) + 1
+            return self._state.get(name, (200, 0.0))

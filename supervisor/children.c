@@ -195,6 +195,7 @@ static void spawn(struct children *ch, struct child *c, const char *snapshot, un
     c->stopping = false;
     c->restart_now = false;
     c->term_sent_ns = 0;
+    c->killed = false;
     if (!first) {
         c->restarts++;
         ch->restarts[c->kind]++;
@@ -264,13 +265,18 @@ void children_stop_kind(struct children *ch, enum child_kind kind, int64_t now)
     }
 }
 
-size_t children_kill_kind(struct children *ch, enum child_kind kind)
+size_t children_kill_kind(struct children *ch, enum child_kind kind, bool only_stopping)
 {
     size_t n = 0;
     for (size_t i = 0; i < ch->n; i++) {
         struct child *c = &ch->v[i];
-        if (c->pid <= 0 || (kind != CHILD_KINDS && c->kind != kind)) continue;
-        log_warn("%s (pid %d) did not stop in time: SIGKILL", c->name, (int)c->pid);
+        if (c->pid <= 0 || c->killed || (kind != CHILD_KINDS && c->kind != kind)) continue;
+        if (only_stopping && !c->stopping) continue;
+        if (c->stopping)
+            log_warn("%s (pid %d) did not stop in time: SIGKILL", c->name, (int)c->pid);
+        else
+            log_warn("%s (pid %d): no time left to stop it in order: SIGKILL", c->name, (int)c->pid);
+        c->killed = true;
         if (kill(c->pid, SIGKILL) != 0 && errno != ESRCH)
             log_warn("cannot kill %s (pid %d): %s", c->name, (int)c->pid, strerror(errno));
         c->respawn = false;
@@ -278,6 +284,26 @@ size_t children_kill_kind(struct children *ch, enum child_kind kind)
         n++;
     }
     return n;
+}
+
+int64_t children_enforce_stop(struct children *ch, int64_t now, int64_t stop_ns)
+{
+    int64_t next = INT64_MAX;
+    for (size_t i = 0; i < ch->n; i++) {
+        struct child *c = &ch->v[i];
+        if (c->pid <= 0 || !c->stopping || c->killed) continue;
+        int64_t due = c->term_sent_ns + stop_ns;
+        if (due > now) {
+            if (due < next) next = due;
+            continue;
+        }
+        log_warn("%s (pid %d) did not stop within %.0f s of SIGTERM: SIGKILL", c->name, (int)c->pid,
+                 (double)stop_ns / 1e9);
+        if (kill(c->pid, SIGKILL) != 0 && errno != ESRCH)
+            log_warn("cannot kill %s (pid %d): %s", c->name, (int)c->pid, strerror(errno));
+        c->killed = true;
+    }
+    return next;
 }
 
 void children_clear_fatal(struct children *ch, int64_t now)

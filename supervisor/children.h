@@ -40,6 +40,7 @@ struct child {
     bool stopping;
     bool restart_now;
     bool fatal;
+    bool killed;               /* SIGKILL sent after a stop timed out */
     int64_t started_ns;        /* monotonic time of the last start */
     int64_t next_start_ns;     /* earliest next start */
     int64_t backoff_ns;        /* current restart delay */
@@ -85,8 +86,13 @@ void children_retire(struct children *ch, struct child *c, int64_t now);
 void children_restart(struct children *ch, struct child *c, int64_t now);
 /* SIGTERM to every running process of kind (CHILD_KINDS: all) that was not yet asked, respawn off. */
 void children_stop_kind(struct children *ch, enum child_kind kind, int64_t now);
-/* SIGKILL to every running process of kind (CHILD_KINDS: all). Returns how many were signalled. */
-size_t children_kill_kind(struct children *ch, enum child_kind kind);
+/* SIGKILL to every running process of kind (CHILD_KINDS: all); with only_stopping, only to those already
+ * sent SIGTERM. Returns how many were signalled. */
+size_t children_kill_kind(struct children *ch, enum child_kind kind, bool only_stopping);
+
+/* While running: a process asked to stop (reload) that is still alive stop_ns after the SIGTERM gets
+ * SIGKILL, so a hung child cannot hold up a reload. Returns the next such deadline, or INT64_MAX. */
+int64_t children_enforce_stop(struct children *ch, int64_t now, int64_t stop_ns);
 
 /* Reaps every exited child (waitpid WNOHANG loop), logs why each one ended and applies the policy. */
 void children_reap(struct children *ch, int64_t now);

@@ -5,14 +5,15 @@
  * DESIGN
  * One thread, one loop. Signal handlers only set the flags below; the handled signals stay blocked
  * except while the loop sleeps in sig_wait() (ppoll with a mask), so every event is handled here, in
- * order: reap children, then stop or reload, then start what is due, then sleep until the next due start
- * or shutdown deadline.
+ * order: stop (first, so that children ended by a group-wide signal are not taken for crashes), reap
+ * children, reload, start what is due, then sleep until the next due start or deadline.
  *
  * Shutdown is ordered so that nothing in flight is lost: workers first (SIGTERM, they stop probing and
  * flush), then the alerter (it sends its last alerts to the storer), then the storer (it drains its queue
- * and commits), then the relay (so the tap sees everything to the end). A worker
- * still alive after 5 s, or any child still alive 8 s after the stop began, gets SIGKILL; the supervisor
- * exits 0 within 10 s. */
+ * and commits), then the relay (so the tap sees everything to the end).
+ * Escalation: a worker still alive 5 s after the stop began gets SIGKILL; at 8 s every child that was sent
+ * SIGTERM and is still alive does (the next in line then still gets its SIGTERM); at 9 s whatever is left;
+ * at 9.5 s the supervisor stops waiting. It exits 0 within 10 s. */
 #include "common/config.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -51,8 +52,10 @@ static void on_signal(int sig)
 }
 
 #define STOP_WORKERS_NS (5000000000LL)  /* workers still alive after this get SIGKILL */
-#define STOP_KILL_NS    (8000000000LL)  /* any child still alive after this gets SIGKILL */
+#define STOP_KILL_NS    (8000000000LL)  /* any child asked to stop and still alive after this gets SIGKILL */
+#define STOP_LAST_NS    (9000000000LL)  /* any child at all still alive after this gets SIGKILL */
 #define STOP_GIVEUP_NS  (9500000000LL)  /* stop waiting: PDEATHSIG takes whatever is left */
+#define RELOAD_STOP_NS  (8000000000LL)  /* a child stopped for a reload gets this long before SIGKILL */
 
 enum stop_phase { RUNNING = 0, STOP_WORKERS, STOP_ALERTER, STOP_STORER, STOP_RELAY, STOPPED };
 
@@ -68,7 +71,7 @@ struct supervisor {
     bool alerter_missing_warned;
     enum stop_phase phase;
     int64_t stop_started_ns;
-    bool workers_killed, all_killed;
+    bool workers_killed, stopping_killed, all_killed;
     int64_t started_ns;
     unsigned long reloads, reloads_failed;
 };
@@ -315,13 +318,18 @@ static void begin_stop(struct supervisor *s, int sig, int64_t now)
 static int64_t advance_stop(struct supervisor *s, int64_t now)
 {
     int64_t since = now - s->stop_started_ns;
-    if (s->phase == STOP_WORKERS && children_running(&s->ch, CHILD_WORKER) > 0 && since >= STOP_WORKERS_NS &&
-        !s->workers_killed) {
-        children_kill_kind(&s->ch, CHILD_WORKER);
+    if (s->phase == STOP_WORKERS && since >= STOP_WORKERS_NS && !s->workers_killed) {
+        children_kill_kind(&s->ch, CHILD_WORKER, false);
         s->workers_killed = true;
     }
-    if (since >= STOP_KILL_NS && !s->all_killed && children_running(&s->ch, CHILD_KINDS) > 0) {
-        children_kill_kind(&s->ch, CHILD_KINDS);
+    /* At 8 s whoever was asked and is still there is killed; the next in line still gets its SIGTERM when
+     * they are reaped (the relay stops in a moment); at 9 s nothing waits any more. */
+    if (since >= STOP_KILL_NS && !s->stopping_killed) {
+        children_kill_kind(&s->ch, CHILD_KINDS, true);
+        s->stopping_killed = true;
+    }
+    if (since >= STOP_LAST_NS && !s->all_killed) {
+        children_kill_kind(&s->ch, CHILD_KINDS, false);
         s->all_killed = true;
     }
     /* The alerter stops before the storer: it sends its last alerts to the storer. */
@@ -344,7 +352,8 @@ static int64_t advance_stop(struct supervisor *s, int64_t now)
         s->phase = STOPPED;
     }
     if (!s->workers_killed && s->phase == STOP_WORKERS) return s->stop_started_ns + STOP_WORKERS_NS;
-    if (!s->all_killed) return s->stop_started_ns + STOP_KILL_NS;
+    if (!s->stopping_killed) return s->stop_started_ns + STOP_KILL_NS;
+    if (!s->all_killed) return s->stop_started_ns + STOP_LAST_NS;
     return s->stop_started_ns + STOP_GIVEUP_NS;
 }
 
@@ -391,6 +400,8 @@ static int run(struct supervisor *s)
         int64_t wake;
         if (s->phase == RUNNING) {
             wake = children_start_due(&s->ch, s->snapshot, s->gen, now);
+            int64_t kill_due = children_enforce_stop(&s->ch, now, RELOAD_STOP_NS);
+            if (kill_due < wake) wake = kill_due;
             snapshot_gc(s);
         } else {
             wake = advance_stop(s, now);

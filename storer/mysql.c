@@ -11,8 +11,10 @@
  * Tables (docs/schema.md): the same names and columns as every backend; checked_at/raised_at are
  * DATETIME(3) in UTC, milliseconds as DOUBLE, ok TINYINT(1), boot_id/alert_id BIGINT holding the bit
  * pattern of the u64. endpoints.url is TEXT with a UNIQUE key on a stored SHA-256 of it (url_hash): an
- * index on the URL itself would exceed InnoDB's key length, and the hash compares bytes exactly where the
- * default collation would fold case.
+ * index on the URL itself would exceed InnoDB's key length, and the hash compares bytes exactly where a
+ * case-insensitive collation would fold case. The same definition works on MariaDB and on MySQL 8 (where
+ * MariaDB's `UNIQUE ... USING HASH` does not exist). endpoint_id has no FOREIGN KEY here (docs/schema.md):
+ * the storer derives it from endpoints itself, and InnoDB would check it row by row.
  *
  * write_batch(): endpoint ids come from a url->id cache filled by sync_endpoints; an URL not cached is
  * inserted (INSERT IGNORE) and looked up before the batch's transaction, in autocommit, so the cache never
@@ -418,25 +420,23 @@ static const char *const my_schema_v1[] = {
     " connect_ms DOUBLE NULL,"
     " tls_ms DOUBLE NULL,"
     " ttfb_ms DOUBLE NULL,"
-    " worker INT UNSIGNED NOT NULL,"
+    " worker INT NOT NULL,"
     " boot_id BIGINT NOT NULL,"
     " seq BIGINT NOT NULL,"
     " UNIQUE KEY checks_origin (worker, boot_id, seq),"
-    " KEY checks_endpoint_time (endpoint_id, checked_at),"
-    " CONSTRAINT checks_endpoint FOREIGN KEY (endpoint_id) REFERENCES endpoints (id)"
+    " KEY checks_endpoint_time (endpoint_id, checked_at)"
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
     "CREATE TABLE alerts ("
     " id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,"
     " alert_id BIGINT NOT NULL,"
     " endpoint_id BIGINT NOT NULL,"
     " raised_at DATETIME(3) NOT NULL,"
-    " kind VARCHAR(32) NOT NULL,"
+    " kind VARCHAR(16) NOT NULL,"
     " message TEXT NOT NULL,"
     " email_state VARCHAR(16) NOT NULL,"
     " webhook_state VARCHAR(16) NOT NULL,"
     " UNIQUE KEY alerts_alert_id (alert_id),"
-    " KEY alerts_endpoint_time (endpoint_id, raised_at),"
-    " CONSTRAINT alerts_endpoint FOREIGN KEY (endpoint_id) REFERENCES endpoints (id)"
+    " KEY alerts_endpoint_time (endpoint_id, raised_at)"
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
     NULL,
 };

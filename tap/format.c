@@ -90,9 +90,10 @@ static size_t utf8_seq(const unsigned char *p)
     return n;
 }
 
-/* A JSON string from wire text. JSON is UTF-8: a byte that is not part of valid UTF-8 (a Latin-1 name,
- * a cut sequence from an old sender) becomes U+FFFD, so that every consumer can parse every line. */
-static int add_str(struct json_object *o, const char *key, const char *s)
+/* Wire text made valid UTF-8 for JSON (strings and object keys). JSON is UTF-8: a byte that is not part of
+ * valid UTF-8 (a Latin-1 name, a cut sequence from an old sender) becomes U+FFFD, so that every consumer can
+ * parse every line. Returns s itself when it is valid, else the cleaned copy in tmp (NUL-terminated). */
+static const char *utf8_clean(const char *s, struct cw_buf *tmp)
 {
     const unsigned char *p = (const unsigned char *)(s ? s : "");
     size_t i = 0, len = strlen((const char *)p);
@@ -101,20 +102,26 @@ static int add_str(struct json_object *o, const char *key, const char *s)
         if (!n) break;
         i += n;
     }
-    if (i == len) return add(o, key, json_object_new_string((const char *)p));
-    struct cw_buf clean = { 0 };
-    cw_buf_put(&clean, p, i); /* the valid start */
+    if (i == len) return (const char *)p;
+    cw_buf_put(tmp, p, i); /* the valid start */
     while (i < len) {
         size_t n = utf8_seq(p + i);
         if (n) {
-            cw_buf_put(&clean, p + i, n);
+            cw_buf_put(tmp, p + i, n);
             i += n;
         } else {
-            cw_buf_put(&clean, "\xEF\xBF\xBD", 3);
+            cw_buf_put(tmp, "\xEF\xBF\xBD", 3);
             i++;
         }
     }
-    int rc = add(o, key, json_object_new_string_len((const char *)clean.data, (int)clean.len));
+    cw_buf_put(tmp, "", 1);
+    return (const char *)tmp->data;
+}
+
+static int add_str(struct json_object *o, const char *key, const char *s)
+{
+    struct cw_buf clean = { 0 };
+    int rc = add(o, key, json_object_new_string(utf8_clean(s, &clean)));
     cw_buf_free(&clean);
     return rc;
 }
@@ -261,8 +268,11 @@ int tap_format_stats(struct cw_buf *out, const struct cw_stats *s, bool json)
     rc = rc ? rc : add_time(o, "at", s->at_us);
     struct json_object *counters = rc ? NULL : json_object_new_object();
     if (!rc && !counters) rc = -1;
-    for (unsigned i = 0; !rc && i < s->count && i < CW_STATS_MAX; i++)
-        rc = add(counters, s->items[i].name, json_object_new_int64(s->items[i].value));
+    for (unsigned i = 0; !rc && i < s->count && i < CW_STATS_MAX; i++) {
+        struct cw_buf clean = { 0 }; /* a counter name is a key: valid UTF-8 like every string */
+        rc = add(counters, utf8_clean(s->items[i].name, &clean), json_object_new_int64(s->items[i].value));
+        cw_buf_free(&clean);
+    }
     if (counters) {
         if (rc == 0) rc = add(o, "counters", counters);
         else json_object_put(counters);

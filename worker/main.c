@@ -264,7 +264,8 @@ static void start_due(struct worker *w)
         int64_t due = top->due_ns;
         int64_t wall = cw_wall_us();
         char why[256];
-        if (probe_start(w->pool, ep, w->headers[id], id, due, now, wall, why, sizeof why) == 0) {
+        long timeout_ms = sched_check_timeout_ms(ep->timeout, top->interval_ns, due, now);
+        if (probe_start(w->pool, ep, w->headers[id], id, timeout_ms, due, now, wall, why, sizeof why) == 0) {
             w->busy[id] = 1;
             unsigned n = probe_in_flight(w->pool);
             if (n > w->peak_in_flight) w->peak_in_flight = n;

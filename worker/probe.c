@@ -243,7 +243,8 @@ static int on_socket(void *clientp, curl_socket_t fd, curlsocktype purpose)
     return CURL_SOCKOPT_OK;
 }
 
-static CURLcode setup(struct probe_check *c, const struct cw_endpoint *ep, struct curl_slist *headers)
+static CURLcode setup(struct probe_check *c, const struct cw_endpoint *ep, struct curl_slist *headers,
+                      long timeout_ms)
 {
     CURL *e = c->easy;
     CURLcode rc = CURLE_OK;
@@ -251,7 +252,7 @@ static CURLcode setup(struct probe_check *c, const struct cw_endpoint *ep, struc
     do { \
         if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val); \
     } while (0)
-    long timeout_ms = (long)llround(ep->timeout * 1000.0);
+    if (timeout_ms <= 0) timeout_ms = (long)llround(ep->timeout * 1000.0);
     if (timeout_ms < 1) timeout_ms = 1;
     SET(CURLOPT_URL, ep->url);
     SET(CURLOPT_PRIVATE, (void *)c);
@@ -298,7 +299,7 @@ static CURLcode setup(struct probe_check *c, const struct cw_endpoint *ep, struc
 }
 
 int probe_start(struct probe_pool *p, const struct cw_endpoint *ep, struct curl_slist *headers, uint32_t id,
-                int64_t due_ns, int64_t start_ns, int64_t wall_us, char *err, size_t errlen)
+                long timeout_ms, int64_t due_ns, int64_t start_ns, int64_t wall_us, char *err, size_t errlen)
 {
     if (p->n_free == 0) {
         snprintf(err, errlen, "no free check slot");
@@ -324,7 +325,7 @@ int probe_start(struct probe_pool *p, const struct cw_endpoint *ep, struct curl_
     c->curl_err[0] = '\0';
     c->error[0] = '\0';
     probe_kw_reset(&c->kw, ep->method == CW_METHOD_HEAD ? NULL : ep->keyword);
-    CURLcode rc = setup(c, ep, headers);
+    CURLcode rc = setup(c, ep, headers, timeout_ms);
     if (rc != CURLE_OK) {
         snprintf(err, errlen, "cannot set up the check: %s", curl_easy_strerror(rc));
         return -1;

@@ -77,11 +77,12 @@ unsigned probe_capacity(const struct probe_pool *p);
  * start-up; the caller frees it with curl_slist_free_all after the pool is gone. Out of memory is fatal. */
 struct curl_slist *probe_headers_new(const struct cw_endpoint *ep);
 
-/* Starts a check of ep (the caller's endpoint id `id`, due at due_ns, starting now at start_ns / wall_us).
+/* Starts a check of ep (the caller's endpoint id `id`, due at due_ns, starting now at start_ns / wall_us),
+ * with a timeout of timeout_ms (0: the endpoint's own).
  * ep and headers are borrowed until the check is released. Returns 0, or -1 with a reason in err (no free
  * slot, or libcurl refused the handle): the caller reports the check as failed. */
 int probe_start(struct probe_pool *p, const struct cw_endpoint *ep, struct curl_slist *headers, uint32_t id,
-                int64_t due_ns, int64_t start_ns, int64_t wall_us, char *err, size_t errlen);
+                long timeout_ms, int64_t due_ns, int64_t start_ns, int64_t wall_us, char *err, size_t errlen);
 
 /* For a CURLMSG_DONE message of the pool's multi: fills out (all but worker, boot_id and seq) and *id, and
  * returns the check (NULL when the handle is not one of the pool's). out->url and out->error point into the

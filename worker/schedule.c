@@ -42,6 +42,21 @@ int64_t sched_seconds_to_ns(double seconds)
     return (int64_t)llround(ns);
 }
 
+long sched_check_timeout_ms(double timeout_s, int64_t interval_ns, int64_t due_ns, int64_t now_ns)
+{
+    double want = timeout_s * 1000.0;
+    if (!(want >= 1.0)) want = 1.0;
+    if (want > 86400000.0) want = 86400000.0;
+    int64_t margin = interval_ns / 100;
+    if (margin < 5000000) margin = 5000000;
+    if (margin > 100000000) margin = 100000000;
+    double room = (double)(due_ns + interval_ns - margin - now_ns) / 1e6;
+    double ms = want < room ? want : room;
+    if (ms < want / 2) ms = want / 2;
+    if (ms < 1.0) ms = 1.0;
+    return (long)llround(ms);
+}
+
 void sched_init(struct sched *s, size_t capacity_hint)
 {
     s->n = 0;

@@ -38,6 +38,14 @@ int64_t sched_first_due(const char *url, int64_t interval_ns, int64_t now_mono_n
 /* Seconds (as configured) to nanoseconds, rounded; at least 1 ms. */
 int64_t sched_seconds_to_ns(double seconds);
 
+/* The timeout (ms) to give a check of an endpoint due at due_ns that starts at now_ns: the configured
+ * timeout, but cut so that the check ends a margin (1% of the interval, 5..100 ms) before the endpoint's next
+ * due time. With timeout == interval (allowed, and the default for intervals under 10 s) a hanging endpoint
+ * would otherwise still be in flight at every next due time, and only every other occurrence would run.
+ * Never less than half the configured timeout (a check that starts very late may then overlap, and the
+ * next occurrence is skipped), never less than 1 ms. */
+long sched_check_timeout_ms(double timeout_s, int64_t interval_ns, int64_t due_ns, int64_t now_ns);
+
 void sched_init(struct sched *s, size_t capacity_hint);
 void sched_free(struct sched *s);
 

@@ -337,12 +337,12 @@ static void run_checks(struct cw_endpoint *eps, size_t n, unsigned max, struct g
         while (next < n && probe_in_flight(pool) < max) {
             char err[128];
             int64_t now = cw_mono_ns();
-            assert_int_equal(probe_start(pool, &eps[next], hdrs[next], (uint32_t)next, now - 1000, now,
+            assert_int_equal(probe_start(pool, &eps[next], hdrs[next], (uint32_t)next, 0, now - 1000, now,
                                          cw_wall_us(), err, sizeof err), 0);
             next++;
         }
         char err[128];
-        if (next < n) assert_int_equal(probe_start(pool, &eps[next], NULL, 0, 0, 0, 0, err, sizeof err), -1);
+        if (next < n) assert_int_equal(probe_start(pool, &eps[next], NULL, 0, 0, 0, 0, 0, err, sizeof err), -1);
         int running;
         assert_int_equal(curl_multi_perform(multi, &running), CURLM_OK);
         CURLMsg *msg;

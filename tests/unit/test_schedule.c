@@ -179,6 +179,27 @@ static void test_late_check_does_not_pile_up(void **state)
     sched_free(&s);
 }
 
+/* A check's timeout is cut so that it ends before the endpoint's next occurrence. */
+static void test_check_timeout(void **state)
+{
+    (void)state;
+    const int64_t ms = 1000000;
+    /* timeout well below the interval: unchanged, even when a little late */
+    assert_int_equal(sched_check_timeout_ms(2.0, 60 * SEC, 0, 0), 2000);
+    assert_int_equal(sched_check_timeout_ms(2.5, 10 * SEC, 0, 50 * ms), 2500);
+    /* timeout == interval: ends 1% of the interval (5..100 ms) before the next due time */
+    assert_int_equal(sched_check_timeout_ms(10.0, 10 * SEC, 0, 0), 9900);
+    assert_int_equal(sched_check_timeout_ms(10.0, 10 * SEC, 0, 30 * ms), 9870);
+    assert_int_equal(sched_check_timeout_ms(1.0, 1 * SEC, 5 * SEC, 5 * SEC + 2 * ms), 988);
+    /* the margin is at most 100 ms */
+    assert_int_equal(sched_check_timeout_ms(60.0, 60 * SEC, 0, 0), 59900);
+    /* very late: never below half the configured timeout */
+    assert_int_equal(sched_check_timeout_ms(10.0, 10 * SEC, 0, 8 * SEC), 5000);
+    /* silly values stay sane */
+    assert_int_equal(sched_check_timeout_ms(0.0, 10 * SEC, 0, 0), 1);
+    assert_true(sched_check_timeout_ms(0.0004, 1 * ms, 0, 0) >= 1);
+}
+
 static void test_empty(void **state)
 {
     (void)state;
@@ -198,6 +219,7 @@ int main(void)
         cmocka_unit_test(test_first_due_keeps_wall_slot),
         cmocka_unit_test(test_heap_order_mixed_intervals),
         cmocka_unit_test(test_late_check_does_not_pile_up),
+        cmocka_unit_test(test_check_timeout),
         cmocka_unit_test(test_empty),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -57,6 +57,21 @@ def _port_open(port):
         return False
 
 
+def make_cert(directory, owner=None):
+    """A self-signed certificate for 127.0.0.1 (also the CA to verify it with): (cert path, key path)."""
+    cert, key = os.path.join(directory, "server.crt"), os.path.join(directory, "server.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.chmod(key, 0o600)
+    os.chmod(cert, 0o644)
+    if owner is not None and os.geteuid() == 0:
+        pw = pwd.getpwnam(owner)
+        os.chown(key, pw.pw_uid, pw.pw_gid)
+        os.chown(cert, pw.pw_uid, pw.pw_gid)
+    return cert, key
+
+
 def _pg_bindir():
     for d in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
         if os.path.exists(os.path.join(d, "initdb")):
@@ -113,8 +128,10 @@ class PostgresServer(_Server):
 
     kind = "postgresql"
 
-    def __init__(self, port=None):
+    def __init__(self, port=None, tls=False):
         super().__init__()
+        self.tls = tls
+        self.cert = self.key = None
         self.bindir = _pg_bindir()
         self.port = port or free_port()
         self.as_postgres = os.geteuid() == 0
@@ -150,6 +167,8 @@ class PostgresServer(_Server):
             os.chown(self.dir, pw.pw_uid, pw.pw_gid)
         self._run([os.path.join(self.bindir, "initdb"), "-D", self.datadir, "-U", "postgres", "-E", "UTF8",
                    "--locale=C", "--auth-local=trust", "--auth-host=scram-sha-256"])
+        if self.tls:
+            self.cert, self.key = make_cert(self.dir, "postgres" if self.as_postgres else None)
         self.start()
         self.psql_super("CREATE ROLE %s LOGIN PASSWORD '%s'" % (self.user, self.password))
         self.psql_super("CREATE DATABASE %s OWNER %s" % (self.dbname, self.user))
@@ -157,6 +176,8 @@ class PostgresServer(_Server):
     def start(self):
         opts = "-c listen_addresses=127.0.0.1 -p %d -c unix_socket_directories=%s -c max_connections=50" % (
             self.port, self.dir)
+        if self.tls:
+            opts += " -c ssl=on -c ssl_cert_file=%s -c ssl_key_file=%s" % (self.cert, self.key)
         try:
             self._run([os.path.join(self.bindir, "pg_ctl"), "start", "-w", "-t", "60", "-D", self.datadir,
                        "-l", self.logfile, "-o", opts], timeout=90)
@@ -220,8 +241,10 @@ class MariaDBServer(_Server):
 
     kind = "mysql"
 
-    def __init__(self, port=None):
+    def __init__(self, port=None, tls=False):
         super().__init__()
+        self.tls = tls
+        self.cert = self.key = None
         self.port = port or free_port()
         self.proc = None
         self.is_root = os.geteuid() == 0
@@ -255,6 +278,8 @@ class MariaDBServer(_Server):
             os.chown(self.dir, pw.pw_uid, pw.pw_gid)
             os.chown(self.datadir, pw.pw_uid, pw.pw_gid)
             argv.append("--user=mysql")
+        if self.tls:
+            self.cert, self.key = make_cert(self.dir, "mysql" if self.is_root else None)
         r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         if r.returncode != 0:
             raise RuntimeError("mariadb-install-db failed:\n%s" % r.stdout[-3000:])
@@ -268,6 +293,8 @@ class MariaDBServer(_Server):
                 "--port=%d" % self.port, "--bind-address=127.0.0.1", "--pid-file=" + os.path.join(self.dir, "m.pid"),
                 "--log-error=" + self.logfile, "--skip-name-resolve", "--innodb-buffer-pool-size=64M",
                 "--max-connections=50"]
+        if self.tls:
+            argv += ["--ssl-cert=" + self.cert, "--ssl-key=" + self.key]
         if self.is_root:
             argv.append("--user=mysql")
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,

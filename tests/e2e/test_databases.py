@@ -13,6 +13,9 @@ directories, 127.0.0.1, free ports, stopped on every path) and its own Clockwerk
   test_bad_input_postgresql/_mysql  wrong password, unknown database, closed port: one clear line naming
                                host/port/database without the password, the storer retries, the rest runs
   test_unix_socket             db_host = a socket directory (PostgreSQL) / socket file (MariaDB)
+  test_tls                     TLS is used when the server offers it (default sslmode "prefer");
+                               verify-full with db_ca_file works; "require" against a server without TLS is
+                               a clear retrying error
 """
 
 import os
@@ -21,7 +24,7 @@ import subprocess
 import time
 
 import harness
-from dbservers import MariaDBServer, PostgresServer
+from dbservers import MariaDBServer, PostgresServer, make_cert
 from harness import Clockwerk, base_config, check, closed_port_url, deadline, endpoint, tempdir, wait_for
 from targets import KEYWORD, Targets
 
@@ -374,3 +377,52 @@ def test_unix_socket():
                 cw.stop()
             rows = server.query("SELECT e.url, c.status_code FROM checks c JOIN endpoints e ON e.id = c.endpoint_id")
             check(all(r == [url, "200"] for r in rows), "%s rows: %r" % (server.kind, rows))
+
+
+# ------------------------------------------------------------------------------------------- 6. TLS
+
+@harness.timeout(300)
+def test_tls():
+    with tempdir() as d, Targets() as t, PostgresServer(tls=True) as pg, MariaDBServer(tls=True) as my, \
+            PostgresServer() as pg_plain, MariaDBServer() as my_plain:
+        for server, plain in ((pg, pg_plain), (my, my_plain)):
+            # Default sslmode: TLS because the server offers it. Then verify-full against its certificate.
+            for i, over in enumerate(({}, {"db_sslmode": "verify-full", "db_ca_file": server.cert})):
+                wd = os.path.join(d, "%s-%d" % (server.kind, i))
+                os.makedirs(wd)
+                url = t.url("/ok?tls=%s-%d" % (server.kind, i))
+                with Clockwerk(_config([endpoint(url, timeout=1)], server, **over), wd) as cw:
+                    cw.wait_ready()
+                    cw.wait_log(r"connected to %s://[^\n]*\(server [^\n]*, TLS\)" % server.kind.replace("postgresql", "postgresql"),
+                                timeout=30)
+                    wait_for(lambda: int(server.query("SELECT count(*) FROM checks c JOIN endpoints e ON "
+                                                      "e.id = c.endpoint_id WHERE e.url = '%s'" % url)[0][0]) >= 1,
+                             deadline(30), "rows over TLS in %s" % server.kind)
+                    cw.stop()
+            # verify-full against a CA that did not sign the server's certificate: refused, clearly.
+            other_dir = os.path.join(d, "other-ca-" + server.kind)
+            os.makedirs(other_dir)
+            other_ca, _ = make_cert(other_dir)
+            wd = os.path.join(d, "%s-wrong-ca" % server.kind)
+            os.makedirs(wd)
+            with Clockwerk(_config([endpoint(t.url("/ok?tls=wrongca"), timeout=1)], server,
+                                   db_sslmode="verify-full", db_ca_file=other_ca), wd) as cw:
+                cw.wait_ready()
+                m = cw.wait_log(r"database unavailable[^\n]*127\.0\.0\.1:%d/[^\n]*" % server.port, timeout=30)
+                check(re.search(r"certif|verif|SSL|TLS", m.group(0), re.I),
+                      "%s: a certificate from another CA was not the reason: %s" % (server.kind, m.group(0)))
+                harness.note("%s wrong CA: %s" % (server.kind, m.group(0)[:220]))
+                check(not re.search(r"connected to %s://" % server.kind, cw.log_text()),
+                      "%s: connected although the certificate is not from db_ca_file" % server.kind)
+                cw.stop(timeout=deadline(15))
+            # A server without TLS and db_sslmode = "require": the storer says so and keeps retrying.
+            wd = os.path.join(d, "%s-require" % server.kind)
+            os.makedirs(wd)
+            with Clockwerk(_config([endpoint(t.url("/ok?tls=require"), timeout=1)], plain, db_sslmode="require"),
+                           wd) as cw:
+                kids = cw.wait_ready()
+                m = cw.wait_log(r"database unavailable[^\n]*127\.0\.0\.1:%d/[^\n]*(SSL|TLS)[^\n]*" % plain.port,
+                                timeout=30)
+                harness.note("%s require without TLS: %s" % (server.kind, m.group(0)[:200]))
+                check(cw.wait_ready() == kids, "children changed while the database refused plain text")
+                cw.stop(timeout=deadline(15))

@@ -45,6 +45,9 @@ void cfgp_problem(struct cfg_parser *p, const config_setting_t *s, const char *f
     va_start(ap, fmt);
     vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
     va_end(ap);
+    /* one line, as config_report_fn promises: values quoted from the file may hold control characters */
+    for (char *c = msg; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?';
     p->errors++;
     if (p->report) p->report(p->rctx, msg);
 }

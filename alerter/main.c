@@ -510,7 +510,11 @@ static void save_state(struct alerter *a, int64_t now_mono)
     d.eps = cw_xcalloc(a->n_eps ? a->n_eps : 1, sizeof *d.eps);
     for (size_t i = 0; i < a->n_eps; i++) {
         const struct ep_slot *s = &a->eps[i];
-        if (s->st.avail == ASTATE_UNKNOWN && s->st.fail_run == 0) continue;
+        /* An endpoint plainly up (and not slow, no run under way) behaves exactly like an unknown one
+         * after a restart: it is left out, so the file holds only endpoints with something to remember. */
+        bool plain = (s->st.avail == ASTATE_UNKNOWN || s->st.avail == ASTATE_UP) && s->st.speed != ASTATE_SLOW &&
+                     s->st.fail_run == 0 && s->st.slow_run == 0;
+        if (plain) continue;
         struct statefile_endpoint *e = &d.eps[d.n_eps++];
         e->url = s->ep->url;
         e->st = s->st;

@@ -16,6 +16,8 @@
 #define HOOK_TIMEOUT_MS 30000L
 #define CONNECT_TIMEOUT_MS 10000L
 
+static const unsigned parallel_limit[2] = { OUTBOX_MAIL_PARALLEL, OUTBOX_HOOK_PARALLEL };
+
 struct outbox_transfer {
     CURL *easy;
     struct curl_slist *list;   /* recipients (mail) or headers (webhook) */
@@ -345,7 +347,7 @@ static void finish_transfer(struct outbox *ob, CURL *easy, CURLcode result, int6
 
 static void start_due(struct outbox *ob, int64_t now_us)
 {
-    static const unsigned limit[2] = { OUTBOX_MAIL_PARALLEL, OUTBOX_HOOK_PARALLEL };
+    const unsigned *limit = parallel_limit;
     for (size_t i = 0; i < ob->n; i++) {
         struct outbox_job *j = ob->jobs[i];
         if (j->xfer || j->next_try_us > now_us || ob->in_flight[j->channel] >= limit[j->channel]) continue;
@@ -392,7 +394,7 @@ long outbox_timeout_ms(struct outbox *ob, int64_t now_us)
     if (curl_multi_timeout(ob->multi, &t) != CURLM_OK) t = 100;
     for (size_t i = 0; i < ob->n; i++) {
         const struct outbox_job *j = ob->jobs[i];
-        if (j->xfer) continue;
+        if (j->xfer || ob->in_flight[j->channel] >= parallel_limit[j->channel]) continue; /* waits for a slot */
         int64_t d = j->next_try_us - now_us;
         long ms = d <= 0 ? 0 : (long)((d + 999) / 1000);
         if (t < 0 || ms < t) t = ms;

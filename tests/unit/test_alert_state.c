@@ -4,12 +4,17 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "alerter/alert.h"
 #include "alerter/group.h"
+#include "alerter/outbox.h"
 #include "alerter/state.h"
+#include "alerter/statefile.h"
 #include "common/protocol.h"
 
 #define S 1000000LL   /* one second in microseconds */
@@ -366,6 +371,83 @@ static void alert_records(void **state)
     assert_string_equal(d, "1.5s");
 }
 
+static void backoff(void **state)
+{
+    (void)state;
+    assert_int_equal(outbox_backoff_us(1), 1 * S);
+    assert_int_equal(outbox_backoff_us(2), 2 * S);
+    assert_int_equal(outbox_backoff_us(5), 16 * S);
+    assert_int_equal(outbox_backoff_us(9), 256 * S);
+    assert_int_equal(outbox_backoff_us(10), 300 * S);
+    assert_int_equal(outbox_backoff_us(1000000), 300 * S);
+}
+
+/* Save and load give back the same endpoint state, alerts and jobs (bytes included). */
+static void statefile_round_trip(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/cw-statefile-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[128];
+    snprintf(path, sizeof path, "%s/alerter.state", dir);
+
+    struct run r;
+    run_init(&r, 2, 1);
+    feed_pattern(&r, "oFFF");
+    struct statefile_endpoint ep = { .url = "http://u:p@127.0.0.1:1/x", .st = r.st, .last_status = 500,
+                                     .last_latency_us = 1234, .last_error = "boom \"quoted\"\n" };
+    struct alert_rec *a = alert_new(CW_ALERT_DOWN, ep.url, "n", "boom", r.last[0].since_us, r.last[0].at_us, 0, 2, 0,
+                                    77 * S);
+    a->email_state = CW_DELIVERY_PENDING;
+    bool held = false;
+    uint64_t ids[1] = { a->id };
+    char payload[] = "Subject: x\r\n\r\nbody \xc3\xa9\r\n";
+    struct statefile_job job = { .key = a->id, .channel = OUTBOX_MAIL, .target = NULL, .ids = ids, .n_ids = 1,
+                                 .payload = payload, .payload_len = strlen(payload), .attempts = 3 };
+    struct statefile_data d = { .eps = &ep, .n_eps = 1, .alerts = &a, .alert_held = &held, .n_alerts = 1,
+                                .jobs = &job, .n_jobs = 1 };
+    char err[256];
+    assert_int_equal(statefile_save(path, &d, err, sizeof err), 0);
+
+    struct statefile_data back;
+    assert_int_equal(statefile_load(path, &back, err, sizeof err), 1);
+    assert_int_equal(back.n_eps, 1);
+    assert_string_equal(back.eps[0].url, ep.url);
+    assert_memory_equal(&back.eps[0].st, &ep.st, sizeof ep.st);
+    assert_string_equal(back.eps[0].last_error, ep.last_error);
+    assert_int_equal(back.n_alerts, 1);
+    assert_true(back.alerts[0]->id == a->id);
+    assert_int_equal(back.alerts[0]->kind, CW_ALERT_DOWN);
+    assert_int_equal(back.alerts[0]->email_state, CW_DELIVERY_PENDING);
+    assert_string_equal(back.alerts[0]->message, a->message);
+    assert_false(back.alert_held[0]);
+    assert_int_equal(back.n_jobs, 1);
+    assert_true(back.jobs[0].ids[0] == a->id);
+    assert_int_equal(back.jobs[0].attempts, 3);
+    assert_int_equal(back.jobs[0].payload_len, strlen(payload));
+    assert_memory_equal(back.jobs[0].payload, payload, strlen(payload));
+    assert_null(back.jobs[0].target);
+    statefile_data_free(&back);
+
+    /* missing file: 0; malformed file: -1, nothing returned */
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(statefile_load(path, &back, err, sizeof err), 0);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("{\"version\":1,\"endpoints\":[{\"url\":3}],\"alerts\":[],\"jobs\":[]}", f);
+    fclose(f);
+    assert_int_equal(statefile_load(path, &back, err, sizeof err), -1);
+    assert_int_equal(back.n_eps, 0);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("not json at all", f);
+    fclose(f);
+    assert_int_equal(statefile_load(path, &back, err, sizeof err), -1);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(rmdir(dir), 0);
+    alert_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -386,6 +468,8 @@ int main(void)
         cmocka_unit_test(grouping_window),
         cmocka_unit_test(grouping_storm),
         cmocka_unit_test(alert_records),
+        cmocka_unit_test(backoff),
+        cmocka_unit_test(statefile_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -314,7 +314,7 @@ static void handle_message(struct storer *s, const struct bus_msg *m, int64_t no
 malformed:
     s->c.malformed++;
     if (rl_allow(&s->rl_malformed, now))
-        log_warn("dropped a malformed %s message (%zu bytes): %s", proto_topic(m->type) ? proto_topic(m->type) : "?",
+        log_warn("dropped a malformed %s message (%zu bytes): %s", proto_topic(m->type) ? proto_topic(m->type) : "bus",
                  m->len, why);
 }
 

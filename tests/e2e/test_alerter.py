@@ -300,3 +300,49 @@ def test_test_alert_option():
         res = harness.run_cli(["-c", cw.conf_path, "--test-alert"], timeout=90, cwd=d)
         check(res.code == 1, "--test-alert should fail: %r" % res)
         check(res.out.count("FAILED") == 2, res.out)
+
+
+@harness.timeout(120)
+def test_reminders_header_injection_and_tap():
+    with tempdir() as d, Switchboard() as sw, SmtpServer() as smtp:
+        sw.set("evil", 500)
+        name = harness.Raw('"x\\r\\nBcc: evil@example.test"')
+        cfg = alert_config([endpoint(sw.url("evil"), alert_threshold=2, timeout=0.8, name=name)], smtp, renotify=3)
+        with Clockwerk(cfg, d) as cw, harness.Tap(cw.conf_path, args=("--json", "--stats")) as tap:
+            start(cw)
+            down = smtp.wait_messages(1, "DOWN", timeout=30)[0]
+            # the name stays inside the Subject: no Bcc header, no extra recipient
+            check(down["msg"].get("Bcc") is None, "a Bcc header was injected: %r" % down["raw"][:400])
+            check(down["subject"].startswith("[clockwerk] DOWN: x Bcc: evil@example.test (http://"), down["subject"])
+            check(sorted(down["to"]) == ["oncall@example.test", "ops@example.test"], "recipients %s" % down["to"])
+            check(not re.search(rb"\r\n(Bcc|bcc):", down["raw"]), "a Bcc line in the raw message")
+            # renotify = 3 s: reminders while it stays down, each its own message
+            reminders = smtp.wait_messages(2, "STILL DOWN", timeout=30)
+            ids = {message_id_hex(m) for m in reminders} | {message_id_hex(down)}
+            check(len(ids) == len(reminders) + 1, "reminders reuse a Message-ID: %s" % ids)
+            check(len(smtp.messages("] DOWN")) == 1, "a second DOWN mail: %s" % smtp.subjects())
+            # the tap shows the alerts (masked URL) and the alerter's stats
+            import json
+
+            def tap_objects():
+                out = []
+                for line in tap.snapshot():
+                    try:
+                        out.append(json.loads(line))
+                    except ValueError:
+                        pass
+                return out
+
+            def seen():
+                objs = tap_objects()
+                alerts = [o for o in objs if o.get("type") == "alert"]
+                stats = [o for o in objs if o.get("type") == "stats" and o.get("role") == "alerter"]
+                return (alerts, stats) if alerts and stats else None
+            alerts, stats = wait_for(seen, deadline(20), lambda: "an alert and alerter stats on the tap; last lines: %s"
+                                     % tap.snapshot()[-5:])
+            check(any(a.get("kind") == "down" for a in alerts), alerts)
+            flat = json.dumps(stats[-1])
+            for key in ("results", "malformed", "gaps", "alerts_raised", "mails_sent", "mail_failures",
+                        "webhooks_sent", "webhook_failures", "outbox"):
+                check(key in flat, "alerter stats without %s: %s" % (key, flat))
+            cw.stop()

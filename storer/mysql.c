@@ -339,9 +339,9 @@ static struct store_db *my_open(const struct cw_config *cfg, int *rc, char *err,
             snprintf(sock, sizeof sock, "%s/mysqld.sock", host);
         else
             snprintf(sock, sizeof sock, "%s", host);
-        snprintf(db->where, sizeof db->where, "mysql://%s%s%s/%s", user ? user : "", user ? "@" : "", sock, dbname);
+        snprintf(db->where, sizeof db->where, "mysql://%.64s%s%.300s/%.128s", user ? user : "", user ? "@" : "", sock, dbname);
     } else {
-        snprintf(db->where, sizeof db->where, "mysql://%s%s%s:%u/%s", user ? user : "", user ? "@" : "", host, port,
+        snprintf(db->where, sizeof db->where, "mysql://%.64s%s%.300s:%u/%.128s", user ? user : "", user ? "@" : "", host, port,
                  dbname);
     }
     const char *sslmode = cfg->db_sslmode && *cfg->db_sslmode ? cfg->db_sslmode

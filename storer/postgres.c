@@ -168,7 +168,7 @@ static struct store_db *pg_open(const struct cw_config *cfg, int *rc, char *err,
     const char *host = cfg->db_host && *cfg->db_host ? cfg->db_host : "localhost";
     const char *user = cfg->db_user && *cfg->db_user ? cfg->db_user : NULL;
     const char *dbname = cfg->db_name && *cfg->db_name ? cfg->db_name : "clockwerk";
-    snprintf(db->where, sizeof db->where, "postgresql://%s%s%s:%s/%s", user ? user : "", user ? "@" : "", host,
+    snprintf(db->where, sizeof db->where, "postgresql://%.64s%s%.300s:%s/%.128s", user ? user : "", user ? "@" : "", host,
              port, dbname);
 
     /* TLS: "prefer" unless told otherwise; a CA file without a mode asks for full verification. */

@@ -319,7 +319,8 @@ struct cw_config *config_load(const char *path, config_report_fn report, void *c
 const char *__lsan_default_suppressions(void);
 const char *__lsan_default_suppressions(void)
 {
-    return "leak:strbuf_append\n";
+    return "leak:strbuf_append\n"
+           "leak:libconfig_yylex\n"; /* the same leak for an empty string token (`b ""`): calloc'd in the lexer */
 }
 
 /* ---- freeing ---- */

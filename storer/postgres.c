@@ -545,7 +545,6 @@ static int pg_write_alert(struct store_db *db, const struct cw_alert *a, char *e
     return rc;
 }
 
-
 static int pg_write_batch(struct store_db *db, const struct store_batch *batch, char *err, size_t errlen)
 {
     int rc;

@@ -101,6 +101,51 @@ unit: $(UNIT_BINS)
 e2e: all
 	CLOCKWERK_BIN=$(abspath $(BIN)) /usr/bin/python3 tests/e2e/run.py
 
+# ---- fuzzing (docs/fuzzing.md): tests/fuzz/fuzz_NAME.c -> build/fuzz/fuzz_NAME, built with clang and
+# libFuzzer+ASan+UBSan from the sources each harness needs (own object tree build/fuzz/obj: build/default
+# and build/asan are not touched). `make fuzz` runs each FUZZ_SECONDS, `make fuzz-smoke` FUZZ_SMOKE_SECONDS.
+FUZZ_CC            ?= clang
+FUZZ_SECONDS       ?= 60
+FUZZ_SMOKE_SECONDS ?= 10
+FUZZ_HARNESSES     ?= config snapshot protocol mail webhook spool tap
+FUZZ_OUT     := build/fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS  := $(CSTD) $(WARN) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link -I.
+FUZZ_LIBS    := $(LIB_ZMQ) $(LIB_CONFIG) $(LIB_JSON) $(LIB_SYS)
+FUZZ_COMMON  := $(COMMON_SRC:%.c=$(FUZZ_OUT)/obj/%.o)
+FUZZ_ALERT   := $(addprefix $(FUZZ_OUT)/obj/alerter/,alert.o events.o mail.o)
+fuzz_deps_config   := $(FUZZ_COMMON)
+fuzz_deps_snapshot := $(FUZZ_COMMON)
+fuzz_deps_protocol := $(FUZZ_COMMON)
+fuzz_deps_mail     := $(FUZZ_COMMON) $(FUZZ_ALERT)
+fuzz_deps_webhook  := $(FUZZ_COMMON) $(FUZZ_ALERT) $(FUZZ_OUT)/obj/alerter/webhook.o
+fuzz_deps_spool    := $(FUZZ_COMMON) $(addprefix $(FUZZ_OUT)/obj/storer/,spool.o batch.o)
+fuzz_deps_tap      := $(FUZZ_COMMON) $(FUZZ_OUT)/obj/tap/format.o
+FUZZ_BINS    := $(FUZZ_HARNESSES:%=$(FUZZ_OUT)/fuzz_%)
+
+$(FUZZ_OUT)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+.PRECIOUS: $(FUZZ_OUT)/obj/%.o
+.SECONDEXPANSION:
+$(FUZZ_OUT)/fuzz_%: $(FUZZ_OUT)/obj/tests/fuzz/fuzz_%.o $$(fuzz_deps_$$*)
+	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(FUZZ_LIBS)
+
+.PHONY: fuzz fuzz-build fuzz-smoke fuzz-seeds
+fuzz-build: $(FUZZ_BINS)
+fuzz: fuzz-build
+	sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_HARNESSES)
+# Regenerates the committed seeds (binary ones from the encoders, config ones from the sample configs).
+fuzz-seeds: $(FUZZ_OUT)/obj/tests/fuzz/gen_seeds.o $(FUZZ_COMMON)
+	$(FUZZ_CC) -fsanitize=fuzzer-no-link $(FUZZ_SAN) -o $(FUZZ_OUT)/gen_seeds $^ $(FUZZ_LIBS)
+	mkdir -p tests/fuzz/corpus
+	$(FUZZ_OUT)/gen_seeds
+	mkdir -p tests/fuzz/corpus/config
+	cp etc/clockwerk.conf tests/fuzz/corpus/config/sample.conf
+	cp tests/unit/configs/full.conf tests/unit/configs/issue2.conf tests/unit/configs/errors.conf tests/fuzz/corpus/config/
+fuzz-smoke: fuzz-build
+	sh tests/fuzz/run.sh $(FUZZ_SMOKE_SECONDS) $(FUZZ_HARNESSES)
+
 # ---- the two commands of the README
 deps:
 	@sh tools/install-deps.sh run
@@ -118,6 +163,7 @@ test: test-deps
 	$(MAKE) BUILD=asan unit
 	$(MAKE) BUILD=asan e2e
 	$(MAKE) bench-smoke
+	$(MAKE) fuzz-smoke
 
 bench: all bench-programs
 	@sh tools/install-deps.sh bench

@@ -1,0 +1,93 @@
+/* tests/fuzz/fuzz_config.c — libFuzzer harness for the libconfig loader (common/config*.c): the input is a
+ * config file. It must load or be refused with reported problems, never crash or leak; a config that loads
+ * must survive the snapshot round trip (write, read whole, read as 3 shards) with every endpoint kept.
+ * Inputs that name device or proc files, or climb out of the scratch directory, are skipped: an @include of
+ * /dev/zero or a FIFO would hang the loader as it would hang any program reading files the operator names. */
+#include <stdint.h>
+#include <string.h>
+
+#include "common/config.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "tests/fuzz/fuzz_util.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+struct reports {
+    unsigned n;
+};
+
+static void on_problem(void *ctx, const char *message)
+{
+    struct reports *r = ctx;
+    FUZZ_ASSERT(message && message[0]);
+    FUZZ_ASSERT(!strchr(message, '\n'));
+    r->n++;
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    log_init("fuzz", LOG_LVL_ERROR + 1); /* quiet: only a fatal() would speak */
+    unsetenv("CLOCKWERK_DB_PASSWORD");
+    unsetenv("CLOCKWERK_SMTP_PASSWORD");
+    static const char pw[] = "db-secret\n"; /* the password file tests/unit/configs/full.conf names */
+    fuzz_write_file("db.pw", (const uint8_t *)pw, sizeof pw - 1);
+    return 0;
+}
+
+static bool has(const uint8_t *data, size_t size, const char *needle)
+{
+    return memmem(data, size, needle, strlen(needle)) != NULL;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static const char *const skip[] = { "/dev", "dev/", "/proc", "proc/", "/sys", "sys/", "..", "fd/" };
+    for (size_t i = 0; i < sizeof skip / sizeof skip[0]; i++)
+        if (has(data, size, skip[i])) return -1; /* not added to the corpus */
+    const char *path = fuzz_write_file("fuzz.conf", data, size);
+    struct reports rep = { 0 };
+    struct cw_config *cfg = config_load(path, on_problem, &rep);
+    if (!cfg) {
+        FUZZ_ASSERT(rep.n > 0); /* refused: at least one problem was reported */
+        return 0;
+    }
+    FUZZ_ASSERT(rep.n == 0);
+    FUZZ_ASSERT(cfg->path && cfg->dir && cfg->run_dir);
+    for (size_t i = 0; i < cfg->n_endpoints; i++) {
+        const struct cw_endpoint *ep = &cfg->endpoints[i];
+        FUZZ_ASSERT(ep->url && (!strncmp(ep->url, "http://", 7) || !strncmp(ep->url, "https://", 8)));
+        FUZZ_ASSERT(ep->timeout > 0 && ep->timeout <= ep->interval);
+    }
+
+    /* snapshot round trip */
+    char err[512];
+    const char *snap = fuzz_scratch_path("snapshot");
+    FUZZ_ASSERT(config_snapshot_write(cfg, snap, err, sizeof err) == 0);
+    struct cw_config *all = config_snapshot_read(snap, 0, 0, err, sizeof err);
+    if (!all) fprintf(stderr, "snapshot of a valid config refused: %s\n", err);
+    FUZZ_ASSERT(all);
+    FUZZ_ASSERT(all->n_endpoints == cfg->n_endpoints);
+    for (size_t i = 0; i < cfg->n_endpoints; i++) {
+        FUZZ_ASSERT(strcmp(all->endpoints[i].url, cfg->endpoints[i].url) == 0);
+        FUZZ_ASSERT(all->endpoints[i].method == cfg->endpoints[i].method);
+        FUZZ_ASSERT(all->endpoints[i].n_headers == cfg->endpoints[i].n_headers);
+        FUZZ_ASSERT(!cfg->endpoints[i].name == !all->endpoints[i].name);
+        FUZZ_ASSERT(!cfg->endpoints[i].name || strcmp(all->endpoints[i].name, cfg->endpoints[i].name) == 0);
+    }
+    FUZZ_ASSERT(!cfg->smtp_password == !all->smtp_password);
+    size_t total = 0;
+    for (unsigned slot = 0; slot < 3; slot++) {
+        struct cw_config *shard = config_snapshot_read(snap, slot, 3, err, sizeof err);
+        FUZZ_ASSERT(shard);
+        FUZZ_ASSERT(!shard->smtp_password && !shard->db_password); /* workers get no passwords */
+        for (size_t i = 0; i < shard->n_endpoints; i++) FUZZ_ASSERT(cw_shard_of(shard->endpoints[i].url, 3) == slot);
+        total += shard->n_endpoints;
+        config_free(shard);
+    }
+    FUZZ_ASSERT(total == cfg->n_endpoints);
+    config_free(all);
+    config_free(cfg);
+    return 0;
+}

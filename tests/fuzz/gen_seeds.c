@@ -1,0 +1,131 @@
+/* tests/fuzz/gen_seeds.c — writes the binary seed corpora of the fuzz harnesses (tests/fuzz/corpus/<h>/)
+ * with the project's own encoders, so that seeds are real messages: result batches, stats and alerts
+ * (protocol, tap), spool files (spool), snapshots of the sample configs (snapshot), and field-separated
+ * alert texts (mail, webhook). Run from the repository root: `make fuzz-seeds`. Config seeds are the
+ * committed sample configs, copied by the Makefile rule. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "common/log.h"
+#include "common/protocol.h"
+#include "common/util.h"
+
+static void write_seed(const char *harness, const char *name, const void *data, size_t len)
+{
+    char path[256];
+    snprintf(path, sizeof path, "tests/fuzz/corpus/%s", harness);
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "tests/fuzz/corpus/%s/%s", harness, name);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0) fatal(1, "cannot write %s", path);
+}
+
+static void both(const char *name, const struct cw_buf *b)
+{
+    write_seed("protocol", name, b->data, b->len);
+    write_seed("tap", name, b->data, b->len);
+}
+
+static void spool_record(struct cw_buf *spool, const struct cw_buf *msg)
+{
+    uint8_t hdr[4] = { (uint8_t)msg->len, (uint8_t)(msg->len >> 8), (uint8_t)(msg->len >> 16), (uint8_t)(msg->len >> 24) };
+    cw_buf_put(spool, hdr, 4);
+    cw_buf_put(spool, msg->data, msg->len);
+}
+
+static void put_file(const char *path, const char *text, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(text, 1, len, f) != len || fclose(f) != 0 || chmod(path, 0600) != 0) fatal(1, "cannot write %s", path);
+}
+
+/* Loads conf from a private copy (mode 0600, with the db.pw that full.conf names next to it). */
+static void snapshot_of(const char *conf, const char *name)
+{
+    char err[512], dir[] = "/tmp/cw-seeds-XXXXXX", copy[64], pw[64];
+    if (!mkdtemp(dir)) fatal(1, "mkdtemp failed");
+    FILE *in = fopen(conf, "rb");
+    static char text[65536];
+    size_t len = in ? fread(text, 1, sizeof text, in) : 0;
+    if (!in || fclose(in) != 0) fatal(1, "cannot read %s", conf);
+    snprintf(copy, sizeof copy, "%s/c.conf", dir);
+    snprintf(pw, sizeof pw, "%s/db.pw", dir);
+    put_file(copy, text, len);
+    put_file(pw, "db-secret\n", 10);
+    struct cw_config *cfg = config_load(copy, NULL, NULL);
+    unlink(copy);
+    unlink(pw);
+    rmdir(dir);
+    if (!cfg) fatal(1, "%s does not load", conf);
+    char path[256];
+    snprintf(path, sizeof path, "tests/fuzz/corpus/snapshot/%s", name);
+    mkdir("tests/fuzz/corpus/snapshot", 0755);
+    if (config_snapshot_write(cfg, path, err, sizeof err) != 0) fatal(1, "%s", err);
+    chmod(path, 0644);
+    config_free(cfg);
+}
+
+int main(void)
+{
+    log_init("gen_seeds", LOG_LVL_INFO);
+    struct cw_buf res = { 0 }, one = { 0 }, st = { 0 }, al = { 0 }, spool = { 0 };
+    struct cw_result r = { .worker = 1, .boot_id = 0x1122334455667788ULL, .seq = 1, .checked_at_us = 1764043506123456,
+                           .lateness_us = 120, .latency_us = 12345, .dns_us = 100, .connect_us = 200, .tls_us = -1,
+                           .ttfb_us = 9000, .status_code = 200, .ok = true, .url = "http://127.0.0.1:8089/health" };
+    proto_results_begin(&res);
+    proto_results_add(&res, &r);
+    proto_results_begin(&one);
+    proto_results_add(&one, &r);
+    r.seq = 2, r.ok = false, r.status_code = 0, r.url = "https://user:secret@example.test/x?q=1";
+    r.error = "Failed to connect to example.test port 443: Connection refused";
+    r.connect_us = r.tls_us = r.ttfb_us = -1;
+    proto_results_add(&res, &r);
+    r.seq = 3, r.status_code = 503, r.url = "http://[::1]:8080/\xc3\xa9t\xc3\xa9", r.error = "HTTP 503 \x1b[31mred\x1b[0m";
+    proto_results_add(&res, &r);
+    both("result_one", &one);
+    both("result_batch", &res);
+
+    struct cw_stats s = { .role = "worker", .id = 3, .boot_id = 0xabcdef, .at_us = 1764043506000000, .count = 3 };
+    s.items[0] = (struct cw_stat){ "checks", 123 };
+    s.items[1] = (struct cw_stat){ "in_flight", 3 };
+    s.items[2] = (struct cw_stat){ "lateness_p99_us", -1 };
+    proto_stats_encode(&st, &s);
+    both("stats", &st);
+
+    struct cw_alert a = { .alert_id = 0x0123456789abcdefULL, .raised_at_us = 1764043506000000, .kind = CW_ALERT_DOWN,
+                          .email_state = CW_DELIVERY_PENDING, .webhook_state = CW_DELIVERY_SENT,
+                          .url = "https://ops:hunter2@example.test/status", .name = "x\r\nBcc: evil@example.test",
+                          .message = "api is DOWN since 2026-11-25T04:05:06Z: 3 checks failed" };
+    proto_alert_encode(&al, &a);
+    both("alert", &al);
+
+    spool_record(&spool, &res);
+    spool_record(&spool, &al);
+    spool_record(&spool, &st); /* a stats record: counted as malformed on replay */
+    write_seed("spool", "three_records", spool.data, spool.len);
+    cw_buf_put(&spool, "\x40\x00\x00\x00\x01\x01", 6); /* a record cut short by a crash */
+    write_seed("spool", "torn_tail", spool.data, spool.len);
+
+    snapshot_of("etc/clockwerk.conf", "sample");
+    snapshot_of("tests/unit/configs/full.conf", "full");
+
+    /* mail/webhook: control byte, then name, URL tail, error, name 2, URL 2, From, To 1, To 2 */
+    static const char plain[] = "\x01" "api\0example.test:8443/health?x=1\0Connection refused\0db\0"
+                                "https://a:b@c.example/\0alerts@example.test\0ops@example.test\0oncall@example.test";
+    static const char inject[] = "\x0a" "x\r\nBcc: evil@example.test\0h/\r\nX-Evil: 1\0HTTP 500\r\n\r\nbody\0"
+                                 "'); DROP TABLE checks; --\0http://x/\0a@b\r\nBcc: c@d\0ops@example.test\0";
+    static const char utf8[] = "\x13" "caf\xc3\xa9 \xe2\x98\x83 \xff\xfe\0example.test/\xc3\xa9\0\x1b[2Jtimeout\0\0\0\0\0";
+    write_seed("mail", "plain", plain, sizeof plain - 1);
+    write_seed("mail", "inject", inject, sizeof inject - 1);
+    write_seed("mail", "utf8", utf8, sizeof utf8 - 1);
+    write_seed("webhook", "plain", plain, sizeof plain - 1);
+    write_seed("webhook", "inject", inject, sizeof inject - 1);
+    write_seed("webhook", "utf8", utf8, sizeof utf8 - 1);
+
+    cw_buf_free(&res), cw_buf_free(&one), cw_buf_free(&st), cw_buf_free(&al), cw_buf_free(&spool);
+    return 0;
+}

@@ -9,9 +9,14 @@ int64_t agroup_hold_us(double interval_s)
     return hold > GROUP_HOLD_MAX_US ? GROUP_HOLD_MAX_US : hold;
 }
 
-void agroup_add(struct agroup *g, int64_t now_us, int64_t hold_us)
+void agroup_add(struct agroup *g, int64_t now_us, double interval_s)
 {
-    if (g->held == 0) g->close_at_us = now_us + hold_us;
+    if (g->held == 0) {
+        g->close_at_us = now_us + agroup_hold_us(interval_s);
+        if (now_us < g->storm_until_us && g->close_at_us < g->storm_until_us) g->close_at_us = g->storm_until_us;
+        double us = interval_s * 1e6;
+        g->interval_us = !(us > 0) ? 0 : us > (double)GROUP_STORM_MAX_US ? GROUP_STORM_MAX_US : (int64_t)us;
+    }
     g->held++;
 }
 
@@ -30,8 +35,11 @@ bool agroup_is_summary(size_t n, int group_threshold)
     return group_threshold >= 0 && n > (size_t)group_threshold && n > 1;
 }
 
-void agroup_reset(struct agroup *g)
+bool agroup_release(struct agroup *g, int64_t now_us, size_t n, int group_threshold)
 {
+    bool summary = agroup_is_summary(n, group_threshold);
+    g->storm_until_us = summary ? now_us + g->interval_us : 0;
     g->held = 0;
     g->close_at_us = 0;
+    return summary;
 }

@@ -275,7 +275,7 @@ static void raise_alert(struct alerter *a, struct ep_slot *s, const struct astat
     al->webhook_state = a->cfg->n_webhooks ? CW_DELIVERY_PENDING : CW_DELIVERY_NONE;
     push_ptr(&a->alerts, &a->n_alerts, &a->cap_alerts, al);
     push_ptr(&a->held, &a->n_held, &a->cap_held, al);
-    agroup_add(&a->group, now_mono, agroup_hold_us(s->ep->interval));
+    agroup_add(&a->group, now_mono, s->ep->interval);
     a->c.alerts_raised++;
     a->dirty = true;
     log_info("alert %016" PRIx64 ": %s", al->id, al->message);
@@ -356,18 +356,15 @@ static void queue_jobs(struct alerter *a, struct alert_rec *const *list, size_t 
     a->dirty = true;
 }
 
-static void release_group(struct alerter *a)
+static void release_group(struct alerter *a, int64_t now_mono)
 {
     size_t n = a->n_held;
-    if (n == 0) {
-        agroup_reset(&a->group);
-        return;
-    }
+    bool summary = agroup_release(&a->group, now_mono, n, a->cfg->group_threshold);
+    if (n == 0) return;
     struct alert_rec **list = cw_xcalloc(n, sizeof *list);
     memcpy(list, a->held, n * sizeof *list);
     a->n_held = 0;
-    agroup_reset(&a->group);
-    if (agroup_is_summary(n, a->cfg->group_threshold)) {
+    if (summary) {
         log_info("%zu state changes within the grouping window: one summary instead of %zu messages", n, n);
         queue_jobs(a, list, n);
     } else {
@@ -583,7 +580,7 @@ static void load_state(struct alerter *a, int64_t now_mono)
         push_ptr(&a->alerts, &a->n_alerts, &a->cap_alerts, al);
         if (d.alert_held[i]) {
             push_ptr(&a->held, &a->n_held, &a->cap_held, al);
-            agroup_add(&a->group, now_mono, GROUP_HOLD_SLACK_US);
+            agroup_add(&a->group, now_mono, 0);
         }
     }
     size_t jobs = 0;
@@ -718,7 +715,7 @@ static int run(struct alerter *a, int sigfd)
         int64_t now = cw_mono_us();
         drain_bus(a);
         now = cw_mono_us();
-        if (agroup_due(&a->group, now)) release_group(a);
+        if (agroup_due(&a->group, now)) release_group(a, now);
         if (a->dirty) save_state(a, now); /* before any delivery of what it holds */
         outbox_run(a->ob, now);
         now = cw_mono_us();

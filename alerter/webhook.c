@@ -74,6 +74,12 @@ void webhook_build(struct cw_buf *out, struct alert_rec *const *alerts, size_t n
         cw_buf_put(&text, head, (size_t)len);
         for (size_t i = 0; i < n; i++) {
             json_object_array_add(list, alert_object(alerts[i]));
+            if (i == WEBHOOK_TEXT_LINES) {
+                char more[64];
+                int m = snprintf(more, sizeof more, "\n... and %zu more", n - i);
+                cw_buf_put(&text, more, (size_t)m);
+            }
+            if (i >= WEBHOOK_TEXT_LINES) continue;
             const char *w = events_word(alerts[i]->kind);
             cw_buf_put(&text, "\n", 1);
             cw_buf_put(&text, w, strlen(w));

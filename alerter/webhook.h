@@ -6,7 +6,9 @@
  *              "error": "...", "count": 3, "duration_s": 0.0}
  * A summary:  {"text": "...", "kind": "summary", "alert_id": "16 hex", "count": N, "alerts": [ one alert's
  *              fields without "text", ... ]}
- * The test call of --test-alert: {"text": "...", "kind": "test"}. */
+ * The test call of --test-alert: {"text": "...", "kind": "test"}.
+ * A summary's "text" lists at most WEBHOOK_TEXT_LINES alerts ("... and N more"): chat services cap message
+ * length; "alerts" always holds them all. */
 #ifndef CW_ALERTER_WEBHOOK_H
 #define CW_ALERTER_WEBHOOK_H
 
@@ -15,6 +17,8 @@
 
 #include "alerter/alert.h"
 #include "common/util.h"
+
+#define WEBHOOK_TEXT_LINES 50
 
 /* Builds the body about alerts[0..n) into out (reset first, NUL-terminated, the NUL not counted in len). */
 void webhook_build(struct cw_buf *out, struct alert_rec *const *alerts, size_t n);

@@ -301,14 +301,15 @@ static void grouping_window(void **state)
     struct agroup g = { 0 };
     assert_false(agroup_due(&g, 0));
     assert_true(agroup_deadline(&g) == INT64_MAX);
-    agroup_add(&g, 100 * S, 2 * S);
-    agroup_add(&g, 101 * S, 2 * S); /* does not extend the window */
+    agroup_add(&g, 100 * S, 1.0);
+    agroup_add(&g, 101 * S, 1.0); /* does not extend the window */
     assert_int_equal(g.held, 2);
     assert_true(agroup_deadline(&g) == 102 * S);
     assert_false(agroup_due(&g, 102 * S - 1));
     assert_true(agroup_due(&g, 102 * S));
-    agroup_reset(&g);
+    assert_false(agroup_release(&g, 102 * S, 2, 5));
     assert_false(agroup_due(&g, 200 * S));
+    assert_true(agroup_deadline(&g) == INT64_MAX);
     /* more than group_threshold makes a summary; exactly the threshold does not */
     assert_false(agroup_is_summary(5, 5));
     assert_true(agroup_is_summary(6, 5));
@@ -330,14 +331,13 @@ static void grouping_storm(void **state)
             /* checks spread across the 1 s interval (phase = i * 50 ms) */
             int64_t now = mono + round * S + i * 50 * MS;
             if (agroup_due(&g, now)) {
-                summaries += agroup_is_summary(g.held, 5);
                 released += g.held;
-                agroup_reset(&g);
+                summaries += agroup_release(&g, now, g.held, 5);
             }
             struct astate_event ev[ASTATE_MAX_EVENTS];
             bool ok = round == 0;
             unsigned n = astate_feed(&r[i].st, &r[i].p, ok, 10 * MS, now, ev);
-            for (unsigned k = 0; k < n; k++) agroup_add(&g, now, agroup_hold_us(1.0));
+            for (unsigned k = 0; k < n; k++) agroup_add(&g, now, 1.0);
         }
     }
     if (g.held) {
@@ -346,6 +346,45 @@ static void grouping_storm(void **state)
     }
     assert_int_equal(released, 20);
     assert_int_equal(summaries, 1);
+}
+
+/* 3,000 endpoints checked every 60 s, phased across the interval, all failing from one moment on: the first
+ * window (10 s) is a summary, the storm period collects the rest into one more; then the storm ends. */
+static void grouping_long_interval_storm(void **state)
+{
+    (void)state;
+    struct agroup g = { 0 };
+    size_t released = 0, summaries = 0, singles = 0;
+    int64_t t0 = 5000 * S;
+    for (int i = 0; i < 3000; i++) {
+        int64_t now = t0 + (int64_t)i * 20 * MS; /* 3000 x 20 ms = 60 s */
+        if (agroup_due(&g, now)) {
+            size_t n = g.held;
+            released += n;
+            if (agroup_release(&g, now, n, 5)) summaries++;
+            else singles += n;
+        }
+        agroup_add(&g, now, 60.0);
+    }
+    int64_t now = t0 + 60 * S;
+    while (g.held) {
+        if (agroup_due(&g, now)) {
+            size_t n = g.held;
+            released += n;
+            if (agroup_release(&g, now, n, 5)) summaries++;
+            else singles += n;
+        }
+        now += 100 * MS;
+    }
+    assert_int_equal(released, 3000);
+    assert_int_equal(summaries, 2);
+    assert_int_equal(singles, 0);
+    /* a lone alert after the storm period: the storm has ended only when a window closes small */
+    agroup_add(&g, now + 61 * S, 60.0);
+    assert_true(agroup_deadline(&g) == now + 61 * S + GROUP_HOLD_MAX_US);
+    assert_false(agroup_release(&g, agroup_deadline(&g), 1, 5));
+    agroup_add(&g, now + 200 * S, 60.0);
+    assert_true(agroup_deadline(&g) == now + 200 * S + GROUP_HOLD_MAX_US);
 }
 
 static void alert_records(void **state)
@@ -467,6 +506,7 @@ int main(void)
         cmocka_unit_test(ids_are_deterministic),
         cmocka_unit_test(grouping_window),
         cmocka_unit_test(grouping_storm),
+        cmocka_unit_test(grouping_long_interval_storm),
         cmocka_unit_test(alert_records),
         cmocka_unit_test(backoff),
         cmocka_unit_test(statefile_round_trip),

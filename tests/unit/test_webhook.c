@@ -81,11 +81,36 @@ static void summary(void **state)
     for (int i = 0; i < 7; i++) alert_free(list[i]);
 }
 
+static void long_summary_text_is_capped(void **state)
+{
+    (void)state;
+    struct alert_rec *list[60];
+    for (int i = 0; i < 60; i++) {
+        char url[64];
+        snprintf(url, sizeof url, "http://127.0.0.1:9/e%d", i);
+        list[i] = alert_new(CW_ALERT_DOWN, url, NULL, "refused", (100 + i) * S, (110 + i) * S, 0, 2, 0, 120 * S);
+    }
+    struct cw_buf b = { 0 };
+    webhook_build(&b, list, 60);
+    json_object *o = parse(&b);
+    const char *text = get_str(o, "text");
+    assert_non_null(strstr(text, "/e49 "));
+    assert_null(strstr(text, "/e50 "));
+    assert_non_null(strstr(text, "... and 10 more"));
+    json_object *arr;
+    assert_true(json_object_object_get_ex(o, "alerts", &arr));
+    assert_int_equal(json_object_array_length(arr), 60);
+    json_object_put(o);
+    cw_buf_free(&b);
+    for (int i = 0; i < 60; i++) alert_free(list[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(single_alert),
         cmocka_unit_test(summary),
+        cmocka_unit_test(long_summary_text_is_capped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

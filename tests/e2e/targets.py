@@ -13,6 +13,8 @@ has one, under the path with its query string too, so /ok?a and /ok?b can be sep
   /empty           204, no body             /redirect        302 to /ok
   /status/NNN      status NNN               /echo            200, records the request (headers, body)
   anything else    404
+Targets(tls_cert=make_self_signed_cert(dir)) serves the same over https. max_in_flight is the most
+requests served at once (to see that checks run concurrently).
 HEAD and POST are answered like GET (HEAD without a body). A server runs on 127.0.0.1 only, on a port
 the kernel picks, in a background thread (ThreadingHTTPServer); stop() — called on every path by the
 context manager — wakes sleeping slow handlers and closes the socket.
@@ -33,6 +35,12 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, targets):
         self.targets = targets
         super().__init__(("127.0.0.1", 0), _Handler)
+
+    def finish_request(self, request, client_address):
+        # In the request's own thread: the TLS handshake (if any) never blocks the accepting thread.
+        if self.targets._tls is not None:
+            request = self.targets._tls.wrap_socket(request, server_side=True)
+        super().finish_request(request, client_address)
 
     def handle_error(self, request, client_address):
         pass  # a client that went away (a check that timed out) is not an error of the target
@@ -60,6 +68,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self):
         t = self.server.targets
+        with t._lock:
+            t._in_flight += 1
+            t.max_in_flight = max(t.max_in_flight, t._in_flight)
+        try:
+            self._serve_path(t)
+        finally:
+            with t._lock:
+                t._in_flight -= 1
+
+    def _serve_path(self, t):
         path = urlsplit(self.path).path
         body = b""
         n = int(self.headers.get("Content-Length") or 0)
@@ -104,8 +122,16 @@ class _Handler(BaseHTTPRequestHandler):
 class Targets:
     """One HTTP server on 127.0.0.1 with the paths above and a request counter per path."""
 
-    def __init__(self, slow_delay=3.0):
+    def __init__(self, slow_delay=3.0, tls_cert=None):
+        """tls_cert: (certfile, keyfile) to serve https (see make_self_signed_cert)."""
         self.slow_delay = slow_delay
+        self._tls = None
+        if tls_cert is not None:
+            import ssl
+            self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self._tls.load_cert_chain(*tls_cert)
+        self._in_flight = 0
+        self.max_in_flight = 0  # the most requests served at the same time
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._counts = {}
@@ -139,7 +165,7 @@ class Targets:
         return False
 
     def url(self, path="/ok"):
-        return "http://127.0.0.1:%d%s" % (self.port, path)
+        return "%s://127.0.0.1:%d%s" % ("https" if self._tls else "http", self.port, path)
 
     def _record(self, path, method, headers, body):
         with self._lock:
@@ -159,3 +185,15 @@ class Targets:
     def requests(self, path):
         with self._lock:
             return list(self._requests.get(path, []))
+
+
+def make_self_signed_cert(directory, cn="127.0.0.1"):
+    """Writes a self-signed certificate and its key (openssl, valid one day, for IP 127.0.0.1) into
+    directory; returns (certfile, keyfile)."""
+    import os
+    import subprocess
+    cert, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                    "/CN=" + cn, "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return cert, key

@@ -827,3 +827,111 @@ def test_passwords_never_logged():
         auth = [q["headers"].get("Authorization") for q in t.requests("/echo")]
         want = "Basic " + base64.b64encode(b"alice:e2e-pw-url").decode()
         check(auth and all(a == want for a in auth), "the URL's credentials did not reach the target: %s" % auth)
+
+
+RELAY = "clockwerk: relay"
+
+
+def test_relay_kill_restart():
+    """kill -9 of the relay: a new relay, the other children untouched, a tap that was attached keeps
+    receiving after the restart, and a new tap works."""
+    with tempdir() as d, Targets() as t:
+        cw, url = _start_and_wait_rows(d, t, workers=1)
+        with cw:
+            kids = cw.children()
+            relay = cw.child(RELAY)
+            check(relay is not None, "no child titled %r: %s" % (RELAY, kids))
+            with harness.Tap(cw.conf_path, ("--json",)) as tap:
+                wait_for(lambda: any('"result"' in ln for ln in tap.snapshot()), deadline(20),
+                         "a result on the streaming tap")
+                os.kill(relay, signal.SIGKILL)
+                new_relay = cw.wait_new_child(RELAY, relay, timeout=20)
+                seen = len(tap.snapshot())
+                wait_for(lambda: any('"result"' in ln for ln in tap.snapshot()[seen:]), deadline(20),
+                         "a result on the tap attached before the relay restarted")
+            others = {p: x for p, x in kids.items() if x != RELAY}
+            now = {p: x for p, x in cw.children().items() if x != RELAY}
+            check(now == others, "children other than the relay changed: %s -> %s" % (others, now))
+            code, lines, err = harness.run_tap(cw.conf_path, 2, timeout=30)
+            check(code == 0 and any(x.get("type") == "result" for x in lines),
+                  "a new tap after the relay restart: exit %s, lines %s, %s" % (code, lines, err[-300:]))
+            check(cw.child(RELAY) == new_relay, "the relay restarted again")
+            cw.stop()
+
+
+def test_concurrent_checks_in_one_worker():
+    """One worker, ten endpoints that each answer after 0.8 s at a 1 s interval: only concurrent checks
+    (the curl multi interface) keep every endpoint on schedule."""
+    with tempdir() as d, Targets() as t:
+        urls = [t.url("/slow/0.8?c=%d" % i) for i in range(10)]
+        with Clockwerk(base_config([endpoint(u, timeout=1) for u in urls], workers=1), d) as cw:
+            cw.wait_ready()
+            for u in urls:
+                cw.wait_count(u, 3, timeout=30)
+            bad = cw.db().query("SELECT e.url, c.status_code, c.latency_ms, c.error FROM checks c "
+                                "JOIN endpoints e ON e.id = c.endpoint_id WHERE c.ok = 0")
+            check(not bad, "checks of a 0.8 s target with a 1 s timeout failed: %s" % bad[:3])
+            check(t.max_in_flight >= 4, "at most %d requests at once reached the target" % t.max_in_flight)
+            harness.note("one worker: up to %d checks in flight at once" % t.max_in_flight)
+            cw.stop()
+
+
+def test_sigterm_with_slow_check_in_flight():
+    """A check with a 10 s timeout is in flight (the target never answers in time): SIGTERM still stops
+    everything, exit 0, within 10 s."""
+    with tempdir() as d, Targets(slow_delay=60) as t:
+        url = t.url("/slow")
+        cfg = base_config([endpoint(url, timeout=10, check_interval=10), endpoint(t.url("/ok"), timeout=1)],
+                          workers=1)
+        with Clockwerk(cfg, d) as cw:
+            cw.wait_ready()
+            wait_for(lambda: t.count("/slow") >= 1, deadline(25), "the slow check to start")
+            took = cw.stop(timeout=10)
+            harness.note("SIGTERM with a 10 s check in flight: exit in %.2f s" % took)
+
+
+def test_sighup_removes_endpoint():
+    with tempdir() as d, Targets() as t:
+        keep, gone = t.url("/ok?keep"), t.url("/ok?gone")
+        with Clockwerk(base_config([endpoint(keep, timeout=1), endpoint(gone, timeout=1)], workers=2), d) as cw:
+            cw.wait_ready()
+            cw.wait_count(keep, 1, timeout=30)
+            cw.wait_count(gone, 1, timeout=30)
+            cw.reload(base_config([endpoint(keep, timeout=1)], workers=2))
+            n_gone, n_keep = t.count("/ok?gone"), t.count("/ok?keep")
+            wait_for(lambda: t.count("/ok?keep") >= n_keep + 4, deadline(20), "four more checks of the kept URL")
+            check(t.count("/ok?gone") <= n_gone + 1, "the removed endpoint was checked %d times after the "
+                  "reload" % (t.count("/ok?gone") - n_gone))
+            cw.stop()
+
+
+def test_https_checks():
+    """https: a self-signed certificate fails by default (the error says why) and passes with
+    verify_tls = false; the TLS phase is recorded (tls_ms) for https and only there."""
+    from targets import make_self_signed_cert
+    with tempdir() as d:
+        cert = make_self_signed_cert(d)
+        with Targets(tls_cert=cert) as ts:
+            insecure, strict = ts.url("/ok?insecure"), ts.url("/ok?strict")
+            cfg = base_config([endpoint(insecure, timeout=1, verify_tls=False), endpoint(strict, timeout=1)],
+                              workers=1)
+            with Clockwerk(cfg, d) as cw:
+                cw.wait_ready()
+                cw.wait_count(insecure, 2, timeout=30)
+                cw.wait_count(strict, 2, timeout=30)
+                db = cw.db()
+                sql = ("SELECT c.status_code, c.ok, c.error, c.tls_ms, c.connect_ms, c.latency_ms FROM checks c "
+                       "JOIN endpoints e ON e.id = c.endpoint_id WHERE e.url = ?")
+                problems = []
+                for status, ok, err, tls, conn, lat in db.query(sql, (insecure,)):
+                    if (status, ok) != (200, 1):
+                        problems.append("verify_tls = false: status %s ok %s (%s)" % (status, ok, err))
+                    if not isinstance(tls, (int, float)) or tls <= 0 or (lat is not None and tls > lat):
+                        problems.append("https check: tls_ms %r (latency %r)" % (tls, lat))
+                for status, ok, err, tls, conn, lat in db.query(sql, (strict,)):
+                    if ok != 0 or status != 0:
+                        problems.append("a self-signed certificate passed verification: status %s ok %s" % (status, ok))
+                    if not err or not re.search(r"(?i)certificate|ssl|verify|self.signed", err):
+                        problems.append("the error does not say it is the certificate: %r" % err)
+                _problems_fail(problems, "https")
+                cw.stop()

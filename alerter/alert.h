@@ -7,6 +7,7 @@
 #ifndef CW_ALERTER_ALERT_H
 #define CW_ALERTER_ALERT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +34,7 @@ struct alert_rec {
     uint32_t mail_pending;     /* outbox jobs of each channel still to deliver this alert */
     uint32_t hook_pending;
     uint32_t hook_failed;      /* webhook jobs given up (outbox full) */
+    bool held;                 /* still in the grouping window (no job yet) */
 };
 
 /* The deterministic id (never 0). */

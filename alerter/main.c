@@ -45,6 +45,7 @@
 
 #define DRAIN_MAX 1000                     /* bus messages per pass before the outbox gets a turn */
 #define LIGHT_SAVE_US (5 * 1000000LL)      /* counters-only changes are saved at most this often */
+#define SOON_SAVE_US 250000LL              /* new alerts (still held) are saved at most this late */
 #define STATS_US 1000000LL
 #define STORE_QUEUE_MAX 100000             /* alert records waiting for the storer's socket */
 #define ERROR_KEEP 512                     /* bytes of a check's error text kept per endpoint */
@@ -97,7 +98,9 @@ struct alerter {
     size_t n_seqs;
 
     struct counters c;
-    bool dirty, dirty_light;
+    bool dirty;                /* save before the outbox runs (jobs created, deliveries recorded) */
+    bool dirty_soon;           /* save within SOON_SAVE_US (alerts raised, held in the window) */
+    bool dirty_light;          /* save within LIGHT_SAVE_US (counters only) */
     int64_t last_save_us;
     struct cw_result results[CW_RESULT_BATCH_MAX];
     struct cw_buf scratch;
@@ -239,18 +242,11 @@ static void push_ptr(struct alert_rec ***arr, size_t *n, size_t *cap, struct ale
     (*arr)[(*n)++] = al;
 }
 
-static bool is_held(const struct alerter *a, const struct alert_rec *al)
-{
-    for (size_t i = 0; i < a->n_held; i++)
-        if (a->held[i] == al) return true;
-    return false;
-}
-
 /* Forgets an alert once no channel has work left for it. */
 static void maybe_forget(struct alerter *a, struct alert_rec *al)
 {
     size_t at;
-    if (al->mail_pending || al->hook_pending || is_held(a, al) || !find_alert(a, al->id, &at)) return;
+    if (al->mail_pending || al->hook_pending || al->held || !find_alert(a, al->id, &at)) return;
     memmove(&a->alerts[at], &a->alerts[at + 1], (a->n_alerts - at - 1) * sizeof *a->alerts);
     a->n_alerts--;
     alert_free(al);
@@ -275,9 +271,10 @@ static void raise_alert(struct alerter *a, struct ep_slot *s, const struct astat
     al->webhook_state = a->cfg->n_webhooks ? CW_DELIVERY_PENDING : CW_DELIVERY_NONE;
     push_ptr(&a->alerts, &a->n_alerts, &a->cap_alerts, al);
     push_ptr(&a->held, &a->n_held, &a->cap_held, al);
+    al->held = true;
     agroup_add(&a->group, now_mono, s->ep->interval);
     a->c.alerts_raised++;
-    a->dirty = true;
+    a->dirty_soon = true; /* no message goes out before the window closes, and that saves first */
     log_info("alert %016" PRIx64 ": %s", al->id, al->message);
     record_alert(a, al);
 }
@@ -364,6 +361,7 @@ static void release_group(struct alerter *a, int64_t now_mono)
     struct alert_rec **list = cw_xcalloc(n, sizeof *list);
     memcpy(list, a->held, n * sizeof *list);
     a->n_held = 0;
+    for (size_t i = 0; i < n; i++) list[i]->held = false;
     if (summary) {
         log_info("%zu state changes within the grouping window: one summary instead of %zu messages", n, n);
         queue_jobs(a, list, n);
@@ -522,7 +520,7 @@ static void save_state(struct alerter *a, int64_t now_mono)
     d.alerts = a->alerts;
     d.n_alerts = a->n_alerts;
     d.alert_held = cw_xcalloc(a->n_alerts ? a->n_alerts : 1, sizeof *d.alert_held);
-    for (size_t i = 0; i < a->n_alerts; i++) d.alert_held[i] = is_held(a, a->alerts[i]);
+    for (size_t i = 0; i < a->n_alerts; i++) d.alert_held[i] = a->alerts[i]->held;
     size_t nj = outbox_count(a->ob);
     d.jobs = cw_xcalloc(nj ? nj : 1, sizeof *d.jobs);
     for (size_t i = 0; i < nj; i++) {
@@ -542,7 +540,7 @@ static void save_state(struct alerter *a, int64_t now_mono)
     free(d.eps);
     free(d.alert_held);
     free(d.jobs);
-    a->dirty = a->dirty_light = false;
+    a->dirty = a->dirty_soon = a->dirty_light = false;
     a->last_save_us = now_mono;
 }
 
@@ -580,6 +578,7 @@ static void load_state(struct alerter *a, int64_t now_mono)
         push_ptr(&a->alerts, &a->n_alerts, &a->cap_alerts, al);
         if (d.alert_held[i]) {
             push_ptr(&a->held, &a->n_held, &a->cap_held, al);
+            al->held = true;
             agroup_add(&a->group, now_mono, 0);
         }
     }
@@ -719,7 +718,9 @@ static int run(struct alerter *a, int sigfd)
         if (a->dirty) save_state(a, now); /* before any delivery of what it holds */
         outbox_run(a->ob, now);
         now = cw_mono_us();
-        if (a->dirty || (a->dirty_light && now - a->last_save_us >= LIGHT_SAVE_US)) save_state(a, now);
+        if (a->dirty || (a->dirty_soon && now - a->last_save_us >= SOON_SAVE_US) ||
+            (a->dirty_light && now - a->last_save_us >= LIGHT_SAVE_US))
+            save_state(a, now);
         storeq_flush(a);
         if (now >= next_stats) {
             publish_stats(a);
@@ -729,7 +730,8 @@ static int run(struct alerter *a, int sigfd)
         long t = outbox_timeout_ms(a->ob, now);
         t = min_timeout(t, until_ms(agroup_deadline(&a->group), now));
         t = min_timeout(t, until_ms(next_stats, now));
-        if (a->dirty_light) t = min_timeout(t, until_ms(a->last_save_us + LIGHT_SAVE_US, now));
+        if (a->dirty_soon) t = min_timeout(t, until_ms(a->last_save_us + SOON_SAVE_US, now));
+        else if (a->dirty_light) t = min_timeout(t, until_ms(a->last_save_us + LIGHT_SAVE_US, now));
         if (a->storeq_n) t = min_timeout(t, 100);
         if (bus_readable(a->in)) t = 0; /* ZMQ_FD is edge-triggered: never sleep on a ready socket */
         if (t < 0 || t > 1000) t = 1000;

@@ -98,7 +98,7 @@ bench-programs: $(BENCH_BINS)
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; (cd tests/unit && ../../$$t); done
 
-e2e: all
+e2e: all bench-programs
 	CLOCKWERK_BIN=$(abspath $(BIN)) /usr/bin/python3 tests/e2e/run.py
 
 # ---- fuzzing (docs/fuzzing.md): tests/fuzz/fuzz_NAME.c -> build/fuzz/fuzz_NAME, built with clang and

@@ -175,6 +175,11 @@ def proc_start_seconds(pid):
     return st[2] / clock_ticks_per_second() if st else None
 
 
+def boot_time_now():
+    """Now, in the time base of proc_start_seconds (seconds since boot)."""
+    return time.clock_gettime(time.CLOCK_BOOTTIME)
+
+
 def list_children(ppid):
     """[(pid, title)] of the processes whose parent is ppid (zombies excluded)."""
     out = []

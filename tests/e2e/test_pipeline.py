@@ -935,3 +935,123 @@ def test_https_checks():
                         problems.append("the error does not say it is the certificate: %r" % err)
                 _problems_fail(problems, "https")
                 cw.stop()
+
+
+# ------------------------------------------------------------------------- 10. supervisor robustness
+
+def _kill_and_time_restart(cw, title, pid):
+    """kill -9 pid; returns (new pid, seconds from the kill to the new process's start)."""
+    killed_at = harness.boot_time_now()
+    os.kill(pid, signal.SIGKILL)
+    new = cw.wait_new_child(title, pid, timeout=60)
+    started = harness.proc_start_seconds(new)
+    check(started is not None, "the restarted %r (pid %d) is already gone" % (title, new))
+    return new, started - killed_at
+
+
+@harness.timeout(300)
+def test_worker_crash_loop_backoff_doubles():
+    """A worker killed again as soon as it is back: restarts come >= 1 s apart and the delay doubles;
+    the other worker is untouched; SIGTERM during a backoff wait still exits 0 at once."""
+    with tempdir() as d, Targets() as t:
+        urls = _split_endpoints(t, 2, per_slot=1)
+        with Clockwerk(base_config([endpoint(u, timeout=1) for u in urls], workers=2), d) as cw:
+            pids = cw.wait_ready()
+            title = WORKER % (0, 2)
+            pid, w1 = pids[title], pids[WORKER % (1, 2)]
+            delays = []
+            for _ in range(4):
+                pid, delay = _kill_and_time_restart(cw, title, pid)
+                delays.append(delay)
+            shown = ["%.2f" % x for x in delays]
+            check(delays[0] >= 0.95, "first restart %.2f s after the kill (floor 1 s)" % delays[0])
+            for a, b in zip(delays, delays[1:]):
+                check(b >= 1.5 * a - 0.1, "restart delays do not double: %s s" % shown)
+            check(cw.child(WORKER % (1, 2)) == w1, "worker 1 was restarted too")
+            harness.note("worker 0 restart delays after successive kills: %s s" % shown)
+            # Kill once more: the slot now waits ~16 s; SIGTERM during that wait exits at once.
+            cw.record_descendants()
+            os.kill(pid, signal.SIGKILL)
+            wait_for(lambda: cw.child(title) is None, deadline(10), "worker 0 to be gone")
+            took = cw.stop(timeout=10)
+            check(took < 5, "SIGTERM while a slot waits to restart took %.1f s" % took)
+
+
+@harness.timeout(400)
+def test_backoff_resets_after_a_healthy_minute():
+    with tempdir() as d, Targets() as t:
+        with Clockwerk(base_config([endpoint(t.url("/ok"), timeout=1)], workers=1), d) as cw:
+            title = WORKER % (0, 1)
+            pid = cw.wait_ready()[title]
+            delays = []
+            for _ in range(3):
+                pid, delay = _kill_and_time_restart(cw, title, pid)
+                delays.append(delay)
+            # The slot's backoff is now ~8 s. After more than a minute of health it is 1 s again.
+            healthy_since = time.monotonic()
+            wait_for(lambda: time.monotonic() - healthy_since > 65 and cw.child(title) == pid, 120,
+                     "65 s of health")
+            pid, delay = _kill_and_time_restart(cw, title, pid)
+            check(delay < 2.5, "after a healthy minute the restart took %.2f s (delays before: %s)"
+                  % (delay, ["%.2f" % x for x in delays]))
+            cw.stop()
+
+
+def test_sighup_storm():
+    """Twenty SIGHUPs in a row with a valid file: one child per title afterwards, rows keep arriving."""
+    with tempdir() as d, Targets() as t:
+        cw, url = _start_and_wait_rows(d, t)
+        with cw:
+            for _ in range(20):
+                cw.signal(signal.SIGHUP)
+            after = utc_now_iso()
+            cw.wait_count(url, 2, timeout=30, after=after)
+
+            def settled():
+                titles = sorted(cw.children().values())
+                return len(titles) == len(set(titles)) and all(x in titles for x in cw.expected_titles())
+            wait_for(settled, deadline(20), lambda: "one child per title (have: %s)" % cw.describe_children())
+            check(cw.running(), "the supervisor died of SIGHUPs")
+            cw.stop()
+
+
+def test_sigterm_during_startup():
+    """SIGTERM right after start (children not all up yet): exit 0, nothing left."""
+    with tempdir() as d, Targets() as t:
+        cfg = base_config([endpoint(t.url("/ok"), timeout=1)], workers=2)
+        for i, wait_first_child in enumerate((False, True)):
+            with Clockwerk(cfg, d, name="start%d" % i) as cw:
+                if wait_first_child:
+                    wait_for(lambda: cw.children(), deadline(10), "a first child")
+                else:
+                    # As soon as the supervisor has set up its signal handling: it must not die of SIGTERM's
+                    # default action later than its first line of log. Poll for any output first.
+                    wait_for(lambda: cw.log_text().strip(), deadline(10), "the supervisor's first log line")
+                cw.stop(timeout=10)
+
+
+def test_more_workers_than_endpoints():
+    """workers = 3 with one endpoint: the idle workers do not crash-loop; the one that owns it checks it."""
+    with tempdir() as d, Targets() as t:
+        url = t.url("/ok")
+        with Clockwerk(base_config([endpoint(url, timeout=1)], workers=3), d) as cw:
+            pids = cw.wait_ready()
+            cw.wait_count(url, 3, timeout=30)
+            now = cw.wait_ready()
+            check(now == pids, "children restarted: %s -> %s" % (pids, now))
+            check(not re.search(r"(?i)exited with code [^0]|killed by", cw.log_text()),
+                  "a child exited: %s" % [ln for ln in cw.log_text().split("\n") if "exited" in ln][:3])
+            cw.stop()
+
+
+def test_odd_names_and_urls_stored_as_text():
+    """Quotes, SQL, non-ASCII in a name, and a query string in the URL are stored as they are."""
+    with tempdir() as d, Targets() as t:
+        url = t.url("/ok?a=1&b=x%20y&c='q'")
+        name = "Bücher ✓ \"quoted\" x'); DROP TABLE checks; --"
+        with Clockwerk(base_config([endpoint(url, timeout=1, name=name)], workers=1), d) as cw:
+            cw.wait_ready()
+            cw.wait_count(url, 2, timeout=30)
+            rows = cw.db().query("SELECT url, name FROM endpoints")
+            check((url, name) in rows, "endpoints holds %r" % rows)
+            cw.stop()

@@ -346,3 +346,57 @@ def test_reminders_header_injection_and_tap():
                         "webhooks_sent", "webhook_failures", "outbox"):
                 check(key in flat, "alerter stats without %s: %s" % (key, flat))
             cw.stop()
+
+
+@harness.timeout(150)
+def test_undelivered_alert_survives_kill9():
+    with tempdir() as d, Switchboard() as sw, SmtpServer() as smtp:
+        sw.set("api", 200)
+        cfg = alert_config([endpoint(sw.url("api"), alert_threshold=2, timeout=0.8)], smtp)
+        with Clockwerk(cfg, d) as cw:
+            kids = start(cw)
+            wait_for(lambda: sw.hits("api") >= 2, deadline(20), "first checks")
+            smtp.stop()
+            sw.set("api", 500)
+            raised = cw.wait_log(r"alert ([0-9a-f]{16}): \S+ is DOWN", timeout=30)
+            alert_id = raised.group(1)
+            cw.wait_log(r"mail %s via .* failed \(attempt 1" % alert_id, timeout=30)
+            old = kids[ALERTER]
+            os.kill(old, signal.SIGKILL)
+            cw.wait_new_child(ALERTER, old, timeout=30)
+            cw.wait_log(r"state restored from .*1 down.*1 undelivered message", timeout=20)
+            smtp.start()
+            down = smtp.wait_messages(1, "DOWN", timeout=60)[0]
+            check(message_id_hex(down) == alert_id, "resent as another message: %s vs %s" % (
+                message_id_hex(down), alert_id))
+            hold(4)
+            check(len(smtp.messages()) == 1, "expected the DOWN mail exactly once, got %s" % smtp.subjects())
+            wait_alert_row(cw, alert_id, "down", "sent")
+            cw.stop()
+
+
+@harness.timeout(150)
+def test_reload_restarts_alerter_without_second_down():
+    with tempdir() as d, Switchboard() as sw, SmtpServer() as smtp:
+        sw.set("api", 200)
+        sw.set("new", 500)
+        eps = [endpoint(sw.url("api"), alert_threshold=2, timeout=0.8)]
+        cfg = alert_config(eps, smtp)
+        with Clockwerk(cfg, d) as cw:
+            kids = start(cw)
+            wait_for(lambda: sw.hits("api") >= 2, deadline(20), "first checks")
+            sw.set("api", 500)
+            smtp.wait_messages(1, "DOWN", timeout=30)
+            # SIGHUP with one more endpoint (failing too): the supervisor restarts the alerter
+            cw.reload(alert_config(eps + [endpoint(sw.url("new"), alert_threshold=2, timeout=0.8, name="new")], smtp))
+            cw.wait_new_child(ALERTER, kids[ALERTER], timeout=30)
+            new_down = smtp.wait_messages(1, "DOWN: new", timeout=30)
+            hold(3)
+            downs = smtp.messages("DOWN")
+            check(len(downs) == 2, "expected one DOWN per endpoint, got %s" % smtp.subjects())
+            check(len(new_down) == 1, smtp.subjects())
+            sw.set("api", 200)
+            smtp.wait_messages(1, "UP", timeout=30)
+            hold(2)
+            check(len(smtp.messages("UP")) == 1, smtp.subjects())
+            cw.stop()

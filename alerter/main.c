@@ -746,6 +746,7 @@ static int run(struct alerter *a, int sigfd)
                      a->state_path);
             save_state(a, cw_mono_us());
             storeq_flush(a);
+            publish_stats(a); /* the supervisor logs the last counters it saw */
             return 0;
         }
         if (hup) reload(a);

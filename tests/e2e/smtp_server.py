@@ -4,6 +4,7 @@
         ... smtp.port, smtp.messages(), smtp.wait_messages(n) ...
     with SmtpServer(starttls=True, auth=("user", "pw")) as smtp:   # STARTTLS required, AUTH required
         ... smtp.ca_file ...                         # the self-signed certificate, for smtp_ca_file
+    with SmtpServer(implicit_tls=True) as smtp:     # TLS from the first byte (smtp_tls = "tls", like port 465)
 
 Built on Debian's python3-aiosmtpd (aiosmtpd.controller.Controller: the server runs in a thread of the
 test process). The certificate is generated with the openssl command at test time (CN and SAN 127.0.0.1).
@@ -46,14 +47,15 @@ class _Handler:
 
 
 class SmtpServer:
-    def __init__(self, starttls=False, auth=None, port=None):
+    def __init__(self, starttls=False, auth=None, port=None, implicit_tls=False):
         self.starttls = starttls
+        self.implicit_tls = implicit_tls
         self.auth = auth
         self.port = port or harness.free_port()
         self._dir = tempfile.mkdtemp(prefix="cw-smtp-", dir="/tmp")
         self.ca_file = None
         self._ssl = None
-        if starttls:
+        if starttls or implicit_tls:
             import ssl
             cert, key = make_certificate(self._dir)
             self.ca_file = cert
@@ -77,6 +79,8 @@ class SmtpServer:
         kwargs = {}
         if self.starttls:
             kwargs.update(tls_context=self._ssl, require_starttls=True)
+        if self.implicit_tls:
+            kwargs.update(ssl_context=self._ssl)
         if self.auth:
             kwargs.update(authenticator=self._authenticate, auth_required=True,
                           auth_require_tls=bool(self.starttls))
@@ -125,7 +129,7 @@ class SmtpServer:
                 "from": envelope.mail_from, "to": list(envelope.rcpt_tos), "raw": raw, "msg": msg,
                 "subject": msg.get("Subject", ""), "message_id": msg.get("Message-ID", ""),
                 "body": msg.get_payload(decode=True).decode("utf-8", "replace") if not msg.is_multipart() else "",
-                "tls": bool(getattr(session, "ssl", None)), "authenticated": bool(getattr(session, "authenticated", False)),
+                "tls": self.implicit_tls or bool(getattr(session, "ssl", None)), "authenticated": bool(getattr(session, "authenticated", False)),
                 "at": time.time()})
 
     def messages(self, subject_contains=None):

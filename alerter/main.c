@@ -544,6 +544,13 @@ static void save_state(struct alerter *a, int64_t now_mono)
     a->last_save_us = now_mono;
 }
 
+static bool webhook_configured(const struct cw_config *cfg, const char *url)
+{
+    for (size_t i = 0; url && i < cfg->n_webhooks; i++)
+        if (strcmp(cfg->webhooks[i].url, url) == 0) return true;
+    return false;
+}
+
 static void load_state(struct alerter *a, int64_t now_mono)
 {
     struct statefile_data d;
@@ -586,6 +593,7 @@ static void load_state(struct alerter *a, int64_t now_mono)
     for (size_t i = 0; i < d.n_jobs; i++) {
         struct statefile_job *j = &d.jobs[i];
         if (j->channel == OUTBOX_MAIL && !a->cfg->email_enabled) continue; /* email no longer configured */
+        if (j->channel == OUTBOX_WEBHOOK && !webhook_configured(a->cfg, j->target)) continue; /* hook removed */
         if (outbox_add(a->ob, j->channel, j->target, j->key, j->payload, j->payload_len, j->ids, j->n_ids,
                        j->attempts) != 0) {
             outbox_full(a, j->channel == OUTBOX_MAIL ? "mail" : "webhook call", j->n_ids);
@@ -601,8 +609,16 @@ static void load_state(struct alerter *a, int64_t now_mono)
         j->ids = NULL;
         jobs++;
     }
-    /* Alerts with no job left and not held are done (or their channel is gone). */
-    for (size_t i = a->n_alerts; i-- > 0;) maybe_forget(a, a->alerts[i]);
+    /* Alerts with no job left and not held are done; one still pending lost its channel to a new config. */
+    for (size_t i = a->n_alerts; i-- > 0;) {
+        struct alert_rec *al = a->alerts[i];
+        if (al->held || al->mail_pending || al->hook_pending) continue;
+        bool changed = false;
+        if (al->email_state == CW_DELIVERY_PENDING) al->email_state = CW_DELIVERY_FAILED, changed = true;
+        if (al->webhook_state == CW_DELIVERY_PENDING) al->webhook_state = CW_DELIVERY_FAILED, changed = true;
+        if (changed) record_alert(a, al);
+        maybe_forget(a, al);
+    }
     statefile_data_free(&d);
     log_info("state restored from %s: %zu endpoints (%zu down), %zu alerts, %zu undelivered messages", a->state_path,
              restored, down, a->n_alerts, jobs);

@@ -420,3 +420,49 @@ def test_implicit_tls_and_plain_refused():
             hold(2)
             check(smtp.messages() == [], "a mail went out without TLS although smtp_tls = starttls")
             cw.stop()
+
+
+@harness.timeout(90)
+def test_malformed_input_counted_alerter_survives():
+    import json
+    import zmq
+    with tempdir() as d, Switchboard() as sw, SmtpServer() as smtp:
+        sw.set("api", 200)
+        cfg = alert_config([endpoint(sw.url("api"), timeout=0.8)], smtp, db=False)
+        with Clockwerk(cfg, d) as cw, harness.Tap(cw.conf_path, args=("--json", "--stats")) as tap:
+            kids = start(cw)
+            ctx = zmq.Context()
+            push = ctx.socket(zmq.PUSH)
+            push.setsockopt(zmq.LINGER, 1000)
+            try:
+                push.connect("ipc://" + os.path.join(cw.run_dir, "alert.sock"))
+                push.send_multipart([b"result", b"\x01\x01\x05\x00garbage"])         # truncated batch
+                push.send_multipart([b"bogus", b"x"])                                # unknown topic
+                push.send_multipart([b"result"])                                      # no payload frame
+                push.send_multipart([b"result", b"\x02\x01\x00\x00"])                 # wrong version
+                foreign = {"worker": 99, "boot_id": 7, "checked_at_us": int(time.time() * 1e6), "latency_us": 5,
+                           "status_code": 500, "ok": False, "url": "http://127.0.0.1:1/not-configured",
+                           "error": "x\r\nBcc: evil@example.test"}
+                push.send_multipart([b"result", harness.encode_results([dict(foreign, seq=1)])])
+                push.send_multipart([b"result", harness.encode_results([dict(foreign, seq=5)])])   # 3 missing
+            finally:
+                push.close()
+                ctx.term()
+
+            def counters():
+                for line in reversed(tap.snapshot()):
+                    try:
+                        o = json.loads(line)
+                    except ValueError:
+                        continue
+                    if o.get("type") == "stats" and o.get("role") == "alerter":
+                        c = o.get("counters", {})
+                        if c.get("malformed", 0) >= 4 and c.get("unknown_urls", 0) >= 2 and c.get("gaps", 0) >= 3:
+                            return c
+                return None
+            c = wait_for(counters, deadline(20), lambda: "alerter counters malformed>=4 unknown_urls>=2 gaps>=3; "
+                         "last lines %s" % tap.snapshot()[-3:])
+            check(c["malformed"] == 4 and c["gaps"] == 3, "counters %s" % c)
+            check(cw.child(ALERTER) == kids[ALERTER], "the alerter restarted after malformed input")
+            check(smtp.messages() == [], "mail about a URL that is not configured: %s" % smtp.subjects())
+            cw.stop()

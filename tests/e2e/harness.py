@@ -498,9 +498,10 @@ class Clockwerk:
     The config (dict or libconfig text) is written to DIR/NAME.conf; the supervisor runs with its
     output (and that of its children, which inherit it) in DIR/NAME.log, from a working directory
     DIR/cwd-NAME, so that relative paths must be resolved against the config's directory to work.
+    relative=True starts it as `clockwerk -c NAME.conf` from DIR instead.
     """
 
-    def __init__(self, config, workdir, name="clockwerk", env=None, args=()):
+    def __init__(self, config, workdir, name="clockwerk", env=None, args=(), relative=False):
         self.workdir = workdir
         self.name = name
         self.config = config
@@ -509,6 +510,7 @@ class Clockwerk:
         self.cwd = os.path.join(workdir, "cwd-" + name)
         self.env = env
         self.args = list(args)
+        self.relative = relative  # start as `clockwerk -c NAME.conf` from the config's own directory
         self.proc = None
         self.pid = None
         self._pgid = None
@@ -560,9 +562,11 @@ class Clockwerk:
     def start(self):
         os.makedirs(self.cwd, exist_ok=True)
         self._log_file = open(self.log_path, "ab")
-        argv = [binary("clockwerk"), "-c", self.conf_path] + self.args
+        conf = os.path.basename(self.conf_path) if self.relative else self.conf_path
+        argv = [binary("clockwerk"), "-c", conf] + self.args
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._log_file,
-                                     stderr=subprocess.STDOUT, cwd=self.cwd, env=child_env(self.env),
+                                     stderr=subprocess.STDOUT, cwd=self.workdir if self.relative else self.cwd,
+                                     env=child_env(self.env),
                                      start_new_session=True)
         self.pid = self._pgid = self.proc.pid
         PROCESSES.add(self.pid)
@@ -648,13 +652,17 @@ class Clockwerk:
         """Kills everything this supervisor started, on every path; captures the log. Idempotent."""
         self._watch_stop.set()
         if self.proc is not None:
-            if self.proc.poll() is None:
+            was_running = self.proc.poll() is None
+            if was_running:
                 self.record_descendants()
                 try:
                     os.kill(self.pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-            _kill_group(self._pgid)
+            # The group is ours while the supervisor is unreaped or one of its children lives; after that
+            # its id may be reused by a stranger's group, so it is not signalled blindly.
+            if was_running or self.left_alive():
+                _kill_group(self._pgid)
             kill_recorded(self.recorded())
             try:
                 self.proc.wait(timeout=10)

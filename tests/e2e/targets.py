@@ -12,6 +12,7 @@ has one, under the path with its query string too, so /ok?a and /ok?b can be sep
   /keyword         200, body holds KEYWORD  /nokeyword       200, body without it
   /empty           204, no body             /redirect        302 to /ok
   /status/NNN      status NNN               /echo            200, records the request (headers, body)
+  /garbage         a reply that is not HTTP /hangup          closes the connection without a reply
   anything else    404
 Targets(tls_cert=make_self_signed_cert(dir)) serves the same over https. max_in_flight is the most
 requests served at once (to see that checks run concurrently).
@@ -106,6 +107,11 @@ class _Handler(BaseHTTPRequestHandler):
                 self._reply(302, b"moved\n", [("Location", "/ok")])
             elif path.startswith("/status/"):
                 self._reply(int(path[len("/status/"):]), b"status\n")
+            elif path == "/garbage":
+                self.wfile.write(b"THIS IS NOT HTTP\r\n\r\n")
+                self.close_connection = True
+            elif path == "/hangup":
+                self.close_connection = True          # closes without a byte of response
             elif path == "/echo":
                 self._reply(200, b"echo\n")
             else:

@@ -180,6 +180,9 @@ def test_endpoint_options():
             "headers": (endpoint(t.url("/echo"), timeout=1, headers=["X-Clockwerk-Test: yes", "X-Two: 2"]),
                         200, 1),
             "notfound": (endpoint(t.url("/status/404"), timeout=1), 404, 0),
+            "garbage": (endpoint(t.url("/garbage"), timeout=1), 0, 0),
+            "hangup": (endpoint(t.url("/hangup"), timeout=1), 0, 0),
+            "localhost": (endpoint(t.url("/ok?localhost").replace("127.0.0.1", "localhost"), timeout=1), 200, 1),
         }
         with Clockwerk(base_config([e for e, _, _ in eps.values()], workers=2), d) as cw:
             cw.wait_ready()
@@ -193,6 +196,8 @@ def test_endpoint_options():
                     if (r["status_code"], r["ok"]) != (status, ok):
                         problems.append("%s: status %r ok %r, expected %d %d (error %r)"
                                         % (kind, r["status_code"], r["ok"], status, ok, r["error"]))
+                    if not ok and not r["error"]:
+                        problems.append("%s: a failed check without an error text" % kind)
             heads = t.requests("/ok?head")
             if not heads or any(q["method"] != "HEAD" for q in heads):
                 problems.append("method HEAD: the target saw %s" % [q["method"] for q in heads])
@@ -1048,10 +1053,50 @@ def test_odd_names_and_urls_stored_as_text():
     """Quotes, SQL, non-ASCII in a name, and a query string in the URL are stored as they are."""
     with tempdir() as d, Targets() as t:
         url = t.url("/ok?a=1&b=x%20y&c='q'")
+        long_url = t.url("/ok?long=" + "x" * 3000)
         name = "Bücher ✓ \"quoted\" x'); DROP TABLE checks; --"
-        with Clockwerk(base_config([endpoint(url, timeout=1, name=name)], workers=1), d) as cw:
+        cfg = base_config([endpoint(url, timeout=1, name=name), endpoint(long_url, timeout=1)], workers=1)
+        with Clockwerk(cfg, d) as cw:
             cw.wait_ready()
             cw.wait_count(url, 2, timeout=30)
+            cw.wait_count(long_url, 2, timeout=30)
             rows = cw.db().query("SELECT url, name FROM endpoints")
             check((url, name) in rows, "endpoints holds %r" % rows)
+            code, lines, err = harness.run_tap(cw.conf_path, 4, timeout=30)
+            check(code == 0 and {x.get("url") for x in lines} <= {url, long_url},
+                  "the tap shows %s" % [x.get("url", "")[:80] for x in lines])
+            cw.stop()
+
+
+def test_relative_config_path_and_reload():
+    """`clockwerk -c clockwerk.conf` from the config's directory: run_dir and the database land there,
+    and a SIGHUP still finds the file (the supervisor may have changed its working directory)."""
+    with tempdir() as d, Targets() as t:
+        url, new_url = t.url("/ok"), t.url("/keyword")
+        with Clockwerk(base_config([endpoint(url, timeout=1)], workers=1), d, relative=True) as cw:
+            cw.wait_ready()
+            cw.wait_count(url, 2, timeout=30)
+            check(os.path.exists(os.path.join(d, "clockwerk.db")), "no database in the config's directory")
+            cw.reload(base_config([endpoint(url, timeout=1), endpoint(new_url, timeout=1)], workers=1))
+            cw.wait_count(new_url, 2, timeout=30)
+            cw.stop()
+
+
+def test_sighup_toggles_database():
+    """SIGHUP with db_activation false stops the storer (workers keep checking); true starts it again."""
+    with tempdir() as d, Targets() as t:
+        url = t.url("/ok")
+        with Clockwerk(base_config([endpoint(url, timeout=1)], workers=1), d) as cw:
+            cw.wait_ready()
+            cw.wait_count(url, 2, timeout=30)
+            cw.reload(base_config([endpoint(url, timeout=1)], workers=1, db=False))
+            wait_for(lambda: cw.child(STORER) is None, deadline(15),
+                     lambda: "the storer to stop after db_activation = false (%s)" % cw.describe_children())
+            n = t.count("/ok")
+            wait_for(lambda: t.count("/ok") >= n + 2, deadline(15), "checks without a storer")
+            check(cw.running(), "the supervisor exited")
+            back_at = utc_now_iso()
+            cw.reload(base_config([endpoint(url, timeout=1)], workers=1, db=True))
+            cw.wait_ready()
+            cw.wait_count(url, 2, timeout=30, after=back_at)
             cw.stop()

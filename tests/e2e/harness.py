@@ -433,6 +433,24 @@ def shard_of(url, slots):
     return 0 if slots <= 1 else fnv1a64(url) % slots
 
 
+def private_bin(directory, replace=None, omit=()):
+    """A copy of the binaries under test in directory/bin (copies, not links: the supervisor finds its
+    children next to /proc/self/exe), where `replace` maps a program name to the text of a script that
+    stands in for it and `omit` lists programs left out. Returns the directory."""
+    out = os.path.join(directory, "bin")
+    os.makedirs(out, exist_ok=True)
+    for name in os.listdir(bin_dir()):
+        if name in omit or (replace and name in replace):
+            continue
+        shutil.copy2(os.path.join(bin_dir(), name), os.path.join(out, name))
+    for name, text in (replace or {}).items():
+        path = os.path.join(out, name)
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, 0o755)
+    return out
+
+
 # ---------------------------------------------------------------------------------------- the CLI
 
 class CliResult:
@@ -501,7 +519,7 @@ class Clockwerk:
     relative=True starts it as `clockwerk -c NAME.conf` from DIR instead.
     """
 
-    def __init__(self, config, workdir, name="clockwerk", env=None, args=(), relative=False):
+    def __init__(self, config, workdir, name="clockwerk", env=None, args=(), relative=False, bin_dir=None):
         self.workdir = workdir
         self.name = name
         self.config = config
@@ -511,6 +529,7 @@ class Clockwerk:
         self.env = env
         self.args = list(args)
         self.relative = relative  # start as `clockwerk -c NAME.conf` from the config's own directory
+        self.bin_dir = bin_dir    # another directory of binaries (see private_bin), else bin_dir()
         self.proc = None
         self.pid = None
         self._pgid = None
@@ -563,7 +582,8 @@ class Clockwerk:
         os.makedirs(self.cwd, exist_ok=True)
         self._log_file = open(self.log_path, "ab")
         conf = os.path.basename(self.conf_path) if self.relative else self.conf_path
-        argv = [binary("clockwerk"), "-c", conf] + self.args
+        exe = os.path.join(self.bin_dir, "clockwerk") if self.bin_dir else binary("clockwerk")
+        argv = [exe, "-c", conf] + self.args
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._log_file,
                                      stderr=subprocess.STDOUT, cwd=self.workdir if self.relative else self.cwd,
                                      env=child_env(self.env),

@@ -3,7 +3,8 @@
     with Targets(slow_delay=3.0) as t:
         t.url("/ok")            -> "http://127.0.0.1:PORT/ok"
         t.count("/ok")          -> requests served on that path so far
-        t.requests("/headers")  -> the requests seen there: [{"method", "headers", "body", "path"}]
+        t.requests("/echo")     -> the requests seen there: [{"method", "headers", "body", "path",
+                                   "client_port", "at"}]
 
 Paths (a query string is ignored for routing; a request is counted under the bare path and, when it
 has one, under the path with its query string too, so /ok?a and /ok?b can be separate endpoints):
@@ -13,6 +14,7 @@ has one, under the path with its query string too, so /ok?a and /ok?b can be sep
   /empty           204, no body             /redirect        302 to /ok
   /status/NNN      status NNN               /echo            200, records the request (headers, body)
   /garbage         a reply that is not HTTP /hangup          closes the connection without a reply
+  /keepalive       200, keeps the connection open (HTTP/1.1) for a client that wants to reuse it
   anything else    404
 Targets(tls_cert=make_self_signed_cert(dir)) serves the same over https. max_in_flight is the most
 requests served at once (to see that checks run concurrently).
@@ -84,9 +86,9 @@ class _Handler(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         if n > 0:
             body = self.rfile.read(n)
-        t._record(path, self.command, dict(self.headers.items()), body)
+        t._record(path, self.command, dict(self.headers.items()), body, self.client_address[1])
         if self.path != path:
-            t._record(self.path, self.command, dict(self.headers.items()), body)
+            t._record(self.path, self.command, dict(self.headers.items()), body, self.client_address[1])
         try:
             if path == "/ok":
                 self._reply(200, b"ok\n")
@@ -112,6 +114,13 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
             elif path == "/hangup":
                 self.close_connection = True          # closes without a byte of response
+            elif path == "/keepalive":                 # offers to keep the connection open
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", "3")
+                self.end_headers()
+                self.wfile.write(b"ok\n")
+                self.close_connection = False
             elif path == "/echo":
                 self._reply(200, b"echo\n")
             else:
@@ -173,11 +182,12 @@ class Targets:
     def url(self, path="/ok"):
         return "%s://127.0.0.1:%d%s" % ("https" if self._tls else "http", self.port, path)
 
-    def _record(self, path, method, headers, body):
+    def _record(self, path, method, headers, body, client_port=None):
         with self._lock:
             self._counts[path] = self._counts.get(path, 0) + 1
             self._requests.setdefault(path, []).append(
-                {"path": path, "method": method, "headers": headers, "body": body, "at": time.time()})
+                {"path": path, "method": method, "headers": headers, "body": body, "at": time.time(),
+                 "client_port": client_port})
             del self._requests[path][:-50]  # keep the last 50 per path
 
     def count(self, path):

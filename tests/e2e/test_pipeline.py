@@ -1100,3 +1100,66 @@ def test_sighup_toggles_database():
             cw.wait_ready()
             cw.wait_count(url, 2, timeout=30, after=back_at)
             cw.stop()
+
+
+def _starts(cw, who):
+    """Wall-clock times of the supervisor's `started WHO` log lines."""
+    return [harness.parse_iso_ms(m.group(1)) for m in
+            re.finditer(r"^(\S+Z) .*started %s\b" % re.escape(who), cw.log_text(), re.M)]
+
+
+def test_fatal_exit_2_not_restarted():
+    """A worker that exits 2 (fatal configuration) is reported and not restarted; the rest runs on."""
+    with tempdir() as d, Targets() as t:
+        fake = "#!/bin/sh\necho 'fake worker: fatal configuration' >&2\nexit 2\n"
+        bindir = harness.private_bin(d, replace={"clockwerk-worker": fake})
+        with Clockwerk(base_config([endpoint(t.url("/ok"), timeout=1)], workers=1), d, bin_dir=bindir) as cw:
+            storer = cw.wait_ready(titles=[STORER])[STORER]
+            cw.wait_log(r"fake worker: fatal configuration", timeout=15)
+            cw.wait_log(r"(?i)worker 0/1.*(code 2|exit(ed)? 2|status 2|fatal)", timeout=15)
+            first = time.monotonic()
+            wait_for(lambda: time.monotonic() - first > 5 or len(_starts(cw, "worker 0/1")) > 1, 10,
+                     "five seconds")
+            n = len(_starts(cw, "worker 0/1"))
+            check(n == 1, "a worker that exited 2 was started %d times" % n)
+            check(cw.running(), "the supervisor exited (%s) when a worker exited 2" % harness.describe_exit(cw.returncode))
+            check(cw.child(STORER) == storer, "the storer was restarted")
+            cw.signal(signal.SIGTERM)
+            code = cw.wait_exit(10)
+            check(code is not None and code >= 0, "the supervisor %s on SIGTERM" % harness.describe_exit(code))
+            cw.wait_no_descendants(timeout=deadline(5))
+            harness.note("supervisor exit code after SIGTERM with a fatally failed worker: %d" % code)
+
+
+def test_missing_worker_binary_no_storm():
+    """The worker binary is missing: exec fails, restarts back off (no storm), the rest keeps running,
+    SIGTERM exits 0."""
+    with tempdir() as d, Targets() as t:
+        bindir = harness.private_bin(d, omit=("clockwerk-worker",))
+        with Clockwerk(base_config([endpoint(t.url("/ok"), timeout=1)], workers=1), d, bin_dir=bindir) as cw:
+            storer = cw.wait_ready(titles=[STORER])[STORER]
+            cw.wait_log(r"(?i)cannot exec|no such file", timeout=15)
+            first = time.monotonic()
+            wait_for(lambda: time.monotonic() - first > 6, 10, "six seconds")
+            starts = _starts(cw, "worker 0/1")
+            gaps = [b - a for a, b in zip(starts, starts[1:])]
+            check(len(starts) <= 5 and all(g >= 0.95 for g in gaps),
+                  "%d starts of the missing worker, %s s apart" % (len(starts), ["%.2f" % g for g in gaps]))
+            check(cw.child(STORER) == storer, "the storer was restarted")
+            cw.stop(timeout=10)
+            harness.note("missing worker binary: %d start attempts, %s s apart" % (len(starts), ["%.1f" % g for g in gaps]))
+
+
+def test_fresh_connection_per_check():
+    """Connect time is measured honestly: every check opens its own connection, even when the target
+    offers to keep one open."""
+    with tempdir() as d, Targets() as t:
+        url = t.url("/keepalive")
+        with Clockwerk(base_config([endpoint(url, timeout=1)], workers=1), d) as cw:
+            cw.wait_ready()
+            cw.wait_count(url, 4, timeout=30)
+            reqs = t.requests("/keepalive")
+            ports = [q["client_port"] for q in reqs]
+            check(len(set(ports)) == len(ports), "%d checks over %d connections (client ports %s)"
+                  % (len(ports), len(set(ports)), ports))
+            cw.stop()

@@ -1163,3 +1163,28 @@ def test_fresh_connection_per_check():
             check(len(set(ports)) == len(ports), "%d checks over %d connections (client ports %s)"
                   % (len(ports), len(set(ports)), ports))
             cw.stop()
+
+
+def test_paused_tap_does_not_block():
+    """A tap stopped with SIGSTOP while 200 endpoints are checked every second: the rows keep coming at
+    the full rate, and the tap, once resumed, carries on."""
+    with tempdir() as d, Targets() as t:
+        urls = [t.url("/ok?p=%d" % i) for i in range(200)]
+        with Clockwerk(base_config([endpoint(u, timeout=1) for u in urls], workers=2), d) as cw:
+            cw.wait_ready()
+            cw.wait_rows("SELECT count(*) FROM checks", (), lambda r: r[0][0] >= 400, timeout=30, what="400 rows")
+            with harness.Tap(cw.conf_path, ("--json",)) as tap:
+                wait_for(lambda: len(tap.snapshot()) >= 10, deadline(20), "the tap to print results")
+                tap.pause()
+                paused_at = time.time()
+                wait_for(lambda: time.time() - paused_at > 7, 15, "seven seconds with the tap paused")
+                frm = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(paused_at + 1)) + ".000Z"
+                to = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(paused_at + 6)) + ".000Z"
+                n = cw.db().query("SELECT count(*) FROM checks WHERE checked_at >= ? AND checked_at < ?",
+                                  (frm, to))[0][0]
+                check(n >= 0.9 * 200 * 5, "%d rows in 5 s with the tap paused, expected about %d" % (n, 200 * 5))
+                seen = len(tap.snapshot())
+                tap.resume()
+                wait_for(lambda: len(tap.snapshot()) > seen, deadline(20), "the resumed tap to print again")
+                harness.note("tap paused: %d rows in 5 s (200 endpoints at 1 s)" % n)
+            cw.stop()

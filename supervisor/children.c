@@ -30,9 +30,13 @@ void children_binary(const struct children *ch, enum child_kind kind, char *out,
     snprintf(out, outlen, "%s/clockwerk-%s", ch->bin_dir, child_kind_name(kind));
 }
 
+/* Variables children never inherit: ours (set per child) and the passwords, which only config_load in the
+ * supervisor reads — children get what they need from the snapshot (mode 0600), so a worker's environment
+ * never holds the database or SMTP password. */
 static bool is_our_env(const char *entry)
 {
-    static const char *const ours[] = { "CLOCKWERK_SNAPSHOT=", "CLOCKWERK_SLOT=", "CLOCKWERK_SLOTS=" };
+    static const char *const ours[] = { "CLOCKWERK_SNAPSHOT=", "CLOCKWERK_SLOT=", "CLOCKWERK_SLOTS=",
+                                        "CLOCKWERK_DB_PASSWORD=", "CLOCKWERK_SMTP_PASSWORD=" };
     for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++)
         if (strncmp(entry, ours[i], strlen(ours[i])) == 0) return true;
     return false;

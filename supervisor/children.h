@@ -53,7 +53,7 @@ struct children {
     struct child *v;
     size_t n, cap;
     char bin_dir[4096];
-    char **env_base;           /* our environment minus CLOCKWERK_SNAPSHOT/SLOT/SLOTS */
+    char **env_base;           /* our environment minus CLOCKWERK_SNAPSHOT/SLOT/SLOTS and the passwords */
     size_t n_env_base;
     unsigned long restarts[CHILD_KINDS];  /* restarts per kind, kept when slots go away */
     unsigned long fatal_exits;

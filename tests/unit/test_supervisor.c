@@ -216,15 +216,17 @@ static void test_children_spawn(void **state)
     /* The "worker" records its environment and exits with the code in its slot's file; the "storer"
      * exits 2 (fatal configuration); the "relay" waits for SIGTERM. */
     snprintf(path, sizeof path, "%s/clockwerk-worker", dir);
-    write_file(path, "#!/bin/sh\necho \"$CLOCKWERK_SLOT $CLOCKWERK_SLOTS $CLOCKWERK_SNAPSHOT\" >> \"${0%/*}/env.$CLOCKWERK_SLOT\"\nexit 3\n", 0755);
+    write_file(path, "#!/bin/sh\necho \"$CLOCKWERK_SLOT $CLOCKWERK_SLOTS $CLOCKWERK_SNAPSHOT${CLOCKWERK_DB_PASSWORD}\" >> \"${0%/*}/env.$CLOCKWERK_SLOT\"\nexit 3\n", 0755);
     snprintf(path, sizeof path, "%s/clockwerk-storer", dir);
     write_file(path, "#!/bin/sh\nexit 2\n", 0755);
     snprintf(path, sizeof path, "%s/clockwerk-relay", dir);
     write_file(path, "#!/bin/sh\ntrap 'exit 0' TERM\nwhile :; do sleep 0.05; done\n", 0755);
 
-    /* SIGCHLD is left at its default: the test reaps by polling. */
+    /* SIGCHLD is left at its default: the test reaps by polling. The password must not reach children. */
+    assert_int_equal(setenv("CLOCKWERK_DB_PASSWORD", "-secret", 1), 0);
     struct children ch;
     assert_int_equal(children_init(&ch, dir, err, sizeof err), 0);
+    assert_int_equal(unsetenv("CLOCKWERK_DB_PASSWORD"), 0);
     int64_t now = cw_mono_ns();
     children_add(&ch, CHILD_RELAY, 0, 0, now);
     children_add(&ch, CHILD_STORER, 0, 0, now);

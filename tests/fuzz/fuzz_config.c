@@ -5,6 +5,7 @@
  * /dev/zero or a FIFO would hang the loader as it would hang any program reading files the operator names. */
 #include <stdint.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/config.h"
 #include "common/log.h"
@@ -57,7 +58,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_ASSERT(cfg->path && cfg->dir && cfg->run_dir);
     for (size_t i = 0; i < cfg->n_endpoints; i++) {
         const struct cw_endpoint *ep = &cfg->endpoints[i];
-        FUZZ_ASSERT(ep->url && (!strncmp(ep->url, "http://", 7) || !strncmp(ep->url, "https://", 8)));
+        /* the scheme is case-insensitive (RFC 3986): "HTTP://" is accepted */
+        FUZZ_ASSERT(ep->url && (!strncasecmp(ep->url, "http://", 7) || !strncasecmp(ep->url, "https://", 8)));
         FUZZ_ASSERT(ep->timeout > 0 && ep->timeout <= ep->interval);
     }
 

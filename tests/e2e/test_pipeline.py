@@ -808,8 +808,9 @@ def test_storer_crash_loop_backs_off():
 
 
 def test_passwords_never_logged():
-    """A database password (file and environment) and URL credentials appear in no log line and no tap
-    output; the URL's credentials are still used (HTTP basic auth reaches the target)."""
+    """A database password (file and environment) and URL credentials appear in no log line, no tap
+    output and no child's environment; the URL's credentials are still used (HTTP basic auth reaches
+    the target)."""
     import base64
     with tempdir() as d, Targets() as t:
         url = t.url("/echo").replace("http://", "http://alice:e2e-pw-url@")
@@ -819,6 +820,12 @@ def test_passwords_never_logged():
             cw.wait_ready()
             cw.wait_count(url, 2, timeout=30)
             outputs = {"log": cw.log_text()}
+            for pid, title in cw.children().items():
+                try:
+                    with open("/proc/%d/environ" % pid, "rb") as f:
+                        outputs["environment of %s" % title] = f.read().decode("utf-8", "replace")
+                except OSError:
+                    pass
             _code, lines, err = harness.run_tap(cw.conf_path, 2, json_output=False, timeout=30)
             outputs["tap"] = "\n".join(lines) + err
             _code, lines, err = harness.run_tap(cw.conf_path, 2, json_output=True, timeout=30)

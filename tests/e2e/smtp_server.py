@@ -73,7 +73,8 @@ class SmtpServer:
         if not ok:
             with self._lock:
                 self.auth_failures += 1
-        return AuthResult(success=ok)
+        # handled=False: aiosmtpd then answers itself (235 on success, 535 on failure)
+        return AuthResult(success=ok, handled=False)
 
     def start(self):
         kwargs = {}

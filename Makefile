@@ -49,7 +49,7 @@ ALL_LIBS   := $(LIB_ZMQ) $(LIB_CURL) $(LIB_CONFIG) $(LIB_JSON) $(LIB_DB) $(LIB_S
 TARGETS := $(BIN)/clockwerk $(BIN)/clockwerk-worker $(BIN)/clockwerk-storer $(BIN)/clockwerk-alerter \
            $(BIN)/clockwerk-tap $(BIN)/clockwerk-relay
 
-.PHONY: all clean deps test-deps run test unit e2e asan bench bench-smoke bench-programs
+.PHONY: all clean deps test-deps run test unit e2e chaos asan bench bench-smoke bench-programs
 all: $(TARGETS)
 
 $(OUT)/%.o: %.c
@@ -100,6 +100,10 @@ unit: $(UNIT_BINS)
 
 e2e: all bench-programs
 	CLOCKWERK_BIN=$(abspath $(BIN)) /usr/bin/python3 tests/e2e/run.py
+
+# The full chaos suite of issue 6 (docs/operations.md, "Chaos testing"); its bounded version runs in e2e.
+chaos: all
+	CLOCKWERK_BIN=$(abspath $(BIN)) /usr/bin/python3 tests/chaos/run.py
 
 # ---- fuzzing (docs/fuzzing.md): tests/fuzz/fuzz_NAME.c -> build/fuzz/fuzz_NAME, built with clang and
 # libFuzzer+ASan+UBSan from the sources each harness needs (own object tree build/fuzz/obj: build/default

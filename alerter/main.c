@@ -36,6 +36,7 @@
 #include "alerter/state.h"
 #include "alerter/statefile.h"
 #include "alerter/webhook.h"
+#include "common/ackq.h"
 #include "common/bus.h"
 #include "common/clock.h"
 #include "common/config.h"
@@ -67,8 +68,15 @@ struct worker_seq {
 
 struct counters {
     int64_t results, malformed, gaps, unknown_urls, alerts_raised, mails_sent, mail_failures, webhooks_sent,
-        webhook_failures, outbox_full, store_dropped, state_saves, state_errors;
+        webhook_failures, outbox_full, store_dropped, state_saves, state_errors, acked, ack_messages;
 };
+
+/* Results applied to the state but not yet in the state file: acked (common/ackq.h) after the next save. */
+struct alerter_ack {
+    struct bus_peer peer;
+    struct ackq_range r;
+};
+#define ACK_SAVE_US 1000000LL      /* with acks waiting, the state is saved at least this often */
 
 struct alerter {
     struct cw_config *cfg;
@@ -102,6 +110,9 @@ struct alerter {
     bool dirty_soon;           /* save within SOON_SAVE_US (alerts raised, held in the window) */
     bool dirty_light;          /* save within LIGHT_SAVE_US (counters only) */
     int64_t last_save_us;
+    struct alerter_ack *acks;
+    size_t n_acks, cap_acks;
+    struct ackq_range ack_ranges[ACKQ_RANGES_MAX];
     struct cw_result results[CW_RESULT_BATCH_MAX];
     struct cw_buf scratch;
 };
@@ -465,13 +476,58 @@ static void handle_result(struct alerter *a, const struct cw_result *r, int64_t 
     a->dirty_light = true;
 }
 
+static void ack_add(struct alerter *a, const struct bus_peer *peer, const struct cw_result *r)
+{
+    if (!peer->len || r->seq == 0) return;
+    if (a->n_acks) {
+        struct alerter_ack *last = &a->acks[a->n_acks - 1];
+        if (last->peer.len == peer->len && memcmp(last->peer.id, peer->id, peer->len) == 0 &&
+            last->r.worker == r->worker && last->r.boot_id == r->boot_id && last->r.last + 1 == r->seq) {
+            last->r.last = r->seq;
+            return;
+        }
+    }
+    if (a->n_acks == a->cap_acks) {
+        a->cap_acks = a->cap_acks ? a->cap_acks * 2 : 256;
+        a->acks = cw_xrealloc(a->acks, a->cap_acks * sizeof *a->acks);
+    }
+    a->acks[a->n_acks++] = (struct alerter_ack){ .peer = *peer, .r = { r->worker, r->boot_id, r->seq, r->seq } };
+}
+
+/* Sends every waiting ack (the state they depend on is recorded), one message per sender. */
+static void acks_flush(struct alerter *a)
+{
+    while (a->n_acks) {
+        const struct bus_peer peer = a->acks[0].peer;
+        size_t n = 0, k = 0;
+        for (size_t j = 0; j < a->n_acks; j++) {
+            struct alerter_ack *x = &a->acks[j];
+            if (n < ACKQ_RANGES_MAX && x->peer.len == peer.len && memcmp(x->peer.id, peer.id, peer.len) == 0) {
+                a->ack_ranges[n++] = x->r;
+                a->c.acked += (int64_t)(x->r.last - x->r.first + 1);
+            } else {
+                a->acks[k++] = *x;
+            }
+        }
+        a->n_acks = k;
+        if (ackq_ack_encode(&a->scratch, a->ack_ranges, n) == 0) {
+            if (bus_send_to(a->in, &peer, CW_MSG_ACK, a->scratch.data, a->scratch.len) == BUS_ERROR)
+                log_warn("cannot send an ack: %s", strerror(errno));
+            a->c.ack_messages++;
+        }
+    }
+}
+
 static void handle_message(struct alerter *a, const struct bus_msg *m, int64_t now_mono)
 {
     const char *why = "wrong frames or unknown topic";
     if (m->type == CW_MSG_RESULT) {
         int n = proto_results_decode(m->data, m->len, a->results, CW_RESULT_BATCH_MAX, &why);
         if (n > 0) {
-            for (int i = 0; i < n; i++) handle_result(a, &a->results[i], now_mono);
+            for (int i = 0; i < n; i++) {
+                handle_result(a, &a->results[i], now_mono);
+                ack_add(a, &m->peer, &a->results[i]);
+            }
             return;
         }
     } else if (m->type != CW_MSG_INVALID) {
@@ -536,6 +592,7 @@ static void save_state(struct alerter *a, int64_t now_mono)
         log_error("cannot save the alerter state: %s", err);
     } else {
         a->c.state_saves++;
+        acks_flush(a); /* what they acknowledge is in the file now */
     }
     free(d.eps);
     free(d.alert_held);
@@ -646,6 +703,10 @@ static void publish_stats(struct alerter *a)
         { "store_queue", (int64_t)a->storeq_n },
         { "state_saves", a->c.state_saves },
         { "state_errors", a->c.state_errors },
+        { "acked", a->c.acked },
+        { "ack_messages", a->c.ack_messages },
+        { "acks_waiting", (int64_t)a->n_acks },
+        { "dropped_malformed", a->c.malformed },
     };
     for (size_t i = 0; i < sizeof items / sizeof items[0] && i < CW_STATS_MAX; i++) {
         st.items[i].name = items[i].name;
@@ -735,8 +796,10 @@ static int run(struct alerter *a, int sigfd)
         outbox_run(a->ob, now);
         now = cw_mono_us();
         if (a->dirty || (a->dirty_soon && now - a->last_save_us >= SOON_SAVE_US) ||
-            (a->dirty_light && now - a->last_save_us >= LIGHT_SAVE_US))
+            (a->dirty_light && now - a->last_save_us >= LIGHT_SAVE_US) ||
+            (a->n_acks && (a->dirty_soon || a->dirty_light) && now - a->last_save_us >= ACK_SAVE_US))
             save_state(a, now);
+        if (a->n_acks && !a->dirty && !a->dirty_soon && !a->dirty_light) acks_flush(a); /* nothing to record */
         storeq_flush(a);
         if (now >= next_stats) {
             publish_stats(a);
@@ -748,6 +811,7 @@ static int run(struct alerter *a, int sigfd)
         t = min_timeout(t, until_ms(next_stats, now));
         if (a->dirty_soon) t = min_timeout(t, until_ms(a->last_save_us + SOON_SAVE_US, now));
         else if (a->dirty_light) t = min_timeout(t, until_ms(a->last_save_us + LIGHT_SAVE_US, now));
+        if (a->n_acks) t = min_timeout(t, until_ms(a->last_save_us + ACK_SAVE_US, now));
         if (a->storeq_n) t = min_timeout(t, 100);
         if (bus_readable(a->in)) t = 0; /* ZMQ_FD is edge-triggered: never sleep on a ready socket */
         if (t < 0 || t > 1000) t = 1000;
@@ -781,6 +845,7 @@ static void free_alerter(struct alerter *a)
     free(a->eps);
     free(a->index);
     free(a->seqs);
+    free(a->acks);
     cw_buf_free(&a->scratch);
     bus_free(a->bus);
     config_free(a->cfg);

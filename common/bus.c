@@ -1,7 +1,10 @@
 /* common/bus.c — ZeroMQ behind the interface of bus.h. Socket options are chosen per role here:
- *  - reliable senders queue up to a high-water mark and then refuse (never drop), linger 2 s at close so
- *    that a stopping worker hands over what it queued, and keep ZMQ_IMMEDIATE off so that messages sent
- *    before the receiver is up wait for it instead of being lost;
+ *  - reliable senders (DEALER) set ZMQ_IMMEDIATE: while no receiver is connected a send is refused
+ *    (BUS_WOULD_BLOCK) and the message stays in the caller's outbox (common/ackq.h), instead of sitting in
+ *    a ZeroMQ pipe that can die with a connection; they linger 0 at close: what is not acknowledged is the
+ *    outbox's business (spooled at exit), so a stop never hangs on a receiver that is away;
+ *  - reliable receivers (ROUTER) linger 0 (an ack lost at close is answered by a resend) and drop acks for
+ *    peers that are gone or do not read (ROUTER without ZMQ_ROUTER_MANDATORY never blocks);
  *  - publishers and subscribers never block and linger 0: the tap is best effort;
  *  - receivers refuse frames larger than CW_PAYLOAD_MAX (ZMQ_MAXMSGSIZE), so a hostile peer cannot make
  *    them allocate a huge frame. Known weakness: that bounds each frame, not the number of frames; libzmq
@@ -94,7 +97,7 @@ static int set_max_msg_size(void *zsock)
 
 struct bus_socket *bus_open(struct bus *bus, enum bus_role role, const char *address, char *err, size_t errlen)
 {
-    static const int types[] = { [BUS_SEND_RELIABLE] = ZMQ_PUSH, [BUS_RECV_RELIABLE] = ZMQ_PULL,
+    static const int types[] = { [BUS_SEND_RELIABLE] = ZMQ_DEALER, [BUS_RECV_RELIABLE] = ZMQ_ROUTER,
                                  [BUS_PUBLISH] = ZMQ_PUB, [BUS_SUBSCRIBE] = ZMQ_SUB };
     const char *problem = bus_address_problem(address);
     if (problem) {
@@ -116,9 +119,9 @@ struct bus_socket *bus_open(struct bus *bus, enum bus_role role, const char *add
     bool reliable = role == BUS_SEND_RELIABLE || role == BUS_RECV_RELIABLE;
     int hwm = reliable ? RELIABLE_HWM : BEST_EFFORT_HWM;
     int rc = set_int(z, ZMQ_SNDHWM, hwm) | set_int(z, ZMQ_RCVHWM, hwm) |
-             set_int(z, ZMQ_LINGER, role == BUS_SEND_RELIABLE ? 2000 : 0) | set_int(z, ZMQ_IMMEDIATE, 0);
+             set_int(z, ZMQ_LINGER, 0) | set_int(z, ZMQ_IMMEDIATE, role == BUS_SEND_RELIABLE ? 1 : 0);
     if (role == BUS_SUBSCRIBE) rc |= zmq_setsockopt(z, ZMQ_SUBSCRIBE, "", 0);
-    if (role == BUS_RECV_RELIABLE || role == BUS_SUBSCRIBE) rc |= set_max_msg_size(z);
+    rc |= set_max_msg_size(z);
     if (rc == 0) rc = (role == BUS_RECV_RELIABLE) ? zmq_bind(z, address) : zmq_connect(z, address);
     if (rc != 0) {
         snprintf(err, errlen, "cannot %s %s: %s", role == BUS_RECV_RELIABLE ? "bind" : "connect", address,
@@ -180,6 +183,33 @@ int bus_send(struct bus_socket *s, enum cw_msg_type type, const void *payload, s
     }
 }
 
+int bus_send_to(struct bus_socket *s, const struct bus_peer *peer, enum cw_msg_type type, const void *payload,
+                size_t len)
+{
+    const char *topic = proto_topic(type);
+    if (!topic || s->role != BUS_RECV_RELIABLE || !peer || peer->len == 0 || peer->len > BUS_PEER_MAX) {
+        errno = EINVAL;
+        return BUS_ERROR;
+    }
+    /* a ROUTER drops (does not block) a message for an unknown or full peer: the sender resends */
+    for (;;) {
+        if (zmq_send(s->zsock, peer->id, peer->len, ZMQ_DONTWAIT | ZMQ_SNDMORE) >= 0) break;
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EHOSTUNREACH) return BUS_SENT;
+        return BUS_ERROR;
+    }
+    for (;;) {
+        if (zmq_send(s->zsock, topic, strlen(topic), ZMQ_DONTWAIT | ZMQ_SNDMORE) >= 0) break;
+        if (errno == EINTR) continue;
+        return BUS_ERROR;
+    }
+    for (;;) {
+        if (zmq_send(s->zsock, payload, len, ZMQ_DONTWAIT) >= 0) return BUS_SENT;
+        if (errno == EINTR) continue;
+        return BUS_ERROR;
+    }
+}
+
 static bool more_frames(void *zsock)
 {
     int more = 0;
@@ -213,7 +243,31 @@ int bus_recv(struct bus_socket *s, struct bus_msg *m, int timeout_ms)
     }
     zmq_msg_t topic;
     zmq_msg_init(&topic);
-    if (zmq_msg_recv(&topic, s->zsock, ZMQ_DONTWAIT) < 0) {
+    if (s->role == BUS_RECV_RELIABLE) {
+        /* a ROUTER prefixes every message with the routing id of its peer */
+        if (zmq_msg_recv(&topic, s->zsock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&topic);
+            return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+        }
+        size_t idlen = zmq_msg_size(&topic);
+        bool more = zmq_msg_more(&topic);
+        if (idlen > 0 && idlen <= BUS_PEER_MAX) {
+            memcpy(m->peer.id, zmq_msg_data(&topic), idlen);
+            m->peer.len = idlen;
+        }
+        zmq_msg_close(&topic);
+        zmq_msg_init(&topic);
+        if (!more) {
+            m->type = CW_MSG_INVALID;
+            return 1;
+        }
+        int rc;
+        while ((rc = zmq_msg_recv(&topic, s->zsock, 0)) < 0 && errno == EINTR) {}
+        if (rc < 0) {
+            zmq_msg_close(&topic);
+            return -1;
+        }
+    } else if (zmq_msg_recv(&topic, s->zsock, ZMQ_DONTWAIT) < 0) {
         zmq_msg_close(&topic);
         return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
     }

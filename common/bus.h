@@ -4,9 +4,12 @@
  * acknowledged (docs/protocol.md) without touching the programs' loops.
  *
  *   role               ZeroMQ            used by                         semantics
- *   BUS_SEND_RELIABLE  PUSH, connect     worker -> storer/alerter,       never drops: queues, then refuses
- *                                         alerter -> storer               (bus_send returns BUS_WOULD_BLOCK)
- *   BUS_RECV_RELIABLE  PULL, bind        storer, alerter
+ *   BUS_SEND_RELIABLE  DEALER, connect   worker -> storer/alerter,       refuses (BUS_WOULD_BLOCK) while no
+ *                                         alerter -> storer               receiver is connected; receives acks
+ *   BUS_RECV_RELIABLE  ROUTER, bind      storer, alerter                 each message names its peer, so the
+ *                                                                          receiver can ack it (bus_send_to)
+ * Reliability is end to end (common/ackq.h, docs/protocol.md): the sender keeps every result until an ack
+ * says it is durable, so the sockets never linger at close and refuse sends while no receiver is there.
  *   BUS_PUBLISH        PUB, connect      any -> relay (XSUB)            best effort: drops when nobody
  *                                                                          listens or the reader is slow
  *   BUS_SUBSCRIBE      SUB, connect      tap <- relay (XPUB)
@@ -28,8 +31,16 @@ enum { BUS_SENT = 0, BUS_WOULD_BLOCK = 1, BUS_ERROR = -1 };
 struct bus;         /* one per process: the ZeroMQ context */
 struct bus_socket;
 
+/* Who sent a message to a BUS_RECV_RELIABLE socket: its ZeroMQ routing id (len 0: unknown). */
+#define BUS_PEER_MAX 32
+struct bus_peer {
+    unsigned char id[BUS_PEER_MAX];
+    size_t len;
+};
+
 /* A received message. Frames are owned by the message until bus_msg_release(). */
 struct bus_msg {
+    struct bus_peer peer;   /* BUS_RECV_RELIABLE only: where bus_send_to answers */
     enum cw_msg_type type;  /* CW_MSG_INVALID: wrong frame count, unknown or oversized topic */
     const void *data;       /* payload frame (NULL when type is CW_MSG_INVALID) */
     size_t len;
@@ -55,6 +66,11 @@ int bus_subscribe_only(struct bus_socket *s, enum cw_msg_type type);
  * was sent: keep it and retry when bus_writable()), or BUS_ERROR (errno set). A BUS_PUBLISH socket never
  * returns BUS_WOULD_BLOCK: what it cannot send is dropped. */
 int bus_send(struct bus_socket *s, enum cw_msg_type type, const void *payload, size_t len);
+
+/* BUS_RECV_RELIABLE only: sends one message to the peer a message came from (m->peer). Never blocks;
+ * a message to a peer that is gone or does not read is dropped (BUS_SENT). BUS_ERROR with errno set. */
+int bus_send_to(struct bus_socket *s, const struct bus_peer *peer, enum cw_msg_type type, const void *payload,
+                size_t len);
 
 /* Receives one message, waiting up to timeout_ms (0: do not wait, -1: forever). Returns 1 with *m filled
  * (release it), 0 when nothing came (or a signal interrupted the wait), -1 on error. A message with the

@@ -25,6 +25,7 @@ enum cw_msg_type {
     CW_MSG_RESULT = 1, /* worker -> storer, alerter (reliable); worker -> relay -> tap (best effort) */
     CW_MSG_STATS = 2,  /* any process -> relay -> tap: counters, about once a second */
     CW_MSG_ALERT = 3,  /* alerter -> storer (reliable); alerter -> relay -> tap (best effort) */
+    CW_MSG_ACK = 4,    /* storer, alerter -> the sender of results: these seqs are durable (common/ackq.h) */
 };
 
 #define CW_RESULT_BATCH_MAX 512   /* results in one message */

@@ -20,7 +20,14 @@
  * problems a restart cannot fix, so the supervisor does not restart); 1 when a write fails with STORE_FATAL
  * or on runtime failures (the supervisor restarts with backoff). Before any non-zero exit, what is held in
  * memory is spooled, so a restart replays it. A kill -9 loses what was held in memory only (until delivery
- * is acknowledged end to end, a later step). */
+ * is acknowledged end to end, a later step).
+ *
+ * Acknowledged delivery (docs/protocol.md, common/ackq.h): every result message is remembered with its sender
+ * (the ROUTER's peer id) and its seq ranges, tagged with the number of the batch its rows went into. When
+ * that batch is committed, or appended to the spool and the spool synced, the ranges are acked to the
+ * sender in one "ack" message per sender. While the database is away, sealed batches go straight to the
+ * spool (age or size), so acks keep flowing and the workers' outboxes stay small. A duplicate (a resend)
+ * is added like any row (the UNIQUE key makes it a no-op) and acked the same way. Alerts are not acked. */
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -29,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/ackq.h"
 #include "common/bus.h"
 #include "common/clock.h"
 #include "common/config.h"
@@ -130,8 +138,18 @@ static struct seq_entry *seq_get(struct seq_table *t, uint32_t worker, uint64_t 
     return &t->slots[i];
 }
 
+/* Ranges received from one sender, to ack once batch `batch_no` is durable. */
+struct pending_ack {
+    struct bus_peer peer;
+    struct ackq_range r;
+    uint64_t batch_no;
+    uint8_t state;     /* ACK_WAIT, ACK_SPOOLED (durable after the next sync), ACK_READY */
+};
+enum { ACK_WAIT, ACK_SPOOLED, ACK_READY };
+
 struct counters {
-    uint64_t received, stored, batches, malformed, gaps, missing, duplicates, spooled, replayed, write_errors;
+    uint64_t received, stored, batches, malformed, gaps, missing, duplicates, spooled, replayed, write_errors,
+        acked, ack_messages;
     int64_t last_batch_ms;
 };
 
@@ -148,7 +166,12 @@ struct storer {
     struct store_batch cur;
     int64_t cur_first;
     struct store_batch **held;     /* FIFO of sealed batches waiting for the database */
+    uint64_t *held_no;             /* their batch numbers */
     size_t n_held, cap_held;
+    uint64_t cur_no;               /* number of the current batch (acks wait for it) */
+    struct pending_ack *acks;
+    size_t n_acks, cap_acks;
+    struct ackq_range *ack_ranges; /* ACKQ_RANGES_MAX, for encoding */
     size_t held_rows;
     struct store_batch *spare[4];  /* emptied batches kept for reuse */
     size_t n_spare;
@@ -200,12 +223,16 @@ static int spool_emit(void *ctx, const void *payload, size_t len)
 
 /* Appends a whole batch to the spool. 0, or -1 (then nothing of it counts as spooled; records that did
  * reach the file are harmless: writes are idempotent). */
-static int spool_batch(struct storer *s, const struct store_batch *b)
+static void acks_mark(struct storer *s, uint64_t batch_no, uint8_t state);
+static void acks_spool_synced(struct storer *s);
+
+static int spool_batch(struct storer *s, const struct store_batch *b, uint64_t batch_no)
 {
     if (store_batch_rows(b) == 0) return 0;
     if (store_batch_encode(b, &s->scratch, spool_emit, s) != 0) return -1;
     s->c.spooled += store_batch_rows(b);
     if (!s->spool_dirty_since) s->spool_dirty_since = cw_mono_us();
+    acks_mark(s, batch_no, ACK_SPOOLED);
     return 0;
 }
 
@@ -215,15 +242,17 @@ static size_t spool_everything(struct storer *s)
 {
     size_t lost = 0;
     for (size_t i = 0; i < s->n_held; i++) {
-        if (spool_batch(s, s->held[i]) != 0) lost += store_batch_rows(s->held[i]);
+        if (spool_batch(s, s->held[i], s->held_no[i]) != 0) lost += store_batch_rows(s->held[i]);
         batch_give(s, s->held[i]);
     }
     s->n_held = 0;
     s->held_rows = 0;
-    if (spool_batch(s, &s->cur) != 0) lost += store_batch_rows(&s->cur);
+    if (spool_batch(s, &s->cur, s->cur_no) != 0) lost += store_batch_rows(&s->cur);
     store_batch_clear(&s->cur);
+    s->cur_no++;
     char err[256];
     if (store_spool_sync(s->spool, err, sizeof err) != 0) log_error("%s", err);
+    else acks_spool_synced(s);
     s->spool_dirty_since = 0;
     return lost;
 }
@@ -237,6 +266,9 @@ static void storer_free(struct storer *s)
         free(s->held[i]);
     }
     free(s->held);
+    free(s->held_no);
+    free(s->acks);
+    free(s->ack_ranges);
     for (size_t i = 0; i < s->n_spare; i++) {
         store_batch_free(s->spare[i]);
         free(s->spare[i]);
@@ -267,6 +299,70 @@ static _Noreturn void storer_die(struct storer *s, int code, const char *fmt, ..
     fatal(code, "%s", line);
 }
 
+/* ---- acks */
+
+static void acks_add(struct storer *s, const struct bus_peer *peer, const struct ackq_range *r)
+{
+    if (!peer->len) return; /* nobody to answer */
+    if (s->n_acks && s->acks[s->n_acks - 1].batch_no == s->cur_no && s->acks[s->n_acks - 1].state == ACK_WAIT) {
+        struct pending_ack *last = &s->acks[s->n_acks - 1];
+        /* consecutive seqs of the same sender, worker and boot: one range */
+        if (last->peer.len == peer->len && memcmp(last->peer.id, peer->id, peer->len) == 0 &&
+            last->r.worker == r->worker && last->r.boot_id == r->boot_id && last->r.last + 1 == r->first) {
+            last->r.last = r->last;
+            return;
+        }
+    }
+    if (s->n_acks == s->cap_acks) {
+        s->cap_acks = s->cap_acks ? s->cap_acks * 2 : 256;
+        s->acks = cw_xrealloc(s->acks, s->cap_acks * sizeof *s->acks);
+    }
+    s->acks[s->n_acks++] = (struct pending_ack){ .peer = *peer, .r = *r, .batch_no = s->cur_no, .state = ACK_WAIT };
+}
+
+static void acks_mark(struct storer *s, uint64_t batch_no, uint8_t state)
+{
+    for (size_t i = 0; i < s->n_acks; i++)
+        if (s->acks[i].batch_no == batch_no && s->acks[i].state == ACK_WAIT) s->acks[i].state = state;
+}
+
+static void acks_spool_synced(struct storer *s)
+{
+    for (size_t i = 0; i < s->n_acks; i++)
+        if (s->acks[i].state == ACK_SPOOLED) s->acks[i].state = ACK_READY;
+}
+
+/* Sends every ready ack, one message per sender (up to ACKQ_RANGES_MAX ranges each), and forgets them. */
+static void acks_flush(struct storer *s)
+{
+    size_t i = 0;
+    while (i < s->n_acks) {
+        if (s->acks[i].state != ACK_READY) {
+            i++;
+            continue;
+        }
+        const struct bus_peer peer = s->acks[i].peer;
+        size_t n = 0;
+        for (size_t j = i; j < s->n_acks && n < ACKQ_RANGES_MAX; j++) {
+            struct pending_ack *a = &s->acks[j];
+            if (a->state != ACK_READY || a->peer.len != peer.len || memcmp(a->peer.id, peer.id, peer.len) != 0) continue;
+            s->ack_ranges[n++] = a->r;
+            s->c.acked += a->r.last - a->r.first + 1;
+            a->state = 0xff; /* sent */
+        }
+        if (ackq_ack_encode(&s->scratch, s->ack_ranges, n) == 0) {
+            if (bus_send_to(s->in, &peer, CW_MSG_ACK, s->scratch.data, s->scratch.len) == BUS_ERROR &&
+                rl_allow(&s->rl_bus, cw_mono_us()))
+                log_warn("cannot send an ack: %s", strerror(errno));
+            s->c.ack_messages++;
+        }
+    }
+    size_t k = 0;
+    for (size_t j = 0; j < s->n_acks; j++)
+        if (s->acks[j].state != 0xff) s->acks[k++] = s->acks[j];
+    s->n_acks = k;
+}
+
 /* ---- receiving */
 
 static void track_seq(struct storer *s, const struct cw_result *r, int64_t now)
@@ -295,8 +391,13 @@ static void handle_message(struct storer *s, const struct bus_msg *m, int64_t no
     if (m->type == CW_MSG_RESULT) {
         int n = proto_results_decode(m->data, m->len, s->results, CW_RESULT_BATCH_MAX, &why);
         for (int i = 0; i < n; i++) {
-            track_seq(s, &s->results[i], now);
-            store_batch_add_check(&s->cur, &s->results[i]);
+            const struct cw_result *r = &s->results[i];
+            track_seq(s, r, now);
+            store_batch_add_check(&s->cur, r);
+            if (r->seq > 0) {
+                struct ackq_range ar = { r->worker, r->boot_id, r->seq, r->seq };
+                acks_add(s, &m->peer, &ar);
+            }
         }
         if (n > 0) s->c.received += (uint64_t)n;
         else goto malformed;
@@ -324,22 +425,26 @@ malformed:
 static void seal(struct storer *s, int64_t now, bool force)
 {
     size_t rows = store_batch_rows(&s->cur);
-    bool old = s->db && now - s->cur_first >= BATCH_AGE_US;
+    bool old = now - s->cur_first >= BATCH_AGE_US;
     if (rows == 0 || (!force && rows < BATCH_ROWS && !old)) return;
-    if (s->held_rows + rows > HOLD_MAX_ROWS && spool_batch(s, &s->cur) == 0) {
+    /* while the database is away, to the spool at once: it is durable after the next sync, and acked */
+    if ((!s->db || s->held_rows + rows > HOLD_MAX_ROWS) && spool_batch(s, &s->cur, s->cur_no) == 0) {
         store_batch_clear(&s->cur);
+        s->cur_no++;
         return;
     }
     /* (a spool that cannot be written leaves the batch in memory, over the bound, rather than losing it) */
     if (s->n_held == s->cap_held) {
         s->cap_held = s->cap_held ? s->cap_held * 2 : 64;
         s->held = cw_xrealloc(s->held, s->cap_held * sizeof *s->held);
+        s->held_no = cw_xrealloc(s->held_no, s->cap_held * sizeof *s->held_no);
     }
     struct store_batch *b = batch_take(s);
     /* swap: the filled batch goes to the queue, an empty one becomes current */
     struct store_batch tmp = *b;
     *b = s->cur;
     s->cur = tmp;
+    s->held_no[s->n_held] = s->cur_no++;
     s->held[s->n_held++] = b;
     s->held_rows += rows;
 }
@@ -420,7 +525,9 @@ static void write_pending(struct storer *s, int64_t budget_us, bool replay)
         struct store_batch *b = s->held[0];
         if (!write_one(s, b, &now)) return;
         s->held_rows -= store_batch_rows(b);
+        acks_mark(s, s->held_no[0], ACK_READY);
         memmove(s->held, s->held + 1, (s->n_held - 1) * sizeof *s->held);
+        memmove(s->held_no, s->held_no + 1, (s->n_held - 1) * sizeof *s->held_no);
         s->n_held--;
         batch_give(s, b);
         if (budget_us && now - start >= budget_us) return;
@@ -453,6 +560,8 @@ static void publish_stats(struct storer *s)
         { "spool_bytes", (int64_t)store_spool_bytes(s->spool) },
         { "write_errors", (int64_t)s->c.write_errors }, { "last_batch_ms", s->c.last_batch_ms },
         { "db_up", s->db ? 1 : 0 },
+        { "acked", (int64_t)s->c.acked },           { "ack_messages", (int64_t)s->c.ack_messages },
+        { "acks_waiting", (int64_t)s->n_acks },     { "dropped_malformed", (int64_t)s->c.malformed },
     };
     for (size_t i = 0; i < sizeof items / sizeof items[0]; i++) st.items[st.count++] = items[i];
     if (proto_stats_encode(&s->scratch, &st) != 0) return;
@@ -535,6 +644,7 @@ int main(int argc, char **argv)
                  store_spool_bytes(s->spool));
 
     s->results = cw_xcalloc(CW_RESULT_BATCH_MAX, sizeof *s->results);
+    s->ack_ranges = cw_xcalloc(ACKQ_RANGES_MAX, sizeof *s->ack_ranges);
     s->boot_id = cw_boot_id();
     s->backoff = BACKOFF_MIN_US;
     store_batch_init(&s->cur);
@@ -595,9 +705,14 @@ int main(int argc, char **argv)
         if (s->db && (s->n_held || store_spool_pending(s->spool))) write_pending(s, WRITE_BUDGET_US, true);
         now = cw_mono_us();
         if (s->spool_dirty_since && now - s->spool_dirty_since >= SPOOL_SYNC_EVERY_US) {
-            if (store_spool_sync(s->spool, err, sizeof err) != 0 && rl_allow(&s->rl_spool, now)) log_error("%s", err);
+            if (store_spool_sync(s->spool, err, sizeof err) != 0) {
+                if (rl_allow(&s->rl_spool, now)) log_error("%s", err);
+            } else {
+                acks_spool_synced(s);
+            }
             s->spool_dirty_since = 0;
         }
+        acks_flush(s);
         if (now >= s->next_stats) {
             publish_stats(s);
             s->next_stats = now + STATS_EVERY_US;
@@ -610,6 +725,7 @@ int main(int argc, char **argv)
     if (s->db) write_pending(s, 0, false);
     if (s->db && store_spool_pending(s->spool)) write_pending(s, SHUTDOWN_REPLAY_US, true);
     size_t lost = spool_everything(s);
+    acks_flush(s);
     publish_stats(s);
     log_info("stopped: %" PRIu64 " received, %" PRIu64 " stored, %" PRIu64 " bytes left in the spool",
              s->c.received, s->c.stored, store_spool_bytes(s->spool));

@@ -35,20 +35,27 @@
 
 #include <curl/curl.h>
 
+#include "common/ackq.h"
 #include "common/bus.h"
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "common/protocol.h"
 #include "common/util.h"
-#include "worker/sendq.h"
 #include "worker/probe.h"
 #include "worker/schedule.h"
 #include "worker/lathist.h"
 
 #define WORKER_MAX_IN_FLIGHT 1024   /* default bound on transfers in flight */
 #define WORKER_MIN_IN_FLIGHT 16
-#define WORKER_SENDQ_BATCHES 4096  /* queued batches per reliable destination before the oldest is dropped */
+/* Acknowledged delivery (common/ackq.h): per reliable destination, unacknowledged results are kept in
+ * memory up to WORKER_OUTBOX_BYTES of payload (CLOCKWERK_OUTBOX_MAX_BYTES overrides it), then spooled to
+ * run_dir/worker-<slot>-<destination>.spool; at most WORKER_OUTBOX_WINDOW batches are in flight; what is not
+ * acknowledged within WORKER_RESEND_NS is sent again. */
+#define WORKER_OUTBOX_BYTES (64u * 1024 * 1024)
+#define WORKER_OUTBOX_WINDOW 1024
+#define WORKER_RESEND_NS 5000000000LL
+#define WORKER_ACK_GRACE_NS 1000000000LL
 #define WORKER_STOP_GRACE_NS 1000000000LL
 #define WORKER_FLUSH_GRACE_NS 1000000000LL
 #define WORKER_STATS_PERIOD_NS 1000000000LL
@@ -72,13 +79,14 @@ struct worker {
     CURLM *multi;
     struct probe_pool *pool;
     unsigned max_in_flight;
+    size_t outbox_bytes;
     struct sched sched;
     uint8_t *busy;                 /* per endpoint: a check is in flight */
     struct curl_slist **headers;   /* per endpoint, NULL when none */
 
     struct bus *bus;
     struct bus_socket *pub;
-    struct sendq out[2];
+    struct ackq out[2];
     unsigned n_out;
 
     struct cw_buf batch;
@@ -159,7 +167,8 @@ static void send_batch(struct worker *w)
 {
     unsigned n = proto_results_count(&w->batch);
     if (n == 0) return;
-    for (unsigned i = 0; i < w->n_out; i++) sendq_send(&w->out[i], &w->batch);
+    for (unsigned i = 0; i < w->n_out; i++)
+        ackq_push(&w->out[i], w->batch.data, w->batch.len, w->slot, w->boot_id, w->seq - n + 1, w->seq, n);
     if (w->pub && bus_send(w->pub, CW_MSG_RESULT, w->batch.data, w->batch.len) == BUS_ERROR)
         log_debug("cannot publish results: %s", strerror(errno));
     w->results_emitted += n;
@@ -201,17 +210,27 @@ static void collect_done(struct worker *w)
         send_batch(w);
 }
 
+/* Output that waits for the socket (unsent within the window, or unread in the spool): the loop looks
+ * again now and then, as ZMQ_FD is edge-triggered. */
 static bool output_pending(const struct worker *w)
 {
-    for (unsigned i = 0; i < w->n_out; i++)
-        if (sendq_pending(&w->out[i])) return true;
+    for (unsigned i = 0; i < w->n_out; i++) {
+        const struct ackq *q = &w->out[i];
+        if ((q->nsent < q->count && q->inflight < q->window) || ackq_spool_bytes(q)) return true;
+    }
     return false;
 }
 
-static void service_sendqs(struct worker *w)
+/* Reads acks, resends, sends what the window allows; again while the socket says it has input (a send
+ * may have consumed the edge of ZMQ_FD). */
+static void service_outboxes(struct worker *w)
 {
-    for (unsigned i = 0; i < w->n_out; i++)
-        if (sendq_pending(&w->out[i]) && bus_writable(w->out[i].sock)) sendq_flush(&w->out[i]);
+    int64_t now = cw_mono_ns();
+    for (unsigned i = 0; i < w->n_out; i++) {
+        int rounds = 0;
+        do ackq_service(&w->out[i], now);
+        while (bus_readable(w->out[i].sock) && ++rounds < 8);
+    }
 }
 
 /* ---- stats */
@@ -224,14 +243,21 @@ static void add_stat(struct cw_stats *s, const char *name, int64_t value)
 static void publish_stats(struct worker *w)
 {
     struct cw_stats s = { .role = "worker", .id = w->slot, .boot_id = w->boot_id, .at_us = cw_wall_us() };
-    uint64_t pending = 0, dropped = 0, sent = 0;
+    uint64_t pending = 0, dropped = 0, sent = 0, acked = 0, resent = 0, spooled = 0, spool_bytes = 0,
+             malformed = 0;
     for (unsigned i = 0; i < w->n_out; i++) {
-        pending += w->out[i].count;
-        dropped += w->out[i].results_dropped;
+        const struct ackq *q = &w->out[i];
+        pending += q->count;
+        dropped += q->dropped;
+        resent += q->resent;
+        spooled += q->spooled;
+        spool_bytes += ackq_spool_bytes(q);
+        malformed += q->acks_malformed;
     }
-    /* results_sent: accepted by the bus for the first reliable destination (the storer when there is one),
-     * or, with none, handed to the publisher. */
-    sent = w->n_out ? w->out[0].results_sent : w->results_emitted;
+    /* results_sent / results_acked: for the first reliable destination (the storer when there is one), or,
+     * with none, what was handed to the publisher. */
+    sent = w->n_out ? w->out[0].sent : w->results_emitted;
+    acked = w->n_out ? w->out[0].acked : 0;
     add_stat(&s, "endpoints", (int64_t)w->cfg->n_endpoints);
     add_stat(&s, "in_flight", probe_in_flight(w->pool));
     add_stat(&s, "in_flight_limit", w->max_in_flight);
@@ -241,8 +267,14 @@ static void publish_stats(struct worker *w)
     add_stat(&s, "checks_failed", (int64_t)w->checks_failed);
     add_stat(&s, "missed", (int64_t)w->missed);
     add_stat(&s, "results_sent", (int64_t)sent);
+    add_stat(&s, "results_acked", (int64_t)acked);
+    add_stat(&s, "results_resent", (int64_t)resent);
+    add_stat(&s, "results_spooled", (int64_t)spooled);
+    add_stat(&s, "spool_bytes", (int64_t)spool_bytes);
     add_stat(&s, "pending_batches", (int64_t)pending);
     add_stat(&s, "dropped", (int64_t)dropped);
+    add_stat(&s, "dropped_malformed", (int64_t)malformed);
+    add_stat(&s, "gaps", 0);
     add_stat(&s, "lateness_samples", (int64_t)w->lateness.total);
     add_stat(&s, "lateness_p50_us", lat_hist_percentile(&w->lateness, 500));
     add_stat(&s, "lateness_p99_us", lat_hist_percentile(&w->lateness, 990));
@@ -369,6 +401,10 @@ static int64_t next_wakeup(const struct worker *w, int64_t now)
         until = w->batch_since_ns + WORKER_BATCH_DELAY_NS;
     /* ZMQ_FD is edge-triggered: while output waits, look again now and then whatever the fd says */
     if ((w->stopping || output_pending(w)) && now + 50000000LL < until) until = now + 50000000LL;
+    for (unsigned i = 0; i < w->n_out; i++) {
+        int64_t d = ackq_next_deadline(&w->out[i]);
+        if (d < until) until = d;
+    }
     return until;
 }
 
@@ -404,7 +440,7 @@ static void wait_events(struct worker *w, int64_t until, int64_t now)
             if (evs[i].events & (EPOLLERR | EPOLLHUP)) flags |= CURL_CSELECT_ERR;
             socket_action(w, fd, flags);
         }
-        /* EV_BUS: nothing to do here; service_sendqs asks bus_writable() after every wake-up */
+        /* EV_BUS: nothing to do here; service_outboxes reads acks after every wake-up */
     }
 }
 
@@ -417,7 +453,7 @@ static void run(struct worker *w)
         int64_t now = cw_mono_ns();
         run_curl_timer(w, now);
         collect_done(w);
-        service_sendqs(w);
+        service_outboxes(w);
         now = cw_mono_ns();
         if (now >= w->next_stats_ns) {
             publish_stats(w);
@@ -455,23 +491,36 @@ static void setup_loop(struct worker *w)
     if (mc != CURLM_OK) fatal(1, "cannot set up the curl multi handle: %s", curl_multi_strerror(mc));
 }
 
-/* After the loop: give queued batches up to a second to leave. */
+static bool all_acked(const struct worker *w)
+{
+    for (unsigned i = 0; i < w->n_out; i++)
+        if (w->out[i].count) return false;
+    return true;
+}
+
+/* After the loop: give the receivers up to a second to acknowledge; what they have not acknowledged then
+ * goes to the spool, which the next worker of this slot replays. */
 static void drain_output(struct worker *w)
 {
     send_batch(w);
-    int64_t deadline = cw_mono_ns() + WORKER_FLUSH_GRACE_NS;
-    while (output_pending(w) && cw_mono_ns() < deadline) {
+    int64_t deadline = cw_mono_ns() + WORKER_ACK_GRACE_NS;
+    while (!all_acked(w) && cw_mono_ns() < deadline) {
         struct pollfd pfd[2];
         nfds_t n = 0;
         for (unsigned i = 0; i < w->n_out; i++)
-            if (sendq_pending(&w->out[i])) pfd[n++] = (struct pollfd){ .fd = bus_fd(w->out[i].sock), .events = POLLIN };
-        if (poll(pfd, n, 50) < 0 && errno != EINTR) break;
-        for (unsigned i = 0; i < w->n_out; i++)
-            if (sendq_pending(&w->out[i])) sendq_flush(&w->out[i]);
+            if (w->out[i].count) pfd[n++] = (struct pollfd){ .fd = bus_fd(w->out[i].sock), .events = POLLIN };
+        if (poll(pfd, n, 20) < 0 && errno != EINTR) break;
+        service_outboxes(w);
     }
-    for (unsigned i = 0; i < w->n_out; i++)
-        if (w->out[i].count)
-            log_warn("stopping with %zu batches for the %s not sent", w->out[i].count, w->out[i].name);
+    for (unsigned i = 0; i < w->n_out; i++) {
+        struct ackq *q = &w->out[i];
+        uint64_t waiting = ackq_pending_results(q);
+        if (!waiting) continue;
+        uint64_t lost = ackq_spill(q);
+        log_warn("stopping with %" PRIu64 " results not acknowledged by the %s: kept in %s for the next start%s",
+                 waiting, q->name, q->spool_path ? q->spool_path : "(no spool)", lost ? " (some could not be written)" : "");
+        if (lost) log_error("%" PRIu64 " results for the %s are lost", lost, q->name);
+    }
 }
 
 static void open_outputs(struct worker *w)
@@ -488,7 +537,14 @@ static void open_outputs(struct worker *w)
         if (!dest[i].wanted) continue;
         struct bus_socket *s = bus_open(w->bus, BUS_SEND_RELIABLE, dest[i].address, err, sizeof err);
         if (!s) fatal(2, "%s: %s", dest[i].name, err);
-        sendq_init(&w->out[w->n_out++], s, dest[i].name, WORKER_SENDQ_BATCHES);
+        char path[4096];
+        if ((size_t)snprintf(path, sizeof path, "%s/worker-%u-%s.spool", cfg->run_dir, w->slot, dest[i].name) >=
+            sizeof path)
+            fatal(2, "run_dir is too long");
+        if (ackq_init(&w->out[w->n_out], s, dest[i].name, w->outbox_bytes, WORKER_OUTBOX_WINDOW, WORKER_RESEND_NS,
+                      path, err, sizeof err) != 0)
+            fatal(1, "%s spool: %s", dest[i].name, err);
+        w->n_out++;
     }
     if (cfg->publish_address) {
         w->pub = bus_open(w->bus, BUS_PUBLISH, cfg->publish_address, err, sizeof err);
@@ -524,6 +580,7 @@ int main(int argc, char **argv)
     if (limit > by_fds) limit = (unsigned)by_fds;
     if (limit < WORKER_MIN_IN_FLIGHT) limit = WORKER_MIN_IN_FLIGHT;
     w.max_in_flight = limit;
+    w.outbox_bytes = env_uint("CLOCKWERK_OUTBOX_MAX_BYTES", 1u << 31, false, WORKER_OUTBOX_BYTES);
 
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) fatal(1, "cannot initialise libcurl");
     w.multi = curl_multi_init();
@@ -555,8 +612,8 @@ int main(int argc, char **argv)
     log_info("stopped after %" PRIu64 " checks (%" PRIu64 " failed, %" PRIu64 " missed)", w.checks,
              w.checks_failed, w.missed);
 
-    for (unsigned i = 0; i < w.n_out; i++) sendq_free(&w.out[i]);
-    bus_free(w.bus); /* reliable sockets linger up to 2 s to hand over what ZeroMQ still holds */
+    for (unsigned i = 0; i < w.n_out; i++) ackq_free(&w.out[i]);
+    bus_free(w.bus); /* linger 0: what was not acknowledged is in the spool */
     curl_multi_cleanup(w.multi);
     close(w.epfd);
     for (size_t i = 0; i < n; i++) curl_slist_free_all(w.headers[i]);

@@ -616,7 +616,7 @@ def test_malformed_messages():
             sent_at = utc_now_iso()
             ctx = zmq.Context()
             try:
-                s = ctx.socket(zmq.PUSH)
+                s = ctx.socket(zmq.DEALER)
                 s.setsockopt(zmq.LINGER, 5000)
                 s.setsockopt(zmq.SNDTIMEO, 5000)
                 s.connect("ipc://" + sock_path)

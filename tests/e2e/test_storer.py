@@ -38,7 +38,7 @@ class Feeder:
 
     def __init__(self, run_dir):
         self.ctx = zmq.Context()
-        self.push = self.ctx.socket(zmq.PUSH)
+        self.push = self.ctx.socket(zmq.DEALER)
         self.push.setsockopt(zmq.LINGER, 5000)
         self.push.connect("ipc://" + os.path.join(run_dir, "store.sock"))
         self.seq = 0

@@ -1,6 +1,6 @@
 /* tests/unit/test_bus.c — the message bus (common/bus.c) over real ZeroMQ ipc:// sockets in a private
- * temporary directory: reliable PUSH->PULL delivery (also across the high-water mark: refused, never
- * dropped), messages of the wrong shape from a raw ZeroMQ peer (1 frame, 3 frames, unknown topic, oversized
+ * temporary directory: reliable DEALER->ROUTER delivery and the ack back to the sender (a sender refuses
+ * while no receiver is connected: ZMQ_IMMEDIATE), messages of the wrong shape from a raw ZeroMQ peer (1 frame, 3 frames, unknown topic, oversized
  * frame) reported as CW_MSG_INVALID or refused, the PUB -> relay -> SUB path with the relay in a thread, the
  * Python reader printed in docs/protocol.md (extracted and run with /usr/bin/python3: it must print what
  * clockwerk-tap prints), and the address checks. */
@@ -107,6 +107,18 @@ static void recv_one(struct bus_socket *s, struct bus_msg *m)
 
 /* ---- reliable */
 
+/* A reliable sender refuses until its connection is up (ZMQ_IMMEDIATE): retry until the deadline. */
+static void send_connected(struct bus_socket *s, const struct cw_buf *b)
+{
+    int64_t until = cw_mono_us() / 1000 + DEADLINE_MS;
+    int rc;
+    while ((rc = bus_send(s, CW_MSG_RESULT, b->data, b->len)) == BUS_WOULD_BLOCK) {
+        assert_true(cw_mono_us() / 1000 < until);
+        usleep(2000);
+    }
+    assert_int_equal(rc, BUS_SENT);
+}
+
 static void test_push_pull_batch(void **state)
 {
     struct fixture *f = *state;
@@ -114,11 +126,27 @@ static void test_push_pull_batch(void **state)
     struct bus_socket *push = open_ok(f->bus, BUS_SEND_RELIABLE, f->a);
     struct cw_buf b = { 0 };
     make_batch(&b, 7, 1);
-    assert_int_equal(bus_send(push, CW_MSG_RESULT, b.data, b.len), BUS_SENT);
+    send_connected(push, &b);
 
     struct bus_msg m;
     recv_one(pull, &m);
     assert_int_equal(m.type, CW_MSG_RESULT);
+    assert_true(m.peer.len > 0);
+    /* the receiver answers the sender with an ack; the sender reads it like any message */
+    struct bus_peer peer = m.peer;
+    struct cw_buf ack = { 0 };
+    cw_buf_put(&ack, "\x01\x04\x00\x00", 4);
+    assert_int_equal(bus_send_to(pull, &peer, CW_MSG_ACK, ack.data, ack.len), BUS_SENT);
+    struct bus_msg am;
+    recv_one(push, &am);
+    assert_int_equal(am.type, CW_MSG_ACK);
+    assert_int_equal(am.len, 4);
+    bus_msg_release(&am);
+    /* to a peer that is not there: dropped, not blocked; the wrong role: refused */
+    struct bus_peer nobody = { .id = { 0, 1, 2, 3, 4 }, .len = 5 };
+    assert_int_equal(bus_send_to(pull, &nobody, CW_MSG_ACK, ack.data, ack.len), BUS_SENT);
+    assert_int_equal(bus_send_to(push, &peer, CW_MSG_ACK, ack.data, ack.len), BUS_ERROR);
+    cw_buf_free(&ack);
     assert_int_equal(m.len, b.len);
     assert_memory_equal(m.data, b.data, b.len);
     struct cw_result out[CW_RESULT_BATCH_MAX];
@@ -154,25 +182,29 @@ static void test_push_pull_batch(void **state)
     bus_close(pull);
 }
 
-/* With no receiver, a reliable sender queues up to its high-water mark, then refuses (BUS_WOULD_BLOCK);
- * once the receiver binds, every queued message arrives: nothing is dropped. */
+/* With no receiver, a reliable sender refuses at once (BUS_WOULD_BLOCK, ZMQ_IMMEDIATE): the message stays
+ * with the caller's outbox instead of a ZeroMQ queue. Once the receiver binds, sends go through up to the
+ * high-water mark, and every message sent arrives. */
 static void test_push_refuses_never_drops(void **state)
 {
     struct fixture *f = *state;
     struct bus_socket *push = open_ok(f->bus, BUS_SEND_RELIABLE, f->b);
     struct cw_buf b = { 0 };
     make_batch(&b, 1, 1);
-    long sent = 0;
+    assert_int_equal(bus_send(push, CW_MSG_RESULT, b.data, b.len), BUS_WOULD_BLOCK);
+    assert_false(bus_writable(push));
+
+    struct bus_socket *pull = open_ok(f->bus, BUS_RECV_RELIABLE, f->b);
+    send_connected(push, &b);
+    long sent = 1;
     int rc;
     while ((rc = bus_send(push, CW_MSG_RESULT, b.data, b.len)) == BUS_SENT) {
         sent++;
         assert_true(sent <= 1000000);
     }
     assert_int_equal(rc, BUS_WOULD_BLOCK);
-    assert_false(bus_writable(push));
     assert_true(sent >= 1000);
 
-    struct bus_socket *pull = open_ok(f->bus, BUS_RECV_RELIABLE, f->b);
     long got = 0;
     struct bus_msg m;
     while (got < sent) {
@@ -196,7 +228,7 @@ static void test_wrong_shapes(void **state)
     struct bus_socket *pull = open_ok(f->bus, BUS_RECV_RELIABLE, f->a);
     void *ctx = zmq_ctx_new();
     assert_non_null(ctx);
-    void *raw = zmq_socket(ctx, ZMQ_PUSH);
+    void *raw = zmq_socket(ctx, ZMQ_DEALER);
     assert_non_null(raw);
     int linger = 1000;
     assert_int_equal(zmq_setsockopt(raw, ZMQ_LINGER, &linger, sizeof linger), 0);
@@ -243,7 +275,7 @@ static void test_wrong_shapes(void **state)
 
     /* a frame larger than any valid message: ZeroMQ drops the peer before allocating it; the receiver
      * keeps working for everyone else */
-    void *big_sender = zmq_socket(ctx, ZMQ_PUSH);
+    void *big_sender = zmq_socket(ctx, ZMQ_DEALER);
     assert_non_null(big_sender);
     assert_int_equal(zmq_setsockopt(big_sender, ZMQ_LINGER, &linger, sizeof linger), 0);
     assert_int_equal(zmq_connect(big_sender, f->a), 0);
@@ -254,7 +286,7 @@ static void test_wrong_shapes(void **state)
     assert_true(zmq_send(big_sender, big, big_len, 0) == (int)big_len);
     free(big);
     struct bus_socket *push = open_ok(f->bus, BUS_SEND_RELIABLE, f->a);
-    assert_int_equal(bus_send(push, CW_MSG_RESULT, b.data, b.len), BUS_SENT);
+    send_connected(push, &b);
     recv_one(pull, &m);
     assert_int_equal(m.type, CW_MSG_RESULT);
     assert_int_equal(m.len, b.len);

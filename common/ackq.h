@@ -1,0 +1,107 @@
+/* common/ackq.h — the sender's side of acknowledged delivery: an ordered outbox of result batches that are
+ * kept until the receiver acknowledges them (CW_MSG_ACK), resent after a timeout, bounded in memory and
+ * spilled to a spool file beyond the bound. Shared by the worker (to the storer and to the alerter).
+ *
+ * DESIGN (docs/protocol.md section "Acknowledged delivery")
+ * Entries sit in a FIFO ring in the order they were pushed. At most `window` entries are in flight (sent,
+ * not yet acknowledged); the next ones wait unsent, so a receiver that comes back after a long outage gets a
+ * bounded stream, not the whole backlog at once. An ack names (worker, boot_id, first..last seq) ranges;
+ * entries wholly inside a range are done and leave the ring from its head. When the oldest entry in flight
+ * has waited `resend_ns` without an ack, everything in flight is sent again from the head (go-back-N):
+ * the receiver stores by UNIQUE (worker, boot_id, seq), so a resend is a no-op there, and it acks it again.
+ *
+ * Bound: entries in memory hold at most `max_bytes` of payload. A push beyond it, or while the spool still
+ * has unread records (order is kept), appends to the spool file instead. When memory has drained below
+ * half the bound, records are read back from the spool into the ring, in order. The file is deleted when
+ * every record read from it has been acknowledged and nothing is left unread. ackq_spill() (at exit)
+ * appends what is still unacknowledged in memory; a process started on the same spool path (a restarted
+ * worker, same slot) replays the file from its start: records already acknowledged are resent and stored
+ * once. Spool record: u32 payload length, u32 worker, u64 boot_id, u64 first seq, u64 last seq, u32
+ * results, payload (all little-endian). A record cut short at the end of the file is ignored. */
+#ifndef CW_COMMON_ACKQ_H
+#define CW_COMMON_ACKQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/bus.h"
+#include "common/util.h"
+
+/* One acknowledged range: seqs first..last of (worker, boot_id) are durable at the receiver. */
+struct ackq_range {
+    uint32_t worker;
+    uint64_t boot_id;
+    uint64_t first, last;
+};
+#define ACKQ_RANGES_MAX 512   /* ranges in one ack message */
+
+/* Encodes an ack payload of n (1..ACKQ_RANGES_MAX) ranges into b (reset first). 0, or -1 when n is out
+ * of range or a range is invalid (first 0 or after last). */
+int ackq_ack_encode(struct cw_buf *b, const struct ackq_range *r, size_t n);
+/* Decodes an ack payload into out[0..max). Returns the number of ranges (>= 1), or -1 with *why set. */
+int ackq_ack_decode(const void *payload, size_t len, struct ackq_range *out, size_t max, const char **why);
+
+struct ackq_entry {
+    struct cw_buf buf;       /* the payload, as sent */
+    uint32_t worker;
+    uint64_t boot_id, first, last;
+    unsigned n;              /* results */
+    unsigned tries;          /* times sent */
+    int64_t sent_ns;         /* last send */
+    bool acked;
+    bool from_spool;
+};
+
+struct ackq {
+    struct bus_socket *sock;  /* borrowed */
+    const char *name;         /* "storer", "alerter": for logs */
+    struct ackq_entry *ring;
+    size_t head, count, cap;
+    size_t nsent;             /* entries [head, head+nsent) were sent in this round */
+    size_t inflight;          /* of those, not acked */
+    size_t mem_bytes, max_bytes;
+    size_t window;
+    int64_t resend_ns;
+
+    char *spool_path;         /* NULL: no spool (beyond the bound the oldest is dropped) */
+    int spool_fd;             /* -1 when not open */
+    uint64_t spool_read, spool_end;
+    size_t spool_outstanding; /* entries read from the spool, in memory, not yet acked */
+    bool spool_failed_logged;
+
+    /* counters since start, in results unless said otherwise */
+    uint64_t sent, acked, resent, spooled, replayed, dropped, resend_rounds, acks_received, acks_malformed,
+        send_errors;
+};
+
+/* Sets q up. spool_path may be NULL; an existing spool file there (a predecessor's) is replayed.
+ * 0, or -1 with err set when the existing spool cannot be opened. */
+int ackq_init(struct ackq *q, struct bus_socket *sock, const char *name, size_t max_bytes, size_t window,
+              int64_t resend_ns, const char *spool_path, char *err, size_t errlen);
+/* Frees memory. The spool file stays when it has records (call ackq_spill first to keep what is in memory). */
+void ackq_free(struct ackq *q);
+
+/* Takes one encoded result batch (copied) of n results with seqs first..last of (worker, boot_id), and
+ * sends what the window allows. Never blocks. */
+void ackq_push(struct ackq *q, const void *data, size_t len, uint32_t worker, uint64_t boot_id, uint64_t first,
+               uint64_t last, unsigned n);
+/* Reads acks waiting on the socket, resends after the timeout, refills from the spool and sends what the
+ * window allows. Call after every wake-up (the socket's fd is edge-triggered). */
+void ackq_service(struct ackq *q, int64_t now_ns);
+/* Applies one ack payload (what ackq_service does for each ack it reads). Returns results newly acked,
+ * or -1 when the payload is malformed (counted). */
+long ackq_on_ack(struct ackq *q, const void *payload, size_t len);
+
+/* Nothing left to deliver (memory and spool empty). */
+bool ackq_idle(const struct ackq *q);
+/* Results waiting (in memory, unacked) and bytes waiting in the spool. */
+uint64_t ackq_pending_results(const struct ackq *q);
+uint64_t ackq_spool_bytes(const struct ackq *q);
+/* When ackq_service wants to run next at the latest (a resend timeout), or INT64_MAX. */
+int64_t ackq_next_deadline(const struct ackq *q);
+/* Appends every unacked entry in memory that is not already in the spool to the spool, and drops them
+ * from memory. Returns the results that could not be written (lost), 0 when all are safe. */
+uint64_t ackq_spill(struct ackq *q);
+
+#endif

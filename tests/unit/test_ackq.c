@@ -1,0 +1,350 @@
+/* tests/unit/test_ackq.c — the acknowledged outbox (common/ackq.c) over a real ZeroMQ DEALER/ROUTER pair in
+ * a private temporary directory: the ack message's encoding and its defensive decoder, ranges acking whole
+ * batches (and only those), the window of batches in flight, a resend after the timeout, the memory bound
+ * with the spill to the spool file and its replay in order once the receiver is back, and a restarted
+ * sender replaying its predecessor's spool (same path, seqs and boot ids kept). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/ackq.h"
+#include "common/bus.h"
+#include "common/clock.h"
+#include "common/protocol.h"
+
+#define DEADLINE_MS 10000
+#define BOOT 0xb00bULL
+
+struct fixture {
+    char dir[64];
+    char addr[128];
+    char spool[128];
+    struct bus *bus;
+    struct bus_socket *snd, *rcv;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    if (!f) return -1;
+    snprintf(f->dir, sizeof f->dir, "/tmp/cwackq.XXXXXX");
+    if (!mkdtemp(f->dir)) return -1;
+    snprintf(f->addr, sizeof f->addr, "ipc://%s/r.sock", f->dir);
+    snprintf(f->spool, sizeof f->spool, "%s/worker-0-storer.spool", f->dir);
+    char err[256];
+    f->bus = bus_new(err, sizeof err);
+    if (!f->bus) return -1;
+    f->snd = bus_open(f->bus, BUS_SEND_RELIABLE, f->addr, err, sizeof err);
+    if (!f->snd) return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    bus_free(f->bus);
+    unlink(f->spool);
+    char path[160];
+    snprintf(path, sizeof path, "%s/r.sock", f->dir);
+    unlink(path);
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static void bind_receiver(struct fixture *f)
+{
+    char err[256];
+    f->rcv = bus_open(f->bus, BUS_RECV_RELIABLE, f->addr, err, sizeof err);
+    assert_non_null(f->rcv);
+}
+
+/* Pushes batch k (1-based) of `per` results: seqs (k-1)*per+1 .. k*per. */
+static void push_batch(struct ackq *q, unsigned k, unsigned per, uint64_t boot)
+{
+    struct cw_buf b = { 0 };
+    proto_results_begin(&b);
+    uint64_t first = (uint64_t)(k - 1) * per + 1;
+    for (unsigned i = 0; i < per; i++) {
+        struct cw_result r = { .worker = 0, .boot_id = boot, .seq = first + i, .checked_at_us = cw_wall_us(),
+                               .latency_us = 1, .dns_us = 1, .connect_us = 1, .tls_us = -1, .ttfb_us = 1,
+                               .status_code = 200, .ok = true, .url = "http://127.0.0.1:9/" };
+        assert_int_equal(proto_results_add(&b, &r), 0);
+    }
+    ackq_push(q, b.data, b.len, 0, boot, first, first + per - 1, per);
+    cw_buf_free(&b);
+}
+
+/* Receives one result batch within the deadline, servicing the queue meanwhile; returns its first seq and
+ * fills *peer and *last. */
+static uint64_t recv_batch(struct fixture *f, struct ackq *q, struct bus_peer *peer, uint64_t *last, uint64_t *boot)
+{
+    int64_t until = cw_mono_us() / 1000 + DEADLINE_MS;
+    for (;;) {
+        ackq_service(q, cw_mono_ns());
+        struct bus_msg m;
+        int rc = bus_recv(f->rcv, &m, 20);
+        assert_int_not_equal(rc, -1);
+        if (rc == 1) {
+            assert_int_equal(m.type, CW_MSG_RESULT);
+            struct cw_result out[CW_RESULT_BATCH_MAX];
+            const char *why = NULL;
+            int n = proto_results_decode(m.data, m.len, out, CW_RESULT_BATCH_MAX, &why);
+            assert_true(n > 0);
+            *peer = m.peer;
+            *last = out[n - 1].seq;
+            if (boot) *boot = out[0].boot_id;
+            uint64_t first = out[0].seq;
+            bus_msg_release(&m);
+            return first;
+        }
+        assert_true(cw_mono_us() / 1000 < until);
+    }
+}
+
+/* Nothing arrives for ms milliseconds. */
+static void recv_none(struct fixture *f, struct ackq *q, int ms)
+{
+    int64_t until = cw_mono_us() / 1000 + ms;
+    while (cw_mono_us() / 1000 < until) {
+        ackq_service(q, cw_mono_ns());
+        struct bus_msg m;
+        int rc = bus_recv(f->rcv, &m, 10);
+        if (rc == 1) bus_msg_release(&m);
+        assert_int_equal(rc, 0);
+    }
+}
+
+static void send_ack(struct fixture *f, const struct bus_peer *peer, uint64_t boot, uint64_t first, uint64_t last)
+{
+    struct ackq_range r = { 0, boot, first, last };
+    struct cw_buf b = { 0 };
+    assert_int_equal(ackq_ack_encode(&b, &r, 1), 0);
+    assert_int_equal(bus_send_to(f->rcv, peer, CW_MSG_ACK, b.data, b.len), BUS_SENT);
+    cw_buf_free(&b);
+}
+
+/* Services the queue until it holds no more than `count` entries. */
+static void wait_count(struct ackq *q, size_t count)
+{
+    int64_t until = cw_mono_us() / 1000 + DEADLINE_MS;
+    while (q->count > count) {
+        assert_true(cw_mono_us() / 1000 < until);
+        usleep(2000);
+        ackq_service(q, cw_mono_ns());
+    }
+}
+
+static void test_ack_codec(void **state)
+{
+    (void)state;
+    struct ackq_range in[3] = { { 1, 2, 3, 4 }, { 0xffffffffu, UINT64_MAX, 1, UINT64_MAX }, { 7, 7, 5, 5 } };
+    struct cw_buf b = { 0 };
+    assert_int_equal(ackq_ack_encode(&b, in, 3), 0);
+    assert_int_equal(b.len, 4 + 3 * 28);
+    struct ackq_range out[3];
+    const char *why = NULL;
+    assert_int_equal(ackq_ack_decode(b.data, b.len, out, 3, &why), 3);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(in[i].worker, out[i].worker);
+        assert_true(in[i].boot_id == out[i].boot_id && in[i].first == out[i].first && in[i].last == out[i].last);
+    }
+    assert_int_equal(ackq_ack_decode(b.data, b.len, out, 2, &why), -1);
+    assert_int_equal(ackq_ack_decode(b.data, b.len - 1, out, 3, &why), -1);
+    assert_string_equal(why, "truncated");
+    uint8_t *p = (uint8_t *)b.data;
+    p[1] = CW_MSG_RESULT;
+    assert_int_equal(ackq_ack_decode(b.data, b.len, out, 3, &why), -1);
+    p[1] = CW_MSG_ACK;
+    p[0] = 2;
+    assert_int_equal(ackq_ack_decode(b.data, b.len, out, 3, &why), -1);
+    assert_string_equal(why, "bad version");
+    p[0] = 1;
+    p[2] = 0;
+    assert_int_equal(ackq_ack_decode(b.data, b.len, out, 3, &why), -1);
+    struct ackq_range bad = { 1, 1, 5, 4 };
+    assert_int_equal(ackq_ack_encode(&b, &bad, 1), -1);
+    bad.first = 0;
+    assert_int_equal(ackq_ack_encode(&b, &bad, 1), -1);
+    assert_int_equal(ackq_ack_encode(&b, in, 0), -1);
+    /* a hand-made range with first > last is refused by the decoder */
+    assert_int_equal(ackq_ack_encode(&b, in, 1), 0);
+    p = (uint8_t *)b.data;
+    p[4 + 12] = 9; /* first = 9 > last = 4 */
+    assert_int_equal(ackq_ack_decode(b.data, b.len, out, 3, &why), -1);
+    assert_string_equal(why, "bad range");
+    assert_int_equal(ackq_ack_decode("\x01\x04", 2, out, 3, &why), -1);
+    cw_buf_free(&b);
+}
+
+/* Ranges ack the batches wholly inside them, in any order; a partial range acks nothing. */
+static void test_ack_ranges(void **state)
+{
+    struct fixture *f = *state;
+    bind_receiver(f);
+    struct ackq q;
+    char err[256];
+    assert_int_equal(ackq_init(&q, f->snd, "test", 1 << 20, 64, 60LL * 1000000000, NULL, err, sizeof err), 0);
+    for (unsigned k = 1; k <= 5; k++) push_batch(&q, k, 10, BOOT);
+    struct bus_peer peer;
+    uint64_t last;
+    for (unsigned k = 1; k <= 5; k++) assert_int_equal(recv_batch(f, &q, &peer, &last, NULL), (k - 1) * 10 + 1);
+    assert_int_equal(q.sent, 50);
+    assert_int_equal(ackq_pending_results(&q), 50);
+    send_ack(f, &peer, BOOT, 11, 25);      /* batch 2 only (3 is partly covered) */
+    send_ack(f, &peer, BOOT + 1, 1, 50);   /* another boot: nothing */
+    send_ack(f, &peer, BOOT, 41, 50);      /* batch 5 */
+    int64_t until = cw_mono_us() / 1000 + DEADLINE_MS;
+    while (q.acks_received < 3) {
+        assert_true(cw_mono_us() / 1000 < until);
+        usleep(2000);
+        ackq_service(&q, cw_mono_ns());
+    }
+    assert_int_equal(q.acked, 20);
+    assert_int_equal(q.count, 5); /* batch 1 holds the head */
+    send_ack(f, &peer, BOOT, 1, 40);
+    wait_count(&q, 0);
+    assert_true(ackq_idle(&q));
+    assert_int_equal(q.acked, 50);
+    assert_int_equal(q.resent, 0);
+    assert_int_equal(ackq_on_ack(&q, "junk", 4), -1);
+    assert_int_equal(q.acks_malformed, 1);
+    ackq_free(&q);
+}
+
+/* At most `window` batches are in flight; an ack lets the next ones go. Unacked ones are sent again after
+ * the timeout, from the oldest. */
+static void test_window_and_resend(void **state)
+{
+    struct fixture *f = *state;
+    bind_receiver(f);
+    struct ackq q;
+    char err[256];
+    assert_int_equal(ackq_init(&q, f->snd, "test", 1 << 20, 2, 300LL * 1000000, NULL, err, sizeof err), 0);
+    for (unsigned k = 1; k <= 4; k++) push_batch(&q, k, 3, BOOT);
+    struct bus_peer peer;
+    uint64_t last;
+    assert_int_equal(recv_batch(f, &q, &peer, &last, NULL), 1);
+    assert_int_equal(recv_batch(f, &q, &peer, &last, NULL), 4);
+    recv_none(f, &q, 100);          /* the window is full */
+    send_ack(f, &peer, BOOT, 1, 3);
+    assert_int_equal(recv_batch(f, &q, &peer, &last, NULL), 7);
+    /* no ack for batches 2 and 3: after 300 ms both go again, oldest first */
+    int64_t t0 = cw_mono_us();
+    assert_int_equal(recv_batch(f, &q, &peer, &last, NULL), 4);
+    assert_true(cw_mono_us() - t0 >= 150000);
+    assert_int_equal(recv_batch(f, &q, &peer, &last, NULL), 7);
+    assert_int_equal(q.resent, 6);
+    assert_true(q.resend_rounds >= 1);
+    send_ack(f, &peer, BOOT, 4, 9);
+    assert_int_equal(recv_batch(f, &q, &peer, &last, NULL), 10);
+    send_ack(f, &peer, BOOT, 10, 12);
+    wait_count(&q, 0);
+    assert_int_equal(q.acked, 12);
+    ackq_free(&q);
+}
+
+/* Beyond the memory bound batches go to the spool; with the receiver back, everything arrives in order
+ * and the spool file is removed once all of it is acknowledged. */
+static void test_bound_spool_replay_in_order(void **state)
+{
+    struct fixture *f = *state;
+    struct ackq q;
+    char err[256];
+    struct cw_buf probe = { 0 };
+    proto_results_begin(&probe);
+    /* room for about 4 batches of 5 results in memory */
+    size_t batch_bytes;
+    {
+        struct ackq tmp;
+        assert_int_equal(ackq_init(&tmp, f->snd, "t", 1 << 20, 8, 1000000000, NULL, err, sizeof err), 0);
+        push_batch(&tmp, 1, 5, BOOT);
+        batch_bytes = tmp.mem_bytes;
+        ackq_free(&tmp);
+    }
+    cw_buf_free(&probe);
+    assert_int_equal(ackq_init(&q, f->snd, "test", 4 * batch_bytes, 3, 60LL * 1000000000, f->spool, err, sizeof err), 0);
+    for (unsigned k = 1; k <= 20; k++) push_batch(&q, k, 5, BOOT); /* no receiver: nothing leaves */
+    assert_int_equal(q.count, 4);
+    assert_int_equal(q.spooled, 80);
+    assert_int_equal(q.dropped, 0);
+    assert_int_equal(access(f->spool, F_OK), 0);
+    assert_true(ackq_spool_bytes(&q) > 0);
+
+    bind_receiver(f);
+    uint64_t expect = 1;
+    while (expect <= 100) {
+        struct bus_peer peer;
+        uint64_t last;
+        uint64_t first = recv_batch(f, &q, &peer, &last, NULL);
+        assert_int_equal(first, expect);   /* in order, each once: acks come before any resend */
+        send_ack(f, &peer, BOOT, first, last);
+        expect = last + 1;
+    }
+    wait_count(&q, 0);
+    ackq_service(&q, cw_mono_ns());
+    assert_true(ackq_idle(&q));
+    assert_int_equal(q.acked, 100);
+    assert_int_equal(q.replayed, 80);
+    assert_int_not_equal(access(f->spool, F_OK), 0);
+    ackq_free(&q);
+}
+
+/* A sender that stops with unacked batches spills them; the next one on the same spool path (a restarted
+ * worker of the same slot) sends them with their original boot id and seqs. */
+static void test_restart_replays_spool(void **state)
+{
+    struct fixture *f = *state;
+    struct ackq q;
+    char err[256];
+    assert_int_equal(ackq_init(&q, f->snd, "test", 1 << 20, 8, 60LL * 1000000000, f->spool, err, sizeof err), 0);
+    for (unsigned k = 1; k <= 6; k++) push_batch(&q, k, 4, BOOT);
+    assert_int_equal(ackq_spill(&q), 0);
+    assert_int_equal(q.count, 0);
+    ackq_free(&q);
+    /* a torn record at the end (a crash while appending) is ignored */
+    FILE *fp = fopen(f->spool, "ab");
+    assert_non_null(fp);
+    fwrite("\x10\x00\x00\x00garbage", 1, 11, fp);
+    fclose(fp);
+
+    bind_receiver(f);
+    struct ackq q2;
+    assert_int_equal(ackq_init(&q2, f->snd, "test", 1 << 20, 8, 60LL * 1000000000, f->spool, err, sizeof err), 0);
+    assert_false(ackq_idle(&q2));
+    uint64_t expect = 1;
+    while (expect <= 24) {
+        struct bus_peer peer;
+        uint64_t last, boot;
+        uint64_t first = recv_batch(f, &q2, &peer, &last, &boot);
+        assert_int_equal(first, expect);
+        assert_true(boot == BOOT);
+        send_ack(f, &peer, BOOT, first, last);
+        expect = last + 1;
+    }
+    wait_count(&q2, 0);
+    ackq_service(&q2, cw_mono_ns());
+    assert_true(ackq_idle(&q2));
+    assert_int_not_equal(access(f->spool, F_OK), 0);
+    ackq_free(&q2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ack_codec),
+        cmocka_unit_test_setup_teardown(test_ack_ranges, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_window_and_resend, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bound_spool_replay_in_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restart_replays_spool, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* The only mutable globals: set by the signal handler, read and cleared by the main loop. */
@@ -81,6 +82,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: clockwerk -c FILE         run the supervisor in the foreground\n"
             "       clockwerk -t -c FILE      check the configuration and exit (0: valid, 1: invalid)\n"
+            "       clockwerk -c FILE --test-alert   send one test mail and webhook call, report each\n"
             "       clockwerk --version       print the version\n"
             "signals: HUP reloads the configuration, TERM or INT stops everything in order.\n");
 }
@@ -423,22 +425,62 @@ static int run(struct supervisor *s)
     return children_running(&s->ch, CHILD_KINDS) == 0 ? 0 : 1;
 }
 
+/* --test-alert: the alerter's own mode (clockwerk-alerter --test-alert, docs/alerts.md) on a snapshot of the
+ * file, written to a private temporary directory (it may hold the SMTP password) and removed afterwards.
+ * Returns the alerter's exit code: 0 when every channel worked. */
+static int run_test_alert(const char *config_arg)
+{
+    struct cw_config *cfg = config_load(config_arg, report_plain, NULL);
+    if (!cfg) return 1;
+    char dir[] = "/tmp/clockwerk-test-alert-XXXXXX", snap[PATH_MAX], bin[PATH_MAX], err[512];
+    int rc = 1;
+    if (!mkdtemp(dir)) {
+        fprintf(stderr, "clockwerk: cannot create a temporary directory: %s\n", strerror(errno));
+        config_free(cfg);
+        return 1;
+    }
+    snprintf(snap, sizeof snap, "%s/config.snap", dir);
+    if (config_snapshot_write(cfg, snap, err, sizeof err) != 0) {
+        fprintf(stderr, "clockwerk: %s\n", err);
+    } else if (own_bin_dir(bin, sizeof bin) != 0 || strlen(bin) + 20 > sizeof bin) {
+        fprintf(stderr, "clockwerk: cannot find our own binary (/proc/self/exe)\n");
+    } else {
+        strcat(bin, "/clockwerk-alerter");
+        pid_t pid = fork();
+        if (pid == 0) {
+            if (setenv("CLOCKWERK_SNAPSHOT", snap, 1) == 0)
+                execl(bin, "clockwerk: test-alert", "--test-alert", snap, (char *)NULL);
+            fprintf(stderr, "clockwerk: cannot run %s: %s\n", bin, strerror(errno));
+            _exit(1);
+        }
+        int st = 0;
+        if (pid < 0) fprintf(stderr, "clockwerk: fork: %s\n", strerror(errno));
+        else if (waitpid(pid, &st, 0) == pid) rc = WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+    }
+    unlink(snap);
+    rmdir(dir);
+    config_free(cfg);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
         { "config", required_argument, NULL, 'c' },
         { "test", no_argument, NULL, 't' },
+        { "test-alert", no_argument, NULL, 'A' },
         { "version", no_argument, NULL, 'V' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     const char *config_arg = NULL;
-    bool test_only = false;
+    bool test_only = false, test_alert = false;
     int opt;
     while ((opt = getopt_long(argc, argv, "c:tVh", longopts, NULL)) != -1) {
         switch (opt) {
         case 'c': config_arg = optarg; break;
         case 't': test_only = true; break;
+        case 'A': test_alert = true; break;
         case 'V': printf("clockwerk %s\n", CW_VERSION); return 0;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 1;
@@ -455,6 +497,7 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    if (test_alert) return run_test_alert(config_arg);
     if (test_only) {
         struct cw_config *cfg = config_load(config_arg, report_plain, NULL);
         if (!cfg) return 1;

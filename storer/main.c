@@ -681,7 +681,8 @@ int main(int argc, char **argv)
 
         /* how long to wait for a message */
         int64_t wake = s->next_stats;
-        if (s->db && store_batch_rows(&s->cur)) wake = min64(wake, s->cur_first + BATCH_AGE_US);
+        if (store_batch_rows(&s->cur)) wake = min64(wake, s->cur_first + BATCH_AGE_US);
+        if (s->spool_dirty_since) wake = min64(wake, s->spool_dirty_since + SPOOL_SYNC_EVERY_US); /* then ack */
         if (!s->db && !draining) wake = min64(wake, s->reconnect_at);
         if (s->db && (s->n_held || store_spool_pending(s->spool))) wake = now;
         if (draining) wake = min64(wake, min64(last_msg + DRAIN_QUIET_US, drain_start + DRAIN_MAX_US));

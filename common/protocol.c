@@ -203,10 +203,11 @@ int proto_results_add(struct cw_buf *b, const struct cw_result *r)
     put_u64(b, (uint64_t)r->tls_us);
     put_u64(b, (uint64_t)r->ttfb_us);
     put_u16(b, r->status_code);
-    put_u8(b, r->ok ? 1 : 0);
+    put_u8(b, (uint8_t)((r->ok ? 1 : 0) | (r->tls_expires_at_us != 0 ? 2 : 0)));
     put_u8(b, 0); /* reserved */
     put_str(b, r->url, CW_URL_MAX);
     put_str(b, r->ok ? NULL : r->error, CW_ERROR_MAX);
+    if (r->tls_expires_at_us != 0) put_u64(b, (uint64_t)r->tls_expires_at_us); /* optional, flags bit 1 */
     set_count(b, (uint16_t)(count + 1));
     return 0;
 }
@@ -234,8 +235,10 @@ int proto_results_decode(const void *payload, size_t len, struct cw_result *out,
         (void)get_u8(&r);
         o->url = get_str(&r, CW_URL_MAX);
         o->error = get_str(&r, CW_ERROR_MAX);
+        o->tls_expires_at_us = (flags & 2) ? (int64_t)get_u64(&r) : 0;
         if (r.why) break;
-        if (flags > 1) r.why = "unknown flags";
+        if (flags > 3) r.why = "unknown flags";
+        else if ((flags & 2) && o->tls_expires_at_us == 0) r.why = "zero certificate expiry";
         else if (o->url[0] == '\0') r.why = "empty url";
         else if (o->seq == 0) r.why = "zero sequence number";
         else if (o->latency_us < -1 || o->dns_us < -1 || o->connect_us < -1 || o->tls_us < -1 || o->ttfb_us < -1)

@@ -57,6 +57,9 @@ struct cw_result {
     bool ok;
     const char *url;        /* never NULL */
     const char *error;      /* NULL or "" when ok; else why the check failed */
+    int64_t tls_expires_at_us; /* https: the server certificate's notAfter (wall clock, UTC); 0 when unknown
+                                * (http, or the handshake was not reached). On the wire only when != 0
+                                * (flags bit 1 and a trailing i64: docs/protocol.md 2.3) */
 };
 
 /* Encoding a batch: begin, add up to CW_RESULT_BATCH_MAX results, send b->data/b->len.

@@ -104,6 +104,7 @@ static void assert_result_equal(const struct cw_result *a, const struct cw_resul
     assert_string_equal(a->url, b->url);
     if (b->ok || !b->error) assert_string_equal(a->error, "");
     else assert_string_equal(a->error, b->error);
+    assert_true(a->tls_expires_at_us == b->tls_expires_at_us);
 }
 
 /* ---- round trips */
@@ -151,6 +152,37 @@ static void test_result_roundtrip_one(void **state)
     assert_true(out[0].dns_us == -1 && out[0].ttfb_us == -1);
     /* zero copy: strings point into the payload */
     assert_true((const uint8_t *)out[0].url > copy && (const uint8_t *)out[0].url < copy + b.len);
+    free(copy);
+    cw_buf_free(&b);
+}
+
+/* The optional certificate expiry: flags bit 1 and a trailing i64, only when known; records with and
+ * without it mix in one batch. */
+static void test_result_tls_expiry(void **state)
+{
+    (void)state;
+    struct cw_buf b = { 0 };
+    struct cw_result in[3] = { sample_result(0, "https://a.example.test/", NULL),
+                               sample_result(1, "http://b.example.test/", "Timeout was reached"),
+                               sample_result(2, "https://c.example.test/", "TLS certificate expired") };
+    in[0].ok = true, in[0].error = NULL;
+    in[0].tls_expires_at_us = 1798761600000000LL; /* 2027-01-01 */
+    in[1].tls_expires_at_us = 0;
+    in[2].tls_expires_at_us = 1577923200000000LL; /* long gone */
+    proto_results_begin(&b);
+    for (int i = 0; i < 3; i++) assert_int_equal(proto_results_add(&b, &in[i]), 0);
+    size_t plain = 80 + 2 + strlen(in[0].url) + 1 + 2 + 1;
+    assert_int_equal(b.data[4 + 78], 3); /* ok | expiry */
+    assert_int_equal(b.len, 4 + (plain + 8) + (80 + 2 + strlen(in[1].url) + 1 + 2 + strlen(in[1].error) + 1) +
+                                (80 + 2 + strlen(in[2].url) + 1 + 2 + strlen(in[2].error) + 1 + 8));
+    struct cw_result out[3];
+    const char *why = NULL;
+    uint8_t *copy = dup_bytes(b.data, b.len);
+    assert_int_equal(proto_results_decode(copy, b.len, out, 3, &why), 3);
+    for (int i = 0; i < 3; i++) assert_result_equal(&out[i], &in[i]);
+    /* a zero expiry under the flag is malformed */
+    memset(copy + 4 + plain, 0, 8);
+    expect_result_rejected(copy, b.len, "zero certificate expiry");
     free(copy);
     cw_buf_free(&b);
 }
@@ -526,8 +558,10 @@ static void test_bad_fields(void **state)
     one_result_msg(&b);
     uint8_t *m = dup_bytes(b.data, b.len);
 
-    m[R_FLAGS] = 2;
+    m[R_FLAGS] = 4;
     expect_result_rejected(m, b.len, "unknown flags");
+    m[R_FLAGS] = 2; /* says a certificate expiry follows, which is missing */
+    expect_result_rejected(m, b.len, "truncated");
     m[R_FLAGS] = 0x81;
     expect_result_rejected(m, b.len, "unknown flags");
     m[R_FLAGS] = 0;
@@ -782,6 +816,7 @@ int main(void)
         cmocka_unit_test(test_topics),
         cmocka_unit_test(test_result_roundtrip_one),
         cmocka_unit_test(test_result_ok_has_no_error),
+        cmocka_unit_test(test_result_tls_expiry),
         cmocka_unit_test(test_result_roundtrip_max),
         cmocka_unit_test(test_result_long_strings_cut),
         cmocka_unit_test(test_stats_roundtrip),

@@ -4,7 +4,7 @@
  * Contract for every backend:
  *  - Schema (docs/schema.md): tables schema_version(version), endpoints(id, url UNIQUE, name),
  *    checks(id, endpoint_id, checked_at, status_code, latency_ms, ok, error, dns_ms, connect_ms, tls_ms,
- *    ttfb_ms, worker, boot_id, seq) with UNIQUE (worker, boot_id, seq), and
+ *    ttfb_ms, worker, boot_id, seq, tls_expires_at) with UNIQUE (worker, boot_id, seq), and
  *    alerts(id, alert_id UNIQUE, endpoint_id, raised_at, kind, message, email_state, webhook_state).
  *    Same table and column names in every database. checked_at/raised_at are UTC with milliseconds;
  *    latency_ms and the phases are double-precision milliseconds (NULL when the phase was not reached,
@@ -34,7 +34,7 @@
 
 enum { STORE_OK = 0, STORE_RETRY = -1, STORE_FATAL = -2 };
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2 /* 2: checks.tls_expires_at (docs/schema.md) */
 
 /* A batch owns copies of everything it holds (the bus payloads are released after decoding). */
 struct store_check {

@@ -46,7 +46,7 @@
 
 #define MY_SIZES 9                         /* multi-row statements for 1 << 8 = 256 rows down to 1 */
 #define MY_MAX_ROWS (1 << (MY_SIZES - 1))
-#define MY_COLS 13                         /* parameters per row of checks */
+#define MY_COLS 14                         /* parameters per row of checks */
 #define MY_ERR_CAP (CW_ERROR_MAX + 1)
 
 /* The bound values of one row of checks. */
@@ -62,6 +62,8 @@ struct my_row {
     my_bool err_null;
     unsigned int worker;
     long long boot_id, seq;
+    MYSQL_TIME expires;      /* tls_expires_at */
+    my_bool expires_null;
 };
 
 /* url -> endpoints.id; keys are owned copies. */
@@ -491,7 +493,25 @@ static int my_migrate(struct store_db *db, char *err, size_t errlen)
             if (rc == STORE_OK)
                 log_info("mysql: created schema version %d in %s", STORE_SCHEMA_VERSION, db->where);
         }
-        /* Later versions: `if (version < 2) { ALTER ...; INSERT INTO schema_version VALUES (2); }` here. */
+        /* 1 -> 2: the certificate expiry of https checks (NULL for the rows of version 1). DDL commits on its
+         * own here, so a step interrupted between the ALTER and the version row is finished next time: the
+         * column is added only when it is not there yet. */
+        if (rc == STORE_OK && version < 2) {
+            long long have = 0;
+            bool hnull = true;
+            rc = my_query_int(db,
+                              "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()"
+                              " AND TABLE_NAME = 'checks' AND COLUMN_NAME = 'tls_expires_at'",
+                              &have, &hnull, err, errlen);
+            if (rc == STORE_OK && (hnull || have == 0))
+                rc = my_exec(db, "ALTER TABLE checks ADD COLUMN tls_expires_at DATETIME(3) NULL",
+                             "add checks.tls_expires_at", err, errlen);
+            if (rc == STORE_OK)
+                rc = my_exec(db, "INSERT INTO schema_version (version) VALUES (2)", "write schema_version", err,
+                             errlen);
+            if (rc == STORE_OK && version == 1)
+                log_info("mysql: schema upgraded from version 1 to 2 in %s", db->where);
+        }
     }
     char ignore[256];
     (void)my_query_int(db, "SELECT RELEASE_LOCK('clockwerk_migrate')", &v, &isnull, ignore, sizeof ignore);
@@ -524,8 +544,8 @@ static MYSQL_STMT *my_insert_stmt(struct store_db *db, int k, int *rc, char *err
         return db->insert[k];
     }
     static const char head[] = "INSERT INTO checks (endpoint_id, checked_at, status_code, latency_ms, ok, error,"
-                               " dns_ms, connect_ms, tls_ms, ttfb_ms, worker, boot_id, seq) VALUES ";
-    static const char row[] = "(?,?,?,?,?,?,?,?,?,?,?,?,?)";
+                               " dns_ms, connect_ms, tls_ms, ttfb_ms, worker, boot_id, seq, tls_expires_at) VALUES ";
+    static const char row[] = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
     static const char tail[] = " ON DUPLICATE KEY UPDATE id = id";
     size_t n = (size_t)1 << k;
     size_t len = sizeof head + n * sizeof row + sizeof tail;
@@ -632,6 +652,9 @@ static int my_write_checks(struct store_db *db, const struct store_batch *batch,
         w->worker = r->worker;
         w->boot_id = (long long)(int64_t)r->boot_id; /* the u64's bit pattern as a signed BIGINT */
         w->seq = (long long)(int64_t)r->seq;
+        w->expires_null = r->tls_expires_at_us == 0;
+        if (!w->expires_null)
+            my_time(r->tls_expires_at_us, &w->expires);
 
         bind_value(&b[0], MYSQL_TYPE_LONGLONG, &w->endpoint_id, NULL);
         bind_value(&b[1], MYSQL_TYPE_DATETIME, &w->at, NULL);
@@ -647,6 +670,7 @@ static int my_write_checks(struct store_db *db, const struct store_batch *batch,
         b[10].is_unsigned = 1;
         bind_value(&b[11], MYSQL_TYPE_LONGLONG, &w->boot_id, NULL);
         bind_value(&b[12], MYSQL_TYPE_LONGLONG, &w->seq, NULL);
+        bind_value(&b[13], MYSQL_TYPE_DATETIME, &w->expires, &w->expires_null);
     }
     if (mysql_stmt_bind_param(st, db->binds) != 0 || mysql_stmt_execute(st) != 0)
         return my_stmt_fail(db, st, "insert checks", err, errlen);

@@ -40,7 +40,7 @@
 #include "common/log.h"
 #include "common/util.h"
 
-#define PG_COLS 13 /* columns of checks written per row (the url stands in for endpoint_id) */
+#define PG_COLS 14 /* columns of checks written per row (the url stands in for endpoint_id) */
 
 struct store_db {
     PGconn *conn;
@@ -313,7 +313,15 @@ static int pg_migrate(struct store_db *db, char *err, size_t errlen)
         PQclear(res);
         log_info("postgresql: created schema version %d in %s", STORE_SCHEMA_VERSION, db->where);
     }
-    /* Later versions: `if (version < 2) { ALTER ...; INSERT INTO schema_version VALUES (2); }` here. */
+    /* 1 -> 2: the certificate expiry of https checks (NULL for the rows of version 1). Same transaction. */
+    if (version < 2) {
+        if ((rc = pg_exec(db, "ALTER TABLE checks ADD COLUMN IF NOT EXISTS tls_expires_at timestamptz",
+                          "add checks.tls_expires_at", err, errlen)) != STORE_OK ||
+            (rc = pg_exec(db, "INSERT INTO schema_version (version) VALUES (2)", "write schema_version", err,
+                          errlen)) != STORE_OK)
+            goto fail;
+        if (version == 1) log_info("postgresql: schema upgraded from version 1 to 2 in %s", db->where);
+    }
     return pg_exec(db, "COMMIT", "commit", err, errlen);
 fail:
     pg_rollback(db);
@@ -334,13 +342,14 @@ static int pg_prepare(struct store_db *db, char *err, size_t errlen)
          * endpoint's id in the join; a (worker, boot_id, seq) already stored is skipped. */
         { "cw_insert_checks",
           "INSERT INTO checks (endpoint_id, checked_at, status_code, latency_ms, ok, error, dns_ms, connect_ms,"
-          " tls_ms, ttfb_ms, worker, boot_id, seq)"
+          " tls_ms, ttfb_ms, worker, boot_id, seq, tls_expires_at)"
           " SELECT e.id, u.checked_at, u.status_code, u.latency_ms, u.ok, u.error, u.dns_ms, u.connect_ms,"
-          " u.tls_ms, u.ttfb_ms, u.worker, u.boot_id, u.seq"
+          " u.tls_ms, u.ttfb_ms, u.worker, u.boot_id, u.seq, u.tls_expires_at"
           " FROM unnest($1::text[], $2::timestamptz[], $3::integer[], $4::float8[], $5::boolean[], $6::text[],"
-          " $7::float8[], $8::float8[], $9::float8[], $10::float8[], $11::integer[], $12::bigint[], $13::bigint[])"
+          " $7::float8[], $8::float8[], $9::float8[], $10::float8[], $11::integer[], $12::bigint[], $13::bigint[],"
+          " $14::timestamptz[])"
           " WITH ORDINALITY AS u(url, checked_at, status_code, latency_ms, ok, error, dns_ms, connect_ms, tls_ms,"
-          " ttfb_ms, worker, boot_id, seq, n)"
+          " ttfb_ms, worker, boot_id, seq, tls_expires_at, n)"
           " JOIN endpoints e ON e.url = u.url"
           " ORDER BY u.n" /* ids in the order the results arrived, as in every backend */
           " ON CONFLICT (worker, boot_id, seq) DO NOTHING" },
@@ -479,7 +488,7 @@ static void pg_arr_ms(struct cw_buf *b, int64_t us)
         pg_putf(b, "%.3f", (double)us / 1000.0);
 }
 
-/* Writes the checks of a batch (inside the batch's transaction): the values travel as 13 array
+/* Writes the checks of a batch (inside the batch's transaction): the values travel as 14 array
  * parameters of two prepared statements — one round trip for new endpoints, one for the checks. */
 static int pg_write_checks(struct store_db *db, const struct store_batch *batch, char *err, size_t errlen)
 {
@@ -510,6 +519,12 @@ static int pg_write_checks(struct store_db *db, const struct store_batch *batch,
         pg_putf(&db->arr[10], "%u", (unsigned)r->worker);
         pg_putf(&db->arr[11], "%lld", (long long)(int64_t)r->boot_id); /* the u64's bits as a signed BIGINT */
         pg_putf(&db->arr[12], "%lld", (long long)(int64_t)r->seq);
+        if (r->tls_expires_at_us != 0) {
+            pg_format_time(r->tls_expires_at_us, when, sizeof when);
+            pg_putf(&db->arr[13], "\"%s\"", when);
+        } else {
+            cw_buf_put(&db->arr[13], "NULL", 4);
+        }
     }
     const char *v[PG_COLS];
     for (int j = 0; j < PG_COLS; j++) {

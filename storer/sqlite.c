@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/log.h"
 #include "common/util.h"
 
 #define BUSY_TIMEOUT_MS 2000
@@ -42,8 +43,8 @@ static const char *const statements[ST_COUNT] = {
     [ST_EP_UPSERT] = "INSERT INTO endpoints(url, name) VALUES (?1, ?2) "
                      "ON CONFLICT(url) DO UPDATE SET name = excluded.name",
     [ST_CHECK] = "INSERT OR IGNORE INTO checks(endpoint_id, checked_at, status_code, latency_ms, ok, error, "
-                 "dns_ms, connect_ms, tls_ms, ttfb_ms, worker, boot_id, seq) "
-                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                 "dns_ms, connect_ms, tls_ms, ttfb_ms, worker, boot_id, seq, tls_expires_at) "
+                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     /* Delivery states only move forward: 'sent' and 'failed' are final, so a replayed older copy of an
      * alert (spool, resend) never undoes a newer state. */
     [ST_ALERT] = "INSERT INTO alerts(alert_id, endpoint_id, raised_at, kind, message, email_state, webhook_state) "
@@ -267,6 +268,12 @@ static int sq_migrate(struct store_db *d, char *err, size_t errlen)
         r = exec(d, schema_v1, "cannot create the schema", err, errlen);
         if (r == STORE_OK) r = exec(d, "INSERT INTO schema_version(version) VALUES (1)", "cannot record the schema version", err, errlen);
     }
+    /* 1 -> 2: the certificate expiry of https checks (NULL for the rows of version 1). */
+    if (r == STORE_OK && v < 2) {
+        r = exec(d, "ALTER TABLE checks ADD COLUMN tls_expires_at TEXT", "cannot add checks.tls_expires_at", err, errlen);
+        if (r == STORE_OK) r = exec(d, "INSERT INTO schema_version(version) VALUES (2)", "cannot record the schema version", err, errlen);
+        if (r == STORE_OK && v == 1) log_info("sqlite %s: schema upgraded from version 1 to 2", d->path);
+    }
     if (r == STORE_OK) r = exec(d, "COMMIT", "cannot commit the migration", err, errlen);
     if (r != STORE_OK) {
         sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
@@ -383,6 +390,13 @@ static int sq_write_batch(struct store_db *d, const struct store_batch *b, char 
         sqlite3_bind_int64(st, 11, (sqlite3_int64)c->worker);
         sqlite3_bind_int64(st, 12, (sqlite3_int64)c->boot_id); /* the u64's bit pattern as a signed integer */
         sqlite3_bind_int64(st, 13, (sqlite3_int64)c->seq);
+        char expires[40];
+        if (c->tls_expires_at_us != 0) {
+            cw_format_iso8601(c->tls_expires_at_us, expires, sizeof expires);
+            sqlite3_bind_text(st, 14, expires, -1, SQLITE_TRANSIENT);
+        } else {
+            sqlite3_bind_null(st, 14);
+        }
         code = step_done(d, st);
         if (code != SQLITE_OK) return rollback(d, code, "cannot store a check", err, errlen);
     }

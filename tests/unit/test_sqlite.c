@@ -102,8 +102,8 @@ static void test_migrate_twice(void **state)
     f->db = f->be->open(&f->cfg, &rc, err, sizeof err);
     assert_non_null(f->db);
     assert_int_equal(f->be->migrate(f->db, err, sizeof err), STORE_OK);
-    assert_int_equal(qi(f, "SELECT count(*) FROM schema_version"), 1);
-    assert_int_equal(qi(f, "SELECT version FROM schema_version"), STORE_SCHEMA_VERSION);
+    assert_int_equal(qi(f, "SELECT count(*) FROM schema_version"), 2); /* one row per version applied */
+    assert_int_equal(qi(f, "SELECT max(version) FROM schema_version"), STORE_SCHEMA_VERSION);
     q(f, "PRAGMA journal_mode", buf, sizeof buf);
     assert_string_equal(buf, "wal");
     assert_int_equal(qi(f, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN "
@@ -246,11 +246,59 @@ static void test_alert_upsert(void **state)
     store_batch_free(&b);
 }
 
+/* A database of schema version 1 (as the first release made it, with a check in it) is upgraded in place:
+ * the old row keeps a NULL tls_expires_at, a new https result stores its certificate's expiry. */
+static void test_upgrade_from_v1(void **state)
+{
+    struct fx *f = *state;
+    char err[512], buf[256];
+    f->be->close(f->db);
+    f->db = NULL;
+    assert_int_equal(sqlite3_exec(f->peek,
+                                  "ALTER TABLE checks DROP COLUMN tls_expires_at;"
+                                  "DELETE FROM schema_version WHERE version = 2;"
+                                  "INSERT INTO endpoints(url) VALUES ('http://old.example/');"
+                                  "INSERT INTO checks(endpoint_id, checked_at, status_code, ok, worker, boot_id, seq) "
+                                  "VALUES (1, '2026-01-01T00:00:00.000Z', 200, 1, 0, 1, 1)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(qi(f, "SELECT count(*) FROM pragma_table_info('checks') WHERE name = 'tls_expires_at'"), 0);
+    int rc;
+    f->db = f->be->open(&f->cfg, &rc, err, sizeof err);
+    assert_non_null(f->db);
+    assert_int_equal(f->be->migrate(f->db, err, sizeof err), STORE_OK);
+    assert_int_equal(qi(f, "SELECT max(version) FROM schema_version"), 2);
+    assert_int_equal(qi(f, "SELECT count(*) FROM pragma_table_info('checks') WHERE name = 'tls_expires_at'"), 1);
+    q(f, "SELECT tls_expires_at FROM checks WHERE seq = 1", buf, sizeof buf);
+    assert_string_equal(buf, "NULL");
+
+    struct store_batch b;
+    store_batch_init(&b);
+    struct cw_result r = res(2, "https://127.0.0.1:8443/ok");
+    r.tls_expires_at_us = 1798761600000000LL; /* 2027-01-01T00:00:00Z */
+    store_batch_add_check(&b, &r);
+    struct cw_result plain = res(3, "http://old.example/");
+    store_batch_add_check(&b, &plain);
+    assert_int_equal(f->be->write_batch(f->db, &b, err, sizeof err), STORE_OK);
+    q(f, "SELECT tls_expires_at FROM checks WHERE seq = 2", buf, sizeof buf);
+    assert_string_equal(buf, "2027-01-01T00:00:00.000Z");
+    q(f, "SELECT tls_expires_at FROM checks WHERE seq = 3", buf, sizeof buf);
+    assert_string_equal(buf, "NULL");
+    store_batch_free(&b);
+
+    /* and once more: nothing left to do */
+    f->be->close(f->db);
+    f->db = f->be->open(&f->cfg, &rc, err, sizeof err);
+    assert_non_null(f->db);
+    assert_int_equal(f->be->migrate(f->db, err, sizeof err), STORE_OK);
+    assert_int_equal(qi(f, "SELECT count(*) FROM schema_version"), 2);
+}
+
 static void test_newer_schema_refused(void **state)
 {
     struct fx *f = *state;
     char err[512];
-    assert_int_equal(sqlite3_exec(f->peek, "UPDATE schema_version SET version = 2", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(f->peek, "INSERT INTO schema_version VALUES (3)", NULL, NULL, NULL), SQLITE_OK);
     f->be->close(f->db);
     int rc;
     f->db = f->be->open(&f->cfg, &rc, err, sizeof err);
@@ -321,6 +369,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_write_exact_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_endpoints, setup, teardown),
         cmocka_unit_test_setup_teardown(test_alert_upsert, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_upgrade_from_v1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_path_fatal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_speed, setup, teardown),

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -111,6 +113,55 @@ void probe_mask_text(const char *text, char *out, size_t outlen)
     out[o] = '\0';
 }
 
+/* OpenSSL's X509_V_ERR_* values (stable numbers, part of OpenSSL's ABI); the worker does not link OpenSSL. */
+void probe_tls_reason(long verify, const char *host, char *out, size_t outlen)
+{
+    const char *what;
+    switch (verify) {
+    case 0:
+        snprintf(out, outlen, "TLS certificate does not match host %.255s", host && host[0] ? host : "(unknown)");
+        return;
+    case 9: what = "TLS certificate is not yet valid"; break;             /* CERT_NOT_YET_VALID */
+    case 10: what = "TLS certificate expired"; break;                      /* CERT_HAS_EXPIRED */
+    case 18: what = "TLS certificate is self-signed"; break;               /* DEPTH_ZERO_SELF_SIGNED_CERT */
+    case 19: what = "TLS certificate not trusted (self-signed CA in the chain)"; break;
+    case 2:                                                                /* UNABLE_TO_GET_ISSUER_CERT */
+    case 20:                                                               /* ..._LOCALLY */
+    case 21: what = "TLS certificate not trusted (unknown CA)"; break;     /* UNABLE_TO_VERIFY_LEAF_SIGNATURE */
+    case 23: what = "TLS certificate revoked"; break;
+    case 62:
+    case 64:
+        snprintf(out, outlen, "TLS certificate does not match host %.255s", host && host[0] ? host : "(unknown)");
+        return;
+    default:
+        snprintf(out, outlen, "TLS certificate rejected (verify code %ld)", verify);
+        return;
+    }
+    snprintf(out, outlen, "%s", what);
+}
+
+int64_t probe_parse_cert_time(const char *text)
+{
+    static const char months[][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+    char mon[4];
+    int day, hh, mm, ss, year;
+    char zone[4];
+    if (!text || sscanf(text, "%3s %d %d:%d:%d %d %3s", mon, &day, &hh, &mm, &ss, &year, zone) != 7) return 0;
+    if (strcmp(zone, "GMT") != 0) return 0;
+    int m = -1;
+    for (int i = 0; i < 12; i++)
+        if (strcasecmp(mon, months[i]) == 0) m = i;
+    if (m < 0 || day < 1 || day > 31 || hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 60 ||
+        year < 1950 || year > 9999)
+        return 0;
+    struct tm tm = { .tm_year = year - 1900, .tm_mon = m, .tm_mday = day, .tm_hour = hh, .tm_min = mm,
+                     .tm_sec = ss };
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1 || t == 0) return 0;
+    return (int64_t)t * 1000000;
+}
+
 bool probe_classify(const struct probe_outcome *o, char *err, size_t errlen)
 {
     char raw[CW_ERROR_MAX + 1];
@@ -118,7 +169,13 @@ bool probe_classify(const struct probe_outcome *o, char *err, size_t errlen)
     if (!completed) {
         const char *text = o->curl_error && o->curl_error[0] ? o->curl_error
                                                                : curl_easy_strerror((CURLcode)o->curl_code);
-        snprintf(raw, sizeof raw, "%s", text);
+        if (o->curl_code == CURLE_PEER_FAILED_VERIFICATION) {
+            char reason[320];
+            probe_tls_reason(o->tls_verify, o->host, reason, sizeof reason);
+            snprintf(raw, sizeof raw, "%s: %s", reason, text);
+        } else {
+            snprintf(raw, sizeof raw, "%s", text);
+        }
         /* curl's messages end with a newline now and then */
         size_t n = strlen(raw);
         while (n && (raw[n - 1] == '\n' || raw[n - 1] == '\r')) raw[--n] = '\0';
@@ -144,6 +201,7 @@ struct probe_check {
     uint32_t id;
     bool busy;
     bool capped;
+    bool https;              /* the URL is https:// (certificate expiry wanted) */
     size_t body_bytes;
     int64_t due_ns, start_ns, wall_us;
     struct probe_kw kw;
@@ -278,6 +336,7 @@ static CURLcode setup(struct probe_check *c, const struct cw_endpoint *ep, struc
         SET(CURLOPT_SSL_VERIFYHOST, 0L);
     }
     if (ep->ca_file) SET(CURLOPT_CAINFO, ep->ca_file);
+    if (c->https) SET(CURLOPT_CERTINFO, 1L); /* the leaf's expiry, read in probe_finish */
     if (headers) SET(CURLOPT_HTTPHEADER, headers);
     switch (ep->method) {
     case CW_METHOD_HEAD:
@@ -318,6 +377,7 @@ int probe_start(struct probe_pool *p, const struct cw_endpoint *ep, struct curl_
     c->ep = ep;
     c->id = id;
     c->capped = false;
+    c->https = strncasecmp(ep->url, "https://", 8) == 0;
     c->body_bytes = 0;
     c->due_ns = due_ns;
     c->start_ns = start_ns;
@@ -346,6 +406,33 @@ static int64_t info_time(CURL *e, CURLINFO what)
     curl_off_t v = 0;
     if (curl_easy_getinfo(e, what, &v) != CURLE_OK) return 0;
     return (int64_t)v;
+}
+
+/* The leaf certificate's "Expire date" from libcurl's certinfo (asked for with CURLOPT_CERTINFO); 0 when
+ * libcurl has none (the handshake failed before the chain was looked at, or a plain http check). */
+static int64_t cert_expiry(CURL *e)
+{
+    struct curl_certinfo *ci = NULL;
+    if (curl_easy_getinfo(e, CURLINFO_CERTINFO, &ci) != CURLE_OK || !ci || ci->num_of_certs < 1 || !ci->certinfo)
+        return 0;
+    for (struct curl_slist *f = ci->certinfo[0]; f; f = f->next)
+        if (strncmp(f->data, "Expire date:", 12) == 0) return probe_parse_cert_time(f->data + 12);
+    return 0;
+}
+
+/* The host name of the URL the check ended on, for a host-mismatch error text (into out, "" if unknown). */
+static void effective_host(CURL *e, char *out, size_t outlen)
+{
+    out[0] = '\0';
+    char *eff = NULL;
+    if (curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &eff) != CURLE_OK || !eff) return;
+    CURLU *u = curl_url();
+    if (!u) return;
+    char *host = NULL;
+    if (curl_url_set(u, CURLUPART_URL, eff, 0) == CURLUE_OK && curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK)
+        snprintf(out, outlen, "%s", host);
+    curl_free(host);
+    curl_url_cleanup(u);
 }
 
 struct probe_check *probe_finish(struct probe_pool *p, const CURLMsg *msg, struct cw_result *out, uint32_t *id)
@@ -380,6 +467,13 @@ struct probe_check *probe_finish(struct probe_pool *p, const CURLMsg *msg, struc
     out->status_code = (uint16_t)status;
     out->url = ep->url;
 
+    if (c->https) out->tls_expires_at_us = cert_expiry(e);
+    long verify = 0;
+    char host[256] = "";
+    if (msg->data.result == CURLE_PEER_FAILED_VERIFICATION) {
+        if (curl_easy_getinfo(e, CURLINFO_SSL_VERIFYRESULT, &verify) != CURLE_OK) verify = 0;
+        effective_host(e, host, sizeof host);
+    }
     struct probe_outcome o = {
         .curl_code = (int)msg->data.result,
         .curl_error = c->curl_err,
@@ -388,6 +482,8 @@ struct probe_check *probe_finish(struct probe_pool *p, const CURLMsg *msg, struc
         .keyword = c->kw.kw,
         .keyword_found = c->kw.found,
         .body_capped = c->capped,
+        .tls_verify = verify,
+        .host = host,
     };
     out->ok = probe_classify(&o, c->error, sizeof c->error);
     out->error = out->ok ? NULL : c->error;

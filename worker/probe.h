@@ -16,7 +16,11 @@
  *   leaves no TIME_WAIT sockets: at thousands of checks per second against one host they would exhaust
  *   the ephemeral ports (see on_socket in probe.c).
  * - No proxy from the environment is used (CURLOPT_PROXY ""): a monitor measures the endpoint itself.
- * - probe_classify is a pure function (tested on its own): curl error, then status, then keyword. */
+ * - probe_classify is a pure function (tested on its own): curl error, then status, then keyword.
+ * - TLS: peer and host verification stay on (libcurl's default) unless the endpoint says verify_tls =
+ *   false; ca_file replaces the system CAs. https checks ask libcurl for the certificate chain
+ *   (CURLOPT_CERTINFO) and report the leaf's "Expire date" as tls_expires_at_us (~2 us per check to parse,
+ *   the chain extraction itself is libcurl's; measured in the commit that added it). */
 #ifndef CW_WORKER_PROBE_H
 #define CW_WORKER_PROBE_H
 
@@ -55,9 +59,23 @@ struct probe_outcome {
     const char *keyword;     /* NULL when none */
     bool keyword_found;
     bool body_capped;        /* the body was stopped at PROBE_BODY_CAP (curl then reports a write error) */
+    long tls_verify;         /* CURLINFO_SSL_VERIFYRESULT: OpenSSL's X509_V_* code (0: ok or not reached) */
+    const char *host;        /* host name the certificate had to match (for the error text); may be NULL */
 };
-/* Returns whether the check is ok; when not, writes the reason (credentials in URLs masked) into err. */
+/* Returns whether the check is ok; when not, writes the reason (credentials in URLs masked) into err.
+ * A certificate that fails verification (CURLE_PEER_FAILED_VERIFICATION) is named by what is wrong with it,
+ * from tls_verify, instead of libcurl's generic text: "TLS certificate expired", "TLS certificate is
+ * self-signed", "TLS certificate not trusted (unknown CA)", "TLS certificate does not match host H" (a
+ * verified chain that curl's host check refused), ...; libcurl's own text follows after ": ". */
 bool probe_classify(const struct probe_outcome *o, char *err, size_t errlen);
+
+/* The TLS verification failure text for OpenSSL verify code `verify` ("TLS certificate expired", ...);
+ * verify 0 means the chain was fine, so the host name did not match. */
+void probe_tls_reason(long verify, const char *host, char *out, size_t outlen);
+
+/* Parses a certificate time as libcurl's certinfo shows it ("Jan  2 00:00:00 2020 GMT", OpenSSL's
+ * ASN1_TIME_print form) into microseconds since the epoch; 0 when it cannot be parsed. */
+int64_t probe_parse_cert_time(const char *text);
 
 /* Copies text to out with the `user:password@` of every URL in it replaced by `***@`. Always terminates. */
 void probe_mask_text(const char *text, char *out, size_t outlen);

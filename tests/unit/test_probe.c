@@ -463,6 +463,47 @@ static void test_head_and_timeout(void **state)
     assert_int_equal(got[1].r.ttfb_us, -1);
 }
 
+/* A failed certificate verification is named by what is wrong, from OpenSSL's verify code. */
+static void test_tls_errors(void **state)
+{
+    (void)state;
+    char err[CW_ERROR_MAX + 1];
+    struct probe_outcome o = { .curl_code = CURLE_PEER_FAILED_VERIFICATION,
+                               .curl_error = "SSL certificate problem: certificate has expired", .tls_verify = 10,
+                               .host = "127.0.0.1" };
+    assert_false(probe_classify(&o, err, sizeof err));
+    assert_string_equal(err, "TLS certificate expired: SSL certificate problem: certificate has expired");
+    o.tls_verify = 18, o.curl_error = "";
+    assert_false(probe_classify(&o, err, sizeof err));
+    assert_true(strncmp(err, "TLS certificate is self-signed: ", 32) == 0);
+    o.tls_verify = 20;
+    assert_false(probe_classify(&o, err, sizeof err));
+    assert_true(strncmp(err, "TLS certificate not trusted (unknown CA): ", 42) == 0);
+    o.tls_verify = 0, o.curl_error = "SSL: no alternative certificate subject name matches target host name '127.0.0.1'";
+    assert_false(probe_classify(&o, err, sizeof err));
+    assert_true(strncmp(err, "TLS certificate does not match host 127.0.0.1: ", 47) == 0);
+    o.tls_verify = 4242;
+    assert_false(probe_classify(&o, err, sizeof err));
+    assert_true(strncmp(err, "TLS certificate rejected (verify code 4242): ", 45) == 0);
+    o.host = NULL, o.tls_verify = 0;
+    assert_false(probe_classify(&o, err, sizeof err));
+    assert_true(strncmp(err, "TLS certificate does not match host (unknown)", 45) == 0);
+}
+
+static void test_cert_time(void **state)
+{
+    (void)state;
+    assert_true(probe_parse_cert_time("Jan  2 00:00:00 2020 GMT") == 1577923200LL * 1000000);
+    assert_true(probe_parse_cert_time(" Dec 31 23:59:59 2049 GMT") == 2524607999LL * 1000000);
+    assert_true(probe_parse_cert_time("Feb 29 12:00:00 2028 GMT") == 1835438400LL * 1000000);
+    assert_true(probe_parse_cert_time("Foo  2 00:00:00 2020 GMT") == 0);
+    assert_true(probe_parse_cert_time("Jan  2 00:00:00 2020 CET") == 0);
+    assert_true(probe_parse_cert_time("Jan 2 2020") == 0);
+    assert_true(probe_parse_cert_time("") == 0);
+    assert_true(probe_parse_cert_time(NULL) == 0);
+    assert_true(probe_parse_cert_time("Jan 32 00:00:00 2020 GMT") == 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -470,6 +511,8 @@ int main(void)
         cmocka_unit_test(test_kw_not_found_and_overlaps),
         cmocka_unit_test(test_classify),
         cmocka_unit_test(test_mask_text),
+        cmocka_unit_test(test_tls_errors),
+        cmocka_unit_test(test_cert_time),
         cmocka_unit_test(test_histogram),
         cmocka_unit_test_setup_teardown(test_real_checks, server_start, server_stop),
         cmocka_unit_test_setup_teardown(test_head_and_timeout, server_start, server_stop),

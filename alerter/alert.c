@@ -75,6 +75,16 @@ void alert_update_message(struct alert_rec *a)
         snprintf(buf, sizeof buf, "%s is FAST again since %s after %s slow, last %.1f ms", what, since, dur,
                  (double)a->last_latency_us / 1000.0);
         break;
+    case CW_ALERT_TLS_EXPIRY: {
+        char left[48];
+        alert_format_duration(a->duration_us < 0 ? -a->duration_us : a->duration_us, left, sizeof left);
+        if (a->duration_us > 0)
+            snprintf(buf, sizeof buf, "%s has a TLS certificate that expires at %s (in %" PRIu32 " days, %s)", what,
+                     since, a->count, left);
+        else
+            snprintf(buf, sizeof buf, "%s has a TLS certificate that EXPIRED at %s (%s ago)", what, since, left);
+        break;
+    }
     case CW_ALERT_REMINDER:
         snprintf(buf, sizeof buf, "%s is still DOWN since %s (%s, %" PRIu32 " checks failed), last: %s", what, since,
                  dur, a->count, last);

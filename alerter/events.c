@@ -13,7 +13,7 @@ static const struct wording table[CW_ALERT_KIND_MAX + 1] = {
     [CW_ALERT_UP] = { "UP", "is up again" },
     [CW_ALERT_SLOW] = { "SLOW", "is slow" },
     [CW_ALERT_FAST] = { "FAST", "is fast again" },
-    [CW_ALERT_TLS_EXPIRY] = { "TLS EXPIRY", "has a TLS certificate about to expire" },
+    [CW_ALERT_TLS_EXPIRY] = { "TLS EXPIRY", "has a TLS certificate that expires soon" },
     [CW_ALERT_REMINDER] = { "STILL DOWN", "is still down" },
 };
 

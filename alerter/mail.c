@@ -156,7 +156,10 @@ static void put_alert_fields(struct cw_buf *b, const struct alert_rec *a)
     cw_format_iso8601(a->at_us, at, sizeof at);
     put_field(b, "URL:", masked);
     if (a->name[0]) put_field(b, "Name:", a->name);
-    snprintf(tmp, sizeof tmp, "%s since %s", a->kind == CW_ALERT_REMINDER ? "DOWN" : events_word(a->kind), since);
+    if (a->kind == CW_ALERT_TLS_EXPIRY) /* since is the certificate's expiry date */
+        snprintf(tmp, sizeof tmp, "TLS certificate %s %s", a->duration_us > 0 ? "expires at" : "expired at", since);
+    else
+        snprintf(tmp, sizeof tmp, "%s since %s", a->kind == CW_ALERT_REMINDER ? "DOWN" : events_word(a->kind), since);
     put_field(b, "State:", tmp);
     switch (a->kind) {
     case CW_ALERT_DOWN:

@@ -126,6 +126,7 @@ static void params_of(const struct cw_config *cfg, const struct cw_endpoint *ep,
                             : cfg->recovery_threshold > 0 ? (uint32_t)cfg->recovery_threshold : 1;
     p->latency_threshold_us = (int64_t)(ep->latency_threshold * 1e6);
     p->renotify_us = (int64_t)(cfg->renotify * 1e6);
+    p->tls_expiry_us = cfg->tls_expiry_days > 0 ? (int64_t)cfg->tls_expiry_days * 86400 * 1000000 : 0;
 }
 
 static struct ep_slot *find_ep(struct alerter *a, const char *url)
@@ -473,6 +474,7 @@ static void handle_result(struct alerter *a, const struct cw_result *r, int64_t 
     struct astate_event ev[ASTATE_MAX_EVENTS];
     unsigned n = astate_feed(&s->st, &s->p, r->ok, r->latency_us, r->checked_at_us, ev);
     for (unsigned i = 0; i < n; i++) raise_alert(a, s, &ev[i], r, now_mono);
+    if (astate_feed_tls(&s->st, &s->p, r->tls_expires_at_us, r->checked_at_us, ev)) raise_alert(a, s, &ev[0], r, now_mono);
     a->dirty_light = true;
 }
 
@@ -564,7 +566,7 @@ static void save_state(struct alerter *a, int64_t now_mono)
         /* An endpoint plainly up (and not slow, no run under way) behaves exactly like an unknown one
          * after a restart: it is left out, so the file holds only endpoints with something to remember. */
         bool plain = (s->st.avail == ASTATE_UNKNOWN || s->st.avail == ASTATE_UP) && s->st.speed != ASTATE_SLOW &&
-                     s->st.fail_run == 0 && s->st.slow_run == 0;
+                     s->st.fail_run == 0 && s->st.slow_run == 0 && s->st.tls_notified_us == 0;
         if (plain) continue;
         struct statefile_endpoint *e = &d.eps[d.n_eps++];
         e->url = s->ep->url;

@@ -127,6 +127,23 @@ unsigned astate_feed(struct astate *s, const struct astate_params *p, bool ok, i
     return feed_speed(s, p, latency_us, checked_at_us, ev, n);
 }
 
+unsigned astate_feed_tls(struct astate *s, const struct astate_params *p, int64_t expires_at_us,
+                         int64_t checked_at_us, struct astate_event *ev)
+{
+    if (expires_at_us == 0 || p->tls_expiry_us <= 0) return 0;
+    if (expires_at_us == s->tls_notified_us) return 0;      /* this certificate's date was alerted already */
+    int64_t left = expires_at_us - checked_at_us;
+    if (left > p->tls_expiry_us) return 0;
+    s->tls_notified_us = expires_at_us;
+    memset(ev, 0, sizeof *ev);
+    ev->kind = CW_ALERT_TLS_EXPIRY;
+    ev->since_us = expires_at_us;
+    ev->at_us = checked_at_us;
+    ev->duration_us = left;
+    ev->count = left > 0 ? (uint32_t)(left / (86400LL * 1000000)) : 0;
+    return 1;
+}
+
 const char *astate_avail_name(unsigned avail)
 {
     switch (avail) {

@@ -13,7 +13,12 @@
  * Times are the checked_at of results (wall clock, microseconds), so that a replay of the same results
  * gives the same events, and the same alert ids: an event's `since_us` is when the new state began (DOWN:
  * the first failure of the run that led to it; UP: the first success of the recovery run; SLOW/FAST: the
- * first check of the run). */
+ * first check of the run).
+ * Certificate expiry (astate_feed_tls, https results that carry the certificate's notAfter): when it lies
+ * within tls_expiry_us of the check (or already passed), one TLS_EXPIRY alert is raised per expiry date:
+ * the date alerted is remembered (tls_notified_us, kept in the state file), so neither the following checks
+ * nor a restart repeat it; a renewed certificate (another date) that again comes close alerts again. The
+ * event's since_us is the expiry date itself, so its alert id is the same for the same certificate. */
 #ifndef CW_ALERTER_STATE_H
 #define CW_ALERTER_STATE_H
 
@@ -28,6 +33,7 @@ struct astate_params {
     uint32_t recovery_threshold;   /* consecutive successes before UP; >= 1 */
     int64_t latency_threshold_us;  /* <= 0: no speed tracking */
     int64_t renotify_us;           /* 0: no reminders */
+    int64_t tls_expiry_us;         /* alert this long before a certificate expires; 0: no expiry alerts */
 };
 
 struct astate {
@@ -46,14 +52,17 @@ struct astate {
     int64_t state_since_us;   /* when the current availability state began */
     int64_t speed_since_us;   /* when the current speed state began */
     int64_t last_notify_us;   /* DOWN: checked_at of the DOWN alert or of the last reminder */
+    int64_t tls_notified_us;  /* the certificate expiry date last alerted (0: none) */
 };
 
 struct astate_event {
     uint8_t kind;             /* enum cw_alert_kind */
     int64_t since_us;         /* when the new state began (part of the alert id) */
     int64_t at_us;            /* checked_at of the check that made the transition */
-    int64_t duration_us;      /* UP: downtime; FAST: how long it was slow; REMINDER: down so far; else 0 */
-    uint32_t count;           /* DOWN/REMINDER/UP: failed checks; SLOW: slow checks in a row; else 0 */
+    int64_t duration_us;      /* UP: downtime; FAST: how long it was slow; REMINDER: down so far;
+                               * TLS_EXPIRY: time left until the certificate expires (< 0: expired); else 0 */
+    uint32_t count;           /* DOWN/REMINDER/UP: failed checks; SLOW: slow checks in a row;
+                               * TLS_EXPIRY: whole days left (0 when less than a day or expired); else 0 */
     uint32_t seq;             /* REMINDER: 1, 2, ...; 0 otherwise (part of the alert id) */
 };
 
@@ -66,6 +75,11 @@ void astate_init(struct astate *s);
  * a recovery may also complete a SLOW or FAST run). */
 unsigned astate_feed(struct astate *s, const struct astate_params *p, bool ok, int64_t latency_us,
                      int64_t checked_at_us, struct astate_event ev[ASTATE_MAX_EVENTS]);
+
+/* Feeds the certificate expiry a check reported (0: none, nothing happens). Returns 1 with *ev filled when
+ * a TLS_EXPIRY alert is due (see above), else 0. */
+unsigned astate_feed_tls(struct astate *s, const struct astate_params *p, int64_t expires_at_us,
+                         int64_t checked_at_us, struct astate_event *ev);
 
 /* "up", "down", "unknown"; "fast", "slow", "unknown" — for logs and the state file. */
 const char *astate_avail_name(unsigned avail);

@@ -59,6 +59,7 @@ static json_object *endpoint_json(const struct statefile_endpoint *e)
     put_i64(o, "state_since", s->state_since_us);
     put_i64(o, "speed_since", s->speed_since_us);
     put_i64(o, "last_notify", s->last_notify_us);
+    put_i64(o, "tls_notified", s->tls_notified_us);
     put_i64(o, "last_status", e->last_status);
     put_i64(o, "last_latency", e->last_latency_us);
     put_str(o, "last_error", e->last_error ? e->last_error : "");
@@ -271,6 +272,8 @@ static void load_endpoint(struct loader *l, json_object *o, struct statefile_end
     s->state_since_us = get_i64(l, o, "state_since", I64);
     s->speed_since_us = get_i64(l, o, "speed_since", I64);
     s->last_notify_us = get_i64(l, o, "last_notify", I64);
+    json_object *tn = NULL; /* optional: files written before expiry alerts lack it */
+    if (json_object_object_get_ex(o, "tls_notified", &tn)) s->tls_notified_us = get_i64(l, o, "tls_notified", I64);
     e->last_status = (uint16_t)get_i64(l, o, "last_status", 0, UINT16_MAX);
     e->last_latency_us = get_i64(l, o, "last_latency", I64);
     e->last_error = get_strdup(l, o, "last_error", false);

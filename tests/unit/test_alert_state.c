@@ -422,6 +422,46 @@ static void backoff(void **state)
 }
 
 /* Save and load give back the same endpoint state, alerts and jobs (bytes included). */
+/* A certificate close to its expiry alerts once per expiry date; a renewed one that comes close alerts again. */
+static void tls_expiry_once(void **state)
+{
+    (void)state;
+    const int64_t day = 86400LL * S;
+    struct astate st;
+    astate_init(&st);
+    struct astate_params p = { .alert_threshold = 1, .recovery_threshold = 1, .tls_expiry_us = 14 * day };
+    struct astate_event ev;
+    int64_t now = 1795579506LL * S;
+    assert_int_equal(astate_feed_tls(&st, &p, 0, now, &ev), 0);              /* nothing known (http) */
+    assert_int_equal(astate_feed_tls(&st, &p, now + 30 * day, now, &ev), 0); /* far away */
+    assert_int_equal(astate_feed_tls(&st, &p, now + 5 * day + 3600 * S, now, &ev), 1);
+    assert_int_equal(ev.kind, CW_ALERT_TLS_EXPIRY);
+    assert_true(ev.since_us == now + 5 * day + 3600 * S);
+    assert_true(ev.duration_us == 5 * day + 3600 * S);
+    assert_int_equal(ev.count, 5);
+    for (int i = 1; i < 100; i++) /* the same certificate, checked again and again: silent */
+        assert_int_equal(astate_feed_tls(&st, &p, now + 5 * day + 3600 * S, now + i * 60 * S, &ev), 0);
+    /* renewed for 90 days: silent; when that one comes close: one more alert */
+    assert_int_equal(astate_feed_tls(&st, &p, now + 95 * day, now + day, &ev), 0);
+    assert_int_equal(astate_feed_tls(&st, &p, now + 95 * day, now + 82 * day, &ev), 1);
+    assert_int_equal(ev.count, 13);
+    /* already expired (seen with verify_tls = false) */
+    struct astate st2;
+    astate_init(&st2);
+    assert_int_equal(astate_feed_tls(&st2, &p, now - day, now, &ev), 1);
+    assert_true(ev.duration_us == -day);
+    assert_int_equal(ev.count, 0);
+    struct alert_rec *a = alert_new(ev.kind, "https://127.0.0.1:8443/", "", NULL, ev.since_us, ev.at_us,
+                                    ev.duration_us, ev.count, ev.seq, now);
+    assert_non_null(strstr(a->message, "EXPIRED"));
+    alert_free(a);
+    /* 0 days: disabled */
+    struct astate st3;
+    astate_init(&st3);
+    p.tls_expiry_us = 0;
+    assert_int_equal(astate_feed_tls(&st3, &p, now + day, now, &ev), 0);
+}
+
 static void statefile_round_trip(void **state)
 {
     (void)state;
@@ -435,6 +475,7 @@ static void statefile_round_trip(void **state)
     feed_pattern(&r, "oFFF");
     struct statefile_endpoint ep = { .url = "http://u:p@127.0.0.1:1/x", .st = r.st, .last_status = 500,
                                      .last_latency_us = 1234, .last_error = "boom \"quoted\"\n" };
+    ep.st.tls_notified_us = 1798761600000000LL; /* kept across a restart */
     struct alert_rec *a = alert_new(CW_ALERT_DOWN, ep.url, "n", "boom", r.last[0].since_us, r.last[0].at_us, 0, 2, 0,
                                     77 * S);
     a->email_state = CW_DELIVERY_PENDING;
@@ -509,6 +550,7 @@ int main(void)
         cmocka_unit_test(grouping_long_interval_storm),
         cmocka_unit_test(alert_records),
         cmocka_unit_test(backoff),
+        cmocka_unit_test(tls_expiry_once),
         cmocka_unit_test(statefile_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

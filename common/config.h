@@ -134,7 +134,9 @@ int config_snapshot_write(const struct cw_config *cfg, const char *path, char *e
 
 /* Reads a snapshot. With slots > 0 only the endpoints whose cw_shard_of(url, slots) == slot are kept
  * (n_endpoints is then the shard's size). A shard's reader (slots > 0: a worker) gets no passwords:
- * smtp_password and db_password stay NULL. Returns NULL with a one-line reason in err when the file is
+ * smtp_password and db_password stay NULL. A whole-snapshot reader keeps only the passwords named in
+ * CLOCKWERK_SECRETS ("db", "smtp", "none" or "db,smtp"; set by the supervisor per child), both when
+ * unset. Returns NULL with a one-line reason in err when the file is
  * missing, truncated or of another version. */
 struct cw_config *config_snapshot_read(const char *path, unsigned slot, unsigned slots, char *err, size_t errlen);
 

@@ -43,8 +43,10 @@ void cfgp_supervisor(struct cfg_parser *p, const config_setting_t *g)
             break;
         case 3:
             if ((v = cfgp_string(p, w, s, true))) {
-                if (strcspn(v, " \t\r\n:/") != strlen(v))
-                    cfgp_problem(p, s, "supervisor.user: '%s' is not a user name", v);
+                const char *colon = strchr(v, ':'); /* "user" or "user:group" */
+                if (strcspn(v, " \t\r\n/") != strlen(v) || v[0] == '\0' || v[0] == ':' ||
+                    (colon && (colon[1] == '\0' || strchr(colon + 1, ':'))))
+                    cfgp_problem(p, s, "supervisor.user: '%s' is not a user name (\"user\" or \"user:group\")", v);
                 else
                     cfg->user = cw_arena_strdup(p->arena, v);
             }

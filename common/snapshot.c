@@ -364,9 +364,27 @@ static bool plausible(const struct cw_config *c)
            c->db_port >= 0 && c->db_port <= 65535;
 }
 
+/* Which passwords a whole-snapshot reader keeps: CLOCKWERK_SECRETS ("db", "smtp", "none", or a comma list),
+ * set by the supervisor per child (the storer keeps the database's, the alerter the SMTP one, the relay
+ * none). Unset (the tap, tools, tests): both. */
+static bool keeps_secret(const char *which)
+{
+    const char *v = getenv("CLOCKWERK_SECRETS");
+    if (!v) return true;
+    size_t n = strlen(which);
+    for (const char *p = v; *p;) {
+        size_t len = strcspn(p, ",");
+        if (len == n && strncmp(p, which, n) == 0) return true;
+        p += len;
+        if (*p == ',') p++;
+    }
+    return false;
+}
+
 static bool decode(struct rd *r, struct cw_config *c, uint32_t n_endpoints, unsigned slot, unsigned slots)
 {
-    bool secrets = slots == 0; /* a worker (slots > 0) has no use for a password: it never sees one */
+    /* A worker (slots > 0) has no use for a password: it never sees one; others keep only their own. */
+    bool smtp_secret = slots == 0 && keeps_secret("smtp"), db_secret = slots == 0 && keeps_secret("db");
     c->path = get_str(r);
     c->dir = get_str(r);
     c->workers = get_i32(r);
@@ -391,7 +409,7 @@ static bool decode(struct rd *r, struct cw_config *c, uint32_t n_endpoints, unsi
             if (!(c->email_to[i] = get_str(r))) r->bad = true;
     }
     c->smtp_user = get_str(r);
-    c->smtp_password = secrets ? get_str(r) : skip_str(r);
+    c->smtp_password = smtp_secret ? get_str(r) : skip_str(r);
     uint8_t tls = get_u8(r);
     if (tls > CW_SMTP_NONE) r->bad = true;
     c->smtp_tls = (enum cw_smtp_tls)tls;
@@ -411,7 +429,7 @@ static bool decode(struct rd *r, struct cw_config *c, uint32_t n_endpoints, unsi
     c->db_driver = (enum cw_db_driver)drv;
     c->db_name = get_str(r);
     c->db_user = get_str(r);
-    c->db_password = secrets ? get_str(r) : skip_str(r);
+    c->db_password = db_secret ? get_str(r) : skip_str(r);
     c->db_host = get_str(r);
     c->db_port = get_i32(r);
     c->db_sslmode = get_str(r);

@@ -32,11 +32,12 @@ void children_binary(const struct children *ch, enum child_kind kind, char *out,
 
 /* Variables children never inherit: ours (set per child) and the passwords, which only config_load in the
  * supervisor reads — children get what they need from the snapshot (mode 0600), so a worker's environment
- * never holds the database or SMTP password. */
+ * never holds the database or SMTP password. CLOCKWERK_SECRETS tells config_snapshot_read which passwords a
+ * child keeps: the storer the database's, the alerter the SMTP one, the relay and workers none. */
 static bool is_our_env(const char *entry)
 {
     static const char *const ours[] = { "CLOCKWERK_SNAPSHOT=", "CLOCKWERK_SLOT=", "CLOCKWERK_SLOTS=",
-                                        "CLOCKWERK_DB_PASSWORD=", "CLOCKWERK_SMTP_PASSWORD=" };
+                                        "CLOCKWERK_SECRETS=", "CLOCKWERK_DB_PASSWORD=", "CLOCKWERK_SMTP_PASSWORD=" };
     for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++)
         if (strncmp(entry, ours[i], strlen(ours[i])) == 0) return true;
     return false;
@@ -51,8 +52,8 @@ int children_init(struct children *ch, const char *bin_dir, char *err, size_t er
     }
     size_t n = 0;
     for (char **e = environ; e && *e; e++) n++;
-    /* 3 spare entries for our variables, 1 for the NULL. */
-    ch->env_base = cw_xcalloc(n + 4, sizeof *ch->env_base);
+    /* 4 spare entries for our variables, 1 for the NULL. */
+    ch->env_base = cw_xcalloc(n + 5, sizeof *ch->env_base);
     for (char **e = environ; e && *e; e++)
         if (!is_our_env(*e)) ch->env_base[ch->n_env_base++] = cw_xstrdup(*e);
     return 0;
@@ -136,13 +137,40 @@ static size_t fmt_uint(char *out, unsigned long v)
     return n;
 }
 
+/* Writes "PREFIX: WHAT\n" to stderr (async-signal-safe). */
+static void child_say(const char *prefix, const char *what)
+{
+    char line[4400];
+    size_t n = strlen(prefix), m = strlen(what);
+    if (n > sizeof line - 200) n = sizeof line - 200;
+    if (m > 190) m = 190;
+    memcpy(line, prefix, n);
+    memcpy(line + n, ": ", 2);
+    memcpy(line + n + 2, what, m);
+    line[n + 2 + m] = '\n';
+    ssize_t w = write(STDERR_FILENO, line, n + m + 3);
+    (void)w;
+}
+
 /* In the child, between fork and exec: only async-signal-safe calls. Never returns. */
 static _Noreturn void exec_child(const char *path, char *const argv[], char *const envp[], pid_t parent,
-                                 const char *fail_prefix)
+                                 const char *fail_prefix, const char *name_prefix, const struct privs *privs)
 {
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) _exit(1);
     /* The supervisor may have died before prctl took effect: then nobody would kill us. */
     if (getppid() != parent) _exit(1);
+    if (privs->active) {
+        /* supervisor.user: a failed switch is a fatal configuration problem (exit 2, not restarted). */
+        const char *why = privs_drop(privs);
+        if (why) {
+            child_say(name_prefix, why);
+            _exit(2);
+        }
+        /* Changing credentials cleared the death signal: set it again, and check the supervisor is still
+         * there (it may have died between the switch and now). */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) _exit(1);
+        if (getppid() != parent) _exit(1);
+    }
     sig_reset_for_child();
     /* Descriptors the supervisor opened without close-on-exec must not leak into children. */
     if (close_range(3, ~0U, 0) != 0) { /* pre-5.9 kernel: the supervisor opens everything O_CLOEXEC */ }
@@ -165,25 +193,29 @@ static _Noreturn void exec_child(const char *path, char *const argv[], char *con
 static void spawn(struct children *ch, struct child *c, const char *snapshot, unsigned gen, int64_t now)
 {
     char path[4200], title[64], prefix[4400];
-    char env_snap[4200], env_slot[48], env_slots[48];
+    char env_snap[4200], env_slot[48], env_slots[48], env_secrets[48], name_prefix[160];
     children_binary(ch, c->kind, path, sizeof path);
     snprintf(title, sizeof title, "clockwerk: %s", c->name);
     snprintf(prefix, sizeof prefix, "clockwerk: %s: cannot exec %s", c->name, path);
     snprintf(env_snap, sizeof env_snap, "CLOCKWERK_SNAPSHOT=%s", snapshot);
     snprintf(env_slot, sizeof env_slot, "CLOCKWERK_SLOT=%u", c->index);
     snprintf(env_slots, sizeof env_slots, "CLOCKWERK_SLOTS=%u", c->count);
+    snprintf(env_secrets, sizeof env_secrets, "CLOCKWERK_SECRETS=%s",
+             c->kind == CHILD_STORER ? "db" : c->kind == CHILD_ALERTER ? "smtp" : "none");
+    snprintf(name_prefix, sizeof name_prefix, "clockwerk: %s: supervisor.user \"%s\"", c->name, ch->privs.name);
 
     size_t k = ch->n_env_base;
     ch->env_base[k++] = env_snap;
     ch->env_base[k++] = env_slot;
     if (c->kind == CHILD_WORKER) ch->env_base[k++] = env_slots;
+    ch->env_base[k++] = env_secrets;
     ch->env_base[k] = NULL;
     char *argv[] = { title, NULL };
 
     pid_t parent = getpid();
     bool first = c->started_ns < 0 || c->planned;
     pid_t pid = fork();
-    if (pid == 0) exec_child(path, argv, ch->env_base, parent, prefix);
+    if (pid == 0) exec_child(path, argv, ch->env_base, parent, prefix, name_prefix, &ch->privs);
     ch->env_base[ch->n_env_base] = NULL; /* the table never keeps pointers to our stack */
 
     if (pid < 0) {

@@ -24,6 +24,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "supervisor/privs.h"
+
 enum child_kind { CHILD_RELAY = 0, CHILD_STORER = 1, CHILD_ALERTER = 2, CHILD_WORKER = 3, CHILD_KINDS = 4 };
 
 #define CHILD_BACKOFF_MIN_NS   (1000000000LL)       /* 1 s */
@@ -53,7 +55,8 @@ struct children {
     struct child *v;
     size_t n, cap;
     char bin_dir[4096];
-    char **env_base;           /* our environment minus CLOCKWERK_SNAPSHOT/SLOT/SLOTS and the passwords */
+    char **env_base;           /* our environment minus CLOCKWERK_SNAPSHOT/SLOT/SLOTS/SECRETS and the passwords */
+    struct privs privs;        /* the user children run as (supervisor.user); inactive: ours */
     size_t n_env_base;
     unsigned long restarts[CHILD_KINDS];  /* restarts per kind, kept when slots go away */
     unsigned long fatal_exits;

@@ -22,6 +22,7 @@
 #include "supervisor/children.h"
 #include "supervisor/counters.h"
 #include "supervisor/pidfile.h"
+#include "supervisor/privs.h"
 #include "supervisor/reload.h"
 #include "supervisor/signals.h"
 #include "supervisor/snapshot.h"
@@ -164,8 +165,9 @@ static void snapshot_gc(struct supervisor *s)
     s->gen_lo = lowest;
 }
 
-/* Writes cfg as snapshot generation gen into path. */
-static int write_snapshot(const struct cw_config *cfg, unsigned gen, char *path, size_t pathlen)
+/* Writes cfg as snapshot generation gen into path, owned by the children's user (mode 0600). */
+static int write_snapshot(const struct cw_config *cfg, const struct privs *privs, unsigned gen, char *path,
+                          size_t pathlen)
 {
     char err[512];
     if (snapshot_path(cfg->run_dir, gen, path, pathlen) != 0) {
@@ -174,6 +176,11 @@ static int write_snapshot(const struct cw_config *cfg, unsigned gen, char *path,
     }
     if (config_snapshot_write(cfg, path, err, sizeof err) != 0) {
         log_error("cannot write snapshot %s: %s", path, err);
+        return -1;
+    }
+    if (privs_chown(privs, path, err, sizeof err) != 0) {
+        log_error("%s", err);
+        if (unlink(path) != 0) log_warn("cannot remove %s: %s", path, strerror(errno));
         return -1;
     }
     return 0;
@@ -231,9 +238,22 @@ static void reload(struct supervisor *s, int64_t now)
         config_free(next);
         return;
     }
-    char path[4200];
+    if ((s->cfg->user == NULL) != (next->user == NULL) || (next->user && strcmp(s->cfg->user, next->user) != 0)) {
+        log_error("reload failed: supervisor.user changed (%s -> %s); restart clockwerk to change it; still running "
+                  "the previous configuration", s->cfg->user ? s->cfg->user : "(none)", next->user ? next->user : "(none)");
+        s->reloads_failed++;
+        config_free(next);
+        return;
+    }
+    char path[4200], perr[600];
+    if (privs_prepare_sqlite(&s->ch.privs, next, perr, sizeof perr) != 0) {
+        log_error("reload failed: %s; still running the previous configuration", perr);
+        s->reloads_failed++;
+        config_free(next);
+        return;
+    }
     unsigned gen = s->gen + 1;
-    if (write_snapshot(next, gen, path, sizeof path) != 0) {
+    if (write_snapshot(next, &s->ch.privs, gen, path, sizeof path) != 0) {
         s->reloads_failed++;
         log_error("reload failed: still running the previous configuration");
         config_free(next);
@@ -448,7 +468,7 @@ static int run_test_alert(const char *config_arg)
         strcat(bin, "/clockwerk-alerter");
         pid_t pid = fork();
         if (pid == 0) {
-            if (setenv("CLOCKWERK_SNAPSHOT", snap, 1) == 0)
+            if (setenv("CLOCKWERK_SNAPSHOT", snap, 1) == 0 && setenv("CLOCKWERK_SECRETS", "smtp", 1) == 0)
                 execl(bin, "clockwerk: test-alert", "--test-alert", snap, (char *)NULL);
             fprintf(stderr, "clockwerk: cannot run %s: %s\n", bin, strerror(errno));
             _exit(1);
@@ -501,6 +521,13 @@ int main(int argc, char **argv)
     if (test_only) {
         struct cw_config *cfg = config_load(config_arg, report_plain, NULL);
         if (!cfg) return 1;
+        struct privs privs;
+        char perr[600];
+        if (privs_resolve(cfg->user, getuid(), &privs, perr, sizeof perr) != 0) {
+            fprintf(stderr, "%s: %s\n", cfg->path, perr);
+            config_free(cfg);
+            return 1;
+        }
         printf("config OK: %zu endpoints, %d workers\n", cfg->n_endpoints, cfg->workers);
         config_free(cfg);
         return 0;
@@ -529,13 +556,25 @@ int main(int argc, char **argv)
         config_free(s.cfg);
         return 1;
     }
+    if (privs_resolve(s.cfg->user, getuid(), &s.ch.privs, err, sizeof err) != 0) {
+        log_error("%s: not starting", err);
+        goto out;
+    }
     if (pidfile_make_dir(s.cfg->run_dir, err, sizeof err) != 0 || pidfile_acquire(&s.pf, s.cfg->run_dir, err, sizeof err) != 0) {
         log_error("%s: not starting", err);
         goto out;
     }
     snapshot_remove_all(s.cfg->run_dir);
+    if (privs_prepare_run_dir(&s.ch.privs, s.cfg->run_dir, err, sizeof err) != 0 ||
+        privs_prepare_sqlite(&s.ch.privs, s.cfg, err, sizeof err) != 0) {
+        log_error("%s: not starting", err);
+        goto out;
+    }
+    if (s.ch.privs.active)
+        log_info("children run as %s (uid %u, gid %u)", s.ch.privs.name, (unsigned)s.ch.privs.uid,
+                 (unsigned)s.ch.privs.gid);
     s.gen = s.gen_lo = 1;
-    if (write_snapshot(s.cfg, s.gen, s.snapshot, sizeof s.snapshot) != 0) goto out;
+    if (write_snapshot(s.cfg, &s.ch.privs, s.gen, s.snapshot, sizeof s.snapshot) != 0) goto out;
     if (sig_setup(on_signal, &s.wait_mask) != 0) {
         log_error("cannot set up signals: %s", strerror(errno));
         goto out;

@@ -225,9 +225,11 @@ def test_secrets_nowhere():
         secrets = [db_pw, SMTP_PW, URL_PW, HOOK_PW, BEARER, API_KEY, TOKEN_HDR]
         failing = t.url("/fail?sec=1").replace("http://", "http://alice:%s@" % URL_PW)
         ok = t.url("/echo?sec=2")
+        refused = harness.closed_port_url("/refused").replace("http://", "http://bob:%s@" % URL_PW)
         headers = ["Authorization: Bearer " + BEARER, "X-Api-Key: " + API_KEY, "X-Session-Token: " + TOKEN_HDR]
         hook_url = hook.url.replace("http://", "http://hooker:%s@" % HOOK_PW)
         cfg = base_config([endpoint(failing, timeout=1, alert_threshold=2),
+                           endpoint(refused, timeout=1, alert_threshold=2),
                            endpoint(ok, timeout=1, headers=headers)], workers=2, log_level="debug",
                           extra={"email": {"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "smtp_tls": "none",
                                            "email_from": "monitor@example.test", "email_to": ["ops@example.test"],

@@ -171,7 +171,10 @@ bool probe_classify(const struct probe_outcome *o, char *err, size_t errlen)
                                                                : curl_easy_strerror((CURLcode)o->curl_code);
         if (o->curl_code == CURLE_PEER_FAILED_VERIFICATION) {
             char reason[320];
-            probe_tls_reason(o->tls_verify, o->host, reason, sizeof reason);
+            /* curl checks the host name itself once the chain verified; OpenSSL's code is then 0 or 1
+             * (unspecified), and curl's text names the "target host name" */
+            bool host_mismatch = o->tls_verify == 0 || strstr(text, "target host name") != NULL;
+            probe_tls_reason(host_mismatch ? 0 : o->tls_verify, o->host, reason, sizeof reason);
             snprintf(raw, sizeof raw, "%s: %s", reason, text);
         } else {
             snprintf(raw, sizeof raw, "%s", text);

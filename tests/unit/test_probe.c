@@ -482,7 +482,10 @@ static void test_tls_errors(void **state)
     o.tls_verify = 0, o.curl_error = "SSL: no alternative certificate subject name matches target host name '127.0.0.1'";
     assert_false(probe_classify(&o, err, sizeof err));
     assert_true(strncmp(err, "TLS certificate does not match host 127.0.0.1: ", 47) == 0);
-    o.tls_verify = 4242;
+    o.tls_verify = 1, o.curl_error = "SSL: certificate subject name 'wrong.example' does not match target host name 'x'";
+    assert_false(probe_classify(&o, err, sizeof err));
+    assert_true(strncmp(err, "TLS certificate does not match host 127.0.0.1: ", 47) == 0);
+    o.tls_verify = 4242, o.curl_error = "";
     assert_false(probe_classify(&o, err, sizeof err));
     assert_true(strncmp(err, "TLS certificate rejected (verify code 4242): ", 45) == 0);
     o.host = NULL, o.tls_verify = 0;

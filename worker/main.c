@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -104,7 +105,52 @@ struct worker {
     struct lat_hist lateness;
     unsigned peak_in_flight;
     int64_t next_stats_ns;
+
+    /* run_dir/worker-<slot>.alive: boot id and the wall time of the last stats tick, removed at a clean
+     * stop; a successor that finds it knows its predecessor died and how long the slot was away */
+    char alive_path[4096];
+    int alive_fd;
 };
+
+static void alive_touch(struct worker *w)
+{
+    if (w->alive_fd < 0) return;
+    char line[64];
+    int n = snprintf(line, sizeof line, "%016" PRIx64 " %020" PRId64 "\n", w->boot_id, cw_wall_us());
+    if (n > 0 && pwrite(w->alive_fd, line, (size_t)n, 0) != n) log_debug("cannot update %s: %s", w->alive_path, strerror(errno));
+}
+
+/* Reads a predecessor's alive file: when present, it did not stop cleanly; logs the checks this slot
+ * missed while no worker ran it (each endpoint: the time away over its interval). Then takes the file. */
+static void alive_open(struct worker *w)
+{
+    w->alive_fd = -1;
+    if (!w->cfg->run_dir) return;
+    if ((size_t)snprintf(w->alive_path, sizeof w->alive_path, "%s/worker-%u.alive", w->cfg->run_dir, w->slot) >=
+        sizeof w->alive_path)
+        return;
+    FILE *f = fopen(w->alive_path, "r");
+    if (f) {
+        uint64_t boot = 0;
+        int64_t last_us = 0;
+        if (fscanf(f, "%" SCNx64 " %" SCNd64, &boot, &last_us) == 2 && last_us > 0) {
+            int64_t away_us = cw_wall_us() - last_us;
+            if (away_us < 0) away_us = 0;
+            uint64_t missed = 0;
+            for (size_t i = 0; i < w->cfg->n_endpoints; i++) {
+                double iv = w->cfg->endpoints[i].interval;
+                if (iv > 0) missed += (uint64_t)((double)away_us / 1e6 / iv);
+            }
+            log_warn("the previous worker of this slot (boot %016" PRIx64 ") ended without a clean stop; its last "
+                     "sign of life was %.1f s ago: about %" PRIu64 " checks missed meanwhile", boot, (double)away_us / 1e6,
+                     missed);
+        }
+        fclose(f);
+    }
+    w->alive_fd = open(w->alive_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (w->alive_fd < 0) log_warn("cannot create %s: %s", w->alive_path, strerror(errno));
+    alive_touch(w);
+}
 
 static unsigned env_uint(const char *name, unsigned max, bool required, unsigned dflt)
 {
@@ -290,6 +336,7 @@ static void publish_stats(struct worker *w)
               lat_hist_percentile(&w->lateness, 990), pending, dropped);
     lat_hist_reset(&w->lateness);
     w->peak_in_flight = probe_in_flight(w->pool);
+    alive_touch(w);
 }
 
 /* ---- scheduling */
@@ -555,7 +602,7 @@ static void open_outputs(struct worker *w)
 int main(int argc, char **argv)
 {
     (void)argc;
-    struct worker w = { .sigfd = -1, .epfd = -1 };
+    struct worker w = { .sigfd = -1, .epfd = -1, .alive_fd = -1 };
     char role[64];
     const char *snapshot = getenv("CLOCKWERK_SNAPSHOT");
     log_init("worker", LOG_LVL_INFO);
@@ -600,6 +647,7 @@ int main(int argc, char **argv)
         sched_add(&w.sched, (uint32_t)i, interval, sched_first_due(ep->url, interval, now_mono, now_wall));
         if (ep->n_headers) w.headers[i] = probe_headers_new(ep);
     }
+    alive_open(&w);
     open_outputs(&w);
     setup_loop(&w);
     proto_results_begin(&w.batch);
@@ -613,6 +661,10 @@ int main(int argc, char **argv)
              w.checks_failed, w.missed);
 
     for (unsigned i = 0; i < w.n_out; i++) ackq_free(&w.out[i]);
+    if (w.alive_fd >= 0) {
+        close(w.alive_fd);
+        if (unlink(w.alive_path) != 0) log_warn("cannot remove %s: %s", w.alive_path, strerror(errno));
+    }
     bus_free(w.bus); /* linger 0: what was not acknowledged is in the spool */
     curl_multi_cleanup(w.multi);
     close(w.epfd);

@@ -19,8 +19,10 @@
  * - probe_classify is a pure function (tested on its own): curl error, then status, then keyword.
  * - TLS: peer and host verification stay on (libcurl's default) unless the endpoint says verify_tls =
  *   false; ca_file replaces the system CAs. https checks ask libcurl for the certificate chain
- *   (CURLOPT_CERTINFO) and report the leaf's "Expire date" as tls_expires_at_us (~2 us per check to parse,
- *   the chain extraction itself is libcurl's; measured in the commit that added it). */
+ *   (CURLOPT_CERTINFO) and report the leaf's "Expire date" as tls_expires_at_us. Cost, measured with 400
+ *   sequential fresh-connection checks against a local RSA-2048 server: ~0.88 ms CPU per https check
+ *   without, ~0.95-0.98 ms with (+8-11 %, libcurl printing every field of the chain); plain http checks
+ *   do not ask for it. A failed verification yields no certificate info (the handshake stopped). */
 #ifndef CW_WORKER_PROBE_H
 #define CW_WORKER_PROBE_H
 

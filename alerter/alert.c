@@ -79,8 +79,7 @@ void alert_update_message(struct alert_rec *a)
         char left[48];
         alert_format_duration(a->duration_us < 0 ? -a->duration_us : a->duration_us, left, sizeof left);
         if (a->duration_us > 0)
-            snprintf(buf, sizeof buf, "%s has a TLS certificate that expires at %s (in %" PRIu32 " days, %s)", what,
-                     since, a->count, left);
+            snprintf(buf, sizeof buf, "%s has a TLS certificate that expires at %s (in %s)", what, since, left);
         else
             snprintf(buf, sizeof buf, "%s has a TLS certificate that EXPIRED at %s (%s ago)", what, since, left);
         break;

@@ -11,7 +11,8 @@ on by default); verify_tls = false makes the bad ones pass; ca_file makes the CA
 tls_expires_at is stored (NULL for http); a certificate expiring within tls_expiry_days raises exactly one
 tls_expiry alert (mail + alerts row), and no second one after the alerter is killed and restarted nor after
 a restart of the whole pipeline; probes refuse a redirect to ftp:// or file://, stop after 10 redirects, and
-cut a huge body (the check still finishes, quickly).
+cut a huge body (the check still finishes, quickly); a PostgreSQL or MariaDB database of schema version 1
+is upgraded in place to 2 (the column that holds the expiry).
 """
 
 import os
@@ -341,3 +342,36 @@ def test_protocols_redirects_and_body_cap():
             check(loops <= 11 * (checks_loop + 1), "%d redirect hits for %d loop checks" % (loops, checks_loop))
             check(not problems, "protocol/redirect/body cases:\n  " + "\n  ".join(problems[:20]))
             cw.stop()
+
+
+@harness.timeout(240)
+def test_schema_upgrade_v1_to_v2():
+    """PostgreSQL and MariaDB: a database of schema version 1 with a check in it is upgraded in place to 2
+    (checks.tls_expires_at, NULL in the old row) by the storer's migrate; on MariaDB also a step that was
+    interrupted after its ALTER (column there, version row missing) is completed. (SQLite: unit test.)"""
+    from dbservers import MariaDBServer, PostgresServer
+    from test_databases import _run_bench, _server_args
+    with PostgresServer() as pg, MariaDBServer() as my:
+        for name, server in (("postgresql", pg), ("mysql", my)):
+            r = _run_bench(_server_args(server) + ["open"], server)
+            check(r.returncode == 0, "%s: first migrate exited %d: %s %s" % (name, r.returncode, r.stdout, r.stderr))
+            server.query("ALTER TABLE checks DROP COLUMN tls_expires_at")
+            server.query("DELETE FROM schema_version WHERE version = 2")
+            server.query("INSERT INTO endpoints (url) VALUES ('http://old.example/')")
+            server.query("INSERT INTO checks (endpoint_id, checked_at, status_code, ok, worker, boot_id, seq) "
+                         "SELECT id, '2026-01-01 00:00:00', 200, %s, 0, 1, 1 FROM endpoints WHERE url = "
+                         "'http://old.example/'" % ("true" if name == "postgresql" else "1"))
+            r = _run_bench(_server_args(server) + ["open"], server)
+            check(r.returncode == 0, "%s: upgrade exited %d: %s %s" % (name, r.returncode, r.stdout, r.stderr))
+            versions = sorted(int(v[0]) for v in server.query("SELECT version FROM schema_version"))
+            check(versions == [1, 2], "%s: schema_version after the upgrade: %r" % (name, versions))
+            old = server.query("SELECT tls_expires_at FROM checks WHERE seq = 1")
+            check(old == [[None]], "%s: the old row's tls_expires_at: %r" % (name, old))
+            if name == "mysql":
+                server.query("DELETE FROM schema_version WHERE version = 2")  # as if killed after the ALTER
+                r = _run_bench(_server_args(server) + ["open"], server)
+                check(r.returncode == 0, "mysql: completing an interrupted step exited %d: %s %s"
+                      % (r.returncode, r.stdout, r.stderr))
+                versions = sorted(int(v[0]) for v in server.query("SELECT version FROM schema_version"))
+                check(versions == [1, 2], "mysql: schema_version after completing the step: %r" % versions)
+            harness.note("%s: version 1 -> 2 in place (%s)" % (name, r.stdout.strip()[:120]))

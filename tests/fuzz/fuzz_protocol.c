@@ -48,7 +48,8 @@ static void results(const uint8_t *data, size_t size)
         FUZZ_ASSERT(!out[i].ok || !out[i].error[0]);
         FUZZ_ASSERT(proto_results_add(&b, &out[i]) == 0);
         reserved[i] = off + 79; /* u32 + 9 * u64 + u16 + u8 flags, then the reserved byte */
-        off += 80 + 2 + strlen(out[i].url) + 1 + 2 + strlen(out[i].error) + 1;
+        off += 80 + 2 + strlen(out[i].url) + 1 + 2 + strlen(out[i].error) + 1 +
+               (out[i].tls_expires_at_us != 0 ? 8 : 0); /* flags bit 1: the certificate expiry follows */
     }
     FUZZ_ASSERT(proto_results_count(&b) == (unsigned)n);
     same_bytes(&b, data, size, reserved, (size_t)n);
@@ -57,6 +58,7 @@ static void results(const uint8_t *data, size_t size)
         FUZZ_ASSERT(back[i].seq == out[i].seq && back[i].worker == out[i].worker && back[i].ok == out[i].ok);
         FUZZ_ASSERT(back[i].latency_us == out[i].latency_us && back[i].status_code == out[i].status_code);
         FUZZ_ASSERT(str_eq(back[i].url, out[i].url) && str_eq(back[i].error, out[i].error));
+        FUZZ_ASSERT(back[i].tls_expires_at_us == out[i].tls_expires_at_us);
     }
     cw_buf_free(&b);
 }

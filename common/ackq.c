@@ -333,8 +333,11 @@ long ackq_on_ack(struct ackq *q, const void *payload, size_t len)
     }
     q->acks_received++;
     long done = 0;
+    /* acks concern what was sent: the entries in flight, or in flight before a resend round (at most a
+     * window more); an ack for anything further is answered again after its resend */
+    size_t scan = q->nsent + q->window < q->count ? q->nsent + q->window : q->count;
     for (int k = 0; k < n; k++) {
-        for (size_t i = 0; i < q->count; i++) {
+        for (size_t i = 0; i < scan; i++) {
             struct ackq_entry *e = at(q, i);
             if (e->acked || e->worker != r[k].worker || e->boot_id != r[k].boot_id || e->first < r[k].first ||
                 e->last > r[k].last)

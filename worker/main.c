@@ -92,6 +92,7 @@ struct worker {
 
     struct cw_buf batch;
     int64_t batch_since_ns;        /* when the first result of the open batch came; 0 when empty */
+    uint64_t batch_first_seq;      /* seq of the open batch's first result (its seqs are consecutive) */
     struct cw_buf stats_buf;
     int sigfd;
     int epfd;
@@ -214,7 +215,8 @@ static void send_batch(struct worker *w)
     unsigned n = proto_results_count(&w->batch);
     if (n == 0) return;
     for (unsigned i = 0; i < w->n_out; i++)
-        ackq_push(&w->out[i], w->batch.data, w->batch.len, w->slot, w->boot_id, w->seq - n + 1, w->seq, n);
+        ackq_push(&w->out[i], w->batch.data, w->batch.len, w->slot, w->boot_id, w->batch_first_seq,
+                  w->batch_first_seq + n - 1, n);
     if (w->pub && bus_send(w->pub, CW_MSG_RESULT, w->batch.data, w->batch.len) == BUS_ERROR)
         log_debug("cannot publish results: %s", strerror(errno));
     w->results_emitted += n;
@@ -231,6 +233,7 @@ static void emit(struct worker *w, struct cw_result *r)
         send_batch(w);
         if (proto_results_add(&w->batch, r) != 0) fatal(1, "cannot encode a result into an empty batch");
     }
+    if (proto_results_count(&w->batch) == 1) w->batch_first_seq = r->seq;
     if (!w->batch_since_ns) w->batch_since_ns = cw_mono_ns();
     w->checks++;
     if (r->ok) w->checks_ok++;

@@ -74,6 +74,11 @@ int ackq_ack_decode(const void *payload, size_t len, struct ackq_range *out, siz
     return (int)n;
 }
 
+uint64_t ackq_alert_version(uint8_t email_state, uint8_t webhook_state)
+{
+    return 1 + (uint64_t)(email_state & 3) * 4 + (uint64_t)(webhook_state & 3);
+}
+
 /* ---- the ring */
 
 static struct ackq_entry *at(const struct ackq *q, size_t i) { return &q->ring[(q->head + i) % q->cap]; }
@@ -122,9 +127,13 @@ static void spool_log_failure(struct ackq *q, const char *what)
               q->spool_path, q->name, strerror(errno));
 }
 
+static void spool_make_room(struct ackq *q, uint64_t want);
+
 static int spool_append(struct ackq *q, const struct ackq_entry *e, const void *data, size_t len)
 {
     if (!q->spool_path) return -1;
+    if (q->spool_max_bytes && q->spool_fd >= 0 && q->spool_end + SPOOL_HEADER + len > q->spool_max_bytes)
+        spool_make_room(q, SPOOL_HEADER + len);
     if (q->spool_fd < 0) {
         q->spool_fd = open(q->spool_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
         if (q->spool_fd < 0) {
@@ -150,6 +159,124 @@ static int spool_append(struct ackq *q, const struct ackq_entry *e, const void *
     q->spool_end += (uint64_t)want;
     q->spool_failed_logged = false;
     return 0;
+}
+
+/* Scans the whole records of fd up to size: returns where the last whole one ends. */
+static uint64_t spool_whole_end(int fd, uint64_t size, uint64_t *records)
+{
+    uint64_t off = 0;
+    while (off + SPOOL_HEADER <= size) {
+        uint8_t h[SPOOL_HEADER];
+        if (pread(fd, h, sizeof h, (off_t)off) != (ssize_t)sizeof h) break;
+        uint32_t len = get_u32(h);
+        if (len > SPOOL_RECORD_MAX || off + SPOOL_HEADER + len > size) break;
+        off += SPOOL_HEADER + len;
+        if (records) (*records)++;
+    }
+    return off;
+}
+
+/* Copies bytes [from, to) of in to out at out_off. 0, or -1 with errno set. */
+static int copy_range(int in, uint64_t from, uint64_t to, int out, uint64_t out_off)
+{
+    uint8_t buf[65536];
+    while (from < to) {
+        size_t n = to - from < sizeof buf ? (size_t)(to - from) : sizeof buf;
+        ssize_t r = pread(in, buf, n, (off_t)from);
+        if (r <= 0) {
+            if (r == 0) errno = EIO;
+            return -1;
+        }
+        if (pwrite(out, buf, (size_t)r, (off_t)out_off) != r) {
+            if (errno == 0) errno = ENOSPC;
+            return -1;
+        }
+        from += (uint64_t)r;
+        out_off += (uint64_t)r;
+    }
+    return 0;
+}
+
+/* Replaces the spool file by: (with_memory) every unacked entry in memory, in ring order, then the unread
+ * records [spool_read, spool_end). Synced, renamed over the old file. 0, or -1 (the old file is untouched). */
+static int spool_rewrite(struct ackq *q, bool with_memory)
+{
+    char tmp[4096];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", q->spool_path) >= sizeof tmp) return errno = ENAMETOOLONG, -1;
+    int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return -1;
+    uint64_t off = 0;
+    for (size_t i = 0; with_memory && i < q->count; i++) {
+        const struct ackq_entry *e = at(q, i);
+        if (e->acked) continue;
+        uint8_t h[SPOOL_HEADER];
+        put_u32(h, (uint32_t)e->buf.len);
+        put_u32(h + 4, e->worker);
+        put_u64(h + 8, e->boot_id);
+        put_u64(h + 16, e->first);
+        put_u64(h + 24, e->last);
+        put_u32(h + 32, e->n);
+        struct iovec iov[2] = { { h, sizeof h }, { e->buf.data, e->buf.len } };
+        ssize_t want = (ssize_t)(sizeof h + e->buf.len);
+        ssize_t w = pwritev(fd, iov, 2, (off_t)off);
+        if (w != want) {
+            if (w >= 0) errno = ENOSPC;
+            goto fail;
+        }
+        off += (uint64_t)want;
+    }
+    if (q->spool_fd >= 0 && copy_range(q->spool_fd, q->spool_read, q->spool_end, fd, off) != 0) goto fail;
+    off += q->spool_fd >= 0 ? q->spool_end - q->spool_read : 0;
+    if (fdatasync(fd) != 0 || rename(tmp, q->spool_path) != 0) goto fail;
+    if (q->spool_fd >= 0) close(q->spool_fd);
+    q->spool_fd = fd;
+    q->spool_read = 0;
+    q->spool_end = off;
+    /* what was read from the old file is no longer in the new one: those entries now live in memory only */
+    for (size_t i = 0; i < q->count; i++) at(q, i)->from_spool = false;
+    q->spool_outstanding = 0;
+    if (off == 0) {
+        if (unlink(q->spool_path) != 0 && errno != ENOENT)
+            log_warn("cannot remove the spool %s: %s", q->spool_path, strerror(errno));
+        close(fd);
+        q->spool_fd = -1;
+    }
+    return 0;
+fail:;
+    int e = errno;
+    close(fd);
+    unlink(tmp);
+    errno = e;
+    return -1;
+}
+
+/* The disk bound is reached: drops the oldest unread records until the file (rewritten) holds at most
+ * half the bound with room for `want` more bytes. */
+static void spool_make_room(struct ackq *q, uint64_t want)
+{
+    uint64_t target = q->spool_max_bytes / 2, dropped = 0, batches = 0;
+    while (q->spool_read < q->spool_end && q->spool_end - q->spool_read + want > target) {
+        uint8_t h[SPOOL_HEADER];
+        if (pread(q->spool_fd, h, sizeof h, (off_t)q->spool_read) != (ssize_t)sizeof h) {
+            q->spool_read = q->spool_end; /* unreadable: drop the rest */
+            break;
+        }
+        uint32_t len = get_u32(h);
+        if (len > SPOOL_RECORD_MAX || q->spool_read + SPOOL_HEADER + len > q->spool_end) {
+            q->spool_read = q->spool_end;
+            break;
+        }
+        dropped += get_u32(h + 32);
+        batches++;
+        q->spool_read += SPOOL_HEADER + len;
+    }
+    q->dropped += dropped;
+    q->spool_full_dropped += dropped;
+    log_error("the spool %s for the %s reached its bound of %llu bytes: the oldest %llu results (%llu batches) are "
+              "DROPPED (%llu dropped so far)", q->spool_path, q->name, (unsigned long long)q->spool_max_bytes,
+              (unsigned long long)dropped, (unsigned long long)batches, (unsigned long long)q->spool_full_dropped);
+    if (spool_rewrite(q, false) != 0)
+        log_error("cannot rewrite the spool %s: %s (it stays over its bound)", q->spool_path, strerror(errno));
 }
 
 static void spool_reset_if_done(struct ackq *q)
@@ -212,16 +339,8 @@ static int spool_open_existing(struct ackq *q, char *err, size_t errlen)
         close(fd);
         return -1;
     }
-    uint64_t size = (uint64_t)st.st_size, off = 0;
-    uint64_t records = 0;
-    while (off + SPOOL_HEADER <= size) {
-        uint8_t h[SPOOL_HEADER];
-        if (pread(fd, h, sizeof h, (off_t)off) != (ssize_t)sizeof h) break;
-        uint32_t len = get_u32(h);
-        if (len > SPOOL_RECORD_MAX || off + SPOOL_HEADER + len > size) break;
-        off += SPOOL_HEADER + len;
-        records++;
-    }
+    uint64_t size = (uint64_t)st.st_size, records = 0;
+    uint64_t off = spool_whole_end(fd, size, &records);
     if (off < size) log_warn("spool %s: %llu bytes at the end are not a whole record (ignored)", q->spool_path,
                              (unsigned long long)(size - off));
     q->spool_fd = fd;
@@ -240,6 +359,7 @@ int ackq_init(struct ackq *q, struct bus_socket *sock, const char *name, size_t 
 {
     memset(q, 0, sizeof *q);
     q->sock = sock;
+    q->msg_type = CW_MSG_RESULT;
     q->name = name;
     q->max_bytes = max_bytes ? max_bytes : 1;
     q->window = window ? window : 1;
@@ -276,7 +396,7 @@ static void send_window(struct ackq *q, int64_t now_ns)
             q->nsent++;
             continue;
         }
-        int rc = bus_send(q->sock, CW_MSG_RESULT, e->buf.data, e->buf.len);
+        int rc = bus_send(q->sock, q->msg_type, e->buf.data, e->buf.len);
         if (rc == BUS_WOULD_BLOCK) return;
         if (rc == BUS_ERROR) {
             /* not lost: it stays unacked and goes again at the next resend round */
@@ -396,19 +516,73 @@ int64_t ackq_next_deadline(const struct ackq *q)
 uint64_t ackq_spill(struct ackq *q)
 {
     uint64_t lost = 0;
-    for (size_t i = 0; i < q->count; i++) {
-        struct ackq_entry *e = at(q, i);
-        if (e->acked || e->from_spool) continue;
-        if (spool_append(q, e, e->buf.data, e->buf.len) != 0) lost += e->n;
-        else q->spooled += e->n;
-        e->acked = true; /* safe on disk (or lost): no longer ours */
+    if (q->spool_path && spool_rewrite(q, true) == 0) {
+        for (size_t i = 0; i < q->count; i++) {
+            struct ackq_entry *e = at(q, i);
+            if (!e->acked) q->spooled += e->n;
+            e->acked = true; /* safe on disk: no longer ours */
+        }
+    } else {
+        if (q->spool_path) log_error("cannot rewrite the spool %s: %s (appending instead)", q->spool_path, strerror(errno));
+        for (size_t i = 0; i < q->count; i++) {
+            struct ackq_entry *e = at(q, i);
+            if (e->acked || e->from_spool) continue;
+            if (spool_append(q, e, e->buf.data, e->buf.len) != 0) lost += e->n;
+            else q->spooled += e->n;
+            e->acked = true; /* safe on disk (or lost): no longer ours */
+        }
+        /* what was read from the spool is still in the file: the next start reads it again */
+        for (size_t i = 0; i < q->count; i++) at(q, i)->acked = true;
     }
-    /* what was read from the spool is still in the file: the next start reads it again */
-    for (size_t i = 0; i < q->count; i++) at(q, i)->acked = true;
     q->spool_outstanding = 0;
     q->inflight = 0;
     pop_done(q);
     if (q->spool_fd >= 0 && fdatasync(q->spool_fd) != 0)
         log_warn("cannot sync the spool %s: %s", q->spool_path, strerror(errno));
     return lost;
+}
+
+void ackq_set_spool_max(struct ackq *q, uint64_t max_bytes) { q->spool_max_bytes = max_bytes; }
+
+long ackq_adopt_spool(const char *own_path, const char *orphan_path, char *err, size_t errlen)
+{
+    int in = open(orphan_path, O_RDONLY | O_CLOEXEC);
+    if (in < 0) {
+        if (errno == ENOENT) return 0;
+        snprintf(err, errlen, "cannot open %s: %s", orphan_path, strerror(errno));
+        return -1;
+    }
+    int out = -1;
+    struct stat st;
+    uint64_t records = 0;
+    if (fstat(in, &st) != 0) {
+        snprintf(err, errlen, "cannot stat %s: %s", orphan_path, strerror(errno));
+        goto fail;
+    }
+    uint64_t end = spool_whole_end(in, (uint64_t)st.st_size, &records);
+    out = open(own_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    struct stat ost;
+    if (out < 0 || fstat(out, &ost) != 0) {
+        snprintf(err, errlen, "cannot open %s: %s", own_path, strerror(errno));
+        goto fail;
+    }
+    /* a record cut short at the end of our own file would swallow the first adopted one: cut it off */
+    uint64_t own_end = spool_whole_end(out, (uint64_t)ost.st_size, NULL);
+    if ((own_end < (uint64_t)ost.st_size && ftruncate(out, (off_t)own_end) != 0) ||
+        copy_range(in, 0, end, out, own_end) != 0 || fdatasync(out) != 0) {
+        snprintf(err, errlen, "cannot append %s to %s: %s", orphan_path, own_path, strerror(errno));
+        if (ftruncate(out, (off_t)own_end) != 0) { /* best effort: the orphan stays, it is tried again */ }
+        goto fail;
+    }
+    close(out);
+    close(in);
+    if (unlink(orphan_path) != 0 && errno != ENOENT) {
+        /* a second adoption would resend them: harmless, the receivers are idempotent */
+        log_warn("cannot remove the adopted spool %s: %s", orphan_path, strerror(errno));
+    }
+    return (long)records;
+fail:
+    if (out >= 0) close(out);
+    close(in);
+    return -1;
 }

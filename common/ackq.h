@@ -36,6 +36,15 @@ struct ackq_range {
 };
 #define ACKQ_RANGES_MAX 512   /* ranges in one ack message */
 
+/* Alert records (CW_MSG_ALERT, alerter -> storer) travel through an ackq too. Their identity in an ack range
+ * is worker ACKQ_ALERT_WORKER (no worker slot is that high), boot_id = the alert_id, and first = last = the
+ * delivery-state version ackq_alert_version(email_state, webhook_state), 1..16 (docs/protocol.md 2.6). */
+#define ACKQ_ALERT_WORKER UINT32_MAX
+uint64_t ackq_alert_version(uint8_t email_state, uint8_t webhook_state);
+
+/* Default disk bound of one spool file (CLOCKWERK_SPOOL_MAX_BYTES overrides it in the worker). */
+#define ACKQ_SPOOL_MAX_DEFAULT (1ULL << 30)
+
 /* Encodes an ack payload of n (1..ACKQ_RANGES_MAX) ranges into b (reset first). 0, or -1 when n is out
  * of range or a range is invalid (first 0 or after last). */
 int ackq_ack_encode(struct cw_buf *b, const struct ackq_range *r, size_t n);
@@ -55,6 +64,7 @@ struct ackq_entry {
 
 struct ackq {
     struct bus_socket *sock;  /* borrowed */
+    enum cw_msg_type msg_type; /* what the entries are sent as: CW_MSG_RESULT (ackq_init's), or CW_MSG_ALERT */
     const char *name;         /* "storer", "alerter": for logs */
     struct ackq_entry *ring;
     size_t head, count, cap;
@@ -69,10 +79,11 @@ struct ackq {
     uint64_t spool_read, spool_end;
     size_t spool_outstanding; /* entries read from the spool, in memory, not yet acked */
     bool spool_failed_logged;
+    uint64_t spool_max_bytes; /* disk bound of the spool file (0: none); beyond it the oldest unread is dropped */
 
     /* counters since start, in results unless said otherwise */
     uint64_t sent, acked, resent, spooled, replayed, dropped, resend_rounds, acks_received, acks_malformed,
-        send_errors;
+        send_errors, spool_full_dropped;
 };
 
 /* Sets q up. spool_path may be NULL; an existing spool file there (a predecessor's) is replayed.
@@ -100,8 +111,20 @@ uint64_t ackq_pending_results(const struct ackq *q);
 uint64_t ackq_spool_bytes(const struct ackq *q);
 /* When ackq_service wants to run next at the latest (a resend timeout), or INT64_MAX. */
 int64_t ackq_next_deadline(const struct ackq *q);
-/* Appends every unacked entry in memory that is not already in the spool to the spool, and drops them
- * from memory. Returns the results that could not be written (lost), 0 when all are safe. */
+/* Writes every unacked entry in memory, then the spool's unread records, in that order (the order they were
+ * pushed in), to the spool file (a fresh file renamed over the old one, synced), and drops them from memory.
+ * Returns the results that could not be written (lost), 0 when all are safe. */
 uint64_t ackq_spill(struct ackq *q);
+
+/* Disk bound: when an append would make the spool file larger than max_bytes, the oldest unread records are
+ * dropped (counted in dropped and spool_full_dropped, logged as an error) until the file holds at most half
+ * the bound, and the file is rewritten without them. Never a crash, never a full disk. 0: no bound. */
+void ackq_set_spool_max(struct ackq *q, uint64_t max_bytes);
+
+/* Moves the whole records of a spool left by a slot that no longer exists (orphan_path) to the end of
+ * own_path (created if need be), syncs it and removes the orphan. Call before ackq_init on own_path. Returns
+ * the records moved (>= 0), or -1 with err set (the orphan is then left alone). A record cut short at the
+ * end of the orphan is ignored. Records keep their (worker, boot_id, seq): the receivers stay idempotent. */
+long ackq_adopt_spool(const char *own_path, const char *orphan_path, char *err, size_t errlen);
 
 #endif

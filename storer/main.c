@@ -406,6 +406,10 @@ static void handle_message(struct storer *s, const struct bus_msg *m, int64_t no
         if (proto_alert_decode(m->data, m->len, &a, &why) != 0) goto malformed;
         store_batch_add_alert(&s->cur, &a);
         s->c.received++;
+        /* acked like results once durable: (ACKQ_ALERT_WORKER, alert_id, delivery-state version) */
+        uint64_t v = ackq_alert_version(a.email_state, a.webhook_state);
+        struct ackq_range ar = { ACKQ_ALERT_WORKER, a.alert_id, v, v };
+        acks_add(s, &m->peer, &ar);
     } else {
         if (m->type == CW_MSG_INVALID) why = "bad framing or unknown topic";
         goto malformed;

@@ -1,0 +1,185 @@
+/* alerter/seqwin.c — the alerter's record of applied (worker, boot_id, seq): duplicates are detected, not
+ * applied twice (see seqwin.h). */
+#include "alerter/seqwin.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/util.h"
+
+void seqwin_init(struct seqwin *w) { memset(w, 0, sizeof *w); }
+
+void seqwin_free(struct seqwin *w)
+{
+    free(w->e);
+    memset(w, 0, sizeof *w);
+}
+
+static bool bit_get(const struct seqwin_entry *e, uint64_t i) { return (e->bits[i / 64] >> (i % 64)) & 1; }
+
+/* Moves the window k seqs forward (hi += k). */
+static void slide(struct seqwin_entry *e, uint64_t k)
+{
+    if (k >= SEQWIN_BITS) {
+        memset(e->bits, 0, sizeof e->bits);
+    } else {
+        uint64_t words = k / 64, shift = k % 64;
+        for (size_t i = 0; i < SEQWIN_WORDS; i++) {
+            uint64_t lo = i + words < SEQWIN_WORDS ? e->bits[i + words] : 0;
+            uint64_t hi = i + words + 1 < SEQWIN_WORDS ? e->bits[i + words + 1] : 0;
+            e->bits[i] = shift ? (lo >> shift) | (hi << (64 - shift)) : lo;
+        }
+    }
+    e->hi += k;
+}
+
+static struct seqwin_entry *entry(struct seqwin *w, uint32_t worker, uint64_t boot_id, bool *fresh)
+{
+    size_t same = 0, oldest = SIZE_MAX;
+    for (size_t i = 0; i < w->n; i++) {
+        if (w->e[i].worker != worker) continue;
+        if (w->e[i].boot_id == boot_id) {
+            *fresh = false;
+            return &w->e[i];
+        }
+        same++;
+        if (oldest == SIZE_MAX || w->e[i].used < w->e[oldest].used) oldest = i;
+    }
+    *fresh = true;
+    if (same >= SEQWIN_BOOTS_PER_WORKER) {
+        memset(&w->e[oldest], 0, sizeof w->e[oldest]);
+        w->e[oldest].worker = worker;
+        w->e[oldest].boot_id = boot_id;
+        return &w->e[oldest];
+    }
+    if (w->n == w->cap) {
+        w->cap = w->cap ? w->cap * 2 : 16;
+        w->e = cw_xrealloc(w->e, w->cap * sizeof *w->e);
+    }
+    struct seqwin_entry *e = &w->e[w->n++];
+    memset(e, 0, sizeof *e);
+    e->worker = worker;
+    e->boot_id = boot_id;
+    return e;
+}
+
+bool seqwin_accept(struct seqwin *w, uint32_t worker, uint64_t boot_id, uint64_t seq)
+{
+    if (seq == 0) return false;
+    bool fresh;
+    struct seqwin_entry *e = entry(w, worker, boot_id, &fresh);
+    e->used = ++w->clock;
+    if (fresh) e->hi = seq - 1; /* the starting point */
+    if (seq <= e->hi) return false;
+    uint64_t i = seq - e->hi - 1;
+    if (i >= SEQWIN_BITS) {
+        slide(e, i - SEQWIN_BITS + 1);
+        i = SEQWIN_BITS - 1;
+    } else if (bit_get(e, i)) {
+        return false;
+    }
+    e->bits[i / 64] |= 1ULL << (i % 64);
+    uint64_t run = 0;
+    while (run < SEQWIN_BITS && bit_get(e, run)) run++;
+    if (run) slide(e, run);
+    w->dirty = true;
+    return true;
+}
+
+int seqwin_save(struct seqwin *w, const char *path, char *err, size_t errlen)
+{
+    char tmp[4096];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) {
+        snprintf(err, errlen, "path too long: %s", path);
+        return -1;
+    }
+    FILE *f = fopen(tmp, "we");
+    if (!f) {
+        snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+        return -1;
+    }
+    fprintf(f, "clockwerk-alerter-seqs 1\n");
+    for (size_t i = 0; i < w->n; i++) {
+        const struct seqwin_entry *e = &w->e[i];
+        fprintf(f, "%" PRIu32 " %016" PRIx64 " %" PRIu64 " ", e->worker, e->boot_id, e->hi);
+        for (size_t k = 0; k < SEQWIN_WORDS; k++) fprintf(f, "%016" PRIx64, e->bits[k]);
+        fputc('\n', f);
+    }
+    bool ok = fflush(f) == 0 && !ferror(f) && fsync(fileno(f)) == 0;
+    int e = errno;
+    if (fclose(f) != 0 && ok) ok = false, e = errno;
+    if (!ok || rename(tmp, path) != 0) {
+        if (ok) e = errno;
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(e));
+        unlink(tmp);
+        return -1;
+    }
+    w->dirty = false;
+    return 0;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+int seqwin_load(struct seqwin *w, const char *path, char *err, size_t errlen)
+{
+    seqwin_free(w);
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        if (errno == ENOENT) return 0;
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    char line[128 + SEQWIN_WORDS * 16];
+    int rc = 1;
+    unsigned lineno = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        size_t len = strlen(line);
+        if (len == 0 || line[len - 1] != '\n') goto bad;
+        line[--len] = '\0';
+        if (lineno == 1) {
+            if (strcmp(line, "clockwerk-alerter-seqs 1") != 0) goto bad;
+            continue;
+        }
+        uint32_t worker;
+        uint64_t boot, hi;
+        int used = 0;
+        if (sscanf(line, "%" SCNu32 " %" SCNx64 " %" SCNu64 " %n", &worker, &boot, &hi, &used) != 3 || used <= 0)
+            goto bad;
+        const char *hex = line + used;
+        if (strlen(hex) != SEQWIN_WORDS * 16) goto bad;
+        bool fresh;
+        struct seqwin_entry *e = entry(w, worker, boot, &fresh);
+        if (!fresh) goto bad;
+        e->hi = hi;
+        e->used = ++w->clock;
+        for (size_t k = 0; k < SEQWIN_WORDS; k++) {
+            uint64_t v = 0;
+            for (size_t j = 0; j < 16; j++) {
+                int d = hexval(hex[k * 16 + j]);
+                if (d < 0) goto bad;
+                v = v << 4 | (uint64_t)d;
+            }
+            e->bits[k] = v;
+        }
+    }
+    if (ferror(f) || lineno == 0) goto bad;
+    fclose(f);
+    w->dirty = false;
+    return rc;
+bad:
+    snprintf(err, errlen, "%s is malformed at line %u", path, lineno);
+    fclose(f);
+    seqwin_free(w);
+    return -1;
+}

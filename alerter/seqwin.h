@@ -1,0 +1,51 @@
+/* alerter/seqwin.h — which results the alerter has already applied: per (worker, boot_id) the highest
+ * contiguous applied seq plus a window of WINDOW seqs beyond it, so that a resent result (acknowledged
+ * delivery resends what was not acked in time) is acked but not applied a second time. Persisted in its own
+ * file next to the state file (run_dir/alerter.seqs), written atomically after each state save, so the
+ * rule also holds across an alerter restart.
+ *
+ * DESIGN
+ * seqwin_accept(seq): seq <= hi -> duplicate; hi < seq <= hi + SEQWIN_BITS -> a bit in the window says
+ * whether it came; beyond the window the window slides (the seqs it passes over count as never coming:
+ * arriving later they are treated as duplicates). hi then advances over every contiguous bit. The first seq
+ * seen of a (worker, boot_id) is its starting point (hi = seq - 1). At most SEQWIN_BOOTS_PER_WORKER boot ids
+ * are kept per worker slot (the least recently used goes): a worker's older boots only ever come back
+ * through a replayed spool, in order. File format (text, version 1): a line "clockwerk-alerter-seqs 1",
+ * then one line per entry "worker boot_id_hex hi bits_hex(SEQWIN_BITS/64 words, low word first)". */
+#ifndef CW_ALERTER_SEQWIN_H
+#define CW_ALERTER_SEQWIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SEQWIN_BITS 1024
+#define SEQWIN_WORDS (SEQWIN_BITS / 64)
+#define SEQWIN_BOOTS_PER_WORKER 8
+#define SEQWIN_FILE "alerter.seqs"
+
+struct seqwin_entry {
+    uint32_t worker;
+    uint64_t boot_id;
+    uint64_t hi;                  /* every seq <= hi was applied (or passed over) */
+    uint64_t bits[SEQWIN_WORDS];  /* bit i: seq hi + 1 + i was applied */
+    uint64_t used;                /* the table's clock at the last accept: for eviction */
+};
+
+struct seqwin {
+    struct seqwin_entry *e;
+    size_t n, cap;
+    uint64_t clock;
+    bool dirty;                   /* changed since the last save */
+};
+
+void seqwin_init(struct seqwin *w);
+void seqwin_free(struct seqwin *w);
+/* true: seq is new for (worker, boot_id), now recorded as applied; false: a duplicate (apply nothing). */
+bool seqwin_accept(struct seqwin *w, uint32_t worker, uint64_t boot_id, uint64_t seq);
+/* Atomic write (temporary file, fsync, rename). 0, or -1 with a one-line reason in err. */
+int seqwin_save(struct seqwin *w, const char *path, char *err, size_t errlen);
+/* 1 loaded, 0 no file (w empty), -1 unreadable or malformed (w empty, err says why). */
+int seqwin_load(struct seqwin *w, const char *path, char *err, size_t errlen);
+
+#endif

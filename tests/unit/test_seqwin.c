@@ -1,0 +1,119 @@
+/* tests/unit/test_seqwin.c — the alerter's applied-seq record (alerter/seqwin.c): in-order results,
+ * resends (duplicates) refused, out-of-order within the window, a slide beyond it, several boots per worker
+ * with eviction, and the file round trip (so the rule holds across an alerter restart), malformed files. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "alerter/seqwin.h"
+
+static void test_in_order_and_resend(void **state)
+{
+    (void)state;
+    struct seqwin w;
+    seqwin_init(&w);
+    for (uint64_t s = 1; s <= 100; s++) assert_true(seqwin_accept(&w, 0, 7, s));
+    /* go-back-N resend of 50..100: all duplicates */
+    for (uint64_t s = 50; s <= 100; s++) assert_false(seqwin_accept(&w, 0, 7, s));
+    assert_true(seqwin_accept(&w, 0, 7, 101));
+    assert_int_equal(w.n, 1);
+    assert_int_equal(w.e[0].hi, 101);
+    assert_false(seqwin_accept(&w, 0, 7, 0));
+    /* another boot and another worker are separate sequences */
+    assert_true(seqwin_accept(&w, 0, 8, 1));
+    assert_true(seqwin_accept(&w, 1, 7, 50));   /* first seen midway: its starting point */
+    assert_false(seqwin_accept(&w, 1, 7, 49));
+    seqwin_free(&w);
+}
+
+static void test_window(void **state)
+{
+    (void)state;
+    struct seqwin w;
+    seqwin_init(&w);
+    assert_true(seqwin_accept(&w, 3, 1, 1));
+    assert_true(seqwin_accept(&w, 3, 1, 5));   /* 2..4 missing for now */
+    assert_true(seqwin_accept(&w, 3, 1, 3));
+    assert_false(seqwin_accept(&w, 3, 1, 5));
+    assert_false(seqwin_accept(&w, 3, 1, 3));
+    assert_int_equal(w.e[0].hi, 1);
+    assert_true(seqwin_accept(&w, 3, 1, 2));
+    assert_true(seqwin_accept(&w, 3, 1, 4));
+    assert_int_equal(w.e[0].hi, 5);
+    /* far beyond the window: it slides; what it passed over counts as come */
+    assert_true(seqwin_accept(&w, 3, 1, 5 + SEQWIN_BITS + 100));
+    assert_false(seqwin_accept(&w, 3, 1, 6));
+    assert_true(seqwin_accept(&w, 3, 1, 5 + SEQWIN_BITS + 99));
+    assert_false(seqwin_accept(&w, 3, 1, 5 + SEQWIN_BITS + 100));
+    seqwin_free(&w);
+}
+
+static void test_eviction(void **state)
+{
+    (void)state;
+    struct seqwin w;
+    seqwin_init(&w);
+    for (uint64_t b = 1; b <= SEQWIN_BOOTS_PER_WORKER + 3; b++) assert_true(seqwin_accept(&w, 2, b, 1));
+    assert_int_equal(w.n, SEQWIN_BOOTS_PER_WORKER);
+    assert_false(seqwin_accept(&w, 2, SEQWIN_BOOTS_PER_WORKER + 3, 1));
+    seqwin_free(&w);
+}
+
+static void test_file_round_trip(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/cwseqwin.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[64], err[256];
+    snprintf(path, sizeof path, "%s/alerter.seqs", dir);
+    struct seqwin w, r;
+    seqwin_init(&w);
+    seqwin_init(&r);
+    assert_int_equal(seqwin_load(&r, path, err, sizeof err), 0);
+    for (uint64_t s = 1; s <= 10; s++) assert_true(seqwin_accept(&w, 0, 0xabcdef0123456789ULL, s));
+    assert_true(seqwin_accept(&w, 0, 0xabcdef0123456789ULL, 200));
+    assert_true(seqwin_accept(&w, 4, 9, 3));
+    assert_int_equal(seqwin_save(&w, path, err, sizeof err), 0);
+    assert_int_equal(seqwin_load(&r, path, err, sizeof err), 1);
+    assert_int_equal(r.n, 2);
+    /* a restarted alerter refuses what was applied before it */
+    assert_false(seqwin_accept(&r, 0, 0xabcdef0123456789ULL, 10));
+    assert_false(seqwin_accept(&r, 0, 0xabcdef0123456789ULL, 200));
+    assert_false(seqwin_accept(&r, 4, 9, 3));
+    assert_true(seqwin_accept(&r, 0, 0xabcdef0123456789ULL, 11));
+    assert_true(seqwin_accept(&r, 4, 9, 4));
+    /* malformed files are refused, never half loaded */
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("clockwerk-alerter-seqs 1\n0 zz 1 00\n", f);
+    fclose(f);
+    assert_int_equal(seqwin_load(&r, path, err, sizeof err), -1);
+    assert_int_equal(r.n, 0);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("something else\n", f);
+    fclose(f);
+    assert_int_equal(seqwin_load(&r, path, err, sizeof err), -1);
+    unlink(path);
+    rmdir(dir);
+    seqwin_free(&w);
+    seqwin_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_in_order_and_resend),
+        cmocka_unit_test(test_window),
+        cmocka_unit_test(test_eviction),
+        cmocka_unit_test(test_file_round_trip),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

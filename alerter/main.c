@@ -33,6 +33,7 @@
 #include "alerter/group.h"
 #include "alerter/mail.h"
 #include "alerter/outbox.h"
+#include "alerter/seqwin.h"
 #include "alerter/state.h"
 #include "alerter/statefile.h"
 #include "alerter/webhook.h"
@@ -48,7 +49,9 @@
 #define LIGHT_SAVE_US (5 * 1000000LL)      /* counters-only changes are saved at most this often */
 #define SOON_SAVE_US 250000LL              /* new alerts (still held) are saved at most this late */
 #define STATS_US 1000000LL
-#define STORE_QUEUE_MAX 100000             /* alert records waiting for the storer's socket */
+#define STORE_OUTBOX_BYTES (16u << 20)     /* unacked alert records in memory; beyond: the spool */
+#define STORE_OUTBOX_WINDOW 1024           /* alert records in flight to the storer */
+#define STORE_RESEND_NS (5 * 1000000000LL) /* unacked alert records are sent again after this */
 #define ERROR_KEEP 512                     /* bytes of a check's error text kept per endpoint */
 
 struct ep_slot {
@@ -68,7 +71,7 @@ struct worker_seq {
 
 struct counters {
     int64_t results, malformed, gaps, unknown_urls, alerts_raised, mails_sent, mail_failures, webhooks_sent,
-        webhook_failures, outbox_full, store_dropped, state_saves, state_errors, acked, ack_messages;
+        webhook_failures, outbox_full, state_saves, state_errors, acked, ack_messages, duplicates;
 };
 
 /* Results applied to the state but not yet in the state file: acked (common/ackq.h) after the next save. */
@@ -99,8 +102,10 @@ struct alerter {
     size_t n_held, cap_held;
     struct agroup group;
 
-    struct cw_buf *storeq;     /* encoded alert records waiting for the storer's socket */
-    size_t storeq_head, storeq_n, storeq_cap;
+    struct ackq storeq;        /* alert records to the storer, kept until acked (common/ackq.h) */
+    bool has_storeq;
+    struct seqwin seen;        /* results already applied: a resend is acked, not applied again */
+    char seen_path[PATH_MAX];
 
     struct worker_seq *seqs;
     size_t n_seqs;
@@ -177,41 +182,9 @@ static void build_endpoints(struct alerter *a, struct cw_config *cfg)
 
 /* ---------------------------------------------------------------- alert records to the storer and the tap */
 
-static void storeq_push(struct alerter *a, const struct cw_buf *msg)
-{
-    if (a->storeq_n == STORE_QUEUE_MAX) {
-        a->c.store_dropped++;
-        log_error("storer unreachable and %d alert records queued: dropping the oldest", STORE_QUEUE_MAX);
-        cw_buf_free(&a->storeq[a->storeq_head]);
-        a->storeq_head = (a->storeq_head + 1) % a->storeq_cap;
-        a->storeq_n--;
-    }
-    if (a->storeq_n == a->storeq_cap) {
-        size_t cap = a->storeq_cap ? a->storeq_cap * 2 : 64;
-        struct cw_buf *q = cw_xcalloc(cap, sizeof *q);
-        for (size_t i = 0; i < a->storeq_n; i++) q[i] = a->storeq[(a->storeq_head + i) % a->storeq_cap];
-        free(a->storeq);
-        a->storeq = q;
-        a->storeq_cap = cap;
-        a->storeq_head = 0;
-    }
-    struct cw_buf *slot = &a->storeq[(a->storeq_head + a->storeq_n) % a->storeq_cap];
-    memset(slot, 0, sizeof *slot);
-    cw_buf_put(slot, msg->data, msg->len);
-    a->storeq_n++;
-}
-
 static void storeq_flush(struct alerter *a)
 {
-    while (a->storeq_n > 0 && a->store) {
-        struct cw_buf *m = &a->storeq[a->storeq_head];
-        int rc = bus_send(a->store, CW_MSG_ALERT, m->data, m->len);
-        if (rc == BUS_WOULD_BLOCK) return;
-        if (rc == BUS_ERROR) log_error("cannot send an alert record to the storer: %s", strerror(errno));
-        cw_buf_free(m);
-        a->storeq_head = (a->storeq_head + 1) % a->storeq_cap;
-        a->storeq_n--;
-    }
+    if (a->has_storeq) ackq_service(&a->storeq, cw_mono_ns());
 }
 
 /* Sends the alert's current state to the storer (reliable, queued) and the tap (best effort, URL masked). */
@@ -221,8 +194,9 @@ static void record_alert(struct alerter *a, const struct alert_rec *al)
     alert_to_wire(al, &w);
     if (a->store) {
         cw_buf_reset(&a->scratch);
-        if (proto_alert_encode(&a->scratch, &w) == 0) storeq_push(a, &a->scratch);
-        storeq_flush(a);
+        uint64_t v = ackq_alert_version(w.email_state, w.webhook_state);
+        if (proto_alert_encode(&a->scratch, &w) == 0 && a->has_storeq)
+            ackq_push(&a->storeq, a->scratch.data, a->scratch.len, ACKQ_ALERT_WORKER, w.alert_id, v, v, 1);
     }
     if (a->pub) {
         char masked[CW_URL_MAX + 1];
@@ -527,8 +501,10 @@ static void handle_message(struct alerter *a, const struct bus_msg *m, int64_t n
         int n = proto_results_decode(m->data, m->len, a->results, CW_RESULT_BATCH_MAX, &why);
         if (n > 0) {
             for (int i = 0; i < n; i++) {
-                handle_result(a, &a->results[i], now_mono);
-                ack_add(a, &m->peer, &a->results[i]);
+                const struct cw_result *r = &a->results[i];
+                if (seqwin_accept(&a->seen, r->worker, r->boot_id, r->seq)) handle_result(a, r, now_mono);
+                else a->c.duplicates++; /* a resend of what was applied: acked again, not applied twice */
+                ack_add(a, &m->peer, r);
             }
             return;
         }
@@ -594,7 +570,13 @@ static void save_state(struct alerter *a, int64_t now_mono)
         log_error("cannot save the alerter state: %s", err);
     } else {
         a->c.state_saves++;
-        acks_flush(a); /* what they acknowledge is in the file now */
+        /* then the applied seqs (a crash in between may apply a resend twice; never lose one) */
+        if (a->seen.dirty && seqwin_save(&a->seen, a->seen_path, err, sizeof err) != 0) {
+            a->c.state_errors++;
+            log_error("cannot save the applied sequence numbers: %s", err);
+        } else {
+            acks_flush(a); /* what they acknowledge is in the files now */
+        }
     }
     free(d.eps);
     free(d.alert_held);
@@ -702,7 +684,12 @@ static void publish_stats(struct alerter *a)
         { "outbox", (int64_t)outbox_count(a->ob) },
         { "outbox_full", a->c.outbox_full },
         { "alerts_pending", (int64_t)a->n_alerts },
-        { "store_queue", (int64_t)a->storeq_n },
+        { "store_queue", a->has_storeq ? (int64_t)ackq_pending_results(&a->storeq) : 0 },
+        { "store_spool_bytes", a->has_storeq ? (int64_t)ackq_spool_bytes(&a->storeq) : 0 },
+        { "store_acked", a->has_storeq ? (int64_t)a->storeq.acked : 0 },
+        { "store_resent", a->has_storeq ? (int64_t)a->storeq.resent : 0 },
+        { "store_dropped", a->has_storeq ? (int64_t)a->storeq.dropped : 0 },
+        { "duplicates", a->c.duplicates },
         { "state_saves", a->c.state_saves },
         { "state_errors", a->c.state_errors },
         { "acked", a->c.acked },
@@ -784,6 +771,28 @@ static long until_ms(int64_t deadline_us, int64_t now_us)
     return d <= 0 ? 0 : (long)((d + 999) / 1000);
 }
 
+/* At SIGTERM: up to a second for the storer's acks, then what is unacked goes to the spool (replayed at
+ * the next start). */
+static void drain_storeq(struct alerter *a)
+{
+    if (!a->has_storeq) return;
+    int64_t deadline = cw_mono_ns() + 1000000000LL;
+    while (!ackq_idle(&a->storeq) && cw_mono_ns() < deadline) {
+        struct bus_msg m;
+        if (bus_recv(a->store, &m, 20) > 0) {
+            if (m.type == CW_MSG_ACK) (void)ackq_on_ack(&a->storeq, m.data, m.len);
+            bus_msg_release(&m);
+        }
+        ackq_service(&a->storeq, cw_mono_ns());
+    }
+    if (ackq_idle(&a->storeq)) return;
+    uint64_t waiting = ackq_pending_results(&a->storeq);
+    uint64_t lost = ackq_spill(&a->storeq);
+    log_warn("stopping with %" PRIu64 " alert records not acknowledged by the storer: kept in %s for the next start",
+             waiting, a->storeq.spool_path ? a->storeq.spool_path : "(no spool)");
+    if (lost) log_error("%" PRIu64 " alert records for the storer are lost", lost);
+}
+
 static int run(struct alerter *a, int sigfd)
 {
     int zfd = bus_fd(a->in);
@@ -814,20 +823,28 @@ static int run(struct alerter *a, int sigfd)
         if (a->dirty_soon) t = min_timeout(t, until_ms(a->last_save_us + SOON_SAVE_US, now));
         else if (a->dirty_light) t = min_timeout(t, until_ms(a->last_save_us + LIGHT_SAVE_US, now));
         if (a->n_acks) t = min_timeout(t, until_ms(a->last_save_us + ACK_SAVE_US, now));
-        if (a->storeq_n) t = min_timeout(t, 100);
+        if (a->has_storeq) {
+            const struct ackq *q = &a->storeq;
+            if ((q->nsent < q->count && q->inflight < q->window) || ackq_spool_bytes(q)) t = min_timeout(t, 100);
+            int64_t d = ackq_next_deadline(q);
+            if (d != INT64_MAX) t = min_timeout(t, until_ms(d / 1000, cw_mono_us()));
+            if (bus_readable(a->store)) t = 0;
+        }
         if (bus_readable(a->in)) t = 0; /* ZMQ_FD is edge-triggered: never sleep on a ready socket */
         if (t < 0 || t > 1000) t = 1000;
-        struct curl_waitfd extra[2] = { { .fd = zfd, .events = CURL_WAIT_POLLIN },
-                                        { .fd = sigfd, .events = CURL_WAIT_POLLIN } };
+        struct curl_waitfd extra[3] = { { .fd = zfd, .events = CURL_WAIT_POLLIN },
+                                        { .fd = sigfd, .events = CURL_WAIT_POLLIN },
+                                        { .fd = a->has_storeq ? bus_fd(a->store) : -1, .events = CURL_WAIT_POLLIN } };
         int nfds = 0;
-        CURLMcode mc = curl_multi_poll(outbox_multi(a->ob), extra, 2, (int)t, &nfds);
+        CURLMcode mc = curl_multi_poll(outbox_multi(a->ob), extra, a->has_storeq && extra[2].fd >= 0 ? 3 : 2, (int)t,
+                                       &nfds);
         if (mc != CURLM_OK) log_error("curl_multi_poll: %s", curl_multi_strerror(mc));
         bool hup = false;
         if (read_signals(sigfd, &hup)) {
             log_info("SIGTERM: saving state and stopping (%zu undelivered messages stay in %s)", outbox_count(a->ob),
                      a->state_path);
             save_state(a, cw_mono_us());
-            storeq_flush(a);
+            drain_storeq(a);
             publish_stats(a); /* the supervisor logs the last counters it saw */
             return 0;
         }
@@ -841,8 +858,8 @@ static void free_alerter(struct alerter *a)
     for (size_t i = 0; i < a->n_alerts; i++) alert_free(a->alerts[i]);
     free(a->alerts);
     free(a->held);
-    for (size_t i = 0; i < a->storeq_n; i++) cw_buf_free(&a->storeq[(a->storeq_head + i) % a->storeq_cap]);
-    free(a->storeq);
+    if (a->has_storeq) ackq_free(&a->storeq);
+    seqwin_free(&a->seen);
     for (size_t k = 0; k < a->n_eps; k++) free(a->eps[k].last_error);
     free(a->eps);
     free(a->index);
@@ -945,11 +962,24 @@ int main(int argc, char **argv)
     if (config_wants_storer(a.cfg)) {
         a.store = bus_open(a.bus, BUS_SEND_RELIABLE, a.cfg->store_address, err, sizeof err);
         if (!a.store) fatal(1, "%s", err);
+        char spool[PATH_MAX];
+        if (snprintf(spool, sizeof spool, "%s/alerter-storer.spool", a.cfg->run_dir) >= (int)sizeof spool)
+            fatal(2, "run_dir is too long");
+        if (ackq_init(&a.storeq, a.store, "storer", STORE_OUTBOX_BYTES, STORE_OUTBOX_WINDOW, STORE_RESEND_NS, spool,
+                      err, sizeof err) != 0)
+            fatal(1, "alert records spool: %s", err);
+        a.storeq.msg_type = CW_MSG_ALERT;
+        ackq_set_spool_max(&a.storeq, ACKQ_SPOOL_MAX_DEFAULT);
+        a.has_storeq = true;
     }
     a.pub = bus_open(a.bus, BUS_PUBLISH, a.cfg->publish_address, err, sizeof err);
     if (!a.pub) log_warn("no stats or alerts for the tap: %s", err);
     build_endpoints(&a, a.cfg);
     a.ob = outbox_new(a.cfg, on_delivery, &a);
+    if (snprintf(a.seen_path, sizeof a.seen_path, "%s/%s", a.cfg->run_dir, SEQWIN_FILE) >= (int)sizeof a.seen_path)
+        fatal(2, "run_dir is too long");
+    if (seqwin_load(&a.seen, a.seen_path, err, sizeof err) < 0)
+        log_error("%s: starting with no record of applied results (a resend may be applied twice)", err);
     load_state(&a, cw_mono_us());
     log_info("alerter running: %zu endpoints, email %s, %zu webhook(s), group_threshold %d, renotify %.0f s",
              a.n_eps, a.cfg->email_enabled ? "on" : "off", a.cfg->n_webhooks, a.cfg->group_threshold, a.cfg->renotify);

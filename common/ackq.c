@@ -544,45 +544,56 @@ uint64_t ackq_spill(struct ackq *q)
 
 void ackq_set_spool_max(struct ackq *q, uint64_t max_bytes) { q->spool_max_bytes = max_bytes; }
 
-long ackq_adopt_spool(const char *own_path, const char *orphan_path, char *err, size_t errlen)
+long ackq_adopt_spool(struct ackq *q, const char *orphan_path, char *err, size_t errlen)
 {
+    if (!q->spool_path) {
+        snprintf(err, errlen, "no spool of our own to adopt %s into", orphan_path);
+        return -1;
+    }
     int in = open(orphan_path, O_RDONLY | O_CLOEXEC);
     if (in < 0) {
         if (errno == ENOENT) return 0;
         snprintf(err, errlen, "cannot open %s: %s", orphan_path, strerror(errno));
         return -1;
     }
-    int out = -1;
     struct stat st;
-    uint64_t records = 0;
     if (fstat(in, &st) != 0) {
         snprintf(err, errlen, "cannot stat %s: %s", orphan_path, strerror(errno));
-        goto fail;
+        close(in);
+        return -1;
     }
-    uint64_t end = spool_whole_end(in, (uint64_t)st.st_size, &records);
-    out = open(own_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    struct stat ost;
-    if (out < 0 || fstat(out, &ost) != 0) {
-        snprintf(err, errlen, "cannot open %s: %s", own_path, strerror(errno));
-        goto fail;
+    uint64_t end = spool_whole_end(in, (uint64_t)st.st_size, NULL), off = 0;
+    long batches = 0;
+    struct cw_buf b = { 0 };
+    while (off < end) {
+        uint8_t h[SPOOL_HEADER];
+        if (pread(in, h, sizeof h, (off_t)off) != (ssize_t)sizeof h) goto rd;
+        uint32_t len = get_u32(h);
+        struct ackq_entry key = { .worker = get_u32(h + 4), .boot_id = get_u64(h + 8), .first = get_u64(h + 16),
+                                  .last = get_u64(h + 24), .n = get_u32(h + 32) };
+        cw_buf_reset(&b);
+        cw_buf_reserve(&b, len);
+        if (pread(in, b.data, len, (off_t)(off + SPOOL_HEADER)) != (ssize_t)len) goto rd;
+        if (spool_append(q, &key, b.data, len) != 0) {
+            snprintf(err, errlen, "cannot append %s to %s: %s", orphan_path, q->spool_path, strerror(errno));
+            goto fail;
+        }
+        off += SPOOL_HEADER + len;
+        batches++;
     }
-    /* a record cut short at the end of our own file would swallow the first adopted one: cut it off */
-    uint64_t own_end = spool_whole_end(out, (uint64_t)ost.st_size, NULL);
-    if ((own_end < (uint64_t)ost.st_size && ftruncate(out, (off_t)own_end) != 0) ||
-        copy_range(in, 0, end, out, own_end) != 0 || fdatasync(out) != 0) {
-        snprintf(err, errlen, "cannot append %s to %s: %s", orphan_path, own_path, strerror(errno));
-        if (ftruncate(out, (off_t)own_end) != 0) { /* best effort: the orphan stays, it is tried again */ }
-        goto fail;
-    }
-    close(out);
+    cw_buf_free(&b);
     close(in);
-    if (unlink(orphan_path) != 0 && errno != ENOENT) {
-        /* a second adoption would resend them: harmless, the receivers are idempotent */
-        log_warn("cannot remove the adopted spool %s: %s", orphan_path, strerror(errno));
+    if (q->spool_fd >= 0 && fdatasync(q->spool_fd) != 0) {
+        snprintf(err, errlen, "cannot sync %s: %s", q->spool_path, strerror(errno));
+        return -1;
     }
-    return (long)records;
+    if (unlink(orphan_path) != 0 && errno != ENOENT)
+        log_warn("cannot remove the adopted spool %s: %s (it would be resent once more)", orphan_path, strerror(errno));
+    return batches;
+rd:
+    snprintf(err, errlen, "cannot read %s: %s", orphan_path, errno ? strerror(errno) : "short read");
 fail:
-    if (out >= 0) close(out);
+    cw_buf_free(&b);
     close(in);
     return -1;
 }

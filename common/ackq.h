@@ -121,10 +121,11 @@ uint64_t ackq_spill(struct ackq *q);
  * the bound, and the file is rewritten without them. Never a crash, never a full disk. 0: no bound. */
 void ackq_set_spool_max(struct ackq *q, uint64_t max_bytes);
 
-/* Moves the whole records of a spool left by a slot that no longer exists (orphan_path) to the end of
- * own_path (created if need be), syncs it and removes the orphan. Call before ackq_init on own_path. Returns
- * the records moved (>= 0), or -1 with err set (the orphan is then left alone). A record cut short at the
- * end of the orphan is ignored. Records keep their (worker, boot_id, seq): the receivers stay idempotent. */
-long ackq_adopt_spool(const char *own_path, const char *orphan_path, char *err, size_t errlen);
+/* Adopts a spool left by a worker slot that no longer exists (orphan_path): its whole records are appended
+ * to q's own spool (so they are sent, in order, after what q already holds), q's spool is synced and the
+ * orphan removed. Returns the batches adopted (>= 0), or -1 with err set (the orphan stays: adopting it
+ * again later only resends, and the receivers are idempotent). A record cut short at the end is ignored.
+ * Records keep their (worker, boot_id, seq). */
+long ackq_adopt_spool(struct ackq *q, const char *orphan_path, char *err, size_t errlen);
 
 #endif

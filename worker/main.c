@@ -29,6 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -56,6 +58,8 @@
 #define WORKER_OUTBOX_BYTES (64u * 1024 * 1024)
 #define WORKER_OUTBOX_WINDOW 1024
 #define WORKER_RESEND_NS 5000000000LL
+#define WORKER_ORPHAN_SCAN_PERIODS 10  /* slot 0 looks for orphan spools every this many stats periods */
+#define WORKER_ORPHAN_AGE_S 5          /* ... and adopts those untouched for this long */
 #define WORKER_ACK_GRACE_NS 1000000000LL
 #define WORKER_STOP_GRACE_NS 1000000000LL
 #define WORKER_FLUSH_GRACE_NS 1000000000LL
@@ -81,6 +85,8 @@ struct worker {
     struct probe_pool *pool;
     unsigned max_in_flight;
     size_t outbox_bytes;
+    uint64_t spool_max_bytes;      /* disk bound per spool file (CLOCKWERK_SPOOL_MAX_BYTES) */
+    unsigned orphan_scans;         /* stats periods since the last look for orphan spools (slot 0) */
     struct sched sched;
     uint8_t *busy;                 /* per endpoint: a check is in flight */
     struct curl_slist **headers;   /* per endpoint, NULL when none */
@@ -112,6 +118,8 @@ struct worker {
     char alive_path[4096];
     int alive_fd;
 };
+
+static void adopt_orphans(struct worker *w, bool at_start);
 
 static void alive_touch(struct worker *w)
 {
@@ -506,6 +514,10 @@ static void run(struct worker *w)
         service_outboxes(w);
         now = cw_mono_ns();
         if (now >= w->next_stats_ns) {
+            if (w->slot == 0 && ++w->orphan_scans >= WORKER_ORPHAN_SCAN_PERIODS) {
+                w->orphan_scans = 0;
+                adopt_orphans(w, false);
+            }
             publish_stats(w);
             w->next_stats_ns += WORKER_STATS_PERIOD_NS;
             if (w->next_stats_ns <= now) w->next_stats_ns = now + WORKER_STATS_PERIOD_NS;
@@ -565,12 +577,48 @@ static void drain_output(struct worker *w)
     for (unsigned i = 0; i < w->n_out; i++) {
         struct ackq *q = &w->out[i];
         uint64_t waiting = ackq_pending_results(q);
+        if (ackq_idle(q)) continue;
+        uint64_t lost = ackq_spill(q); /* also syncs what the spool held already */
         if (!waiting) continue;
-        uint64_t lost = ackq_spill(q);
         log_warn("stopping with %" PRIu64 " results not acknowledged by the %s: kept in %s for the next start%s",
                  waiting, q->name, q->spool_path ? q->spool_path : "(no spool)", lost ? " (some could not be written)" : "");
         if (lost) log_error("%" PRIu64 " results for the %s are lost", lost, q->name);
     }
+}
+
+/* Slot 0 adopts the spools of slots that no longer exist (fewer workers after a reload): run_dir/
+ * worker-<k>-<destination>.spool with k >= slots. At start, every one; later (a retiring worker may still be
+ * writing its own at its stop), those untouched for WORKER_ORPHAN_AGE_S. */
+static void adopt_orphans(struct worker *w, bool at_start)
+{
+    DIR *d = opendir(w->cfg->run_dir);
+    if (!d) {
+        log_warn("cannot look for orphan spools in %s: %s", w->cfg->run_dir, strerror(errno));
+        return;
+    }
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        unsigned k;
+        char dest[16];
+        int used = 0;
+        if (sscanf(de->d_name, "worker-%u-%15[a-z].spool%n", &k, dest, &used) != 2 || de->d_name[used] != '\0' ||
+            k < w->slots)
+            continue;
+        for (unsigned i = 0; i < w->n_out; i++) {
+            struct ackq *q = &w->out[i];
+            if (strcmp(q->name, dest) != 0) continue;
+            char path[4096], err[4400];
+            if ((size_t)snprintf(path, sizeof path, "%s/%s", w->cfg->run_dir, de->d_name) >= sizeof path) continue;
+            struct stat st;
+            if (!at_start && (stat(path, &st) != 0 || time(NULL) - st.st_mtime < WORKER_ORPHAN_AGE_S)) continue;
+            long n = ackq_adopt_spool(q, path, err, sizeof err);
+            if (n < 0) log_error("orphan spool of worker slot %u (only %u slots now): %s", k, w->slots, err);
+            else if (n > 0)
+                log_warn("adopted %ld batches for the %s from %s (worker slot %u no longer exists: %u slots now)", n,
+                         q->name, path, k, w->slots);
+        }
+    }
+    closedir(d);
 }
 
 static void open_outputs(struct worker *w)
@@ -594,6 +642,7 @@ static void open_outputs(struct worker *w)
         if (ackq_init(&w->out[w->n_out], s, dest[i].name, w->outbox_bytes, WORKER_OUTBOX_WINDOW, WORKER_RESEND_NS,
                       path, err, sizeof err) != 0)
             fatal(1, "%s spool: %s", dest[i].name, err);
+        ackq_set_spool_max(&w->out[w->n_out], w->spool_max_bytes);
         w->n_out++;
     }
     if (cfg->publish_address) {
@@ -631,6 +680,15 @@ int main(int argc, char **argv)
     if (limit < WORKER_MIN_IN_FLIGHT) limit = WORKER_MIN_IN_FLIGHT;
     w.max_in_flight = limit;
     w.outbox_bytes = env_uint("CLOCKWERK_OUTBOX_MAX_BYTES", 1u << 31, false, WORKER_OUTBOX_BYTES);
+    w.spool_max_bytes = ACKQ_SPOOL_MAX_DEFAULT;
+    const char *sm = getenv("CLOCKWERK_SPOOL_MAX_BYTES");
+    if (sm && *sm) {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(sm, &end, 10);
+        if (errno || *end || sm[0] == '-' || v < 4096) fatal(2, "CLOCKWERK_SPOOL_MAX_BYTES=%s is not a number >= 4096", sm);
+        w.spool_max_bytes = v;
+    }
 
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) fatal(1, "cannot initialise libcurl");
     w.multi = curl_multi_init();
@@ -652,6 +710,7 @@ int main(int argc, char **argv)
     }
     alive_open(&w);
     open_outputs(&w);
+    if (w.slot == 0) adopt_orphans(&w, true);
     setup_loop(&w);
     proto_results_begin(&w.batch);
     log_info("checking %zu endpoints (at most %u at once), boot id %016" PRIx64, n, w.max_in_flight, w.boot_id);

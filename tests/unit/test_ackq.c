@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -337,6 +338,135 @@ static void test_restart_replays_spool(void **state)
     ackq_free(&q2);
 }
 
+/* Receives and acks everything q sends until it is idle; records the batches' first seqs per boot id. */
+static size_t drain_all(struct fixture *f, struct ackq *q, uint64_t *firsts, uint64_t *boots, size_t max)
+{
+    size_t n = 0;
+    while (!ackq_idle(q)) {
+        struct bus_peer peer;
+        uint64_t last, boot;
+        uint64_t first = recv_batch(f, q, &peer, &last, &boot);
+        assert_true(n < max);
+        firsts[n] = first;
+        boots[n++] = boot;
+        uint64_t before = q->acked;
+        send_ack(f, &peer, boot, first, last);
+        int64_t until = cw_mono_us() / 1000 + DEADLINE_MS;
+        while (q->acked == before) {
+            assert_true(cw_mono_us() / 1000 < until);
+            usleep(1000);
+            ackq_service(q, cw_mono_ns());
+        }
+    }
+    return n;
+}
+
+/* The spool's disk bound drops the oldest unread batches (counted), never more than the bound on disk; a
+ * spill keeps the push order (memory first, then the spool); slot 0 adopts an orphan slot's spool. */
+static void test_spool_bound_spill_order_adopt(void **state)
+{
+    struct fixture *f = *state;
+    char err[256];
+    size_t batch_bytes;
+    {
+        struct ackq tmp;
+        assert_int_equal(ackq_init(&tmp, f->snd, "t", 1 << 20, 8, 1000000000, NULL, err, sizeof err), 0);
+        push_batch(&tmp, 1, 5, BOOT);
+        batch_bytes = tmp.mem_bytes;
+        ackq_free(&tmp);
+    }
+    struct ackq q;
+    assert_int_equal(ackq_init(&q, f->snd, "test", 4 * batch_bytes, 3, 60LL * 1000000000, f->spool, err, sizeof err), 0);
+    uint64_t bound = 8 * (36 + batch_bytes);
+    ackq_set_spool_max(&q, bound);
+    for (unsigned k = 1; k <= 30; k++) {
+        push_batch(&q, k, 5, BOOT);
+        struct stat st;
+        if (stat(f->spool, &st) == 0) assert_true((uint64_t)st.st_size <= bound);
+    }
+    assert_true(q.dropped > 0);
+    assert_int_equal(q.dropped, q.spool_full_dropped);
+    assert_int_equal(q.dropped % 5, 0);
+    uint64_t dropped = q.dropped;
+    assert_int_equal(ackq_spill(&q), 0);
+    ackq_free(&q);
+
+    /* an orphan spool of slot 5 (another boot) */
+    char orphan[160];
+    snprintf(orphan, sizeof orphan, "%s/worker-5-storer.spool", f->dir);
+    struct ackq o;
+    assert_int_equal(ackq_init(&o, f->snd, "test", 1 << 20, 8, 60LL * 1000000000, orphan, err, sizeof err), 0);
+    for (unsigned k = 1; k <= 3; k++) push_batch(&o, k, 2, BOOT + 1);
+    assert_int_equal(ackq_spill(&o), 0);
+    ackq_free(&o);
+
+    bind_receiver(f);
+    struct ackq q2;
+    assert_int_equal(ackq_init(&q2, f->snd, "test", 4 * batch_bytes, 3, 60LL * 1000000000, f->spool, err, sizeof err), 0);
+    assert_int_equal(ackq_adopt_spool(&q2, orphan, err, sizeof err), 3);
+    assert_int_not_equal(access(orphan, F_OK), 0);
+    uint64_t firsts[64], boots[64];
+    size_t n = drain_all(f, &q2, firsts, boots, 64);
+    assert_int_equal(n, 30 - dropped / 5 + 3);
+    /* ours in push order: the 4 that were in memory (1..20), then what the bound left, ending with batch 30 */
+    uint64_t prev = 0;
+    size_t ours = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (boots[i] != BOOT) continue;
+        assert_true(firsts[i] > prev);
+        if (ours < 4) assert_int_equal(firsts[i], ours * 5 + 1);
+        prev = firsts[i];
+        ours++;
+    }
+    assert_int_equal(prev, 146);
+    /* the adopted ones come after ours, in their order */
+    assert_int_equal(boots[n - 3], BOOT + 1);
+    assert_int_equal(firsts[n - 3], 1);
+    assert_int_equal(firsts[n - 1], 5);
+    assert_int_not_equal(access(f->spool, F_OK), 0);
+    ackq_free(&q2);
+}
+
+/* A queue of alert records sends them as CW_MSG_ALERT, identified in acks by (ACKQ_ALERT_WORKER, alert id,
+ * delivery-state version). */
+static void test_alert_records(void **state)
+{
+    struct fixture *f = *state;
+    char err[256];
+    struct ackq q;
+    assert_int_equal(ackq_init(&q, f->snd, "storer", 1 << 20, 8, 60LL * 1000000000, NULL, err, sizeof err), 0);
+    q.msg_type = CW_MSG_ALERT;
+    bind_receiver(f);
+    struct cw_alert a = { .alert_id = 0x1234, .raised_at_us = 1, .kind = CW_ALERT_DOWN, .email_state = CW_DELIVERY_PENDING,
+                          .webhook_state = CW_DELIVERY_NONE, .url = "http://127.0.0.1:9/", .name = "", .message = "m" };
+    struct cw_buf b = { 0 };
+    assert_int_equal(proto_alert_encode(&b, &a), 0);
+    uint64_t v = ackq_alert_version(a.email_state, a.webhook_state);
+    assert_true(v >= 1 && v <= 16);
+    assert_true(ackq_alert_version(CW_DELIVERY_SENT, CW_DELIVERY_NONE) != v);
+    ackq_push(&q, b.data, b.len, ACKQ_ALERT_WORKER, a.alert_id, v, v, 1);
+    cw_buf_free(&b);
+    int64_t until = cw_mono_us() / 1000 + DEADLINE_MS;
+    struct bus_msg m;
+    while (bus_recv(f->rcv, &m, 20) != 1) {
+        ackq_service(&q, cw_mono_ns());
+        assert_true(cw_mono_us() / 1000 < until);
+    }
+    assert_int_equal(m.type, CW_MSG_ALERT);
+    struct bus_peer peer = m.peer;
+    bus_msg_release(&m);
+    struct ackq_range r = { ACKQ_ALERT_WORKER, 0x1234, v + 1, v + 1 }; /* another version: not this one */
+    assert_int_equal(ackq_ack_encode(&b, &r, 1), 0);
+    assert_int_equal(ackq_on_ack(&q, b.data, b.len), 0);
+    r.first = r.last = v;
+    assert_int_equal(ackq_ack_encode(&b, &r, 1), 0);
+    assert_int_equal(bus_send_to(f->rcv, &peer, CW_MSG_ACK, b.data, b.len), BUS_SENT);
+    cw_buf_free(&b);
+    wait_count(&q, 0);
+    assert_int_equal(q.acked, 1);
+    ackq_free(&q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -345,6 +475,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_window_and_resend, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bound_spool_replay_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_replays_spool, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spool_bound_spill_order_adopt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_alert_records, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -301,11 +301,12 @@ static void publish_stats(struct worker *w)
 {
     struct cw_stats s = { .role = "worker", .id = w->slot, .boot_id = w->boot_id, .at_us = cw_wall_us() };
     uint64_t pending = 0, dropped = 0, sent = 0, acked = 0, resent = 0, spooled = 0, spool_bytes = 0,
-             malformed = 0;
+             malformed = 0, spool_full = 0;
     for (unsigned i = 0; i < w->n_out; i++) {
         const struct ackq *q = &w->out[i];
         pending += q->count;
         dropped += q->dropped;
+        spool_full += q->spool_full_dropped;
         resent += q->resent;
         spooled += q->spooled;
         spool_bytes += ackq_spool_bytes(q);
@@ -330,6 +331,7 @@ static void publish_stats(struct worker *w)
     add_stat(&s, "spool_bytes", (int64_t)spool_bytes);
     add_stat(&s, "pending_batches", (int64_t)pending);
     add_stat(&s, "dropped", (int64_t)dropped);
+    add_stat(&s, "spool_full_dropped", (int64_t)spool_full);
     add_stat(&s, "dropped_malformed", (int64_t)malformed);
     add_stat(&s, "gaps", 0);
     add_stat(&s, "lateness_samples", (int64_t)w->lateness.total);

@@ -68,3 +68,100 @@ def test_storer_kill9_loses_nothing():
             harness.note("storer-kill: %d kills, %d sent, %d stored, 0 lost, 0 duplicated"
                          % (KILLS, sent, sum(v[0] for v in per_boot(cw.db_path, upto=mark).values())))
             cw.stop(timeout=deadline(20))
+
+
+def _signed64(v):
+    return v - (1 << 64) if v >= (1 << 63) else v
+
+
+@harness.timeout(300)
+def test_storer_kill9_while_alerts_are_raised():
+    """Alert records (alerter -> storer) are acknowledged too: kill -9 the storer 5 times while 12 endpoints
+    flip between 200 and 500 every 2 s (alerts raised, then their webhook delivery recorded as a second record
+    of the same alert id). Afterwards the alerts table holds every alert the webhook received, exactly once,
+    each with its final delivery state (sent): no record and no state change lost."""
+    from webhook_receiver import Switchboard, WebhookReceiver
+    import threading
+    names = ["f%d" % i for i in range(12)]
+    with tempdir() as d, Switchboard() as sw, WebhookReceiver() as hook:
+        for n in names:
+            sw.set(n, 200)
+        eps = [endpoint(sw.url(n), alert_threshold=1, recovery_threshold=1, timeout=0.8) for n in names]
+        cfg = base_config(eps, workers=2, extra={"alerts": {"group_threshold": 1000, "renotify": 0,
+                                                            "webhooks": [{"url": hook.url}]}})
+        stop = threading.Event()
+        flips = [0]
+
+        def flipper():
+            status = 500
+            while not stop.wait(2.0):
+                for n in names:
+                    sw.set(n, status)
+                flips[0] += 1
+                status = 200 if status == 500 else 500
+            for n in names:
+                sw.set(n, 200)
+
+        with Clockwerk(cfg, d) as cw:
+            cw.wait_ready(titles=cw.expected_titles() + ["clockwerk: alerter"])
+            cw.wait_log(r"storer.*storing to sqlite", timeout=deadline(20))
+            wait_for(lambda: all(sw.hits(n) >= 2 for n in names), deadline(20), "first checks")
+            t = threading.Thread(target=flipper, daemon=True)
+            t.start()
+            try:
+                rng = random.Random(61)
+                for _ in range(5):
+                    pid = cw.child("clockwerk: storer")
+                    check(pid is not None, "no storer running")
+                    time.sleep(rng.uniform(0.5, 2.5))
+                    os.kill(pid, signal.SIGKILL)
+                    cw.wait_new_child("clockwerk: storer", pid, timeout=60)
+                time.sleep(2.0)
+            finally:
+                stop.set()
+                t.join(10)
+            check(flips[0] >= 4, "only %d flips" % flips[0])
+
+            def hook_ids():
+                return {c["alert_id"] for c in hook.calls() if "alert_id" in c}
+            # the last alerts (UP) are delivered: the webhook's set stops growing
+            last = [None, 0.0]
+
+            def settled():
+                ids = hook_ids()
+                if ids != last[0]:
+                    last[0], last[1] = ids, time.time()
+                    return False
+                return time.time() - last[1] >= 3.0
+            wait_for(settled, deadline(60), "webhook calls settle", interval=0.5)
+            expect = {_signed64(int(h, 16)) for h in hook_ids()}
+            check(len(expect) >= 12 * 2, "only %d alerts delivered" % len(expect))
+
+            def table():
+                con = sqlite3.connect("file:%s?mode=ro" % cw.db_path, uri=True, timeout=5)
+                try:
+                    return con.execute("SELECT alert_id, webhook_state FROM alerts").fetchall()
+                finally:
+                    con.close()
+
+            def complete():
+                rows = table()
+                return {a for a, _ in rows} >= expect and all(s == "sent" for a, s in rows if a in expect)
+            wait_for(complete, deadline(60), lambda: "every delivered alert stored with state sent (%d expected, "
+                     "table %d rows, %d not sent)" % (len(expect), len(table()),
+                                                      sum(1 for _, s in table() if s != "sent")),
+                     ignore=(sqlite3.OperationalError,), interval=0.5)
+            rows = table()
+            ids = [a for a, _ in rows]
+            check(len(ids) == len(set(ids)), "an alert id stored twice")
+            check(set(ids) == expect, "alerts stored but never delivered: %s" % sorted(set(ids) - expect)[:5])
+            con = sqlite3.connect("file:%s?mode=ro" % cw.db_path, uri=True, timeout=5)
+            try:
+                dup = con.execute("SELECT count(*) FROM (SELECT endpoint_id, kind, raised_at FROM alerts "
+                                  "GROUP BY 1, 2, 3 HAVING count(*) > 1)").fetchone()[0]
+            finally:
+                con.close()
+            check(dup == 0, "%d state changes stored as more than one alert" % dup)
+            harness.note("storer-kill-alerts: 5 kills, %d flips, %d alerts delivered, %d stored, 0 lost, "
+                         "0 duplicated" % (flips[0], len(expect), len(ids)))
+            cw.stop(timeout=deadline(20))

@@ -165,3 +165,39 @@ def test_storer_kill9_while_alerts_are_raised():
             harness.note("storer-kill-alerts: 5 kills, %d flips, %d alerts delivered, %d stored, 0 lost, "
                          "0 duplicated" % (flips[0], len(expect), len(ids)))
             cw.stop(timeout=deadline(20))
+
+
+@harness.timeout(120)
+def test_orphan_spool_of_a_removed_slot_is_adopted():
+    """Fewer workers after a reload: the spool of slot 5 (no such slot with 2 workers) left in run_dir is
+    adopted by worker 0 at its start and replayed to the storer with its original (worker, boot_id, seq)."""
+    import struct
+    boot = 0x5eed0000abc
+    with tempdir() as d:
+        url = closed_port_url("/orphan")
+        cfg = base_config([endpoint(url, timeout=1)], workers=2)
+        cw = Clockwerk(cfg, d)
+        os.makedirs(cw.run_dir, mode=0o700, exist_ok=True)
+        orphan = os.path.join(cw.run_dir, "worker-5-storer.spool")
+        with open(orphan, "wb") as f:
+            for first in (1, 11):
+                rs = [{"worker": 5, "boot_id": boot, "seq": s, "checked_at_us": int(time.time() * 1e6),
+                       "latency_us": 5, "url": url, "error": "refused"} for s in range(first, first + 10)]
+                payload = harness.encode_results(rs)
+                f.write(struct.pack("<IIQQQI", len(payload), 5, boot, first, first + 9, 10) + payload)
+            f.write(b"\x10\x00\x00")  # a torn record at the end: ignored
+        with cw:
+            cw.wait_ready()
+            cw.wait_log(r"adopted 2 batches for the storer from .*worker-5-storer\.spool", timeout=deadline(20))
+
+            def stored():
+                con = sqlite3.connect("file:%s?mode=ro" % cw.db_path, uri=True, timeout=5)
+                try:
+                    return con.execute("SELECT count(*), count(DISTINCT seq) FROM checks WHERE worker = 5 AND "
+                                       "boot_id = ?", (boot - (1 << 64) if boot >= 1 << 63 else boot,)).fetchone()
+                finally:
+                    con.close()
+            wait_for(lambda: stored() == (20, 20), deadline(30), lambda: "20 adopted rows stored (have %s)" % (stored(),),
+                     ignore=(sqlite3.OperationalError,), interval=0.3)
+            check(not os.path.exists(orphan), "the orphan spool is still there")
+            cw.stop(timeout=deadline(20))

@@ -60,6 +60,8 @@ struct ep_slot {
     struct astate_params p;
     uint16_t last_status;
     int64_t last_latency_us;
+    int64_t last_checked_us;   /* checked_at of the newest result applied, and its worker boot (in memory) */
+    uint64_t last_boot_id;
     char *last_error;          /* last failure's error text while failing; NULL otherwise */
 };
 
@@ -71,7 +73,7 @@ struct worker_seq {
 
 struct counters {
     int64_t results, malformed, gaps, unknown_urls, alerts_raised, mails_sent, mail_failures, webhooks_sent,
-        webhook_failures, outbox_full, state_saves, state_errors, acked, ack_messages, duplicates;
+        webhook_failures, outbox_full, state_saves, state_errors, acked, ack_messages, duplicates, late;
 };
 
 /* Results applied to the state but not yet in the state file: acked (common/ackq.h) after the next save. */
@@ -162,6 +164,8 @@ static void build_endpoints(struct alerter *a, struct cw_config *cfg)
             s->st = old->st;
             s->last_status = old->last_status;
             s->last_latency_us = old->last_latency_us;
+            s->last_checked_us = old->last_checked_us;
+            s->last_boot_id = old->last_boot_id;
             s->last_error = old->last_error;
             old->last_error = NULL;
         } else {
@@ -430,6 +434,15 @@ static void handle_result(struct alerter *a, const struct cw_result *r, int64_t 
         a->c.unknown_urls++;
         return;
     }
+    /* a result of another worker boot older than one applied (a predecessor's spool replayed after its
+     * successor's results) would make the endpoint flap: not applied. Within a boot, seqwin keeps the order
+     * (and a wall-clock step back then changes nothing). */
+    if (r->boot_id != s->last_boot_id && r->checked_at_us < s->last_checked_us) {
+        a->c.late++;
+        return;
+    }
+    s->last_checked_us = r->checked_at_us;
+    s->last_boot_id = r->boot_id;
     s->last_status = r->status_code;
     s->last_latency_us = r->latency_us;
     if (!r->ok) {
@@ -502,8 +515,13 @@ static void handle_message(struct alerter *a, const struct bus_msg *m, int64_t n
         if (n > 0) {
             for (int i = 0; i < n; i++) {
                 const struct cw_result *r = &a->results[i];
-                if (seqwin_accept(&a->seen, r->worker, r->boot_id, r->seq)) handle_result(a, r, now_mono);
-                else a->c.duplicates++; /* a resend of what was applied: acked again, not applied twice */
+                /* each (worker, boot_id, seq) at most once, and in order: a resend of what was applied is a
+                 * duplicate; one overtaken by a later result (sent after a reconnect, before the resend of
+                 * what was in flight) is late: both are acked, neither applied */
+                enum seqwin_verdict v = seqwin_accept(&a->seen, r->worker, r->boot_id, r->seq);
+                if (v == SEQWIN_NEW) handle_result(a, r, now_mono);
+                else if (v == SEQWIN_DUP) a->c.duplicates++;
+                else a->c.late++;
                 ack_add(a, &m->peer, r);
             }
             return;
@@ -690,6 +708,7 @@ static void publish_stats(struct alerter *a)
         { "store_resent", a->has_storeq ? (int64_t)a->storeq.resent : 0 },
         { "store_dropped", a->has_storeq ? (int64_t)a->storeq.dropped : 0 },
         { "duplicates", a->c.duplicates },
+        { "late", a->c.late },
         { "state_saves", a->c.state_saves },
         { "state_errors", a->c.state_errors },
         { "acked", a->c.acked },

@@ -68,27 +68,36 @@ static struct seqwin_entry *entry(struct seqwin *w, uint32_t worker, uint64_t bo
     return e;
 }
 
-bool seqwin_accept(struct seqwin *w, uint32_t worker, uint64_t boot_id, uint64_t seq)
+/* The highest seq seen of e: hi, or the highest bit in the window. */
+static uint64_t top_of(const struct seqwin_entry *e)
 {
-    if (seq == 0) return false;
+    for (size_t k = SEQWIN_WORDS; k-- > 0;)
+        if (e->bits[k]) return e->hi + 1 + k * 64 + (63 - (uint64_t)__builtin_clzll(e->bits[k]));
+    return e->hi;
+}
+
+enum seqwin_verdict seqwin_accept(struct seqwin *w, uint32_t worker, uint64_t boot_id, uint64_t seq)
+{
+    if (seq == 0) return SEQWIN_DUP;
     bool fresh;
     struct seqwin_entry *e = entry(w, worker, boot_id, &fresh);
     e->used = ++w->clock;
     if (fresh) e->hi = seq - 1; /* the starting point */
-    if (seq <= e->hi) return false;
+    if (seq <= e->hi) return SEQWIN_DUP;
     uint64_t i = seq - e->hi - 1;
+    enum seqwin_verdict v = seq < top_of(e) ? SEQWIN_LATE : SEQWIN_NEW;
     if (i >= SEQWIN_BITS) {
         slide(e, i - SEQWIN_BITS + 1);
         i = SEQWIN_BITS - 1;
     } else if (bit_get(e, i)) {
-        return false;
+        return SEQWIN_DUP;
     }
     e->bits[i / 64] |= 1ULL << (i % 64);
     uint64_t run = 0;
     while (run < SEQWIN_BITS && bit_get(e, run)) run++;
     if (run) slide(e, run);
     w->dirty = true;
-    return true;
+    return v;
 }
 
 int seqwin_save(struct seqwin *w, const char *path, char *err, size_t errlen)

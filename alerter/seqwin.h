@@ -6,7 +6,8 @@
  *
  * DESIGN
  * seqwin_accept(seq): seq <= hi -> duplicate; hi < seq <= hi + SEQWIN_BITS -> a bit in the window says
- * whether it came; beyond the window the window slides (the seqs it passes over count as never coming:
+ * whether it came (a seq below the highest one seen that did not come yet is SEQWIN_LATE: the caller
+ * applies results in order only); beyond the window the window slides (the seqs it passes over count as never coming:
  * arriving later they are treated as duplicates). hi then advances over every contiguous bit. The first seq
  * seen of a (worker, boot_id) is its starting point (hi = seq - 1). At most SEQWIN_BOOTS_PER_WORKER boot ids
  * are kept per worker slot (the least recently used goes): a worker's older boots only ever come back
@@ -41,8 +42,14 @@ struct seqwin {
 
 void seqwin_init(struct seqwin *w);
 void seqwin_free(struct seqwin *w);
-/* true: seq is new for (worker, boot_id), now recorded as applied; false: a duplicate (apply nothing). */
-bool seqwin_accept(struct seqwin *w, uint32_t worker, uint64_t boot_id, uint64_t seq);
+enum seqwin_verdict {
+    SEQWIN_NEW,   /* never seen, and above every seq seen of its boot: apply it */
+    SEQWIN_DUP,   /* seen before (a resend): do not apply it again */
+    SEQWIN_LATE,  /* never seen, but a later seq of its boot was (a resend that overtook it): applying it
+                   * now would feed the state machine an older check after a newer one; do not apply it */
+};
+/* Records seq as seen for (worker, boot_id) and says what it is. seq 0 is SEQWIN_DUP. */
+enum seqwin_verdict seqwin_accept(struct seqwin *w, uint32_t worker, uint64_t boot_id, uint64_t seq);
 /* Atomic write (temporary file, fsync, rename). 0, or -1 with a one-line reason in err. */
 int seqwin_save(struct seqwin *w, const char *path, char *err, size_t errlen);
 /* 1 loaded, 0 no file (w empty), -1 unreadable or malformed (w empty, err says why). */

@@ -1,5 +1,5 @@
 /* tests/unit/test_seqwin.c — the alerter's applied-seq record (alerter/seqwin.c): in-order results,
- * resends (duplicates) refused, out-of-order within the window, a slide beyond it, several boots per worker
+ * resends (duplicates) refused, out-of-order within the window (late), a slide beyond it, several boots per worker
  * with eviction, and the file round trip (so the rule holds across an alerter restart), malformed files. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,17 +19,17 @@ static void test_in_order_and_resend(void **state)
     (void)state;
     struct seqwin w;
     seqwin_init(&w);
-    for (uint64_t s = 1; s <= 100; s++) assert_true(seqwin_accept(&w, 0, 7, s));
+    for (uint64_t s = 1; s <= 100; s++) assert_int_equal(SEQWIN_NEW, seqwin_accept(&w, 0, 7, s));
     /* go-back-N resend of 50..100: all duplicates */
-    for (uint64_t s = 50; s <= 100; s++) assert_false(seqwin_accept(&w, 0, 7, s));
-    assert_true(seqwin_accept(&w, 0, 7, 101));
+    for (uint64_t s = 50; s <= 100; s++) assert_int_equal(SEQWIN_DUP, seqwin_accept(&w, 0, 7, s));
+    assert_int_equal(SEQWIN_NEW, seqwin_accept(&w, 0, 7, 101));
     assert_int_equal(w.n, 1);
     assert_int_equal(w.e[0].hi, 101);
-    assert_false(seqwin_accept(&w, 0, 7, 0));
+    assert_int_equal(SEQWIN_DUP, seqwin_accept(&w, 0, 7, 0));
     /* another boot and another worker are separate sequences */
-    assert_true(seqwin_accept(&w, 0, 8, 1));
-    assert_true(seqwin_accept(&w, 1, 7, 50));   /* first seen midway: its starting point */
-    assert_false(seqwin_accept(&w, 1, 7, 49));
+    assert_int_equal(SEQWIN_NEW, seqwin_accept(&w, 0, 8, 1));
+    assert_int_equal(SEQWIN_NEW, seqwin_accept(&w, 1, 7, 50));   /* first seen midway: its starting point */
+    assert_int_equal(SEQWIN_DUP, seqwin_accept(&w, 1, 7, 49));
     seqwin_free(&w);
 }
 
@@ -38,20 +38,21 @@ static void test_window(void **state)
     (void)state;
     struct seqwin w;
     seqwin_init(&w);
-    assert_true(seqwin_accept(&w, 3, 1, 1));
-    assert_true(seqwin_accept(&w, 3, 1, 5));   /* 2..4 missing for now */
-    assert_true(seqwin_accept(&w, 3, 1, 3));
-    assert_false(seqwin_accept(&w, 3, 1, 5));
-    assert_false(seqwin_accept(&w, 3, 1, 3));
+    assert_int_equal(SEQWIN_NEW, seqwin_accept(&w, 3, 1, 1));
+    assert_int_equal(SEQWIN_NEW, seqwin_accept(&w, 3, 1, 5));   /* 2..4 missing for now */
+    assert_int_equal(SEQWIN_LATE, seqwin_accept(&w, 3, 1, 3));  /* new, but 5 was applied already */
+    assert_int_equal(SEQWIN_DUP, seqwin_accept(&w, 3, 1, 5));
+    assert_int_equal(SEQWIN_DUP, seqwin_accept(&w, 3, 1, 3));
     assert_int_equal(w.e[0].hi, 1);
-    assert_true(seqwin_accept(&w, 3, 1, 2));
-    assert_true(seqwin_accept(&w, 3, 1, 4));
+    assert_int_equal(SEQWIN_LATE, seqwin_accept(&w, 3, 1, 2));
+    assert_int_equal(SEQWIN_LATE, seqwin_accept(&w, 3, 1, 4));
     assert_int_equal(w.e[0].hi, 5);
     /* far beyond the window: it slides; what it passed over counts as come */
-    assert_true(seqwin_accept(&w, 3, 1, 5 + SEQWIN_BITS + 100));
-    assert_false(seqwin_accept(&w, 3, 1, 6));
-    assert_true(seqwin_accept(&w, 3, 1, 5 + SEQWIN_BITS + 99));
-    assert_false(seqwin_accept(&w, 3, 1, 5 + SEQWIN_BITS + 100));
+    assert_int_equal(SEQWIN_NEW, seqwin_accept(&w, 3, 1, 5 + SEQWIN_BITS + 100));
+    assert_int_equal(SEQWIN_DUP, seqwin_accept(&w, 3, 1, 6));
+    assert_int_equal(SEQWIN_LATE, seqwin_accept(&w, 3, 1, 5 + SEQWIN_BITS + 99));
+    assert_int_equal(SEQWIN_NEW, seqwin_accept(&w, 3, 1, 5 + SEQWIN_BITS + 101));
+    assert_int_equal(SEQWIN_DUP, seqwin_accept(&w, 3, 1, 5 + SEQWIN_BITS + 100));
     seqwin_free(&w);
 }
 
@@ -60,9 +61,9 @@ static void test_eviction(void **state)
     (void)state;
     struct seqwin w;
     seqwin_init(&w);
-    for (uint64_t b = 1; b <= SEQWIN_BOOTS_PER_WORKER + 3; b++) assert_true(seqwin_accept(&w, 2, b, 1));
+    for (uint64_t b = 1; b <= SEQWIN_BOOTS_PER_WORKER + 3; b++) assert_int_equal(SEQWIN_NEW, seqwin_accept(&w, 2, b, 1));
     assert_int_equal(w.n, SEQWIN_BOOTS_PER_WORKER);
-    assert_false(seqwin_accept(&w, 2, SEQWIN_BOOTS_PER_WORKER + 3, 1));
+    assert_int_equal(SEQWIN_DUP, seqwin_accept(&w, 2, SEQWIN_BOOTS_PER_WORKER + 3, 1));
     seqwin_free(&w);
 }
 
@@ -77,18 +78,19 @@ static void test_file_round_trip(void **state)
     seqwin_init(&w);
     seqwin_init(&r);
     assert_int_equal(seqwin_load(&r, path, err, sizeof err), 0);
-    for (uint64_t s = 1; s <= 10; s++) assert_true(seqwin_accept(&w, 0, 0xabcdef0123456789ULL, s));
-    assert_true(seqwin_accept(&w, 0, 0xabcdef0123456789ULL, 200));
-    assert_true(seqwin_accept(&w, 4, 9, 3));
+    for (uint64_t s = 1; s <= 10; s++) assert_int_equal(SEQWIN_NEW, seqwin_accept(&w, 0, 0xabcdef0123456789ULL, s));
+    assert_int_equal(SEQWIN_NEW, seqwin_accept(&w, 0, 0xabcdef0123456789ULL, 200));
+    assert_int_equal(SEQWIN_NEW, seqwin_accept(&w, 4, 9, 3));
     assert_int_equal(seqwin_save(&w, path, err, sizeof err), 0);
     assert_int_equal(seqwin_load(&r, path, err, sizeof err), 1);
     assert_int_equal(r.n, 2);
     /* a restarted alerter refuses what was applied before it */
-    assert_false(seqwin_accept(&r, 0, 0xabcdef0123456789ULL, 10));
-    assert_false(seqwin_accept(&r, 0, 0xabcdef0123456789ULL, 200));
-    assert_false(seqwin_accept(&r, 4, 9, 3));
-    assert_true(seqwin_accept(&r, 0, 0xabcdef0123456789ULL, 11));
-    assert_true(seqwin_accept(&r, 4, 9, 4));
+    assert_int_equal(SEQWIN_DUP, seqwin_accept(&r, 0, 0xabcdef0123456789ULL, 10));
+    assert_int_equal(SEQWIN_DUP, seqwin_accept(&r, 0, 0xabcdef0123456789ULL, 200));
+    assert_int_equal(SEQWIN_DUP, seqwin_accept(&r, 4, 9, 3));
+    assert_int_equal(SEQWIN_LATE, seqwin_accept(&r, 0, 0xabcdef0123456789ULL, 11)); /* 200 came after it */
+    assert_int_equal(SEQWIN_NEW, seqwin_accept(&r, 0, 0xabcdef0123456789ULL, 201));
+    assert_int_equal(SEQWIN_NEW, seqwin_accept(&r, 4, 9, 4));
     /* malformed files are refused, never half loaded */
     FILE *f = fopen(path, "w");
     assert_non_null(f);

@@ -76,7 +76,8 @@ def _signed64(v):
 
 @harness.timeout(300)
 def test_storer_kill9_while_alerts_are_raised():
-    """Alert records (alerter -> storer) are acknowledged too: kill -9 the storer 5 times while 12 endpoints
+    """Alert records (alerter -> storer) are acknowledged too: kill -9 the storer 5 times (each time after
+    freezing it for 1.5-3 s with SIGSTOP, so that records sent meanwhile die with it) while 12 endpoints
     flip between 200 and 500 every 2 s (alerts raised, then their webhook delivery recorded as a second record
     of the same alert id). Afterwards the alerts table holds every alert the webhook received, exactly once,
     each with its final delivery state (sent): no record and no state change lost."""
@@ -113,7 +114,11 @@ def test_storer_kill9_while_alerts_are_raised():
                 for _ in range(5):
                     pid = cw.child("clockwerk: storer")
                     check(pid is not None, "no storer running")
-                    time.sleep(rng.uniform(0.5, 2.5))
+                    time.sleep(rng.uniform(0.3, 1.5))
+                    # frozen first, so that alert records pile up in its socket and kernel buffers (still
+                    # connected: the alerter's sends succeed), then killed with them
+                    os.kill(pid, signal.SIGSTOP)
+                    time.sleep(rng.uniform(1.5, 3.0))
                     os.kill(pid, signal.SIGKILL)
                     cw.wait_new_child("clockwerk: storer", pid, timeout=60)
                 time.sleep(2.0)

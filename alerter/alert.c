@@ -77,7 +77,9 @@ void alert_update_message(struct alert_rec *a)
         break;
     case CW_ALERT_TLS_EXPIRY: {
         char left[48];
-        alert_format_duration(a->duration_us < 0 ? -a->duration_us : a->duration_us, left, sizeof left);
+        /* INT64_MIN has no positive twin: clamp before negating. */
+        int64_t ago = a->duration_us < -INT64_MAX ? INT64_MAX : a->duration_us;
+        alert_format_duration(ago < 0 ? -ago : ago, left, sizeof left);
         if (a->duration_us > 0)
             snprintf(buf, sizeof buf, "%s has a TLS certificate that expires at %s (in %s)", what, since, left);
         else

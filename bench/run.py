@@ -386,8 +386,8 @@ def store_rate():
         return None
     tmp = tempfile.mkdtemp(prefix="cw-store-")
     try:
-        out = subprocess.run([exe, "sqlite", os.path.join(tmp, "s.db")], capture_output=True, text=True,
-                             timeout=120)
+        out = subprocess.run([exe, "--driver", "sqlite", "--db", os.path.join(tmp, "s.db"), "--rows", "200000",
+                              "bench"], capture_output=True, text=True, timeout=120)
         return out.stdout.strip().splitlines()[-1] if out.returncode == 0 and out.stdout.strip() else None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -461,7 +461,8 @@ def main():
     for t, kb in sorted(scale["rss"].items()):
         print(f"    {t:32} {kb / 1024:7.1f} MB")
     if storage:
-        print(f"storage: {storage}")
+        print(f"storage (bench/store_bench, batches of 500): {storage}"
+              " — PostgreSQL and MariaDB: /usr/bin/python3 bench/store_bench.py (private servers)")
     shutil.rmtree(tmp, ignore_errors=True)
     return 0
 

@@ -51,6 +51,28 @@ void cw_mask_url(const char *url, char *out, size_t outlen)
     snprintf(out, outlen, "%.*s***%s", (int)(auth_start - url), url, at);
 }
 
+size_t cw_utf8_seq_len(const unsigned char *p)
+{
+    unsigned char c = p[0];
+    if (c < 0x80) return 1;
+    unsigned char lo = 0x80, hi = 0xBF;
+    size_t n;
+    if (c >= 0xC2 && c <= 0xDF) n = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        if (c == 0xE0) lo = 0xA0; /* overlong */
+        if (c == 0xED) hi = 0x9F; /* surrogates */
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        if (c == 0xF0) lo = 0x90; /* overlong */
+        if (c == 0xF4) hi = 0x8F; /* above U+10FFFF */
+    } else return 0;
+    if (p[1] < lo || p[1] > hi) return 0; /* also stops at the NUL terminator */
+    for (size_t i = 2; i < n; i++)
+        if ((p[i] & 0xC0) != 0x80) return 0;
+    return n;
+}
+
 void *cw_xmalloc(size_t n)
 {
     void *p = malloc(n ? n : 1);

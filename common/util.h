@@ -19,6 +19,11 @@ uint64_t cw_boot_id(void);
 /* Copies url to out with any `user:password@` credentials replaced by `***@`. Always NUL-terminates. */
 void cw_mask_url(const char *url, char *out, size_t outlen);
 
+/* Length of the valid UTF-8 sequence that starts at p (1..4), or 0 when the bytes there are not valid
+ * UTF-8 (overlong forms, surrogates, code points above U+10FFFF, a sequence cut by the NUL terminator).
+ * p must be NUL-terminated. Shared by every place that makes outside text safe for UTF-8 consumers. */
+size_t cw_utf8_seq_len(const unsigned char *p);
+
 /* Growable byte buffer. data is owned by the buffer; cw_buf_free releases it. Allocation failure is fatal
  * (logged, exit 1): a monitor that cannot allocate a few bytes cannot go on. */
 struct cw_buf {

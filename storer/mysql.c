@@ -163,29 +163,6 @@ static void my_rollback(struct store_db *db)
 
 /* ---- values ------------------------------------------------------------------------------------------ */
 
-/* Length of the valid UTF-8 sequence at p (1..4), or 0 when the bytes there are not valid UTF-8. */
-static size_t my_utf8_len(const unsigned char *p)
-{
-    unsigned c = p[0];
-    if (c < 0x80)
-        return 1;
-    size_t n;
-    unsigned min;
-    if (c >= 0xc2 && c <= 0xdf) { n = 2; min = 0x80; }
-    else if (c >= 0xe0 && c <= 0xef) { n = 3; min = 0x800; }
-    else if (c >= 0xf0 && c <= 0xf4) { n = 4; min = 0x10000; }
-    else return 0;
-    unsigned cp = c & (0x3f >> (n - 1));
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return n;
-}
-
 /* Copies s into out (cap bytes with the NUL) as valid UTF-8: a stray byte becomes '?' (utf8mb4 columns
  * reject it, and with it the whole batch); text that does not fit is cut between characters. Returns the
  * length. */
@@ -194,7 +171,7 @@ static size_t my_clean(const char *s, char *out, size_t cap)
     const unsigned char *p = (const unsigned char *)s;
     size_t o = 0;
     while (*p) {
-        size_t n = my_utf8_len(p);
+        size_t n = cw_utf8_seq_len(p);
         size_t w = n ? n : 1;
         if (o + w + 1 > cap)
             break;

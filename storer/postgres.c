@@ -383,29 +383,6 @@ static int pg_prepare(struct store_db *db, char *err, size_t errlen)
 
 /* ---- values ------------------------------------------------------------------------------------------ */
 
-/* Length of the valid UTF-8 sequence at p (1..4), or 0 when the bytes there are not valid UTF-8. */
-static size_t pg_utf8_len(const unsigned char *p)
-{
-    unsigned c = p[0];
-    if (c < 0x80)
-        return 1;
-    size_t n;
-    unsigned min;
-    if (c >= 0xc2 && c <= 0xdf) { n = 2; min = 0x80; }
-    else if (c >= 0xe0 && c <= 0xef) { n = 3; min = 0x800; }
-    else if (c >= 0xf0 && c <= 0xf4) { n = 4; min = 0x10000; }
-    else return 0;
-    unsigned cp = c & (0x3f >> (n - 1));
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return n;
-}
-
 static void pg_putf(struct cw_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void pg_putf(struct cw_buf *b, const char *fmt, ...)
 {
@@ -442,7 +419,7 @@ static char *pg_clean_text(const char *s)
     const unsigned char *p = (const unsigned char *)s;
     size_t o = 0;
     while (*p) {
-        size_t k = pg_utf8_len(p);
+        size_t k = cw_utf8_seq_len(p);
         if (k == 0) {
             out[o++] = '?';
             p++;
@@ -465,7 +442,7 @@ static void pg_arr_text(struct cw_buf *b, const char *s)
     const unsigned char *p = (const unsigned char *)s;
     cw_buf_put(b, "\"", 1);
     while (*p) {
-        size_t n = pg_utf8_len(p);
+        size_t n = cw_utf8_seq_len(p);
         if (n == 0) {
             cw_buf_put(b, "?", 1);
             p++;

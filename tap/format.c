@@ -66,30 +66,6 @@ static int add(struct json_object *o, const char *key, struct json_object *v)
 
 static int add_null(struct json_object *o, const char *key) { return json_object_object_add(o, key, NULL); }
 
-/* Length of the valid UTF-8 sequence at p (1..4), or 0 when the bytes there are not valid UTF-8
- * (overlong forms, surrogates and code points above U+10FFFF are invalid). */
-static size_t utf8_seq(const unsigned char *p)
-{
-    unsigned char c = p[0];
-    if (c < 0x80) return 1;
-    unsigned char lo = 0x80, hi = 0xBF;
-    size_t n;
-    if (c >= 0xC2 && c <= 0xDF) n = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0) lo = 0xA0;
-        if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0) lo = 0x90;
-        if (c == 0xF4) hi = 0x8F;
-    } else return 0;
-    if (p[1] < lo || p[1] > hi) return 0; /* also stops at the NUL terminator */
-    for (size_t i = 2; i < n; i++)
-        if ((p[i] & 0xC0) != 0x80) return 0;
-    return n;
-}
-
 /* Wire text made valid UTF-8 for JSON (strings and object keys). JSON is UTF-8: a byte that is not part of
  * valid UTF-8 (a Latin-1 name, a cut sequence from an old sender) becomes U+FFFD, so that every consumer can
  * parse every line. Returns s itself when it is valid, else the cleaned copy in tmp (NUL-terminated). */
@@ -98,14 +74,14 @@ static const char *utf8_clean(const char *s, struct cw_buf *tmp)
     const unsigned char *p = (const unsigned char *)(s ? s : "");
     size_t i = 0, len = strlen((const char *)p);
     while (i < len) {
-        size_t n = utf8_seq(p + i);
+        size_t n = cw_utf8_seq_len(p + i);
         if (!n) break;
         i += n;
     }
     if (i == len) return (const char *)p;
     cw_buf_put(tmp, p, i); /* the valid start */
     while (i < len) {
-        size_t n = utf8_seq(p + i);
+        size_t n = cw_utf8_seq_len(p + i);
         if (n) {
             cw_buf_put(tmp, p + i, n);
             i += n;

@@ -313,14 +313,17 @@ def run_clockwerk(procs, tmp, url, n, interval, seconds, workers, name, target_r
         listener = StatsListener(tap_address)
         listener.poll(interval + 1.0)  # warm-up: every endpoint has had its first check
         pids = descendants(sup.pid)
-        cpu0 = sum(cpu_seconds(p) for p in pids)
+        cpu_before = {p: cpu_seconds(p) for p in pids}
         req0 = target_requests() if target_requests else 0
         t0 = time.monotonic()
         listener.samples.clear()
         listener.poll(seconds)
         el = time.monotonic() - t0
         pids.update(descendants(sup.pid))
-        cpu = sum(cpu_seconds(p) for p in pids) - cpu0
+        cpu_by_title = {}
+        for p, title in pids.items():
+            cpu_by_title[title] = cpu_by_title.get(title, 0.0) + cpu_seconds(p) - cpu_before.get(p, 0.0)
+        cpu = sum(cpu_by_title.values())
         served = (target_requests() - req0) if target_requests else None
         rss = {title: rss_kb(p) for p, title in pids.items()}
         workers_stats = [s["items"] for s in listener.samples if s["role"] == "worker"]
@@ -341,8 +344,9 @@ def run_clockwerk(procs, tmp, url, n, interval, seconds, workers, name, target_r
     late99 = max((s.get("lateness_p99_us", 0) for s in workers_stats), default=0) / 1000
     checks_per_s = served / el if served is not None else None
     del checks_window
-    return dict(el=el, cpu=cpu, served=served, rows=rows, failed=failed, lat=lat, late50=late50, late99=late99,
-                rss=rss, checks_per_s=checks_per_s, startup=None, d=d, t_start=t_start)
+    return dict(el=el, cpu=cpu, cpu_by_title=cpu_by_title, served=served, rows=rows, failed=failed, lat=lat,
+                late50=late50, late99=late99, rss=rss, checks_per_s=checks_per_s, startup=None, d=d,
+                t_start=t_start)
 
 
 def run_scale(tmp, url, n):
@@ -443,6 +447,9 @@ def main():
         print(f"{r['name']:44} {r['checks'] / r['seconds']:9.0f} {per:10.3f} {ratio:8.2f} {l50:>9} {l99:>9}")
     cwr = rows[1]
     cw_per = cwr["cpu"] / max(1, cwr["checks"])
+    parts = ", ".join(f"{t.replace('clockwerk: ', '')} {c * 1e6 / max(1, cwr['checks']):.1f}"
+                      for t, c in sorted(cw["cpu_by_title"].items(), key=lambda tc: -tc[1]))
+    print(f"clockwerk CPU us per check by process: {parts} (floor {floor_us:.1f})")
     for r in rows[2:]:
         if "note" not in r:
             print(f"checks per CPU-second, clockwerk vs {r['name']}: "

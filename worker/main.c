@@ -13,7 +13,7 @@
  * within tens of microseconds rather than the next millisecond.
  *   start due checks (bounded in flight) -> curl's due timers -> collect finished checks into the open
  *   batch (sent when 256 results or 20 ms old) -> acks and resends, when the bus may have something
- *   (outboxes_due) -> stats once a second -> epoll
+ *   (output_due) -> stats once a second -> epoll
  * Environment (set by the supervisor): CLOCKWERK_SNAPSHOT, CLOCKWERK_SLOT, CLOCKWERK_SLOTS; optionally
  * CLOCKWERK_MAX_IN_FLIGHT (the bound on transfers in flight, default WORKER_MAX_IN_FLIGHT).
  * Signals: SIGINT and SIGHUP are ignored (the supervisor orders shutdowns and reloads, by SIGTERM); on
@@ -23,15 +23,11 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <poll.h>
 #include <time.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <dirent.h>
-#include <sys/stat.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -39,7 +35,6 @@
 
 #include <curl/curl.h>
 
-#include "common/ackq.h"
 #include "common/bus.h"
 #include "common/clock.h"
 #include "common/config.h"
@@ -49,21 +44,17 @@
 #include "worker/probe.h"
 #include "worker/schedule.h"
 #include "worker/lathist.h"
+#include "worker/alive.h"
+#include "worker/output.h"
 
 #define WORKER_MAX_IN_FLIGHT 1024   /* default bound on transfers in flight */
 #define WORKER_MIN_IN_FLIGHT 16
-/* Acknowledged delivery (common/ackq.h): per reliable destination, unacknowledged results are kept in
+/* Acknowledged delivery (worker/output.h): per reliable destination, unacknowledged results are kept in
  * memory up to WORKER_OUTBOX_BYTES of payload (CLOCKWERK_OUTBOX_MAX_BYTES overrides it), then spooled to
- * run_dir/worker-<slot>-<destination>.spool; at most WORKER_OUTBOX_WINDOW batches are in flight; what is not
- * acknowledged within WORKER_RESEND_NS is sent again. */
+ * run_dir/worker-<slot>-<destination>.spool. */
 #define WORKER_OUTBOX_BYTES (64u * 1024 * 1024)
-#define WORKER_OUTBOX_WINDOW 1024
-#define WORKER_RESEND_NS 5000000000LL
 #define WORKER_ORPHAN_SCAN_PERIODS 10  /* slot 0 looks for orphan spools every this many stats periods */
-#define WORKER_ORPHAN_AGE_S 5          /* ... and adopts those untouched for this long */
-#define WORKER_ACK_GRACE_NS 1000000000LL
 #define WORKER_STOP_GRACE_NS 1000000000LL
-#define WORKER_FLUSH_GRACE_NS 1000000000LL
 #define WORKER_STATS_PERIOD_NS 1000000000LL
 /* Results are held up to this long (or until WORKER_BATCH_RESULTS are waiting) before they go out as one
  * message: at a paced load a pass of curl_multi_info_read yields one or two results, and a bus message per
@@ -92,10 +83,7 @@ struct worker {
     uint8_t *busy;                 /* per endpoint: a check is in flight */
     struct curl_slist **headers;   /* per endpoint, NULL when none */
 
-    struct bus *bus;
-    struct bus_socket *pub;
-    struct ackq out[2];
-    unsigned n_out;
+    struct worker_output out;
 
     struct cw_buf batch;
     int64_t batch_since_ns;        /* when the first result of the open batch came; 0 when empty */
@@ -105,8 +93,6 @@ struct worker {
     int epfd;
     bool have_pwait2;              /* epoll_pwait2 (ns timeouts) works here; else epoll_wait (ms) */
     int64_t curl_timer_ns;         /* when libcurl wants its timeout action; -1: no timer */
-    bool bus_due;                  /* a reliable socket may have input (its ZMQ_FD fired, or a send or the
-                                    * last service left some), or a batch was queued: service it */
     bool stopping;
 
     /* counters since start */
@@ -115,54 +101,8 @@ struct worker {
     struct lat_hist lateness;
     unsigned peak_in_flight;
     int64_t next_stats_ns;
-
-    /* run_dir/worker-<slot>.alive: boot id and the wall time of the last stats tick, removed at a clean
-     * stop; a successor that finds it knows its predecessor died and how long the slot was away */
-    char alive_path[4096];
-    int alive_fd;
+    struct worker_alive alive;
 };
-
-static void adopt_orphans(struct worker *w, bool at_start);
-
-static void alive_touch(struct worker *w)
-{
-    if (w->alive_fd < 0) return;
-    char line[64];
-    int n = snprintf(line, sizeof line, "%016" PRIx64 " %020" PRId64 "\n", w->boot_id, cw_wall_us());
-    if (n > 0 && pwrite(w->alive_fd, line, (size_t)n, 0) != n) log_debug("cannot update %s: %s", w->alive_path, strerror(errno));
-}
-
-/* Reads a predecessor's alive file: when present, it did not stop cleanly; logs the checks this slot
- * missed while no worker ran it (each endpoint: the time away over its interval). Then takes the file. */
-static void alive_open(struct worker *w)
-{
-    w->alive_fd = -1;
-    if (!w->cfg->run_dir) return;
-    if ((size_t)snprintf(w->alive_path, sizeof w->alive_path, "%s/worker-%u.alive", w->cfg->run_dir, w->slot) >=
-        sizeof w->alive_path)
-        return;
-    FILE *f = fopen(w->alive_path, "r");
-    if (f) {
-        uint64_t boot = 0;
-        int64_t last_us = 0;
-        if (fscanf(f, "%" SCNx64 " %" SCNd64, &boot, &last_us) == 2 && last_us > 0) {
-            int64_t away_us = cw_wall_us() - last_us;
-            if (away_us < 0) away_us = 0;
-            uint64_t missed = 0;
-            for (size_t i = 0; i < w->cfg->n_endpoints; i++) {
-                double iv = w->cfg->endpoints[i].interval;
-                if (iv > 0) missed += (uint64_t)((double)away_us / 1e6 / iv);
-            }
-            log_warn("the previous worker of this slot (boot %016" PRIx64 ") ended without a clean stop; its last "
-                     "sign of life was %.1f s ago: about %" PRIu64 " checks missed meanwhile", boot, (double)away_us / 1e6,
-                     missed);
-        }
-        fclose(f);
-    }
-    w->alive_fd = open(w->alive_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (w->alive_fd < 0) log_warn("cannot create %s: %s", w->alive_path, strerror(errno));
-    alive_touch(w);
-}
 
 static unsigned env_uint(const char *name, unsigned max, bool required, unsigned dflt)
 {
@@ -225,12 +165,8 @@ static void send_batch(struct worker *w)
 {
     unsigned n = proto_results_count(&w->batch);
     if (n == 0) return;
-    for (unsigned i = 0; i < w->n_out; i++)
-        ackq_push(&w->out[i], w->batch.data, w->batch.len, w->slot, w->boot_id, w->batch_first_seq,
-                  w->batch_first_seq + n - 1, n);
-    w->bus_due = true; /* the push sent: ZMQ_FD's edge may have been consumed by it */
-    if (w->pub && bus_send(w->pub, CW_MSG_RESULT, w->batch.data, w->batch.len) == BUS_ERROR)
-        log_debug("cannot publish results: %s", strerror(errno));
+    output_push(&w->out, w->batch.data, w->batch.len, w->slot, w->boot_id, w->batch_first_seq,
+                w->batch_first_seq + n - 1, n);
     w->results_emitted += n;
     proto_results_begin(&w->batch);
     w->batch_since_ns = 0;
@@ -271,43 +207,6 @@ static void collect_done(struct worker *w)
         send_batch(w);
 }
 
-/* Output that waits for the socket (unsent within the window, or unread in the spool): the loop looks
- * again now and then, as ZMQ_FD is edge-triggered. */
-static bool output_pending(const struct worker *w)
-{
-    for (unsigned i = 0; i < w->n_out; i++) {
-        const struct ackq *q = &w->out[i];
-        if ((q->nsent < q->count && q->inflight < q->window) || ackq_spool_bytes(q)) return true;
-    }
-    return false;
-}
-
-/* Reads acks, resends, sends what the window allows; again while the socket says it has input (a send
- * may have consumed the edge of ZMQ_FD). Input left after 8 rounds keeps bus_due set for the next pass. */
-static void service_outboxes(struct worker *w)
-{
-    int64_t now = cw_mono_ns();
-    w->bus_due = false;
-    for (unsigned i = 0; i < w->n_out; i++) {
-        int rounds = 0;
-        do ackq_service(&w->out[i], now);
-        while (bus_readable(w->out[i].sock) && ++rounds < 8);
-        if (rounds == 8) w->bus_due = true;
-    }
-}
-
-/* Whether the outboxes need a pass now. Most wake-ups are a check's socket: asking ZeroMQ then costs a
- * poll() on its mailbox per socket for nothing (measured: a few microseconds per check at 5,000/s). The
- * bus is looked at when its ZMQ_FD fired, after a batch was queued, at a resend deadline, and on every
- * wake-up while output waits for the socket (the 50 ms looks of next_wakeup) or the worker stops. */
-static bool outboxes_due(const struct worker *w, int64_t now)
-{
-    if (w->bus_due || w->stopping || output_pending(w)) return true;
-    for (unsigned i = 0; i < w->n_out; i++)
-        if (ackq_next_deadline(&w->out[i]) <= now) return true;
-    return false;
-}
-
 /* ---- stats */
 
 static void add_stat(struct cw_stats *s, const char *name, int64_t value)
@@ -318,22 +217,12 @@ static void add_stat(struct cw_stats *s, const char *name, int64_t value)
 static void publish_stats(struct worker *w)
 {
     struct cw_stats s = { .role = "worker", .id = w->slot, .boot_id = w->boot_id, .at_us = cw_wall_us() };
-    uint64_t pending = 0, dropped = 0, sent = 0, acked = 0, resent = 0, spooled = 0, spool_bytes = 0,
-             malformed = 0, spool_full = 0;
-    for (unsigned i = 0; i < w->n_out; i++) {
-        const struct ackq *q = &w->out[i];
-        pending += q->count;
-        dropped += q->dropped;
-        spool_full += q->spool_full_dropped;
-        resent += q->resent;
-        spooled += q->spooled;
-        spool_bytes += ackq_spool_bytes(q);
-        malformed += q->acks_malformed;
-    }
+    struct output_totals t;
+    output_totals(&w->out, &t);
     /* results_sent / results_acked: for the first reliable destination (the storer when there is one), or,
      * with none, what was handed to the publisher. */
-    sent = w->n_out ? w->out[0].sent : w->results_emitted;
-    acked = w->n_out ? w->out[0].acked : 0;
+    uint64_t sent = w->out.n ? w->out.q[0].sent : w->results_emitted;
+    uint64_t acked = w->out.n ? w->out.q[0].acked : 0;
     add_stat(&s, "endpoints", (int64_t)w->cfg->n_endpoints);
     add_stat(&s, "in_flight", probe_in_flight(w->pool));
     add_stat(&s, "in_flight_limit", w->max_in_flight);
@@ -344,13 +233,13 @@ static void publish_stats(struct worker *w)
     add_stat(&s, "missed", (int64_t)w->missed);
     add_stat(&s, "results_sent", (int64_t)sent);
     add_stat(&s, "results_acked", (int64_t)acked);
-    add_stat(&s, "results_resent", (int64_t)resent);
-    add_stat(&s, "results_spooled", (int64_t)spooled);
-    add_stat(&s, "spool_bytes", (int64_t)spool_bytes);
-    add_stat(&s, "pending_batches", (int64_t)pending);
-    add_stat(&s, "dropped", (int64_t)dropped);
-    add_stat(&s, "spool_full_dropped", (int64_t)spool_full);
-    add_stat(&s, "dropped_malformed", (int64_t)malformed);
+    add_stat(&s, "results_resent", (int64_t)t.resent);
+    add_stat(&s, "results_spooled", (int64_t)t.spooled);
+    add_stat(&s, "spool_bytes", (int64_t)t.spool_bytes);
+    add_stat(&s, "pending_batches", (int64_t)t.pending_batches);
+    add_stat(&s, "dropped", (int64_t)t.dropped);
+    add_stat(&s, "spool_full_dropped", (int64_t)t.spool_full_dropped);
+    add_stat(&s, "dropped_malformed", (int64_t)t.acks_malformed);
     add_stat(&s, "gaps", 0);
     add_stat(&s, "lateness_samples", (int64_t)w->lateness.total);
     add_stat(&s, "lateness_p50_us", lat_hist_percentile(&w->lateness, 500));
@@ -358,16 +247,16 @@ static void publish_stats(struct worker *w)
     add_stat(&s, "lateness_max_us", lat_hist_percentile(&w->lateness, 1000));
     if (proto_stats_encode(&w->stats_buf, &s) != 0) {
         log_warn("cannot encode stats");
-    } else if (w->pub) {
-        (void)bus_send(w->pub, CW_MSG_STATS, w->stats_buf.data, w->stats_buf.len);
+    } else {
+        output_publish_stats(&w->out, w->stats_buf.data, w->stats_buf.len);
     }
     log_debug("checks=%" PRIu64 " ok=%" PRIu64 " failed=%" PRIu64 " missed=%" PRIu64 " in_flight=%u "
               "lateness_p99=%" PRId64 "us pending=%" PRIu64 " dropped=%" PRIu64,
               w->checks, w->checks_ok, w->checks_failed, w->missed, probe_in_flight(w->pool),
-              lat_hist_percentile(&w->lateness, 990), pending, dropped);
+              lat_hist_percentile(&w->lateness, 990), t.pending_batches, t.dropped);
     lat_hist_reset(&w->lateness);
     w->peak_in_flight = probe_in_flight(w->pool);
-    alive_touch(w);
+    alive_touch(&w->alive);
 }
 
 /* ---- scheduling */
@@ -478,12 +367,9 @@ static int64_t next_wakeup(const struct worker *w, int64_t now)
     if (w->batch_since_ns && w->batch_since_ns + WORKER_BATCH_DELAY_NS < until)
         until = w->batch_since_ns + WORKER_BATCH_DELAY_NS;
     /* ZMQ_FD is edge-triggered: while output waits, look again now and then whatever the fd says */
-    if ((w->stopping || output_pending(w)) && now + 50000000LL < until) until = now + 50000000LL;
-    for (unsigned i = 0; i < w->n_out; i++) {
-        int64_t d = ackq_next_deadline(&w->out[i]);
-        if (d < until) until = d;
-    }
-    return until;
+    if ((w->stopping || output_pending(&w->out)) && now + 50000000LL < until) until = now + 50000000LL;
+    int64_t d = output_next_deadline(&w->out);
+    return d < until ? d : until;
 }
 
 static void wait_events(struct worker *w, int64_t until, int64_t now)
@@ -518,7 +404,7 @@ static void wait_events(struct worker *w, int64_t until, int64_t now)
             if (evs[i].events & (EPOLLERR | EPOLLHUP)) flags |= CURL_CSELECT_ERR;
             socket_action(w, fd, flags);
         } else if (tag == EV_BUS) {
-            w->bus_due = true; /* service_outboxes reads the acks */
+            output_mark_due(&w->out); /* output_service reads the acks */
         }
     }
 }
@@ -532,13 +418,12 @@ static void run(struct worker *w)
         int64_t now = cw_mono_ns();
         run_curl_timer(w, now);
         collect_done(w);
-        if (outboxes_due(w, now)) service_outboxes(w);
+        if (w->stopping || output_due(&w->out, now)) output_service(&w->out);
         now = cw_mono_ns();
         if (now >= w->next_stats_ns) {
             if (w->slot == 0 && ++w->orphan_scans >= WORKER_ORPHAN_SCAN_PERIODS) {
                 w->orphan_scans = 0;
-                adopt_orphans(w, false);
-                w->bus_due = true;
+                output_adopt_orphans(&w->out, w->cfg->run_dir, w->slots, false);
             }
             publish_stats(w);
             w->next_stats_ns += WORKER_STATS_PERIOD_NS;
@@ -558,14 +443,14 @@ static void setup_loop(struct worker *w)
 {
     w->curl_timer_ns = -1;
     w->have_pwait2 = true;
-    w->bus_due = true; /* a spool replayed at start, acks of a predecessor: look once */
+
     w->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (w->epfd < 0) fatal(1, "cannot create an epoll set: %s", strerror(errno));
     struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV_DATA(EV_SIGNAL, w->sigfd) };
     if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->sigfd, &ev) != 0) fatal(1, "cannot watch signals: %s", strerror(errno));
-    for (unsigned i = 0; i < w->n_out; i++) {
-        int fd = bus_fd(w->out[i].sock);
-        if (fd < 0) fatal(1, "cannot get the descriptor of the %s socket", w->out[i].name);
+    for (unsigned i = 0; i < w->out.n; i++) {
+        int fd = bus_fd(w->out.q[i].sock);
+        if (fd < 0) fatal(1, "cannot get the descriptor of the %s socket", w->out.q[i].name);
         ev = (struct epoll_event){ .events = EPOLLIN | EPOLLET, .data.u64 = EV_DATA(EV_BUS, fd) };
         if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) fatal(1, "cannot watch the bus: %s", strerror(errno));
     }
@@ -576,108 +461,10 @@ static void setup_loop(struct worker *w)
     if (mc != CURLM_OK) fatal(1, "cannot set up the curl multi handle: %s", curl_multi_strerror(mc));
 }
 
-static bool all_acked(const struct worker *w)
-{
-    for (unsigned i = 0; i < w->n_out; i++)
-        if (w->out[i].count) return false;
-    return true;
-}
-
-/* After the loop: give the receivers up to a second to acknowledge; what they have not acknowledged then
- * goes to the spool, which the next worker of this slot replays. */
-static void drain_output(struct worker *w)
-{
-    send_batch(w);
-    int64_t deadline = cw_mono_ns() + WORKER_ACK_GRACE_NS;
-    while (!all_acked(w) && cw_mono_ns() < deadline) {
-        struct pollfd pfd[2];
-        nfds_t n = 0;
-        for (unsigned i = 0; i < w->n_out; i++)
-            if (w->out[i].count) pfd[n++] = (struct pollfd){ .fd = bus_fd(w->out[i].sock), .events = POLLIN };
-        if (poll(pfd, n, 20) < 0 && errno != EINTR) break;
-        service_outboxes(w);
-    }
-    for (unsigned i = 0; i < w->n_out; i++) {
-        struct ackq *q = &w->out[i];
-        uint64_t waiting = ackq_pending_results(q);
-        if (ackq_idle(q)) continue;
-        uint64_t lost = ackq_spill(q); /* also syncs what the spool held already */
-        if (!waiting) continue;
-        log_warn("stopping with %" PRIu64 " results not acknowledged by the %s: kept in %s for the next start%s",
-                 waiting, q->name, q->spool_path ? q->spool_path : "(no spool)", lost ? " (some could not be written)" : "");
-        if (lost) log_error("%" PRIu64 " results for the %s are lost", lost, q->name);
-    }
-}
-
-/* Slot 0 adopts the spools of slots that no longer exist (fewer workers after a reload): run_dir/
- * worker-<k>-<destination>.spool with k >= slots. At start, every one; later (a retiring worker may still be
- * writing its own at its stop), those untouched for WORKER_ORPHAN_AGE_S. */
-static void adopt_orphans(struct worker *w, bool at_start)
-{
-    DIR *d = opendir(w->cfg->run_dir);
-    if (!d) {
-        log_warn("cannot look for orphan spools in %s: %s", w->cfg->run_dir, strerror(errno));
-        return;
-    }
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        unsigned k;
-        char dest[16];
-        int used = 0;
-        if (sscanf(de->d_name, "worker-%u-%15[a-z].spool%n", &k, dest, &used) != 2 || de->d_name[used] != '\0' ||
-            k < w->slots)
-            continue;
-        for (unsigned i = 0; i < w->n_out; i++) {
-            struct ackq *q = &w->out[i];
-            if (strcmp(q->name, dest) != 0) continue;
-            char path[4096], err[4400];
-            if ((size_t)snprintf(path, sizeof path, "%s/%s", w->cfg->run_dir, de->d_name) >= sizeof path) continue;
-            struct stat st;
-            if (!at_start && (stat(path, &st) != 0 || time(NULL) - st.st_mtime < WORKER_ORPHAN_AGE_S)) continue;
-            long n = ackq_adopt_spool(q, path, err, sizeof err);
-            if (n < 0) log_error("orphan spool of worker slot %u (only %u slots now): %s", k, w->slots, err);
-            else if (n > 0)
-                log_warn("adopted %ld batches for the %s from %s (worker slot %u no longer exists: %u slots now)", n,
-                         q->name, path, k, w->slots);
-        }
-    }
-    closedir(d);
-}
-
-static void open_outputs(struct worker *w)
-{
-    char err[256];
-    w->bus = bus_new(err, sizeof err);
-    if (!w->bus) fatal(1, "%s", err);
-    const struct cw_config *cfg = w->cfg;
-    struct { bool wanted; const char *address; const char *name; } dest[2] = {
-        { config_wants_storer(cfg), cfg->store_address, "storer" },
-        { config_wants_alerter(cfg), cfg->alert_address, "alerter" },
-    };
-    for (unsigned i = 0; i < 2; i++) {
-        if (!dest[i].wanted) continue;
-        struct bus_socket *s = bus_open(w->bus, BUS_SEND_RELIABLE, dest[i].address, err, sizeof err);
-        if (!s) fatal(2, "%s: %s", dest[i].name, err);
-        char path[4096];
-        if ((size_t)snprintf(path, sizeof path, "%s/worker-%u-%s.spool", cfg->run_dir, w->slot, dest[i].name) >=
-            sizeof path)
-            fatal(2, "run_dir is too long");
-        if (ackq_init(&w->out[w->n_out], s, dest[i].name, w->outbox_bytes, WORKER_OUTBOX_WINDOW, WORKER_RESEND_NS,
-                      path, err, sizeof err) != 0)
-            fatal(1, "%s spool: %s", dest[i].name, err);
-        ackq_set_spool_max(&w->out[w->n_out], w->spool_max_bytes);
-        w->n_out++;
-    }
-    if (cfg->publish_address) {
-        w->pub = bus_open(w->bus, BUS_PUBLISH, cfg->publish_address, err, sizeof err);
-        if (!w->pub) fatal(2, "publisher: %s", err);
-    }
-}
-
 int main(int argc, char **argv)
 {
     (void)argc;
-    struct worker w = { .sigfd = -1, .epfd = -1, .alive_fd = -1 };
+    struct worker w = { .sigfd = -1, .epfd = -1 };
     char role[64];
     const char *snapshot = getenv("CLOCKWERK_SNAPSHOT");
     log_init("worker", LOG_LVL_INFO);
@@ -731,9 +518,9 @@ int main(int argc, char **argv)
         sched_add(&w.sched, (uint32_t)i, interval, sched_first_due(ep->url, interval, now_mono, now_wall));
         if (ep->n_headers) w.headers[i] = probe_headers_new(ep);
     }
-    alive_open(&w);
-    open_outputs(&w);
-    if (w.slot == 0) adopt_orphans(&w, true);
+    alive_open(&w.alive, w.cfg, w.slot, w.boot_id);
+    output_open(&w.out, w.cfg, w.slot, w.outbox_bytes, w.spool_max_bytes);
+    if (w.slot == 0) output_adopt_orphans(&w.out, w.cfg->run_dir, w.slots, true);
     setup_loop(&w);
     proto_results_begin(&w.batch);
     log_info("checking %zu endpoints (at most %u at once), boot id %016" PRIx64, n, w.max_in_flight, w.boot_id);
@@ -741,16 +528,13 @@ int main(int argc, char **argv)
     run(&w);
     probe_pool_free(w.pool); /* abandons what is still in flight */
     w.pool = NULL;
-    drain_output(&w);
+    send_batch(&w);
+    output_drain(&w.out);
     log_info("stopped after %" PRIu64 " checks (%" PRIu64 " failed, %" PRIu64 " missed)", w.checks,
              w.checks_failed, w.missed);
 
-    for (unsigned i = 0; i < w.n_out; i++) ackq_free(&w.out[i]);
-    if (w.alive_fd >= 0) {
-        close(w.alive_fd);
-        if (unlink(w.alive_path) != 0) log_warn("cannot remove %s: %s", w.alive_path, strerror(errno));
-    }
-    bus_free(w.bus); /* linger 0: what was not acknowledged is in the spool */
+    output_close(&w.out);
+    alive_close(&w.alive);
     curl_multi_cleanup(w.multi);
     close(w.epfd);
     for (size_t i = 0; i < n; i++) curl_slist_free_all(w.headers[i]);

@@ -2,7 +2,6 @@
 #include "alerter/mail.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -49,30 +48,10 @@ static void put_str(struct cw_buf *b, const char *s)
     cw_buf_put(b, s, strlen(s));
 }
 
-static void put_fmt(struct cw_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put_fmt(struct cw_buf *b, const char *fmt, ...)
-{
-    char tmp[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0) return;
-    if ((size_t)n < sizeof tmp) {
-        cw_buf_put(b, tmp, (size_t)n);
-        return;
-    }
-    cw_buf_reserve(b, (size_t)n + 1);
-    va_start(ap, fmt);
-    vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
-
 /* One body line "Label: value" (value cleaned), CRLF-terminated. */
 static void put_field(struct cw_buf *b, const char *label, const char *value)
 {
-    put_fmt(b, "%-14s ", label);
+    cw_buf_printf(b, "%-14s ", label);
     put_body_text(b, value);
     put_str(b, "\r\n");
 }
@@ -111,10 +90,10 @@ static void put_headers(struct cw_buf *b, const struct mail_params *mp, const ch
 {
     char date[40], clean[MAIL_HEADER_VALUE_MAX + 1];
     mail_format_date(mp->date_us, date, sizeof date);
-    put_fmt(b, "Date: %s\r\n", date);
-    put_fmt(b, "Message-ID: %s\r\n", msgid);
+    cw_buf_printf(b, "Date: %s\r\n", date);
+    cw_buf_printf(b, "Message-ID: %s\r\n", msgid);
     mail_sanitize_header(mp->from, clean, sizeof clean);
-    put_fmt(b, "From: %s\r\n", clean);
+    cw_buf_printf(b, "From: %s\r\n", clean);
     put_str(b, "To: ");
     size_t col = 4;
     for (size_t i = 0; i < mp->n_to; i++) {
@@ -134,7 +113,7 @@ static void put_headers(struct cw_buf *b, const struct mail_params *mp, const ch
     }
     put_str(b, "\r\n");
     mail_sanitize_header(subject, clean, sizeof clean);
-    put_fmt(b, "Subject: %s\r\n", clean);
+    cw_buf_printf(b, "Subject: %s\r\n", clean);
     put_str(b, "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n"
                "Auto-Submitted: auto-generated\r\nX-Mailer: clockwerk " CW_VERSION "\r\n\r\n");
 }
@@ -257,16 +236,16 @@ void mail_build(struct cw_buf *out, const struct mail_params *mp, struct alert_r
         char who[CW_URL_MAX + 1];
         alert_display_name(a, who, sizeof who);
         put_body_text(out, who);
-        put_fmt(out, " %s.\r\n\r\n", events_phrase(a->kind));
+        cw_buf_printf(out, " %s.\r\n\r\n", events_phrase(a->kind));
         put_alert_fields(out, a);
     } else {
-        put_fmt(out, "%zu endpoints changed state within one check interval; they are listed together\r\n"
-                     "instead of one mail each.\r\n",
-                n);
+        cw_buf_printf(out, "%zu endpoints changed state within one check interval; they are listed together\r\n"
+                           "instead of one mail each.\r\n",
+                      n);
         for (size_t i = 0; i < n; i++) {
             char who[CW_URL_MAX + 1];
             alert_display_name(alerts[i], who, sizeof who);
-            put_fmt(out, "\r\n%zu. %s: ", i + 1, events_word(alerts[i]->kind));
+            cw_buf_printf(out, "\r\n%zu. %s: ", i + 1, events_word(alerts[i]->kind));
             put_body_text(out, who);
             put_str(out, "\r\n");
             put_alert_fields(out, alerts[i]);
@@ -283,7 +262,7 @@ void mail_build_test(struct cw_buf *out, const struct mail_params *mp, uint64_t 
     snprintf(msgid, sizeof msgid, "<test-%016" PRIx64 "@clockwerk>", nonce);
     put_headers(out, mp, msgid, "[clockwerk] test alert");
     cw_format_iso8601(mp->date_us, when, sizeof when);
-    put_fmt(out, "This is a test mail sent by `clockwerk --test-alert` at %s.\r\n"
-                 "If you can read it, the mail settings of Clockwerk work.\r\n\r\n-- \r\nclockwerk alerter\r\n",
-            when);
+    cw_buf_printf(out, "This is a test mail sent by `clockwerk --test-alert` at %s.\r\n"
+                       "If you can read it, the mail settings of Clockwerk work.\r\n\r\n-- \r\nclockwerk alerter\r\n",
+                  when);
 }

@@ -2,10 +2,8 @@
 #include "alerter/statefile.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <json-c/json.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,20 +106,6 @@ static json_object *job_json(const struct statefile_job *j)
     return o;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 int statefile_save(const char *path, const struct statefile_data *d, char *err, size_t errlen)
 {
     json_object *root = jnew(json_object_new_object());
@@ -141,7 +125,8 @@ int statefile_save(const char *path, const struct statefile_data *d, char *err, 
     size_t len = 0;
     const char *text = json_object_to_json_string_length(root, JSON_C_TO_STRING_PLAIN, &len);
     char tmp[PATH_MAX];
-    int rc = -1, fd = -1;
+    int rc = -1;
+    struct cw_buf file = { 0 };
     if (!text) {
         snprintf(err, errlen, "cannot serialise the state");
         goto out;
@@ -150,38 +135,21 @@ int statefile_save(const char *path, const struct statefile_data *d, char *err, 
         snprintf(err, errlen, "%s: path too long", path);
         goto out;
     }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+    cw_buf_put(&file, text, len);
+    cw_buf_put(&file, "\n", 1);
+    const char *step = NULL;
+    if (cw_write_file_atomic(path, tmp, file.data, file.len, &step) != 0) {
+        if (!strcmp(step, "create"))
+            snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+        else if (!strcmp(step, "rename"))
+            snprintf(err, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+        else
+            snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
         goto out;
-    }
-    if (write_all(fd, text, len) != 0 || write_all(fd, "\n", 1) != 0 || fsync(fd) != 0) {
-        snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
-        goto out;
-    }
-    if (close(fd) != 0) {
-        fd = -1;
-        snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
-        goto out;
-    }
-    fd = -1;
-    if (rename(tmp, path) != 0) {
-        snprintf(err, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-        goto out;
-    }
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", path);
-    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        (void)fsync(dfd); /* best effort: the rename is what makes the file whole */
-        close(dfd);
     }
     rc = 0;
 out:
-    if (fd >= 0) {
-        close(fd);
-        unlink(tmp);
-    }
+    cw_buf_free(&file);
     json_object_put(root);
     return rc;
 }

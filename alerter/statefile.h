@@ -2,11 +2,12 @@
  * delivered, and the undelivered outbox jobs (their exact bytes), in one JSON file in run_dir.
  *
  * DESIGN
- * Written atomically (temporary file, fsync, rename, fsync of the directory) by statefile_save; the caller
- * coalesces: at most one write per pass of its loop when a state changed or an alert was raised or
- * delivered, and at most one every few seconds for mere counter changes. Loading gives back what was saved
- * so that a restarted alerter neither repeats a DOWN for an endpoint already down, nor forgets one that
- * went down, and resends undelivered alerts as the same messages (same ids, same Message-IDs).
+ * Written atomically (cw_write_file_atomic: temporary file, fsync, rename, fsync of the directory) by
+ * statefile_save; the caller coalesces: at most one write per pass of its loop when a state changed or an
+ * alert was raised or delivered, and at most one every few seconds for mere counter changes. Loading gives
+ * back what was saved so that a restarted alerter neither repeats a DOWN for an endpoint already down, nor
+ * forgets one that went down, and resends undelivered alerts as the same messages (same ids, same
+ * Message-IDs).
  * Format (version 1), documented in docs/alerts.md:
  *   {"version":1, "saved_at":"ISO", "endpoints":[{"url":..., "avail":..., ... astate fields}],
  *    "alerts":[{"id":"hex", "kind":..., ...}], "jobs":[{"key":"hex", "channel":0|1, "target":...,

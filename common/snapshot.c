@@ -18,7 +18,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -164,18 +163,6 @@ static void encode(const struct cw_config *c, struct cw_buf *b)
     }
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 int config_snapshot_write(const struct cw_config *cfg, const char *path, char *err, size_t errlen)
 {
     struct cw_buf b = { 0 };
@@ -186,39 +173,16 @@ int config_snapshot_write(const struct cw_config *cfg, const char *path, char *e
         cw_buf_free(&b);
         return -1;
     }
-    (void)unlink(tmp);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
-        cw_buf_free(&b);
-        return -1;
-    }
     const char *step = NULL;
-    if (fchmod(fd, 0600) != 0) step = "chmod";
-    else if (write_all(fd, b.data, b.len) != 0) step = "write";
-    else if (fsync(fd) != 0) step = "fsync";
+    int rc = cw_write_file_atomic(path, tmp, b.data, b.len, &step);
     int saved = errno;
-    if (close(fd) != 0 && !step) {
-        step = "close";
-        saved = errno;
-    }
     cw_buf_free(&b);
-    if (!step && rename(tmp, path) != 0) {
-        step = "rename";
-        saved = errno;
-    }
-    if (step) {
-        snprintf(err, errlen, "cannot %s snapshot %s: %s", step, step[0] == 'r' ? path : tmp, strerror(saved));
-        (void)unlink(tmp);
+    if (rc != 0) {
+        if (!strcmp(step, "create"))
+            snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(saved));
+        else
+            snprintf(err, errlen, "cannot %s snapshot %s: %s", step, step[0] == 'r' ? path : tmp, strerror(saved));
         return -1;
-    }
-    /* make the rename durable */
-    char dirbuf[PATH_MAX];
-    snprintf(dirbuf, sizeof dirbuf, "%s", path);
-    int dfd = open(dirname(dirbuf), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        (void)fsync(dfd); /* best effort: some file systems refuse fsync on a directory */
-        close(dfd);
     }
     return 0;
 }

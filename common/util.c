@@ -1,11 +1,17 @@
-/* common/util.c — hashing, boot ids, URL masking and the byte buffer (see util.h). */
+/* common/util.c — hashing, boot ids, URL masking, the byte buffer and atomic file writes (see util.h). */
 #include "common/util.h"
 #include "common/log.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -118,6 +124,25 @@ void cw_buf_put(struct cw_buf *b, const void *p, size_t n)
     b->len += n;
 }
 
+void cw_buf_printf(struct cw_buf *b, const char *fmt, ...)
+{
+    char tmp[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if ((size_t)n < sizeof tmp) {
+        cw_buf_put(b, tmp, (size_t)n);
+        return;
+    }
+    cw_buf_reserve(b, (size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
 void cw_buf_reset(struct cw_buf *b) { b->len = 0; }
 
 void cw_buf_free(struct cw_buf *b)
@@ -125,4 +150,54 @@ void cw_buf_free(struct cw_buf *b)
     free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int cw_write_file_atomic(const char *path, const char *tmp, const void *data, size_t len, const char **failed)
+{
+    (void)unlink(tmp);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        *failed = "create";
+        return -1;
+    }
+    const char *step = NULL;
+    if (fchmod(fd, 0600) != 0) step = "chmod";
+    else if (write_all(fd, data, len) != 0) step = "write";
+    else if (fsync(fd) != 0) step = "fsync";
+    int saved = errno;
+    if (close(fd) != 0 && !step) {
+        step = "close";
+        saved = errno;
+    }
+    if (!step && rename(tmp, path) != 0) {
+        step = "rename";
+        saved = errno;
+    }
+    if (step) {
+        (void)unlink(tmp);
+        *failed = step;
+        errno = saved;
+        return -1;
+    }
+    /* make the rename durable */
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        (void)fsync(dfd); /* best effort: some file systems refuse fsync on a directory */
+        close(dfd);
+    }
+    return 0;
 }

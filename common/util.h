@@ -1,5 +1,5 @@
 /* common/util.h — small helpers every process needs: the stable URL hash (sharding and the phase of first
- * checks), boot ids, masking credentials in URLs, and a growable byte buffer. */
+ * checks), boot ids, masking credentials in URLs, a growable byte buffer, and atomic file writes. */
 #ifndef CW_UTIL_H
 #define CW_UTIL_H
 
@@ -33,6 +33,8 @@ struct cw_buf {
 };
 void cw_buf_reserve(struct cw_buf *b, size_t extra);
 void cw_buf_put(struct cw_buf *b, const void *p, size_t n);
+/* Appends printf-style text (no NUL), however long. */
+void cw_buf_printf(struct cw_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cw_buf_reset(struct cw_buf *b);
 void cw_buf_free(struct cw_buf *b);
 
@@ -41,5 +43,8 @@ void *cw_xmalloc(size_t n);
 void *cw_xcalloc(size_t n, size_t size);
 void *cw_xrealloc(void *p, size_t n);
 char *cw_xstrdup(const char *s);
+
+/* Atomically replaces path by data (mode 0600): tmp, fsync, rename; -1: errno set, *failed names the step. */
+int cw_write_file_atomic(const char *path, const char *tmp, const void *data, size_t len, const char **failed);
 
 #endif

@@ -1,5 +1,6 @@
 /* storer/backend.h — the table of functions every database backend implements (storer/sqlite.c,
- * storer/postgres.c, storer/mysql.c). The storer's main loop talks to the database only through this.
+ * storer/postgres.c, storer/mysql.c), and the small helpers they share (storer/backend.c). The storer's
+ * main loop talks to the database only through this.
  *
  * Contract for every backend:
  *  - Schema (docs/schema.md): tables schema_version(version), endpoints(id, url UNIQUE, name),
@@ -26,8 +27,10 @@
 #ifndef CW_STORER_BACKEND_H
 #define CW_STORER_BACKEND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "common/config.h"
 #include "common/protocol.h"
@@ -72,5 +75,31 @@ extern const struct store_backend store_backend_mysql;
 
 /* The backend for a driver. */
 const struct store_backend *store_backend_for(enum cw_db_driver driver);
+
+/* ---- helpers for the backends */
+
+/* Copies a server's message to out on one line: runs of blanks and newlines become one space, none at the ends. */
+void store_one_line(const char *msg, char *out, size_t outlen);
+
+/* Copies s into out (cap bytes with the NUL) as valid UTF-8, a stray byte as '?' (the databases would reject
+ * it, and with it the whole batch); text that does not fit is cut between characters. Returns the length. */
+size_t store_clean_text(const char *s, char *out, size_t cap);
+/* A fresh store_clean_text copy of all of s (caller frees); its length in *len unless len is NULL. */
+char *store_clean_text_dup(const char *s, size_t *len);
+
+/* UTC wall-clock microseconds truncated (not rounded) to the millisecond: *tm and the milliseconds in *ms.
+ * false when gmtime_r cannot represent the time. */
+bool store_utc_ms(int64_t us, struct tm *tm, int *ms);
+
+/* url -> endpoints.id for the backends that look ids up themselves (sqlite, mysql): open addressing, load at
+ * most 1/2, keys are owned copies. A zeroed struct is an empty cache; clear empties it and frees the rest. */
+struct store_ep_cache {
+    char **keys;
+    int64_t *ids;
+    size_t cap, n;   /* cap is 0 or a power of two */
+};
+bool store_ep_cache_get(const struct store_ep_cache *c, const char *url, int64_t *id);
+void store_ep_cache_put(struct store_ep_cache *c, const char *url, int64_t id);
+void store_ep_cache_clear(struct store_ep_cache *c);
 
 #endif

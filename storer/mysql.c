@@ -51,7 +51,7 @@
 
 /* The bound values of one row of checks. */
 struct my_row {
-    long long endpoint_id;
+    int64_t endpoint_id;
     MYSQL_TIME at;
     int status;
     double ms[5];            /* latency, dns, connect, tls, ttfb */
@@ -66,13 +66,6 @@ struct my_row {
     my_bool expires_null;
 };
 
-/* url -> endpoints.id; keys are owned copies. */
-struct my_cache {
-    char **keys;
-    long long *ids;
-    size_t cap, n;   /* cap is 0 or a power of two */
-};
-
 struct store_db {
     MYSQL *conn;
     char where[600];                 /* mysql://user@host:port/db, for messages */
@@ -80,7 +73,7 @@ struct store_db {
     MYSQL_STMT *ep_insert, *ep_select, *alert;
     MYSQL_BIND *binds;               /* MY_MAX_ROWS * MY_COLS */
     struct my_row *rows;             /* MY_MAX_ROWS */
-    struct my_cache cache;
+    struct store_ep_cache cache;     /* url -> endpoints.id */
 };
 
 /* ---- messages and error classes ---------------------------------------------------------------------- */
@@ -107,30 +100,11 @@ static bool my_retryable(unsigned code)
     }
 }
 
-static void my_one_line(const char *msg, char *out, size_t outlen)
-{
-    size_t o = 0;
-    bool space = false;
-    if (outlen == 0)
-        return;
-    for (const char *p = msg ? msg : ""; *p && o + 1 < outlen; p++) {
-        if (*p == '\n' || *p == '\r' || *p == '\t' || *p == ' ') {
-            space = o > 0;
-            continue;
-        }
-        if (space && o + 2 < outlen)
-            out[o++] = ' ';
-        space = false;
-        out[o++] = *p;
-    }
-    out[o] = '\0';
-}
-
 static int my_report(const struct store_db *db, const char *what, unsigned code, const char *msg, char *err,
                      size_t errlen)
 {
     char line[1024];
-    my_one_line(msg, line, sizeof line);
+    store_one_line(msg, line, sizeof line);
     snprintf(err, errlen, "%s: %s%s%s (%u)", db->where, what ? what : "", what ? ": " : "",
              line[0] ? line : "unknown error", code);
     return my_retryable(code) ? STORE_RETRY : STORE_FATAL;
@@ -163,47 +137,23 @@ static void my_rollback(struct store_db *db)
 
 /* ---- values ------------------------------------------------------------------------------------------ */
 
-/* Copies s into out (cap bytes with the NUL) as valid UTF-8: a stray byte becomes '?' (utf8mb4 columns
- * reject it, and with it the whole batch); text that does not fit is cut between characters. Returns the
- * length. */
-static size_t my_clean(const char *s, char *out, size_t cap)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t o = 0;
-    while (*p) {
-        size_t n = cw_utf8_seq_len(p);
-        size_t w = n ? n : 1;
-        if (o + w + 1 > cap)
-            break;
-        if (n)
-            memcpy(out + o, p, n);
-        else
-            out[o] = '?';
-        o += w;
-        p += w;
-    }
-    out[o] = '\0';
-    return o;
-}
-
-/* A fresh valid-UTF-8 copy of s (caller frees). */
+/* A fresh valid-UTF-8 copy of s (utf8mb4 columns reject a stray byte; caller frees), its length in *len. */
 static char *my_clean_dup(const char *s, unsigned long *len)
 {
-    size_t cap = strlen(s) + 1;
-    char *out = cw_xmalloc(cap);
-    *len = my_clean(s, out, cap);
+    size_t n;
+    char *out = store_clean_text_dup(s, &n);
+    *len = (unsigned long)n;
     return out;
 }
 
 /* UTC wall-clock microseconds as a DATETIME with milliseconds (truncated, like every backend). */
 static void my_time(int64_t us, MYSQL_TIME *t)
 {
-    int64_t ms = us >= 0 ? us / 1000 : -((-us + 999) / 1000);
-    time_t secs = (time_t)(ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000));
     struct tm tm;
+    int ms;
     memset(t, 0, sizeof *t);
     t->time_type = MYSQL_TIMESTAMP_DATETIME;
-    if (!gmtime_r(&secs, &tm)) {
+    if (!store_utc_ms(us, &tm, &ms)) {
         t->year = 1970;
         t->month = t->day = 1;
         return;
@@ -214,71 +164,13 @@ static void my_time(int64_t us, MYSQL_TIME *t)
     t->hour = (unsigned)tm.tm_hour;
     t->minute = (unsigned)tm.tm_min;
     t->second = (unsigned)tm.tm_sec;
-    t->second_part = (unsigned long)(ms - (int64_t)secs * 1000) * 1000;
+    t->second_part = (unsigned long)ms * 1000;
 }
 
 static void my_ms(int64_t us, double *v, my_bool *is_null)
 {
     *is_null = us < 0;
     *v = us < 0 ? 0.0 : (double)us / 1000.0;
-}
-
-/* ---- the url -> id cache ----------------------------------------------------------------------------- */
-
-static void cache_clear(struct my_cache *c)
-{
-    for (size_t i = 0; i < c->cap; i++)
-        free(c->keys[i]);
-    free(c->keys);
-    free(c->ids);
-    memset(c, 0, sizeof *c);
-}
-
-static bool cache_get(const struct my_cache *c, const char *url, long long *id)
-{
-    if (!c->cap)
-        return false;
-    for (size_t i = cw_hash64(url) & (c->cap - 1);; i = (i + 1) & (c->cap - 1)) {
-        if (!c->keys[i])
-            return false;
-        if (!strcmp(c->keys[i], url)) {
-            *id = c->ids[i];
-            return true;
-        }
-    }
-}
-
-static void cache_insert(struct my_cache *c, char *key, long long id) /* takes key */
-{
-    size_t i = cw_hash64(key) & (c->cap - 1);
-    while (c->keys[i]) {
-        if (!strcmp(c->keys[i], key)) {
-            free(key);
-            c->ids[i] = id;
-            return;
-        }
-        i = (i + 1) & (c->cap - 1);
-    }
-    c->keys[i] = key;
-    c->ids[i] = id;
-    c->n++;
-}
-
-static void cache_put(struct my_cache *c, const char *url, long long id)
-{
-    if ((c->n + 1) * 2 > c->cap) {
-        struct my_cache old = *c;
-        c->cap = old.cap ? old.cap * 2 : 1024;
-        c->n = 0;
-        c->keys = cw_xcalloc(c->cap, sizeof *c->keys);
-        c->ids = cw_xcalloc(c->cap, sizeof *c->ids);
-        for (size_t i = 0; i < old.cap; i++)
-            if (old.keys[i])
-                cache_insert(c, old.keys[i], old.ids[i]);
-        free(old.keys);
-        free(old.ids);
-    }
-    cache_insert(c, cw_xstrdup(url), id);
 }
 
 /* ---- open / close ------------------------------------------------------------------------------------ */
@@ -298,7 +190,7 @@ static void my_close(struct store_db *db)
         mysql_stmt_close(db->alert);
     if (db->conn)
         mysql_close(db->conn);
-    cache_clear(&db->cache);
+    store_ep_cache_clear(&db->cache);
     free(db->binds);
     free(db->rows);
     free(db);
@@ -551,9 +443,9 @@ static void bind_value(MYSQL_BIND *b, enum enum_field_types type, void *buf, my_
 }
 
 /* The id of url in endpoints (inserted with name NULL when new). Runs in autocommit, outside any batch. */
-static int my_endpoint_id(struct store_db *db, const char *url, long long *id, char *err, size_t errlen)
+static int my_endpoint_id(struct store_db *db, const char *url, int64_t *id, char *err, size_t errlen)
 {
-    if (cache_get(&db->cache, url, id))
+    if (store_ep_cache_get(&db->cache, url, id))
         return STORE_OK;
     int rc;
     if (!db->ep_insert && !(db->ep_insert = my_prepare(db, "INSERT IGNORE INTO endpoints (url) VALUES (?)", &rc, err,
@@ -588,7 +480,7 @@ static int my_endpoint_id(struct store_db *db, const char *url, long long *id, c
             int f = mysql_stmt_fetch(db->ep_select);
             if (f == 0 || f == MYSQL_DATA_TRUNCATED) {
                 *id = v;
-                cache_put(&db->cache, url, v);
+                store_ep_cache_put(&db->cache, url, v);
             } else if (f == MYSQL_NO_DATA) {
                 snprintf(err, errlen, "%s: endpoint %s vanished right after it was inserted", db->where, clean);
                 rc = STORE_RETRY;
@@ -625,7 +517,7 @@ static int my_write_checks(struct store_db *db, const struct store_batch *batch,
         my_ms(r->ttfb_us, &w->ms[4], &w->ms_null[4]);
         w->ok = r->ok ? 1 : 0;
         w->err_null = r->ok || !r->error;
-        w->err_len = w->err_null ? 0 : my_clean(r->error, w->err, sizeof w->err);
+        w->err_len = w->err_null ? 0 : store_clean_text(r->error, w->err, sizeof w->err);
         w->worker = r->worker;
         w->boot_id = (long long)(int64_t)r->boot_id; /* the u64's bit pattern as a signed BIGINT */
         w->seq = (long long)(int64_t)r->seq;
@@ -657,7 +549,7 @@ static int my_write_checks(struct store_db *db, const struct store_batch *batch,
 static int my_write_alert(struct store_db *db, const struct cw_alert *a, char *err, size_t errlen)
 {
     int rc;
-    long long ep;
+    int64_t ep;
     if ((rc = my_endpoint_id(db, a->url, &ep, err, errlen)) != STORE_OK)
         return rc;
     if (!db->alert &&
@@ -706,7 +598,7 @@ static int my_write_batch(struct store_db *db, const struct store_batch *batch, 
     if (batch->n_checks == 0 && batch->n_alerts == 0)
         return STORE_OK;
     /* Endpoints first, in autocommit: the cache only ever holds committed ids. */
-    long long id;
+    int64_t id;
     for (size_t i = 0; i < batch->n_checks; i++)
         if ((rc = my_endpoint_id(db, batch->checks[i].r.url, &id, err, errlen)) != STORE_OK)
             return rc;
@@ -803,7 +695,7 @@ static int my_sync_endpoints(struct store_db *db, const struct cw_endpoint *eps,
     MYSQL_ROW row;
     while ((row = mysql_fetch_row(res)) != NULL)
         if (row[0] && row[1])
-            cache_put(&db->cache, row[1], strtoll(row[0], NULL, 10));
+            store_ep_cache_put(&db->cache, row[1], strtoll(row[0], NULL, 10));
     rc = mysql_errno(db->conn) ? my_fail(db, "read endpoints", err, errlen) : STORE_OK;
     mysql_free_result(res);
     return rc;

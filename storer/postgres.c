@@ -30,7 +30,6 @@
 #include "storer/backend.h"
 
 #include <postgresql/libpq-fe.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,30 +50,10 @@ struct store_db {
 
 /* ---- messages ---------------------------------------------------------------------------------------- */
 
-/* Copies msg to out on one line: newlines and tabs become single spaces, trailing blanks go. */
-static void pg_one_line(const char *msg, char *out, size_t outlen)
-{
-    size_t o = 0;
-    bool space = false;
-    if (outlen == 0)
-        return;
-    for (const char *p = msg ? msg : ""; *p && o + 1 < outlen; p++) {
-        if (*p == '\n' || *p == '\r' || *p == '\t' || *p == ' ') {
-            space = o > 0;
-            continue;
-        }
-        if (space && o + 2 < outlen)
-            out[o++] = ' ';
-        space = false;
-        out[o++] = *p;
-    }
-    out[o] = '\0';
-}
-
 static void pg_fail(const struct store_db *db, const char *what, const char *msg, char *err, size_t errlen)
 {
     char line[1024];
-    pg_one_line(msg, line, sizeof line);
+    store_one_line(msg, line, sizeof line);
     snprintf(err, errlen, "%s: %s%s%s", db->where, what ? what : "", what ? ": " : "", line[0] ? line : "unknown error");
 }
 
@@ -111,7 +90,7 @@ static void pg_notice(void *arg, const char *message)
 {
     (void)arg;
     char line[512];
-    pg_one_line(message, line, sizeof line);
+    store_one_line(message, line, sizeof line);
     log_debug("postgresql: %s", line);
 }
 
@@ -383,54 +362,18 @@ static int pg_prepare(struct store_db *db, char *err, size_t errlen)
 
 /* ---- values ------------------------------------------------------------------------------------------ */
 
-static void pg_putf(struct cw_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void pg_putf(struct cw_buf *b, const char *fmt, ...)
-{
-    char tmp[128];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        cw_buf_put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
-
 /* UTC wall-clock microseconds as `2026-11-25 04:05:06.123+00` (milliseconds, truncated, like every
  * backend stores them). */
 static void pg_format_time(int64_t us, char *out, size_t len)
 {
-    int64_t ms = us >= 0 ? us / 1000 : -((-us + 999) / 1000);
-    time_t secs = (time_t)(ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000));
-    int frac = (int)(ms - (int64_t)secs * 1000);
     struct tm tm;
-    if (!gmtime_r(&secs, &tm)) {
+    int frac;
+    if (!store_utc_ms(us, &tm, &frac)) {
         snprintf(out, len, "1970-01-01 00:00:00.000+00");
         return;
     }
     snprintf(out, len, "%04d-%02d-%02d %02d:%02d:%02d.%03d+00", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
              tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
-}
-
-/* Copies s as valid UTF-8 into a fresh buffer (caller frees). */
-static char *pg_clean_text(const char *s)
-{
-    size_t n = strlen(s);
-    char *out = cw_xmalloc(n + 1);
-    const unsigned char *p = (const unsigned char *)s;
-    size_t o = 0;
-    while (*p) {
-        size_t k = cw_utf8_seq_len(p);
-        if (k == 0) {
-            out[o++] = '?';
-            p++;
-        } else {
-            memcpy(out + o, p, k);
-            o += k;
-            p += k;
-        }
-    }
-    out[o] = '\0';
-    return out;
 }
 
 /* ---- writing ----------------------------------------------------------------------------------------- */
@@ -462,7 +405,7 @@ static void pg_arr_ms(struct cw_buf *b, int64_t us)
     if (us < 0)
         cw_buf_put(b, "NULL", 4);
     else
-        pg_putf(b, "%.3f", (double)us / 1000.0);
+        cw_buf_printf(b, "%.3f", (double)us / 1000.0);
 }
 
 /* Writes the checks of a batch (inside the batch's transaction): the values travel as 14 array
@@ -481,8 +424,8 @@ static int pg_write_checks(struct store_db *db, const struct store_batch *batch,
                 cw_buf_put(&db->arr[j], ",", 1);
         pg_arr_text(&db->arr[0], r->url);
         pg_format_time(r->checked_at_us, when, sizeof when);
-        pg_putf(&db->arr[1], "\"%s\"", when);
-        pg_putf(&db->arr[2], "%u", (unsigned)r->status_code);
+        cw_buf_printf(&db->arr[1], "\"%s\"", when);
+        cw_buf_printf(&db->arr[2], "%u", (unsigned)r->status_code);
         pg_arr_ms(&db->arr[3], r->latency_us);
         cw_buf_put(&db->arr[4], r->ok ? "t" : "f", 1);
         if (r->ok || !r->error)
@@ -493,12 +436,12 @@ static int pg_write_checks(struct store_db *db, const struct store_batch *batch,
         pg_arr_ms(&db->arr[7], r->connect_us);
         pg_arr_ms(&db->arr[8], r->tls_us);
         pg_arr_ms(&db->arr[9], r->ttfb_us);
-        pg_putf(&db->arr[10], "%u", (unsigned)r->worker);
-        pg_putf(&db->arr[11], "%lld", (long long)(int64_t)r->boot_id); /* the u64's bits as a signed BIGINT */
-        pg_putf(&db->arr[12], "%lld", (long long)(int64_t)r->seq);
+        cw_buf_printf(&db->arr[10], "%u", (unsigned)r->worker);
+        cw_buf_printf(&db->arr[11], "%lld", (long long)(int64_t)r->boot_id); /* the u64's bits as a signed BIGINT */
+        cw_buf_printf(&db->arr[12], "%lld", (long long)(int64_t)r->seq);
         if (r->tls_expires_at_us != 0) {
             pg_format_time(r->tls_expires_at_us, when, sizeof when);
-            pg_putf(&db->arr[13], "\"%s\"", when);
+            cw_buf_printf(&db->arr[13], "\"%s\"", when);
         } else {
             cw_buf_put(&db->arr[13], "NULL", 4);
         }
@@ -522,8 +465,8 @@ static int pg_write_alert(struct store_db *db, const struct cw_alert *a, char *e
     const char *kind = proto_alert_kind_name(a->kind);
     const char *email = proto_delivery_name(a->email_state);
     const char *hook = proto_delivery_name(a->webhook_state);
-    char *url = pg_clean_text(a->url);
-    char *message = pg_clean_text(a->message ? a->message : "");
+    char *url = store_clean_text_dup(a->url, NULL);
+    char *message = store_clean_text_dup(a->message ? a->message : "", NULL);
 
     const char *ep[1] = { url };
     int rc = pg_exec_prepared(db, "cw_alert_endpoint", 1, ep, err, errlen);
@@ -576,16 +519,16 @@ static int pg_sync_endpoints(struct store_db *db, const struct cw_endpoint *eps,
     for (size_t off = 0; off < n; off += PG_SYNC_CHUNK) {
         size_t m = n - off < PG_SYNC_CHUNK ? n - off : PG_SYNC_CHUNK;
         cw_buf_reset(&sql);
-        pg_putf(&sql, "%s", "INSERT INTO endpoints (url, name) VALUES ");
+        cw_buf_printf(&sql, "%s", "INSERT INTO endpoints (url, name) VALUES ");
         for (size_t i = 0; i < m; i++) {
-            pg_putf(&sql, "%s($%zu::text, $%zu::text)", i ? ", " : "", 2 * i + 1, 2 * i + 2);
-            owned[2 * i] = pg_clean_text(eps[off + i].url);
-            owned[2 * i + 1] = eps[off + i].name ? pg_clean_text(eps[off + i].name) : NULL;
+            cw_buf_printf(&sql, "%s($%zu::text, $%zu::text)", i ? ", " : "", 2 * i + 1, 2 * i + 2);
+            owned[2 * i] = store_clean_text_dup(eps[off + i].url, NULL);
+            owned[2 * i + 1] = eps[off + i].name ? store_clean_text_dup(eps[off + i].name, NULL) : NULL;
             vals[2 * i] = owned[2 * i];
             vals[2 * i + 1] = owned[2 * i + 1];
         }
-        pg_putf(&sql, "%s", " ON CONFLICT (url) DO UPDATE SET name = EXCLUDED.name"
-                            " WHERE endpoints.name IS DISTINCT FROM EXCLUDED.name");
+        cw_buf_printf(&sql, "%s", " ON CONFLICT (url) DO UPDATE SET name = EXCLUDED.name"
+                                  " WHERE endpoints.name IS DISTINCT FROM EXCLUDED.name");
         cw_buf_put(&sql, "", 1);
         PGresult *res = PQexecParams(db->conn, (const char *)sql.data, (int)(2 * m), NULL, vals, NULL, NULL, 0);
         for (size_t i = 0; i < 2 * m; i++) {

@@ -8,9 +8,9 @@
  * the database: the random inserts into the (endpoint_id, checked_at) index dirty one page per row, and a page
  * dirtied many times between checkpoints is copied once — measured 20-30% less CPU per row than the default
  * 1000; a smaller page_size was worse). Every statement is prepared once (after migrate) and reused for every
- * row. Endpoint ids are cached by URL in an open-addressing hash table, so a row costs one INSERT, not a
- * lookup; the cache is emptied whenever a transaction is rolled back (it might hold ids of rows that were
- * never committed).
+ * row. Endpoint ids are cached by URL in an open-addressing hash table (store_ep_cache, storer/backend.c),
+ * so a row costs one INSERT, not a lookup; the cache is emptied whenever a transaction is rolled back (it
+ * might hold ids of rows that were never committed).
  *
  * Error classes: BUSY/LOCKED/IOERR/FULL/NOMEM/CANTOPEN while writing are STORE_RETRY (the storer holds the
  * batch and reopens); at open, a file that cannot be opened or is not a database is STORE_FATAL (a wrong
@@ -85,71 +85,12 @@ static const char schema_v1[] =
     " webhook_state TEXT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS alerts_endpoint_time ON alerts(endpoint_id, raised_at);";
 
-/* url -> endpoints.id; keys are owned copies. */
-struct ep_cache {
-    char **keys;
-    int64_t *ids;
-    size_t cap, n;  /* cap is 0 or a power of two */
-};
-
 struct store_db {
     sqlite3 *db;
     char *path;
     sqlite3_stmt *st[ST_COUNT];
-    struct ep_cache cache;
+    struct store_ep_cache cache;  /* url -> endpoints.id */
 };
-
-static void cache_clear(struct ep_cache *c)
-{
-    for (size_t i = 0; i < c->cap; i++) free(c->keys[i]);
-    free(c->keys);
-    free(c->ids);
-    memset(c, 0, sizeof *c);
-}
-
-static bool cache_get(const struct ep_cache *c, const char *url, int64_t *id)
-{
-    if (!c->cap) return false;
-    for (size_t i = cw_hash64(url) & (c->cap - 1);; i = (i + 1) & (c->cap - 1)) {
-        if (!c->keys[i]) return false;
-        if (strcmp(c->keys[i], url) == 0) {
-            *id = c->ids[i];
-            return true;
-        }
-    }
-}
-
-static void cache_put_owned(struct ep_cache *c, char *key, int64_t id)
-{
-    size_t i = cw_hash64(key) & (c->cap - 1);
-    while (c->keys[i]) {
-        if (strcmp(c->keys[i], key) == 0) {
-            free(key);
-            c->ids[i] = id;
-            return;
-        }
-        i = (i + 1) & (c->cap - 1);
-    }
-    c->keys[i] = key;
-    c->ids[i] = id;
-    c->n++;
-}
-
-static void cache_put(struct ep_cache *c, const char *url, int64_t id)
-{
-    if ((c->n + 1) * 2 > c->cap) { /* keep the load at most 1/2 */
-        struct ep_cache old = *c;
-        c->cap = old.cap ? old.cap * 2 : 1024;
-        c->n = 0;
-        c->keys = cw_xcalloc(c->cap, sizeof *c->keys);
-        c->ids = cw_xcalloc(c->cap, sizeof *c->ids);
-        for (size_t i = 0; i < old.cap; i++)
-            if (old.keys[i]) cache_put_owned(c, old.keys[i], old.ids[i]);
-        free(old.keys);
-        free(old.ids);
-    }
-    cache_put_owned(c, cw_xstrdup(url), id);
-}
 
 static int classify(int code)
 {
@@ -184,7 +125,7 @@ static void sq_close(struct store_db *d)
     if (!d) return;
     for (int i = 0; i < ST_COUNT; i++) sqlite3_finalize(d->st[i]);
     if (d->db) sqlite3_close_v2(d->db);
-    cache_clear(&d->cache);
+    store_ep_cache_clear(&d->cache);
     free(d->path);
     free(d);
 }
@@ -309,7 +250,7 @@ static int rollback(struct store_db *d, int code, const char *what, char *err, s
 {
     int r = fail(d, code, what, err, errlen); /* before ROLLBACK replaces the error message */
     if (sqlite3_get_autocommit(d->db) == 0) step_done(d, d->st[ST_ROLLBACK]);
-    cache_clear(&d->cache);
+    store_ep_cache_clear(&d->cache);
     return r;
 }
 
@@ -322,7 +263,7 @@ static int commit(struct store_db *d, char *err, size_t errlen)
 /* The id of url in endpoints, inserting it (name NULL) when new. Returns an SQLite code. */
 static int endpoint_id(struct store_db *d, const char *url, int64_t *id)
 {
-    if (cache_get(&d->cache, url, id)) return SQLITE_OK;
+    if (store_ep_cache_get(&d->cache, url, id)) return SQLITE_OK;
     sqlite3_stmt *ins = d->st[ST_EP_INSERT], *sel = d->st[ST_EP_SELECT];
     sqlite3_bind_text(ins, 1, url, -1, SQLITE_STATIC);
     int code = step_done(d, ins);
@@ -331,7 +272,7 @@ static int endpoint_id(struct store_db *d, const char *url, int64_t *id)
     code = sqlite3_step(sel);
     if (code == SQLITE_ROW) {
         *id = sqlite3_column_int64(sel, 0);
-        cache_put(&d->cache, url, *id);
+        store_ep_cache_put(&d->cache, url, *id);
         code = SQLITE_OK;
     } else if (code == SQLITE_DONE) {
         code = SQLITE_INTERNAL; /* inserted but not found: cannot happen */

@@ -4,7 +4,6 @@
 #include "tap/format.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,22 +27,10 @@ static void put_clean(struct cw_buf *out, const char *s)
     }
 }
 
-static void put_fmt(struct cw_buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put_fmt(struct cw_buf *out, const char *fmt, ...)
-{
-    char tmp[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0) return;
-    cw_buf_put(out, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
-
 static void put_ms(struct cw_buf *out, int64_t us)
 {
-    if (us < 0) put_fmt(out, "-");
-    else put_fmt(out, "%.1fms", (double)us / 1000.0);
+    if (us < 0) cw_buf_printf(out, "-");
+    else cw_buf_printf(out, "%.1fms", (double)us / 1000.0);
 }
 
 static int finish_line(struct cw_buf *out)
@@ -149,11 +136,11 @@ int tap_format_result(struct cw_buf *out, const struct cw_result *r, bool json)
     bool has_error = !r->ok && r->error && r->error[0];
     cw_buf_reset(out);
     if (!json) {
-        put_fmt(out, "%s ", stamp);
+        cw_buf_printf(out, "%s ", stamp);
         put_clean(out, url);
-        put_fmt(out, " %u ", (unsigned)r->status_code);
+        cw_buf_printf(out, " %u ", (unsigned)r->status_code);
         put_ms(out, r->latency_us);
-        put_fmt(out, " %s", r->ok ? "OK" : "FAIL");
+        cw_buf_printf(out, " %s", r->ok ? "OK" : "FAIL");
         if (has_error) {
             cw_buf_put(out, " ", 1);
             put_clean(out, r->error);
@@ -192,14 +179,14 @@ int tap_format_alert(struct cw_buf *out, const struct cw_alert *a, bool json)
     const char *webhook = proto_delivery_name(a->webhook_state);
     cw_buf_reset(out);
     if (!json) {
-        put_fmt(out, "%s ALERT %s ", stamp, kind ? kind : "?");
+        cw_buf_printf(out, "%s ALERT %s ", stamp, kind ? kind : "?");
         put_clean(out, url);
         if (a->name && a->name[0]) {
             cw_buf_put(out, " (", 2);
             put_clean(out, a->name);
             cw_buf_put(out, ")", 1);
         }
-        put_fmt(out, " email=%s webhook=%s: ", email ? email : "?", webhook ? webhook : "?");
+        cw_buf_printf(out, " email=%s webhook=%s: ", email ? email : "?", webhook ? webhook : "?");
         put_clean(out, a->message);
         return finish_line(out);
     }
@@ -225,13 +212,13 @@ int tap_format_stats(struct cw_buf *out, const struct cw_stats *s, bool json)
     cw_format_iso8601(s->at_us, stamp, sizeof stamp);
     cw_buf_reset(out);
     if (!json) {
-        put_fmt(out, "stats ");
+        cw_buf_printf(out, "stats ");
         put_clean(out, s->role);
-        put_fmt(out, " %u boot %016" PRIx64 ":", (unsigned)s->id, s->boot_id);
+        cw_buf_printf(out, " %u boot %016" PRIx64 ":", (unsigned)s->id, s->boot_id);
         for (unsigned i = 0; i < s->count && i < CW_STATS_MAX; i++) {
             cw_buf_put(out, " ", 1);
             put_clean(out, s->items[i].name);
-            put_fmt(out, "=%" PRId64, s->items[i].value);
+            cw_buf_printf(out, "=%" PRId64, s->items[i].value);
         }
         return finish_line(out);
     }

@@ -19,34 +19,25 @@ has one, under the path with its query string too, so /ok?a and /ok?b can be sep
 Targets(tls_cert=make_self_signed_cert(dir)) serves the same over https. max_in_flight is the most
 requests served at once (to see that checks run concurrently).
 HEAD and POST are answered like GET (HEAD without a body). A server runs on 127.0.0.1 only, on a port
-the kernel picks, in a background thread (ThreadingHTTPServer); stop() — called on every path by the
-context manager — wakes sleeping slow handlers and closes the socket.
+the kernel picks, in a background thread (ThreadingHTTPServer, see loopback_http.py); stop() — called on
+every path by the context manager — wakes sleeping slow handlers and closes the socket.
 """
 
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
+
+from loopback_http import BackgroundHTTPServer, LoopbackHTTPServer
 
 KEYWORD = "clockwerk-token"
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, targets):
-        self.targets = targets
-        super().__init__(("127.0.0.1", 0), _Handler)
-
+class _Server(LoopbackHTTPServer):
     def finish_request(self, request, client_address):
         # In the request's own thread: the TLS handshake (if any) never blocks the accepting thread.
-        if self.targets._tls is not None:
-            request = self.targets._tls.wrap_socket(request, server_side=True)
+        if self.owner._tls is not None:
+            request = self.owner._tls.wrap_socket(request, server_side=True)
         super().finish_request(request, client_address)
-
-    def handle_error(self, request, client_address):
-        pass  # a client that went away (a check that timed out) is not an error of the target
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -70,7 +61,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
     def _serve(self):
-        t = self.server.targets
+        t = self.server.owner
         with t._lock:
             t._in_flight += 1
             t.max_in_flight = max(t.max_in_flight, t._in_flight)
@@ -134,11 +125,16 @@ class _Handler(BaseHTTPRequestHandler):
     do_PUT = _serve
 
 
-class Targets:
+class Targets(BackgroundHTTPServer):
     """One HTTP server on 127.0.0.1 with the paths above and a request counter per path."""
+
+    handler = _Handler
+    server_class = _Server
+    thread_name = "targets"
 
     def __init__(self, slow_delay=3.0, tls_cert=None):
         """tls_cert: (certfile, keyfile) to serve https (see make_self_signed_cert)."""
+        super().__init__()
         self.slow_delay = slow_delay
         self._tls = None
         if tls_cert is not None:
@@ -147,37 +143,8 @@ class Targets:
             self._tls.load_cert_chain(*tls_cert)
         self._in_flight = 0
         self.max_in_flight = 0  # the most requests served at the same time
-        self._stopping = threading.Event()
-        self._lock = threading.Lock()
         self._counts = {}
         self._requests = {}
-        self._server = None
-        self._thread = None
-
-    def start(self):
-        self._server = _Server(self)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="targets-%d" % self.port, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self):
-        self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-        return False
 
     def url(self, path="/ok"):
         return "%s://127.0.0.1:%d%s" % ("https" if self._tls else "http", self.port, path)

@@ -5,27 +5,16 @@
     with Switchboard() as sw:          sw.url("a") -> an endpoint whose answer the test sets:
                                        sw.set("a", status=500) / sw.set("a", status=200, delay=1.5)
 
-Both run on 127.0.0.1 only, on a port the kernel picks, in a background thread; stop() (called on every
-path by the context manager) closes the socket and wakes sleeping handlers.
+Both run on 127.0.0.1 only, on a port the kernel picks, in a background thread (loopback_http.py);
+stop() (called on every path by the context manager) closes the socket and wakes sleeping handlers.
 """
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
 
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, owner):
-        self.owner = owner
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    def handle_error(self, request, client_address):
-        pass
+from loopback_http import BackgroundHTTPServer
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -60,36 +49,8 @@ class _Handler(BaseHTTPRequestHandler):
     do_POST = _serve
 
 
-class _Base:
-    def __init__(self):
-        self._stopping = threading.Event()
-        self._lock = threading.Lock()
-        self._server = None
-        self._thread = None
-
-    def start(self):
-        self._server = _Server(self)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self):
-        self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-        return False
+class _Base(BackgroundHTTPServer):
+    handler = _Handler
 
 
 class WebhookReceiver(_Base):

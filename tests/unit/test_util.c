@@ -1,11 +1,18 @@
 /* tests/unit/test_util.c — the small shared helpers of common/util.c: the UTF-8 validator every text
- * sanitiser uses (tap JSON, PostgreSQL and MariaDB text), credential masking in URLs, and the stable hash
- * that sharding depends on. */
+ * sanitiser uses (tap JSON, PostgreSQL and MariaDB text), credential masking in URLs, the stable hash
+ * that sharding depends on, printf into a byte buffer (short and longer than any stack scratch), and the
+ * atomic file write behind the config snapshot and the alerter's state file (content, mode 0600, no
+ * temporary file left, the failing step named). */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -67,6 +74,64 @@ static void test_hash_is_stable(void **state)
     assert_true(cw_shard_of("http://x/", 7) < 7);
 }
 
+static void test_buf_printf(void **state)
+{
+    (void)state;
+    struct cw_buf b = { 0 };
+    cw_buf_printf(&b, "%s=%d", "a", 42);
+    cw_buf_printf(&b, "%s", "");
+    cw_buf_printf(&b, " %.1fms", 1.5);
+    assert_int_equal(b.len, 10);
+    assert_memory_equal(b.data, "a=42 1.5ms", 10);
+    char big[3000];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    cw_buf_reset(&b);
+    cw_buf_printf(&b, "<%s>", big);                        /* longer than any scratch: not cut */
+    assert_int_equal(b.len, sizeof big + 1);
+    assert_int_equal(b.data[0], '<');
+    assert_int_equal(b.data[b.len - 2], 'x');
+    assert_int_equal(b.data[b.len - 1], '>');
+    cw_buf_free(&b);
+}
+
+static void test_write_file_atomic(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/cw-util-XXXXXX", path[64], tmp[64], sub[64], buf[16];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/f", dir);
+    snprintf(tmp, sizeof tmp, "%s/f.tmp", dir);
+    const char *step = NULL;
+    assert_int_equal(cw_write_file_atomic(path, tmp, "first", 5, &step), 0);
+    assert_int_equal(cw_write_file_atomic(path, tmp, "second", 6, &step), 0);   /* replaces the old file */
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    assert_int_equal(n, 6);
+    assert_memory_equal(buf, "second", 6);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(access(tmp, F_OK), -1);                                     /* no temporary file left */
+
+    snprintf(sub, sizeof sub, "%s/no/such", dir);                               /* cannot create tmp */
+    assert_int_equal(cw_write_file_atomic(sub, sub, "x", 1, &step), -1);
+    assert_int_equal(errno, ENOENT);
+    assert_string_equal(step, "create");
+
+    snprintf(sub, sizeof sub, "%s/d", dir);                                     /* cannot rename over a dir */
+    assert_int_equal(mkdir(sub, 0700), 0);
+    assert_int_equal(cw_write_file_atomic(sub, tmp, "x", 1, &step), -1);
+    assert_string_equal(step, "rename");
+    assert_int_equal(access(tmp, F_OK), -1);                                     /* removed after a failure */
+
+    assert_int_equal(rmdir(sub), 0);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -74,6 +139,8 @@ int main(void)
         cmocka_unit_test(test_utf8_invalid_sequences),
         cmocka_unit_test(test_mask_url),
         cmocka_unit_test(test_hash_is_stable),
+        cmocka_unit_test(test_buf_printf),
+        cmocka_unit_test(test_write_file_atomic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -39,6 +39,7 @@
 #include "alerter/webhook.h"
 #include "common/ackq.h"
 #include "common/bus.h"
+#include "common/bus_keys.h"
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/log.h"
@@ -715,6 +716,7 @@ static void publish_stats(struct alerter *a)
         { "ack_messages", a->c.ack_messages },
         { "acks_waiting", (int64_t)a->n_acks },
         { "dropped_malformed", a->c.malformed },
+        { "bus_refused", (int64_t)bus_refused_clients(a->bus) },
     };
     for (size_t i = 0; i < sizeof items / sizeof items[0] && i < CW_STATS_MAX; i++) {
         st.items[i].name = items[i].name;
@@ -974,8 +976,8 @@ int main(int argc, char **argv)
     if (snprintf(a.state_path, sizeof a.state_path, "%s/%s", a.cfg->run_dir, STATEFILE_NAME) >= (int)sizeof a.state_path)
         fatal(2, "run_dir is too long");
     char err[512];
-    a.bus = bus_new(err, sizeof err);
-    if (!a.bus) fatal(1, "%s", err);
+    a.bus = bus_new_for(a.cfg, err, sizeof err);
+    if (!a.bus) fatal(a.cfg->curve_key_file ? 2 : 1, "%s", err);
     a.in = bus_open(a.bus, BUS_RECV_RELIABLE, a.cfg->alert_address, err, sizeof err);
     if (!a.in) fatal(1, "%s", err);
     if (config_wants_storer(a.cfg)) {

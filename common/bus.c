@@ -9,15 +9,23 @@
  *  - receivers refuse frames larger than CW_PAYLOAD_MAX (ZMQ_MAXMSGSIZE), so a hostile peer cannot make
  *    them allocate a huge frame. Known weakness: that bounds each frame, not the number of frames; libzmq
  *    buffers a multipart message whole before bus_recv sees (and drops) it, so a peer that sends one
- *    message of millions of small frames costs memory. Peers on tcp:// need CURVE (issue 7) for that. */
+ *    message of millions of small frames costs memory — which is why a tcp:// address off loopback requires
+ *    CURVE (below): only an allow-listed peer gets as far as sending frames;
+ *  - with CURVE set (bus_set_curve), every tcp:// socket uses it: a binding socket (ROUTER, the relay's
+ *    XSUB and XPUB) is a CURVE server whose clients common/bus_auth.c admits by public key, a connecting one
+ *    a CURVE client that knows the server's public key. ipc:// stays as it is: the socket file's
+ *    permissions guard it, as they guard run_dir. */
 #include "common/bus.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
 #include <zmq.h>
+
+#include "common/bus_auth.h"
 
 _Static_assert(sizeof(zmq_msg_t) <= sizeof(((struct bus_msg *)0)->impl), "bus_msg.impl too small");
 
@@ -34,6 +42,8 @@ struct bus_socket {
 struct bus {
     void *ctx;
     struct bus_socket *sockets[BUS_MAX_SOCKETS];
+    struct bus_curve_keys *curve; /* NULL: no CURVE */
+    struct bus_auth *auth;        /* started with the first CURVE server socket */
 };
 
 struct bus *bus_new(char *err, size_t errlen)
@@ -57,7 +67,13 @@ void bus_free(struct bus *bus)
     if (!bus) return;
     for (int i = 0; i < BUS_MAX_SOCKETS; i++)
         if (bus->sockets[i]) bus_close(bus->sockets[i]);
+    bus_auth_stop(bus->auth);
     while (zmq_ctx_term(bus->ctx) != 0 && errno == EINTR) {}
+    if (bus->curve) {
+        free(bus->curve->allowed);
+        memset(bus->curve, 0, sizeof *bus->curve); /* the secret key */
+        free(bus->curve);
+    }
     free(bus);
 }
 
@@ -95,6 +111,56 @@ static int set_max_msg_size(void *zsock)
     return zmq_setsockopt(zsock, ZMQ_MAXMSGSIZE, &max, sizeof max);
 }
 
+int bus_set_curve(struct bus *bus, const struct bus_curve_keys *keys, char *err, size_t errlen)
+{
+    if (!zmq_has("curve")) {
+        snprintf(err, errlen, "this libzmq has no CURVE support");
+        return -1;
+    }
+    struct bus_curve_keys *k = calloc(1, sizeof *k);
+    if (!k || !(k->allowed = calloc(keys->n_allowed ? keys->n_allowed : 1, sizeof *k->allowed))) {
+        free(k);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    memcpy(k->public_z85, keys->public_z85, sizeof k->public_z85);
+    memcpy(k->secret_z85, keys->secret_z85, sizeof k->secret_z85);
+    memcpy(k->server_z85, keys->server_z85, sizeof k->server_z85);
+    if (keys->n_allowed) memcpy(k->allowed, keys->allowed, keys->n_allowed * sizeof *k->allowed);
+    k->n_allowed = keys->n_allowed;
+    bus->curve = k;
+    return 0;
+}
+
+uint64_t bus_refused_clients(const struct bus *bus) { return bus ? bus_auth_refused(bus->auth) : 0; }
+
+/* CURVE options for a socket on `address`, before its bind or connect: server (binds) or client. */
+static int secure_socket(struct bus *bus, void *z, const char *address, bool server, char *err, size_t errlen)
+{
+    if (!bus->curve || strncmp(address, "tcp://", 6) != 0) return 0;
+    const struct bus_curve_keys *k = bus->curve;
+    int rc;
+    if (server) {
+        if (!bus->auth && !(bus->auth = bus_auth_start(bus->ctx, (const uint8_t(*)[BUS_AUTH_KEY_BYTES])k->allowed,
+                                                      k->n_allowed, err, errlen)))
+            return -1;
+        int one = 1;
+        rc = zmq_setsockopt(z, ZMQ_CURVE_SERVER, &one, sizeof one) |
+             zmq_setsockopt(z, ZMQ_CURVE_SECRETKEY, k->secret_z85, BUS_CURVE_Z85) |
+             zmq_setsockopt(z, ZMQ_ZAP_DOMAIN, "clockwerk", 9);
+        if (rc == 0 && bus_auth_watch(bus->auth, z, address, err, errlen) != 0) return -1;
+    } else {
+        rc = zmq_setsockopt(z, ZMQ_CURVE_SERVERKEY, k->server_z85, BUS_CURVE_Z85) |
+             zmq_setsockopt(z, ZMQ_CURVE_PUBLICKEY, k->public_z85, BUS_CURVE_Z85) |
+             zmq_setsockopt(z, ZMQ_CURVE_SECRETKEY, k->secret_z85, BUS_CURVE_Z85);
+    }
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot set CURVE on %s: %s", address, zmq_strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 struct bus_socket *bus_open(struct bus *bus, enum bus_role role, const char *address, char *err, size_t errlen)
 {
     static const int types[] = { [BUS_SEND_RELIABLE] = ZMQ_DEALER, [BUS_RECV_RELIABLE] = ZMQ_ROUTER,
@@ -122,6 +188,10 @@ struct bus_socket *bus_open(struct bus *bus, enum bus_role role, const char *add
              set_int(z, ZMQ_LINGER, 0) | set_int(z, ZMQ_IMMEDIATE, role == BUS_SEND_RELIABLE ? 1 : 0);
     if (role == BUS_SUBSCRIBE) rc |= zmq_setsockopt(z, ZMQ_SUBSCRIBE, "", 0);
     rc |= set_max_msg_size(z);
+    if (rc == 0 && secure_socket(bus, z, address, role == BUS_RECV_RELIABLE, err, errlen) != 0) {
+        zmq_close(z);
+        return NULL;
+    }
     if (rc == 0) rc = (role == BUS_RECV_RELIABLE) ? zmq_bind(z, address) : zmq_connect(z, address);
     if (rc != 0) {
         snprintf(err, errlen, "cannot %s %s: %s", role == BUS_RECV_RELIABLE ? "bind" : "connect", address,
@@ -347,6 +417,9 @@ int bus_relay_run(struct bus *bus, const char *in_address, const char *out_addre
         snprintf(err, errlen, "cannot set relay socket options: %s", zmq_strerror(errno));
         goto out;
     }
+    if (secure_socket(bus, xsub, in_address, true, err, errlen) != 0 ||
+        secure_socket(bus, xpub, out_address, true, err, errlen) != 0)
+        goto out;
     if (zmq_bind(xsub, in_address) != 0) {
         snprintf(err, errlen, "cannot bind %s: %s", in_address, zmq_strerror(errno));
         goto out;

@@ -21,6 +21,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/protocol.h"
 
@@ -83,6 +84,21 @@ void bus_msg_release(struct bus_msg *m);
 int bus_fd(struct bus_socket *s);
 bool bus_readable(struct bus_socket *s);
 bool bus_writable(struct bus_socket *s);
+
+/* CURVE for every tcp:// socket opened after this call (docs/protocol.md "Security"): this process's key
+ * pair, the public key of the servers it connects to, and the client public keys its servers admit (binary,
+ * 32 bytes each; the keys are copied, and wiped at bus_free). 0, or -1 with a reason. Normally called by
+ * bus_new_for (common/bus_keys.h), which reads them from the configuration. */
+#define BUS_CURVE_Z85 40
+struct bus_curve_keys {
+    char public_z85[BUS_CURVE_Z85 + 1], secret_z85[BUS_CURVE_Z85 + 1], server_z85[BUS_CURVE_Z85 + 1];
+    unsigned char (*allowed)[32];
+    size_t n_allowed;
+};
+int bus_set_curve(struct bus *bus, const struct bus_curve_keys *keys, char *err, size_t errlen);
+
+/* Clients this process's CURVE servers refused so far (unknown key, no CURVE, failed handshake). */
+uint64_t bus_refused_clients(const struct bus *bus);
 
 /* The relay's whole work: XSUB bound on in_address, XPUB bound on out_address, messages passed through
  * without decoding. Returns only on error (or when the context is terminated); err says why. */

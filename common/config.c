@@ -349,8 +349,9 @@ static void free_fields(struct cw_config *cfg)
     for (size_t i = 0; cfg->webhooks && i < cfg->n_webhooks; i++) free(cfg->webhooks[i].url);
     free(cfg->webhooks);
     free_strv(cfg->email_to, cfg->n_email_to);
+    free_strv(cfg->curve_allowed_keys, cfg->n_curve_allowed_keys);
     char *strings[] = { cfg->path, cfg->dir, cfg->run_dir, cfg->user, cfg->store_address, cfg->alert_address,
-                        cfg->publish_address, cfg->tap_address, cfg->smtp_host, cfg->email_from, cfg->smtp_user,
+                        cfg->publish_address, cfg->tap_address, cfg->curve_key_file, cfg->curve_server_key, cfg->smtp_host, cfg->email_from, cfg->smtp_user,
                         cfg->smtp_ca_file, cfg->db_name, cfg->db_user, cfg->db_host, cfg->db_sslmode,
                         cfg->db_ca_file };
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) free(strings[i]);

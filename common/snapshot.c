@@ -3,7 +3,7 @@
  *
  * DESIGN
  * Layout (all integers little-endian):
- *   header, 32 bytes: "CWSNAP\0\0" | u32 version (1) | u32 endpoint count | u64 payload length |
+ *   header, 32 bytes: "CWSNAP\0\0" | u32 version (2) | u32 endpoint count | u64 payload length |
  *                     u64 checksum of the payload
  *   payload: the global fields in a fixed order, the webhooks, the email_to list, then one record per
  *            endpoint, each prefixed by its u32 length so that a reader can skip the endpoints of other
@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #define SNAP_MAGIC "CWSNAP\0\0"
-#define SNAP_VERSION 1u
+#define SNAP_VERSION 2u
 #define SNAP_HEADER 32
 #define SNAP_MAX_SIZE (1ull << 31)
 #define STR_NULL 0xFFFFFFFFu
@@ -127,6 +127,10 @@ static void encode(const struct cw_config *c, struct cw_buf *b)
     put_str(b, c->alert_address);
     put_str(b, c->publish_address);
     put_str(b, c->tap_address);
+    put_str(b, c->curve_key_file);
+    put_str(b, c->curve_server_key);
+    put_u32(b, (uint32_t)c->n_curve_allowed_keys);
+    for (size_t i = 0; i < c->n_curve_allowed_keys; i++) put_str(b, c->curve_allowed_keys[i]);
     put_f64(b, c->check_interval);
     put_f64(b, c->latency_threshold);
     put_i32(b, c->tls_expiry_days);
@@ -359,6 +363,14 @@ static bool decode(struct rd *r, struct cw_config *c, uint32_t n_endpoints, unsi
     c->alert_address = get_str(r);
     c->publish_address = get_str(r);
     c->tap_address = get_str(r);
+    c->curve_key_file = get_str(r);
+    c->curve_server_key = get_str(r);
+    c->n_curve_allowed_keys = get_count(r, 5);
+    if (c->n_curve_allowed_keys) {
+        c->curve_allowed_keys = cw_arena_alloc(r->arena, c->n_curve_allowed_keys * sizeof(char *));
+        for (size_t i = 0; i < c->n_curve_allowed_keys; i++)
+            if (!(c->curve_allowed_keys[i] = get_str(r))) r->bad = true;
+    }
     c->check_interval = get_f64(r);
     c->latency_threshold = get_f64(r);
     c->tls_expiry_days = get_i32(r);

@@ -10,6 +10,7 @@
  * would be lost and the relay would hang until SIGKILL. Exit 1 when the proxy fails, 2 when the snapshot
  * cannot be read (fatal configuration: not restarted). */
 #include "common/bus.h"
+#include "common/bus_keys.h"
 #include "common/config.h"
 #include "common/log.h"
 
@@ -44,10 +45,11 @@ int main(void)
     if (!cfg) fatal(2, "cannot read snapshot %s: %s", snap, err);
     log_set_level((enum log_level)cfg->log_level);
 
-    struct bus *bus = bus_new(err, sizeof err);
+    struct bus *bus = bus_new_for(cfg, err, sizeof err);
     if (!bus) {
+        int code = cfg->curve_key_file ? 2 : 1;
         config_free(cfg);
-        fatal(1, "%s", err);
+        fatal(code, "%s", err);
     }
     log_info("relaying %s -> %s", cfg->publish_address, cfg->tap_address);
     if (bus_relay_run(bus, cfg->publish_address, cfg->tap_address, err, sizeof err) != 0) { /* always */ }

@@ -38,6 +38,7 @@
 
 #include "common/ackq.h"
 #include "common/bus.h"
+#include "common/bus_keys.h"
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/log.h"
@@ -566,6 +567,7 @@ static void publish_stats(struct storer *s)
         { "db_up", s->db ? 1 : 0 },
         { "acked", (int64_t)s->c.acked },           { "ack_messages", (int64_t)s->c.ack_messages },
         { "acks_waiting", (int64_t)s->n_acks },     { "dropped_malformed", (int64_t)s->c.malformed },
+        { "bus_refused", (int64_t)bus_refused_clients(s->bus) },
     };
     for (size_t i = 0; i < sizeof items / sizeof items[0]; i++) st.items[st.count++] = items[i];
     if (proto_stats_encode(&s->scratch, &st) != 0) return;
@@ -654,8 +656,8 @@ int main(int argc, char **argv)
     store_batch_init(&s->cur);
     store_batch_init(&s->replay);
 
-    s->bus = bus_new(err, sizeof err);
-    if (!s->bus) storer_die(s, 1, "%s", err);
+    s->bus = bus_new_for(s->cfg, err, sizeof err);
+    if (!s->bus) storer_die(s, s->cfg->curve_key_file ? 2 : 1, "%s", err);
     s->in = bus_open(s->bus, BUS_RECV_RELIABLE, s->cfg->store_address, err, sizeof err);
     if (!s->in) storer_die(s, 1, "%s", err);
     if (s->cfg->publish_address) {

@@ -1,6 +1,7 @@
 /* supervisor/counters.c — latest stats per process, logged at shutdown (see counters.h). */
 #include "supervisor/counters.h"
 
+#include "common/bus_keys.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -14,16 +15,16 @@ static void entry_clear(struct counters_entry *e)
     e->count = 0;
 }
 
-int counters_open(struct counters *c, const char *tap_address, char *err, size_t errlen)
+int counters_open(struct counters *c, const struct cw_config *cfg, char *err, size_t errlen)
 {
-    if (!c->bus) {
-        c->bus = bus_new(err, errlen);
-        if (!c->bus) return -1;
-    }
+    const char *tap_address = cfg->tap_address;
     if (c->sub) {
         bus_close(c->sub);
         c->sub = NULL;
     }
+    bus_free(c->bus); /* a new bus: the CURVE keys may have changed too */
+    c->bus = bus_new_for(cfg, err, errlen);
+    if (!c->bus) return -1;
     c->sub = bus_open(c->bus, BUS_SUBSCRIBE, tap_address, err, errlen);
     if (!c->sub) return -1;
     if (bus_subscribe_only(c->sub, CW_MSG_STATS) != 0) {

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "common/bus.h"
+#include "common/config.h"
 #include "common/protocol.h"
 
 struct counters_entry {
@@ -35,8 +36,9 @@ struct counters {
     unsigned long malformed;
 };
 
-/* Subscribes to the stats on tap_address (closing an earlier subscription). 0, or -1 with err. */
-int counters_open(struct counters *c, const char *tap_address, char *err, size_t errlen);
+/* Subscribes to the stats on cfg->tap_address, over a bus of its own with cfg's CURVE keys (closing an earlier
+ * subscription and bus). 0, or -1 with err. */
+int counters_open(struct counters *c, const struct cw_config *cfg, char *err, size_t errlen);
 /* The descriptor to poll (edge-triggered: counters_drain after every wake-up), or -1 when not open. */
 int counters_fd(const struct counters *c);
 /* Takes every report waiting, without blocking. */

@@ -14,6 +14,7 @@
  * Escalation: a worker still alive 5 s after the stop began gets SIGKILL; at 8 s every child that was sent
  * SIGTERM and is still alive does (the next in line then still gets its SIGTERM); at 9 s whatever is left;
  * at 9.5 s the supervisor stops waiting. It exits 0 within 10 s. */
+#include "common/bus_keys.h"
 #include "common/config.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -84,6 +85,7 @@ static void usage(FILE *out)
             "usage: clockwerk -c FILE         run the supervisor in the foreground\n"
             "       clockwerk -t -c FILE      check the configuration and exit (0: valid, 1: invalid)\n"
             "       clockwerk -c FILE --test-alert   send one test mail and webhook call, report each\n"
+            "       clockwerk keygen FILE     write a new CURVE key pair for the bus (mode 0600), print its public key\n"
             "       clockwerk --version       print the version\n"
             "signals: HUP reloads the configuration, TERM or INT stops everything in order.\n");
 }
@@ -212,10 +214,10 @@ static void apply_singleton(struct supervisor *s, enum child_kind kind, bool wan
     }
 }
 
-static void open_counters(struct supervisor *s, const char *tap_address)
+static void open_counters(struct supervisor *s, const struct cw_config *cfg)
 {
     char err[512];
-    if (counters_open(&s->counters, tap_address, err, sizeof err) != 0)
+    if (counters_open(&s->counters, cfg, err, sizeof err) != 0)
         log_warn("no final counters at shutdown: %s", err);
 }
 
@@ -316,7 +318,7 @@ static void reload(struct supervisor *s, int64_t now)
     log_info("reload: %zu endpoints%s, %d workers%s, generation %u%s", next->n_endpoints, delta, next->workers,
              wdelta, gen, note);
 
-    if (strcmp(old->tap_address, next->tap_address) != 0) open_counters(s, next->tap_address);
+    if (strcmp(old->tap_address, next->tap_address) != 0 || reload_curve_changed(old, next)) open_counters(s, next);
     s->cfg = next;
     config_free(old);
     children_reap(&s->ch, now); /* drops slots retired while not running */
@@ -483,8 +485,27 @@ static int run_test_alert(const char *config_arg)
     return rc;
 }
 
+/* `clockwerk keygen FILE`: a new CURVE key pair for bus.curve_key_file (docs/protocol.md "Security"). */
+static int run_keygen(int argc, char **argv)
+{
+    if (argc != 3 || argv[2][0] == '-') {
+        fprintf(stderr, "usage: clockwerk keygen FILE\n");
+        return 1;
+    }
+    char pub[BUS_KEY_Z85_LEN + 1], err[4400];
+    if (bus_keygen(argv[2], pub, err, sizeof err) != 0) {
+        fprintf(stderr, "clockwerk keygen: %s\n", err);
+        return 1;
+    }
+    printf("%s\n", pub);
+    fprintf(stderr, "wrote %s (mode 0600); its public key is above: bus.curve_server_key for the hosts that connect "
+            "to this one, bus.curve_allowed_keys on a host this one connects to\n", argv[2]);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "keygen") == 0) return run_keygen(argc, argv);
     static const struct option longopts[] = {
         { "config", required_argument, NULL, 'c' },
         { "test", no_argument, NULL, 't' },
@@ -580,7 +601,7 @@ int main(int argc, char **argv)
         goto out;
     }
     set_title(argc, argv, "clockwerk: supervisor");
-    open_counters(&s, s.cfg->tap_address); /* after sig_setup: ZeroMQ's threads inherit the blocked mask */
+    open_counters(&s, s.cfg); /* after sig_setup: ZeroMQ's threads inherit the blocked mask */
     rc = run(&s);
 
 out:

@@ -34,6 +34,12 @@ bool reload_endpoint_equal(const struct cw_endpoint *x, const struct cw_endpoint
     return strv_eq(x->headers, x->n_headers, y->headers, y->n_headers);
 }
 
+bool reload_curve_changed(const struct cw_config *a, const struct cw_config *b)
+{
+    return !str_eq(a->curve_key_file, b->curve_key_file) || !str_eq(a->curve_server_key, b->curve_server_key) ||
+           !strv_eq(a->curve_allowed_keys, a->n_curve_allowed_keys, b->curve_allowed_keys, b->n_curve_allowed_keys);
+}
+
 bool reload_worker_globals_changed(const struct cw_config *a, const struct cw_config *b)
 {
     return a->workers != b->workers || !str_eq(a->run_dir, b->run_dir) || a->log_level != b->log_level ||
@@ -41,13 +47,14 @@ bool reload_worker_globals_changed(const struct cw_config *a, const struct cw_co
            !str_eq(a->alert_address, b->alert_address) || !str_eq(a->publish_address, b->publish_address) ||
            !str_eq(a->tap_address, b->tap_address) || a->check_interval != b->check_interval ||
            a->latency_threshold != b->latency_threshold || a->tls_expiry_days != b->tls_expiry_days ||
-           config_wants_storer(a) != config_wants_storer(b) || config_wants_alerter(a) != config_wants_alerter(b);
+           config_wants_storer(a) != config_wants_storer(b) || config_wants_alerter(a) != config_wants_alerter(b) ||
+           reload_curve_changed(a, b);
 }
 
 bool reload_relay_changed(const struct cw_config *a, const struct cw_config *b)
 {
     return !str_eq(a->publish_address, b->publish_address) || !str_eq(a->tap_address, b->tap_address) ||
-           a->log_level != b->log_level;
+           a->log_level != b->log_level || reload_curve_changed(a, b);
 }
 
 /* Indices of cfg's endpoints grouped by shard: order[start[s] .. start[s+1]) are shard s's, in file order.

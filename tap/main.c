@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/bus.h"
+#include "common/bus_keys.h"
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/log.h"
@@ -246,7 +247,10 @@ int main(int argc, char **argv)
         return 1;
     }
     char *address = cw_xstrdup(cfg->tap_address);
+    char err[512];
+    struct bus *bus = bus_new_for(cfg, err, sizeof err); /* CURVE keys, when the bus uses them */
     config_free(cfg);
+    if (!bus) fatal(1, "%s", err);
 
     /* Signals: SIGINT/SIGTERM end the loop (no SA_RESTART, so a wait returns at once); a closed stdout
      * shows up as EPIPE from a write instead of killing us. */
@@ -260,9 +264,6 @@ int main(int argc, char **argv)
     sigemptyset(&ign.sa_mask);
     if (sigaction(SIGPIPE, &ign, NULL) != 0) fatal(1, "cannot ignore SIGPIPE: %s", strerror(errno));
 
-    char err[512];
-    struct bus *bus = bus_new(err, sizeof err);
-    if (!bus) fatal(1, "%s", err);
     struct bus_socket *sub = bus_open(bus, BUS_SUBSCRIBE, address, err, sizeof err);
     if (!sub) fatal(1, "%s", err);
 

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "common/bus_keys.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/protocol.h"
@@ -28,8 +29,8 @@ void output_open(struct worker_output *o, const struct cw_config *cfg, unsigned 
     char err[512];
     memset(o, 0, sizeof *o);
     o->due = true; /* a spool to replay, acknowledgements for a predecessor: look once */
-    o->bus = bus_new(err, sizeof err);
-    if (!o->bus) fatal(1, "%s", err);
+    o->bus = bus_new_for(cfg, err, sizeof err);
+    if (!o->bus) fatal(cfg->curve_key_file ? 2 : 1, "%s", err);
     struct { bool wanted; const char *address; const char *name; } dest[OUTPUT_MAX] = {
         { config_wants_storer(cfg), cfg->store_address, "storer" },
         { config_wants_alerter(cfg), cfg->alert_address, "alerter" },

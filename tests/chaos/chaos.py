@@ -396,20 +396,45 @@ def alerter_kill(profile, seed):
             by_id.setdefault(m["message_id"], m)
         got = {}
         unparsed = 0
-        for m in by_id.values():
+        flip_urls = {sw.url(n) for n in names}
+        load_alerts = {}     # alerts of the steady load endpoints: real failures (a check that timed out on a
+        for m in by_id.values():   # loaded machine), judged by their stored checks below, not by the flips
             sm = SUBJECT.search(m["subject"])
             if not sm:
                 unparsed += 1
                 continue
             key = (sm.group(2), sm.group(1))
-            got[key] = got.get(key, 0) + 1
+            if key[0] in flip_urls:
+                got[key] = got.get(key, 0) + 1
+            else:
+                load_alerts[key] = load_alerts.get(key, 0) + 1
+        # A DOWN of a load endpoint is due when its stored checks hold a run of >= 3 failures (its
+        # alert_threshold, the default) per DOWN mailed; an UP needs a DOWN before it.
+        spurious = []
+        if load_alerts:
+            db = harness.Sqlite(cw.db_path)
+            for (url, kind), n in sorted(load_alerts.items()):
+                oks = [r[0] for r in db.query("SELECT c.ok FROM checks c JOIN endpoints e ON e.id = c.endpoint_id "
+                                              "WHERE e.url = ? ORDER BY c.checked_at", (url,))]
+                runs, run = 0, 0
+                for ok in oks:
+                    run = 0 if ok else run + 1
+                    if run == 3:
+                        runs += 1
+                if kind == "DOWN" and n > runs:
+                    spurious.append("%s %s: %d mails, %d runs of 3 failed checks" % (kind, url, n, runs))
+                if kind == "UP" and n > load_alerts.get((url, "DOWN"), 0):
+                    spurious.append("%s %s: %d mails after %d DOWN" % (kind, url, n, load_alerts.get((url, "DOWN"), 0)))
         lost = sum(max(0, n - got.get(k, 0)) for k, n in expected.items())
         twice = sum(max(0, n - expected.get(k, 0)) for k, n in got.items())
         resent = len(msgs) - len(by_id)
         fig.line = ("alerter-kill: %d kills in %.0f s, %d alerts due (%d flips), %d mails, %d distinct Message-IDs, "
-                    "%d lost, %d sent twice, %d resent with the same Message-ID%s"
+                    "%d lost, %d sent twice, %d resent with the same Message-ID%s%s"
                     % (profile.alerter_kills, took, want, want, len(msgs), len(by_id), lost, twice, resent,
-                       ", %d other mails" % unparsed if unparsed else ""))
+                       ", %d other mails" % unparsed if unparsed else "",
+                       "; %d alerts of load endpoints whose checks really failed%s" % (
+                           sum(load_alerts.values()), " (%d not backed by failed checks)" % len(spurious)
+                           if spurious else "") if load_alerts else ""))
         fig.expect(lost == 0, "%d alerts lost (due %s, mailed %s)" % (lost, sorted(expected.items()),
                                                                      sorted(got.items())))
         fig.expect(twice == 0, "%d alerts sent twice under different Message-IDs (e.g. %s)" % (twice, [
@@ -417,6 +442,7 @@ def alerter_kill(profile, seed):
             if n > expected.get(k, 0)][:3]))
         fig.expect(unparsed == 0, "%d mails that are not single DOWN/UP alerts: %s" % (
             unparsed, [m["subject"] for m in by_id.values() if not SUBJECT.search(m["subject"])][:3]))
+        fig.expect(not spurious, "alerts of load endpoints without the failed checks behind them: %s" % spurious[:3])
         fig.expect(want > 0, "no flips made")
     return fig
 

@@ -317,10 +317,10 @@ static void test_corrupt(void **state)
     assert_null(config_snapshot_read(bad, 0, 0, err, sizeof err));
     assert_non_null(strstr(err, "not a Clockwerk snapshot"));
     memcpy(d, orig, len);
-    d[8] = 2;
+    d[8] = 3;
     spit(bad, d, len);
     assert_null(config_snapshot_read(bad, 0, 0, err, sizeof err));
-    assert_non_null(strstr(err, "version 2"));
+    assert_non_null(strstr(err, "version 3"));
     spit(bad, orig, len - 1);
     assert_null(config_snapshot_read(bad, 0, 0, err, sizeof err));
     assert_non_null(strstr(err, "truncated"));

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 /* ---- reporting ---- */
 
@@ -199,6 +200,22 @@ char *cfgp_path(struct cfg_parser *p, const char *value)
     if (at == 0 || out[at - 1] != '/') out[at++] = '/';
     memcpy(out + at, value, vl + 1);
     return out;
+}
+
+char *cfgp_readable_file(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s)
+{
+    const char *v = cfgp_string(p, w, s, true);
+    if (!v) return NULL;
+    char *path = cfgp_path(p, v);
+    struct stat st;
+    char name[256];
+    if (access(path, R_OK) != 0 || stat(path, &st) != 0)
+        cfgp_problem(p, s, "%s: cannot read '%s': %s", cfgp_name(w, s, name, sizeof name), path, strerror(errno));
+    else if (!S_ISREG(st.st_mode))
+        cfgp_problem(p, s, "%s: '%s' is not a file", cfgp_name(w, s, name, sizeof name), path);
+    else
+        return path;
+    return NULL;
 }
 
 int cfgp_key(const char *const *table, const char *name)

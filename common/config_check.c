@@ -5,6 +5,7 @@
 #include "common/protocol.h"
 
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -66,6 +67,35 @@ const char *cw_check_email(const char *addr)
             return "has a domain that is not a host name";
     if (at[1] == '.' || addr[len - 1] == '.') return "has a domain that is not a host name";
     return NULL;
+}
+
+bool cw_header_is_secret(const char *line)
+{
+    static const char *const exact[] = { "authorization", "proxy-authorization", "cookie", NULL };
+    static const char *const parts[] = { "token", "secret", "password", "passwd", "api-key", "apikey", "api_key",
+                                         "auth", NULL };
+    char name[128];
+    size_t n = strcspn(line, ":");
+    if (n >= sizeof name) n = sizeof name - 1;
+    for (size_t i = 0; i < n; i++) name[i] = (char)tolower((unsigned char)line[i]);
+    name[n] = '\0';
+    for (int i = 0; exact[i]; i++)
+        if (strcmp(name, exact[i]) == 0) return true;
+    for (int i = 0; parts[i]; i++)
+        if (strstr(name, parts[i])) return true;
+    return false;
+}
+
+bool cw_url_has_password(const char *url)
+{
+    const char *sep = strstr(url, "://");
+    if (!sep) return false;
+    const char *auth = sep + 3;
+    size_t len = strcspn(auth, "/?#");
+    const char *at = NULL;
+    for (size_t i = 0; i < len; i++)
+        if (auth[i] == '@') at = auth + i;
+    return at && memchr(auth, ':', (size_t)(at - auth)) != NULL;
 }
 
 const char *cw_check_header(const char *line)

@@ -162,6 +162,7 @@ static void endpoint(struct cfg_parser *p, const config_setting_t *g, long idx, 
                 cfgp_problem(p, s, "%s: '%.200s' %s", cfgp_name(w, s, name, sizeof name), masked, why);
                 break;
             }
+            if (cw_url_has_password(v)) cfgp_check_private(p, s, cfgp_name(w, s, name, sizeof name));
             ep->url = cw_arena_strdup(p->arena, v);
             break;
         case EP_NAME:
@@ -218,11 +219,16 @@ static void endpoint(struct cfg_parser *p, const config_setting_t *g, long idx, 
             if (ok) {
                 ep->headers = h;
                 ep->n_headers = nh;
+                for (size_t j = 0; j < nh; j++)
+                    if (cw_header_is_secret(h[j])) {
+                        cfgp_check_private(p, s, cfgp_name(w, s, name, sizeof name));
+                        break;
+                    }
             }
             break;
         }
         case EP_CA_FILE:
-            if ((v = cfgp_string(p, w, s, true))) ep->ca_file = cfgp_path(p, v);
+            ep->ca_file = cfgp_readable_file(p, w, s);
             break;
         default: cfgp_unknown(p, w, s);
         }

@@ -226,6 +226,11 @@ static void webhooks(struct cfg_parser *p, const config_setting_t *s)
                 cfgp_problem(p, k, "alerts.webhooks[%d].url: '%s' %s", i, masked, why);
                 continue;
             }
+            if (cw_url_has_password(v)) {
+                char key[48];
+                snprintf(key, sizeof key, "alerts.webhooks[%d].url", i);
+                cfgp_check_private(p, k, key);
+            }
             url = v;
         }
         if (!url) {

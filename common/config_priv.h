@@ -60,6 +60,9 @@ bool cfgp_bool(struct cfg_parser *p, struct cfg_where w, const config_setting_t 
 const char *cfgp_string(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, bool nonempty);
 /* A path: relative ones are resolved against cfg->dir. Result in the arena. */
 char *cfgp_path(struct cfg_parser *p, const char *value);
+/* A path setting that must name a readable file (a CA bundle): resolved like cfgp_path; NULL after
+ * reporting when it cannot be read. */
+char *cfgp_readable_file(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s);
 /* Index of name in a NULL-terminated table, or -1. */
 int cfgp_key(const char *const *table, const char *name);
 
@@ -67,6 +70,12 @@ int cfgp_key(const char *const *table, const char *name);
 const char *cw_check_http_url(const char *url);
 const char *cw_check_email(const char *addr);
 const char *cw_check_header(const char *line);
+/* Whether a header line carries a credential (Authorization, Cookie, a name with token/secret/key/auth...). */
+bool cw_header_is_secret(const char *line);
+/* Whether a URL carries a password in its userinfo (scheme://user:password@host). */
+bool cw_url_has_password(const char *url);
+/* Reports a problem at s when others may read the file s comes from, which holds a secret (issue 7). */
+void cfgp_check_private(struct cfg_parser *p, const config_setting_t *s, const char *key);
 
 /* ---- snapshot (snapshot.c) ---- */
 /* The checksum over a snapshot's payload (bytes 32..end), stored at bytes 24..31; exposed for tests that

@@ -25,6 +25,12 @@ static char *read_password_file(struct cfg_parser *p, const config_setting_t *s,
         cfgp_problem(p, s, "%s: cannot open '%s': %s", key, path, strerror(errno));
         return NULL;
     }
+    struct stat st;
+    if (fstat(fd, &st) == 0 && (st.st_mode & S_IROTH)) {
+        cfgp_problem(p, s, "%s: others may read the password file '%s'; run `chmod o-r %s`", key, path, path);
+        close(fd);
+        return NULL;
+    }
     char buf[MAX_PASSWORD + 2];
     size_t len = 0;
     for (;;) {
@@ -59,14 +65,19 @@ static char *read_password_file(struct cfg_parser *p, const config_setting_t *s,
 }
 
 /* A password given in the file is refused when others may read the file (issue 7). */
-static void check_private(struct cfg_parser *p, const config_setting_t *s, const char *key)
+void cfgp_check_private(struct cfg_parser *p, const config_setting_t *s, const char *key)
 {
     struct stat st;
     char fbuf[PATH_MAX];
     const char *file = cfgp_file_of(p, s, fbuf, sizeof fbuf);
-    if (stat(file, &st) == 0 && (st.st_mode & S_IROTH))
+    if (stat(file, &st) != 0 || !(st.st_mode & S_IROTH)) return;
+    size_t n = s->name ? strlen(s->name) : 0;
+    if (n >= 8 && strcmp(s->name + n - 8, "password") == 0)
         cfgp_problem(p, s, "%s: the file holds a password but others may read it; run `chmod o-r %s` or move the "
-                     "password to %s_file or the environment", key, file, s->name ? s->name : key);
+                     "password to %s_file or the environment", key, file, s->name);
+    else
+        cfgp_problem(p, s, "%s: the file holds a credential (a password in a URL, an Authorization-style header) "
+                     "but others may read it; run `chmod o-r %s`", key, file);
 }
 
 /* Settles a password: from the file, its *_file, or env. */
@@ -81,7 +92,7 @@ static void password(struct cfg_parser *p, const char *group, const config_setti
     }
     if (inline_at) {
         snprintf(key, sizeof key, "%s.%s", group, inline_at->name);
-        check_private(p, inline_at, key);
+        cfgp_check_private(p, inline_at, key);
         *out = cw_arena_strdup(p->arena, config_setting_get_string(inline_at));
         return;
     }
@@ -177,7 +188,7 @@ void cfgp_email(struct cfg_parser *p, const config_setting_t *g)
             else cfgp_problem(p, s, "email.smtp_tls: '%s' is not starttls, tls or none", v);
             break;
         case EM_CA_FILE:
-            if ((v = cfgp_string(p, w, s, true))) cfg->smtp_ca_file = cfgp_path(p, v);
+            cfg->smtp_ca_file = cfgp_readable_file(p, w, s);
             break;
         default: cfgp_unknown(p, w, s);
         }
@@ -244,7 +255,7 @@ void cfgp_database(struct cfg_parser *p, const config_setting_t *g)
                 cfg->db_sslmode = cw_arena_strdup(p->arena, v);
             break;
         case DB_CA_FILE:
-            if ((v = cfgp_string(p, w, s, true))) cfg->db_ca_file = cfgp_path(p, v);
+            cfg->db_ca_file = cfgp_readable_file(p, w, s);
             break;
         default: cfgp_unknown(p, w, s);
         }

@@ -298,6 +298,45 @@ def test_world_readable_config_with_password_refused():
         os.chmod(path, 0o640)
         res = harness.run_cli(["-t", "-c", path])
         check(res.code == 0, "after chmod o-r: exit %d, %r" % (res.code, res.text))
+        # Credentials other than *_password: in an endpoint URL, in an Authorization-style header, in a
+        # webhook URL; and a password file that others may read.
+        secret_cases = [
+            ("endpoint URL", base_config([endpoint("http://u:url-Secret-2@127.0.0.1:1/")]), "endpoints[0].url"),
+            ("Authorization header", base_config([endpoint("http://127.0.0.1:1/",
+                                                           headers=["Authorization: Bearer hdr-Secret-3"])]),
+             "endpoints[0].headers"),
+            ("token header", base_config([endpoint("http://127.0.0.1:1/", headers=["X-Api-Token: tok-Secret-4"])]),
+             "endpoints[0].headers"),
+            ("webhook URL", base_config([endpoint("http://127.0.0.1:1/")],
+                                        extra={"alerts": {"webhooks": [{"url": "http://h:wh-Secret-5@127.0.0.1:2/"}]}}),
+             "webhooks[0].url"),
+        ]
+        for what, c, key in secret_cases:
+            harness.write_config(path, c)
+            os.chmod(path, 0o644)
+            res = harness.run_cli(["-t", "-c", path])
+            check(res.code == 1 and "chmod o-r" in res.text and key in res.text and "Secret-" not in res.text,
+                  "a world-readable file with a credential in the %s: exit %d, %r" % (what, res.code, res.text))
+            os.chmod(path, 0o600)
+            res = harness.run_cli(["-t", "-c", path])
+            check(res.code == 0, "the %s in a private file: exit %d, %r" % (what, res.code, res.text))
+        pw_file = os.path.join(d, "db.pw")
+        with open(pw_file, "w") as f:
+            f.write("file-Secret-6\n")
+        os.chmod(pw_file, 0o644)
+        harness.write_config(path, base_config([endpoint("http://127.0.0.1:1/")],
+                                               extra={"database": {"db_password_file": "db.pw"}}))
+        res = harness.run_cli(["-t", "-c", path])
+        check(res.code == 1 and "chmod o-r" in res.text and "db.pw" in res.text and "Secret-" not in res.text,
+              "a password file others may read: exit %d, %r" % (res.code, res.text))
+        os.chmod(pw_file, 0o600)
+        res = harness.run_cli(["-t", "-c", path])
+        check(res.code == 0, "a private password file: exit %d, %r" % (res.code, res.text))
+        # A CA bundle that cannot be read is named at -t, not at the first check.
+        harness.write_config(path, base_config([endpoint("https://127.0.0.1:1/", ca_file="missing-ca.pem")]))
+        res = harness.run_cli(["-t", "-c", path])
+        check(res.code == 1 and "missing-ca.pem" in res.text and "No such file" in res.text,
+              "a missing ca_file: exit %d, %r" % (res.code, res.text))
 
 
 # ------------------------------------------------------------------------------------- injection

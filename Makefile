@@ -111,7 +111,7 @@ chaos: all
 FUZZ_CC            ?= clang
 FUZZ_SECONDS       ?= 60
 FUZZ_SMOKE_SECONDS ?= 10
-FUZZ_HARNESSES     ?= config snapshot protocol mail webhook spool tap
+FUZZ_HARNESSES     ?= config snapshot protocol mail webhook spool tap ack
 FUZZ_OUT     := build/fuzz
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS  := $(CSTD) $(WARN) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link -I.
@@ -125,6 +125,8 @@ fuzz_deps_mail     := $(FUZZ_COMMON) $(FUZZ_ALERT)
 fuzz_deps_webhook  := $(FUZZ_COMMON) $(FUZZ_ALERT) $(FUZZ_OUT)/obj/alerter/webhook.o
 fuzz_deps_spool    := $(FUZZ_COMMON) $(addprefix $(FUZZ_OUT)/obj/storer/,spool.o batch.o)
 fuzz_deps_tap      := $(FUZZ_COMMON) $(FUZZ_OUT)/obj/tap/format.o
+# ackq.o and what it links against (bus.o for the queue's sends, bus_auth.o behind it, log, clock, util, protocol)
+fuzz_deps_ack      := $(FUZZ_COMMON)
 FUZZ_BINS    := $(FUZZ_HARNESSES:%=$(FUZZ_OUT)/fuzz_%)
 
 $(FUZZ_OUT)/obj/%.o: %.c

@@ -1,14 +1,15 @@
 /* tests/fuzz/gen_seeds.c — writes the binary seed corpora of the fuzz harnesses (tests/fuzz/corpus/<h>/)
  * with the project's own encoders, so that seeds are real messages: result batches, stats and alerts
- * (protocol, tap), spool files (spool), snapshots of the sample configs (snapshot), and field-separated
- * alert texts (mail, webhook). Run from the repository root: `make fuzz-seeds`. Config seeds are the
- * committed sample configs, copied by the Makefile rule. */
+ * (protocol, tap), spool files (spool), ack payloads (ack), snapshots of the sample configs (snapshot), and
+ * field-separated alert texts (mail, webhook). Run from the repository root: `make fuzz-seeds`. Config
+ * seeds are the committed sample configs, copied by the Makefile rule. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/ackq.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "common/protocol.h"
@@ -43,7 +44,7 @@ static void put_file(const char *path, const char *text, size_t len)
     if (!f || fwrite(text, 1, len, f) != len || fclose(f) != 0 || chmod(path, 0600) != 0) fatal(1, "cannot write %s", path);
 }
 
-/* Loads conf from a private copy (mode 0600, with the db.pw that full.conf names next to it). */
+/* Loads conf from a private copy (mode 0600, with the db.pw and the CA files that full.conf names next to it). */
 static void snapshot_of(const char *conf, const char *name)
 {
     char err[512], dir[] = "/tmp/cw-seeds-XXXXXX", copy[64], pw[64];
@@ -56,9 +57,23 @@ static void snapshot_of(const char *conf, const char *name)
     snprintf(pw, sizeof pw, "%s/db.pw", dir);
     put_file(copy, text, len);
     put_file(pw, "db-secret\n", 10);
+    /* the CA bundles full.conf names must exist to load */
+    static const char *const cas[] = { "ca/private.pem", "ca/smtp.pem", "ca/db.pem" };
+    char ca_dir[64], ca[96];
+    snprintf(ca_dir, sizeof ca_dir, "%s/ca", dir);
+    mkdir(ca_dir, 0700);
+    for (size_t i = 0; i < sizeof cas / sizeof cas[0]; i++) {
+        snprintf(ca, sizeof ca, "%s/%s", dir, cas[i]);
+        put_file(ca, "x\n", 2);
+    }
     struct cw_config *cfg = config_load(copy, NULL, NULL);
     unlink(copy);
     unlink(pw);
+    for (size_t i = 0; i < sizeof cas / sizeof cas[0]; i++) {
+        snprintf(ca, sizeof ca, "%s/%s", dir, cas[i]);
+        unlink(ca);
+    }
+    rmdir(ca_dir);
     rmdir(dir);
     if (!cfg) fatal(1, "%s does not load", conf);
     char path[256];
@@ -109,6 +124,32 @@ int main(void)
     write_seed("spool", "three_records", spool.data, spool.len);
     cw_buf_put(&spool, "\x40\x00\x00\x00\x01\x01", 6); /* a record cut short by a crash */
     write_seed("spool", "torn_tail", spool.data, spool.len);
+
+    /* ack: the storer acking one batch; three ranges of two workers and an alert record's ack (worker
+     * ACKQ_ALERT_WORKER, boot_id the alert id, first..last delivery-state versions); the extremes of a range;
+     * the most ranges one message may hold */
+    struct cw_buf ack = { 0 };
+    struct ackq_range ar[ACKQ_RANGES_MAX] = {
+        { .worker = 1, .boot_id = 0x1122334455667788ULL, .first = 1, .last = 3 },
+        { .worker = 0, .boot_id = 0x0a0b0c0d0e0f1011ULL, .first = 1000, .last = 1511 },
+        { .worker = ACKQ_ALERT_WORKER, .boot_id = 0x0123456789abcdefULL, .first = ackq_alert_version(0, 0),
+          .last = ackq_alert_version(CW_DELIVERY_PENDING, CW_DELIVERY_SENT) },
+    };
+    if (ackq_ack_encode(&ack, ar, 1) != 0) fatal(1, "ack_one does not encode");
+    write_seed("ack", "ack_one", ack.data, ack.len);
+    if (ackq_ack_encode(&ack, ar, 3) != 0) fatal(1, "ack_three does not encode");
+    write_seed("ack", "ack_three", ack.data, ack.len);
+    ar[0] = (struct ackq_range){ .worker = 0, .boot_id = 0, .first = 1, .last = UINT64_MAX };
+    ar[1] = (struct ackq_range){ .worker = UINT32_MAX - 1, .boot_id = UINT64_MAX, .first = UINT64_MAX,
+                                 .last = UINT64_MAX };
+    if (ackq_ack_encode(&ack, ar, 2) != 0) fatal(1, "ack_extremes does not encode");
+    write_seed("ack", "ack_extremes", ack.data, ack.len);
+    for (uint32_t i = 0; i < ACKQ_RANGES_MAX; i++)
+        ar[i] = (struct ackq_range){ .worker = i % 4, .boot_id = 0x5eed0000ULL + i % 4, .first = 1 + 100ULL * i,
+                                     .last = 100ULL * (i + 1) };
+    if (ackq_ack_encode(&ack, ar, ACKQ_RANGES_MAX) != 0) fatal(1, "ack_max_ranges does not encode");
+    write_seed("ack", "ack_max_ranges", ack.data, ack.len);
+    cw_buf_free(&ack);
 
     snapshot_of("etc/clockwerk.conf", "sample");
     snapshot_of("tests/unit/configs/full.conf", "full");

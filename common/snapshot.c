@@ -84,6 +84,12 @@ static void put_str(struct cw_buf *b, const char *s)
     cw_buf_put(b, s, n + 1);
 }
 
+static void put_strv(struct cw_buf *b, char *const *v, size_t n)
+{
+    put_u32(b, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) put_str(b, v[i]);
+}
+
 static void put_endpoint(struct cw_buf *b, const struct cw_endpoint *ep)
 {
     size_t at = b->len;
@@ -102,8 +108,7 @@ static void put_endpoint(struct cw_buf *b, const struct cw_endpoint *ep)
     put_u8(b, ep->verify_tls);
     put_u8(b, ep->follow_redirects);
     put_str(b, ep->keyword);
-    put_u32(b, (uint32_t)ep->n_headers);
-    for (size_t i = 0; i < ep->n_headers; i++) put_str(b, ep->headers[i]);
+    put_strv(b, ep->headers, ep->n_headers);
     put_str(b, ep->ca_file);
     uint32_t len = (uint32_t)(b->len - at - 4);
     uint8_t x[4] = { (uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16), (uint8_t)(len >> 24) };
@@ -129,8 +134,7 @@ static void encode(const struct cw_config *c, struct cw_buf *b)
     put_str(b, c->tap_address);
     put_str(b, c->curve_key_file);
     put_str(b, c->curve_server_key);
-    put_u32(b, (uint32_t)c->n_curve_allowed_keys);
-    for (size_t i = 0; i < c->n_curve_allowed_keys; i++) put_str(b, c->curve_allowed_keys[i]);
+    put_strv(b, c->curve_allowed_keys, c->n_curve_allowed_keys);
     put_f64(b, c->check_interval);
     put_f64(b, c->latency_threshold);
     put_i32(b, c->tls_expiry_days);
@@ -138,8 +142,7 @@ static void encode(const struct cw_config *c, struct cw_buf *b)
     put_str(b, c->smtp_host);
     put_i32(b, c->smtp_port);
     put_str(b, c->email_from);
-    put_u32(b, (uint32_t)c->n_email_to);
-    for (size_t i = 0; i < c->n_email_to; i++) put_str(b, c->email_to[i]);
+    put_strv(b, c->email_to, c->n_email_to);
     put_str(b, c->smtp_user);
     put_str(b, c->smtp_password);
     put_u8(b, (uint8_t)c->smtp_tls);
@@ -286,6 +289,16 @@ static size_t get_count(struct rd *r, size_t min)
     return n;
 }
 
+/* A list of strings (u32 count, then each string; none may be NULL) into *out / *n. */
+static void get_strv(struct rd *r, char ***out, size_t *n)
+{
+    *n = get_count(r, 5);
+    if (!*n) return;
+    *out = cw_arena_alloc(r->arena, *n * sizeof(char *));
+    for (size_t i = 0; i < *n; i++)
+        if (!((*out)[i] = get_str(r))) r->bad = true;
+}
+
 static void get_endpoint(struct rd *r, struct cw_endpoint *ep, const char *url, size_t url_len)
 {
     ep->url = cw_arena_strndup(r->arena, url, url_len);
@@ -307,12 +320,7 @@ static void get_endpoint(struct rd *r, struct cw_endpoint *ep, const char *url, 
     ep->verify_tls = get_bool(r);
     ep->follow_redirects = get_bool(r);
     ep->keyword = get_str(r);
-    ep->n_headers = get_count(r, 5);
-    if (ep->n_headers) {
-        ep->headers = cw_arena_alloc(r->arena, ep->n_headers * sizeof(char *));
-        for (size_t i = 0; i < ep->n_headers; i++)
-            if (!(ep->headers[i] = get_str(r))) r->bad = true;
-    }
+    get_strv(r, &ep->headers, &ep->n_headers);
     ep->ca_file = get_str(r);
     /* what config_load guarantees, a worker may rely on: refuse a forged or damaged record */
     bool ok = isfinite(ep->interval) && ep->interval > 0 && isfinite(ep->timeout) && ep->timeout > 0 &&
@@ -365,12 +373,7 @@ static bool decode(struct rd *r, struct cw_config *c, uint32_t n_endpoints, unsi
     c->tap_address = get_str(r);
     c->curve_key_file = get_str(r);
     c->curve_server_key = get_str(r);
-    c->n_curve_allowed_keys = get_count(r, 5);
-    if (c->n_curve_allowed_keys) {
-        c->curve_allowed_keys = cw_arena_alloc(r->arena, c->n_curve_allowed_keys * sizeof(char *));
-        for (size_t i = 0; i < c->n_curve_allowed_keys; i++)
-            if (!(c->curve_allowed_keys[i] = get_str(r))) r->bad = true;
-    }
+    get_strv(r, &c->curve_allowed_keys, &c->n_curve_allowed_keys);
     c->check_interval = get_f64(r);
     c->latency_threshold = get_f64(r);
     c->tls_expiry_days = get_i32(r);
@@ -378,12 +381,7 @@ static bool decode(struct rd *r, struct cw_config *c, uint32_t n_endpoints, unsi
     c->smtp_host = get_str(r);
     c->smtp_port = get_i32(r);
     c->email_from = get_str(r);
-    c->n_email_to = get_count(r, 5);
-    if (c->n_email_to) {
-        c->email_to = cw_arena_alloc(r->arena, c->n_email_to * sizeof(char *));
-        for (size_t i = 0; i < c->n_email_to; i++)
-            if (!(c->email_to[i] = get_str(r))) r->bad = true;
-    }
+    get_strv(r, &c->email_to, &c->n_email_to);
     c->smtp_user = get_str(r);
     c->smtp_password = smtp_secret ? get_str(r) : skip_str(r);
     uint8_t tls = get_u8(r);

@@ -13,6 +13,7 @@ Everything a test needs to drive real Clockwerk processes against real servers o
   run_tap(...) / Tap        clockwerk-tap, bounded (--count) or streaming
   run_cli(...)              runs `clockwerk ARGS` to completion (config checks, --version)
   note(msg)                 a remark the runner prints even when the test passes
+  stored_seq_problems(...)  every result the workers logged making is stored exactly once, by seq
 
 DESIGN
 Synchronisation is always by polling a condition (wait_for), never by a fixed sleep: deadlines are
@@ -848,6 +849,125 @@ def final_counters(log_text):
                 pass
         out[key] = vals
     return out
+
+
+# ------------------------------------------------------------------ what the workers made, by seq
+
+# worker/main.c logs, per worker process, "checking N endpoints (...), boot id HEX" when it starts and
+# "stopped after N checks (...)" when it stops cleanly; its results carry seq 1..N under that boot id.
+WORKER_STARTED = re.compile(r"clockwerk\[worker (\d+)/(\d+)\] (\d+) \w+: checking \d+ endpoints\b.*"
+                            r"boot id ([0-9a-fA-F]{16})", re.M)
+WORKER_STOPPED = re.compile(r"clockwerk\[worker (\d+)/(\d+)\] (\d+) \w+: stopped after (\d+) checks", re.M)
+# The rows that stored_seq_problems() needs; the same SQL on SQLite, PostgreSQL and MariaDB.
+SEQ_GROUPS_SQL = ("SELECT worker, boot_id, count(*), count(DISTINCT seq), min(seq), max(seq) FROM checks "
+                  "GROUP BY worker, boot_id")
+
+
+class WorkerRun:
+    """One worker process seen in a log: slot (of slots), pid, boot_id as the databases store it (the u64
+    as its signed 64-bit pattern), checks = N of its "stopped after N checks" line (None without one)."""
+
+    def __init__(self, slot, slots, pid, boot_id):
+        self.slot, self.slots, self.pid, self.boot_id = slot, slots, pid, boot_id
+        self.checks = None
+
+    def __repr__(self):
+        return "worker %d/%d pid %d boot %d: %s checks" % (self.slot, self.slots, self.pid, self.boot_id,
+                                                           self.checks)
+
+
+def signed64(v):
+    v = int(v) & (2 ** 64 - 1)
+    return v - 2 ** 64 if v >= 2 ** 63 else v
+
+
+def worker_runs(log_text):
+    """Every worker process of a supervisor's log, in start order, as WorkerRun. A stop line belongs to the
+    latest started run of the same pid and slot."""
+    events = [(m.start(), "start", m) for m in WORKER_STARTED.finditer(log_text)]
+    events += [(m.start(), "stop", m) for m in WORKER_STOPPED.finditer(log_text)]
+    runs, by_pid = [], {}
+    for _, kind, m in sorted(events, key=lambda e: e[0]):
+        slot, slots, pid = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        if kind == "start":
+            run = WorkerRun(slot, slots, pid, signed64(int(m.group(4), 16)))
+            runs.append(run)
+            by_pid[pid] = run
+        else:
+            run = by_pid.get(pid)
+            if run is None or run.slot != slot:
+                run = WorkerRun(slot, slots, pid, None)   # a stop without a start line: reported below
+                runs.append(run)
+            run.checks = int(m.group(4))
+    return runs
+
+
+def _ranges(nums):
+    """[1, 2, 3, 7] -> '1..3, 7'"""
+    out, nums = [], sorted(nums)
+    i = 0
+    while i < len(nums):
+        j = i
+        while j + 1 < len(nums) and nums[j + 1] == nums[j] + 1:
+            j += 1
+        out.append(str(nums[i]) if i == j else "%d..%d" % (nums[i], nums[j]))
+        i = j + 1
+    return ", ".join(out[:10]) + (" ..." if len(out) > 10 else "")
+
+
+def stored_seq_problems(log_text, groups, workers=None, seqs_of=None):
+    """Whether every result the workers of a cleanly stopped run made is stored exactly once, counted by
+    seq: for each worker process of the log (worker_runs), the rows of its (worker, boot_id) are exactly
+    seq 1..N, each once, N from its "stopped after N checks" line; no row is from a process the log does
+    not show. groups: the rows of SEQ_GROUPS_SQL (any backend; values may be text). workers: the number
+    of slots that must each have logged a run. seqs_of(worker, boot_id): optional, that group's seqs
+    (with repeats), to name the missing and repeated ones. Returns a list of problems (empty: all good)
+    and the runs."""
+    problems = []
+    runs = worker_runs(log_text)
+    stored = {}
+    for worker, boot, n, distinct, lo, hi in groups:
+        stored[(int(worker), int(boot))] = (int(n), int(distinct), int(lo), int(hi))
+    if workers is not None:
+        missing = sorted(set(range(workers)) - {r.slot for r in runs})
+        if missing:
+            problems.append("no worker run of slot(s) %s in the log" % missing)
+    for r in runs:
+        if r.boot_id is None:
+            problems.append("worker %d pid %d: 'stopped after %s checks' without its 'checking ... boot id' "
+                            "line" % (r.slot, r.pid, r.checks))
+            continue
+        got = stored.pop((r.slot, r.boot_id), None)
+        if r.checks is None:
+            problems.append("worker %d pid %d boot %d logged no 'stopped after N checks' line (%s rows stored): "
+                            "what it made is unknown" % (r.slot, r.pid, r.boot_id, got[0] if got else 0))
+            continue
+        n = r.checks
+        if got is None:
+            if n:
+                problems.append("worker %d boot %d made %d checks, none is stored" % (r.slot, r.boot_id, n))
+            continue
+        rows, distinct, lo, hi = got
+        if (rows, distinct, lo, hi) == (n, n, 1, n):
+            continue   # n distinct integers within 1..n: exactly 1..n; and as many rows: each once
+        what = "worker %d boot %d made %d checks (seq 1..%d) but %d rows are stored, %d distinct seqs in %d..%d" % (
+            r.slot, r.boot_id, n, n, rows, distinct, lo, hi)
+        if seqs_of is not None:
+            seqs = [int(s) for s in seqs_of(r.slot, r.boot_id)]
+            counts = {}
+            for s in seqs:
+                counts[s] = counts.get(s, 0) + 1
+            lost = [s for s in range(1, n + 1) if s not in counts]
+            twice = [s for s, k in counts.items() if k > 1]
+            beyond = [s for s in counts if not 1 <= s <= n]
+            what += ": %d lost (%s), %d stored more than once (%s), %d outside 1..%d (%s)" % (
+                len(lost), _ranges(lost) or "-", len(twice), _ranges(twice) or "-", len(beyond), n,
+                _ranges(beyond) or "-")
+        problems.append(what)
+    for (worker, boot), (rows, _, lo, hi) in sorted(stored.items()):
+        problems.append("%d rows (seq %d..%d) of worker %d boot %d, a process the log does not show" % (
+            rows, lo, hi, worker, boot))
+    return problems, runs
 
 
 def _short(v, n=300):

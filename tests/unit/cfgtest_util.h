@@ -83,6 +83,16 @@ static inline void ct_write(struct ct *t, const char *name, const char *text, mo
     close(fd);
 }
 
+/* The files configs/full.conf names next to it: its password file and its CA bundles (-t refuses a CA
+ * bundle it cannot read). */
+static inline void ct_write_full_side_files(struct ct *t, const char *db_password_line)
+{
+    ct_write(t, "db.pw", db_password_line, 0600);
+    ct_write(t, "ca/private.pem", "x\n", 0600);
+    ct_write(t, "ca/smtp.pem", "x\n", 0600);
+    ct_write(t, "ca/db.pem", "x\n", 0600);
+}
+
 /* Reads a fixture from tests/unit/configs (the tests run there) into a malloc'd string. */
 static inline char *ct_fixture(const char *name)
 {

@@ -274,6 +274,12 @@ static const struct bad_case bad_cases[] = {
     { EP("recovery_threshold = 0;"), 3, "monitor.endpoints[0].recovery_threshold: must be between 1 and" },
     { EP("check_interval = 0;"), 3, "monitor.endpoints[0].check_interval: must be greater than 0" },
     { EP("latency_threshold = -1;"), 3, "monitor.endpoints[0].latency_threshold: must be greater than 0" },
+    /* at most an hour (3600 s): timeout (under a day-long interval, so the interval is not the reason) and
+     * latency_threshold, at both levels; 3600 itself is accepted in test_limits */
+    { EP("check_interval = 86400; timeout = 3601;"), 3, "monitor.endpoints[0].timeout: must be at most 3600 (got 3601)" },
+    { EP("check_interval = 86400; timeout = 3600.5;"), 3, "monitor.endpoints[0].timeout: must be at most 3600 (got 3600.5)" },
+    { EP("latency_threshold = 3601;"), 3, "monitor.endpoints[0].latency_threshold: must be at most 3600 (got 3601)" },
+    { "monitor = {\n latency_threshold = 3601; };\n", 2, "monitor.latency_threshold: must be at most 3600 (got 3601)" },
     { EP("method = \"PUT\";"), 3, "monitor.endpoints[0].method: 'PUT' is not GET, HEAD or POST" },
     { EP("body = \"x\";"), 3, "monitor.endpoints[0].body: a body is only sent with method POST" },
     { EP("method = \"GET\"; body = \"x\";"), 3, "a body is only sent with method POST" },
@@ -308,6 +314,15 @@ static const struct bad_case bad_cases[] = {
       "email.smtp_tls: 'ssl' is not starttls, tls or none" },
     { "email = {\n email_from = \"a@b\"; email_to = \"c@d\"; };\n", 1, "email: smtp_host is required" },
     { "email = {\n smtp_host = \"h\"; email_from = \"a@b\"; };\n", 1, "email: email_to is required" },
+    { "email = {\n smtp_host = \"h\"; email_to = \"c@d\"; };\n", 1, "email: email_from is required" },
+    { "email = { email_from = \"a@b\"; email_to = \"c@d\";\n smtp_host = \"mail host\"; };\n", 2,
+      "email.smtp_host: 'mail host' is not a host name" },
+    { "email = { email_from = \"a@b\"; email_to = \"c@d\";\n smtp_host = \"bob@mail.example\"; };\n", 2,
+      "email.smtp_host: 'bob@mail.example' is not a host name" },
+    { "email = { email_from = \"a@b\"; email_to = \"c@d\";\n smtp_host = \"mail.example/x\"; };\n", 2,
+      "email.smtp_host: 'mail.example/x' is not a host name" },
+    { "email = { smtp_host = \"h\"; email_from = \"a@b\";\n email_to = []; };\n", 2,
+      "email.email_to: expected 1 to 1000 addresses (got 0)" },
     /* alerts */
     { "alerts = { webhooks = (\n { url = \"ftp://a/\"; } ); };\n", 2, "alerts.webhooks[0].url: 'ftp://a/' is not an http" },
     { "alerts = { webhooks = (\n { } ); };\n", 2, "alerts.webhooks[0]: missing url" },
@@ -318,6 +333,9 @@ static const struct bad_case bad_cases[] = {
     /* database */
     { "database = {\n db_driver = \"oracle\"; };\n", 2, "database.db_driver: 'oracle' is not sqlite, postgresql or mysql" },
     { "database = {\n db_port = 0; };\n", 2, "database.db_port: must be between 1 and 65535" },
+    { "database = {\n db_host = \"db host\"; };\n", 2, "database.db_host: 'db host' is not a host name" },
+    { "database = {\n db_host = \"user@db.example\"; };\n", 2, "database.db_host: 'user@db.example' is not a host name" },
+    { "database = {\n db_host = \"db.example/5432\"; };\n", 2, "database.db_host: 'db.example/5432' is not a host name" },
     { "database = {\n db_activation = \"yes\"; };\n", 2, "database.db_activation: expected a boolean" },
     { "database = {\n db_sslmode = \"sometimes\"; };\n", 2, "database.db_sslmode: 'sometimes' is not" },
     { "database = { db_password = \"x\";\n db_password_file = \"pw\"; };\n", 2,
@@ -381,6 +399,155 @@ static void test_url_checks(void **state)
     assert_int_equal(t->n_msgs, 1);
     assert_null(strstr(t->msgs[0], "hunter2"));
     assert_true(ct_find(t, 2, "***@a/") >= 0);
+}
+
+/* A growing string for the generated configs of test_limits. */
+struct sbuf {
+    char *s;
+    size_t len, cap;
+};
+
+static void sb_add(struct sbuf *b, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
+        va_end(ap);
+        assert_true(n >= 0);
+        if (b->s && b->len + (size_t)n < b->cap) {
+            b->len += (size_t)n;
+            return;
+        }
+        b->cap = (b->cap + (size_t)n + 1) * 2;
+        b->s = realloc(b->s, b->cap);
+        assert_non_null(b->s);
+    }
+}
+
+static void sb_repeat(struct sbuf *b, char ch, size_t n)
+{
+    char *run = malloc(n + 1);
+    assert_non_null(run);
+    memset(run, ch, n);
+    run[n] = '\0';
+    sb_add(b, "%s", run);
+    free(run);
+}
+
+/* The text is refused with a message at FILE:line containing needle. */
+static void expect_refused(struct ct *t, const char *text, int line, const char *needle)
+{
+    struct cw_config *c = ct_load(t, text);
+    if (c || ct_find(t, line, needle) < 0) {
+        fprintf(stderr, "expected line %d '%s'\n", line, needle);
+        ct_dump(t);
+    }
+    assert_null(c);
+    assert_true(ct_find(t, line, needle) >= 0);
+}
+
+/* The text loads without a message. */
+static struct cw_config *expect_accepted(struct ct *t, const char *text)
+{
+    struct cw_config *c = ct_load(t, text);
+    if (!c || t->n_msgs) ct_dump(t);
+    assert_non_null(c);
+    assert_int_equal(t->n_msgs, 0);
+    return c;
+}
+
+/* Starts b over with the head of a one-endpoint config; what is added next is on line 3 (like EP). */
+static void sb_endpoint_open(struct sbuf *b)
+{
+    b->len = 0;
+    sb_add(b, "monitor = { endpoints = (\n{ url = \"http://127.0.0.1/\";\n");
+}
+
+/* Size limits at their boundary: the largest value is accepted, one more is refused with its message. */
+static void test_limits(void **state)
+{
+    struct ct *t = *state;
+    struct sbuf b = { 0 };
+    struct cw_config *c;
+
+    /* name: at most CW_NAME_MAX = 1024 bytes */
+    for (size_t len = 1024; len <= 1025; len++) {
+        sb_endpoint_open(&b);
+        sb_add(&b, "name = \"");
+        sb_repeat(&b, 'n', len);
+        sb_add(&b, "\"; }\n); };\n");
+        if (len == 1024) {
+            c = expect_accepted(t, b.s);
+            assert_int_equal(strlen(c->endpoints[0].name), 1024);
+            config_free(c);
+        } else {
+            expect_refused(t, b.s, 3, "monitor.endpoints[0].name: longer than 1024 bytes");
+            assert_int_equal(t->n_msgs, 1);
+        }
+    }
+
+    /* headers: at most 64 lines */
+    for (int count = 64; count <= 65; count++) {
+        sb_endpoint_open(&b);
+        sb_add(&b, "headers = [");
+        for (int i = 0; i < count; i++) sb_add(&b, "%s\"X-H%d: v%d\"", i ? ", " : "", i, i);
+        sb_add(&b, "]; }\n); };\n");
+        if (count == 64) {
+            c = expect_accepted(t, b.s);
+            assert_int_equal(c->endpoints[0].n_headers, 64);
+            assert_string_equal(c->endpoints[0].headers[63], "X-H63: v63");
+            config_free(c);
+        } else {
+            expect_refused(t, b.s, 3, "monitor.endpoints[0].headers: at most 64 entries (got 65)");
+            assert_int_equal(t->n_msgs, 1);
+        }
+    }
+
+    /* one header line: at most 8192 bytes; the message names the header but never shows its value */
+    for (size_t len = 8192; len <= 8193; len++) {
+        sb_endpoint_open(&b);
+        sb_add(&b, "headers = [\"X-A: b\", \"X-Long: ");
+        sb_repeat(&b, 'v', len - strlen("X-Long: "));
+        sb_add(&b, "\"]; }\n); };\n");
+        if (len == 8192) {
+            c = expect_accepted(t, b.s);
+            assert_int_equal(c->endpoints[0].n_headers, 2);
+            assert_int_equal(strlen(c->endpoints[0].headers[1]), 8192);
+            config_free(c);
+        } else {
+            expect_refused(t, b.s, 3,
+                           "monitor.endpoints[0].headers[1]: header line 'X-Long...' is longer than 8192 bytes");
+            assert_int_equal(t->n_msgs, 1);
+            assert_null(strstr(t->msgs[0], "vvvv"));
+        }
+    }
+
+    /* timeout and latency_threshold: 3600 s is accepted (at both levels) */
+    c = expect_accepted(t, "monitor = { check_interval = 86400; latency_threshold = 3600; endpoints = (\n"
+                           "{ url = \"http://127.0.0.1/\"; timeout = 3600; latency_threshold = 3600; } ); };\n");
+    assert_true(c->latency_threshold == 3600);
+    assert_true(c->endpoints[0].timeout == 3600);
+    assert_true(c->endpoints[0].latency_threshold == 3600);
+    config_free(c);
+
+    /* email_to: at most 1000 addresses */
+    for (int count = 1000; count <= 1001; count++) {
+        b.len = 0;
+        sb_add(&b, "email = { smtp_host = \"h\"; email_from = \"a@b\";\n email_to = [");
+        for (int i = 0; i < count; i++) sb_add(&b, "%s\"u%d@example.test\"", i ? ", " : "", i);
+        sb_add(&b, "]; };\n");
+        if (count == 1000) {
+            c = expect_accepted(t, b.s);
+            assert_int_equal(c->n_email_to, 1000);
+            assert_string_equal(c->email_to[999], "u999@example.test");
+            config_free(c);
+        } else {
+            expect_refused(t, b.s, 2, "email.email_to: expected 1 to 1000 addresses (got 1001)");
+            assert_int_equal(t->n_msgs, 1);
+        }
+    }
+    free(b.s);
 }
 
 static void test_many_errors(void **state)
@@ -480,6 +647,27 @@ static void test_passwords(void **state)
     assert_null(c);
     assert_true(ct_find(t, 2, "must hold the password on one line") >= 0);
 
+    /* a password file that opens but cannot be read (a directory, private so that only the read fails) */
+    char pwdir[512], needle[700];
+    snprintf(pwdir, sizeof pwdir, "%s/pw.d", t->dir);
+    assert_int_equal(mkdir(pwdir, 0700), 0);
+    assert_int_equal(chmod(pwdir, 0700), 0);
+    char real_dir[512];
+    assert_non_null(realpath(t->dir, real_dir));
+    c = ct_load(t, "database = {\n db_password_file = \"pw.d\"; };\n");
+    assert_null(c);
+    snprintf(needle, sizeof needle, "database.db_password_file: cannot read '%s/pw.d': Is a directory", real_dir);
+    if (ct_find(t, 2, needle) < 0) ct_dump(t);
+    assert_true(ct_find(t, 2, needle) >= 0);
+    assert_int_equal(t->n_msgs, 1);
+    snprintf(text, sizeof text, "%s\n smtp_password_file = \"pw.d\"; };\n", email);
+    c = ct_load(t, text);
+    assert_null(c);
+    snprintf(needle, sizeof needle, "email.smtp_password_file: cannot read '%s/pw.d': Is a directory", real_dir);
+    if (ct_find(t, 2, needle) < 0) ct_dump(t);
+    assert_true(ct_find(t, 2, needle) >= 0);
+    assert_int_equal(t->n_msgs, 1);
+
     /* a file with a password that others may read is refused, and no message shows the password */
     ct_write(t, "c.conf", "database = {\n db_password = \"hunter2-secret\"; db_port = 0; };\n"
                           "email = { smtp_host = \"h\"; email_from = \"a@b\"; email_to = \"c@d\";\n"
@@ -503,12 +691,19 @@ static void test_passwords(void **state)
 static void test_relative_paths(void **state)
 {
     struct ct *t = *state;
+    /* the CA files must exist (-t reports one it cannot read) */
+    char sub[128];
+    snprintf(sub, sizeof sub, "%s/sub", t->dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    ct_write(t, "ca.pem", "x\n", 0600);
+    ct_write(t, "up.pem", "x\n", 0600);
+    ct_write(t, "db-ca.pem", "x\n", 0600);
     struct cw_config *c = ct_load(t, "supervisor = { run_dir = \"var/run\"; };\n"
                                      "bus = { alert_address = \"ipc://socks/a.sock\"; };\n"
                                      "monitor = { endpoints = ( { url = \"https://a/\"; ca_file = \"ca.pem\"; },\n"
-                                     " { url = \"https://b/\"; ca_file = \"/etc/ssl/x.pem\"; } ); };\n"
+                                     " { url = \"https://b/\"; ca_file = \"/etc/ssl/certs/ca-certificates.crt\"; } ); };\n"
                                      "email = { smtp_host = \"h\"; email_from = \"a@b\"; email_to = \"c@d\"; "
-                                     "smtp_ca_file = \"../up.pem\"; };\n"
+                                     "smtp_ca_file = \"sub/../up.pem\"; };\n"
                                      "database = { db_name = \"data/cw.db\"; db_ca_file = \"db-ca.pem\"; };\n");
     if (!c) ct_dump(t);
     assert_non_null(c);
@@ -525,8 +720,8 @@ static void test_relative_paths(void **state)
     assert_string_equal(c->alert_address, p);
     snprintf(p, sizeof p, "%s/ca.pem", real);
     assert_string_equal(c->endpoints[0].ca_file, p);
-    assert_string_equal(c->endpoints[1].ca_file, "/etc/ssl/x.pem");
-    snprintf(p, sizeof p, "%s/../up.pem", real);
+    assert_string_equal(c->endpoints[1].ca_file, "/etc/ssl/certs/ca-certificates.crt");
+    snprintf(p, sizeof p, "%s/sub/../up.pem", real);
     assert_string_equal(c->smtp_ca_file, p);
     snprintf(p, sizeof p, "%s/data/cw.db", real);
     assert_string_equal(c->db_name, p);
@@ -605,7 +800,7 @@ static void test_accessors(void **state)
 static void test_mutations_never_crash(void **state)
 {
     struct ct *t = *state;
-    ct_write(t, "db.pw", "pw\n", 0600);
+    ct_write_full_side_files(t, "pw\n");
     char *orig = ct_fixture("full.conf");
     size_t len = strlen(orig);
     char *text = malloc(len + 64);
@@ -639,6 +834,7 @@ static void test_mutations_never_crash(void **state)
         config_free(c);
     }
     print_message("mutated files: %d of 1500 still valid\n", accepted);
+    assert_true(accepted > 0); /* else the mutations only ever test the refusal path */
     free(text);
     free(orig);
 }
@@ -678,6 +874,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ints_and_floats, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_validation_errors, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_url_checks, ct_setup, ct_teardown),
+        cmocka_unit_test_setup_teardown(test_limits, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_many_errors, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_read_errors, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_passwords, ct_setup, ct_teardown),

@@ -87,11 +87,7 @@ static void assert_config_equal(const struct cw_config *a, const struct cw_confi
 
 static struct cw_config *load_full(struct ct *t)
 {
-    ct_write(t, "db.pw", "db-secret\n", 0600);
-    /* the CA bundles full.conf names must exist: -t reports one it cannot read */
-    ct_write(t, "ca/private.pem", "x\n", 0600);
-    ct_write(t, "ca/smtp.pem", "x\n", 0600);
-    ct_write(t, "ca/db.pem", "x\n", 0600);
+    ct_write_full_side_files(t, "db-secret\n");
     struct cw_config *c = ct_load_fixture(t, "full.conf");
     if (!c) ct_dump(t);
     assert_non_null(c);

@@ -1049,7 +1049,7 @@ class Sqlite:
 # --------------------------------------------------------------------------------------------- tap
 
 TAP_RESULT_KEYS = ("checked_at", "status_code", "latency_ms", "ok", "error", "dns_ms", "connect_ms",
-                   "tls_ms", "ttfb_ms", "worker", "boot_id", "seq", "url", "type")
+                   "tls_ms", "ttfb_ms", "worker", "boot_id", "seq", "tls_expires_at", "url", "type")
 
 
 def run_tap(conf_path, count, json_output=True, filter_text=None, extra=(), timeout=30.0):

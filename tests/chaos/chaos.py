@@ -505,10 +505,15 @@ def worker_kill(profile, seed):
 
 # ------------------------------------------------------------------------------------ 4. storer stop
 
+# The workers' in-memory outbox bound during storer-stop: small, so that a stopped storer makes them spool to
+# disk (docs/operations.md section 10) within seconds, and the spool path is proven with real processes.
+STOP_OUTBOX_BYTES = 16 * 1024
+
+
 def storer_stop(profile, seed):
     fig = Figures("storer-stop")
     with tempdir("cw-chaos-") as d, Targets() as t:
-        with Clockwerk(chaos_config(t, profile), d) as cw:
+        with Clockwerk(chaos_config(t, profile), d, env={"CLOCKWERK_OUTBOX_MAX_BYTES": str(STOP_OUTBOX_BYTES)}) as cw:
             kids = cw.wait_ready()
             workers = [kids[w] for w in cw.worker_titles()]
             with TapRecorder(tap_address(cw)) as rec:
@@ -530,11 +535,19 @@ def storer_stop(profile, seed):
                 acc = settle_and_count(cw, rec, cutoff, profile.drain + profile.stop_seconds)
                 same = cw.child(STORER) == storer
             cw.stop(timeout=30)
+            log = cw.log_text()
+        spooled = sum(c.get("results_spooled", 0) for k, c in harness.final_counters(log).items()
+                      if k.startswith("worker"))
+        spool_logged = "spooling to" in log
         bound = documented_outbox_bound_mib()
         fig.line = ("storer-stop: stopped %d s, %s (source: tap, %d tap gaps); worker RSS %.1f MiB before, "
-                    "%.1f MiB peak; documented outbox bound: %s per destination; storer %s"
+                    "%.1f MiB peak; documented outbox bound: %s per destination; outbox set to %d KiB: %d results "
+                    "spooled to disk (logged: %s); storer %s"
                     % (profile.stop_seconds, acc.figures(), acc.tap_gaps, base / 1024, peak / 1024,
-                       "%.1f MiB" % bound if bound is not None else "none", "kept" if same else "restarted"))
+                       "%.1f MiB" % bound if bound is not None else "none", STOP_OUTBOX_BYTES // 1024, spooled,
+                       "yes" if spool_logged else "no", "kept" if same else "restarted"))
+        fig.expect(spooled > 0 and spool_logged, "the workers did not spool beyond their %d KiB outbox (%d spooled, "
+                   "logged: %s)" % (STOP_OUTBOX_BYTES // 1024, spooled, spool_logged))
         fig.expect(acc.lost == 0, "%d results lost (e.g. %s)" % (acc.lost, acc.lost_examples))
         fig.expect(acc.duplicated == 0, "%d rows duplicated" % acc.duplicated)
         fig.expect(bound is not None, "docs/operations.md states no memory bound for the worker outbox")

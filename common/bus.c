@@ -27,6 +27,12 @@
 
 #include "common/bus_auth.h"
 
+#ifdef ZMQ_ZAP_ENFORCE_DOMAIN
+#define BUS_ZAP_ENFORCE_DOMAIN ZMQ_ZAP_ENFORCE_DOMAIN
+#else
+#define BUS_ZAP_ENFORCE_DOMAIN 93 /* libzmq 4.3's number for the draft option */
+#endif
+
 _Static_assert(sizeof(zmq_msg_t) <= sizeof(((struct bus_msg *)0)->impl), "bus_msg.impl too small");
 
 #define BUS_MAX_SOCKETS 16
@@ -71,7 +77,7 @@ void bus_free(struct bus *bus)
     while (zmq_ctx_term(bus->ctx) != 0 && errno == EINTR) {}
     if (bus->curve) {
         free(bus->curve->allowed);
-        memset(bus->curve, 0, sizeof *bus->curve); /* the secret key */
+        explicit_bzero(bus->curve, sizeof *bus->curve); /* the secret key */
         free(bus->curve);
     }
     free(bus);
@@ -148,6 +154,10 @@ static int secure_socket(struct bus *bus, void *z, const char *address, bool ser
         rc = zmq_setsockopt(z, ZMQ_CURVE_SERVER, &one, sizeof one) |
              zmq_setsockopt(z, ZMQ_CURVE_SECRETKEY, k->secret_z85, BUS_CURVE_Z85) |
              zmq_setsockopt(z, ZMQ_ZAP_DOMAIN, "clockwerk", 9);
+        /* Without a ZAP handler libzmq admits every CURVE client; with the domain enforced it refuses them.
+         * A draft option: a libzmq built without drafts refuses it (EINVAL), and then the handler thread
+         * never goes away while the process lives (bus_auth.c ends the process if it must stop). */
+        if (rc == 0) (void)zmq_setsockopt(z, BUS_ZAP_ENFORCE_DOMAIN, &one, sizeof one);
         if (rc == 0 && bus_auth_watch(bus->auth, z, address, err, errlen) != 0) return -1;
     } else {
         rc = zmq_setsockopt(z, ZMQ_CURVE_SERVERKEY, k->server_z85, BUS_CURVE_Z85) |

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "common/log.h"
@@ -60,8 +61,11 @@ static void serve_zap(struct bus_auth *a)
             break;
         }
         more = zmq_msg_more(&m);
-        if (n < ZAP_FRAMES_MAX) f[n++] = m;
-        else zmq_msg_close(&m);
+        if (n < ZAP_FRAMES_MAX) {
+            zmq_msg_init(&f[n]);
+            zmq_msg_move(&f[n++], &m);
+        }
+        zmq_msg_close(&m);
     }
     if (n == 0) return;
     const char *status = "400", *text = "malformed request";
@@ -190,8 +194,10 @@ static void *auth_thread(void *arg)
             }
         if (zmq_poll(items, n, -1) < 0) {
             if (errno == EINTR) continue;
-            log_error("the bus authentication thread stops: %s", zmq_strerror(errno));
-            break;
+            if (errno == ETERM) break; /* the context is being terminated: the process is stopping */
+            /* Without its ZAP handler a CURVE server could admit anyone: the process must not go on. */
+            log_error("the bus authentication thread cannot go on (%s): exiting", zmq_strerror(errno));
+            _exit(1);
         }
         if ((items[0].revents & ZMQ_POLLIN) && !serve_control(a)) break;
         if (items[1].revents & ZMQ_POLLIN) serve_zap(a);

@@ -119,6 +119,11 @@ struct bus *bus_new_for(const struct cw_config *cfg, char *err, size_t errlen)
 {
     struct bus *bus = bus_new(err, errlen);
     if (!bus || !cfg->curve_key_file) return bus;
+    const char *addresses[] = { cfg->store_address, cfg->alert_address, cfg->publish_address, cfg->tap_address };
+    bool any_tcp = false;
+    for (size_t i = 0; i < sizeof addresses / sizeof addresses[0]; i++)
+        if (addresses[i] && strncmp(addresses[i], "tcp://", 6) == 0) any_tcp = true;
+    if (!any_tcp) return bus; /* CURVE applies to tcp:// only: no key to read (the tap of an ipc:// bus) */
     struct bus_curve_keys k;
     memset(&k, 0, sizeof k);
     if (bus_key_file_read(cfg->curve_key_file, k.public_z85, k.secret_z85, err, errlen) != 0) goto fail;
@@ -138,13 +143,13 @@ struct bus *bus_new_for(const struct cw_config *cfg, char *err, size_t errlen)
         }
     int rc = bus_set_curve(bus, &k, err, errlen);
     free(k.allowed);
-    memset(&k, 0, sizeof k);
+    explicit_bzero(&k, sizeof k);
     if (rc == 0) return bus;
     bus_free(bus);
     return NULL;
 fail:
     free(k.allowed);
-    memset(&k, 0, sizeof k);
+    explicit_bzero(&k, sizeof k);
     bus_free(bus);
     return NULL;
 }

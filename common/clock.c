@@ -1,6 +1,7 @@
 /* common/clock.c — monotonic and wall-clock time, and the ISO-8601 form used in logs, the tap and SQLite. */
 #include "common/clock.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -30,18 +31,20 @@ static void put_digits(char *p, int v, int n)
  * order, mostly within the same second. */
 char *cw_format_iso8601(int64_t wall_us, char *buf, size_t len)
 {
-    static _Thread_local time_t cached_secs = (time_t)-1;
+    static _Thread_local bool cached_valid;
+    static _Thread_local time_t cached_secs;
     static _Thread_local struct tm cached_tm;
     time_t secs = (time_t)(wall_us / 1000000);
     int ms = (int)((wall_us % 1000000) / 1000);
     if (wall_us < 0 && wall_us % 1000000) { secs -= 1; ms = (int)((wall_us % 1000000 + 1000000) / 1000); }
-    if (secs != cached_secs) {
+    if (!cached_valid || secs != cached_secs) {
+        cached_valid = false;
         if (!gmtime_r(&secs, &cached_tm)) {
-            cached_secs = (time_t)-1;
             snprintf(buf, len, "invalid-time");
             return buf;
         }
         cached_secs = secs;
+        cached_valid = true;
     }
     const struct tm *tm = &cached_tm;
     int year = tm->tm_year + 1900;

@@ -209,9 +209,12 @@ char *cfgp_readable_file(struct cfg_parser *p, struct cfg_where w, const config_
     char *path = cfgp_path(p, v);
     struct stat st;
     char name[256];
-    if (access(path, R_OK) != 0 || stat(path, &st) != 0)
+    /* Whoever parses the file (an operator's -t or clockwerk-tap) may not be who reads the bundle (the
+     * children, as supervisor.user): what cannot be looked at from here (EACCES) is left to them. */
+    if (stat(path, &st) != 0) {
+        if (errno == EACCES) return path;
         cfgp_problem(p, s, "%s: cannot read '%s': %s", cfgp_name(w, s, name, sizeof name), path, strerror(errno));
-    else if (!S_ISREG(st.st_mode))
+    } else if (!S_ISREG(st.st_mode))
         cfgp_problem(p, s, "%s: '%s' is not a file", cfgp_name(w, s, name, sizeof name), path);
     else
         return path;
@@ -368,7 +371,7 @@ static void free_fields(struct cw_config *cfg)
     free_strv(cfg->email_to, cfg->n_email_to);
     free_strv(cfg->curve_allowed_keys, cfg->n_curve_allowed_keys);
     char *strings[] = { cfg->path, cfg->dir, cfg->run_dir, cfg->user, cfg->store_address, cfg->alert_address,
-                        cfg->publish_address, cfg->tap_address, cfg->curve_key_file, cfg->curve_server_key, cfg->smtp_host, cfg->email_from, cfg->smtp_user,
+                        cfg->publish_address, cfg->tap_address, cfg->curve_key_file, cfg->curve_public_key, cfg->curve_server_key, cfg->smtp_host, cfg->email_from, cfg->smtp_user,
                         cfg->smtp_ca_file, cfg->db_name, cfg->db_user, cfg->db_host, cfg->db_sslmode,
                         cfg->db_ca_file };
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) free(strings[i]);

@@ -63,6 +63,8 @@ struct cw_config {
     char *tap_address;         /* relay's XPUB:    tap.sock */
     /* CURVE on tcp:// bus sockets (common/bus_keys.h); all NULL/0 when bus.curve_key_file is not set */
     char *curve_key_file;      /* absolute path of this installation's key pair (mode 0600) */
+    char *curve_public_key;    /* its public key as read when the file was parsed (NULL: not readable by
+                                * the parsing user); not in the snapshot: for reload comparisons only */
     char *curve_server_key;    /* Z85 public key of the bus servers; NULL: the own key's */
     char **curve_allowed_keys; /* Z85 public keys of the clients the servers admit (the own key always) */
     size_t n_curve_allowed_keys;

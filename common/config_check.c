@@ -72,8 +72,9 @@ const char *cw_check_email(const char *addr)
 bool cw_header_is_secret(const char *line)
 {
     static const char *const exact[] = { "authorization", "proxy-authorization", "cookie", NULL };
-    static const char *const parts[] = { "token", "secret", "password", "passwd", "api-key", "apikey", "api_key",
-                                         "auth", NULL };
+    /* words of a header name (split at '-' and '_') that mark a credential; "key" only after "api" */
+    static const char *const words[] = { "auth", "authorization", "authentication", "token", "secret",
+                                         "password", "passwd", "apikey", "credential", "credentials", NULL };
     char name[128];
     size_t n = strcspn(line, ":");
     if (n >= sizeof name) n = sizeof name - 1;
@@ -81,8 +82,13 @@ bool cw_header_is_secret(const char *line)
     name[n] = '\0';
     for (int i = 0; exact[i]; i++)
         if (strcmp(name, exact[i]) == 0) return true;
-    for (int i = 0; parts[i]; i++)
-        if (strstr(name, parts[i])) return true;
+    char prev[32] = "";
+    for (char *save = NULL, *w = strtok_r(name, "-_", &save); w; w = strtok_r(NULL, "-_", &save)) {
+        for (int i = 0; words[i]; i++)
+            if (strcmp(w, words[i]) == 0) return true;
+        if (strcmp(w, "key") == 0 && strcmp(prev, "api") == 0) return true;
+        snprintf(prev, sizeof prev, "%s", w);
+    }
     return false;
 }
 

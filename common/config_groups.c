@@ -7,9 +7,11 @@
 #include "common/protocol.h"
 #include "common/util.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #define MAX_THRESHOLD 1000000
 #define MAX_RENOTIFY (30.0 * 86400)
@@ -123,6 +125,13 @@ static void curve_setting(struct cfg_parser *p, struct cfg_where w, const config
         return;
     }
     char *path = cfgp_path(p, v);
+    /* Whoever parses the file (an operator's -t, clockwerk-tap) may not be who reads the key (root, or
+     * supervisor.user: the supervisor checks that one can, privs_check_readable): a key this user may not
+     * open is left to the processes that use it, which say so and exit 2. */
+    if (access(path, R_OK) != 0 && errno == EACCES) {
+        cfg->curve_key_file = path;
+        return;
+    }
     char pub[BUS_KEY_Z85_LEN + 1], sec[BUS_KEY_Z85_LEN + 1], why[4400];
     if (bus_key_file_read(path, pub, sec, why, sizeof why) != 0) {
         cfgp_problem(p, s, "bus.curve_key_file: %s", why);
@@ -130,6 +139,7 @@ static void curve_setting(struct cfg_parser *p, struct cfg_where w, const config
     }
     explicit_bzero(sec, sizeof sec);
     cfg->curve_key_file = path;
+    cfg->curve_public_key = cw_arena_strdup(p->arena, pub);
 }
 
 void cfgp_bus(struct cfg_parser *p, const config_setting_t *g)
@@ -182,6 +192,8 @@ void cfgp_bus(struct cfg_parser *p, const config_setting_t *g)
                              bus_keys[b], bus_keys[a], *fields[a]);
     /* Anything can connect to a tcp port off loopback: there, only CURVE (and its allow-list) keeps strangers
      * off the bus. A key file that did not read was reported already. */
+    if (!key_file_at && (cfg->curve_server_key || cfg->n_curve_allowed_keys))
+        cfgp_problem(p, g, "bus: curve_server_key and curve_allowed_keys need curve_key_file (this host's key pair)");
     if (!cfg->curve_key_file && !key_file_at)
         for (int k = 0; k < BUS_N_ADDRESSES; k++)
             if (*fields[k] && !bus_address_local(*fields[k]))

@@ -60,8 +60,8 @@ bool cfgp_bool(struct cfg_parser *p, struct cfg_where w, const config_setting_t 
 const char *cfgp_string(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, bool nonempty);
 /* A path: relative ones are resolved against cfg->dir. Result in the arena. */
 char *cfgp_path(struct cfg_parser *p, const char *value);
-/* A path setting that must name a readable file (a CA bundle): resolved like cfgp_path; NULL after
- * reporting when it cannot be read. */
+/* A path setting that must name an existing file (a CA bundle): resolved like cfgp_path; NULL after
+ * reporting when it is missing or not a file (a file this user may not look at passes: see config.c). */
 char *cfgp_readable_file(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s);
 /* Index of name in a NULL-terminated table, or -1. */
 int cfgp_key(const char *const *table, const char *name);

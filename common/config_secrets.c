@@ -3,6 +3,7 @@
  * stripped) or from the environment (CLOCKWERK_SMTP_PASSWORD / CLOCKWERK_DB_PASSWORD) when the file
  * names neither. No message written here ever contains a password: problems name the key only. */
 #include "common/config_priv.h"
+#include "common/log.h"
 #include "common/util.h"
 
 #include <errno.h>
@@ -25,12 +26,12 @@ static char *read_password_file(struct cfg_parser *p, const config_setting_t *s,
         cfgp_problem(p, s, "%s: cannot open '%s': %s", key, path, strerror(errno));
         return NULL;
     }
+    /* A warning, not a refusal: container secrets are mounted 0444/0644 on purpose (the mount and its
+     * directory guard them), and the file's own mode does not tell whether others can reach it. */
     struct stat st;
-    if (fstat(fd, &st) == 0 && (st.st_mode & S_IROTH)) {
-        cfgp_problem(p, s, "%s: others may read the password file '%s'; run `chmod o-r %s`", key, path, path);
-        close(fd);
-        return NULL;
-    }
+    if (fstat(fd, &st) == 0 && (st.st_mode & S_IROTH))
+        log_warn("%s: others may read the password file '%s' (unless its directory keeps them out); "
+                 "consider `chmod o-r %s`", key, path, path);
     char buf[MAX_PASSWORD + 2];
     size_t len = 0;
     for (;;) {

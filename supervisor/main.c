@@ -544,7 +544,8 @@ int main(int argc, char **argv)
         if (!cfg) return 1;
         struct privs privs;
         char perr[600];
-        if (privs_resolve(cfg->user, getuid(), &privs, perr, sizeof perr) != 0) {
+        if (privs_resolve(cfg->user, getuid(), &privs, perr, sizeof perr) != 0 ||
+            privs_check_readable(&privs, cfg->curve_key_file, "bus.curve_key_file", perr, sizeof perr) != 0) {
             fprintf(stderr, "%s: %s\n", cfg->path, perr);
             config_free(cfg);
             return 1;
@@ -577,7 +578,8 @@ int main(int argc, char **argv)
         config_free(s.cfg);
         return 1;
     }
-    if (privs_resolve(s.cfg->user, getuid(), &s.ch.privs, err, sizeof err) != 0) {
+    if (privs_resolve(s.cfg->user, getuid(), &s.ch.privs, err, sizeof err) != 0 ||
+        privs_check_readable(&s.ch.privs, s.cfg->curve_key_file, "bus.curve_key_file", err, sizeof err) != 0) {
         log_error("%s: not starting", err);
         goto out;
     }

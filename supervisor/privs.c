@@ -181,3 +181,22 @@ const char *privs_drop(const struct privs *p)
     if (p->uid != 0 && setuid(0) == 0) return "root could be regained after setuid";
     return NULL;
 }
+
+int privs_check_readable(const struct privs *p, const char *path, const char *what, char *err, size_t errlen)
+{
+    if (!p->active || !path) return 0;
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        snprintf(err, errlen, "%s %s: %s", what, path, strerror(errno));
+        return -1;
+    }
+    bool in_group = st.st_gid == p->gid;
+    for (int i = 0; i < p->n_groups && !in_group; i++) in_group = st.st_gid == p->groups[i];
+    bool readable = st.st_uid == p->uid ? (st.st_mode & S_IRUSR) != 0
+                    : in_group          ? (st.st_mode & S_IRGRP) != 0
+                                        : (st.st_mode & S_IROTH) != 0;
+    if (readable) return 0;
+    snprintf(err, errlen, "%s %s is not readable by supervisor.user %s, whom the children run as: `chown %s %s`",
+             what, path, p->name, p->name, path);
+    return -1;
+}

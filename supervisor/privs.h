@@ -45,6 +45,11 @@ int privs_prepare_run_dir(const struct privs *p, const char *run_dir, char *err,
  * to the user; an existing directory the user cannot write is an error saying how to fix it. */
 int privs_prepare_sqlite(const struct privs *p, const struct cw_config *cfg, char *err, size_t errlen);
 
+/* Whether the children's user can read path (owner, group or other read bit, by the numbers: the supervisor
+ * may be root, for whom access(2) says yes to everything). 0 when it can or when not active, else -1 with a
+ * reason that says how to fix it (`what` names the setting). */
+int privs_check_readable(const struct privs *p, const char *path, const char *what, char *err, size_t errlen);
+
 /* In the child, between fork and exec (async-signal-safe): setgroups, setgid, setuid, each checked, then
  * checks that the switch holds and root is not regained. Returns NULL, or a static message naming the step
  * that failed (the caller writes it and exits 2). */

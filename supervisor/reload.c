@@ -36,7 +36,8 @@ bool reload_endpoint_equal(const struct cw_endpoint *x, const struct cw_endpoint
 
 bool reload_curve_changed(const struct cw_config *a, const struct cw_config *b)
 {
-    return !str_eq(a->curve_key_file, b->curve_key_file) || !str_eq(a->curve_server_key, b->curve_server_key) ||
+    return !str_eq(a->curve_key_file, b->curve_key_file) || !str_eq(a->curve_public_key, b->curve_public_key) ||
+           !str_eq(a->curve_server_key, b->curve_server_key) ||
            !strv_eq(a->curve_allowed_keys, a->n_curve_allowed_keys, b->curve_allowed_keys, b->n_curve_allowed_keys);
 }
 

@@ -24,7 +24,7 @@ bool reload_worker_globals_changed(const struct cw_config *a, const struct cw_co
 /* True when the relay's addresses differ. */
 bool reload_relay_changed(const struct cw_config *a, const struct cw_config *b);
 
-/* Whether the CURVE settings of the bus differ (key file, server key, allowed keys). */
+/* Whether the CURVE settings of the bus differ (key file or the key in it, server key, allowed keys). */
 bool reload_curve_changed(const struct cw_config *a, const struct cw_config *b);
 
 /* For the same worker count `slots`: changed[i] = whether shard i's endpoints differ between a and b

@@ -382,6 +382,7 @@ static int64_t next_wakeup(const struct worker *w, int64_t now)
     if (w->batch_since_ns && w->batch_since_ns + WORKER_BATCH_DELAY_NS < until)
         until = w->batch_since_ns + WORKER_BATCH_DELAY_NS;
     /* ZMQ_FD is edge-triggered: while output waits, look again now and then whatever the fd says */
+    if (w->out.due) return now; /* input left after a capped pass: its edge is gone, look again at once */
     if ((w->stopping || output_pending(&w->out)) && now + 50000000LL < until) until = now + 50000000LL;
     int64_t d = output_next_deadline(&w->out);
     return d < until ? d : until;

@@ -144,3 +144,31 @@ def test_curve_required_off_loopback():
         r = run_cli(["-t", "-c", path])
         check(r.code == 1 and "curve_server_key" in r.text and "curve_allowed_keys[0]" in r.text,
               "malformed public keys: exit %s, %s" % (r.code, r.text))
+
+
+def test_curve_key_file_readable_by_supervisor_user():
+    """With supervisor.user, the children read the key file as that user: a root-owned 0600 key is refused at
+    -t and at start (with the chown that fixes it), and works once it is the user's."""
+    from test_security import USER, ensure_user
+    if os.getuid() != 0:
+        harness.note("not root: supervisor.user cannot be tested")
+        return
+    user = ensure_user()
+    with tempdir() as d, Targets() as t:
+        os.chmod(d, 0o755)  # the user must reach the files below
+        key, _ = _keygen(d, "bus.key")
+        port = harness.free_port()
+        cfg = base_config([endpoint(t.url("/ok"), timeout=1)], workers=1, db_name="data/clockwerk.db",
+                          extra={"supervisor": {"user": USER},
+                                 "bus": {"store_address": "tcp://127.0.0.1:%d" % port, "curve_key_file": "bus.key"}})
+        path = os.path.join(d, "clockwerk.conf")
+        harness.write_config(path, cfg)
+        r = run_cli(["-t", "-c", path])
+        check(r.code == 1 and "not readable by supervisor.user" in r.text and "chown" in r.text,
+              "a root-owned key with supervisor.user: exit %s, %s" % (r.code, r.text))
+        os.chown(key, user.pw_uid, user.pw_gid)
+        r = run_cli(["-t", "-c", path])
+        check(r.code == 0, "the key given to the user: exit %s, %s" % (r.code, r.text))
+        with Clockwerk(cfg, d) as cw:
+            cw.wait_ready()
+            cw.wait_count(t.url("/ok"), 2, timeout=30)

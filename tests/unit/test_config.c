@@ -12,6 +12,7 @@
 
 #include "cfgtest_util.h"
 #include "common/config.h"
+#include "common/config_priv.h"
 #include "common/log.h"
 
 static const char *MIN_EP = "monitor = { endpoints = ( { url = \"http://127.0.0.1/\"; } ); };\n";
@@ -866,6 +867,28 @@ static void test_100k_endpoints(void **state)
     config_free(c);
 }
 
+/* Which header lines and URLs count as credentials (a world-readable file holding one is refused). */
+static void test_secret_detection(void **state)
+{
+    (void)state;
+    static const char *const secret[] = { "Authorization: Bearer x", "proxy-authorization: Basic y", "Cookie: a=b",
+                                          "X-Api-Key: k", "X-API_KEY: k", "X-Auth-Token: t", "X-Token: t",
+                                          "X-Client-Secret: s", "X-Password: p", "Private-Token: t",
+                                          "X-Auth: a", "ApiKey: k", NULL };
+    static const char *const plain[] = { "Accept: */*", "X-Author: me", "Content-Type: text/plain", "X-Key: 1",
+                                         "X-Monkey: 2", "X-Authority-Zone: z", "User-Agent: tokenizer", NULL };
+    for (int i = 0; secret[i]; i++)
+        if (!cw_header_is_secret(secret[i])) fail_msg("not seen as a credential: %s", secret[i]);
+    for (int i = 0; plain[i]; i++)
+        if (cw_header_is_secret(plain[i])) fail_msg("seen as a credential: %s", plain[i]);
+    assert_true(cw_url_has_password("http://u:p@host/"));
+    assert_true(cw_url_has_password("https://user:pa@ss@host:8443/x"));
+    assert_false(cw_url_has_password("http://user@host/"));       /* a user name alone is no secret */
+    assert_false(cw_url_has_password("http://host/a:b@c"));       /* '@' in the path */
+    assert_false(cw_url_has_password("http://host:8080/"));
+    assert_false(cw_url_has_password("not a url"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -880,6 +903,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_passwords, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_relative_paths, ct_setup, ct_teardown),
         cmocka_unit_test(test_accessors),
+        cmocka_unit_test(test_secret_detection),
         cmocka_unit_test_setup_teardown(test_mutations_never_crash, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_100k_endpoints, ct_setup, ct_teardown),
     };

@@ -279,14 +279,6 @@ def documented_outbox_bound_mib():
             v = float(m.group(1))
             return {"KiB": v / 1024, "MiB": v, "MB": v, "GiB": v * 1024}[m.group(2)]
     return None
-    for para in re.split(r"\n\s*\n", text):
-        if "outbox" not in para.lower() or "Chaos testing" in para:
-            continue
-        m = re.search(r"(\d+(?:\.\d+)?)\s*(MiB|MB|KiB|GiB)\b", para)
-        if m:
-            v = float(m.group(1))
-            return {"KiB": v / 1024, "MiB": v, "MB": v, "GiB": v * 1024}[m.group(2)]
-    return None
 
 
 def kill_child_and_wait(cw, title, rng, min_wait, max_wait, fig, what):

@@ -15,12 +15,11 @@
  * Alerts are recorded with the storer (CW_MSG_ALERT, reliable) when raised and again on each delivery-state
  * change, and published (masked URL) for the tap. An alert is forgotten once every channel is done with it.
  * `--test-alert` sends one test mail and one test call per webhook synchronously and reports each outcome.
- *
- * Known weaknesses: alert lookups by id are linear (alerts in memory are only the undelivered ones); the
- * outbox bound marks overflowing alerts "failed" rather than folding them into a summary. */
+ * The parts: alerter/intake.c takes the results in (dedup, gaps, acks), alerter/dispatch.c takes alerts from
+ * raised to delivered, alerter/storeq.c records them with the storer and the tap; this file keeps the
+ * endpoints, the state file, the stats and the loop. */
 #include <curl/curl.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,12 +29,14 @@
 #include <unistd.h>
 
 #include "alerter/alert.h"
+#include "alerter/dispatch.h"
 #include "alerter/group.h"
+#include "alerter/intake.h"
 #include "alerter/mail.h"
 #include "alerter/outbox.h"
-#include "alerter/seqwin.h"
 #include "alerter/state.h"
 #include "alerter/statefile.h"
+#include "alerter/storeq.h"
 #include "alerter/webhook.h"
 #include "common/ackq.h"
 #include "common/bus.h"
@@ -46,13 +47,10 @@
 #include "common/protocol.h"
 #include "common/util.h"
 
-#define DRAIN_MAX 1000                     /* bus messages per pass before the outbox gets a turn */
 #define LIGHT_SAVE_US (5 * 1000000LL)      /* counters-only changes are saved at most this often */
 #define SOON_SAVE_US 250000LL              /* new alerts (still held) are saved at most this late */
+#define ACK_SAVE_US 1000000LL              /* with acks waiting, the state is saved at least this often */
 #define STATS_US 1000000LL
-#define STORE_OUTBOX_BYTES (16u << 20)     /* unacked alert records in memory; beyond: the spool */
-#define STORE_OUTBOX_WINDOW 1024           /* alert records in flight to the storer */
-#define STORE_RESEND_NS (5 * 1000000000LL) /* unacked alert records are sent again after this */
 #define ERROR_KEEP 512                     /* bytes of a check's error text kept per endpoint */
 
 struct ep_slot {
@@ -66,23 +64,9 @@ struct ep_slot {
     char *last_error;          /* last failure's error text while failing; NULL otherwise */
 };
 
-struct worker_seq {
-    uint32_t worker;
-    uint64_t boot_id;
-    uint64_t last_seq;
-};
-
 struct counters {
-    int64_t results, malformed, gaps, unknown_urls, alerts_raised, mails_sent, mail_failures, webhooks_sent,
-        webhook_failures, outbox_full, state_saves, state_errors, acked, ack_messages, duplicates, late;
+    int64_t unknown_urls, state_saves, state_errors;
 };
-
-/* Results applied to the state but not yet in the state file: acked (common/ackq.h) after the next save. */
-struct alerter_ack {
-    struct bus_peer peer;
-    struct ackq_range r;
-};
-#define ACK_SAVE_US 1000000LL      /* with acks waiting, the state is saved at least this often */
 
 struct alerter {
     struct cw_config *cfg;
@@ -96,32 +80,16 @@ struct alerter {
     size_t index_cap;
 
     struct bus *bus;
-    struct bus_socket *in, *store, *pub;
+    struct bus_socket *pub;
     struct outbox *ob;
 
-    struct alert_rec **alerts; /* raised and not yet done on every channel */
-    size_t n_alerts, cap_alerts;
-    struct alert_rec **held;   /* in the grouping window (also in alerts) */
-    size_t n_held, cap_held;
-    struct agroup group;
-
-    struct ackq storeq;        /* alert records to the storer, kept until acked (common/ackq.h) */
-    bool has_storeq;
-    struct seqwin seen;        /* results already applied: a resend is acked, not applied again */
-    char seen_path[PATH_MAX];
-
-    struct worker_seq *seqs;
-    size_t n_seqs;
+    struct intake in;          /* results from the workers, and their acks */
+    struct dispatch d;         /* alerts raised and not yet done on every channel */
+    struct storeq storeq;      /* alert records to the storer and the tap */
 
     struct counters c;
-    bool dirty;                /* save before the outbox runs (jobs created, deliveries recorded) */
-    bool dirty_soon;           /* save within SOON_SAVE_US (alerts raised, held in the window) */
-    bool dirty_light;          /* save within LIGHT_SAVE_US (counters only) */
+    struct dispatch_dirty dirty; /* what the next save_state must write, and how soon */
     int64_t last_save_us;
-    struct alerter_ack *acks;
-    size_t n_acks, cap_acks;
-    struct ackq_range ack_ranges[ACKQ_RANGES_MAX];
-    struct cw_result results[CW_RESULT_BATCH_MAX];
     struct cw_buf scratch;
 };
 
@@ -185,64 +153,7 @@ static void build_endpoints(struct alerter *a, struct cw_config *cfg)
     a->index_cap = cap;
 }
 
-/* ---------------------------------------------------------------- alert records to the storer and the tap */
-
-static void storeq_flush(struct alerter *a)
-{
-    if (a->has_storeq) ackq_service(&a->storeq, cw_mono_ns());
-}
-
-/* Sends the alert's current state to the storer (reliable, queued) and the tap (best effort, URL masked). */
-static void record_alert(struct alerter *a, const struct alert_rec *al)
-{
-    struct cw_alert w;
-    alert_to_wire(al, &w);
-    if (a->store) {
-        cw_buf_reset(&a->scratch);
-        uint64_t v = ackq_alert_version(w.email_state, w.webhook_state);
-        if (proto_alert_encode(&a->scratch, &w) == 0 && a->has_storeq)
-            ackq_push(&a->storeq, a->scratch.data, a->scratch.len, ACKQ_ALERT_WORKER, w.alert_id, v, v, 1);
-    }
-    if (a->pub) {
-        char masked[CW_URL_MAX + 1];
-        cw_mask_url(al->url, masked, sizeof masked);
-        w.url = masked;
-        cw_buf_reset(&a->scratch);
-        if (proto_alert_encode(&a->scratch, &w) == 0) (void)bus_send(a->pub, CW_MSG_ALERT, a->scratch.data, a->scratch.len);
-    }
-}
-
-/* ---------------------------------------------------------------- alerts in memory */
-
-static struct alert_rec *find_alert(struct alerter *a, uint64_t id, size_t *at)
-{
-    for (size_t i = 0; i < a->n_alerts; i++)
-        if (a->alerts[i]->id == id) {
-            if (at) *at = i;
-            return a->alerts[i];
-        }
-    return NULL;
-}
-
-static void push_ptr(struct alert_rec ***arr, size_t *n, size_t *cap, struct alert_rec *al)
-{
-    if (*n == *cap) {
-        *cap = *cap ? *cap * 2 : 16;
-        *arr = cw_xrealloc(*arr, *cap * sizeof **arr);
-    }
-    (*arr)[(*n)++] = al;
-}
-
-/* Forgets an alert once no channel has work left for it. */
-static void maybe_forget(struct alerter *a, struct alert_rec *al)
-{
-    size_t at;
-    if (al->mail_pending || al->hook_pending || al->held || !find_alert(a, al->id, &at)) return;
-    memmove(&a->alerts[at], &a->alerts[at + 1], (a->n_alerts - at - 1) * sizeof *a->alerts);
-    a->n_alerts--;
-    alert_free(al);
-    a->dirty = true;
-}
+/* ---------------------------------------------------------------- results */
 
 static void raise_alert(struct alerter *a, struct ep_slot *s, const struct astate_event *ev, const struct cw_result *r,
                         int64_t now_mono)
@@ -250,7 +161,7 @@ static void raise_alert(struct alerter *a, struct ep_slot *s, const struct astat
     bool failing = ev->kind == CW_ALERT_DOWN || ev->kind == CW_ALERT_REMINDER;
     struct alert_rec *al = alert_new(ev->kind, s->ep->url, s->ep->name, failing ? s->last_error : NULL, ev->since_us,
                                      ev->at_us, ev->duration_us, ev->count, ev->seq, cw_wall_us());
-    if (find_alert(a, al->id, NULL)) { /* the same state change again (a replay): already on its way */
+    if (dispatch_find(&a->d, al->id)) { /* the same state change again (a replay): already on its way */
         alert_free(al);
         return;
     }
@@ -258,190 +169,22 @@ static void raise_alert(struct alerter *a, struct ep_slot *s, const struct astat
     al->last_latency_us = r->latency_us;
     al->threshold_us = s->p.latency_threshold_us;
     alert_update_message(al);
-    al->email_state = a->cfg->email_enabled ? CW_DELIVERY_PENDING : CW_DELIVERY_NONE;
-    al->webhook_state = a->cfg->n_webhooks ? CW_DELIVERY_PENDING : CW_DELIVERY_NONE;
-    push_ptr(&a->alerts, &a->n_alerts, &a->cap_alerts, al);
-    push_ptr(&a->held, &a->n_held, &a->cap_held, al);
-    al->held = true;
-    agroup_add(&a->group, now_mono, s->ep->interval);
-    a->c.alerts_raised++;
-    a->dirty_soon = true; /* no message goes out before the window closes, and that saves first */
-    log_info("alert %016" PRIx64 ": %s", al->id, al->message);
-    record_alert(a, al);
+    dispatch_raise(&a->d, a->cfg, al, s->ep->interval, now_mono);
 }
 
-/* ---------------------------------------------------------------- grouping window -> outbox jobs */
-
-static uint64_t *ids_of(struct alert_rec *const *list, size_t n)
-{
-    uint64_t *ids = cw_xcalloc(n, sizeof *ids);
-    for (size_t i = 0; i < n; i++) ids[i] = list[i]->id;
-    return ids;
-}
-
-static char *payload_copy(const struct cw_buf *b)
-{
-    char *p = cw_xmalloc(b->len + 1);
-    memcpy(p, b->data, b->len);
-    p[b->len] = '\0';
-    return p;
-}
-
-static void outbox_full(struct alerter *a, const char *channel, size_t n)
-{
-    a->c.outbox_full++;
-    log_error("outbox full (%d undelivered jobs): %s about %zu alert(s) NOT queued; they are recorded as failed",
-              OUTBOX_MAX_JOBS, channel, n);
-}
-
-/* Queues the mail and the webhook calls about list[0..n) (one alert, or a summary). */
-static void queue_jobs(struct alerter *a, struct alert_rec *const *list, size_t n)
-{
-    const struct cw_config *cfg = a->cfg;
-    struct cw_buf b = { 0 };
-    if (cfg->email_enabled) {
-        struct mail_params mp = { .from = cfg->email_from, .to = cfg->email_to, .n_to = cfg->n_email_to,
-                                  .date_us = cw_wall_us() };
-        mail_build(&b, &mp, list, n);
-        char *payload = payload_copy(&b);
-        uint64_t *ids = ids_of(list, n);
-        if (outbox_add(a->ob, OUTBOX_MAIL, NULL, mail_message_key(list, n), payload, b.len, ids, n, 0) == 0) {
-            for (size_t i = 0; i < n; i++) list[i]->mail_pending++;
-        } else {
-            free(payload);
-            free(ids);
-            outbox_full(a, "mail", n);
-            for (size_t i = 0; i < n; i++) {
-                if (list[i]->mail_pending) continue;
-                list[i]->email_state = CW_DELIVERY_FAILED;
-                record_alert(a, list[i]);
-            }
-        }
-    }
-    if (cfg->n_webhooks) {
-        webhook_build(&b, list, n);
-        for (size_t w = 0; w < cfg->n_webhooks; w++) {
-            char *payload = payload_copy(&b);
-            uint64_t *ids = ids_of(list, n);
-            if (outbox_add(a->ob, OUTBOX_WEBHOOK, cfg->webhooks[w].url, mail_message_key(list, n), payload, b.len, ids,
-                           n, 0) == 0) {
-                for (size_t i = 0; i < n; i++) list[i]->hook_pending++;
-            } else {
-                free(payload);
-                free(ids);
-                outbox_full(a, "webhook call", n);
-                for (size_t i = 0; i < n; i++) list[i]->hook_failed++;
-            }
-        }
-        for (size_t i = 0; i < n; i++) {
-            if (list[i]->hook_pending == 0 && list[i]->webhook_state == CW_DELIVERY_PENDING) {
-                list[i]->webhook_state = CW_DELIVERY_FAILED;
-                record_alert(a, list[i]);
-            }
-        }
-    }
-    cw_buf_free(&b);
-    a->dirty = true;
-}
-
-static void release_group(struct alerter *a, int64_t now_mono)
-{
-    size_t n = a->n_held;
-    bool summary = agroup_release(&a->group, now_mono, n, a->cfg->group_threshold);
-    if (n == 0) return;
-    struct alert_rec **list = cw_xcalloc(n, sizeof *list);
-    memcpy(list, a->held, n * sizeof *list);
-    a->n_held = 0;
-    for (size_t i = 0; i < n; i++) list[i]->held = false;
-    if (summary) {
-        log_info("%zu state changes within the grouping window: one summary instead of %zu messages", n, n);
-        queue_jobs(a, list, n);
-    } else {
-        for (size_t i = 0; i < n; i++) queue_jobs(a, &list[i], 1);
-    }
-    for (size_t i = 0; i < n; i++) maybe_forget(a, list[i]);
-    free(list);
-}
-
-/* The outbox's report on one attempt. */
-static void on_delivery(void *ctx, const struct outbox_job *job, bool delivered, const char *error)
+/* Applies one new result (intake_apply_fn): false when it is late. */
+static bool handle_result(void *ctx, const struct cw_result *r, int64_t now_mono)
 {
     struct alerter *a = ctx;
-    bool mail = job->channel == OUTBOX_MAIL;
-    if (!delivered) {
-        if (mail) a->c.mail_failures++;
-        else a->c.webhook_failures++;
-        a->dirty_light = true; /* the attempt count */
-        return;
-    }
-    if (mail) a->c.mails_sent++;
-    else a->c.webhooks_sent++;
-    for (size_t i = 0; i < job->n_ids; i++) {
-        struct alert_rec *al = find_alert(a, job->alert_ids[i], NULL);
-        if (!al) continue;
-        if (mail) {
-            if (al->mail_pending) al->mail_pending--;
-            if (al->mail_pending == 0) {
-                al->email_state = CW_DELIVERY_SENT;
-                record_alert(a, al);
-            }
-        } else {
-            if (al->hook_pending) al->hook_pending--;
-            if (al->hook_pending == 0) {
-                al->webhook_state = al->hook_failed ? CW_DELIVERY_FAILED : CW_DELIVERY_SENT;
-                record_alert(a, al);
-            }
-        }
-        maybe_forget(a, al);
-    }
-    a->dirty = true;
-}
-
-/* ---------------------------------------------------------------- results */
-
-static void count_gap(struct alerter *a, const struct cw_result *r)
-{
-    struct worker_seq *w = NULL;
-    for (size_t i = 0; i < a->n_seqs; i++)
-        if (a->seqs[i].worker == r->worker) w = &a->seqs[i];
-    if (!w) {
-        a->seqs = cw_xrealloc(a->seqs, (a->n_seqs + 1) * sizeof *a->seqs);
-        w = &a->seqs[a->n_seqs++];
-        w->worker = r->worker;
-        w->boot_id = r->boot_id;
-        w->last_seq = r->seq;
-        return;
-    }
-    if (w->boot_id != r->boot_id) { /* a restarted worker: a new sequence */
-        w->boot_id = r->boot_id;
-        w->last_seq = r->seq;
-        return;
-    }
-    if (r->seq > w->last_seq + 1) {
-        uint64_t missing = r->seq - w->last_seq - 1;
-        a->c.gaps += (int64_t)missing;
-        log_warn("gap: %" PRIu64 " result(s) missing from worker %" PRIu32 " (seq %" PRIu64 " after %" PRIu64 ")",
-                 missing, r->worker, r->seq, w->last_seq);
-    }
-    if (r->seq > w->last_seq) w->last_seq = r->seq;
-}
-
-static void handle_result(struct alerter *a, const struct cw_result *r, int64_t now_mono)
-{
-    a->c.results++;
-    count_gap(a, r);
     struct ep_slot *s = find_ep(a, r->url);
     if (!s) {
         a->c.unknown_urls++;
-        return;
+        return true;
     }
     /* a result of another worker boot older than one applied (a predecessor's spool replayed after its
      * successor's results) would make the endpoint flap: not applied. Within a boot, seqwin keeps the order
      * (and a wall-clock step back then changes nothing). */
-    if (r->boot_id != s->last_boot_id && r->checked_at_us < s->last_checked_us) {
-        a->c.late++;
-        return;
-    }
+    if (r->boot_id != s->last_boot_id && r->checked_at_us < s->last_checked_us) return false;
     s->last_checked_us = r->checked_at_us;
     s->last_boot_id = r->boot_id;
     s->last_status = r->status_code;
@@ -463,91 +206,8 @@ static void handle_result(struct alerter *a, const struct cw_result *r, int64_t 
     unsigned n = astate_feed(&s->st, &s->p, r->ok, r->latency_us, r->checked_at_us, ev);
     for (unsigned i = 0; i < n; i++) raise_alert(a, s, &ev[i], r, now_mono);
     if (astate_feed_tls(&s->st, &s->p, r->tls_expires_at_us, r->checked_at_us, ev)) raise_alert(a, s, &ev[0], r, now_mono);
-    a->dirty_light = true;
-}
-
-static void ack_add(struct alerter *a, const struct bus_peer *peer, const struct cw_result *r)
-{
-    if (!peer->len || r->seq == 0) return;
-    if (a->n_acks) {
-        struct alerter_ack *last = &a->acks[a->n_acks - 1];
-        if (last->peer.len == peer->len && memcmp(last->peer.id, peer->id, peer->len) == 0 &&
-            last->r.worker == r->worker && last->r.boot_id == r->boot_id && last->r.last + 1 == r->seq) {
-            last->r.last = r->seq;
-            return;
-        }
-    }
-    if (a->n_acks == a->cap_acks) {
-        a->cap_acks = a->cap_acks ? a->cap_acks * 2 : 256;
-        a->acks = cw_xrealloc(a->acks, a->cap_acks * sizeof *a->acks);
-    }
-    a->acks[a->n_acks++] = (struct alerter_ack){ .peer = *peer, .r = { r->worker, r->boot_id, r->seq, r->seq } };
-}
-
-/* Sends every waiting ack (the state they depend on is recorded), one message per sender. */
-static void acks_flush(struct alerter *a)
-{
-    while (a->n_acks) {
-        const struct bus_peer peer = a->acks[0].peer;
-        size_t n = 0, k = 0;
-        for (size_t j = 0; j < a->n_acks; j++) {
-            struct alerter_ack *x = &a->acks[j];
-            if (n < ACKQ_RANGES_MAX && x->peer.len == peer.len && memcmp(x->peer.id, peer.id, peer.len) == 0) {
-                a->ack_ranges[n++] = x->r;
-                a->c.acked += (int64_t)(x->r.last - x->r.first + 1);
-            } else {
-                a->acks[k++] = *x;
-            }
-        }
-        a->n_acks = k;
-        if (ackq_ack_encode(&a->scratch, a->ack_ranges, n) == 0) {
-            if (bus_send_to(a->in, &peer, CW_MSG_ACK, a->scratch.data, a->scratch.len) == BUS_ERROR)
-                log_warn("cannot send an ack: %s", strerror(errno));
-            a->c.ack_messages++;
-        }
-    }
-}
-
-static void handle_message(struct alerter *a, const struct bus_msg *m, int64_t now_mono)
-{
-    const char *why = "wrong frames or unknown topic";
-    if (m->type == CW_MSG_RESULT) {
-        int n = proto_results_decode(m->data, m->len, a->results, CW_RESULT_BATCH_MAX, &why);
-        if (n > 0) {
-            for (int i = 0; i < n; i++) {
-                const struct cw_result *r = &a->results[i];
-                /* each (worker, boot_id, seq) at most once, and in order: a resend of what was applied is a
-                 * duplicate; one overtaken by a later result (sent after a reconnect, before the resend of
-                 * what was in flight) is late: both are acked, neither applied */
-                enum seqwin_verdict v = seqwin_accept(&a->seen, r->worker, r->boot_id, r->seq);
-                if (v == SEQWIN_NEW) handle_result(a, r, now_mono);
-                else if (v == SEQWIN_DUP) a->c.duplicates++;
-                else a->c.late++;
-                ack_add(a, &m->peer, r);
-            }
-            return;
-        }
-    } else if (m->type != CW_MSG_INVALID) {
-        why = "unexpected message type";
-    }
-    a->c.malformed++;
-    if (a->c.malformed <= 10 || a->c.malformed % 1000 == 0)
-        log_warn("malformed message dropped (%" PRId64 " so far): %s", a->c.malformed, why);
-}
-
-static void drain_bus(struct alerter *a)
-{
-    for (int i = 0; i < DRAIN_MAX; i++) {
-        struct bus_msg m;
-        int rc = bus_recv(a->in, &m, 0);
-        if (rc < 0) {
-            log_error("receiving results: %s", strerror(errno));
-            return;
-        }
-        if (rc == 0) return;
-        handle_message(a, &m, cw_mono_us());
-        bus_msg_release(&m);
-    }
+    a->dirty.light = true;
+    return true;
 }
 
 /* ---------------------------------------------------------------- state file */
@@ -570,10 +230,10 @@ static void save_state(struct alerter *a, int64_t now_mono)
         e->last_latency_us = s->last_latency_us;
         e->last_error = s->last_error;
     }
-    d.alerts = a->alerts;
-    d.n_alerts = a->n_alerts;
-    d.alert_held = cw_xcalloc(a->n_alerts ? a->n_alerts : 1, sizeof *d.alert_held);
-    for (size_t i = 0; i < a->n_alerts; i++) d.alert_held[i] = a->alerts[i]->held;
+    d.alerts = a->d.alerts;
+    d.n_alerts = a->d.n_alerts;
+    d.alert_held = cw_xcalloc(a->d.n_alerts ? a->d.n_alerts : 1, sizeof *d.alert_held);
+    for (size_t i = 0; i < a->d.n_alerts; i++) d.alert_held[i] = a->d.alerts[i]->held;
     size_t nj = outbox_count(a->ob);
     d.jobs = cw_xcalloc(nj ? nj : 1, sizeof *d.jobs);
     for (size_t i = 0; i < nj; i++) {
@@ -590,25 +250,16 @@ static void save_state(struct alerter *a, int64_t now_mono)
     } else {
         a->c.state_saves++;
         /* then the applied seqs (a crash in between may apply a resend twice; never lose one) */
-        if (a->seen.dirty && seqwin_save(&a->seen, a->seen_path, err, sizeof err) != 0) {
+        if (intake_commit(&a->in, err, sizeof err) != 0) {
             a->c.state_errors++;
             log_error("cannot save the applied sequence numbers: %s", err);
-        } else {
-            acks_flush(a); /* what they acknowledge is in the files now */
         }
     }
     free(d.eps);
     free(d.alert_held);
     free(d.jobs);
-    a->dirty = a->dirty_soon = a->dirty_light = false;
+    a->dirty.now = a->dirty.soon = a->dirty.light = false;
     a->last_save_us = now_mono;
-}
-
-static bool webhook_configured(const struct cw_config *cfg, const char *url)
-{
-    for (size_t i = 0; url && i < cfg->n_webhooks; i++)
-        if (strcmp(cfg->webhooks[i].url, url) == 0) return true;
-    return false;
 }
 
 static void load_state(struct alerter *a, int64_t now_mono)
@@ -638,50 +289,10 @@ static void load_state(struct alerter *a, int64_t now_mono)
         restored++;
         down += s->st.avail == ASTATE_DOWN;
     }
-    for (size_t i = 0; i < d.n_alerts; i++) {
-        struct alert_rec *al = d.alerts[i];
-        d.alerts[i] = NULL;
-        al->mail_pending = al->hook_pending = 0;
-        push_ptr(&a->alerts, &a->n_alerts, &a->cap_alerts, al);
-        if (d.alert_held[i]) {
-            push_ptr(&a->held, &a->n_held, &a->cap_held, al);
-            al->held = true;
-            agroup_add(&a->group, now_mono, 0);
-        }
-    }
-    size_t jobs = 0;
-    for (size_t i = 0; i < d.n_jobs; i++) {
-        struct statefile_job *j = &d.jobs[i];
-        if (j->channel == OUTBOX_MAIL && !a->cfg->email_enabled) continue; /* email no longer configured */
-        if (j->channel == OUTBOX_WEBHOOK && !webhook_configured(a->cfg, j->target)) continue; /* hook removed */
-        if (outbox_add(a->ob, j->channel, j->target, j->key, j->payload, j->payload_len, j->ids, j->n_ids,
-                       j->attempts) != 0) {
-            outbox_full(a, j->channel == OUTBOX_MAIL ? "mail" : "webhook call", j->n_ids);
-            continue;
-        }
-        for (size_t k = 0; k < j->n_ids; k++) {
-            struct alert_rec *al = find_alert(a, j->ids[k], NULL);
-            if (!al) continue;
-            if (j->channel == OUTBOX_MAIL) al->mail_pending++;
-            else al->hook_pending++;
-        }
-        j->payload = NULL; /* now the outbox's */
-        j->ids = NULL;
-        jobs++;
-    }
-    /* Alerts with no job left and not held are done; one still pending lost its channel to a new config. */
-    for (size_t i = a->n_alerts; i-- > 0;) {
-        struct alert_rec *al = a->alerts[i];
-        if (al->held || al->mail_pending || al->hook_pending) continue;
-        bool changed = false;
-        if (al->email_state == CW_DELIVERY_PENDING) al->email_state = CW_DELIVERY_FAILED, changed = true;
-        if (al->webhook_state == CW_DELIVERY_PENDING) al->webhook_state = CW_DELIVERY_FAILED, changed = true;
-        if (changed) record_alert(a, al);
-        maybe_forget(a, al);
-    }
+    size_t jobs = dispatch_restore(&a->d, a->cfg, &d, now_mono);
     statefile_data_free(&d);
     log_info("state restored from %s: %zu endpoints (%zu down), %zu alerts, %zu undelivered messages", a->state_path,
-             restored, down, a->n_alerts, jobs);
+             restored, down, a->d.n_alerts, jobs);
 }
 
 /* ---------------------------------------------------------------- stats */
@@ -690,32 +301,33 @@ static void publish_stats(struct alerter *a)
 {
     if (!a->pub) return;
     struct cw_stats st = { .role = "alerter", .id = 0, .boot_id = a->boot_id, .at_us = cw_wall_us() };
+    const struct storeq *sq = &a->storeq;
     const struct { const char *name; int64_t value; } items[] = {
-        { "results", a->c.results },
-        { "malformed", a->c.malformed },
-        { "gaps", a->c.gaps },
+        { "results", a->in.c.results },
+        { "malformed", a->in.c.malformed },
+        { "gaps", a->in.c.gaps },
         { "unknown_urls", a->c.unknown_urls },
-        { "alerts_raised", a->c.alerts_raised },
-        { "mails_sent", a->c.mails_sent },
-        { "mail_failures", a->c.mail_failures },
-        { "webhooks_sent", a->c.webhooks_sent },
-        { "webhook_failures", a->c.webhook_failures },
+        { "alerts_raised", a->d.c.alerts_raised },
+        { "mails_sent", a->d.c.mails_sent },
+        { "mail_failures", a->d.c.mail_failures },
+        { "webhooks_sent", a->d.c.webhooks_sent },
+        { "webhook_failures", a->d.c.webhook_failures },
         { "outbox", (int64_t)outbox_count(a->ob) },
-        { "outbox_full", a->c.outbox_full },
-        { "alerts_pending", (int64_t)a->n_alerts },
-        { "store_queue", a->has_storeq ? (int64_t)ackq_pending_results(&a->storeq) : 0 },
-        { "store_spool_bytes", a->has_storeq ? (int64_t)ackq_spool_bytes(&a->storeq) : 0 },
-        { "store_acked", a->has_storeq ? (int64_t)a->storeq.acked : 0 },
-        { "store_resent", a->has_storeq ? (int64_t)a->storeq.resent : 0 },
-        { "store_dropped", a->has_storeq ? (int64_t)a->storeq.dropped : 0 },
-        { "duplicates", a->c.duplicates },
-        { "late", a->c.late },
+        { "outbox_full", a->d.c.outbox_full },
+        { "alerts_pending", (int64_t)a->d.n_alerts },
+        { "store_queue", sq->has_q ? (int64_t)ackq_pending_results(&sq->q) : 0 },
+        { "store_spool_bytes", sq->has_q ? (int64_t)ackq_spool_bytes(&sq->q) : 0 },
+        { "store_acked", sq->has_q ? (int64_t)sq->q.acked : 0 },
+        { "store_resent", sq->has_q ? (int64_t)sq->q.resent : 0 },
+        { "store_dropped", sq->has_q ? (int64_t)sq->q.dropped : 0 },
+        { "duplicates", a->in.c.duplicates },
+        { "late", a->in.c.late },
         { "state_saves", a->c.state_saves },
         { "state_errors", a->c.state_errors },
-        { "acked", a->c.acked },
-        { "ack_messages", a->c.ack_messages },
-        { "acks_waiting", (int64_t)a->n_acks },
-        { "dropped_malformed", a->c.malformed },
+        { "acked", a->in.c.acked },
+        { "ack_messages", a->in.c.ack_messages },
+        { "acks_waiting", (int64_t)a->in.n_acks },
+        { "dropped_malformed", a->in.c.malformed },
         { "bus_refused", (int64_t)bus_refused_clients(a->bus) },
     };
     for (size_t i = 0; i < sizeof items / sizeof items[0] && i < CW_STATS_MAX; i++) {
@@ -751,7 +363,7 @@ static void reload(struct alerter *a)
     a->cfg = next;
     log_set_level((enum log_level)next->log_level);
     log_info("configuration reloaded: %zu endpoints", a->n_eps);
-    a->dirty = true;
+    a->dirty.now = true;
 }
 
 static int open_signalfd(void)
@@ -792,80 +404,52 @@ static long until_ms(int64_t deadline_us, int64_t now_us)
     return d <= 0 ? 0 : (long)((d + 999) / 1000);
 }
 
-/* At SIGTERM: up to a second for the storer's acks, then what is unacked goes to the spool (replayed at
- * the next start). */
-static void drain_storeq(struct alerter *a)
-{
-    if (!a->has_storeq) return;
-    int64_t deadline = cw_mono_ns() + 1000000000LL;
-    while (!ackq_idle(&a->storeq) && cw_mono_ns() < deadline) {
-        struct bus_msg m;
-        if (bus_recv(a->store, &m, 20) > 0) {
-            if (m.type == CW_MSG_ACK) (void)ackq_on_ack(&a->storeq, m.data, m.len);
-            bus_msg_release(&m);
-        }
-        ackq_service(&a->storeq, cw_mono_ns());
-    }
-    if (ackq_idle(&a->storeq)) return;
-    uint64_t waiting = ackq_pending_results(&a->storeq);
-    uint64_t lost = ackq_spill(&a->storeq);
-    log_warn("stopping with %" PRIu64 " alert records not acknowledged by the storer: kept in %s for the next start",
-             waiting, a->storeq.spool_path ? a->storeq.spool_path : "(no spool)");
-    if (lost) log_error("%" PRIu64 " alert records for the storer are lost", lost);
-}
-
 static int run(struct alerter *a, int sigfd)
 {
-    int zfd = bus_fd(a->in);
+    int zfd = bus_fd(a->in.sock);
     if (zfd < 0) fatal(1, "cannot get the bus socket's fd");
     int64_t next_stats = cw_mono_us();
     for (;;) {
         int64_t now = cw_mono_us();
-        drain_bus(a);
+        intake_drain(&a->in);
         now = cw_mono_us();
-        if (agroup_due(&a->group, now)) release_group(a, now);
-        if (a->dirty) save_state(a, now); /* before any delivery of what it holds */
+        if (agroup_due(&a->d.group, now)) dispatch_release(&a->d, a->cfg, now);
+        if (a->dirty.now) save_state(a, now); /* before any delivery of what it holds */
         outbox_run(a->ob, now);
         now = cw_mono_us();
-        if (a->dirty || (a->dirty_soon && now - a->last_save_us >= SOON_SAVE_US) ||
-            (a->dirty_light && now - a->last_save_us >= LIGHT_SAVE_US) ||
-            (a->n_acks && (a->dirty_soon || a->dirty_light) && now - a->last_save_us >= ACK_SAVE_US))
+        const struct dispatch_dirty *dt = &a->dirty;
+        if (dt->now || (dt->soon && now - a->last_save_us >= SOON_SAVE_US) ||
+            (dt->light && now - a->last_save_us >= LIGHT_SAVE_US) ||
+            (a->in.n_acks && (dt->soon || dt->light) && now - a->last_save_us >= ACK_SAVE_US))
             save_state(a, now);
-        if (a->n_acks && !a->dirty && !a->dirty_soon && !a->dirty_light) acks_flush(a); /* nothing to record */
-        storeq_flush(a);
+        if (a->in.n_acks && !dt->now && !dt->soon && !dt->light) intake_flush_acks(&a->in); /* nothing to record */
+        storeq_flush(&a->storeq);
         if (now >= next_stats) {
             publish_stats(a);
             next_stats = now + STATS_US;
         }
 
         long t = outbox_timeout_ms(a->ob, now);
-        t = min_timeout(t, until_ms(agroup_deadline(&a->group), now));
+        t = min_timeout(t, until_ms(agroup_deadline(&a->d.group), now));
         t = min_timeout(t, until_ms(next_stats, now));
-        if (a->dirty_soon) t = min_timeout(t, until_ms(a->last_save_us + SOON_SAVE_US, now));
-        else if (a->dirty_light) t = min_timeout(t, until_ms(a->last_save_us + LIGHT_SAVE_US, now));
-        if (a->n_acks) t = min_timeout(t, until_ms(a->last_save_us + ACK_SAVE_US, now));
-        if (a->has_storeq) {
-            const struct ackq *q = &a->storeq;
-            if ((q->nsent < q->count && q->inflight < q->window) || ackq_spool_bytes(q)) t = min_timeout(t, 100);
-            int64_t d = ackq_next_deadline(q);
-            if (d != INT64_MAX) t = min_timeout(t, until_ms(d / 1000, cw_mono_us()));
-            if (bus_readable(a->store)) t = 0;
-        }
-        if (bus_readable(a->in)) t = 0; /* ZMQ_FD is edge-triggered: never sleep on a ready socket */
+        if (dt->soon) t = min_timeout(t, until_ms(a->last_save_us + SOON_SAVE_US, now));
+        else if (dt->light) t = min_timeout(t, until_ms(a->last_save_us + LIGHT_SAVE_US, now));
+        if (a->in.n_acks) t = min_timeout(t, until_ms(a->last_save_us + ACK_SAVE_US, now));
+        t = min_timeout(t, storeq_timeout_ms(&a->storeq));
+        if (bus_readable(a->in.sock)) t = 0; /* ZMQ_FD is edge-triggered: never sleep on a ready socket */
         if (t < 0 || t > 1000) t = 1000;
         struct curl_waitfd extra[3] = { { .fd = zfd, .events = CURL_WAIT_POLLIN },
                                         { .fd = sigfd, .events = CURL_WAIT_POLLIN },
-                                        { .fd = a->has_storeq ? bus_fd(a->store) : -1, .events = CURL_WAIT_POLLIN } };
+                                        { .fd = storeq_fd(&a->storeq), .events = CURL_WAIT_POLLIN } };
         int nfds = 0;
-        CURLMcode mc = curl_multi_poll(outbox_multi(a->ob), extra, a->has_storeq && extra[2].fd >= 0 ? 3 : 2, (int)t,
-                                       &nfds);
+        CURLMcode mc = curl_multi_poll(outbox_multi(a->ob), extra, extra[2].fd >= 0 ? 3 : 2, (int)t, &nfds);
         if (mc != CURLM_OK) log_error("curl_multi_poll: %s", curl_multi_strerror(mc));
         bool hup = false;
         if (read_signals(sigfd, &hup)) {
             log_info("SIGTERM: saving state and stopping (%zu undelivered messages stay in %s)", outbox_count(a->ob),
                      a->state_path);
             save_state(a, cw_mono_us());
-            drain_storeq(a);
+            storeq_drain(&a->storeq);
             publish_stats(a); /* the supervisor logs the last counters it saw */
             return 0;
         }
@@ -876,16 +460,12 @@ static int run(struct alerter *a, int sigfd)
 static void free_alerter(struct alerter *a)
 {
     outbox_free(a->ob);
-    for (size_t i = 0; i < a->n_alerts; i++) alert_free(a->alerts[i]);
-    free(a->alerts);
-    free(a->held);
-    if (a->has_storeq) ackq_free(&a->storeq);
-    seqwin_free(&a->seen);
+    dispatch_free(&a->d);
+    storeq_free(&a->storeq);
+    intake_free(&a->in);
     for (size_t k = 0; k < a->n_eps; k++) free(a->eps[k].last_error);
     free(a->eps);
     free(a->index);
-    free(a->seqs);
-    free(a->acks);
     cw_buf_free(&a->scratch);
     bus_free(a->bus);
     config_free(a->cfg);
@@ -978,29 +558,15 @@ int main(int argc, char **argv)
     char err[512];
     a.bus = bus_new_for(a.cfg, err, sizeof err);
     if (!a.bus) fatal(a.cfg->curve_key_file ? 2 : 1, "%s", err);
-    a.in = bus_open(a.bus, BUS_RECV_RELIABLE, a.cfg->alert_address, err, sizeof err);
-    if (!a.in) fatal(1, "%s", err);
-    if (config_wants_storer(a.cfg)) {
-        a.store = bus_open(a.bus, BUS_SEND_RELIABLE, a.cfg->store_address, err, sizeof err);
-        if (!a.store) fatal(1, "%s", err);
-        char spool[PATH_MAX];
-        if (snprintf(spool, sizeof spool, "%s/alerter-storer.spool", a.cfg->run_dir) >= (int)sizeof spool)
-            fatal(2, "run_dir is too long");
-        if (ackq_init(&a.storeq, a.store, "storer", STORE_OUTBOX_BYTES, STORE_OUTBOX_WINDOW, STORE_RESEND_NS, spool,
-                      err, sizeof err) != 0)
-            fatal(1, "alert records spool: %s", err);
-        a.storeq.msg_type = CW_MSG_ALERT;
-        ackq_set_spool_max(&a.storeq, ACKQ_SPOOL_MAX_DEFAULT);
-        a.has_storeq = true;
-    }
+    intake_open(&a.in, a.bus, a.cfg->alert_address, handle_result, &a);
+    storeq_open(&a.storeq, a.bus, a.cfg);
     a.pub = bus_open(a.bus, BUS_PUBLISH, a.cfg->publish_address, err, sizeof err);
     if (!a.pub) log_warn("no stats or alerts for the tap: %s", err);
+    a.storeq.pub = a.pub;
     build_endpoints(&a, a.cfg);
-    a.ob = outbox_new(a.cfg, on_delivery, &a);
-    if (snprintf(a.seen_path, sizeof a.seen_path, "%s/%s", a.cfg->run_dir, SEQWIN_FILE) >= (int)sizeof a.seen_path)
-        fatal(2, "run_dir is too long");
-    if (seqwin_load(&a.seen, a.seen_path, err, sizeof err) < 0)
-        log_error("%s: starting with no record of applied results (a resend may be applied twice)", err);
+    a.ob = outbox_new(a.cfg, dispatch_on_delivery, &a.d);
+    dispatch_init(&a.d, a.ob, &a.storeq, &a.dirty);
+    intake_load(&a.in, a.cfg->run_dir);
     load_state(&a, cw_mono_us());
     log_info("alerter running: %zu endpoints, email %s, %zu webhook(s), group_threshold %d, renotify %.0f s",
              a.n_eps, a.cfg->email_enabled ? "on" : "off", a.cfg->n_webhooks, a.cfg->group_threshold, a.cfg->renotify);

@@ -27,7 +27,8 @@
  * that batch is committed, or appended to the spool and the spool synced, the ranges are acked to the
  * sender in one "ack" message per sender. While the database is away, sealed batches go straight to the
  * spool (age or size), so acks keep flowing and the workers' outboxes stay small. A duplicate (a resend)
- * is added like any row (the UNIQUE key makes it a no-op) and acked the same way. Alerts are not acked. */
+ * is added like any row (the UNIQUE key makes it a no-op) and acked the same way. Alerts are not acked.
+ * The bookkeeping of those acks is storer/acks.c. */
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -44,6 +45,7 @@
 #include "common/log.h"
 #include "common/protocol.h"
 #include "common/util.h"
+#include "storer/acks.h"
 #include "storer/backend.h"
 #include "storer/batch.h"
 #include "storer/spool.h"
@@ -139,18 +141,8 @@ static struct seq_entry *seq_get(struct seq_table *t, uint32_t worker, uint64_t 
     return &t->slots[i];
 }
 
-/* Ranges received from one sender, to ack once batch `batch_no` is durable. */
-struct pending_ack {
-    struct bus_peer peer;
-    struct ackq_range r;
-    uint64_t batch_no;
-    uint8_t state;     /* ACK_WAIT, ACK_SPOOLED (durable after the next sync), ACK_READY */
-};
-enum { ACK_WAIT, ACK_SPOOLED, ACK_READY };
-
 struct counters {
-    uint64_t received, stored, batches, malformed, gaps, missing, duplicates, spooled, replayed, write_errors,
-        acked, ack_messages;
+    uint64_t received, stored, batches, malformed, gaps, missing, duplicates, spooled, replayed, write_errors;
     int64_t last_batch_ms;
 };
 
@@ -170,9 +162,7 @@ struct storer {
     uint64_t *held_no;             /* their batch numbers */
     size_t n_held, cap_held;
     uint64_t cur_no;               /* number of the current batch (acks wait for it) */
-    struct pending_ack *acks;
-    size_t n_acks, cap_acks;
-    struct ackq_range *ack_ranges; /* ACKQ_RANGES_MAX, for encoding */
+    struct store_acks acks;
     size_t held_rows;
     struct store_batch *spare[4];  /* emptied batches kept for reuse */
     size_t n_spare;
@@ -224,16 +214,13 @@ static int spool_emit(void *ctx, const void *payload, size_t len)
 
 /* Appends a whole batch to the spool. 0, or -1 (then nothing of it counts as spooled; records that did
  * reach the file are harmless: writes are idempotent). */
-static void acks_mark(struct storer *s, uint64_t batch_no, uint8_t state);
-static void acks_spool_synced(struct storer *s);
-
 static int spool_batch(struct storer *s, const struct store_batch *b, uint64_t batch_no)
 {
     if (store_batch_rows(b) == 0) return 0;
     if (store_batch_encode(b, &s->scratch, spool_emit, s) != 0) return -1;
     s->c.spooled += store_batch_rows(b);
     if (!s->spool_dirty_since) s->spool_dirty_since = cw_mono_us();
-    acks_mark(s, batch_no, ACK_SPOOLED);
+    store_acks_mark(&s->acks, batch_no, STORE_ACK_SPOOLED);
     return 0;
 }
 
@@ -253,7 +240,7 @@ static size_t spool_everything(struct storer *s)
     s->cur_no++;
     char err[256];
     if (store_spool_sync(s->spool, err, sizeof err) != 0) log_error("%s", err);
-    else acks_spool_synced(s);
+    else store_acks_spool_synced(&s->acks);
     s->spool_dirty_since = 0;
     return lost;
 }
@@ -268,8 +255,7 @@ static void storer_free(struct storer *s)
     }
     free(s->held);
     free(s->held_no);
-    free(s->acks);
-    free(s->ack_ranges);
+    store_acks_free(&s->acks);
     for (size_t i = 0; i < s->n_spare; i++) {
         store_batch_free(s->spare[i]);
         free(s->spare[i]);
@@ -302,66 +288,12 @@ static _Noreturn void storer_die(struct storer *s, int code, const char *fmt, ..
 
 /* ---- acks */
 
-static void acks_add(struct storer *s, const struct bus_peer *peer, const struct ackq_range *r)
+/* store_acks_send_fn: to the sender, over the results' socket. */
+static void send_ack(void *ctx, const struct bus_peer *peer, const void *data, size_t len)
 {
-    if (!peer->len) return; /* nobody to answer */
-    if (s->n_acks && s->acks[s->n_acks - 1].batch_no == s->cur_no && s->acks[s->n_acks - 1].state == ACK_WAIT) {
-        struct pending_ack *last = &s->acks[s->n_acks - 1];
-        /* consecutive seqs of the same sender, worker and boot: one range */
-        if (last->peer.len == peer->len && memcmp(last->peer.id, peer->id, peer->len) == 0 &&
-            last->r.worker == r->worker && last->r.boot_id == r->boot_id && last->r.last + 1 == r->first) {
-            last->r.last = r->last;
-            return;
-        }
-    }
-    if (s->n_acks == s->cap_acks) {
-        s->cap_acks = s->cap_acks ? s->cap_acks * 2 : 256;
-        s->acks = cw_xrealloc(s->acks, s->cap_acks * sizeof *s->acks);
-    }
-    s->acks[s->n_acks++] = (struct pending_ack){ .peer = *peer, .r = *r, .batch_no = s->cur_no, .state = ACK_WAIT };
-}
-
-static void acks_mark(struct storer *s, uint64_t batch_no, uint8_t state)
-{
-    for (size_t i = 0; i < s->n_acks; i++)
-        if (s->acks[i].batch_no == batch_no && s->acks[i].state == ACK_WAIT) s->acks[i].state = state;
-}
-
-static void acks_spool_synced(struct storer *s)
-{
-    for (size_t i = 0; i < s->n_acks; i++)
-        if (s->acks[i].state == ACK_SPOOLED) s->acks[i].state = ACK_READY;
-}
-
-/* Sends every ready ack, one message per sender (up to ACKQ_RANGES_MAX ranges each), and forgets them. */
-static void acks_flush(struct storer *s)
-{
-    size_t i = 0;
-    while (i < s->n_acks) {
-        if (s->acks[i].state != ACK_READY) {
-            i++;
-            continue;
-        }
-        const struct bus_peer peer = s->acks[i].peer;
-        size_t n = 0;
-        for (size_t j = i; j < s->n_acks && n < ACKQ_RANGES_MAX; j++) {
-            struct pending_ack *a = &s->acks[j];
-            if (a->state != ACK_READY || a->peer.len != peer.len || memcmp(a->peer.id, peer.id, peer.len) != 0) continue;
-            s->ack_ranges[n++] = a->r;
-            s->c.acked += a->r.last - a->r.first + 1;
-            a->state = 0xff; /* sent */
-        }
-        if (ackq_ack_encode(&s->scratch, s->ack_ranges, n) == 0) {
-            if (bus_send_to(s->in, &peer, CW_MSG_ACK, s->scratch.data, s->scratch.len) == BUS_ERROR &&
-                rl_allow(&s->rl_bus, cw_mono_us()))
-                log_warn("cannot send an ack: %s", strerror(errno));
-            s->c.ack_messages++;
-        }
-    }
-    size_t k = 0;
-    for (size_t j = 0; j < s->n_acks; j++)
-        if (s->acks[j].state != 0xff) s->acks[k++] = s->acks[j];
-    s->n_acks = k;
+    struct storer *s = ctx;
+    if (bus_send_to(s->in, peer, CW_MSG_ACK, data, len) == BUS_ERROR && rl_allow(&s->rl_bus, cw_mono_us()))
+        log_warn("cannot send an ack: %s", strerror(errno));
 }
 
 /* ---- receiving */
@@ -397,7 +329,7 @@ static void handle_message(struct storer *s, const struct bus_msg *m, int64_t no
             store_batch_add_check(&s->cur, r);
             if (r->seq > 0) {
                 struct ackq_range ar = { r->worker, r->boot_id, r->seq, r->seq };
-                acks_add(s, &m->peer, &ar);
+                store_acks_add(&s->acks, &m->peer, &ar, s->cur_no);
             }
         }
         if (n > 0) s->c.received += (uint64_t)n;
@@ -410,7 +342,7 @@ static void handle_message(struct storer *s, const struct bus_msg *m, int64_t no
         /* acked like results once durable: (ACKQ_ALERT_WORKER, alert_id, delivery-state version) */
         uint64_t v = ackq_alert_version(a.email_state, a.webhook_state);
         struct ackq_range ar = { ACKQ_ALERT_WORKER, a.alert_id, v, v };
-        acks_add(s, &m->peer, &ar);
+        store_acks_add(&s->acks, &m->peer, &ar, s->cur_no);
     } else {
         if (m->type == CW_MSG_INVALID) why = "bad framing or unknown topic";
         goto malformed;
@@ -530,7 +462,7 @@ static void write_pending(struct storer *s, int64_t budget_us, bool replay)
         struct store_batch *b = s->held[0];
         if (!write_one(s, b, &now)) return;
         s->held_rows -= store_batch_rows(b);
-        acks_mark(s, s->held_no[0], ACK_READY);
+        store_acks_mark(&s->acks, s->held_no[0], STORE_ACK_READY);
         memmove(s->held, s->held + 1, (s->n_held - 1) * sizeof *s->held);
         memmove(s->held_no, s->held_no + 1, (s->n_held - 1) * sizeof *s->held_no);
         s->n_held--;
@@ -565,8 +497,8 @@ static void publish_stats(struct storer *s)
         { "spool_bytes", (int64_t)store_spool_bytes(s->spool) },
         { "write_errors", (int64_t)s->c.write_errors }, { "last_batch_ms", s->c.last_batch_ms },
         { "db_up", s->db ? 1 : 0 },
-        { "acked", (int64_t)s->c.acked },           { "ack_messages", (int64_t)s->c.ack_messages },
-        { "acks_waiting", (int64_t)s->n_acks },     { "dropped_malformed", (int64_t)s->c.malformed },
+        { "acked", (int64_t)s->acks.acked },        { "ack_messages", (int64_t)s->acks.ack_messages },
+        { "acks_waiting", (int64_t)s->acks.n },     { "dropped_malformed", (int64_t)s->c.malformed },
         { "bus_refused", (int64_t)bus_refused_clients(s->bus) },
     };
     for (size_t i = 0; i < sizeof items / sizeof items[0]; i++) st.items[st.count++] = items[i];
@@ -650,7 +582,7 @@ int main(int argc, char **argv)
                  store_spool_bytes(s->spool));
 
     s->results = cw_xcalloc(CW_RESULT_BATCH_MAX, sizeof *s->results);
-    s->ack_ranges = cw_xcalloc(ACKQ_RANGES_MAX, sizeof *s->ack_ranges);
+    store_acks_init(&s->acks);
     s->boot_id = cw_boot_id();
     s->backoff = BACKOFF_MIN_US;
     store_batch_init(&s->cur);
@@ -715,11 +647,11 @@ int main(int argc, char **argv)
             if (store_spool_sync(s->spool, err, sizeof err) != 0) {
                 if (rl_allow(&s->rl_spool, now)) log_error("%s", err);
             } else {
-                acks_spool_synced(s);
+                store_acks_spool_synced(&s->acks);
             }
             s->spool_dirty_since = 0;
         }
-        acks_flush(s);
+        store_acks_flush(&s->acks, send_ack, s);
         if (now >= s->next_stats) {
             publish_stats(s);
             s->next_stats = now + STATS_EVERY_US;
@@ -732,7 +664,7 @@ int main(int argc, char **argv)
     if (s->db) write_pending(s, 0, false);
     if (s->db && store_spool_pending(s->spool)) write_pending(s, SHUTDOWN_REPLAY_US, true);
     size_t lost = spool_everything(s);
-    acks_flush(s);
+    store_acks_flush(&s->acks, send_ack, s);
     publish_stats(s);
     log_info("stopped: %" PRIu64 " received, %" PRIu64 " stored, %" PRIu64 " bytes left in the spool",
              s->c.received, s->c.stored, store_spool_bytes(s->spool));

@@ -1,0 +1,69 @@
+/* alerter/dispatch.h — the alerts on their way out: each raised alert is held for the grouping window
+ * (alerter/group.h), then queued in the outbox as jobs (one mail and one call per webhook about it, or about
+ * a summary of all the alerts released together), followed through the outbox's reports to its final
+ * delivery state on each channel, recorded (alerter/storeq.h) at every change, and forgotten once every
+ * channel is done with it. At start, the alerts and jobs of the state file are taken back (dispatch_restore).
+ *
+ * Known weaknesses: alert lookups by id are linear (alerts in memory are only the undelivered ones); the
+ * outbox bound marks overflowing alerts "failed" rather than folding them into a summary. */
+#ifndef CW_ALERTER_DISPATCH_H
+#define CW_ALERTER_DISPATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alerter/alert.h"
+#include "alerter/group.h"
+#include "alerter/outbox.h"
+#include "alerter/statefile.h"
+#include "alerter/storeq.h"
+#include "common/config.h"
+
+/* What the state file does not hold yet, and so how soon it must be saved: the caller's flags (alerter/main.c
+ * saves and clears them), set here too. */
+struct dispatch_dirty {
+    bool now;                  /* save before the outbox runs (jobs created, deliveries recorded) */
+    bool soon;                 /* save within SOON_SAVE_US (alerts raised, held in the window) */
+    bool light;                /* save within LIGHT_SAVE_US (counters only) */
+};
+
+struct dispatch {
+    struct outbox *ob;         /* the caller's; its reports come to dispatch_on_delivery */
+    struct storeq *rec;        /* where every change of an alert is recorded */
+    struct dispatch_dirty *dirty;
+
+    struct alert_rec **alerts; /* raised and not yet done on every channel */
+    size_t n_alerts, cap_alerts;
+    struct alert_rec **held;   /* in the grouping window (also in alerts) */
+    size_t n_held, cap_held;
+    struct agroup group;
+
+    struct {
+        int64_t alerts_raised, mails_sent, mail_failures, webhooks_sent, webhook_failures, outbox_full;
+    } c;
+};
+
+void dispatch_init(struct dispatch *d, struct outbox *ob, struct storeq *rec, struct dispatch_dirty *dirty);
+
+/* The alert in memory with that id, or NULL. */
+struct alert_rec *dispatch_find(const struct dispatch *d, uint64_t id);
+
+/* Takes a new alert (the caller's until now, not known yet: dispatch_find) of an endpoint checked every
+ * interval_s: pending on every channel cfg has, held for the grouping window, logged and recorded. */
+void dispatch_raise(struct dispatch *d, const struct cw_config *cfg, struct alert_rec *al, double interval_s,
+                    int64_t now_mono);
+
+/* Closes the grouping window (when agroup_due): its alerts become outbox jobs, one each or one summary. */
+void dispatch_release(struct dispatch *d, const struct cw_config *cfg, int64_t now_mono);
+
+/* The outbox's report on one attempt (an outbox_done_fn; ctx is the struct dispatch). */
+void dispatch_on_delivery(void *ctx, const struct outbox_job *job, bool delivered, const char *error);
+
+/* Takes over the alerts and jobs of a loaded state file (sd keeps what is not taken: statefile_data_free);
+ * jobs of channels cfg no longer has are dropped. Returns the jobs queued again. */
+size_t dispatch_restore(struct dispatch *d, const struct cw_config *cfg, struct statefile_data *sd, int64_t now_mono);
+
+void dispatch_free(struct dispatch *d);
+
+#endif

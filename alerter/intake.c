@@ -1,0 +1,162 @@
+/* alerter/intake.c — receiving, checking and acking the workers' results (see intake.h). */
+#include "alerter/intake.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+
+#define DRAIN_MAX 1000 /* bus messages per pass before the outbox gets a turn */
+
+void intake_open(struct intake *in, struct bus *bus, const char *address, intake_apply_fn apply, void *ctx)
+{
+    char err[512];
+    in->apply = apply;
+    in->ctx = ctx;
+    in->sock = bus_open(bus, BUS_RECV_RELIABLE, address, err, sizeof err);
+    if (!in->sock) fatal(1, "%s", err);
+}
+
+void intake_load(struct intake *in, const char *run_dir)
+{
+    char err[512];
+    if (snprintf(in->seen_path, sizeof in->seen_path, "%s/%s", run_dir, SEQWIN_FILE) >= (int)sizeof in->seen_path)
+        fatal(2, "run_dir is too long");
+    if (seqwin_load(&in->seen, in->seen_path, err, sizeof err) < 0)
+        log_error("%s: starting with no record of applied results (a resend may be applied twice)", err);
+}
+
+static void count_gap(struct intake *in, const struct cw_result *r)
+{
+    struct intake_seq *w = NULL;
+    for (size_t i = 0; i < in->n_seqs; i++)
+        if (in->seqs[i].worker == r->worker) w = &in->seqs[i];
+    if (!w) {
+        in->seqs = cw_xrealloc(in->seqs, (in->n_seqs + 1) * sizeof *in->seqs);
+        w = &in->seqs[in->n_seqs++];
+        w->worker = r->worker;
+        w->boot_id = r->boot_id;
+        w->last_seq = r->seq;
+        return;
+    }
+    if (w->boot_id != r->boot_id) { /* a restarted worker: a new sequence */
+        w->boot_id = r->boot_id;
+        w->last_seq = r->seq;
+        return;
+    }
+    if (r->seq > w->last_seq + 1) {
+        uint64_t missing = r->seq - w->last_seq - 1;
+        in->c.gaps += (int64_t)missing;
+        log_warn("gap: %" PRIu64 " result(s) missing from worker %" PRIu32 " (seq %" PRIu64 " after %" PRIu64 ")",
+                 missing, r->worker, r->seq, w->last_seq);
+    }
+    if (r->seq > w->last_seq) w->last_seq = r->seq;
+}
+
+static void ack_add(struct intake *in, const struct bus_peer *peer, const struct cw_result *r)
+{
+    if (!peer->len || r->seq == 0) return;
+    if (in->n_acks) {
+        struct intake_ack *last = &in->acks[in->n_acks - 1];
+        if (last->peer.len == peer->len && memcmp(last->peer.id, peer->id, peer->len) == 0 &&
+            last->r.worker == r->worker && last->r.boot_id == r->boot_id && last->r.last + 1 == r->seq) {
+            last->r.last = r->seq;
+            return;
+        }
+    }
+    if (in->n_acks == in->cap_acks) {
+        in->cap_acks = in->cap_acks ? in->cap_acks * 2 : 256;
+        in->acks = cw_xrealloc(in->acks, in->cap_acks * sizeof *in->acks);
+    }
+    in->acks[in->n_acks++] = (struct intake_ack){ .peer = *peer, .r = { r->worker, r->boot_id, r->seq, r->seq } };
+}
+
+void intake_flush_acks(struct intake *in)
+{
+    while (in->n_acks) {
+        const struct bus_peer peer = in->acks[0].peer;
+        size_t n = 0, k = 0;
+        for (size_t j = 0; j < in->n_acks; j++) {
+            struct intake_ack *x = &in->acks[j];
+            if (n < ACKQ_RANGES_MAX && x->peer.len == peer.len && memcmp(x->peer.id, peer.id, peer.len) == 0) {
+                in->ack_ranges[n++] = x->r;
+                in->c.acked += (int64_t)(x->r.last - x->r.first + 1);
+            } else {
+                in->acks[k++] = *x;
+            }
+        }
+        in->n_acks = k;
+        if (ackq_ack_encode(&in->scratch, in->ack_ranges, n) == 0) {
+            if (bus_send_to(in->sock, &peer, CW_MSG_ACK, in->scratch.data, in->scratch.len) == BUS_ERROR)
+                log_warn("cannot send an ack: %s", strerror(errno));
+            in->c.ack_messages++;
+        }
+    }
+}
+
+int intake_commit(struct intake *in, char *err, size_t errlen)
+{
+    if (in->seen.dirty && seqwin_save(&in->seen, in->seen_path, err, errlen) != 0) return -1;
+    intake_flush_acks(in); /* what they acknowledge is in the files now */
+    return 0;
+}
+
+static void handle_message(struct intake *in, const struct bus_msg *m, int64_t now_mono)
+{
+    const char *why = "wrong frames or unknown topic";
+    if (m->type == CW_MSG_RESULT) {
+        int n = proto_results_decode(m->data, m->len, in->results, CW_RESULT_BATCH_MAX, &why);
+        if (n > 0) {
+            for (int i = 0; i < n; i++) {
+                const struct cw_result *r = &in->results[i];
+                /* each (worker, boot_id, seq) at most once, and in order: a resend of what was applied is a
+                 * duplicate; one overtaken by a later result (sent after a reconnect, before the resend of
+                 * what was in flight) is late: both are acked, neither applied */
+                enum seqwin_verdict v = seqwin_accept(&in->seen, r->worker, r->boot_id, r->seq);
+                if (v == SEQWIN_NEW) {
+                    in->c.results++;
+                    count_gap(in, r);
+                    if (!in->apply(in->ctx, r, now_mono)) in->c.late++;
+                } else if (v == SEQWIN_DUP) {
+                    in->c.duplicates++;
+                } else {
+                    in->c.late++;
+                }
+                ack_add(in, &m->peer, r);
+            }
+            return;
+        }
+    } else if (m->type != CW_MSG_INVALID) {
+        why = "unexpected message type";
+    }
+    in->c.malformed++;
+    if (in->c.malformed <= 10 || in->c.malformed % 1000 == 0)
+        log_warn("malformed message dropped (%" PRId64 " so far): %s", in->c.malformed, why);
+}
+
+void intake_drain(struct intake *in)
+{
+    for (int i = 0; i < DRAIN_MAX; i++) {
+        struct bus_msg m;
+        int rc = bus_recv(in->sock, &m, 0);
+        if (rc < 0) {
+            log_error("receiving results: %s", strerror(errno));
+            return;
+        }
+        if (rc == 0) return;
+        handle_message(in, &m, cw_mono_us());
+        bus_msg_release(&m);
+    }
+}
+
+void intake_free(struct intake *in)
+{
+    seqwin_free(&in->seen);
+    free(in->seqs);
+    free(in->acks);
+    cw_buf_free(&in->scratch);
+}

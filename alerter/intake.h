@@ -1,0 +1,75 @@
+/* alerter/intake.h — the workers' results as the alerter takes them in: received on the bus (reliable),
+ * decoded, each (worker, boot_id, seq) applied at most once and in order (alerter/seqwin.h, its file saved
+ * after the state file), gaps in a worker's sequence counted and logged, and every result acked to its
+ * sender (common/ackq.h) once the state it changed is saved. Malformed messages are counted and dropped.
+ * What a new result does to the alerter's state is the caller's: intake calls its apply function. */
+#ifndef CW_ALERTER_INTAKE_H
+#define CW_ALERTER_INTAKE_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alerter/seqwin.h"
+#include "common/ackq.h"
+#include "common/bus.h"
+#include "common/protocol.h"
+#include "common/util.h"
+
+/* Applies one new result (in its boot's order) to the caller's state. Returns false when the result is
+ * late after all (counted with the late ones), true otherwise. */
+typedef bool (*intake_apply_fn)(void *ctx, const struct cw_result *r, int64_t now_mono);
+
+struct intake_seq {
+    uint32_t worker;
+    uint64_t boot_id;
+    uint64_t last_seq;
+};
+
+/* Results applied to the state but not yet in the state file: acked (common/ackq.h) after the next save. */
+struct intake_ack {
+    struct bus_peer peer;
+    struct ackq_range r;
+};
+
+struct intake {
+    struct bus_socket *sock;   /* the results' socket (BUS_RECV_RELIABLE) */
+    intake_apply_fn apply;
+    void *ctx;
+
+    struct seqwin seen;        /* results already applied: a resend is acked, not applied again */
+    char seen_path[PATH_MAX];
+    struct intake_seq *seqs;
+    size_t n_seqs;
+    struct intake_ack *acks;
+    size_t n_acks, cap_acks;
+    struct ackq_range ack_ranges[ACKQ_RANGES_MAX];
+    struct cw_result results[CW_RESULT_BATCH_MAX];
+    struct cw_buf scratch;
+
+    struct {
+        int64_t results, malformed, gaps, duplicates, late, acked, ack_messages;
+    } c;
+};
+
+/* Opens the results' socket at address on bus (fatal, exit 1, when it cannot); new results go to apply. */
+void intake_open(struct intake *in, struct bus *bus, const char *address, intake_apply_fn apply, void *ctx);
+
+/* Loads the record of applied results from run_dir/SEQWIN_FILE (a run_dir too long is fatal, exit 2; an
+ * unreadable file is logged and the intake starts with no record). */
+void intake_load(struct intake *in, const char *run_dir);
+
+/* Receives, checks and applies what waits on the socket, up to a bound per call (then the loop goes on). */
+void intake_drain(struct intake *in);
+
+/* The state file was just saved: saves the applied seqs if they changed, then sends the acks waiting.
+ * 0, or -1 with err set (the seqs could not be saved: the acks wait). */
+int intake_commit(struct intake *in, char *err, size_t errlen);
+
+/* Sends every waiting ack (the state they depend on is recorded), one message per sender. */
+void intake_flush_acks(struct intake *in);
+
+void intake_free(struct intake *in);
+
+#endif

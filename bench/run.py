@@ -9,7 +9,6 @@ the floor measured in the same run: these machines are shared and noisy, absolut
 
 Every loop here is bounded in count and time, and every process started is stopped on every path.
 Nothing is asserted: targets are reported (docs/performance.md says what they are)."""
-import json
 import os
 import shutil
 import signal
@@ -305,6 +304,7 @@ def run_clockwerk(procs, tmp, url, n, interval, seconds, workers, name, target_r
     d, conf = write_config(tmp, name, endpoints_conf(url, n, interval, min(5, interval)), interval, workers)
     log = open(os.path.join(d, "clockwerk.log"), "w")
     t_start = time.monotonic()
+    served_before = target_requests() if target_requests else None
     sup = procs.start([os.path.join(BIN, "clockwerk"), "-c", conf], stdout=log, stderr=subprocess.STDOUT)
     try:
         tap_address = f"ipc://{d}/run/tap.sock"
@@ -332,6 +332,8 @@ def run_clockwerk(procs, tmp, url, n, interval, seconds, workers, name, target_r
     finally:
         procs.stop(sup, timeout=20)
         log.close()
+    # every request the target served while Clockwerk ran, against the rows stored after its clean stop
+    served_total = target_requests() - served_before if target_requests else None
     db = sqlite3.connect(f"file:{d}/bench.db?mode=ro", uri=True)
     rows = db.execute("select count(*) from checks").fetchone()[0]
     lat = [r[0] for r in db.execute("select latency_ms from checks where ok = 1")]
@@ -342,11 +344,12 @@ def run_clockwerk(procs, tmp, url, n, interval, seconds, workers, name, target_r
         by_worker.setdefault(len(by_worker), s)
     late50 = max((s.get("lateness_p50_us", 0) for s in workers_stats), default=0) / 1000
     late99 = max((s.get("lateness_p99_us", 0) for s in workers_stats), default=0) / 1000
+    in_flight_max = max((s.get("max_in_flight", 0) for s in workers_stats), default=0)
     checks_per_s = served / el if served is not None else None
     del checks_window
     return dict(el=el, cpu=cpu, cpu_by_title=cpu_by_title, served=served, rows=rows, failed=failed, lat=lat,
                 late50=late50, late99=late99, rss=rss, checks_per_s=checks_per_s, startup=None, d=d,
-                t_start=t_start)
+                t_start=t_start, served_total=served_total, in_flight_max=in_flight_max)
 
 
 def run_scale(tmp, url, n):
@@ -416,7 +419,6 @@ def main():
 
         cw = run_clockwerk(procs, tmp, url, prof["cw_endpoints"], 1, prof["cw_seconds"], 1, "throughput",
                            counter)
-        checks = cw["served"] if cw["served"] is not None else cw["rows"]
         window_checks = cw["served"] if cw["served"] is not None else prof["cw_endpoints"] * cw["el"]
         rows.append(dict(name=f"clockwerk, {prof['cw_endpoints']} endpoints @1s", checks=window_checks,
                          seconds=cw["el"], cpu=cw["cpu"], late50=cw["late50"], late99=cw["late99"]))
@@ -456,8 +458,11 @@ def main():
                   f"{(r['cpu'] / max(1, r['checks'])) / cw_per:.2f}x")
     expected = prof["cw_endpoints"] * cw["el"]
     print(f"on schedule: {cwr['checks']:.0f} checks in the window against {expected:.0f} scheduled "
-          f"({100 * cwr['checks'] / max(1, expected):.1f}%); stored rows {cw['rows']}, target served "
-          f"{cw['served'] if cw['served'] is not None else 'n/a'} over the window (whole run: see below)")
+          f"({100 * cwr['checks'] / max(1, expected):.1f}%); checks in flight at most {cw['in_flight_max']} "
+          f"(workers' stats)")
+    if cw["served_total"] is not None:
+        print(f"lossless: {cw['rows']} rows stored for {cw['served_total']} requests the target served while "
+              f"Clockwerk ran (difference {cw['served_total'] - cw['rows']}: checks abandoned at the stop)")
     if errs:
         print(f"latency accuracy ({prof['lat_endpoints']} endpoints @10s, 100 ms target): error p50 "
               f"{percentile(errs, 0.5):.2f} ms, p99 {percentile(errs, 0.99):.2f} ms over {len(errs)} checks, "

@@ -139,7 +139,9 @@ static void serve_monitor(struct bus_auth *a, unsigned k)
     } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL || event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
         char why[400];
         snprintf(why, sizeof why, "refused a client of the bus server %s: %s", a->mon_address[k],
-                 event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ? handshake_reason(value) : "a failed handshake");
+                 event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+                     ? handshake_reason(value)
+                     : "a failed handshake (no CURVE, a wrong server key, or a connection closed during it)");
         count_refusal(a, why);
     }
     /* HANDSHAKE_FAILED_AUTH: the ZAP handler refused it, and said so */

@@ -112,7 +112,8 @@ def test_curve_pipeline_and_allow_list():
                     s.close()
                 ctx.term()
             check(cw.child(STORER) == storer, "the storer was restarted while refusing clients")
-            cw.wait_count(url, 1, timeout=30, after=harness.utc_now_iso())
+            # three more checks stored (>= 2 s): a stats message of the storer counted the refusals since
+            cw.wait_count(url, 3, timeout=30, after=harness.utc_now_iso())
             cw.stop()
             counters = harness.final_counters(cw.log_text()).get("storer") or {}
             refused = counters.get("bus_refused")

@@ -60,19 +60,14 @@ static void count_gap(struct intake *in, const struct cw_result *r)
 static void ack_add(struct intake *in, const struct bus_peer *peer, const struct cw_result *r)
 {
     if (!peer->len || r->seq == 0) return;
-    if (in->n_acks) {
-        struct intake_ack *last = &in->acks[in->n_acks - 1];
-        if (last->peer.len == peer->len && memcmp(last->peer.id, peer->id, peer->len) == 0 &&
-            last->r.worker == r->worker && last->r.boot_id == r->boot_id && last->r.last + 1 == r->seq) {
-            last->r.last = r->seq;
-            return;
-        }
-    }
+    struct ackq_range one = { r->worker, r->boot_id, r->seq, r->seq };
+    if (in->n_acks && ackq_range_join(&in->acks[in->n_acks - 1].peer, &in->acks[in->n_acks - 1].r, peer, &one))
+        return;
     if (in->n_acks == in->cap_acks) {
         in->cap_acks = in->cap_acks ? in->cap_acks * 2 : 256;
         in->acks = cw_xrealloc(in->acks, in->cap_acks * sizeof *in->acks);
     }
-    in->acks[in->n_acks++] = (struct intake_ack){ .peer = *peer, .r = { r->worker, r->boot_id, r->seq, r->seq } };
+    in->acks[in->n_acks++] = (struct intake_ack){ .peer = *peer, .r = one };
 }
 
 void intake_flush_acks(struct intake *in)

@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <string.h>
+
 #include "common/bus.h"
 #include "common/util.h"
 
@@ -35,6 +37,18 @@ struct ackq_range {
     uint64_t first, last;
 };
 #define ACKQ_RANGES_MAX 512   /* ranges in one ack message */
+
+/* Receivers gather acks per sender: when r (from peer) continues last (from last_peer) — same sender,
+ * worker and boot, r->first right after last->last — last grows to cover r and the result is true. */
+static inline bool ackq_range_join(const struct bus_peer *last_peer, struct ackq_range *last,
+                                   const struct bus_peer *peer, const struct ackq_range *r)
+{
+    if (last_peer->len != peer->len || memcmp(last_peer->id, peer->id, peer->len) != 0 ||
+        last->worker != r->worker || last->boot_id != r->boot_id || last->last + 1 != r->first)
+        return false;
+    last->last = r->last;
+    return true;
+}
 
 /* Alert records (CW_MSG_ALERT, alerter -> storer) travel through an ackq too. Their identity in an ack range
  * is worker ACKQ_ALERT_WORKER (no worker slot is that high), boot_id = the alert_id, and first = last = the

@@ -19,15 +19,10 @@ void store_acks_free(struct store_acks *a)
 void store_acks_add(struct store_acks *a, const struct bus_peer *peer, const struct ackq_range *r, uint64_t batch_no)
 {
     if (!peer->len) return; /* nobody to answer */
-    if (a->n && a->v[a->n - 1].batch_no == batch_no && a->v[a->n - 1].state == STORE_ACK_WAIT) {
-        struct store_ack *last = &a->v[a->n - 1];
-        /* consecutive seqs of the same sender, worker and boot: one range */
-        if (last->peer.len == peer->len && memcmp(last->peer.id, peer->id, peer->len) == 0 &&
-            last->r.worker == r->worker && last->r.boot_id == r->boot_id && last->r.last + 1 == r->first) {
-            last->r.last = r->last;
-            return;
-        }
-    }
+    /* consecutive seqs of the same sender, worker and boot, in the same batch: one range */
+    if (a->n && a->v[a->n - 1].batch_no == batch_no && a->v[a->n - 1].state == STORE_ACK_WAIT &&
+        ackq_range_join(&a->v[a->n - 1].peer, &a->v[a->n - 1].r, peer, r))
+        return;
     if (a->n == a->cap) {
         a->cap = a->cap ? a->cap * 2 : 256;
         a->v = cw_xrealloc(a->v, a->cap * sizeof *a->v);

@@ -467,9 +467,31 @@ static void test_alert_records(void **state)
     ackq_free(&q);
 }
 
+/* The receivers' merge of acks: only a continuation from the same sender, worker and boot joins. */
+static void test_range_join(void **state)
+{
+    (void)state;
+    struct bus_peer a = { .id = { 1, 2 }, .len = 2 }, b = { .id = { 1, 3 }, .len = 2 };
+    struct ackq_range last = { 7, 99, 10, 12 };
+    struct ackq_range next = { 7, 99, 13, 13 }, gap = { 7, 99, 15, 15 }, other_boot = { 7, 98, 14, 14 },
+                      other_worker = { 8, 99, 14, 14 }, again = { 7, 99, 12, 12 };
+    assert_true(ackq_range_join(&a, &last, &a, &next));
+    assert_int_equal(last.first, 10);
+    assert_int_equal(last.last, 13);
+    assert_false(ackq_range_join(&a, &last, &a, &gap));
+    assert_false(ackq_range_join(&a, &last, &a, &other_boot));
+    assert_false(ackq_range_join(&a, &last, &a, &other_worker));
+    assert_false(ackq_range_join(&a, &last, &a, &again));
+    struct ackq_range next2 = { 7, 99, 14, 20 };
+    assert_false(ackq_range_join(&a, &last, &b, &next2)); /* another sender */
+    assert_true(ackq_range_join(&a, &last, &a, &next2));
+    assert_int_equal(last.last, 20);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_range_join),
         cmocka_unit_test(test_ack_codec),
         cmocka_unit_test_setup_teardown(test_ack_ranges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_window_and_resend, setup, teardown),

@@ -312,6 +312,25 @@ static void drain_frames(void *zsock)
     }
 }
 
+int bus_wait(struct bus_socket *const *socks, unsigned n, int fd, int timeout_ms)
+{
+    if (n > BUS_WAIT_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
+    zmq_pollitem_t items[BUS_WAIT_MAX + 1];
+    unsigned k = 0;
+    for (unsigned i = 0; i < n; i++) items[k++] = (zmq_pollitem_t){ .socket = socks[i]->zsock, .events = ZMQ_POLLIN };
+    if (fd >= 0) items[k++] = (zmq_pollitem_t){ .socket = NULL, .fd = fd, .events = ZMQ_POLLIN };
+    int rc = zmq_poll(items, (int)k, timeout_ms);
+    if (rc < 0) return errno == EINTR ? 0 : -1;
+    int ready = 0;
+    for (unsigned i = 0; i < n; i++)
+        if (items[i].revents & ZMQ_POLLIN) ready |= BUS_WAIT_SOCKET << i;
+    if (fd >= 0 && (items[n].revents & ZMQ_POLLIN)) ready |= BUS_WAIT_FD;
+    return ready;
+}
+
 int bus_recv(struct bus_socket *s, struct bus_msg *m, int timeout_ms)
 {
     memset(m, 0, sizeof *m);

@@ -85,6 +85,13 @@ int bus_fd(struct bus_socket *s);
 bool bus_readable(struct bus_socket *s);
 bool bus_writable(struct bus_socket *s);
 
+/* Waits up to timeout_ms (-1: forever) until one of the n sockets has a message or the descriptor fd
+ * (-1: none; a signalfd, say) is readable. Returns the BUS_WAIT_* bits of what is ready (0: the time ran
+ * out or a signal interrupted the wait), or -1 with errno set. Bit BUS_WAIT_SOCKET << i is socket i. */
+enum { BUS_WAIT_FD = 1, BUS_WAIT_SOCKET = 2 };
+#define BUS_WAIT_MAX 8
+int bus_wait(struct bus_socket *const *socks, unsigned n, int fd, int timeout_ms);
+
 /* CURVE for every tcp:// socket opened after this call (docs/protocol.md "Security"): this process's key
  * pair, the public key of the servers it connects to, and the client public keys its servers admit (binary,
  * 32 bytes each; the keys are copied, and wiped at bus_free). 0, or -1 with a reason. Normally called by

@@ -1,6 +1,6 @@
-/* common/config_arena.c — the bump allocator that owns a config's strings and arrays (see config_priv.h).
+/* common/config_arena.c — the bump allocator that owns a config's strings and arrays (see config_arena.h).
  * Blocks are never shrunk or reused; the whole arena goes at once in cw_arena_free. */
-#include "common/config_priv.h"
+#include "common/config_arena.h"
 #include "common/util.h"
 
 #include <stdlib.h>

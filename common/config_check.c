@@ -1,11 +1,10 @@
 /* common/config_check.c — checks of single values from the config file: probe and webhook URLs,
- * mail addresses, HTTP header lines. Each returns NULL when the value is fine, else a static reason
- * that reads after the value ("'ftp://x' only http:// and https:// URLs are allowed"). */
-#include "common/config_priv.h"
+ * mail addresses, HTTP header lines, credentials in URLs and headers (see config_check.h). */
+#include "common/config_check.h"
 #include "common/protocol.h"
 
-#include <stdlib.h>
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -67,6 +66,13 @@ const char *cw_check_email(const char *addr)
             return "has a domain that is not a host name";
     if (at[1] == '.' || addr[len - 1] == '.') return "has a domain that is not a host name";
     return NULL;
+}
+
+bool cw_host_name_ok(const char *v)
+{
+    for (const unsigned char *c = (const unsigned char *)v; *c; c++)
+        if (*c <= ' ' || *c == 0x7f || *c == '/' || *c == '@') return false;
+    return true;
 }
 
 bool cw_header_is_secret(const char *line)

@@ -16,7 +16,7 @@
 
 #include "cfgtest_util.h"
 #include "common/config.h"
-#include "common/config_priv.h"
+#include "common/config_check.h"
 
 /* A growing string for the generated configs of test_limits. */
 struct sbuf {

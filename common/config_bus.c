@@ -1,64 +1,13 @@
-/* common/config_groups.c — the small groups of the config file: `supervisor`, `bus` and `alerts`
- * (see docs/config.md for every key, default and bound). */
+/* common/config_bus.c — the `bus` section of the config file (see config_bus.h and docs/config.md): the
+ * only config file that includes the bus's headers, for its rules on addresses and CURVE keys. */
 #include "common/bus.h"
 #include "common/bus_keys.h"
-#include "common/config_priv.h"
-#include "common/log.h"
-#include "common/protocol.h"
-#include "common/util.h"
+#include "common/config_bus.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
-
-#define MAX_THRESHOLD 1000000
-#define MAX_RENOTIFY (30.0 * 86400)
-
-static const char *const supervisor_keys[] = { "workers", "run_dir", "log_level", "user", NULL };
-
-void cfgp_supervisor(struct cfg_parser *p, const config_setting_t *g)
-{
-    struct cw_config *cfg = p->cfg;
-    struct cfg_where w = { "supervisor", -1 };
-    const char *run_dir = "run";
-    int n = g ? config_setting_length(g) : 0;
-    for (int i = 0; i < n; i++) {
-        const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
-        const char *v;
-        switch (cfgp_key(supervisor_keys, s->name)) {
-        case 0: cfgp_int(p, w, s, 1, 256, &cfg->workers); break;
-        case 1:
-            if ((v = cfgp_string(p, w, s, true))) {
-                run_dir = v;
-                p->run_dir_at = s;
-            }
-            break;
-        case 2:
-            if ((v = cfgp_string(p, w, s, true))) {
-                int lvl = log_level_parse(v);
-                if (lvl < 0)
-                    cfgp_problem(p, s, "supervisor.log_level: unknown level '%s' (debug, info, warn, error)", v);
-                else
-                    cfg->log_level = lvl;
-            }
-            break;
-        case 3:
-            if ((v = cfgp_string(p, w, s, true))) {
-                const char *colon = strchr(v, ':'); /* "user" or "user:group" */
-                if (strcspn(v, " \t\r\n/") != strlen(v) || v[0] == '\0' || v[0] == ':' ||
-                    (colon && (colon[1] == '\0' || strchr(colon + 1, ':'))))
-                    cfgp_problem(p, s, "supervisor.user: '%s' is not a user name (\"user\" or \"user:group\")", v);
-                else
-                    cfg->user = cw_arena_strdup(p->arena, v);
-            }
-            break;
-        default: cfgp_unknown(p, w, s);
-        }
-    }
-    cfg->run_dir = cfgp_path(p, run_dir);
-}
 
 static const char *const bus_keys[] = { "store_address", "alert_address", "publish_address", "tap_address",
                                         "curve_key_file", "curve_server_key", "curve_allowed_keys", NULL };
@@ -142,6 +91,24 @@ static void curve_setting(struct cfg_parser *p, struct cfg_where w, const config
     cfg->curve_public_key = cw_arena_strdup(p->arena, pub);
 }
 
+/* The addresses the file does not set: ipc://<run_dir>/NAME.sock, reported when too long for a socket. */
+static void default_addresses(struct cfg_parser *p, const config_setting_t *g, char **fields[BUS_N_ADDRESSES],
+                              const config_setting_t *at[BUS_N_ADDRESSES])
+{
+    struct cw_config *cfg = p->cfg;
+    for (int k = 0; k < BUS_N_ADDRESSES; k++) {
+        if (*fields[k] || !cfg->run_dir) continue;
+        size_t len = strlen(cfg->run_dir) + strlen(bus_socks[k]) + 8;
+        *fields[k] = cw_arena_alloc(p->arena, len);
+        snprintf(*fields[k], len, "ipc://%s/%s", cfg->run_dir, bus_socks[k]);
+        const char *why = bus_address_problem(*fields[k]);
+        if (why && !at[k])
+            cfgp_problem(p, p->run_dir_at ? p->run_dir_at : g,
+                         "bus.%s: the default %s under run_dir does not work (%s); set bus.%s or a shorter run_dir",
+                         bus_keys[k], bus_socks[k], why, bus_keys[k]);
+    }
+}
+
 void cfgp_bus(struct cfg_parser *p, const config_setting_t *g)
 {
     struct cw_config *cfg = p->cfg;
@@ -174,17 +141,7 @@ void cfgp_bus(struct cfg_parser *p, const config_setting_t *g)
             at[k] = NULL;
         }
     }
-    for (int k = 0; k < BUS_N_ADDRESSES; k++) {
-        if (*fields[k] || !cfg->run_dir) continue;
-        size_t len = strlen(cfg->run_dir) + strlen(bus_socks[k]) + 8;
-        *fields[k] = cw_arena_alloc(p->arena, len);
-        snprintf(*fields[k], len, "ipc://%s/%s", cfg->run_dir, bus_socks[k]);
-        const char *why = bus_address_problem(*fields[k]);
-        if (why && !at[k])
-            cfgp_problem(p, p->run_dir_at ? p->run_dir_at : g,
-                         "bus.%s: the default %s under run_dir does not work (%s); set bus.%s or a shorter run_dir",
-                         bus_keys[k], bus_socks[k], why, bus_keys[k]);
-    }
+    default_addresses(p, g, fields, at);
     for (int a = 0; a < BUS_N_ADDRESSES; a++)
         for (int b = a + 1; b < BUS_N_ADDRESSES; b++)
             if (*fields[a] && *fields[b] && strcmp(*fields[a], *fields[b]) == 0)
@@ -200,72 +157,4 @@ void cfgp_bus(struct cfg_parser *p, const config_setting_t *g)
                 cfgp_problem(p, at[k] ? at[k] : g,
                              "bus.%s: %s is reachable from other hosts, which needs CURVE: set bus.curve_key_file "
                              "(make one with `clockwerk keygen FILE`)", bus_keys[k], *fields[k]);
-}
-
-static const char *const alerts_keys[] = { "webhooks", "renotify", "recovery_threshold", "group_threshold", NULL };
-static const char *const webhook_keys[] = { "url", NULL };
-
-static void webhooks(struct cfg_parser *p, const config_setting_t *s)
-{
-    struct cw_config *cfg = p->cfg;
-    if (s->type != CONFIG_TYPE_LIST) {
-        cfgp_problem(p, s, "alerts.webhooks: expected a list of groups ( { url = \"...\"; }, ... )");
-        return;
-    }
-    int n = config_setting_length(s);
-    cfg->webhooks = cw_arena_alloc(p->arena, (size_t)(n ? n : 1) * sizeof *cfg->webhooks);
-    for (int i = 0; i < n; i++) {
-        const config_setting_t *h = config_setting_get_elem(s, (unsigned)i);
-        struct cfg_where w = { "alerts.webhooks", i };
-        if (h->type != CONFIG_TYPE_GROUP) {
-            cfgp_problem(p, h, "alerts.webhooks[%d]: expected a group { url = \"...\"; }", i);
-            continue;
-        }
-        const char *url = NULL;
-        int m = config_setting_length(h);
-        for (int j = 0; j < m; j++) {
-            const config_setting_t *k = config_setting_get_elem(h, (unsigned)j);
-            if (cfgp_key(webhook_keys, k->name) != 0) {
-                cfgp_unknown(p, w, k);
-                continue;
-            }
-            const char *v = cfgp_string(p, w, k, true);
-            if (!v) continue;
-            const char *why = cw_check_http_url(v);
-            if (why) {
-                char masked[CW_URL_MAX + 1];
-                cw_mask_url(v, masked, sizeof masked);
-                cfgp_problem(p, k, "alerts.webhooks[%d].url: '%s' %s", i, masked, why);
-                continue;
-            }
-            if (cw_url_has_password(v)) {
-                char key[48];
-                snprintf(key, sizeof key, "alerts.webhooks[%d].url", i);
-                cfgp_check_private(p, k, key);
-            }
-            url = v;
-        }
-        if (!url) {
-            if (!config_setting_get_member(h, "url")) cfgp_problem(p, h, "alerts.webhooks[%d]: missing url", i);
-            continue;
-        }
-        cfg->webhooks[cfg->n_webhooks++].url = cw_arena_strdup(p->arena, url);
-    }
-}
-
-void cfgp_alerts(struct cfg_parser *p, const config_setting_t *g)
-{
-    struct cw_config *cfg = p->cfg;
-    struct cfg_where w = { "alerts", -1 };
-    int n = g ? config_setting_length(g) : 0;
-    for (int i = 0; i < n; i++) {
-        const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
-        switch (cfgp_key(alerts_keys, s->name)) {
-        case 0: webhooks(p, s); break;
-        case 1: cfgp_nonneg_seconds(p, w, s, MAX_RENOTIFY, &cfg->renotify); break;
-        case 2: cfgp_int(p, w, s, 1, MAX_THRESHOLD, &cfg->recovery_threshold); break;
-        case 3: cfgp_int(p, w, s, 1, MAX_THRESHOLD, &cfg->group_threshold); break;
-        default: cfgp_unknown(p, w, s);
-        }
-    }
 }

@@ -27,7 +27,8 @@ void cfgp_database(struct cfg_parser *p, const config_setting_t *g)
         case DB_DRIVER:
             if (!(v = cfgp_string(p, w, s, true))) break;
             if (strcasecmp(v, "sqlite") == 0 || strcasecmp(v, "sqlite3") == 0) cfg->db_driver = CW_DB_SQLITE;
-            else if (strcasecmp(v, "postgresql") == 0 || strcasecmp(v, "postgres") == 0) cfg->db_driver = CW_DB_POSTGRES;
+            else if (strcasecmp(v, "postgresql") == 0 || strcasecmp(v, "postgres") == 0)
+                cfg->db_driver = CW_DB_POSTGRES;
             else if (strcasecmp(v, "mysql") == 0 || strcasecmp(v, "mariadb") == 0) cfg->db_driver = CW_DB_MYSQL;
             else cfgp_problem(p, s, "database.db_driver: '%s' is not sqlite, postgresql or mysql", v);
             break;

@@ -129,14 +129,3 @@ struct cw_config *config_load(const char *path, config_report_fn report, void *c
     }
     return cfg;
 }
-
-/* libconfig 1.5 leaks the buffer of a string token when a syntax error follows it (`name "x";`, a
- * missing '='): bison discards the token without freeing it. Nothing outside libconfig can free it, so
- * LeakSanitizer builds are told about exactly that allocation site and no other; the function is linked
- * into every program that loads a config and is inert without the sanitizer. */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void)
-{
-    return "leak:strbuf_append\n"
-           "leak:libconfig_yylex\n"; /* the same leak for an empty string token (`b ""`): calloc'd in the lexer */
-}

@@ -89,16 +89,22 @@ static bool get_number(const config_setting_t *s, double *out)
     }
 }
 
+/* A number of seconds (int or float), any value; false after reporting another type. */
+static bool seconds_value(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, double *v)
+{
+    char name[256];
+    if (get_number(s, v)) return true;
+    cfgp_problem(p, s, "%s: expected a number (seconds), got %s", cfgp_name(w, s, name, sizeof name),
+                 cfgp_type_name(s));
+    return false;
+}
+
 bool cfgp_seconds(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, double min_excl, double max,
                   double *out)
 {
     char name[256];
     double v;
-    if (!get_number(s, &v)) {
-        cfgp_problem(p, s, "%s: expected a number (seconds), got %s", cfgp_name(w, s, name, sizeof name),
-                     cfgp_type_name(s));
-        return false;
-    }
+    if (!seconds_value(p, w, s, &v)) return false;
     if (!isfinite(v) || !(v > min_excl)) {
         cfgp_problem(p, s, "%s: must be greater than %g (got %g)", cfgp_name(w, s, name, sizeof name), min_excl, v);
         return false;
@@ -115,11 +121,7 @@ bool cfgp_nonneg_seconds(struct cfg_parser *p, struct cfg_where w, const config_
 {
     char name[256];
     double v;
-    if (!get_number(s, &v)) {
-        cfgp_problem(p, s, "%s: expected a number (seconds), got %s", cfgp_name(w, s, name, sizeof name),
-                     cfgp_type_name(s));
-        return false;
-    }
+    if (!seconds_value(p, w, s, &v)) return false;
     if (!isfinite(v) || v < 0 || v > max) {
         cfgp_problem(p, s, "%s: must be between 0 and %g (got %g)", cfgp_name(w, s, name, sizeof name), max, v);
         return false;

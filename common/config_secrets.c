@@ -79,7 +79,7 @@ void cfgp_check_private(struct cfg_parser *p, const config_setting_t *s, const c
 }
 
 void cfgp_password(struct cfg_parser *p, const char *group, const config_setting_t *inline_at,
-                     const config_setting_t *file_at, const char *env, char **out)
+                   const config_setting_t *file_at, const char *env, char **out)
 {
     char key[64];
     if (inline_at && file_at) {

@@ -8,7 +8,7 @@
  * the database: the random inserts into the (endpoint_id, checked_at) index dirty one page per row, and a page
  * dirtied many times between checkpoints is copied once — measured 20-30% less CPU per row than the default
  * 1000; a smaller page_size was worse). Every statement is prepared once (after migrate) and reused for every
- * row. Endpoint ids are cached by URL in an open-addressing hash table (store_ep_cache, storer/backend.c),
+ * row. Endpoint ids are cached by URL in a hash table (store_ep_cache on uthash, storer/backend.c),
  * so a row costs one INSERT, not a lookup; the cache is emptied whenever a transaction is rolled back (it
  * might hold ids of rows that were never committed).
  *

@@ -74,12 +74,11 @@ static void test_ep_cache(void **state)
     assert_true(store_ep_cache_get(&c, "http://a/", &id));
     assert_int_equal(id, 8);
     char url[64];
-    for (int i = 0; i < 3000; i++) {                          /* grows past its first 1024 slots */
+    for (int i = 0; i < 3000; i++) {                          /* grows (uthash doubles its buckets) */
         snprintf(url, sizeof url, "http://host/%d", i);
         store_ep_cache_put(&c, url, 100 + i);
     }
     assert_int_equal(c.n, 3001);
-    assert_true(c.cap >= 2 * c.n);
     for (int i = 0; i < 3000; i++) {
         snprintf(url, sizeof url, "http://host/%d", i);
         assert_true(store_ep_cache_get(&c, url, &id));
@@ -87,7 +86,7 @@ static void test_ep_cache(void **state)
     }
     assert_false(store_ep_cache_get(&c, "http://host/3000", &id));
     store_ep_cache_clear(&c);
-    assert_int_equal(c.cap, 0);
+    assert_int_equal(c.n, 0);
     assert_false(store_ep_cache_get(&c, "http://a/", &id));
 }
 

@@ -119,6 +119,30 @@ static void my_close(struct store_db *db)
     free(db);
 }
 
+/* The client library's options: timeouts, TCP or the socket, utf8mb4, UTC, no silent reconnect, and TLS as
+ * sslmode asks. false when the library refused one. */
+static bool my_set_options(MYSQL *conn, const struct cw_config *cfg, bool socket, const char *sslmode)
+{
+    unsigned connect_timeout = 10, rw_timeout = 60;
+    unsigned protocol = socket ? MYSQL_PROTOCOL_SOCKET : MYSQL_PROTOCOL_TCP;
+    my_bool yes = 1, no = 0;
+    int bad = mysql_optionsv(conn, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout)
+              | mysql_optionsv(conn, MYSQL_OPT_READ_TIMEOUT, &rw_timeout)
+              | mysql_optionsv(conn, MYSQL_OPT_WRITE_TIMEOUT, &rw_timeout)
+              | mysql_optionsv(conn, MYSQL_OPT_PROTOCOL, &protocol)
+              | mysql_optionsv(conn, MYSQL_SET_CHARSET_NAME, "utf8mb4")
+              | mysql_optionsv(conn, MYSQL_OPT_RECONNECT, &no) /* a silent reconnect loses statements */
+              | mysql_optionsv(conn, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
+    if (strcmp(sslmode, "disable") != 0)
+        bad |= mysql_optionsv(conn, MYSQL_OPT_SSL_ENFORCE, &yes);
+    if (!strncmp(sslmode, "verify", 6)) {
+        bad |= mysql_optionsv(conn, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &yes);
+        if (cfg->db_ca_file && *cfg->db_ca_file)
+            bad |= mysql_optionsv(conn, MYSQL_OPT_SSL_CA, cfg->db_ca_file);
+    }
+    return !bad;
+}
+
 static struct store_db *my_open(const struct cw_config *cfg, int *rc, char *err, size_t errlen)
 {
     struct store_db *db = cw_xcalloc(1, sizeof *db);
@@ -133,16 +157,15 @@ static struct store_db *my_open(const struct cw_config *cfg, int *rc, char *err,
             snprintf(sock, sizeof sock, "%s/mysqld.sock", host);
         else
             snprintf(sock, sizeof sock, "%s", host);
-        snprintf(db->where, sizeof db->where, "mysql://%.64s%s%.300s/%.128s", user ? user : "", user ? "@" : "", sock, dbname);
-    } else {
-        snprintf(db->where, sizeof db->where, "mysql://%.64s%s%.300s:%u/%.128s", user ? user : "", user ? "@" : "", host, port,
+        snprintf(db->where, sizeof db->where, "mysql://%.64s%s%.300s/%.128s", user ? user : "", user ? "@" : "", sock,
                  dbname);
+    } else {
+        snprintf(db->where, sizeof db->where, "mysql://%.64s%s%.300s:%u/%.128s", user ? user : "", user ? "@" : "", host,
+                 port, dbname);
     }
     const char *sslmode = cfg->db_sslmode && *cfg->db_sslmode ? cfg->db_sslmode
                           : (cfg->db_ca_file && *cfg->db_ca_file ? "verify-full" : "prefer");
-    bool want_tls = strcmp(sslmode, "disable") != 0;
     bool need_tls = !strcmp(sslmode, "require") || !strncmp(sslmode, "verify", 6);
-    bool verify = !strncmp(sslmode, "verify", 6);
 
     *rc = STORE_RETRY;
     db->conn = mysql_init(NULL);
@@ -150,24 +173,7 @@ static struct store_db *my_open(const struct cw_config *cfg, int *rc, char *err,
         snprintf(err, errlen, "%s: out of memory", db->where);
         goto fail;
     }
-    unsigned connect_timeout = 10, rw_timeout = 60;
-    unsigned protocol = sock[0] ? MYSQL_PROTOCOL_SOCKET : MYSQL_PROTOCOL_TCP;
-    my_bool yes = 1, no = 0;
-    int bad = mysql_optionsv(db->conn, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout)
-              | mysql_optionsv(db->conn, MYSQL_OPT_READ_TIMEOUT, &rw_timeout)
-              | mysql_optionsv(db->conn, MYSQL_OPT_WRITE_TIMEOUT, &rw_timeout)
-              | mysql_optionsv(db->conn, MYSQL_OPT_PROTOCOL, &protocol)
-              | mysql_optionsv(db->conn, MYSQL_SET_CHARSET_NAME, "utf8mb4")
-              | mysql_optionsv(db->conn, MYSQL_OPT_RECONNECT, &no) /* a silent reconnect loses statements */
-              | mysql_optionsv(db->conn, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
-    if (want_tls)
-        bad |= mysql_optionsv(db->conn, MYSQL_OPT_SSL_ENFORCE, &yes);
-    if (verify) {
-        bad |= mysql_optionsv(db->conn, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &yes);
-        if (cfg->db_ca_file && *cfg->db_ca_file)
-            bad |= mysql_optionsv(db->conn, MYSQL_OPT_SSL_CA, cfg->db_ca_file);
-    }
-    if (bad) {
+    if (!my_set_options(db->conn, cfg, sock[0] != '\0', sslmode)) {
         snprintf(err, errlen, "%s: the client library refused an option: %s", db->where, mysql_error(db->conn));
         goto fail;
     }

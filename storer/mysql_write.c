@@ -122,8 +122,9 @@ static int my_endpoint_id(struct store_db *db, const char *url, int64_t *id, cha
     if (!db->ep_insert && !(db->ep_insert = my_prepare(db, "INSERT IGNORE INTO endpoints (url) VALUES (?)", &rc, err,
                                                        errlen)))
         return rc;
-    if (!db->ep_select && !(db->ep_select = my_prepare(db, "SELECT id FROM endpoints WHERE url_hash = UNHEX(SHA2(?, 256))",
-                                                       &rc, err, errlen)))
+    if (!db->ep_select
+        && !(db->ep_select = my_prepare(db, "SELECT id FROM endpoints WHERE url_hash = UNHEX(SHA2(?, 256))", &rc, err,
+                                        errlen)))
         return rc;
     unsigned long len;
     char *clean = my_clean_dup(url, &len);

@@ -55,7 +55,8 @@ static void pg_fail(const struct store_db *db, const char *what, const char *msg
 {
     char line[1024];
     store_one_line(msg, line, sizeof line);
-    snprintf(err, errlen, "%s: %s%s%s", db->where, what ? what : "", what ? ": " : "", line[0] ? line : "unknown error");
+    snprintf(err, errlen, "%s: %s%s%s", db->where, what ? what : "", what ? ": " : "",
+             line[0] ? line : "unknown error");
 }
 
 /* The server's primary message of a failed result, or the connection's message. */
@@ -148,8 +149,8 @@ static struct store_db *pg_open(const struct cw_config *cfg, int *rc, char *err,
     const char *host = cfg->db_host && *cfg->db_host ? cfg->db_host : "localhost";
     const char *user = cfg->db_user && *cfg->db_user ? cfg->db_user : NULL;
     const char *dbname = cfg->db_name && *cfg->db_name ? cfg->db_name : "clockwerk";
-    snprintf(db->where, sizeof db->where, "postgresql://%.64s%s%.300s:%s/%.128s", user ? user : "", user ? "@" : "", host,
-             port, dbname);
+    snprintf(db->where, sizeof db->where, "postgresql://%.64s%s%.300s:%s/%.128s", user ? user : "", user ? "@" : "",
+             host, port, dbname);
 
     /* TLS: "prefer" unless told otherwise; a CA file without a mode asks for full verification. */
     const char *sslmode = cfg->db_sslmode && *cfg->db_sslmode ? cfg->db_sslmode

@@ -193,7 +193,8 @@ static struct store_db *sq_open(const struct cw_config *cfg, int *rc, char *err,
         snprintf(err, errlen, "sqlite %s: cannot switch to WAL mode (journal_mode is %s)", d->path, mode);
         r = STORE_FATAL;
     }
-    if (r == STORE_OK) r = exec(d, "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=8192", "cannot set synchronous", err, errlen);
+    if (r == STORE_OK)
+        r = exec(d, "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=8192", "cannot set synchronous", err, errlen);
     if (r == STORE_OK) r = exec(d, "BEGIN IMMEDIATE; COMMIT", "cannot write", err, errlen);
     if (r != STORE_OK) {
         int ext = sqlite3_extended_errcode(d->db);

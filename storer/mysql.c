@@ -211,7 +211,6 @@ static const char *const my_schema_v1[] = {
     " UNIQUE KEY endpoints_url (url_hash)"
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
     "CREATE TABLE IF NOT EXISTS checks ("
-    "CREATE TABLE checks ("
     " id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,"
     " endpoint_id BIGINT NOT NULL,"
     " checked_at DATETIME(3) NOT NULL,"

@@ -53,6 +53,11 @@ static int migrate_locked(struct store_db *db, const struct store_migrate_ops *o
 int store_migrate(struct store_db *db, const struct store_migrate_ops *ops, const char *where, char *err,
                   size_t errlen)
 {
+    if (ops->n_steps == 0 || ops->steps[ops->n_steps - 1].version != STORE_SCHEMA_VERSION) {
+        snprintf(err, errlen, "%s: the backend's migration steps do not end at schema version %d (a bug)", where,
+                 STORE_SCHEMA_VERSION);
+        return STORE_FATAL;
+    }
     int rc = ops->begin(db, err, errlen);
     if (rc != STORE_OK)
         return rc;

@@ -220,6 +220,12 @@ static void test_migrate_runner_refuses(void **state)
     assert_int_equal(store_migrate(&locked, &fake_ops, "fake://db", err, sizeof err), STORE_RETRY);
     assert_string_equal(locked.log, "");                                      /* nothing ran, nothing to undo */
     assert_string_equal(err, "fake: lock not granted");
+
+    struct store_migrate_ops short_ops = fake_ops;           /* steps that stop short of STORE_SCHEMA_VERSION */
+    short_ops.n_steps = 1;
+    struct store_db any = { 0 };
+    assert_int_equal(store_migrate(&any, &short_ops, "fake://db", err, sizeof err), STORE_FATAL);
+    assert_string_equal(any.log, "");
 }
 
 int main(void)

@@ -1,12 +1,17 @@
 /* storer/backend.c — picks the database backend for a configured driver, and the helpers the backends
  * share: server messages on one line, text made valid UTF-8, UTC time to the millisecond, and the
- * url -> endpoints.id cache (storer/backend.h). */
+ * url -> endpoints.id cache on uthash (storer/backend.h). */
 #include "storer/backend.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/util.h"
+
+/* uthash allocates its buckets like every allocation of the project: out of memory ends the process with a
+ * message (cw_xmalloc), never a silent exit. */
+#define uthash_malloc(sz) cw_xmalloc(sz)
+#include <uthash.h>
 
 const struct store_backend *store_backend_for(enum cw_db_driver driver)
 {
@@ -79,58 +84,45 @@ bool store_utc_ms(int64_t us, struct tm *tm, int *ms)
 
 /* ---- the url -> id cache */
 
+struct store_ep_entry {
+    UT_hash_handle hh;
+    int64_t id;
+    char url[];      /* the key, owned */
+};
+
 void store_ep_cache_clear(struct store_ep_cache *c)
 {
-    for (size_t i = 0; i < c->cap; i++)
-        free(c->keys[i]);
-    free(c->keys);
-    free(c->ids);
+    struct store_ep_entry *e, *next;
+    HASH_ITER(hh, c->by_url, e, next) {
+        HASH_DEL(c->by_url, e);
+        free(e);
+    }
     memset(c, 0, sizeof *c);
 }
 
 bool store_ep_cache_get(const struct store_ep_cache *c, const char *url, int64_t *id)
 {
-    if (!c->cap)
+    struct store_ep_entry *e;
+    HASH_FIND_STR(c->by_url, url, e);
+    if (!e)
         return false;
-    for (size_t i = cw_hash64(url) & (c->cap - 1);; i = (i + 1) & (c->cap - 1)) {
-        if (!c->keys[i])
-            return false;
-        if (!strcmp(c->keys[i], url)) {
-            *id = c->ids[i];
-            return true;
-        }
-    }
-}
-
-static void cache_put_owned(struct store_ep_cache *c, char *key, int64_t id) /* takes key */
-{
-    size_t i = cw_hash64(key) & (c->cap - 1);
-    while (c->keys[i]) {
-        if (!strcmp(c->keys[i], key)) {
-            free(key);
-            c->ids[i] = id;
-            return;
-        }
-        i = (i + 1) & (c->cap - 1);
-    }
-    c->keys[i] = key;
-    c->ids[i] = id;
-    c->n++;
+    *id = e->id;
+    return true;
 }
 
 void store_ep_cache_put(struct store_ep_cache *c, const char *url, int64_t id)
 {
-    if ((c->n + 1) * 2 > c->cap) { /* keep the load at most 1/2 */
-        struct store_ep_cache old = *c;
-        c->cap = old.cap ? old.cap * 2 : 1024;
-        c->n = 0;
-        c->keys = cw_xcalloc(c->cap, sizeof *c->keys);
-        c->ids = cw_xcalloc(c->cap, sizeof *c->ids);
-        for (size_t i = 0; i < old.cap; i++)
-            if (old.keys[i])
-                cache_put_owned(c, old.keys[i], old.ids[i]);
-        free(old.keys);
-        free(old.ids);
+    struct store_ep_entry *e;
+    HASH_FIND_STR(c->by_url, url, e);
+    if (e) {
+        e->id = id;
+        return;
     }
-    cache_put_owned(c, cw_xstrdup(url), id);
+    size_t len = strlen(url);
+    e = cw_xmalloc(sizeof *e + len + 1);
+    memset(e, 0, sizeof *e);
+    memcpy(e->url, url, len + 1);
+    e->id = id;
+    HASH_ADD_KEYPTR(hh, c->by_url, e->url, len, e);
+    c->n++;
 }

@@ -91,12 +91,13 @@ char *store_clean_text_dup(const char *s, size_t *len);
  * false when gmtime_r cannot represent the time. */
 bool store_utc_ms(int64_t us, struct tm *tm, int *ms);
 
-/* url -> endpoints.id for the backends that look ids up themselves (sqlite, mysql): open addressing, load at
- * most 1/2, keys are owned copies. A zeroed struct is an empty cache; clear empties it and frees the rest. */
+/* url -> endpoints.id for the backends that look ids up themselves (sqlite, mysql): a uthash table (the
+ * project's one hash table) of owned copies of the URLs. A zeroed struct is an empty cache; clear empties
+ * it and frees the rest. */
+struct store_ep_entry;
 struct store_ep_cache {
-    char **keys;
-    int64_t *ids;
-    size_t cap, n;   /* cap is 0 or a power of two */
+    struct store_ep_entry *by_url;  /* the uthash head */
+    size_t n;                       /* entries */
 };
 bool store_ep_cache_get(const struct store_ep_cache *c, const char *url, int64_t *id);
 void store_ep_cache_put(struct store_ep_cache *c, const char *url, int64_t id);

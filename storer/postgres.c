@@ -28,6 +28,7 @@
  * (undefined table, syntax) are STORE_FATAL. Every message names postgresql://user@host:port/db and the
  * server's own text on one line; the password is never part of it. */
 #include "storer/backend.h"
+#include "storer/migrate.h"
 
 #include <postgresql/libpq-fe.h>
 #include <stdbool.h>
@@ -54,7 +55,8 @@ static void pg_fail(const struct store_db *db, const char *what, const char *msg
 {
     char line[1024];
     store_one_line(msg, line, sizeof line);
-    snprintf(err, errlen, "%s: %s%s%s", db->where, what ? what : "", what ? ": " : "", line[0] ? line : "unknown error");
+    snprintf(err, errlen, "%s: %s%s%s", db->where, what ? what : "", what ? ": " : "",
+             line[0] ? line : "unknown error");
 }
 
 /* The server's primary message of a failed result, or the connection's message. */
@@ -147,8 +149,8 @@ static struct store_db *pg_open(const struct cw_config *cfg, int *rc, char *err,
     const char *host = cfg->db_host && *cfg->db_host ? cfg->db_host : "localhost";
     const char *user = cfg->db_user && *cfg->db_user ? cfg->db_user : NULL;
     const char *dbname = cfg->db_name && *cfg->db_name ? cfg->db_name : "clockwerk";
-    snprintf(db->where, sizeof db->where, "postgresql://%.64s%s%.300s:%s/%.128s", user ? user : "", user ? "@" : "", host,
-             port, dbname);
+    snprintf(db->where, sizeof db->where, "postgresql://%.64s%s%.300s:%s/%.128s", user ? user : "", user ? "@" : "",
+             host, port, dbname);
 
     /* TLS: "prefer" unless told otherwise; a CA file without a mode asks for full verification. */
     const char *sslmode = cfg->db_sslmode && *cfg->db_sslmode ? cfg->db_sslmode
@@ -246,65 +248,66 @@ static const char *const pg_schema_v1[] = {
     NULL,
 };
 
-static int pg_migrate(struct store_db *db, char *err, size_t errlen)
+/* 1 -> 2: the certificate expiry of https checks (NULL for the rows of version 1). */
+static const char *const pg_schema_v2[] = {
+    "ALTER TABLE checks ADD COLUMN IF NOT EXISTS tls_expires_at timestamptz",
+    NULL,
+};
+
+/* ---- migration: the primitives of storer/migrate.c; one transaction under an advisory lock */
+
+static int pg_query_int(struct store_db *db, const char *sql, const char *what, long long *value, bool *is_null,
+                        char *err, size_t errlen)
 {
-    int rc;
-    if ((rc = pg_exec(db, "BEGIN", "begin", err, errlen)) != STORE_OK)
+    PGresult *res = PQexec(db->conn, sql);
+    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+        int rc = pg_classify(db, res);
+        pg_fail(db, what, pg_result_message(db, res), err, errlen);
+        PQclear(res);
+        return rc;
+    }
+    *is_null = PQntuples(res) < 1 || PQgetisnull(res, 0, 0);
+    *value = *is_null ? 0 : strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return STORE_OK;
+}
+
+static int pg_migrate_begin(struct store_db *db, char *err, size_t errlen)
+{
+    int rc = pg_exec(db, "BEGIN", "begin", err, errlen);
+    if (rc != STORE_OK)
         return rc;
     /* Two storers starting at once must not both create the schema. */
-    if ((rc = pg_exec(db, "SELECT pg_advisory_xact_lock(7305486147123105792)", "lock", err, errlen)) != STORE_OK)
-        goto fail;
-    if ((rc = pg_exec(db,
-                      "CREATE TABLE IF NOT EXISTS schema_version ("
-                      " version integer NOT NULL)",
-                      "create schema_version", err, errlen)) != STORE_OK)
-        goto fail;
-
-    PGresult *res = PQexec(db->conn, "SELECT max(version) FROM schema_version");
-    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-        rc = pg_classify(db, res);
-        pg_fail(db, "read schema_version", pg_result_message(db, res), err, errlen);
-        PQclear(res);
-        goto fail;
-    }
-    int version = PQgetisnull(res, 0, 0) ? 0 : atoi(PQgetvalue(res, 0, 0));
-    PQclear(res);
-
-    if (version > STORE_SCHEMA_VERSION) {
-        snprintf(err, errlen, "%s: schema version %d is newer than this storer's %d; refusing to write", db->where,
-                 version, STORE_SCHEMA_VERSION);
-        rc = STORE_FATAL;
-        goto fail;
-    }
-    if (version == 0) {
-        for (size_t i = 0; pg_schema_v1[i]; i++)
-            if ((rc = pg_exec(db, pg_schema_v1[i], "create schema", err, errlen)) != STORE_OK)
-                goto fail;
-        const char *v[1] = { "1" };
-        res = PQexecParams(db->conn, "INSERT INTO schema_version (version) VALUES ($1::integer)", 1, NULL, v, NULL,
-                           NULL, 0);
-        if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
-            rc = pg_classify(db, res);
-            pg_fail(db, "write schema_version", pg_result_message(db, res), err, errlen);
-            PQclear(res);
-            goto fail;
-        }
-        PQclear(res);
-        log_info("postgresql: created schema version %d in %s", STORE_SCHEMA_VERSION, db->where);
-    }
-    /* 1 -> 2: the certificate expiry of https checks (NULL for the rows of version 1). Same transaction. */
-    if (version < 2) {
-        if ((rc = pg_exec(db, "ALTER TABLE checks ADD COLUMN IF NOT EXISTS tls_expires_at timestamptz",
-                          "add checks.tls_expires_at", err, errlen)) != STORE_OK ||
-            (rc = pg_exec(db, "INSERT INTO schema_version (version) VALUES (2)", "write schema_version", err,
-                          errlen)) != STORE_OK)
-            goto fail;
-        if (version == 1) log_info("postgresql: schema upgraded from version 1 to 2 in %s", db->where);
-    }
-    return pg_exec(db, "COMMIT", "commit", err, errlen);
-fail:
-    pg_rollback(db);
+    rc = pg_exec(db, "SELECT pg_advisory_xact_lock(7305486147123105792)", "lock", err, errlen);
+    if (rc != STORE_OK)
+        pg_rollback(db);
     return rc;
+}
+
+static int pg_migrate_commit(struct store_db *db, char *err, size_t errlen)
+{
+    return pg_exec(db, "COMMIT", "commit", err, errlen);
+}
+
+static const struct store_migrate_step pg_steps[] = {
+    { .version = 1, .what = "create schema", .sql = pg_schema_v1 },
+    { .version = 2, .what = "add checks.tls_expires_at", .sql = pg_schema_v2 },
+};
+
+static const struct store_migrate_ops pg_migrate_ops = {
+    .version_table_sql = "CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)",
+    .steps = pg_steps,
+    .n_steps = sizeof pg_steps / sizeof pg_steps[0],
+    .exec = pg_exec,
+    .query_int = pg_query_int,
+    .begin = pg_migrate_begin,
+    .commit = pg_migrate_commit,
+    .rollback = pg_rollback,
+};
+
+static int pg_migrate(struct store_db *db, char *err, size_t errlen)
+{
+    return store_migrate(db, &pg_migrate_ops, db->where, err, errlen);
 }
 
 /* The statements write_batch needs: prepared once after every (re)connect. */

@@ -8,7 +8,7 @@
  * the database: the random inserts into the (endpoint_id, checked_at) index dirty one page per row, and a page
  * dirtied many times between checkpoints is copied once — measured 20-30% less CPU per row than the default
  * 1000; a smaller page_size was worse). Every statement is prepared once (after migrate) and reused for every
- * row. Endpoint ids are cached by URL in an open-addressing hash table (store_ep_cache, storer/backend.c),
+ * row. Endpoint ids are cached by URL in a hash table (store_ep_cache on uthash, storer/backend.c),
  * so a row costs one INSERT, not a lookup; the cache is emptied whenever a transaction is rolled back (it
  * might hold ids of rows that were never committed).
  *
@@ -16,6 +16,7 @@
  * batch and reopens); at open, a file that cannot be opened or is not a database is STORE_FATAL (a wrong
  * path or permissions: retrying cannot fix it); a schema newer than ours is STORE_FATAL. */
 #include "storer/backend.h"
+#include "storer/migrate.h"
 
 #include <inttypes.h>
 #include <sqlite3.h>
@@ -25,7 +26,6 @@
 #include <string.h>
 
 #include "common/clock.h"
-#include "common/log.h"
 #include "common/util.h"
 
 #define BUSY_TIMEOUT_MS 2000
@@ -55,7 +55,8 @@ static const char *const statements[ST_COUNT] = {
                  "ELSE excluded.webhook_state END",
 };
 
-static const char schema_v1[] =
+/* Version 1: the tables and indexes of docs/schema.md (one sqlite3_exec runs them all). */
+static const char *const schema_v1[] = {
     "CREATE TABLE IF NOT EXISTS endpoints ("
     " id INTEGER PRIMARY KEY,"
     " url TEXT NOT NULL UNIQUE,"
@@ -83,7 +84,9 @@ static const char schema_v1[] =
     " message TEXT NOT NULL,"
     " email_state TEXT NOT NULL,"
     " webhook_state TEXT NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS alerts_endpoint_time ON alerts(endpoint_id, raised_at);";
+    "CREATE INDEX IF NOT EXISTS alerts_endpoint_time ON alerts(endpoint_id, raised_at);",
+    NULL,
+};
 
 struct store_db {
     sqlite3 *db;
@@ -130,12 +133,14 @@ static void sq_close(struct store_db *d)
     free(d);
 }
 
-/* The first column of the first row of sql as text (copied into out), or "" when there is no row. */
-static int query_text(struct store_db *d, const char *sql, char *out, size_t outlen, char *err, size_t errlen)
+/* The first column of the first row of sql as text (copied into out), or "" when there is no row; what names
+ * the query in err. */
+static int query_text(struct store_db *d, const char *sql, const char *what, char *out, size_t outlen, char *err,
+                      size_t errlen)
 {
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(d->db, sql, -1, &st, NULL);
-    if (rc != SQLITE_OK) return fail(d, rc, sql, err, errlen);
+    if (rc != SQLITE_OK) return fail(d, rc, what, err, errlen);
     out[0] = '\0';
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
@@ -143,7 +148,7 @@ static int query_text(struct store_db *d, const char *sql, char *out, size_t out
         snprintf(out, outlen, "%s", t ? (const char *)t : "");
         rc = SQLITE_DONE;
     }
-    int ret = rc == SQLITE_DONE ? STORE_OK : fail(d, rc, sql, err, errlen);
+    int ret = rc == SQLITE_DONE ? STORE_OK : fail(d, rc, what, err, errlen);
     sqlite3_finalize(st);
     return ret;
 }
@@ -183,12 +188,13 @@ static struct store_db *sq_open(const struct cw_config *cfg, int *rc, char *err,
     char mode[32];
     /* The first statement touches the file: a missing directory, a file that is not a database or no
      * permission to write shows here. */
-    int r = query_text(d, "PRAGMA journal_mode=WAL", mode, sizeof mode, err, errlen);
+    int r = query_text(d, "PRAGMA journal_mode=WAL", "PRAGMA journal_mode=WAL", mode, sizeof mode, err, errlen);
     if (r == STORE_OK && strcmp(mode, "wal") != 0) {
         snprintf(err, errlen, "sqlite %s: cannot switch to WAL mode (journal_mode is %s)", d->path, mode);
         r = STORE_FATAL;
     }
-    if (r == STORE_OK) r = exec(d, "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=8192", "cannot set synchronous", err, errlen);
+    if (r == STORE_OK)
+        r = exec(d, "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=8192", "cannot set synchronous", err, errlen);
     if (r == STORE_OK) r = exec(d, "BEGIN IMMEDIATE; COMMIT", "cannot write", err, errlen);
     if (r != STORE_OK) {
         int ext = sqlite3_extended_errcode(d->db);
@@ -204,36 +210,59 @@ err:
     return NULL;
 }
 
+/* ---- migration: the primitives of storer/migrate.c; the migration is one BEGIN IMMEDIATE transaction */
+
+static int sq_query_int(struct store_db *d, const char *sql, const char *what, long long *value, bool *is_null,
+                        char *err, size_t errlen)
+{
+    char text[32];
+    int r = query_text(d, sql, what, text, sizeof text, err, errlen);
+    *is_null = r != STORE_OK || !text[0];
+    *value = *is_null ? 0 : strtoll(text, NULL, 10);
+    return r;
+}
+
+static int sq_migrate_begin(struct store_db *d, char *err, size_t errlen)
+{
+    return exec(d, "BEGIN IMMEDIATE", "begin", err, errlen);
+}
+
+static int sq_migrate_commit(struct store_db *d, char *err, size_t errlen)
+{
+    return exec(d, "COMMIT", "commit", err, errlen);
+}
+
+static void sq_migrate_rollback(struct store_db *d)
+{
+    (void)sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* 1 -> 2: the certificate expiry of https checks (NULL for the rows of version 1). */
+static const char *const schema_v2[] = { "ALTER TABLE checks ADD COLUMN tls_expires_at TEXT", NULL };
+
+static const struct store_migrate_step sq_steps[] = {
+    { .version = 1, .what = "create schema", .sql = schema_v1 },
+    { .version = 2, .what = "add checks.tls_expires_at", .sql = schema_v2 },
+};
+
+static const struct store_migrate_ops sq_migrate_ops = {
+    .version_table_sql = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
+    .steps = sq_steps,
+    .n_steps = sizeof sq_steps / sizeof sq_steps[0],
+    .exec = exec,
+    .query_int = sq_query_int,
+    .begin = sq_migrate_begin,
+    .commit = sq_migrate_commit,
+    .rollback = sq_migrate_rollback,
+};
+
+/* Migrates, then prepares the statements of the write path (they need the tables). */
 static int sq_migrate(struct store_db *d, char *err, size_t errlen)
 {
-    int r = exec(d, "BEGIN IMMEDIATE", "cannot begin the migration", err, errlen);
+    char where[1100];
+    snprintf(where, sizeof where, "sqlite %.1000s", d->path);
+    int r = store_migrate(d, &sq_migrate_ops, where, err, errlen);
     if (r != STORE_OK) return r;
-    char version[32];
-    r = exec(d, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
-             "cannot create schema_version", err, errlen);
-    if (r == STORE_OK)
-        r = query_text(d, "SELECT max(version) FROM schema_version", version, sizeof version, err, errlen);
-    long v = (r == STORE_OK && version[0]) ? strtol(version, NULL, 10) : 0;
-    if (r == STORE_OK && v > STORE_SCHEMA_VERSION) {
-        snprintf(err, errlen, "sqlite %s: database schema version %ld is newer than this release supports (%d): "
-                 "use a newer Clockwerk or another database", d->path, v, STORE_SCHEMA_VERSION);
-        r = STORE_FATAL;
-    }
-    if (r == STORE_OK && v < 1) {
-        r = exec(d, schema_v1, "cannot create the schema", err, errlen);
-        if (r == STORE_OK) r = exec(d, "INSERT INTO schema_version(version) VALUES (1)", "cannot record the schema version", err, errlen);
-    }
-    /* 1 -> 2: the certificate expiry of https checks (NULL for the rows of version 1). */
-    if (r == STORE_OK && v < 2) {
-        r = exec(d, "ALTER TABLE checks ADD COLUMN tls_expires_at TEXT", "cannot add checks.tls_expires_at", err, errlen);
-        if (r == STORE_OK) r = exec(d, "INSERT INTO schema_version(version) VALUES (2)", "cannot record the schema version", err, errlen);
-        if (r == STORE_OK && v == 1) log_info("sqlite %s: schema upgraded from version 1 to 2", d->path);
-    }
-    if (r == STORE_OK) r = exec(d, "COMMIT", "cannot commit the migration", err, errlen);
-    if (r != STORE_OK) {
-        sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
-        return r;
-    }
     for (int i = 0; i < ST_COUNT; i++) {
         if (d->st[i]) continue;
         int code = sqlite3_prepare_v3(d->db, statements[i], -1, SQLITE_PREPARE_PERSISTENT, &d->st[i], NULL);

@@ -1,0 +1,58 @@
+/* storer/mysql_db.h — what the two halves of the MySQL/MariaDB backend share (storer/mysql.c: connection,
+ * error classes, schema; storer/mysql_write.c: batches and configured endpoints): the connection's state and
+ * the helpers that turn the client library's errors into STORE_RETRY/STORE_FATAL with one line in err.
+ * Private to those two files. */
+#ifndef CW_STORER_MYSQL_DB_H
+#define CW_STORER_MYSQL_DB_H
+
+#include <mysql.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "storer/backend.h"
+
+#define MY_SIZES 9                         /* multi-row statements for 1 << 8 = 256 rows down to 1 */
+#define MY_MAX_ROWS (1 << (MY_SIZES - 1))
+#define MY_COLS 14                         /* parameters per row of checks */
+#define MY_ERR_CAP (CW_ERROR_MAX + 1)
+
+/* The bound values of one row of checks. */
+struct my_row {
+    int64_t endpoint_id;
+    MYSQL_TIME at;
+    int status;
+    double ms[5];            /* latency, dns, connect, tls, ttfb */
+    my_bool ms_null[5];
+    signed char ok;
+    char err[MY_ERR_CAP];
+    unsigned long err_len;
+    my_bool err_null;
+    unsigned int worker;
+    long long boot_id, seq;
+    MYSQL_TIME expires;      /* tls_expires_at */
+    my_bool expires_null;
+};
+
+struct store_db {
+    MYSQL *conn;
+    char where[600];                 /* mysql://user@host:port/db, for messages */
+    MYSQL_STMT *insert[MY_SIZES];    /* insert[k]: 1 << k rows */
+    MYSQL_STMT *ep_insert, *ep_select, *alert;
+    MYSQL_BIND *binds;               /* MY_MAX_ROWS * MY_COLS */
+    struct my_row *rows;             /* MY_MAX_ROWS */
+    struct store_ep_cache cache;     /* url -> endpoints.id */
+};
+
+/* err gets `mysql://user@host:port/db: what: <server's message> (code)`; returns the error's class. */
+int my_fail(const struct store_db *db, const char *what, char *err, size_t errlen);
+int my_stmt_fail(const struct store_db *db, MYSQL_STMT *st, const char *what, char *err, size_t errlen);
+/* A statement without parameters or rows. */
+int my_exec(struct store_db *db, const char *sql, const char *what, char *err, size_t errlen);
+/* Rolls the open transaction back (errors ignored: a broken connection is reopened anyway). */
+void my_rollback(struct store_db *db);
+
+/* storer/mysql_write.c: the backend's write_batch and sync_endpoints (storer/backend.h). */
+int my_write_batch(struct store_db *db, const struct store_batch *batch, char *err, size_t errlen);
+int my_sync_endpoints(struct store_db *db, const struct cw_endpoint *eps, size_t n, char *err, size_t errlen);
+
+#endif

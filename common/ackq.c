@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/le.h"
 #include "common/log.h"
 #include "common/protocol.h"
 
@@ -20,37 +21,21 @@
 
 /* ---- the ack message */
 
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint64_t get_u64(const uint8_t *p)
-{
-    return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
-}
-
 int ackq_ack_encode(struct cw_buf *b, const struct ackq_range *r, size_t n)
 {
     cw_buf_reset(b);
     if (n == 0 || n > ACKQ_RANGES_MAX) return -1;
     for (size_t i = 0; i < n; i++)
         if (r[i].first == 0 || r[i].first > r[i].last) return -1;
-    uint8_t h[4] = { CW_PROTO_VERSION, CW_MSG_ACK, (uint8_t)(n & 0xff), (uint8_t)(n >> 8) };
+    uint8_t h[4] = { CW_PROTO_VERSION, CW_MSG_ACK };
+    le_put_u16(h + 2, (uint16_t)n);
     cw_buf_put(b, h, sizeof h);
     for (size_t i = 0; i < n; i++) {
         uint8_t rec[ACK_RANGE_BYTES];
-        put_u32(rec, r[i].worker);
-        put_u64(rec + 4, r[i].boot_id);
-        put_u64(rec + 12, r[i].first);
-        put_u64(rec + 20, r[i].last);
+        le_put_u32(rec, r[i].worker);
+        le_put_u64(rec + 4, r[i].boot_id);
+        le_put_u64(rec + 12, r[i].first);
+        le_put_u64(rec + 20, r[i].last);
         cw_buf_put(b, rec, sizeof rec);
     }
     return 0;
@@ -62,13 +47,13 @@ int ackq_ack_decode(const void *payload, size_t len, struct ackq_range *out, siz
     if (!p || len < 4) return *why = "truncated", -1;
     if (p[0] != CW_PROTO_VERSION) return *why = "bad version", -1;
     if (p[1] != CW_MSG_ACK) return *why = "type does not match topic", -1;
-    size_t n = (size_t)p[2] | (size_t)p[3] << 8;
+    size_t n = le_get_u16(p + 2);
     if (n == 0 || n > ACKQ_RANGES_MAX) return *why = "bad count", -1;
     if (len != 4 + n * ACK_RANGE_BYTES) return *why = len < 4 + n * ACK_RANGE_BYTES ? "truncated" : "trailing bytes", -1;
     if (n > max) return *why = "too many ranges", -1;
     for (size_t i = 0; i < n; i++) {
         const uint8_t *rec = p + 4 + i * ACK_RANGE_BYTES;
-        out[i] = (struct ackq_range){ get_u32(rec), get_u64(rec + 4), get_u64(rec + 12), get_u64(rec + 20) };
+        out[i] = (struct ackq_range){ le_get_u32(rec), le_get_u64(rec + 4), le_get_u64(rec + 12), le_get_u64(rec + 20) };
         if (out[i].first == 0 || out[i].first > out[i].last) return *why = "bad range", -1;
     }
     return (int)n;
@@ -142,12 +127,12 @@ static int spool_append(struct ackq *q, const struct ackq_entry *e, const void *
         }
     }
     uint8_t h[SPOOL_HEADER];
-    put_u32(h, (uint32_t)len);
-    put_u32(h + 4, e->worker);
-    put_u64(h + 8, e->boot_id);
-    put_u64(h + 16, e->first);
-    put_u64(h + 24, e->last);
-    put_u32(h + 32, e->n);
+    le_put_u32(h, (uint32_t)len);
+    le_put_u32(h + 4, e->worker);
+    le_put_u64(h + 8, e->boot_id);
+    le_put_u64(h + 16, e->first);
+    le_put_u64(h + 24, e->last);
+    le_put_u32(h + 32, e->n);
     struct iovec iov[2] = { { h, sizeof h }, { (void *)data, len } };
     ssize_t want = (ssize_t)(sizeof h + len);
     ssize_t w = pwritev(q->spool_fd, iov, 2, (off_t)q->spool_end);
@@ -168,7 +153,7 @@ static uint64_t spool_whole_end(int fd, uint64_t size, uint64_t *records)
     while (off + SPOOL_HEADER <= size) {
         uint8_t h[SPOOL_HEADER];
         if (pread(fd, h, sizeof h, (off_t)off) != (ssize_t)sizeof h) break;
-        uint32_t len = get_u32(h);
+        uint32_t len = le_get_u32(h);
         if (len > SPOOL_RECORD_MAX || off + SPOOL_HEADER + len > size) break;
         off += SPOOL_HEADER + len;
         if (records) (*records)++;
@@ -210,12 +195,12 @@ static int spool_rewrite(struct ackq *q, bool with_memory)
         const struct ackq_entry *e = at(q, i);
         if (e->acked) continue;
         uint8_t h[SPOOL_HEADER];
-        put_u32(h, (uint32_t)e->buf.len);
-        put_u32(h + 4, e->worker);
-        put_u64(h + 8, e->boot_id);
-        put_u64(h + 16, e->first);
-        put_u64(h + 24, e->last);
-        put_u32(h + 32, e->n);
+        le_put_u32(h, (uint32_t)e->buf.len);
+        le_put_u32(h + 4, e->worker);
+        le_put_u64(h + 8, e->boot_id);
+        le_put_u64(h + 16, e->first);
+        le_put_u64(h + 24, e->last);
+        le_put_u32(h + 32, e->n);
         struct iovec iov[2] = { { h, sizeof h }, { e->buf.data, e->buf.len } };
         ssize_t want = (ssize_t)(sizeof h + e->buf.len);
         ssize_t w = pwritev(fd, iov, 2, (off_t)off);
@@ -261,12 +246,12 @@ static void spool_make_room(struct ackq *q, uint64_t want)
             q->spool_read = q->spool_end; /* unreadable: drop the rest */
             break;
         }
-        uint32_t len = get_u32(h);
+        uint32_t len = le_get_u32(h);
         if (len > SPOOL_RECORD_MAX || q->spool_read + SPOOL_HEADER + len > q->spool_end) {
             q->spool_read = q->spool_end;
             break;
         }
-        dropped += get_u32(h + 32);
+        dropped += le_get_u32(h + 32);
         batches++;
         q->spool_read += SPOOL_HEADER + len;
     }
@@ -295,14 +280,14 @@ static void spool_refill(struct ackq *q)
     while (q->spool_fd >= 0 && q->spool_read < q->spool_end && q->mem_bytes < q->max_bytes / 4 * 3) {
         uint8_t h[SPOOL_HEADER];
         if (pread(q->spool_fd, h, sizeof h, (off_t)q->spool_read) != (ssize_t)sizeof h) goto bad;
-        uint32_t len = get_u32(h);
+        uint32_t len = le_get_u32(h);
         if (len > SPOOL_RECORD_MAX || q->spool_read + SPOOL_HEADER + len > q->spool_end) goto bad;
         struct ackq_entry *e = ring_append(q);
-        e->worker = get_u32(h + 4);
-        e->boot_id = get_u64(h + 8);
-        e->first = get_u64(h + 16);
-        e->last = get_u64(h + 24);
-        e->n = get_u32(h + 32);
+        e->worker = le_get_u32(h + 4);
+        e->boot_id = le_get_u64(h + 8);
+        e->first = le_get_u64(h + 16);
+        e->last = le_get_u64(h + 24);
+        e->n = le_get_u32(h + 32);
         e->from_spool = true;
         cw_buf_reserve(&e->buf, len);
         if (pread(q->spool_fd, e->buf.data, len, (off_t)(q->spool_read + SPOOL_HEADER)) != (ssize_t)len) {
@@ -568,9 +553,9 @@ long ackq_adopt_spool(struct ackq *q, const char *orphan_path, char *err, size_t
     while (off < end) {
         uint8_t h[SPOOL_HEADER];
         if (pread(in, h, sizeof h, (off_t)off) != (ssize_t)sizeof h) goto rd;
-        uint32_t len = get_u32(h);
-        struct ackq_entry key = { .worker = get_u32(h + 4), .boot_id = get_u64(h + 8), .first = get_u64(h + 16),
-                                  .last = get_u64(h + 24), .n = get_u32(h + 32) };
+        uint32_t len = le_get_u32(h);
+        struct ackq_entry key = { .worker = le_get_u32(h + 4), .boot_id = le_get_u64(h + 8), .first = le_get_u64(h + 16),
+                                  .last = le_get_u64(h + 24), .n = le_get_u32(h + 32) };
         cw_buf_reset(&b);
         cw_buf_reserve(&b, len);
         if (pread(in, b.data, len, (off_t)(off + SPOOL_HEADER)) != (ssize_t)len) goto rd;

@@ -1,4 +1,5 @@
-/* common/ackq.c — the acknowledged outbox (see ackq.h): ring of unacked batches, window, resend, spool. */
+/* common/ackq.c — the acknowledged outbox (see ackq.h): ring of unacked batches, window, resend, spool (its file
+ * format and recovery scan are common/spoolfile.c's). */
 #include "common/ackq.h"
 
 #include <errno.h>
@@ -50,7 +51,8 @@ int ackq_ack_decode(const void *payload, size_t len, struct ackq_range *out, siz
     if (n > max) return *why = "too many ranges", -1;
     for (size_t i = 0; i < n; i++) {
         const uint8_t *rec = p + 4 + i * ACK_RANGE_BYTES;
-        out[i] = (struct ackq_range){ le_get_u32(rec), le_get_u64(rec + 4), le_get_u64(rec + 12), le_get_u64(rec + 20) };
+        out[i] = (struct ackq_range){ .worker = le_get_u32(rec), .boot_id = le_get_u64(rec + 4),
+                                      .first = le_get_u64(rec + 12), .last = le_get_u64(rec + 20) };
         if (out[i].first == 0 || out[i].first > out[i].last) return *why = "bad range", -1;
     }
     return (int)n;

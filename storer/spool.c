@@ -46,7 +46,8 @@ int store_spool_append(struct store_spool *sp, const void *payload, size_t len, 
     if (sp->file.fd < 0) sp->read_off = sp->next_off = 0; /* a new file */
     if (spoolfile_append(&sp->file, NULL, payload, len) == 0) return 0;
     if (errno == EINVAL) snprintf(err, errlen, "spool %s: record of %zu bytes refused", sp->file.path, len);
-    else snprintf(err, errlen, "cannot write spool %s: %s", sp->file.path, strerror(errno));
+    else snprintf(err, errlen, "cannot %s spool %s: %s", sp->file.fd < 0 ? "create" : "write", sp->file.path,
+                  strerror(errno));
     return -1;
 }
 

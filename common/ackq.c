@@ -1,41 +1,23 @@
-/* common/ackq.c — the acknowledged outbox (see ackq.h): ring of unacked batches, window, resend, spool. */
+/* common/ackq.c — the acknowledged outbox (see ackq.h): ring of unacked batches, window, resend, spool (its file
+ * format and recovery scan are common/spoolfile.c's). */
 #include "common/ackq.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/uio.h>
-#include <unistd.h>
 
 #include "common/clock.h"
+#include "common/le.h"
 #include "common/log.h"
 #include "common/protocol.h"
+#include "common/spoolfile.h"
 
 #define ACK_RANGE_BYTES 28
-#define SPOOL_HEADER 36
+#define SPOOL_META 32 /* u32 worker, u64 boot_id, u64 first, u64 last, u32 results */
 #define SPOOL_RECORD_MAX (CW_PAYLOAD_MAX)
 
 /* ---- the ack message */
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint64_t get_u64(const uint8_t *p)
-{
-    return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
-}
 
 int ackq_ack_encode(struct cw_buf *b, const struct ackq_range *r, size_t n)
 {
@@ -43,14 +25,15 @@ int ackq_ack_encode(struct cw_buf *b, const struct ackq_range *r, size_t n)
     if (n == 0 || n > ACKQ_RANGES_MAX) return -1;
     for (size_t i = 0; i < n; i++)
         if (r[i].first == 0 || r[i].first > r[i].last) return -1;
-    uint8_t h[4] = { CW_PROTO_VERSION, CW_MSG_ACK, (uint8_t)(n & 0xff), (uint8_t)(n >> 8) };
+    uint8_t h[4] = { CW_PROTO_VERSION, CW_MSG_ACK };
+    le_put_u16(h + 2, (uint16_t)n);
     cw_buf_put(b, h, sizeof h);
     for (size_t i = 0; i < n; i++) {
         uint8_t rec[ACK_RANGE_BYTES];
-        put_u32(rec, r[i].worker);
-        put_u64(rec + 4, r[i].boot_id);
-        put_u64(rec + 12, r[i].first);
-        put_u64(rec + 20, r[i].last);
+        le_put_u32(rec, r[i].worker);
+        le_put_u64(rec + 4, r[i].boot_id);
+        le_put_u64(rec + 12, r[i].first);
+        le_put_u64(rec + 20, r[i].last);
         cw_buf_put(b, rec, sizeof rec);
     }
     return 0;
@@ -62,13 +45,14 @@ int ackq_ack_decode(const void *payload, size_t len, struct ackq_range *out, siz
     if (!p || len < 4) return *why = "truncated", -1;
     if (p[0] != CW_PROTO_VERSION) return *why = "bad version", -1;
     if (p[1] != CW_MSG_ACK) return *why = "type does not match topic", -1;
-    size_t n = (size_t)p[2] | (size_t)p[3] << 8;
+    size_t n = le_get_u16(p + 2);
     if (n == 0 || n > ACKQ_RANGES_MAX) return *why = "bad count", -1;
     if (len != 4 + n * ACK_RANGE_BYTES) return *why = len < 4 + n * ACK_RANGE_BYTES ? "truncated" : "trailing bytes", -1;
     if (n > max) return *why = "too many ranges", -1;
     for (size_t i = 0; i < n; i++) {
         const uint8_t *rec = p + 4 + i * ACK_RANGE_BYTES;
-        out[i] = (struct ackq_range){ get_u32(rec), get_u64(rec + 4), get_u64(rec + 12), get_u64(rec + 20) };
+        out[i] = (struct ackq_range){ .worker = le_get_u32(rec), .boot_id = le_get_u64(rec + 4),
+                                      .first = le_get_u64(rec + 12), .last = le_get_u64(rec + 20) };
         if (out[i].first == 0 || out[i].first > out[i].last) return *why = "bad range", -1;
     }
     return (int)n;
@@ -117,7 +101,25 @@ static void pop_done(struct ackq *q)
     }
 }
 
-/* ---- the spool */
+/* ---- the spool: common/spoolfile.h's format, each record's meta is the entry's identity */
+
+static void meta_put(uint8_t *m, const struct ackq_entry *e)
+{
+    le_put_u32(m, e->worker);
+    le_put_u64(m + 4, e->boot_id);
+    le_put_u64(m + 12, e->first);
+    le_put_u64(m + 20, e->last);
+    le_put_u32(m + 28, e->n);
+}
+
+static void meta_get(const uint8_t *m, struct ackq_entry *e)
+{
+    e->worker = le_get_u32(m);
+    e->boot_id = le_get_u64(m + 4);
+    e->first = le_get_u64(m + 12);
+    e->last = le_get_u64(m + 20);
+    e->n = le_get_u32(m + 28);
+}
 
 static void spool_log_failure(struct ackq *q, const char *what)
 {
@@ -132,121 +134,43 @@ static void spool_make_room(struct ackq *q, uint64_t want);
 static int spool_append(struct ackq *q, const struct ackq_entry *e, const void *data, size_t len)
 {
     if (!q->spool_path) return -1;
-    if (q->spool_max_bytes && q->spool_fd >= 0 && q->spool_end + SPOOL_HEADER + len > q->spool_max_bytes)
-        spool_make_room(q, SPOOL_HEADER + len);
-    if (q->spool_fd < 0) {
-        q->spool_fd = open(q->spool_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (q->spool_fd < 0) {
-            spool_log_failure(q, "create");
-            return -1;
-        }
-    }
-    uint8_t h[SPOOL_HEADER];
-    put_u32(h, (uint32_t)len);
-    put_u32(h + 4, e->worker);
-    put_u64(h + 8, e->boot_id);
-    put_u64(h + 16, e->first);
-    put_u64(h + 24, e->last);
-    put_u32(h + 32, e->n);
-    struct iovec iov[2] = { { h, sizeof h }, { (void *)data, len } };
-    ssize_t want = (ssize_t)(sizeof h + len);
-    ssize_t w = pwritev(q->spool_fd, iov, 2, (off_t)q->spool_end);
-    if (w != want) {
-        if (w >= 0) errno = ENOSPC;
-        spool_log_failure(q, "write");
+    uint64_t bytes = spoolfile_record_bytes(&q->spool, len);
+    if (q->spool_max_bytes && q->spool.fd >= 0 && q->spool.end + bytes > q->spool_max_bytes)
+        spool_make_room(q, bytes);
+    uint8_t meta[SPOOL_META];
+    meta_put(meta, e);
+    if (spoolfile_append(&q->spool, meta, data, len) != 0) {
+        spool_log_failure(q, q->spool.fd < 0 ? "create" : "write");
         return -1;
     }
-    q->spool_end += (uint64_t)want;
     q->spool_failed_logged = false;
     return 0;
 }
 
-/* Scans the whole records of fd up to size: returns where the last whole one ends. */
-static uint64_t spool_whole_end(int fd, uint64_t size, uint64_t *records)
-{
-    uint64_t off = 0;
-    while (off + SPOOL_HEADER <= size) {
-        uint8_t h[SPOOL_HEADER];
-        if (pread(fd, h, sizeof h, (off_t)off) != (ssize_t)sizeof h) break;
-        uint32_t len = get_u32(h);
-        if (len > SPOOL_RECORD_MAX || off + SPOOL_HEADER + len > size) break;
-        off += SPOOL_HEADER + len;
-        if (records) (*records)++;
-    }
-    return off;
-}
-
-/* Copies bytes [from, to) of in to out at out_off. 0, or -1 with errno set. */
-static int copy_range(int in, uint64_t from, uint64_t to, int out, uint64_t out_off)
-{
-    uint8_t buf[65536];
-    while (from < to) {
-        size_t n = to - from < sizeof buf ? (size_t)(to - from) : sizeof buf;
-        ssize_t r = pread(in, buf, n, (off_t)from);
-        if (r <= 0) {
-            if (r == 0) errno = EIO;
-            return -1;
-        }
-        if (pwrite(out, buf, (size_t)r, (off_t)out_off) != r) {
-            if (errno == 0) errno = ENOSPC;
-            return -1;
-        }
-        from += (uint64_t)r;
-        out_off += (uint64_t)r;
-    }
-    return 0;
-}
-
 /* Replaces the spool file by: (with_memory) every unacked entry in memory, in ring order, then the unread
- * records [spool_read, spool_end). Synced, renamed over the old file. 0, or -1 (the old file is untouched). */
+ * records [spool_read, spool.end). Synced, renamed over the old file. 0, or -1 (the old file is untouched). */
 static int spool_rewrite(struct ackq *q, bool with_memory)
 {
-    char tmp[4096];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", q->spool_path) >= sizeof tmp) return errno = ENAMETOOLONG, -1;
-    int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return -1;
-    uint64_t off = 0;
+    struct spoolfile tmp;
+    if (spoolfile_rewrite_begin(&q->spool, &tmp) != 0) return -1;
     for (size_t i = 0; with_memory && i < q->count; i++) {
         const struct ackq_entry *e = at(q, i);
         if (e->acked) continue;
-        uint8_t h[SPOOL_HEADER];
-        put_u32(h, (uint32_t)e->buf.len);
-        put_u32(h + 4, e->worker);
-        put_u64(h + 8, e->boot_id);
-        put_u64(h + 16, e->first);
-        put_u64(h + 24, e->last);
-        put_u32(h + 32, e->n);
-        struct iovec iov[2] = { { h, sizeof h }, { e->buf.data, e->buf.len } };
-        ssize_t want = (ssize_t)(sizeof h + e->buf.len);
-        ssize_t w = pwritev(fd, iov, 2, (off_t)off);
-        if (w != want) {
-            if (w >= 0) errno = ENOSPC;
-            goto fail;
-        }
-        off += (uint64_t)want;
+        uint8_t meta[SPOOL_META];
+        meta_put(meta, e);
+        if (spoolfile_append(&tmp, meta, e->buf.data, e->buf.len) != 0) goto fail;
     }
-    if (q->spool_fd >= 0 && copy_range(q->spool_fd, q->spool_read, q->spool_end, fd, off) != 0) goto fail;
-    off += q->spool_fd >= 0 ? q->spool_end - q->spool_read : 0;
-    if (fdatasync(fd) != 0 || rename(tmp, q->spool_path) != 0) goto fail;
-    if (q->spool_fd >= 0) close(q->spool_fd);
-    q->spool_fd = fd;
+    if (q->spool.fd >= 0 && spoolfile_copy(&tmp, &q->spool, q->spool_read, q->spool.end) != 0) goto fail;
+    if (spoolfile_rewrite_commit(&q->spool, &tmp) != 0) return -1;
     q->spool_read = 0;
-    q->spool_end = off;
     /* what was read from the old file is no longer in the new one: those entries now live in memory only */
     for (size_t i = 0; i < q->count; i++) at(q, i)->from_spool = false;
     q->spool_outstanding = 0;
-    if (off == 0) {
-        if (unlink(q->spool_path) != 0 && errno != ENOENT)
-            log_warn("cannot remove the spool %s: %s", q->spool_path, strerror(errno));
-        close(fd);
-        q->spool_fd = -1;
-    }
     return 0;
 fail:;
-    int e = errno;
-    close(fd);
-    unlink(tmp);
-    errno = e;
+    int saved = errno;
+    spoolfile_rewrite_abort(&tmp);
+    errno = saved;
     return -1;
 }
 
@@ -255,20 +179,15 @@ fail:;
 static void spool_make_room(struct ackq *q, uint64_t want)
 {
     uint64_t target = q->spool_max_bytes / 2, dropped = 0, batches = 0;
-    while (q->spool_read < q->spool_end && q->spool_end - q->spool_read + want > target) {
-        uint8_t h[SPOOL_HEADER];
-        if (pread(q->spool_fd, h, sizeof h, (off_t)q->spool_read) != (ssize_t)sizeof h) {
-            q->spool_read = q->spool_end; /* unreadable: drop the rest */
+    while (q->spool_read < q->spool.end && q->spool.end - q->spool_read + want > target) {
+        struct spoolfile_record rec;
+        if (spoolfile_read(&q->spool, q->spool_read, &rec, NULL) != 0) {
+            q->spool_read = q->spool.end; /* unreadable: drop the rest */
             break;
         }
-        uint32_t len = get_u32(h);
-        if (len > SPOOL_RECORD_MAX || q->spool_read + SPOOL_HEADER + len > q->spool_end) {
-            q->spool_read = q->spool_end;
-            break;
-        }
-        dropped += get_u32(h + 32);
+        dropped += le_get_u32(rec.meta + 28);
         batches++;
-        q->spool_read += SPOOL_HEADER + len;
+        q->spool_read = rec.next;
     }
     q->dropped += dropped;
     q->spool_full_dropped += dropped;
@@ -281,75 +200,32 @@ static void spool_make_room(struct ackq *q, uint64_t want)
 
 static void spool_reset_if_done(struct ackq *q)
 {
-    if (q->spool_fd < 0 || q->spool_read < q->spool_end || q->spool_outstanding) return;
-    if (unlink(q->spool_path) != 0 && errno != ENOENT)
-        log_warn("cannot remove the spool %s: %s", q->spool_path, strerror(errno));
-    close(q->spool_fd);
-    q->spool_fd = -1;
-    q->spool_read = q->spool_end = 0;
+    if (q->spool.fd < 0 || q->spool_read < q->spool.end || q->spool_outstanding) return;
+    spoolfile_remove(&q->spool);
+    q->spool_read = 0;
 }
 
 /* Reads spool records into memory while memory is below 3/4 of the bound. */
 static void spool_refill(struct ackq *q)
 {
-    while (q->spool_fd >= 0 && q->spool_read < q->spool_end && q->mem_bytes < q->max_bytes / 4 * 3) {
-        uint8_t h[SPOOL_HEADER];
-        if (pread(q->spool_fd, h, sizeof h, (off_t)q->spool_read) != (ssize_t)sizeof h) goto bad;
-        uint32_t len = get_u32(h);
-        if (len > SPOOL_RECORD_MAX || q->spool_read + SPOOL_HEADER + len > q->spool_end) goto bad;
+    while (q->spool.fd >= 0 && q->spool_read < q->spool.end && q->mem_bytes < q->max_bytes / 4 * 3) {
+        struct spoolfile_record rec;
         struct ackq_entry *e = ring_append(q);
-        e->worker = get_u32(h + 4);
-        e->boot_id = get_u64(h + 8);
-        e->first = get_u64(h + 16);
-        e->last = get_u64(h + 24);
-        e->n = get_u32(h + 32);
-        e->from_spool = true;
-        cw_buf_reserve(&e->buf, len);
-        if (pread(q->spool_fd, e->buf.data, len, (off_t)(q->spool_read + SPOOL_HEADER)) != (ssize_t)len) {
+        if (spoolfile_read(&q->spool, q->spool_read, &rec, &e->buf) != 0) {
             q->count--;
-            goto bad;
+            log_error("the spool %s for the %s is unreadable at offset %llu (%s): the rest of it is dropped",
+                      q->spool_path, q->name, (unsigned long long)q->spool_read, strerror(errno));
+            q->spool_read = q->spool.end;
+            break;
         }
-        e->buf.len = len;
-        q->mem_bytes += len;
-        q->spool_read += SPOOL_HEADER + len;
+        meta_get(rec.meta, e);
+        e->from_spool = true;
+        q->mem_bytes += rec.len;
+        q->spool_read = rec.next;
         q->spool_outstanding++;
         q->replayed += e->n;
     }
     spool_reset_if_done(q);
-    return;
-bad:
-    log_error("the spool %s for the %s is unreadable at offset %llu (%s): the rest of it is dropped", q->spool_path,
-              q->name, (unsigned long long)q->spool_read, strerror(errno));
-    q->spool_read = q->spool_end;
-    spool_reset_if_done(q);
-}
-
-/* Opens a predecessor's spool: its whole records become unread; a record cut short at the end is ignored. */
-static int spool_open_existing(struct ackq *q, char *err, size_t errlen)
-{
-    int fd = open(q->spool_path, O_RDWR | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT) return 0;
-        snprintf(err, errlen, "cannot open %s: %s", q->spool_path, strerror(errno));
-        return -1;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        snprintf(err, errlen, "cannot stat %s: %s", q->spool_path, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    uint64_t size = (uint64_t)st.st_size, records = 0;
-    uint64_t off = spool_whole_end(fd, size, &records);
-    if (off < size) log_warn("spool %s: %llu bytes at the end are not a whole record (ignored)", q->spool_path,
-                             (unsigned long long)(size - off));
-    q->spool_fd = fd;
-    q->spool_read = 0;
-    q->spool_end = off;
-    if (records) log_info("replaying %llu batches for the %s left in %s by a previous run", (unsigned long long)records,
-                          q->name, q->spool_path);
-    spool_reset_if_done(q);
-    return 0;
 }
 
 /* ---- public */
@@ -364,14 +240,18 @@ int ackq_init(struct ackq *q, struct bus_socket *sock, const char *name, size_t 
     q->max_bytes = max_bytes ? max_bytes : 1;
     q->window = window ? window : 1;
     q->resend_ns = resend_ns > 0 ? resend_ns : 1;
-    q->spool_fd = -1;
+    q->spool.fd = -1;
     if (spool_path) {
-        q->spool_path = cw_xstrdup(spool_path);
-        if (spool_open_existing(q, err, errlen) != 0) {
-            free(q->spool_path);
-            q->spool_path = NULL;
+        /* a predecessor's spool: its whole records become unread (the recovery scan cuts a torn tail) */
+        uint64_t records = 0;
+        spoolfile_init(&q->spool, spool_path, SPOOL_META, SPOOL_RECORD_MAX);
+        if (spoolfile_open(&q->spool, &records, err, errlen) != 0) {
+            spoolfile_free(&q->spool);
             return -1;
         }
+        q->spool_path = q->spool.path;
+        if (records) log_info("replaying %llu batches for the %s left in %s by a previous run",
+                              (unsigned long long)records, q->name, q->spool_path);
     }
     return 0;
 }
@@ -382,9 +262,7 @@ void ackq_free(struct ackq *q)
     free(q->ring);
     q->ring = NULL;
     q->count = q->cap = q->head = 0;
-    if (q->spool_fd >= 0) close(q->spool_fd);
-    q->spool_fd = -1;
-    free(q->spool_path);
+    spoolfile_free(&q->spool);
     q->spool_path = NULL;
 }
 
@@ -419,7 +297,7 @@ void ackq_push(struct ackq *q, const void *data, size_t len, uint32_t worker, ui
                uint64_t last, unsigned n)
 {
     struct ackq_entry key = { .worker = worker, .boot_id = boot_id, .first = first, .last = last, .n = n };
-    bool spool_first = q->spool_fd >= 0 && q->spool_read < q->spool_end; /* keep the order */
+    bool spool_first = q->spool.fd >= 0 && q->spool_read < q->spool.end; /* keep the order */
     if (spool_first || (q->mem_bytes + len > q->max_bytes && q->count > 0)) {
         if (spool_append(q, &key, data, len) == 0) {
             if (q->spooled == 0 || !spool_first)
@@ -496,7 +374,7 @@ void ackq_service(struct ackq *q, int64_t now_ns)
     send_window(q, now_ns);
 }
 
-bool ackq_idle(const struct ackq *q) { return q->count == 0 && q->spool_read >= q->spool_end; }
+bool ackq_idle(const struct ackq *q) { return q->count == 0 && q->spool_read >= q->spool.end; }
 
 uint64_t ackq_pending_results(const struct ackq *q)
 {
@@ -505,7 +383,7 @@ uint64_t ackq_pending_results(const struct ackq *q)
     return n;
 }
 
-uint64_t ackq_spool_bytes(const struct ackq *q) { return q->spool_end - q->spool_read; }
+uint64_t ackq_spool_bytes(const struct ackq *q) { return q->spool.end - q->spool_read; }
 
 int64_t ackq_next_deadline(const struct ackq *q)
 {
@@ -537,7 +415,7 @@ uint64_t ackq_spill(struct ackq *q)
     q->spool_outstanding = 0;
     q->inflight = 0;
     pop_done(q);
-    if (q->spool_fd >= 0 && fdatasync(q->spool_fd) != 0)
+    if (spoolfile_sync(&q->spool) != 0)
         log_warn("cannot sync the spool %s: %s", q->spool_path, strerror(errno));
     return lost;
 }
@@ -550,50 +428,41 @@ long ackq_adopt_spool(struct ackq *q, const char *orphan_path, char *err, size_t
         snprintf(err, errlen, "no spool of our own to adopt %s into", orphan_path);
         return -1;
     }
-    int in = open(orphan_path, O_RDONLY | O_CLOEXEC);
-    if (in < 0) {
-        if (errno == ENOENT) return 0;
-        snprintf(err, errlen, "cannot open %s: %s", orphan_path, strerror(errno));
+    struct spoolfile orphan;
+    spoolfile_init(&orphan, orphan_path, SPOOL_META, SPOOL_RECORD_MAX);
+    if (spoolfile_open(&orphan, NULL, err, errlen) != 0) {
+        spoolfile_free(&orphan);
         return -1;
     }
-    struct stat st;
-    if (fstat(in, &st) != 0) {
-        snprintf(err, errlen, "cannot stat %s: %s", orphan_path, strerror(errno));
-        close(in);
-        return -1;
-    }
-    uint64_t end = spool_whole_end(in, (uint64_t)st.st_size, NULL), off = 0;
     long batches = 0;
-    struct cw_buf b = { 0 };
-    while (off < end) {
-        uint8_t h[SPOOL_HEADER];
-        if (pread(in, h, sizeof h, (off_t)off) != (ssize_t)sizeof h) goto rd;
-        uint32_t len = get_u32(h);
-        struct ackq_entry key = { .worker = get_u32(h + 4), .boot_id = get_u64(h + 8), .first = get_u64(h + 16),
-                                  .last = get_u64(h + 24), .n = get_u32(h + 32) };
-        cw_buf_reset(&b);
-        cw_buf_reserve(&b, len);
-        if (pread(in, b.data, len, (off_t)(off + SPOOL_HEADER)) != (ssize_t)len) goto rd;
-        if (spool_append(q, &key, b.data, len) != 0) {
+    struct cw_buf payload = { 0 };
+    uint64_t off = 0;
+    while (off < orphan.end) {
+        struct spoolfile_record rec;
+        struct ackq_entry key = { 0 };
+        if (spoolfile_read(&orphan, off, &rec, &payload) != 0) {
+            snprintf(err, errlen, "cannot read %s: %s", orphan_path, strerror(errno));
+            goto fail;
+        }
+        meta_get(rec.meta, &key);
+        if (spool_append(q, &key, payload.data, payload.len) != 0) {
             snprintf(err, errlen, "cannot append %s to %s: %s", orphan_path, q->spool_path, strerror(errno));
             goto fail;
         }
-        off += SPOOL_HEADER + len;
+        off = rec.next;
         batches++;
     }
-    cw_buf_free(&b);
-    close(in);
-    if (q->spool_fd >= 0 && fdatasync(q->spool_fd) != 0) {
+    cw_buf_free(&payload);
+    if (spoolfile_sync(&q->spool) != 0) {
         snprintf(err, errlen, "cannot sync %s: %s", q->spool_path, strerror(errno));
+        spoolfile_free(&orphan);
         return -1;
     }
-    if (unlink(orphan_path) != 0 && errno != ENOENT)
-        log_warn("cannot remove the adopted spool %s: %s (it would be resent once more)", orphan_path, strerror(errno));
+    spoolfile_remove(&orphan); /* a failure is logged: the orphan would be resent once more */
+    spoolfile_free(&orphan);
     return batches;
-rd:
-    snprintf(err, errlen, "cannot read %s: %s", orphan_path, errno ? strerror(errno) : "short read");
 fail:
-    cw_buf_free(&b);
-    close(in);
+    cw_buf_free(&payload);
+    spoolfile_free(&orphan);
     return -1;
 }

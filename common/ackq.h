@@ -1,6 +1,7 @@
 /* common/ackq.h — the sender's side of acknowledged delivery: an ordered outbox of result batches that are
  * kept until the receiver acknowledges them (CW_MSG_ACK), resent after a timeout, bounded in memory and
- * spilled to a spool file beyond the bound. Shared by the worker (to the storer and to the alerter).
+ * spilled to a spool file beyond the bound. Shared by the worker (to the storer and to the alerter) and the
+ * alerter (its alert records to the storer).
  *
  * DESIGN (docs/protocol.md section "Acknowledged delivery")
  * Entries sit in a FIFO ring in the order they were pushed. At most `window` entries are in flight (sent,
@@ -16,8 +17,9 @@
  * every record read from it has been acknowledged and nothing is left unread. ackq_spill() (at exit)
  * appends what is still unacknowledged in memory; a process started on the same spool path (a restarted
  * worker, same slot) replays the file from its start: records already acknowledged are resent and stored
- * once. Spool record: u32 payload length, u32 worker, u64 boot_id, u64 first seq, u64 last seq, u32
- * results, payload (all little-endian). A record cut short at the end of the file is ignored. */
+ * once. The spool file is common/spoolfile.h's format with 32 bytes of meta per record: u32 payload length,
+ * then u32 worker, u64 boot_id, u64 first seq, u64 last seq, u32 results, then the payload (all
+ * little-endian). A torn tail (a record cut short at the end of the file) is cut off at open. */
 #ifndef CW_COMMON_ACKQ_H
 #define CW_COMMON_ACKQ_H
 
@@ -28,6 +30,7 @@
 #include <string.h>
 
 #include "common/bus.h"
+#include "common/spoolfile.h"
 #include "common/util.h"
 
 /* One acknowledged range: seqs first..last of (worker, boot_id) are durable at the receiver. */
@@ -88,9 +91,9 @@ struct ackq {
     size_t window;
     int64_t resend_ns;
 
-    char *spool_path;         /* NULL: no spool (beyond the bound the oldest is dropped) */
-    int spool_fd;             /* -1 when not open */
-    uint64_t spool_read, spool_end;
+    const char *spool_path;   /* NULL: no spool (beyond the bound the oldest is dropped); else spool.path */
+    struct spoolfile spool;   /* the file (common/spoolfile.h); spool.fd -1 when there is none */
+    uint64_t spool_read;      /* first unread record */
     size_t spool_outstanding; /* entries read from the spool, in memory, not yet acked */
     bool spool_failed_logged;
     uint64_t spool_max_bytes; /* disk bound of the spool file (0: none); beyond it the oldest unread is dropped */

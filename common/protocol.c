@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "common/le.h"
+
 /* ---- topics */
 
 static const char *const topics[] = { [CW_MSG_RESULT] = "result", [CW_MSG_STATS] = "stats",
@@ -22,29 +24,7 @@ enum cw_msg_type proto_type_of_topic(const void *topic, size_t len)
     return CW_MSG_INVALID;
 }
 
-/* ---- little-endian writers */
-
-static void put_u8(struct cw_buf *b, uint8_t v) { cw_buf_put(b, &v, 1); }
-
-static void put_u16(struct cw_buf *b, uint16_t v)
-{
-    uint8_t p[2] = { (uint8_t)v, (uint8_t)(v >> 8) };
-    cw_buf_put(b, p, 2);
-}
-
-static void put_u32(struct cw_buf *b, uint32_t v)
-{
-    uint8_t p[4];
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-    cw_buf_put(b, p, 4);
-}
-
-static void put_u64(struct cw_buf *b, uint64_t v)
-{
-    uint8_t p[8];
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
-    cw_buf_put(b, p, 8);
-}
+/* ---- writers (integers: common/le.h) */
 
 /* A string: u16 length, bytes, NUL. Cut at max bytes, and at an embedded NUL (none can be in a C string).
  * A cut never splits a UTF-8 sequence: it backs up to the start of the character it would split, so that
@@ -57,120 +37,58 @@ static void put_str(struct cw_buf *b, const char *s, size_t max)
         size_t lowest = max > 3 ? max - 3 : 0; /* a UTF-8 character is at most 4 bytes */
         while (n > lowest && ((unsigned char)s[n] & 0xC0) == 0x80) n--;
     }
-    put_u16(b, (uint16_t)n);
+    le_buf_u16(b, (uint16_t)n);
     cw_buf_put(b, s ? s : "", n);
-    put_u8(b, 0);
+    le_buf_u8(b, 0);
 }
 
 static void put_header(struct cw_buf *b, enum cw_msg_type type, uint16_t count)
 {
     cw_buf_reset(b);
-    put_u8(b, CW_PROTO_VERSION);
-    put_u8(b, (uint8_t)type);
-    put_u16(b, count);
+    le_buf_u8(b, CW_PROTO_VERSION);
+    le_buf_u8(b, (uint8_t)type);
+    le_buf_u16(b, count);
 }
 
-static void set_count(struct cw_buf *b, uint16_t count)
+static void set_count(struct cw_buf *b, uint16_t count) { le_put_u16(b->data + 2, count); }
+
+/* ---- bounds-checked reader (common/le.h's, with a sticky reason) */
+
+static const char *get_str(struct le_reader *r, size_t max)
 {
-    b->data[2] = (uint8_t)count;
-    b->data[3] = (uint8_t)(count >> 8);
-}
-
-/* ---- bounds-checked reader */
-
-struct reader {
-    const uint8_t *p;
-    size_t left;
-    const char *why;  /* first failure, sticky */
-};
-
-static bool need(struct reader *r, size_t n)
-{
-    if (r->why) return false;
-    if (r->left < n) {
-        r->why = "truncated";
-        return false;
-    }
-    return true;
-}
-
-static uint8_t get_u8(struct reader *r)
-{
-    if (!need(r, 1)) return 0;
-    uint8_t v = r->p[0];
-    r->p++, r->left--;
-    return v;
-}
-
-static uint16_t get_u16(struct reader *r)
-{
-    if (!need(r, 2)) return 0;
-    uint16_t v = (uint16_t)(r->p[0] | (r->p[1] << 8));
-    r->p += 2, r->left -= 2;
-    return v;
-}
-
-static uint32_t get_u32(struct reader *r)
-{
-    if (!need(r, 4)) return 0;
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++) v |= (uint32_t)r->p[i] << (8 * i);
-    r->p += 4, r->left -= 4;
-    return v;
-}
-
-static uint64_t get_u64(struct reader *r)
-{
-    if (!need(r, 8)) return 0;
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v |= (uint64_t)r->p[i] << (8 * i);
-    r->p += 8, r->left -= 8;
-    return v;
-}
-
-static const char *get_str(struct reader *r, size_t max)
-{
-    uint16_t n = get_u16(r);
-    if (r->why) return NULL;
+    uint16_t n = le_read_u16(r);
     if (n > max) {
-        r->why = "string too long";
+        le_reader_fail(r, "string too long");
         return NULL;
     }
-    if (!need(r, (size_t)n + 1)) return NULL;
-    const char *s = (const char *)r->p;
-    if (r->p[n] != 0) {
-        r->why = "string not terminated";
+    const uint8_t *s = le_read_bytes(r, (size_t)n + 1);
+    if (!s) return NULL;
+    if (s[n] != 0) {
+        le_reader_fail(r, "string not terminated");
         return NULL;
     }
     if (memchr(s, 0, n)) {
-        r->why = "NUL inside a string";
+        le_reader_fail(r, "NUL inside a string");
         return NULL;
     }
-    r->p += (size_t)n + 1, r->left -= (size_t)n + 1;
-    return s;
+    return (const char *)s;
 }
 
 /* Reads the 4-byte header; returns the count, or -1. */
-static int get_header(struct reader *r, enum cw_msg_type type)
+static int get_header(struct le_reader *r, enum cw_msg_type type)
 {
-    uint8_t version = get_u8(r);
-    uint8_t t = get_u8(r);
-    uint16_t count = get_u16(r);
+    uint8_t version = le_read_u8(r);
+    uint8_t t = le_read_u8(r);
+    uint16_t count = le_read_u16(r);
     if (r->why) return -1;
-    if (version != CW_PROTO_VERSION) {
-        r->why = "unsupported version";
-        return -1;
-    }
-    if (t != type) {
-        r->why = "type does not match topic";
-        return -1;
-    }
+    if (version != CW_PROTO_VERSION) return le_reader_fail(r, "unsupported version"), -1;
+    if (t != type) return le_reader_fail(r, "type does not match topic"), -1;
     return count;
 }
 
-static int finish(struct reader *r, int value, const char **why)
+static int finish(struct le_reader *r, int value, const char **why)
 {
-    if (!r->why && r->left != 0) r->why = "trailing bytes";
+    if (r->left != 0) le_reader_fail(r, "trailing bytes");
     if (r->why) {
         if (why) *why = r->why;
         return -1;
@@ -185,57 +103,57 @@ void proto_results_begin(struct cw_buf *b) { put_header(b, CW_MSG_RESULT, 0); }
 unsigned proto_results_count(const struct cw_buf *b)
 {
     if (b->len < 4) return 0;
-    return (unsigned)(b->data[2] | (b->data[3] << 8));
+    return le_get_u16(b->data + 2);
 }
 
 int proto_results_add(struct cw_buf *b, const struct cw_result *r)
 {
     unsigned count = proto_results_count(b);
     if (b->len < 4 || count >= CW_RESULT_BATCH_MAX) return -1;
-    put_u32(b, r->worker);
-    put_u64(b, r->boot_id);
-    put_u64(b, r->seq);
-    put_u64(b, (uint64_t)r->checked_at_us);
-    put_u64(b, (uint64_t)r->lateness_us);
-    put_u64(b, (uint64_t)r->latency_us);
-    put_u64(b, (uint64_t)r->dns_us);
-    put_u64(b, (uint64_t)r->connect_us);
-    put_u64(b, (uint64_t)r->tls_us);
-    put_u64(b, (uint64_t)r->ttfb_us);
-    put_u16(b, r->status_code);
-    put_u8(b, (uint8_t)((r->ok ? 1 : 0) | (r->tls_expires_at_us != 0 ? 2 : 0)));
-    put_u8(b, 0); /* reserved */
+    le_buf_u32(b, r->worker);
+    le_buf_u64(b, r->boot_id);
+    le_buf_u64(b, r->seq);
+    le_buf_u64(b, (uint64_t)r->checked_at_us);
+    le_buf_u64(b, (uint64_t)r->lateness_us);
+    le_buf_u64(b, (uint64_t)r->latency_us);
+    le_buf_u64(b, (uint64_t)r->dns_us);
+    le_buf_u64(b, (uint64_t)r->connect_us);
+    le_buf_u64(b, (uint64_t)r->tls_us);
+    le_buf_u64(b, (uint64_t)r->ttfb_us);
+    le_buf_u16(b, r->status_code);
+    le_buf_u8(b, (uint8_t)((r->ok ? 1 : 0) | (r->tls_expires_at_us != 0 ? 2 : 0)));
+    le_buf_u8(b, 0); /* reserved */
     put_str(b, r->url, CW_URL_MAX);
     put_str(b, r->ok ? NULL : r->error, CW_ERROR_MAX);
-    if (r->tls_expires_at_us != 0) put_u64(b, (uint64_t)r->tls_expires_at_us); /* optional, flags bit 1 */
+    if (r->tls_expires_at_us != 0) le_buf_u64(b, (uint64_t)r->tls_expires_at_us); /* optional, flags bit 1 */
     set_count(b, (uint16_t)(count + 1));
     return 0;
 }
 
 int proto_results_decode(const void *payload, size_t len, struct cw_result *out, size_t max, const char **why)
 {
-    struct reader r = { payload, len, NULL };
+    struct le_reader r = le_reader_of(payload, len);
     int count = get_header(&r, CW_MSG_RESULT);
     if (count == 0 && !r.why) r.why = "empty batch";
     if (count > 0 && ((size_t)count > max || count > CW_RESULT_BATCH_MAX)) r.why = "too many results";
     for (int i = 0; !r.why && i < count; i++) {
         struct cw_result *o = &out[i];
-        o->worker = get_u32(&r);
-        o->boot_id = get_u64(&r);
-        o->seq = get_u64(&r);
-        o->checked_at_us = (int64_t)get_u64(&r);
-        o->lateness_us = (int64_t)get_u64(&r);
-        o->latency_us = (int64_t)get_u64(&r);
-        o->dns_us = (int64_t)get_u64(&r);
-        o->connect_us = (int64_t)get_u64(&r);
-        o->tls_us = (int64_t)get_u64(&r);
-        o->ttfb_us = (int64_t)get_u64(&r);
-        o->status_code = get_u16(&r);
-        uint8_t flags = get_u8(&r);
-        (void)get_u8(&r);
+        o->worker = le_read_u32(&r);
+        o->boot_id = le_read_u64(&r);
+        o->seq = le_read_u64(&r);
+        o->checked_at_us = (int64_t)le_read_u64(&r);
+        o->lateness_us = (int64_t)le_read_u64(&r);
+        o->latency_us = (int64_t)le_read_u64(&r);
+        o->dns_us = (int64_t)le_read_u64(&r);
+        o->connect_us = (int64_t)le_read_u64(&r);
+        o->tls_us = (int64_t)le_read_u64(&r);
+        o->ttfb_us = (int64_t)le_read_u64(&r);
+        o->status_code = le_read_u16(&r);
+        uint8_t flags = le_read_u8(&r);
+        (void)le_read_u8(&r);
         o->url = get_str(&r, CW_URL_MAX);
         o->error = get_str(&r, CW_ERROR_MAX);
-        o->tls_expires_at_us = (flags & 2) ? (int64_t)get_u64(&r) : 0;
+        o->tls_expires_at_us = (flags & 2) ? (int64_t)le_read_u64(&r) : 0;
         if (r.why) break;
         if (flags > 3) r.why = "unknown flags";
         else if ((flags & 2) && o->tls_expires_at_us == 0) r.why = "zero certificate expiry";
@@ -259,29 +177,29 @@ int proto_stats_encode(struct cw_buf *b, const struct cw_stats *s)
         if (!s->items[i].name || strlen(s->items[i].name) == 0 || strlen(s->items[i].name) > 255) return -1;
     put_header(b, CW_MSG_STATS, (uint16_t)s->count);
     put_str(b, s->role, 255);
-    put_u32(b, s->id);
-    put_u64(b, s->boot_id);
-    put_u64(b, (uint64_t)s->at_us);
+    le_buf_u32(b, s->id);
+    le_buf_u64(b, s->boot_id);
+    le_buf_u64(b, (uint64_t)s->at_us);
     for (unsigned i = 0; i < s->count; i++) {
         put_str(b, s->items[i].name, 255);
-        put_u64(b, (uint64_t)s->items[i].value);
+        le_buf_u64(b, (uint64_t)s->items[i].value);
     }
     return 0;
 }
 
 int proto_stats_decode(const void *payload, size_t len, struct cw_stats *out, const char **why)
 {
-    struct reader r = { payload, len, NULL };
+    struct le_reader r = le_reader_of(payload, len);
     int count = get_header(&r, CW_MSG_STATS);
     if (count > CW_STATS_MAX) r.why = "too many stats";
     out->role = get_str(&r, 255);
-    out->id = get_u32(&r);
-    out->boot_id = get_u64(&r);
-    out->at_us = (int64_t)get_u64(&r);
+    out->id = le_read_u32(&r);
+    out->boot_id = le_read_u64(&r);
+    out->at_us = (int64_t)le_read_u64(&r);
     out->count = 0;
     for (int i = 0; !r.why && i < count; i++) {
         out->items[i].name = get_str(&r, 255);
-        out->items[i].value = (int64_t)get_u64(&r);
+        out->items[i].value = (int64_t)le_read_u64(&r);
         if (!r.why && out->items[i].name[0] == '\0') r.why = "empty stat name";
         out->count = (unsigned)i + 1;
     }
@@ -310,12 +228,12 @@ int proto_alert_encode(struct cw_buf *b, const struct cw_alert *a)
         !proto_delivery_name(a->webhook_state) || !a->url || !a->url[0])
         return -1;
     put_header(b, CW_MSG_ALERT, 1);
-    put_u64(b, a->alert_id);
-    put_u64(b, (uint64_t)a->raised_at_us);
-    put_u8(b, a->kind);
-    put_u8(b, a->email_state);
-    put_u8(b, a->webhook_state);
-    put_u8(b, 0); /* reserved */
+    le_buf_u64(b, a->alert_id);
+    le_buf_u64(b, (uint64_t)a->raised_at_us);
+    le_buf_u8(b, a->kind);
+    le_buf_u8(b, a->email_state);
+    le_buf_u8(b, a->webhook_state);
+    le_buf_u8(b, 0); /* reserved */
     put_str(b, a->url, CW_URL_MAX);
     put_str(b, a->name, CW_NAME_MAX);
     put_str(b, a->message, CW_MESSAGE_MAX);
@@ -324,15 +242,15 @@ int proto_alert_encode(struct cw_buf *b, const struct cw_alert *a)
 
 int proto_alert_decode(const void *payload, size_t len, struct cw_alert *out, const char **why)
 {
-    struct reader r = { payload, len, NULL };
+    struct le_reader r = le_reader_of(payload, len);
     int count = get_header(&r, CW_MSG_ALERT);
     if (count != 1 && !r.why) r.why = "alert count is not 1";
-    out->alert_id = get_u64(&r);
-    out->raised_at_us = (int64_t)get_u64(&r);
-    out->kind = get_u8(&r);
-    out->email_state = get_u8(&r);
-    out->webhook_state = get_u8(&r);
-    (void)get_u8(&r);
+    out->alert_id = le_read_u64(&r);
+    out->raised_at_us = (int64_t)le_read_u64(&r);
+    out->kind = le_read_u8(&r);
+    out->email_state = le_read_u8(&r);
+    out->webhook_state = le_read_u8(&r);
+    (void)le_read_u8(&r);
     out->url = get_str(&r, CW_URL_MAX);
     out->name = get_str(&r, CW_NAME_MAX);
     out->message = get_str(&r, CW_MESSAGE_MAX);

@@ -14,6 +14,7 @@
  * with a reason, never a crash. The file holds passwords: it is written with mode 0600, atomically
  * (temporary file in the same directory, fsync, rename, fsync of the directory). */
 #include "common/config_priv.h"
+#include "common/le.h"
 #include "common/util.h"
 
 #include <errno.h>
@@ -50,78 +51,62 @@ uint64_t cw_snapshot_checksum(const void *data, size_t n)
 
 /* ---- writing ---- */
 
-static void put_u8(struct cw_buf *b, uint8_t v) { cw_buf_put(b, &v, 1); }
-
-static void put_u32(struct cw_buf *b, uint32_t v)
-{
-    uint8_t x[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
-    cw_buf_put(b, x, 4);
-}
-
-static void put_u64(struct cw_buf *b, uint64_t v)
-{
-    put_u32(b, (uint32_t)v);
-    put_u32(b, (uint32_t)(v >> 32));
-}
-
 static void put_f64(struct cw_buf *b, double d)
 {
     uint64_t v;
     memcpy(&v, &d, 8);
-    put_u64(b, v);
+    le_buf_u64(b, v);
 }
 
-static void put_i32(struct cw_buf *b, int v) { put_u32(b, (uint32_t)v); }
+static void put_i32(struct cw_buf *b, int v) { le_buf_u32(b, (uint32_t)v); }
 
 static void put_str(struct cw_buf *b, const char *s)
 {
     if (!s) {
-        put_u32(b, STR_NULL);
+        le_buf_u32(b, STR_NULL);
         return;
     }
     size_t n = strlen(s);
-    put_u32(b, (uint32_t)n);
+    le_buf_u32(b, (uint32_t)n);
     cw_buf_put(b, s, n + 1);
 }
 
 static void put_strv(struct cw_buf *b, char *const *v, size_t n)
 {
-    put_u32(b, (uint32_t)n);
+    le_buf_u32(b, (uint32_t)n);
     for (size_t i = 0; i < n; i++) put_str(b, v[i]);
 }
 
 static void put_endpoint(struct cw_buf *b, const struct cw_endpoint *ep)
 {
     size_t at = b->len;
-    put_u32(b, 0); /* record length, patched below */
+    le_buf_u32(b, 0); /* record length, patched below */
     put_str(b, ep->url);
     put_str(b, ep->name);
-    put_u8(b, (uint8_t)ep->method);
+    le_buf_u8(b, (uint8_t)ep->method);
     put_str(b, ep->body);
     put_f64(b, ep->timeout);
     put_f64(b, ep->interval);
     put_f64(b, ep->latency_threshold);
     put_i32(b, ep->alert_threshold);
     put_i32(b, ep->recovery_threshold);
-    put_u32(b, (uint32_t)ep->n_expect_status);
+    le_buf_u32(b, (uint32_t)ep->n_expect_status);
     for (size_t i = 0; i < ep->n_expect_status; i++) put_i32(b, ep->expect_status[i]);
-    put_u8(b, ep->verify_tls);
-    put_u8(b, ep->follow_redirects);
+    le_buf_u8(b, ep->verify_tls);
+    le_buf_u8(b, ep->follow_redirects);
     put_str(b, ep->keyword);
     put_strv(b, ep->headers, ep->n_headers);
     put_str(b, ep->ca_file);
-    uint32_t len = (uint32_t)(b->len - at - 4);
-    uint8_t x[4] = { (uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16), (uint8_t)(len >> 24) };
-    memcpy(b->data + at, x, 4);
+    le_put_u32(b->data + at, (uint32_t)(b->len - at - 4));
 }
 
 static void encode(const struct cw_config *c, struct cw_buf *b)
 {
     cw_buf_put(b, SNAP_MAGIC, 8);
-    put_u32(b, SNAP_VERSION);
-    put_u32(b, (uint32_t)c->n_endpoints);
-    put_u64(b, 0);
-    put_u64(b, 0);
+    le_buf_u32(b, SNAP_VERSION);
+    le_buf_u32(b, (uint32_t)c->n_endpoints);
+    le_buf_u64(b, 0);
+    le_buf_u64(b, 0);
     put_str(b, c->path);
     put_str(b, c->dir);
     put_i32(b, c->workers);
@@ -138,22 +123,22 @@ static void encode(const struct cw_config *c, struct cw_buf *b)
     put_f64(b, c->check_interval);
     put_f64(b, c->latency_threshold);
     put_i32(b, c->tls_expiry_days);
-    put_u8(b, c->email_enabled);
+    le_buf_u8(b, c->email_enabled);
     put_str(b, c->smtp_host);
     put_i32(b, c->smtp_port);
     put_str(b, c->email_from);
     put_strv(b, c->email_to, c->n_email_to);
     put_str(b, c->smtp_user);
     put_str(b, c->smtp_password);
-    put_u8(b, (uint8_t)c->smtp_tls);
+    le_buf_u8(b, (uint8_t)c->smtp_tls);
     put_str(b, c->smtp_ca_file);
-    put_u32(b, (uint32_t)c->n_webhooks);
+    le_buf_u32(b, (uint32_t)c->n_webhooks);
     for (size_t i = 0; i < c->n_webhooks; i++) put_str(b, c->webhooks[i].url);
     put_f64(b, c->renotify);
     put_i32(b, c->recovery_threshold);
     put_i32(b, c->group_threshold);
-    put_u8(b, c->db_activation);
-    put_u8(b, (uint8_t)c->db_driver);
+    le_buf_u8(b, c->db_activation);
+    le_buf_u8(b, (uint8_t)c->db_driver);
     put_str(b, c->db_name);
     put_str(b, c->db_user);
     put_str(b, c->db_password);
@@ -164,10 +149,8 @@ static void encode(const struct cw_config *c, struct cw_buf *b)
     for (size_t i = 0; i < c->n_endpoints; i++) put_endpoint(b, &c->endpoints[i]);
 
     uint64_t plen = b->len - SNAP_HEADER, sum = cw_snapshot_checksum(b->data + SNAP_HEADER, b->len - SNAP_HEADER);
-    for (int i = 0; i < 8; i++) {
-        b->data[16 + i] = (uint8_t)(plen >> (8 * i));
-        b->data[24 + i] = (uint8_t)(sum >> (8 * i));
-    }
+    le_put_u64(b->data + 16, plen);
+    le_put_u64(b->data + 24, sum);
 }
 
 int config_snapshot_write(const struct cw_config *cfg, const char *path, char *err, size_t errlen)
@@ -196,71 +179,45 @@ int config_snapshot_write(const struct cw_config *cfg, const char *path, char *e
 
 /* ---- reading ---- */
 
+/* The bounded reader of common/le.h (sticky failure) and the arena the strings are copied into. Any failure
+ * counts as "malformed": the caller reports one reason for the whole file. */
 struct rd {
-    const uint8_t *p, *end;
-    bool bad;
+    struct le_reader in;
     struct cw_arena *arena;
 };
 
-static bool need(struct rd *r, size_t n)
-{
-    if (r->bad || (size_t)(r->end - r->p) < n) {
-        r->bad = true;
-        return false;
-    }
-    return true;
-}
-
-static uint8_t get_u8(struct rd *r)
-{
-    if (!need(r, 1)) return 0;
-    return *r->p++;
-}
-
-static uint32_t get_u32(struct rd *r)
-{
-    if (!need(r, 4)) return 0;
-    uint32_t v = (uint32_t)r->p[0] | (uint32_t)r->p[1] << 8 | (uint32_t)r->p[2] << 16 | (uint32_t)r->p[3] << 24;
-    r->p += 4;
-    return v;
-}
-
-static uint64_t get_u64(struct rd *r)
-{
-    uint64_t lo = get_u32(r);
-    return lo | (uint64_t)get_u32(r) << 32;
-}
+static bool is_bad(const struct rd *r) { return r->in.why != NULL; }
+static void set_bad(struct rd *r) { le_reader_fail(&r->in, "malformed"); }
 
 static double get_f64(struct rd *r)
 {
-    uint64_t v = get_u64(r);
+    uint64_t v = le_read_u64(&r->in);
     double d;
     memcpy(&d, &v, 8);
     return d;
 }
 
-static int get_i32(struct rd *r) { return (int)get_u32(r); }
+static int get_i32(struct rd *r) { return (int)le_read_u32(&r->in); }
 
 static bool get_bool(struct rd *r)
 {
-    uint8_t v = get_u8(r);
-    if (v > 1) r->bad = true;
+    uint8_t v = le_read_u8(&r->in);
+    if (v > 1) set_bad(r);
     return v == 1;
 }
 
 /* A string in place (not copied): NULL for the NULL marker; sets bad when malformed. */
 static const char *peek_str(struct rd *r, size_t *len)
 {
-    uint32_t n = get_u32(r);
-    if (r->bad || n == STR_NULL) return NULL;
-    if (!need(r, (size_t)n + 1) || r->p[n] != '\0') {
-        r->bad = true;
+    uint32_t n = le_read_u32(&r->in);
+    if (is_bad(r) || n == STR_NULL) return NULL;
+    const uint8_t *s = le_read_bytes(&r->in, (size_t)n + 1);
+    if (!s || s[n] != '\0') {
+        set_bad(r);
         return NULL;
     }
-    const char *s = (const char *)r->p;
-    r->p += (size_t)n + 1;
     *len = n;
-    return s;
+    return (const char *)s;
 }
 
 static char *get_str(struct rd *r)
@@ -280,10 +237,10 @@ static char *skip_str(struct rd *r)
 /* A count of items each at least `min` bytes long: bounded by what is left. */
 static size_t get_count(struct rd *r, size_t min)
 {
-    uint32_t n = get_u32(r);
-    if (r->bad) return 0;
-    if ((size_t)(r->end - r->p) / min < n) {
-        r->bad = true;
+    uint32_t n = le_read_u32(&r->in);
+    if (is_bad(r)) return 0;
+    if (r->in.left / min < n) {
+        set_bad(r);
         return 0;
     }
     return n;
@@ -296,15 +253,15 @@ static void get_strv(struct rd *r, char ***out, size_t *n)
     if (!*n) return;
     *out = cw_arena_alloc(r->arena, *n * sizeof(char *));
     for (size_t i = 0; i < *n; i++)
-        if (!((*out)[i] = get_str(r))) r->bad = true;
+        if (!((*out)[i] = get_str(r))) set_bad(r);
 }
 
 static void get_endpoint(struct rd *r, struct cw_endpoint *ep, const char *url, size_t url_len)
 {
     ep->url = cw_arena_strndup(r->arena, url, url_len);
     ep->name = get_str(r);
-    uint8_t m = get_u8(r);
-    if (m > CW_METHOD_POST) r->bad = true;
+    uint8_t m = le_read_u8(&r->in);
+    if (m > CW_METHOD_POST) set_bad(r);
     ep->method = (enum cw_method)m;
     ep->body = get_str(r);
     ep->timeout = get_f64(r);
@@ -328,7 +285,7 @@ static void get_endpoint(struct rd *r, struct cw_endpoint *ep, const char *url, 
               ep->recovery_threshold >= 1 && ep->n_expect_status <= 64 && ep->n_headers <= 64;
     for (size_t i = 0; ok && i < ep->n_expect_status; i++)
         ok = ep->expect_status[i] >= 100 && ep->expect_status[i] <= 599;
-    if (!ok) r->bad = true;
+    if (!ok) set_bad(r);
 }
 
 static bool plausible(const struct cw_config *c)
@@ -384,22 +341,22 @@ static bool decode(struct rd *r, struct cw_config *c, uint32_t n_endpoints, unsi
     get_strv(r, &c->email_to, &c->n_email_to);
     c->smtp_user = get_str(r);
     c->smtp_password = smtp_secret ? get_str(r) : skip_str(r);
-    uint8_t tls = get_u8(r);
-    if (tls > CW_SMTP_NONE) r->bad = true;
+    uint8_t tls = le_read_u8(&r->in);
+    if (tls > CW_SMTP_NONE) set_bad(r);
     c->smtp_tls = (enum cw_smtp_tls)tls;
     c->smtp_ca_file = get_str(r);
     c->n_webhooks = get_count(r, 5);
     if (c->n_webhooks) {
         c->webhooks = cw_arena_alloc(r->arena, c->n_webhooks * sizeof *c->webhooks);
         for (size_t i = 0; i < c->n_webhooks; i++)
-            if (!(c->webhooks[i].url = get_str(r))) r->bad = true;
+            if (!(c->webhooks[i].url = get_str(r))) set_bad(r);
     }
     c->renotify = get_f64(r);
     c->recovery_threshold = get_i32(r);
     c->group_threshold = get_i32(r);
     c->db_activation = get_bool(r);
-    uint8_t drv = get_u8(r);
-    if (drv > CW_DB_MYSQL) r->bad = true;
+    uint8_t drv = le_read_u8(&r->in);
+    if (drv > CW_DB_MYSQL) set_bad(r);
     c->db_driver = (enum cw_db_driver)drv;
     c->db_name = get_str(r);
     c->db_user = get_str(r);
@@ -408,23 +365,23 @@ static bool decode(struct rd *r, struct cw_config *c, uint32_t n_endpoints, unsi
     c->db_port = get_i32(r);
     c->db_sslmode = get_str(r);
     c->db_ca_file = get_str(r);
-    if (r->bad || !plausible(c)) return false;
+    if (is_bad(r) || !plausible(c)) return false;
 
     /* every endpoint record is at least its length and an url */
-    if ((size_t)(r->end - r->p) / 9 < n_endpoints) return false;
+    if (r->in.left / 9 < n_endpoints) return false;
     size_t cap = slots > 1 ? n_endpoints / slots + n_endpoints / (4 * slots) + 16 : n_endpoints;
     if (cap > n_endpoints) cap = n_endpoints;
     c->endpoints = cw_xmalloc((cap ? cap : 1) * sizeof *c->endpoints);
     size_t kept = 0;
-    for (uint32_t i = 0; i < n_endpoints && !r->bad; i++) {
-        uint32_t len = get_u32(r);
-        if (!need(r, len)) break;
-        struct rd rec = { .p = r->p, .end = r->p + len, .arena = r->arena };
-        r->p += len;
+    for (uint32_t i = 0; i < n_endpoints && !is_bad(r); i++) {
+        uint32_t len = le_read_u32(&r->in);
+        const uint8_t *record = le_read_bytes(&r->in, len);
+        if (!record) break;
+        struct rd rec = { .in = le_reader_of(record, len), .arena = r->arena };
         size_t url_len = 0;
         const char *url = peek_str(&rec, &url_len);
         if (!url) {
-            r->bad = true;
+            set_bad(r);
             break;
         }
         if (slots > 1 && cw_shard_of(url, slots) != slot) continue;
@@ -435,7 +392,7 @@ static bool decode(struct rd *r, struct cw_config *c, uint32_t n_endpoints, unsi
         struct cw_endpoint *ep = &c->endpoints[kept];
         memset(ep, 0, sizeof *ep);
         get_endpoint(&rec, ep, url, url_len);
-        if (rec.bad || rec.p != rec.end) r->bad = true;
+        if (is_bad(&rec) || rec.in.left != 0) set_bad(r);
         else kept++;
     }
     /* the endpoints array moves into the arena, where config_free finds it */
@@ -444,7 +401,7 @@ static bool decode(struct rd *r, struct cw_config *c, uint32_t n_endpoints, unsi
     free(c->endpoints);
     c->endpoints = eps;
     c->n_endpoints = kept;
-    return !r->bad && r->p == r->end;
+    return !is_bad(r) && r->in.left == 0;
 }
 
 static uint8_t *read_file(const char *path, size_t *len, char *err, size_t errlen)
@@ -489,15 +446,13 @@ struct cw_config *config_snapshot_read(const char *path, unsigned slot, unsigned
     uint8_t *data = read_file(path, &len, err, errlen);
     if (!data) return NULL;
     struct cw_config *cfg = NULL;
-    struct rd hr = { .p = data, .end = data + len };
     if (len < SNAP_HEADER || memcmp(data, SNAP_MAGIC, 8) != 0) {
         snprintf(err, errlen, "%s is not a Clockwerk snapshot (%s)", path,
                  len < SNAP_HEADER ? "too short" : "bad magic");
         goto out;
     }
-    hr.p += 8;
-    uint32_t version = get_u32(&hr), n_endpoints = get_u32(&hr);
-    uint64_t plen = get_u64(&hr), sum = get_u64(&hr);
+    uint32_t version = le_get_u32(data + 8), n_endpoints = le_get_u32(data + 12);
+    uint64_t plen = le_get_u64(data + 16), sum = le_get_u64(data + 24);
     if (version != SNAP_VERSION) {
         snprintf(err, errlen, "snapshot %s is version %u; this build reads version %u", path, version, SNAP_VERSION);
         goto out;
@@ -513,7 +468,7 @@ struct cw_config *config_snapshot_read(const char *path, unsigned slot, unsigned
     }
     cfg = cw_xcalloc(1, sizeof *cfg);
     cfg->arena = cw_arena_new();
-    struct rd r = { .p = data + SNAP_HEADER, .end = data + len, .arena = cfg->arena };
+    struct rd r = { .in = le_reader_of(data + SNAP_HEADER, len - SNAP_HEADER), .arena = cfg->arena };
     if (!decode(&r, cfg, n_endpoints, slot, slots)) {
         snprintf(err, errlen, "snapshot %s is corrupt (malformed fields)", path);
         config_free(cfg);

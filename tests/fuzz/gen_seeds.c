@@ -11,6 +11,7 @@
 
 #include "common/ackq.h"
 #include "common/config.h"
+#include "common/le.h"
 #include "common/log.h"
 #include "common/protocol.h"
 #include "common/util.h"
@@ -33,8 +34,7 @@ static void both(const char *name, const struct cw_buf *b)
 
 static void spool_record(struct cw_buf *spool, const struct cw_buf *msg)
 {
-    uint8_t hdr[4] = { (uint8_t)msg->len, (uint8_t)(msg->len >> 8), (uint8_t)(msg->len >> 16), (uint8_t)(msg->len >> 24) };
-    cw_buf_put(spool, hdr, 4);
+    le_buf_u32(spool, (uint32_t)msg->len); /* the record frame of common/spoolfile.h, no meta */
     cw_buf_put(spool, msg->data, msg->len);
 }
 

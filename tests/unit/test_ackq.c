@@ -18,6 +18,7 @@
 #include "common/ackq.h"
 #include "common/bus.h"
 #include "common/clock.h"
+#include "common/le.h"
 #include "common/protocol.h"
 
 #define DEADLINE_MS 10000
@@ -338,6 +339,58 @@ static void test_restart_replays_spool(void **state)
     ackq_free(&q2);
 }
 
+/* A spool file written by an earlier version (its record layout spelled out here byte by byte: u32 payload
+ * length, u32 worker, u64 boot_id, u64 first, u64 last, u32 results, payload) is replayed after an upgrade,
+ * and its torn tail is cut off at open. */
+static void test_reads_previous_version_spool(void **state)
+{
+    struct fixture *f = *state;
+    FILE *fp = fopen(f->spool, "wb");
+    assert_non_null(fp);
+    for (unsigned k = 1; k <= 3; k++) {
+        struct cw_buf b = { 0 };
+        proto_results_begin(&b);
+        struct cw_result r = { .worker = 0, .boot_id = BOOT, .seq = k, .checked_at_us = cw_wall_us(), .latency_us = 1,
+                               .dns_us = 1, .connect_us = 1, .tls_us = -1, .ttfb_us = 1, .status_code = 200,
+                               .ok = true, .url = "http://127.0.0.1:9/" };
+        assert_int_equal(proto_results_add(&b, &r), 0);
+        uint8_t h[36] = { 0 };
+        le_put_u32(h, (uint32_t)b.len);
+        le_put_u32(h + 4, 0);
+        le_put_u64(h + 8, BOOT);
+        le_put_u64(h + 16, k);
+        le_put_u64(h + 24, k);
+        le_put_u32(h + 32, 1);
+        assert_int_equal(fwrite(h, 1, sizeof h, fp), sizeof h);
+        assert_int_equal(fwrite(b.data, 1, b.len, fp), b.len);
+        cw_buf_free(&b);
+    }
+    long whole = ftell(fp);
+    assert_int_equal(fwrite("\x10\x00\x00\x00torn", 1, 8, fp), 8);
+    assert_int_equal(fclose(fp), 0);
+
+    bind_receiver(f);
+    struct ackq q;
+    char err[256];
+    assert_int_equal(ackq_init(&q, f->snd, "test", 1 << 20, 8, 60LL * 1000000000, f->spool, err, sizeof err), 0);
+    struct stat st;
+    assert_int_equal(stat(f->spool, &st), 0);
+    assert_int_equal(st.st_size, whole);
+    for (uint64_t k = 1; k <= 3; k++) {
+        struct bus_peer peer;
+        uint64_t last, boot;
+        assert_int_equal(recv_batch(f, &q, &peer, &last, &boot), k);
+        assert_int_equal(last, k);
+        assert_true(boot == BOOT);
+        send_ack(f, &peer, BOOT, k, k);
+    }
+    wait_count(&q, 0);
+    ackq_service(&q, cw_mono_ns());
+    assert_true(ackq_idle(&q));
+    assert_int_not_equal(access(f->spool, F_OK), 0);
+    ackq_free(&q);
+}
+
 /* Receives and acks everything q sends until it is idle; records the batches' first seqs per boot id. */
 static size_t drain_all(struct fixture *f, struct ackq *q, uint64_t *firsts, uint64_t *boots, size_t max)
 {
@@ -497,6 +550,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_window_and_resend, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bound_spool_replay_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_replays_spool, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reads_previous_version_spool, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spool_bound_spill_order_adopt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_alert_records, setup, teardown),
     };

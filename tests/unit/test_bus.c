@@ -371,7 +371,7 @@ static void test_pub_relay_sub(void **state)
 
     bus_close(sub);
     bus_close(pub);
-    /* terminating the relay's context ends zmq_proxy; the thread returns */
+    /* terminating the relay's context ends its wait (ETERM); the thread returns */
     bus_free(rt.bus);
     assert_int_equal(pthread_join(th, NULL), 0);
     assert_non_null(strstr(rt.err, "relay stopped"));

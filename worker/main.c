@@ -3,14 +3,11 @@
  * results in batches over the bus (storer and alerter reliably, the relay best effort).
  *
  * DESIGN
- * One thread, one CURLM, one epoll set, one loop. libcurl's socket interface (curl_multi_socket_action with
- * CURLMOPT_SOCKETFUNCTION/TIMERFUNCTION) puts the sockets of the checks in flight into the epoll set, so a
- * wake-up costs in proportion to what happened, not to the number of transfers in flight: with
- * curl_multi_poll + curl_multi_perform every wake-up polled and walked all of them, which at 200 in flight
- * doubled the CPU per check and spoilt the latency figures. The same epoll set watches the skeleton's signalfd
- * (common/proc.h) and the ZMQ_FD of each reliable bus socket (edge-triggered: bus_writable() is asked after every
- * wake-up while output waits). epoll_pwait2 waits with a nanosecond timeout, so checks start on time to
- * within tens of microseconds rather than the next millisecond.
+ * One thread, one CURLM, one epoll set, one loop. libcurl's socket interface puts the sockets of the checks
+ * in flight into the epoll set, which also watches the skeleton's signalfd (common/proc.h) and the ZMQ_FD
+ * of each reliable bus socket (edge-triggered: output_due says when the bus may have something): a
+ * wake-up costs in proportion to what happened, not to the number of transfers in flight, and checks start
+ * on time to within tens of microseconds (worker/events.h).
  *   start due checks (bounded in flight) -> curl's due timers -> collect finished checks into the open
  *   batch (sent when 256 results or 20 ms old) -> acks and resends, when the bus may have something
  *   (output_due) -> stats once a second -> epoll
@@ -23,11 +20,9 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -45,6 +40,7 @@
 #include "worker/lathist.h"
 #include "worker/alive.h"
 #include "worker/output.h"
+#include "worker/events.h"
 
 #define WORKER_MAX_IN_FLIGHT 1024   /* default bound on transfers in flight */
 #define WORKER_MIN_IN_FLIGHT 16
@@ -94,12 +90,8 @@ struct worker {
     int64_t batch_since_ns;        /* when the first result of the open batch came; 0 when empty */
     uint64_t batch_first_seq;      /* seq of the open batch's first result (its seqs are consecutive) */
     struct cw_buf stats_buf;
-    int epfd;
-    bool have_pwait2;              /* epoll_pwait2 (ns timeouts) works here; else epoll_wait (ms) */
-    int64_t curl_timer_ns;         /* when libcurl wants its timeout action; -1: no timer */
-    uint8_t *unwatched;            /* per descriptor < n_unwatched: libcurl no longer wants it, but it may
-                                    * still be in the epoll set (see on_curl_socket) */
-    size_t n_unwatched;
+    struct worker_events ev;       /* the one wait: libcurl's sockets, signals, the bus */
+    size_t nofile;                 /* the descriptor limit in force */
     bool stopping;
 
     /* counters since start */
@@ -266,74 +258,9 @@ static void start_due(struct worker *w)
     }
 }
 
-/* ---- the event loop: libcurl's socket interface on an epoll set
- * Each epoll entry carries a tag in the upper half of its data: what the descriptor is. */
-#define EV_CURL 1ULL
-#define EV_SIGNAL 2ULL
-#define EV_BUS 3ULL
-#define EV_DATA(tag, fd) (((tag) << 32) | (uint32_t)(fd))
-#define WORKER_MAX_EVENTS 256
+/* ---- the loop */
+
 #define WORKER_OUTPUT_POLL_NS 50000000LL /* while output waits for a socket, look at least this often */
-
-/* CURLMOPT_SOCKETFUNCTION: libcurl says which events a socket of a transfer waits for. socketp is non-NULL
- * once the socket is in the epoll set (curl_multi_assign). Returning -1 fails that transfer only: running
- * out of descriptors or memory is a check result, not a crash.
- * A removed socket is not taken out of the epoll set here: libcurl closes it right after (a fresh connection
- * per check), and the close takes it out for free — one epoll_ctl less per check. The descriptor is marked
- * unwatched instead; should an event still come for it (a socket libcurl keeps open), wait_events takes it
- * out then. */
-static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
-{
-    (void)easy;
-    struct worker *w = userp;
-    if (what == CURL_POLL_REMOVE) {
-        if (socketp) {
-            if (s >= 0 && (size_t)s < w->n_unwatched) w->unwatched[s] = 1;
-            else (void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, s, NULL); /* ENOENT/EBADF: gone with the close */
-            (void)curl_multi_assign(w->multi, s, NULL);
-        }
-        return 0;
-    }
-    if (s >= 0 && (size_t)s < w->n_unwatched) w->unwatched[s] = 0;
-    struct epoll_event ev = { .events = 0, .data.u64 = EV_DATA(EV_CURL, s) };
-    if (what & CURL_POLL_IN) ev.events |= EPOLLIN;
-    if (what & CURL_POLL_OUT) ev.events |= EPOLLOUT;
-    int op = socketp ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-    if (epoll_ctl(w->epfd, op, s, &ev) != 0) {
-        /* a descriptor number reused behind our back: try the other operation once */
-        op = (errno == EEXIST) ? EPOLL_CTL_MOD : (errno == ENOENT) ? EPOLL_CTL_ADD : -1;
-        if (op < 0 || epoll_ctl(w->epfd, op, s, &ev) != 0) {
-            log_warn("cannot watch a check's socket: %s", strerror(errno));
-            return -1;
-        }
-    }
-    if (!socketp && curl_multi_assign(w->multi, s, w) != CURLM_OK) return -1;
-    return 0;
-}
-
-/* CURLMOPT_TIMERFUNCTION: when libcurl wants curl_multi_socket_action(CURL_SOCKET_TIMEOUT) next. */
-static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
-{
-    (void)multi;
-    struct worker *w = userp;
-    w->curl_timer_ns = timeout_ms < 0 ? -1 : cw_mono_ns() + (int64_t)timeout_ms * 1000000;
-    return 0;
-}
-
-static void socket_action(struct worker *w, curl_socket_t s, int flags)
-{
-    int running;
-    CURLMcode mc = curl_multi_socket_action(w->multi, s, flags, &running);
-    if (mc != CURLM_OK && mc != CURLM_BAD_SOCKET)
-        fatal(1, "curl_multi_socket_action: %s", curl_multi_strerror(mc));
-}
-
-static void run_curl_timer(struct worker *w, int64_t now)
-{
-    if (w->curl_timer_ns < 0 || w->curl_timer_ns > now) return;
-    w->curl_timer_ns = -1; /* the call below may set a new one */
-    socket_action(w, CURL_SOCKET_TIMEOUT, 0);
-}
 
 /* The next instant the loop must wake at, whatever happens on the descriptors. */
 static void next_wakeup(const struct worker *w, int64_t now, struct proc_wake *wake)
@@ -342,53 +269,12 @@ static void next_wakeup(const struct worker *w, int64_t now, struct proc_wake *w
     const struct sched_entry *top = sched_peek(&w->sched);
     if (!w->stopping && top && probe_in_flight(w->pool) < w->max_in_flight)
         proc_wake_at(wake, top->due_ns + w->timer_slack_ns);
-    if (w->curl_timer_ns >= 0) proc_wake_at(wake, w->curl_timer_ns);
+    if (w->ev.curl_timer_ns >= 0) proc_wake_at(wake, w->ev.curl_timer_ns);
     if (w->batch_since_ns) proc_wake_at(wake, w->batch_since_ns + WORKER_BATCH_DELAY_NS);
     /* ZMQ_FD is edge-triggered: while output waits, look again now and then whatever the fd says */
     if (w->out.due) proc_wake_at(wake, now); /* input left after a capped pass: its edge is gone */
     if (w->stopping || output_pending(&w->out)) proc_wake_at(wake, now + WORKER_OUTPUT_POLL_NS);
     proc_wake_at(wake, output_next_deadline(&w->out));
-}
-
-static void wait_events(struct worker *w, const struct proc_wake *wake, int64_t now)
-{
-    struct epoll_event evs[WORKER_MAX_EVENTS];
-    int64_t wait_ns = proc_wake_ns(wake, now);
-    int n;
-    if (w->have_pwait2) {
-        struct timespec ts = { .tv_sec = (time_t)(wait_ns / 1000000000), .tv_nsec = (long)(wait_ns % 1000000000) };
-        n = epoll_pwait2(w->epfd, evs, WORKER_MAX_EVENTS, &ts, NULL);
-        if (n < 0 && errno == ENOSYS) {
-            w->have_pwait2 = false;
-            return;
-        }
-    } else {
-        n = epoll_wait(w->epfd, evs, WORKER_MAX_EVENTS, proc_wake_ms(wake, now));
-    }
-    if (n < 0) {
-        if (errno == EINTR) return;
-        fatal(1, "epoll_wait: %s", strerror(errno));
-    }
-    for (int i = 0; i < n; i++) {
-        uint64_t tag = evs[i].data.u64 >> 32;
-        int fd = (int)(uint32_t)evs[i].data.u64;
-        if (tag == EV_SIGNAL) {
-            read_signals(w);
-        } else if (tag == EV_CURL) {
-            if (fd >= 0 && (size_t)fd < w->n_unwatched && w->unwatched[fd]) {
-                (void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL); /* left open by libcurl: no longer ours */
-                w->unwatched[fd] = 0;
-                continue;
-            }
-            int flags = 0;
-            if (evs[i].events & EPOLLIN) flags |= CURL_CSELECT_IN;
-            if (evs[i].events & EPOLLOUT) flags |= CURL_CSELECT_OUT;
-            if (evs[i].events & (EPOLLERR | EPOLLHUP)) flags |= CURL_CSELECT_ERR;
-            socket_action(w, fd, flags);
-        } else if (tag == EV_BUS) {
-            output_mark_due(&w->out); /* output_service reads the acks */
-        }
-    }
 }
 
 static void run(struct worker *w)
@@ -398,7 +284,7 @@ static void run(struct worker *w)
     for (;;) {
         if (!w->stopping) start_due(w);
         int64_t now = cw_mono_ns();
-        run_curl_timer(w, now);
+        events_run_curl_timer(&w->ev, now);
         collect_done(w);
         if (w->stopping || output_due(&w->out, now)) output_service(&w->out);
         now = cw_mono_ns();
@@ -415,33 +301,12 @@ static void run(struct worker *w)
         }
         struct proc_wake wake;
         next_wakeup(w, now, &wake);
-        wait_events(w, &wake, now);
+        unsigned seen = events_wait(&w->ev, &wake, now);
+        if (seen & EVENTS_SIGNAL) read_signals(w);
+        if (seen & EVENTS_BUS) output_mark_due(&w->out); /* output_service reads the acks */
     }
     unsigned abandoned = probe_in_flight(w->pool);
     if (abandoned) log_info("abandoning %u checks still in flight", abandoned);
-}
-
-static void setup_loop(struct worker *w)
-{
-    w->curl_timer_ns = -1;
-    w->have_pwait2 = true;
-
-    w->epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (w->epfd < 0) fatal(1, "cannot create an epoll set: %s", strerror(errno));
-    struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV_DATA(EV_SIGNAL, w->p.sigfd) };
-    if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->p.sigfd, &ev) != 0)
-        fatal(1, "cannot watch signals: %s", strerror(errno));
-    for (unsigned i = 0; i < w->out.n; i++) {
-        int fd = bus_fd(w->out.q[i].sock);
-        if (fd < 0) fatal(1, "cannot get the descriptor of the %s socket", w->out.q[i].name);
-        ev = (struct epoll_event){ .events = EPOLLIN | EPOLLET, .data.u64 = EV_DATA(EV_BUS, fd) };
-        if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) fatal(1, "cannot watch the bus: %s", strerror(errno));
-    }
-    CURLMcode mc = curl_multi_setopt(w->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
-    if (mc == CURLM_OK) mc = curl_multi_setopt(w->multi, CURLMOPT_SOCKETDATA, (void *)w);
-    if (mc == CURLM_OK) mc = curl_multi_setopt(w->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
-    if (mc == CURLM_OK) mc = curl_multi_setopt(w->multi, CURLMOPT_TIMERDATA, (void *)w);
-    if (mc != CURLM_OK) fatal(1, "cannot set up the curl multi handle: %s", curl_multi_strerror(mc));
 }
 
 /* The bounds from the environment: transfers in flight (and the descriptor limit they need), the outbox's
@@ -455,8 +320,7 @@ static void set_limits(struct worker *w)
     if (limit > by_fds) limit = (unsigned)by_fds;
     if (limit < WORKER_MIN_IN_FLIGHT) limit = WORKER_MIN_IN_FLIGHT;
     w->max_in_flight = limit;
-    w->n_unwatched = nofile < (1u << 20) ? (size_t)nofile : (1u << 20);
-    w->unwatched = cw_xcalloc(w->n_unwatched, 1);
+    w->nofile = (size_t)nofile;
     w->outbox_bytes = proc_env_uint("CLOCKWERK_OUTBOX_MAX_BYTES", 1u << 31, false, WORKER_OUTBOX_BYTES);
     w->spool_max_bytes = proc_env_u64("CLOCKWERK_SPOOL_MAX_BYTES", 4096, ACKQ_SPOOL_MAX_DEFAULT);
 }
@@ -498,7 +362,8 @@ static void init(struct worker *w)
     alive_open(&w->alive, w->cfg, w->slot, w->p.boot_id);
     output_open(&w->out, w->p.bus, w->cfg, w->slot, w->outbox_bytes, w->spool_max_bytes);
     if (w->slot == 0) output_adopt_orphans(&w->out, w->cfg->run_dir, w->p.slots, true);
-    setup_loop(w);
+    events_open(&w->ev, w->multi, w->p.sigfd, w->nofile);
+    for (unsigned i = 0; i < w->out.n; i++) events_watch_bus(&w->ev, bus_fd(w->out.q[i].sock), w->out.q[i].name);
     proto_results_begin(&w->batch);
     log_info("checking %zu endpoints (at most %u at once), boot id %016" PRIx64, w->cfg->n_endpoints,
              w->max_in_flight, w->p.boot_id);
@@ -517,11 +382,10 @@ static void finish(struct worker *w)
     output_close(&w->out);
     alive_close(&w->alive);
     curl_multi_cleanup(w->multi);
-    close(w->epfd);
+    events_close(&w->ev);
     for (size_t i = 0; i < w->cfg->n_endpoints; i++) curl_slist_free_all(w->headers[i]);
     free(w->headers);
     free(w->busy);
-    free(w->unwatched);
     sched_free(&w->sched);
     cw_buf_free(&w->batch);
     cw_buf_free(&w->stats_buf);
@@ -531,7 +395,7 @@ static void finish(struct worker *w)
 
 int main(void)
 {
-    struct worker w = { .epfd = -1 };
+    struct worker w = { .ev = { .epfd = -1 } };
     init(&w);
     run(&w);
     finish(&w);

@@ -426,7 +426,59 @@ static int events_of(struct bus_socket *s)
 bool bus_readable(struct bus_socket *s) { return events_of(s) & ZMQ_POLLIN; }
 bool bus_writable(struct bus_socket *s) { return events_of(s) & ZMQ_POLLOUT; }
 
-int bus_relay_run(struct bus *bus, const char *in_address, const char *out_address, char *err, size_t errlen)
+/* Moves what is waiting on `from` to `to`, whole messages, at most RELAY_BURST of them (then the relay looks
+ * at its stop descriptor again). A message XPUB cannot take (a slow tap past its high-water mark) is dropped
+ * by ZeroMQ, as zmq_proxy would have it. 0, or -1 with errno set. */
+#define RELAY_BURST 256
+static int relay_pass(void *from, void *to)
+{
+    for (int n = 0; n < RELAY_BURST; n++) {
+        bool more = true;
+        for (bool first = true; more; first = false) {
+            zmq_msg_t frame;
+            zmq_msg_init(&frame);
+            /* the frames after the first are there already: ZeroMQ delivers a message whole */
+            if (zmq_msg_recv(&frame, from, ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close(&frame);
+                if (first && (errno == EAGAIN || errno == EINTR)) return 0;
+                return -1;
+            }
+            more = zmq_msg_more(&frame);
+            if (zmq_msg_send(&frame, to, (more ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close(&frame);
+                if (errno != EAGAIN) return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Forwards both ways until stop() says so; the caller's err gets the reason of a failure. */
+static int relay_loop(void *xsub, void *xpub, int stop_fd, bool (*stop)(void *arg), void *arg, char *err,
+                      size_t errlen)
+{
+    for (;;) {
+        zmq_pollitem_t items[3] = {
+            { .socket = xsub, .events = ZMQ_POLLIN },
+            { .socket = xpub, .events = ZMQ_POLLIN }, /* the tap's subscriptions, upstream */
+            { .socket = NULL, .fd = stop_fd, .events = ZMQ_POLLIN },
+        };
+        if (zmq_poll(items, stop_fd >= 0 ? 3 : 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            snprintf(err, errlen, "relay stopped: %s", zmq_strerror(errno));
+            return -1;
+        }
+        if (stop_fd >= 0 && (items[2].revents & ZMQ_POLLIN) && stop(arg)) return 0;
+        if (((items[0].revents & ZMQ_POLLIN) && relay_pass(xsub, xpub) != 0) ||
+            ((items[1].revents & ZMQ_POLLIN) && relay_pass(xpub, xsub) != 0)) {
+            snprintf(err, errlen, "relay stopped: %s", zmq_strerror(errno));
+            return -1;
+        }
+    }
+}
+
+int bus_relay_run(struct bus *bus, const char *in_address, const char *out_address, int stop_fd,
+                  bool (*stop)(void *arg), void *arg, char *err, size_t errlen)
 {
     const char *problem = bus_address_problem(in_address);
     if (!problem) problem = bus_address_problem(out_address);
@@ -457,8 +509,7 @@ int bus_relay_run(struct bus *bus, const char *in_address, const char *out_addre
         snprintf(err, errlen, "cannot bind %s: %s", out_address, zmq_strerror(errno));
         goto out;
     }
-    zmq_proxy(xsub, xpub, NULL);
-    snprintf(err, errlen, "relay stopped: %s", zmq_strerror(errno));
+    rc = relay_loop(xsub, xpub, stop_fd, stop, arg, err, errlen);
 out:
     if (xsub) zmq_close(xsub);
     if (xpub) zmq_close(xpub);

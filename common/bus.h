@@ -108,8 +108,11 @@ int bus_set_curve(struct bus *bus, const struct bus_curve_keys *keys, char *err,
 uint64_t bus_refused_clients(const struct bus *bus);
 
 /* The relay's whole work: XSUB bound on in_address, XPUB bound on out_address, messages passed through
- * without decoding. Returns only on error (or when the context is terminated); err says why. */
-int bus_relay_run(struct bus *bus, const char *in_address, const char *out_address, char *err, size_t errlen);
+ * without decoding (and the subscriptions of the taps the other way), until the descriptor stop_fd (a
+ * signalfd; -1: none) is readable and stop(arg) — which reads it — says to stop: then 0. -1 on error or
+ * when the context is terminated; err says why. */
+int bus_relay_run(struct bus *bus, const char *in_address, const char *out_address, int stop_fd,
+                  bool (*stop)(void *arg), void *arg, char *err, size_t errlen);
 
 /* Checks that an address is one the bus accepts ("ipc://" with an absolute path short enough for a Unix
  * socket, or "tcp://host:port"). Returns NULL when fine, else a static reason. */

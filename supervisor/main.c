@@ -18,6 +18,7 @@
 #include "common/config.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/proc.h"
 #include "common/util.h"
 
 #include "supervisor/children.h"
@@ -421,20 +422,20 @@ static int run(struct supervisor *s)
             if (s->phase == RUNNING) reload(s, now);
             else log_info("SIGHUP ignored: stopping");
         }
-        int64_t wake;
+        struct proc_wake wake; /* INT64_MAX: nothing due, sleep until a signal or a stats message */
+        proc_wake_init(&wake, INT64_MAX);
         if (s->phase == RUNNING) {
-            wake = children_start_due(&s->ch, s->snapshot, s->gen, now);
-            int64_t kill_due = children_enforce_stop(&s->ch, now, RELOAD_STOP_NS);
-            if (kill_due < wake) wake = kill_due;
+            proc_wake_at(&wake, children_start_due(&s->ch, s->snapshot, s->gen, now));
+            proc_wake_at(&wake, children_enforce_stop(&s->ch, now, RELOAD_STOP_NS));
             snapshot_gc(s);
         } else {
-            wake = advance_stop(s, now);
+            proc_wake_at(&wake, advance_stop(s, now));
             if (s->phase == STOPPED) break;
         }
         /* The stats socket's descriptor is edge-triggered: drain before every sleep. */
         counters_drain(&s->counters);
         struct pollfd pfd = { .fd = counters_fd(&s->counters), .events = POLLIN };
-        int64_t timeout = wake == INT64_MAX ? -1 : (wake > now ? wake - now : 0);
+        int64_t timeout = wake.at == INT64_MAX ? -1 : proc_wake_ns(&wake, now);
         if (sig_wait(&pfd, pfd.fd >= 0 ? 1 : 0, timeout, &s->wait_mask) < 0 && errno != EINTR) {
             log_error("ppoll: %s", strerror(errno));
             return 1;

@@ -1,4 +1,21 @@
-/* supervisor/signals.c — see signals.h. */
+/* supervisor/signals.c — the supervisor's signal plumbing (see signals.h): handlers that set flags, a ppoll
+ * that unblocks them while it sleeps, and the reset a forked child does before exec.
+ *
+ * WHY NOT THE CHILDREN'S SIGNALFD (common/proc.h)
+ * Every child takes its signals as events on one signalfd; the supervisor alone does not, and the reason is
+ * not that a signalfd could not carry its signals. It could: SIGCHLD would come through one like SIGTERM,
+ * and the signalfd itself would not reach the children (it is close-on-exec, and exec_child closes every
+ * descriptor above 2 anyway). What a child does inherit is the same in both designs: fork copies the
+ * blocked mask and execve keeps it (and keeps SIG_IGN), so whichever way the supervisor waits, a child must
+ * unblock SIGCHLD/SIGTERM/SIGINT/SIGHUP and restore SIGPIPE between fork and exec — sig_reset_for_child,
+ * which has to name exactly what the supervisor changed, and so lives next to the code that changed it.
+ * The supervisor keeps its own plumbing because its signals are not a child's:
+ *  - SIGCHLD is its main event (reap, then restart with backoff); proc_signals_open has no SIGCHLD;
+ *  - SIGINT is an order to stop in order (Ctrl-C at a supervisor in the foreground), where a child ignores
+ *    it (it reaches the whole process group; the supervisor then stops the children one kind at a time);
+ *  - it is not started from a snapshot (it writes them), so nothing else of proc_init applies.
+ * Moving it to a signalfd would change how it sleeps (one more pollfd instead of ppoll's mask), not the
+ * reset before exec, and would add a variant of proc_signals_open for one user. */
 #include "supervisor/signals.h"
 
 #include <errno.h>

@@ -5,12 +5,12 @@
  * Reads the operator's config only to find tap_address, subscribes there (the relay's XPUB, best effort:
  * a slow or paused tap loses messages, it never slows a worker), and prints one line per result, alert
  * and (with --stats) stats message. Attachable at any time; when nothing runs it just waits. Malformed
- * messages are counted and dropped, and reported on stderr at exit. Exits 0 on SIGINT/SIGTERM, after
- * --count result lines, or quietly when stdout is a closed pipe. */
+ * messages are counted and dropped, and reported on stderr at exit. Exits 0 on SIGINT/SIGTERM (or SIGHUP:
+ * the terminal went away), after --count result lines, or quietly when stdout is a closed pipe. Not started
+ * by the supervisor: of the children's skeleton (common/proc.h) it takes the signalfd and the stats builder. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +22,7 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/proc.h"
 #include "common/protocol.h"
 #include "common/seqgap.h"
 #include "common/util.h"
@@ -32,14 +33,6 @@
 /* Senders whose sequence numbers the tap follows (common/seqgap.h; the least recently seen is forgotten
  * beyond). Its gaps measure what the tap missed (a slow terminal, a relay restart), not what the storer lost. */
 #define TAP_SENDERS_MAX 256
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_stop(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
 
 struct options {
     const char *config;
@@ -58,6 +51,7 @@ struct tap {
     const char *last_malformed;  /* static reason */
     uint64_t reported_malformed, reported_missing;
     int64_t next_tap_stats_us;
+    bool stop;                  /* SIGINT/SIGTERM, or --count reached */
 };
 
 static void usage(FILE *to)
@@ -175,7 +169,7 @@ static void on_results(struct tap *t, const void *data, size_t len)
         t->printed++;
         if (t->opt.count > 0 && t->printed >= (uint64_t)t->opt.count) {
             flush_stdout();
-            stop_requested = 1;
+            t->stop = true;
             return;
         }
     }
@@ -206,16 +200,16 @@ static void on_stats(struct tap *t, const void *data, size_t len)
 /* With --stats, the tap's own counters, in the same shape as every process's stats (role "tap"). */
 static void tap_own_stats(struct tap *t, uint64_t boot_id)
 {
-    struct cw_stats s = { .role = "tap", .id = 0, .boot_id = boot_id, .at_us = cw_wall_us() };
-    const struct cw_stat items[] = {
-        { "messages", (int64_t)t->messages },     { "results", (int64_t)t->results_seen },
-        { "printed", (int64_t)t->printed },       { "malformed", (int64_t)t->malformed },
-        { "missing", (int64_t)t->gaps.missing },  { "reordered", (int64_t)t->gaps.repeats },
-        { "senders", (int64_t)t->gaps.senders },
-    };
-    s.count = sizeof items / sizeof items[0];
-    memcpy(s.items, items, sizeof items);
-    formatted(t, tap_format_stats(&t->line, &s, t->opt.json));
+    struct proc_stats st;
+    proc_stats_begin(&st, "tap", 0, boot_id);
+    proc_stats_add(&st, "messages", (int64_t)t->messages);
+    proc_stats_add(&st, "results", (int64_t)t->results_seen);
+    proc_stats_add(&st, "printed", (int64_t)t->printed);
+    proc_stats_add(&st, "malformed", (int64_t)t->malformed);
+    proc_stats_add(&st, "missing", (int64_t)t->gaps.missing);
+    proc_stats_add(&st, "reordered", (int64_t)t->gaps.repeats);
+    proc_stats_add(&st, "senders", (int64_t)t->gaps.senders);
+    formatted(t, tap_format_stats(&t->line, &st.s, t->opt.json));
 }
 
 /* The summary on stderr at exit: only when something went missing or wrong, or with --stats. */
@@ -231,87 +225,103 @@ static void final_report(const struct tap *t)
                 t->messages, t->results_seen, t->printed, t->malformed, t->gaps.missing);
 }
 
+/* One message from the relay: counted, decoded, perhaps printed. */
+static void on_message(struct tap *t, const struct bus_msg *m)
+{
+    t->messages++;
+    switch (m->type) {
+    case CW_MSG_RESULT: on_results(t, m->data, m->len); break;
+    case CW_MSG_ALERT: on_alert(t, m->data, m->len); break;
+    case CW_MSG_STATS: on_stats(t, m->data, m->len); break;
+    default: count_malformed(t, "wrong frames or unknown topic"); break;
+    }
+}
+
+/* With --stats, once a second: the tap's own counters, when there is anything to say. */
+static void own_stats_due(struct tap *t, uint64_t boot_id)
+{
+    if (!t->opt.stats || cw_mono_us() < t->next_tap_stats_us) return;
+    if (t->malformed != t->reported_malformed || t->gaps.missing != t->reported_missing || t->messages)
+        tap_own_stats(t, boot_id);
+    t->reported_malformed = t->malformed;
+    t->reported_missing = t->gaps.missing;
+    t->next_tap_stats_us = cw_mono_us() + TAP_STATS_EVERY_US;
+}
+
+/* Until SIGINT, SIGTERM or SIGHUP (the terminal went away), or --count lines: one wait for the socket and the
+ * signalfd together, so a signal ends the wait at once whatever the relay sends. */
+static void run(struct tap *t, struct bus_socket *sub, int sigfd, const char *address)
+{
+    uint64_t boot_id = cw_boot_id();
+    int64_t started_ms = cw_mono_us() / 1000;
+    bool told_waiting = false;
+    t->next_tap_stats_us = cw_mono_us() + TAP_STATS_EVERY_US;
+    while (!t->stop) {
+        int ready = bus_wait(&sub, 1, sigfd, 250);
+        if (ready < 0) fatal(1, "cannot wait for %s: %s", address, strerror(errno));
+        if ((ready & BUS_WAIT_FD) && proc_signals(sigfd)) break;
+        struct bus_msg m;
+        int rc = (ready & BUS_WAIT_SOCKET) ? bus_recv(sub, &m, 0) : 0;
+        if (rc < 0) fatal(1, "cannot receive from %s: %s", address, strerror(errno));
+        if (rc == 1) {
+            on_message(t, &m);
+            bus_msg_release(&m);
+        } else if (!told_waiting && t->messages == 0 && cw_mono_us() / 1000 - started_ms >= WAIT_NOTICE_MS) {
+            fprintf(stderr, "clockwerk-tap: waiting for data on %s\n", address);
+            told_waiting = true;
+        }
+        own_stats_due(t, boot_id);
+        /* Flush once the socket has nothing more queued: lines reach a pipe promptly, in batches. */
+        if (rc == 0 || !bus_readable(sub)) flush_stdout();
+    }
+}
+
+/* The configuration's tap_address (copied) and a bus with its CURVE keys. Exits 1 on a bad configuration. */
+static struct bus *open_bus(const char *config, char **address)
+{
+    unsigned problems = 0;
+    struct cw_config *cfg = config_load(config, report_problem, &problems);
+    if (!cfg) {
+        fprintf(stderr, "clockwerk-tap: %s is not a valid configuration (%u problem%s)\n", config, problems,
+                problems == 1 ? "" : "s");
+        exit(1);
+    }
+    if (!cfg->tap_address || !cfg->tap_address[0]) {
+        config_free(cfg);
+        fprintf(stderr, "clockwerk-tap: %s gives no tap_address\n", config);
+        exit(1);
+    }
+    *address = cw_xstrdup(cfg->tap_address);
+    char err[512];
+    struct bus *bus = bus_new_for(cfg, err, sizeof err); /* CURVE keys, when the bus uses them */
+    config_free(cfg);
+    if (!bus) fatal(1, "%s", err);
+    return bus;
+}
+
 int main(int argc, char **argv)
 {
     struct tap t = { 0 };
     seqgap_init(&t.gaps, TAP_SENDERS_MAX);
     parse_args(argc, argv, &t.opt);
     log_init("tap", LOG_LVL_INFO);
-
-    unsigned problems = 0;
-    struct cw_config *cfg = config_load(t.opt.config, report_problem, &problems);
-    if (!cfg) {
-        fprintf(stderr, "clockwerk-tap: %s is not a valid configuration (%u problem%s)\n", t.opt.config, problems,
-                problems == 1 ? "" : "s");
-        return 1;
-    }
-    if (!cfg->tap_address || !cfg->tap_address[0]) {
-        config_free(cfg);
-        fprintf(stderr, "clockwerk-tap: %s gives no tap_address\n", t.opt.config);
-        return 1;
-    }
-    char *address = cw_xstrdup(cfg->tap_address);
+    /* Signals as events on a signalfd, opened before the bus so that ZeroMQ's threads inherit the blocked
+     * mask; SIGPIPE ignored: a closed stdout shows up as EPIPE from a write instead of killing us. */
+    int sigfd = proc_signals_open(true);
+    char *address;
+    struct bus *bus = open_bus(t.opt.config, &address);
     char err[512];
-    struct bus *bus = bus_new_for(cfg, err, sizeof err); /* CURVE keys, when the bus uses them */
-    config_free(cfg);
-    if (!bus) fatal(1, "%s", err);
-
-    /* Signals: SIGINT/SIGTERM end the loop (no SA_RESTART, so a wait returns at once); a closed stdout
-     * shows up as EPIPE from a write instead of killing us. */
-    struct sigaction sa = { 0 };
-    sa.sa_handler = on_stop;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
-        fatal(1, "cannot set signal handlers: %s", strerror(errno));
-    struct sigaction ign = { 0 };
-    ign.sa_handler = SIG_IGN;
-    sigemptyset(&ign.sa_mask);
-    if (sigaction(SIGPIPE, &ign, NULL) != 0) fatal(1, "cannot ignore SIGPIPE: %s", strerror(errno));
-
     struct bus_socket *sub = bus_open(bus, BUS_SUBSCRIBE, address, err, sizeof err);
     if (!sub) fatal(1, "%s", err);
-
     t.results = cw_xcalloc(CW_RESULT_BATCH_MAX, sizeof *t.results);
-    uint64_t boot_id = cw_boot_id();
-    int64_t started_ms = cw_mono_us() / 1000;
-    bool told_waiting = false;
-    t.next_tap_stats_us = cw_mono_us() + TAP_STATS_EVERY_US;
 
-    while (!stop_requested) {
-        struct bus_msg m;
-        int rc = bus_recv(sub, &m, 250);
-        if (rc < 0) {
-            if (stop_requested) break;
-            fatal(1, "cannot receive from %s: %s", address, strerror(errno));
-        }
-        if (rc == 1) {
-            t.messages++;
-            switch (m.type) {
-            case CW_MSG_RESULT: on_results(&t, m.data, m.len); break;
-            case CW_MSG_ALERT: on_alert(&t, m.data, m.len); break;
-            case CW_MSG_STATS: on_stats(&t, m.data, m.len); break;
-            default: count_malformed(&t, "wrong frames or unknown topic"); break;
-            }
-            bus_msg_release(&m);
-        } else if (!told_waiting && t.messages == 0 && cw_mono_us() / 1000 - started_ms >= WAIT_NOTICE_MS) {
-            fprintf(stderr, "clockwerk-tap: waiting for data on %s\n", address);
-            told_waiting = true;
-        }
-        if (t.opt.stats && cw_mono_us() >= t.next_tap_stats_us) {
-            if (t.malformed != t.reported_malformed || t.gaps.missing != t.reported_missing || t.messages)
-                tap_own_stats(&t, boot_id);
-            t.reported_malformed = t.malformed;
-            t.reported_missing = t.gaps.missing;
-            t.next_tap_stats_us = cw_mono_us() + TAP_STATS_EVERY_US;
-        }
-        /* Flush once the socket has nothing more queued: lines reach a pipe promptly, in batches. */
-        if (rc == 0 || !bus_readable(sub)) flush_stdout();
-    }
+    run(&t, sub, sigfd, address);
     flush_stdout();
     final_report(&t);
 
     bus_close(sub);
     bus_free(bus);
+    close(sigfd);
     cw_buf_free(&t.line);
     free(t.results);
     free(address);

@@ -3,34 +3,27 @@
  * results in batches over the bus (storer and alerter reliably, the relay best effort).
  *
  * DESIGN
- * One thread, one CURLM, one epoll set, one loop. libcurl's socket interface (curl_multi_socket_action with
- * CURLMOPT_SOCKETFUNCTION/TIMERFUNCTION) puts the sockets of the checks in flight into the epoll set, so a
- * wake-up costs in proportion to what happened, not to the number of transfers in flight: with
- * curl_multi_poll + curl_multi_perform every wake-up polled and walked all of them, which at 200 in flight
- * doubled the CPU per check and spoilt the latency figures. The same epoll set watches a signalfd
- * (SIGTERM) and the ZMQ_FD of each reliable bus socket (edge-triggered: bus_writable() is asked after every
- * wake-up while output waits). epoll_pwait2 waits with a nanosecond timeout, so checks start on time to
- * within tens of microseconds rather than the next millisecond.
+ * One thread, one CURLM, one epoll set, one loop. libcurl's socket interface puts the sockets of the checks
+ * in flight into the epoll set, which also watches the skeleton's signalfd (common/proc.h) and the ZMQ_FD
+ * of each reliable bus socket (edge-triggered: output_due says when the bus may have something): a
+ * wake-up costs in proportion to what happened, not to the number of transfers in flight, and checks start
+ * on time to within tens of microseconds (worker/events.h).
  *   start due checks (bounded in flight) -> curl's due timers -> collect finished checks into the open
  *   batch (sent when 256 results or 20 ms old) -> acks and resends, when the bus may have something
  *   (output_due) -> stats once a second -> epoll
  * Environment (set by the supervisor): CLOCKWERK_SNAPSHOT, CLOCKWERK_SLOT, CLOCKWERK_SLOTS; optionally
  * CLOCKWERK_MAX_IN_FLIGHT (the bound on transfers in flight, default WORKER_MAX_IN_FLIGHT).
- * Signals: SIGINT and SIGHUP are ignored (the supervisor orders shutdowns and reloads, by SIGTERM); on
+ * Signals: SIGINT and SIGHUP change nothing (the supervisor orders shutdowns and reloads, by SIGTERM); on
  * SIGTERM no new check starts, checks in flight get up to one second, the results are handed to the bus,
  * and the process exits 0. Checks still running then are abandoned without a result (they get no sequence
  * number, so receivers see no gap). */
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <time.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -39,6 +32,7 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/proc.h"
 #include "common/protocol.h"
 #include "common/util.h"
 #include "worker/probe.h"
@@ -46,6 +40,7 @@
 #include "worker/lathist.h"
 #include "worker/alive.h"
 #include "worker/output.h"
+#include "worker/events.h"
 
 #define WORKER_MAX_IN_FLIGHT 1024   /* default bound on transfers in flight */
 #define WORKER_MIN_IN_FLIGHT 16
@@ -73,9 +68,9 @@
 #define WORKER_SLACK_PER_CHECK_S 1e-6
 
 struct worker {
-    struct cw_config *cfg;
-    unsigned slot, slots;
-    uint64_t boot_id;
+    struct proc p;                 /* the skeleton: configuration, slot/slots, boot id, bus, signalfd */
+    const struct cw_config *cfg;   /* p.cfg (the worker never reloads) */
+    unsigned slot;                 /* p.slot */
     uint64_t seq;
 
     CURLM *multi;
@@ -95,13 +90,8 @@ struct worker {
     int64_t batch_since_ns;        /* when the first result of the open batch came; 0 when empty */
     uint64_t batch_first_seq;      /* seq of the open batch's first result (its seqs are consecutive) */
     struct cw_buf stats_buf;
-    int sigfd;
-    int epfd;
-    bool have_pwait2;              /* epoll_pwait2 (ns timeouts) works here; else epoll_wait (ms) */
-    int64_t curl_timer_ns;         /* when libcurl wants its timeout action; -1: no timer */
-    uint8_t *unwatched;            /* per descriptor < n_unwatched: libcurl no longer wants it, but it may
-                                    * still be in the epoll set (see on_curl_socket) */
-    size_t n_unwatched;
+    struct worker_events ev;       /* the one wait: libcurl's sockets, signals, the bus */
+    size_t nofile;                 /* the descriptor limit in force */
     bool stopping;
 
     /* counters since start */
@@ -109,23 +99,9 @@ struct worker {
     /* over the current stats period */
     struct lat_hist lateness;
     unsigned peak_in_flight;
-    int64_t next_stats_ns;
+    struct proc_period stats_period;
     struct worker_alive alive;
 };
-
-static unsigned env_uint(const char *name, unsigned max, bool required, unsigned dflt)
-{
-    const char *v = getenv(name);
-    if (!v || !*v) {
-        if (required) fatal(2, "%s is not set (the worker is started by bin/clockwerk)", name);
-        return dflt;
-    }
-    char *end;
-    errno = 0;
-    unsigned long n = strtoul(v, &end, 10);
-    if (errno || *end || v[0] == '-' || n > max) fatal(2, "%s=%s is not a number in 0..%u", name, v, max);
-    return (unsigned)n;
-}
 
 /* Raises the descriptor limit to the hard limit; returns the soft limit now in force. */
 static rlim_t raise_nofile(void)
@@ -143,28 +119,12 @@ static rlim_t raise_nofile(void)
     return rl.rlim_cur;
 }
 
-static int setup_signals(void)
-{
-    if (signal(SIGINT, SIG_IGN) == SIG_ERR || signal(SIGHUP, SIG_IGN) == SIG_ERR ||
-        signal(SIGPIPE, SIG_IGN) == SIG_ERR)
-        fatal(1, "cannot set signal dispositions: %s", strerror(errno));
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0) fatal(1, "cannot block SIGTERM: %s", strerror(errno));
-    int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (fd < 0) fatal(1, "cannot create a signalfd: %s", strerror(errno));
-    return fd;
-}
-
+/* SIGTERM starts the stop; SIGHUP (proc_signals_open blocks it for every child) changes nothing here. */
 static void read_signals(struct worker *w)
 {
-    struct signalfd_siginfo si;
-    while (read(w->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
-        if (si.ssi_signo == SIGTERM && !w->stopping) {
-            log_info("SIGTERM: finishing %u checks in flight, then stopping", probe_in_flight(w->pool));
-            w->stopping = true;
-        }
+    if ((proc_signals(w->p.sigfd) & PROC_SIG_TERM) && !w->stopping) {
+        log_info("SIGTERM: finishing %u checks in flight, then stopping", probe_in_flight(w->pool));
+        w->stopping = true;
     }
 }
 
@@ -174,7 +134,7 @@ static void send_batch(struct worker *w)
 {
     unsigned n = proto_results_count(&w->batch);
     if (n == 0) return;
-    output_push(&w->out, w->batch.data, w->batch.len, w->slot, w->boot_id, w->batch_first_seq,
+    output_push(&w->out, w->batch.data, w->batch.len, w->slot, w->p.boot_id, w->batch_first_seq,
                 w->batch_first_seq + n - 1, n);
     w->results_emitted += n;
     proto_results_begin(&w->batch);
@@ -184,7 +144,7 @@ static void send_batch(struct worker *w)
 static void emit(struct worker *w, struct cw_result *r)
 {
     r->worker = w->slot;
-    r->boot_id = w->boot_id;
+    r->boot_id = w->p.boot_id;
     r->seq = ++w->seq;
     if (proto_results_add(&w->batch, r) != 0) {
         send_batch(w);
@@ -218,43 +178,39 @@ static void collect_done(struct worker *w)
 
 /* ---- stats */
 
-static void add_stat(struct cw_stats *s, const char *name, int64_t value)
-{
-    if (s->count < CW_STATS_MAX) s->items[s->count++] = (struct cw_stat){ name, value };
-}
-
 static void publish_stats(struct worker *w)
 {
-    struct cw_stats s = { .role = "worker", .id = w->slot, .boot_id = w->boot_id, .at_us = cw_wall_us() };
+    struct proc_stats s;
+    proc_stats_begin(&s, "worker", w->slot, w->p.boot_id);
     struct output_totals t;
     output_totals(&w->out, &t);
     /* results_sent / results_acked: for the first reliable destination (the storer when there is one), or,
      * with none, what was handed to the publisher. */
     uint64_t sent = w->out.n ? w->out.q[0].sent : w->results_emitted;
     uint64_t acked = w->out.n ? w->out.q[0].acked : 0;
-    add_stat(&s, "endpoints", (int64_t)w->cfg->n_endpoints);
-    add_stat(&s, "in_flight", probe_in_flight(w->pool));
-    add_stat(&s, "in_flight_limit", w->max_in_flight);
-    add_stat(&s, "max_in_flight", w->peak_in_flight);
-    add_stat(&s, "checks", (int64_t)w->checks);
-    add_stat(&s, "checks_ok", (int64_t)w->checks_ok);
-    add_stat(&s, "checks_failed", (int64_t)w->checks_failed);
-    add_stat(&s, "missed", (int64_t)w->missed);
-    add_stat(&s, "results_sent", (int64_t)sent);
-    add_stat(&s, "results_acked", (int64_t)acked);
-    add_stat(&s, "results_resent", (int64_t)t.resent);
-    add_stat(&s, "results_spooled", (int64_t)t.spooled);
-    add_stat(&s, "spool_bytes", (int64_t)t.spool_bytes);
-    add_stat(&s, "pending_batches", (int64_t)t.pending_batches);
-    add_stat(&s, "dropped", (int64_t)t.dropped);
-    add_stat(&s, "spool_full_dropped", (int64_t)t.spool_full_dropped);
-    add_stat(&s, "dropped_malformed", (int64_t)t.acks_malformed);
-    add_stat(&s, "gaps", 0);
-    add_stat(&s, "lateness_samples", (int64_t)w->lateness.total);
-    add_stat(&s, "lateness_p50_us", lat_hist_percentile(&w->lateness, 500));
-    add_stat(&s, "lateness_p99_us", lat_hist_percentile(&w->lateness, 990));
-    add_stat(&s, "lateness_max_us", lat_hist_percentile(&w->lateness, 1000));
-    if (proto_stats_encode(&w->stats_buf, &s) != 0) {
+    proc_stats_add(&s, "endpoints", (int64_t)w->cfg->n_endpoints);
+    proc_stats_add(&s, "in_flight", probe_in_flight(w->pool));
+    proc_stats_add(&s, "in_flight_limit", w->max_in_flight);
+    proc_stats_add(&s, "max_in_flight", w->peak_in_flight);
+    proc_stats_add(&s, "checks", (int64_t)w->checks);
+    proc_stats_add(&s, "checks_ok", (int64_t)w->checks_ok);
+    proc_stats_add(&s, "checks_failed", (int64_t)w->checks_failed);
+    proc_stats_add(&s, "missed", (int64_t)w->missed);
+    proc_stats_add(&s, "results_sent", (int64_t)sent);
+    proc_stats_add(&s, "results_acked", (int64_t)acked);
+    proc_stats_add(&s, "results_resent", (int64_t)t.resent);
+    proc_stats_add(&s, "results_spooled", (int64_t)t.spooled);
+    proc_stats_add(&s, "spool_bytes", (int64_t)t.spool_bytes);
+    proc_stats_add(&s, "pending_batches", (int64_t)t.pending_batches);
+    proc_stats_add(&s, "dropped", (int64_t)t.dropped);
+    proc_stats_add(&s, "spool_full_dropped", (int64_t)t.spool_full_dropped);
+    proc_stats_add(&s, "dropped_malformed", (int64_t)t.acks_malformed);
+    proc_stats_add(&s, "gaps", 0);
+    proc_stats_add(&s, "lateness_samples", (int64_t)w->lateness.total);
+    proc_stats_add(&s, "lateness_p50_us", lat_hist_percentile(&w->lateness, 500));
+    proc_stats_add(&s, "lateness_p99_us", lat_hist_percentile(&w->lateness, 990));
+    proc_stats_add(&s, "lateness_max_us", lat_hist_percentile(&w->lateness, 1000));
+    if (proc_stats_encode(&s, &w->stats_buf) != 0) {
         log_warn("cannot encode stats");
     } else {
         output_publish_stats(&w->out, w->stats_buf.data, w->stats_buf.len);
@@ -302,279 +258,146 @@ static void start_due(struct worker *w)
     }
 }
 
-/* ---- the event loop: libcurl's socket interface on an epoll set
- * Each epoll entry carries a tag in the upper half of its data: what the descriptor is. */
-#define EV_CURL 1ULL
-#define EV_SIGNAL 2ULL
-#define EV_BUS 3ULL
-#define EV_DATA(tag, fd) (((tag) << 32) | (uint32_t)(fd))
-#define WORKER_MAX_EVENTS 256
+/* ---- the loop */
 
-/* CURLMOPT_SOCKETFUNCTION: libcurl says which events a socket of a transfer waits for. socketp is non-NULL
- * once the socket is in the epoll set (curl_multi_assign). Returning -1 fails that transfer only: running
- * out of descriptors or memory is a check result, not a crash.
- * A removed socket is not taken out of the epoll set here: libcurl closes it right after (a fresh connection
- * per check), and the close takes it out for free — one epoll_ctl less per check. The descriptor is marked
- * unwatched instead; should an event still come for it (a socket libcurl keeps open), wait_events takes it
- * out then. */
-static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
-{
-    (void)easy;
-    struct worker *w = userp;
-    if (what == CURL_POLL_REMOVE) {
-        if (socketp) {
-            if (s >= 0 && (size_t)s < w->n_unwatched) w->unwatched[s] = 1;
-            else (void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, s, NULL); /* ENOENT/EBADF: gone with the close */
-            (void)curl_multi_assign(w->multi, s, NULL);
-        }
-        return 0;
-    }
-    if (s >= 0 && (size_t)s < w->n_unwatched) w->unwatched[s] = 0;
-    struct epoll_event ev = { .events = 0, .data.u64 = EV_DATA(EV_CURL, s) };
-    if (what & CURL_POLL_IN) ev.events |= EPOLLIN;
-    if (what & CURL_POLL_OUT) ev.events |= EPOLLOUT;
-    int op = socketp ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-    if (epoll_ctl(w->epfd, op, s, &ev) != 0) {
-        /* a descriptor number reused behind our back: try the other operation once */
-        op = (errno == EEXIST) ? EPOLL_CTL_MOD : (errno == ENOENT) ? EPOLL_CTL_ADD : -1;
-        if (op < 0 || epoll_ctl(w->epfd, op, s, &ev) != 0) {
-            log_warn("cannot watch a check's socket: %s", strerror(errno));
-            return -1;
-        }
-    }
-    if (!socketp && curl_multi_assign(w->multi, s, w) != CURLM_OK) return -1;
-    return 0;
-}
-
-/* CURLMOPT_TIMERFUNCTION: when libcurl wants curl_multi_socket_action(CURL_SOCKET_TIMEOUT) next. */
-static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
-{
-    (void)multi;
-    struct worker *w = userp;
-    w->curl_timer_ns = timeout_ms < 0 ? -1 : cw_mono_ns() + (int64_t)timeout_ms * 1000000;
-    return 0;
-}
-
-static void socket_action(struct worker *w, curl_socket_t s, int flags)
-{
-    int running;
-    CURLMcode mc = curl_multi_socket_action(w->multi, s, flags, &running);
-    if (mc != CURLM_OK && mc != CURLM_BAD_SOCKET)
-        fatal(1, "curl_multi_socket_action: %s", curl_multi_strerror(mc));
-}
-
-static void run_curl_timer(struct worker *w, int64_t now)
-{
-    if (w->curl_timer_ns < 0 || w->curl_timer_ns > now) return;
-    w->curl_timer_ns = -1; /* the call below may set a new one */
-    socket_action(w, CURL_SOCKET_TIMEOUT, 0);
-}
+#define WORKER_OUTPUT_POLL_NS 50000000LL /* while output waits for a socket, look at least this often */
 
 /* The next instant the loop must wake at, whatever happens on the descriptors. */
-static int64_t next_wakeup(const struct worker *w, int64_t now)
+static void next_wakeup(const struct worker *w, int64_t now, struct proc_wake *wake)
 {
-    int64_t until = w->next_stats_ns;
+    proc_wake_init(wake, w->stats_period.next);
     const struct sched_entry *top = sched_peek(&w->sched);
-    if (!w->stopping && top && probe_in_flight(w->pool) < w->max_in_flight &&
-        top->due_ns + w->timer_slack_ns < until)
-        until = top->due_ns + w->timer_slack_ns;
-    if (w->curl_timer_ns >= 0 && w->curl_timer_ns < until) until = w->curl_timer_ns;
-    if (w->batch_since_ns && w->batch_since_ns + WORKER_BATCH_DELAY_NS < until)
-        until = w->batch_since_ns + WORKER_BATCH_DELAY_NS;
+    if (!w->stopping && top && probe_in_flight(w->pool) < w->max_in_flight)
+        proc_wake_at(wake, top->due_ns + w->timer_slack_ns);
+    if (w->ev.curl_timer_ns >= 0) proc_wake_at(wake, w->ev.curl_timer_ns);
+    if (w->batch_since_ns) proc_wake_at(wake, w->batch_since_ns + WORKER_BATCH_DELAY_NS);
     /* ZMQ_FD is edge-triggered: while output waits, look again now and then whatever the fd says */
-    if (w->out.due) return now; /* input left after a capped pass: its edge is gone, look again at once */
-    if ((w->stopping || output_pending(&w->out)) && now + 50000000LL < until) until = now + 50000000LL;
-    int64_t d = output_next_deadline(&w->out);
-    return d < until ? d : until;
-}
-
-static void wait_events(struct worker *w, int64_t until, int64_t now)
-{
-    struct epoll_event evs[WORKER_MAX_EVENTS];
-    int64_t wait_ns = until > now ? until - now : 0;
-    int n;
-    if (w->have_pwait2) {
-        struct timespec ts = { .tv_sec = (time_t)(wait_ns / 1000000000), .tv_nsec = (long)(wait_ns % 1000000000) };
-        n = epoll_pwait2(w->epfd, evs, WORKER_MAX_EVENTS, &ts, NULL);
-        if (n < 0 && errno == ENOSYS) {
-            w->have_pwait2 = false;
-            return;
-        }
-    } else {
-        int ms = (int)((wait_ns + 999999) / 1000000); /* round up: waking early would only spin */
-        n = epoll_wait(w->epfd, evs, WORKER_MAX_EVENTS, ms);
-    }
-    if (n < 0) {
-        if (errno == EINTR) return;
-        fatal(1, "epoll_wait: %s", strerror(errno));
-    }
-    for (int i = 0; i < n; i++) {
-        uint64_t tag = evs[i].data.u64 >> 32;
-        int fd = (int)(uint32_t)evs[i].data.u64;
-        if (tag == EV_SIGNAL) {
-            read_signals(w);
-        } else if (tag == EV_CURL) {
-            if (fd >= 0 && (size_t)fd < w->n_unwatched && w->unwatched[fd]) {
-                (void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL); /* left open by libcurl: no longer ours */
-                w->unwatched[fd] = 0;
-                continue;
-            }
-            int flags = 0;
-            if (evs[i].events & EPOLLIN) flags |= CURL_CSELECT_IN;
-            if (evs[i].events & EPOLLOUT) flags |= CURL_CSELECT_OUT;
-            if (evs[i].events & (EPOLLERR | EPOLLHUP)) flags |= CURL_CSELECT_ERR;
-            socket_action(w, fd, flags);
-        } else if (tag == EV_BUS) {
-            output_mark_due(&w->out); /* output_service reads the acks */
-        }
-    }
+    if (w->out.due) proc_wake_at(wake, now); /* input left after a capped pass: its edge is gone */
+    if (w->stopping || output_pending(&w->out)) proc_wake_at(wake, now + WORKER_OUTPUT_POLL_NS);
+    proc_wake_at(wake, output_next_deadline(&w->out));
 }
 
 static void run(struct worker *w)
 {
-    w->next_stats_ns = cw_mono_ns() + WORKER_STATS_PERIOD_NS;
+    proc_period_start(&w->stats_period, cw_mono_ns(), WORKER_STATS_PERIOD_NS);
     int64_t stop_deadline = 0;
     for (;;) {
         if (!w->stopping) start_due(w);
         int64_t now = cw_mono_ns();
-        run_curl_timer(w, now);
+        events_run_curl_timer(&w->ev, now);
         collect_done(w);
         if (w->stopping || output_due(&w->out, now)) output_service(&w->out);
         now = cw_mono_ns();
-        if (now >= w->next_stats_ns) {
+        if (proc_period_due(&w->stats_period, now)) {
             if (w->slot == 0 && ++w->orphan_scans >= WORKER_ORPHAN_SCAN_PERIODS) {
                 w->orphan_scans = 0;
-                output_adopt_orphans(&w->out, w->cfg->run_dir, w->slots, false);
+                output_adopt_orphans(&w->out, w->cfg->run_dir, w->p.slots, false);
             }
             publish_stats(w);
-            w->next_stats_ns += WORKER_STATS_PERIOD_NS;
-            if (w->next_stats_ns <= now) w->next_stats_ns = now + WORKER_STATS_PERIOD_NS;
         }
         if (w->stopping) {
             if (!stop_deadline) stop_deadline = now + WORKER_STOP_GRACE_NS;
             if (probe_in_flight(w->pool) == 0 || now >= stop_deadline) break;
         }
-        wait_events(w, next_wakeup(w, now), now);
+        struct proc_wake wake;
+        next_wakeup(w, now, &wake);
+        unsigned seen = events_wait(&w->ev, &wake, now);
+        if (seen & EVENTS_SIGNAL) read_signals(w);
+        if (seen & EVENTS_BUS) output_mark_due(&w->out); /* output_service reads the acks */
     }
     unsigned abandoned = probe_in_flight(w->pool);
     if (abandoned) log_info("abandoning %u checks still in flight", abandoned);
 }
 
-static void setup_loop(struct worker *w)
+/* The bounds from the environment: transfers in flight (and the descriptor limit they need), the outbox's
+ * memory and the spool's disk per destination. */
+static void set_limits(struct worker *w)
 {
-    w->curl_timer_ns = -1;
-    w->have_pwait2 = true;
-
-    w->epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (w->epfd < 0) fatal(1, "cannot create an epoll set: %s", strerror(errno));
-    struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV_DATA(EV_SIGNAL, w->sigfd) };
-    if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->sigfd, &ev) != 0) fatal(1, "cannot watch signals: %s", strerror(errno));
-    for (unsigned i = 0; i < w->out.n; i++) {
-        int fd = bus_fd(w->out.q[i].sock);
-        if (fd < 0) fatal(1, "cannot get the descriptor of the %s socket", w->out.q[i].name);
-        ev = (struct epoll_event){ .events = EPOLLIN | EPOLLET, .data.u64 = EV_DATA(EV_BUS, fd) };
-        if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) fatal(1, "cannot watch the bus: %s", strerror(errno));
-    }
-    CURLMcode mc = curl_multi_setopt(w->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
-    if (mc == CURLM_OK) mc = curl_multi_setopt(w->multi, CURLMOPT_SOCKETDATA, (void *)w);
-    if (mc == CURLM_OK) mc = curl_multi_setopt(w->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
-    if (mc == CURLM_OK) mc = curl_multi_setopt(w->multi, CURLMOPT_TIMERDATA, (void *)w);
-    if (mc != CURLM_OK) fatal(1, "cannot set up the curl multi handle: %s", curl_multi_strerror(mc));
-}
-
-int main(int argc, char **argv)
-{
-    (void)argc;
-    struct worker w = { .sigfd = -1, .epfd = -1 };
-    char role[64];
-    const char *snapshot = getenv("CLOCKWERK_SNAPSHOT");
-    log_init("worker", LOG_LVL_INFO);
-    if (!snapshot || !*snapshot) fatal(2, "CLOCKWERK_SNAPSHOT is not set (the worker is started by bin/clockwerk)");
-    w.slots = env_uint("CLOCKWERK_SLOTS", 100000, true, 1);
-    w.slot = env_uint("CLOCKWERK_SLOT", 100000, true, 0);
-    if (w.slots == 0 || w.slot >= w.slots) fatal(2, "CLOCKWERK_SLOT=%u is not below CLOCKWERK_SLOTS=%u", w.slot, w.slots);
-    snprintf(role, sizeof role, "worker %u/%u", w.slot, w.slots);
-    log_init(role, LOG_LVL_INFO);
-
-    char err[512];
-    w.cfg = config_snapshot_read(snapshot, w.slot, w.slots, err, sizeof err);
-    if (!w.cfg) fatal(2, "cannot read the snapshot %s: %s", snapshot, err);
-    log_set_level((enum log_level)w.cfg->log_level);
-    if (w.cfg->n_endpoints > UINT32_MAX) fatal(2, "too many endpoints");
-
-    w.sigfd = setup_signals();
     rlim_t nofile = raise_nofile();
-    unsigned limit = env_uint("CLOCKWERK_MAX_IN_FLIGHT", 1000000, false, WORKER_MAX_IN_FLIGHT);
+    unsigned limit = proc_env_uint("CLOCKWERK_MAX_IN_FLIGHT", 1000000, false, WORKER_MAX_IN_FLIGHT);
     /* up to 3 descriptors per check (socket, resolver's socketpair), and room for the bus */
     rlim_t by_fds = nofile > 256 ? (nofile - 128) / 3 : WORKER_MIN_IN_FLIGHT;
     if (limit > by_fds) limit = (unsigned)by_fds;
     if (limit < WORKER_MIN_IN_FLIGHT) limit = WORKER_MIN_IN_FLIGHT;
-    w.max_in_flight = limit;
-    w.n_unwatched = nofile < (1u << 20) ? (size_t)nofile : (1u << 20);
-    w.unwatched = cw_xcalloc(w.n_unwatched, 1);
-    w.outbox_bytes = env_uint("CLOCKWERK_OUTBOX_MAX_BYTES", 1u << 31, false, WORKER_OUTBOX_BYTES);
-    w.spool_max_bytes = ACKQ_SPOOL_MAX_DEFAULT;
-    const char *sm = getenv("CLOCKWERK_SPOOL_MAX_BYTES");
-    if (sm && *sm) {
-        char *end;
-        errno = 0;
-        unsigned long long v = strtoull(sm, &end, 10);
-        if (errno || *end || sm[0] == '-' || v < 4096) fatal(2, "CLOCKWERK_SPOOL_MAX_BYTES=%s is not a number >= 4096", sm);
-        w.spool_max_bytes = v;
-    }
+    w->max_in_flight = limit;
+    w->nofile = (size_t)nofile;
+    w->outbox_bytes = proc_env_uint("CLOCKWERK_OUTBOX_MAX_BYTES", 1u << 31, false, WORKER_OUTBOX_BYTES);
+    w->spool_max_bytes = proc_env_u64("CLOCKWERK_SPOOL_MAX_BYTES", 4096, ACKQ_SPOOL_MAX_DEFAULT);
+}
 
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) fatal(1, "cannot initialise libcurl");
-    w.multi = curl_multi_init();
-    if (!w.multi) fatal(1, "cannot create a curl multi handle");
-    w.pool = probe_pool_new(w.multi, w.max_in_flight);
-    if (!w.pool) fatal(1, "out of memory for %u checks in flight", w.max_in_flight);
-    w.boot_id = cw_boot_id();
-
-    size_t n = w.cfg->n_endpoints;
-    w.busy = cw_xcalloc(n ? n : 1, 1);
-    w.headers = cw_xcalloc(n ? n : 1, sizeof *w.headers);
-    sched_init(&w.sched, n);
+/* Every endpoint of the shard on the schedule, its headers built once, and the timer slack for the load. */
+static void set_schedule(struct worker *w)
+{
+    size_t n = w->cfg->n_endpoints;
+    w->busy = cw_xcalloc(n ? n : 1, 1);
+    w->headers = cw_xcalloc(n ? n : 1, sizeof *w->headers);
+    sched_init(&w->sched, n);
     double per_second = 0;
     for (size_t i = 0; i < n; i++)
-        if (w.cfg->endpoints[i].interval > 0) per_second += 1.0 / w.cfg->endpoints[i].interval;
+        if (w->cfg->endpoints[i].interval > 0) per_second += 1.0 / w->cfg->endpoints[i].interval;
     double slack = per_second * WORKER_SLACK_PER_CHECK_S * 1e9;
-    w.timer_slack_ns = slack > (double)WORKER_SLACK_MAX_NS ? WORKER_SLACK_MAX_NS : (int64_t)slack;
+    w->timer_slack_ns = slack > (double)WORKER_SLACK_MAX_NS ? WORKER_SLACK_MAX_NS : (int64_t)slack;
     int64_t now_mono = cw_mono_ns(), now_wall = cw_wall_us() * 1000;
     for (size_t i = 0; i < n; i++) {
-        const struct cw_endpoint *ep = &w.cfg->endpoints[i];
+        const struct cw_endpoint *ep = &w->cfg->endpoints[i];
         int64_t interval = sched_seconds_to_ns(ep->interval);
-        sched_add(&w.sched, (uint32_t)i, interval, sched_first_due(ep->url, interval, now_mono, now_wall));
-        if (ep->n_headers) w.headers[i] = probe_headers_new(ep);
+        sched_add(&w->sched, (uint32_t)i, interval, sched_first_due(ep->url, interval, now_mono, now_wall));
+        if (ep->n_headers) w->headers[i] = probe_headers_new(ep);
     }
-    alive_open(&w.alive, w.cfg, w.slot, w.boot_id);
-    output_open(&w.out, w.cfg, w.slot, w.outbox_bytes, w.spool_max_bytes);
-    if (w.slot == 0) output_adopt_orphans(&w.out, w.cfg->run_dir, w.slots, true);
-    setup_loop(&w);
-    proto_results_begin(&w.batch);
-    log_info("checking %zu endpoints (at most %u at once), boot id %016" PRIx64, n, w.max_in_flight, w.boot_id);
+}
 
-    run(&w);
-    probe_pool_free(w.pool); /* abandons what is still in flight */
-    w.pool = NULL;
-    send_batch(&w);
-    output_drain(&w.out);
-    log_info("stopped after %" PRIu64 " checks (%" PRIu64 " failed, %" PRIu64 " missed)", w.checks,
-             w.checks_failed, w.missed);
+static void init(struct worker *w)
+{
+    proc_init(&w->p, &(struct proc_opts){ .name = "worker", .sharded = true, .open_bus = true });
+    w->cfg = w->p.cfg;
+    w->slot = w->p.slot;
+    if (w->cfg->n_endpoints > UINT32_MAX) fatal(2, "too many endpoints");
+    set_limits(w);
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) fatal(1, "cannot initialise libcurl");
+    w->multi = curl_multi_init();
+    if (!w->multi) fatal(1, "cannot create a curl multi handle");
+    w->pool = probe_pool_new(w->multi, w->max_in_flight);
+    if (!w->pool) fatal(1, "out of memory for %u checks in flight", w->max_in_flight);
+    set_schedule(w);
+    alive_open(&w->alive, w->cfg, w->slot, w->p.boot_id);
+    output_open(&w->out, w->p.bus, w->cfg, w->slot, w->outbox_bytes, w->spool_max_bytes);
+    if (w->slot == 0) output_adopt_orphans(&w->out, w->cfg->run_dir, w->p.slots, true);
+    events_open(&w->ev, w->multi, w->p.sigfd, w->nofile);
+    for (unsigned i = 0; i < w->out.n; i++) events_watch_bus(&w->ev, bus_fd(w->out.q[i].sock), w->out.q[i].name);
+    proto_results_begin(&w->batch);
+    log_info("checking %zu endpoints (at most %u at once), boot id %016" PRIx64, w->cfg->n_endpoints,
+             w->max_in_flight, w->p.boot_id);
+}
 
-    output_close(&w.out);
-    alive_close(&w.alive);
-    curl_multi_cleanup(w.multi);
-    close(w.epfd);
-    for (size_t i = 0; i < n; i++) curl_slist_free_all(w.headers[i]);
-    free(w.headers);
-    free(w.busy);
-    free(w.unwatched);
-    sched_free(&w.sched);
-    cw_buf_free(&w.batch);
-    cw_buf_free(&w.stats_buf);
-    close(w.sigfd);
-    config_free(w.cfg);
+/* After the loop: the last results out, what is not acknowledged spooled, everything freed. */
+static void finish(struct worker *w)
+{
+    probe_pool_free(w->pool); /* abandons what is still in flight */
+    w->pool = NULL;
+    send_batch(w);
+    output_drain(&w->out);
+    log_info("stopped after %" PRIu64 " checks (%" PRIu64 " failed, %" PRIu64 " missed)", w->checks,
+             w->checks_failed, w->missed);
+
+    output_close(&w->out);
+    alive_close(&w->alive);
+    curl_multi_cleanup(w->multi);
+    events_close(&w->ev);
+    for (size_t i = 0; i < w->cfg->n_endpoints; i++) curl_slist_free_all(w->headers[i]);
+    free(w->headers);
+    free(w->busy);
+    sched_free(&w->sched);
+    cw_buf_free(&w->batch);
+    cw_buf_free(&w->stats_buf);
+    proc_close(&w->p); /* the bus (linger 0: what was not acknowledged is in the spools), the configuration */
     curl_global_cleanup();
-    (void)argv;
+}
+
+int main(void)
+{
+    struct worker w = { .ev = { .epfd = -1 } };
+    init(&w);
+    run(&w);
+    finish(&w);
     return 0;
 }

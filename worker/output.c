@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "common/bus_keys.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/protocol.h"
@@ -23,14 +22,13 @@
 #define OUTPUT_ORPHAN_AGE_S 5            /* a later adoption takes spools untouched for this long */
 #define OUTPUT_SERVICE_ROUNDS 8          /* passes over one socket in one output_service */
 
-void output_open(struct worker_output *o, const struct cw_config *cfg, unsigned slot, size_t outbox_bytes,
-                 uint64_t spool_max_bytes)
+void output_open(struct worker_output *o, struct bus *bus, const struct cw_config *cfg, unsigned slot,
+                 size_t outbox_bytes, uint64_t spool_max_bytes)
 {
     char err[512];
     memset(o, 0, sizeof *o);
     o->due = true; /* a spool to replay, acknowledgements for a predecessor: look once */
-    o->bus = bus_new_for(cfg, err, sizeof err);
-    if (!o->bus) fatal(cfg->curve_key_file ? 2 : 1, "%s", err);
+    o->bus = bus;
     struct { bool wanted; const char *address; const char *name; } dest[OUTPUT_MAX] = {
         { config_wants_storer(cfg), cfg->store_address, "storer" },
         { config_wants_alerter(cfg), cfg->alert_address, "alerter" },
@@ -188,9 +186,13 @@ void output_totals(const struct worker_output *o, struct output_totals *t)
 
 void output_close(struct worker_output *o)
 {
-    for (unsigned i = 0; i < o->n; i++) ackq_free(&o->q[i]);
+    for (unsigned i = 0; i < o->n; i++) {
+        struct bus_socket *s = o->q[i].sock;
+        ackq_free(&o->q[i]);
+        bus_close(s); /* linger 0: what was not acknowledged is in the spool */
+    }
     o->n = 0;
-    bus_free(o->bus); /* linger 0: what was not acknowledged is in the spool */
+    bus_close(o->pub);
     o->bus = NULL;
     o->pub = NULL;
 }

@@ -24,7 +24,7 @@
 #define OUTPUT_MAX 2 /* reliable destinations: storer, alerter */
 
 struct worker_output {
-    struct bus *bus;
+    struct bus *bus;           /* the process's (common/proc.h), not owned */
     struct bus_socket *pub;    /* to the relay, best effort; NULL when there is no publish_address */
     struct ackq q[OUTPUT_MAX]; /* acknowledged destinations, in this order: storer, alerter (when wanted) */
     unsigned n;
@@ -36,11 +36,11 @@ struct output_totals {
     uint64_t pending_batches, dropped, spool_full_dropped, resent, spooled, spool_bytes, acks_malformed;
 };
 
-/* Opens the bus and a queue per destination cfg wants (spools run_dir/worker-<slot>-<name>.spool, memory
+/* Opens on bus a queue per destination cfg wants (spools run_dir/worker-<slot>-<name>.spool, memory
  * bound outbox_bytes each, disk bound spool_max_bytes each), and the publisher. What cannot be opened is
  * fatal: exit 2 for an address or path from the configuration, 1 otherwise. */
-void output_open(struct worker_output *o, const struct cw_config *cfg, unsigned slot, size_t outbox_bytes,
-                 uint64_t spool_max_bytes);
+void output_open(struct worker_output *o, struct bus *bus, const struct cw_config *cfg, unsigned slot,
+                 size_t outbox_bytes, uint64_t spool_max_bytes);
 
 /* Queues one sealed batch of results (first..last, n of them) to every destination and publishes it. */
 void output_push(struct worker_output *o, const void *data, size_t len, uint32_t worker, uint64_t boot_id,
@@ -75,7 +75,8 @@ void output_drain(struct worker_output *o);
 
 void output_totals(const struct worker_output *o, struct output_totals *t);
 
-/* Frees the queues and closes the bus (linger 0: what was not acknowledged is in the spools). */
+/* Frees the queues and closes their sockets (linger 0: what was not acknowledged is in the spools) and the
+ * publisher's; the bus stays the process's to free. */
 void output_close(struct worker_output *o);
 
 #endif

@@ -5,6 +5,7 @@
  * Python reader printed in docs/protocol.md (extracted and run with /usr/bin/python3: it must print what
  * clockwerk-tap prints), and the address checks. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -310,7 +311,7 @@ struct relay_thread {
 static void *relay_main(void *arg)
 {
     struct relay_thread *t = arg;
-    bus_relay_run(t->bus, t->in, t->out, t->err, sizeof t->err);
+    bus_relay_run(t->bus, t->in, t->out, -1, NULL, NULL, t->err, sizeof t->err);
     return NULL;
 }
 
@@ -370,7 +371,7 @@ static void test_pub_relay_sub(void **state)
 
     bus_close(sub);
     bus_close(pub);
-    /* terminating the relay's context ends zmq_proxy; the thread returns */
+    /* terminating the relay's context ends its wait (ETERM); the thread returns */
     bus_free(rt.bus);
     assert_int_equal(pthread_join(th, NULL), 0);
     assert_non_null(strstr(rt.err, "relay stopped"));
@@ -422,13 +423,80 @@ static void test_subscribe_only(void **state)
     cw_buf_free(&sb);
 }
 
+/* The relay watches a descriptor (the relay's signalfd) while it forwards: when it is readable and the stop
+ * test says so, bus_relay_run returns 0; a readable descriptor the test declines leaves the relay running. */
+struct stop_pipe {
+    int fds[2];
+    int asked;
+};
+
+static bool stop_on_second(void *arg)
+{
+    struct stop_pipe *sp = arg;
+    char c;
+    while (read(sp->fds[0], &c, 1) == 1) sp->asked++;
+    return sp->asked >= 2;
+}
+
+struct stopping_relay {
+    struct relay_thread t;
+    struct stop_pipe sp;
+    int rc;
+};
+
+static void *stopping_relay_main(void *arg)
+{
+    struct stopping_relay *r = arg;
+    r->rc = bus_relay_run(r->t.bus, r->t.in, r->t.out, r->sp.fds[0], stop_on_second, &r->sp, r->t.err,
+                          sizeof r->t.err);
+    return NULL;
+}
+
+static void test_relay_stops_on_fd(void **state)
+{
+    struct fixture *f = *state;
+    char err[256];
+    struct stopping_relay r = { .t = { .in = f->b, .out = f->c }, .rc = -2 };
+    assert_int_equal(pipe2(r.sp.fds, O_NONBLOCK), 0);
+    r.t.bus = bus_new(err, sizeof err);
+    assert_non_null(r.t.bus);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, stopping_relay_main, &r), 0);
+    assert_int_equal(write(r.sp.fds[1], "h", 1), 1); /* declined: keeps relaying */
+    struct bus_socket *pub = open_ok(f->bus, BUS_PUBLISH, f->b);
+    struct bus_socket *sub = open_ok(f->bus, BUS_SUBSCRIBE, f->c);
+    struct cw_buf b = { 0 };
+    make_batch(&b, 1, 1);
+    struct bus_msg m;
+    int64_t until = cw_mono_us() / 1000 + DEADLINE_MS;
+    int rc = 0;
+    while (rc != 1) {
+        assert_true(cw_mono_us() / 1000 < until);
+        assert_int_equal(bus_send(pub, CW_MSG_RESULT, b.data, b.len), BUS_SENT);
+        rc = bus_recv(sub, &m, 50);
+        assert_int_not_equal(rc, -1);
+    }
+    bus_msg_release(&m);
+    assert_int_equal(write(r.sp.fds[1], "t", 1), 1);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(r.sp.asked, 2);
+    bus_close(sub);
+    bus_close(pub);
+    bus_free(r.t.bus);
+    close(r.sp.fds[0]);
+    close(r.sp.fds[1]);
+    cw_buf_free(&b);
+}
+
 static void test_relay_bad_address(void **state)
 {
     (void)state;
     char err[256] = "";
     struct bus *bus = bus_new(err, sizeof err);
     assert_non_null(bus);
-    assert_int_equal(bus_relay_run(bus, "ipc://relative.sock", "ipc:///tmp/x.sock", err, sizeof err), -1);
+    assert_int_equal(bus_relay_run(bus, "ipc://relative.sock", "ipc:///tmp/x.sock", -1, NULL, NULL, err, sizeof err),
+                     -1);
     assert_non_null(strstr(err, "absolute"));
     bus_free(bus);
 }
@@ -606,6 +674,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wrong_shapes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pub_relay_sub, setup, teardown),
         cmocka_unit_test_setup_teardown(test_subscribe_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_relay_stops_on_fd, setup, teardown),
         cmocka_unit_test(test_relay_bad_address),
         cmocka_unit_test_setup_teardown(test_doc_python_reader, setup, teardown),
         cmocka_unit_test_setup_teardown(test_address_problem, setup, teardown),

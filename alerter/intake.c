@@ -10,13 +10,16 @@
 #include "common/clock.h"
 #include "common/log.h"
 
-#define DRAIN_MAX 1000 /* bus messages per pass before the outbox gets a turn */
+#define DRAIN_MAX 1000    /* bus messages per pass before the outbox gets a turn */
+#define SENDERS_MAX 4096  /* (worker, boot_id) pairs followed for gaps; the least recently seen goes beyond */
 
 void intake_open(struct intake *in, struct bus *bus, const char *address, intake_apply_fn apply, void *ctx)
 {
     char err[512];
     in->apply = apply;
     in->ctx = ctx;
+    seqgap_init(&in->gaps, SENDERS_MAX);
+    ackgather_init(&in->acks);
     in->sock = bus_open(bus, BUS_RECV_RELIABLE, address, err, sizeof err);
     if (!in->sock) fatal(1, "%s", err);
 }
@@ -30,67 +33,39 @@ void intake_load(struct intake *in, const char *run_dir)
         log_error("%s: starting with no record of applied results (a resend may be applied twice)", err);
 }
 
+/* A new result's place in its sender's sequence: the seqs it skipped are counted (in results) and logged. */
 static void count_gap(struct intake *in, const struct cw_result *r)
 {
-    struct intake_seq *w = NULL;
-    for (size_t i = 0; i < in->n_seqs; i++)
-        if (in->seqs[i].worker == r->worker) w = &in->seqs[i];
-    if (!w) {
-        in->seqs = cw_xrealloc(in->seqs, (in->n_seqs + 1) * sizeof *in->seqs);
-        w = &in->seqs[in->n_seqs++];
-        w->worker = r->worker;
-        w->boot_id = r->boot_id;
-        w->last_seq = r->seq;
-        return;
-    }
-    if (w->boot_id != r->boot_id) { /* a restarted worker: a new sequence */
-        w->boot_id = r->boot_id;
-        w->last_seq = r->seq;
-        return;
-    }
-    if (r->seq > w->last_seq + 1) {
-        uint64_t missing = r->seq - w->last_seq - 1;
-        in->c.gaps += (int64_t)missing;
-        log_warn("gap: %" PRIu64 " result(s) missing from worker %" PRIu32 " (seq %" PRIu64 " after %" PRIu64 ")",
-                 missing, r->worker, r->seq, w->last_seq);
-    }
-    if (r->seq > w->last_seq) w->last_seq = r->seq;
+    struct seqgap_note note = seqgap_note(&in->gaps, r->worker, r->boot_id, r->seq);
+    if (note.kind != SEQGAP_GAP) return;
+    in->c.gaps += (int64_t)note.missing;
+    log_warn("gap: %" PRIu64 " result(s) missing from worker %" PRIu32 " (seq %" PRIu64 " after %" PRIu64 ")",
+             note.missing, r->worker, r->seq, note.after);
 }
 
 static void ack_add(struct intake *in, const struct bus_peer *peer, const struct cw_result *r)
 {
-    if (!peer->len || r->seq == 0) return;
+    if (r->seq == 0) return;
     struct ackq_range one = { r->worker, r->boot_id, r->seq, r->seq };
-    if (in->n_acks && ackq_range_join(&in->acks[in->n_acks - 1].peer, &in->acks[in->n_acks - 1].r, peer, &one))
-        return;
-    if (in->n_acks == in->cap_acks) {
-        in->cap_acks = in->cap_acks ? in->cap_acks * 2 : 256;
-        in->acks = cw_xrealloc(in->acks, in->cap_acks * sizeof *in->acks);
-    }
-    in->acks[in->n_acks++] = (struct intake_ack){ .peer = *peer, .r = one };
+    ackgather_add(&in->acks, peer, &one, 0);
+    in->n_acks = ackgather_pending(&in->acks);
+}
+
+/* ackgather_send_fn: to the sender, over the results' socket. */
+static void send_ack(void *ctx, const struct bus_peer *peer, const void *data, size_t len)
+{
+    struct intake *in = ctx;
+    if (bus_send_to(in->sock, peer, CW_MSG_ACK, data, len) == BUS_ERROR)
+        log_warn("cannot send an ack: %s", strerror(errno));
 }
 
 void intake_flush_acks(struct intake *in)
 {
-    while (in->n_acks) {
-        const struct bus_peer peer = in->acks[0].peer;
-        size_t n = 0, k = 0;
-        for (size_t j = 0; j < in->n_acks; j++) {
-            struct intake_ack *x = &in->acks[j];
-            if (n < ACKQ_RANGES_MAX && x->peer.len == peer.len && memcmp(x->peer.id, peer.id, peer.len) == 0) {
-                in->ack_ranges[n++] = x->r;
-                in->c.acked += (int64_t)(x->r.last - x->r.first + 1);
-            } else {
-                in->acks[k++] = *x;
-            }
-        }
-        in->n_acks = k;
-        if (ackq_ack_encode(&in->scratch, in->ack_ranges, n) == 0) {
-            if (bus_send_to(in->sock, &peer, CW_MSG_ACK, in->scratch.data, in->scratch.len) == BUS_ERROR)
-                log_warn("cannot send an ack: %s", strerror(errno));
-            in->c.ack_messages++;
-        }
-    }
+    ackgather_move(&in->acks, ACKGATHER_WAIT, ACKGATHER_READY);
+    ackgather_flush(&in->acks, send_ack, in);
+    in->n_acks = ackgather_pending(&in->acks);
+    in->c.acked = (int64_t)in->acks.acked;
+    in->c.ack_messages = (int64_t)in->acks.ack_messages;
 }
 
 int intake_commit(struct intake *in, char *err, size_t errlen)
@@ -151,7 +126,6 @@ void intake_drain(struct intake *in)
 void intake_free(struct intake *in)
 {
     seqwin_free(&in->seen);
-    free(in->seqs);
-    free(in->acks);
-    cw_buf_free(&in->scratch);
+    seqgap_free(&in->gaps);
+    ackgather_free(&in->acks);
 }

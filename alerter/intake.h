@@ -1,7 +1,8 @@
 /* alerter/intake.h — the workers' results as the alerter takes them in: received on the bus (reliable),
  * decoded, each (worker, boot_id, seq) applied at most once and in order (alerter/seqwin.h, its file saved
- * after the state file), gaps in a worker's sequence counted and logged, and every result acked to its
- * sender (common/ackq.h) once the state it changed is saved. Malformed messages are counted and dropped.
+ * after the state file), gaps in a worker's sequence counted and logged (common/seqgap.h), and every result
+ * acked to its sender (common/ackgather.h) once the state it changed is saved. Malformed messages are counted
+ * and dropped.
  * What a new result does to the alerter's state is the caller's: intake calls its apply function. */
 #ifndef CW_ALERTER_INTAKE_H
 #define CW_ALERTER_INTAKE_H
@@ -12,26 +13,15 @@
 #include <stdint.h>
 
 #include "alerter/seqwin.h"
-#include "common/ackq.h"
+#include "common/ackgather.h"
 #include "common/bus.h"
 #include "common/protocol.h"
+#include "common/seqgap.h"
 #include "common/util.h"
 
 /* Applies one new result (in its boot's order) to the caller's state. Returns false when the result is
  * late after all (counted with the late ones), true otherwise. */
 typedef bool (*intake_apply_fn)(void *ctx, const struct cw_result *r, int64_t now_mono);
-
-struct intake_seq {
-    uint32_t worker;
-    uint64_t boot_id;
-    uint64_t last_seq;
-};
-
-/* Results applied to the state but not yet in the state file: acked (common/ackq.h) after the next save. */
-struct intake_ack {
-    struct bus_peer peer;
-    struct ackq_range r;
-};
 
 struct intake {
     struct bus_socket *sock;   /* the results' socket (BUS_RECV_RELIABLE) */
@@ -40,20 +30,20 @@ struct intake {
 
     struct seqwin seen;        /* results already applied: a resend is acked, not applied again */
     char seen_path[PATH_MAX];
-    struct intake_seq *seqs;
-    size_t n_seqs;
-    struct intake_ack *acks;
-    size_t n_acks, cap_acks;
-    struct ackq_range ack_ranges[ACKQ_RANGES_MAX];
+    struct seqgap gaps;        /* per (worker, boot_id): the last seq applied, for counting gaps */
+    struct ackgather acks;     /* results applied, acked once the state file and the seqs are saved */
+    size_t n_acks;             /* ackgather_pending(&acks), kept up to date for the conductor (alerter/main.c) */
     struct cw_result results[CW_RESULT_BATCH_MAX];
-    struct cw_buf scratch;
 
     struct {
-        int64_t results, malformed, gaps, duplicates, late, acked, ack_messages;
+        int64_t results, malformed;
+        int64_t gaps; /* results missing (seqs skipped), not gap events */
+        int64_t duplicates, late, acked, ack_messages;
     } c;
 };
 
-/* Opens the results' socket at address on bus (fatal, exit 1, when it cannot); new results go to apply. */
+/* Sets the tables up and opens the results' socket at address on bus (fatal, exit 1, when it cannot); new
+ * results go to apply. */
 void intake_open(struct intake *in, struct bus *bus, const char *address, intake_apply_fn apply, void *ctx);
 
 /* Loads the record of applied results from run_dir/SEQWIN_FILE (a run_dir too long is fatal, exit 2; an

@@ -23,12 +23,15 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/protocol.h"
+#include "common/seqgap.h"
 #include "common/util.h"
 #include "tap/format.h"
-#include "tap/gaps.h"
 
 #define WAIT_NOTICE_MS 2000  /* say "waiting for data" after this long without any message */
 #define TAP_STATS_EVERY_US 1000000
+/* Senders whose sequence numbers the tap follows (common/seqgap.h; the least recently seen is forgotten
+ * beyond). Its gaps measure what the tap missed (a slow terminal, a relay restart), not what the storer lost. */
+#define TAP_SENDERS_MAX 256
 
 static volatile sig_atomic_t stop_requested;
 
@@ -50,7 +53,7 @@ struct tap {
     struct options opt;
     struct cw_result *results;  /* CW_RESULT_BATCH_MAX */
     struct cw_buf line;
-    struct tap_gaps gaps;
+    struct seqgap gaps;
     uint64_t messages, results_seen, printed, malformed;
     const char *last_malformed;  /* static reason */
     uint64_t reported_malformed, reported_missing;
@@ -166,7 +169,7 @@ static void on_results(struct tap *t, const void *data, size_t len)
     for (int i = 0; i < n; i++) {
         const struct cw_result *r = &t->results[i];
         t->results_seen++;
-        tap_gaps_note(&t->gaps, r->worker, r->boot_id, r->seq);
+        seqgap_note(&t->gaps, r->worker, r->boot_id, r->seq);
         if (!url_wanted(t, r->url)) continue;
         formatted(t, tap_format_result(&t->line, r, t->opt.json));
         t->printed++;
@@ -207,7 +210,7 @@ static void tap_own_stats(struct tap *t, uint64_t boot_id)
     const struct cw_stat items[] = {
         { "messages", (int64_t)t->messages },     { "results", (int64_t)t->results_seen },
         { "printed", (int64_t)t->printed },       { "malformed", (int64_t)t->malformed },
-        { "missing", (int64_t)t->gaps.missing },  { "reordered", (int64_t)t->gaps.reordered },
+        { "missing", (int64_t)t->gaps.missing },  { "reordered", (int64_t)t->gaps.repeats },
         { "senders", (int64_t)t->gaps.senders },
     };
     s.count = sizeof items / sizeof items[0];
@@ -231,6 +234,7 @@ static void final_report(const struct tap *t)
 int main(int argc, char **argv)
 {
     struct tap t = { 0 };
+    seqgap_init(&t.gaps, TAP_SENDERS_MAX);
     parse_args(argc, argv, &t.opt);
     log_init("tap", LOG_LVL_INFO);
 
@@ -311,5 +315,6 @@ int main(int argc, char **argv)
     cw_buf_free(&t.line);
     free(t.results);
     free(address);
+    seqgap_free(&t.gaps);
     return 0;
 }

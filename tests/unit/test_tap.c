@@ -1,6 +1,6 @@
 /* tests/unit/test_tap.c — clockwerk-tap's pieces: the plain and JSON lines (tap/format.c; the JSON is parsed
- * back with json-c to check keys, types and nulls), URL masking and control characters in what is shown,
- * and the per-sender gap counting (tap/gaps.c). */
+ * back with json-c to check keys, types and nulls), URL masking and control characters in what is shown
+ * (the tap's gap counting is common/seqgap.c: tests/unit/test_seqgap.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +13,6 @@
 
 #include "common/protocol.h"
 #include "tap/format.h"
-#include "tap/gaps.h"
 
 #define AT_US 1795579506123000LL /* 2026-11-25T04:05:06.123Z */
 
@@ -168,37 +167,12 @@ static void test_alert_and_stats(void **state)
     cw_buf_free(&b);
 }
 
-static void test_gaps(void **state)
-{
-    (void)state;
-    struct tap_gaps *g = calloc(1, sizeof *g);
-    assert_non_null(g);
-    /* the first number of a sender is its start, not a gap (the tap attaches at any time) */
-    assert_int_equal(tap_gaps_note(g, 0, 0xa, 100), 0);
-    assert_int_equal(tap_gaps_note(g, 0, 0xa, 101), 0);
-    assert_int_equal(tap_gaps_note(g, 0, 0xa, 105), 3);
-    assert_int_equal(tap_gaps_note(g, 1, 0xa, 1), 0); /* another worker */
-    assert_int_equal(tap_gaps_note(g, 0, 0xb, 1), 0); /* worker 0 restarted: new boot id */
-    assert_int_equal(tap_gaps_note(g, 0, 0xa, 104), 0); /* late */
-    assert_int_equal(tap_gaps_note(g, 0, 0xa, 105), 0); /* repeated */
-    assert_int_equal(tap_gaps_note(g, 0, 0xa, 106), 0);
-    assert_true(g->missing == 3);
-    assert_true(g->reordered == 2);
-    assert_true(g->senders == 3);
-    /* more senders than the table holds: the least recently seen is forgotten, nothing breaks */
-    for (uint32_t w = 0; w < 3 * TAP_GAPS_SOURCES; w++) assert_int_equal(tap_gaps_note(g, 100 + w, 1, 5), 0);
-    assert_true(g->missing == 3);
-    assert_int_equal(tap_gaps_note(g, 100 + 3 * TAP_GAPS_SOURCES - 1, 1, 7), 1);
-    free(g);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_result_plain),
         cmocka_unit_test(test_result_json),
         cmocka_unit_test(test_alert_and_stats),
-        cmocka_unit_test(test_gaps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,81 @@
+/* storer/receive.c — what the storer does with one message from the bus: results and alerts decoded into
+ * the current batch, each result's place in its sender's sequence counted (common/seqgap.h: gaps, missing,
+ * duplicates), each row's seq range gathered for its ack (common/ackgather.h, tagged with the batch number);
+ * malformed messages counted and dropped. And the acks sent once the flow says they are durable. */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "common/ackq.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "storer/storer.h"
+
+static void track_seq(struct storer *s, const struct cw_result *r, int64_t now)
+{
+    /* the first result of a worker seen by this storer is not a gap; a duplicate is stored once anyway (the
+     * UNIQUE key ignores it) */
+    struct seqgap_note note = seqgap_note(&s->seqs, r->worker, r->boot_id, r->seq);
+    if (note.kind == SEQGAP_GAP && ratelimit_allow(&s->rl_gap, now))
+        log_warn("worker %" PRIu32 " boot %016" PRIx64 ": %" PRIu64 " results missing (seq %" PRIu64 "..%" PRIu64 ")",
+                 r->worker, r->boot_id, note.missing, note.after + 1, r->seq - 1);
+}
+
+/* 0, or -1 with *why set. */
+static int take_results(struct storer *s, const struct bus_msg *m, int64_t now, const char **why)
+{
+    int n = proto_results_decode(m->data, m->len, s->results, CW_RESULT_BATCH_MAX, why);
+    if (n <= 0) return -1;
+    for (int i = 0; i < n; i++) {
+        const struct cw_result *r = &s->results[i];
+        track_seq(s, r, now);
+        store_batch_add_check(&s->cur, r);
+        if (r->seq > 0) {
+            struct ackq_range ar = { r->worker, r->boot_id, r->seq, r->seq };
+            ackgather_add(&s->acks, &m->peer, &ar, s->cur_no);
+        }
+    }
+    s->c.received += (uint64_t)n;
+    return 0;
+}
+
+static int take_alert(struct storer *s, const struct bus_msg *m, const char **why)
+{
+    struct cw_alert a;
+    if (proto_alert_decode(m->data, m->len, &a, why) != 0) return -1;
+    store_batch_add_alert(&s->cur, &a);
+    s->c.received++;
+    /* acked like results once durable: (ACKQ_ALERT_WORKER, alert_id, delivery-state version) */
+    uint64_t v = ackq_alert_version(a.email_state, a.webhook_state);
+    struct ackq_range ar = { ACKQ_ALERT_WORKER, a.alert_id, v, v };
+    ackgather_add(&s->acks, &m->peer, &ar, s->cur_no);
+    return 0;
+}
+
+void storer_receive(struct storer *s, const struct bus_msg *m, int64_t now)
+{
+    const char *why = "unexpected message type";
+    size_t before = store_batch_rows(&s->cur);
+    int rc = -1;
+    if (m->type == CW_MSG_RESULT) rc = take_results(s, m, now, &why);
+    else if (m->type == CW_MSG_ALERT) rc = take_alert(s, m, &why);
+    else if (m->type == CW_MSG_INVALID) why = "bad framing or unknown topic";
+    if (rc != 0) {
+        s->c.malformed++;
+        if (ratelimit_allow(&s->rl_malformed, now))
+            log_warn("dropped a malformed %s message (%zu bytes): %s",
+                     proto_topic(m->type) ? proto_topic(m->type) : "bus", m->len, why);
+        return;
+    }
+    if (before == 0 && store_batch_rows(&s->cur) > 0) s->cur_first = now;
+}
+
+/* ackgather_send_fn: to the sender, over the results' socket. */
+static void send_ack(void *ctx, const struct bus_peer *peer, const void *data, size_t len)
+{
+    struct storer *s = ctx;
+    if (bus_send_to(s->in, peer, CW_MSG_ACK, data, len) == BUS_ERROR && ratelimit_allow(&s->rl_bus, cw_mono_ns()))
+        log_warn("cannot send an ack: %s", strerror(errno));
+}
+
+void storer_flush_acks(struct storer *s) { ackgather_flush(&s->acks, send_ack, s); }

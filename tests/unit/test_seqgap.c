@@ -1,0 +1,80 @@
+/* tests/unit/test_seqgap.c — the one gap counter of receivers of results (common/seqgap.c): a sender's first
+ * seq is its start, next/gap/repeat verdicts and the counters behind them, senders kept apart by worker and
+ * by boot id, and the bound (the least recently seen sender is forgotten, and starts afresh). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "common/seqgap.h"
+
+static void test_verdicts(void **state)
+{
+    (void)state;
+    struct seqgap g;
+    seqgap_init(&g, 0);
+    struct seqgap_note n = seqgap_note(&g, 7, 0xa, 100); /* a receiver may start late: not a gap */
+    assert_int_equal(n.kind, SEQGAP_FIRST);
+    assert_int_equal(seqgap_note(&g, 7, 0xa, 101).kind, SEQGAP_NEXT);
+    n = seqgap_note(&g, 7, 0xa, 105);
+    assert_int_equal(n.kind, SEQGAP_GAP);
+    assert_int_equal(n.missing, 3);
+    assert_int_equal(n.after, 101);
+    n = seqgap_note(&g, 7, 0xa, 104); /* late */
+    assert_int_equal(n.kind, SEQGAP_REPEAT);
+    assert_int_equal(n.after, 105);
+    assert_int_equal(seqgap_note(&g, 7, 0xa, 105).kind, SEQGAP_REPEAT); /* repeated */
+    assert_int_equal(seqgap_note(&g, 7, 0xa, 106).kind, SEQGAP_NEXT);   /* the last seq stayed 105 */
+    assert_int_equal(seqgap_note(&g, 8, 0xa, 1).kind, SEQGAP_FIRST);    /* another worker */
+    assert_int_equal(seqgap_note(&g, 7, 0xb, 1).kind, SEQGAP_FIRST);    /* worker 7 restarted */
+    assert_int_equal(seqgap_note(&g, 7, 0xa, 107).kind, SEQGAP_NEXT);   /* its old boot is still known */
+    assert_int_equal(g.gaps, 1);
+    assert_int_equal(g.missing, 3);
+    assert_int_equal(g.repeats, 2);
+    assert_int_equal(g.senders, 3);
+    assert_int_equal(g.n, 3);
+    seqgap_free(&g);
+    assert_int_equal(g.n, 0);
+}
+
+static void test_zeroed_is_empty(void **state)
+{
+    (void)state;
+    struct seqgap g = { 0 };
+    assert_int_equal(seqgap_note(&g, 0, 1, 1).kind, SEQGAP_FIRST);
+    assert_int_equal(seqgap_note(&g, 0, 1, 3).missing, 1);
+    seqgap_free(&g);
+}
+
+static void test_bound(void **state)
+{
+    (void)state;
+    struct seqgap g;
+    seqgap_init(&g, 4);
+    assert_int_equal(seqgap_note(&g, 0, 1, 10).kind, SEQGAP_FIRST);
+    for (uint32_t w = 1; w < 4; w++) seqgap_note(&g, w, 1, 5);
+    assert_int_equal(seqgap_note(&g, 0, 1, 11).kind, SEQGAP_NEXT); /* worker 0 is now the most recent */
+    assert_int_equal(seqgap_note(&g, 9, 1, 5).kind, SEQGAP_FIRST); /* full: worker 1 (oldest) is forgotten */
+    assert_int_equal(g.n, 4);
+    assert_int_equal(seqgap_note(&g, 0, 1, 13).kind, SEQGAP_GAP);
+    assert_int_equal(seqgap_note(&g, 1, 1, 9).kind, SEQGAP_FIRST); /* forgotten: starts afresh, no gap */
+    assert_int_equal(g.missing, 1);
+    assert_int_equal(g.senders, 6);
+    for (uint32_t w = 100; w < 1000; w++) assert_int_equal(seqgap_note(&g, w, 2, 5).kind, SEQGAP_FIRST);
+    assert_int_equal(g.n, 4);
+    assert_int_equal(seqgap_note(&g, 999, 2, 7).missing, 1);
+    seqgap_free(&g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_verdicts),
+        cmocka_unit_test(test_zeroed_is_empty),
+        cmocka_unit_test(test_bound),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

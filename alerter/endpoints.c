@@ -37,18 +37,14 @@ struct endpoint *endpoints_find(const struct endpoints *t, const char *url)
 static void take_over(struct endpoint *e, struct endpoint *old)
 {
     e->st = old->st;
-    e->last_status = old->last_status;
-    e->last_latency_us = old->last_latency_us;
-    e->last_checked_us = old->last_checked_us;
-    e->last_boot_id = old->last_boot_id;
-    e->last_error = old->last_error;
-    old->last_error = NULL;
+    e->last = old->last;
+    old->last.error = NULL;
 }
 
 static void drop_all(struct endpoints *t)
 {
     HASH_CLEAR(hh, t->by_url);
-    for (size_t k = 0; k < t->n; k++) free(t->all[k].last_error);
+    for (size_t k = 0; k < t->n; k++) free(t->all[k].last.error);
     free(t->all);
     t->all = NULL;
     t->n = 0;
@@ -80,7 +76,7 @@ static void raise_alert(struct endpoints *t, const struct endpoint *e, const str
                         const struct cw_result *r, int64_t now_mono)
 {
     bool failing = ev->kind == CW_ALERT_DOWN || ev->kind == CW_ALERT_REMINDER;
-    struct alert_rec *al = alert_new(ev->kind, e->ep->url, e->ep->name, failing ? e->last_error : NULL, ev->since_us,
+    struct alert_rec *al = alert_new(ev->kind, e->ep->url, e->ep->name, failing ? e->last.error : NULL, ev->since_us,
                                      ev->at_us, ev->duration_us, ev->count, ev->seq, cw_wall_us());
     if (dispatch_find(t->d, al->id)) { /* the same state change again (a replay): already on its way */
         alert_free(al);
@@ -97,17 +93,17 @@ static void raise_alert(struct endpoints *t, const struct endpoint *e, const str
 static void note_error(struct endpoint *e, const struct cw_result *r)
 {
     if (r->ok) {
-        free(e->last_error);
-        e->last_error = NULL;
+        free(e->last.error);
+        e->last.error = NULL;
         return;
     }
     const char *text = r->error && r->error[0] ? r->error : "check failed";
-    if (e->last_error && strncmp(e->last_error, text, ENDPOINT_ERROR_KEEP) == 0) return;
-    free(e->last_error);
+    if (e->last.error && strncmp(e->last.error, text, ENDPOINT_ERROR_KEEP) == 0) return;
+    free(e->last.error);
     size_t n = strnlen(text, ENDPOINT_ERROR_KEEP);
-    e->last_error = cw_xmalloc(n + 1);
-    memcpy(e->last_error, text, n);
-    e->last_error[n] = '\0';
+    e->last.error = cw_xmalloc(n + 1);
+    memcpy(e->last.error, text, n);
+    e->last.error[n] = '\0';
 }
 
 enum intake_verdict endpoints_apply(void *ctx, const struct cw_result *r, int64_t now_mono)
@@ -118,16 +114,17 @@ enum intake_verdict endpoints_apply(void *ctx, const struct cw_result *r, int64_
         t->unknown_urls++;
         return INTAKE_IGNORED;
     }
-    if (r->boot_id != e->last_boot_id && r->checked_at_us < e->last_checked_us) return INTAKE_LATE;
-    e->last_checked_us = r->checked_at_us;
-    e->last_boot_id = r->boot_id;
-    e->last_status = r->status_code;
-    e->last_latency_us = r->latency_us;
+    if (r->boot_id != e->last.boot_id && r->checked_at_us < e->last.checked_us) return INTAKE_LATE;
+    e->last.checked_us = r->checked_at_us;
+    e->last.boot_id = r->boot_id;
+    e->last.status = r->status_code;
+    e->last.latency_us = r->latency_us;
     note_error(e, r);
     struct astate_event ev[ASTATE_MAX_EVENTS];
     unsigned n = astate_feed(&e->st, &e->p, r->ok, r->latency_us, r->checked_at_us, ev);
     for (unsigned i = 0; i < n; i++) raise_alert(t, e, &ev[i], r, now_mono);
-    if (astate_feed_tls(&e->st, &e->p, r->tls_expires_at_us, r->checked_at_us, ev)) raise_alert(t, e, &ev[0], r, now_mono);
+    if (astate_feed_tls(&e->st, &e->p, r->tls_expires_at_us, r->checked_at_us, ev))
+        raise_alert(t, e, &ev[0], r, now_mono);
     return INTAKE_APPLIED;
 }
 

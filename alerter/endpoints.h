@@ -29,11 +29,13 @@ struct endpoint {
     const struct cw_endpoint *ep; /* in the configuration the table was built from */
     struct astate st;
     struct astate_params p;
-    uint16_t last_status;
-    int64_t last_latency_us;
-    int64_t last_checked_us;   /* checked_at of the newest result applied, and its worker boot (in memory) */
-    uint64_t last_boot_id;
-    char *last_error;          /* last failure's error text while failing; NULL otherwise */
+    struct {                   /* what the last result applied said */
+        uint16_t status;
+        int64_t latency_us;
+        int64_t checked_us;    /* its checked_at, and its worker boot (in memory only) */
+        uint64_t boot_id;
+        char *error;           /* the failure's error text while failing; NULL otherwise */
+    } last;
     UT_hash_handle hh;         /* by ep->url */
 };
 

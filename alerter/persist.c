@@ -37,9 +37,9 @@ static void gather(struct statefile_data *d, const struct endpoints *t, const st
         const struct endpoint *e = &t->all[i];
         if (!worth_saving(&e->st)) continue;
         d->eps[d->n_eps++] = (struct statefile_endpoint){ .url = e->ep->url, .st = e->st,
-                                                          .last_status = e->last_status,
-                                                          .last_latency_us = e->last_latency_us,
-                                                          .last_error = e->last_error };
+                                                          .last_status = e->last.status,
+                                                          .last_latency_us = e->last.latency_us,
+                                                          .last_error = e->last.error };
     }
     d->alerts = disp->alerts;
     d->n_alerts = disp->n_alerts;
@@ -90,9 +90,9 @@ static size_t restore_endpoints(struct endpoints *t, const struct statefile_data
         struct endpoint *e = endpoints_find(t, d->eps[i].url);
         if (!e) continue;
         e->st = d->eps[i].st;
-        e->last_status = d->eps[i].last_status;
-        e->last_latency_us = d->eps[i].last_latency_us;
-        if (d->eps[i].last_error && d->eps[i].last_error[0]) e->last_error = cw_xstrdup(d->eps[i].last_error);
+        e->last.status = d->eps[i].last_status;
+        e->last.latency_us = d->eps[i].last_latency_us;
+        if (d->eps[i].last_error && d->eps[i].last_error[0]) e->last.error = cw_xstrdup(d->eps[i].last_error);
         restored++;
         *down += e->st.avail == ASTATE_DOWN;
     }

@@ -52,7 +52,8 @@ void alert_update_message(struct alert_rec *a)
     cw_format_iso8601(a->since_us, since, sizeof since);
     alert_format_duration(a->duration_us, dur, sizeof dur);
     char last[CW_ERROR_MAX + 32];
-    if (a->error[0] && a->last_status) snprintf(last, sizeof last, "HTTP %u: %.*s", a->last_status, CW_ERROR_MAX, a->error);
+    if (a->error[0] && a->last_status)
+        snprintf(last, sizeof last, "HTTP %u: %.*s", a->last_status, CW_ERROR_MAX, a->error);
     else if (a->error[0]) snprintf(last, sizeof last, "%.*s", CW_ERROR_MAX, a->error);
     else if (a->last_status) snprintf(last, sizeof last, "HTTP %u", a->last_status);
     else snprintf(last, sizeof last, "no response");

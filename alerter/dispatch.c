@@ -12,11 +12,20 @@
 #include "common/log.h"
 #include "common/util.h"
 
-void dispatch_init(struct dispatch *d, struct outbox *ob, struct storeq *rec, struct dispatch_dirty *dirty)
+void dispatch_init(struct dispatch *d, struct outbox *ob, struct storeq *rec)
 {
     d->ob = ob;
     d->rec = rec;
-    d->dirty = dirty;
+    d->unsaved = SAVE_NONE;
+}
+
+static void changed(struct dispatch *d, enum save_need need) { d->unsaved = save_need_max(d->unsaved, need); }
+
+enum save_need dispatch_take_unsaved(struct dispatch *d)
+{
+    enum save_need need = d->unsaved;
+    d->unsaved = SAVE_NONE;
+    return need;
 }
 
 /* ---------------------------------------------------------------- alerts in memory */
@@ -53,7 +62,7 @@ static void maybe_forget(struct dispatch *d, struct alert_rec *al)
     memmove(&d->alerts[at], &d->alerts[at + 1], (d->n_alerts - at - 1) * sizeof *d->alerts);
     d->n_alerts--;
     alert_free(al);
-    d->dirty->now = true;
+    changed(d, SAVE_NOW);
 }
 
 void dispatch_raise(struct dispatch *d, const struct cw_config *cfg, struct alert_rec *al, double interval_s,
@@ -66,7 +75,7 @@ void dispatch_raise(struct dispatch *d, const struct cw_config *cfg, struct aler
     al->held = true;
     agroup_add(&d->group, now_mono, interval_s);
     d->c.alerts_raised++;
-    d->dirty->soon = true; /* no message goes out before the window closes, and that saves first */
+    changed(d, SAVE_SOON); /* no message goes out before the window closes, and that saves first */
     log_info("alert %016" PRIx64 ": %s", al->id, al->message);
     storeq_record(d->rec, al);
 }
@@ -141,7 +150,7 @@ static void queue_jobs(struct dispatch *d, const struct cw_config *cfg, struct a
         }
     }
     cw_buf_free(&b);
-    d->dirty->now = true;
+    changed(d, SAVE_NOW);
 }
 
 void dispatch_release(struct dispatch *d, const struct cw_config *cfg, int64_t now_mono)
@@ -170,7 +179,7 @@ void dispatch_on_delivery(void *ctx, const struct outbox_job *job, bool delivere
     if (!delivered) {
         if (mail) d->c.mail_failures++;
         else d->c.webhook_failures++;
-        d->dirty->light = true; /* the attempt count */
+        changed(d, SAVE_LIGHT); /* the attempt count */
         return;
     }
     if (mail) d->c.mails_sent++;
@@ -193,7 +202,7 @@ void dispatch_on_delivery(void *ctx, const struct outbox_job *job, bool delivere
         }
         maybe_forget(d, al);
     }
-    d->dirty->now = true;
+    changed(d, SAVE_NOW);
 }
 
 /* ---------------------------------------------------------------- from the state file */

@@ -16,22 +16,15 @@
 #include "alerter/alert.h"
 #include "alerter/group.h"
 #include "alerter/outbox.h"
+#include "alerter/savepolicy.h"
 #include "alerter/statefile.h"
 #include "alerter/storeq.h"
 #include "common/config.h"
 
-/* What the state file does not hold yet, and so how soon it must be saved: the caller's flags (alerter/main.c
- * saves and clears them), set here too. */
-struct dispatch_dirty {
-    bool now;                  /* save before the outbox runs (jobs created, deliveries recorded) */
-    bool soon;                 /* save within SOON_SAVE_US (alerts raised, held in the window) */
-    bool light;                /* save within LIGHT_SAVE_US (counters only) */
-};
-
 struct dispatch {
     struct outbox *ob;         /* the caller's; its reports come to dispatch_on_delivery */
     struct storeq *rec;        /* where every change of an alert is recorded */
-    struct dispatch_dirty *dirty;
+    enum save_need unsaved;    /* what changed here since the conductor last asked (dispatch_take_unsaved) */
 
     struct alert_rec **alerts; /* raised and not yet done on every channel */
     size_t n_alerts, cap_alerts;
@@ -44,7 +37,12 @@ struct dispatch {
     } c;
 };
 
-void dispatch_init(struct dispatch *d, struct outbox *ob, struct storeq *rec, struct dispatch_dirty *dirty);
+void dispatch_init(struct dispatch *d, struct outbox *ob, struct storeq *rec);
+
+/* What changed here that the state file does not hold yet (alerts raised: SAVE_SOON; jobs queued, deliveries
+ * recorded, alerts forgotten: SAVE_NOW; a failed attempt: SAVE_LIGHT), since the last call; then SAVE_NONE.
+ * The conductor asks after each step that may change it and gives the answer to its savepolicy. */
+enum save_need dispatch_take_unsaved(struct dispatch *d);
 
 /* The alert in memory with that id, or NULL. */
 struct alert_rec *dispatch_find(const struct dispatch *d, uint64_t id);

@@ -75,8 +75,10 @@ int intake_commit(struct intake *in, char *err, size_t errlen)
     return 0;
 }
 
-static void handle_message(struct intake *in, const struct bus_msg *m, int64_t now_mono)
+/* Returns the results applied to a state. */
+static size_t handle_message(struct intake *in, const struct bus_msg *m, int64_t now_mono)
 {
+    size_t applied = 0;
     const char *why = "wrong frames or unknown topic";
     if (m->type == CW_MSG_RESULT) {
         int n = proto_results_decode(m->data, m->len, in->results, CW_RESULT_BATCH_MAX, &why);
@@ -90,7 +92,9 @@ static void handle_message(struct intake *in, const struct bus_msg *m, int64_t n
                 if (v == SEQWIN_NEW) {
                     in->c.results++;
                     count_gap(in, r);
-                    if (!in->apply(in->ctx, r, now_mono)) in->c.late++;
+                    enum intake_verdict done = in->apply(in->ctx, r, now_mono);
+                    if (done == INTAKE_LATE) in->c.late++;
+                    else if (done == INTAKE_APPLIED) applied++;
                 } else if (v == SEQWIN_DUP) {
                     in->c.duplicates++;
                 } else {
@@ -98,7 +102,7 @@ static void handle_message(struct intake *in, const struct bus_msg *m, int64_t n
                 }
                 ack_add(in, &m->peer, r);
             }
-            return;
+            return applied;
         }
     } else if (m->type != CW_MSG_INVALID) {
         why = "unexpected message type";
@@ -106,21 +110,24 @@ static void handle_message(struct intake *in, const struct bus_msg *m, int64_t n
     in->c.malformed++;
     if (in->c.malformed <= 10 || in->c.malformed % 1000 == 0)
         log_warn("malformed message dropped (%" PRId64 " so far): %s", in->c.malformed, why);
+    return 0;
 }
 
-void intake_drain(struct intake *in)
+size_t intake_drain(struct intake *in)
 {
+    size_t applied = 0;
     for (int i = 0; i < DRAIN_MAX; i++) {
         struct bus_msg m;
         int rc = bus_recv(in->sock, &m, 0);
         if (rc < 0) {
             log_error("receiving results: %s", strerror(errno));
-            return;
+            break;
         }
-        if (rc == 0) return;
-        handle_message(in, &m, cw_mono_us());
+        if (rc == 0) break;
+        applied += handle_message(in, &m, cw_mono_us());
         bus_msg_release(&m);
     }
+    return applied;
 }
 
 void intake_free(struct intake *in)

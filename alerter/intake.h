@@ -3,7 +3,8 @@
  * after the state file), gaps in a worker's sequence counted and logged (common/seqgap.h), and every result
  * acked to its sender (common/ackgather.h) once the state it changed is saved. Malformed messages are counted
  * and dropped.
- * What a new result does to the alerter's state is the caller's: intake calls its apply function. */
+ * What a new result does to the alerter's state is the caller's: intake calls its apply function (the
+ * endpoint table, alerter/endpoints.h). */
 #ifndef CW_ALERTER_INTAKE_H
 #define CW_ALERTER_INTAKE_H
 
@@ -19,9 +20,12 @@
 #include "common/seqgap.h"
 #include "common/util.h"
 
-/* Applies one new result (in its boot's order) to the caller's state. Returns false when the result is
- * late after all (counted with the late ones), true otherwise. */
-typedef bool (*intake_apply_fn)(void *ctx, const struct cw_result *r, int64_t now_mono);
+/* What the caller's apply function did with one new result: applied to a state; ignored (of no endpoint the
+ * caller knows); or late after all (counted with the late ones, not applied). */
+enum intake_verdict { INTAKE_APPLIED, INTAKE_IGNORED, INTAKE_LATE };
+
+/* Applies one new result (in its boot's order) to the caller's state. */
+typedef enum intake_verdict (*intake_apply_fn)(void *ctx, const struct cw_result *r, int64_t now_mono);
 
 struct intake {
     struct bus_socket *sock;   /* the results' socket (BUS_RECV_RELIABLE) */
@@ -50,8 +54,9 @@ void intake_open(struct intake *in, struct bus *bus, const char *address, intake
  * unreadable file is logged and the intake starts with no record). */
 void intake_load(struct intake *in, const char *run_dir);
 
-/* Receives, checks and applies what waits on the socket, up to a bound per call (then the loop goes on). */
-void intake_drain(struct intake *in);
+/* Receives, checks and applies what waits on the socket, up to a bound per call (then the loop goes on).
+ * Returns how many results were applied to a state (INTAKE_APPLIED): what the state file does not hold yet. */
+size_t intake_drain(struct intake *in);
 
 /* The state file was just saved: saves the applied seqs if they changed, then sends the acks waiting.
  * 0, or -1 with err set (the seqs could not be saved: the acks wait). */

@@ -3,8 +3,9 @@
  *
  * DESIGN
  * Written atomically (cw_write_file_atomic: temporary file, fsync, rename, fsync of the directory) by
- * statefile_save; the caller coalesces: at most one write per pass of its loop when a state changed or an
- * alert was raised or delivered, and at most one every few seconds for mere counter changes. Loading gives
+ * statefile_save; what goes in is gathered by alerter/persist.c, and when it is written is decided by
+ * alerter/savepolicy.c: at most one write per pass of the loop when a state changed or an alert was raised
+ * or delivered, and at most one every few seconds for mere counter changes. Loading gives
  * back what was saved so that a restarted alerter neither repeats a DOWN for an endpoint already down, nor
  * forgets one that went down, and resends undelivered alerts as the same messages (same ids, same
  * Message-IDs).

@@ -51,7 +51,8 @@ void storeq_record(struct storeq *s, const struct alert_rec *al)
         cw_mask_url(al->url, masked, sizeof masked);
         w.url = masked;
         cw_buf_reset(&s->scratch);
-        if (proto_alert_encode(&s->scratch, &w) == 0) (void)bus_send(s->pub, CW_MSG_ALERT, s->scratch.data, s->scratch.len);
+        if (proto_alert_encode(&s->scratch, &w) == 0)
+            (void)bus_send(s->pub, CW_MSG_ALERT, s->scratch.data, s->scratch.len);
     }
 }
 

@@ -1,0 +1,131 @@
+/* alerter/endpoints.c — the endpoint table and what one result does to its endpoint (see endpoints.h). */
+/* uthash allocates its buckets like every allocation of the project: out of memory ends the process. */
+#include "common/util.h"
+#define uthash_malloc(sz) cw_xmalloc(sz)
+#include "alerter/endpoints.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "alerter/alert.h"
+#include "common/clock.h"
+
+void endpoints_init(struct endpoints *t, struct dispatch *d)
+{
+    memset(t, 0, sizeof *t);
+    t->d = d;
+}
+
+static void params_of(const struct cw_config *cfg, const struct cw_endpoint *ep, struct astate_params *p)
+{
+    p->alert_threshold = ep->alert_threshold > 0 ? (uint32_t)ep->alert_threshold : 1;
+    p->recovery_threshold = ep->recovery_threshold > 0 ? (uint32_t)ep->recovery_threshold
+                            : cfg->recovery_threshold > 0 ? (uint32_t)cfg->recovery_threshold : 1;
+    p->latency_threshold_us = (int64_t)(ep->latency_threshold * 1e6);
+    p->renotify_us = (int64_t)(cfg->renotify * 1e6);
+    p->tls_expiry_us = cfg->tls_expiry_days > 0 ? (int64_t)cfg->tls_expiry_days * 86400 * 1000000 : 0;
+}
+
+struct endpoint *endpoints_find(const struct endpoints *t, const char *url)
+{
+    struct endpoint *e = NULL;
+    HASH_FIND_STR(t->by_url, url, e);
+    return e;
+}
+
+/* Takes over what old knew about the same endpoint (its error text moves). */
+static void take_over(struct endpoint *e, struct endpoint *old)
+{
+    e->st = old->st;
+    e->last = old->last;
+    old->last.error = NULL;
+}
+
+static void drop_all(struct endpoints *t)
+{
+    HASH_CLEAR(hh, t->by_url);
+    for (size_t k = 0; k < t->n; k++) free(t->all[k].last.error);
+    free(t->all);
+    t->all = NULL;
+    t->n = 0;
+}
+
+void endpoints_build(struct endpoints *t, const struct cw_config *cfg)
+{
+    size_t n = cfg->n_endpoints;
+    struct endpoint *all = cw_xcalloc(n ? n : 1, sizeof *all), *by_url = NULL;
+    for (size_t k = 0; k < n; k++) {
+        struct endpoint *e = &all[k];
+        e->ep = &cfg->endpoints[k];
+        params_of(cfg, e->ep, &e->p);
+        struct endpoint *old = endpoints_find(t, e->ep->url);
+        if (old) take_over(e, old);
+        else astate_init(&e->st);
+        HASH_ADD_KEYPTR(hh, by_url, e->ep->url, strlen(e->ep->url), e);
+    }
+    drop_all(t);
+    t->all = all;
+    t->n = n;
+    t->by_url = by_url;
+    t->cfg = cfg;
+}
+
+/* ---- one result */
+
+static void raise_alert(struct endpoints *t, const struct endpoint *e, const struct astate_event *ev,
+                        const struct cw_result *r, int64_t now_mono)
+{
+    bool failing = ev->kind == CW_ALERT_DOWN || ev->kind == CW_ALERT_REMINDER;
+    struct alert_rec *al = alert_new(ev->kind, e->ep->url, e->ep->name, failing ? e->last.error : NULL, ev->since_us,
+                                     ev->at_us, ev->duration_us, ev->count, ev->seq, cw_wall_us());
+    if (dispatch_find(t->d, al->id)) { /* the same state change again (a replay): already on its way */
+        alert_free(al);
+        return;
+    }
+    al->last_status = r->status_code;
+    al->last_latency_us = r->latency_us;
+    al->threshold_us = e->p.latency_threshold_us;
+    alert_update_message(al);
+    dispatch_raise(t->d, t->cfg, al, e->ep->interval, now_mono);
+}
+
+/* Keeps the failure's error text (at most ENDPOINT_ERROR_KEEP bytes) while failing, none once ok. */
+static void note_error(struct endpoint *e, const struct cw_result *r)
+{
+    if (r->ok) {
+        free(e->last.error);
+        e->last.error = NULL;
+        return;
+    }
+    const char *text = r->error && r->error[0] ? r->error : "check failed";
+    if (e->last.error && strncmp(e->last.error, text, ENDPOINT_ERROR_KEEP) == 0) return;
+    free(e->last.error);
+    size_t n = strnlen(text, ENDPOINT_ERROR_KEEP);
+    e->last.error = cw_xmalloc(n + 1);
+    memcpy(e->last.error, text, n);
+    e->last.error[n] = '\0';
+}
+
+enum intake_verdict endpoints_apply(void *ctx, const struct cw_result *r, int64_t now_mono)
+{
+    struct endpoints *t = ctx;
+    struct endpoint *e = endpoints_find(t, r->url);
+    if (!e) {
+        t->unknown_urls++;
+        return INTAKE_IGNORED;
+    }
+    if (r->boot_id != e->last.boot_id && r->checked_at_us < e->last.checked_us) return INTAKE_LATE;
+    e->last.checked_us = r->checked_at_us;
+    e->last.boot_id = r->boot_id;
+    e->last.status = r->status_code;
+    e->last.latency_us = r->latency_us;
+    note_error(e, r);
+    struct astate_event ev[ASTATE_MAX_EVENTS];
+    unsigned n = astate_feed(&e->st, &e->p, r->ok, r->latency_us, r->checked_at_us, ev);
+    for (unsigned i = 0; i < n; i++) raise_alert(t, e, &ev[i], r, now_mono);
+    if (astate_feed_tls(&e->st, &e->p, r->tls_expires_at_us, r->checked_at_us, ev))
+        raise_alert(t, e, &ev[0], r, now_mono);
+    return INTAKE_APPLIED;
+}
+
+void endpoints_free(struct endpoints *t) { drop_all(t); }

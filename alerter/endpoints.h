@@ -1,0 +1,66 @@
+/* alerter/endpoints.h — the alerter's endpoint table: one entry per configured endpoint with its state
+ * machine (alerter/state.h), the parameters it runs with and what the last result said, found by URL.
+ *
+ * DESIGN
+ * Built from the configuration (endpoints_build), and built again on a reload: an endpoint already known (by
+ * URL) keeps its state, one removed is forgotten. The URL index is uthash (the project's one hash table).
+ * endpoints_apply is the intake's apply function (alerter/intake.h), the second step of the result path
+ * intake -> endpoints (state machine) -> dispatch -> outbox: a new result updates its endpoint's state, and
+ * every event of the state machine becomes an alert handed to the dispatch (alerter/dispatch.h), unless the
+ * same alert is already on its way (a replay gives the same alert id).
+ * A result of another worker boot older than one applied (a predecessor's spool replayed after its
+ * successor's results) would make the endpoint flap: it is late, not applied. Within a boot, the intake's
+ * seqwin keeps the order (and a wall-clock step back then changes nothing). */
+#ifndef CW_ALERTER_ENDPOINTS_H
+#define CW_ALERTER_ENDPOINTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uthash.h>
+
+#include "alerter/dispatch.h"
+#include "alerter/intake.h"
+#include "alerter/state.h"
+#include "common/config.h"
+
+#define ENDPOINT_ERROR_KEEP 512  /* bytes of a check's error text kept per endpoint */
+
+struct endpoint {
+    const struct cw_endpoint *ep; /* in the configuration the table was built from */
+    struct astate st;
+    struct astate_params p;
+    struct {                   /* what the last result applied said */
+        uint16_t status;
+        int64_t latency_us;
+        int64_t checked_us;    /* its checked_at, and its worker boot (in memory only) */
+        uint64_t boot_id;
+        char *error;           /* the failure's error text while failing; NULL otherwise */
+    } last;
+    UT_hash_handle hh;         /* by ep->url */
+};
+
+struct endpoints {
+    struct endpoint *all;      /* n entries, in the configuration's order */
+    size_t n;
+    struct endpoint *by_url;   /* uthash head over all */
+    const struct cw_config *cfg;
+    struct dispatch *d;        /* where new alerts go */
+    int64_t unknown_urls;      /* results of endpoints the configuration does not have */
+};
+
+/* An empty table whose alerts go to d. */
+void endpoints_init(struct endpoints *t, struct dispatch *d);
+
+/* (Re)builds the table for cfg's endpoints (cfg must outlive the table or the next build), taking over the
+ * state of those already known by URL. */
+void endpoints_build(struct endpoints *t, const struct cw_config *cfg);
+
+/* The entry of that URL, or NULL. */
+struct endpoint *endpoints_find(const struct endpoints *t, const char *url);
+
+/* intake_apply_fn (ctx: the struct endpoints): applies one new result, raising its alerts. */
+enum intake_verdict endpoints_apply(void *ctx, const struct cw_result *r, int64_t now_mono);
+
+void endpoints_free(struct endpoints *t);
+
+#endif

@@ -1,0 +1,124 @@
+/* alerter/persist.c — the state file assembled from the endpoints, the alerts and the outbox, and given back
+ * (see persist.h). */
+#include "alerter/persist.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alerter/statefile.h"
+#include "common/log.h"
+#include "common/util.h"
+
+void persist_init(struct persist *ps, const char *run_dir)
+{
+    memset(ps, 0, sizeof *ps);
+    if (snprintf(ps->path, sizeof ps->path, "%s/%s", run_dir, STATEFILE_NAME) >= (int)sizeof ps->path)
+        fatal(2, "run_dir is too long");
+}
+
+/* An endpoint plainly up (and not slow, no run under way) behaves exactly like an unknown one after a
+ * restart: it is left out, so the file holds only endpoints with something to remember. */
+static bool worth_saving(const struct astate *st)
+{
+    bool plain = (st->avail == ASTATE_UNKNOWN || st->avail == ASTATE_UP) && st->speed != ASTATE_SLOW &&
+                 st->fail_run == 0 && st->slow_run == 0 && st->tls_notified_us == 0;
+    return !plain;
+}
+
+/* Fills d with pointers into the owners' data (nothing is copied but the arrays, freed by gathered_free). */
+static void gather(struct statefile_data *d, const struct endpoints *t, const struct dispatch *disp,
+                   const struct outbox *ob)
+{
+    memset(d, 0, sizeof *d);
+    d->eps = cw_xcalloc(t->n ? t->n : 1, sizeof *d->eps);
+    for (size_t i = 0; i < t->n; i++) {
+        const struct endpoint *e = &t->all[i];
+        if (!worth_saving(&e->st)) continue;
+        d->eps[d->n_eps++] = (struct statefile_endpoint){ .url = e->ep->url, .st = e->st,
+                                                          .last_status = e->last.status,
+                                                          .last_latency_us = e->last.latency_us,
+                                                          .last_error = e->last.error };
+    }
+    d->alerts = disp->alerts;
+    d->n_alerts = disp->n_alerts;
+    d->alert_held = cw_xcalloc(disp->n_alerts ? disp->n_alerts : 1, sizeof *d->alert_held);
+    for (size_t i = 0; i < disp->n_alerts; i++) d->alert_held[i] = disp->alerts[i]->held;
+    d->n_jobs = outbox_count(ob);
+    d->jobs = cw_xcalloc(d->n_jobs ? d->n_jobs : 1, sizeof *d->jobs);
+    for (size_t i = 0; i < d->n_jobs; i++) {
+        const struct outbox_job *j = outbox_job_at(ob, i);
+        d->jobs[i] = (struct statefile_job){ .key = j->key, .channel = j->channel, .target = j->target,
+                                             .ids = j->alert_ids, .n_ids = j->n_ids, .payload = j->payload,
+                                             .payload_len = j->payload_len, .attempts = j->attempts };
+    }
+}
+
+static void gathered_free(struct statefile_data *d)
+{
+    free(d->eps);
+    free(d->alert_held);
+    free(d->jobs);
+}
+
+void persist_save(struct persist *ps, const struct endpoints *t, const struct dispatch *d, const struct outbox *ob,
+                  struct intake *in)
+{
+    struct statefile_data data;
+    gather(&data, t, d, ob);
+    char err[PATH_MAX + 256];
+    if (statefile_save(ps->path, &data, err, sizeof err) != 0) {
+        ps->errors++;
+        log_error("cannot save the alerter state: %s", err);
+    } else {
+        ps->saves++;
+        /* then the applied seqs (a crash in between may apply a resend twice; never lose one) */
+        if (intake_commit(in, err, sizeof err) != 0) {
+            ps->errors++;
+            log_error("cannot save the applied sequence numbers: %s", err);
+        }
+    }
+    gathered_free(&data);
+}
+
+/* Restores the states of the endpoints still configured: how many, and how many of them are down. */
+static size_t restore_endpoints(struct endpoints *t, const struct statefile_data *d, size_t *down)
+{
+    size_t restored = 0;
+    for (size_t i = 0; i < d->n_eps; i++) {
+        struct endpoint *e = endpoints_find(t, d->eps[i].url);
+        if (!e) continue;
+        e->st = d->eps[i].st;
+        e->last.status = d->eps[i].last_status;
+        e->last.latency_us = d->eps[i].last_latency_us;
+        if (d->eps[i].last_error && d->eps[i].last_error[0]) e->last.error = cw_xstrdup(d->eps[i].last_error);
+        restored++;
+        *down += e->st.avail == ASTATE_DOWN;
+    }
+    return restored;
+}
+
+void persist_load(struct persist *ps, struct endpoints *t, struct dispatch *d, const struct cw_config *cfg,
+                  int64_t now_mono)
+{
+    struct statefile_data data;
+    char err[PATH_MAX + 256];
+    int rc = statefile_load(ps->path, &data, err, sizeof err);
+    if (rc < 0) {
+        char aside[PATH_MAX + 8];
+        snprintf(aside, sizeof aside, "%s.bad", ps->path);
+        log_error("%s; moved aside to %s, starting with no state", err, aside);
+        if (rename(ps->path, aside) != 0) log_error("cannot rename %s: %s", ps->path, strerror(errno));
+        return;
+    }
+    if (rc == 0) {
+        log_info("no state file %s: every endpoint starts unknown", ps->path);
+        return;
+    }
+    size_t down = 0, restored = restore_endpoints(t, &data, &down);
+    size_t jobs = dispatch_restore(d, cfg, &data, now_mono);
+    statefile_data_free(&data);
+    log_info("state restored from %s: %zu endpoints (%zu down), %zu alerts, %zu undelivered messages", ps->path,
+             restored, down, d->n_alerts, jobs);
+}

@@ -1,0 +1,12 @@
+/* alerter/testalert.h — `clockwerk-alerter --test-alert [SNAPSHOT]` (docs/alerts.md): one test mail and one
+ * test call per webhook, sent synchronously with the configuration's settings, each outcome printed on
+ * stdout. Run by `clockwerk -c FILE --test-alert` on a snapshot of its own, or by hand; not a child of the
+ * supervisor, so not on the skeleton (common/proc.h). */
+#ifndef CW_ALERTER_TESTALERT_H
+#define CW_ALERTER_TESTALERT_H
+
+/* Reads the snapshot (exit 2 when it cannot) and sends. Returns the exit code: 0 when everything configured
+ * was delivered, 1 when something failed or nothing is configured. */
+int testalert_run(const char *snapshot);
+
+#endif

@@ -108,26 +108,10 @@ static int run_bench(const struct store_backend *be, const struct cw_config *cfg
 
 /* The fixed data set of `verify` (tests/e2e/test_databases.py knows it). Worker 77, boot id with the top
  * bit set (stored as a negative BIGINT with the same bits). */
-static int run_verify(const struct store_backend *be, const struct cw_config *cfg)
+static void verify_checks(struct store_check checks[4])
 {
-    struct store_db *db = connect_db(be, cfg);
-    char err[1024];
     static const char *const awkward = "line1\nline2\ttab \\ back 'quote' \"dq\" caf\xc3\xa9 bad\xff byte";
-    struct cw_endpoint eps[2] = {
-        { .url = "http://127.0.0.1:1/configured", .name = "configured one" },
-        { .url = "http://127.0.0.1:1/unnamed" },
-    };
-    int rc = be->sync_endpoints(db, eps, 2, err, sizeof err);
-    if (rc == STORE_OK)
-        rc = be->sync_endpoints(db, eps, 2, err, sizeof err); /* again: nothing changes */
-    if (rc != STORE_OK) {
-        printf("sync_endpoints: %s\n", err);
-        be->close(db);
-        return exit_code(rc);
-    }
-
-    struct store_check checks[4];
-    memset(checks, 0, sizeof checks);
+    memset(checks, 0, 4 * sizeof *checks);
     const uint64_t boot = 0x8000000000000001ULL;
     for (int i = 0; i < 4; i++) {
         struct cw_result *r = &checks[i].r;
@@ -157,35 +141,68 @@ static int run_verify(const struct store_backend *be, const struct cw_config *cf
     checks[3].r.url = "http://127.0.0.1:1/configured";
     checks[3].r.status_code = 204;
     checks[3].r.ok = true;
+}
 
+/* The one alert of `verify`. */
+static void verify_alert(struct store_alert *alert)
+{
+    memset(alert, 0, sizeof *alert);
+    alert->a.alert_id = 0xfedcba9876543210ULL;
+    alert->a.raised_at_us = 1795579507000000LL;
+    alert->a.kind = CW_ALERT_DOWN;
+    alert->a.email_state = CW_DELIVERY_PENDING;
+    alert->a.webhook_state = CW_DELIVERY_NONE;
+    alert->a.url = "http://127.0.0.1:1/alert-only";
+    alert->a.name = "alert only";
+    alert->a.message = "http://127.0.0.1:1/alert-only is DOWN";
+}
+
+/* Writes the data set twice (the second time with the alert's delivery state updated), then an empty batch
+ * and a batch of only already-stored rows. Returns the first non-OK code, or STORE_OK. */
+static int verify_write(const struct store_backend *be, struct store_db *db, char *err, size_t errlen)
+{
+    struct store_check checks[4];
     struct store_alert alerts[1];
-    memset(alerts, 0, sizeof alerts);
-    alerts[0].a.alert_id = 0xfedcba9876543210ULL;
-    alerts[0].a.raised_at_us = 1795579507000000LL;
-    alerts[0].a.kind = CW_ALERT_DOWN;
-    alerts[0].a.email_state = CW_DELIVERY_PENDING;
-    alerts[0].a.webhook_state = CW_DELIVERY_NONE;
-    alerts[0].a.url = "http://127.0.0.1:1/alert-only";
-    alerts[0].a.name = "alert only";
-    alerts[0].a.message = "http://127.0.0.1:1/alert-only is DOWN";
-
+    verify_checks(checks);
+    verify_alert(&alerts[0]);
     struct store_batch b = { .checks = checks, .n_checks = 4, .cap_checks = 4, .alerts = alerts, .n_alerts = 1,
                              .cap_alerts = 1 };
+    int rc = STORE_OK;
     for (int round = 0; round < 2 && rc == STORE_OK; round++) {
         if (round == 1)
             alerts[0].a.email_state = CW_DELIVERY_SENT; /* the same alert again: delivery state updated */
-        rc = be->write_batch(db, &b, err, sizeof err);
+        rc = be->write_batch(db, &b, err, errlen);
     }
     /* An empty batch and a batch of only already-stored rows are fine too. */
     if (rc == STORE_OK) {
         struct store_batch empty = { 0 };
-        rc = be->write_batch(db, &empty, err, sizeof err);
+        rc = be->write_batch(db, &empty, err, errlen);
     }
     if (rc == STORE_OK) {
         b.n_alerts = 0;
         b.n_checks = 2;
-        rc = be->write_batch(db, &b, err, sizeof err);
+        rc = be->write_batch(db, &b, err, errlen);
     }
+    return rc;
+}
+
+static int run_verify(const struct store_backend *be, const struct cw_config *cfg)
+{
+    struct store_db *db = connect_db(be, cfg);
+    char err[1024];
+    struct cw_endpoint eps[2] = {
+        { .url = "http://127.0.0.1:1/configured", .name = "configured one" },
+        { .url = "http://127.0.0.1:1/unnamed" },
+    };
+    int rc = be->sync_endpoints(db, eps, 2, err, sizeof err);
+    if (rc == STORE_OK)
+        rc = be->sync_endpoints(db, eps, 2, err, sizeof err); /* again: nothing changes */
+    if (rc != STORE_OK) {
+        printf("sync_endpoints: %s\n", err);
+        be->close(db);
+        return exit_code(rc);
+    }
+    rc = verify_write(be, db, err, sizeof err);
     if (rc != STORE_OK)
         printf("write_batch: %s: %s\n", rc == STORE_RETRY ? "retry" : "fatal", err);
     else

@@ -314,10 +314,9 @@ static bool keeps_secret(const char *which)
     return false;
 }
 
-static bool decode(struct rd *r, struct cw_config *c, uint32_t n_endpoints, unsigned slot, unsigned slots)
+/* The supervisor's and the bus's settings, and the monitor's defaults. */
+static void decode_globals(struct rd *r, struct cw_config *c)
 {
-    /* A worker (slots > 0) has no use for a password: it never sees one; others keep only their own. */
-    bool smtp_secret = slots == 0 && keeps_secret("smtp"), db_secret = slots == 0 && keeps_secret("db");
     c->path = get_str(r);
     c->dir = get_str(r);
     c->workers = get_i32(r);
@@ -334,17 +333,27 @@ static bool decode(struct rd *r, struct cw_config *c, uint32_t n_endpoints, unsi
     c->check_interval = get_f64(r);
     c->latency_threshold = get_f64(r);
     c->tls_expiry_days = get_i32(r);
+}
+
+/* The email settings; the SMTP password is skipped unless keep_secret. */
+static void decode_email(struct rd *r, struct cw_config *c, bool keep_secret)
+{
     c->email_enabled = get_bool(r);
     c->smtp_host = get_str(r);
     c->smtp_port = get_i32(r);
     c->email_from = get_str(r);
     get_strv(r, &c->email_to, &c->n_email_to);
     c->smtp_user = get_str(r);
-    c->smtp_password = smtp_secret ? get_str(r) : skip_str(r);
+    c->smtp_password = keep_secret ? get_str(r) : skip_str(r);
     uint8_t tls = le_read_u8(&r->in);
     if (tls > CW_SMTP_NONE) set_bad(r);
     c->smtp_tls = (enum cw_smtp_tls)tls;
     c->smtp_ca_file = get_str(r);
+}
+
+/* The webhooks and the alerting thresholds. */
+static void decode_alerting(struct rd *r, struct cw_config *c)
+{
     c->n_webhooks = get_count(r, 5);
     if (c->n_webhooks) {
         c->webhooks = cw_arena_alloc(r->arena, c->n_webhooks * sizeof *c->webhooks);
@@ -354,47 +363,63 @@ static bool decode(struct rd *r, struct cw_config *c, uint32_t n_endpoints, unsi
     c->renotify = get_f64(r);
     c->recovery_threshold = get_i32(r);
     c->group_threshold = get_i32(r);
+}
+
+/* The database settings; the database password is skipped unless keep_secret. */
+static void decode_database(struct rd *r, struct cw_config *c, bool keep_secret)
+{
     c->db_activation = get_bool(r);
     uint8_t drv = le_read_u8(&r->in);
     if (drv > CW_DB_MYSQL) set_bad(r);
     c->db_driver = (enum cw_db_driver)drv;
     c->db_name = get_str(r);
     c->db_user = get_str(r);
-    c->db_password = db_secret ? get_str(r) : skip_str(r);
+    c->db_password = keep_secret ? get_str(r) : skip_str(r);
     c->db_host = get_str(r);
     c->db_port = get_i32(r);
     c->db_sslmode = get_str(r);
     c->db_ca_file = get_str(r);
-    if (is_bad(r) || !plausible(c)) return false;
+}
 
+/* One length-prefixed endpoint record. Returns 1 when it was decoded into c->endpoints[*kept] (and *kept
+ * grew), 0 when it belongs to another shard, -1 when it is malformed (r is then marked bad). */
+static int decode_endpoint_record(struct rd *r, struct cw_config *c, size_t *kept, size_t *cap, unsigned slot,
+                                  unsigned slots)
+{
+    uint32_t len = le_read_u32(&r->in);
+    const uint8_t *record = le_read_bytes(&r->in, len);
+    if (!record) return -1;
+    struct rd rec = { .in = le_reader_of(record, len), .arena = r->arena };
+    size_t url_len = 0;
+    const char *url = peek_str(&rec, &url_len);
+    if (!url) {
+        set_bad(r);
+        return -1;
+    }
+    if (slots > 1 && cw_shard_of(url, slots) != slot) return 0;
+    if (*kept == *cap) {
+        *cap = *cap * 2 + 16;
+        c->endpoints = cw_xrealloc(c->endpoints, *cap * sizeof *c->endpoints);
+    }
+    struct cw_endpoint *ep = &c->endpoints[*kept];
+    memset(ep, 0, sizeof *ep);
+    get_endpoint(&rec, ep, url, url_len);
+    if (is_bad(&rec) || rec.in.left != 0) set_bad(r);
+    else (*kept)++;
+    return 0;
+}
+
+/* The endpoint records, keeping only shard `slot` of `slots` when slots > 1. */
+static bool decode_endpoints(struct rd *r, struct cw_config *c, uint32_t n_endpoints, unsigned slot, unsigned slots)
+{
     /* every endpoint record is at least its length and an url */
     if (r->in.left / 9 < n_endpoints) return false;
     size_t cap = slots > 1 ? n_endpoints / slots + n_endpoints / (4 * slots) + 16 : n_endpoints;
     if (cap > n_endpoints) cap = n_endpoints;
     c->endpoints = cw_xmalloc((cap ? cap : 1) * sizeof *c->endpoints);
     size_t kept = 0;
-    for (uint32_t i = 0; i < n_endpoints && !is_bad(r); i++) {
-        uint32_t len = le_read_u32(&r->in);
-        const uint8_t *record = le_read_bytes(&r->in, len);
-        if (!record) break;
-        struct rd rec = { .in = le_reader_of(record, len), .arena = r->arena };
-        size_t url_len = 0;
-        const char *url = peek_str(&rec, &url_len);
-        if (!url) {
-            set_bad(r);
-            break;
-        }
-        if (slots > 1 && cw_shard_of(url, slots) != slot) continue;
-        if (kept == cap) {
-            cap = cap * 2 + 16;
-            c->endpoints = cw_xrealloc(c->endpoints, cap * sizeof *c->endpoints);
-        }
-        struct cw_endpoint *ep = &c->endpoints[kept];
-        memset(ep, 0, sizeof *ep);
-        get_endpoint(&rec, ep, url, url_len);
-        if (is_bad(&rec) || rec.in.left != 0) set_bad(r);
-        else kept++;
-    }
+    for (uint32_t i = 0; i < n_endpoints && !is_bad(r); i++)
+        if (decode_endpoint_record(r, c, &kept, &cap, slot, slots) < 0) break;
     /* the endpoints array moves into the arena, where config_free finds it */
     struct cw_endpoint *eps = cw_arena_alloc(r->arena, (kept ? kept : 1) * sizeof *eps);
     if (kept) memcpy(eps, c->endpoints, kept * sizeof *eps);
@@ -402,6 +427,18 @@ static bool decode(struct rd *r, struct cw_config *c, uint32_t n_endpoints, unsi
     c->endpoints = eps;
     c->n_endpoints = kept;
     return !is_bad(r) && r->in.left == 0;
+}
+
+static bool decode(struct rd *r, struct cw_config *c, uint32_t n_endpoints, unsigned slot, unsigned slots)
+{
+    /* A worker (slots > 0) has no use for a password: it never sees one; others keep only their own. */
+    bool smtp_secret = slots == 0 && keeps_secret("smtp"), db_secret = slots == 0 && keeps_secret("db");
+    decode_globals(r, c);
+    decode_email(r, c, smtp_secret);
+    decode_alerting(r, c);
+    decode_database(r, c, db_secret);
+    if (is_bad(r) || !plausible(c)) return false;
+    return decode_endpoints(r, c, n_endpoints, slot, slots);
 }
 
 static uint8_t *read_file(const char *path, size_t *len, char *err, size_t errlen)

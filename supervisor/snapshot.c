@@ -1,4 +1,4 @@
-/* supervisor/snapshot.c — snapshot file names, comparison and clean-up (see snapshot.h). */
+/* supervisor/snapshot.c — snapshot files: names, writing, comparison and clean-up (see snapshot.h). */
 #include "supervisor/snapshot.h"
 
 #include "common/log.h"
@@ -72,4 +72,50 @@ bool snapshot_same(const char *a, const char *b)
     close(fa);
     close(fb);
     return same;
+}
+
+int snapshot_write(const struct cw_config *cfg, const struct privs *privs, unsigned gen, char *path,
+                   size_t pathlen)
+{
+    char err[512];
+    if (snapshot_path(cfg->run_dir, gen, path, pathlen) != 0) {
+        log_error("snapshot path too long in %s", cfg->run_dir);
+        return -1;
+    }
+    if (config_snapshot_write(cfg, path, err, sizeof err) != 0) {
+        log_error("cannot write snapshot %s: %s", path, err);
+        return -1;
+    }
+    if (privs_chown(privs, path, err, sizeof err) != 0) {
+        log_error("%s", err);
+        if (unlink(path) != 0) log_warn("cannot remove %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Removes generation g's file; `what` starts the warning when that fails ("old snapshot " or ""). */
+static void remove_generation(const char *run_dir, unsigned g, const char *what)
+{
+    char path[4200];
+    if (snapshot_path(run_dir, g, path, sizeof path) == 0 && unlink(path) != 0 && errno != ENOENT)
+        log_warn("cannot remove %s%s: %s", what, path, strerror(errno));
+}
+
+void snapshot_gc(const struct children *ch, const char *run_dir, unsigned gen, unsigned *gen_lo)
+{
+    unsigned lowest = gen;
+    for (unsigned g = *gen_lo; g < gen; g++) {
+        if (children_uses_gen(ch, g)) {
+            if (g < lowest) lowest = g;
+            continue;
+        }
+        remove_generation(run_dir, g, "old snapshot ");
+    }
+    *gen_lo = lowest;
+}
+
+void snapshot_remove_generations(const char *run_dir, unsigned lo, unsigned hi)
+{
+    for (unsigned g = lo; g <= hi; g++) remove_generation(run_dir, g, "");
 }

@@ -11,6 +11,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/config.h"
+#include "supervisor/children.h"
+#include "supervisor/privs.h"
+
 /* RUN_DIR/config.GEN.snap into out. 0, or -1 when it does not fit. */
 int snapshot_path(const char *run_dir, unsigned gen, char *out, size_t outlen);
 
@@ -19,5 +23,17 @@ int snapshot_remove_all(const char *run_dir);
 
 /* True when both files exist and hold the same bytes. */
 bool snapshot_same(const char *a, const char *b);
+
+/* Writes cfg as generation gen into path (RUN_DIR/config.GEN.snap), owned by the children's user (mode
+ * 0600). 0, or -1 after logging why (a file that could not be handed over is removed). */
+int snapshot_write(const struct cw_config *cfg, const struct privs *privs, unsigned gen, char *path,
+                   size_t pathlen);
+
+/* Removes the files of generations *gen_lo .. gen-1 that no running child of ch was started with (the
+ * current generation gen always stays), and moves *gen_lo up to the oldest one still in use. */
+void snapshot_gc(const struct children *ch, const char *run_dir, unsigned gen, unsigned *gen_lo);
+
+/* Removes the files of generations lo .. hi (at exit). */
+void snapshot_remove_generations(const char *run_dir, unsigned lo, unsigned hi);
 
 #endif

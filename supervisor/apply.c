@@ -1,0 +1,198 @@
+/* supervisor/apply.c — the first configuration's children, and a reload: parse, validate, diff, apply
+ * (see apply.h). */
+#include "supervisor/apply.h"
+
+#include "common/log.h"
+#include "common/util.h"
+
+#include "supervisor/privs.h"
+#include "supervisor/reload.h"
+#include "supervisor/snapshot.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void apply_log_problem(void *ctx, const char *message)
+{
+    (void)ctx;
+    log_error("%s", message);
+}
+
+/* Whether an alerter should run, warning once when its binary is missing. */
+static bool alerter_wanted(struct supervisor *s, const struct cw_config *cfg)
+{
+    if (!config_wants_alerter(cfg)) return false;
+    char path[4200];
+    children_binary(&s->ch, CHILD_ALERTER, path, sizeof path);
+    if (access(path, X_OK) == 0) return true;
+    if (!s->alerter_missing_warned) {
+        log_warn("alerting is configured but %s does not exist: running without the alerter", path);
+        s->alerter_missing_warned = true;
+    }
+    return false;
+}
+
+void apply_initial(struct supervisor *s, int64_t now)
+{
+    children_add(&s->ch, CHILD_RELAY, 0, 0, now);
+    if (config_wants_storer(s->cfg)) children_add(&s->ch, CHILD_STORER, 0, 0, now);
+    if (alerter_wanted(s, s->cfg)) children_add(&s->ch, CHILD_ALERTER, 0, 0, now);
+    for (int i = 0; i < s->cfg->workers; i++) children_add(&s->ch, CHILD_WORKER, (unsigned)i, (unsigned)s->cfg->workers, now);
+}
+
+void apply_open_counters(struct supervisor *s, const struct cw_config *cfg)
+{
+    char err[512];
+    if (counters_open(&s->counters, cfg, err, sizeof err) != 0)
+        log_warn("no final counters at shutdown: %s", err);
+}
+
+/* Appends to the reload's log note (text after the counts: "; restarting relay" and the like). */
+__attribute__((format(printf, 3, 4))) static void note_add(char *note, size_t notelen, const char *fmt, ...)
+{
+    size_t used = strlen(note);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(note + used, notelen - used, fmt, ap);
+    va_end(ap);
+}
+
+/* Parses and validates the file for a reload, refusing what needs a restart. Returns the new configuration,
+ * or NULL after logging why and counting the refusal (nothing changed). */
+static struct cw_config *load_next(struct supervisor *s)
+{
+    struct cw_config *next = config_load(s->cfg->path, apply_log_problem, NULL);
+    if (!next) {
+        s->reloads_failed++;
+        log_error("reload failed: the configuration above is invalid; still running the previous one "
+                  "(generation %u)", s->gen);
+        return NULL;
+    }
+    char perr[600];
+    if (strcmp(next->run_dir, s->cfg->run_dir) != 0) {
+        /* The lock, the sockets and the snapshots live there: moving it needs a restart. */
+        log_error("reload failed: run_dir changed (%s -> %s); restart clockwerk to move it; still running "
+                  "the previous configuration", s->cfg->run_dir, next->run_dir);
+    } else if ((s->cfg->user == NULL) != (next->user == NULL) || (next->user && strcmp(s->cfg->user, next->user) != 0)) {
+        log_error("reload failed: supervisor.user changed (%s -> %s); restart clockwerk to change it; still running "
+                  "the previous configuration", s->cfg->user ? s->cfg->user : "(none)", next->user ? next->user : "(none)");
+    } else if (privs_prepare_sqlite(&s->ch.privs, next, perr, sizeof perr) != 0) {
+        log_error("reload failed: %s; still running the previous configuration", perr);
+    } else {
+        return next;
+    }
+    s->reloads_failed++;
+    config_free(next);
+    return NULL;
+}
+
+/* Workers: all of them when a shared setting changed, else only the shards that changed. */
+static void apply_workers(struct supervisor *s, const struct cw_config *old, const struct cw_config *next,
+                          int64_t now, char *note, size_t notelen)
+{
+    if (reload_worker_globals_changed(old, next)) {
+        for (size_t i = 0; i < s->ch.n; i++)
+            if (s->ch.v[i].kind == CHILD_WORKER) children_retire(&s->ch, &s->ch.v[i], now);
+        for (int i = 0; i < next->workers; i++) children_add(&s->ch, CHILD_WORKER, (unsigned)i, (unsigned)next->workers, now);
+        snprintf(note, notelen, "; restarting all workers");
+        return;
+    }
+    bool *changed = cw_xcalloc((size_t)next->workers + 1, sizeof *changed);
+    reload_changed_shards(old, next, (unsigned)next->workers, changed);
+    size_t n_changed = 0;
+    for (int i = 0; i < next->workers; i++) {
+        if (!changed[i]) continue;
+        struct child *c = children_find(&s->ch, CHILD_WORKER, (unsigned)i);
+        if (c) children_restart(&s->ch, c, now);
+        else children_add(&s->ch, CHILD_WORKER, (unsigned)i, (unsigned)next->workers, now);
+        note_add(note, notelen, "%s %d/%d", n_changed ? "," : "; restarting worker", i, next->workers);
+        n_changed++;
+    }
+    free(changed);
+}
+
+/* Starts, stops or restarts a singleton (storer, alerter) for the new config. */
+static void apply_singleton(struct supervisor *s, enum child_kind kind, bool want, bool changed, int64_t now,
+                            char *note, size_t notelen)
+{
+    struct child *c = children_find(&s->ch, kind, 0);
+    if (want && !c) {
+        children_add(&s->ch, kind, 0, 0, now);
+        note_add(note, notelen, "; starting %s", child_kind_name(kind));
+    } else if (!want && c) {
+        children_retire(&s->ch, c, now);
+        note_add(note, notelen, "; stopping %s", child_kind_name(kind));
+    } else if (want && c && changed) {
+        children_restart(&s->ch, c, now);
+        note_add(note, notelen, "; restarting %s", child_kind_name(kind));
+    }
+}
+
+/* Restarts (or starts, stops) the children that must see next; `note` receives what was done. */
+static void apply_children(struct supervisor *s, const struct cw_config *old, const struct cw_config *next,
+                           int64_t now, char *note, size_t notelen)
+{
+    apply_workers(s, old, next, now, note, notelen);
+    if (reload_relay_changed(old, next)) {
+        struct child *r = children_find(&s->ch, CHILD_RELAY, 0);
+        if (r) children_restart(&s->ch, r, now);
+        note_add(note, notelen, "; restarting relay");
+    }
+    apply_singleton(s, CHILD_STORER, config_wants_storer(next), true, now, note, notelen);
+    apply_singleton(s, CHILD_ALERTER, alerter_wanted(s, next), true, now, note, notelen);
+}
+
+static void log_reload(const struct cw_config *old, const struct cw_config *next, unsigned gen, const char *note)
+{
+    size_t added, removed;
+    reload_count_endpoints(old, next, &added, &removed);
+    char delta[64] = "";
+    if (added && removed) snprintf(delta, sizeof delta, " (+%zu -%zu)", added, removed);
+    else if (added) snprintf(delta, sizeof delta, " (+%zu)", added);
+    else if (removed) snprintf(delta, sizeof delta, " (-%zu)", removed);
+    char wdelta[32] = "";
+    if (old->workers != next->workers) snprintf(wdelta, sizeof wdelta, " (was %d)", old->workers);
+    log_info("reload: %zu endpoints%s, %d workers%s, generation %u%s", next->n_endpoints, delta, next->workers,
+             wdelta, gen, note);
+}
+
+void apply_reload(struct supervisor *s, int64_t now)
+{
+    log_info("SIGHUP: reloading %s", s->cfg->path);
+    struct cw_config *next = load_next(s);
+    if (!next) return;
+    char path[4200];
+    unsigned gen = s->gen + 1;
+    if (snapshot_write(next, &s->ch.privs, gen, path, sizeof path) != 0) {
+        s->reloads_failed++;
+        log_error("reload failed: still running the previous configuration");
+        config_free(next);
+        return;
+    }
+    s->reloads++;
+    children_clear_fatal(&s->ch, now);
+    if (snapshot_same(path, s->snapshot)) {
+        if (unlink(path) != 0) log_warn("cannot remove %s: %s", path, strerror(errno));
+        log_info("reload: no change (%zu endpoints, %d workers)", next->n_endpoints, next->workers);
+        config_free(next);
+        return;
+    }
+
+    struct cw_config *old = s->cfg;
+    s->gen = gen;
+    snprintf(s->snapshot, sizeof s->snapshot, "%s", path);
+    log_set_level((enum log_level)next->log_level);
+    char note[1024] = "";
+    apply_children(s, old, next, now, note, sizeof note);
+    log_reload(old, next, gen, note);
+    if (strcmp(old->tap_address, next->tap_address) != 0 || reload_curve_changed(old, next)) apply_open_counters(s, next);
+    s->cfg = next;
+    config_free(old);
+    children_reap(&s->ch, now); /* drops slots retired while not running */
+    snapshot_gc(&s->ch, s->cfg->run_dir, s->gen, &s->gen_lo);
+}

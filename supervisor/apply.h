@@ -1,0 +1,29 @@
+/* supervisor/apply.h — putting a configuration into effect: the first one at start (which children run),
+ * and a new one on SIGHUP: parse, validate, write the next snapshot generation, compare with the running
+ * one (supervisor/reload.c) and start, stop or restart only the children that must see the change.
+ *
+ * DESIGN
+ * A reload that fails at any step before the new snapshot is written changes nothing: the supervisor keeps
+ * running the previous configuration and says so. A file whose snapshot bytes equal the running one's is
+ * "no change". Settings that need a restart (run_dir, supervisor.user) refuse the reload. */
+#ifndef CW_SUPERVISOR_APPLY_H
+#define CW_SUPERVISOR_APPLY_H
+
+#include <stdint.h>
+
+#include "common/config.h"
+#include "supervisor/supervisor.h"
+
+/* config_load reporter for the running supervisor: each problem becomes an error log line. */
+void apply_log_problem(void *ctx, const char *message);
+
+/* Adds the children s->cfg wants (relay, storer, alerter, workers); they start on the loop's next turn. */
+void apply_initial(struct supervisor *s, int64_t now);
+
+/* Opens the stats socket for cfg's tap address and keys; on failure warns and goes on without counters. */
+void apply_open_counters(struct supervisor *s, const struct cw_config *cfg);
+
+/* SIGHUP: reloads s->cfg->path and applies it (see DESIGN). */
+void apply_reload(struct supervisor *s, int64_t now);
+
+#endif

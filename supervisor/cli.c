@@ -1,0 +1,157 @@
+/* supervisor/cli.c — bin/clockwerk's options and its modes that do not run the supervisor (see cli.h). */
+#include "supervisor/cli.h"
+
+#include "common/bus_keys.h"
+#include "common/config.h"
+#include "common/util.h"
+
+#include "supervisor/privs.h"
+#include "supervisor/self.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: clockwerk -c FILE         run the supervisor in the foreground\n"
+            "       clockwerk -t -c FILE      check the configuration and exit (0: valid, 1: invalid)\n"
+            "       clockwerk -c FILE --test-alert   send one test mail and webhook call, report each\n"
+            "       clockwerk keygen FILE     write a new CURVE key pair for the bus (mode 0600), print its public key\n"
+            "       clockwerk --version       print the version\n"
+            "signals: HUP reloads the configuration, TERM or INT stops everything in order.\n");
+}
+
+/* config_load reporter for the modes that run on a terminal: plain lines on stderr. */
+static void report_plain(void *ctx, const char *message)
+{
+    (void)ctx;
+    fprintf(stderr, "%s\n", message);
+}
+
+/* Runs the alerter binary next to ours in --test-alert mode on the snapshot snap. Returns its exit code. */
+static int exec_test_alerter(const char *snap)
+{
+    char bin[PATH_MAX];
+    if (self_bin_dir(bin, sizeof bin) != 0 || strlen(bin) + 20 > sizeof bin) {
+        fprintf(stderr, "clockwerk: cannot find our own binary (/proc/self/exe)\n");
+        return 1;
+    }
+    strcat(bin, "/clockwerk-alerter");
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (setenv("CLOCKWERK_SNAPSHOT", snap, 1) == 0 && setenv("CLOCKWERK_SECRETS", "smtp", 1) == 0)
+            execl(bin, "clockwerk: test-alert", "--test-alert", snap, (char *)NULL);
+        fprintf(stderr, "clockwerk: cannot run %s: %s\n", bin, strerror(errno));
+        _exit(1);
+    }
+    int st = 0, rc = 1;
+    if (pid < 0) fprintf(stderr, "clockwerk: fork: %s\n", strerror(errno));
+    else if (waitpid(pid, &st, 0) == pid) rc = WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+    return rc;
+}
+
+/* --test-alert: the alerter's own mode (clockwerk-alerter --test-alert, docs/alerts.md) on a snapshot of the
+ * file, written to a private temporary directory (it may hold the SMTP password) and removed afterwards.
+ * Returns the alerter's exit code: 0 when every channel worked. */
+static int run_test_alert(const char *config_arg)
+{
+    struct cw_config *cfg = config_load(config_arg, report_plain, NULL);
+    if (!cfg) return 1;
+    char dir[] = "/tmp/clockwerk-test-alert-XXXXXX", snap[PATH_MAX], err[512];
+    int rc = 1;
+    if (!mkdtemp(dir)) {
+        fprintf(stderr, "clockwerk: cannot create a temporary directory: %s\n", strerror(errno));
+        config_free(cfg);
+        return 1;
+    }
+    snprintf(snap, sizeof snap, "%s/config.snap", dir);
+    if (config_snapshot_write(cfg, snap, err, sizeof err) != 0) fprintf(stderr, "clockwerk: %s\n", err);
+    else rc = exec_test_alerter(snap);
+    unlink(snap);
+    rmdir(dir);
+    config_free(cfg);
+    return rc;
+}
+
+/* -t: loads and validates the file, checks the user and the key file. 0 when valid, else 1. */
+static int run_check(const char *config_arg)
+{
+    struct cw_config *cfg = config_load(config_arg, report_plain, NULL);
+    if (!cfg) return 1;
+    struct privs privs;
+    char perr[600];
+    if (privs_resolve(cfg->user, getuid(), &privs, perr, sizeof perr) != 0 ||
+        privs_check_readable(&privs, cfg->curve_key_file, "bus.curve_key_file", perr, sizeof perr) != 0) {
+        fprintf(stderr, "%s: %s\n", cfg->path, perr);
+        config_free(cfg);
+        return 1;
+    }
+    printf("config OK: %zu endpoints, %d workers\n", cfg->n_endpoints, cfg->workers);
+    config_free(cfg);
+    return 0;
+}
+
+/* `clockwerk keygen FILE`: a new CURVE key pair for bus.curve_key_file (docs/protocol.md "Security"). */
+static int run_keygen(int argc, char **argv)
+{
+    if (argc != 3 || argv[2][0] == '-') {
+        fprintf(stderr, "usage: clockwerk keygen FILE\n");
+        return 1;
+    }
+    char pub[BUS_KEY_Z85_LEN + 1], err[4400];
+    if (bus_keygen(argv[2], pub, err, sizeof err) != 0) {
+        fprintf(stderr, "clockwerk keygen: %s\n", err);
+        return 1;
+    }
+    printf("%s\n", pub);
+    fprintf(stderr, "wrote %s (mode 0600); its public key is above: bus.curve_server_key for the hosts that connect "
+            "to this one, bus.curve_allowed_keys on a host this one connects to\n", argv[2]);
+    return 0;
+}
+
+int cli_run(int argc, char **argv, const char **config_arg)
+{
+    if (argc >= 2 && strcmp(argv[1], "keygen") == 0) return run_keygen(argc, argv);
+    static const struct option longopts[] = {
+        { "config", required_argument, NULL, 'c' },
+        { "test", no_argument, NULL, 't' },
+        { "test-alert", no_argument, NULL, 'A' },
+        { "version", no_argument, NULL, 'V' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    bool test_only = false, test_alert = false;
+    int opt;
+    *config_arg = NULL;
+    while ((opt = getopt_long(argc, argv, "c:tVh", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'c': *config_arg = optarg; break;
+        case 't': test_only = true; break;
+        case 'A': test_alert = true; break;
+        case 'V': printf("clockwerk %s\n", CW_VERSION); return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "clockwerk: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return 1;
+    }
+    if (!*config_arg) {
+        fprintf(stderr, "clockwerk: no configuration file given (-c FILE)\n");
+        usage(stderr);
+        return 1;
+    }
+    if (test_alert) return run_test_alert(*config_arg);
+    if (test_only) return run_check(*config_arg);
+    return -1;
+}

@@ -1,0 +1,35 @@
+/* supervisor/supervisor.h — the supervisor's state: what main.c's loop and apply.c's reload share.
+ *
+ * DESIGN
+ * One struct, owned by main(): the running configuration, the children, the snapshot generations, the
+ * stop in progress and the counters logged at exit. Only the main loop touches it (one thread); the signal
+ * flags live in main.c, apart from it. */
+#ifndef CW_SUPERVISOR_SUPERVISOR_H
+#define CW_SUPERVISOR_SUPERVISOR_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/config.h"
+#include "supervisor/children.h"
+#include "supervisor/counters.h"
+#include "supervisor/pidfile.h"
+#include "supervisor/shutdown.h"
+
+struct supervisor {
+    struct cw_config *cfg;
+    struct children ch;
+    struct counters counters;  /* last stats of each process, logged at shutdown */
+    struct pidfile pf;
+    sigset_t wait_mask;
+    unsigned gen;           /* current snapshot generation */
+    unsigned gen_lo;        /* oldest generation whose file may still exist */
+    char snapshot[4200];    /* current snapshot's path */
+    bool alerter_missing_warned;
+    struct shutdown stop;   /* phase STOP_NONE while running */
+    int64_t started_ns;
+    unsigned long reloads, reloads_failed;
+};
+
+#endif

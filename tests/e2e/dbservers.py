@@ -112,6 +112,16 @@ class _Server:
         except OSError:
             return ""
 
+    def try_query(self, sql):
+        """query(sql), or None while a table it names does not exist yet: the storer logs "connected" before
+        it has created its schema, so a test polls with this until the tables are there."""
+        try:
+            return self.query(sql)
+        except RuntimeError as e:
+            if "does not exist" in str(e) or "doesn't exist" in str(e):
+                return None
+            raise
+
     def cleanup(self):
         """Stops the server (if it runs) and removes its directory. Safe to call twice."""
         try:

@@ -112,6 +112,16 @@ class _Server:
         except OSError:
             return ""
 
+    def try_query(self, sql):
+        """query(sql), or None while a table it names does not exist yet: the storer logs "connected" before
+        it has created its schema, so a test polls with this until the tables are there."""
+        try:
+            return self.query(sql)
+        except RuntimeError as e:
+            if "does not exist" in str(e) or "doesn't exist" in str(e):
+                return None
+            raise
+
     def cleanup(self):
         """Stops the server (if it runs) and removes its directory. Safe to call twice."""
         try:
@@ -263,6 +273,10 @@ class MariaDBServer(_Server):
         return os.path.join(self.dir, "mysqld.sock")
 
     @property
+    def tmpdir(self):
+        return os.path.join(self.dir, "tmp")
+
+    @property
     def logfile(self):
         return os.path.join(self.dir, "mariadb.log")
 
@@ -270,13 +284,19 @@ class MariaDBServer(_Server):
         self._hook()
         self.dir = tempfile.mkdtemp(prefix="cw-my-")
         os.chmod(self.dir, 0o755)
+        # Its own tmpdir (the default is the shared /tmp): a mariadbd that starts removes every "#sql*" file
+        # in its tmpdir (leftover temporary tables), so a second server starting meanwhile deleted the first
+        # one's live temporary table (seen under `run.py -j 2`: mariadb-install-db failed with "Error on
+        # delete of '/tmp/#sql-temptable-...' (Errcode: 2)").
+        os.makedirs(self.tmpdir)
         argv = [self.install_db, "--no-defaults", "--datadir=" + self.datadir, "--skip-test-db",
-                "--auth-root-authentication-method=" + ("socket" if self.is_root else "normal")]
+                "--auth-root-authentication-method=" + ("socket" if self.is_root else "normal"),
+                "--tmpdir=" + self.tmpdir]
         if self.is_root:
             os.makedirs(self.datadir)
             pw = pwd.getpwnam("mysql")
-            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
-            os.chown(self.datadir, pw.pw_uid, pw.pw_gid)
+            for path in (self.dir, self.datadir, self.tmpdir):
+                os.chown(path, pw.pw_uid, pw.pw_gid)
             argv.append("--user=mysql")
         if self.tls:
             self.cert, self.key = make_cert(self.dir, "mysql" if self.is_root else None)
@@ -291,7 +311,8 @@ class MariaDBServer(_Server):
     def start(self):
         argv = [self.mariadbd, "--no-defaults", "--datadir=" + self.datadir, "--socket=" + self.socket_path,
                 "--port=%d" % self.port, "--bind-address=127.0.0.1", "--pid-file=" + os.path.join(self.dir, "m.pid"),
-                "--log-error=" + self.logfile, "--skip-name-resolve", "--innodb-buffer-pool-size=64M",
+                "--log-error=" + self.logfile, "--tmpdir=" + self.tmpdir, "--skip-name-resolve",
+                "--innodb-buffer-pool-size=64M",
                 "--max-connections=50"]
         if self.tls:
             argv += ["--ssl-cert=" + self.cert, "--ssl-key=" + self.key]

@@ -937,7 +937,13 @@ def test_sighup_removes_endpoint():
             cw.wait_ready()
             cw.wait_count(keep, 1, timeout=30)
             cw.wait_count(gone, 1, timeout=30)
+            owner = cw.child(WORKER % (shard_of(gone, 2), 2))
+            owner_start = harness.proc_starttime(owner)
             cw.reload(base_config([endpoint(keep, timeout=1)], workers=2))
+            # The reload restarts the worker that owned the removed endpoint: count from its end on (on a busy
+            # machine the supervisor may take longer than a check interval to get there).
+            wait_for(lambda: not harness.proc_alive(owner, owner_start), deadline(20),
+                     "the worker that checked %s (pid %d) to stop after the reload" % (gone, owner))
             n_gone, n_keep = t.count("/ok?gone"), t.count("/ok?keep")
             wait_for(lambda: t.count("/ok?keep") >= n_keep + 4, deadline(20), "four more checks of the kept URL")
             check(t.count("/ok?gone") <= n_gone + 1, "the removed endpoint was checked %d times after the "
@@ -1004,9 +1010,11 @@ def test_worker_crash_loop_backoff_doubles():
                 pid, delay = _kill_and_time_restart(cw, title, pid)
                 delays.append(delay)
             shown = ["%.2f" % x for x in delays]
-            check(delays[0] >= 0.95, "first restart %.2f s after the kill (floor 1 s)" % delays[0])
-            for a, b in zip(delays, delays[1:]):
-                check(b >= 1.5 * a - 0.1, "restart delays do not double: %s s" % shown)
+            # Each measured delay is the backoff plus the supervisor's reaction, which a busy machine stretches:
+            # so each is held to its own floor (1, 2, 4, 8 s: the doubling), never to a ratio of the one before.
+            for k, x in enumerate(delays):
+                check(x >= 2 ** k - 0.05, "restart %d came %.2f s after the kill: below the doubled backoff floor "
+                      "of %d s (delays: %s s)" % (k + 1, x, 2 ** k, shown))
             check(cw.child(WORKER % (1, 2)) == w1, "worker 1 was restarted too")
             harness.note("worker 0 restart delays after successive kills: %s s" % shown)
             # Kill once more: the slot now waits ~16 s; SIGTERM during that wait exits at once.
@@ -1212,11 +1220,23 @@ def test_paused_tap_does_not_block():
                 wait_for(lambda: len(tap.snapshot()) >= 10, deadline(20), "the tap to print results")
                 tap.pause()
                 paused_at = time.time()
-                wait_for(lambda: time.time() - paused_at > 7, 15, "seven seconds with the tap paused")
                 frm = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(paused_at + 1)) + ".000Z"
                 to = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(paused_at + 6)) + ".000Z"
-                n = cw.db().query("SELECT count(*) FROM checks WHERE checked_at >= ? AND checked_at < ?",
-                                  (frm, to))[0][0]
+                # Rows are counted by checked_at (when the worker made the check: a blocked worker makes none),
+                # so waiting longer does not help a blocked pipeline; it only lets a storer that lags on a busy
+                # machine commit the window. The tap stays paused all the while.
+                window = "SELECT count(*) FROM checks WHERE checked_at >= ? AND checked_at < ?"
+                counted = {"n": 0}
+
+                def window_full():
+                    rows = cw.db().try_query(window, (frm, to))
+                    counted["n"] = rows[0][0] if rows else 0
+                    return time.time() - paused_at > 7 and counted["n"] >= 0.9 * 200 * 5
+                try:
+                    wait_for(window_full, deadline(30), "rows of the 5 s window")
+                except harness.WaitTimeout:
+                    pass
+                n = counted["n"]
                 check(n >= 0.9 * 200 * 5, "%d rows in 5 s with the tap paused, expected about %d" % (n, 200 * 5))
                 seen = len(tap.snapshot())
                 tap.resume()

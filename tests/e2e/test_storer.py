@@ -188,7 +188,7 @@ def test_malformed_and_gaps_counted():
                 feed.raw(b"stats", b"\x01\x02\x00\x00")  # a type the storer does not take
                 feed.send(50)
                 wait_rows(cw.db_path, 250, 30)
-                cw.wait_log(r"worker 7 boot 005eed0000c0ffee: 5 results missing \(seq 101\.\.105\)", timeout=5)
+                cw.wait_log(r"worker 7 boot 005eed0000c0ffee: 5 results missing \(seq 101\.\.105\)", timeout=20)
 
                 def storer_stats():
                     if not sub.poll(200):

@@ -100,8 +100,11 @@ class Switchboard(_Base):
         return "http://127.0.0.1:%d/sw/%s" % (self.port, name)
 
     def set(self, name, status=200, delay=0.0):
+        """Switches the answer of NAME; returns its hit count at that instant (every later hit gets the
+        new answer, every earlier one got the old: a test counts the checks that saw the switch exactly)."""
         with self._lock:
             self._state[name] = (status, delay)
+            return self._hits.get(name, 0)
 
     def hits(self, name):
         with self._lock:

@@ -95,7 +95,7 @@ int bus_wait(struct bus_socket *const *socks, unsigned n, int fd, int timeout_ms
 /* CURVE for every tcp:// socket opened after this call (docs/protocol.md "Security"): this process's key
  * pair, the public key of the servers it connects to, and the client public keys its servers admit (binary,
  * 32 bytes each; the keys are copied, and wiped at bus_free). 0, or -1 with a reason. Normally called by
- * bus_new_for (common/bus_keys.h), which reads them from the configuration. */
+ * bus_new_for (common/bus_config.h), which reads them from the configuration. */
 #define BUS_CURVE_Z85 40
 struct bus_curve_keys {
     char public_z85[BUS_CURVE_Z85 + 1], secret_z85[BUS_CURVE_Z85 + 1], server_z85[BUS_CURVE_Z85 + 1];

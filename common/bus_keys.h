@@ -14,7 +14,6 @@
 #include <stddef.h>
 
 #include "common/bus.h"
-#include "common/config.h"
 
 #define BUS_KEY_Z85_LEN BUS_CURVE_Z85
 
@@ -31,11 +30,5 @@ int bus_key_file_read(const char *path, char *public_z85, char *secret_z85, char
 
 /* Whether a bus address stays on this machine: ipc://, or tcp:// to 127.0.0.0/8, [::1] or localhost. */
 bool bus_address_local(const char *address);
-
-/* The process's bus, with CURVE on its tcp:// sockets when cfg names a key file (bus.curve_key_file): the
- * servers (storer, alerter, relay) admit the clients in bus.curve_allowed_keys and this installation's own
- * key; the clients authenticate the server by bus.curve_server_key (default: the own public key). NULL with
- * a one-line reason. */
-struct bus *bus_new_for(const struct cw_config *cfg, char *err, size_t errlen);
 
 #endif

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "common/bus.h"
-#include "common/bus_keys.h"
+#include "common/bus_config.h"
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/log.h"

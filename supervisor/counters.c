@@ -1,7 +1,7 @@
 /* supervisor/counters.c — latest stats per process, logged at shutdown (see counters.h). */
 #include "supervisor/counters.h"
 
-#include "common/bus_keys.h"
+#include "common/bus_config.h"
 #include "common/log.h"
 #include "common/util.h"
 

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "common/bus.h"
-#include "common/bus_keys.h"
+#include "common/bus_config.h"
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/log.h"

@@ -28,7 +28,7 @@ LIB_JSON   := -ljson-c
 LIB_DB     := -lsqlite3 -lpq $(shell pkg-config --libs libmariadb 2>/dev/null || echo -lmariadb)
 LIB_SYS    := -lm -lpthread
 
-COMMON_SRC := $(wildcard common/*.c)
+COMMON_SRC := $(wildcard common/*/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(OUT)/%.o)
 COMMON_LIB := $(OUT)/libcommon.a
 

@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "alerter/events.h"
-#include "common/clock.h"
-#include "common/util.h"
+#include "common/base/clock.h"
+#include "common/base/util.h"
 
 uint64_t alert_make_id(const char *url, unsigned kind, int64_t since_us, uint32_t seq)
 {

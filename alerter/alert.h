@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/protocol.h"
+#include "common/wire/protocol.h"
 
 struct alert_rec {
     uint64_t id;

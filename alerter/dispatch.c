@@ -8,9 +8,9 @@
 
 #include "alerter/mail.h"
 #include "alerter/webhook.h"
-#include "common/clock.h"
-#include "common/log.h"
-#include "common/util.h"
+#include "common/base/clock.h"
+#include "common/base/log.h"
+#include "common/base/util.h"
 
 void dispatch_init(struct dispatch *d, struct outbox *ob, struct storeq *rec)
 {

@@ -19,7 +19,7 @@
 #include "alerter/savepolicy.h"
 #include "alerter/statefile.h"
 #include "alerter/storeq.h"
-#include "common/config.h"
+#include "common/config/config.h"
 
 struct dispatch {
     struct outbox *ob;         /* the caller's; its reports come to dispatch_on_delivery */

@@ -1,6 +1,6 @@
 /* alerter/endpoints.c — the endpoint table and what one result does to its endpoint (see endpoints.h). */
 /* uthash allocates its buckets like every allocation of the project: out of memory ends the process. */
-#include "common/util.h"
+#include "common/base/util.h"
 #define uthash_malloc(sz) cw_xmalloc(sz)
 #include "alerter/endpoints.h"
 
@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "alerter/alert.h"
-#include "common/clock.h"
+#include "common/base/clock.h"
 
 void endpoints_init(struct endpoints *t, struct dispatch *d)
 {

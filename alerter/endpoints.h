@@ -21,7 +21,7 @@
 #include "alerter/dispatch.h"
 #include "alerter/intake.h"
 #include "alerter/state.h"
-#include "common/config.h"
+#include "common/config/config.h"
 
 #define ENDPOINT_ERROR_KEEP 512  /* bytes of a check's error text kept per endpoint */
 

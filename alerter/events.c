@@ -1,7 +1,7 @@
 /* alerter/events.c — the wording table of alert kinds (see events.h). */
 #include "alerter/events.h"
 
-#include "common/protocol.h"
+#include "common/wire/protocol.h"
 
 struct wording {
     const char *word;

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/clock.h"
-#include "common/log.h"
+#include "common/base/clock.h"
+#include "common/base/log.h"
 
 #define DRAIN_MAX 1000    /* bus messages per pass before the outbox gets a turn */
 #define SENDERS_MAX 4096  /* (worker, boot_id) pairs followed for gaps; the least recently seen goes beyond */

@@ -1,7 +1,7 @@
 /* alerter/intake.h — the workers' results as the alerter takes them in: received on the bus (reliable),
  * decoded, each (worker, boot_id, seq) applied at most once and in order (alerter/seqwin.h, its file saved
- * after the state file), gaps in a worker's sequence counted and logged (common/seqgap.h), and every result
- * acked to its sender (common/ackgather.h) once the state it changed is saved. Malformed messages are counted
+ * after the state file), gaps in a worker's sequence counted and logged (common/wire/seqgap.h), and every result
+ * acked to its sender (common/bus/ackgather.h) once the state it changed is saved. Malformed messages are counted
  * and dropped.
  * What a new result does to the alerter's state is the caller's: intake calls its apply function (the
  * endpoint table, alerter/endpoints.h). */
@@ -14,11 +14,11 @@
 #include <stdint.h>
 
 #include "alerter/seqwin.h"
-#include "common/ackgather.h"
-#include "common/bus.h"
-#include "common/protocol.h"
-#include "common/seqgap.h"
-#include "common/util.h"
+#include "common/bus/ackgather.h"
+#include "common/bus/bus.h"
+#include "common/wire/protocol.h"
+#include "common/wire/seqgap.h"
+#include "common/base/util.h"
 
 /* What the caller's apply function did with one new result: applied to a state; ignored (of no endpoint the
  * caller knows); or late after all (counted with the late ones, not applied). */

@@ -7,8 +7,8 @@
 #include <time.h>
 
 #include "alerter/events.h"
-#include "common/clock.h"
-#include "common/config.h"
+#include "common/base/clock.h"
+#include "common/config/config.h"
 
 #define LINE_MAX_BYTES 998  /* RFC 5322 2.1.1, without CRLF */
 #define FOLD_AT 76

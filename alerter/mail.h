@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "alerter/alert.h"
-#include "common/util.h"
+#include "common/base/util.h"
 
 struct mail_params {
     const char *from;

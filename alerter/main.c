@@ -3,7 +3,7 @@
  * (docs/alerts.md).
  *
  * DESIGN
- * One thread, one loop on the skeleton common/proc.h: curl_multi_poll on the outbox's multi handle with the
+ * One thread, one loop on the skeleton common/proc/proc.h: curl_multi_poll on the outbox's multi handle with the
  * bus socket's fd and the signalfd as extra fds. The result path runs straight, and this file only conducts
  * it: intake (alerter/intake.c: dedup, gaps, acks) -> the endpoint table and its state machines
  * (alerter/endpoints.c) -> dispatch (alerter/dispatch.c: the grouping window, alerts from raised to
@@ -22,7 +22,7 @@
  * SIGHUP rereads the snapshot: the endpoint table is rebuilt (known endpoints keep their state) and the
  * outbox takes the new delivery settings. SIGTERM saves the state (undelivered messages stay in it), waits
  * briefly for the storer's acks, publishes the last stats and exits 0. Exit 2 for an unusable snapshot,
- * run_dir or keys, 1 for runtime failures (common/proc.h).
+ * run_dir or keys, 1 for runtime failures (common/proc/proc.h).
  * `--test-alert` sends one test mail and one test call per webhook synchronously and reports each outcome
  * (alerter/testalert.c). */
 #include <curl/curl.h>
@@ -39,14 +39,14 @@
 #include "alerter/savepolicy.h"
 #include "alerter/storeq.h"
 #include "alerter/testalert.h"
-#include "common/ackq.h"
-#include "common/bus.h"
-#include "common/clock.h"
-#include "common/config.h"
-#include "common/log.h"
-#include "common/proc.h"
-#include "common/protocol.h"
-#include "common/util.h"
+#include "common/bus/ackq.h"
+#include "common/bus/bus.h"
+#include "common/base/clock.h"
+#include "common/config/config.h"
+#include "common/base/log.h"
+#include "common/proc/proc.h"
+#include "common/wire/protocol.h"
+#include "common/base/util.h"
 
 #define STATS_EVERY_NS 1000000000LL
 #define WAIT_MAX_NS 1000000000LL /* the loop looks around at least once a second */

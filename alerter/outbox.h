@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/config.h"
+#include "common/config/config.h"
 
 #define OUTBOX_MAX_JOBS 4096
 #define OUTBOX_BACKOFF_MIN_US 1000000LL

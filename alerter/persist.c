@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "alerter/statefile.h"
-#include "common/log.h"
-#include "common/util.h"
+#include "common/base/log.h"
+#include "common/base/util.h"
 
 void persist_init(struct persist *ps, const char *run_dir)
 {

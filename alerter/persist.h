@@ -19,7 +19,7 @@
 #include "alerter/endpoints.h"
 #include "alerter/intake.h"
 #include "alerter/outbox.h"
-#include "common/config.h"
+#include "common/config/config.h"
 
 struct persist {
     char path[PATH_MAX];       /* run_dir/STATEFILE_NAME */

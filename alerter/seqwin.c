@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/util.h"
+#include "common/base/util.h"
 
 void seqwin_init(struct seqwin *w) { memset(w, 0, sizeof *w); }
 

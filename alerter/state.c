@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "common/protocol.h"
+#include "common/wire/protocol.h"
 
 void astate_init(struct astate *s)
 {

@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common/clock.h"
-#include "common/log.h"
-#include "common/protocol.h"
+#include "common/base/clock.h"
+#include "common/base/log.h"
+#include "common/wire/protocol.h"
 
 #define STORE_OUTBOX_BYTES (16u << 20)     /* unacked alert records in memory; beyond: the spool */
 #define STORE_OUTBOX_WINDOW 1024           /* alert records in flight to the storer */

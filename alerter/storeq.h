@@ -1,5 +1,5 @@
 /* alerter/storeq.h — the alerter's records of its alerts: each alert's current state is sent to the storer
- * (CW_MSG_ALERT, reliable: an acknowledged queue, common/ackq.h, spooled to run_dir/alerter-storer.spool)
+ * (CW_MSG_ALERT, reliable: an acknowledged queue, common/bus/ackq.h, spooled to run_dir/alerter-storer.spool)
  * when it is raised and again on each delivery-state change, and published for the tap (best effort, URL
  * masked). The loop gives the queue a pass after every wake-up (storeq_flush), sleeps no longer than it
  * allows (storeq_timeout_ms, storeq_fd), and at SIGTERM waits briefly for the last acks (storeq_drain). */
@@ -9,15 +9,15 @@
 #include <stdbool.h>
 
 #include "alerter/alert.h"
-#include "common/ackq.h"
-#include "common/bus.h"
-#include "common/config.h"
-#include "common/util.h"
+#include "common/bus/ackq.h"
+#include "common/bus/bus.h"
+#include "common/config/config.h"
+#include "common/base/util.h"
 
 struct storeq {
     struct bus_socket *store;  /* to the storer; NULL when the configuration wants no storer */
     struct bus_socket *pub;    /* to the tap, set by the caller (its own: stats go out on it too); may be NULL */
-    struct ackq q;             /* alert records to the storer, kept until acked (common/ackq.h) */
+    struct ackq q;             /* alert records to the storer, kept until acked (common/bus/ackq.h) */
     bool has_q;
     struct cw_buf scratch;
 };

@@ -9,10 +9,10 @@
 #include "alerter/mail.h"
 #include "alerter/outbox.h"
 #include "alerter/webhook.h"
-#include "common/clock.h"
-#include "common/config.h"
-#include "common/log.h"
-#include "common/util.h"
+#include "common/base/clock.h"
+#include "common/config/config.h"
+#include "common/base/log.h"
+#include "common/base/util.h"
 
 #define MAIL_TIMEOUT_MS 70000
 #define WEBHOOK_TIMEOUT_MS 40000

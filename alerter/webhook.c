@@ -8,8 +8,8 @@
 
 #include "alerter/events.h"
 #include "alerter/mail.h"
-#include "common/clock.h"
-#include "common/log.h"
+#include "common/base/clock.h"
+#include "common/base/log.h"
 
 static void add_str(json_object *o, const char *key, const char *value)
 {

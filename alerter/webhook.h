@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "alerter/alert.h"
-#include "common/util.h"
+#include "common/base/util.h"
 
 #define WEBHOOK_TEXT_LINES 50
 

@@ -15,10 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/clock.h"
-#include "common/config.h"
-#include "common/log.h"
-#include "common/util.h"
+#include "common/base/clock.h"
+#include "common/config/config.h"
+#include "common/base/log.h"
+#include "common/base/util.h"
 #include "storer/backend.h"
 
 static int exit_code(int rc)

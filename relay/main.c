@@ -3,15 +3,15 @@
  * subscribes there), and passes messages through without decoding (bus_relay_run). It runs from the start,
  * before any alerter exists, so the tap can attach at any time with one address.
  *
- * Started by the supervisor, on the skeleton of every child (common/proc.h). The forwarding loop waits on
+ * Started by the supervisor, on the skeleton of every child (common/proc/proc.h). The forwarding loop waits on
  * both sockets and the signalfd, so SIGTERM ends it at once, whatever it was doing, and the relay exits 0:
  * it holds nothing to flush. SIGINT is ignored (the supervisor orders shutdowns); SIGHUP changes nothing
  * (the relay's addresses are fixed for the supervisor's life). Exit 1 when forwarding fails, 2 when the
  * snapshot cannot be read (fatal configuration: not restarted). */
-#include "common/bus.h"
-#include "common/config.h"
-#include "common/log.h"
-#include "common/proc.h"
+#include "common/bus/bus.h"
+#include "common/config/config.h"
+#include "common/base/log.h"
+#include "common/proc/proc.h"
 
 /* bus_relay_run's stop test: the signalfd is readable. */
 static bool term_came(void *sigfd)

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/util.h"
+#include "common/base/util.h"
 
 /* uthash allocates its buckets like every allocation of the project: out of memory ends the process with a
  * message (cw_xmalloc), never a silent exit. */

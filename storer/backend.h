@@ -32,8 +32,8 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "common/config.h"
-#include "common/protocol.h"
+#include "common/config/config.h"
+#include "common/wire/protocol.h"
 
 enum { STORE_OK = 0, STORE_RETRY = -1, STORE_FATAL = -2 };
 

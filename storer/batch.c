@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/protocol.h"
+#include "common/wire/protocol.h"
 
 void store_batch_init(struct store_batch *b) { memset(b, 0, sizeof *b); }
 

@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "common/util.h"
+#include "common/base/util.h"
 #include "storer/backend.h"
 
 void store_batch_init(struct store_batch *b);

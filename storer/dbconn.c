@@ -3,8 +3,8 @@
 
 #include <stdio.h>
 
-#include "common/config.h"
-#include "common/log.h"
+#include "common/config/config.h"
+#include "common/base/log.h"
 
 void dbconn_init(struct dbconn *c, const struct store_backend *be)
 {

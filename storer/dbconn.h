@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/ratelimit.h"
+#include "common/base/ratelimit.h"
 #include "storer/backend.h"
 
 #define DBCONN_BACKOFF_MIN_NS 500000000LL

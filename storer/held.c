@@ -3,7 +3,7 @@
 
 #include <stdlib.h>
 
-#include "common/util.h"
+#include "common/base/util.h"
 
 void held_free(struct held_queue *q)
 {

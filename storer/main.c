@@ -2,7 +2,7 @@
  * database in batched transactions, losing nothing while the database is away.
  *
  * DESIGN
- * One thread, one loop (the skeleton common/proc.h: bus_wait on the results' socket and the signalfd):
+ * One thread, one loop (the skeleton common/proc/proc.h: bus_wait on the results' socket and the signalfd):
  * receive (PULL, reliable) -> decode -> copy into the current batch (storer/receive.c) -> seal the batch at
  * ~500 rows or 200 ms after its first row -> write sealed batches, one transaction each, through the backend
  * table (storer/backend.h; storer/flow.c); the loop never knows which database it talks to.
@@ -24,7 +24,7 @@
  * memory is spooled, so a restart replays it. A kill -9 loses nothing acknowledged: what was held in memory
  * was not acked yet, and its senders resend it.
  *
- * Acknowledged delivery (docs/protocol.md, common/ackgather.h): every result's seq range is remembered with
+ * Acknowledged delivery (docs/protocol.md, common/bus/ackgather.h): every result's seq range is remembered with
  * its sender (the ROUTER's peer id), tagged with the number of the batch its row went into. When that batch
  * is committed, or appended to the spool and the spool synced, the ranges are acked to the sender in one
  * "ack" message per sender. While the database is away, sealed batches go straight to the spool (age or
@@ -38,9 +38,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/clock.h"
-#include "common/config.h"
-#include "common/log.h"
+#include "common/base/clock.h"
+#include "common/config/config.h"
+#include "common/base/log.h"
 #include "storer/storer.h"
 
 #define STATS_EVERY_NS 1000000000LL

@@ -5,7 +5,7 @@
 
 #include <stdio.h>
 
-#include "common/log.h"
+#include "common/base/log.h"
 
 /* Applies one step and records its version. */
 static int apply_step(struct store_db *db, const struct store_migrate_ops *ops, const struct store_migrate_step *step,

@@ -33,8 +33,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "common/log.h"
-#include "common/util.h"
+#include "common/base/log.h"
+#include "common/base/util.h"
 #include "storer/migrate.h"
 
 /* ---- messages and error classes ---------------------------------------------------------------------- */

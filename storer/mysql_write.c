@@ -18,7 +18,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/util.h"
+#include "common/base/util.h"
 
 /* ---- values ------------------------------------------------------------------------------------------ */
 

@@ -37,8 +37,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/log.h"
-#include "common/util.h"
+#include "common/base/log.h"
+#include "common/base/util.h"
 
 #define PG_COLS 14 /* columns of checks written per row (the url stands in for endpoint_id) */
 

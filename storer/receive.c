@@ -1,14 +1,14 @@
 /* storer/receive.c — what the storer does with one message from the bus: results and alerts decoded into
- * the current batch, each result's place in its sender's sequence counted (common/seqgap.h: gaps, missing,
- * duplicates), each row's seq range gathered for its ack (common/ackgather.h, tagged with the batch number);
+ * the current batch, each result's place in its sender's sequence counted (common/wire/seqgap.h: gaps, missing,
+ * duplicates), each row's seq range gathered for its ack (common/bus/ackgather.h, tagged with the batch number);
  * malformed messages counted and dropped. And the acks sent once the flow says they are durable. */
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
 
-#include "common/ackq.h"
-#include "common/clock.h"
-#include "common/log.h"
+#include "common/bus/ackq.h"
+#include "common/base/clock.h"
+#include "common/base/log.h"
 #include "storer/storer.h"
 
 static void track_seq(struct storer *s, const struct cw_result *r, int64_t now)

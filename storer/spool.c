@@ -6,14 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/log.h"
-#include "common/protocol.h"
-#include "common/spoolfile.h"
-#include "common/util.h"
+#include "common/base/log.h"
+#include "common/wire/protocol.h"
+#include "common/wire/spoolfile.h"
+#include "common/base/util.h"
 #include "storer/batch.h"
 
 struct store_spool {
-    struct spoolfile file; /* records without meta (common/spoolfile.h) */
+    struct spoolfile file; /* records without meta (common/wire/spoolfile.h) */
     uint64_t read_off;     /* first unconsumed record */
     uint64_t next_off;     /* end of what the last store_spool_read returned */
     struct cw_buf buf;     /* one payload */

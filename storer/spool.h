@@ -1,7 +1,7 @@
 /* storer/spool.h — the storer's overflow file: wire payloads (docs/protocol.md) that could not be written to
  * the database and did not fit in memory, kept in run_dir until the database is back.
  *
- * File format: the one spool format of common/spoolfile.h with no meta: a sequence of records, each a u32
+ * File format: the one spool format of common/wire/spoolfile.h with no meta: a sequence of records, each a u32
  * little-endian payload length (1..STORE_SPOOL_RECORD_MAX) followed by the payload (one "result" or "alert"
  * message payload exactly as on the wire, header and version included). Nothing else: a consumer can replay
  * it with the protocol decoders alone. A torn tail (a crash while appending) is cut off at open, with a

@@ -8,13 +8,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/ackgather.h"
-#include "common/bus.h"
-#include "common/proc.h"
-#include "common/protocol.h"
-#include "common/ratelimit.h"
-#include "common/seqgap.h"
-#include "common/util.h"
+#include "common/bus/ackgather.h"
+#include "common/bus/bus.h"
+#include "common/proc/proc.h"
+#include "common/wire/protocol.h"
+#include "common/base/ratelimit.h"
+#include "common/wire/seqgap.h"
+#include "common/base/util.h"
 #include "storer/batch.h"
 #include "storer/dbconn.h"
 #include "storer/held.h"

@@ -2,8 +2,8 @@
  * (see apply.h). */
 #include "supervisor/apply.h"
 
-#include "common/log.h"
-#include "common/util.h"
+#include "common/base/log.h"
+#include "common/base/util.h"
 
 #include "supervisor/privs.h"
 #include "supervisor/reload.h"

@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#include "common/config.h"
+#include "common/config/config.h"
 #include "supervisor/supervisor.h"
 
 /* config_load reporter for the running supervisor: each problem becomes an error log line. */

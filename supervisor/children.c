@@ -2,8 +2,8 @@
 #include "supervisor/children.h"
 #include "supervisor/signals.h"
 
-#include "common/log.h"
-#include "common/util.h"
+#include "common/base/log.h"
+#include "common/base/util.h"
 
 #include <errno.h>
 #include <fcntl.h>

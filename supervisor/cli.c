@@ -1,9 +1,9 @@
 /* supervisor/cli.c — bin/clockwerk's options and its modes that do not run the supervisor (see cli.h). */
 #include "supervisor/cli.h"
 
-#include "common/bus_keys.h"
-#include "common/config.h"
-#include "common/util.h"
+#include "common/bus/bus_keys.h"
+#include "common/config/config.h"
+#include "common/base/util.h"
 
 #include "supervisor/privs.h"
 #include "supervisor/self.h"

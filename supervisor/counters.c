@@ -1,9 +1,9 @@
 /* supervisor/counters.c — latest stats per process, logged at shutdown (see counters.h). */
 #include "supervisor/counters.h"
 
-#include "common/bus_config.h"
-#include "common/log.h"
-#include "common/util.h"
+#include "common/proc/bus_config.h"
+#include "common/base/log.h"
+#include "common/base/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

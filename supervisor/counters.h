@@ -14,9 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/bus.h"
-#include "common/config.h"
-#include "common/protocol.h"
+#include "common/bus/bus.h"
+#include "common/config/config.h"
+#include "common/wire/protocol.h"
 
 struct counters_entry {
     char *role;

@@ -9,10 +9,10 @@
  * except while the loop sleeps in sig_wait() (ppoll with a mask), so every event is handled here, in
  * order: stop (first, so that children ended by a group-wide signal are not taken for crashes), reap
  * children, reload, start what is due, then sleep until the next due start or deadline. */
-#include "common/config.h"
-#include "common/clock.h"
-#include "common/log.h"
-#include "common/proc.h"
+#include "common/config/config.h"
+#include "common/base/clock.h"
+#include "common/base/log.h"
+#include "common/proc/proc.h"
 
 #include "supervisor/apply.h"
 #include "supervisor/children.h"

@@ -2,7 +2,7 @@
  * credential switch in the child (see privs.h). */
 #include "supervisor/privs.h"
 
-#include "common/config.h"
+#include "common/config/config.h"
 
 #include <dirent.h>
 #include <errno.h>

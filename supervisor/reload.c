@@ -1,7 +1,7 @@
 /* supervisor/reload.c — comparing two configurations for a reload (see reload.h). */
 #include "supervisor/reload.h"
 
-#include "common/util.h"
+#include "common/base/util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "common/config.h"
+#include "common/config/config.h"
 
 /* True when a setting that every worker reads differs (restart them all). */
 bool reload_worker_globals_changed(const struct cw_config *a, const struct cw_config *b);

@@ -1,7 +1,7 @@
 /* supervisor/shutdown.c — the supervisor's ordered stop: workers, alerter, storer, relay (see shutdown.h). */
 #include "supervisor/shutdown.h"
 
-#include "common/log.h"
+#include "common/base/log.h"
 
 #include <signal.h>
 

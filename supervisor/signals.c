@@ -1,7 +1,7 @@
 /* supervisor/signals.c — the supervisor's signal plumbing (see signals.h): handlers that set flags, a ppoll
  * that unblocks them while it sleeps, and the reset a forked child does before exec.
  *
- * WHY NOT THE CHILDREN'S SIGNALFD (common/proc.h)
+ * WHY NOT THE CHILDREN'S SIGNALFD (common/proc/proc.h)
  * Every child takes its signals as events on one signalfd; the supervisor alone does not, and the reason is
  * not that a signalfd could not carry its signals. It could: SIGCHLD would come through one like SIGTERM,
  * and the signalfd itself would not reach the children (it is close-on-exec, and exec_child closes every

@@ -1,7 +1,7 @@
 /* supervisor/snapshot.c — snapshot files: names, writing, comparison and clean-up (see snapshot.h). */
 #include "supervisor/snapshot.h"
 
-#include "common/log.h"
+#include "common/base/log.h"
 
 #include <dirent.h>
 #include <errno.h>

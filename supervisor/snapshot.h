@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "common/config.h"
+#include "common/config/config.h"
 #include "supervisor/children.h"
 #include "supervisor/privs.h"
 

@@ -9,7 +9,7 @@
 
 #include <json-c/json.h>
 
-#include "common/clock.h"
+#include "common/base/clock.h"
 
 #define SHOWN_URL_MAX (CW_URL_MAX + 16) /* masking may lengthen a very short userinfo ("a@" -> "***@") */
 

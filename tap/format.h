@@ -9,8 +9,8 @@
 
 #include <stdbool.h>
 
-#include "common/protocol.h"
-#include "common/util.h"
+#include "common/wire/protocol.h"
+#include "common/base/util.h"
 
 /* `2026-11-25T04:05:06.123Z http://127.0.0.1:8089/ 200 12.3ms OK`, or `... 0 1.2ms FAIL <error>`. */
 int tap_format_result(struct cw_buf *out, const struct cw_result *r, bool json);

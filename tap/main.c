@@ -7,7 +7,7 @@
  * and (with --stats) stats message. Attachable at any time; when nothing runs it just waits. Malformed
  * messages are counted and dropped, and reported on stderr at exit. Exits 0 on SIGINT/SIGTERM (or SIGHUP:
  * the terminal went away), after --count result lines, or quietly when stdout is a closed pipe. Not started
- * by the supervisor: of the children's skeleton (common/proc.h) it takes the signalfd and the stats builder. */
+ * by the supervisor: of the children's skeleton (common/proc/proc.h) it takes the signalfd and the stats builder. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -17,20 +17,20 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/bus.h"
-#include "common/bus_config.h"
-#include "common/clock.h"
-#include "common/config.h"
-#include "common/log.h"
-#include "common/proc.h"
-#include "common/protocol.h"
-#include "common/seqgap.h"
-#include "common/util.h"
+#include "common/bus/bus.h"
+#include "common/proc/bus_config.h"
+#include "common/base/clock.h"
+#include "common/config/config.h"
+#include "common/base/log.h"
+#include "common/proc/proc.h"
+#include "common/wire/protocol.h"
+#include "common/wire/seqgap.h"
+#include "common/base/util.h"
 #include "tap/format.h"
 
 #define WAIT_NOTICE_MS 2000  /* say "waiting for data" after this long without any message */
 #define TAP_STATS_EVERY_US 1000000
-/* Senders whose sequence numbers the tap follows (common/seqgap.h; the least recently seen is forgotten
+/* Senders whose sequence numbers the tap follows (common/wire/seqgap.h; the least recently seen is forgotten
  * beyond). Its gaps measure what the tap missed (a slow terminal, a relay restart), not what the storer lost. */
 #define TAP_SENDERS_MAX 256
 

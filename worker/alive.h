@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "common/config.h"
+#include "common/config/config.h"
 
 struct worker_alive {
     char path[4096];

@@ -18,7 +18,7 @@
 
 #include <curl/curl.h>
 
-#include "common/proc.h"
+#include "common/proc/proc.h"
 
 struct worker_events {
     CURLM *multi;

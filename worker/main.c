@@ -4,7 +4,7 @@
  *
  * DESIGN
  * One thread, one CURLM, one epoll set, one loop. libcurl's socket interface puts the sockets of the checks
- * in flight into the epoll set, which also watches the skeleton's signalfd (common/proc.h) and the ZMQ_FD
+ * in flight into the epoll set, which also watches the skeleton's signalfd (common/proc/proc.h) and the ZMQ_FD
  * of each reliable bus socket (edge-triggered: output_due says when the bus may have something): a
  * wake-up costs in proportion to what happened, not to the number of transfers in flight, and checks start
  * on time to within tens of microseconds (worker/events.h).
@@ -28,13 +28,13 @@
 
 #include <curl/curl.h>
 
-#include "common/bus.h"
-#include "common/clock.h"
-#include "common/config.h"
-#include "common/log.h"
-#include "common/proc.h"
-#include "common/protocol.h"
-#include "common/util.h"
+#include "common/bus/bus.h"
+#include "common/base/clock.h"
+#include "common/config/config.h"
+#include "common/base/log.h"
+#include "common/proc/proc.h"
+#include "common/wire/protocol.h"
+#include "common/base/util.h"
 #include "worker/probe.h"
 #include "worker/schedule.h"
 #include "worker/lathist.h"

@@ -10,9 +10,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "common/clock.h"
-#include "common/log.h"
-#include "common/protocol.h"
+#include "common/base/clock.h"
+#include "common/base/log.h"
+#include "common/wire/protocol.h"
 
 /* At most this many batches in flight per destination; what is not acknowledged within OUTPUT_RESEND_NS is
  * sent again. */

@@ -1,4 +1,4 @@
-/* worker/output.h — where a worker's results go: one acknowledged queue (common/ackq) per reliable
+/* worker/output.h — where a worker's results go: one acknowledged queue (common/bus/ackq.h) per reliable
  * destination (the storer, the alerter), each with its spool in run_dir, and the best-effort publisher to
  * the relay (the tap). The worker's loop hands every sealed batch to output_push and gives the queues a pass
  * (output_service) when output_due says the bus may have something; at the end output_drain waits for the
@@ -17,14 +17,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/ackq.h"
-#include "common/bus.h"
-#include "common/config.h"
+#include "common/bus/ackq.h"
+#include "common/bus/bus.h"
+#include "common/config/config.h"
 
 #define OUTPUT_MAX 2 /* reliable destinations: storer, alerter */
 
 struct worker_output {
-    struct bus *bus;           /* the process's (common/proc.h), not owned */
+    struct bus *bus;           /* the process's (common/proc/proc.h), not owned */
     struct bus_socket *pub;    /* to the relay, best effort; NULL when there is no publish_address */
     struct ackq q[OUTPUT_MAX]; /* acknowledged destinations, in this order: storer, alerter (when wanted) */
     unsigned n;

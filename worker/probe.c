@@ -10,9 +10,9 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "common/clock.h"
-#include "common/log.h"
-#include "common/util.h"
+#include "common/base/clock.h"
+#include "common/base/log.h"
+#include "common/base/util.h"
 
 #define PROBE_USER_AGENT "Clockwerk/" CW_VERSION
 

@@ -32,8 +32,8 @@
 
 #include <curl/curl.h>
 
-#include "common/config.h"
-#include "common/protocol.h"
+#include "common/config/config.h"
+#include "common/wire/protocol.h"
 
 #define PROBE_BODY_CAP (1024 * 1024)
 

@@ -4,7 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "common/util.h"
+#include "common/base/util.h"
 
 /* A 64-bit finaliser (splitmix64's): FNV-1a's low bits mix poorly when URLs differ only in their last
  * characters, and the phase is taken modulo the interval, so the bits are stirred first. */

@@ -420,7 +420,7 @@ def base_config(endpoints, workers=2, db=True, check_interval=1, log_level="info
 
 
 def fnv1a64(s):
-    """common/util.c's cw_hash64 (FNV-1a 64) over the UTF-8 bytes of s."""
+    """common/base/util.c's cw_hash64 (FNV-1a 64) over the UTF-8 bytes of s."""
     h = 14695981039346656037
     for b in s.encode("utf-8"):
         h ^= b
@@ -429,7 +429,7 @@ def fnv1a64(s):
 
 
 def shard_of(url, slots):
-    """Which worker slot owns url: common/util.c's cw_shard_of."""
+    """Which worker slot owns url: common/base/util.c's cw_shard_of."""
     return 0 if slots <= 1 else fnv1a64(url) % slots
 
 
@@ -1157,7 +1157,7 @@ def _str(s):
 
 
 def encode_results(results, version=1):
-    """A CW_MSG_RESULT payload (common/protocol.h) for a list of dicts with keys worker, boot_id, seq,
+    """A CW_MSG_RESULT payload (common/wire/protocol.h) for a list of dicts with keys worker, boot_id, seq,
     checked_at_us, lateness_us, latency_us, dns_us, connect_us, tls_us, ttfb_us, status_code, ok, url,
     error. Written from the format's description, as any outside consumer would."""
     out = bytes([version, 1]) + _u16(len(results))

@@ -1,4 +1,4 @@
-/* tests/fuzz/fuzz_ack.c — libFuzzer harness for the ack decoder (common/ackq.c, ackq_ack_decode): the input
+/* tests/fuzz/fuzz_ack.c — libFuzzer harness for the ack decoder (common/bus/ackq.c, ackq_ack_decode): the input
  * is the payload frame of an `ack` message, which a worker or the alerter reads from the bus
  * (docs/protocol.md 2.6). The decoder must accept it or refuse it with a reason, never read past the frame
  * nor write past `max` ranges, and accept exactly what section 2.6 allows: version 1, type 4, a count of
@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/ackq.h"
-#include "common/log.h"
-#include "common/protocol.h"
-#include "common/util.h"
+#include "common/bus/ackq.h"
+#include "common/base/log.h"
+#include "common/wire/protocol.h"
+#include "common/base/util.h"
 #include "tests/fuzz/fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

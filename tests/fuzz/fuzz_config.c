@@ -1,4 +1,4 @@
-/* tests/fuzz/fuzz_config.c — libFuzzer harness for the libconfig loader (common/config*.c): the input is a
+/* tests/fuzz/fuzz_config.c — libFuzzer harness for the libconfig loader (common/config/config*.c): the input is a
  * config file. It must load or be refused with reported problems, never crash or leak; a config that loads
  * must survive the snapshot round trip (write, read whole, read as 3 shards) with every endpoint kept.
  * Inputs that name device or proc files, or climb out of the scratch directory, are skipped: an @include of
@@ -7,9 +7,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "common/config.h"
-#include "common/log.h"
-#include "common/util.h"
+#include "common/config/config.h"
+#include "common/base/log.h"
+#include "common/base/util.h"
 #include "tests/fuzz/fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

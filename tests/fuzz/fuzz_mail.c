@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "alerter/mail.h"
-#include "common/log.h"
+#include "common/base/log.h"
 #include "tests/fuzz/fuzz_alerts.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1,4 +1,4 @@
-/* tests/fuzz/fuzz_protocol.c — libFuzzer harness for the wire decoders (common/protocol.c): the input is a
+/* tests/fuzz/fuzz_protocol.c — libFuzzer harness for the wire decoders (common/wire/protocol.c): the input is a
  * payload frame. Each of the result, stats and alert decoders must accept it or reject it with a reason,
  * never read out of bounds. Whatever a decoder accepts is encoded again: the encoding must be the input
  * byte for byte (the format has exactly one encoding per message, reserved bytes aside, which must be sent
@@ -6,8 +6,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "common/protocol.h"
-#include "common/util.h"
+#include "common/wire/protocol.h"
+#include "common/base/util.h"
 #include "tests/fuzz/fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1,12 +1,12 @@
-/* tests/fuzz/fuzz_snapshot.c — libFuzzer harness for the snapshot reader (common/snapshot.c): the input is a
+/* tests/fuzz/fuzz_snapshot.c — libFuzzer harness for the snapshot reader (common/config/snapshot.c): the input is a
  * snapshot file (as the supervisor writes into run_dir). Read whole and as shard 1 of 2, it must be read or
  * refused with a one-line reason, never crash or leak; what is read must be written and read back equal. */
 #include <stdint.h>
 #include <string.h>
 
-#include "common/config.h"
-#include "common/log.h"
-#include "common/util.h"
+#include "common/config/config.h"
+#include "common/base/log.h"
+#include "common/base/util.h"
 #include "tests/fuzz/fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

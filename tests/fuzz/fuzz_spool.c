@@ -6,8 +6,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "common/log.h"
-#include "common/protocol.h"
+#include "common/base/log.h"
+#include "common/wire/protocol.h"
 #include "storer/batch.h"
 #include "storer/spool.h"
 #include "tests/fuzz/fuzz_util.h"

@@ -7,7 +7,7 @@
 
 #include <json-c/json.h>
 
-#include "common/protocol.h"
+#include "common/wire/protocol.h"
 #include "tap/format.h"
 #include "tests/fuzz/fuzz_util.h"
 

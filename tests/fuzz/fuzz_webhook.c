@@ -9,8 +9,8 @@
 #include <json-c/json.h>
 
 #include "alerter/webhook.h"
-#include "common/log.h"
-#include "common/util.h"
+#include "common/base/log.h"
+#include "common/base/util.h"
 #include "tests/fuzz/fuzz_alerts.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

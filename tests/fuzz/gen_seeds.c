@@ -9,12 +9,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/ackq.h"
-#include "common/config.h"
-#include "common/le.h"
-#include "common/log.h"
-#include "common/protocol.h"
-#include "common/util.h"
+#include "common/bus/ackq.h"
+#include "common/config/config.h"
+#include "common/base/le.h"
+#include "common/base/log.h"
+#include "common/wire/protocol.h"
+#include "common/base/util.h"
 
 static void write_seed(const char *harness, const char *name, const void *data, size_t len)
 {
@@ -34,7 +34,7 @@ static void both(const char *name, const struct cw_buf *b)
 
 static void spool_record(struct cw_buf *spool, const struct cw_buf *msg)
 {
-    le_buf_u32(spool, (uint32_t)msg->len); /* the record frame of common/spoolfile.h, no meta */
+    le_buf_u32(spool, (uint32_t)msg->len); /* the record frame of common/wire/spoolfile.h, no meta */
     cw_buf_put(spool, msg->data, msg->len);
 }
 

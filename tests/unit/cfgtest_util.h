@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/config.h"
+#include "common/config/config.h"
 
 #define CT_MAX_MSGS 64
 

@@ -1,4 +1,4 @@
-/* tests/unit/test_ackgather.c — the receiver's ack gatherer (common/ackgather.c): consecutive seqs joined
+/* tests/unit/test_ackgather.c — the receiver's ack gatherer (common/bus/ackgather.c): consecutive seqs joined
  * into one range (only for the same sender, worker, boot and tag), nothing sent before the caller says a
  * range is durable (by tag, or all of one state), one message per sender, the ACKQ_RANGES_MAX bound per
  * message, the counters, and ranges from nobody (an empty peer) ignored. The messages are decoded back. */
@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "common/ackgather.h"
+#include "common/bus/ackgather.h"
 
 #define SENT_MAX 16
 

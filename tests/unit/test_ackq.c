@@ -1,4 +1,4 @@
-/* tests/unit/test_ackq.c — the acknowledged outbox (common/ackq.c) over a real ZeroMQ DEALER/ROUTER pair in
+/* tests/unit/test_ackq.c — the acknowledged outbox (common/bus/ackq.c) over a real ZeroMQ DEALER/ROUTER pair in
  * a private temporary directory: the ack message's encoding and its defensive decoder, ranges acking whole
  * batches (and only those), the window of batches in flight, a resend after the timeout, the memory bound
  * with the spill to the spool file and its replay in order once the receiver is back, and a restarted
@@ -15,11 +15,11 @@
 
 #include <cmocka.h>
 
-#include "common/ackq.h"
-#include "common/bus.h"
-#include "common/clock.h"
-#include "common/le.h"
-#include "common/protocol.h"
+#include "common/bus/ackq.h"
+#include "common/bus/bus.h"
+#include "common/base/clock.h"
+#include "common/base/le.h"
+#include "common/wire/protocol.h"
 
 #define DEADLINE_MS 10000
 #define BOOT 0xb00bULL

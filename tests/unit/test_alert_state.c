@@ -15,7 +15,7 @@
 #include "alerter/outbox.h"
 #include "alerter/state.h"
 #include "alerter/statefile.h"
-#include "common/protocol.h"
+#include "common/wire/protocol.h"
 
 #define S 1000000LL   /* one second in microseconds */
 #define MS 1000LL

@@ -19,7 +19,7 @@
 #include "alerter/savepolicy.h"
 #include "alerter/statefile.h"
 #include "alerter/storeq.h"
-#include "common/config.h"
+#include "common/config/config.h"
 
 #define S 1000000LL
 

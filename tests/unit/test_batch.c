@@ -14,8 +14,8 @@
 
 #include <cmocka.h>
 
-#include "common/protocol.h"
-#include "common/util.h"
+#include "common/wire/protocol.h"
+#include "common/base/util.h"
 #include "storer/batch.h"
 #include "storer/spool.h"
 

@@ -1,4 +1,4 @@
-/* tests/unit/test_bus.c — the message bus (common/bus.c) over real ZeroMQ ipc:// sockets in a private
+/* tests/unit/test_bus.c — the message bus (common/bus/bus.c) over real ZeroMQ ipc:// sockets in a private
  * temporary directory: reliable DEALER->ROUTER delivery and the ack back to the sender (a sender refuses
  * while no receiver is connected: ZMQ_IMMEDIATE), messages of the wrong shape from a raw ZeroMQ peer (1 frame, 3 frames, unknown topic, oversized
  * frame) reported as CW_MSG_INVALID or refused, the PUB -> relay -> SUB path with the relay in a thread, the
@@ -22,9 +22,9 @@
 #include <cmocka.h>
 #include <zmq.h>
 
-#include "common/bus.h"
-#include "common/clock.h"
-#include "common/protocol.h"
+#include "common/bus/bus.h"
+#include "common/base/clock.h"
+#include "common/wire/protocol.h"
 #include "tap/format.h"
 
 #define DEADLINE_MS 10000 /* generous: a correctness bound, not a speed claim */

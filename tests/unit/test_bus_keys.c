@@ -1,4 +1,4 @@
-/* tests/unit/test_bus_keys.c — CURVE keys of the bus (common/bus_keys.c): Z85 key checks, the key file that
+/* tests/unit/test_bus_keys.c — CURVE keys of the bus (common/bus/bus_keys.c): Z85 key checks, the key file that
  * `clockwerk keygen` writes (mode 0600, never overwritten) and its reader's refusals (readable by others,
  * malformed, a public key that is not the secret's), and which addresses count as local. */
 #include <setjmp.h>
@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "common/bus_keys.h"
+#include "common/bus/bus_keys.h"
 
 static char dir[] = "/tmp/cw-test-keys-XXXXXX";
 

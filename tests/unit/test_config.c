@@ -1,4 +1,4 @@
-/* tests/unit/test_config.c — the config loader (common/config*.c): the example of issue 2, defaults,
+/* tests/unit/test_config.c — the config loader (common/config/config*.c): the example of issue 2, defaults,
  * integers and decimals, every validation error with its FILE:LINE, many errors in one run, passwords
  * from the file / a password file / the environment (and never in a message), relative paths and the
  * small accessors. Bounds, mutated files and 100,000 endpoints: test_config_limits.c. */
@@ -11,8 +11,8 @@
 #include <cmocka.h>
 
 #include "cfgtest_util.h"
-#include "common/config.h"
-#include "common/log.h"
+#include "common/config/config.h"
+#include "common/base/log.h"
 
 static const char *MIN_EP = "monitor = { endpoints = ( { url = \"http://127.0.0.1/\"; } ); };\n";
 

@@ -15,8 +15,8 @@
 #include <cmocka.h>
 
 #include "cfgtest_util.h"
-#include "common/config.h"
-#include "common/config_check.h"
+#include "common/config/config.h"
+#include "common/config/config_check.h"
 
 /* A growing string for the generated configs of test_limits. */
 struct sbuf {

@@ -1,4 +1,4 @@
-/* tests/unit/test_le.c — the little-endian codec (common/le.h): byte order at a pointer and appended to a
+/* tests/unit/test_le.c — the little-endian codec (common/base/le.h): byte order at a pointer and appended to a
  * buffer, round trips at the edges of each width, and the bounded reader (reads in order, a read past the
  * end fails with "truncated" and stays failed, the first reason wins, bytes read in place). */
 #include <setjmp.h>
@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "common/le.h"
+#include "common/base/le.h"
 
 static void test_byte_order(void **state)
 {

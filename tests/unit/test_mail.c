@@ -12,7 +12,7 @@
 
 #include "alerter/alert.h"
 #include "alerter/mail.h"
-#include "common/protocol.h"
+#include "common/wire/protocol.h"
 
 #define S 1000000LL
 

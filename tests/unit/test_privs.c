@@ -8,7 +8,7 @@
 #include <cmocka.h>
 
 #include "cfgtest_util.h"
-#include "common/config.h"
+#include "common/config/config.h"
 #include "supervisor/privs.h"
 
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* tests/unit/test_protocol.c — the wire format (common/protocol.c, docs/protocol.md): round trips of
+/* tests/unit/test_protocol.c — the wire format (common/wire/protocol.c, docs/protocol.md): round trips of
  * result batches, stats and alerts, and every kind of malformed payload, each rejected with its reason and
  * without a crash (run under ASan: every decode reads from a heap copy of exactly the payload's size, so an
  * out-of-bounds read is caught). */
@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "common/protocol.h"
-#include "common/util.h"
+#include "common/wire/protocol.h"
+#include "common/base/util.h"
 
 /* Offsets inside the first result record of a result payload (docs/protocol.md). */
 enum {

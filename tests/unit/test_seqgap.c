@@ -1,4 +1,4 @@
-/* tests/unit/test_seqgap.c — the one gap counter of receivers of results (common/seqgap.c): a sender's first
+/* tests/unit/test_seqgap.c — the one gap counter of receivers of results (common/wire/seqgap.c): a sender's first
  * seq is its start, next/gap/repeat verdicts and the counters behind them, senders kept apart by worker and
  * by boot id, and the bound (the least recently seen sender is forgotten, and starts afresh). */
 #include <setjmp.h>
@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "common/seqgap.h"
+#include "common/wire/seqgap.h"
 
 static void test_verdicts(void **state)
 {

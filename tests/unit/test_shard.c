@@ -11,8 +11,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "common/config.h"
-#include "common/util.h"
+#include "common/config/config.h"
+#include "common/base/util.h"
 
 static void test_stable_values(void **state)
 {

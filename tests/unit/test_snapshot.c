@@ -1,4 +1,4 @@
-/* tests/unit/test_snapshot.c — the config snapshot (common/snapshot.c): a round trip keeps every field,
+/* tests/unit/test_snapshot.c — the config snapshot (common/config/snapshot.c): a round trip keeps every field,
  * the file is 0600 and written atomically, shard filtering partitions the endpoints (union is all, no
  * overlap, cw_shard_of decides) and gives workers no passwords, and truncated, corrupt, forged or
  * foreign files are refused with a reason and never crash. Also times a 100,000-endpoint snapshot. */
@@ -12,9 +12,9 @@
 #include <cmocka.h>
 
 #include "cfgtest_util.h"
-#include "common/config.h"
-#include "common/config_priv.h"
-#include "common/util.h"
+#include "common/config/config.h"
+#include "common/config/config_priv.h"
+#include "common/base/util.h"
 
 static void assert_str_same(const char *a, const char *b)
 {

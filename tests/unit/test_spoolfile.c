@@ -1,4 +1,4 @@
-/* tests/unit/test_spoolfile.c — the one spool format and its recovery scan (common/spoolfile.c): the exact
+/* tests/unit/test_spoolfile.c — the one spool format and its recovery scan (common/wire/spoolfile.c): the exact
  * bytes of a record (the format files left by earlier versions use), records read back with their meta, a
  * torn tail cut off at open with later appends reachable, a zero-length file and a garbage header removed,
  * refused payload sizes, and the rewrite (commit, empty commit, abort). */
@@ -15,8 +15,8 @@
 
 #include <cmocka.h>
 
-#include "common/le.h"
-#include "common/spoolfile.h"
+#include "common/base/le.h"
+#include "common/wire/spoolfile.h"
 
 struct fixture {
     char dir[64];

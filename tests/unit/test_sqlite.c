@@ -16,9 +16,9 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "common/clock.h"
-#include "common/config.h"
-#include "common/protocol.h"
+#include "common/base/clock.h"
+#include "common/config/config.h"
+#include "common/wire/protocol.h"
 #include "storer/backend.h"
 #include "storer/batch.h"
 

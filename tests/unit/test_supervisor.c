@@ -20,10 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/clock.h"
-#include "common/config.h"
-#include "common/log.h"
-#include "common/util.h"
+#include "common/base/clock.h"
+#include "common/config/config.h"
+#include "common/base/log.h"
+#include "common/base/util.h"
 #include "supervisor/children.h"
 #include "supervisor/pidfile.h"
 #include "supervisor/reload.h"

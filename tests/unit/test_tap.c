@@ -1,6 +1,6 @@
 /* tests/unit/test_tap.c — clockwerk-tap's pieces: the plain and JSON lines (tap/format.c; the JSON is parsed
  * back with json-c to check keys, types and nulls), URL masking and control characters in what is shown
- * (the tap's gap counting is common/seqgap.c: tests/unit/test_seqgap.c). */
+ * (the tap's gap counting is common/wire/seqgap.c: tests/unit/test_seqgap.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +11,7 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
-#include "common/protocol.h"
+#include "common/wire/protocol.h"
 #include "tap/format.h"
 
 #define AT_US 1795579506123000LL /* 2026-11-25T04:05:06.123Z */

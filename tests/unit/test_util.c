@@ -1,4 +1,4 @@
-/* tests/unit/test_util.c — the small shared helpers of common/util.c: the UTF-8 validator every text
+/* tests/unit/test_util.c — the small shared helpers of common/base/util.c: the UTF-8 validator every text
  * sanitiser uses (tap JSON, PostgreSQL and MariaDB text), credential masking in URLs, the stable hash
  * that sharding depends on, printf into a byte buffer (short and longer than any stack scratch), and the
  * atomic file write behind the config snapshot and the alerter's state file (content, mode 0600, no
@@ -18,8 +18,8 @@
 
 #include <cmocka.h>
 
-#include "common/clock.h"
-#include "common/util.h"
+#include "common/base/clock.h"
+#include "common/base/util.h"
 
 static size_t seq(const char *s) { return cw_utf8_seq_len((const unsigned char *)s); }
 

@@ -1,0 +1,50 @@
+/* common/base/util.h — small helpers every process needs: the stable URL hash (sharding and the phase of first
+ * checks), boot ids, masking credentials in URLs, a growable byte buffer, and atomic file writes. */
+#ifndef CW_UTIL_H
+#define CW_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* FNV-1a 64-bit over the bytes of s. Stable across releases and machines: sharding depends on it. */
+uint64_t cw_hash64(const char *s);
+
+/* Which of `slots` workers owns url (0..slots-1). */
+unsigned cw_shard_of(const char *url, unsigned slots);
+
+/* A random 64-bit id for this process start (getrandom), never 0. */
+uint64_t cw_boot_id(void);
+
+/* Copies url to out with any `user:password@` credentials replaced by `***@`. Always NUL-terminates. */
+void cw_mask_url(const char *url, char *out, size_t outlen);
+
+/* Length of the valid UTF-8 sequence that starts at p (1..4), or 0 when the bytes there are not valid
+ * UTF-8 (overlong forms, surrogates, code points above U+10FFFF, a sequence cut by the NUL terminator).
+ * p must be NUL-terminated. Shared by every place that makes outside text safe for UTF-8 consumers. */
+size_t cw_utf8_seq_len(const unsigned char *p);
+
+/* Growable byte buffer. data is owned by the buffer; cw_buf_free releases it. Allocation failure is fatal
+ * (logged, exit 1): a monitor that cannot allocate a few bytes cannot go on. */
+struct cw_buf {
+    uint8_t *data;
+    size_t len;
+    size_t cap;
+};
+void cw_buf_reserve(struct cw_buf *b, size_t extra);
+void cw_buf_put(struct cw_buf *b, const void *p, size_t n);
+/* Appends printf-style text (no NUL), however long. */
+void cw_buf_printf(struct cw_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cw_buf_reset(struct cw_buf *b);
+void cw_buf_free(struct cw_buf *b);
+
+/* Allocation that never returns NULL (fatal on failure). */
+void *cw_xmalloc(size_t n);
+void *cw_xcalloc(size_t n, size_t size);
+void *cw_xrealloc(void *p, size_t n);
+char *cw_xstrdup(const char *s);
+
+/* Atomically replaces path by data (mode 0600): tmp, fsync, rename; -1: errno set, *failed names the step. */
+int cw_write_file_atomic(const char *path, const char *tmp, const void *data, size_t len, const char **failed);
+
+#endif

@@ -1,0 +1,150 @@
+/* common/config/config.h — Clockwerk's configuration: loading and validating the operator's file (libconfig),
+ * and the compact snapshot that the supervisor hands to its children.
+ *
+ * DESIGN
+ * Only the supervisor (and the tap, and `clockwerk -t`) parse the libconfig file. The supervisor validates
+ * it, then writes a snapshot (config_snapshot_write) into run_dir; children read the snapshot, never the
+ * live file, so a reload is atomic and a child never sees a half-edited file. A worker reads only its
+ * shard of the endpoints (config_snapshot_read with slot/slots), so that 100,000 endpoints cost each
+ * process only its share. docs/config.md documents every key, default and bound.
+ *
+ * Memory: every string and array of a struct cw_config is owned by it; config_free releases everything. */
+#ifndef CW_CONFIG_H
+#define CW_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CW_VERSION "0.1.0"
+
+enum cw_method { CW_METHOD_GET = 0, CW_METHOD_HEAD = 1, CW_METHOD_POST = 2 };
+enum cw_db_driver { CW_DB_SQLITE = 0, CW_DB_POSTGRES = 1, CW_DB_MYSQL = 2 };
+enum cw_smtp_tls { CW_SMTP_STARTTLS = 0, CW_SMTP_TLS = 1, CW_SMTP_NONE = 2 };
+
+struct cw_endpoint {
+    char *url;                 /* http:// or https:// */
+    char *name;                /* NULL when not set */
+    enum cw_method method;
+    char *body;                /* POST body; NULL when not set */
+    double timeout;            /* seconds; default 10, never more than interval */
+    double interval;           /* seconds; per endpoint or monitor.check_interval */
+    double latency_threshold;  /* seconds; per endpoint or monitor.latency_threshold */
+    int alert_threshold;       /* consecutive failures before DOWN; default 3 */
+    int recovery_threshold;    /* consecutive successes before UP; per endpoint or alerts.recovery_threshold */
+    int *expect_status;        /* accepted status codes; n_expect_status == 0 means 200..399 */
+    size_t n_expect_status;
+    bool verify_tls;           /* default true */
+    bool follow_redirects;     /* default false */
+    char *keyword;             /* NULL when not set; the body must contain it */
+    char **headers;            /* "Name: value" lines */
+    size_t n_headers;
+    char *ca_file;             /* NULL: the system's CAs */
+};
+
+struct cw_webhook {
+    char *url;
+};
+
+struct cw_config {
+    char *path;                /* absolute path of the file it was loaded from */
+    char *dir;                 /* its directory: relative paths are resolved against it */
+
+    /* supervisor */
+    int workers;               /* default: number of CPUs */
+    char *run_dir;             /* absolute; default "<dir>/run" */
+    int log_level;             /* enum log_level; default info */
+    char *user;                /* NULL: do not change user */
+
+    /* bus (all absolute ZeroMQ addresses; defaults ipc://<run_dir>/NAME.sock) */
+    char *store_address;       /* storer's PULL:   store.sock */
+    char *alert_address;       /* alerter's PULL:  alert.sock */
+    char *publish_address;     /* relay's XSUB:    publish.sock */
+    char *tap_address;         /* relay's XPUB:    tap.sock */
+    /* CURVE on tcp:// bus sockets (common/bus/bus_keys.h, common/proc/bus_config.h); all NULL/0 when bus.curve_key_file is not set */
+    char *curve_key_file;      /* absolute path of this installation's key pair (mode 0600) */
+    char *curve_public_key;    /* its public key as read when the file was parsed (NULL: not readable by
+                                * the parsing user); not in the snapshot: for reload comparisons only */
+    char *curve_server_key;    /* Z85 public key of the bus servers; NULL: the own key's */
+    char **curve_allowed_keys; /* Z85 public keys of the clients the servers admit (the own key always) */
+    size_t n_curve_allowed_keys;
+
+    /* monitor */
+    double check_interval;     /* default 60 */
+    double latency_threshold;  /* default 1.0 */
+    int tls_expiry_days;       /* default 14 */
+    struct cw_endpoint *endpoints;
+    size_t n_endpoints;
+
+    /* email: enabled when smtp_host is set */
+    bool email_enabled;
+    char *smtp_host;
+    int smtp_port;             /* default 587 (465 when smtp_tls = "tls", 25 when "none") */
+    char *email_from;
+    char **email_to;
+    size_t n_email_to;
+    char *smtp_user;
+    char *smtp_password;       /* from smtp_password, smtp_password_file or CLOCKWERK_SMTP_PASSWORD */
+    enum cw_smtp_tls smtp_tls;
+    char *smtp_ca_file;
+
+    /* alerts */
+    struct cw_webhook *webhooks;
+    size_t n_webhooks;
+    double renotify;           /* seconds; 0: no reminders */
+    int recovery_threshold;    /* default 1 */
+    int group_threshold;       /* default 5 */
+
+    /* database */
+    bool db_activation;        /* default false: no storer, no database touched */
+    enum cw_db_driver db_driver;
+    char *db_name;             /* SQLite: absolute path of the file */
+    char *db_user;
+    char *db_password;         /* from db_password, db_password_file or CLOCKWERK_DB_PASSWORD */
+    char *db_host;
+    int db_port;               /* default: 5432 postgresql, 3306 mysql, 0 sqlite */
+    char *db_sslmode;          /* NULL: prefer */
+    char *db_ca_file;
+
+    /* Private to the config module: owns the strings and arrays of a loaded or read config. NULL in a
+     * config built by hand, whose fields config_free then releases one by one with free(). */
+    struct cw_arena *arena;
+};
+
+/* Called once per problem found, with `FILE:LINE: message` (no newline). */
+typedef void (*config_report_fn)(void *ctx, const char *message);
+
+/* Loads and validates the file at path. Returns the config, or NULL after reporting EVERY problem found
+ * (syntax error, wrong type, value out of range, unknown key, bad URL scheme, missing url, duplicate url,
+ * `keyword` with HEAD, ...). The environment is read for CLOCKWERK_DB_PASSWORD / CLOCKWERK_SMTP_PASSWORD.
+ * Relative paths (and @include) are resolved against the file's directory; a password written in a file
+ * that others may read is refused (issue 7). No message contains a password. See docs/config.md. */
+struct cw_config *config_load(const char *path, config_report_fn report, void *ctx);
+/* Releases cfg and everything it owns (cfg itself must come from config_load, config_snapshot_read or
+ * malloc). NULL is fine. */
+void config_free(struct cw_config *cfg);
+
+/* Whether a process of each kind should run for this config. */
+bool config_wants_storer(const struct cw_config *cfg);   /* db_activation */
+bool config_wants_alerter(const struct cw_config *cfg);  /* email or any webhook configured */
+
+const char *config_driver_name(enum cw_db_driver driver); /* "sqlite", "postgresql", "mysql" */
+const char *config_method_name(enum cw_method method);    /* "GET", "HEAD", "POST" */
+const char *config_smtp_tls_name(enum cw_smtp_tls tls);   /* "starttls", "tls", "none" */
+
+/* True when status is accepted by the endpoint (expect_status, or 200..399 when empty). */
+bool config_status_expected(const struct cw_endpoint *ep, int status);
+
+/* Writes cfg to path atomically (write to a temporary file, fsync, rename), mode 0600.
+ * Returns 0, or -1 with a one-line reason in err. */
+int config_snapshot_write(const struct cw_config *cfg, const char *path, char *err, size_t errlen);
+
+/* Reads a snapshot. With slots > 0 only the endpoints whose cw_shard_of(url, slots) == slot are kept
+ * (n_endpoints is then the shard's size). A shard's reader (slots > 0: a worker) gets no passwords:
+ * smtp_password and db_password stay NULL. A whole-snapshot reader keeps only the passwords named in
+ * CLOCKWERK_SECRETS ("db", "smtp", "none" or "db,smtp"; set by the supervisor per child), both when
+ * unset. Returns NULL with a one-line reason in err when the file is
+ * missing, truncated or of another version. */
+struct cw_config *config_snapshot_read(const char *path, unsigned slot, unsigned slots, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,18 @@
+/* common/config/config_priv.h — private to the config snapshot (snapshot.c) and the tests that forge snapshots:
+ * the arena that owns a read config's strings and arrays, and the snapshot's checksum. Nothing outside
+ * common/config/config*.c, common/config/snapshot.c and tests/ includes this file; the loader's own layers have their
+ * headers (config_arena.h, config_reader.h, config_check.h, config_secrets.h, one per section). */
+#ifndef CW_CONFIG_PRIV_H
+#define CW_CONFIG_PRIV_H
+
+#include "common/config/config.h"
+#include "common/config/config_arena.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The checksum over a snapshot's payload (bytes 32..end), stored at bytes 24..31; exposed for tests that
+ * forge snapshots with a valid checksum but malformed fields. Defined in snapshot.c. */
+uint64_t cw_snapshot_checksum(const void *data, size_t n);
+
+#endif

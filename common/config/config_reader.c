@@ -1,0 +1,219 @@
+/* common/config/config_reader.c — reading the operator's libconfig tree (see config_reader.h): problems
+ * reported as `FILE:LINE: message`, the dotted names of keys in messages, and the typed key readers. */
+#include "common/config/config_reader.h"
+#include "common/wire/protocol.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* ---- reporting ---- */
+
+const char *cfgp_file_of(struct cfg_parser *p, const config_setting_t *s, char *buf, size_t len)
+{
+    const char *file = (s && s->file) ? s->file : p->file;
+    if (file == p->file || strcmp(file, p->file) == 0 || file[0] == '/' || !p->cfg->dir) return file;
+    snprintf(buf, len, "%s/%s", p->cfg->dir, file); /* an @include, named relative to the config's directory */
+    return buf;
+}
+
+void cfgp_problem(struct cfg_parser *p, const config_setting_t *s, const char *fmt, ...)
+{
+    char msg[CW_URL_MAX + 1024], fbuf[PATH_MAX];
+    const char *file = cfgp_file_of(p, s, fbuf, sizeof fbuf);
+    unsigned line = (s && s->line) ? s->line : 1;   /* s->line, not config_setting_source_line: that is a short */
+    int n = snprintf(msg, sizeof msg, "%s:%u: ", file, line);
+    if (n < 0) n = 0;
+    if ((size_t)n >= sizeof msg) n = (int)sizeof msg - 1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
+    va_end(ap);
+    /* one line, as config_report_fn promises: values quoted from the file may hold control characters */
+    for (char *c = msg; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?';
+    p->errors++;
+    if (p->report) p->report(p->rctx, msg);
+}
+
+const char *cfgp_name(struct cfg_where w, const config_setting_t *s, char *buf, size_t len)
+{
+    const char *key = (s && s->name) ? s->name : NULL;
+    if (w.index >= 0 && key)
+        snprintf(buf, len, "%s[%ld].%s", w.group, w.index, key);
+    else if (w.index >= 0)
+        snprintf(buf, len, "%s[%ld]", w.group, w.index);
+    else if (key && w.group && w.group[0])
+        snprintf(buf, len, "%s.%s", w.group, key);
+    else
+        snprintf(buf, len, "%s", key ? key : (w.group ? w.group : "?"));
+    return buf;
+}
+
+void cfgp_unknown(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s)
+{
+    char where[256];
+    if (w.index >= 0)
+        snprintf(where, sizeof where, "%s[%ld]", w.group, w.index);
+    else
+        snprintf(where, sizeof where, "%s", w.group && w.group[0] ? w.group : "the top level");
+    cfgp_problem(p, s, "unknown key '%s' in %s", s->name ? s->name : "?", where);
+}
+
+const char *cfgp_type_name(const config_setting_t *s)
+{
+    switch (s->type) {
+    case CONFIG_TYPE_GROUP: return "a group";
+    case CONFIG_TYPE_INT:
+    case CONFIG_TYPE_INT64: return "an integer";
+    case CONFIG_TYPE_FLOAT: return "a decimal number";
+    case CONFIG_TYPE_STRING: return "a string";
+    case CONFIG_TYPE_BOOL: return "a boolean";
+    case CONFIG_TYPE_ARRAY: return "an array";
+    case CONFIG_TYPE_LIST: return "a list";
+    default: return "nothing";
+    }
+}
+
+static bool get_number(const config_setting_t *s, double *out)
+{
+    switch (s->type) {
+    case CONFIG_TYPE_INT: *out = config_setting_get_int(s); return true;
+    case CONFIG_TYPE_INT64: *out = (double)config_setting_get_int64(s); return true;
+    case CONFIG_TYPE_FLOAT: *out = config_setting_get_float(s); return true;
+    default: return false;
+    }
+}
+
+/* A number of seconds (int or float), any value; false after reporting another type. */
+static bool seconds_value(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, double *v)
+{
+    char name[256];
+    if (get_number(s, v)) return true;
+    cfgp_problem(p, s, "%s: expected a number (seconds), got %s", cfgp_name(w, s, name, sizeof name),
+                 cfgp_type_name(s));
+    return false;
+}
+
+bool cfgp_seconds(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, double min_excl, double max,
+                  double *out)
+{
+    char name[256];
+    double v;
+    if (!seconds_value(p, w, s, &v)) return false;
+    if (!isfinite(v) || !(v > min_excl)) {
+        cfgp_problem(p, s, "%s: must be greater than %g (got %g)", cfgp_name(w, s, name, sizeof name), min_excl, v);
+        return false;
+    }
+    if (v > max) {
+        cfgp_problem(p, s, "%s: must be at most %g (got %g)", cfgp_name(w, s, name, sizeof name), max, v);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+bool cfgp_nonneg_seconds(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, double max, double *out)
+{
+    char name[256];
+    double v;
+    if (!seconds_value(p, w, s, &v)) return false;
+    if (!isfinite(v) || v < 0 || v > max) {
+        cfgp_problem(p, s, "%s: must be between 0 and %g (got %g)", cfgp_name(w, s, name, sizeof name), max, v);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+bool cfgp_int(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, long lo, long hi, int *out)
+{
+    char name[256];
+    double v;
+    if (!get_number(s, &v)) {
+        cfgp_problem(p, s, "%s: expected an integer, got %s", cfgp_name(w, s, name, sizeof name), cfgp_type_name(s));
+        return false;
+    }
+    if (v != floor(v)) {
+        cfgp_problem(p, s, "%s: expected a whole number (got %g)", cfgp_name(w, s, name, sizeof name), v);
+        return false;
+    }
+    if (v < (double)lo || v > (double)hi) {
+        cfgp_problem(p, s, "%s: must be between %ld and %ld (got %.0f)", cfgp_name(w, s, name, sizeof name), lo, hi,
+                     v);
+        return false;
+    }
+    *out = (int)v;
+    return true;
+}
+
+bool cfgp_bool(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, bool *out)
+{
+    char name[256];
+    if (s->type != CONFIG_TYPE_BOOL) {
+        cfgp_problem(p, s, "%s: expected a boolean (true or false), got %s", cfgp_name(w, s, name, sizeof name),
+                     cfgp_type_name(s));
+        return false;
+    }
+    *out = config_setting_get_bool(s) != 0;
+    return true;
+}
+
+const char *cfgp_string(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, bool nonempty)
+{
+    char name[256];
+    if (s->type != CONFIG_TYPE_STRING) {
+        cfgp_problem(p, s, "%s: expected a string, got %s", cfgp_name(w, s, name, sizeof name), cfgp_type_name(s));
+        return NULL;
+    }
+    const char *v = config_setting_get_string(s);
+    if (!v || (nonempty && !v[0])) {
+        cfgp_problem(p, s, "%s: must not be empty", cfgp_name(w, s, name, sizeof name));
+        return NULL;
+    }
+    return v;
+}
+
+char *cfgp_path(struct cfg_parser *p, const char *value)
+{
+    if (!value) return NULL;
+    if (value[0] == '/') return cw_arena_strdup(p->arena, value);
+    size_t dl = strlen(p->cfg->dir), vl = strlen(value);
+    char *out = cw_arena_alloc(p->arena, dl + vl + 2);
+    memcpy(out, p->cfg->dir, dl);
+    size_t at = dl;
+    if (at == 0 || out[at - 1] != '/') out[at++] = '/';
+    memcpy(out + at, value, vl + 1);
+    return out;
+}
+
+char *cfgp_readable_file(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s)
+{
+    const char *v = cfgp_string(p, w, s, true);
+    if (!v) return NULL;
+    char *path = cfgp_path(p, v);
+    struct stat st;
+    char name[256];
+    /* Whoever parses the file (an operator's -t or clockwerk-tap) may not be who reads the bundle (the
+     * children, as supervisor.user): what cannot be looked at from here (EACCES) is left to them. */
+    if (stat(path, &st) != 0) {
+        if (errno == EACCES) return path;
+        cfgp_problem(p, s, "%s: cannot read '%s': %s", cfgp_name(w, s, name, sizeof name), path, strerror(errno));
+    } else if (!S_ISREG(st.st_mode))
+        cfgp_problem(p, s, "%s: '%s' is not a file", cfgp_name(w, s, name, sizeof name), path);
+    else
+        return path;
+    return NULL;
+}
+
+int cfgp_key(const char *const *table, const char *name)
+{
+    if (!name) return -1;
+    for (int i = 0; table[i]; i++)
+        if (strcmp(table[i], name) == 0) return i;
+    return -1;
+}

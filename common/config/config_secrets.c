@@ -1,0 +1,103 @@
+/* common/config/config_secrets.c — passwords and other credentials in the config (see config_secrets.h):
+ * settling a password from the file, a *_password_file (read here, one trailing newline stripped) or the
+ * environment, and refusing a credential written in a file that others may read. No message written here
+ * ever contains a password: problems name the key only. */
+#include "common/config/config_secrets.h"
+#include "common/base/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_PASSWORD 4096
+
+/* Reads a password file into the arena. Returns NULL after reporting at s. */
+static char *read_password_file(struct cfg_parser *p, const config_setting_t *s, const char *key, const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        cfgp_problem(p, s, "%s: cannot open '%s': %s", key, path, strerror(errno));
+        return NULL;
+    }
+    /* A warning, not a refusal: container secrets are mounted 0444/0644 on purpose (the mount and its
+     * directory guard them), and the file's own mode does not tell whether others can reach it. */
+    struct stat st;
+    if (fstat(fd, &st) == 0 && (st.st_mode & S_IROTH))
+        log_warn("%s: others may read the password file '%s' (unless its directory keeps them out); "
+                 "consider `chmod o-r %s`", key, path, path);
+    char buf[MAX_PASSWORD + 2];
+    size_t len = 0;
+    for (;;) {
+        ssize_t r = read(fd, buf + len, sizeof buf - 1 - len);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            cfgp_problem(p, s, "%s: cannot read '%s': %s", key, path, strerror(errno));
+            close(fd);
+            explicit_bzero(buf, sizeof buf);
+            return NULL;
+        }
+        if (r == 0) break;
+        len += (size_t)r;
+        if (len >= sizeof buf - 1) break;
+    }
+    close(fd);
+    if (len > MAX_PASSWORD) {
+        cfgp_problem(p, s, "%s: '%s' is longer than %d bytes", key, path, MAX_PASSWORD);
+        explicit_bzero(buf, sizeof buf);
+        return NULL;
+    }
+    if (len > 0 && buf[len - 1] == '\n') len--;
+    if (len > 0 && buf[len - 1] == '\r') len--;
+    if (len == 0 || memchr(buf, '\0', len) || memchr(buf, '\n', len)) {
+        cfgp_problem(p, s, "%s: '%s' must hold the password on one line", key, path);
+        explicit_bzero(buf, sizeof buf);
+        return NULL;
+    }
+    char *pw = cw_arena_strndup(p->arena, buf, len);
+    explicit_bzero(buf, sizeof buf);
+    return pw;
+}
+
+void cfgp_check_private(struct cfg_parser *p, const config_setting_t *s, const char *key)
+{
+    struct stat st;
+    char fbuf[PATH_MAX];
+    const char *file = cfgp_file_of(p, s, fbuf, sizeof fbuf);
+    if (stat(file, &st) != 0 || !(st.st_mode & S_IROTH)) return;
+    size_t n = s->name ? strlen(s->name) : 0;
+    if (n >= 8 && strcmp(s->name + n - 8, "password") == 0)
+        cfgp_problem(p, s, "%s: the file holds a password but others may read it; run `chmod o-r %s` or move the "
+                     "password to %s_file or the environment", key, file, s->name);
+    else
+        cfgp_problem(p, s, "%s: the file holds a credential (a password in a URL, an Authorization-style header) "
+                     "but others may read it; run `chmod o-r %s`", key, file);
+}
+
+void cfgp_password(struct cfg_parser *p, const char *group, const config_setting_t *inline_at,
+                   const config_setting_t *file_at, const char *env, char **out)
+{
+    char key[64];
+    if (inline_at && file_at) {
+        snprintf(key, sizeof key, "%s.%s", group, file_at->name);
+        cfgp_problem(p, file_at, "%s: both %s and %s are set; keep one", key, inline_at->name, file_at->name);
+        return;
+    }
+    if (inline_at) {
+        snprintf(key, sizeof key, "%s.%s", group, inline_at->name);
+        cfgp_check_private(p, inline_at, key);
+        *out = cw_arena_strdup(p->arena, config_setting_get_string(inline_at));
+        return;
+    }
+    if (file_at) {
+        snprintf(key, sizeof key, "%s.%s", group, file_at->name);
+        *out = read_password_file(p, file_at, key, cfgp_path(p, config_setting_get_string(file_at)));
+        return;
+    }
+    const char *e = getenv(env);
+    if (e && e[0]) *out = cw_arena_strdup(p->arena, e);
+}

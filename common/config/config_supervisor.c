@@ -1,0 +1,50 @@
+/* common/config/config_supervisor.c — the `supervisor` section of the config file (see config_supervisor.h and
+ * docs/config.md). */
+#include "common/config/config_supervisor.h"
+#include "common/base/log.h"
+
+#include <string.h>
+
+static const char *const supervisor_keys[] = { "workers", "run_dir", "log_level", "user", NULL };
+
+void cfgp_supervisor(struct cfg_parser *p, const config_setting_t *g)
+{
+    struct cw_config *cfg = p->cfg;
+    struct cfg_where w = { "supervisor", -1 };
+    const char *run_dir = "run";
+    int n = g ? config_setting_length(g) : 0;
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+        const char *v;
+        switch (cfgp_key(supervisor_keys, s->name)) {
+        case 0: cfgp_int(p, w, s, 1, 256, &cfg->workers); break;
+        case 1:
+            if ((v = cfgp_string(p, w, s, true))) {
+                run_dir = v;
+                p->run_dir_at = s;
+            }
+            break;
+        case 2:
+            if ((v = cfgp_string(p, w, s, true))) {
+                int lvl = log_level_parse(v);
+                if (lvl < 0)
+                    cfgp_problem(p, s, "supervisor.log_level: unknown level '%s' (debug, info, warn, error)", v);
+                else
+                    cfg->log_level = lvl;
+            }
+            break;
+        case 3:
+            if ((v = cfgp_string(p, w, s, true))) {
+                const char *colon = strchr(v, ':'); /* "user" or "user:group" */
+                if (strcspn(v, " \t\r\n/") != strlen(v) || v[0] == '\0' || v[0] == ':' ||
+                    (colon && (colon[1] == '\0' || strchr(colon + 1, ':'))))
+                    cfgp_problem(p, s, "supervisor.user: '%s' is not a user name (\"user\" or \"user:group\")", v);
+                else
+                    cfg->user = cw_arena_strdup(p->arena, v);
+            }
+            break;
+        default: cfgp_unknown(p, w, s);
+        }
+    }
+    cfg->run_dir = cfgp_path(p, run_dir);
+}

@@ -1,0 +1,518 @@
+/* common/config/snapshot.c — the compact binary form of a struct cw_config that the supervisor writes into
+ * run_dir and its children read (config_snapshot_write / config_snapshot_read, see config.h).
+ *
+ * DESIGN
+ * Layout (all integers little-endian):
+ *   header, 32 bytes: "CWSNAP\0\0" | u32 version (2) | u32 endpoint count | u64 payload length |
+ *                     u64 checksum of the payload
+ *   payload: the global fields in a fixed order, the webhooks, the email_to list, then one record per
+ *            endpoint, each prefixed by its u32 length so that a reader can skip the endpoints of other
+ *            shards after looking only at the url.
+ * A string is u32 length (0xFFFFFFFF: NULL), its bytes and a NUL; a double is its IEEE-754 bits as u64;
+ * a bool one byte. The reader checks every length against what is left, every enum against its range,
+ * and that the payload ends exactly where the header says: a truncated or corrupt file is an error
+ * with a reason, never a crash. The file holds passwords: it is written with mode 0600, atomically
+ * (temporary file in the same directory, fsync, rename, fsync of the directory). */
+#include "common/config/config_priv.h"
+#include "common/base/le.h"
+#include "common/base/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SNAP_MAGIC "CWSNAP\0\0"
+#define SNAP_VERSION 2u
+#define SNAP_HEADER 32
+#define SNAP_MAX_SIZE (1ull << 31)
+#define STR_NULL 0xFFFFFFFFu
+
+uint64_t cw_snapshot_checksum(const void *data, size_t n)
+{
+    const uint8_t *p = data;
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    for (; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
+    h ^= h >> 29;
+    return h * 0xc4ceb9fe1a85ec53ull;
+}
+
+/* ---- writing ---- */
+
+static void put_f64(struct cw_buf *b, double d)
+{
+    uint64_t v;
+    memcpy(&v, &d, 8);
+    le_buf_u64(b, v);
+}
+
+static void put_i32(struct cw_buf *b, int v) { le_buf_u32(b, (uint32_t)v); }
+
+static void put_str(struct cw_buf *b, const char *s)
+{
+    if (!s) {
+        le_buf_u32(b, STR_NULL);
+        return;
+    }
+    size_t n = strlen(s);
+    le_buf_u32(b, (uint32_t)n);
+    cw_buf_put(b, s, n + 1);
+}
+
+static void put_strv(struct cw_buf *b, char *const *v, size_t n)
+{
+    le_buf_u32(b, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) put_str(b, v[i]);
+}
+
+static void put_endpoint(struct cw_buf *b, const struct cw_endpoint *ep)
+{
+    size_t at = b->len;
+    le_buf_u32(b, 0); /* record length, patched below */
+    put_str(b, ep->url);
+    put_str(b, ep->name);
+    le_buf_u8(b, (uint8_t)ep->method);
+    put_str(b, ep->body);
+    put_f64(b, ep->timeout);
+    put_f64(b, ep->interval);
+    put_f64(b, ep->latency_threshold);
+    put_i32(b, ep->alert_threshold);
+    put_i32(b, ep->recovery_threshold);
+    le_buf_u32(b, (uint32_t)ep->n_expect_status);
+    for (size_t i = 0; i < ep->n_expect_status; i++) put_i32(b, ep->expect_status[i]);
+    le_buf_u8(b, ep->verify_tls);
+    le_buf_u8(b, ep->follow_redirects);
+    put_str(b, ep->keyword);
+    put_strv(b, ep->headers, ep->n_headers);
+    put_str(b, ep->ca_file);
+    le_put_u32(b->data + at, (uint32_t)(b->len - at - 4));
+}
+
+static void encode(const struct cw_config *c, struct cw_buf *b)
+{
+    cw_buf_put(b, SNAP_MAGIC, 8);
+    le_buf_u32(b, SNAP_VERSION);
+    le_buf_u32(b, (uint32_t)c->n_endpoints);
+    le_buf_u64(b, 0);
+    le_buf_u64(b, 0);
+    put_str(b, c->path);
+    put_str(b, c->dir);
+    put_i32(b, c->workers);
+    put_str(b, c->run_dir);
+    put_i32(b, c->log_level);
+    put_str(b, c->user);
+    put_str(b, c->store_address);
+    put_str(b, c->alert_address);
+    put_str(b, c->publish_address);
+    put_str(b, c->tap_address);
+    put_str(b, c->curve_key_file);
+    put_str(b, c->curve_server_key);
+    put_strv(b, c->curve_allowed_keys, c->n_curve_allowed_keys);
+    put_f64(b, c->check_interval);
+    put_f64(b, c->latency_threshold);
+    put_i32(b, c->tls_expiry_days);
+    le_buf_u8(b, c->email_enabled);
+    put_str(b, c->smtp_host);
+    put_i32(b, c->smtp_port);
+    put_str(b, c->email_from);
+    put_strv(b, c->email_to, c->n_email_to);
+    put_str(b, c->smtp_user);
+    put_str(b, c->smtp_password);
+    le_buf_u8(b, (uint8_t)c->smtp_tls);
+    put_str(b, c->smtp_ca_file);
+    le_buf_u32(b, (uint32_t)c->n_webhooks);
+    for (size_t i = 0; i < c->n_webhooks; i++) put_str(b, c->webhooks[i].url);
+    put_f64(b, c->renotify);
+    put_i32(b, c->recovery_threshold);
+    put_i32(b, c->group_threshold);
+    le_buf_u8(b, c->db_activation);
+    le_buf_u8(b, (uint8_t)c->db_driver);
+    put_str(b, c->db_name);
+    put_str(b, c->db_user);
+    put_str(b, c->db_password);
+    put_str(b, c->db_host);
+    put_i32(b, c->db_port);
+    put_str(b, c->db_sslmode);
+    put_str(b, c->db_ca_file);
+    for (size_t i = 0; i < c->n_endpoints; i++) put_endpoint(b, &c->endpoints[i]);
+
+    uint64_t plen = b->len - SNAP_HEADER, sum = cw_snapshot_checksum(b->data + SNAP_HEADER, b->len - SNAP_HEADER);
+    le_put_u64(b->data + 16, plen);
+    le_put_u64(b->data + 24, sum);
+}
+
+int config_snapshot_write(const struct cw_config *cfg, const char *path, char *err, size_t errlen)
+{
+    struct cw_buf b = { 0 };
+    encode(cfg, &b);
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp) {
+        snprintf(err, errlen, "snapshot path too long: %s", path);
+        cw_buf_free(&b);
+        return -1;
+    }
+    const char *step = NULL;
+    int rc = cw_write_file_atomic(path, tmp, b.data, b.len, &step);
+    int saved = errno;
+    cw_buf_free(&b);
+    if (rc != 0) {
+        if (!strcmp(step, "create"))
+            snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(saved));
+        else
+            snprintf(err, errlen, "cannot %s snapshot %s: %s", step, step[0] == 'r' ? path : tmp, strerror(saved));
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- reading ---- */
+
+/* The bounded reader of common/base/le.h (sticky failure) and the arena the strings are copied into. Any failure
+ * counts as "malformed": the caller reports one reason for the whole file. */
+struct rd {
+    struct le_reader in;
+    struct cw_arena *arena;
+};
+
+static bool is_bad(const struct rd *r) { return r->in.why != NULL; }
+static void set_bad(struct rd *r) { le_reader_fail(&r->in, "malformed"); }
+
+static double get_f64(struct rd *r)
+{
+    uint64_t v = le_read_u64(&r->in);
+    double d;
+    memcpy(&d, &v, 8);
+    return d;
+}
+
+static int get_i32(struct rd *r) { return (int)le_read_u32(&r->in); }
+
+static bool get_bool(struct rd *r)
+{
+    uint8_t v = le_read_u8(&r->in);
+    if (v > 1) set_bad(r);
+    return v == 1;
+}
+
+/* A string in place (not copied): NULL for the NULL marker; sets bad when malformed. */
+static const char *peek_str(struct rd *r, size_t *len)
+{
+    uint32_t n = le_read_u32(&r->in);
+    if (is_bad(r) || n == STR_NULL) return NULL;
+    const uint8_t *s = le_read_bytes(&r->in, (size_t)n + 1);
+    if (!s || s[n] != '\0') {
+        set_bad(r);
+        return NULL;
+    }
+    *len = n;
+    return (const char *)s;
+}
+
+static char *get_str(struct rd *r)
+{
+    size_t n = 0;
+    const char *s = peek_str(r, &n);
+    return s ? cw_arena_strndup(r->arena, s, n) : NULL;
+}
+
+static char *skip_str(struct rd *r)
+{
+    size_t n = 0;
+    (void)peek_str(r, &n);
+    return NULL;
+}
+
+/* A count of items each at least `min` bytes long: bounded by what is left. */
+static size_t get_count(struct rd *r, size_t min)
+{
+    uint32_t n = le_read_u32(&r->in);
+    if (is_bad(r)) return 0;
+    if (r->in.left / min < n) {
+        set_bad(r);
+        return 0;
+    }
+    return n;
+}
+
+/* A list of strings (u32 count, then each string; none may be NULL) into *out / *n. */
+static void get_strv(struct rd *r, char ***out, size_t *n)
+{
+    *n = get_count(r, 5);
+    if (!*n) return;
+    *out = cw_arena_alloc(r->arena, *n * sizeof(char *));
+    for (size_t i = 0; i < *n; i++)
+        if (!((*out)[i] = get_str(r))) set_bad(r);
+}
+
+static void get_endpoint(struct rd *r, struct cw_endpoint *ep, const char *url, size_t url_len)
+{
+    ep->url = cw_arena_strndup(r->arena, url, url_len);
+    ep->name = get_str(r);
+    uint8_t m = le_read_u8(&r->in);
+    if (m > CW_METHOD_POST) set_bad(r);
+    ep->method = (enum cw_method)m;
+    ep->body = get_str(r);
+    ep->timeout = get_f64(r);
+    ep->interval = get_f64(r);
+    ep->latency_threshold = get_f64(r);
+    ep->alert_threshold = get_i32(r);
+    ep->recovery_threshold = get_i32(r);
+    ep->n_expect_status = get_count(r, 4);
+    if (ep->n_expect_status) {
+        ep->expect_status = cw_arena_alloc(r->arena, ep->n_expect_status * sizeof(int));
+        for (size_t i = 0; i < ep->n_expect_status; i++) ep->expect_status[i] = get_i32(r);
+    }
+    ep->verify_tls = get_bool(r);
+    ep->follow_redirects = get_bool(r);
+    ep->keyword = get_str(r);
+    get_strv(r, &ep->headers, &ep->n_headers);
+    ep->ca_file = get_str(r);
+    /* what config_load guarantees, a worker may rely on: refuse a forged or damaged record */
+    bool ok = isfinite(ep->interval) && ep->interval > 0 && isfinite(ep->timeout) && ep->timeout > 0 &&
+              isfinite(ep->latency_threshold) && ep->latency_threshold >= 0 && ep->alert_threshold >= 1 &&
+              ep->recovery_threshold >= 1 && ep->n_expect_status <= 64 && ep->n_headers <= 64;
+    for (size_t i = 0; ok && i < ep->n_expect_status; i++)
+        ok = ep->expect_status[i] >= 100 && ep->expect_status[i] <= 599;
+    if (!ok) set_bad(r);
+}
+
+static bool plausible(const struct cw_config *c)
+{
+    return c->workers >= 0 && c->workers <= 256 && c->log_level >= 0 && c->log_level <= 3 &&
+           isfinite(c->check_interval) && c->check_interval >= 0 && isfinite(c->latency_threshold) &&
+           c->latency_threshold >= 0 && c->tls_expiry_days >= 0 && c->smtp_port >= 0 && c->smtp_port <= 65535 &&
+           isfinite(c->renotify) && c->renotify >= 0 && c->recovery_threshold >= 0 && c->group_threshold >= 0 &&
+           c->db_port >= 0 && c->db_port <= 65535;
+}
+
+/* Which passwords a whole-snapshot reader keeps: CLOCKWERK_SECRETS ("db", "smtp", "none", or a comma list),
+ * set by the supervisor per child (the storer keeps the database's, the alerter the SMTP one, the relay
+ * none). Unset (the tap, tools, tests): both. */
+static bool keeps_secret(const char *which)
+{
+    const char *v = getenv("CLOCKWERK_SECRETS");
+    if (!v) return true;
+    size_t n = strlen(which);
+    for (const char *p = v; *p;) {
+        size_t len = strcspn(p, ",");
+        if (len == n && strncmp(p, which, n) == 0) return true;
+        p += len;
+        if (*p == ',') p++;
+    }
+    return false;
+}
+
+/* The supervisor's and the bus's settings, and the monitor's defaults. */
+static void decode_globals(struct rd *r, struct cw_config *c)
+{
+    c->path = get_str(r);
+    c->dir = get_str(r);
+    c->workers = get_i32(r);
+    c->run_dir = get_str(r);
+    c->log_level = get_i32(r);
+    c->user = get_str(r);
+    c->store_address = get_str(r);
+    c->alert_address = get_str(r);
+    c->publish_address = get_str(r);
+    c->tap_address = get_str(r);
+    c->curve_key_file = get_str(r);
+    c->curve_server_key = get_str(r);
+    get_strv(r, &c->curve_allowed_keys, &c->n_curve_allowed_keys);
+    c->check_interval = get_f64(r);
+    c->latency_threshold = get_f64(r);
+    c->tls_expiry_days = get_i32(r);
+}
+
+/* The email settings; the SMTP password is skipped unless keep_secret. */
+static void decode_email(struct rd *r, struct cw_config *c, bool keep_secret)
+{
+    c->email_enabled = get_bool(r);
+    c->smtp_host = get_str(r);
+    c->smtp_port = get_i32(r);
+    c->email_from = get_str(r);
+    get_strv(r, &c->email_to, &c->n_email_to);
+    c->smtp_user = get_str(r);
+    c->smtp_password = keep_secret ? get_str(r) : skip_str(r);
+    uint8_t tls = le_read_u8(&r->in);
+    if (tls > CW_SMTP_NONE) set_bad(r);
+    c->smtp_tls = (enum cw_smtp_tls)tls;
+    c->smtp_ca_file = get_str(r);
+}
+
+/* The webhooks and the alerting thresholds. */
+static void decode_alerting(struct rd *r, struct cw_config *c)
+{
+    c->n_webhooks = get_count(r, 5);
+    if (c->n_webhooks) {
+        c->webhooks = cw_arena_alloc(r->arena, c->n_webhooks * sizeof *c->webhooks);
+        for (size_t i = 0; i < c->n_webhooks; i++)
+            if (!(c->webhooks[i].url = get_str(r))) set_bad(r);
+    }
+    c->renotify = get_f64(r);
+    c->recovery_threshold = get_i32(r);
+    c->group_threshold = get_i32(r);
+}
+
+/* The database settings; the database password is skipped unless keep_secret. */
+static void decode_database(struct rd *r, struct cw_config *c, bool keep_secret)
+{
+    c->db_activation = get_bool(r);
+    uint8_t drv = le_read_u8(&r->in);
+    if (drv > CW_DB_MYSQL) set_bad(r);
+    c->db_driver = (enum cw_db_driver)drv;
+    c->db_name = get_str(r);
+    c->db_user = get_str(r);
+    c->db_password = keep_secret ? get_str(r) : skip_str(r);
+    c->db_host = get_str(r);
+    c->db_port = get_i32(r);
+    c->db_sslmode = get_str(r);
+    c->db_ca_file = get_str(r);
+}
+
+/* One length-prefixed endpoint record. Returns 1 when it was decoded into c->endpoints[*kept] (and *kept
+ * grew), 0 when it belongs to another shard, -1 when it is malformed (r is then marked bad). */
+static int decode_endpoint_record(struct rd *r, struct cw_config *c, size_t *kept, size_t *cap, unsigned slot,
+                                  unsigned slots)
+{
+    uint32_t len = le_read_u32(&r->in);
+    const uint8_t *record = le_read_bytes(&r->in, len);
+    if (!record) return -1;
+    struct rd rec = { .in = le_reader_of(record, len), .arena = r->arena };
+    size_t url_len = 0;
+    const char *url = peek_str(&rec, &url_len);
+    if (!url) {
+        set_bad(r);
+        return -1;
+    }
+    if (slots > 1 && cw_shard_of(url, slots) != slot) return 0;
+    if (*kept == *cap) {
+        *cap = *cap * 2 + 16;
+        c->endpoints = cw_xrealloc(c->endpoints, *cap * sizeof *c->endpoints);
+    }
+    struct cw_endpoint *ep = &c->endpoints[*kept];
+    memset(ep, 0, sizeof *ep);
+    get_endpoint(&rec, ep, url, url_len);
+    if (is_bad(&rec) || rec.in.left != 0) set_bad(r);
+    else (*kept)++;
+    return 0;
+}
+
+/* The endpoint records, keeping only shard `slot` of `slots` when slots > 1. */
+static bool decode_endpoints(struct rd *r, struct cw_config *c, uint32_t n_endpoints, unsigned slot, unsigned slots)
+{
+    /* every endpoint record is at least its length and an url */
+    if (r->in.left / 9 < n_endpoints) return false;
+    size_t cap = slots > 1 ? n_endpoints / slots + n_endpoints / (4 * slots) + 16 : n_endpoints;
+    if (cap > n_endpoints) cap = n_endpoints;
+    c->endpoints = cw_xmalloc((cap ? cap : 1) * sizeof *c->endpoints);
+    size_t kept = 0;
+    for (uint32_t i = 0; i < n_endpoints && !is_bad(r); i++)
+        if (decode_endpoint_record(r, c, &kept, &cap, slot, slots) < 0) break;
+    /* the endpoints array moves into the arena, where config_free finds it */
+    struct cw_endpoint *eps = cw_arena_alloc(r->arena, (kept ? kept : 1) * sizeof *eps);
+    if (kept) memcpy(eps, c->endpoints, kept * sizeof *eps);
+    free(c->endpoints);
+    c->endpoints = eps;
+    c->n_endpoints = kept;
+    return !is_bad(r) && r->in.left == 0;
+}
+
+static bool decode(struct rd *r, struct cw_config *c, uint32_t n_endpoints, unsigned slot, unsigned slots)
+{
+    /* A worker (slots > 0) has no use for a password: it never sees one; others keep only their own. */
+    bool smtp_secret = slots == 0 && keeps_secret("smtp"), db_secret = slots == 0 && keeps_secret("db");
+    decode_globals(r, c);
+    decode_email(r, c, smtp_secret);
+    decode_alerting(r, c);
+    decode_database(r, c, db_secret);
+    if (is_bad(r) || !plausible(c)) return false;
+    return decode_endpoints(r, c, n_endpoints, slot, slots);
+}
+
+static uint8_t *read_file(const char *path, size_t *len, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open snapshot %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (unsigned long long)st.st_size > SNAP_MAX_SIZE) {
+        snprintf(err, errlen, "snapshot %s: not a regular file of sane size", path);
+        close(fd);
+        return NULL;
+    }
+    size_t size = (size_t)st.st_size, got = 0;
+    uint8_t *data = cw_xmalloc(size ? size : 1);
+    while (got < size) {
+        ssize_t r = read(fd, data + got, size - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            snprintf(err, errlen, "cannot read snapshot %s: %s", path, strerror(errno));
+            free(data);
+            close(fd);
+            return NULL;
+        }
+        if (r == 0) break;
+        got += (size_t)r;
+    }
+    close(fd);
+    *len = got;
+    return data;
+}
+
+struct cw_config *config_snapshot_read(const char *path, unsigned slot, unsigned slots, char *err, size_t errlen)
+{
+    if (slots > 0 && slot >= slots) {
+        snprintf(err, errlen, "snapshot %s: slot %u out of range for %u slots", path, slot, slots);
+        return NULL;
+    }
+    size_t len = 0;
+    uint8_t *data = read_file(path, &len, err, errlen);
+    if (!data) return NULL;
+    struct cw_config *cfg = NULL;
+    if (len < SNAP_HEADER || memcmp(data, SNAP_MAGIC, 8) != 0) {
+        snprintf(err, errlen, "%s is not a Clockwerk snapshot (%s)", path,
+                 len < SNAP_HEADER ? "too short" : "bad magic");
+        goto out;
+    }
+    uint32_t version = le_get_u32(data + 8), n_endpoints = le_get_u32(data + 12);
+    uint64_t plen = le_get_u64(data + 16), sum = le_get_u64(data + 24);
+    if (version != SNAP_VERSION) {
+        snprintf(err, errlen, "snapshot %s is version %u; this build reads version %u", path, version, SNAP_VERSION);
+        goto out;
+    }
+    if (plen != len - SNAP_HEADER) {
+        snprintf(err, errlen, "snapshot %s is truncated or padded (%zu payload bytes, header says %llu)", path,
+                 len - SNAP_HEADER, (unsigned long long)plen);
+        goto out;
+    }
+    if (cw_snapshot_checksum(data + SNAP_HEADER, len - SNAP_HEADER) != sum) {
+        snprintf(err, errlen, "snapshot %s is corrupt (checksum mismatch)", path);
+        goto out;
+    }
+    cfg = cw_xcalloc(1, sizeof *cfg);
+    cfg->arena = cw_arena_new();
+    struct rd r = { .in = le_reader_of(data + SNAP_HEADER, len - SNAP_HEADER), .arena = cfg->arena };
+    if (!decode(&r, cfg, n_endpoints, slot, slots)) {
+        snprintf(err, errlen, "snapshot %s is corrupt (malformed fields)", path);
+        config_free(cfg);
+        cfg = NULL;
+    }
+out:
+    explicit_bzero(data, len);
+    free(data);
+    return cfg;
+}

@@ -1,0 +1,187 @@
+/* common/proc/proc.c — the skeleton every Clockwerk child is born into (see proc.h): snapshot, log role,
+ * signals through one signalfd, boot id, bus, stats messages and wake-up arithmetic. */
+#include "common/proc/proc.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "common/bus/bus.h"
+#include "common/proc/bus_config.h"
+#include "common/base/clock.h"
+#include "common/config/config.h"
+#include "common/base/log.h"
+#include "common/base/util.h"
+
+unsigned proc_env_uint(const char *name, unsigned max, bool required, unsigned dflt)
+{
+    const char *v = getenv(name);
+    if (!v || !*v) {
+        if (required) fatal(2, "%s is not set (Clockwerk's processes are started by bin/clockwerk)", name);
+        return dflt;
+    }
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(v, &end, 10);
+    if (errno || *end || v[0] == '-' || n > max) fatal(2, "%s=%s is not a number in 0..%u", name, v, max);
+    return (unsigned)n;
+}
+
+uint64_t proc_env_u64(const char *name, uint64_t min, uint64_t dflt)
+{
+    const char *v = getenv(name);
+    if (!v || !*v) return dflt;
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (errno || *end || v[0] == '-' || n < min)
+        fatal(2, "%s=%s is not a number >= %llu", name, v, (unsigned long long)min);
+    return (uint64_t)n;
+}
+
+int proc_signals_open(bool interrupt_too)
+{
+    struct sigaction ign;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    if (sigemptyset(&ign.sa_mask) != 0 || sigaction(SIGPIPE, &ign, NULL) != 0 ||
+        (!interrupt_too && sigaction(SIGINT, &ign, NULL) != 0))
+        fatal(1, "cannot set signal dispositions: %s", strerror(errno));
+    sigset_t set;
+    if (sigemptyset(&set) != 0 || sigaddset(&set, SIGTERM) != 0 || sigaddset(&set, SIGHUP) != 0 ||
+        (interrupt_too && sigaddset(&set, SIGINT) != 0))
+        fatal(1, "cannot build a signal set: %s", strerror(errno));
+    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0) fatal(1, "cannot block signals: %s", strerror(errno));
+    int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (fd < 0) fatal(1, "cannot create a signalfd: %s", strerror(errno));
+    return fd;
+}
+
+unsigned proc_signals(int sigfd)
+{
+    unsigned got = 0;
+    struct signalfd_siginfo si;
+    while (read(sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGTERM) got |= PROC_SIG_TERM;
+        else if (si.ssi_signo == SIGHUP) got |= PROC_SIG_HUP;
+        else if (si.ssi_signo == SIGINT) got |= PROC_SIG_INT;
+    }
+    return got;
+}
+
+void proc_init(struct proc *p, const struct proc_opts *opts)
+{
+    memset(p, 0, sizeof *p);
+    p->sigfd = -1;
+    p->name = opts->name;
+    snprintf(p->role, sizeof p->role, "%s", opts->name);
+    log_init(p->role, LOG_LVL_INFO);
+
+    const char *snap = getenv("CLOCKWERK_SNAPSHOT");
+    if (!snap || !*snap) fatal(2, "CLOCKWERK_SNAPSHOT is not set (the %s is started by bin/clockwerk)", opts->name);
+    p->snapshot_path = snap;
+    if (opts->sharded) {
+        p->slots = proc_env_uint("CLOCKWERK_SLOTS", 100000, true, 1);
+        p->slot = proc_env_uint("CLOCKWERK_SLOT", 100000, true, 0);
+        if (p->slots == 0 || p->slot >= p->slots)
+            fatal(2, "CLOCKWERK_SLOT=%u is not below CLOCKWERK_SLOTS=%u", p->slot, p->slots);
+        snprintf(p->role, sizeof p->role, "%s %u/%u", opts->name, p->slot, p->slots);
+        log_init(p->role, LOG_LVL_INFO);
+    }
+
+    char err[512];
+    p->cfg = config_snapshot_read(snap, p->slot, p->slots, err, sizeof err);
+    if (!p->cfg) fatal(2, "cannot read the snapshot %s: %s", snap, err);
+    log_set_level((enum log_level)p->cfg->log_level);
+
+    p->sigfd = proc_signals_open(false);
+    p->boot_id = cw_boot_id();
+    if (opts->open_bus) {
+        p->bus = bus_new_for(p->cfg, err, sizeof err);
+        if (!p->bus) {
+            int code = p->cfg->curve_key_file ? 2 : 1; /* unusable keys are configuration; the rest runtime */
+            config_free(p->cfg);
+            fatal(code, "%s", err);
+        }
+    }
+}
+
+void proc_close(struct proc *p)
+{
+    bus_free(p->bus);
+    p->bus = NULL;
+    config_free(p->cfg);
+    p->cfg = NULL;
+    if (p->sigfd >= 0) close(p->sigfd);
+    p->sigfd = -1;
+}
+
+struct cw_config *proc_reload(struct proc *p, char *err, size_t errlen)
+{
+    struct cw_config *next = config_snapshot_read(p->snapshot_path, p->slot, p->slots, err, errlen);
+    if (!next) return NULL;
+    struct cw_config *old = p->cfg;
+    p->cfg = next;
+    log_set_level((enum log_level)next->log_level);
+    return old;
+}
+
+/* ---- stats */
+
+void proc_stats_begin(struct proc_stats *st, const char *role, uint32_t id, uint64_t boot_id)
+{
+    memset(st, 0, sizeof *st);
+    st->s.role = role;
+    st->s.id = id;
+    st->s.boot_id = boot_id;
+    st->s.at_us = cw_wall_us();
+}
+
+void proc_stats_add(struct proc_stats *st, const char *name, int64_t value)
+{
+    if (st->s.count >= CW_STATS_MAX) {
+        st->overflow++;
+        return;
+    }
+    st->s.items[st->s.count++] = (struct cw_stat){ name, value };
+}
+
+int proc_stats_encode(struct proc_stats *st, struct cw_buf *buf)
+{
+    static bool overflow_logged;
+    if (st->overflow && !overflow_logged) {
+        overflow_logged = true;
+        log_warn("%u stats of %s do not fit in one message (at most %d): left out", st->overflow, st->s.role,
+                 CW_STATS_MAX);
+    }
+    return proto_stats_encode(buf, &st->s);
+}
+
+/* ---- wake-ups */
+
+int64_t proc_wake_ns(const struct proc_wake *w, int64_t now) { return w->at > now ? w->at - now : 0; }
+
+int proc_wake_ms(const struct proc_wake *w, int64_t now)
+{
+    int64_t ns = proc_wake_ns(w, now);
+    int64_t ms = (ns + 999999) / 1000000;
+    return ms > 1000000000 ? 1000000000 : (int)ms;
+}
+
+void proc_period_start(struct proc_period *t, int64_t now, int64_t every)
+{
+    t->every = every;
+    t->next = now + every;
+}
+
+bool proc_period_due(struct proc_period *t, int64_t now)
+{
+    if (now < t->next) return false;
+    t->next += t->every;
+    if (t->next <= now) t->next = now + t->every;
+    return true;
+}

@@ -1,0 +1,264 @@
+/* common/wire/protocol.c — encoders and defensive decoders for the wire format described in protocol.h and
+ * docs/protocol.md. A decoder never trusts a length: every read is bounds-checked against the payload. */
+#include "common/wire/protocol.h"
+
+#include <string.h>
+
+#include "common/base/le.h"
+
+/* ---- topics */
+
+static const char *const topics[] = { [CW_MSG_RESULT] = "result", [CW_MSG_STATS] = "stats",
+                                      [CW_MSG_ALERT] = "alert", [CW_MSG_ACK] = "ack" };
+
+const char *proto_topic(enum cw_msg_type type)
+{
+    if (type <= CW_MSG_INVALID || type > CW_MSG_ACK) return NULL;
+    return topics[type];
+}
+
+enum cw_msg_type proto_type_of_topic(const void *topic, size_t len)
+{
+    for (int t = CW_MSG_RESULT; t <= CW_MSG_ACK; t++)
+        if (strlen(topics[t]) == len && memcmp(topics[t], topic, len) == 0) return (enum cw_msg_type)t;
+    return CW_MSG_INVALID;
+}
+
+/* ---- writers (integers: common/base/le.h) */
+
+/* A string: u16 length, bytes, NUL. Cut at max bytes, and at an embedded NUL (none can be in a C string).
+ * A cut never splits a UTF-8 sequence: it backs up to the start of the character it would split, so that
+ * a consumer that decodes strings as UTF-8 (Python, Go, JSON) does not choke on a half character. */
+static void put_str(struct cw_buf *b, const char *s, size_t max)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n > max) {
+        n = max;
+        size_t lowest = max > 3 ? max - 3 : 0; /* a UTF-8 character is at most 4 bytes */
+        while (n > lowest && ((unsigned char)s[n] & 0xC0) == 0x80) n--;
+    }
+    le_buf_u16(b, (uint16_t)n);
+    cw_buf_put(b, s ? s : "", n);
+    le_buf_u8(b, 0);
+}
+
+static void put_header(struct cw_buf *b, enum cw_msg_type type, uint16_t count)
+{
+    cw_buf_reset(b);
+    le_buf_u8(b, CW_PROTO_VERSION);
+    le_buf_u8(b, (uint8_t)type);
+    le_buf_u16(b, count);
+}
+
+static void set_count(struct cw_buf *b, uint16_t count) { le_put_u16(b->data + 2, count); }
+
+/* ---- bounds-checked reader (common/base/le.h's, with a sticky reason) */
+
+static const char *get_str(struct le_reader *r, size_t max)
+{
+    uint16_t n = le_read_u16(r);
+    if (n > max) {
+        le_reader_fail(r, "string too long");
+        return NULL;
+    }
+    const uint8_t *s = le_read_bytes(r, (size_t)n + 1);
+    if (!s) return NULL;
+    if (s[n] != 0) {
+        le_reader_fail(r, "string not terminated");
+        return NULL;
+    }
+    if (memchr(s, 0, n)) {
+        le_reader_fail(r, "NUL inside a string");
+        return NULL;
+    }
+    return (const char *)s;
+}
+
+/* Reads the 4-byte header; returns the count, or -1. */
+static int get_header(struct le_reader *r, enum cw_msg_type type)
+{
+    uint8_t version = le_read_u8(r);
+    uint8_t t = le_read_u8(r);
+    uint16_t count = le_read_u16(r);
+    if (r->why) return -1;
+    if (version != CW_PROTO_VERSION) return le_reader_fail(r, "unsupported version"), -1;
+    if (t != type) return le_reader_fail(r, "type does not match topic"), -1;
+    return count;
+}
+
+static int finish(struct le_reader *r, int value, const char **why)
+{
+    if (r->left != 0) le_reader_fail(r, "trailing bytes");
+    if (r->why) {
+        if (why) *why = r->why;
+        return -1;
+    }
+    return value;
+}
+
+/* ---- results */
+
+void proto_results_begin(struct cw_buf *b) { put_header(b, CW_MSG_RESULT, 0); }
+
+unsigned proto_results_count(const struct cw_buf *b)
+{
+    if (b->len < 4) return 0;
+    return le_get_u16(b->data + 2);
+}
+
+int proto_results_add(struct cw_buf *b, const struct cw_result *r)
+{
+    unsigned count = proto_results_count(b);
+    if (b->len < 4 || count >= CW_RESULT_BATCH_MAX) return -1;
+    le_buf_u32(b, r->worker);
+    le_buf_u64(b, r->boot_id);
+    le_buf_u64(b, r->seq);
+    le_buf_u64(b, (uint64_t)r->checked_at_us);
+    le_buf_u64(b, (uint64_t)r->lateness_us);
+    le_buf_u64(b, (uint64_t)r->latency_us);
+    le_buf_u64(b, (uint64_t)r->dns_us);
+    le_buf_u64(b, (uint64_t)r->connect_us);
+    le_buf_u64(b, (uint64_t)r->tls_us);
+    le_buf_u64(b, (uint64_t)r->ttfb_us);
+    le_buf_u16(b, r->status_code);
+    le_buf_u8(b, (uint8_t)((r->ok ? 1 : 0) | (r->tls_expires_at_us != 0 ? 2 : 0)));
+    le_buf_u8(b, 0); /* reserved */
+    put_str(b, r->url, CW_URL_MAX);
+    put_str(b, r->ok ? NULL : r->error, CW_ERROR_MAX);
+    if (r->tls_expires_at_us != 0) le_buf_u64(b, (uint64_t)r->tls_expires_at_us); /* optional, flags bit 1 */
+    set_count(b, (uint16_t)(count + 1));
+    return 0;
+}
+
+int proto_results_decode(const void *payload, size_t len, struct cw_result *out, size_t max, const char **why)
+{
+    struct le_reader r = le_reader_of(payload, len);
+    int count = get_header(&r, CW_MSG_RESULT);
+    if (count == 0 && !r.why) r.why = "empty batch";
+    if (count > 0 && ((size_t)count > max || count > CW_RESULT_BATCH_MAX)) r.why = "too many results";
+    for (int i = 0; !r.why && i < count; i++) {
+        struct cw_result *o = &out[i];
+        o->worker = le_read_u32(&r);
+        o->boot_id = le_read_u64(&r);
+        o->seq = le_read_u64(&r);
+        o->checked_at_us = (int64_t)le_read_u64(&r);
+        o->lateness_us = (int64_t)le_read_u64(&r);
+        o->latency_us = (int64_t)le_read_u64(&r);
+        o->dns_us = (int64_t)le_read_u64(&r);
+        o->connect_us = (int64_t)le_read_u64(&r);
+        o->tls_us = (int64_t)le_read_u64(&r);
+        o->ttfb_us = (int64_t)le_read_u64(&r);
+        o->status_code = le_read_u16(&r);
+        uint8_t flags = le_read_u8(&r);
+        (void)le_read_u8(&r);
+        o->url = get_str(&r, CW_URL_MAX);
+        o->error = get_str(&r, CW_ERROR_MAX);
+        o->tls_expires_at_us = (flags & 2) ? (int64_t)le_read_u64(&r) : 0;
+        if (r.why) break;
+        if (flags > 3) r.why = "unknown flags";
+        else if ((flags & 2) && o->tls_expires_at_us == 0) r.why = "zero certificate expiry";
+        else if (o->url[0] == '\0') r.why = "empty url";
+        else if (o->seq == 0) r.why = "zero sequence number";
+        else if (o->latency_us < -1 || o->dns_us < -1 || o->connect_us < -1 || o->tls_us < -1 || o->ttfb_us < -1)
+            r.why = "negative duration";
+        else if ((flags & 1) && o->error[0])
+            r.why = "error text on an ok result";
+        o->ok = flags & 1;
+    }
+    return finish(&r, count, why);
+}
+
+/* ---- stats */
+
+int proto_stats_encode(struct cw_buf *b, const struct cw_stats *s)
+{
+    if (s->count > CW_STATS_MAX) return -1;
+    for (unsigned i = 0; i < s->count; i++)
+        if (!s->items[i].name || strlen(s->items[i].name) == 0 || strlen(s->items[i].name) > 255) return -1;
+    put_header(b, CW_MSG_STATS, (uint16_t)s->count);
+    put_str(b, s->role, 255);
+    le_buf_u32(b, s->id);
+    le_buf_u64(b, s->boot_id);
+    le_buf_u64(b, (uint64_t)s->at_us);
+    for (unsigned i = 0; i < s->count; i++) {
+        put_str(b, s->items[i].name, 255);
+        le_buf_u64(b, (uint64_t)s->items[i].value);
+    }
+    return 0;
+}
+
+int proto_stats_decode(const void *payload, size_t len, struct cw_stats *out, const char **why)
+{
+    struct le_reader r = le_reader_of(payload, len);
+    int count = get_header(&r, CW_MSG_STATS);
+    if (count > CW_STATS_MAX) r.why = "too many stats";
+    out->role = get_str(&r, 255);
+    out->id = le_read_u32(&r);
+    out->boot_id = le_read_u64(&r);
+    out->at_us = (int64_t)le_read_u64(&r);
+    out->count = 0;
+    for (int i = 0; !r.why && i < count; i++) {
+        out->items[i].name = get_str(&r, 255);
+        out->items[i].value = (int64_t)le_read_u64(&r);
+        if (!r.why && out->items[i].name[0] == '\0') r.why = "empty stat name";
+        out->count = (unsigned)i + 1;
+    }
+    if (!r.why && out->role[0] == '\0') r.why = "empty role";
+    return finish(&r, count, why) < 0 ? -1 : 0;
+}
+
+/* ---- alerts */
+
+static const char *const kind_names[] = { NULL, "down", "up", "slow", "fast", "tls_expiry", "reminder" };
+static const char *const delivery_names[] = { "none", "pending", "sent", "failed" };
+
+const char *proto_alert_kind_name(unsigned kind)
+{
+    return (kind >= 1 && kind <= CW_ALERT_KIND_MAX) ? kind_names[kind] : NULL;
+}
+
+const char *proto_delivery_name(unsigned state)
+{
+    return state <= CW_DELIVERY_MAX ? delivery_names[state] : NULL;
+}
+
+int proto_alert_encode(struct cw_buf *b, const struct cw_alert *a)
+{
+    if (!proto_alert_kind_name(a->kind) || !proto_delivery_name(a->email_state) ||
+        !proto_delivery_name(a->webhook_state) || !a->url || !a->url[0])
+        return -1;
+    put_header(b, CW_MSG_ALERT, 1);
+    le_buf_u64(b, a->alert_id);
+    le_buf_u64(b, (uint64_t)a->raised_at_us);
+    le_buf_u8(b, a->kind);
+    le_buf_u8(b, a->email_state);
+    le_buf_u8(b, a->webhook_state);
+    le_buf_u8(b, 0); /* reserved */
+    put_str(b, a->url, CW_URL_MAX);
+    put_str(b, a->name, CW_NAME_MAX);
+    put_str(b, a->message, CW_MESSAGE_MAX);
+    return 0;
+}
+
+int proto_alert_decode(const void *payload, size_t len, struct cw_alert *out, const char **why)
+{
+    struct le_reader r = le_reader_of(payload, len);
+    int count = get_header(&r, CW_MSG_ALERT);
+    if (count != 1 && !r.why) r.why = "alert count is not 1";
+    out->alert_id = le_read_u64(&r);
+    out->raised_at_us = (int64_t)le_read_u64(&r);
+    out->kind = le_read_u8(&r);
+    out->email_state = le_read_u8(&r);
+    out->webhook_state = le_read_u8(&r);
+    (void)le_read_u8(&r);
+    out->url = get_str(&r, CW_URL_MAX);
+    out->name = get_str(&r, CW_NAME_MAX);
+    out->message = get_str(&r, CW_MESSAGE_MAX);
+    if (!r.why) {
+        if (!proto_alert_kind_name(out->kind)) r.why = "unknown alert kind";
+        else if (!proto_delivery_name(out->email_state) || !proto_delivery_name(out->webhook_state))
+            r.why = "unknown delivery state";
+        else if (out->url[0] == '\0') r.why = "empty url";
+    }
+    return finish(&r, 0, why);
+}

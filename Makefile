@@ -101,7 +101,7 @@ unit: $(UNIT_BINS)
 e2e: all bench-programs
 	CLOCKWERK_BIN=$(abspath $(BIN)) /usr/bin/python3 tests/e2e/run.py
 
-# The full chaos suite of issue 6 (docs/operations.md, "Chaos testing"); its bounded version runs in e2e.
+# The full chaos suite (docs/operations.md, "Chaos testing"); its bounded version runs in e2e.
 chaos: all
 	CLOCKWERK_BIN=$(abspath $(BIN)) /usr/bin/python3 tests/chaos/run.py
 

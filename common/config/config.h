@@ -118,7 +118,7 @@ typedef void (*config_report_fn)(void *ctx, const char *message);
  * (syntax error, wrong type, value out of range, unknown key, bad URL scheme, missing url, duplicate url,
  * `keyword` with HEAD, ...). The environment is read for CLOCKWERK_DB_PASSWORD / CLOCKWERK_SMTP_PASSWORD.
  * Relative paths (and @include) are resolved against the file's directory; a password written in a file
- * that others may read is refused (issue 7). No message contains a password. See docs/config.md. */
+ * that others may read is refused. No message contains a password. See docs/config.md. */
 struct cw_config *config_load(const char *path, config_report_fn report, void *ctx);
 /* Releases cfg and everything it owns (cfg itself must come from config_load, config_snapshot_read or
  * malloc). NULL is fine. */

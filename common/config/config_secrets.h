@@ -1,6 +1,6 @@
 /* common/config/config_secrets.h — credentials in the config file: where a password comes from (the file, a
- * *_password_file, or the environment), and the refusal of a credential in a file others may read
- * (issue 7). Used by the email, database, endpoint and webhook parsers; no message names a password. */
+ * *_password_file, or the environment), and the refusal of a credential in a file others may read.
+ * Used by the email, database, endpoint and webhook parsers; no message names a password. */
 #ifndef CW_CONFIG_SECRETS_H
 #define CW_CONFIG_SECRETS_H
 

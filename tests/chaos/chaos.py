@@ -1,4 +1,4 @@
-"""tests/chaos/chaos.py — the scenarios of Clockwerk's chaos suite (issue 6), shared by the full suite
+"""tests/chaos/chaos.py — the scenarios of Clockwerk's chaos suite, shared by the full suite
 (tests/chaos/run.py, `make chaos`) and its bounded version inside `make e2e` (tests/e2e/test_chaos.py).
 
 Each scenario starts a real supervisor under a steady load (N endpoints at a 1 s interval against local

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""tests/chaos/run.py — Clockwerk's chaos suite (`make chaos`): the seven scenarios of issue 6 at full size.
+"""tests/chaos/run.py — Clockwerk's chaos suite (`make chaos`): the seven scenarios at full size.
 
     CLOCKWERK_BIN=$PWD/bin /usr/bin/python3 tests/chaos/run.py [--bounded] [--seed N] [SCENARIO ...]
 

@@ -2,7 +2,7 @@
 SMTP server (aiosmtpd, tests/e2e/smtp_server.py) and a local webhook receiver, endpoints on 127.0.0.1 whose
 answers the test switches (tests/e2e/webhook_receiver.py).
 
-What is checked (issue 4): one DOWN mail after alert_threshold failed checks and never one per check; one UP
+What is checked: one DOWN mail after alert_threshold failed checks and never one per check; one UP
 mail on recovery and none at start; one SLOW mail; twenty endpoints failing together -> one summary mail;
 an SMTP outage while an alert is due -> the alert arrives once when the server is back; the alerter killed
 (-9) and restarted while an endpoint is down -> no second DOWN; STARTTLS + AUTH; `--test-alert`; every

@@ -1,4 +1,4 @@
-"""tests/e2e/test_chaos.py — the bounded chaos suite inside `make e2e` (issue 6): the seven scenarios of
+"""tests/e2e/test_chaos.py — the bounded chaos suite inside `make e2e`: the seven scenarios of
 tests/chaos/chaos.py with fewer kills and shorter stops (the whole file well under 3 minutes). The full
 suite is `make chaos` (tests/chaos/run.py). Each test prints its line of figures as a NOTE and fails with
 the scenario's failed expectations; nothing is loosened here compared with the full suite."""

@@ -25,7 +25,7 @@ monitor = {
 database = { db_activation = false; db_driver = "sqlite"; db_name = "x.db"; };
 """
 
-# The example of issue 2, pointed at 127.0.0.1 (numbers written as integers and as decimals).
+# The example configuration, pointed at 127.0.0.1 (numbers written as integers and as decimals).
 ISSUE_EXAMPLE = """supervisor = { workers = 4; run_dir = "run"; log_level = "info"; };
 monitor = {
   check_interval = 60;       # seconds between checks of an endpoint (default 60)

@@ -1,4 +1,4 @@
-"""tests/e2e/test_curve.py — issue 7, hostile peers on a tcp:// bus: ZeroMQ CURVE with an allow-list.
+"""tests/e2e/test_curve.py — hostile peers on a tcp:// bus: ZeroMQ CURVE with an allow-list.
 
 The whole pipeline runs with every bus address on tcp://127.0.0.1 and bus.curve_key_file set (a key pair made
 by `clockwerk keygen`): rows arrive (workers -> storer over CURVE), the tap attaches (a CURVE client of the

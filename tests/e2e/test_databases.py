@@ -1,4 +1,4 @@
-"""tests/e2e/test_databases.py — issue 5: PostgreSQL and MariaDB storage against real servers.
+"""tests/e2e/test_databases.py — PostgreSQL and MariaDB storage against real servers.
 
 Every test starts its own database servers from Debian's packages (tests/e2e/dbservers.py: temporary data
 directories, 127.0.0.1, free ports, stopped on every path) and its own Clockwerk and HTTP targets.

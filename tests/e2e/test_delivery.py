@@ -1,4 +1,4 @@
-"""tests/e2e/test_delivery.py — acknowledged delivery (issue 6, docs/protocol.md "Acknowledged delivery"):
+"""tests/e2e/test_delivery.py — acknowledged delivery (docs/protocol.md "Acknowledged delivery"):
 kill -9 the storer several times while two workers send ~300 results/s; afterwards every seq each worker
 boot sent up to a moment after the last kill is stored, exactly once (no gap, no duplicate), and the
 workers report resends. Then the same for alert records (alerter -> storer, acked by alert id and

@@ -1,4 +1,4 @@
-"""tests/e2e/test_pipeline.py — issue 2's end-to-end scenarios: the supervisor, its workers and storer,
+"""tests/e2e/test_pipeline.py — the end-to-end scenarios of the pipeline: the supervisor, its workers and storer,
 and the tap, as real processes against real HTTP servers on 127.0.0.1, with check_interval = 1.
 
 Every test has its own directory, its own ports, and stops every process and server on every path.
@@ -705,7 +705,7 @@ def test_malformed_messages():
                 _problems_fail(problems, "the storer's counters (%s)" % counters)
 
 
-# ------------------------------------------------------------------------------- 9. more of issue 2
+# ------------------------------------------------------------------------------- 9. more of the pipeline
 
 @harness.timeout(300)
 def test_sigterm_under_load():

@@ -1,4 +1,4 @@
-"""tests/e2e/test_security.py — issue 7 end to end: least privilege (supervisor.user), secrets (passwords and
+"""tests/e2e/test_security.py — end to end: least privilege (supervisor.user), secrets (passwords and
 credentials reach only the process that needs them and are shown nowhere) and no SQL injection.
 
 Least privilege: the tests run as root; a system user `clockwerk-test` is created when missing (and left in

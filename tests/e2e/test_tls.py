@@ -1,4 +1,4 @@
-"""tests/e2e/test_tls.py — TLS done right (issue 7), end to end: real supervisor, workers, storer and alerter
+"""tests/e2e/test_tls.py — TLS done right, end to end: real supervisor, workers, storer and alerter
 against local HTTPS servers (Python ssl) whose certificates are made at test time with openssl in the
 test's directory.
 

@@ -1,4 +1,4 @@
-/* tests/unit/test_config.c — the config loader (common/config/config*.c): the example of issue 2, defaults,
+/* tests/unit/test_config.c — the config loader (common/config/config*.c): the example configuration, defaults,
  * integers and decimals, every validation error with its FILE:LINE, many errors in one run, passwords
  * from the file / a password file / the environment (and never in a message), relative paths and the
  * small accessors. Bounds, mutated files and 100,000 endpoints: test_config_limits.c. */

@@ -65,8 +65,8 @@ void alert_update_message(struct alert_rec *a)
                  last);
         break;
     case CW_ALERT_UP:
-        snprintf(buf, sizeof buf, "%s is UP again since %s after %s down (%" PRIu32 " checks failed)", what, since,
-                 dur, a->count);
+        snprintf(buf, sizeof buf, "%s is UP again since %s after %s down (%" PRIu32 " checks failed)", what, since, dur,
+                 a->count);
         break;
     case CW_ALERT_SLOW:
         snprintf(buf, sizeof buf, "%s is SLOW since %s: %" PRIu32 " checks in a row above %.0f ms, last %.1f ms", what,
@@ -83,8 +83,7 @@ void alert_update_message(struct alert_rec *a)
         alert_format_duration(ago < 0 ? -ago : ago, left, sizeof left);
         if (a->duration_us > 0)
             snprintf(buf, sizeof buf, "%s has a TLS certificate that expires at %s (in %s)", what, since, left);
-        else
-            snprintf(buf, sizeof buf, "%s has a TLS certificate that EXPIRED at %s (%s ago)", what, since, left);
+        else snprintf(buf, sizeof buf, "%s has a TLS certificate that EXPIRED at %s (%s ago)", what, since, left);
         break;
     }
     case CW_ALERT_REMINDER:

@@ -15,26 +15,26 @@
 
 struct alert_rec {
     uint64_t id;
-    uint8_t kind;              /* enum cw_alert_kind */
-    uint8_t email_state;       /* enum cw_delivery */
-    uint8_t webhook_state;     /* enum cw_delivery */
-    int64_t raised_at_us;      /* wall clock: when the alerter raised it */
-    int64_t since_us;          /* when the new state began */
-    int64_t at_us;             /* checked_at of the check that made the transition */
-    int64_t duration_us;       /* UP: downtime; FAST: slow for; REMINDER: down so far */
-    uint32_t count;            /* failed checks (DOWN, UP, REMINDER) or slow checks (SLOW) */
-    uint32_t seq;              /* reminder number */
-    uint16_t last_status;      /* status code of the last check (0: none) */
-    int64_t last_latency_us;   /* latency of the last check */
-    int64_t threshold_us;      /* the endpoint's latency threshold */
-    char *url;                 /* as configured (may hold credentials: mask before showing) */
-    char *name;                /* "" when the endpoint has none */
-    char *error;               /* the last check's error text, "" when none */
-    char *message;             /* one human-readable line (credentials masked) */
-    uint32_t mail_pending;     /* outbox jobs of each channel still to deliver this alert */
+    uint8_t kind;            /* enum cw_alert_kind */
+    uint8_t email_state;     /* enum cw_delivery */
+    uint8_t webhook_state;   /* enum cw_delivery */
+    int64_t raised_at_us;    /* wall clock: when the alerter raised it */
+    int64_t since_us;        /* when the new state began */
+    int64_t at_us;           /* checked_at of the check that made the transition */
+    int64_t duration_us;     /* UP: downtime; FAST: slow for; REMINDER: down so far */
+    uint32_t count;          /* failed checks (DOWN, UP, REMINDER) or slow checks (SLOW) */
+    uint32_t seq;            /* reminder number */
+    uint16_t last_status;    /* status code of the last check (0: none) */
+    int64_t last_latency_us; /* latency of the last check */
+    int64_t threshold_us;    /* the endpoint's latency threshold */
+    char *url;               /* as configured (may hold credentials: mask before showing) */
+    char *name;              /* "" when the endpoint has none */
+    char *error;             /* the last check's error text, "" when none */
+    char *message;           /* one human-readable line (credentials masked) */
+    uint32_t mail_pending;   /* outbox jobs of each channel still to deliver this alert */
     uint32_t hook_pending;
-    uint32_t hook_failed;      /* webhook jobs given up (outbox full) */
-    bool held;                 /* still in the grouping window (no job yet) */
+    uint32_t hook_failed; /* webhook jobs given up (outbox full) */
+    bool held;            /* still in the grouping window (no job yet) */
 };
 
 /* The deterministic id (never 0). */

@@ -40,10 +40,7 @@ static struct alert_rec *find_alert(const struct dispatch *d, uint64_t id, size_
     return NULL;
 }
 
-struct alert_rec *dispatch_find(const struct dispatch *d, uint64_t id)
-{
-    return find_alert(d, id, NULL);
-}
+struct alert_rec *dispatch_find(const struct dispatch *d, uint64_t id) { return find_alert(d, id, NULL); }
 
 static void push_ptr(struct alert_rec ***arr, size_t *n, size_t *cap, struct alert_rec *al)
 {
@@ -109,8 +106,9 @@ static void queue_jobs(struct dispatch *d, const struct cw_config *cfg, struct a
 {
     struct cw_buf b = { 0 };
     if (cfg->email_enabled) {
-        struct mail_params mp = { .from = cfg->email_from, .to = cfg->email_to, .n_to = cfg->n_email_to,
-                                  .date_us = cw_wall_us() };
+        struct mail_params mp = {
+            .from = cfg->email_from, .to = cfg->email_to, .n_to = cfg->n_email_to, .date_us = cw_wall_us()
+        };
         mail_build(&b, &mp, list, n);
         char *payload = payload_copy(&b);
         uint64_t *ids = ids_of(list, n);

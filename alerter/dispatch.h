@@ -22,13 +22,13 @@
 #include "common/config/config.h"
 
 struct dispatch {
-    struct outbox *ob;         /* the caller's; its reports come to dispatch_on_delivery */
-    struct storeq *rec;        /* where every change of an alert is recorded */
-    enum save_need unsaved;    /* what changed here since the conductor last asked (dispatch_take_unsaved) */
+    struct outbox *ob;      /* the caller's; its reports come to dispatch_on_delivery */
+    struct storeq *rec;     /* where every change of an alert is recorded */
+    enum save_need unsaved; /* what changed here since the conductor last asked (dispatch_take_unsaved) */
 
     struct alert_rec **alerts; /* raised and not yet done on every channel */
     size_t n_alerts, cap_alerts;
-    struct alert_rec **held;   /* in the grouping window (also in alerts) */
+    struct alert_rec **held; /* in the grouping window (also in alerts) */
     size_t n_held, cap_held;
     struct agroup group;
 

@@ -19,8 +19,9 @@ void endpoints_init(struct endpoints *t, struct dispatch *d)
 static void params_of(const struct cw_config *cfg, const struct cw_endpoint *ep, struct astate_params *p)
 {
     p->alert_threshold = ep->alert_threshold > 0 ? (uint32_t)ep->alert_threshold : 1;
-    p->recovery_threshold = ep->recovery_threshold > 0 ? (uint32_t)ep->recovery_threshold
-                            : cfg->recovery_threshold > 0 ? (uint32_t)cfg->recovery_threshold : 1;
+    p->recovery_threshold = ep->recovery_threshold > 0    ? (uint32_t)ep->recovery_threshold
+                            : cfg->recovery_threshold > 0 ? (uint32_t)cfg->recovery_threshold
+                                                          : 1;
     p->latency_threshold_us = (int64_t)(ep->latency_threshold * 1e6);
     p->renotify_us = (int64_t)(cfg->renotify * 1e6);
     p->tls_expiry_us = cfg->tls_expiry_days > 0 ? (int64_t)cfg->tls_expiry_days * 86400 * 1000000 : 0;

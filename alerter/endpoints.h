@@ -23,29 +23,29 @@
 #include "alerter/state.h"
 #include "common/config/config.h"
 
-#define ENDPOINT_ERROR_KEEP 512  /* bytes of a check's error text kept per endpoint */
+#define ENDPOINT_ERROR_KEEP 512 /* bytes of a check's error text kept per endpoint */
 
 struct endpoint {
     const struct cw_endpoint *ep; /* in the configuration the table was built from */
     struct astate st;
     struct astate_params p;
-    struct {                   /* what the last result applied said */
+    struct { /* what the last result applied said */
         uint16_t status;
         int64_t latency_us;
-        int64_t checked_us;    /* its checked_at, and its worker boot (in memory only) */
+        int64_t checked_us; /* its checked_at, and its worker boot (in memory only) */
         uint64_t boot_id;
-        char *error;           /* the failure's error text while failing; NULL otherwise */
+        char *error; /* the failure's error text while failing; NULL otherwise */
     } last;
-    UT_hash_handle hh;         /* by ep->url */
+    UT_hash_handle hh; /* by ep->url */
 };
 
 struct endpoints {
-    struct endpoint *all;      /* n entries, in the configuration's order */
+    struct endpoint *all; /* n entries, in the configuration's order */
     size_t n;
-    struct endpoint *by_url;   /* uthash head over all */
+    struct endpoint *by_url; /* uthash head over all */
     const struct cw_config *cfg;
-    struct dispatch *d;        /* where new alerts go */
-    int64_t unknown_urls;      /* results of endpoints the configuration does not have */
+    struct dispatch *d;   /* where new alerts go */
+    int64_t unknown_urls; /* results of endpoints the configuration does not have */
 };
 
 /* An empty table whose alerts go to d. */

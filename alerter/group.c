@@ -20,15 +20,9 @@ void agroup_add(struct agroup *g, int64_t now_us, double interval_s)
     g->held++;
 }
 
-bool agroup_due(const struct agroup *g, int64_t now_us)
-{
-    return g->held > 0 && now_us >= g->close_at_us;
-}
+bool agroup_due(const struct agroup *g, int64_t now_us) { return g->held > 0 && now_us >= g->close_at_us; }
 
-int64_t agroup_deadline(const struct agroup *g)
-{
-    return g->held > 0 ? g->close_at_us : INT64_MAX;
-}
+int64_t agroup_deadline(const struct agroup *g) { return g->held > 0 ? g->close_at_us : INT64_MAX; }
 
 bool agroup_is_summary(size_t n, int group_threshold)
 {

@@ -10,8 +10,8 @@
 #include "common/base/clock.h"
 #include "common/base/log.h"
 
-#define DRAIN_MAX 1000    /* bus messages per pass before the outbox gets a turn */
-#define SENDERS_MAX 4096  /* (worker, boot_id) pairs followed for gaps; the least recently seen goes beyond */
+#define DRAIN_MAX 1000   /* bus messages per pass before the outbox gets a turn */
+#define SENDERS_MAX 4096 /* (worker, boot_id) pairs followed for gaps; the least recently seen goes beyond */
 
 void intake_open(struct intake *in, struct bus *bus, const char *address, intake_apply_fn apply, void *ctx)
 {

@@ -28,15 +28,15 @@ enum intake_verdict { INTAKE_APPLIED, INTAKE_IGNORED, INTAKE_LATE };
 typedef enum intake_verdict (*intake_apply_fn)(void *ctx, const struct cw_result *r, int64_t now_mono);
 
 struct intake {
-    struct bus_socket *sock;   /* the results' socket (BUS_RECV_RELIABLE) */
+    struct bus_socket *sock; /* the results' socket (BUS_RECV_RELIABLE) */
     intake_apply_fn apply;
     void *ctx;
 
-    struct seqwin seen;        /* results already applied: a resend is acked, not applied again */
+    struct seqwin seen; /* results already applied: a resend is acked, not applied again */
     char seen_path[PATH_MAX];
-    struct seqgap gaps;        /* per (worker, boot_id): the last seq applied, for counting gaps */
-    struct ackgather acks;     /* results applied, acked once the state file and the seqs are saved */
-    size_t n_acks;             /* ackgather_pending(&acks), kept up to date for the conductor (alerter/main.c) */
+    struct seqgap gaps;    /* per (worker, boot_id): the last seq applied, for counting gaps */
+    struct ackgather acks; /* results applied, acked once the state file and the seqs are saved */
+    size_t n_acks;         /* ackgather_pending(&acks), kept up to date for the conductor (alerter/main.c) */
     struct cw_result results[CW_RESULT_BATCH_MAX];
 
     struct {

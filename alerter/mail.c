@@ -10,7 +10,7 @@
 #include "common/base/clock.h"
 #include "common/config/config.h"
 
-#define LINE_MAX_BYTES 998  /* RFC 5322 2.1.1, without CRLF */
+#define LINE_MAX_BYTES 998 /* RFC 5322 2.1.1, without CRLF */
 #define FOLD_AT 76
 
 void mail_sanitize_header(const char *in, char *out, size_t len)
@@ -43,10 +43,7 @@ static void put_body_text(struct cw_buf *b, const char *s)
     }
 }
 
-static void put_str(struct cw_buf *b, const char *s)
-{
-    cw_buf_put(b, s, strlen(s));
-}
+static void put_str(struct cw_buf *b, const char *s) { cw_buf_put(b, s, strlen(s)); }
 
 /* One body line "Label: value" (value cleaned), CRLF-terminated. */
 static void put_field(struct cw_buf *b, const char *label, const char *value)
@@ -57,8 +54,9 @@ static void put_field(struct cw_buf *b, const char *label, const char *value)
 }
 
 static const char *const wday[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-static const char *const month[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+static const char *const month[] = {
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
+};
 
 void mail_format_date(int64_t wall_us, char *out, size_t len)
 {
@@ -137,8 +135,7 @@ static void put_alert_fields(struct cw_buf *b, const struct alert_rec *a)
     if (a->name[0]) put_field(b, "Name:", a->name);
     if (a->kind == CW_ALERT_TLS_EXPIRY) /* since is the certificate's expiry date */
         snprintf(tmp, sizeof tmp, "TLS certificate %s %s", a->duration_us > 0 ? "expires at" : "expired at", since);
-    else
-        snprintf(tmp, sizeof tmp, "%s since %s", a->kind == CW_ALERT_REMINDER ? "DOWN" : events_word(a->kind), since);
+    else snprintf(tmp, sizeof tmp, "%s since %s", a->kind == CW_ALERT_REMINDER ? "DOWN" : events_word(a->kind), since);
     put_field(b, "State:", tmp);
     switch (a->kind) {
     case CW_ALERT_DOWN:
@@ -215,7 +212,8 @@ void mail_build(struct cw_buf *out, const struct mail_params *mp, struct alert_r
     if (n == 1) {
         const struct alert_rec *a = alerts[0];
         cw_mask_url(a->url, masked, sizeof masked);
-        if (a->name[0]) snprintf(subject, sizeof subject, "[clockwerk] %s: %s (%s)", events_word(a->kind), a->name, masked);
+        if (a->name[0])
+            snprintf(subject, sizeof subject, "[clockwerk] %s: %s (%s)", events_word(a->kind), a->name, masked);
         else snprintf(subject, sizeof subject, "[clockwerk] %s: %s", events_word(a->kind), masked);
     } else {
         unsigned per_kind[CW_ALERT_KIND_MAX + 1] = { 0 };
@@ -239,8 +237,9 @@ void mail_build(struct cw_buf *out, const struct mail_params *mp, struct alert_r
         cw_buf_printf(out, " %s.\r\n\r\n", events_phrase(a->kind));
         put_alert_fields(out, a);
     } else {
-        cw_buf_printf(out, "%zu endpoints changed state within one check interval; they are listed together\r\n"
-                           "instead of one mail each.\r\n",
+        cw_buf_printf(out,
+                      "%zu endpoints changed state within one check interval; they are listed together\r\n"
+                      "instead of one mail each.\r\n",
                       n);
         for (size_t i = 0; i < n; i++) {
             char who[CW_URL_MAX + 1];
@@ -262,7 +261,8 @@ void mail_build_test(struct cw_buf *out, const struct mail_params *mp, uint64_t 
     snprintf(msgid, sizeof msgid, "<test-%016" PRIx64 "@clockwerk>", nonce);
     put_headers(out, mp, msgid, "[clockwerk] test alert");
     cw_format_iso8601(mp->date_us, when, sizeof when);
-    cw_buf_printf(out, "This is a test mail sent by `clockwerk --test-alert` at %s.\r\n"
-                       "If you can read it, the mail settings of Clockwerk work.\r\n\r\n-- \r\nclockwerk alerter\r\n",
+    cw_buf_printf(out,
+                  "This is a test mail sent by `clockwerk --test-alert` at %s.\r\n"
+                  "If you can read it, the mail settings of Clockwerk work.\r\n\r\n-- \r\nclockwerk alerter\r\n",
                   when);
 }

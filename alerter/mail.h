@@ -21,10 +21,10 @@ struct mail_params {
     const char *from;
     char *const *to;
     size_t n_to;
-    int64_t date_us;   /* wall clock for the Date header */
+    int64_t date_us; /* wall clock for the Date header */
 };
 
-#define MAIL_HEADER_VALUE_MAX 200  /* bytes kept of a sanitised free-text header value */
+#define MAIL_HEADER_VALUE_MAX 200 /* bytes kept of a sanitised free-text header value */
 
 /* Copies in to out for use in a header: CR, LF, TAB and other control characters become a space, bytes
  * >= 0x80 become '?', runs of spaces collapse, at most min(len - 1, MAIL_HEADER_VALUE_MAX) bytes. */

@@ -52,15 +52,15 @@
 #define WAIT_MAX_NS 1000000000LL /* the loop looks around at least once a second */
 
 struct alerter {
-    struct proc p;             /* the configuration, the bus, the signalfd */
-    struct bus_socket *pub;    /* stats and alerts for the tap; may be NULL */
-    struct intake in;          /* results from the workers, and their acks */
-    struct endpoints eps;      /* the endpoints' states: results in, alerts out */
-    struct dispatch d;         /* alerts raised and not yet done on every channel */
-    struct outbox *ob;         /* deliveries */
-    struct storeq storeq;      /* alert records to the storer and the tap */
-    struct persist keep;       /* the state file */
-    struct savepolicy save;    /* when it is written */
+    struct proc p;          /* the configuration, the bus, the signalfd */
+    struct bus_socket *pub; /* stats and alerts for the tap; may be NULL */
+    struct intake in;       /* results from the workers, and their acks */
+    struct endpoints eps;   /* the endpoints' states: results in, alerts out */
+    struct dispatch d;      /* alerts raised and not yet done on every channel */
+    struct outbox *ob;      /* deliveries */
+    struct storeq storeq;   /* alert records to the storer and the tap */
+    struct persist keep;    /* the state file */
+    struct savepolicy save; /* when it is written */
     struct proc_period stats;
     struct cw_buf scratch;
 };
@@ -88,8 +88,8 @@ static void alerter_init(struct alerter *a)
     dispatch_init(&a->d, a->ob, &a->storeq);
     intake_load(&a->in, cfg->run_dir);
     persist_load(&a->keep, &a->eps, &a->d, cfg, cw_mono_us());
-    log_info("alerter running: %zu endpoints, email %s, %zu webhook(s), group_threshold %d, renotify %.0f s",
-             a->eps.n, cfg->email_enabled ? "on" : "off", cfg->n_webhooks, cfg->group_threshold, cfg->renotify);
+    log_info("alerter running: %zu endpoints, email %s, %zu webhook(s), group_threshold %d, renotify %.0f s", a->eps.n,
+             cfg->email_enabled ? "on" : "off", cfg->n_webhooks, cfg->group_threshold, cfg->renotify);
 }
 
 static void alerter_free(struct alerter *a)
@@ -144,8 +144,7 @@ static void publish_stats(struct alerter *a)
     proc_stats_add(&st, "acks_waiting", (int64_t)a->in.n_acks);
     proc_stats_add(&st, "dropped_malformed", a->in.c.malformed);
     proc_stats_add(&st, "bus_refused", (int64_t)bus_refused_clients(a->p.bus));
-    if (proc_stats_encode(&st, &a->scratch) == 0)
-        (void)bus_send(a->pub, CW_MSG_STATS, a->scratch.data, a->scratch.len);
+    if (proc_stats_encode(&st, &a->scratch) == 0) (void)bus_send(a->pub, CW_MSG_STATS, a->scratch.data, a->scratch.len);
 }
 
 static void reload(struct alerter *a)
@@ -221,8 +220,8 @@ static void wait_for_work(struct alerter *a, int bus_sock_fd)
                                     { .fd = a->p.sigfd, .events = CURL_WAIT_POLLIN },
                                     { .fd = storeq_fd(&a->storeq), .events = CURL_WAIT_POLLIN } };
     int nfds = 0;
-    CURLMcode mc = curl_multi_poll(outbox_multi(a->ob), extra, extra[2].fd >= 0 ? 3 : 2,
-                                   proc_wake_ms(&w, ns_of_us(now)), &nfds);
+    CURLMcode mc =
+        curl_multi_poll(outbox_multi(a->ob), extra, extra[2].fd >= 0 ? 3 : 2, proc_wake_ms(&w, ns_of_us(now)), &nfds);
     if (mc != CURLM_OK) log_error("curl_multi_poll: %s", curl_multi_strerror(mc));
 }
 

@@ -20,10 +20,10 @@ static const unsigned parallel_limit[2] = { OUTBOX_MAIL_PARALLEL, OUTBOX_HOOK_PA
 
 struct outbox_transfer {
     CURL *easy;
-    struct curl_slist *list;   /* recipients (mail) or headers (webhook) */
-    size_t sent;               /* bytes of the payload handed to libcurl (mail) */
+    struct curl_slist *list; /* recipients (mail) or headers (webhook) */
+    size_t sent;             /* bytes of the payload handed to libcurl (mail) */
     char errbuf[CURL_ERROR_SIZE];
-    char resp[160];            /* start of the webhook's response body, for logs */
+    char resp[160]; /* start of the webhook's response body, for logs */
     size_t resp_len;
     struct outbox_job *job;
 };
@@ -31,8 +31,8 @@ struct outbox_transfer {
 struct smtp_settings {
     bool enabled;
     char *url;
-    char *from;                /* "<addr>" */
-    char **to;                 /* "<addr>" each */
+    char *from; /* "<addr>" */
+    char **to;  /* "<addr>" each */
     size_t n_to;
     char *user;
     char *password;
@@ -221,7 +221,10 @@ static struct outbox_transfer *transfer_new(const struct smtp_settings *smtp, st
     }
     CURL *e = x->easy;
     CURLcode rc = CURLE_OK;
-#define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val); } while (0)
+#define SET(opt, val)                                           \
+    do {                                                        \
+        if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val); \
+    } while (0)
     SET(CURLOPT_PRIVATE, x);
     SET(CURLOPT_ERRORBUFFER, x->errbuf);
     SET(CURLOPT_NOSIGNAL, 1L);
@@ -383,10 +386,7 @@ void outbox_run(struct outbox *ob, int64_t now_us)
     }
 }
 
-void *outbox_multi(struct outbox *ob)
-{
-    return ob->multi;
-}
+void *outbox_multi(struct outbox *ob) { return ob->multi; }
 
 long outbox_timeout_ms(struct outbox *ob, int64_t now_us)
 {
@@ -402,15 +402,9 @@ long outbox_timeout_ms(struct outbox *ob, int64_t now_us)
     return t;
 }
 
-size_t outbox_count(const struct outbox *ob)
-{
-    return ob->n;
-}
+size_t outbox_count(const struct outbox *ob) { return ob->n; }
 
-const struct outbox_job *outbox_job_at(const struct outbox *ob, size_t i)
-{
-    return i < ob->n ? ob->jobs[i] : NULL;
-}
+const struct outbox_job *outbox_job_at(const struct outbox *ob, size_t i) { return i < ob->n ? ob->jobs[i] : NULL; }
 
 struct send_now_result {
     bool finished;

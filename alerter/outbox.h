@@ -28,15 +28,15 @@
 enum outbox_channel { OUTBOX_MAIL = 0, OUTBOX_WEBHOOK = 1 };
 
 struct outbox_job {
-    uint64_t key;           /* message key: the Message-ID's id, or the webhook body's alert id */
-    uint8_t channel;        /* enum outbox_channel */
-    char *target;           /* webhook URL; NULL for mail */
-    uint64_t *alert_ids;    /* the alerts it carries */
+    uint64_t key;        /* message key: the Message-ID's id, or the webhook body's alert id */
+    uint8_t channel;     /* enum outbox_channel */
+    char *target;        /* webhook URL; NULL for mail */
+    uint64_t *alert_ids; /* the alerts it carries */
     size_t n_ids;
-    char *payload;          /* the mail or the JSON body, NUL-terminated */
+    char *payload; /* the mail or the JSON body, NUL-terminated */
     size_t payload_len;
-    uint32_t attempts;      /* failed attempts so far */
-    int64_t next_try_us;    /* monotonic; 0: as soon as possible */
+    uint32_t attempts;            /* failed attempts so far */
+    int64_t next_try_us;          /* monotonic; 0: as soon as possible */
     struct outbox_transfer *xfer; /* non-NULL while in flight */
 };
 

@@ -36,7 +36,8 @@ static void gather(struct statefile_data *d, const struct endpoints *t, const st
     for (size_t i = 0; i < t->n; i++) {
         const struct endpoint *e = &t->all[i];
         if (!worth_saving(&e->st)) continue;
-        d->eps[d->n_eps++] = (struct statefile_endpoint){ .url = e->ep->url, .st = e->st,
+        d->eps[d->n_eps++] = (struct statefile_endpoint){ .url = e->ep->url,
+                                                          .st = e->st,
                                                           .last_status = e->last.status,
                                                           .last_latency_us = e->last.latency_us,
                                                           .last_error = e->last.error };
@@ -49,9 +50,14 @@ static void gather(struct statefile_data *d, const struct endpoints *t, const st
     d->jobs = cw_xcalloc(d->n_jobs ? d->n_jobs : 1, sizeof *d->jobs);
     for (size_t i = 0; i < d->n_jobs; i++) {
         const struct outbox_job *j = outbox_job_at(ob, i);
-        d->jobs[i] = (struct statefile_job){ .key = j->key, .channel = j->channel, .target = j->target,
-                                             .ids = j->alert_ids, .n_ids = j->n_ids, .payload = j->payload,
-                                             .payload_len = j->payload_len, .attempts = j->attempts };
+        d->jobs[i] = (struct statefile_job){ .key = j->key,
+                                             .channel = j->channel,
+                                             .target = j->target,
+                                             .ids = j->alert_ids,
+                                             .n_ids = j->n_ids,
+                                             .payload = j->payload,
+                                             .payload_len = j->payload_len,
+                                             .attempts = j->attempts };
     }
 }
 

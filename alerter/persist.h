@@ -22,8 +22,8 @@
 #include "common/config/config.h"
 
 struct persist {
-    char path[PATH_MAX];       /* run_dir/STATEFILE_NAME */
-    int64_t saves, errors;     /* state files written; failed writes of either file */
+    char path[PATH_MAX];   /* run_dir/STATEFILE_NAME */
+    int64_t saves, errors; /* state files written; failed writes of either file */
 };
 
 /* Sets the path under run_dir (too long: exit 2). */

@@ -1,19 +1,20 @@
 /* alerter/savepolicy.c — when the state file must be written (see savepolicy.h). */
 #include "alerter/savepolicy.h"
 
-void savepolicy_note(struct savepolicy *sp, enum save_need need)
-{
-    sp->need = save_need_max(sp->need, need);
-}
+void savepolicy_note(struct savepolicy *sp, enum save_need need) { sp->need = save_need_max(sp->need, need); }
 
 bool savepolicy_due(const struct savepolicy *sp, int64_t now_us, bool acks_waiting)
 {
     int64_t since = now_us - sp->last_save_us;
     switch (sp->need) {
-    case SAVE_NOW: return true;
-    case SAVE_SOON: return since >= SAVE_SOON_US || (acks_waiting && since >= SAVE_ACK_US);
-    case SAVE_LIGHT: return since >= SAVE_LIGHT_US || (acks_waiting && since >= SAVE_ACK_US);
-    case SAVE_NONE: break;
+    case SAVE_NOW:
+        return true;
+    case SAVE_SOON:
+        return since >= SAVE_SOON_US || (acks_waiting && since >= SAVE_ACK_US);
+    case SAVE_LIGHT:
+        return since >= SAVE_LIGHT_US || (acks_waiting && since >= SAVE_ACK_US);
+    case SAVE_NONE:
+        break;
     }
     return false;
 }

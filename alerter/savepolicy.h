@@ -26,8 +26,8 @@
 enum save_need { SAVE_NONE = 0, SAVE_LIGHT, SAVE_SOON, SAVE_NOW };
 
 struct savepolicy {
-    enum save_need need;      /* the highest level noted since the last save */
-    int64_t last_save_us;     /* monotonic; 0 before the first save */
+    enum save_need need;  /* the highest level noted since the last save */
+    int64_t last_save_us; /* monotonic; 0 before the first save */
 };
 
 static inline enum save_need save_need_max(enum save_need a, enum save_need b) { return a > b ? a : b; }

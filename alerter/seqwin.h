@@ -28,24 +28,24 @@
 struct seqwin_entry {
     uint32_t worker;
     uint64_t boot_id;
-    uint64_t hi;                  /* every seq <= hi was applied (or passed over) */
-    uint64_t bits[SEQWIN_WORDS];  /* bit i: seq hi + 1 + i was applied */
-    uint64_t used;                /* the table's clock at the last accept: for eviction */
+    uint64_t hi;                 /* every seq <= hi was applied (or passed over) */
+    uint64_t bits[SEQWIN_WORDS]; /* bit i: seq hi + 1 + i was applied */
+    uint64_t used;               /* the table's clock at the last accept: for eviction */
 };
 
 struct seqwin {
     struct seqwin_entry *e;
     size_t n, cap;
     uint64_t clock;
-    bool dirty;                   /* changed since the last save */
+    bool dirty; /* changed since the last save */
 };
 
 void seqwin_init(struct seqwin *w);
 void seqwin_free(struct seqwin *w);
 enum seqwin_verdict {
-    SEQWIN_NEW,   /* never seen, and above every seq seen of its boot: apply it */
-    SEQWIN_DUP,   /* seen before (a resend): do not apply it again */
-    SEQWIN_LATE,  /* never seen, but a later seq of its boot was (a resend that overtook it): applying it
+    SEQWIN_NEW,  /* never seen, and above every seq seen of its boot: apply it */
+    SEQWIN_DUP,  /* seen before (a resend): do not apply it again */
+    SEQWIN_LATE, /* never seen, but a later seq of its boot was (a resend that overtook it): applying it
                    * now would feed the state machine an older check after a newer one; do not apply it */
 };
 /* Records seq as seen for (worker, boot_id) and says what it is. seq 0 is SEQWIN_DUP. */

@@ -12,10 +12,7 @@ void astate_init(struct astate *s)
     s->speed = ASTATE_SPEED_UNKNOWN;
 }
 
-static uint32_t at_least_one(uint32_t v)
-{
-    return v ? v : 1;
-}
+static uint32_t at_least_one(uint32_t v) { return v ? v : 1; }
 
 static struct astate_event *next_event(struct astate_event *ev, unsigned *n)
 {
@@ -127,11 +124,11 @@ unsigned astate_feed(struct astate *s, const struct astate_params *p, bool ok, i
     return feed_speed(s, p, latency_us, checked_at_us, ev, n);
 }
 
-unsigned astate_feed_tls(struct astate *s, const struct astate_params *p, int64_t expires_at_us,
-                         int64_t checked_at_us, struct astate_event *ev)
+unsigned astate_feed_tls(struct astate *s, const struct astate_params *p, int64_t expires_at_us, int64_t checked_at_us,
+                         struct astate_event *ev)
 {
     if (expires_at_us == 0 || p->tls_expiry_us <= 0) return 0;
-    if (expires_at_us == s->tls_notified_us) return 0;      /* this certificate's date was alerted already */
+    if (expires_at_us == s->tls_notified_us) return 0; /* this certificate's date was alerted already */
     int64_t left = expires_at_us - checked_at_us;
     if (left > p->tls_expiry_us) return 0;
     s->tls_notified_us = expires_at_us;
@@ -147,17 +144,23 @@ unsigned astate_feed_tls(struct astate *s, const struct astate_params *p, int64_
 const char *astate_avail_name(unsigned avail)
 {
     switch (avail) {
-    case ASTATE_UP: return "up";
-    case ASTATE_DOWN: return "down";
-    default: return "unknown";
+    case ASTATE_UP:
+        return "up";
+    case ASTATE_DOWN:
+        return "down";
+    default:
+        return "unknown";
     }
 }
 
 const char *astate_speed_name(unsigned speed)
 {
     switch (speed) {
-    case ASTATE_FAST: return "fast";
-    case ASTATE_SLOW: return "slow";
-    default: return "unknown";
+    case ASTATE_FAST:
+        return "fast";
+    case ASTATE_SLOW:
+        return "slow";
+    default:
+        return "unknown";
     }
 }

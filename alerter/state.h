@@ -29,41 +29,41 @@ enum astate_avail { ASTATE_UNKNOWN = 0, ASTATE_UP = 1, ASTATE_DOWN = 2 };
 enum astate_speed { ASTATE_SPEED_UNKNOWN = 0, ASTATE_FAST = 1, ASTATE_SLOW = 2 };
 
 struct astate_params {
-    uint32_t alert_threshold;      /* consecutive failures before DOWN, slow/fast checks before SLOW/FAST; >= 1 */
-    uint32_t recovery_threshold;   /* consecutive successes before UP; >= 1 */
-    int64_t latency_threshold_us;  /* <= 0: no speed tracking */
-    int64_t renotify_us;           /* 0: no reminders */
-    int64_t tls_expiry_us;         /* alert this long before a certificate expires; 0: no expiry alerts */
+    uint32_t alert_threshold;     /* consecutive failures before DOWN, slow/fast checks before SLOW/FAST; >= 1 */
+    uint32_t recovery_threshold;  /* consecutive successes before UP; >= 1 */
+    int64_t latency_threshold_us; /* <= 0: no speed tracking */
+    int64_t renotify_us;          /* 0: no reminders */
+    int64_t tls_expiry_us;        /* alert this long before a certificate expires; 0: no expiry alerts */
 };
 
 struct astate {
-    uint8_t avail;            /* enum astate_avail */
-    uint8_t speed;            /* enum astate_speed */
-    uint32_t fail_run;        /* consecutive failed checks */
-    uint32_t ok_run;          /* consecutive successful checks */
-    uint32_t slow_run;        /* consecutive slow successful checks */
-    uint32_t fast_run;        /* consecutive fast successful checks */
-    uint32_t failed_count;    /* failed checks since the current DOWN began */
-    uint32_t reminders;       /* reminders raised during the current DOWN */
-    int64_t fail_since_us;    /* first failure of the current failure run */
-    int64_t ok_since_us;      /* first success of the current success run */
-    int64_t slow_since_us;    /* first check of the current slow run */
-    int64_t fast_since_us;    /* first check of the current fast run */
-    int64_t state_since_us;   /* when the current availability state began */
-    int64_t speed_since_us;   /* when the current speed state began */
-    int64_t last_notify_us;   /* DOWN: checked_at of the DOWN alert or of the last reminder */
-    int64_t tls_notified_us;  /* the certificate expiry date last alerted (0: none) */
+    uint8_t avail;           /* enum astate_avail */
+    uint8_t speed;           /* enum astate_speed */
+    uint32_t fail_run;       /* consecutive failed checks */
+    uint32_t ok_run;         /* consecutive successful checks */
+    uint32_t slow_run;       /* consecutive slow successful checks */
+    uint32_t fast_run;       /* consecutive fast successful checks */
+    uint32_t failed_count;   /* failed checks since the current DOWN began */
+    uint32_t reminders;      /* reminders raised during the current DOWN */
+    int64_t fail_since_us;   /* first failure of the current failure run */
+    int64_t ok_since_us;     /* first success of the current success run */
+    int64_t slow_since_us;   /* first check of the current slow run */
+    int64_t fast_since_us;   /* first check of the current fast run */
+    int64_t state_since_us;  /* when the current availability state began */
+    int64_t speed_since_us;  /* when the current speed state began */
+    int64_t last_notify_us;  /* DOWN: checked_at of the DOWN alert or of the last reminder */
+    int64_t tls_notified_us; /* the certificate expiry date last alerted (0: none) */
 };
 
 struct astate_event {
-    uint8_t kind;             /* enum cw_alert_kind */
-    int64_t since_us;         /* when the new state began (part of the alert id) */
-    int64_t at_us;            /* checked_at of the check that made the transition */
-    int64_t duration_us;      /* UP: downtime; FAST: how long it was slow; REMINDER: down so far;
+    uint8_t kind;        /* enum cw_alert_kind */
+    int64_t since_us;    /* when the new state began (part of the alert id) */
+    int64_t at_us;       /* checked_at of the check that made the transition */
+    int64_t duration_us; /* UP: downtime; FAST: how long it was slow; REMINDER: down so far;
                                * TLS_EXPIRY: time left until the certificate expires (< 0: expired); else 0 */
-    uint32_t count;           /* DOWN/REMINDER/UP: failed checks; SLOW: slow checks in a row;
+    uint32_t count;      /* DOWN/REMINDER/UP: failed checks; SLOW: slow checks in a row;
                                * TLS_EXPIRY: whole days left (0 when less than a day or expired); else 0 */
-    uint32_t seq;             /* REMINDER: 1, 2, ...; 0 otherwise (part of the alert id) */
+    uint32_t seq;        /* REMINDER: 1, 2, ...; 0 otherwise (part of the alert id) */
 };
 
 #define ASTATE_MAX_EVENTS 2
@@ -78,8 +78,8 @@ unsigned astate_feed(struct astate *s, const struct astate_params *p, bool ok, i
 
 /* Feeds the certificate expiry a check reported (0: none, nothing happens). Returns 1 with *ev filled when
  * a TLS_EXPIRY alert is due (see above), else 0. */
-unsigned astate_feed_tls(struct astate *s, const struct astate_params *p, int64_t expires_at_us,
-                         int64_t checked_at_us, struct astate_event *ev);
+unsigned astate_feed_tls(struct astate *s, const struct astate_params *p, int64_t expires_at_us, int64_t checked_at_us,
+                         struct astate_event *ev);
 
 /* "up", "down", "unknown"; "fast", "slow", "unknown" — for logs and the state file. */
 const char *astate_avail_name(unsigned avail);

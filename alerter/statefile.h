@@ -32,13 +32,13 @@ struct statefile_endpoint {
     struct astate st;
     uint16_t last_status;
     int64_t last_latency_us;
-    char *last_error;         /* "" when none */
+    char *last_error; /* "" when none */
 };
 
 struct statefile_job {
     uint64_t key;
     uint8_t channel;
-    char *target;             /* NULL for mail */
+    char *target; /* NULL for mail */
     uint64_t *ids;
     size_t n_ids;
     char *payload;
@@ -52,7 +52,7 @@ struct statefile_data {
     struct statefile_endpoint *eps;
     size_t n_eps;
     struct alert_rec **alerts;
-    bool *alert_held;         /* per alert: still in the grouping window, no job yet */
+    bool *alert_held; /* per alert: still in the grouping window, no job yet */
     size_t n_alerts;
     struct statefile_job *jobs;
     size_t n_jobs;

@@ -72,10 +72,7 @@ long storeq_timeout_ms(const struct storeq *s)
     return t;
 }
 
-int storeq_fd(const struct storeq *s)
-{
-    return s->has_q ? bus_fd(s->store) : -1;
-}
+int storeq_fd(const struct storeq *s) { return s->has_q ? bus_fd(s->store) : -1; }
 
 void storeq_drain(struct storeq *s)
 {

@@ -15,9 +15,9 @@
 #include "common/base/util.h"
 
 struct storeq {
-    struct bus_socket *store;  /* to the storer; NULL when the configuration wants no storer */
-    struct bus_socket *pub;    /* to the tap, set by the caller (its own: stats go out on it too); may be NULL */
-    struct ackq q;             /* alert records to the storer, kept until acked (common/bus/ackq.h) */
+    struct bus_socket *store; /* to the storer; NULL when the configuration wants no storer */
+    struct bus_socket *pub;   /* to the tap, set by the caller (its own: stats go out on it too); may be NULL */
+    struct ackq q;            /* alert records to the storer, kept until acked (common/bus/ackq.h) */
     bool has_q;
     struct cw_buf scratch;
 };

@@ -33,8 +33,9 @@ static int send_and_report(const struct cw_config *cfg, uint8_t channel, const c
 
 static int test_mail(const struct cw_config *cfg, struct cw_buf *b)
 {
-    struct mail_params mp = { .from = cfg->email_from, .to = cfg->email_to, .n_to = cfg->n_email_to,
-                              .date_us = cw_wall_us() };
+    struct mail_params mp = {
+        .from = cfg->email_from, .to = cfg->email_to, .n_to = cfg->n_email_to, .date_us = cw_wall_us()
+    };
     mail_build_test(b, &mp, cw_boot_id());
     printf("test mail to %zu recipient(s) via %s://%s:%d: ", cfg->n_email_to,
            cfg->smtp_tls == CW_SMTP_TLS ? "smtps" : "smtp", cfg->smtp_host, cfg->smtp_port);

@@ -21,7 +21,11 @@
 #define MAX_CONN 65536
 
 static volatile sig_atomic_t stop_flag;
-static void on_term(int sig) { (void)sig; stop_flag = 1; }
+static void on_term(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
 
 static long long now_ms(void)
 {
@@ -30,7 +34,10 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-struct pending { int fd; long long due; };
+struct pending {
+    int fd;
+    long long due;
+};
 
 int main(int argc, char **argv)
 {
@@ -47,7 +54,8 @@ int main(int argc, char **argv)
     int ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     int one = 1;
     setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((unsigned short)port),
+    struct sockaddr_in sa = { .sin_family = AF_INET,
+                              .sin_port = htons((unsigned short)port),
                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     if (ls < 0 || bind(ls, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(ls, 4096) != 0) {
         perror("delay_server: listen");
@@ -82,10 +90,16 @@ int main(int argc, char **argv)
             }
             char buf[4096];
             ssize_t r = read(fd, buf, sizeof buf);
-            if (r <= 0) { close(fd); continue; }
+            if (r <= 0) {
+                close(fd);
+                continue;
+            }
             /* A request's headers fit one read on loopback; answer once, after the delay. */
             epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
-            if (tail - head >= MAX_CONN) { close(fd); continue; }
+            if (tail - head >= MAX_CONN) {
+                close(fd);
+                continue;
+            }
             queue[tail % MAX_CONN] = (struct pending){ fd, now_ms() + delay };
             tail++;
         }

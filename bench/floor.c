@@ -98,8 +98,9 @@ int main(int argc, char **argv)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     double user = tv_s(ru.ru_utime), sys = tv_s(ru.ru_stime);
-    printf("floor checks=%ld seconds=%.3f cpu_user=%.3f cpu_sys=%.3f checks_per_s=%.0f cpu_us_per_check=%.1f errors=%ld\n",
-           done, elapsed, user, sys, (double)done / elapsed, (user + sys) * 1e6 / (double)(done ? done : 1), errors);
+    printf(
+        "floor checks=%ld seconds=%.3f cpu_user=%.3f cpu_sys=%.3f checks_per_s=%.0f cpu_us_per_check=%.1f errors=%ld\n",
+        done, elapsed, user, sys, (double)done / elapsed, (user + sys) * 1e6 / (double)(done ? done : 1), errors);
     for (long i = 0; i < inflight; i++)
         if (easy[i]) curl_easy_cleanup(easy[i]);
     free(easy);

@@ -21,10 +21,7 @@
 #include "common/base/util.h"
 #include "storer/backend.h"
 
-static int exit_code(int rc)
-{
-    return rc == STORE_OK ? 0 : rc == STORE_RETRY ? 3 : 4;
-}
+static int exit_code(int rc) { return rc == STORE_OK ? 0 : rc == STORE_RETRY ? 3 : 4; }
 
 static void usage(void)
 {
@@ -56,9 +53,8 @@ static int run_bench(const struct store_backend *be, const struct cw_config *cfg
                      uint32_t worker, long n_urls)
 {
     struct store_db *db = connect_db(be, cfg);
-    char (*urls)[64] = cw_xcalloc((size_t)n_urls, sizeof *urls);
-    for (long i = 0; i < n_urls; i++)
-        snprintf(urls[i], sizeof urls[i], "http://127.0.0.1:9/bench/%ld", i);
+    char(*urls)[64] = cw_xcalloc((size_t)n_urls, sizeof *urls);
+    for (long i = 0; i < n_urls; i++) snprintf(urls[i], sizeof urls[i], "http://127.0.0.1:9/bench/%ld", i);
 
     struct store_batch b = { 0 };
     b.checks = cw_xcalloc((size_t)batch_size, sizeof *b.checks);
@@ -165,12 +161,12 @@ static int verify_write(const struct store_backend *be, struct store_db *db, cha
     struct store_alert alerts[1];
     verify_checks(checks);
     verify_alert(&alerts[0]);
-    struct store_batch b = { .checks = checks, .n_checks = 4, .cap_checks = 4, .alerts = alerts, .n_alerts = 1,
-                             .cap_alerts = 1 };
+    struct store_batch b = {
+        .checks = checks, .n_checks = 4, .cap_checks = 4, .alerts = alerts, .n_alerts = 1, .cap_alerts = 1
+    };
     int rc = STORE_OK;
     for (int round = 0; round < 2 && rc == STORE_OK; round++) {
-        if (round == 1)
-            alerts[0].a.email_state = CW_DELIVERY_SENT; /* the same alert again: delivery state updated */
+        if (round == 1) alerts[0].a.email_state = CW_DELIVERY_SENT; /* the same alert again: delivery state updated */
         rc = be->write_batch(db, &b, err, errlen);
     }
     /* An empty batch and a batch of only already-stored rows are fine too. */
@@ -195,18 +191,15 @@ static int run_verify(const struct store_backend *be, const struct cw_config *cf
         { .url = "http://127.0.0.1:1/unnamed" },
     };
     int rc = be->sync_endpoints(db, eps, 2, err, sizeof err);
-    if (rc == STORE_OK)
-        rc = be->sync_endpoints(db, eps, 2, err, sizeof err); /* again: nothing changes */
+    if (rc == STORE_OK) rc = be->sync_endpoints(db, eps, 2, err, sizeof err); /* again: nothing changes */
     if (rc != STORE_OK) {
         printf("sync_endpoints: %s\n", err);
         be->close(db);
         return exit_code(rc);
     }
     rc = verify_write(be, db, err, sizeof err);
-    if (rc != STORE_OK)
-        printf("write_batch: %s: %s\n", rc == STORE_RETRY ? "retry" : "fatal", err);
-    else
-        printf("verify: written\n");
+    if (rc != STORE_OK) printf("write_batch: %s: %s\n", rc == STORE_RETRY ? "retry" : "fatal", err);
+    else printf("verify: written\n");
     be->close(db);
     return exit_code(rc);
 }
@@ -240,8 +233,7 @@ int main(int argc, char **argv)
         else if (a[0] != '-' && !mode) mode = a;
         else usage();
     }
-    if (!mode || rows < 1 || batch < 1 || n_urls < 1)
-        usage();
+    if (!mode || rows < 1 || batch < 1 || n_urls < 1) usage();
     log_init("store_bench", getenv("STORE_BENCH_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_WARN);
 
     const struct store_backend *be;
@@ -258,10 +250,8 @@ int main(int argc, char **argv)
         usage();
     }
 
-    if (!strcmp(mode, "bench"))
-        return run_bench(be, &cfg, rows, batch, worker, n_urls);
-    if (!strcmp(mode, "verify"))
-        return run_verify(be, &cfg);
+    if (!strcmp(mode, "bench")) return run_bench(be, &cfg, rows, batch, worker, n_urls);
+    if (!strcmp(mode, "verify")) return run_verify(be, &cfg);
     if (!strcmp(mode, "open")) {
         struct store_db *db = connect_db(be, &cfg);
         printf("open: ok\n");

@@ -14,10 +14,7 @@
 #include "common/proc/proc.h"
 
 /* bus_relay_run's stop test: the signalfd is readable. */
-static bool term_came(void *sigfd)
-{
-    return proc_signals(*(int *)sigfd) & PROC_SIG_TERM;
-}
+static bool term_came(void *sigfd) { return proc_signals(*(int *)sigfd) & PROC_SIG_TERM; }
 
 int main(void)
 {
@@ -25,8 +22,8 @@ int main(void)
     proc_init(&p, &(struct proc_opts){ .name = "relay", .open_bus = true });
     char err[512];
     log_info("relaying %s -> %s", p.cfg->publish_address, p.cfg->tap_address);
-    int rc = bus_relay_run(p.bus, p.cfg->publish_address, p.cfg->tap_address, p.sigfd, term_came, &p.sigfd, err,
-                           sizeof err);
+    int rc =
+        bus_relay_run(p.bus, p.cfg->publish_address, p.cfg->tap_address, p.sigfd, term_came, &p.sigfd, err, sizeof err);
     if (rc != 0) log_error("%s", err);
     else log_debug("SIGTERM: stopping");
     proc_close(&p);

@@ -16,9 +16,12 @@
 const struct store_backend *store_backend_for(enum cw_db_driver driver)
 {
     switch (driver) {
-    case CW_DB_SQLITE: return &store_backend_sqlite;
-    case CW_DB_POSTGRES: return &store_backend_postgres;
-    case CW_DB_MYSQL: return &store_backend_mysql;
+    case CW_DB_SQLITE:
+        return &store_backend_sqlite;
+    case CW_DB_POSTGRES:
+        return &store_backend_postgres;
+    case CW_DB_MYSQL:
+        return &store_backend_mysql;
     }
     return NULL;
 }
@@ -29,15 +32,13 @@ void store_one_line(const char *msg, char *out, size_t outlen)
 {
     size_t o = 0;
     bool space = false;
-    if (outlen == 0)
-        return;
+    if (outlen == 0) return;
     for (const char *p = msg ? msg : ""; *p && o + 1 < outlen; p++) {
         if (*p == '\n' || *p == '\r' || *p == '\t' || *p == ' ') {
             space = o > 0;
             continue;
         }
-        if (space && o + 2 < outlen)
-            out[o++] = ' ';
+        if (space && o + 2 < outlen) out[o++] = ' ';
         space = false;
         out[o++] = *p;
     }
@@ -51,12 +52,9 @@ size_t store_clean_text(const char *s, char *out, size_t cap)
     while (*p) {
         size_t n = cw_utf8_seq_len(p);
         size_t w = n ? n : 1;
-        if (o + w + 1 > cap)
-            break;
-        if (n)
-            memcpy(out + o, p, n);
-        else
-            out[o] = '?';
+        if (o + w + 1 > cap) break;
+        if (n) memcpy(out + o, p, n);
+        else out[o] = '?';
         o += w;
         p += w;
     }
@@ -69,8 +67,7 @@ char *store_clean_text_dup(const char *s, size_t *len)
     size_t cap = strlen(s) + 1;
     char *out = cw_xmalloc(cap);
     size_t n = store_clean_text(s, out, cap);
-    if (len)
-        *len = n;
+    if (len) *len = n;
     return out;
 }
 
@@ -87,13 +84,14 @@ bool store_utc_ms(int64_t us, struct tm *tm, int *ms)
 struct store_ep_entry {
     UT_hash_handle hh;
     int64_t id;
-    char url[];      /* the key, owned */
+    char url[]; /* the key, owned */
 };
 
 void store_ep_cache_clear(struct store_ep_cache *c)
 {
     struct store_ep_entry *e, *next;
-    HASH_ITER(hh, c->by_url, e, next) {
+    HASH_ITER(hh, c->by_url, e, next)
+    {
         HASH_DEL(c->by_url, e);
         free(e);
     }
@@ -104,8 +102,7 @@ bool store_ep_cache_get(const struct store_ep_cache *c, const char *url, int64_t
 {
     struct store_ep_entry *e;
     HASH_FIND_STR(c->by_url, url, e);
-    if (!e)
-        return false;
+    if (!e) return false;
     *id = e->id;
     return true;
 }

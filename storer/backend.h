@@ -41,17 +41,17 @@ enum { STORE_OK = 0, STORE_RETRY = -1, STORE_FATAL = -2 };
 
 /* A batch owns copies of everything it holds (the bus payloads are released after decoding). */
 struct store_check {
-    struct cw_result r;   /* r.url and r.error point into the batch's own string storage */
+    struct cw_result r; /* r.url and r.error point into the batch's own string storage */
 };
 struct store_alert {
-    struct cw_alert a;    /* strings point into the batch's own string storage */
+    struct cw_alert a; /* strings point into the batch's own string storage */
 };
 struct store_batch {
     struct store_check *checks;
     size_t n_checks, cap_checks;
     struct store_alert *alerts;
     size_t n_alerts, cap_alerts;
-    char *strings;        /* arena for the strings above */
+    char *strings; /* arena for the strings above */
     size_t strings_len, strings_cap;
 };
 
@@ -96,8 +96,8 @@ bool store_utc_ms(int64_t us, struct tm *tm, int *ms);
  * it and frees the rest. */
 struct store_ep_entry;
 struct store_ep_cache {
-    struct store_ep_entry *by_url;  /* the uthash head */
-    size_t n;                       /* entries */
+    struct store_ep_entry *by_url; /* the uthash head */
+    size_t n;                      /* entries */
 };
 bool store_ep_cache_get(const struct store_ep_cache *c, const char *url, int64_t *id);
 void store_ep_cache_put(struct store_ep_cache *c, const char *url, int64_t id);

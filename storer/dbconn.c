@@ -65,8 +65,7 @@ int dbconn_open(struct dbconn *c, const struct cw_config *cfg, int64_t now, size
     if (c->down_logged)
         log_info("database is back (%s): writing %zu held results%s", c->be->name, held_rows,
                  spool_pending ? " and replaying the spool" : "");
-    else if (!c->was_up)
-        log_info("storing to %s", c->be->name);
+    else if (!c->was_up) log_info("storing to %s", c->be->name);
     c->down_logged = false;
     c->was_up = true;
     return STORE_OK;

@@ -17,12 +17,12 @@
 
 struct dbconn {
     const struct store_backend *be;
-    struct store_db *db;   /* NULL while the database is away */
-    bool was_up;           /* connected once since start */
-    bool down_logged;      /* this outage was logged */
-    int64_t reconnect_at;  /* monotonic ns: the next attempt while away */
-    int64_t backoff;       /* ns */
-    struct ratelimit rl;   /* "database warnings" */
+    struct store_db *db;  /* NULL while the database is away */
+    bool was_up;          /* connected once since start */
+    bool down_logged;     /* this outage was logged */
+    int64_t reconnect_at; /* monotonic ns: the next attempt while away */
+    int64_t backoff;      /* ns */
+    struct ratelimit rl;  /* "database warnings" */
 };
 
 void dbconn_init(struct dbconn *c, const struct store_backend *be);

@@ -75,8 +75,7 @@ void storer_seal(struct storer *s, int64_t now, bool force)
 void storer_connect(struct storer *s, int64_t now)
 {
     char err[512];
-    if (dbconn_open(&s->db, s->p.cfg, now, s->held.rows, store_spool_pending(s->spool), err, sizeof err) ==
-        STORE_FATAL)
+    if (dbconn_open(&s->db, s->p.cfg, now, s->held.rows, store_spool_pending(s->spool), err, sizeof err) == STORE_FATAL)
         storer_die(s, 2, "database: %s", err);
 }
 

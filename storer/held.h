@@ -20,8 +20,8 @@ struct held_batch {
 struct held_queue {
     struct held_batch *ring;
     size_t head, count, cap;
-    size_t rows;                              /* in the batches queued */
-    struct store_batch *spare[HELD_SPARES];   /* emptied batches kept for reuse */
+    size_t rows;                            /* in the batches queued */
+    struct store_batch *spare[HELD_SPARES]; /* emptied batches kept for reuse */
     size_t n_spare;
 };
 

@@ -46,8 +46,8 @@
 #define STATS_EVERY_NS 1000000000LL
 #define DRAIN_QUIET_NS 200000000LL
 #define DRAIN_MAX_NS 5000000000LL
-#define SHUTDOWN_REPLAY_NS 2000000000LL  /* at SIGTERM, replay the spool for this long at most; the rest waits */
-#define BUS_ERRORS_MAX 100               /* receive errors in a row before the storer gives up (exit 1) */
+#define SHUTDOWN_REPLAY_NS 2000000000LL /* at SIGTERM, replay the spool for this long at most; the rest waits */
+#define BUS_ERRORS_MAX 100              /* receive errors in a row before the storer gives up (exit 1) */
 
 /* After SIGTERM: the socket is drained until it has been quiet for DRAIN_QUIET_NS, DRAIN_MAX_NS at most. */
 struct drain {
@@ -263,8 +263,8 @@ static size_t finish(struct storer *s)
     size_t lost = storer_spool_everything(s);
     storer_flush_acks(s);
     publish_stats(s);
-    log_info("stopped: %" PRIu64 " received, %" PRIu64 " stored, %" PRIu64 " bytes left in the spool",
-             s->c.received, s->c.stored, store_spool_bytes(s->spool));
+    log_info("stopped: %" PRIu64 " received, %" PRIu64 " stored, %" PRIu64 " bytes left in the spool", s->c.received,
+             s->c.stored, store_spool_bytes(s->spool));
     return lost;
 }
 

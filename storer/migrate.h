@@ -23,22 +23,22 @@
 /* One step: brings the schema from version - 1 to version. Exactly one of sql and run is set. */
 struct store_migrate_step {
     int version;
-    const char *what;              /* names the step in error messages: "create schema", "add checks.…" */
-    const char *const *sql;        /* statements run in order, NULL-terminated */
+    const char *what;       /* names the step in error messages: "create schema", "add checks.…" */
+    const char *const *sql; /* statements run in order, NULL-terminated */
     int (*run)(struct store_db *db, char *err, size_t errlen); /* a step that needs code */
 };
 
 /* A backend's primitives and steps. Every function returns STORE_OK, STORE_RETRY or STORE_FATAL and on
  * failure writes one line to err that names the database (storer/backend.h). */
 struct store_migrate_ops {
-    const char *version_table_sql;             /* CREATE TABLE IF NOT EXISTS schema_version (version ...) */
-    const struct store_migrate_step *steps;    /* versions 1 .. STORE_SCHEMA_VERSION, ascending */
+    const char *version_table_sql;          /* CREATE TABLE IF NOT EXISTS schema_version (version ...) */
+    const struct store_migrate_step *steps; /* versions 1 .. STORE_SCHEMA_VERSION, ascending */
     size_t n_steps;
     /* A statement without parameters; what names it in err. */
     int (*exec)(struct store_db *db, const char *sql, const char *what, char *err, size_t errlen);
     /* The first column of the first row of sql as an integer; *is_null when there is no row or it is NULL. */
-    int (*query_int)(struct store_db *db, const char *sql, const char *what, long long *value, bool *is_null,
-                     char *err, size_t errlen);
+    int (*query_int)(struct store_db *db, const char *sql, const char *what, long long *value, bool *is_null, char *err,
+                     size_t errlen);
     /* Opens the migration: its transaction and/or lock. On failure it leaves nothing open behind it. */
     int (*begin)(struct store_db *db, char *err, size_t errlen);
     int (*commit)(struct store_db *db, char *err, size_t errlen);

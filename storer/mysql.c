@@ -43,17 +43,34 @@ static bool my_retryable(unsigned code)
 {
     if (code >= CR_MIN_ERROR && code <= CR_MAX_ERROR)
         return true; /* the client library: cannot connect, server gone, lost connection, out of sync, TLS */
-    if (code >= 5000 && code < 6000)
-        return true; /* Connector/C's own errors (plugins, TLS) */
+    if (code >= 5000 && code < 6000) return true; /* Connector/C's own errors (plugins, TLS) */
     switch (code) {
-    case ER_CON_COUNT_ERROR: case ER_TOO_MANY_USER_CONNECTIONS: case ER_ACCESS_DENIED_ERROR:
-    case ER_DBACCESS_DENIED_ERROR: case ER_BAD_DB_ERROR: case ER_HOST_IS_BLOCKED: case ER_HOST_NOT_PRIVILEGED:
-    case ER_SERVER_SHUTDOWN: case ER_ABORTING_CONNECTION: case ER_NET_READ_ERROR: case ER_NET_READ_INTERRUPTED:
-    case ER_NET_ERROR_ON_WRITE: case ER_NET_WRITE_INTERRUPTED: case ER_NET_PACKETS_OUT_OF_ORDER:
-    case ER_ERROR_DURING_COMMIT: case ER_LOCK_WAIT_TIMEOUT: case ER_LOCK_DEADLOCK: case ER_QUERY_INTERRUPTED:
-    case ER_OPTION_PREVENTS_STATEMENT: case ER_READ_ONLY_MODE: case ER_CONNECTION_KILLED: case ER_DISK_FULL:
+    case ER_CON_COUNT_ERROR:
+    case ER_TOO_MANY_USER_CONNECTIONS:
+    case ER_ACCESS_DENIED_ERROR:
+    case ER_DBACCESS_DENIED_ERROR:
+    case ER_BAD_DB_ERROR:
+    case ER_HOST_IS_BLOCKED:
+    case ER_HOST_NOT_PRIVILEGED:
+    case ER_SERVER_SHUTDOWN:
+    case ER_ABORTING_CONNECTION:
+    case ER_NET_READ_ERROR:
+    case ER_NET_READ_INTERRUPTED:
+    case ER_NET_ERROR_ON_WRITE:
+    case ER_NET_WRITE_INTERRUPTED:
+    case ER_NET_PACKETS_OUT_OF_ORDER:
+    case ER_ERROR_DURING_COMMIT:
+    case ER_LOCK_WAIT_TIMEOUT:
+    case ER_LOCK_DEADLOCK:
+    case ER_QUERY_INTERRUPTED:
+    case ER_OPTION_PREVENTS_STATEMENT:
+    case ER_READ_ONLY_MODE:
+    case ER_CONNECTION_KILLED:
+    case ER_DISK_FULL:
     case 1114: /* ER_RECORD_FILE_FULL: the table is full (disk) */
-    case 1142: case 1143: case 1227: /* table, column, privilege access denied: a GRANT fixes it */
+    case 1142:
+    case 1143:
+    case 1227: /* table, column, privilege access denied: a GRANT fixes it */
     case 4031: /* MySQL 8: disconnected by the server because of inactivity */
         return true;
     default:
@@ -84,8 +101,7 @@ int my_stmt_fail(const struct store_db *db, MYSQL_STMT *st, const char *what, ch
 /* A statement without parameters or rows. */
 int my_exec(struct store_db *db, const char *sql, const char *what, char *err, size_t errlen)
 {
-    if (mysql_real_query(db->conn, sql, strlen(sql)) != 0)
-        return my_fail(db, what, err, errlen);
+    if (mysql_real_query(db->conn, sql, strlen(sql)) != 0) return my_fail(db, what, err, errlen);
     MYSQL_RES *res = mysql_store_result(db->conn); /* NULL for statements without rows */
     mysql_free_result(res);
     return STORE_OK;
@@ -100,19 +116,13 @@ void my_rollback(struct store_db *db)
 
 static void my_close(struct store_db *db)
 {
-    if (!db)
-        return;
+    if (!db) return;
     for (int k = 0; k < MY_SIZES; k++)
-        if (db->insert[k])
-            mysql_stmt_close(db->insert[k]);
-    if (db->ep_insert)
-        mysql_stmt_close(db->ep_insert);
-    if (db->ep_select)
-        mysql_stmt_close(db->ep_select);
-    if (db->alert)
-        mysql_stmt_close(db->alert);
-    if (db->conn)
-        mysql_close(db->conn);
+        if (db->insert[k]) mysql_stmt_close(db->insert[k]);
+    if (db->ep_insert) mysql_stmt_close(db->ep_insert);
+    if (db->ep_select) mysql_stmt_close(db->ep_select);
+    if (db->alert) mysql_stmt_close(db->alert);
+    if (db->conn) mysql_close(db->conn);
     store_ep_cache_clear(&db->cache);
     free(db->binds);
     free(db->rows);
@@ -126,19 +136,17 @@ static bool my_set_options(MYSQL *conn, const struct cw_config *cfg, bool socket
     unsigned connect_timeout = 10, rw_timeout = 60;
     unsigned protocol = socket ? MYSQL_PROTOCOL_SOCKET : MYSQL_PROTOCOL_TCP;
     my_bool yes = 1, no = 0;
-    int bad = mysql_optionsv(conn, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout)
-              | mysql_optionsv(conn, MYSQL_OPT_READ_TIMEOUT, &rw_timeout)
-              | mysql_optionsv(conn, MYSQL_OPT_WRITE_TIMEOUT, &rw_timeout)
-              | mysql_optionsv(conn, MYSQL_OPT_PROTOCOL, &protocol)
-              | mysql_optionsv(conn, MYSQL_SET_CHARSET_NAME, "utf8mb4")
-              | mysql_optionsv(conn, MYSQL_OPT_RECONNECT, &no) /* a silent reconnect loses statements */
+    int bad = mysql_optionsv(conn, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout) |
+              mysql_optionsv(conn, MYSQL_OPT_READ_TIMEOUT, &rw_timeout) |
+              mysql_optionsv(conn, MYSQL_OPT_WRITE_TIMEOUT, &rw_timeout) |
+              mysql_optionsv(conn, MYSQL_OPT_PROTOCOL, &protocol) |
+              mysql_optionsv(conn, MYSQL_SET_CHARSET_NAME, "utf8mb4") |
+              mysql_optionsv(conn, MYSQL_OPT_RECONNECT, &no) /* a silent reconnect loses statements */
               | mysql_optionsv(conn, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
-    if (strcmp(sslmode, "disable") != 0)
-        bad |= mysql_optionsv(conn, MYSQL_OPT_SSL_ENFORCE, &yes);
+    if (strcmp(sslmode, "disable") != 0) bad |= mysql_optionsv(conn, MYSQL_OPT_SSL_ENFORCE, &yes);
     if (!strncmp(sslmode, "verify", 6)) {
         bad |= mysql_optionsv(conn, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &yes);
-        if (cfg->db_ca_file && *cfg->db_ca_file)
-            bad |= mysql_optionsv(conn, MYSQL_OPT_SSL_CA, cfg->db_ca_file);
+        if (cfg->db_ca_file && *cfg->db_ca_file) bad |= mysql_optionsv(conn, MYSQL_OPT_SSL_CA, cfg->db_ca_file);
     }
     return !bad;
 }
@@ -153,18 +161,17 @@ static struct store_db *my_open(const struct cw_config *cfg, int *rc, char *err,
     char sock[1024] = "";
     if (host[0] == '/') {
         struct stat sb;
-        if (stat(host, &sb) == 0 && S_ISDIR(sb.st_mode))
-            snprintf(sock, sizeof sock, "%s/mysqld.sock", host);
-        else
-            snprintf(sock, sizeof sock, "%s", host);
+        if (stat(host, &sb) == 0 && S_ISDIR(sb.st_mode)) snprintf(sock, sizeof sock, "%s/mysqld.sock", host);
+        else snprintf(sock, sizeof sock, "%s", host);
         snprintf(db->where, sizeof db->where, "mysql://%.64s%s%.300s/%.128s", user ? user : "", user ? "@" : "", sock,
                  dbname);
     } else {
-        snprintf(db->where, sizeof db->where, "mysql://%.64s%s%.300s:%u/%.128s", user ? user : "", user ? "@" : "", host,
-                 port, dbname);
+        snprintf(db->where, sizeof db->where, "mysql://%.64s%s%.300s:%u/%.128s", user ? user : "", user ? "@" : "",
+                 host, port, dbname);
     }
-    const char *sslmode = cfg->db_sslmode && *cfg->db_sslmode ? cfg->db_sslmode
-                          : (cfg->db_ca_file && *cfg->db_ca_file ? "verify-full" : "prefer");
+    const char *sslmode = cfg->db_sslmode && *cfg->db_sslmode
+                              ? cfg->db_sslmode
+                              : (cfg->db_ca_file && *cfg->db_ca_file ? "verify-full" : "prefer");
     bool need_tls = !strcmp(sslmode, "require") || !strncmp(sslmode, "verify", 6);
 
     *rc = STORE_RETRY;
@@ -247,11 +254,9 @@ static const char *const my_schema_v1[] = {
 static int my_query_int(struct store_db *db, const char *sql, const char *what, long long *v, bool *isnull, char *err,
                         size_t errlen)
 {
-    if (mysql_real_query(db->conn, sql, strlen(sql)) != 0)
-        return my_fail(db, what, err, errlen);
+    if (mysql_real_query(db->conn, sql, strlen(sql)) != 0) return my_fail(db, what, err, errlen);
     MYSQL_RES *res = mysql_store_result(db->conn);
-    if (!res)
-        return my_fail(db, what, err, errlen);
+    if (!res) return my_fail(db, what, err, errlen);
     MYSQL_ROW row = mysql_fetch_row(res);
     *isnull = !row || !row[0];
     *v = *isnull ? 0 : strtoll(row[0], NULL, 10);

@@ -11,9 +11,9 @@
 
 #include "storer/backend.h"
 
-#define MY_SIZES 9                         /* multi-row statements for 1 << 8 = 256 rows down to 1 */
+#define MY_SIZES 9 /* multi-row statements for 1 << 8 = 256 rows down to 1 */
 #define MY_MAX_ROWS (1 << (MY_SIZES - 1))
-#define MY_COLS 14                         /* parameters per row of checks */
+#define MY_COLS 14 /* parameters per row of checks */
 #define MY_ERR_CAP (CW_ERROR_MAX + 1)
 
 /* The bound values of one row of checks. */
@@ -21,7 +21,7 @@ struct my_row {
     int64_t endpoint_id;
     MYSQL_TIME at;
     int status;
-    double ms[5];            /* latency, dns, connect, tls, ttfb */
+    double ms[5]; /* latency, dns, connect, tls, ttfb */
     my_bool ms_null[5];
     signed char ok;
     char err[MY_ERR_CAP];
@@ -29,18 +29,18 @@ struct my_row {
     my_bool err_null;
     unsigned int worker;
     long long boot_id, seq;
-    MYSQL_TIME expires;      /* tls_expires_at */
+    MYSQL_TIME expires; /* tls_expires_at */
     my_bool expires_null;
 };
 
 struct store_db {
     MYSQL *conn;
-    char where[600];                 /* mysql://user@host:port/db, for messages */
-    MYSQL_STMT *insert[MY_SIZES];    /* insert[k]: 1 << k rows */
+    char where[600];              /* mysql://user@host:port/db, for messages */
+    MYSQL_STMT *insert[MY_SIZES]; /* insert[k]: 1 << k rows */
     MYSQL_STMT *ep_insert, *ep_select, *alert;
-    MYSQL_BIND *binds;               /* MY_MAX_ROWS * MY_COLS */
-    struct my_row *rows;             /* MY_MAX_ROWS */
-    struct store_ep_cache cache;     /* url -> endpoints.id */
+    MYSQL_BIND *binds;           /* MY_MAX_ROWS * MY_COLS */
+    struct my_row *rows;         /* MY_MAX_ROWS */
+    struct store_ep_cache cache; /* url -> endpoints.id */
 };
 
 /* err gets `mysql://user@host:port/db: what: <server's message> (code)`; returns the error's class. */

@@ -94,8 +94,7 @@ static MYSQL_STMT *my_insert_stmt(struct store_db *db, int k, int *rc, char *err
     memcpy(sql, head, sizeof head - 1);
     o += sizeof head - 1;
     for (size_t i = 0; i < n; i++) {
-        if (i)
-            sql[o++] = ',';
+        if (i) sql[o++] = ',';
         memcpy(sql + o, row, sizeof row - 1);
         o += sizeof row - 1;
     }
@@ -116,15 +115,13 @@ static void bind_value(MYSQL_BIND *b, enum enum_field_types type, void *buf, my_
 /* The id of url in endpoints (inserted with name NULL when new). Runs in autocommit, outside any batch. */
 static int my_endpoint_id(struct store_db *db, const char *url, int64_t *id, char *err, size_t errlen)
 {
-    if (store_ep_cache_get(&db->cache, url, id))
-        return STORE_OK;
+    if (store_ep_cache_get(&db->cache, url, id)) return STORE_OK;
     int rc;
-    if (!db->ep_insert && !(db->ep_insert = my_prepare(db, "INSERT IGNORE INTO endpoints (url) VALUES (?)", &rc, err,
-                                                       errlen)))
+    if (!db->ep_insert &&
+        !(db->ep_insert = my_prepare(db, "INSERT IGNORE INTO endpoints (url) VALUES (?)", &rc, err, errlen)))
         return rc;
-    if (!db->ep_select
-        && !(db->ep_select = my_prepare(db, "SELECT id FROM endpoints WHERE url_hash = UNHEX(SHA2(?, 256))", &rc, err,
-                                        errlen)))
+    if (!db->ep_select && !(db->ep_select = my_prepare(
+                                db, "SELECT id FROM endpoints WHERE url_hash = UNHEX(SHA2(?, 256))", &rc, err, errlen)))
         return rc;
     unsigned long len;
     char *clean = my_clean_dup(url, &len);
@@ -137,8 +134,8 @@ static int my_endpoint_id(struct store_db *db, const char *url, int64_t *id, cha
     rc = STORE_OK;
     if (mysql_stmt_bind_param(db->ep_insert, &in) != 0 || mysql_stmt_execute(db->ep_insert) != 0)
         rc = my_stmt_fail(db, db->ep_insert, "insert endpoint", err, errlen);
-    if (rc == STORE_OK && (mysql_stmt_bind_param(db->ep_select, &in) != 0 || mysql_stmt_execute(db->ep_select) != 0
-                           || mysql_stmt_store_result(db->ep_select) != 0))
+    if (rc == STORE_OK && (mysql_stmt_bind_param(db->ep_select, &in) != 0 || mysql_stmt_execute(db->ep_select) != 0 ||
+                           mysql_stmt_store_result(db->ep_select) != 0))
         rc = my_stmt_fail(db, db->ep_select, "find endpoint", err, errlen);
     if (rc == STORE_OK) {
         long long v = 0;
@@ -171,15 +168,13 @@ static int my_write_checks(struct store_db *db, const struct store_batch *batch,
 {
     int rc;
     MYSQL_STMT *st = my_insert_stmt(db, k, &rc, err, errlen);
-    if (!st)
-        return rc;
+    if (!st) return rc;
     size_t n = (size_t)1 << k;
     for (size_t i = 0; i < n; i++) {
         const struct cw_result *r = &batch->checks[from + i].r;
         struct my_row *w = &db->rows[i];
         MYSQL_BIND *b = db->binds + i * MY_COLS;
-        if ((rc = my_endpoint_id(db, r->url, &w->endpoint_id, err, errlen)) != STORE_OK)
-            return rc;
+        if ((rc = my_endpoint_id(db, r->url, &w->endpoint_id, err, errlen)) != STORE_OK) return rc;
         my_time(r->checked_at_us, &w->at);
         w->status = r->status_code;
         my_ms(r->latency_us, &w->ms[0], &w->ms_null[0]);
@@ -194,8 +189,7 @@ static int my_write_checks(struct store_db *db, const struct store_batch *batch,
         w->boot_id = (long long)(int64_t)r->boot_id; /* the u64's bit pattern as a signed BIGINT */
         w->seq = (long long)(int64_t)r->seq;
         w->expires_null = r->tls_expires_at_us == 0;
-        if (!w->expires_null)
-            my_time(r->tls_expires_at_us, &w->expires);
+        if (!w->expires_null) my_time(r->tls_expires_at_us, &w->expires);
 
         bind_value(&b[0], MYSQL_TYPE_LONGLONG, &w->endpoint_id, NULL);
         bind_value(&b[1], MYSQL_TYPE_DATETIME, &w->at, NULL);
@@ -205,8 +199,7 @@ static int my_write_checks(struct store_db *db, const struct store_batch *batch,
         bind_value(&b[5], MYSQL_TYPE_STRING, w->err, &w->err_null);
         b[5].buffer_length = sizeof w->err;
         b[5].length = &w->err_len;
-        for (int j = 1; j < 5; j++)
-            bind_value(&b[5 + j], MYSQL_TYPE_DOUBLE, &w->ms[j], &w->ms_null[j]);
+        for (int j = 1; j < 5; j++) bind_value(&b[5 + j], MYSQL_TYPE_DOUBLE, &w->ms[j], &w->ms_null[j]);
         bind_value(&b[10], MYSQL_TYPE_LONG, &w->worker, NULL);
         b[10].is_unsigned = 1;
         bind_value(&b[11], MYSQL_TYPE_LONGLONG, &w->boot_id, NULL);
@@ -222,8 +215,7 @@ static int my_write_alert(struct store_db *db, const struct cw_alert *a, char *e
 {
     int rc;
     int64_t ep;
-    if ((rc = my_endpoint_id(db, a->url, &ep, err, errlen)) != STORE_OK)
-        return rc;
+    if ((rc = my_endpoint_id(db, a->url, &ep, err, errlen)) != STORE_OK) return rc;
     if (!db->alert &&
         !(db->alert = my_prepare(db,
                                  "INSERT INTO alerts (alert_id, endpoint_id, raised_at, kind, message, email_state,"
@@ -267,32 +259,25 @@ static int my_write_alert(struct store_db *db, const struct cw_alert *a, char *e
 int my_write_batch(struct store_db *db, const struct store_batch *batch, char *err, size_t errlen)
 {
     int rc;
-    if (batch->n_checks == 0 && batch->n_alerts == 0)
-        return STORE_OK;
+    if (batch->n_checks == 0 && batch->n_alerts == 0) return STORE_OK;
     /* Endpoints first, in autocommit: the cache only ever holds committed ids. */
     int64_t id;
     for (size_t i = 0; i < batch->n_checks; i++)
-        if ((rc = my_endpoint_id(db, batch->checks[i].r.url, &id, err, errlen)) != STORE_OK)
-            return rc;
+        if ((rc = my_endpoint_id(db, batch->checks[i].r.url, &id, err, errlen)) != STORE_OK) return rc;
     for (size_t i = 0; i < batch->n_alerts; i++)
-        if ((rc = my_endpoint_id(db, batch->alerts[i].a.url, &id, err, errlen)) != STORE_OK)
-            return rc;
+        if ((rc = my_endpoint_id(db, batch->alerts[i].a.url, &id, err, errlen)) != STORE_OK) return rc;
 
-    if ((rc = my_exec(db, "START TRANSACTION", "begin", err, errlen)) != STORE_OK)
-        return rc;
+    if ((rc = my_exec(db, "START TRANSACTION", "begin", err, errlen)) != STORE_OK) return rc;
     size_t done = 0;
     while (done < batch->n_checks) {
         size_t left = batch->n_checks - done;
         int k = MY_SIZES - 1;
-        while (((size_t)1 << k) > left)
-            k--;
-        if ((rc = my_write_checks(db, batch, done, k, err, errlen)) != STORE_OK)
-            goto fail;
+        while (((size_t)1 << k) > left) k--;
+        if ((rc = my_write_checks(db, batch, done, k, err, errlen)) != STORE_OK) goto fail;
         done += (size_t)1 << k;
     }
     for (size_t i = 0; i < batch->n_alerts; i++)
-        if ((rc = my_write_alert(db, &batch->alerts[i].a, err, errlen)) != STORE_OK)
-            goto fail;
+        if ((rc = my_write_alert(db, &batch->alerts[i].a, err, errlen)) != STORE_OK) goto fail;
     if (mysql_commit(db->conn) != 0) {
         rc = my_fail(db, "commit", err, errlen);
         goto fail;
@@ -310,8 +295,7 @@ fail:
 int my_sync_endpoints(struct store_db *db, const struct cw_endpoint *eps, size_t n, char *err, size_t errlen)
 {
     int rc = my_exec(db, "START TRANSACTION", "begin", err, errlen);
-    if (rc != STORE_OK)
-        return rc;
+    if (rc != STORE_OK) return rc;
     MYSQL_BIND *b = cw_xcalloc(2 * MY_SYNC_CHUNK, sizeof *b);
     char **vals = cw_xcalloc(2 * MY_SYNC_CHUNK, sizeof *vals);
     unsigned long *lens = cw_xcalloc(2 * MY_SYNC_CHUNK, sizeof *lens);
@@ -352,8 +336,7 @@ int my_sync_endpoints(struct store_db *db, const struct cw_endpoint *eps, size_t
     free(lens);
     free(nulls);
     cw_buf_free(&sql);
-    if (rc == STORE_OK && mysql_commit(db->conn) != 0)
-        rc = my_fail(db, "commit", err, errlen);
+    if (rc == STORE_OK && mysql_commit(db->conn) != 0) rc = my_fail(db, "commit", err, errlen);
     if (rc != STORE_OK) {
         my_rollback(db);
         return rc;
@@ -362,12 +345,10 @@ int my_sync_endpoints(struct store_db *db, const struct cw_endpoint *eps, size_t
     if (mysql_real_query(db->conn, "SELECT id, url FROM endpoints", strlen("SELECT id, url FROM endpoints")) != 0)
         return my_fail(db, "read endpoints", err, errlen);
     MYSQL_RES *res = mysql_use_result(db->conn);
-    if (!res)
-        return my_fail(db, "read endpoints", err, errlen);
+    if (!res) return my_fail(db, "read endpoints", err, errlen);
     MYSQL_ROW row;
     while ((row = mysql_fetch_row(res)) != NULL)
-        if (row[0] && row[1])
-            store_ep_cache_put(&db->cache, row[1], strtoll(row[0], NULL, 10));
+        if (row[0] && row[1]) store_ep_cache_put(&db->cache, row[1], strtoll(row[0], NULL, 10));
     rc = mysql_errno(db->conn) ? my_fail(db, "read endpoints", err, errlen) : STORE_OK;
     mysql_free_result(res);
     return rc;

@@ -44,8 +44,8 @@
 
 struct store_db {
     PGconn *conn;
-    char where[600];   /* postgresql://user@host:port/db, for messages */
-    bool ready;        /* the prepared statements exist on this connection */
+    char where[600];            /* postgresql://user@host:port/db, for messages */
+    bool ready;                 /* the prepared statements exist on this connection */
     struct cw_buf arr[PG_COLS]; /* the array parameters of the current batch, reused */
 };
 
@@ -70,20 +70,19 @@ static const char *pg_result_message(const struct store_db *db, const PGresult *
  * transactions); STORE_FATAL for the rest (schema or programming errors). */
 static int pg_classify(const struct store_db *db, const PGresult *res)
 {
-    if (PQstatus(db->conn) != CONNECTION_OK)
-        return STORE_RETRY;
+    if (PQstatus(db->conn) != CONNECTION_OK) return STORE_RETRY;
     const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     if (!st || strlen(st) != 5)
-        return STORE_RETRY; /* no SQLSTATE: the client library failed (connection lost, out of memory) */
-    if (!strncmp(st, "08", 2)          /* connection exception */
-        || !strncmp(st, "53", 2)       /* insufficient resources: disk full, too many connections */
-        || !strncmp(st, "57", 2)       /* operator intervention: shutdown, cannot connect now, cancel */
-        || !strncmp(st, "58", 2)       /* system error (I/O) */
-        || !strcmp(st, "40001")        /* serialization failure */
-        || !strcmp(st, "40P01")        /* deadlock */
-        || !strcmp(st, "55P03")        /* lock not available */
-        || !strcmp(st, "25006")        /* read-only transaction: a standby during a failover */
-        || !strcmp(st, "42501"))       /* insufficient privilege: the operator's GRANT fixes it */
+        return STORE_RETRY;      /* no SQLSTATE: the client library failed (connection lost, out of memory) */
+    if (!strncmp(st, "08", 2)    /* connection exception */
+        || !strncmp(st, "53", 2) /* insufficient resources: disk full, too many connections */
+        || !strncmp(st, "57", 2) /* operator intervention: shutdown, cannot connect now, cancel */
+        || !strncmp(st, "58", 2) /* system error (I/O) */
+        || !strcmp(st, "40001")  /* serialization failure */
+        || !strcmp(st, "40P01")  /* deadlock */
+        || !strcmp(st, "55P03")  /* lock not available */
+        || !strcmp(st, "25006")  /* read-only transaction: a standby during a failover */
+        || !strcmp(st, "42501")) /* insufficient privilege: the operator's GRANT fixes it */
         return STORE_RETRY;
     return STORE_FATAL;
 }
@@ -114,8 +113,8 @@ static int pg_exec(struct store_db *db, const char *sql, const char *what, char 
 }
 
 /* A prepared statement's execution (text parameters). */
-static int pg_exec_prepared(struct store_db *db, const char *name, int n, const char *const *vals,
-                            char *err, size_t errlen)
+static int pg_exec_prepared(struct store_db *db, const char *name, int n, const char *const *vals, char *err,
+                            size_t errlen)
 {
     PGresult *res = PQexecPrepared(db->conn, name, n, vals, NULL, NULL, 0);
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
@@ -131,10 +130,8 @@ static int pg_exec_prepared(struct store_db *db, const char *name, int n, const 
 
 static void pg_rollback(struct store_db *db)
 {
-    if (PQstatus(db->conn) != CONNECTION_OK)
-        return;
-    if (PQtransactionStatus(db->conn) == PQTRANS_IDLE)
-        return;
+    if (PQstatus(db->conn) != CONNECTION_OK) return;
+    if (PQtransactionStatus(db->conn) == PQTRANS_IDLE) return;
     PGresult *res = PQexec(db->conn, "ROLLBACK");
     PQclear(res);
 }
@@ -153,27 +150,50 @@ static struct store_db *pg_open(const struct cw_config *cfg, int *rc, char *err,
              host, port, dbname);
 
     /* TLS: "prefer" unless told otherwise; a CA file without a mode asks for full verification. */
-    const char *sslmode = cfg->db_sslmode && *cfg->db_sslmode ? cfg->db_sslmode
-                          : (cfg->db_ca_file && *cfg->db_ca_file ? "verify-full" : "prefer");
+    const char *sslmode = cfg->db_sslmode && *cfg->db_sslmode
+                              ? cfg->db_sslmode
+                              : (cfg->db_ca_file && *cfg->db_ca_file ? "verify-full" : "prefer");
 
     const char *keys[20], *vals[20];
     int k = 0;
-    keys[k] = "host";             vals[k++] = host;
-    keys[k] = "port";             vals[k++] = port;
-    keys[k] = "dbname";           vals[k++] = dbname;
-    if (user) { keys[k] = "user"; vals[k++] = user; }
-    if (cfg->db_password && *cfg->db_password) { keys[k] = "password"; vals[k++] = cfg->db_password; }
-    keys[k] = "sslmode";          vals[k++] = sslmode;
-    if (cfg->db_ca_file && *cfg->db_ca_file) { keys[k] = "sslrootcert"; vals[k++] = cfg->db_ca_file; }
-    keys[k] = "connect_timeout";  vals[k++] = "10";
-    keys[k] = "application_name"; vals[k++] = "clockwerk";
-    keys[k] = "client_encoding";  vals[k++] = "UTF8";
-    keys[k] = "keepalives";       vals[k++] = "1";
-    keys[k] = "keepalives_idle";  vals[k++] = "30";
-    keys[k] = "keepalives_interval"; vals[k++] = "10";
-    keys[k] = "keepalives_count"; vals[k++] = "3";
-    keys[k] = "tcp_user_timeout"; vals[k++] = "60000";
-    keys[k] = NULL;               vals[k] = NULL;
+    keys[k] = "host";
+    vals[k++] = host;
+    keys[k] = "port";
+    vals[k++] = port;
+    keys[k] = "dbname";
+    vals[k++] = dbname;
+    if (user) {
+        keys[k] = "user";
+        vals[k++] = user;
+    }
+    if (cfg->db_password && *cfg->db_password) {
+        keys[k] = "password";
+        vals[k++] = cfg->db_password;
+    }
+    keys[k] = "sslmode";
+    vals[k++] = sslmode;
+    if (cfg->db_ca_file && *cfg->db_ca_file) {
+        keys[k] = "sslrootcert";
+        vals[k++] = cfg->db_ca_file;
+    }
+    keys[k] = "connect_timeout";
+    vals[k++] = "10";
+    keys[k] = "application_name";
+    vals[k++] = "clockwerk";
+    keys[k] = "client_encoding";
+    vals[k++] = "UTF8";
+    keys[k] = "keepalives";
+    vals[k++] = "1";
+    keys[k] = "keepalives_idle";
+    vals[k++] = "30";
+    keys[k] = "keepalives_interval";
+    vals[k++] = "10";
+    keys[k] = "keepalives_count";
+    vals[k++] = "3";
+    keys[k] = "tcp_user_timeout";
+    vals[k++] = "60000";
+    keys[k] = NULL;
+    vals[k] = NULL;
 
     db->conn = PQconnectdbParams(keys, vals, 0);
     if (!db->conn) {
@@ -186,8 +206,7 @@ static struct store_db *pg_open(const struct cw_config *cfg, int *rc, char *err,
     }
     PQsetNoticeProcessor(db->conn, pg_notice, NULL);
     /* UTC on the session, so that checked_at reads back in UTC from psql and friends of this session. */
-    if (pg_exec(db, "SET TIME ZONE 'UTC'", "set time zone", err, errlen) != STORE_OK)
-        goto fail;
+    if (pg_exec(db, "SET TIME ZONE 'UTC'", "set time zone", err, errlen) != STORE_OK) goto fail;
     log_info("postgresql: connected to %s (server %d, %s)", db->where, PQserverVersion(db->conn),
              PQsslInUse(db->conn) ? "TLS" : "no TLS");
     *rc = STORE_OK;
@@ -203,11 +222,9 @@ fail:
 
 static void pg_close(struct store_db *db)
 {
-    if (!db)
-        return;
+    if (!db) return;
     PQfinish(db->conn);
-    for (int j = 0; j < PG_COLS; j++)
-        cw_buf_free(&db->arr[j]);
+    for (int j = 0; j < PG_COLS; j++) cw_buf_free(&db->arr[j]);
     free(db);
 }
 
@@ -275,12 +292,10 @@ static int pg_query_int(struct store_db *db, const char *sql, const char *what, 
 static int pg_migrate_begin(struct store_db *db, char *err, size_t errlen)
 {
     int rc = pg_exec(db, "BEGIN", "begin", err, errlen);
-    if (rc != STORE_OK)
-        return rc;
+    if (rc != STORE_OK) return rc;
     /* Two storers starting at once must not both create the schema. */
     rc = pg_exec(db, "SELECT pg_advisory_xact_lock(7305486147123105792)", "lock", err, errlen);
-    if (rc != STORE_OK)
-        pg_rollback(db);
+    if (rc != STORE_OK) pg_rollback(db);
     return rc;
 }
 
@@ -313,13 +328,14 @@ static int pg_migrate(struct store_db *db, char *err, size_t errlen)
 /* The statements write_batch needs: prepared once after every (re)connect. */
 static int pg_prepare(struct store_db *db, char *err, size_t errlen)
 {
-    static const struct { const char *name, *sql; } stmts[] = {
+    static const struct {
+        const char *name, *sql;
+    } stmts[] = {
         /* URLs not seen before; the NOT EXISTS keeps known URLs away from the insert (no speculative
          * insertion and no sequence value burnt per known URL and batch). */
-        { "cw_new_endpoints",
-          "INSERT INTO endpoints (url) SELECT DISTINCT u.url FROM unnest($1::text[]) AS u(url)"
-          " WHERE NOT EXISTS (SELECT 1 FROM endpoints e WHERE e.url = u.url)"
-          " ORDER BY 1 ON CONFLICT (url) DO NOTHING" },
+        { "cw_new_endpoints", "INSERT INTO endpoints (url) SELECT DISTINCT u.url FROM unnest($1::text[]) AS u(url)"
+                              " WHERE NOT EXISTS (SELECT 1 FROM endpoints e WHERE e.url = u.url)"
+                              " ORDER BY 1 ON CONFLICT (url) DO NOTHING" },
         /* Every check of the batch: one array per column, unnested into rows; the URL resolves to the
          * endpoint's id in the join; a (worker, boot_id, seq) already stored is skipped. */
         { "cw_insert_checks",
@@ -335,8 +351,7 @@ static int pg_prepare(struct store_db *db, char *err, size_t errlen)
           " JOIN endpoints e ON e.url = u.url"
           " ORDER BY u.n" /* ids in the order the results arrived, as in every backend */
           " ON CONFLICT (worker, boot_id, seq) DO NOTHING" },
-        { "cw_alert_endpoint",
-          "INSERT INTO endpoints (url) VALUES ($1::text) ON CONFLICT (url) DO NOTHING" },
+        { "cw_alert_endpoint", "INSERT INTO endpoints (url) VALUES ($1::text) ON CONFLICT (url) DO NOTHING" },
         { "cw_upsert_alert",
           "INSERT INTO alerts (alert_id, endpoint_id, raised_at, kind, message, email_state, webhook_state)"
           " SELECT $1::bigint, e.id, $3::timestamptz, $4::text, $5::text, $6::text, $7::text"
@@ -394,8 +409,7 @@ static void pg_arr_text(struct cw_buf *b, const char *s)
             p++;
             continue;
         }
-        if (n == 1 && (*p == '"' || *p == '\\'))
-            cw_buf_put(b, "\\", 1);
+        if (n == 1 && (*p == '"' || *p == '\\')) cw_buf_put(b, "\\", 1);
         cw_buf_put(b, p, n);
         p += n;
     }
@@ -405,10 +419,8 @@ static void pg_arr_text(struct cw_buf *b, const char *s)
 /* Milliseconds from microseconds (exact to the microsecond), or NULL for a phase that was not reached. */
 static void pg_arr_ms(struct cw_buf *b, int64_t us)
 {
-    if (us < 0)
-        cw_buf_put(b, "NULL", 4);
-    else
-        cw_buf_printf(b, "%.3f", (double)us / 1000.0);
+    if (us < 0) cw_buf_put(b, "NULL", 4);
+    else cw_buf_printf(b, "%.3f", (double)us / 1000.0);
 }
 
 /* Writes the checks of a batch (inside the batch's transaction): the values travel as 14 array
@@ -423,18 +435,15 @@ static int pg_write_checks(struct store_db *db, const struct store_batch *batch,
         const struct cw_result *r = &batch->checks[i].r;
         char when[48];
         if (i)
-            for (int j = 0; j < PG_COLS; j++)
-                cw_buf_put(&db->arr[j], ",", 1);
+            for (int j = 0; j < PG_COLS; j++) cw_buf_put(&db->arr[j], ",", 1);
         pg_arr_text(&db->arr[0], r->url);
         pg_format_time(r->checked_at_us, when, sizeof when);
         cw_buf_printf(&db->arr[1], "\"%s\"", when);
         cw_buf_printf(&db->arr[2], "%u", (unsigned)r->status_code);
         pg_arr_ms(&db->arr[3], r->latency_us);
         cw_buf_put(&db->arr[4], r->ok ? "t" : "f", 1);
-        if (r->ok || !r->error)
-            cw_buf_put(&db->arr[5], "NULL", 4);
-        else
-            pg_arr_text(&db->arr[5], r->error);
+        if (r->ok || !r->error) cw_buf_put(&db->arr[5], "NULL", 4);
+        else pg_arr_text(&db->arr[5], r->error);
         pg_arr_ms(&db->arr[6], r->dns_us);
         pg_arr_ms(&db->arr[7], r->connect_us);
         pg_arr_ms(&db->arr[8], r->tls_us);
@@ -455,8 +464,7 @@ static int pg_write_checks(struct store_db *db, const struct store_batch *batch,
         v[j] = (const char *)db->arr[j].data;
     }
     int rc = pg_exec_prepared(db, "cw_new_endpoints", 1, v, err, errlen);
-    if (rc == STORE_OK)
-        rc = pg_exec_prepared(db, "cw_insert_checks", PG_COLS, v, err, errlen);
+    if (rc == STORE_OK) rc = pg_exec_prepared(db, "cw_insert_checks", PG_COLS, v, err, errlen);
     return rc;
 }
 
@@ -474,8 +482,9 @@ static int pg_write_alert(struct store_db *db, const struct cw_alert *a, char *e
     const char *ep[1] = { url };
     int rc = pg_exec_prepared(db, "cw_alert_endpoint", 1, ep, err, errlen);
     if (rc == STORE_OK) {
-        const char *v[7] = { id, url, when, kind ? kind : "unknown", message, email ? email : "none",
-                             hook ? hook : "none" };
+        const char *v[7] = {
+            id, url, when, kind ? kind : "unknown", message, email ? email : "none", hook ? hook : "none"
+        };
         rc = pg_exec_prepared(db, "cw_upsert_alert", 7, v, err, errlen);
     }
     free(url);
@@ -486,21 +495,16 @@ static int pg_write_alert(struct store_db *db, const struct cw_alert *a, char *e
 static int pg_write_batch(struct store_db *db, const struct store_batch *batch, char *err, size_t errlen)
 {
     int rc;
-    if (batch->n_checks == 0 && batch->n_alerts == 0)
-        return STORE_OK;
+    if (batch->n_checks == 0 && batch->n_alerts == 0) return STORE_OK;
     if (PQstatus(db->conn) != CONNECTION_OK) {
         pg_fail(db, NULL, PQerrorMessage(db->conn), err, errlen);
         return STORE_RETRY;
     }
-    if (!db->ready && (rc = pg_prepare(db, err, errlen)) != STORE_OK)
-        return rc;
-    if ((rc = pg_exec(db, "BEGIN", "begin", err, errlen)) != STORE_OK)
-        return rc;
-    if (batch->n_checks > 0 && (rc = pg_write_checks(db, batch, err, errlen)) != STORE_OK)
-        goto fail;
+    if (!db->ready && (rc = pg_prepare(db, err, errlen)) != STORE_OK) return rc;
+    if ((rc = pg_exec(db, "BEGIN", "begin", err, errlen)) != STORE_OK) return rc;
+    if (batch->n_checks > 0 && (rc = pg_write_checks(db, batch, err, errlen)) != STORE_OK) goto fail;
     for (size_t i = 0; i < batch->n_alerts; i++)
-        if ((rc = pg_write_alert(db, &batch->alerts[i].a, err, errlen)) != STORE_OK)
-            goto fail;
+        if ((rc = pg_write_alert(db, &batch->alerts[i].a, err, errlen)) != STORE_OK) goto fail;
     return pg_exec(db, "COMMIT", "commit", err, errlen);
 fail:
     pg_rollback(db);
@@ -514,8 +518,7 @@ fail:
 static int pg_sync_endpoints(struct store_db *db, const struct cw_endpoint *eps, size_t n, char *err, size_t errlen)
 {
     int rc;
-    if ((rc = pg_exec(db, "BEGIN", "begin", err, errlen)) != STORE_OK)
-        return rc;
+    if ((rc = pg_exec(db, "BEGIN", "begin", err, errlen)) != STORE_OK) return rc;
     struct cw_buf sql = { 0 };
     const char **vals = cw_xcalloc(2 * PG_SYNC_CHUNK, sizeof *vals);
     char **owned = cw_xcalloc(2 * PG_SYNC_CHUNK, sizeof *owned);
@@ -530,8 +533,9 @@ static int pg_sync_endpoints(struct store_db *db, const struct cw_endpoint *eps,
             vals[2 * i] = owned[2 * i];
             vals[2 * i + 1] = owned[2 * i + 1];
         }
-        cw_buf_printf(&sql, "%s", " ON CONFLICT (url) DO UPDATE SET name = EXCLUDED.name"
-                                  " WHERE endpoints.name IS DISTINCT FROM EXCLUDED.name");
+        cw_buf_printf(&sql, "%s",
+                      " ON CONFLICT (url) DO UPDATE SET name = EXCLUDED.name"
+                      " WHERE endpoints.name IS DISTINCT FROM EXCLUDED.name");
         cw_buf_put(&sql, "", 1);
         PGresult *res = PQexecParams(db->conn, (const char *)sql.data, (int)(2 * m), NULL, vals, NULL, NULL, 0);
         for (size_t i = 0; i < 2 * m; i++) {

@@ -13,10 +13,10 @@
 #include "storer/batch.h"
 
 struct store_spool {
-    struct spoolfile file; /* records without meta (common/wire/spoolfile.h) */
-    uint64_t read_off;     /* first unconsumed record */
-    uint64_t next_off;     /* end of what the last store_spool_read returned */
-    struct cw_buf buf;     /* one payload */
+    struct spoolfile file;     /* records without meta (common/wire/spoolfile.h) */
+    uint64_t read_off;         /* first unconsumed record */
+    uint64_t next_off;         /* end of what the last store_spool_read returned */
+    struct cw_buf buf;         /* one payload */
     struct cw_result *results; /* CW_RESULT_BATCH_MAX, for decoding */
 };
 
@@ -46,8 +46,9 @@ int store_spool_append(struct store_spool *sp, const void *payload, size_t len, 
     if (sp->file.fd < 0) sp->read_off = sp->next_off = 0; /* a new file */
     if (spoolfile_append(&sp->file, NULL, payload, len) == 0) return 0;
     if (errno == EINVAL) snprintf(err, errlen, "spool %s: record of %zu bytes refused", sp->file.path, len);
-    else snprintf(err, errlen, "cannot %s spool %s: %s", sp->file.fd < 0 ? "create" : "write", sp->file.path,
-                  strerror(errno));
+    else
+        snprintf(err, errlen, "cannot %s spool %s: %s", sp->file.fd < 0 ? "create" : "write", sp->file.path,
+                 strerror(errno));
     return -1;
 }
 
@@ -81,8 +82,8 @@ static void add_payload(struct store_spool *sp, struct store_batch *b, uint64_t 
     }
 }
 
-int store_spool_read(struct store_spool *sp, struct store_batch *b, size_t max_rows, uint64_t *malformed,
-                     char *err, size_t errlen)
+int store_spool_read(struct store_spool *sp, struct store_batch *b, size_t max_rows, uint64_t *malformed, char *err,
+                     size_t errlen)
 {
     uint64_t pos = sp->read_off;
     while (sp->file.fd >= 0 && pos < sp->file.end && store_batch_rows(b) < max_rows) {

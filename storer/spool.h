@@ -26,7 +26,7 @@ struct store_spool;
 /* Opens (without creating) the spool at path; an existing file from a previous run becomes pending.
  * Returns NULL with err set only when an existing file cannot be opened. The path is copied. */
 struct store_spool *store_spool_open(const char *path, char *err, size_t errlen);
-void store_spool_close(struct store_spool *sp);   /* keeps the file when anything is unread */
+void store_spool_close(struct store_spool *sp); /* keeps the file when anything is unread */
 
 /* Appends one payload (creating the file when needed). 0, or -1 with err set (nothing usable written). */
 int store_spool_append(struct store_spool *sp, const void *payload, size_t len, char *err, size_t errlen);
@@ -42,8 +42,8 @@ uint64_t store_spool_bytes(const struct store_spool *sp);
  * the records run out; records that do not decode are skipped and counted in *malformed. Returns 0 (b may
  * be empty if only malformed records remained), or -1 with err set on a read error. Call
  * store_spool_consume after the batch was committed. */
-int store_spool_read(struct store_spool *sp, struct store_batch *b, size_t max_rows, uint64_t *malformed,
-                     char *err, size_t errlen);
+int store_spool_read(struct store_spool *sp, struct store_batch *b, size_t max_rows, uint64_t *malformed, char *err,
+                     size_t errlen);
 /* Marks what the last store_spool_read returned as done; deletes the file when nothing is left. */
 void store_spool_consume(struct store_spool *sp);
 

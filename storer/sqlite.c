@@ -30,9 +30,7 @@
 
 #define BUSY_TIMEOUT_MS 2000
 
-enum {
-    ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_EP_INSERT, ST_EP_SELECT, ST_EP_UPSERT, ST_CHECK, ST_ALERT, ST_COUNT
-};
+enum { ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_EP_INSERT, ST_EP_SELECT, ST_EP_UPSERT, ST_CHECK, ST_ALERT, ST_COUNT };
 
 static const char *const statements[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -92,7 +90,7 @@ struct store_db {
     sqlite3 *db;
     char *path;
     sqlite3_stmt *st[ST_COUNT];
-    struct store_ep_cache cache;  /* url -> endpoints.id */
+    struct store_ep_cache cache; /* url -> endpoints.id */
 };
 
 static int classify(int code)
@@ -176,8 +174,7 @@ static struct store_db *sq_open(const struct cw_config *cfg, int *rc, char *err,
         *rc = STORE_FATAL;
         goto err;
     }
-    int code = sqlite3_open_v2(d->path, &d->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                               NULL);
+    int code = sqlite3_open_v2(d->path, &d->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (code != SQLITE_OK) {
         fail(d, code, "cannot open", err, errlen);
         *rc = (code & 0xff) == SQLITE_BUSY ? STORE_RETRY : STORE_FATAL;
@@ -232,10 +229,7 @@ static int sq_migrate_commit(struct store_db *d, char *err, size_t errlen)
     return exec(d, "COMMIT", "commit", err, errlen);
 }
 
-static void sq_migrate_rollback(struct store_db *d)
-{
-    (void)sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
-}
+static void sq_migrate_rollback(struct store_db *d) { (void)sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL); }
 
 /* 1 -> 2: the certificate expiry of https checks (NULL for the rows of version 1). */
 static const char *const schema_v2[] = { "ALTER TABLE checks ADD COLUMN tls_expires_at TEXT", NULL };

@@ -24,9 +24,9 @@
 #define BATCH_AGE_NS 200000000LL
 #define HOLD_MAX_ROWS 100000
 #define REPLAY_ROWS 2000
-#define WRITE_BUDGET_NS 100000000LL      /* writing held/spooled batches yields to receiving after this */
+#define WRITE_BUDGET_NS 100000000LL /* writing held/spooled batches yields to receiving after this */
 #define SPOOL_SYNC_EVERY_NS 1000000000LL
-#define SENDERS_MAX 4096                 /* (worker, boot_id) pairs followed for gaps; the least recent goes */
+#define SENDERS_MAX 4096 /* (worker, boot_id) pairs followed for gaps; the least recent goes */
 
 struct storer_counters {
     uint64_t received, stored, batches, malformed, spooled, replayed, write_errors;
@@ -34,21 +34,21 @@ struct storer_counters {
 };
 
 struct storer {
-    struct proc p;                 /* the skeleton: configuration, signals, bus, boot id */
+    struct proc p; /* the skeleton: configuration, signals, bus, boot id */
     struct dbconn db;
-    struct bus_socket *in, *pub;   /* results and alerts (reliable); stats */
-    struct cw_result *results;     /* CW_RESULT_BATCH_MAX, for decoding */
+    struct bus_socket *in, *pub; /* results and alerts (reliable); stats */
+    struct cw_result *results;   /* CW_RESULT_BATCH_MAX, for decoding */
     struct cw_buf scratch;
-    struct seqgap seqs;            /* gaps, missing and duplicates of the stats */
-    struct ackgather acks;         /* tagged with batch numbers */
+    struct seqgap seqs;    /* gaps, missing and duplicates of the stats */
+    struct ackgather acks; /* tagged with batch numbers */
 
-    struct store_batch cur;        /* filling */
-    int64_t cur_first;             /* when its first row came */
-    uint64_t cur_no;               /* its number (acks wait for it) */
-    struct held_queue held;        /* sealed, waiting for the database */
-    struct store_batch replay;     /* a chunk of the spool being written */
+    struct store_batch cur;    /* filling */
+    int64_t cur_first;         /* when its first row came */
+    uint64_t cur_no;           /* its number (acks wait for it) */
+    struct held_queue held;    /* sealed, waiting for the database */
+    struct store_batch replay; /* a chunk of the spool being written */
     struct store_spool *spool;
-    int64_t spool_dirty_since;     /* 0: nothing appended since the last sync */
+    int64_t spool_dirty_since; /* 0: nothing appended since the last sync */
 
     struct storer_counters c;
     struct ratelimit rl_malformed, rl_gap, rl_spool, rl_bus;

@@ -42,14 +42,14 @@ void apply_initial(struct supervisor *s, int64_t now)
     children_add(&s->ch, CHILD_RELAY, 0, 0, now);
     if (config_wants_storer(s->cfg)) children_add(&s->ch, CHILD_STORER, 0, 0, now);
     if (alerter_wanted(s, s->cfg)) children_add(&s->ch, CHILD_ALERTER, 0, 0, now);
-    for (int i = 0; i < s->cfg->workers; i++) children_add(&s->ch, CHILD_WORKER, (unsigned)i, (unsigned)s->cfg->workers, now);
+    for (int i = 0; i < s->cfg->workers; i++)
+        children_add(&s->ch, CHILD_WORKER, (unsigned)i, (unsigned)s->cfg->workers, now);
 }
 
 void apply_open_counters(struct supervisor *s, const struct cw_config *cfg)
 {
     char err[512];
-    if (counters_open(&s->counters, cfg, err, sizeof err) != 0)
-        log_warn("no final counters at shutdown: %s", err);
+    if (counters_open(&s->counters, cfg, err, sizeof err) != 0) log_warn("no final counters at shutdown: %s", err);
 }
 
 /* Appends to the reload's log note (text after the counts: "; restarting relay" and the like). */
@@ -70,17 +70,21 @@ static struct cw_config *load_next(struct supervisor *s)
     if (!next) {
         s->reloads_failed++;
         log_error("reload failed: the configuration above is invalid; still running the previous one "
-                  "(generation %u)", s->gen);
+                  "(generation %u)",
+                  s->gen);
         return NULL;
     }
     char perr[600];
     if (strcmp(next->run_dir, s->cfg->run_dir) != 0) {
         /* The lock, the sockets and the snapshots live there: moving it needs a restart. */
         log_error("reload failed: run_dir changed (%s -> %s); restart clockwerk to move it; still running "
-                  "the previous configuration", s->cfg->run_dir, next->run_dir);
-    } else if ((s->cfg->user == NULL) != (next->user == NULL) || (next->user && strcmp(s->cfg->user, next->user) != 0)) {
+                  "the previous configuration",
+                  s->cfg->run_dir, next->run_dir);
+    } else if ((s->cfg->user == NULL) != (next->user == NULL) ||
+               (next->user && strcmp(s->cfg->user, next->user) != 0)) {
         log_error("reload failed: supervisor.user changed (%s -> %s); restart clockwerk to change it; still running "
-                  "the previous configuration", s->cfg->user ? s->cfg->user : "(none)", next->user ? next->user : "(none)");
+                  "the previous configuration",
+                  s->cfg->user ? s->cfg->user : "(none)", next->user ? next->user : "(none)");
     } else if (privs_prepare_sqlite(&s->ch.privs, next, perr, sizeof perr) != 0) {
         log_error("reload failed: %s; still running the previous configuration", perr);
     } else {
@@ -92,13 +96,14 @@ static struct cw_config *load_next(struct supervisor *s)
 }
 
 /* Workers: all of them when a shared setting changed, else only the shards that changed. */
-static void apply_workers(struct supervisor *s, const struct cw_config *old, const struct cw_config *next,
-                          int64_t now, char *note, size_t notelen)
+static void apply_workers(struct supervisor *s, const struct cw_config *old, const struct cw_config *next, int64_t now,
+                          char *note, size_t notelen)
 {
     if (reload_worker_globals_changed(old, next)) {
         for (size_t i = 0; i < s->ch.n; i++)
             if (s->ch.v[i].kind == CHILD_WORKER) children_retire(&s->ch, &s->ch.v[i], now);
-        for (int i = 0; i < next->workers; i++) children_add(&s->ch, CHILD_WORKER, (unsigned)i, (unsigned)next->workers, now);
+        for (int i = 0; i < next->workers; i++)
+            children_add(&s->ch, CHILD_WORKER, (unsigned)i, (unsigned)next->workers, now);
         snprintf(note, notelen, "; restarting all workers");
         return;
     }
@@ -134,8 +139,8 @@ static void apply_singleton(struct supervisor *s, enum child_kind kind, bool wan
 }
 
 /* Restarts (or starts, stops) the children that must see next; `note` receives what was done. */
-static void apply_children(struct supervisor *s, const struct cw_config *old, const struct cw_config *next,
-                           int64_t now, char *note, size_t notelen)
+static void apply_children(struct supervisor *s, const struct cw_config *old, const struct cw_config *next, int64_t now,
+                           char *note, size_t notelen)
 {
     apply_workers(s, old, next, now, note, notelen);
     if (reload_relay_changed(old, next)) {
@@ -157,8 +162,8 @@ static void log_reload(const struct cw_config *old, const struct cw_config *next
     else if (removed) snprintf(delta, sizeof delta, " (-%zu)", removed);
     char wdelta[32] = "";
     if (old->workers != next->workers) snprintf(wdelta, sizeof wdelta, " (was %d)", old->workers);
-    log_info("reload: %zu endpoints%s, %d workers%s, generation %u%s", next->n_endpoints, delta, next->workers,
-             wdelta, gen, note);
+    log_info("reload: %zu endpoints%s, %d workers%s, generation %u%s", next->n_endpoints, delta, next->workers, wdelta,
+             gen, note);
 }
 
 void apply_reload(struct supervisor *s, int64_t now)
@@ -190,7 +195,8 @@ void apply_reload(struct supervisor *s, int64_t now)
     char note[1024] = "";
     apply_children(s, old, next, now, note, sizeof note);
     log_reload(old, next, gen, note);
-    if (strcmp(old->tap_address, next->tap_address) != 0 || reload_curve_changed(old, next)) apply_open_counters(s, next);
+    if (strcmp(old->tap_address, next->tap_address) != 0 || reload_curve_changed(old, next))
+        apply_open_counters(s, next);
     s->cfg = next;
     config_free(old);
     children_reap(&s->ch, now); /* drops slots retired while not running */

@@ -20,10 +20,7 @@ extern char **environ;
 
 static const char *const kind_names[CHILD_KINDS] = { "relay", "storer", "alerter", "worker" };
 
-const char *child_kind_name(enum child_kind kind)
-{
-    return (kind >= 0 && kind < CHILD_KINDS) ? kind_names[kind] : "?";
-}
+const char *child_kind_name(enum child_kind kind) { return (kind >= 0 && kind < CHILD_KINDS) ? kind_names[kind] : "?"; }
 
 void children_binary(const struct children *ch, enum child_kind kind, char *out, size_t outlen)
 {
@@ -36,8 +33,8 @@ void children_binary(const struct children *ch, enum child_kind kind, char *out,
  * child keeps: the storer the database's, the alerter the SMTP one, the relay and workers none. */
 static bool is_our_env(const char *entry)
 {
-    static const char *const ours[] = { "CLOCKWERK_SNAPSHOT=", "CLOCKWERK_SLOT=", "CLOCKWERK_SLOTS=",
-                                        "CLOCKWERK_SECRETS=", "CLOCKWERK_DB_PASSWORD=", "CLOCKWERK_SMTP_PASSWORD=" };
+    static const char *const ours[] = { "CLOCKWERK_SNAPSHOT=", "CLOCKWERK_SLOT=",        "CLOCKWERK_SLOTS=",
+                                        "CLOCKWERK_SECRETS=",  "CLOCKWERK_DB_PASSWORD=", "CLOCKWERK_SMTP_PASSWORD=" };
     for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++)
         if (strncmp(entry, ours[i], strlen(ours[i])) == 0) return true;
     return false;
@@ -80,10 +77,8 @@ struct child *children_add(struct children *ch, enum child_kind kind, unsigned i
     c->kind = kind;
     c->index = index;
     c->count = count;
-    if (kind == CHILD_WORKER)
-        snprintf(c->name, sizeof c->name, "worker %u/%u", index, count);
-    else
-        snprintf(c->name, sizeof c->name, "%s", child_kind_name(kind));
+    if (kind == CHILD_WORKER) snprintf(c->name, sizeof c->name, "worker %u/%u", index, count);
+    else snprintf(c->name, sizeof c->name, "%s", child_kind_name(kind));
     c->respawn = true;
     c->next_start_ns = now;
     c->backoff_ns = CHILD_BACKOFF_MIN_NS;
@@ -173,7 +168,8 @@ static _Noreturn void exec_child(const char *path, char *const argv[], char *con
     }
     sig_reset_for_child();
     /* Descriptors the supervisor opened without close-on-exec must not leak into children. */
-    if (close_range(3, ~0U, 0) != 0) { /* pre-5.9 kernel: the supervisor opens everything O_CLOEXEC */ }
+    if (close_range(3, ~0U, 0) != 0) { /* pre-5.9 kernel: the supervisor opens everything O_CLOEXEC */
+    }
     execve(path, argv, envp);
     int e = errno;
     char line[4200];
@@ -201,7 +197,9 @@ static void spawn(struct children *ch, struct child *c, const char *snapshot, un
     snprintf(env_slot, sizeof env_slot, "CLOCKWERK_SLOT=%u", c->index);
     snprintf(env_slots, sizeof env_slots, "CLOCKWERK_SLOTS=%u", c->count);
     snprintf(env_secrets, sizeof env_secrets, "CLOCKWERK_SECRETS=%s",
-             c->kind == CHILD_STORER ? "db" : c->kind == CHILD_ALERTER ? "smtp" : "none");
+             c->kind == CHILD_STORER    ? "db"
+             : c->kind == CHILD_ALERTER ? "smtp"
+                                        : "none");
     snprintf(name_prefix, sizeof name_prefix, "clockwerk: %s: supervisor.user \"%s\"", c->name, ch->privs.name);
 
     size_t k = ch->n_env_base;
@@ -311,10 +309,8 @@ size_t children_kill_kind(struct children *ch, enum child_kind kind, bool only_s
         struct child *c = &ch->v[i];
         if (c->pid <= 0 || c->killed || (kind != CHILD_KINDS && c->kind != kind)) continue;
         if (only_stopping && !c->stopping) continue;
-        if (c->stopping)
-            log_warn("%s (pid %d) did not stop in time: SIGKILL", c->name, (int)c->pid);
-        else
-            log_warn("%s (pid %d): no time left to stop it in order: SIGKILL", c->name, (int)c->pid);
+        if (c->stopping) log_warn("%s (pid %d) did not stop in time: SIGKILL", c->name, (int)c->pid);
+        else log_warn("%s (pid %d): no time left to stop it in order: SIGKILL", c->name, (int)c->pid);
         c->killed = true;
         if (kill(c->pid, SIGKILL) != 0 && errno != ESRCH)
             log_warn("cannot kill %s (pid %d): %s", c->name, (int)c->pid, strerror(errno));
@@ -380,12 +376,10 @@ static void reaped(struct children *ch, struct child *c, int status, int64_t now
 
     if (c->stopping) {
         /* We asked for it (reload or shutdown). A clean exit is the expected answer. */
-        bool clean = (WIFEXITED(status) && WEXITSTATUS(status) == 0) ||
-                     (WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
-        if (clean)
-            log_info("%s (pid %d) stopped (%s)", c->name, (int)pid, why);
-        else
-            log_warn("%s (pid %d) %s while stopping", c->name, (int)pid, why);
+        bool clean =
+            (WIFEXITED(status) && WEXITSTATUS(status) == 0) || (WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+        if (clean) log_info("%s (pid %d) stopped (%s)", c->name, (int)pid, why);
+        else log_warn("%s (pid %d) %s while stopping", c->name, (int)pid, why);
         c->stopping = false;
         if (c->restart_now && c->respawn) {
             /* Asked restart: no backoff and not counted as a crash or restart, but still never two starts
@@ -398,7 +392,8 @@ static void reaped(struct children *ch, struct child *c, int status, int64_t now
             c->fatal = true;
             ch->fatal_exits++;
             log_error("%s (pid %d) reports a fatal configuration problem (exit 2): not restarted until a "
-                      "reload (SIGHUP) brings a fixed configuration", c->name, (int)pid);
+                      "reload (SIGHUP) brings a fixed configuration",
+                      c->name, (int)pid);
         }
         return;
     }
@@ -414,7 +409,8 @@ static void reaped(struct children *ch, struct child *c, int status, int64_t now
         c->fatal = true;
         ch->fatal_exits++;
         log_error("%s (pid %d) %s: fatal configuration problem, NOT restarted (fix the configuration and send "
-                  "SIGHUP); the other processes keep running", c->name, (int)pid, why);
+                  "SIGHUP); the other processes keep running",
+                  c->name, (int)pid, why);
         return;
     }
     int64_t delay = children_backoff(&c->backoff_ns, ran);

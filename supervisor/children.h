@@ -28,42 +28,42 @@
 
 enum child_kind { CHILD_RELAY = 0, CHILD_STORER = 1, CHILD_ALERTER = 2, CHILD_WORKER = 3, CHILD_KINDS = 4 };
 
-#define CHILD_BACKOFF_MIN_NS   (1000000000LL)       /* 1 s */
-#define CHILD_BACKOFF_MAX_NS   (30000000000LL)      /* 30 s */
-#define CHILD_HEALTHY_NS       (60000000000LL)      /* a run this long resets the backoff */
+#define CHILD_BACKOFF_MIN_NS (1000000000LL)  /* 1 s */
+#define CHILD_BACKOFF_MAX_NS (30000000000LL) /* 30 s */
+#define CHILD_HEALTHY_NS (60000000000LL)     /* a run this long resets the backoff */
 
 struct child {
     enum child_kind kind;
-    unsigned index, count;     /* workers: slot index of count; 0, 0 otherwise */
-    char name[32];             /* "worker 0/4", "storer", ... (for logs) */
-    pid_t pid;                 /* 0: not running */
-    unsigned gen;              /* snapshot generation the running process was started with */
+    unsigned index, count; /* workers: slot index of count; 0, 0 otherwise */
+    char name[32];         /* "worker 0/4", "storer", ... (for logs) */
+    pid_t pid;             /* 0: not running */
+    unsigned gen;          /* snapshot generation the running process was started with */
     bool respawn;
     bool stopping;
     bool restart_now;
     bool fatal;
-    bool killed;               /* SIGKILL sent after a stop timed out */
-    bool planned;              /* the next start follows a stop we asked for (reload): not a restart */
-    int64_t started_ns;        /* monotonic time of the last start */
-    int64_t next_start_ns;     /* earliest next start */
-    int64_t backoff_ns;        /* current restart delay */
+    bool killed;           /* SIGKILL sent after a stop timed out */
+    bool planned;          /* the next start follows a stop we asked for (reload): not a restart */
+    int64_t started_ns;    /* monotonic time of the last start */
+    int64_t next_start_ns; /* earliest next start */
+    int64_t backoff_ns;    /* current restart delay */
     int64_t term_sent_ns;
-    unsigned restarts;         /* starts after the first one */
+    unsigned restarts; /* starts after the first one */
 };
 
 struct children {
     struct child *v;
     size_t n, cap;
     char bin_dir[4096];
-    char **env_base;           /* our environment minus CLOCKWERK_SNAPSHOT/SLOT/SLOTS/SECRETS and the passwords */
-    struct privs privs;        /* the user children run as (supervisor.user); inactive: ours */
+    char **env_base;    /* our environment minus CLOCKWERK_SNAPSHOT/SLOT/SLOTS/SECRETS and the passwords */
+    struct privs privs; /* the user children run as (supervisor.user); inactive: ours */
     size_t n_env_base;
-    unsigned long restarts[CHILD_KINDS];  /* restarts per kind, kept when slots go away */
+    unsigned long restarts[CHILD_KINDS]; /* restarts per kind, kept when slots go away */
     unsigned long fatal_exits;
-    unsigned long crashes;     /* unexpected exits (not asked by us) */
+    unsigned long crashes; /* unexpected exits (not asked by us) */
 };
 
-const char *child_kind_name(enum child_kind kind);   /* "relay", "storer", "alerter", "worker" */
+const char *child_kind_name(enum child_kind kind); /* "relay", "storer", "alerter", "worker" */
 
 /* Path of the binary for kind: BIN_DIR/clockwerk-KIND. */
 void children_binary(const struct children *ch, enum child_kind kind, char *out, size_t outlen);

@@ -20,13 +20,14 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: clockwerk -c FILE         run the supervisor in the foreground\n"
-            "       clockwerk -t -c FILE      check the configuration and exit (0: valid, 1: invalid)\n"
-            "       clockwerk -c FILE --test-alert   send one test mail and webhook call, report each\n"
-            "       clockwerk keygen FILE     write a new CURVE key pair for the bus (mode 0600), print its public key\n"
-            "       clockwerk --version       print the version\n"
-            "signals: HUP reloads the configuration, TERM or INT stops everything in order.\n");
+    fprintf(
+        out,
+        "usage: clockwerk -c FILE         run the supervisor in the foreground\n"
+        "       clockwerk -t -c FILE      check the configuration and exit (0: valid, 1: invalid)\n"
+        "       clockwerk -c FILE --test-alert   send one test mail and webhook call, report each\n"
+        "       clockwerk keygen FILE     write a new CURVE key pair for the bus (mode 0600), print its public key\n"
+        "       clockwerk --version       print the version\n"
+        "signals: HUP reloads the configuration, TERM or INT stops everything in order.\n");
 }
 
 /* config_load reporter for the modes that run on a terminal: plain lines on stderr. */
@@ -112,8 +113,10 @@ static int run_keygen(int argc, char **argv)
         return 1;
     }
     printf("%s\n", pub);
-    fprintf(stderr, "wrote %s (mode 0600); its public key is above: bus.curve_server_key for the hosts that connect "
-            "to this one, bus.curve_allowed_keys on a host this one connects to\n", argv[2]);
+    fprintf(stderr,
+            "wrote %s (mode 0600); its public key is above: bus.curve_server_key for the hosts that connect "
+            "to this one, bus.curve_allowed_keys on a host this one connects to\n",
+            argv[2]);
     return 0;
 }
 
@@ -121,24 +124,33 @@ int cli_run(int argc, char **argv, const char **config_arg)
 {
     if (argc >= 2 && strcmp(argv[1], "keygen") == 0) return run_keygen(argc, argv);
     static const struct option longopts[] = {
-        { "config", required_argument, NULL, 'c' },
-        { "test", no_argument, NULL, 't' },
-        { "test-alert", no_argument, NULL, 'A' },
-        { "version", no_argument, NULL, 'V' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
+        { "config", required_argument, NULL, 'c' }, { "test", no_argument, NULL, 't' },
+        { "test-alert", no_argument, NULL, 'A' },   { "version", no_argument, NULL, 'V' },
+        { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
     };
     bool test_only = false, test_alert = false;
     int opt;
     *config_arg = NULL;
     while ((opt = getopt_long(argc, argv, "c:tVh", longopts, NULL)) != -1) {
         switch (opt) {
-        case 'c': *config_arg = optarg; break;
-        case 't': test_only = true; break;
-        case 'A': test_alert = true; break;
-        case 'V': printf("clockwerk %s\n", CW_VERSION); return 0;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 1;
+        case 'c':
+            *config_arg = optarg;
+            break;
+        case 't':
+            test_only = true;
+            break;
+        case 'A':
+            test_alert = true;
+            break;
+        case 'V':
+            printf("clockwerk %s\n", CW_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 1;
         }
     }
     if (optind < argc) {

@@ -36,10 +36,7 @@ int counters_open(struct counters *c, const struct cw_config *cfg, char *err, si
     return 0;
 }
 
-int counters_fd(const struct counters *c)
-{
-    return c->sub ? bus_fd(c->sub) : -1;
-}
+int counters_fd(const struct counters *c) { return c->sub ? bus_fd(c->sub) : -1; }
 
 static struct counters_entry *entry_for(struct counters *c, const char *role, uint32_t id)
 {
@@ -116,10 +113,8 @@ void counters_log(const struct counters *c, unsigned workers)
             if (w < 0) break;
             used += (size_t)w;
         }
-        if (strcmp(e->role, "worker") == 0)
-            log_info("final counters of %s %u: %s", e->role, e->id, line);
-        else
-            log_info("final counters of %s: %s", e->role, line);
+        if (strcmp(e->role, "worker") == 0) log_info("final counters of %s %u: %s", e->role, e->id, line);
+        else log_info("final counters of %s: %s", e->role, line);
     }
     free(sorted);
     if (c->malformed) log_warn("%lu malformed stats messages dropped", c->malformed);

@@ -39,15 +39,22 @@ static volatile sig_atomic_t got_chld, got_hup, got_stop;
 static void on_signal(int sig)
 {
     switch (sig) {
-    case SIGCHLD: got_chld = 1; break;
-    case SIGHUP: got_hup = 1; break;
+    case SIGCHLD:
+        got_chld = 1;
+        break;
+    case SIGHUP:
+        got_hup = 1;
+        break;
     case SIGTERM:
-    case SIGINT: got_stop = sig; break;
-    default: break;
+    case SIGINT:
+        got_stop = sig;
+        break;
+    default:
+        break;
     }
 }
 
-#define RELOAD_STOP_NS (8000000000LL)  /* a child stopped for a reload gets this long before SIGKILL */
+#define RELOAD_STOP_NS (8000000000LL) /* a child stopped for a reload gets this long before SIGKILL */
 
 static void log_summary(const struct supervisor *s, int64_t now)
 {
@@ -131,7 +138,8 @@ static int start(struct supervisor *s)
         log_error("%s: not starting", err);
         return -1;
     }
-    if (pidfile_make_dir(s->cfg->run_dir, err, sizeof err) != 0 || pidfile_acquire(&s->pf, s->cfg->run_dir, err, sizeof err) != 0) {
+    if (pidfile_make_dir(s->cfg->run_dir, err, sizeof err) != 0 ||
+        pidfile_acquire(&s->pf, s->cfg->run_dir, err, sizeof err) != 0) {
         log_error("%s: not starting", err);
         return -1;
     }

@@ -76,8 +76,7 @@ int pidfile_acquire(struct pidfile *pf, const char *run_dir, char *err, size_t e
                 if (other > 0)
                     snprintf(err, errlen, "another supervisor (pid %ld) is running on %s (lock %s held)", other,
                              run_dir, pf->path);
-                else
-                    snprintf(err, errlen, "another supervisor is running on %s (lock %s held)", run_dir, pf->path);
+                else snprintf(err, errlen, "another supervisor is running on %s (lock %s held)", run_dir, pf->path);
             } else {
                 snprintf(err, errlen, "cannot lock %s: %s", pf->path, strerror(e));
             }
@@ -108,7 +107,8 @@ void pidfile_release(struct pidfile *pf)
     if (pf->fd < 0) return;
     /* Unlink while still holding the lock; a supervisor that opened the old file meanwhile notices the
      * inode change in pidfile_acquire and retries. */
-    if (unlink(pf->path) != 0 && errno != ENOENT) { /* nothing useful to do: the lock still goes away */ }
+    if (unlink(pf->path) != 0 && errno != ENOENT) { /* nothing useful to do: the lock still goes away */
+    }
     close(pf->fd);
     pf->fd = -1;
 }

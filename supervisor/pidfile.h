@@ -12,7 +12,7 @@
 #include <sys/types.h>
 
 struct pidfile {
-    int fd;          /* -1 when not held */
+    int fd; /* -1 when not held */
     char path[4096];
 };
 

@@ -32,8 +32,10 @@ int privs_resolve(const char *spec, uid_t self, struct privs *p, char *err, size
     struct passwd pw, *pwr = NULL;
     int e = getpwnam_r(user, &pw, buf, sizeof buf, &pwr);
     if (e != 0 || !pwr) {
-        snprintf(err, errlen, "supervisor.user: no such user '%s'%s%s (create it, e.g. `useradd --system %s`, or "
-                 "remove supervisor.user)", user, e ? ": " : "", e ? strerror(e) : "", user);
+        snprintf(err, errlen,
+                 "supervisor.user: no such user '%s'%s%s (create it, e.g. `useradd --system %s`, or "
+                 "remove supervisor.user)",
+                 user, e ? ": " : "", e ? strerror(e) : "", user);
         return -1;
     }
     p->uid = pw.pw_uid;
@@ -43,7 +45,8 @@ int privs_resolve(const char *spec, uid_t self, struct privs *p, char *err, size
         struct group gr, *grr = NULL;
         e = getgrnam_r(group, &gr, gbuf, sizeof gbuf, &grr);
         if (e != 0 || !grr) {
-            snprintf(err, errlen, "supervisor.user: no such group '%s'%s%s", group, e ? ": " : "", e ? strerror(e) : "");
+            snprintf(err, errlen, "supervisor.user: no such group '%s'%s%s", group, e ? ": " : "",
+                     e ? strerror(e) : "");
             return -1;
         }
         p->gid = gr.gr_gid;
@@ -58,8 +61,10 @@ int privs_resolve(const char *spec, uid_t self, struct privs *p, char *err, size
             p->active = false; /* already that user: nothing to switch */
             return 0;
         }
-        snprintf(err, errlen, "supervisor.user = \"%s\": changing user needs root (running as uid %u); start "
-                 "clockwerk as root, or as that user, or remove supervisor.user", spec, (unsigned)self);
+        snprintf(err, errlen,
+                 "supervisor.user = \"%s\": changing user needs root (running as uid %u); start "
+                 "clockwerk as root, or as that user, or remove supervisor.user",
+                 spec, (unsigned)self);
         return -1;
     }
     p->active = true;
@@ -148,8 +153,10 @@ int privs_prepare_sqlite(const struct privs *p, const struct cw_config *cfg, cha
         return -1;
     }
     if (!user_may_write(p, &st)) {
-        snprintf(err, errlen, "database directory %s is not writable by %s (SQLite creates its journal there); "
-                 "run `chown %s %s` or point database.db_name elsewhere", d, p->name, p->name, d);
+        snprintf(err, errlen,
+                 "database directory %s is not writable by %s (SQLite creates its journal there); "
+                 "run `chown %s %s` or point database.db_name elsewhere",
+                 d, p->name, p->name, d);
         return -1;
     }
     static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
@@ -196,7 +203,7 @@ int privs_check_readable(const struct privs *p, const char *path, const char *wh
                     : in_group          ? (st.st_mode & S_IRGRP) != 0
                                         : (st.st_mode & S_IROTH) != 0;
     if (readable) return 0;
-    snprintf(err, errlen, "%s %s is not readable by supervisor.user %s, whom the children run as: `chown %s %s`",
-             what, path, p->name, p->name, path);
+    snprintf(err, errlen, "%s %s is not readable by supervisor.user %s, whom the children run as: `chown %s %s`", what,
+             path, p->name, p->name, path);
     return -1;
 }

@@ -21,12 +21,12 @@ struct cw_config;
 #define PRIVS_MAX_GROUPS 64
 
 struct privs {
-    bool active;                      /* false: children keep our credentials */
+    bool active; /* false: children keep our credentials */
     uid_t uid;
     gid_t gid;
-    gid_t groups[PRIVS_MAX_GROUPS];   /* supplementary groups (initgroups' list, computed in the parent) */
+    gid_t groups[PRIVS_MAX_GROUPS]; /* supplementary groups (initgroups' list, computed in the parent) */
     int n_groups;
-    char name[64];                    /* "user" or "user:group", for messages */
+    char name[64]; /* "user" or "user:group", for messages */
 };
 
 /* Resolves spec (NULL: no change) for a process whose real user is `self` (getuid()). 0, or -1 with a

@@ -22,12 +22,11 @@ static bool strv_eq(char *const *x, size_t nx, char *const *y, size_t ny)
 
 bool reload_endpoint_equal(const struct cw_endpoint *x, const struct cw_endpoint *y)
 {
-    if (!str_eq(x->url, y->url) || !str_eq(x->name, y->name) || x->method != y->method ||
-        !str_eq(x->body, y->body) || x->timeout != y->timeout || x->interval != y->interval ||
-        x->latency_threshold != y->latency_threshold || x->alert_threshold != y->alert_threshold ||
-        x->recovery_threshold != y->recovery_threshold || x->verify_tls != y->verify_tls ||
-        x->follow_redirects != y->follow_redirects || !str_eq(x->keyword, y->keyword) ||
-        !str_eq(x->ca_file, y->ca_file) || x->n_expect_status != y->n_expect_status)
+    if (!str_eq(x->url, y->url) || !str_eq(x->name, y->name) || x->method != y->method || !str_eq(x->body, y->body) ||
+        x->timeout != y->timeout || x->interval != y->interval || x->latency_threshold != y->latency_threshold ||
+        x->alert_threshold != y->alert_threshold || x->recovery_threshold != y->recovery_threshold ||
+        x->verify_tls != y->verify_tls || x->follow_redirects != y->follow_redirects ||
+        !str_eq(x->keyword, y->keyword) || !str_eq(x->ca_file, y->ca_file) || x->n_expect_status != y->n_expect_status)
         return false;
     for (size_t i = 0; i < x->n_expect_status; i++)
         if (x->expect_status[i] != y->expect_status[i]) return false;
@@ -97,10 +96,7 @@ void reload_changed_shards(const struct cw_config *a, const struct cw_config *b,
     free(sb);
 }
 
-static int cmp_str(const void *x, const void *y)
-{
-    return strcmp(*(char *const *)x, *(char *const *)y);
-}
+static int cmp_str(const void *x, const void *y) { return strcmp(*(char *const *)x, *(char *const *)y); }
 
 static const char **sorted_urls(const struct cw_config *cfg)
 {

@@ -10,7 +10,8 @@
 
 void self_set_title(int argc, char **argv, const char *title)
 {
-    if (prctl(PR_SET_NAME, "clockwerk", 0, 0, 0) != 0) { /* the comm name is cosmetic */ }
+    if (prctl(PR_SET_NAME, "clockwerk", 0, 0, 0) != 0) { /* the comm name is cosmetic */
+    }
     if (argc < 1 || !argv[0]) return;
     char *start = argv[0];
     char *end = argv[0] + strlen(argv[0]) + 1;

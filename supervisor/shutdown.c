@@ -5,10 +5,10 @@
 
 #include <signal.h>
 
-#define STOP_WORKERS_NS (5000000000LL)  /* workers still alive after this get SIGKILL */
-#define STOP_KILL_NS    (8000000000LL)  /* any child asked to stop and still alive after this gets SIGKILL */
-#define STOP_LAST_NS    (9000000000LL)  /* any child at all still alive after this gets SIGKILL */
-#define STOP_GIVEUP_NS  (9500000000LL)  /* stop waiting: PDEATHSIG takes whatever is left */
+#define STOP_WORKERS_NS (5000000000LL) /* workers still alive after this get SIGKILL */
+#define STOP_KILL_NS (8000000000LL)    /* any child asked to stop and still alive after this gets SIGKILL */
+#define STOP_LAST_NS (9000000000LL)    /* any child at all still alive after this gets SIGKILL */
+#define STOP_GIVEUP_NS (9500000000LL)  /* stop waiting: PDEATHSIG takes whatever is left */
 
 void shutdown_begin(struct shutdown *sd, struct children *ch, int sig, int64_t now)
 {

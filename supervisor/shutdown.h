@@ -20,9 +20,9 @@
 enum stop_phase { STOP_NONE = 0, STOP_WORKERS, STOP_ALERTER, STOP_STORER, STOP_RELAY, STOP_DONE };
 
 struct shutdown {
-    enum stop_phase phase;  /* STOP_NONE while running */
-    int64_t started_ns;     /* monotonic time the stop began */
-    bool workers_killed, stopping_killed, all_killed;  /* which escalation steps were taken */
+    enum stop_phase phase;                            /* STOP_NONE while running */
+    int64_t started_ns;                               /* monotonic time the stop began */
+    bool workers_killed, stopping_killed, all_killed; /* which escalation steps were taken */
 };
 
 /* Begins the stop (sig: SIGTERM or SIGINT, for the log line): no child starts again, workers get SIGTERM. */

@@ -69,8 +69,7 @@ void sig_reset_for_child(void)
     memset(&sa, 0, sizeof sa);
     sigemptyset(&sa.sa_mask);
     sa.sa_handler = SIG_DFL;
-    for (size_t i = 0; i < N_HANDLED; i++)
-        sigaction(handled[i], &sa, NULL);
+    for (size_t i = 0; i < N_HANDLED; i++) sigaction(handled[i], &sa, NULL);
     sigaction(SIGPIPE, &sa, NULL);
     sa.sa_handler = SIG_IGN;
     sigaction(SIGINT, &sa, NULL);

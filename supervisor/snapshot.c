@@ -26,10 +26,8 @@ int snapshot_remove_all(const char *run_dir)
         if (strncmp(e->d_name, "config.", 7) != 0 || !strstr(e->d_name, ".snap")) continue;
         char path[4600];
         if (snprintf(path, sizeof path, "%s/%s", run_dir, e->d_name) >= (int)sizeof path) continue;
-        if (unlink(path) == 0)
-            removed++;
-        else if (errno != ENOENT)
-            log_warn("cannot remove stale snapshot %s: %s", path, strerror(errno));
+        if (unlink(path) == 0) removed++;
+        else if (errno != ENOENT) log_warn("cannot remove stale snapshot %s: %s", path, strerror(errno));
     }
     closedir(d);
     return removed;
@@ -74,8 +72,7 @@ bool snapshot_same(const char *a, const char *b)
     return same;
 }
 
-int snapshot_write(const struct cw_config *cfg, const struct privs *privs, unsigned gen, char *path,
-                   size_t pathlen)
+int snapshot_write(const struct cw_config *cfg, const struct privs *privs, unsigned gen, char *path, size_t pathlen)
 {
     char err[512];
     if (snapshot_path(cfg->run_dir, gen, path, pathlen) != 0) {

@@ -26,8 +26,7 @@ bool snapshot_same(const char *a, const char *b);
 
 /* Writes cfg as generation gen into path (RUN_DIR/config.GEN.snap), owned by the children's user (mode
  * 0600). 0, or -1 after logging why (a file that could not be handed over is removed). */
-int snapshot_write(const struct cw_config *cfg, const struct privs *privs, unsigned gen, char *path,
-                   size_t pathlen);
+int snapshot_write(const struct cw_config *cfg, const struct privs *privs, unsigned gen, char *path, size_t pathlen);
 
 /* Removes the files of generations *gen_lo .. gen-1 that no running child of ch was started with (the
  * current generation gen always stays), and moves *gen_lo up to the oldest one still in use. */

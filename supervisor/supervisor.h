@@ -20,14 +20,14 @@
 struct supervisor {
     struct cw_config *cfg;
     struct children ch;
-    struct counters counters;  /* last stats of each process, logged at shutdown */
+    struct counters counters; /* last stats of each process, logged at shutdown */
     struct pidfile pf;
     sigset_t wait_mask;
-    unsigned gen;           /* current snapshot generation */
-    unsigned gen_lo;        /* oldest generation whose file may still exist */
-    char snapshot[4200];    /* current snapshot's path */
+    unsigned gen;        /* current snapshot generation */
+    unsigned gen_lo;     /* oldest generation whose file may still exist */
+    char snapshot[4200]; /* current snapshot's path */
     bool alerter_missing_warned;
-    struct shutdown stop;   /* phase STOP_NONE while running */
+    struct shutdown stop; /* phase STOP_NONE while running */
     int64_t started_ns;
     unsigned long reloads, reloads_failed;
 };

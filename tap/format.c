@@ -163,8 +163,9 @@ int tap_format_result(struct cw_buf *out, const struct cw_result *r, bool json)
     rc = rc ? rc : add(o, "worker", json_object_new_int64(r->worker));
     rc = rc ? rc : add_hex(o, "boot_id", r->boot_id);
     rc = rc ? rc : add(o, "seq", json_object_new_uint64(r->seq));
-    rc = rc ? rc : (r->tls_expires_at_us > 0 ? add_time(o, "tls_expires_at", r->tls_expires_at_us)
-                                             : add_null(o, "tls_expires_at"));
+    rc = rc ? rc
+            : (r->tls_expires_at_us > 0 ? add_time(o, "tls_expires_at", r->tls_expires_at_us)
+                                        : add_null(o, "tls_expires_at"));
     return json_line(out, o, rc);
 }
 

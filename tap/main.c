@@ -28,7 +28,7 @@
 #include "common/base/util.h"
 #include "tap/format.h"
 
-#define WAIT_NOTICE_MS 2000  /* say "waiting for data" after this long without any message */
+#define WAIT_NOTICE_MS 2000 /* say "waiting for data" after this long without any message */
 #define TAP_STATS_EVERY_US 1000000
 /* Senders whose sequence numbers the tap follows (common/wire/seqgap.h; the least recently seen is forgotten
  * beyond). Its gaps measure what the tap missed (a slow terminal, a relay restart), not what the storer lost. */
@@ -39,19 +39,19 @@ struct options {
     bool json;
     const char *filter;
     bool stats;
-    long count;  /* 0: no limit */
+    long count; /* 0: no limit */
 };
 
 struct tap {
     struct options opt;
-    struct cw_result *results;  /* CW_RESULT_BATCH_MAX */
+    struct cw_result *results; /* CW_RESULT_BATCH_MAX */
     struct cw_buf line;
     struct seqgap gaps;
     uint64_t messages, results_seen, printed, malformed;
-    const char *last_malformed;  /* static reason */
+    const char *last_malformed; /* static reason */
     uint64_t reported_malformed, reported_missing;
     int64_t next_tap_stats_us;
-    bool stop;                  /* SIGINT/SIGTERM, or --count reached */
+    bool stop; /* SIGINT/SIGTERM, or --count reached */
 };
 
 static void usage(FILE *to)
@@ -75,10 +75,18 @@ static void parse_args(int argc, char **argv, struct options *o)
     int c;
     while ((c = getopt_long(argc, argv, "c:jf:sn:hV", longs, NULL)) != -1) {
         switch (c) {
-        case 'c': o->config = optarg; break;
-        case 'j': o->json = true; break;
-        case 'f': o->filter = optarg; break;
-        case 's': o->stats = true; break;
+        case 'c':
+            o->config = optarg;
+            break;
+        case 'j':
+            o->json = true;
+            break;
+        case 'f':
+            o->filter = optarg;
+            break;
+        case 's':
+            o->stats = true;
+            break;
         case 'n': {
             char *end;
             errno = 0;
@@ -90,9 +98,15 @@ static void parse_args(int argc, char **argv, struct options *o)
             o->count = n;
             break;
         }
-        case 'h': usage(stdout); exit(0);
-        case 'V': printf("clockwerk-tap %s\n", CW_VERSION); exit(0);
-        default: usage(stderr); exit(1);
+        case 'h':
+            usage(stdout);
+            exit(0);
+        case 'V':
+            printf("clockwerk-tap %s\n", CW_VERSION);
+            exit(0);
+        default:
+            usage(stderr);
+            exit(1);
         }
     }
     if (optind < argc) {
@@ -230,10 +244,18 @@ static void on_message(struct tap *t, const struct bus_msg *m)
 {
     t->messages++;
     switch (m->type) {
-    case CW_MSG_RESULT: on_results(t, m->data, m->len); break;
-    case CW_MSG_ALERT: on_alert(t, m->data, m->len); break;
-    case CW_MSG_STATS: on_stats(t, m->data, m->len); break;
-    default: count_malformed(t, "wrong frames or unknown topic"); break;
+    case CW_MSG_RESULT:
+        on_results(t, m->data, m->len);
+        break;
+    case CW_MSG_ALERT:
+        on_alert(t, m->data, m->len);
+        break;
+    case CW_MSG_STATS:
+        on_stats(t, m->data, m->len);
+        break;
+    default:
+        count_malformed(t, "wrong frames or unknown topic");
+        break;
     }
 }
 

@@ -42,8 +42,8 @@ void alive_open(struct worker_alive *a, const struct cw_config *cfg, unsigned sl
                 if (iv > 0) missed += (uint64_t)((double)away_us / 1e6 / iv);
             }
             log_warn("the previous worker of this slot (boot %016" PRIx64 ") ended without a clean stop; its last "
-                     "sign of life was %.1f s ago: about %" PRIu64 " checks missed meanwhile", boot, (double)away_us / 1e6,
-                     missed);
+                     "sign of life was %.1f s ago: about %" PRIu64 " checks missed meanwhile",
+                     boot, (double)away_us / 1e6, missed);
         }
         fclose(f);
     }

@@ -10,7 +10,7 @@
 
 struct worker_alive {
     char path[4096];
-    int fd;              /* -1: no file (no run_dir, or it could not be created: logged) */
+    int fd; /* -1: no file (no run_dir, or it could not be created: logged) */
     uint64_t boot_id;
 };
 

@@ -68,8 +68,7 @@ static void socket_action(struct worker_events *e, curl_socket_t s, int flags)
 {
     int running;
     CURLMcode mc = curl_multi_socket_action(e->multi, s, flags, &running);
-    if (mc != CURLM_OK && mc != CURLM_BAD_SOCKET)
-        fatal(1, "curl_multi_socket_action: %s", curl_multi_strerror(mc));
+    if (mc != CURLM_OK && mc != CURLM_BAD_SOCKET) fatal(1, "curl_multi_socket_action: %s", curl_multi_strerror(mc));
 }
 
 void events_run_curl_timer(struct worker_events *e, int64_t now)

@@ -23,9 +23,9 @@
 struct worker_events {
     CURLM *multi;
     int epfd;
-    bool have_pwait2;       /* epoll_pwait2 (ns timeouts) works here; else epoll_wait (ms) */
-    int64_t curl_timer_ns;  /* when libcurl wants its timeout action; -1: no timer */
-    uint8_t *unwatched;     /* per descriptor < n_unwatched: libcurl no longer wants it, but it may still be
+    bool have_pwait2;      /* epoll_pwait2 (ns timeouts) works here; else epoll_wait (ms) */
+    int64_t curl_timer_ns; /* when libcurl wants its timeout action; -1: no timer */
+    uint8_t *unwatched;    /* per descriptor < n_unwatched: libcurl no longer wants it, but it may still be
                              * in the epoll set (see on_curl_socket) */
     size_t n_unwatched;
 };

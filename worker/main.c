@@ -42,13 +42,13 @@
 #include "worker/output.h"
 #include "worker/events.h"
 
-#define WORKER_MAX_IN_FLIGHT 1024   /* default bound on transfers in flight */
+#define WORKER_MAX_IN_FLIGHT 1024 /* default bound on transfers in flight */
 #define WORKER_MIN_IN_FLIGHT 16
 /* Acknowledged delivery (worker/output.h): per reliable destination, unacknowledged results are kept in
  * memory up to WORKER_OUTBOX_BYTES of payload (CLOCKWERK_OUTBOX_MAX_BYTES overrides it), then spooled to
  * run_dir/worker-<slot>-<destination>.spool. */
 #define WORKER_OUTBOX_BYTES (64u * 1024 * 1024)
-#define WORKER_ORPHAN_SCAN_PERIODS 10  /* slot 0 looks for orphan spools every this many stats periods */
+#define WORKER_ORPHAN_SCAN_PERIODS 10 /* slot 0 looks for orphan spools every this many stats periods */
 #define WORKER_STOP_GRACE_NS 1000000000LL
 #define WORKER_STATS_PERIOD_NS 1000000000LL
 /* Results are held up to this long (or until WORKER_BATCH_RESULTS are waiting) before they go out as one
@@ -68,30 +68,30 @@
 #define WORKER_SLACK_PER_CHECK_S 1e-6
 
 struct worker {
-    struct proc p;                 /* the skeleton: configuration, slot/slots, boot id, bus, signalfd */
-    const struct cw_config *cfg;   /* p.cfg (the worker never reloads) */
-    unsigned slot;                 /* p.slot */
+    struct proc p;               /* the skeleton: configuration, slot/slots, boot id, bus, signalfd */
+    const struct cw_config *cfg; /* p.cfg (the worker never reloads) */
+    unsigned slot;               /* p.slot */
     uint64_t seq;
 
     CURLM *multi;
     struct probe_pool *pool;
     unsigned max_in_flight;
-    int64_t timer_slack_ns;        /* see WORKER_SLACK_MAX_NS */
+    int64_t timer_slack_ns; /* see WORKER_SLACK_MAX_NS */
     size_t outbox_bytes;
-    uint64_t spool_max_bytes;      /* disk bound per spool file (CLOCKWERK_SPOOL_MAX_BYTES) */
-    unsigned orphan_scans;         /* stats periods since the last look for orphan spools (slot 0) */
+    uint64_t spool_max_bytes; /* disk bound per spool file (CLOCKWERK_SPOOL_MAX_BYTES) */
+    unsigned orphan_scans;    /* stats periods since the last look for orphan spools (slot 0) */
     struct sched sched;
-    uint8_t *busy;                 /* per endpoint: a check is in flight */
-    struct curl_slist **headers;   /* per endpoint, NULL when none */
+    uint8_t *busy;               /* per endpoint: a check is in flight */
+    struct curl_slist **headers; /* per endpoint, NULL when none */
 
     struct worker_output out;
 
     struct cw_buf batch;
-    int64_t batch_since_ns;        /* when the first result of the open batch came; 0 when empty */
-    uint64_t batch_first_seq;      /* seq of the open batch's first result (its seqs are consecutive) */
+    int64_t batch_since_ns;   /* when the first result of the open batch came; 0 when empty */
+    uint64_t batch_first_seq; /* seq of the open batch's first result (its seqs are consecutive) */
     struct cw_buf stats_buf;
-    struct worker_events ev;       /* the one wait: libcurl's sockets, signals, the bus */
-    size_t nofile;                 /* the descriptor limit in force */
+    struct worker_events ev; /* the one wait: libcurl's sockets, signals, the bus */
+    size_t nofile;           /* the descriptor limit in force */
     bool stopping;
 
     /* counters since start */
@@ -365,8 +365,8 @@ static void init(struct worker *w)
     events_open(&w->ev, w->multi, w->p.sigfd, w->nofile);
     for (unsigned i = 0; i < w->out.n; i++) events_watch_bus(&w->ev, bus_fd(w->out.q[i].sock), w->out.q[i].name);
     proto_results_begin(&w->batch);
-    log_info("checking %zu endpoints (at most %u at once), boot id %016" PRIx64, w->cfg->n_endpoints,
-             w->max_in_flight, w->p.boot_id);
+    log_info("checking %zu endpoints (at most %u at once), boot id %016" PRIx64, w->cfg->n_endpoints, w->max_in_flight,
+             w->p.boot_id);
 }
 
 /* After the loop: the last results out, what is not acknowledged spooled, everything freed. */
@@ -376,8 +376,8 @@ static void finish(struct worker *w)
     w->pool = NULL;
     send_batch(w);
     output_drain(&w->out);
-    log_info("stopped after %" PRIu64 " checks (%" PRIu64 " failed, %" PRIu64 " missed)", w->checks,
-             w->checks_failed, w->missed);
+    log_info("stopped after %" PRIu64 " checks (%" PRIu64 " failed, %" PRIu64 " missed)", w->checks, w->checks_failed,
+             w->missed);
 
     output_close(&w->out);
     alive_close(&w->alive);

@@ -29,7 +29,11 @@ void output_open(struct worker_output *o, struct bus *bus, const struct cw_confi
     memset(o, 0, sizeof *o);
     o->due = true; /* a spool to replay, acknowledgements for a predecessor: look once */
     o->bus = bus;
-    struct { bool wanted; const char *address; const char *name; } dest[OUTPUT_MAX] = {
+    struct {
+        bool wanted;
+        const char *address;
+        const char *name;
+    } dest[OUTPUT_MAX] = {
         { config_wants_storer(cfg), cfg->store_address, "storer" },
         { config_wants_alerter(cfg), cfg->alert_address, "alerter" },
     };
@@ -164,7 +168,8 @@ void output_drain(struct worker_output *o)
         uint64_t lost = ackq_spill(q); /* also syncs what the spool held already */
         if (!waiting) continue;
         log_warn("stopping with %" PRIu64 " results not acknowledged by the %s: kept in %s for the next start%s",
-                 waiting, q->name, q->spool_path ? q->spool_path : "(no spool)", lost ? " (some could not be written)" : "");
+                 waiting, q->name, q->spool_path ? q->spool_path : "(no spool)",
+                 lost ? " (some could not be written)" : "");
         if (lost) log_error("%" PRIu64 " results for the %s are lost", lost, q->name);
     }
 }

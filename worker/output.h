@@ -28,7 +28,7 @@ struct worker_output {
     struct bus_socket *pub;    /* to the relay, best effort; NULL when there is no publish_address */
     struct ackq q[OUTPUT_MAX]; /* acknowledged destinations, in this order: storer, alerter (when wanted) */
     unsigned n;
-    bool due;                  /* a pass of output_service is needed (see DESIGN) */
+    bool due; /* a pass of output_service is needed (see DESIGN) */
 };
 
 /* Sums over the destinations, for the worker's stats. */

@@ -121,14 +121,26 @@ void probe_tls_reason(long verify, const char *host, char *out, size_t outlen)
     case 0:
         snprintf(out, outlen, "TLS certificate does not match host %.255s", host && host[0] ? host : "(unknown)");
         return;
-    case 9: what = "TLS certificate is not yet valid"; break;             /* CERT_NOT_YET_VALID */
-    case 10: what = "TLS certificate expired"; break;                      /* CERT_HAS_EXPIRED */
-    case 18: what = "TLS certificate is self-signed"; break;               /* DEPTH_ZERO_SELF_SIGNED_CERT */
-    case 19: what = "TLS certificate not trusted (self-signed CA in the chain)"; break;
-    case 2:                                                                /* UNABLE_TO_GET_ISSUER_CERT */
-    case 20:                                                               /* ..._LOCALLY */
-    case 21: what = "TLS certificate not trusted (unknown CA)"; break;     /* UNABLE_TO_VERIFY_LEAF_SIGNATURE */
-    case 23: what = "TLS certificate revoked"; break;
+    case 9:
+        what = "TLS certificate is not yet valid";
+        break; /* CERT_NOT_YET_VALID */
+    case 10:
+        what = "TLS certificate expired";
+        break; /* CERT_HAS_EXPIRED */
+    case 18:
+        what = "TLS certificate is self-signed";
+        break; /* DEPTH_ZERO_SELF_SIGNED_CERT */
+    case 19:
+        what = "TLS certificate not trusted (self-signed CA in the chain)";
+        break;
+    case 2:  /* UNABLE_TO_GET_ISSUER_CERT */
+    case 20: /* ..._LOCALLY */
+    case 21:
+        what = "TLS certificate not trusted (unknown CA)";
+        break; /* UNABLE_TO_VERIFY_LEAF_SIGNATURE */
+    case 23:
+        what = "TLS certificate revoked";
+        break;
     case 62:
     case 64:
         snprintf(out, outlen, "TLS certificate does not match host %.255s", host && host[0] ? host : "(unknown)");
@@ -142,8 +154,9 @@ void probe_tls_reason(long verify, const char *host, char *out, size_t outlen)
 
 int64_t probe_parse_cert_time(const char *text)
 {
-    static const char months[][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+    static const char months[][4] = {
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
+    };
     char mon[4];
     int day, hh, mm, ss, year;
     char zone[4];
@@ -152,11 +165,10 @@ int64_t probe_parse_cert_time(const char *text)
     int m = -1;
     for (int i = 0; i < 12; i++)
         if (strcasecmp(mon, months[i]) == 0) m = i;
-    if (m < 0 || day < 1 || day > 31 || hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 60 ||
-        year < 1950 || year > 9999)
+    if (m < 0 || day < 1 || day > 31 || hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 60 || year < 1950 ||
+        year > 9999)
         return 0;
-    struct tm tm = { .tm_year = year - 1900, .tm_mon = m, .tm_mday = day, .tm_hour = hh, .tm_min = mm,
-                     .tm_sec = ss };
+    struct tm tm = { .tm_year = year - 1900, .tm_mon = m, .tm_mday = day, .tm_hour = hh, .tm_min = mm, .tm_sec = ss };
     time_t t = timegm(&tm);
     if (t == (time_t)-1 || t == 0) return 0;
     return (int64_t)t * 1000000;
@@ -167,8 +179,8 @@ bool probe_classify(const struct probe_outcome *o, char *err, size_t errlen)
     char raw[CW_ERROR_MAX + 1];
     bool completed = o->curl_code == CURLE_OK || (o->curl_code == CURLE_WRITE_ERROR && o->body_capped);
     if (!completed) {
-        const char *text = o->curl_error && o->curl_error[0] ? o->curl_error
-                                                               : curl_easy_strerror((CURLcode)o->curl_code);
+        const char *text =
+            o->curl_error && o->curl_error[0] ? o->curl_error : curl_easy_strerror((CURLcode)o->curl_code);
         if (o->curl_code == CURLE_PEER_FAILED_VERIFICATION) {
             char reason[320];
             /* curl checks the host name itself once the chain verified; OpenSSL's code is then 0 or 1
@@ -204,14 +216,14 @@ bool probe_classify(const struct probe_outcome *o, char *err, size_t errlen)
 enum probe_profile { PROFILE_NONE = 0, PROFILE_CUSTOM, PROFILE_PLAIN_HTTP, PROFILE_PLAIN_HTTPS };
 
 struct probe_check {
-    CURL *easy;              /* NULL until the slot is first used */
+    CURL *easy;                 /* NULL until the slot is first used */
     enum probe_profile profile; /* what easy is set up for (PROFILE_NONE: nothing yet) */
     struct probe_pool *pool;
     const struct cw_endpoint *ep;
     uint32_t id;
     bool busy;
     bool capped;
-    bool https;              /* the URL is https:// (certificate expiry wanted) */
+    bool https; /* the URL is https:// (certificate expiry wanted) */
     size_t body_bytes;
     int64_t due_ns, start_ns, wall_us;
     struct probe_kw kw;
@@ -223,7 +235,7 @@ struct probe_pool {
     CURLM *multi;
     unsigned max, in_flight;
     struct probe_check *checks;
-    unsigned *free_stack;   /* indices of idle slots */
+    unsigned *free_stack; /* indices of idle slots */
     unsigned n_free;
 };
 
@@ -318,13 +330,12 @@ static long effective_timeout_ms(const struct cw_endpoint *ep, long timeout_ms)
     return timeout_ms < 1 ? 1 : timeout_ms;
 }
 
-static CURLcode setup(struct probe_check *c, const struct cw_endpoint *ep, struct curl_slist *headers,
-                      long timeout_ms)
+static CURLcode setup(struct probe_check *c, const struct cw_endpoint *ep, struct curl_slist *headers, long timeout_ms)
 {
     CURL *e = c->easy;
     CURLcode rc = CURLE_OK;
-#define SET(opt, val) \
-    do { \
+#define SET(opt, val)                                           \
+    do {                                                        \
         if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val); \
     } while (0)
     timeout_ms = effective_timeout_ms(ep, timeout_ms);

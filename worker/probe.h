@@ -39,11 +39,11 @@
 
 /* ---- keyword matcher (streaming, bounded memory) */
 struct probe_kw {
-    const char *kw;   /* NULL: no keyword wanted (found stays false) */
+    const char *kw; /* NULL: no keyword wanted (found stays false) */
     size_t klen;
     bool found;
-    char *scratch;    /* owned: the tail (klen-1 bytes) plus room for as many bytes of the next chunk */
-    size_t tlen;      /* bytes of tail held at the start of scratch */
+    char *scratch; /* owned: the tail (klen-1 bytes) plus room for as many bytes of the next chunk */
+    size_t tlen;   /* bytes of tail held at the start of scratch */
     size_t cap;
 };
 void probe_kw_init(struct probe_kw *m);
@@ -54,15 +54,15 @@ void probe_kw_feed(struct probe_kw *m, const char *data, size_t n);
 
 /* ---- classification */
 struct probe_outcome {
-    int curl_code;           /* CURLcode; CURLE_OK when the transfer completed */
-    const char *curl_error;  /* curl's error text when curl_code != CURLE_OK */
-    long status;             /* 0: no response */
-    bool status_expected;    /* config_status_expected(ep, status) */
-    const char *keyword;     /* NULL when none */
+    int curl_code;          /* CURLcode; CURLE_OK when the transfer completed */
+    const char *curl_error; /* curl's error text when curl_code != CURLE_OK */
+    long status;            /* 0: no response */
+    bool status_expected;   /* config_status_expected(ep, status) */
+    const char *keyword;    /* NULL when none */
     bool keyword_found;
-    bool body_capped;        /* the body was stopped at PROBE_BODY_CAP (curl then reports a write error) */
-    long tls_verify;         /* CURLINFO_SSL_VERIFYRESULT: OpenSSL's X509_V_* code (0: ok or not reached) */
-    const char *host;        /* host name the certificate had to match (for the error text); may be NULL */
+    bool body_capped; /* the body was stopped at PROBE_BODY_CAP (curl then reports a write error) */
+    long tls_verify;  /* CURLINFO_SSL_VERIFYRESULT: OpenSSL's X509_V_* code (0: ok or not reached) */
+    const char *host; /* host name the certificate had to match (for the error text); may be NULL */
 };
 /* Returns whether the check is ok; when not, writes the reason (credentials in URLs masked) into err.
  * A certificate that fails verification (CURLE_PEER_FAILED_VERIFICATION) is named by what is wrong with it,

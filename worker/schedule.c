@@ -109,8 +109,8 @@ void sched_add(struct sched *s, uint32_t id, int64_t interval_ns, int64_t first_
         s->cap = s->cap ? s->cap * 2 : 16;
         s->heap = cw_xrealloc(s->heap, s->cap * sizeof *s->heap);
     }
-    s->heap[s->n] = (struct sched_entry){ .due_ns = first_due_ns, .interval_ns = interval_ns > 0 ? interval_ns : 1,
-                                          .id = id };
+    s->heap[s->n] =
+        (struct sched_entry){ .due_ns = first_due_ns, .interval_ns = interval_ns > 0 ? interval_ns : 1, .id = id };
     sift_up(s, s->n++);
 }
 

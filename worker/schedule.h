@@ -18,13 +18,13 @@
 #include <stdint.h>
 
 struct sched_entry {
-    int64_t due_ns;       /* next due time, CLOCK_MONOTONIC */
-    int64_t interval_ns;  /* > 0 */
-    uint32_t id;          /* the caller's endpoint index */
+    int64_t due_ns;      /* next due time, CLOCK_MONOTONIC */
+    int64_t interval_ns; /* > 0 */
+    uint32_t id;         /* the caller's endpoint index */
 };
 
 struct sched {
-    struct sched_entry *heap;  /* owned; heap[0] is the earliest */
+    struct sched_entry *heap; /* owned; heap[0] is the earliest */
     size_t n, cap;
 };
 

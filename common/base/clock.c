@@ -36,7 +36,10 @@ char *cw_format_iso8601(int64_t wall_us, char *buf, size_t len)
     static _Thread_local struct tm cached_tm;
     time_t secs = (time_t)(wall_us / 1000000);
     int ms = (int)((wall_us % 1000000) / 1000);
-    if (wall_us < 0 && wall_us % 1000000) { secs -= 1; ms = (int)((wall_us % 1000000 + 1000000) / 1000); }
+    if (wall_us < 0 && wall_us % 1000000) {
+        secs -= 1;
+        ms = (int)((wall_us % 1000000 + 1000000) / 1000);
+    }
     if (!cached_valid || secs != cached_secs) {
         cached_valid = false;
         if (!gmtime_r(&secs, &cached_tm)) {

@@ -6,9 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-int64_t cw_mono_ns(void);  /* CLOCK_MONOTONIC, nanoseconds */
+int64_t cw_mono_ns(void); /* CLOCK_MONOTONIC, nanoseconds */
 int64_t cw_mono_us(void);
-int64_t cw_wall_us(void);  /* CLOCK_REALTIME, microseconds since the Unix epoch */
+int64_t cw_wall_us(void); /* CLOCK_REALTIME, microseconds since the Unix epoch */
 
 /* Formats wall-clock microseconds as `2026-11-25T04:05:06.123Z` (UTC, milliseconds).
  * Needs at least 25 bytes; returns buf. */

@@ -75,9 +75,9 @@ static inline void le_buf_u64(struct cw_buf *b, uint64_t v)
 /* ---- the bounded reader */
 
 struct le_reader {
-    const uint8_t *p;  /* next byte */
-    size_t left;       /* bytes from p to the end */
-    const char *why;   /* first failure (a static string), sticky; NULL while all is well */
+    const uint8_t *p; /* next byte */
+    size_t left;      /* bytes from p to the end */
+    const char *why;  /* first failure (a static string), sticky; NULL while all is well */
 };
 
 static inline struct le_reader le_reader_of(const void *data, size_t len)

@@ -43,8 +43,8 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap)
     char line[2048];
     char stamp[32];
     cw_format_iso8601(cw_wall_us(), stamp, sizeof stamp);
-    int n = snprintf(line, sizeof line, "%s clockwerk[%s] %d %s: ", stamp, log_role, (int)getpid(),
-                     log_level_name(level));
+    int n =
+        snprintf(line, sizeof line, "%s clockwerk[%s] %d %s: ", stamp, log_role, (int)getpid(), log_level_name(level));
     if (n < 0) return;
     if ((size_t)n < sizeof line) {
         int m = vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);

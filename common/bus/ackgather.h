@@ -32,8 +32,8 @@ struct ackgather {
     size_t n, cap;
     struct ackq_range *ranges; /* ACKQ_RANGES_MAX, for encoding */
     struct cw_buf scratch;
-    uint64_t acked;            /* seqs acked since start */
-    uint64_t ack_messages;     /* ack messages encoded and handed to send */
+    uint64_t acked;        /* seqs acked since start */
+    uint64_t ack_messages; /* ack messages encoded and handed to send */
 };
 
 /* Sends one encoded ack message to peer (the caller owns the socket, and logs a failure). */

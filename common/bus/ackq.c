@@ -47,12 +47,15 @@ int ackq_ack_decode(const void *payload, size_t len, struct ackq_range *out, siz
     if (p[1] != CW_MSG_ACK) return *why = "type does not match topic", -1;
     size_t n = le_get_u16(p + 2);
     if (n == 0 || n > ACKQ_RANGES_MAX) return *why = "bad count", -1;
-    if (len != 4 + n * ACK_RANGE_BYTES) return *why = len < 4 + n * ACK_RANGE_BYTES ? "truncated" : "trailing bytes", -1;
+    if (len != 4 + n * ACK_RANGE_BYTES)
+        return *why = len < 4 + n * ACK_RANGE_BYTES ? "truncated" : "trailing bytes", -1;
     if (n > max) return *why = "too many ranges", -1;
     for (size_t i = 0; i < n; i++) {
         const uint8_t *rec = p + 4 + i * ACK_RANGE_BYTES;
-        out[i] = (struct ackq_range){ .worker = le_get_u32(rec), .boot_id = le_get_u64(rec + 4),
-                                      .first = le_get_u64(rec + 12), .last = le_get_u64(rec + 20) };
+        out[i] = (struct ackq_range){ .worker = le_get_u32(rec),
+                                      .boot_id = le_get_u64(rec + 4),
+                                      .first = le_get_u64(rec + 12),
+                                      .last = le_get_u64(rec + 20) };
         if (out[i].first == 0 || out[i].first > out[i].last) return *why = "bad range", -1;
     }
     return (int)n;
@@ -135,8 +138,7 @@ static int spool_append(struct ackq *q, const struct ackq_entry *e, const void *
 {
     if (!q->spool_path) return -1;
     uint64_t bytes = spoolfile_record_bytes(&q->spool, len);
-    if (q->spool_max_bytes && q->spool.fd >= 0 && q->spool.end + bytes > q->spool_max_bytes)
-        spool_make_room(q, bytes);
+    if (q->spool_max_bytes && q->spool.fd >= 0 && q->spool.end + bytes > q->spool_max_bytes) spool_make_room(q, bytes);
     uint8_t meta[SPOOL_META];
     meta_put(meta, e);
     if (spoolfile_append(&q->spool, meta, data, len) != 0) {
@@ -192,8 +194,9 @@ static void spool_make_room(struct ackq *q, uint64_t want)
     q->dropped += dropped;
     q->spool_full_dropped += dropped;
     log_error("the spool %s for the %s reached its bound of %llu bytes: the oldest %llu results (%llu batches) are "
-              "DROPPED (%llu dropped so far)", q->spool_path, q->name, (unsigned long long)q->spool_max_bytes,
-              (unsigned long long)dropped, (unsigned long long)batches, (unsigned long long)q->spool_full_dropped);
+              "DROPPED (%llu dropped so far)",
+              q->spool_path, q->name, (unsigned long long)q->spool_max_bytes, (unsigned long long)dropped,
+              (unsigned long long)batches, (unsigned long long)q->spool_full_dropped);
     if (spool_rewrite(q, false) != 0)
         log_error("cannot rewrite the spool %s: %s (it stays over its bound)", q->spool_path, strerror(errno));
 }
@@ -250,8 +253,9 @@ int ackq_init(struct ackq *q, struct bus_socket *sock, const char *name, size_t 
             return -1;
         }
         q->spool_path = q->spool.path;
-        if (records) log_info("replaying %llu batches for the %s left in %s by a previous run",
-                              (unsigned long long)records, q->name, q->spool_path);
+        if (records)
+            log_info("replaying %llu batches for the %s left in %s by a previous run", (unsigned long long)records,
+                     q->name, q->spool_path);
     }
     return 0;
 }
@@ -301,8 +305,8 @@ void ackq_push(struct ackq *q, const void *data, size_t len, uint32_t worker, ui
     if (spool_first || (q->mem_bytes + len > q->max_bytes && q->count > 0)) {
         if (spool_append(q, &key, data, len) == 0) {
             if (q->spooled == 0 || !spool_first)
-                log_warn("the %s is behind: %zu results (%zu bytes) unacknowledged in memory; spooling to %s",
-                         q->name, (size_t)ackq_pending_results(q), q->mem_bytes, q->spool_path);
+                log_warn("the %s is behind: %zu results (%zu bytes) unacknowledged in memory; spooling to %s", q->name,
+                         (size_t)ackq_pending_results(q), q->mem_bytes, q->spool_path);
             q->spooled += n;
             return;
         }
@@ -312,7 +316,9 @@ void ackq_push(struct ackq *q, const void *data, size_t len, uint32_t worker, ui
         }
     }
     struct ackq_entry *e = ring_append(q);
-    *e = (struct ackq_entry){ .buf = e->buf, .worker = worker, .boot_id = boot_id, .first = first, .last = last, .n = n };
+    *e = (struct ackq_entry){
+        .buf = e->buf, .worker = worker, .boot_id = boot_id, .first = first, .last = last, .n = n
+    };
     cw_buf_put(&e->buf, data, len);
     q->mem_bytes += len;
     send_window(q, cw_mono_ns());
@@ -326,7 +332,8 @@ long ackq_on_ack(struct ackq *q, const void *payload, size_t len)
     if (n < 0) {
         q->acks_malformed++;
         if ((q->acks_malformed & (q->acks_malformed - 1)) == 0)
-            log_warn("malformed ack from the %s: %s (%llu so far)", q->name, why, (unsigned long long)q->acks_malformed);
+            log_warn("malformed ack from the %s: %s (%llu so far)", q->name, why,
+                     (unsigned long long)q->acks_malformed);
         return -1;
     }
     q->acks_received++;
@@ -401,7 +408,8 @@ uint64_t ackq_spill(struct ackq *q)
             e->acked = true; /* safe on disk: no longer ours */
         }
     } else {
-        if (q->spool_path) log_error("cannot rewrite the spool %s: %s (appending instead)", q->spool_path, strerror(errno));
+        if (q->spool_path)
+            log_error("cannot rewrite the spool %s: %s (appending instead)", q->spool_path, strerror(errno));
         for (size_t i = 0; i < q->count; i++) {
             struct ackq_entry *e = at(q, i);
             if (e->acked || e->from_spool) continue;
@@ -415,8 +423,7 @@ uint64_t ackq_spill(struct ackq *q)
     q->spool_outstanding = 0;
     q->inflight = 0;
     pop_done(q);
-    if (spoolfile_sync(&q->spool) != 0)
-        log_warn("cannot sync the spool %s: %s", q->spool_path, strerror(errno));
+    if (spoolfile_sync(&q->spool) != 0) log_warn("cannot sync the spool %s: %s", q->spool_path, strerror(errno));
     return lost;
 }
 

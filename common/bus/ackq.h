@@ -39,15 +39,15 @@ struct ackq_range {
     uint64_t boot_id;
     uint64_t first, last;
 };
-#define ACKQ_RANGES_MAX 512   /* ranges in one ack message */
+#define ACKQ_RANGES_MAX 512 /* ranges in one ack message */
 
 /* Receivers gather acks per sender: when r (from peer) continues last (from last_peer) — same sender,
  * worker and boot, r->first right after last->last — last grows to cover r and the result is true. */
 static inline bool ackq_range_join(const struct bus_peer *last_peer, struct ackq_range *last,
                                    const struct bus_peer *peer, const struct ackq_range *r)
 {
-    if (last_peer->len != peer->len || memcmp(last_peer->id, peer->id, peer->len) != 0 ||
-        last->worker != r->worker || last->boot_id != r->boot_id || last->last + 1 != r->first)
+    if (last_peer->len != peer->len || memcmp(last_peer->id, peer->id, peer->len) != 0 || last->worker != r->worker ||
+        last->boot_id != r->boot_id || last->last + 1 != r->first)
         return false;
     last->last = r->last;
     return true;
@@ -69,24 +69,24 @@ int ackq_ack_encode(struct cw_buf *b, const struct ackq_range *r, size_t n);
 int ackq_ack_decode(const void *payload, size_t len, struct ackq_range *out, size_t max, const char **why);
 
 struct ackq_entry {
-    struct cw_buf buf;       /* the payload, as sent */
+    struct cw_buf buf; /* the payload, as sent */
     uint32_t worker;
     uint64_t boot_id, first, last;
-    unsigned n;              /* results */
-    unsigned tries;          /* times sent */
-    int64_t sent_ns;         /* last send */
+    unsigned n;      /* results */
+    unsigned tries;  /* times sent */
+    int64_t sent_ns; /* last send */
     bool acked;
     bool from_spool;
 };
 
 struct ackq {
-    struct bus_socket *sock;  /* borrowed */
+    struct bus_socket *sock;   /* borrowed */
     enum cw_msg_type msg_type; /* what the entries are sent as: CW_MSG_RESULT (ackq_init's), or CW_MSG_ALERT */
-    const char *name;         /* "storer", "alerter": for logs */
+    const char *name;          /* "storer", "alerter": for logs */
     struct ackq_entry *ring;
     size_t head, count, cap;
-    size_t nsent;             /* entries [head, head+nsent) were sent in this round */
-    size_t inflight;          /* of those, not acked */
+    size_t nsent;    /* entries [head, head+nsent) were sent in this round */
+    size_t inflight; /* of those, not acked */
     size_t mem_bytes, max_bytes;
     size_t window;
     int64_t resend_ns;
@@ -99,8 +99,8 @@ struct ackq {
     uint64_t spool_max_bytes; /* disk bound of the spool file (0: none); beyond it the oldest unread is dropped */
 
     /* counters since start, in results unless said otherwise */
-    uint64_t sent, acked, resent, spooled, replayed, dropped, resend_rounds, acks_received, acks_malformed,
-        send_errors, spool_full_dropped;
+    uint64_t sent, acked, resent, spooled, replayed, dropped, resend_rounds, acks_received, acks_malformed, send_errors,
+        spool_full_dropped;
 };
 
 /* Sets q up. spool_path may be NULL; an existing spool file there (a predecessor's) is replayed.

@@ -36,7 +36,7 @@
 _Static_assert(sizeof(zmq_msg_t) <= sizeof(((struct bus_msg *)0)->impl), "bus_msg.impl too small");
 
 #define BUS_MAX_SOCKETS 16
-#define RELIABLE_HWM 100000   /* messages (each a batch of results) */
+#define RELIABLE_HWM 100000 /* messages (each a batch of results) */
 #define BEST_EFFORT_HWM 10000
 
 struct bus_socket {
@@ -74,7 +74,8 @@ void bus_free(struct bus *bus)
     for (int i = 0; i < BUS_MAX_SOCKETS; i++)
         if (bus->sockets[i]) bus_close(bus->sockets[i]);
     bus_auth_stop(bus->auth);
-    while (zmq_ctx_term(bus->ctx) != 0 && errno == EINTR) {}
+    while (zmq_ctx_term(bus->ctx) != 0 && errno == EINTR) {
+    }
     if (bus->curve) {
         free(bus->curve->allowed);
         explicit_bzero(bus->curve, sizeof *bus->curve); /* the secret key */
@@ -104,10 +105,7 @@ const char *bus_address_problem(const char *address)
     return "address must start with ipc:// or tcp://";
 }
 
-static int set_int(void *zsock, int option, int value)
-{
-    return zmq_setsockopt(zsock, option, &value, sizeof value);
-}
+static int set_int(void *zsock, int option, int value) { return zmq_setsockopt(zsock, option, &value, sizeof value); }
 
 /* A peer that sends a frame larger than any valid message is disconnected by ZeroMQ before the frame is
  * allocated: a hostile or broken peer cannot make a receiver buffer gigabytes. */
@@ -148,7 +146,7 @@ static int secure_socket(struct bus *bus, void *z, const char *address, bool ser
     int rc;
     if (server) {
         if (!bus->auth && !(bus->auth = bus_auth_start(bus->ctx, (const uint8_t(*)[BUS_AUTH_KEY_BYTES])k->allowed,
-                                                      k->n_allowed, err, errlen)))
+                                                       k->n_allowed, err, errlen)))
             return -1;
         int one = 1;
         rc = zmq_setsockopt(z, ZMQ_CURVE_SERVER, &one, sizeof one) |
@@ -173,8 +171,10 @@ static int secure_socket(struct bus *bus, void *z, const char *address, bool ser
 
 struct bus_socket *bus_open(struct bus *bus, enum bus_role role, const char *address, char *err, size_t errlen)
 {
-    static const int types[] = { [BUS_SEND_RELIABLE] = ZMQ_DEALER, [BUS_RECV_RELIABLE] = ZMQ_ROUTER,
-                                 [BUS_PUBLISH] = ZMQ_PUB, [BUS_SUBSCRIBE] = ZMQ_SUB };
+    static const int types[] = { [BUS_SEND_RELIABLE] = ZMQ_DEALER,
+                                 [BUS_RECV_RELIABLE] = ZMQ_ROUTER,
+                                 [BUS_PUBLISH] = ZMQ_PUB,
+                                 [BUS_SUBSCRIBE] = ZMQ_SUB };
     const char *problem = bus_address_problem(address);
     if (problem) {
         snprintf(err, errlen, "%s: %s", address ? address : "(none)", problem);
@@ -194,8 +194,8 @@ struct bus_socket *bus_open(struct bus *bus, enum bus_role role, const char *add
     }
     bool reliable = role == BUS_SEND_RELIABLE || role == BUS_RECV_RELIABLE;
     int hwm = reliable ? RELIABLE_HWM : BEST_EFFORT_HWM;
-    int rc = set_int(z, ZMQ_SNDHWM, hwm) | set_int(z, ZMQ_RCVHWM, hwm) |
-             set_int(z, ZMQ_LINGER, 0) | set_int(z, ZMQ_IMMEDIATE, role == BUS_SEND_RELIABLE ? 1 : 0);
+    int rc = set_int(z, ZMQ_SNDHWM, hwm) | set_int(z, ZMQ_RCVHWM, hwm) | set_int(z, ZMQ_LINGER, 0) |
+             set_int(z, ZMQ_IMMEDIATE, role == BUS_SEND_RELIABLE ? 1 : 0);
     if (role == BUS_SUBSCRIBE) rc |= zmq_setsockopt(z, ZMQ_SUBSCRIBE, "", 0);
     rc |= set_max_msg_size(z);
     if (rc == 0 && secure_socket(bus, z, address, role == BUS_RECV_RELIABLE, err, errlen) != 0) {
@@ -361,7 +361,8 @@ int bus_recv(struct bus_socket *s, struct bus_msg *m, int timeout_ms)
             return 1;
         }
         int rc;
-        while ((rc = zmq_msg_recv(&topic, s->zsock, 0)) < 0 && errno == EINTR) {}
+        while ((rc = zmq_msg_recv(&topic, s->zsock, 0)) < 0 && errno == EINTR) {
+        }
         if (rc < 0) {
             zmq_msg_close(&topic);
             return -1;
@@ -380,7 +381,8 @@ int bus_recv(struct bus_socket *s, struct bus_msg *m, int timeout_ms)
     zmq_msg_t *payload = (zmq_msg_t *)m->impl;
     zmq_msg_init(payload);
     int rc;
-    while ((rc = zmq_msg_recv(payload, s->zsock, 0)) < 0 && errno == EINTR) {}
+    while ((rc = zmq_msg_recv(payload, s->zsock, 0)) < 0 && errno == EINTR) {
+    }
     if (rc < 0) {
         zmq_msg_close(payload);
         return -1;
@@ -454,8 +456,7 @@ static int relay_pass(void *from, void *to)
 }
 
 /* Forwards both ways until stop() says so; the caller's err gets the reason of a failure. */
-static int relay_loop(void *xsub, void *xpub, int stop_fd, bool (*stop)(void *arg), void *arg, char *err,
-                      size_t errlen)
+static int relay_loop(void *xsub, void *xpub, int stop_fd, bool (*stop)(void *arg), void *arg, char *err, size_t errlen)
 {
     for (;;) {
         zmq_pollitem_t items[3] = {

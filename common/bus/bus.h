@@ -29,7 +29,7 @@ enum bus_role { BUS_SEND_RELIABLE, BUS_RECV_RELIABLE, BUS_PUBLISH, BUS_SUBSCRIBE
 
 enum { BUS_SENT = 0, BUS_WOULD_BLOCK = 1, BUS_ERROR = -1 };
 
-struct bus;         /* one per process: the ZeroMQ context */
+struct bus; /* one per process: the ZeroMQ context */
 struct bus_socket;
 
 /* Who sent a message to a BUS_RECV_RELIABLE socket: its ZeroMQ routing id (len 0: unknown). */
@@ -41,9 +41,9 @@ struct bus_peer {
 
 /* A received message. Frames are owned by the message until bus_msg_release(). */
 struct bus_msg {
-    struct bus_peer peer;   /* BUS_RECV_RELIABLE only: where bus_send_to answers */
-    enum cw_msg_type type;  /* CW_MSG_INVALID: wrong frame count, unknown or oversized topic */
-    const void *data;       /* payload frame (NULL when type is CW_MSG_INVALID) */
+    struct bus_peer peer;  /* BUS_RECV_RELIABLE only: where bus_send_to answers */
+    enum cw_msg_type type; /* CW_MSG_INVALID: wrong frame count, unknown or oversized topic */
+    const void *data;      /* payload frame (NULL when type is CW_MSG_INVALID) */
     size_t len;
     _Alignas(16) unsigned char impl[64]; /* the payload's zmq_msg_t */
     bool held;

@@ -27,8 +27,8 @@ struct bus_auth {
     uint8_t (*allowed)[BUS_AUTH_KEY_BYTES];
     size_t n_allowed;
     atomic_uint_fast64_t refused;
-    unsigned n_watch;                      /* monitors started (their endpoints are numbered) */
-    void *mon[BUS_AUTH_MAX_WATCH];         /* the thread's PAIRs, NULL once stopped */
+    unsigned n_watch;              /* monitors started (their endpoints are numbered) */
+    void *mon[BUS_AUTH_MAX_WATCH]; /* the thread's PAIRs, NULL once stopped */
     char mon_address[BUS_AUTH_MAX_WATCH][256];
 };
 
@@ -84,8 +84,9 @@ static void serve_zap(struct bus_auth *a)
                 char z85[41] = "", why[256];
                 zmq_z85_encode(z85, zmq_msg_data(&f[6]), BUS_AUTH_KEY_BYTES);
                 text = "unknown key";
-                snprintf(why, sizeof why, "refused a bus client from %s: its CURVE key %s is not in bus.curve_allowed_keys",
-                         address, z85);
+                snprintf(why, sizeof why,
+                         "refused a bus client from %s: its CURVE key %s is not in bus.curve_allowed_keys", address,
+                         z85);
                 count_refusal(a, why);
             }
         } else if (ml == 4 && memcmp(mech, "NULL", 4) == 0 && dl == 0) {
@@ -113,10 +114,13 @@ static void serve_zap(struct bus_auth *a)
 static const char *handshake_reason(uint32_t value)
 {
     switch (value) {
-    case ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH: return "it does not use CURVE";
+    case ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH:
+        return "it does not use CURVE";
     case ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC:
-    case ZMQ_PROTOCOL_ERROR_ZMTP_KEY_EXCHANGE: return "a CURVE handshake with the wrong server key, or corrupt";
-    default: return "a broken handshake";
+    case ZMQ_PROTOCOL_ERROR_ZMTP_KEY_EXCHANGE:
+        return "a CURVE handshake with the wrong server key, or corrupt";
+    default:
+        return "a broken handshake";
     }
 }
 
@@ -269,8 +273,8 @@ int bus_auth_watch(struct bus_auth *a, void *zsock, const char *address, char *e
 {
     char endpoint[96];
     snprintf(endpoint, sizeof endpoint, "inproc://clockwerk-monitor-%p-%u", (void *)a, a->n_watch);
-    int events = ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                 ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+    int events =
+        ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
     char reply[4] = "";
     if (zmq_socket_monitor(zsock, endpoint, events) != 0 || zmq_send(a->ctl_main, "watch", 5, ZMQ_SNDMORE) < 0 ||
         zmq_send(a->ctl_main, endpoint, strlen(endpoint), ZMQ_SNDMORE) < 0 ||
@@ -289,7 +293,8 @@ void bus_auth_stop(struct bus_auth *a)
 {
     if (!a) return;
     if (a->running) {
-        while (zmq_send(a->ctl_main, "stop", 4, 0) < 0 && errno == EINTR) {}
+        while (zmq_send(a->ctl_main, "stop", 4, 0) < 0 && errno == EINTR) {
+        }
         pthread_join(a->thread, NULL);
         a->zap = a->ctl_thread = NULL; /* closed by the thread */
     }

@@ -46,10 +46,25 @@ static void free_fields(struct cw_config *cfg)
     free(cfg->webhooks);
     free_strv(cfg->email_to, cfg->n_email_to);
     free_strv(cfg->curve_allowed_keys, cfg->n_curve_allowed_keys);
-    char *strings[] = { cfg->path, cfg->dir, cfg->run_dir, cfg->user, cfg->store_address, cfg->alert_address,
-                        cfg->publish_address, cfg->tap_address, cfg->curve_key_file, cfg->curve_public_key,
-                        cfg->curve_server_key, cfg->smtp_host, cfg->email_from, cfg->smtp_user,
-                        cfg->smtp_ca_file, cfg->db_name, cfg->db_user, cfg->db_host, cfg->db_sslmode,
+    char *strings[] = { cfg->path,
+                        cfg->dir,
+                        cfg->run_dir,
+                        cfg->user,
+                        cfg->store_address,
+                        cfg->alert_address,
+                        cfg->publish_address,
+                        cfg->tap_address,
+                        cfg->curve_key_file,
+                        cfg->curve_public_key,
+                        cfg->curve_server_key,
+                        cfg->smtp_host,
+                        cfg->email_from,
+                        cfg->smtp_user,
+                        cfg->smtp_ca_file,
+                        cfg->db_name,
+                        cfg->db_user,
+                        cfg->db_host,
+                        cfg->db_sslmode,
                         cfg->db_ca_file };
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) free(strings[i]);
     if (cfg->smtp_password) {
@@ -77,22 +92,19 @@ void config_free(struct cw_config *cfg)
 
 /* ---- accessors ---- */
 
-bool config_wants_storer(const struct cw_config *cfg)
-{
-    return cfg && cfg->db_activation;
-}
+bool config_wants_storer(const struct cw_config *cfg) { return cfg && cfg->db_activation; }
 
-bool config_wants_alerter(const struct cw_config *cfg)
-{
-    return cfg && (cfg->email_enabled || cfg->n_webhooks > 0);
-}
+bool config_wants_alerter(const struct cw_config *cfg) { return cfg && (cfg->email_enabled || cfg->n_webhooks > 0); }
 
 const char *config_driver_name(enum cw_db_driver driver)
 {
     switch (driver) {
-    case CW_DB_SQLITE: return "sqlite";
-    case CW_DB_POSTGRES: return "postgresql";
-    case CW_DB_MYSQL: return "mysql";
+    case CW_DB_SQLITE:
+        return "sqlite";
+    case CW_DB_POSTGRES:
+        return "postgresql";
+    case CW_DB_MYSQL:
+        return "mysql";
     }
     return "unknown";
 }
@@ -100,9 +112,12 @@ const char *config_driver_name(enum cw_db_driver driver)
 const char *config_method_name(enum cw_method method)
 {
     switch (method) {
-    case CW_METHOD_GET: return "GET";
-    case CW_METHOD_HEAD: return "HEAD";
-    case CW_METHOD_POST: return "POST";
+    case CW_METHOD_GET:
+        return "GET";
+    case CW_METHOD_HEAD:
+        return "HEAD";
+    case CW_METHOD_POST:
+        return "POST";
     }
     return "GET";
 }
@@ -110,9 +125,12 @@ const char *config_method_name(enum cw_method method)
 const char *config_smtp_tls_name(enum cw_smtp_tls tls)
 {
     switch (tls) {
-    case CW_SMTP_STARTTLS: return "starttls";
-    case CW_SMTP_TLS: return "tls";
-    case CW_SMTP_NONE: return "none";
+    case CW_SMTP_STARTTLS:
+        return "starttls";
+    case CW_SMTP_TLS:
+        return "tls";
+    case CW_SMTP_NONE:
+        return "none";
     }
     return "starttls";
 }

@@ -23,23 +23,23 @@ enum cw_db_driver { CW_DB_SQLITE = 0, CW_DB_POSTGRES = 1, CW_DB_MYSQL = 2 };
 enum cw_smtp_tls { CW_SMTP_STARTTLS = 0, CW_SMTP_TLS = 1, CW_SMTP_NONE = 2 };
 
 struct cw_endpoint {
-    char *url;                 /* http:// or https:// */
-    char *name;                /* NULL when not set */
+    char *url;  /* http:// or https:// */
+    char *name; /* NULL when not set */
     enum cw_method method;
-    char *body;                /* POST body; NULL when not set */
-    double timeout;            /* seconds; default 10, never more than interval */
-    double interval;           /* seconds; per endpoint or monitor.check_interval */
-    double latency_threshold;  /* seconds; per endpoint or monitor.latency_threshold */
-    int alert_threshold;       /* consecutive failures before DOWN; default 3 */
-    int recovery_threshold;    /* consecutive successes before UP; per endpoint or alerts.recovery_threshold */
-    int *expect_status;        /* accepted status codes; n_expect_status == 0 means 200..399 */
+    char *body;               /* POST body; NULL when not set */
+    double timeout;           /* seconds; default 10, never more than interval */
+    double interval;          /* seconds; per endpoint or monitor.check_interval */
+    double latency_threshold; /* seconds; per endpoint or monitor.latency_threshold */
+    int alert_threshold;      /* consecutive failures before DOWN; default 3 */
+    int recovery_threshold;   /* consecutive successes before UP; per endpoint or alerts.recovery_threshold */
+    int *expect_status;       /* accepted status codes; n_expect_status == 0 means 200..399 */
     size_t n_expect_status;
-    bool verify_tls;           /* default true */
-    bool follow_redirects;     /* default false */
-    char *keyword;             /* NULL when not set; the body must contain it */
-    char **headers;            /* "Name: value" lines */
+    bool verify_tls;       /* default true */
+    bool follow_redirects; /* default false */
+    char *keyword;         /* NULL when not set; the body must contain it */
+    char **headers;        /* "Name: value" lines */
     size_t n_headers;
-    char *ca_file;             /* NULL: the system's CAs */
+    char *ca_file; /* NULL: the system's CAs */
 };
 
 struct cw_webhook {
@@ -47,20 +47,20 @@ struct cw_webhook {
 };
 
 struct cw_config {
-    char *path;                /* absolute path of the file it was loaded from */
-    char *dir;                 /* its directory: relative paths are resolved against it */
+    char *path; /* absolute path of the file it was loaded from */
+    char *dir;  /* its directory: relative paths are resolved against it */
 
     /* supervisor */
-    int workers;               /* default: number of CPUs */
-    char *run_dir;             /* absolute; default "<dir>/run" */
-    int log_level;             /* enum log_level; default info */
-    char *user;                /* NULL: do not change user */
+    int workers;   /* default: number of CPUs */
+    char *run_dir; /* absolute; default "<dir>/run" */
+    int log_level; /* enum log_level; default info */
+    char *user;    /* NULL: do not change user */
 
     /* bus (all absolute ZeroMQ addresses; defaults ipc://<run_dir>/NAME.sock) */
-    char *store_address;       /* storer's PULL:   store.sock */
-    char *alert_address;       /* alerter's PULL:  alert.sock */
-    char *publish_address;     /* relay's XSUB:    publish.sock */
-    char *tap_address;         /* relay's XPUB:    tap.sock */
+    char *store_address;   /* storer's PULL:   store.sock */
+    char *alert_address;   /* alerter's PULL:  alert.sock */
+    char *publish_address; /* relay's XSUB:    publish.sock */
+    char *tap_address;     /* relay's XPUB:    tap.sock */
     /* CURVE on tcp:// bus sockets (common/bus/bus_keys.h, common/proc/bus_config.h); all NULL/0 when bus.curve_key_file is not set */
     char *curve_key_file;      /* absolute path of this installation's key pair (mode 0600) */
     char *curve_public_key;    /* its public key as read when the file was parsed (NULL: not readable by
@@ -70,40 +70,40 @@ struct cw_config {
     size_t n_curve_allowed_keys;
 
     /* monitor */
-    double check_interval;     /* default 60 */
-    double latency_threshold;  /* default 1.0 */
-    int tls_expiry_days;       /* default 14 */
+    double check_interval;    /* default 60 */
+    double latency_threshold; /* default 1.0 */
+    int tls_expiry_days;      /* default 14 */
     struct cw_endpoint *endpoints;
     size_t n_endpoints;
 
     /* email: enabled when smtp_host is set */
     bool email_enabled;
     char *smtp_host;
-    int smtp_port;             /* default 587 (465 when smtp_tls = "tls", 25 when "none") */
+    int smtp_port; /* default 587 (465 when smtp_tls = "tls", 25 when "none") */
     char *email_from;
     char **email_to;
     size_t n_email_to;
     char *smtp_user;
-    char *smtp_password;       /* from smtp_password, smtp_password_file or CLOCKWERK_SMTP_PASSWORD */
+    char *smtp_password; /* from smtp_password, smtp_password_file or CLOCKWERK_SMTP_PASSWORD */
     enum cw_smtp_tls smtp_tls;
     char *smtp_ca_file;
 
     /* alerts */
     struct cw_webhook *webhooks;
     size_t n_webhooks;
-    double renotify;           /* seconds; 0: no reminders */
-    int recovery_threshold;    /* default 1 */
-    int group_threshold;       /* default 5 */
+    double renotify;        /* seconds; 0: no reminders */
+    int recovery_threshold; /* default 1 */
+    int group_threshold;    /* default 5 */
 
     /* database */
-    bool db_activation;        /* default false: no storer, no database touched */
+    bool db_activation; /* default false: no storer, no database touched */
     enum cw_db_driver db_driver;
-    char *db_name;             /* SQLite: absolute path of the file */
+    char *db_name; /* SQLite: absolute path of the file */
     char *db_user;
-    char *db_password;         /* from db_password, db_password_file or CLOCKWERK_DB_PASSWORD */
+    char *db_password; /* from db_password, db_password_file or CLOCKWERK_DB_PASSWORD */
     char *db_host;
-    int db_port;               /* default: 5432 postgresql, 3306 mysql, 0 sqlite */
-    char *db_sslmode;          /* NULL: prefer */
+    int db_port;      /* default: 5432 postgresql, 3306 mysql, 0 sqlite */
+    char *db_sslmode; /* NULL: prefer */
     char *db_ca_file;
 
     /* Private to the config module: owns the strings and arrays of a loaded or read config. NULL in a
@@ -125,8 +125,8 @@ struct cw_config *config_load(const char *path, config_report_fn report, void *c
 void config_free(struct cw_config *cfg);
 
 /* Whether a process of each kind should run for this config. */
-bool config_wants_storer(const struct cw_config *cfg);   /* db_activation */
-bool config_wants_alerter(const struct cw_config *cfg);  /* email or any webhook configured */
+bool config_wants_storer(const struct cw_config *cfg);  /* db_activation */
+bool config_wants_alerter(const struct cw_config *cfg); /* email or any webhook configured */
 
 const char *config_driver_name(enum cw_db_driver driver); /* "sqlite", "postgresql", "mysql" */
 const char *config_method_name(enum cw_method method);    /* "GET", "HEAD", "POST" */

@@ -75,18 +75,29 @@ void cfgp_alerts(struct cfg_parser *p, const config_setting_t *g)
     for (int i = 0; i < n; i++) {
         const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
         switch (cfgp_key(alerts_keys, s->name)) {
-        case 0: webhooks(p, s); break;
-        case 1: cfgp_nonneg_seconds(p, w, s, MAX_RENOTIFY, &cfg->renotify); break;
-        case 2: cfgp_int(p, w, s, 1, MAX_THRESHOLD, &cfg->recovery_threshold); break;
-        case 3: cfgp_int(p, w, s, 1, MAX_THRESHOLD, &cfg->group_threshold); break;
-        default: cfgp_unknown(p, w, s);
+        case 0:
+            webhooks(p, s);
+            break;
+        case 1:
+            cfgp_nonneg_seconds(p, w, s, MAX_RENOTIFY, &cfg->renotify);
+            break;
+        case 2:
+            cfgp_int(p, w, s, 1, MAX_THRESHOLD, &cfg->recovery_threshold);
+            break;
+        case 3:
+            cfgp_int(p, w, s, 1, MAX_THRESHOLD, &cfg->group_threshold);
+            break;
+        default:
+            cfgp_unknown(p, w, s);
         }
     }
 }
 
 enum { EM_HOST, EM_PORT, EM_FROM, EM_TO, EM_USER, EM_PASSWORD, EM_PASSWORD_FILE, EM_TLS, EM_CA_FILE };
-static const char *const email_keys[] = { "smtp_host", "smtp_port", "email_from", "email_to", "smtp_user",
-                                          "smtp_password", "smtp_password_file", "smtp_tls", "smtp_ca_file", NULL };
+static const char *const email_keys[] = {
+    "smtp_host",     "smtp_port",          "email_from", "email_to",     "smtp_user",
+    "smtp_password", "smtp_password_file", "smtp_tls",   "smtp_ca_file", NULL
+};
 
 /* email.email_to: one address or a list of them. */
 static void email_to(struct cfg_parser *p, const config_setting_t *s)
@@ -140,7 +151,9 @@ void cfgp_email(struct cfg_parser *p, const config_setting_t *g)
             if (!cw_host_name_ok(v)) cfgp_problem(p, s, "email.smtp_host: '%s' is not a host name", v);
             else cfg->smtp_host = cw_arena_strdup(p->arena, v);
             break;
-        case EM_PORT: has_port = cfgp_int(p, w, s, 1, 65535, &cfg->smtp_port); break;
+        case EM_PORT:
+            has_port = cfgp_int(p, w, s, 1, 65535, &cfg->smtp_port);
+            break;
         case EM_FROM:
             if (!(v = cfgp_string(p, w, s, true))) break;
             if ((why = cw_check_email(v))) cfgp_problem(p, s, "email.email_from: '%.300s' %s", v, why);
@@ -169,7 +182,8 @@ void cfgp_email(struct cfg_parser *p, const config_setting_t *g)
         case EM_CA_FILE:
             cfg->smtp_ca_file = cfgp_readable_file(p, w, s);
             break;
-        default: cfgp_unknown(p, w, s);
+        default:
+            cfgp_unknown(p, w, s);
         }
     }
     if (!has_port) cfg->smtp_port = cfg->smtp_tls == CW_SMTP_TLS ? 465 : cfg->smtp_tls == CW_SMTP_NONE ? 25 : 587;

@@ -16,14 +16,11 @@ struct arena_block {
 };
 
 struct cw_arena {
-    struct arena_block *head;   /* the block being filled */
-    struct arena_block *big;    /* blocks made for one large request */
+    struct arena_block *head; /* the block being filled */
+    struct arena_block *big;  /* blocks made for one large request */
 };
 
-struct cw_arena *cw_arena_new(void)
-{
-    return cw_xcalloc(1, sizeof(struct cw_arena));
-}
+struct cw_arena *cw_arena_new(void) { return cw_xcalloc(1, sizeof(struct cw_arena)); }
 
 static void free_chain(struct arena_block *b)
 {
@@ -75,7 +72,4 @@ char *cw_arena_strndup(struct cw_arena *a, const char *s, size_t n)
     return d;
 }
 
-char *cw_arena_strdup(struct cw_arena *a, const char *s)
-{
-    return s ? cw_arena_strndup(a, s, strlen(s)) : NULL;
-}
+char *cw_arena_strdup(struct cw_arena *a, const char *s) { return s ? cw_arena_strndup(a, s, strlen(s)) : NULL; }

@@ -12,8 +12,8 @@
 struct cw_arena;
 struct cw_arena *cw_arena_new(void);
 void cw_arena_free(struct cw_arena *a);
-void *cw_arena_alloc(struct cw_arena *a, size_t n);             /* 8-byte aligned, zeroed; never NULL */
-char *cw_arena_strdup(struct cw_arena *a, const char *s);        /* NULL stays NULL */
+void *cw_arena_alloc(struct cw_arena *a, size_t n);       /* 8-byte aligned, zeroed; never NULL */
+char *cw_arena_strdup(struct cw_arena *a, const char *s); /* NULL stays NULL */
 char *cw_arena_strndup(struct cw_arena *a, const char *s, size_t n);
 
 #endif

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const bus_keys[] = { "store_address", "alert_address", "publish_address", "tap_address",
+static const char *const bus_keys[] = { "store_address",  "alert_address",    "publish_address",    "tap_address",
                                         "curve_key_file", "curve_server_key", "curve_allowed_keys", NULL };
 enum { BUS_N_ADDRESSES = 4, BUS_CURVE_KEY_FILE = 4, BUS_CURVE_SERVER_KEY, BUS_CURVE_ALLOWED_KEYS };
 #define MAX_ALLOWED_KEYS 10000
@@ -45,8 +45,10 @@ static void allowed_keys(struct cfg_parser *p, const config_setting_t *s)
         const config_setting_t *e = config_setting_get_elem(s, (unsigned)j);
         const char *v = e->type == CONFIG_TYPE_STRING ? config_setting_get_string(e) : NULL;
         if (!bus_key_valid(v)) {
-            cfgp_problem(p, e, "bus.curve_allowed_keys[%d]: expected a public key (40 characters of Z85, as "
-                         "`clockwerk keygen` prints it)", j);
+            cfgp_problem(p, e,
+                         "bus.curve_allowed_keys[%d]: expected a public key (40 characters of Z85, as "
+                         "`clockwerk keygen` prints it)",
+                         j);
             continue;
         }
         keys[kept++] = cw_arena_strdup(p->arena, v);
@@ -67,10 +69,10 @@ static void curve_setting(struct cfg_parser *p, struct cfg_where w, const config
     if (!v) return;
     if (k == BUS_CURVE_SERVER_KEY) {
         if (!bus_key_valid(v))
-            cfgp_problem(p, s, "bus.curve_server_key: expected a public key (40 characters of Z85, as "
+            cfgp_problem(p, s,
+                         "bus.curve_server_key: expected a public key (40 characters of Z85, as "
                          "`clockwerk keygen` prints it)");
-        else
-            cfg->curve_server_key = cw_arena_strdup(p->arena, v);
+        else cfg->curve_server_key = cw_arena_strdup(p->arena, v);
         return;
     }
     char *path = cfgp_path(p, v);
@@ -145,8 +147,11 @@ void cfgp_bus(struct cfg_parser *p, const config_setting_t *g)
     for (int a = 0; a < BUS_N_ADDRESSES; a++)
         for (int b = a + 1; b < BUS_N_ADDRESSES; b++)
             if (*fields[a] && *fields[b] && strcmp(*fields[a], *fields[b]) == 0)
-                cfgp_problem(p, at[b] ? at[b] : at[a] ? at[a] : g, "bus.%s: the same address as bus.%s (%s)",
-                             bus_keys[b], bus_keys[a], *fields[a]);
+                cfgp_problem(p,
+                             at[b]   ? at[b]
+                             : at[a] ? at[a]
+                                     : g,
+                             "bus.%s: the same address as bus.%s (%s)", bus_keys[b], bus_keys[a], *fields[a]);
     /* Anything can connect to a tcp port off loopback: there, only CURVE (and its allow-list) keeps strangers
      * off the bus. A key file that did not read was reported already. */
     if (!key_file_at && (cfg->curve_server_key || cfg->n_curve_allowed_keys))
@@ -156,5 +161,6 @@ void cfgp_bus(struct cfg_parser *p, const config_setting_t *g)
             if (*fields[k] && !bus_address_local(*fields[k]))
                 cfgp_problem(p, at[k] ? at[k] : g,
                              "bus.%s: %s is reachable from other hosts, which needs CURVE: set bus.curve_key_file "
-                             "(make one with `clockwerk keygen FILE`)", bus_keys[k], *fields[k]);
+                             "(make one with `clockwerk keygen FILE`)",
+                             bus_keys[k], *fields[k]);
 }

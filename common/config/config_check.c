@@ -21,7 +21,7 @@ const char *cw_check_http_url(const char *url)
     size_t auth_len = strcspn(rest, "/?#");
     const char *auth = rest, *end = rest + auth_len;
     for (const char *c = rest; c < end; c++)
-        if (*c == '@') auth = c + 1;   /* userinfo ends at the last '@' */
+        if (*c == '@') auth = c + 1; /* userinfo ends at the last '@' */
     const char *port = NULL;
     if (auth < end && *auth == '[') {
         const char *close = memchr(auth, ']', (size_t)(end - auth));
@@ -79,8 +79,9 @@ bool cw_header_is_secret(const char *line)
 {
     static const char *const exact[] = { "authorization", "proxy-authorization", "cookie", NULL };
     /* words of a header name (split at '-' and '_') that mark a credential; "key" only after "api" */
-    static const char *const words[] = { "auth", "authorization", "authentication", "token", "secret",
-                                         "password", "passwd", "apikey", "credential", "credentials", NULL };
+    static const char *const words[] = { "auth",     "authorization", "authentication", "token",      "secret",
+                                         "password", "passwd",        "apikey",         "credential", "credentials",
+                                         NULL };
     char name[128];
     size_t n = strcspn(line, ":");
     if (n >= sizeof name) n = sizeof name - 1;

@@ -6,10 +6,21 @@
 #include <string.h>
 #include <strings.h>
 
-enum { DB_ACTIVATION, DB_DRIVER, DB_NAME, DB_USER, DB_PASSWORD, DB_PASSWORD_FILE, DB_HOST, DB_PORT, DB_SSLMODE,
-       DB_CA_FILE };
-static const char *const db_keys[] = { "db_activation", "db_driver", "db_name", "db_user", "db_password",
-                                       "db_password_file", "db_host", "db_port", "db_sslmode", "db_ca_file", NULL };
+enum {
+    DB_ACTIVATION,
+    DB_DRIVER,
+    DB_NAME,
+    DB_USER,
+    DB_PASSWORD,
+    DB_PASSWORD_FILE,
+    DB_HOST,
+    DB_PORT,
+    DB_SSLMODE,
+    DB_CA_FILE
+};
+static const char *const db_keys[] = { "db_activation", "db_driver",        "db_name", "db_user",
+                                       "db_password",   "db_password_file", "db_host", "db_port",
+                                       "db_sslmode",    "db_ca_file",       NULL };
 static const char *const sslmodes[] = { "disable", "allow", "prefer", "require", "verify-ca", "verify-full", NULL };
 
 void cfgp_database(struct cfg_parser *p, const config_setting_t *g)
@@ -23,7 +34,9 @@ void cfgp_database(struct cfg_parser *p, const config_setting_t *g)
     for (int i = 0; i < n; i++) {
         const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
         switch (cfgp_key(db_keys, s->name)) {
-        case DB_ACTIVATION: cfgp_bool(p, w, s, &cfg->db_activation); break;
+        case DB_ACTIVATION:
+            cfgp_bool(p, w, s, &cfg->db_activation);
+            break;
         case DB_DRIVER:
             if (!(v = cfgp_string(p, w, s, true))) break;
             if (strcasecmp(v, "sqlite") == 0 || strcasecmp(v, "sqlite3") == 0) cfg->db_driver = CW_DB_SQLITE;
@@ -32,7 +45,9 @@ void cfgp_database(struct cfg_parser *p, const config_setting_t *g)
             else if (strcasecmp(v, "mysql") == 0 || strcasecmp(v, "mariadb") == 0) cfg->db_driver = CW_DB_MYSQL;
             else cfgp_problem(p, s, "database.db_driver: '%s' is not sqlite, postgresql or mysql", v);
             break;
-        case DB_NAME: name = cfgp_string(p, w, s, true); break;
+        case DB_NAME:
+            name = cfgp_string(p, w, s, true);
+            break;
         case DB_USER:
             if ((v = cfgp_string(p, w, s, true))) cfg->db_user = cw_arena_strdup(p->arena, v);
             break;
@@ -47,19 +62,23 @@ void cfgp_database(struct cfg_parser *p, const config_setting_t *g)
             if (v[0] != '/' && !cw_host_name_ok(v)) cfgp_problem(p, s, "database.db_host: '%s' is not a host name", v);
             else cfg->db_host = cw_arena_strdup(p->arena, v);
             break;
-        case DB_PORT: has_port = cfgp_int(p, w, s, 1, 65535, &cfg->db_port); break;
+        case DB_PORT:
+            has_port = cfgp_int(p, w, s, 1, 65535, &cfg->db_port);
+            break;
         case DB_SSLMODE:
             if (!(v = cfgp_string(p, w, s, true))) break;
             if (cfgp_key(sslmodes, v) < 0)
-                cfgp_problem(p, s, "database.db_sslmode: '%s' is not disable, allow, prefer, require, verify-ca or "
-                             "verify-full", v);
-            else
-                cfg->db_sslmode = cw_arena_strdup(p->arena, v);
+                cfgp_problem(p, s,
+                             "database.db_sslmode: '%s' is not disable, allow, prefer, require, verify-ca or "
+                             "verify-full",
+                             v);
+            else cfg->db_sslmode = cw_arena_strdup(p->arena, v);
             break;
         case DB_CA_FILE:
             cfg->db_ca_file = cfgp_readable_file(p, w, s);
             break;
-        default: cfgp_unknown(p, w, s);
+        default:
+            cfgp_unknown(p, w, s);
         }
     }
     if (cfg->db_driver == CW_DB_SQLITE) {

@@ -20,11 +20,11 @@
 #define HASH_BLOOM 20
 #include <uthash.h>
 
-#define MAX_INTERVAL 86400.0        /* a day */
+#define MAX_INTERVAL 86400.0 /* a day */
 #define MAX_TIMEOUT 3600.0
 #define MAX_LATENCY 3600.0
 #define MAX_THRESHOLD 1000000
-#define MAX_LIST 64                 /* headers, expect_status entries */
+#define MAX_LIST 64 /* headers, expect_status entries */
 #define MAX_HEADER 8192
 #define MAX_BODY (1024 * 1024)
 #define DEFAULT_TIMEOUT 10.0
@@ -34,18 +34,43 @@ static const char *const monitor_keys[] = { "check_interval", "latency_threshold
                                             NULL };
 
 enum {
-    EP_URL, EP_NAME, EP_TIMEOUT, EP_ALERT_THRESHOLD, EP_RECOVERY_THRESHOLD, EP_METHOD, EP_BODY, EP_EXPECT_STATUS,
-    EP_CHECK_INTERVAL, EP_LATENCY_THRESHOLD, EP_VERIFY_TLS, EP_FOLLOW_REDIRECTS, EP_KEYWORD, EP_HEADERS, EP_CA_FILE
+    EP_URL,
+    EP_NAME,
+    EP_TIMEOUT,
+    EP_ALERT_THRESHOLD,
+    EP_RECOVERY_THRESHOLD,
+    EP_METHOD,
+    EP_BODY,
+    EP_EXPECT_STATUS,
+    EP_CHECK_INTERVAL,
+    EP_LATENCY_THRESHOLD,
+    EP_VERIFY_TLS,
+    EP_FOLLOW_REDIRECTS,
+    EP_KEYWORD,
+    EP_HEADERS,
+    EP_CA_FILE
 };
-static const char *const endpoint_keys[] = { "url", "name", "timeout", "alert_threshold", "recovery_threshold",
-                                             "method", "body", "expect_status", "check_interval",
-                                             "latency_threshold", "verify_tls", "follow_redirects", "keyword",
-                                             "headers", "ca_file", NULL };
+static const char *const endpoint_keys[] = { "url",
+                                             "name",
+                                             "timeout",
+                                             "alert_threshold",
+                                             "recovery_threshold",
+                                             "method",
+                                             "body",
+                                             "expect_status",
+                                             "check_interval",
+                                             "latency_threshold",
+                                             "verify_tls",
+                                             "follow_redirects",
+                                             "keyword",
+                                             "headers",
+                                             "ca_file",
+                                             NULL };
 
 /* A URL seen so far in monitor.endpoints (the key: the kept endpoint's url), for duplicates. */
 struct url_seen {
     UT_hash_handle hh;
-    unsigned line;         /* of the endpoint that has it first */
+    unsigned line; /* of the endpoint that has it first */
 };
 
 /* Strings (one string or a list/array of them) into an arena vector. Returns false after reporting. */
@@ -181,15 +206,18 @@ static void endpoint_key(struct cfg_parser *p, struct cfg_where w, const config_
         if (!(v = cfgp_string(p, w, s, true))) break;
         if (strlen(v) > CW_NAME_MAX)
             cfgp_problem(p, s, "%s: longer than %d bytes", cfgp_name(w, s, name, sizeof name), CW_NAME_MAX);
-        else
-            ep->name = cw_arena_strdup(p->arena, v);
+        else ep->name = cw_arena_strdup(p->arena, v);
         break;
     case EP_TIMEOUT:
         at->timeout = s;
         at->has_timeout = cfgp_seconds(p, w, s, 0, MAX_TIMEOUT, &ep->timeout);
         break;
-    case EP_ALERT_THRESHOLD: cfgp_int(p, w, s, 1, MAX_THRESHOLD, &ep->alert_threshold); break;
-    case EP_RECOVERY_THRESHOLD: cfgp_int(p, w, s, 1, MAX_THRESHOLD, &ep->recovery_threshold); break;
+    case EP_ALERT_THRESHOLD:
+        cfgp_int(p, w, s, 1, MAX_THRESHOLD, &ep->alert_threshold);
+        break;
+    case EP_RECOVERY_THRESHOLD:
+        cfgp_int(p, w, s, 1, MAX_THRESHOLD, &ep->recovery_threshold);
+        break;
     case EP_METHOD:
         if (!(v = cfgp_string(p, w, s, true))) break;
         if (strcasecmp(v, "GET") == 0) ep->method = CW_METHOD_GET;
@@ -202,21 +230,35 @@ static void endpoint_key(struct cfg_parser *p, struct cfg_where w, const config_
         if (!(v = cfgp_string(p, w, s, false))) break;
         if (strlen(v) > MAX_BODY)
             cfgp_problem(p, s, "%s: longer than %d bytes", cfgp_name(w, s, name, sizeof name), MAX_BODY);
-        else
-            ep->body = cw_arena_strdup(p->arena, v);
+        else ep->body = cw_arena_strdup(p->arena, v);
         break;
-    case EP_EXPECT_STATUS: status_list(p, w, s, ep); break;
-    case EP_CHECK_INTERVAL: cfgp_seconds(p, w, s, 0, MAX_INTERVAL, &ep->interval); break;
-    case EP_LATENCY_THRESHOLD: cfgp_seconds(p, w, s, 0, MAX_LATENCY, &ep->latency_threshold); break;
-    case EP_VERIFY_TLS: cfgp_bool(p, w, s, &ep->verify_tls); break;
-    case EP_FOLLOW_REDIRECTS: cfgp_bool(p, w, s, &ep->follow_redirects); break;
+    case EP_EXPECT_STATUS:
+        status_list(p, w, s, ep);
+        break;
+    case EP_CHECK_INTERVAL:
+        cfgp_seconds(p, w, s, 0, MAX_INTERVAL, &ep->interval);
+        break;
+    case EP_LATENCY_THRESHOLD:
+        cfgp_seconds(p, w, s, 0, MAX_LATENCY, &ep->latency_threshold);
+        break;
+    case EP_VERIFY_TLS:
+        cfgp_bool(p, w, s, &ep->verify_tls);
+        break;
+    case EP_FOLLOW_REDIRECTS:
+        cfgp_bool(p, w, s, &ep->follow_redirects);
+        break;
     case EP_KEYWORD:
         at->keyword = s;
         if ((v = cfgp_string(p, w, s, true))) ep->keyword = cw_arena_strdup(p->arena, v);
         break;
-    case EP_HEADERS: endpoint_headers(p, w, s, ep); break;
-    case EP_CA_FILE: ep->ca_file = cfgp_readable_file(p, w, s); break;
-    default: cfgp_unknown(p, w, s);
+    case EP_HEADERS:
+        endpoint_headers(p, w, s, ep);
+        break;
+    case EP_CA_FILE:
+        ep->ca_file = cfgp_readable_file(p, w, s);
+        break;
+    default:
+        cfgp_unknown(p, w, s);
     }
 }
 
@@ -300,11 +342,20 @@ void cfgp_monitor(struct cfg_parser *p, const config_setting_t *g)
     for (int i = 0; i < n; i++) {
         const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
         switch (cfgp_key(monitor_keys, s->name)) {
-        case 0: cfgp_seconds(p, w, s, 0, MAX_INTERVAL, &cfg->check_interval); break;
-        case 1: cfgp_seconds(p, w, s, 0, MAX_LATENCY, &cfg->latency_threshold); break;
-        case 2: cfgp_int(p, w, s, 0, 3650, &cfg->tls_expiry_days); break;
-        case 3: list = s; break;
-        default: cfgp_unknown(p, w, s);
+        case 0:
+            cfgp_seconds(p, w, s, 0, MAX_INTERVAL, &cfg->check_interval);
+            break;
+        case 1:
+            cfgp_seconds(p, w, s, 0, MAX_LATENCY, &cfg->latency_threshold);
+            break;
+        case 2:
+            cfgp_int(p, w, s, 0, 3650, &cfg->tls_expiry_days);
+            break;
+        case 3:
+            list = s;
+            break;
+        default:
+            cfgp_unknown(p, w, s);
         }
     }
     if (list) endpoints(p, list);

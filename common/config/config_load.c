@@ -101,9 +101,8 @@ struct cw_config *config_load(const char *path, config_report_fn report, void *c
         if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
             snprintf(msg, sizeof msg, "%s:0: cannot read the file: %s", path, strerror(errno ? errno : EIO));
         else
-            snprintf(msg, sizeof msg, "%s:%d: syntax error: %s",
-                     config_error_file(&lc) ? config_error_file(&lc) : path, config_error_line(&lc),
-                     config_error_text(&lc) ? config_error_text(&lc) : "unknown");
+            snprintf(msg, sizeof msg, "%s:%d: syntax error: %s", config_error_file(&lc) ? config_error_file(&lc) : path,
+                     config_error_line(&lc), config_error_text(&lc) ? config_error_text(&lc) : "unknown");
         if (report) report(ctx, msg);
         config_destroy(&lc);
         config_free(cfg);

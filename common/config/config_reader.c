@@ -25,7 +25,7 @@ void cfgp_problem(struct cfg_parser *p, const config_setting_t *s, const char *f
 {
     char msg[CW_URL_MAX + 1024], fbuf[PATH_MAX];
     const char *file = cfgp_file_of(p, s, fbuf, sizeof fbuf);
-    unsigned line = (s && s->line) ? s->line : 1;   /* s->line, not config_setting_source_line: that is a short */
+    unsigned line = (s && s->line) ? s->line : 1; /* s->line, not config_setting_source_line: that is a short */
     int n = snprintf(msg, sizeof msg, "%s:%u: ", file, line);
     if (n < 0) n = 0;
     if ((size_t)n >= sizeof msg) n = (int)sizeof msg - 1;
@@ -43,49 +43,58 @@ void cfgp_problem(struct cfg_parser *p, const config_setting_t *s, const char *f
 const char *cfgp_name(struct cfg_where w, const config_setting_t *s, char *buf, size_t len)
 {
     const char *key = (s && s->name) ? s->name : NULL;
-    if (w.index >= 0 && key)
-        snprintf(buf, len, "%s[%ld].%s", w.group, w.index, key);
-    else if (w.index >= 0)
-        snprintf(buf, len, "%s[%ld]", w.group, w.index);
-    else if (key && w.group && w.group[0])
-        snprintf(buf, len, "%s.%s", w.group, key);
-    else
-        snprintf(buf, len, "%s", key ? key : (w.group ? w.group : "?"));
+    if (w.index >= 0 && key) snprintf(buf, len, "%s[%ld].%s", w.group, w.index, key);
+    else if (w.index >= 0) snprintf(buf, len, "%s[%ld]", w.group, w.index);
+    else if (key && w.group && w.group[0]) snprintf(buf, len, "%s.%s", w.group, key);
+    else snprintf(buf, len, "%s", key ? key : (w.group ? w.group : "?"));
     return buf;
 }
 
 void cfgp_unknown(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s)
 {
     char where[256];
-    if (w.index >= 0)
-        snprintf(where, sizeof where, "%s[%ld]", w.group, w.index);
-    else
-        snprintf(where, sizeof where, "%s", w.group && w.group[0] ? w.group : "the top level");
+    if (w.index >= 0) snprintf(where, sizeof where, "%s[%ld]", w.group, w.index);
+    else snprintf(where, sizeof where, "%s", w.group && w.group[0] ? w.group : "the top level");
     cfgp_problem(p, s, "unknown key '%s' in %s", s->name ? s->name : "?", where);
 }
 
 const char *cfgp_type_name(const config_setting_t *s)
 {
     switch (s->type) {
-    case CONFIG_TYPE_GROUP: return "a group";
+    case CONFIG_TYPE_GROUP:
+        return "a group";
     case CONFIG_TYPE_INT:
-    case CONFIG_TYPE_INT64: return "an integer";
-    case CONFIG_TYPE_FLOAT: return "a decimal number";
-    case CONFIG_TYPE_STRING: return "a string";
-    case CONFIG_TYPE_BOOL: return "a boolean";
-    case CONFIG_TYPE_ARRAY: return "an array";
-    case CONFIG_TYPE_LIST: return "a list";
-    default: return "nothing";
+    case CONFIG_TYPE_INT64:
+        return "an integer";
+    case CONFIG_TYPE_FLOAT:
+        return "a decimal number";
+    case CONFIG_TYPE_STRING:
+        return "a string";
+    case CONFIG_TYPE_BOOL:
+        return "a boolean";
+    case CONFIG_TYPE_ARRAY:
+        return "an array";
+    case CONFIG_TYPE_LIST:
+        return "a list";
+    default:
+        return "nothing";
     }
 }
 
 static bool get_number(const config_setting_t *s, double *out)
 {
     switch (s->type) {
-    case CONFIG_TYPE_INT: *out = config_setting_get_int(s); return true;
-    case CONFIG_TYPE_INT64: *out = (double)config_setting_get_int64(s); return true;
-    case CONFIG_TYPE_FLOAT: *out = config_setting_get_float(s); return true;
-    default: return false;
+    case CONFIG_TYPE_INT:
+        *out = config_setting_get_int(s);
+        return true;
+    case CONFIG_TYPE_INT64:
+        *out = (double)config_setting_get_int64(s);
+        return true;
+    case CONFIG_TYPE_FLOAT:
+        *out = config_setting_get_float(s);
+        return true;
+    default:
+        return false;
     }
 }
 
@@ -143,8 +152,7 @@ bool cfgp_int(struct cfg_parser *p, struct cfg_where w, const config_setting_t *
         return false;
     }
     if (v < (double)lo || v > (double)hi) {
-        cfgp_problem(p, s, "%s: must be between %ld and %ld (got %.0f)", cfgp_name(w, s, name, sizeof name), lo, hi,
-                     v);
+        cfgp_problem(p, s, "%s: must be between %ld and %ld (got %.0f)", cfgp_name(w, s, name, sizeof name), lo, hi, v);
         return false;
     }
     *out = (int)v;
@@ -205,8 +213,7 @@ char *cfgp_readable_file(struct cfg_parser *p, struct cfg_where w, const config_
         cfgp_problem(p, s, "%s: cannot read '%s': %s", cfgp_name(w, s, name, sizeof name), path, strerror(errno));
     } else if (!S_ISREG(st.st_mode))
         cfgp_problem(p, s, "%s: '%s' is not a file", cfgp_name(w, s, name, sizeof name), path);
-    else
-        return path;
+    else return path;
     return NULL;
 }
 

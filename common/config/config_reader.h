@@ -22,9 +22,9 @@ struct cfg_parser {
     struct cw_arena *arena;
     config_report_fn report;
     void *rctx;
-    const char *file;        /* the path as the caller gave it: messages name it */
+    const char *file; /* the path as the caller gave it: messages name it */
     unsigned errors;
-    const config_setting_t *run_dir_at;   /* supervisor.run_dir when set: default bus addresses derive from it */
+    const config_setting_t *run_dir_at; /* supervisor.run_dir when set: default bus addresses derive from it */
 };
 
 /* Where a setting lives, for messages: "group.key" or "group[index].key" (index < 0: no index). */

@@ -29,7 +29,8 @@ static char *read_password_file(struct cfg_parser *p, const config_setting_t *s,
     struct stat st;
     if (fstat(fd, &st) == 0 && (st.st_mode & S_IROTH))
         log_warn("%s: others may read the password file '%s' (unless its directory keeps them out); "
-                 "consider `chmod o-r %s`", key, path, path);
+                 "consider `chmod o-r %s`",
+                 key, path, path);
     char buf[MAX_PASSWORD + 2];
     size_t len = 0;
     for (;;) {
@@ -71,11 +72,15 @@ void cfgp_check_private(struct cfg_parser *p, const config_setting_t *s, const c
     if (stat(file, &st) != 0 || !(st.st_mode & S_IROTH)) return;
     size_t n = s->name ? strlen(s->name) : 0;
     if (n >= 8 && strcmp(s->name + n - 8, "password") == 0)
-        cfgp_problem(p, s, "%s: the file holds a password but others may read it; run `chmod o-r %s` or move the "
-                     "password to %s_file or the environment", key, file, s->name);
+        cfgp_problem(p, s,
+                     "%s: the file holds a password but others may read it; run `chmod o-r %s` or move the "
+                     "password to %s_file or the environment",
+                     key, file, s->name);
     else
-        cfgp_problem(p, s, "%s: the file holds a credential (a password in a URL, an Authorization-style header) "
-                     "but others may read it; run `chmod o-r %s`", key, file);
+        cfgp_problem(p, s,
+                     "%s: the file holds a credential (a password in a URL, an Authorization-style header) "
+                     "but others may read it; run `chmod o-r %s`",
+                     key, file);
 }
 
 void cfgp_password(struct cfg_parser *p, const char *group, const config_setting_t *inline_at,

@@ -17,7 +17,9 @@ void cfgp_supervisor(struct cfg_parser *p, const config_setting_t *g)
         const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
         const char *v;
         switch (cfgp_key(supervisor_keys, s->name)) {
-        case 0: cfgp_int(p, w, s, 1, 256, &cfg->workers); break;
+        case 0:
+            cfgp_int(p, w, s, 1, 256, &cfg->workers);
+            break;
         case 1:
             if ((v = cfgp_string(p, w, s, true))) {
                 run_dir = v;
@@ -29,8 +31,7 @@ void cfgp_supervisor(struct cfg_parser *p, const config_setting_t *g)
                 int lvl = log_level_parse(v);
                 if (lvl < 0)
                     cfgp_problem(p, s, "supervisor.log_level: unknown level '%s' (debug, info, warn, error)", v);
-                else
-                    cfg->log_level = lvl;
+                else cfg->log_level = lvl;
             }
             break;
         case 3:
@@ -39,11 +40,11 @@ void cfgp_supervisor(struct cfg_parser *p, const config_setting_t *g)
                 if (strcspn(v, " \t\r\n/") != strlen(v) || v[0] == '\0' || v[0] == ':' ||
                     (colon && (colon[1] == '\0' || strchr(colon + 1, ':'))))
                     cfgp_problem(p, s, "supervisor.user: '%s' is not a user name (\"user\" or \"user:group\")", v);
-                else
-                    cfg->user = cw_arena_strdup(p->arena, v);
+                else cfg->user = cw_arena_strdup(p->arena, v);
             }
             break;
-        default: cfgp_unknown(p, w, s);
+        default:
+            cfgp_unknown(p, w, s);
         }
     }
     cfg->run_dir = cfgp_path(p, run_dir);

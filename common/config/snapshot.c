@@ -168,10 +168,8 @@ int config_snapshot_write(const struct cw_config *cfg, const char *path, char *e
     int saved = errno;
     cw_buf_free(&b);
     if (rc != 0) {
-        if (!strcmp(step, "create"))
-            snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(saved));
-        else
-            snprintf(err, errlen, "cannot %s snapshot %s: %s", step, step[0] == 'r' ? path : tmp, strerror(saved));
+        if (!strcmp(step, "create")) snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(saved));
+        else snprintf(err, errlen, "cannot %s snapshot %s: %s", step, step[0] == 'r' ? path : tmp, strerror(saved));
         return -1;
     }
     return 0;

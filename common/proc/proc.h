@@ -29,9 +29,9 @@ struct bus_socket;
 struct cw_config;
 
 struct proc_opts {
-    const char *name;  /* "worker", "storer", "alerter", "relay": the log role and the messages */
-    bool sharded;      /* a worker: CLOCKWERK_SLOT/CLOCKWERK_SLOTS, and only its shard of the endpoints */
-    bool open_bus;     /* create the bus (bus_new_for: CURVE keys from the configuration) */
+    const char *name; /* "worker", "storer", "alerter", "relay": the log role and the messages */
+    bool sharded;     /* a worker: CLOCKWERK_SLOT/CLOCKWERK_SLOTS, and only its shard of the endpoints */
+    bool open_bus;    /* create the bus (bus_new_for: CURVE keys from the configuration) */
 };
 
 struct proc {

@@ -8,8 +8,9 @@
 
 /* ---- topics */
 
-static const char *const topics[] = { [CW_MSG_RESULT] = "result", [CW_MSG_STATS] = "stats",
-                                      [CW_MSG_ALERT] = "alert", [CW_MSG_ACK] = "ack" };
+static const char *const topics[] = {
+    [CW_MSG_RESULT] = "result", [CW_MSG_STATS] = "stats", [CW_MSG_ALERT] = "alert", [CW_MSG_ACK] = "ack"
+};
 
 const char *proto_topic(enum cw_msg_type type)
 {
@@ -161,8 +162,7 @@ int proto_results_decode(const void *payload, size_t len, struct cw_result *out,
         else if (o->seq == 0) r.why = "zero sequence number";
         else if (o->latency_us < -1 || o->dns_us < -1 || o->connect_us < -1 || o->tls_us < -1 || o->ttfb_us < -1)
             r.why = "negative duration";
-        else if ((flags & 1) && o->error[0])
-            r.why = "error text on an ok result";
+        else if ((flags & 1) && o->error[0]) r.why = "error text on an ok result";
         o->ok = flags & 1;
     }
     return finish(&r, count, why);
@@ -217,10 +217,7 @@ const char *proto_alert_kind_name(unsigned kind)
     return (kind >= 1 && kind <= CW_ALERT_KIND_MAX) ? kind_names[kind] : NULL;
 }
 
-const char *proto_delivery_name(unsigned state)
-{
-    return state <= CW_DELIVERY_MAX ? delivery_names[state] : NULL;
-}
+const char *proto_delivery_name(unsigned state) { return state <= CW_DELIVERY_MAX ? delivery_names[state] : NULL; }
 
 int proto_alert_encode(struct cw_buf *b, const struct cw_alert *a)
 {

@@ -28,35 +28,35 @@ enum cw_msg_type {
     CW_MSG_ACK = 4,    /* storer, alerter -> the sender of results: these seqs are durable (common/bus/ackq.h) */
 };
 
-#define CW_RESULT_BATCH_MAX 512   /* results in one message */
-#define CW_STATS_MAX 64           /* key/value pairs in one stats message */
-#define CW_URL_MAX 4096           /* bytes, without the NUL */
-#define CW_ERROR_MAX 1024         /* bytes of error text; longer text is cut by the encoder */
-#define CW_NAME_MAX 1024          /* endpoint names and stats keys/roles (keys are at most 255) */
-#define CW_MESSAGE_MAX 8192       /* alert message text */
+#define CW_RESULT_BATCH_MAX 512 /* results in one message */
+#define CW_STATS_MAX 64         /* key/value pairs in one stats message */
+#define CW_URL_MAX 4096         /* bytes, without the NUL */
+#define CW_ERROR_MAX 1024       /* bytes of error text; longer text is cut by the encoder */
+#define CW_NAME_MAX 1024        /* endpoint names and stats keys/roles (keys are at most 255) */
+#define CW_MESSAGE_MAX 8192     /* alert message text */
 /* Largest payload frame any valid message can have (a full batch of results with the longest strings is
  * about 2.6 MiB). Receiving sockets refuse larger frames (ZMQ_MAXMSGSIZE: the peer is disconnected). */
 #define CW_PAYLOAD_MAX (4 * 1024 * 1024)
 
-const char *proto_topic(enum cw_msg_type type);                 /* "result", ... or NULL */
+const char *proto_topic(enum cw_msg_type type);                      /* "result", ... or NULL */
 enum cw_msg_type proto_type_of_topic(const void *topic, size_t len); /* CW_MSG_INVALID when unknown */
 
 /* One check of one endpoint. Times are microseconds; a phase that was not reached is -1. */
 struct cw_result {
-    uint32_t worker;        /* worker slot that ran the check */
-    uint64_t boot_id;       /* random per worker process start */
-    uint64_t seq;           /* 1, 2, 3 ... per (worker, boot_id): a receiver counts gaps */
-    int64_t checked_at_us;  /* wall clock (UTC, Unix epoch) when the check started */
-    int64_t lateness_us;    /* start of the check minus its scheduled due time (monotonic) */
-    int64_t latency_us;     /* total time of the transfer (or until it failed) */
-    int64_t dns_us;         /* name lookup */
-    int64_t connect_us;     /* TCP connect, after the lookup */
-    int64_t tls_us;         /* TLS handshake, after the connect (-1 for http) */
-    int64_t ttfb_us;        /* request sent -> first byte of the response */
-    uint16_t status_code;   /* 0 when there was no HTTP response */
+    uint32_t worker;       /* worker slot that ran the check */
+    uint64_t boot_id;      /* random per worker process start */
+    uint64_t seq;          /* 1, 2, 3 ... per (worker, boot_id): a receiver counts gaps */
+    int64_t checked_at_us; /* wall clock (UTC, Unix epoch) when the check started */
+    int64_t lateness_us;   /* start of the check minus its scheduled due time (monotonic) */
+    int64_t latency_us;    /* total time of the transfer (or until it failed) */
+    int64_t dns_us;        /* name lookup */
+    int64_t connect_us;    /* TCP connect, after the lookup */
+    int64_t tls_us;        /* TLS handshake, after the connect (-1 for http) */
+    int64_t ttfb_us;       /* request sent -> first byte of the response */
+    uint16_t status_code;  /* 0 when there was no HTTP response */
     bool ok;
-    const char *url;        /* never NULL */
-    const char *error;      /* NULL or "" when ok; else why the check failed */
+    const char *url;           /* never NULL */
+    const char *error;         /* NULL or "" when ok; else why the check failed */
     int64_t tls_expires_at_us; /* https: the server certificate's notAfter (wall clock, UTC); 0 when unknown
                                 * (http, or the handshake was not reached). On the wire only when != 0
                                 * (flags bit 1 and a trailing i64: docs/protocol.md 2.3) */
@@ -75,46 +75,51 @@ int proto_results_decode(const void *payload, size_t len, struct cw_result *out,
 
 /* Counters of one process, for the tap (--stats) and the benchmark. */
 struct cw_stat {
-    const char *name;  /* e.g. "checks", "in_flight", "lateness_p99_us" */
+    const char *name; /* e.g. "checks", "in_flight", "lateness_p99_us" */
     int64_t value;
 };
 struct cw_stats {
-    const char *role;  /* "worker", "storer", "alerter", ... */
-    uint32_t id;       /* slot for workers, 0 otherwise */
+    const char *role; /* "worker", "storer", "alerter", ... */
+    uint32_t id;      /* slot for workers, 0 otherwise */
     uint64_t boot_id;
-    int64_t at_us;     /* wall clock */
+    int64_t at_us; /* wall clock */
     unsigned count;
     struct cw_stat items[CW_STATS_MAX];
 };
-int proto_stats_encode(struct cw_buf *b, const struct cw_stats *s);   /* 0, or -1 when too many/too long */
+int proto_stats_encode(struct cw_buf *b, const struct cw_stats *s); /* 0, or -1 when too many/too long */
 int proto_stats_decode(const void *payload, size_t len, struct cw_stats *out, const char **why);
 
 /* An alert: a state change of one endpoint, and its delivery state per channel. The alerter sends the same
  * alert_id again when a delivery state changes; receivers upsert on alert_id. */
 enum cw_alert_kind {
-    CW_ALERT_DOWN = 1, CW_ALERT_UP = 2, CW_ALERT_SLOW = 3, CW_ALERT_FAST = 4,
-    CW_ALERT_TLS_EXPIRY = 5, CW_ALERT_REMINDER = 6, CW_ALERT_KIND_MAX = 6,
+    CW_ALERT_DOWN = 1,
+    CW_ALERT_UP = 2,
+    CW_ALERT_SLOW = 3,
+    CW_ALERT_FAST = 4,
+    CW_ALERT_TLS_EXPIRY = 5,
+    CW_ALERT_REMINDER = 6,
+    CW_ALERT_KIND_MAX = 6,
 };
 enum cw_delivery {
-    CW_DELIVERY_NONE = 0,     /* channel not configured */
-    CW_DELIVERY_PENDING = 1,  /* queued or being retried */
+    CW_DELIVERY_NONE = 0,    /* channel not configured */
+    CW_DELIVERY_PENDING = 1, /* queued or being retried */
     CW_DELIVERY_SENT = 2,
-    CW_DELIVERY_FAILED = 3,   /* given up (only after the retry budget) */
+    CW_DELIVERY_FAILED = 3, /* given up (only after the retry budget) */
     CW_DELIVERY_MAX = 3,
 };
 struct cw_alert {
-    uint64_t alert_id;       /* deterministic: the same state change always gets the same id */
-    int64_t raised_at_us;    /* wall clock */
-    uint8_t kind;            /* enum cw_alert_kind */
-    uint8_t email_state;     /* enum cw_delivery */
-    uint8_t webhook_state;   /* enum cw_delivery */
+    uint64_t alert_id;     /* deterministic: the same state change always gets the same id */
+    int64_t raised_at_us;  /* wall clock */
+    uint8_t kind;          /* enum cw_alert_kind */
+    uint8_t email_state;   /* enum cw_delivery */
+    uint8_t webhook_state; /* enum cw_delivery */
     const char *url;
-    const char *name;        /* "" when the endpoint has none */
-    const char *message;     /* human-readable text */
+    const char *name;    /* "" when the endpoint has none */
+    const char *message; /* human-readable text */
 };
-const char *proto_alert_kind_name(unsigned kind);     /* "down", "up", "slow", "fast", ... or NULL */
-const char *proto_delivery_name(unsigned state);      /* "none", "pending", "sent", "failed" or NULL */
-int proto_alert_encode(struct cw_buf *b, const struct cw_alert *a);   /* 0, or -1 when invalid */
+const char *proto_alert_kind_name(unsigned kind);                   /* "down", "up", "slow", "fast", ... or NULL */
+const char *proto_delivery_name(unsigned state);                    /* "none", "pending", "sent", "failed" or NULL */
+int proto_alert_encode(struct cw_buf *b, const struct cw_alert *a); /* 0, or -1 when invalid */
 int proto_alert_decode(const void *payload, size_t len, struct cw_alert *out, const char **why);
 
 #endif

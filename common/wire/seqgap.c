@@ -34,7 +34,8 @@ void seqgap_init(struct seqgap *g, size_t max_senders)
 void seqgap_free(struct seqgap *g)
 {
     struct seqgap_sender *s, *tmp;
-    HASH_ITER(hh, g->table, s, tmp) {
+    HASH_ITER(hh, g->table, s, tmp)
+    {
         HASH_DEL(g->table, s);
         free(s);
     }
@@ -45,7 +46,8 @@ void seqgap_free(struct seqgap *g)
 static struct seqgap_sender *forget_oldest(struct seqgap *g)
 {
     struct seqgap_sender *oldest = g->table, *s, *tmp;
-    HASH_ITER(hh, g->table, s, tmp) {
+    HASH_ITER(hh, g->table, s, tmp)
+    {
         if (s->last_seen < oldest->last_seen) oldest = s;
     }
     HASH_DEL(g->table, oldest);

@@ -34,10 +34,10 @@ struct seqgap {
     size_t n, max_senders;       /* max_senders 0: no bound */
     uint64_t tick;               /* counts notes: a sender's last_seen, for forgetting */
     /* since start */
-    uint64_t gaps;               /* SEQGAP_GAP notes */
-    uint64_t missing;            /* seqs skipped by them */
-    uint64_t repeats;            /* SEQGAP_REPEAT notes */
-    uint64_t senders;            /* SEQGAP_FIRST notes (distinct senders, counting a forgotten one again) */
+    uint64_t gaps;    /* SEQGAP_GAP notes */
+    uint64_t missing; /* seqs skipped by them */
+    uint64_t repeats; /* SEQGAP_REPEAT notes */
+    uint64_t senders; /* SEQGAP_FIRST notes (distinct senders, counting a forgotten one again) */
 };
 
 /* A zeroed struct seqgap is an empty table with no bound; seqgap_init sets the bound. */

@@ -15,7 +15,9 @@
 
 void spoolfile_init(struct spoolfile *sf, const char *path, size_t meta_len, uint32_t payload_max)
 {
-    *sf = (struct spoolfile){ .path = cw_xstrdup(path), .fd = -1, .payload_max = payload_max,
+    *sf = (struct spoolfile){ .path = cw_xstrdup(path),
+                              .fd = -1,
+                              .payload_max = payload_max,
                               .meta_len = meta_len <= SPOOLFILE_META_MAX ? meta_len : SPOOLFILE_META_MAX };
 }
 
@@ -134,7 +136,8 @@ int spoolfile_append(struct spoolfile *sf, const uint8_t *meta, const void *payl
     struct iovec iov[3] = { { len_bytes, sizeof len_bytes }, { (void *)meta, sf->meta_len }, { (void *)payload, len } };
     if (write_at(sf->fd, iov, 3, sf->end) != 0) {
         int saved = errno;
-        if (ftruncate(sf->fd, (off_t)sf->end) != 0) { /* the torn record is cut off at the next open anyway */ }
+        if (ftruncate(sf->fd, (off_t)sf->end) != 0) { /* the torn record is cut off at the next open anyway */
+        }
         errno = saved;
         return -1;
     }

@@ -29,11 +29,11 @@
 #define SPOOLFILE_META_MAX 32
 
 struct spoolfile {
-    char *path;            /* owned */
-    int fd;                /* -1 while there is no file (or it is not open) */
-    size_t meta_len;       /* 0..SPOOLFILE_META_MAX */
-    uint32_t payload_max;  /* largest payload a whole record may have */
-    uint64_t end;          /* end of the last whole record: where the next append goes */
+    char *path;           /* owned */
+    int fd;               /* -1 while there is no file (or it is not open) */
+    size_t meta_len;      /* 0..SPOOLFILE_META_MAX */
+    uint32_t payload_max; /* largest payload a whole record may have */
+    uint64_t end;         /* end of the last whole record: where the next append goes */
 };
 
 /* One record's frame, as spoolfile_read found it. */

@@ -34,8 +34,8 @@ static inline void fuzz_alerts_make(struct fuzz_alerts *fa, const uint8_t *data,
     if (!url) abort();
     snprintf(url, 64 + tail, "http://fuzzuser:%s@%s", FUZZ_SECRET, f[1]);
     uint8_t kind1 = (uint8_t)(ctl % 7), kind2 = (uint8_t)((ctl >> 3) % 7); /* 0 (unknown kind) included */
-    fa->a[0] = alert_new(kind1, url, f[0], f[2], 1764043506000000LL, 1764043510000000LL, 93000000, ctl, 1,
-                         1764043511000000LL);
+    fa->a[0] =
+        alert_new(kind1, url, f[0], f[2], 1764043506000000LL, 1764043510000000LL, 93000000, ctl, 1, 1764043511000000LL);
     fa->a[1] = alert_new(kind2, f[4][0] ? f[4] : "http://example.test/", f[3], f[2], -5, INT64_MAX, INT64_MIN,
                          UINT32_MAX, 7, 0);
     fa->a[0]->last_status = (uint16_t)(ctl * 257u);

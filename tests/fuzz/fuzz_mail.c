@@ -19,10 +19,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-static const char *const expected[] = { "Date",         "Message-ID",   "From",
-                                        "To",           "Subject",      "MIME-Version",
-                                        "Content-Type", "Content-Transfer-Encoding", "Auto-Submitted",
-                                        "X-Mailer" };
+static const char *const expected[] = { "Date",           "Message-ID",   "From",         "To",
+                                        "Subject",        "MIME-Version", "Content-Type", "Content-Transfer-Encoding",
+                                        "Auto-Submitted", "X-Mailer" };
 #define N_EXPECTED (sizeof expected / sizeof expected[0])
 
 static void check_mail(const struct cw_buf *m, bool check_secret)

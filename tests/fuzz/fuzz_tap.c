@@ -20,8 +20,10 @@ static bool valid_utf8(const unsigned char *s, size_t n)
         unsigned char c = s[i];
         size_t k;
         uint32_t cp;
-        if (c < 0x80) { i++; continue; }
-        else if (c >= 0xC2 && c <= 0xDF) k = 1, cp = c & 0x1F;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xC2 && c <= 0xDF) k = 1, cp = c & 0x1F;
         else if (c >= 0xE0 && c <= 0xEF) k = 2, cp = c & 0x0F;
         else if (c >= 0xF0 && c <= 0xF4) k = 3, cp = c & 0x07;
         else return false;

@@ -17,12 +17,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define FUZZ_ASSERT(cond)                                                                                  \
-    do {                                                                                                   \
-        if (!(cond)) {                                                                                     \
-            fprintf(stderr, "%s:%d: fuzz assertion failed: %s\n", __FILE__, __LINE__, #cond);             \
-            abort();                                                                                       \
-        }                                                                                                  \
+#define FUZZ_ASSERT(cond)                                                                     \
+    do {                                                                                      \
+        if (!(cond)) {                                                                        \
+            fprintf(stderr, "%s:%d: fuzz assertion failed: %s\n", __FILE__, __LINE__, #cond); \
+            abort();                                                                          \
+        }                                                                                     \
     } while (0)
 
 /* ---- scratch directory: one per process, emptied of the listed files and removed at exit */

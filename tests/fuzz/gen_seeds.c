@@ -41,7 +41,8 @@ static void spool_record(struct cw_buf *spool, const struct cw_buf *msg)
 static void put_file(const char *path, const char *text, size_t len)
 {
     FILE *f = fopen(path, "wb");
-    if (!f || fwrite(text, 1, len, f) != len || fclose(f) != 0 || chmod(path, 0600) != 0) fatal(1, "cannot write %s", path);
+    if (!f || fwrite(text, 1, len, f) != len || fclose(f) != 0 || chmod(path, 0600) != 0)
+        fatal(1, "cannot write %s", path);
 }
 
 /* Loads conf from a private copy (mode 0600, with the db.pw and the CA files that full.conf names next to it). */
@@ -88,9 +89,19 @@ int main(void)
 {
     log_init("gen_seeds", LOG_LVL_INFO);
     struct cw_buf res = { 0 }, one = { 0 }, st = { 0 }, al = { 0 }, spool = { 0 };
-    struct cw_result r = { .worker = 1, .boot_id = 0x1122334455667788ULL, .seq = 1, .checked_at_us = 1764043506123456,
-                           .lateness_us = 120, .latency_us = 12345, .dns_us = 100, .connect_us = 200, .tls_us = -1,
-                           .ttfb_us = 9000, .status_code = 200, .ok = true, .url = "http://127.0.0.1:8089/health" };
+    struct cw_result r = { .worker = 1,
+                           .boot_id = 0x1122334455667788ULL,
+                           .seq = 1,
+                           .checked_at_us = 1764043506123456,
+                           .lateness_us = 120,
+                           .latency_us = 12345,
+                           .dns_us = 100,
+                           .connect_us = 200,
+                           .tls_us = -1,
+                           .ttfb_us = 9000,
+                           .status_code = 200,
+                           .ok = true,
+                           .url = "http://127.0.0.1:8089/health" };
     proto_results_begin(&res);
     proto_results_add(&res, &r);
     proto_results_begin(&one);
@@ -99,7 +110,8 @@ int main(void)
     r.error = "Failed to connect to example.test port 443: Connection refused";
     r.connect_us = r.tls_us = r.ttfb_us = -1;
     proto_results_add(&res, &r);
-    r.seq = 3, r.status_code = 503, r.url = "http://[::1]:8080/\xc3\xa9t\xc3\xa9", r.error = "HTTP 503 \x1b[31mred\x1b[0m";
+    r.seq = 3, r.status_code = 503, r.url = "http://[::1]:8080/\xc3\xa9t\xc3\xa9",
+    r.error = "HTTP 503 \x1b[31mred\x1b[0m";
     proto_results_add(&res, &r);
     both("result_one", &one);
     both("result_batch", &res);
@@ -111,9 +123,13 @@ int main(void)
     proto_stats_encode(&st, &s);
     both("stats", &st);
 
-    struct cw_alert a = { .alert_id = 0x0123456789abcdefULL, .raised_at_us = 1764043506000000, .kind = CW_ALERT_DOWN,
-                          .email_state = CW_DELIVERY_PENDING, .webhook_state = CW_DELIVERY_SENT,
-                          .url = "https://ops:hunter2@example.test/status", .name = "x\r\nBcc: evil@example.test",
+    struct cw_alert a = { .alert_id = 0x0123456789abcdefULL,
+                          .raised_at_us = 1764043506000000,
+                          .kind = CW_ALERT_DOWN,
+                          .email_state = CW_DELIVERY_PENDING,
+                          .webhook_state = CW_DELIVERY_SENT,
+                          .url = "https://ops:hunter2@example.test/status",
+                          .name = "x\r\nBcc: evil@example.test",
                           .message = "api is DOWN since 2026-11-25T04:05:06Z: 3 checks failed" };
     proto_alert_encode(&al, &a);
     both("alert", &al);
@@ -132,7 +148,9 @@ int main(void)
     struct ackq_range ar[ACKQ_RANGES_MAX] = {
         { .worker = 1, .boot_id = 0x1122334455667788ULL, .first = 1, .last = 3 },
         { .worker = 0, .boot_id = 0x0a0b0c0d0e0f1011ULL, .first = 1000, .last = 1511 },
-        { .worker = ACKQ_ALERT_WORKER, .boot_id = 0x0123456789abcdefULL, .first = ackq_alert_version(0, 0),
+        { .worker = ACKQ_ALERT_WORKER,
+          .boot_id = 0x0123456789abcdefULL,
+          .first = ackq_alert_version(0, 0),
           .last = ackq_alert_version(CW_DELIVERY_PENDING, CW_DELIVERY_SENT) },
     };
     if (ackq_ack_encode(&ack, ar, 1) != 0) fatal(1, "ack_one does not encode");
@@ -140,13 +158,14 @@ int main(void)
     if (ackq_ack_encode(&ack, ar, 3) != 0) fatal(1, "ack_three does not encode");
     write_seed("ack", "ack_three", ack.data, ack.len);
     ar[0] = (struct ackq_range){ .worker = 0, .boot_id = 0, .first = 1, .last = UINT64_MAX };
-    ar[1] = (struct ackq_range){ .worker = UINT32_MAX - 1, .boot_id = UINT64_MAX, .first = UINT64_MAX,
-                                 .last = UINT64_MAX };
+    ar[1] =
+        (struct ackq_range){ .worker = UINT32_MAX - 1, .boot_id = UINT64_MAX, .first = UINT64_MAX, .last = UINT64_MAX };
     if (ackq_ack_encode(&ack, ar, 2) != 0) fatal(1, "ack_extremes does not encode");
     write_seed("ack", "ack_extremes", ack.data, ack.len);
     for (uint32_t i = 0; i < ACKQ_RANGES_MAX; i++)
-        ar[i] = (struct ackq_range){ .worker = i % 4, .boot_id = 0x5eed0000ULL + i % 4, .first = 1 + 100ULL * i,
-                                     .last = 100ULL * (i + 1) };
+        ar[i] = (struct ackq_range){
+            .worker = i % 4, .boot_id = 0x5eed0000ULL + i % 4, .first = 1 + 100ULL * i, .last = 100ULL * (i + 1)
+        };
     if (ackq_ack_encode(&ack, ar, ACKQ_RANGES_MAX) != 0) fatal(1, "ack_max_ranges does not encode");
     write_seed("ack", "ack_max_ranges", ack.data, ack.len);
     cw_buf_free(&ack);
@@ -155,11 +174,14 @@ int main(void)
     snapshot_of("tests/unit/configs/full.conf", "full");
 
     /* mail/webhook: control byte, then name, URL tail, error, name 2, URL 2, From, To 1, To 2 */
-    static const char plain[] = "\x01" "api\0example.test:8443/health?x=1\0Connection refused\0db\0"
+    static const char plain[] = "\x01"
+                                "api\0example.test:8443/health?x=1\0Connection refused\0db\0"
                                 "https://a:b@c.example/\0alerts@example.test\0ops@example.test\0oncall@example.test";
-    static const char inject[] = "\x0a" "x\r\nBcc: evil@example.test\0h/\r\nX-Evil: 1\0HTTP 500\r\n\r\nbody\0"
+    static const char inject[] = "\x0a"
+                                 "x\r\nBcc: evil@example.test\0h/\r\nX-Evil: 1\0HTTP 500\r\n\r\nbody\0"
                                  "'); DROP TABLE checks; --\0http://x/\0a@b\r\nBcc: c@d\0ops@example.test\0";
-    static const char utf8[] = "\x13" "caf\xc3\xa9 \xe2\x98\x83 \xff\xfe\0example.test/\xc3\xa9\0\x1b[2Jtimeout\0\0\0\0\0";
+    static const char utf8[] = "\x13"
+                               "caf\xc3\xa9 \xe2\x98\x83 \xff\xfe\0example.test/\xc3\xa9\0\x1b[2Jtimeout\0\0\0\0\0";
     write_seed("mail", "plain", plain, sizeof plain - 1);
     write_seed("mail", "inject", inject, sizeof inject - 1);
     write_seed("mail", "utf8", utf8, sizeof utf8 - 1);

@@ -19,7 +19,7 @@
 
 struct ct {
     char dir[64];
-    char path[256];            /* dir/c.conf */
+    char path[256]; /* dir/c.conf */
     char msgs[CT_MAX_MSGS][1024];
     int n_msgs;
 };
@@ -135,8 +135,7 @@ static inline int ct_find(const struct ct *t, int line, const char *needle)
     char tag[64];
     snprintf(tag, sizeof tag, ":%d: ", line);
     for (int i = 0; i < t->n_msgs && i < CT_MAX_MSGS; i++)
-        if (strncmp(t->msgs[i], t->path, strlen(t->path)) == 0 && strstr(t->msgs[i], tag) &&
-            strstr(t->msgs[i], needle))
+        if (strncmp(t->msgs[i], t->path, strlen(t->path)) == 0 && strstr(t->msgs[i], tag) && strstr(t->msgs[i], needle))
             return i;
     return -1;
 }

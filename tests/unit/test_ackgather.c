@@ -56,10 +56,10 @@ static void test_join_and_tags(void **state)
     ackgather_init(&g);
     struct bus_peer a = peer("A"), b = peer("B"), nobody = { .len = 0 };
     for (uint64_t s = 1; s <= 10; s++) add_seq(&g, &a, 0, s, 1); /* one range */
-    add_seq(&g, &a, 0, 11, 2);                                     /* another batch: apart */
-    add_seq(&g, &b, 0, 12, 2);                                     /* another sender */
-    add_seq(&g, &a, 1, 13, 2);                                     /* another worker */
-    add_seq(&g, &nobody, 0, 14, 2);                                /* nobody to answer */
+    add_seq(&g, &a, 0, 11, 2);                                   /* another batch: apart */
+    add_seq(&g, &b, 0, 12, 2);                                   /* another sender */
+    add_seq(&g, &a, 1, 13, 2);                                   /* another worker */
+    add_seq(&g, &nobody, 0, 14, 2);                              /* nobody to answer */
     assert_int_equal(ackgather_pending(&g), 4);
 
     struct sent s = { .n = 0 };

@@ -76,9 +76,18 @@ static void push_batch(struct ackq *q, unsigned k, unsigned per, uint64_t boot)
     proto_results_begin(&b);
     uint64_t first = (uint64_t)(k - 1) * per + 1;
     for (unsigned i = 0; i < per; i++) {
-        struct cw_result r = { .worker = 0, .boot_id = boot, .seq = first + i, .checked_at_us = cw_wall_us(),
-                               .latency_us = 1, .dns_us = 1, .connect_us = 1, .tls_us = -1, .ttfb_us = 1,
-                               .status_code = 200, .ok = true, .url = "http://127.0.0.1:9/" };
+        struct cw_result r = { .worker = 0,
+                               .boot_id = boot,
+                               .seq = first + i,
+                               .checked_at_us = cw_wall_us(),
+                               .latency_us = 1,
+                               .dns_us = 1,
+                               .connect_us = 1,
+                               .tls_us = -1,
+                               .ttfb_us = 1,
+                               .status_code = 200,
+                               .ok = true,
+                               .url = "http://127.0.0.1:9/" };
         assert_int_equal(proto_results_add(&b, &r), 0);
     }
     ackq_push(q, b.data, b.len, 0, boot, first, first + per - 1, per);
@@ -201,9 +210,9 @@ static void test_ack_ranges(void **state)
     for (unsigned k = 1; k <= 5; k++) assert_int_equal(recv_batch(f, &q, &peer, &last, NULL), (k - 1) * 10 + 1);
     assert_int_equal(q.sent, 50);
     assert_int_equal(ackq_pending_results(&q), 50);
-    send_ack(f, &peer, BOOT, 11, 25);      /* batch 2 only (3 is partly covered) */
-    send_ack(f, &peer, BOOT + 1, 1, 50);   /* another boot: nothing */
-    send_ack(f, &peer, BOOT, 41, 50);      /* batch 5 */
+    send_ack(f, &peer, BOOT, 11, 25);    /* batch 2 only (3 is partly covered) */
+    send_ack(f, &peer, BOOT + 1, 1, 50); /* another boot: nothing */
+    send_ack(f, &peer, BOOT, 41, 50);    /* batch 5 */
     int64_t until = cw_mono_us() / 1000 + DEADLINE_MS;
     while (q.acks_received < 3) {
         assert_true(cw_mono_us() / 1000 < until);
@@ -236,7 +245,7 @@ static void test_window_and_resend(void **state)
     uint64_t last;
     assert_int_equal(recv_batch(f, &q, &peer, &last, NULL), 1);
     assert_int_equal(recv_batch(f, &q, &peer, &last, NULL), 4);
-    recv_none(f, &q, 100);          /* the window is full */
+    recv_none(f, &q, 100); /* the window is full */
     send_ack(f, &peer, BOOT, 1, 3);
     assert_int_equal(recv_batch(f, &q, &peer, &last, NULL), 7);
     /* no ack for batches 2 and 3: after 300 ms both go again, oldest first */
@@ -273,7 +282,8 @@ static void test_bound_spool_replay_in_order(void **state)
         ackq_free(&tmp);
     }
     cw_buf_free(&probe);
-    assert_int_equal(ackq_init(&q, f->snd, "test", 4 * batch_bytes, 3, 60LL * 1000000000, f->spool, err, sizeof err), 0);
+    assert_int_equal(ackq_init(&q, f->snd, "test", 4 * batch_bytes, 3, 60LL * 1000000000, f->spool, err, sizeof err),
+                     0);
     for (unsigned k = 1; k <= 20; k++) push_batch(&q, k, 5, BOOT); /* no receiver: nothing leaves */
     assert_int_equal(q.count, 4);
     assert_int_equal(q.spooled, 80);
@@ -287,7 +297,7 @@ static void test_bound_spool_replay_in_order(void **state)
         struct bus_peer peer;
         uint64_t last;
         uint64_t first = recv_batch(f, &q, &peer, &last, NULL);
-        assert_int_equal(first, expect);   /* in order, each once: acks come before any resend */
+        assert_int_equal(first, expect); /* in order, each once: acks come before any resend */
         send_ack(f, &peer, BOOT, first, last);
         expect = last + 1;
     }
@@ -350,9 +360,18 @@ static void test_reads_previous_version_spool(void **state)
     for (unsigned k = 1; k <= 3; k++) {
         struct cw_buf b = { 0 };
         proto_results_begin(&b);
-        struct cw_result r = { .worker = 0, .boot_id = BOOT, .seq = k, .checked_at_us = cw_wall_us(), .latency_us = 1,
-                               .dns_us = 1, .connect_us = 1, .tls_us = -1, .ttfb_us = 1, .status_code = 200,
-                               .ok = true, .url = "http://127.0.0.1:9/" };
+        struct cw_result r = { .worker = 0,
+                               .boot_id = BOOT,
+                               .seq = k,
+                               .checked_at_us = cw_wall_us(),
+                               .latency_us = 1,
+                               .dns_us = 1,
+                               .connect_us = 1,
+                               .tls_us = -1,
+                               .ttfb_us = 1,
+                               .status_code = 200,
+                               .ok = true,
+                               .url = "http://127.0.0.1:9/" };
         assert_int_equal(proto_results_add(&b, &r), 0);
         uint8_t h[36] = { 0 };
         le_put_u32(h, (uint32_t)b.len);
@@ -429,7 +448,8 @@ static void test_spool_bound_spill_order_adopt(void **state)
         ackq_free(&tmp);
     }
     struct ackq q;
-    assert_int_equal(ackq_init(&q, f->snd, "test", 4 * batch_bytes, 3, 60LL * 1000000000, f->spool, err, sizeof err), 0);
+    assert_int_equal(ackq_init(&q, f->snd, "test", 4 * batch_bytes, 3, 60LL * 1000000000, f->spool, err, sizeof err),
+                     0);
     uint64_t bound = 8 * (36 + batch_bytes);
     ackq_set_spool_max(&q, bound);
     for (unsigned k = 1; k <= 30; k++) {
@@ -455,7 +475,8 @@ static void test_spool_bound_spill_order_adopt(void **state)
 
     bind_receiver(f);
     struct ackq q2;
-    assert_int_equal(ackq_init(&q2, f->snd, "test", 4 * batch_bytes, 3, 60LL * 1000000000, f->spool, err, sizeof err), 0);
+    assert_int_equal(ackq_init(&q2, f->snd, "test", 4 * batch_bytes, 3, 60LL * 1000000000, f->spool, err, sizeof err),
+                     0);
     assert_int_equal(ackq_adopt_spool(&q2, orphan, err, sizeof err), 3);
     assert_int_not_equal(access(orphan, F_OK), 0);
     uint64_t firsts[64], boots[64];
@@ -490,8 +511,14 @@ static void test_alert_records(void **state)
     assert_int_equal(ackq_init(&q, f->snd, "storer", 1 << 20, 8, 60LL * 1000000000, NULL, err, sizeof err), 0);
     q.msg_type = CW_MSG_ALERT;
     bind_receiver(f);
-    struct cw_alert a = { .alert_id = 0x1234, .raised_at_us = 1, .kind = CW_ALERT_DOWN, .email_state = CW_DELIVERY_PENDING,
-                          .webhook_state = CW_DELIVERY_NONE, .url = "http://127.0.0.1:9/", .name = "", .message = "m" };
+    struct cw_alert a = { .alert_id = 0x1234,
+                          .raised_at_us = 1,
+                          .kind = CW_ALERT_DOWN,
+                          .email_state = CW_DELIVERY_PENDING,
+                          .webhook_state = CW_DELIVERY_NONE,
+                          .url = "http://127.0.0.1:9/",
+                          .name = "",
+                          .message = "m" };
     struct cw_buf b = { 0 };
     assert_int_equal(proto_alert_encode(&b, &a), 0);
     uint64_t v = ackq_alert_version(a.email_state, a.webhook_state);

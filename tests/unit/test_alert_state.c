@@ -17,14 +17,14 @@
 #include "alerter/statefile.h"
 #include "common/wire/protocol.h"
 
-#define S 1000000LL   /* one second in microseconds */
+#define S 1000000LL /* one second in microseconds */
 #define MS 1000LL
 
 struct run {
     struct astate st;
     struct astate_params p;
-    int64_t t;                          /* checked_at of the next result */
-    struct astate_event last[16];       /* events seen, in order */
+    int64_t t;                    /* checked_at of the next result */
+    struct astate_event last[16]; /* events seen, in order */
     unsigned n_events;
 };
 
@@ -53,8 +53,7 @@ static unsigned feed(struct run *r, bool ok, int64_t latency_us)
 static unsigned feed_pattern(struct run *r, const char *pattern)
 {
     unsigned n = 0;
-    for (const char *c = pattern; *c; c++)
-        n += feed(r, *c != 'F', *c == 's' ? 2500 * MS : 20 * MS);
+    for (const char *c = pattern; *c; c++) n += feed(r, *c != 'F', *c == 's' ? 2500 * MS : 20 * MS);
     return n;
 }
 
@@ -210,10 +209,10 @@ static void slow_and_down_together(void **state)
     struct run r;
     run_init(&r, 2, 1);
     assert_int_equal(feed_pattern(&r, "os"), 0);
-    assert_int_equal(feed_pattern(&r, "FF"), 1);                   /* DOWN; slow run paused (cleared) */
+    assert_int_equal(feed_pattern(&r, "FF"), 1); /* DOWN; slow run paused (cleared) */
     assert_int_equal(r.last[0].kind, CW_ALERT_DOWN);
     assert_int_equal(feed_pattern(&r, "FFF"), 0);
-    assert_int_equal(feed_pattern(&r, "s"), 1);                    /* UP; counts as the first slow check */
+    assert_int_equal(feed_pattern(&r, "s"), 1); /* UP; counts as the first slow check */
     assert_int_equal(r.last[1].kind, CW_ALERT_UP);
     assert_int_equal(feed_pattern(&r, "s"), 1);
     assert_int_equal(r.last[2].kind, CW_ALERT_SLOW);
@@ -250,7 +249,7 @@ static void renotify_timing(void **state)
     r.p.renotify_us = 60 * S; /* checks every 10 s */
     feed_pattern(&r, "o");
     int64_t since = r.t;
-    assert_int_equal(feed_pattern(&r, "FF"), 1); /* DOWN at since + 10 s */
+    assert_int_equal(feed_pattern(&r, "FF"), 1);    /* DOWN at since + 10 s */
     assert_int_equal(feed_pattern(&r, "FFFFF"), 0); /* +20 .. +60: less than 60 s after the DOWN */
     assert_int_equal(feed_pattern(&r, "F"), 1);     /* +70: exactly 60 s */
     assert_int_equal(r.last[1].kind, CW_ALERT_REMINDER);
@@ -451,8 +450,8 @@ static void tls_expiry_once(void **state)
     assert_int_equal(astate_feed_tls(&st2, &p, now - day, now, &ev), 1);
     assert_true(ev.duration_us == -day);
     assert_int_equal(ev.count, 0);
-    struct alert_rec *a = alert_new(ev.kind, "https://127.0.0.1:8443/", "", NULL, ev.since_us, ev.at_us,
-                                    ev.duration_us, ev.count, ev.seq, now);
+    struct alert_rec *a = alert_new(ev.kind, "https://127.0.0.1:8443/", "", NULL, ev.since_us, ev.at_us, ev.duration_us,
+                                    ev.count, ev.seq, now);
     assert_non_null(strstr(a->message, "EXPIRED"));
     alert_free(a);
     /* 0 days: disabled */
@@ -473,19 +472,29 @@ static void statefile_round_trip(void **state)
     struct run r;
     run_init(&r, 2, 1);
     feed_pattern(&r, "oFFF");
-    struct statefile_endpoint ep = { .url = "http://u:p@127.0.0.1:1/x", .st = r.st, .last_status = 500,
-                                     .last_latency_us = 1234, .last_error = "boom \"quoted\"\n" };
+    struct statefile_endpoint ep = { .url = "http://u:p@127.0.0.1:1/x",
+                                     .st = r.st,
+                                     .last_status = 500,
+                                     .last_latency_us = 1234,
+                                     .last_error = "boom \"quoted\"\n" };
     ep.st.tls_notified_us = 1798761600000000LL; /* kept across a restart */
-    struct alert_rec *a = alert_new(CW_ALERT_DOWN, ep.url, "n", "boom", r.last[0].since_us, r.last[0].at_us, 0, 2, 0,
-                                    77 * S);
+    struct alert_rec *a =
+        alert_new(CW_ALERT_DOWN, ep.url, "n", "boom", r.last[0].since_us, r.last[0].at_us, 0, 2, 0, 77 * S);
     a->email_state = CW_DELIVERY_PENDING;
     bool held = false;
     uint64_t ids[1] = { a->id };
     char payload[] = "Subject: x\r\n\r\nbody \xc3\xa9\r\n";
-    struct statefile_job job = { .key = a->id, .channel = OUTBOX_MAIL, .target = NULL, .ids = ids, .n_ids = 1,
-                                 .payload = payload, .payload_len = strlen(payload), .attempts = 3 };
-    struct statefile_data d = { .eps = &ep, .n_eps = 1, .alerts = &a, .alert_held = &held, .n_alerts = 1,
-                                .jobs = &job, .n_jobs = 1 };
+    struct statefile_job job = { .key = a->id,
+                                 .channel = OUTBOX_MAIL,
+                                 .target = NULL,
+                                 .ids = ids,
+                                 .n_ids = 1,
+                                 .payload = payload,
+                                 .payload_len = strlen(payload),
+                                 .attempts = 3 };
+    struct statefile_data d = {
+        .eps = &ep, .n_eps = 1, .alerts = &a, .alert_held = &held, .n_alerts = 1, .jobs = &job, .n_jobs = 1
+    };
     char err[256];
     assert_int_equal(statefile_save(path, &d, err, sizeof err), 0);
 

@@ -97,8 +97,15 @@ static void world_free(struct world *w)
 
 static enum intake_verdict feed(struct world *w, const char *url, uint64_t boot, int64_t at, bool ok)
 {
-    struct cw_result r = { .worker = 0, .boot_id = boot, .seq = 1, .checked_at_us = at, .latency_us = 1000,
-                           .status_code = ok ? 200 : 500, .ok = ok, .url = url, .error = ok ? NULL : "HTTP 500" };
+    struct cw_result r = { .worker = 0,
+                           .boot_id = boot,
+                           .seq = 1,
+                           .checked_at_us = at,
+                           .latency_us = 1000,
+                           .status_code = ok ? 200 : 500,
+                           .ok = ok,
+                           .url = url,
+                           .error = ok ? NULL : "HTTP 500" };
     return endpoints_apply(&w->t, &r, 0);
 }
 

@@ -24,7 +24,7 @@ static void test_one_line(void **state)
     assert_string_equal(out, "ERROR: relation \"checks\" does not exist");
     store_one_line(NULL, out, sizeof out);
     assert_string_equal(out, "");
-    store_one_line("abc def", out, 4);                 /* cut output stays terminated, no trailing blank */
+    store_one_line("abc def", out, 4); /* cut output stays terminated, no trailing blank */
     assert_string_equal(out, "abc");
 }
 
@@ -32,12 +32,15 @@ static void test_clean_text(void **state)
 {
     (void)state;
     char out[8];
-    assert_int_equal(store_clean_text("a\xff" "b\xc3\xa9", out, sizeof out), 5);   /* stray byte -> '?' */
+    assert_int_equal(store_clean_text("a\xff"
+                                      "b\xc3\xa9",
+                                      out, sizeof out),
+                     5); /* stray byte -> '?' */
     assert_string_equal(out, "a?b\xc3\xa9");
-    assert_int_equal(store_clean_text("abcde\xe2\x82\xac", out, 8), 5);           /* € does not fit: cut before it */
+    assert_int_equal(store_clean_text("abcde\xe2\x82\xac", out, 8), 5); /* € does not fit: cut before it */
     assert_string_equal(out, "abcde");
     size_t len = 0;
-    char *dup = store_clean_text_dup("caf\xc3\xa9 \xc0\xaf", &len);             /* overlong '/' -> two '?' */
+    char *dup = store_clean_text_dup("caf\xc3\xa9 \xc0\xaf", &len); /* overlong '/' -> two '?' */
     assert_string_equal(dup, "caf\xc3\xa9 ??");
     assert_int_equal(len, strlen(dup));
     free(dup);
@@ -51,7 +54,7 @@ static void test_utc_ms(void **state)
     (void)state;
     struct tm tm;
     int ms = -1;
-    assert_true(store_utc_ms(1795665906123999LL, &tm, &ms));  /* 2026-11-26 04:05:06.123999 -> .123 */
+    assert_true(store_utc_ms(1795665906123999LL, &tm, &ms)); /* 2026-11-26 04:05:06.123999 -> .123 */
     assert_int_equal(tm.tm_year + 1900, 2026);
     assert_int_equal(tm.tm_mon + 1, 11);
     assert_int_equal(tm.tm_mday, 26);
@@ -59,7 +62,7 @@ static void test_utc_ms(void **state)
     assert_int_equal(tm.tm_min, 5);
     assert_int_equal(tm.tm_sec, 6);
     assert_int_equal(ms, 123);
-    assert_true(store_utc_ms(-1500, &tm, &ms));                  /* 1969-12-31 23:59:59.998 (floor) */
+    assert_true(store_utc_ms(-1500, &tm, &ms)); /* 1969-12-31 23:59:59.998 (floor) */
     assert_int_equal(tm.tm_year + 1900, 1969);
     assert_int_equal(tm.tm_sec, 59);
     assert_int_equal(ms, 998);
@@ -70,14 +73,14 @@ static void test_ep_cache(void **state)
     (void)state;
     struct store_ep_cache c = { 0 };
     int64_t id = 0;
-    assert_false(store_ep_cache_get(&c, "http://a/", &id));   /* empty */
+    assert_false(store_ep_cache_get(&c, "http://a/", &id)); /* empty */
     store_ep_cache_put(&c, "http://a/", 7);
-    store_ep_cache_put(&c, "http://a/", 8);                   /* an update, not a second entry */
+    store_ep_cache_put(&c, "http://a/", 8); /* an update, not a second entry */
     assert_int_equal(c.n, 1);
     assert_true(store_ep_cache_get(&c, "http://a/", &id));
     assert_int_equal(id, 8);
     char url[64];
-    for (int i = 0; i < 3000; i++) {                          /* grows (uthash doubles its buckets) */
+    for (int i = 0; i < 3000; i++) { /* grows (uthash doubles its buckets) */
         snprintf(url, sizeof url, "http://host/%d", i);
         store_ep_cache_put(&c, url, 100 + i);
     }
@@ -96,9 +99,9 @@ static void test_ep_cache(void **state)
 /* ---- the migration runner against a fake database that logs what it is asked to do */
 
 struct store_db {
-    long long version;     /* max(version) in the fake schema_version; 0: none */
-    char log[512];         /* what ran, each item followed by ';' */
-    const char *fail_on;   /* a statement that fails (STORE_FATAL) */
+    long long version;   /* max(version) in the fake schema_version; 0: none */
+    char log[512];       /* what ran, each item followed by ';' */
+    const char *fail_on; /* a statement that fails (STORE_FATAL) */
     bool fail_begin;
 };
 
@@ -157,10 +160,7 @@ static int fake_commit(struct store_db *db, char *err, size_t errlen)
     return STORE_OK;
 }
 
-static void fake_rollback(struct store_db *db)
-{
-    fake_log(db, "rollback");
-}
+static void fake_rollback(struct store_db *db) { fake_log(db, "rollback"); }
 
 static int fake_step_code(struct store_db *db, char *err, size_t errlen)
 {
@@ -213,15 +213,15 @@ static void test_migrate_runner_refuses(void **state)
 
     struct store_db failing = { .fail_on = "create b" };
     assert_int_equal(store_migrate(&failing, &fake_ops, "fake://db", err, sizeof err), STORE_FATAL);
-    assert_string_equal(failing.log, "begin;table;read;create a;rollback;");  /* no version row, no step 2 */
+    assert_string_equal(failing.log, "begin;table;read;create a;rollback;"); /* no version row, no step 2 */
     assert_string_equal(err, "fake: create schema: boom");
 
     struct store_db locked = { .fail_begin = true };
     assert_int_equal(store_migrate(&locked, &fake_ops, "fake://db", err, sizeof err), STORE_RETRY);
-    assert_string_equal(locked.log, "");                                      /* nothing ran, nothing to undo */
+    assert_string_equal(locked.log, ""); /* nothing ran, nothing to undo */
     assert_string_equal(err, "fake: lock not granted");
 
-    struct store_migrate_ops short_ops = fake_ops;           /* steps that stop short of STORE_SCHEMA_VERSION */
+    struct store_migrate_ops short_ops = fake_ops; /* steps that stop short of STORE_SCHEMA_VERSION */
     short_ops.n_steps = 1;
     struct store_db any = { 0 };
     assert_int_equal(store_migrate(&any, &short_ops, "fake://db", err, sizeof err), STORE_FATAL);
@@ -231,12 +231,9 @@ static void test_migrate_runner_refuses(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_one_line),
-        cmocka_unit_test(test_clean_text),
-        cmocka_unit_test(test_utc_ms),
-        cmocka_unit_test(test_ep_cache),
-        cmocka_unit_test(test_migrate_runner),
-        cmocka_unit_test(test_migrate_runner_refuses),
+        cmocka_unit_test(test_one_line),       cmocka_unit_test(test_clean_text),
+        cmocka_unit_test(test_utc_ms),         cmocka_unit_test(test_ep_cache),
+        cmocka_unit_test(test_migrate_runner), cmocka_unit_test(test_migrate_runner_refuses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

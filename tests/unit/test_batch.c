@@ -22,9 +22,20 @@
 static struct cw_result result(uint64_t seq, const char *url, bool ok, const char *error)
 {
     struct cw_result r = {
-        .worker = 3, .boot_id = 0xF00DFACE12345678ull, .seq = seq, .checked_at_us = 1795000000123456 + (int64_t)seq,
-        .lateness_us = 17, .latency_us = 12345, .dns_us = 100, .connect_us = 200, .tls_us = -1, .ttfb_us = 5000,
-        .status_code = ok ? 200 : 500, .ok = ok, .url = url, .error = error,
+        .worker = 3,
+        .boot_id = 0xF00DFACE12345678ull,
+        .seq = seq,
+        .checked_at_us = 1795000000123456 + (int64_t)seq,
+        .lateness_us = 17,
+        .latency_us = 12345,
+        .dns_us = 100,
+        .connect_us = 200,
+        .tls_us = -1,
+        .ttfb_us = 5000,
+        .status_code = ok ? 200 : 500,
+        .ok = ok,
+        .url = url,
+        .error = error,
     };
     return r;
 }
@@ -55,9 +66,14 @@ static void test_copies_strings(void **state)
     /* strings live inside the arena */
     assert_true(b.checks[0].r.url >= b.strings && b.checks[0].r.url < b.strings + b.strings_len);
 
-    struct cw_alert a = { .alert_id = 42, .raised_at_us = 1795000000000000, .kind = CW_ALERT_DOWN,
-                          .email_state = CW_DELIVERY_PENDING, .webhook_state = CW_DELIVERY_NONE,
-                          .url = url, .name = "billing", .message = "down: HTTP 500" };
+    struct cw_alert a = { .alert_id = 42,
+                          .raised_at_us = 1795000000000000,
+                          .kind = CW_ALERT_DOWN,
+                          .email_state = CW_DELIVERY_PENDING,
+                          .webhook_state = CW_DELIVERY_NONE,
+                          .url = url,
+                          .name = "billing",
+                          .message = "down: HTTP 500" };
     store_batch_add_alert(&b, &a);
     strcpy(url, "x");
     assert_int_equal(store_batch_rows(&b), 3);
@@ -184,9 +200,14 @@ static void fill(struct store_batch *b, size_t n_checks, size_t n_alerts)
         store_batch_add_check(b, &r);
     }
     for (size_t i = 0; i < n_alerts; i++) {
-        struct cw_alert a = { .alert_id = 1000 + i, .raised_at_us = 1795000000000000, .kind = CW_ALERT_SLOW,
-                              .email_state = CW_DELIVERY_SENT, .webhook_state = CW_DELIVERY_FAILED,
-                              .url = "http://127.0.0.1:9/1", .name = "n", .message = "slow" };
+        struct cw_alert a = { .alert_id = 1000 + i,
+                              .raised_at_us = 1795000000000000,
+                              .kind = CW_ALERT_SLOW,
+                              .email_state = CW_DELIVERY_SENT,
+                              .webhook_state = CW_DELIVERY_FAILED,
+                              .url = "http://127.0.0.1:9/1",
+                              .name = "n",
+                              .message = "slow" };
         store_batch_add_alert(b, &a);
     }
 }

@@ -87,9 +87,18 @@ static void make_batch(struct cw_buf *b, unsigned n, uint64_t first_seq)
 {
     proto_results_begin(b);
     for (unsigned i = 0; i < n; i++) {
-        struct cw_result r = { .worker = 1, .boot_id = 0xb00b, .seq = first_seq + i, .checked_at_us = cw_wall_us(),
-                               .latency_us = 1000 + i, .dns_us = 1, .connect_us = 2, .tls_us = -1, .ttfb_us = 3,
-                               .status_code = 200, .ok = true, .url = "http://127.0.0.1:8089/" };
+        struct cw_result r = { .worker = 1,
+                               .boot_id = 0xb00b,
+                               .seq = first_seq + i,
+                               .checked_at_us = cw_wall_us(),
+                               .latency_us = 1000 + i,
+                               .dns_us = 1,
+                               .connect_us = 2,
+                               .tls_us = -1,
+                               .ttfb_us = 3,
+                               .status_code = 200,
+                               .ok = true,
+                               .url = "http://127.0.0.1:8089/" };
         assert_int_equal(proto_results_add(b, &r), 0);
     }
 }
@@ -447,8 +456,7 @@ struct stopping_relay {
 static void *stopping_relay_main(void *arg)
 {
     struct stopping_relay *r = arg;
-    r->rc = bus_relay_run(r->t.bus, r->t.in, r->t.out, r->sp.fds[0], stop_on_second, &r->sp, r->t.err,
-                          sizeof r->t.err);
+    r->rc = bus_relay_run(r->t.bus, r->t.in, r->t.out, r->sp.fds[0], stop_on_second, &r->sp, r->t.err, sizeof r->t.err);
     return NULL;
 }
 
@@ -559,12 +567,29 @@ static void test_doc_python_reader(void **state)
     /* Every batch: one ok result and one failure with credentials in the URL; a malformed payload in
      * between must be dropped by the reader, not crash it. */
     struct cw_result rs[2] = {
-        { .worker = 1, .boot_id = 0xfeed, .checked_at_us = 1795579506123456LL, .latency_us = 12345, .dns_us = 15,
-          .connect_us = 120, .tls_us = -1, .ttfb_us = 12000, .status_code = 200, .ok = true,
+        { .worker = 1,
+          .boot_id = 0xfeed,
+          .checked_at_us = 1795579506123456LL,
+          .latency_us = 12345,
+          .dns_us = 15,
+          .connect_us = 120,
+          .tls_us = -1,
+          .ttfb_us = 12000,
+          .status_code = 200,
+          .ok = true,
           .url = "http://127.0.0.1:8089/" },
-        { .worker = 1, .boot_id = 0xfeed, .checked_at_us = 1795579507000999LL, .latency_us = 1234, .dns_us = 10,
-          .connect_us = -1, .tls_us = -1, .ttfb_us = -1, .status_code = 0, .ok = false,
-          .url = "http://user:secret@127.0.0.1:1/x", .error = "Couldn't connect to server" },
+        { .worker = 1,
+          .boot_id = 0xfeed,
+          .checked_at_us = 1795579507000999LL,
+          .latency_us = 1234,
+          .dns_us = 10,
+          .connect_us = -1,
+          .tls_us = -1,
+          .ttfb_us = -1,
+          .status_code = 0,
+          .ok = false,
+          .url = "http://user:secret@127.0.0.1:1/x",
+          .error = "Couldn't connect to server" },
     };
     struct cw_buf b = { 0 };
     uint64_t seq = 1;

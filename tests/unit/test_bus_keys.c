@@ -50,7 +50,7 @@ static void test_key_valid(void **state)
     assert_false(bus_key_valid(""));
     assert_false(bus_key_valid("rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf"));   /* 39 characters */
     assert_false(bus_key_valid("rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf77")); /* 41 */
-    assert_false(bus_key_valid("rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf\""));  /* not Z85 */
+    assert_false(bus_key_valid("rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf\"")); /* not Z85 */
     assert_false(bus_key_valid("rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]y f"));
 }
 

@@ -148,9 +148,10 @@ static void test_defaults(void **state)
     config_free(c);
 
     /* the default timeout never exceeds the interval; recovery_threshold comes from alerts */
-    c = ct_load(t, "monitor = { check_interval = 4; endpoints = ( { url = \"http://a/\"; },\n"
-                   "{ url = \"http://b/\"; check_interval = 30; }, { url = \"http://c/\"; check_interval = 0.5; } ); };\n"
-                   "alerts = { recovery_threshold = 3; };\n");
+    c = ct_load(t,
+                "monitor = { check_interval = 4; endpoints = ( { url = \"http://a/\"; },\n"
+                "{ url = \"http://b/\"; check_interval = 30; }, { url = \"http://c/\"; check_interval = 0.5; } ); };\n"
+                "alerts = { recovery_threshold = 3; };\n");
     assert_non_null(c);
     assert_true(c->endpoints[0].timeout == 4);
     assert_true(c->endpoints[1].timeout == 10);
@@ -159,20 +160,30 @@ static void test_defaults(void **state)
     config_free(c);
 
     /* smtp_port by smtp_tls, db_port and db_name by driver, driver names in any case */
-    static const struct { const char *tls; int port; } tls[] = { { "starttls", 587 }, { "TLS", 465 }, { "none", 25 } };
+    static const struct {
+        const char *tls;
+        int port;
+    } tls[] = { { "starttls", 587 }, { "TLS", 465 }, { "none", 25 } };
     for (size_t i = 0; i < 3; i++) {
         char text[512];
-        snprintf(text, sizeof text, "email = { smtp_host = \"h\"; email_from = \"a@b\"; email_to = \"c@d\"; "
-                                    "smtp_tls = \"%s\"; };\n", tls[i].tls);
+        snprintf(text, sizeof text,
+                 "email = { smtp_host = \"h\"; email_from = \"a@b\"; email_to = \"c@d\"; "
+                 "smtp_tls = \"%s\"; };\n",
+                 tls[i].tls);
         c = ct_load(t, text);
         assert_non_null(c);
         assert_int_equal(c->smtp_port, tls[i].port);
         assert_true(config_wants_alerter(c));
         config_free(c);
     }
-    static const struct { const char *name; int driver, port; } drv[] = {
-        { "SQLite", CW_DB_SQLITE, 0 }, { "PostgreSQL", CW_DB_POSTGRES, 5432 }, { "postgres", CW_DB_POSTGRES, 5432 },
-        { "MySQL", CW_DB_MYSQL, 3306 }, { "mariadb", CW_DB_MYSQL, 3306 } };
+    static const struct {
+        const char *name;
+        int driver, port;
+    } drv[] = { { "SQLite", CW_DB_SQLITE, 0 },
+                { "PostgreSQL", CW_DB_POSTGRES, 5432 },
+                { "postgres", CW_DB_POSTGRES, 5432 },
+                { "MySQL", CW_DB_MYSQL, 3306 },
+                { "mariadb", CW_DB_MYSQL, 3306 } };
     for (size_t i = 0; i < sizeof drv / sizeof drv[0]; i++) {
         char text[256];
         snprintf(text, sizeof text, "database = { db_activation = true; db_driver = \"%s\"; };\n", drv[i].name);
@@ -193,10 +204,11 @@ static void test_defaults(void **state)
 static void test_ints_and_floats(void **state)
 {
     struct ct *t = *state;
-    struct cw_config *c = ct_load(t, "monitor = { check_interval = 2; latency_threshold = 1;\n"
-                                     "endpoints = ( { url = \"http://a/\"; timeout = 1; check_interval = 2.5; },\n"
-                                     "{ url = \"http://b/\"; timeout = 1.25; alert_threshold = 4.0; latency_threshold = 0.75; } ); };\n"
-                                     "alerts = { renotify = 90.5; group_threshold = 2; };\n");
+    struct cw_config *c =
+        ct_load(t, "monitor = { check_interval = 2; latency_threshold = 1;\n"
+                   "endpoints = ( { url = \"http://a/\"; timeout = 1; check_interval = 2.5; },\n"
+                   "{ url = \"http://b/\"; timeout = 1.25; alert_threshold = 4.0; latency_threshold = 0.75; } ); };\n"
+                   "alerts = { renotify = 90.5; group_threshold = 2; };\n");
     if (!c) ct_dump(t);
     assert_non_null(c);
     assert_true(c->check_interval == 2);
@@ -222,7 +234,7 @@ struct bad_case {
     const char *needle;
 };
 
-#define EP(x) "monitor = { endpoints = (\n{ url = \"http://127.0.0.1/\";\n" x " }\n); };\n"   /* x on line 3 */
+#define EP(x) "monitor = { endpoints = (\n{ url = \"http://127.0.0.1/\";\n" x " }\n); };\n" /* x on line 3 */
 static const struct bad_case bad_cases[] = {
     /* unknown keys at every level */
     { "colour = 1;\n", 1, "unknown key 'colour' in the top level" },
@@ -276,8 +288,10 @@ static const struct bad_case bad_cases[] = {
     { EP("latency_threshold = -1;"), 3, "monitor.endpoints[0].latency_threshold: must be greater than 0" },
     /* at most an hour (3600 s): timeout (under a day-long interval, so the interval is not the reason) and
      * latency_threshold, at both levels; 3600 itself is accepted in test_limits */
-    { EP("check_interval = 86400; timeout = 3601;"), 3, "monitor.endpoints[0].timeout: must be at most 3600 (got 3601)" },
-    { EP("check_interval = 86400; timeout = 3600.5;"), 3, "monitor.endpoints[0].timeout: must be at most 3600 (got 3600.5)" },
+    { EP("check_interval = 86400; timeout = 3601;"), 3,
+      "monitor.endpoints[0].timeout: must be at most 3600 (got 3601)" },
+    { EP("check_interval = 86400; timeout = 3600.5;"), 3,
+      "monitor.endpoints[0].timeout: must be at most 3600 (got 3600.5)" },
     { EP("latency_threshold = 3601;"), 3, "monitor.endpoints[0].latency_threshold: must be at most 3600 (got 3601)" },
     { "monitor = {\n latency_threshold = 3601; };\n", 2, "monitor.latency_threshold: must be at most 3600 (got 3601)" },
     { EP("method = \"PUT\";"), 3, "monitor.endpoints[0].method: 'PUT' is not GET, HEAD or POST" },
@@ -305,7 +319,8 @@ static const struct bad_case bad_cases[] = {
     { "email = { smtp_host = \"h\"; email_from = \"a@b\";\n email_to = [\"c@d\", \"bad\"]; };\n", 2,
       "email.email_to: 'bad' does not look like a mail address" },
     { "email = { smtp_host = \"h\"; email_from = \"a@b\";\n email_to = \"x@y@z\"; };\n", 2, "more than one '@'" },
-    { "email = { smtp_host = \"h\"; email_from = \"a@b\";\n email_to = 5; };\n", 2, "email.email_to: expected an address" },
+    { "email = { smtp_host = \"h\"; email_from = \"a@b\";\n email_to = 5; };\n", 2,
+      "email.email_to: expected an address" },
     { "email = { smtp_host = \"h\"; email_from = \"a@b\"; email_to = \"c@d\";\n smtp_port = 0; };\n", 2,
       "email.smtp_port: must be between 1 and 65535" },
     { "email = { smtp_host = \"h\"; email_from = \"a@b\"; email_to = \"c@d\";\n smtp_port = 70000; };\n", 2,
@@ -324,27 +339,33 @@ static const struct bad_case bad_cases[] = {
     { "email = { smtp_host = \"h\"; email_from = \"a@b\";\n email_to = []; };\n", 2,
       "email.email_to: expected 1 to 1000 addresses (got 0)" },
     /* alerts */
-    { "alerts = { webhooks = (\n { url = \"ftp://a/\"; } ); };\n", 2, "alerts.webhooks[0].url: 'ftp://a/' is not an http" },
+    { "alerts = { webhooks = (\n { url = \"ftp://a/\"; } ); };\n", 2,
+      "alerts.webhooks[0].url: 'ftp://a/' is not an http" },
     { "alerts = { webhooks = (\n { } ); };\n", 2, "alerts.webhooks[0]: missing url" },
     { "alerts = {\n webhooks = \"http://a/\"; };\n", 2, "alerts.webhooks: expected a list of groups" },
     { "alerts = {\n renotify = -1; };\n", 2, "alerts.renotify: must be between 0 and" },
     { "alerts = {\n group_threshold = 0; };\n", 2, "alerts.group_threshold: must be between 1 and" },
     { "alerts = {\n recovery_threshold = 0; };\n", 2, "alerts.recovery_threshold: must be between 1 and" },
     /* database */
-    { "database = {\n db_driver = \"oracle\"; };\n", 2, "database.db_driver: 'oracle' is not sqlite, postgresql or mysql" },
+    { "database = {\n db_driver = \"oracle\"; };\n", 2,
+      "database.db_driver: 'oracle' is not sqlite, postgresql or mysql" },
     { "database = {\n db_port = 0; };\n", 2, "database.db_port: must be between 1 and 65535" },
     { "database = {\n db_host = \"db host\"; };\n", 2, "database.db_host: 'db host' is not a host name" },
-    { "database = {\n db_host = \"user@db.example\"; };\n", 2, "database.db_host: 'user@db.example' is not a host name" },
-    { "database = {\n db_host = \"db.example/5432\"; };\n", 2, "database.db_host: 'db.example/5432' is not a host name" },
+    { "database = {\n db_host = \"user@db.example\"; };\n", 2,
+      "database.db_host: 'user@db.example' is not a host name" },
+    { "database = {\n db_host = \"db.example/5432\"; };\n", 2,
+      "database.db_host: 'db.example/5432' is not a host name" },
     { "database = {\n db_activation = \"yes\"; };\n", 2, "database.db_activation: expected a boolean" },
     { "database = {\n db_sslmode = \"sometimes\"; };\n", 2, "database.db_sslmode: 'sometimes' is not" },
     { "database = { db_password = \"x\";\n db_password_file = \"pw\"; };\n", 2,
       "database.db_password_file: both db_password and db_password_file are set" },
     { "database = {\n db_password_file = \"no-such-file\"; };\n", 2, "database.db_password_file: cannot open" },
     { "email = { smtp_host = \"h\"; email_from = \"a@b\"; email_to = \"c@d\"; smtp_password = \"x\";\n"
-      " smtp_password_file = \"pw\"; };\n", 2, "email.smtp_password_file: both smtp_password and smtp_password_file" },
+      " smtp_password_file = \"pw\"; };\n",
+      2, "email.smtp_password_file: both smtp_password and smtp_password_file" },
     /* bus */
-    { "bus = {\n store_address = \"udp://a:1\"; };\n", 2, "bus.store_address: address must start with ipc:// or tcp://" },
+    { "bus = {\n store_address = \"udp://a:1\"; };\n", 2,
+      "bus.store_address: address must start with ipc:// or tcp://" },
     { "bus = {\n tap_address = \"tcp://a\"; };\n", 2, "bus.tap_address: tcp:// address needs host:port" },
     { "bus = { store_address = \"tcp://127.0.0.1:5000\";\n alert_address = \"tcp://127.0.0.1:5000\"; };\n", 2,
       "bus.alert_address: the same address as bus.store_address" },
@@ -406,7 +427,10 @@ static void test_many_errors(void **state)
     struct ct *t = *state;
     struct cw_config *c = ct_load_fixture(t, "errors.conf");
     assert_null(c);
-    static const struct { int line; const char *needle; } want[] = {
+    static const struct {
+        int line;
+        const char *needle;
+    } want[] = {
         { 2, "supervisor.workers: must be between 1 and 256" },
         { 4, "monitor.check_interval: must be greater than 0" },
         { 6, "monitor.endpoints[0].url: 'ftp://example.test/' is not an http" },
@@ -459,8 +483,10 @@ static void test_passwords(void **state)
     /* from password files, relative to the config's directory, one trailing newline stripped */
     ct_write(t, "secrets/db.pw", "db-pass-1\n", 0600);
     ct_write(t, "smtp.pw", "smtp-pass-1\r\n", 0600);
-    snprintf(text, sizeof text, "database = { db_password_file = \"secrets/db.pw\"; };\n%s smtp_password_file = "
-                                "\"smtp.pw\"; };\n", email);
+    snprintf(text, sizeof text,
+             "database = { db_password_file = \"secrets/db.pw\"; };\n%s smtp_password_file = "
+             "\"smtp.pw\"; };\n",
+             email);
     struct cw_config *c = ct_load(t, text);
     if (!c) ct_dump(t);
     assert_non_null(c);
@@ -520,9 +546,11 @@ static void test_passwords(void **state)
     assert_int_equal(t->n_msgs, 1);
 
     /* a file with a password that others may read is refused, and no message shows the password */
-    ct_write(t, "c.conf", "database = {\n db_password = \"hunter2-secret\"; db_port = 0; };\n"
-                          "email = { smtp_host = \"h\"; email_from = \"a@b\"; email_to = \"c@d\";\n"
-                          " smtp_password = \"smtp-hunter2\"; smtp_port = -1; };\n", 0644);
+    ct_write(t, "c.conf",
+             "database = {\n db_password = \"hunter2-secret\"; db_port = 0; };\n"
+             "email = { smtp_host = \"h\"; email_from = \"a@b\"; email_to = \"c@d\";\n"
+             " smtp_password = \"smtp-hunter2\"; smtp_port = -1; };\n",
+             0644);
     t->n_msgs = 0;
     c = config_load(t->path, ct_collect, t);
     assert_null(c);
@@ -549,13 +577,14 @@ static void test_relative_paths(void **state)
     ct_write(t, "ca.pem", "x\n", 0600);
     ct_write(t, "up.pem", "x\n", 0600);
     ct_write(t, "db-ca.pem", "x\n", 0600);
-    struct cw_config *c = ct_load(t, "supervisor = { run_dir = \"var/run\"; };\n"
-                                     "bus = { alert_address = \"ipc://socks/a.sock\"; };\n"
-                                     "monitor = { endpoints = ( { url = \"https://a/\"; ca_file = \"ca.pem\"; },\n"
-                                     " { url = \"https://b/\"; ca_file = \"/etc/ssl/certs/ca-certificates.crt\"; } ); };\n"
-                                     "email = { smtp_host = \"h\"; email_from = \"a@b\"; email_to = \"c@d\"; "
-                                     "smtp_ca_file = \"sub/../up.pem\"; };\n"
-                                     "database = { db_name = \"data/cw.db\"; db_ca_file = \"db-ca.pem\"; };\n");
+    struct cw_config *c =
+        ct_load(t, "supervisor = { run_dir = \"var/run\"; };\n"
+                   "bus = { alert_address = \"ipc://socks/a.sock\"; };\n"
+                   "monitor = { endpoints = ( { url = \"https://a/\"; ca_file = \"ca.pem\"; },\n"
+                   " { url = \"https://b/\"; ca_file = \"/etc/ssl/certs/ca-certificates.crt\"; } ); };\n"
+                   "email = { smtp_host = \"h\"; email_from = \"a@b\"; email_to = \"c@d\"; "
+                   "smtp_ca_file = \"sub/../up.pem\"; };\n"
+                   "database = { db_name = \"data/cw.db\"; db_ca_file = \"db-ca.pem\"; };\n");
     if (!c) ct_dump(t);
     assert_non_null(c);
     char real[512], p[600];

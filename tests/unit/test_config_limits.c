@@ -171,20 +171,29 @@ static void test_limits(void **state)
 static void test_secret_detection(void **state)
 {
     (void)state;
-    static const char *const secret[] = { "Authorization: Bearer x", "proxy-authorization: Basic y", "Cookie: a=b",
-                                          "X-Api-Key: k", "X-API_KEY: k", "X-Auth-Token: t", "X-Token: t",
-                                          "X-Client-Secret: s", "X-Password: p", "Private-Token: t",
-                                          "X-Auth: a", "ApiKey: k", NULL };
-    static const char *const plain[] = { "Accept: */*", "X-Author: me", "Content-Type: text/plain", "X-Key: 1",
-                                         "X-Monkey: 2", "X-Authority-Zone: z", "User-Agent: tokenizer", NULL };
+    static const char *const secret[] = { "Authorization: Bearer x",
+                                          "proxy-authorization: Basic y",
+                                          "Cookie: a=b",
+                                          "X-Api-Key: k",
+                                          "X-API_KEY: k",
+                                          "X-Auth-Token: t",
+                                          "X-Token: t",
+                                          "X-Client-Secret: s",
+                                          "X-Password: p",
+                                          "Private-Token: t",
+                                          "X-Auth: a",
+                                          "ApiKey: k",
+                                          NULL };
+    static const char *const plain[] = { "Accept: */*", "X-Author: me",        "Content-Type: text/plain", "X-Key: 1",
+                                         "X-Monkey: 2", "X-Authority-Zone: z", "User-Agent: tokenizer",    NULL };
     for (int i = 0; secret[i]; i++)
         if (!cw_header_is_secret(secret[i])) fail_msg("not seen as a credential: %s", secret[i]);
     for (int i = 0; plain[i]; i++)
         if (cw_header_is_secret(plain[i])) fail_msg("seen as a credential: %s", plain[i]);
     assert_true(cw_url_has_password("http://u:p@host/"));
     assert_true(cw_url_has_password("https://user:pa@ss@host:8443/x"));
-    assert_false(cw_url_has_password("http://user@host/"));       /* a user name alone is no secret */
-    assert_false(cw_url_has_password("http://host/a:b@c"));       /* '@' in the path */
+    assert_false(cw_url_has_password("http://user@host/")); /* a user name alone is no secret */
+    assert_false(cw_url_has_password("http://host/a:b@c")); /* '@' in the path */
     assert_false(cw_url_has_password("http://host:8080/"));
     assert_false(cw_url_has_password("not a url"));
 }
@@ -197,8 +206,13 @@ static void test_mutations_never_crash(void **state)
     size_t len = strlen(orig);
     char *text = malloc(len + 64);
     assert_non_null(text);
-    static const char *const tokens[] = { "\"", ";", "{", "}", "(", ")", "[", "]", "=", "1e999", "-1", "0x7fffffffffffffff",
-                                          "\"\\", "true", "@include \"c.conf\"\n", "\n", "#", "/*", "3.5" };
+    static const char *const tokens[] = { "\"",    ";",    "{",
+                                          "}",     "(",    ")",
+                                          "[",     "]",    "=",
+                                          "1e999", "-1",   "0x7fffffffffffffff",
+                                          "\"\\",  "true", "@include \"c.conf\"\n",
+                                          "\n",    "#",    "/*",
+                                          "3.5" };
     srand(4242);
     int accepted = 0;
     for (int round = 0; round < 1500; round++) {
@@ -208,9 +222,14 @@ static void test_mutations_never_crash(void **state)
         for (int k = 0; k < edits; k++) {
             size_t at = (size_t)rand() % n;
             switch (rand() % 3) {
-            case 0: text[at] = (char)(32 + rand() % 95); break;            /* change a byte */
-            case 1: memmove(text + at, text + at + 1, n - at); n--; break;  /* delete one */
-            default: {                                                       /* insert a token */
+            case 0:
+                text[at] = (char)(32 + rand() % 95);
+                break; /* change a byte */
+            case 1:
+                memmove(text + at, text + at + 1, n - at);
+                n--;
+                break; /* delete one */
+            default: { /* insert a token */
                 const char *tok = tokens[(size_t)rand() % (sizeof tokens / sizeof tokens[0])];
                 size_t tl = strlen(tok);
                 if (n + tl >= len + 63) break;
@@ -238,7 +257,8 @@ static void test_100k_endpoints(void **state)
     size_t cap = n * 96 + 256;
     char *text = malloc(cap);
     assert_non_null(text);
-    size_t len = (size_t)snprintf(text, cap, "supervisor = { workers = 4; };\nmonitor = { check_interval = 30; endpoints = (\n");
+    size_t len =
+        (size_t)snprintf(text, cap, "supervisor = { workers = 4; };\nmonitor = { check_interval = 30; endpoints = (\n");
     for (size_t i = 0; i < n; i++)
         len += (size_t)snprintf(text + len, cap - len, "{ url = \"http://127.0.0.1:%zu/e/%zu\"; name = \"e%zu\"; }%s\n",
                                 8000 + i % 100, i, i, i + 1 < n ? "," : "");

@@ -29,8 +29,20 @@ static void test_byte_order(void **state)
 static void test_round_trip_edges(void **state)
 {
     (void)state;
-    const uint64_t values[] = { 0, 1, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 0x7fffffff, 0x80000000u,
-                                0xffffffffu, 0x100000000ull, 0x8000000000000000ull, UINT64_MAX };
+    const uint64_t values[] = { 0,
+                                1,
+                                0x7f,
+                                0x80,
+                                0xff,
+                                0x100,
+                                0xffff,
+                                0x10000,
+                                0x7fffffff,
+                                0x80000000u,
+                                0xffffffffu,
+                                0x100000000ull,
+                                0x8000000000000000ull,
+                                UINT64_MAX };
     for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
         uint8_t p[8];
         le_put_u16(p, (uint16_t)values[i]);

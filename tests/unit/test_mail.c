@@ -20,7 +20,9 @@ static char *to_list[] = { "ops@example.test", "oncall@example.test" };
 
 static struct mail_params params(void)
 {
-    struct mail_params mp = { .from = "monitor@example.test", .to = to_list, .n_to = 2,
+    struct mail_params mp = { .from = "monitor@example.test",
+                              .to = to_list,
+                              .n_to = 2,
                               .date_us = 1795579506 * S /* 2026-11-25T04:05:06Z */ };
     return mp;
 }
@@ -132,9 +134,9 @@ static void down_mail(void **state)
 static void header_injection(void **state)
 {
     (void)state;
-    struct alert_rec *a = alert_new(CW_ALERT_DOWN, "http://127.0.0.1:1/x", "x\r\nBcc: evil@example.test",
-                                    "HTTP/1.1 500\r\nX-Evil: 1\r\n\r\n.\r\nMAIL FROM:<evil@example.test>", 1 * S,
-                                    2 * S, 0, 3, 0, 3 * S);
+    struct alert_rec *a =
+        alert_new(CW_ALERT_DOWN, "http://127.0.0.1:1/x", "x\r\nBcc: evil@example.test",
+                  "HTTP/1.1 500\r\nX-Evil: 1\r\n\r\n.\r\nMAIL FROM:<evil@example.test>", 1 * S, 2 * S, 0, 3, 0, 3 * S);
     struct mail_params mp = params();
     struct cw_buf b = { 0 };
     struct alert_rec *list[] = { a };
@@ -162,8 +164,8 @@ static void up_slow_and_long_lines(void **state)
     memset(url + strlen(url), 'p', 2500);
     url[2522] = '\0';
     struct alert_rec *up = alert_new(CW_ALERT_UP, url, NULL, NULL, 200 * S, 200 * S, 125 * S, 12, 0, 201 * S);
-    struct alert_rec *slow = alert_new(CW_ALERT_SLOW, "http://127.0.0.1:8080/slow", "slow one", NULL, 300 * S,
-                                       320 * S, 0, 3, 0, 321 * S);
+    struct alert_rec *slow =
+        alert_new(CW_ALERT_SLOW, "http://127.0.0.1:8080/slow", "slow one", NULL, 300 * S, 320 * S, 0, 3, 0, 321 * S);
     slow->last_latency_us = 2345600;
     slow->threshold_us = 1000000;
     struct mail_params mp = params();
@@ -244,12 +246,9 @@ static void many_recipients_fold(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(sanitize),
-        cmocka_unit_test(down_mail),
-        cmocka_unit_test(header_injection),
-        cmocka_unit_test(up_slow_and_long_lines),
-        cmocka_unit_test(summary_mail),
-        cmocka_unit_test(many_recipients_fold),
+        cmocka_unit_test(sanitize),         cmocka_unit_test(down_mail),
+        cmocka_unit_test(header_injection), cmocka_unit_test(up_slow_and_long_lines),
+        cmocka_unit_test(summary_mail),     cmocka_unit_test(many_recipients_fold),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -60,9 +60,12 @@ static void test_snapshot_secrets_per_child(void **state)
     assert_int_equal(config_snapshot_write(c, path, err, sizeof err), 0);
     config_free(c);
 
-    static const struct { const char *env; bool db, smtp; } cases[] = {
-        { NULL, true, true }, { "db", true, false }, { "smtp", false, true }, { "none", false, false },
-        { "db,smtp", true, true }, { "smtpx,d", false, false },
+    static const struct {
+        const char *env;
+        bool db, smtp;
+    } cases[] = {
+        { NULL, true, true },     { "db", true, false },     { "smtp", false, true },
+        { "none", false, false }, { "db,smtp", true, true }, { "smtpx,d", false, false },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (cases[i].env) assert_int_equal(setenv("CLOCKWERK_SECRETS", cases[i].env, 1), 0);

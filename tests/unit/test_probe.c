@@ -129,7 +129,8 @@ static void test_classify(void **state)
 
     struct probe_outcome to = { .curl_code = CURLE_OPERATION_TIMEDOUT,
                                 .curl_error = "Operation timed out after 2000 milliseconds with 0 bytes received\n",
-                                .status = 200, .status_expected = true };
+                                .status = 200,
+                                .status_expected = true };
     assert_false(probe_classify(&to, err, sizeof err));
     assert_string_equal(err, "Operation timed out after 2000 milliseconds with 0 bytes received");
 
@@ -138,8 +139,9 @@ static void test_classify(void **state)
     assert_string_equal(err, curl_easy_strerror(CURLE_COULDNT_CONNECT));
 
     /* a write error that was not our cap is a failure */
-    struct probe_outcome we = { .curl_code = CURLE_WRITE_ERROR, .curl_error = "Failure writing output",
-                                .status = 200, .status_expected = true };
+    struct probe_outcome we = {
+        .curl_code = CURLE_WRITE_ERROR, .curl_error = "Failure writing output", .status = 200, .status_expected = true
+    };
     assert_false(probe_classify(&we, err, sizeof err));
 
     struct probe_outcome cred = { .curl_code = CURLE_COULDNT_RESOLVE_HOST,
@@ -229,8 +231,9 @@ static void respond(int c)
     else if (strncmp(req, "HEAD /ok ", 9) == 0)
         resp = "HTTP/1.1 200 OK\r\nContent-Length: 18\r\nConnection: close\r\n\r\n";
     else if (strncmp(req, "POST /echo ", 11) == 0)
-        resp = strstr(req, "X-Test: yes") ? "HTTP/1.1 201 Created\r\nContent-Length: 7\r\nConnection: close\r\n\r\ncreated"
-                                           : "HTTP/1.1 400 Bad\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        resp = strstr(req, "X-Test: yes")
+                   ? "HTTP/1.1 201 Created\r\nContent-Length: 7\r\nConnection: close\r\n\r\ncreated"
+                   : "HTTP/1.1 400 Bad\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
     else if (strncmp(req, "GET /big ", 9) == 0) {
         /* 2 MiB of 'x': the prober stops at its cap */
         snprintf(big_head, sizeof big_head, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n",
@@ -241,8 +244,7 @@ static void respond(int c)
         for (int i = 0; i < 32; i++)
             if (write(c, chunk, sizeof chunk) < 0) return; /* the peer closes at the cap */
         return;
-    } else
-        resp = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    } else resp = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
     size_t off = 0, len = strlen(resp);
     while (off < len) {
         ssize_t n = write(c, resp + off, len - off);
@@ -337,8 +339,9 @@ static void run_checks(struct cw_endpoint *eps, size_t n, unsigned max, struct g
         while (next < n && probe_in_flight(pool) < max) {
             char err[128];
             int64_t now = cw_mono_ns();
-            assert_int_equal(probe_start(pool, &eps[next], hdrs[next], (uint32_t)next, 0, now - 1000, now,
-                                         cw_wall_us(), err, sizeof err), 0);
+            assert_int_equal(probe_start(pool, &eps[next], hdrs[next], (uint32_t)next, 0, now - 1000, now, cw_wall_us(),
+                                         err, sizeof err),
+                             0);
             next++;
         }
         char err[128];
@@ -383,8 +386,9 @@ static void test_real_checks(void **state)
     char *echo_hdrs[] = { "X-Test: yes" };
     struct cw_endpoint eps[8];
     for (int i = 0; i < 8; i++)
-        eps[i] = (struct cw_endpoint){ .url = urls[i], .method = CW_METHOD_GET, .timeout = 5, .interval = 10,
-                                       .verify_tls = true };
+        eps[i] = (struct cw_endpoint){
+            .url = urls[i], .method = CW_METHOD_GET, .timeout = 5, .interval = 10, .verify_tls = true
+        };
     eps[2].keyword = "systems are";
     eps[3].keyword = "not in there";
     eps[4].method = CW_METHOD_POST;
@@ -469,7 +473,8 @@ static void test_tls_errors(void **state)
     (void)state;
     char err[CW_ERROR_MAX + 1];
     struct probe_outcome o = { .curl_code = CURLE_PEER_FAILED_VERIFICATION,
-                               .curl_error = "SSL certificate problem: certificate has expired", .tls_verify = 10,
+                               .curl_error = "SSL certificate problem: certificate has expired",
+                               .tls_verify = 10,
                                .host = "127.0.0.1" };
     assert_false(probe_classify(&o, err, sizeof err));
     assert_string_equal(err, "TLS certificate expired: SSL certificate problem: certificate has expired");
@@ -479,10 +484,12 @@ static void test_tls_errors(void **state)
     o.tls_verify = 20;
     assert_false(probe_classify(&o, err, sizeof err));
     assert_true(strncmp(err, "TLS certificate not trusted (unknown CA): ", 42) == 0);
-    o.tls_verify = 0, o.curl_error = "SSL: no alternative certificate subject name matches target host name '127.0.0.1'";
+    o.tls_verify = 0,
+    o.curl_error = "SSL: no alternative certificate subject name matches target host name '127.0.0.1'";
     assert_false(probe_classify(&o, err, sizeof err));
     assert_true(strncmp(err, "TLS certificate does not match host 127.0.0.1: ", 47) == 0);
-    o.tls_verify = 1, o.curl_error = "SSL: certificate subject name 'wrong.example' does not match target host name 'x'";
+    o.tls_verify = 1,
+    o.curl_error = "SSL: certificate subject name 'wrong.example' does not match target host name 'x'";
     assert_false(probe_classify(&o, err, sizeof err));
     assert_true(strncmp(err, "TLS certificate does not match host 127.0.0.1: ", 47) == 0);
     o.tls_verify = 4242, o.curl_error = "";

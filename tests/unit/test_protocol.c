@@ -18,9 +18,20 @@
 /* Offsets inside the first result record of a result payload (docs/protocol.md). */
 enum {
     HDR = 4,
-    R_WORKER = HDR + 0, R_BOOT = HDR + 4, R_SEQ = HDR + 12, R_CHECKED = HDR + 20, R_LATENESS = HDR + 28,
-    R_LATENCY = HDR + 36, R_DNS = HDR + 44, R_CONNECT = HDR + 52, R_TLS = HDR + 60, R_TTFB = HDR + 68,
-    R_STATUS = HDR + 76, R_FLAGS = HDR + 78, R_RESERVED = HDR + 79, R_URL = HDR + 80,
+    R_WORKER = HDR + 0,
+    R_BOOT = HDR + 4,
+    R_SEQ = HDR + 12,
+    R_CHECKED = HDR + 20,
+    R_LATENESS = HDR + 28,
+    R_LATENCY = HDR + 36,
+    R_DNS = HDR + 44,
+    R_CONNECT = HDR + 52,
+    R_TLS = HDR + 60,
+    R_TTFB = HDR + 68,
+    R_STATUS = HDR + 76,
+    R_FLAGS = HDR + 78,
+    R_RESERVED = HDR + 79,
+    R_URL = HDR + 80,
 };
 
 /* ---- helpers */
@@ -336,10 +347,14 @@ static void test_stats_roundtrip(void **state)
 static void test_alert_roundtrip(void **state)
 {
     (void)state;
-    struct cw_alert in = { .alert_id = 0x1122334455667788ULL, .raised_at_us = 1795579506123000LL,
-                           .kind = CW_ALERT_DOWN, .email_state = CW_DELIVERY_PENDING,
-                           .webhook_state = CW_DELIVERY_NONE, .url = "http://127.0.0.1:8089/",
-                           .name = "billing", .message = "billing is DOWN: Couldn't connect to server" };
+    struct cw_alert in = { .alert_id = 0x1122334455667788ULL,
+                           .raised_at_us = 1795579506123000LL,
+                           .kind = CW_ALERT_DOWN,
+                           .email_state = CW_DELIVERY_PENDING,
+                           .webhook_state = CW_DELIVERY_NONE,
+                           .url = "http://127.0.0.1:8089/",
+                           .name = "billing",
+                           .message = "billing is DOWN: Couldn't connect to server" };
     struct cw_buf b = { 0 };
     assert_int_equal(proto_alert_encode(&b, &in), 0);
     struct cw_alert out;
@@ -416,8 +431,9 @@ static void test_truncated_everywhere(void **state)
         free(copy);
     }
 
-    struct cw_alert al = { .alert_id = 9, .kind = CW_ALERT_UP, .url = "http://127.0.0.1/", .name = "n",
-                           .message = "up again" };
+    struct cw_alert al = {
+        .alert_id = 9, .kind = CW_ALERT_UP, .url = "http://127.0.0.1/", .name = "n", .message = "up again"
+    };
     assert_int_equal(proto_alert_encode(&b, &al), 0);
     for (size_t len = 0; len < b.len; len++) {
         struct cw_alert out;
@@ -674,8 +690,12 @@ static void test_bad_stats(void **state)
 static void test_bad_alerts(void **state)
 {
     (void)state;
-    struct cw_alert in = { .alert_id = 7, .raised_at_us = 1, .kind = CW_ALERT_SLOW, .url = "http://127.0.0.1/",
-                           .name = "", .message = "slow" };
+    struct cw_alert in = { .alert_id = 7,
+                           .raised_at_us = 1,
+                           .kind = CW_ALERT_SLOW,
+                           .url = "http://127.0.0.1/",
+                           .name = "",
+                           .message = "slow" };
     struct cw_buf b = { 0 };
     assert_int_equal(proto_alert_encode(&b, &in), 0);
     uint8_t *m = dup_bytes(b.data, b.len);
@@ -752,7 +772,8 @@ static void decode_all(const uint8_t *p, size_t len)
     const char *why = NULL;
     int n = proto_results_decode(copy, len, res, CW_RESULT_BATCH_MAX, &why);
     if (n < 0) assert_non_null(why);
-    else for (int i = 0; i < n; i++) assert_true(strlen(res[i].url) > 0 && res[i].seq > 0);
+    else
+        for (int i = 0; i < n; i++) assert_true(strlen(res[i].url) > 0 && res[i].seq > 0);
     why = NULL;
     if (proto_stats_decode(copy, len, &st, &why) < 0) assert_non_null(why);
     why = NULL;
@@ -789,8 +810,9 @@ static void test_random_garbage(void **state)
     st.items[0] = (struct cw_stat){ "checks", 5 };
     st.items[1] = (struct cw_stat){ "gaps", 1 };
     assert_int_equal(proto_stats_encode(&valid[1], &st), 0);
-    struct cw_alert al = { .alert_id = 3, .kind = CW_ALERT_DOWN, .url = "http://127.0.0.1/", .name = "n",
-                           .message = "down" };
+    struct cw_alert al = {
+        .alert_id = 3, .kind = CW_ALERT_DOWN, .url = "http://127.0.0.1/", .name = "n", .message = "down"
+    };
     assert_int_equal(proto_alert_encode(&valid[2], &al), 0);
     for (int iter = 0; iter < 30000; iter++) {
         const struct cw_buf *v = &valid[iter % 3];
@@ -800,9 +822,15 @@ static void test_random_garbage(void **state)
         for (int e = 0; e < edits; e++) {
             size_t at = (size_t)(xorshift(&seed) % len);
             switch (xorshift(&seed) % 3) {
-            case 0: buf[at] ^= (uint8_t)(1u << (xorshift(&seed) % 8)); break;
-            case 1: buf[at] = (uint8_t)xorshift(&seed); break;
-            default: len = at + 1; break;
+            case 0:
+                buf[at] ^= (uint8_t)(1u << (xorshift(&seed) % 8));
+                break;
+            case 1:
+                buf[at] = (uint8_t)xorshift(&seed);
+                break;
+            default:
+                len = at + 1;
+                break;
             }
         }
         decode_all(buf, len);

@@ -171,8 +171,8 @@ static void test_late_check_does_not_pile_up(void **state)
     struct sched t;
     sched_init(&t, 1);
     sched_add(&t, 9, 2 * SEC, 0);
-    assert_int_equal(sched_advance(&t, 0), 0);          /* started on time */
-    assert_int_equal(sched_peek(&t)->due_ns, 2 * SEC);  /* due again while still running: */
+    assert_int_equal(sched_advance(&t, 0), 0);           /* started on time */
+    assert_int_equal(sched_peek(&t)->due_ns, 2 * SEC);   /* due again while still running: */
     assert_int_equal(1 + sched_advance(&t, 2 * SEC), 1); /* the worker counts 1 missed */
     assert_int_equal(sched_peek(&t)->due_ns, 4 * SEC);
     sched_free(&t);

@@ -28,7 +28,7 @@ static void test_in_order_and_resend(void **state)
     assert_int_equal(SEQWIN_DUP, seqwin_accept(&w, 0, 7, 0));
     /* another boot and another worker are separate sequences */
     assert_int_equal(SEQWIN_NEW, seqwin_accept(&w, 0, 8, 1));
-    assert_int_equal(SEQWIN_NEW, seqwin_accept(&w, 1, 7, 50));   /* first seen midway: its starting point */
+    assert_int_equal(SEQWIN_NEW, seqwin_accept(&w, 1, 7, 50)); /* first seen midway: its starting point */
     assert_int_equal(SEQWIN_DUP, seqwin_accept(&w, 1, 7, 49));
     seqwin_free(&w);
 }
@@ -39,8 +39,8 @@ static void test_window(void **state)
     struct seqwin w;
     seqwin_init(&w);
     assert_int_equal(SEQWIN_NEW, seqwin_accept(&w, 3, 1, 1));
-    assert_int_equal(SEQWIN_NEW, seqwin_accept(&w, 3, 1, 5));   /* 2..4 missing for now */
-    assert_int_equal(SEQWIN_LATE, seqwin_accept(&w, 3, 1, 3));  /* new, but 5 was applied already */
+    assert_int_equal(SEQWIN_NEW, seqwin_accept(&w, 3, 1, 5));  /* 2..4 missing for now */
+    assert_int_equal(SEQWIN_LATE, seqwin_accept(&w, 3, 1, 3)); /* new, but 5 was applied already */
     assert_int_equal(SEQWIN_DUP, seqwin_accept(&w, 3, 1, 5));
     assert_int_equal(SEQWIN_DUP, seqwin_accept(&w, 3, 1, 3));
     assert_int_equal(w.e[0].hi, 1);
@@ -61,7 +61,8 @@ static void test_eviction(void **state)
     (void)state;
     struct seqwin w;
     seqwin_init(&w);
-    for (uint64_t b = 1; b <= SEQWIN_BOOTS_PER_WORKER + 3; b++) assert_int_equal(SEQWIN_NEW, seqwin_accept(&w, 2, b, 1));
+    for (uint64_t b = 1; b <= SEQWIN_BOOTS_PER_WORKER + 3; b++)
+        assert_int_equal(SEQWIN_NEW, seqwin_accept(&w, 2, b, 1));
     assert_int_equal(w.n, SEQWIN_BOOTS_PER_WORKER);
     assert_int_equal(SEQWIN_DUP, seqwin_accept(&w, 2, SEQWIN_BOOTS_PER_WORKER + 3, 1));
     seqwin_free(&w);

@@ -94,10 +94,7 @@ static struct cw_config *load_full(struct ct *t)
     return c;
 }
 
-static void snap_path(struct ct *t, char *out, size_t len)
-{
-    snprintf(out, len, "%s/config.snap", t->dir);
-}
+static void snap_path(struct ct *t, char *out, size_t len) { snprintf(out, len, "%s/config.snap", t->dir); }
 
 static void test_full_config_values(void **state)
 {
@@ -151,8 +148,7 @@ static void test_round_trip(void **state)
     DIR *d = opendir(t->dir);
     assert_non_null(d);
     struct dirent *e;
-    while ((e = readdir(d)))
-        assert_null(strstr(e->d_name, ".tmp"));
+    while ((e = readdir(d))) assert_null(strstr(e->d_name, ".tmp"));
     closedir(d);
 
     /* a directory that does not exist: an error with a reason */
@@ -181,10 +177,11 @@ static char *many_endpoints_text(size_t n)
     size_t cap = n * 80 + 512;
     char *text = malloc(cap);
     assert_non_null(text);
-    size_t len = (size_t)snprintf(text, cap, "database = { db_password = \"pw\"; };\n"
-                                             "email = { smtp_host = \"h\"; email_from = \"a@b\"; email_to = \"c@d\"; "
-                                             "smtp_password = \"pw2\"; };\n"
-                                             "monitor = { endpoints = (\n");
+    size_t len = (size_t)snprintf(text, cap,
+                                  "database = { db_password = \"pw\"; };\n"
+                                  "email = { smtp_host = \"h\"; email_from = \"a@b\"; email_to = \"c@d\"; "
+                                  "smtp_password = \"pw2\"; };\n"
+                                  "monitor = { endpoints = (\n");
     for (size_t i = 0; i < n; i++)
         len += (size_t)snprintf(text + len, cap - len, "{ url = \"http://127.0.0.1:8080/e/%zu\"; }%s\n", i,
                                 i + 1 < n ? "," : "");
@@ -389,7 +386,8 @@ static void test_100k_snapshot(void **state)
     assert_int_equal(total, n);
 #define MS(x, y) ((double)((y).tv_sec - (x).tv_sec) * 1e3 + (double)((y).tv_nsec - (x).tv_nsec) / 1e6)
     print_message("100,000 endpoints: snapshot write %.0f ms (with fsync), read all %.1f ms, one shard of 4 %.1f ms "
-                  "(not asserted)\n", MS(a, b), MS(b, e), MS(s0, s1) / 4);
+                  "(not asserted)\n",
+                  MS(a, b), MS(b, e), MS(s0, s1) / 4);
     config_free(c);
 }
 

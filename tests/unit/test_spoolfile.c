@@ -122,7 +122,10 @@ static void test_record_bytes_and_read_back(void **state)
     uint8_t bytes[16];
     assert_int_equal(fread(bytes, 1, sizeof bytes, fp), 7);
     fclose(fp);
-    assert_memory_equal(bytes, "\x03\x00\x00\x00" "abc", 7);
+    assert_memory_equal(bytes,
+                        "\x03\x00\x00\x00"
+                        "abc",
+                        7);
     unlink(f->path);
 
     /* with meta (the outbox's): u32 length, meta, payload */
@@ -136,7 +139,11 @@ static void test_record_bytes_and_read_back(void **state)
     assert_non_null(fp);
     assert_int_equal(fread(bytes, 1, 14, fp), 14);
     fclose(fp);
-    assert_memory_equal(bytes, "\x02\x00\x00\x00" "METAMETA" "xy", 14);
+    assert_memory_equal(bytes,
+                        "\x02\x00\x00\x00"
+                        "METAMETA"
+                        "xy",
+                        14);
 
     assert_int_equal(open_spool(&sf, f->path, 8), 4);
     assert_int_equal(sf.end, file_size(f->path));
@@ -171,7 +178,7 @@ static void test_torn_tail(void **state)
     assert_int_equal(open_spool(&sf, f->path, 32), 3);
     assert_true(sf.end == whole);
     assert_int_equal(file_size(f->path), (long)whole); /* cut off */
-    append_numbered(&sf, 4);                            /* and what follows is reachable */
+    append_numbered(&sf, 4);                           /* and what follows is reachable */
     spoolfile_free(&sf);
     assert_int_equal(open_spool(&sf, f->path, 32), 4);
     expect_numbered(&sf, 1, 4);
@@ -195,7 +202,12 @@ static void test_zero_length_and_garbage(void **state)
     spoolfile_free(&sf);
 
     /* garbage headers: a zero length, a length beyond the maximum, a length beyond the file */
-    const char *garbage[] = { "\x00\x00\x00\x00" "abcdefgh", "\xff\xff\xff\xff" "abcdefgh", "\x41\x00\x00\x00" "abc" };
+    const char *garbage[] = { "\x00\x00\x00\x00"
+                              "abcdefgh",
+                              "\xff\xff\xff\xff"
+                              "abcdefgh",
+                              "\x41\x00\x00\x00"
+                              "abc" };
     for (size_t i = 0; i < 3; i++) {
         write_file(f->path, garbage[i], 12 - (i == 2 ? 5 : 0));
         assert_int_equal(open_spool(&sf, f->path, 0), 0);

@@ -107,17 +107,28 @@ static void test_migrate_twice(void **state)
     q(f, "PRAGMA journal_mode", buf, sizeof buf);
     assert_string_equal(buf, "wal");
     assert_int_equal(qi(f, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN "
-                           "('endpoints','checks','alerts','schema_version')"), 4);
+                           "('endpoints','checks','alerts','schema_version')"),
+                     4);
     assert_int_equal(qi(f, "SELECT count(*) FROM sqlite_master WHERE name='checks_endpoint_time'"), 1);
 }
 
 static struct cw_result res(uint64_t seq, const char *url)
 {
     struct cw_result r = {
-        .worker = 2, .boot_id = 0xFFFFFFFFFFFFFFFEull, .seq = seq,
+        .worker = 2,
+        .boot_id = 0xFFFFFFFFFFFFFFFEull,
+        .seq = seq,
         .checked_at_us = 1795579506123456, /* 2026-11-25T04:05:06.123456Z */
-        .lateness_us = 3, .latency_us = 12345, .dns_us = 1500, .connect_us = 250, .tls_us = 7001, .ttfb_us = 9999,
-        .status_code = 200, .ok = true, .url = url, .error = "",
+        .lateness_us = 3,
+        .latency_us = 12345,
+        .dns_us = 1500,
+        .connect_us = 250,
+        .tls_us = 7001,
+        .ttfb_us = 9999,
+        .status_code = 200,
+        .ok = true,
+        .url = url,
+        .error = "",
     };
     return r;
 }
@@ -149,8 +160,10 @@ static void test_write_exact_values(void **state)
     assert_int_equal(qi(f, "SELECT count(*) FROM endpoints"), 2);
     q(f, "SELECT checked_at FROM checks WHERE seq=1", buf, sizeof buf);
     assert_string_equal(buf, "2026-11-25T04:05:06.123Z");
-    q(f, "SELECT printf('%.3f|%.3f|%.3f|%.3f|%.3f', latency_ms, dns_ms, connect_ms, tls_ms, ttfb_ms) "
-         "FROM checks WHERE seq=1", buf, sizeof buf);
+    q(f,
+      "SELECT printf('%.3f|%.3f|%.3f|%.3f|%.3f', latency_ms, dns_ms, connect_ms, tls_ms, ttfb_ms) "
+      "FROM checks WHERE seq=1",
+      buf, sizeof buf);
     assert_string_equal(buf, "12.345|1.500|0.250|7.001|9.999");
     q(f, "SELECT typeof(latency_ms) || typeof(ok) || typeof(checked_at) || typeof(boot_id) FROM checks WHERE seq=1",
       buf, sizeof buf);
@@ -159,14 +172,18 @@ static void test_write_exact_values(void **state)
     assert_string_equal(buf, "NULL");
     q(f, "SELECT error FROM checks WHERE seq=3", buf, sizeof buf);
     assert_string_equal(buf, "NULL"); /* error text on an ok result is not stored */
-    q(f, "SELECT ok || '|' || status_code || '|' || latency_ms || '|' || dns_ms || '|' || "
-         "ifnull(connect_ms,'N') || ifnull(tls_ms,'N') || ifnull(ttfb_ms,'N') || '|' || error "
-         "FROM checks WHERE seq=2", buf, sizeof buf);
+    q(f,
+      "SELECT ok || '|' || status_code || '|' || latency_ms || '|' || dns_ms || '|' || "
+      "ifnull(connect_ms,'N') || ifnull(tls_ms,'N') || ifnull(ttfb_ms,'N') || '|' || error "
+      "FROM checks WHERE seq=2",
+      buf, sizeof buf);
     assert_string_equal(buf, "0|0|0.8|0.0|NNN|Couldn't connect to server");
     assert_int_equal(qi(f, "SELECT boot_id FROM checks WHERE seq=1"), -2); /* 0xFFFFFFFFFFFFFFFE */
     assert_int_equal(qi(f, "SELECT worker FROM checks WHERE seq=1"), 2);
-    q(f, "SELECT e.url || '|' || ifnull(e.name, 'NULL') FROM checks c JOIN endpoints e ON e.id = c.endpoint_id "
-         "WHERE c.seq=2", buf, sizeof buf);
+    q(f,
+      "SELECT e.url || '|' || ifnull(e.name, 'NULL') FROM checks c JOIN endpoints e ON e.id = c.endpoint_id "
+      "WHERE c.seq=2",
+      buf, sizeof buf);
     assert_string_equal(buf, "http://127.0.0.1:9/closed|NULL");
 
     /* the same batch again: stored once */
@@ -217,9 +234,14 @@ static void test_alert_upsert(void **state)
     char err[512], buf[256];
     struct store_batch b;
     store_batch_init(&b);
-    struct cw_alert a = { .alert_id = 0x8000000000000001ull, .raised_at_us = 1795579506999000, .kind = CW_ALERT_DOWN,
-                          .email_state = CW_DELIVERY_PENDING, .webhook_state = CW_DELIVERY_PENDING,
-                          .url = "http://127.0.0.1/x", .name = "", .message = "x is down: HTTP 500" };
+    struct cw_alert a = { .alert_id = 0x8000000000000001ull,
+                          .raised_at_us = 1795579506999000,
+                          .kind = CW_ALERT_DOWN,
+                          .email_state = CW_DELIVERY_PENDING,
+                          .webhook_state = CW_DELIVERY_PENDING,
+                          .url = "http://127.0.0.1/x",
+                          .name = "",
+                          .message = "x is down: HTTP 500" };
     store_batch_add_alert(&b, &a);
     assert_int_equal(f->be->write_batch(f->db, &b, err, sizeof err), STORE_OK);
     q(f, "SELECT raised_at || '|' || kind || '|' || message || '|' || email_state || '|' || webhook_state FROM alerts",
@@ -357,8 +379,8 @@ static void test_speed(void **state)
     int64_t us = cw_mono_us() - t0;
     long long rows = (long long)batches * per;
     assert_int_equal(qi(f, "SELECT count(*) FROM checks"), rows);
-    printf("sqlite: %lld rows in %.3f s = %.0f rows/s (batches of %d, 5000 endpoints, WAL, synchronous=NORMAL)\n",
-           rows, (double)us / 1e6, (double)rows * 1e6 / (double)us, per);
+    printf("sqlite: %lld rows in %.3f s = %.0f rows/s (batches of %d, 5000 endpoints, WAL, synchronous=NORMAL)\n", rows,
+           (double)us / 1e6, (double)rows * 1e6 / (double)us, per);
     store_batch_free(&b);
 }
 

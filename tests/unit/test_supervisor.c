@@ -33,7 +33,9 @@
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
-    (void)st; (void)flag; (void)ftw;
+    (void)st;
+    (void)flag;
+    (void)ftw;
     return remove(path);
 }
 
@@ -67,8 +69,7 @@ static void test_backoff_sequence(void **state)
     (void)state;
     int64_t b = CHILD_BACKOFF_MIN_NS;
     const int64_t want[] = { 1, 2, 4, 8, 16, 30, 30, 30 };
-    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
-        assert_int_equal(children_backoff(&b, 0), want[i] * S);
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) assert_int_equal(children_backoff(&b, 0), want[i] * S);
     /* A run of a minute resets it; a run just short of it does not. */
     assert_int_equal(children_backoff(&b, 59 * S), 30 * S);
     assert_int_equal(children_backoff(&b, 60 * S), 1 * S);
@@ -150,12 +151,14 @@ static struct cw_config *load_text(const char *dir, const char *name, const char
 static void test_reload_diff(void **state)
 {
     const char *dir = *state;
-    struct cw_config *a = load_text(dir, "a.conf",
+    struct cw_config *a = load_text(
+        dir, "a.conf",
         "supervisor = { workers = 4; };\n"
         "monitor = { endpoints = ( { url = \"http://127.0.0.1:1/a\"; }, { url = \"http://127.0.0.1:1/b\"; },\n"
         "  { url = \"http://127.0.0.1:1/c\"; } ); };\n");
     /* +d, -c, b changed (timeout): only the shards of b, c and d change. */
-    struct cw_config *b = load_text(dir, "b.conf",
+    struct cw_config *b = load_text(
+        dir, "b.conf",
         "supervisor = { workers = 4; };\n"
         "monitor = { endpoints = ( { url = \"http://127.0.0.1:1/a\"; }, { url = \"http://127.0.0.1:1/b\"; timeout = 3; },\n"
         "  { url = \"http://127.0.0.1:1/d\"; } ); };\n");
@@ -183,12 +186,13 @@ static void test_reload_diff(void **state)
 
     /* The worker count, or turning the database on, concerns every worker. */
     struct cw_config *c = load_text(dir, "c.conf",
-        "supervisor = { workers = 2; };\n"
-        "monitor = { endpoints = ( { url = \"http://127.0.0.1:1/a\"; } ); };\n");
-    struct cw_config *d = load_text(dir, "d.conf",
-        "supervisor = { workers = 2; };\n"
-        "monitor = { endpoints = ( { url = \"http://127.0.0.1:1/a\"; } ); };\n"
-        "database = { db_activation = true; db_driver = \"sqlite\"; db_name = \"x.db\"; };\n");
+                                    "supervisor = { workers = 2; };\n"
+                                    "monitor = { endpoints = ( { url = \"http://127.0.0.1:1/a\"; } ); };\n");
+    struct cw_config *d =
+        load_text(dir, "d.conf",
+                  "supervisor = { workers = 2; };\n"
+                  "monitor = { endpoints = ( { url = \"http://127.0.0.1:1/a\"; } ); };\n"
+                  "database = { db_activation = true; db_driver = \"sqlite\"; db_name = \"x.db\"; };\n");
     assert_true(reload_worker_globals_changed(a, c));
     assert_true(reload_worker_globals_changed(c, d));
     config_free(a);
@@ -216,7 +220,10 @@ static void test_children_spawn(void **state)
     /* The "worker" records its environment and exits with the code in its slot's file; the "storer"
      * exits 2 (fatal configuration); the "relay" waits for SIGTERM. */
     snprintf(path, sizeof path, "%s/clockwerk-worker", dir);
-    write_file(path, "#!/bin/sh\necho \"$CLOCKWERK_SLOT $CLOCKWERK_SLOTS $CLOCKWERK_SNAPSHOT${CLOCKWERK_DB_PASSWORD}\" >> \"${0%/*}/env.$CLOCKWERK_SLOT\"\nexit 3\n", 0755);
+    write_file(
+        path,
+        "#!/bin/sh\necho \"$CLOCKWERK_SLOT $CLOCKWERK_SLOTS $CLOCKWERK_SNAPSHOT${CLOCKWERK_DB_PASSWORD}\" >> \"${0%/*}/env.$CLOCKWERK_SLOT\"\nexit 3\n",
+        0755);
     snprintf(path, sizeof path, "%s/clockwerk-storer", dir);
     write_file(path, "#!/bin/sh\nexit 2\n", 0755);
     snprintf(path, sizeof path, "%s/clockwerk-relay", dir);

@@ -18,9 +18,19 @@
 
 static struct cw_result ok_result(void)
 {
-    struct cw_result r = { .worker = 2, .boot_id = 0xab12cd34ef560789ULL, .seq = 41, .checked_at_us = AT_US + 456,
-                           .latency_us = 12345, .dns_us = 15, .connect_us = 120, .tls_us = -1, .ttfb_us = 12000,
-                           .status_code = 200, .ok = true, .url = "http://127.0.0.1:8089/", .error = "" };
+    struct cw_result r = { .worker = 2,
+                           .boot_id = 0xab12cd34ef560789ULL,
+                           .seq = 41,
+                           .checked_at_us = AT_US + 456,
+                           .latency_us = 12345,
+                           .dns_us = 15,
+                           .connect_us = 120,
+                           .tls_us = -1,
+                           .ttfb_us = 12000,
+                           .status_code = 200,
+                           .ok = true,
+                           .url = "http://127.0.0.1:8089/",
+                           .error = "" };
     return r;
 }
 
@@ -79,8 +89,9 @@ static void test_result_json(void **state)
     struct cw_result r = ok_result();
     assert_true(tap_format_result(&b, &r, true) > 0);
     struct json_object *o = parse_line(&b);
-    const char *keys[] = { "type", "checked_at", "url", "status_code", "latency_ms", "ok", "error", "dns_ms",
-                           "connect_ms", "tls_ms", "ttfb_ms", "worker", "boot_id", "seq", "tls_expires_at" };
+    const char *keys[] = { "type",    "checked_at", "url",     "status_code", "latency_ms",
+                           "ok",      "error",      "dns_ms",  "connect_ms",  "tls_ms",
+                           "ttfb_ms", "worker",     "boot_id", "seq",         "tls_expires_at" };
     assert_int_equal(json_object_object_length(o), sizeof keys / sizeof keys[0]);
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) (void)key(o, keys[i]);
     assert_string_equal(json_object_get_string(key(o, "type")), "result");
@@ -135,9 +146,14 @@ static void test_alert_and_stats(void **state)
 {
     (void)state;
     struct cw_buf b = { 0 };
-    struct cw_alert a = { .alert_id = 0x10, .raised_at_us = AT_US, .kind = CW_ALERT_DOWN,
-                          .email_state = CW_DELIVERY_SENT, .webhook_state = CW_DELIVERY_NONE,
-                          .url = "http://127.0.0.1:8089/", .name = "billing", .message = "billing is DOWN" };
+    struct cw_alert a = { .alert_id = 0x10,
+                          .raised_at_us = AT_US,
+                          .kind = CW_ALERT_DOWN,
+                          .email_state = CW_DELIVERY_SENT,
+                          .webhook_state = CW_DELIVERY_NONE,
+                          .url = "http://127.0.0.1:8089/",
+                          .name = "billing",
+                          .message = "billing is DOWN" };
     assert_true(tap_format_alert(&b, &a, false) > 0);
     assert_string_equal(line_of(&b), "2026-11-25T04:05:06.123Z ALERT down http://127.0.0.1:8089/ (billing) "
                                      "email=sent webhook=none: billing is DOWN\n");

@@ -27,27 +27,29 @@ static void test_utf8_valid_sequences(void **state)
 {
     (void)state;
     assert_int_equal(seq("a"), 1);
-    assert_int_equal(seq("\xc3\xa9"), 2);             /* é */
-    assert_int_equal(seq("\xe2\x82\xac"), 3);         /* € */
-    assert_int_equal(seq("\xf0\x9f\x98\x80"), 4);     /* U+1F600 */
-    assert_int_equal(seq("\xed\x9f\xbf"), 3);         /* U+D7FF, just below the surrogates */
-    assert_int_equal(seq("\xf4\x8f\xbf\xbf"), 4);     /* U+10FFFF, the last code point */
+    assert_int_equal(seq("\xc3\xa9"), 2);         /* é */
+    assert_int_equal(seq("\xe2\x82\xac"), 3);     /* € */
+    assert_int_equal(seq("\xf0\x9f\x98\x80"), 4); /* U+1F600 */
+    assert_int_equal(seq("\xed\x9f\xbf"), 3);     /* U+D7FF, just below the surrogates */
+    assert_int_equal(seq("\xf4\x8f\xbf\xbf"), 4); /* U+10FFFF, the last code point */
 }
 
 static void test_utf8_invalid_sequences(void **state)
 {
     (void)state;
-    assert_int_equal(seq("\x80"), 0);                 /* stray continuation byte */
-    assert_int_equal(seq("\xc0\xaf"), 0);             /* overlong '/' */
-    assert_int_equal(seq("\xe0\x80\xaf"), 0);         /* overlong, 3 bytes */
-    assert_int_equal(seq("\xf0\x80\x80\xaf"), 0);     /* overlong, 4 bytes */
-    assert_int_equal(seq("\xed\xa0\x80"), 0);         /* surrogate U+D800 */
-    assert_int_equal(seq("\xf4\x90\x80\x80"), 0);     /* above U+10FFFF */
+    assert_int_equal(seq("\x80"), 0);             /* stray continuation byte */
+    assert_int_equal(seq("\xc0\xaf"), 0);         /* overlong '/' */
+    assert_int_equal(seq("\xe0\x80\xaf"), 0);     /* overlong, 3 bytes */
+    assert_int_equal(seq("\xf0\x80\x80\xaf"), 0); /* overlong, 4 bytes */
+    assert_int_equal(seq("\xed\xa0\x80"), 0);     /* surrogate U+D800 */
+    assert_int_equal(seq("\xf4\x90\x80\x80"), 0); /* above U+10FFFF */
     assert_int_equal(seq("\xf5\x80\x80\x80"), 0);
     assert_int_equal(seq("\xff"), 0);
-    assert_int_equal(seq("\xe2\x82"), 0);             /* cut by the terminator */
+    assert_int_equal(seq("\xe2\x82"), 0); /* cut by the terminator */
     assert_int_equal(seq("\xc3"), 0);
-    assert_int_equal(seq("\xc3" "a"), 0);             /* a lead byte followed by ASCII */
+    assert_int_equal(seq("\xc3"
+                         "a"),
+                     0); /* a lead byte followed by ASCII */
 }
 
 static void test_mask_url(void **state)
@@ -56,13 +58,13 @@ static void test_mask_url(void **state)
     char out[256];
     cw_mask_url("http://user:secret@host/p?q=1", out, sizeof out);
     assert_string_equal(out, "http://***@host/p?q=1");
-    cw_mask_url("https://a@b:pw@host:8443/", out, sizeof out);   /* the last '@' ends the userinfo */
+    cw_mask_url("https://a@b:pw@host:8443/", out, sizeof out); /* the last '@' ends the userinfo */
     assert_string_equal(out, "https://***@host:8443/");
     cw_mask_url("http://host/path@not-userinfo", out, sizeof out);
     assert_string_equal(out, "http://host/path@not-userinfo");
     cw_mask_url("http://host/", out, sizeof out);
     assert_string_equal(out, "http://host/");
-    cw_mask_url("http://user:secret@host/", out, 10);             /* cut output stays terminated */
+    cw_mask_url("http://user:secret@host/", out, 10); /* cut output stays terminated */
     assert_int_equal(strlen(out), 9);
     assert_null(strstr(out, "secret"));
 }
@@ -90,7 +92,7 @@ static void test_buf_printf(void **state)
     memset(big, 'x', sizeof big - 1);
     big[sizeof big - 1] = '\0';
     cw_buf_reset(&b);
-    cw_buf_printf(&b, "<%s>", big);                        /* longer than any scratch: not cut */
+    cw_buf_printf(&b, "<%s>", big); /* longer than any scratch: not cut */
     assert_int_equal(b.len, sizeof big + 1);
     assert_int_equal(b.data[0], '<');
     assert_int_equal(b.data[b.len - 2], 'x');
@@ -107,7 +109,7 @@ static void test_write_file_atomic(void **state)
     snprintf(tmp, sizeof tmp, "%s/f.tmp", dir);
     const char *step = NULL;
     assert_int_equal(cw_write_file_atomic(path, tmp, "first", 5, &step), 0);
-    assert_int_equal(cw_write_file_atomic(path, tmp, "second", 6, &step), 0);   /* replaces the old file */
+    assert_int_equal(cw_write_file_atomic(path, tmp, "second", 6, &step), 0); /* replaces the old file */
     FILE *f = fopen(path, "r");
     assert_non_null(f);
     size_t n = fread(buf, 1, sizeof buf, f);
@@ -117,18 +119,18 @@ static void test_write_file_atomic(void **state)
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
-    assert_int_equal(access(tmp, F_OK), -1);                                     /* no temporary file left */
+    assert_int_equal(access(tmp, F_OK), -1); /* no temporary file left */
 
-    snprintf(sub, sizeof sub, "%s/no/such", dir);                               /* cannot create tmp */
+    snprintf(sub, sizeof sub, "%s/no/such", dir); /* cannot create tmp */
     assert_int_equal(cw_write_file_atomic(sub, sub, "x", 1, &step), -1);
     assert_int_equal(errno, ENOENT);
     assert_string_equal(step, "create");
 
-    snprintf(sub, sizeof sub, "%s/d", dir);                                     /* cannot rename over a dir */
+    snprintf(sub, sizeof sub, "%s/d", dir); /* cannot rename over a dir */
     assert_int_equal(mkdir(sub, 0700), 0);
     assert_int_equal(cw_write_file_atomic(sub, tmp, "x", 1, &step), -1);
     assert_string_equal(step, "rename");
-    assert_int_equal(access(tmp, F_OK), -1);                                     /* removed after a failure */
+    assert_int_equal(access(tmp, F_OK), -1); /* removed after a failure */
 
     assert_int_equal(rmdir(sub), 0);
     assert_int_equal(unlink(path), 0);
@@ -140,11 +142,14 @@ static void iso_reference(int64_t us, char *out, size_t len)
 {
     time_t secs = (time_t)(us / 1000000);
     int ms = (int)((us % 1000000) / 1000);
-    if (us < 0 && us % 1000000) { secs -= 1; ms = (int)((us % 1000000 + 1000000) / 1000); }
+    if (us < 0 && us % 1000000) {
+        secs -= 1;
+        ms = (int)((us % 1000000 + 1000000) / 1000);
+    }
     struct tm tm;
     gmtime_r(&secs, &tm);
-    snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-             tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+    snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, ms);
 }
 
 static void test_iso8601(void **state)
@@ -157,8 +162,8 @@ static void test_iso8601(void **state)
     assert_string_equal(cw_format_iso8601(951782400000000LL, got, sizeof got), "2000-02-29T00:00:00.000Z");
     assert_string_equal(cw_format_iso8601(253402300799999999LL, got, sizeof got), "9999-12-31T23:59:59.999Z");
     /* the per-thread cache of the last second: the same second again, then the next, then back */
-    static const int64_t seq[] = { 1764043506000000LL, 1764043506999999LL, 1764043507000000LL, 1764043506500000LL,
-                                   -86400000001LL, 1764043506001000LL };
+    static const int64_t seq[] = { 1764043506000000LL, 1764043506999999LL, 1764043507000000LL,
+                                   1764043506500000LL, -86400000001LL,     1764043506001000LL };
     for (size_t i = 0; i < sizeof seq / sizeof seq[0]; i++) {
         iso_reference(seq[i], want, sizeof want);
         assert_string_equal(cw_format_iso8601(seq[i], got, sizeof got), want);

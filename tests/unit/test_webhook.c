@@ -32,8 +32,8 @@ static const char *get_str(json_object *o, const char *key)
 static void single_alert(void **state)
 {
     (void)state;
-    struct alert_rec *a = alert_new(CW_ALERT_DOWN, "https://u:topsecret@h.example.test/x", "api \"main\"\n",
-                                    "timeout", 1795579400 * S, 1795579420 * S, 0, 3, 0, 1795579421 * S);
+    struct alert_rec *a = alert_new(CW_ALERT_DOWN, "https://u:topsecret@h.example.test/x", "api \"main\"\n", "timeout",
+                                    1795579400 * S, 1795579420 * S, 0, 3, 0, 1795579421 * S);
     struct cw_buf b = { 0 };
     struct alert_rec *list[] = { a };
     webhook_build(&b, list, 1);

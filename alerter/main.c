@@ -108,8 +108,8 @@ static void alerter_free(struct alerter *a)
 
 static void save(struct alerter *a, int64_t now_us)
 {
-    persist_save(&a->keep, &a->eps, &a->d, a->ob, &a->in);
-    savepolicy_saved(&a->save, now_us);
+    if (persist_save(&a->keep, &a->eps, &a->d, a->ob, &a->in) == 0) savepolicy_saved(&a->save, now_us);
+    else savepolicy_failed(&a->save, now_us);
 }
 
 static void publish_stats(struct alerter *a)
@@ -183,7 +183,7 @@ static void pass(struct alerter *a)
     int64_t now = cw_mono_us();
     if (agroup_due(&a->d.group, now)) dispatch_release(&a->d, a->p.cfg, now);
     savepolicy_note(&a->save, dispatch_take_unsaved(&a->d));
-    if (a->save.need == SAVE_NOW) save(a, now);
+    if (a->save.need == SAVE_NOW && savepolicy_due(&a->save, now, false)) save(a, now);
     outbox_run(a->ob, now);
     now = cw_mono_us();
     savepolicy_note(&a->save, dispatch_take_unsaved(&a->d));

@@ -8,12 +8,14 @@
 #include <string.h>
 
 #include "alerter/statefile.h"
+#include "common/base/clock.h"
 #include "common/base/log.h"
 #include "common/base/util.h"
 
 void persist_init(struct persist *ps, const char *run_dir)
 {
     memset(ps, 0, sizeof *ps);
+    ps->rl.what = "state-file errors";
     if (snprintf(ps->path, sizeof ps->path, "%s/%s", run_dir, STATEFILE_NAME) >= (int)sizeof ps->path)
         fatal(2, "run_dir is too long");
 }
@@ -68,24 +70,29 @@ static void gathered_free(struct statefile_data *d)
     free(d->jobs);
 }
 
-void persist_save(struct persist *ps, const struct endpoints *t, const struct dispatch *d, const struct outbox *ob,
-                  struct intake *in)
+int persist_save(struct persist *ps, const struct endpoints *t, const struct dispatch *d, const struct outbox *ob,
+                 struct intake *in)
 {
     struct statefile_data data;
     gather(&data, t, d, ob);
     char err[PATH_MAX + 256];
+    int rc = 0;
     if (statefile_save(ps->path, &data, err, sizeof err) != 0) {
         ps->errors++;
-        log_error("cannot save the alerter state: %s", err);
+        rc = -1;
+        if (ratelimit_allow(&ps->rl, cw_mono_ns()))
+            log_error("cannot save the alerter state (results are not acked until it is saved): %s", err);
     } else {
         ps->saves++;
         /* then the applied seqs (a crash in between may apply a resend twice; never lose one) */
         if (intake_commit(in, err, sizeof err) != 0) {
             ps->errors++;
-            log_error("cannot save the applied sequence numbers: %s", err);
+            rc = -1;
+            if (ratelimit_allow(&ps->rl, cw_mono_ns())) log_error("cannot save the applied sequence numbers: %s", err);
         }
     }
     gathered_free(&data);
+    return rc;
 }
 
 /* Restores the states of the endpoints still configured: how many, and how many of them are down. */

@@ -19,18 +19,21 @@
 #include "alerter/endpoints.h"
 #include "alerter/intake.h"
 #include "alerter/outbox.h"
+#include "common/base/ratelimit.h"
 #include "common/config/config.h"
 
 struct persist {
     char path[PATH_MAX];   /* run_dir/STATEFILE_NAME */
     int64_t saves, errors; /* state files written; failed writes of either file */
+    struct ratelimit rl;   /* the error lines of failed saves (retried once a second) */
 };
 
 /* Sets the path under run_dir (too long: exit 2). */
 void persist_init(struct persist *ps, const char *run_dir);
 
-/* Writes the state file, then the intake's applied seqs and acks; failures are logged and counted. */
-void persist_save(struct persist *ps, const struct endpoints *t, const struct dispatch *d, const struct outbox *ob,
+/* Writes the state file, then the intake's applied seqs; failures are logged (rate-limited) and counted.
+ * 0 when both are on disk; -1 otherwise: then nothing applied since the last good save may be acked. */
+int persist_save(struct persist *ps, const struct endpoints *t, const struct dispatch *d, const struct outbox *ob,
                   struct intake *in);
 
 /* Reads the state file at start (after endpoints_build): endpoint states into t, alerts and jobs to d

@@ -37,9 +37,15 @@ static void sync_spool(struct storer *s, bool rate_limited)
     char err[256];
     if (store_spool_sync(s->spool, err, sizeof err) != 0) {
         if (!rate_limited || ratelimit_allow(&s->rl_spool, cw_mono_ns())) log_error("%s", err);
-    } else {
-        ackgather_move(&s->acks, ACKGATHER_HELD, ACKGATHER_READY);
+        /* After a failed sync the kernel may have dropped those pages: a later sync that succeeds proves
+         * nothing about them. So what waited for this sync is never acked (moved to SENT: dropped at the next
+         * flush without a message): its senders resend it, and the resend is spooled or written again (a
+         * duplicate is a no-op). The sync is tried again after SPOOL_SYNC_EVERY_NS. */
+        ackgather_move(&s->acks, ACKGATHER_HELD, ACKGATHER_SENT);
+        s->spool_dirty_since = cw_mono_ns();
+        return;
     }
+    ackgather_move(&s->acks, ACKGATHER_HELD, ACKGATHER_READY);
     s->spool_dirty_since = 0;
 }
 

@@ -18,6 +18,8 @@
 #include "common/bus/bus.h"
 #include "common/base/util.h"
 
+/* ACKGATHER_SENT: acked, or given up (a caller that may not ack a range moves it there: it is dropped at the
+ * next flush without a message, so its sender resends it). */
 enum ackgather_state { ACKGATHER_WAIT, ACKGATHER_HELD, ACKGATHER_READY, ACKGATHER_SENT };
 
 struct ackgather_range {

@@ -76,7 +76,9 @@ unsigned proc_signals(int sigfd)
 void proc_init(struct proc *p, const struct proc_opts *opts)
 {
     memset(p, 0, sizeof *p);
-    p->sigfd = -1;
+    /* Signals first: a SIGTERM from here on is an event, not the default action (which would kill the
+     * process before it could say or save anything); and before the bus, whose threads inherit the mask. */
+    p->sigfd = proc_signals_open(false);
     p->name = opts->name;
     snprintf(p->role, sizeof p->role, "%s", opts->name);
     log_init(p->role, LOG_LVL_INFO);
@@ -98,7 +100,6 @@ void proc_init(struct proc *p, const struct proc_opts *opts)
     if (!p->cfg) fatal(2, "cannot read the snapshot %s: %s", snap, err);
     log_set_level((enum log_level)p->cfg->log_level);
 
-    p->sigfd = proc_signals_open(false);
     p->boot_id = cw_boot_id();
     if (opts->open_bus) {
         p->bus = bus_new_for(p->cfg, err, sizeof err);

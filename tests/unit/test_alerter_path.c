@@ -54,6 +54,27 @@ static void savepolicy_levels(void **state)
     assert_int_equal(sp.last_save_us, 101 * S);
 }
 
+/* A failed save keeps what was noted (so acks stay held: main.c flushes them only at SAVE_NONE) and waits
+ * SAVE_RETRY_US before the next try; a later good save clears both. */
+static void savepolicy_failure_keeps_need(void **state)
+{
+    (void)state;
+    struct savepolicy sp = { 0 };
+    savepolicy_saved(&sp, 100 * S);
+    savepolicy_note(&sp, SAVE_NOW);
+    assert_true(savepolicy_due(&sp, 100 * S, false));
+    savepolicy_failed(&sp, 100 * S);
+    assert_int_equal(sp.need, SAVE_NOW);
+    assert_false(savepolicy_due(&sp, 100 * S + SAVE_RETRY_US - 1, true));
+    assert_int_equal(savepolicy_deadline(&sp, true), 100 * S + SAVE_RETRY_US);
+    assert_true(savepolicy_due(&sp, 100 * S + SAVE_RETRY_US, true));
+    savepolicy_saved(&sp, 102 * S);
+    assert_int_equal(sp.need, SAVE_NONE);
+    assert_int_equal(sp.retry_at_us, 0);
+    savepolicy_note(&sp, SAVE_NOW);
+    assert_true(savepolicy_due(&sp, 102 * S, false));
+}
+
 /* ---- the endpoint table and the dispatch */
 
 struct world {
@@ -216,6 +237,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(savepolicy_levels),
+        cmocka_unit_test(savepolicy_failure_keeps_need),
         cmocka_unit_test(endpoints_results_to_alerts),
         cmocka_unit_test(endpoints_rebuild_keeps_states),
         cmocka_unit_test(persist_round_trip),

@@ -472,3 +472,53 @@ def test_malformed_input_counted_alerter_survives():
             check(cw.child(ALERTER) == kids[ALERTER], "the alerter restarted after malformed input")
             check(smtp.messages() == [], "mail about a URL that is not configured: %s" % smtp.subjects())
             cw.stop()
+
+
+def _alerter_stats(tap):
+    """Every stats message of the alerter the tap printed so far, oldest first (counters dicts)."""
+    import json
+    out = []
+    for line in tap.snapshot():
+        try:
+            o = json.loads(line)
+        except ValueError:
+            continue
+        if o.get("type") == "stats" and o.get("role") == "alerter":
+            out.append(o.get("counters", {}))
+    return out
+
+
+@harness.timeout(150)
+def test_failed_state_save_holds_acks():
+    """The alerter acks results only once the state they changed is on disk: while its state file cannot be
+    written (here: a directory stands where the file is renamed to) it keeps checking and counting errors
+    but acks nothing, and it acks again once the file can be written."""
+    with tempdir() as d, Switchboard() as sw, SmtpServer() as smtp:
+        sw.set("api", 200)
+        cfg = alert_config([endpoint(sw.url("api"), timeout=0.8)], smtp, db=False)
+        with Clockwerk(cfg, d) as cw, harness.Tap(cw.conf_path, args=("--json", "--stats")) as tap:
+            start(cw)
+            wait_for(lambda: any(c.get("acked", 0) >= 2 for c in _alerter_stats(tap)), deadline(30),
+                     lambda: "the alerter acking results; its stats: %s" % _alerter_stats(tap)[-2:])
+            state = os.path.join(cw.run_dir, "alerter.state")
+            if os.path.exists(state):
+                os.unlink(state)
+            os.mkdir(state)  # the atomic rename onto it now fails
+            try:
+                base = _alerter_stats(tap)[-1].get("state_errors", 0)
+                first = wait_for(lambda: next((c for c in _alerter_stats(tap) if c.get("state_errors", 0) >= base + 2),
+                                              None), deadline(30),
+                                 lambda: "failed saves counted; stats: %s" % _alerter_stats(tap)[-2:])
+                held = first.get("acked", 0)
+                # observe at least three more stats messages with further failed saves: acked must not move
+                later = wait_for(lambda: [c for c in _alerter_stats(tap) if c.get("state_errors", 0) >= base + 5],
+                                 deadline(30), lambda: "more failed saves; stats: %s" % _alerter_stats(tap)[-2:])
+                check(all(c.get("acked", 0) == held for c in later),
+                      "results were acked while the state file could not be written: acked went %s -> %s" % (
+                          held, [c.get("acked") for c in later]))
+                check(later[-1].get("results", 0) > first.get("results", 0), "the alerter stopped taking results")
+            finally:
+                os.rmdir(state)
+            wait_for(lambda: _alerter_stats(tap)[-1].get("acked", 0) > held, deadline(30),
+                     lambda: "acks again once the state file can be written; stats: %s" % _alerter_stats(tap)[-2:])
+            check("cannot save the alerter state" in cw.log_text(), "the failed save is not logged")

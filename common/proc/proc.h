@@ -45,6 +45,12 @@ struct proc {
     int sigfd;                 /* readable when a signal is pending */
 };
 
+/* Reads the configuration snapshot at path (CLOCKWERK_SNAPSHOT; for a sharded child only its shard of the
+ * endpoints, slots 0: all) and sets the log level from it. Exits 2 with one line naming `name` when path is
+ * unset or empty, or when the snapshot cannot be read. proc_init uses it; so does `--test-alert`, which is
+ * not on the skeleton. */
+struct cw_config *proc_read_snapshot(const char *path, const char *name, unsigned slot, unsigned slots);
+
 /* Sets everything up (see above); never returns on failure. */
 void proc_init(struct proc *p, const struct proc_opts *opts);
 /* Frees the bus, the configuration and the signalfd. */

@@ -255,11 +255,12 @@ struct bus_auth *bus_auth_start(void *zmq_ctx, const uint8_t (*allowed)[BUS_AUTH
         return NULL;
     }
     /* Every signal blocked while the thread is created, so that it inherits a full mask: the ZAP thread (like
-     * ZeroMQ's own I/O threads) must never take a signal meant for the process. A child's SIGTERM/SIGHUP
-     * are blocked on the main thread and read from its signalfd (common/proc/proc.h); a signal left
-     * unblocked here, or one the caller has not blocked (a test, a tool), would otherwise be delivered to
-     * this thread and run a handler — or kill the process — behind the main loop's back. The caller's mask
-     * is restored at once. (pthread_sigmask fails only on a bad `how`.) */
+     * ZeroMQ's own I/O threads, which is why the skeleton blocks before opening the bus) must never take a
+     * signal meant for the process. The skeleton (common/proc/proc.h) blocks SIGTERM/SIGHUP on the main
+     * thread and reads them from a signalfd; a process-directed signal goes to any thread that does not
+     * block it, so were it unblocked here it would be delivered to this thread instead — its default
+     * action ending the process and the signalfd never seeing it. The caller's mask is restored at once.
+     * (pthread_sigmask fails only on a bad `how`.) */
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);

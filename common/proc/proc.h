@@ -75,7 +75,8 @@ unsigned proc_env_uint(const char *name, unsigned max, bool required, unsigned d
 /* The same for 64-bit quantities with a floor (byte bounds). */
 uint64_t proc_env_u64(const char *name, uint64_t min, uint64_t dflt);
 
-/* ---- the stats message every process publishes once a period (docs/protocol.md "stats"):
+/* ---- the stats message a process publishes once a period (workers, storer, alerter; the tap builds its own
+ * for printing) (docs/protocol.md "stats"):
  * at most CW_STATS_MAX pairs; what does not fit is counted in `overflow` and never written past the end. */
 struct proc_stats {
     struct cw_stats s;

@@ -1,7 +1,4 @@
 /* alerter/endpoints.c — the endpoint table and what one result does to its endpoint (see endpoints.h). */
-/* uthash allocates its buckets like every allocation of the project: out of memory ends the process. */
-#include "common/base/util.h"
-#define uthash_malloc(sz) cw_xmalloc(sz)
 #include "alerter/endpoints.h"
 
 #include <stdlib.h>

@@ -16,7 +16,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <uthash.h>
+
+#include "common/base/hash.h"
 
 #include "alerter/dispatch.h"
 #include "alerter/intake.h"

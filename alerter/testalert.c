@@ -2,7 +2,6 @@
 #include "alerter/testalert.h"
 
 #include <curl/curl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,6 +12,7 @@
 #include "common/config/config.h"
 #include "common/base/log.h"
 #include "common/base/util.h"
+#include "common/proc/proc.h"
 
 #define MAIL_TIMEOUT_MS 70000
 #define WEBHOOK_TIMEOUT_MS 40000
@@ -74,16 +74,8 @@ static int test_alert(const struct cw_config *cfg)
 
 int testalert_run(const char *snapshot)
 {
-    if (!snapshot || !snapshot[0]) fatal(2, "CLOCKWERK_SNAPSHOT is not set: the supervisor starts this program");
+    struct cw_config *cfg = proc_read_snapshot(snapshot, "alerter", 0, 0); /* exits 2 when it cannot */
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) fatal(1, "cannot initialise libcurl");
-    char err[PATH_MAX + 256];
-    struct cw_config *cfg = config_snapshot_read(snapshot, 0, 0, err, sizeof err);
-    if (!cfg) {
-        log_error("cannot read the configuration snapshot: %s", err);
-        curl_global_cleanup();
-        return 2;
-    }
-    log_set_level((enum log_level)cfg->log_level);
     int rc = test_alert(cfg);
     config_free(cfg);
     curl_global_cleanup();

@@ -4,12 +4,12 @@
  *
  *   delay_server PORT DELAY_MS [--seconds S]
  * Listens on 127.0.0.1 only; prints `ready` once listening; stops by itself after S seconds (default 600)
- * or on SIGTERM, then prints `served N`. */
+ * or on SIGTERM (SIGINT, SIGHUP), then prints `served N`. Signals arrive as events on a signalfd
+ * (proc_signals_open, common/proc/proc.h) that the epoll loop waits on with the sockets. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,14 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_CONN 65536
+#include "common/proc/proc.h"
 
-static volatile sig_atomic_t stop_flag;
-static void on_term(int sig)
-{
-    (void)sig;
-    stop_flag = 1;
-}
+#define MAX_CONN 65536
 
 static long long now_ms(void)
 {
@@ -48,9 +43,7 @@ int main(int argc, char **argv)
     int port = atoi(argv[1]);
     long long delay = atoll(argv[2]);
     double seconds = (argc >= 5 && strcmp(argv[3], "--seconds") == 0) ? atof(argv[4]) : 600;
-    signal(SIGTERM, on_term);
-    signal(SIGINT, on_term);
-    signal(SIGPIPE, SIG_IGN);
+    int sigfd = proc_signals_open(true); /* SIGTERM, SIGINT, SIGHUP as events; SIGPIPE ignored */
     int ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     int one = 1;
     setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -64,13 +57,16 @@ int main(int argc, char **argv)
     int ep = epoll_create1(0);
     struct epoll_event ev = { .events = EPOLLIN, .data.fd = ls };
     epoll_ctl(ep, EPOLL_CTL_ADD, ls, &ev);
+    struct epoll_event sev = { .events = EPOLLIN, .data.fd = sigfd };
+    epoll_ctl(ep, EPOLL_CTL_ADD, sigfd, &sev);
     struct pending *queue = calloc(MAX_CONN, sizeof *queue);
     size_t head = 0, tail = 0; /* ring buffer */
+    bool stop = false;
     long long served = 0, end = now_ms() + (long long)(seconds * 1000);
     static const char reply[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
     printf("ready\n");
     fflush(stdout);
-    while (!stop_flag && now_ms() < end) {
+    while (!stop && now_ms() < end) {
         int timeout = 100;
         if (head != tail) {
             long long wait = queue[head % MAX_CONN].due - now_ms();
@@ -80,6 +76,10 @@ int main(int argc, char **argv)
         int n = epoll_wait(ep, events, 256, timeout);
         for (int i = 0; i < n; i++) {
             int fd = events[i].data.fd;
+            if (fd == sigfd) {
+                if (proc_signals(sigfd)) stop = true;
+                continue;
+            }
             if (fd == ls) {
                 int c;
                 while ((c = accept4(ls, NULL, NULL, SOCK_NONBLOCK)) >= 0) {

@@ -1,7 +1,7 @@
 /* relay/main.c — bin/clockwerk-relay: the best-effort forwarder behind the tap. Binds an XSUB on
- * publish_address (every worker and the alerter PUB into it) and an XPUB on tap_address (clockwerk-tap
- * subscribes there), and passes messages through without decoding (bus_relay_run). It runs from the start,
- * before any alerter exists, so the tap can attach at any time with one address.
+ * publish_address (every worker, the storer and the alerter PUB into it) and an XPUB on tap_address
+ * (clockwerk-tap subscribes there), and passes messages through without decoding (bus_relay_run). It runs
+ * from the start, before any alerter exists, so the tap can attach at any time with one address.
  *
  * Started by the supervisor, on the skeleton of every child (common/proc/proc.h). The forwarding loop waits on
  * both sockets and the signalfd, so SIGTERM ends it at once, whatever it was doing, and the relay exits 0:

@@ -8,10 +8,7 @@
 
 #include "common/base/util.h"
 
-/* uthash allocates its buckets like every allocation of the project: out of memory ends the process with a
- * message (cw_xmalloc), never a silent exit. */
-#define uthash_malloc(sz) cw_xmalloc(sz)
-#include <uthash.h>
+#include "common/base/hash.h"
 
 const struct store_backend *store_backend_for(enum cw_db_driver driver)
 {

@@ -3,7 +3,7 @@
  *
  * DESIGN
  * One thread, one loop (the skeleton common/proc/proc.h: bus_wait on the results' socket and the signalfd):
- * receive (PULL, reliable) -> decode -> copy into the current batch (storer/receive.c) -> seal the batch at
+ * receive (ROUTER, acknowledged) -> decode -> copy into the current batch (storer/receive.c) -> seal the batch at
  * ~500 rows or 200 ms after its first row -> write sealed batches, one transaction each, through the backend
  * table (storer/backend.h; storer/flow.c); the loop never knows which database it talks to.
  *

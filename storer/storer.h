@@ -62,8 +62,8 @@ void storer_receive(struct storer *s, const struct bus_msg *m, int64_t now);
 /* receive.c: sends the acks that are ready, one message per sender. */
 void storer_flush_acks(struct storer *s);
 
-/* flow.c: seals the current batch when it is full, old enough (while the database is up) or `force`: into
- * the held queue, or into the spool while the database is away or memory holds HOLD_MAX_ROWS already. */
+/* flow.c: seals the current batch when it is full, old enough (whether or not the database is up) or `force`:
+ * into the held queue, or into the spool while the database is away or memory holds HOLD_MAX_ROWS already. */
 void storer_seal(struct storer *s, int64_t now, bool force);
 /* flow.c: connects (dbconn_open); exits 2 when the backend says STORE_FATAL. */
 void storer_connect(struct storer *s, int64_t now);

@@ -29,7 +29,7 @@
 #include "tap/format.h"
 
 #define WAIT_NOTICE_MS 2000 /* say "waiting for data" after this long without any message */
-#define TAP_STATS_EVERY_US 1000000
+#define TAP_STATS_EVERY_US 1000000 /* --stats: the tap's own counters once a second */
 /* Senders whose sequence numbers the tap follows (common/wire/seqgap.h; the least recently seen is forgotten
  * beyond). Its gaps measure what the tap missed (a slow terminal, a relay restart), not what the storer lost. */
 #define TAP_SENDERS_MAX 256
@@ -50,7 +50,7 @@ struct tap {
     uint64_t messages, results_seen, printed, malformed;
     const char *last_malformed; /* static reason */
     uint64_t reported_malformed, reported_missing;
-    int64_t next_tap_stats_us;
+    struct proc_period own_stats; /* microseconds (cw_mono_us) */
     bool stop; /* SIGINT/SIGTERM, or --count reached */
 };
 
@@ -262,12 +262,11 @@ static void on_message(struct tap *t, const struct bus_msg *m)
 /* With --stats, once a second: the tap's own counters, when there is anything to say. */
 static void own_stats_due(struct tap *t, uint64_t boot_id)
 {
-    if (!t->opt.stats || cw_mono_us() < t->next_tap_stats_us) return;
+    if (!t->opt.stats || !proc_period_due(&t->own_stats, cw_mono_us())) return;
     if (t->malformed != t->reported_malformed || t->gaps.missing != t->reported_missing || t->messages)
         tap_own_stats(t, boot_id);
     t->reported_malformed = t->malformed;
     t->reported_missing = t->gaps.missing;
-    t->next_tap_stats_us = cw_mono_us() + TAP_STATS_EVERY_US;
 }
 
 /* Until SIGINT, SIGTERM or SIGHUP (the terminal went away), or --count lines: one wait for the socket and the
@@ -277,7 +276,7 @@ static void run(struct tap *t, struct bus_socket *sub, int sigfd, const char *ad
     uint64_t boot_id = cw_boot_id();
     int64_t started_ms = cw_mono_us() / 1000;
     bool told_waiting = false;
-    t->next_tap_stats_us = cw_mono_us() + TAP_STATS_EVERY_US;
+    proc_period_start(&t->own_stats, cw_mono_us(), TAP_STATS_EVERY_US);
     while (!t->stop) {
         int ready = bus_wait(&sub, 1, sigfd, 250);
         if (ready < 0) fatal(1, "cannot wait for %s: %s", address, strerror(errno));

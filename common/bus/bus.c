@@ -430,7 +430,9 @@ bool bus_writable(struct bus_socket *s) { return events_of(s) & ZMQ_POLLOUT; }
 
 /* Moves what is waiting on `from` to `to`, whole messages, at most RELAY_BURST of them (then the relay looks
  * at its stop descriptor again). A message XPUB cannot take (a slow tap past its high-water mark) is dropped
- * by ZeroMQ, as zmq_proxy would have it. 0, or -1 with errno set. */
+ * by ZeroMQ: best effort, the same as zmq_proxy's. The relay forwards by itself rather than through
+ * zmq_proxy because zmq_proxy blocks on its sockets alone and cannot also wait on the signalfd: SIGTERM could
+ * end it only through a signal handler and the context's termination. 0, or -1 with errno set. */
 #define RELAY_BURST 256
 static int relay_pass(void *from, void *to)
 {

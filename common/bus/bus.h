@@ -1,7 +1,8 @@
 /* common/bus/bus.h — the message bus between Clockwerk processes, behind one module.
  *
- * Socket types, framing and options live here and nowhere else, so that delivery can later become
- * acknowledged (docs/protocol.md) without touching the programs' loops.
+ * Socket types, framing and options live here and nowhere else: the programs' loops name a role, never a
+ * ZeroMQ socket type. The acknowledgements themselves are above this module (common/bus/ackq.h on the
+ * sender, common/bus/ackgather.h on the receiver; docs/protocol.md section 7).
  *
  *   role               ZeroMQ            used by                         semantics
  *   BUS_SEND_RELIABLE  DEALER, connect   worker -> storer/alerter,       refuses (BUS_WOULD_BLOCK) while no

@@ -254,7 +254,13 @@ struct bus_auth *bus_auth_start(void *zmq_ctx, const uint8_t (*allowed)[BUS_AUTH
         free_auth(a);
         return NULL;
     }
-    /* the thread inherits this mask: every signal stays with the program's own thread */
+    /* Every signal blocked while the thread is created, so that it inherits a full mask: the ZAP thread (like
+     * ZeroMQ's own I/O threads, which is why the skeleton blocks before opening the bus) must never take a
+     * signal meant for the process. The skeleton (common/proc/proc.h) blocks SIGTERM/SIGHUP on the main
+     * thread and reads them from a signalfd; a process-directed signal goes to any thread that does not
+     * block it, so were it unblocked here it would be delivered to this thread instead — its default
+     * action ending the process and the signalfd never seeing it. The caller's mask is restored at once.
+     * (pthread_sigmask fails only on a bad `how`.) */
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);

@@ -57,8 +57,8 @@ struct cw_config {
     char *user;    /* NULL: do not change user */
 
     /* bus (all absolute ZeroMQ addresses; defaults ipc://<run_dir>/NAME.sock) */
-    char *store_address;   /* storer's PULL:   store.sock */
-    char *alert_address;   /* alerter's PULL:  alert.sock */
+    char *store_address;   /* storer's ROUTER:   store.sock */
+    char *alert_address;   /* alerter's ROUTER:  alert.sock */
     char *publish_address; /* relay's XSUB:    publish.sock */
     char *tap_address;     /* relay's XPUB:    tap.sock */
     /* CURVE on tcp:// bus sockets (common/bus/bus_keys.h, common/proc/bus_config.h); all NULL/0 when bus.curve_key_file is not set */

@@ -14,11 +14,10 @@
 #include <string.h>
 #include <strings.h>
 
-#define uthash_malloc(size) cw_xmalloc(size) /* never NULL: out of memory is fatal, as everywhere else */
 /* A Bloom filter of 2^20 bits (128 KiB) before the buckets: nearly every URL is new, and a miss that the
  * filter answers walks no bucket chain (100,000 endpoints load as fast as with the former open table). */
 #define HASH_BLOOM 20
-#include <uthash.h>
+#include "common/base/hash.h"
 
 #define MAX_INTERVAL 86400.0 /* a day */
 #define MAX_TIMEOUT 3600.0

@@ -3,6 +3,7 @@
 #include "common/proc/proc.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +74,16 @@ unsigned proc_signals(int sigfd)
     return got;
 }
 
+struct cw_config *proc_read_snapshot(const char *path, const char *name, unsigned slot, unsigned slots)
+{
+    if (!path || !*path) fatal(2, "CLOCKWERK_SNAPSHOT is not set (the %s is started by bin/clockwerk)", name);
+    char err[PATH_MAX + 256];
+    struct cw_config *cfg = config_snapshot_read(path, slot, slots, err, sizeof err);
+    if (!cfg) fatal(2, "cannot read the snapshot %s: %s", path, err);
+    log_set_level((enum log_level)cfg->log_level);
+    return cfg;
+}
+
 void proc_init(struct proc *p, const struct proc_opts *opts)
 {
     memset(p, 0, sizeof *p);
@@ -83,9 +94,7 @@ void proc_init(struct proc *p, const struct proc_opts *opts)
     snprintf(p->role, sizeof p->role, "%s", opts->name);
     log_init(p->role, LOG_LVL_INFO);
 
-    const char *snap = getenv("CLOCKWERK_SNAPSHOT");
-    if (!snap || !*snap) fatal(2, "CLOCKWERK_SNAPSHOT is not set (the %s is started by bin/clockwerk)", opts->name);
-    p->snapshot_path = snap;
+    p->snapshot_path = getenv("CLOCKWERK_SNAPSHOT");
     if (opts->sharded) {
         p->slots = proc_env_uint("CLOCKWERK_SLOTS", 100000, true, 1);
         p->slot = proc_env_uint("CLOCKWERK_SLOT", 100000, true, 0);
@@ -95,13 +104,11 @@ void proc_init(struct proc *p, const struct proc_opts *opts)
         log_init(p->role, LOG_LVL_INFO);
     }
 
-    char err[512];
-    p->cfg = config_snapshot_read(snap, p->slot, p->slots, err, sizeof err);
-    if (!p->cfg) fatal(2, "cannot read the snapshot %s: %s", snap, err);
-    log_set_level((enum log_level)p->cfg->log_level);
+    p->cfg = proc_read_snapshot(p->snapshot_path, opts->name, p->slot, p->slots);
 
     p->boot_id = cw_boot_id();
     if (opts->open_bus) {
+        char err[512];
         p->bus = bus_new_for(p->cfg, err, sizeof err);
         if (!p->bus) {
             int code = p->cfg->curve_key_file ? 2 : 1; /* unusable keys are configuration; the rest runtime */

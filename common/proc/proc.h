@@ -45,6 +45,12 @@ struct proc {
     int sigfd;                 /* readable when a signal is pending */
 };
 
+/* Reads the configuration snapshot at path (CLOCKWERK_SNAPSHOT; for a sharded child only its shard of the
+ * endpoints, slots 0: all) and sets the log level from it. Exits 2 with one line naming `name` when path is
+ * unset or empty, or when the snapshot cannot be read. proc_init uses it; so does `--test-alert`, which is
+ * not on the skeleton. */
+struct cw_config *proc_read_snapshot(const char *path, const char *name, unsigned slot, unsigned slots);
+
 /* Sets everything up (see above); never returns on failure. */
 void proc_init(struct proc *p, const struct proc_opts *opts);
 /* Frees the bus, the configuration and the signalfd. */
@@ -69,7 +75,8 @@ unsigned proc_env_uint(const char *name, unsigned max, bool required, unsigned d
 /* The same for 64-bit quantities with a floor (byte bounds). */
 uint64_t proc_env_u64(const char *name, uint64_t min, uint64_t dflt);
 
-/* ---- the stats message every process publishes once a period (docs/protocol.md "stats"):
+/* ---- the stats message a process publishes once a period (workers, storer, alerter; the tap builds its own
+ * for printing) (docs/protocol.md "stats"):
  * at most CW_STATS_MAX pairs; what does not fit is counted in `overflow` and never written past the end. */
 struct proc_stats {
     struct cw_stats s;

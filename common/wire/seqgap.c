@@ -4,13 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <uthash.h>
-
+#include "common/base/hash.h"
 #include "common/base/log.h"
 #include "common/base/util.h"
-
-#undef uthash_fatal
-#define uthash_fatal(msg) fatal(1, "out of memory (%s)", msg)
 
 struct seqgap_key {
     uint64_t boot_id;

@@ -1,4 +1,4 @@
-/* tests/unit/test_probe.c — the worker's check machinery (worker/probe.c, worker/stats.c): the streaming
+/* tests/unit/test_probe.c — the worker's check machinery (worker/probe.c, worker/lathist.c): the streaming
  * keyword matcher at every split of the body, the classification of outcomes (curl error, status, keyword,
  * body cap) with credentials masked, the lateness histogram, and real checks through the pool against a
  * small HTTP server on 127.0.0.1 (a thread of this test, on a free port). */

@@ -2,6 +2,8 @@
 # need first (see the README). Sources are picked up by wildcard, one folder per program: adding a file
 # to a folder needs no change here.
 
+.DEFAULT_GOAL := all
+
 CC       ?= cc
 CSTD     := -std=c11 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter

@@ -254,3 +254,18 @@ def test_bad_usage():
     res = run_cli(["--no-such-option"])
     check(res.code != 0, "an unknown option was accepted: %r" % res)
     check(res.text.strip(), "an unknown option: exit %s but no message" % res.code)
+
+
+def test_make_alone_builds_every_program():
+    """README: `make` alone builds every program into bin/. The default goal must be `all`, not the first
+    rule the Makefile happens to define (a library rule made by a template). A dry run with every target
+    considered out of date (-B) lists what `make` alone would do."""
+    import subprocess
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")}
+    out = subprocess.run(["make", "-n", "-B", "-C", harness.REPO], capture_output=True, text=True, timeout=60,
+                         env=env)
+    check(out.returncode == 0, "make -n -B failed: %s" % out.stderr[-500:])
+    for prog in ("clockwerk", "clockwerk-worker", "clockwerk-storer", "clockwerk-alerter", "clockwerk-tap",
+                 "clockwerk-relay"):
+        check(re.search(r"-o bin/%s(\s|$)" % re.escape(prog), out.stdout, re.M),
+              "`make` alone does not build bin/%s; it would run:\n%s" % (prog, out.stdout[-800:]))

@@ -1,133 +1,10 @@
 /* tests/unit/test_bus.c — the message bus (common/bus/bus.c) over real ZeroMQ ipc:// sockets in a private
  * temporary directory: reliable DEALER->ROUTER delivery and the ack back to the sender (a sender refuses
- * while no receiver is connected: ZMQ_IMMEDIATE), messages of the wrong shape from a raw ZeroMQ peer (1 frame, 3 frames, unknown topic, oversized
- * frame) reported as CW_MSG_INVALID or refused, the PUB -> relay -> SUB path with the relay in a thread, the
- * Python reader printed in docs/protocol.md (extracted and run with /usr/bin/python3: it must print what
- * clockwerk-tap prints), and the address checks. */
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <pthread.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cmocka.h>
-#include <zmq.h>
-
-#include "common/bus/bus.h"
-#include "common/base/clock.h"
-#include "common/wire/protocol.h"
-#include "tap/format.h"
-
-#define DEADLINE_MS 10000 /* generous: a correctness bound, not a speed claim */
-
-struct fixture {
-    char dir[64];
-    char a[128], b[128], c[128]; /* ipc:// addresses inside dir */
-    struct bus *bus;
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof *f);
-    if (!f) return -1;
-    snprintf(f->dir, sizeof f->dir, "/tmp/cwbus.XXXXXX");
-    if (!mkdtemp(f->dir)) {
-        free(f);
-        return -1;
-    }
-    snprintf(f->a, sizeof f->a, "ipc://%s/a.sock", f->dir);
-    snprintf(f->b, sizeof f->b, "ipc://%s/b.sock", f->dir);
-    snprintf(f->c, sizeof f->c, "ipc://%s/c.sock", f->dir);
-    char err[256];
-    f->bus = bus_new(err, sizeof err);
-    if (!f->bus) {
-        fprintf(stderr, "bus_new: %s\n", err);
-        rmdir(f->dir);
-        free(f);
-        return -1;
-    }
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    bus_free(f->bus);
-    const char *names[] = { "a.sock", "b.sock", "c.sock", "reader.py" };
-    for (size_t i = 0; i < 4; i++) {
-        char path[160];
-        snprintf(path, sizeof path, "%s/%s", f->dir, names[i]);
-        unlink(path);
-    }
-    rmdir(f->dir);
-    free(f);
-    return 0;
-}
-
-static struct bus_socket *open_ok(struct bus *bus, enum bus_role role, const char *address)
-{
-    char err[256] = "";
-    struct bus_socket *s = bus_open(bus, role, address, err, sizeof err);
-    if (!s) fprintf(stderr, "bus_open(%s): %s\n", address, err);
-    assert_non_null(s);
-    return s;
-}
-
-static void make_batch(struct cw_buf *b, unsigned n, uint64_t first_seq)
-{
-    proto_results_begin(b);
-    for (unsigned i = 0; i < n; i++) {
-        struct cw_result r = { .worker = 1,
-                               .boot_id = 0xb00b,
-                               .seq = first_seq + i,
-                               .checked_at_us = cw_wall_us(),
-                               .latency_us = 1000 + i,
-                               .dns_us = 1,
-                               .connect_us = 2,
-                               .tls_us = -1,
-                               .ttfb_us = 3,
-                               .status_code = 200,
-                               .ok = true,
-                               .url = "http://127.0.0.1:8089/" };
-        assert_int_equal(proto_results_add(b, &r), 0);
-    }
-}
-
-/* Receives one message within the deadline (fails the test otherwise). */
-static void recv_one(struct bus_socket *s, struct bus_msg *m)
-{
-    int64_t until = cw_mono_us() / 1000 + DEADLINE_MS;
-    for (;;) {
-        int rc = bus_recv(s, m, 200);
-        assert_int_not_equal(rc, -1);
-        if (rc == 1) return;
-        assert_true(cw_mono_us() / 1000 < until);
-    }
-}
-
-/* ---- reliable */
-
-/* A reliable sender refuses until its connection is up (ZMQ_IMMEDIATE): retry until the deadline. */
-static void send_connected(struct bus_socket *s, const struct cw_buf *b)
-{
-    int64_t until = cw_mono_us() / 1000 + DEADLINE_MS;
-    int rc;
-    while ((rc = bus_send(s, CW_MSG_RESULT, b->data, b->len)) == BUS_WOULD_BLOCK) {
-        assert_true(cw_mono_us() / 1000 < until);
-        usleep(2000);
-    }
-    assert_int_equal(rc, BUS_SENT);
-}
+ * while no receiver is connected: ZMQ_IMMEDIATE), messages of the wrong shape from a raw ZeroMQ peer (1 frame, 3
+ * frames, unknown topic, oversized frame) reported as CW_MSG_INVALID or refused, the PUB -> relay -> SUB path with
+ * the relay in a thread, and the address checks. The Python reader of docs/protocol.md is tested in
+ * test_bus_docreader.c. */
+#include "bus_test_util.h"
 
 static void test_push_pull_batch(void **state)
 {
@@ -310,19 +187,6 @@ static void test_wrong_shapes(void **state)
 }
 
 /* ---- best effort, through the relay */
-
-struct relay_thread {
-    struct bus *bus;
-    const char *in, *out;
-    char err[256];
-};
-
-static void *relay_main(void *arg)
-{
-    struct relay_thread *t = arg;
-    bus_relay_run(t->bus, t->in, t->out, -1, NULL, NULL, t->err, sizeof t->err);
-    return NULL;
-}
 
 static void test_pub_relay_sub(void **state)
 {
@@ -509,139 +373,6 @@ static void test_relay_bad_address(void **state)
     bus_free(bus);
 }
 
-/* ---- the Python reader of docs/protocol.md, run for real against this encoder and relay */
-
-/* Extracts the first ```python block of docs/protocol.md into path. Returns 0, or -1. */
-static int extract_doc_snippet(const char *path)
-{
-    FILE *in = fopen("../../docs/protocol.md", "r");
-    if (!in) return -1;
-    static char doc[256 * 1024];
-    size_t n = fread(doc, 1, sizeof doc - 1, in);
-    fclose(in);
-    doc[n] = '\0';
-    char *start = strstr(doc, "```python\n");
-    if (!start) return -1;
-    start += strlen("```python\n");
-    char *end = strstr(start, "```");
-    if (!end) return -1;
-    FILE *out = fopen(path, "w");
-    if (!out) return -1;
-    int rc = fwrite(start, 1, (size_t)(end - start), out) == (size_t)(end - start) ? 0 : -1;
-    if (fclose(out) != 0) rc = -1;
-    return rc;
-}
-
-static void test_doc_python_reader(void **state)
-{
-    struct fixture *f = *state;
-    if (system("/usr/bin/python3 -c 'import zmq' >/dev/null 2>&1") != 0) {
-        fprintf(stderr, "python3-zmq is missing: skipped\n");
-        skip();
-    }
-    char script[160];
-    snprintf(script, sizeof script, "%s/reader.py", f->dir);
-    assert_int_equal(extract_doc_snippet(script), 0);
-
-    char err[256];
-    struct relay_thread rt = { .in = f->b, .out = f->c };
-    rt.bus = bus_new(err, sizeof err);
-    assert_non_null(rt.bus);
-    pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, relay_main, &rt), 0);
-    struct bus_socket *pub = open_ok(f->bus, BUS_PUBLISH, f->b);
-
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(fds[1], STDOUT_FILENO);
-        close(fds[0]);
-        close(fds[1]);
-        execl("/usr/bin/python3", "python3", script, f->c, "4", (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-
-    /* Every batch: one ok result and one failure with credentials in the URL; a malformed payload in
-     * between must be dropped by the reader, not crash it. */
-    struct cw_result rs[2] = {
-        { .worker = 1,
-          .boot_id = 0xfeed,
-          .checked_at_us = 1795579506123456LL,
-          .latency_us = 12345,
-          .dns_us = 15,
-          .connect_us = 120,
-          .tls_us = -1,
-          .ttfb_us = 12000,
-          .status_code = 200,
-          .ok = true,
-          .url = "http://127.0.0.1:8089/" },
-        { .worker = 1,
-          .boot_id = 0xfeed,
-          .checked_at_us = 1795579507000999LL,
-          .latency_us = 1234,
-          .dns_us = 10,
-          .connect_us = -1,
-          .tls_us = -1,
-          .ttfb_us = -1,
-          .status_code = 0,
-          .ok = false,
-          .url = "http://user:secret@127.0.0.1:1/x",
-          .error = "Couldn't connect to server" },
-    };
-    struct cw_buf b = { 0 };
-    uint64_t seq = 1;
-    int status = -1;
-    bool exited = false;
-    int64_t until = cw_mono_us() / 1000 + 20000;
-    while (cw_mono_us() / 1000 < until) {
-        proto_results_begin(&b);
-        for (int i = 0; i < 2; i++) {
-            rs[i].seq = seq++;
-            assert_int_equal(proto_results_add(&b, &rs[i]), 0);
-        }
-        (void)bus_send(pub, CW_MSG_RESULT, "\x01\x01\x01\x00garbage", 11);
-        (void)bus_send(pub, CW_MSG_RESULT, b.data, b.len);
-        if (waitpid(pid, &status, WNOHANG) == pid) {
-            exited = true;
-            break;
-        }
-        (void)poll(NULL, 0, 50);
-    }
-    if (!exited) { /* stop it on every path before asserting */
-        kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
-    }
-    char out[4096];
-    size_t got = 0;
-    ssize_t r;
-    while (got < sizeof out - 1 && (r = read(fds[0], out + got, sizeof out - 1 - got)) > 0) got += (size_t)r;
-    out[got] = '\0';
-    close(fds[0]);
-    bus_close(pub);
-    bus_free(rt.bus);
-    assert_int_equal(pthread_join(th, NULL), 0);
-
-    assert_true(exited);
-    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    /* The reader prints what clockwerk-tap prints, line for line. */
-    struct cw_buf expect = { 0 };
-    char *line = out;
-    for (int i = 0; i < 4; i++) {
-        char *nl = strchr(line, '\n');
-        assert_non_null(nl);
-        assert_true(tap_format_result(&expect, &rs[i % 2], false) > 0);
-        assert_int_equal((size_t)(nl + 1 - line), expect.len);
-        assert_memory_equal(line, expect.data, expect.len);
-        line = nl + 1;
-    }
-    assert_string_equal(line, "");
-    cw_buf_free(&expect);
-    cw_buf_free(&b);
-}
-
 /* ---- addresses */
 
 static void test_address_problem(void **state)
@@ -690,7 +421,6 @@ static void test_address_problem(void **state)
     assert_null(bus_open(f->bus, BUS_RECV_RELIABLE, missing, err, sizeof err));
     assert_non_null(strstr(err, missing));
 }
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -701,7 +431,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_subscribe_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_relay_stops_on_fd, setup, teardown),
         cmocka_unit_test(test_relay_bad_address),
-        cmocka_unit_test_setup_teardown(test_doc_python_reader, setup, teardown),
         cmocka_unit_test_setup_teardown(test_address_problem, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -144,4 +144,21 @@ static inline void *relay_main(void *arg)
     return NULL;
 }
 
+/* Starts the relay in a thread on its own bus (in -> out); relay_stop frees that bus (which ends the relay's
+ * loop) and joins the thread. */
+static inline void relay_start(struct relay_thread *rt, pthread_t *th, const char *in, const char *out)
+{
+    char err[256];
+    *rt = (struct relay_thread){ .in = in, .out = out };
+    rt->bus = bus_new(err, sizeof err);
+    assert_non_null(rt->bus);
+    assert_int_equal(pthread_create(th, NULL, relay_main, rt), 0);
+}
+
+static inline void relay_stop(struct relay_thread *rt, pthread_t th)
+{
+    bus_free(rt->bus);
+    assert_int_equal(pthread_join(th, NULL), 0);
+}
+
 #endif

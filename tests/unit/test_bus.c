@@ -191,12 +191,9 @@ static void test_wrong_shapes(void **state)
 static void test_pub_relay_sub(void **state)
 {
     struct fixture *f = *state;
-    char err[256];
-    struct relay_thread rt = { .in = f->b, .out = f->c };
-    rt.bus = bus_new(err, sizeof err);
-    assert_non_null(rt.bus);
+    struct relay_thread rt;
     pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, relay_main, &rt), 0);
+    relay_start(&rt, &th, f->b, f->c);
 
     /* publishing with nobody listening (and perhaps no relay yet) neither blocks nor fails */
     struct bus_socket *pub = open_ok(f->bus, BUS_PUBLISH, f->b);
@@ -245,8 +242,7 @@ static void test_pub_relay_sub(void **state)
     bus_close(sub);
     bus_close(pub);
     /* terminating the relay's context ends its wait (ETERM); the thread returns */
-    bus_free(rt.bus);
-    assert_int_equal(pthread_join(th, NULL), 0);
+    relay_stop(&rt, th);
     assert_non_null(strstr(rt.err, "relay stopped"));
     cw_buf_free(&sb);
     cw_buf_free(&b);
@@ -256,12 +252,9 @@ static void test_pub_relay_sub(void **state)
 static void test_subscribe_only(void **state)
 {
     struct fixture *f = *state;
-    char err[256];
-    struct relay_thread rt = { .in = f->b, .out = f->c };
-    rt.bus = bus_new(err, sizeof err);
-    assert_non_null(rt.bus);
+    struct relay_thread rt;
     pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, relay_main, &rt), 0);
+    relay_start(&rt, &th, f->b, f->c);
     struct bus_socket *pub = open_ok(f->bus, BUS_PUBLISH, f->b);
     struct bus_socket *sub = open_ok(f->bus, BUS_SUBSCRIBE, f->c);
     assert_int_equal(bus_subscribe_only(sub, CW_MSG_STATS), 0);
@@ -290,8 +283,7 @@ static void test_subscribe_only(void **state)
     }
     bus_close(sub);
     bus_close(pub);
-    bus_free(rt.bus);
-    assert_int_equal(pthread_join(th, NULL), 0);
+    relay_stop(&rt, th);
     cw_buf_free(&rb);
     cw_buf_free(&sb);
 }

@@ -37,12 +37,9 @@ static void test_doc_python_reader(void **state)
     snprintf(script, sizeof script, "%s/reader.py", f->dir);
     assert_int_equal(extract_doc_snippet(script), 0);
 
-    char err[256];
-    struct relay_thread rt = { .in = f->b, .out = f->c };
-    rt.bus = bus_new(err, sizeof err);
-    assert_non_null(rt.bus);
+    struct relay_thread rt;
     pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, relay_main, &rt), 0);
+    relay_start(&rt, &th, f->b, f->c);
     struct bus_socket *pub = open_ok(f->bus, BUS_PUBLISH, f->b);
 
     int fds[2];
@@ -115,8 +112,7 @@ static void test_doc_python_reader(void **state)
     out[got] = '\0';
     close(fds[0]);
     bus_close(pub);
-    bus_free(rt.bus);
-    assert_int_equal(pthread_join(th, NULL), 0);
+    relay_stop(&rt, th);
 
     assert_true(exited);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);

@@ -82,10 +82,18 @@ static int run_test_alert(const char *config_arg)
     return rc;
 }
 
+/* config_load's warnings on a terminal: the file is valid, but probably not what was meant. */
+static void report_warning(void *ctx, const char *message)
+{
+    (void)ctx;
+    fprintf(stderr, "warning: %s\n", message);
+}
+
 /* -t: loads and validates the file, checks the user and the key file. 0 when valid, else 1. */
 static int run_check(const char *config_arg)
 {
-    struct cw_config *cfg = config_load(config_arg, report_plain, NULL);
+    struct config_load_options o = { .report = report_plain, .warn = report_warning };
+    struct cw_config *cfg = config_load_with(config_arg, &o);
     if (!cfg) return 1;
     struct privs privs;
     char perr[600];
@@ -95,7 +103,8 @@ static int run_check(const char *config_arg)
         config_free(cfg);
         return 1;
     }
-    printf("config OK: %zu endpoints, %d workers\n", cfg->n_endpoints, cfg->workers);
+    printf("config OK: %zu endpoint%s, %d worker%s\n", cfg->n_endpoints, cfg->n_endpoints == 1 ? "" : "s", cfg->workers,
+           cfg->workers == 1 ? "" : "s");
     config_free(cfg);
     return 0;
 }

@@ -2,7 +2,9 @@
  *
  *   clockwerk-tap -c FILE [--json] [--filter TEXT] [--stats] [--count N]
  *
- * Reads the operator's config only to find tap_address, subscribes there (the relay's XPUB, best effort:
+ * Reads the operator's config only to find tap_address and the bus's keys (config_load_options.bus_only: a
+ * problem elsewhere in the file — an unreadable password file, a typo a reload refused — is a warning, so the
+ * tap works exactly when one wants to watch), subscribes there (the relay's XPUB, best effort:
  * a slow or paused tap loses messages, it never slows a worker), and prints one line per result, alert
  * and (with --stats) stats message. Attachable at any time; when nothing runs it just waits. Malformed
  * messages are counted and dropped, and reported on stderr at exit. Exits 0 on SIGINT/SIGTERM (or SIGHUP:
@@ -28,7 +30,7 @@
 #include "common/base/util.h"
 #include "tap/format.h"
 
-#define WAIT_NOTICE_MS 2000 /* say "waiting for data" after this long without any message */
+#define WAIT_NOTICE_MS 2000        /* say "waiting for data" after this long without any message */
 #define TAP_STATS_EVERY_US 1000000 /* --stats: the tap's own counters once a second */
 /* Senders whose sequence numbers the tap follows (common/wire/seqgap.h; the least recently seen is forgotten
  * beyond). Its gaps measure what the tap missed (a slow terminal, a relay restart), not what the storer lost. */
@@ -51,7 +53,7 @@ struct tap {
     const char *last_malformed; /* static reason */
     uint64_t reported_malformed, reported_missing;
     struct proc_period own_stats; /* microseconds (cw_mono_us) */
-    bool stop; /* SIGINT/SIGTERM, or --count reached */
+    bool stop;                    /* SIGINT/SIGTERM, or --count reached */
 };
 
 static void usage(FILE *to)
@@ -127,6 +129,16 @@ static void report_problem(void *ctx, const char *message)
     unsigned *n = ctx;
     (*n)++;
     fprintf(stderr, "%s\n", message);
+}
+
+#define TAP_WARNINGS_SHOWN 5
+
+/* config_load's warnings (problems outside the bus): the first few shown, the rest counted. */
+static void report_warning(void *ctx, const char *message)
+{
+    unsigned *n = ctx;
+    if (n[1]++ < TAP_WARNINGS_SHOWN)
+        fprintf(stderr, "clockwerk-tap: warning: %s (not needed by the tap: ignored)\n", message);
 }
 
 /* Writes the line to stdout. A closed pipe (EPIPE: `clockwerk-tap | head`) ends the tap quietly. */
@@ -297,14 +309,20 @@ static void run(struct tap *t, struct bus_socket *sub, int sigfd, const char *ad
     }
 }
 
-/* The configuration's tap_address (copied) and a bus with its CURVE keys. Exits 1 on a bad configuration. */
+/* The configuration's tap_address (copied) and a bus with its CURVE keys. Exits 1 on a bad configuration
+ * (a syntax error, a problem in the bus section or supervisor.run_dir); problems elsewhere are warnings. */
 static struct bus *open_bus(const char *config, char **address)
 {
-    unsigned problems = 0;
-    struct cw_config *cfg = config_load(config, report_problem, &problems);
+    unsigned counts[2] = { 0, 0 }; /* problems, warnings */
+    struct config_load_options o = { .report = report_problem, .ctx = counts, .bus_only = true };
+    o.warn = report_warning;
+    struct cw_config *cfg = config_load_with(config, &o);
+    if (counts[1] > TAP_WARNINGS_SHOWN)
+        fprintf(stderr, "clockwerk-tap: %u more warnings (clockwerk -t -c %s lists every problem)\n",
+                counts[1] - TAP_WARNINGS_SHOWN, config);
     if (!cfg) {
-        fprintf(stderr, "clockwerk-tap: %s is not a valid configuration (%u problem%s)\n", config, problems,
-                problems == 1 ? "" : "s");
+        fprintf(stderr, "clockwerk-tap: %s is not a valid configuration (%u problem%s)\n", config, counts[0],
+                counts[0] == 1 ? "" : "s");
         exit(1);
     }
     if (!cfg->tap_address || !cfg->tap_address[0]) {

@@ -120,6 +120,18 @@ typedef void (*config_report_fn)(void *ctx, const char *message);
  * Relative paths (and @include) are resolved against the file's directory; a password written in a file
  * that others may read is refused. No message contains a password. See docs/config.md. */
 struct cw_config *config_load(const char *path, config_report_fn report, void *ctx);
+
+struct config_load_options {
+    config_report_fn report; /* each problem: the file is refused */
+    config_report_fn warn;   /* each warning (`FILE:LINE: message`): the file loads; NULL: not told */
+    void *ctx;               /* for both */
+    /* The tap's reading: only the bus section and supervisor.run_dir must be valid (a problem there, or a
+     * syntax error, refuses the file); a problem anywhere else is a warning; no password is read (smtp_password,
+     * db_password and their files stay untouched, the fields NULL). */
+    bool bus_only;
+};
+/* config_load with warnings (a config that checks nothing, or neither stores nor alerts) and the tap's mode. */
+struct cw_config *config_load_with(const char *path, const struct config_load_options *opts);
 /* Releases cfg and everything it owns (cfg itself must come from config_load, config_snapshot_read or
  * malloc). NULL is fine. */
 void config_free(struct cw_config *cfg);

@@ -8,6 +8,8 @@
 #include "common/wire/protocol.h"
 #include "common/base/util.h"
 
+#include <ctype.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +22,9 @@
 #include "common/base/hash.h"
 
 #define MAX_INTERVAL 86400.0 /* a day */
+#define MIN_INTERVAL 0.1     /* a check every 100 ms at most: below, a typo (0.0000001) would spin a worker */
 #define MAX_TIMEOUT 3600.0
+#define MIN_TIMEOUT 0.01 /* libcurl's multi interface cannot cut a transfer near its 1 ms resolution */
 #define MAX_LATENCY 3600.0
 #define MAX_THRESHOLD 1000000
 #define MAX_LIST 64 /* headers, expect_status entries */
@@ -66,11 +70,47 @@ static const char *const endpoint_keys[] = { "url",
                                              "ca_file",
                                              NULL };
 
-/* A URL seen so far in monitor.endpoints (the key: the kept endpoint's url), for duplicates. */
+/* A URL or a name seen so far in monitor.endpoints, for duplicates. The key: the URL with its scheme and host in
+ * lower case (they are case-insensitive: HTTP://Example.com/a is http://example.com/a), or the name. */
 struct url_seen {
     UT_hash_handle hh;
-    unsigned line; /* of the endpoint that has it first */
+    const char *key;
+    unsigned line; /* of the setting that has it first, in the whole text */
 };
+
+/* The URL with its scheme and host (not its userinfo, path or query) in lower case, in the arena. */
+static char *url_key(struct cw_arena *arena, const char *url)
+{
+    char *k = cw_arena_strdup(arena, url);
+    char *host = strstr(k, "://");
+    if (!host) return k;
+    for (char *c = k; c < host; c++) *c = (char)tolower((unsigned char)*c);
+    host += 3;
+    size_t authority = strcspn(host, "/?#");
+    char *at = memchr(host, '@', authority);
+    char *from = at ? at + 1 : host;
+    for (char *c = from; c < host + authority; c++) *c = (char)tolower((unsigned char)*c);
+    return k;
+}
+
+/* Whether key was seen (reports the duplicate at `at`, naming where it was first); else remembers it. */
+static bool seen_before(struct cfg_parser *p, struct url_seen **table, struct url_seen *slot, const char *key,
+                        const config_setting_t *at, const char *what)
+{
+    struct url_seen *dup;
+    unsigned len = (unsigned)strlen(key), hash;
+    HASH_VALUE(key, len, hash);
+    HASH_FIND_BYHASHVALUE(hh, *table, key, len, hash, dup);
+    if (dup) {
+        char first[PATH_MAX + 32];
+        cfgp_problem(p, at, "%s (first at %s)", what, cfgp_other_place(p, at, dup->line, first, sizeof first));
+        return true;
+    }
+    slot->key = key;
+    slot->line = at->line;
+    HASH_ADD_KEYPTR_BYHASHVALUE(hh, *table, slot->key, len, hash, slot);
+    return false;
+}
 
 /* Strings (one string or a list/array of them) into an arena vector. Returns false after reporting. */
 static bool string_list(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, char ***out, size_t *n)
@@ -209,7 +249,7 @@ static void endpoint_key(struct cfg_parser *p, struct cfg_where w, const config_
         break;
     case EP_TIMEOUT:
         at->timeout = s;
-        at->has_timeout = cfgp_seconds(p, w, s, 0, MAX_TIMEOUT, &ep->timeout);
+        at->has_timeout = cfgp_seconds_from(p, w, s, MIN_TIMEOUT, MAX_TIMEOUT, &ep->timeout);
         break;
     case EP_ALERT_THRESHOLD:
         cfgp_int(p, w, s, 1, MAX_THRESHOLD, &ep->alert_threshold);
@@ -235,7 +275,7 @@ static void endpoint_key(struct cfg_parser *p, struct cfg_where w, const config_
         status_list(p, w, s, ep);
         break;
     case EP_CHECK_INTERVAL:
-        cfgp_seconds(p, w, s, 0, MAX_INTERVAL, &ep->interval);
+        cfgp_seconds_from(p, w, s, MIN_INTERVAL, MAX_INTERVAL, &ep->interval);
         break;
     case EP_LATENCY_THRESHOLD:
         cfgp_seconds(p, w, s, 0, MAX_LATENCY, &ep->latency_threshold);
@@ -294,6 +334,24 @@ static void endpoint(struct cfg_parser *p, const config_setting_t *g, long idx, 
                      cfgp_name(w, at.keyword, name, sizeof name));
 }
 
+/* The endpoint just parsed into eps[kept] is a duplicate (of its URL or of its name): reported, true. */
+static bool duplicate(struct cfg_parser *p, struct cw_arena *keys, struct url_seen **urls, struct url_seen **names,
+                      struct url_seen *slots, size_t kept, size_t i, const config_setting_t *g)
+{
+    const struct cw_endpoint *ep = &p->cfg->endpoints[kept];
+    char what[CW_URL_MAX + 128], masked[CW_URL_MAX + 1];
+    const config_setting_t *at = config_setting_get_member(g, "url");
+    cw_mask_url(ep->url, masked, sizeof masked);
+    snprintf(what, sizeof what, "monitor.endpoints[%zu].url: duplicate url '%.200s'", i, masked);
+    if (seen_before(p, urls, &slots[2 * kept], url_key(keys, ep->url), at ? at : g, what)) return true;
+    if (!ep->name) return false;
+    at = config_setting_get_member(g, "name");
+    snprintf(what, sizeof what, "monitor.endpoints[%zu].name: duplicate name '%.200s'", i, ep->name);
+    if (!seen_before(p, names, &slots[2 * kept + 1], ep->name, at ? at : g, what)) return false;
+    HASH_DELETE(hh, *urls, &slots[2 * kept]); /* the endpoint is not kept: neither is its URL */
+    return true;
+}
+
 static void endpoints(struct cfg_parser *p, const config_setting_t *s)
 {
     struct cw_config *cfg = p->cfg;
@@ -302,33 +360,21 @@ static void endpoints(struct cfg_parser *p, const config_setting_t *s)
         return;
     }
     size_t n = (size_t)config_setting_length(s);
-    struct cw_endpoint *eps = cw_arena_alloc(p->arena, (n ? n : 1) * sizeof *eps);
-    struct url_seen *seen = cw_xmalloc((n ? n : 1) * sizeof *seen), *by_url = NULL, *dup;
+    cfg->endpoints = cw_arena_alloc(p->arena, (n ? n : 1) * sizeof *cfg->endpoints);
+    struct url_seen *slots = cw_xmalloc((n ? n : 1) * 2 * sizeof *slots), *by_url = NULL, *by_name = NULL;
+    struct cw_arena *keys = cw_arena_new();
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
         const config_setting_t *g = config_setting_get_elem(s, (unsigned)i);
-        struct cw_endpoint *ep = &eps[kept];
+        struct cw_endpoint *ep = &cfg->endpoints[kept];
         memset(ep, 0, sizeof *ep);
         endpoint(p, g, (long)i, ep);
-        if (!ep->url) continue;
-        unsigned url_len = (unsigned)strlen(ep->url), hash;
-        HASH_VALUE(ep->url, url_len, hash);
-        HASH_FIND_BYHASHVALUE(hh, by_url, ep->url, url_len, hash, dup);
-        if (dup) {
-            char masked[CW_URL_MAX + 1];
-            cw_mask_url(ep->url, masked, sizeof masked);
-            const config_setting_t *at = config_setting_get_member(g, "url");
-            cfgp_problem(p, at ? at : g, "monitor.endpoints[%zu].url: duplicate url '%.200s' (first at line %u)", i,
-                         masked, dup->line);
-            continue;
-        }
-        seen[kept].line = g->line;
-        HASH_ADD_KEYPTR_BYHASHVALUE(hh, by_url, ep->url, url_len, hash, &seen[kept]);
-        kept++;
+        if (ep->url && !duplicate(p, keys, &by_url, &by_name, slots, kept, i, g)) kept++;
     }
     HASH_CLEAR(hh, by_url);
-    free(seen);
-    cfg->endpoints = eps;
+    HASH_CLEAR(hh, by_name);
+    cw_arena_free(keys);
+    free(slots);
     cfg->n_endpoints = kept;
 }
 
@@ -342,7 +388,7 @@ void cfgp_monitor(struct cfg_parser *p, const config_setting_t *g)
         const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
         switch (cfgp_key(monitor_keys, s->name)) {
         case 0:
-            cfgp_seconds(p, w, s, 0, MAX_INTERVAL, &cfg->check_interval);
+            cfgp_seconds_from(p, w, s, MIN_INTERVAL, MAX_INTERVAL, &cfg->check_interval);
             break;
         case 1:
             cfgp_seconds(p, w, s, 0, MAX_LATENCY, &cfg->latency_threshold);

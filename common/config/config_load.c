@@ -1,9 +1,11 @@
 /* common/config/config_load.c — the load driver: the operator's file to a struct cw_config. Reads the file with
  * libconfig (syntax errors and unreadable files reported as `FILE:LINE`), sets the defaults, finds the
- * top-level groups and hands each to its section parser.
+ * top-level groups and hands each to its section parser; warns about a config that checks nothing or keeps
+ * nothing, and reads the bus alone for the tap (config_load_options.bus_only).
  *
  * DESIGN
- * Defaults are set before the groups are read; values that depend on others (an endpoint's interval and
+ * The text goes to libconfig through config_text.c (every file read by us: no FIFO blocks, no size beyond
+ * the bound, no integer wrapped). Defaults are set before the groups are read; values that depend on others (an endpoint's interval and
  * recovery threshold, the default bus addresses under run_dir) are settled by a fixed order of the
  * sections: supervisor, alerts, monitor, email, database, bus. The top of the config files: nothing
  * includes a section but this file. */
@@ -70,6 +72,7 @@ static void top_level_groups(struct cfg_parser *p, const config_setting_t *root,
     for (int i = 0; i < n; i++) {
         const config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
         int k = cfgp_key(root_keys, s->name);
+        p->tolerant = p->bus_only && k != ROOT_BUS;
         if (k < 0) {
             cfgp_unknown(p, top, s);
             continue;
@@ -80,13 +83,60 @@ static void top_level_groups(struct cfg_parser *p, const config_setting_t *root,
         }
         groups[k] = s;
     }
+    p->tolerant = false;
 }
 
-struct cw_config *config_load(const char *path, config_report_fn report, void *ctx)
+/* One section; in the tap's reading a problem outside the bus is a warning (supervisor.run_dir excepted:
+ * cfgp_supervisor makes it strict again). */
+static void section(struct cfg_parser *p, void (*parse)(struct cfg_parser *, const config_setting_t *),
+                    const config_setting_t *g, bool tap_needs_it)
+{
+    p->tolerant = p->bus_only && !tap_needs_it;
+    parse(p, g);
+    p->tolerant = false;
+}
+
+/* Reads the text into lc; false after reporting why (libconfig's message, explained). */
+static bool parse_text(struct cfg_parser *p, config_t *lc, struct cfg_text *text)
+{
+    char msg[PATH_MAX + 512];
+    if (cfg_text_load(text, p->file, p->cfg->dir, msg, sizeof msg) != 0) {
+        p->errors++;
+        if (p->report) p->report(p->rctx, msg);
+        return false;
+    }
+    p->text = text;
+    if (config_read_string(lc, (const char *)text->out.data) == CONFIG_TRUE) return true;
+    const char *what = config_error_text(lc) ? config_error_text(lc) : "unknown";
+    cfg_text_explain(text, what, (unsigned)config_error_line(lc), msg, sizeof msg);
+    p->errors++;
+    if (p->report) p->report(p->rctx, msg);
+    return false;
+}
+
+/* A valid config that does nothing useful: said, not refused. */
+static void warn_idle(struct cfg_parser *p, const config_setting_t *monitor)
+{
+    const struct cw_config *cfg = p->cfg;
+    if (cfg->n_endpoints == 0) cfgp_warning(p, monitor, "no endpoints (monitor.endpoints): nothing will be checked");
+    else if (!config_wants_storer(cfg) && !config_wants_alerter(cfg))
+        cfgp_warning(p, monitor,
+                     "the configuration neither stores nor alerts: no database (database.db_activation), no "
+                     "email (email.smtp_host) and no webhook (alerts.webhooks); results are only seen with "
+                     "clockwerk-tap");
+}
+
+struct cw_config *config_load_with(const char *path, const struct config_load_options *o)
 {
     struct cw_config *cfg = cw_xcalloc(1, sizeof *cfg);
     cfg->arena = cw_arena_new();
-    struct cfg_parser p = { .cfg = cfg, .arena = cfg->arena, .report = report, .rctx = ctx, .file = path };
+    struct cfg_parser p = { .cfg = cfg,
+                            .arena = cfg->arena,
+                            .report = o->report,
+                            .warn = o->warn,
+                            .rctx = o->ctx,
+                            .file = path,
+                            .bus_only = o->bus_only };
     set_defaults(cfg);
 
     if (!set_paths(&p, path)) {
@@ -94,31 +144,27 @@ struct cw_config *config_load(const char *path, config_report_fn report, void *c
         return NULL;
     }
     config_t lc;
-    config_init(&lc);
-    config_set_include_dir(&lc, cfg->dir); /* @include "x.conf" is relative to this file, like every path */
-    if (config_read_file(&lc, path) != CONFIG_TRUE) {
-        char msg[PATH_MAX + 512];
-        if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
-            snprintf(msg, sizeof msg, "%s:0: cannot read the file: %s", path, strerror(errno ? errno : EIO));
-        else
-            snprintf(msg, sizeof msg, "%s:%d: syntax error: %s", config_error_file(&lc) ? config_error_file(&lc) : path,
-                     config_error_line(&lc), config_error_text(&lc) ? config_error_text(&lc) : "unknown");
-        if (report) report(ctx, msg);
+    config_init(&lc); /* no include directory: cfg_text_load has spliced every @include in already */
+    struct cfg_text text;
+    if (!parse_text(&p, &lc, &text)) {
         config_destroy(&lc);
+        cfg_text_free(&text);
         config_free(cfg);
         return NULL;
     }
 
     const config_setting_t *groups[ROOT_N] = { 0 };
     top_level_groups(&p, config_root_setting(&lc), groups);
-    cfgp_supervisor(&p, groups[ROOT_SUPERVISOR]);
-    cfgp_alerts(&p, groups[ROOT_ALERTS]);
-    cfgp_monitor(&p, groups[ROOT_MONITOR]);
-    cfgp_email(&p, groups[ROOT_EMAIL]);
-    cfgp_database(&p, groups[ROOT_DATABASE]);
-    cfgp_bus(&p, groups[ROOT_BUS]);
+    section(&p, cfgp_supervisor, groups[ROOT_SUPERVISOR], false); /* run_dir: strict */
+    section(&p, cfgp_alerts, groups[ROOT_ALERTS], false);
+    section(&p, cfgp_monitor, groups[ROOT_MONITOR], false);
+    section(&p, cfgp_email, groups[ROOT_EMAIL], false);
+    section(&p, cfgp_database, groups[ROOT_DATABASE], false);
+    section(&p, cfgp_bus, groups[ROOT_BUS], true);
+    if (!p.errors && !p.bus_only) warn_idle(&p, groups[ROOT_MONITOR]);
 
     config_destroy(&lc);
+    cfg_text_free(&text);
     /* libconfig's tree costs ~100 bytes a setting; give that memory back rather than let the supervisor
      * carry tens of MB of free heap for a big file (glibc keeps freed small blocks otherwise) */
     malloc_trim(0);
@@ -127,4 +173,10 @@ struct cw_config *config_load(const char *path, config_report_fn report, void *c
         return NULL;
     }
     return cfg;
+}
+
+struct cw_config *config_load(const char *path, config_report_fn report, void *ctx)
+{
+    struct config_load_options o = { .report = report, .ctx = ctx };
+    return config_load_with(path, &o);
 }

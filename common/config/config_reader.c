@@ -7,37 +7,73 @@
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
 /* ---- reporting ---- */
 
-const char *cfgp_file_of(struct cfg_parser *p, const config_setting_t *s, char *buf, size_t len)
+void cfgp_locate(struct cfg_parser *p, const config_setting_t *s, const char **file, unsigned *line)
 {
-    const char *file = (s && s->file) ? s->file : p->file;
-    if (file == p->file || strcmp(file, p->file) == 0 || file[0] == '/' || !p->cfg->dir) return file;
-    snprintf(buf, len, "%s/%s", p->cfg->dir, file); /* an @include, named relative to the config's directory */
+    unsigned at = (s && s->line) ? s->line : 1; /* s->line, not config_setting_source_line: that is a short */
+    if (p->text) cfg_text_locate(p->text, at, file, line);
+    else {
+        *file = p->file;
+        *line = at;
+    }
+}
+
+const char *cfgp_other_place(struct cfg_parser *p, const config_setting_t *here, unsigned line, char *buf, size_t len)
+{
+    const char *file, *other;
+    unsigned fline, oline;
+    cfgp_locate(p, here, &file, &fline);
+    if (p->text) cfg_text_locate(p->text, line, &other, &oline);
+    else {
+        other = file;
+        oline = line;
+    }
+    if (strcmp(file, other) == 0) snprintf(buf, len, "line %u", oline);
+    else snprintf(buf, len, "%s:%u", other, oline);
     return buf;
+}
+
+static void vreport(struct cfg_parser *p, const config_setting_t *s, bool warning, const char *fmt, va_list ap)
+{
+    char msg[CW_URL_MAX + 1024];
+    const char *file;
+    unsigned line;
+    cfgp_locate(p, s, &file, &line);
+    int n = snprintf(msg, sizeof msg, "%s:%u: ", file, line);
+    if (n < 0) n = 0;
+    if ((size_t)n >= sizeof msg) n = (int)sizeof msg - 1;
+    vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
+    /* one line, as config_report_fn promises: values quoted from the file may hold control characters */
+    for (char *c = msg; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?';
+    if (warning) {
+        if (p->warn) p->warn(p->rctx, msg);
+        return;
+    }
+    p->errors++;
+    if (p->report) p->report(p->rctx, msg);
 }
 
 void cfgp_problem(struct cfg_parser *p, const config_setting_t *s, const char *fmt, ...)
 {
-    char msg[CW_URL_MAX + 1024], fbuf[PATH_MAX];
-    const char *file = cfgp_file_of(p, s, fbuf, sizeof fbuf);
-    unsigned line = (s && s->line) ? s->line : 1; /* s->line, not config_setting_source_line: that is a short */
-    int n = snprintf(msg, sizeof msg, "%s:%u: ", file, line);
-    if (n < 0) n = 0;
-    if ((size_t)n >= sizeof msg) n = (int)sizeof msg - 1;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
+    vreport(p, s, p->tolerant, fmt, ap);
     va_end(ap);
-    /* one line, as config_report_fn promises: values quoted from the file may hold control characters */
-    for (char *c = msg; *c; c++)
-        if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?';
-    p->errors++;
-    if (p->report) p->report(p->rctx, msg);
+}
+
+void cfgp_warning(struct cfg_parser *p, const config_setting_t *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vreport(p, s, true, fmt, ap);
+    va_end(ap);
 }
 
 const char *cfgp_name(struct cfg_where w, const config_setting_t *s, char *buf, size_t len)
@@ -115,15 +151,28 @@ bool cfgp_seconds(struct cfg_parser *p, struct cfg_where w, const config_setting
     double v;
     if (!seconds_value(p, w, s, &v)) return false;
     if (!isfinite(v) || !(v > min_excl)) {
-        cfgp_problem(p, s, "%s: must be greater than %g (got %g)", cfgp_name(w, s, name, sizeof name), min_excl, v);
+        cfgp_problem(p, s, "%s: must be greater than %g (got %.15g)", cfgp_name(w, s, name, sizeof name), min_excl, v);
         return false;
     }
     if (v > max) {
-        cfgp_problem(p, s, "%s: must be at most %g (got %g)", cfgp_name(w, s, name, sizeof name), max, v);
+        cfgp_problem(p, s, "%s: must be at most %g (got %.15g)", cfgp_name(w, s, name, sizeof name), max, v);
         return false;
     }
     *out = v;
     return true;
+}
+
+bool cfgp_seconds_from(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, double min, double max,
+                       double *out)
+{
+    char name[256];
+    double v;
+    if (!seconds_value(p, w, s, &v)) return false;
+    if (!isfinite(v) || !(v >= min)) {
+        cfgp_problem(p, s, "%s: must be at least %g (got %.15g)", cfgp_name(w, s, name, sizeof name), min, v);
+        return false;
+    }
+    return cfgp_seconds(p, w, s, 0, max, out);
 }
 
 bool cfgp_nonneg_seconds(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, double max, double *out)
@@ -132,7 +181,7 @@ bool cfgp_nonneg_seconds(struct cfg_parser *p, struct cfg_where w, const config_
     double v;
     if (!seconds_value(p, w, s, &v)) return false;
     if (!isfinite(v) || v < 0 || v > max) {
-        cfgp_problem(p, s, "%s: must be between 0 and %g (got %g)", cfgp_name(w, s, name, sizeof name), max, v);
+        cfgp_problem(p, s, "%s: must be between 0 and %g (got %.15g)", cfgp_name(w, s, name, sizeof name), max, v);
         return false;
     }
     *out = v;
@@ -143,19 +192,24 @@ bool cfgp_int(struct cfg_parser *p, struct cfg_where w, const config_setting_t *
 {
     char name[256];
     double v;
-    if (!get_number(s, &v)) {
+    long long whole;
+    if (s->type == CONFIG_TYPE_INT || s->type == CONFIG_TYPE_INT64) whole = config_setting_get_int64(s);
+    else if (!get_number(s, &v)) {
         cfgp_problem(p, s, "%s: expected an integer, got %s", cfgp_name(w, s, name, sizeof name), cfgp_type_name(s));
         return false;
-    }
-    if (v != floor(v)) {
-        cfgp_problem(p, s, "%s: expected a whole number (got %g)", cfgp_name(w, s, name, sizeof name), v);
+    } else if (!isfinite(v) || v != floor(v)) {
+        cfgp_problem(p, s, "%s: expected a whole number (got %.15g)", cfgp_name(w, s, name, sizeof name), v);
         return false;
-    }
-    if (v < (double)lo || v > (double)hi) {
+    } else if (v < (double)lo || v > (double)hi) {
         cfgp_problem(p, s, "%s: must be between %ld and %ld (got %.0f)", cfgp_name(w, s, name, sizeof name), lo, hi, v);
         return false;
+    } else whole = (long long)v;
+    if (whole < lo || whole > hi) {
+        cfgp_problem(p, s, "%s: must be between %ld and %ld (got %lld)", cfgp_name(w, s, name, sizeof name), lo, hi,
+                     whole);
+        return false;
     }
-    *out = (int)v;
+    *out = (int)whole;
     return true;
 }
 

@@ -12,6 +12,7 @@
 
 #include "common/config/config.h"
 #include "common/config/config_arena.h"
+#include "common/config/config_text.h"
 
 #include <libconfig.h>
 #include <stdbool.h>
@@ -21,9 +22,13 @@ struct cfg_parser {
     struct cw_config *cfg;
     struct cw_arena *arena;
     config_report_fn report;
+    config_report_fn warn; /* NULL: warnings are dropped */
     void *rctx;
-    const char *file; /* the path as the caller gave it: messages name it */
+    const char *file;            /* the path as the caller gave it: messages name it */
+    const struct cfg_text *text; /* the text libconfig read: its lines back to FILE:LINE */
     unsigned errors;
+    bool bus_only;                      /* the tap's reading (config_load_options.bus_only): no secrets read */
+    bool tolerant;                      /* problems found now are warnings (bus_only, outside what the tap needs) */
     const config_setting_t *run_dir_at; /* supervisor.run_dir when set: default bus addresses derive from it */
 };
 
@@ -33,10 +38,18 @@ struct cfg_where {
     long index;
 };
 
-/* The file a setting came from, as messages name it (an @include'd file gets the config's directory). */
-const char *cfgp_file_of(struct cfg_parser *p, const config_setting_t *s, char *buf, size_t len);
-/* Reports `FILE:LINE: message` for setting s (NULL: line 1 of the file) and counts an error. */
+/* The file and line a setting came from (NULL: line 1 of the config), as messages name them (an @include'd file
+ * by its path under the config's directory). */
+void cfgp_locate(struct cfg_parser *p, const config_setting_t *s, const char **file, unsigned *line);
+/* Where a setting at line `line` of the text was, for a message about setting here: "line N" in the same file,
+ * "FILE:N" in another. */
+const char *cfgp_other_place(struct cfg_parser *p, const config_setting_t *here, unsigned line, char *buf, size_t len);
+/* Reports `FILE:LINE: message` for setting s (NULL: line 1 of the file) and counts an error (a warning when
+ * p->tolerant). */
 void cfgp_problem(struct cfg_parser *p, const config_setting_t *s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Reports `FILE:LINE: message` through the warning callback: the file still loads. */
+void cfgp_warning(struct cfg_parser *p, const config_setting_t *s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Formats the dotted name of s into buf ("monitor.endpoints[3].timeout"). */
 const char *cfgp_name(struct cfg_where w, const config_setting_t *s, char *buf, size_t len);
@@ -49,6 +62,9 @@ const char *cfgp_type_name(const config_setting_t *s);
  * when it does not fit. Numbers accept ints and floats. */
 bool cfgp_seconds(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, double min_excl, double max,
                   double *out);
+/* Like cfgp_seconds with an inclusive floor ("must be at least"). */
+bool cfgp_seconds_from(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, double min, double max,
+                       double *out);
 bool cfgp_nonneg_seconds(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, double max, double *out);
 bool cfgp_int(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, long lo, long hi, int *out);
 bool cfgp_bool(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, bool *out);

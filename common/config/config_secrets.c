@@ -67,8 +67,9 @@ static char *read_password_file(struct cfg_parser *p, const config_setting_t *s,
 void cfgp_check_private(struct cfg_parser *p, const config_setting_t *s, const char *key)
 {
     struct stat st;
-    char fbuf[PATH_MAX];
-    const char *file = cfgp_file_of(p, s, fbuf, sizeof fbuf);
+    const char *file;
+    unsigned line;
+    cfgp_locate(p, s, &file, &line);
     if (stat(file, &st) != 0 || !(st.st_mode & S_IROTH)) return;
     size_t n = s->name ? strlen(s->name) : 0;
     if (n >= 8 && strcmp(s->name + n - 8, "password") == 0)
@@ -92,6 +93,7 @@ void cfgp_password(struct cfg_parser *p, const char *group, const config_setting
         cfgp_problem(p, file_at, "%s: both %s and %s are set; keep one", key, inline_at->name, file_at->name);
         return;
     }
+    if (p->bus_only) return; /* the tap needs no password: it reads none */
     if (inline_at) {
         snprintf(key, sizeof key, "%s.%s", group, inline_at->name);
         cfgp_check_private(p, inline_at, key);

@@ -20,12 +20,16 @@ void cfgp_supervisor(struct cfg_parser *p, const config_setting_t *g)
         case 0:
             cfgp_int(p, w, s, 1, 256, &cfg->workers);
             break;
-        case 1:
+        case 1: {
+            bool tolerant = p->tolerant;
+            p->tolerant = false; /* the tap needs it: the default bus addresses are under run_dir */
             if ((v = cfgp_string(p, w, s, true))) {
                 run_dir = v;
                 p->run_dir_at = s;
             }
+            p->tolerant = tolerant;
             break;
+        }
         case 2:
             if ((v = cfgp_string(p, w, s, true))) {
                 int lvl = log_level_parse(v);

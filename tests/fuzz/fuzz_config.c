@@ -1,8 +1,9 @@
 /* tests/fuzz/fuzz_config.c — libFuzzer harness for the libconfig loader (common/config/config*.c): the input is a
  * config file. It must load or be refused with reported problems, never crash or leak; a config that loads
  * must survive the snapshot round trip (write, read whole, read as 3 shards) with every endpoint kept.
- * Inputs that name device or proc files, or climb out of the scratch directory, are skipped: an @include of
- * /dev/zero or a FIFO would hang the loader as it would hang any program reading files the operator names. */
+ * Inputs that name device or proc files, or climb out of the scratch directory, are skipped: the loader refuses
+ * a device or a FIFO without opening it for good (common/config/config_text.c), but what /proc or a file outside
+ * the scratch directory holds changes from run to run, and a fuzzer's finding must reproduce. */
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>

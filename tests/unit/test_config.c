@@ -260,8 +260,8 @@ static const struct bad_case bad_cases[] = {
     { "supervisor = {\n log_level = \"loud\"; };\n", 2, "supervisor.log_level: unknown level 'loud'" },
     { "supervisor = {\n user = \"a b\"; };\n", 2, "supervisor.user" },
     /* monitor */
-    { "monitor = {\n check_interval = 0; };\n", 2, "monitor.check_interval: must be greater than 0" },
-    { "monitor = {\n check_interval = -1.5; };\n", 2, "monitor.check_interval: must be greater than 0" },
+    { "monitor = {\n check_interval = 0; };\n", 2, "monitor.check_interval: must be at least 0.1" },
+    { "monitor = {\n check_interval = -1.5; };\n", 2, "monitor.check_interval: must be at least 0.1" },
     { "monitor = {\n check_interval = 100000; };\n", 2, "monitor.check_interval: must be at most 86400" },
     { "monitor = {\n check_interval = \"60\"; };\n", 2, "monitor.check_interval: expected a number" },
     { "monitor = {\n latency_threshold = 0; };\n", 2, "monitor.latency_threshold: must be greater than 0" },
@@ -279,12 +279,12 @@ static const struct bad_case bad_cases[] = {
     { "monitor = { endpoints = (\n{ url = 5; }\n); };\n", 2, "monitor.endpoints[0].url: expected a string" },
     { "monitor = { endpoints = (\n{ url = \"http://a/\"; },\n{ url = \"http://b/\"; },\n{ url = \"http://a/\"; }\n); };\n",
       4, "monitor.endpoints[2].url: duplicate url 'http://a/' (first at line 2)" },
-    { EP("timeout = 0;"), 3, "monitor.endpoints[0].timeout: must be greater than 0" },
+    { EP("timeout = 0;"), 3, "monitor.endpoints[0].timeout: must be at least 0.01" },
     { EP("timeout = 90;"), 3, "monitor.endpoints[0].timeout: 90 s is longer than the check interval (60 s)" },
     { EP("check_interval = 5; timeout = 6;"), 3, "timeout: 6 s is longer than the check interval (5 s)" },
     { EP("alert_threshold = 0;"), 3, "monitor.endpoints[0].alert_threshold: must be between 1 and" },
     { EP("recovery_threshold = 0;"), 3, "monitor.endpoints[0].recovery_threshold: must be between 1 and" },
-    { EP("check_interval = 0;"), 3, "monitor.endpoints[0].check_interval: must be greater than 0" },
+    { EP("check_interval = 0;"), 3, "monitor.endpoints[0].check_interval: must be at least 0.1" },
     { EP("latency_threshold = -1;"), 3, "monitor.endpoints[0].latency_threshold: must be greater than 0" },
     /* at most an hour (3600 s): timeout (under a day-long interval, so the interval is not the reason) and
      * latency_threshold, at both levels; 3600 itself is accepted in test_limits */
@@ -432,7 +432,7 @@ static void test_many_errors(void **state)
         const char *needle;
     } want[] = {
         { 2, "supervisor.workers: must be between 1 and 256" },
-        { 4, "monitor.check_interval: must be greater than 0" },
+        { 4, "monitor.check_interval: must be at least 0.1" },
         { 6, "monitor.endpoints[0].url: 'ftp://example.test/' is not an http" },
         { 7, "monitor.endpoints[1]: missing url" },
         { 8, "monitor.endpoints[2].keyword: method HEAD" },

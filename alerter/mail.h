@@ -11,6 +11,7 @@
 #ifndef CW_ALERTER_MAIL_H
 #define CW_ALERTER_MAIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,11 @@ uint64_t mail_message_key(struct alert_rec *const *alerts, size_t n);
 /* Builds the message about alerts[0..n) into out (reset first): one alert when n == 1, a summary listing
  * them all when n > 1. */
 void mail_build(struct cw_buf *out, const struct mail_params *mp, struct alert_rec *const *alerts, size_t n);
+
+/* Copies the message msg[0..len) into out (reset first) with its To: field (folded lines included) replaced by
+ * one naming to[0..n_to). Returns true when that changed the message; false (out unspecified) when it did
+ * not or when the header block has no To: field. */
+bool mail_rewrite_to(struct cw_buf *out, const char *msg, size_t len, char *const *to, size_t n_to);
 
 /* Builds the test message of `--test-alert` (Message-ID `<test-HEX@clockwerk>` with a random HEX). */
 void mail_build_test(struct cw_buf *out, const struct mail_params *mp, uint64_t nonce);

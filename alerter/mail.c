@@ -242,6 +242,37 @@ static void wrap_long_lines(struct cw_buf *b, size_t from)
     *b = out;
 }
 
+/* A state change (DOWN, UP, SLOW, FAST), as opposed to a reminder or a certificate expiry. */
+static bool changes_state(unsigned kind)
+{
+    return kind == CW_ALERT_DOWN || kind == CW_ALERT_UP || kind == CW_ALERT_SLOW || kind == CW_ALERT_FAST;
+}
+
+void mail_summary_title(struct alert_rec *const *alerts, size_t n, char *out, size_t len)
+{
+    unsigned per_kind[CW_ALERT_KIND_MAX + 1] = { 0 };
+    bool all_change = true;
+    for (size_t i = 0; i < n; i++) {
+        if (alerts[i]->kind <= CW_ALERT_KIND_MAX) per_kind[alerts[i]->kind]++;
+        if (!changes_state(alerts[i]->kind)) all_change = false;
+    }
+    if (n > 0 && per_kind[CW_ALERT_REMINDER] == n) {
+        snprintf(out, len, "%zu endpoints still down", n);
+        return;
+    }
+    if (n > 0 && per_kind[CW_ALERT_TLS_EXPIRY] == n) {
+        snprintf(out, len, "%zu TLS certificates expire soon", n);
+        return;
+    }
+    int used = snprintf(out, len, all_change ? "%zu endpoints changed state:" : "%zu alerts:", n);
+    const char *sep = " ";
+    for (unsigned k = 1; k <= CW_ALERT_KIND_MAX && used > 0 && (size_t)used < len; k++) {
+        if (!per_kind[k]) continue;
+        used += snprintf(out + used, len - (size_t)used, "%s%u %s", sep, per_kind[k], events_word(k));
+        sep = ", ";
+    }
+}
+
 void mail_build(struct cw_buf *out, const struct mail_params *mp, struct alert_rec *const *alerts, size_t n)
 {
     cw_buf_reset(out);
@@ -254,16 +285,9 @@ void mail_build(struct cw_buf *out, const struct mail_params *mp, struct alert_r
             snprintf(subject, sizeof subject, "[clockwerk] %s: %s (%s)", events_word(a->kind), a->name, masked);
         else snprintf(subject, sizeof subject, "[clockwerk] %s: %s", events_word(a->kind), masked);
     } else {
-        unsigned per_kind[CW_ALERT_KIND_MAX + 1] = { 0 };
-        for (size_t i = 0; i < n; i++)
-            if (alerts[i]->kind <= CW_ALERT_KIND_MAX) per_kind[alerts[i]->kind]++;
-        int len = snprintf(subject, sizeof subject, "[clockwerk] %zu endpoints changed state:", n);
-        const char *sep = " ";
-        for (unsigned k = 1; k <= CW_ALERT_KIND_MAX && len > 0 && (size_t)len < sizeof subject; k++) {
-            if (!per_kind[k]) continue;
-            len += snprintf(subject + len, sizeof subject - (size_t)len, "%s%u %s", sep, per_kind[k], events_word(k));
-            sep = ", ";
-        }
+        char title[256];
+        mail_summary_title(alerts, n, title, sizeof title);
+        snprintf(subject, sizeof subject, "[clockwerk] %s", title);
     }
     put_headers(out, mp, msgid, subject);
     size_t body = out->len;
@@ -275,10 +299,7 @@ void mail_build(struct cw_buf *out, const struct mail_params *mp, struct alert_r
         cw_buf_printf(out, " %s.\r\n\r\n", events_phrase(a->kind));
         put_alert_fields(out, a);
     } else {
-        cw_buf_printf(out,
-                      "%zu endpoints changed state within one check interval; they are listed together\r\n"
-                      "instead of one mail each.\r\n",
-                      n);
+        cw_buf_printf(out, "%zu alerts within one check interval, listed together instead of one mail each.\r\n", n);
         for (size_t i = 0; i < n; i++) {
             char who[CW_URL_MAX + 1];
             alert_display_name(alerts[i], who, sizeof who);

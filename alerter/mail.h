@@ -34,6 +34,11 @@ void mail_sanitize_header(const char *in, char *out, size_t len);
 /* The id a mail about alerts[0..n) is known by: the alert's id when n == 1, else one derived from all. */
 uint64_t mail_message_key(struct alert_rec *const *alerts, size_t n);
 
+/* What a summary of alerts[0..n) is, without the "[clockwerk] " prefix: "20 endpoints changed state: 18 DOWN,
+ * 2 UP" when every alert is a state change, "3 endpoints still down" for reminders only, "2 TLS certificates
+ * expire soon" for expiries only, else "5 alerts: 1 DOWN, 4 STILL DOWN". */
+void mail_summary_title(struct alert_rec *const *alerts, size_t n, char *out, size_t len);
+
 /* Builds the message about alerts[0..n) into out (reset first): one alert when n == 1, a summary listing
  * them all when n > 1. */
 void mail_build(struct cw_buf *out, const struct mail_params *mp, struct alert_rec *const *alerts, size_t n);

@@ -17,7 +17,7 @@ import time
 import harness
 from harness import Clockwerk, base_config, check, deadline, endpoint, tempdir, wait_for
 from smtp_server import SmtpServer
-from webhook_receiver import Switchboard
+from webhook_receiver import Switchboard, WebhookReceiver
 
 ALERTER = "clockwerk: alerter"
 
@@ -220,4 +220,35 @@ def test_resent_mail_to_header_follows_current_list():
             check(sorted(down["to"]) == ["new@example.test", "other@example.test"], "envelope %s" % down["to"])
             to_header = " ".join(down["msg"]["To"].split())
             check(to_header == "new@example.test, other@example.test", "To: %r" % to_header)
+            cw.stop()
+
+
+def hook_config(endpoints, urls):
+    alerts = {"group_threshold": 5, "renotify": 0, "webhooks": [{"url": u} for u in urls]}
+    return base_config(endpoints, workers=2, db=True, extra={"alerts": alerts})
+
+
+@harness.timeout(150)
+def test_two_webhooks_on_one_host_named_apart_and_removal_logged():
+    """Two webhooks on one host and port: the logs tell them apart (by number) without their secret paths;
+    the failing one taken out of the configuration: its queued call is dropped with a counted log line."""
+    with tempdir() as d, Switchboard() as sw, WebhookReceiver(token="first-s3cret") as hook:
+        hook.token_status["second-s3cret"] = 500
+        sw.set("api", 500)
+        eps = [endpoint(sw.url("api"), alert_threshold=2, timeout=0.8, name="api")]
+        with Clockwerk(hook_config(eps, [hook.url, hook.url_for("second-s3cret")]), d) as cw:
+            kids = start(cw)
+            wait_for(lambda: hook.calls() or None, deadline(30), "the first webhook's call")
+            wait_for(lambda: hook.attempts_by_token.get("second-s3cret", 0) >= 2 or None, deadline(30),
+                     "retries of the failing second webhook")
+            text = cw.log_text()
+            failed = [l for l in text.splitlines() if "failed (attempt" in l and "webhook" in l]
+            check(failed and all("webhook 2 " in l for l in failed), "failures not named webhook 2: %s" % failed)
+            delivered = [l for l in text.splitlines() if "delivered" in l and "webhook" in l]
+            check(delivered and all("webhook 1 " in l for l in delivered), "delivery lines: %s" % delivered)
+            check("s3cret" not in text, "a webhook's secret path is in the log")
+            cw.reload(hook_config(eps, [hook.url]))
+            cw.wait_new_child(ALERTER, kids[ALERTER], timeout=30)
+            wait_for(lambda: re.search(r"1 undelivered webhook call\(s\).*dropped", cw.log_text()), deadline(20),
+                     lambda: "a log line counting the dropped call: %s" % harness.tail(cw.log_text()))
             cw.stop()

@@ -265,21 +265,16 @@ static CURLcode webhook_options(struct outbox_transfer *x)
     if (!l) fatal(1, "out of memory (curl list)");
     x->list = l;
     CURLcode rc = CURLE_OK;
-#define SET(opt, val)                                           \
-    do {                                                        \
-        if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val); \
-    } while (0)
-    SET(CURLOPT_URL, j->target);
-    SET(CURLOPT_PROTOCOLS_STR, "http,https");
-    SET(CURLOPT_TIMEOUT_MS, HOOK_TIMEOUT_MS);
-    SET(CURLOPT_POST, 1L);
-    SET(CURLOPT_POSTFIELDS, j->payload);
-    SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->payload_len);
-    SET(CURLOPT_USERAGENT, "clockwerk-alerter/" CW_VERSION);
-    SET(CURLOPT_WRITEFUNCTION, keep_response);
-    SET(CURLOPT_WRITEDATA, x);
-    SET(CURLOPT_HTTPHEADER, x->list);
-#undef SET
+    OUTBOX_SETOPT(rc, e, CURLOPT_URL, j->target);
+    OUTBOX_SETOPT(rc, e, CURLOPT_PROTOCOLS_STR, "http,https");
+    OUTBOX_SETOPT(rc, e, CURLOPT_TIMEOUT_MS, HOOK_TIMEOUT_MS);
+    OUTBOX_SETOPT(rc, e, CURLOPT_POST, 1L);
+    OUTBOX_SETOPT(rc, e, CURLOPT_POSTFIELDS, j->payload);
+    OUTBOX_SETOPT(rc, e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->payload_len);
+    OUTBOX_SETOPT(rc, e, CURLOPT_USERAGENT, "clockwerk-alerter/" CW_VERSION);
+    OUTBOX_SETOPT(rc, e, CURLOPT_WRITEFUNCTION, keep_response);
+    OUTBOX_SETOPT(rc, e, CURLOPT_WRITEDATA, x);
+    OUTBOX_SETOPT(rc, e, CURLOPT_HTTPHEADER, x->list);
     return rc;
 }
 
@@ -301,18 +296,19 @@ static struct outbox_transfer *transfer_new(struct outbox *ob, struct outbox_job
         return NULL;
     }
     CURL *e = x->easy;
-    CURLcode rc = curl_easy_setopt(e, CURLOPT_PRIVATE, x);
-    if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
-    if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
-    if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
-    if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, ob);
-    if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, close_socket);
-    if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, ob);
+    CURLcode rc = CURLE_OK;
+    OUTBOX_SETOPT(rc, e, CURLOPT_PRIVATE, x);
+    OUTBOX_SETOPT(rc, e, CURLOPT_ERRORBUFFER, x->errbuf);
+    OUTBOX_SETOPT(rc, e, CURLOPT_NOSIGNAL, 1L);
+    OUTBOX_SETOPT(rc, e, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
+    OUTBOX_SETOPT(rc, e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    OUTBOX_SETOPT(rc, e, CURLOPT_OPENSOCKETDATA, ob);
+    OUTBOX_SETOPT(rc, e, CURLOPT_CLOSESOCKETFUNCTION, close_socket);
+    OUTBOX_SETOPT(rc, e, CURLOPT_CLOSESOCKETDATA, ob);
     if (rc == CURLE_OK && j->channel == OUTBOX_MAIL) {
-        rc = curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, MAIL_TIMEOUT_MS);
-        if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_READFUNCTION, read_payload);
-        if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_READDATA, x);
+        OUTBOX_SETOPT(rc, e, CURLOPT_TIMEOUT_MS, MAIL_TIMEOUT_MS);
+        OUTBOX_SETOPT(rc, e, CURLOPT_READFUNCTION, read_payload);
+        OUTBOX_SETOPT(rc, e, CURLOPT_READDATA, x);
         if (rc == CURLE_OK) rc = outbox_mail_options(ob, x, now_us);
     } else if (rc == CURLE_OK) {
         rc = webhook_options(x);

@@ -48,6 +48,9 @@ struct outbox {
     void *ctx;
 };
 
+/* Sets one libcurl option unless an earlier one failed (rc: a CURLcode variable). */
+#define OUTBOX_SETOPT(rc, easy, opt, val) ((rc) = (rc) == CURLE_OK ? curl_easy_setopt((easy), (opt), (val)) : (rc))
+
 /* outbox.c */
 void outbox_describe(const struct outbox *ob, const struct outbox_job *j, char *out, size_t len);
 void outbox_retry_later(struct outbox *ob, struct outbox_job *j, const char *why, int64_t now_us, size_t refused);

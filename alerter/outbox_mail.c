@@ -90,28 +90,25 @@ CURLcode outbox_mail_options(struct outbox *ob, struct outbox_transfer *x, int64
     x->last_on_connection = ob->mail_conn_msgs + 1 >= OUTBOX_MAIL_PER_CONNECTION || !other_mail_due(ob, j, now_us);
     CURL *e = x->easy;
     CURLcode rc = CURLE_OK;
-#define SET(opt, val)                                           \
-    do {                                                        \
-        if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val); \
-    } while (0)
-    SET(CURLOPT_URL, smtp->url);
-    SET(CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-    SET(CURLOPT_MAIL_FROM, smtp->from);
-    SET(CURLOPT_MAIL_RCPT, x->list);
-    SET(CURLOPT_MAIL_RCPT_ALLLOWFAILS, 1L); /* CURLOPT_MAIL_RCPT_ALLOWFAILS since 8.2, this name kept */
-    SET(CURLOPT_DEBUGFUNCTION, debug_seen); /* called only with CURLOPT_VERBOSE; prints nothing itself */
-    SET(CURLOPT_DEBUGDATA, x);
-    SET(CURLOPT_VERBOSE, 1L);
-    SET(CURLOPT_FORBID_REUSE, x->last_on_connection ? 1L : 0L);
-    SET(CURLOPT_UPLOAD, 1L);
-    SET(CURLOPT_INFILESIZE_LARGE, (curl_off_t)j->payload_len);
-    SET(CURLOPT_USE_SSL, (long)(smtp->tls == CW_SMTP_STARTTLS ? CURLUSESSL_ALL : CURLUSESSL_NONE));
-    if (smtp->ca_file) SET(CURLOPT_CAINFO, smtp->ca_file);
+    OUTBOX_SETOPT(rc, e, CURLOPT_URL, smtp->url);
+    OUTBOX_SETOPT(rc, e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    OUTBOX_SETOPT(rc, e, CURLOPT_MAIL_FROM, smtp->from);
+    OUTBOX_SETOPT(rc, e, CURLOPT_MAIL_RCPT, x->list);
+    OUTBOX_SETOPT(rc, e, CURLOPT_MAIL_RCPT_ALLLOWFAILS,
+                  1L); /* CURLOPT_MAIL_RCPT_ALLOWFAILS since 8.2, this name kept */
+    OUTBOX_SETOPT(rc, e, CURLOPT_DEBUGFUNCTION,
+                  debug_seen); /* called only with CURLOPT_VERBOSE; prints nothing itself */
+    OUTBOX_SETOPT(rc, e, CURLOPT_DEBUGDATA, x);
+    OUTBOX_SETOPT(rc, e, CURLOPT_VERBOSE, 1L);
+    OUTBOX_SETOPT(rc, e, CURLOPT_FORBID_REUSE, x->last_on_connection ? 1L : 0L);
+    OUTBOX_SETOPT(rc, e, CURLOPT_UPLOAD, 1L);
+    OUTBOX_SETOPT(rc, e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)j->payload_len);
+    OUTBOX_SETOPT(rc, e, CURLOPT_USE_SSL, (long)(smtp->tls == CW_SMTP_STARTTLS ? CURLUSESSL_ALL : CURLUSESSL_NONE));
+    if (smtp->ca_file) OUTBOX_SETOPT(rc, e, CURLOPT_CAINFO, smtp->ca_file);
     if (smtp->user) {
-        SET(CURLOPT_USERNAME, smtp->user);
-        SET(CURLOPT_PASSWORD, smtp->password);
+        OUTBOX_SETOPT(rc, e, CURLOPT_USERNAME, smtp->user);
+        OUTBOX_SETOPT(rc, e, CURLOPT_PASSWORD, smtp->password);
     }
-#undef SET
     return rc;
 }
 

@@ -6,10 +6,11 @@
 
 #include "common/base/util.h"
 
+static void reply_line(struct smtp_rcpt_tracker *t);
+
 static void command_sent(struct smtp_rcpt_tracker *t)
 {
-    size_t kept = t->out_len < sizeof t->out ? t->out_len : sizeof t->out;
-    t->awaiting = kept >= 8 && strncasecmp(t->out, "RCPT TO:", 8) == 0;
+    t->awaiting = t->out_len >= 8 && strncasecmp(t->out, "RCPT TO:", 8) == 0;
     if (!t->awaiting) return;
     if (t->n == t->cap) {
         t->cap = t->cap ? t->cap * 2 : 8;
@@ -18,17 +19,23 @@ static void command_sent(struct smtp_rcpt_tracker *t)
     t->replies[t->n++] = (struct smtp_rcpt_reply){ 0 };
 }
 
-void smtp_rcpt_out(struct smtp_rcpt_tracker *t, const char *data, size_t len)
+/* Collects data into lines (the first cap bytes of each kept in buf); calls done at the end of each line. */
+static void take_lines(struct smtp_rcpt_tracker *t, char *buf, size_t cap, size_t *len, const char *data, size_t n,
+                       void (*done)(struct smtp_rcpt_tracker *))
 {
-    for (size_t i = 0; i < len; i++) {
-        if (data[i] == '\n') {
-            command_sent(t);
-            t->out_len = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (data[i] != '\n') {
+            if (*len < cap) buf[(*len)++] = data[i];
             continue;
         }
-        if (t->out_len < sizeof t->out) t->out[t->out_len] = data[i];
-        t->out_len++;
+        done(t);
+        *len = 0;
     }
+}
+
+void smtp_rcpt_out(struct smtp_rcpt_tracker *t, const char *data, size_t len)
+{
+    take_lines(t, t->out, sizeof t->out, &t->out_len, data, len, command_sent);
 }
 
 static bool is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -50,14 +57,7 @@ static void reply_line(struct smtp_rcpt_tracker *t)
 
 void smtp_rcpt_in(struct smtp_rcpt_tracker *t, const char *data, size_t len)
 {
-    for (size_t i = 0; i < len; i++) {
-        if (data[i] == '\n') {
-            reply_line(t);
-            t->in_len = 0;
-            continue;
-        }
-        if (t->in_len < SMTP_RCPT_TEXT_MAX) t->in[t->in_len++] = data[i];
-    }
+    take_lines(t, t->in, SMTP_RCPT_TEXT_MAX, &t->in_len, data, len, reply_line);
 }
 
 void smtp_rcpt_free(struct smtp_rcpt_tracker *t)

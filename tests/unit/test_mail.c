@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "alerter/alert.h"
+#include "tests/unit/alert_test_util.h"
 #include "alerter/mail.h"
 #include "alerter/smtprcpt.h"
 #include "common/wire/protocol.h"
@@ -220,11 +221,10 @@ static void summary_mail(void **state)
     for (int i = 0; i < 20; i++) alert_free(list[i]);
 }
 
-static void many_recipients_fold(void **state)
+/* The test mail to twelve recipients (store: their addresses): more than one line of To:. */
+static void build_many_recipients(struct cw_buf *b, char store[12][40], uint64_t nonce)
 {
-    (void)state;
     char *many[12];
-    char store[12][40];
     for (int i = 0; i < 12; i++) {
         snprintf(store[i], sizeof store[i], "person%02d@example.test", i);
         many[i] = store[i];
@@ -232,8 +232,15 @@ static void many_recipients_fold(void **state)
     struct mail_params mp = params();
     mp.to = many;
     mp.n_to = 12;
+    mail_build_test(b, &mp, nonce);
+}
+
+static void many_recipients_fold(void **state)
+{
+    (void)state;
+    char store[12][40];
     struct cw_buf b = { 0 };
-    mail_build_test(&b, &mp, 42);
+    build_many_recipients(&b, store, 42);
     char *msg = as_string(&b);
     assert_wellformed(msg, b.len);
     assert_non_null(strstr(msg, "Message-ID: <test-000000000000002a@clockwerk>"));
@@ -248,17 +255,9 @@ static void many_recipients_fold(void **state)
 static void rewrite_to(void **state)
 {
     (void)state;
-    char *many[12];
     char store[12][40];
-    for (int i = 0; i < 12; i++) {
-        snprintf(store[i], sizeof store[i], "person%02d@example.test", i);
-        many[i] = store[i];
-    }
-    struct mail_params mp = params();
-    mp.to = many;
-    mp.n_to = 12; /* a folded To: */
     struct cw_buf old = { 0 }, out = { 0 };
-    mail_build_test(&old, &mp, 7);
+    build_many_recipients(&old, store, 7); /* a folded To: */
     char *new_list[] = { "new@example.test" };
     assert_true(mail_rewrite_to(&out, (const char *)old.data, old.len, new_list, 1));
     char *msg = as_string(&out);
@@ -286,12 +285,7 @@ static void reminder_summary_subject(void **state)
 {
     (void)state;
     struct alert_rec *list[3];
-    for (int i = 0; i < 3; i++) {
-        char url[64];
-        snprintf(url, sizeof url, "http://127.0.0.1:9/r%d", i);
-        list[i] =
-            alert_new(CW_ALERT_REMINDER, url, NULL, "refused", (100 + i) * S, (110 + i) * S, 60 * S, 9, 1, 120 * S);
-    }
+    make_alerts(list, 3, CW_ALERT_REMINDER, "r");
     struct mail_params mp = params();
     struct cw_buf b = { 0 };
     mail_build(&b, &mp, list, 3);
@@ -307,7 +301,7 @@ static void reminder_summary_subject(void **state)
     assert_non_null(strstr(msg, "Subject: [clockwerk] 3 alerts: 1 DOWN, 2 STILL DOWN\r\n"));
     free(msg);
     cw_buf_free(&b);
-    for (int i = 0; i < 3; i++) alert_free(list[i]);
+    free_alerts(list, 3);
 }
 
 static void feed_out(struct smtp_rcpt_tracker *t, const char *s) { smtp_rcpt_out(t, s, strlen(s)); }

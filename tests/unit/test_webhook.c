@@ -5,11 +5,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 #include <json-c/json.h>
 
 #include "alerter/alert.h"
+#include "tests/unit/alert_test_util.h"
 #include "alerter/webhook.h"
 
 #define S 1000000LL
@@ -140,26 +142,30 @@ static void error_null_and_sane_numbers(void **state)
     alert_free(f);
 }
 
+/* The "text" of the summary webhook body about list[0..n) (malloc'ed). */
+static char *summary_text(struct alert_rec **list, size_t n)
+{
+    struct cw_buf b = { 0 };
+    webhook_build(&b, list, n);
+    json_object *o = parse(&b);
+    char *text = strdup(get_str(o, "text"));
+    assert_non_null(text);
+    json_object_put(o);
+    cw_buf_free(&b);
+    return text;
+}
+
 /* A summary of reminders does not claim that endpoints changed state. */
 static void reminder_summary_text(void **state)
 {
     (void)state;
     struct alert_rec *list[6];
-    for (int i = 0; i < 6; i++) {
-        char url[64];
-        snprintf(url, sizeof url, "http://127.0.0.1:9/r%d", i);
-        list[i] =
-            alert_new(CW_ALERT_REMINDER, url, NULL, "refused", (100 + i) * S, (110 + i) * S, 60 * S, 9, 1, 120 * S);
-    }
-    struct cw_buf b = { 0 };
-    webhook_build(&b, list, 6);
-    json_object *o = parse(&b);
-    const char *text = get_str(o, "text");
+    make_alerts(list, 6, CW_ALERT_REMINDER, "r");
+    char *text = summary_text(list, 6);
     assert_null(strstr(text, "changed state"));
     assert_non_null(strstr(text, "[clockwerk] 6 endpoints still down"));
-    json_object_put(o);
-    cw_buf_free(&b);
-    for (int i = 0; i < 6; i++) alert_free(list[i]);
+    free(text);
+    free_alerts(list, 6);
 }
 
 int main(void)

@@ -204,7 +204,9 @@ void dispatch_on_delivery(void *ctx, const struct outbox_job *job, const struct 
     if (r->outcome == OUTBOX_RETRY) {
         if (mail) d->c.mail_failures++;
         else d->c.webhook_failures++;
-        changed(d, SAVE_NOW); /* the attempt count, and the recipients that have it now */
+        /* the attempt count (light); recipients that have it now or refused it for good must be in the file
+         * before a restart could send it to them again */
+        changed(d, job->sent.n || job->refused.n ? SAVE_NOW : SAVE_LIGHT);
         return;
     }
     if (r->outcome == OUTBOX_DELIVERED && mail) d->c.mails_sent++;

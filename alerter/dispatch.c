@@ -248,6 +248,10 @@ size_t dispatch_restore(struct dispatch *d, const struct cw_config *cfg, struct 
         }
         if (j->channel == OUTBOX_WEBHOOK && !webhook_configured(cfg, j->target)) { /* hook removed */
             dropped_hook++;
+            for (size_t k = 0; k < j->n_ids; k++) {
+                struct alert_rec *al = find_alert(d, j->ids[k], NULL);
+                if (al) al->hook_failed++;
+            }
             continue;
         }
         struct outbox_job *oj =

@@ -33,7 +33,8 @@ struct alert_rec {
     char *message;           /* one human-readable line (credentials masked) */
     uint32_t mail_pending;   /* outbox jobs of each channel still to deliver this alert */
     uint32_t hook_pending;
-    uint32_t hook_failed; /* webhook jobs given up (outbox full) */
+    uint32_t hook_failed; /* webhook jobs given up (outbox full, webhook removed) */
+    uint32_t mail_failed; /* mail jobs failed for good (every recipient refused) */
     bool held;            /* still in the grouping window (no job yet) */
 };
 

@@ -112,7 +112,7 @@ static void queue_jobs(struct dispatch *d, const struct cw_config *cfg, struct a
         mail_build(&b, &mp, list, n);
         char *payload = payload_copy(&b);
         uint64_t *ids = ids_of(list, n);
-        if (outbox_add(d->ob, OUTBOX_MAIL, NULL, mail_message_key(list, n), payload, b.len, ids, n, 0) == 0) {
+        if (outbox_add(d->ob, OUTBOX_MAIL, NULL, mail_message_key(list, n), payload, b.len, ids, n, 0)) {
             for (size_t i = 0; i < n; i++) list[i]->mail_pending++;
         } else {
             free(payload);
@@ -131,7 +131,7 @@ static void queue_jobs(struct dispatch *d, const struct cw_config *cfg, struct a
             char *payload = payload_copy(&b);
             uint64_t *ids = ids_of(list, n);
             if (outbox_add(d->ob, OUTBOX_WEBHOOK, cfg->webhooks[w].url, mail_message_key(list, n), payload, b.len, ids,
-                           n, 0) == 0) {
+                           n, 0)) {
                 for (size_t i = 0; i < n; i++) list[i]->hook_pending++;
             } else {
                 free(payload);
@@ -170,28 +170,22 @@ void dispatch_release(struct dispatch *d, const struct cw_config *cfg, int64_t n
     free(list);
 }
 
-void dispatch_on_delivery(void *ctx, const struct outbox_job *job, bool delivered, const char *error)
+/* A job is done with the alerts it carries: sent, or failed for good on that channel. */
+static void job_done(struct dispatch *d, const struct outbox_job *job, bool delivered)
 {
-    struct dispatch *d = ctx;
     bool mail = job->channel == OUTBOX_MAIL;
-    if (!delivered) {
-        if (mail) d->c.mail_failures++;
-        else d->c.webhook_failures++;
-        changed(d, SAVE_LIGHT); /* the attempt count */
-        return;
-    }
-    if (mail) d->c.mails_sent++;
-    else d->c.webhooks_sent++;
     for (size_t i = 0; i < job->n_ids; i++) {
         struct alert_rec *al = find_alert(d, job->alert_ids[i], NULL);
         if (!al) continue;
         if (mail) {
+            if (!delivered) al->mail_failed++;
             if (al->mail_pending) al->mail_pending--;
             if (al->mail_pending == 0) {
-                al->email_state = CW_DELIVERY_SENT;
+                al->email_state = al->mail_failed ? CW_DELIVERY_FAILED : CW_DELIVERY_SENT;
                 storeq_record(d->rec, al);
             }
         } else {
+            if (!delivered) al->hook_failed++;
             if (al->hook_pending) al->hook_pending--;
             if (al->hook_pending == 0) {
                 al->webhook_state = al->hook_failed ? CW_DELIVERY_FAILED : CW_DELIVERY_SENT;
@@ -200,6 +194,26 @@ void dispatch_on_delivery(void *ctx, const struct outbox_job *job, bool delivere
         }
         maybe_forget(d, al);
     }
+}
+
+void dispatch_on_delivery(void *ctx, const struct outbox_job *job, const struct outbox_report *r)
+{
+    struct dispatch *d = ctx;
+    bool mail = job->channel == OUTBOX_MAIL;
+    d->c.mail_refused += (int64_t)r->refused;
+    if (r->outcome == OUTBOX_RETRY) {
+        if (mail) d->c.mail_failures++;
+        else d->c.webhook_failures++;
+        /* the attempt count (light); recipients that have it now or refused it for good must be in the file
+         * before a restart could send it to them again */
+        changed(d, job->sent.n || job->refused.n ? SAVE_NOW : SAVE_LIGHT);
+        return;
+    }
+    if (r->outcome == OUTBOX_DELIVERED && mail) d->c.mails_sent++;
+    else if (r->outcome == OUTBOX_DELIVERED) d->c.webhooks_sent++;
+    else if (mail) d->c.mail_failures++;
+    else d->c.webhook_failures++;
+    job_done(d, job, r->outcome == OUTBOX_DELIVERED);
     changed(d, SAVE_NOW);
 }
 
@@ -225,16 +239,31 @@ size_t dispatch_restore(struct dispatch *d, const struct cw_config *cfg, struct 
             agroup_add(&d->group, now_mono, 0);
         }
     }
-    size_t jobs = 0;
+    size_t jobs = 0, dropped_mail = 0, dropped_hook = 0;
     for (size_t i = 0; i < sd->n_jobs; i++) {
         struct statefile_job *j = &sd->jobs[i];
-        if (j->channel == OUTBOX_MAIL && !cfg->email_enabled) continue; /* email no longer configured */
-        if (j->channel == OUTBOX_WEBHOOK && !webhook_configured(cfg, j->target)) continue; /* hook removed */
-        if (outbox_add(d->ob, j->channel, j->target, j->key, j->payload, j->payload_len, j->ids, j->n_ids,
-                       j->attempts) != 0) {
+        if (j->channel == OUTBOX_MAIL && !cfg->email_enabled) { /* email no longer configured */
+            dropped_mail++;
+            continue;
+        }
+        if (j->channel == OUTBOX_WEBHOOK && !webhook_configured(cfg, j->target)) { /* hook removed */
+            dropped_hook++;
+            for (size_t k = 0; k < j->n_ids; k++) {
+                struct alert_rec *al = find_alert(d, j->ids[k], NULL);
+                if (al) al->hook_failed++;
+            }
+            continue;
+        }
+        struct outbox_job *oj =
+            outbox_add(d->ob, j->channel, j->target, j->key, j->payload, j->payload_len, j->ids, j->n_ids, j->attempts);
+        if (!oj) {
             outbox_full(d, j->channel == OUTBOX_MAIL ? "mail" : "webhook call", j->n_ids);
             continue;
         }
+        oj->sent = j->sent; /* who has it already, who refused it: now the outbox's */
+        oj->refused = j->refused;
+        j->sent = (struct outbox_rcpts){ 0 };
+        j->refused = (struct outbox_rcpts){ 0 };
         for (size_t k = 0; k < j->n_ids; k++) {
             struct alert_rec *al = find_alert(d, j->ids[k], NULL);
             if (!al) continue;
@@ -245,6 +274,11 @@ size_t dispatch_restore(struct dispatch *d, const struct cw_config *cfg, struct 
         j->ids = NULL;
         jobs++;
     }
+    if (dropped_mail)
+        log_warn("%zu undelivered mail(s) of the state file dropped: email is no longer configured", dropped_mail);
+    if (dropped_hook)
+        log_warn("%zu undelivered webhook call(s) of the state file dropped: their webhook is no longer configured",
+                 dropped_hook);
     /* Alerts with no job left and not held are done; one still pending lost its channel to a new config. */
     for (size_t i = d->n_alerts; i-- > 0;) {
         struct alert_rec *al = d->alerts[i];

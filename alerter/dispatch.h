@@ -34,6 +34,7 @@ struct dispatch {
 
     struct {
         int64_t alerts_raised, mails_sent, mail_failures, webhooks_sent, webhook_failures, outbox_full;
+        int64_t mail_refused; /* recipients that refused a mail for good (SMTP 5xx at RCPT TO) */
     } c;
 };
 
@@ -56,7 +57,7 @@ void dispatch_raise(struct dispatch *d, const struct cw_config *cfg, struct aler
 void dispatch_release(struct dispatch *d, const struct cw_config *cfg, int64_t now_mono);
 
 /* The outbox's report on one attempt (an outbox_done_fn; ctx is the struct dispatch). */
-void dispatch_on_delivery(void *ctx, const struct outbox_job *job, bool delivered, const char *error);
+void dispatch_on_delivery(void *ctx, const struct outbox_job *job, const struct outbox_report *r);
 
 /* Takes over the alerts and jobs of a loaded state file (sd keeps what is not taken: statefile_data_free);
  * jobs of channels cfg no longer has are dropped. Returns the jobs queued again. */

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "alerter/events.h"
@@ -83,19 +84,14 @@ uint64_t mail_message_key(struct alert_rec *const *alerts, size_t n)
     return h ? h : 1;
 }
 
-/* From, To (folded), Date, Message-ID, Subject and the MIME headers, then the blank line. */
-static void put_headers(struct cw_buf *b, const struct mail_params *mp, const char *msgid, const char *subject)
+/* The To: field, folded before FOLD_AT columns, CRLF-terminated. */
+static void put_to(struct cw_buf *b, char *const *to, size_t n_to)
 {
-    char date[40], clean[MAIL_HEADER_VALUE_MAX + 1];
-    mail_format_date(mp->date_us, date, sizeof date);
-    cw_buf_printf(b, "Date: %s\r\n", date);
-    cw_buf_printf(b, "Message-ID: %s\r\n", msgid);
-    mail_sanitize_header(mp->from, clean, sizeof clean);
-    cw_buf_printf(b, "From: %s\r\n", clean);
+    char clean[MAIL_HEADER_VALUE_MAX + 1];
     put_str(b, "To: ");
     size_t col = 4;
-    for (size_t i = 0; i < mp->n_to; i++) {
-        mail_sanitize_header(mp->to[i], clean, sizeof clean);
+    for (size_t i = 0; i < n_to; i++) {
+        mail_sanitize_header(to[i], clean, sizeof clean);
         size_t w = strlen(clean);
         if (i > 0) {
             if (col + w + 2 > FOLD_AT) {
@@ -110,6 +106,48 @@ static void put_headers(struct cw_buf *b, const struct mail_params *mp, const ch
         col += w;
     }
     put_str(b, "\r\n");
+}
+
+/* Where the To: field starts in the header block msg[0..end), or SIZE_MAX. */
+static size_t find_to_field(const char *msg, size_t end)
+{
+    for (size_t i = 0; i + 3 <= end; i++) {
+        bool line_start = i == 0 || (i >= 2 && msg[i - 2] == '\r' && msg[i - 1] == '\n');
+        if (line_start && strncasecmp(msg + i, "To:", 3) == 0) return i;
+    }
+    return SIZE_MAX;
+}
+
+bool mail_rewrite_to(struct cw_buf *out, const char *msg, size_t len, char *const *to, size_t n_to)
+{
+    cw_buf_reset(out);
+    const char *blank = memmem(msg, len, "\r\n\r\n", 4);
+    size_t header_end = blank ? (size_t)(blank - msg) + 2 : len;
+    size_t start = find_to_field(msg, header_end);
+    if (start == SIZE_MAX) return false;
+    size_t stop = start; /* past the field's CRLF and its folded continuation lines */
+    do {
+        const char *crlf = memmem(msg + stop, header_end - stop, "\r\n", 2);
+        stop = crlf ? (size_t)(crlf - msg) + 2 : header_end;
+    } while (stop < header_end && (msg[stop] == ' ' || msg[stop] == '\t'));
+    cw_buf_put(out, msg, start);
+    put_to(out, to, n_to);
+    size_t field_len = out->len - start;
+    bool same = field_len == stop - start && memcmp(out->data + start, msg + start, field_len) == 0;
+    cw_buf_put(out, msg + stop, len - stop);
+    return !same;
+}
+
+/* From, To (folded), Date, Message-ID, Subject and the MIME headers, then the blank line. */
+static void put_headers(struct cw_buf *b, const struct mail_params *mp, const char *msgid, const char *subject)
+{
+    char date[40], clean[MAIL_HEADER_VALUE_MAX + 1];
+    mail_format_date(mp->date_us, date, sizeof date);
+    cw_buf_printf(b, "Date: %s\r\n", date);
+    cw_buf_printf(b, "Message-ID: %s\r\n", msgid);
+    mail_sanitize_header(mp->from, clean, sizeof clean);
+    cw_buf_printf(b, "From: %s\r\n", clean);
+    put_to(b, mp->to, mp->n_to);
     mail_sanitize_header(subject, clean, sizeof clean);
     cw_buf_printf(b, "Subject: %s\r\n", clean);
     put_str(b, "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n"
@@ -204,6 +242,37 @@ static void wrap_long_lines(struct cw_buf *b, size_t from)
     *b = out;
 }
 
+/* A state change (DOWN, UP, SLOW, FAST), as opposed to a reminder or a certificate expiry. */
+static bool changes_state(unsigned kind)
+{
+    return kind == CW_ALERT_DOWN || kind == CW_ALERT_UP || kind == CW_ALERT_SLOW || kind == CW_ALERT_FAST;
+}
+
+void mail_summary_title(struct alert_rec *const *alerts, size_t n, char *out, size_t len)
+{
+    unsigned per_kind[CW_ALERT_KIND_MAX + 1] = { 0 };
+    bool all_change = true;
+    for (size_t i = 0; i < n; i++) {
+        if (alerts[i]->kind <= CW_ALERT_KIND_MAX) per_kind[alerts[i]->kind]++;
+        if (!changes_state(alerts[i]->kind)) all_change = false;
+    }
+    if (n > 0 && per_kind[CW_ALERT_REMINDER] == n) {
+        snprintf(out, len, "%zu endpoints still down", n);
+        return;
+    }
+    if (n > 0 && per_kind[CW_ALERT_TLS_EXPIRY] == n) {
+        snprintf(out, len, "%zu TLS certificates expire soon", n);
+        return;
+    }
+    int used = snprintf(out, len, all_change ? "%zu endpoints changed state:" : "%zu alerts:", n);
+    const char *sep = " ";
+    for (unsigned k = 1; k <= CW_ALERT_KIND_MAX && used > 0 && (size_t)used < len; k++) {
+        if (!per_kind[k]) continue;
+        used += snprintf(out + used, len - (size_t)used, "%s%u %s", sep, per_kind[k], events_word(k));
+        sep = ", ";
+    }
+}
+
 void mail_build(struct cw_buf *out, const struct mail_params *mp, struct alert_rec *const *alerts, size_t n)
 {
     cw_buf_reset(out);
@@ -216,16 +285,9 @@ void mail_build(struct cw_buf *out, const struct mail_params *mp, struct alert_r
             snprintf(subject, sizeof subject, "[clockwerk] %s: %s (%s)", events_word(a->kind), a->name, masked);
         else snprintf(subject, sizeof subject, "[clockwerk] %s: %s", events_word(a->kind), masked);
     } else {
-        unsigned per_kind[CW_ALERT_KIND_MAX + 1] = { 0 };
-        for (size_t i = 0; i < n; i++)
-            if (alerts[i]->kind <= CW_ALERT_KIND_MAX) per_kind[alerts[i]->kind]++;
-        int len = snprintf(subject, sizeof subject, "[clockwerk] %zu endpoints changed state:", n);
-        const char *sep = " ";
-        for (unsigned k = 1; k <= CW_ALERT_KIND_MAX && len > 0 && (size_t)len < sizeof subject; k++) {
-            if (!per_kind[k]) continue;
-            len += snprintf(subject + len, sizeof subject - (size_t)len, "%s%u %s", sep, per_kind[k], events_word(k));
-            sep = ", ";
-        }
+        char title[256];
+        mail_summary_title(alerts, n, title, sizeof title);
+        snprintf(subject, sizeof subject, "[clockwerk] %s", title);
     }
     put_headers(out, mp, msgid, subject);
     size_t body = out->len;
@@ -237,10 +299,7 @@ void mail_build(struct cw_buf *out, const struct mail_params *mp, struct alert_r
         cw_buf_printf(out, " %s.\r\n\r\n", events_phrase(a->kind));
         put_alert_fields(out, a);
     } else {
-        cw_buf_printf(out,
-                      "%zu endpoints changed state within one check interval; they are listed together\r\n"
-                      "instead of one mail each.\r\n",
-                      n);
+        cw_buf_printf(out, "%zu alerts within one check interval, listed together instead of one mail each.\r\n", n);
         for (size_t i = 0; i < n; i++) {
             char who[CW_URL_MAX + 1];
             alert_display_name(alerts[i], who, sizeof who);

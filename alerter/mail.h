@@ -11,6 +11,7 @@
 #ifndef CW_ALERTER_MAIL_H
 #define CW_ALERTER_MAIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,9 +34,19 @@ void mail_sanitize_header(const char *in, char *out, size_t len);
 /* The id a mail about alerts[0..n) is known by: the alert's id when n == 1, else one derived from all. */
 uint64_t mail_message_key(struct alert_rec *const *alerts, size_t n);
 
+/* What a summary of alerts[0..n) is, without the "[clockwerk] " prefix: "20 endpoints changed state: 18 DOWN,
+ * 2 UP" when every alert is a state change, "3 endpoints still down" for reminders only, "2 TLS certificates
+ * expire soon" for expiries only, else "5 alerts: 1 DOWN, 4 STILL DOWN". */
+void mail_summary_title(struct alert_rec *const *alerts, size_t n, char *out, size_t len);
+
 /* Builds the message about alerts[0..n) into out (reset first): one alert when n == 1, a summary listing
  * them all when n > 1. */
 void mail_build(struct cw_buf *out, const struct mail_params *mp, struct alert_rec *const *alerts, size_t n);
+
+/* Copies the message msg[0..len) into out (reset first) with its To: field (folded lines included) replaced by
+ * one naming to[0..n_to). Returns true when that changed the message; false (out unspecified) when it did
+ * not or when the header block has no To: field. */
+bool mail_rewrite_to(struct cw_buf *out, const char *msg, size_t len, char *const *to, size_t n_to);
 
 /* Builds the test message of `--test-alert` (Message-ID `<test-HEX@clockwerk>` with a random HEX). */
 void mail_build_test(struct cw_buf *out, const struct mail_params *mp, uint64_t nonce);

@@ -125,6 +125,7 @@ static void publish_stats(struct alerter *a)
     proc_stats_add(&st, "alerts_raised", a->d.c.alerts_raised);
     proc_stats_add(&st, "mails_sent", a->d.c.mails_sent);
     proc_stats_add(&st, "mail_failures", a->d.c.mail_failures);
+    proc_stats_add(&st, "mail_refused", a->d.c.mail_refused);
     proc_stats_add(&st, "webhooks_sent", a->d.c.webhooks_sent);
     proc_stats_add(&st, "webhook_failures", a->d.c.webhook_failures);
     proc_stats_add(&st, "outbox", (int64_t)outbox_count(a->ob));

@@ -1,9 +1,11 @@
 /* alerter/outbox.c — the delivery queue: SMTP and webhook POSTs through one curl multi handle, retries with
- * exponential backoff (see outbox.h). */
+ * exponential backoff, the sockets of its transfers (see outbox.h; a mail's recipients: outbox_mail.c). */
 #include "alerter/outbox.h"
 
 #include <curl/curl.h>
 #include <inttypes.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,44 +13,13 @@
 #include "common/base/clock.h"
 #include "common/base/log.h"
 #include "common/base/util.h"
+#include "alerter/outbox_int.h"
 
 #define MAIL_TIMEOUT_MS 60000L
 #define HOOK_TIMEOUT_MS 30000L
 #define CONNECT_TIMEOUT_MS 10000L
 
 static const unsigned parallel_limit[2] = { OUTBOX_MAIL_PARALLEL, OUTBOX_HOOK_PARALLEL };
-
-struct outbox_transfer {
-    CURL *easy;
-    struct curl_slist *list; /* recipients (mail) or headers (webhook) */
-    size_t sent;             /* bytes of the payload handed to libcurl (mail) */
-    char errbuf[CURL_ERROR_SIZE];
-    char resp[160]; /* start of the webhook's response body, for logs */
-    size_t resp_len;
-    struct outbox_job *job;
-};
-
-struct smtp_settings {
-    bool enabled;
-    char *url;
-    char *from; /* "<addr>" */
-    char **to;  /* "<addr>" each */
-    size_t n_to;
-    char *user;
-    char *password;
-    char *ca_file;
-    enum cw_smtp_tls tls;
-};
-
-struct outbox {
-    CURLM *multi;
-    struct outbox_job **jobs;
-    size_t n, cap;
-    unsigned in_flight[2];
-    struct smtp_settings smtp;
-    outbox_done_fn done;
-    void *ctx;
-};
 
 static void smtp_clear(struct smtp_settings *s)
 {
@@ -65,6 +36,14 @@ static void smtp_clear(struct smtp_settings *s)
     memset(s, 0, sizeof *s);
 }
 
+static void hooks_clear(struct outbox *ob)
+{
+    for (size_t i = 0; i < ob->n_hooks; i++) free(ob->hooks[i]);
+    free(ob->hooks);
+    ob->hooks = NULL;
+    ob->n_hooks = 0;
+}
+
 static char *bracketed(const char *addr)
 {
     size_t n = strlen(addr) + 3;
@@ -77,6 +56,10 @@ void outbox_configure(struct outbox *ob, const struct cw_config *cfg)
 {
     struct smtp_settings *s = &ob->smtp;
     smtp_clear(s);
+    hooks_clear(ob);
+    ob->hooks = cw_xcalloc(cfg->n_webhooks ? cfg->n_webhooks : 1, sizeof *ob->hooks);
+    for (size_t i = 0; i < cfg->n_webhooks; i++) ob->hooks[i] = cw_xstrdup(cfg->webhooks[i].url);
+    ob->n_hooks = cfg->n_webhooks;
     if (!cfg->email_enabled || !cfg->smtp_host) return;
     s->enabled = true;
     s->tls = cfg->smtp_tls;
@@ -87,7 +70,7 @@ void outbox_configure(struct outbox *ob, const struct cw_config *cfg)
     s->url = cw_xstrdup(url);
     s->from = bracketed(cfg->email_from ? cfg->email_from : "");
     s->to = cw_xcalloc(cfg->n_email_to ? cfg->n_email_to : 1, sizeof *s->to);
-    for (size_t i = 0; i < cfg->n_email_to; i++) s->to[i] = bracketed(cfg->email_to[i]);
+    for (size_t i = 0; i < cfg->n_email_to; i++) s->to[i] = cw_xstrdup(cfg->email_to[i]);
     s->n_to = cfg->n_email_to;
     if (cfg->smtp_user && cfg->smtp_user[0]) {
         s->user = cw_xstrdup(cfg->smtp_user);
@@ -107,6 +90,35 @@ struct outbox *outbox_new(const struct cw_config *cfg, outbox_done_fn done, void
     return ob;
 }
 
+/* ---------------------------------------------------------------- sockets (a prompt stop) */
+
+static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+    struct outbox *ob = clientp;
+    (void)purpose;
+    int fd = socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+    if (fd < 0) return CURL_SOCKET_BAD;
+    if (ob->n_socks == ob->cap_socks) {
+        ob->cap_socks = ob->cap_socks ? ob->cap_socks * 2 : 8;
+        ob->socks = cw_xrealloc(ob->socks, ob->cap_socks * sizeof *ob->socks);
+    }
+    ob->socks[ob->n_socks++] = fd;
+    return fd;
+}
+
+static int close_socket(void *clientp, curl_socket_t fd)
+{
+    struct outbox *ob = clientp;
+    for (size_t i = 0; i < ob->n_socks; i++)
+        if (ob->socks[i] == fd) {
+            ob->socks[i] = ob->socks[--ob->n_socks];
+            break;
+        }
+    return close(fd);
+}
+
+/* ---------------------------------------------------------------- jobs */
+
 static void transfer_free(struct outbox *ob, struct outbox_transfer *x)
 {
     if (!x) return;
@@ -115,11 +127,27 @@ static void transfer_free(struct outbox *ob, struct outbox_transfer *x)
         curl_easy_cleanup(x->easy);
     }
     curl_slist_free_all(x->list);
+    outbox_rcpts_free(&x->due);
+    smtp_rcpt_free(&x->rcpt);
     if (x->job) {
         x->job->xfer = NULL;
         if (ob->in_flight[x->job->channel]) ob->in_flight[x->job->channel]--;
     }
     free(x);
+}
+
+void outbox_rcpts_add(struct outbox_rcpts *r, const char *addr)
+{
+    r->addr = cw_xrealloc(r->addr, (r->n + 1) * sizeof *r->addr);
+    r->addr[r->n++] = cw_xstrdup(addr);
+}
+
+void outbox_rcpts_free(struct outbox_rcpts *r)
+{
+    for (size_t i = 0; i < r->n; i++) free(r->addr[i]);
+    free(r->addr);
+    r->addr = NULL;
+    r->n = 0;
 }
 
 static void job_free(struct outbox_job *j)
@@ -128,26 +156,34 @@ static void job_free(struct outbox_job *j)
     free(j->target);
     free(j->alert_ids);
     free(j->payload);
+    outbox_rcpts_free(&j->sent);
+    outbox_rcpts_free(&j->refused);
     free(j);
 }
 
 void outbox_free(struct outbox *ob)
 {
     if (!ob) return;
+    /* Shut every connection down first: removing a transfer in flight makes libcurl end the DATA and wait for
+     * the server's answer, and closing an SMTP connection sends QUIT and waits too; on a dead socket both fail
+     * at once. Undelivered jobs are in the caller's state file already. */
+    for (size_t i = 0; i < ob->n_socks; i++) shutdown(ob->socks[i], SHUT_RDWR);
     for (size_t i = 0; i < ob->n; i++) {
         transfer_free(ob, ob->jobs[i]->xfer);
         job_free(ob->jobs[i]);
     }
     free(ob->jobs);
     smtp_clear(&ob->smtp);
+    hooks_clear(ob);
     curl_multi_cleanup(ob->multi);
+    free(ob->socks);
     free(ob);
 }
 
-int outbox_add(struct outbox *ob, uint8_t channel, const char *target, uint64_t key, char *payload, size_t payload_len,
-               uint64_t *alert_ids, size_t n_ids, uint32_t attempts)
+struct outbox_job *outbox_add(struct outbox *ob, uint8_t channel, const char *target, uint64_t key, char *payload,
+                              size_t payload_len, uint64_t *alert_ids, size_t n_ids, uint32_t attempts)
 {
-    if (ob->n >= OUTBOX_MAX_JOBS) return -1;
+    if (ob->n >= OUTBOX_MAX_JOBS) return NULL;
     if (ob->n == ob->cap) {
         ob->cap = ob->cap ? ob->cap * 2 : 16;
         ob->jobs = cw_xrealloc(ob->jobs, ob->cap * sizeof *ob->jobs);
@@ -163,7 +199,7 @@ int outbox_add(struct outbox *ob, uint8_t channel, const char *target, uint64_t 
     j->attempts = attempts;
     j->next_try_us = 0;
     ob->jobs[ob->n++] = j;
-    return 0;
+    return j;
 }
 
 int64_t outbox_backoff_us(uint32_t failed_attempts)
@@ -173,18 +209,29 @@ int64_t outbox_backoff_us(uint32_t failed_attempts)
     return d > OUTBOX_BACKOFF_MAX_US ? OUTBOX_BACKOFF_MAX_US : d;
 }
 
-/* Where a job goes, safe to log: the SMTP server, or scheme://host of a webhook (its path may hold a token). */
-static void describe_target(const struct outbox *ob, const struct outbox_job *j, char *out, size_t len)
+/* The place of a webhook in the configuration (1-based), 0 when it is no longer configured. */
+static size_t hook_number(const struct outbox *ob, const char *url)
+{
+    for (size_t i = 0; url && i < ob->n_hooks; i++)
+        if (strcmp(ob->hooks[i], url) == 0) return i + 1;
+    return 0;
+}
+
+/* Where a job goes, safe to log: the SMTP server, or the webhook's number and scheme://host (its path may
+ * hold a token). */
+void outbox_describe(const struct outbox *ob, const struct outbox_job *j, char *out, size_t len)
 {
     if (j->channel == OUTBOX_MAIL) {
         snprintf(out, len, "mail %016" PRIx64 " via %s", j->key, ob->smtp.url ? ob->smtp.url : "(no smtp)");
         return;
     }
-    char masked[512];
+    char masked[512], number[32] = "(removed)";
     cw_mask_url(j->target ? j->target : "", masked, sizeof masked);
     const char *host = strstr(masked, "://");
     size_t keep = host ? (size_t)(host + 3 - masked) + strcspn(host + 3, "/?#") : strlen(masked);
-    snprintf(out, len, "webhook %016" PRIx64 " to %.*s/...", j->key, (int)keep, masked);
+    size_t k = hook_number(ob, j->target);
+    if (k) snprintf(number, sizeof number, "%zu", k);
+    snprintf(out, len, "webhook %016" PRIx64 " to webhook %s %.*s/...", j->key, number, (int)keep, masked);
 }
 
 static size_t read_payload(char *buf, size_t size, size_t nitems, void *userdata)
@@ -207,10 +254,39 @@ static size_t keep_response(char *ptr, size_t size, size_t nmemb, void *userdata
     return n;
 }
 
-/* Sets up the transfer of job j. Returns NULL with err filled when libcurl refuses an option. */
-static struct outbox_transfer *transfer_new(const struct smtp_settings *smtp, struct outbox_job *j, char *err,
+static CURLcode webhook_options(struct outbox_transfer *x)
+{
+    CURL *e = x->easy;
+    struct outbox_job *j = x->job;
+    struct curl_slist *l = curl_slist_append(NULL, "Content-Type: application/json");
+    if (!l) fatal(1, "out of memory (curl list)");
+    x->list = l;
+    l = curl_slist_append(x->list, "Expect:");
+    if (!l) fatal(1, "out of memory (curl list)");
+    x->list = l;
+    CURLcode rc = CURLE_OK;
+    OUTBOX_SETOPT(rc, e, CURLOPT_URL, j->target);
+    OUTBOX_SETOPT(rc, e, CURLOPT_PROTOCOLS_STR, "http,https");
+    OUTBOX_SETOPT(rc, e, CURLOPT_TIMEOUT_MS, HOOK_TIMEOUT_MS);
+    OUTBOX_SETOPT(rc, e, CURLOPT_POST, 1L);
+    OUTBOX_SETOPT(rc, e, CURLOPT_POSTFIELDS, j->payload);
+    OUTBOX_SETOPT(rc, e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->payload_len);
+    OUTBOX_SETOPT(rc, e, CURLOPT_USERAGENT, "clockwerk-alerter/" CW_VERSION);
+    OUTBOX_SETOPT(rc, e, CURLOPT_WRITEFUNCTION, keep_response);
+    OUTBOX_SETOPT(rc, e, CURLOPT_WRITEDATA, x);
+    OUTBOX_SETOPT(rc, e, CURLOPT_HTTPHEADER, x->list);
+    return rc;
+}
+
+/* Sets up the transfer of job j (for mail, to the recipients still due). Returns NULL with err filled when
+ * libcurl refuses an option. */
+static struct outbox_transfer *transfer_new(struct outbox *ob, struct outbox_job *j, int64_t now_us, char *err,
                                             size_t errlen)
 {
+    if (j->channel == OUTBOX_MAIL && !ob->smtp.enabled) {
+        snprintf(err, errlen, "email is not configured");
+        return NULL;
+    }
     struct outbox_transfer *x = cw_xcalloc(1, sizeof *x);
     x->job = j;
     x->easy = curl_easy_init();
@@ -221,65 +297,26 @@ static struct outbox_transfer *transfer_new(const struct smtp_settings *smtp, st
     }
     CURL *e = x->easy;
     CURLcode rc = CURLE_OK;
-#define SET(opt, val)                                           \
-    do {                                                        \
-        if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val); \
-    } while (0)
-    SET(CURLOPT_PRIVATE, x);
-    SET(CURLOPT_ERRORBUFFER, x->errbuf);
-    SET(CURLOPT_NOSIGNAL, 1L);
-    SET(CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
-    if (j->channel == OUTBOX_MAIL) {
-        if (!smtp->enabled) {
-            snprintf(err, errlen, "email is not configured");
-            curl_easy_cleanup(e);
-            free(x);
-            return NULL;
-        }
-        SET(CURLOPT_URL, smtp->url);
-        SET(CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-        SET(CURLOPT_TIMEOUT_MS, MAIL_TIMEOUT_MS);
-        SET(CURLOPT_MAIL_FROM, smtp->from);
-        for (size_t i = 0; i < smtp->n_to; i++) {
-            struct curl_slist *l = curl_slist_append(x->list, smtp->to[i]);
-            if (!l) fatal(1, "out of memory (curl list)");
-            x->list = l;
-        }
-        SET(CURLOPT_MAIL_RCPT, x->list);
-        SET(CURLOPT_UPLOAD, 1L);
-        SET(CURLOPT_READFUNCTION, read_payload);
-        SET(CURLOPT_READDATA, x);
-        SET(CURLOPT_INFILESIZE_LARGE, (curl_off_t)j->payload_len);
-        SET(CURLOPT_USE_SSL, (long)(smtp->tls == CW_SMTP_STARTTLS ? CURLUSESSL_ALL : CURLUSESSL_NONE));
-        if (smtp->ca_file) SET(CURLOPT_CAINFO, smtp->ca_file);
-        if (smtp->user) {
-            SET(CURLOPT_USERNAME, smtp->user);
-            SET(CURLOPT_PASSWORD, smtp->password);
-        }
-    } else {
-        SET(CURLOPT_URL, j->target);
-        SET(CURLOPT_PROTOCOLS_STR, "http,https");
-        SET(CURLOPT_TIMEOUT_MS, HOOK_TIMEOUT_MS);
-        SET(CURLOPT_POST, 1L);
-        SET(CURLOPT_POSTFIELDS, j->payload);
-        SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->payload_len);
-        SET(CURLOPT_USERAGENT, "clockwerk-alerter/" CW_VERSION);
-        SET(CURLOPT_WRITEFUNCTION, keep_response);
-        SET(CURLOPT_WRITEDATA, x);
-        struct curl_slist *l = curl_slist_append(NULL, "Content-Type: application/json");
-        if (!l) fatal(1, "out of memory (curl list)");
-        x->list = l;
-        l = curl_slist_append(x->list, "Expect:");
-        if (!l) fatal(1, "out of memory (curl list)");
-        x->list = l;
-        SET(CURLOPT_HTTPHEADER, x->list);
+    OUTBOX_SETOPT(rc, e, CURLOPT_PRIVATE, x);
+    OUTBOX_SETOPT(rc, e, CURLOPT_ERRORBUFFER, x->errbuf);
+    OUTBOX_SETOPT(rc, e, CURLOPT_NOSIGNAL, 1L);
+    OUTBOX_SETOPT(rc, e, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
+    OUTBOX_SETOPT(rc, e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    OUTBOX_SETOPT(rc, e, CURLOPT_OPENSOCKETDATA, ob);
+    OUTBOX_SETOPT(rc, e, CURLOPT_CLOSESOCKETFUNCTION, close_socket);
+    OUTBOX_SETOPT(rc, e, CURLOPT_CLOSESOCKETDATA, ob);
+    if (rc == CURLE_OK && j->channel == OUTBOX_MAIL) {
+        OUTBOX_SETOPT(rc, e, CURLOPT_TIMEOUT_MS, MAIL_TIMEOUT_MS);
+        OUTBOX_SETOPT(rc, e, CURLOPT_READFUNCTION, read_payload);
+        OUTBOX_SETOPT(rc, e, CURLOPT_READDATA, x);
+        if (rc == CURLE_OK) rc = outbox_mail_options(ob, x, now_us);
+    } else if (rc == CURLE_OK) {
+        rc = webhook_options(x);
     }
-#undef SET
     if (rc != CURLE_OK) {
         snprintf(err, errlen, "cannot set up the transfer: %s", curl_easy_strerror(rc));
-        curl_slist_free_all(x->list);
-        curl_easy_cleanup(e);
-        free(x);
+        x->job = NULL;
+        transfer_free(ob, x);
         return NULL;
     }
     return x;
@@ -301,16 +338,24 @@ static void remove_job(struct outbox *ob, struct outbox_job *j)
     job_free(j);
 }
 
-/* An attempt failed: log it, schedule the retry, tell the owner. */
-static void attempt_failed(struct outbox *ob, struct outbox_job *j, const char *why, int64_t now_us)
+/* An attempt failed (for mail: some recipients are still due): log it, schedule the retry, tell the owner. */
+void outbox_retry_later(struct outbox *ob, struct outbox_job *j, const char *why, int64_t now_us, size_t refused)
 {
     j->attempts++;
     int64_t delay = outbox_backoff_us(j->attempts);
     j->next_try_us = now_us + delay;
     char where[700];
-    describe_target(ob, j, where, sizeof where);
+    outbox_describe(ob, j, where, sizeof where);
     log_warn("%s failed (attempt %" PRIu32 ", retry in %.0f s): %s", where, j->attempts, (double)delay / 1e6, why);
-    if (ob->done) ob->done(ob->ctx, j, false, why);
+    struct outbox_report r = { .outcome = OUTBOX_RETRY, .error = why, .refused = refused };
+    if (ob->done) ob->done(ob->ctx, j, &r);
+}
+
+/* The job is done (delivered or failed for good): tell the owner, forget it. */
+void outbox_finish_job(struct outbox *ob, struct outbox_job *j, const struct outbox_report *r)
+{
+    if (ob->done) ob->done(ob->ctx, j, r);
+    remove_job(ob, j);
 }
 
 static void finish_transfer(struct outbox *ob, CURL *easy, CURLcode result, int64_t now_us)
@@ -336,35 +381,77 @@ static void finish_transfer(struct outbox *ob, CURL *easy, CURLcode result, int6
         ok = true;
         why[0] = '\0';
     }
+    if (j->channel == OUTBOX_MAIL) { /* detached first: the job may be done and freed by the report */
+        j->xfer = NULL;
+        x->job = NULL;
+        if (ob->in_flight[OUTBOX_MAIL]) ob->in_flight[OUTBOX_MAIL]--;
+        outbox_mail_finished(ob, x, j, result, why, now_us);
+        transfer_free(ob, x);
+        return;
+    }
     transfer_free(ob, x);
     if (ok) {
         char where[700];
-        describe_target(ob, j, where, sizeof where);
+        outbox_describe(ob, j, where, sizeof where);
         log_info("%s delivered%s", where, j->attempts ? " after retries" : "");
-        if (ob->done) ob->done(ob->ctx, j, true, NULL);
-        remove_job(ob, j);
+        outbox_finish_job(ob, j, &(struct outbox_report){ .outcome = OUTBOX_DELIVERED });
     } else {
-        attempt_failed(ob, j, why, now_us);
+        outbox_retry_later(ob, j, why, now_us, 0);
     }
+}
+
+/* Webhook jobs whose webhook was taken out of the configuration fail for good, counted in one line. */
+static void drop_removed_hooks(struct outbox *ob)
+{
+    size_t dropped = 0;
+    for (size_t i = 0; i < ob->n;) {
+        struct outbox_job *j = ob->jobs[i];
+        if (j->channel != OUTBOX_WEBHOOK || j->xfer || hook_number(ob, j->target)) {
+            i++;
+            continue;
+        }
+        dropped++;
+        char where[700];
+        outbox_describe(ob, j, where, sizeof where);
+        log_warn("%s dropped after %" PRIu32 " failed attempt(s): the webhook is no longer configured", where,
+                 j->attempts);
+        outbox_finish_job(ob, j, &(struct outbox_report){ .outcome = OUTBOX_FAILED, .error = "webhook removed" });
+    }
+    if (dropped)
+        log_warn("%zu queued webhook call(s) dropped: their webhook was removed from the configuration", dropped);
 }
 
 static void start_due(struct outbox *ob, int64_t now_us)
 {
-    const unsigned *limit = parallel_limit;
-    for (size_t i = 0; i < ob->n; i++) {
+    drop_removed_hooks(ob);
+    for (size_t i = 0; i < ob->n;) {
         struct outbox_job *j = ob->jobs[i];
-        if (j->xfer || j->next_try_us > now_us || ob->in_flight[j->channel] >= limit[j->channel]) continue;
+        if (j->xfer || j->next_try_us > now_us || ob->in_flight[j->channel] >= parallel_limit[j->channel]) {
+            i++;
+            continue;
+        }
+        if (j->channel == OUTBOX_MAIL && ob->smtp.enabled) {
+            struct outbox_rcpts due = { 0 };
+            outbox_mail_due(ob, j, &due);
+            size_t n_due = due.n;
+            outbox_rcpts_free(&due);
+            if (n_due == 0) { /* every configured recipient has it or refused it */
+                outbox_mail_complete(ob, j);
+                continue;
+            }
+        }
+        i++;
         char err[256];
-        struct outbox_transfer *x = transfer_new(&ob->smtp, j, err, sizeof err);
+        struct outbox_transfer *x = transfer_new(ob, j, now_us, err, sizeof err);
         if (!x) {
-            attempt_failed(ob, j, err, now_us);
+            outbox_retry_later(ob, j, err, now_us, 0);
             continue;
         }
         CURLMcode mc = curl_multi_add_handle(ob->multi, x->easy);
         if (mc != CURLM_OK) {
             x->job = NULL;
             transfer_free(ob, x);
-            attempt_failed(ob, j, curl_multi_strerror(mc), now_us);
+            outbox_retry_later(ob, j, curl_multi_strerror(mc), now_us, 0);
             continue;
         }
         j->xfer = x;
@@ -409,15 +496,16 @@ const struct outbox_job *outbox_job_at(const struct outbox *ob, size_t i) { retu
 struct send_now_result {
     bool finished;
     bool delivered;
-    char err[512];
+    char err[1024];
 };
 
-static void send_now_done(void *ctx, const struct outbox_job *job, bool delivered, const char *error)
+static void send_now_done(void *ctx, const struct outbox_job *job, const struct outbox_report *r)
 {
-    struct send_now_result *r = ctx;
-    r->finished = true;
-    r->delivered = delivered;
-    if (!delivered) snprintf(r->err, sizeof r->err, "%s", error ? error : "failed");
+    (void)job;
+    struct send_now_result *res = ctx;
+    res->finished = true;
+    res->delivered = r->outcome == OUTBOX_DELIVERED && !r->error;
+    if (!res->delivered) snprintf(res->err, sizeof res->err, "%s", r->error ? r->error : "failed");
 }
 
 int outbox_send_now(const struct cw_config *cfg, uint8_t channel, const char *target, const char *payload,
@@ -428,7 +516,7 @@ int outbox_send_now(const struct cw_config *cfg, uint8_t channel, const char *ta
     char *copy = cw_xmalloc(payload_len + 1);
     memcpy(copy, payload, payload_len);
     copy[payload_len] = '\0';
-    if (outbox_add(ob, channel, target, 0, copy, payload_len, NULL, 0, 0) != 0) {
+    if (!outbox_add(ob, channel, target, 0, copy, payload_len, NULL, 0, 0)) {
         free(copy);
         outbox_free(ob);
         snprintf(err, errlen, "cannot queue");

@@ -9,7 +9,22 @@
  * outbox_run() after each wake-up: nothing here ever blocks. A failed attempt is logged with the SMTP/HTTP
  * error and retried after 1 s, 2 s, 4 s ... at most OUTBOX_BACKOFF_MAX_US: a job is never dropped while the
  * process lives. The queue is bounded (OUTBOX_MAX_JOBS): outbox_add refuses a job beyond it and the caller
- * logs that loudly. Passwords are handed to libcurl and never logged. */
+ * logs that loudly. Passwords are handed to libcurl and never logged.
+ *
+ * Recipients (alerter/outbox_mail.c, alerter/smtprcpt.h): a mail job remembers who has it (`sent`) and who
+ * refused it for good (`refused`, SMTP 5xx at RCPT TO); each attempt goes to the configured recipients that
+ * are in neither list, so an accepted recipient never gets it twice and a 4xx is retried for that address
+ * alone. Its To: header is rewritten to the configured list before each attempt, so envelope and header agree
+ * after a change of email_to. A mail that every recipient refused for good fails for good (OUTBOX_FAILED).
+ *
+ * Connections: mail goes one message at a time (OUTBOX_MAIL_PARALLEL); an SMTP connection carries at most
+ * OUTBOX_MAIL_PER_CONNECTION messages (exim, by default, queues instead of delivering the eleventh message of
+ * one connection), and is closed after the message that leaves no other mail due: no SMTP connection is ever
+ * left idle. On stop (outbox_free) every socket of the outbox is shut down first, so that libcurl's goodbyes
+ * to a server that hangs (the end of DATA, QUIT) fail at once instead of waiting for its answer.
+ * Webhook jobs are named in logs by their place in the configuration and their host ("webhook 2
+ * http://host/..."; the path may hold a token); a job whose webhook is no longer configured is dropped, with
+ * a log line that counts them. */
 #ifndef CW_ALERTER_OUTBOX_H
 #define CW_ALERTER_OUTBOX_H
 
@@ -22,10 +37,16 @@
 #define OUTBOX_MAX_JOBS 4096
 #define OUTBOX_BACKOFF_MIN_US 1000000LL
 #define OUTBOX_BACKOFF_MAX_US (300 * 1000000LL)
-#define OUTBOX_MAIL_PARALLEL 2
+#define OUTBOX_MAIL_PARALLEL 1
+#define OUTBOX_MAIL_PER_CONNECTION 10
 #define OUTBOX_HOOK_PARALLEL 8
 
 enum outbox_channel { OUTBOX_MAIL = 0, OUTBOX_WEBHOOK = 1 };
+
+struct outbox_rcpts {
+    char **addr; /* bare addresses, malloc'ed */
+    size_t n;
+};
 
 struct outbox_job {
     uint64_t key;        /* message key: the Message-ID's id, or the webhook body's alert id */
@@ -38,13 +59,27 @@ struct outbox_job {
     uint32_t attempts;            /* failed attempts so far */
     int64_t next_try_us;          /* monotonic; 0: as soon as possible */
     struct outbox_transfer *xfer; /* non-NULL while in flight */
+    struct outbox_rcpts sent;     /* mail: recipients that accepted it */
+    struct outbox_rcpts refused;  /* mail: recipients that refused it for good */
 };
 
 struct outbox;
 
-/* Called when an attempt of a job ends: delivered (the job is freed right after the call), or failed (the
- * job stays queued and is retried; error says why, already logged). */
-typedef void (*outbox_done_fn)(void *ctx, const struct outbox_job *job, bool delivered, const char *error);
+enum outbox_outcome {
+    OUTBOX_RETRY,     /* failed (or due again for some recipients): the job stays queued and is retried */
+    OUTBOX_DELIVERED, /* done: delivered (to every recipient that did not refuse it for good) */
+    OUTBOX_FAILED     /* done without delivery: every recipient refused it, or its webhook was removed */
+};
+
+struct outbox_report {
+    enum outbox_outcome outcome;
+    const char *error; /* why it failed, or the recipients refused; NULL when none (already logged) */
+    size_t refused;    /* recipients refused for good by this attempt */
+};
+
+/* Called when an attempt of a job ends; after OUTBOX_DELIVERED and OUTBOX_FAILED the job is freed right after
+ * the call. */
+typedef void (*outbox_done_fn)(void *ctx, const struct outbox_job *job, const struct outbox_report *r);
 
 /* The SMTP settings are copied from cfg (outbox_configure again after a reload). */
 struct outbox *outbox_new(const struct cw_config *cfg, outbox_done_fn done, void *ctx);
@@ -53,9 +88,10 @@ void outbox_configure(struct outbox *ob, const struct cw_config *cfg);
 void outbox_free(struct outbox *ob);
 
 /* Queues a job; the outbox takes ownership of payload and alert_ids (malloc'ed), copies target.
- * Returns 0, or -1 when the outbox is full (nothing taken: the caller still owns them). */
-int outbox_add(struct outbox *ob, uint8_t channel, const char *target, uint64_t key, char *payload, size_t payload_len,
-               uint64_t *alert_ids, size_t n_ids, uint32_t attempts);
+ * Returns the job (the caller may fill its sent/refused lists), or NULL when the outbox is full (nothing taken:
+ * the caller still owns them). */
+struct outbox_job *outbox_add(struct outbox *ob, uint8_t channel, const char *target, uint64_t key, char *payload,
+                              size_t payload_len, uint64_t *alert_ids, size_t n_ids, uint32_t attempts);
 
 /* Starts due jobs, advances transfers, reports finished attempts. now_us: monotonic. */
 void outbox_run(struct outbox *ob, int64_t now_us);
@@ -71,8 +107,11 @@ const struct outbox_job *outbox_job_at(const struct outbox *ob, size_t i);
 /* The backoff before attempt n+1 after n failed attempts (n >= 1). */
 int64_t outbox_backoff_us(uint32_t failed_attempts);
 
+void outbox_rcpts_add(struct outbox_rcpts *r, const char *addr);
+void outbox_rcpts_free(struct outbox_rcpts *r);
+
 /* Sends one message synchronously (for --test-alert): waits at most timeout_ms. Returns 0, or -1 with the
- * reason in err. */
+ * reason in err (a recipient refused counts as a failure: err names it). */
 int outbox_send_now(const struct cw_config *cfg, uint8_t channel, const char *target, const char *payload,
                     size_t payload_len, long timeout_ms, char *err, size_t errlen);
 

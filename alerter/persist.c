@@ -59,7 +59,9 @@ static void gather(struct statefile_data *d, const struct endpoints *t, const st
                                              .n_ids = j->n_ids,
                                              .payload = j->payload,
                                              .payload_len = j->payload_len,
-                                             .attempts = j->attempts };
+                                             .attempts = j->attempts,
+                                             .sent = j->sent,
+                                             .refused = j->refused };
     }
 }
 

@@ -88,6 +88,13 @@ static json_object *alert_json(const struct alert_rec *a, bool held)
     return o;
 }
 
+static void put_addrs(json_object *o, const char *key, const struct outbox_rcpts *r)
+{
+    json_object *list = jnew(json_object_new_array());
+    for (size_t i = 0; i < r->n; i++) json_object_array_add(list, jnew(json_object_new_string(r->addr[i])));
+    json_object_object_add(o, key, list);
+}
+
 static json_object *job_json(const struct statefile_job *j)
 {
     json_object *o = jnew(json_object_new_object());
@@ -103,6 +110,8 @@ static json_object *job_json(const struct statefile_job *j)
     json_object_object_add(o, "ids", ids);
     json_object_object_add(o, "payload", jnew(json_object_new_string_len(j->payload, (int)j->payload_len)));
     put_i64(o, "attempts", j->attempts);
+    put_addrs(o, "sent_to", &j->sent);
+    put_addrs(o, "refused", &j->refused);
     return o;
 }
 
@@ -274,6 +283,25 @@ static struct alert_rec *load_alert(struct loader *l, json_object *o, bool *held
     return a;
 }
 
+/* An optional list of addresses (files written before it existed have none). */
+static void get_addrs(struct loader *l, json_object *o, const char *key, struct outbox_rcpts *r)
+{
+    json_object *list = NULL;
+    if (!json_object_object_get_ex(o, key, &list)) return;
+    if (!json_object_is_type(list, json_type_array)) {
+        if (!l->why) l->why = "recipient list is not an array";
+        return;
+    }
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        json_object *v = json_object_array_get_idx(list, i);
+        if (!json_object_is_type(v, json_type_string)) {
+            if (!l->why) l->why = "recipient is not a string";
+            return;
+        }
+        outbox_rcpts_add(r, json_object_get_string(v));
+    }
+}
+
 static void load_job(struct loader *l, json_object *o, struct statefile_job *j)
 {
     j->key = get_hex(l, o, "key");
@@ -296,6 +324,8 @@ static void load_job(struct loader *l, json_object *o, struct statefile_job *j)
         j->payload[j->payload_len] = '\0';
     }
     j->attempts = (uint32_t)get_i64(l, o, "attempts", U32);
+    get_addrs(l, o, "sent_to", &j->sent);
+    get_addrs(l, o, "refused", &j->refused);
 }
 
 int statefile_load(const char *path, struct statefile_data *d, char *err, size_t errlen)
@@ -367,6 +397,8 @@ void statefile_data_free(struct statefile_data *d)
         free(d->jobs[i].target);
         free(d->jobs[i].ids);
         free(d->jobs[i].payload);
+        outbox_rcpts_free(&d->jobs[i].sent);
+        outbox_rcpts_free(&d->jobs[i].refused);
     }
     free(d->jobs);
     memset(d, 0, sizeof *d);

@@ -12,7 +12,7 @@
  * Format (version 1), documented in docs/alerts.md:
  *   {"version":1, "saved_at":"ISO", "endpoints":[{"url":..., "avail":..., ... astate fields}],
  *    "alerts":[{"id":"hex", "kind":..., ...}], "jobs":[{"key":"hex", "channel":0|1, "target":...,
- *    "ids":["hex", ...], "payload":"...", "attempts":N}]} */
+ *    "ids":["hex", ...], "payload":"...", "attempts":N, "sent_to":["addr", ...], "refused":["addr", ...]}]} */
 #ifndef CW_ALERTER_STATEFILE_H
 #define CW_ALERTER_STATEFILE_H
 
@@ -44,6 +44,8 @@ struct statefile_job {
     char *payload;
     size_t payload_len;
     uint32_t attempts;
+    struct outbox_rcpts sent;    /* mail: recipients that have it ("sent_to"; may be missing: none) */
+    struct outbox_rcpts refused; /* mail: recipients that refused it for good ("refused"; may be missing) */
 };
 
 /* What the caller saves or gets back. For saving, the caller fills the arrays with pointers into its own

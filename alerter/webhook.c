@@ -22,6 +22,21 @@ static void add_time(json_object *o, const char *key, int64_t us)
     add_str(o, key, cw_format_iso8601(us, buf, sizeof buf));
 }
 
+/* A number given in thousandths, written with at most 3 decimals and at least one ("120.0", "1.235"), so that
+ * no binary float noise (119.99989100000001) reaches the receiver. */
+static void add_thousandths(json_object *o, const char *key, int64_t thousandths)
+{
+    char text[48];
+    int64_t whole = thousandths / 1000, frac = thousandths % 1000;
+    if (frac < 0) frac = -frac;
+    int n =
+        snprintf(text, sizeof text, "%s%" PRId64 ".%03" PRId64, thousandths < 0 && whole == 0 ? "-" : "", whole, frac);
+    while (n > 0 && text[n - 1] == '0' && text[n - 2] != '.') text[--n] = '\0';
+    json_object *v = json_object_new_double_s((double)thousandths / 1000.0, text);
+    if (!v) fatal(1, "out of memory (json)");
+    json_object_object_add(o, key, v);
+}
+
 static json_object *alert_object(const struct alert_rec *a)
 {
     char masked[CW_URL_MAX + 1], id[24];
@@ -38,10 +53,11 @@ static json_object *alert_object(const struct alert_rec *a)
     add_time(o, "raised_at", a->raised_at_us);
     add_str(o, "message", a->message);
     json_object_object_add(o, "status", json_object_new_int(a->last_status));
-    add_str(o, "error", a->error);
+    if (a->error && a->error[0]) add_str(o, "error", a->error);
+    else json_object_object_add(o, "error", NULL); /* null: no error */
     json_object_object_add(o, "count", json_object_new_int64(a->count));
-    json_object_object_add(o, "duration_s", json_object_new_double((double)a->duration_us / 1e6));
-    json_object_object_add(o, "latency_ms", json_object_new_double((double)a->last_latency_us / 1e3));
+    add_thousandths(o, "duration_s", (a->duration_us + 500) / 1000); /* ms precision */
+    add_thousandths(o, "latency_ms", a->last_latency_us);
     return o;
 }
 
@@ -69,9 +85,10 @@ void webhook_build(struct cw_buf *out, struct alert_rec *const *alerts, size_t n
         root = json_object_new_object();
         json_object *list = json_object_new_array();
         if (!root || !list) fatal(1, "out of memory (json)");
-        char head[96], id[24];
-        int len = snprintf(head, sizeof head, "[clockwerk] %zu endpoints changed state", n);
-        cw_buf_put(&text, head, (size_t)len);
+        char title[256], id[24];
+        mail_summary_title(alerts, n, title, sizeof title);
+        cw_buf_put(&text, "[clockwerk] ", 12);
+        cw_buf_put(&text, title, strlen(title));
         for (size_t i = 0; i < n; i++) {
             json_object_array_add(list, alert_object(alerts[i]));
             if (i == WEBHOOK_TEXT_LINES) {

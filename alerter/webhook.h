@@ -3,8 +3,9 @@
  *
  * One alert:  {"text": "...", "kind": "down", "alert_id": "16 hex", "url": masked, "name": "...",
  *              "since": ISO-8601, "at": ISO-8601, "raised_at": ISO-8601, "message": "...", "status": 500,
- *              "error": "...", "count": 3, "duration_s": 0.0}
- * A summary:  {"text": "...", "kind": "summary", "alert_id": "16 hex", "count": N, "alerts": [ one alert's
+ *              "error": "..." or null, "count": 3, "duration_s": 0.0, "latency_ms": 12.5} (the numbers with at
+ *              most 3 decimals; count and duration_s of each kind in docs/alerts.md)
+ * A summary:  {"text": "[clockwerk] TITLE\n...", "kind": "summary", "alert_id": "16 hex", "count": N, "alerts": [ one alert's
  *              fields without "text", ... ]}
  * The test call of --test-alert: {"text": "...", "kind": "test"}.
  * A summary's "text" lists at most WEBHOOK_TEXT_LINES alerts ("... and N more"): chat services cap message

@@ -9,9 +9,18 @@
 Built on Debian's python3-aiosmtpd (aiosmtpd.controller.Controller: the server runs in a thread of the
 test process). The certificate is generated with the openssl command at test time (CN and SAN 127.0.0.1).
 stop() and start() keep the port, so a test can take the server away while an alert is due and bring it
-back. Every message accepted is recorded with its envelope, whether it came over TLS and after AUTH.
+back. Every message accepted is recorded with its envelope, whether it came over TLS and after AUTH, and
+which connection it came on (its "conn" number and its "conn_index", 1 for the first message on it).
+
+Modes a test can switch at any time (they act on the next command):
+    smtp.refuse = {"bad@x": "550 5.1.1 no such user"}   RCPT TO of that address gets that reply
+    smtp.hang = True          RCPT TO is never answered (until hang is False again); smtp.hung counts them
+    smtp.max_per_connection = 10   MAIL FROM of message 11 on one connection gets 451 (like an MTA that
+                                   queues instead of delivering); smtp.refused_per_connection counts them
+smtp.rcpt_log lists every RCPT TO seen (address, reply); smtp.open_connections() the connections open now.
 """
 
+import asyncio
 import email
 import email.policy
 import os
@@ -41,9 +50,64 @@ class _Handler:
     def __init__(self, server):
         self.server = server
 
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        limit = self.server.max_per_connection
+        if limit is not None and getattr(session, "cw_messages", 0) >= limit:
+            with self.server._lock:
+                self.server.refused_per_connection += 1
+            return "451 4.7.0 more than %d messages in one connection" % limit
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.server.hang:
+            with self.server._lock:
+                self.server.hung += 1
+            while self.server.hang:
+                await asyncio.sleep(0.05)
+        reply = self.server.refuse.get(address)
+        with self.server._lock:
+            self.server.rcpt_log.append((address, reply or "250 OK"))
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope):
+        session.cw_messages = getattr(session, "cw_messages", 0) + 1
+        session.cw_conn = getattr(server, "cw_conn", None)
         self.server._record(session, envelope)
         return "250 Message accepted for delivery"
+
+
+class _Controller(Controller):
+    """Counts the connections open: each SMTP protocol object reports when it is made and lost."""
+
+    def __init__(self, owner, *args, **kw):
+        self._owner = owner
+        super().__init__(*args, **kw)
+
+    def factory(self):
+        proto = super().factory()
+        owner = self._owner
+        made, lost = proto.connection_made, proto.connection_lost
+
+        def connection_made(transport):
+            with owner._lock:
+                owner._open += 1
+                owner._conns += 1
+                proto.cw_conn = owner._conns
+            return made(transport)
+
+        def connection_lost(exc):
+            with owner._lock:
+                owner._open -= 1
+            return lost(exc)
+        proto.connection_made = connection_made
+        proto.connection_lost = connection_lost
+        return proto
 
 
 class SmtpServer:
@@ -65,6 +129,14 @@ class SmtpServer:
         self._messages = []
         self.auth_failures = 0
         self._controller = None
+        self.refuse = {}
+        self.hang = False
+        self.hung = 0
+        self.max_per_connection = None
+        self.refused_per_connection = 0
+        self.rcpt_log = []
+        self._open = 0
+        self._conns = 0
 
     # ---- life cycle
     def _authenticate(self, server, session, envelope, mechanism, auth_data):
@@ -85,7 +157,7 @@ class SmtpServer:
         if self.auth:
             kwargs.update(authenticator=self._authenticate, auth_required=True,
                           auth_require_tls=bool(self.starttls))
-        self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port, **kwargs)
+        self._controller = _Controller(self, _Handler(self), hostname="127.0.0.1", port=self.port, **kwargs)
         deadline = time.monotonic() + 10
         while True:  # the port may still be in TIME_WAIT for a moment after stop()
             try:
@@ -98,12 +170,17 @@ class SmtpServer:
         return self
 
     def stop(self):
+        self.hang = False  # wakes hung handlers, so the server's loop can stop
         if self._controller is not None:
             try:
                 self._controller.stop()
             except Exception:
                 pass
             self._controller = None
+
+    def open_connections(self):
+        with self._lock:
+            return self._open
 
     def running(self):
         return self._controller is not None
@@ -130,6 +207,8 @@ class SmtpServer:
                 "from": envelope.mail_from, "to": list(envelope.rcpt_tos), "raw": raw, "msg": msg,
                 "subject": msg.get("Subject", ""), "message_id": msg.get("Message-ID", ""),
                 "body": msg.get_payload(decode=True).decode("utf-8", "replace") if not msg.is_multipart() else "",
+                "conn": getattr(session, "cw_conn", None) or id(session),
+                "conn_index": getattr(session, "cw_messages", 0),
                 "tls": self.implicit_tls or bool(getattr(session, "ssl", None)), "authenticated": bool(getattr(session, "authenticated", False)),
                 "at": time.time()})
 

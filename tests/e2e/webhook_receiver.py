@@ -1,7 +1,10 @@
 """tests/e2e/webhook_receiver.py — local HTTP servers for the alerter's end-to-end tests.
 
     with WebhookReceiver() as hook:    hook.url -> "http://127.0.0.1:PORT/hook/TOKEN"; hook.calls() -> the JSON
-                                       bodies POSTed there; hook.status = 500 makes it fail (to test retries)
+                                       bodies POSTed there; hook.status = 500 makes it fail (to test retries);
+                                       hook.url_for("t2") is a second hook on the same host and port, its
+                                       answer hook.token_status["t2"] (default: status), its calls
+                                       hook.calls("t2")
     with Switchboard() as sw:          sw.url("a") -> an endpoint whose answer the test sets:
                                        sw.set("a", status=500) / sw.set("a", status=200, delay=1.5)
 
@@ -60,28 +63,37 @@ class WebhookReceiver(_Base):
         super().__init__()
         self.token = token
         self.status = 200
+        self.token_status = {}
         self._calls = []
         self.attempts = 0
+        self.attempts_by_token = {}
 
     @property
     def url(self):
         return "http://127.0.0.1:%d/hook/%s" % (self.port, self.token)
 
+    def url_for(self, token):
+        return "http://127.0.0.1:%d/hook/%s" % (self.port, token)
+
     def _handle(self, method, path, headers, body):
+        token = path[len("/hook/"):] if path.startswith("/hook/") else None
         with self._lock:
             self.attempts += 1
-            status = self.status
-            if method == "POST" and path == "/hook/" + self.token and status < 300:
+            self.attempts_by_token[token] = self.attempts_by_token.get(token, 0) + 1
+            status = self.token_status.get(token, self.status)
+            known = token == self.token or token in self.token_status
+            if method == "POST" and known and status < 300:
                 try:
                     doc = json.loads(body.decode("utf-8"))
                 except ValueError:
                     doc = {"_invalid": body.decode("utf-8", "replace")}
-                self._calls.append({"json": doc, "headers": headers, "at": time.time()})
+                self._calls.append({"json": doc, "headers": headers, "at": time.time(), "token": token})
         return status, 0
 
-    def calls(self):
+    def calls(self, token=None):
+        token = token or self.token
         with self._lock:
-            return [c["json"] for c in self._calls]
+            return [c["json"] for c in self._calls if c["token"] == token]
 
     def raw_calls(self):
         with self._lock:

@@ -11,7 +11,9 @@
 #include <cmocka.h>
 
 #include "alerter/alert.h"
+#include "tests/unit/alert_test_util.h"
 #include "alerter/mail.h"
+#include "alerter/smtprcpt.h"
 #include "common/wire/protocol.h"
 
 #define S 1000000LL
@@ -219,11 +221,10 @@ static void summary_mail(void **state)
     for (int i = 0; i < 20; i++) alert_free(list[i]);
 }
 
-static void many_recipients_fold(void **state)
+/* The test mail to twelve recipients (store: their addresses): more than one line of To:. */
+static void build_many_recipients(struct cw_buf *b, char store[12][40], uint64_t nonce)
 {
-    (void)state;
     char *many[12];
-    char store[12][40];
     for (int i = 0; i < 12; i++) {
         snprintf(store[i], sizeof store[i], "person%02d@example.test", i);
         many[i] = store[i];
@@ -231,8 +232,15 @@ static void many_recipients_fold(void **state)
     struct mail_params mp = params();
     mp.to = many;
     mp.n_to = 12;
+    mail_build_test(b, &mp, nonce);
+}
+
+static void many_recipients_fold(void **state)
+{
+    (void)state;
+    char store[12][40];
     struct cw_buf b = { 0 };
-    mail_build_test(&b, &mp, 42);
+    build_many_recipients(&b, store, 42);
     char *msg = as_string(&b);
     assert_wellformed(msg, b.len);
     assert_non_null(strstr(msg, "Message-ID: <test-000000000000002a@clockwerk>"));
@@ -243,12 +251,114 @@ static void many_recipients_fold(void **state)
     cw_buf_free(&b);
 }
 
+/* A resent mail's To: names the current list: the field (folded lines too) is replaced, nothing else. */
+static void rewrite_to(void **state)
+{
+    (void)state;
+    char store[12][40];
+    struct cw_buf old = { 0 }, out = { 0 };
+    build_many_recipients(&old, store, 7); /* a folded To: */
+    char *new_list[] = { "new@example.test" };
+    assert_true(mail_rewrite_to(&out, (const char *)old.data, old.len, new_list, 1));
+    char *msg = as_string(&out);
+    assert_wellformed(msg, out.len);
+    assert_int_equal(count_headers(msg, "To:"), 1);
+    assert_non_null(strstr(msg, "\r\nTo: new@example.test\r\nSubject: "));
+    assert_null(strstr(msg, "person"));
+    char *before = as_string(&old);
+    assert_string_equal(strstr(msg, "\r\n\r\n"), strstr(before, "\r\n\r\n")); /* the body is untouched */
+    /* the same list again: nothing to change */
+    struct cw_buf again = { 0 };
+    assert_false(mail_rewrite_to(&again, msg, out.len, new_list, 1));
+    /* a "To:" in the body is not a header */
+    const char *body_only = "Subject: x\r\n\r\nTo: someone\r\n";
+    assert_false(mail_rewrite_to(&again, body_only, strlen(body_only), new_list, 1));
+    free(msg);
+    free(before);
+    cw_buf_free(&old);
+    cw_buf_free(&out);
+    cw_buf_free(&again);
+}
+
+/* A summary of reminders (or certificate expiries) says what it is, not "changed state". */
+static void reminder_summary_subject(void **state)
+{
+    (void)state;
+    struct alert_rec *list[3];
+    make_alerts(list, 3, CW_ALERT_REMINDER, "r");
+    struct mail_params mp = params();
+    struct cw_buf b = { 0 };
+    mail_build(&b, &mp, list, 3);
+    char *msg = as_string(&b);
+    assert_null(strstr(msg, "changed state"));
+    assert_non_null(strstr(msg, "Subject: [clockwerk] 3 endpoints still down\r\n"));
+    free(msg);
+    alert_free(list[2]);
+    list[2] = alert_new(CW_ALERT_DOWN, "http://127.0.0.1:9/d", NULL, "refused", 100 * S, 110 * S, 0, 3, 0, 120 * S);
+    mail_build(&b, &mp, list, 3);
+    msg = as_string(&b);
+    assert_null(strstr(msg, "changed state"));
+    assert_non_null(strstr(msg, "Subject: [clockwerk] 3 alerts: 1 DOWN, 2 STILL DOWN\r\n"));
+    free(msg);
+    cw_buf_free(&b);
+    free_alerts(list, 3);
+}
+
+static void feed_out(struct smtp_rcpt_tracker *t, const char *s) { smtp_rcpt_out(t, s, strlen(s)); }
+static void feed_in(struct smtp_rcpt_tracker *t, const char *s) { smtp_rcpt_in(t, s, strlen(s)); }
+
+/* The reply to each RCPT TO, read from what libcurl's debug callback sees, in pieces. */
+static void rcpt_replies(void **state)
+{
+    (void)state;
+    struct smtp_rcpt_tracker t = { 0 };
+    feed_out(&t, "MAIL FROM:<m@x>\r\n");
+    feed_in(&t, "250 OK\r\n");
+    feed_out(&t, "RCPT TO:<a@x>\r\n");
+    feed_in(&t, "250 OK\r\n");
+    feed_out(&t, "RCPT T"); /* a command in two pieces */
+    feed_out(&t, "O:<b@x>\r\n");
+    feed_in(&t, "550-5.1.1 first line\r\n550 5.1.1 <b@x>: no such ");
+    feed_in(&t, "user\r\n");
+    feed_out(&t, "rcpt to:<c@x>\r\n");
+    feed_in(&t, "450 4.2.1 busy\r\n");
+    feed_out(&t, "DATA\r\n");
+    feed_in(&t, "354 go ahead\r\n");
+    assert_int_equal(t.n, 3);
+    assert_int_equal(t.replies[0].code, 250);
+    assert_int_equal(t.replies[1].code, 550);
+    assert_string_equal(smtp_rcpt_text(&t, 1), "550 5.1.1 <b@x>: no such user");
+    assert_int_equal(t.replies[2].code, 450);
+    assert_string_equal(smtp_rcpt_text(&t, 3), "no reply");
+    enum rcpt_fate fate[4];
+    smtp_rcpt_settle(&t, 3, true, fate); /* the DATA was taken */
+    assert_int_equal(fate[0], RCPT_SENT);
+    assert_int_equal(fate[1], RCPT_REFUSED);
+    assert_int_equal(fate[2], RCPT_DUE);
+    smtp_rcpt_settle(&t, 3, false, fate); /* the mail failed after the RCPTs: nobody has it */
+    assert_int_equal(fate[0], RCPT_DUE);
+    assert_int_equal(fate[1], RCPT_DUE);
+    assert_int_equal(fate[2], RCPT_DUE);
+    smtp_rcpt_free(&t);
+    /* every RCPT refused: libcurl fails the transfer, each address settles by its own code */
+    feed_out(&t, "RCPT TO:<b@x>\r\n");
+    feed_in(&t, "553 5.1.3 bad\r\n");
+    feed_out(&t, "RCPT TO:<c@x>\r\n");
+    feed_in(&t, "421 4.3.0 later\r\n");
+    smtp_rcpt_settle(&t, 2, false, fate);
+    assert_int_equal(fate[0], RCPT_REFUSED);
+    assert_int_equal(fate[1], RCPT_DUE);
+    smtp_rcpt_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sanitize),         cmocka_unit_test(down_mail),
         cmocka_unit_test(header_injection), cmocka_unit_test(up_slow_and_long_lines),
         cmocka_unit_test(summary_mail),     cmocka_unit_test(many_recipients_fold),
+        cmocka_unit_test(rewrite_to),       cmocka_unit_test(reminder_summary_subject),
+        cmocka_unit_test(rcpt_replies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,11 +5,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 #include <json-c/json.h>
 
 #include "alerter/alert.h"
+#include "tests/unit/alert_test_util.h"
 #include "alerter/webhook.h"
 
 #define S 1000000LL
@@ -105,12 +107,75 @@ static void long_summary_text_is_capped(void **state)
     for (int i = 0; i < 60; i++) alert_free(list[i]);
 }
 
+/* "error" is null when there is none; duration_s and latency_ms carry at most 3 decimals (no float noise). */
+static void error_null_and_sane_numbers(void **state)
+{
+    (void)state;
+    struct alert_rec *a = alert_new(CW_ALERT_UP, "http://127.0.0.1:9/x", "x", NULL, 1795579400 * S, 1795579520 * S,
+                                    119999891, 3, 0, 1795579521 * S);
+    a->last_latency_us = 12345678;
+    struct cw_buf b = { 0 };
+    struct alert_rec *list[] = { a };
+    webhook_build(&b, list, 1);
+    const char *body = (const char *)b.data;
+    assert_non_null(strstr(body, "\"error\":null"));
+    assert_non_null(strstr(body, "\"duration_s\":120.0,"));
+    assert_non_null(strstr(body, "\"latency_ms\":12345.678"));
+    json_object *o = parse(&b);
+    json_object *v;
+    assert_true(json_object_object_get_ex(o, "error", &v));
+    assert_null(v);
+    assert_true(json_object_object_get_ex(o, "duration_s", &v));
+    assert_true(json_object_get_double(v) == 120.0);
+    json_object_put(o);
+    struct alert_rec *f = alert_new(CW_ALERT_FAST, "http://127.0.0.1:9/x", "x", "timeout", 1795579400 * S,
+                                    1795579520 * S, 1234567 /* 1.234567 s -> 1.235 */, 3, 0, 1795579521 * S);
+    f->last_latency_us = 500;
+    list[0] = f;
+    webhook_build(&b, list, 1);
+    body = (const char *)b.data;
+    assert_non_null(strstr(body, "\"duration_s\":1.235,"));
+    assert_non_null(strstr(body, "\"latency_ms\":0.5"));
+    assert_non_null(strstr(body, "\"error\":\"timeout\""));
+    cw_buf_free(&b);
+    alert_free(a);
+    alert_free(f);
+}
+
+/* The "text" of the summary webhook body about list[0..n) (malloc'ed). */
+static char *summary_text(struct alert_rec **list, size_t n)
+{
+    struct cw_buf b = { 0 };
+    webhook_build(&b, list, n);
+    json_object *o = parse(&b);
+    char *text = strdup(get_str(o, "text"));
+    assert_non_null(text);
+    json_object_put(o);
+    cw_buf_free(&b);
+    return text;
+}
+
+/* A summary of reminders does not claim that endpoints changed state. */
+static void reminder_summary_text(void **state)
+{
+    (void)state;
+    struct alert_rec *list[6];
+    make_alerts(list, 6, CW_ALERT_REMINDER, "r");
+    char *text = summary_text(list, 6);
+    assert_null(strstr(text, "changed state"));
+    assert_non_null(strstr(text, "[clockwerk] 6 endpoints still down"));
+    free(text);
+    free_alerts(list, 6);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(single_alert),
         cmocka_unit_test(summary),
         cmocka_unit_test(long_summary_text_is_capped),
+        cmocka_unit_test(error_null_and_sane_numbers),
+        cmocka_unit_test(reminder_summary_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

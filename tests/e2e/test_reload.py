@@ -225,3 +225,102 @@ def test_reloads_while_slow_children_stop():
                 check(r[1][3].endswith("/config.3.snap"), "%s: the replacement runs %s, not the last reload's "
                       "snapshot (config.3.snap)" % (title, r[1][3]))
             cw.stop(timeout=20)
+
+
+# ------------------------------------------------------------------------------------ run_dir deleted
+
+def _read(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def _alerting_config(t, urls, port):
+    return base_config([endpoint(u, timeout=1) for u in urls], workers=1,
+                       extra={"email": mail_group(port, "a@example.test")})
+
+
+def test_run_dir_deleted_is_recreated():
+    """rm -rf run_dir under a running supervisor: it recreates the directory (0700) with its pid file and
+    lock, logs one warning, and restarts the children whose sockets and files lived there; then a second
+    supervisor on the same run_dir is refused, a killed worker comes back, a SIGHUP works, rows keep coming
+    and no child complains about the directory."""
+    with tempdir() as d, Targets() as t:
+        url, url2 = t.url("/ok?one"), t.url("/ok?two")
+        port = free_port()
+        titles = [RELAY, STORER, ALERTER, worker_title(0, 1)]
+        with Clockwerk(_alerting_config(t, [url], port), d) as cw:
+            cw.wait_ready(titles=titles)
+            cw.wait_count(url, 2, timeout=30)
+            pidfile = os.path.join(cw.run_dir, "clockwerk.pid")
+            mark = cw.log_mark()
+            shutil.rmtree(cw.run_dir)
+            wait_for(lambda: _read(pidfile) == "%d\n" % cw.pid, deadline(10),
+                     lambda: "run_dir recreated with the supervisor's pid file (%s: %r)" % (pidfile, _read(pidfile)))
+            check(os.stat(cw.run_dir).st_mode & 0o777 == 0o700, "run_dir recreated with mode %o"
+                  % (os.stat(cw.run_dir).st_mode & 0o777))
+            cw.wait_log(r"warn: run_dir .* disappeared", timeout=10, since=mark)
+
+            with Clockwerk(_alerting_config(t, [url], port), d, name="second") as second:
+                code = second.wait_exit(deadline(10))
+                check(code == 1 and "another supervisor (pid %d)" % cw.pid in second.log_text(),
+                      "a second supervisor on the recreated run_dir: %s, log: %s"
+                      % (harness.describe_exit(code), harness.tail(second.log_text(), 5)))
+            check(_read(pidfile) == "%d\n" % cw.pid, "the refused supervisor touched the pid file: %r"
+                  % _read(pidfile))
+
+            pids = wait_settled(cw, titles, quiet=2.0)
+            settled = cw.log_mark()
+            after = utc_now_iso()
+            cw.wait_count(url, 2, timeout=30, after=after)
+            os.kill(pids[worker_title(0, 1)], signal.SIGKILL)
+            cw.wait_new_child(worker_title(0, 1), pids[worker_title(0, 1)], timeout=20)
+            after = utc_now_iso()
+            cw.wait_count(url, 2, timeout=30, after=after)
+
+            cw.reload(_alerting_config(t, [url, url2], port))
+            cw.wait_log(r"reload: 2 endpoints", timeout=10, since=settled)
+            cw.wait_count(url2, 2, timeout=30)
+            complaints = [ln for ln in cw.log_since(settled).splitlines()
+                          if re.search(r"\] \d+ (warn|error): .*(No such file|cannot|run_dir)", ln)]
+            check(not complaints, "complaints after run_dir was recreated: %s" % complaints[:3])
+            n_warn = len(re.findall(r"warn: run_dir .* disappeared", cw.log_text()))
+            check(n_warn == 1, "%d warnings about the lost run_dir, expected one" % n_warn)
+            cw.stop()
+
+
+def test_run_dir_taken_by_another_supervisor_stops_the_first():
+    """The supervisor is paused (SIGSTOP) while its run_dir is deleted and a second supervisor starts there
+    and takes the lock: once resumed, the first notices it cannot retake the lock, says so, ends its children
+    and exits 1; the second runs on, untouched."""
+    with tempdir() as d, Targets() as t:
+        url = t.url("/ok")
+        port = free_port()
+        titles = [RELAY, STORER, ALERTER, worker_title(0, 1)]
+        with Clockwerk(_alerting_config(t, [url], port), d) as cw:
+            cw.wait_ready(titles=titles)
+            cw.record_descendants()
+            cw.signal(signal.SIGSTOP)
+            try:
+                shutil.rmtree(cw.run_dir)
+                with Clockwerk(_alerting_config(t, [url], port), d, name="second") as second:
+                    theirs = second.wait_ready(titles=titles)
+                    cw.signal(signal.SIGCONT)
+                    code = cw.wait_exit(deadline(15))
+                    check(code == 1, "the first supervisor %s after losing its run_dir (expected exit 1)"
+                          % harness.describe_exit(code))
+                    check(re.search(r"error: .*another supervisor \(pid %d\)" % second.pid, cw.log_text()),
+                          "the first supervisor did not say who took its run_dir: %s" % harness.tail(cw.log_text(), 8))
+                    cw.wait_no_descendants(timeout=deadline(10), what="children of the first supervisor")
+                    pidfile = os.path.join(second.run_dir, "clockwerk.pid")
+                    check(_read(pidfile) == "%d\n" % second.pid, "the second's pid file holds %r" % _read(pidfile))
+                    check(second.running() and second.wait_ready(titles=titles) == theirs,
+                          "the second supervisor's children changed: %s" % second.describe_children())
+                    after = utc_now_iso()
+                    second.wait_count(url, 2, timeout=30, after=after)
+                    second.stop()
+            finally:
+                if cw.running():
+                    os.kill(cw.pid, signal.SIGCONT)

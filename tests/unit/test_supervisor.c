@@ -103,6 +103,22 @@ static void test_pidfile_lock(void **state)
     pidfile_release(&two);
     pidfile_release(&two); /* idempotent */
 
+    /* run_dir deleted under the holder: the lock is no longer intact and keeps nobody out; the file a
+     * second holder then creates is not removed by the first one's release. */
+    assert_int_equal(pidfile_acquire(&one, run, err, sizeof err), 0);
+    assert_true(pidfile_intact(&one));
+    assert_int_equal(unlink(one.path), 0);
+    assert_int_equal(rmdir(run), 0);
+    assert_false(pidfile_intact(&one));
+    assert_int_equal(pidfile_make_dir(run, err, sizeof err), 0);
+    assert_int_equal(pidfile_acquire(&two, run, err, sizeof err), 0);
+    assert_false(pidfile_intact(&one));
+    pidfile_release(&one);
+    assert_int_equal(access(two.path, F_OK), 0);
+    assert_true(pidfile_intact(&two));
+    pidfile_release(&two);
+    assert_int_equal(access(two.path, F_OK), -1);
+
     /* A file where run_dir should be is a clear error. */
     char file[512];
     snprintf(file, sizeof file, "%s/plain", dir);

@@ -7,8 +7,9 @@
  * DESIGN
  * One thread, one loop. Signal handlers only set the flags below; the handled signals stay blocked
  * except while the loop sleeps in sig_wait() (ppoll with a mask), so every event is handled here, in
- * order: stop (first, so that children ended by a group-wide signal are not taken for crashes), reap
- * children, reload, start what is due, then sleep until the next due start or deadline. */
+ * order: run_dir and its lock still in place (rundir.c: recreated when deleted), stop (first of the
+ * signals, so that children ended by a group-wide signal are not taken for crashes), reap children,
+ * reload, start what is due, then sleep until the next due start or deadline (at most 1 s). */
 #include "common/config/config.h"
 #include "common/base/clock.h"
 #include "common/base/log.h"

@@ -50,6 +50,12 @@ class TitleSampler:
             for title, pids in by_title.items():
                 if title.startswith("clockwerk: ") and title != "clockwerk: supervisor" and len(pids) > 1:
                     self.doubles.append((time.monotonic(), title, sorted(pids)))
+            # Workers of two counts at once share endpoints (the shard is the hash modulo the count).
+            counts = {m.group(1) for m in (re.match(r"clockwerk: worker \d+/(\d+)$", x) for x in by_title) if m}
+            if len(counts) > 1:
+                self.doubles.append((time.monotonic(), "workers of counts %s" % sorted(counts),
+                                     sorted(p for x, ps in by_title.items() if x.startswith("clockwerk: worker")
+                                            for p in ps)))
             self._stop.wait(0.02)
 
     def __enter__(self):
@@ -150,6 +156,32 @@ def test_sighup_burst_never_doubles_a_child():
             check(not clean, "a worker stopped by a reload was taken for a crash: %s" % clean[:2])
             harness.note("50 SIGHUPs: %d samples of the children, none doubled; %d reloads logged"
                          % (sampler.samples, len(re.findall(r"reload: \d+ endpoints", cw.log_text()))))
+            cw.stop()
+
+
+def test_sighup_burst_changing_worker_count():
+    """20 SIGHUPs alternating between 2 and 3 workers: never a worker of each count at once, never two
+    processes of one title; afterwards each endpoint is checked under one boot id."""
+    with tempdir() as d, Targets() as t:
+        urls = [t.url("/ok?n=%d" % i) for i in range(6)]
+        cfgs = [base_config([endpoint(u, timeout=1) for u in urls], workers=n) for n in (2, 3)]
+        titles2 = [RELAY, STORER, worker_title(0, 2), worker_title(1, 2)]
+        with Clockwerk(cfgs[0], d) as cw:
+            cw.wait_ready(titles=titles2)
+            with TitleSampler(cw) as sampler:
+                for i in range(20):
+                    cw.reload(cfgs[(i + 1) % 2])  # 3, 2, 3, ... the last one (i = 19) is 2 workers
+                    time.sleep(0.05)  # pacing of the burst, not a synchronisation
+                wait_settled(cw, titles2)
+                settled_at = utc_now_iso()
+                for u in urls:
+                    cw.wait_count(u, 3, timeout=30, after=settled_at)
+            sampler.check_none("during and after 20 SIGHUPs changing the worker count")
+            rows = cw.db().query(
+                "SELECT e.url, count(DISTINCT c.worker || ':' || c.boot_id) FROM checks c "
+                "JOIN endpoints e ON e.id = c.endpoint_id WHERE c.checked_at > ? GROUP BY e.url", (settled_at,))
+            check(all(r[1] == 1 for r in rows) and len(rows) == len(urls),
+                  "(url, worker runs) after the reloads settled: %s" % rows)
             cw.stop()
 
 

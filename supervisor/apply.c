@@ -99,42 +99,42 @@ static struct cw_config *load_next(struct supervisor *s)
 static void apply_workers(struct supervisor *s, const struct cw_config *old, const struct cw_config *next, int64_t now,
                           char *note, size_t notelen)
 {
+    unsigned count = (unsigned)next->workers;
     if (reload_worker_globals_changed(old, next)) {
+        /* Slots beyond the new count go; the others restart (with the new count once every worker of the
+         * old count is gone: children_start_due). Each slot stays one slot, whatever state it is in. */
         for (size_t i = 0; i < s->ch.n; i++)
-            if (s->ch.v[i].kind == CHILD_WORKER) children_retire(&s->ch, &s->ch.v[i], now);
-        for (int i = 0; i < next->workers; i++)
-            children_add(&s->ch, CHILD_WORKER, (unsigned)i, (unsigned)next->workers, now);
+            if (s->ch.v[i].kind == CHILD_WORKER && s->ch.v[i].index >= count) children_retire(&s->ch, &s->ch.v[i], now);
+        for (unsigned i = 0; i < count; i++) children_want(&s->ch, CHILD_WORKER, i, count, now);
         snprintf(note, notelen, "; restarting all workers");
         return;
     }
-    bool *changed = cw_xcalloc((size_t)next->workers + 1, sizeof *changed);
-    reload_changed_shards(old, next, (unsigned)next->workers, changed);
+    bool *changed = cw_xcalloc((size_t)count + 1, sizeof *changed);
+    reload_changed_shards(old, next, count, changed);
     size_t n_changed = 0;
     for (int i = 0; i < next->workers; i++) {
         if (!changed[i]) continue;
-        struct child *c = children_find(&s->ch, CHILD_WORKER, (unsigned)i);
-        if (c) children_restart(&s->ch, c, now);
-        else children_add(&s->ch, CHILD_WORKER, (unsigned)i, (unsigned)next->workers, now);
+        children_want(&s->ch, CHILD_WORKER, (unsigned)i, count, now);
         note_add(note, notelen, "%s %d/%d", n_changed ? "," : "; restarting worker", i, next->workers);
         n_changed++;
     }
     free(changed);
 }
 
-/* Starts, stops or restarts a singleton (storer, alerter) for the new config. */
-static void apply_singleton(struct supervisor *s, enum child_kind kind, bool want, bool changed, int64_t now,
-                            char *note, size_t notelen)
+/* Starts, stops or restarts a singleton (storer, alerter) for the new config (the snapshot changed, and
+ * both see all of it). A process still stopping from an earlier reload, for a restart or for good, is the
+ * one that restarts once it has exited: never a second one beside it. */
+static void apply_singleton(struct supervisor *s, enum child_kind kind, bool want, int64_t now, char *note,
+                            size_t notelen)
 {
     struct child *c = children_find(&s->ch, kind, 0);
-    if (want && !c) {
-        children_add(&s->ch, kind, 0, 0, now);
-        note_add(note, notelen, "; starting %s", child_kind_name(kind));
-    } else if (!want && c) {
+    if (want) {
+        bool running = c && c->respawn;
+        children_want(&s->ch, kind, 0, 0, now);
+        note_add(note, notelen, "; %s %s", running ? "restarting" : "starting", child_kind_name(kind));
+    } else if (c && c->respawn) {
         children_retire(&s->ch, c, now);
         note_add(note, notelen, "; stopping %s", child_kind_name(kind));
-    } else if (want && c && changed) {
-        children_restart(&s->ch, c, now);
-        note_add(note, notelen, "; restarting %s", child_kind_name(kind));
     }
 }
 
@@ -148,8 +148,8 @@ static void apply_children(struct supervisor *s, const struct cw_config *old, co
         if (r) children_restart(&s->ch, r, now);
         note_add(note, notelen, "; restarting relay");
     }
-    apply_singleton(s, CHILD_STORER, config_wants_storer(next), true, now, note, notelen);
-    apply_singleton(s, CHILD_ALERTER, alerter_wanted(s, next), true, now, note, notelen);
+    apply_singleton(s, CHILD_STORER, config_wants_storer(next), now, note, notelen);
+    apply_singleton(s, CHILD_ALERTER, alerter_wanted(s, next), now, note, notelen);
 }
 
 static void log_reload(const struct cw_config *old, const struct cw_config *next, unsigned gen, const char *note)

@@ -66,6 +66,13 @@ void children_free(struct children *ch)
     memset(ch, 0, sizeof *ch);
 }
 
+/* "worker 0/4" (of the count the next start uses), "storer", ... */
+static void set_name(struct child *c)
+{
+    if (c->kind == CHILD_WORKER) snprintf(c->name, sizeof c->name, "worker %u/%u", c->index, c->count);
+    else snprintf(c->name, sizeof c->name, "%s", child_kind_name(c->kind));
+}
+
 struct child *children_add(struct children *ch, enum child_kind kind, unsigned index, unsigned count, int64_t now)
 {
     if (ch->n == ch->cap) {
@@ -77,8 +84,7 @@ struct child *children_add(struct children *ch, enum child_kind kind, unsigned i
     c->kind = kind;
     c->index = index;
     c->count = count;
-    if (kind == CHILD_WORKER) snprintf(c->name, sizeof c->name, "worker %u/%u", index, count);
-    else snprintf(c->name, sizeof c->name, "%s", child_kind_name(kind));
+    set_name(c);
     c->respawn = true;
     c->next_start_ns = now;
     c->backoff_ns = CHILD_BACKOFF_MIN_NS;
@@ -90,9 +96,18 @@ struct child *children_find(struct children *ch, enum child_kind kind, unsigned 
 {
     for (size_t i = 0; i < ch->n; i++) {
         struct child *c = &ch->v[i];
-        if (c->kind == kind && c->index == index && c->respawn && !c->stopping) return c;
+        if (c->kind == kind && c->index == index) return c;
     }
     return NULL;
+}
+
+struct child *children_want(struct children *ch, enum child_kind kind, unsigned index, unsigned count, int64_t now)
+{
+    struct child *c = children_find(ch, kind, index);
+    if (!c) return children_add(ch, kind, index, count, now);
+    c->count = count;
+    children_restart(ch, c, now);
+    return c;
 }
 
 size_t children_running(const struct children *ch, enum child_kind kind)
@@ -190,6 +205,7 @@ static void spawn(struct children *ch, struct child *c, const char *snapshot, un
 {
     char path[4200], title[64], prefix[4400];
     char env_snap[4200], env_slot[48], env_slots[48], env_secrets[48], name_prefix[160];
+    set_name(c);
     children_binary(ch, c->kind, path, sizeof path);
     snprintf(title, sizeof title, "clockwerk: %s", c->name);
     snprintf(prefix, sizeof prefix, "clockwerk: %s: cannot exec %s", c->name, path);
@@ -225,6 +241,7 @@ static void spawn(struct children *ch, struct child *c, const char *snapshot, un
     }
     c->pid = pid;
     c->gen = gen;
+    c->run_count = c->count;
     c->started_ns = now;
     c->stopping = false;
     c->restart_now = false;
@@ -238,18 +255,26 @@ static void spawn(struct children *ch, struct child *c, const char *snapshot, un
     log_info("started %s (pid %d)%s", c->name, (int)pid, first ? "" : " again");
 }
 
+/* Whether a worker process started with a count other than `count` is alive: its shards overlap those of
+ * a worker of `count`. */
+static bool other_count_running(const struct children *ch, unsigned count)
+{
+    for (size_t i = 0; i < ch->n; i++) {
+        const struct child *c = &ch->v[i];
+        if (c->kind == CHILD_WORKER && c->pid > 0 && c->run_count != count) return true;
+    }
+    return false;
+}
+
 int64_t children_start_due(struct children *ch, const char *snapshot, unsigned gen, int64_t now)
 {
     int64_t next = INT64_MAX;
-    bool retiring_worker = false;
-    for (size_t i = 0; i < ch->n; i++)
-        if (ch->v[i].kind == CHILD_WORKER && ch->v[i].pid > 0 && !ch->v[i].respawn) retiring_worker = true;
-
     for (int kind = 0; kind < CHILD_KINDS; kind++) {
         for (size_t i = 0; i < ch->n; i++) {
             struct child *c = &ch->v[i];
             if ((int)c->kind != kind || c->pid > 0 || !c->respawn || c->fatal) continue;
-            if (kind == CHILD_WORKER && retiring_worker) continue; /* started when the old ones are gone */
+            /* Started when the workers of the old count are gone (their reaping wakes us). */
+            if (kind == CHILD_WORKER && other_count_running(ch, c->count)) continue;
             if (c->next_start_ns > now) {
                 if (c->next_start_ns < next) next = c->next_start_ns;
                 continue;
@@ -281,12 +306,15 @@ void children_retire(struct children *ch, struct child *c, int64_t now)
 void children_restart(struct children *ch, struct child *c, int64_t now)
 {
     (void)ch;
+    c->respawn = true; /* also a slot being retired: it is wanted again */
     if (c->pid <= 0) {
         /* Not running (backing off, or fatal): the new config gets a fresh try, the 1 s floor still holds. */
         int64_t floor = c->started_ns >= 0 ? c->started_ns + CHILD_BACKOFF_MIN_NS : now;
         c->next_start_ns = floor > now ? floor : now;
         return;
     }
+    /* Running or already stopping: it starts again once it has exited, with the snapshot current then. A
+     * process already asked to stop is not asked again, so its SIGKILL deadline stays the first one. */
     c->restart_now = true;
     send_term(c, now);
 }

@@ -11,8 +11,14 @@
  * backoff starts at 1 s, doubles up to 30 s for a child that keeps dying, and falls back to 1 s once a run
  * lasted 60 s. A crash-looping slot never delays or disturbs another slot.
  *
- * Start order is the kind order: relay, storer, alerter, then workers (consumers before producers). A new
- * worker waits while a worker being stopped by a reload is still alive, so two generations of a shard
+ * One slot per kind and index, always: a reload never adds a second slot beside one whose process is still
+ * stopping, it changes what that slot does next (children_want). So one process runs per role and worker
+ * slot at every moment: a replacement starts only once its predecessor has been reaped, and any number of
+ * reloads while it stops give one replacement, started with the snapshot current at that time.
+ *
+ * Start order is the kind order: relay, storer, alerter, then workers (consumers before producers). A
+ * worker's endpoints depend on the worker count (the shard is the URL's hash modulo the count), so a worker
+ * does not start while a worker process started with another count is alive: two generations of a shard
  * never probe at once.
  *
  * Memory: the table owns its slots and the environment it builds; children_free releases them. */
@@ -34,8 +40,9 @@ enum child_kind { CHILD_RELAY = 0, CHILD_STORER = 1, CHILD_ALERTER = 2, CHILD_WO
 
 struct child {
     enum child_kind kind;
-    unsigned index, count; /* workers: slot index of count; 0, 0 otherwise */
-    char name[32];         /* "worker 0/4", "storer", ... (for logs) */
+    unsigned index, count; /* workers: slot index of count (for the next start); 0, 0 otherwise */
+    unsigned run_count;    /* workers: the count the running process was started with */
+    char name[32];         /* "worker 0/4", "storer", ... (for logs; set at each start) */
     pid_t pid;             /* 0: not running */
     unsigned gen;          /* snapshot generation the running process was started with */
     bool respawn;
@@ -72,10 +79,14 @@ void children_binary(const struct children *ch, enum child_kind kind, char *out,
 int children_init(struct children *ch, const char *bin_dir, char *err, size_t errlen);
 void children_free(struct children *ch);
 
-/* Adds a slot that wants to run, startable at once. Returns it (valid until the table changes). */
+/* Adds a slot that wants to run, startable at once. Returns it (valid until the table changes). The caller
+ * makes sure the table has no slot of that kind and index yet (children_want does). */
 struct child *children_add(struct children *ch, enum child_kind kind, unsigned index, unsigned count, int64_t now);
-/* The live (respawn) slot of a kind and index, or NULL. */
+/* The slot of a kind and index in any state (running, stopping, backing off, retiring), or NULL. */
 struct child *children_find(struct children *ch, enum child_kind kind, unsigned index);
+/* A reload wants kind/index (with `count` workers) to run the current snapshot: adds the slot when there
+ * is none, else restarts it (children_restart) with `count` for its next start. Returns the slot. */
+struct child *children_want(struct children *ch, enum child_kind kind, unsigned index, unsigned count, int64_t now);
 
 /* Number of slots of kind with a running process (kind CHILD_KINDS: every kind). */
 size_t children_running(const struct children *ch, enum child_kind kind);
@@ -86,7 +97,9 @@ int64_t children_start_due(struct children *ch, const char *snapshot, unsigned g
 
 /* Asks a slot's process to stop (SIGTERM) for good: it is removed once it has exited. */
 void children_retire(struct children *ch, struct child *c, int64_t now);
-/* Asks a slot's process to stop so that it starts again at once with the current snapshot. */
+/* Asks a slot's process to stop so that it starts again at once — once it has exited, not within 1 s of
+ * its last start — with the snapshot current then. A slot already stopping (for a restart or to be retired)
+ * is not signalled again: it restarts when it has exited. A slot without a process gets a fresh try. */
 void children_restart(struct children *ch, struct child *c, int64_t now);
 /* SIGTERM to every running process of kind (CHILD_KINDS: all) that was not yet asked, respawn off. */
 void children_stop_kind(struct children *ch, enum child_kind kind, int64_t now);

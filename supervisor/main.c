@@ -7,8 +7,9 @@
  * DESIGN
  * One thread, one loop. Signal handlers only set the flags below; the handled signals stay blocked
  * except while the loop sleeps in sig_wait() (ppoll with a mask), so every event is handled here, in
- * order: stop (first, so that children ended by a group-wide signal are not taken for crashes), reap
- * children, reload, start what is due, then sleep until the next due start or deadline. */
+ * order: run_dir and its lock still in place (rundir.c: recreated when deleted), stop (first of the
+ * signals, so that children ended by a group-wide signal are not taken for crashes), reap children,
+ * reload, start what is due, then sleep until the next due start or deadline (at most 1 s). */
 #include "common/config/config.h"
 #include "common/base/clock.h"
 #include "common/base/log.h"
@@ -20,6 +21,7 @@
 #include "supervisor/counters.h"
 #include "supervisor/pidfile.h"
 #include "supervisor/privs.h"
+#include "supervisor/rundir.h"
 #include "supervisor/self.h"
 #include "supervisor/shutdown.h"
 #include "supervisor/signals.h"
@@ -75,19 +77,31 @@ static void handle_signals(struct supervisor *s, int64_t now)
     if (got_stop) {
         int sig = got_stop;
         got_stop = 0;
-        if (s->stop.phase == STOP_NONE) shutdown_begin(&s->stop, &s->ch, sig, now);
+        if (s->stop.phase == STOP_NONE) shutdown_begin(&s->stop, &s->ch, sig == SIGINT ? "SIGINT" : "SIGTERM", now);
         else log_debug("already stopping (signal %d ignored)", sig);
     }
     if (got_chld) {
         got_chld = 0;
         children_reap(&s->ch, now);
-        snapshot_gc(&s->ch, s->cfg->run_dir, s->gen, &s->gen_lo);
+        if (!s->run_dir_lost) snapshot_gc(&s->ch, s->cfg->run_dir, s->gen, &s->gen_lo);
     }
     if (got_hup) {
         got_hup = 0;
         if (s->stop.phase == STOP_NONE) apply_reload(s, now);
         else log_info("SIGHUP ignored: stopping");
     }
+}
+
+/* run_dir could not be recreated, or another supervisor holds its lock now (rundir.h): our children are
+ * killed at once — they must not write their spools and state into a directory another supervisor's
+ * children use — and we exit 1. */
+static void lose_run_dir(struct supervisor *s, int64_t now)
+{
+    s->run_dir_lost = true;
+    for (size_t i = 0; i < s->ch.n; i++) s->ch.v[i].respawn = false;
+    size_t n = children_kill_kind(&s->ch, CHILD_KINDS, false);
+    log_error("run_dir %s lost: %zu children killed, exiting 1", s->cfg->run_dir, n);
+    shutdown_begin(&s->stop, &s->ch, "run_dir lost", now);
 }
 
 static int run(struct supervisor *s)
@@ -101,12 +115,14 @@ static int run(struct supervisor *s)
 
     for (;;) {
         now = cw_mono_ns();
+        if (s->stop.phase == STOP_NONE && rundir_keep(s, now) != 0) lose_run_dir(s, now);
         handle_signals(s, now);
         struct proc_wake wake; /* INT64_MAX: nothing due, sleep until a signal or a stats message */
         proc_wake_init(&wake, INT64_MAX);
         if (s->stop.phase == STOP_NONE) {
             proc_wake_at(&wake, children_start_due(&s->ch, s->snapshot, s->gen, now));
             proc_wake_at(&wake, children_enforce_stop(&s->ch, now, RELOAD_STOP_NS));
+            proc_wake_at(&wake, now + RUNDIR_CHECK_NS);
             snapshot_gc(&s->ch, s->cfg->run_dir, s->gen, &s->gen_lo);
         } else {
             proc_wake_at(&wake, shutdown_advance(&s->stop, &s->ch, now));
@@ -125,7 +141,7 @@ static int run(struct supervisor *s)
     counters_drain(&s->counters);
     counters_log(&s->counters, (unsigned)s->cfg->workers);
     log_summary(s, now);
-    return children_running(&s->ch, CHILD_KINDS) == 0 ? 0 : 1;
+    return children_running(&s->ch, CHILD_KINDS) == 0 && !s->run_dir_lost ? 0 : 1;
 }
 
 /* Everything before the loop once the configuration is loaded: the children's user, the lock, run_dir, the
@@ -195,7 +211,7 @@ int main(int argc, char **argv)
         apply_open_counters(&s, s.cfg); /* after sig_setup: ZeroMQ's threads inherit the blocked mask */
         rc = run(&s);
     }
-    if (s.gen) snapshot_remove_generations(s.cfg->run_dir, s.gen_lo, s.gen);
+    if (s.gen && !s.run_dir_lost) snapshot_remove_generations(s.cfg->run_dir, s.gen_lo, s.gen);
     counters_free(&s.counters);
     pidfile_release(&s.pf);
     children_free(&s.ch);

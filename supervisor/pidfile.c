@@ -102,12 +102,19 @@ int pidfile_acquire(struct pidfile *pf, const char *run_dir, char *err, size_t e
     return -1;
 }
 
+bool pidfile_intact(const struct pidfile *pf)
+{
+    struct stat by_fd, by_path;
+    if (pf->fd < 0 || fstat(pf->fd, &by_fd) != 0 || stat(pf->path, &by_path) != 0) return false;
+    return by_fd.st_ino == by_path.st_ino && by_fd.st_dev == by_path.st_dev;
+}
+
 void pidfile_release(struct pidfile *pf)
 {
     if (pf->fd < 0) return;
     /* Unlink while still holding the lock; a supervisor that opened the old file meanwhile notices the
-     * inode change in pidfile_acquire and retries. */
-    if (unlink(pf->path) != 0 && errno != ENOENT) { /* nothing useful to do: the lock still goes away */
+     * inode change in pidfile_acquire and retries. A file that is no longer ours is left alone. */
+    if (pidfile_intact(pf) && unlink(pf->path) != 0 && errno != ENOENT) { /* the lock still goes away */
     }
     close(pf->fd);
     pf->fd = -1;

@@ -10,9 +10,9 @@
 #define STOP_LAST_NS (9000000000LL)    /* any child at all still alive after this gets SIGKILL */
 #define STOP_GIVEUP_NS (9500000000LL)  /* stop waiting: PDEATHSIG takes whatever is left */
 
-void shutdown_begin(struct shutdown *sd, struct children *ch, int sig, int64_t now)
+void shutdown_begin(struct shutdown *sd, struct children *ch, const char *why, int64_t now)
 {
-    log_info("%s: stopping (workers, then alerter, storer, relay)", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    log_info("%s: stopping (workers, then alerter, storer, relay)", why);
     sd->phase = STOP_WORKERS;
     sd->started_ns = now;
     for (size_t i = 0; i < ch->n; i++) {

@@ -25,8 +25,9 @@ struct shutdown {
     bool workers_killed, stopping_killed, all_killed; /* which escalation steps were taken */
 };
 
-/* Begins the stop (sig: SIGTERM or SIGINT, for the log line): no child starts again, workers get SIGTERM. */
-void shutdown_begin(struct shutdown *sd, struct children *ch, int sig, int64_t now);
+/* Begins the stop (why: "SIGTERM", "SIGINT", ... for the log line): no child starts again, workers get
+ * SIGTERM. */
+void shutdown_begin(struct shutdown *sd, struct children *ch, const char *why, int64_t now);
 
 /* Moves the stop along: the next kind once the previous one is gone, SIGKILL at the deadlines. Returns the
  * time the loop must wake up at the latest. */

@@ -1,7 +1,7 @@
 /* tests/unit/test_supervisor.c — the supervisor's building blocks (the .c files of supervisor/): the
  * restart backoff policy, the pid-file lock, snapshot comparison, what a reload changes (endpoint counts,
  * which shards), and the child table end to end with real fork+exec of small scripts (environment, exit
- * codes, backoff, fatal exit 2, retire). */
+ * codes, backoff, fatal exit 2, retire), and reloads that come while processes still stop. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -102,6 +102,22 @@ static void test_pidfile_lock(void **state)
     assert_int_equal(pidfile_acquire(&two, run, err, sizeof err), 0);
     pidfile_release(&two);
     pidfile_release(&two); /* idempotent */
+
+    /* run_dir deleted under the holder: the lock is no longer intact and keeps nobody out; the file a
+     * second holder then creates is not removed by the first one's release. */
+    assert_int_equal(pidfile_acquire(&one, run, err, sizeof err), 0);
+    assert_true(pidfile_intact(&one));
+    assert_int_equal(unlink(one.path), 0);
+    assert_int_equal(rmdir(run), 0);
+    assert_false(pidfile_intact(&one));
+    assert_int_equal(pidfile_make_dir(run, err, sizeof err), 0);
+    assert_int_equal(pidfile_acquire(&two, run, err, sizeof err), 0);
+    assert_false(pidfile_intact(&one));
+    pidfile_release(&one);
+    assert_int_equal(access(two.path, F_OK), 0);
+    assert_true(pidfile_intact(&two));
+    pidfile_release(&two);
+    assert_int_equal(access(two.path, F_OK), -1);
 
     /* A file where run_dir should be is a clear error. */
     char file[512];
@@ -305,6 +321,137 @@ static void test_children_spawn(void **state)
     children_free(&ch);
 }
 
+/* Whether the slot of kind and index has a process. */
+static bool slot_running(struct children *ch, enum child_kind kind, unsigned index)
+{
+    struct child *c = children_find(ch, kind, index);
+    return c && c->pid > 0;
+}
+
+/* Polls until the slot's process is gone (reaping; a retired slot then leaves the table), or 10 s pass. */
+static void reap_slot(struct children *ch, enum child_kind kind, unsigned index)
+{
+    int64_t deadline = cw_mono_ns() + 10 * S;
+    while (slot_running(ch, kind, index) && cw_mono_ns() < deadline) {
+        children_reap(ch, cw_mono_ns());
+        struct timespec ts = { 0, 10000000 };
+        nanosleep(&ts, NULL);
+    }
+    assert_false(slot_running(ch, kind, index));
+}
+
+/* Waits until every running process of the table has written its pid to DIR/ready, or 10 s pass. */
+static void wait_ready_file(const char *dir, struct children *ch)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/ready", dir);
+    int64_t deadline = cw_mono_ns() + 10 * S;
+    for (;;) {
+        size_t missing = 0;
+        for (size_t i = 0; i < ch->n; i++) {
+            if (ch->v[i].pid <= 0) continue;
+            char want[32], line[32];
+            snprintf(want, sizeof want, "%d\n", (int)ch->v[i].pid);
+            bool found = false;
+            FILE *f = fopen(path, "r");
+            while (f && !found && fgets(line, sizeof line, f)) found = strcmp(line, want) == 0;
+            if (f) fclose(f);
+            if (!found) missing++;
+        }
+        if (missing == 0) return;
+        assert_true(cw_mono_ns() < deadline);
+        struct timespec ts = { 0, 10000000 };
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* Reloads that come while a process is still stopping: one slot per kind and index, a replacement only
+ * after the old process has exited, one replacement for any number of reloads, and workers of a new count
+ * only once every worker of the old count is gone. */
+static void test_children_reload_while_stopping(void **state)
+{
+    const char *dir = *state;
+    char path[512], err[256];
+    /* Both take their time to stop (worker 0 0.1 s, worker 1 and the storer 0.6 s) and say when their trap
+     * is set (a SIGTERM before it would end them at once). */
+    snprintf(path, sizeof path, "%s/clockwerk-storer", dir);
+    write_file(path,
+               "#!/bin/sh\ntrap 'sleep 0.6; exit 0' TERM\necho $$ >> \"${0%/*}/ready\"\n"
+               "while :; do sleep 0.05; done\n",
+               0755);
+    snprintf(path, sizeof path, "%s/clockwerk-worker", dir);
+    write_file(path,
+               "#!/bin/sh\ntrap 'sleep 0.$((CLOCKWERK_SLOT * 5 + 1)); exit 0' TERM\necho $$ >> \"${0%/*}/ready\"\n"
+               "while :; do sleep 0.05; done\n",
+               0755);
+    struct children ch;
+    assert_int_equal(children_init(&ch, dir, err, sizeof err), 0);
+    int64_t now = cw_mono_ns();
+    children_add(&ch, CHILD_STORER, 0, 0, now);
+    children_start_due(&ch, "/snap/config.1.snap", 1, now);
+    pid_t first = children_find(&ch, CHILD_STORER, 0)->pid;
+    assert_true(first > 0);
+    wait_ready_file(dir, &ch);
+
+    /* Reload 1 restarts the storer; reload 2 comes while it stops: the same slot, nothing new starts. */
+    struct child *st = children_want(&ch, CHILD_STORER, 0, 0, cw_mono_ns());
+    assert_true(st->stopping && st->restart_now);
+    assert_ptr_equal(children_find(&ch, CHILD_STORER, 0), st);
+    assert_ptr_equal(children_want(&ch, CHILD_STORER, 0, 0, cw_mono_ns()), st);
+    assert_int_equal(ch.n, 1);
+    assert_int_equal(children_start_due(&ch, "/snap/config.3.snap", 3, cw_mono_ns() + 2 * S), INT64_MAX);
+    assert_int_equal(children_running(&ch, CHILD_STORER), 1);
+    assert_int_equal(children_find(&ch, CHILD_STORER, 0)->pid, first);
+    /* Once it has exited, one replacement with the last snapshot, not counted as a restart. */
+    reap_slot(&ch, CHILD_STORER, 0);
+    children_start_due(&ch, "/snap/config.3.snap", 3, cw_mono_ns() + 2 * S);
+    st = children_find(&ch, CHILD_STORER, 0);
+    assert_true(st->pid > 0 && st->pid != first);
+    wait_ready_file(dir, &ch);
+    assert_int_equal(st->gen, 3);
+    assert_int_equal(ch.restarts[CHILD_STORER], 0);
+    assert_int_equal(ch.crashes, 0);
+
+    /* A reload stops it for good, the next wants it again while it stops: it restarts, in the same slot. */
+    pid_t second = st->pid;
+    children_retire(&ch, st, cw_mono_ns());
+    assert_ptr_equal(children_want(&ch, CHILD_STORER, 0, 0, cw_mono_ns()), st);
+    assert_true(st->respawn);
+    children_reap(&ch, cw_mono_ns());
+    assert_int_equal(ch.n, 1);
+    reap_slot(&ch, CHILD_STORER, 0);
+    children_start_due(&ch, "/snap/config.4.snap", 4, st->next_start_ns);
+    st = children_find(&ch, CHILD_STORER, 0);
+    assert_true(st->pid > 0 && st->pid != second);
+
+    /* Workers 2 -> 1: worker 1 goes, worker 0 restarts as 0/1 only once worker 1/2 is gone too. */
+    now = cw_mono_ns();
+    children_add(&ch, CHILD_WORKER, 0, 2, now);
+    children_add(&ch, CHILD_WORKER, 1, 2, now);
+    children_start_due(&ch, "/snap/config.4.snap", 4, now);
+    assert_int_equal(children_running(&ch, CHILD_WORKER), 2);
+    wait_ready_file(dir, &ch);
+    children_retire(&ch, children_find(&ch, CHILD_WORKER, 1), cw_mono_ns());
+    children_want(&ch, CHILD_WORKER, 0, 1, cw_mono_ns());
+    reap_slot(&ch, CHILD_WORKER, 0); /* 0.1 s: worker 1/2 still stops for 0.5 s */
+    assert_true(slot_running(&ch, CHILD_WORKER, 1));
+    children_start_due(&ch, "/snap/config.5.snap", 5, cw_mono_ns() + 2 * S);
+    assert_int_equal(children_find(&ch, CHILD_WORKER, 0)->pid, 0);
+    reap_slot(&ch, CHILD_WORKER, 1);
+    children_reap(&ch, cw_mono_ns());
+    assert_null(children_find(&ch, CHILD_WORKER, 1));
+    children_start_due(&ch, "/snap/config.5.snap", 5, cw_mono_ns() + 2 * S);
+    struct child *w0 = children_find(&ch, CHILD_WORKER, 0);
+    assert_true(w0->pid > 0);
+    assert_string_equal(w0->name, "worker 0/1");
+    assert_int_equal(w0->run_count, 1);
+    assert_int_equal(ch.crashes, 0);
+
+    children_stop_kind(&ch, CHILD_KINDS, cw_mono_ns());
+    reap_until_stopped(&ch, 0);
+    children_free(&ch);
+}
+
 int main(void)
 {
     log_init("test", LOG_LVL_ERROR);
@@ -314,6 +461,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_snapshot_same, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_reload_diff, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_children_spawn, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_children_reload_while_stopping, setup_dir, teardown_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

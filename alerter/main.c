@@ -88,8 +88,8 @@ static void alerter_init(struct alerter *a)
     dispatch_init(&a->d, a->ob, &a->storeq);
     intake_load(&a->in, cfg->run_dir);
     persist_load(&a->keep, &a->eps, &a->d, cfg, cw_mono_us());
-    log_info("alerter running: %zu endpoints, email %s, %zu webhook(s), group_threshold %d, renotify %.0f s", a->eps.n,
-             cfg->email_enabled ? "on" : "off", cfg->n_webhooks, cfg->group_threshold, cfg->renotify);
+    log_info("alerter running: %zu endpoint%s, email %s, %zu webhook%s, group_threshold %d, renotify %.0f s",
+             a->eps.n, cw_plural((long long)a->eps.n), cfg->email_enabled ? "on" : "off", cfg->n_webhooks, cw_plural((long long)cfg->n_webhooks), cfg->group_threshold, cfg->renotify);
 }
 
 static void alerter_free(struct alerter *a)
@@ -161,7 +161,7 @@ static void reload(struct alerter *a)
     endpoints_build(&a->eps, a->p.cfg); /* finds the known endpoints in the old table, which points into old */
     outbox_configure(a->ob, a->p.cfg);
     config_free(old);
-    log_info("configuration reloaded: %zu endpoints", a->eps.n);
+    log_info("configuration reloaded: %zu endpoint%s", a->eps.n, cw_plural((long long)a->eps.n));
     savepolicy_note(&a->save, SAVE_NOW);
 }
 

@@ -134,6 +134,7 @@ void persist_load(struct persist *ps, struct endpoints *t, struct dispatch *d, c
     size_t down = 0, restored = restore_endpoints(t, &data, &down);
     size_t jobs = dispatch_restore(d, cfg, &data, now_mono);
     statefile_data_free(&data);
-    log_info("state restored from %s: %zu endpoints (%zu down), %zu alerts, %zu undelivered messages", ps->path,
-             restored, down, d->n_alerts, jobs);
+    log_info("state restored from %s: %zu endpoint%s (%zu down), %zu alert%s, %zu undelivered message%s", ps->path,
+             restored, cw_plural((long long)restored), down, d->n_alerts, cw_plural((long long)d->n_alerts), jobs,
+             cw_plural((long long)jobs));
 }

@@ -147,7 +147,8 @@ static void reload(struct storer *s)
         if (rc == STORE_FATAL) storer_die(s, 1, "cannot store endpoints: %s", err);
         if (rc != STORE_OK) dbconn_lost(&s->db, err, cw_mono_ns());
     }
-    log_info("reloaded: %zu endpoints (a changed database or address takes a restart)", cfg->n_endpoints);
+    log_info("reloaded: %zu endpoint%s (a changed database or address takes a restart)", cfg->n_endpoints,
+             cw_plural((long long)cfg->n_endpoints));
 }
 
 static void publish_stats(struct storer *s)

@@ -23,6 +23,18 @@ void apply_log_problem(void *ctx, const char *message)
     log_error("%s", message);
 }
 
+static void log_config_warning(void *ctx, const char *message)
+{
+    (void)ctx;
+    log_warn("%s", message);
+}
+
+struct cw_config *apply_load(const char *path)
+{
+    struct config_load_options o = { .report = apply_log_problem, .warn = log_config_warning };
+    return config_load_with(path, &o);
+}
+
 /* Whether an alerter should run, warning once when its binary is missing. */
 static bool alerter_wanted(struct supervisor *s, const struct cw_config *cfg)
 {
@@ -66,7 +78,7 @@ __attribute__((format(printf, 3, 4))) static void note_add(char *note, size_t no
  * or NULL after logging why and counting the refusal (nothing changed). */
 static struct cw_config *load_next(struct supervisor *s)
 {
-    struct cw_config *next = config_load(s->cfg->path, apply_log_problem, NULL);
+    struct cw_config *next = apply_load(s->cfg->path);
     if (!next) {
         s->reloads_failed++;
         log_error("reload failed: the configuration above is invalid; still running the previous one "
@@ -162,8 +174,8 @@ static void log_reload(const struct cw_config *old, const struct cw_config *next
     else if (removed) snprintf(delta, sizeof delta, " (-%zu)", removed);
     char wdelta[32] = "";
     if (old->workers != next->workers) snprintf(wdelta, sizeof wdelta, " (was %d)", old->workers);
-    log_info("reload: %zu endpoints%s, %d workers%s, generation %u%s", next->n_endpoints, delta, next->workers, wdelta,
-             gen, note);
+    log_info("reload: %zu endpoint%s%s, %d worker%s%s, generation %u%s", next->n_endpoints, cw_plural(next->n_endpoints),
+             delta, next->workers, cw_plural(next->workers), wdelta, gen, note);
 }
 
 void apply_reload(struct supervisor *s, int64_t now)
@@ -183,7 +195,8 @@ void apply_reload(struct supervisor *s, int64_t now)
     children_clear_fatal(&s->ch, now);
     if (snapshot_same(path, s->snapshot)) {
         if (unlink(path) != 0) log_warn("cannot remove %s: %s", path, strerror(errno));
-        log_info("reload: no change (%zu endpoints, %d workers)", next->n_endpoints, next->workers);
+        log_info("reload: no change (%zu endpoint%s, %d worker%s)", next->n_endpoints, cw_plural(next->n_endpoints),
+                 next->workers, cw_plural(next->workers));
         config_free(next);
         return;
     }

@@ -16,6 +16,9 @@
 
 /* config_load reporter for the running supervisor: each problem becomes an error log line. */
 void apply_log_problem(void *ctx, const char *message);
+/* Loads and validates the configuration at path for a start or a reload: problems logged as errors (NULL
+ * returned), warnings (a file that checks nothing, or neither stores nor alerts) logged as warnings. */
+struct cw_config *apply_load(const char *path);
 
 /* Adds the children s->cfg wants (relay, storer, alerter, workers); they start on the loop's next turn. */
 void apply_initial(struct supervisor *s, int64_t now);

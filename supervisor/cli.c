@@ -103,8 +103,8 @@ static int run_check(const char *config_arg)
         config_free(cfg);
         return 1;
     }
-    printf("config OK: %zu endpoint%s, %d worker%s\n", cfg->n_endpoints, cfg->n_endpoints == 1 ? "" : "s", cfg->workers,
-           cfg->workers == 1 ? "" : "s");
+    printf("config OK: %zu endpoint%s, %d worker%s\n", cfg->n_endpoints, cw_plural(cfg->n_endpoints), cfg->workers,
+           cw_plural(cfg->workers));
     config_free(cfg);
     return 0;
 }

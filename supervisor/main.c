@@ -10,6 +10,7 @@
  * order: run_dir and its lock still in place (rundir.c: recreated when deleted), stop (first of the
  * signals, so that children ended by a group-wide signal are not taken for crashes), reap children,
  * reload, start what is due, then sleep until the next due start or deadline (at most 1 s). */
+#include "common/base/util.h"
 #include "common/config/config.h"
 #include "common/base/clock.h"
 #include "common/base/log.h"
@@ -109,8 +110,8 @@ static int run(struct supervisor *s)
     int64_t now = cw_mono_ns();
     s->started_ns = now;
     apply_initial(s, now);
-    log_info("clockwerk %s running: %zu endpoints, %d workers, storer %s, alerter %s, run_dir %s", CW_VERSION,
-             s->cfg->n_endpoints, s->cfg->workers, config_wants_storer(s->cfg) ? "on" : "off",
+    log_info("clockwerk %s running: %zu endpoint%s, %d worker%s, storer %s, alerter %s, run_dir %s", CW_VERSION,
+             s->cfg->n_endpoints, cw_plural(s->cfg->n_endpoints), s->cfg->workers, cw_plural(s->cfg->workers), config_wants_storer(s->cfg) ? "on" : "off",
              children_find(&s->ch, CHILD_ALERTER, 0) ? "on" : "off", s->cfg->run_dir);
 
     for (;;) {
@@ -187,7 +188,7 @@ int main(int argc, char **argv)
     struct supervisor s;
     memset(&s, 0, sizeof s);
     s.pf.fd = -1;
-    s.cfg = config_load(config_arg, apply_log_problem, NULL);
+    s.cfg = apply_load(config_arg);
     if (!s.cfg) {
         log_error("%s is invalid (see above): not starting", config_arg);
         return 1;

@@ -243,7 +243,7 @@ static void final_report(const struct tap *t)
 {
     if (t->malformed)
         fprintf(stderr, "clockwerk-tap: %" PRIu64 " malformed message%s dropped (last: %s)\n", t->malformed,
-                t->malformed == 1 ? "" : "s", t->last_malformed);
+                cw_plural((long long)t->malformed), t->last_malformed);
     if (t->opt.stats || t->malformed)
         fprintf(stderr,
                 "clockwerk-tap: %" PRIu64 " messages, %" PRIu64 " results, %" PRIu64 " printed, %" PRIu64
@@ -322,7 +322,7 @@ static struct bus *open_bus(const char *config, char **address)
                 counts[1] - TAP_WARNINGS_SHOWN, config);
     if (!cfg) {
         fprintf(stderr, "clockwerk-tap: %s is not a valid configuration (%u problem%s)\n", config, counts[0],
-                counts[0] == 1 ? "" : "s");
+                cw_plural(counts[0]));
         exit(1);
     }
     if (!cfg->tap_address || !cfg->tap_address[0]) {

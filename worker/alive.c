@@ -57,5 +57,6 @@ void alive_close(struct worker_alive *a)
     if (a->fd < 0) return;
     close(a->fd);
     a->fd = -1;
-    if (unlink(a->path) != 0) log_warn("cannot remove %s: %s", a->path, strerror(errno));
+    /* ENOENT: run_dir was deleted under us (the supervisor recreates it and restarts every child) */
+    if (unlink(a->path) != 0 && errno != ENOENT) log_warn("cannot remove %s: %s", a->path, strerror(errno));
 }

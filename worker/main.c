@@ -365,8 +365,8 @@ static void init(struct worker *w)
     events_open(&w->ev, w->multi, w->p.sigfd, w->nofile);
     for (unsigned i = 0; i < w->out.n; i++) events_watch_bus(&w->ev, bus_fd(w->out.q[i].sock), w->out.q[i].name);
     proto_results_begin(&w->batch);
-    log_info("checking %zu endpoints (at most %u at once), boot id %016" PRIx64, w->cfg->n_endpoints, w->max_in_flight,
-             w->p.boot_id);
+    log_info("checking %zu endpoint%s (at most %u at once), boot id %016" PRIx64, w->cfg->n_endpoints,
+             cw_plural((long long)w->cfg->n_endpoints), w->max_in_flight, w->p.boot_id);
 }
 
 /* After the loop: the last results out, what is not acknowledged spooled, everything freed. */

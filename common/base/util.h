@@ -47,4 +47,10 @@ char *cw_xstrdup(const char *s);
 /* Atomically replaces path by data (mode 0600): tmp, fsync, rename; -1: errno set, *failed names the step. */
 int cw_write_file_atomic(const char *path, const char *tmp, const void *data, size_t len, const char **failed);
 
+/* "s" unless n is 1: "%zu endpoint%s", n, cw_plural(n). */
+static inline const char *cw_plural(long long n)
+{
+    return n == 1 ? "" : "s";
+}
+
 #endif

@@ -855,7 +855,7 @@ def final_counters(log_text):
 
 # worker/main.c logs, per worker process, "checking N endpoints (...), boot id HEX" when it starts and
 # "stopped after N checks (...)" when it stops cleanly; its results carry seq 1..N under that boot id.
-WORKER_STARTED = re.compile(r"clockwerk\[worker (\d+)/(\d+)\] (\d+) \w+: checking \d+ endpoints\b.*"
+WORKER_STARTED = re.compile(r"clockwerk\[worker (\d+)/(\d+)\] (\d+) \w+: checking \d+ endpoints?\b.*"
                             r"boot id ([0-9a-fA-F]{16})", re.M)
 WORKER_STOPPED = re.compile(r"clockwerk\[worker (\d+)/(\d+)\] (\d+) \w+: stopped after (\d+) checks", re.M)
 # The rows that stored_seq_problems() needs; the same SQL on SQLite, PostgreSQL and MariaDB.

@@ -166,3 +166,21 @@ def test_tap_needs_only_the_bus():
             check(r.returncode == 1 and re.search(r"syntax\.conf:\d+: syntax error", r.stderr),
                   "the tap on a syntax error: exit %d, %r" % (r.returncode, r.stderr))
             cw.stop()
+
+
+def test_supervisor_logs_warnings_and_counts_in_the_singular():
+    """The running supervisor says what `-t` says: the warning (level warn) that a configuration neither stores nor alerts, at
+    start and at a reload, and "1 endpoint, 1 worker" (fails before: no warning, "1 endpoints, 1 workers")."""
+    with tempdir() as d:
+        cfg = base_config([endpoint(harness.closed_port_url("/a"))], workers=1, db=False)
+        with Clockwerk(cfg, d) as cw:
+            cw.wait_ready()
+            cw.wait_log(r"running: 1 endpoint, 1 worker,", timeout=deadline(10))
+            cw.wait_log(r"warn: .*neither stores nor alerts", timeout=deadline(10))
+            mark = cw.log_mark()
+            cfg["monitor"]["endpoints"].append(endpoint(harness.closed_port_url("/b")))
+            cw.reload(cfg)
+            cw.wait_log(r"warn: .*neither stores nor alerts", since=mark, timeout=deadline(10))
+            cw.wait_log(r"reload: 2 endpoints \(\+1\), 1 worker,", since=mark, timeout=deadline(10))
+            check(not re.search(r"\b1 (endpoints|workers)\b", cw.log_text()), "a plural after 1 in the log")
+            cw.stop()

@@ -14,6 +14,7 @@
 #include "common/base/clock.h"
 #include "common/base/log.h"
 #include "common/base/util.h"
+#include "common/config/config_check.h"
 #include "worker/redirect.h"
 
 #define PROBE_USER_AGENT "Clockwerk/" CW_VERSION
@@ -156,10 +157,12 @@ void probe_pool_free(struct probe_pool *p)
 unsigned probe_in_flight(const struct probe_pool *p) { return p->in_flight; }
 unsigned probe_capacity(const struct probe_pool *p) { return p->max; }
 
-struct curl_slist *probe_headers_new(const struct cw_endpoint *ep)
+/* The endpoint's header lines as a curl list; without those that carry a credential unless credentials. */
+static struct curl_slist *headers_new(const struct cw_endpoint *ep, bool credentials)
 {
     struct curl_slist *list = NULL;
     for (size_t i = 0; i < ep->n_headers; i++) {
+        if (!credentials && cw_header_is_secret(ep->headers[i])) continue;
         struct curl_slist *next = curl_slist_append(list, ep->headers[i]);
         if (!next) {
             curl_slist_free_all(list);
@@ -169,6 +172,9 @@ struct curl_slist *probe_headers_new(const struct cw_endpoint *ep)
     }
     return list;
 }
+
+struct curl_slist *probe_headers_new(const struct cw_endpoint *ep) { return headers_new(ep, true); }
+struct curl_slist *probe_public_headers_new(const struct cw_endpoint *ep) { return headers_new(ep, false); }
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
 {
@@ -396,7 +402,7 @@ static int follow(struct probe_pool *p, struct probe_check *c, const char *locat
         return -1;
     }
     bool same_origin = redirect_same_origin(c->ep->url, location);
-    if (!same_origin && c->headers && !c->public_headers) c->public_headers = redirect_public_headers_new(c->ep);
+    if (!same_origin && c->headers && !c->public_headers) c->public_headers = probe_public_headers_new(c->ep);
     char *url = cw_xstrdup(location); /* location belongs to the handle, which the reset clears */
     curl_multi_remove_handle(p->multi, c->easy);
     curl_easy_reset(c->easy);

@@ -1,13 +1,9 @@
-/* worker/redirect.c — the origin test, the public headers, the method after a redirect and the phase sums
+/* worker/redirect.c — the origin test, the method after a redirect and the phase sums
  * used when the worker follows redirects itself (see redirect.h). */
 #include "worker/redirect.h"
 
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#include "common/base/log.h"
-#include "common/config/config_check.h"
 
 /* scheme, host and port of url into the three outputs (curl_free them); false when url does not parse. */
 static bool origin_parts(const char *url, char **scheme, char **host, char **port)
@@ -36,21 +32,6 @@ bool redirect_same_origin(const char *a, const char *b)
     curl_free(hb);
     curl_free(pb);
     return same;
-}
-
-struct curl_slist *redirect_public_headers_new(const struct cw_endpoint *ep)
-{
-    struct curl_slist *list = NULL;
-    for (size_t i = 0; i < ep->n_headers; i++) {
-        if (cw_header_is_secret(ep->headers[i])) continue;
-        struct curl_slist *next = curl_slist_append(list, ep->headers[i]);
-        if (!next) {
-            curl_slist_free_all(list);
-            fatal(1, "out of memory building request headers");
-        }
-        list = next;
-    }
-    return list;
 }
 
 enum cw_method redirect_method(enum cw_method method, long status)

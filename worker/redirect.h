@@ -1,6 +1,6 @@
 /* worker/redirect.h — what the worker needs to follow an endpoint's redirects itself instead of letting
- * libcurl do it: the origin test, the headers that may leave the endpoint's origin, the method after a
- * redirect, and the phase times summed over the hops.
+ * libcurl do it: the origin test, the method after a redirect, and the phase times summed over the hops
+ * (the headers that may leave the endpoint's origin: probe_public_headers_new).
  *
  * DESIGN
  * libcurl's own CURLOPT_FOLLOWLOCATION sends every CURLOPT_HTTPHEADER line to whatever host a redirect
@@ -9,7 +9,7 @@
  * endpoint redirects to. So probe.c follows redirects itself (libcurl's CURLINFO_REDIRECT_URL gives the
  * absolute target): every hop is a fresh transfer on the same handle, with all the endpoint's headers when
  * the target has the endpoint's own origin (scheme, host and port of the configured URL) and only those that
- * carry no credential (cw_header_is_secret) otherwise. An https endpoint redirected to http:// changes
+ * carry no credential (cw_header_is_secret, probe_public_headers_new) otherwise. An https endpoint redirected to http:// changes
  * origin, so a downgrade never carries a credential either. */
 #ifndef CW_WORKER_REDIRECT_H
 #define CW_WORKER_REDIRECT_H
@@ -26,10 +26,6 @@
 /* Whether two absolute URLs have one origin: the same scheme and host (both case-insensitive) and the same
  * port (the scheme's default when none is written). False when either cannot be parsed. */
 bool redirect_same_origin(const char *a, const char *b);
-
-/* The endpoint's header lines that carry no credential, as a curl list (NULL when none is left). Out of
- * memory is fatal, as for probe_headers_new. */
-struct curl_slist *redirect_public_headers_new(const struct cw_endpoint *ep);
 
 /* The method of the request that follows a redirect with this status: a POST answered with 301, 302 or 303
  * becomes a GET without a body (libcurl's default, and browsers'); 307 and 308 keep it; HEAD stays HEAD. */

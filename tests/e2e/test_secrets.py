@@ -70,8 +70,7 @@ class RecordingServer(BackgroundHTTPServer):
 
     def __init__(self):
         super().__init__()
-        self.routes = {}
-        self.seen = {}
+        self.routes, self.seen = {}, {}
 
     def url(self, path):
         return "http://127.0.0.1:%d%s" % (self.port, path)

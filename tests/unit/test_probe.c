@@ -545,13 +545,13 @@ static void test_public_headers_and_method(void **state)
                       "Cookie: c=1",        "X-Harmless: h",
                       "Accept: text/plain" };
     struct cw_endpoint ep = { .headers = lines, .n_headers = sizeof lines / sizeof lines[0] };
-    struct curl_slist *list = redirect_public_headers_new(&ep);
+    struct curl_slist *list = probe_public_headers_new(&ep);
     assert_true(list && list->next && !list->next->next);
     assert_string_equal(list->data, "X-Harmless: h");
     assert_string_equal(list->next->data, "Accept: text/plain");
     curl_slist_free_all(list);
     ep.n_headers = 5; /* credentials only */
-    assert_null(redirect_public_headers_new(&ep));
+    assert_null(probe_public_headers_new(&ep));
 
     assert_int_equal(redirect_method(CW_METHOD_POST, 301), CW_METHOD_GET);
     assert_int_equal(redirect_method(CW_METHOD_POST, 302), CW_METHOD_GET);

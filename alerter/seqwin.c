@@ -107,9 +107,13 @@ int seqwin_save(struct seqwin *w, const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "path too long: %s", path);
         return -1;
     }
-    FILE *f = fopen(tmp, "we");
+    (void)unlink(tmp); /* a leftover of a crash may have another mode: the new file is private, 0600 */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
     if (!f) {
-        snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+        int open_errno = errno;
+        if (fd >= 0) close(fd);
+        snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(open_errno));
         return -1;
     }
     fprintf(f, "clockwerk-alerter-seqs 1\n");

@@ -14,18 +14,28 @@
  *
  * Error classes: BUSY/LOCKED/IOERR/FULL/NOMEM/CANTOPEN while writing are STORE_RETRY (the storer holds the
  * batch and reopens); at open, a file that cannot be opened or is not a database is STORE_FATAL (a wrong
- * path or permissions: retrying cannot fix it); a schema newer than ours is STORE_FATAL. */
+ * path or permissions: retrying cannot fix it); a schema newer than ours is STORE_FATAL.
+ *
+ * The file holds endpoint URLs with their credentials: the storer creates it 0600 (SQLite gives the -wal,
+ * -shm and -journal files it creates beside it the database file's mode). An existing file that the group or
+ * others may read is left as the operator made it (a dashboard's group may be meant to read it) but warned
+ * about once per process, with the fix. */
 #include "storer/backend.h"
 #include "storer/migrate.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/base/clock.h"
+#include "common/base/log.h"
 #include "common/base/util.h"
 
 #define BUSY_TIMEOUT_MS 2000
@@ -164,6 +174,32 @@ static void sq_configure_once(void)
     (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
+/* Creates the database file 0600 when it does not exist (SQLite then makes a database of the empty file);
+ * warns, once per process, about an existing database, -wal, -shm or -journal file the group or others may
+ * read. A path SQLite does not take as a plain file name (":memory:", a "file:" URI) is left to SQLite. */
+static void sq_keep_private(const char *path)
+{
+    static bool warned;
+    if (strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0) return;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        close(fd);
+        return;
+    }
+    if (errno != EEXIST || warned) return; /* anything else: sqlite3_open_v2 reports it */
+    static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        char file[4096];
+        struct stat st;
+        if ((size_t)snprintf(file, sizeof file, "%s%s", path, suffixes[i]) >= sizeof file) continue;
+        if (stat(file, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077) == 0) continue;
+        log_warn("sqlite %s may be read by the group or others (mode %03o) and holds endpoint URLs with their "
+                 "credentials: run `chmod 600 %s` (SQLite gives new -wal/-shm files the database's mode)",
+                 file, (unsigned)(st.st_mode & 0777), file);
+        warned = true;
+    }
+}
+
 static struct store_db *sq_open(const struct cw_config *cfg, int *rc, char *err, size_t errlen)
 {
     sq_configure_once();
@@ -174,6 +210,7 @@ static struct store_db *sq_open(const struct cw_config *cfg, int *rc, char *err,
         *rc = STORE_FATAL;
         goto err;
     }
+    sq_keep_private(d->path);
     int code = sqlite3_open_v2(d->path, &d->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (code != SQLITE_OK) {
         fail(d, code, "cannot open", err, errlen);

@@ -2,6 +2,7 @@
  * finished transfer (see probe.h). */
 #include "worker/probe.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,8 @@
 #include "common/base/clock.h"
 #include "common/base/log.h"
 #include "common/base/util.h"
+#include "common/config/config_check.h"
+#include "worker/redirect.h"
 
 #define PROBE_USER_AGENT "Clockwerk/" CW_VERSION
 
@@ -74,139 +77,6 @@ void probe_kw_feed(struct probe_kw *m, const char *data, size_t n)
     }
 }
 
-/* ---- classification */
-
-void probe_mask_text(const char *text, char *out, size_t outlen)
-{
-    if (outlen == 0) return;
-    size_t o = 0;
-    const char *p = text;
-    while (*p && o + 1 < outlen) {
-        const char *sep = strstr(p, "://");
-        if (!sep) break;
-        const char *auth = sep + 3;
-        const char *at = NULL;
-        /* the userinfo ends at the last '@' before the path */
-        size_t full = strcspn(auth, "/?# \t\r\n\"'<>");
-        for (size_t i = 0; i < full; i++)
-            if (auth[i] == '@') at = auth + i;
-        const char *upto = at ? auth : auth + full;
-        size_t chunk = (size_t)(upto - p);
-        if (chunk > outlen - 1 - o) chunk = outlen - 1 - o;
-        memcpy(out + o, p, chunk);
-        o += chunk;
-        if (at) {
-            static const char stars[] = "***";
-            size_t s = sizeof stars - 1;
-            if (s > outlen - 1 - o) s = outlen - 1 - o;
-            memcpy(out + o, stars, s);
-            o += s;
-            p = at; /* continue with "@host..." */
-        } else {
-            p = upto;
-        }
-    }
-    size_t rest = strlen(p);
-    if (rest > outlen - 1 - o) rest = outlen - 1 - o;
-    memcpy(out + o, p, rest);
-    o += rest;
-    out[o] = '\0';
-}
-
-/* OpenSSL's X509_V_ERR_* values (stable numbers, part of OpenSSL's ABI); the worker does not link OpenSSL. */
-void probe_tls_reason(long verify, const char *host, char *out, size_t outlen)
-{
-    const char *what;
-    switch (verify) {
-    case 0:
-        snprintf(out, outlen, "TLS certificate does not match host %.255s", host && host[0] ? host : "(unknown)");
-        return;
-    case 9:
-        what = "TLS certificate is not yet valid";
-        break; /* CERT_NOT_YET_VALID */
-    case 10:
-        what = "TLS certificate expired";
-        break; /* CERT_HAS_EXPIRED */
-    case 18:
-        what = "TLS certificate is self-signed";
-        break; /* DEPTH_ZERO_SELF_SIGNED_CERT */
-    case 19:
-        what = "TLS certificate not trusted (self-signed CA in the chain)";
-        break;
-    case 2:  /* UNABLE_TO_GET_ISSUER_CERT */
-    case 20: /* ..._LOCALLY */
-    case 21:
-        what = "TLS certificate not trusted (unknown CA)";
-        break; /* UNABLE_TO_VERIFY_LEAF_SIGNATURE */
-    case 23:
-        what = "TLS certificate revoked";
-        break;
-    case 62:
-    case 64:
-        snprintf(out, outlen, "TLS certificate does not match host %.255s", host && host[0] ? host : "(unknown)");
-        return;
-    default:
-        snprintf(out, outlen, "TLS certificate rejected (verify code %ld)", verify);
-        return;
-    }
-    snprintf(out, outlen, "%s", what);
-}
-
-int64_t probe_parse_cert_time(const char *text)
-{
-    static const char months[][4] = {
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
-    };
-    char mon[4];
-    int day, hh, mm, ss, year;
-    char zone[4];
-    if (!text || sscanf(text, "%3s %d %d:%d:%d %d %3s", mon, &day, &hh, &mm, &ss, &year, zone) != 7) return 0;
-    if (strcmp(zone, "GMT") != 0) return 0;
-    int m = -1;
-    for (int i = 0; i < 12; i++)
-        if (strcasecmp(mon, months[i]) == 0) m = i;
-    if (m < 0 || day < 1 || day > 31 || hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 60 || year < 1950 ||
-        year > 9999)
-        return 0;
-    struct tm tm = { .tm_year = year - 1900, .tm_mon = m, .tm_mday = day, .tm_hour = hh, .tm_min = mm, .tm_sec = ss };
-    time_t t = timegm(&tm);
-    if (t == (time_t)-1 || t == 0) return 0;
-    return (int64_t)t * 1000000;
-}
-
-bool probe_classify(const struct probe_outcome *o, char *err, size_t errlen)
-{
-    char raw[CW_ERROR_MAX + 1];
-    bool completed = o->curl_code == CURLE_OK || (o->curl_code == CURLE_WRITE_ERROR && o->body_capped);
-    if (!completed) {
-        const char *text =
-            o->curl_error && o->curl_error[0] ? o->curl_error : curl_easy_strerror((CURLcode)o->curl_code);
-        if (o->curl_code == CURLE_PEER_FAILED_VERIFICATION) {
-            char reason[320];
-            /* curl checks the host name itself once the chain verified; OpenSSL's code is then 0 or 1
-             * (unspecified), and curl's text names the "target host name" */
-            bool host_mismatch = o->tls_verify == 0 || strstr(text, "target host name") != NULL;
-            probe_tls_reason(host_mismatch ? 0 : o->tls_verify, o->host, reason, sizeof reason);
-            snprintf(raw, sizeof raw, "%s: %s", reason, text);
-        } else {
-            snprintf(raw, sizeof raw, "%s", text);
-        }
-        /* curl's messages end with a newline now and then */
-        size_t n = strlen(raw);
-        while (n && (raw[n - 1] == '\n' || raw[n - 1] == '\r')) raw[--n] = '\0';
-    } else if (!o->status_expected) {
-        snprintf(raw, sizeof raw, "unexpected status %ld", o->status);
-    } else if (o->keyword && !o->keyword_found) {
-        snprintf(raw, sizeof raw, "keyword \"%.200s\" not found%s", o->keyword,
-                 o->body_capped ? " in the first 1 MiB of the body" : "");
-    } else {
-        if (errlen) err[0] = '\0';
-        return true;
-    }
-    probe_mask_text(raw, err, errlen);
-    return false;
-}
-
 /* ---- the pool */
 
 /* What a slot's easy handle is set up for. A plain check (GET, no redirects, verification with the system's
@@ -223,9 +93,15 @@ struct probe_check {
     uint32_t id;
     bool busy;
     bool capped;
-    bool https; /* the URL is https:// (certificate expiry wanted) */
+    bool https; /* the URL of this hop is https:// (certificate expiry wanted) */
     size_t body_bytes;
     int64_t due_ns, start_ns, wall_us;
+    long timeout_ms;                   /* for the whole check, every redirect included */
+    unsigned hops;                     /* redirects followed so far (see redirect.h) */
+    enum cw_method method;             /* of this hop: a POST may become a GET after a redirect */
+    struct curl_slist *headers;        /* the endpoint's, borrowed */
+    struct curl_slist *public_headers; /* owned: those that may go to another origin, made when needed */
+    struct redirect_phases phases;     /* of the hops before this one */
     struct probe_kw kw;
     char curl_err[CURL_ERROR_SIZE];
     char error[CW_ERROR_MAX + 1];
@@ -270,6 +146,7 @@ void probe_pool_free(struct probe_pool *p)
         struct probe_check *c = &p->checks[i];
         if (c->busy) curl_multi_remove_handle(p->multi, c->easy);
         if (c->easy) curl_easy_cleanup(c->easy);
+        curl_slist_free_all(c->public_headers);
         probe_kw_free(&c->kw);
     }
     free(p->checks);
@@ -280,10 +157,12 @@ void probe_pool_free(struct probe_pool *p)
 unsigned probe_in_flight(const struct probe_pool *p) { return p->in_flight; }
 unsigned probe_capacity(const struct probe_pool *p) { return p->max; }
 
-struct curl_slist *probe_headers_new(const struct cw_endpoint *ep)
+/* The endpoint's header lines as a curl list; without those that carry a credential unless credentials. */
+static struct curl_slist *headers_new(const struct cw_endpoint *ep, bool credentials)
 {
     struct curl_slist *list = NULL;
     for (size_t i = 0; i < ep->n_headers; i++) {
+        if (!credentials && cw_header_is_secret(ep->headers[i])) continue;
         struct curl_slist *next = curl_slist_append(list, ep->headers[i]);
         if (!next) {
             curl_slist_free_all(list);
@@ -293,6 +172,9 @@ struct curl_slist *probe_headers_new(const struct cw_endpoint *ep)
     }
     return list;
 }
+
+struct curl_slist *probe_headers_new(const struct cw_endpoint *ep) { return headers_new(ep, true); }
+struct curl_slist *probe_public_headers_new(const struct cw_endpoint *ep) { return headers_new(ep, false); }
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
 {
@@ -330,16 +212,17 @@ static long effective_timeout_ms(const struct cw_endpoint *ep, long timeout_ms)
     return timeout_ms < 1 ? 1 : timeout_ms;
 }
 
-static CURLcode setup(struct probe_check *c, const struct cw_endpoint *ep, struct curl_slist *headers, long timeout_ms)
+/* Sets up the handle for one request of the check (the first or a redirect's): url, method, headers. */
+static CURLcode setup(struct probe_check *c, const char *url, struct curl_slist *headers, long timeout_ms)
 {
     CURL *e = c->easy;
+    const struct cw_endpoint *ep = c->ep;
     CURLcode rc = CURLE_OK;
 #define SET(opt, val)                                           \
     do {                                                        \
         if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val); \
     } while (0)
-    timeout_ms = effective_timeout_ms(ep, timeout_ms);
-    SET(CURLOPT_URL, ep->url);
+    SET(CURLOPT_URL, url);
     SET(CURLOPT_PRIVATE, (void *)c);
     SET(CURLOPT_NOSIGNAL, 1L);
     SET(CURLOPT_FRESH_CONNECT, 1L);
@@ -353,11 +236,7 @@ static CURLcode setup(struct probe_check *c, const struct cw_endpoint *ep, struc
     SET(CURLOPT_PROXY, "");
     SET(CURLOPT_SOCKOPTFUNCTION, on_socket);
     SET(CURLOPT_PROTOCOLS_STR, "http,https");
-    SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    if (ep->follow_redirects) {
-        SET(CURLOPT_FOLLOWLOCATION, 1L);
-        SET(CURLOPT_MAXREDIRS, 10L);
-    }
+    /* no CURLOPT_FOLLOWLOCATION: probe_finish follows redirects (redirect.h says why) */
     if (!ep->verify_tls) {
         SET(CURLOPT_SSL_VERIFYPEER, 0L);
         SET(CURLOPT_SSL_VERIFYHOST, 0L);
@@ -365,7 +244,7 @@ static CURLcode setup(struct probe_check *c, const struct cw_endpoint *ep, struc
     if (ep->ca_file) SET(CURLOPT_CAINFO, ep->ca_file);
     if (c->https) SET(CURLOPT_CERTINFO, 1L); /* the leaf's expiry, read in probe_finish */
     if (headers) SET(CURLOPT_HTTPHEADER, headers);
-    switch (ep->method) {
+    switch (c->method) {
     case CW_METHOD_HEAD:
         SET(CURLOPT_NOBODY, 1L);
         break;
@@ -428,10 +307,17 @@ int probe_start(struct probe_pool *p, const struct cw_endpoint *ep, struct curl_
     c->due_ns = due_ns;
     c->start_ns = start_ns;
     c->wall_us = wall_us;
+    c->timeout_ms = effective_timeout_ms(ep, timeout_ms);
+    c->hops = 0;
+    c->method = ep->method;
+    c->headers = headers;
+    curl_slist_free_all(c->public_headers);
+    c->public_headers = NULL;
+    redirect_phases_init(&c->phases);
     c->curl_err[0] = '\0';
     c->error[0] = '\0';
     probe_kw_reset(&c->kw, ep->method == CW_METHOD_HEAD ? NULL : ep->keyword);
-    CURLcode rc = again ? setup_again(c, ep, timeout_ms) : setup(c, ep, headers, timeout_ms);
+    CURLcode rc = again ? setup_again(c, ep, timeout_ms) : setup(c, ep->url, headers, c->timeout_ms);
     c->profile = rc == CURLE_OK ? profile : PROFILE_NONE; /* a failed setup leaves the handle to a reset */
     if (rc != CURLE_OK) {
         snprintf(err, errlen, "cannot set up the check: %s", curl_easy_strerror(rc));
@@ -446,13 +332,6 @@ int probe_start(struct probe_pool *p, const struct cw_endpoint *ep, struct curl_
     p->n_free--;
     p->in_flight++;
     return 0;
-}
-
-static int64_t info_time(CURL *e, CURLINFO what)
-{
-    curl_off_t v = 0;
-    if (curl_easy_getinfo(e, what, &v) != CURLE_OK) return 0;
-    return (int64_t)v;
 }
 
 /* The leaf certificate's "Expire date" from libcurl's certinfo (asked for with CURLOPT_CERTINFO); 0 when
@@ -482,6 +361,72 @@ static void effective_host(CURL *e, char *out, size_t outlen)
     curl_url_cleanup(u);
 }
 
+/* The configured URL's user:password go along to its own origin (as they did when libcurl followed), unless
+ * the redirect's URL names its own. */
+static CURLcode keep_userinfo(struct probe_check *c, const char *url)
+{
+    CURLU *cfg = curl_url(), *next = curl_url();
+    char *user = NULL, *password = NULL, *next_user = NULL;
+    CURLcode rc = CURLE_OK;
+    if (cfg && next && curl_url_set(next, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(next, CURLUPART_USER, &next_user, 0) == CURLUE_NO_USER &&
+        curl_url_set(cfg, CURLUPART_URL, c->ep->url, 0) == CURLUE_OK &&
+        curl_url_get(cfg, CURLUPART_USER, &user, CURLU_URLDECODE) == CURLUE_OK) {
+        rc = curl_easy_setopt(c->easy, CURLOPT_USERNAME, user);
+        if (rc == CURLE_OK && curl_url_get(cfg, CURLUPART_PASSWORD, &password, CURLU_URLDECODE) == CURLUE_OK)
+            rc = curl_easy_setopt(c->easy, CURLOPT_PASSWORD, password);
+    }
+    curl_free(user);
+    curl_free(password);
+    curl_free(next_user);
+    curl_url_cleanup(cfg);
+    curl_url_cleanup(next);
+    return rc;
+}
+
+/* Starts the request that follows a redirect (status, to location) on the same handle: every header of the
+ * endpoint to its own origin, only those without a credential elsewhere; what is left of the timeout. 0, or
+ * -1 with *code and c->curl_err saying why the check ends here. */
+static int follow(struct probe_pool *p, struct probe_check *c, const char *location, long status, int *code)
+{
+    int64_t elapsed_ms = (cw_mono_ns() - c->start_ns) / 1000000;
+    if (c->hops >= REDIRECT_MAX) {
+        snprintf(c->curl_err, sizeof c->curl_err, "Maximum (%d) redirects followed", REDIRECT_MAX);
+        *code = CURLE_TOO_MANY_REDIRECTS;
+        return -1;
+    }
+    if (elapsed_ms >= c->timeout_ms) {
+        snprintf(c->curl_err, sizeof c->curl_err, "Operation timed out after %" PRId64 " milliseconds (%u redirects)",
+                 elapsed_ms, c->hops);
+        *code = CURLE_OPERATION_TIMEDOUT;
+        return -1;
+    }
+    bool same_origin = redirect_same_origin(c->ep->url, location);
+    if (!same_origin && c->headers && !c->public_headers) c->public_headers = probe_public_headers_new(c->ep);
+    char *url = cw_xstrdup(location); /* location belongs to the handle, which the reset clears */
+    curl_multi_remove_handle(p->multi, c->easy);
+    curl_easy_reset(c->easy);
+    c->profile = PROFILE_NONE; /* set up for a redirect: the next check resets it */
+    c->hops++;
+    c->method = redirect_method(c->method, status);
+    c->https = strncasecmp(url, "https://", 8) == 0;
+    c->capped = false;
+    c->body_bytes = 0;
+    c->curl_err[0] = '\0';
+    probe_kw_reset(&c->kw, c->method == CW_METHOD_HEAD ? NULL : c->ep->keyword);
+    CURLcode rc = setup(c, url, same_origin ? c->headers : c->public_headers, (long)(c->timeout_ms - elapsed_ms));
+    if (rc == CURLE_OK && same_origin) rc = keep_userinfo(c, url);
+    free(url);
+    CURLMcode mrc = rc == CURLE_OK ? curl_multi_add_handle(p->multi, c->easy) : CURLM_OK;
+    if (rc != CURLE_OK || mrc != CURLM_OK) {
+        snprintf(c->curl_err, sizeof c->curl_err, "cannot follow the redirect: %s",
+                 rc != CURLE_OK ? curl_easy_strerror(rc) : curl_multi_strerror(mrc));
+        *code = rc != CURLE_OK ? (int)rc : CURLE_FAILED_INIT;
+        return -1;
+    }
+    return 0;
+}
+
 struct probe_check *probe_finish(struct probe_pool *p, const CURLMsg *msg, struct cw_result *out, uint32_t *id)
 {
     if (msg->msg != CURLMSG_DONE) return NULL;
@@ -495,34 +440,37 @@ struct probe_check *probe_finish(struct probe_pool *p, const CURLMsg *msg, struc
     long status = 0;
     if (curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK) status = 0;
     if (status < 0 || status > 65535) status = 0;
-    int64_t total = info_time(e, CURLINFO_TOTAL_TIME_T);
-    int64_t lookup = info_time(e, CURLINFO_NAMELOOKUP_TIME_T);
-    int64_t connect = info_time(e, CURLINFO_CONNECT_TIME_T);
-    int64_t appconnect = info_time(e, CURLINFO_APPCONNECT_TIME_T);
-    int64_t pretransfer = info_time(e, CURLINFO_PRETRANSFER_TIME_T);
-    int64_t starttransfer = info_time(e, CURLINFO_STARTTRANSFER_TIME_T);
-    /* libcurl reports at least 1 us for every phase it reached and 0 for the others. */
+    struct redirect_phases hop;
+    redirect_phases_of(e, &hop);
+    redirect_phases_add(&c->phases, &hop);
+    int code = (int)msg->data.result;
+    char *location = NULL;
+    if (ep->follow_redirects && status >= 300 && status < 400 &&
+        (code == CURLE_OK || (code == CURLE_WRITE_ERROR && c->capped)) &&
+        curl_easy_getinfo(e, CURLINFO_REDIRECT_URL, &location) == CURLE_OK && location &&
+        follow(p, c, location, status, &code) == 0)
+        return NULL; /* the check goes on: its next request is in flight */
+
     memset(out, 0, sizeof *out);
     out->checked_at_us = c->wall_us;
     out->lateness_us = (c->start_ns - c->due_ns) / 1000;
-    out->latency_us = total > 0 ? total : (cw_mono_ns() - c->start_ns) / 1000;
-    out->dns_us = lookup > 0 ? lookup : -1;
-    out->connect_us = connect > 0 ? connect - (lookup > 0 ? lookup : 0) : -1;
-    out->tls_us = (appconnect > 0 && connect > 0 && appconnect >= connect) ? appconnect - connect : -1;
-    out->ttfb_us = (starttransfer > 0 && starttransfer >= pretransfer) ? starttransfer - pretransfer : -1;
-    if (out->connect_us < -1) out->connect_us = -1;
+    out->latency_us = c->phases.latency_us > 0 ? c->phases.latency_us : (cw_mono_ns() - c->start_ns) / 1000;
+    out->dns_us = c->phases.dns_us;
+    out->connect_us = c->phases.connect_us;
+    out->tls_us = c->phases.tls_us;
+    out->ttfb_us = c->phases.ttfb_us;
     out->status_code = (uint16_t)status;
     out->url = ep->url;
 
     if (c->https) out->tls_expires_at_us = cert_expiry(e);
     long verify = 0;
     char host[256] = "";
-    if (msg->data.result == CURLE_PEER_FAILED_VERIFICATION) {
+    if (code == CURLE_PEER_FAILED_VERIFICATION) {
         if (curl_easy_getinfo(e, CURLINFO_SSL_VERIFYRESULT, &verify) != CURLE_OK) verify = 0;
         effective_host(e, host, sizeof host);
     }
     struct probe_outcome o = {
-        .curl_code = (int)msg->data.result,
+        .curl_code = code,
         .curl_error = c->curl_err,
         .status = status,
         .status_expected = status > 0 && config_status_expected(ep, (int)status),

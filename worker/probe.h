@@ -16,6 +16,9 @@
  *   leaves no TIME_WAIT sockets: at thousands of checks per second against one host they would exhaust
  *   the ephemeral ports (see on_socket in probe.c).
  * - No proxy from the environment is used (CURLOPT_PROXY ""): a monitor measures the endpoint itself.
+ * - Redirects (follow_redirects) are followed here, not by libcurl: probe_finish starts each next request
+ *   on the same handle, with the credential headers only when it goes to the endpoint's own origin
+ *   (worker/redirect.h says why); one check, one result, its phase times summed over its requests.
  * - probe_classify is a pure function (tested on its own): curl error, then status, then keyword.
  * - TLS: peer and host verification stay on (libcurl's default) unless the endpoint says verify_tls =
  *   false; ca_file replaces the system CAs. https checks ask libcurl for the certificate chain
@@ -96,6 +99,9 @@ unsigned probe_capacity(const struct probe_pool *p);
 /* The request headers of an endpoint as a curl list (NULL when it has none). Built once per endpoint at
  * start-up; the caller frees it with curl_slist_free_all after the pool is gone. Out of memory is fatal. */
 struct curl_slist *probe_headers_new(const struct cw_endpoint *ep);
+/* The same without the lines that carry a credential (cw_header_is_secret): what a redirect to another origin
+ * is sent (worker/redirect.h); NULL when none is left. */
+struct curl_slist *probe_public_headers_new(const struct cw_endpoint *ep);
 
 /* Starts a check of ep (the caller's endpoint id `id`, due at due_ns, starting now at start_ns / wall_us),
  * with a timeout of timeout_ms (0: the endpoint's own).
@@ -105,8 +111,9 @@ int probe_start(struct probe_pool *p, const struct cw_endpoint *ep, struct curl_
                 long timeout_ms, int64_t due_ns, int64_t start_ns, int64_t wall_us, char *err, size_t errlen);
 
 /* For a CURLMSG_DONE message of the pool's multi: fills out (all but worker, boot_id and seq) and *id, and
- * returns the check (NULL when the handle is not one of the pool's). out->url and out->error point into the
- * endpoint and the check: valid until probe_release. */
+ * returns the check. NULL when the handle is not one of the pool's, or when the transfer was a redirect the
+ * check follows: its next request is then in flight, and a later message finishes the check. out->url and
+ * out->error point into the endpoint and the check: valid until probe_release. */
 struct probe_check *probe_finish(struct probe_pool *p, const CURLMsg *msg, struct cw_result *out, uint32_t *id);
 /* Removes the finished check's handle from the multi and returns its slot to the pool. */
 void probe_release(struct probe_pool *p, struct probe_check *c);

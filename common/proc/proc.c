@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/bus/bus.h"
@@ -87,6 +88,10 @@ struct cw_config *proc_read_snapshot(const char *path, const char *name, unsigne
 void proc_init(struct proc *p, const struct proc_opts *opts)
 {
     memset(p, 0, sizeof *p);
+    /* Every file a child creates is its user's alone (docs/operations.md, "File modes"): spools, state files,
+     * the SQLite database and the -wal/-shm/-journal files SQLite derives from it hold URLs with credentials.
+     * The sockets in run_dir only need their owner: every child runs as one user. */
+    umask(077);
     /* Signals first: a SIGTERM from here on is an event, not the default action (which would kill the
      * process before it could say or save anything); and before the bus, whose threads inherit the mask. */
     p->sigfd = proc_signals_open(false);

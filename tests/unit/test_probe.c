@@ -1,7 +1,9 @@
 /* tests/unit/test_probe.c — the worker's check machinery (worker/probe.c, worker/lathist.c): the streaming
  * keyword matcher at every split of the body, the classification of outcomes (curl error, status, keyword,
  * body cap) with credentials masked, the lateness histogram, and real checks through the pool against a
- * small HTTP server on 127.0.0.1 (a thread of this test, on a free port). */
+ * small HTTP server on 127.0.0.1 (a thread of this test, on a free port); what following redirects needs: the
+ * origin test (a downgrade to http is another origin), the headers that may leave the origin, the method after
+ * a redirect and the phase sums. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +23,7 @@
 #include "common/base/clock.h"
 #include "worker/probe.h"
 #include "worker/lathist.h"
+#include "worker/redirect.h"
 
 /* ---- keyword matcher */
 
@@ -514,6 +517,67 @@ static void test_cert_time(void **state)
     assert_true(probe_parse_cert_time("Jan 32 00:00:00 2020 GMT") == 0);
 }
 
+/* ---- redirects (worker/redirect.c) */
+
+static void test_same_origin(void **state)
+{
+    (void)state;
+    assert_true(redirect_same_origin("http://a.test/x", "http://a.test/y?q"));
+    assert_true(redirect_same_origin("http://a.test/x", "HTTP://A.TEST:80/y"));
+    assert_true(redirect_same_origin("https://a.test/", "https://a.test:443/z"));
+    assert_true(redirect_same_origin("http://u:p@127.0.0.1:8080/", "http://127.0.0.1:8080/next"));
+    assert_false(redirect_same_origin("https://a.test/", "http://a.test/"));     /* downgrade */
+    assert_false(redirect_same_origin("https://a.test/", "http://a.test:443/")); /* downgrade, same port */
+    assert_false(redirect_same_origin("http://a.test/", "https://a.test/"));     /* another scheme */
+    assert_false(redirect_same_origin("http://a.test/", "http://b.test/"));
+    assert_false(redirect_same_origin("http://a.test/", "http://a.test.evil.test/"));
+    assert_false(redirect_same_origin("http://127.0.0.1:8080/", "http://127.0.0.1:8081/"));
+    assert_false(redirect_same_origin("http://a.test/", "http://a.test@b.test/"));
+    assert_false(redirect_same_origin("http://a.test/", "not a url"));
+    assert_false(redirect_same_origin("http://a.test/", "ftp://a.test/"));
+}
+
+static void test_public_headers_and_method(void **state)
+{
+    (void)state;
+    char *lines[] = { "X-Api-Key: 1",       "Proxy-Authorization: Basic x",
+                      "X-Session-Token: t", "Authorization: b",
+                      "Cookie: c=1",        "X-Harmless: h",
+                      "Accept: text/plain" };
+    struct cw_endpoint ep = { .headers = lines, .n_headers = sizeof lines / sizeof lines[0] };
+    struct curl_slist *list = probe_public_headers_new(&ep);
+    assert_true(list && list->next && !list->next->next);
+    assert_string_equal(list->data, "X-Harmless: h");
+    assert_string_equal(list->next->data, "Accept: text/plain");
+    curl_slist_free_all(list);
+    ep.n_headers = 5; /* credentials only */
+    assert_null(probe_public_headers_new(&ep));
+
+    assert_int_equal(redirect_method(CW_METHOD_POST, 301), CW_METHOD_GET);
+    assert_int_equal(redirect_method(CW_METHOD_POST, 302), CW_METHOD_GET);
+    assert_int_equal(redirect_method(CW_METHOD_POST, 303), CW_METHOD_GET);
+    assert_int_equal(redirect_method(CW_METHOD_POST, 307), CW_METHOD_POST);
+    assert_int_equal(redirect_method(CW_METHOD_POST, 308), CW_METHOD_POST);
+    assert_int_equal(redirect_method(CW_METHOD_HEAD, 303), CW_METHOD_HEAD);
+    assert_int_equal(redirect_method(CW_METHOD_GET, 301), CW_METHOD_GET);
+}
+
+static void test_phases_sum(void **state)
+{
+    (void)state;
+    struct redirect_phases acc, first = { 1000, 10, 20, -1, 300 }, second = { 2000, -1, 30, 400, 500 };
+    redirect_phases_init(&acc);
+    assert_true(acc.latency_us == 0 && acc.dns_us == -1 && acc.tls_us == -1);
+    redirect_phases_add(&acc, &first);
+    redirect_phases_add(&acc, &second);
+    assert_true(acc.latency_us == 3000 && acc.dns_us == 10 && acc.connect_us == 50);
+    assert_true(acc.tls_us == 400 && acc.ttfb_us == 800);
+    struct redirect_phases none = { 0, -1, -1, -1, -1 };
+    redirect_phases_init(&acc);
+    redirect_phases_add(&acc, &none);
+    assert_true(acc.dns_us == -1 && acc.connect_us == -1 && acc.ttfb_us == -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -524,6 +588,9 @@ int main(void)
         cmocka_unit_test(test_tls_errors),
         cmocka_unit_test(test_cert_time),
         cmocka_unit_test(test_histogram),
+        cmocka_unit_test(test_same_origin),
+        cmocka_unit_test(test_public_headers_and_method),
+        cmocka_unit_test(test_phases_sum),
         cmocka_unit_test_setup_teardown(test_real_checks, server_start, server_stop),
         cmocka_unit_test_setup_teardown(test_head_and_timeout, server_start, server_stop),
     };

@@ -161,6 +161,7 @@ static void publish_stats(struct storer *s)
     proc_stats_add(&st, "malformed", (int64_t)s->c.malformed);
     proc_stats_add(&st, "gaps", (int64_t)s->seqs.gaps);
     proc_stats_add(&st, "missing", (int64_t)s->seqs.missing);
+    proc_stats_add(&st, "seq_jumps", (int64_t)s->seqs.jumps);
     proc_stats_add(&st, "duplicates", (int64_t)s->seqs.repeats);
     proc_stats_add(&st, "held", (int64_t)(s->held.rows + store_batch_rows(&s->cur)));
     proc_stats_add(&st, "spooled", (int64_t)s->c.spooled);

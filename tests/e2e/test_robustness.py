@@ -15,12 +15,15 @@ import contextlib
 import errno
 import os
 import re
+import sqlite3
 import subprocess
 import time
 
+import zmq
+
 import harness
 from harness import Clockwerk, base_config, check, closed_port_url, deadline, endpoint, tempdir, wait_for
-from test_storer import Feeder, ours, wait_rows
+from test_storer import Feeder, ours, stats_of, wait_rows
 
 STATE_LINES = r"database is back|database unavailable"
 
@@ -90,3 +93,81 @@ def test_full_disk_backs_off_and_loses_nothing():
                 cw.stop(timeout=deadline(15))
             finally:
                 feed.close()
+
+
+@harness.timeout(120)
+def test_absurd_results_refused_and_counters_sane():
+    """Before the fix: a result of year 294247, one of 1970 and one with boot id 0 were stored, and a seq jump of
+    2^63 made the storer's `missing` counter wrap to a negative number."""
+    boot = 0x0BAD0000C0FFEE
+    now_us = int(time.time() * 1e6)
+    url = "http://127.0.0.1:9/crafted"
+    good = {"worker": 9, "boot_id": boot, "seq": 1, "checked_at_us": now_us, "latency_us": 1000, "dns_us": 1,
+            "connect_us": 1, "tls_us": -1, "ttfb_us": 1, "status_code": 500, "ok": False, "url": url,
+            "error": "crafted"}
+    refused = [
+        dict(good, seq=2, checked_at_us=9223371974400000000),  # year 294247
+        dict(good, seq=3, checked_at_us=0),                    # 1970
+        dict(good, seq=4, checked_at_us=now_us + 200 * 365 * 86400 * 10**6),  # 2226
+        dict(good, seq=5, boot_id=0),                          # boot id 0 means "empty slot"
+    ]
+    with tempdir() as d:
+        cfg = base_config([endpoint(closed_port_url(), timeout=1)], workers=1)
+        with Clockwerk(cfg, d) as cw:
+            cw.wait_ready()
+            cw.wait_log(r"storer.*storing to sqlite", timeout=deadline(20))
+            ctx = zmq.Context()
+            sub = ctx.socket(zmq.SUB)
+            sub.setsockopt(zmq.LINGER, 0)
+            sub.setsockopt(zmq.SUBSCRIBE, b"stats")
+            sub.connect("ipc://" + os.path.join(cw.run_dir, "tap.sock"))
+            push = ctx.socket(zmq.DEALER)
+            push.setsockopt(zmq.LINGER, 5000)
+            push.connect("ipc://" + os.path.join(cw.run_dir, "store.sock"))
+            try:
+                push.send_multipart([b"result", harness.encode_results([good])])
+                for r in refused:
+                    push.send_multipart([b"result", harness.encode_results([r])])
+                # a jump of 2^63, then the sender's next real result
+                push.send_multipart([b"result", harness.encode_results([dict(good, seq=1 + 2**63)])])
+                push.send_multipart([b"result", harness.encode_results([dict(good, seq=2)])])
+
+                def storer_stats():
+                    if not sub.poll(200):
+                        return None
+                    _topic, payload = sub.recv_multipart()
+                    role, items = stats_of(payload)
+                    if role == "storer" and items.get("received", 0) >= 3 and items.get("malformed", 0) >= 4:
+                        return items
+                    return None
+                items = wait_for(storer_stats, deadline(30), "storer stats with 3 results and 4 malformed")
+                negative = {k: v for k, v in items.items() if v < 0}
+                check(not negative, "negative storer counters: %s" % negative)
+                check(items["malformed"] == 4, "malformed = %s, expected 4" % items["malformed"])
+                check(items["missing"] == 0 and items["gaps"] == 0,
+                      "a jump of 2^63 counted as gaps=%s missing=%s" % (items["gaps"], items["missing"]))
+                check(items.get("seq_jumps") == 1, "seq_jumps = %s, expected 1" % items.get("seq_jumps"))
+                for why in ("check time out of range", "zero boot id"):
+                    check(re.search(r"storer.*dropped a malformed result message.*" + why, cw.log_text()),
+                          "no log line for a result refused as '%s'" % why)
+                cw.wait_log(r"storer.*seq jumped from 1 to %d: not believed" % (1 + 2**63), timeout=deadline(10))
+            finally:
+                push.close()
+                sub.close()
+                ctx.term()
+
+            def stored():
+                try:
+                    con = sqlite3.connect("file:%s?mode=ro" % cw.db_path, uri=True, timeout=1)
+                    try:
+                        return con.execute("SELECT checked_at, boot_id FROM checks WHERE worker = 9").fetchall()
+                    finally:
+                        con.close()
+                except sqlite3.OperationalError:
+                    return None
+            rows = wait_for(lambda: (lambda r: r if r and len(r) >= 3 else None)(stored()), deadline(30),
+                            "the 3 acceptable results stored")
+            check(len(rows) == 3, "stored %d rows, expected 3: %s" % (len(rows), rows))
+            bad = [r for r in rows if not ("2000" <= r[0] < "2100") or r[1] == 0]
+            check(not bad, "absurd rows stored: %s" % bad)
+            cw.stop(timeout=deadline(15))

@@ -171,3 +171,25 @@ def test_absurd_results_refused_and_counters_sane():
             bad = [r for r in rows if not ("2000" <= r[0] < "2100") or r[1] == 0]
             check(not bad, "absurd rows stored: %s" % bad)
             cw.stop(timeout=deadline(15))
+
+
+@harness.timeout(120)
+def test_overload_warns_missed_checks_with_reason():
+    """Before the fix: a worker missing most of its checks (in-flight cap reached) said nothing above debug."""
+    from targets import Targets
+    with tempdir() as d, Targets(slow_delay=0.8) as t:
+        # 48 endpoints due once a second, each taking 0.8 s, at most 16 at once: about 20 checks/s can run
+        cfg = base_config([endpoint(t.url("/slow?e=%d" % i), timeout=1) for i in range(48)], workers=1, db=False)
+        with Clockwerk(cfg, d, env={"CLOCKWERK_MAX_IN_FLIGHT": "16"}) as cw:
+            cw.wait_ready()
+            m = cw.wait_log(r"worker 0/1\]\s+\d+ warn: missed (\d+) of (\d+) checks due in the last [0-9.]+ s "
+                            r"\(\d+%\): (\d+) waited for the in-flight cap \(16\)", timeout=deadline(40))
+            missed, due, cap = int(m.group(1)), int(m.group(2)), int(m.group(3))
+            harness.note(m.group(0))
+            check(0 < missed <= due and 0 < cap <= missed, "missed %d of %d, %d for the cap" % (missed, due, cap))
+            # at most once a minute: 10 s later there is still one such line
+            mark = time.monotonic()
+            wait_for(lambda: time.monotonic() - mark >= 10 or None, deadline(20), "10 s", interval=0.5)
+            lines = re.findall(r"warn: missed \d+ of \d+ checks", cw.log_text())
+            check(len(lines) == 1, "%d 'missed' warnings within a minute: %s" % (len(lines), lines))
+            cw.stop(timeout=deadline(15))

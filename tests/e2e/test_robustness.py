@@ -13,6 +13,7 @@ Needs root for the tmpfs (mount -t tmpfs in the test's own directory, unmounted 
 
 import contextlib
 import errno
+import json
 import os
 import re
 import sqlite3
@@ -23,7 +24,7 @@ import zmq
 
 import harness
 from harness import Clockwerk, base_config, check, closed_port_url, deadline, endpoint, tempdir, wait_for
-from test_storer import Feeder, ours, stats_of, wait_rows
+from test_storer import Feeder, ours, wait_rows
 
 STATE_LINES = r"database is back|database unavailable"
 
@@ -66,10 +67,9 @@ def test_full_disk_backs_off_and_loses_nothing():
                           db_name=os.path.join(dbfs, "clockwerk.db"))
         with Clockwerk(cfg, d) as cw:
             cw.wait_ready()
-            cw.wait_log(r"storer.*storing to sqlite", timeout=deadline(20))
             feed = Feeder(cw.run_dir)
             try:
-                feed.send(1000)
+                feed.send(1000)  # stored before the disk is full
                 wait_rows(cw.db_path, 1000, 30)
                 mark = cw.log_mark()
                 filler = fill(dbfs)
@@ -95,6 +95,21 @@ def test_full_disk_backs_off_and_loses_nothing():
                 feed.close()
 
 
+def storer_counters(tap, **at_least):
+    """The storer's last counters printed by `clockwerk-tap --json --stats` once each named one reaches its
+    value, else None."""
+    stats = [o for o in map(json_or_none, tap.snapshot()) if o and o.get("type") == "stats"]
+    last = [o.get("counters", {}) for o in stats if o.get("role") == "storer"][-1:]
+    return last[0] if last and all(last[0].get(k, 0) >= v for k, v in at_least.items()) else None
+
+
+def json_or_none(line):
+    try:
+        return json.loads(line)
+    except ValueError:
+        return None
+
+
 @harness.timeout(120)
 def test_absurd_results_refused_and_counters_sane():
     """Before the fix: a result of year 294247, one of 1970 and one with boot id 0 were stored, and a seq jump of
@@ -113,14 +128,10 @@ def test_absurd_results_refused_and_counters_sane():
     ]
     with tempdir() as d:
         cfg = base_config([endpoint(closed_port_url(), timeout=1)], workers=1)
-        with Clockwerk(cfg, d) as cw:
+        with Clockwerk(cfg, d) as cw, harness.Tap(cw.conf_path, args=("--json", "--stats")) as tap:
             cw.wait_ready()
             cw.wait_log(r"storer.*storing to sqlite", timeout=deadline(20))
             ctx = zmq.Context()
-            sub = ctx.socket(zmq.SUB)
-            sub.setsockopt(zmq.LINGER, 0)
-            sub.setsockopt(zmq.SUBSCRIBE, b"stats")
-            sub.connect("ipc://" + os.path.join(cw.run_dir, "tap.sock"))
             push = ctx.socket(zmq.DEALER)
             push.setsockopt(zmq.LINGER, 5000)
             push.connect("ipc://" + os.path.join(cw.run_dir, "store.sock"))
@@ -131,16 +142,8 @@ def test_absurd_results_refused_and_counters_sane():
                 # a jump of 2^63, then the sender's next real result
                 push.send_multipart([b"result", harness.encode_results([dict(good, seq=1 + 2**63)])])
                 push.send_multipart([b"result", harness.encode_results([dict(good, seq=2)])])
-
-                def storer_stats():
-                    if not sub.poll(200):
-                        return None
-                    _topic, payload = sub.recv_multipart()
-                    role, items = stats_of(payload)
-                    if role == "storer" and items.get("received", 0) >= 3 and items.get("malformed", 0) >= 4:
-                        return items
-                    return None
-                items = wait_for(storer_stats, deadline(30), "storer stats with 3 results and 4 malformed")
+                items = wait_for(lambda: storer_counters(tap, received=3, malformed=4), deadline(30),
+                                 "storer stats with 3 results and 4 malformed")
                 negative = {k: v for k, v in items.items() if v < 0}
                 check(not negative, "negative storer counters: %s" % negative)
                 check(items["malformed"] == 4, "malformed = %s, expected 4" % items["malformed"])
@@ -153,7 +156,6 @@ def test_absurd_results_refused_and_counters_sane():
                 cw.wait_log(r"storer.*seq jumped from 1 to %d: not believed" % (1 + 2**63), timeout=deadline(10))
             finally:
                 push.close()
-                sub.close()
                 ctx.term()
 
             def stored():

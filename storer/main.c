@@ -8,7 +8,8 @@
  * table (storer/backend.h; storer/flow.c); the loop never knows which database it talks to.
  *
  * Outages (storer/dbconn.c): when the database cannot be opened or a write returns STORE_RETRY, the
- * connection is closed and reopened with backoff (0.5 s doubling to 10 s) while the loop keeps receiving.
+ * connection is closed and reopened with backoff (0.5 s doubling to 10 s; reset only by a write that succeeds,
+ * so a database that opens but refuses writes is not "back") while the loop keeps receiving.
  * Sealed batches are held in memory (storer/held.h) up to HOLD_MAX_ROWS; while the database is away, or
  * beyond that bound, they are appended to the spool (storer/spool.h, run_dir/storer.spool) as wire payloads.
  * Once the database is back, held batches are written first, then the spool is replayed chunk by chunk

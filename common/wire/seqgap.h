@@ -4,9 +4,9 @@
  * or a late arrival). A seq more than SEQGAP_JUMP_MAX beyond the last is not believed (no worker makes 2^32
  * results that all get lost between two that arrive: it is a crafted or corrupt record): it is a jump, counted
  * in `jumps` only, and the sender's last seq stays where it was, so its real results go on as "next". Every
- * counter saturates at INT64_MAX (what a signed stats counter holds) instead of wrapping. The first seq seen of a sender is its start, never a gap: a receiver may start, or attach,
- * after its senders. What a gap or a repeat means (a log line, which counter a stats message shows) is the
- * caller's.
+ * counter saturates at INT64_MAX (what a signed stats counter holds) instead of wrapping. The first seq seen
+ * of a sender is its start, never a gap: a receiver may start, or attach, after its senders. What a gap, a
+ * jump or a repeat means (a log line, which counter a stats message shows) is the caller's.
  *
  * The table is uthash keyed by (worker, boot_id). With a bound (max_senders > 0) the least recently seen
  * sender is forgotten when a new one arrives on a full table (found by a scan: that happens only when a

@@ -33,12 +33,16 @@ void intake_load(struct intake *in, const char *run_dir)
         log_error("%s: starting with no record of applied results (a resend may be applied twice)", err);
 }
 
-/* A new result's place in its sender's sequence: the seqs it skipped are counted (in results) and logged. */
+/* A new result's place in its sender's sequence: a gap is counted (once, and the seqs it skipped in `missing`)
+ * and logged; an absurd jump (common/wire/seqgap.h) is logged, not counted as missing. */
 static void count_gap(struct intake *in, const struct cw_result *r)
 {
     struct seqgap_note note = seqgap_note(&in->gaps, r->worker, r->boot_id, r->seq);
+    if (note.kind == SEQGAP_JUMP)
+        log_warn("worker %" PRIu32 " boot %016" PRIx64 ": seq jumped from %" PRIu64 " to %" PRIu64
+                 ": not believed, not counted as missing",
+                 r->worker, r->boot_id, note.after, r->seq);
     if (note.kind != SEQGAP_GAP) return;
-    in->c.gaps += (int64_t)note.missing;
     log_warn("gap: %" PRIu64 " result(s) missing from worker %" PRIu32 " (seq %" PRIu64 " after %" PRIu64 ")",
              note.missing, r->worker, r->seq, note.after);
 }

@@ -41,7 +41,6 @@ struct intake {
 
     struct {
         int64_t results, malformed;
-        int64_t gaps; /* results missing (seqs skipped), not gap events */
         int64_t duplicates, late, acked, ack_messages;
     } c;
 };

@@ -5,6 +5,7 @@
 
 #include "common/config/config.h"
 #include "common/base/log.h"
+#include "common/base/util.h"
 
 void dbconn_init(struct dbconn *c, const struct store_backend *be)
 {
@@ -19,9 +20,12 @@ void dbconn_close(struct dbconn *c)
 
 void dbconn_lost(struct dbconn *c, const char *err, int64_t now)
 {
-    if (!c->down_logged || ratelimit_allow(&c->rl, now))
+    uint64_t reason = cw_hash64(err);
+    if (!c->down_logged || (reason != c->down_reason && ratelimit_allow(&c->rl, now)))
         log_warn("database unavailable, holding results and retrying: %s", err);
+    else log_debug("database still unavailable (next attempt in %.1f s): %s", (double)c->backoff / 1e9, err);
     c->down_logged = true;
+    c->down_reason = reason;
     dbconn_close(c);
     c->reconnect_at = now + c->backoff;
     c->backoff = c->backoff * 2 > DBCONN_BACKOFF_MAX_NS ? DBCONN_BACKOFF_MAX_NS : c->backoff * 2;
@@ -46,8 +50,7 @@ static struct store_db *open_ready(const struct store_backend *be, const struct 
     return db;
 }
 
-int dbconn_open(struct dbconn *c, const struct cw_config *cfg, int64_t now, size_t held_rows, bool spool_pending,
-                char *err, size_t errlen)
+int dbconn_open(struct dbconn *c, const struct cw_config *cfg, int64_t now, char *err, size_t errlen)
 {
     err[0] = '\0';
     int rc;
@@ -61,12 +64,16 @@ int dbconn_open(struct dbconn *c, const struct cw_config *cfg, int64_t now, size
         return STORE_RETRY;
     }
     c->db = db;
-    c->backoff = DBCONN_BACKOFF_MIN_NS;
-    if (c->down_logged)
-        log_info("database is back (%s): writing %zu held results%s", c->be->name, held_rows,
-                 spool_pending ? " and replaying the spool" : "");
-    else if (!c->was_up) log_info("storing to %s", c->be->name);
-    c->down_logged = false;
+    if (!c->was_up) log_info("storing to %s", c->be->name);
     c->was_up = true;
     return STORE_OK;
+}
+
+void dbconn_write_ok(struct dbconn *c, size_t held_rows, bool spool_pending)
+{
+    c->backoff = DBCONN_BACKOFF_MIN_NS;
+    if (!c->down_logged) return;
+    log_info("database is back (%s): a write succeeded, writing %zu held results%s", c->be->name, held_rows,
+             spool_pending ? " and replaying the spool" : "");
+    c->down_logged = false;
 }

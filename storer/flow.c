@@ -81,8 +81,7 @@ void storer_seal(struct storer *s, int64_t now, bool force)
 void storer_connect(struct storer *s, int64_t now)
 {
     char err[512];
-    if (dbconn_open(&s->db, s->p.cfg, now, s->held.rows, store_spool_pending(s->spool), err, sizeof err) == STORE_FATAL)
-        storer_die(s, 2, "database: %s", err);
+    if (dbconn_open(&s->db, s->p.cfg, now, err, sizeof err) == STORE_FATAL) storer_die(s, 2, "database: %s", err);
 }
 
 bool storer_work_pending(const struct storer *s)
@@ -101,6 +100,7 @@ static bool write_one(struct storer *s, const struct store_batch *b, int64_t *no
         s->c.stored += store_batch_rows(b);
         s->c.batches++;
         s->c.last_batch_ms = (*now - t0) / 1000000;
+        dbconn_write_ok(&s->db, s->held.rows, store_spool_pending(s->spool));
         return true;
     }
     s->c.write_errors++;

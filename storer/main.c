@@ -8,7 +8,8 @@
  * table (storer/backend.h; storer/flow.c); the loop never knows which database it talks to.
  *
  * Outages (storer/dbconn.c): when the database cannot be opened or a write returns STORE_RETRY, the
- * connection is closed and reopened with backoff (0.5 s doubling to 10 s) while the loop keeps receiving.
+ * connection is closed and reopened with backoff (0.5 s doubling to 10 s; reset only by a write that succeeds,
+ * so a database that opens but refuses writes is not "back") while the loop keeps receiving.
  * Sealed batches are held in memory (storer/held.h) up to HOLD_MAX_ROWS; while the database is away, or
  * beyond that bound, they are appended to the spool (storer/spool.h, run_dir/storer.spool) as wire payloads.
  * Once the database is back, held batches are written first, then the spool is replayed chunk by chunk
@@ -162,6 +163,7 @@ static void publish_stats(struct storer *s)
     proc_stats_add(&st, "malformed", (int64_t)s->c.malformed);
     proc_stats_add(&st, "gaps", (int64_t)s->seqs.gaps);
     proc_stats_add(&st, "missing", (int64_t)s->seqs.missing);
+    proc_stats_add(&st, "seq_jumps", (int64_t)s->seqs.jumps);
     proc_stats_add(&st, "duplicates", (int64_t)s->seqs.repeats);
     proc_stats_add(&st, "held", (int64_t)(s->held.rows + store_batch_rows(&s->cur)));
     proc_stats_add(&st, "spooled", (int64_t)s->c.spooled);

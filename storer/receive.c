@@ -19,6 +19,10 @@ static void track_seq(struct storer *s, const struct cw_result *r, int64_t now)
     if (note.kind == SEQGAP_GAP && ratelimit_allow(&s->rl_gap, now))
         log_warn("worker %" PRIu32 " boot %016" PRIx64 ": %" PRIu64 " results missing (seq %" PRIu64 "..%" PRIu64 ")",
                  r->worker, r->boot_id, note.missing, note.after + 1, r->seq - 1);
+    else if (note.kind == SEQGAP_JUMP && ratelimit_allow(&s->rl_gap, now))
+        log_warn("worker %" PRIu32 " boot %016" PRIx64 ": seq jumped from %" PRIu64 " to %" PRIu64
+                 ": not believed, not counted as missing",
+                 r->worker, r->boot_id, note.after, r->seq);
 }
 
 /* 0, or -1 with *why set. */

@@ -65,6 +65,8 @@
  * ~80, 5 ms ~77 (and waking exactly on every due time ~12% more than 1 ms). The lateness is reported like
  * any other. */
 #define WORKER_SLACK_MAX_NS 5000000LL
+/* Missed checks are reported at warn level at most this often (the first time at once: worker/schedule.h). */
+#define WORKER_MISSED_REPORT_NS 60000000000LL
 #define WORKER_SLACK_PER_CHECK_S 1e-6
 
 struct worker {
@@ -100,6 +102,8 @@ struct worker {
     struct lat_hist lateness;
     unsigned peak_in_flight;
     struct proc_period stats_period;
+    struct sched_misses misses; /* since the last "missed" warning */
+    bool cap_blocked;           /* a due check waits for a slot under the in-flight cap */
     struct worker_alive alive;
 };
 
@@ -235,10 +239,15 @@ static void start_due(struct worker *w)
         uint32_t id = top->id;
         if (w->busy[id]) {
             /* the previous check is still running: skip this occurrence, do not pile up */
-            w->missed += 1 + sched_advance(&w->sched, now);
+            uint64_t skipped = 1 + sched_advance(&w->sched, now);
+            w->missed += skipped;
+            sched_misses_add(&w->misses, SCHED_MISS_BUSY, skipped);
             continue;
         }
-        if (probe_in_flight(w->pool) >= w->max_in_flight) break; /* wait: lateness will show it */
+        if (probe_in_flight(w->pool) >= w->max_in_flight) { /* wait: lateness will show it */
+            w->cap_blocked = true;
+            return;
+        }
         const struct cw_endpoint *ep = &w->cfg->endpoints[id];
         int64_t due = top->due_ns;
         int64_t wall = cw_wall_us();
@@ -254,8 +263,21 @@ static void start_due(struct worker *w)
             probe_failed_result(ep, (now - due) / 1000, wall, why, err, sizeof err, &r);
             emit(w, &r);
         }
-        w->missed += sched_advance(&w->sched, now);
+        w->misses.started++;
+        uint64_t passed = sched_advance(&w->sched, now);
+        w->missed += passed;
+        /* occurrences passed over while this one waited: for a slot under the cap, or for the loop (CPU) */
+        sched_misses_add(&w->misses, w->cap_blocked ? SCHED_MISS_CAP : SCHED_MISS_LATE, passed);
     }
+    w->cap_blocked = false; /* caught up: nothing due waits */
+}
+
+/* At most once a minute: how many checks were missed, and why. */
+static void report_missed(struct worker *w, int64_t now)
+{
+    char line[512];
+    if (sched_misses_report(&w->misses, now, WORKER_MISSED_REPORT_NS, w->max_in_flight, line, sizeof line))
+        log_warn("%s", line);
 }
 
 /* ---- the loop */
@@ -294,6 +316,7 @@ static void run(struct worker *w)
                 output_adopt_orphans(&w->out, w->cfg->run_dir, w->p.slots, false);
             }
             publish_stats(w);
+            report_missed(w, now);
         }
         if (w->stopping) {
             if (!stop_deadline) stop_deadline = now + WORKER_STOP_GRACE_NS;
@@ -359,6 +382,7 @@ static void init(struct worker *w)
     w->pool = probe_pool_new(w->multi, w->max_in_flight);
     if (!w->pool) fatal(1, "out of memory for %u checks in flight", w->max_in_flight);
     set_schedule(w);
+    w->misses.since_ns = cw_mono_ns();
     alive_open(&w->alive, w->cfg, w->slot, w->p.boot_id);
     output_open(&w->out, w->p.bus, w->cfg, w->slot, w->outbox_bytes, w->spool_max_bytes);
     if (w->slot == 0) output_adopt_orphans(&w->out, w->cfg->run_dir, w->p.slots, true);

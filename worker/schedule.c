@@ -1,7 +1,9 @@
 /* worker/schedule.c — the min-heap of due times behind schedule.h. */
 #include "worker/schedule.h"
 
+#include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "common/base/util.h"
@@ -127,4 +129,26 @@ uint64_t sched_advance(struct sched *s, int64_t now_ns)
     }
     sift_down(s, 0);
     return passed;
+}
+
+bool sched_misses_report(struct sched_misses *m, int64_t now_ns, int64_t every_ns, unsigned cap, char *buf, size_t len)
+{
+    uint64_t missed = m->missed[SCHED_MISS_CAP] + m->missed[SCHED_MISS_LATE] + m->missed[SCHED_MISS_BUSY];
+    if (missed == 0 || (m->reported_ns && now_ns - m->reported_ns < every_ns)) return false;
+    uint64_t due = missed + m->started;
+    int n =
+        snprintf(buf, len, "missed %" PRIu64 " of %" PRIu64 " checks due in the last %.1f s (%" PRIu64 "%%):", missed,
+                 due, (double)(now_ns - m->since_ns) / 1e9, missed * 100 / due);
+    const char *sep = "";
+    char cap_text[64];
+    snprintf(cap_text, sizeof cap_text, "waited for the in-flight cap (%u)", cap);
+    const char *why[SCHED_MISS_REASONS] = { cap_text, "came late: the worker's loop ran behind (short of CPU)",
+                                            "skipped: the endpoint's previous check was still running" };
+    for (int r = 0; r < SCHED_MISS_REASONS; r++) {
+        if (!m->missed[r] || n < 0 || (size_t)n >= len) continue;
+        n += snprintf(buf + n, len - (size_t)n, "%s %" PRIu64 " %s", sep, m->missed[r], why[r]);
+        sep = ",";
+    }
+    *m = (struct sched_misses){ .since_ns = now_ns, .reported_ns = now_ns };
+    return true;
 }

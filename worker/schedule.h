@@ -7,6 +7,9 @@
  *   "completion plus interval". An occurrence that cannot run (the endpoint's previous check is still in
  *   flight, or the check starts more than a whole interval late) is skipped and counted, never piled up:
  *   after sched_advance the top's next due time is always in the future.
+ * - Missed occurrences are tallied by why (struct sched_misses): the in-flight cap was reached, the loop ran
+ *   late (CPU), or the endpoint's previous check was still running. The worker warns with the tally at most
+ *   once a minute (sched_misses_report): an overloaded worker says so, in one line, with the reason.
  * - First checks are spread over the interval by a stable per-URL phase, aligned to the wall clock
  *   (sched_first_due): an endpoint keeps its slot in the interval across worker restarts and reloads, so a
  *   restart neither bunches checks together nor checks an endpoint twice in quick succession. */
@@ -59,5 +62,31 @@ static inline const struct sched_entry *sched_peek(const struct sched *s) { retu
  * still <= now_ns, on to the first occurrence after now_ns. Returns the number of occurrences passed over
  * beyond the one that was due (0 when on time; they are "missed"). */
 uint64_t sched_advance(struct sched *s, int64_t now_ns);
+
+/* Why occurrences were missed, between two reports. */
+enum sched_miss_reason {
+    SCHED_MISS_CAP,  /* the check waited for a free slot under the in-flight cap, and started too late */
+    SCHED_MISS_LATE, /* the loop came to it too late: the worker is short of CPU */
+    SCHED_MISS_BUSY, /* the endpoint's previous check was still running */
+    SCHED_MISS_REASONS
+};
+
+struct sched_misses {
+    uint64_t started;                    /* occurrences that ran since the tally began */
+    uint64_t missed[SCHED_MISS_REASONS]; /* occurrences missed, by reason */
+    int64_t since_ns;                    /* when the tally began (monotonic) */
+    int64_t reported_ns;                 /* the last report; 0: none yet */
+};
+
+/* Adds n missed occurrences for a reason. */
+static inline void sched_misses_add(struct sched_misses *m, enum sched_miss_reason why, uint64_t n)
+{
+    m->missed[why] += n;
+}
+
+/* When something was missed and the last report is at least every_ns old (or there was none): writes the
+ * report ("missed M of D checks due in the last S s (P%): ...", each reason with its count, cap: the
+ * in-flight cap) into buf, starts a new tally at now and returns true. Otherwise false, buf untouched. */
+bool sched_misses_report(struct sched_misses *m, int64_t now_ns, int64_t every_ns, unsigned cap, char *buf, size_t len);
 
 #endif

@@ -158,8 +158,14 @@ int proto_results_decode(const void *payload, size_t len, struct cw_result *out,
         if (r.why) break;
         if (flags > 3) r.why = "unknown flags";
         else if ((flags & 2) && o->tls_expires_at_us == 0) r.why = "zero certificate expiry";
+        else if ((flags & 2) && (o->tls_expires_at_us < CW_CERT_EXPIRY_MIN_US ||
+                                 o->tls_expires_at_us >= CW_CERT_EXPIRY_MAX_US))
+            r.why = "certificate expiry out of range";
         else if (o->url[0] == '\0') r.why = "empty url";
         else if (o->seq == 0) r.why = "zero sequence number";
+        else if (o->boot_id == 0) r.why = "zero boot id";
+        else if (o->checked_at_us < CW_CHECKED_AT_MIN_US || o->checked_at_us >= CW_CHECKED_AT_MAX_US)
+            r.why = "check time out of range";
         else if (o->latency_us < -1 || o->dns_us < -1 || o->connect_us < -1 || o->tls_us < -1 || o->ttfb_us < -1)
             r.why = "negative duration";
         else if ((flags & 1) && o->error[0]) r.why = "error text on an ok result";

@@ -62,6 +62,14 @@ struct cw_result {
                                 * (flags bit 1 and a trailing i64: docs/protocol.md 2.3) */
 };
 
+/* The ranges a decoder accepts (docs/protocol.md 2.3), fixed rather than relative to the receiver's clock: a
+ * check time in [2000-01-01, 2100-01-01), a certificate expiry in [1950-01-01, 10000-01-01) (X.509's and
+ * the databases' range), both UTC microseconds since the epoch. */
+#define CW_CHECKED_AT_MIN_US 946684800000000LL     /* 2000-01-01T00:00:00Z */
+#define CW_CHECKED_AT_MAX_US 4102444800000000LL    /* 2100-01-01T00:00:00Z, excluded */
+#define CW_CERT_EXPIRY_MIN_US (-631152000000000LL) /* 1950-01-01T00:00:00Z */
+#define CW_CERT_EXPIRY_MAX_US 253402300800000000LL /* 10000-01-01T00:00:00Z, excluded */
+
 /* Encoding a batch: begin, add up to CW_RESULT_BATCH_MAX results, send b->data/b->len.
  * proto_results_add returns 0, or -1 when the batch is full (nothing written). Strings longer than their
  * maximum are cut (an URL longer than CW_URL_MAX cannot pass config validation). */

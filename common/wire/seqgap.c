@@ -51,6 +51,12 @@ static struct seqgap_sender *forget_oldest(struct seqgap *g)
     return oldest;
 }
 
+/* a + b, at most INT64_MAX: counters go into signed stats values */
+static uint64_t saturating_add(uint64_t a, uint64_t b)
+{
+    return a >= (uint64_t)INT64_MAX || b >= (uint64_t)INT64_MAX - a ? (uint64_t)INT64_MAX : a + b;
+}
+
 struct seqgap_note seqgap_note(struct seqgap *g, uint32_t worker, uint64_t boot_id, uint64_t seq)
 {
     struct seqgap_key key = { .boot_id = boot_id, .worker = worker, .zero = 0 };
@@ -72,14 +78,19 @@ struct seqgap_note seqgap_note(struct seqgap *g, uint32_t worker, uint64_t boot_
     struct seqgap_note note = { .kind = SEQGAP_NEXT, .after = s->last };
     if (seq <= s->last) {
         note.kind = SEQGAP_REPEAT;
-        g->repeats++;
+        g->repeats = saturating_add(g->repeats, 1);
+        return note;
+    }
+    if (seq - s->last - 1 > SEQGAP_JUMP_MAX) {
+        note.kind = SEQGAP_JUMP;
+        g->jumps = saturating_add(g->jumps, 1);
         return note;
     }
     if (seq > s->last + 1) {
         note.kind = SEQGAP_GAP;
         note.missing = seq - s->last - 1;
-        g->gaps++;
-        g->missing += note.missing;
+        g->gaps = saturating_add(g->gaps, 1);
+        g->missing = saturating_add(g->missing, note.missing);
     }
     s->last = seq;
     return note;

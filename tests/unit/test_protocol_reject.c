@@ -237,6 +237,60 @@ static void test_bad_fields(void **state)
     cw_buf_free(&b);
 }
 
+/* Values no real check can carry: a check time outside [2000-01-01, 2100-01-01), a certificate expiry outside
+ * [1950-01-01, 10000-01-01), boot id 0 ("an empty slot" to receivers). Bounds are fixed, not relative to the
+ * receiver's clock (docs/protocol.md 2.3). */
+static void test_bad_ranges(void **state)
+{
+    (void)state;
+    struct cw_buf b = { 0 };
+    one_result_msg(&b);
+    uint8_t *m = dup_bytes(b.data, b.len);
+    const char *why;
+
+    put_le(m + R_BOOT, 0, 8);
+    expect_result_rejected(m, b.len, "zero boot id");
+    put_le(m + R_BOOT, 1, 8);
+    assert_int_equal(decode_results(m, b.len, &why), 1);
+
+    const int64_t bad_times[] = { 0,
+                                  -1,
+                                  INT64_MIN,
+                                  INT64_MAX,
+                                  946684799999999LL /* 1999-12-31T23:59:59.999999Z */,
+                                  4102444800000000LL /* 2100-01-01 */,
+                                  9223371974400000000LL /* year 294247, seen stored */ };
+    for (size_t i = 0; i < sizeof bad_times / sizeof bad_times[0]; i++) {
+        put_le(m + R_CHECKED, (uint64_t)bad_times[i], 8);
+        expect_result_rejected(m, b.len, "check time out of range");
+    }
+    const int64_t good_times[] = { 946684800000000LL, 1795579506123456LL, 4102444799999999LL };
+    for (size_t i = 0; i < sizeof good_times / sizeof good_times[0]; i++) {
+        put_le(m + R_CHECKED, (uint64_t)good_times[i], 8);
+        assert_int_equal(decode_results(m, b.len, &why), 1);
+    }
+    free(m);
+
+    /* the optional certificate expiry */
+    struct cw_result r = sample_result(0, "https://127.0.0.1/", NULL);
+    const int64_t bad_expiry[] = { INT64_MIN, INT64_MAX, -631152000000001LL /* before 1950 */,
+                                   253402300800000000LL /* 10000-01-01 */ };
+    for (size_t i = 0; i < sizeof bad_expiry / sizeof bad_expiry[0]; i++) {
+        r.tls_expires_at_us = bad_expiry[i];
+        proto_results_begin(&b);
+        assert_int_equal(proto_results_add(&b, &r), 0);
+        expect_result_rejected(b.data, b.len, "certificate expiry out of range");
+    }
+    const int64_t good_expiry[] = { -631152000000000LL, 1, 253402300799999999LL /* 9999-12-31T23:59:59.999999Z */ };
+    for (size_t i = 0; i < sizeof good_expiry / sizeof good_expiry[0]; i++) {
+        r.tls_expires_at_us = good_expiry[i];
+        proto_results_begin(&b);
+        assert_int_equal(proto_results_add(&b, &r), 0);
+        assert_int_equal(decode_results(b.data, b.len, &why), 1);
+    }
+    cw_buf_free(&b);
+}
+
 static void test_bad_stats(void **state)
 {
     (void)state;
@@ -447,6 +501,7 @@ int main(void)
         cmocka_unit_test(test_trailing_bytes),
         cmocka_unit_test(test_bad_strings),
         cmocka_unit_test(test_bad_fields),
+        cmocka_unit_test(test_bad_ranges),
         cmocka_unit_test(test_bad_stats),
         cmocka_unit_test(test_bad_alerts),
         cmocka_unit_test(test_random_garbage),

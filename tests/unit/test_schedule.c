@@ -210,6 +210,36 @@ static void test_empty(void **state)
     sched_free(&s);
 }
 
+/* The missed-checks report: nothing when nothing was missed; the first at once, then at most once per period;
+ * each reason with its count, the share of the due checks; a new tally after each report. */
+static void test_misses_report(void **state)
+{
+    (void)state;
+    const int64_t s = 1000000000LL, minute = 60 * s;
+    struct sched_misses m = { .since_ns = 10 * s };
+    char line[512];
+    m.started = 20;
+    assert_false(sched_misses_report(&m, 11 * s, minute, 16, line, sizeof line));
+    sched_misses_add(&m, SCHED_MISS_CAP, 70);
+    sched_misses_add(&m, SCHED_MISS_LATE, 5);
+    sched_misses_add(&m, SCHED_MISS_BUSY, 5);
+    assert_true(sched_misses_report(&m, 12 * s, minute, 16, line, sizeof line));
+    assert_string_equal(line, "missed 80 of 100 checks due in the last 2.0 s (80%): 70 waited for the in-flight cap "
+                              "(16), 5 came late: the worker's loop ran behind (short of CPU), 5 skipped: the "
+                              "endpoint's previous check was still running");
+    assert_true(m.started == 0 && m.missed[SCHED_MISS_CAP] == 0 && m.since_ns == 12 * s);
+    sched_misses_add(&m, SCHED_MISS_LATE, 3);
+    m.started = 1;
+    assert_false(sched_misses_report(&m, 12 * s + minute - 1, minute, 16, line, sizeof line));
+    assert_true(sched_misses_report(&m, 12 * s + minute, minute, 16, line, sizeof line));
+    assert_string_equal(line, "missed 3 of 4 checks due in the last 60.0 s (75%): 3 came late: the worker's loop ran "
+                              "behind (short of CPU)");
+    char tiny[8];
+    sched_misses_add(&m, SCHED_MISS_CAP, 1);
+    assert_true(sched_misses_report(&m, 13 * s + 2 * minute, minute, 16, tiny, sizeof tiny)); /* cut, no overrun */
+    assert_string_equal(tiny, "missed ");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -221,6 +251,7 @@ int main(void)
         cmocka_unit_test(test_late_check_does_not_pile_up),
         cmocka_unit_test(test_check_timeout),
         cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_misses_report),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -69,12 +69,53 @@ static void test_bound(void **state)
     seqgap_free(&g);
 }
 
+/* A seq far beyond the last (a crafted or corrupt result: 2^63 was seen, and wrapped a signed counter) is not
+ * believed: counted as a jump, neither a gap nor missing results, and the sender's last seq stays, so its real
+ * results go on as "next". Gaps count events, missing counts results; missing saturates, never wraps. */
+static void test_absurd_jump(void **state)
+{
+    (void)state;
+    struct seqgap g;
+    seqgap_init(&g, 0);
+    assert_int_equal(seqgap_note(&g, 1, 2, 10).kind, SEQGAP_FIRST);
+    struct seqgap_note n = seqgap_note(&g, 1, 2, 10 + (UINT64_C(1) << 63));
+    assert_int_equal(n.kind, SEQGAP_JUMP);
+    assert_int_equal(n.after, 10);
+    assert_true(g.jumps == 1 && g.gaps == 0 && g.missing == 0);
+    assert_int_equal(seqgap_note(&g, 1, 2, 11).kind, SEQGAP_NEXT);
+    assert_int_equal(seqgap_note(&g, 1, 2, UINT64_MAX).kind, SEQGAP_JUMP);
+    /* the largest believed gap */
+    n = seqgap_note(&g, 1, 2, 12 + SEQGAP_JUMP_MAX);
+    assert_int_equal(n.kind, SEQGAP_GAP);
+    assert_true(n.missing == SEQGAP_JUMP_MAX);
+    assert_int_equal(seqgap_note(&g, 1, 2, 14 + 2 * SEQGAP_JUMP_MAX).kind, SEQGAP_JUMP);
+    assert_true(g.jumps == 3 && g.gaps == 1 && g.missing == SEQGAP_JUMP_MAX);
+    /* gaps are events, missing results */
+    assert_int_equal(seqgap_note(&g, 1, 2, 15 + SEQGAP_JUMP_MAX).missing, 2);
+    assert_true(g.gaps == 2 && g.missing == SEQGAP_JUMP_MAX + 2);
+    assert_true(g.missing <= (uint64_t)INT64_MAX);
+    seqgap_free(&g);
+}
+
+/* Many large gaps: missing stops at INT64_MAX (what a signed stats counter holds) rather than wrapping. */
+static void test_missing_saturates(void **state)
+{
+    (void)state;
+    struct seqgap g;
+    seqgap_init(&g, 0);
+    g.missing = (uint64_t)INT64_MAX - 5;
+    seqgap_note(&g, 1, 2, 1);
+    seqgap_note(&g, 1, 2, 100);
+    assert_true(g.missing == (uint64_t)INT64_MAX);
+    assert_int_equal(g.gaps, 1);
+    seqgap_free(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_verdicts),
-        cmocka_unit_test(test_zeroed_is_empty),
-        cmocka_unit_test(test_bound),
+        cmocka_unit_test(test_verdicts),    cmocka_unit_test(test_zeroed_is_empty),   cmocka_unit_test(test_bound),
+        cmocka_unit_test(test_absurd_jump), cmocka_unit_test(test_missing_saturates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,4 @@
-/* tests/unit/cfgtest_util.h — helpers shared by test_config.c and test_snapshot.c: a private temporary
+/* tests/unit/cfgtest_util.h — helpers shared by the config tests (test_config*.c) and test_snapshot.c: a private temporary
  * directory per test, writing config text or copying a fixture into it (mode 0600), and collecting the
  * loader's `FILE:LINE: message` reports so that tests can assert on the line and the wording.
  * Header-only (static functions) because every tests/unit/test_*.c is linked on its own. */

@@ -258,7 +258,6 @@ static void test_read_errors(void **state)
     assert_non_null(strstr(t->msgs[0], want));
 }
 
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {

@@ -1,5 +1,5 @@
-/* tests/unit/cfgtest_util.h — helpers shared by the config tests (test_config*.c) and test_snapshot.c: a private temporary
- * directory per test, writing config text or copying a fixture into it (mode 0600), and collecting the
+/* tests/unit/cfgtest_util.h — helpers shared by the config tests (test_config*.c) and test_snapshot.c: a private
+ * temporary directory per test, writing config text or copying a fixture into it (mode 0600), and collecting the
  * loader's `FILE:LINE: message` reports so that tests can assert on the line and the wording.
  * Header-only (static functions) because every tests/unit/test_*.c is linked on its own. */
 #ifndef CW_CFGTEST_UTIL_H

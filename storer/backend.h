@@ -37,7 +37,7 @@
 
 enum { STORE_OK = 0, STORE_RETRY = -1, STORE_FATAL = -2 };
 
-#define STORE_SCHEMA_VERSION 2 /* 2: checks.tls_expires_at (docs/schema.md) */
+#define STORE_SCHEMA_VERSION 3 /* 2: checks.tls_expires_at; 3: roll-ups (docs/schema.md, storer/rollup.h) */
 
 /* A batch owns copies of everything it holds (the bus payloads are released after decoding). */
 struct store_check {

@@ -41,6 +41,7 @@ struct store_db {
     MYSQL_BIND *binds;           /* MY_MAX_ROWS * MY_COLS */
     struct my_row *rows;         /* MY_MAX_ROWS */
     struct store_ep_cache cache; /* url -> endpoints.id */
+    struct my_rollup *roll;      /* the roll-ups (storer/mysql_rollup.c), after migrate */
 };
 
 /* err gets `mysql://user@host:port/db: what: <server's message> (code)`; returns the error's class. */
@@ -54,5 +55,13 @@ void my_rollback(struct store_db *db);
 /* storer/mysql_write.c: the backend's write_batch and sync_endpoints (storer/backend.h). */
 int my_write_batch(struct store_db *db, const struct store_batch *batch, char *err, size_t errlen);
 int my_sync_endpoints(struct store_db *db, const struct cw_endpoint *eps, size_t n, char *err, size_t errlen);
+
+/* storer/mysql_rollup.c: the roll-ups (storer/rollup.h). The schema step 2 -> 3; after the migration, open
+ * prepares and folds everything pending (db->roll set); fold_if_due runs inside a batch's transaction; close
+ * folds what is pending (best effort) and frees. */
+int my_add_rollup_tables(struct store_db *db, char *err, size_t errlen);
+int my_rollup_open(struct store_db *db, char *err, size_t errlen);
+int my_rollup_fold_if_due(struct store_db *db, char *err, size_t errlen);
+void my_rollup_close(struct store_db *db);
 
 #endif

@@ -167,7 +167,7 @@ def test_rollups_match_raw_rows():
                     w = watermark(name, servers[name], paths[name])
                 except Exception:
                     return None
-                return w is not None and w >= 3 * len(eps)
+                return w is not None and w >= 10 * len(eps)
             for name in servers:   # folds inside the batches' transactions, while running
                 wait_for(lambda: folded(name), deadline(60), "%s: the watermark moving while the storer runs" % name)
             for cw in cws.values():
@@ -312,10 +312,9 @@ def test_migration_servers():
                              "(n % 997) * 1.5, n % 5 <> 0, 0, 9, n FROM generate_series(1, 30000) AS n")
             else:
                 server.query("INSERT INTO checks (endpoint_id, checked_at, status_code, latency_ms, ok, worker, "
-                             "boot_id, seq) WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s "
-                             "WHERE n < 30000) SELECT (SELECT MIN(id) FROM endpoints) + n % 2, "
+                             "boot_id, seq) SELECT (SELECT MIN(id) FROM endpoints) + n % 2, "
                              "TIMESTAMP('2026-12-03 00:00:00') + INTERVAL (n * 7) SECOND, 200, (n % 997) * 1.5, "
-                             "n % 5 <> 0, 0, 9, n FROM s")
+                             "n % 5 <> 0, 0, 9, n FROM (SELECT seq AS n FROM seq_1_to_30000) AS s")  # MariaDB's Sequence engine
             r = _bench(args + ["open"], server)
             check(r.returncode == 0, "%s: migration exited %d: %s %s" % (kind, r.returncode, r.stdout, r.stderr))
             n = compare(kind, server, None, "after the migration")

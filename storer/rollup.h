@@ -13,8 +13,8 @@
  * (the storer) and no reuse of ids above the watermark (the pruning must keep the newest row).
  *
  * When: a fold runs inside the transaction of a raw batch once ROLLUP_EVERY_MS has passed since the last
- * (30 s; env CLOCKWERK_ROLLUP_EVERY_MS, for tests and tuning), so the cost is a few statements per endpoint
- * every 30 s, not per batch; rows above the watermark (at most that long) are folded at the next fold.
+ * (60 s; env CLOCKWERK_ROLLUP_EVERY_MS, for tests and tuning), so the cost is a few statements per endpoint
+ * every 60 s, not per batch; rows above the watermark (at most that long) are folded at the next fold.
  * At start (after the migration, which may have created the tables over existing raw rows) and at stop,
  * rollup_catch_up folds everything pending in transactions of ROLLUP_CHUNK rows, with progress in the log.
  * CLOCKWERK_ROLLUPS=off disables folding altogether: for `make bench`'s comparison only, never in
@@ -30,8 +30,8 @@
 #include "common/wire/lathist.h"
 
 #define ROLLUP_HISTS 5        /* latency, dns, connect, tls, ttfb */
-#define ROLLUP_CHUNK 20000    /* raw rows per fold (one transaction) */
-#define ROLLUP_EVERY_MS 30000 /* default fold period */
+#define ROLLUP_CHUNK 200000   /* raw rows per fold (one transaction): a cell is read and written once per fold */
+#define ROLLUP_EVERY_MS 60000 /* default fold period */
 
 enum rollup_period { ROLLUP_HOUR, ROLLUP_DAY };
 

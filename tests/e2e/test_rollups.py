@@ -268,7 +268,7 @@ def test_migration_sqlite():
         rng = random.Random(7)
         con = sqlite3.connect(path)
         con.executemany("INSERT INTO endpoints (url) VALUES (?)", [("http://e%d.example/" % i,) for i in range(3)])
-        t0 = 1796342400  # 2026-12-03T00:00:00Z
+        t0 = 1796342400  # 2026-12-04T00:00:00Z
         rows = []
         for i in range(250000):
             at = t0 + i  # ~69 hours: three days, many hours

@@ -12,6 +12,7 @@
 #include "storer/backend.h"
 
 #define PROGRESS_EVERY_NS 5000000000LL
+#define ROLLUP_LOG_ROWS 100000 /* a catch-up of more rows than this is logged */
 
 void rollup_init(struct rollup *r, const struct rollup_ops *ops, void *ctx, const char *where)
 {
@@ -160,7 +161,7 @@ int rollup_catch_up(struct rollup *r, char *err, size_t errlen)
     int rc = r->ops->get_watermark(r->ctx, &mark, err, errlen);
     if (rc == STORE_OK) rc = r->ops->max_id(r->ctx, &top, err, errlen);
     if (rc != STORE_OK || top <= mark) return rc;
-    bool big = top - mark > 10 * ROLLUP_CHUNK;
+    bool big = top - mark > ROLLUP_LOG_ROWS;
     if (big)
         log_info("%s: building roll-ups from the raw rows with ids %" PRId64 "..%" PRId64, r->where, mark + 1, top);
     uint64_t total = 0;

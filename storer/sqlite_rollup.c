@@ -43,7 +43,7 @@ enum { RS_READ, RS_GET_H, RS_GET_D, RS_PUT_H, RS_PUT_D, RS_MARK_GET, RS_MARK_SET
     " connect_hist = excluded.connect_hist, tls_hist = excluded.tls_hist, ttfb_hist = excluded.ttfb_hist"
 
 static const char *const rs_sql[RS_COUNT] = {
-    [RS_READ] = "SELECT id, endpoint_id, CAST(strftime('%s', checked_at) AS INTEGER), ok, latency_ms, dns_ms,"
+    [RS_READ] = "SELECT id, endpoint_id, checked_at, ok, latency_ms, dns_ms,"
                 " connect_ms, tls_ms, ttfb_ms FROM checks WHERE id > ?1 ORDER BY id LIMIT ?2",
     [RS_GET_H] = "SELECT " RS_COLS " FROM checks_hourly WHERE endpoint_id = ?1 AND period_start = ?2",
     [RS_GET_D] = "SELECT " RS_COLS " FROM checks_daily WHERE endpoint_id = ?1 AND period_start = ?2",
@@ -82,6 +82,31 @@ static int rs_int(struct sq_rollup *r, sqlite3_stmt *st, const char *what, int64
     return rs_fail(r, code, what, err, errlen);
 }
 
+/* UTC seconds of the stored text form `2026-12-04T22:40:00.123Z` (the date and time to the second; the
+ * fraction and zone are ignored: the storer writes UTC only). Parsed here rather than with SQLite's strftime,
+ * which cost more than the rest of the read. -1 when the text is not in that form. */
+static int64_t stored_time_s(const unsigned char *t, int len)
+{
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+    if (!t || len < (int)sizeof shape - 1) return -1;
+    int64_t v[6] = { 0 };
+    for (int i = 0, f = 0; i < (int)sizeof shape - 1; i++) {
+        if (shape[i] != 'd') {
+            if (t[i] != (unsigned char)shape[i]) return -1;
+            f++;
+        } else if (t[i] < '0' || t[i] > '9') {
+            return -1;
+        } else {
+            v[f] = v[f] * 10 + (t[i] - '0');
+        }
+    }
+    /* days since 1970-01-01 of a proleptic Gregorian date (the civil-from-days inverse) */
+    int64_t y = v[0] - (v[1] <= 2), m = v[1], d = v[2];
+    int64_t era = (y >= 0 ? y : y - 399) / 400, yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1, doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return (era * 146097 + doe - 719468) * 86400 + v[3] * 3600 + v[4] * 60 + v[5];
+}
+
 static int64_t ms_to_us(sqlite3_stmt *st, int col)
 {
     if (sqlite3_column_type(st, col) == SQLITE_NULL) return -1;
@@ -102,7 +127,7 @@ static int rs_read_rows(void *ctx, int64_t after, size_t max, struct rollup_row 
         struct rollup_row *row = &rows[(*n)++];
         row->id = sqlite3_column_int64(st, 0);
         row->endpoint_id = sqlite3_column_int64(st, 1);
-        row->at_s = sqlite3_column_int64(st, 2);
+        row->at_s = stored_time_s(sqlite3_column_text(st, 2), sqlite3_column_bytes(st, 2));
         row->ok = sqlite3_column_int(st, 3) != 0;
         for (int i = 0; i < ROLLUP_HISTS; i++) row->us[i] = ms_to_us(st, 4 + i);
     }

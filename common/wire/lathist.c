@@ -67,18 +67,21 @@ int64_t lat_hist_percentile(const struct lat_hist *h, unsigned permille)
 
 int lat_hist_encode(const struct lat_hist *h, struct cw_buf *out)
 {
-    uint16_t n = 0;
-    for (unsigned b = 0; b < LAT_BUCKETS; b++) {
-        if (h->bucket[b] > UINT32_MAX) return -1;
-        if (h->bucket[b]) n++;
+    /* one pass: the entries go into a local buffer, the header (with n) in front of them at the end */
+    uint8_t blob[LAT_BLOB_MAX], *p = blob + 3;
+    uint64_t left = h->total;
+    for (unsigned b = 0; b < LAT_BUCKETS && left; b++) {
+        uint64_t c = h->bucket[b];
+        if (!c) continue;
+        if (c > UINT32_MAX) return -1;
+        le_put_u16(p, (uint16_t)b);
+        le_put_u32(p + 2, (uint32_t)c);
+        p += 6;
+        left -= c < left ? c : left;
     }
-    le_buf_u8(out, LAT_BLOB_VERSION);
-    le_buf_u16(out, n);
-    for (unsigned b = 0; b < LAT_BUCKETS; b++) {
-        if (!h->bucket[b]) continue;
-        le_buf_u16(out, (uint16_t)b);
-        le_buf_u32(out, (uint32_t)h->bucket[b]);
-    }
+    blob[0] = LAT_BLOB_VERSION;
+    le_put_u16(blob + 1, (uint16_t)((p - blob - 3) / 6));
+    cw_buf_put(out, blob, (size_t)(p - blob));
     return 0;
 }
 

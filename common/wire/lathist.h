@@ -45,7 +45,8 @@ int64_t lat_hist_bucket_high(unsigned b);
  * was recorded. */
 int64_t lat_hist_percentile(const struct lat_hist *h, unsigned permille);
 
-/* Appends the serialised form to out. -1 (nothing appended) when a bucket holds more than 2^32-1 values. */
+/* Appends the serialised form to out (h->total must be the sum of the buckets, as add, merge and decode keep
+ * it). -1 (nothing appended) when a bucket holds more than 2^32-1 values. */
 int lat_hist_encode(const struct lat_hist *h, struct cw_buf *out);
 /* Replaces h with the histogram of a blob. false, with *why set to a static reason and h reset, when the
  * blob is not a valid one (wrong version or length, buckets out of range or out of order, zero counts). */

@@ -49,6 +49,8 @@ int my_fail(const struct store_db *db, const char *what, char *err, size_t errle
 int my_stmt_fail(const struct store_db *db, MYSQL_STMT *st, const char *what, char *err, size_t errlen);
 /* A statement without parameters or rows. */
 int my_exec(struct store_db *db, const char *sql, const char *what, char *err, size_t errlen);
+/* storer/mysql_write.c: a prepared statement (NULL with *rc and err set on failure). */
+MYSQL_STMT *my_prepare(struct store_db *db, const char *sql, int *rc, char *err, size_t errlen);
 /* Rolls the open transaction back (errors ignored: a broken connection is reopened anyway). */
 void my_rollback(struct store_db *db);
 

@@ -100,21 +100,6 @@ static int mr_read_rows(void *ctx, int64_t after, size_t max, struct rollup_row 
     return STORE_OK;
 }
 
-static MYSQL_STMT *mr_prepare(struct my_rollup *r, const char *sql, int *rc, char *err, size_t errlen)
-{
-    MYSQL_STMT *st = mysql_stmt_init(r->db->conn);
-    if (!st) {
-        *rc = my_fail(r->db, "roll-ups: prepare", err, errlen);
-        return NULL;
-    }
-    if (mysql_stmt_prepare(st, sql, strlen(sql)) != 0) {
-        *rc = my_stmt_fail(r->db, st, "roll-ups: prepare", err, errlen);
-        mysql_stmt_close(st);
-        return NULL;
-    }
-    return st;
-}
-
 static int mr_get(void *ctx, enum rollup_period p, int64_t ep, int64_t start_s, struct rollup_stored *out, bool *found,
                   char *err, size_t errlen)
 {
@@ -253,10 +238,10 @@ int my_rollup_open(struct store_db *db, char *err, size_t errlen)
     r->db = db;
     rollup_init(&r->engine, &mr_ops, r, db->where);
     int rc = STORE_OK;
-    if (!(r->get[ROLLUP_HOUR] = mr_prepare(r, MR_GET("checks_hourly"), &rc, err, errlen)) ||
-        !(r->get[ROLLUP_DAY] = mr_prepare(r, MR_GET("checks_daily"), &rc, err, errlen)) ||
-        !(r->put[ROLLUP_HOUR] = mr_prepare(r, MR_PUT("checks_hourly"), &rc, err, errlen)) ||
-        !(r->put[ROLLUP_DAY] = mr_prepare(r, MR_PUT("checks_daily"), &rc, err, errlen))) {
+    if (!(r->get[ROLLUP_HOUR] = my_prepare(r->db, MR_GET("checks_hourly"), &rc, err, errlen)) ||
+        !(r->get[ROLLUP_DAY] = my_prepare(r->db, MR_GET("checks_daily"), &rc, err, errlen)) ||
+        !(r->put[ROLLUP_HOUR] = my_prepare(r->db, MR_PUT("checks_hourly"), &rc, err, errlen)) ||
+        !(r->put[ROLLUP_DAY] = my_prepare(r->db, MR_PUT("checks_daily"), &rc, err, errlen))) {
         mr_free(r);
         return rc;
     }

@@ -60,7 +60,7 @@ static void my_ms(int64_t us, double *v, my_bool *is_null)
 
 /* ---- statements -------------------------------------------------------------------------------------- */
 
-static MYSQL_STMT *my_prepare(struct store_db *db, const char *sql, int *rc, char *err, size_t errlen)
+MYSQL_STMT *my_prepare(struct store_db *db, const char *sql, int *rc, char *err, size_t errlen)
 {
     MYSQL_STMT *st = mysql_stmt_init(db->conn);
     if (!st) {

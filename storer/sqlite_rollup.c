@@ -148,6 +148,7 @@ static int rs_get(void *ctx, enum rollup_period p, int64_t ep, int64_t start_s, 
 {
     struct sq_rollup *r = ctx;
     sqlite3_stmt *st = r->st[p == ROLLUP_HOUR ? RS_GET_H : RS_GET_D];
+    sqlite3_reset(st); /* a get left open by a fold that failed before its put */
     sqlite3_bind_int64(st, 1, ep);
     bind_start(st, 2, start_s);
     int code = sqlite3_step(st);

@@ -117,7 +117,8 @@ void my_rollback(struct store_db *db)
 static void my_close(struct store_db *db)
 {
     if (!db) return;
-    my_rollup_close(db);
+    rollup_close(db->roll);
+    db->roll = NULL;
     for (int k = 0; k < MY_SIZES; k++)
         if (db->insert[k]) mysql_stmt_close(db->insert[k]);
     if (db->ep_insert) mysql_stmt_close(db->ep_insert);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "storer/backend.h"
+#include "storer/rollup.h"
 
 #define MY_SIZES 9 /* multi-row statements for 1 << 8 = 256 rows down to 1 */
 #define MY_MAX_ROWS (1 << (MY_SIZES - 1))
@@ -41,7 +42,7 @@ struct store_db {
     MYSQL_BIND *binds;           /* MY_MAX_ROWS * MY_COLS */
     struct my_row *rows;         /* MY_MAX_ROWS */
     struct store_ep_cache cache; /* url -> endpoints.id */
-    struct my_rollup *roll;      /* the roll-ups (storer/mysql_rollup.c), after migrate */
+    struct rollup *roll;         /* the roll-ups (storer/mysql_rollup.c), after migrate */
 };
 
 /* err gets `mysql://user@host:port/db: what: <server's message> (code)`; returns the error's class. */
@@ -59,11 +60,9 @@ int my_write_batch(struct store_db *db, const struct store_batch *batch, char *e
 int my_sync_endpoints(struct store_db *db, const struct cw_endpoint *eps, size_t n, char *err, size_t errlen);
 
 /* storer/mysql_rollup.c: the roll-ups (storer/rollup.h). The schema step 2 -> 3; after the migration, open
- * prepares and folds everything pending (db->roll set); fold_if_due runs inside a batch's transaction; close
- * folds what is pending (best effort) and frees. */
+ * prepares and folds everything pending and sets db->roll (mysql_write.c folds with rollup_fold_if_due, the
+ * close ends it with rollup_close). */
 int my_add_rollup_tables(struct store_db *db, char *err, size_t errlen);
 int my_rollup_open(struct store_db *db, char *err, size_t errlen);
-int my_rollup_fold_if_due(struct store_db *db, char *err, size_t errlen);
-void my_rollup_close(struct store_db *db);
 
 #endif

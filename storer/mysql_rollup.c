@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/base/log.h"
 #include "common/base/util.h"
 #include "storer/mysql_db.h"
 #include "storer/rollup.h"
@@ -209,6 +208,14 @@ static void mr_rollback(void *ctx)
     my_rollback(r->db);
 }
 
+static bool mr_idle(void *ctx)
+{
+    struct my_rollup *r = ctx;
+    return mysql_ping(r->db->conn) == 0; /* autocommit between batches: up is idle */
+}
+
+static void mr_free(void *ctx);
+
 static const struct rollup_ops mr_ops = {
     .read_rows = mr_read_rows,
     .get = mr_get,
@@ -219,10 +226,13 @@ static const struct rollup_ops mr_ops = {
     .begin = mr_begin,
     .commit = mr_commit,
     .rollback = mr_rollback,
+    .idle = mr_idle,
+    .destroy = mr_free,
 };
 
-static void mr_free(struct my_rollup *r)
+static void mr_free(void *ctx)
 {
+    struct my_rollup *r = ctx;
     for (int i = 0; i < 2; i++) {
         if (r->get[i]) mysql_stmt_close(r->get[i]);
         if (r->put[i]) mysql_stmt_close(r->put[i]);
@@ -249,22 +259,6 @@ int my_rollup_open(struct store_db *db, char *err, size_t errlen)
         mr_free(r);
         return rc;
     }
-    db->roll = r;
+    db->roll = &r->engine;
     return STORE_OK;
-}
-
-int my_rollup_fold_if_due(struct store_db *db, char *err, size_t errlen)
-{
-    return rollup_fold_if_due(&db->roll->engine, err, errlen);
-}
-
-void my_rollup_close(struct store_db *db)
-{
-    struct my_rollup *r = db->roll;
-    if (!r) return;
-    char err[512];
-    if (mysql_ping(db->conn) == 0 && rollup_catch_up(&r->engine, err, sizeof err) != STORE_OK)
-        log_warn("%s (folded at the next start)", err);
-    mr_free(r);
-    db->roll = NULL;
 }

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/base/log.h"
 #include "common/base/util.h"
 #include "storer/backend.h"
 #include "storer/rollup.h"
@@ -227,6 +226,14 @@ static void pr_rollback(void *ctx)
         PQclear(PQexec(r->conn, "ROLLBACK"));
 }
 
+static bool pr_idle(void *ctx)
+{
+    struct pg_rollup *r = ctx;
+    return PQstatus(r->conn) == CONNECTION_OK && PQtransactionStatus(r->conn) == PQTRANS_IDLE;
+}
+
+static void pr_free(void *ctx);
+
 static const struct rollup_ops pr_ops = {
     .read_rows = pr_read_rows,
     .get = pr_get,
@@ -237,16 +244,19 @@ static const struct rollup_ops pr_ops = {
     .begin = pr_begin,
     .commit = pr_commit,
     .rollback = pr_rollback,
+    .idle = pr_idle,
+    .destroy = pr_free,
 };
 
-static void pr_free(struct pg_rollup *r)
+static void pr_free(void *ctx)
 {
+    struct pg_rollup *r = ctx;
     pr_free_blobs(r);
     rollup_free(&r->engine);
     free(r);
 }
 
-struct pg_rollup *pg_rollup_open(PGconn *conn, const char *where, int *rc, char *err, size_t errlen)
+struct rollup *pg_rollup_open(PGconn *conn, const char *where, int *rc, char *err, size_t errlen)
 {
     struct pg_rollup *r = cw_xcalloc(1, sizeof *r);
     r->conn = conn;
@@ -259,22 +269,7 @@ struct pg_rollup *pg_rollup_open(PGconn *conn, const char *where, int *rc, char 
         else PQclear(res);
     }
     if (*rc == STORE_OK) *rc = rollup_catch_up(&r->engine, err, errlen);
-    if (*rc == STORE_OK) return r;
+    if (*rc == STORE_OK) return &r->engine;
     pr_free(r);
     return NULL;
-}
-
-int pg_rollup_fold_if_due(struct pg_rollup *r, char *err, size_t errlen)
-{
-    return rollup_fold_if_due(&r->engine, err, errlen);
-}
-
-void pg_rollup_close(struct pg_rollup *r)
-{
-    if (!r) return;
-    char err[512];
-    if (PQstatus(r->conn) == CONNECTION_OK && PQtransactionStatus(r->conn) == PQTRANS_IDLE &&
-        rollup_catch_up(&r->engine, err, sizeof err) != STORE_OK)
-        log_warn("%s (folded at the next start)", err);
-    pr_free(r);
 }

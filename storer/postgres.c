@@ -30,6 +30,7 @@
 #include "storer/backend.h"
 #include "storer/migrate.h"
 #include "storer/pg_rollup.h"
+#include "storer/rollup.h"
 
 #include <postgresql/libpq-fe.h>
 #include <stdbool.h>
@@ -48,7 +49,7 @@ struct store_db {
     char where[600];            /* postgresql://user@host:port/db, for messages */
     bool ready;                 /* the prepared statements exist on this connection */
     struct cw_buf arr[PG_COLS]; /* the array parameters of the current batch, reused */
-    struct pg_rollup *roll;     /* the roll-ups (storer/pg_rollup.c), after migrate */
+    struct rollup *roll;        /* the roll-ups (storer/pg_rollup.c), after migrate */
 };
 
 /* ---- messages ---------------------------------------------------------------------------------------- */
@@ -227,7 +228,7 @@ fail:
 static void pg_close(struct store_db *db)
 {
     if (!db) return;
-    pg_rollup_close(db->roll);
+    rollup_close(db->roll);
     PQfinish(db->conn);
     for (int j = 0; j < PG_COLS; j++) cw_buf_free(&db->arr[j]);
     free(db);
@@ -513,7 +514,7 @@ static int pg_write_batch(struct store_db *db, const struct store_batch *batch, 
     if (batch->n_checks > 0 && (rc = pg_write_checks(db, batch, err, errlen)) != STORE_OK) goto fail;
     for (size_t i = 0; i < batch->n_alerts; i++)
         if ((rc = pg_write_alert(db, &batch->alerts[i].a, err, errlen)) != STORE_OK) goto fail;
-    if ((rc = pg_rollup_fold_if_due(db->roll, err, errlen)) != STORE_OK) goto fail;
+    if ((rc = rollup_fold_if_due(db->roll, err, errlen)) != STORE_OK) goto fail;
     return pg_exec(db, "COMMIT", "commit", err, errlen);
 fail:
     pg_rollback(db);

@@ -154,6 +154,15 @@ int rollup_fold_if_due(struct rollup *r, char *err, size_t errlen)
     return rc;
 }
 
+void rollup_close(struct rollup *r)
+{
+    if (!r) return;
+    char err[512];
+    if (r->ops->idle(r->ctx) && rollup_catch_up(r, err, sizeof err) != STORE_OK)
+        log_warn("%s (folded at the next start)", err);
+    r->ops->destroy(r->ctx);
+}
+
 int rollup_catch_up(struct rollup *r, char *err, size_t errlen)
 {
     if (!r->on) return STORE_OK;

@@ -69,6 +69,10 @@ struct rollup_ops {
     int (*begin)(void *ctx, char *err, size_t errlen);
     int (*commit)(void *ctx, char *err, size_t errlen);
     void (*rollback)(void *ctx);
+    /* Whether the connection is up and outside a transaction (rollup_close's last fold needs both). */
+    bool (*idle)(void *ctx);
+    /* Frees ctx, the backend's part (its statements; it holds this struct rollup and rollup_frees it). */
+    void (*destroy)(void *ctx);
 };
 
 struct rollup {
@@ -93,5 +97,8 @@ void rollup_free(struct rollup *r);
 int rollup_fold_if_due(struct rollup *r, char *err, size_t errlen);
 /* In transactions of its own: folds everything pending, logging progress for large backlogs. */
 int rollup_catch_up(struct rollup *r, char *err, size_t errlen);
+/* At the backend's close: folds what is pending when the connection is idle (best effort: a failure is
+ * logged, the next start folds it), then destroys the backend's part. NULL is fine. */
+void rollup_close(struct rollup *r);
 
 #endif

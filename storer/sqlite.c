@@ -17,6 +17,7 @@
  * path or permissions: retrying cannot fix it); a schema newer than ours is STORE_FATAL. */
 #include "storer/backend.h"
 #include "storer/migrate.h"
+#include "storer/rollup.h"
 #include "storer/sqlite_rollup.h"
 
 #include <inttypes.h>
@@ -92,7 +93,7 @@ struct store_db {
     char *path;
     sqlite3_stmt *st[ST_COUNT];
     struct store_ep_cache cache; /* url -> endpoints.id */
-    struct sq_rollup *roll;      /* the roll-ups (storer/sqlite_rollup.c), after migrate */
+    struct rollup *roll;         /* the roll-ups (storer/sqlite_rollup.c), after migrate */
 };
 
 static int classify(int code)
@@ -128,7 +129,7 @@ static int exec(struct store_db *d, const char *sql, const char *what, char *err
 static void sq_close(struct store_db *d)
 {
     if (!d) return;
-    sq_rollup_close(d->roll);
+    rollup_close(d->roll);
     for (int i = 0; i < ST_COUNT; i++) sqlite3_finalize(d->st[i]);
     if (d->db) sqlite3_close_v2(d->db);
     store_ep_cache_clear(&d->cache);
@@ -404,7 +405,7 @@ static int sq_write_batch(struct store_db *d, const struct store_batch *b, char 
         code = step_done(d, st);
         if (code != SQLITE_OK) return rollback(d, code, "cannot store an alert", err, errlen);
     }
-    if ((r = sq_rollup_fold_if_due(d->roll, err, errlen)) != STORE_OK) {
+    if ((r = rollup_fold_if_due(d->roll, err, errlen)) != STORE_OK) {
         sq_migrate_rollback(d);
         store_ep_cache_clear(&d->cache);
         return r;

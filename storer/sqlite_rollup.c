@@ -10,7 +10,6 @@
 #include <stdlib.h>
 
 #include "common/base/clock.h"
-#include "common/base/log.h"
 #include "common/base/util.h"
 #include "storer/backend.h"
 #include "storer/rollup.h"
@@ -219,6 +218,14 @@ static void rs_rollback(void *ctx)
     if (!sqlite3_get_autocommit(r->db)) (void)sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+static bool rs_idle(void *ctx)
+{
+    struct sq_rollup *r = ctx;
+    return sqlite3_get_autocommit(r->db) != 0;
+}
+
+static void rs_free(void *ctx);
+
 static const struct rollup_ops rs_ops = {
     .read_rows = rs_read_rows,
     .get = rs_get,
@@ -229,16 +236,19 @@ static const struct rollup_ops rs_ops = {
     .begin = rs_begin,
     .commit = rs_commit,
     .rollback = rs_rollback,
+    .idle = rs_idle,
+    .destroy = rs_free,
 };
 
-static void rs_free(struct sq_rollup *r)
+static void rs_free(void *ctx)
 {
+    struct sq_rollup *r = ctx;
     for (int i = 0; i < RS_COUNT; i++) sqlite3_finalize(r->st[i]);
     rollup_free(&r->engine);
     free(r);
 }
 
-struct sq_rollup *sq_rollup_open(sqlite3 *db, const char *path, int *rc, char *err, size_t errlen)
+struct rollup *sq_rollup_open(sqlite3 *db, const char *path, int *rc, char *err, size_t errlen)
 {
     struct sq_rollup *r = cw_xcalloc(1, sizeof *r);
     r->db = db;
@@ -251,21 +261,7 @@ struct sq_rollup *sq_rollup_open(sqlite3 *db, const char *path, int *rc, char *e
         if (code != SQLITE_OK) *rc = rs_fail(r, code, "prepare", err, errlen);
     }
     if (*rc == STORE_OK) *rc = rollup_catch_up(&r->engine, err, errlen);
-    if (*rc == STORE_OK) return r;
+    if (*rc == STORE_OK) return &r->engine;
     rs_free(r);
     return NULL;
-}
-
-int sq_rollup_fold_if_due(struct sq_rollup *r, char *err, size_t errlen)
-{
-    return rollup_fold_if_due(&r->engine, err, errlen);
-}
-
-void sq_rollup_close(struct sq_rollup *r)
-{
-    if (!r) return;
-    char err[512];
-    if (sqlite3_get_autocommit(r->db) && rollup_catch_up(&r->engine, err, sizeof err) != STORE_OK)
-        log_warn("%s (folded at the next start)", err);
-    rs_free(r);
 }

@@ -10,15 +10,10 @@
  * are built after the migration, by sq_rollup_open's catch-up. */
 extern const char *const sq_schema_v3[];
 
-struct sq_rollup;
-
-/* After the migration: prepares the statements and folds everything pending (in chunks, with progress in
- * the log). NULL with err set and *rc STORE_RETRY or STORE_FATAL. */
-struct sq_rollup *sq_rollup_open(sqlite3 *db, const char *path, int *rc, char *err, size_t errlen);
-/* Inside the open transaction of a batch: folds pending rows when due (storer/rollup.h). */
-int sq_rollup_fold_if_due(struct sq_rollup *r, char *err, size_t errlen);
-/* Folds what is pending (best effort: an error is logged), then frees. NULL is fine. */
-void sq_rollup_close(struct sq_rollup *r);
+/* After the migration: the roll-up engine on this connection (storer/rollup.h), its statements prepared and
+ * everything pending folded (in chunks, with progress in the log). NULL with err set and *rc STORE_RETRY or
+ * STORE_FATAL. sqlite.c folds with rollup_fold_if_due and ends it with rollup_close. */
+struct rollup *sq_rollup_open(sqlite3 *db, const char *path, int *rc, char *err, size_t errlen);
 
 /* sqlite.c: an SQLite result code's class, STORE_RETRY or STORE_FATAL (storer/backend.h). */
 int sq_error_class(int code);

@@ -29,37 +29,42 @@ struct fx {
     sqlite3 *peek;
 };
 
+/* (Re)opens the storer's connection: open + migrate, as dbconn_open does; the fold period is read here. */
+static void reopen(struct fx *f)
+{
+    char err[512];
+    int rc;
+    if (f->db) f->be->close(f->db);
+    f->db = f->be->open(&f->cfg, &rc, err, sizeof err);
+    assert_non_null(f->db);
+    assert_int_equal(f->be->migrate(f->db, err, sizeof err), STORE_OK);
+}
+
 static int setup(void **state)
 {
     log_init("test", LOG_LVL_ERROR);
     setenv("CLOCKWERK_ROLLUP_EVERY_MS", "1", 1);
     struct fx *f = calloc(1, sizeof *f);
+    if (!f) return -1;
     snprintf(f->dir, sizeof f->dir, "/tmp/cw-rollup-XXXXXX");
     if (!mkdtemp(f->dir)) return -1;
     snprintf(f->path, sizeof f->path, "%s/clockwerk.db", f->dir);
-    f->cfg.db_driver = CW_DB_SQLITE;
-    f->cfg.db_name = f->path;
+    f->cfg = (struct cw_config){ .db_driver = CW_DB_SQLITE, .db_name = f->path };
     f->be = store_backend_for(CW_DB_SQLITE);
-    char err[512];
-    int rc;
-    f->db = f->be->open(&f->cfg, &rc, err, sizeof err);
-    if (!f->db || f->be->migrate(f->db, err, sizeof err) != STORE_OK) return -1;
-    if (sqlite3_open(f->path, &f->peek) != SQLITE_OK) return -1;
+    reopen(f);
     *state = f;
-    return 0;
+    return sqlite3_open(f->path, &f->peek) == SQLITE_OK ? 0 : -1;
 }
 
+/* The database file and SQLite's two companions beside it, then the directory. */
 static int teardown(void **state)
 {
     struct fx *f = *state;
     if (f->db) f->be->close(f->db);
     sqlite3_close(f->peek);
-    const char *suffixes[] = { "", "-wal", "-shm" };
-    char p[160];
-    for (int i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%s%s", f->path, suffixes[i]);
-        unlink(p);
-    }
+    char name[160];
+    for (const char *const *tail = (const char *const[]){ "", "-wal", "-shm", NULL }; *tail; tail++)
+        if (snprintf(name, sizeof name, "%s%s", f->path, *tail) < (int)sizeof name) unlink(name);
     rmdir(f->dir);
     free(f);
     return 0;
@@ -181,12 +186,8 @@ static void test_pending_rows_folded_at_close(void **state)
 {
     struct fx *f = *state;
     setenv("CLOCKWERK_ROLLUP_EVERY_MS", "3600000", 1);
+    reopen(f);
     char err[512];
-    int rc;
-    f->be->close(f->db);
-    f->db = f->be->open(&f->cfg, &rc, err, sizeof err);
-    assert_non_null(f->db);
-    assert_int_equal(f->be->migrate(f->db, err, sizeof err), STORE_OK);
     struct store_batch b;
     store_batch_init(&b);
     fill(&b, "http://c.example/", 1, 7, T0);

@@ -10,6 +10,9 @@
  *    Same table and column names in every database. checked_at/raised_at are UTC with milliseconds;
  *    latency_ms and the phases are double-precision milliseconds (NULL when the phase was not reached,
  *    i.e. the wire value is -1); error is NULL when ok.
+ *  - Roll-ups (schema 3): checks_hourly, checks_daily and rollup_state(last_check_id) hold exactly the raw rows
+ *    with id <= last_check_id; migrate builds them for existing rows, write_batch folds newer rows into them
+ *    inside its transaction when due, close folds what is pending (storer/rollup.h).
  *  - write_batch writes the whole batch in ONE transaction with bound parameters only. It is idempotent:
  *    a check whose (worker, boot_id, seq) is already stored is skipped; an alert whose alert_id is stored
  *    has its delivery states updated. An URL not yet in endpoints is inserted there (name NULL).
@@ -37,7 +40,7 @@
 
 enum { STORE_OK = 0, STORE_RETRY = -1, STORE_FATAL = -2 };
 
-#define STORE_SCHEMA_VERSION 2 /* 2: checks.tls_expires_at (docs/schema.md) */
+#define STORE_SCHEMA_VERSION 3 /* 2: checks.tls_expires_at; 3: roll-ups (docs/schema.md, storer/rollup.h) */
 
 /* A batch owns copies of everything it holds (the bus payloads are released after decoding). */
 struct store_check {

@@ -117,6 +117,8 @@ void my_rollback(struct store_db *db)
 static void my_close(struct store_db *db)
 {
     if (!db) return;
+    rollup_close(db->roll);
+    db->roll = NULL;
     for (int k = 0; k < MY_SIZES; k++)
         if (db->insert[k]) mysql_stmt_close(db->insert[k]);
     if (db->ep_insert) mysql_stmt_close(db->ep_insert);
@@ -315,6 +317,7 @@ static int my_migrate_commit(struct store_db *db, char *err, size_t errlen)
 static const struct store_migrate_step my_steps[] = {
     { .version = 1, .what = "create schema", .sql = my_schema_v1 },
     { .version = 2, .what = "add checks.tls_expires_at", .run = my_add_tls_expires_at },
+    { .version = 3, .what = "add the roll-up tables", .run = my_add_rollup_tables },
 };
 
 static const struct store_migrate_ops my_migrate_ops = {
@@ -330,7 +333,8 @@ static const struct store_migrate_ops my_migrate_ops = {
 
 static int my_migrate(struct store_db *db, char *err, size_t errlen)
 {
-    return store_migrate(db, &my_migrate_ops, db->where, err, errlen);
+    int rc = store_migrate(db, &my_migrate_ops, db->where, err, errlen);
+    return rc == STORE_OK ? my_rollup_open(db, err, errlen) : rc;
 }
 
 const struct store_backend store_backend_mysql = {

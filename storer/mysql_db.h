@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "storer/backend.h"
+#include "storer/rollup.h"
 
 #define MY_SIZES 9 /* multi-row statements for 1 << 8 = 256 rows down to 1 */
 #define MY_MAX_ROWS (1 << (MY_SIZES - 1))
@@ -41,6 +42,7 @@ struct store_db {
     MYSQL_BIND *binds;           /* MY_MAX_ROWS * MY_COLS */
     struct my_row *rows;         /* MY_MAX_ROWS */
     struct store_ep_cache cache; /* url -> endpoints.id */
+    struct rollup *roll;         /* the roll-ups (storer/mysql_rollup.c), after migrate */
 };
 
 /* err gets `mysql://user@host:port/db: what: <server's message> (code)`; returns the error's class. */
@@ -48,11 +50,19 @@ int my_fail(const struct store_db *db, const char *what, char *err, size_t errle
 int my_stmt_fail(const struct store_db *db, MYSQL_STMT *st, const char *what, char *err, size_t errlen);
 /* A statement without parameters or rows. */
 int my_exec(struct store_db *db, const char *sql, const char *what, char *err, size_t errlen);
+/* storer/mysql_write.c: a prepared statement (NULL with *rc and err set on failure). */
+MYSQL_STMT *my_prepare(struct store_db *db, const char *sql, int *rc, char *err, size_t errlen);
 /* Rolls the open transaction back (errors ignored: a broken connection is reopened anyway). */
 void my_rollback(struct store_db *db);
 
 /* storer/mysql_write.c: the backend's write_batch and sync_endpoints (storer/backend.h). */
 int my_write_batch(struct store_db *db, const struct store_batch *batch, char *err, size_t errlen);
 int my_sync_endpoints(struct store_db *db, const struct cw_endpoint *eps, size_t n, char *err, size_t errlen);
+
+/* storer/mysql_rollup.c: the roll-ups (storer/rollup.h). The schema step 2 -> 3; after the migration, open
+ * prepares and folds everything pending and sets db->roll (mysql_write.c folds with rollup_fold_if_due, the
+ * close ends it with rollup_close). */
+int my_add_rollup_tables(struct store_db *db, char *err, size_t errlen);
+int my_rollup_open(struct store_db *db, char *err, size_t errlen);
 
 #endif

@@ -60,7 +60,7 @@ static void my_ms(int64_t us, double *v, my_bool *is_null)
 
 /* ---- statements -------------------------------------------------------------------------------------- */
 
-static MYSQL_STMT *my_prepare(struct store_db *db, const char *sql, int *rc, char *err, size_t errlen)
+MYSQL_STMT *my_prepare(struct store_db *db, const char *sql, int *rc, char *err, size_t errlen)
 {
     MYSQL_STMT *st = mysql_stmt_init(db->conn);
     if (!st) {
@@ -278,6 +278,7 @@ int my_write_batch(struct store_db *db, const struct store_batch *batch, char *e
     }
     for (size_t i = 0; i < batch->n_alerts; i++)
         if ((rc = my_write_alert(db, &batch->alerts[i].a, err, errlen)) != STORE_OK) goto fail;
+    if ((rc = rollup_fold_if_due(db->roll, err, errlen)) != STORE_OK) goto fail;
     if (mysql_commit(db->conn) != 0) {
         rc = my_fail(db, "commit", err, errlen);
         goto fail;

@@ -29,6 +29,8 @@
  * server's own text on one line; the password is never part of it. */
 #include "storer/backend.h"
 #include "storer/migrate.h"
+#include "storer/pg_rollup.h"
+#include "storer/rollup.h"
 
 #include <postgresql/libpq-fe.h>
 #include <stdbool.h>
@@ -47,6 +49,7 @@ struct store_db {
     char where[600];            /* postgresql://user@host:port/db, for messages */
     bool ready;                 /* the prepared statements exist on this connection */
     struct cw_buf arr[PG_COLS]; /* the array parameters of the current batch, reused */
+    struct rollup *roll;        /* the roll-ups (storer/pg_rollup.c), after migrate */
 };
 
 /* ---- messages ---------------------------------------------------------------------------------------- */
@@ -68,9 +71,9 @@ static const char *pg_result_message(const struct store_db *db, const PGresult *
 
 /* STORE_RETRY for conditions that go away (connection, server state, resources, conflicts between
  * transactions); STORE_FATAL for the rest (schema or programming errors). */
-static int pg_classify(const struct store_db *db, const PGresult *res)
+int pg_error_class(PGconn *conn, const PGresult *res)
 {
-    if (PQstatus(db->conn) != CONNECTION_OK) return STORE_RETRY;
+    if (PQstatus(conn) != CONNECTION_OK) return STORE_RETRY;
     const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     if (!st || strlen(st) != 5)
         return STORE_RETRY;      /* no SQLSTATE: the client library failed (connection lost, out of memory) */
@@ -86,6 +89,8 @@ static int pg_classify(const struct store_db *db, const PGresult *res)
         return STORE_RETRY;
     return STORE_FATAL;
 }
+
+static int pg_classify(const struct store_db *db, const PGresult *res) { return pg_error_class(db->conn, res); }
 
 static void pg_notice(void *arg, const char *message)
 {
@@ -223,6 +228,7 @@ fail:
 static void pg_close(struct store_db *db)
 {
     if (!db) return;
+    rollup_close(db->roll);
     PQfinish(db->conn);
     for (int j = 0; j < PG_COLS; j++) cw_buf_free(&db->arr[j]);
     free(db);
@@ -307,6 +313,7 @@ static int pg_migrate_commit(struct store_db *db, char *err, size_t errlen)
 static const struct store_migrate_step pg_steps[] = {
     { .version = 1, .what = "create schema", .sql = pg_schema_v1 },
     { .version = 2, .what = "add checks.tls_expires_at", .sql = pg_schema_v2 },
+    { .version = 3, .what = "add the roll-up tables", .sql = pg_schema_v3 },
 };
 
 static const struct store_migrate_ops pg_migrate_ops = {
@@ -322,7 +329,9 @@ static const struct store_migrate_ops pg_migrate_ops = {
 
 static int pg_migrate(struct store_db *db, char *err, size_t errlen)
 {
-    return store_migrate(db, &pg_migrate_ops, db->where, err, errlen);
+    int rc = store_migrate(db, &pg_migrate_ops, db->where, err, errlen);
+    if (rc == STORE_OK && !db->roll && !(db->roll = pg_rollup_open(db->conn, db->where, &rc, err, errlen))) return rc;
+    return rc;
 }
 
 /* The statements write_batch needs: prepared once after every (re)connect. */
@@ -505,6 +514,7 @@ static int pg_write_batch(struct store_db *db, const struct store_batch *batch, 
     if (batch->n_checks > 0 && (rc = pg_write_checks(db, batch, err, errlen)) != STORE_OK) goto fail;
     for (size_t i = 0; i < batch->n_alerts; i++)
         if ((rc = pg_write_alert(db, &batch->alerts[i].a, err, errlen)) != STORE_OK) goto fail;
+    if ((rc = rollup_fold_if_due(db->roll, err, errlen)) != STORE_OK) goto fail;
     return pg_exec(db, "COMMIT", "commit", err, errlen);
 fail:
     pg_rollback(db);

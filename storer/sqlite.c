@@ -22,6 +22,8 @@
  * about once per process, with the fix. */
 #include "storer/backend.h"
 #include "storer/migrate.h"
+#include "storer/rollup.h"
+#include "storer/sqlite_rollup.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -101,6 +103,7 @@ struct store_db {
     char *path;
     sqlite3_stmt *st[ST_COUNT];
     struct store_ep_cache cache; /* url -> endpoints.id */
+    struct rollup *roll;         /* the roll-ups (storer/sqlite_rollup.c), after migrate */
 };
 
 static int classify(int code)
@@ -119,6 +122,8 @@ static int classify(int code)
     }
 }
 
+int sq_error_class(int code) { return classify(code); }
+
 static int fail(struct store_db *d, int code, const char *what, char *err, size_t errlen)
 {
     snprintf(err, errlen, "sqlite %s: %s: %s", d->path, what, d->db ? sqlite3_errmsg(d->db) : sqlite3_errstr(code));
@@ -134,6 +139,7 @@ static int exec(struct store_db *d, const char *sql, const char *what, char *err
 static void sq_close(struct store_db *d)
 {
     if (!d) return;
+    rollup_close(d->roll);
     for (int i = 0; i < ST_COUNT; i++) sqlite3_finalize(d->st[i]);
     if (d->db) sqlite3_close_v2(d->db);
     store_ep_cache_clear(&d->cache);
@@ -274,6 +280,7 @@ static const char *const schema_v2[] = { "ALTER TABLE checks ADD COLUMN tls_expi
 static const struct store_migrate_step sq_steps[] = {
     { .version = 1, .what = "create schema", .sql = schema_v1 },
     { .version = 2, .what = "add checks.tls_expires_at", .sql = schema_v2 },
+    { .version = 3, .what = "add the roll-up tables", .sql = sq_schema_v3 },
 };
 
 static const struct store_migrate_ops sq_migrate_ops = {
@@ -299,6 +306,7 @@ static int sq_migrate(struct store_db *d, char *err, size_t errlen)
         int code = sqlite3_prepare_v3(d->db, statements[i], -1, SQLITE_PREPARE_PERSISTENT, &d->st[i], NULL);
         if (code != SQLITE_OK) return fail(d, code, "cannot prepare a statement", err, errlen);
     }
+    if (!d->roll && !(d->roll = sq_rollup_open(d->db, d->path, &r, err, errlen))) return r;
     return STORE_OK;
 }
 
@@ -433,6 +441,11 @@ static int sq_write_batch(struct store_db *d, const struct store_batch *b, char 
         sqlite3_bind_text(st, 7, hook ? hook : "none", -1, SQLITE_STATIC);
         code = step_done(d, st);
         if (code != SQLITE_OK) return rollback(d, code, "cannot store an alert", err, errlen);
+    }
+    if ((r = rollup_fold_if_due(d->roll, err, errlen)) != STORE_OK) {
+        sq_migrate_rollback(d);
+        store_ep_cache_clear(&d->cache);
+        return r;
     }
     return commit(d, err, errlen);
 }

@@ -37,7 +37,7 @@
 #include "common/base/util.h"
 #include "worker/probe.h"
 #include "worker/schedule.h"
-#include "worker/lathist.h"
+#include "common/wire/lathist.h"
 #include "worker/alive.h"
 #include "worker/output.h"
 #include "worker/events.h"

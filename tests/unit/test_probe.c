@@ -1,9 +1,8 @@
-/* tests/unit/test_probe.c — the worker's check machinery (worker/probe.c, worker/lathist.c): the streaming
+/* tests/unit/test_probe.c — the worker's check machinery (worker/probe.c): the streaming
  * keyword matcher at every split of the body, the classification of outcomes (curl error, status, keyword,
- * body cap) with credentials masked, the lateness histogram, and real checks through the pool against a
- * small HTTP server on 127.0.0.1 (a thread of this test, on a free port); what following redirects needs: the
- * origin test (a downgrade to http is another origin), the headers that may leave the origin, the method after
- * a redirect and the phase sums. */
+ * body cap) with credentials masked, and real checks through the pool against a small HTTP server on 127.0.0.1
+ * (a thread of this test, on a free port); what following redirects needs: the origin test (a downgrade to http is
+ * another origin), the headers that may leave the origin, the method after a redirect and the phase sums. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,7 +21,6 @@
 
 #include "common/base/clock.h"
 #include "worker/probe.h"
-#include "worker/lathist.h"
 #include "worker/redirect.h"
 
 /* ---- keyword matcher */
@@ -177,31 +175,6 @@ static void test_mask_text(void **state)
     probe_mask_text("http://user:secret@host/", tiny, sizeof tiny);
     assert_null(strstr(tiny, "secret"));
     assert_true(strlen(tiny) < sizeof tiny);
-}
-
-/* ---- lateness histogram */
-
-static void test_histogram(void **state)
-{
-    (void)state;
-    struct lat_hist h;
-    lat_hist_reset(&h);
-    assert_int_equal(lat_hist_percentile(&h, 990), 0);
-    for (int v = 1; v <= 1000; v++) lat_hist_add(&h, v);
-    int64_t p50 = lat_hist_percentile(&h, 500), p99 = lat_hist_percentile(&h, 990);
-    assert_true(p50 >= 500 && p50 <= 500 * 109 / 100);
-    assert_true(p99 >= 990 && p99 <= 990 * 109 / 100);
-    assert_true(lat_hist_percentile(&h, 1000) >= 1000);
-    lat_hist_reset(&h);
-    for (int i = 0; i < 99; i++) lat_hist_add(&h, 3);
-    lat_hist_add(&h, 20000000); /* one outlier of 20 s */
-    assert_int_equal(lat_hist_percentile(&h, 500), 3);
-    assert_int_equal(lat_hist_percentile(&h, 990), 3);
-    int64_t max = lat_hist_percentile(&h, 1000);
-    assert_true(max >= 20000000 && max <= 20000000LL * 109 / 100);
-    lat_hist_add(&h, -5); /* counts as 0 */
-    lat_hist_add(&h, INT64_MAX);
-    assert_int_equal(h.total, 102);
 }
 
 /* ---- real checks against a tiny HTTP server */
@@ -587,7 +560,6 @@ int main(void)
         cmocka_unit_test(test_mask_text),
         cmocka_unit_test(test_tls_errors),
         cmocka_unit_test(test_cert_time),
-        cmocka_unit_test(test_histogram),
         cmocka_unit_test(test_same_origin),
         cmocka_unit_test(test_public_headers_and_method),
         cmocka_unit_test(test_phases_sum),

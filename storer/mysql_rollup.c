@@ -1,0 +1,264 @@
+/* storer/mysql_rollup.c — the roll-up tables of the MySQL/MariaDB backend and the primitives storer/rollup.c
+ * folds with (declared in storer/mysql_db.h): period_start is DATETIME in UTC (the session runs in '+00:00',
+ * so FROM_UNIXTIME/UNIX_TIMESTAMP convert in UTC), the histograms BLOB (a valid one is at most LAT_BLOB_MAX,
+ * 2,313 bytes). The cells are read and written with prepared statements (binary blobs bound as they are). DDL
+ * commits on its own here, so the step is written to be repeatable (IF NOT EXISTS, INSERT IGNORE). */
+#include <inttypes.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/base/util.h"
+#include "storer/mysql_db.h"
+#include "storer/rollup.h"
+
+#define MY_ROLLUP_TABLE(name)                                                          \
+    "CREATE TABLE IF NOT EXISTS " name " ("                                            \
+    " endpoint_id BIGINT NOT NULL,"                                                    \
+    " period_start DATETIME NOT NULL,"                                                 \
+    " checks BIGINT NOT NULL, ok BIGINT NOT NULL, failures BIGINT NOT NULL,"           \
+    " latency_hist BLOB NOT NULL, dns_hist BLOB NOT NULL, connect_hist BLOB NOT NULL," \
+    " tls_hist BLOB NOT NULL, ttfb_hist BLOB NOT NULL,"                                \
+    " PRIMARY KEY (endpoint_id, period_start)"                                         \
+    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+
+static const char *const my_schema_v3[] = {
+    MY_ROLLUP_TABLE("checks_hourly"),
+    MY_ROLLUP_TABLE("checks_daily"),
+    "CREATE TABLE IF NOT EXISTS rollup_state (id INT NOT NULL PRIMARY KEY, last_check_id BIGINT NOT NULL)"
+    " ENGINE=InnoDB",
+    "INSERT IGNORE INTO rollup_state (id, last_check_id) VALUES (1, 0)",
+    NULL,
+};
+
+int my_add_rollup_tables(struct store_db *db, char *err, size_t errlen)
+{
+    int rc = STORE_OK;
+    for (size_t i = 0; rc == STORE_OK && my_schema_v3[i]; i++)
+        rc = my_exec(db, my_schema_v3[i], "add the roll-up tables", err, errlen);
+    return rc;
+}
+
+#define MR_GET(table)                                                                          \
+    "SELECT checks, ok, latency_hist, dns_hist, connect_hist, tls_hist, ttfb_hist FROM " table \
+    " WHERE endpoint_id = ? AND period_start = FROM_UNIXTIME(?)"
+#define MR_PUT(table)                                                                                               \
+    "INSERT INTO " table " (endpoint_id, period_start, checks, ok, failures, latency_hist, dns_hist, connect_hist," \
+    " tls_hist, ttfb_hist) VALUES (?, FROM_UNIXTIME(?), ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE"            \
+    " checks = VALUES(checks), ok = VALUES(ok), failures = VALUES(failures), latency_hist = VALUES(latency_hist),"  \
+    " dns_hist = VALUES(dns_hist), connect_hist = VALUES(connect_hist), tls_hist = VALUES(tls_hist),"               \
+    " ttfb_hist = VALUES(ttfb_hist)"
+
+struct my_rollup {
+    struct store_db *db;
+    MYSQL_STMT *get[2], *put[2];
+    unsigned char blob[ROLLUP_HISTS][LAT_BLOB_MAX]; /* the last cell read */
+    struct rollup engine;
+};
+
+static void mr_bind(MYSQL_BIND *b, enum enum_field_types type, void *buf)
+{
+    memset(b, 0, sizeof *b);
+    b->buffer_type = type;
+    b->buffer = buf;
+}
+
+static int64_t mr_us(const char *v)
+{
+    if (!v) return -1;
+    double ms = strtod(v, NULL);
+    return ms < 0 ? 0 : llround(ms * 1000.0);
+}
+
+static int mr_read_rows(void *ctx, int64_t after, size_t max, struct rollup_row *rows, size_t *n, char *err,
+                        size_t errlen)
+{
+    struct my_rollup *r = ctx;
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT id, endpoint_id, FLOOR(UNIX_TIMESTAMP(checked_at)), ok, latency_ms, dns_ms, connect_ms, tls_ms,"
+             " ttfb_ms FROM checks WHERE id > %" PRId64 " ORDER BY id LIMIT %zu",
+             after, max);
+    if (mysql_real_query(r->db->conn, sql, strlen(sql)) != 0) return my_fail(r->db, "roll-ups: read", err, errlen);
+    MYSQL_RES *res = mysql_store_result(r->db->conn);
+    if (!res) return my_fail(r->db, "roll-ups: read", err, errlen);
+    MYSQL_ROW row;
+    *n = 0;
+    while (*n < max && (row = mysql_fetch_row(res)) != NULL) {
+        if (!row[0] || !row[1] || !row[2] || !row[3]) continue; /* NOT NULL columns */
+        struct rollup_row *out = &rows[(*n)++];
+        out->id = strtoll(row[0], NULL, 10);
+        out->endpoint_id = strtoll(row[1], NULL, 10);
+        out->at_s = strtoll(row[2], NULL, 10);
+        out->ok = strtol(row[3], NULL, 10) != 0;
+        for (int k = 0; k < ROLLUP_HISTS; k++) out->us[k] = mr_us(row[4 + k]);
+    }
+    mysql_free_result(res);
+    return STORE_OK;
+}
+
+static int mr_get(void *ctx, enum rollup_period p, int64_t ep, int64_t start_s, struct rollup_stored *out, bool *found,
+                  char *err, size_t errlen)
+{
+    struct my_rollup *r = ctx;
+    MYSQL_STMT *st = r->get[p];
+    long long key[2] = { ep, start_s }, counts[2] = { 0, 0 };
+    unsigned long lens[ROLLUP_HISTS] = { 0 };
+    MYSQL_BIND in[2], res[2 + ROLLUP_HISTS];
+    mr_bind(&in[0], MYSQL_TYPE_LONGLONG, &key[0]);
+    mr_bind(&in[1], MYSQL_TYPE_LONGLONG, &key[1]);
+    mr_bind(&res[0], MYSQL_TYPE_LONGLONG, &counts[0]);
+    mr_bind(&res[1], MYSQL_TYPE_LONGLONG, &counts[1]);
+    for (int i = 0; i < ROLLUP_HISTS; i++) {
+        mr_bind(&res[2 + i], MYSQL_TYPE_BLOB, r->blob[i]);
+        res[2 + i].buffer_length = LAT_BLOB_MAX;
+        res[2 + i].length = &lens[i];
+    }
+    if (mysql_stmt_bind_param(st, in) != 0 || mysql_stmt_execute(st) != 0 || mysql_stmt_bind_result(st, res) != 0 ||
+        mysql_stmt_store_result(st) != 0)
+        return my_stmt_fail(r->db, st, "roll-ups: read a cell", err, errlen);
+    int f = mysql_stmt_fetch(st);
+    int rc = STORE_OK;
+    *found = f == 0 || f == MYSQL_DATA_TRUNCATED;
+    if (*found) {
+        out->checks = counts[0];
+        out->ok = counts[1];
+        for (int i = 0; i < ROLLUP_HISTS; i++) {
+            out->blob[i] = r->blob[i];
+            out->len[i] = lens[i] <= LAT_BLOB_MAX ? lens[i] : 0; /* too long for any valid blob: refused */
+        }
+    } else if (f != MYSQL_NO_DATA) {
+        rc = my_stmt_fail(r->db, st, "roll-ups: read a cell", err, errlen);
+    }
+    mysql_stmt_free_result(st);
+    return rc;
+}
+
+static int mr_put(void *ctx, enum rollup_period p, int64_t ep, int64_t start_s, const struct rollup_stored *c,
+                  char *err, size_t errlen)
+{
+    struct my_rollup *r = ctx;
+    MYSQL_STMT *st = r->put[p];
+    long long v[5] = { ep, start_s, c->checks, c->ok, c->checks - c->ok };
+    unsigned long lens[ROLLUP_HISTS];
+    MYSQL_BIND in[5 + ROLLUP_HISTS];
+    for (int i = 0; i < 5; i++) mr_bind(&in[i], MYSQL_TYPE_LONGLONG, &v[i]);
+    for (int i = 0; i < ROLLUP_HISTS; i++) {
+        lens[i] = (unsigned long)c->len[i];
+        mr_bind(&in[5 + i], MYSQL_TYPE_BLOB, (void *)c->blob[i]);
+        in[5 + i].buffer_length = lens[i];
+        in[5 + i].length = &lens[i];
+    }
+    if (mysql_stmt_bind_param(st, in) != 0 || mysql_stmt_execute(st) != 0)
+        return my_stmt_fail(r->db, st, "roll-ups: write a cell", err, errlen);
+    return STORE_OK;
+}
+
+static int mr_int(struct my_rollup *r, const char *sql, int64_t *v, char *err, size_t errlen)
+{
+    if (mysql_real_query(r->db->conn, sql, strlen(sql)) != 0) return my_fail(r->db, "roll-ups", err, errlen);
+    MYSQL_RES *res = mysql_store_result(r->db->conn);
+    if (!res) return my_fail(r->db, "roll-ups", err, errlen);
+    MYSQL_ROW row = mysql_fetch_row(res);
+    int rc = STORE_OK;
+    if (row && row[0]) *v = strtoll(row[0], NULL, 10);
+    else {
+        snprintf(err, errlen, "%s: roll-ups: no row for %s (rollup_state was emptied?)", r->db->where, sql);
+        rc = STORE_FATAL;
+    }
+    mysql_free_result(res);
+    return rc;
+}
+
+static int mr_get_watermark(void *ctx, int64_t *id, char *err, size_t errlen)
+{
+    return mr_int(ctx, "SELECT last_check_id FROM rollup_state WHERE id = 1", id, err, errlen);
+}
+
+static int mr_max_id(void *ctx, int64_t *id, char *err, size_t errlen)
+{
+    return mr_int(ctx, "SELECT COALESCE(MAX(id), 0) FROM checks", id, err, errlen);
+}
+
+static int mr_set_watermark(void *ctx, int64_t id, char *err, size_t errlen)
+{
+    struct my_rollup *r = ctx;
+    char sql[128];
+    snprintf(sql, sizeof sql, "UPDATE rollup_state SET last_check_id = %" PRId64 " WHERE id = 1", id);
+    return my_exec(r->db, sql, "roll-ups: write the watermark", err, errlen);
+}
+
+static int mr_begin(void *ctx, char *err, size_t errlen)
+{
+    struct my_rollup *r = ctx;
+    return my_exec(r->db, "START TRANSACTION", "roll-ups: begin", err, errlen);
+}
+
+static int mr_commit(void *ctx, char *err, size_t errlen)
+{
+    struct my_rollup *r = ctx;
+    return mysql_commit(r->db->conn) == 0 ? STORE_OK : my_fail(r->db, "roll-ups: commit", err, errlen);
+}
+
+static void mr_rollback(void *ctx)
+{
+    struct my_rollup *r = ctx;
+    my_rollback(r->db);
+}
+
+static bool mr_idle(void *ctx)
+{
+    struct my_rollup *r = ctx;
+    return mysql_ping(r->db->conn) == 0; /* autocommit between batches: up is idle */
+}
+
+static void mr_free(void *ctx);
+
+static const struct rollup_ops mr_ops = {
+    .read_rows = mr_read_rows,
+    .get = mr_get,
+    .put = mr_put,
+    .get_watermark = mr_get_watermark,
+    .max_id = mr_max_id,
+    .set_watermark = mr_set_watermark,
+    .begin = mr_begin,
+    .commit = mr_commit,
+    .rollback = mr_rollback,
+    .idle = mr_idle,
+    .destroy = mr_free,
+};
+
+static void mr_free(void *ctx)
+{
+    struct my_rollup *r = ctx;
+    for (int i = 0; i < 2; i++) {
+        if (r->get[i]) mysql_stmt_close(r->get[i]);
+        if (r->put[i]) mysql_stmt_close(r->put[i]);
+    }
+    rollup_free(&r->engine);
+    free(r);
+}
+
+int my_rollup_open(struct store_db *db, char *err, size_t errlen)
+{
+    if (db->roll) return STORE_OK;
+    struct my_rollup *r = cw_xcalloc(1, sizeof *r);
+    r->db = db;
+    rollup_init(&r->engine, &mr_ops, r, db->where);
+    int rc = STORE_OK;
+    if (!(r->get[ROLLUP_HOUR] = my_prepare(r->db, MR_GET("checks_hourly"), &rc, err, errlen)) ||
+        !(r->get[ROLLUP_DAY] = my_prepare(r->db, MR_GET("checks_daily"), &rc, err, errlen)) ||
+        !(r->put[ROLLUP_HOUR] = my_prepare(r->db, MR_PUT("checks_hourly"), &rc, err, errlen)) ||
+        !(r->put[ROLLUP_DAY] = my_prepare(r->db, MR_PUT("checks_daily"), &rc, err, errlen))) {
+        mr_free(r);
+        return rc;
+    }
+    if ((rc = rollup_catch_up(&r->engine, err, errlen)) != STORE_OK) {
+        mr_free(r);
+        return rc;
+    }
+    db->roll = &r->engine;
+    return STORE_OK;
+}

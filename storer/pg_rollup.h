@@ -1,0 +1,20 @@
+/* storer/pg_rollup.h — the PostgreSQL backend's roll-ups (storer/rollup.h): the schema step to version 3 and
+ * the primitives of the fold on the backend's connection. Used by storer/postgres.c only. */
+#ifndef CW_STORER_PG_ROLLUP_H
+#define CW_STORER_PG_ROLLUP_H
+
+#include <postgresql/libpq-fe.h>
+#include <stddef.h>
+
+/* 2 -> 3: checks_hourly, checks_daily, rollup_state (docs/schema.md). */
+extern const char *const pg_schema_v3[];
+
+/* After the migration: the roll-up engine on this connection (storer/rollup.h), its statements prepared and
+ * everything pending folded. NULL with err set and *rc STORE_RETRY or STORE_FATAL; where names the
+ * database. postgres.c folds with rollup_fold_if_due and ends it with rollup_close. */
+struct rollup *pg_rollup_open(PGconn *conn, const char *where, int *rc, char *err, size_t errlen);
+
+/* postgres.c: a failed result's class, STORE_RETRY or STORE_FATAL (storer/backend.h). */
+int pg_error_class(PGconn *conn, const PGresult *res);
+
+#endif

@@ -1,0 +1,104 @@
+/* storer/rollup.h — the storer's hourly and daily roll-ups (docs/schema.md, "Roll-ups"), the same for every
+ * database backend: the backend gives a few primitives (struct rollup_ops), this module does the folding.
+ *
+ * DESIGN
+ * Roll-ups are a function of the raw rows: checks_hourly and checks_daily hold, per endpoint and period, the
+ * counts and histograms of exactly the rows of checks whose id is at or below the watermark
+ * rollup_state.last_check_id. A fold reads the raw rows above the watermark (ascending id, at most a chunk),
+ * adds them to the stored cells (read, merged in memory, written back whole) and moves the watermark to the
+ * last id read — all inside ONE transaction: the roll-ups and the watermark move together with the raw
+ * rows or not at all, so a crash (kill -9) at any point neither loses nor double-counts a row, and nothing
+ * has to be rebuilt at start. A duplicate result (an acked delivery's resend) is never inserted (UNIQUE
+ * (worker, boot_id, seq)), so it is never folded. This needs ids that grow with every insert: one writer
+ * (the storer) and no reuse of ids above the watermark (the pruning must keep the newest row).
+ *
+ * When: a fold runs inside the transaction of a raw batch once ROLLUP_EVERY_MS has passed since the last
+ * (60 s; env CLOCKWERK_ROLLUP_EVERY_MS, for tests and tuning), so the cost is a few statements per endpoint
+ * every 60 s, not per batch; rows above the watermark (at most that long) are folded at the next fold.
+ * At start (after the migration, which may have created the tables over existing raw rows) and at stop,
+ * rollup_catch_up folds everything pending in transactions of ROLLUP_CHUNK rows, with progress in the log.
+ * CLOCKWERK_ROLLUPS=off disables folding altogether: for `make bench`'s comparison only, never in
+ * production (the watermark stays and a later start with roll-ups on catches up). */
+#ifndef CW_STORER_ROLLUP_H
+#define CW_STORER_ROLLUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/base/util.h"
+#include "common/wire/lathist.h"
+
+#define ROLLUP_HISTS 5        /* latency, dns, connect, tls, ttfb */
+#define ROLLUP_CHUNK 200000   /* raw rows per fold (one transaction): a cell is read and written once per fold */
+#define ROLLUP_EVERY_MS 60000 /* default fold period */
+
+enum rollup_period { ROLLUP_HOUR, ROLLUP_DAY };
+
+/* One raw row as a fold needs it. us[]: the five durations in µs, -1 for NULL. */
+struct rollup_row {
+    int64_t id, endpoint_id, at_s; /* at_s: checked_at, UTC seconds since the epoch */
+    bool ok;
+    int64_t us[ROLLUP_HISTS];
+};
+
+/* A cell as stored: counts and the five histogram blobs (valid until the next primitive). */
+struct rollup_stored {
+    int64_t checks, ok;
+    const void *blob[ROLLUP_HISTS];
+    size_t len[ROLLUP_HISTS];
+};
+
+/* The primitives of a backend, all with ctx its own state; every one returns STORE_OK, STORE_RETRY or
+ * STORE_FATAL and writes err like storer/backend.h. */
+struct rollup_ops {
+    /* Appends to rows the raw rows with id > after, ascending, at most max (rows has room for max). */
+    int (*read_rows)(void *ctx, int64_t after, size_t max, struct rollup_row *rows, size_t *n, char *err,
+                     size_t errlen);
+    /* The stored cell of (period, endpoint, start); *found false when there is none. */
+    int (*get)(void *ctx, enum rollup_period p, int64_t endpoint_id, int64_t start_s, struct rollup_stored *out,
+               bool *found, char *err, size_t errlen);
+    /* Writes the cell whole (insert or replace). */
+    int (*put)(void *ctx, enum rollup_period p, int64_t endpoint_id, int64_t start_s, const struct rollup_stored *c,
+               char *err, size_t errlen);
+    int (*get_watermark)(void *ctx, int64_t *id, char *err, size_t errlen);
+    /* The highest id in checks (0 when empty), for the progress of rollup_catch_up. */
+    int (*max_id)(void *ctx, int64_t *id, char *err, size_t errlen);
+    int (*set_watermark)(void *ctx, int64_t id, char *err, size_t errlen);
+    /* A transaction of its own, for rollup_catch_up. */
+    int (*begin)(void *ctx, char *err, size_t errlen);
+    int (*commit)(void *ctx, char *err, size_t errlen);
+    void (*rollback)(void *ctx);
+    /* Whether the connection is up and outside a transaction (rollup_close's last fold needs both). */
+    bool (*idle)(void *ctx);
+    /* Frees ctx, the backend's part (its statements; it holds this struct rollup and rollup_frees it). */
+    void (*destroy)(void *ctx);
+};
+
+struct rollup {
+    const struct rollup_ops *ops;
+    void *ctx;
+    const char *where; /* names the database in log lines */
+    bool on;           /* CLOCKWERK_ROLLUPS is not "off" */
+    int64_t every_ns;  /* fold period */
+    int64_t next_ns;   /* monotonic: the next fold is due */
+    struct rollup_row *rows;
+    size_t *order;
+    struct lat_hist *cell; /* ROLLUP_HISTS, the cell being merged */
+    struct cw_buf blob[ROLLUP_HISTS];
+    unsigned corrupt; /* stored blobs refused (and replaced) so far */
+};
+
+void rollup_init(struct rollup *r, const struct rollup_ops *ops, void *ctx, const char *where);
+void rollup_free(struct rollup *r);
+
+/* Inside the caller's open transaction: when a fold is due, folds up to ROLLUP_CHUNK pending rows (and stays
+ * due while more are pending). STORE_OK, or the primitive's error (the caller rolls back). */
+int rollup_fold_if_due(struct rollup *r, char *err, size_t errlen);
+/* In transactions of its own: folds everything pending, logging progress for large backlogs. */
+int rollup_catch_up(struct rollup *r, char *err, size_t errlen);
+/* At the backend's close: folds what is pending when the connection is idle (best effort: a failure is
+ * logged, the next start folds it), then destroys the backend's part. NULL is fine. */
+void rollup_close(struct rollup *r);
+
+#endif

@@ -1,0 +1,211 @@
+/* tests/unit/test_rollup_sqlite.c — the roll-ups (storer/rollup.c) through the SQLite backend, against a real
+ * database file: a fold is part of the batch's transaction (a fold that fails takes the batch's raw rows
+ * with it, and the retried batch is counted once), a replayed batch (the acked delivery's resend) is never
+ * counted twice, hours and days are cut in UTC, and the histograms hold the stored values. Folds are made due
+ * at every batch (CLOCKWERK_ROLLUP_EVERY_MS=1). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "common/base/log.h"
+#include "common/wire/lathist.h"
+#include "storer/backend.h"
+#include "storer/batch.h"
+
+struct fx {
+    char dir[64], path[128];
+    struct cw_config cfg;
+    const struct store_backend *be;
+    struct store_db *db;
+    sqlite3 *peek;
+};
+
+/* (Re)opens the storer's connection: open + migrate, as dbconn_open does; the fold period is read here. */
+static void reopen(struct fx *f)
+{
+    char err[512];
+    int rc;
+    if (f->db) f->be->close(f->db);
+    f->db = f->be->open(&f->cfg, &rc, err, sizeof err);
+    assert_non_null(f->db);
+    assert_int_equal(f->be->migrate(f->db, err, sizeof err), STORE_OK);
+}
+
+static int setup(void **state)
+{
+    log_init("test", LOG_LVL_ERROR);
+    setenv("CLOCKWERK_ROLLUP_EVERY_MS", "1", 1);
+    struct fx *f = calloc(1, sizeof *f);
+    if (!f) return -1;
+    snprintf(f->dir, sizeof f->dir, "/tmp/cw-rollup-XXXXXX");
+    if (!mkdtemp(f->dir)) return -1;
+    snprintf(f->path, sizeof f->path, "%s/clockwerk.db", f->dir);
+    f->cfg = (struct cw_config){ .db_driver = CW_DB_SQLITE, .db_name = f->path };
+    f->be = store_backend_for(CW_DB_SQLITE);
+    reopen(f);
+    *state = f;
+    return sqlite3_open(f->path, &f->peek) == SQLITE_OK ? 0 : -1;
+}
+
+/* The database file and SQLite's two companions beside it, then the directory. */
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    if (f->db) f->be->close(f->db);
+    sqlite3_close(f->peek);
+    char name[160];
+    for (const char *const *tail = (const char *const[]){ "", "-wal", "-shm", NULL }; *tail; tail++)
+        if (snprintf(name, sizeof name, "%s%s", f->path, *tail) < (int)sizeof name) unlink(name);
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static long long qi(struct fx *f, const char *sql)
+{
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(f->peek, sql, -1, &st, NULL), SQLITE_OK);
+    long long v = -1;
+    if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+#define T0 1796342400000000LL /* 2026-12-04T00:00:00Z */
+
+/* n results of url from seq first, one a minute from `at`, every third one failed; latency 10 ms + seq µs */
+static void fill(struct store_batch *b, const char *url, uint64_t first, int n, int64_t at)
+{
+    for (int i = 0; i < n; i++) {
+        struct cw_result r;
+        memset(&r, 0, sizeof r);
+        r.url = (char *)url;
+        r.worker = 1;
+        r.boot_id = 77;
+        r.seq = first + (uint64_t)i;
+        r.checked_at_us = at + (int64_t)i * 60000000LL;
+        r.ok = r.seq % 3 != 0;
+        r.status_code = r.ok ? 200 : 500;
+        r.error = r.ok ? NULL : "HTTP 500";
+        r.latency_us = 10000 + (int64_t)r.seq;
+        r.dns_us = 100;
+        r.connect_us = 200;
+        r.tls_us = -1;
+        r.ttfb_us = 5000;
+        store_batch_add_check(b, &r);
+    }
+}
+
+static void write_ok(struct fx *f, const struct store_batch *b)
+{
+    char err[512];
+    usleep(2000); /* the fold period (1 ms) passes: every batch folds */
+    assert_int_equal(f->be->write_batch(f->db, b, err, sizeof err), STORE_OK);
+}
+
+static void test_counts_hours_days_and_replays(void **state)
+{
+    struct fx *f = *state;
+    struct store_batch b;
+    store_batch_init(&b);
+    fill(&b, "http://a.example/", 1, 150, T0 + 22 * 3600000000LL); /* 22:00 .. 00:29 the next day */
+    write_ok(f, &b);
+    write_ok(f, &b); /* a replay of the same results: skipped as raw rows, so never folded */
+    assert_int_equal(qi(f, "SELECT count(*) FROM checks"), 150);
+    assert_int_equal(qi(f, "SELECT sum(checks) FROM checks_hourly"), 150);
+    assert_int_equal(qi(f, "SELECT sum(checks) FROM checks_daily"), 150);
+    assert_int_equal(qi(f, "SELECT count(*) FROM checks_hourly"), 3);
+    assert_int_equal(qi(f, "SELECT checks FROM checks_hourly WHERE period_start = '2026-12-04T22:00:00.000Z'"), 60);
+    assert_int_equal(qi(f, "SELECT checks FROM checks_hourly WHERE period_start = '2026-12-05T00:00:00.000Z'"), 30);
+    assert_int_equal(qi(f, "SELECT checks FROM checks_daily WHERE period_start = '2026-12-04T00:00:00.000Z'"), 120);
+    assert_int_equal(qi(f, "SELECT ok FROM checks_daily WHERE period_start = '2026-12-05T00:00:00.000Z'"), 20);
+    assert_int_equal(qi(f, "SELECT sum(failures) FROM checks_hourly"), 50);
+    assert_int_equal(qi(f, "SELECT last_check_id FROM rollup_state"), qi(f, "SELECT max(id) FROM checks"));
+
+    /* the histograms: the latency of 22:00's 60 rows, and no TLS value at all */
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(f->peek,
+                                        "SELECT latency_hist, tls_hist FROM checks_hourly "
+                                        "WHERE period_start = '2026-12-04T22:00:00.000Z'",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    static struct lat_hist h, want;
+    assert_true(lat_hist_decode(&h, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), NULL));
+    lat_hist_reset(&want);
+    for (int s = 1; s <= 60; s++) lat_hist_add(&want, 10000 + s);
+    assert_memory_equal(&h, &want, sizeof h);
+    assert_true(lat_hist_decode(&h, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1), NULL));
+    assert_int_equal(h.total, 0);
+    sqlite3_finalize(st);
+    store_batch_free(&b);
+}
+
+/* A fold that fails fails the batch: its raw rows are rolled back with it, and the batch written again later
+ * is counted once. */
+static void test_fold_shares_the_transaction(void **state)
+{
+    struct fx *f = *state;
+    struct store_batch b;
+    store_batch_init(&b);
+    fill(&b, "http://b.example/", 1000, 10, T0);
+    write_ok(f, &b);
+    store_batch_clear(&b);
+    fill(&b, "http://b.example/", 2000, 10, T0 + 600000000LL);
+    assert_int_equal(sqlite3_exec(f->peek,
+                                  "CREATE TRIGGER no_rollups BEFORE UPDATE ON checks_hourly "
+                                  "BEGIN SELECT RAISE(ABORT, 'roll-ups refused'); END",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    char err[512];
+    usleep(2000);
+    assert_int_not_equal(f->be->write_batch(f->db, &b, err, sizeof err), STORE_OK);
+    assert_non_null(strstr(err, "roll-ups refused"));
+    assert_int_equal(qi(f, "SELECT count(*) FROM checks"), 10); /* the batch's rows went with the fold */
+    assert_int_equal(qi(f, "SELECT sum(checks) FROM checks_hourly"), 10);
+    assert_int_equal(sqlite3_exec(f->peek, "DROP TRIGGER no_rollups", NULL, NULL, NULL), SQLITE_OK);
+    write_ok(f, &b);
+    write_ok(f, &b);
+    assert_int_equal(qi(f, "SELECT count(*) FROM checks"), 20);
+    assert_int_equal(qi(f, "SELECT sum(checks) FROM checks_hourly"), 20);
+    assert_int_equal(qi(f, "SELECT sum(checks) FROM checks_daily"), 20);
+    store_batch_free(&b);
+}
+
+/* Rows left above the watermark (a stop right after a batch) are folded at close, or at the next open. */
+static void test_pending_rows_folded_at_close(void **state)
+{
+    struct fx *f = *state;
+    setenv("CLOCKWERK_ROLLUP_EVERY_MS", "3600000", 1);
+    reopen(f);
+    char err[512];
+    struct store_batch b;
+    store_batch_init(&b);
+    fill(&b, "http://c.example/", 1, 7, T0);
+    assert_int_equal(f->be->write_batch(f->db, &b, err, sizeof err), STORE_OK);
+    assert_int_equal(qi(f, "SELECT count(*) FROM checks_hourly"), 0); /* not due */
+    f->be->close(f->db);
+    f->db = NULL;
+    assert_int_equal(qi(f, "SELECT sum(checks) FROM checks_hourly"), 7);
+    setenv("CLOCKWERK_ROLLUP_EVERY_MS", "1", 1);
+    store_batch_free(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_counts_hours_days_and_replays, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fold_shares_the_transaction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pending_rows_folded_at_close, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -40,11 +40,17 @@ define program_rules
 $(1)_SRC := $$(filter-out $(1)/main.c,$$(wildcard $(1)/*.c))
 $(1)_OBJ := $$($(1)_SRC:%.c=$$(OUT)/%.o)
 $(1)_LIB := $$(OUT)/lib$(1).a
-$$($(1)_LIB): $$($(1)_OBJ)
+$$($(1)_LIB): $$($(1)_OBJ) $$(OUT)/lib$(1).members
 	@mkdir -p $$(dir $$@)
-	rm -f $$@ && ar rcs $$@ $$^
+	rm -f $$@ && ar rcs $$@ $$(filter %.o,$$^)
 endef
 $(foreach p,$(PROGRAMS),$(eval $(call program_rules,$(p))))
+
+# Each archive's list of members in a file rewritten only when the list changes: a source file that was removed
+# (or added) rebuilds its archive, which make alone would not see (a stale member would then clash at link time).
+members_file = $(shell mkdir -p $(OUT) && (echo '$(2)' | cmp -s - $(1) 2>/dev/null || echo '$(2)' > $(1)))
+$(foreach p,$(PROGRAMS),$(call members_file,$(OUT)/lib$(p).members,$($(p)_OBJ)))
+$(call members_file,$(OUT)/libcommon.members,$(COMMON_OBJ))
 
 ALL_LIBS   := $(LIB_ZMQ) $(LIB_CURL) $(LIB_CONFIG) $(LIB_JSON) $(LIB_DB) $(LIB_SYS)
 
@@ -58,9 +64,9 @@ $(OUT)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(COMMON_LIB): $(COMMON_OBJ)
+$(COMMON_LIB): $(COMMON_OBJ) $(OUT)/libcommon.members
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $(filter %.o,$^)
 
 $(BIN)/clockwerk: $(OUT)/supervisor/main.o $(supervisor_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)

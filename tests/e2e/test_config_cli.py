@@ -272,3 +272,34 @@ def test_make_alone_builds_every_program():
                  "clockwerk-relay"):
         check(re.search(r"-o bin/%s(\s|$)" % re.escape(prog), out.stdout, re.M),
               "`make` alone does not build bin/%s; it would run:\n%s" % (prog, out.stdout[-800:]))
+
+
+def test_removed_source_leaves_its_archive():
+    """A source file removed from a program's folder leaves that folder's archive at the next `make` (make
+    cannot see a prerequisite that went away; a stale member then clashes at link time with the code that
+    replaced it — seen when worker/lathist.c moved to common/). Fails before: the archive still held the
+    member. Runs in a copy of the tree, building one archive only."""
+    import shutil
+    import subprocess
+    drop = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "BUILD", "OUT", "BIN")
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    with tempdir() as d:
+        tree = os.path.join(d, "tree")
+        os.makedirs(tree)
+        for name in ("Makefile", "common", "worker"):
+            src = os.path.join(harness.REPO, name)
+            (shutil.copytree if os.path.isdir(src) else shutil.copy2)(src, os.path.join(tree, name))
+        lib = "build/default/libworker.a"
+
+        def build_and_list():
+            out = subprocess.run(["make", "-C", tree, lib], capture_output=True, text=True,
+                                 timeout=harness.deadline(300), env=env)
+            check(out.returncode == 0, "make %s failed: %s" % (lib, out.stderr[-800:]))
+            members = subprocess.run(["ar", "t", os.path.join(tree, lib)], capture_output=True, text=True,
+                                     check=True).stdout.split()
+            return members
+        check("alive.o" in build_and_list(), "test bug: alive.o is not in the first archive")
+        os.unlink(os.path.join(tree, "worker", "alive.c"))
+        members = build_and_list()
+        check("alive.o" not in members, "worker/alive.c was removed but libworker.a still holds alive.o: %s"
+              % members)

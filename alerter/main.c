@@ -120,6 +120,7 @@ static void publish_stats(struct alerter *a)
     proc_stats_begin(&st, "alerter", 0, a->p.boot_id);
     proc_stats_add(&st, "results", a->in.c.results);
     proc_stats_add(&st, "malformed", a->in.c.malformed);
+    proc_stats_add(&st, "refused", (int64_t)a->in.acks.refused);
     proc_stats_add(&st, "gaps", a->in.c.gaps);
     proc_stats_add(&st, "unknown_urls", a->eps.unknown_urls);
     proc_stats_add(&st, "alerts_raised", a->d.c.alerts_raised);

@@ -278,14 +278,11 @@ static int64_t resend_due(const struct ackq *q, const struct ackq_entry *e)
     return due;
 }
 
-/* Works out resend_at: the earliest resend_due in flight (a pass stopped at the HWM looks again soon). */
-static void plan_resends(struct ackq *q, int64_t now_ns)
+/* Works out resend_at: the earliest resend_due in flight (a pass stopped at the HWM keeps its retry time). */
+static void plan_resends(struct ackq *q)
 {
+    if (q->resend_blocked) return;
     q->resend_at = INT64_MAX;
-    if (q->resend_blocked) {
-        q->resend_at = now_ns + ACKQ_BLOCKED_RETRY_NS;
-        return;
-    }
     for (size_t i = 0; i < q->nsent; i++) {
         const struct ackq_entry *e = at(q, i);
         if (e->acked) continue;
@@ -297,14 +294,15 @@ static void plan_resends(struct ackq *q, int64_t now_ns)
 /* Sends again, oldest first, every entry in flight whose resend is due; stops at the socket's HWM. */
 static void resend_pass(struct ackq *q, int64_t now_ns)
 {
-    q->resend_blocked = false;
     if (now_ns < q->resend_at) return;
+    q->resend_blocked = false;
     size_t batches = 0;
     for (size_t i = 0; i < q->nsent; i++) {
         struct ackq_entry *e = at(q, i);
         if (e->acked || resend_due(q, e) > now_ns) continue;
         if (send_copy(q, e, now_ns) == BUS_WOULD_BLOCK) {
-            q->resend_blocked = true;
+            q->resend_blocked = true; /* new batches wait too: the resends go first */
+            q->resend_at = now_ns + ACKQ_BLOCKED_RETRY_NS;
             break;
         }
         batches++;
@@ -344,7 +342,7 @@ void ackq_push(struct ackq *q, const void *data, size_t len, uint32_t worker, ui
     q->mem_bytes += len;
     int64_t now = cw_mono_ns();
     if (!q->resend_blocked) send_window(q, now);
-    plan_resends(q, now);
+    plan_resends(q);
 }
 
 /* Appends a refused entry to <spool path>.refused (created 0600, synced). 0, or -1 with errno set. */
@@ -438,7 +436,7 @@ long ackq_on_ack(struct ackq *q, const void *payload, size_t len)
         }
     }
     pop_done(q);
-    plan_resends(q, now);
+    plan_resends(q);
     return done;
 }
 
@@ -455,7 +453,7 @@ void ackq_service(struct ackq *q, int64_t now_ns)
     spool_refill(q);
     resend_pass(q, now_ns);
     if (!q->resend_blocked) send_window(q, now_ns);
-    plan_resends(q, now_ns);
+    plan_resends(q);
 }
 
 bool ackq_idle(const struct ackq *q) { return q->count == 0 && q->spool_read >= q->spool.end; }

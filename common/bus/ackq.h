@@ -153,11 +153,12 @@ void ackq_free(struct ackq *q);
  * sends what the window allows. Never blocks. */
 void ackq_push(struct ackq *q, const void *data, size_t len, uint32_t worker, uint64_t boot_id, uint64_t first,
                uint64_t last, unsigned n);
-/* Reads acks waiting on the socket, resends after the timeout, refills from the spool and sends what the
- * window allows. Call after every wake-up (the socket's fd is edge-triggered). */
+/* Reads acks waiting on the socket (refusals set aside), refills from the spool, resends what is due (DESIGN)
+ * and sends what the window allows. Call after every wake-up (the socket's fd is edge-triggered). */
 void ackq_service(struct ackq *q, int64_t now_ns);
-/* Applies one ack payload (what ackq_service does for each ack it reads). Returns results newly acked,
- * or -1 when the payload is malformed (counted). */
+/* Applies one ack payload, version 1 or 2 (what ackq_service does for each ack it reads): durable ranges
+ * ack, refusals set aside. Returns results newly acked (not counting refused ones), or -1 when the payload is
+ * malformed (counted). */
 long ackq_on_ack(struct ackq *q, const void *payload, size_t len);
 
 /* Nothing left to deliver (memory and spool empty). */
@@ -165,7 +166,8 @@ bool ackq_idle(const struct ackq *q);
 /* Results waiting (in memory, unacked) and bytes waiting in the spool. */
 uint64_t ackq_pending_results(const struct ackq *q);
 uint64_t ackq_spool_bytes(const struct ackq *q);
-/* When ackq_service wants to run next at the latest (a resend timeout), or INT64_MAX. */
+/* When ackq_service wants to run next at the latest (the earliest resend that may be due, or 20 ms after a
+ * resend pass stopped at the socket's HWM), or INT64_MAX. */
 int64_t ackq_next_deadline(const struct ackq *q);
 /* Writes every unacked entry in memory, then the spool's unread records, in that order (the order they were
  * pushed in), to the spool file (a fresh file renamed over the old one, synced), and drops them from memory.

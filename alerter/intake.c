@@ -50,7 +50,7 @@ static void count_gap(struct intake *in, const struct cw_result *r)
 static void ack_add(struct intake *in, const struct bus_peer *peer, const struct cw_result *r)
 {
     if (r->seq == 0) return;
-    struct ackq_range one = { r->worker, r->boot_id, r->seq, r->seq };
+    struct ackq_range one = { r->worker, r->boot_id, r->seq, r->seq, ACKQ_DURABLE };
     ackgather_add(&in->acks, peer, &one, 0);
     in->n_acks = ackgather_pending(&in->acks);
 }
@@ -112,6 +112,9 @@ static size_t handle_message(struct intake *in, const struct bus_msg *m, int64_t
         why = "unexpected message type";
     }
     in->c.malformed++;
+    /* refused back to its sender (docs/protocol.md 2.6), which sets it aside instead of resending it forever */
+    if (m->type == CW_MSG_RESULT && m->len > 0 && ackgather_refuse(&in->acks, &m->peer, m->data, m->len))
+        in->n_acks = ackgather_pending(&in->acks);
     if (in->c.malformed <= 10 || in->c.malformed % 1000 == 0)
         log_warn("malformed message dropped (%" PRId64 " so far): %s", in->c.malformed, why);
     return 0;

@@ -120,6 +120,7 @@ static void publish_stats(struct alerter *a)
     proc_stats_begin(&st, "alerter", 0, a->p.boot_id);
     proc_stats_add(&st, "results", a->in.c.results);
     proc_stats_add(&st, "malformed", a->in.c.malformed);
+    proc_stats_add(&st, "refused", (int64_t)a->in.acks.refused);
     proc_stats_add(&st, "gaps", (int64_t)a->in.gaps.gaps); /* gap events; the results in them: missing */
     proc_stats_add(&st, "missing", (int64_t)a->in.gaps.missing);
     proc_stats_add(&st, "seq_jumps", (int64_t)a->in.gaps.jumps);

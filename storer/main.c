@@ -176,6 +176,7 @@ static void publish_stats(struct storer *s)
     proc_stats_add(&st, "ack_messages", (int64_t)s->acks.ack_messages);
     proc_stats_add(&st, "acks_waiting", (int64_t)ackgather_pending(&s->acks));
     proc_stats_add(&st, "dropped_malformed", (int64_t)s->c.malformed);
+    proc_stats_add(&st, "refused", (int64_t)s->acks.refused);
     proc_stats_add(&st, "bus_refused", (int64_t)bus_refused_clients(s->p.bus));
     if (proc_stats_encode(&st, &s->scratch) != 0) return;
     if (bus_send(s->pub, CW_MSG_STATS, s->scratch.data, s->scratch.len) == BUS_ERROR &&

@@ -35,7 +35,7 @@ static int take_results(struct storer *s, const struct bus_msg *m, int64_t now, 
         track_seq(s, r, now);
         store_batch_add_check(&s->cur, r);
         if (r->seq > 0) {
-            struct ackq_range ar = { r->worker, r->boot_id, r->seq, r->seq };
+            struct ackq_range ar = { r->worker, r->boot_id, r->seq, r->seq, ACKQ_DURABLE };
             ackgather_add(&s->acks, &m->peer, &ar, s->cur_no);
         }
     }
@@ -51,7 +51,7 @@ static int take_alert(struct storer *s, const struct bus_msg *m, const char **wh
     s->c.received++;
     /* acked like results once durable: (ACKQ_ALERT_WORKER, alert_id, delivery-state version) */
     uint64_t v = ackq_alert_version(a.email_state, a.webhook_state);
-    struct ackq_range ar = { ACKQ_ALERT_WORKER, a.alert_id, v, v };
+    struct ackq_range ar = { ACKQ_ALERT_WORKER, a.alert_id, v, v, ACKQ_DURABLE };
     ackgather_add(&s->acks, &m->peer, &ar, s->cur_no);
     return 0;
 }
@@ -66,9 +66,14 @@ void storer_receive(struct storer *s, const struct bus_msg *m, int64_t now)
     else if (m->type == CW_MSG_INVALID) why = "bad framing or unknown topic";
     if (rc != 0) {
         s->c.malformed++;
+        /* a result or alert message that cannot be decoded is refused back to its sender (docs/protocol.md
+         * 2.6), which sets it aside instead of resending it forever */
+        bool refused = (m->type == CW_MSG_RESULT || m->type == CW_MSG_ALERT) && m->len > 0 &&
+                       ackgather_refuse(&s->acks, &m->peer, m->data, m->len);
         if (ratelimit_allow(&s->rl_malformed, now))
-            log_warn("dropped a malformed %s message (%zu bytes): %s",
-                     proto_topic(m->type) ? proto_topic(m->type) : "bus", m->len, why);
+            log_warn("dropped a malformed %s message (%zu bytes): %s%s",
+                     proto_topic(m->type) ? proto_topic(m->type) : "bus", m->len, why,
+                     refused ? " (refused back to its sender)" : "");
         return;
     }
     if (before == 0 && store_batch_rows(&s->cur) > 0) s->cur_first = now;

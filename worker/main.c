@@ -203,6 +203,7 @@ static void publish_stats(struct worker *w)
     proc_stats_add(&s, "results_sent", (int64_t)sent);
     proc_stats_add(&s, "results_acked", (int64_t)acked);
     proc_stats_add(&s, "results_resent", (int64_t)t.resent);
+    proc_stats_add(&s, "results_refused", (int64_t)t.refused);
     proc_stats_add(&s, "results_spooled", (int64_t)t.spooled);
     proc_stats_add(&s, "spool_bytes", (int64_t)t.spool_bytes);
     proc_stats_add(&s, "pending_batches", (int64_t)t.pending_batches);

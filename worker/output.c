@@ -12,12 +12,15 @@
 
 #include "common/base/clock.h"
 #include "common/base/log.h"
+#include "common/proc/proc.h"
 #include "common/wire/protocol.h"
 
-/* At most this many batches in flight per destination; what is not acknowledged within OUTPUT_RESEND_NS is
- * sent again. */
+/* At most this many batches in flight per destination; what is not acknowledged within OUTPUT_RESEND_MS (then
+ * twice as long per copy, up to ACKQ_RESEND_MAX_FACTOR times; common/bus/ackq.h) is sent again.
+ * CLOCKWERK_RESEND_MS in the environment changes the first timeout (tests). */
 #define OUTPUT_WINDOW 1024
-#define OUTPUT_RESEND_NS 5000000000LL
+#define OUTPUT_RESEND_MS 5000
+#define OUTPUT_RESEND_MIN_MS 10
 #define OUTPUT_ACK_GRACE_NS 1000000000LL /* output_drain waits this long for the last acknowledgements */
 #define OUTPUT_ORPHAN_AGE_S 5            /* a later adoption takes spools untouched for this long */
 #define OUTPUT_SERVICE_ROUNDS 8          /* passes over one socket in one output_service */
@@ -29,6 +32,7 @@ void output_open(struct worker_output *o, struct bus *bus, const struct cw_confi
     memset(o, 0, sizeof *o);
     o->due = true; /* a spool to replay, acknowledgements for a predecessor: look once */
     o->bus = bus;
+    int64_t resend_ns = (int64_t)proc_env_u64("CLOCKWERK_RESEND_MS", OUTPUT_RESEND_MIN_MS, OUTPUT_RESEND_MS) * 1000000;
     struct {
         bool wanted;
         const char *address;
@@ -45,8 +49,7 @@ void output_open(struct worker_output *o, struct bus *bus, const struct cw_confi
         if ((size_t)snprintf(path, sizeof path, "%s/worker-%u-%s.spool", cfg->run_dir, slot, dest[i].name) >=
             sizeof path)
             fatal(2, "run_dir is too long");
-        if (ackq_init(&o->q[o->n], s, dest[i].name, outbox_bytes, OUTPUT_WINDOW, OUTPUT_RESEND_NS, path, err,
-                      sizeof err) != 0)
+        if (ackq_init(&o->q[o->n], s, dest[i].name, outbox_bytes, OUTPUT_WINDOW, resend_ns, path, err, sizeof err) != 0)
             fatal(1, "%s spool: %s", dest[i].name, err);
         ackq_set_spool_max(&o->q[o->n], spool_max_bytes);
         o->n++;
@@ -186,6 +189,7 @@ void output_totals(const struct worker_output *o, struct output_totals *t)
         t->spooled += q->spooled;
         t->spool_bytes += ackq_spool_bytes(q);
         t->acks_malformed += q->acks_malformed;
+        t->refused += q->refused;
     }
 }
 

@@ -33,7 +33,7 @@ struct worker_output {
 
 /* Sums over the destinations, for the worker's stats. */
 struct output_totals {
-    uint64_t pending_batches, dropped, spool_full_dropped, resent, spooled, spool_bytes, acks_malformed;
+    uint64_t pending_batches, dropped, spool_full_dropped, resent, spooled, spool_bytes, acks_malformed, refused;
 };
 
 /* Opens on bus a queue per destination cfg wants (spools run_dir/worker-<slot>-<name>.spool, memory

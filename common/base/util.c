@@ -15,15 +15,17 @@
 #include <time.h>
 #include <unistd.h>
 
-uint64_t cw_hash64(const char *s)
+uint64_t cw_hash64_mem(const void *p, size_t len)
 {
     uint64_t h = 14695981039346656037ULL;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        h ^= *p;
+    for (const unsigned char *c = p, *end = c + len; c < end; c++) {
+        h ^= *c;
         h *= 1099511628211ULL;
     }
     return h;
 }
+
+uint64_t cw_hash64(const char *s) { return cw_hash64_mem(s, strlen(s)); }
 
 unsigned cw_shard_of(const char *url, unsigned slots)
 {

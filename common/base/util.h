@@ -9,6 +9,8 @@
 
 /* FNV-1a 64-bit over the bytes of s. Stable across releases and machines: sharding depends on it. */
 uint64_t cw_hash64(const char *s);
+/* The same over len bytes of p (cw_hash64(s) == cw_hash64_mem(s, strlen(s))). */
+uint64_t cw_hash64_mem(const void *p, size_t len);
 
 /* Which of `slots` workers owns url (0..slots-1). */
 unsigned cw_shard_of(const char *url, unsigned slots);

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/wire/protocol.h"
+
 void ackgather_init(struct ackgather *g)
 {
     memset(g, 0, sizeof *g);
@@ -29,6 +31,16 @@ void ackgather_add(struct ackgather *g, const struct bus_peer *peer, const struc
         g->v = cw_xrealloc(g->v, g->cap * sizeof *g->v);
     }
     g->v[g->n++] = (struct ackgather_range){ .peer = *peer, .r = *r, .tag = tag, .state = ACKGATHER_WAIT };
+}
+
+bool ackgather_refuse(struct ackgather *g, const struct bus_peer *peer, const void *payload, size_t len)
+{
+    if (!peer->len || len == 0 || len > CW_PAYLOAD_MAX) return false;
+    struct ackq_range r = ackq_refusal(payload, len);
+    ackgather_add(g, peer, &r, 0);
+    g->v[g->n - 1].state = ACKGATHER_READY;
+    g->refused++;
+    return true;
 }
 
 void ackgather_mark(struct ackgather *g, uint64_t tag, enum ackgather_state state)

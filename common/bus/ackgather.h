@@ -11,6 +11,7 @@
 #ifndef CW_COMMON_ACKGATHER_H
 #define CW_COMMON_ACKGATHER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,7 @@ struct ackgather {
     struct cw_buf scratch;
     uint64_t acked;        /* seqs acked since start */
     uint64_t ack_messages; /* ack messages encoded and handed to send */
+    uint64_t refused;      /* messages refused (ackgather_refuse) since start */
 };
 
 /* Sends one encoded ack message to peer (the caller owns the socket, and logs a failure). */
@@ -46,6 +48,11 @@ void ackgather_free(struct ackgather *g);
 
 /* Remembers range r from peer, tagged tag, waiting (nothing when peer is empty: nobody to answer). */
 void ackgather_add(struct ackgather *g, const struct bus_peer *peer, const struct ackq_range *r, uint64_t tag);
+
+/* Refuses one message from peer that could not be decoded (payload of len >= 1 bytes): an ACKQ_REFUSED
+ * range naming it (ackq_refusal), ready at once — a refusal waits for nothing durable. Counted in `refused`.
+ * False when there is nobody to answer (peer empty) or len is 0 or over CW_PAYLOAD_MAX. */
+bool ackgather_refuse(struct ackgather *g, const struct bus_peer *peer, const void *payload, size_t len);
 
 /* Every waiting range tagged tag moves to state. */
 void ackgather_mark(struct ackgather *g, uint64_t tag, enum ackgather_state state);

@@ -3,6 +3,7 @@
 #include "common/bus/ackq.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,58 +14,9 @@
 #include "common/wire/protocol.h"
 #include "common/wire/spoolfile.h"
 
-#define ACK_RANGE_BYTES 28
 #define SPOOL_META 32 /* u32 worker, u64 boot_id, u64 first, u64 last, u32 results */
 #define SPOOL_RECORD_MAX (CW_PAYLOAD_MAX)
-
-/* ---- the ack message */
-
-int ackq_ack_encode(struct cw_buf *b, const struct ackq_range *r, size_t n)
-{
-    cw_buf_reset(b);
-    if (n == 0 || n > ACKQ_RANGES_MAX) return -1;
-    for (size_t i = 0; i < n; i++)
-        if (r[i].first == 0 || r[i].first > r[i].last) return -1;
-    uint8_t h[4] = { CW_PROTO_VERSION, CW_MSG_ACK };
-    le_put_u16(h + 2, (uint16_t)n);
-    cw_buf_put(b, h, sizeof h);
-    for (size_t i = 0; i < n; i++) {
-        uint8_t rec[ACK_RANGE_BYTES];
-        le_put_u32(rec, r[i].worker);
-        le_put_u64(rec + 4, r[i].boot_id);
-        le_put_u64(rec + 12, r[i].first);
-        le_put_u64(rec + 20, r[i].last);
-        cw_buf_put(b, rec, sizeof rec);
-    }
-    return 0;
-}
-
-int ackq_ack_decode(const void *payload, size_t len, struct ackq_range *out, size_t max, const char **why)
-{
-    const uint8_t *p = payload;
-    if (!p || len < 4) return *why = "truncated", -1;
-    if (p[0] != CW_PROTO_VERSION) return *why = "bad version", -1;
-    if (p[1] != CW_MSG_ACK) return *why = "type does not match topic", -1;
-    size_t n = le_get_u16(p + 2);
-    if (n == 0 || n > ACKQ_RANGES_MAX) return *why = "bad count", -1;
-    if (len != 4 + n * ACK_RANGE_BYTES)
-        return *why = len < 4 + n * ACK_RANGE_BYTES ? "truncated" : "trailing bytes", -1;
-    if (n > max) return *why = "too many ranges", -1;
-    for (size_t i = 0; i < n; i++) {
-        const uint8_t *rec = p + 4 + i * ACK_RANGE_BYTES;
-        out[i] = (struct ackq_range){ .worker = le_get_u32(rec),
-                                      .boot_id = le_get_u64(rec + 4),
-                                      .first = le_get_u64(rec + 12),
-                                      .last = le_get_u64(rec + 20) };
-        if (out[i].first == 0 || out[i].first > out[i].last) return *why = "bad range", -1;
-    }
-    return (int)n;
-}
-
-uint64_t ackq_alert_version(uint8_t email_state, uint8_t webhook_state)
-{
-    return 1 + (uint64_t)(email_state & 3) * 4 + (uint64_t)(webhook_state & 3);
-}
+#define ACKQ_BLOCKED_RETRY_NS 20000000LL /* a resend pass stopped at the HWM tries again after this */
 
 /* ---- the ring */
 
@@ -243,6 +195,9 @@ int ackq_init(struct ackq *q, struct bus_socket *sock, const char *name, size_t 
     q->max_bytes = max_bytes ? max_bytes : 1;
     q->window = window ? window : 1;
     q->resend_ns = resend_ns > 0 ? resend_ns : 1;
+    q->resend_max_ns = q->resend_ns * ACKQ_RESEND_MAX_FACTOR;
+    q->resend_at = INT64_MAX;
+    q->rl_refused.what = "refusal warnings";
     q->spool.fd = -1;
     if (spool_path) {
         /* a predecessor's spool: its whole records become unread (the recovery scan cuts a torn tail) */
@@ -270,31 +225,95 @@ void ackq_free(struct ackq *q)
     q->spool_path = NULL;
 }
 
+/* Hands one copy of e to the socket: BUS_SENT (or BUS_ERROR, counted: it goes again after its timeout, like a
+ * copy the receiver never got) or BUS_WOULD_BLOCK (nothing happened). */
+static int send_copy(struct ackq *q, struct ackq_entry *e, int64_t now_ns)
+{
+    int rc = bus_send(q->sock, q->msg_type, e->buf.data, e->buf.len);
+    if (rc == BUS_WOULD_BLOCK) return rc;
+    if (rc == BUS_ERROR) {
+        q->send_errors++;
+        if ((q->send_errors & (q->send_errors - 1)) == 0)
+            log_warn("cannot send to the %s: %s (%llu errors so far)", q->name, strerror(errno),
+                     (unsigned long long)q->send_errors);
+    }
+    if (e->tries++) q->resent += e->n;
+    else {
+        q->sent += e->n;
+        e->first_copy = q->copies;
+    }
+    e->last_copy = q->copies++;
+    e->sent_ns = now_ns;
+    return rc;
+}
+
+/* Sends entries not sent yet, while the window allows and the socket takes them. */
 static void send_window(struct ackq *q, int64_t now_ns)
 {
     while (q->nsent < q->count && q->inflight < q->window) {
         struct ackq_entry *e = at(q, q->nsent);
-        if (e->acked) {
-            q->nsent++;
-            continue;
+        if (!e->acked) {
+            if (send_copy(q, e, now_ns) == BUS_WOULD_BLOCK) return;
+            q->inflight++;
         }
-        int rc = bus_send(q->sock, q->msg_type, e->buf.data, e->buf.len);
-        if (rc == BUS_WOULD_BLOCK) return;
-        if (rc == BUS_ERROR) {
-            /* not lost: it stays unacked and goes again at the next resend round */
-            q->send_errors++;
-            if ((q->send_errors & (q->send_errors - 1)) == 0)
-                log_warn("cannot send to the %s: %s (%llu errors so far)", q->name, strerror(errno),
-                         (unsigned long long)q->send_errors);
-        } else if (e->tries++) {
-            q->resent += e->n;
-        } else {
-            q->sent += e->n;
-        }
-        e->sent_ns = now_ns;
         q->nsent++;
-        q->inflight++;
     }
+}
+
+/* The timeout of an entry sent `tries` times: resend_ns, doubling with each copy, at most resend_max_ns. */
+static int64_t resend_timeout(const struct ackq *q, unsigned tries)
+{
+    int64_t t = q->resend_ns;
+    for (unsigned i = 1; i < tries && t < q->resend_max_ns; i++) t *= 2;
+    return t < q->resend_max_ns ? t : q->resend_max_ns;
+}
+
+/* When entry e (sent, unacked) may be sent again (see ackq.h, DESIGN): its timeout has passed, and the receiver
+ * either read past its last copy or has been silent for that timeout. */
+static int64_t resend_due(const struct ackq *q, const struct ackq_entry *e)
+{
+    int64_t timeout = resend_timeout(q, e->tries);
+    int64_t due = e->sent_ns + timeout;
+    if (e->last_copy >= q->read_mark && q->last_ack_ns + timeout > due) due = q->last_ack_ns + timeout;
+    return due;
+}
+
+/* Works out resend_at: the earliest resend_due in flight (a pass stopped at the HWM keeps its retry time). */
+static void plan_resends(struct ackq *q)
+{
+    if (q->resend_blocked) return;
+    q->resend_at = INT64_MAX;
+    for (size_t i = 0; i < q->nsent; i++) {
+        const struct ackq_entry *e = at(q, i);
+        if (e->acked) continue;
+        int64_t due = resend_due(q, e);
+        if (due < q->resend_at) q->resend_at = due;
+    }
+}
+
+/* Sends again, oldest first, every entry in flight whose resend is due; stops at the socket's HWM. */
+static void resend_pass(struct ackq *q, int64_t now_ns)
+{
+    if (now_ns < q->resend_at) return;
+    q->resend_blocked = false;
+    size_t batches = 0;
+    for (size_t i = 0; i < q->nsent; i++) {
+        struct ackq_entry *e = at(q, i);
+        if (e->acked || resend_due(q, e) > now_ns) continue;
+        if (send_copy(q, e, now_ns) == BUS_WOULD_BLOCK) {
+            q->resend_blocked = true; /* new batches wait too: the resends go first */
+            q->resend_at = now_ns + ACKQ_BLOCKED_RETRY_NS;
+            break;
+        }
+        batches++;
+    }
+    if (!batches) return;
+    q->resend_rounds++;
+    if ((q->resend_rounds & (q->resend_rounds - 1)) == 0)
+        log_warn("the %s has not acknowledged %zu batches in time: sent %zu again, each waits twice as long before "
+                 "the next copy, up to %lld s (%llu resend passes so far)",
+                 q->name, q->inflight, batches, (long long)(q->resend_max_ns / 1000000000),
+                 (unsigned long long)q->resend_rounds);
 }
 
 void ackq_push(struct ackq *q, const void *data, size_t len, uint32_t worker, uint64_t boot_id, uint64_t first,
@@ -321,7 +340,64 @@ void ackq_push(struct ackq *q, const void *data, size_t len, uint32_t worker, ui
     };
     cw_buf_put(&e->buf, data, len);
     q->mem_bytes += len;
-    send_window(q, cw_mono_ns());
+    int64_t now = cw_mono_ns();
+    if (!q->resend_blocked) send_window(q, now);
+    plan_resends(q);
+}
+
+/* Appends a refused entry to <spool path>.refused (created 0600, synced). 0, or -1 with errno set. */
+static int set_aside(struct ackq *q, const struct ackq_entry *e, char *path, size_t pathlen)
+{
+    if (!q->spool_path) {
+        snprintf(path, pathlen, "(no spool: dropped)");
+        errno = ENOENT;
+        return -1;
+    }
+    snprintf(path, pathlen, "%s.refused", q->spool_path);
+    struct spoolfile f;
+    char err[256];
+    spoolfile_init(&f, path, SPOOL_META, SPOOL_RECORD_MAX);
+    uint8_t meta[SPOOL_META];
+    meta_put(meta, e);
+    int rc = spoolfile_open(&f, NULL, err, sizeof err);
+    if (rc == 0) rc = spoolfile_append(&f, meta, e->buf.data, e->buf.len);
+    if (rc == 0) rc = spoolfile_sync(&f);
+    int saved = errno;
+    spoolfile_free(&f);
+    errno = saved;
+    return rc;
+}
+
+/* Entry i is done (acknowledged or set aside): it leaves the ring once everything before it has. */
+static void mark_done(struct ackq *q, size_t i)
+{
+    struct ackq_entry *e = at(q, i);
+    e->acked = true;
+    if (i < q->nsent && q->inflight) q->inflight--;
+    if (e->from_spool && q->spool_outstanding) q->spool_outstanding--;
+}
+
+/* The receiver refused the payload r names: the first unacked entry in [0, scan) with that length and digest
+ * is set aside (ackq.h, DESIGN) and leaves the ring. Nothing when none matches (a refusal of a copy already
+ * dealt with). */
+static void on_refusal(struct ackq *q, const struct ackq_range *r, size_t scan)
+{
+    for (size_t i = 0; i < scan; i++) {
+        struct ackq_entry *e = at(q, i);
+        if (e->acked || e->buf.len != r->first || ackq_payload_digest(e->buf.data, e->buf.len) != r->boot_id) continue;
+        char path[4200];
+        bool kept = set_aside(q, e, path, sizeof path) == 0;
+        q->refused += e->n;
+        q->refused_batches++;
+        if (!kept) q->dropped += e->n;
+        if (ratelimit_allow(&q->rl_refused, cw_mono_ns()))
+            log_error("the %s refused a batch of %u results as malformed (worker %" PRIu32 " boot %016" PRIx64
+                      " seq %" PRIu64 "..%" PRIu64 "): %s %s%s%s (%" PRIu64 " batches refused so far)",
+                      q->name, e->n, e->worker, e->boot_id, e->first, e->last, kept ? "set aside in" : "LOST:", path,
+                      kept ? "" : ": ", kept ? "" : strerror(errno), q->refused_batches);
+        mark_done(q, i);
+        return;
+    }
 }
 
 long ackq_on_ack(struct ackq *q, const void *payload, size_t len)
@@ -337,24 +413,30 @@ long ackq_on_ack(struct ackq *q, const void *payload, size_t len)
         return -1;
     }
     q->acks_received++;
+    int64_t now = cw_mono_ns();
+    q->last_ack_ns = now;
     long done = 0;
-    /* acks concern what was sent: the entries in flight, or in flight before a resend round (at most a
-     * window more); an ack for anything further is answered again after its resend */
+    /* acks concern what was sent: the entries in flight (and, for an old receiver, a window more) */
     size_t scan = q->nsent + q->window < q->count ? q->nsent + q->window : q->count;
     for (int k = 0; k < n; k++) {
+        if (r[k].kind == ACKQ_REFUSED) {
+            on_refusal(q, &r[k], scan);
+            continue;
+        }
         for (size_t i = 0; i < scan; i++) {
             struct ackq_entry *e = at(q, i);
             if (e->acked || e->worker != r[k].worker || e->boot_id != r[k].boot_id || e->first < r[k].first ||
                 e->last > r[k].last)
                 continue;
-            e->acked = true;
-            if (i < q->nsent && q->inflight) q->inflight--;
-            if (e->from_spool && q->spool_outstanding) q->spool_outstanding--;
+            /* the receiver read a copy of it: at least its first one, and everything sent before that */
+            if (i < q->nsent && e->first_copy >= q->read_mark) q->read_mark = e->first_copy + 1;
+            mark_done(q, i);
             q->acked += e->n;
             done += e->n;
         }
     }
     pop_done(q);
+    plan_resends(q);
     return done;
 }
 
@@ -368,17 +450,10 @@ void ackq_service(struct ackq *q, int64_t now_ns)
         else q->acks_malformed++;
         bus_msg_release(&m);
     }
-    /* the oldest entry in flight is the head (acked entries leave the ring from the head) */
-    if (q->inflight && q->nsent && now_ns - at(q, 0)->sent_ns >= q->resend_ns) {
-        q->resend_rounds++;
-        if ((q->resend_rounds & (q->resend_rounds - 1)) == 0)
-            log_warn("the %s has not acknowledged %zu batches for %lld ms: sending them again (%llu rounds so far)",
-                     q->name, q->inflight, (long long)(q->resend_ns / 1000000), (unsigned long long)q->resend_rounds);
-        q->nsent = 0;
-        q->inflight = 0;
-    }
     spool_refill(q);
-    send_window(q, now_ns);
+    resend_pass(q, now_ns);
+    if (!q->resend_blocked) send_window(q, now_ns);
+    plan_resends(q);
 }
 
 bool ackq_idle(const struct ackq *q) { return q->count == 0 && q->spool_read >= q->spool.end; }
@@ -392,11 +467,7 @@ uint64_t ackq_pending_results(const struct ackq *q)
 
 uint64_t ackq_spool_bytes(const struct ackq *q) { return q->spool.end - q->spool_read; }
 
-int64_t ackq_next_deadline(const struct ackq *q)
-{
-    if (!q->inflight || !q->nsent) return INT64_MAX;
-    return at(q, 0)->sent_ns + q->resend_ns;
-}
+int64_t ackq_next_deadline(const struct ackq *q) { return q->resend_at; }
 
 uint64_t ackq_spill(struct ackq *q)
 {

@@ -7,9 +7,24 @@
  * Entries sit in a FIFO ring in the order they were pushed. At most `window` entries are in flight (sent,
  * not yet acknowledged); the next ones wait unsent, so a receiver that comes back after a long outage gets a
  * bounded stream, not the whole backlog at once. An ack names (worker, boot_id, first..last seq) ranges;
- * entries wholly inside a range are done and leave the ring from its head. When the oldest entry in flight
- * has waited `resend_ns` without an ack, everything in flight is sent again from the head (go-back-N):
- * the receiver stores by UNIQUE (worker, boot_id, seq), so a resend is a no-op there, and it acks it again.
+ * entries wholly inside a range are done and leave the ring from its head. The receiver stores by UNIQUE
+ * (worker, boot_id, seq), so a resend is a no-op there, and it acks it again.
+ *
+ * Resends back off and never pile up (docs/protocol.md 7, "Resends"). Every copy handed to the socket gets
+ * a number; an ack for an entry proves that the receiver read everything sent before that entry's first
+ * copy (one connection is FIFO), which gives `read_mark`. An entry in flight is sent again only when
+ *   - its own timeout has passed: resend_ns after its first send, doubling with each copy up to
+ *     ACKQ_RESEND_MAX_FACTOR * resend_ns, and
+ *   - the receiver read past its last copy without acknowledging it (lost, or refused to be acked), or has
+ *     been silent (no ack at all) for that timeout (stopped, or a new receiver that knows nothing).
+ * So a receiver that is alive but behind is sent nothing twice, and a stopped one gets at most one copy per
+ * timeout, each timeout twice the last. What the socket may queue is bounded by its ZMQ_SNDHWM (bus.c: a few
+ * batches); a send refused at the HWM waits in the ring (counted nowhere, retried on the next pass).
+ *
+ * Refusals: a receiver that cannot decode a message acks it as refused (ACKQ_REFUSED, naming its payload by
+ * length and ackq_payload_digest). The entry is set aside: appended to `<spool path>.refused` (the spool
+ * format, mode 0600, synced) so that nothing is lost and an operator can look at it, counted (`refused`),
+ * logged (rate-limited), and leaves the ring like an acknowledged one: it never blocks what follows.
  *
  * Bound: entries in memory hold at most `max_bytes` of payload. A push beyond it, or while the spool still
  * has unread records (order is kept), appends to the spool file instead. When memory has drained below
@@ -31,13 +46,18 @@
 
 #include "common/bus/bus.h"
 #include "common/wire/spoolfile.h"
+#include "common/base/ratelimit.h"
 #include "common/base/util.h"
 
-/* One acknowledged range: seqs first..last of (worker, boot_id) are durable at the receiver. */
+/* One range of an ack. ACKQ_DURABLE: seqs first..last of (worker, boot_id) are durable at the receiver.
+ * ACKQ_REFUSED: the receiver refused one message as malformed; it names the payload, which it could not
+ * decode: worker 0, boot_id = ackq_payload_digest of the payload, first = last = its length in bytes. */
+enum ackq_range_kind { ACKQ_DURABLE = 0, ACKQ_REFUSED = 1 };
 struct ackq_range {
     uint32_t worker;
     uint64_t boot_id;
     uint64_t first, last;
+    uint8_t kind; /* enum ackq_range_kind (0, the default of an initializer, is ACKQ_DURABLE) */
 };
 #define ACKQ_RANGES_MAX 512 /* ranges in one ack message */
 
@@ -46,8 +66,9 @@ struct ackq_range {
 static inline bool ackq_range_join(const struct bus_peer *last_peer, struct ackq_range *last,
                                    const struct bus_peer *peer, const struct ackq_range *r)
 {
-    if (last_peer->len != peer->len || memcmp(last_peer->id, peer->id, peer->len) != 0 || last->worker != r->worker ||
-        last->boot_id != r->boot_id || last->last + 1 != r->first)
+    if (last->kind != ACKQ_DURABLE || r->kind != ACKQ_DURABLE || last_peer->len != peer->len ||
+        memcmp(last_peer->id, peer->id, peer->len) != 0 || last->worker != r->worker || last->boot_id != r->boot_id ||
+        last->last + 1 != r->first)
         return false;
     last->last = r->last;
     return true;
@@ -62,19 +83,31 @@ uint64_t ackq_alert_version(uint8_t email_state, uint8_t webhook_state);
 /* Default disk bound of one spool file (CLOCKWERK_SPOOL_MAX_BYTES overrides it in the worker). */
 #define ACKQ_SPOOL_MAX_DEFAULT (1ULL << 30)
 
-/* Encodes an ack payload of n (1..ACKQ_RANGES_MAX) ranges into b (reset first). 0, or -1 when n is out
- * of range or a range is invalid (first 0 or after last). */
+/* Encodes an ack payload of n (1..ACKQ_RANGES_MAX) ranges into b (reset first): version 1 (28-byte ranges)
+ * when every range is ACKQ_DURABLE, else version 2 (a kind byte before each range; docs/protocol.md 2.6).
+ * 0, or -1 when n is out of range or a range is invalid (durable: first 0 or after last; refused: worker
+ * not 0, first != last, or a length outside 1..CW_PAYLOAD_MAX; an unknown kind). */
 int ackq_ack_encode(struct cw_buf *b, const struct ackq_range *r, size_t n);
-/* Decodes an ack payload into out[0..max). Returns the number of ranges (>= 1), or -1 with *why set. */
+/* Decodes an ack payload of version 1 or 2 into out[0..max). Returns the number of ranges (>= 1), or -1
+ * with *why set. */
 int ackq_ack_decode(const void *payload, size_t len, struct ackq_range *out, size_t max, const char **why);
+/* The digest that names a refused payload (FNV-1a 64 over its bytes). */
+uint64_t ackq_payload_digest(const void *payload, size_t len);
+/* The ACKQ_REFUSED range for a payload a receiver could not decode (len >= 1). */
+struct ackq_range ackq_refusal(const void *payload, size_t len);
+
+/* A resend timeout doubles with each copy of an entry, up to this many times the first one. */
+#define ACKQ_RESEND_MAX_FACTOR 12
 
 struct ackq_entry {
     struct cw_buf buf; /* the payload, as sent */
     uint32_t worker;
     uint64_t boot_id, first, last;
-    unsigned n;      /* results */
-    unsigned tries;  /* times sent */
-    int64_t sent_ns; /* last send */
+    unsigned n;          /* results */
+    unsigned tries;      /* times sent */
+    int64_t sent_ns;     /* last send */
+    uint64_t first_copy; /* number of its first copy (struct ackq.copies) */
+    uint64_t last_copy;  /* number of its last copy */
     bool acked;
     bool from_spool;
 };
@@ -85,11 +118,17 @@ struct ackq {
     const char *name;          /* "storer", "alerter": for logs */
     struct ackq_entry *ring;
     size_t head, count, cap;
-    size_t nsent;    /* entries [head, head+nsent) were sent in this round */
+    size_t nsent;    /* entries [head, head+nsent) were sent at least once */
     size_t inflight; /* of those, not acked */
     size_t mem_bytes, max_bytes;
     size_t window;
-    int64_t resend_ns;
+    int64_t resend_ns, resend_max_ns;
+    uint64_t copies;     /* copies handed to the socket so far: the next one gets this number */
+    uint64_t read_mark;  /* every copy numbered below it was read by the receiver (see DESIGN) */
+    int64_t last_ack_ns; /* when the last valid ack came (0: none yet) */
+    int64_t resend_at;   /* when the next resend may be due (INT64_MAX: nothing in flight) */
+    bool resend_blocked; /* the last resend pass stopped at the socket's HWM */
+    struct ratelimit rl_refused;
 
     const char *spool_path;   /* NULL: no spool (beyond the bound the oldest is dropped); else spool.path */
     struct spoolfile spool;   /* the file (common/wire/spoolfile.h); spool.fd -1 when there is none */
@@ -100,7 +139,7 @@ struct ackq {
 
     /* counters since start, in results unless said otherwise */
     uint64_t sent, acked, resent, spooled, replayed, dropped, resend_rounds, acks_received, acks_malformed, send_errors,
-        spool_full_dropped;
+        spool_full_dropped, refused, refused_batches;
 };
 
 /* Sets q up. spool_path may be NULL; an existing spool file there (a predecessor's) is replayed.
@@ -114,11 +153,12 @@ void ackq_free(struct ackq *q);
  * sends what the window allows. Never blocks. */
 void ackq_push(struct ackq *q, const void *data, size_t len, uint32_t worker, uint64_t boot_id, uint64_t first,
                uint64_t last, unsigned n);
-/* Reads acks waiting on the socket, resends after the timeout, refills from the spool and sends what the
- * window allows. Call after every wake-up (the socket's fd is edge-triggered). */
+/* Reads acks waiting on the socket (refusals set aside), refills from the spool, resends what is due (DESIGN)
+ * and sends what the window allows. Call after every wake-up (the socket's fd is edge-triggered). */
 void ackq_service(struct ackq *q, int64_t now_ns);
-/* Applies one ack payload (what ackq_service does for each ack it reads). Returns results newly acked,
- * or -1 when the payload is malformed (counted). */
+/* Applies one ack payload, version 1 or 2 (what ackq_service does for each ack it reads): durable ranges
+ * ack, refusals set aside. Returns results newly acked (not counting refused ones), or -1 when the payload is
+ * malformed (counted). */
 long ackq_on_ack(struct ackq *q, const void *payload, size_t len);
 
 /* Nothing left to deliver (memory and spool empty). */
@@ -126,7 +166,8 @@ bool ackq_idle(const struct ackq *q);
 /* Results waiting (in memory, unacked) and bytes waiting in the spool. */
 uint64_t ackq_pending_results(const struct ackq *q);
 uint64_t ackq_spool_bytes(const struct ackq *q);
-/* When ackq_service wants to run next at the latest (a resend timeout), or INT64_MAX. */
+/* When ackq_service wants to run next at the latest (the earliest resend that may be due, or 20 ms after a
+ * resend pass stopped at the socket's HWM), or INT64_MAX. */
 int64_t ackq_next_deadline(const struct ackq *q);
 /* Writes every unacked entry in memory, then the spool's unread records, in that order (the order they were
  * pushed in), to the spool file (a fresh file renamed over the old one, synced), and drops them from memory.

@@ -36,7 +36,16 @@
 _Static_assert(sizeof(zmq_msg_t) <= sizeof(((struct bus_msg *)0)->impl), "bus_msg.impl too small");
 
 #define BUS_MAX_SOCKETS 16
-#define RELIABLE_HWM 100000 /* messages (each a batch of results) */
+/* What ZeroMQ may queue on a reliable path, in messages (each a batch of up to 256 results), per peer: a
+ * sender's DEALER queues at most RELIABLE_SEND_HWM batches (then a send is refused and the batch waits in the
+ * sender's bounded outbox, common/bus/ackq.h): small on purpose, the outbox, not ZeroMQ, holds what a slow or
+ * stopped receiver has not taken (docs/operations.md 10). A receiver's ROUTER reads at most RELIABLE_RECV_HWM
+ * ahead of its loop per sender: what a sender may have in flight (its window of 1,024 batches, plus the
+ * copies its DEALER holds), so that a sender within its window is never held back, and no more. Acks (the
+ * other direction) are small: RELIABLE_ACK_HWM. */
+#define RELIABLE_SEND_HWM 64
+#define RELIABLE_RECV_HWM (1024 + RELIABLE_SEND_HWM)
+#define RELIABLE_ACK_HWM 100000
 #define BEST_EFFORT_HWM 10000
 
 struct bus_socket {
@@ -193,8 +202,9 @@ struct bus_socket *bus_open(struct bus *bus, enum bus_role role, const char *add
         return NULL;
     }
     bool reliable = role == BUS_SEND_RELIABLE || role == BUS_RECV_RELIABLE;
-    int hwm = reliable ? RELIABLE_HWM : BEST_EFFORT_HWM;
-    int rc = set_int(z, ZMQ_SNDHWM, hwm) | set_int(z, ZMQ_RCVHWM, hwm) | set_int(z, ZMQ_LINGER, 0) |
+    int snd_hwm = role == BUS_SEND_RELIABLE ? RELIABLE_SEND_HWM : reliable ? RELIABLE_ACK_HWM : BEST_EFFORT_HWM;
+    int rcv_hwm = role == BUS_RECV_RELIABLE ? RELIABLE_RECV_HWM : reliable ? RELIABLE_ACK_HWM : BEST_EFFORT_HWM;
+    int rc = set_int(z, ZMQ_SNDHWM, snd_hwm) | set_int(z, ZMQ_RCVHWM, rcv_hwm) | set_int(z, ZMQ_LINGER, 0) |
              set_int(z, ZMQ_IMMEDIATE, role == BUS_SEND_RELIABLE ? 1 : 0);
     if (role == BUS_SUBSCRIBE) rc |= zmq_setsockopt(z, ZMQ_SUBSCRIBE, "", 0);
     rc |= set_max_msg_size(z);

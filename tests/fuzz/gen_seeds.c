@@ -168,6 +168,11 @@ int main(void)
         };
     if (ackq_ack_encode(&ack, ar, ACKQ_RANGES_MAX) != 0) fatal(1, "ack_max_ranges does not encode");
     write_seed("ack", "ack_max_ranges", ack.data, ack.len);
+    /* version 2: a durable range and a refusal of a payload of an unknown version */
+    static const uint8_t poison[] = { 9, 1, 1, 0, 0, 0, 0, 0 };
+    ar[1] = ackq_refusal(poison, sizeof poison);
+    if (ackq_ack_encode(&ack, ar, 2) != 0) fatal(1, "ack_refused does not encode");
+    write_seed("ack", "ack_refused", ack.data, ack.len);
     cw_buf_free(&ack);
 
     snapshot_of("etc/clockwerk.conf", "sample");

@@ -45,7 +45,7 @@ static struct bus_peer peer(const char *name)
 
 static void add_seq(struct ackgather *g, const struct bus_peer *p, uint32_t worker, uint64_t seq, uint64_t tag)
 {
-    struct ackq_range r = { worker, 0xb00b, seq, seq };
+    struct ackq_range r = { worker, 0xb00b, seq, seq, ACKQ_DURABLE };
     ackgather_add(g, p, &r, tag);
 }
 

@@ -3,161 +3,14 @@
  * batches (and only those), the window of batches in flight, a resend after the timeout, the memory bound
  * with the spill to the spool file and its replay in order once the receiver is back, and a restarted
  * sender replaying its predecessor's spool (same path, seqs and boot ids kept). */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cmocka.h>
-
-#include "common/bus/ackq.h"
-#include "common/bus/bus.h"
-#include "common/base/clock.h"
-#include "common/base/le.h"
-#include "common/wire/protocol.h"
-
-#define DEADLINE_MS 10000
-#define BOOT 0xb00bULL
-
-struct fixture {
-    char dir[64];
-    char addr[128];
-    char spool[128];
-    struct bus *bus;
-    struct bus_socket *snd, *rcv;
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof *f);
-    if (!f) return -1;
-    snprintf(f->dir, sizeof f->dir, "/tmp/cwackq.XXXXXX");
-    if (!mkdtemp(f->dir)) return -1;
-    snprintf(f->addr, sizeof f->addr, "ipc://%s/r.sock", f->dir);
-    snprintf(f->spool, sizeof f->spool, "%s/worker-0-storer.spool", f->dir);
-    char err[256];
-    f->bus = bus_new(err, sizeof err);
-    if (!f->bus) return -1;
-    f->snd = bus_open(f->bus, BUS_SEND_RELIABLE, f->addr, err, sizeof err);
-    if (!f->snd) return -1;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    bus_free(f->bus);
-    unlink(f->spool);
-    char path[160];
-    snprintf(path, sizeof path, "%s/r.sock", f->dir);
-    unlink(path);
-    rmdir(f->dir);
-    free(f);
-    return 0;
-}
-
-static void bind_receiver(struct fixture *f)
-{
-    char err[256];
-    f->rcv = bus_open(f->bus, BUS_RECV_RELIABLE, f->addr, err, sizeof err);
-    assert_non_null(f->rcv);
-}
-
-/* Pushes batch k (1-based) of `per` results: seqs (k-1)*per+1 .. k*per. */
-static void push_batch(struct ackq *q, unsigned k, unsigned per, uint64_t boot)
-{
-    struct cw_buf b = { 0 };
-    proto_results_begin(&b);
-    uint64_t first = (uint64_t)(k - 1) * per + 1;
-    for (unsigned i = 0; i < per; i++) {
-        struct cw_result r = { .worker = 0,
-                               .boot_id = boot,
-                               .seq = first + i,
-                               .checked_at_us = cw_wall_us(),
-                               .latency_us = 1,
-                               .dns_us = 1,
-                               .connect_us = 1,
-                               .tls_us = -1,
-                               .ttfb_us = 1,
-                               .status_code = 200,
-                               .ok = true,
-                               .url = "http://127.0.0.1:9/" };
-        assert_int_equal(proto_results_add(&b, &r), 0);
-    }
-    ackq_push(q, b.data, b.len, 0, boot, first, first + per - 1, per);
-    cw_buf_free(&b);
-}
-
-/* Receives one result batch within the deadline, servicing the queue meanwhile; returns its first seq and
- * fills *peer and *last. */
-static uint64_t recv_batch(struct fixture *f, struct ackq *q, struct bus_peer *peer, uint64_t *last, uint64_t *boot)
-{
-    int64_t until = cw_mono_us() / 1000 + DEADLINE_MS;
-    for (;;) {
-        ackq_service(q, cw_mono_ns());
-        struct bus_msg m;
-        int rc = bus_recv(f->rcv, &m, 20);
-        assert_int_not_equal(rc, -1);
-        if (rc == 1) {
-            assert_int_equal(m.type, CW_MSG_RESULT);
-            struct cw_result out[CW_RESULT_BATCH_MAX];
-            const char *why = NULL;
-            int n = proto_results_decode(m.data, m.len, out, CW_RESULT_BATCH_MAX, &why);
-            assert_true(n > 0);
-            *peer = m.peer;
-            *last = out[n - 1].seq;
-            if (boot) *boot = out[0].boot_id;
-            uint64_t first = out[0].seq;
-            bus_msg_release(&m);
-            return first;
-        }
-        assert_true(cw_mono_us() / 1000 < until);
-    }
-}
-
-/* Nothing arrives for ms milliseconds. */
-static void recv_none(struct fixture *f, struct ackq *q, int ms)
-{
-    int64_t until = cw_mono_us() / 1000 + ms;
-    while (cw_mono_us() / 1000 < until) {
-        ackq_service(q, cw_mono_ns());
-        struct bus_msg m;
-        int rc = bus_recv(f->rcv, &m, 10);
-        if (rc == 1) bus_msg_release(&m);
-        assert_int_equal(rc, 0);
-    }
-}
-
-static void send_ack(struct fixture *f, const struct bus_peer *peer, uint64_t boot, uint64_t first, uint64_t last)
-{
-    struct ackq_range r = { 0, boot, first, last };
-    struct cw_buf b = { 0 };
-    assert_int_equal(ackq_ack_encode(&b, &r, 1), 0);
-    assert_int_equal(bus_send_to(f->rcv, peer, CW_MSG_ACK, b.data, b.len), BUS_SENT);
-    cw_buf_free(&b);
-}
-
-/* Services the queue until it holds no more than `count` entries. */
-static void wait_count(struct ackq *q, size_t count)
-{
-    int64_t until = cw_mono_us() / 1000 + DEADLINE_MS;
-    while (q->count > count) {
-        assert_true(cw_mono_us() / 1000 < until);
-        usleep(2000);
-        ackq_service(q, cw_mono_ns());
-    }
-}
+#include "ackq_test_util.h"
 
 static void test_ack_codec(void **state)
 {
     (void)state;
-    struct ackq_range in[3] = { { 1, 2, 3, 4 }, { 0xffffffffu, UINT64_MAX, 1, UINT64_MAX }, { 7, 7, 5, 5 } };
+    struct ackq_range in[3] = { { 1, 2, 3, 4, ACKQ_DURABLE },
+                                { 0xffffffffu, UINT64_MAX, 1, UINT64_MAX, ACKQ_DURABLE },
+                                { 7, 7, 5, 5, ACKQ_DURABLE } };
     struct cw_buf b = { 0 };
     assert_int_equal(ackq_ack_encode(&b, in, 3), 0);
     assert_int_equal(b.len, 4 + 3 * 28);
@@ -175,13 +28,13 @@ static void test_ack_codec(void **state)
     p[1] = CW_MSG_RESULT;
     assert_int_equal(ackq_ack_decode(b.data, b.len, out, 3, &why), -1);
     p[1] = CW_MSG_ACK;
-    p[0] = 2;
+    p[0] = 3;
     assert_int_equal(ackq_ack_decode(b.data, b.len, out, 3, &why), -1);
     assert_string_equal(why, "bad version");
     p[0] = 1;
     p[2] = 0;
     assert_int_equal(ackq_ack_decode(b.data, b.len, out, 3, &why), -1);
-    struct ackq_range bad = { 1, 1, 5, 4 };
+    struct ackq_range bad = { 1, 1, 5, 4, ACKQ_DURABLE };
     assert_int_equal(ackq_ack_encode(&b, &bad, 1), -1);
     bad.first = 0;
     assert_int_equal(ackq_ack_encode(&b, &bad, 1), -1);
@@ -360,19 +213,7 @@ static void test_reads_previous_version_spool(void **state)
     for (unsigned k = 1; k <= 3; k++) {
         struct cw_buf b = { 0 };
         proto_results_begin(&b);
-        struct cw_result r = { .worker = 0,
-                               .boot_id = BOOT,
-                               .seq = k,
-                               .checked_at_us = cw_wall_us(),
-                               .latency_us = 1,
-                               .dns_us = 1,
-                               .connect_us = 1,
-                               .tls_us = -1,
-                               .ttfb_us = 1,
-                               .status_code = 200,
-                               .ok = true,
-                               .url = "http://127.0.0.1:9/" };
-        assert_int_equal(proto_results_add(&b, &r), 0);
+        add_result(&b, BOOT, k);
         uint8_t h[36] = { 0 };
         le_put_u32(h, (uint32_t)b.len);
         le_put_u32(h + 4, 0);
@@ -535,7 +376,7 @@ static void test_alert_records(void **state)
     assert_int_equal(m.type, CW_MSG_ALERT);
     struct bus_peer peer = m.peer;
     bus_msg_release(&m);
-    struct ackq_range r = { ACKQ_ALERT_WORKER, 0x1234, v + 1, v + 1 }; /* another version: not this one */
+    struct ackq_range r = { ACKQ_ALERT_WORKER, 0x1234, v + 1, v + 1, ACKQ_DURABLE }; /* another version: not this one */
     assert_int_equal(ackq_ack_encode(&b, &r, 1), 0);
     assert_int_equal(ackq_on_ack(&q, b.data, b.len), 0);
     r.first = r.last = v;
@@ -552,9 +393,10 @@ static void test_range_join(void **state)
 {
     (void)state;
     struct bus_peer a = { .id = { 1, 2 }, .len = 2 }, b = { .id = { 1, 3 }, .len = 2 };
-    struct ackq_range last = { 7, 99, 10, 12 };
-    struct ackq_range next = { 7, 99, 13, 13 }, gap = { 7, 99, 15, 15 }, other_boot = { 7, 98, 14, 14 },
-                      other_worker = { 8, 99, 14, 14 }, again = { 7, 99, 12, 12 };
+    struct ackq_range last = { 7, 99, 10, 12, ACKQ_DURABLE };
+    struct ackq_range next = { 7, 99, 13, 13, ACKQ_DURABLE }, gap = { 7, 99, 15, 15, ACKQ_DURABLE },
+                      other_boot = { 7, 98, 14, 14, ACKQ_DURABLE }, other_worker = { 8, 99, 14, 14, ACKQ_DURABLE },
+                      again = { 7, 99, 12, 12, ACKQ_DURABLE };
     assert_true(ackq_range_join(&a, &last, &a, &next));
     assert_int_equal(last.first, 10);
     assert_int_equal(last.last, 13);
@@ -562,7 +404,7 @@ static void test_range_join(void **state)
     assert_false(ackq_range_join(&a, &last, &a, &other_boot));
     assert_false(ackq_range_join(&a, &last, &a, &other_worker));
     assert_false(ackq_range_join(&a, &last, &a, &again));
-    struct ackq_range next2 = { 7, 99, 14, 20 };
+    struct ackq_range next2 = { 7, 99, 14, 20, ACKQ_DURABLE };
     assert_false(ackq_range_join(&a, &last, &b, &next2)); /* another sender */
     assert_true(ackq_range_join(&a, &last, &a, &next2));
     assert_int_equal(last.last, 20);

@@ -1,17 +1,23 @@
 /* tests/unit/cfgtest_util.h — helpers shared by the config tests (test_config*.c) and test_snapshot.c: a private
  * temporary directory per test, writing config text or copying a fixture into it (mode 0600), and collecting the
- * loader's `FILE:LINE: message` reports so that tests can assert on the line and the wording.
+ * loader's `FILE:LINE: message` reports so that tests can assert on the line and the wording (ct_expect_refused).
  * Header-only (static functions) because every tests/unit/test_*.c is linked on its own. */
 #ifndef CW_CFGTEST_UTIL_H
 #define CW_CFGTEST_UTIL_H
 
 #include <fcntl.h>
 #include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cmocka.h>
 
 #include "common/config/config.h"
 
@@ -143,6 +149,18 @@ static inline int ct_find(const struct ct *t, int line, const char *needle)
 static inline void ct_dump(const struct ct *t)
 {
     for (int i = 0; i < t->n_msgs && i < CT_MAX_MSGS; i++) fprintf(stderr, "  reported: %s\n", t->msgs[i]);
+}
+
+/* The text is refused with a message at FILE:line containing needle. */
+static inline void ct_expect_refused(struct ct *t, const char *text, int line, const char *needle)
+{
+    struct cw_config *c = ct_load(t, text);
+    if (c || ct_find(t, line, needle) < 0) {
+        fprintf(stderr, "expected line %d '%s'\n", line, needle);
+        ct_dump(t);
+    }
+    assert_null(c);
+    assert_true(ct_find(t, line, needle) >= 0);
 }
 
 #endif

@@ -21,18 +21,6 @@
 #include "cfgtest_util.h"
 #include "common/config/config.h"
 
-/* The text is refused with a message at FILE:line containing needle. */
-static void expect_refused(struct ct *t, const char *text, int line, const char *needle)
-{
-    struct cw_config *c = ct_load(t, text);
-    if (c || ct_find(t, line, needle) < 0) {
-        fprintf(stderr, "expected line %d '%s'\n", line, needle);
-        ct_dump(t);
-    }
-    assert_null(c);
-    assert_true(ct_find(t, line, needle) >= 0);
-}
-
 /* Whether any message contains needle. */
 static bool any_message(const struct ct *t, const char *needle)
 {
@@ -52,19 +40,19 @@ static void test_big_integers(void **state)
 {
     struct ct *t = *state;
     /* before: 4294967306 wrapped to 10 ("config OK", a check every 10 s) */
-    expect_refused(t, "monitor = {\n check_interval = 4294967306; };\n", 2,
-                   "monitor.check_interval: must be at most 86400 (got 4294967306)");
+    ct_expect_refused(t, "monitor = {\n check_interval = 4294967306; };\n", 2,
+                      "monitor.check_interval: must be at most 86400 (got 4294967306)");
     /* before: 4294967297 wrapped to 1 worker */
-    expect_refused(t, "supervisor = {\n workers = 4294967297; };\n", 2,
-                   "supervisor.workers: must be between 1 and 256 (got 4294967297)");
+    ct_expect_refused(t, "supervisor = {\n workers = 4294967297; };\n", 2,
+                      "supervisor.workers: must be between 1 and 256 (got 4294967297)");
     /* before: "must be greater than 0 (got -7.27e+08)" */
-    expect_refused(t, "monitor = {\n\n check_interval = 999999999999; };\n", 3, "(got 999999999999)");
-    expect_refused(t, "supervisor = {\n workers = -4294967295; };\n", 2, "(got -4294967295)");
-    expect_refused(t, "supervisor = { workers = 0x100000001; };\n", 1, "(got 4294967297)");
-    expect_refused(t, "monitor = { tls_expiry_days = 2147483648; };\n", 1, "(got 2147483648)");
+    ct_expect_refused(t, "monitor = {\n\n check_interval = 999999999999; };\n", 3, "(got 999999999999)");
+    ct_expect_refused(t, "supervisor = {\n workers = -4294967295; };\n", 2, "(got -4294967295)");
+    ct_expect_refused(t, "supervisor = { workers = 0x100000001; };\n", 1, "(got 4294967297)");
+    ct_expect_refused(t, "monitor = { tls_expiry_days = 2147483648; };\n", 1, "(got 2147483648)");
     /* beyond 64 bits: refused by itself, naming the literal */
-    expect_refused(t, "# x\nsupervisor = { workers = 99999999999999999999; };\n", 2,
-                   "integer 99999999999999999999 does not fit in 64 bits");
+    ct_expect_refused(t, "# x\nsupervisor = { workers = 99999999999999999999; };\n", 2,
+                      "integer 99999999999999999999 does not fit in 64 bits");
     /* a name or a string holding digits is not a number; an L suffix and small values are fine */
     struct cw_config *c = ct_load(t, "supervisor = { workers = 3L; run_dir = \"r4294967306\"; };\n"
                                      "monitor = { check_interval = 2147483647e-5; tls_expiry_days = 0x10; };\n");
@@ -92,16 +80,16 @@ static void test_not_regular_files(void **state)
     assert_int_equal(mkfifo(fifo, 0600), 0);
     signal(SIGALRM, on_alarm);
     alarm(10); /* before: fopen of the FIFO blocks for good */
-    expect_refused(t, "monitor = {\n  check_interval = 5; };\n@include \"pipe.conf\"\n", 3,
-                   "pipe.conf' is not a regular file (a FIFO)");
+    ct_expect_refused(t, "monitor = {\n  check_interval = 5; };\n@include \"pipe.conf\"\n", 3,
+                      "pipe.conf' is not a regular file (a FIFO)");
     assert_true(any_message(t, t->dir));
     /* the config itself */
     t->n_msgs = 0;
     assert_null(config_load(fifo, ct_collect, t));
     assert_true(any_message(t, "is not a regular file (a FIFO)"));
     /* a directory, and a missing include named with its path */
-    expect_refused(t, "@include \".\"\n", 1, "is not a regular file (a directory)");
-    expect_refused(t, "\n\n  @include \"missing.conf\"\n", 3, "cannot open include file '");
+    ct_expect_refused(t, "@include \".\"\n", 1, "is not a regular file (a directory)");
+    ct_expect_refused(t, "\n\n  @include \"missing.conf\"\n", 3, "cannot open include file '");
     assert_true(any_message(t, "/missing.conf': No such file or directory"));
     alarm(0);
     signal(SIGALRM, SIG_DFL);
@@ -137,7 +125,7 @@ static void test_sizes(void **state)
     memcpy(text + sizeof head - 1 + n, tail, sizeof tail);
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
-    expect_refused(t, text, 2, "a string longer than 1048576 bytes");
+    ct_expect_refused(t, text, 2, "a string longer than 1048576 bytes");
     assert_true(seconds_since(&start) < 3.0);
     free(text);
 
@@ -153,19 +141,19 @@ static void test_sizes(void **state)
     assert_null(config_load(path, ct_collect, t));
     assert_true(any_message(t, "more than 67108864 bytes"));
     /* the same through an include */
-    expect_refused(t, "# a\n@include \"huge.conf\"\n", 2, "more than 67108864 bytes");
+    ct_expect_refused(t, "# a\n@include \"huge.conf\"\n", 2, "more than 67108864 bytes");
     assert_true(seconds_since(&start) < 3.0);
 }
 
 static void test_floors(void **state)
 {
     struct ct *t = *state;
-    expect_refused(t, "monitor = { check_interval = 0.0000001; };\n", 1,
-                   "monitor.check_interval: must be at least 0.1 (got 1e-07)");
-    expect_refused(t, "monitor = { endpoints = ({ url = \"http://a/\";\n check_interval = 0.05; }); };\n", 2,
-                   "monitor.endpoints[0].check_interval: must be at least 0.1");
-    expect_refused(t, "monitor = { endpoints = ({ url = \"http://a/\";\n timeout = 0.001; }); };\n", 2,
-                   "monitor.endpoints[0].timeout: must be at least 0.01 (got 0.001)");
+    ct_expect_refused(t, "monitor = { check_interval = 0.0000001; };\n", 1,
+                      "monitor.check_interval: must be at least 0.1 (got 1e-07)");
+    ct_expect_refused(t, "monitor = { endpoints = ({ url = \"http://a/\";\n check_interval = 0.05; }); };\n", 2,
+                      "monitor.endpoints[0].check_interval: must be at least 0.1");
+    ct_expect_refused(t, "monitor = { endpoints = ({ url = \"http://a/\";\n timeout = 0.001; }); };\n", 2,
+                      "monitor.endpoints[0].timeout: must be at least 0.01 (got 0.001)");
     struct cw_config *c =
         ct_load(t, "monitor = { check_interval = 0.1; endpoints = ({ url = \"http://a/\"; timeout = 0.01; }); };\n");
     assert_non_null(c);
@@ -176,16 +164,16 @@ static void test_duplicates(void **state)
 {
     struct ct *t = *state;
     char want[400];
-    expect_refused(t,
-                   "monitor = { endpoints = (\n { url = \"http://Example.COM/a\"; },\n"
-                   " { url = \"HTTP://example.com/a\"; }\n ); };\n",
-                   3, "duplicate url 'HTTP://example.com/a'");
+    ct_expect_refused(t,
+                      "monitor = { endpoints = (\n { url = \"http://Example.COM/a\"; },\n"
+                      " { url = \"HTTP://example.com/a\"; }\n ); };\n",
+                      3, "duplicate url 'HTTP://example.com/a'");
     snprintf(want, sizeof want, "first at line 2)");
     assert_true(any_message(t, want));
-    expect_refused(t,
-                   "monitor = { endpoints = (\n { url = \"http://a/\"; name = \"api\"; },\n"
-                   " { url = \"http://b/\"; name = \"api\"; }\n ); };\n",
-                   3, "monitor.endpoints[1].name: duplicate name 'api'");
+    ct_expect_refused(t,
+                      "monitor = { endpoints = (\n { url = \"http://a/\"; name = \"api\"; },\n"
+                      " { url = \"http://b/\"; name = \"api\"; }\n ); };\n",
+                      3, "monitor.endpoints[1].name: duplicate name 'api'");
     assert_true(any_message(t, want));
     /* the path's case matters: two endpoints */
     struct cw_config *c =
@@ -199,13 +187,13 @@ static void test_syntax_messages(void **state)
 {
     struct ct *t = *state;
     /* before: "syntax error: syntax error" at a later line */
-    expect_refused(t,
-                   "monitor = { endpoints = (\n { url = \"http://a/; name = \"x\"; },\n"
-                   " { url = \"http://b/\"; }\n ); };\n",
-                   2, "unclosed quote");
-    expect_refused(t, "monitor = {\n  check_interval = 5;\n  check_interval = 6; };\n", 3,
-                   "duplicate setting 'check_interval'");
-    expect_refused(t, "a = \"never closed;\nb = 1;\n", 1, "unclosed quote");
+    ct_expect_refused(t,
+                      "monitor = { endpoints = (\n { url = \"http://a/; name = \"x\"; },\n"
+                      " { url = \"http://b/\"; }\n ); };\n",
+                      2, "unclosed quote");
+    ct_expect_refused(t, "monitor = {\n  check_interval = 5;\n  check_interval = 6; };\n", 3,
+                      "duplicate setting 'check_interval'");
+    ct_expect_refused(t, "a = \"never closed;\nb = 1;\n", 1, "unclosed quote");
 }
 
 static void collect_warning(void *ctx, const char *message)

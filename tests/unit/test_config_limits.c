@@ -52,18 +52,6 @@ static void sb_repeat(struct sbuf *b, char ch, size_t n)
     free(run);
 }
 
-/* The text is refused with a message at FILE:line containing needle. */
-static void expect_refused(struct ct *t, const char *text, int line, const char *needle)
-{
-    struct cw_config *c = ct_load(t, text);
-    if (c || ct_find(t, line, needle) < 0) {
-        fprintf(stderr, "expected line %d '%s'\n", line, needle);
-        ct_dump(t);
-    }
-    assert_null(c);
-    assert_true(ct_find(t, line, needle) >= 0);
-}
-
 /* The text loads without a message. */
 static struct cw_config *expect_accepted(struct ct *t, const char *text)
 {
@@ -99,7 +87,7 @@ static void test_limits(void **state)
             assert_int_equal(strlen(c->endpoints[0].name), 1024);
             config_free(c);
         } else {
-            expect_refused(t, b.s, 3, "monitor.endpoints[0].name: longer than 1024 bytes");
+            ct_expect_refused(t, b.s, 3, "monitor.endpoints[0].name: longer than 1024 bytes");
             assert_int_equal(t->n_msgs, 1);
         }
     }
@@ -116,7 +104,7 @@ static void test_limits(void **state)
             assert_string_equal(c->endpoints[0].headers[63], "X-H63: v63");
             config_free(c);
         } else {
-            expect_refused(t, b.s, 3, "monitor.endpoints[0].headers: at most 64 entries (got 65)");
+            ct_expect_refused(t, b.s, 3, "monitor.endpoints[0].headers: at most 64 entries (got 65)");
             assert_int_equal(t->n_msgs, 1);
         }
     }
@@ -133,8 +121,8 @@ static void test_limits(void **state)
             assert_int_equal(strlen(c->endpoints[0].headers[1]), 8192);
             config_free(c);
         } else {
-            expect_refused(t, b.s, 3,
-                           "monitor.endpoints[0].headers[1]: header line 'X-Long...' is longer than 8192 bytes");
+            ct_expect_refused(t, b.s, 3,
+                              "monitor.endpoints[0].headers[1]: header line 'X-Long...' is longer than 8192 bytes");
             assert_int_equal(t->n_msgs, 1);
             assert_null(strstr(t->msgs[0], "vvvv"));
         }
@@ -160,7 +148,7 @@ static void test_limits(void **state)
             assert_string_equal(c->email_to[999], "u999@example.test");
             config_free(c);
         } else {
-            expect_refused(t, b.s, 2, "email.email_to: expected 1 to 1000 addresses (got 1001)");
+            ct_expect_refused(t, b.s, 2, "email.email_to: expected 1 to 1000 addresses (got 1001)");
             assert_int_equal(t->n_msgs, 1);
         }
     }

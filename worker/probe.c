@@ -157,12 +157,13 @@ void probe_pool_free(struct probe_pool *p)
 unsigned probe_in_flight(const struct probe_pool *p) { return p->in_flight; }
 unsigned probe_capacity(const struct probe_pool *p) { return p->max; }
 
-/* The endpoint's header lines as a curl list; without those that carry a credential unless credentials. */
-static struct curl_slist *headers_new(const struct cw_endpoint *ep, bool credentials)
+/* The endpoint's header lines as a curl list; all of them for its own origin, else only those that may leave it
+ * (redirect_header_may_leave). */
+static struct curl_slist *headers_new(const struct cw_endpoint *ep, bool own_origin)
 {
     struct curl_slist *list = NULL;
     for (size_t i = 0; i < ep->n_headers; i++) {
-        if (!credentials && cw_header_is_secret(ep->headers[i])) continue;
+        if (!own_origin && !redirect_header_may_leave(ep->headers[i])) continue;
         struct curl_slist *next = curl_slist_append(list, ep->headers[i]);
         if (!next) {
             curl_slist_free_all(list);

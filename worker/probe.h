@@ -99,8 +99,8 @@ unsigned probe_capacity(const struct probe_pool *p);
 /* The request headers of an endpoint as a curl list (NULL when it has none). Built once per endpoint at
  * start-up; the caller frees it with curl_slist_free_all after the pool is gone. Out of memory is fatal. */
 struct curl_slist *probe_headers_new(const struct cw_endpoint *ep);
-/* The same without the lines that carry a credential (cw_header_is_secret): what a redirect to another origin
- * is sent (worker/redirect.h); NULL when none is left. */
+/* Only the lines that may leave the endpoint's origin (redirect_header_may_leave): what a redirect to another
+ * origin is sent (worker/redirect.h); NULL when none is left. */
 struct curl_slist *probe_public_headers_new(const struct cw_endpoint *ep);
 
 /* Starts a check of ep (the caller's endpoint id `id`, due at due_ns, starting now at start_ns / wall_us),

@@ -34,6 +34,20 @@ bool redirect_same_origin(const char *a, const char *b)
     return same;
 }
 
+bool redirect_header_may_leave(const char *line)
+{
+    static const char *const harmless[] = {
+        "accept",   "accept-charset",    "accept-encoding", "accept-language",     "cache-control", "content-type",
+        "if-match", "if-modified-since", "if-none-match",   "if-unmodified-since", "pragma",        "user-agent",
+        NULL
+    };
+    size_t n = strcspn(line, ":");
+    while (n && (line[n - 1] == ' ' || line[n - 1] == '\t')) n--;
+    for (int i = 0; harmless[i]; i++)
+        if (strlen(harmless[i]) == n && strncasecmp(line, harmless[i], n) == 0) return true;
+    return false;
+}
+
 enum cw_method redirect_method(enum cw_method method, long status)
 {
     if (method == CW_METHOD_POST && (status == 301 || status == 302 || status == 303)) return CW_METHOD_GET;

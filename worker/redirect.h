@@ -8,9 +8,10 @@
  * or scheme. An operator's `X-Api-Key`, `Proxy-Authorization` or session token would reach any host the
  * endpoint redirects to. So probe.c follows redirects itself (libcurl's CURLINFO_REDIRECT_URL gives the
  * absolute target): every hop is a fresh transfer on the same handle, with all the endpoint's headers when
- * the target has the endpoint's own origin (scheme, host and port of the configured URL) and only those that
- * carry no credential (cw_header_is_secret, probe_public_headers_new) otherwise. An https endpoint redirected to http:// changes
- * origin, so a downgrade never carries a credential either. */
+ * the target has the endpoint's own origin (scheme, host and port of the configured URL) and otherwise only
+ * those of a short allowlist (redirect_header_may_leave, probe_public_headers_new): a list of credential
+ * names can never be complete (every vendor names its key), a list of harmless ones can. An https endpoint
+ * redirected to http:// changes origin, so a downgrade never carries a credential either. */
 #ifndef CW_WORKER_REDIRECT_H
 #define CW_WORKER_REDIRECT_H
 
@@ -26,6 +27,13 @@
 /* Whether two absolute URLs have one origin: the same scheme and host (both case-insensitive) and the same
  * port (the scheme's default when none is written). False when either cannot be parsed. */
 bool redirect_same_origin(const char *a, const char *b);
+
+/* Whether a configured header line may go to another origin than the endpoint's: only the names of a short
+ * list that describe the request and never authenticate it (Accept, Accept-Charset, Accept-Encoding,
+ * Accept-Language, Cache-Control, Content-Type, If-Match, If-Modified-Since, If-None-Match,
+ * If-Unmodified-Since, Pragma, User-Agent; any case). Every other header — a credential by name or not
+ * (X-Functions-Key, a vendor's subscription key) — stays on the endpoint's origin. */
+bool redirect_header_may_leave(const char *line);
 
 /* The method of the request that follows a redirect with this status: a POST answered with 301, 302 or 303
  * becomes a GET without a body (libcurl's default, and browsers'); 307 and 308 keep it; HEAD stays HEAD. */

@@ -78,10 +78,13 @@ bool cw_host_name_ok(const char *v)
 bool cw_header_is_secret(const char *line)
 {
     static const char *const exact[] = { "authorization", "proxy-authorization", "cookie", NULL };
-    /* words of a header name (split at '-' and '_') that mark a credential; "key" only after "api" */
-    static const char *const words[] = { "auth",     "authorization", "authentication", "token",      "secret",
-                                         "password", "passwd",        "apikey",         "credential", "credentials",
-                                         NULL };
+    /* words of a header name (split at '-' and '_') that mark a credential: X-Api-Key, X-Functions-Key,
+     * Ocp-Apim-Subscription-Key, X-Session-Id, X-Signature, X-CSRF-Token, ... (a false alarm only makes the
+     * config file private and keeps the header on its origin) */
+    static const char *const words[] = { "auth",        "authorization", "authentication", "token", "secret",
+                                         "password",    "passwd",        "apikey",         "key",   "credential",
+                                         "credentials", "session",       "sessionid",      "sid",   "signature",
+                                         "jwt",         "bearer",        "csrf",           "xsrf",  NULL };
     char name[128];
     size_t n = strcspn(line, ":");
     if (n >= sizeof name) n = sizeof name - 1;
@@ -89,13 +92,9 @@ bool cw_header_is_secret(const char *line)
     name[n] = '\0';
     for (int i = 0; exact[i]; i++)
         if (strcmp(name, exact[i]) == 0) return true;
-    char prev[32] = "";
-    for (char *save = NULL, *w = strtok_r(name, "-_", &save); w; w = strtok_r(NULL, "-_", &save)) {
+    for (char *save = NULL, *w = strtok_r(name, "-_", &save); w; w = strtok_r(NULL, "-_", &save))
         for (int i = 0; words[i]; i++)
             if (strcmp(w, words[i]) == 0) return true;
-        if (strcmp(w, "key") == 0 && strcmp(prev, "api") == 0) return true;
-        snprintf(prev, sizeof prev, "%s", w);
-    }
     return false;
 }
 

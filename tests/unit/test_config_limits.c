@@ -171,9 +171,16 @@ static void test_secret_detection(void **state)
                                           "Private-Token: t",
                                           "X-Auth: a",
                                           "ApiKey: k",
+                                          "X-Key: 1",
+                                          "X-Functions-Key: k",
+                                          "Ocp-Apim-Subscription-Key: k",
+                                          "X-Session-Id: s",
+                                          "X-Signature: s",
+                                          "X-CSRF-Token: t",
                                           NULL };
-    static const char *const plain[] = { "Accept: */*", "X-Author: me",        "Content-Type: text/plain", "X-Key: 1",
-                                         "X-Monkey: 2", "X-Authority-Zone: z", "User-Agent: tokenizer",    NULL };
+    static const char *const plain[] = { "Accept: */*",    "X-Author: me",        "Content-Type: text/plain",
+                                         "X-Monkey: 2",    "X-Authority-Zone: z", "User-Agent: tokenizer",
+                                         "X-Keyboard: us", "X-Sessions-Count: 2", NULL };
     for (int i = 0; secret[i]; i++)
         if (!cw_header_is_secret(secret[i])) fail_msg("not seen as a credential: %s", secret[i]);
     for (int i = 0; plain[i]; i++)

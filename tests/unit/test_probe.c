@@ -515,15 +515,16 @@ static void test_public_headers_and_method(void **state)
     (void)state;
     char *lines[] = { "X-Api-Key: 1",       "Proxy-Authorization: Basic x",
                       "X-Session-Token: t", "Authorization: b",
-                      "Cookie: c=1",        "X-Harmless: h",
-                      "Accept: text/plain" };
+                      "Cookie: c=1",        "X-Functions-Key: k",
+                      "X-Custom: h",        "Accept-Languages: x",
+                      "Accept: text/plain", "user-agent : probe" };
     struct cw_endpoint ep = { .headers = lines, .n_headers = sizeof lines / sizeof lines[0] };
     struct curl_slist *list = probe_public_headers_new(&ep);
     assert_true(list && list->next && !list->next->next);
-    assert_string_equal(list->data, "X-Harmless: h");
-    assert_string_equal(list->next->data, "Accept: text/plain");
+    assert_string_equal(list->data, "Accept: text/plain");
+    assert_string_equal(list->next->data, "user-agent : probe");
     curl_slist_free_all(list);
-    ep.n_headers = 5; /* credentials only */
+    ep.n_headers = 8; /* none of the allowlist */
     assert_null(probe_public_headers_new(&ep));
 
     assert_int_equal(redirect_method(CW_METHOD_POST, 301), CW_METHOD_GET);

@@ -90,7 +90,8 @@ static int read_regular(struct scan *at, struct cfg_text *t, const char *path, c
         close(fd);
         return fail(s, line, "cannot read %s '%s': %s", what, path, strerror(e));
     }
-    size_t left = CFG_TEXT_MAX_BYTES - t->out.len;
+    /* what every file read so far took, not what was copied out yet: the rest of an including file counts */
+    size_t left = t->read_total >= CFG_TEXT_MAX_BYTES ? 0 : CFG_TEXT_MAX_BYTES - t->read_total;
     if (!S_ISREG(st.st_mode)) {
         close(fd);
         return fail(s, line, "%s '%s' is not a regular file (%s)", what, path, kind_of(st.st_mode));
@@ -125,6 +126,7 @@ static int read_regular(struct scan *at, struct cfg_text *t, const char *path, c
         }
     }
     close(fd);
+    t->read_total += got;
     *data = buf;
     *len = got;
     return 0;

@@ -39,6 +39,7 @@ struct cfg_text {
     size_t n_files;
     const char *dir;                            /* where relative includes are found */
     unsigned long_string_line, long_string_end; /* the first string literal over several lines (0: none) */
+    size_t read_total; /* bytes read from every file so far: the bound CFG_TEXT_MAX_BYTES is on this sum */
 };
 
 /* Reads path (and its includes) into t. Returns 0, or -1 with one `FILE:LINE: message` in err. t is to be

@@ -111,6 +111,21 @@ static void test_includes_keep_their_lines(void **state)
     assert_int_equal(t->n_msgs, 2);
 }
 
+/* t->dir/name: `bytes` bytes of 64-byte comment lines. */
+static void write_comment_lines(struct ct *t, const char *name, size_t bytes)
+{
+    char path[300], line[64];
+    snprintf(path, sizeof path, "%s/%s", t->dir, name);
+    memset(line, 'x', sizeof line);
+    line[0] = '#';
+    line[sizeof line - 1] = '\n';
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    for (size_t done = 0; done < bytes; done += sizeof line)
+        assert_int_equal(fwrite(line, 1, sizeof line, f), sizeof line);
+    assert_int_equal(fclose(f), 0);
+}
+
 static void test_sizes(void **state)
 {
     struct ct *t = *state;
@@ -143,6 +158,23 @@ static void test_sizes(void **state)
     /* the same through an include */
     ct_expect_refused(t, "# a\n@include \"huge.conf\"\n", 2, "more than 67108864 bytes");
     assert_true(seconds_since(&start) < 3.0);
+
+    /* the bound is on the sum of the files: a 40 MiB file that includes a 30 MiB one on its first line (the
+     * rest of the including file counts although it is not spliced in yet) */
+    write_comment_lines(t, "part.conf", 30u << 20);
+    write_comment_lines(t, "whole.conf", 40u << 20);
+    snprintf(path, sizeof path, "%s/whole.conf", t->dir);
+    fd = open(path, O_WRONLY);
+    assert_true(fd >= 0);
+    char first[64]; /* over the first comment line: the include, then a comment to the line's end */
+    memset(first, 'x', sizeof first);
+    memcpy(first, "@include \"part.conf\"\n#", 22);
+    first[sizeof first - 1] = '\n';
+    assert_int_equal(pwrite(fd, first, sizeof first, 0), (ssize_t)sizeof first);
+    close(fd);
+    t->n_msgs = 0;
+    assert_null(config_load(path, ct_collect, t));
+    assert_true(any_message(t, "more than 67108864 bytes"));
 }
 
 static void test_floors(void **state)

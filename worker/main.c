@@ -34,6 +34,7 @@
 #include "common/base/log.h"
 #include "common/proc/proc.h"
 #include "common/wire/protocol.h"
+#include "common/base/ratelimit.h"
 #include "common/base/util.h"
 #include "worker/probe.h"
 #include "worker/schedule.h"
@@ -97,7 +98,8 @@ struct worker {
     bool stopping;
 
     /* counters since start */
-    uint64_t checks, checks_ok, checks_failed, missed, results_emitted;
+    uint64_t checks, checks_ok, checks_failed, missed, results_emitted, results_invalid;
+    struct ratelimit invalid_log; /* "result ... not sent" lines */
     /* over the current stats period */
     struct lat_hist lateness;
     unsigned peak_in_flight;
@@ -150,6 +152,19 @@ static void emit(struct worker *w, struct cw_result *r)
     r->worker = w->slot;
     r->boot_id = w->p.boot_id;
     r->seq = ++w->seq;
+    const char *problem = proto_result_problem(r);
+    if (problem) {
+        /* every receiver would refuse it, and its whole batch with it: it is dropped here, counted, and its
+         * seq left out (receivers count the gap); the cause is almost always the clock (1970 before NTP) */
+        w->results_invalid++;
+        if (ratelimit_allow(&w->invalid_log, cw_mono_ns())) {
+            char url[CW_URL_MAX + 1];
+            cw_mask_url(r->url, url, sizeof url);
+            log_error("result of %s not sent: %s (checked_at %" PRId64 " us since 1970: is the system clock set?)", url,
+                      problem, r->checked_at_us);
+        }
+        return;
+    }
     if (proto_results_add(&w->batch, r) != 0) {
         send_batch(w);
         if (proto_results_add(&w->batch, r) != 0) fatal(1, "cannot encode a result into an empty batch");
@@ -204,6 +219,7 @@ static void publish_stats(struct worker *w)
     proc_stats_add(&s, "results_acked", (int64_t)acked);
     proc_stats_add(&s, "results_resent", (int64_t)t.resent);
     proc_stats_add(&s, "results_refused", (int64_t)t.refused);
+    proc_stats_add(&s, "results_invalid", (int64_t)w->results_invalid);
     proc_stats_add(&s, "results_spooled", (int64_t)t.spooled);
     proc_stats_add(&s, "spool_bytes", (int64_t)t.spool_bytes);
     proc_stats_add(&s, "pending_batches", (int64_t)t.pending_batches);
@@ -420,7 +436,7 @@ static void finish(struct worker *w)
 
 int main(void)
 {
-    struct worker w = { .ev = { .epfd = -1 } };
+    struct worker w = { .ev = { .epfd = -1 }, .invalid_log = { .what = "invalid results" } };
     init(&w);
     run(&w);
     finish(&w);

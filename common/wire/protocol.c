@@ -131,6 +131,21 @@ int proto_results_add(struct cw_buf *b, const struct cw_result *r)
     return 0;
 }
 
+const char *proto_result_problem(const struct cw_result *r)
+{
+    if (!r->url || r->url[0] == '\0') return "empty url";
+    if (r->seq == 0) return "zero sequence number";
+    if (r->boot_id == 0) return "zero boot id";
+    if (r->checked_at_us < CW_CHECKED_AT_MIN_US || r->checked_at_us >= CW_CHECKED_AT_MAX_US)
+        return "check time out of range";
+    if (r->tls_expires_at_us != 0 &&
+        (r->tls_expires_at_us < CW_CERT_EXPIRY_MIN_US || r->tls_expires_at_us >= CW_CERT_EXPIRY_MAX_US))
+        return "certificate expiry out of range";
+    if (r->latency_us < -1 || r->dns_us < -1 || r->connect_us < -1 || r->tls_us < -1 || r->ttfb_us < -1)
+        return "negative duration";
+    return NULL;
+}
+
 int proto_results_decode(const void *payload, size_t len, struct cw_result *out, size_t max, const char **why)
 {
     struct le_reader r = le_reader_of(payload, len);
@@ -158,17 +173,8 @@ int proto_results_decode(const void *payload, size_t len, struct cw_result *out,
         if (r.why) break;
         if (flags > 3) r.why = "unknown flags";
         else if ((flags & 2) && o->tls_expires_at_us == 0) r.why = "zero certificate expiry";
-        else if ((flags & 2) && (o->tls_expires_at_us < CW_CERT_EXPIRY_MIN_US ||
-                                 o->tls_expires_at_us >= CW_CERT_EXPIRY_MAX_US))
-            r.why = "certificate expiry out of range";
-        else if (o->url[0] == '\0') r.why = "empty url";
-        else if (o->seq == 0) r.why = "zero sequence number";
-        else if (o->boot_id == 0) r.why = "zero boot id";
-        else if (o->checked_at_us < CW_CHECKED_AT_MIN_US || o->checked_at_us >= CW_CHECKED_AT_MAX_US)
-            r.why = "check time out of range";
-        else if (o->latency_us < -1 || o->dns_us < -1 || o->connect_us < -1 || o->tls_us < -1 || o->ttfb_us < -1)
-            r.why = "negative duration";
         else if ((flags & 1) && o->error[0]) r.why = "error text on an ok result";
+        else r.why = proto_result_problem(o);
         o->ok = flags & 1;
     }
     return finish(&r, count, why);

@@ -74,6 +74,11 @@ struct cw_result {
  * proto_results_add returns 0, or -1 when the batch is full (nothing written). Strings longer than their
  * maximum are cut (an URL longer than CW_URL_MAX cannot pass config validation). */
 void proto_results_begin(struct cw_buf *b);
+/* NULL when r may go on the wire; else why every decoder would refuse it (and with it its whole batch): an
+ * empty url, seq or boot id 0, a check time or certificate expiry outside the ranges above, a negative
+ * duration other than -1. The decoder applies exactly this; a sender checks before proto_results_add, so
+ * that one bad result (a clock still at 1970 before NTP) never takes its batch with it. */
+const char *proto_result_problem(const struct cw_result *r);
 int proto_results_add(struct cw_buf *b, const struct cw_result *r);
 unsigned proto_results_count(const struct cw_buf *b);
 

@@ -240,6 +240,44 @@ static void test_bad_fields(void **state)
 /* Values no real check can carry: a check time outside [2000-01-01, 2100-01-01), a certificate expiry outside
  * [1950-01-01, 10000-01-01), boot id 0 ("an empty slot" to receivers). Bounds are fixed, not relative to the
  * receiver's clock (docs/protocol.md 2.3). */
+static void spoil_time_1970(struct cw_result *r) { r->checked_at_us = 86400LL * 1000000; }
+static void spoil_boot(struct cw_result *r) { r->boot_id = 0; }
+static void spoil_seq(struct cw_result *r) { r->seq = 0; }
+static void spoil_expiry(struct cw_result *r) { r->tls_expires_at_us = -700000000000000LL; /* 1947 */ }
+static void spoil_duration(struct cw_result *r) { r->dns_us = -2; }
+static void spoil_url(struct cw_result *r) { r->url = ""; }
+
+/* What a sender checks before encoding (proto_result_problem) is what the decoder refuses: a result with a
+ * clock at 1970 is caught at the source, one bad result never takes its batch with it. */
+static void test_sender_check_matches_decoder(void **state)
+{
+    (void)state;
+    struct cw_result good = sample_result(0, "http://127.0.0.1:8089/", NULL);
+    assert_null(proto_result_problem(&good));
+    struct {
+        void (*spoil)(struct cw_result *);
+        const char *why;
+    } const cases[] = {
+        { spoil_time_1970, "check time out of range" }, { spoil_boot, "zero boot id" },
+        { spoil_seq, "zero sequence number" },          { spoil_expiry, "certificate expiry out of range" },
+        { spoil_duration, "negative duration" },        { spoil_url, "empty url" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct cw_result r = good;
+        cases[i].spoil(&r);
+        assert_string_equal(proto_result_problem(&r), cases[i].why);
+        /* the decoder says the same of the encoded result */
+        struct cw_buf b = { 0 };
+        proto_results_begin(&b);
+        assert_int_equal(proto_results_add(&b, &r), 0);
+        const char *why = NULL;
+        struct cw_result out[1];
+        assert_int_equal(proto_results_decode(b.data, b.len, out, 1, &why), -1);
+        assert_non_null(strstr(why, cases[i].why));
+        cw_buf_free(&b);
+    }
+}
+
 static void test_bad_ranges(void **state)
 {
     (void)state;
@@ -502,6 +540,7 @@ int main(void)
         cmocka_unit_test(test_bad_strings),
         cmocka_unit_test(test_bad_fields),
         cmocka_unit_test(test_bad_ranges),
+        cmocka_unit_test(test_sender_check_matches_decoder),
         cmocka_unit_test(test_bad_stats),
         cmocka_unit_test(test_bad_alerts),
         cmocka_unit_test(test_random_garbage),

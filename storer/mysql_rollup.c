@@ -4,7 +4,6 @@
  * 2,313 bytes). The cells are read and written with prepared statements (binary blobs bound as they are). DDL
  * commits on its own here, so the step is written to be repeatable (IF NOT EXISTS, INSERT IGNORE). */
 #include <inttypes.h>
-#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,7 +68,7 @@ static int64_t mr_us(const char *v)
 {
     if (!v) return -1;
     double ms = strtod(v, NULL);
-    return ms < 0 ? 0 : llround(ms * 1000.0);
+    return rollup_ms_to_us(ms);
 }
 
 static int mr_read_rows(void *ctx, int64_t after, size_t max, struct rollup_row *rows, size_t *n, char *err,
@@ -164,10 +163,7 @@ static int mr_int(struct my_rollup *r, const char *sql, int64_t *v, char *err, s
     MYSQL_ROW row = mysql_fetch_row(res);
     int rc = STORE_OK;
     if (row && row[0]) *v = strtoll(row[0], NULL, 10);
-    else {
-        snprintf(err, errlen, "%s: roll-ups: no row for %s (rollup_state was emptied?)", r->db->where, sql);
-        rc = STORE_FATAL;
-    }
+    else *v = -1; /* no row: rollup_state emptied (struct rollup_ops: a rebuild) */
     mysql_free_result(res);
     return rc;
 }
@@ -188,6 +184,12 @@ static int mr_set_watermark(void *ctx, int64_t id, char *err, size_t errlen)
     char sql[128];
     snprintf(sql, sizeof sql, "UPDATE rollup_state SET last_check_id = %" PRId64 " WHERE id = 1", id);
     return my_exec(r->db, sql, "roll-ups: write the watermark", err, errlen);
+}
+
+static int mr_exec_op(void *ctx, const char *sql, char *err, size_t errlen)
+{
+    struct my_rollup *r = ctx;
+    return my_exec(r->db, sql, "roll-ups: rebuild", err, errlen);
 }
 
 static int mr_begin(void *ctx, char *err, size_t errlen)
@@ -222,6 +224,7 @@ static const struct rollup_ops mr_ops = {
     .put = mr_put,
     .get_watermark = mr_get_watermark,
     .max_id = mr_max_id,
+    .exec = mr_exec_op,
     .set_watermark = mr_set_watermark,
     .begin = mr_begin,
     .commit = mr_commit,

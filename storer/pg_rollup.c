@@ -94,9 +94,9 @@ static int pr_int(struct pg_rollup *r, const char *name, int64_t *v, char *err, 
     int rc = pr_exec(r, name, 0, NULL, NULL, NULL, &res, err, errlen);
     if (rc != STORE_OK) return rc;
     if (PQntuples(res) < 1 || PQgetisnull(res, 0, 0)) {
-        snprintf(err, errlen, "%s: roll-ups: %s: no row (rollup_state was emptied?)", r->where, name);
+        *v = -1; /* no row: rollup_state emptied (struct rollup_ops: a rebuild) */
         PQclear(res);
-        return STORE_FATAL;
+        return STORE_OK;
     }
     *v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
@@ -107,7 +107,7 @@ static int64_t pr_us(const PGresult *res, int row, int col)
 {
     if (PQgetisnull(res, row, col)) return -1;
     double ms = strtod(PQgetvalue(res, row, col), NULL);
-    return ms < 0 ? 0 : llround(ms * 1000.0);
+    return rollup_ms_to_us(ms);
 }
 
 static int pr_read_rows(void *ctx, int64_t after, size_t max, struct rollup_row *rows, size_t *n, char *err,
@@ -217,6 +217,7 @@ static int pr_plain(struct pg_rollup *r, const char *sql, char *err, size_t errl
     return STORE_OK;
 }
 
+static int pr_exec_op(void *ctx, const char *sql, char *err, size_t errlen) { return pr_plain(ctx, sql, err, errlen); }
 static int pr_begin(void *ctx, char *err, size_t errlen) { return pr_plain(ctx, "BEGIN", err, errlen); }
 static int pr_commit(void *ctx, char *err, size_t errlen) { return pr_plain(ctx, "COMMIT", err, errlen); }
 static void pr_rollback(void *ctx)
@@ -240,6 +241,7 @@ static const struct rollup_ops pr_ops = {
     .put = pr_put,
     .get_watermark = pr_get_watermark,
     .max_id = pr_max_id,
+    .exec = pr_exec_op,
     .set_watermark = pr_set_watermark,
     .begin = pr_begin,
     .commit = pr_commit,

@@ -129,17 +129,37 @@ static int fold_period(struct rollup *r, size_t n, enum rollup_period p, char *e
     return rc;
 }
 
+/* Leaves out of the first n rows those whose checked_at could not be read (at_s < 0: a row edited by hand; the
+ * storer writes only the one form), counted and logged: they pass the watermark unfolded. Returns the rows kept. */
+static size_t drop_bad_times(struct rollup *r, size_t n)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++)
+        if (r->rows[i].at_s >= 0) r->rows[kept++] = r->rows[i];
+    if (kept < n && r->bad_times++ < 10)
+        log_warn("%s: %zu raw row%s with an unreadable checked_at left out of the roll-ups (ids up to %" PRId64 ")",
+                 r->where, n - kept, cw_plural((long long)(n - kept)), r->rows[n - 1].id);
+    return kept;
+}
+
 /* One fold in the open transaction: up to ROLLUP_CHUNK rows; *n gets how many. */
 static int fold_chunk(struct rollup *r, size_t *n, char *err, size_t errlen)
 {
     int64_t mark = 0;
     *n = 0;
     int rc = r->ops->get_watermark(r->ctx, &mark, err, errlen);
+    if (rc == STORE_OK && mark < 0) {
+        /* emptied while running: the reopen that follows a retry rebuilds (rollup_catch_up) */
+        snprintf(err, errlen, "%s: rollup_state has no row: the roll-ups are rebuilt at the reopen", r->where);
+        return STORE_RETRY;
+    }
     if (rc == STORE_OK) rc = r->ops->read_rows(r->ctx, mark, ROLLUP_CHUNK, r->rows, n, err, errlen);
     if (rc != STORE_OK || *n == 0) return rc;
-    rc = fold_period(r, *n, ROLLUP_HOUR, err, errlen);
-    if (rc == STORE_OK) rc = fold_period(r, *n, ROLLUP_DAY, err, errlen);
-    if (rc == STORE_OK) rc = r->ops->set_watermark(r->ctx, r->rows[*n - 1].id, err, errlen);
+    int64_t last_id = r->rows[*n - 1].id;
+    size_t kept = drop_bad_times(r, *n);
+    rc = fold_period(r, kept, ROLLUP_HOUR, err, errlen);
+    if (rc == STORE_OK) rc = fold_period(r, kept, ROLLUP_DAY, err, errlen);
+    if (rc == STORE_OK) rc = r->ops->set_watermark(r->ctx, last_id, err, errlen);
     return rc;
 }
 
@@ -163,11 +183,28 @@ void rollup_close(struct rollup *r)
     r->ops->destroy(r->ctx);
 }
 
+/* rollup_state without its row: both tables emptied and the watermark back at 0, in one transaction. */
+static int rebuild_from_zero(struct rollup *r, char *err, size_t errlen)
+{
+    static const char *const steps[] = { "DELETE FROM checks_hourly", "DELETE FROM checks_daily",
+                                         "DELETE FROM rollup_state",
+                                         "INSERT INTO rollup_state (id, last_check_id) VALUES (1, 0)", NULL };
+    log_warn("%s: rollup_state has no row: emptying checks_hourly and checks_daily and rebuilding them from the "
+             "raw rows",
+             r->where);
+    int rc = r->ops->begin(r->ctx, err, errlen);
+    for (int i = 0; rc == STORE_OK && steps[i]; i++) rc = r->ops->exec(r->ctx, steps[i], err, errlen);
+    if (rc == STORE_OK) rc = r->ops->commit(r->ctx, err, errlen);
+    if (rc != STORE_OK) r->ops->rollback(r->ctx);
+    return rc;
+}
+
 int rollup_catch_up(struct rollup *r, char *err, size_t errlen)
 {
     if (!r->on) return STORE_OK;
     int64_t mark = 0, top = 0, start = cw_mono_ns(), last_log = start;
     int rc = r->ops->get_watermark(r->ctx, &mark, err, errlen);
+    if (rc == STORE_OK && mark < 0 && (rc = rebuild_from_zero(r, err, errlen)) == STORE_OK) mark = 0;
     if (rc == STORE_OK) rc = r->ops->max_id(r->ctx, &top, err, errlen);
     if (rc != STORE_OK || top <= mark) return rc;
     bool big = top - mark > ROLLUP_LOG_ROWS;

@@ -35,6 +35,15 @@
 
 enum rollup_period { ROLLUP_HOUR, ROLLUP_DAY };
 
+/* A stored duration in milliseconds as the histograms' microseconds: negative, NaN or NULL-as-negative gives 0,
+ * an absurd value is capped (llround of a value beyond int64 is undefined). */
+static inline int64_t rollup_ms_to_us(double ms)
+{
+    if (!(ms > 0)) return 0;
+    if (ms > 9.0e12) ms = 9.0e12; /* ~285 years: far past the histograms' overflow bucket */
+    return (int64_t)(ms * 1000.0 + 0.5);
+}
+
 /* One raw row as a fold needs it. us[]: the five durations in µs, -1 for NULL. */
 struct rollup_row {
     int64_t id, endpoint_id, at_s; /* at_s: checked_at, UTC seconds since the epoch */
@@ -61,10 +70,13 @@ struct rollup_ops {
     /* Writes the cell whole (insert or replace). */
     int (*put)(void *ctx, enum rollup_period p, int64_t endpoint_id, int64_t start_s, const struct rollup_stored *c,
                char *err, size_t errlen);
+    /* The watermark; *id = -1 when rollup_state has no row (emptied by hand: the roll-ups are rebuilt). */
     int (*get_watermark)(void *ctx, int64_t *id, char *err, size_t errlen);
     /* The highest id in checks (0 when empty), for the progress of rollup_catch_up. */
     int (*max_id)(void *ctx, int64_t *id, char *err, size_t errlen);
     int (*set_watermark)(void *ctx, int64_t id, char *err, size_t errlen);
+    /* One statement without parameters or result (the rebuild's DELETEs and INSERT, the same SQL everywhere). */
+    int (*exec)(void *ctx, const char *sql, char *err, size_t errlen);
     /* A transaction of its own, for rollup_catch_up. */
     int (*begin)(void *ctx, char *err, size_t errlen);
     int (*commit)(void *ctx, char *err, size_t errlen);
@@ -86,7 +98,8 @@ struct rollup {
     size_t *order;
     struct lat_hist *cell; /* ROLLUP_HISTS, the cell being merged */
     struct cw_buf blob[ROLLUP_HISTS];
-    unsigned corrupt; /* stored blobs refused (and replaced) so far */
+    unsigned corrupt;   /* stored blobs refused (and replaced) so far */
+    unsigned bad_times; /* chunks with raw rows whose checked_at could not be read */
 };
 
 void rollup_init(struct rollup *r, const struct rollup_ops *ops, void *ctx, const char *where);
@@ -95,7 +108,10 @@ void rollup_free(struct rollup *r);
 /* Inside the caller's open transaction: when a fold is due, folds up to ROLLUP_CHUNK pending rows (and stays
  * due while more are pending). STORE_OK, or the primitive's error (the caller rolls back). */
 int rollup_fold_if_due(struct rollup *r, char *err, size_t errlen);
-/* In transactions of its own: folds everything pending, logging progress for large backlogs. */
+/* In transactions of its own: folds everything pending, logging progress for large backlogs. When rollup_state
+ * has lost its row (an operator's `DELETE FROM rollup_state`, the documented way to rebuild), it first empties
+ * both roll-up tables and starts again from watermark 0, with a warning: the roll-ups are rebuilt from the raw
+ * rows, never counted twice. */
 int rollup_catch_up(struct rollup *r, char *err, size_t errlen);
 /* At the backend's close: folds what is pending when the connection is idle (best effort: a failure is
  * logged, the next start folds it), then destroys the backend's part. NULL is fine. */

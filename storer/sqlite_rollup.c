@@ -4,7 +4,6 @@
  * ...) bounds, are exact (docs/schema.md warns of datetime('now'), whose form has a blank). */
 #include "storer/sqlite_rollup.h"
 
-#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,8 +74,8 @@ static int rs_int(struct sq_rollup *r, sqlite3_stmt *st, const char *what, int64
     sqlite3_reset(st);
     if (code == SQLITE_ROW) return STORE_OK;
     if (code == SQLITE_DONE) {
-        snprintf(err, errlen, "sqlite %s: roll-ups: %s: no row (rollup_state was emptied?)", r->path, what);
-        return STORE_FATAL;
+        *v = -1; /* no row: rollup_state emptied (struct rollup_ops: a rebuild) */
+        return STORE_OK;
     }
     return rs_fail(r, code, what, err, errlen);
 }
@@ -110,7 +109,7 @@ static int64_t ms_to_us(sqlite3_stmt *st, int col)
 {
     if (sqlite3_column_type(st, col) == SQLITE_NULL) return -1;
     double ms = sqlite3_column_double(st, col);
-    return ms < 0 ? 0 : llround(ms * 1000.0);
+    return rollup_ms_to_us(ms);
 }
 
 static int rs_read_rows(void *ctx, int64_t after, size_t max, struct rollup_row *rows, size_t *n, char *err,
@@ -210,6 +209,7 @@ static int rs_exec(struct sq_rollup *r, const char *sql, char *err, size_t errle
     return code == SQLITE_OK ? STORE_OK : rs_fail(r, code, sql, err, errlen);
 }
 
+static int rs_exec_op(void *ctx, const char *sql, char *err, size_t errlen) { return rs_exec(ctx, sql, err, errlen); }
 static int rs_begin(void *ctx, char *err, size_t errlen) { return rs_exec(ctx, "BEGIN IMMEDIATE", err, errlen); }
 static int rs_commit(void *ctx, char *err, size_t errlen) { return rs_exec(ctx, "COMMIT", err, errlen); }
 static void rs_rollback(void *ctx)
@@ -232,6 +232,7 @@ static const struct rollup_ops rs_ops = {
     .put = rs_put,
     .get_watermark = rs_get_watermark,
     .max_id = rs_max_id,
+    .exec = rs_exec_op,
     .set_watermark = rs_set_watermark,
     .begin = rs_begin,
     .commit = rs_commit,

@@ -200,12 +200,64 @@ static void test_pending_rows_folded_at_close(void **state)
     store_batch_free(&b);
 }
 
+/* An operator's `DELETE FROM rollup_state` (the documented way to rebuild): a running storer's next fold asks for
+ * a reopen (STORE_RETRY, not a fatal exit), and the reopen empties both tables and rebuilds them from the raw
+ * rows, each counted once (fails before: STORE_FATAL, and the storer exited 2 at the reopen). */
+static void test_emptied_state_rebuilds(void **state)
+{
+    struct fx *f = *state;
+    char err[512];
+    struct store_batch b;
+    store_batch_init(&b);
+    fill(&b, "http://d.example/", 1, 40, T0);
+    write_ok(f, &b);
+    assert_int_equal(qi(f, "SELECT sum(checks) FROM checks_hourly"), 40);
+    assert_int_equal(sqlite3_exec(f->peek, "DELETE FROM rollup_state", NULL, NULL, NULL), SQLITE_OK);
+    store_batch_clear(&b);
+    fill(&b, "http://d.example/", 41, 5, T0 + 40 * 60000000LL);
+    usleep(2000);
+    assert_int_equal(f->be->write_batch(f->db, &b, err, sizeof err), STORE_RETRY);
+    assert_non_null(strstr(err, "rollup_state has no row"));
+    reopen(f);
+    assert_int_equal(qi(f, "SELECT sum(checks) FROM checks_hourly"), 40);
+    assert_int_equal(qi(f, "SELECT sum(checks) FROM checks_daily"), 40);
+    write_ok(f, &b);
+    assert_int_equal(qi(f, "SELECT sum(checks) FROM checks_hourly"), 45);
+    assert_int_equal(qi(f, "SELECT last_check_id FROM rollup_state"), qi(f, "SELECT max(id) FROM checks"));
+    store_batch_free(&b);
+}
+
+/* A raw row whose checked_at was edited into another form is left out (logged), the others are folded and the
+ * watermark passes it. */
+static void test_unreadable_time_left_out(void **state)
+{
+    struct fx *f = *state;
+    struct store_batch b;
+    store_batch_init(&b);
+    fill(&b, "http://e.example/", 1, 10, T0);
+    write_ok(f, &b);
+    assert_int_equal(sqlite3_exec(f->peek,
+                                  "INSERT INTO checks (endpoint_id, checked_at, status_code, latency_ms, ok, worker, "
+                                  "boot_id, seq) SELECT endpoint_id, 'yesterday', 200, 1e300, 1, 9, 9, 9 FROM checks "
+                                  "LIMIT 1",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    store_batch_clear(&b);
+    fill(&b, "http://e.example/", 11, 3, T0 + 10 * 60000000LL);
+    write_ok(f, &b);
+    assert_int_equal(qi(f, "SELECT sum(checks) FROM checks_hourly"), 13);
+    assert_int_equal(qi(f, "SELECT last_check_id FROM rollup_state"), qi(f, "SELECT max(id) FROM checks"));
+    store_batch_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_counts_hours_days_and_replays, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fold_shares_the_transaction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pending_rows_folded_at_close, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_emptied_state_rebuilds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unreadable_time_left_out, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -47,15 +47,14 @@ static int64_t period_start(int64_t t, enum rollup_period p)
     return q * len;
 }
 
-/* qsort has no context argument: the rows and the period being sorted. */
-static const struct rollup_row *sort_rows;
-static enum rollup_period sort_period;
-
-static int by_cell(const void *a, const void *b)
+/* qsort_r's order of row indexes by cell (endpoint, period start), then id; ctx is the fold's struct rollup
+ * with r->sorting the period being sorted. */
+static int by_cell(const void *a, const void *b, void *ctx)
 {
-    const struct rollup_row *x = &sort_rows[*(const size_t *)a], *y = &sort_rows[*(const size_t *)b];
+    const struct rollup *r = ctx;
+    const struct rollup_row *x = &r->rows[*(const size_t *)a], *y = &r->rows[*(const size_t *)b];
     if (x->endpoint_id != y->endpoint_id) return x->endpoint_id < y->endpoint_id ? -1 : 1;
-    int64_t sx = period_start(x->at_s, sort_period), sy = period_start(y->at_s, sort_period);
+    int64_t sx = period_start(x->at_s, r->sorting), sy = period_start(y->at_s, r->sorting);
     if (sx != sy) return sx < sy ? -1 : 1;
     return x->id < y->id ? -1 : x->id > y->id;
 }
@@ -114,9 +113,8 @@ static int fold_cell(struct rollup *r, enum rollup_period p, size_t from, size_t
 static int fold_period(struct rollup *r, size_t n, enum rollup_period p, char *err, size_t errlen)
 {
     for (size_t i = 0; i < n; i++) r->order[i] = i;
-    sort_rows = r->rows;
-    sort_period = p;
-    qsort(r->order, n, sizeof *r->order, by_cell);
+    r->sorting = p;
+    qsort_r(r->order, n, sizeof *r->order, by_cell, r);
     int rc = STORE_OK;
     for (size_t from = 0, to; rc == STORE_OK && from < n; from = to) {
         const struct rollup_row *a = &r->rows[r->order[from]];

@@ -96,6 +96,7 @@ struct rollup {
     int64_t next_ns;   /* monotonic: the next fold is due */
     struct rollup_row *rows;
     size_t *order;
+    enum rollup_period sorting; /* the period fold_period is sorting by (qsort_r's context) */
     struct lat_hist *cell; /* ROLLUP_HISTS, the cell being merged */
     struct cw_buf blob[ROLLUP_HISTS];
     unsigned corrupt;   /* stored blobs refused (and replaced) so far */

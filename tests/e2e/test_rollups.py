@@ -110,7 +110,9 @@ def rollups(kind, server, sqlite_path, daily=False):
 
 
 def watermark(kind, server, sqlite_path):
-    rows = _run(kind, server, sqlite_path, "SELECT last_check_id FROM rollup_state")
+    """The watermark, or None while the storer has not created the table yet (a busy machine)."""
+    sql = "SELECT last_check_id FROM rollup_state"
+    rows = harness.Sqlite(sqlite_path).try_query(sql) if kind == "sqlite" else _run(kind, server, sqlite_path, sql)
     return int(rows[0][0]) if rows else None
 
 

@@ -106,8 +106,11 @@ bench-programs: $(BENCH_BINS)
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; (cd tests/unit && ../../$$t); done
 
+# Two e2e tests at a time (independent: own directories, ports, servers); a test marked @harness.alone runs by
+# itself. E2E_JOBS=1 runs them one by one.
+E2E_JOBS ?= 2
 e2e: all bench-programs
-	CLOCKWERK_BIN=$(abspath $(BIN)) /usr/bin/python3 tests/e2e/run.py
+	CLOCKWERK_BIN=$(abspath $(BIN)) /usr/bin/python3 tests/e2e/run.py -j $(E2E_JOBS)
 
 # The full chaos suite (docs/operations.md, "Chaos testing"); its bounded version runs in e2e.
 chaos: all

@@ -45,6 +45,13 @@ def timeout(seconds):
     return deco
 
 
+def alone(f):
+    """Decorator: with `run.py -j N` this test runs while no other test runs (a figure it checks would be
+    disturbed by a neighbour: a bound on memory or CPU, a count of scheduled checks)."""
+    f.e2e_alone = True
+    return f
+
+
 # ----------------------------------------------------------------------------------- artifacts, notes
 
 # Captured per test process (the runner runs each test in its own process): name -> text.

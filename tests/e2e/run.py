@@ -12,7 +12,8 @@ FILTER: a module (test_pipeline or test_pipeline.py), a test (test_ps_titles), o
 Options:
   -k TEXT        only tests whose "module::name" contains TEXT (may be repeated: any of them)
   -t SECONDS     per-test timeout (default 240; a test may set its own with @harness.timeout)
-  -j N           run N tests at once (default 1: timing tests want a quiet machine)
+  -j N           run N tests at once (default 1; `make e2e` runs 2). A test marked @harness.alone runs while
+                 no other test runs: it checks a figure that a neighbour would disturb
   --list         print the tests that would run, and exit
   --keep         keep every test's directory (CLOCKWERK_E2E_KEEP=1) and print where it is
   -v             print the output of passing tests too
@@ -84,7 +85,7 @@ def run_child(module_name, func_name, result_path):
 # ----------------------------------------------------------------------------------- parent side
 
 def discover():
-    """[(module, name, timeout)] in file order."""
+    """[(module, name, timeout, alone)] in file order."""
     sys.path.insert(0, HERE)
     tests = []
     for fn in sorted(os.listdir(HERE)):
@@ -96,19 +97,20 @@ def discover():
                  if n.startswith("test_") and callable(getattr(mod, n))
                  and getattr(getattr(mod, n), "__module__", None) == modname]
         for _line, n in sorted(funcs):
-            tests.append((modname, n, getattr(getattr(mod, n), "e2e_timeout", None)))
+            f = getattr(mod, n)
+            tests.append((modname, n, getattr(f, "e2e_timeout", None), getattr(f, "e2e_alone", False)))
     return tests
 
 
 def selected(tests, filters, keywords):
     out = []
-    for mod, name, tmo in tests:
+    for mod, name, tmo, alone in tests:
         full = "%s::%s" % (mod, name)
         if filters and not any(f in (mod, mod + ".py", name, full) for f in filters):
             continue
         if keywords and not any(k in full for k in keywords):
             continue
-        out.append((mod, name, tmo))
+        out.append((mod, name, tmo, alone))
     return out
 
 
@@ -207,43 +209,69 @@ def main():
     bindir = harness.bin_dir()
     tests = selected(discover(), args.filters, args.keywords)
     if args.list:
-        for mod, name, _ in tests:
+        for mod, name, _, _ in tests:
             print("%s::%s" % (mod, name))
         return 0
     if not os.path.exists(os.path.join(bindir, "clockwerk")):
         print("e2e: no %s/clockwerk (set CLOCKWERK_BIN or run `make`)" % bindir, file=sys.stderr)
     print("e2e: %d tests, binaries from %s" % (len(tests), bindir), flush=True)
 
-    lock = threading.Lock()
+    lock = threading.Condition()
     counts = {"passed": 0, "failed": 0}
     failed_names = []
     queue = list(tests)
+    running = {"n": 0, "alone": False}
+
+    def take():
+        """The next test for a worker thread (None when none is left): a test marked alone waits until nothing
+        runs, and nothing starts beside it."""
+        with lock:
+            while True:
+                if not queue:
+                    return None
+                alone = queue[0][3]
+                if not running["alone"] and (running["n"] == 0 or not alone):
+                    running["n"] += 1
+                    running["alone"] = alone
+                    return queue.pop(0)
+                lock.wait()
+
+    def done():
+        with lock:
+            running["n"] -= 1
+            running["alone"] = False
+            lock.notify_all()
 
     def worker():
         while True:
-            with lock:
-                if not queue:
-                    return
-                mod, name, tmo = queue.pop(0)
-            timeout = args.timeout or tmo or DEFAULT_TIMEOUT
-            timeout *= harness.slow_factor()
-            ok, reason, took, output, notes = run_one(mod, name, timeout, args)
-            with lock:
-                label = "%s::%s" % (mod, name)
-                if ok:
-                    counts["passed"] += 1
-                    print("PASS %s (%.1fs)" % (label, took))
-                    for n in notes:
-                        print("  NOTE: " + n)
-                    if args.verbose and output.strip():
-                        print("  | " + output.rstrip().replace("\n", "\n  | "))
-                else:
-                    counts["failed"] += 1
-                    failed_names.append(label)
-                    print("FAIL %s: %s (%.1fs)" % (label, reason, took))
-                    if output.strip():
-                        print("  | " + output.rstrip().replace("\n", "\n  | "))
-                sys.stdout.flush()
+            test = take()
+            if test is None:
+                return
+            try:
+                run_and_print(*test[:3])
+            finally:
+                done()
+
+    def run_and_print(mod, name, tmo):
+        timeout = args.timeout or tmo or DEFAULT_TIMEOUT
+        timeout *= harness.slow_factor()
+        ok, reason, took, output, notes = run_one(mod, name, timeout, args)
+        with lock:
+            label = "%s::%s" % (mod, name)
+            if ok:
+                counts["passed"] += 1
+                print("PASS %s (%.1fs)" % (label, took))
+                for n in notes:
+                    print("  NOTE: " + n)
+                if args.verbose and output.strip():
+                    print("  | " + output.rstrip().replace("\n", "\n  | "))
+            else:
+                counts["failed"] += 1
+                failed_names.append(label)
+                print("FAIL %s: %s (%.1fs)" % (label, reason, took))
+                if output.strip():
+                    print("  | " + output.rstrip().replace("\n", "\n  | "))
+            sys.stdout.flush()
 
     threads = [threading.Thread(target=worker) for _ in range(max(1, args.jobs))]
     for t in threads:

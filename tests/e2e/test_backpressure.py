@@ -82,6 +82,7 @@ class StatsFeed:
         self.ctx.term()
 
 
+@harness.alone
 @harness.timeout(150)
 def test_stopped_storer_bounded_resends_and_memory():
     """SIGSTOP the storer for 50 resend periods under ~600 results/s: before the fix the worker sent its

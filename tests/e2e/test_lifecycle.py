@@ -260,6 +260,7 @@ def test_sighup_broken_config_keeps_running():
 
 # ----------------------------------------------------------------------------------- 7. no database
 
+@harness.alone
 @harness.timeout(300)
 def test_sigterm_under_load():
     """200 endpoints at 1 s: SIGTERM stops everything within 10 s, and every check a worker made is in the

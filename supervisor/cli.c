@@ -25,6 +25,8 @@ static void usage(FILE *out)
         "usage: clockwerk -c FILE         run the supervisor in the foreground\n"
         "       clockwerk -t -c FILE      check the configuration and exit (0: valid, 1: invalid)\n"
         "       clockwerk -c FILE --test-alert   send one test mail and webhook call, report each\n"
+        "       clockwerk report -c FILE [--since 24h|7d|30d|90d|DATE] [--until DATE] [--endpoint NAME-or-URL]\n"
+        "                        [--json|--csv]   uptime, downtime, incidents, latency per endpoint (docs/report.md)\n"
         "       clockwerk keygen FILE     write a new CURVE key pair for the bus (mode 0600), print its public key\n"
         "       clockwerk --version       print the version\n"
         "signals: HUP reloads the configuration, TERM or INT stops everything in order.\n");
@@ -129,8 +131,36 @@ static int run_keygen(int argc, char **argv)
     return 0;
 }
 
+/* `clockwerk report ...`: validates the configuration, then becomes clockwerk-report (report/, next to our
+ * binary), which reads the database; we link no database library and do no data work. */
+static int run_report(int argc, char **argv)
+{
+    const char *config = NULL;
+    for (int i = 2; i < argc; i++) {
+        if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc) config = argv[i + 1];
+        else if (!strncmp(argv[i], "--config=", 9)) config = argv[i] + 9;
+    }
+    struct cw_config *cfg = config ? config_load(config, report_plain, NULL) : NULL;
+    if (!cfg) {
+        if (!config) fprintf(stderr, "clockwerk report: no configuration file given (-c FILE)\n");
+        return 2;
+    }
+    config_free(cfg);
+    char bin[PATH_MAX];
+    if (self_bin_dir(bin, sizeof bin) != 0 || strlen(bin) + 20 > sizeof bin) {
+        fprintf(stderr, "clockwerk: cannot find our own binary (/proc/self/exe)\n");
+        return 1;
+    }
+    strcat(bin, "/clockwerk-report");
+    argv[1] = bin;
+    execv(bin, argv + 1);
+    fprintf(stderr, "clockwerk: cannot run %s: %s\n", bin, strerror(errno));
+    return 1;
+}
+
 int cli_run(int argc, char **argv, const char **config_arg)
 {
+    if (argc >= 2 && strcmp(argv[1], "report") == 0) return run_report(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "keygen") == 0) return run_keygen(argc, argv);
     static const struct option longopts[] = {
         { "config", required_argument, NULL, 'c' }, { "test", no_argument, NULL, 't' },

@@ -167,8 +167,9 @@ def _statements(kind, ids):
             blobs = [encode(lat)] + [encode([p] * checks) for p in phases]
             rows.append("(%d, %s, %d, %d, %d, %s)" % (ids[ep], _time(kind, start), checks, ok, checks - ok,
                                                       ", ".join(_blob(kind, b) for b in blobs)))
-        out.append("INSERT INTO %s (endpoint_id, period_start, checks, ok, failures, latency_hist, dns_hist, "
-                   "connect_hist, tls_hist, ttfb_hist) VALUES %s" % (table, ", ".join(rows)))
+        for i in range(0, len(rows), 16):  # statements short enough for one argument of psql/mariadb
+            out.append("INSERT INTO %s (endpoint_id, period_start, checks, ok, failures, latency_hist, dns_hist, "
+                       "connect_hist, tls_hist, ttfb_hist) VALUES %s" % (table, ", ".join(rows[i:i + 16])))
     okv = (lambda v: "true" if v else "false") if kind == "postgresql" else str
     for seq, (ep, t, ok, lat) in enumerate(RAW_BELOW + RAW_ABOVE, 1):
         out.append("INSERT INTO checks (id, endpoint_id, checked_at, status_code, latency_ms, ok, error, dns_ms, "
@@ -327,7 +328,8 @@ def test_report_pipeline():
     """The real storer's history: checks and ok equal the raw rows; the down endpoint is down with downtime."""
     with tempdir() as d, Targets() as t:
         up, down = t.url("/ok"), closed_port_url()
-        cfg = base_config([endpoint(up, name="up", timeout=1), endpoint(down, name="down", timeout=1, alert_threshold=2)])
+        cfg = base_config([endpoint(up, name="up", timeout=1), endpoint(down, name="down", timeout=1, alert_threshold=2)],
+                          extra={"alerts": {"webhooks": [{"url": t.url("/ok")}]}})  # a webhook: the alerter runs
         with Clockwerk(cfg, d, env={"CLOCKWERK_ROLLUP_EVERY_MS": "300"}) as cw:
             cw.wait_ready()
             db = os.path.join(d, "clockwerk.db")

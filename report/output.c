@@ -95,7 +95,7 @@ static void print_csv(FILE *out, const struct report *rep)
         fputc(',', out);
         report_csv_field(out, url);
         fprintf(out, ",%" PRId64 ",%" PRId64 ",", e->t.checks, e->t.ok);
-        if (e->t.checks) fprintf(out, "%.4f", uptime_pct(e));
+        if (e->t.checks) fprintf(out, "%.6f", uptime_pct(e));
         fprintf(out, ",%.3f,%u,", (double)e->dt.down_ms / 1000.0, e->dt.incidents);
         if (e->fig.has_latency) fprintf(out, "%.3f,%.3f,%.3f", e->fig.p50_ms, e->fig.p95_ms, e->fig.p99_ms);
         else fputs(",,", out);
@@ -105,7 +105,16 @@ static void print_csv(FILE *out, const struct report *rep)
     }
 }
 
-static json_object *json_ms(bool known, double v) { return known ? json_object_new_double(v) : NULL; }
+/* A number printed with `decimals` digits after the point (json-c would print 17 significant digits), or null. */
+static json_object *json_fixed(bool known, double v, int decimals)
+{
+    if (!known) return NULL;
+    char text[64];
+    snprintf(text, sizeof text, "%.*f", decimals, v);
+    return json_object_new_double_s(v, text);
+}
+
+static json_object *json_ms(bool known, double v) { return json_fixed(known, v, 3); }
 
 static json_object *json_endpoint(const struct report_ep *e)
 {
@@ -116,8 +125,8 @@ static json_object *json_endpoint(const struct report_ep *e)
     json_object_object_add(o, "url", json_object_new_string(url));
     json_object_object_add(o, "checks", json_object_new_int64(e->t.checks));
     json_object_object_add(o, "ok", json_object_new_int64(e->t.ok));
-    json_object_object_add(o, "uptime_pct", json_ms(e->t.checks > 0, uptime_pct(e)));
-    json_object_object_add(o, "downtime_s", json_object_new_double((double)e->dt.down_ms / 1000.0));
+    json_object_object_add(o, "uptime_pct", json_fixed(e->t.checks > 0, uptime_pct(e), 6));
+    json_object_object_add(o, "downtime_s", json_fixed(true, (double)e->dt.down_ms / 1000.0, 3));
     json_object_object_add(o, "incidents", json_object_new_int64(e->dt.incidents));
     json_object_object_add(o, "p50_ms", json_ms(e->fig.has_latency, e->fig.p50_ms));
     json_object_object_add(o, "p95_ms", json_ms(e->fig.has_latency, e->fig.p95_ms));

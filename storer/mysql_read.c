@@ -3,8 +3,11 @@
  * START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY. Each read is one statement streamed with
  * mysql_use_result (rows come as they are read, never the whole result in memory). The statements carry only
  * numbers and times this file formats itself (`2026-11-25 04:05:06.123`, the session is UTC): nothing from
- * outside is ever pasted into SQL. STRAIGHT_JOIN keeps endpoints the outer loop of the roll-up reads: one
- * range of the primary key (endpoint_id, period_start) per endpoint. */
+ * outside is ever pasted into SQL. The roll-up reads name the endpoints' ids (those endpoints() returned) in an
+ * IN list with the range of period_start, which InnoDB turns into one range of the primary key (endpoint_id,
+ * period_start) per endpoint (MariaDB's conversion of long IN lists into a subquery is switched off for the
+ * session: it would read every cell of each endpoint); a join from endpoints reads every hour of a long
+ * retention. */
 #include "storer/backend.h"
 #include "storer/mysql_db.h"
 #include "storer/reader.h"
@@ -18,6 +21,9 @@
 
 struct store_reader {
     struct store_db *db; /* the write backend's handle: db->conn */
+    int64_t *ids;        /* endpoints.id as endpoints() read them */
+    size_t n_ids, cap_ids;
+    bool have_ids;
 };
 
 typedef int (*myr_row_fn)(MYSQL_ROW row, const unsigned long *len, void *fn, void *ctx);
@@ -27,6 +33,7 @@ static void myr_close(struct store_reader *r)
     if (!r) return;
     if (r->db && r->db->conn) (void)mysql_query(r->db->conn, "ROLLBACK");
     store_backend_mysql.close(r->db);
+    free(r->ids);
     free(r);
 }
 
@@ -57,6 +64,8 @@ static struct store_reader *myr_open(const struct cw_config *cfg, int *rc, char 
         free(r);
         return NULL;
     }
+    /* MariaDB only (MySQL has no such variable and needs nothing): keep IN lists ranges, see above */
+    (void)mysql_query(r->db->conn, "SET SESSION in_predicate_conversion_threshold = 0");
     *rc = my_exec(r->db, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY", "begin a read-only transaction", err,
                   errlen);
     if (*rc == STORE_OK) *rc = myr_check_schema(r, err, errlen);
@@ -88,16 +97,34 @@ static int myr_stream(struct store_reader *r, const char *sql, const char *what,
 
 static int64_t num(const char *s) { return s ? strtoll(s, NULL, 10) : 0; }
 
+struct myr_ep_ctx {
+    struct store_reader *r;
+    store_read_endpoint_fn fn;
+    void *ctx;
+};
+
 static int myr_endpoint_row(MYSQL_ROW row, const unsigned long *len, void *fn, void *ctx)
 {
+    struct myr_ep_ctx *e = ctx;
+    struct store_reader *r = e->r;
     (void)len;
-    return ((store_read_endpoint_fn)fn)(ctx, num(row[0]), row[1] ? row[1] : "");
+    (void)fn;
+    if (r->n_ids == r->cap_ids) {
+        r->cap_ids = r->cap_ids ? 2 * r->cap_ids : 1024;
+        r->ids = cw_xrealloc(r->ids, r->cap_ids * sizeof *r->ids);
+    }
+    r->ids[r->n_ids++] = num(row[0]);
+    return e->fn ? e->fn(e->ctx, num(row[0]), row[1] ? row[1] : "") : 0;
 }
 
 static int myr_endpoints(struct store_reader *r, store_read_endpoint_fn fn, void *ctx, char *err, size_t errlen)
 {
-    return myr_stream(r, "SELECT id, url FROM endpoints", "read endpoints", myr_endpoint_row, (void *)fn, ctx, err,
-                      errlen);
+    struct myr_ep_ctx e = { r, fn, ctx };
+    r->n_ids = 0;
+    int rc = myr_stream(r, "SELECT id, url FROM endpoints ORDER BY id", "read endpoints", myr_endpoint_row, NULL, &e,
+                        err, errlen);
+    r->have_ids = rc == STORE_OK;
+    return rc;
 }
 
 static int myr_cell_row(MYSQL_ROW row, const unsigned long *len, void *fn, void *ctx)
@@ -113,16 +140,23 @@ static int myr_cell_row(MYSQL_ROW row, const unsigned long *len, void *fn, void 
 static int myr_cells(struct store_reader *r, enum rollup_period p, int64_t from_s, int64_t to_s, int64_t ep_lo,
                      int64_t ep_hi, store_read_cell_fn fn, void *ctx, char *err, size_t errlen)
 {
-    char sql[640], from[40], to[40];
+    int rc = r->have_ids ? STORE_OK : myr_endpoints(r, NULL, NULL, err, errlen);
+    if (rc != STORE_OK) return rc;
+    char from[40], to[40];
     store_read_format_ms(from_s * 1000, true, from, sizeof from);
     store_read_format_ms(to_s * 1000, true, to, sizeof to);
-    snprintf(sql, sizeof sql,
-             "SELECT h.endpoint_id, h.checks, h.ok, h.latency_hist, h.dns_hist, h.connect_hist, h.tls_hist,"
-             " h.ttfb_hist FROM endpoints e STRAIGHT_JOIN %s h ON h.endpoint_id = e.id"
-             " AND h.period_start >= '%s' AND h.period_start < '%s'"
-             " WHERE e.id BETWEEN %" PRId64 " AND %" PRId64,
-             p == ROLLUP_HOUR ? "checks_hourly" : "checks_daily", from, to, ep_lo, ep_hi);
-    return myr_stream(r, sql, "read roll-ups", myr_cell_row, (void *)fn, ctx, err, errlen);
+    struct cw_buf sql = { 0 };
+    cw_buf_printf(&sql,
+                  "SELECT endpoint_id, checks, ok, latency_hist, dns_hist, connect_hist, tls_hist, ttfb_hist FROM %s"
+                  " WHERE period_start >= '%s' AND period_start < '%s' AND endpoint_id IN (",
+                  p == ROLLUP_HOUR ? "checks_hourly" : "checks_daily", from, to);
+    size_t listed = 0;
+    for (size_t i = 0; i < r->n_ids; i++)
+        if (r->ids[i] >= ep_lo && r->ids[i] <= ep_hi) cw_buf_printf(&sql, "%s%" PRId64, listed++ ? "," : "", r->ids[i]);
+    cw_buf_printf(&sql, ")%c", '\0');
+    if (listed) rc = myr_stream(r, (const char *)sql.data, "read roll-ups", myr_cell_row, (void *)fn, ctx, err, errlen);
+    cw_buf_free(&sql);
+    return rc;
 }
 
 static int64_t ms_us(const char *s) { return s ? rollup_ms_to_us(strtod(s, NULL)) : -1; }

@@ -235,7 +235,7 @@ def check_endpoint(kind, got, ep, exp):
     what = "%s %s" % (kind, ep)
     check(got["checks"] == checks and got["ok"] == ok,
           "%s: checks/ok %s/%s, expected %d/%d" % (what, got["checks"], got["ok"], checks, ok))
-    check(abs(got["uptime_pct"] - 100.0 * ok / checks) < 1e-9, "%s: uptime %r" % (what, got["uptime_pct"]))
+    check(abs(got["uptime_pct"] - 100.0 * ok / checks) < 1e-6, "%s: uptime %r" % (what, got["uptime_pct"]))
     down, incidents, state = EXPECT_DOWN[ep]
     check(abs(got["downtime_s"] - down) < 1e-6 and got["incidents"] == incidents and got["state"] == state,
           "%s: downtime %r incidents %r state %r, expected %r %r %r"

@@ -41,25 +41,9 @@ TARGET_S = {"sqlite": 1.0, "postgresql": 2.0, "mysql": 2.0}
 DAY = 86400
 
 
-def bucket_of(us):
-    v = max(int(us), 0)
-    if v < 16:
-        return v
-    msb = v.bit_length() - 1
-    if msb >= 27:
-        return 384
-    return ((msb - 3) << 4) + ((v >> (msb - 4)) & 15)
-
-
 def blob(values_ms):
-    counts = {}
-    for v in values_ms:
-        b = bucket_of(int(v * 1000 + 0.5))
-        counts[b] = counts.get(b, 0) + 1
-    out = bytes([1]) + len(counts).to_bytes(2, "little")
-    for b in sorted(counts):
-        out += b.to_bytes(2, "little") + counts[b].to_bytes(4, "little")
-    return out
+    from test_report import encode  # the documented blob layout, written once (tests/e2e/test_report.py)
+    return encode(values_ms)
 
 
 def variants():

@@ -87,18 +87,14 @@ static int parse_args(int argc, char **argv, struct report_args *a)
 static bool parse_window(const struct report_args *a, int64_t *since, int64_t *until)
 {
     int64_t now = cw_wall_us() / 1000;
-    if (!win_parse_when(a->since, now, since)) {
+    const char *names[2] = { "--since", "--until" }, *values[2] = { a->since, a->until };
+    int64_t *out[2] = { since, until };
+    for (int i = 0; i < 2; i++) {
+        if (win_parse_when(values[i], now, out[i])) continue;
         fprintf(stderr,
-                "clockwerk report: --since '%s' is neither a duration (24h, 7d, 30d, 90d) nor a UTC date "
+                "clockwerk report: %s '%s' is neither now, a duration (24h, 7d, 30d, 90d) nor a UTC date "
                 "(2026-11-25, 2026-11-25T04:05:06Z)\n",
-                a->since);
-        return false;
-    }
-    if (!win_parse_when(a->until, now, until)) {
-        fprintf(stderr,
-                "clockwerk report: --until '%s' is neither now, a duration (1h, 7d) nor a UTC date "
-                "(2026-11-25, 2026-11-25T04:05:06Z)\n",
-                a->until);
+                names[i], values[i]);
         return false;
     }
     if (*since >= *until) {

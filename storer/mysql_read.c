@@ -169,18 +169,21 @@ static int myr_recent_row(MYSQL_ROW row, const unsigned long *len, void *fn, voi
     return ((store_read_row_fn)fn)(ctx, &rr);
 }
 
+static const struct store_read_dialect myr_dialect = {
+    .mysql_form = true,
+    .time_cast = "",
+    .raised_ms = "CAST(ROUND(UNIX_TIMESTAMP(raised_at) * 1000) AS SIGNED)",
+};
+
 static int myr_recent(struct store_reader *r, int64_t from_ms, int64_t to_ms, int64_t ep_lo, int64_t ep_hi,
                       store_read_row_fn fn, void *ctx, char *err, size_t errlen)
 {
-    char sql[640], from[40], to[40];
-    store_read_format_ms(from_ms, true, from, sizeof from);
-    store_read_format_ms(to_ms, true, to, sizeof to);
-    snprintf(sql, sizeof sql,
-             "SELECT endpoint_id, ok, latency_ms, dns_ms, connect_ms, tls_ms, ttfb_ms FROM checks"
-             " WHERE id > (SELECT last_check_id FROM rollup_state WHERE id = 1)"
-             " AND checked_at >= '%s' AND checked_at < '%s' AND endpoint_id BETWEEN %" PRId64 " AND %" PRId64,
-             from, to, ep_lo, ep_hi);
-    return myr_stream(r, sql, "read the rows above the watermark", myr_recent_row, (void *)fn, ctx, err, errlen);
+    struct cw_buf sql = { 0 };
+    store_read_sql_recent(&sql, &myr_dialect, from_ms, to_ms, ep_lo, ep_hi);
+    int rc = myr_stream(r, (const char *)sql.data, "read the rows above the watermark", myr_recent_row, (void *)fn, ctx,
+                        err, errlen);
+    cw_buf_free(&sql);
+    return rc;
 }
 
 static int myr_alert_row(MYSQL_ROW row, const unsigned long *len, void *fn, void *ctx)
@@ -193,14 +196,11 @@ static int myr_alert_row(MYSQL_ROW row, const unsigned long *len, void *fn, void
 static int myr_alerts(struct store_reader *r, int64_t before_ms, int64_t ep_lo, int64_t ep_hi, store_read_alert_fn fn,
                       void *ctx, char *err, size_t errlen)
 {
-    char sql[512], before[40];
-    store_read_format_ms(before_ms, true, before, sizeof before);
-    snprintf(sql, sizeof sql,
-             "SELECT endpoint_id, kind, CAST(ROUND(UNIX_TIMESTAMP(raised_at) * 1000) AS SIGNED), message FROM alerts"
-             " WHERE kind IN ('down', 'up') AND raised_at < '%s' AND endpoint_id BETWEEN %" PRId64 " AND %" PRId64
-             " ORDER BY endpoint_id, raised_at, id",
-             before, ep_lo, ep_hi);
-    return myr_stream(r, sql, "read alerts", myr_alert_row, (void *)fn, ctx, err, errlen);
+    struct cw_buf sql = { 0 };
+    store_read_sql_alerts(&sql, &myr_dialect, before_ms, ep_lo, ep_hi);
+    int rc = myr_stream(r, (const char *)sql.data, "read alerts", myr_alert_row, (void *)fn, ctx, err, errlen);
+    cw_buf_free(&sql);
+    return rc;
 }
 
 const struct store_read_backend store_read_mysql = {

@@ -245,19 +245,21 @@ static int pgr_recent_row(const struct pgr_field *f, void *fn, void *ctx)
     return ((store_read_row_fn)fn)(ctx, &rr);
 }
 
+static const struct store_read_dialect pgr_dialect = {
+    .mysql_form = false,
+    .time_cast = "::timestamptz",
+    .raised_ms = "round(extract(epoch FROM raised_at) * 1000)::bigint",
+};
+
 static int pgr_recent(struct store_reader *r, int64_t from_ms, int64_t to_ms, int64_t ep_lo, int64_t ep_hi,
                       store_read_row_fn fn, void *ctx, char *err, size_t errlen)
 {
-    char sql[640], from[40], to[40];
-    store_read_format_ms(from_ms, false, from, sizeof from);
-    store_read_format_ms(to_ms, false, to, sizeof to);
-    snprintf(sql, sizeof sql,
-             "SELECT endpoint_id, ok, latency_ms, dns_ms, connect_ms, tls_ms, ttfb_ms FROM checks"
-             " WHERE id > (SELECT last_check_id FROM rollup_state WHERE id = 1)"
-             " AND checked_at >= '%s'::timestamptz AND checked_at < '%s'::timestamptz"
-             " AND endpoint_id BETWEEN %lld AND %lld",
-             from, to, (long long)ep_lo, (long long)ep_hi);
-    return pgr_stream(r, sql, 7, "read the rows above the watermark", pgr_recent_row, (void *)fn, ctx, err, errlen);
+    struct cw_buf sql = { 0 };
+    store_read_sql_recent(&sql, &pgr_dialect, from_ms, to_ms, ep_lo, ep_hi);
+    int rc = pgr_stream(r, (const char *)sql.data, 7, "read the rows above the watermark", pgr_recent_row, (void *)fn,
+                        ctx, err, errlen);
+    cw_buf_free(&sql);
+    return rc;
 }
 
 static int pgr_alert_row(const struct pgr_field *f, void *fn, void *ctx)
@@ -271,16 +273,12 @@ static int pgr_alert_row(const struct pgr_field *f, void *fn, void *ctx)
 static int pgr_alerts(struct store_reader *r, int64_t before_ms, int64_t ep_lo, int64_t ep_hi, store_read_alert_fn fn,
                       void *ctx, char *err, size_t errlen)
 {
-    char sql[640], before[40];
-    store_read_format_ms(before_ms, false, before, sizeof before);
-    snprintf(sql, sizeof sql,
-             "SELECT endpoint_id, kind, round(extract(epoch FROM raised_at) * 1000)::bigint, message FROM alerts"
-             " WHERE kind IN ('down', 'up') AND raised_at < '%s'::timestamptz"
-             " AND endpoint_id BETWEEN %lld AND %lld ORDER BY endpoint_id, raised_at, id",
-             before, (long long)ep_lo, (long long)ep_hi);
+    struct cw_buf sql = { 0 };
+    store_read_sql_alerts(&sql, &pgr_dialect, before_ms, ep_lo, ep_hi);
     struct pgr_text_ctx t = { .fn = (void *)fn, .ctx = ctx };
-    int rc = pgr_stream(r, sql, 4, "read alerts", pgr_alert_row, NULL, &t, err, errlen);
+    int rc = pgr_stream(r, (const char *)sql.data, 4, "read alerts", pgr_alert_row, NULL, &t, err, errlen);
     cw_buf_free(&t.a);
+    cw_buf_free(&sql);
     return rc;
 }
 

@@ -64,6 +64,21 @@ extern const struct store_read_backend store_read_mysql;
 
 const struct store_read_backend *store_read_backend_for(enum cw_db_driver driver);
 
+/* What the databases' SQL differs in for the reads they share: the form of a time literal (SQLite and PostgreSQL
+ * `'…T…Z'`, MySQL `'… …'`), what follows it (PostgreSQL `::timestamptz`), and the expression of raised_at in UTC
+ * milliseconds. */
+struct store_read_dialect {
+    bool mysql_form;
+    const char *time_cast;
+    const char *raised_ms;
+};
+/* The statement of `recent` (the rows above the watermark) and of `alerts` (storer/reader.h's contract), appended
+ * to sql with its NUL. Only numbers and times formatted here are pasted in. */
+void store_read_sql_recent(struct cw_buf *sql, const struct store_read_dialect *d, int64_t from_ms, int64_t to_ms,
+                           int64_t ep_lo, int64_t ep_hi);
+void store_read_sql_alerts(struct cw_buf *sql, const struct store_read_dialect *d, int64_t before_ms, int64_t ep_lo,
+                           int64_t ep_hi);
+
 /* The libpq connection of a handle of store_backend_postgres (storer/postgres.c), which storer/pg_read.c opens
  * to connect exactly as the storer does (the same parameters, TLS and timeouts). */
 struct pg_conn *pg_store_conn(struct store_db *db);

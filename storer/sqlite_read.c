@@ -1,6 +1,7 @@
 /* storer/sqlite_read.c — the SQLite read backend (storer/reader.h): a read-only connection (never creates the
  * file, query_only), one read transaction for the whole report (WAL: the storer keeps writing meanwhile and
- * this reader sees one snapshot), one statement per table. Times are bound in the stored text form
+ * this reader sees one snapshot), one statement per table. Times are bound (or pasted, in the statements of
+ * storer/reader.c) in the stored text form
  * `2026-11-25T04:05:06.123Z` and compared as text, which is time order for that one form (docs/schema.md,
  * the text-time trap). */
 #include "storer/backend.h"
@@ -90,7 +91,7 @@ fail:
     return NULL;
 }
 
-/* Prepares sql; binds the i64 values in order (after the texts, which come first). */
+/* Prepares sql (NULL with *rc and err set). */
 static sqlite3_stmt *sqr_prepare(struct store_reader *r, const char *sql, const char *what, int *rc, char *err,
                                  size_t errlen)
 {
@@ -173,23 +174,28 @@ static int sqr_recent_row(sqlite3_stmt *st, void *fn, void *ctx)
     return ((store_read_row_fn)fn)(ctx, &row);
 }
 
+static const struct store_read_dialect sqr_dialect = {
+    .mysql_form = false,
+    .time_cast = "",
+    .raised_ms = "CAST(round((julianday(raised_at) - 2440587.5) * 86400000.0) AS INTEGER)",
+};
+
+/* Runs one statement of reader.c's (in sql, which it frees). */
+static int sqr_run(struct store_reader *r, struct cw_buf *sql, const char *what,
+                   int (*row)(sqlite3_stmt *st, void *fn, void *ctx), void *fn, void *ctx, char *err, size_t errlen)
+{
+    int rc = STORE_OK;
+    sqlite3_stmt *st = sqr_prepare(r, (const char *)sql->data, what, &rc, err, errlen);
+    cw_buf_free(sql);
+    return st ? sqr_drain(r, st, what, row, fn, ctx, err, errlen) : rc;
+}
+
 static int sqr_recent(struct store_reader *r, int64_t from_ms, int64_t to_ms, int64_t ep_lo, int64_t ep_hi,
                       store_read_row_fn fn, void *ctx, char *err, size_t errlen)
 {
-    static const char sql[] = "SELECT endpoint_id, ok, latency_ms, dns_ms, connect_ms, tls_ms, ttfb_ms FROM checks"
-                              " WHERE id > (SELECT last_check_id FROM rollup_state WHERE id = 1)"
-                              " AND checked_at >= ?1 AND checked_at < ?2 AND endpoint_id BETWEEN ?3 AND ?4";
-    int rc = STORE_OK;
-    sqlite3_stmt *st = sqr_prepare(r, sql, "read the rows above the watermark", &rc, err, errlen);
-    if (!st) return rc;
-    char from[40], to[40];
-    store_read_format_ms(from_ms, false, from, sizeof from);
-    store_read_format_ms(to_ms, false, to, sizeof to);
-    sqlite3_bind_text(st, 1, from, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, to, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 3, ep_lo);
-    sqlite3_bind_int64(st, 4, ep_hi);
-    return sqr_drain(r, st, "read the rows above the watermark", sqr_recent_row, (void *)fn, ctx, err, errlen);
+    struct cw_buf sql = { 0 };
+    store_read_sql_recent(&sql, &sqr_dialect, from_ms, to_ms, ep_lo, ep_hi);
+    return sqr_run(r, &sql, "read the rows above the watermark", sqr_recent_row, (void *)fn, ctx, err, errlen);
 }
 
 static int sqr_alert_row(sqlite3_stmt *st, void *fn, void *ctx)
@@ -202,19 +208,9 @@ static int sqr_alert_row(sqlite3_stmt *st, void *fn, void *ctx)
 static int sqr_alerts(struct store_reader *r, int64_t before_ms, int64_t ep_lo, int64_t ep_hi, store_read_alert_fn fn,
                       void *ctx, char *err, size_t errlen)
 {
-    static const char sql[] =
-        "SELECT endpoint_id, kind, CAST(round((julianday(raised_at) - 2440587.5) * 86400000.0) AS INTEGER), message"
-        " FROM alerts WHERE kind IN ('down', 'up') AND raised_at < ?1 AND endpoint_id BETWEEN ?2 AND ?3"
-        " ORDER BY endpoint_id, raised_at, id";
-    int rc = STORE_OK;
-    sqlite3_stmt *st = sqr_prepare(r, sql, "read alerts", &rc, err, errlen);
-    if (!st) return rc;
-    char before[40];
-    store_read_format_ms(before_ms, false, before, sizeof before);
-    sqlite3_bind_text(st, 1, before, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 2, ep_lo);
-    sqlite3_bind_int64(st, 3, ep_hi);
-    return sqr_drain(r, st, "read alerts", sqr_alert_row, (void *)fn, ctx, err, errlen);
+    struct cw_buf sql = { 0 };
+    store_read_sql_alerts(&sql, &sqr_dialect, before_ms, ep_lo, ep_hi);
+    return sqr_run(r, &sql, "read alerts", sqr_alert_row, (void *)fn, ctx, err, errlen);
 }
 
 const struct store_read_backend store_read_sqlite = {

@@ -6,6 +6,7 @@
 #include "common/base/util.h"
 
 #include "supervisor/privs.h"
+#include "supervisor/report_cli.h"
 #include "supervisor/self.h"
 
 #include <errno.h>
@@ -131,36 +132,9 @@ static int run_keygen(int argc, char **argv)
     return 0;
 }
 
-/* `clockwerk report ...`: validates the configuration, then becomes clockwerk-report (report/, next to our
- * binary), which reads the database; we link no database library and do no data work. */
-static int run_report(int argc, char **argv)
-{
-    const char *config = NULL;
-    for (int i = 2; i < argc; i++) {
-        if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc) config = argv[i + 1];
-        else if (!strncmp(argv[i], "--config=", 9)) config = argv[i] + 9;
-    }
-    struct cw_config *cfg = config ? config_load(config, report_plain, NULL) : NULL;
-    if (!cfg) {
-        if (!config) fprintf(stderr, "clockwerk report: no configuration file given (-c FILE)\n");
-        return 2;
-    }
-    config_free(cfg);
-    char bin[PATH_MAX];
-    if (self_bin_dir(bin, sizeof bin) != 0 || strlen(bin) + 20 > sizeof bin) {
-        fprintf(stderr, "clockwerk: cannot find our own binary (/proc/self/exe)\n");
-        return 1;
-    }
-    strcat(bin, "/clockwerk-report");
-    argv[1] = bin;
-    execv(bin, argv + 1);
-    fprintf(stderr, "clockwerk: cannot run %s: %s\n", bin, strerror(errno));
-    return 1;
-}
-
 int cli_run(int argc, char **argv, const char **config_arg)
 {
-    if (argc >= 2 && strcmp(argv[1], "report") == 0) return run_report(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "report") == 0) return cli_report(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "keygen") == 0) return run_keygen(argc, argv);
     static const struct option longopts[] = {
         { "config", required_argument, NULL, 'c' }, { "test", no_argument, NULL, 't' },

@@ -287,6 +287,23 @@ def check_bad_inputs(conf):
         check(re.search(pattern, r.err) and r.out == "", "%r: %r" % (args, r))
 
 
+def check_unreachable(d, server):
+    """A closed port: exit 1, one line on stderr naming host:port and database, never the password."""
+    from dbservers import free_port
+    port = free_port()
+    real = server.port
+    server.port = port
+    try:
+        conf = _config(d, server)
+    finally:
+        server.port = real
+    r = report(conf, code=1)
+    lines = r.err.strip().splitlines()
+    check(len(lines) == 1 and "127.0.0.1:%d" % port in lines[0] and server.password not in r.err and r.out == "",
+          "%s unreachable: %r" % (server.kind, r))
+    harness.note("%s unreachable: %s" % (server.kind, lines[0][:200]))
+
+
 def _run(kind, server_cls):
     with tempdir() as d:
         if server_cls is None:
@@ -299,6 +316,7 @@ def _run(kind, server_cls):
                 conf = _config(d, server)
                 check_report(kind, conf)
                 check_bad_inputs(conf)
+                check_unreachable(d, server)
         harness.note("%s: the report of the synthetic history is exact" % kind)
 
 

@@ -352,8 +352,11 @@ def test_report_pipeline():
             cw.wait_ready()
             db = os.path.join(d, "clockwerk.db")
 
-            def alerted():
-                con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+            def alerted():  # False while the storer has not created the file or the table yet
+                try:
+                    con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+                except sqlite3.Error:
+                    return False
                 try:
                     return con.execute("SELECT count(*) FROM alerts WHERE kind = 'down'").fetchone()[0] > 0
                 except sqlite3.Error:

@@ -35,7 +35,7 @@ COMMON_OBJ := $(COMMON_SRC:%.c=$(OUT)/%.o)
 COMMON_LIB := $(OUT)/libcommon.a
 
 # Each program: every .c in its folder; main.c stays out of the folder's library so unit tests can link it.
-PROGRAMS := supervisor worker storer alerter tap relay
+PROGRAMS := supervisor worker storer alerter tap relay report
 define program_rules
 $(1)_SRC := $$(filter-out $(1)/main.c,$$(wildcard $(1)/*.c))
 $(1)_OBJ := $$($(1)_SRC:%.c=$$(OUT)/%.o)
@@ -55,7 +55,7 @@ $(call members_file,$(OUT)/libcommon.members,$(COMMON_OBJ))
 ALL_LIBS   := $(LIB_ZMQ) $(LIB_CURL) $(LIB_CONFIG) $(LIB_JSON) $(LIB_DB) $(LIB_SYS)
 
 TARGETS := $(BIN)/clockwerk $(BIN)/clockwerk-worker $(BIN)/clockwerk-storer $(BIN)/clockwerk-alerter \
-           $(BIN)/clockwerk-tap $(BIN)/clockwerk-relay
+           $(BIN)/clockwerk-tap $(BIN)/clockwerk-relay $(BIN)/clockwerk-report
 
 .PHONY: all clean deps test-deps run test unit e2e chaos asan bench bench-smoke bench-programs
 all: $(TARGETS)
@@ -86,6 +86,9 @@ $(BIN)/clockwerk-tap: $(OUT)/tap/main.o $(tap_LIB) $(COMMON_LIB)
 $(BIN)/clockwerk-relay: $(OUT)/relay/main.o $(relay_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIB_ZMQ) $(LIB_CONFIG) $(LIB_SYS)
+$(BIN)/clockwerk-report: $(OUT)/report/main.o $(report_LIB) $(storer_LIB) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIB_DB) $(LIB_JSON) $(LIB_CONFIG) $(LIB_ZMQ) $(LIB_SYS)
 
 # ---- unit tests (cmocka): tests/unit/test_NAME.c -> $(OUT)/tests/test_NAME, linked with every folder's library.
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)

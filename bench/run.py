@@ -29,9 +29,11 @@ PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 PROFILES = {
     # floor/anchor checks, clockwerk endpoints@1s and seconds, latency endpoints@10s and seconds, scale
     "full": dict(floor_checks=60000, anchor_checks=20000, cw_endpoints=5000, cw_seconds=20,
-                 lat_endpoints=20000, lat_seconds=25, scale_endpoints=100000, use_nginx=True),
+                 lat_endpoints=20000, lat_seconds=25, scale_endpoints=100000, use_nginx=True,
+                 report_endpoints=10000, report_drivers="sqlite,postgresql,mysql"),
     "smoke": dict(floor_checks=2000, anchor_checks=0, cw_endpoints=200, cw_seconds=3,
-                  lat_endpoints=200, lat_seconds=3, scale_endpoints=10000, use_nginx=False),
+                  lat_endpoints=200, lat_seconds=3, scale_endpoints=10000, use_nginx=False,
+                 report_endpoints=500, report_drivers="sqlite"),
 }
 
 
@@ -431,6 +433,8 @@ def main():
         errs = [abs(x - 100.0) for x in lat["lat"]]
         scale = run_scale(tmp, url, prof["scale_endpoints"])
         storage = store_rate()
+        import report_bench  # `clockwerk report --since 90d` (bench/report_bench.py): smoke on SQLite only
+        reports = report_bench.main(["--endpoints", str(prof["report_endpoints"]), "--drivers", prof["report_drivers"]])
     finally:
         procs.stop_all()
 
@@ -475,6 +479,8 @@ def main():
     if storage:
         print(f"storage (bench/store_bench, batches of 500): {storage}"
               " — PostgreSQL and MariaDB: /usr/bin/python3 bench/store_bench.py (private servers)")
+    for line in reports:
+        print(line)
     shutil.rmtree(tmp, ignore_errors=True)
     return 0
 

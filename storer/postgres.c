@@ -30,6 +30,7 @@
 #include "storer/backend.h"
 #include "storer/migrate.h"
 #include "storer/pg_rollup.h"
+#include "storer/reader.h"
 #include "storer/rollup.h"
 
 #include <postgresql/libpq-fe.h>
@@ -224,6 +225,8 @@ fail:
     free(db);
     return NULL;
 }
+
+struct pg_conn *pg_store_conn(struct store_db *db) { return db->conn; }
 
 static void pg_close(struct store_db *db)
 {

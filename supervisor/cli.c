@@ -6,6 +6,7 @@
 #include "common/base/util.h"
 
 #include "supervisor/privs.h"
+#include "supervisor/report_cli.h"
 #include "supervisor/self.h"
 
 #include <errno.h>
@@ -25,6 +26,8 @@ static void usage(FILE *out)
         "usage: clockwerk -c FILE         run the supervisor in the foreground\n"
         "       clockwerk -t -c FILE      check the configuration and exit (0: valid, 1: invalid)\n"
         "       clockwerk -c FILE --test-alert   send one test mail and webhook call, report each\n"
+        "       clockwerk report -c FILE [--since 24h|7d|30d|90d|DATE] [--until DATE] [--endpoint NAME-or-URL]\n"
+        "                        [--json|--csv]   uptime, downtime, incidents, latency per endpoint (docs/report.md)\n"
         "       clockwerk keygen FILE     write a new CURVE key pair for the bus (mode 0600), print its public key\n"
         "       clockwerk --version       print the version\n"
         "signals: HUP reloads the configuration, TERM or INT stops everything in order.\n");
@@ -131,6 +134,7 @@ static int run_keygen(int argc, char **argv)
 
 int cli_run(int argc, char **argv, const char **config_arg)
 {
+    if (argc >= 2 && strcmp(argv[1], "report") == 0) return cli_report(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "keygen") == 0) return run_keygen(argc, argv);
     static const struct option longopts[] = {
         { "config", required_argument, NULL, 'c' }, { "test", no_argument, NULL, 't' },

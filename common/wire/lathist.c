@@ -85,9 +85,8 @@ int lat_hist_encode(const struct lat_hist *h, struct cw_buf *out)
     return 0;
 }
 
-bool lat_hist_decode(struct lat_hist *h, const void *blob, size_t len, const char **why)
+int lat_hist_blob_entries(const void *blob, size_t len, uint16_t *bucket, uint32_t *count, const char **why)
 {
-    lat_hist_reset(h);
     struct le_reader r = le_reader_of(blob, len);
     uint8_t version = le_read_u8(&r);
     uint16_t n = le_read_u16(&r);
@@ -97,20 +96,32 @@ bool lat_hist_decode(struct lat_hist *h, const void *blob, size_t len, const cha
     int prev = -1;
     for (unsigned i = 0; !r.why && i < n; i++) {
         unsigned b = le_read_u16(&r);
-        uint32_t count = le_read_u32(&r);
+        uint32_t c = le_read_u32(&r);
         if (b >= LAT_BUCKETS) le_reader_fail(&r, "bucket out of range");
         else if ((int)b <= prev) le_reader_fail(&r, "buckets out of order");
-        else if (count == 0) le_reader_fail(&r, "empty bucket listed");
+        else if (c == 0) le_reader_fail(&r, "empty bucket listed");
         else {
-            h->bucket[b] = count;
-            h->total += count;
+            bucket[i] = (uint16_t)b;
+            count[i] = c;
             prev = (int)b;
         }
     }
     if (r.why) {
         if (why) *why = r.why;
-        lat_hist_reset(h);
-        return false;
+        return -1;
     }
-    return true;
+    return n;
+}
+
+bool lat_hist_decode(struct lat_hist *h, const void *blob, size_t len, const char **why)
+{
+    uint16_t bucket[LAT_BUCKETS];
+    uint32_t count[LAT_BUCKETS];
+    lat_hist_reset(h);
+    int n = lat_hist_blob_entries(blob, len, bucket, count, why);
+    for (int i = 0; i < n; i++) {
+        h->bucket[bucket[i]] = count[i];
+        h->total += count[i];
+    }
+    return n >= 0;
 }

@@ -51,5 +51,9 @@ int lat_hist_encode(const struct lat_hist *h, struct cw_buf *out);
 /* Replaces h with the histogram of a blob. false, with *why set to a static reason and h reset, when the
  * blob is not a valid one (wrong version or length, buckets out of range or out of order, zero counts). */
 bool lat_hist_decode(struct lat_hist *h, const void *blob, size_t len, const char **why);
+/* The entries of a blob, validated like lat_hist_decode, without a whole histogram: for readers that sum many
+ * blobs (clockwerk-report). Returns the number of entries written to bucket[] and count[] (room for
+ * LAT_BUCKETS each), or -1 with *why set when the blob is not a valid one. */
+int lat_hist_blob_entries(const void *blob, size_t len, uint16_t *bucket, uint32_t *count, const char **why);
 
 #endif

@@ -1,0 +1,34 @@
+/* report/downtime.h — downtime and incidents of one endpoint from its alert history (docs/report.md). Pure.
+ *
+ * The alerter raises `down` when an endpoint has failed alert_threshold checks in a row and `up` when it has
+ * recovered; each message says when the new state began (alerter/alert.c: "… is DOWN since <first failure
+ * of the run>: …", "… is UP again since <first success of the recovery run> after …"). An interval DOWN runs
+ * from the down alert's "since" to the next up alert's "since" (raised_at when a message does not carry the
+ * time). Intervals are clipped to the window [since, until): one that began before the window counts from
+ * its start, one still open at until counts to until. An incident is an interval that overlaps the window. */
+#ifndef CW_REPORT_DOWNTIME_H
+#define CW_REPORT_DOWNTIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct dt_event {
+    int64_t at_ms; /* when the state began */
+    bool down;     /* down, else up */
+};
+
+struct dt_result {
+    int64_t down_ms;    /* time DOWN inside the window */
+    unsigned incidents; /* DOWN intervals overlapping the window */
+    bool known;         /* some down/up alert came before until */
+    bool down_at_until; /* the state at until is DOWN */
+};
+
+/* When the state an alert announces began: the "since" time of its message, else raised_at_ms. */
+int64_t dt_event_time(const char *message, bool down, int64_t raised_at_ms);
+
+/* Sorts ev by time (stably: the database's order breaks ties) and computes the window's figures. */
+void dt_compute(struct dt_event *ev, size_t n, int64_t since_ms, int64_t until_ms, struct dt_result *out);
+
+#endif

@@ -1,0 +1,127 @@
+/* report/report.c — gathering `clockwerk report`'s figures through a read backend (report.h): one query per
+ * table (checks_daily for the whole days, checks_hourly for the ragged hours, checks above the watermark,
+ * alerts), each row added to its endpoint's tally, found by endpoints.id in a hash. */
+#include "report/report.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int report_init(struct report *rep, const struct cw_config *cfg, const char *only, int64_t since_ms, int64_t until_ms)
+{
+    memset(rep, 0, sizeof *rep);
+    rep->since_ms = since_ms;
+    rep->until_ms = until_ms;
+    win_split(since_ms, until_ms, &rep->split);
+    rep->eps = cw_xcalloc(cfg->n_endpoints ? cfg->n_endpoints : 1, sizeof *rep->eps);
+    for (size_t i = 0; i < cfg->n_endpoints; i++) {
+        const struct cw_endpoint *ep = &cfg->endpoints[i];
+        if (only && strcmp(ep->url, only) != 0 && !(ep->name && !strcmp(ep->name, only))) continue;
+        struct report_ep *e = &rep->eps[rep->n++];
+        e->ep = ep;
+        e->db_id = -1;
+        HASH_ADD_KEYPTR(by_url, rep->url_table, ep->url, strlen(ep->url), e);
+    }
+    return rep->n ? 0 : -1;
+}
+
+static int on_endpoint(void *ctx, int64_t id, const char *url)
+{
+    struct report *rep = ctx;
+    struct report_ep *e = NULL;
+    HASH_FIND(by_url, rep->url_table, url, strlen(url), e);
+    if (e && e->db_id < 0) {
+        e->db_id = id;
+        HASH_ADD(by_id, rep->id_table, db_id, sizeof e->db_id, e);
+    }
+    return 0;
+}
+
+static struct report_ep *find_id(struct report *rep, int64_t id)
+{
+    struct report_ep *e = NULL;
+    HASH_FIND(by_id, rep->id_table, &id, sizeof id, e);
+    return e;
+}
+
+static int on_cell(void *ctx, int64_t endpoint_id, const struct rollup_stored *cell)
+{
+    struct report_ep *e = find_id(ctx, endpoint_id);
+    if (e) tally_add_cell(&e->t, cell);
+    return 0;
+}
+
+static int on_row(void *ctx, const struct rollup_row *row)
+{
+    struct report_ep *e = find_id(ctx, row->endpoint_id);
+    if (e) tally_add_row(&e->t, row);
+    return 0;
+}
+
+static int on_alert(void *ctx, int64_t endpoint_id, bool down, int64_t raised_at_ms, const char *message)
+{
+    struct report_ep *e = find_id(ctx, endpoint_id);
+    if (!e) return 0;
+    if (e->n_ev == e->cap_ev) {
+        e->cap_ev = e->cap_ev ? 2 * e->cap_ev : 8;
+        e->ev = cw_xrealloc(e->ev, e->cap_ev * sizeof *e->ev);
+    }
+    e->ev[e->n_ev++] = (struct dt_event){ .at_ms = dt_event_time(message, down, raised_at_ms), .down = down };
+    return 0;
+}
+
+/* The endpoint ids to read: one endpoint's, or all. */
+static void id_range(const struct report *rep, int64_t *lo, int64_t *hi)
+{
+    *lo = 0;
+    *hi = INT64_MAX;
+    if (rep->n == 1 && rep->eps[0].db_id >= 0) *lo = *hi = rep->eps[0].db_id;
+}
+
+/* An UP alert is raised a few checks after the state it announces began: alerts raised up to this long after
+ * until are read too, so that an UP whose "since" lies before until ends its interval there. */
+#define REPORT_ALERT_SLACK_MS (WIN_DAY_MS)
+
+int report_collect(struct report *rep, const struct store_read_backend *b, struct store_reader *r, char *err,
+                   size_t errlen)
+{
+    int rc = b->endpoints(r, on_endpoint, rep, err, errlen);
+    int64_t lo, hi;
+    id_range(rep, &lo, &hi);
+    const struct win_split *s = &rep->split;
+    if (rc == STORE_OK && rep->id_table) {
+        if (s->days.from < s->days.to)
+            rc = b->cells(r, ROLLUP_DAY, s->days.from / 1000, s->days.to / 1000, lo, hi, on_cell, rep, err, errlen);
+        if (rc == STORE_OK && s->head.from < s->head.to)
+            rc = b->cells(r, ROLLUP_HOUR, s->head.from / 1000, s->head.to / 1000, lo, hi, on_cell, rep, err, errlen);
+        if (rc == STORE_OK && s->tail.from < s->tail.to)
+            rc = b->cells(r, ROLLUP_HOUR, s->tail.from / 1000, s->tail.to / 1000, lo, hi, on_cell, rep, err, errlen);
+        if (rc == STORE_OK) rc = b->recent(r, s->hours.from, s->hours.to, lo, hi, on_row, rep, err, errlen);
+        if (rc == STORE_OK)
+            rc = b->alerts(r, rep->until_ms + REPORT_ALERT_SLACK_MS, lo, hi, on_alert, rep, err, errlen);
+    }
+    if (rc != STORE_OK) return rc;
+    for (size_t i = 0; i < rep->n; i++) {
+        struct report_ep *e = &rep->eps[i];
+        dt_compute(e->ev, e->n_ev, rep->since_ms, rep->until_ms, &e->dt);
+        tally_figures(&e->t, &e->fig);
+        rep->bad_blobs += e->t.bad_blobs;
+    }
+    return STORE_OK;
+}
+
+const char *report_state(const struct report_ep *e)
+{
+    if (e->dt.down_at_until) return "down";
+    if (e->dt.known || e->t.checks > 0) return "up";
+    return "unknown";
+}
+
+void report_free(struct report *rep)
+{
+    HASH_CLEAR(by_id, rep->id_table);
+    HASH_CLEAR(by_url, rep->url_table);
+    for (size_t i = 0; i < rep->n; i++) free(rep->eps[i].ev);
+    free(rep->eps);
+    memset(rep, 0, sizeof *rep);
+}

@@ -1,0 +1,45 @@
+/* report/report.h — `clockwerk report`'s data: the chosen endpoints and their figures over the window, read
+ * through a read backend (storer/reader.h). output.c prints it; main.c drives. */
+#ifndef CW_REPORT_REPORT_H
+#define CW_REPORT_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/base/hash.h"
+#include "common/config/config.h"
+#include "report/downtime.h"
+#include "report/tally.h"
+#include "report/window.h"
+#include "storer/reader.h"
+
+struct report_ep {
+    const struct cw_endpoint *ep; /* the configured endpoint (the config outlives the report) */
+    int64_t db_id;                /* endpoints.id, -1 when the database does not know the URL */
+    struct tally t;
+    struct dt_event *ev; /* its down/up alerts before until */
+    size_t n_ev, cap_ev;
+    struct dt_result dt;
+    struct tally_figures fig;
+    UT_hash_handle by_id, by_url;
+};
+
+struct report {
+    int64_t since_ms, until_ms;
+    struct win_split split;
+    struct report_ep *eps; /* in the configuration's order */
+    size_t n;
+    struct report_ep *id_table, *url_table; /* uthash heads */
+    unsigned bad_blobs;
+};
+
+/* The configured endpoints whose name or URL is `only` (all when NULL). -1 when none matches. */
+int report_init(struct report *rep, const struct cw_config *cfg, const char *only, int64_t since_ms, int64_t until_ms);
+/* Reads everything through the open reader and computes the figures. STORE_OK or the reader's error. */
+int report_collect(struct report *rep, const struct store_read_backend *b, struct store_reader *r, char *err,
+                   size_t errlen);
+/* The state at until: "down", "up" or "unknown" (no alert and no check known). */
+const char *report_state(const struct report_ep *e);
+void report_free(struct report *rep);
+
+#endif

@@ -1,0 +1,56 @@
+/* storer/reader.c — what the read backends share (storer/reader.h): the table for a driver and the stored
+ * time forms. */
+#include "storer/reader.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <time.h>
+
+const struct store_read_backend *store_read_backend_for(enum cw_db_driver driver)
+{
+    switch (driver) {
+    case CW_DB_SQLITE:
+        return &store_read_sqlite;
+    case CW_DB_POSTGRES:
+        return &store_read_postgres;
+    case CW_DB_MYSQL:
+        return &store_read_mysql;
+    }
+    return NULL;
+}
+
+void store_read_format_ms(int64_t ms, bool mysql_form, char *out, size_t outlen)
+{
+    time_t t = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+    int frac = (int)(ms - (int64_t)t * 1000);
+    struct tm tm;
+    if (!gmtime_r(&t, &tm)) tm = (struct tm){ .tm_year = 70, .tm_mday = 1 };
+    snprintf(out, outlen, mysql_form ? "%04d-%02d-%02d %02d:%02d:%02d.%03d" : "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+}
+
+void store_read_sql_recent(struct cw_buf *sql, const struct store_read_dialect *d, int64_t from_ms, int64_t to_ms,
+                           int64_t ep_lo, int64_t ep_hi)
+{
+    char from[40], to[40];
+    store_read_format_ms(from_ms, d->mysql_form, from, sizeof from);
+    store_read_format_ms(to_ms, d->mysql_form, to, sizeof to);
+    cw_buf_printf(sql,
+                  "SELECT endpoint_id, ok, latency_ms, dns_ms, connect_ms, tls_ms, ttfb_ms FROM checks"
+                  " WHERE id > (SELECT last_check_id FROM rollup_state WHERE id = 1)"
+                  " AND checked_at >= '%s'%s AND checked_at < '%s'%s AND endpoint_id BETWEEN %" PRId64 " AND %" PRId64
+                  "%c",
+                  from, d->time_cast, to, d->time_cast, ep_lo, ep_hi, '\0');
+}
+
+void store_read_sql_alerts(struct cw_buf *sql, const struct store_read_dialect *d, int64_t before_ms, int64_t ep_lo,
+                           int64_t ep_hi)
+{
+    char before[40];
+    store_read_format_ms(before_ms, d->mysql_form, before, sizeof before);
+    cw_buf_printf(
+        sql,
+        "SELECT endpoint_id, kind, %s, message FROM alerts WHERE kind IN ('down', 'up') AND raised_at < '%s'%s"
+        " AND endpoint_id BETWEEN %" PRId64 " AND %" PRId64 " ORDER BY endpoint_id, raised_at, id%c",
+        d->raised_ms, before, d->time_cast, ep_lo, ep_hi, '\0');
+}

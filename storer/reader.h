@@ -1,0 +1,90 @@
+/* storer/reader.h — the read side of the storer's backends: the table of functions through which a reader
+ * (clockwerk-report, later the web process) gets the history out of SQLite, PostgreSQL or MySQL/MariaDB, one
+ * file per database (storer/sqlite_read.c, storer/pg_read.c, storer/mysql_read.c). It never writes.
+ *
+ * Contract for every read backend:
+ *  - open connects read-only where the database allows it (SQLite: SQLITE_OPEN_READONLY and query_only, so it
+ *    works beside a storer writing in WAL mode and never creates a file; PostgreSQL: a READ ONLY transaction;
+ *    MySQL/MariaDB: START TRANSACTION READ ONLY), checks that the schema is version 3 or newer (an older one is
+ *    refused with "start the storer once to migrate it") and opens ONE read snapshot (SQLite: a read
+ *    transaction; PostgreSQL: REPEATABLE READ; InnoDB: WITH CONSISTENT SNAPSHOT). Every read until close sees
+ *    that snapshot, so the roll-ups and the raw rows above the watermark always add up to the raw rows (the
+ *    promise of docs/schema.md "Roll-ups"), even while the storer folds.
+ *  - Each read is ONE query over its table (never one per endpoint), streamed row by row into the callback:
+ *    a large window does not sit in memory twice. Endpoint ids are limited to [ep_lo, ep_hi] (all: 0,
+ *    INT64_MAX). Times are UTC seconds (periods) or milliseconds (rows, alerts) since the epoch; the backend
+ *    turns them into its stored form (SQLite: the `…T…Z` text, compared as text in the same form).
+ *  - cells: the roll-up cells of one table with period_start in [from_s, to_s); the callback gets the counts and
+ *    the five blobs exactly as stored (struct rollup_stored, valid during the call only).
+ *  - recent: the raw rows of checks ABOVE the watermark (id > rollup_state.last_check_id), with checked_at in
+ *    [from_ms, to_ms): the rows the roll-ups do not hold yet (at most the last fold period).
+ *  - alerts: every `down` and `up` alert raised before before_ms, ordered by endpoint and raised_at, with its
+ *    message (which carries the state's "since" time, alerter/alert.c).
+ *  - Return values like storer/backend.h: STORE_OK, STORE_RETRY (unreachable, connection lost), STORE_FATAL;
+ *    err gets one line that names the database and never the password. A callback that returns non-zero
+ *    stops the read, which then returns STORE_FATAL with err left as the callback set it. */
+#ifndef CW_STORER_READER_H
+#define CW_STORER_READER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/config/config.h"
+#include "storer/backend.h"
+#include "storer/rollup.h"
+
+struct store_reader; /* a backend's read connection */
+
+typedef int (*store_read_endpoint_fn)(void *ctx, int64_t id, const char *url);
+typedef int (*store_read_cell_fn)(void *ctx, int64_t endpoint_id, const struct rollup_stored *cell);
+/* row->at_s is not filled (the window is applied by the query); row->us[] is -1 for NULL. */
+typedef int (*store_read_row_fn)(void *ctx, const struct rollup_row *row);
+typedef int (*store_read_alert_fn)(void *ctx, int64_t endpoint_id, bool down, int64_t raised_at_ms,
+                                   const char *message);
+
+struct store_read_backend {
+    const char *name;
+    /* NULL with err set (and *rc STORE_RETRY or STORE_FATAL) when it cannot. */
+    struct store_reader *(*open)(const struct cw_config *cfg, int *rc, char *err, size_t errlen);
+    int (*endpoints)(struct store_reader *r, store_read_endpoint_fn fn, void *ctx, char *err, size_t errlen);
+    int (*cells)(struct store_reader *r, enum rollup_period p, int64_t from_s, int64_t to_s, int64_t ep_lo,
+                 int64_t ep_hi, store_read_cell_fn fn, void *ctx, char *err, size_t errlen);
+    int (*recent)(struct store_reader *r, int64_t from_ms, int64_t to_ms, int64_t ep_lo, int64_t ep_hi,
+                  store_read_row_fn fn, void *ctx, char *err, size_t errlen);
+    int (*alerts)(struct store_reader *r, int64_t before_ms, int64_t ep_lo, int64_t ep_hi, store_read_alert_fn fn,
+                  void *ctx, char *err, size_t errlen);
+    /* Ends the snapshot and disconnects. NULL is fine. */
+    void (*close)(struct store_reader *r);
+};
+
+extern const struct store_read_backend store_read_sqlite;
+extern const struct store_read_backend store_read_postgres;
+extern const struct store_read_backend store_read_mysql;
+
+const struct store_read_backend *store_read_backend_for(enum cw_db_driver driver);
+
+/* What the databases' SQL differs in for the reads they share: the form of a time literal (SQLite and PostgreSQL
+ * `'…T…Z'`, MySQL `'… …'`), what follows it (PostgreSQL `::timestamptz`), and the expression of raised_at in UTC
+ * milliseconds. */
+struct store_read_dialect {
+    bool mysql_form;
+    const char *time_cast;
+    const char *raised_ms;
+};
+/* The statement of `recent` (the rows above the watermark) and of `alerts` (storer/reader.h's contract), appended
+ * to sql with its NUL. Only numbers and times formatted here are pasted in. */
+void store_read_sql_recent(struct cw_buf *sql, const struct store_read_dialect *d, int64_t from_ms, int64_t to_ms,
+                           int64_t ep_lo, int64_t ep_hi);
+void store_read_sql_alerts(struct cw_buf *sql, const struct store_read_dialect *d, int64_t before_ms, int64_t ep_lo,
+                           int64_t ep_hi);
+
+/* The libpq connection of a handle of store_backend_postgres (storer/postgres.c), which storer/pg_read.c opens
+ * to connect exactly as the storer does (the same parameters, TLS and timeouts). */
+struct pg_conn *pg_store_conn(struct store_db *db);
+
+/* UTC milliseconds as the stored text form `2026-11-25T04:05:06.123Z` (SQLite) or, with sep ' ' and no zone,
+ * `2026-11-25 04:05:06.123` (a MySQL DATETIME literal, PostgreSQL accepts both with a zone). out >= 32. */
+void store_read_format_ms(int64_t ms, bool mysql_form, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,224 @@
+/* storer/sqlite_read.c — the SQLite read backend (storer/reader.h): a read-only connection (never creates the
+ * file, query_only), one read transaction for the whole report (WAL: the storer keeps writing meanwhile and
+ * this reader sees one snapshot), one statement per table. Times are bound (or pasted, in the statements of
+ * storer/reader.c) in the stored text form
+ * `2026-11-25T04:05:06.123Z` and compared as text, which is time order for that one form (docs/schema.md,
+ * the text-time trap). */
+#include "storer/backend.h"
+#include "storer/reader.h"
+#include "storer/sqlite_rollup.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/base/util.h"
+
+#define SQR_BUSY_MS 5000
+
+struct store_reader {
+    sqlite3 *db;
+    char *path;
+};
+
+static int sqr_fail(struct store_reader *r, int code, const char *what, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "sqlite %s: %s: %s", r->path, what, r->db ? sqlite3_errmsg(r->db) : sqlite3_errstr(code));
+    return sq_error_class(code);
+}
+
+static void sqr_close(struct store_reader *r)
+{
+    if (!r) return;
+    if (r->db) {
+        (void)sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
+        sqlite3_close_v2(r->db);
+    }
+    free(r->path);
+    free(r);
+}
+
+/* The schema's version, read inside the snapshot (its first read starts it). */
+static int sqr_check_schema(struct store_reader *r, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    int code = sqlite3_prepare_v2(r->db, "SELECT max(version) FROM schema_version", -1, &st, NULL);
+    if (code != SQLITE_OK) {
+        int rc = sqr_fail(r, code, "not a Clockwerk database (no schema_version)", err, errlen);
+        sqlite3_finalize(st);
+        return rc;
+    }
+    code = sqlite3_step(st);
+    long long version = code == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    if (code != SQLITE_ROW) return sqr_fail(r, code, "read schema_version", err, errlen);
+    if (version < STORE_SCHEMA_VERSION) {
+        snprintf(err, errlen,
+                 "sqlite %s: schema version %lld has no roll-ups (needs %d): start the storer once to "
+                 "migrate it",
+                 r->path, version, STORE_SCHEMA_VERSION);
+        return STORE_FATAL;
+    }
+    return STORE_OK;
+}
+
+static struct store_reader *sqr_open(const struct cw_config *cfg, int *rc, char *err, size_t errlen)
+{
+    struct store_reader *r = cw_xcalloc(1, sizeof *r);
+    r->path = cw_xstrdup(cfg->db_name ? cfg->db_name : "");
+    *rc = STORE_FATAL;
+    if (!r->path[0]) {
+        snprintf(err, errlen, "sqlite: no database file configured (db_name)");
+        goto fail;
+    }
+    int code = sqlite3_open_v2(r->path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    if (code != SQLITE_OK) {
+        *rc = sqr_fail(r, code, "cannot open for reading", err, errlen);
+        goto fail;
+    }
+    sqlite3_extended_result_codes(r->db, 1);
+    sqlite3_busy_timeout(r->db, SQR_BUSY_MS);
+    code = sqlite3_exec(r->db, "PRAGMA query_only=1; BEGIN", NULL, NULL, NULL);
+    if (code != SQLITE_OK) {
+        *rc = sqr_fail(r, code, "cannot start a read transaction", err, errlen);
+        goto fail;
+    }
+    if ((*rc = sqr_check_schema(r, err, errlen)) != STORE_OK) goto fail;
+    return r;
+fail:
+    sqr_close(r);
+    return NULL;
+}
+
+/* Prepares sql (NULL with *rc and err set). */
+static sqlite3_stmt *sqr_prepare(struct store_reader *r, const char *sql, const char *what, int *rc, char *err,
+                                 size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    int code = sqlite3_prepare_v2(r->db, sql, -1, &st, NULL);
+    if (code == SQLITE_OK) return st;
+    *rc = sqr_fail(r, code, what, err, errlen);
+    sqlite3_finalize(st);
+    return NULL;
+}
+
+/* Steps st to its end through row(); the read's result. */
+static int sqr_drain(struct store_reader *r, sqlite3_stmt *st, const char *what,
+                     int (*row)(sqlite3_stmt *st, void *fn, void *ctx), void *fn, void *ctx, char *err, size_t errlen)
+{
+    int code, rc = STORE_OK;
+    while ((code = sqlite3_step(st)) == SQLITE_ROW)
+        if (row(st, fn, ctx) != 0) {
+            rc = STORE_FATAL;
+            break;
+        }
+    if (rc == STORE_OK && code != SQLITE_DONE) rc = sqr_fail(r, code, what, err, errlen);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sqr_endpoint_row(sqlite3_stmt *st, void *fn, void *ctx)
+{
+    const char *url = (const char *)sqlite3_column_text(st, 1);
+    return ((store_read_endpoint_fn)fn)(ctx, sqlite3_column_int64(st, 0), url ? url : "");
+}
+
+static int sqr_endpoints(struct store_reader *r, store_read_endpoint_fn fn, void *ctx, char *err, size_t errlen)
+{
+    int rc = STORE_OK;
+    sqlite3_stmt *st = sqr_prepare(r, "SELECT id, url FROM endpoints", "read endpoints", &rc, err, errlen);
+    if (!st) return rc;
+    return sqr_drain(r, st, "read endpoints", sqr_endpoint_row, (void *)fn, ctx, err, errlen);
+}
+
+static int sqr_cell_row(sqlite3_stmt *st, void *fn, void *ctx)
+{
+    struct rollup_stored c = { .checks = sqlite3_column_int64(st, 1), .ok = sqlite3_column_int64(st, 2) };
+    for (int i = 0; i < ROLLUP_HISTS; i++) {
+        c.blob[i] = sqlite3_column_blob(st, 3 + i);
+        c.len[i] = (size_t)sqlite3_column_bytes(st, 3 + i);
+    }
+    return ((store_read_cell_fn)fn)(ctx, sqlite3_column_int64(st, 0), &c);
+}
+
+static int sqr_cells(struct store_reader *r, enum rollup_period p, int64_t from_s, int64_t to_s, int64_t ep_lo,
+                     int64_t ep_hi, store_read_cell_fn fn, void *ctx, char *err, size_t errlen)
+{
+    /* CROSS JOIN keeps endpoints the outer loop: one range of the primary key (endpoint_id, period_start) per
+     * endpoint, never a scan of a table that holds every hour of the retention. */
+    char sql[512], from[40], to[40];
+    snprintf(sql, sizeof sql,
+             "SELECT h.endpoint_id, h.checks, h.ok, h.latency_hist, h.dns_hist, h.connect_hist, h.tls_hist,"
+             " h.ttfb_hist FROM endpoints e CROSS JOIN %s h ON h.endpoint_id = e.id"
+             " AND h.period_start >= ?1 AND h.period_start < ?2 WHERE e.id BETWEEN ?3 AND ?4",
+             p == ROLLUP_HOUR ? "checks_hourly" : "checks_daily");
+    int rc = STORE_OK;
+    sqlite3_stmt *st = sqr_prepare(r, sql, "read roll-ups", &rc, err, errlen);
+    if (!st) return rc;
+    store_read_format_ms(from_s * 1000, false, from, sizeof from);
+    store_read_format_ms(to_s * 1000, false, to, sizeof to);
+    sqlite3_bind_text(st, 1, from, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, to, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, ep_lo);
+    sqlite3_bind_int64(st, 4, ep_hi);
+    return sqr_drain(r, st, "read roll-ups", sqr_cell_row, (void *)fn, ctx, err, errlen);
+}
+
+static int sqr_recent_row(sqlite3_stmt *st, void *fn, void *ctx)
+{
+    struct rollup_row row = { .endpoint_id = sqlite3_column_int64(st, 0), .ok = sqlite3_column_int(st, 1) != 0 };
+    for (int i = 0; i < ROLLUP_HISTS; i++)
+        row.us[i] =
+            sqlite3_column_type(st, 2 + i) == SQLITE_NULL ? -1 : rollup_ms_to_us(sqlite3_column_double(st, 2 + i));
+    return ((store_read_row_fn)fn)(ctx, &row);
+}
+
+static const struct store_read_dialect sqr_dialect = {
+    .mysql_form = false,
+    .time_cast = "",
+    .raised_ms = "CAST(round((julianday(raised_at) - 2440587.5) * 86400000.0) AS INTEGER)",
+};
+
+/* Runs one statement of reader.c's (in sql, which it frees). */
+static int sqr_run(struct store_reader *r, struct cw_buf *sql, const char *what,
+                   int (*row)(sqlite3_stmt *st, void *fn, void *ctx), void *fn, void *ctx, char *err, size_t errlen)
+{
+    int rc = STORE_OK;
+    sqlite3_stmt *st = sqr_prepare(r, (const char *)sql->data, what, &rc, err, errlen);
+    cw_buf_free(sql);
+    return st ? sqr_drain(r, st, what, row, fn, ctx, err, errlen) : rc;
+}
+
+static int sqr_recent(struct store_reader *r, int64_t from_ms, int64_t to_ms, int64_t ep_lo, int64_t ep_hi,
+                      store_read_row_fn fn, void *ctx, char *err, size_t errlen)
+{
+    struct cw_buf sql = { 0 };
+    store_read_sql_recent(&sql, &sqr_dialect, from_ms, to_ms, ep_lo, ep_hi);
+    return sqr_run(r, &sql, "read the rows above the watermark", sqr_recent_row, (void *)fn, ctx, err, errlen);
+}
+
+static int sqr_alert_row(sqlite3_stmt *st, void *fn, void *ctx)
+{
+    const char *kind = (const char *)sqlite3_column_text(st, 1), *msg = (const char *)sqlite3_column_text(st, 3);
+    return ((store_read_alert_fn)fn)(ctx, sqlite3_column_int64(st, 0), kind && !strcmp(kind, "down"),
+                                     sqlite3_column_int64(st, 2), msg ? msg : "");
+}
+
+static int sqr_alerts(struct store_reader *r, int64_t before_ms, int64_t ep_lo, int64_t ep_hi, store_read_alert_fn fn,
+                      void *ctx, char *err, size_t errlen)
+{
+    struct cw_buf sql = { 0 };
+    store_read_sql_alerts(&sql, &sqr_dialect, before_ms, ep_lo, ep_hi);
+    return sqr_run(r, &sql, "read alerts", sqr_alert_row, (void *)fn, ctx, err, errlen);
+}
+
+const struct store_read_backend store_read_sqlite = {
+    .name = "sqlite",
+    .open = sqr_open,
+    .endpoints = sqr_endpoints,
+    .cells = sqr_cells,
+    .recent = sqr_recent,
+    .alerts = sqr_alerts,
+    .close = sqr_close,
+};

@@ -35,14 +35,20 @@ static void gather(struct statefile_data *d, const struct endpoints *t, const st
 {
     memset(d, 0, sizeof *d);
     d->eps = cw_xcalloc(t->n ? t->n : 1, sizeof *d->eps);
+    d->up = cw_xcalloc(t->n ? t->n : 1, sizeof *d->up);
     for (size_t i = 0; i < t->n; i++) {
         const struct endpoint *e = &t->all[i];
-        if (!worth_saving(&e->st)) continue;
+        if (!worth_saving(&e->st)) { /* only listed, for `clockwerk status`, when known to be up */
+            if (e->st.avail == ASTATE_UP)
+                d->up[d->n_up++] = (struct statefile_up){ .url = e->ep->url, .checked_us = e->last.checked_us };
+            continue;
+        }
         d->eps[d->n_eps++] = (struct statefile_endpoint){ .url = e->ep->url,
                                                           .st = e->st,
                                                           .last_status = e->last.status,
                                                           .last_latency_us = e->last.latency_us,
-                                                          .last_error = e->last.error };
+                                                          .last_error = e->last.error,
+                                                          .last_checked_us = e->last.checked_us };
     }
     d->alerts = disp->alerts;
     d->n_alerts = disp->n_alerts;
@@ -68,6 +74,7 @@ static void gather(struct statefile_data *d, const struct endpoints *t, const st
 static void gathered_free(struct statefile_data *d)
 {
     free(d->eps);
+    free(d->up);
     free(d->alert_held);
     free(d->jobs);
 }

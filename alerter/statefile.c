@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/base/clock.h"
@@ -61,6 +62,15 @@ static json_object *endpoint_json(const struct statefile_endpoint *e)
     put_i64(o, "last_status", e->last_status);
     put_i64(o, "last_latency", e->last_latency_us);
     put_str(o, "last_error", e->last_error ? e->last_error : "");
+    put_i64(o, "last_checked", e->last_checked_us);
+    return o;
+}
+
+static json_object *up_json(const struct statefile_up *u)
+{
+    json_object *o = jnew(json_object_new_object());
+    put_str(o, "url", u->url);
+    put_i64(o, "checked", u->checked_us);
     return o;
 }
 
@@ -122,11 +132,13 @@ int statefile_save(const char *path, const struct statefile_data *d, char *err, 
     put_i64(root, "version", STATEFILE_VERSION);
     put_str(root, "saved_at", cw_format_iso8601(cw_wall_us(), when, sizeof when));
     json_object *eps = jnew(json_object_new_array()), *alerts = jnew(json_object_new_array()),
-                *jobs = jnew(json_object_new_array());
+                *jobs = jnew(json_object_new_array()), *up = jnew(json_object_new_array());
     json_object_object_add(root, "endpoints", eps);
+    json_object_object_add(root, "up", up);
     json_object_object_add(root, "alerts", alerts);
     json_object_object_add(root, "jobs", jobs);
     for (size_t i = 0; i < d->n_eps; i++) json_object_array_add(eps, endpoint_json(&d->eps[i]));
+    for (size_t i = 0; i < d->n_up; i++) json_object_array_add(up, up_json(&d->up[i]));
     for (size_t i = 0; i < d->n_alerts; i++)
         json_object_array_add(alerts, alert_json(d->alerts[i], d->alert_held && d->alert_held[i]));
     for (size_t i = 0; i < d->n_jobs; i++) json_object_array_add(jobs, job_json(&d->jobs[i]));
@@ -252,6 +264,47 @@ static void load_endpoint(struct loader *l, json_object *o, struct statefile_end
     e->last_status = (uint16_t)get_i64(l, o, "last_status", 0, UINT16_MAX);
     e->last_latency_us = get_i64(l, o, "last_latency", I64);
     e->last_error = get_strdup(l, o, "last_error", false);
+    json_object *lc = NULL; /* optional: files written before `clockwerk status` lack it */
+    if (json_object_object_get_ex(o, "last_checked", &lc)) e->last_checked_us = get_i64(l, o, "last_checked", I64);
+}
+
+/* "up" (optional, for `clockwerk status` only): the endpoints plainly up. */
+static void load_up(struct loader *l, json_object *root, struct statefile_data *d)
+{
+    json_object *list = NULL;
+    if (!json_object_object_get_ex(root, "up", &list)) return;
+    if (!json_object_is_type(list, json_type_array)) {
+        if (!l->why) l->why = "\"up\" is not an array";
+        return;
+    }
+    size_t n = json_object_array_length(list);
+    d->up = cw_xcalloc(n ? n : 1, sizeof *d->up);
+    for (size_t i = 0; i < n && !l->why; i++) {
+        json_object *o = json_object_array_get_idx(list, i);
+        if (!json_object_is_type(o, json_type_object)) {
+            l->why = "up endpoint is not an object";
+            break;
+        }
+        struct statefile_up *u = &d->up[d->n_up++];
+        u->url = get_strdup(l, o, "url", false);
+        u->checked_us = get_i64(l, o, "checked", I64);
+    }
+}
+
+/* "saved_at" as written by cw_format_iso8601 ("2026-11-25T04:05:06.123Z"); 0 when missing or not that form. */
+static int64_t load_saved_at(json_object *root)
+{
+    json_object *v = NULL;
+    int year, mon, day, hour, min, sec, ms, end = 0;
+    if (!json_object_object_get_ex(root, "saved_at", &v) || !json_object_is_type(v, json_type_string)) return 0;
+    const char *s = json_object_get_string(v);
+    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ%n", &year, &mon, &day, &hour, &min, &sec, &ms, &end) != 7 ||
+        s[end] != '\0')
+        return 0;
+    struct tm tm = { .tm_year = year - 1900, .tm_mon = mon - 1, .tm_mday = day, .tm_hour = hour, .tm_min = min,
+                     .tm_sec = sec };
+    time_t t = timegm(&tm);
+    return t == (time_t)-1 ? 0 : (int64_t)t * 1000000 + (int64_t)ms * 1000;
 }
 
 static struct alert_rec *load_alert(struct loader *l, json_object *o, bool *held)
@@ -348,6 +401,8 @@ int statefile_load(const char *path, struct statefile_data *d, char *err, size_t
     json_object *alerts = l.why ? NULL : get(&l, root, "alerts", json_type_array);
     json_object *jobs = l.why ? NULL : get(&l, root, "jobs", json_type_array);
     if (!l.why) {
+        d->saved_at_us = load_saved_at(root);
+        load_up(&l, root, d);
         size_t n = json_object_array_length(eps);
         d->eps = cw_xcalloc(n ? n : 1, sizeof *d->eps);
         for (size_t i = 0; i < n && !l.why; i++) {
@@ -390,6 +445,8 @@ void statefile_data_free(struct statefile_data *d)
         free(d->eps[i].last_error);
     }
     free(d->eps);
+    for (size_t i = 0; i < d->n_up; i++) free(d->up[i].url);
+    free(d->up);
     for (size_t i = 0; i < d->n_alerts; i++) alert_free(d->alerts[i]);
     free(d->alerts);
     free(d->alert_held);

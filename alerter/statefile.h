@@ -9,8 +9,13 @@
  * back what was saved so that a restarted alerter neither repeats a DOWN for an endpoint already down, nor
  * forgets one that went down, and resends undelivered alerts as the same messages (same ids, same
  * Message-IDs).
+ * What `clockwerk status` shows comes from this file too, read with this loader (alerter/status.c): "up" lists
+ * the endpoints plainly up (left out of "endpoints": nothing to restore), so that status tells them from
+ * endpoints never checked; "last_checked" and "up"'s "checked" say when each was last checked; the loader
+ * reads all three as optional (files of older alerters lack them) and the alerter itself ignores them.
  * Format (version 1), documented in docs/alerts.md:
- *   {"version":1, "saved_at":"ISO", "endpoints":[{"url":..., "avail":..., ... astate fields}],
+ *   {"version":1, "saved_at":"ISO", "endpoints":[{"url":..., "avail":..., ... astate fields, "last_checked":µs}],
+ *    "up":[{"url":..., "checked":µs}],
  *    "alerts":[{"id":"hex", "kind":..., ...}], "jobs":[{"key":"hex", "channel":0|1, "target":...,
  *    "ids":["hex", ...], "payload":"...", "attempts":N, "sent_to":["addr", ...], "refused":["addr", ...]}]} */
 #ifndef CW_ALERTER_STATEFILE_H
@@ -32,7 +37,14 @@ struct statefile_endpoint {
     struct astate st;
     uint16_t last_status;
     int64_t last_latency_us;
-    char *last_error; /* "" when none */
+    char *last_error;        /* "" when none */
+    int64_t last_checked_us; /* checked_at of the last result applied; 0: none since the alerter started */
+};
+
+/* An endpoint plainly up (for `clockwerk status`; not restored). */
+struct statefile_up {
+    char *url;
+    int64_t checked_us; /* checked_at of its last result */
 };
 
 struct statefile_job {
@@ -51,8 +63,11 @@ struct statefile_job {
 /* What the caller saves or gets back. For saving, the caller fills the arrays with pointers into its own
  * data (nothing is freed); statefile_load fills them with copies the caller owns (statefile_data_free). */
 struct statefile_data {
+    int64_t saved_at_us; /* load only: "saved_at" (0 when missing or unreadable); a save writes the time now */
     struct statefile_endpoint *eps;
     size_t n_eps;
+    struct statefile_up *up;
+    size_t n_up;
     struct alert_rec **alerts;
     bool *alert_held; /* per alert: still in the grouping window, no job yet */
     size_t n_alerts;

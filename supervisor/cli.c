@@ -7,6 +7,7 @@
 
 #include "supervisor/privs.h"
 #include "supervisor/self.h"
+#include "supervisor/statuscmd.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -25,6 +26,7 @@ static void usage(FILE *out)
         "usage: clockwerk -c FILE         run the supervisor in the foreground\n"
         "       clockwerk -t -c FILE      check the configuration and exit (0: valid, 1: invalid)\n"
         "       clockwerk -c FILE --test-alert   send one test mail and webhook call, report each\n"
+        "       clockwerk status -c FILE [--json]   what is down or slow now (exit 0: all up, 1: not, 2: cannot tell)\n"
         "       clockwerk keygen FILE     write a new CURVE key pair for the bus (mode 0600), print its public key\n"
         "       clockwerk --version       print the version\n"
         "signals: HUP reloads the configuration, TERM or INT stops everything in order.\n");
@@ -132,6 +134,7 @@ static int run_keygen(int argc, char **argv)
 int cli_run(int argc, char **argv, const char **config_arg)
 {
     if (argc >= 2 && strcmp(argv[1], "keygen") == 0) return run_keygen(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "status") == 0) return statuscmd_run(argc, argv);
     static const struct option longopts[] = {
         { "config", required_argument, NULL, 'c' }, { "test", no_argument, NULL, 't' },
         { "test-alert", no_argument, NULL, 'A' },   { "version", no_argument, NULL, 'V' },

@@ -25,10 +25,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define SAVE_LIGHT_US (5 * 1000000LL) /* counters-only changes are saved at most this often */
-#define SAVE_SOON_US 250000LL         /* new alerts (still held) are saved at most this late */
-#define SAVE_ACK_US 1000000LL         /* with acks waiting, the state is saved at least this often */
-#define SAVE_RETRY_US 1000000LL       /* a failed save is tried again after this long */
+#define SAVE_LIGHT_US (5 * 1000000LL)      /* counters-only changes are saved at most this often */
+#define SAVE_SOON_US 250000LL              /* new alerts (still held) are saved at most this late */
+#define SAVE_ACK_US 1000000LL              /* with acks waiting, the state is saved at least this often */
+#define SAVE_RETRY_US 1000000LL            /* a failed save is tried again after this long */
 #define SAVE_HEARTBEAT_US (10 * 1000000LL) /* the file is written at least this often (status: docs/status.md) */
 
 enum save_need { SAVE_NONE = 0, SAVE_LIGHT, SAVE_SOON, SAVE_NOW };

@@ -301,8 +301,9 @@ static int64_t load_saved_at(json_object *root)
     if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ%n", &year, &mon, &day, &hour, &min, &sec, &ms, &end) != 7 ||
         s[end] != '\0')
         return 0;
-    struct tm tm = { .tm_year = year - 1900, .tm_mon = mon - 1, .tm_mday = day, .tm_hour = hour, .tm_min = min,
-                     .tm_sec = sec };
+    struct tm tm = {
+        .tm_year = year - 1900, .tm_mon = mon - 1, .tm_mday = day, .tm_hour = hour, .tm_min = min, .tm_sec = sec
+    };
     time_t t = timegm(&tm);
     return t == (time_t)-1 ? 0 : (int64_t)t * 1000000 + (int64_t)ms * 1000;
 }

@@ -19,6 +19,7 @@
 #include "alerter/savepolicy.h"
 #include "alerter/statefile.h"
 #include "alerter/storeq.h"
+#include "common/base/clock.h"
 #include "common/config/config.h"
 
 #define S 1000000LL
@@ -214,6 +215,11 @@ static void persist_round_trip(void **state)
     assert_int_equal(statefile_load(keep.path, &back, err, sizeof err), 1);
     assert_int_equal(back.n_eps, 1);
     assert_string_equal(back.eps[0].url, "http://a.test/");
+    assert_int_equal(back.eps[0].last_checked_us, 11 * S);
+    assert_int_equal(back.n_up, 1); /* for `clockwerk status`: b is up, not unknown */
+    assert_string_equal(back.up[0].url, "http://b.test/");
+    assert_int_equal(back.up[0].checked_us, 11 * S);
+    assert_true(back.saved_at_us > 0 && llabs(back.saved_at_us - cw_wall_us()) < 60 * S);
     assert_int_equal(back.n_alerts, 1);
     assert_true(back.alert_held[0]);
     statefile_data_free(&back);

@@ -212,3 +212,33 @@ def test_status_without_a_running_alerter_says_so():
             res = status(cw)
             check(res.code == 2 and re.fullmatch(r"clockwerk status: clockwerk is not running: no supervisor holds "
                                                  r"the lock on \S+/clockwerk\.pid\n", res.err), res)
+
+
+@harness.timeout(120)
+def test_idle_alerter_keeps_its_state_fresh():
+    """With no result coming in (one endpoint checked once a day), the alerter still saves its state at least
+    every 10 s, so that status can tell a live alerter (exit by the states) from a hung one (stale)."""
+    with tempdir() as d, Switchboard() as sw, WebhookReceiver() as hook:
+        sw.set("a")
+        with Clockwerk(status_config([endpoint(sw.url("a"), timeout=0.8)], hook, check_interval=86400), d) as cw:
+            start(cw)
+            path = os.path.join(cw.run_dir, "alerter.state")
+
+            def saved_at():
+                try:
+                    with open(path) as f:
+                        return json.load(f)["saved_at"]
+                except (OSError, ValueError, KeyError):
+                    return None
+            first = wait_for(saved_at, deadline(20), "a first state file")
+            hits = sw.hits("a")
+            seen = [first]
+            for _ in range(2):  # two more saves, each within the heartbeat (10 s) and a margin
+                wait_for(lambda: saved_at() not in seen, deadline(15), "a heartbeat save after %s" % seen[-1],
+                         interval=0.2)
+                seen.append(saved_at())
+            check(sw.hits("a") == hits, "results came in meanwhile (%d -> %d): not an idle alerter"
+                  % (hits, sw.hits("a")))
+            res = status(cw)
+            check(res.code in (0, 1) and "stale" not in res.err, "status on an idle system: %r" % res)
+            cw.stop()

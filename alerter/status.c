@@ -159,8 +159,10 @@ static bool can_tell(struct view *v)
     struct stat st;
     if (stat(v->cfg->run_dir, &st) != 0) {
         if (errno == EACCES) return permission_denied(v, v->cfg->run_dir);
-        snprintf(v->reason, sizeof v->reason, "clockwerk is not running: run_dir %s: %s", v->cfg->run_dir,
-                 strerror(errno));
+        if (errno == ENOENT)
+            snprintf(v->reason, sizeof v->reason, "clockwerk is not running: run_dir %s does not exist",
+                     v->cfg->run_dir);
+        else snprintf(v->reason, sizeof v->reason, "cannot stat run_dir %s: %s", v->cfg->run_dir, strerror(errno));
         return false;
     }
     return supervisor_running(v) && state_current(v);

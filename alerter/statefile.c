@@ -66,11 +66,36 @@ static json_object *endpoint_json(const struct statefile_endpoint *e)
     return o;
 }
 
-static json_object *up_json(const struct statefile_up *u)
+uint64_t statefile_fingerprint(const struct cw_endpoint *eps, size_t n)
+{
+    uint64_t fp = 14695981039346656037ULL; /* FNV-1a's basis and prime, over the URLs' own hashes */
+    for (size_t i = 0; i < n; i++) fp = (fp ^ cw_hash64(eps[i].url)) * 1099511628211ULL;
+    return fp;
+}
+
+static const char HEX[] = "0123456789abcdef";
+
+static json_object *plain_json(const struct statefile_plain *p)
 {
     json_object *o = jnew(json_object_new_object());
-    put_str(o, "url", u->url);
-    put_i64(o, "checked", u->checked_us);
+    char fp[24];
+    snprintf(fp, sizeof fp, "%016" PRIx64, p->fingerprint);
+    put_str(o, "fingerprint", fp);
+    put_i64(o, "n", (int64_t)p->n);
+    size_t digits = (p->n + 3) / 4;
+    char *bits = cw_xmalloc(digits + 1);
+    for (size_t k = 0; k < digits; k++) {
+        unsigned v = 0;
+        for (size_t j = 0; j < 4 && 4 * k + j < p->n; j++) v |= (p->up[4 * k + j] ? 1u : 0u) << j;
+        bits[k] = HEX[v];
+    }
+    bits[digits] = '\0';
+    put_str(o, "up", bits);
+    free(bits);
+    json_object *workers = jnew(json_object_new_array());
+    for (size_t i = 0; i < p->n_workers; i++)
+        json_object_array_add(workers, jnew(json_object_new_int64(p->worker_last_us[i])));
+    json_object_object_add(o, "workers", workers);
     return o;
 }
 
@@ -132,13 +157,12 @@ int statefile_save(const char *path, const struct statefile_data *d, char *err, 
     put_i64(root, "version", STATEFILE_VERSION);
     put_str(root, "saved_at", cw_format_iso8601(cw_wall_us(), when, sizeof when));
     json_object *eps = jnew(json_object_new_array()), *alerts = jnew(json_object_new_array()),
-                *jobs = jnew(json_object_new_array()), *up = jnew(json_object_new_array());
+                *jobs = jnew(json_object_new_array());
     json_object_object_add(root, "endpoints", eps);
-    json_object_object_add(root, "up", up);
+    json_object_object_add(root, "plain", plain_json(&d->plain));
     json_object_object_add(root, "alerts", alerts);
     json_object_object_add(root, "jobs", jobs);
     for (size_t i = 0; i < d->n_eps; i++) json_object_array_add(eps, endpoint_json(&d->eps[i]));
-    for (size_t i = 0; i < d->n_up; i++) json_object_array_add(up, up_json(&d->up[i]));
     for (size_t i = 0; i < d->n_alerts; i++)
         json_object_array_add(alerts, alert_json(d->alerts[i], d->alert_held && d->alert_held[i]));
     for (size_t i = 0; i < d->n_jobs; i++) json_object_array_add(jobs, job_json(&d->jobs[i]));
@@ -268,27 +292,38 @@ static void load_endpoint(struct loader *l, json_object *o, struct statefile_end
     if (json_object_object_get_ex(o, "last_checked", &lc)) e->last_checked_us = get_i64(l, o, "last_checked", I64);
 }
 
-/* "up" (optional, for `clockwerk status` only): the endpoints plainly up. */
-static void load_up(struct loader *l, json_object *root, struct statefile_data *d)
+/* "plain" (optional, for `clockwerk status` only; see statefile.h). */
+static void load_plain(struct loader *l, json_object *root, struct statefile_plain *p)
 {
-    json_object *list = NULL;
-    if (!json_object_object_get_ex(root, "up", &list)) return;
-    if (!json_object_is_type(list, json_type_array)) {
-        if (!l->why) l->why = "\"up\" is not an array";
+    json_object *o = NULL;
+    if (!json_object_object_get_ex(root, "plain", &o)) return;
+    if (!json_object_is_type(o, json_type_object)) {
+        if (!l->why) l->why = "\"plain\" is not an object";
         return;
     }
-    size_t n = json_object_array_length(list);
-    d->up = cw_xcalloc(n ? n : 1, sizeof *d->up);
-    for (size_t i = 0; i < n && !l->why; i++) {
-        json_object *o = json_object_array_get_idx(list, i);
-        if (!json_object_is_type(o, json_type_object)) {
-            l->why = "up endpoint is not an object";
-            break;
-        }
-        struct statefile_up *u = &d->up[d->n_up++];
-        u->url = get_strdup(l, o, "url", false);
-        u->checked_us = get_i64(l, o, "checked", I64);
+    p->fingerprint = get_hex(l, o, "fingerprint");
+    p->n = (size_t)get_i64(l, o, "n", 0, INT32_MAX);
+    json_object *bits = get(l, o, "up", json_type_string), *workers = get(l, o, "workers", json_type_array);
+    if (l->why) return;
+    const char *text = json_object_get_string(bits);
+    if (strlen(text) != (p->n + 3) / 4) {
+        l->why = "\"plain\": \"up\" does not match \"n\"";
+        return;
     }
+    p->up = cw_xcalloc(p->n + 1, 1);
+    for (size_t i = 0; i < p->n && !l->why; i++) {
+        const char *digit = strchr(HEX, text[i / 4]);
+        if (!digit || !*digit) l->why = "\"plain\": \"up\" is not hex";
+        else p->up[i] = (uint8_t)(((digit - HEX) >> (i % 4)) & 1);
+    }
+    p->n_workers = json_object_array_length(workers);
+    p->worker_last_us = cw_xcalloc(p->n_workers + 1, sizeof *p->worker_last_us);
+    for (size_t i = 0; i < p->n_workers && !l->why; i++) {
+        json_object *v = json_object_array_get_idx(workers, i);
+        if (!json_object_is_type(v, json_type_int)) l->why = "\"plain\": a worker's time is not an integer";
+        else p->worker_last_us[i] = json_object_get_int64(v);
+    }
+    p->present = !l->why;
 }
 
 /* "saved_at" as written by cw_format_iso8601 ("2026-11-25T04:05:06.123Z"); 0 when missing or not that form. */
@@ -403,7 +438,7 @@ int statefile_load(const char *path, struct statefile_data *d, char *err, size_t
     json_object *jobs = l.why ? NULL : get(&l, root, "jobs", json_type_array);
     if (!l.why) {
         d->saved_at_us = load_saved_at(root);
-        load_up(&l, root, d);
+        load_plain(&l, root, &d->plain);
         size_t n = json_object_array_length(eps);
         d->eps = cw_xcalloc(n ? n : 1, sizeof *d->eps);
         for (size_t i = 0; i < n && !l.why; i++) {
@@ -446,8 +481,8 @@ void statefile_data_free(struct statefile_data *d)
         free(d->eps[i].last_error);
     }
     free(d->eps);
-    for (size_t i = 0; i < d->n_up; i++) free(d->up[i].url);
-    free(d->up);
+    free(d->plain.up);
+    free(d->plain.worker_last_us);
     for (size_t i = 0; i < d->n_alerts; i++) alert_free(d->alerts[i]);
     free(d->alerts);
     free(d->alert_held);

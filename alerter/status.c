@@ -28,8 +28,7 @@
 /* What the state file says about one URL. */
 struct known {
     const char *url;
-    const struct statefile_endpoint *e; /* in "endpoints", or NULL */
-    const struct statefile_up *up;      /* in "up", or NULL */
+    const struct statefile_endpoint *e; /* in "endpoints" */
     UT_hash_handle hh;
 };
 
@@ -38,7 +37,8 @@ struct row {
     const struct statefile_endpoint *e; /* NULL: not in "endpoints" */
     enum status_state state;
     bool stale;
-    int64_t checked_us; /* 0: not known */
+    int64_t checked_us; /* its last check (0: not known) */
+    int64_t seen_us;    /* that, or for an endpoint plainly up its worker's newest result: for staleness */
 };
 
 struct view {
@@ -48,6 +48,7 @@ struct view {
     long supervisor_pid; /* -1: held, pid not shown */
     char reason[2 * PATH_MAX];
     struct statefile_data data;
+    bool config_matches; /* the alerter runs the endpoints of the file given, in its order ("plain") */
     struct row *rows;
     struct status_counts counts;
 };
@@ -170,26 +171,36 @@ static bool can_tell(struct view *v)
 
 /* ---- the endpoints */
 
+/* Whether the bits of "plain" refer to the file's endpoints (the alerter runs them, in the same order). */
+static bool plain_matches(const struct view *v)
+{
+    const struct statefile_plain *p = &v->data.plain;
+    return p->present && p->n == v->cfg->n_endpoints &&
+           p->fingerprint == statefile_fingerprint(v->cfg->endpoints, v->cfg->n_endpoints);
+}
+
 static void build_rows(struct view *v)
 {
-    struct known *by_url = NULL, *all = cw_xcalloc(v->data.n_eps + v->data.n_up + 1, sizeof *all), *k;
-    size_t n = 0;
-    for (size_t i = 0; i < v->data.n_eps; i++)
-        all[n++] = (struct known){ .url = v->data.eps[i].url, .e = &v->data.eps[i] };
-    for (size_t i = 0; i < v->data.n_up; i++)
-        all[n++] = (struct known){ .url = v->data.up[i].url, .up = &v->data.up[i] };
-    for (size_t i = 0; i < n; i++) {
+    struct known *by_url = NULL, *all = cw_xcalloc(v->data.n_eps + 1, sizeof *all), *k;
+    for (size_t i = 0; i < v->data.n_eps; i++) {
+        all[i] = (struct known){ .url = v->data.eps[i].url, .e = &v->data.eps[i] };
         HASH_FIND_STR(by_url, all[i].url, k);
         if (!k) HASH_ADD_KEYPTR(hh, by_url, all[i].url, strlen(all[i].url), &all[i]);
     }
+    const struct statefile_plain *p = &v->data.plain;
+    unsigned workers = v->cfg->workers > 0 ? (unsigned)v->cfg->workers : 0;
+    v->config_matches = plain_matches(v);
+    bool by_worker = v->config_matches && workers && p->n_workers == workers;
     v->rows = cw_xcalloc(v->cfg->n_endpoints + 1, sizeof *v->rows);
     for (size_t i = 0; i < v->cfg->n_endpoints; i++) {
         struct row *r = &v->rows[i];
         r->ep = &v->cfg->endpoints[i];
         HASH_FIND_STR(by_url, r->ep->url, k);
         r->e = k ? k->e : NULL;
-        r->checked_us = r->e ? r->e->last_checked_us : k && k->up ? k->up->checked_us : 0;
-        r->state = status_classify(r->e ? &r->e->st : NULL, k && k->up, r->checked_us, v->now_us,
+        r->checked_us = r->seen_us = r->e ? r->e->last_checked_us : 0;
+        bool plainly_up = !r->e && v->config_matches && p->up[i];
+        if (plainly_up && by_worker) r->seen_us = p->worker_last_us[cw_shard_of(r->ep->url, workers)];
+        r->state = status_classify(r->e ? &r->e->st : NULL, plainly_up, r->seen_us, v->now_us,
                                    status_stale_after_us(r->ep->interval, r->ep->timeout), &r->stale);
         status_count(&v->counts, r->state);
     }
@@ -228,7 +239,7 @@ static void print_detail(const struct view *v, const struct row *r)
         printf(", last check took %.2f s (threshold %.2f s)", (double)r->e->last_latency_us / 1e6,
                r->ep->latency_threshold);
     if (r->state == STATUS_UNKNOWN && r->stale)
-        printf(" no result for %s (checked every %s)", status_duration(v->now_us - r->checked_us, dur, sizeof dur),
+        printf(" no result for %s (checked every %s)", status_duration(v->now_us - r->seen_us, dur, sizeof dur),
                status_duration((int64_t)(r->ep->interval * 1e6), since, sizeof since));
     else if (r->state == STATUS_UNKNOWN && r->e && r->e->st.fail_run)
         printf(" no success yet, %u failed check%s", r->e->st.fail_run, cw_plural(r->e->st.fail_run));
@@ -300,6 +311,7 @@ static void print_json(const struct view *v, bool told)
     put(root, "now", jtime(v->now_us));
     put(root, "saved_at", jtime(v->data.saved_at_us));
     put(root, "supervisor_pid", v->supervisor_pid > 0 ? jint(v->supervisor_pid) : NULL);
+    put(root, "config_matches", told ? jnew(json_object_new_boolean(v->config_matches)) : NULL);
     if (told) {
         json_object *sum = jnew(json_object_new_object());
         put(sum, "endpoints", jint((int64_t)v->counts.total));
@@ -343,6 +355,11 @@ int status_run(int argc, char **argv)
     if (json) print_json(&v, told);
     else if (told) print_text(&v);
     if (!told) fprintf(stderr, "clockwerk status: %s\n", v.reason);
+    else if (!v.config_matches && v.data.plain.present)
+        fprintf(stderr,
+                "clockwerk status: note: clockwerk runs another configuration than %s as it is now (not reloaded "
+                "yet?): its endpoints that are not down or slow show as unknown\n",
+                config);
     int rc = status_exit_code(&v.counts, !told);
     fflush(stdout);
     free(v.rows);

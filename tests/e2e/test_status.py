@@ -146,12 +146,20 @@ def test_status_masks_credentials_and_shows_unknown():
                 check(SECRET not in r.out + r.err and "ops:" not in r.out + r.err, "credentials printed: %r" % r)
             check(masked in [e["url"] for e in json.loads(js.out)["endpoints"]], js.out)
 
-            # the file gains an endpoint the running system does not check yet
+            # the file gains an endpoint the running system does not check yet: that one is unknown, and so is
+            # the one up (the state file's bits for plainly-up endpoints refer to the running configuration);
+            # the DOWN one is still told by its URL, and a note says why
             cw.rewrite(status_config(eps + [endpoint(sw.url("new"), name="newcomer", timeout=0.8)], hook))
             res = status(cw)
             line = line_of(res, "newcomer")
             check(res.code == 1 and line and line.startswith("UNKNOWN") and line.endswith("no result yet"), res.out)
-            check(res.out.splitlines()[-1] == "3 endpoints: 1 up, 1 down, 1 unknown", res.out)
+            check(res.out.splitlines()[-1] == "3 endpoints: 0 up, 1 down, 2 unknown", res.out)
+            check("note: clockwerk runs another configuration than %s" % cw.conf_path in res.err, res.err)
+            check(json.loads(status(cw, "--json").out)["config_matches"] is False, "config_matches")
+            cw.reload(status_config(eps + [endpoint(sw.url("new"), name="newcomer", timeout=0.8)], hook))
+            res = wait_status(cw, lambda r: r.out.splitlines()[-1:] == ["3 endpoints: 2 up, 1 down"],
+                              "the reloaded configuration's endpoints up")
+            check(res.err == "", res.err)
             cw.stop()
 
 

@@ -6,10 +6,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "alerter/savepolicy.h"
+#include "alerter/statefile.h"
 #include "alerter/statusfmt.h"
 
 #define S 1000000LL
@@ -148,12 +152,77 @@ static void heartbeat_keeps_the_file_fresh(void **state)
     assert_int_equal(sp.need, SAVE_NOW);
 }
 
+/* Writes text as a state file and loads it: the loader's return, with d filled. */
+static int load_text(const char *text, struct statefile_data *d, char *err, size_t errlen)
+{
+    char path[] = "/tmp/cw-status-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    int rc = statefile_load(path, d, err, errlen);
+    unlink(path);
+    return rc;
+}
+
+/* "plain" and "saved_at" are read defensively: missing is fine (older files), malformed refuses the file. */
+static void plain_read_defensively(void **state)
+{
+    (void)state;
+    struct statefile_data d;
+    char err[512];
+    const char *head = "{\"version\":1,\"saved_at\":\"2026-12-05T01:53:09.688Z\",\"endpoints\":[],\"alerts\":[],"
+                       "\"jobs\":[]";
+    char text[512];
+    snprintf(text, sizeof text, "%s}", head);
+    assert_int_equal(load_text(text, &d, err, sizeof err), 1);
+    assert_false(d.plain.present);
+    assert_int_equal(d.saved_at_us, 1796435589688000LL);
+    statefile_data_free(&d);
+
+    snprintf(text, sizeof text,
+             "%s,\"plain\":{\"fingerprint\":\"00000000000000ff\",\"n\":5,\"up\":\"d1\","
+             "\"workers\":[7,0]}}",
+             head);
+    assert_int_equal(load_text(text, &d, err, sizeof err), 1);
+    assert_true(d.plain.present);
+    assert_int_equal(d.plain.fingerprint, 0xff);
+    const uint8_t want[5] = { 1, 0, 1, 1, 1 }; /* 0xd: bits 0, 2, 3; 0x1: bit 0 */
+    assert_memory_equal(d.plain.up, want, 5);
+    assert_int_equal(d.plain.n_workers, 2);
+    assert_int_equal(d.plain.worker_last_us[0], 7);
+    statefile_data_free(&d);
+
+    const char *bad[] = { "\"plain\":[]",
+                          "\"plain\":{\"fingerprint\":\"ff\",\"n\":5,\"up\":\"d\",\"workers\":[]}",
+                          "\"plain\":{\"fingerprint\":\"ff\",\"n\":4,\"up\":\"g\",\"workers\":[]}",
+                          "\"plain\":{\"fingerprint\":\"ff\",\"n\":-1,\"up\":\"\",\"workers\":[]}",
+                          "\"plain\":{\"fingerprint\":\"ff\",\"n\":0,\"up\":\"\",\"workers\":[\"x\"]}",
+                          "\"plain\":{\"fingerprint\":\"zz\",\"n\":0,\"up\":\"\",\"workers\":[]}" };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        snprintf(text, sizeof text, "%s,%s}", head, bad[i]);
+        assert_int_equal(load_text(text, &d, err, sizeof err), -1);
+        assert_non_null(strstr(err, "malformed state file"));
+    }
+
+    snprintf(text, sizeof text,
+             "{\"version\":1,\"saved_at\":\"yesterday\",\"endpoints\":[],\"alerts\":[],"
+             "\"jobs\":[]}");
+    assert_int_equal(load_text(text, &d, err, sizeof err), 1);
+    assert_int_equal(d.saved_at_us, 0); /* status then says it cannot tell when it was saved */
+    statefile_data_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(durations_in_words),          cmocka_unit_test(states_from_the_file),
-        cmocka_unit_test(summary_and_exit_code),       cmocka_unit_test(credentials_never_shown),
-        cmocka_unit_test(lock_holder_from_proc_locks), cmocka_unit_test(heartbeat_keeps_the_file_fresh),
+        cmocka_unit_test(durations_in_words),
+        cmocka_unit_test(states_from_the_file),
+        cmocka_unit_test(summary_and_exit_code),
+        cmocka_unit_test(credentials_never_shown),
+        cmocka_unit_test(lock_holder_from_proc_locks),
+        cmocka_unit_test(heartbeat_keeps_the_file_fresh),
+        cmocka_unit_test(plain_read_defensively),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

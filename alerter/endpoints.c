@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "alerter/alert.h"
+#include "alerter/statefile.h"
 #include "common/base/clock.h"
 
 void endpoints_init(struct endpoints *t, struct dispatch *d)
@@ -66,6 +67,11 @@ void endpoints_build(struct endpoints *t, const struct cw_config *cfg)
     t->n = n;
     t->by_url = by_url;
     t->cfg = cfg;
+    t->fingerprint = statefile_fingerprint(cfg->endpoints, n);
+    size_t workers = cfg->workers > 0 ? (size_t)cfg->workers : 0; /* slots kept across a reload keep their time */
+    t->worker_last_us = cw_xrealloc(t->worker_last_us, (workers + 1) * sizeof *t->worker_last_us);
+    for (size_t k = t->n_workers; k < workers; k++) t->worker_last_us[k] = 0;
+    t->n_workers = workers;
 }
 
 /* ---- one result */
@@ -114,6 +120,8 @@ enum intake_verdict endpoints_apply(void *ctx, const struct cw_result *r, int64_
     }
     if (r->boot_id != e->last.boot_id && r->checked_at_us < e->last.checked_us) return INTAKE_LATE;
     e->last.checked_us = r->checked_at_us;
+    if (r->worker < t->n_workers && r->checked_at_us > t->worker_last_us[r->worker])
+        t->worker_last_us[r->worker] = r->checked_at_us;
     e->last.boot_id = r->boot_id;
     e->last.status = r->status_code;
     e->last.latency_us = r->latency_us;
@@ -126,4 +134,10 @@ enum intake_verdict endpoints_apply(void *ctx, const struct cw_result *r, int64_
     return INTAKE_APPLIED;
 }
 
-void endpoints_free(struct endpoints *t) { drop_all(t); }
+void endpoints_free(struct endpoints *t)
+{
+    drop_all(t);
+    free(t->worker_last_us);
+    t->worker_last_us = NULL;
+    t->n_workers = 0;
+}

@@ -47,6 +47,10 @@ struct endpoints {
     const struct cw_config *cfg;
     struct dispatch *d;   /* where new alerts go */
     int64_t unknown_urls; /* results of endpoints the configuration does not have */
+    /* for `clockwerk status` (the state file's "plain", alerter/statefile.h): */
+    uint64_t fingerprint;    /* statefile_fingerprint of cfg's endpoints */
+    int64_t *worker_last_us; /* per worker slot of cfg: checked_at of its newest result applied (0: none) */
+    size_t n_workers;
 };
 
 /* An empty table whose alerts go to d. */

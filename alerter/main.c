@@ -24,7 +24,8 @@
  * briefly for the storer's acks, publishes the last stats and exits 0. Exit 2 for an unusable snapshot,
  * run_dir or keys, 1 for runtime failures (common/proc/proc.h).
  * `--test-alert` sends one test mail and one test call per webhook synchronously and reports each outcome
- * (alerter/testalert.c). */
+ * (alerter/testalert.c); `--status -c FILE [--json]` prints the running system's endpoint states from the
+ * state file (alerter/status.c, run by `clockwerk status`). */
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,7 @@
 #include "alerter/outbox.h"
 #include "alerter/persist.h"
 #include "alerter/savepolicy.h"
+#include "alerter/status.h"
 #include "alerter/storeq.h"
 #include "alerter/testalert.h"
 #include "common/bus/ackq.h"
@@ -185,6 +187,7 @@ static void pass(struct alerter *a)
 {
     if (intake_drain(&a->in)) savepolicy_note(&a->save, SAVE_LIGHT);
     int64_t now = cw_mono_us();
+    savepolicy_heartbeat(&a->save, now); /* saved_at stays fresh for `clockwerk status` */
     if (agroup_due(&a->d.group, now)) dispatch_release(&a->d, a->p.cfg, now);
     savepolicy_note(&a->save, dispatch_take_unsaved(&a->d));
     if (a->save.need == SAVE_NOW && savepolicy_due(&a->save, now, false)) save(a, now);
@@ -252,7 +255,8 @@ static int run(struct alerter *a)
 
 static _Noreturn void usage(void)
 {
-    fprintf(stderr, "usage: CLOCKWERK_SNAPSHOT=FILE clockwerk-alerter [--test-alert [SNAPSHOT]]\n");
+    fprintf(stderr, "usage: CLOCKWERK_SNAPSHOT=FILE clockwerk-alerter [--test-alert [SNAPSHOT]]\n"
+                    "       clockwerk-alerter --status -c FILE [--json]\n");
     exit(2);
 }
 
@@ -260,6 +264,7 @@ int main(int argc, char **argv)
 {
     bool test_mode = false;
     const char *snapshot = getenv("CLOCKWERK_SNAPSHOT");
+    if (argc >= 2 && strcmp(argv[1], "--status") == 0) return status_run(argc - 2, argv + 2);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--test-alert") == 0) {
             test_mode = true;

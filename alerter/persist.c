@@ -35,14 +35,23 @@ static void gather(struct statefile_data *d, const struct endpoints *t, const st
 {
     memset(d, 0, sizeof *d);
     d->eps = cw_xcalloc(t->n ? t->n : 1, sizeof *d->eps);
+    d->plain = (struct statefile_plain){ .fingerprint = t->fingerprint,
+                                         .n = t->n,
+                                         .up = cw_xcalloc(t->n ? t->n : 1, 1),
+                                         .worker_last_us = t->worker_last_us,
+                                         .n_workers = t->n_workers };
     for (size_t i = 0; i < t->n; i++) {
         const struct endpoint *e = &t->all[i];
-        if (!worth_saving(&e->st)) continue;
+        if (!worth_saving(&e->st)) { /* for `clockwerk status`: up, or never checked */
+            d->plain.up[i] = e->st.avail == ASTATE_UP;
+            continue;
+        }
         d->eps[d->n_eps++] = (struct statefile_endpoint){ .url = e->ep->url,
                                                           .st = e->st,
                                                           .last_status = e->last.status,
                                                           .last_latency_us = e->last.latency_us,
-                                                          .last_error = e->last.error };
+                                                          .last_error = e->last.error,
+                                                          .last_checked_us = e->last.checked_us };
     }
     d->alerts = disp->alerts;
     d->n_alerts = disp->n_alerts;
@@ -68,6 +77,7 @@ static void gather(struct statefile_data *d, const struct endpoints *t, const st
 static void gathered_free(struct statefile_data *d)
 {
     free(d->eps);
+    free(d->plain.up);
     free(d->alert_held);
     free(d->jobs);
 }

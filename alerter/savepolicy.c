@@ -31,6 +31,11 @@ int64_t savepolicy_deadline(const struct savepolicy *sp, bool acks_waiting)
     return at;
 }
 
+void savepolicy_heartbeat(struct savepolicy *sp, int64_t now_us)
+{
+    if (now_us - sp->last_save_us >= SAVE_HEARTBEAT_US) savepolicy_note(sp, SAVE_LIGHT);
+}
+
 void savepolicy_saved(struct savepolicy *sp, int64_t now_us)
 {
     sp->need = SAVE_NONE;

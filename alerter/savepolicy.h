@@ -15,6 +15,9 @@
  * A save that fails keeps what was noted (nothing applied since the last good save is acked) and is tried
  * again after SAVE_RETRY_US; deliveries go on meanwhile (a full disk must not silence alerts: the price is
  * that an alert raised since the last good save may be raised and sent again after a restart).
+ * A heartbeat (savepolicy_heartbeat) notes SAVE_LIGHT when nothing was saved for SAVE_HEARTBEAT_US: the file's
+ * saved_at then tells `clockwerk status` (alerter/status.c) that an alerter is alive and the states are current,
+ * even when no result changed anything (one small write every SAVE_HEARTBEAT_US at most, when idle).
  * Pure timing logic: monotonic microseconds given by the caller. */
 #ifndef CW_ALERTER_SAVEPOLICY_H
 #define CW_ALERTER_SAVEPOLICY_H
@@ -22,10 +25,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define SAVE_LIGHT_US (5 * 1000000LL) /* counters-only changes are saved at most this often */
-#define SAVE_SOON_US 250000LL         /* new alerts (still held) are saved at most this late */
-#define SAVE_ACK_US 1000000LL         /* with acks waiting, the state is saved at least this often */
-#define SAVE_RETRY_US 1000000LL       /* a failed save is tried again after this long */
+#define SAVE_LIGHT_US (5 * 1000000LL)      /* counters-only changes are saved at most this often */
+#define SAVE_SOON_US 250000LL              /* new alerts (still held) are saved at most this late */
+#define SAVE_ACK_US 1000000LL              /* with acks waiting, the state is saved at least this often */
+#define SAVE_RETRY_US 1000000LL            /* a failed save is tried again after this long */
+#define SAVE_HEARTBEAT_US (10 * 1000000LL) /* the file is written at least this often (status: docs/status.md) */
 
 enum save_need { SAVE_NONE = 0, SAVE_LIGHT, SAVE_SOON, SAVE_NOW };
 
@@ -43,6 +47,8 @@ void savepolicy_note(struct savepolicy *sp, enum save_need need);
 bool savepolicy_due(const struct savepolicy *sp, int64_t now_us, bool acks_waiting);
 /* When the loop must look again for a save (monotonic µs; INT64_MAX: no save to wait for). */
 int64_t savepolicy_deadline(const struct savepolicy *sp, bool acks_waiting);
+/* Notes SAVE_LIGHT when the last save (or the start) is SAVE_HEARTBEAT_US ago or more. */
+void savepolicy_heartbeat(struct savepolicy *sp, int64_t now_us);
 /* The file was written: nothing is noted any more. */
 void savepolicy_saved(struct savepolicy *sp, int64_t now_us);
 /* The write failed: what was noted stays noted, and the next try waits SAVE_RETRY_US. */

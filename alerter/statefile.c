@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/base/clock.h"
@@ -61,6 +62,40 @@ static json_object *endpoint_json(const struct statefile_endpoint *e)
     put_i64(o, "last_status", e->last_status);
     put_i64(o, "last_latency", e->last_latency_us);
     put_str(o, "last_error", e->last_error ? e->last_error : "");
+    put_i64(o, "last_checked", e->last_checked_us);
+    return o;
+}
+
+uint64_t statefile_fingerprint(const struct cw_endpoint *eps, size_t n)
+{
+    uint64_t fp = 14695981039346656037ULL; /* FNV-1a's basis and prime, over the URLs' own hashes */
+    for (size_t i = 0; i < n; i++) fp = (fp ^ cw_hash64(eps[i].url)) * 1099511628211ULL;
+    return fp;
+}
+
+static const char HEX[] = "0123456789abcdef";
+
+static json_object *plain_json(const struct statefile_plain *p)
+{
+    json_object *o = jnew(json_object_new_object());
+    char fp[24];
+    snprintf(fp, sizeof fp, "%016" PRIx64, p->fingerprint);
+    put_str(o, "fingerprint", fp);
+    put_i64(o, "n", (int64_t)p->n);
+    size_t digits = (p->n + 3) / 4;
+    char *bits = cw_xmalloc(digits + 1);
+    for (size_t k = 0; k < digits; k++) {
+        unsigned v = 0;
+        for (size_t j = 0; j < 4 && 4 * k + j < p->n; j++) v |= (p->up[4 * k + j] ? 1u : 0u) << j;
+        bits[k] = HEX[v];
+    }
+    bits[digits] = '\0';
+    put_str(o, "up", bits);
+    free(bits);
+    json_object *workers = jnew(json_object_new_array());
+    for (size_t i = 0; i < p->n_workers; i++)
+        json_object_array_add(workers, jnew(json_object_new_int64(p->worker_last_us[i])));
+    json_object_object_add(o, "workers", workers);
     return o;
 }
 
@@ -124,6 +159,7 @@ int statefile_save(const char *path, const struct statefile_data *d, char *err, 
     json_object *eps = jnew(json_object_new_array()), *alerts = jnew(json_object_new_array()),
                 *jobs = jnew(json_object_new_array());
     json_object_object_add(root, "endpoints", eps);
+    json_object_object_add(root, "plain", plain_json(&d->plain));
     json_object_object_add(root, "alerts", alerts);
     json_object_object_add(root, "jobs", jobs);
     for (size_t i = 0; i < d->n_eps; i++) json_object_array_add(eps, endpoint_json(&d->eps[i]));
@@ -252,6 +288,59 @@ static void load_endpoint(struct loader *l, json_object *o, struct statefile_end
     e->last_status = (uint16_t)get_i64(l, o, "last_status", 0, UINT16_MAX);
     e->last_latency_us = get_i64(l, o, "last_latency", I64);
     e->last_error = get_strdup(l, o, "last_error", false);
+    json_object *lc = NULL; /* optional: files written before `clockwerk status` lack it */
+    if (json_object_object_get_ex(o, "last_checked", &lc)) e->last_checked_us = get_i64(l, o, "last_checked", I64);
+}
+
+/* "plain" (optional, for `clockwerk status` only; see statefile.h). */
+static void load_plain(struct loader *l, json_object *root, struct statefile_plain *p)
+{
+    json_object *o = NULL;
+    if (!json_object_object_get_ex(root, "plain", &o)) return;
+    if (!json_object_is_type(o, json_type_object)) {
+        if (!l->why) l->why = "\"plain\" is not an object";
+        return;
+    }
+    p->fingerprint = get_hex(l, o, "fingerprint");
+    p->n = (size_t)get_i64(l, o, "n", 0, INT32_MAX);
+    json_object *bits = get(l, o, "up", json_type_string), *workers = get(l, o, "workers", json_type_array);
+    if (l->why) return;
+    const char *text = json_object_get_string(bits);
+    if (strlen(text) != (p->n + 3) / 4) {
+        l->why = "\"plain\": \"up\" does not match \"n\"";
+        return;
+    }
+    p->up = cw_xcalloc(p->n + 1, 1);
+    for (size_t i = 0; i < p->n && !l->why; i++) {
+        const char *digit = strchr(HEX, text[i / 4]);
+        if (!digit || !*digit) l->why = "\"plain\": \"up\" is not hex";
+        else p->up[i] = (uint8_t)(((digit - HEX) >> (i % 4)) & 1);
+    }
+    p->n_workers = json_object_array_length(workers);
+    p->worker_last_us = cw_xcalloc(p->n_workers + 1, sizeof *p->worker_last_us);
+    for (size_t i = 0; i < p->n_workers && !l->why; i++) {
+        json_object *v = json_object_array_get_idx(workers, i);
+        if (!json_object_is_type(v, json_type_int)) l->why = "\"plain\": a worker's time is not an integer";
+        else p->worker_last_us[i] = json_object_get_int64(v);
+    }
+    p->present = !l->why;
+}
+
+/* "saved_at" as written by cw_format_iso8601 ("2026-11-25T04:05:06.123Z"); 0 when missing or not that form. */
+static int64_t load_saved_at(json_object *root)
+{
+    json_object *v = NULL;
+    int year, mon, day, hour, min, sec, ms, end = 0;
+    if (!json_object_object_get_ex(root, "saved_at", &v) || !json_object_is_type(v, json_type_string)) return 0;
+    const char *s = json_object_get_string(v);
+    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ%n", &year, &mon, &day, &hour, &min, &sec, &ms, &end) != 7 ||
+        s[end] != '\0')
+        return 0;
+    struct tm tm = {
+        .tm_year = year - 1900, .tm_mon = mon - 1, .tm_mday = day, .tm_hour = hour, .tm_min = min, .tm_sec = sec
+    };
+    time_t t = timegm(&tm);
+    return t == (time_t)-1 ? 0 : (int64_t)t * 1000000 + (int64_t)ms * 1000;
 }
 
 static struct alert_rec *load_alert(struct loader *l, json_object *o, bool *held)
@@ -348,6 +437,8 @@ int statefile_load(const char *path, struct statefile_data *d, char *err, size_t
     json_object *alerts = l.why ? NULL : get(&l, root, "alerts", json_type_array);
     json_object *jobs = l.why ? NULL : get(&l, root, "jobs", json_type_array);
     if (!l.why) {
+        d->saved_at_us = load_saved_at(root);
+        load_plain(&l, root, &d->plain);
         size_t n = json_object_array_length(eps);
         d->eps = cw_xcalloc(n ? n : 1, sizeof *d->eps);
         for (size_t i = 0; i < n && !l.why; i++) {
@@ -390,6 +481,8 @@ void statefile_data_free(struct statefile_data *d)
         free(d->eps[i].last_error);
     }
     free(d->eps);
+    free(d->plain.up);
+    free(d->plain.worker_last_us);
     for (size_t i = 0; i < d->n_alerts; i++) alert_free(d->alerts[i]);
     free(d->alerts);
     free(d->alert_held);

@@ -9,8 +9,16 @@
  * back what was saved so that a restarted alerter neither repeats a DOWN for an endpoint already down, nor
  * forgets one that went down, and resends undelivered alerts as the same messages (same ids, same
  * Message-IDs).
+ * What `clockwerk status` shows comes from this file too, read with this loader (alerter/status.c). "plain"
+ * says which of the endpoints left out of "endpoints" are plainly up (the others were never checked), as one
+ * bit per endpoint in the alerter's configuration order with a fingerprint of that order: a few bytes per
+ * hundred endpoints where a list of URLs would rewrite megabytes a second at 100,000 endpoints; and the newest
+ * result of each worker slot, so that status sees a worker that stopped checking. "last_checked" says when an
+ * endpoint in "endpoints" was last checked. The loader reads all three as optional (older files lack them),
+ * and the alerter itself ignores them.
  * Format (version 1), documented in docs/alerts.md:
- *   {"version":1, "saved_at":"ISO", "endpoints":[{"url":..., "avail":..., ... astate fields}],
+ *   {"version":1, "saved_at":"ISO", "endpoints":[{"url":..., "avail":..., ... astate fields, "last_checked":µs}],
+ *    "plain":{"fingerprint":"hex", "n":N, "up":"hex, 4 endpoints a digit", "workers":[µs, ...]},
  *    "alerts":[{"id":"hex", "kind":..., ...}], "jobs":[{"key":"hex", "channel":0|1, "target":...,
  *    "ids":["hex", ...], "payload":"...", "attempts":N, "sent_to":["addr", ...], "refused":["addr", ...]}]} */
 #ifndef CW_ALERTER_STATEFILE_H
@@ -23,6 +31,7 @@
 #include "alerter/alert.h"
 #include "alerter/outbox.h"
 #include "alerter/state.h"
+#include "common/config/config.h"
 
 #define STATEFILE_NAME "alerter.state"
 #define STATEFILE_VERSION 1
@@ -32,7 +41,18 @@ struct statefile_endpoint {
     struct astate st;
     uint16_t last_status;
     int64_t last_latency_us;
-    char *last_error; /* "" when none */
+    char *last_error;        /* "" when none */
+    int64_t last_checked_us; /* checked_at of the last result applied; 0: none since the alerter started */
+};
+
+/* "plain" (for `clockwerk status`; not restored). */
+struct statefile_plain {
+    bool present;            /* load: the file has it */
+    uint64_t fingerprint;    /* statefile_fingerprint of the configuration the alerter runs */
+    size_t n;                /* its endpoints */
+    uint8_t *up;             /* n entries: 1 when plainly up (left out of "endpoints", avail UP) */
+    int64_t *worker_last_us; /* per worker slot: checked_at of its newest result applied; 0: none yet */
+    size_t n_workers;
 };
 
 struct statefile_job {
@@ -51,14 +71,19 @@ struct statefile_job {
 /* What the caller saves or gets back. For saving, the caller fills the arrays with pointers into its own
  * data (nothing is freed); statefile_load fills them with copies the caller owns (statefile_data_free). */
 struct statefile_data {
+    int64_t saved_at_us; /* load only: "saved_at" (0 when missing or unreadable); a save writes the time now */
     struct statefile_endpoint *eps;
     size_t n_eps;
+    struct statefile_plain plain; /* saving: pointers into the caller's data */
     struct alert_rec **alerts;
     bool *alert_held; /* per alert: still in the grouping window, no job yet */
     size_t n_alerts;
     struct statefile_job *jobs;
     size_t n_jobs;
 };
+
+/* The fingerprint of a configuration's endpoint URLs in their order (what "plain"'s bits refer to). */
+uint64_t statefile_fingerprint(const struct cw_endpoint *eps, size_t n);
 
 /* Writes d to path atomically. Returns 0, or -1 with a one-line reason in err. */
 int statefile_save(const char *path, const struct statefile_data *d, char *err, size_t errlen);

@@ -6,8 +6,9 @@
 #include "common/base/util.h"
 
 #include "supervisor/privs.h"
-#include "supervisor/report_cli.h"
 #include "supervisor/self.h"
+#include "supervisor/reportcmd.h"
+#include "supervisor/statuscmd.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -28,6 +29,7 @@ static void usage(FILE *out)
         "       clockwerk -c FILE --test-alert   send one test mail and webhook call, report each\n"
         "       clockwerk report -c FILE [--since 24h|7d|30d|90d|DATE] [--until DATE] [--endpoint NAME-or-URL]\n"
         "                        [--json|--csv]   uptime, downtime, incidents, latency per endpoint (docs/report.md)\n"
+        "       clockwerk status -c FILE [--json]   what is down or slow now (exit 0: all up, 1: otherwise)\n"
         "       clockwerk keygen FILE     write a new CURVE key pair for the bus (mode 0600), print its public key\n"
         "       clockwerk --version       print the version\n"
         "signals: HUP reloads the configuration, TERM or INT stops everything in order.\n");
@@ -43,17 +45,12 @@ static void report_plain(void *ctx, const char *message)
 /* Runs the alerter binary next to ours in --test-alert mode on the snapshot snap. Returns its exit code. */
 static int exec_test_alerter(const char *snap)
 {
-    char bin[PATH_MAX];
-    if (self_bin_dir(bin, sizeof bin) != 0 || strlen(bin) + 20 > sizeof bin) {
-        fprintf(stderr, "clockwerk: cannot find our own binary (/proc/self/exe)\n");
-        return 1;
-    }
-    strcat(bin, "/clockwerk-alerter");
     pid_t pid = fork();
     if (pid == 0) {
+        char *args[] = { "clockwerk: test-alert", "--test-alert", (char *)snap, NULL };
         if (setenv("CLOCKWERK_SNAPSHOT", snap, 1) == 0 && setenv("CLOCKWERK_SECRETS", "smtp", 1) == 0)
-            execl(bin, "clockwerk: test-alert", "--test-alert", snap, (char *)NULL);
-        fprintf(stderr, "clockwerk: cannot run %s: %s\n", bin, strerror(errno));
+            self_exec_sibling("clockwerk", "clockwerk-alerter", args);
+        else fprintf(stderr, "clockwerk: setenv: %s\n", strerror(errno));
         _exit(1);
     }
     int st = 0, rc = 1;
@@ -134,8 +131,9 @@ static int run_keygen(int argc, char **argv)
 
 int cli_run(int argc, char **argv, const char **config_arg)
 {
-    if (argc >= 2 && strcmp(argv[1], "report") == 0) return cli_report(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "keygen") == 0) return run_keygen(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "report") == 0) return reportcmd_run(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "status") == 0) return statuscmd_run(argc, argv);
     static const struct option longopts[] = {
         { "config", required_argument, NULL, 'c' }, { "test", no_argument, NULL, 't' },
         { "test-alert", no_argument, NULL, 'A' },   { "version", no_argument, NULL, 'V' },

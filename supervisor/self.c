@@ -1,6 +1,7 @@
 /* supervisor/self.c — the supervisor's own binary directory and process title (see self.h). */
 #include "supervisor/self.h"
 
+#include <errno.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -32,4 +33,19 @@ int self_bin_dir(char *out, size_t outlen)
     exe[n] = '\0';
     snprintf(out, outlen, "%s", dirname(exe));
     return 0;
+}
+
+void self_exec_sibling(const char *who, const char *name, char **args)
+{
+    char dir[PATH_MAX], bin[PATH_MAX];
+    if (self_bin_dir(dir, sizeof dir) != 0) {
+        fprintf(stderr, "%s: cannot find our own binary (/proc/self/exe): %s\n", who, strerror(errno));
+        return;
+    }
+    if (snprintf(bin, sizeof bin, "%s/%s", dir, name) >= (int)sizeof bin) {
+        fprintf(stderr, "%s: the path of %s in %s is too long\n", who, name, dir);
+        return;
+    }
+    execv(bin, args);
+    fprintf(stderr, "%s: cannot run %s: %s\n", who, bin, strerror(errno));
 }

@@ -19,6 +19,7 @@
 #include "alerter/savepolicy.h"
 #include "alerter/statefile.h"
 #include "alerter/storeq.h"
+#include "common/base/clock.h"
 #include "common/config/config.h"
 
 #define S 1000000LL
@@ -96,6 +97,7 @@ static void world_config(struct world *w, const char *const *urls, size_t n)
     w->cfg.n_endpoints = n;
     w->cfg.recovery_threshold = 1;
     w->cfg.group_threshold = 5;
+    w->cfg.workers = 2;
 }
 
 static void world_init(struct world *w)
@@ -214,6 +216,17 @@ static void persist_round_trip(void **state)
     assert_int_equal(statefile_load(keep.path, &back, err, sizeof err), 1);
     assert_int_equal(back.n_eps, 1);
     assert_string_equal(back.eps[0].url, "http://a.test/");
+    assert_int_equal(back.eps[0].last_checked_us, 11 * S);
+    /* for `clockwerk status`: b is plainly up (not unknown), by its place in this configuration */
+    assert_true(back.plain.present);
+    assert_int_equal(back.plain.n, 2);
+    assert_int_equal(back.plain.fingerprint, statefile_fingerprint(w.cfg.endpoints, 2));
+    assert_int_equal(back.plain.up[0], 0); /* a: in "endpoints" */
+    assert_int_equal(back.plain.up[1], 1);
+    assert_int_equal(back.plain.n_workers, 2); /* worker 0's newest result; none of worker 1 */
+    assert_int_equal(back.plain.worker_last_us[0], 11 * S);
+    assert_int_equal(back.plain.worker_last_us[1], 0);
+    assert_true(back.saved_at_us > 0 && llabs(back.saved_at_us - cw_wall_us()) < 60 * S);
     assert_int_equal(back.n_alerts, 1);
     assert_true(back.alert_held[0]);
     statefile_data_free(&back);

@@ -1,12 +1,9 @@
-/* supervisor/report_cli.c — `clockwerk report` (docs/report.md): bin/clockwerk's side of it (see report_cli.h). */
-#include "supervisor/report_cli.h"
+/* supervisor/reportcmd.c — `clockwerk report` (docs/report.md): bin/clockwerk's side of it (see reportcmd.h). */
+#include "supervisor/reportcmd.h"
 
-#include <errno.h>
-#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "common/config/config.h"
 #include "supervisor/self.h"
@@ -20,7 +17,7 @@ static void print_problem(void *ctx, const char *message)
 
 /* `clockwerk report ...`: validates the configuration, then becomes clockwerk-report (report/, next to our
  * binary), which reads the database; we link no database library and do no data work. */
-int cli_report(int argc, char **argv)
+int reportcmd_run(int argc, char **argv)
 {
     const char *config = NULL;
     bool help = false;
@@ -35,14 +32,7 @@ int cli_report(int argc, char **argv)
         return 2;
     }
     config_free(cfg);
-    char bin[PATH_MAX];
-    if (self_bin_dir(bin, sizeof bin) != 0 || strlen(bin) + 20 > sizeof bin) {
-        fprintf(stderr, "clockwerk: cannot find our own binary (/proc/self/exe)\n");
-        return 1;
-    }
-    strcat(bin, "/clockwerk-report");
-    argv[1] = bin;
-    execv(bin, argv + 1);
-    fprintf(stderr, "clockwerk: cannot run %s: %s\n", bin, strerror(errno));
+    argv[1] = "clockwerk-report";
+    self_exec_sibling("clockwerk report", "clockwerk-report", argv + 1);
     return 1;
 }

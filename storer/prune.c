@@ -47,7 +47,7 @@ int64_t prune_due_at(const struct prune *p) { return p->next_ns; }
 size_t prune_adapt(size_t cur, int64_t took_ns, size_t lo, size_t hi)
 {
     size_t next = cur;
-    if (took_ns < PRUNE_TARGET_NS / 2) next = cur * 2;
+    if (took_ns < PRUNE_TARGET_NS / 2) next = cur + cur / 2; /* grows by half: a step's cost is not linear */
     else if (took_ns > PRUNE_TARGET_NS) next = (size_t)((double)cur * (double)PRUNE_TARGET_NS / (double)took_ns);
     return next < lo ? lo : next > hi ? hi : next;
 }

@@ -7,7 +7,7 @@
  * A *pass* (every PRUNE_EVERY_MS, default 10 s; env CLOCKWERK_PRUNE_EVERY_MS for tests) walks three phases,
  * each made of *steps*; a step is one or a few autocommit statements, each its own short transaction, and
  * the storer runs one step at a time between its batches (storer/retention.c says when), so a batch waits at
- * most one step. Steps are sized by their measured time: the rows (or endpoints) of the next step double
+ * most one step. Steps are sized by their measured time: the rows (or endpoints) of the next step grow by half
  * while a step takes under PRUNE_TARGET_NS / 2 and shrink in proportion when it takes longer than
  * PRUNE_TARGET_NS (50 ms), within [PRUNE_*_MIN, PRUNE_*_MAX] (prune_adapt).
  *
@@ -46,7 +46,7 @@
 #define PRUNE_TARGET_NS 50000000LL /* a step's time the sizes aim at */
 #define PRUNE_ROWS_MIN 100
 #define PRUNE_ROWS_START 2000
-#define PRUNE_ROWS_MAX 50000
+#define PRUNE_ROWS_MAX 20000
 #define PRUNE_EPS_MIN 1
 #define PRUNE_EPS_START 50
 #define PRUNE_EPS_MAX 1000   /* endpoints a cell step visits */

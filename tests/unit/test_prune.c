@@ -250,7 +250,7 @@ static void test_cells(void **state)
 static void test_sizes_adapt(void **state)
 {
     struct fake *f = *state;
-    assert_int_equal(prune_adapt(2000, 1000000, PRUNE_ROWS_MIN, PRUNE_ROWS_MAX), 4000);
+    assert_int_equal(prune_adapt(2000, 1000000, PRUNE_ROWS_MIN, PRUNE_ROWS_MAX), 3000);
     assert_int_equal(prune_adapt(2000, 100000000, PRUNE_ROWS_MIN, PRUNE_ROWS_MAX), 1000);
     assert_int_equal(prune_adapt(2000, 40000000, PRUNE_ROWS_MIN, PRUNE_ROWS_MAX), 2000);
     assert_int_equal(prune_adapt(PRUNE_ROWS_MAX, 0, PRUNE_ROWS_MIN, PRUNE_ROWS_MAX), PRUNE_ROWS_MAX);

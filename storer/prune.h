@@ -9,7 +9,8 @@
  * the storer runs one step at a time between its batches (storer/retention.c says when), so a batch waits at
  * most one step. Steps are sized by their measured time: the rows (or endpoints) of the next step grow by half
  * while a step takes under PRUNE_TARGET_NS / 2 and shrink in proportion when it takes longer than
- * PRUNE_TARGET_NS (50 ms), within [PRUNE_*_MIN, PRUNE_*_MAX] (prune_adapt).
+ * PRUNE_TARGET_NS (25 ms: a quarter of the ~100 ms a batch may wait, as a step's cost jumps when SQLite
+ * checkpoints its log or a server flushes), within [PRUNE_*_MIN, PRUNE_*_MAX] (prune_adapt).
  *
  * Raw rows (`checks`, raw_days): deleting by time needs an index on checked_at alone, which the schema does
  * not have (checks_endpoint_time starts with the endpoint). Ids grow with insertion, and insertion follows
@@ -43,7 +44,7 @@
 #include "storer/rollup.h"
 
 #define PRUNE_EVERY_MS 10000       /* a pass */
-#define PRUNE_TARGET_NS 50000000LL /* a step's time the sizes aim at */
+#define PRUNE_TARGET_NS 25000000LL /* a step's time the sizes aim at */
 #define PRUNE_ROWS_MIN 100
 #define PRUNE_ROWS_START 2000
 #define PRUNE_ROWS_MAX 20000

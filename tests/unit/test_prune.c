@@ -251,8 +251,8 @@ static void test_sizes_adapt(void **state)
 {
     struct fake *f = *state;
     assert_int_equal(prune_adapt(2000, 1000000, PRUNE_ROWS_MIN, PRUNE_ROWS_MAX), 3000);
-    assert_int_equal(prune_adapt(2000, 100000000, PRUNE_ROWS_MIN, PRUNE_ROWS_MAX), 1000);
-    assert_int_equal(prune_adapt(2000, 40000000, PRUNE_ROWS_MIN, PRUNE_ROWS_MAX), 2000);
+    assert_int_equal(prune_adapt(2000, 2 * PRUNE_TARGET_NS, PRUNE_ROWS_MIN, PRUNE_ROWS_MAX), 1000);
+    assert_int_equal(prune_adapt(2000, PRUNE_TARGET_NS * 3 / 4, PRUNE_ROWS_MIN, PRUNE_ROWS_MAX), 2000);
     assert_int_equal(prune_adapt(PRUNE_ROWS_MAX, 0, PRUNE_ROWS_MIN, PRUNE_ROWS_MAX), PRUNE_ROWS_MAX);
     assert_int_equal(prune_adapt(150, 5000000000LL, PRUNE_ROWS_MIN, PRUNE_ROWS_MAX), PRUNE_ROWS_MIN);
     /* slow steps: every request stays at the floor's order, and a pause as long as the step follows each */

@@ -30,52 +30,23 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
 
 from dbservers import MariaDBServer, PostgresServer  # noqa: E402
+from test_retention import Db  # noqa: E402
 
 DAY = 86400
 
 
-class Target:
-    """One database: the bench program's options and SQL access (times written as UTC seconds)."""
+class Target(Db):
+    """One database (tests/e2e/test_retention.py's Db: SQL access, times written as UTC seconds) and the bench
+    program's options for it."""
 
     def __init__(self, kind, path=None, server=None):
-        self.kind, self.path, self.server = kind, path, server
+        Db.__init__(self, kind, server, path)
 
     def args(self):
         if self.kind == "sqlite":
             return ["--driver", "sqlite", "--db", self.path]
         s = self.server
         return ["--driver", s.kind, "--host", "127.0.0.1", "--port", str(s.port), "--db", s.dbname, "--user", s.user]
-
-    def execute(self, sql):
-        if self.kind == "sqlite":
-            con = sqlite3.connect(self.path, timeout=60)
-            con.execute(sql)
-            con.commit()
-            con.close()
-            return None
-        return self.server.query(sql)
-
-    def query(self, sql):
-        if self.kind == "sqlite":
-            con = sqlite3.connect(self.path, timeout=60)
-            rows = con.execute(sql).fetchall()
-            con.close()
-            return rows
-        return self.server.query(sql)
-
-    def time(self, expr):
-        if self.kind == "sqlite":
-            return "strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ', %s, 'unixepoch')" % expr
-        if self.kind == "postgresql":
-            return "to_timestamp(%s)" % expr
-        return "(TIMESTAMP('1970-01-01 00:00:00') + INTERVAL (%s) SECOND)" % expr
-
-    def series(self, n):
-        if self.kind == "sqlite":
-            return "(WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < %d) SELECT n FROM s) q" % n
-        if self.kind == "postgresql":
-            return "generate_series(1, %d) AS q(n)" % n
-        return "(SELECT seq AS n FROM seq_1_to_%d) q" % n
 
     def sizes(self):
         """{table: bytes including its indexes}."""
@@ -89,11 +60,11 @@ class Target:
             con.close()
             return out
         if self.kind == "postgresql":
-            rows = self.query("SELECT relname, pg_total_relation_size(oid) FROM pg_class WHERE relkind = 'r' "
+            rows = self.run("SELECT relname, pg_total_relation_size(oid) FROM pg_class WHERE relkind = 'r' "
                               "AND relnamespace = 'public'::regnamespace")
             return {r[0]: int(r[1]) for r in rows}
-        self.query("ANALYZE TABLE checks, checks_hourly, checks_daily, endpoints")
-        rows = self.query("SELECT table_name, data_length + index_length FROM information_schema.tables "
+        self.run("ANALYZE TABLE checks, checks_hourly, checks_daily, endpoints")
+        rows = self.run("SELECT table_name, data_length + index_length FROM information_schema.tables "
                           "WHERE table_schema = DATABASE()")
         return {r[0]: int(r[1]) for r in rows}
 
@@ -126,11 +97,11 @@ def size_figure(binary, target, endpoints, days, password=None):
 
 def prefill(target, rows, endpoints):
     """rows raw rows 0.25 s apart ending two days ago, all at or below the watermark."""
-    have = int(target.query("SELECT COUNT(*) FROM endpoints")[0][0])
+    have = int(target.run("SELECT COUNT(*) FROM endpoints")[0][0])
     if have < endpoints:
         values = ", ".join("('http://127.0.0.1:9/site/%d')" % i for i in range(have, endpoints))
         target.execute("INSERT INTO endpoints (url) VALUES %s" % values)
-    ep = int(target.query("SELECT MIN(id) FROM endpoints")[0][0])
+    ep = int(target.run("SELECT MIN(id) FROM endpoints")[0][0])
     end = int(time.time()) - 2 * DAY
     chunk = 1000000
     for start in range(0, rows, chunk):  # chunks: one transaction of 10 million rows needs a large log

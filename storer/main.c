@@ -5,7 +5,8 @@
  * One thread, one loop (the skeleton common/proc/proc.h: bus_wait on the results' socket and the signalfd):
  * receive (ROUTER, acknowledged) -> decode -> copy into the current batch (storer/receive.c) -> seal the batch at
  * ~500 rows or 200 ms after its first row -> write sealed batches, one transaction each, through the backend
- * table (storer/backend.h; storer/flow.c); the loop never knows which database it talks to.
+ * table (storer/backend.h; storer/flow.c); the loop never knows which database it talks to. Between batches,
+ * when nothing waits to be written, it runs one step of the retention's pruning (storer/retention.c).
  *
  * Outages (storer/dbconn.c): when the database cannot be opened or a write returns STORE_RETRY, the
  * connection is closed and reopened with backoff (0.5 s doubling to 10 s; reset only by a write that succeeds,

@@ -13,6 +13,9 @@ MariaDB.
                               what was removed. Folding is off (CLOCKWERK_ROLLUPS=off) so the watermark stays where
                               the test put it: that is what makes "never above the watermark" observable here
                               (tests/unit/test_prune_sqlite.c covers pruning with folds).
+  test_retention_reload       SQLite, retention "forever" (all three 0): old rows and cells stay while the storer
+                              runs; a reload (SIGHUP) with raw_days = 1 and hourly_days = 3 removes them, and the
+                              young ones stay.
 """
 
 import os
@@ -83,21 +86,21 @@ class Db:
         return {"sqlite": "X'%s'", "postgresql": "'\\x%s'::bytea", "mysql": "X'%s'"}[self.kind] % hexed
 
 
-def prefill(db, now):
-    """The history of the docstring; returns what must stay: {name: count} and the watermark."""
+def prefill(db, now, old=OLD, young=YOUNG, above=ABOVE):
+    """The history of the docstring; returns what must stay ({name: count}), what must go and the watermark."""
     db.execute("INSERT INTO endpoints (url) VALUES ('http://old-a.example/'), ('http://old-b.example/')")
     ep = db.one("SELECT MIN(id) FROM endpoints")
     cols = "endpoint_id, checked_at, status_code, latency_ms, ok, worker, boot_id, seq"
     old_end = now - DAY - 2 * HOUR  # the youngest old row: two hours past the bound
     db.execute("INSERT INTO checks (%s) SELECT %d + n %% 2, %s, 200, 12.5, TRUE, 99, 1, n FROM %s"
-               % (cols, ep, db.time("%d + n" % (old_end - OLD)), db.series(OLD)))
+               % (cols, ep, db.time("%d + n" % (old_end - old)), db.series(old)))
     young_start = now - DAY + 2 * HOUR  # the oldest young row: two hours inside the bound
     db.execute("INSERT INTO checks (%s) SELECT %d + n %% 2, %s, 200, 12.5, TRUE, 99, 2, n FROM %s"
-               % (cols, ep, db.time("%d + 3 * n" % young_start), db.series(YOUNG)))
+               % (cols, ep, db.time("%d + 3 * n" % young_start), db.series(young)))
     mark = db.one("SELECT MAX(id) FROM checks")
     db.execute("UPDATE rollup_state SET last_check_id = %d WHERE id = 1" % mark)
     db.execute("INSERT INTO checks (%s) SELECT %d, %s, 200, 12.5, TRUE, 99, 3, n FROM %s"
-               % (cols, ep, db.time("%d + n" % (now - 5 * DAY)), db.series(ABOVE)))
+               % (cols, ep, db.time("%d + n" % (now - 5 * DAY)), db.series(above)))
     # cells: hour k (days j) before the current one; the bound's own period is left out (it moves with the clock)
     h0, d0 = now // HOUR * HOUR, now // DAY * DAY
     hours = [k for k in range(1, 240) if k != 72]
@@ -109,7 +112,7 @@ def prefill(db, now):
             values = ", ".join("(%d, %s, 1, 1, 0, %s, %s, %s, %s, %s)" % (e, db.time(str(s)), b, b, b, b, b)
                                for s in starts)
             db.execute("INSERT INTO %s (%s) VALUES %s" % (table, cells, values))
-    keep = {"young": YOUNG, "above": ABOVE, "hourly": 2 * sum(1 for k in hours if k < 72),
+    keep = {"young": young, "above": above, "hourly": 2 * sum(1 for k in hours if k < 72),
             "daily": 2 * sum(1 for j in days if j < 7)}
     gone = {"hourly": 2 * sum(1 for k in hours if k > 72), "daily": 2 * sum(1 for j in days if j > 7)}
     return keep, gone, mark
@@ -198,3 +201,33 @@ def test_retention_under_load():
     with tempdir() as d, Targets() as t, PostgresServer() as pg, MariaDBServer() as my:
         for kind, server in (("sqlite", None), ("postgresql", pg), ("mysql", my)):
             run_one(kind, server, d, t)
+
+
+@harness.timeout(300)
+def test_retention_reload():
+    with tempdir() as d, Targets() as t:
+        path = os.path.join(d, "clockwerk.db")
+        _store_bench_open("sqlite", None, path)
+        db = Db("sqlite", None, path)
+        now = int(time.time())
+        keep, gone, mark = prefill(db, now, old=20000, young=2000, above=100)
+        hb, dbound = (now - 3 * DAY) // HOUR * HOUR, (now - 7 * DAY) // DAY * DAY
+        eps = [endpoint(t.url("/ok?r=%d" % i), timeout=0.2) for i in range(5)]
+        cfg = base_config(eps, workers=1, check_interval=0.2)
+        cfg["database"]["retention"] = {"raw_days": 0, "hourly_days": 0, "daily_days": 0}
+        cw = Clockwerk(cfg, d, env={"CLOCKWERK_ROLLUPS": "off", "CLOCKWERK_PRUNE_EVERY_MS": "200"})
+        with cw:
+            cw.wait_ready()
+            wait_for(lambda: counts(db, mark, hb, dbound)["pipeline"] > 200, deadline(60), "rows stored")
+            c = counts(db, mark, hb, dbound)
+            check(c["old"] == 20000 and c["hourly_old"] == gone["hourly"] and c["daily_old"] == gone["daily"],
+                  "pruned while the retention was 'forever': %r" % c)
+            cfg["database"]["retention"] = {"raw_days": 1, "hourly_days": 3}
+            cw.reload(cfg)
+            wait_for(lambda: counts(db, mark, hb, dbound)["old"] == 0, deadline(60), "old rows pruned after the reload")
+            wait_for(lambda: counts(db, mark, hb, dbound)["hourly_old"] == 0, deadline(60), "old hourly cells pruned")
+            cw.stop(timeout=30)
+        c = counts(db, mark, hb, dbound)
+        check(c["young"] == keep["young"] and c["above"] == keep["above"] and c["hourly"] == keep["hourly"],
+              "after the reload: %r, expected %r" % (c, keep))
+        check(c["daily_old"] == gone["daily"], "daily cells pruned with daily_days = 0 (forever): %r" % c)

@@ -11,7 +11,8 @@ from one run, never timed pass/fail:
           and p99 delay of a batch (due -> committed) while pruning vs. the same writer without pruning, and the
           time until the database is under its bound.
 
-    /usr/bin/python3 bench/retention_bench.py [--rows N] [--endpoints E] [--days D] [--servers] [--bin PATH]
+    /usr/bin/python3 bench/retention_bench.py [--rows N] [--endpoints E] [--days D] [--servers] [--only size|prune]
+                                              [--bin PATH]
 
 SQLite always; --servers adds PostgreSQL and MariaDB (private servers, tests/e2e/dbservers.py) with N / 10 rows.
 """
@@ -140,19 +141,22 @@ def main():
     ap.add_argument("--endpoints", type=int, default=100)
     ap.add_argument("--days", type=int, default=30)
     ap.add_argument("--servers", action="store_true")
+    ap.add_argument("--only", choices=("size", "prune"), help="one of the two figures")
     ap.add_argument("--bin", default=os.path.join(REPO, "build", "default", "bench", "retention_bench"))
     a = ap.parse_args()
     if not os.path.exists(a.bin):
         sys.exit("%s is not built: make bench-programs" % a.bin)
     tmp = tempfile.mkdtemp(prefix="cw-retention-bench-")
     try:
-        size_figure(a.bin, Target("sqlite", os.path.join(tmp, "size.db")), a.endpoints, a.days)
-        prune_figure(a.bin, Target("sqlite", os.path.join(tmp, "prune.db")), a.rows, a.endpoints)
-        if a.servers:
-            for cls in (PostgresServer, MariaDBServer):
+        if a.only != "prune":
+            size_figure(a.bin, Target("sqlite", os.path.join(tmp, "size.db")), a.endpoints, a.days)
+        if a.only != "size":
+            prune_figure(a.bin, Target("sqlite", os.path.join(tmp, "prune.db")), a.rows, a.endpoints)
+        for cls in (PostgresServer, MariaDBServer) if a.servers else ():
+            if a.only != "prune":
                 with cls() as s:
-                    t = Target(s.kind, server=s)
-                    size_figure(a.bin, t, a.endpoints, a.days, s.password)
+                    size_figure(a.bin, Target(s.kind, server=s), a.endpoints, a.days, s.password)
+            if a.only != "size":
                 with cls() as s:
                     prune_figure(a.bin, Target(s.kind, server=s), a.rows // 10, a.endpoints, s.password)
     finally:

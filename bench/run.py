@@ -475,6 +475,9 @@ def main():
     if storage:
         print(f"storage (bench/store_bench, batches of 500): {storage}"
               " — PostgreSQL and MariaDB: /usr/bin/python3 bench/store_bench.py (private servers)")
+    if mode == "full":  # retention: size per endpoint per day, pruning under a batch writer (~3 minutes)
+        subprocess.run([sys.executable, os.path.join(ROOT, "bench", "retention_bench.py"),
+                        "--bin", os.path.join(BENCH_BIN, "retention_bench")], check=False)
     shutil.rmtree(tmp, ignore_errors=True)
     return 0
 

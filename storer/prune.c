@@ -95,9 +95,11 @@ static void log_pass(struct prune *p, int64_t now_ns, bool done)
         return;
     }
     if (now_ns - p->last_log_ns < LOG_EVERY_NS && secs < 1.0) return; /* a routine pass, summed in the next line */
-    log_info("retention: removed %" PRIu64 " raw rows (older than %d days), %" PRIu64 " hourly and %" PRIu64
+    char raw_days[32] = "kept forever";
+    if (p->days[0]) snprintf(raw_days, sizeof raw_days, "older than %d days", p->days[0]);
+    log_info("retention: removed %" PRIu64 " raw rows (%s), %" PRIu64 " hourly and %" PRIu64
              " daily roll-up cells since the last report; this pass %.1f s in %u steps, the longest %.0f ms",
-             p->total.raw - p->logged.raw, p->days[0], p->total.hourly - p->logged.hourly,
+             p->total.raw - p->logged.raw, raw_days, p->total.hourly - p->logged.hourly,
              p->total.daily - p->logged.daily, secs, p->steps, (double)p->longest_step_ns / 1e6);
     p->logged = p->total;
     p->last_log_ns = now_ns;
@@ -192,7 +194,7 @@ int prune_step(struct prune *p, prune_fn fn, void *ctx, int64_t now_ns, int64_t 
         p->next_ns = now_ns + p->every_ns;
         return rc;
     }
-    if (phase_done) next_phase(p, wall_s);
+    if (phase_done && p->phase != PRUNE_IDLE) next_phase(p, wall_s);
     if (p->phase == PRUNE_IDLE) {
         p->passes++;
         p->next_ns = now_ns + p->every_ns;

@@ -142,17 +142,18 @@ def main():
     ap.add_argument("--days", type=int, default=30)
     ap.add_argument("--servers", action="store_true")
     ap.add_argument("--only", choices=("size", "prune"), help="one of the two figures")
+    ap.add_argument("--servers-only", action="store_true", help="PostgreSQL and MariaDB, not SQLite")
     ap.add_argument("--bin", default=os.path.join(REPO, "build", "default", "bench", "retention_bench"))
     a = ap.parse_args()
     if not os.path.exists(a.bin):
         sys.exit("%s is not built: make bench-programs" % a.bin)
     tmp = tempfile.mkdtemp(prefix="cw-retention-bench-")
     try:
-        if a.only != "prune":
+        if a.only != "prune" and not a.servers_only:
             size_figure(a.bin, Target("sqlite", os.path.join(tmp, "size.db")), a.endpoints, a.days)
-        if a.only != "size":
+        if a.only != "size" and not a.servers_only:
             prune_figure(a.bin, Target("sqlite", os.path.join(tmp, "prune.db")), a.rows, a.endpoints)
-        for cls in (PostgresServer, MariaDBServer) if a.servers else ():
+        for cls in (PostgresServer, MariaDBServer) if a.servers or a.servers_only else ():
             if a.only != "prune":
                 with cls() as s:
                     size_figure(a.bin, Target(s.kind, server=s), a.endpoints, a.days, s.password)

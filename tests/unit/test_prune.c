@@ -236,7 +236,7 @@ static void test_cells(void **state)
     assert_int_equal(p.total.hourly, hourly);
     assert_int_equal(p.total.daily, daily);
     assert_true(hourly > PRUNE_CELLS_MAX); /* endpoint 2's were more than one statement deletes */
-    assert_int_equal(daily, 40 - 31); /* the day that holds the bound is partly inside: kept */
+    assert_int_equal(daily, 40 - 31);      /* the day that holds the bound is partly inside: kept */
     /* the same bounds: the next pass does not walk the endpoints again; a new configuration does */
     unsigned before = f->calls[PRUNE_OP_ENDPOINTS];
     run_pass(&p, f, &now, 1000000);

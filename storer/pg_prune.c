@@ -53,8 +53,8 @@ static int raw(PGconn *conn, const char *where, const struct prune_req *req, str
     snprintf(b, sizeof b, "%" PRId64, req->before_s);
     PGresult *r = NULL;
     int rc = exec(conn, where,
-                  "SELECT count(*), max(id) FROM (SELECT id FROM checks WHERE id > $1 AND id <= $2 ORDER BY id "
-                  "LIMIT $3) s",
+                  "SELECT count(*), max(id) FROM (SELECT id FROM checks WHERE id > $1 ORDER BY id LIMIT $3) s "
+                  "WHERE id <= $2",
                   3, (const char *const[]){ a, c, m }, "find raw rows", &r, err, errlen);
     if (rc != STORE_OK) return rc;
     res->n = (size_t)value(r, 0, 0, 0);

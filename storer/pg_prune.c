@@ -1,10 +1,12 @@
 /* storer/pg_prune.c — pruning on PostgreSQL (storer/prune.h has the design, docs/schema.md "Retention" the
  * promise). Each request is one or two statements with text parameters (PQexecParams) in autocommit: the DELETE
  * is its own short transaction. Raw rows go by a range of the primary key (checks_pkey) filtered by checked_at
- * against to_timestamp(bound); cells by their primary key (endpoint_id, period_start). Known weakness (docs/
- * performance.md, "Retention"): under the bench's batch writer, the SELECT that finds the next ids took 80-220 ms
- * a step in the server's log, while the same statement under EXPLAIN ANALYZE takes under 1 ms; not explained yet. Deleted rows become dead
- * tuples that autovacuum makes reusable: the table stops growing at its high-water mark, it does not shrink. */
+ * against to_timestamp(bound); cells by their primary key (endpoint_id, period_start). A step finds its ids
+ * with the cap OUTSIDE the index condition (`... WHERE id > $1 ORDER BY id LIMIT $3) s WHERE id <= $2`): with
+ * `id > $1 AND id <= $2` in it the planner scanned the whole remaining range as a bitmap and sorted it, 80-220 ms
+ * a step on 1,000,000 rows (docs/performance.md, "Retention"); the ordered index scan stops after $3.
+ * Deleted rows become dead tuples that autovacuum makes reusable: the table stops growing at its high-water
+ * mark, it does not shrink. */
 #include "storer/pg_prune.h"
 
 #include <inttypes.h>

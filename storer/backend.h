@@ -58,7 +58,9 @@ struct store_batch {
     size_t strings_len, strings_cap;
 };
 
-struct store_db; /* a backend's connection */
+struct store_db;  /* a backend's connection */
+struct prune_req; /* storer/prune.h */
+struct prune_res;
 
 struct store_backend {
     const char *name; /* "sqlite", "postgresql", "mysql" */
@@ -70,6 +72,10 @@ struct store_backend {
     int (*sync_endpoints)(struct store_db *db, const struct cw_endpoint *eps, size_t n, char *err, size_t errlen);
     int (*write_batch)(struct store_db *db, const struct store_batch *batch, char *err, size_t errlen);
     void (*close)(struct store_db *db);
+    /* Retention (storer/prune.h, docs/schema.md "Retention"): runs one pruning request between batches, each
+     * statement its own short transaction; never deletes a raw row above rollup_state.last_check_id nor the
+     * newest row of checks (PRUNE_OP_CAP says where the caller may go). Returns like write_batch. */
+    int (*prune)(struct store_db *db, const struct prune_req *req, struct prune_res *res, char *err, size_t errlen);
 };
 
 extern const struct store_backend store_backend_sqlite;

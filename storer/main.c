@@ -5,7 +5,8 @@
  * One thread, one loop (the skeleton common/proc/proc.h: bus_wait on the results' socket and the signalfd):
  * receive (ROUTER, acknowledged) -> decode -> copy into the current batch (storer/receive.c) -> seal the batch at
  * ~500 rows or 200 ms after its first row -> write sealed batches, one transaction each, through the backend
- * table (storer/backend.h; storer/flow.c); the loop never knows which database it talks to.
+ * table (storer/backend.h; storer/flow.c); the loop never knows which database it talks to. Between batches,
+ * when nothing waits to be written, it runs one step of the retention's pruning (storer/retention.c).
  *
  * Outages (storer/dbconn.c): when the database cannot be opened or a write returns STORE_RETRY, the
  * connection is closed and reopened with backoff (0.5 s doubling to 10 s; reset only by a write that succeeds,
@@ -67,6 +68,7 @@ static void storer_free(struct storer *s)
     free(s->results);
     cw_buf_free(&s->scratch);
     seqgap_free(&s->seqs);
+    prune_free(&s->prune);
     proc_close(&s->p); /* the bus, with its sockets, and the configuration */
 }
 
@@ -116,11 +118,14 @@ static void storer_init(struct storer *s)
     s->rl_gap.what = "gap warnings";
     s->rl_spool.what = "spool errors";
     s->rl_bus.what = "bus warnings";
+    s->rl_prune.what = "retention errors";
     store_batch_init(&s->cur);
     store_batch_init(&s->replay);
     seqgap_init(&s->seqs, SENDERS_MAX);
     ackgather_init(&s->acks);
     s->results = cw_xcalloc(CW_RESULT_BATCH_MAX, sizeof *s->results);
+    prune_init(&s->prune, cw_mono_ns());
+    storer_prune_configure(s);
 
     const struct store_backend *be = store_backend_for(s->p.cfg->db_driver);
     if (!be || !be->open) storer_die(s, 2, "no backend for db_driver %d", (int)s->p.cfg->db_driver);
@@ -142,6 +147,7 @@ static void reload(struct storer *s)
         return;
     }
     config_free(old);
+    storer_prune_configure(s);
     const struct cw_config *cfg = s->p.cfg;
     if (s->db.db) {
         int rc = s->db.be->sync_endpoints(s->db.db, cfg->endpoints, cfg->n_endpoints, err, sizeof err);
@@ -178,6 +184,10 @@ static void publish_stats(struct storer *s)
     proc_stats_add(&st, "dropped_malformed", (int64_t)s->c.malformed);
     proc_stats_add(&st, "refused", (int64_t)s->acks.refused);
     proc_stats_add(&st, "bus_refused", (int64_t)bus_refused_clients(s->p.bus));
+    proc_stats_add(&st, "pruned_raw", (int64_t)s->prune.total.raw);
+    proc_stats_add(&st, "pruned_hourly", (int64_t)s->prune.total.hourly);
+    proc_stats_add(&st, "pruned_daily", (int64_t)s->prune.total.daily);
+    proc_stats_add(&st, "prune_longest_ms", s->prune.longest_ever_ns / 1000000);
     if (proc_stats_encode(&st, &s->scratch) != 0) return;
     if (bus_send(s->pub, CW_MSG_STATS, s->scratch.data, s->scratch.len) == BUS_ERROR &&
         ratelimit_allow(&s->rl_bus, cw_mono_ns()))
@@ -213,6 +223,7 @@ static int wait_ms(const struct storer *s, const struct proc_period *stats, cons
     if (s->spool_dirty_since) proc_wake_at(&w, s->spool_dirty_since + SPOOL_SYNC_EVERY_NS);
     if (!s->db.db && !d->on) proc_wake_at(&w, s->db.reconnect_at);
     if (storer_work_pending(s)) proc_wake_at(&w, now);
+    if (storer_prune_wanted(s) && !d->on) proc_wake_at(&w, prune_due_at(&s->prune));
     if (d->on) {
         proc_wake_at(&w, d->last_msg + DRAIN_QUIET_NS);
         proc_wake_at(&w, d->start + DRAIN_MAX_NS);
@@ -250,6 +261,7 @@ static void run(struct storer *s)
         if (!d.on && dbconn_due(&s->db, now)) storer_connect(s, now); /* a connect may block */
         if (storer_work_pending(s)) storer_write_pending(s, WRITE_BUDGET_NS, true);
         now = cw_mono_ns();
+        if (!d.on) storer_prune(s, now, got == 1);
         if (s->spool_dirty_since && now - s->spool_dirty_since >= SPOOL_SYNC_EVERY_NS) storer_sync_spool(s);
         storer_flush_acks(s);
         if (proc_period_due(&stats, now)) publish_stats(s);

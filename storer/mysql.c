@@ -36,6 +36,7 @@
 #include "common/base/log.h"
 #include "common/base/util.h"
 #include "storer/migrate.h"
+#include "storer/mysql_prune.h"
 
 /* ---- messages and error classes ---------------------------------------------------------------------- */
 
@@ -344,4 +345,5 @@ const struct store_backend store_backend_mysql = {
     .sync_endpoints = my_sync_endpoints,
     .write_batch = my_write_batch,
     .close = my_close,
+    .prune = my_prune,
 };

@@ -29,6 +29,7 @@
  * server's own text on one line; the password is never part of it. */
 #include "storer/backend.h"
 #include "storer/migrate.h"
+#include "storer/pg_prune.h"
 #include "storer/pg_rollup.h"
 #include "storer/reader.h"
 #include "storer/rollup.h"
@@ -575,6 +576,12 @@ fail:
     return rc;
 }
 
+static int pg_prune_step(struct store_db *db, const struct prune_req *req, struct prune_res *res, char *err,
+                         size_t errlen)
+{
+    return pg_prune(db->conn, db->where, req, res, err, errlen);
+}
+
 const struct store_backend store_backend_postgres = {
     .name = "postgresql",
     .open = pg_open,
@@ -582,4 +589,5 @@ const struct store_backend store_backend_postgres = {
     .sync_endpoints = pg_sync_endpoints,
     .write_batch = pg_write_batch,
     .close = pg_close,
+    .prune = pg_prune_step,
 };

@@ -23,6 +23,7 @@
 #include "storer/backend.h"
 #include "storer/migrate.h"
 #include "storer/rollup.h"
+#include "storer/sqlite_prune.h"
 #include "storer/sqlite_rollup.h"
 
 #include <errno.h>
@@ -450,6 +451,12 @@ static int sq_write_batch(struct store_db *d, const struct store_batch *b, char 
     return commit(d, err, errlen);
 }
 
+static int sq_prune_step(struct store_db *d, const struct prune_req *req, struct prune_res *res, char *err,
+                         size_t errlen)
+{
+    return sq_prune(d->db, d->path, req, res, err, errlen);
+}
+
 const struct store_backend store_backend_sqlite = {
     .name = "sqlite",
     .open = sq_open,
@@ -457,4 +464,5 @@ const struct store_backend store_backend_sqlite = {
     .sync_endpoints = sq_sync_endpoints,
     .write_batch = sq_write_batch,
     .close = sq_close,
+    .prune = sq_prune_step,
 };

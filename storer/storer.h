@@ -18,6 +18,7 @@
 #include "storer/batch.h"
 #include "storer/dbconn.h"
 #include "storer/held.h"
+#include "storer/prune.h"
 #include "storer/spool.h"
 
 #define BATCH_ROWS 500
@@ -52,6 +53,10 @@ struct storer {
 
     struct storer_counters c;
     struct ratelimit rl_malformed, rl_gap, rl_spool, rl_bus;
+
+    struct prune prune;      /* retention (storer/retention.c) */
+    int64_t prune_last_step; /* monotonic */
+    struct ratelimit rl_prune;
 };
 
 /* main.c: exits with code after saving what is held in memory to the spool. */
@@ -76,5 +81,13 @@ void storer_sync_spool(struct storer *s);
 size_t storer_spool_everything(struct storer *s);
 /* flow.c: whether batches wait to be written (held, or in the spool) and the database is there. */
 bool storer_work_pending(const struct storer *s);
+
+/* retention.c: takes database.retention from the configuration held (at start and at a reload). */
+void storer_prune_configure(struct storer *s);
+/* retention.c: whether pruning may run now at all (database up, a backend that prunes, a finite retention). */
+bool storer_prune_wanted(const struct storer *s);
+/* retention.c: one pruning step when one is due and nothing waits to be written; busy: this loop turn
+ * received a message (then a step at most every second). */
+void storer_prune(struct storer *s, int64_t now, bool busy);
 
 #endif

@@ -19,6 +19,8 @@
 #define CW_VERSION "0.1.0"
 
 enum cw_method { CW_METHOD_GET = 0, CW_METHOD_HEAD = 1, CW_METHOD_POST = 2 };
+#define CW_RETENTION_DAYS_MAX 36500 /* database.retention.*_days: 100 years */
+
 enum cw_db_driver { CW_DB_SQLITE = 0, CW_DB_POSTGRES = 1, CW_DB_MYSQL = 2 };
 enum cw_smtp_tls { CW_SMTP_STARTTLS = 0, CW_SMTP_TLS = 1, CW_SMTP_NONE = 2 };
 
@@ -105,6 +107,10 @@ struct cw_config {
     int db_port;      /* default: 5432 postgresql, 3306 mysql, 0 sqlite */
     char *db_sslmode; /* NULL: prefer */
     char *db_ca_file;
+    /* database.retention (docs/config.md, docs/schema.md "Retention"): days kept, 0 = forever */
+    int retention_raw_days;    /* checks; default 30 */
+    int retention_hourly_days; /* checks_hourly; default 400 */
+    int retention_daily_days;  /* checks_daily; default 0 */
 
     /* Private to the config module: owns the strings and arrays of a loaded or read config. NULL in a
      * config built by hand, whose fields config_free then releases one by one with free(). */

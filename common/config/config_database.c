@@ -16,12 +16,49 @@ enum {
     DB_HOST,
     DB_PORT,
     DB_SSLMODE,
-    DB_CA_FILE
+    DB_CA_FILE,
+    DB_RETENTION
 };
-static const char *const db_keys[] = { "db_activation", "db_driver",        "db_name", "db_user",
-                                       "db_password",   "db_password_file", "db_host", "db_port",
-                                       "db_sslmode",    "db_ca_file",       NULL };
+static const char *const db_keys[] = { "db_activation", "db_driver",        "db_name",   "db_user",
+                                       "db_password",   "db_password_file", "db_host",   "db_port",
+                                       "db_sslmode",    "db_ca_file",       "retention", NULL };
+static const char *const retention_keys[] = { "raw_days", "hourly_days", "daily_days", NULL };
 static const char *const sslmodes[] = { "disable", "allow", "prefer", "require", "verify-ca", "verify-full", NULL };
+
+/* days kept, 0 = forever: "a keeps less than b" when a is finite and b longer or forever */
+static bool keeps_less(int a, int b) { return a != 0 && (b == 0 || a < b); }
+
+/* database.retention = { raw_days; hourly_days; daily_days; } (defaults set by the caller). A roll-up kept for
+ * less time than what it is built from is allowed (the operator may want it) but warned about: clockwerk report
+ * reads the roll-ups, so a window the raw rows still cover would come out empty. */
+static void parse_retention(struct cfg_parser *p, const config_setting_t *g)
+{
+    struct cw_config *cfg = p->cfg;
+    if (g->type != CONFIG_TYPE_GROUP) {
+        cfgp_problem(p, g, "database.retention: expected a group ({ raw_days = 30; ... }), got %s", cfgp_type_name(g));
+        return;
+    }
+    struct cfg_where w = { "database.retention", -1 };
+    int *const days[] = { &cfg->retention_raw_days, &cfg->retention_hourly_days, &cfg->retention_daily_days };
+    int n = config_setting_length(g);
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+        int k = cfgp_key(retention_keys, s->name);
+        if (k < 0) cfgp_unknown(p, w, s);
+        else cfgp_int(p, w, s, 0, CW_RETENTION_DAYS_MAX, days[k]);
+    }
+    if (keeps_less(cfg->retention_hourly_days, cfg->retention_raw_days))
+        cfgp_warning(p, g,
+                     "database.retention: hourly_days (%d) keeps less than raw_days (%d%s): a report over the "
+                     "difference finds no hourly roll-ups",
+                     cfg->retention_hourly_days, cfg->retention_raw_days, cfg->retention_raw_days ? "" : ": forever");
+    if (keeps_less(cfg->retention_daily_days, cfg->retention_hourly_days))
+        cfgp_warning(p, g,
+                     "database.retention: daily_days (%d) keeps less than hourly_days (%d%s): a report over the "
+                     "difference finds no daily roll-ups",
+                     cfg->retention_daily_days, cfg->retention_hourly_days,
+                     cfg->retention_hourly_days ? "" : ": forever");
+}
 
 void cfgp_database(struct cfg_parser *p, const config_setting_t *g)
 {
@@ -31,6 +68,9 @@ void cfgp_database(struct cfg_parser *p, const config_setting_t *g)
     const char *name = NULL, *v;
     bool has_port = false;
     int n = g ? config_setting_length(g) : 0;
+    cfg->retention_raw_days = 30;
+    cfg->retention_hourly_days = 400;
+    cfg->retention_daily_days = 0;
     for (int i = 0; i < n; i++) {
         const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
         switch (cfgp_key(db_keys, s->name)) {
@@ -76,6 +116,9 @@ void cfgp_database(struct cfg_parser *p, const config_setting_t *g)
             break;
         case DB_CA_FILE:
             cfg->db_ca_file = cfgp_readable_file(p, w, s);
+            break;
+        case DB_RETENTION:
+            parse_retention(p, s);
             break;
         default:
             cfgp_unknown(p, w, s);

@@ -3,7 +3,7 @@
  *
  * DESIGN
  * Layout (all integers little-endian):
- *   header, 32 bytes: "CWSNAP\0\0" | u32 version (2) | u32 endpoint count | u64 payload length |
+ *   header, 32 bytes: "CWSNAP\0\0" | u32 version (3: database.retention) | u32 endpoint count | u64 payload length |
  *                     u64 checksum of the payload
  *   payload: the global fields in a fixed order, the webhooks, the email_to list, then one record per
  *            endpoint, each prefixed by its u32 length so that a reader can skip the endpoints of other
@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #define SNAP_MAGIC "CWSNAP\0\0"
-#define SNAP_VERSION 2u
+#define SNAP_VERSION 3u
 #define SNAP_HEADER 32
 #define SNAP_MAX_SIZE (1ull << 31)
 #define STR_NULL 0xFFFFFFFFu
@@ -146,6 +146,9 @@ static void encode(const struct cw_config *c, struct cw_buf *b)
     put_i32(b, c->db_port);
     put_str(b, c->db_sslmode);
     put_str(b, c->db_ca_file);
+    put_i32(b, c->retention_raw_days);
+    put_i32(b, c->retention_hourly_days);
+    put_i32(b, c->retention_daily_days);
     for (size_t i = 0; i < c->n_endpoints; i++) put_endpoint(b, &c->endpoints[i]);
 
     uint64_t plen = b->len - SNAP_HEADER, sum = cw_snapshot_checksum(b->data + SNAP_HEADER, b->len - SNAP_HEADER);
@@ -292,7 +295,10 @@ static bool plausible(const struct cw_config *c)
            isfinite(c->check_interval) && c->check_interval >= 0 && isfinite(c->latency_threshold) &&
            c->latency_threshold >= 0 && c->tls_expiry_days >= 0 && c->smtp_port >= 0 && c->smtp_port <= 65535 &&
            isfinite(c->renotify) && c->renotify >= 0 && c->recovery_threshold >= 0 && c->group_threshold >= 0 &&
-           c->db_port >= 0 && c->db_port <= 65535;
+           c->db_port >= 0 && c->db_port <= 65535 && c->retention_raw_days >= 0 &&
+           c->retention_raw_days <= CW_RETENTION_DAYS_MAX && c->retention_hourly_days >= 0 &&
+           c->retention_hourly_days <= CW_RETENTION_DAYS_MAX && c->retention_daily_days >= 0 &&
+           c->retention_daily_days <= CW_RETENTION_DAYS_MAX;
 }
 
 /* Which passwords a whole-snapshot reader keeps: CLOCKWERK_SECRETS ("db", "smtp", "none", or a comma list),
@@ -377,6 +383,9 @@ static void decode_database(struct rd *r, struct cw_config *c, bool keep_secret)
     c->db_port = get_i32(r);
     c->db_sslmode = get_str(r);
     c->db_ca_file = get_str(r);
+    c->retention_raw_days = get_i32(r);
+    c->retention_hourly_days = get_i32(r);
+    c->retention_daily_days = get_i32(r);
 }
 
 /* One length-prefixed endpoint record. Returns 1 when it was decoded into c->endpoints[*kept] (and *kept

@@ -41,6 +41,7 @@ struct store_db {
     MYSQL_STMT *ep_insert, *ep_select, *alert;
     MYSQL_BIND *binds;           /* MY_MAX_ROWS * MY_COLS */
     struct my_row *rows;         /* MY_MAX_ROWS */
+    int64_t stage_ids[MY_MAX_ROWS]; /* the endpoint ids of a statement's rows, for the roll-ups */
     struct store_ep_cache cache; /* url -> endpoints.id */
     struct rollup *roll;         /* the roll-ups (storer/mysql_rollup.c), after migrate */
 };

@@ -55,8 +55,8 @@ int my_add_rollup_tables(struct store_db *db, char *err, size_t errlen)
 struct my_rollup {
     struct store_db *db;
     MYSQL_STMT *get[2], *put[2];
-    MYSQL_RES *many;  /* the last get_many's result: its blobs are the cells' */
-    struct cw_buf sql; /* get_many's and put_many's statements */
+    MYSQL_RES *many;                                /* the last get_many's result: its blobs are the cells' */
+    struct cw_buf sql;                              /* get_many's and put_many's statements */
     unsigned char blob[ROLLUP_HISTS][LAT_BLOB_MAX]; /* the last cell read */
     struct rollup engine;
 };
@@ -176,8 +176,7 @@ static struct rollup_cell *mr_find(struct rollup_cell *cells, size_t n, int64_t 
 }
 
 /* The stored cells of a fold in one statement: the keys are numbers formatted here (no text from outside). */
-static int mr_get_many(void *ctx, enum rollup_period p, struct rollup_cell *cells, size_t n, char *err,
-                       size_t errlen)
+static int mr_get_many(void *ctx, enum rollup_period p, struct rollup_cell *cells, size_t n, char *err, size_t errlen)
 {
     struct my_rollup *r = ctx;
     if (r->many) mysql_free_result(r->many);
@@ -199,8 +198,7 @@ static int mr_get_many(void *ctx, enum rollup_period p, struct rollup_cell *cell
         unsigned long *lens = mysql_fetch_lengths(r->many);
         bool whole = lens != NULL;
         for (int k = 0; k < 4 + ROLLUP_HISTS; k++) whole = whole && row[k];
-        struct rollup_cell *c =
-            whole ? mr_find(cells, n, strtoll(row[0], NULL, 10), strtoll(row[1], NULL, 10)) : NULL;
+        struct rollup_cell *c = whole ? mr_find(cells, n, strtoll(row[0], NULL, 10), strtoll(row[1], NULL, 10)) : NULL;
         if (!c) continue; /* cannot be: NOT NULL columns, only the keys asked for */
         c->found = true;
         c->st.checks = strtoll(row[2], NULL, 10);
@@ -267,8 +265,8 @@ static int mr_count_above(void *ctx, int64_t after, int64_t *count, int64_t *top
 {
     struct my_rollup *r = ctx;
     char sql[160];
-    snprintf(sql, sizeof sql, "SELECT COUNT(*), COALESCE(MAX(id), %" PRId64 ") FROM checks WHERE id > %" PRId64,
-             after, after);
+    snprintf(sql, sizeof sql, "SELECT COUNT(*), COALESCE(MAX(id), %" PRId64 ") FROM checks WHERE id > %" PRId64, after,
+             after);
     if (mysql_real_query(r->db->conn, sql, strlen(sql)) != 0) return my_fail(r->db, "roll-ups: count", err, errlen);
     MYSQL_RES *res = mysql_store_result(r->db->conn);
     if (!res) return my_fail(r->db, "roll-ups: count", err, errlen);

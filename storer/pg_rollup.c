@@ -43,19 +43,29 @@ const char *const pg_schema_v3[] = {
 
 /* The cells of a fold, many at a time: keys and values travel as arrays (one per column), the stored cells
  * come back in binary (int8 big-endian, bytea as it is). */
-#define PG_GET_MANY(table)                                                                                   \
-    "SELECT h.endpoint_id, extract(epoch FROM h.period_start)::bigint, h.checks, h.ok, h.latency_hist,"      \
+#define PG_GET_MANY(table)                                                                                    \
+    "SELECT h.endpoint_id, extract(epoch FROM h.period_start)::bigint, h.checks, h.ok, h.latency_hist,"       \
     " h.dns_hist, h.connect_hist, h.tls_hist, h.ttfb_hist FROM unnest($1::bigint[], $2::bigint[]) AS k(e, s)" \
     " JOIN " table " h ON h.endpoint_id = k.e AND h.period_start = to_timestamp(k.s)"
 #define PG_PUT_MANY(table)                                                                                          \
     "INSERT INTO " table " (endpoint_id, period_start, checks, ok, failures, latency_hist, dns_hist, connect_hist," \
-    " tls_hist, ttfb_hist) SELECT k.e, to_timestamp(k.s), k.c, k.o, k.c - k.o, k.b0, k.b1, k.b2, k.b3, k.b4"       \
-    " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bytea[], $6::bytea[], $7::bytea[],"  \
+    " tls_hist, ttfb_hist) SELECT k.e, to_timestamp(k.s), k.c, k.o, k.c - k.o, k.b0, k.b1, k.b2, k.b3, k.b4"        \
+    " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bytea[], $6::bytea[], $7::bytea[],"   \
     " $8::bytea[], $9::bytea[]) AS k(e, s, c, o, b0, b1, b2, b3, b4)"                                               \
     " ON CONFLICT (endpoint_id, period_start) DO UPDATE SET checks = EXCLUDED.checks, ok = EXCLUDED.ok,"            \
     " failures = EXCLUDED.failures, latency_hist = EXCLUDED.latency_hist, dns_hist = EXCLUDED.dns_hist,"            \
     " connect_hist = EXCLUDED.connect_hist, tls_hist = EXCLUDED.tls_hist, ttfb_hist = EXCLUDED.ttfb_hist"
 #define PG_MANY_COLS 9
+
+/* With the roll-ups staging: the new endpoints inserted as by postgres.c's cw_new_endpoints, and the
+ * endpoint id of every check of the batch in its order, as one array (one value to parse, not a row per check).
+ * The CTE's rows are not visible to the rest of the statement, hence the second join. */
+#define PG_NEW_ENDPOINTS_IDS                                                                                      \
+    "WITH new AS (INSERT INTO endpoints (url) SELECT DISTINCT u.url FROM unnest($1::text[]) AS u(url)"            \
+    " WHERE NOT EXISTS (SELECT 1 FROM endpoints e WHERE e.url = u.url) ORDER BY 1 ON CONFLICT (url) DO NOTHING"   \
+    " RETURNING id, url)"                                                                                         \
+    " SELECT array_agg(COALESCE(e.id, new.id) ORDER BY u.n) FROM unnest($1::text[]) WITH ORDINALITY AS u(url, n)" \
+    " LEFT JOIN endpoints e ON e.url = u.url LEFT JOIN new ON new.url = u.url"
 
 static const struct {
     const char *name, *sql;
@@ -72,6 +82,7 @@ static const struct {
     { "cw_r_mark_get", "SELECT last_check_id FROM rollup_state WHERE id = 1" },
     { "cw_r_mark_set", "UPDATE rollup_state SET last_check_id = $1::bigint WHERE id = 1" },
     { "cw_r_max_id", "SELECT COALESCE(MAX(id), 0) FROM checks" },
+    { "cw_r_new_endpoints", PG_NEW_ENDPOINTS_IDS },
     { "cw_r_count", "SELECT count(*), COALESCE(max(id), $1::bigint) FROM checks WHERE id > $1::bigint" },
     { "cw_r_many_h", PG_GET_MANY("checks_hourly") },
     { "cw_r_many_d", PG_GET_MANY("checks_daily") },
@@ -85,6 +96,8 @@ struct pg_rollup {
     unsigned char *blob[ROLLUP_HISTS]; /* the last cell read, unescaped */
     PGresult *many;                    /* the last get_many's result: its blobs are the cells' */
     struct cw_buf arr[PG_MANY_COLS];   /* array parameters */
+    int64_t *ids;                      /* pg_rollup_new_endpoints' answer */
+    size_t cap_ids;
     struct rollup engine;
 };
 
@@ -414,6 +427,7 @@ static void pr_free(void *ctx)
     struct pg_rollup *r = ctx;
     pr_free_blobs(r);
     PQclear(r->many);
+    free(r->ids);
     for (int j = 0; j < PG_MANY_COLS; j++) cw_buf_free(&r->arr[j]);
     rollup_free(&r->engine);
     free(r);
@@ -436,4 +450,31 @@ struct rollup *pg_rollup_open(PGconn *conn, const char *where, int *rc, char *er
     if (*rc == STORE_OK) return &r->engine;
     pr_free(r);
     return NULL;
+}
+
+int pg_rollup_new_endpoints(struct rollup *roll, const char *urls, size_t n, const int64_t **ids, char *err,
+                            size_t errlen)
+{
+    struct pg_rollup *r = roll->ctx;
+    const char *vals[1] = { urls };
+    PGresult *res = NULL;
+    *ids = NULL;
+    int rc = pr_exec(r, "cw_r_new_endpoints", 1, vals, NULL, NULL, &res, err, errlen);
+    if (rc != STORE_OK) return rc;
+    if (n > r->cap_ids) {
+        r->cap_ids = n;
+        r->ids = cw_xrealloc(r->ids, n * sizeof *r->ids);
+    }
+    const char *p = PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "";
+    size_t got = 0;
+    bool ok = *p == '{';
+    while (ok && *p && *p != '}' && got < n) { /* {12,13,...}: ids, never NULL (the joins) */
+        char *end;
+        r->ids[got++] = strtoll(p + 1, &end, 10);
+        ok = end != p + 1 && (*end == ',' || *end == '}');
+        p = end;
+    }
+    if (ok && *p == '}' && got == n) *ids = r->ids;
+    PQclear(res);
+    return STORE_OK;
 }

@@ -50,8 +50,6 @@ struct store_db {
     bool ready;                 /* the prepared statements exist on this connection */
     struct cw_buf arr[PG_COLS]; /* the array parameters of the current batch, reused */
     struct rollup *roll;        /* the roll-ups (storer/pg_rollup.c), after migrate */
-    int64_t *row_ids;           /* the endpoint id of each check of the batch, for the roll-ups' staging */
-    size_t cap_row_ids;
 };
 
 /* ---- messages ---------------------------------------------------------------------------------------- */
@@ -233,7 +231,6 @@ static void pg_close(struct store_db *db)
     rollup_close(db->roll);
     PQfinish(db->conn);
     for (int j = 0; j < PG_COLS; j++) cw_buf_free(&db->arr[j]);
-    free(db->row_ids);
     free(db);
 }
 
@@ -337,16 +334,6 @@ static int pg_migrate(struct store_db *db, char *err, size_t errlen)
     return rc;
 }
 
-/* With the roll-ups staging (storer/rollup.h): the new endpoints inserted as by cw_new_endpoints, and the
- * endpoint id of every check of the batch in its order, as one array (one value to parse, not a row per check).
- * The CTE's rows are not visible to the rest of the statement, hence the second join. */
-#define PG_NEW_ENDPOINTS_IDS                                                                                       \
-    "WITH new AS (INSERT INTO endpoints (url) SELECT DISTINCT u.url FROM unnest($1::text[]) AS u(url)"            \
-    " WHERE NOT EXISTS (SELECT 1 FROM endpoints e WHERE e.url = u.url) ORDER BY 1 ON CONFLICT (url) DO NOTHING" \
-    " RETURNING id, url)"                                                                                          \
-    " SELECT array_agg(COALESCE(e.id, new.id) ORDER BY u.n) FROM unnest($1::text[]) WITH ORDINALITY AS u(url, n)" \
-    " LEFT JOIN endpoints e ON e.url = u.url LEFT JOIN new ON new.url = u.url"
-
 /* The statements write_batch needs: prepared once after every (re)connect. */
 static int pg_prepare(struct store_db *db, char *err, size_t errlen)
 {
@@ -373,7 +360,6 @@ static int pg_prepare(struct store_db *db, char *err, size_t errlen)
           " JOIN endpoints e ON e.url = u.url"
           " ORDER BY u.n" /* ids in the order the results arrived, as in every backend */
           " ON CONFLICT (worker, boot_id, seq) DO NOTHING" },
-        { "cw_new_endpoints_ids", PG_NEW_ENDPOINTS_IDS },
         { "cw_alert_endpoint", "INSERT INTO endpoints (url) VALUES ($1::text) ON CONFLICT (url) DO NOTHING" },
         { "cw_upsert_alert",
           "INSERT INTO alerts (alert_id, endpoint_id, raised_at, kind, message, email_state, webhook_state)"
@@ -446,38 +432,6 @@ static void pg_arr_ms(struct cw_buf *b, int64_t us)
     else cw_buf_printf(b, "%.3f", (double)us / 1000.0);
 }
 
-/* The new endpoints of the batch; with the roll-ups staging, db->row_ids gets every check's endpoint id (*ids
- * true) — false when the answer is not one id per check (the roll-ups then read back). */
-static int pg_new_endpoints(struct store_db *db, const struct store_batch *batch, const char *const *v, bool *ids,
-                            char *err, size_t errlen)
-{
-    *ids = false;
-    if (!rollup_staging(db->roll)) return pg_exec_prepared(db, "cw_new_endpoints", 1, v, err, errlen);
-    PGresult *res = PQexecPrepared(db->conn, "cw_new_endpoints_ids", 1, v, NULL, NULL, 0);
-    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
-        int rc = pg_classify(db, res);
-        pg_fail(db, "cw_new_endpoints_ids", pg_result_message(db, res), err, errlen);
-        PQclear(res);
-        return rc;
-    }
-    if (batch->n_checks > db->cap_row_ids) {
-        db->cap_row_ids = batch->n_checks;
-        db->row_ids = cw_xrealloc(db->row_ids, db->cap_row_ids * sizeof *db->row_ids);
-    }
-    const char *p = PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "";
-    size_t n = 0;
-    bool ok = *p == '{';
-    while (ok && *p && *p != '}' && n < batch->n_checks) { /* {12,13,...}: ids, never NULL (the joins) */
-        char *end;
-        db->row_ids[n++] = strtoll(p + 1, &end, 10);
-        ok = end != p + 1 && (*end == ',' || *end == '}');
-        p = end;
-    }
-    *ids = ok && *p == '}' && n == batch->n_checks;
-    PQclear(res);
-    return STORE_OK;
-}
-
 /* Writes the checks of a batch (inside the batch's transaction): the values travel as 14 array
  * parameters of two prepared statements — one round trip for new endpoints, one for the checks. */
 static int pg_write_checks(struct store_db *db, const struct store_batch *batch, char *err, size_t errlen)
@@ -518,8 +472,9 @@ static int pg_write_checks(struct store_db *db, const struct store_batch *batch,
         cw_buf_put(&db->arr[j], "}", 2); /* with the NUL */
         v[j] = (const char *)db->arr[j].data;
     }
-    bool ids = false;
-    int rc = pg_new_endpoints(db, batch, v, &ids, err, errlen);
+    const int64_t *ids = NULL; /* with the roll-ups staging (storer/rollup.h): every check's endpoint id */
+    int rc = rollup_staging(db->roll) ? pg_rollup_new_endpoints(db->roll, v[0], batch->n_checks, &ids, err, errlen)
+                                      : pg_exec_prepared(db, "cw_new_endpoints", 1, v, err, errlen);
     if (rc != STORE_OK) return rc;
     PGresult *res = PQexecPrepared(db->conn, "cw_insert_checks", PG_COLS, v, NULL, NULL, 0);
     if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
@@ -530,8 +485,7 @@ static int pg_write_checks(struct store_db *db, const struct store_batch *batch,
     }
     int64_t inserted = strtoll(PQcmdTuples(res), NULL, 10); /* rows actually inserted: not the replayed ones */
     PQclear(res);
-    /* the roll-ups keep the rows in memory (storer/rollup.h) */
-    rollup_stage(db->roll, batch, 0, batch->n_checks, inserted, ids ? db->row_ids : NULL);
+    rollup_stage(db->roll, batch, 0, batch->n_checks, inserted, ids);
     return STORE_OK;
 }
 

@@ -254,6 +254,7 @@ static int fold_memory(struct rollup *r, int64_t mark, size_t *n, bool *used, ch
     size_t kept = drop_bad_times(r, have);
     rc = fold_rows(r, kept, err, errlen);
     if (rc == STORE_OK) rc = r->ops->set_watermark(r->ctx, top, err, errlen);
+    if (rc == STORE_OK) log_debug("%s: roll-ups: %zu rows folded from memory, watermark %" PRId64, r->where, have, top);
     return rc;
 }
 

@@ -45,9 +45,9 @@
 #include "common/base/util.h"
 #include "common/wire/lathist.h"
 
-#define ROLLUP_HISTS 5        /* latency, dns, connect, tls, ttfb */
-#define ROLLUP_CHUNK 200000   /* raw rows per fold (one transaction): a cell is read and written once per fold */
-#define ROLLUP_EVERY_MS 60000 /* default fold period */
+#define ROLLUP_HISTS 5             /* latency, dns, connect, tls, ttfb */
+#define ROLLUP_CHUNK 200000        /* raw rows per fold (one transaction): a cell is read and written once per fold */
+#define ROLLUP_EVERY_MS 60000      /* default fold period */
 #define ROLLUP_CELLS_PER_CALL 2000 /* cells per get_many / put_many */
 
 enum rollup_period { ROLLUP_HOUR, ROLLUP_DAY };
@@ -126,24 +126,24 @@ struct rollup_ops {
 struct rollup {
     const struct rollup_ops *ops;
     void *ctx;
-    const char *where; /* names the database in log lines */
-    bool on;           /* CLOCKWERK_ROLLUPS is not "off" */
-    int64_t every_ns;  /* fold period */
-    int64_t next_ns;   /* monotonic: the next fold is due */
+    const char *where;       /* names the database in log lines */
+    bool on;                 /* CLOCKWERK_ROLLUPS is not "off" */
+    int64_t every_ns;        /* fold period */
+    int64_t next_ns;         /* monotonic: the next fold is due */
     struct rollup_row *rows; /* cap_rows: a read-back chunk, or the pending rows then the staged rows */
     size_t cap_rows;
     size_t *order;
-    struct rollup_cell *cells; /* ROLLUP_CELLS_PER_CALL */
-    struct cw_buf arena;       /* the encoded blobs of the cells being written */
-    bool stages;               /* the backend calls rollup_stage and rollup_txn_end */
-    bool mem_valid;            /* rows[0..pending) are the committed raw rows above the watermark */
-    size_t pending, staged;    /* rows[pending..pending+staged): inserted by the open transaction */
-    bool folded_in_txn;        /* the open transaction folded (and emptied the roll-ups' share of memory) */
-    bool folded_all;           /* ... and left no raw row above the watermark */
-    struct lat_hist *cell; /* ROLLUP_HISTS, the cell being merged */
+    struct rollup_cell *cells;    /* ROLLUP_CELLS_PER_CALL */
+    struct cw_buf arena;          /* the encoded blobs of the cells being written */
+    bool stages;                  /* the backend calls rollup_stage and rollup_txn_end */
+    bool mem_valid;               /* rows[0..pending) are the committed raw rows above the watermark */
+    size_t pending, staged;       /* rows[pending..pending+staged): inserted by the open transaction */
+    bool folded_in_txn;           /* the open transaction folded (and emptied the roll-ups' share of memory) */
+    bool folded_all;              /* ... and left no raw row above the watermark */
+    struct lat_hist *cell;        /* ROLLUP_HISTS, the cell being merged */
     size_t (*offs)[ROLLUP_HISTS]; /* ROLLUP_CELLS_PER_CALL: where each cell's blobs start in the arena */
-    unsigned corrupt;   /* stored blobs refused (and replaced) so far */
-    unsigned bad_times; /* chunks with raw rows whose checked_at could not be read */
+    unsigned corrupt;             /* stored blobs refused (and replaced) so far */
+    unsigned bad_times;           /* chunks with raw rows whose checked_at could not be read */
 };
 
 void rollup_init(struct rollup *r, const struct rollup_ops *ops, void *ctx, const char *where);

@@ -28,10 +28,13 @@ PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 PROFILES = {
     # floor/anchor checks, clockwerk endpoints@1s and seconds, latency endpoints@10s and seconds, scale
+    # rollup_rows/rollup_rounds: the roll-ups' CPU on/off on the three databases (bench/store_bench.py)
     "full": dict(floor_checks=60000, anchor_checks=20000, cw_endpoints=5000, cw_seconds=20,
-                 lat_endpoints=20000, lat_seconds=25, scale_endpoints=100000, use_nginx=True),
+                 lat_endpoints=20000, lat_seconds=25, scale_endpoints=100000, use_nginx=True,
+                 rollup_rows=300000, rollup_rounds=3),
     "smoke": dict(floor_checks=2000, anchor_checks=0, cw_endpoints=200, cw_seconds=3,
-                  lat_endpoints=200, lat_seconds=3, scale_endpoints=10000, use_nginx=False),
+                  lat_endpoints=200, lat_seconds=3, scale_endpoints=10000, use_nginx=False,
+                  rollup_rows=30000, rollup_rounds=1),
 }
 
 
@@ -400,6 +403,28 @@ def store_rate():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def rollup_cost(prof):
+    """The roll-ups' storer CPU on/off, same run, on SQLite and private PostgreSQL and MariaDB servers: a line,
+    or why it was not measured."""
+    exe = os.path.join(BENCH_BIN, "store_bench")
+    if not os.path.exists(exe):
+        return "not measured: %s is not built" % exe
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
+    import store_bench
+    from dbservers import MariaDBServer, PostgresServer
+    tmp = tempfile.mkdtemp(prefix="cw-rollup-cost-")
+    try:
+        with PostgresServer() as pg, MariaDBServer() as my:
+            cost = store_bench.rollup_cost(exe, store_bench.server_targets(tmp, pg, my), prof["rollup_rows"],
+                                           prof["rollup_rounds"])
+        return store_bench.rollup_cost_line(cost)
+    except Exception as e:  # noqa: B902 - a missing server package is a line in the report, not a crash
+        return "not measured: %s" % e
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main():
     mode = sys.argv[1] if len(sys.argv) > 1 else "smoke"
     prof = PROFILES[mode]
@@ -431,6 +456,7 @@ def main():
         errs = [abs(x - 100.0) for x in lat["lat"]]
         scale = run_scale(tmp, url, prof["scale_endpoints"])
         storage = store_rate()
+        rollups = rollup_cost(prof)
     finally:
         procs.stop_all()
 
@@ -475,6 +501,8 @@ def main():
     if storage:
         print(f"storage (bench/store_bench, batches of 500): {storage}"
               " — PostgreSQL and MariaDB: /usr/bin/python3 bench/store_bench.py (private servers)")
+    print(f"roll-up cost, storer CPU per check on/off, same run ({prof['rollup_rows']} rows over 5,000 endpoints, "
+          f"a fold every 3.3 s, median of {prof['rollup_rounds']}; off/on CPU per round): {rollups}")
     shutil.rmtree(tmp, ignore_errors=True)
     return 0
 

@@ -468,11 +468,12 @@ int pg_rollup_new_endpoints(struct rollup *roll, const char *urls, size_t n, con
     const char *p = PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "";
     size_t got = 0;
     bool ok = *p == '{';
-    while (ok && *p && *p != '}' && got < n) { /* {12,13,...}: ids, never NULL (the joins) */
-        char *end;
-        r->ids[got++] = strtoll(p + 1, &end, 10);
-        ok = end != p + 1 && (*end == ',' || *end == '}');
-        p = end;
+    while (ok && *p && *p != '}' && got < n) { /* {12,13,...}: positive ids, never NULL (the joins) */
+        int64_t v = 0;
+        const char *digits = ++p;
+        for (; *p >= '0' && *p <= '9' && p - digits < 18; p++) v = v * 10 + (*p - '0');
+        r->ids[got++] = v;
+        ok = p != digits && (*p == ',' || *p == '}');
     }
     if (ok && *p == '}' && got == n) *ids = r->ids;
     PQclear(res);

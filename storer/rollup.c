@@ -335,8 +335,10 @@ void rollup_stage(struct rollup *r, const struct store_batch *batch, size_t from
         /* checked_at as stored: milliseconds truncated toward -inf (store_utc_ms), whole seconds likewise */
         row->at_s = res->checked_at_us / 1000000 - (res->checked_at_us % 1000000 < 0);
         row->ok = res->ok;
-        /* the stored milliseconds read back (the backends store (double)us / 1000) */
-        for (int k = 0; k < ROLLUP_HISTS; k++) row->us[k] = us[k] < 0 ? -1 : rollup_ms_to_us((double)us[k] / 1000.0);
+        /* what reading the stored milliseconds ((double)us / 1000) back gives: us itself below 2^51 µs (the
+         * double's error times 1000 stays under half a µs), else the same conversion */
+        for (int k = 0; k < ROLLUP_HISTS; k++)
+            row->us[k] = us[k] < 0 ? -1 : us[k] < (INT64_C(1) << 51) ? us[k] : rollup_ms_to_us((double)us[k] / 1000.0);
     }
     r->staged += n;
 }

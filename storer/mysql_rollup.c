@@ -161,20 +161,6 @@ static int mr_put(void *ctx, enum rollup_period p, int64_t ep, int64_t start_s, 
 
 static const char *const mr_table[2] = { "checks_hourly", "checks_daily" };
 
-/* The cell of (ep, start) among cells[0..n) (sorted), or NULL. */
-static struct rollup_cell *mr_find(struct rollup_cell *cells, size_t n, int64_t ep, int64_t start)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        struct rollup_cell *c = &cells[mid];
-        if (c->endpoint_id == ep && c->start_s == start) return c;
-        if (c->endpoint_id < ep || (c->endpoint_id == ep && c->start_s < start)) lo = mid + 1;
-        else hi = mid;
-    }
-    return NULL;
-}
-
 /* The stored cells of a fold in one statement: the keys are numbers formatted here (no text from outside). */
 static int mr_get_many(void *ctx, enum rollup_period p, struct rollup_cell *cells, size_t n, char *err, size_t errlen)
 {
@@ -198,7 +184,8 @@ static int mr_get_many(void *ctx, enum rollup_period p, struct rollup_cell *cell
         unsigned long *lens = mysql_fetch_lengths(r->many);
         bool whole = lens != NULL;
         for (int k = 0; k < 4 + ROLLUP_HISTS; k++) whole = whole && row[k];
-        struct rollup_cell *c = whole ? mr_find(cells, n, strtoll(row[0], NULL, 10), strtoll(row[1], NULL, 10)) : NULL;
+        struct rollup_cell *c =
+            whole ? rollup_cell_find(cells, n, strtoll(row[0], NULL, 10), strtoll(row[1], NULL, 10)) : NULL;
         if (!c) continue; /* cannot be: NOT NULL columns, only the keys asked for */
         c->found = true;
         c->st.checks = strtoll(row[2], NULL, 10);

@@ -281,20 +281,6 @@ static int64_t pr_be64(const PGresult *res, int row, int col)
     return (int64_t)v;
 }
 
-/* The cell of (ep, start) among cells[0..n) (sorted), or NULL. */
-static struct rollup_cell *pr_find(struct rollup_cell *cells, size_t n, int64_t ep, int64_t start)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        struct rollup_cell *c = &cells[mid];
-        if (c->endpoint_id == ep && c->start_s == start) return c;
-        if (c->endpoint_id < ep || (c->endpoint_id == ep && c->start_s < start)) lo = mid + 1;
-        else hi = mid;
-    }
-    return NULL;
-}
-
 static int pr_get_many(void *ctx, enum rollup_period p, struct rollup_cell *cells, size_t n, char *err, size_t errlen)
 {
     struct pg_rollup *r = ctx;
@@ -313,7 +299,7 @@ static int pr_get_many(void *ctx, enum rollup_period p, struct rollup_cell *cell
         return pr_fail(r, res, "read cells", err, errlen);
     }
     for (int i = 0; i < PQntuples(res); i++) {
-        struct rollup_cell *c = pr_find(cells, n, pr_be64(res, i, 0), pr_be64(res, i, 1));
+        struct rollup_cell *c = rollup_cell_find(cells, n, pr_be64(res, i, 0), pr_be64(res, i, 1));
         if (!c) continue; /* cannot be: the join only returns the keys asked for */
         c->found = true;
         c->st.checks = pr_be64(res, i, 2);

@@ -302,6 +302,19 @@ int rollup_fold_if_due(struct rollup *r, char *err, size_t errlen)
 
 void rollup_enable_staging(struct rollup *r) { r->stages = r->ops->get_many && r->ops->count_above; }
 
+struct rollup_cell *rollup_cell_find(struct rollup_cell *cells, size_t n, int64_t endpoint_id, int64_t start_s)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        struct rollup_cell *c = &cells[mid];
+        if (c->endpoint_id == endpoint_id && c->start_s == start_s) return c;
+        if (c->endpoint_id < endpoint_id || (c->endpoint_id == endpoint_id && c->start_s < start_s)) lo = mid + 1;
+        else hi = mid;
+    }
+    return NULL;
+}
+
 bool rollup_staging(const struct rollup *r) { return r && r->on && r->mem_valid; }
 
 void rollup_stage(struct rollup *r, const struct store_batch *batch, size_t from, size_t n, int64_t inserted,

@@ -157,6 +157,9 @@ int rollup_fold_if_due(struct rollup *r, char *err, size_t errlen);
  * both roll-up tables and starts again from watermark 0, with a warning: the roll-ups are rebuilt from the raw
  * rows, never counted twice. */
 int rollup_catch_up(struct rollup *r, char *err, size_t errlen);
+/* For get_many: the cell of (endpoint_id, start_s) among cells[0..n) (sorted, as get_many gets them), or NULL. */
+struct rollup_cell *rollup_cell_find(struct rollup_cell *cells, size_t n, int64_t endpoint_id, int64_t start_s);
+
 /* A backend that stages calls this once after the rollup is set up (before its first rollup_catch_up). */
 void rollup_enable_staging(struct rollup *r);
 /* Inside the batch's transaction, after the rows batch->checks[from..from+n) went in with one statement that

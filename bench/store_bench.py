@@ -16,9 +16,10 @@ with synchronous=NORMAL).
 --rollup-cost: the storer's CPU per check with roll-ups on against off (docs/schema.md, "Roll-ups", the
 issue's bar: at most +10%), for each backend in the same run: R rounds of one run with CLOCKWERK_ROLLUPS=off
 and one with roll-ups on (N rows, default 300,000, over 5,000 endpoints round robin, batches of 500, a fold
-every 3.3 s, the final fold at close included), CPU = user + system time of the store_bench process. Between
-the two an untimed `open` folds what the run without roll-ups left, so that the timed run starts from an
-up-to-date watermark as a running storer does. Prints the median of the rounds' on/off ratios.
+every 3.3 s, the final fold at close included), CPU = user + system time of the store_bench process, the order
+of the two alternating from round to round. Before a run with roll-ups an untimed `open` folds what a run
+without them left, so that the timed run starts from an up-to-date watermark as a running storer does; SQLite
+writes the two modes to two files. Prints the median of the rounds' on/off ratios.
 """
 
 import argparse
@@ -61,17 +62,22 @@ def cpu_of(binary, args, env):
 
 def rollup_cost(binary, targets, rows, rounds, urls=5000, every_ms=3300):
     """{backend: {"ratio": median on/off, "rounds": [(off s, on s), ...]}}, rounds interleaved over the backends
-    (a burst of load elsewhere hits all of them)."""
+    (a burst of load elsewhere hits all of them) and the order of off and on alternating from round to round (a
+    table that grows makes later runs dearer). SQLite writes the two modes to two files."""
     out = {}
-    for _ in range(rounds):
+    for i in range(rounds):
         for name, args, pw in targets:
             base = dict(os.environ, CLOCKWERK_DB_PASSWORD=pw or "", CLOCKWERK_ROLLUP_EVERY_MS=str(every_ms))
             base.pop("CLOCKWERK_ROLLUPS", None)
-            bench = args + ["--rows", str(rows), "--urls", str(urls), "--batch", "500", "bench"]
-            off = cpu_of(binary, bench, dict(base, CLOCKWERK_ROLLUPS="off"))
-            cpu_of(binary, args + ["open"], base)   # folds what the run without roll-ups left (untimed)
-            on = cpu_of(binary, bench, base)
-            out.setdefault(name, {"rounds": []})["rounds"].append((round(off, 3), round(on, 3)))
+            cpu = {}
+            for mode in (("off", "on") if i % 2 == 0 else ("on", "off")):
+                where = args if name != "sqlite" else [a + "." + mode if a.endswith(".db") else a for a in args]
+                if mode == "on":   # folds what a run without roll-ups left (untimed), as a running storer has
+                    cpu_of(binary, where + ["open"], base)
+                env = dict(base, CLOCKWERK_ROLLUPS="off") if mode == "off" else base
+                bench = ["--rows", str(rows), "--urls", str(urls), "--batch", "500", "bench"]
+                cpu[mode] = cpu_of(binary, where + bench, env)
+            out.setdefault(name, {"rounds": []})["rounds"].append((round(cpu["off"], 3), round(cpu["on"], 3)))
     for v in out.values():
         v["ratio"] = round(statistics.median(on / off for off, on in v["rounds"]), 3)
     return out

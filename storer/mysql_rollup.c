@@ -172,9 +172,13 @@ static int mr_get_many(void *ctx, enum rollup_period p, struct rollup_cell *cell
                   "SELECT endpoint_id, UNIX_TIMESTAMP(period_start), checks, ok, latency_hist, dns_hist, connect_hist,"
                   " tls_hist, ttfb_hist FROM %s WHERE (endpoint_id, period_start) IN (",
                   mr_table[p]);
-    for (size_t i = 0; i < n; i++)
-        cw_buf_printf(&r->sql, "%s(%" PRId64 ",FROM_UNIXTIME(%" PRId64 "))", i ? "," : "", cells[i].endpoint_id,
-                      cells[i].start_s);
+    for (size_t i = 0; i < n; i++) {
+        cw_buf_put(&r->sql, i ? ",(" : "(", i ? 2 : 1);
+        rollup_put_i64(&r->sql, cells[i].endpoint_id);
+        cw_buf_put(&r->sql, ",FROM_UNIXTIME(", 15);
+        rollup_put_i64(&r->sql, cells[i].start_s);
+        cw_buf_put(&r->sql, "))", 2);
+    }
     cw_buf_put(&r->sql, ")", 1);
     if (mysql_real_query(r->db->conn, (const char *)r->sql.data, r->sql.len) != 0 ||
         !(r->many = mysql_store_result(r->db->conn)))
@@ -227,9 +231,15 @@ static int mr_put_many(void *ctx, enum rollup_period p, const struct rollup_cell
         size_t i = from;
         for (; i < n && (i == from || r->sql.len < MR_SQL_FLUSH); i++) {
             const struct rollup_cell *c = &cells[i];
-            cw_buf_printf(&r->sql, "%s(%" PRId64 ",FROM_UNIXTIME(%" PRId64 "),%" PRId64 ",%" PRId64 ",%" PRId64,
-                          i > from ? "," : "", c->endpoint_id, c->start_s, c->st.checks, c->st.ok,
-                          c->st.checks - c->st.ok);
+            const int64_t num[4] = { c->start_s, c->st.checks, c->st.ok, c->st.checks - c->st.ok };
+            cw_buf_put(&r->sql, i > from ? ",(" : "(", i > from ? 2 : 1);
+            rollup_put_i64(&r->sql, c->endpoint_id);
+            cw_buf_put(&r->sql, ",FROM_UNIXTIME(", 15);
+            for (int k = 0; k < 4; k++) {
+                rollup_put_i64(&r->sql, num[k]);
+                cw_buf_put(&r->sql, k ? "," : "),", k ? 1 : 2);
+            }
+            r->sql.len--; /* the last comma */
             for (int k = 0; k < ROLLUP_HISTS; k++) {
                 cw_buf_put(&r->sql, ",", 1);
                 mr_hex(&r->sql, c->st.blob[k], c->st.len[k]);

@@ -244,16 +244,11 @@ static void pr_arr_close(struct pg_rollup *r, int cols, const char **vals)
     }
 }
 
-/* Appends v and a comma to an array literal (a few times per cell: cheaper than printf). */
+/* Appends v and a comma to an array literal. */
 static void pr_arr_i64(struct cw_buf *b, int64_t v)
 {
-    char tmp[24], *p = tmp + sizeof tmp;
-    uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
-    *--p = ',';
-    do *--p = (char)('0' + u % 10);
-    while ((u /= 10) != 0);
-    if (v < 0) *--p = '-';
-    cw_buf_put(b, p, (size_t)(tmp + sizeof tmp - p));
+    rollup_put_i64(b, v);
+    cw_buf_put(b, ",", 1);
 }
 
 /* Appends a blob to an array literal of bytea: "\\x0102...", (bytea's hex input, its backslash escaped). */

@@ -302,6 +302,16 @@ int rollup_fold_if_due(struct rollup *r, char *err, size_t errlen)
 
 void rollup_enable_staging(struct rollup *r) { r->stages = r->ops->get_many && r->ops->count_above; }
 
+void rollup_put_i64(struct cw_buf *b, int64_t v)
+{
+    char tmp[24], *p = tmp + sizeof tmp;
+    uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+    do *--p = (char)('0' + u % 10);
+    while ((u /= 10) != 0);
+    if (v < 0) *--p = '-';
+    cw_buf_put(b, p, (size_t)(tmp + sizeof tmp - p));
+}
+
 struct rollup_cell *rollup_cell_find(struct rollup_cell *cells, size_t n, int64_t endpoint_id, int64_t start_s)
 {
     size_t lo = 0, hi = n;

@@ -157,6 +157,10 @@ int rollup_fold_if_due(struct rollup *r, char *err, size_t errlen);
  * both roll-up tables and starts again from watermark 0, with a warning: the roll-ups are rebuilt from the raw
  * rows, never counted twice. */
 int rollup_catch_up(struct rollup *r, char *err, size_t errlen);
+/* Appends v in decimal to b (the backends' statements and arrays carry a few numbers per cell: cheaper than
+ * printf). */
+void rollup_put_i64(struct cw_buf *b, int64_t v);
+
 /* For get_many: the cell of (endpoint_id, start_s) among cells[0..n) (sorted, as get_many gets them), or NULL. */
 struct rollup_cell *rollup_cell_find(struct rollup_cell *cells, size_t n, int64_t endpoint_id, int64_t start_s);
 

@@ -31,10 +31,12 @@
  * exactly the number of pending rows, those rows ARE the rows above the watermark (every pending row is
  * committed and above it; one writer), so they are folded from memory and the watermark moves to that
  * highest id; any other count (a hand-inserted row, a commit whose outcome was lost) falls back to reading
- * back. A rollback after a fold also empties the memory. So the promise above holds on every path, and the
+ * back. A rollback after a fold also empties the memory. Once ROLLUP_CHUNK rows wait in memory the fold is
+ * due at once (so memory holds ~ROLLUP_CHUNK rows, ~15 MB, whatever the period). So the promise above holds on every path, and the
  * memory is gone with the connection (a reopen starts with the read-back catch-up). The cells of a fold are
  * read and written with one statement per period and up to ROLLUP_CELLS_PER_CALL cells (get_many,
- * put_many) where the backend has them; SQLite, in process, goes cell by cell. */
+ * put_many) where the backend has them; SQLite, in process, goes cell by cell. Either way the rows are put
+ * in (endpoint, time) order once (a counting sort by endpoint id), which groups them for both periods. */
 #ifndef CW_STORER_ROLLUP_H
 #define CW_STORER_ROLLUP_H
 

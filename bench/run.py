@@ -5,7 +5,9 @@ Starts targets on 127.0.0.1 only (nginx with stub_status for speed, bench/delay_
 accuracy), then runs one after another in the same run: the floor (bench/floor.c, a minimal libcurl multi
 loop), Clockwerk (whole pipeline: supervisor, workers, relay, storer on SQLite), and the anchors (an
 asyncio+aiohttp checker, the Prometheus blackbox exporter), and prints one table. Figures are ratios to
-the floor measured in the same run: these machines are shared and noisy, absolute numbers wander.
+the floor measured in the same run: these machines are shared and noisy, absolute numbers wander. Last, the
+roll-ups' cost: the storer's CPU with roll-ups on against off on SQLite and private PostgreSQL and MariaDB
+servers (bench/store_bench.py --rollup-cost; docs/schema.md, "Roll-ups").
 
 Every loop here is bounded in count and time, and every process started is stopped on every path.
 Nothing is asserted: targets are reported (docs/performance.md says what they are)."""

@@ -275,75 +275,73 @@ struct batch_buf {
     int64_t ids[40];
 };
 
+/* The end of every test: exact, then closed (which folds nothing more) and freed. */
+static void finish(struct fake *f)
+{
+    assert_exact(f);
+    rollup_close(&f->engine);
+    free(f);
+}
+
+/* Writes the 40 results seq0 .. seq0+39 (some of them stored before when seq0 overlaps). */
+static void write_40(struct fake *f, struct batch_buf *bb, uint64_t seq0, bool rollback)
+{
+    make_batch(&bb->b, bb->checks, bb->ids, 40, seq0);
+    write_fake(f, &bb->b, bb->ids, rollback);
+}
+
 static void test_committed_batches_fold_from_memory(void **state)
 {
     struct fake *f = fake_open();
     struct batch_buf bb;
     for (uint64_t k = 0; k < 5; k++) {
-        make_batch(&bb.b, bb.checks, bb.ids, 40, 1 + 40 * k);
-        write_fake(f, &bb.b, bb.ids, false);
+        write_40(f, &bb, 1 + 40 * k, false);
     }
     assert_int_equal(f->reads, 0); /* every fold came from memory (nothing to catch up at open) */
-    assert_exact(f);
-    rollup_close(&f->engine);
-    free(f);
+    finish(f);
 }
 
 static void test_rolled_back_batch_is_not_counted(void **state)
 {
     struct fake *f = fake_open();
     struct batch_buf bb;
-    make_batch(&bb.b, bb.checks, bb.ids, 40, 1);
-    write_fake(f, &bb.b, bb.ids, false);
-    make_batch(&bb.b, bb.checks, bb.ids, 40, 41);
-    write_fake(f, &bb.b, bb.ids, true); /* staged and folded, then rolled back: gone from the server and memory */
+    write_40(f, &bb, 1, false);
+    write_40(f, &bb, 41, true); /* staged and folded, then rolled back: gone from the server and memory */
     assert_exact(f);
     write_fake(f, &bb.b, bb.ids, false); /* the same batch again, committed this time */
-    make_batch(&bb.b, bb.checks, bb.ids, 40, 81);
-    write_fake(f, &bb.b, bb.ids, false);
+    write_40(f, &bb, 81, false);
     assert_exact(f);
     /* a rollback with no fold in it: the staged rows go, the pending ones stay, and the next fold is still
      * from memory (kept rows of the rolled-back batch would make the count differ and the fold read back) */
     int reads = f->reads;
     f->engine.next_ns = INT64_MAX;
-    make_batch(&bb.b, bb.checks, bb.ids, 40, 121);
-    write_fake(f, &bb.b, bb.ids, false); /* pending */
-    make_batch(&bb.b, bb.checks, bb.ids, 40, 161);
-    write_fake(f, &bb.b, bb.ids, true); /* rolled back */
+    write_40(f, &bb, 121, false); /* pending */
+    write_40(f, &bb, 161, true);  /* rolled back */
     f->engine.next_ns = 0;
-    make_batch(&bb.b, bb.checks, bb.ids, 40, 201);
-    write_fake(f, &bb.b, bb.ids, false); /* folds 80 rows from memory */
+    write_40(f, &bb, 201, false); /* folds 80 rows from memory */
     assert_int_equal(f->reads, reads);
-    assert_exact(f);
-    rollup_close(&f->engine);
-    free(f);
+    finish(f);
 }
 
 static void test_replayed_rows_read_back(void **state)
 {
     struct fake *f = fake_open();
     struct batch_buf bb;
-    make_batch(&bb.b, bb.checks, bb.ids, 40, 1);
-    write_fake(f, &bb.b, bb.ids, false);
+    write_40(f, &bb, 1, false);
     int reads = f->reads;
-    make_batch(&bb.b, bb.checks, bb.ids, 40, 21); /* half of it stored before: 20 inserted of 40 */
-    write_fake(f, &bb.b, bb.ids, false);
+    write_40(f, &bb, 21, false);           /* half of it stored before: 20 inserted of 40 */
     assert_int_equal(f->reads, reads + 1); /* this fold read back */
     assert_exact(f);
-    make_batch(&bb.b, bb.checks, bb.ids, 40, 61); /* and the memory is used again after it */
-    write_fake(f, &bb.b, bb.ids, false);
+    write_40(f, &bb, 61, false); /* and the memory is used again after it */
     assert_int_equal(f->reads, reads + 1);
-    assert_exact(f);
-    rollup_close(&f->engine);
-    free(f);
+    finish(f);
 }
 
 static void test_row_not_written_by_the_storer(void **state)
 {
     struct fake *f = fake_open();
     struct batch_buf bb;
-    make_batch(&bb.b, bb.checks, bb.ids, 40, 1);
-    write_fake(f, &bb.b, bb.ids, false);
+    write_40(f, &bb, 1, false);
     struct rollup_row *row = &f->db.raw[f->db.n_raw]; /* inserted by hand, between two batches */
     f->db.seq[f->db.n_raw++] = 999999;
     memset(row, 0, sizeof *row);
@@ -352,33 +350,26 @@ static void test_row_not_written_by_the_storer(void **state)
     row->at_s = 1795579300;
     for (int k = 0; k < ROLLUP_HISTS; k++) row->us[k] = -1;
     int reads = f->reads;
-    make_batch(&bb.b, bb.checks, bb.ids, 40, 41);
-    write_fake(f, &bb.b, bb.ids, false); /* the count above the watermark is one more than memory holds */
+    write_40(f, &bb, 41, false); /* the count above the watermark is one more than memory holds */
     assert_int_equal(f->reads, reads + 1);
-    assert_exact(f);
-    rollup_close(&f->engine);
-    free(f);
+    finish(f);
 }
 
 static void test_pending_rows_folded_at_close(void **state)
 {
     struct fake *f = fake_open();
     struct batch_buf bb;
-    make_batch(&bb.b, bb.checks, bb.ids, 40, 1);
-    write_fake(f, &bb.b, bb.ids, false);
+    write_40(f, &bb, 1, false);
     setenv("CLOCKWERK_ROLLUP_EVERY_MS", "3600000", 1);
     f->engine.every_ns = 3600000000000LL;
     f->engine.next_ns = INT64_MAX; /* no fold due: the next batch stays in memory */
-    make_batch(&bb.b, bb.checks, bb.ids, 40, 41);
-    write_fake(f, &bb.b, bb.ids, false);
+    write_40(f, &bb, 41, false);
     assert_true(f->db.mark < f->db.next_id - 1);
     int reads = f->reads;
     char err[256];
     assert_int_equal(rollup_catch_up(&f->engine, err, sizeof err), STORE_OK); /* what rollup_close does */
     assert_int_equal(f->reads, reads);                                        /* from memory */
-    assert_exact(f);
-    rollup_close(&f->engine);
-    free(f);
+    finish(f);
 }
 
 int main(void)

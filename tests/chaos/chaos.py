@@ -62,7 +62,7 @@ def storer_kill(profile, seed, db="sqlite"):
     """kill -9 of the storer, again and again, on db (sqlite, postgresql or mysql): nothing lost, nothing stored
     twice, and after a clean stop the roll-ups hold exactly the raw rows (folds every 0.5 s, so kills land
     before, inside and after folds: a replayed batch must never be folded twice)."""
-    fig = Figures("storer-kill" if db == "sqlite" else "storer-kill-%s" % db)
+    fig = Figures({"sqlite": "storer-kill", "postgresql": "storer-kill-postgresql", "mysql": "storer-kill-mariadb"}[db])
     rng = random.Random(seed)
     with tempdir("cw-chaos-") as d, Targets() as t, _db_server(db) as server:
         cfg = chaos_config(t, profile)

@@ -5,7 +5,9 @@ Starts targets on 127.0.0.1 only (nginx with stub_status for speed, bench/delay_
 accuracy), then runs one after another in the same run: the floor (bench/floor.c, a minimal libcurl multi
 loop), Clockwerk (whole pipeline: supervisor, workers, relay, storer on SQLite), and the anchors (an
 asyncio+aiohttp checker, the Prometheus blackbox exporter), and prints one table. Figures are ratios to
-the floor measured in the same run: these machines are shared and noisy, absolute numbers wander.
+the floor measured in the same run: these machines are shared and noisy, absolute numbers wander. Last, the
+roll-ups' cost: the storer's CPU with roll-ups on against off on SQLite and private PostgreSQL and MariaDB
+servers (bench/store_bench.py --rollup-cost; docs/schema.md, "Roll-ups").
 
 Every loop here is bounded in count and time, and every process started is stopped on every path.
 Nothing is asserted: targets are reported (docs/performance.md says what they are)."""
@@ -28,12 +30,15 @@ PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 PROFILES = {
     # floor/anchor checks, clockwerk endpoints@1s and seconds, latency endpoints@10s and seconds, scale
+    # rollup_rows/rollup_rounds: the roll-ups' CPU on/off on the three databases (bench/store_bench.py)
     "full": dict(floor_checks=60000, anchor_checks=20000, cw_endpoints=5000, cw_seconds=20,
                  lat_endpoints=20000, lat_seconds=25, scale_endpoints=100000, use_nginx=True,
-                 report_endpoints=10000, report_drivers="sqlite,postgresql,mysql"),
+                 report_endpoints=10000, report_drivers="sqlite,postgresql,mysql",
+                 rollup_rows=300000, rollup_rounds=3),
     "smoke": dict(floor_checks=2000, anchor_checks=0, cw_endpoints=200, cw_seconds=3,
                   lat_endpoints=200, lat_seconds=3, scale_endpoints=10000, use_nginx=False,
-                 report_endpoints=500, report_drivers="sqlite"),
+                 report_endpoints=500, report_drivers="sqlite",
+                 rollup_rows=30000, rollup_rounds=1),
 }
 
 
@@ -402,6 +407,28 @@ def store_rate():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def rollup_cost(prof):
+    """The roll-ups' storer CPU on/off, same run, on SQLite and private PostgreSQL and MariaDB servers: a line,
+    or why it was not measured."""
+    exe = os.path.join(BENCH_BIN, "store_bench")
+    if not os.path.exists(exe):
+        return "not measured: %s is not built" % exe
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
+    import store_bench
+    from dbservers import MariaDBServer, PostgresServer
+    tmp = tempfile.mkdtemp(prefix="cw-rollup-cost-")
+    try:
+        with PostgresServer() as pg, MariaDBServer() as my:
+            cost = store_bench.rollup_cost(exe, store_bench.server_targets(tmp, pg, my), prof["rollup_rows"],
+                                           prof["rollup_rounds"])
+        return store_bench.rollup_cost_line(cost)
+    except Exception as e:  # noqa: B902 - a missing server package is a line in the report, not a crash
+        return "not measured: %s" % e
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main():
     mode = sys.argv[1] if len(sys.argv) > 1 else "smoke"
     prof = PROFILES[mode]
@@ -435,6 +462,7 @@ def main():
         storage = store_rate()
         import report_bench  # `clockwerk report --since 90d` (bench/report_bench.py): smoke on SQLite only
         reports = report_bench.main(["--endpoints", str(prof["report_endpoints"]), "--drivers", prof["report_drivers"]])
+        rollups = rollup_cost(prof)
     finally:
         procs.stop_all()
 
@@ -479,6 +507,8 @@ def main():
     if storage:
         print(f"storage (bench/store_bench, batches of 500): {storage}"
               " — PostgreSQL and MariaDB: /usr/bin/python3 bench/store_bench.py (private servers)")
+    print(f"roll-up cost, storer CPU per check on/off, same run ({prof['rollup_rows']} rows over 5,000 endpoints, "
+          f"a fold every 3.3 s, median of {prof['rollup_rounds']}; off/on CPU per round): {rollups}")
     for line in reports:
         print(line)
     if mode == "full":  # retention: size per endpoint per day, pruning under a batch writer (~3 minutes)

@@ -39,10 +39,11 @@ struct store_db {
     char where[600];              /* mysql://user@host:port/db, for messages */
     MYSQL_STMT *insert[MY_SIZES]; /* insert[k]: 1 << k rows */
     MYSQL_STMT *ep_insert, *ep_select, *alert;
-    MYSQL_BIND *binds;           /* MY_MAX_ROWS * MY_COLS */
-    struct my_row *rows;         /* MY_MAX_ROWS */
-    struct store_ep_cache cache; /* url -> endpoints.id */
-    struct rollup *roll;         /* the roll-ups (storer/mysql_rollup.c), after migrate */
+    MYSQL_BIND *binds;              /* MY_MAX_ROWS * MY_COLS */
+    struct my_row *rows;            /* MY_MAX_ROWS */
+    int64_t stage_ids[MY_MAX_ROWS]; /* the endpoint ids of a statement's rows, for the roll-ups */
+    struct store_ep_cache cache;    /* url -> endpoints.id */
+    struct rollup *roll;            /* the roll-ups (storer/mysql_rollup.c), after migrate */
 };
 
 /* err gets `mysql://user@host:port/db: what: <server's message> (code)`; returns the error's class. */

@@ -50,9 +50,13 @@ int my_add_rollup_tables(struct store_db *db, char *err, size_t errlen)
     " dns_hist = VALUES(dns_hist), connect_hist = VALUES(connect_hist), tls_hist = VALUES(tls_hist),"               \
     " ttfb_hist = VALUES(ttfb_hist)"
 
+#define MR_SQL_FLUSH (4u << 20) /* put_many: a statement is sent once it holds this many bytes */
+
 struct my_rollup {
     struct store_db *db;
     MYSQL_STMT *get[2], *put[2];
+    MYSQL_RES *many;                                /* the last get_many's result: its blobs are the cells' */
+    struct cw_buf sql;                              /* get_many's and put_many's statements */
     unsigned char blob[ROLLUP_HISTS][LAT_BLOB_MAX]; /* the last cell read */
     struct rollup engine;
 };
@@ -155,6 +159,121 @@ static int mr_put(void *ctx, enum rollup_period p, int64_t ep, int64_t start_s, 
     return STORE_OK;
 }
 
+static const char *const mr_table[2] = { "checks_hourly", "checks_daily" };
+
+/* The stored cells of a fold in one statement: the keys are numbers formatted here (no text from outside). */
+static int mr_get_many(void *ctx, enum rollup_period p, struct rollup_cell *cells, size_t n, char *err, size_t errlen)
+{
+    struct my_rollup *r = ctx;
+    if (r->many) mysql_free_result(r->many);
+    r->many = NULL;
+    cw_buf_reset(&r->sql);
+    cw_buf_printf(&r->sql,
+                  "SELECT endpoint_id, UNIX_TIMESTAMP(period_start), checks, ok, latency_hist, dns_hist, connect_hist,"
+                  " tls_hist, ttfb_hist FROM %s WHERE (endpoint_id, period_start) IN (",
+                  mr_table[p]);
+    for (size_t i = 0; i < n; i++) {
+        cw_buf_put(&r->sql, i ? ",(" : "(", i ? 2 : 1);
+        rollup_put_i64(&r->sql, cells[i].endpoint_id);
+        cw_buf_put(&r->sql, ",FROM_UNIXTIME(", 15);
+        rollup_put_i64(&r->sql, cells[i].start_s);
+        cw_buf_put(&r->sql, "))", 2);
+    }
+    cw_buf_put(&r->sql, ")", 1);
+    if (mysql_real_query(r->db->conn, (const char *)r->sql.data, r->sql.len) != 0 ||
+        !(r->many = mysql_store_result(r->db->conn)))
+        return my_fail(r->db, "roll-ups: read cells", err, errlen);
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(r->many)) != NULL) {
+        unsigned long *lens = mysql_fetch_lengths(r->many);
+        bool whole = lens != NULL;
+        for (int k = 0; k < 4 + ROLLUP_HISTS; k++) whole = whole && row[k];
+        struct rollup_cell *c =
+            whole ? rollup_cell_find(cells, n, strtoll(row[0], NULL, 10), strtoll(row[1], NULL, 10)) : NULL;
+        if (!c) continue; /* cannot be: NOT NULL columns, only the keys asked for */
+        c->found = true;
+        c->st.checks = strtoll(row[2], NULL, 10);
+        c->st.ok = strtoll(row[3], NULL, 10);
+        for (int k = 0; k < ROLLUP_HISTS; k++) {
+            c->st.blob[k] = row[4 + k];
+            c->st.len[k] = lens[4 + k];
+        }
+    }
+    return STORE_OK;
+}
+
+/* Appends X'0102...' (a blob as a hex literal). */
+static void mr_hex(struct cw_buf *b, const unsigned char *blob, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    cw_buf_reserve(b, 2 * len + 4);
+    char *p = (char *)b->data + b->len;
+    *p++ = 'X';
+    *p++ = '\'';
+    for (size_t j = 0; j < len; j++) {
+        *p++ = hex[blob[j] >> 4];
+        *p++ = hex[blob[j] & 15];
+    }
+    *p++ = '\'';
+    b->len = (size_t)(p - (char *)b->data);
+}
+
+static int mr_put_many(void *ctx, enum rollup_period p, const struct rollup_cell *cells, size_t n, char *err,
+                       size_t errlen)
+{
+    struct my_rollup *r = ctx;
+    for (size_t from = 0; from < n;) {
+        cw_buf_reset(&r->sql);
+        cw_buf_printf(&r->sql,
+                      "INSERT INTO %s (endpoint_id, period_start, checks, ok, failures, latency_hist, dns_hist,"
+                      " connect_hist, tls_hist, ttfb_hist) VALUES ",
+                      mr_table[p]);
+        size_t i = from;
+        for (; i < n && (i == from || r->sql.len < MR_SQL_FLUSH); i++) {
+            const struct rollup_cell *c = &cells[i];
+            const int64_t num[4] = { c->start_s, c->st.checks, c->st.ok, c->st.checks - c->st.ok };
+            cw_buf_put(&r->sql, i > from ? ",(" : "(", i > from ? 2 : 1);
+            rollup_put_i64(&r->sql, c->endpoint_id);
+            cw_buf_put(&r->sql, ",FROM_UNIXTIME(", 15);
+            for (int k = 0; k < 4; k++) {
+                rollup_put_i64(&r->sql, num[k]);
+                cw_buf_put(&r->sql, k ? "," : "),", k ? 1 : 2);
+            }
+            r->sql.len--; /* the last comma */
+            for (int k = 0; k < ROLLUP_HISTS; k++) {
+                cw_buf_put(&r->sql, ",", 1);
+                mr_hex(&r->sql, c->st.blob[k], c->st.len[k]);
+            }
+            cw_buf_put(&r->sql, ")", 1);
+        }
+        static const char tail[] =
+            " ON DUPLICATE KEY UPDATE checks = VALUES(checks), ok = VALUES(ok), failures = VALUES(failures),"
+            " latency_hist = VALUES(latency_hist), dns_hist = VALUES(dns_hist), connect_hist = VALUES(connect_hist),"
+            " tls_hist = VALUES(tls_hist), ttfb_hist = VALUES(ttfb_hist)";
+        cw_buf_put(&r->sql, tail, sizeof tail - 1);
+        if (mysql_real_query(r->db->conn, (const char *)r->sql.data, r->sql.len) != 0)
+            return my_fail(r->db, "roll-ups: write cells", err, errlen);
+        from = i;
+    }
+    return STORE_OK;
+}
+
+static int mr_count_above(void *ctx, int64_t after, int64_t *count, int64_t *top, char *err, size_t errlen)
+{
+    struct my_rollup *r = ctx;
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT COUNT(*), COALESCE(MAX(id), %" PRId64 ") FROM checks WHERE id > %" PRId64, after,
+             after);
+    if (mysql_real_query(r->db->conn, sql, strlen(sql)) != 0) return my_fail(r->db, "roll-ups: count", err, errlen);
+    MYSQL_RES *res = mysql_store_result(r->db->conn);
+    if (!res) return my_fail(r->db, "roll-ups: count", err, errlen);
+    MYSQL_ROW row = mysql_fetch_row(res);
+    *count = row && row[0] ? strtoll(row[0], NULL, 10) : -1;
+    *top = row && row[1] ? strtoll(row[1], NULL, 10) : after;
+    mysql_free_result(res);
+    return STORE_OK;
+}
+
 static int mr_int(struct my_rollup *r, const char *sql, int64_t *v, char *err, size_t errlen)
 {
     if (mysql_real_query(r->db->conn, sql, strlen(sql)) != 0) return my_fail(r->db, "roll-ups", err, errlen);
@@ -222,6 +341,9 @@ static const struct rollup_ops mr_ops = {
     .read_rows = mr_read_rows,
     .get = mr_get,
     .put = mr_put,
+    .get_many = mr_get_many,
+    .put_many = mr_put_many,
+    .count_above = mr_count_above,
     .get_watermark = mr_get_watermark,
     .max_id = mr_max_id,
     .exec = mr_exec_op,
@@ -240,6 +362,8 @@ static void mr_free(void *ctx)
         if (r->get[i]) mysql_stmt_close(r->get[i]);
         if (r->put[i]) mysql_stmt_close(r->put[i]);
     }
+    if (r->many) mysql_free_result(r->many);
+    cw_buf_free(&r->sql);
     rollup_free(&r->engine);
     free(r);
 }
@@ -250,6 +374,7 @@ int my_rollup_open(struct store_db *db, char *err, size_t errlen)
     struct my_rollup *r = cw_xcalloc(1, sizeof *r);
     r->db = db;
     rollup_init(&r->engine, &mr_ops, r, db->where);
+    rollup_enable_staging(&r->engine);
     int rc = STORE_OK;
     if (!(r->get[ROLLUP_HOUR] = my_prepare(r->db, MR_GET("checks_hourly"), &rc, err, errlen)) ||
         !(r->get[ROLLUP_DAY] = my_prepare(r->db, MR_GET("checks_daily"), &rc, err, errlen)) ||

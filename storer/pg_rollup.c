@@ -41,6 +41,32 @@ const char *const pg_schema_v3[] = {
     " failures = EXCLUDED.failures, latency_hist = EXCLUDED.latency_hist, dns_hist = EXCLUDED.dns_hist,"            \
     " connect_hist = EXCLUDED.connect_hist, tls_hist = EXCLUDED.tls_hist, ttfb_hist = EXCLUDED.ttfb_hist"
 
+/* The cells of a fold, many at a time: keys and values travel as arrays (one per column), the stored cells
+ * come back in binary (int8 big-endian, bytea as it is). */
+#define PG_GET_MANY(table)                                                                                    \
+    "SELECT h.endpoint_id, extract(epoch FROM h.period_start)::bigint, h.checks, h.ok, h.latency_hist,"       \
+    " h.dns_hist, h.connect_hist, h.tls_hist, h.ttfb_hist FROM unnest($1::bigint[], $2::bigint[]) AS k(e, s)" \
+    " JOIN " table " h ON h.endpoint_id = k.e AND h.period_start = to_timestamp(k.s)"
+#define PG_PUT_MANY(table)                                                                                          \
+    "INSERT INTO " table " (endpoint_id, period_start, checks, ok, failures, latency_hist, dns_hist, connect_hist," \
+    " tls_hist, ttfb_hist) SELECT k.e, to_timestamp(k.s), k.c, k.o, k.c - k.o, k.b0, k.b1, k.b2, k.b3, k.b4"        \
+    " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bytea[], $6::bytea[], $7::bytea[],"   \
+    " $8::bytea[], $9::bytea[]) AS k(e, s, c, o, b0, b1, b2, b3, b4)"                                               \
+    " ON CONFLICT (endpoint_id, period_start) DO UPDATE SET checks = EXCLUDED.checks, ok = EXCLUDED.ok,"            \
+    " failures = EXCLUDED.failures, latency_hist = EXCLUDED.latency_hist, dns_hist = EXCLUDED.dns_hist,"            \
+    " connect_hist = EXCLUDED.connect_hist, tls_hist = EXCLUDED.tls_hist, ttfb_hist = EXCLUDED.ttfb_hist"
+#define PG_MANY_COLS 9
+
+/* With the roll-ups staging: the new endpoints inserted as by postgres.c's cw_new_endpoints, and the
+ * endpoint id of every check of the batch in its order, as one array (one value to parse, not a row per check).
+ * The CTE's rows are not visible to the rest of the statement, hence the second join. */
+#define PG_NEW_ENDPOINTS_IDS                                                                                      \
+    "WITH new AS (INSERT INTO endpoints (url) SELECT DISTINCT u.url FROM unnest($1::text[]) AS u(url)"            \
+    " WHERE NOT EXISTS (SELECT 1 FROM endpoints e WHERE e.url = u.url) ORDER BY 1 ON CONFLICT (url) DO NOTHING"   \
+    " RETURNING id, url)"                                                                                         \
+    " SELECT array_agg(COALESCE(e.id, new.id) ORDER BY u.n) FROM unnest($1::text[]) WITH ORDINALITY AS u(url, n)" \
+    " LEFT JOIN endpoints e ON e.url = u.url LEFT JOIN new ON new.url = u.url"
+
 static const struct {
     const char *name, *sql;
 } pr_stmts[] = {
@@ -56,12 +82,22 @@ static const struct {
     { "cw_r_mark_get", "SELECT last_check_id FROM rollup_state WHERE id = 1" },
     { "cw_r_mark_set", "UPDATE rollup_state SET last_check_id = $1::bigint WHERE id = 1" },
     { "cw_r_max_id", "SELECT COALESCE(MAX(id), 0) FROM checks" },
+    { "cw_r_new_endpoints", PG_NEW_ENDPOINTS_IDS },
+    { "cw_r_count", "SELECT count(*), COALESCE(max(id), $1::bigint) FROM checks WHERE id > $1::bigint" },
+    { "cw_r_many_h", PG_GET_MANY("checks_hourly") },
+    { "cw_r_many_d", PG_GET_MANY("checks_daily") },
+    { "cw_r_put_many_h", PG_PUT_MANY("checks_hourly") },
+    { "cw_r_put_many_d", PG_PUT_MANY("checks_daily") },
 };
 
 struct pg_rollup {
     PGconn *conn;
     const char *where;
     unsigned char *blob[ROLLUP_HISTS]; /* the last cell read, unescaped */
+    PGresult *many;                    /* the last get_many's result: its blobs are the cells' */
+    struct cw_buf arr[PG_MANY_COLS];   /* array parameters */
+    int64_t *ids;                      /* pg_rollup_new_endpoints' answer */
+    size_t cap_ids;
     struct rollup engine;
 };
 
@@ -191,6 +227,120 @@ static int pr_put(void *ctx, enum rollup_period p, int64_t ep, int64_t start_s, 
     return pr_exec(r, p == ROLLUP_HOUR ? "cw_r_put_h" : "cw_r_put_d", 10, vals, lens, formats, NULL, err, errlen);
 }
 
+static void pr_arr_open(struct pg_rollup *r, int cols)
+{
+    for (int j = 0; j < cols; j++) {
+        cw_buf_reset(&r->arr[j]);
+        cw_buf_put(&r->arr[j], "{", 1);
+    }
+}
+
+static void pr_arr_close(struct pg_rollup *r, int cols, const char **vals)
+{
+    for (int j = 0; j < cols; j++) {
+        if (r->arr[j].len > 1) r->arr[j].len--; /* the last element's comma */
+        cw_buf_put(&r->arr[j], "}", 2);         /* with the NUL */
+        vals[j] = (const char *)r->arr[j].data;
+    }
+}
+
+/* Appends v and a comma to an array literal. */
+static void pr_arr_i64(struct cw_buf *b, int64_t v)
+{
+    rollup_put_i64(b, v);
+    cw_buf_put(b, ",", 1);
+}
+
+/* Appends a blob to an array literal of bytea: "\\x0102...", (bytea's hex input, its backslash escaped). */
+static void pr_arr_bytea(struct cw_buf *b, const unsigned char *blob, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    cw_buf_reserve(b, 2 * len + 8);
+    char *p = (char *)b->data + b->len;
+    memcpy(p, "\"\\\\x", 4);
+    p += 4;
+    for (size_t j = 0; j < len; j++) {
+        *p++ = hex[blob[j] >> 4];
+        *p++ = hex[blob[j] & 15];
+    }
+    memcpy(p, "\",", 2);
+    b->len = (size_t)(p + 2 - (char *)b->data);
+}
+
+static int64_t pr_be64(const PGresult *res, int row, int col)
+{
+    uint64_t v = 0;
+    const unsigned char *p = (const unsigned char *)PQgetvalue(res, row, col);
+    if (PQgetlength(res, row, col) != 8) return 0;
+    for (int i = 0; i < 8; i++) v = v << 8 | p[i];
+    return (int64_t)v;
+}
+
+static int pr_get_many(void *ctx, enum rollup_period p, struct rollup_cell *cells, size_t n, char *err, size_t errlen)
+{
+    struct pg_rollup *r = ctx;
+    pr_arr_open(r, 2);
+    for (size_t i = 0; i < n; i++) {
+        pr_arr_i64(&r->arr[0], cells[i].endpoint_id);
+        pr_arr_i64(&r->arr[1], cells[i].start_s);
+    }
+    const char *vals[2];
+    pr_arr_close(r, 2, vals);
+    PQclear(r->many);
+    r->many = PQexecPrepared(r->conn, p == ROLLUP_HOUR ? "cw_r_many_h" : "cw_r_many_d", 2, vals, NULL, NULL, 1);
+    PGresult *res = r->many;
+    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+        r->many = NULL;
+        return pr_fail(r, res, "read cells", err, errlen);
+    }
+    for (int i = 0; i < PQntuples(res); i++) {
+        struct rollup_cell *c = rollup_cell_find(cells, n, pr_be64(res, i, 0), pr_be64(res, i, 1));
+        if (!c) continue; /* cannot be: the join only returns the keys asked for */
+        c->found = true;
+        c->st.checks = pr_be64(res, i, 2);
+        c->st.ok = pr_be64(res, i, 3);
+        for (int k = 0; k < ROLLUP_HISTS; k++) {
+            c->st.blob[k] = PQgetvalue(res, i, 4 + k);
+            c->st.len[k] = (size_t)PQgetlength(res, i, 4 + k);
+        }
+    }
+    return STORE_OK;
+}
+
+static int pr_put_many(void *ctx, enum rollup_period p, const struct rollup_cell *cells, size_t n, char *err,
+                       size_t errlen)
+{
+    struct pg_rollup *r = ctx;
+    pr_arr_open(r, PG_MANY_COLS);
+    for (size_t i = 0; i < n; i++) {
+        const struct rollup_cell *c = &cells[i];
+        pr_arr_i64(&r->arr[0], c->endpoint_id);
+        pr_arr_i64(&r->arr[1], c->start_s);
+        pr_arr_i64(&r->arr[2], c->st.checks);
+        pr_arr_i64(&r->arr[3], c->st.ok);
+        for (int k = 0; k < ROLLUP_HISTS; k++) pr_arr_bytea(&r->arr[4 + k], c->st.blob[k], c->st.len[k]);
+    }
+    const char *vals[PG_MANY_COLS];
+    pr_arr_close(r, PG_MANY_COLS, vals);
+    return pr_exec(r, p == ROLLUP_HOUR ? "cw_r_put_many_h" : "cw_r_put_many_d", PG_MANY_COLS, vals, NULL, NULL, NULL,
+                   err, errlen);
+}
+
+static int pr_count_above(void *ctx, int64_t after, int64_t *count, int64_t *top, char *err, size_t errlen)
+{
+    struct pg_rollup *r = ctx;
+    char a[32];
+    snprintf(a, sizeof a, "%" PRId64, after);
+    const char *vals[1] = { a };
+    PGresult *res = NULL;
+    int rc = pr_exec(r, "cw_r_count", 1, vals, NULL, NULL, &res, err, errlen);
+    if (rc != STORE_OK) return rc;
+    *count = PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : -1;
+    *top = PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 1), NULL, 10) : after;
+    PQclear(res);
+    return STORE_OK;
+}
+
 static int pr_get_watermark(void *ctx, int64_t *id, char *err, size_t errlen)
 {
     return pr_int(ctx, "cw_r_mark_get", id, err, errlen);
@@ -239,6 +389,9 @@ static const struct rollup_ops pr_ops = {
     .read_rows = pr_read_rows,
     .get = pr_get,
     .put = pr_put,
+    .get_many = pr_get_many,
+    .put_many = pr_put_many,
+    .count_above = pr_count_above,
     .get_watermark = pr_get_watermark,
     .max_id = pr_max_id,
     .exec = pr_exec_op,
@@ -254,6 +407,9 @@ static void pr_free(void *ctx)
 {
     struct pg_rollup *r = ctx;
     pr_free_blobs(r);
+    PQclear(r->many);
+    free(r->ids);
+    for (int j = 0; j < PG_MANY_COLS; j++) cw_buf_free(&r->arr[j]);
     rollup_free(&r->engine);
     free(r);
 }
@@ -264,6 +420,7 @@ struct rollup *pg_rollup_open(PGconn *conn, const char *where, int *rc, char *er
     r->conn = conn;
     r->where = where;
     rollup_init(&r->engine, &pr_ops, r, where);
+    rollup_enable_staging(&r->engine);
     *rc = STORE_OK;
     for (size_t i = 0; *rc == STORE_OK && i < sizeof pr_stmts / sizeof pr_stmts[0]; i++) {
         PGresult *res = PQprepare(conn, pr_stmts[i].name, pr_stmts[i].sql, 0, NULL);
@@ -274,4 +431,32 @@ struct rollup *pg_rollup_open(PGconn *conn, const char *where, int *rc, char *er
     if (*rc == STORE_OK) return &r->engine;
     pr_free(r);
     return NULL;
+}
+
+int pg_rollup_new_endpoints(struct rollup *roll, const char *urls, size_t n, const int64_t **ids, char *err,
+                            size_t errlen)
+{
+    struct pg_rollup *r = roll->ctx;
+    const char *vals[1] = { urls };
+    PGresult *res = NULL;
+    *ids = NULL;
+    int rc = pr_exec(r, "cw_r_new_endpoints", 1, vals, NULL, NULL, &res, err, errlen);
+    if (rc != STORE_OK) return rc;
+    if (n > r->cap_ids) {
+        r->cap_ids = n;
+        r->ids = cw_xrealloc(r->ids, n * sizeof *r->ids);
+    }
+    const char *p = PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "";
+    size_t got = 0;
+    bool ok = *p == '{';
+    while (ok && *p && *p != '}' && got < n) { /* {12,13,...}: positive ids, never NULL (the joins) */
+        int64_t v = 0;
+        const char *digits = ++p;
+        for (; *p >= '0' && *p <= '9' && p - digits < 18; p++) v = v * 10 + (*p - '0');
+        r->ids[got++] = v;
+        ok = p != digits && (*p == ',' || *p == '}');
+    }
+    if (ok && *p == '}' && got == n) *ids = r->ids;
+    PQclear(res);
+    return STORE_OK;
 }

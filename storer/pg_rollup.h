@@ -5,6 +5,7 @@
 
 #include <postgresql/libpq-fe.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* 2 -> 3: checks_hourly, checks_daily, rollup_state (docs/schema.md). */
 extern const char *const pg_schema_v3[];
@@ -13,6 +14,12 @@ extern const char *const pg_schema_v3[];
  * everything pending folded. NULL with err set and *rc STORE_RETRY or STORE_FATAL; where names the
  * database. postgres.c folds with rollup_fold_if_due and ends it with rollup_close. */
 struct rollup *pg_rollup_open(PGconn *conn, const char *where, int *rc, char *err, size_t errlen);
+
+/* Inside the batch's transaction, while the roll-ups stage (rollup_staging): inserts the batch's new endpoints
+ * (urls: its text[] parameter, one URL per check) and sets *ids to every check's endpoint id, in order, or NULL
+ * when the answer is not one id per check (the roll-ups then read back). Valid until the next call. */
+int pg_rollup_new_endpoints(struct rollup *roll, const char *urls, size_t n, const int64_t **ids, char *err,
+                            size_t errlen);
 
 /* postgres.c: a failed result's class, STORE_RETRY or STORE_FATAL (storer/backend.h). */
 int pg_error_class(PGconn *conn, const PGresult *res);

@@ -476,9 +476,21 @@ static int pg_write_checks(struct store_db *db, const struct store_batch *batch,
         cw_buf_put(&db->arr[j], "}", 2); /* with the NUL */
         v[j] = (const char *)db->arr[j].data;
     }
-    int rc = pg_exec_prepared(db, "cw_new_endpoints", 1, v, err, errlen);
-    if (rc == STORE_OK) rc = pg_exec_prepared(db, "cw_insert_checks", PG_COLS, v, err, errlen);
-    return rc;
+    const int64_t *ids = NULL; /* with the roll-ups staging (storer/rollup.h): every check's endpoint id */
+    int rc = rollup_staging(db->roll) ? pg_rollup_new_endpoints(db->roll, v[0], batch->n_checks, &ids, err, errlen)
+                                      : pg_exec_prepared(db, "cw_new_endpoints", 1, v, err, errlen);
+    if (rc != STORE_OK) return rc;
+    PGresult *res = PQexecPrepared(db->conn, "cw_insert_checks", PG_COLS, v, NULL, NULL, 0);
+    if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
+        rc = pg_classify(db, res);
+        pg_fail(db, "cw_insert_checks", pg_result_message(db, res), err, errlen);
+        PQclear(res);
+        return rc;
+    }
+    int64_t inserted = strtoll(PQcmdTuples(res), NULL, 10); /* rows actually inserted: not the replayed ones */
+    PQclear(res);
+    rollup_stage(db->roll, batch, 0, batch->n_checks, inserted, ids);
+    return STORE_OK;
 }
 
 static int pg_write_alert(struct store_db *db, const struct cw_alert *a, char *err, size_t errlen)
@@ -519,9 +531,12 @@ static int pg_write_batch(struct store_db *db, const struct store_batch *batch, 
     for (size_t i = 0; i < batch->n_alerts; i++)
         if ((rc = pg_write_alert(db, &batch->alerts[i].a, err, errlen)) != STORE_OK) goto fail;
     if ((rc = rollup_fold_if_due(db->roll, err, errlen)) != STORE_OK) goto fail;
-    return pg_exec(db, "COMMIT", "commit", err, errlen);
+    rc = pg_exec(db, "COMMIT", "commit", err, errlen);
+    rollup_txn_end(db->roll, rc == STORE_OK);
+    return rc;
 fail:
     pg_rollback(db);
+    rollup_txn_end(db->roll, false);
     return rc;
 }
 

@@ -18,7 +18,25 @@
  * At start (after the migration, which may have created the tables over existing raw rows) and at stop,
  * rollup_catch_up folds everything pending in transactions of ROLLUP_CHUNK rows, with progress in the log.
  * CLOCKWERK_ROLLUPS=off disables folding altogether: for `make bench`'s comparison only, never in
- * production (the watermark stays and a later start with roll-ups on catches up). */
+ * production (the watermark stays and a later start with roll-ups on catches up).
+ *
+ * Without reading back (PostgreSQL, MariaDB: the backend stages): a client/server database writes the raw rows
+ * with a few statements per batch, so reading every row back at the fold and two round trips per cell cost
+ * the storer about five times its CPU per check. There the backend hands each batch it inserted WHOLE (the
+ * server's count of inserted rows equals the batch's) to rollup_stage, which keeps the rows in memory; a
+ * batch with a replayed row (fewer inserted) or an endpoint id the backend does not know empties that memory
+ * and the next fold reads back as above. The backend tells the engine how each transaction ended
+ * (rollup_txn_end): staged rows become pending at a commit, vanish at a rollback. A fold then asks the
+ * server how many raw rows lie above the watermark and the highest id (one round trip): when that count is
+ * exactly the number of pending rows, those rows ARE the rows above the watermark (every pending row is
+ * committed and above it; one writer), so they are folded from memory and the watermark moves to that
+ * highest id; any other count (a hand-inserted row, a commit whose outcome was lost) falls back to reading
+ * back. A rollback after a fold also empties the memory. Once ROLLUP_CHUNK rows wait in memory the fold is
+ * due at once (so memory holds ~ROLLUP_CHUNK rows, ~15 MB, whatever the period). So the promise above holds on every path, and the
+ * memory is gone with the connection (a reopen starts with the read-back catch-up). The cells of a fold are
+ * read and written with one statement per period and up to ROLLUP_CELLS_PER_CALL cells (get_many,
+ * put_many) where the backend has them; SQLite, in process, goes cell by cell. Either way the rows are put
+ * in (endpoint, time) order once (a counting sort by endpoint id), which groups them for both periods. */
 #ifndef CW_STORER_ROLLUP_H
 #define CW_STORER_ROLLUP_H
 
@@ -29,9 +47,10 @@
 #include "common/base/util.h"
 #include "common/wire/lathist.h"
 
-#define ROLLUP_HISTS 5        /* latency, dns, connect, tls, ttfb */
-#define ROLLUP_CHUNK 200000   /* raw rows per fold (one transaction): a cell is read and written once per fold */
-#define ROLLUP_EVERY_MS 60000 /* default fold period */
+#define ROLLUP_HISTS 5             /* latency, dns, connect, tls, ttfb */
+#define ROLLUP_CHUNK 200000        /* raw rows per fold (one transaction): a cell is read and written once per fold */
+#define ROLLUP_EVERY_MS 60000      /* default fold period */
+#define ROLLUP_CELLS_PER_CALL 2000 /* cells per get_many / put_many */
 
 enum rollup_period { ROLLUP_HOUR, ROLLUP_DAY };
 
@@ -58,6 +77,17 @@ struct rollup_stored {
     size_t len[ROLLUP_HISTS];
 };
 
+/* A cell of the batched primitives: the key, then what get_many found (found, counts, blobs valid until the
+ * next primitive) or what put_many writes. from/to: the engine's rows of the cell. */
+struct rollup_cell {
+    int64_t endpoint_id, start_s;
+    bool found;
+    struct rollup_stored st;
+    size_t from, to;
+};
+
+struct store_batch;
+
 /* The primitives of a backend, all with ctx its own state; every one returns STORE_OK, STORE_RETRY or
  * STORE_FATAL and writes err like storer/backend.h. */
 struct rollup_ops {
@@ -70,6 +100,14 @@ struct rollup_ops {
     /* Writes the cell whole (insert or replace). */
     int (*put)(void *ctx, enum rollup_period p, int64_t endpoint_id, int64_t start_s, const struct rollup_stored *c,
                char *err, size_t errlen);
+    /* Optional (both or neither; NULL: get and put per cell): the stored cells of cells[0..n), sorted by
+     * (endpoint_id, start_s) and distinct, n <= ROLLUP_CELLS_PER_CALL; then all of them written whole. */
+    int (*get_many)(void *ctx, enum rollup_period p, struct rollup_cell *cells, size_t n, char *err, size_t errlen);
+    int (*put_many)(void *ctx, enum rollup_period p, const struct rollup_cell *cells, size_t n, char *err,
+                    size_t errlen);
+    /* Optional (for a backend that stages): how many raw rows have an id > after, and the highest (after when
+     * none). */
+    int (*count_above)(void *ctx, int64_t after, int64_t *count, int64_t *top, char *err, size_t errlen);
     /* The watermark; *id = -1 when rollup_state has no row (emptied by hand: the roll-ups are rebuilt). */
     int (*get_watermark)(void *ctx, int64_t *id, char *err, size_t errlen);
     /* The highest id in checks (0 when empty), for the progress of rollup_catch_up. */
@@ -90,17 +128,24 @@ struct rollup_ops {
 struct rollup {
     const struct rollup_ops *ops;
     void *ctx;
-    const char *where; /* names the database in log lines */
-    bool on;           /* CLOCKWERK_ROLLUPS is not "off" */
-    int64_t every_ns;  /* fold period */
-    int64_t next_ns;   /* monotonic: the next fold is due */
-    struct rollup_row *rows;
+    const char *where;       /* names the database in log lines */
+    bool on;                 /* CLOCKWERK_ROLLUPS is not "off" */
+    int64_t every_ns;        /* fold period */
+    int64_t next_ns;         /* monotonic: the next fold is due */
+    struct rollup_row *rows; /* cap_rows: a read-back chunk, or the pending rows then the staged rows */
+    size_t cap_rows;
     size_t *order;
-    enum rollup_period sorting; /* the period fold_period is sorting by (qsort_r's context) */
-    struct lat_hist *cell; /* ROLLUP_HISTS, the cell being merged */
-    struct cw_buf blob[ROLLUP_HISTS];
-    unsigned corrupt;   /* stored blobs refused (and replaced) so far */
-    unsigned bad_times; /* chunks with raw rows whose checked_at could not be read */
+    struct rollup_cell *cells;    /* ROLLUP_CELLS_PER_CALL */
+    struct cw_buf arena;          /* the encoded blobs of the cells being written */
+    bool stages;                  /* the backend calls rollup_stage and rollup_txn_end */
+    bool mem_valid;               /* rows[0..pending) are the committed raw rows above the watermark */
+    size_t pending, staged;       /* rows[pending..pending+staged): inserted by the open transaction */
+    bool folded_in_txn;           /* the open transaction folded (and emptied the roll-ups' share of memory) */
+    bool folded_all;              /* ... and left no raw row above the watermark */
+    struct lat_hist *cell;        /* ROLLUP_HISTS, the cell being merged */
+    size_t (*offs)[ROLLUP_HISTS]; /* ROLLUP_CELLS_PER_CALL: where each cell's blobs start in the arena */
+    unsigned corrupt;             /* stored blobs refused (and replaced) so far */
+    unsigned bad_times;           /* chunks with raw rows whose checked_at could not be read */
 };
 
 void rollup_init(struct rollup *r, const struct rollup_ops *ops, void *ctx, const char *where);
@@ -114,6 +159,26 @@ int rollup_fold_if_due(struct rollup *r, char *err, size_t errlen);
  * both roll-up tables and starts again from watermark 0, with a warning: the roll-ups are rebuilt from the raw
  * rows, never counted twice. */
 int rollup_catch_up(struct rollup *r, char *err, size_t errlen);
+/* Appends v in decimal to b (the backends' statements and arrays carry a few numbers per cell: cheaper than
+ * printf). */
+void rollup_put_i64(struct cw_buf *b, int64_t v);
+
+/* For get_many: the cell of (endpoint_id, start_s) among cells[0..n) (sorted, as get_many gets them), or NULL. */
+struct rollup_cell *rollup_cell_find(struct rollup_cell *cells, size_t n, int64_t endpoint_id, int64_t start_s);
+
+/* A backend that stages calls this once after the rollup is set up (before its first rollup_catch_up). */
+void rollup_enable_staging(struct rollup *r);
+/* Inside the batch's transaction, after the rows batch->checks[from..from+n) went in with one statement that
+ * inserted `inserted` of them; ids[i] the endpoint id of row from+i, or NULL when not known: anything but a whole
+ * batch with its ids empties the memory (the next fold reads back). NULL r is fine. */
+/* Whether rollup_stage would keep rows now (roll-ups on, memory valid): a backend skips the work of finding
+ * the endpoint ids when not. */
+bool rollup_staging(const struct rollup *r);
+void rollup_stage(struct rollup *r, const struct store_batch *batch, size_t from, size_t n, int64_t inserted,
+                  const int64_t *ids);
+/* How the batch's transaction ended: committed true after a successful COMMIT, false after a rollback or a
+ * failed or uncertain commit. NULL r is fine. */
+void rollup_txn_end(struct rollup *r, bool committed);
 /* At the backend's close: folds what is pending when the connection is idle (best effort: a failure is
  * logged, the next start folds it), then destroys the backend's part. NULL is fine. */
 void rollup_close(struct rollup *r);

@@ -169,10 +169,61 @@ class TapRecorder:
         wait_for(lambda: self.total() > n0 + 10, deadline(timeout), "results on the tap")
 
 
-def stored_triples(cw):
-    """(set of (worker, boot_id, seq) in the checks table, number of rows)."""
-    rows = cw.db().try_query("SELECT worker, boot_id, seq FROM checks") or []
+def stored_triples(cw, server=None):
+    """(set of (worker, boot_id, seq) in the checks table, number of rows); server: a PostgreSQL or MariaDB
+    server of tests/e2e/dbservers.py instead of the supervisor's SQLite file."""
+    if server is None:
+        rows = cw.db().try_query("SELECT worker, boot_id, seq FROM checks") or []
+    else:
+        try:
+            rows = [tuple(int(v) for v in r) for r in server.query("SELECT worker, boot_id, seq FROM checks")]
+        except RuntimeError:   # the tables are not there yet
+            rows = []
     return set(rows), len(rows)
+
+
+_HEX = {"sqlite": "hex(%s)", "postgresql": "encode(%s, 'hex')", "mysql": "HEX(%s)"}
+_PHASES = ("latency_ms", "dns_ms", "connect_ms", "tls_ms", "ttfb_ms")
+_HISTS = ("latency_hist", "dns_hist", "connect_hist", "tls_hist", "ttfb_hist")
+
+
+def _hist_total(hexblob):
+    """Values in a histogram blob (docs/schema.md, "Histogram blobs")."""
+    blob = bytes.fromhex(hexblob)
+    version, n = struct.unpack_from("<BH", blob, 0)
+    if version != 1 or len(blob) != 3 + 6 * n:
+        raise ValueError("not a version-1 histogram: %s" % hexblob)
+    return sum(struct.unpack_from("<I", blob, 5 + 6 * i)[0] for i in range(n))
+
+
+def rollup_mismatches(kind, query):
+    """After a clean stop (which folds what is pending): what differs, per endpoint, between the raw rows and
+    checks_hourly / checks_daily (checks, ok, and each histogram's values = the non-NULL values of its
+    column), and whether the watermark covers every raw row. query(sql) -> rows of values. Empty: equal."""
+    problems = []
+    mark = query("SELECT last_check_id FROM rollup_state")
+    top = query("SELECT COALESCE(MAX(id), 0) FROM checks")
+    if not mark or int(mark[0][0]) != int(top[0][0]):
+        problems.append("watermark %s, highest raw id %s: not everything folded at the stop" % (mark, top))
+    raw = {}
+    for r in query("SELECT endpoint_id, COUNT(*), SUM(CASE WHEN ok THEN 1 ELSE 0 END), %s FROM checks "
+                   "GROUP BY endpoint_id" % ", ".join("COUNT(%s)" % c for c in _PHASES)):
+        raw[int(r[0])] = tuple(int(v) for v in r[1:])
+    for table in ("checks_hourly", "checks_daily"):
+        got = {}
+        for r in query("SELECT endpoint_id, checks, ok, failures, %s FROM %s"
+                       % (", ".join(_HEX[kind] % h for h in _HISTS), table)):
+            ep, checks, ok, failures = (int(v) for v in r[:4])
+            if failures != checks - ok:
+                problems.append("%s endpoint %d: failures %d != checks %d - ok %d" % (table, ep, failures, checks,
+                                                                                    ok))
+            tot = (checks, ok) + tuple(_hist_total(h) for h in r[4:])
+            got[ep] = tuple(a + b for a, b in zip(got.get(ep, (0,) * 7), tot))
+        for ep in sorted(set(raw) | set(got)):
+            if raw.get(ep, (0,) * 7) != got.get(ep, (0,) * 7):
+                problems.append("%s endpoint %d: roll-ups (checks, ok, hist values) %s, raw rows %s"
+                                % (table, ep, got.get(ep), raw.get(ep)))
+    return problems
 
 
 class Account:
@@ -202,13 +253,13 @@ class Account:
         return "%d sent, %d stored, %d lost, %d duplicated" % (self.sent, self.stored, self.lost, self.duplicated)
 
 
-def settle_and_count(cw, rec, cutoff, drain, boots=None):
+def settle_and_count(cw, rec, cutoff, drain, boots=None, server=None):
     """Gives the storer up to `drain` s (while it still makes progress) to store everything produced
     before `cutoff`; returns the Account."""
     end = time.monotonic() + deadline(drain)
     best, since = -1, time.monotonic()
     while True:
-        stored, rows = stored_triples(cw)
+        stored, rows = stored_triples(cw, server)
         acc = Account(rec.snapshot(), stored, rows, cutoff, boots)
         if acc.lost == 0 or time.monotonic() >= end:
             return acc

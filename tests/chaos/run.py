@@ -1,12 +1,12 @@
 #!/usr/bin/python3
-"""tests/chaos/run.py — Clockwerk's chaos suite (`make chaos`): the seven scenarios at full size.
+"""tests/chaos/run.py — Clockwerk's chaos suite (`make chaos`): the nine scenarios at full size.
 
     CLOCKWERK_BIN=$PWD/bin /usr/bin/python3 tests/chaos/run.py [--bounded] [--seed N] [SCENARIO ...]
 
-Runs each scenario of tests/chaos/chaos.py (storer-kill, alerter-kill, worker-kill, storer-stop, tap-stop,
-crash-loop, supervisor-kill; all of them unless named) one after the other, prints one line of figures per
-scenario (with FAILED: and the reasons when an expectation does not hold), and ends with
-`chaos: N passed, N failed`. Exit code 1 when any scenario failed. --bounded runs the small profile that
+Runs each scenario of tests/chaos/chaos.py (storer-kill, storer-kill-postgresql, storer-kill-mariadb,
+alerter-kill, worker-kill, storer-stop, tap-stop, crash-loop, supervisor-kill; all of them unless named) one
+after the other, prints one line of figures per scenario (with FAILED: and the reasons when an expectation does
+not hold), and ends with `chaos: N passed, N failed`. Exit code 1 when any scenario failed. --bounded runs the small profile that
 `make e2e` runs (tests/e2e/test_chaos.py). Every process a scenario starts is recorded (pid and start time)
 and killed at the end if it is still alive, whatever happened.
 """

@@ -188,11 +188,12 @@ static struct MHD_Daemon *start_daemon(struct web_http *h, const struct sockaddr
                                     { MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)key },
                                     { MHD_OPTION_END, 0, NULL } };
     return MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)sa,
+        flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, http_log, h, MHD_OPTION_SOCK_ADDR,
+        (const struct sockaddr *)sa,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->web_max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         (unsigned)cfg->web_max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)(cfg->web_connection_timeout + 0.5), MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MEMORY_LIMIT,
-        MHD_OPTION_EXTERNAL_LOGGER, http_log, h, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
+        MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
 }
 
 int web_http_start(struct web_http *h, const struct cw_config *cfg, const struct web_model *model, char *err,

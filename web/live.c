@@ -29,6 +29,8 @@ const char *web_endpoint_label(const struct web_endpoint *e, char *buf, size_t l
 {
     if (e->cfg->name) return e->cfg->name;
     cw_mask_url(e->cfg->url, buf, len);
+    char *query = strpbrk(buf, "?#"); /* a query may carry a token: shown as "?***" */
+    if (query && (size_t)(query - buf) + 5 <= len) memcpy(query, "?***", 5);
     return buf;
 }
 

@@ -79,7 +79,7 @@ struct web_endpoint *web_model_by_url(const struct web_model *m, const char *url
 void web_live_apply(struct web_model *m, enum cw_msg_type type, const void *data, size_t len, int64_t now_mono_ns);
 /* "unknown", "up", "failing", "down". */
 const char *web_state_name(enum web_state state);
-/* The name the web shows: the endpoint's name, or its URL without credentials into buf. */
+/* The name the web shows: the endpoint's name, or its URL without credentials (and a query as "?***") into buf. */
 const char *web_endpoint_label(const struct web_endpoint *e, char *buf, size_t len);
 
 #endif

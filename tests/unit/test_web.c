@@ -7,9 +7,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "common/config/config.h"
 #include "common/config/config_web.h"
 #include "common/wire/protocol.h"
 #include "web/html.h"
@@ -289,13 +291,56 @@ static void test_listen_and_secrets(void **state)
     assert_false(web_secret_equal("pwpw", "pw")); /* a repetition of the secret is not the secret */
 }
 
+/* The web's settings and the endpoints' groups survive the snapshot; its password only for the web's reader. */
+static void test_snapshot_web(void **state)
+{
+    (void)state;
+    struct cw_endpoint ep[1] = { { .url = "http://a/", .name = "A", .group = "Front", .timeout = 1, .interval = 1,
+                                   .alert_threshold = 1, .recovery_threshold = 1 } };
+    struct cw_config c = { .path = "/x.conf", .dir = "/", .run_dir = "/run", .endpoints = ep, .n_endpoints = 1,
+                           .web_enabled = true, .web_listen = "[::1]:8443", .web_title = "T", .web_tls_cert_file = "/c",
+                           .web_tls_key_file = "/k", .web_auth_user = "ops", .web_auth_password = "pw",
+                           .web_max_connections = 7, .web_max_connections_per_ip = 3, .web_connection_timeout = 4 };
+    char path[] = "/tmp/cw-test-web-snap-XXXXXX", err[512];
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(config_snapshot_write(&c, path, err, sizeof err), 0);
+    setenv("CLOCKWERK_SECRETS", "web", 1);
+    struct cw_config *r = config_snapshot_read(path, 0, 0, err, sizeof err);
+    assert_non_null(r);
+    assert_true(r->web_enabled);
+    assert_string_equal(r->web_listen, "[::1]:8443");
+    assert_string_equal(r->web_auth_password, "pw");
+    assert_string_equal(r->endpoints[0].group, "Front");
+    assert_int_equal(r->web_max_connections_per_ip, 3);
+    assert_true(r->web_connection_timeout == 4);
+    config_free(r);
+    setenv("CLOCKWERK_SECRETS", "db", 1);
+    assert_non_null(r = config_snapshot_read(path, 0, 0, err, sizeof err));
+    assert_null(r->web_auth_password);
+    config_free(r);
+    unsetenv("CLOCKWERK_SECRETS");
+    unlink(path);
+
+    /* what only the web reads: other children are not restarted for it */
+    struct cw_config d = c;
+    d.web_title = "Other";
+    struct cw_endpoint ep2[1] = { ep[0] };
+    ep2[0].group = NULL;
+    d.endpoints = ep2;
+    assert_true(config_same_beyond_web(&c, &d));
+    ep2[0].name = "B";
+    assert_false(config_same_beyond_web(&c, &d));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_routes),       cmocka_unit_test(test_slugs),
         cmocka_unit_test(test_ids),          cmocka_unit_test(test_live_results_and_alerts),
         cmocka_unit_test(test_live_malformed), cmocka_unit_test(test_html_escape),
-        cmocka_unit_test(test_listen_and_secrets),
+        cmocka_unit_test(test_listen_and_secrets), cmocka_unit_test(test_snapshot_web),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

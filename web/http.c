@@ -19,8 +19,8 @@
 
 #define MEMORY_LIMIT (32 * 1024) /* per connection: larger headers get 431, longer URLs 414 */
 #define PEM_MAX (1024 * 1024)
-#define CSP                                                                                                           \
-    "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self'; script-src 'self'; base-uri 'none'; "     \
+#define CSP                                                                                                      \
+    "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self'; script-src 'self'; base-uri 'none'; " \
     "form-action 'none'; frame-ancestors 'none'"
 
 static char request_marker; /* *con_cls after the first call of a request */
@@ -187,13 +187,12 @@ static struct MHD_Daemon *start_daemon(struct web_http *h, const struct sockaddr
     struct MHD_OptionItem tls[] = { { cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)cert },
                                     { MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)key },
                                     { MHD_OPTION_END, 0, NULL } };
-    return MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, http_log, h, MHD_OPTION_SOCK_ADDR,
-        (const struct sockaddr *)sa,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->web_max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        (unsigned)cfg->web_max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)(cfg->web_connection_timeout + 0.5), MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MEMORY_LIMIT,
-        MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
+    return MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, http_log, h,
+                            MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)sa, MHD_OPTION_CONNECTION_LIMIT,
+                            (unsigned)cfg->web_max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                            (unsigned)cfg->web_max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
+                            (unsigned)(cfg->web_connection_timeout + 0.5), MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                            (size_t)MEMORY_LIMIT, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
 }
 
 int web_http_start(struct web_http *h, const struct cw_config *cfg, const struct web_model *model, char *err,

@@ -26,7 +26,7 @@ struct web_http {
     const struct web_model *model; /* rendered by the handlers */
     bool bus_open;
     int64_t started_mono_ns;
-    struct ratelimit rl_log;       /* libmicrohttpd's messages */
+    struct ratelimit rl_log; /* libmicrohttpd's messages */
     uint64_t requests, unauthorised, not_found, bad_method;
 };
 

@@ -25,8 +25,8 @@ int web_ids_build(struct web_model *m, const struct cw_config *cfg, char *err, s
         }
         HASH_FIND(hh_id, m->by_id, e->id, len, dup);
         if (dup) {
-            snprintf(err, errlen, "endpoints %zu and %zu have one ID '%s'; rename one", (size_t)(dup - m->endpoints),
-                     i, e->id);
+            snprintf(err, errlen, "endpoints %zu and %zu have one ID '%s'; rename one", (size_t)(dup - m->endpoints), i,
+                     e->id);
             return -1;
         }
         HASH_ADD(hh_id, m->by_id, id[0], len, e);

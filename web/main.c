@@ -103,8 +103,9 @@ int main(void)
     if ((w.epoll_fd = epoll_create1(EPOLL_CLOEXEC)) < 0) fatal(1, "epoll_create1: %s", strerror(errno));
     add_to_epoll(w.epoll_fd, w.p.sigfd, "signals");
     add_to_epoll(w.epoll_fd, w.http.epoll_fd, "libmicrohttpd's descriptor");
-    log_info("serving %s on %s%s (%zu endpoint%s)", w.p.cfg->web_title, w.p.cfg->web_tls_cert_file ? "https://" : "http://",
-             w.p.cfg->web_listen, w.model.n, cw_plural((long long)w.model.n));
+    log_info("serving %s on %s%s (%zu endpoint%s)", w.p.cfg->web_title,
+             w.p.cfg->web_tls_cert_file ? "https://" : "http://", w.p.cfg->web_listen, w.model.n,
+             cw_plural((long long)w.model.n));
 
     run(&w);
 

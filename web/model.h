@@ -32,9 +32,9 @@ enum web_state {
 /* The last check of an endpoint, as the worker sent it. */
 struct web_check {
     bool ok;
-    uint16_t status_code;     /* 0: no HTTP response */
-    int64_t checked_at_us;    /* wall clock */
-    int64_t latency_us;       /* total; phases -1 when not reached */
+    uint16_t status_code;  /* 0: no HTTP response */
+    int64_t checked_at_us; /* wall clock */
+    int64_t latency_us;    /* total; phases -1 when not reached */
     int64_t dns_us, connect_us, tls_us, ttfb_us;
     int64_t tls_expires_at_us; /* 0: unknown (http, or no handshake) */
     char *error;               /* NULL when ok; owned (malloc) */
@@ -46,8 +46,8 @@ struct web_endpoint {
     bool has_check;
     struct web_check last;
     enum web_state state;
-    int64_t state_since_us;   /* wall clock of the change that set `state`; 0 unknown */
-    bool slow;                /* a `slow` alert without a `fast` one after it */
+    int64_t state_since_us;            /* wall clock of the change that set `state`; 0 unknown */
+    bool slow;                         /* a `slow` alert without a `fast` one after it */
     uint64_t checks_ok, checks_failed; /* since the web started */
     UT_hash_handle hh_url, hh_id;
 };
@@ -58,9 +58,9 @@ struct web_model {
     struct web_endpoint *by_url, *by_id; /* uthash heads over `endpoints` */
     struct seqgap gaps;                  /* results per worker: what the web missed */
     uint64_t messages, results, alerts, stats;
-    uint64_t malformed;    /* dropped: could not be decoded */
-    uint64_t unknown_urls; /* results or alerts for an URL not in the configuration (dropped) */
-    const char *last_malformed; /* static reason */
+    uint64_t malformed;           /* dropped: could not be decoded */
+    uint64_t unknown_urls;        /* results or alerts for an URL not in the configuration (dropped) */
+    const char *last_malformed;   /* static reason */
     int64_t last_message_mono_ns; /* cw_mono_ns of the last message from the bus; 0: none yet */
     struct cw_result *scratch;    /* CW_RESULT_BATCH_MAX, for decoding */
 };

@@ -38,7 +38,7 @@ typedef void (*web_handler)(const struct web_request *rq, struct web_reply *rp);
 
 struct web_route {
     const char *path;
-    bool prefix;     /* path is a prefix ("/endpoint/"); rest = what follows, never empty */
+    bool prefix; /* path is a prefix ("/endpoint/"); rest = what follows, never empty */
     web_handler fn;
 };
 

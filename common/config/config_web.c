@@ -79,8 +79,8 @@ size_t cw_endpoint_slug(const char *name, const char *url, char *out, size_t out
     const char *from = strstr(url, "://");
     from = from ? from + 3 : url;
     size_t authority = strcspn(from, "/?#");
-    const char *at = memrchr(from, '@', authority); /* the last one ends the userinfo */
-    if (at) from = at + 1; /* no user name or password in an ID */
+    const char *at = memrchr(from, '@', authority);         /* the last one ends the userinfo */
+    if (at) from = at + 1;                                  /* no user name or password in an ID */
     return slug_of(from, strcspn(from, "?#"), out, outlen); /* nor the query: it may carry a token */
 }
 

@@ -33,8 +33,8 @@ static void test_routes(void **state)
     assert_int_equal(web_route_find("POST", "/", &r, &rest), WEB_ROUTE_BAD_METHOD);
     assert_int_equal(web_route_find("DELETE", "/healthz", &r, &rest), WEB_ROUTE_BAD_METHOD);
     assert_int_equal(web_route_find("get", "/", &r, &rest), WEB_ROUTE_BAD_METHOD); /* methods are case-sensitive */
-    const char *unknown[] = { "", "/x", "/healthz/", "//", "/../../etc/passwd", "/HEALTHZ", "/healthz?x", "/ ",
-                              "/favicon.ico/../" };
+    const char *unknown[] = { "",           "/x", "/healthz/",       "//", "/../../etc/passwd", "/HEALTHZ",
+                              "/healthz?x", "/ ", "/favicon.ico/../" };
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         assert_int_equal(web_route_find("GET", unknown[i], &r, &rest), WEB_ROUTE_NOT_FOUND);
         assert_null(r);
@@ -65,7 +65,7 @@ static void test_slugs(void **state)
     slug_is("Ünïcode name", "http://x/", "n-code-name");
     slug_is("a_b.c/d,e", "http://x/", "a-b-c-d-e");
     slug_is(NULL, "https://user:pa@ss@Example.COM:8443/Health?token=secret#frag", "example-com-8443-health");
-    slug_is("***", "http://10.0.0.1/", "10-0-0-1");      /* no letter or digit in the name: the URL */
+    slug_is("***", "http://10.0.0.1/", "10-0-0-1"); /* no letter or digit in the name: the URL */
     slug_is(NULL, "http://u:p@h/", "h");
     char out[CW_SLUG_MAX + 1];
     assert_int_equal(cw_endpoint_slug(NULL, "http://@/?", out, sizeof out), 0);
@@ -110,7 +110,8 @@ static void test_ids(void **state)
     assert_string_equal(web_endpoint_label(&m.endpoints[1], label, sizeof label), "http://***@127.0.0.1:1/b?***");
     web_ids_free(&m);
 
-    struct cw_endpoint dup[2] = { { .url = "http://a/1", .name = "My API" }, { .url = "http://a/2", .name = "my-api" } };
+    struct cw_endpoint dup[2] = { { .url = "http://a/1", .name = "My API" },
+                                  { .url = "http://a/2", .name = "my-api" } };
     struct cw_config cfg = { .endpoints = dup, .n_endpoints = 2 };
     char err[256];
     assert_int_equal(web_ids_build(&m, &cfg, err, sizeof err), -1);
@@ -148,8 +149,9 @@ static void send_results(struct web_model *m, const struct cw_result *r, size_t 
 
 static void send_alert(struct web_model *m, const char *url, uint8_t kind)
 {
-    struct cw_alert a = { .alert_id = 9, .raised_at_us = AT_US + 5, .kind = kind, .url = url, .name = "",
-                          .message = "m" };
+    struct cw_alert a = {
+        .alert_id = 9, .raised_at_us = AT_US + 5, .kind = kind, .url = url, .name = "", .message = "m"
+    };
     struct cw_buf b = { 0 };
     assert_int_equal(proto_alert_encode(&b, &a), 0);
     web_live_apply(m, CW_MSG_ALERT, b.data, b.len, 2000);
@@ -273,8 +275,19 @@ static void test_listen_and_secrets(void **state)
     listen_ok("*:8080", false, AF_INET);
     listen_ok("[::1]:8080", true, AF_INET6);
     listen_ok("[::]:8080", false, AF_INET6);
-    const char *bad[] = { "", "8080", "127.0.0.1", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:80x",
-                          "example.com:80", "::1:80", "[::1]80", "[x]:80", "[::1]:", "1.2.3:80" };
+    const char *bad[] = { "",
+                          "8080",
+                          "127.0.0.1",
+                          "127.0.0.1:",
+                          "127.0.0.1:0",
+                          "127.0.0.1:65536",
+                          "127.0.0.1:80x",
+                          "example.com:80",
+                          "::1:80",
+                          "[::1]80",
+                          "[x]:80",
+                          "[::1]:",
+                          "1.2.3:80" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct sockaddr_storage sa;
         socklen_t len;
@@ -295,12 +308,28 @@ static void test_listen_and_secrets(void **state)
 static void test_snapshot_web(void **state)
 {
     (void)state;
-    struct cw_endpoint ep[1] = { { .url = "http://a/", .name = "A", .group = "Front", .timeout = 1, .interval = 1,
-                                   .alert_threshold = 1, .recovery_threshold = 1 } };
-    struct cw_config c = { .path = "/x.conf", .dir = "/", .run_dir = "/run", .endpoints = ep, .n_endpoints = 1,
-                           .web_enabled = true, .web_listen = "[::1]:8443", .web_title = "T", .web_tls_cert_file = "/c",
-                           .web_tls_key_file = "/k", .web_auth_user = "ops", .web_auth_password = "pw",
-                           .web_max_connections = 7, .web_max_connections_per_ip = 3, .web_connection_timeout = 4 };
+    struct cw_endpoint ep[1] = { { .url = "http://a/",
+                                   .name = "A",
+                                   .group = "Front",
+                                   .timeout = 1,
+                                   .interval = 1,
+                                   .alert_threshold = 1,
+                                   .recovery_threshold = 1 } };
+    struct cw_config c = { .path = "/x.conf",
+                           .dir = "/",
+                           .run_dir = "/run",
+                           .endpoints = ep,
+                           .n_endpoints = 1,
+                           .web_enabled = true,
+                           .web_listen = "[::1]:8443",
+                           .web_title = "T",
+                           .web_tls_cert_file = "/c",
+                           .web_tls_key_file = "/k",
+                           .web_auth_user = "ops",
+                           .web_auth_password = "pw",
+                           .web_max_connections = 7,
+                           .web_max_connections_per_ip = 3,
+                           .web_connection_timeout = 4 };
     char path[] = "/tmp/cw-test-web-snap-XXXXXX", err[512];
     int fd = mkstemp(path);
     assert_true(fd >= 0);
@@ -337,10 +366,14 @@ static void test_snapshot_web(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_routes),       cmocka_unit_test(test_slugs),
-        cmocka_unit_test(test_ids),          cmocka_unit_test(test_live_results_and_alerts),
-        cmocka_unit_test(test_live_malformed), cmocka_unit_test(test_html_escape),
-        cmocka_unit_test(test_listen_and_secrets), cmocka_unit_test(test_snapshot_web),
+        cmocka_unit_test(test_routes),
+        cmocka_unit_test(test_slugs),
+        cmocka_unit_test(test_ids),
+        cmocka_unit_test(test_live_results_and_alerts),
+        cmocka_unit_test(test_live_malformed),
+        cmocka_unit_test(test_html_escape),
+        cmocka_unit_test(test_listen_and_secrets),
+        cmocka_unit_test(test_snapshot_web),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -33,7 +33,14 @@
 
 #include "supervisor/privs.h"
 
-enum child_kind { CHILD_RELAY = 0, CHILD_STORER = 1, CHILD_ALERTER = 2, CHILD_WORKER = 3, CHILD_WEB = 4, CHILD_KINDS = 5 };
+enum child_kind {
+    CHILD_RELAY = 0,
+    CHILD_STORER = 1,
+    CHILD_ALERTER = 2,
+    CHILD_WORKER = 3,
+    CHILD_WEB = 4,
+    CHILD_KINDS = 5
+};
 
 #define CHILD_BACKOFF_MIN_NS (1000000000LL)  /* 1 s */
 #define CHILD_BACKOFF_MAX_NS (30000000000LL) /* 30 s */

@@ -110,10 +110,9 @@ static int run(struct supervisor *s)
     int64_t now = cw_mono_ns();
     s->started_ns = now;
     apply_initial(s, now);
-    log_info("clockwerk %s running: %zu endpoint%s, %d worker%s, storer %s, alerter %s, web %s, run_dir %s",
-             CW_VERSION, s->cfg->n_endpoints, cw_plural(s->cfg->n_endpoints), s->cfg->workers,
-             cw_plural(s->cfg->workers), config_wants_storer(s->cfg) ? "on" : "off",
-             children_find(&s->ch, CHILD_ALERTER, 0) ? "on" : "off",
+    log_info("clockwerk %s running: %zu endpoint%s, %d worker%s, storer %s, alerter %s, web %s, run_dir %s", CW_VERSION,
+             s->cfg->n_endpoints, cw_plural(s->cfg->n_endpoints), s->cfg->workers, cw_plural(s->cfg->workers),
+             config_wants_storer(s->cfg) ? "on" : "off", children_find(&s->ch, CHILD_ALERTER, 0) ? "on" : "off",
              children_find(&s->ch, CHILD_WEB, 0) ? s->cfg->web_listen : "off", s->cfg->run_dir);
 
     for (;;) {

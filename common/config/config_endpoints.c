@@ -233,6 +233,18 @@ struct endpoint_keys_at {
     bool has_timeout;
 };
 
+/* A name or group: a non-empty string of at most CW_NAME_MAX bytes, in the arena; NULL after reporting. */
+static char *short_text(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s)
+{
+    char name[256];
+    const char *v = cfgp_string(p, w, s, true);
+    if (v && strlen(v) > CW_NAME_MAX) {
+        cfgp_problem(p, s, "%s: longer than %d bytes", cfgp_name(w, s, name, sizeof name), CW_NAME_MAX);
+        return NULL;
+    }
+    return v ? cw_arena_strdup(p->arena, v) : NULL;
+}
+
 /* One key of an endpoint (a table-like parser: one case per key). */
 static void endpoint_key(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, struct cw_endpoint *ep,
                          struct endpoint_keys_at *at)
@@ -245,10 +257,7 @@ static void endpoint_key(struct cfg_parser *p, struct cfg_where w, const config_
         endpoint_url(p, w, s, ep);
         break;
     case EP_NAME:
-        if (!(v = cfgp_string(p, w, s, true))) break;
-        if (strlen(v) > CW_NAME_MAX)
-            cfgp_problem(p, s, "%s: longer than %d bytes", cfgp_name(w, s, name, sizeof name), CW_NAME_MAX);
-        else ep->name = cw_arena_strdup(p->arena, v);
+        ep->name = short_text(p, w, s);
         break;
     case EP_TIMEOUT:
         at->timeout = s;
@@ -300,10 +309,7 @@ static void endpoint_key(struct cfg_parser *p, struct cfg_where w, const config_
         ep->ca_file = cfgp_readable_file(p, w, s);
         break;
     case EP_GROUP:
-        if (!(v = cfgp_string(p, w, s, true))) break;
-        if (strlen(v) > CW_NAME_MAX)
-            cfgp_problem(p, s, "%s: longer than %d bytes", cfgp_name(w, s, name, sizeof name), CW_NAME_MAX);
-        else ep->group = cw_arena_strdup(p->arena, v);
+        ep->group = short_text(p, w, s);
         break;
     default:
         cfgp_unknown(p, w, s);

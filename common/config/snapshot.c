@@ -150,13 +150,10 @@ static void encode(const struct cw_config *c, struct cw_buf *b, bool web)
     put_str(b, c->db_sslmode);
     put_str(b, c->db_ca_file);
     le_buf_u8(b, web && c->web_enabled);
-    put_str(b, web ? c->web_listen : NULL);
-    put_str(b, web ? c->web_title : NULL);
-    put_str(b, web ? c->web_tls_cert_file : NULL);
-    put_str(b, web ? c->web_tls_key_file : NULL);
     le_buf_u8(b, web && c->web_allow_plain_http);
-    put_str(b, web ? c->web_auth_user : NULL);
-    put_str(b, web ? c->web_auth_password : NULL);
+    const char *web_strings[] = { c->web_listen,       c->web_title,     c->web_tls_cert_file,
+                                  c->web_tls_key_file, c->web_auth_user, c->web_auth_password };
+    for (size_t i = 0; i < sizeof web_strings / sizeof web_strings[0]; i++) put_str(b, web ? web_strings[i] : NULL);
     put_i32(b, web ? c->web_max_connections : 0);
     put_i32(b, web ? c->web_max_connections_per_ip : 0);
     put_f64(b, web ? c->web_connection_timeout : 0);
@@ -413,13 +410,11 @@ static void decode_database(struct rd *r, struct cw_config *c, bool keep_secret)
 static void decode_web(struct rd *r, struct cw_config *c, bool keep_secret)
 {
     c->web_enabled = get_bool(r);
-    c->web_listen = get_str(r);
-    c->web_title = get_str(r);
-    c->web_tls_cert_file = get_str(r);
-    c->web_tls_key_file = get_str(r);
     c->web_allow_plain_http = get_bool(r);
-    c->web_auth_user = get_str(r);
-    c->web_auth_password = keep_secret ? get_str(r) : skip_str(r);
+    char **strings[] = { &c->web_listen, &c->web_title, &c->web_tls_cert_file, &c->web_tls_key_file,
+                         &c->web_auth_user };
+    for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) *strings[i] = get_str(r);
+    c->web_auth_password = keep_secret ? get_str(r) : skip_str(r); /* last of web_strings in encode() */
     c->web_max_connections = get_i32(r);
     c->web_max_connections_per_ip = get_i32(r);
     c->web_connection_timeout = get_f64(r);

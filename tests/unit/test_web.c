@@ -294,14 +294,14 @@ static void test_listen_and_secrets(void **state)
         bool lo;
         assert_non_null(cw_web_listen_parse(bad[i], &sa, &len, &lo));
     }
-    assert_true(web_secret_equal("pw", "pw"));
-    assert_false(web_secret_equal("pw", "pW"));
-    assert_false(web_secret_equal("pw", "pwx"));
-    assert_false(web_secret_equal("pwx", "pw"));
-    assert_false(web_secret_equal("", "pw"));
-    assert_false(web_secret_equal("pw", ""));
-    assert_true(web_secret_equal("", ""));
-    assert_false(web_secret_equal("pwpw", "pw")); /* a repetition of the secret is not the secret */
+    /* given, expected, equal; a repetition of the secret is not the secret */
+    const struct {
+        const char *given, *expected;
+        bool equal;
+    } pairs[] = { { "pw", "pw", true }, { "pw", "pW", false }, { "pw", "pwx", false }, { "pwx", "pw", false },
+                  { "", "pw", false },  { "pw", "", false },   { "", "", true },       { "pwpw", "pw", false } };
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++)
+        assert_int_equal(web_secret_equal(pairs[i].given, pairs[i].expected), pairs[i].equal);
 }
 
 /* The web's settings and the endpoints' groups survive the snapshot; its password only for the web's reader. */

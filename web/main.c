@@ -6,7 +6,7 @@
  *     wait(SUB socket, epoll{signalfd, libmicrohttpd's epoll fd}, libmicrohttpd's timeout)
  *     -> signals -> drain the SUB (bounded) -> MHD_run (always, after every wait).
  * Handlers only render from memory, so one slow client never holds up the bus. SIGTERM stops (every connection
- * closed), SIGHUP reads the snapshot again (the title, the endpoints; a changed listen address, TLS or limit takes
+ * closed), SIGHUP reads the snapshot again (the title, the endpoints, which keep their state; a changed listen address, TLS or limit takes
  * the restart the supervisor does on every change anyway). Exit 2 on a configuration it cannot use, 1 when it
  * cannot serve (the supervisor restarts it with backoff); checks, storage and alerts never depend on it. */
 #include <errno.h>
@@ -50,6 +50,7 @@ static void reload(struct web *w)
     }
     struct web_model next;
     if (web_ids_build(&next, w->p.cfg, err, sizeof err) != 0) fatal(2, "%s", err);
+    web_ids_carry(&next, &w->model); /* the endpoints that stay keep their last check and state */
     web_ids_free(&w->model);
     w->model = next;
     w->http.cfg = w->p.cfg;

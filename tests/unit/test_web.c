@@ -205,7 +205,22 @@ static void test_live_results_and_alerts(void **state)
     assert_true(a->last.ok);
     assert_int_equal(m.gaps.missing, 4); /* seq 5..8 of worker 1 */
     assert_int_equal(a->checks_ok, 1);
+
+    /* a reload keeps what is known of the endpoints that stay (here: the last two of three) */
+    struct web_model next;
+    struct cw_config cfg = { .endpoints = &eps[1], .n_endpoints = 2 };
+    char err[256];
+    assert_int_equal(web_ids_build(&next, &cfg, err, sizeof err), 0);
+    struct cw_result failing = result(eps[2].url, false, 10, AT_US + 20);
+    send_results(&m, &failing, 1);
+    web_ids_carry(&next, &m);
     web_ids_free(&m);
+    assert_false(next.endpoints[0].has_check);
+    assert_int_equal(next.endpoints[1].state, WEB_STATE_FAILING);
+    assert_string_equal(next.endpoints[1].last.error, "HTTP 500");
+    assert_int_equal(next.gaps.missing, 4);
+    assert_int_equal(next.results, 6);
+    web_ids_free(&next);
 }
 
 static void test_live_malformed(void **state)

@@ -212,6 +212,14 @@ def test_web_kill9_restarts_only_the_web_and_reload():
             before = t.count("/ok")
             wait_for(lambda: t.count("/ok") >= before + 2, deadline(15), "checks going on")
 
+            # a hand-sent SIGHUP: the web reads the snapshot again and keeps serving, with the states it knew
+            wait_for(lambda: b'class="state up"' in get(port, "/")[2], deadline(15), "the endpoint up")
+            mark = cw.log_mark()
+            os.kill(new, signal.SIGHUP)
+            cw.wait_log(r"\[web\] %d info: reloaded: 1 endpoint" % new, timeout=deadline(10), since=mark)
+            check(b'class="state up"' in get(port, "/")[2], "the state was lost by the reload")
+            check(cw.child(WEB) == new, "SIGHUP restarted the web")
+
             # a change of `web` restarts only the web
             cfg2 = web_config(eps, port, web={"title": "Renamed"})
             cw.reload(cfg2)

@@ -39,7 +39,7 @@ void web_ids_free(struct web_model *m)
 {
     HASH_CLEAR(hh_id, m->by_id);
     HASH_CLEAR(hh_url, m->by_url);
-    for (size_t i = 0; i < m->n; i++) free(m->endpoints[i].last.error);
+    for (size_t i = 0; i < m->n; i++) free(m->endpoints[i].live.last.error);
     free(m->endpoints);
     free(m->scratch);
     seqgap_free(&m->gaps);
@@ -51,26 +51,13 @@ void web_ids_carry(struct web_model *to, struct web_model *from)
     for (size_t i = 0; i < to->n; i++) {
         struct web_endpoint *e = &to->endpoints[i], *old = web_model_by_url(from, e->cfg->url);
         if (!old) continue;
-        e->has_check = old->has_check;
-        e->last = old->last;
-        old->last.error = NULL; /* moved */
-        e->state = old->state;
-        e->state_since_us = old->state_since_us;
-        e->slow = old->slow;
-        e->checks_ok = old->checks_ok;
-        e->checks_failed = old->checks_failed;
+        e->live = old->live;
+        old->live.last.error = NULL; /* moved */
     }
     struct seqgap gaps = to->gaps;
     to->gaps = from->gaps;
     from->gaps = gaps;
-    to->messages = from->messages;
-    to->results = from->results;
-    to->alerts = from->alerts;
-    to->stats = from->stats;
-    to->malformed = from->malformed;
-    to->unknown_urls = from->unknown_urls;
-    to->last_malformed = from->last_malformed;
-    to->last_message_mono_ns = from->last_message_mono_ns;
+    to->bus = from->bus;
 }
 
 struct web_endpoint *web_model_by_id(const struct web_model *m, const char *id)

@@ -36,18 +36,18 @@ const char *web_endpoint_label(const struct web_endpoint *e, char *buf, size_t l
 
 static void malformed(struct web_model *m, const char *why)
 {
-    m->malformed++;
-    m->last_malformed = why ? why : "malformed";
+    m->bus.malformed++;
+    m->bus.last_malformed = why ? why : "malformed";
 }
 
-static void set_state(struct web_endpoint *e, enum web_state state, int64_t at_us)
+static void set_state(struct web_live *e, enum web_state state, int64_t at_us)
 {
     if (e->state == state) return;
     e->state = state;
     e->state_since_us = at_us;
 }
 
-static void apply_result(struct web_endpoint *e, const struct cw_result *r)
+static void apply_result(struct web_live *e, const struct cw_result *r)
 {
     if (e->has_check && r->checked_at_us < e->last.checked_at_us) return; /* an older check, reordered */
     free(e->last.error);
@@ -78,11 +78,11 @@ static void on_results(struct web_model *m, const void *data, size_t len)
     }
     for (int i = 0; i < n; i++) {
         const struct cw_result *r = &m->scratch[i];
-        m->results++;
+        m->bus.results++;
         seqgap_note(&m->gaps, r->worker, r->boot_id, r->seq);
         struct web_endpoint *e = web_model_by_url(m, r->url);
-        if (e) apply_result(e, r);
-        else m->unknown_urls++;
+        if (e) apply_result(&e->live, r);
+        else m->bus.unknown_urls++;
     }
 }
 
@@ -94,12 +94,13 @@ static void on_alert(struct web_model *m, const void *data, size_t len)
         malformed(m, why);
         return;
     }
-    m->alerts++;
-    struct web_endpoint *e = web_model_by_url(m, a.url);
-    if (!e) {
-        m->unknown_urls++;
+    m->bus.alerts++;
+    struct web_endpoint *found = web_model_by_url(m, a.url);
+    if (!found) {
+        m->bus.unknown_urls++;
         return;
     }
+    struct web_live *e = &found->live;
     switch (a.kind) {
     case CW_ALERT_DOWN:
         set_state(e, WEB_STATE_DOWN, a.raised_at_us);
@@ -120,8 +121,8 @@ static void on_alert(struct web_model *m, const void *data, size_t len)
 
 void web_live_apply(struct web_model *m, enum cw_msg_type type, const void *data, size_t len, int64_t now_mono_ns)
 {
-    m->messages++;
-    m->last_message_mono_ns = now_mono_ns;
+    m->bus.messages++;
+    m->bus.last_message_mono_ns = now_mono_ns;
     switch (type) {
     case CW_MSG_RESULT:
         on_results(m, data, len);
@@ -133,7 +134,7 @@ void web_live_apply(struct web_model *m, enum cw_msg_type type, const void *data
         struct cw_stats s;
         const char *why = NULL;
         if (proto_stats_decode(data, len, &s, &why) < 0) malformed(m, why);
-        else m->stats++; /* kept by /metrics (a later part); here they prove the bus is alive */
+        else m->bus.stats++; /* kept by /metrics (a later part); here they prove the bus is alive */
         break;
     }
     default:

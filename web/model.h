@@ -40,16 +40,30 @@ struct web_check {
     char *error;               /* NULL when ok; owned (malloc) */
 };
 
-struct web_endpoint {
-    const struct cw_endpoint *cfg; /* name (may be NULL), url, group (may be NULL) */
-    char id[CW_SLUG_MAX + 1];      /* config_web.h cw_endpoint_slug: unique within the model */
+/* What the bus told about one endpoint. */
+struct web_live {
     bool has_check;
     struct web_check last;
     enum web_state state;
     int64_t state_since_us;            /* wall clock of the change that set `state`; 0 unknown */
     bool slow;                         /* a `slow` alert without a `fast` one after it */
     uint64_t checks_ok, checks_failed; /* since the web started */
+};
+
+struct web_endpoint {
+    const struct cw_endpoint *cfg; /* name (may be NULL), url, group (may be NULL) */
+    char id[CW_SLUG_MAX + 1];      /* config_web.h cw_endpoint_slug: unique within the model */
+    struct web_live live;
     UT_hash_handle hh_url, hh_id;
+};
+
+/* What the web received from the bus. */
+struct web_bus_counts {
+    uint64_t messages, results, alerts, stats;
+    uint64_t malformed;           /* dropped: could not be decoded */
+    uint64_t unknown_urls;        /* results or alerts for an URL not in the configuration (dropped) */
+    const char *last_malformed;   /* static reason */
+    int64_t last_message_mono_ns; /* cw_mono_ns of the last message from the bus; 0: none yet */
 };
 
 struct web_model {
@@ -57,12 +71,8 @@ struct web_model {
     size_t n;
     struct web_endpoint *by_url, *by_id; /* uthash heads over `endpoints` */
     struct seqgap gaps;                  /* results per worker: what the web missed */
-    uint64_t messages, results, alerts, stats;
-    uint64_t malformed;           /* dropped: could not be decoded */
-    uint64_t unknown_urls;        /* results or alerts for an URL not in the configuration (dropped) */
-    const char *last_malformed;   /* static reason */
-    int64_t last_message_mono_ns; /* cw_mono_ns of the last message from the bus; 0: none yet */
-    struct cw_result *scratch;    /* CW_RESULT_BATCH_MAX, for decoding */
+    struct web_bus_counts bus;
+    struct cw_result *scratch; /* CW_RESULT_BATCH_MAX, for decoding */
 };
 
 /* ---- web/ids.c */

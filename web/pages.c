@@ -28,19 +28,20 @@ static void put_time(struct cw_buf *b, int64_t us)
 static void index_row(struct cw_buf *b, const struct web_endpoint *e)
 {
     char label[CW_URL_MAX + 8];
-    const char *state = web_state_name(e->state);
+    const struct web_live *l = &e->live;
+    const char *state = web_state_name(l->state);
     cw_buf_printf(b, "<tr id=\"ep-%s\"><td>", e->id);
     web_html_text(b, web_endpoint_label(e, label, sizeof label));
     cw_buf_printf(b, "</td><td>");
     web_html_text(b, e->cfg->group ? e->cfg->group : "Other");
-    cw_buf_printf(b, "</td><td class=\"state %s\">%s%s</td><td>", state, state, e->slow ? " (slow)" : "");
-    if (e->has_check) {
-        if (e->last.status_code) cw_buf_printf(b, "%u, ", (unsigned)e->last.status_code);
-        cw_buf_printf(b, "%.1f ms, ", (double)e->last.latency_us / 1000.0);
-        put_time(b, e->last.checked_at_us);
-        if (e->last.error) {
+    cw_buf_printf(b, "</td><td class=\"state %s\">%s%s</td><td>", state, state, l->slow ? " (slow)" : "");
+    if (l->has_check) {
+        if (l->last.status_code) cw_buf_printf(b, "%u, ", (unsigned)l->last.status_code);
+        cw_buf_printf(b, "%.1f ms, ", (double)l->last.latency_us / 1000.0);
+        put_time(b, l->last.checked_at_us);
+        if (l->last.error) {
             put_cstr(b, ": ");
-            web_html_text(b, e->last.error);
+            web_html_text(b, l->last.error);
         }
     } else {
         put_cstr(b, "no check yet");
@@ -69,7 +70,7 @@ void page_healthz(const struct web_request *rq, struct web_reply *rp)
 {
     rp->content_type = "text/plain; charset=utf-8";
     const struct web_model *m = rq->model;
-    int64_t since = m->last_message_mono_ns ? m->last_message_mono_ns : rq->started_mono_ns;
+    int64_t since = m->bus.last_message_mono_ns ? m->bus.last_message_mono_ns : rq->started_mono_ns;
     if (!rq->bus_open) {
         rp->status = 503;
         put_cstr(&rp->body, "not subscribed to the bus\n");

@@ -164,47 +164,47 @@ static void test_live_results_and_alerts(void **state)
     struct web_model m;
     build(&m, 3);
     struct web_endpoint *a = &m.endpoints[0], *c = &m.endpoints[2];
-    assert_int_equal(a->state, WEB_STATE_UNKNOWN);
+    assert_int_equal(a->live.state, WEB_STATE_UNKNOWN);
     struct cw_result rs[3] = { result(eps[0].url, true, 1, AT_US), result(eps[2].url, false, 2, AT_US),
                                result("http://not/configured", true, 3, AT_US) };
     send_results(&m, rs, 3);
-    assert_int_equal(m.results, 3);
-    assert_int_equal(m.unknown_urls, 1);
-    assert_int_equal(m.last_message_mono_ns, 1000);
-    assert_true(a->has_check);
-    assert_true(a->last.ok);
-    assert_int_equal(a->last.status_code, 200);
-    assert_int_equal(a->last.latency_us, 1500);
-    assert_int_equal(a->last.tls_us, -1);
-    assert_int_equal(a->last.tls_expires_at_us, AT_US + 86400000000LL);
-    assert_null(a->last.error);
-    assert_int_equal(a->state, WEB_STATE_UP);
-    assert_int_equal(c->state, WEB_STATE_FAILING);
-    assert_string_equal(c->last.error, "HTTP 500");
+    assert_int_equal(m.bus.results, 3);
+    assert_int_equal(m.bus.unknown_urls, 1);
+    assert_int_equal(m.bus.last_message_mono_ns, 1000);
+    assert_true(a->live.has_check);
+    assert_true(a->live.last.ok);
+    assert_int_equal(a->live.last.status_code, 200);
+    assert_int_equal(a->live.last.latency_us, 1500);
+    assert_int_equal(a->live.last.tls_us, -1);
+    assert_int_equal(a->live.last.tls_expires_at_us, AT_US + 86400000000LL);
+    assert_null(a->live.last.error);
+    assert_int_equal(a->live.state, WEB_STATE_UP);
+    assert_int_equal(c->live.state, WEB_STATE_FAILING);
+    assert_string_equal(c->live.last.error, "HTTP 500");
 
     send_alert(&m, eps[2].url, CW_ALERT_DOWN);
-    assert_int_equal(c->state, WEB_STATE_DOWN);
-    assert_int_equal(c->state_since_us, AT_US + 5);
+    assert_int_equal(c->live.state, WEB_STATE_DOWN);
+    assert_int_equal(c->live.state_since_us, AT_US + 5);
     struct cw_result ok_again = result(eps[2].url, true, 4, AT_US + 10);
     send_results(&m, &ok_again, 1);
-    assert_int_equal(c->state, WEB_STATE_DOWN); /* until the alerter says up */
-    assert_null(c->last.error);
+    assert_int_equal(c->live.state, WEB_STATE_DOWN); /* until the alerter says up */
+    assert_null(c->live.last.error);
     send_alert(&m, eps[2].url, CW_ALERT_UP);
-    assert_int_equal(c->state, WEB_STATE_UP);
+    assert_int_equal(c->live.state, WEB_STATE_UP);
     send_alert(&m, eps[0].url, CW_ALERT_SLOW);
-    assert_true(a->slow);
+    assert_true(a->live.slow);
     send_alert(&m, eps[0].url, CW_ALERT_FAST);
-    assert_false(a->slow);
+    assert_false(a->live.slow);
     send_alert(&m, "http://nowhere/", CW_ALERT_DOWN);
-    assert_int_equal(m.unknown_urls, 2);
-    assert_int_equal(m.alerts, 5);
+    assert_int_equal(m.bus.unknown_urls, 2);
+    assert_int_equal(m.bus.alerts, 5);
 
     /* an older check (reordered) does not replace a newer one; a gap in seqs is counted */
     struct cw_result old = result(eps[0].url, false, 9, AT_US - 1000);
     send_results(&m, &old, 1);
-    assert_true(a->last.ok);
+    assert_true(a->live.last.ok);
     assert_int_equal(m.gaps.missing, 4); /* seq 5..8 of worker 1 */
-    assert_int_equal(a->checks_ok, 1);
+    assert_int_equal(a->live.checks_ok, 1);
 
     /* a reload keeps what is known of the endpoints that stay (here: the last two of three) */
     struct web_model next;
@@ -215,11 +215,11 @@ static void test_live_results_and_alerts(void **state)
     send_results(&m, &failing, 1);
     web_ids_carry(&next, &m);
     web_ids_free(&m);
-    assert_false(next.endpoints[0].has_check);
-    assert_int_equal(next.endpoints[1].state, WEB_STATE_FAILING);
-    assert_string_equal(next.endpoints[1].last.error, "HTTP 500");
+    assert_false(next.endpoints[0].live.has_check);
+    assert_int_equal(next.endpoints[1].live.state, WEB_STATE_FAILING);
+    assert_string_equal(next.endpoints[1].live.last.error, "HTTP 500");
     assert_int_equal(next.gaps.missing, 4);
-    assert_int_equal(next.results, 6);
+    assert_int_equal(next.bus.results, 6);
     web_ids_free(&next);
 }
 
@@ -238,23 +238,23 @@ static void test_live_malformed(void **state)
         web_live_apply(&m, CW_MSG_RESULT, copy, cut, 1);
         free(copy);
     }
-    assert_int_equal(m.malformed, b.len);
-    assert_false(m.endpoints[0].has_check);
+    assert_int_equal(m.bus.malformed, b.len);
+    assert_false(m.endpoints[0].live.has_check);
     web_live_apply(&m, CW_MSG_ALERT, b.data, b.len, 1); /* a result payload under the alert topic */
     web_live_apply(&m, CW_MSG_STATS, b.data, b.len, 1);
     web_live_apply(&m, CW_MSG_INVALID, b.data, b.len, 1);
     web_live_apply(&m, CW_MSG_ACK, b.data, b.len, 1);
-    assert_int_equal(m.malformed, b.len + 4);
-    assert_non_null(m.last_malformed);
-    assert_false(m.endpoints[0].has_check);
+    assert_int_equal(m.bus.malformed, b.len + 4);
+    assert_non_null(m.bus.last_malformed);
+    assert_false(m.endpoints[0].live.has_check);
     cw_buf_free(&b);
 
     struct cw_stats st = { .role = "worker", .id = 0, .boot_id = 1, .at_us = AT_US, .count = 1 };
     st.items[0] = (struct cw_stat){ "checks", 5 };
     assert_int_equal(proto_stats_encode(&b, &st), 0);
     web_live_apply(&m, CW_MSG_STATS, b.data, b.len, 7);
-    assert_int_equal(m.stats, 1);
-    assert_int_equal(m.last_message_mono_ns, 7);
+    assert_int_equal(m.bus.stats, 1);
+    assert_int_equal(m.bus.last_message_mono_ns, 7);
     cw_buf_free(&b);
     web_ids_free(&m);
 }

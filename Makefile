@@ -29,13 +29,14 @@ LIB_CONFIG := -lconfig
 LIB_JSON   := -ljson-c
 LIB_DB     := -lsqlite3 -lpq $(shell pkg-config --libs libmariadb 2>/dev/null || echo -lmariadb)
 LIB_SYS    := -lm -lpthread
+LIB_HTTPD  := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 
 COMMON_SRC := $(wildcard common/*/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(OUT)/%.o)
 COMMON_LIB := $(OUT)/libcommon.a
 
 # Each program: every .c in its folder; main.c stays out of the folder's library so unit tests can link it.
-PROGRAMS := supervisor worker storer alerter tap relay report
+PROGRAMS := supervisor worker storer alerter tap relay report web
 define program_rules
 $(1)_SRC := $$(filter-out $(1)/main.c,$$(wildcard $(1)/*.c))
 $(1)_OBJ := $$($(1)_SRC:%.c=$$(OUT)/%.o)
@@ -52,10 +53,10 @@ members_file = $(shell mkdir -p $(OUT) && (echo '$(2)' | cmp -s - $(1) 2>/dev/nu
 $(foreach p,$(PROGRAMS),$(call members_file,$(OUT)/lib$(p).members,$($(p)_OBJ)))
 $(call members_file,$(OUT)/libcommon.members,$(COMMON_OBJ))
 
-ALL_LIBS   := $(LIB_ZMQ) $(LIB_CURL) $(LIB_CONFIG) $(LIB_JSON) $(LIB_DB) $(LIB_SYS)
+ALL_LIBS   := $(LIB_ZMQ) $(LIB_CURL) $(LIB_CONFIG) $(LIB_JSON) $(LIB_DB) $(LIB_HTTPD) $(LIB_SYS)
 
 TARGETS := $(BIN)/clockwerk $(BIN)/clockwerk-worker $(BIN)/clockwerk-storer $(BIN)/clockwerk-alerter \
-           $(BIN)/clockwerk-tap $(BIN)/clockwerk-relay $(BIN)/clockwerk-report
+           $(BIN)/clockwerk-tap $(BIN)/clockwerk-relay $(BIN)/clockwerk-report $(BIN)/clockwerk-web
 
 .PHONY: all clean deps test-deps run test unit e2e chaos asan bench bench-smoke bench-programs
 all: $(TARGETS)
@@ -86,6 +87,9 @@ $(BIN)/clockwerk-tap: $(OUT)/tap/main.o $(tap_LIB) $(COMMON_LIB)
 $(BIN)/clockwerk-relay: $(OUT)/relay/main.o $(relay_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIB_ZMQ) $(LIB_CONFIG) $(LIB_SYS)
+$(BIN)/clockwerk-web: $(OUT)/web/main.o $(web_LIB) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIB_HTTPD) $(LIB_ZMQ) $(LIB_CONFIG) $(LIB_SYS)
 $(BIN)/clockwerk-report: $(OUT)/report/main.o $(report_LIB) $(storer_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIB_DB) $(LIB_JSON) $(LIB_CONFIG) $(LIB_ZMQ) $(LIB_SYS)

@@ -35,18 +35,28 @@ struct cw_config *apply_load(const char *path)
     return config_load_with(path, &o);
 }
 
-/* Whether an alerter should run, warning once when its binary is missing. */
-static bool alerter_wanted(struct supervisor *s, const struct cw_config *cfg)
+/* Whether an optional child (alerter, web) should run, warning once when its binary is missing. */
+static bool optional_wanted(struct supervisor *s, enum child_kind kind, bool configured, bool *warned)
 {
-    if (!config_wants_alerter(cfg)) return false;
+    if (!configured) return false;
     char path[4200];
-    children_binary(&s->ch, CHILD_ALERTER, path, sizeof path);
+    children_binary(&s->ch, kind, path, sizeof path);
     if (access(path, X_OK) == 0) return true;
-    if (!s->alerter_missing_warned) {
-        log_warn("alerting is configured but %s does not exist: running without the alerter", path);
-        s->alerter_missing_warned = true;
+    if (!*warned) {
+        log_warn("%s is configured but %s does not exist: running without it", child_kind_name(kind), path);
+        *warned = true;
     }
     return false;
+}
+
+static bool alerter_wanted(struct supervisor *s, const struct cw_config *cfg)
+{
+    return optional_wanted(s, CHILD_ALERTER, config_wants_alerter(cfg), &s->alerter_missing_warned);
+}
+
+static bool web_wanted(struct supervisor *s, const struct cw_config *cfg)
+{
+    return optional_wanted(s, CHILD_WEB, config_wants_web(cfg), &s->web_missing_warned);
 }
 
 void apply_initial(struct supervisor *s, int64_t now)
@@ -56,6 +66,7 @@ void apply_initial(struct supervisor *s, int64_t now)
     if (alerter_wanted(s, s->cfg)) children_add(&s->ch, CHILD_ALERTER, 0, 0, now);
     for (int i = 0; i < s->cfg->workers; i++)
         children_add(&s->ch, CHILD_WORKER, (unsigned)i, (unsigned)s->cfg->workers, now);
+    if (web_wanted(s, s->cfg)) children_add(&s->ch, CHILD_WEB, 0, 0, now);
 }
 
 void apply_open_counters(struct supervisor *s, const struct cw_config *cfg)
@@ -133,7 +144,7 @@ static void apply_workers(struct supervisor *s, const struct cw_config *old, con
     free(changed);
 }
 
-/* Starts, stops or restarts a singleton (storer, alerter) for the new config (the snapshot changed, and
+/* Starts, stops or restarts a singleton (storer, alerter, web) for the new config (the snapshot changed, and
  * both see all of it). A process still stopping from an earlier reload, for a restart or for good, is the
  * one that restarts once it has exited: never a second one beside it. */
 static void apply_singleton(struct supervisor *s, enum child_kind kind, bool want, int64_t now, char *note,
@@ -160,8 +171,12 @@ static void apply_children(struct supervisor *s, const struct cw_config *old, co
         if (r) children_restart(&s->ch, r, now);
         note_add(note, notelen, "; restarting relay");
     }
-    apply_singleton(s, CHILD_STORER, config_wants_storer(next), now, note, notelen);
-    apply_singleton(s, CHILD_ALERTER, alerter_wanted(s, next), now, note, notelen);
+    /* a change that only the web sees (its group, the endpoints' `group`) restarts only the web */
+    if (!config_same_beyond_web(old, next)) {
+        apply_singleton(s, CHILD_STORER, config_wants_storer(next), now, note, notelen);
+        apply_singleton(s, CHILD_ALERTER, alerter_wanted(s, next), now, note, notelen);
+    }
+    apply_singleton(s, CHILD_WEB, web_wanted(s, next), now, note, notelen);
 }
 
 static void log_reload(const struct cw_config *old, const struct cw_config *next, unsigned gen, const char *note)

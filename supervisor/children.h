@@ -16,7 +16,8 @@
  * slot at every moment: a replacement starts only once its predecessor has been reaped, and any number of
  * reloads while it stops give one replacement, started with the snapshot current at that time.
  *
- * Start order is the kind order: relay, storer, alerter, then workers (consumers before producers). A
+ * Start order is the kind order: relay, storer, alerter, then workers (consumers before producers), then the
+ * web (a reader of the bus: nothing waits for it). A
  * worker's endpoints depend on the worker count (the shard is the URL's hash modulo the count), so a worker
  * does not start while a worker process started with another count is alive: two generations of a shard
  * never probe at once.
@@ -32,7 +33,14 @@
 
 #include "supervisor/privs.h"
 
-enum child_kind { CHILD_RELAY = 0, CHILD_STORER = 1, CHILD_ALERTER = 2, CHILD_WORKER = 3, CHILD_KINDS = 4 };
+enum child_kind {
+    CHILD_RELAY = 0,
+    CHILD_STORER = 1,
+    CHILD_ALERTER = 2,
+    CHILD_WORKER = 3,
+    CHILD_WEB = 4,
+    CHILD_KINDS = 5
+};
 
 #define CHILD_BACKOFF_MIN_NS (1000000000LL)  /* 1 s */
 #define CHILD_BACKOFF_MAX_NS (30000000000LL) /* 30 s */
@@ -70,7 +78,7 @@ struct children {
     unsigned long crashes; /* unexpected exits (not asked by us) */
 };
 
-const char *child_kind_name(enum child_kind kind); /* "relay", "storer", "alerter", "worker" */
+const char *child_kind_name(enum child_kind kind); /* "relay", "storer", "alerter", "worker", "web" */
 
 /* Path of the binary for kind: BIN_DIR/clockwerk-KIND. */
 void children_binary(const struct children *ch, enum child_kind kind, char *out, size_t outlen);

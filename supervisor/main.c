@@ -64,11 +64,11 @@ static void log_summary(const struct supervisor *s, int64_t now)
     const struct children *ch = &s->ch;
     unsigned long total = 0;
     for (int k = 0; k < CHILD_KINDS; k++) total += ch->restarts[k];
-    log_info("stopped after %.1f s: %lu restarts (relay %lu, storer %lu, alerter %lu, workers %lu), %lu crashes, "
-             "%lu fatal exits, %lu reloads (%lu refused)",
+    log_info("stopped after %.1f s: %lu restarts (relay %lu, storer %lu, alerter %lu, workers %lu, web %lu), %lu "
+             "crashes, %lu fatal exits, %lu reloads (%lu refused)",
              (double)(now - s->started_ns) / 1e9, total, ch->restarts[CHILD_RELAY], ch->restarts[CHILD_STORER],
-             ch->restarts[CHILD_ALERTER], ch->restarts[CHILD_WORKER], ch->crashes, ch->fatal_exits, s->reloads,
-             s->reloads_failed);
+             ch->restarts[CHILD_ALERTER], ch->restarts[CHILD_WORKER], ch->restarts[CHILD_WEB], ch->crashes,
+             ch->fatal_exits, s->reloads, s->reloads_failed);
 }
 
 /* The signals that arrived since the last turn, in order: stop, children, reload. */
@@ -110,9 +110,10 @@ static int run(struct supervisor *s)
     int64_t now = cw_mono_ns();
     s->started_ns = now;
     apply_initial(s, now);
-    log_info("clockwerk %s running: %zu endpoint%s, %d worker%s, storer %s, alerter %s, run_dir %s", CW_VERSION,
-             s->cfg->n_endpoints, cw_plural(s->cfg->n_endpoints), s->cfg->workers, cw_plural(s->cfg->workers), config_wants_storer(s->cfg) ? "on" : "off",
-             children_find(&s->ch, CHILD_ALERTER, 0) ? "on" : "off", s->cfg->run_dir);
+    log_info("clockwerk %s running: %zu endpoint%s, %d worker%s, storer %s, alerter %s, web %s, run_dir %s", CW_VERSION,
+             s->cfg->n_endpoints, cw_plural(s->cfg->n_endpoints), s->cfg->workers, cw_plural(s->cfg->workers),
+             config_wants_storer(s->cfg) ? "on" : "off", children_find(&s->ch, CHILD_ALERTER, 0) ? "on" : "off",
+             children_find(&s->ch, CHILD_WEB, 0) ? s->cfg->web_listen : "off", s->cfg->run_dir);
 
     for (;;) {
         now = cw_mono_ns();

@@ -20,6 +20,7 @@ void shutdown_begin(struct shutdown *sd, struct children *ch, const char *why, i
         ch->v[i].restart_now = false;
     }
     children_stop_kind(ch, CHILD_WORKER, now);
+    children_stop_kind(ch, CHILD_WEB, now); /* a reader only: it goes with the workers */
     children_reap(ch, now);
 }
 

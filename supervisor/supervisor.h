@@ -27,6 +27,7 @@ struct supervisor {
     unsigned gen_lo;     /* oldest generation whose file may still exist */
     char snapshot[4200]; /* current snapshot's path */
     bool alerter_missing_warned;
+    bool web_missing_warned;
     bool run_dir_lost;    /* run_dir could not be recreated or its lock retaken: stopping, its files not ours */
     struct shutdown stop; /* phase STOP_NONE while running */
     int64_t started_ns;

@@ -40,6 +40,7 @@ static void free_fields(struct cw_config *cfg)
         free(ep->expect_status);
         free_strv(ep->headers, ep->n_headers);
         free(ep->ca_file);
+        free(ep->group);
     }
     free(cfg->endpoints);
     for (size_t i = 0; cfg->webhooks && i < cfg->n_webhooks; i++) free(cfg->webhooks[i].url);
@@ -65,7 +66,12 @@ static void free_fields(struct cw_config *cfg)
                         cfg->db_user,
                         cfg->db_host,
                         cfg->db_sslmode,
-                        cfg->db_ca_file };
+                        cfg->db_ca_file,
+                        cfg->web_listen,
+                        cfg->web_title,
+                        cfg->web_tls_cert_file,
+                        cfg->web_tls_key_file,
+                        cfg->web_auth_user };
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) free(strings[i]);
     if (cfg->smtp_password) {
         explicit_bzero(cfg->smtp_password, strlen(cfg->smtp_password));
@@ -75,6 +81,10 @@ static void free_fields(struct cw_config *cfg)
         explicit_bzero(cfg->db_password, strlen(cfg->db_password));
         free(cfg->db_password);
     }
+    if (cfg->web_auth_password) {
+        explicit_bzero(cfg->web_auth_password, strlen(cfg->web_auth_password));
+        free(cfg->web_auth_password);
+    }
 }
 
 void config_free(struct cw_config *cfg)
@@ -83,6 +93,7 @@ void config_free(struct cw_config *cfg)
     if (cfg->arena) {
         if (cfg->smtp_password) explicit_bzero(cfg->smtp_password, strlen(cfg->smtp_password));
         if (cfg->db_password) explicit_bzero(cfg->db_password, strlen(cfg->db_password));
+        if (cfg->web_auth_password) explicit_bzero(cfg->web_auth_password, strlen(cfg->web_auth_password));
         cw_arena_free(cfg->arena);
     } else {
         free_fields(cfg);
@@ -95,6 +106,8 @@ void config_free(struct cw_config *cfg)
 bool config_wants_storer(const struct cw_config *cfg) { return cfg && cfg->db_activation; }
 
 bool config_wants_alerter(const struct cw_config *cfg) { return cfg && (cfg->email_enabled || cfg->n_webhooks > 0); }
+
+bool config_wants_web(const struct cw_config *cfg) { return cfg && cfg->web_enabled; }
 
 const char *config_driver_name(enum cw_db_driver driver)
 {

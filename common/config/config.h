@@ -42,6 +42,7 @@ struct cw_endpoint {
     char **headers;        /* "Name: value" lines */
     size_t n_headers;
     char *ca_file; /* NULL: the system's CAs */
+    char *group;   /* NULL when not set: the web shows the endpoint under "Other" */
 };
 
 struct cw_webhook {
@@ -112,6 +113,19 @@ struct cw_config {
     int retention_hourly_days; /* checks_hourly; default 400 */
     int retention_daily_days;  /* checks_daily; default 0 */
 
+    /* web (docs/web.md): clockwerk-web runs when the file has a `web` group */
+    bool web_enabled;
+    char *web_listen; /* "host:port" or "[v6]:port" (config_web.h) */
+    char *web_title;
+    char *web_tls_cert_file; /* absolute; both TLS files or neither */
+    char *web_tls_key_file;
+    bool web_allow_plain_http;
+    char *web_auth_user;            /* NULL: no basic auth */
+    char *web_auth_password;        /* from auth_password_file; a secret */
+    int web_max_connections;        /* default 1024 */
+    int web_max_connections_per_ip; /* default 256; 0: no limit */
+    double web_connection_timeout;  /* seconds of inactivity; default 10 */
+
     /* Private to the config module: owns the strings and arrays of a loaded or read config. NULL in a
      * config built by hand, whose fields config_free then releases one by one with free(). */
     struct cw_arena *arena;
@@ -145,6 +159,7 @@ void config_free(struct cw_config *cfg);
 /* Whether a process of each kind should run for this config. */
 bool config_wants_storer(const struct cw_config *cfg);  /* db_activation */
 bool config_wants_alerter(const struct cw_config *cfg); /* email or any webhook configured */
+bool config_wants_web(const struct cw_config *cfg);     /* a `web` group */
 
 const char *config_driver_name(enum cw_db_driver driver); /* "sqlite", "postgresql", "mysql" */
 const char *config_method_name(enum cw_method method);    /* "GET", "HEAD", "POST" */
@@ -157,11 +172,15 @@ bool config_status_expected(const struct cw_endpoint *ep, int status);
  * Returns 0, or -1 with a one-line reason in err. */
 int config_snapshot_write(const struct cw_config *cfg, const char *path, char *err, size_t errlen);
 
+/* Whether a and b are alike in everything but the `web` group and the endpoints' `group` keys (what only the
+ * web reads): a reload that changes only those restarts only the web. */
+bool config_same_beyond_web(const struct cw_config *a, const struct cw_config *b);
+
 /* Reads a snapshot. With slots > 0 only the endpoints whose cw_shard_of(url, slots) == slot are kept
  * (n_endpoints is then the shard's size). A shard's reader (slots > 0: a worker) gets no passwords:
  * smtp_password and db_password stay NULL. A whole-snapshot reader keeps only the passwords named in
  * CLOCKWERK_SECRETS ("db", "smtp", "none" or "db,smtp"; set by the supervisor per child), both when
- * unset. Returns NULL with a one-line reason in err when the file is
+ * unset ("web" names the web's basic-auth password). Returns NULL with a one-line reason in err when the file is
  * missing, truncated or of another version. */
 struct cw_config *config_snapshot_read(const char *path, unsigned slot, unsigned slots, char *err, size_t errlen);
 

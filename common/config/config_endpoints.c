@@ -5,6 +5,7 @@
 #include "common/config/config_check.h"
 #include "common/config/config_endpoints.h"
 #include "common/config/config_secrets.h"
+#include "common/config/config_web.h"
 #include "common/wire/protocol.h"
 #include "common/base/util.h"
 
@@ -51,7 +52,8 @@ enum {
     EP_FOLLOW_REDIRECTS,
     EP_KEYWORD,
     EP_HEADERS,
-    EP_CA_FILE
+    EP_CA_FILE,
+    EP_GROUP
 };
 static const char *const endpoint_keys[] = { "url",
                                              "name",
@@ -68,6 +70,7 @@ static const char *const endpoint_keys[] = { "url",
                                              "keyword",
                                              "headers",
                                              "ca_file",
+                                             "group",
                                              NULL };
 
 /* A URL or a name seen so far in monitor.endpoints, for duplicates. The key: the URL with its scheme and host in
@@ -230,6 +233,18 @@ struct endpoint_keys_at {
     bool has_timeout;
 };
 
+/* A name or group: a non-empty string of at most CW_NAME_MAX bytes, in the arena; NULL after reporting. */
+static char *short_text(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s)
+{
+    char name[256];
+    const char *v = cfgp_string(p, w, s, true);
+    if (v && strlen(v) > CW_NAME_MAX) {
+        cfgp_problem(p, s, "%s: longer than %d bytes", cfgp_name(w, s, name, sizeof name), CW_NAME_MAX);
+        return NULL;
+    }
+    return v ? cw_arena_strdup(p->arena, v) : NULL;
+}
+
 /* One key of an endpoint (a table-like parser: one case per key). */
 static void endpoint_key(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, struct cw_endpoint *ep,
                          struct endpoint_keys_at *at)
@@ -242,10 +257,7 @@ static void endpoint_key(struct cfg_parser *p, struct cfg_where w, const config_
         endpoint_url(p, w, s, ep);
         break;
     case EP_NAME:
-        if (!(v = cfgp_string(p, w, s, true))) break;
-        if (strlen(v) > CW_NAME_MAX)
-            cfgp_problem(p, s, "%s: longer than %d bytes", cfgp_name(w, s, name, sizeof name), CW_NAME_MAX);
-        else ep->name = cw_arena_strdup(p->arena, v);
+        ep->name = short_text(p, w, s);
         break;
     case EP_TIMEOUT:
         at->timeout = s;
@@ -296,6 +308,9 @@ static void endpoint_key(struct cfg_parser *p, struct cfg_where w, const config_
     case EP_CA_FILE:
         ep->ca_file = cfgp_readable_file(p, w, s);
         break;
+    case EP_GROUP:
+        ep->group = short_text(p, w, s);
+        break;
     default:
         cfgp_unknown(p, w, s);
     }
@@ -343,13 +358,29 @@ static bool duplicate(struct cfg_parser *p, struct cw_arena *keys, struct url_se
     const config_setting_t *at = config_setting_get_member(g, "url");
     cw_mask_url(ep->url, masked, sizeof masked);
     snprintf(what, sizeof what, "monitor.endpoints[%zu].url: duplicate url '%.200s'", i, masked);
-    if (seen_before(p, urls, &slots[2 * kept], url_key(keys, ep->url), at ? at : g, what)) return true;
+    if (seen_before(p, urls, &slots[3 * kept], url_key(keys, ep->url), at ? at : g, what)) return true;
     if (!ep->name) return false;
     at = config_setting_get_member(g, "name");
     snprintf(what, sizeof what, "monitor.endpoints[%zu].name: duplicate name '%.200s'", i, ep->name);
-    if (!seen_before(p, names, &slots[2 * kept + 1], ep->name, at ? at : g, what)) return false;
-    HASH_DELETE(hh, *urls, &slots[2 * kept]); /* the endpoint is not kept: neither is its URL */
+    if (!seen_before(p, names, &slots[3 * kept + 1], ep->name, at ? at : g, what)) return false;
+    HASH_DELETE(hh, *urls, &slots[3 * kept]); /* the endpoint is not kept: neither is its URL */
     return true;
+}
+
+/* With the web on, the endpoint's ID (config_web.h) must be its own: two IDs alike are reported. */
+static void web_id_unique(struct cfg_parser *p, struct cw_arena *keys, struct url_seen **ids, struct url_seen *slot,
+                          const struct cw_endpoint *ep, size_t i, const config_setting_t *g)
+{
+    char id[CW_SLUG_MAX + 1], what[256];
+    const config_setting_t *at = config_setting_get_member(g, ep->name ? "name" : "url");
+    if (cw_endpoint_slug(ep->name, ep->url, id, sizeof id) == 0) {
+        cfgp_problem(p, at ? at : g, "monitor.endpoints[%zu]: no letter or digit for its web ID; give it a name", i);
+        return;
+    }
+    snprintf(what, sizeof what,
+             "monitor.endpoints[%zu]: its web ID '%s' is another endpoint's too; rename one of them (docs/web.md)", i,
+             id);
+    seen_before(p, ids, slot, cw_arena_strdup(keys, id), at ? at : g, what);
 }
 
 static void endpoints(struct cfg_parser *p, const config_setting_t *s)
@@ -361,7 +392,8 @@ static void endpoints(struct cfg_parser *p, const config_setting_t *s)
     }
     size_t n = (size_t)config_setting_length(s);
     cfg->endpoints = cw_arena_alloc(p->arena, (n ? n : 1) * sizeof *cfg->endpoints);
-    struct url_seen *slots = cw_xmalloc((n ? n : 1) * 2 * sizeof *slots), *by_url = NULL, *by_name = NULL;
+    struct url_seen *slots = cw_xmalloc((n ? n : 1) * 3 * sizeof *slots), *by_url = NULL, *by_name = NULL;
+    struct url_seen *by_id = NULL;
     struct cw_arena *keys = cw_arena_new();
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
@@ -369,8 +401,11 @@ static void endpoints(struct cfg_parser *p, const config_setting_t *s)
         struct cw_endpoint *ep = &cfg->endpoints[kept];
         memset(ep, 0, sizeof *ep);
         endpoint(p, g, (long)i, ep);
-        if (ep->url && !duplicate(p, keys, &by_url, &by_name, slots, kept, i, g)) kept++;
+        if (!ep->url || duplicate(p, keys, &by_url, &by_name, slots, kept, i, g)) continue;
+        if (cfg->web_enabled) web_id_unique(p, keys, &by_id, &slots[3 * kept + 2], ep, i, g);
+        kept++;
     }
+    HASH_CLEAR(hh, by_id);
     HASH_CLEAR(hh, by_url);
     HASH_CLEAR(hh, by_name);
     cw_arena_free(keys);

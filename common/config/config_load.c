@@ -7,7 +7,7 @@
  * The text goes to libconfig through config_text.c (every file read by us: no FIFO blocks, no size beyond
  * the bound, no integer wrapped). Defaults are set before the groups are read; values that depend on others (an endpoint's interval and
  * recovery threshold, the default bus addresses under run_dir) are settled by a fixed order of the
- * sections: supervisor, alerts, monitor, email, database, bus. The top of the config files: nothing
+ * sections: supervisor, alerts, web, monitor, email, database, bus. The top of the config files: nothing
  * includes a section but this file. */
 #include "common/config/config_alerts.h"
 #include "common/config/config_bus.h"
@@ -15,6 +15,7 @@
 #include "common/config/config_endpoints.h"
 #include "common/config/config_reader.h"
 #include "common/config/config_supervisor.h"
+#include "common/config/config_web.h"
 #include "common/base/log.h"
 #include "common/base/util.h"
 
@@ -40,6 +41,9 @@ static void set_defaults(struct cw_config *cfg)
     cfg->renotify = 0;
     cfg->db_activation = false;
     cfg->db_driver = CW_DB_SQLITE;
+    cfg->web_max_connections = CW_WEB_DEFAULT_MAX_CONNECTIONS;
+    cfg->web_max_connections_per_ip = CW_WEB_DEFAULT_MAX_PER_IP;
+    cfg->web_connection_timeout = CW_WEB_DEFAULT_TIMEOUT;
 }
 
 static bool set_paths(struct cfg_parser *p, const char *path)
@@ -61,8 +65,8 @@ static bool set_paths(struct cfg_parser *p, const char *path)
     return true;
 }
 
-static const char *const root_keys[] = { "supervisor", "bus", "monitor", "email", "alerts", "database", NULL };
-enum { ROOT_SUPERVISOR, ROOT_BUS, ROOT_MONITOR, ROOT_EMAIL, ROOT_ALERTS, ROOT_DATABASE, ROOT_N };
+static const char *const root_keys[] = { "supervisor", "bus", "monitor", "email", "alerts", "database", "web", NULL };
+enum { ROOT_SUPERVISOR, ROOT_BUS, ROOT_MONITOR, ROOT_EMAIL, ROOT_ALERTS, ROOT_DATABASE, ROOT_WEB, ROOT_N };
 
 /* The top-level groups of the file into groups[] by ROOT_*; anything else is reported. */
 static void top_level_groups(struct cfg_parser *p, const config_setting_t *root, const config_setting_t **groups)
@@ -157,6 +161,7 @@ struct cw_config *config_load_with(const char *path, const struct config_load_op
     top_level_groups(&p, config_root_setting(&lc), groups);
     section(&p, cfgp_supervisor, groups[ROOT_SUPERVISOR], false); /* run_dir: strict */
     section(&p, cfgp_alerts, groups[ROOT_ALERTS], false);
+    section(&p, cfgp_web, groups[ROOT_WEB], false); /* before monitor: endpoint IDs are checked when it is on */
     section(&p, cfgp_monitor, groups[ROOT_MONITOR], false);
     section(&p, cfgp_email, groups[ROOT_EMAIL], false);
     section(&p, cfgp_database, groups[ROOT_DATABASE], false);

@@ -3,7 +3,7 @@
  *
  * DESIGN
  * Layout (all integers little-endian):
- *   header, 32 bytes: "CWSNAP\0\0" | u32 version (3: database.retention) | u32 endpoint count | u64 payload length |
+ *   header, 32 bytes: "CWSNAP\0\0" | u32 version (3: database.retention; 4: web) | u32 endpoint count | u64 payload length |
  *                     u64 checksum of the payload
  *   payload: the global fields in a fixed order, the webhooks, the email_to list, then one record per
  *            endpoint, each prefixed by its u32 length so that a reader can skip the endpoints of other
@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #define SNAP_MAGIC "CWSNAP\0\0"
-#define SNAP_VERSION 3u
+#define SNAP_VERSION 4u
 #define SNAP_HEADER 32
 #define SNAP_MAX_SIZE (1ull << 31)
 #define STR_NULL 0xFFFFFFFFu
@@ -77,7 +77,7 @@ static void put_strv(struct cw_buf *b, char *const *v, size_t n)
     for (size_t i = 0; i < n; i++) put_str(b, v[i]);
 }
 
-static void put_endpoint(struct cw_buf *b, const struct cw_endpoint *ep)
+static void put_endpoint(struct cw_buf *b, const struct cw_endpoint *ep, bool web)
 {
     size_t at = b->len;
     le_buf_u32(b, 0); /* record length, patched below */
@@ -97,10 +97,13 @@ static void put_endpoint(struct cw_buf *b, const struct cw_endpoint *ep)
     put_str(b, ep->keyword);
     put_strv(b, ep->headers, ep->n_headers);
     put_str(b, ep->ca_file);
+    put_str(b, web ? ep->group : NULL);
     le_put_u32(b->data + at, (uint32_t)(b->len - at - 4));
 }
 
-static void encode(const struct cw_config *c, struct cw_buf *b)
+/* The whole configuration; without `web` (false) the web's settings and the endpoints' groups are left out
+ * (written as when unset), for comparing what the other children see. */
+static void encode(const struct cw_config *c, struct cw_buf *b, bool web)
 {
     cw_buf_put(b, SNAP_MAGIC, 8);
     le_buf_u32(b, SNAP_VERSION);
@@ -149,7 +152,15 @@ static void encode(const struct cw_config *c, struct cw_buf *b)
     put_i32(b, c->retention_raw_days);
     put_i32(b, c->retention_hourly_days);
     put_i32(b, c->retention_daily_days);
-    for (size_t i = 0; i < c->n_endpoints; i++) put_endpoint(b, &c->endpoints[i]);
+    le_buf_u8(b, web && c->web_enabled);
+    le_buf_u8(b, web && c->web_allow_plain_http);
+    const char *web_strings[] = { c->web_listen,       c->web_title,     c->web_tls_cert_file,
+                                  c->web_tls_key_file, c->web_auth_user, c->web_auth_password };
+    for (size_t i = 0; i < sizeof web_strings / sizeof web_strings[0]; i++) put_str(b, web ? web_strings[i] : NULL);
+    put_i32(b, web ? c->web_max_connections : 0);
+    put_i32(b, web ? c->web_max_connections_per_ip : 0);
+    put_f64(b, web ? c->web_connection_timeout : 0);
+    for (size_t i = 0; i < c->n_endpoints; i++) put_endpoint(b, &c->endpoints[i], web);
 
     uint64_t plen = b->len - SNAP_HEADER, sum = cw_snapshot_checksum(b->data + SNAP_HEADER, b->len - SNAP_HEADER);
     le_put_u64(b->data + 16, plen);
@@ -159,7 +170,7 @@ static void encode(const struct cw_config *c, struct cw_buf *b)
 int config_snapshot_write(const struct cw_config *cfg, const char *path, char *err, size_t errlen)
 {
     struct cw_buf b = { 0 };
-    encode(cfg, &b);
+    encode(cfg, &b, true);
     char tmp[PATH_MAX];
     if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp) {
         snprintf(err, errlen, "snapshot path too long: %s", path);
@@ -176,6 +187,19 @@ int config_snapshot_write(const struct cw_config *cfg, const char *path, char *e
         return -1;
     }
     return 0;
+}
+
+bool config_same_beyond_web(const struct cw_config *a, const struct cw_config *b)
+{
+    struct cw_buf x = { 0 }, y = { 0 };
+    encode(a, &x, false);
+    encode(b, &y, false);
+    bool same = x.len == y.len && memcmp(x.data, y.data, x.len) == 0;
+    explicit_bzero(x.data, x.len);
+    explicit_bzero(y.data, y.len);
+    cw_buf_free(&x);
+    cw_buf_free(&y);
+    return same;
 }
 
 /* ---- reading ---- */
@@ -280,6 +304,7 @@ static void get_endpoint(struct rd *r, struct cw_endpoint *ep, const char *url, 
     ep->keyword = get_str(r);
     get_strv(r, &ep->headers, &ep->n_headers);
     ep->ca_file = get_str(r);
+    ep->group = get_str(r);
     /* what config_load guarantees, a worker may rely on: refuse a forged or damaged record */
     bool ok = isfinite(ep->interval) && ep->interval > 0 && isfinite(ep->timeout) && ep->timeout > 0 &&
               isfinite(ep->latency_threshold) && ep->latency_threshold >= 0 && ep->alert_threshold >= 1 &&
@@ -298,12 +323,14 @@ static bool plausible(const struct cw_config *c)
            c->db_port >= 0 && c->db_port <= 65535 && c->retention_raw_days >= 0 &&
            c->retention_raw_days <= CW_RETENTION_DAYS_MAX && c->retention_hourly_days >= 0 &&
            c->retention_hourly_days <= CW_RETENTION_DAYS_MAX && c->retention_daily_days >= 0 &&
-           c->retention_daily_days <= CW_RETENTION_DAYS_MAX;
+           c->retention_daily_days <= CW_RETENTION_DAYS_MAX && c->web_max_connections >= 0 &&
+           c->web_max_connections_per_ip >= 0 && isfinite(c->web_connection_timeout) &&
+           c->web_connection_timeout >= 0 && (!c->web_enabled || c->web_listen);
 }
 
-/* Which passwords a whole-snapshot reader keeps: CLOCKWERK_SECRETS ("db", "smtp", "none", or a comma list),
- * set by the supervisor per child (the storer keeps the database's, the alerter the SMTP one, the relay
- * none). Unset (the tap, tools, tests): both. */
+/* Which passwords a whole-snapshot reader keeps: CLOCKWERK_SECRETS ("db", "smtp", "web", "none", or a comma
+ * list), set by the supervisor per child (the storer keeps the database's, the alerter the SMTP one, the web its
+ * basic-auth one, the relay none). Unset (the tap, tools, tests): both. */
 static bool keeps_secret(const char *which)
 {
     const char *v = getenv("CLOCKWERK_SECRETS");
@@ -388,6 +415,20 @@ static void decode_database(struct rd *r, struct cw_config *c, bool keep_secret)
     c->retention_daily_days = get_i32(r);
 }
 
+/* The web's settings; its basic-auth password is skipped unless keep_secret. */
+static void decode_web(struct rd *r, struct cw_config *c, bool keep_secret)
+{
+    c->web_enabled = get_bool(r);
+    c->web_allow_plain_http = get_bool(r);
+    char **strings[] = { &c->web_listen, &c->web_title, &c->web_tls_cert_file, &c->web_tls_key_file,
+                         &c->web_auth_user };
+    for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) *strings[i] = get_str(r);
+    c->web_auth_password = keep_secret ? get_str(r) : skip_str(r); /* last of web_strings in encode() */
+    c->web_max_connections = get_i32(r);
+    c->web_max_connections_per_ip = get_i32(r);
+    c->web_connection_timeout = get_f64(r);
+}
+
 /* One length-prefixed endpoint record. Returns 1 when it was decoded into c->endpoints[*kept] (and *kept
  * grew), 0 when it belongs to another shard, -1 when it is malformed (r is then marked bad). */
 static int decode_endpoint_record(struct rd *r, struct cw_config *c, size_t *kept, size_t *cap, unsigned slot,
@@ -444,6 +485,7 @@ static bool decode(struct rd *r, struct cw_config *c, uint32_t n_endpoints, unsi
     decode_email(r, c, smtp_secret);
     decode_alerting(r, c);
     decode_database(r, c, db_secret);
+    decode_web(r, c, slots == 0 && keeps_secret("web"));
     if (is_bad(r) || !plausible(c)) return false;
     return decode_endpoints(r, c, n_endpoints, slot, slots);
 }

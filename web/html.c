@@ -1,0 +1,52 @@
+/* web/html.c — HTML escaping (see web/html.h). */
+#include "web/html.h"
+
+#include <string.h>
+
+#define REPLACEMENT "\xEF\xBF\xBD" /* U+FFFD */
+
+void web_html_text(struct cw_buf *b, const char *s)
+{
+    if (!s) return;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        const char *entity = NULL;
+        switch (*p) {
+        case '&':
+            entity = "&amp;";
+            break;
+        case '<':
+            entity = "&lt;";
+            break;
+        case '>':
+            entity = "&gt;";
+            break;
+        case '"':
+            entity = "&quot;";
+            break;
+        case '\'':
+            entity = "&#39;";
+            break;
+        default:
+            break;
+        }
+        if (entity) {
+            cw_buf_put(b, entity, strlen(entity));
+            p++;
+            continue;
+        }
+        if ((*p < 0x20 && *p != '\t' && *p != '\n') || *p == 0x7f) {
+            cw_buf_put(b, REPLACEMENT, 3);
+            p++;
+            continue;
+        }
+        size_t n = cw_utf8_seq_len(p);
+        if (n == 0) {
+            cw_buf_put(b, REPLACEMENT, 3);
+            p++;
+            continue;
+        }
+        cw_buf_put(b, p, n);
+        p += n;
+    }
+}

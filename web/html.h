@@ -1,0 +1,12 @@
+/* web/html.h — escaping writers for what clockwerk-web renders: every text that comes from the configuration or
+ * the bus (names, URLs, errors, the title) goes into a page through one of these, never raw. */
+#ifndef CW_WEB_HTML_H
+#define CW_WEB_HTML_H
+
+#include "common/base/util.h"
+
+/* s with & < > " ' as entities (good for text and for quoted attribute values); control characters other than
+ * tab and newline become U+FFFD; invalid UTF-8 bytes too. NULL writes nothing. */
+void web_html_text(struct cw_buf *b, const char *s);
+
+#endif

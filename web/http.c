@@ -1,0 +1,261 @@
+/* web/http.c — the HTTP server of clockwerk-web on libmicrohttpd (see web/http.h): start and stop from the
+ * configuration, the access handler (auth, route, reply with the security headers), the logger. */
+#include "web/http.h"
+
+#include "common/base/clock.h"
+#include "common/base/log.h"
+#include "common/config/config_web.h"
+#include "web/route.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MEMORY_LIMIT (32 * 1024) /* per connection: larger headers get 431, longer URLs 414 */
+#define PEM_MAX (1024 * 1024)
+#define CSP                                                                                                      \
+    "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self'; script-src 'self'; base-uri 'none'; " \
+    "form-action 'none'; frame-ancestors 'none'"
+
+static char request_marker; /* *con_cls after the first call of a request */
+
+bool web_secret_equal(const char *given, const char *expected)
+{
+    size_t n = strlen(given), m = strlen(expected);
+    volatile unsigned char diff = (unsigned char)(n != m);
+    for (size_t i = 0; i < n; i++) diff |= (unsigned char)(given[i] ^ (m ? expected[i % m] : 0));
+    return diff == 0;
+}
+
+/* libmicrohttpd's messages, one line each, rate limited. */
+static void http_log(void *cls, const char *fmt, va_list ap)
+{
+    struct web_http *h = cls;
+    char line[300];
+    vsnprintf(line, sizeof line, fmt, ap);
+    line[strcspn(line, "\r\n")] = '\0';
+    if (ratelimit_allow(&h->rl_log, cw_mono_ns())) log_warn("http: %s", line);
+}
+
+static void add_common_headers(struct MHD_Response *r, const char *content_type, const char *cache)
+{
+    if (content_type) MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "Content-Security-Policy", CSP);
+    MHD_add_response_header(r, "X-Frame-Options", "DENY");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, cache ? cache : "no-store");
+}
+
+/* Queues a reply; its body moves to libmicrohttpd (freed with free() once sent). */
+static enum MHD_Result send_reply(struct MHD_Connection *c, struct web_reply *rp, const char *allow)
+{
+    struct MHD_Response *r;
+    if (rp->body.len) r = MHD_create_response_from_buffer(rp->body.len, rp->body.data, MHD_RESPMEM_MUST_FREE);
+    else r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!r) {
+        cw_buf_free(&rp->body);
+        return MHD_NO;
+    }
+    if (rp->body.len) rp->body = (struct cw_buf){ 0 }; /* libmicrohttpd owns it now */
+    else cw_buf_free(&rp->body);
+    add_common_headers(r, rp->content_type, rp->cache);
+    if (allow) MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)rp->status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result send_text(struct MHD_Connection *c, int status, const char *text, const char *allow)
+{
+    struct web_reply rp = { .status = status, .content_type = "text/plain; charset=utf-8" };
+    cw_buf_put(&rp.body, text, strlen(text));
+    return send_reply(c, &rp, allow);
+}
+
+/* Whether the request carries the configured user and password (basic auth). */
+static bool authorised(const struct web_http *h, struct MHD_Connection *c)
+{
+    char *password = NULL;
+    char *user = MHD_basic_auth_get_username_password(c, &password);
+    bool ok = user && password && web_secret_equal(user, h->cfg->web_auth_user) &&
+              web_secret_equal(password, h->cfg->web_auth_password ? h->cfg->web_auth_password : "");
+    if (password) {
+        explicit_bzero(password, strlen(password));
+        MHD_free(password);
+    }
+    if (user) MHD_free(user);
+    return ok;
+}
+
+static enum MHD_Result refuse_unauthorised(struct web_http *h, struct MHD_Connection *c)
+{
+    h->unauthorised++;
+    static const char body[] = "authentication required\n";
+    struct MHD_Response *r = MHD_create_response_from_buffer(sizeof body - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
+    if (!r) return MHD_NO;
+    add_common_headers(r, "text/plain; charset=utf-8", NULL);
+    enum MHD_Result ret = MHD_queue_basic_auth_fail_response(c, "clockwerk", r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+    struct web_http *h = cls;
+    (void)version;
+    (void)upload;
+    if (*con_cls == NULL) { /* the headers are in; answer once the body (if any) has been read */
+        *con_cls = &request_marker;
+        return MHD_YES;
+    }
+    if (*upload_size) { /* a body: nothing here takes one; skip it */
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    h->requests++;
+    if (h->cfg->web_auth_user && web_route_needs_auth(url) && !authorised(h, c)) return refuse_unauthorised(h, c);
+    const struct web_route *route;
+    const char *rest;
+    switch (web_route_find(method, url, &route, &rest)) {
+    case WEB_ROUTE_NOT_FOUND:
+        h->not_found++;
+        return send_text(c, MHD_HTTP_NOT_FOUND, "not found\n", NULL);
+    case WEB_ROUTE_BAD_METHOD:
+        h->bad_method++;
+        return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n", WEB_ALLOWED_METHODS);
+    case WEB_ROUTE_FOUND:
+        break;
+    }
+    struct web_request rq = { .path = url,
+                              .rest = rest,
+                              .model = h->model,
+                              .cfg = h->cfg,
+                              .bus_open = h->bus_open,
+                              .now_mono_ns = cw_mono_ns(),
+                              .started_mono_ns = h->started_mono_ns };
+    struct web_reply rp = { .status = MHD_HTTP_OK };
+    route->fn(&rq, &rp);
+    return send_reply(c, &rp, NULL);
+}
+
+/* A PEM file into memory (NUL-terminated, malloc'd); NULL with a reason in err. */
+static char *read_pem(const char *path, const char *what, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > PEM_MAX) {
+        snprintf(err, errlen, "cannot read web.%s '%s': %s", what, path,
+                 fd < 0 ? strerror(errno) : "not a regular file of 1 byte to 1 MiB");
+        if (fd >= 0) close(fd);
+        return NULL;
+    }
+    size_t size = (size_t)st.st_size, got = 0;
+    char *pem = cw_xmalloc(size + 1);
+    while (got < size) {
+        ssize_t r = read(fd, pem + got, size - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        got += (size_t)r;
+    }
+    close(fd);
+    pem[got] = '\0';
+    return pem;
+}
+
+static void free_pem(char *pem)
+{
+    if (!pem) return;
+    explicit_bzero(pem, strlen(pem));
+    free(pem);
+}
+
+/* The daemon with the configured limits, on the parsed address; TLS when both PEMs are given. */
+static struct MHD_Daemon *start_daemon(struct web_http *h, const struct sockaddr_storage *sa, const char *cert,
+                                       const char *key)
+{
+    const struct cw_config *cfg = h->cfg;
+    unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (sa->ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+    if (cert) flags |= MHD_USE_TLS;
+    struct MHD_OptionItem tls[] = { { cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)cert },
+                                    { MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)key },
+                                    { MHD_OPTION_END, 0, NULL } };
+    return MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, http_log, h,
+                            MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)sa, MHD_OPTION_CONNECTION_LIMIT,
+                            (unsigned)cfg->web_max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                            (unsigned)cfg->web_max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
+                            (unsigned)(cfg->web_connection_timeout + 0.5), MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                            (size_t)MEMORY_LIMIT, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
+}
+
+int web_http_start(struct web_http *h, const struct cw_config *cfg, const struct web_model *model, char *err,
+                   size_t errlen)
+{
+    memset(h, 0, sizeof *h);
+    h->cfg = cfg;
+    h->model = model;
+    h->epoll_fd = -1;
+    h->started_mono_ns = cw_mono_ns();
+    h->rl_log.what = "http messages";
+    struct sockaddr_storage sa;
+    socklen_t salen;
+    bool loopback;
+    const char *why = cw_web_listen_parse(cfg->web_listen, &sa, &salen, &loopback);
+    if (why) {
+        snprintf(err, errlen, "web.listen '%s' %s", cfg->web_listen, why);
+        return -1;
+    }
+    char *cert = NULL, *key = NULL;
+    if (cfg->web_tls_cert_file) {
+        if (!(cert = read_pem(cfg->web_tls_cert_file, "tls_cert_file", err, errlen))) return -1;
+        if (!(key = read_pem(cfg->web_tls_key_file, "tls_key_file", err, errlen))) {
+            free_pem(cert);
+            return -1;
+        }
+    }
+    errno = 0;
+    h->daemon = start_daemon(h, &sa, cert, key);
+    int saved = errno;
+    free_pem(key);
+    free_pem(cert);
+    if (!h->daemon) {
+        snprintf(err, errlen, "cannot serve HTTP%s on %s: %s", cfg->web_tls_cert_file ? "S" : "", cfg->web_listen,
+                 saved ? strerror(saved) : "libmicrohttpd refused (a bad certificate or key?)");
+        return -1;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+    if (!info) {
+        MHD_stop_daemon(h->daemon);
+        h->daemon = NULL;
+        snprintf(err, errlen, "libmicrohttpd gives no epoll descriptor");
+        return -1;
+    }
+    h->epoll_fd = info->epoll_fd;
+    return 0;
+}
+
+void web_http_stop(struct web_http *h)
+{
+    if (h->daemon) MHD_stop_daemon(h->daemon);
+    h->daemon = NULL;
+    h->epoll_fd = -1;
+}
+
+int web_http_timeout_ms(struct web_http *h, int max_ms)
+{
+    MHD_UNSIGNED_LONG_LONG t;
+    if (h->daemon && MHD_get_timeout(h->daemon, &t) == MHD_YES && t < (MHD_UNSIGNED_LONG_LONG)max_ms) return (int)t;
+    return max_ms;
+}
+
+void web_http_run(struct web_http *h)
+{
+    if (h->daemon) MHD_run(h->daemon);
+}

@@ -1,0 +1,144 @@
+/* web/live.c — the live half of the web model (web/model.h): `result`, `alert` and `stats` messages from the bus
+ * (the relay's XPUB, like clockwerk-tap) applied to the endpoints. Decoding is the protocol's defensive decoders
+ * (common/wire/protocol.h): a malformed message is counted and dropped, an URL that is not configured is counted
+ * and dropped, gaps in the workers' sequence numbers are counted (common/wire/seqgap.h). */
+#include "web/model.h"
+
+#include "common/base/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *web_state_name(enum web_state state)
+{
+    switch (state) {
+    case WEB_STATE_UP:
+        return "up";
+    case WEB_STATE_FAILING:
+        return "failing";
+    case WEB_STATE_DOWN:
+        return "down";
+    case WEB_STATE_UNKNOWN:
+        break;
+    }
+    return "unknown";
+}
+
+const char *web_endpoint_label(const struct web_endpoint *e, char *buf, size_t len)
+{
+    if (e->cfg->name) return e->cfg->name;
+    cw_mask_url(e->cfg->url, buf, len);
+    char *query = strpbrk(buf, "?#"); /* a query may carry a token: shown as "?***" */
+    if (query && (size_t)(query - buf) + 5 <= len) memcpy(query, "?***", 5);
+    return buf;
+}
+
+static void malformed(struct web_model *m, const char *why)
+{
+    m->bus.malformed++;
+    m->bus.last_malformed = why ? why : "malformed";
+}
+
+static void set_state(struct web_live *e, enum web_state state, int64_t at_us)
+{
+    if (e->state == state) return;
+    e->state = state;
+    e->state_since_us = at_us;
+}
+
+static void apply_result(struct web_live *e, const struct cw_result *r)
+{
+    if (e->has_check && r->checked_at_us < e->last.checked_at_us) return; /* an older check, reordered */
+    free(e->last.error);
+    e->has_check = true;
+    e->last = (struct web_check){ .ok = r->ok,
+                                  .status_code = r->status_code,
+                                  .checked_at_us = r->checked_at_us,
+                                  .latency_us = r->latency_us,
+                                  .dns_us = r->dns_us,
+                                  .connect_us = r->connect_us,
+                                  .tls_us = r->tls_us,
+                                  .ttfb_us = r->ttfb_us,
+                                  .tls_expires_at_us = r->tls_expires_at_us,
+                                  .error = (!r->ok && r->error && r->error[0]) ? cw_xstrdup(r->error) : NULL };
+    if (r->ok) e->checks_ok++;
+    else e->checks_failed++;
+    /* DOWN holds until the alerter's `up`: the recovery threshold is its call */
+    if (e->state != WEB_STATE_DOWN) set_state(e, r->ok ? WEB_STATE_UP : WEB_STATE_FAILING, r->checked_at_us);
+}
+
+static void on_results(struct web_model *m, const void *data, size_t len)
+{
+    const char *why = NULL;
+    int n = proto_results_decode(data, len, m->scratch, CW_RESULT_BATCH_MAX, &why);
+    if (n < 0) {
+        malformed(m, why);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        const struct cw_result *r = &m->scratch[i];
+        m->bus.results++;
+        seqgap_note(&m->gaps, r->worker, r->boot_id, r->seq);
+        struct web_endpoint *e = web_model_by_url(m, r->url);
+        if (e) apply_result(&e->live, r);
+        else m->bus.unknown_urls++;
+    }
+}
+
+static void on_alert(struct web_model *m, const void *data, size_t len)
+{
+    struct cw_alert a;
+    const char *why = NULL;
+    if (proto_alert_decode(data, len, &a, &why) < 0) {
+        malformed(m, why);
+        return;
+    }
+    m->bus.alerts++;
+    struct web_endpoint *found = web_model_by_url(m, a.url);
+    if (!found) {
+        m->bus.unknown_urls++;
+        return;
+    }
+    struct web_live *e = &found->live;
+    switch (a.kind) {
+    case CW_ALERT_DOWN:
+        set_state(e, WEB_STATE_DOWN, a.raised_at_us);
+        break;
+    case CW_ALERT_UP:
+        set_state(e, WEB_STATE_UP, a.raised_at_us);
+        break;
+    case CW_ALERT_SLOW:
+        e->slow = true;
+        break;
+    case CW_ALERT_FAST:
+        e->slow = false;
+        break;
+    default: /* tls expiry, reminders: no change of state (the expiry comes with every result) */
+        break;
+    }
+}
+
+void web_live_apply(struct web_model *m, enum cw_msg_type type, const void *data, size_t len, int64_t now_mono_ns)
+{
+    m->bus.messages++;
+    m->bus.last_message_mono_ns = now_mono_ns;
+    switch (type) {
+    case CW_MSG_RESULT:
+        on_results(m, data, len);
+        break;
+    case CW_MSG_ALERT:
+        on_alert(m, data, len);
+        break;
+    case CW_MSG_STATS: {
+        struct cw_stats s;
+        const char *why = NULL;
+        if (proto_stats_decode(data, len, &s, &why) < 0) malformed(m, why);
+        else m->bus.stats++; /* kept by /metrics (a later part); here they prove the bus is alive */
+        break;
+    }
+    default:
+        malformed(m, "wrong frames or unknown topic");
+        break;
+    }
+}

@@ -1,0 +1,120 @@
+/* web/main.c — clockwerk-web: the status page, and later the JSON API, /metrics and badges (docs/web.md).
+ *
+ * Started by the supervisor when the configuration has a `web` group (`clockwerk: web`). One thread: a
+ * subscription to the relay's XPUB (like clockwerk-tap: results, alerts, stats; best effort) feeds the live model
+ * (web/model.h), and libmicrohttpd in external epoll mode answers from that model on the same loop:
+ *     wait(SUB socket, epoll{signalfd, libmicrohttpd's epoll fd}, libmicrohttpd's timeout)
+ *     -> signals -> drain the SUB (bounded) -> MHD_run (always, after every wait).
+ * Handlers only render from memory, so one slow client never holds up the bus. SIGTERM stops (every connection
+ * closed), SIGHUP reads the snapshot again (the title, the endpoints, which keep their state; a changed listen address, TLS or limit takes
+ * the restart the supervisor does on every change anyway). Exit 2 on a configuration it cannot use, 1 when it
+ * cannot serve (the supervisor restarts it with backoff); checks, storage and alerts never depend on it. */
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "common/base/clock.h"
+#include "common/base/log.h"
+#include "common/bus/bus.h"
+#include "common/config/config.h"
+#include "common/proc/proc.h"
+#include "web/http.h"
+#include "web/model.h"
+
+#define WAIT_MAX_MS 1000
+#define DRAIN_MAX 256 /* bus messages per pass: HTTP gets its turn in between */
+
+struct web {
+    struct proc p;
+    struct web_model model;
+    struct web_http http;
+    struct bus_socket *sub;
+    int epoll_fd; /* {signalfd, libmicrohttpd's epoll fd} */
+    bool stop;
+};
+
+static void build_model(struct web *w)
+{
+    char err[512];
+    if (web_ids_build(&w->model, w->p.cfg, err, sizeof err) != 0) fatal(2, "%s", err);
+}
+
+static void reload(struct web *w)
+{
+    char err[512];
+    struct cw_config *old = proc_reload(&w->p, err, sizeof err);
+    if (!old) {
+        log_warn("reload: %s; keeping the previous configuration", err);
+        return;
+    }
+    struct web_model next;
+    if (web_ids_build(&next, w->p.cfg, err, sizeof err) != 0) fatal(2, "%s", err);
+    web_ids_carry(&next, &w->model); /* the endpoints that stay keep their last check and state */
+    web_ids_free(&w->model);
+    w->model = next;
+    w->http.cfg = w->p.cfg;
+    w->http.model = &w->model;
+    config_free(old);
+    log_info("reloaded: %zu endpoint%s (a changed listen address, TLS or limit takes a restart)", w->model.n,
+             cw_plural((long long)w->model.n));
+}
+
+static void drain_bus(struct web *w)
+{
+    for (int i = 0; i < DRAIN_MAX; i++) {
+        struct bus_msg m;
+        int rc = bus_recv(w->sub, &m, 0);
+        if (rc < 0) fatal(1, "cannot receive from %s: %s", w->p.cfg->tap_address, strerror(errno));
+        if (rc == 0) return;
+        web_live_apply(&w->model, m.type, m.data, m.len, cw_mono_ns());
+        bus_msg_release(&m);
+    }
+}
+
+static void run(struct web *w)
+{
+    while (!w->stop) {
+        int ready = bus_wait(&w->sub, 1, w->epoll_fd, web_http_timeout_ms(&w->http, WAIT_MAX_MS));
+        if (ready < 0 && errno != EINTR) fatal(1, "cannot wait: %s", strerror(errno));
+        unsigned sig = proc_signals(w->p.sigfd);
+        if (sig & PROC_SIG_TERM) w->stop = true;
+        if (sig & PROC_SIG_HUP) reload(w);
+        if (ready > 0 && (ready & BUS_WAIT_SOCKET)) drain_bus(w);
+        web_http_run(&w->http);
+    }
+}
+
+static void add_to_epoll(int ep, int fd, const char *what)
+{
+    struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0) fatal(1, "cannot watch %s: %s", what, strerror(errno));
+}
+
+int main(void)
+{
+    struct web w = { 0 };
+    proc_init(&w.p, &(struct proc_opts){ .name = "web", .open_bus = true });
+    if (!config_wants_web(w.p.cfg)) fatal(2, "the configuration has no `web` group");
+    build_model(&w);
+    char err[512];
+    if (!(w.sub = bus_open(w.p.bus, BUS_SUBSCRIBE, w.p.cfg->tap_address, err, sizeof err))) fatal(1, "%s", err);
+    if (web_http_start(&w.http, w.p.cfg, &w.model, err, sizeof err) != 0) fatal(1, "%s", err);
+    w.http.bus_open = true;
+    if ((w.epoll_fd = epoll_create1(EPOLL_CLOEXEC)) < 0) fatal(1, "epoll_create1: %s", strerror(errno));
+    add_to_epoll(w.epoll_fd, w.p.sigfd, "signals");
+    add_to_epoll(w.epoll_fd, w.http.epoll_fd, "libmicrohttpd's descriptor");
+    log_info("serving %s on %s%s (%zu endpoint%s)", w.p.cfg->web_title,
+             w.p.cfg->web_tls_cert_file ? "https://" : "http://", w.p.cfg->web_listen, w.model.n,
+             cw_plural((long long)w.model.n));
+
+    run(&w);
+
+    log_info("stopping: %llu requests served", (unsigned long long)w.http.requests);
+    web_http_stop(&w.http);
+    close(w.epoll_fd);
+    bus_close(w.sub);
+    web_ids_free(&w.model);
+    proc_close(&w.p);
+    return 0;
+}

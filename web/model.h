@@ -1,0 +1,98 @@
+/* web/model.h — the live model that clockwerk-web renders: one entry per configured endpoint with its ID, its
+ * last check and its state from the alerts, and the bus counters. Written by web/live.c (bus messages) and
+ * web/ids.c (the entries and their lookup tables); every page, API answer, metric and badge only READS it.
+ *
+ * DESIGN
+ * The model lives in the web's one thread (HTTP and the bus share the loop): no locks. Entries are one array in
+ * the configuration's order; `cfg` points into the web's configuration (name, url, group) and stays valid until
+ * web_ids_free. Times are wall-clock microseconds (UTC) as on the wire; -1 or 0 mean "not known" as noted.
+ * The state comes from the alerter's `alert` messages when one was seen (DOWN until an UP alert), else from
+ * the last result (a failed check before the alerter confirmed it is FAILING, not DOWN). What the web missed
+ * (a restart, the relay dropping) is counted in `gaps`; the model itself starts empty after a restart. */
+#ifndef CW_WEB_MODEL_H
+#define CW_WEB_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/base/hash.h"
+#include "common/config/config.h"
+#include "common/config/config_web.h"
+#include "common/wire/protocol.h"
+#include "common/wire/seqgap.h"
+
+enum web_state {
+    WEB_STATE_UNKNOWN = 0, /* no check seen yet */
+    WEB_STATE_UP = 1,      /* last check ok, or an `up` alert */
+    WEB_STATE_FAILING = 2, /* last check failed; the alerter has not (yet) declared it down */
+    WEB_STATE_DOWN = 3,    /* a `down` alert, until an `up` alert */
+};
+
+/* The last check of an endpoint, as the worker sent it. */
+struct web_check {
+    bool ok;
+    uint16_t status_code;  /* 0: no HTTP response */
+    int64_t checked_at_us; /* wall clock */
+    int64_t latency_us;    /* total; phases -1 when not reached */
+    int64_t dns_us, connect_us, tls_us, ttfb_us;
+    int64_t tls_expires_at_us; /* 0: unknown (http, or no handshake) */
+    char *error;               /* NULL when ok; owned (malloc) */
+};
+
+/* What the bus told about one endpoint. */
+struct web_live {
+    bool has_check;
+    struct web_check last;
+    enum web_state state;
+    int64_t state_since_us;            /* wall clock of the change that set `state`; 0 unknown */
+    bool slow;                         /* a `slow` alert without a `fast` one after it */
+    uint64_t checks_ok, checks_failed; /* since the web started */
+};
+
+struct web_endpoint {
+    const struct cw_endpoint *cfg; /* name (may be NULL), url, group (may be NULL) */
+    char id[CW_SLUG_MAX + 1];      /* config_web.h cw_endpoint_slug: unique within the model */
+    struct web_live live;
+    UT_hash_handle hh_url, hh_id;
+};
+
+/* What the web received from the bus. */
+struct web_bus_counts {
+    uint64_t messages, results, alerts, stats;
+    uint64_t malformed;           /* dropped: could not be decoded */
+    uint64_t unknown_urls;        /* results or alerts for an URL not in the configuration (dropped) */
+    const char *last_malformed;   /* static reason */
+    int64_t last_message_mono_ns; /* cw_mono_ns of the last message from the bus; 0: none yet */
+};
+
+struct web_model {
+    struct web_endpoint *endpoints; /* n, in the configuration's order */
+    size_t n;
+    struct web_endpoint *by_url, *by_id; /* uthash heads over `endpoints` */
+    struct seqgap gaps;                  /* results per worker: what the web missed */
+    struct web_bus_counts bus;
+    struct cw_result *scratch; /* CW_RESULT_BATCH_MAX, for decoding */
+};
+
+/* ---- web/ids.c */
+/* Builds the model's entries for cfg (which must outlive the model). -1 with a reason in err when two endpoints
+ * have one ID or one has none (config_load refuses both when the web is on). */
+int web_ids_build(struct web_model *m, const struct cw_config *cfg, char *err, size_t errlen);
+void web_ids_free(struct web_model *m);
+/* A reload: moves what `from` knows (each endpoint's last check, state and counts, by URL; the bus counters and
+ * sequence gaps) into the freshly built `to`. `from` is then only fit for web_ids_free. */
+void web_ids_carry(struct web_model *to, struct web_model *from);
+struct web_endpoint *web_model_by_id(const struct web_model *m, const char *id);
+struct web_endpoint *web_model_by_url(const struct web_model *m, const char *url);
+
+/* ---- web/live.c */
+/* Applies one bus message (type from its topic; payload as received): counted; a malformed one is counted in
+ * `malformed` and dropped. now_mono_ns: cw_mono_ns. */
+void web_live_apply(struct web_model *m, enum cw_msg_type type, const void *data, size_t len, int64_t now_mono_ns);
+/* "unknown", "up", "failing", "down". */
+const char *web_state_name(enum web_state state);
+/* The name the web shows: the endpoint's name, or its URL without credentials (and a query as "?***") into buf. */
+const char *web_endpoint_label(const struct web_endpoint *e, char *buf, size_t len);
+
+#endif

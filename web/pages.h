@@ -1,0 +1,15 @@
+/* web/pages.h — the handlers of part 1 of clockwerk-web: a minimal status page (`/`), `/healthz` and
+ * `/favicon.ico`. Each is a pure function of the request (web/route.h). */
+#ifndef CW_WEB_PAGES_H
+#define CW_WEB_PAGES_H
+
+#include "web/route.h"
+
+/* After this long without any message from the bus (workers publish stats every second) /healthz says 503. */
+#define WEB_BUS_QUIET_NS (15000000000LL)
+
+void page_index(const struct web_request *rq, struct web_reply *rp);
+void page_healthz(const struct web_request *rq, struct web_reply *rp);
+void page_favicon(const struct web_request *rq, struct web_reply *rp);
+
+#endif

@@ -1,0 +1,38 @@
+/* web/route.c — the route table of clockwerk-web and its lookup (see web/route.h). Later parts add their lines
+ * here: the table is the one list of what the web serves. */
+#include "web/route.h"
+
+#include "web/pages.h"
+
+#include <string.h>
+
+static const struct web_route routes[] = {
+    { "/", false, page_index },
+    { "/healthz", false, page_healthz },
+    { "/favicon.ico", false, page_favicon },
+};
+
+enum web_route_result web_route_find(const char *method, const char *path, const struct web_route **route,
+                                     const char **rest)
+{
+    *route = NULL;
+    *rest = "";
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        const struct web_route *r = &routes[i];
+        size_t n = strlen(r->path);
+        if (r->prefix ? (strncmp(path, r->path, n) == 0 && path[n] != '\0') : strcmp(path, r->path) == 0) {
+            *route = r;
+            *rest = r->prefix ? path + n : "";
+            break;
+        }
+    }
+    if (!*route) return WEB_ROUTE_NOT_FOUND;
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) return WEB_ROUTE_BAD_METHOD;
+    return WEB_ROUTE_FOUND;
+}
+
+bool web_route_needs_auth(const char *path)
+{
+    return strcmp(path, "/api") == 0 || strncmp(path, "/api/", 5) == 0 || strcmp(path, "/metrics") == 0 ||
+           strncmp(path, "/metrics/", 9) == 0;
+}

@@ -1,0 +1,56 @@
+/* web/route.h — what clockwerk-web answers: the request and reply as the handlers see them (no libmicrohttpd
+ * type: handlers are pure functions of the model, testable alone), and the route table (web/route.c).
+ *
+ * Routing: a path matches an entry exactly, or an entry marked `prefix` ("/endpoint/") and then `rest` is what
+ * follows it. The path is matched as libmicrohttpd gives it (percent-decoded, NOT normalised: "/../x" is just
+ * an unknown path): no handler ever opens a file named by a request. Methods: GET and HEAD (HEAD: the same
+ * headers, no body — libmicrohttpd drops it); anything else on a known path is 405 with `Allow: GET, HEAD`;
+ * an unknown path is 404 whatever the method. Paths under /api/ and /metrics need basic auth when web.auth_user
+ * is set (web_route_needs_auth), checked before the lookup so that an unauthorised client learns nothing. */
+#ifndef CW_WEB_ROUTE_H
+#define CW_WEB_ROUTE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/base/util.h"
+#include "common/config/config.h"
+#include "web/model.h"
+
+struct web_request {
+    const char *path;              /* as received (percent-decoded, no query) */
+    const char *rest;              /* prefix routes: the part after the prefix; else "" */
+    const struct web_model *model; /* the live model */
+    const struct cw_config *cfg;   /* the web's configuration (title, ...) */
+    bool bus_open;                 /* the subscription to the relay exists */
+    int64_t now_mono_ns;           /* cw_mono_ns */
+    int64_t started_mono_ns;       /* when the web started */
+};
+
+struct web_reply {
+    int status;               /* HTTP status; 200 unless set */
+    const char *content_type; /* static string */
+    struct cw_buf body;       /* owned; handed to libmicrohttpd */
+    const char *cache;        /* Cache-Control; NULL: "no-store" */
+};
+
+typedef void (*web_handler)(const struct web_request *rq, struct web_reply *rp);
+
+struct web_route {
+    const char *path;
+    bool prefix; /* path is a prefix ("/endpoint/"); rest = what follows, never empty */
+    web_handler fn;
+};
+
+enum web_route_result { WEB_ROUTE_FOUND, WEB_ROUTE_NOT_FOUND, WEB_ROUTE_BAD_METHOD };
+
+#define WEB_ALLOWED_METHODS "GET, HEAD"
+
+/* The route for method and path; *rest is set for prefix routes. WEB_ROUTE_BAD_METHOD: the path exists but the
+ * method is not GET or HEAD (answer 405 with Allow: WEB_ALLOWED_METHODS). */
+enum web_route_result web_route_find(const char *method, const char *path, const struct web_route **route,
+                                     const char **rest);
+/* Whether path is one that basic auth guards when configured: /api, /api/..., /metrics. */
+bool web_route_needs_auth(const char *path);
+
+#endif

@@ -84,9 +84,8 @@ static int parse_args(int argc, char **argv, struct report_args *a)
 }
 
 /* The window from the arguments; false with the reason printed. */
-static bool parse_window(const struct report_args *a, int64_t *since, int64_t *until)
+static bool parse_window(const struct report_args *a, int64_t now, int64_t *since, int64_t *until)
 {
-    int64_t now = cw_wall_us() / 1000;
     const char *names[2] = { "--since", "--until" }, *values[2] = { a->since, a->until };
     int64_t *out[2] = { since, until };
     for (int i = 0; i < 2; i++) {
@@ -105,10 +104,12 @@ static bool parse_window(const struct report_args *a, int64_t *since, int64_t *u
     return true;
 }
 
-static int run(const struct cw_config *cfg, const struct report_args *a, int64_t since, int64_t until)
+static int run(const struct cw_config *cfg, const struct report_args *a, int64_t since, int64_t until, int64_t now)
 {
     struct report rep;
-    if (report_init(&rep, cfg, a->only, since, until) != 0) {
+    int found = report_init(&rep, cfg, a->only, since, until);
+    rep.now_ms = now;
+    if (found != 0) {
         if (a->only)
             fprintf(stderr, "clockwerk report: no endpoint named or with the URL '%s' in %s\n", a->only, cfg->path);
         else fprintf(stderr, "clockwerk report: %s configures no endpoint\n", cfg->path);
@@ -146,11 +147,11 @@ int main(int argc, char **argv)
     struct report_args a;
     int p = parse_args(argc, argv, &a);
     if (p != 0) return p > 0 ? 0 : 2;
-    int64_t since, until;
-    if (!parse_window(&a, &since, &until)) return 2;
+    int64_t since, until, now = cw_wall_us() / 1000;
+    if (!parse_window(&a, now, &since, &until)) return 2;
     struct cw_config *cfg = config_load(a.config, report_plain, NULL);
     if (!cfg) return 2;
-    int code = run(cfg, &a, since, until);
+    int code = run(cfg, &a, since, until, now);
     config_free(cfg);
     return code;
 }

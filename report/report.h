@@ -16,7 +16,9 @@
 struct report_ep {
     const struct cw_endpoint *ep; /* the configured endpoint (the config outlives the report) */
     int64_t db_id;                /* endpoints.id, -1 when the database does not know the URL */
+    char *masked_url;             /* its URL as the alerter's messages show it (cw_mask_url) */
     struct tally t;
+    struct tally late;   /* the hour holding a past until, counted only after a check before until (report.c) */
     struct dt_event *ev; /* its down/up alerts before until */
     size_t n_ev, cap_ev;
     struct dt_result dt;
@@ -26,6 +28,7 @@ struct report_ep {
 
 struct report {
     int64_t since_ms, until_ms;
+    int64_t now_ms; /* the clock when the report began (INT64_MAX until main sets it) */
     struct win_split split;
     struct report_ep *eps; /* in the configuration's order */
     size_t n;
@@ -38,7 +41,8 @@ int report_init(struct report *rep, const struct cw_config *cfg, const char *onl
 /* Reads everything through the open reader and computes the figures. STORE_OK or the reader's error. */
 int report_collect(struct report *rep, const struct store_read_backend *b, struct store_reader *r, char *err,
                    size_t errlen);
-/* The state at until: "down", "up" or "unknown" (no alert and no check known). */
+/* The state at until (docs/report.md): the last down/up alert before until decides ("down" or "up"); without
+ * one, "up" when the window has a successful check, else "unknown". */
 const char *report_state(const struct report_ep *e);
 void report_free(struct report *rep);
 

@@ -70,6 +70,14 @@ static const char *const endpoint_keys[] = { "url",
                                              "ca_file",
                                              NULL };
 
+/* v holds a byte below 0x20 or 0x7f. */
+static bool has_control(const char *v)
+{
+    for (const unsigned char *c = (const unsigned char *)v; *c; c++)
+        if (*c < 0x20 || *c == 0x7f) return true;
+    return false;
+}
+
 /* A URL or a name seen so far in monitor.endpoints, for duplicates. The key: the URL with its scheme and host in
  * lower case (they are case-insensitive: HTTP://Example.com/a is http://example.com/a), or the name. */
 struct url_seen {
@@ -245,6 +253,9 @@ static void endpoint_key(struct cfg_parser *p, struct cfg_where w, const config_
         if (!(v = cfgp_string(p, w, s, true))) break;
         if (strlen(v) > CW_NAME_MAX)
             cfgp_problem(p, s, "%s: longer than %d bytes", cfgp_name(w, s, name, sizeof name), CW_NAME_MAX);
+        else if (has_control(v)) /* it reaches terminals (report, status), mail and webhooks verbatim */
+            cfgp_problem(p, s, "%s: contains a control character (a byte below 0x20 or 0x7f)",
+                         cfgp_name(w, s, name, sizeof name));
         else ep->name = cw_arena_strdup(p->arena, v);
         break;
     case EP_TIMEOUT:

@@ -215,6 +215,19 @@ static void test_duplicates(void **state)
     config_free(c);
 }
 
+/* Control characters in a name would reach terminals, mail and webhooks verbatim: refused at their line. */
+static void test_name_controls(void **state)
+{
+    struct ct *t = *state;
+    ct_expect_refused(t, "monitor = { endpoints = (\n { url = \"http://a/\"; name = \"line1\\nline2\"; }); };\n", 2,
+                      "monitor.endpoints[0].name: contains a control character");
+    ct_expect_refused(t, "monitor = { endpoints = (\n { url = \"http://a/\";\n name = \"x\\x1b[31mred\"; }); };\n", 3,
+                      "monitor.endpoints[0].name: contains a control character");
+    struct cw_config *c = ct_load(t, "monitor = { endpoints = ({ url = \"http://a/\"; name = \"caf\xc3\xa9 \xe6\x9c\x8d\"; }); };\n");
+    assert_non_null(c);
+    config_free(c);
+}
+
 static void test_syntax_messages(void **state)
 {
     struct ct *t = *state;
@@ -294,6 +307,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_floors, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_duplicates, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_syntax_messages, ct_setup, ct_teardown),
+        cmocka_unit_test_setup_teardown(test_name_controls, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_warnings, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_bus_only, ct_setup, ct_teardown),
     };

@@ -20,12 +20,13 @@ int report_init(struct report *rep, const struct cw_config *cfg, const char *onl
     rep->eps = cw_xcalloc(cfg->n_endpoints ? cfg->n_endpoints : 1, sizeof *rep->eps);
     for (size_t i = 0; i < cfg->n_endpoints; i++) {
         const struct cw_endpoint *ep = &cfg->endpoints[i];
-        if (only && strcmp(ep->url, only) != 0 && !(ep->name && !strcmp(ep->name, only))) continue;
+        char masked[CW_URL_MAX + 1];
+        cw_mask_url(ep->url, masked, sizeof masked);
+        if (only && strcmp(ep->url, only) != 0 && strcmp(masked, only) != 0 && !(ep->name && !strcmp(ep->name, only)))
+            continue;
         struct report_ep *e = &rep->eps[rep->n++];
         e->ep = ep;
         e->db_id = -1;
-        char masked[CW_URL_MAX + 1];
-        cw_mask_url(ep->url, masked, sizeof masked);
         e->masked_url = cw_xstrdup(masked);
         HASH_ADD_KEYPTR(by_url, rep->url_table, ep->url, strlen(ep->url), e);
     }

@@ -36,7 +36,7 @@ struct report {
     unsigned bad_blobs;
 };
 
-/* The configured endpoints whose name or URL is `only` (all when NULL). -1 when none matches. */
+/* The configured endpoints whose name, URL or masked URL (cw_mask_url) is `only` (all when NULL). -1 when none matches. */
 int report_init(struct report *rep, const struct cw_config *cfg, const char *only, int64_t since_ms, int64_t until_ms);
 /* Reads everything through the open reader and computes the figures. STORE_OK or the reader's error. */
 int report_collect(struct report *rep, const struct store_read_backend *b, struct store_reader *r, char *err,

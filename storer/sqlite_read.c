@@ -8,10 +8,14 @@
 #include "storer/reader.h"
 #include "storer/sqlite_rollup.h"
 
+#include <errno.h>
+#include <pwd.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/base/util.h"
 
@@ -63,6 +67,33 @@ static int sqr_check_schema(struct store_reader *r, char *err, size_t errlen)
     return STORE_OK;
 }
 
+/* Why path cannot be read, in words SQLite's generic "unable to open database file" does not give: it does not
+ * exist, is not a regular file, or is not readable by us (its owner and mode said). 0 when it looks readable. */
+static int sqr_check_file(const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        if (errno == ENOENT)
+            snprintf(err, errlen, "sqlite %s: does not exist (has clockwerk stored anything yet?)", path);
+        else snprintf(err, errlen, "sqlite %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "sqlite %s: is not a regular file", path);
+        return -1;
+    }
+    if (access(path, R_OK) != 0) {
+        struct passwd *pw = getpwuid(st.st_uid);
+        char owner[64];
+        if (pw) snprintf(owner, sizeof owner, "%s", pw->pw_name);
+        else snprintf(owner, sizeof owner, "uid %u", (unsigned)st.st_uid);
+        snprintf(err, errlen, "sqlite %s: permission denied (owned by %s, mode %04o): run the report as %s or root",
+                 path, owner, (unsigned)(st.st_mode & 07777), owner);
+        return -1;
+    }
+    return 0;
+}
+
 static struct store_reader *sqr_open(const struct cw_config *cfg, int *rc, char *err, size_t errlen)
 {
     struct store_reader *r = cw_xcalloc(1, sizeof *r);
@@ -72,6 +103,7 @@ static struct store_reader *sqr_open(const struct cw_config *cfg, int *rc, char 
         snprintf(err, errlen, "sqlite: no database file configured (db_name)");
         goto fail;
     }
+    if (sqr_check_file(r->path, err, errlen) != 0) goto fail;
     int code = sqlite3_open_v2(r->path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
     if (code != SQLITE_OK) {
         *rc = sqr_fail(r, code, "cannot open for reading", err, errlen);

@@ -55,10 +55,28 @@ void report_format_ms(double ms, char *out, size_t outlen)
     else snprintf(out, outlen, "0");
 }
 
+/* East Asian wide and fullwidth code points: two terminal columns (the common blocks of Unicode's
+ * EastAsianWidth W and F). */
+static bool wide_code_point(uint32_t cp)
+{
+    return (cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0xA4CF && cp != 0x303F) ||
+           (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0xFE30 && cp <= 0xFE4F) ||
+           (cp >= 0xFF00 && cp <= 0xFF60) || (cp >= 0xFFE0 && cp <= 0xFFE6) || (cp >= 0x1F300 && cp <= 0x1F64F) ||
+           (cp >= 0x20000 && cp <= 0x3FFFD);
+}
+
 size_t report_display_width(const char *s)
 {
     size_t n = 0;
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) n += (*c & 0xC0) != 0x80; /* code points */
+    const unsigned char *c = (const unsigned char *)s;
+    while (*c) {
+        int len = *c >= 0xF0 ? 4 : *c >= 0xE0 ? 3 : *c >= 0xC0 ? 2 : 1;
+        uint32_t cp = len == 1 ? *c : (uint32_t)(*c & (0x3F >> (len - 1)));
+        int i = 1;
+        for (; i < len && (c[i] & 0xC0) == 0x80; i++) cp = cp << 6 | (c[i] & 0x3F);
+        n += i == len && wide_code_point(cp) ? 2 : 1; /* a broken sequence: one column per lead byte */
+        c += i;
+    }
     return n;
 }
 

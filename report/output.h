@@ -18,7 +18,7 @@ void report_format_duration(int64_t ms, char *out, size_t outlen);
 void report_format_pct(int64_t ok, int64_t checks, int decimals, char *out, size_t outlen);
 /* A time in ms for the table: 38.5, 4.25, 0.028 (three significant digits below 10 ms). */
 void report_format_ms(double ms, char *out, size_t outlen);
-/* The display width of UTF-8 text: its code points (a wide character counts one). */
+/* The display width of UTF-8 text in terminal columns: one per code point, two for an East Asian wide one. */
 size_t report_display_width(const char *s);
 /* field as one CSV field (RFC 4180: quoted when it holds a comma, a quote, CR or LF; quotes doubled). */
 void report_csv_field(FILE *out, const char *field);

@@ -27,6 +27,7 @@ int report_init(struct report *rep, const struct cw_config *cfg, const char *onl
         struct report_ep *e = &rep->eps[rep->n++];
         e->ep = ep;
         e->db_id = -1;
+        e->last_check_ms = INT64_MIN;
         e->masked_url = cw_xstrdup(masked);
         HASH_ADD_KEYPTR(by_url, rep->url_table, ep->url, strlen(ep->url), e);
     }
@@ -52,32 +53,52 @@ static struct report_ep *find_id(struct report *rep, int64_t id)
     return e;
 }
 
-static int on_cell(void *ctx, int64_t endpoint_id, const struct rollup_stored *cell)
+/* The endpoint's last known check: at_ms, as far as the report can see. */
+static void saw_check(struct report_ep *e, int64_t at_ms)
+{
+    if (at_ms > e->last_check_ms) e->last_check_ms = at_ms;
+}
+
+/* A cell's checks end at the end of its period at the latest. */
+static int64_t cell_end_ms(const struct report *rep, int64_t start_s)
+{
+    return start_s * 1000 + (rep->reading_days ? WIN_DAY_MS : WIN_HOUR_MS);
+}
+
+static int on_cell(void *ctx, int64_t endpoint_id, int64_t start_s, const struct rollup_stored *cell)
 {
     struct report_ep *e = find_id(ctx, endpoint_id);
-    if (e) tally_add_cell(&e->t, cell);
+    if (!e) return 0;
+    tally_add_cell(&e->t, cell);
+    if (cell->checks > 0) saw_check(e, cell_end_ms(ctx, start_s));
     return 0;
 }
 
-static int on_row(void *ctx, const struct rollup_row *row)
+static int on_row(void *ctx, const struct rollup_row *row, int64_t at_ms)
 {
     struct report_ep *e = find_id(ctx, row->endpoint_id);
-    if (e) tally_add_row(&e->t, row);
+    if (!e) return 0;
+    tally_add_row(&e->t, row);
+    saw_check(e, at_ms + 1);
     return 0;
 }
 
 /* The same into the tally of the hour holding a past until. */
-static int on_late_cell(void *ctx, int64_t endpoint_id, const struct rollup_stored *cell)
+static int on_late_cell(void *ctx, int64_t endpoint_id, int64_t start_s, const struct rollup_stored *cell)
 {
     struct report_ep *e = find_id(ctx, endpoint_id);
-    if (e) tally_add_cell(&e->late, cell);
+    if (!e) return 0;
+    tally_add_cell(&e->late, cell);
+    if (cell->checks > 0) saw_check(e, cell_end_ms(ctx, start_s));
     return 0;
 }
 
-static int on_late_row(void *ctx, const struct rollup_row *row)
+static int on_late_row(void *ctx, const struct rollup_row *row, int64_t at_ms)
 {
     struct report_ep *e = find_id(ctx, row->endpoint_id);
-    if (e) tally_add_row(&e->late, row);
+    if (!e) return 0;
+    tally_add_row(&e->late, row);
+    saw_check(e, at_ms + 1);
     return 0;
 }
 
@@ -129,8 +150,10 @@ static int read_all(struct report *rep, const struct store_read_backend *b, stru
     int64_t late = rep->until_ms < rep->now_ms && rep->until_ms % WIN_HOUR_MS ? s->hours.to - WIN_HOUR_MS : INT64_MAX;
     int64_t rows_to = late == INT64_MAX ? s->hours.to : rep->until_ms;
     int rc = STORE_OK;
+    rep->reading_days = true;
     if (s->days.from < s->days.to)
         rc = b->cells(r, ROLLUP_DAY, s->days.from / 1000, s->days.to / 1000, lo, hi, on_cell, rep, err, errlen);
+    rep->reading_days = false;
     if (rc == STORE_OK) rc = read_hours(rep, b, r, s->head.from, s->head.to, late, lo, hi, err, errlen);
     if (rc == STORE_OK) rc = read_hours(rep, b, r, s->tail.from, s->tail.to, late, lo, hi, err, errlen);
     if (rc == STORE_OK) rc = b->recent(r, s->hours.from, rows_to, lo, hi, on_row, rep, err, errlen);
@@ -150,10 +173,11 @@ int report_collect(struct report *rep, const struct store_read_backend *b, struc
     int rc = b->endpoints(r, on_endpoint, rep, err, errlen);
     if (rc == STORE_OK && rep->id_table) rc = read_all(rep, b, r, err, errlen);
     if (rc != STORE_OK) return rc;
-    int64_t open_end = rep->now_ms;
     for (size_t i = 0; i < rep->n; i++) {
         struct report_ep *e = &rep->eps[i];
         if (e->t.checks > 0) tally_merge(&e->t, &e->late);
+        /* DOWN at until is known only as far as the checks go: never past now, nor past the last check */
+        int64_t open_end = e->last_check_ms < rep->now_ms ? e->last_check_ms : rep->now_ms;
         dt_compute(e->ev, e->n_ev, rep->since_ms, rep->until_ms, open_end, &e->dt);
         tally_figures(&e->t, &e->fig);
         rep->bad_blobs += e->t.bad_blobs;

@@ -3,6 +3,7 @@
 #ifndef CW_REPORT_REPORT_H
 #define CW_REPORT_REPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,8 +19,9 @@ struct report_ep {
     int64_t db_id;                /* endpoints.id, -1 when the database does not know the URL */
     char *masked_url;             /* its URL as the alerter's messages show it (cw_mask_url) */
     struct tally t;
-    struct tally late;   /* the hour holding a past until, counted only after a check before until (report.c) */
-    struct dt_event *ev; /* its down/up alerts before until */
+    struct tally late;     /* the hour holding a past until, counted only after a check before until (report.c) */
+    int64_t last_check_ms; /* the end of its last check the reads saw (a row's time + 1 ms, a cell's end) */
+    struct dt_event *ev;   /* its down/up alerts before until */
     size_t n_ev, cap_ev;
     struct dt_result dt;
     struct tally_figures fig;
@@ -34,6 +36,7 @@ struct report {
     size_t n;
     struct report_ep *id_table, *url_table; /* uthash heads */
     unsigned bad_blobs;
+    bool reading_days; /* the cells being read are checks_daily's */
 };
 
 /* The configured endpoints whose name, URL or masked URL (cw_mask_url) is `only` (all when NULL). -1 when none matches. */

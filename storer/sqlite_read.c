@@ -171,7 +171,7 @@ static int sqr_cell_row(sqlite3_stmt *st, void *fn, void *ctx)
         c.blob[i] = sqlite3_column_blob(st, 3 + i);
         c.len[i] = (size_t)sqlite3_column_bytes(st, 3 + i);
     }
-    return ((store_read_cell_fn)fn)(ctx, sqlite3_column_int64(st, 0), &c);
+    return ((store_read_cell_fn)fn)(ctx, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 8), &c);
 }
 
 static int sqr_cells(struct store_reader *r, enum rollup_period p, int64_t from_s, int64_t to_s, int64_t ep_lo,
@@ -182,7 +182,8 @@ static int sqr_cells(struct store_reader *r, enum rollup_period p, int64_t from_
     char sql[512], from[40], to[40];
     snprintf(sql, sizeof sql,
              "SELECT h.endpoint_id, h.checks, h.ok, h.latency_hist, h.dns_hist, h.connect_hist, h.tls_hist,"
-             " h.ttfb_hist FROM endpoints e CROSS JOIN %s h ON h.endpoint_id = e.id"
+             " h.ttfb_hist, CAST(strftime('%%s', h.period_start) AS INTEGER)"
+             " FROM endpoints e CROSS JOIN %s h ON h.endpoint_id = e.id"
              " AND h.period_start >= ?1 AND h.period_start < ?2 WHERE e.id BETWEEN ?3 AND ?4",
              p == ROLLUP_HOUR ? "checks_hourly" : "checks_daily");
     int rc = STORE_OK;
@@ -203,13 +204,14 @@ static int sqr_recent_row(sqlite3_stmt *st, void *fn, void *ctx)
     for (int i = 0; i < ROLLUP_HISTS; i++)
         row.us[i] =
             sqlite3_column_type(st, 2 + i) == SQLITE_NULL ? -1 : rollup_ms_to_us(sqlite3_column_double(st, 2 + i));
-    return ((store_read_row_fn)fn)(ctx, &row);
+    return ((store_read_row_fn)fn)(ctx, &row, sqlite3_column_int64(st, 7));
 }
 
 static const struct store_read_dialect sqr_dialect = {
     .mysql_form = false,
     .time_cast = "",
     .raised_ms = "CAST(round((julianday(raised_at) - 2440587.5) * 86400000.0) AS INTEGER)",
+    .checked_ms = "CAST(round((julianday(checked_at) - 2440587.5) * 86400000.0) AS INTEGER)",
 };
 
 /* Runs one statement of reader.c's (in sql, which it frees). */

@@ -223,7 +223,8 @@ static void test_name_controls(void **state)
                       "monitor.endpoints[0].name: contains a control character");
     ct_expect_refused(t, "monitor = { endpoints = (\n { url = \"http://a/\";\n name = \"x\\x1b[31mred\"; }); };\n", 3,
                       "monitor.endpoints[0].name: contains a control character");
-    struct cw_config *c = ct_load(t, "monitor = { endpoints = ({ url = \"http://a/\"; name = \"caf\xc3\xa9 \xe6\x9c\x8d\"; }); };\n");
+    struct cw_config *c =
+        ct_load(t, "monitor = { endpoints = ({ url = \"http://a/\"; name = \"caf\xc3\xa9 \xe6\x9c\x8d\"; }); };\n");
     assert_non_null(c);
     config_free(c);
 }

@@ -65,11 +65,17 @@ static int64_t cell_end_ms(const struct report *rep, int64_t start_s)
     return start_s * 1000 + (rep->reading_days ? WIN_DAY_MS : WIN_HOUR_MS);
 }
 
+/* Into the endpoint's tally, or the one of the hour holding a past until while that is read. */
+static struct tally *tally_of(const struct report *rep, struct report_ep *e)
+{
+    return rep->reading_late ? &e->late : &e->t;
+}
+
 static int on_cell(void *ctx, int64_t endpoint_id, int64_t start_s, const struct rollup_stored *cell)
 {
     struct report_ep *e = find_id(ctx, endpoint_id);
     if (!e) return 0;
-    tally_add_cell(&e->t, cell);
+    tally_add_cell(tally_of(ctx, e), cell);
     if (cell->checks > 0) saw_check(e, cell_end_ms(ctx, start_s));
     return 0;
 }
@@ -78,26 +84,7 @@ static int on_row(void *ctx, const struct rollup_row *row, int64_t at_ms)
 {
     struct report_ep *e = find_id(ctx, row->endpoint_id);
     if (!e) return 0;
-    tally_add_row(&e->t, row);
-    saw_check(e, at_ms + 1);
-    return 0;
-}
-
-/* The same into the tally of the hour holding a past until. */
-static int on_late_cell(void *ctx, int64_t endpoint_id, int64_t start_s, const struct rollup_stored *cell)
-{
-    struct report_ep *e = find_id(ctx, endpoint_id);
-    if (!e) return 0;
-    tally_add_cell(&e->late, cell);
-    if (cell->checks > 0) saw_check(e, cell_end_ms(ctx, start_s));
-    return 0;
-}
-
-static int on_late_row(void *ctx, const struct rollup_row *row, int64_t at_ms)
-{
-    struct report_ep *e = find_id(ctx, row->endpoint_id);
-    if (!e) return 0;
-    tally_add_row(&e->late, row);
+    tally_add_row(tally_of(ctx, e), row);
     saw_check(e, at_ms + 1);
     return 0;
 }
@@ -135,8 +122,11 @@ static int read_hours(struct report *rep, const struct store_read_backend *b, st
     int rc = STORE_OK;
     int64_t cut = late < to ? (late > from ? late : from) : to;
     if (from < cut) rc = b->cells(r, ROLLUP_HOUR, from / 1000, cut / 1000, lo, hi, on_cell, rep, err, errlen);
-    if (rc == STORE_OK && cut < to)
-        rc = b->cells(r, ROLLUP_HOUR, cut / 1000, to / 1000, lo, hi, on_late_cell, rep, err, errlen);
+    if (rc == STORE_OK && cut < to) {
+        rep->reading_late = true;
+        rc = b->cells(r, ROLLUP_HOUR, cut / 1000, to / 1000, lo, hi, on_cell, rep, err, errlen);
+        rep->reading_late = false;
+    }
     return rc;
 }
 
@@ -157,8 +147,11 @@ static int read_all(struct report *rep, const struct store_read_backend *b, stru
     if (rc == STORE_OK) rc = read_hours(rep, b, r, s->head.from, s->head.to, late, lo, hi, err, errlen);
     if (rc == STORE_OK) rc = read_hours(rep, b, r, s->tail.from, s->tail.to, late, lo, hi, err, errlen);
     if (rc == STORE_OK) rc = b->recent(r, s->hours.from, rows_to, lo, hi, on_row, rep, err, errlen);
-    if (rc == STORE_OK && rows_to < s->hours.to)
-        rc = b->recent(r, rows_to, s->hours.to, lo, hi, on_late_row, rep, err, errlen);
+    if (rc == STORE_OK && rows_to < s->hours.to) {
+        rep->reading_late = true;
+        rc = b->recent(r, rows_to, s->hours.to, lo, hi, on_row, rep, err, errlen);
+        rep->reading_late = false;
+    }
     if (rc == STORE_OK) rc = b->alerts(r, rep->until_ms + REPORT_ALERT_SLACK_MS, lo, hi, on_alert, rep, err, errlen);
     return rc;
 }

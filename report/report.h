@@ -37,6 +37,7 @@ struct report {
     struct report_ep *id_table, *url_table; /* uthash heads */
     unsigned bad_blobs;
     bool reading_days; /* the cells being read are checks_daily's */
+    bool reading_late; /* what is being read lies in the hour holding a past until (report.c) */
 };
 
 /* The configured endpoints whose name, URL or masked URL (cw_mask_url) is `only` (all when NULL). -1 when none matches. */

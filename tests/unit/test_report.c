@@ -255,23 +255,28 @@ static void test_csv_and_durations(void **state)
 static void test_figures_text(void **state)
 {
     (void)state;
+    static const struct {
+        int64_t ok, checks;
+        int decimals;
+        const char *want;
+    } pcts[] = { { 300278, 300279, 3, "99.999" },
+                 { 300279, 300279, 3, "100.000" },
+                 { INT64_C(999999999999), INT64_C(1000000000000), 6, "99.999999" },
+                 { 2, 3, 3, "66.666" },
+                 { 0, 10, 3, "0.000" } };
     char t[48];
-    report_format_pct(300278, 300279, 3, t, sizeof t);
-    assert_string_equal(t, "99.999");
-    report_format_pct(300279, 300279, 3, t, sizeof t);
-    assert_string_equal(t, "100.000");
-    report_format_pct(INT64_C(999999999999), INT64_C(1000000000000), 6, t, sizeof t);
-    assert_string_equal(t, "99.999999");
-    report_format_pct(2, 3, 3, t, sizeof t);
-    assert_string_equal(t, "66.666");
-    report_format_pct(0, 10, 3, t, sizeof t);
-    assert_string_equal(t, "0.000");
-    report_format_ms(0.028, t, sizeof t);
-    assert_string_equal(t, "0.028");
-    report_format_ms(4.25, t, sizeof t);
-    assert_string_equal(t, "4.25");
-    report_format_ms(240.127, t, sizeof t);
-    assert_string_equal(t, "240.1");
+    for (size_t i = 0; i < sizeof pcts / sizeof pcts[0]; i++) {
+        report_format_pct(pcts[i].ok, pcts[i].checks, pcts[i].decimals, t, sizeof t);
+        assert_string_equal(t, pcts[i].want);
+    }
+    static const struct {
+        double ms;
+        const char *want;
+    } mss[] = { { 0.028, "0.028" }, { 4.25, "4.25" }, { 240.127, "240.1" } };
+    for (size_t i = 0; i < sizeof mss / sizeof mss[0]; i++) {
+        report_format_ms(mss[i].ms, t, sizeof t);
+        assert_string_equal(t, mss[i].want);
+    }
     assert_int_equal(report_display_width("caf\xc3\xa9"), 4);
     assert_int_equal(report_display_width("\xe6\x9c\x8d\xe5\x8b\x99"), 4); /* two wide characters */
     assert_int_equal(report_display_width(""), 0);

@@ -144,24 +144,26 @@ static void print_text(FILE *out, const struct report *rep)
     cw_format_iso8601(rep->until_ms * 1000, until, sizeof until);
     cw_format_iso8601(rep->split.hours.from * 1000, from, sizeof from);
     cw_format_iso8601(rep->split.hours.to * 1000, to, sizeof to);
-    struct text_row *rows = cw_xcalloc(rep->n ? rep->n : 1, sizeof *rows);
+    /* formatted twice (sizes, then lines) rather than kept: 10,000 endpoints hold no table in memory */
+    struct text_row *row = cw_xcalloc(1, sizeof *row);
+    const char *cells[TEXT_COLS];
+    for (int c = 0; c < TEXT_COLS; c++) cells[c] = row->cell[c];
     size_t width[TEXT_COLS];
     for (int c = 0; c < TEXT_COLS; c++) width[c] = report_display_width(text_heads[c]);
     for (size_t i = 0; i < rep->n; i++) {
-        text_cells(&rep->eps[i], &rows[i]);
+        text_cells(&rep->eps[i], row);
         for (int c = 0; c < TEXT_COLS; c++) {
-            size_t w = report_display_width(rows[i].cell[c]);
+            size_t w = report_display_width(row->cell[c]);
             if (w > width[c]) width[c] = w;
         }
     }
     fprintf(out, "window %s .. %s (checks: the whole hours %s .. %s; latencies in ms)\n", since, until, from, to);
     print_cells(out, text_heads, width);
     for (size_t i = 0; i < rep->n; i++) {
-        const char *cells[TEXT_COLS];
-        for (int c = 0; c < TEXT_COLS; c++) cells[c] = rows[i].cell[c];
+        text_cells(&rep->eps[i], row);
         print_cells(out, cells, width);
     }
-    free(rows);
+    free(row);
 }
 
 static void print_csv(FILE *out, const struct report *rep)

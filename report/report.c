@@ -75,6 +75,10 @@ static int on_cell(void *ctx, int64_t endpoint_id, int64_t start_s, const struct
 {
     struct report_ep *e = find_id(ctx, endpoint_id);
     if (!e) return 0;
+    if (((struct report *)ctx)->reading_before) { /* the hour before the window: only whether it was checked */
+        e->checked_before |= cell->checks > 0;
+        return 0;
+    }
     tally_add_cell(tally_of(ctx, e), cell);
     if (cell->checks > 0) saw_check(e, cell_end_ms(ctx, start_s));
     return 0;
@@ -146,6 +150,11 @@ static int read_all(struct report *rep, const struct store_read_backend *b, stru
     rep->reading_days = false;
     if (rc == STORE_OK) rc = read_hours(rep, b, r, s->head.from, s->head.to, late, lo, hi, err, errlen);
     if (rc == STORE_OK) rc = read_hours(rep, b, r, s->tail.from, s->tail.to, late, lo, hi, err, errlen);
+    if (rc == STORE_OK && late == s->hours.from) { /* no earlier hour in the window: was it checked just before? */
+        rep->reading_before = true;
+        rc = b->cells(r, ROLLUP_HOUR, (late - WIN_HOUR_MS) / 1000, late / 1000, lo, hi, on_cell, rep, err, errlen);
+        rep->reading_before = false;
+    }
     if (rc == STORE_OK) rc = b->recent(r, s->hours.from, rows_to, lo, hi, on_row, rep, err, errlen);
     if (rc == STORE_OK && rows_to < s->hours.to) {
         rep->reading_late = true;
@@ -157,9 +166,10 @@ static int read_all(struct report *rep, const struct store_read_backend *b, stru
 }
 
 /* The checks count whole hours, but the cell of the hour holding a past until (until < now, not on an hour)
- * cannot tell the checks before until from those after it: it counts only for an endpoint with a check the
- * report sees before until (an earlier hour of the window, a row not folded yet before until). A window that
- * ends before an endpoint's first check thus shows 0 checks, never the checks that came after until. */
+ * cannot tell the checks before until from those after it: it counts only for an endpoint known to have been
+ * checked before until (a check in an earlier hour of the window or, when the window has none, in the hour
+ * before it; a row not folded yet before until; a down/up alert before until). A window that ends before an
+ * endpoint's first check thus shows 0 checks, never the checks that came after until. */
 int report_collect(struct report *rep, const struct store_read_backend *b, struct store_reader *r, char *err,
                    size_t errlen)
 {
@@ -168,10 +178,10 @@ int report_collect(struct report *rep, const struct store_read_backend *b, struc
     if (rc != STORE_OK) return rc;
     for (size_t i = 0; i < rep->n; i++) {
         struct report_ep *e = &rep->eps[i];
-        if (e->t.checks > 0) tally_merge(&e->t, &e->late);
         /* DOWN at until is known only as far as the checks go: never past now, nor past the last check */
         int64_t open_end = e->last_check_ms < rep->now_ms ? e->last_check_ms : rep->now_ms;
         dt_compute(e->ev, e->n_ev, rep->since_ms, rep->until_ms, open_end, &e->dt);
+        if (e->t.checks > 0 || e->checked_before || e->dt.known) tally_merge(&e->t, &e->late);
         tally_figures(&e->t, &e->fig);
         rep->bad_blobs += e->t.bad_blobs;
     }

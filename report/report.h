@@ -20,6 +20,7 @@ struct report_ep {
     char *masked_url;             /* its URL as the alerter's messages show it (cw_mask_url) */
     struct tally t;
     struct tally late;     /* the hour holding a past until, counted only after a check before until (report.c) */
+    bool checked_before;   /* a cell of the hour before the window has checks (report.c) */
     int64_t last_check_ms; /* the end of its last check the reads saw (a row's time + 1 ms, a cell's end) */
     struct dt_event *ev;   /* its down/up alerts before until */
     size_t n_ev, cap_ev;
@@ -36,8 +37,9 @@ struct report {
     size_t n;
     struct report_ep *id_table, *url_table; /* uthash heads */
     unsigned bad_blobs;
-    bool reading_days; /* the cells being read are checks_daily's */
-    bool reading_late; /* what is being read lies in the hour holding a past until (report.c) */
+    bool reading_days;   /* the cells being read are checks_daily's */
+    bool reading_late;   /* what is being read lies in the hour holding a past until (report.c) */
+    bool reading_before; /* the cells being read are of the hour before the window (report.c) */
 };
 
 /* The configured endpoints whose name, URL or masked URL (cw_mask_url) is `only` (all when NULL). -1 when none matches. */

@@ -455,7 +455,7 @@ def _decode_hex(h):
 TRAP = "trap is DOWN since 2026-10-01T00:00:00.000Z: x"  # a name that holds the alerter's words and a time
 REVIEW_EPS = [("never", "http://never.example/"), (TRAP, "http://trap.example/"), ("late", "http://late.example/"),
               ("stopped", "http://stopped.example/"), ("onefail", "http://onefail.example/"),
-              ("caf\u00e9-\u670d\u52d9", "http://utf8.example/")]
+              ("caf\u00e9-\u670d\u52d9", "http://utf8.example/"), ("steady", "http://steady.example/")]
 
 
 def _review_history(path, hb):
@@ -483,6 +483,8 @@ def _review_history(path, hb):
     alert(1, TRAP, "down", hb + 600, "%s is DOWN since %s: 1 checks failed, last: HTTP 500" % (what, iso(hb + 594)))
     alert(2, TRAP, "up", hb + 610, "%s is UP again since %s after 6.0s down (1 checks failed)" % (what, iso(hb + 600)))
     cell("late", hb + 2 * HOUR, 60, 60)           # first checked in the third hour
+    cell("steady", hb + HOUR, 60, 60)             # checked in the second hour and the third
+    cell("steady", hb + 2 * HOUR, 60, 60)
     cell("stopped", hb, 60, 20)                   # checked for one hour, then Clockwerk stopped; down since hb+20m
     alert(3, "stopped", "down", hb + 1230, "stopped (http://stopped.example/) is DOWN since %s: 3 checks failed, "
           "last: HTTP 500" % iso(hb + 1200))
@@ -515,6 +517,10 @@ def test_report_review():
         late = json.loads(report(conf, "--since", iso(hb + 2 * HOUR), "--until", iso(hb + 2 * HOUR + 600),
                                  "--endpoint", "late", "--json").out)["endpoints"][0]
         check(late["checks"] == 0 and late["state"] == "unknown", "late: %r" % late)
+        # the same short window of an endpoint checked before it (the hour before): its hour counts whole
+        steady = json.loads(report(conf, "--since", iso(hb + 2 * HOUR + 60), "--until", iso(hb + 2 * HOUR + 600),
+                                   "--endpoint", "steady", "--json").out)["endpoints"][0]
+        check(steady["checks"] == 60 and steady["state"] == "up", "steady: %r" % steady)
         # down since hb+20m, last check in the hour hb: 40 min, whether until is now or 2030
         for until in ("now", "2030-01-01"):
             st = json.loads(report(conf, "--since", iso(hb), "--until", until, "--endpoint", "stopped",

@@ -1,27 +1,48 @@
 /* report/downtime.c — DOWN intervals from the alert history, clipped to the report's window (downtime.h). */
 #include "report/downtime.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "common/base/util.h"
 
 #include "report/window.h"
 
 #define DT_TIME_LEN 24 /* 2026-11-25T04:05:06.123Z, cw_format_iso8601's form */
 
-int64_t dt_event_time(const char *message, bool down, int64_t raised_at_ms)
+/* The time at p when it is exactly cw_format_iso8601's form; -1 otherwise. */
+static int64_t time_at(const char *p)
 {
+    if (strnlen(p, DT_TIME_LEN) < DT_TIME_LEN) return -1;
+    char when[DT_TIME_LEN + 1];
+    memcpy(when, p, DT_TIME_LEN);
+    when[DT_TIME_LEN] = '\0';
+    int64_t ms;
+    return when[10] == 'T' && when[DT_TIME_LEN - 1] == 'Z' && win_parse_date(when, &ms) ? ms : -1;
+}
+
+/* The time after `<what><marker>` when message begins with exactly that; -1 otherwise. */
+static int64_t time_after_prefix(const char *message, const char *what, const char *marker)
+{
+    size_t wlen = strlen(what), mlen = strlen(marker);
+    if (strncmp(message, what, wlen) != 0 || strncmp(message + wlen, marker, mlen) != 0) return -1;
+    return time_at(message + wlen + mlen);
+}
+
+int64_t dt_event_time(const char *message, const char *name, const char *masked_url, bool down, int64_t raised_at_ms)
+{
+    if (!message || !masked_url) return raised_at_ms;
     const char *marker = down ? " is DOWN since " : " is UP again since ";
-    size_t mlen = strlen(marker);
-    /* the first marker followed by a time (a name could hold the marker's words; the time it would not) */
-    for (const char *p = message ? strstr(message, marker) : NULL; p; p = strstr(p + 1, marker)) {
-        const char *t = p + mlen;
-        if (strnlen(t, DT_TIME_LEN) < DT_TIME_LEN) break;
-        char when[DT_TIME_LEN + 1];
-        memcpy(when, t, DT_TIME_LEN);
-        when[DT_TIME_LEN] = '\0';
-        int64_t ms;
-        if (when[10] == 'T' && when[DT_TIME_LEN - 1] == 'Z' && win_parse_date(when, &ms)) return ms;
-    }
-    return raised_at_ms;
+    int64_t ms = -1;
+    if (name && name[0]) {
+        size_t len = strlen(name) + strlen(masked_url) + 4;
+        char *what = cw_xmalloc(len);
+        snprintf(what, len, "%s (%s)", name, masked_url);
+        ms = time_after_prefix(message, what, marker);
+        free(what);
+    } else ms = time_after_prefix(message, masked_url, marker);
+    return ms >= 0 ? ms : raised_at_ms;
 }
 
 /* Insertion sort by time: stable (the database's order breaks ties) and linear on the nearly sorted input
@@ -45,7 +66,8 @@ static void add_interval(struct dt_result *out, int64_t start, int64_t end, int6
     out->incidents++;
 }
 
-void dt_compute(struct dt_event *ev, size_t n, int64_t since_ms, int64_t until_ms, struct dt_result *out)
+void dt_compute(struct dt_event *ev, size_t n, int64_t since_ms, int64_t until_ms, int64_t open_end_ms,
+                struct dt_result *out)
 {
     memset(out, 0, sizeof *out);
     sort_by_time(ev, n);
@@ -61,6 +83,10 @@ void dt_compute(struct dt_event *ev, size_t n, int64_t since_ms, int64_t until_m
             add_interval(out, start, ev[i].at_ms, since_ms, until_ms);
         }
     }
-    if (down) add_interval(out, start, until_ms, since_ms, until_ms);
+    if (down) { /* open at until: an incident of the window; DOWN up to what is known of it */
+        int64_t end = open_end_ms < until_ms ? open_end_ms : until_ms, from = start > since_ms ? start : since_ms;
+        out->down_ms += end > from ? end - from : 0;
+        out->incidents++;
+    }
     out->down_at_until = down;
 }

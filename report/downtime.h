@@ -5,7 +5,8 @@
  * of the run>: …", "… is UP again since <first success of the recovery run> after …"). An interval DOWN runs
  * from the down alert's "since" to the next up alert's "since" (raised_at when a message does not carry the
  * time). Intervals are clipped to the window [since, until): one that began before the window counts from
- * its start, one still open at until counts to until. An incident is an interval that overlaps the window. */
+ * its start, one still open at until counts to until or to the last thing known of the endpoint, whichever
+ * is earlier (never into the future, never on after Clockwerk stopped). An incident is an interval that overlaps the window. */
 #ifndef CW_REPORT_DOWNTIME_H
 #define CW_REPORT_DOWNTIME_H
 
@@ -25,10 +26,17 @@ struct dt_result {
     bool down_at_until; /* the state at until is DOWN */
 };
 
-/* When the state an alert announces began: the "since" time of its message, else raised_at_ms. */
-int64_t dt_event_time(const char *message, bool down, int64_t raised_at_ms);
+/* When the state an alert announces began: the "since" time of its message when the message begins exactly as
+ * the alerter writes it for this endpoint — `<name> (<masked url>) is DOWN since <time>` (or `is UP again
+ * since`), or `<masked url> is …` for an endpoint without a name — else raised_at_ms. Matching the whole known
+ * prefix means a name that itself holds "is DOWN since <time>" cannot fool it; a renamed endpoint's older
+ * messages fall back to raised_at_ms (a little late, never wrong by more than the alerter's delay). */
+int64_t dt_event_time(const char *message, const char *name, const char *masked_url, bool down, int64_t raised_at_ms);
 
-/* Sorts ev by time (stably: the database's order breaks ties) and computes the window's figures. */
-void dt_compute(struct dt_event *ev, size_t n, int64_t since_ms, int64_t until_ms, struct dt_result *out);
+/* Sorts ev by time (stably: the database's order breaks ties) and computes the window's figures. An interval
+ * still open at until ends at open_end_ms when that is earlier (what is known of the endpoint: now, its last
+ * check); it counts as an incident either way. */
+void dt_compute(struct dt_event *ev, size_t n, int64_t since_ms, int64_t until_ms, int64_t open_end_ms,
+                struct dt_result *out);
 
 #endif

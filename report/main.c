@@ -2,6 +2,7 @@
  * configured endpoints over a window, from the roll-ups, through the read side of the storer's backends
  * (storer/reader.h). It only reads. Usage and definitions: docs/report.md.
  * Exit codes: 0 printed; 2 a bad argument, configuration or endpoint; 1 the database could not be read. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +10,9 @@
 
 #include "common/base/clock.h"
 #include "common/base/log.h"
+#include "common/base/util.h"
 #include "common/config/config.h"
+#include "common/wire/protocol.h"
 #include "report/output.h"
 #include "report/report.h"
 #include "report/window.h"
@@ -84,17 +87,23 @@ static int parse_args(int argc, char **argv, struct report_args *a)
 }
 
 /* The window from the arguments; false with the reason printed. */
-static bool parse_window(const struct report_args *a, int64_t *since, int64_t *until)
+static bool parse_window(const struct report_args *a, int64_t now, int64_t *since, int64_t *until)
 {
-    int64_t now = cw_wall_us() / 1000;
     const char *names[2] = { "--since", "--until" }, *values[2] = { a->since, a->until };
     int64_t *out[2] = { since, until };
     for (int i = 0; i < 2; i++) {
         if (win_parse_when(values[i], now, out[i])) continue;
-        fprintf(stderr,
-                "clockwerk report: %s '%s' is neither now, a duration (24h, 7d, 30d, 90d) nor a UTC date "
-                "(2026-11-25, 2026-11-25T04:05:06Z)\n",
-                names[i], values[i]);
+        size_t digits = strspn(values[i], "0123456789");
+        if (digits && values[i][digits] && strchr("smhdw", values[i][digits]) && !values[i][digits + 1])
+            fprintf(stderr, "clockwerk report: %s '%s': a duration is 1s to 100 years (36600d, 5228w)\n", names[i],
+                    values[i]);
+        else if (digits == 4 && values[i][4] == '-' && strncmp(values[i], "1970", 4) < 0)
+            fprintf(stderr, "clockwerk report: %s '%s': a date is 1970-01-01 or later (UTC)\n", names[i], values[i]);
+        else
+            fprintf(stderr,
+                    "clockwerk report: %s '%s' is neither now, a duration (24h, 7d, 30d, 90d) nor a UTC date "
+                    "(2026-11-25, 2026-11-25T04:05:06Z)\n",
+                    names[i], values[i]);
         return false;
     }
     if (*since >= *until) {
@@ -105,15 +114,25 @@ static bool parse_window(const struct report_args *a, int64_t *since, int64_t *u
     return true;
 }
 
-static int run(const struct cw_config *cfg, const struct report_args *a, int64_t since, int64_t until)
+static int run(const struct cw_config *cfg, const struct report_args *a, int64_t since, int64_t until, int64_t now)
 {
     struct report rep;
-    if (report_init(&rep, cfg, a->only, since, until) != 0) {
+    int found = report_init(&rep, cfg, a->only, since, until);
+    rep.now_ms = now;
+    if (found != 0) {
+        char masked[CW_URL_MAX + 1];
+        if (a->only) cw_mask_url(a->only, masked, sizeof masked); /* never echo a password back */
         if (a->only)
-            fprintf(stderr, "clockwerk report: no endpoint named or with the URL '%s' in %s\n", a->only, cfg->path);
+            fprintf(stderr, "clockwerk report: no endpoint named or with the URL '%s' in %s\n", masked, cfg->path);
         else fprintf(stderr, "clockwerk report: %s configures no endpoint\n", cfg->path);
         report_free(&rep);
         return 2;
+    }
+    if (!cfg->db_activation) {
+        fprintf(stderr, "clockwerk report: storage is off in %s (database.db_activation = false): nothing to report\n",
+                cfg->path);
+        report_free(&rep);
+        return 1;
     }
     const struct store_read_backend *b = store_read_backend_for(cfg->db_driver);
     char err[1024] = "";
@@ -146,11 +165,17 @@ int main(int argc, char **argv)
     struct report_args a;
     int p = parse_args(argc, argv, &a);
     if (p != 0) return p > 0 ? 0 : 2;
-    int64_t since, until;
-    if (!parse_window(&a, &since, &until)) return 2;
+    int64_t since, until, now = cw_wall_us() / 1000;
+    if (!parse_window(&a, now, &since, &until)) return 2;
+    FILE *probe = fopen(a.config, "r"); /* a file we cannot read: one line, not config_load's FILE:0 */
+    if (!probe) {
+        fprintf(stderr, "clockwerk report: cannot read %s: %s\n", a.config, strerror(errno));
+        return 2;
+    }
+    fclose(probe);
     struct cw_config *cfg = config_load(a.config, report_plain, NULL);
     if (!cfg) return 2;
-    int code = run(cfg, &a, since, until);
+    int code = run(cfg, &a, since, until, now);
     config_free(cfg);
     return code;
 }

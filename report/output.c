@@ -2,7 +2,9 @@
 #include "report/output.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <json-c/json.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/base/clock.h"
@@ -13,7 +15,8 @@
 void report_format_duration(int64_t ms, char *out, size_t outlen)
 {
     int64_t s = ms / 1000;
-    if (ms < 60000) snprintf(out, outlen, ms % 1000 ? "%.1fs" : "%.0fs", (double)ms / 1000.0);
+    if (ms == 0) snprintf(out, outlen, "0s");
+    else if (ms < 60000) snprintf(out, outlen, "%.1fs", (double)ms / 1000.0);
     else if (s < 3600) snprintf(out, outlen, "%" PRId64 "m %02" PRId64 "s", s / 60, s % 60);
     else if (s < 86400)
         snprintf(out, outlen, "%" PRId64 "h %02" PRId64 "m %02" PRId64 "s", s / 3600, s / 60 % 60, s % 60);
@@ -34,9 +37,47 @@ void report_csv_field(FILE *out, const char *field)
     fputc('"', out);
 }
 
-static double uptime_pct(const struct report_ep *e)
+void report_format_pct(int64_t ok, int64_t checks, int decimals, char *out, size_t outlen)
 {
-    return e->t.checks ? 100.0 * (double)e->t.ok / (double)e->t.checks : 0.0;
+    double scale = 1.0;
+    for (int i = 0; i < decimals; i++) scale *= 10.0;
+    /* truncated, never rounded: 1 failure in 300,000 checks is 99.999%, not 100.000% */
+    double units = checks > 0 ? floor(100.0 * scale * (double)ok / (double)checks) : 0.0;
+    if (ok < checks && units >= 100.0 * scale) units = 100.0 * scale - 1.0;
+    snprintf(out, outlen, "%.*f", decimals, units / scale);
+}
+
+void report_format_ms(double ms, char *out, size_t outlen)
+{
+    if (ms >= 10.0) snprintf(out, outlen, "%.1f", ms);
+    else if (ms >= 1.0) snprintf(out, outlen, "%.2f", ms);
+    else if (ms > 0.0) snprintf(out, outlen, "%.3g", ms); /* 0.028, not 0.0 */
+    else snprintf(out, outlen, "0");
+}
+
+/* East Asian wide and fullwidth code points: two terminal columns (the common blocks of Unicode's
+ * EastAsianWidth W and F). */
+static bool wide_code_point(uint32_t cp)
+{
+    return (cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0xA4CF && cp != 0x303F) ||
+           (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0xFE30 && cp <= 0xFE4F) ||
+           (cp >= 0xFF00 && cp <= 0xFF60) || (cp >= 0xFFE0 && cp <= 0xFFE6) || (cp >= 0x1F300 && cp <= 0x1F64F) ||
+           (cp >= 0x20000 && cp <= 0x3FFFD);
+}
+
+size_t report_display_width(const char *s)
+{
+    size_t n = 0;
+    const unsigned char *c = (const unsigned char *)s;
+    while (*c) {
+        int len = *c >= 0xF0 ? 4 : *c >= 0xE0 ? 3 : *c >= 0xC0 ? 2 : 1;
+        uint32_t cp = len == 1 ? *c : (uint32_t)(*c & (0x3F >> (len - 1)));
+        int i = 1;
+        for (; i < len && (c[i] & 0xC0) == 0x80; i++) cp = cp << 6 | (c[i] & 0x3F);
+        n += i == len && wide_code_point(cp) ? 2 : 1; /* a broken sequence: one column per lead byte */
+        c += i;
+    }
+    return n;
 }
 
 /* What the text table shows in its first column: the name, else the masked URL. */
@@ -46,40 +87,83 @@ static void display_name(const struct report_ep *e, char *out, size_t outlen)
     else cw_mask_url(e->ep->url, out, outlen);
 }
 
-static void print_text_row(FILE *out, const struct report_ep *e, int width)
+#define TEXT_COLS 10
+
+/* One row of the text table, each cell formatted. */
+struct text_row {
+    char cell[TEXT_COLS][URL_SHOWN];
+};
+
+static const char *const text_heads[TEXT_COLS] = { "ENDPOINT", "CHECKS", "UPTIME", "DOWNTIME",      "INC",
+                                                   "P50",      "P95",    "P99",    "SLOWEST PHASE", "STATE" };
+
+static void text_cells(const struct report_ep *e, struct text_row *row)
 {
-    char name[URL_SHOWN], up[16] = "-", down[48], p[3][24] = { "-", "-", "-" }, slow[40] = "-";
-    display_name(e, name, sizeof name);
-    if (e->t.checks) snprintf(up, sizeof up, "%.3f%%", uptime_pct(e));
-    report_format_duration(e->dt.down_ms, down, sizeof down);
-    if (e->fig.has_latency) {
-        snprintf(p[0], sizeof p[0], "%.1f", e->fig.p50_ms);
-        snprintf(p[1], sizeof p[1], "%.1f", e->fig.p95_ms);
-        snprintf(p[2], sizeof p[2], "%.1f", e->fig.p99_ms);
+    char(*c)[URL_SHOWN] = row->cell;
+    display_name(e, c[0], sizeof c[0]);
+    snprintf(c[1], sizeof c[1], "%" PRId64, e->t.checks);
+    snprintf(c[2], sizeof c[2], "-");
+    if (e->t.checks) {
+        report_format_pct(e->t.ok, e->t.checks, 3, c[2], sizeof c[2]);
+        strcat(c[2], "%");
     }
-    if (e->fig.slowest >= 0)
-        snprintf(slow, sizeof slow, "%s %.1f", tally_phase_name(e->fig.slowest), e->fig.slowest_ms);
-    fprintf(out, "%-*s %9" PRId64 " %9s %12s %5u %9s %9s %9s  %-14s %s\n", width, name, e->t.checks, up, down,
-            e->dt.incidents, p[0], p[1], p[2], slow, report_state(e));
+    report_format_duration(e->dt.down_ms, c[3], sizeof c[3]);
+    snprintf(c[4], sizeof c[4], "%u", e->dt.incidents);
+    const double p[3] = { e->fig.p50_ms, e->fig.p95_ms, e->fig.p99_ms };
+    for (int i = 0; i < 3; i++) {
+        if (e->fig.has_latency) report_format_ms(p[i], c[5 + i], sizeof c[5 + i]);
+        else snprintf(c[5 + i], sizeof c[5 + i], "-");
+    }
+    snprintf(c[8], sizeof c[8], "-");
+    if (e->fig.slowest >= 0) {
+        char mean[32];
+        report_format_ms(e->fig.slowest_ms, mean, sizeof mean);
+        snprintf(c[8], sizeof c[8], "%s %s", tally_phase_name(e->fig.slowest), mean);
+    }
+    snprintf(c[9], sizeof c[9], "%s", report_state(e));
+}
+
+/* The cells padded to their column's display width: text columns left, numbers right; two spaces between. */
+static void print_cells(FILE *out, const char *const *cells, const size_t *width)
+{
+    for (int i = 0; i < TEXT_COLS; i++) {
+        size_t pad = width[i] - report_display_width(cells[i]);
+        bool left = i == 0 || i >= 8;
+        if (!left) fprintf(out, "%*s", (int)pad, "");
+        fputs(cells[i], out);
+        if (i == TEXT_COLS - 1) break;
+        fprintf(out, "%*s", (int)(left ? pad + 2 : 2), "");
+    }
+    fputc('\n', out);
 }
 
 static void print_text(FILE *out, const struct report *rep)
 {
-    char since[32], until[32], from[32], to[32], name[URL_SHOWN];
+    char since[32], until[32], from[32], to[32];
     cw_format_iso8601(rep->since_ms * 1000, since, sizeof since);
     cw_format_iso8601(rep->until_ms * 1000, until, sizeof until);
     cw_format_iso8601(rep->split.hours.from * 1000, from, sizeof from);
     cw_format_iso8601(rep->split.hours.to * 1000, to, sizeof to);
-    int width = 8;
+    /* formatted twice (sizes, then lines) rather than kept: 10,000 endpoints hold no table in memory */
+    struct text_row *row = cw_xcalloc(1, sizeof *row);
+    const char *cells[TEXT_COLS];
+    for (int c = 0; c < TEXT_COLS; c++) cells[c] = row->cell[c];
+    size_t width[TEXT_COLS];
+    for (int c = 0; c < TEXT_COLS; c++) width[c] = report_display_width(text_heads[c]);
     for (size_t i = 0; i < rep->n; i++) {
-        display_name(&rep->eps[i], name, sizeof name);
-        int len = (int)strlen(name);
-        if (len > width) width = len;
+        text_cells(&rep->eps[i], row);
+        for (int c = 0; c < TEXT_COLS; c++) {
+            size_t w = report_display_width(row->cell[c]);
+            if (w > width[c]) width[c] = w;
+        }
     }
     fprintf(out, "window %s .. %s (checks: the whole hours %s .. %s; latencies in ms)\n", since, until, from, to);
-    fprintf(out, "%-*s %9s %9s %12s %5s %9s %9s %9s  %-14s %s\n", width, "ENDPOINT", "CHECKS", "UPTIME", "DOWNTIME",
-            "INC", "P50", "P95", "P99", "SLOWEST PHASE", "STATE");
-    for (size_t i = 0; i < rep->n; i++) print_text_row(out, &rep->eps[i], width);
+    print_cells(out, text_heads, width);
+    for (size_t i = 0; i < rep->n; i++) {
+        text_cells(&rep->eps[i], row);
+        print_cells(out, cells, width);
+    }
+    free(row);
 }
 
 static void print_csv(FILE *out, const struct report *rep)
@@ -95,7 +179,9 @@ static void print_csv(FILE *out, const struct report *rep)
         fputc(',', out);
         report_csv_field(out, url);
         fprintf(out, ",%" PRId64 ",%" PRId64 ",", e->t.checks, e->t.ok);
-        if (e->t.checks) fprintf(out, "%.6f", uptime_pct(e));
+        char pct[32];
+        report_format_pct(e->t.ok, e->t.checks, 6, pct, sizeof pct);
+        if (e->t.checks) fputs(pct, out);
         fprintf(out, ",%.3f,%u,", (double)e->dt.down_ms / 1000.0, e->dt.incidents);
         if (e->fig.has_latency) fprintf(out, "%.3f,%.3f,%.3f", e->fig.p50_ms, e->fig.p95_ms, e->fig.p99_ms);
         else fputs(",,", out);
@@ -125,7 +211,9 @@ static json_object *json_endpoint(const struct report_ep *e)
     json_object_object_add(o, "url", json_object_new_string(url));
     json_object_object_add(o, "checks", json_object_new_int64(e->t.checks));
     json_object_object_add(o, "ok", json_object_new_int64(e->t.ok));
-    json_object_object_add(o, "uptime_pct", json_fixed(e->t.checks > 0, uptime_pct(e), 6));
+    char pct[32];
+    report_format_pct(e->t.ok, e->t.checks, 6, pct, sizeof pct);
+    json_object_object_add(o, "uptime_pct", e->t.checks > 0 ? json_object_new_double_s(atof(pct), pct) : NULL);
     json_object_object_add(o, "downtime_s", json_fixed(true, (double)e->dt.down_ms / 1000.0, 3));
     json_object_object_add(o, "incidents", json_object_new_int64(e->dt.incidents));
     json_object_object_add(o, "p50_ms", json_ms(e->fig.has_latency, e->fig.p50_ms));

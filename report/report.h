@@ -3,6 +3,7 @@
 #ifndef CW_REPORT_REPORT_H
 #define CW_REPORT_REPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,8 +17,12 @@
 struct report_ep {
     const struct cw_endpoint *ep; /* the configured endpoint (the config outlives the report) */
     int64_t db_id;                /* endpoints.id, -1 when the database does not know the URL */
+    char *masked_url;             /* its URL as the alerter's messages show it (cw_mask_url) */
     struct tally t;
-    struct dt_event *ev; /* its down/up alerts before until */
+    struct tally late;     /* the hour holding a past until, counted only after a check before until (report.c) */
+    bool checked_before;   /* a cell of the hour before the window has checks (report.c) */
+    int64_t last_check_ms; /* the end of its last check the reads saw (a row's time + 1 ms, a cell's end) */
+    struct dt_event *ev;   /* its down/up alerts before until */
     size_t n_ev, cap_ev;
     struct dt_result dt;
     struct tally_figures fig;
@@ -26,19 +31,24 @@ struct report_ep {
 
 struct report {
     int64_t since_ms, until_ms;
+    int64_t now_ms; /* the clock when the report began (INT64_MAX until main sets it) */
     struct win_split split;
     struct report_ep *eps; /* in the configuration's order */
     size_t n;
     struct report_ep *id_table, *url_table; /* uthash heads */
     unsigned bad_blobs;
+    bool reading_days;   /* the cells being read are checks_daily's */
+    bool reading_late;   /* what is being read lies in the hour holding a past until (report.c) */
+    bool reading_before; /* the cells being read are of the hour before the window (report.c) */
 };
 
-/* The configured endpoints whose name or URL is `only` (all when NULL). -1 when none matches. */
+/* The configured endpoints whose name, URL or masked URL (cw_mask_url) is `only` (all when NULL). -1 when none matches. */
 int report_init(struct report *rep, const struct cw_config *cfg, const char *only, int64_t since_ms, int64_t until_ms);
 /* Reads everything through the open reader and computes the figures. STORE_OK or the reader's error. */
 int report_collect(struct report *rep, const struct store_read_backend *b, struct store_reader *r, char *err,
                    size_t errlen);
-/* The state at until: "down", "up" or "unknown" (no alert and no check known). */
+/* The state at until (docs/report.md): the last down/up alert before until decides ("down" or "up"); without
+ * one, "up" when the window has a successful check, else "unknown". */
 const char *report_state(const struct report_ep *e);
 void report_free(struct report *rep);
 

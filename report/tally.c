@@ -74,3 +74,15 @@ const char *tally_phase_name(int phase)
     static const char *const names[TALLY_PHASES] = { "dns", "connect", "tls", "ttfb" };
     return phase >= 0 && phase < TALLY_PHASES ? names[phase] : "";
 }
+
+void tally_merge(struct tally *dst, const struct tally *src)
+{
+    dst->checks += src->checks;
+    dst->ok += src->ok;
+    lat_hist_merge(&dst->lat, &src->lat);
+    for (int p = 0; p < TALLY_PHASES; p++) {
+        dst->phase_sum_us[p] += src->phase_sum_us[p];
+        dst->phase_n[p] += src->phase_n[p];
+    }
+    dst->bad_blobs += src->bad_blobs;
+}

@@ -33,6 +33,8 @@ struct tally_figures {
 
 void tally_add_cell(struct tally *t, const struct rollup_stored *cell);
 void tally_add_row(struct tally *t, const struct rollup_row *row);
+/* Adds src to dst (both begun with a zeroed struct or lat_hist_reset). */
+void tally_merge(struct tally *dst, const struct tally *src);
 void tally_figures(const struct tally *t, struct tally_figures *f);
 /* "dns", "connect", "tls", "ttfb". */
 const char *tally_phase_name(int phase);

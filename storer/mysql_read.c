@@ -134,7 +134,7 @@ static int myr_cell_row(MYSQL_ROW row, const unsigned long *len, void *fn, void 
         c.blob[i] = row[3 + i];
         c.len[i] = row[3 + i] ? len[3 + i] : 0;
     }
-    return ((store_read_cell_fn)fn)(ctx, num(row[0]), &c);
+    return ((store_read_cell_fn)fn)(ctx, num(row[0]), num(row[8]), &c);
 }
 
 static int myr_cells(struct store_reader *r, enum rollup_period p, int64_t from_s, int64_t to_s, int64_t ep_lo,
@@ -147,7 +147,8 @@ static int myr_cells(struct store_reader *r, enum rollup_period p, int64_t from_
     store_read_format_ms(to_s * 1000, true, to, sizeof to);
     struct cw_buf sql = { 0 };
     cw_buf_printf(&sql,
-                  "SELECT endpoint_id, checks, ok, latency_hist, dns_hist, connect_hist, tls_hist, ttfb_hist FROM %s"
+                  "SELECT endpoint_id, checks, ok, latency_hist, dns_hist, connect_hist, tls_hist, ttfb_hist,"
+                  " CAST(UNIX_TIMESTAMP(period_start) AS SIGNED) FROM %s"
                   " WHERE period_start >= '%s' AND period_start < '%s' AND endpoint_id IN (",
                   p == ROLLUP_HOUR ? "checks_hourly" : "checks_daily", from, to);
     size_t listed = 0;
@@ -166,13 +167,14 @@ static int myr_recent_row(MYSQL_ROW row, const unsigned long *len, void *fn, voi
     (void)len;
     struct rollup_row rr = { .endpoint_id = num(row[0]), .ok = num(row[1]) != 0 };
     for (int i = 0; i < ROLLUP_HISTS; i++) rr.us[i] = ms_us(row[2 + i]);
-    return ((store_read_row_fn)fn)(ctx, &rr);
+    return ((store_read_row_fn)fn)(ctx, &rr, num(row[7]));
 }
 
 static const struct store_read_dialect myr_dialect = {
     .mysql_form = true,
     .time_cast = "",
     .raised_ms = "CAST(ROUND(UNIX_TIMESTAMP(raised_at) * 1000) AS SIGNED)",
+    .checked_ms = "CAST(ROUND(UNIX_TIMESTAMP(checked_at) * 1000) AS SIGNED)",
 };
 
 static int myr_recent(struct store_reader *r, int64_t from_ms, int64_t to_ms, int64_t ep_lo, int64_t ep_hi,

@@ -18,7 +18,7 @@
 
 #include "common/base/util.h"
 
-#define PGR_FIELDS 8 /* the widest read */
+#define PGR_FIELDS 9 /* the widest read */
 
 /* One field of a binary COPY row: len -1 for NULL. */
 struct pgr_field {
@@ -218,7 +218,7 @@ static int pgr_cell_row(const struct pgr_field *f, void *fn, void *ctx)
         c.blob[i] = f[3 + i].p;
         c.len[i] = f[3 + i].len > 0 ? (size_t)f[3 + i].len : 0;
     }
-    return ((store_read_cell_fn)fn)(ctx, be_i64(&f[0]), &c);
+    return ((store_read_cell_fn)fn)(ctx, be_i64(&f[0]), be_i64(&f[8]), &c);
 }
 
 static int pgr_cells(struct store_reader *r, enum rollup_period p, int64_t from_s, int64_t to_s, int64_t ep_lo,
@@ -229,26 +229,27 @@ static int pgr_cells(struct store_reader *r, enum rollup_period p, int64_t from_
     store_read_format_ms(to_s * 1000, false, to, sizeof to);
     snprintf(sql, sizeof sql,
              "SELECT h.endpoint_id, h.checks, h.ok, h.latency_hist, h.dns_hist, h.connect_hist, h.tls_hist,"
-             " h.ttfb_hist FROM endpoints e %s %s h %s h.endpoint_id = e.id"
+             " h.ttfb_hist, extract(epoch FROM h.period_start)::bigint FROM endpoints e %s %s h %s h.endpoint_id = e.id"
              " AND h.period_start >= '%s'::timestamptz AND h.period_start < '%s'::timestamptz%s"
              " WHERE e.id BETWEEN %lld AND %lld",
              p == ROLLUP_HOUR ? "CROSS JOIN LATERAL (SELECT * FROM" : "JOIN",
              p == ROLLUP_HOUR ? "checks_hourly" : "checks_daily", p == ROLLUP_HOUR ? "WHERE" : "ON", from, to,
              p == ROLLUP_HOUR ? ") h" : "", (long long)ep_lo, (long long)ep_hi);
-    return pgr_stream(r, sql, 8, "read roll-ups", pgr_cell_row, (void *)fn, ctx, err, errlen);
+    return pgr_stream(r, sql, 9, "read roll-ups", pgr_cell_row, (void *)fn, ctx, err, errlen);
 }
 
 static int pgr_recent_row(const struct pgr_field *f, void *fn, void *ctx)
 {
     struct rollup_row rr = { .endpoint_id = be_i64(&f[0]), .ok = f[1].len == 1 && f[1].p[0] != 0 };
     for (int i = 0; i < ROLLUP_HISTS; i++) rr.us[i] = be_ms_us(&f[2 + i]);
-    return ((store_read_row_fn)fn)(ctx, &rr);
+    return ((store_read_row_fn)fn)(ctx, &rr, be_i64(&f[7]));
 }
 
 static const struct store_read_dialect pgr_dialect = {
     .mysql_form = false,
     .time_cast = "::timestamptz",
     .raised_ms = "round(extract(epoch FROM raised_at) * 1000)::bigint",
+    .checked_ms = "round(extract(epoch FROM checked_at) * 1000)::bigint",
 };
 
 static int pgr_recent(struct store_reader *r, int64_t from_ms, int64_t to_ms, int64_t ep_lo, int64_t ep_hi,
@@ -256,7 +257,7 @@ static int pgr_recent(struct store_reader *r, int64_t from_ms, int64_t to_ms, in
 {
     struct cw_buf sql = { 0 };
     store_read_sql_recent(&sql, &pgr_dialect, from_ms, to_ms, ep_lo, ep_hi);
-    int rc = pgr_stream(r, (const char *)sql.data, 7, "read the rows above the watermark", pgr_recent_row, (void *)fn,
+    int rc = pgr_stream(r, (const char *)sql.data, 8, "read the rows above the watermark", pgr_recent_row, (void *)fn,
                         ctx, err, errlen);
     cw_buf_free(&sql);
     return rc;

@@ -36,11 +36,11 @@ void store_read_sql_recent(struct cw_buf *sql, const struct store_read_dialect *
     store_read_format_ms(from_ms, d->mysql_form, from, sizeof from);
     store_read_format_ms(to_ms, d->mysql_form, to, sizeof to);
     cw_buf_printf(sql,
-                  "SELECT endpoint_id, ok, latency_ms, dns_ms, connect_ms, tls_ms, ttfb_ms FROM checks"
+                  "SELECT endpoint_id, ok, latency_ms, dns_ms, connect_ms, tls_ms, ttfb_ms, %s FROM checks"
                   " WHERE id > (SELECT last_check_id FROM rollup_state WHERE id = 1)"
                   " AND checked_at >= '%s'%s AND checked_at < '%s'%s AND endpoint_id BETWEEN %" PRId64 " AND %" PRId64
                   "%c",
-                  from, d->time_cast, to, d->time_cast, ep_lo, ep_hi, '\0');
+                  d->checked_ms, from, d->time_cast, to, d->time_cast, ep_lo, ep_hi, '\0');
 }
 
 void store_read_sql_alerts(struct cw_buf *sql, const struct store_read_dialect *d, int64_t before_ms, int64_t ep_lo,

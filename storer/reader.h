@@ -14,10 +14,10 @@
  *    a large window does not sit in memory twice. Endpoint ids are limited to [ep_lo, ep_hi] (all: 0,
  *    INT64_MAX). Times are UTC seconds (periods) or milliseconds (rows, alerts) since the epoch; the backend
  *    turns them into its stored form (SQLite: the `…T…Z` text, compared as text in the same form).
- *  - cells: the roll-up cells of one table with period_start in [from_s, to_s); the callback gets the counts and
- *    the five blobs exactly as stored (struct rollup_stored, valid during the call only).
+ *  - cells: the roll-up cells of one table with period_start in [from_s, to_s); the callback gets the period's
+ *    start, the counts and the five blobs exactly as stored (struct rollup_stored, valid during the call only).
  *  - recent: the raw rows of checks ABOVE the watermark (id > rollup_state.last_check_id), with checked_at in
- *    [from_ms, to_ms): the rows the roll-ups do not hold yet (at most the last fold period).
+ *    [from_ms, to_ms): the rows the roll-ups do not hold yet (at most the last fold period), with checked_at.
  *  - alerts: every `down` and `up` alert raised before before_ms, ordered by endpoint and raised_at, with its
  *    message (which carries the state's "since" time, alerter/alert.c).
  *  - Return values like storer/backend.h: STORE_OK, STORE_RETRY (unreachable, connection lost), STORE_FATAL;
@@ -37,9 +37,10 @@
 struct store_reader; /* a backend's read connection */
 
 typedef int (*store_read_endpoint_fn)(void *ctx, int64_t id, const char *url);
-typedef int (*store_read_cell_fn)(void *ctx, int64_t endpoint_id, const struct rollup_stored *cell);
-/* row->at_s is not filled (the window is applied by the query); row->us[] is -1 for NULL. */
-typedef int (*store_read_row_fn)(void *ctx, const struct rollup_row *row);
+/* start_s: the cell's period_start in UTC seconds. */
+typedef int (*store_read_cell_fn)(void *ctx, int64_t endpoint_id, int64_t start_s, const struct rollup_stored *cell);
+/* row->at_s is not filled: at_ms is checked_at in UTC milliseconds; row->us[] is -1 for NULL. */
+typedef int (*store_read_row_fn)(void *ctx, const struct rollup_row *row, int64_t at_ms);
 typedef int (*store_read_alert_fn)(void *ctx, int64_t endpoint_id, bool down, int64_t raised_at_ms,
                                    const char *message);
 
@@ -71,6 +72,7 @@ struct store_read_dialect {
     bool mysql_form;
     const char *time_cast;
     const char *raised_ms;
+    const char *checked_ms; /* the same of checked_at */
 };
 /* The statement of `recent` (the rows above the watermark) and of `alerts` (storer/reader.h's contract), appended
  * to sql with its NUL. Only numbers and times formatted here are pasted in. */

@@ -8,10 +8,14 @@
 #include "storer/reader.h"
 #include "storer/sqlite_rollup.h"
 
+#include <errno.h>
+#include <pwd.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/base/util.h"
 
@@ -63,6 +67,33 @@ static int sqr_check_schema(struct store_reader *r, char *err, size_t errlen)
     return STORE_OK;
 }
 
+/* Why path cannot be read, in words SQLite's generic "unable to open database file" does not give: it does not
+ * exist, is not a regular file, or is not readable by us (its owner and mode said). 0 when it looks readable. */
+static int sqr_check_file(const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        if (errno == ENOENT)
+            snprintf(err, errlen, "sqlite %s: does not exist (has clockwerk stored anything yet?)", path);
+        else snprintf(err, errlen, "sqlite %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "sqlite %s: is not a regular file", path);
+        return -1;
+    }
+    if (access(path, R_OK) != 0) {
+        struct passwd *pw = getpwuid(st.st_uid);
+        char owner[64];
+        if (pw) snprintf(owner, sizeof owner, "%s", pw->pw_name);
+        else snprintf(owner, sizeof owner, "uid %u", (unsigned)st.st_uid);
+        snprintf(err, errlen, "sqlite %s: permission denied (owned by %s, mode %04o): run the report as %s or root",
+                 path, owner, (unsigned)(st.st_mode & 07777), owner);
+        return -1;
+    }
+    return 0;
+}
+
 static struct store_reader *sqr_open(const struct cw_config *cfg, int *rc, char *err, size_t errlen)
 {
     struct store_reader *r = cw_xcalloc(1, sizeof *r);
@@ -72,6 +103,7 @@ static struct store_reader *sqr_open(const struct cw_config *cfg, int *rc, char 
         snprintf(err, errlen, "sqlite: no database file configured (db_name)");
         goto fail;
     }
+    if (sqr_check_file(r->path, err, errlen) != 0) goto fail;
     int code = sqlite3_open_v2(r->path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
     if (code != SQLITE_OK) {
         *rc = sqr_fail(r, code, "cannot open for reading", err, errlen);
@@ -139,7 +171,7 @@ static int sqr_cell_row(sqlite3_stmt *st, void *fn, void *ctx)
         c.blob[i] = sqlite3_column_blob(st, 3 + i);
         c.len[i] = (size_t)sqlite3_column_bytes(st, 3 + i);
     }
-    return ((store_read_cell_fn)fn)(ctx, sqlite3_column_int64(st, 0), &c);
+    return ((store_read_cell_fn)fn)(ctx, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 8), &c);
 }
 
 static int sqr_cells(struct store_reader *r, enum rollup_period p, int64_t from_s, int64_t to_s, int64_t ep_lo,
@@ -150,7 +182,8 @@ static int sqr_cells(struct store_reader *r, enum rollup_period p, int64_t from_
     char sql[512], from[40], to[40];
     snprintf(sql, sizeof sql,
              "SELECT h.endpoint_id, h.checks, h.ok, h.latency_hist, h.dns_hist, h.connect_hist, h.tls_hist,"
-             " h.ttfb_hist FROM endpoints e CROSS JOIN %s h ON h.endpoint_id = e.id"
+             " h.ttfb_hist, CAST(strftime('%%s', h.period_start) AS INTEGER)"
+             " FROM endpoints e CROSS JOIN %s h ON h.endpoint_id = e.id"
              " AND h.period_start >= ?1 AND h.period_start < ?2 WHERE e.id BETWEEN ?3 AND ?4",
              p == ROLLUP_HOUR ? "checks_hourly" : "checks_daily");
     int rc = STORE_OK;
@@ -171,13 +204,14 @@ static int sqr_recent_row(sqlite3_stmt *st, void *fn, void *ctx)
     for (int i = 0; i < ROLLUP_HISTS; i++)
         row.us[i] =
             sqlite3_column_type(st, 2 + i) == SQLITE_NULL ? -1 : rollup_ms_to_us(sqlite3_column_double(st, 2 + i));
-    return ((store_read_row_fn)fn)(ctx, &row);
+    return ((store_read_row_fn)fn)(ctx, &row, sqlite3_column_int64(st, 7));
 }
 
 static const struct store_read_dialect sqr_dialect = {
     .mysql_form = false,
     .time_cast = "",
     .raised_ms = "CAST(round((julianday(raised_at) - 2440587.5) * 86400000.0) AS INTEGER)",
+    .checked_ms = "CAST(round((julianday(checked_at) - 2440587.5) * 86400000.0) AS INTEGER)",
 };
 
 /* Runs one statement of reader.c's (in sql, which it frees). */

@@ -1,6 +1,7 @@
 /* supervisor/reportcmd.c — `clockwerk report` (docs/report.md): bin/clockwerk's side of it (see reportcmd.h). */
 #include "supervisor/reportcmd.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +27,12 @@ int reportcmd_run(int argc, char **argv)
         else if (!strncmp(argv[i], "--config=", 9)) config = argv[i] + 9;
         help |= !strcmp(argv[i], "-h") || !strcmp(argv[i], "--help");
     }
+    FILE *probe = config && !help ? fopen(config, "r") : NULL; /* unreadable: one line, not FILE:0 */
+    if (config && !help && !probe) {
+        fprintf(stderr, "clockwerk report: cannot read %s: %s\n", config, strerror(errno));
+        return 2;
+    }
+    if (probe) fclose(probe);
     struct cw_config *cfg = config && !help ? config_load(config, print_problem, NULL) : NULL;
     if (!cfg && !help) {
         if (!config) fprintf(stderr, "clockwerk report: no configuration file given (-c FILE)\n");

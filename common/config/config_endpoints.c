@@ -73,6 +73,14 @@ static const char *const endpoint_keys[] = { "url",
                                              "group",
                                              NULL };
 
+/* v holds a byte below 0x20 or 0x7f. */
+static bool has_control(const char *v)
+{
+    for (const unsigned char *c = (const unsigned char *)v; *c; c++)
+        if (*c < 0x20 || *c == 0x7f) return true;
+    return false;
+}
+
 /* A URL or a name seen so far in monitor.endpoints, for duplicates. The key: the URL with its scheme and host in
  * lower case (they are case-insensitive: HTTP://Example.com/a is http://example.com/a), or the name. */
 struct url_seen {
@@ -233,13 +241,19 @@ struct endpoint_keys_at {
     bool has_timeout;
 };
 
-/* A name or group: a non-empty string of at most CW_NAME_MAX bytes, in the arena; NULL after reporting. */
+/* A name or group: a non-empty string of at most CW_NAME_MAX bytes without control characters (it reaches
+ * terminals — report, status —, pages, mail and webhooks verbatim), in the arena; NULL after reporting. */
 static char *short_text(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s)
 {
     char name[256];
     const char *v = cfgp_string(p, w, s, true);
     if (v && strlen(v) > CW_NAME_MAX) {
         cfgp_problem(p, s, "%s: longer than %d bytes", cfgp_name(w, s, name, sizeof name), CW_NAME_MAX);
+        return NULL;
+    }
+    if (v && has_control(v)) {
+        cfgp_problem(p, s, "%s: contains a control character (a byte below 0x20 or 0x7f)",
+                     cfgp_name(w, s, name, sizeof name));
         return NULL;
     }
     return v ? cw_arena_strdup(p->arena, v) : NULL;

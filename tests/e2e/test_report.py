@@ -25,6 +25,7 @@ import os
 import re
 import sqlite3
 import time
+import unicodedata
 
 import harness
 from dbservers import MariaDBServer, PostgresServer
@@ -91,7 +92,11 @@ RAW_ABOVE = [("A", UNTIL_S - 30 * 60, 1, 123.4), ("A", UNTIL_S - 29 * 60, 0, 500
              ("A", UNTIL_S + 30 * 60, 1, 1.0)]
 
 
+WHAT = {"alpha": "alpha (http://***@a.example/)", "beta": "beta (%s)" % URL_B}  # alerter/alert.c's prefix
+
+
 def msg(name, down, since_t, since_ms=0):
+    name = WHAT.get(name, name)
     if down:
         return "%s is DOWN since %s: 3 checks failed, last: HTTP 500" % (name, iso(since_t, since_ms))
     return "%s is UP again since %s after 5m 00s down (3 checks failed)" % (name, iso(since_t, since_ms))
@@ -100,7 +105,7 @@ def msg(name, down, since_t, since_ms=0):
 # alerts: (ep, kind, raised_at, message)
 ALERTS = [
     # A: down across the window's start (since 05:40 on day 2, up at 07:00): 30 min inside the window
-    ("A", "down", T0 + DAY + 5 * HOUR + 50 * 60, msg("alpha (http://***@a.example/)", True, T0 + DAY + 5 * HOUR + 40 * 60)),
+    ("A", "down", T0 + DAY + 5 * HOUR + 50 * 60, msg("alpha", True, T0 + DAY + 5 * HOUR + 40 * 60)),
     ("A", "reminder", T0 + DAY + 6 * HOUR + 50 * 60, "alpha is still DOWN since whenever"),
     ("A", "up", T0 + DAY + 7 * HOUR + 60, msg("alpha", False, T0 + DAY + 7 * HOUR)),
     # A: 15 min 30.5 s on day 3
@@ -235,7 +240,8 @@ def check_endpoint(kind, got, ep, exp):
     what = "%s %s" % (kind, ep)
     check(got["checks"] == checks and got["ok"] == ok,
           "%s: checks/ok %s/%s, expected %d/%d" % (what, got["checks"], got["ok"], checks, ok))
-    check(abs(got["uptime_pct"] - 100.0 * ok / checks) < 1e-6, "%s: uptime %r" % (what, got["uptime_pct"]))
+    exact = 100.0 * ok / checks  # printed truncated to six decimals
+    check(-1e-9 <= exact - got["uptime_pct"] < 1.0001e-6, "%s: uptime %r, exact %r" % (what, got["uptime_pct"], exact))
     down, incidents, state = EXPECT_DOWN[ep]
     check(abs(got["downtime_s"] - down) < 1e-6 and got["incidents"] == incidents and got["state"] == state,
           "%s: downtime %r incidents %r state %r, expected %r %r %r"
@@ -269,10 +275,12 @@ def check_report(kind, conf):
     starts = {ln.index(ln.split()[1], len(ln.split()[0])) + len(ln.split()[1]) for ln in text[2:4]}
     check(len(starts) == 1 and "%d" % exp["A"][0] in text[2], "%s: columns not aligned: %r" % (kind, text))
 
-    for key in ("beta", URL_B):
+    for key in ("beta", URL_B, "http://***@a.example/"):
         j = json.loads(report(conf, "--since", SINCE, "--until", UNTIL, "--endpoint", key, "--json").out)
-        check([e["name"] for e in j["endpoints"]] == ["beta"], "%s: --endpoint %s: %r" % (kind, key, j))
-        check_endpoint(kind, j["endpoints"][0], "B", exp)
+        ep = "A" if "a.example" in key else "B"
+        check([e["name"] for e in j["endpoints"]] == [{"A": "alpha", "B": "beta"}[ep]],
+              "%s: --endpoint %s: %r" % (kind, key, j))
+        check_endpoint(kind, j["endpoints"][0], ep, exp)
     j = json.loads(report(conf, "--since", SINCE, "--until", UNTIL, "--endpoint", URL_A, "--json").out)
     check_endpoint(kind, j["endpoints"][0], "A", exp)
 
@@ -282,9 +290,12 @@ def check_bad_inputs(conf):
                           (["--until", "2026-13-01"], r"--until '2026-13-01'"),
                           (["--since", UNTIL, "--until", SINCE], r"window is empty"),
                           (["--endpoint", "nope"], r"no endpoint named or with the URL 'nope'"),
-                          (["--json", "--csv"], r"exclude each other")):
+                          (["--json", "--csv"], r"exclude each other"),
+                          (["--since", "100000d"], r"--since '100000d': a duration is 1s to 100 years"),
+                          (["--since", "1969-12-31"], r"a date is 1970-01-01 or later"),
+                          (["--endpoint", "http://user:hunter2@a.example/"], r"no endpoint .*'http://\*\*\*@a\.example/'")):
         r = report(conf, *args, code=2)
-        check(re.search(pattern, r.err) and r.out == "", "%r: %r" % (args, r))
+        check(re.search(pattern, r.err) and r.out == "" and "hunter2" not in r.err, "%r: %r" % (args, r))
 
 
 def check_unreachable(d, server):
@@ -327,8 +338,11 @@ def test_report_sqlite():
         conf = _config(d, None)
         check_bad_inputs(conf)
         r = report(conf, code=1)  # the database file does not exist: read-only never creates it
-        check(re.search(r"history\.db.*cannot open", r.err) and not os.path.exists(os.path.join(d, "history.db")),
-              "missing database: %r" % r)
+        check(re.search(r"history\.db: does not exist \(has clockwerk stored anything yet\?\)", r.err)
+              and not os.path.exists(os.path.join(d, "history.db")), "missing database: %r" % r)
+        os.mkdir(os.path.join(d, "history.db"))
+        r = report(conf, code=1)
+        check(re.search(r"history\.db: is not a regular file", r.err), "a directory as the database: %r" % r)
 
 
 @harness.timeout(600)
@@ -434,3 +448,104 @@ def test_report_docs_query_sqlite():
 def _decode_hex(h):
     from test_rollups import decode_hist
     return decode_hist(bytes.fromhex(h))
+
+
+# ------------------------------------------------------------------------ review 25 (report's findings)
+
+TRAP = "trap is DOWN since 2026-10-01T00:00:00.000Z: x"  # a name that holds the alerter's words and a time
+REVIEW_EPS = [("never", "http://never.example/"), (TRAP, "http://trap.example/"), ("late", "http://late.example/"),
+              ("stopped", "http://stopped.example/"), ("onefail", "http://onefail.example/"),
+              ("caf\u00e9-\u670d\u52d9", "http://utf8.example/"), ("steady", "http://steady.example/")]
+
+
+def _review_history(path, hb):
+    """A fresh schema with the review's endpoints; hb: a whole hour at least 3 hours ago."""
+    r = _bench(["--driver", "sqlite", "--db", path, "open"], None)
+    check(r.returncode == 0, "store_bench open: %s %s" % (r.stdout, r.stderr))
+    con = sqlite3.connect(path)
+    ids = {}
+    for name, url in REVIEW_EPS:
+        ids[name] = con.execute("INSERT INTO endpoints (url, name) VALUES (?, ?)", (url, name)).lastrowid
+    empty = encode([])
+
+    def cell(name, start, checks, ok):
+        con.execute("INSERT INTO checks_hourly (endpoint_id, period_start, checks, ok, failures, latency_hist, "
+                    "dns_hist, connect_hist, tls_hist, ttfb_hist) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (ids[name], iso(start), checks, ok, checks - ok, encode([5.0] * min(checks, 1000)),
+                     encode([0.028] * 10), empty, empty, empty))
+
+    def alert(n, name, kind, raised, message):
+        con.execute("INSERT INTO alerts (alert_id, endpoint_id, raised_at, kind, message, email_state, webhook_state) "
+                    "VALUES (?, ?, ?, ?, ?, 'none', 'none')", (n, ids[name], iso(raised), kind, message))
+    cell("never", hb, 10, 0)                      # never succeeded, no alert (threshold not reached)
+    cell(TRAP, hb, 60, 59)
+    what = "%s (http://trap.example/)" % TRAP    # down 6 s, 10 minutes into hb
+    alert(1, TRAP, "down", hb + 600, "%s is DOWN since %s: 1 checks failed, last: HTTP 500" % (what, iso(hb + 594)))
+    alert(2, TRAP, "up", hb + 610, "%s is UP again since %s after 6.0s down (1 checks failed)" % (what, iso(hb + 600)))
+    cell("late", hb + 2 * HOUR, 60, 60)           # first checked in the third hour
+    cell("steady", hb + HOUR, 60, 60)             # checked in the second hour and the third
+    cell("steady", hb + 2 * HOUR, 60, 60)
+    cell("stopped", hb, 60, 20)                   # checked for one hour, then Clockwerk stopped; down since hb+20m
+    alert(3, "stopped", "down", hb + 1230, "stopped (http://stopped.example/) is DOWN since %s: 3 checks failed, "
+          "last: HTTP 500" % iso(hb + 1200))
+    cell("onefail", hb, 300279, 300278)
+    cell("caf\u00e9-\u670d\u52d9", hb, 60, 60)
+    con.execute("UPDATE rollup_state SET last_check_id = 0")
+    con.commit()
+    con.close()
+
+
+@harness.timeout(120)
+def test_report_review():
+    """Review 25: never-succeeded is unknown; a window ending before the first check counts none of the checks
+    after it; a name holding "is DOWN since <time>" cannot fool the downtime; downtime open at until stops at the
+    last check (never into the future); uptime never rounds up to 100%; UTF-8 names and long values keep the
+    columns; storage off, an unreadable config and a control character in a name give one clear line."""
+    with tempdir() as d:
+        hb = int(time.time()) // HOUR * HOUR - 3 * HOUR
+        db = os.path.join(d, "review.db")
+        _review_history(db, hb)
+        conf = os.path.join(d, "clockwerk.conf")
+        harness.write_config(conf, base_config([endpoint(u, name=n) for n, u in REVIEW_EPS], db_name=db))
+        j = json.loads(report(conf, "--since", iso(hb), "--until", iso(hb + 2 * HOUR), "--json").out)
+        by = {e["name"]: e for e in j["endpoints"]}
+        check(by["never"]["checks"] == 10 and by["never"]["state"] == "unknown", "never: %r" % by["never"])
+        check(by[TRAP]["downtime_s"] == 6.0 and by[TRAP]["incidents"] == 1 and by[TRAP]["state"] == "up",
+              "the trap name: %r" % by[TRAP])
+        check(by["onefail"]["uptime_pct"] < 100.0, "onefail: %r" % by["onefail"])
+        # a window that ends before the endpoint's first check: none of the hour's checks, state unknown
+        late = json.loads(report(conf, "--since", iso(hb + 2 * HOUR), "--until", iso(hb + 2 * HOUR + 600),
+                                 "--endpoint", "late", "--json").out)["endpoints"][0]
+        check(late["checks"] == 0 and late["state"] == "unknown", "late: %r" % late)
+        # the same short window of an endpoint checked before it (the hour before): its hour counts whole
+        steady = json.loads(report(conf, "--since", iso(hb + 2 * HOUR + 60), "--until", iso(hb + 2 * HOUR + 600),
+                                   "--endpoint", "steady", "--json").out)["endpoints"][0]
+        check(steady["checks"] == 60 and steady["state"] == "up", "steady: %r" % steady)
+        # down since hb+20m, last check in the hour hb: 40 min, whether until is now or 2030
+        for until in ("now", "2030-01-01"):
+            st = json.loads(report(conf, "--since", iso(hb), "--until", until, "--endpoint", "stopped",
+                                   "--json").out)["endpoints"][0]
+            check(st["downtime_s"] == 2400.0 and st["state"] == "down", "stopped --until %s: %r" % (until, st))
+        text = report(conf, "--since", iso(hb), "--until", "2030-01-01").out.splitlines()
+        check(any(ln.startswith("onefail") and " 99.999% " in ln for ln in text), "text uptime: %r" % text)
+        check(any(ln.startswith("never") and "dns 0.028" in ln for ln in text), "small means: %r" % text)
+        # every column ends (right-aligned numbers) or starts (STATE) at the same display column on every line
+        def width(t):
+            return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in t)
+        state_at = {width(ln[:ln.rstrip().rindex(" ")]) for ln in text[1:]}
+        uptime_end = {width(ln[:ln.index("%") + 1]) for ln in text[2:] if "%" in ln}
+        check(len(state_at) == 1 and len(uptime_end) == 1, "columns not aligned: %s" % "\n".join(text))
+        # storage off, an unreadable config, a control character in a name
+        harness.write_config(conf, base_config([endpoint("http://a.example/", name="a")], db=False, db_name=db))
+        r = report(conf, code=1)
+        check(r.err.strip() == "clockwerk report: storage is off in %s (database.db_activation = false): nothing "
+              "to report" % conf, "storage off: %r" % r)
+        r = report(os.path.join(d, "nonexistent.conf"), code=2)
+        check(r.err.startswith("clockwerk report: cannot read %s: " % os.path.join(d, "nonexistent.conf"))
+              and len(r.err.strip().splitlines()) == 1, "missing config: %r" % r)
+        harness.write_config(conf, base_config([endpoint("http://a.example/", name="line1\nline2\x1b[31mred")],
+                                               db_name=db))
+        r = report(conf, code=2)
+        check(re.search(r"clockwerk\.conf:\d+: .*name: contains a control character", r.err) and "\x1b" not in r.err,
+              "control character: %r" % r)
+        harness.note("review 25: state, trap name, downtime after stop, uptime, alignment, storage off: ok")

@@ -215,6 +215,25 @@ static void test_duplicates(void **state)
     config_free(c);
 }
 
+/* Control characters in a name would reach terminals, mail and webhooks verbatim: refused at their line. */
+static void test_name_controls(void **state)
+{
+    struct ct *t = *state;
+    /* libconfig escapes: a newline, ESC, DEL (0x7f) and a tab in the name; then a UTF-8 name, accepted */
+    static const char *const bad[] = { "line1\\nline2", "x\\x1b[31mred", "a\\x7fb", "a\\tb" };
+    char text[256];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(text, sizeof text, "monitor = { endpoints = (\n { url = \"http://a/\"; name = \"%s\"; }); };\n",
+                 bad[i]);
+        ct_expect_refused(t, text, 2, "monitor.endpoints[0].name: contains a control character");
+    }
+    struct cw_config *c =
+        ct_load(t, "monitor = { endpoints = ({ url = \"http://a/\"; name = \"caf\xc3\xa9 \xe6\x9c\x8d\"; }); };\n");
+    assert_non_null(c);
+    assert_string_equal(c->endpoints[0].name, "caf\xc3\xa9 \xe6\x9c\x8d");
+    config_free(c);
+}
+
 static void test_syntax_messages(void **state)
 {
     struct ct *t = *state;
@@ -294,6 +313,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_floors, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_duplicates, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_syntax_messages, ct_setup, ct_teardown),
+        cmocka_unit_test_setup_teardown(test_name_controls, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_warnings, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_bus_only, ct_setup, ct_teardown),
     };

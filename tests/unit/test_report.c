@@ -99,14 +99,22 @@ static void test_event_time(void **state)
     (void)state;
     assert_int_equal(dt_event_time("api (http://x/) is DOWN since 2026-10-01T06:30:05.123Z: 3 checks failed, last: "
                                    "HTTP 500",
-                                   true, 1),
+                                   "api", "http://x/", true, 1),
                      T0 + 6 * H + 30 * 60000 + 5123);
-    assert_int_equal(dt_event_time("api is UP again since 2026-10-01T00:00:00.000Z after 5m 00s down", false, 1), T0);
-    /* the marker's words in a name, then the real one */
-    assert_int_equal(dt_event_time("x is DOWN since y is DOWN since 2026-10-01T00:00:00.000Z: 3", true, 1), T0);
-    assert_int_equal(dt_event_time("went down", true, 42), 42);
-    assert_int_equal(dt_event_time("a is DOWN since 2026-10-01", true, 42), 42);
-    assert_int_equal(dt_event_time("a is UP again since 2026-10-01T00:00:00.000Z", true, 42), 42); /* wrong kind */
+    assert_int_equal(dt_event_time("http://x/ is UP again since 2026-10-01T00:00:00.000Z after 5m 00s down", NULL,
+                                   "http://x/", false, 1),
+                     T0);
+    /* a name holding the marker and a time: only the alerter's whole prefix counts (review 25, bug 2) */
+    const char *trap = "trap is DOWN since 2026-10-01T00:00:00.000Z: x";
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s (http://t/) is DOWN since 2026-10-01T01:00:00.000Z: 3 checks failed", trap);
+    assert_int_equal(dt_event_time(msg, trap, "http://t/", true, 1), T0 + H);
+    assert_int_equal(dt_event_time(msg, "renamed", "http://t/", true, 42), 42); /* another name: raised_at */
+    assert_int_equal(dt_event_time("went down", "a", "http://x/", true, 42), 42);
+    assert_int_equal(dt_event_time("a (http://x/) is DOWN since 2026-10-01", "a", "http://x/", true, 42), 42);
+    assert_int_equal(
+        dt_event_time("a (http://x/) is UP again since 2026-10-01T00:00:00.000Z", "a", "http://x/", true, 42),
+        42); /* wrong kind */
 }
 
 static void test_downtime(void **state)
@@ -117,29 +125,38 @@ static void test_downtime(void **state)
     /* down across the start (counts from since), one inside, one open at until */
     struct dt_event ev[] = { { T0 + 9 * H, true },  { T0 + 11 * H, false }, { T0 + 12 * H, true },
                              { T0 + 13 * H, true }, { T0 + 14 * H, false }, { T0 + 19 * H, true } };
-    dt_compute(ev, 6, since, until, &r);
+    dt_compute(ev, 6, since, until, INT64_MAX, &r);
     assert_int_equal(r.down_ms, 1 * H + 2 * H + 1 * H);
     assert_int_equal(r.incidents, 3);
     assert_true(r.known && r.down_at_until);
     /* out of order (an alerter restart): sorted first; an up without a down is ignored */
     struct dt_event ev2[] = { { T0 + 16 * H, false }, { T0 + 15 * H, true }, { T0 + 17 * H, false } };
-    dt_compute(ev2, 3, since, until, &r);
+    dt_compute(ev2, 3, since, until, INT64_MAX, &r);
     assert_int_equal(r.down_ms, H);
     assert_int_equal(r.incidents, 1);
     assert_false(r.down_at_until);
     /* entirely before or after the window */
     struct dt_event ev3[] = { { T0, true }, { T0 + H, false }, { T0 + 20 * H, true } };
-    dt_compute(ev3, 3, since, until, &r);
+    dt_compute(ev3, 3, since, until, INT64_MAX, &r);
     assert_int_equal(r.down_ms, 0);
     assert_int_equal(r.incidents, 0);
     assert_true(r.known);
     assert_false(r.down_at_until);
     /* an interval ending exactly at since does not overlap */
     struct dt_event ev4[] = { { T0, true }, { since, false } };
-    dt_compute(ev4, 2, since, until, &r);
+    dt_compute(ev4, 2, since, until, INT64_MAX, &r);
     assert_int_equal(r.incidents, 0);
-    dt_compute(NULL, 0, since, until, &r);
+    dt_compute(NULL, 0, since, until, INT64_MAX, &r);
     assert_false(r.known);
+    /* open at until, but nothing is known after open_end (now, the last check): counts to there (bug 3) */
+    struct dt_event ev5[] = { { T0 + 18 * H, true } };
+    dt_compute(ev5, 1, since, until, T0 + 18 * H + 30 * 60000, &r);
+    assert_int_equal(r.down_ms, 30 * 60000);
+    assert_int_equal(r.incidents, 1);
+    assert_true(r.down_at_until);
+    dt_compute(ev5, 1, since, until, T0 + 17 * H, &r); /* known to end before it began: 0, still an incident */
+    assert_int_equal(r.down_ms, 0);
+    assert_int_equal(r.incidents, 1);
 }
 
 static void put_blob(struct cw_buf *b, const int64_t *us, size_t n)
@@ -229,15 +246,50 @@ static void test_csv_and_durations(void **state)
     assert_string_equal(d, "1h 02m 03s");
     report_format_duration(2 * D + 3 * H + 60000, d, sizeof d);
     assert_string_equal(d, "2d 03h 01m");
+    report_format_duration(20000, d, sizeof d); /* one form in a column: 20.0s beside 18.4s */
+    assert_string_equal(d, "20.0s");
+}
+
+/* Review 25: uptime never rounds up to 100% with a failure; small means keep their digits; widths count code
+ * points. */
+static void test_figures_text(void **state)
+{
+    (void)state;
+    static const struct {
+        int64_t ok, checks;
+        int decimals;
+        const char *want;
+    } pcts[] = { { 300278, 300279, 3, "99.999" },
+                 { 300279, 300279, 3, "100.000" },
+                 { INT64_C(999999999999), INT64_C(1000000000000), 6, "99.999999" },
+                 { 2, 3, 3, "66.666" },
+                 { 0, 10, 3, "0.000" } };
+    char t[48];
+    for (size_t i = 0; i < sizeof pcts / sizeof pcts[0]; i++) {
+        report_format_pct(pcts[i].ok, pcts[i].checks, pcts[i].decimals, t, sizeof t);
+        assert_string_equal(t, pcts[i].want);
+    }
+    static const struct {
+        double ms;
+        const char *want;
+    } mss[] = { { 0.028, "0.028" }, { 4.25, "4.25" }, { 240.127, "240.1" } };
+    for (size_t i = 0; i < sizeof mss / sizeof mss[0]; i++) {
+        report_format_ms(mss[i].ms, t, sizeof t);
+        assert_string_equal(t, mss[i].want);
+    }
+    assert_int_equal(report_display_width("caf\xc3\xa9"), 4);
+    assert_int_equal(report_display_width("\xe6\x9c\x8d\xe5\x8b\x99"), 4); /* two wide characters */
+    assert_int_equal(report_display_width(""), 0);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_durations),  cmocka_unit_test(test_dates),
-        cmocka_unit_test(test_floor_ceil), cmocka_unit_test(test_split),
-        cmocka_unit_test(test_event_time), cmocka_unit_test(test_downtime),
-        cmocka_unit_test(test_tally),      cmocka_unit_test(test_csv_and_durations),
+        cmocka_unit_test(test_durations),    cmocka_unit_test(test_dates),
+        cmocka_unit_test(test_floor_ceil),   cmocka_unit_test(test_split),
+        cmocka_unit_test(test_event_time),   cmocka_unit_test(test_downtime),
+        cmocka_unit_test(test_tally),        cmocka_unit_test(test_csv_and_durations),
+        cmocka_unit_test(test_figures_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

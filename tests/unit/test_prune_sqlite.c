@@ -20,73 +20,34 @@
 #include "storer/backend.h"
 #include "storer/batch.h"
 #include "storer/prune.h"
+#include "sqlite_fx_util.h"
 
 #define DAY_US 86400000000LL
 #define STEP_US 600000000LL /* a check every 10 minutes */
 
-struct fx {
-    char dir[64], path[128];
-    struct cw_config cfg;
-    const struct store_backend *be;
-    struct store_db *db;
-    sqlite3 *peek;
-    int64_t now_s;
-};
+static int64_t now_s; /* the tests' "now", UTC seconds, read once per test */
 
 static int setup(void **state)
 {
     log_init("test", LOG_LVL_ERROR);
     setenv("CLOCKWERK_ROLLUP_EVERY_MS", "1", 1);
-    struct fx *f = calloc(1, sizeof *f);
-    if (!f) return -1;
-    snprintf(f->dir, sizeof f->dir, "/tmp/cw-prune-XXXXXX");
-    if (!mkdtemp(f->dir)) return -1;
-    snprintf(f->path, sizeof f->path, "%s/clockwerk.db", f->dir);
-    f->cfg = (struct cw_config){ .db_driver = CW_DB_SQLITE, .db_name = f->path };
-    f->be = store_backend_for(CW_DB_SQLITE);
-    char err[512];
-    int rc;
-    f->db = f->be->open(&f->cfg, &rc, err, sizeof err);
-    if (!f->db || f->be->migrate(f->db, err, sizeof err) != STORE_OK) return -1;
-    f->now_s = cw_wall_us() / 1000000;
-    *state = f;
-    return sqlite3_open(f->path, &f->peek) == SQLITE_OK ? 0 : -1;
+    now_s = cw_wall_us() / 1000000;
+    *state = sqlite_fx_new("cw-prune");
+    return *state ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-    struct fx *f = *state;
-    if (f->db) f->be->close(f->db);
-    sqlite3_close(f->peek);
-    char name[160];
-    for (const char *const *tail = (const char *const[]){ "", "-wal", "-shm", NULL }; *tail; tail++)
-        if (snprintf(name, sizeof name, "%s%s", f->path, *tail) < (int)sizeof name) unlink(name);
-    rmdir(f->dir);
-    free(f);
+    sqlite_fx_free(*state);
     return 0;
 }
 
-static long long qi(struct fx *f, const char *fmt, ...)
-{
-    char sql[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(sql, sizeof sql, fmt, ap);
-    va_end(ap);
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(f->peek, sql, -1, &st, NULL), SQLITE_OK);
-    long long v = -1;
-    if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
 /* days of history for url up to now, one check every 10 minutes, in batches of 500 (each folds) */
-static void history(struct fx *f, const char *url, int days, uint64_t boot)
+static void history(struct sqlite_fx *f, const char *url, int days, uint64_t boot)
 {
     struct store_batch b;
     store_batch_init(&b);
-    int64_t n = days * DAY_US / STEP_US, start = f->now_s * 1000000 - n * STEP_US;
+    int64_t n = days * DAY_US / STEP_US, start = now_s * 1000000 - n * STEP_US;
     char err[512];
     for (int64_t i = 0; i < n; i++) {
         struct cw_result r = { .url = (char *)url,
@@ -113,11 +74,11 @@ static void history(struct fx *f, const char *url, int days, uint64_t boot)
 
 static int on_backend(void *ctx, const struct prune_req *req, struct prune_res *res, char *err, size_t errlen)
 {
-    struct fx *f = ctx;
+    struct sqlite_fx *f = ctx;
     return f->be->prune(f->db, req, res, err, errlen);
 }
 
-static void prune_all(struct fx *f, int raw, int hourly, int daily, struct prune_counts *out)
+static void prune_all(struct sqlite_fx *f, int raw, int hourly, int daily, struct prune_counts *out)
 {
     struct prune p;
     prune_init(&p, 0);
@@ -125,7 +86,7 @@ static void prune_all(struct fx *f, int raw, int hourly, int daily, struct prune
     char err[512];
     int64_t now = 0;
     for (int i = 0; i < 100000 && p.passes == 0; i++) {
-        int rc = prune_step(&p, on_backend, f, now, f->now_s, err, sizeof err);
+        int rc = prune_step(&p, on_backend, f, now, now_s, err, sizeof err);
         if (rc != STORE_OK) fail_msg("%s", err);
         prune_took(&p, 1000000);
         now = prune_due_at(&p);
@@ -139,20 +100,20 @@ static void iso(int64_t s, char *out, size_t len) { cw_format_iso8601(s * 100000
 
 static void test_exact_bounds(void **state)
 {
-    struct fx *f = *state;
+    struct sqlite_fx *f = *state;
     history(f, "http://a.example/", 12, 1);
     history(f, "http://b.example/", 12, 2);
-    long long rows = qi(f, "SELECT count(*) FROM checks"), top = qi(f, "SELECT max(id) FROM checks");
-    assert_int_equal(qi(f, "SELECT last_check_id FROM rollup_state"), top);
+    long long rows = sqlite_fx_int(f, "SELECT count(*) FROM checks"), top = sqlite_fx_int(f, "SELECT max(id) FROM checks");
+    assert_int_equal(sqlite_fx_int(f, "SELECT last_check_id FROM rollup_state"), top);
     char rb[40], hb[40], db[40];
-    iso(f->now_s - 3 * 86400, rb, sizeof rb);
-    iso(prune_cell_bound(f->now_s, 5, ROLLUP_HOUR), hb, sizeof hb);
-    iso(prune_cell_bound(f->now_s, 8, ROLLUP_DAY), db, sizeof db);
-    long long old_raw = qi(f, "SELECT count(*) FROM checks WHERE checked_at < '%s'", rb);
-    long long old_h = qi(f, "SELECT count(*) FROM checks_hourly WHERE period_start < '%s'", hb);
-    long long old_d = qi(f, "SELECT count(*) FROM checks_daily WHERE period_start < '%s'", db);
-    long long kept_h = qi(f, "SELECT sum(checks) FROM checks_hourly WHERE period_start >= '%s'", hb);
-    long long n_h = qi(f, "SELECT count(*) FROM checks_hourly"), n_d = qi(f, "SELECT count(*) FROM checks_daily");
+    iso(now_s - 3 * 86400, rb, sizeof rb);
+    iso(prune_cell_bound(now_s, 5, ROLLUP_HOUR), hb, sizeof hb);
+    iso(prune_cell_bound(now_s, 8, ROLLUP_DAY), db, sizeof db);
+    long long old_raw = sqlite_fx_int(f, "SELECT count(*) FROM checks WHERE checked_at < '%s'", rb);
+    long long old_h = sqlite_fx_int(f, "SELECT count(*) FROM checks_hourly WHERE period_start < '%s'", hb);
+    long long old_d = sqlite_fx_int(f, "SELECT count(*) FROM checks_daily WHERE period_start < '%s'", db);
+    long long kept_h = sqlite_fx_int(f, "SELECT sum(checks) FROM checks_hourly WHERE period_start >= '%s'", hb);
+    long long n_h = sqlite_fx_int(f, "SELECT count(*) FROM checks_hourly"), n_d = sqlite_fx_int(f, "SELECT count(*) FROM checks_daily");
     assert_true(old_raw > 1000 && old_h > 100 && old_d >= 6);
 
     struct prune_counts c;
@@ -160,33 +121,33 @@ static void test_exact_bounds(void **state)
     assert_int_equal(c.raw, old_raw);
     assert_int_equal(c.hourly, old_h);
     assert_int_equal(c.daily, old_d);
-    assert_int_equal(qi(f, "SELECT count(*) FROM checks"), rows - old_raw);
-    assert_int_equal(qi(f, "SELECT count(*) FROM checks WHERE checked_at < '%s'", rb), 0);
-    assert_int_equal(qi(f, "SELECT count(*) FROM checks_hourly"), n_h - old_h);
-    assert_int_equal(qi(f, "SELECT count(*) FROM checks_daily"), n_d - old_d);
-    assert_int_equal(qi(f, "SELECT sum(checks) FROM checks_hourly"), kept_h);
-    assert_int_equal(qi(f, "SELECT max(id) FROM checks"), top);
+    assert_int_equal(sqlite_fx_int(f, "SELECT count(*) FROM checks"), rows - old_raw);
+    assert_int_equal(sqlite_fx_int(f, "SELECT count(*) FROM checks WHERE checked_at < '%s'", rb), 0);
+    assert_int_equal(sqlite_fx_int(f, "SELECT count(*) FROM checks_hourly"), n_h - old_h);
+    assert_int_equal(sqlite_fx_int(f, "SELECT count(*) FROM checks_daily"), n_d - old_d);
+    assert_int_equal(sqlite_fx_int(f, "SELECT sum(checks) FROM checks_hourly"), kept_h);
+    assert_int_equal(sqlite_fx_int(f, "SELECT max(id) FROM checks"), top);
 }
 
 static void test_watermark_and_newest(void **state)
 {
-    struct fx *f = *state;
+    struct sqlite_fx *f = *state;
     history(f, "http://a.example/", 5, 1);
-    long long top = qi(f, "SELECT max(id) FROM checks");
+    long long top = sqlite_fx_int(f, "SELECT max(id) FROM checks");
     /* rows above the watermark are never pruned: put it back below rows that are all older than the bound */
     assert_int_equal(sqlite3_exec(f->peek, "UPDATE rollup_state SET last_check_id = 100", NULL, NULL, NULL), SQLITE_OK);
     struct prune_counts c;
     prune_all(f, 1, 0, 0, &c);
     assert_int_equal(c.raw, 100);
-    assert_int_equal(qi(f, "SELECT min(id) FROM checks"), 101);
+    assert_int_equal(sqlite_fx_int(f, "SELECT min(id) FROM checks"), 101);
     /* everything older than the bound, watermark at the top: all but the newest row */
     assert_int_equal(
         sqlite3_exec(f->peek, "UPDATE rollup_state SET last_check_id = (SELECT max(id) FROM checks)", NULL, NULL, NULL),
         SQLITE_OK);
-    f->now_s += 30 * 86400; /* a month later */
+    now_s += 30 * 86400; /* a month later */
     prune_all(f, 1, 0, 0, &c);
-    assert_int_equal(qi(f, "SELECT count(*) FROM checks"), 1);
-    assert_int_equal(qi(f, "SELECT max(id) FROM checks"), top);
+    assert_int_equal(sqlite_fx_int(f, "SELECT count(*) FROM checks"), 1);
+    assert_int_equal(sqlite_fx_int(f, "SELECT max(id) FROM checks"), top);
     /* rollup_state without its row (a rebuild pending): nothing */
     assert_int_equal(sqlite3_exec(f->peek, "DELETE FROM rollup_state", NULL, NULL, NULL), SQLITE_OK);
     prune_all(f, 1, 0, 0, &c);

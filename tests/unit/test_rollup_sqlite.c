@@ -20,64 +20,20 @@
 #include "common/wire/lathist.h"
 #include "storer/backend.h"
 #include "storer/batch.h"
-
-struct fx {
-    char dir[64], path[128];
-    struct cw_config cfg;
-    const struct store_backend *be;
-    struct store_db *db;
-    sqlite3 *peek;
-};
-
-/* (Re)opens the storer's connection: open + migrate, as dbconn_open does; the fold period is read here. */
-static void reopen(struct fx *f)
-{
-    char err[512];
-    int rc;
-    if (f->db) f->be->close(f->db);
-    f->db = f->be->open(&f->cfg, &rc, err, sizeof err);
-    assert_non_null(f->db);
-    assert_int_equal(f->be->migrate(f->db, err, sizeof err), STORE_OK);
-}
+#include "sqlite_fx_util.h"
 
 static int setup(void **state)
 {
     log_init("test", LOG_LVL_ERROR);
     setenv("CLOCKWERK_ROLLUP_EVERY_MS", "1", 1);
-    struct fx *f = calloc(1, sizeof *f);
-    if (!f) return -1;
-    snprintf(f->dir, sizeof f->dir, "/tmp/cw-rollup-XXXXXX");
-    if (!mkdtemp(f->dir)) return -1;
-    snprintf(f->path, sizeof f->path, "%s/clockwerk.db", f->dir);
-    f->cfg = (struct cw_config){ .db_driver = CW_DB_SQLITE, .db_name = f->path };
-    f->be = store_backend_for(CW_DB_SQLITE);
-    reopen(f);
-    *state = f;
-    return sqlite3_open(f->path, &f->peek) == SQLITE_OK ? 0 : -1;
+    *state = sqlite_fx_new("cw-rollup");
+    return *state ? 0 : -1;
 }
 
-/* The database file and SQLite's two companions beside it, then the directory. */
 static int teardown(void **state)
 {
-    struct fx *f = *state;
-    if (f->db) f->be->close(f->db);
-    sqlite3_close(f->peek);
-    char name[160];
-    for (const char *const *tail = (const char *const[]){ "", "-wal", "-shm", NULL }; *tail; tail++)
-        if (snprintf(name, sizeof name, "%s%s", f->path, *tail) < (int)sizeof name) unlink(name);
-    rmdir(f->dir);
-    free(f);
+    sqlite_fx_free(*state);
     return 0;
-}
-
-static long long qi(struct fx *f, const char *sql)
-{
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(f->peek, sql, -1, &st, NULL), SQLITE_OK);
-    long long v = -1;
-    if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
 }
 
 #define T0 1796342400000000LL /* 2026-12-04T00:00:00Z */
@@ -105,7 +61,7 @@ static void fill(struct store_batch *b, const char *url, uint64_t first, int n, 
     }
 }
 
-static void write_ok(struct fx *f, const struct store_batch *b)
+static void write_ok(struct sqlite_fx *f, const struct store_batch *b)
 {
     char err[512];
     usleep(2000); /* the fold period (1 ms) passes: every batch folds */
@@ -114,22 +70,22 @@ static void write_ok(struct fx *f, const struct store_batch *b)
 
 static void test_counts_hours_days_and_replays(void **state)
 {
-    struct fx *f = *state;
+    struct sqlite_fx *f = *state;
     struct store_batch b;
     store_batch_init(&b);
     fill(&b, "http://a.example/", 1, 150, T0 + 22 * 3600000000LL); /* 22:00 .. 00:29 the next day */
     write_ok(f, &b);
     write_ok(f, &b); /* a replay of the same results: skipped as raw rows, so never folded */
-    assert_int_equal(qi(f, "SELECT count(*) FROM checks"), 150);
-    assert_int_equal(qi(f, "SELECT sum(checks) FROM checks_hourly"), 150);
-    assert_int_equal(qi(f, "SELECT sum(checks) FROM checks_daily"), 150);
-    assert_int_equal(qi(f, "SELECT count(*) FROM checks_hourly"), 3);
-    assert_int_equal(qi(f, "SELECT checks FROM checks_hourly WHERE period_start = '2026-12-04T22:00:00.000Z'"), 60);
-    assert_int_equal(qi(f, "SELECT checks FROM checks_hourly WHERE period_start = '2026-12-05T00:00:00.000Z'"), 30);
-    assert_int_equal(qi(f, "SELECT checks FROM checks_daily WHERE period_start = '2026-12-04T00:00:00.000Z'"), 120);
-    assert_int_equal(qi(f, "SELECT ok FROM checks_daily WHERE period_start = '2026-12-05T00:00:00.000Z'"), 20);
-    assert_int_equal(qi(f, "SELECT sum(failures) FROM checks_hourly"), 50);
-    assert_int_equal(qi(f, "SELECT last_check_id FROM rollup_state"), qi(f, "SELECT max(id) FROM checks"));
+    assert_int_equal(sqlite_fx_int(f, "SELECT count(*) FROM checks"), 150);
+    assert_int_equal(sqlite_fx_int(f, "SELECT sum(checks) FROM checks_hourly"), 150);
+    assert_int_equal(sqlite_fx_int(f, "SELECT sum(checks) FROM checks_daily"), 150);
+    assert_int_equal(sqlite_fx_int(f, "SELECT count(*) FROM checks_hourly"), 3);
+    assert_int_equal(sqlite_fx_int(f, "SELECT checks FROM checks_hourly WHERE period_start = '2026-12-04T22:00:00.000Z'"), 60);
+    assert_int_equal(sqlite_fx_int(f, "SELECT checks FROM checks_hourly WHERE period_start = '2026-12-05T00:00:00.000Z'"), 30);
+    assert_int_equal(sqlite_fx_int(f, "SELECT checks FROM checks_daily WHERE period_start = '2026-12-04T00:00:00.000Z'"), 120);
+    assert_int_equal(sqlite_fx_int(f, "SELECT ok FROM checks_daily WHERE period_start = '2026-12-05T00:00:00.000Z'"), 20);
+    assert_int_equal(sqlite_fx_int(f, "SELECT sum(failures) FROM checks_hourly"), 50);
+    assert_int_equal(sqlite_fx_int(f, "SELECT last_check_id FROM rollup_state"), sqlite_fx_int(f, "SELECT max(id) FROM checks"));
 
     /* the histograms: the latency of 22:00's 60 rows, and no TLS value at all */
     sqlite3_stmt *st;
@@ -154,7 +110,7 @@ static void test_counts_hours_days_and_replays(void **state)
  * is counted once. */
 static void test_fold_shares_the_transaction(void **state)
 {
-    struct fx *f = *state;
+    struct sqlite_fx *f = *state;
     struct store_batch b;
     store_batch_init(&b);
     fill(&b, "http://b.example/", 1000, 10, T0);
@@ -170,32 +126,32 @@ static void test_fold_shares_the_transaction(void **state)
     usleep(2000);
     assert_int_not_equal(f->be->write_batch(f->db, &b, err, sizeof err), STORE_OK);
     assert_non_null(strstr(err, "roll-ups refused"));
-    assert_int_equal(qi(f, "SELECT count(*) FROM checks"), 10); /* the batch's rows went with the fold */
-    assert_int_equal(qi(f, "SELECT sum(checks) FROM checks_hourly"), 10);
+    assert_int_equal(sqlite_fx_int(f, "SELECT count(*) FROM checks"), 10); /* the batch's rows went with the fold */
+    assert_int_equal(sqlite_fx_int(f, "SELECT sum(checks) FROM checks_hourly"), 10);
     assert_int_equal(sqlite3_exec(f->peek, "DROP TRIGGER no_rollups", NULL, NULL, NULL), SQLITE_OK);
     write_ok(f, &b);
     write_ok(f, &b);
-    assert_int_equal(qi(f, "SELECT count(*) FROM checks"), 20);
-    assert_int_equal(qi(f, "SELECT sum(checks) FROM checks_hourly"), 20);
-    assert_int_equal(qi(f, "SELECT sum(checks) FROM checks_daily"), 20);
+    assert_int_equal(sqlite_fx_int(f, "SELECT count(*) FROM checks"), 20);
+    assert_int_equal(sqlite_fx_int(f, "SELECT sum(checks) FROM checks_hourly"), 20);
+    assert_int_equal(sqlite_fx_int(f, "SELECT sum(checks) FROM checks_daily"), 20);
     store_batch_free(&b);
 }
 
 /* Rows left above the watermark (a stop right after a batch) are folded at close, or at the next open. */
 static void test_pending_rows_folded_at_close(void **state)
 {
-    struct fx *f = *state;
+    struct sqlite_fx *f = *state;
     setenv("CLOCKWERK_ROLLUP_EVERY_MS", "3600000", 1);
-    reopen(f);
+    sqlite_fx_reopen(f);
     char err[512];
     struct store_batch b;
     store_batch_init(&b);
     fill(&b, "http://c.example/", 1, 7, T0);
     assert_int_equal(f->be->write_batch(f->db, &b, err, sizeof err), STORE_OK);
-    assert_int_equal(qi(f, "SELECT count(*) FROM checks_hourly"), 0); /* not due */
+    assert_int_equal(sqlite_fx_int(f, "SELECT count(*) FROM checks_hourly"), 0); /* not due */
     f->be->close(f->db);
     f->db = NULL;
-    assert_int_equal(qi(f, "SELECT sum(checks) FROM checks_hourly"), 7);
+    assert_int_equal(sqlite_fx_int(f, "SELECT sum(checks) FROM checks_hourly"), 7);
     setenv("CLOCKWERK_ROLLUP_EVERY_MS", "1", 1);
     store_batch_free(&b);
 }
@@ -205,25 +161,25 @@ static void test_pending_rows_folded_at_close(void **state)
  * rows, each counted once (fails before: STORE_FATAL, and the storer exited 2 at the reopen). */
 static void test_emptied_state_rebuilds(void **state)
 {
-    struct fx *f = *state;
+    struct sqlite_fx *f = *state;
     char err[512];
     struct store_batch b;
     store_batch_init(&b);
     fill(&b, "http://d.example/", 1, 40, T0);
     write_ok(f, &b);
-    assert_int_equal(qi(f, "SELECT sum(checks) FROM checks_hourly"), 40);
+    assert_int_equal(sqlite_fx_int(f, "SELECT sum(checks) FROM checks_hourly"), 40);
     assert_int_equal(sqlite3_exec(f->peek, "DELETE FROM rollup_state", NULL, NULL, NULL), SQLITE_OK);
     store_batch_clear(&b);
     fill(&b, "http://d.example/", 41, 5, T0 + 40 * 60000000LL);
     usleep(2000);
     assert_int_equal(f->be->write_batch(f->db, &b, err, sizeof err), STORE_RETRY);
     assert_non_null(strstr(err, "rollup_state has no row"));
-    reopen(f);
-    assert_int_equal(qi(f, "SELECT sum(checks) FROM checks_hourly"), 40);
-    assert_int_equal(qi(f, "SELECT sum(checks) FROM checks_daily"), 40);
+    sqlite_fx_reopen(f);
+    assert_int_equal(sqlite_fx_int(f, "SELECT sum(checks) FROM checks_hourly"), 40);
+    assert_int_equal(sqlite_fx_int(f, "SELECT sum(checks) FROM checks_daily"), 40);
     write_ok(f, &b);
-    assert_int_equal(qi(f, "SELECT sum(checks) FROM checks_hourly"), 45);
-    assert_int_equal(qi(f, "SELECT last_check_id FROM rollup_state"), qi(f, "SELECT max(id) FROM checks"));
+    assert_int_equal(sqlite_fx_int(f, "SELECT sum(checks) FROM checks_hourly"), 45);
+    assert_int_equal(sqlite_fx_int(f, "SELECT last_check_id FROM rollup_state"), sqlite_fx_int(f, "SELECT max(id) FROM checks"));
     store_batch_free(&b);
 }
 
@@ -231,7 +187,7 @@ static void test_emptied_state_rebuilds(void **state)
  * watermark passes it. */
 static void test_unreadable_time_left_out(void **state)
 {
-    struct fx *f = *state;
+    struct sqlite_fx *f = *state;
     struct store_batch b;
     store_batch_init(&b);
     fill(&b, "http://e.example/", 1, 10, T0);
@@ -245,8 +201,8 @@ static void test_unreadable_time_left_out(void **state)
     store_batch_clear(&b);
     fill(&b, "http://e.example/", 11, 3, T0 + 10 * 60000000LL);
     write_ok(f, &b);
-    assert_int_equal(qi(f, "SELECT sum(checks) FROM checks_hourly"), 13);
-    assert_int_equal(qi(f, "SELECT last_check_id FROM rollup_state"), qi(f, "SELECT max(id) FROM checks"));
+    assert_int_equal(sqlite_fx_int(f, "SELECT sum(checks) FROM checks_hourly"), 13);
+    assert_int_equal(sqlite_fx_int(f, "SELECT last_check_id FROM rollup_state"), sqlite_fx_int(f, "SELECT max(id) FROM checks"));
     store_batch_free(&b);
 }
 

@@ -151,12 +151,6 @@ static bool state_current(struct view *v)
 
 static bool can_tell(struct view *v)
 {
-    if (!config_wants_alerter(v->cfg)) {
-        snprintf(v->reason, sizeof v->reason,
-                 "no alerter runs with this configuration (neither email.smtp_host nor alerts.webhooks is set), and "
-                 "the states come from the alerter");
-        return false;
-    }
     struct stat st;
     if (stat(v->cfg->run_dir, &st) != 0) {
         if (errno == EACCES) return permission_denied(v, v->cfg->run_dir);

@@ -43,7 +43,7 @@ static bool alerter_wanted(struct supervisor *s, const struct cw_config *cfg)
     children_binary(&s->ch, CHILD_ALERTER, path, sizeof path);
     if (access(path, X_OK) == 0) return true;
     if (!s->alerter_missing_warned) {
-        log_warn("alerting is configured but %s does not exist: running without the alerter", path);
+        log_warn("%s does not exist: running without the alerter (no alerts, no clockwerk status)", path);
         s->alerter_missing_warned = true;
     }
     return false;
@@ -174,8 +174,8 @@ static void log_reload(const struct cw_config *old, const struct cw_config *next
     else if (removed) snprintf(delta, sizeof delta, " (-%zu)", removed);
     char wdelta[32] = "";
     if (old->workers != next->workers) snprintf(wdelta, sizeof wdelta, " (was %d)", old->workers);
-    log_info("reload: %zu endpoint%s%s, %d worker%s%s, generation %u%s", next->n_endpoints, cw_plural(next->n_endpoints),
-             delta, next->workers, cw_plural(next->workers), wdelta, gen, note);
+    log_info("reload: %zu endpoint%s%s, %d worker%s%s, generation %u%s", next->n_endpoints,
+             cw_plural(next->n_endpoints), delta, next->workers, cw_plural(next->workers), wdelta, gen, note);
 }
 
 void apply_reload(struct supervisor *s, int64_t now)

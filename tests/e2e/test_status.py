@@ -240,6 +240,34 @@ def test_status_without_a_running_alerter_says_so():
                                                  r"the lock on \S+/clockwerk\.pid\n", res.err), res)
 
 
+@harness.timeout(240)
+def test_status_flags_a_down_endpoint_whose_worker_stopped():
+    """A DOWN endpoint on a hung worker (SIGSTOP) stays DOWN but says that no result came for too long (3
+    intervals + timeout + 60 s), as an up endpoint turns UNKNOWN; once the worker goes on, the flag goes."""
+    with tempdir() as d, Switchboard() as sw, WebhookReceiver() as hook:
+        sw.set("api", 500)
+        with Clockwerk(status_config([endpoint(sw.url("api"), name="api", alert_threshold=2, timeout=0.8)], hook,
+                                     workers=1), d) as cw:
+            start(cw)
+            wait_status(cw, lambda r: r.code == 1 and (line_of(r, "api") or "").startswith("DOWN"), "api DOWN")
+            worker = cw.child("clockwerk: worker 0/1")
+            os.kill(worker, 19)  # SIGSTOP: no more results
+            try:
+                res = wait_status(cw, lambda r: "no result for" in r.out, "the DOWN line flagged stale", timeout=150)
+                line = line_of(res, "api")
+                check(res.code == 1 and line.startswith("DOWN") and re.search(
+                    r" since .* UTC \(for [^)]+\), \d+ failed checks? \(no result for (\d+m )?\d+s, checked every "
+                    r"1s\), last error: unexpected status 500$", line), res.out)
+                doc = json.loads(status(cw, "--json").out)
+                api = doc["endpoints"][0]
+                check(api["state"] == "down" and api["stale"] is True and api["since"], api)
+            finally:
+                os.kill(worker, 18)  # SIGCONT
+            res = wait_status(cw, lambda r: "no result for" not in r.out and "DOWN" in r.out, "the flag gone")
+            check(json.loads(status(cw, "--json").out)["endpoints"][0]["stale"] is False, res.out)
+            cw.stop()
+
+
 @harness.timeout(30)
 def test_status_help():
     """`status --help` prints the usage on stdout and exits 0, like `report --help`; a wrong argument: exit 2."""

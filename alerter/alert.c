@@ -61,16 +61,17 @@ void alert_update_message(struct alert_rec *a)
     char buf[CW_MESSAGE_MAX];
     switch (a->kind) {
     case CW_ALERT_DOWN:
-        snprintf(buf, sizeof buf, "%s is DOWN since %s: %" PRIu32 " checks failed, last: %s", what, since, a->count,
-                 last);
+        snprintf(buf, sizeof buf, "%s is DOWN since %s: %" PRIu32 " check%s failed, last: %s", what, since, a->count,
+                 cw_plural(a->count), last);
         break;
     case CW_ALERT_UP:
-        snprintf(buf, sizeof buf, "%s is UP again since %s after %s down (%" PRIu32 " checks failed)", what, since, dur,
-                 a->count);
+        snprintf(buf, sizeof buf, "%s is UP again since %s after %s down (%" PRIu32 " check%s failed)", what, since,
+                 dur, a->count, cw_plural(a->count));
         break;
     case CW_ALERT_SLOW:
-        snprintf(buf, sizeof buf, "%s is SLOW since %s: %" PRIu32 " checks in a row above %.0f ms, last %.1f ms", what,
-                 since, a->count, (double)a->threshold_us / 1000.0, (double)a->last_latency_us / 1000.0);
+        snprintf(buf, sizeof buf, "%s is SLOW since %s: %" PRIu32 " check%s in a row above %.0f ms, last %.1f ms", what,
+                 since, a->count, cw_plural(a->count), (double)a->threshold_us / 1000.0,
+                 (double)a->last_latency_us / 1000.0);
         break;
     case CW_ALERT_FAST:
         snprintf(buf, sizeof buf, "%s is FAST again since %s after %s slow, last %.1f ms", what, since, dur,
@@ -87,8 +88,8 @@ void alert_update_message(struct alert_rec *a)
         break;
     }
     case CW_ALERT_REMINDER:
-        snprintf(buf, sizeof buf, "%s is still DOWN since %s (%s, %" PRIu32 " checks failed), last: %s", what, since,
-                 dur, a->count, last);
+        snprintf(buf, sizeof buf, "%s is still DOWN since %s (%s, %" PRIu32 " check%s failed), last: %s", what, since,
+                 dur, a->count, cw_plural(a->count), last);
         break;
     default:
         snprintf(buf, sizeof buf, "%s %s since %s", what, events_phrase(a->kind), since);

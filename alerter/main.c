@@ -90,8 +90,10 @@ static void alerter_init(struct alerter *a)
     dispatch_init(&a->d, a->ob, &a->storeq);
     intake_load(&a->in, cfg->run_dir);
     persist_load(&a->keep, &a->eps, &a->d, cfg, cw_mono_us());
-    log_info("alerter running: %zu endpoint%s, email %s, %zu webhook%s, group_threshold %d, renotify %.0f s",
-             a->eps.n, cw_plural((long long)a->eps.n), cfg->email_enabled ? "on" : "off", cfg->n_webhooks, cw_plural((long long)cfg->n_webhooks), cfg->group_threshold, cfg->renotify);
+    log_info("alerter running: %zu endpoint%s, email %s, %zu webhook%s, group_threshold %d, renotify %.0f s%s",
+             a->eps.n, cw_plural((long long)a->eps.n), cfg->email_enabled ? "on" : "off", cfg->n_webhooks,
+             cw_plural((long long)cfg->n_webhooks), cfg->group_threshold, cfg->renotify,
+             config_has_alert_channel(cfg) ? "" : " (no channel: alerts are recorded, nothing is sent)");
 }
 
 static void alerter_free(struct alerter *a)

@@ -417,6 +417,40 @@ static void load_job(struct loader *l, json_object *o, struct statefile_job *j)
     get_addrs(l, o, "refused", &j->refused);
 }
 
+/* The file's JSON, or NULL after one line in err that says what is wrong (json-c's own texts span lines). */
+static json_object *parse_file(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct cw_buf b = { 0 };
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) cw_buf_put(&b, chunk, n);
+    int read_errno = ferror(f) ? errno : 0;
+    fclose(f);
+    json_object *root = NULL;
+    if (read_errno) snprintf(err, errlen, "%s: %s", path, strerror(read_errno));
+    else if (b.len == 0) snprintf(err, errlen, "%s: not readable JSON: the file is empty", path);
+    else if (b.len > INT_MAX) snprintf(err, errlen, "%s: not readable JSON: the file is too large", path);
+    else {
+        struct json_tokener *tok = json_tokener_new();
+        if (!tok) fatal(1, "out of memory (json)");
+        root = json_tokener_parse_ex(tok, (const char *)b.data, (int)b.len);
+        enum json_tokener_error jerr = json_tokener_get_error(tok);
+        if (!root && jerr == json_tokener_continue)
+            snprintf(err, errlen, "%s: not readable JSON: the file ends in the middle of it (truncated?)", path);
+        else if (!root)
+            snprintf(err, errlen, "%s: not readable JSON: %s at byte %zu", path, json_tokener_error_desc(jerr),
+                     json_tokener_get_parse_end(tok));
+        json_tokener_free(tok);
+    }
+    cw_buf_free(&b);
+    return root;
+}
+
 int statefile_load(const char *path, struct statefile_data *d, char *err, size_t errlen)
 {
     memset(d, 0, sizeof *d);
@@ -425,11 +459,8 @@ int statefile_load(const char *path, struct statefile_data *d, char *err, size_t
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
-    json_object *root = json_object_from_file(path);
-    if (!root) {
-        snprintf(err, errlen, "%s: not readable JSON (%s)", path, json_util_get_last_err());
-        return -1;
-    }
+    json_object *root = parse_file(path, err, errlen);
+    if (!root) return -1;
     struct loader l = { NULL };
     if (!json_object_is_type(root, json_type_object)) l.why = "not a JSON object";
     else if (get_i64(&l, root, "version", 0, INT32_MAX) != STATEFILE_VERSION && !l.why) l.why = "unknown version";

@@ -66,14 +66,21 @@ static bool permission_denied(struct view *v, const char *path)
     const char *run_dir = v->cfg->run_dir;
     struct stat st;
     char owner[64] = "its owner";
+    bool root_owns = false;
     if (stat(run_dir, &st) == 0) {
         struct passwd *pw = getpwuid(st.st_uid);
+        root_owns = st.st_uid == 0;
         if (pw) snprintf(owner, sizeof owner, "%s", pw->pw_name);
         else snprintf(owner, sizeof owner, "uid %ld", (long)st.st_uid);
     }
-    snprintf(v->reason, sizeof v->reason,
-             "permission denied on %s: run as the user that runs clockwerk (%s, the owner of run_dir %s) or as root",
-             path, owner, run_dir);
+    if (root_owns)
+        snprintf(v->reason, sizeof v->reason, "permission denied on %s: run as root (the owner of run_dir %s)", path,
+                 run_dir);
+    else
+        snprintf(v->reason, sizeof v->reason,
+                 "permission denied on %s: run as the user that runs clockwerk (%s, the owner of run_dir %s) or as "
+                 "root",
+                 path, owner, run_dir);
     return false;
 }
 
@@ -137,26 +144,32 @@ static bool state_current(struct view *v)
                  "no alerter state yet (%s): the alerter writes it within a second of starting; is it running? "
                  "see the log",
                  path);
-    else if (v->data.saved_at_us == 0)
-        snprintf(v->reason, sizeof v->reason, "the alerter's state %s does not say when it was saved", path);
-    else if (v->now_us - v->data.saved_at_us > STATUS_STALE_US)
-        snprintf(v->reason, sizeof v->reason,
-                 "the alerter's state is stale: last saved %s ago (%s), and a running alerter saves it at least "
-                 "every %lld s: is the alerter running? see the log",
-                 status_duration(v->now_us - v->data.saved_at_us, ago, sizeof ago),
-                 status_utc(v->data.saved_at_us, when, sizeof when), (long long)(SAVE_HEARTBEAT_US / 1000000));
-    else return true;
+    else switch (status_saved_at_check(v->data.saved_at_us, v->now_us)) {
+        case STATUS_SAVED_UNKNOWN:
+            snprintf(v->reason, sizeof v->reason, "the alerter's state %s does not say when it was saved", path);
+            break;
+        case STATUS_SAVED_STALE:
+            snprintf(v->reason, sizeof v->reason,
+                     "the alerter's state is stale: last saved %s ago (%s), and a running alerter saves it at least "
+                     "every %lld s: is the alerter running? see the log",
+                     status_duration(v->now_us - v->data.saved_at_us, ago, sizeof ago),
+                     status_utc(v->data.saved_at_us, when, sizeof when), (long long)(SAVE_HEARTBEAT_US / 1000000));
+            break;
+        case STATUS_SAVED_FUTURE:
+            snprintf(v->reason, sizeof v->reason,
+                     "the alerter's state %s says it was saved at %s, %s in the future: this machine's clock or "
+                     "the file is wrong, so its states cannot be taken as current",
+                     path, status_utc(v->data.saved_at_us, when, sizeof when),
+                     status_duration(v->data.saved_at_us - v->now_us, ago, sizeof ago));
+            break;
+        case STATUS_SAVED_CURRENT:
+            return true;
+        }
     return false;
 }
 
 static bool can_tell(struct view *v)
 {
-    if (!config_wants_alerter(v->cfg)) {
-        snprintf(v->reason, sizeof v->reason,
-                 "no alerter runs with this configuration (neither email.smtp_host nor alerts.webhooks is set), and "
-                 "the states come from the alerter");
-        return false;
-    }
     struct stat st;
     if (stat(v->cfg->run_dir, &st) != 0) {
         if (errno == EACCES) return permission_denied(v, v->cfg->run_dir);
@@ -211,7 +224,7 @@ static void build_rows(struct view *v)
 /* When the shown state began (0: not known). */
 static int64_t row_since(const struct row *r)
 {
-    if (!r->e || r->stale) return 0;
+    if (!r->e || (r->stale && r->state != STATUS_DOWN)) return 0; /* a stale DOWN is still down since then */
     if (r->state == STATUS_DOWN) return r->e->st.state_since_us;
     if (r->state == STATUS_SLOW) return r->e->st.speed_since_us;
     return 0;
@@ -238,9 +251,15 @@ static void print_detail(const struct view *v, const struct row *r)
     if (r->state == STATUS_SLOW)
         printf(", last check took %.2f s (threshold %.2f s)", (double)r->e->last_latency_us / 1e6,
                r->ep->latency_threshold);
+    if (r->state == STATUS_DOWN && r->stale)
+        printf(" (no result for %s, checked every %s)", status_duration(v->now_us - r->seen_us, dur, sizeof dur),
+               status_duration((int64_t)(r->ep->interval * 1e6), since, sizeof since));
     if (r->state == STATUS_UNKNOWN && r->stale)
         printf(" no result for %s (checked every %s)", status_duration(v->now_us - r->seen_us, dur, sizeof dur),
                status_duration((int64_t)(r->ep->interval * 1e6), since, sizeof since));
+    else if (r->state == STATUS_UNKNOWN && !r->e && !v->config_matches && v->data.plain.present)
+        printf(" not known: clockwerk runs another configuration than this file (edited, not reloaded yet?), in "
+               "which this endpoint is either up or not checked at all; reload (SIGHUP) to see its state");
     else if (r->state == STATUS_UNKNOWN && r->e && r->e->st.fail_run)
         printf(" no success yet, %u failed check%s", r->e->st.fail_run, cw_plural(r->e->st.fail_run));
     else if (r->state == STATUS_UNKNOWN) printf(" no result yet");
@@ -331,10 +350,10 @@ static void print_json(const struct view *v, bool told)
 
 /* ---- the mode */
 
-static int usage(void)
+static int usage(FILE *to, int code)
 {
-    fprintf(stderr, "usage: clockwerk status -c FILE [--json]\n");
-    return STATUS_EXIT_USAGE;
+    fprintf(to, "usage: clockwerk status -c FILE [--json]\n");
+    return code;
 }
 
 int status_run(int argc, char **argv)
@@ -344,9 +363,10 @@ int status_run(int argc, char **argv)
     for (int i = 0; i < argc; i++) {
         if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc) config = argv[++i];
         else if (!strcmp(argv[i], "--json")) json = true;
-        else return usage();
+        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) return usage(stdout, 0);
+        else return usage(stderr, STATUS_EXIT_USAGE);
     }
-    if (!config) return usage();
+    if (!config) return usage(stderr, STATUS_EXIT_USAGE);
     struct cw_config *cfg = config_load_with(config, &(struct config_load_options){ .report = report_plain });
     if (!cfg) return STATUS_EXIT_CANNOT_TELL;
     struct view v = { .cfg = cfg, .json = json, .now_us = cw_wall_us() };

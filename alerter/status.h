@@ -12,14 +12,14 @@
  * nothing changes, so saved_at tells a live alerter from a dead one.
  * Before any state is shown as current: the supervisor must hold its lock on RUN_DIR/clockwerk.pid (looked
  * up in /proc/locks: taking the lock, even shared and briefly, could make a supervisor starting at that
- * moment fail), the file must exist, load, and have been saved within STATUS_STALE_US. Otherwise one line
- * says why, and the exit code is 2 ("cannot tell"). Endpoints: the configuration given decides which are
+ * moment fail), the file must exist, load, and have been saved within STATUS_STALE_US
+ * (alerter/statusfmt.h) and not later than a few seconds from now. Otherwise one line
+ * says why, and the exit code is 1 ("cannot tell"). Endpoints: the configuration given decides which are
  * shown; one the file does not know (never checked, or added to the file but not yet reloaded) is unknown,
- * and one up whose last check is older than status_stale_after_us is unknown too (a worker that stopped). */
+ * one up whose last check is older than status_stale_after_us is unknown too (a worker that stopped), and one
+ * down stays down but is flagged stale the same way. */
 #ifndef CW_ALERTER_STATUS_H
 #define CW_ALERTER_STATUS_H
-
-#define STATUS_STALE_US (60 * 1000000LL) /* a state file saved longer ago than this is stale (heartbeat: 10 s) */
 
 /* Runs the mode on its arguments (those after --status); returns the exit code (alerter/statusfmt.h). */
 int status_run(int argc, char **argv);

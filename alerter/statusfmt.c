@@ -30,17 +30,29 @@ enum status_state status_classify(const struct astate *st, bool listed_up, int64
 {
     *stale = false;
     enum status_state s = STATUS_UNKNOWN;
+    bool too_old = checked_us > 0 && now_us - checked_us > stale_after_us;
     if (st) {
-        if (st->avail == ASTATE_DOWN) return STATUS_DOWN; /* not up, however old its last check */
+        if (st->avail == ASTATE_DOWN) { /* not up, however old its last check, but said to be old */
+            *stale = too_old;
+            return STATUS_DOWN;
+        }
         if (st->avail == ASTATE_UP) s = st->speed == ASTATE_SLOW ? STATUS_SLOW : STATUS_UP;
     } else if (listed_up) {
         s = STATUS_UP;
     }
-    if (s != STATUS_UNKNOWN && checked_us > 0 && now_us - checked_us > stale_after_us) {
+    if (s != STATUS_UNKNOWN && too_old) {
         *stale = true;
         s = STATUS_UNKNOWN;
     }
     return s;
+}
+
+enum status_saved status_saved_at_check(int64_t saved_us, int64_t now_us)
+{
+    if (saved_us == 0) return STATUS_SAVED_UNKNOWN;
+    if (saved_us - now_us > STATUS_FUTURE_TOLERANCE_US) return STATUS_SAVED_FUTURE;
+    if (now_us - saved_us > STATUS_STALE_US) return STATUS_SAVED_STALE;
+    return STATUS_SAVED_CURRENT;
 }
 
 int64_t status_stale_after_us(double interval_s, double timeout_s)

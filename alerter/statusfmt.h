@@ -19,19 +19,29 @@ struct status_counts {
 
 /* Exit codes (docs/status.md). */
 #define STATUS_EXIT_ALL_UP 0
-#define STATUS_EXIT_NOT_ALL_UP 1  /* something down, slow or unknown */
-#define STATUS_EXIT_CANNOT_TELL 1 /* not running, state stale or unreadable, permission denied, bad config: not
+#define STATUS_EXIT_NOT_ALL_UP 1 /* something down, slow or unknown */
+#define STATUS_EXIT_CANNOT_TELL \
+    1                       /* not running, state stale or unreadable, permission denied, bad config: not
                                    * "all up" either (the issue: 0 all up, 1 otherwise); stderr says which */
-#define STATUS_EXIT_USAGE 2       /* wrong arguments */
+#define STATUS_EXIT_USAGE 2 /* wrong arguments */
 
 /* "up", "down", "slow", "unknown". */
 const char *status_state_name(enum status_state s);
 
 /* The state an endpoint is shown in. st: its entry in the state file's "endpoints" (NULL: none); listed_up:
  * it is in "up"; checked_us: its last check (0: not known); an endpoint UP or SLOW whose last check is more
- * than stale_after_us before now_us is UNKNOWN, and *stale says why. Not in the file at all: UNKNOWN. */
+ * than stale_after_us before now_us is UNKNOWN, and *stale says why; one DOWN stays DOWN however old its last
+ * check, with *stale set the same way (its worker stopped sending results). Not in the file at all: UNKNOWN. */
 enum status_state status_classify(const struct astate *st, bool listed_up, int64_t checked_us, int64_t now_us,
                                   int64_t stale_after_us, bool *stale);
+
+#define STATUS_STALE_US (60 * 1000000LL)           /* a state file saved longer ago is stale (heartbeat: 10 s) */
+#define STATUS_FUTURE_TOLERANCE_US (5 * 1000000LL) /* a saved_at later than now by more: a wrong clock or file */
+
+enum status_saved { STATUS_SAVED_CURRENT = 0, STATUS_SAVED_UNKNOWN, STATUS_SAVED_STALE, STATUS_SAVED_FUTURE };
+
+/* Whether a state file saved at saved_us (0: it does not say) can be trusted as current at now_us. */
+enum status_saved status_saved_at_check(int64_t saved_us, int64_t now_us);
 
 /* How long after its last check an endpoint counts as no longer checked: 3 intervals, its timeout and a minute. */
 int64_t status_stale_after_us(double interval_s, double timeout_s);
@@ -47,7 +57,7 @@ void status_count(struct status_counts *c, enum status_state s);
 /* "all 12 endpoints up", "12 endpoints: 10 up, 1 down, 1 slow", "1 endpoint: 0 up, 1 unknown". */
 char *status_summary(const struct status_counts *c, char *buf, size_t len);
 
-/* 0 when every endpoint is up, 1 when one is not, 2 when the state cannot be told (cannot_tell). */
+/* 0 when every endpoint is up, 1 when one is not or when the state cannot be told (cannot_tell). */
 int status_exit_code(const struct status_counts *c, bool cannot_tell);
 
 /* text on one line, printable: the URL's credentials (its userinfo, and its password alone when it has 4

@@ -35,15 +35,17 @@ struct cw_config *apply_load(const char *path)
     return config_load_with(path, &o);
 }
 
-/* Whether an optional child (alerter, web) should run, warning once when its binary is missing. */
-static bool optional_wanted(struct supervisor *s, enum child_kind kind, bool configured, bool *warned)
+/* Whether an optional child (alerter, web) should run, warning once when its binary is missing (saying what is
+ * then missing). */
+static bool optional_wanted(struct supervisor *s, enum child_kind kind, bool configured, bool *warned,
+                            const char *what_is_missing)
 {
     if (!configured) return false;
     char path[4200];
     children_binary(&s->ch, kind, path, sizeof path);
     if (access(path, X_OK) == 0) return true;
     if (!*warned) {
-        log_warn("%s is configured but %s does not exist: running without it", child_kind_name(kind), path);
+        log_warn("%s does not exist: running without the %s (%s)", path, child_kind_name(kind), what_is_missing);
         *warned = true;
     }
     return false;
@@ -51,12 +53,13 @@ static bool optional_wanted(struct supervisor *s, enum child_kind kind, bool con
 
 static bool alerter_wanted(struct supervisor *s, const struct cw_config *cfg)
 {
-    return optional_wanted(s, CHILD_ALERTER, config_wants_alerter(cfg), &s->alerter_missing_warned);
+    return optional_wanted(s, CHILD_ALERTER, config_wants_alerter(cfg), &s->alerter_missing_warned,
+                           "no alerts, no clockwerk status");
 }
 
 static bool web_wanted(struct supervisor *s, const struct cw_config *cfg)
 {
-    return optional_wanted(s, CHILD_WEB, config_wants_web(cfg), &s->web_missing_warned);
+    return optional_wanted(s, CHILD_WEB, config_wants_web(cfg), &s->web_missing_warned, "no status page");
 }
 
 void apply_initial(struct supervisor *s, int64_t now)
@@ -189,8 +192,8 @@ static void log_reload(const struct cw_config *old, const struct cw_config *next
     else if (removed) snprintf(delta, sizeof delta, " (-%zu)", removed);
     char wdelta[32] = "";
     if (old->workers != next->workers) snprintf(wdelta, sizeof wdelta, " (was %d)", old->workers);
-    log_info("reload: %zu endpoint%s%s, %d worker%s%s, generation %u%s", next->n_endpoints, cw_plural(next->n_endpoints),
-             delta, next->workers, cw_plural(next->workers), wdelta, gen, note);
+    log_info("reload: %zu endpoint%s%s, %d worker%s%s, generation %u%s", next->n_endpoints,
+             cw_plural(next->n_endpoints), delta, next->workers, cw_plural(next->workers), wdelta, gen, note);
 }
 
 void apply_reload(struct supervisor *s, int64_t now)

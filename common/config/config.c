@@ -105,7 +105,12 @@ void config_free(struct cw_config *cfg)
 
 bool config_wants_storer(const struct cw_config *cfg) { return cfg && cfg->db_activation; }
 
-bool config_wants_alerter(const struct cw_config *cfg) { return cfg && (cfg->email_enabled || cfg->n_webhooks > 0); }
+bool config_wants_alerter(const struct cw_config *cfg) { return cfg != NULL; }
+
+bool config_has_alert_channel(const struct cw_config *cfg)
+{
+    return cfg && (cfg->email_enabled || cfg->n_webhooks > 0);
+}
 
 bool config_wants_web(const struct cw_config *cfg) { return cfg && cfg->web_enabled; }
 

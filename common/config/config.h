@@ -158,8 +158,11 @@ void config_free(struct cw_config *cfg);
 
 /* Whether a process of each kind should run for this config. */
 bool config_wants_storer(const struct cw_config *cfg);  /* db_activation */
-bool config_wants_alerter(const struct cw_config *cfg); /* email or any webhook configured */
-bool config_wants_web(const struct cw_config *cfg);     /* a `web` group */
+/* Always, for a configuration: the alerter runs the state machine, records every alert and keeps the state
+ * file `clockwerk status` reads even when no channel is configured (then it sends nothing). */
+bool config_wants_alerter(const struct cw_config *cfg);
+bool config_has_alert_channel(const struct cw_config *cfg); /* email or any webhook configured */
+bool config_wants_web(const struct cw_config *cfg);          /* a `web` group */
 
 const char *config_driver_name(enum cw_db_driver driver); /* "sqlite", "postgresql", "mysql" */
 const char *config_method_name(enum cw_method method);    /* "GET", "HEAD", "POST" */

@@ -123,11 +123,11 @@ static void warn_idle(struct cfg_parser *p, const config_setting_t *monitor)
 {
     const struct cw_config *cfg = p->cfg;
     if (cfg->n_endpoints == 0) cfgp_warning(p, monitor, "no endpoints (monitor.endpoints): nothing will be checked");
-    else if (!config_wants_storer(cfg) && !config_wants_alerter(cfg))
+    else if (!config_wants_storer(cfg) && !config_has_alert_channel(cfg))
         cfgp_warning(p, monitor,
-                     "the configuration neither stores nor alerts: no database (database.db_activation), no "
-                     "email (email.smtp_host) and no webhook (alerts.webhooks); results are only seen with "
-                     "clockwerk-tap");
+                     "the configuration neither stores nor alerts anyone: no database (database.db_activation), no "
+                     "email (email.smtp_host) and no webhook (alerts.webhooks); the states are only seen with "
+                     "clockwerk status and clockwerk-tap");
 }
 
 struct cw_config *config_load_with(const char *path, const struct config_load_options *o)

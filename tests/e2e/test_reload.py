@@ -165,7 +165,7 @@ def test_sighup_burst_changing_worker_count():
     with tempdir() as d, Targets() as t:
         urls = [t.url("/ok?n=%d" % i) for i in range(6)]
         cfgs = [base_config([endpoint(u, timeout=1) for u in urls], workers=n) for n in (2, 3)]
-        titles2 = [RELAY, STORER, worker_title(0, 2), worker_title(1, 2)]
+        titles2 = [RELAY, STORER, ALERTER, worker_title(0, 2), worker_title(1, 2)]  # the alerter always runs
         with Clockwerk(cfgs[0], d) as cw:
             cw.wait_ready(titles=titles2)
             with TitleSampler(cw) as sampler:

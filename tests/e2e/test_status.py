@@ -1,12 +1,14 @@
 """tests/e2e/test_status.py — `clockwerk status -c FILE [--json]` against a real running pipeline (supervisor,
-workers, alerter; endpoints on a local switchboard whose answers the test sets; a local webhook receiver so that
-an alerter runs). docs/status.md.
+workers, alerter; endpoints on a local switchboard whose answers the test sets; a local webhook receiver as the
+alerter's channel — the alerter runs without one too, tests/e2e/test_alerter_always.py). docs/status.md.
 
 What is checked: all up -> exit 0 and "all N endpoints up"; an endpoint that starts failing -> after its
 alert_threshold it is DOWN with its since-time (UTC, "for ...") and last error, exit 1; a slow one
 (latency_threshold) -> SLOW; recovery -> exit 0 again; --json parses and says the same; the daemon stopped ->
 one line saying it is not running, exit 1, no states shown as current; a URL with credentials never shows them;
-another user gets a clear "permission denied" line; endpoints never checked are unknown.
+another user gets a clear "permission denied" line; endpoints never checked are unknown; with an edited, not
+reloaded file the unknown lines say why; a state file saved in the future or not JSON -> one clear line;
+`status --help` -> usage, exit 0.
 """
 
 import calendar
@@ -148,11 +150,15 @@ def test_status_masks_credentials_and_shows_unknown():
 
             # the file gains an endpoint the running system does not check yet: that one is unknown, and so is
             # the one up (the state file's bits for plainly-up endpoints refer to the running configuration);
-            # the DOWN one is still told by its URL, and a note says why
+            # the DOWN one is still told by its URL, and a note says why. Neither unknown one reads "no result
+            # yet" (ok has results): each line says that the running configuration differs and what that means
             cw.rewrite(status_config(eps + [endpoint(sw.url("new"), name="newcomer", timeout=0.8)], hook))
             res = status(cw)
-            line = line_of(res, "newcomer")
-            check(res.code == 1 and line and line.startswith("UNKNOWN") and line.endswith("no result yet"), res.out)
+            for name in ("newcomer", "ok"):
+                line = line_of(res, name)
+                check(res.code == 1 and line and line.startswith("UNKNOWN") and "no result yet" not in line
+                      and "clockwerk runs another configuration than this file" in line
+                      and "either up or not checked at all" in line, "%s: %r" % (name, res.out))
             check(res.out.splitlines()[-1] == "3 endpoints: 0 up, 1 down, 2 unknown", res.out)
             check("note: clockwerk runs another configuration than %s" % cw.conf_path in res.err, res.err)
             check(json.loads(status(cw, "--json").out)["config_matches"] is False, "config_matches")
@@ -177,8 +183,7 @@ def test_status_permission_denied_for_another_user():
             wait_status(cw, lambda r: r.code == 0, "status as root")
             res = status(cw, user=pw)
             check(res.code == 1 and res.out == "", "status as %s: %r" % (pw.pw_name, res))
-            check(re.fullmatch(r"clockwerk status: permission denied on %s: run as the user that runs clockwerk "
-                               r"\(root, the owner of run_dir %s\) or as root\n"
+            check(re.fullmatch(r"clockwerk status: permission denied on %s: run as root \(the owner of run_dir %s\)\n"
                                % (re.escape(cw.run_dir), re.escape(cw.run_dir)), res.err), res.err)
             cw.stop()
 
@@ -207,10 +212,23 @@ def test_status_without_a_running_alerter_says_so():
                 check(res.code == 1 and res.out == "", "stale state: %r" % res)
                 check(re.fullmatch(r"clockwerk status: the alerter's state is stale: last saved \d+d \d+h ago "
                                    r"\(2020-01-01 00:00:00 UTC\), [^\n]*\n", res.err), res.err)
-                with open(path, "w") as f:
-                    f.write("{not json")
+                # saved 5 minutes in the future: not current either (a wrong clock or a wrong file)
+                doc["saved_at"] = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() + 300))
+                with open(path + ".test", "w") as f:
+                    json.dump(doc, f)
+                os.replace(path + ".test", path)
                 res = status(cw)
-                check(res.code == 1 and "cannot read the alerter's state" in res.err, res)
+                check(res.code == 1 and res.out == "", "future state: %r" % res)
+                check(re.fullmatch(r"clockwerk status: the alerter's state \S+ says it was saved at [^,\n]+ UTC, "
+                                   r"4m \d+s in the future: this machine's clock or the file is wrong[^\n]*\n",
+                                   res.err), res.err)
+                for text, why in (("{not json", r"[^\n]* at byte \d+"),
+                                  ('{"version": 1, "saved_at": ', r"the file ends in the middle of it \(truncated\?\)")):
+                    with open(path, "w") as f:
+                        f.write(text)
+                    res = status(cw)
+                    check(res.code == 1 and re.fullmatch(r"clockwerk status: cannot read the alerter's state: \S+: "
+                                                         r"not readable JSON: %s\n" % why, res.err), res)
             finally:
                 os.kill(alerter, 18)  # SIGCONT
             wait_status(cw, lambda r: r.code == 0, "status exit 0 once the alerter saves again")
@@ -220,6 +238,43 @@ def test_status_without_a_running_alerter_says_so():
             res = status(cw)
             check(res.code == 1 and re.fullmatch(r"clockwerk status: clockwerk is not running: no supervisor holds "
                                                  r"the lock on \S+/clockwerk\.pid\n", res.err), res)
+
+
+@harness.timeout(240)
+def test_status_flags_a_down_endpoint_whose_worker_stopped():
+    """A DOWN endpoint on a hung worker (SIGSTOP) stays DOWN but says that no result came for too long (3
+    intervals + timeout + 60 s), as an up endpoint turns UNKNOWN; once the worker goes on, the flag goes."""
+    with tempdir() as d, Switchboard() as sw, WebhookReceiver() as hook:
+        sw.set("api", 500)
+        with Clockwerk(status_config([endpoint(sw.url("api"), name="api", alert_threshold=2, timeout=0.8)], hook,
+                                     workers=1), d) as cw:
+            start(cw)
+            wait_status(cw, lambda r: r.code == 1 and (line_of(r, "api") or "").startswith("DOWN"), "api DOWN")
+            worker = cw.child("clockwerk: worker 0/1")
+            os.kill(worker, 19)  # SIGSTOP: no more results
+            try:
+                res = wait_status(cw, lambda r: "no result for" in r.out, "the DOWN line flagged stale", timeout=150)
+                line = line_of(res, "api")
+                check(res.code == 1 and line.startswith("DOWN") and re.search(
+                    r" since .* UTC \(for [^)]+\), \d+ failed checks? \(no result for (\d+m )?\d+s, checked every "
+                    r"1s\), last error: unexpected status 500$", line), res.out)
+                doc = json.loads(status(cw, "--json").out)
+                api = doc["endpoints"][0]
+                check(api["state"] == "down" and api["stale"] is True and api["since"], api)
+            finally:
+                os.kill(worker, 18)  # SIGCONT
+            res = wait_status(cw, lambda r: "no result for" not in r.out and "DOWN" in r.out, "the flag gone")
+            check(json.loads(status(cw, "--json").out)["endpoints"][0]["stale"] is False, res.out)
+            cw.stop()
+
+
+@harness.timeout(30)
+def test_status_help():
+    """`status --help` prints the usage on stdout and exits 0, like `report --help`; a wrong argument: exit 2."""
+    res = harness.run_cli(["status", "--help"], timeout=10)
+    check(res.code == 0 and res.out.startswith("usage: clockwerk status -c FILE") and res.err == "", res)
+    res = harness.run_cli(["status", "--bogus"], timeout=10)
+    check(res.code == 2 and res.out == "" and res.err.startswith("usage: clockwerk status"), res)
 
 
 @harness.timeout(120)

@@ -396,6 +396,15 @@ static void alert_records(void **state)
     assert_null(strstr(a->message, "secret"));
     assert_non_null(strstr(a->message, "DOWN"));
     assert_non_null(strstr(a->message, "Connection refused"));
+    assert_non_null(strstr(a->message, ": 3 checks failed, last: "));
+    struct alert_rec *one =
+        alert_new(CW_ALERT_DOWN, "http://h/", NULL, NULL, 1700000000 * S, 1700000001 * S, 0, 1, 0, 1700000001 * S);
+    assert_non_null(strstr(one->message, " is DOWN since 2023-11-14T22:13:20.000Z: 1 check failed, last: "));
+    alert_free(one);
+    one = alert_new(CW_ALERT_UP, "http://h/", NULL, NULL, 1700000000 * S, 1700000001 * S, 5 * S, 1, 0, 1700000001 * S);
+    assert_non_null(
+        strstr(one->message, " is UP again since 2023-11-14T22:13:20.000Z after 5.0s down (1 check failed)"));
+    alert_free(one);
     struct cw_alert w;
     alert_to_wire(a, &w);
     assert_true(w.alert_id == a->id);

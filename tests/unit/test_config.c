@@ -139,7 +139,8 @@ static void test_defaults(void **state)
     assert_int_equal(c->db_port, 0);
     assert_null(c->db_sslmode);
     assert_false(config_wants_storer(c));
-    assert_false(config_wants_alerter(c));
+    assert_true(config_wants_alerter(c)); /* the alerter runs without a channel too: it sends nothing */
+    assert_false(config_has_alert_channel(c));
     config_free(c);
 
     /* an empty file is a valid config with no endpoints */
@@ -416,6 +417,7 @@ static void test_accessors(void **state)
     assert_false(config_status_expected(&ep, 200));
     assert_false(config_wants_storer(NULL));
     assert_false(config_wants_alerter(NULL));
+    assert_false(config_has_alert_channel(NULL));
     config_free(NULL);
 
     /* a config built by hand is freed field by field */

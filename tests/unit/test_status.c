@@ -51,6 +51,7 @@ static void states_from_the_file(void **state)
     assert_int_equal(status_classify(&down, false, now - 10 * S, now, after, &stale), STATUS_DOWN);
     assert_false(stale);
     assert_int_equal(status_classify(&down, false, now - 500 * S, now, after, &stale), STATUS_DOWN); /* stays */
+    assert_true(stale); /* ... but its worker stopped sending results: flagged like an up one */
     assert_int_equal(status_classify(&slow, false, now - 10 * S, now, after, &stale), STATUS_SLOW);
     assert_int_equal(status_classify(&up, false, now - 10 * S, now, after, &stale), STATUS_UP);
     assert_int_equal(status_classify(&unknown, false, now - 10 * S, now, after, &stale), STATUS_UNKNOWN);
@@ -213,6 +214,36 @@ static void plain_read_defensively(void **state)
     statefile_data_free(&d);
 }
 
+/* A state file that is not JSON: one line that says what is wrong, no raw json-c text over several lines. */
+static void malformed_file_is_one_clear_line(void **state)
+{
+    (void)state;
+    struct statefile_data d;
+    char err[1024];
+    const char *texts[] = { "{\"version\":1,\"saved_at\":", "{\"version\":1,]", "" };
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+        assert_int_equal(load_text(texts[i], &d, err, sizeof err), -1);
+        assert_null(strchr(err, '\n'));
+        assert_null(strstr(err, "json_tokener"));
+        assert_non_null(strstr(err, "not readable JSON"));
+    }
+    assert_int_equal(load_text("{\"version\":1,\"saved_at\":", &d, err, sizeof err), -1);
+    assert_non_null(strstr(err, "truncated"));
+}
+
+/* When the file was saved: current, too old, or from the future (a wrong clock or a wrong file). */
+static void saved_at_judged(void **state)
+{
+    (void)state;
+    int64_t now = 1796435589 * S;
+    assert_int_equal(status_saved_at_check(0, now), STATUS_SAVED_UNKNOWN);
+    assert_int_equal(status_saved_at_check(now - 5 * S, now), STATUS_SAVED_CURRENT);
+    assert_int_equal(status_saved_at_check(now - STATUS_STALE_US - 1, now), STATUS_SAVED_STALE);
+    assert_int_equal(status_saved_at_check(now + STATUS_FUTURE_TOLERANCE_US, now), STATUS_SAVED_CURRENT);
+    assert_int_equal(status_saved_at_check(now + STATUS_FUTURE_TOLERANCE_US + 1, now), STATUS_SAVED_FUTURE);
+    assert_int_equal(status_saved_at_check(now + 300 * S, now), STATUS_SAVED_FUTURE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -223,6 +254,8 @@ int main(void)
         cmocka_unit_test(lock_holder_from_proc_locks),
         cmocka_unit_test(heartbeat_keeps_the_file_fresh),
         cmocka_unit_test(plain_read_defensively),
+        cmocka_unit_test(malformed_file_is_one_clear_line),
+        cmocka_unit_test(saved_at_judged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

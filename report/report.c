@@ -53,10 +53,12 @@ static struct report_ep *find_id(struct report *rep, int64_t id)
     return e;
 }
 
-/* The endpoint's last known check: at_ms, as far as the report can see. */
-static void saw_check(struct report_ep *e, int64_t at_ms)
+/* The endpoint's last known check: at_ms (from a daily cell: day), as far as the report can see. */
+static void saw_check(struct report_ep *e, int64_t at_ms, bool day)
 {
-    if (at_ms > e->last_check_ms) e->last_check_ms = at_ms;
+    if (at_ms <= e->last_check_ms) return;
+    e->last_check_ms = at_ms;
+    e->last_check_is_day = day;
 }
 
 /* A cell's checks end at the end of its period at the latest. */
@@ -80,7 +82,7 @@ static int on_cell(void *ctx, int64_t endpoint_id, int64_t start_s, const struct
         return 0;
     }
     tally_add_cell(tally_of(ctx, e), cell);
-    if (cell->checks > 0) saw_check(e, cell_end_ms(ctx, start_s));
+    if (cell->checks > 0) saw_check(e, cell_end_ms(ctx, start_s), ((struct report *)ctx)->reading_days);
     return 0;
 }
 
@@ -89,7 +91,7 @@ static int on_row(void *ctx, const struct rollup_row *row, int64_t at_ms)
     struct report_ep *e = find_id(ctx, row->endpoint_id);
     if (!e) return 0;
     tally_add_row(tally_of(ctx, e), row);
-    saw_check(e, at_ms + 1);
+    saw_check(e, at_ms + 1, false);
     return 0;
 }
 
@@ -165,6 +167,33 @@ static int read_all(struct report *rep, const struct store_read_backend *b, stru
     return rc;
 }
 
+/* The end of the last hourly cell with checks (cells of one endpoint, one day). */
+static int on_hour_end(void *ctx, int64_t endpoint_id, int64_t start_s, const struct rollup_stored *cell)
+{
+    (void)endpoint_id;
+    int64_t *end = ctx;
+    if (cell->checks > 0 && start_s * 1000 + WIN_HOUR_MS > *end) *end = start_s * 1000 + WIN_HOUR_MS;
+    return 0;
+}
+
+/* An endpoint whose last known check is the end of a daily cell (the window holds that whole day) and whose last
+ * down/up alert is a DOWN: its open downtime would run to the end of that day. Its hourly cells of that day (one
+ * endpoint, one day: a primary-key range) bring the end to the hour; without them (pruned) the day's end stays. */
+static int refine_day_ends(struct report *rep, const struct store_read_backend *b, struct store_reader *r, char *err,
+                           size_t errlen)
+{
+    for (size_t i = 0; i < rep->n; i++) {
+        struct report_ep *e = &rep->eps[i];
+        if (!e->last_check_is_day || e->db_id < 0 || e->n_ev == 0 || !e->ev[e->n_ev - 1].down) continue;
+        int64_t day_from = e->last_check_ms - WIN_DAY_MS, end = INT64_MIN;
+        int rc = b->cells(r, ROLLUP_HOUR, day_from / 1000, e->last_check_ms / 1000, e->db_id, e->db_id, on_hour_end,
+                          &end, err, errlen);
+        if (rc != STORE_OK) return rc;
+        if (end != INT64_MIN) e->last_check_ms = end;
+    }
+    return STORE_OK;
+}
+
 /* The checks count whole hours, but the cell of the hour holding a past until (until < now, not on an hour)
  * cannot tell the checks before until from those after it: it counts only for an endpoint known to have been
  * checked before until (a check in an earlier hour of the window or, when the window has none, in the hour
@@ -175,6 +204,7 @@ int report_collect(struct report *rep, const struct store_read_backend *b, struc
 {
     int rc = b->endpoints(r, on_endpoint, rep, err, errlen);
     if (rc == STORE_OK && rep->id_table) rc = read_all(rep, b, r, err, errlen);
+    if (rc == STORE_OK && rep->id_table) rc = refine_day_ends(rep, b, r, err, errlen);
     if (rc != STORE_OK) return rc;
     for (size_t i = 0; i < rep->n; i++) {
         struct report_ep *e = &rep->eps[i];

@@ -22,6 +22,7 @@ struct report_ep {
     struct tally late;     /* the hour holding a past until, counted only after a check before until (report.c) */
     bool checked_before;   /* a cell of the hour before the window has checks (report.c) */
     int64_t last_check_ms; /* the end of its last check the reads saw (a row's time + 1 ms, a cell's end) */
+    bool last_check_is_day; /* ... and that was the end of a daily cell (refined from its hours: report.c) */
     struct dt_event *ev;   /* its down/up alerts before until */
     size_t n_ev, cap_ev;
     struct dt_result dt;

@@ -306,7 +306,13 @@ def test_test_alert_option():
 def test_reminders_header_injection_and_tap():
     with tempdir() as d, Switchboard() as sw, SmtpServer() as smtp:
         sw.set("evil", 500)
-        name = harness.Raw('"x\\r\\nBcc: evil@example.test"')
+        # a name with CR/LF never reaches a mail header: the configuration refuses it (the header sanitising
+        # behind that is unit-tested in test_mail.c), and a name that looks like a header stays in the Subject
+        bad = alert_config([endpoint(sw.url("evil"), name=harness.Raw('"x\\r\\nBcc: evil@example.test"'))], smtp)
+        harness.write_config(os.path.join(d, "bad.conf"), bad)
+        res = harness.run_cli(["-t", "-c", os.path.join(d, "bad.conf")], cwd=d)
+        check(res.code == 1 and "name: contains a control character" in res.err, "CR/LF in a name: %r" % res)
+        name = harness.Raw('"x Bcc: evil@example.test"')
         cfg = alert_config([endpoint(sw.url("evil"), alert_threshold=2, timeout=0.8, name=name)], smtp, renotify=3)
         with Clockwerk(cfg, d) as cw, harness.Tap(cw.conf_path, args=("--json", "--stats")) as tap:
             start(cw)

@@ -468,11 +468,22 @@ def _review_history(path, hb):
         ids[name] = con.execute("INSERT INTO endpoints (url, name) VALUES (?, ?)", (url, name)).lastrowid
     empty = encode([])
 
+    days = {}  # (endpoint id, UTC day) -> [checks, ok, latencies, dns]: a day's row is the sum of its hours
+
     def cell(name, start, checks, ok):
-        con.execute("INSERT INTO checks_hourly (endpoint_id, period_start, checks, ok, failures, latency_hist, "
-                    "dns_hist, connect_hist, tls_hist, ttfb_hist) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (ids[name], iso(start), checks, ok, checks - ok, encode([5.0] * min(checks, 1000)),
-                     encode([0.028] * 10), empty, empty, empty))
+        lat, dns = [5.0] * min(checks, 1000), [0.028] * 10
+        for table, period, row in (("checks_hourly", start, [checks, ok, lat, dns]),
+                                   ("checks_daily", start - start % DAY, None)):
+            if row is None:  # the day's row: written again whole with the sums so far
+                row = days.setdefault((ids[name], period), [0, 0, [], []])
+                row[0] += checks
+                row[1] += ok
+                row[2] += lat
+                row[3] += dns
+            con.execute("INSERT OR REPLACE INTO %s (endpoint_id, period_start, checks, ok, failures, latency_hist, "
+                        "dns_hist, connect_hist, tls_hist, ttfb_hist) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" % table,
+                        (ids[name], iso(period), row[0], row[1], row[0] - row[1], encode(row[2]), encode(row[3]),
+                         empty, empty, empty))
 
     def alert(n, name, kind, raised, message):
         con.execute("INSERT INTO alerts (alert_id, endpoint_id, raised_at, kind, message, email_state, webhook_state) "
@@ -521,11 +532,15 @@ def test_report_review():
         steady = json.loads(report(conf, "--since", iso(hb + 2 * HOUR + 60), "--until", iso(hb + 2 * HOUR + 600),
                                    "--endpoint", "steady", "--json").out)["endpoints"][0]
         check(steady["checks"] == 60 and steady["state"] == "up", "steady: %r" % steady)
-        # down since hb+20m, last check in the hour hb: 40 min, whether until is now or 2030
-        for until in ("now", "2030-01-01"):
-            st = json.loads(report(conf, "--since", iso(hb), "--until", until, "--endpoint", "stopped",
-                                   "--json").out)["endpoints"][0]
-            check(st["downtime_s"] == 2400.0 and st["state"] == "down", "stopped --until %s: %r" % (until, st))
+        # down since hb+20m, last check in the hour hb: 40 min, whether until is now or 2030, and whether hb's
+        # day is read from its hours (a ragged end) or whole from checks_daily (its last hour then comes from the
+        # hourly cells of that one day, not the end of the day)
+        for since in (hb, hb - hb % DAY):
+            for until in ("now", "2030-01-01"):
+                st = json.loads(report(conf, "--since", iso(since), "--until", until, "--endpoint", "stopped",
+                                       "--json").out)["endpoints"][0]
+                check(st["downtime_s"] == 2400.0 and st["state"] == "down",
+                      "stopped --since %s --until %s: %r" % (iso(since), until, st))
         text = report(conf, "--since", iso(hb), "--until", "2030-01-01").out.splitlines()
         check(any(ln.startswith("onefail") and " 99.999% " in ln for ln in text), "text uptime: %r" % text)
         check(any(ln.startswith("never") and "dns 0.028" in ln for ln in text), "small means: %r" % text)

@@ -5,6 +5,12 @@
  * with the cap OUTSIDE the index condition (`... WHERE id > $1 ORDER BY id LIMIT $3) s WHERE id <= $2`): with
  * `id > $1 AND id <= $2` in it the planner scanned the whole remaining range as a bitmap and sorted it, 80-220 ms
  * a step on 1,000,000 rows (docs/performance.md, "Retention"); the ordered index scan stops after $3.
+ * A raw step also measures the WAL it wrote (pg_current_wal_insert_lsn before and after) and asks for a pause
+ * (prune_res.pause_ns) that keeps pruning under max_wal_size / WAL_SHARE per checkpoint_timeout: deleting as
+ * fast as the steps allow wrote ~230 MB/s of WAL on 10,000,000 rows (a full-page image of every heap page
+ * changed first after a checkpoint, and a record per row), which forced a checkpoint every 2-3 s, and every
+ * step or batch that committed while a checkpoint fsynced the data files waited 60-220 ms whatever its size
+ * (server log: log_checkpoints; docs/performance.md, "Retention").
  * Deleted rows become dead tuples that autovacuum makes reusable: the table stops growing at its high-water
  * mark, it does not shrink. */
 #include "storer/pg_prune.h"
@@ -15,6 +21,12 @@
 
 #include "storer/backend.h"
 #include "storer/pg_rollup.h"
+
+/* Raw steps write at most max_wal_size / WAL_SHARE of WAL per checkpoint_timeout (the server's own settings):
+ * the server starts a checkpoint when about max_wal_size / (1 + checkpoint_completion_target) has been
+ * written, so pruning alone never forces one (see the comment above). */
+#define WAL_SHARE "2"
+#define WAL_PAUSE_MAX_NS 60000000000LL /* a pause after one step, whatever the settings say */
 
 /* Runs sql with n text parameters; *out the result (caller clears) when it succeeded. */
 static int exec(PGconn *conn, const char *where, const char *sql, int n, const char *const *vals, const char *what,
@@ -45,32 +57,47 @@ static size_t affected(const PGresult *res)
     return t && t[0] ? (size_t)strtoull(t, NULL, 10) : 0;
 }
 
+/* The pause after a raw step that wrote wal bytes of WAL at rate bytes a second (0: none). */
+static int64_t wal_pause_ns(int64_t wal, int64_t rate)
+{
+    if (wal <= 0 || rate <= 0) return 0;
+    double ns = (double)wal / (double)rate * 1e9;
+    return ns > (double)WAL_PAUSE_MAX_NS ? WAL_PAUSE_MAX_NS : (int64_t)ns;
+}
+
 static int raw(PGconn *conn, const char *where, const struct prune_req *req, struct prune_res *res, char *err,
                size_t errlen)
 {
-    char a[24], c[24], m[24], b[24];
+    char a[24], c[24], m[24], b[24], lsn[32];
     snprintf(a, sizeof a, "%" PRId64, req->after);
     snprintf(c, sizeof c, "%" PRId64, req->cap);
     snprintf(m, sizeof m, "%zu", req->max);
     snprintf(b, sizeof b, "%" PRId64, req->before_s);
     PGresult *r = NULL;
     int rc = exec(conn, where,
-                  "SELECT count(*), max(id) FROM (SELECT id FROM checks WHERE id > $1 ORDER BY id LIMIT $3) s "
-                  "WHERE id <= $2",
+                  "SELECT count(*), max(id), pg_current_wal_insert_lsn(), floor(pg_size_bytes(current_setting("
+                  "'max_wal_size')) / (" WAL_SHARE " * extract(epoch FROM current_setting('checkpoint_timeout')"
+                  "::interval))) FROM (SELECT id FROM checks WHERE id > $1 ORDER BY id LIMIT $3) s WHERE id <= $2",
                   3, (const char *const[]){ a, c, m }, "find raw rows", &r, err, errlen);
     if (rc != STORE_OK) return rc;
     res->n = (size_t)value(r, 0, 0, 0);
     res->value = value(r, 0, 1, req->after);
+    snprintf(lsn, sizeof lsn, "%s", PQgetvalue(r, 0, 2));
+    int64_t rate = value(r, 0, 3, 0);
     PQclear(r);
     if (!res->n) return STORE_OK;
     snprintf(c, sizeof c, "%" PRId64, res->value);
     rc = exec(conn, where, "DELETE FROM checks WHERE id > $1 AND id <= $2 AND checked_at < to_timestamp($3)", 3,
               (const char *const[]){ a, c, b }, "delete raw rows", &r, err, errlen);
-    if (rc == STORE_OK) {
-        res->deleted = affected(r);
-        PQclear(r);
-    }
-    return rc;
+    if (rc != STORE_OK) return rc;
+    res->deleted = affected(r);
+    PQclear(r);
+    rc = exec(conn, where, "SELECT pg_current_wal_insert_lsn() - $1::pg_lsn", 1, (const char *const[]){ lsn },
+              "measure the WAL written", &r, err, errlen);
+    if (rc != STORE_OK) return rc;
+    res->pause_ns = wal_pause_ns(value(r, 0, 0, 0), rate);
+    PQclear(r);
+    return STORE_OK;
 }
 
 static int cells(PGconn *conn, const char *where, const struct prune_req *req, struct prune_res *res, char *err,

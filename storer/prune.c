@@ -132,6 +132,7 @@ static int raw_step(struct prune *p, prune_fn fn, void *ctx, bool *phase_done, c
     res = (struct prune_res){ 0 };
     if ((rc = fn(ctx, &req, &res, err, errlen)) != STORE_OK) return rc;
     count(p, res.deleted);
+    p->pause_ns += res.pause_ns;
     if (res.n) p->after = res.value;
     *phase_done = res.n < req.max || res.deleted == 0;
     return STORE_OK;
@@ -164,6 +165,7 @@ static int cell_step(struct prune *p, prune_fn fn, void *ctx, bool *phase_done, 
         int rc = fn(ctx, &req, &res, err, errlen);
         if (rc != STORE_OK) return rc;
         count(p, res.deleted);
+        p->pause_ns += res.pause_ns;
         visited++;
         if (res.deleted >= PRUNE_CELLS_MAX) continue; /* more of this endpoint's cells */
         p->after = ep;
@@ -185,6 +187,7 @@ int prune_step(struct prune *p, prune_fn fn, void *ctx, int64_t now_ns, int64_t 
     bool phase_done = false;
     int rc = STORE_OK;
     p->stepped = p->phase;
+    p->pause_ns = 0;
     if (p->phase == PRUNE_RAW) rc = raw_step(p, fn, ctx, &phase_done, err, errlen);
     else if (p->phase != PRUNE_IDLE) rc = cell_step(p, fn, ctx, &phase_done, err, errlen);
     else phase_done = true;
@@ -215,5 +218,6 @@ void prune_took(struct prune *p, int64_t took_ns)
     if (took_ns > p->longest_ever_ns) p->longest_ever_ns = took_ns;
     if (p->stepped == PRUNE_RAW) p->rows = prune_adapt(p->rows, took_ns, PRUNE_ROWS_MIN, PRUNE_ROWS_MAX);
     else if (p->stepped != PRUNE_IDLE) p->endpoints = prune_adapt(p->endpoints, took_ns, PRUNE_EPS_MIN, PRUNE_EPS_MAX);
-    if (p->phase != PRUNE_IDLE) p->next_ns += took_ns; /* a pause as long as the step: at most half the time */
+    /* a pause as long as the step (at most half the time), or what the backend asked for when longer */
+    if (p->phase != PRUNE_IDLE) p->next_ns += took_ns > p->pause_ns ? took_ns : p->pause_ns;
 }

@@ -10,7 +10,9 @@
  * most one step. Steps are sized by their measured time: the rows (or endpoints) of the next step grow by half
  * while a step takes under PRUNE_TARGET_NS / 2 and shrink in proportion when it takes longer than
  * PRUNE_TARGET_NS (25 ms: a quarter of the ~100 ms a batch may wait, as a step's cost jumps when SQLite
- * checkpoints its log or a server flushes), within [PRUNE_*_MIN, PRUNE_*_MAX] (prune_adapt).
+ * checkpoints its log or a server flushes), within [PRUNE_*_MIN, PRUNE_*_MAX] (prune_adapt). After a step the
+ * pass pauses as long as the step took, or longer when the backend asks for it (prune_res.pause_ns: PostgreSQL
+ * paces the WAL its deletes write, storer/pg_prune.c).
  *
  * Raw rows (`checks`, raw_days): deleting by time needs an index on checked_at alone, which the schema does
  * not have (checks_endpoint_time starts with the endpoint). Ids grow with insertion, and insertion follows
@@ -73,6 +75,8 @@ struct prune_req {
 struct prune_res {
     int64_t value;
     size_t n, deleted;
+    int64_t pause_ns; /* at least this long a pause after the step (a backend that paces its writes: PostgreSQL's
+                       * WAL, storer/pg_prune.c); 0: the engine's own pause, as long as the step */
 };
 
 /* A backend's primitive: one request, each statement its own transaction (autocommit), outside any
@@ -91,6 +95,7 @@ struct prune {
     enum prune_phase phase;
     enum prune_phase stepped; /* the phase of the last step (prune_took sizes its next) */
     int64_t next_ns;          /* monotonic: the next step (a pass in progress) or the next pass */
+    int64_t pause_ns;         /* the sum of the pauses the last step's requests asked for (prune_res.pause_ns) */
     /* the phase in progress */
     int64_t before_s; /* its bound */
     int64_t after;    /* raw: the last id looked at; cells: the last endpoint done */
@@ -120,7 +125,8 @@ int64_t prune_due_at(const struct prune *p);
  * or the primitive's error: the pass is abandoned (the next starts after PRUNE_EVERY_MS). */
 int prune_step(struct prune *p, prune_fn fn, void *ctx, int64_t now_ns, int64_t wall_s, char *err, size_t errlen);
 /* After a step: adapts the size of the next step of the same phase to took_ns, and pauses the pass as long
- * as the step took (pruning takes at most half of the storer's time). */
+ * as the step took (pruning takes at most half of the storer's time), or as long as the backend asked for
+ * when that is longer. */
 void prune_took(struct prune *p, int64_t took_ns);
 /* The next size for a step of size cur that took took_ns, within [lo, hi]. */
 size_t prune_adapt(size_t cur, int64_t took_ns, size_t lo, size_t hi);

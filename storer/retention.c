@@ -1,9 +1,10 @@
 /* storer/retention.c — when the storer prunes (storer/prune.h does the what): one step at a time, only while
  * the database is up and no batch waits to be written, preferably in a loop turn that received nothing; a
  * storer that receives in every turn still gets a step every PRUNE_BUSY_EVERY_NS. A step is sized to take
- * ~25 ms and followed by a pause as long as itself, so a batch waits at most one step and pruning takes at
- * most half of the storer's time while it catches up. The retention comes from the configuration the storer
- * holds (a reload, or a restart by the supervisor, applies a new one at the next pass). */
+ * ~25 ms and followed by a pause as long as itself (longer when the backend paces its writes: storer/prune.h),
+ * so a batch waits at most one step and pruning takes at most half of the storer's time while it catches up.
+ * The retention comes from the configuration the storer holds (a reload, or a restart by the supervisor,
+ * applies a new one at the next pass). */
 #include <inttypes.h>
 #include <stdio.h>
 

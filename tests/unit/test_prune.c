@@ -2,8 +2,8 @@
  * primitive: exactly the raw rows older than the bound and at or below the cap go (never one above the
  * watermark, never the newest row, nothing while rollup_state has no row), a late row waits for the rows before
  * it, roll-up cells go by whole periods (also an endpoint with more old cells than one statement deletes), a
- * cell phase whose bound has not moved is skipped, errors abandon the pass, and the step sizes adapt to the
- * measured time within their bounds. */
+ * cell phase whose bound has not moved is skipped, errors abandon the pass, the step sizes adapt to the
+ * measured time within their bounds, and a pause a backend asks for is kept. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -41,8 +41,9 @@ struct fake {
     int64_t eps[8];
     size_t n_eps;
     unsigned calls[4];
-    size_t biggest_raw; /* the largest max a RAW request asked for */
-    int fail_on;        /* an op that fails with STORE_RETRY, -1: none */
+    size_t biggest_raw;   /* the largest max a RAW request asked for */
+    int fail_on;          /* an op that fails with STORE_RETRY, -1: none */
+    int64_t raw_pause_ns; /* the pause a RAW request asks for (prune_res.pause_ns) */
 };
 
 static int fake_prune(void *ctx, const struct prune_req *req, struct prune_res *res, char *err, size_t errlen)
@@ -77,6 +78,7 @@ static int fake_prune(void *ctx, const struct prune_req *req, struct prune_res *
                 f->rows[i].gone = true;
                 res->deleted++;
             }
+        res->pause_ns = f->raw_pause_ns;
         return STORE_OK;
     }
     case PRUNE_OP_ENDPOINTS:
@@ -269,6 +271,34 @@ static void test_sizes_adapt(void **state)
     prune_free(&p);
 }
 
+/* A backend that asks for a pause longer than the step (PostgreSQL pacing its WAL) gets it; a step that took
+ * longer than the pause asked for is still followed by a pause as long as itself. */
+static void test_backend_pause(void **state)
+{
+    struct fake *f = *state;
+    for (int i = 0; i < 10000; i++) add_row(f, NOW - 40 * DAY);
+    f->watermark = 10000;
+    f->raw_pause_ns = 3000000000LL;
+    struct prune p;
+    prune_init(&p, 0);
+    prune_configure(&p, 30, 0, 0);
+    char err[256];
+    assert_int_equal(prune_step(&p, fake_prune, f, 10, NOW, err, sizeof err), STORE_OK);
+    prune_took(&p, 1000000);
+    assert_int_equal(p.phase, PRUNE_RAW);
+    assert_int_equal(prune_due_at(&p), 10 + 3000000000LL);
+    int64_t now = prune_due_at(&p);
+    assert_int_equal(prune_step(&p, fake_prune, f, now, NOW, err, sizeof err), STORE_OK);
+    prune_took(&p, 5000000000LL);
+    assert_int_equal(prune_due_at(&p), now + 5000000000LL);
+    f->raw_pause_ns = 0; /* a step that asks for nothing: the engine's own pause */
+    now = prune_due_at(&p);
+    assert_int_equal(prune_step(&p, fake_prune, f, now, NOW, err, sizeof err), STORE_OK);
+    prune_took(&p, 2000000);
+    assert_int_equal(prune_due_at(&p), now + 2000000);
+    prune_free(&p);
+}
+
 static void test_error_abandons_pass(void **state)
 {
     struct fake *f = *state;
@@ -296,6 +326,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_raw_late_row, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cells, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sizes_adapt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_backend_pause, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_abandons_pass, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,12 +12,10 @@
  *     INSERT INTO checks(...) SELECT e.id, ... FROM unnest($1::text[], $2::timestamptz[], ... $13::bigint[])
  *         JOIN endpoints e ON e.url = u.url ON CONFLICT (worker, boot_id, seq) DO NOTHING;
  *     (one prepared upsert per alert); COMMIT;
- * i.e. a multi-row prepared insert whose rows travel as one array parameter per column: any batch size
- * uses the same statement, and values are data, never SQL text. Measured on this machine against the
- * other bulk path, COPY into a temporary table then INSERT ... SELECT ... ON CONFLICT DO NOTHING, the
- * arrays were faster (median ~42k vs ~36k rows/s with batches of 500, loaded 2-core machine; see
- * docs/databases.md) and need no temporary table. The endpoint ids are resolved by the join inside the
- * server, so there is no client-side url->id cache to keep consistent with rolled-back transactions.
+ * i.e. one prepared insert whose rows travel as one array parameter per column (values are data, never SQL
+ * text); faster than COPY into a temporary table (~42k vs ~36k rows/s, docs/databases.md). Endpoint ids are
+ * resolved inside the server (no client-side url->id cache); with the roll-ups staging, the endpoints insert
+ * returns them as one array and the inserted count goes to storer/rollup.h.
  * ON CONFLICT on UNIQUE (worker, boot_id, seq) makes a repeated batch (after a commit whose outcome was
  * lost with the connection) a no-op. Prepared statements live with the connection: they are prepared
  * lazily on the first write after every open, i.e. after every reconnect.
@@ -120,12 +118,14 @@ static int pg_exec(struct store_db *db, const char *sql, const char *what, char 
 }
 
 /* A prepared statement's execution (text parameters). */
-static int pg_exec_prepared(struct store_db *db, const char *name, int n, const char *const *vals, char *err,
-                            size_t errlen)
+/* Runs a prepared statement; *rows (unless NULL) gets the rows it inserted, updated or deleted. */
+static int pg_exec_prepared(struct store_db *db, const char *name, int n, const char *const *vals, int64_t *rows,
+                            char *err, size_t errlen)
 {
     PGresult *res = PQexecPrepared(db->conn, name, n, vals, NULL, NULL, 0);
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+        if (rows) *rows = strtoll(PQcmdTuples(res), NULL, 10);
         PQclear(res);
         return STORE_OK;
     }
@@ -478,19 +478,11 @@ static int pg_write_checks(struct store_db *db, const struct store_batch *batch,
     }
     const int64_t *ids = NULL; /* with the roll-ups staging (storer/rollup.h): every check's endpoint id */
     int rc = rollup_staging(db->roll) ? pg_rollup_new_endpoints(db->roll, v[0], batch->n_checks, &ids, err, errlen)
-                                      : pg_exec_prepared(db, "cw_new_endpoints", 1, v, err, errlen);
-    if (rc != STORE_OK) return rc;
-    PGresult *res = PQexecPrepared(db->conn, "cw_insert_checks", PG_COLS, v, NULL, NULL, 0);
-    if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
-        rc = pg_classify(db, res);
-        pg_fail(db, "cw_insert_checks", pg_result_message(db, res), err, errlen);
-        PQclear(res);
-        return rc;
-    }
-    int64_t inserted = strtoll(PQcmdTuples(res), NULL, 10); /* rows actually inserted: not the replayed ones */
-    PQclear(res);
-    rollup_stage(db->roll, batch, 0, batch->n_checks, inserted, ids);
-    return STORE_OK;
+                                      : pg_exec_prepared(db, "cw_new_endpoints", 1, v, NULL, err, errlen);
+    int64_t inserted = 0; /* rows actually inserted: not the replayed ones */
+    if (rc == STORE_OK) rc = pg_exec_prepared(db, "cw_insert_checks", PG_COLS, v, &inserted, err, errlen);
+    if (rc == STORE_OK) rollup_stage(db->roll, batch, 0, batch->n_checks, inserted, ids);
+    return rc;
 }
 
 static int pg_write_alert(struct store_db *db, const struct cw_alert *a, char *err, size_t errlen)
@@ -505,12 +497,12 @@ static int pg_write_alert(struct store_db *db, const struct cw_alert *a, char *e
     char *message = store_clean_text_dup(a->message ? a->message : "", NULL);
 
     const char *ep[1] = { url };
-    int rc = pg_exec_prepared(db, "cw_alert_endpoint", 1, ep, err, errlen);
+    int rc = pg_exec_prepared(db, "cw_alert_endpoint", 1, ep, NULL, err, errlen);
     if (rc == STORE_OK) {
         const char *v[7] = {
             id, url, when, kind ? kind : "unknown", message, email ? email : "none", hook ? hook : "none"
         };
-        rc = pg_exec_prepared(db, "cw_upsert_alert", 7, v, err, errlen);
+        rc = pg_exec_prepared(db, "cw_upsert_alert", 7, v, NULL, err, errlen);
     }
     free(url);
     free(message);

@@ -47,8 +47,7 @@ bool reload_worker_globals_changed(const struct cw_config *a, const struct cw_co
            !str_eq(a->alert_address, b->alert_address) || !str_eq(a->publish_address, b->publish_address) ||
            !str_eq(a->tap_address, b->tap_address) || a->check_interval != b->check_interval ||
            a->latency_threshold != b->latency_threshold || a->tls_expiry_days != b->tls_expiry_days ||
-           config_wants_storer(a) != config_wants_storer(b) || config_wants_alerter(a) != config_wants_alerter(b) ||
-           reload_curve_changed(a, b);
+           config_wants_storer(a) != config_wants_storer(b) || reload_curve_changed(a, b);
 }
 
 bool reload_relay_changed(const struct cw_config *a, const struct cw_config *b)

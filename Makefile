@@ -37,6 +37,10 @@ COMMON_LIB := $(OUT)/libcommon.a
 
 # Each program: every .c in its folder; main.c stays out of the folder's library so unit tests can link it.
 PROGRAMS := supervisor worker storer alerter tap relay report web
+# Library folders: built like a program's folder, without a program. history/: the history's read-side math
+# (windows, tallies, downtime) that clockwerk-report and clockwerk-web share.
+LIBFOLDERS := history
+FOLDERS    := $(PROGRAMS) $(LIBFOLDERS)
 define program_rules
 $(1)_SRC := $$(filter-out $(1)/main.c,$$(wildcard $(1)/*.c))
 $(1)_OBJ := $$($(1)_SRC:%.c=$$(OUT)/%.o)
@@ -45,12 +49,12 @@ $$($(1)_LIB): $$($(1)_OBJ) $$(OUT)/lib$(1).members
 	@mkdir -p $$(dir $$@)
 	rm -f $$@ && ar rcs $$@ $$(filter %.o,$$^)
 endef
-$(foreach p,$(PROGRAMS),$(eval $(call program_rules,$(p))))
+$(foreach p,$(FOLDERS),$(eval $(call program_rules,$(p))))
 
 # Each archive's list of members in a file rewritten only when the list changes: a source file that was removed
 # (or added) rebuilds its archive, which make alone would not see (a stale member would then clash at link time).
 members_file = $(shell mkdir -p $(OUT) && (echo '$(2)' | cmp -s - $(1) 2>/dev/null || echo '$(2)' > $(1)))
-$(foreach p,$(PROGRAMS),$(call members_file,$(OUT)/lib$(p).members,$($(p)_OBJ)))
+$(foreach p,$(FOLDERS),$(call members_file,$(OUT)/lib$(p).members,$($(p)_OBJ)))
 $(call members_file,$(OUT)/libcommon.members,$(COMMON_OBJ))
 
 ALL_LIBS   := $(LIB_ZMQ) $(LIB_CURL) $(LIB_CONFIG) $(LIB_JSON) $(LIB_DB) $(LIB_HTTPD) $(LIB_SYS)
@@ -90,14 +94,14 @@ $(BIN)/clockwerk-relay: $(OUT)/relay/main.o $(relay_LIB) $(COMMON_LIB)
 $(BIN)/clockwerk-web: $(OUT)/web/main.o $(web_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIB_HTTPD) $(LIB_ZMQ) $(LIB_CONFIG) $(LIB_SYS)
-$(BIN)/clockwerk-report: $(OUT)/report/main.o $(report_LIB) $(storer_LIB) $(COMMON_LIB)
+$(BIN)/clockwerk-report: $(OUT)/report/main.o $(report_LIB) $(history_LIB) $(storer_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIB_DB) $(LIB_JSON) $(LIB_CONFIG) $(LIB_ZMQ) $(LIB_SYS)
 
 # ---- unit tests (cmocka): tests/unit/test_NAME.c -> $(OUT)/tests/test_NAME, linked with every folder's library.
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
-PROG_LIBS  := $(foreach p,$(PROGRAMS),$($(p)_LIB))
+PROG_LIBS  := $(foreach p,$(FOLDERS),$($(p)_LIB))
 $(OUT)/tests/%: $(OUT)/tests/unit/%.o $(PROG_LIBS) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(PROG_LIBS) $(COMMON_LIB) -lcmocka $(ALL_LIBS)

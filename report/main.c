@@ -15,7 +15,7 @@
 #include "common/wire/protocol.h"
 #include "report/output.h"
 #include "report/report.h"
-#include "report/window.h"
+#include "history/window.h"
 #include "storer/reader.h"
 
 #define USAGE                                                                                                     \

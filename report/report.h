@@ -9,9 +9,9 @@
 
 #include "common/base/hash.h"
 #include "common/config/config.h"
-#include "report/downtime.h"
-#include "report/tally.h"
-#include "report/window.h"
+#include "history/downtime.h"
+#include "history/tally.h"
+#include "history/window.h"
 #include "storer/reader.h"
 
 struct report_ep {

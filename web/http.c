@@ -106,6 +106,15 @@ static enum MHD_Result refuse_unauthorised(struct web_http *h, struct MHD_Connec
     return ret;
 }
 
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    struct web_request *rq = cls;
+    (void)kind;
+    if (rq->n_args >= WEB_ARGS_MAX) return MHD_NO; /* the rest are ignored */
+    rq->args[rq->n_args++] = (struct web_arg){ .key = key, .value = value };
+    return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                   const char *version, const char *upload, size_t *upload_size, void **con_cls)
 {
@@ -141,6 +150,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                               .bus_open = h->bus_open,
                               .now_mono_ns = cw_mono_ns(),
                               .started_mono_ns = h->started_mono_ns };
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &rq);
     struct web_reply rp = { .status = MHD_HTTP_OK };
     route->fn(&rq, &rp);
     return send_reply(c, &rp, NULL);

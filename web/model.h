@@ -21,6 +21,7 @@
 #include "common/config/config_web.h"
 #include "common/wire/protocol.h"
 #include "common/wire/seqgap.h"
+#include "web/history.h"
 
 enum web_state {
     WEB_STATE_UNKNOWN = 0, /* no check seen yet */
@@ -54,6 +55,7 @@ struct web_endpoint {
     const struct cw_endpoint *cfg; /* name (may be NULL), url, group (may be NULL) */
     char id[CW_SLUG_MAX + 1];      /* config_web.h cw_endpoint_slug: unique within the model */
     struct web_live live;
+    const struct web_ep_history *hist; /* its part of model->history (matched by URL); NULL: none yet */
     UT_hash_handle hh_url, hh_id;
 };
 
@@ -72,7 +74,8 @@ struct web_model {
     struct web_endpoint *by_url, *by_id; /* uthash heads over `endpoints` */
     struct seqgap gaps;                  /* results per worker: what the web missed */
     struct web_bus_counts bus;
-    struct cw_result *scratch; /* CW_RESULT_BATCH_MAX, for decoding */
+    struct cw_result *scratch;         /* CW_RESULT_BATCH_MAX, for decoding */
+    const struct web_history *history; /* the last snapshot read (web/history.h); NULL until the first */
 };
 
 /* ---- web/ids.c */

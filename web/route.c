@@ -7,9 +7,9 @@
 #include <string.h>
 
 static const struct web_route routes[] = {
-    { "/", false, page_index },
-    { "/healthz", false, page_healthz },
-    { "/favicon.ico", false, page_favicon },
+    { "/", false, page_index, false },
+    { "/healthz", false, page_healthz, false },
+    { "/favicon.ico", false, page_favicon, false },
 };
 
 enum web_route_result web_route_find(const char *method, const char *path, const struct web_route **route,
@@ -35,4 +35,11 @@ bool web_route_needs_auth(const char *path)
 {
     return strcmp(path, "/api") == 0 || strncmp(path, "/api/", 5) == 0 || strcmp(path, "/metrics") == 0 ||
            strncmp(path, "/metrics/", 9) == 0;
+}
+
+const char *web_request_arg(const struct web_request *rq, const char *key)
+{
+    for (size_t i = 0; i < rq->n_args; i++)
+        if (strcmp(rq->args[i].key, key) == 0) return rq->args[i].value;
+    return NULL;
 }

@@ -17,14 +17,23 @@
 #include "common/config/config.h"
 #include "web/model.h"
 
+#define WEB_ARGS_MAX 8
+
+struct web_arg {
+    const char *key, *value; /* value NULL for "?key" without "=" */
+};
+
 struct web_request {
-    const char *path;              /* as received (percent-decoded, no query) */
-    const char *rest;              /* prefix routes: the part after the prefix; else "" */
-    const struct web_model *model; /* the live model */
-    const struct cw_config *cfg;   /* the web's configuration (title, ...) */
-    bool bus_open;                 /* the subscription to the relay exists */
-    int64_t now_mono_ns;           /* cw_mono_ns */
-    int64_t started_mono_ns;       /* when the web started */
+    const char *path;                  /* as received (percent-decoded, no query) */
+    struct web_arg args[WEB_ARGS_MAX]; /* the query's first WEB_ARGS_MAX arguments (decoded) */
+    size_t n_args;
+    const struct web_detail *detail; /* routes with needs_detail: the endpoint's detail (web/history.h) */
+    const char *rest;                /* prefix routes: the part after the prefix; else "" */
+    const struct web_model *model;   /* the live model */
+    const struct cw_config *cfg;     /* the web's configuration (title, ...) */
+    bool bus_open;                   /* the subscription to the relay exists */
+    int64_t now_mono_ns;             /* cw_mono_ns */
+    int64_t started_mono_ns;         /* when the web started */
 };
 
 struct web_reply {
@@ -34,12 +43,17 @@ struct web_reply {
     const char *cache;        /* Cache-Control; NULL: "no-store" */
 };
 
+/* The value of the query argument key, NULL when absent (or given without "="). */
+const char *web_request_arg(const struct web_request *rq, const char *key);
+
 typedef void (*web_handler)(const struct web_request *rq, struct web_reply *rp);
 
 struct web_route {
     const char *path;
     bool prefix; /* path is a prefix ("/endpoint/"); rest = what follows, never empty */
     web_handler fn;
+    bool needs_detail; /* prefix routes on an endpoint ID: rest starts with the ID (up to a '/' or the end); the
+                          handler is called with rq->detail of that endpoint, read on the reader thread */
 };
 
 enum web_route_result { WEB_ROUTE_FOUND, WEB_ROUTE_NOT_FOUND, WEB_ROUTE_BAD_METHOD };

@@ -12,10 +12,10 @@
 
 #include <cmocka.h>
 
-#include "report/downtime.h"
+#include "history/downtime.h"
 #include "report/output.h"
-#include "report/tally.h"
-#include "report/window.h"
+#include "history/tally.h"
+#include "history/window.h"
 
 #define T0 INT64_C(1790812800000) /* 2026-10-01T00:00:00Z in ms */
 #define H WIN_HOUR_MS

@@ -1,4 +1,4 @@
-/* report/downtime.h — downtime and incidents of one endpoint from its alert history (docs/report.md). Pure.
+/* history/downtime.h — downtime and incidents of one endpoint from its alert history (docs/report.md). Pure.
  *
  * The alerter raises `down` when an endpoint has failed alert_threshold checks in a row and `up` when it has
  * recovered; each message says when the new state began (alerter/alert.c: "… is DOWN since <first failure
@@ -7,8 +7,8 @@
  * time). Intervals are clipped to the window [since, until): one that began before the window counts from
  * its start, one still open at until counts to until or to the last thing known of the endpoint, whichever
  * is earlier (never into the future, never on after Clockwerk stopped). An incident is an interval that overlaps the window. */
-#ifndef CW_REPORT_DOWNTIME_H
-#define CW_REPORT_DOWNTIME_H
+#ifndef CW_HISTORY_DOWNTIME_H
+#define CW_HISTORY_DOWNTIME_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
-/* report/downtime.c — DOWN intervals from the alert history, clipped to the report's window (downtime.h). */
-#include "report/downtime.h"
+/* history/downtime.c — DOWN intervals from the alert history, clipped to the report's window (downtime.h). */
+#include "history/downtime.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 
 #include "common/base/util.h"
 
-#include "report/window.h"
+#include "history/window.h"
 
 #define DT_TIME_LEN 24 /* 2026-11-25T04:05:06.123Z, cw_format_iso8601's form */
 

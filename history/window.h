@@ -1,12 +1,12 @@
-/* report/window.h — the time window of `clockwerk report` (docs/report.md): parsing --since/--until, and
+/* history/window.h — the time window of `clockwerk report` (docs/report.md): parsing --since/--until, and
  * cutting the window into what each roll-up table serves. Pure: no clock, no I/O (now is a parameter).
  *
  * The checks' counts and percentiles come from whole hours (the roll-ups' finest cell): every UTC hour that
  * overlaps [since, until) counts whole. Of those hours, the whole UTC days come from checks_daily, the ragged
  * hours before and after them from checks_hourly, and the rows not folded yet from checks. Downtime is not
  * rounded: it is clipped to [since, until) to the millisecond. */
-#ifndef CW_REPORT_WINDOW_H
-#define CW_REPORT_WINDOW_H
+#ifndef CW_HISTORY_WINDOW_H
+#define CW_HISTORY_WINDOW_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,12 +1,12 @@
-/* report/tally.h — one endpoint's checks over the report's window, summed from roll-up cells and raw rows:
- * counts, the latency histogram (percentiles) and the phases' means (the slowest phase). Pure.
+/* history/tally.h — one endpoint's checks over a window (clockwerk-report, clockwerk-web), summed from roll-up
+ * cells and raw rows: counts, the latency histogram (percentiles) and the phases' means (the slowest phase). Pure.
  *
  * Percentiles come from the summed latency histograms (common/wire/lathist.h): the midpoint of the bucket
  * that holds the nearest rank, within ~3.2% of the exact value. The phases' means (dns, connect, tls, ttfb)
  * are the means of their histograms' bucket midpoints, as accurate; the slowest phase is the one with the
  * largest mean. Only the latency histogram is kept whole: a phase needs only a count and a sum. */
-#ifndef CW_REPORT_TALLY_H
-#define CW_REPORT_TALLY_H
+#ifndef CW_HISTORY_TALLY_H
+#define CW_HISTORY_TALLY_H
 
 #include <stdbool.h>
 #include <stdint.h>

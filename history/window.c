@@ -1,5 +1,5 @@
-/* report/window.c — parsing the report's window and cutting it into roll-up tables (window.h). */
-#include "report/window.h"
+/* history/window.c — parsing the report's window and cutting it into roll-up tables (window.h). */
+#include "history/window.h"
 
 #include <ctype.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
-/* report/tally.c — summing roll-up cells and raw rows into one endpoint's figures (tally.h). */
-#include "report/tally.h"
+/* history/tally.c — summing roll-up cells and raw rows into one endpoint's figures (tally.h). */
+#include "history/tally.h"
 
 #include <stddef.h>
 

@@ -1,0 +1,47 @@
+/* web/history_names.c — the windows' names and lengths, and freeing a snapshot or a detail (web/history.h). */
+#include "web/history.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const struct {
+    const char *name;
+    int64_t ms;
+} windows[WEB_WINDOWS] = {
+    [WEB_WIN_24H] = { "24h", INT64_C(86400000) },
+    [WEB_WIN_7D] = { "7d", INT64_C(7) * 86400000 },
+    [WEB_WIN_30D] = { "30d", INT64_C(30) * 86400000 },
+    [WEB_WIN_90D] = { "90d", INT64_C(90) * 86400000 },
+};
+
+const char *web_window_name(enum web_window w) { return (unsigned)w < WEB_WINDOWS ? windows[w].name : "?"; }
+
+int64_t web_window_ms(enum web_window w) { return (unsigned)w < WEB_WINDOWS ? windows[w].ms : 0; }
+
+int web_window_parse(const char *s)
+{
+    for (int w = 0; s && w < WEB_WINDOWS; w++)
+        if (strcmp(s, windows[w].name) == 0) return w;
+    return -1;
+}
+
+void web_history_free(struct web_history *h)
+{
+    if (!h) return;
+    for (size_t i = 0; i < h->n; i++) {
+        struct web_ep_history *e = &h->ep[i];
+        for (size_t k = 0; k < e->n_incidents; k++) free(e->incidents[k].message);
+        free(e->incidents);
+        free(e->url);
+    }
+    free(h->ep);
+    free(h);
+}
+
+void web_detail_free(struct web_detail *d)
+{
+    if (!d) return;
+    for (size_t i = 0; i < d->n_checks; i++) free(d->checks[i].error);
+    free(d->error_owned);
+    free(d);
+}

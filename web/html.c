@@ -1,4 +1,4 @@
-/* web/html.c — HTML escaping (see web/html.h). */
+/* web/html.c — HTML and JSON string escaping (see web/html.h). */
 #include "web/html.h"
 
 #include <string.h>
@@ -49,4 +49,36 @@ void web_html_text(struct cw_buf *b, const char *s)
         cw_buf_put(b, p, n);
         p += n;
     }
+}
+
+void web_json_string(struct cw_buf *b, const char *s)
+{
+    if (!s) {
+        cw_buf_put(b, "null", 4);
+        return;
+    }
+    cw_buf_put(b, "\"", 1);
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        if (*p == '"' || *p == '\\') {
+            char esc[2] = { '\\', (char)*p };
+            cw_buf_put(b, esc, 2);
+            p++;
+            continue;
+        }
+        if (*p < 0x20 || *p == 0x7f) {
+            cw_buf_printf(b, "\\u%04x", (unsigned)*p);
+            p++;
+            continue;
+        }
+        size_t n = cw_utf8_seq_len(p);
+        if (n == 0) {
+            cw_buf_put(b, REPLACEMENT, 3);
+            p++;
+            continue;
+        }
+        cw_buf_put(b, p, n);
+        p += n;
+    }
+    cw_buf_put(b, "\"", 1);
 }

@@ -25,6 +25,8 @@ static const char STYLE[] =
     ".banner.unknown{background:#6e7781}"
     "table{border-collapse:collapse;width:100%}th,td{padding:.3em .5em;border-bottom:1px solid #eaeef2;"
     "text-align:left;vertical-align:middle}th{font-weight:600;font-size:.85em;color:#57606a}"
+    ".eps table{table-layout:fixed}.eps th:nth-child(1){width:21%}.eps th:nth-child(2){width:7%}"
+    ".eps th:nth-child(3){width:34%}.eps td:first-child{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}"
     "td.n{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}"
     ".state{font-weight:600;white-space:nowrap}.up{color:#1a7f37}.down{color:#cf222e}.failing{color:#bc4c00}"
     ".unknown{color:#6e7781}.muted{color:#6e7781;font-size:.85em}"
@@ -118,7 +120,8 @@ void page_put_latency_ms(struct cw_buf *b, double ms)
     if (ms < 0 || !isfinite(ms)) put_cstr(b, "\xE2\x80\x93");
     else if (ms >= 1000) cw_buf_printf(b, "%.2f s", ms / 1000.0);
     else if (ms >= 10) cw_buf_printf(b, "%.0f ms", ms);
-    else cw_buf_printf(b, "%.1f ms", ms);
+    else if (ms >= 1) cw_buf_printf(b, "%.1f ms", ms);
+    else cw_buf_printf(b, "%.2f ms", ms);
 }
 
 const char *page_masked_url(const struct web_endpoint *e, char *buf, size_t len)

@@ -192,10 +192,11 @@ static void put_cert(struct cw_buf *b, const struct web_live *l, int64_t now_ms)
         put_cstr(b, "<td class=\"n\"></td>");
         return;
     }
-    int64_t expires_ms = l->last.tls_expires_at_us / 1000, days = (expires_ms - now_ms) / 86400000;
+    int64_t expires_ms = l->last.tls_expires_at_us / 1000, left_ms = expires_ms - now_ms, days = left_ms / 86400000;
     cw_buf_printf(b, "<td class=\"n%s\" title=\"certificate expires ", days < CERT_WARN_DAYS ? " down" : "");
     page_put_time_ms(b, expires_ms, false);
-    if (expires_ms < now_ms) put_cstr(b, "\">expired</td>");
+    if (left_ms < 0) put_cstr(b, "\">expired</td>");
+    else if (days == 0) cw_buf_printf(b, "\">%" PRId64 " h</td>", left_ms / 3600000);
     else cw_buf_printf(b, "\">%" PRId64 " d</td>", days);
 }
 
@@ -205,13 +206,8 @@ static void put_row(struct cw_buf *b, const struct web_endpoint *e, int64_t day0
     const char *state = web_state_name(l->state);
     cw_buf_printf(b, "<tr id=\"ep-%s\"><td>", e->id);
     put_endpoint_link(b, e);
-    cw_buf_printf(b, "</td><td class=\"state %s\"", state);
-    if (l->state_since_us > 0) {
-        put_cstr(b, " title=\"since ");
-        page_put_time_ms(b, l->state_since_us / 1000, false);
-        put_cstr(b, "\"");
-    }
-    cw_buf_printf(b, ">%s%s</td><td>", state, l->slow ? " (slow)" : "");
+    /* exactly class="state S">S< (tests/e2e/test_web.py looks for it); the since is on the endpoint's page */
+    cw_buf_printf(b, "</td><td class=\"state %s\">%s%s</td><td>", state, state, l->slow ? " (slow)" : "");
     page_put_bar(b, e->hist, day0_ms);
     put_cstr(b, "</td>");
     for (int w = 0; w < WEB_WINDOWS; w++) {
@@ -231,8 +227,9 @@ static void put_table_head(struct cw_buf *b, const struct group *g)
 {
     cw_buf_printf(b, "<h2 id=\"g%zu\">", g->index);
     put_group_name(b, g);
-    put_cstr(b, "</h2><table><thead><tr><th>Endpoint</th><th>State</th><th>Last 90 days</th><th>24 h</th>"
-                "<th>7 d</th><th>30 d</th><th>90 d</th><th>Latency</th><th>Cert</th></tr></thead><tbody>\n");
+    put_cstr(
+        b, "</h2><div class=\"eps\"><table><thead><tr><th>Endpoint</th><th>State</th><th>Last 90 days</th><th>24 h</th>"
+           "<th>7 d</th><th>30 d</th><th>90 d</th><th>Latency</th><th>Cert</th></tr></thead><tbody>\n");
 }
 
 static void put_page_link(struct cw_buf *b, size_t page, size_t current)
@@ -310,13 +307,13 @@ void page_index(const struct web_request *rq, struct web_reply *rp)
     for (size_t k = from; k < to; k++) {
         size_t i = l.order[k];
         if (l.group_of[i] != open_group) {
-            if (open_group != SIZE_MAX) put_cstr(b, "</tbody></table>\n");
+            if (open_group != SIZE_MAX) put_cstr(b, "</tbody></table></div>\n");
             open_group = l.group_of[i];
             put_table_head(b, &l.groups[open_group]);
         }
         put_row(b, &m->endpoints[i], day0_ms, now_ms);
     }
-    if (open_group != SIZE_MAX) put_cstr(b, "</tbody></table>\n");
+    if (open_group != SIZE_MAX) put_cstr(b, "</tbody></table></div>\n");
     put_pager(b, page, pages);
     put_legend(b, m);
     page_end(b);

@@ -5,6 +5,18 @@
 
 #define REPLACEMENT "\xEF\xBF\xBD" /* U+FFFD */
 
+/* The valid UTF-8 sequence at p, or U+FFFD for an invalid byte; returns the bytes consumed. */
+static size_t put_utf8(struct cw_buf *b, const unsigned char *p)
+{
+    size_t n = cw_utf8_seq_len(p);
+    if (n == 0) {
+        cw_buf_put(b, REPLACEMENT, 3);
+        return 1;
+    }
+    cw_buf_put(b, p, n);
+    return n;
+}
+
 void web_html_text(struct cw_buf *b, const char *s)
 {
     if (!s) return;
@@ -40,14 +52,7 @@ void web_html_text(struct cw_buf *b, const char *s)
             p++;
             continue;
         }
-        size_t n = cw_utf8_seq_len(p);
-        if (n == 0) {
-            cw_buf_put(b, REPLACEMENT, 3);
-            p++;
-            continue;
-        }
-        cw_buf_put(b, p, n);
-        p += n;
+        p += put_utf8(b, p);
     }
 }
 
@@ -71,14 +76,7 @@ void web_json_string(struct cw_buf *b, const char *s)
             p++;
             continue;
         }
-        size_t n = cw_utf8_seq_len(p);
-        if (n == 0) {
-            cw_buf_put(b, REPLACEMENT, 3);
-            p++;
-            continue;
-        }
-        cw_buf_put(b, p, n);
-        p += n;
+        p += put_utf8(b, p);
     }
     cw_buf_put(b, "\"", 1);
 }

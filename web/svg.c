@@ -18,6 +18,8 @@
 #define Y1 (H - 26.0)
 #define HOUR_MS INT64_C(3600000)
 #define DAY_MS (24 * HOUR_MS)
+#define AXIS (-1)      /* put_path bottom: the x axis */
+#define LINE_ONLY (-2) /* put_path bottom: a line, no area */
 
 static const char *const PHASE_COLOUR[WEB_PHASES] = { "#8250df", "#1f6feb", "#bf8700", "#2da44e" };
 
@@ -51,43 +53,31 @@ static void put_edge(const struct chart *c, size_t a, size_t b, int which, bool 
         size_t j = forward ? k : b - a + 2 - k; /* 0: the run's left edge, 1..len: centres, len+1: right edge */
         size_t i = j == 0 ? a : j == b - a + 2 ? b : a + j - 1;
         double slot = j == 0 ? (double)a : j == b - a + 2 ? (double)b + 1.0 : (double)i + 0.5;
-        double v = which < 0 ? 0 : value_us(&c->h[i], which);
+        double v = which == AXIS ? 0 : value_us(&c->h[i], which);
         cw_buf_printf(c->b, "%s%.1f %.1f", first && k == 0 ? "M" : "L", x_of(c, slot), y_of(c, v));
     }
 }
 
-/* One closed area between series `top` and `bottom` (-1: the axis) for each run of hours with a latency. */
-static void put_area(const struct chart *c, int top, int bottom, const char *attrs)
+/* The next run of hours with a latency at or after *a: true with [*a, *b], false when there is none. */
+static bool next_run(const struct chart *c, size_t *a, size_t *b)
 {
-    cw_buf_printf(c->b, "<path %s d=\"", attrs);
-    for (size_t a = 0; a < c->n;) {
-        if (!c->h[a].has_latency) {
-            a++;
-            continue;
-        }
-        size_t b = a;
-        while (b + 1 < c->n && c->h[b + 1].has_latency) b++;
-        put_edge(c, a, b, top, true, true);
-        put_edge(c, a, b, bottom, false, false);
-        cw_buf_printf(c->b, "Z");
-        a = b + 1;
-    }
-    cw_buf_printf(c->b, "\"/>");
+    while (*a < c->n && !c->h[*a].has_latency) (*a)++;
+    if (*a >= c->n) return false;
+    *b = *a;
+    while (*b + 1 < c->n && c->h[*b + 1].has_latency) (*b)++;
+    return true;
 }
 
-/* The line of series `which`, broken where hours have no latency. */
-static void put_line(const struct chart *c, int which, const char *attrs)
+/* One closed area between series `top` and `bottom` (AXIS: the x axis) for each run of hours with a latency; or, when
+ * bottom is LINE_ONLY, the line of series `top`, broken where hours have no latency. */
+static void put_path(const struct chart *c, int top, int bottom, const char *attrs)
 {
-    cw_buf_printf(c->b, "<path fill=\"none\" %s d=\"", attrs);
-    for (size_t a = 0; a < c->n;) {
-        if (!c->h[a].has_latency) {
-            a++;
-            continue;
-        }
-        size_t b = a;
-        while (b + 1 < c->n && c->h[b + 1].has_latency) b++;
-        put_edge(c, a, b, which, true, true);
-        a = b + 1;
+    cw_buf_printf(c->b, "<path %s%s d=\"", bottom == LINE_ONLY ? "fill=\"none\" " : "", attrs);
+    for (size_t a = 0, b; next_run(c, &a, &b); a = b + 1) {
+        put_edge(c, a, b, top, true, true);
+        if (bottom == LINE_ONLY) continue;
+        put_edge(c, a, b, bottom, false, false);
+        cw_buf_printf(c->b, "Z");
     }
     cw_buf_printf(c->b, "\"/>");
 }
@@ -158,10 +148,10 @@ void web_svg_latency(struct cw_buf *b, const struct web_detail_hour *hours, size
     char attrs[64];
     for (int k = 0; k < WEB_PHASES; k++) {
         snprintf(attrs, sizeof attrs, "class=\"phase\" fill=\"%s\" fill-opacity=\".55\"", PHASE_COLOUR[k]);
-        put_area(&c, k, k - 1, attrs);
+        put_path(&c, k, k - 1, attrs);
     }
-    put_area(&c, 5, 4, "class=\"band\" fill=\"#cf222e\" fill-opacity=\".15\"");
-    put_line(&c, 4, "class=\"p50\" stroke=\"#1f2328\" stroke-width=\"1.5\"");
-    put_line(&c, 5, "class=\"p95\" stroke=\"#cf222e\" stroke-width=\"1.2\"");
+    put_path(&c, 5, 4, "class=\"band\" fill=\"#cf222e\" fill-opacity=\".15\"");
+    put_path(&c, 4, LINE_ONLY, "class=\"p50\" stroke=\"#1f2328\" stroke-width=\"1.5\"");
+    put_path(&c, 5, LINE_ONLY, "class=\"p95\" stroke=\"#cf222e\" stroke-width=\"1.2\"");
     cw_buf_printf(b, "</svg>");
 }

@@ -1,6 +1,6 @@
 /* web/api.c — the JSON API (see web/api.h): the shared JSON pieces (web/api_json.h), the endpoint list and the
- * incidents. Answers
- * are written straight into the reply's buffer (no tree of objects: 10,000 endpoints in well under 100 ms). */
+ * incidents. Answers are written straight into the reply's buffer (no tree of objects: 10,000 endpoints in well
+ * under 100 ms). */
 #include "web/api.h"
 
 #include "common/base/clock.h"

@@ -1,5 +1,6 @@
-/* web/html.h — escaping writers (HTML and JSON) for what clockwerk-web renders: every text that comes from the configuration or
- * the bus (names, URLs, errors, the title) goes into a page through one of these, never raw. */
+/* web/html.h — escaping writers (HTML and JSON) for what clockwerk-web renders: every text that comes from the
+ * configuration, the bus or the database (names, URLs, errors, the title) goes into a page or an answer through
+ * one of these, never raw. */
 #ifndef CW_WEB_HTML_H
 #define CW_WEB_HTML_H
 

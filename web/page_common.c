@@ -26,7 +26,8 @@ static const char STYLE[] =
     "table{border-collapse:collapse;width:100%}th,td{padding:.3em .5em;border-bottom:1px solid #eaeef2;"
     "text-align:left;vertical-align:middle}th{font-weight:600;font-size:.85em;color:#57606a}"
     ".eps table{table-layout:fixed}.eps th:nth-child(1){width:21%}.eps th:nth-child(2){width:7%}"
-    ".eps th:nth-child(3){width:34%}.eps td:first-child{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}"
+    ".eps th:nth-child(3){width:34%}.eps th:nth-child(n+4),.grp th:nth-child(n+2){text-align:right}"
+    ".eps td:first-child{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}"
     "td.n{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}"
     ".state{font-weight:600;white-space:nowrap}.up{color:#1a7f37}.down{color:#cf222e}.failing{color:#bc4c00}"
     ".unknown{color:#6e7781}.muted{color:#6e7781;font-size:.85em}"
@@ -95,10 +96,18 @@ void page_put_time_ms(struct cw_buf *b, int64_t ms, bool date_only)
 void page_put_duration_ms(struct cw_buf *b, int64_t ms)
 {
     int64_t s = ms < 0 ? 0 : ms / 1000;
-    if (s >= 86400) cw_buf_printf(b, "%" PRId64 " d %" PRId64 " h", s / 86400, s % 86400 / 3600);
-    else if (s >= 3600) cw_buf_printf(b, "%" PRId64 " h %" PRId64 " min", s / 3600, s % 3600 / 60);
-    else if (s >= 60) cw_buf_printf(b, "%" PRId64 " min %" PRId64 " s", s / 60, s % 60);
-    else cw_buf_printf(b, "%" PRId64 " s", s);
+    static const struct {
+        int64_t seconds;
+        const char *name;
+    } units[] = { { 86400, "d" }, { 3600, "h" }, { 60, "min" }, { 1, "s" } };
+    for (size_t k = 0; k < 3; k++) { /* the two largest units that apply; the smaller one left out when 0 */
+        if (s < units[k].seconds) continue;
+        int64_t rest = s % units[k].seconds / units[k + 1].seconds;
+        cw_buf_printf(b, "%" PRId64 " %s", s / units[k].seconds, units[k].name);
+        if (rest) cw_buf_printf(b, " %" PRId64 " %s", rest, units[k + 1].name);
+        return;
+    }
+    cw_buf_printf(b, "%" PRId64 " s", s);
 }
 
 void page_put_uptime(struct cw_buf *b, int64_t checks, int64_t ok)

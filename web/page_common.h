@@ -21,7 +21,7 @@ void page_error(const struct web_request *rq, struct web_reply *rp, int status, 
 
 /* "2026-12-05 02:30 UTC" from wall-clock milliseconds; "2026-12-05" when date_only. */
 void page_put_time_ms(struct cw_buf *b, int64_t ms, bool date_only);
-/* "3 d 4 h", "2 h 5 min", "12 min 3 s", "45 s". */
+/* "3 d 4 h", "2 h 5 min", "12 min 3 s", "1 min", "45 s". */
 void page_put_duration_ms(struct cw_buf *b, int64_t ms);
 /* "99.95%" (rounded down: 99.999% is never shown as 100%), "–" when checks == 0. */
 void page_put_uptime(struct cw_buf *b, int64_t checks, int64_t ok);

@@ -168,8 +168,10 @@ static void put_group_name(struct cw_buf *b, const struct group *g) { web_html_t
 static void put_groups(struct cw_buf *b, const struct layout *l)
 {
     if (l->n_groups < 2) return;
-    put_cstr(b, "<h2>Groups</h2><table><thead><tr><th>Group</th><th>Endpoints</th><th>Up</th><th>Failing</th>"
-                "<th>Down</th><th>Unknown</th></tr></thead><tbody>");
+    put_cstr(
+        b,
+        "<h2>Groups</h2><div class=\"grp\"><table><thead><tr><th>Group</th><th>Endpoints</th><th>Up</th><th>Failing</th>"
+        "<th>Down</th><th>Unknown</th></tr></thead><tbody>");
     for (size_t k = 0; k < l->n_groups && k < INDEX_GROUPS_MAX; k++) {
         const struct group *g = &l->groups[k];
         cw_buf_printf(b, "<tr><td><a href=\"/?page=%zu#g%zu\">", g->first / INDEX_PAGE_SIZE + 1, k);
@@ -180,7 +182,7 @@ static void put_groups(struct cw_buf *b, const struct layout *l)
                       g->count, g->states[WEB_STATE_UP], g->states[WEB_STATE_FAILING], g->states[WEB_STATE_DOWN],
                       g->states[WEB_STATE_UNKNOWN]);
     }
-    put_cstr(b, "</tbody></table>");
+    put_cstr(b, "</tbody></table></div>");
     if (l->n_groups > INDEX_GROUPS_MAX)
         cw_buf_printf(b, "<p class=\"muted\">and %zu more groups</p>", l->n_groups - INDEX_GROUPS_MAX);
     put_cstr(b, "\n");

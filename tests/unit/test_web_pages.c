@@ -309,6 +309,7 @@ static void test_endpoint_page(void **state)
     assert_null(strstr(page, "<script"));
     assert_int_equal(count(page, "<i class=\"c"), WEB_DAYS);
     assert_non_null(strstr(page, "<table id=\"incidents\">"));
+    assert_non_null(strstr(page, "<td class=\"n\">1 min</td>")); /* 60 s down in each window */
     cw_buf_free(&rp.body);
 
     struct web_detail *d = fake_detail();

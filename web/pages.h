@@ -1,4 +1,4 @@
-/* web/pages.h — the handlers of part 1 of clockwerk-web: a minimal status page (`/`), `/healthz` and
+/* web/pages.h — the HTML handlers of clockwerk-web: the status page (`/`), one endpoint's page, `/healthz` and
  * `/favicon.ico`. Each is a pure function of the request (web/route.h). */
 #ifndef CW_WEB_PAGES_H
 #define CW_WEB_PAGES_H
@@ -8,7 +8,10 @@
 /* After this long without any message from the bus (workers publish stats every second) /healthz says 503. */
 #define WEB_BUS_QUIET_NS (15000000000LL)
 
+/* `/` (web/page_index.c): the status page, `?page=N`. */
 void page_index(const struct web_request *rq, struct web_reply *rp);
+/* `/endpoint/ID` (web/page_endpoint.c; a needs_detail route): one endpoint, `?window=24h|7d|30d`. */
+void page_endpoint(const struct web_request *rq, struct web_reply *rp);
 void page_healthz(const struct web_request *rq, struct web_reply *rp);
 void page_favicon(const struct web_request *rq, struct web_reply *rp);
 

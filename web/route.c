@@ -2,6 +2,8 @@
  * here: the table is the one list of what the web serves. */
 #include "web/route.h"
 
+#include "web/api.h"
+#include "web/page_common.h"
 #include "web/pages.h"
 
 #include <string.h>
@@ -10,6 +12,11 @@ static const struct web_route routes[] = {
     { "/", false, page_index, false },
     { "/healthz", false, page_healthz, false },
     { "/favicon.ico", false, page_favicon, false },
+    { "/style.css", false, page_style, false },
+    { "/endpoint/", true, page_endpoint, true },
+    { "/api/v1/endpoints", false, api_endpoints, false },
+    { "/api/v1/endpoints/", true, api_endpoint, true }, /* {id} and {id}/history: see web/api.h */
+    { "/api/v1/incidents", false, api_incidents, false },
 };
 
 enum web_route_result web_route_find(const char *method, const char *path, const struct web_route **route,

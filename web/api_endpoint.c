@@ -1,0 +1,154 @@
+/* web/api_endpoint.c — `/api/v1/endpoints/{id}` (one endpoint with its incidents and last stored checks) and
+ * `/api/v1/endpoints/{id}/history?res=day|hour` (see web/api.h). One prefix route that needs the detail: rq->rest
+ * is "{id}" or "{id}/history". */
+#include "web/api.h"
+
+#include "common/base/clock.h"
+#include "web/api_json.h"
+#include "web/html.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#define HOUR_MS INT64_C(3600000)
+#define DAY_MS (24 * HOUR_MS)
+
+static void put_cstr(struct cw_buf *b, const char *s) { cw_buf_put(b, s, strlen(s)); }
+
+static void put_stored_check(struct cw_buf *b, const struct web_detail_check *c)
+{
+    put_cstr(b, "{\"at\":");
+    api_put_time_ms(b, c->checked_at_ms);
+    cw_buf_printf(b, ",\"ok\":%s,\"status_code\":", c->ok ? "true" : "false");
+    if (c->status_code > 0) cw_buf_printf(b, "%d", c->status_code);
+    else put_cstr(b, "null");
+    put_cstr(b, ",\"latency_ms\":");
+    api_put_ms(b, c->latency_us / 1000.0, c->latency_us >= 0);
+    put_cstr(b, ",\"phases_ms\":");
+    api_put_phases(b, c->phase_us);
+    put_cstr(b, ",\"error\":");
+    web_json_string(b, c->error);
+    put_cstr(b, "}");
+}
+
+static void answer_one(const struct web_request *rq, struct web_reply *rp, const struct web_endpoint *e)
+{
+    struct cw_buf *b = &rp->body;
+    const struct web_ep_history *h = e->hist;
+    int64_t now_ms = rq->model->history ? rq->model->history->read_at_ms : cw_wall_us() / 1000;
+    api_begin(rq, rp);
+    put_cstr(b, ",\"endpoint\":");
+    api_put_endpoint(b, e);
+    put_cstr(b, ",\"incidents\":");
+    if (h) {
+        put_cstr(b, "[");
+        for (size_t i = 0; i < h->n_incidents; i++) {
+            if (i) put_cstr(b, ",");
+            api_put_incident(b, &h->incidents[i], NULL, now_ms);
+        }
+        cw_buf_printf(b, "],\"incidents_older\":%u", h->incidents_older);
+    } else {
+        put_cstr(b, "null,\"incidents_older\":0");
+    }
+    const struct web_detail *d = rq->detail;
+    put_cstr(b, ",\"last_checks\":");
+    if (d && !d->error) {
+        put_cstr(b, "[");
+        for (size_t i = 0; i < d->n_checks && i < WEB_DETAIL_CHECKS; i++) {
+            if (i) put_cstr(b, ",");
+            put_stored_check(b, &d->checks[i]);
+        }
+        put_cstr(b, "]");
+    } else {
+        put_cstr(b, "null");
+    }
+    put_cstr(b, ",\"history_error\":");
+    web_json_string(b, d ? d->error : NULL);
+    put_cstr(b, "}\n");
+}
+
+/* The 90 UTC days of the snapshot; [] when no snapshot was read yet, days without checks when it lacks e. */
+static void put_days(struct cw_buf *b, const struct web_model *m, const struct web_endpoint *e)
+{
+    put_cstr(b, "[");
+    for (int i = 0; m->history && i < WEB_DAYS; i++) {
+        static const struct web_day none;
+        const struct web_day *d = e->hist ? &e->hist->days[i] : &none;
+        put_cstr(b, i ? ",\n{\"start\":" : "{\"start\":");
+        api_put_time_ms(b, m->history->day0_ms + i * DAY_MS);
+        cw_buf_printf(b, ",\"checks\":%" PRIu32 ",\"ok\":%" PRIu32 ",\"uptime_percent\":", d->checks, d->ok);
+        api_put_uptime(b, d->checks, d->ok);
+        put_cstr(b, ",\"p95_ms\":");
+        api_put_ms(b, d->p95_us / 1000.0, d->p95_us > 0);
+        cw_buf_printf(b, ",\"down_seconds\":%" PRIu32 ",\"incidents\":%u}", d->down_s, (unsigned)d->incidents);
+    }
+    put_cstr(b, "]");
+}
+
+/* The 720 hours of the detail, oldest first. */
+static void put_hours(struct cw_buf *b, const struct web_detail *d)
+{
+    int64_t first = d->read_at_ms / HOUR_MS * HOUR_MS - (WEB_DETAIL_HOURS - 1) * HOUR_MS;
+    put_cstr(b, "[");
+    for (int i = 0; i < WEB_DETAIL_HOURS; i++) {
+        const struct web_detail_hour *h = &d->hours[i];
+        put_cstr(b, i ? ",\n{\"start\":" : "{\"start\":");
+        api_put_time_ms(b, h->start_ms > 0 ? h->start_ms : first + i * HOUR_MS);
+        cw_buf_printf(b, ",\"checks\":%" PRIu32 ",\"ok\":%" PRIu32 ",\"uptime_percent\":", h->checks, h->ok);
+        api_put_uptime(b, h->checks, h->ok);
+        put_cstr(b, ",\"p50_ms\":");
+        api_put_ms(b, h->p50_us / 1000.0, h->has_latency);
+        put_cstr(b, ",\"p95_ms\":");
+        api_put_ms(b, h->p95_us / 1000.0, h->has_latency);
+        int64_t phases[WEB_PHASES];
+        for (int k = 0; k < WEB_PHASES; k++)
+            phases[k] = h->has_latency && h->phase_mean_us[k] ? (int64_t)h->phase_mean_us[k] : -1;
+        put_cstr(b, ",\"phases_ms\":");
+        api_put_phases(b, phases);
+        put_cstr(b, "}");
+    }
+    put_cstr(b, "]");
+}
+
+static void answer_history(const struct web_request *rq, struct web_reply *rp, const struct web_endpoint *e)
+{
+    const char *res = web_request_arg(rq, "res");
+    if (api_arg_given(rq, "res") && (!res || (strcmp(res, "day") != 0 && strcmp(res, "hour") != 0))) {
+        api_error(rp, 400, "res must be day or hour");
+        return;
+    }
+    bool hourly = res && strcmp(res, "hour") == 0;
+    const struct web_detail *d = rq->detail;
+    if (hourly && (!d || d->error)) {
+        api_error(rp, 503, d ? d->error : "history not available: this web reads no history (yet)");
+        return;
+    }
+    struct cw_buf *b = &rp->body;
+    cw_buf_reserve(b, hourly ? WEB_DETAIL_HOURS * 200 : WEB_DAYS * 150);
+    api_begin(rq, rp);
+    cw_buf_printf(b, ",\"id\":\"%s\",\"res\":\"%s\",\"points\":", e->id, hourly ? "hour" : "day");
+    if (hourly) put_hours(b, d);
+    else put_days(b, rq->model, e);
+    put_cstr(b, "}\n");
+}
+
+void api_endpoint(const struct web_request *rq, struct web_reply *rp)
+{
+    char id[CW_SLUG_MAX + 1];
+    size_t len = strcspn(rq->rest, "/");
+    const char *tail = rq->rest + len;
+    bool history = strcmp(tail, "/history") == 0;
+    if (len > CW_SLUG_MAX || (*tail && !history)) {
+        api_error(rp, 404, "no such path");
+        return;
+    }
+    memcpy(id, rq->rest, len);
+    id[len] = '\0';
+    const struct web_endpoint *e = web_model_by_id(rq->model, id);
+    if (!e) {
+        api_error(rp, 404, "no such endpoint");
+        return;
+    }
+    if (history) answer_history(rq, rp, e);
+    else answer_one(rq, rp, e);
+}

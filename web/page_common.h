@@ -1,0 +1,42 @@
+/* web/page_common.h — what the HTML pages of clockwerk-web share (web/page_index.c, web/page_endpoint.c): the
+ * page frame and its one stylesheet (`/style.css`), the 90-day uptime bar, and the formats of times, durations,
+ * uptimes and latencies. Every text from the configuration, the bus or the database goes through web/html.h. */
+#ifndef CW_WEB_PAGE_COMMON_H
+#define CW_WEB_PAGE_COMMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/base/util.h"
+#include "web/route.h"
+
+#define PAGE_LABEL_MAX (CW_URL_MAX + 8) /* a buffer for web_endpoint_label / page_masked_url */
+
+/* "<!DOCTYPE html>…<body>" with the page's title ("title — site title", escaped), the stylesheet and the site
+ * header; refresh_s > 0 adds a <meta http-equiv="refresh"> (no script needed). */
+void page_begin(struct cw_buf *b, const struct web_request *rq, const char *title, int refresh_s);
+void page_end(struct cw_buf *b);
+/* A whole small HTML page with status and one line of text (404, 400, 503). */
+void page_error(const struct web_request *rq, struct web_reply *rp, int status, const char *text);
+
+/* "2026-12-05 02:30 UTC" from wall-clock milliseconds; "2026-12-05" when date_only. */
+void page_put_time_ms(struct cw_buf *b, int64_t ms, bool date_only);
+/* "3 d 4 h", "2 h 5 min", "12 min 3 s", "1 min", "45 s". */
+void page_put_duration_ms(struct cw_buf *b, int64_t ms);
+/* "99.95%" (rounded down: 99.999% is never shown as 100%), "–" when checks == 0. */
+void page_put_uptime(struct cw_buf *b, int64_t checks, int64_t ok);
+/* "123 ms", "1.23 s". */
+void page_put_latency_ms(struct cw_buf *b, double ms);
+
+/* The endpoint's URL without credentials, a query shown as "?***" (as web_endpoint_label shows an unnamed one). */
+const char *page_masked_url(const struct web_endpoint *e, char *buf, size_t len);
+/* UTC midnight of the bar's first day: the snapshot's, or from the wall clock when no snapshot was read yet. */
+int64_t page_day0_ms(const struct web_model *m);
+/* The 90-day uptime bar: one cell per UTC day coloured by uptime, grey without checks, with a tooltip (date,
+ * uptime, incidents, p95). h NULL: every day "no data". */
+void page_put_bar(struct cw_buf *b, const struct web_ep_history *h, int64_t day0_ms);
+
+/* `/style.css`: the one stylesheet of every page (cached for a while). */
+void page_style(const struct web_request *rq, struct web_reply *rp);
+
+#endif

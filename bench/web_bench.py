@@ -176,6 +176,8 @@ def wrk_figures(out):
     return dict(rate=float(rate.group(1)) if rate else None, p50=unit_ms(p50.group(1)) if p50 else None,
                 p99=unit_ms(p99.group(1)) if p99 else None,
                 errors=sum(int(x) for x in errors.groups()) if errors else 0,
+                error_kinds=", ".join("%s %s" % kv for kv in zip(("connect", "read", "write", "timeout"),
+                                                                 errors.groups()) if kv[1] != "0") if errors else "",
                 non2xx=int(non2xx.group(1)) if non2xx else 0)
 
 
@@ -196,12 +198,12 @@ def load_lines(ref, load, wrk, web_cpu, connections, seconds):
     if wrk is None:
         out.append("load: not measured (wrk is not installed: sh tools/install-deps.sh bench)")
     else:
-        out.append("load: wrk -t2 -c%d -d%ds on /: %s requests/s, latency p50 %s p99 %s, %d socket errors, %d "
+        out.append("load: wrk -t2 -c%d -d%ds on /: %s requests/s, latency p50 %s p99 %s, %d socket errors%s, %d "
                    "non-2xx; the web's CPU %.0f%% of a core"
                    % (connections, seconds, "%.0f" % wrk["rate"] if wrk["rate"] else "?",
                       "%.0f ms" % wrk["p50"] if wrk["p50"] is not None else "?",
-                      "%.0f ms" % wrk["p99"] if wrk["p99"] is not None else "?", wrk["errors"], wrk["non2xx"],
-                      100 * web_cpu / seconds))
+                      "%.0f ms" % wrk["p99"] if wrk["p99"] is not None else "?", wrk["errors"],
+                      " (%s)" % wrk["error_kinds"] if wrk["error_kinds"] else "", wrk["non2xx"], 100 * web_cpu / seconds))
     out.append("checks' lateness p99 (worst second / median second), no web load: %.1f / %.1f ms over %d s, "
                "%.0f checks/s" % (ref["worst"], ref["median"], ref["seconds"], ref["checks_per_s"]))
     if load is not None:
@@ -252,8 +254,8 @@ def measure(procs, a, tmp, target_url):
     finally:
         procs.stop(sup, timeout=20)
         log.close()
-    lines = ["web: %d endpoints, %d days of history (SQLite, generated in %.0f s), %d checks/s (interval %.2f s)"
-             % (a.endpoints, a.days, generated, a.rate, interval)]
+    lines = ["web: %d endpoints, %d days of history (SQLite, generated in %.0f s), %d checks/s (interval %.2f s); "
+             "load average %.1f at the end" % (a.endpoints, a.days, generated, a.rate, interval, os.getloadavg()[0])]
     lines.append(path_line(index, BUDGET["index_ms"], "p99"))
     if "size" in index:
         lines.append("%-18s size %d bytes = %.0f KB (budget 300 KB: %s)"

@@ -41,6 +41,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -205,6 +206,35 @@ def lateness_window(listener, seconds, during=None):
                 worst=max(p99s, default=float("nan")), seconds=len(ws), checks_per_s=checks)
 
 
+class Prober:
+    """GET /healthz every 0.25 s on a thread, for `seconds` (at most 4 a second, each bounded by its timeout): is
+    the web's loop still answering a cheap request while clients hammer `/`?"""
+
+    def __init__(self, port, seconds):
+        self.times, self.failed = [], 0
+        self.thread = threading.Thread(target=self._run, args=(port, time.monotonic() + seconds), daemon=True)
+        self.thread.start()
+
+    def _run(self, port, until):
+        for _ in range(10000):
+            if time.monotonic() >= until:
+                return
+            try:
+                status, _body, took = request(port, "/healthz")
+                self.times.append(took * 1000)
+                self.failed += status != 200
+            except OSError:
+                self.failed += 1
+            time.sleep(0.25)
+
+    def line(self):
+        self.thread.join(REQUEST_TIMEOUT_S + 5)
+        if not self.times:
+            return "/healthz during the load: no answer (%d failed)" % self.failed
+        return ("/healthz during the load: median %.1f ms, slowest %.1f ms over %d requests, %d failed"
+                % (statistics.median(self.times), max(self.times), len(self.times), self.failed))
+
+
 def start_wrk(procs, port, connections, seconds):
     exe = shutil.which("wrk")
     if not exe:
@@ -296,7 +326,9 @@ def measure(procs, a, tmp, target_url):
             ref = lateness_window(listener, a.seconds)
             cpu0 = harness.cpu_seconds(pid)
             wrk_proc = start_wrk(procs, port, a.connections, a.seconds)
+            prober = Prober(port, a.seconds) if wrk_proc else None
             load = lateness_window(listener, a.seconds, wrk_proc) if wrk_proc else None
+            healthz = prober.line() if prober else None
             web_cpu = harness.cpu_seconds(pid) - cpu0
             wrk = wrk_figures(wrk_proc.stdout.read()) if wrk_proc else None
             rss_after = memory_mb(pid)
@@ -319,6 +351,8 @@ def measure(procs, a, tmp, target_url):
                  % (rss_before[0], rss_before[1], budget_note(rss_before[1], BUDGET["rss_mb"]), rss_after[0],
                     rss_after[1], budget_note(rss_after[1], BUDGET["rss_mb"])))
     lines.extend(load_lines(refs, load, wrk, web_cpu, a.connections, a.seconds))
+    if healthz:
+        lines.insert(-len(refs) - 1, healthz)
     if restarted:
         lines.append("the web process was RESTARTED during the run (see %s)" % os.path.join(tmp, "clockwerk.log"))
     return lines

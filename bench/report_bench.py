@@ -112,9 +112,9 @@ def statements(kind, n, days, now, url=("http://bench-", ".example/"), raw_rows=
     out.append(cell % ("checks_hourly", add_s(today - (HOURLY_DAYS - 1) * DAY, "p.x * 3600"), 60, 60, 0, seq(recent)))
     okv = "true" if kind == "postgresql" else "1"
     out.append("INSERT INTO checks (endpoint_id, checked_at, status_code, latency_ms, ok, error, dns_ms, connect_ms, "
-               "tls_ms, ttfb_ms, worker, boot_id, seq) SELECT e.id, %s, 200, 55.5, %s, NULL, 1.0, 2.0, 8.0, 40.0, 0, 1, "
-               "e.id * %d + p.x FROM endpoints e CROSS JOIN %s AS p"
-               % (add_s(now - 30, "-60 * p.x"), okv, raw_rows, seq(raw_rows)))
+               "tls_ms, ttfb_ms, worker, boot_id, seq) SELECT e.id, %s, 200, 55.5, %s, NULL, 1.0, 2.0, 8.0, 40.0, 0, "
+               "1, e.id * %d + p.x FROM endpoints e CROSS JOIN %s AS p"
+               % (add_s(now - 30 - 60 * (raw_rows - 1), "60 * p.x"), okv, raw_rows, seq(raw_rows)))
     out.extend(alert_statements(kind, days, now, incidents, add_s, seq))
     out.append("UPDATE rollup_state SET last_check_id = 0")
     out.append("DROP TABLE bench_blobs")

@@ -284,7 +284,8 @@ def load_lines(refs, load, wrk, web_cpu, connections, seconds):
                    % (connections, seconds, "%.0f" % wrk["rate"] if wrk["rate"] else "?",
                       "%.0f ms" % wrk["p50"] if wrk["p50"] is not None else "?",
                       "%.0f ms" % wrk["p99"] if wrk["p99"] is not None else "?", wrk["errors"],
-                      " (%s)" % wrk["error_kinds"] if wrk["error_kinds"] else "", wrk["non2xx"], 100 * web_cpu / seconds))
+                      " (%s)" % wrk["error_kinds"] if wrk["error_kinds"] else "", wrk["non2xx"],
+                      100 * web_cpu / seconds))
     for what, ref in zip(("before", "after"), refs):
         out.append("checks' lateness, no web load %s: p99 %.1f ms over %d results (worst second's p99 %.1f ms), "
                    "%.0f checks/s" % (what, ref["p99"], ref["results"], ref["worst"], ref["checks_per_s"]))
@@ -344,7 +345,8 @@ def measure(procs, a, tmp, target_url):
     lines.append(path_line(index, BUDGET["index_ms"], "p99"))
     if "size" in index:
         lines.append("%-18s size %d bytes = %.0f KB (budget 300 KB: %s)"
-                     % ("/", index["size"], index["size"] / 1024, budget_note(index["size"] / 1024, BUDGET["index_kb"])))
+                     % ("/", index["size"], index["size"] / 1024,
+                        budget_note(index["size"] / 1024, BUDGET["index_kb"])))
     lines.append(path_line(metrics, BUDGET["metrics_ms"], "slowest"))
     lines.append(path_line(api, BUDGET["api_ms"], "slowest"))
     lines.append("web RSS %.1f MB, peak %.1f MB before the load (budget 60 MB: %s); after it %.1f MB, peak %.1f MB (%s)"

@@ -197,8 +197,10 @@ test: test-deps
 bench: all bench-programs
 	@sh tools/install-deps.sh bench
 	@sh bench/run.sh full
+	@/usr/bin/python3 bench/web_bench.py
 bench-smoke: all bench-programs
 	@sh bench/run.sh smoke
+	@/usr/bin/python3 bench/web_bench.py --endpoints 500 --rate 150 --seconds 3 --requests 20
 
 clean:
 	rm -rf build bin

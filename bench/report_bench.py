@@ -61,15 +61,28 @@ def hexlit(kind, b):
     return "'\\x%s'::bytea" % b.hex() if kind == "postgresql" else "X'%s'" % b.hex()
 
 
-def ts(kind, t):
-    s = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t))
-    if kind == "sqlite":
-        return "'%s'" % time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(t))
-    return "'%s+00'" % s if kind == "postgresql" else "'%s'" % s
+def alert_statements(kind, days, now, incidents, add_s, seq):
+    """Down/up alerts: `incidents` pairs spread over the days for every tenth endpoint, an open `down` for every
+    hundredth (raised an hour ago). alert_id: the endpoint id * 64 + the alert's number."""
+    if not incidents:
+        return []
+    first = now // DAY * DAY - days * DAY
+    cols = "INSERT INTO alerts (alert_id, endpoint_id, raised_at, kind, message, email_state, webhook_state) "
+    down_at = "(p.x * %d + e.id %% 7) * 86400 + (e.id %% 24) * 3600" % max(1, days // incidents)
+    return [cols + "SELECT e.id * 64 + 2 * p.x + %d, e.id, %s, '%s', 'bench incident: connection refused', "
+            "'none', 'none' FROM endpoints e CROSS JOIN %s AS p WHERE e.id %% 10 = 0"
+            % (up, add_s(first, down_at + (" + 1200" if up else "")), "up" if up else "down", seq(incidents))
+            for up in (0, 1)] + [
+        cols + "SELECT e.id * 64 + 63, e.id, %s, 'down', 'bench incident: timed out', 'none', 'none' "
+        "FROM endpoints e WHERE e.id %% 100 = 0" % add_s(now - 3600, "0")]
 
 
-def statements(kind, n, days, now):
-    """The SQL that fills a fresh schema: endpoints, blob variants, daily and hourly cells, raw rows."""
+def statements(kind, n, days, now, url=("http://bench-", ".example/"), raw_rows=1, incidents=0):
+    """The SQL that fills a fresh schema: endpoints, blob variants, daily and hourly cells, raw rows. Shared with
+    bench/web_bench.py, which passes the rest: url, the (prefix, suffix) of endpoint x's URL; raw_rows, the raw
+    checks per endpoint above the watermark (one a minute back from now - 30 s; the web's last checks);
+    incidents, a down/up pair of alerts (20 minutes DOWN) that many times over the days for every tenth
+    endpoint, and a `down` still open for every hundredth (the web's incidents and states)."""
     today = now // DAY * DAY
     first = today - days * DAY
     seq = {  # integers 0..count-1 as a table expression
@@ -88,8 +101,7 @@ def statements(kind, n, days, now):
     for k, bl in enumerate(variants()):
         out.append("INSERT INTO bench_blobs VALUES (%d, %s)" % (k, ", ".join(hexlit(kind, b) for b in bl)))
     out.append("INSERT INTO endpoints (url, name) SELECT %s, NULL FROM %s AS s"
-               % ("'http://bench-' || x || '.example/'" if kind != "mysql" else "CONCAT('http://bench-', x, '.example/')",
-                  seq(n)))
+               % (("'%s' || x || '%s'" if kind != "mysql" else "CONCAT('%s', x, '%s')") % url, seq(n)))
     cell = ("INSERT INTO %s (endpoint_id, period_start, checks, ok, failures, latency_hist, dns_hist, connect_hist, "
             "tls_hist, ttfb_hist) SELECT e.id, %s, %d, %d, %d, b.lat, b.dns, b.con, b.tls, b.ttfb "
             "FROM endpoints e CROSS JOIN %s AS p JOIN bench_blobs b ON b.k = (e.id * 7 + p.x) %% 64")
@@ -100,8 +112,10 @@ def statements(kind, n, days, now):
     out.append(cell % ("checks_hourly", add_s(today - (HOURLY_DAYS - 1) * DAY, "p.x * 3600"), 60, 60, 0, seq(recent)))
     okv = "true" if kind == "postgresql" else "1"
     out.append("INSERT INTO checks (endpoint_id, checked_at, status_code, latency_ms, ok, error, dns_ms, connect_ms, "
-               "tls_ms, ttfb_ms, worker, boot_id, seq) SELECT id, %s, 200, 55.5, %s, NULL, 1.0, 2.0, 8.0, 40.0, 0, 1, id "
-               "FROM endpoints" % (ts(kind, now - 30), okv))
+               "tls_ms, ttfb_ms, worker, boot_id, seq) SELECT e.id, %s, 200, 55.5, %s, NULL, 1.0, 2.0, 8.0, 40.0, 0, "
+               "1, e.id * %d + p.x FROM endpoints e CROSS JOIN %s AS p"
+               % (add_s(now - 30 - 60 * (raw_rows - 1), "60 * p.x"), okv, raw_rows, seq(raw_rows)))
+    out.extend(alert_statements(kind, days, now, incidents, add_s, seq))
     out.append("UPDATE rollup_state SET last_check_id = 0")
     out.append("DROP TABLE bench_blobs")
     if kind == "postgresql":
@@ -120,12 +134,13 @@ def store_bench(args, password):
         raise RuntimeError("store_bench open: %s %s" % (r.stdout, r.stderr))
 
 
-def fill(kind, server, path, n, days, now):
+def fill(kind, server, path, n, days, now, **shape):
+    """A fresh schema filled by statements(); shape: its url, raw_rows and incidents."""
     import sqlite3
     if kind == "sqlite":
         store_bench(["--driver", "sqlite", "--db", path], None)
         con = sqlite3.connect(path)
-        for st in statements(kind, n, days, now):
+        for st in statements(kind, n, days, now, **shape):
             con.execute(st)
         con.commit()
         con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -140,7 +155,7 @@ def fill(kind, server, path, n, days, now):
             time.sleep(0.2)
     store_bench(["--driver", kind, "--host", "127.0.0.1", "--port", str(server.port), "--db", server.dbname,
                  "--user", server.user], server.password)
-    for st in statements(kind, n, days, now):
+    for st in statements(kind, n, days, now, **shape):
         server.query(st)
 
 

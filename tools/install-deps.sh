@@ -2,7 +2,7 @@
 # tools/install-deps.sh — installs the Debian packages Clockwerk needs, only those missing.
 #   sh tools/install-deps.sh run    what `make run` needs: compiler and libraries
 #   sh tools/install-deps.sh test   also what `make test` needs: cmocka, real servers for the tests
-#   sh tools/install-deps.sh bench  also what `make bench` needs: nginx and the anchors
+#   sh tools/install-deps.sh bench  also what `make bench` needs: nginx, the anchors, wrk (the web's load)
 # As root it runs apt-get (update once, then install); otherwise it prints the exact command to run.
 set -eu
 
@@ -11,7 +11,7 @@ libconfig-dev libjson-c-dev uthash-dev libmicrohttpd-dev libmicrohttpd12 python3
 TEST_PKGS="libcmocka-dev sqlite3 curl openssl python3-zmq python3-aiosmtpd postgresql mariadb-server
 clang libclang-rt-14-dev procps psmisc stress-ng
 chromium python3-websocket python3-jsonschema python3-yaml"
-BENCH_PKGS="nginx-light python3-aiohttp prometheus-blackbox-exporter valgrind hyperfine"
+BENCH_PKGS="nginx-light python3-aiohttp prometheus-blackbox-exporter valgrind hyperfine wrk"
 
 case "${1:-run}" in
     run)   want="$BUILD_PKGS" ;;

@@ -2,6 +2,8 @@
  * here: the table is the one list of what the web serves. */
 #include "web/route.h"
 
+#include "web/badge.h"
+#include "web/metrics.h"
 #include "web/pages.h"
 
 #include <string.h>
@@ -10,6 +12,8 @@ static const struct web_route routes[] = {
     { "/", false, page_index, false },
     { "/healthz", false, page_healthz, false },
     { "/favicon.ico", false, page_favicon, false },
+    { "/metrics", false, web_metrics_page, false },
+    { "/badge/", true, web_badge_page, false },
 };
 
 enum web_route_result web_route_find(const char *method, const char *path, const struct web_route **route,

@@ -49,7 +49,7 @@ static void set_state(struct web_live *e, enum web_state state, int64_t at_us)
 }
 
 /* The bounds of /metrics' duration buckets (see web/metrics.c for the choice). */
-const int64_t web_hist_bounds_us[WEB_HIST_BOUNDS] = { 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000 };
+const int64_t web_hist_bounds_us[WEB_HIST_BOUNDS] = { 10000, 50000, 250000, 1000000, 5000000 };
 
 static void observe(struct web_hist *h, int64_t us)
 {
@@ -107,8 +107,8 @@ static void on_results(struct web_model *m, const void *data, size_t len)
 /* A state change counted once per alert id: the alerter sends an alert again when a delivery state changes. */
 static void count_change(struct web_live *e, const struct cw_alert *a)
 {
-    int kind = a->kind == CW_ALERT_DOWN ? WEB_CHANGE_DOWN
-               : a->kind == CW_ALERT_UP ? WEB_CHANGE_UP
+    int kind = a->kind == CW_ALERT_DOWN   ? WEB_CHANGE_DOWN
+               : a->kind == CW_ALERT_UP   ? WEB_CHANGE_UP
                : a->kind == CW_ALERT_SLOW ? WEB_CHANGE_SLOW
                : a->kind == CW_ALERT_FAST ? WEB_CHANGE_FAST
                                           : -1;

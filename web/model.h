@@ -32,7 +32,7 @@ enum web_state {
 
 /* A histogram of check durations (web/metrics.c): counts per bucket, NOT cumulative; bucket i holds durations
  * <= web_hist_bounds_us[i] (and above the bound before), the last one the rest (+Inf). */
-#define WEB_HIST_BOUNDS 8
+#define WEB_HIST_BOUNDS 5
 #define WEB_HIST_BUCKETS (WEB_HIST_BOUNDS + 1)
 extern const int64_t web_hist_bounds_us[WEB_HIST_BOUNDS];
 enum web_hist_phase { WEB_PHASE_TOTAL, WEB_PHASE_DNS, WEB_PHASE_CONNECT, WEB_PHASE_TLS, WEB_PHASE_TTFB, WEB_HIST_PHASES };

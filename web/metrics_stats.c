@@ -38,8 +38,10 @@ static const struct family families[] = {
     { "clockwerk_worker_missed_checks_total", COUNTER,
       "Scheduled checks skipped: the previous one still ran, or the worker was behind." },
 #define F_LATENESS 6
-    { "clockwerk_worker_check_lateness_seconds", GAUGE,
-      "How late checks started behind their schedule since the worker started (quantile 1 = the maximum)." },
+    { "clockwerk_worker_check_lateness_p50_seconds", GAUGE,
+      "The median of how late checks started behind their schedule, since the worker started." },
+#define F_LATENESS_P99 53
+#define F_LATENESS_MAX 54
 #define F_LATENESS_SAMPLES 7
     { "clockwerk_worker_check_lateness_samples_total", COUNTER, "Check starts measured for the lateness." },
 #define F_SENT 8
@@ -135,8 +137,13 @@ static const struct family families[] = {
     { "clockwerk_supervisor_fatal_exits_total", COUNTER, "Children that exited 2 (a configuration they cannot use)." },
 #define F_RELOADS 52
     { "clockwerk_supervisor_reloads_total", COUNTER, "Reloads (SIGHUP), by result." },
+    { "clockwerk_worker_check_lateness_p99_seconds", GAUGE,
+      "The 99th percentile of how late checks started behind their schedule, since the worker started." },
+    { "clockwerk_worker_check_lateness_max_seconds", GAUGE,
+      "The most a check started behind its schedule, since the worker started." },
 };
 #define FAMILIES (sizeof families / sizeof families[0])
+_Static_assert(FAMILIES == F_LATENESS_MAX + 1, "the F_ indexes follow the families' order");
 #define IGNORED (-1) /* a known counter deliberately not exported (the sum of two others, a duplicate) */
 
 struct stat_map {
@@ -159,9 +166,9 @@ static const struct stat_map table[] = {
     { "checks_failed", NULL, F_WORKER_CHECKS, AS_IS, ",result=\"failed\"", false },
     { "missed", NULL, F_MISSED, AS_IS, "", false },
     { "lateness_samples", NULL, F_LATENESS_SAMPLES, AS_IS, "", false },
-    { "lateness_p50_us", NULL, F_LATENESS, US_TO_S, ",quantile=\"0.5\"", false },
-    { "lateness_p99_us", NULL, F_LATENESS, US_TO_S, ",quantile=\"0.99\"", false },
-    { "lateness_max_us", NULL, F_LATENESS, US_TO_S, ",quantile=\"1\"", false },
+    { "lateness_p50_us", NULL, F_LATENESS, US_TO_S, "", false },
+    { "lateness_p99_us", NULL, F_LATENESS_P99, US_TO_S, "", false },
+    { "lateness_max_us", NULL, F_LATENESS_MAX, US_TO_S, "", false },
     { "results_sent", NULL, F_SENT, AS_IS, "", false },
     { "results_acked", NULL, F_ACKED, AS_IS, "", false },
     { "acked", NULL, F_ACKED, AS_IS, "", false },

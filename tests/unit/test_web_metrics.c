@@ -258,9 +258,8 @@ static void test_exposition(void **state)
     assert_null(strstr(text, "pw@"));
     assert_null(strstr(text, "secret"));
     /* process counters through the table */
-    assert_true(sample(text, "clockwerk_worker_check_lateness_seconds{role=\"worker\",slot=\"0\",quantile=\"0.99\"}") ==
-                0.0025);
-    assert_non_null(strstr(text, "{role=\"worker\",slot=\"0\",quantile=\"0.99\"} 0.002500\n"));
+    assert_true(sample(text, "clockwerk_worker_check_lateness_p99_seconds{role=\"worker\",slot=\"0\"}") == 0.0025);
+    assert_non_null(strstr(text, "_p99_seconds{role=\"worker\",slot=\"0\"} 0.002500\n"));
     assert_true(sample(text, "clockwerk_storer_last_batch_seconds{role=\"worker\",slot=\"0\"}") == 0.007);
     assert_true(sample(text, "clockwerk_worker_checks_total{role=\"worker\",slot=\"0\",result=\"ok\"}") == 2);
     assert_true(sample(text, "clockwerk_checks_in_flight{role=\"worker\",slot=\"0\"}") == 4);

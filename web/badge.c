@@ -88,21 +88,16 @@ void web_badge_svg(struct cw_buf *b, const char *label, const char *message, con
 
 static const char *status_message(const struct web_live *l, const char **color)
 {
-    switch (l->state) {
-    case WEB_STATE_UP:
-        *color = l->slow ? YELLOW : BRIGHTGREEN;
-        return l->slow ? "slow" : "up";
-    case WEB_STATE_FAILING:
-        *color = ORANGE;
-        return "failing";
-    case WEB_STATE_DOWN:
-        *color = RED;
-        return "down";
-    case WEB_STATE_UNKNOWN:
-        break;
+    static const char *const colors[] = { [WEB_STATE_UNKNOWN] = LIGHTGREY,
+                                          [WEB_STATE_UP] = BRIGHTGREEN,
+                                          [WEB_STATE_FAILING] = ORANGE,
+                                          [WEB_STATE_DOWN] = RED };
+    if (l->state == WEB_STATE_UP && l->slow) {
+        *color = YELLOW;
+        return "slow";
     }
-    *color = LIGHTGREY;
-    return "unknown";
+    *color = (unsigned)l->state < sizeof colors / sizeof colors[0] ? colors[l->state] : LIGHTGREY;
+    return web_state_name(l->state);
 }
 
 static const char *uptime_message(const struct web_endpoint *e, char *buf, size_t len, const char **color)

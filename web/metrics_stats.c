@@ -23,133 +23,154 @@ struct family {
     const char *help;
 };
 
-static const struct family families[] = {
-#define F_ENDPOINTS 0
-    { "clockwerk_worker_endpoints", GAUGE, "Endpoints in the worker's shard." },
-#define F_IN_FLIGHT 1
-    { "clockwerk_checks_in_flight", GAUGE, "Checks running now." },
-#define F_IN_FLIGHT_LIMIT 2
-    { "clockwerk_checks_in_flight_limit", GAUGE, "The most checks the worker runs at once." },
-#define F_IN_FLIGHT_PEAK 3
-    { "clockwerk_checks_in_flight_peak", GAUGE, "The most checks the worker had running at once since it started." },
-#define F_WORKER_CHECKS 4
-    { "clockwerk_worker_checks_total", COUNTER, "Checks made by the worker since it started, by result." },
-#define F_MISSED 5
-    { "clockwerk_worker_missed_checks_total", COUNTER,
-      "Scheduled checks skipped: the previous one still ran, or the worker was behind." },
-#define F_LATENESS 6
-    { "clockwerk_worker_check_lateness_p50_seconds", GAUGE,
-      "The median of how late checks started behind their schedule, since the worker started." },
-#define F_LATENESS_P99 53
-#define F_LATENESS_MAX 54
-#define F_LATENESS_SAMPLES 7
-    { "clockwerk_worker_check_lateness_samples_total", COUNTER, "Check starts measured for the lateness." },
-#define F_SENT 8
-    { "clockwerk_results_sent_total", COUNTER, "Results sent to the reliable receivers for the first time." },
-#define F_ACKED 9
-    { "clockwerk_results_acked_total", COUNTER,
-      "Results acknowledged (worker: acknowledged to it; storer, alerter: acknowledged by it)." },
-#define F_RESENT 10
-    { "clockwerk_results_resent_total", COUNTER, "Results sent again after no acknowledgement." },
-#define F_REFUSED 11
-    { "clockwerk_results_refused_total", COUNTER,
-      "Result messages refused as malformed (worker: by a receiver, set aside; storer, alerter: by it)." },
-#define F_INVALID 12
-    { "clockwerk_results_invalid_total", COUNTER, "Results not sent because every receiver would refuse them." },
-#define F_SPOOLED 13
-    { "clockwerk_results_spooled_total", COUNTER, "Results written to a spool file." },
-#define F_REPLAYED 14
-    { "clockwerk_results_replayed_total", COUNTER, "Rows read back from the storer's spool." },
-#define F_SPOOL_BYTES 15
-    { "clockwerk_spool_bytes", GAUGE, "Bytes not read back yet in the process's spool files." },
-#define F_PENDING_BATCHES 16
-    { "clockwerk_pending_batches", GAUGE, "Batches in the worker's outboxes not acknowledged yet." },
-#define F_DROPPED 17
-    { "clockwerk_results_dropped_total", COUNTER, "Results lost: the spool could not be written or was full." },
-#define F_DROPPED_SPOOL_FULL 18
-    { "clockwerk_results_dropped_spool_full_total", COUNTER, "Of the results lost, those of a full spool file." },
-#define F_MALFORMED 19
-    { "clockwerk_malformed_messages_total", COUNTER, "Messages dropped because they could not be decoded." },
-#define F_GAPS 20
-    { "clockwerk_seq_gaps_total", COUNTER, "Gaps in the workers' sequence numbers seen (events)." },
-#define F_MISSING 21
-    { "clockwerk_results_missing_total", COUNTER, "Results the sequence gaps skipped." },
-#define F_JUMPS 22
-    { "clockwerk_seq_jumps_total", COUNTER, "Sequence jumps too large to believe (not counted as missing)." },
-#define F_DUPLICATES 23
-    { "clockwerk_results_duplicate_total", COUNTER, "Results received again (resends, reordering)." },
-#define F_RECEIVED 24
-    { "clockwerk_results_received_total", COUNTER, "Results received." },
-#define F_STORED 25
-    { "clockwerk_storer_rows_stored_total", COUNTER, "Check rows committed to the database." },
-#define F_BATCHES 26
-    { "clockwerk_storer_batches_total", COUNTER, "Database transactions committed." },
-#define F_HELD 27
-    { "clockwerk_storer_held_rows", GAUGE, "Rows received and not committed yet." },
-#define F_WRITE_ERRORS 28
-    { "clockwerk_storer_write_errors_total", COUNTER, "Database writes that failed." },
-#define F_LAST_BATCH 29
-    { "clockwerk_storer_last_batch_seconds", GAUGE, "How long the last database transaction took." },
-#define F_DB_UP 30
-    { "clockwerk_storer_database_up", GAUGE, "1 while the storer has a database connection." },
-#define F_ACK_MESSAGES 31
-    { "clockwerk_ack_messages_total", COUNTER, "Acknowledgement messages sent." },
-#define F_ACKS_WAITING 32
-    { "clockwerk_acks_waiting", GAUGE, "Acknowledgements waiting for their batch to be durable." },
-#define F_BUS_REFUSED 33
-    { "clockwerk_bus_refused_clients_total", COUNTER, "Bus clients refused (CURVE keys not allowed)." },
-#define F_PRUNED 34
-    { "clockwerk_storer_pruned_rows_total", COUNTER, "Rows deleted by the retention, by table." },
-#define F_PRUNE_LONGEST 35
-    { "clockwerk_storer_prune_longest_step_seconds", GAUGE, "The longest step of the retention since start." },
-#define F_UNKNOWN_URLS 36
-    { "clockwerk_alerter_unknown_urls_total", COUNTER, "Results for an URL the alerter does not know." },
-#define F_ALERTS_RAISED 37
-    { "clockwerk_alerts_raised_total", COUNTER, "Alerts raised." },
-#define F_DELIVERIES 38
-    { "clockwerk_alert_deliveries_total", COUNTER, "Alert deliveries by channel and result." },
-#define F_OUTBOX 39
-    { "clockwerk_alerter_outbox_messages", GAUGE, "Alert messages queued for delivery." },
-#define F_OUTBOX_FULL 40
-    { "clockwerk_alerter_outbox_full_total", COUNTER, "Alert messages not queued because the outbox was full." },
-#define F_ALERTS_PENDING 41
-    { "clockwerk_alerter_alerts_pending", GAUGE, "Alerts whose delivery is not finished." },
-#define F_STORE_QUEUE 42
-    { "clockwerk_alerter_store_queue_records", GAUGE, "Alert records to the storer not acknowledged yet." },
-#define F_STORE_RECORDS 43
-    { "clockwerk_alerter_store_records_total", COUNTER, "Alert records to the storer, by outcome." },
-#define F_LATE 44
-    { "clockwerk_alerter_late_results_total", COUNTER, "Results not applied because a later check was." },
-#define F_STATE_SAVES 45
-    { "clockwerk_alerter_state_saves_total", COUNTER, "Saves of the alerter's state file, by result." },
-#define F_TAP_MESSAGES 46
-    { "clockwerk_tap_messages_total", COUNTER, "Messages clockwerk-tap received." },
-#define F_TAP_PRINTED 47
-    { "clockwerk_tap_printed_total", COUNTER, "Records clockwerk-tap printed." },
-#define F_SENDERS 48
-    { "clockwerk_result_senders_total", COUNTER, "Worker boots seen sending results." },
-#define F_RESTARTS 49
-    { "clockwerk_process_restarts_total", COUNTER,
-      "Restarts of the supervisor's children by role, since the supervisor started." },
-#define F_CRASHES 50
-    { "clockwerk_supervisor_crashes_total", COUNTER, "Children that exited without being asked to." },
-#define F_FATAL 51
-    { "clockwerk_supervisor_fatal_exits_total", COUNTER, "Children that exited 2 (a configuration they cannot use)." },
-#define F_RELOADS 52
-    { "clockwerk_supervisor_reloads_total", COUNTER, "Reloads (SIGHUP), by result." },
-    { "clockwerk_worker_check_lateness_p99_seconds", GAUGE,
-      "The 99th percentile of how late checks started behind their schedule, since the worker started." },
-    { "clockwerk_worker_check_lateness_max_seconds", GAUGE,
-      "The most a check started behind its schedule, since the worker started." },
+enum family_id {
+    F_ENDPOINTS,
+    F_IN_FLIGHT,
+    F_IN_FLIGHT_LIMIT,
+    F_IN_FLIGHT_PEAK,
+    F_WORKER_CHECKS,
+    F_MISSED,
+    F_LATENESS,
+    F_LATENESS_P99,
+    F_LATENESS_MAX,
+    F_LATENESS_SAMPLES,
+    F_SENT,
+    F_ACKED,
+    F_RESENT,
+    F_REFUSED,
+    F_INVALID,
+    F_SPOOLED,
+    F_REPLAYED,
+    F_SPOOL_BYTES,
+    F_PENDING_BATCHES,
+    F_DROPPED,
+    F_DROPPED_SPOOL_FULL,
+    F_MALFORMED,
+    F_GAPS,
+    F_MISSING,
+    F_JUMPS,
+    F_DUPLICATES,
+    F_RECEIVED,
+    F_STORED,
+    F_BATCHES,
+    F_HELD,
+    F_WRITE_ERRORS,
+    F_LAST_BATCH,
+    F_DB_UP,
+    F_ACK_MESSAGES,
+    F_ACKS_WAITING,
+    F_BUS_REFUSED,
+    F_PRUNED,
+    F_PRUNE_LONGEST,
+    F_UNKNOWN_URLS,
+    F_ALERTS_RAISED,
+    F_DELIVERIES,
+    F_OUTBOX,
+    F_OUTBOX_FULL,
+    F_ALERTS_PENDING,
+    F_STORE_QUEUE,
+    F_STORE_RECORDS,
+    F_LATE,
+    F_STATE_SAVES,
+    F_TAP_MESSAGES,
+    F_TAP_PRINTED,
+    F_SENDERS,
+    F_RESTARTS,
+    F_CRASHES,
+    F_FATAL,
+    F_RELOADS,
+    FAMILIES
 };
-#define FAMILIES (sizeof families / sizeof families[0])
-_Static_assert(FAMILIES == F_LATENESS_MAX + 1, "the F_ indexes follow the families' order");
+
+static const struct family families[FAMILIES] = {
+    [F_ENDPOINTS] = { "clockwerk_worker_endpoints", GAUGE, "Endpoints in the worker's shard." },
+    [F_IN_FLIGHT] = { "clockwerk_checks_in_flight", GAUGE, "Checks running now." },
+    [F_IN_FLIGHT_LIMIT] = { "clockwerk_checks_in_flight_limit", GAUGE, "The most checks the worker runs at once." },
+    [F_IN_FLIGHT_PEAK] = { "clockwerk_checks_in_flight_peak", GAUGE,
+                           "The most checks the worker had running at once since it started." },
+    [F_WORKER_CHECKS] = { "clockwerk_worker_checks_total", COUNTER,
+                          "Checks made by the worker since it started, by result." },
+    [F_MISSED] = { "clockwerk_worker_missed_checks_total", COUNTER,
+                   "Scheduled checks skipped: the previous one still ran, or the worker was behind." },
+    [F_LATENESS] = { "clockwerk_worker_check_lateness_p50_seconds", GAUGE,
+                     "The median of how late checks started behind their schedule, since the worker started." },
+
+    [F_LATENESS_SAMPLES] = { "clockwerk_worker_check_lateness_samples_total", COUNTER,
+                             "Check starts measured for the lateness." },
+    [F_SENT] = { "clockwerk_results_sent_total", COUNTER,
+                 "Results sent to the reliable receivers for the first time." },
+    [F_ACKED] = { "clockwerk_results_acked_total", COUNTER,
+                  "Results acknowledged (worker: acknowledged to it; storer, alerter: acknowledged by it)." },
+    [F_RESENT] = { "clockwerk_results_resent_total", COUNTER, "Results sent again after no acknowledgement." },
+    [F_REFUSED] = { "clockwerk_results_refused_total", COUNTER,
+                    "Result messages refused as malformed (worker: by a receiver, set aside; storer, alerter: by it)." },
+    [F_INVALID] = { "clockwerk_results_invalid_total", COUNTER,
+                    "Results not sent because every receiver would refuse them." },
+    [F_SPOOLED] = { "clockwerk_results_spooled_total", COUNTER, "Results written to a spool file." },
+    [F_REPLAYED] = { "clockwerk_results_replayed_total", COUNTER, "Rows read back from the storer's spool." },
+    [F_SPOOL_BYTES] = { "clockwerk_spool_bytes", GAUGE, "Bytes not read back yet in the process's spool files." },
+    [F_PENDING_BATCHES] = { "clockwerk_pending_batches", GAUGE,
+                            "Batches in the worker's outboxes not acknowledged yet." },
+    [F_DROPPED] = { "clockwerk_results_dropped_total", COUNTER,
+                    "Results lost: the spool could not be written or was full." },
+    [F_DROPPED_SPOOL_FULL] = { "clockwerk_results_dropped_spool_full_total", COUNTER,
+                               "Of the results lost, those of a full spool file." },
+    [F_MALFORMED] = { "clockwerk_malformed_messages_total", COUNTER,
+                      "Messages dropped because they could not be decoded." },
+    [F_GAPS] = { "clockwerk_seq_gaps_total", COUNTER, "Gaps in the workers' sequence numbers seen (events)." },
+    [F_MISSING] = { "clockwerk_results_missing_total", COUNTER, "Results the sequence gaps skipped." },
+    [F_JUMPS] = { "clockwerk_seq_jumps_total", COUNTER,
+                  "Sequence jumps too large to believe (not counted as missing)." },
+    [F_DUPLICATES] = { "clockwerk_results_duplicate_total", COUNTER, "Results received again (resends, reordering)." },
+    [F_RECEIVED] = { "clockwerk_results_received_total", COUNTER, "Results received." },
+    [F_STORED] = { "clockwerk_storer_rows_stored_total", COUNTER, "Check rows committed to the database." },
+    [F_BATCHES] = { "clockwerk_storer_batches_total", COUNTER, "Database transactions committed." },
+    [F_HELD] = { "clockwerk_storer_held_rows", GAUGE, "Rows received and not committed yet." },
+    [F_WRITE_ERRORS] = { "clockwerk_storer_write_errors_total", COUNTER, "Database writes that failed." },
+    [F_LAST_BATCH] = { "clockwerk_storer_last_batch_seconds", GAUGE, "How long the last database transaction took." },
+    [F_DB_UP] = { "clockwerk_storer_database_up", GAUGE, "1 while the storer has a database connection." },
+    [F_ACK_MESSAGES] = { "clockwerk_ack_messages_total", COUNTER, "Acknowledgement messages sent." },
+    [F_ACKS_WAITING] = { "clockwerk_acks_waiting", GAUGE, "Acknowledgements waiting for their batch to be durable." },
+    [F_BUS_REFUSED] = { "clockwerk_bus_refused_clients_total", COUNTER,
+                        "Bus clients refused (CURVE keys not allowed)." },
+    [F_PRUNED] = { "clockwerk_storer_pruned_rows_total", COUNTER, "Rows deleted by the retention, by table." },
+    [F_PRUNE_LONGEST] = { "clockwerk_storer_prune_longest_step_seconds", GAUGE,
+                          "The longest step of the retention since start." },
+    [F_UNKNOWN_URLS] = { "clockwerk_alerter_unknown_urls_total", COUNTER,
+                         "Results for an URL the alerter does not know." },
+    [F_ALERTS_RAISED] = { "clockwerk_alerts_raised_total", COUNTER, "Alerts raised." },
+    [F_DELIVERIES] = { "clockwerk_alert_deliveries_total", COUNTER, "Alert deliveries by channel and result." },
+    [F_OUTBOX] = { "clockwerk_alerter_outbox_messages", GAUGE, "Alert messages queued for delivery." },
+    [F_OUTBOX_FULL] = { "clockwerk_alerter_outbox_full_total", COUNTER,
+                        "Alert messages not queued because the outbox was full." },
+    [F_ALERTS_PENDING] = { "clockwerk_alerter_alerts_pending", GAUGE, "Alerts whose delivery is not finished." },
+    [F_STORE_QUEUE] = { "clockwerk_alerter_store_queue_records", GAUGE,
+                        "Alert records to the storer not acknowledged yet." },
+    [F_STORE_RECORDS] = { "clockwerk_alerter_store_records_total", COUNTER,
+                          "Alert records to the storer, by outcome." },
+    [F_LATE] = { "clockwerk_alerter_late_results_total", COUNTER, "Results not applied because a later check was." },
+    [F_STATE_SAVES] = { "clockwerk_alerter_state_saves_total", COUNTER,
+                        "Saves of the alerter's state file, by result." },
+    [F_TAP_MESSAGES] = { "clockwerk_tap_messages_total", COUNTER, "Messages clockwerk-tap received." },
+    [F_TAP_PRINTED] = { "clockwerk_tap_printed_total", COUNTER, "Records clockwerk-tap printed." },
+    [F_SENDERS] = { "clockwerk_result_senders_total", COUNTER, "Worker boots seen sending results." },
+    [F_RESTARTS] = { "clockwerk_process_restarts_total", COUNTER,
+                     "Restarts of the supervisor's children by role, since the supervisor started." },
+    [F_CRASHES] = { "clockwerk_supervisor_crashes_total", COUNTER, "Children that exited without being asked to." },
+    [F_FATAL] = { "clockwerk_supervisor_fatal_exits_total", COUNTER,
+                  "Children that exited 2 (a configuration they cannot use)." },
+    [F_RELOADS] = { "clockwerk_supervisor_reloads_total", COUNTER, "Reloads (SIGHUP), by result." },
+    [F_LATENESS_P99] = { "clockwerk_worker_check_lateness_p99_seconds", GAUGE,
+                         "The 99th percentile of how late checks started behind their schedule, since the worker started." },
+    [F_LATENESS_MAX] = { "clockwerk_worker_check_lateness_max_seconds", GAUGE,
+                         "The most a check started behind its schedule, since the worker started." },
+};
 #define IGNORED (-1) /* a known counter deliberately not exported (the sum of two others, a duplicate) */
 
 struct stat_map {
     const char *name;
     const char *role; /* NULL: any role */
-    int family;       /* IGNORED: known, not exported */
+    int family;       /* enum family_id, or IGNORED: known, not exported */
     enum unit unit;
     const char *labels; /* fixed labels after role and slot, "" for none */
     bool own_role;      /* labels carry the role (and there is no slot): the supervisor's restarts */

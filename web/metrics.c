@@ -265,8 +265,8 @@ static void web_lines(struct cw_buf *b, const struct web_model *m, const struct 
             m->gaps.missing);
     counter(b, "clockwerk_web_stats_unknown_keys_total",
             "Process counters this web does not know (skipped: a newer process?).", "", m->procs.unknown_keys);
-    counter(b, "clockwerk_web_stats_dropped_total", "Stats messages dropped: too many processes.", "",
-            m->procs.dropped);
+    counter(b, "clockwerk_web_stats_dropped_total",
+            "Stats messages dropped: more than 512 processes, or a role over 24 bytes.", "", m->procs.dropped);
 }
 
 enum { SECTION_WEB, SECTION_PROCS, SECTION_ENDPOINTS };

@@ -235,3 +235,34 @@ def test_web_badges_follow_the_state():
                 cw.stop()
         finally:
             gone.stop()
+
+
+def test_web_metrics_large_body_streams_whole():
+    """2,000 endpoints: a body of megabytes, sent in many parts (chunked), arrives whole and lints clean."""
+    port = free_port()
+    n = 2000
+    refused = hbase.closed_port_url("/")
+    with tempdir() as d:
+        eps = [endpoint("%sep%d" % (refused, i), timeout=1) for i in range(n)]
+        cfg = base_config(eps, workers=1, check_interval=10)
+        cfg["web"] = {"listen": "127.0.0.1:%d" % port, "title": "Large"}
+        with Clockwerk(cfg, d) as cw:
+            cw.wait_ready(titles=cw.expected_titles() + [WEB])
+            wait_serving(port)
+
+            def checked():
+                st, h, body = get(port, "/metrics", timeout=60)
+                text = body.decode()
+                ups = samples(text, "clockwerk_endpoint_up")
+                return st == 200 and len(ups) == n and (h, text)
+            h, text = wait_for(checked, deadline(60), "/metrics with every endpoint checked once")
+            check(h.get("transfer-encoding") == "chunked", "a streamed body: %r" % h)
+            check(len(text) > 1000000 and text.endswith("\n"), "%d bytes, ends with a newline" % len(text))
+            check(len(samples(text, "clockwerk_endpoint_info")) == n, "one _info per endpoint")
+            check(all(v == 0 for v in samples(text, "clockwerk_endpoint_up").values()), "refused endpoints are 0")
+            lint = subprocess.run(["promtool", "check", "metrics"], input=text.encode(), capture_output=True,
+                                  timeout=120)
+            check(lint.returncode == 0 and lint.stdout == b"" and lint.stderr == b"",
+                  "promtool: rc %d %r" % (lint.returncode, lint.stderr[:1000]))
+            note("/metrics with %d endpoints: %d bytes" % (n, len(text)))
+            cw.stop()

@@ -10,10 +10,11 @@
  * never reached (tls of an http:// endpoint) has none; ~5 kB per https endpoint with a 32-character ID. At
  * 10,000 such endpoints the body is 51 MB, rendered in ~75 ms (tests/unit/test_web_metrics.c prints both; with
  * 8 bounds it was 68 MB); over HTTP, 10,000 http:// endpoints (25 MB) took 42-76 ms per scrape (docs/web.md).
- * Five bounds, 5x apart (10 ms, 50 ms, 250 ms, 1 s, 5 s), span a DNS answer from a cache to a check near its timeout with one bucket per "kind" of latency: cheap enough at 10k endpoints for a 15 s
- * scrape, and precise percentiles are the history's job (the API's p50/p95, within ~3%). Every extra bound
- * costs ~6 MB per scrape at 10k. The body is never built whole (it would double the web's memory): it is a
- * chunked stream, rendered ~64 kB at a time as libmicrohttpd has room to send.
+ * Five bounds, 5x apart (10 ms, 50 ms, 250 ms, 1 s, 5 s), span a DNS answer from a cache to a check near its
+ * timeout with one bucket per "kind" of latency: cheap enough at 10k endpoints for a 15 s scrape, and precise
+ * percentiles are the history's job (the API's p50/p95, within ~3%). Every extra bound costs ~6 MB per scrape
+ * at 10k. The body is never built whole (it would double the web's memory): it is a chunked stream, rendered
+ * ~64 kB at a time as libmicrohttpd has room to send.
  * RELOADS. The parts are rendered on the loop, between bus messages and other requests; a reload (SIGHUP)
  * replaces the model's endpoints and frees the old ones. A stream remembers the model's generation and ends
  * with an error at its next part when it changed: the scrape fails (Prometheus retries at the next interval)

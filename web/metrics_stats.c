@@ -103,7 +103,7 @@ static const struct family families[FAMILIES] = {
                   "Results acknowledged (worker: acknowledged to it; storer, alerter: acknowledged by it)." },
     [F_RESENT] = { "clockwerk_results_resent_total", COUNTER, "Results sent again after no acknowledgement." },
     [F_REFUSED] = { "clockwerk_results_refused_total", COUNTER,
-                    "Result messages refused as malformed (worker: by a receiver, set aside; storer, alerter: by it)." },
+                    "Result messages refused as malformed (worker: by a receiver; storer, alerter: by it)." },
     [F_INVALID] = { "clockwerk_results_invalid_total", COUNTER,
                     "Results not sent because every receiver would refuse them." },
     [F_SPOOLED] = { "clockwerk_results_spooled_total", COUNTER, "Results written to a spool file." },
@@ -161,7 +161,7 @@ static const struct family families[FAMILIES] = {
                   "Children that exited 2 (a configuration they cannot use)." },
     [F_RELOADS] = { "clockwerk_supervisor_reloads_total", COUNTER, "Reloads (SIGHUP), by result." },
     [F_LATENESS_P99] = { "clockwerk_worker_check_lateness_p99_seconds", GAUGE,
-                         "The 99th percentile of how late checks started behind their schedule, since the worker started." },
+                         "The 99th percentile of how late checks started behind schedule, since the worker started." },
     [F_LATENESS_MAX] = { "clockwerk_worker_check_lateness_max_seconds", GAUGE,
                          "The most a check started behind its schedule, since the worker started." },
 };

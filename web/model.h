@@ -35,7 +35,14 @@ enum web_state {
 #define WEB_HIST_BOUNDS 5
 #define WEB_HIST_BUCKETS (WEB_HIST_BOUNDS + 1)
 extern const int64_t web_hist_bounds_us[WEB_HIST_BOUNDS];
-enum web_hist_phase { WEB_PHASE_TOTAL, WEB_PHASE_DNS, WEB_PHASE_CONNECT, WEB_PHASE_TLS, WEB_PHASE_TTFB, WEB_HIST_PHASES };
+enum web_hist_phase {
+    WEB_PHASE_TOTAL,
+    WEB_PHASE_DNS,
+    WEB_PHASE_CONNECT,
+    WEB_PHASE_TLS,
+    WEB_PHASE_TTFB,
+    WEB_HIST_PHASES
+};
 struct web_hist {
     uint32_t bucket[WEB_HIST_BUCKETS];
     uint64_t sum_us;

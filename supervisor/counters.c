@@ -22,6 +22,10 @@ int counters_open(struct counters *c, const struct cw_config *cfg, char *err, si
         bus_close(c->sub);
         c->sub = NULL;
     }
+    if (c->pub) {
+        bus_close(c->pub);
+        c->pub = NULL;
+    }
     bus_free(c->bus); /* a new bus: the CURVE keys may have changed too */
     c->bus = bus_new_for(cfg, err, errlen);
     if (!c->bus) return -1;
@@ -33,7 +37,18 @@ int counters_open(struct counters *c, const struct cw_config *cfg, char *err, si
         c->sub = NULL;
         return -1;
     }
+    if (!c->boot_id) c->boot_id = cw_boot_id();
+    if (cfg->publish_address && !(c->pub = bus_open(c->bus, BUS_PUBLISH, cfg->publish_address, err, errlen))) return -1;
     return 0;
+}
+
+bool counters_publish_due(const struct counters *c, int64_t now) { return c->pub && now >= c->next_publish_ns; }
+
+void counters_publish(struct counters *c, struct proc_stats *st, int64_t now)
+{
+    c->next_publish_ns = now + 1000000000LL;
+    cw_buf_reset(&c->scratch);
+    if (proc_stats_encode(st, &c->scratch) == 0) (void)bus_send(c->pub, CW_MSG_STATS, c->scratch.data, c->scratch.len);
 }
 
 int counters_fd(const struct counters *c) { return c->sub ? bus_fd(c->sub) : -1; }
@@ -128,6 +143,8 @@ void counters_free(struct counters *c)
     }
     free(c->v);
     if (c->sub) bus_close(c->sub);
+    if (c->pub) bus_close(c->pub);
     bus_free(c->bus);
+    cw_buf_free(&c->scratch);
     memset(c, 0, sizeof *c);
 }

@@ -7,15 +7,20 @@
  * last reports pass through it. Best effort by nature: a report dropped by a full queue only makes the
  * logged figures older, never wrong for the moment they were taken.
  *
+ * It also PUBLISHES its own counters (role "supervisor": restarts per kind, crashes, reloads) about once a second
+ * on the same stream, so that readers such as clockwerk-web's /metrics see restarts (docs/protocol.md 2.4).
+ *
  * Memory: the table owns copies of every string; counters_free releases them and the bus. */
 #ifndef CW_SUPERVISOR_COUNTERS_H
 #define CW_SUPERVISOR_COUNTERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "common/bus/bus.h"
 #include "common/config/config.h"
+#include "common/proc/proc.h"
 #include "common/wire/protocol.h"
 
 struct counters_entry {
@@ -34,6 +39,10 @@ struct counters {
     struct counters_entry *v;
     size_t n, cap;
     unsigned long malformed;
+    struct bus_socket *pub; /* the supervisor's own stats to the relay; NULL without a publish address */
+    uint64_t boot_id;
+    int64_t next_publish_ns; /* monotonic */
+    struct cw_buf scratch;
 };
 
 /* Subscribes to the stats on cfg->tap_address, over a bus of its own with cfg's CURVE keys (closing an earlier
@@ -41,6 +50,9 @@ struct counters {
 int counters_open(struct counters *c, const struct cw_config *cfg, char *err, size_t errlen);
 /* The descriptor to poll (edge-triggered: counters_drain after every wake-up), or -1 when not open. */
 int counters_fd(const struct counters *c);
+/* Whether the supervisor's own stats are due (once a second); counters_publish sends st (best effort). */
+bool counters_publish_due(const struct counters *c, int64_t now);
+void counters_publish(struct counters *c, struct proc_stats *st, int64_t now);
 /* Takes every report waiting, without blocking. */
 void counters_drain(struct counters *c);
 /* One log line per process that reported; workers with an id >= workers (slots a reload removed) are

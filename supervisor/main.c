@@ -71,6 +71,22 @@ static void log_summary(const struct supervisor *s, int64_t now)
              ch->fatal_exits, s->reloads, s->reloads_failed);
 }
 
+/* The supervisor's own counters on the bus, once a second (counters.h): restarts for /metrics. */
+static void publish_stats(struct supervisor *s, int64_t now)
+{
+    static const char *const restarts[CHILD_KINDS] = { "restarts_relay", "restarts_storer", "restarts_alerter",
+                                                       "restarts_worker", "restarts_web" };
+    if (!counters_publish_due(&s->counters, now)) return;
+    struct proc_stats st;
+    proc_stats_begin(&st, "supervisor", 0, s->counters.boot_id);
+    for (int k = 0; k < CHILD_KINDS; k++) proc_stats_add(&st, restarts[k], (int64_t)s->ch.restarts[k]);
+    proc_stats_add(&st, "crashes", (int64_t)s->ch.crashes);
+    proc_stats_add(&st, "fatal_exits", (int64_t)s->ch.fatal_exits);
+    proc_stats_add(&st, "reloads", (int64_t)s->reloads);
+    proc_stats_add(&st, "reloads_failed", (int64_t)s->reloads_failed);
+    counters_publish(&s->counters, &st, now);
+}
+
 /* The signals that arrived since the last turn, in order: stop, children, reload. */
 static void handle_signals(struct supervisor *s, int64_t now)
 {
@@ -132,6 +148,7 @@ static int run(struct supervisor *s)
         }
         /* The stats socket's descriptor is edge-triggered: drain before every sleep. */
         counters_drain(&s->counters);
+        publish_stats(s, now);
         struct pollfd pfd = { .fd = counters_fd(&s->counters), .events = POLLIN };
         int64_t timeout = wake.at == INT64_MAX ? -1 : proc_wake_ns(&wake, now);
         if (sig_wait(&pfd, pfd.fd >= 0 ? 1 : 0, timeout, &s->wait_mask) < 0 && errno != EINTR) {

@@ -5,6 +5,7 @@
 #include "common/base/clock.h"
 #include "common/base/log.h"
 #include "common/config/config_web.h"
+#include "web/metrics.h"
 #include "web/route.h"
 
 #include <errno.h>
@@ -57,7 +58,8 @@ static void add_common_headers(struct MHD_Response *r, const char *content_type,
 static enum MHD_Result send_reply(struct MHD_Connection *c, struct web_reply *rp, const char *allow)
 {
     struct MHD_Response *r;
-    if (rp->body.len) r = MHD_create_response_from_buffer(rp->body.len, rp->body.data, MHD_RESPMEM_MUST_FREE);
+    if (rp->stream.next) r = web_stream_response(&rp->stream); /* takes the stream, also on failure */
+    else if (rp->body.len) r = MHD_create_response_from_buffer(rp->body.len, rp->body.data, MHD_RESPMEM_MUST_FREE);
     else r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
     if (!r) {
         cw_buf_free(&rp->body);
@@ -149,7 +151,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                               .cfg = h->cfg,
                               .bus_open = h->bus_open,
                               .now_mono_ns = cw_mono_ns(),
-                              .started_mono_ns = h->started_mono_ns };
+                              .started_mono_ns = h->started_mono_ns,
+                              .http = h };
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &rq);
     struct web_reply rp = { .status = MHD_HTTP_OK };
     route->fn(&rq, &rp);

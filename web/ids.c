@@ -10,7 +10,9 @@
 
 int web_ids_build(struct web_model *m, const struct cw_config *cfg, char *err, size_t errlen)
 {
+    static uint64_t builds; /* the web's one thread builds models */
     memset(m, 0, sizeof *m);
+    m->generation = ++builds;
     seqgap_init(&m->gaps, 1024);
     m->scratch = cw_xcalloc(CW_RESULT_BATCH_MAX, sizeof *m->scratch);
     m->endpoints = cw_xcalloc(cfg->n_endpoints ? cfg->n_endpoints : 1, sizeof *m->endpoints);
@@ -43,6 +45,7 @@ void web_ids_free(struct web_model *m)
     free(m->endpoints);
     free(m->scratch);
     seqgap_free(&m->gaps);
+    web_procs_free(&m->procs);
     memset(m, 0, sizeof *m);
 }
 
@@ -58,6 +61,8 @@ void web_ids_carry(struct web_model *to, struct web_model *from)
     to->gaps = from->gaps;
     from->gaps = gaps;
     to->bus = from->bus;
+    to->procs = from->procs;
+    from->procs = (struct web_procs){ 0 };
 }
 
 struct web_endpoint *web_model_by_id(const struct web_model *m, const char *id)

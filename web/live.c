@@ -5,6 +5,7 @@
 #include "web/model.h"
 
 #include "common/base/util.h"
+#include "web/metrics.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,18 @@ static void set_state(struct web_live *e, enum web_state state, int64_t at_us)
     e->state_since_us = at_us;
 }
 
+/* The bounds of /metrics' duration buckets (see web/metrics.c for the choice). */
+const int64_t web_hist_bounds_us[WEB_HIST_BOUNDS] = { 10000, 50000, 250000, 1000000, 5000000 };
+
+static void observe(struct web_hist *h, int64_t us)
+{
+    if (us < 0) return; /* the phase was not reached */
+    size_t i = 0;
+    while (i < WEB_HIST_BOUNDS && us > web_hist_bounds_us[i]) i++;
+    h->bucket[i]++;
+    h->sum_us += (uint64_t)us;
+}
+
 static void apply_result(struct web_live *e, const struct cw_result *r)
 {
     if (e->has_check && r->checked_at_us < e->last.checked_at_us) return; /* an older check, reordered */
@@ -62,6 +75,11 @@ static void apply_result(struct web_live *e, const struct cw_result *r)
                                   .ttfb_us = r->ttfb_us,
                                   .tls_expires_at_us = r->tls_expires_at_us,
                                   .error = (!r->ok && r->error && r->error[0]) ? cw_xstrdup(r->error) : NULL };
+    observe(&e->duration[WEB_PHASE_TOTAL], r->latency_us);
+    observe(&e->duration[WEB_PHASE_DNS], r->dns_us);
+    observe(&e->duration[WEB_PHASE_CONNECT], r->connect_us);
+    observe(&e->duration[WEB_PHASE_TLS], r->tls_us);
+    observe(&e->duration[WEB_PHASE_TTFB], r->ttfb_us);
     if (r->ok) e->checks_ok++;
     else e->checks_failed++;
     /* DOWN holds until the alerter's `up`: the recovery threshold is its call */
@@ -86,6 +104,23 @@ static void on_results(struct web_model *m, const void *data, size_t len)
     }
 }
 
+/* A state change counted once per alert id: the alerter sends an alert again when a delivery state changes. */
+static void count_change(struct web_live *e, const struct cw_alert *a)
+{
+    int kind = a->kind == CW_ALERT_DOWN   ? WEB_CHANGE_DOWN
+               : a->kind == CW_ALERT_UP   ? WEB_CHANGE_UP
+               : a->kind == CW_ALERT_SLOW ? WEB_CHANGE_SLOW
+               : a->kind == CW_ALERT_FAST ? WEB_CHANGE_FAST
+                                          : -1;
+    const size_t n = sizeof e->recent_alert_ids / sizeof e->recent_alert_ids[0];
+    if (kind < 0) return;
+    for (size_t i = 0; i < n; i++)
+        if (e->recent_alert_ids[i] == a->alert_id) return;
+    memmove(&e->recent_alert_ids[1], &e->recent_alert_ids[0], (n - 1) * sizeof e->recent_alert_ids[0]);
+    e->recent_alert_ids[0] = a->alert_id;
+    e->changes[kind]++;
+}
+
 static void on_alert(struct web_model *m, const void *data, size_t len)
 {
     struct cw_alert a;
@@ -101,6 +136,7 @@ static void on_alert(struct web_model *m, const void *data, size_t len)
         return;
     }
     struct web_live *e = &found->live;
+    count_change(e, &a);
     switch (a.kind) {
     case CW_ALERT_DOWN:
         set_state(e, WEB_STATE_DOWN, a.raised_at_us);
@@ -134,7 +170,10 @@ void web_live_apply(struct web_model *m, enum cw_msg_type type, const void *data
         struct cw_stats s;
         const char *why = NULL;
         if (proto_stats_decode(data, len, &s, &why) < 0) malformed(m, why);
-        else m->bus.stats++; /* kept by /metrics (a later part); here they prove the bus is alive */
+        else {
+            m->bus.stats++;
+            web_stats_apply(&m->procs, &s, now_mono_ns);
+        }
         break;
     }
     default:

@@ -30,6 +30,45 @@ enum web_state {
     WEB_STATE_DOWN = 3,    /* a `down` alert, until an `up` alert */
 };
 
+/* A histogram of check durations (web/metrics.c): counts per bucket, NOT cumulative; bucket i holds durations
+ * <= web_hist_bounds_us[i] (and above the bound before), the last one the rest (+Inf). */
+#define WEB_HIST_BOUNDS 5
+#define WEB_HIST_BUCKETS (WEB_HIST_BOUNDS + 1)
+extern const int64_t web_hist_bounds_us[WEB_HIST_BOUNDS];
+enum web_hist_phase {
+    WEB_PHASE_TOTAL,
+    WEB_PHASE_DNS,
+    WEB_PHASE_CONNECT,
+    WEB_PHASE_TLS,
+    WEB_PHASE_TTFB,
+    WEB_HIST_PHASES
+};
+struct web_hist {
+    uint32_t bucket[WEB_HIST_BUCKETS];
+    uint64_t sum_us;
+};
+/* Alert kinds counted as state changes (the others, TLS expiry and reminders, change no state). */
+enum web_change_kind { WEB_CHANGE_DOWN, WEB_CHANGE_UP, WEB_CHANGE_SLOW, WEB_CHANGE_FAST, WEB_CHANGE_KINDS };
+
+/* The last `stats` message of one process (role, slot), its items mapped through web/metrics_stats.c's table
+ * (index into it; unknown names are dropped and counted in web_procs.unknown_keys). */
+#define WEB_PROCS_MAX 512 /* (role, slot) pairs kept; more are dropped and counted */
+#define WEB_ROLE_MAX 24
+struct web_proc {
+    char role[WEB_ROLE_MAX + 1];
+    uint32_t slot;
+    int64_t received_mono_ns; /* cw_mono_ns when it arrived: a process silent for long is left out */
+    unsigned count;
+    uint16_t metric[CW_STATS_MAX]; /* web_stats_lookup index */
+    int64_t value[CW_STATS_MAX];
+};
+struct web_procs {
+    struct web_proc *v;
+    size_t n;
+    uint64_t unknown_keys; /* items whose name the table does not know (skipped) */
+    uint64_t dropped;      /* messages from a (role, slot) beyond WEB_PROCS_MAX */
+};
+
 /* The last check of an endpoint, as the worker sent it. */
 struct web_check {
     bool ok;
@@ -49,6 +88,10 @@ struct web_live {
     int64_t state_since_us;            /* wall clock of the change that set `state`; 0 unknown */
     bool slow;                         /* a `slow` alert without a `fast` one after it */
     uint64_t checks_ok, checks_failed; /* since the web started */
+    /* ---- for /metrics (web/metrics.c), since the web started (carried over a reload) */
+    struct web_hist duration[WEB_HIST_PHASES]; /* check durations per phase (enum web_hist_phase) */
+    uint32_t changes[WEB_CHANGE_KINDS];        /* state changes from `alert` messages (enum web_change_kind) */
+    uint64_t recent_alert_ids[4];              /* last alert ids counted: a resent alert (delivery update) is not */
 };
 
 struct web_endpoint {
@@ -76,6 +119,8 @@ struct web_model {
     struct web_bus_counts bus;
     struct cw_result *scratch;         /* CW_RESULT_BATCH_MAX, for decoding */
     const struct web_history *history; /* the last snapshot read (web/history.h); NULL until the first */
+    struct web_procs procs;            /* every process's last stats (/metrics), carried over a reload */
+    uint64_t generation;               /* differs for every model built: a /metrics stream ends on a reload */
 };
 
 /* ---- web/ids.c */
@@ -97,5 +142,7 @@ void web_live_apply(struct web_model *m, enum cw_msg_type type, const void *data
 const char *web_state_name(enum web_state state);
 /* The name the web shows: the endpoint's name, or its URL without credentials (and a query as "?***") into buf. */
 const char *web_endpoint_label(const struct web_endpoint *e, char *buf, size_t len);
+/* ---- web/metrics_stats.c */
+void web_procs_free(struct web_procs *p);
 
 #endif

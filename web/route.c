@@ -4,6 +4,8 @@
 
 #include "web/api.h"
 #include "web/page_common.h"
+#include "web/badge.h"
+#include "web/metrics.h"
 #include "web/pages.h"
 
 #include <string.h>
@@ -17,6 +19,8 @@ static const struct web_route routes[] = {
     { "/api/v1/endpoints", false, api_endpoints, false },
     { "/api/v1/endpoints/", true, api_endpoint, true }, /* {id} and {id}/history: see web/api.h */
     { "/api/v1/incidents", false, api_incidents, false },
+    { "/metrics", false, web_metrics_page, false },
+    { "/badge/", true, web_badge_page, false },
 };
 
 enum web_route_result web_route_find(const char *method, const char *path, const struct web_route **route,

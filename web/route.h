@@ -23,6 +23,8 @@ struct web_arg {
     const char *key, *value; /* value NULL for "?key" without "=" */
 };
 
+struct web_http;
+
 struct web_request {
     const char *path;                  /* as received (percent-decoded, no query) */
     struct web_arg args[WEB_ARGS_MAX]; /* the query's first WEB_ARGS_MAX arguments (decoded) */
@@ -34,6 +36,17 @@ struct web_request {
     bool bus_open;                   /* the subscription to the relay exists */
     int64_t now_mono_ns;             /* cw_mono_ns */
     int64_t started_mono_ns;         /* when the web started */
+    const struct web_http *http;     /* the server's own counters (/metrics); outlives every request */
+};
+
+/* A body produced in parts (a large answer, /metrics): `next` appends the next part to out and returns 1, or 0
+ * when it is the last (out may hold a last part), or -1 to cut the answer short (the client sees a truncated
+ * chunked reply); `done` frees state (always called, also when the client went away). The parts are asked for
+ * on the loop between other work: a stream must check that what it reads still exists (web/metrics.c). */
+struct web_stream {
+    int (*next)(void *state, struct cw_buf *out);
+    void (*done)(void *state);
+    void *state;
 };
 
 struct web_reply {
@@ -41,6 +54,7 @@ struct web_reply {
     const char *content_type; /* static string */
     struct cw_buf body;       /* owned; handed to libmicrohttpd */
     const char *cache;        /* Cache-Control; NULL: "no-store" */
+    struct web_stream stream; /* .next set: the body comes from it, not from `body` (web/metrics_stream.c) */
 };
 
 /* The value of the query argument key, NULL when absent (or given without "="). */

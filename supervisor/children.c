@@ -216,7 +216,7 @@ static void spawn(struct children *ch, struct child *c, const char *snapshot, un
     snprintf(env_secrets, sizeof env_secrets, "CLOCKWERK_SECRETS=%s",
              c->kind == CHILD_STORER    ? "db"
              : c->kind == CHILD_ALERTER ? "smtp"
-             : c->kind == CHILD_WEB     ? "web"
+             : c->kind == CHILD_WEB     ? "web,db"
                                         : "none");
     snprintf(name_prefix, sizeof name_prefix, "clockwerk: %s: supervisor.user \"%s\"", c->name, ch->privs.name);
 

@@ -15,6 +15,7 @@
 
 #include "common/base/ratelimit.h"
 #include "common/config/config.h"
+#include "web/history_wait.h"
 #include "web/model.h"
 
 struct MHD_Daemon;
@@ -24,6 +25,7 @@ struct web_http {
     int epoll_fd;                  /* libmicrohttpd's: readable when it has work */
     const struct cw_config *cfg;   /* the web's configuration (may be replaced on reload) */
     const struct web_model *model; /* rendered by the handlers */
+    struct web_history_loop *history; /* needs_detail routes wait on its reader thread; NULL: no detail */
     bool bus_open;
     int64_t started_mono_ns;
     struct ratelimit rl_log; /* libmicrohttpd's messages */

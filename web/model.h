@@ -76,6 +76,8 @@ struct web_model {
     struct web_bus_counts bus;
     struct cw_result *scratch;         /* CW_RESULT_BATCH_MAX, for decoding */
     const struct web_history *history; /* the last snapshot read (web/history.h); NULL until the first */
+    const char *history_error;         /* why the last read of the history failed; NULL when it did not */
+    bool history_off;                  /* no database is configured: no history is read */
 };
 
 /* ---- web/ids.c */

@@ -84,7 +84,7 @@ static bool healthz_history(const struct web_request *rq, struct cw_buf *b)
         fresh = (double)(rq->now_mono_ns - rq->started_mono_ns) / 1e9 <= limit;
         put_cstr(b, fresh ? "history: not read yet\n" : "history: never read\n");
     }
-    if (m->history_error) cw_buf_printf(b, "history: the last read failed: %s\n", m->history_error);
+    if (m->history_error) put_cstr(b, "history: the last read failed (the web's log says why)\n"); /* not public */
     return fresh;
 }
 
@@ -103,7 +103,7 @@ void page_healthz(const struct web_request *rq, struct web_reply *rp)
         cw_buf_printf(&rp->body, "no message from the bus for %.0f s\n", (double)(rq->now_mono_ns - since) / 1e9);
     } else if (!history_ok) {
         rp->status = 503;
-        put_cstr(&rp->body, "the history is not read\n");
+        put_cstr(&rp->body, "the history is too old\n");
     } else {
         put_cstr(&rp->body, "ok\n");
     }

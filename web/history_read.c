@@ -301,8 +301,8 @@ static void finish_endpoint(struct snap_read *s, size_t k)
     for (int d = 0; d < WEB_DAYS && w->n_ev; d++) {
         int64_t from = s->day0 + d * WIN_DAY_MS, to = from + WIN_DAY_MS < s->now_ms ? from + WIN_DAY_MS : s->now_ms;
         dt_compute(dt, w->n_ev, from, to, s->now_ms, &res);
-        eh->days[d].down_s = (uint32_t)(res.down_ms / 1000);
-        eh->days[d].incidents = (uint16_t)(res.incidents > UINT16_MAX ? UINT16_MAX : res.incidents);
+        eh->days[d].down_s = (uint32_t)(res.down_ms / 1000) & 0x1ffff;
+        eh->days[d].incidents = res.incidents > WEB_DAY_INCIDENTS_MAX ? WEB_DAY_INCIDENTS_MAX : res.incidents;
     }
     struct web_day *today = &eh->days[WEB_DAYS - 1];
     struct tally_figures tf;

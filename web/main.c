@@ -12,6 +12,7 @@
  * the restart the supervisor does on every change anyway). Exit 2 on a configuration it cannot use, 1 when it
  * cannot serve (the supervisor restarts it with backoff); checks, storage and alerts never depend on it. */
 #include <errno.h>
+#include <malloc.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@
 #include "web/model.h"
 
 #define WAIT_MAX_MS 1000
+#define WEB_MMAP_THRESHOLD (256 * 1024)
 #define DRAIN_MAX 256 /* bus messages per pass: HTTP gets its turn in between */
 
 struct web {
@@ -105,6 +107,9 @@ static void add_to_epoll(int ep, int fd, const char *what)
 int main(void)
 {
     struct web w = { 0 };
+    /* the history's snapshots (~2 KB an endpoint) come and go whole: a fixed mmap threshold gives their memory
+     * back at each swap (glibc's moving threshold would keep them in the heap, two at a time) */
+    mallopt(M_MMAP_THRESHOLD, WEB_MMAP_THRESHOLD);
     proc_init(&w.p, &(struct proc_opts){ .name = "web", .open_bus = true });
     if (!config_wants_web(w.p.cfg)) fatal(2, "the configuration has no `web` group");
     build_model(&w);

@@ -42,7 +42,7 @@ struct web_history_thread {
     /* the thread's own */
     struct web_history_ids ids;
     bool failing;
-    char last_error[300];
+    char last_error[512];
     struct ratelimit rl;
 };
 

@@ -15,7 +15,7 @@
 
 struct detail_read {
     struct web_detail *d;
-    int64_t h0;                             /* the first hour's start */
+    int64_t h0;                                /* the first hour's start */
     struct tally *row_hours[WEB_DETAIL_HOURS]; /* hours that raw rows touched; NULL for the others */
     struct tally scratch;
 };
@@ -80,12 +80,11 @@ static int on_check(void *ctx, const struct store_read_check *c)
     return 0;
 }
 
-static int read_detail(struct detail_read *x, const struct store_read_backend *b, struct store_reader *r,
-                       int64_t db_id, int64_t end, char *err, size_t errlen)
+static int read_detail(struct detail_read *x, const struct store_read_backend *b, struct store_reader *r, int64_t db_id,
+                       int64_t end, char *err, size_t errlen)
 {
     int rc = b->recent(r, x->h0, end, db_id, db_id, on_row, x, err, errlen);
-    if (rc == STORE_OK)
-        rc = b->cells(r, ROLLUP_HOUR, x->h0 / 1000, end / 1000, db_id, db_id, on_cell, x, err, errlen);
+    if (rc == STORE_OK) rc = b->cells(r, ROLLUP_HOUR, x->h0 / 1000, end / 1000, db_id, db_id, on_cell, x, err, errlen);
     if (rc == STORE_OK) rc = b->last_checks(r, db_id, WEB_DETAIL_CHECKS, on_check, x->d, err, errlen);
     return rc;
 }

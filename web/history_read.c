@@ -141,8 +141,7 @@ static int on_cell(void *ctx, int64_t endpoint_id, int64_t start_s, const struct
     }
     if (s->reading_days && t >= s->day0 && t < s->today0)
         add_day_cell(s, &s->h->ep[s->lo + (size_t)k].days[(t - s->day0) / WIN_DAY_MS], cell);
-    else if (!s->reading_days && t >= s->today0)
-        tally_add_cell(&w->today, cell);
+    else if (!s->reading_days && t >= s->today0) tally_add_cell(&w->today, cell);
     return 0;
 }
 
@@ -314,7 +313,8 @@ static void finish_endpoint(struct snap_read *s, size_t k)
         eh->state_known = true;
         eh->down = w->ev[w->n_ev - 1].down;
         eh->state_since_ms = w->ev[w->n_ev - 1].at_ms;
-        for (size_t i = w->n_ev - 1; i > 0 && w->ev[i - 1].down == eh->down; i--) eh->state_since_ms = w->ev[i - 1].at_ms;
+        for (size_t i = w->n_ev - 1; i > 0 && w->ev[i - 1].down == eh->down; i--)
+            eh->state_since_ms = w->ev[i - 1].at_ms;
     }
     build_incidents(eh, w->ev, w->n_ev, s->now_ms - web_window_ms(WEB_WIN_90D), s->now_ms);
     for (size_t i = 0; i < w->n_ev; i++) free(w->ev[i].message);

@@ -25,7 +25,7 @@ struct web_history_results {
     struct web_history *snapshot; /* the newest snapshot; NULL when none came */
     bool status_changed;          /* a refresh ended: failed and error say how */
     bool failed;
-    char error[300]; /* why the last refresh failed */
+    char error[512]; /* why the last refresh failed */
     struct web_detail_answer *answers;
     size_t n_answers;
 };

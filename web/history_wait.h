@@ -12,7 +12,7 @@
 #include "web/history_thread.h"
 #include "web/model.h"
 
-#define WEB_DETAIL_CACHE 8                     /* details kept */
+#define WEB_DETAIL_CACHE 8                      /* details kept */
 #define WEB_DETAIL_CACHE_NS (10LL * 1000000000) /* for this long */
 #define WEB_DETAIL_RETRY_AFTER "5"              /* seconds, on a 503 for a full queue */
 
@@ -26,8 +26,8 @@ struct web_history_loop {
     struct web_wait *waiting;          /* suspended requests without their detail yet */
     unsigned n_waiting;
     struct web_detail_ref *cache[WEB_DETAIL_CACHE];
-    bool failed;                          /* the last refresh failed */
-    char error[300];                      /* and why */
+    bool failed;                           /* the last refresh failed */
+    char error[512];                       /* and why */
     uint64_t details_read, details_cached; /* answers from the thread, from the cache */
 };
 

@@ -230,14 +230,15 @@ static struct MHD_Daemon *start_daemon(struct web_http *h, const struct sockaddr
                                        const char *key)
 {
     const struct cw_config *cfg = h->cfg;
-    unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME | (sa->ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+    unsigned flags =
+        MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME | (sa->ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
     if (cert) flags |= MHD_USE_TLS;
     struct MHD_OptionItem tls[] = { { cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)cert },
                                     { MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)key },
                                     { MHD_OPTION_END, 0, NULL } };
     return MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, http_log, h,
-                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-                            MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)sa, MHD_OPTION_CONNECTION_LIMIT,
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_SOCK_ADDR,
+                            (const struct sockaddr *)sa, MHD_OPTION_CONNECTION_LIMIT,
                             (unsigned)cfg->web_max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
                             (unsigned)cfg->web_max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
                             (unsigned)(cfg->web_connection_timeout + 0.5), MHD_OPTION_CONNECTION_MEMORY_LIMIT,

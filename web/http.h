@@ -22,9 +22,9 @@ struct MHD_Daemon;
 
 struct web_http {
     struct MHD_Daemon *daemon;
-    int epoll_fd;                  /* libmicrohttpd's: readable when it has work */
-    const struct cw_config *cfg;   /* the web's configuration (may be replaced on reload) */
-    const struct web_model *model; /* rendered by the handlers */
+    int epoll_fd;                     /* libmicrohttpd's: readable when it has work */
+    const struct cw_config *cfg;      /* the web's configuration (may be replaced on reload) */
+    const struct web_model *model;    /* rendered by the handlers */
     struct web_history_loop *history; /* needs_detail routes wait on its reader thread; NULL: no detail */
     bool bus_open;
     int64_t started_mono_ns;

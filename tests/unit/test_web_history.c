@@ -92,8 +92,8 @@ static void fill(struct sqlite_fx *f)
     sqlite_fx_reopen(f); /* the next rows stay above the watermark */
     write_checks(f, "http://a.example/", 201, 10, T0_US + 2 * DAY_US + 11 * HOUR_US);
     setenv("CLOCKWERK_ROLLUP_EVERY_MS", "1", 1);
-    assert_int_equal(sqlite_fx_int(f, "SELECT count(*) FROM checks WHERE id > (SELECT last_check_id FROM rollup_state)"),
-                     10);
+    assert_int_equal(
+        sqlite_fx_int(f, "SELECT count(*) FROM checks WHERE id > (SELECT last_check_id FROM rollup_state)"), 10);
     add_alert(f, 1, "http://a.example/", "down", "2026-12-04T10:02:00.000Z");
     add_alert(f, 2, "http://a.example/", "up", "2026-12-04T10:32:00.000Z");
     add_alert(f, 3, "http://a.example/", "down", "2026-12-06T11:30:00.000Z");

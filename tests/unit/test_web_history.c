@@ -2,7 +2,10 @@
  * against a real SQLite file written by the storer's backend: the 90-day cells (a past day from its daily cell,
  * today from the hourly cells plus the rows not folded yet), the windows, the incidents (newest first, an open
  * one), the state the last alert left, an endpoint only in the database or only in the configuration, the
- * detail's hours and last checks, the last_checks statement on its index, and a database that is not there. */
+ * detail's hours and last checks, the last_checks statement on its index, and a database that is not there; the
+ * loop's side of the reader thread (web/history_wait.c): the snapshot swapped in, suspended detail requests
+ * answered and shared, the cache, the bound, an unknown ID, and a client gone while suspended (freed, no leak
+ * under ASan). libmicrohttpd's suspend/resume are stood in for below (the executable's definitions win). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +16,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <microhttpd.h>
+#include <poll.h>
 #include <sqlite3.h>
 
 #include "common/base/log.h"
@@ -20,6 +25,8 @@
 #include "storer/batch.h"
 #include "storer/reader.h"
 #include "web/history_read.h"
+#include "web/history_thread.h"
+#include "web/history_wait.h"
 #include "sqlite_fx_util.h"
 
 #define T0_US 1796342400000000LL /* 2026-12-04T00:00:00Z */
@@ -223,12 +230,103 @@ static void test_no_database_yet(void **state)
     assert_int_equal(access(path, F_OK), -1); /* never created by a reader */
 }
 
+static unsigned suspended, resumed;
+void MHD_suspend_connection(struct MHD_Connection *connection)
+{
+    (void)connection;
+    suspended++;
+}
+void MHD_resume_connection(struct MHD_Connection *connection)
+{
+    (void)connection;
+    resumed++;
+}
+
+/* Takes the thread's results until cond holds (10 s at most). */
+static void poll_until(struct web_history_loop *hl, struct web_model *m, bool (*cond)(void *), void *arg)
+{
+    for (int i = 0; i < 100 && !cond(arg); i++) {
+        struct pollfd p = { .fd = web_history_fd(hl->thread), .events = POLLIN };
+        (void)poll(&p, 1, 100);
+        web_history_poll(hl, m);
+    }
+    assert_true(cond(arg));
+}
+
+static bool has_history(void *m) { return ((struct web_model *)m)->history != NULL; }
+static bool resumed_at_least(void *n) { return resumed >= *(unsigned *)n; }
+
+static void test_detail_requests(void **state)
+{
+    struct sqlite_fx *f = *state;
+    fill(f);
+    struct cw_endpoint eps[] = { { .url = "http://a.example/", .name = "A" }, { .url = "http://c.example/" } };
+    struct cw_config cfg = config_of(eps, 2, f->path);
+    cfg.web_history_refresh = 3600;
+    struct web_model m;
+    char err[512];
+    assert_int_equal(web_ids_build(&m, &cfg, err, sizeof err), 0);
+    struct web_history_loop hl = { .thread = web_history_start(&cfg, err, sizeof err) };
+    assert_non_null(hl.thread);
+    poll_until(&hl, &m, has_history, &m);
+    assert_non_null(web_model_by_id(&m, "a")->hist); /* attached by URL */
+    assert_null(web_model_by_id(&m, "c-example")->hist);
+
+    char conns[WEB_DETAIL_QUEUE + 1];
+    void *slot[WEB_DETAIL_QUEUE + 1] = { 0 };
+    const struct web_detail *d = NULL;
+    struct MHD_Connection *c0 = (struct MHD_Connection *)&conns[0], *c1 = (struct MHD_Connection *)&conns[1];
+    assert_int_equal(web_history_detail_step(&hl, &m, c0, "nope", &slot[0], &d), WEB_DETAIL_NOT_FOUND);
+    assert_int_equal(web_history_detail_step(&hl, &m, c0, "a", &slot[0], &d), WEB_DETAIL_SUSPENDED);
+    assert_int_equal(web_history_detail_step(&hl, &m, c1, "a/history", &slot[1], &d), WEB_DETAIL_SUSPENDED);
+    assert_int_equal(suspended, 2);
+    unsigned want = 2;
+    poll_until(&hl, &m, resumed_at_least, &want);
+    assert_int_equal(hl.details_read, 1); /* one read for both */
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(web_history_detail_step(&hl, &m, i ? c1 : c0, "a", &slot[i], &d), WEB_DETAIL_READY);
+        assert_null(d->error);
+        assert_int_equal(d->n_checks, WEB_DETAIL_CHECKS);
+        web_history_detail_release(&slot[i]);
+        web_history_detail_completed(&hl, &slot[i]);
+        assert_null(slot[i]);
+    }
+    assert_int_equal(web_history_detail_step(&hl, &m, c0, "a", &slot[0], &d), WEB_DETAIL_READY); /* the cache */
+    assert_int_equal(hl.details_cached, 1);
+    web_history_detail_release(&slot[0]);
+    web_history_detail_completed(&hl, &slot[0]);
+
+    /* the bound ("a" would come from the cache): WEB_DETAIL_QUEUE wait, one more is refused; then every client goes away while suspended */
+    for (int i = 0; i < WEB_DETAIL_QUEUE; i++)
+        assert_int_equal(
+            web_history_detail_step(&hl, &m, (struct MHD_Connection *)&conns[i], "c-example", &slot[i], &d),
+            WEB_DETAIL_SUSPENDED);
+    assert_int_equal(web_history_detail_step(&hl, &m, (struct MHD_Connection *)&conns[WEB_DETAIL_QUEUE], "c-example",
+                                             &slot[WEB_DETAIL_QUEUE], &d),
+                     WEB_DETAIL_BUSY);
+    web_history_resume_all(&hl); /* the stop: none may stay suspended */
+    assert_int_equal(hl.n_waiting, 0);
+    for (int i = 0; i < WEB_DETAIL_QUEUE; i++) {
+        if (i == 0) { /* resumed by the stop: answered as such */
+            assert_int_equal(web_history_detail_step(&hl, &m, c0, "c-example", &slot[0], &d), WEB_DETAIL_READY);
+            assert_non_null(d->error);
+            web_history_detail_release(&slot[0]);
+        }
+        web_history_detail_completed(&hl, &slot[i]); /* the connection is gone */
+    }
+    web_history_stop(hl.thread); /* the answer for c-example may come or not: freed either way */
+    hl.thread = NULL;
+    web_history_loop_free(&hl, &m);
+    web_ids_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_snapshot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_last_checks_uses_the_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_database_yet, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_detail_requests, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

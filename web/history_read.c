@@ -25,6 +25,7 @@
 struct alert_ev {
     int64_t at_ms;
     bool down;
+    size_t seq;    /* the order the database gave */
     char *message; /* owned */
 };
 
@@ -170,9 +171,11 @@ static int on_alert(void *ctx, int64_t endpoint_id, bool down, int64_t raised_at
         w->cap_ev = w->cap_ev ? 2 * w->cap_ev : 8;
         w->ev = cw_xrealloc(w->ev, w->cap_ev * sizeof *w->ev);
     }
-    w->ev[w->n_ev++] = (struct alert_ev){ .at_ms = dt_event_time(message, ep->name, masked, down, raised_at_ms),
-                                          .down = down,
-                                          .message = cw_xstrdup(message) };
+    size_t i = w->n_ev++;
+    w->ev[i] = (struct alert_ev){ .at_ms = dt_event_time(message, ep->name, masked, down, raised_at_ms),
+                                  .down = down,
+                                  .seq = i,
+                                  .message = cw_xstrdup(message) };
     return 0;
 }
 
@@ -225,15 +228,11 @@ static int read_chunk(struct snap_read *s, const struct store_read_backend *b, s
     return rc;
 }
 
-/* Insertion sort by time, stable (the database's order breaks ties), as history/downtime.c does. */
-static void sort_events(struct alert_ev *ev, size_t n)
+static int cmp_event(const void *a, const void *b)
 {
-    for (size_t i = 1; i < n; i++) {
-        struct alert_ev e = ev[i];
-        size_t j = i;
-        for (; j > 0 && ev[j - 1].at_ms > e.at_ms; j--) ev[j] = ev[j - 1];
-        ev[j] = e;
-    }
+    const struct alert_ev *x = a, *y = b;
+    if (x->at_ms != y->at_ms) return (x->at_ms > y->at_ms) - (x->at_ms < y->at_ms);
+    return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
 static void add_incident(struct web_incident **all, size_t *n, size_t *cap, struct alert_ev *down, int64_t end)
@@ -289,7 +288,7 @@ static void finish_endpoint(struct snap_read *s, size_t k)
 {
     struct ep_work *w = &s->work[k];
     struct web_ep_history *eh = &s->h->ep[s->lo + k];
-    sort_events(w->ev, w->n_ev);
+    qsort(w->ev, w->n_ev, sizeof *w->ev, cmp_event); /* by time; the database's order breaks ties */
     struct dt_event *dt = cw_xcalloc(w->n_ev ? w->n_ev : 1, sizeof *dt);
     for (size_t i = 0; i < w->n_ev; i++) dt[i] = (struct dt_event){ w->ev[i].at_ms, w->ev[i].down };
     struct dt_result res;

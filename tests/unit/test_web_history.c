@@ -36,19 +36,9 @@
 #define T0_MS (T0_US / 1000)
 #define NOW_MS (T0_MS + 2 * 86400000LL + 12 * 3600000LL + 30000) /* 2026-12-06T12:00:30Z */
 
-static int setup(void **state)
-{
-    log_init("test", LOG_LVL_ERROR);
-    setenv("CLOCKWERK_ROLLUP_EVERY_MS", "1", 1);
-    *state = sqlite_fx_new("cw-webhist");
-    return *state ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    sqlite_fx_free(*state);
-    return 0;
-}
+/* A new database (folds due at every batch: main sets CLOCKWERK_ROLLUP_EVERY_MS=1). */
+static int setup(void **state) { return (*state = sqlite_fx_new("cw-webhist")) ? 0 : -1; }
+static int teardown(void **state) { return sqlite_fx_free(*state), 0; }
 
 /* n checks of url one a minute from at (seq first..), every third seq failed; latency 10 ms. */
 static void write_checks(struct sqlite_fx *f, const char *url, uint64_t first, int n, int64_t at)
@@ -322,6 +312,8 @@ static void test_detail_requests(void **state)
 
 int main(void)
 {
+    log_init("test", LOG_LVL_ERROR);
+    setenv("CLOCKWERK_ROLLUP_EVERY_MS", "1", 1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_snapshot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_last_checks_uses_the_index, setup, teardown),

@@ -67,7 +67,7 @@ static int cmp_url(const void *a, const void *b)
     return strcmp(((const struct web_history_id *)a)->url, ((const struct web_history_id *)b)->url);
 }
 
-/* The configured endpoint of url (linear in cfg only through the sorted copy the caller keeps: bsearch). */
+/* The configured endpoint of url in the configuration's endpoints sorted by URL (sorted: n of them). */
 static const struct cw_endpoint *config_by_url(const struct cw_endpoint **sorted, size_t n, const char *url)
 {
     size_t a = 0, b = n;
@@ -288,7 +288,7 @@ static void finish_endpoint(struct snap_read *s, size_t k)
 {
     struct ep_work *w = &s->work[k];
     struct web_ep_history *eh = &s->h->ep[s->lo + k];
-    qsort(w->ev, w->n_ev, sizeof *w->ev, cmp_event); /* by time; the database's order breaks ties */
+    if (w->n_ev > 1) qsort(w->ev, w->n_ev, sizeof *w->ev, cmp_event); /* by time; the database's order breaks ties */
     struct dt_event *dt = cw_xcalloc(w->n_ev ? w->n_ev : 1, sizeof *dt);
     for (size_t i = 0; i < w->n_ev; i++) dt[i] = (struct dt_event){ w->ev[i].at_ms, w->ev[i].down };
     struct dt_result res;
@@ -329,7 +329,7 @@ static void fill_ids(const struct snap_read *s, struct web_history_ids *ids)
     ids->v = cw_xcalloc(s->n_known ? s->n_known : 1, sizeof *ids->v);
     for (size_t i = 0; i < s->n_known; i++)
         ids->v[ids->n++] = (struct web_history_id){ cw_xstrdup(s->known[i].ep->url), s->known[i].db_id };
-    qsort(ids->v, ids->n, sizeof *ids->v, cmp_url);
+    if (ids->n > 1) qsort(ids->v, ids->n, sizeof *ids->v, cmp_url);
 }
 
 /* The times of the snapshot: today's midnight, the bar's first day, the windows' cuts. */
@@ -351,7 +351,7 @@ static int read_known(struct snap_read *s, const struct store_read_backend *b, s
     qsort(scan.sorted, n, sizeof *scan.sorted, cmp_ep_url);
     int rc = b->endpoints(r, on_endpoint, &scan, err, errlen);
     free(scan.sorted);
-    if (rc == STORE_OK) qsort(s->known, s->n_known, sizeof *s->known, cmp_known);
+    if (rc == STORE_OK && s->n_known > 1) qsort(s->known, s->n_known, sizeof *s->known, cmp_known);
     return rc;
 }
 

@@ -41,7 +41,7 @@ struct web_history_thread {
     size_t cap_answers;
     /* the thread's own */
     struct web_history_ids ids;
-    bool failing;
+    bool failing, read_once;
     char last_error[512];
     struct ratelimit rl;
 };
@@ -63,7 +63,10 @@ static void post_refresh(struct web_history_thread *t, struct web_history *snap,
 {
     if (!snap && (!t->failing || strcmp(error, t->last_error) != 0) && ratelimit_allow(&t->rl, cw_mono_ns()))
         log_warn("history: %s; keeping the last one read, trying again in %.0f s", error, period);
-    if (snap && t->failing) log_info("history: read again (%zu endpoint%s)", snap->n, cw_plural((long long)snap->n));
+    if (snap && (t->failing || !t->read_once))
+        log_info("history: read %s(%zu endpoint%s in %.2f s)", t->failing ? "again " : "", snap->n,
+                 cw_plural((long long)snap->n), snap->read_seconds);
+    t->read_once |= snap != NULL;
     t->failing = !snap;
     snprintf(t->last_error, sizeof t->last_error, "%s", snap ? "" : error);
     lock(t);

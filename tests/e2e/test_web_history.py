@@ -100,7 +100,7 @@ def _check_outage(port, cw, server):
     server.start()
     wait_for(lambda: healthz(port)[0] == 200 and "the last read failed" not in healthz(port)[1],
              deadline(6 * REFRESH), lambda: "/healthz 200 again: %r" % (healthz(port),))
-    cw.wait_log(r"history: read again \(2 endpoints\)", timeout=10)
+    cw.wait_log(r"history: read again \(2 endpoints in", timeout=10)
 
 
 @harness.timeout(240)

@@ -3,6 +3,7 @@
  *     -> take the configuration, the configurations to free and the detail requests
  *     -> details: open the read backend, read each, close -> post
  *     -> refresh when due: open, read the snapshot in chunks (web/history_read.c), close -> post
+ *        (between two chunks, the detail requests that came meanwhile are read with the refresh's connection)
  * Posting puts the result under the mutex and writes the eventfd; the loop takes it. The read connection lives
  * only during a read (a long SQLite read snapshot stops checkpoints, a PostgreSQL one holds back vacuum). A failed
  * refresh keeps nothing: the loop keeps its last snapshot; the failure is logged when the state changes (and
@@ -81,19 +82,6 @@ static void post_refresh(struct web_history_thread *t, struct web_history *snap,
     wake_loop(t);
 }
 
-static void refresh(struct web_history_thread *t, const struct cw_config *cfg)
-{
-    const struct store_read_backend *b = store_read_backend_for(cfg->db_driver);
-    char err[512] = "";
-    int rc;
-    int64_t t0 = cw_mono_ns();
-    struct store_reader *r = b->open(cfg, &rc, err, sizeof err);
-    struct web_history *snap = r ? web_history_read(b, r, cfg, wall_ms(), &t->ids, &rc, err, sizeof err) : NULL;
-    b->close(r);
-    if (snap) snap->read_seconds = (double)(cw_mono_ns() - t0) / 1e9;
-    post_refresh(t, snap, err[0] ? err : "the history could not be read", cfg->web_history_refresh);
-}
-
 static void post_answer(struct web_history_thread *t, char *url, struct web_detail *d)
 {
     lock(t);
@@ -110,28 +98,63 @@ static struct web_detail *failed_detail(const char *why)
 {
     struct web_detail *d = cw_xcalloc(1, sizeof *d);
     d->read_at_ms = wall_ms();
-    d->error = d->error_owned = cw_xstrdup(why);
+    d->error = d->error_owned = cw_xstrdup(why[0] ? why : "the history could not be read");
     return d;
 }
 
-/* The details asked for (urls owned: they go back with the answers), with one connection. */
+/* The details of urls (owned: they go back with the answers) through r; r NULL: it could not be opened (why). */
+static void answer_urls(struct web_history_thread *t, const struct store_read_backend *b, struct store_reader *r,
+                        char **urls, size_t n, const char *why)
+{
+    for (size_t i = 0; i < n; i++) {
+        char err[512] = "";
+        int rc;
+        int64_t id = r ? web_history_find_id(b, r, &t->ids, urls[i], &rc, err, sizeof err) : -2;
+        post_answer(t, urls[i], id == -2 ? failed_detail(r ? err : why) : web_detail_read(b, r, id, wall_ms()));
+    }
+}
+
+/* The detail requests waiting now (taken from the queue) into urls; how many. */
+static size_t take_asked(struct web_history_thread *t, char **urls)
+{
+    lock(t);
+    size_t n = t->n_asked;
+    memcpy(urls, t->asked, n * sizeof *urls);
+    t->n_asked = 0;
+    unlock(t);
+    return n;
+}
+
+/* Between two chunks of a refresh: the requests that came meanwhile, with the refresh's reader. */
+static void answer_during_refresh(void *ctx, const struct store_read_backend *b, struct store_reader *r)
+{
+    struct web_history_thread *t = ctx;
+    char *urls[WEB_DETAIL_QUEUE];
+    answer_urls(t, b, r, urls, take_asked(t, urls), "");
+}
+
+static void refresh(struct web_history_thread *t, const struct cw_config *cfg)
+{
+    const struct store_read_backend *b = store_read_backend_for(cfg->db_driver);
+    char err[512] = "";
+    int rc;
+    int64_t t0 = cw_mono_ns();
+    struct web_history_pause pause = { answer_during_refresh, t };
+    struct store_reader *r = b->open(cfg, &rc, err, sizeof err);
+    struct web_history *snap = r ? web_history_read(b, r, cfg, wall_ms(), &t->ids, &pause, &rc, err, sizeof err) : NULL;
+    b->close(r);
+    if (snap) snap->read_seconds = (double)(cw_mono_ns() - t0) / 1e9;
+    post_refresh(t, snap, err[0] ? err : "the history could not be read", cfg->web_history_refresh);
+}
+
+/* The details asked for, with a connection of their own. */
 static void read_details(struct web_history_thread *t, const struct cw_config *cfg, char **urls, size_t n)
 {
     const struct store_read_backend *b = store_read_backend_for(cfg->db_driver);
     char err[512] = "";
     int rc;
     struct store_reader *r = b->open(cfg, &rc, err, sizeof err);
-    for (size_t i = 0; i < n; i++) {
-        struct web_detail *d;
-        int64_t id = r ? web_history_find_id(b, r, &t->ids, urls[i], &rc, err, sizeof err) : -2;
-        if (id == -2) d = failed_detail(err[0] ? err : "the history could not be read");
-        else d = web_detail_read(b, r, id, wall_ms());
-        post_answer(t, urls[i], d);
-        if (id == -2 && r) { /* the connection may be gone: the others fail alike */
-            b->close(r);
-            r = NULL;
-        }
-    }
+    answer_urls(t, b, r, urls, n, err);
     b->close(r);
 }
 
@@ -157,16 +180,15 @@ static void *thread_main(void *arg)
         }
         const struct cw_config *cfg = t->cfg;
         struct cw_config **retired = t->retired;
-        size_t n_retired = t->n_retired, n_urls = t->n_asked;
+        size_t n_retired = t->n_retired;
         t->retired = NULL;
         t->n_retired = t->cap_retired = 0;
-        char *urls[WEB_DETAIL_QUEUE];
-        memcpy(urls, t->asked, n_urls * sizeof *urls);
-        t->n_asked = 0;
         bool due = t->refresh_asked || cw_mono_ns() >= next_ns;
         t->refresh_asked = false;
         unlock(t);
         free_configs(retired, n_retired); /* the loop no longer uses them, and this thread has cfg now */
+        char *urls[WEB_DETAIL_QUEUE];
+        size_t n_urls = take_asked(t, urls);
         if (n_urls) read_details(t, cfg, urls, n_urls);
         if (due) {
             next_ns = cw_mono_ns() + (int64_t)(cfg->web_history_refresh * 1e9);

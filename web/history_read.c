@@ -366,8 +366,8 @@ static void free_work(struct snap_read *s)
 }
 
 struct web_history *web_history_read(const struct store_read_backend *b, struct store_reader *r,
-                                     const struct cw_config *cfg, int64_t now_ms, struct web_history_ids *ids, int *rc,
-                                     char *err, size_t errlen)
+                                     const struct cw_config *cfg, int64_t now_ms, struct web_history_ids *ids,
+                                     const struct web_history_pause *pause, int *rc, char *err, size_t errlen)
 {
     struct snap_read s = { .cfg = cfg };
     set_times(&s, now_ms);
@@ -384,6 +384,7 @@ struct web_history *web_history_read(const struct store_read_backend *b, struct 
         memset(s.work, 0, s.n * sizeof *s.work);
         *rc = read_chunk(&s, b, r, err, errlen);
         for (size_t k = 0; *rc == STORE_OK && k < s.n; k++) finish_endpoint(&s, k);
+        if (*rc == STORE_OK && pause && s.lo + s.n < s.n_known) pause->fn(pause->ctx, b, r);
     }
     if (*rc == STORE_OK && ids) fill_ids(&s, ids);
     free_work(&s);

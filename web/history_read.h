@@ -24,11 +24,19 @@ struct web_history_ids {
     size_t n;
 };
 
+/* Called between two chunks of a snapshot's read with its reader: the reader thread answers the detail requests
+ * that came meanwhile (in the same read snapshot), so they do not wait for the whole read. */
+struct web_history_pause {
+    void (*fn)(void *ctx, const struct store_read_backend *b, struct store_reader *r);
+    void *ctx;
+};
+
 /* The snapshot at now_ms (wall clock, UTC ms) of cfg's endpoints; NULL with *rc (STORE_RETRY or STORE_FATAL) and
- * err set when a read failed. ids (may be NULL) gets the endpoints' database ids (freed and refilled). */
+ * err set when a read failed. ids (may be NULL) gets the endpoints' database ids (freed and refilled) at the end;
+ * pause (may be NULL) is called between chunks. */
 struct web_history *web_history_read(const struct store_read_backend *b, struct store_reader *r,
-                                     const struct cw_config *cfg, int64_t now_ms, struct web_history_ids *ids, int *rc,
-                                     char *err, size_t errlen);
+                                     const struct cw_config *cfg, int64_t now_ms, struct web_history_ids *ids,
+                                     const struct web_history_pause *pause, int *rc, char *err, size_t errlen);
 
 /* The database id of url: from ids, else from the endpoints table. -1 when the database does not know it (yet);
  * -2 with *rc and err set when the read failed. */

@@ -113,7 +113,7 @@ static void test_snapshot(void **state)
     struct store_reader *r = b->open(&cfg, &rc, err, sizeof err);
     assert_non_null(r);
     struct web_history_ids ids = { 0 };
-    struct web_history *h = web_history_read(b, r, &cfg, NOW_MS, &ids, &rc, err, sizeof err);
+    struct web_history *h = web_history_read(b, r, &cfg, NOW_MS, &ids, NULL, &rc, err, sizeof err);
     assert_int_equal(rc, STORE_OK);
     assert_non_null(h);
     assert_int_equal(h->n, 1); /* C has nothing stored, B is not configured */
@@ -183,6 +183,56 @@ static void test_snapshot(void **state)
     web_detail_free(det);
     b->close(r);
     web_history_ids_free(&ids);
+    web_history_free(h);
+}
+
+struct pause_seen {
+    int calls;
+    size_t checks;
+};
+
+/* Between chunks: a detail read with the snapshot's reader works. */
+static void on_pause(void *ctx, const struct store_read_backend *b, struct store_reader *r)
+{
+    struct pause_seen *p = ctx;
+    struct web_detail *d = web_detail_read(b, r, 1, NOW_MS);
+    p->calls++;
+    p->checks = d->error ? 0 : d->n_checks;
+    web_detail_free(d);
+}
+
+/* More endpoints than a chunk: every one is read (the chunks' id ranges hold each once), the pause comes between
+ * the chunks. */
+static void test_chunks(void **state)
+{
+    struct sqlite_fx *f = *state;
+    enum { N = WEB_HISTORY_CHUNK + 3 };
+    static char urls[N][40];
+    struct cw_endpoint eps[N];
+    for (int i = 0; i < N; i++) {
+        snprintf(urls[i], sizeof urls[i], "http://e%d.example/", i);
+        eps[i] = (struct cw_endpoint){ .url = urls[i] };
+    }
+    for (int i = 0; i < N; i++)
+        write_checks(f, urls[N - 1 - i], 1 + 10 * (uint64_t)i, 1, T0_US + 2 * DAY_US + HOUR_US); /* ids reversed */
+    struct cw_config cfg = config_of(eps, N, f->path);
+    const struct store_read_backend *b = store_read_backend_for(CW_DB_SQLITE);
+    char err[512] = "";
+    int rc;
+    struct store_reader *r = b->open(&cfg, &rc, err, sizeof err);
+    assert_non_null(r);
+    struct pause_seen seen = { 0 };
+    struct web_history_pause pause = { on_pause, &seen };
+    struct web_history *h = web_history_read(b, r, &cfg, NOW_MS, NULL, &pause, &rc, err, sizeof err);
+    assert_non_null(h);
+    assert_int_equal(h->n, N);
+    assert_int_equal(seen.calls, 1);
+    assert_int_equal(seen.checks, 1);
+    for (size_t i = 0; i < h->n; i++) {
+        assert_int_equal(h->ep[i].days[WEB_DAYS - 1].checks, 1);
+        assert_int_equal(h->ep[i].win[WEB_WIN_24H].checks, 1);
+    }
+    b->close(r);
     web_history_free(h);
 }
 
@@ -319,6 +369,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_last_checks_uses_the_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_database_yet, setup, teardown),
         cmocka_unit_test_setup_teardown(test_detail_requests, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chunks, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

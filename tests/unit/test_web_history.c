@@ -336,7 +336,8 @@ static void test_detail_requests(void **state)
     web_history_detail_release(&slot[0]);
     web_history_detail_completed(&hl, &slot[0]);
 
-    /* the bound ("a" would come from the cache): WEB_DETAIL_QUEUE wait, one more is refused; then every client goes away while suspended */
+    /* the bound ("a" would come from the cache): WEB_DETAIL_QUEUE wait, one more is refused; then every client
+     * goes away while suspended */
     for (int i = 0; i < WEB_DETAIL_QUEUE; i++)
         assert_int_equal(
             web_history_detail_step(&hl, &m, (struct MHD_Connection *)&conns[i], "c-example", &slot[i], &d),

@@ -205,6 +205,26 @@ static int myr_alerts(struct store_reader *r, int64_t before_ms, int64_t ep_lo, 
     return rc;
 }
 
+static int myr_check_row(MYSQL_ROW row, const unsigned long *len, void *fn, void *ctx)
+{
+    (void)len;
+    struct store_read_check c = {
+        .at_ms = num(row[0]), .ok = num(row[1]) != 0, .status_code = (int)num(row[2]), .error = row[8]
+    };
+    for (int i = 0; i < ROLLUP_HISTS; i++) c.us[i] = ms_us(row[3 + i]);
+    return ((store_read_check_fn)fn)(ctx, &c);
+}
+
+static int myr_last_checks(struct store_reader *r, int64_t endpoint_id, int n, store_read_check_fn fn, void *ctx,
+                           char *err, size_t errlen)
+{
+    struct cw_buf sql = { 0 };
+    store_read_sql_last_checks(&sql, &myr_dialect, endpoint_id, n);
+    int rc = myr_stream(r, (const char *)sql.data, "read the last checks", myr_check_row, (void *)fn, ctx, err, errlen);
+    cw_buf_free(&sql);
+    return rc;
+}
+
 const struct store_read_backend store_read_mysql = {
     .name = "mysql",
     .open = myr_open,
@@ -212,5 +232,6 @@ const struct store_read_backend store_read_mysql = {
     .cells = myr_cells,
     .recent = myr_recent,
     .alerts = myr_alerts,
+    .last_checks = myr_last_checks,
     .close = myr_close,
 };

@@ -283,6 +283,32 @@ static int pgr_alerts(struct store_reader *r, int64_t before_ms, int64_t ep_lo, 
     return rc;
 }
 
+static int pgr_check_row(const struct pgr_field *f, void *fn, void *ctx)
+{
+    struct pgr_text_ctx *t = ctx;
+    (void)fn;
+    uint32_t status = 0;
+    if (f[2].len == 4) memcpy(&status, f[2].p, 4);
+    struct store_read_check c = { .at_ms = be_i64(&f[0]),
+                                  .ok = f[1].len == 1 && f[1].p[0] != 0,
+                                  .status_code = (int)(int32_t)be32toh(status),
+                                  .error = f[8].len >= 0 ? pgr_text(&f[8], &t->a) : NULL };
+    for (int i = 0; i < ROLLUP_HISTS; i++) c.us[i] = be_ms_us(&f[3 + i]);
+    return ((store_read_check_fn)t->fn)(t->ctx, &c);
+}
+
+static int pgr_last_checks(struct store_reader *r, int64_t endpoint_id, int n, store_read_check_fn fn, void *ctx,
+                           char *err, size_t errlen)
+{
+    struct cw_buf sql = { 0 };
+    store_read_sql_last_checks(&sql, &pgr_dialect, endpoint_id, n);
+    struct pgr_text_ctx t = { .fn = (void *)fn, .ctx = ctx };
+    int rc = pgr_stream(r, (const char *)sql.data, 9, "read the last checks", pgr_check_row, NULL, &t, err, errlen);
+    cw_buf_free(&t.a);
+    cw_buf_free(&sql);
+    return rc;
+}
+
 const struct store_read_backend store_read_postgres = {
     .name = "postgresql",
     .open = pgr_open,
@@ -290,5 +316,6 @@ const struct store_read_backend store_read_postgres = {
     .cells = pgr_cells,
     .recent = pgr_recent,
     .alerts = pgr_alerts,
+    .last_checks = pgr_last_checks,
     .close = pgr_close,
 };

@@ -20,6 +20,8 @@
  *    [from_ms, to_ms): the rows the roll-ups do not hold yet (at most the last fold period), with checked_at.
  *  - alerts: every `down` and `up` alert raised before before_ms, ordered by endpoint and raised_at, with its
  *    message (which carries the state's "since" time, alerter/alert.c).
+ *  - last_checks: the n newest raw rows of one endpoint, newest first (clockwerk-web's endpoint page): the index
+ *    checks_endpoint_time (endpoint_id, checked_at) read backwards, so n rows are read whatever the table holds.
  *  - Return values like storer/backend.h: STORE_OK, STORE_RETRY (unreachable, connection lost), STORE_FATAL;
  *    err gets one line that names the database and never the password. A callback that returns non-zero
  *    stops the read, which then returns STORE_FATAL with err left as the callback set it. */
@@ -44,6 +46,16 @@ typedef int (*store_read_row_fn)(void *ctx, const struct rollup_row *row, int64_
 typedef int (*store_read_alert_fn)(void *ctx, int64_t endpoint_id, bool down, int64_t raised_at_ms,
                                    const char *message);
 
+/* One raw row of checks as last_checks gives it (valid during the call only). */
+struct store_read_check {
+    int64_t at_ms; /* checked_at, UTC milliseconds */
+    bool ok;
+    int status_code;          /* 0: no HTTP response */
+    int64_t us[ROLLUP_HISTS]; /* latency, dns, connect, tls, ttfb in µs; -1 for NULL */
+    const char *error;        /* NULL when the column is NULL */
+};
+typedef int (*store_read_check_fn)(void *ctx, const struct store_read_check *c);
+
 struct store_read_backend {
     const char *name;
     /* NULL with err set (and *rc STORE_RETRY or STORE_FATAL) when it cannot. */
@@ -55,6 +67,8 @@ struct store_read_backend {
                   store_read_row_fn fn, void *ctx, char *err, size_t errlen);
     int (*alerts)(struct store_reader *r, int64_t before_ms, int64_t ep_lo, int64_t ep_hi, store_read_alert_fn fn,
                   void *ctx, char *err, size_t errlen);
+    int (*last_checks)(struct store_reader *r, int64_t endpoint_id, int n, store_read_check_fn fn, void *ctx, char *err,
+                       size_t errlen);
     /* Ends the snapshot and disconnects. NULL is fine. */
     void (*close)(struct store_reader *r);
 };
@@ -80,6 +94,8 @@ void store_read_sql_recent(struct cw_buf *sql, const struct store_read_dialect *
                            int64_t ep_lo, int64_t ep_hi);
 void store_read_sql_alerts(struct cw_buf *sql, const struct store_read_dialect *d, int64_t before_ms, int64_t ep_lo,
                            int64_t ep_hi);
+/* The statement of `last_checks`: checked_at (ms), ok, status_code, the five durations (ms), error. */
+void store_read_sql_last_checks(struct cw_buf *sql, const struct store_read_dialect *d, int64_t endpoint_id, int n);
 
 /* The libpq connection of a handle of store_backend_postgres (storer/postgres.c), which storer/pg_read.c opens
  * to connect exactly as the storer does (the same parameters, TLS and timeouts). */

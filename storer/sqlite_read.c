@@ -247,6 +247,26 @@ static int sqr_alerts(struct store_reader *r, int64_t before_ms, int64_t ep_lo, 
     return sqr_run(r, &sql, "read alerts", sqr_alert_row, (void *)fn, ctx, err, errlen);
 }
 
+static int sqr_check_row(sqlite3_stmt *st, void *fn, void *ctx)
+{
+    struct store_read_check c = { .at_ms = sqlite3_column_int64(st, 0),
+                                  .ok = sqlite3_column_int(st, 1) != 0,
+                                  .status_code = sqlite3_column_int(st, 2),
+                                  .error = (const char *)sqlite3_column_text(st, 8) };
+    for (int i = 0; i < ROLLUP_HISTS; i++)
+        c.us[i] =
+            sqlite3_column_type(st, 3 + i) == SQLITE_NULL ? -1 : rollup_ms_to_us(sqlite3_column_double(st, 3 + i));
+    return ((store_read_check_fn)fn)(ctx, &c);
+}
+
+static int sqr_last_checks(struct store_reader *r, int64_t endpoint_id, int n, store_read_check_fn fn, void *ctx,
+                           char *err, size_t errlen)
+{
+    struct cw_buf sql = { 0 };
+    store_read_sql_last_checks(&sql, &sqr_dialect, endpoint_id, n);
+    return sqr_run(r, &sql, "read the last checks", sqr_check_row, (void *)fn, ctx, err, errlen);
+}
+
 const struct store_read_backend store_read_sqlite = {
     .name = "sqlite",
     .open = sqr_open,
@@ -254,5 +274,6 @@ const struct store_read_backend store_read_sqlite = {
     .cells = sqr_cells,
     .recent = sqr_recent,
     .alerts = sqr_alerts,
+    .last_checks = sqr_last_checks,
     .close = sqr_close,
 };

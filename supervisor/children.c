@@ -30,8 +30,8 @@ void children_binary(const struct children *ch, enum child_kind kind, char *out,
 /* Variables children never inherit: ours (set per child) and the passwords, which only config_load in the
  * supervisor reads — children get what they need from the snapshot (mode 0600), so a worker's environment
  * never holds the database or SMTP password. CLOCKWERK_SECRETS tells config_snapshot_read which passwords a
- * child keeps: the storer the database's, the alerter the SMTP one, the web its basic-auth one, the relay and
- * workers none. */
+ * child keeps: the storer the database's, the alerter the SMTP one, the web its basic-auth one and the database's
+ * (it reads the history), the relay and workers none. */
 static bool is_our_env(const char *entry)
 {
     static const char *const ours[] = { "CLOCKWERK_SNAPSHOT=", "CLOCKWERK_SLOT=",        "CLOCKWERK_SLOTS=",
@@ -216,7 +216,7 @@ static void spawn(struct children *ch, struct child *c, const char *snapshot, un
     snprintf(env_secrets, sizeof env_secrets, "CLOCKWERK_SECRETS=%s",
              c->kind == CHILD_STORER    ? "db"
              : c->kind == CHILD_ALERTER ? "smtp"
-             : c->kind == CHILD_WEB     ? "web"
+             : c->kind == CHILD_WEB     ? "web,db"
                                         : "none");
     snprintf(name_prefix, sizeof name_prefix, "clockwerk: %s: supervisor.user \"%s\"", c->name, ch->privs.name);
 

@@ -55,7 +55,8 @@ static void add_common_headers(struct MHD_Response *r, const char *content_type,
 }
 
 /* Queues a reply; its body moves to libmicrohttpd (freed with free() once sent). */
-static enum MHD_Result send_reply(struct MHD_Connection *c, struct web_reply *rp, const char *allow)
+static enum MHD_Result send_reply(struct MHD_Connection *c, struct web_reply *rp, const char *allow,
+                                  const char *retry_after)
 {
     struct MHD_Response *r;
     if (rp->stream.next) r = web_stream_response(&rp->stream); /* takes the stream, also on failure */
@@ -69,6 +70,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct web_reply *rp
     else cw_buf_free(&rp->body);
     add_common_headers(r, rp->content_type, rp->cache);
     if (allow) MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+    if (retry_after) MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, retry_after);
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)rp->status, r);
     MHD_destroy_response(r);
     return ret;
@@ -78,7 +80,7 @@ static enum MHD_Result send_text(struct MHD_Connection *c, int status, const cha
 {
     struct web_reply rp = { .status = status, .content_type = "text/plain; charset=utf-8" };
     cw_buf_put(&rp.body, text, strlen(text));
-    return send_reply(c, &rp, allow);
+    return send_reply(c, &rp, allow, NULL);
 }
 
 /* Whether the request carries the configured user and password (basic auth). */
@@ -108,6 +110,37 @@ static enum MHD_Result refuse_unauthorised(struct web_http *h, struct MHD_Connec
     return ret;
 }
 
+/* A needs_detail route (web/history_wait.h): true when answered here or suspended (*ret: the result), false
+ * when *detail is there for the handler. */
+static bool detail_wait(struct web_http *h, struct MHD_Connection *c, const char *rest, void **con_cls,
+                        const struct web_detail **detail, enum MHD_Result *ret)
+{
+    void *slot = *con_cls == &request_marker ? NULL : *con_cls;
+    enum web_detail_step step = web_history_detail_step(h->history, h->model, c, rest, &slot, detail);
+    if (slot) *con_cls = slot;
+    if (step == WEB_DETAIL_READY) return false;
+    if (step == WEB_DETAIL_SUSPENDED) {
+        *ret = MHD_YES;
+    } else if (step == WEB_DETAIL_NOT_FOUND) {
+        h->not_found++;
+        *ret = send_text(c, MHD_HTTP_NOT_FOUND, "not found\n", NULL);
+    } else {
+        struct web_reply rp = { .status = MHD_HTTP_SERVICE_UNAVAILABLE, .content_type = "text/plain; charset=utf-8" };
+        cw_buf_printf(&rp.body, "too many requests wait for the history; try again\n");
+        *ret = send_reply(c, &rp, NULL, WEB_DETAIL_RETRY_AFTER);
+    }
+    return true;
+}
+
+/* libmicrohttpd's end of a request: a detail wait (web/history_wait.c) is freed. */
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    struct web_http *h = cls;
+    (void)c;
+    (void)toe;
+    if (*con_cls && *con_cls != &request_marker) web_history_detail_completed(h->history, con_cls);
+}
+
 static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
     struct web_request *rq = cls;
@@ -131,7 +164,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_size = 0;
         return MHD_YES;
     }
-    h->requests++;
+    if (*con_cls == &request_marker) h->requests++; /* not again when resumed */
     if (h->cfg->web_auth_user && web_route_needs_auth(url) && !authorised(h, c)) return refuse_unauthorised(h, c);
     const struct web_route *route;
     const char *rest;
@@ -145,6 +178,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     case WEB_ROUTE_FOUND:
         break;
     }
+    const struct web_detail *detail = NULL;
+    enum MHD_Result waited;
+    if (route->needs_detail && detail_wait(h, c, rest, con_cls, &detail, &waited)) return waited;
     struct web_request rq = { .path = url,
                               .rest = rest,
                               .model = h->model,
@@ -155,8 +191,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                               .http = h };
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &rq);
     struct web_reply rp = { .status = MHD_HTTP_OK };
+    rq.detail = detail;
     route->fn(&rq, &rp);
-    return send_reply(c, &rp, NULL);
+    if (route->needs_detail && *con_cls != &request_marker) web_history_detail_release(con_cls);
+    return send_reply(c, &rp, NULL, NULL);
 }
 
 /* A PEM file into memory (NUL-terminated, malloc'd); NULL with a reason in err. */
@@ -195,13 +233,15 @@ static struct MHD_Daemon *start_daemon(struct web_http *h, const struct sockaddr
                                        const char *key)
 {
     const struct cw_config *cfg = h->cfg;
-    unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (sa->ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+    unsigned flags =
+        MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME | (sa->ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
     if (cert) flags |= MHD_USE_TLS;
     struct MHD_OptionItem tls[] = { { cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)cert },
                                     { MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)key },
                                     { MHD_OPTION_END, 0, NULL } };
     return MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, http_log, h,
-                            MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)sa, MHD_OPTION_CONNECTION_LIMIT,
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_SOCK_ADDR,
+                            (const struct sockaddr *)sa, MHD_OPTION_CONNECTION_LIMIT,
                             (unsigned)cfg->web_max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
                             (unsigned)cfg->web_max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
                             (unsigned)(cfg->web_connection_timeout + 0.5), MHD_OPTION_CONNECTION_MEMORY_LIMIT,
@@ -256,6 +296,7 @@ int web_http_start(struct web_http *h, const struct cw_config *cfg, const struct
 
 void web_http_stop(struct web_http *h)
 {
+    if (h->daemon && h->history) web_history_resume_all(h->history); /* none may stay suspended at the stop */
     if (h->daemon) MHD_stop_daemon(h->daemon);
     h->daemon = NULL;
     h->epoll_fd = -1;

@@ -15,15 +15,17 @@
 
 #include "common/base/ratelimit.h"
 #include "common/config/config.h"
+#include "web/history_wait.h"
 #include "web/model.h"
 
 struct MHD_Daemon;
 
 struct web_http {
     struct MHD_Daemon *daemon;
-    int epoll_fd;                  /* libmicrohttpd's: readable when it has work */
-    const struct cw_config *cfg;   /* the web's configuration (may be replaced on reload) */
-    const struct web_model *model; /* rendered by the handlers */
+    int epoll_fd;                     /* libmicrohttpd's: readable when it has work */
+    const struct cw_config *cfg;      /* the web's configuration (may be replaced on reload) */
+    const struct web_model *model;    /* rendered by the handlers */
+    struct web_history_loop *history; /* needs_detail routes wait on its reader thread; NULL: no detail */
     bool bus_open;
     int64_t started_mono_ns;
     struct ratelimit rl_log; /* libmicrohttpd's messages */

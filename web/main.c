@@ -1,15 +1,18 @@
 /* web/main.c — clockwerk-web: the status page, and later the JSON API, /metrics and badges (docs/web.md).
  *
- * Started by the supervisor when the configuration has a `web` group (`clockwerk: web`). One thread: a
+ * Started by the supervisor when the configuration has a `web` group (`clockwerk: web`). One loop: a
  * subscription to the relay's XPUB (like clockwerk-tap: results, alerts, stats; best effort) feeds the live model
  * (web/model.h), and libmicrohttpd in external epoll mode answers from that model on the same loop:
- *     wait(SUB socket, epoll{signalfd, libmicrohttpd's epoll fd}, libmicrohttpd's timeout)
- *     -> signals -> drain the SUB (bounded) -> MHD_run (always, after every wait).
+ *     wait(SUB socket, epoll{signalfd, libmicrohttpd's epoll fd, the history's eventfd}, libmicrohttpd's timeout)
+ *     -> signals -> drain the SUB (bounded) -> take the history's results -> MHD_run (always, after every wait).
+ * The history (web/history.h) is read by a thread of its own (web/history.c) when the configuration stores
+ * results: its snapshots are swapped into the model here, its details answer suspended requests.
  * Handlers only render from memory, so one slow client never holds up the bus. SIGTERM stops (every connection
  * closed), SIGHUP reads the snapshot again (the title, the endpoints, which keep their state; a changed listen address, TLS or limit takes
  * the restart the supervisor does on every change anyway). Exit 2 on a configuration it cannot use, 1 when it
  * cannot serve (the supervisor restarts it with backoff); checks, storage and alerts never depend on it. */
 #include <errno.h>
+#include <malloc.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -19,16 +22,20 @@
 #include "common/bus/bus.h"
 #include "common/config/config.h"
 #include "common/proc/proc.h"
+#include "web/history_thread.h"
+#include "web/history_wait.h"
 #include "web/http.h"
 #include "web/model.h"
 
 #define WAIT_MAX_MS 1000
+#define WEB_MMAP_THRESHOLD (256 * 1024)
 #define DRAIN_MAX 256 /* bus messages per pass: HTTP gets its turn in between */
 
 struct web {
     struct proc p;
     struct web_model model;
     struct web_http http;
+    struct web_history_loop history;
     struct bus_socket *sub;
     int epoll_fd; /* {signalfd, libmicrohttpd's epoll fd} */
     bool stop;
@@ -51,11 +58,16 @@ static void reload(struct web *w)
     struct web_model next;
     if (web_ids_build(&next, w->p.cfg, err, sizeof err) != 0) fatal(2, "%s", err);
     web_ids_carry(&next, &w->model); /* the endpoints that stay keep their last check and state */
+    next.history = w->model.history;
+    next.history_error = w->model.history_error;
+    next.history_off = w->model.history_off;
     web_ids_free(&w->model);
     w->model = next;
+    web_history_attach(&w->model);
     w->http.cfg = w->p.cfg;
     w->http.model = &w->model;
-    config_free(old);
+    if (w->history.thread) web_history_reconfigure(w->history.thread, w->p.cfg, old); /* it frees old */
+    else config_free(old);
     log_info("reloaded: %zu endpoint%s (a changed listen address, TLS or limit takes a restart)", w->model.n,
              cw_plural((long long)w->model.n));
 }
@@ -81,6 +93,7 @@ static void run(struct web *w)
         if (sig & PROC_SIG_TERM) w->stop = true;
         if (sig & PROC_SIG_HUP) reload(w);
         if (ready > 0 && (ready & BUS_WAIT_SOCKET)) drain_bus(w);
+        web_history_poll(&w->history, &w->model);
         web_http_run(&w->http);
     }
 }
@@ -94,6 +107,9 @@ static void add_to_epoll(int ep, int fd, const char *what)
 int main(void)
 {
     struct web w = { 0 };
+    /* the history's snapshots (~2 KB an endpoint) come and go whole: a fixed mmap threshold gives their memory
+     * back at each swap (glibc's moving threshold would keep them in the heap, two at a time) */
+    mallopt(M_MMAP_THRESHOLD, WEB_MMAP_THRESHOLD);
     proc_init(&w.p, &(struct proc_opts){ .name = "web", .open_bus = true });
     if (!config_wants_web(w.p.cfg)) fatal(2, "the configuration has no `web` group");
     build_model(&w);
@@ -101,9 +117,13 @@ int main(void)
     if (!(w.sub = bus_open(w.p.bus, BUS_SUBSCRIBE, w.p.cfg->tap_address, err, sizeof err))) fatal(1, "%s", err);
     if (web_http_start(&w.http, w.p.cfg, &w.model, err, sizeof err) != 0) fatal(1, "%s", err);
     w.http.bus_open = true;
+    w.http.history = &w.history;
+    w.model.history_off = !w.p.cfg->db_activation;
+    if (!w.model.history_off && !(w.history.thread = web_history_start(w.p.cfg, err, sizeof err))) fatal(1, "%s", err);
     if ((w.epoll_fd = epoll_create1(EPOLL_CLOEXEC)) < 0) fatal(1, "epoll_create1: %s", strerror(errno));
     add_to_epoll(w.epoll_fd, w.p.sigfd, "signals");
     add_to_epoll(w.epoll_fd, w.http.epoll_fd, "libmicrohttpd's descriptor");
+    if (w.history.thread) add_to_epoll(w.epoll_fd, web_history_fd(w.history.thread), "the history's eventfd");
     log_info("serving %s on %s%s (%zu endpoint%s)", w.p.cfg->web_title,
              w.p.cfg->web_tls_cert_file ? "https://" : "http://", w.p.cfg->web_listen, w.model.n,
              cw_plural((long long)w.model.n));
@@ -112,6 +132,8 @@ int main(void)
 
     log_info("stopping: %llu requests served", (unsigned long long)w.http.requests);
     web_http_stop(&w.http);
+    web_history_stop(w.history.thread);
+    web_history_loop_free(&w.history, &w.model);
     close(w.epoll_fd);
     bus_close(w.sub);
     web_ids_free(&w.model);

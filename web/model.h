@@ -121,6 +121,8 @@ struct web_model {
     const struct web_history *history; /* the last snapshot read (web/history.h); NULL until the first */
     struct web_procs procs;            /* every process's last stats (/metrics), carried over a reload */
     uint64_t generation;               /* differs for every model built: a /metrics stream ends on a reload */
+    const char *history_error;         /* why the last read of the history failed; NULL when it did not */
+    bool history_off;                  /* no database is configured: no history is read */
 };
 
 /* ---- web/ids.c */

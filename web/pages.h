@@ -7,6 +7,7 @@
 
 /* After this long without any message from the bus (workers publish stats every second) /healthz says 503. */
 #define WEB_BUS_QUIET_NS (15000000000LL)
+#define WEB_HISTORY_STALE_PERIODS 3 /* /healthz: 503 once the history is older than this many web.history_refresh */
 
 /* `/` (web/page_index.c): the status page, `?page=N`. */
 void page_index(const struct web_request *rq, struct web_reply *rp);

@@ -44,6 +44,7 @@ static void set_defaults(struct cw_config *cfg)
     cfg->web_max_connections = CW_WEB_DEFAULT_MAX_CONNECTIONS;
     cfg->web_max_connections_per_ip = CW_WEB_DEFAULT_MAX_PER_IP;
     cfg->web_connection_timeout = CW_WEB_DEFAULT_TIMEOUT;
+    cfg->web_history_refresh = CW_WEB_DEFAULT_HISTORY_REFRESH;
 }
 
 static bool set_paths(struct cfg_parser *p, const char *path)

@@ -94,7 +94,8 @@ enum {
     WEB_AUTH_PASSWORD_FILE,
     WEB_MAX_CONNECTIONS,
     WEB_MAX_CONNECTIONS_PER_IP,
-    WEB_CONNECTION_TIMEOUT
+    WEB_CONNECTION_TIMEOUT,
+    WEB_HISTORY_REFRESH
 };
 static const char *const web_keys[] = { "listen",
                                         "title",
@@ -106,6 +107,7 @@ static const char *const web_keys[] = { "listen",
                                         "max_connections",
                                         "max_connections_per_ip",
                                         "connection_timeout",
+                                        "history_refresh",
                                         NULL };
 
 /* Where some keys were, for the checks across keys. */
@@ -164,6 +166,9 @@ static void web_key(struct cfg_parser *p, const config_setting_t *s, struct web_
         break;
     case WEB_CONNECTION_TIMEOUT:
         cfgp_seconds_from(p, w, s, 1, 3600, &cfg->web_connection_timeout);
+        break;
+    case WEB_HISTORY_REFRESH:
+        cfgp_seconds_from(p, w, s, 5, 3600, &cfg->web_history_refresh);
         break;
     default:
         cfgp_unknown(p, w, s);

@@ -18,6 +18,7 @@
 #define CW_WEB_DEFAULT_MAX_CONNECTIONS 1024
 #define CW_WEB_DEFAULT_MAX_PER_IP 256
 #define CW_WEB_DEFAULT_TIMEOUT 10.0
+#define CW_WEB_DEFAULT_HISTORY_REFRESH 60.0
 #define CW_WEB_TITLE_MAX 200
 #define CW_SLUG_MAX 64 /* bytes of an endpoint ID, without the NUL */
 

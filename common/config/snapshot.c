@@ -3,7 +3,7 @@
  *
  * DESIGN
  * Layout (all integers little-endian):
- *   header, 32 bytes: "CWSNAP\0\0" | u32 version (3: database.retention; 4: web) | u32 endpoint count | u64 payload length |
+ *   header, 32 bytes: "CWSNAP\0\0" | u32 version (3: database.retention; 4: web; 5: web.history_refresh) | u32 endpoint count | u64 payload length |
  *                     u64 checksum of the payload
  *   payload: the global fields in a fixed order, the webhooks, the email_to list, then one record per
  *            endpoint, each prefixed by its u32 length so that a reader can skip the endpoints of other
@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #define SNAP_MAGIC "CWSNAP\0\0"
-#define SNAP_VERSION 4u
+#define SNAP_VERSION 5u
 #define SNAP_HEADER 32
 #define SNAP_MAX_SIZE (1ull << 31)
 #define STR_NULL 0xFFFFFFFFu
@@ -160,6 +160,7 @@ static void encode(const struct cw_config *c, struct cw_buf *b, bool web)
     put_i32(b, web ? c->web_max_connections : 0);
     put_i32(b, web ? c->web_max_connections_per_ip : 0);
     put_f64(b, web ? c->web_connection_timeout : 0);
+    put_f64(b, web ? c->web_history_refresh : 0);
     for (size_t i = 0; i < c->n_endpoints; i++) put_endpoint(b, &c->endpoints[i], web);
 
     uint64_t plen = b->len - SNAP_HEADER, sum = cw_snapshot_checksum(b->data + SNAP_HEADER, b->len - SNAP_HEADER);
@@ -325,7 +326,8 @@ static bool plausible(const struct cw_config *c)
            c->retention_hourly_days <= CW_RETENTION_DAYS_MAX && c->retention_daily_days >= 0 &&
            c->retention_daily_days <= CW_RETENTION_DAYS_MAX && c->web_max_connections >= 0 &&
            c->web_max_connections_per_ip >= 0 && isfinite(c->web_connection_timeout) &&
-           c->web_connection_timeout >= 0 && (!c->web_enabled || c->web_listen);
+           c->web_connection_timeout >= 0 &&
+           isfinite(c->web_history_refresh) && c->web_history_refresh >= 0 && (!c->web_enabled || c->web_listen);
 }
 
 /* Which passwords a whole-snapshot reader keeps: CLOCKWERK_SECRETS ("db", "smtp", "web", "none", or a comma
@@ -427,6 +429,7 @@ static void decode_web(struct rd *r, struct cw_config *c, bool keep_secret)
     c->web_max_connections = get_i32(r);
     c->web_max_connections_per_ip = get_i32(r);
     c->web_connection_timeout = get_f64(r);
+    c->web_history_refresh = get_f64(r);
 }
 
 /* One length-prefixed endpoint record. Returns 1 when it was decoded into c->endpoints[*kept] (and *kept

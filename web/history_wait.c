@@ -85,7 +85,6 @@ enum web_detail_step web_history_detail_step(struct web_history_loop *hl, const 
                                              struct MHD_Connection *c, const char *rest, void **con_cls,
                                              const struct web_detail **detail)
 {
-    static const struct web_detail no_database = { .error = "no database is configured: there is no history" };
     struct web_wait *w = *con_cls;
     if (w) { /* resumed with its answer */
         *detail = w->ref ? w->ref->d : &stopping_detail;
@@ -94,8 +93,8 @@ enum web_detail_step web_history_detail_step(struct web_history_loop *hl, const 
     char id[CW_SLUG_MAX + 1];
     const struct web_endpoint *e = id_of(rest, id, sizeof id) ? web_model_by_id(m, id) : NULL;
     if (!e) return WEB_DETAIL_NOT_FOUND;
-    if (!hl || !hl->thread) {
-        *detail = &no_database;
+    if (!hl || !hl->thread) { /* no database: the handler shows what it has without history (not an error) */
+        *detail = NULL;
         return WEB_DETAIL_READY;
     }
     struct web_detail_ref *hit = cache_find(hl, e->cfg->url, cw_mono_ns());

@@ -111,7 +111,7 @@ static enum MHD_Result refuse_unauthorised(struct web_http *h, struct MHD_Connec
 }
 
 /* A needs_detail route (web/history_wait.h): true when answered here or suspended (*ret: the result), false
- * when *detail is there for the handler. */
+ * when the handler is to answer: with *detail, or with NULL for an ID no endpoint has (it answers 404). */
 static bool detail_wait(struct web_http *h, struct MHD_Connection *c, const char *rest, void **con_cls,
                         const struct web_detail **detail, enum MHD_Result *ret)
 {
@@ -119,11 +119,13 @@ static bool detail_wait(struct web_http *h, struct MHD_Connection *c, const char
     enum web_detail_step step = web_history_detail_step(h->history, h->model, c, rest, &slot, detail);
     if (slot) *con_cls = slot;
     if (step == WEB_DETAIL_READY) return false;
+    if (step == WEB_DETAIL_NOT_FOUND) { /* the handler answers 404 in its own form (HTML page, JSON error) */
+        h->not_found++;
+        *detail = NULL;
+        return false;
+    }
     if (step == WEB_DETAIL_SUSPENDED) {
         *ret = MHD_YES;
-    } else if (step == WEB_DETAIL_NOT_FOUND) {
-        h->not_found++;
-        *ret = send_text(c, MHD_HTTP_NOT_FOUND, "not found\n", NULL);
     } else {
         struct web_reply rp = { .status = MHD_HTTP_SERVICE_UNAVAILABLE, .content_type = "text/plain; charset=utf-8" };
         cw_buf_printf(&rp.body, "too many requests wait for the history; try again\n");

@@ -29,7 +29,8 @@ struct web_request {
     const char *path;                  /* as received (percent-decoded, no query) */
     struct web_arg args[WEB_ARGS_MAX]; /* the query's first WEB_ARGS_MAX arguments (decoded) */
     size_t n_args;
-    const struct web_detail *detail; /* routes with needs_detail: the endpoint's detail (web/history.h) */
+    const struct web_detail *detail; /* routes with needs_detail: the endpoint's detail (web/history.h); NULL when
+                                        the ID is no endpoint's (answer 404) or no database is configured */
     const char *rest;                /* prefix routes: the part after the prefix; else "" */
     const struct web_model *model;   /* the live model */
     const struct cw_config *cfg;     /* the web's configuration (title, ...) */

@@ -41,9 +41,9 @@ def test_web_cache_shares_answers_for_a_second():
     password = "pw-%d" % port
     with tempdir() as d, Targets() as t:
         pwfile = os.path.join(d, "web.pw")
-        with open(pwfile, "w") as f:
-            f.write(password + "\n")
-        os.chmod(pwfile, 0o600)
+        fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.write(fd, (password + "\n").encode())
+        os.close(fd)
         auth = {"Authorization": "Basic " + base64.b64encode(("ops:" + password).encode()).decode()}
         eps = [endpoint(t.url("/ok?n=%d" % i), name="ok%d" % i, timeout=1) for i in range(3)]
         cfg = web_config(eps, port, web={"auth_user": "ops", "auth_password_file": pwfile}, db=False)

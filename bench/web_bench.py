@@ -244,7 +244,8 @@ def start_wrk(procs, port, connections, seconds, niceness):
     exe = shutil.which("wrk")
     if not exe:
         return None
-    return procs.start(["nice", "-n", str(niceness), exe, "-t2", "-c%d" % connections, "-d%ds" % seconds, "--timeout", "10s", "--latency",
+    return procs.start(["nice", "-n", str(niceness), exe, "-t2", "-c%d" % connections, "-d%ds" % seconds,
+                        "--timeout", "10s", "--latency",
                         "http://127.0.0.1:%d/" % port], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -286,7 +287,8 @@ def load_lines(refs, load, wrk, cpu, connections, seconds, niceness):
     else:
         out.append("load: wrk -t2 -c%d -d%ds on /%s: %s requests/s, latency p50 %s p99 %s, %d socket errors%s, %d "
                    "non-2xx; CPU: the web %.0f%% of a core, wrk %.0f%%"
-                   % (connections, seconds, " (under nice %d)" % niceness if niceness else "", "%.0f" % wrk["rate"] if wrk["rate"] else "?",
+                   % (connections, seconds, " (under nice %d)" % niceness if niceness else "",
+                      "%.0f" % wrk["rate"] if wrk["rate"] else "?",
                       "%.0f ms" % wrk["p50"] if wrk["p50"] is not None else "?",
                       "%.0f ms" % wrk["p99"] if wrk["p99"] is not None else "?", wrk["errors"],
                       " (%s)" % wrk["error_kinds"] if wrk["error_kinds"] else "", wrk["non2xx"],

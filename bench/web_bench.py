@@ -25,7 +25,10 @@ What it measures, after one interval of warm-up:
     docs/protocol.md 2.3; the worker's per-second p99 from its stats beside it, as bench/run.py prints) over S seconds
     with no web traffic, then over S seconds while wrk (Debian's `wrk`, C clients on 2 threads) hammers `/` with C
     connections (200), then S seconds without again; budget 20 ms, and the ratio to the reference (the mean of the
-    two quiet windows: on a shared machine the drift between them says how far the ratio can be trusted).
+    two quiet windows: on a shared machine the drift between them says how far the ratio can be trusted). wrk runs
+    under `nice 19` (--clients-nice): it stands for clients on other machines, and served from the cache it takes
+    half a core of its own, which at nice 0 the worker would have to share as an equal (the budget is about what
+    the web's load does to the checks). The web's CPU and wrk's are printed.
 Every loop is bounded in count and time. Nothing is asserted: the figures are printed against the budgets
 (docs/performance.md, "Web"). web.max_connections_per_ip defaults to 256, so C = 200 from one address is served.
 """
@@ -35,6 +38,7 @@ import http.client
 import math
 import os
 import re
+import resource
 import shutil
 import statistics
 import struct
@@ -67,6 +71,7 @@ GROUP_SIZE = 100
 RAW_ROWS = 20
 INCIDENTS = 3
 REQUEST_TIMEOUT_S = 30.0
+CLIENTS_NICE = 19  # wrk's niceness: see the docstring (lateness)
 
 
 def write_config(tmp, target_url, n, interval, port, db_path):
@@ -235,11 +240,12 @@ class Prober:
                 % (statistics.median(self.times), max(self.times), len(self.times), self.failed))
 
 
-def start_wrk(procs, port, connections, seconds):
+def start_wrk(procs, port, connections, seconds, niceness):
     exe = shutil.which("wrk")
     if not exe:
         return None
-    return procs.start([exe, "-t2", "-c%d" % connections, "-d%ds" % seconds, "--timeout", "10s", "--latency",
+    return procs.start(["nice", "-n", str(niceness), exe, "-t2", "-c%d" % connections, "-d%ds" % seconds,
+                        "--timeout", "10s", "--latency",
                         "http://127.0.0.1:%d/" % port], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -273,19 +279,20 @@ def path_line(m, budget_ms, what):
             % (m["path"], what, took, budget_ms, budget_note(took, budget_ms), m["median"], m["n"], m["size"]))
 
 
-def load_lines(refs, load, wrk, web_cpu, connections, seconds):
+def load_lines(refs, load, wrk, cpu, connections, seconds, niceness):
     """refs: the lateness windows without web load, before and after the loaded one (the machine's drift shows)."""
     out = []
     if wrk is None:
         out.append("load: not measured (wrk is not installed: sh tools/install-deps.sh bench)")
     else:
-        out.append("load: wrk -t2 -c%d -d%ds on /: %s requests/s, latency p50 %s p99 %s, %d socket errors%s, %d "
-                   "non-2xx; the web's CPU %.0f%% of a core"
-                   % (connections, seconds, "%.0f" % wrk["rate"] if wrk["rate"] else "?",
+        out.append("load: wrk -t2 -c%d -d%ds on /%s: %s requests/s, latency p50 %s p99 %s, %d socket errors%s, %d "
+                   "non-2xx; CPU: the web %.0f%% of a core, wrk %.0f%%"
+                   % (connections, seconds, " (under nice %d)" % niceness if niceness else "",
+                      "%.0f" % wrk["rate"] if wrk["rate"] else "?",
                       "%.0f ms" % wrk["p50"] if wrk["p50"] is not None else "?",
                       "%.0f ms" % wrk["p99"] if wrk["p99"] is not None else "?", wrk["errors"],
                       " (%s)" % wrk["error_kinds"] if wrk["error_kinds"] else "", wrk["non2xx"],
-                      100 * web_cpu / seconds))
+                      100 * cpu[0] / seconds, 100 * cpu[1] / seconds))
     for what, ref in zip(("before", "after"), refs):
         out.append("checks' lateness, no web load %s: p99 %.1f ms over %d results (worst second's p99 %.1f ms), "
                    "%.0f checks/s" % (what, ref["p99"], ref["results"], ref["worst"], ref["checks_per_s"]))
@@ -326,11 +333,14 @@ def measure(procs, a, tmp, target_url):
             rss_before = memory_mb(pid)
             ref = lateness_window(listener, a.seconds)
             cpu0 = harness.cpu_seconds(pid)
-            wrk_proc = start_wrk(procs, port, a.connections, a.seconds)
+            children0 = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk is the only child reaped meanwhile
+            wrk_proc = start_wrk(procs, port, a.connections, a.seconds, a.clients_nice)
             prober = Prober(port, a.seconds) if wrk_proc else None
             load = lateness_window(listener, a.seconds, wrk_proc) if wrk_proc else None
             healthz = prober.line() if prober else None
             web_cpu = harness.cpu_seconds(pid) - cpu0
+            children1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            wrk_cpu = (children1.ru_utime + children1.ru_stime) - (children0.ru_utime + children0.ru_stime)
             wrk = wrk_figures(wrk_proc.stdout.read()) if wrk_proc else None
             rss_after = memory_mb(pid)
             refs = [ref, lateness_window(listener, a.seconds)] if wrk_proc else [ref]
@@ -352,7 +362,7 @@ def measure(procs, a, tmp, target_url):
     lines.append("web RSS %.1f MB, peak %.1f MB before the load (budget 60 MB: %s); after it %.1f MB, peak %.1f MB (%s)"
                  % (rss_before[0], rss_before[1], budget_note(rss_before[1], BUDGET["rss_mb"]), rss_after[0],
                     rss_after[1], budget_note(rss_after[1], BUDGET["rss_mb"])))
-    lines.extend(load_lines(refs, load, wrk, web_cpu, a.connections, a.seconds))
+    lines.extend(load_lines(refs, load, wrk, (web_cpu, wrk_cpu), a.connections, a.seconds, a.clients_nice))
     if healthz:
         lines.insert(-len(refs) - 1, healthz)
     if restarted:
@@ -368,6 +378,9 @@ def main(argv=None):
     ap.add_argument("--seconds", type=int, default=15, help="each lateness window: without and with the load")
     ap.add_argument("--requests", type=int, default=100)
     ap.add_argument("--connections", type=int, default=200)
+    ap.add_argument("--clients-nice", type=int, default=CLIENTS_NICE,
+                    help="run wrk under nice N (default %d: it stands for clients on other machines; 0: it competes "
+                    "with the pipeline for the CPU as an equal)" % CLIENTS_NICE)
     a = ap.parse_args(argv)
     tmp = tempfile.mkdtemp(prefix="cw-web-bench-")
     procs = harness.Procs()

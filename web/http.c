@@ -15,10 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define MEMORY_LIMIT (32 * 1024) /* per connection: larger headers get 431, longer URLs 414 */
+#define SEND_BUFFER (128 * 1024) /* SO_SNDBUF per connection (Linux doubles it): see on_connection */
 #define PEM_MAX (1024 * 1024)
 #define CSP                                                                                                      \
     "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self'; script-src 'self'; base-uri 'none'; " \
@@ -54,9 +56,9 @@ static void add_common_headers(struct MHD_Response *r, const char *content_type,
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, cache ? cache : "no-store");
 }
 
-/* Queues a reply; its body moves to libmicrohttpd (freed with free() once sent). */
-static enum MHD_Result send_reply(struct MHD_Connection *c, struct web_reply *rp, const char *allow,
-                                  const char *retry_after)
+/* A reply as a libmicrohttpd response (NULL when it cannot be made); its body moves to libmicrohttpd (freed with
+ * free() when the response's last reference goes). */
+static struct MHD_Response *make_response(struct web_reply *rp, const char *allow, const char *retry_after)
 {
     struct MHD_Response *r;
     if (rp->stream.next) r = web_stream_response(&rp->stream); /* takes the stream, also on failure */
@@ -64,15 +66,62 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct web_reply *rp
     else r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
     if (!r) {
         cw_buf_free(&rp->body);
-        return MHD_NO;
+        return NULL;
     }
     if (rp->body.len) rp->body = (struct cw_buf){ 0 }; /* libmicrohttpd owns it now */
     else cw_buf_free(&rp->body);
     add_common_headers(r, rp->content_type, rp->cache);
     if (allow) MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
     if (retry_after) MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, retry_after);
+    return r;
+}
+
+/* Queues a reply (see make_response). */
+static enum MHD_Result send_reply(struct MHD_Connection *c, struct web_reply *rp, const char *allow,
+                                  const char *retry_after)
+{
+    struct MHD_Response *r = make_response(rp, allow, retry_after);
+    if (!r) return MHD_NO;
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)rp->status, r);
     MHD_destroy_response(r);
+    return ret;
+}
+
+/* ---- the cache of whole answers (web/cache.h) */
+static void release_response(void *r) { MHD_destroy_response(r); }
+
+static struct web_cache_stamp cache_stamp(const struct web_http *h)
+{
+    const struct web_history *hist = h->model->history;
+    return (struct web_cache_stamp){ .generation = h->model->generation,
+                                     .history = hist,
+                                     .history_read_at_ms = hist ? hist->read_at_ms : 0,
+                                     .cfg = h->cfg };
+}
+
+/* Queues the cached answer for the request's key when there is one (*ret: the result). */
+static bool send_cached(struct web_http *h, struct MHD_Connection *c, enum MHD_Result *ret)
+{
+    int64_t now = cw_mono_ns();
+    struct web_cache_stamp stamp = cache_stamp(h);
+    web_cache_sweep(&h->cache, &stamp, now);
+    unsigned status;
+    struct MHD_Response *r = web_cache_get(&h->cache, &h->cache_key, now, &status);
+    if (!r) return false;
+    *ret = MHD_queue_response(c, status, r); /* its own reference: the cache keeps the entry's */
+    return true;
+}
+
+/* Queues a rendered reply and keeps it in the cache when it can be shared. */
+static enum MHD_Result send_and_cache(struct web_http *h, struct MHD_Connection *c, struct web_reply *rp)
+{
+    bool shareable = rp->status == MHD_HTTP_OK && !rp->stream.next;
+    size_t bytes = rp->body.len;
+    struct MHD_Response *r = make_response(rp, NULL, NULL);
+    if (!r) return MHD_NO;
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)rp->status, r);
+    if (!shareable || !web_cache_put(&h->cache, &h->cache_key, r, MHD_HTTP_OK, bytes, cw_mono_ns()))
+        MHD_destroy_response(r);
     return ret;
 }
 
@@ -143,6 +192,23 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
     if (*con_cls && *con_cls != &request_marker) web_history_detail_completed(h->history, con_cls);
 }
 
+/* libmicrohttpd's news of a new connection: its socket's send buffer is capped, so a client that does not read
+ * holds at most ~2 x SEND_BUFFER of kernel memory (the kernel's autotuning would grow it to tcp_wmem's maximum,
+ * 4 MB: 200 such clients held 283 MB of a 1.4 MB page). A fast client is not slowed: the loop refills it as it
+ * drains. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct web_http *h = cls;
+    (void)socket_context;
+    if (code != MHD_CONNECTION_NOTIFY_STARTED) return;
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    int size = SEND_BUFFER;
+    if (!info || setsockopt(info->connect_fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size) != 0)
+        if (ratelimit_allow(&h->rl_log, cw_mono_ns()))
+            log_warn("http: cannot cap a connection's send buffer: %s", info ? strerror(errno) : "no descriptor");
+}
+
 static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
     struct web_request *rq = cls;
@@ -192,11 +258,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                               .started_mono_ns = h->started_mono_ns,
                               .http = h };
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &rq);
+    bool cached =
+        !route->needs_detail && web_cache_route(route->path) && web_cache_key(&h->cache_key, url, rq.args, rq.n_args);
+    if (cached && send_cached(h, c, &waited)) return waited;
     struct web_reply rp = { .status = MHD_HTTP_OK };
     rq.detail = detail;
     route->fn(&rq, &rp);
     if (route->needs_detail && *con_cls != &request_marker) web_history_detail_release(con_cls);
-    return send_reply(c, &rp, NULL, NULL);
+    return cached ? send_and_cache(h, c, &rp) : send_reply(c, &rp, NULL, NULL);
 }
 
 /* A PEM file into memory (NUL-terminated, malloc'd); NULL with a reason in err. */
@@ -242,8 +311,8 @@ static struct MHD_Daemon *start_daemon(struct web_http *h, const struct sockaddr
                                     { MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)key },
                                     { MHD_OPTION_END, 0, NULL } };
     return MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, http_log, h,
-                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_SOCK_ADDR,
-                            (const struct sockaddr *)sa, MHD_OPTION_CONNECTION_LIMIT,
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+                            h, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)sa, MHD_OPTION_CONNECTION_LIMIT,
                             (unsigned)cfg->web_max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
                             (unsigned)cfg->web_max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
                             (unsigned)(cfg->web_connection_timeout + 0.5), MHD_OPTION_CONNECTION_MEMORY_LIMIT,
@@ -259,6 +328,7 @@ int web_http_start(struct web_http *h, const struct cw_config *cfg, const struct
     h->epoll_fd = -1;
     h->started_mono_ns = cw_mono_ns();
     h->rl_log.what = "http messages";
+    web_cache_init(&h->cache, release_response);
     struct sockaddr_storage sa;
     socklen_t salen;
     bool loopback;
@@ -300,6 +370,8 @@ void web_http_stop(struct web_http *h)
 {
     if (h->daemon && h->history) web_history_resume_all(h->history); /* none may stay suspended at the stop */
     if (h->daemon) MHD_stop_daemon(h->daemon);
+    web_cache_free(&h->cache);
+    cw_buf_free(&h->cache_key);
     h->daemon = NULL;
     h->epoll_fd = -1;
 }
@@ -313,5 +385,8 @@ int web_http_timeout_ms(struct web_http *h, int max_ms)
 
 void web_http_run(struct web_http *h)
 {
-    if (h->daemon) MHD_run(h->daemon);
+    if (!h->daemon) return;
+    struct web_cache_stamp stamp = cache_stamp(h); /* a reload or a new snapshot drops the cache at once */
+    web_cache_sweep(&h->cache, &stamp, cw_mono_ns());
+    MHD_run(h->daemon);
 }

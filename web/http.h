@@ -4,8 +4,10 @@
  * Safety defaults (docs/web.md): the connection limit and the per-IP limit (web.max_connections,
  * web.max_connections_per_ip), an inactivity timeout (web.connection_timeout), 32 KiB of memory per connection
  * (libmicrohttpd answers 431 to larger headers and 414 to longer URLs), TLS from tls_cert_file/tls_key_file,
- * basic auth for /api and /metrics (constant-time compare), security headers on every answer, and
- * libmicrohttpd's own messages through one rate-limited logger (a hostile client cannot flood the log). */
+ * basic auth for /api and /metrics (constant-time compare), security headers on every answer, a capped socket
+ * send buffer per connection (a client that does not read holds little kernel memory), and libmicrohttpd's own
+ * messages through one rate-limited logger (a hostile client cannot flood the log). The costly answers (`/`, the
+ * API's lists) are rendered at most once a second per query and shared (web/cache.h). */
 #ifndef CW_WEB_HTTP_H
 #define CW_WEB_HTTP_H
 
@@ -15,6 +17,7 @@
 
 #include "common/base/ratelimit.h"
 #include "common/config/config.h"
+#include "web/cache.h"
 #include "web/history_wait.h"
 #include "web/model.h"
 
@@ -30,6 +33,8 @@ struct web_http {
     int64_t started_mono_ns;
     struct ratelimit rl_log; /* libmicrohttpd's messages */
     uint64_t requests, unauthorised, not_found, bad_method;
+    struct web_cache cache;  /* whole answers of the costly routes, for a second (web/cache.h) */
+    struct cw_buf cache_key; /* the current request's key (reused) */
 };
 
 /* Starts listening on cfg->web_listen. 0, or -1 with a one-line reason in err (address in use, unreadable or bad

@@ -15,6 +15,7 @@
 #include <malloc.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "common/base/clock.h"
@@ -30,6 +31,7 @@
 #define WAIT_MAX_MS 1000
 #define WEB_MMAP_THRESHOLD (256 * 1024)
 #define DRAIN_MAX 256 /* bus messages per pass: HTTP gets its turn in between */
+#define WEB_NICE 5    /* the web's CPU priority (docs/web.md, "Caching") */
 
 struct web {
     struct proc p;
@@ -110,7 +112,13 @@ int main(void)
     /* the history's snapshots (~2 KB an endpoint) come and go whole: a fixed mmap threshold gives their memory
      * back at each swap (glibc's moving threshold would keep them in the heap, two at a time) */
     mallopt(M_MMAP_THRESHOLD, WEB_MMAP_THRESHOLD);
+    /* the checks come first: when the CPU is contended (a crowd on the page) the web yields it to the worker; set
+     * before any thread starts, as the nice value is per thread and inherited (an idle machine serves at full speed) */
+    errno = 0;
+    bool niced = setpriority(PRIO_PROCESS, 0, WEB_NICE) == 0;
+    int nice_errno = errno;
     proc_init(&w.p, &(struct proc_opts){ .name = "web", .open_bus = true });
+    if (!niced) log_warn("cannot lower the web's CPU priority to nice %d: %s", WEB_NICE, strerror(nice_errno));
     if (!config_wants_web(w.p.cfg)) fatal(2, "the configuration has no `web` group");
     build_model(&w);
     char err[512];

@@ -122,7 +122,7 @@ void api_put_endpoint(struct cw_buf *b, const struct web_endpoint *e)
     put_cstr(b, ",\"group\":");
     web_json_string(b, e->cfg->group);
     put_cstr(b, ",\"url\":");
-    web_json_string(b, page_masked_url(e, url, sizeof url));
+    web_json_string(b, web_url_label(e->cfg->url, url, sizeof url));
     cw_buf_printf(b, ",\"state\":\"%s\",\"slow\":%s,\"since\":", web_state_name(l->state), l->slow ? "true" : "false");
     api_put_time_ms(b, l->state_since_us / 1000);
     put_cstr(b, ",\"last_check\":");

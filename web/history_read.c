@@ -18,6 +18,7 @@
 #include "history/downtime.h"
 #include "history/tally.h"
 #include "history/window.h"
+#include "web/model.h"
 
 #define ALERT_SLACK_MS WIN_DAY_MS /* an UP raised a little after now still ends its interval (as the report) */
 #define HOUR_RANGES (2 * WEB_WINDOWS + 1)
@@ -158,6 +159,28 @@ static int on_row(void *ctx, const struct rollup_row *row, int64_t at_ms)
     return 0;
 }
 
+/* message with every `masked` (the URL as the alerter wrote it: credentials hidden, not the query) replaced by the
+ * web's label of it (web_url_label: the query as "?***"): a token in a query never reaches a page (owned). */
+static char *shown_message(const char *message, const char *masked, const char *url)
+{
+    char label[CW_URL_MAX + 8];
+    web_url_label(url, label, sizeof label);
+    size_t mlen = strlen(masked);
+    if (!mlen || strcmp(masked, label) == 0 || !strstr(message, masked)) return cw_xstrdup(message);
+    struct cw_buf b = { 0 };
+    for (const char *p = message, *hit; *p; p = hit + mlen) {
+        hit = strstr(p, masked);
+        if (!hit) {
+            cw_buf_put(&b, p, strlen(p));
+            break;
+        }
+        cw_buf_put(&b, p, (size_t)(hit - p));
+        cw_buf_put(&b, label, strlen(label));
+    }
+    cw_buf_put(&b, "", 1);
+    return (char *)b.data; /* owned by the caller now */
+}
+
 static int on_alert(void *ctx, int64_t endpoint_id, bool down, int64_t raised_at_ms, const char *message)
 {
     struct snap_read *s = ctx;
@@ -175,7 +198,7 @@ static int on_alert(void *ctx, int64_t endpoint_id, bool down, int64_t raised_at
     w->ev[i] = (struct alert_ev){ .at_ms = dt_event_time(message, ep->name, masked, down, raised_at_ms),
                                   .down = down,
                                   .seq = i,
-                                  .message = cw_xstrdup(message) };
+                                  .message = shown_message(message, masked, ep->url) };
     return 0;
 }
 

@@ -26,13 +26,17 @@ const char *web_state_name(enum web_state state)
     return "unknown";
 }
 
-const char *web_endpoint_label(const struct web_endpoint *e, char *buf, size_t len)
+const char *web_url_label(const char *url, char *buf, size_t len)
 {
-    if (e->cfg->name) return e->cfg->name;
-    cw_mask_url(e->cfg->url, buf, len);
+    cw_mask_url(url, buf, len);
     char *query = strpbrk(buf, "?#"); /* a query may carry a token: shown as "?***" */
     if (query && (size_t)(query - buf) + 5 <= len) memcpy(query, "?***", 5);
     return buf;
+}
+
+const char *web_endpoint_label(const struct web_endpoint *e, char *buf, size_t len)
+{
+    return e->cfg->name ? e->cfg->name : web_url_label(e->cfg->url, buf, len);
 }
 
 static void malformed(struct web_model *m, const char *why)

@@ -118,9 +118,6 @@ static void open_series(struct cw_buf *b, const char *name, const struct web_end
 
 static void info_line(struct cw_buf *b, const struct web_endpoint *e)
 {
-    struct cw_endpoint unnamed = *e->cfg;
-    unnamed.name = NULL; /* web_endpoint_label then gives the URL, masked: no credentials, no query */
-    struct web_endpoint as_url = { .cfg = &unnamed };
     char url[CW_URL_MAX + 8];
     open_series(b, "clockwerk_endpoint_info", e);
     put(b, ",name=\"");
@@ -128,7 +125,7 @@ static void info_line(struct cw_buf *b, const struct web_endpoint *e)
     put(b, "\",group=\"");
     web_metrics_label_value(b, e->cfg->group ? e->cfg->group : "");
     put(b, "\",url=\"");
-    web_metrics_label_value(b, web_endpoint_label(&as_url, url, sizeof url));
+    web_metrics_label_value(b, web_url_label(e->cfg->url, url, sizeof url));
     put(b, "\"} 1\n");
 }
 

@@ -142,7 +142,9 @@ struct web_endpoint *web_model_by_url(const struct web_model *m, const char *url
 void web_live_apply(struct web_model *m, enum cw_msg_type type, const void *data, size_t len, int64_t now_mono_ns);
 /* "unknown", "up", "failing", "down". */
 const char *web_state_name(enum web_state state);
-/* The name the web shows: the endpoint's name, or its URL without credentials (and a query as "?***") into buf. */
+/* url as the web shows it, into buf (CW_URL_MAX + 8): without credentials, a query (or fragment) as "?***". */
+const char *web_url_label(const char *url, char *buf, size_t len);
+/* The name the web shows: the endpoint's name, or web_url_label of its URL. */
 const char *web_endpoint_label(const struct web_endpoint *e, char *buf, size_t len);
 /* ---- web/metrics_stats.c */
 void web_procs_free(struct web_procs *p);

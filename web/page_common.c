@@ -133,14 +133,6 @@ void page_put_latency_ms(struct cw_buf *b, double ms)
     else cw_buf_printf(b, "%.2f ms", ms);
 }
 
-const char *page_masked_url(const struct web_endpoint *e, char *buf, size_t len)
-{
-    struct cw_endpoint unnamed = *e->cfg; /* web_endpoint_label masks the URL of an endpoint without a name */
-    unnamed.name = NULL;
-    struct web_endpoint shown = { .cfg = &unnamed };
-    return web_endpoint_label(&shown, buf, len);
-}
-
 int64_t page_day0_ms(const struct web_model *m)
 {
     if (m->history) return m->history->day0_ms;

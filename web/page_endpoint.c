@@ -43,7 +43,7 @@ static void put_summary(struct cw_buf *b, const struct web_endpoint *e)
         page_put_time_ms(b, l->state_since_us / 1000, false);
     }
     put_cstr(b, "<br>URL: <code>");
-    web_html_text(b, page_masked_url(e, url, sizeof url));
+    web_html_text(b, web_url_label(e->cfg->url, url, sizeof url));
     put_cstr(b, "</code><br>Group: ");
     web_html_text(b, e->cfg->group ? e->cfg->group : "Other");
     put_cstr(b, "<br>Last check: ");

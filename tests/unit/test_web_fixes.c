@@ -18,6 +18,8 @@
 #include "storer/backend.h"
 #include "storer/reader.h"
 #include "web/history_read.h"
+#include "web/history_thread.h"
+#include <poll.h>
 #include "sqlite_fx_util.h"
 
 #define NOW_MS 1796342400000LL /* 2026-12-04T00:00:00Z */
@@ -68,11 +70,43 @@ static void test_incident_message_hides_the_query(void **state)
     web_history_free(h);
 }
 
+/* Item 2: a detail that cannot be read (the database is not there) says a fixed sentence, never the database's
+ * error (a path, a postgresql://user@host/db): that goes to the web's log only. */
+static void test_failed_detail_hides_the_database(void **state)
+{
+    (void)state;
+    struct cw_endpoint eps[] = { { .url = "http://a.example/", .name = "A" } };
+    struct cw_config cfg = { .db_driver = CW_DB_SQLITE,
+                             .db_name = "/nonexistent-cw-webfix/secret-place.db",
+                             .endpoints = eps,
+                             .n_endpoints = 1,
+                             .web_history_refresh = 3600 };
+    char err[512];
+    struct web_history_thread *t = web_history_start(&cfg, err, sizeof err);
+    assert_non_null(t);
+    assert_true(web_history_ask_detail(t, "http://a.example/"));
+    struct web_history_results res = { 0 };
+    for (int i = 0; i < 100 && res.n_answers == 0; i++) {
+        web_history_results_free(&res);
+        struct pollfd p = { .fd = web_history_fd(t), .events = POLLIN };
+        (void)poll(&p, 1, 100);
+        web_history_take(t, &res);
+    }
+    assert_int_equal(res.n_answers, 1);
+    const struct web_detail *d = res.answers[0].detail;
+    assert_non_null(d->error);
+    assert_null(strstr(d->error, "secret-place"));
+    assert_string_equal(d->error, WEB_DETAIL_FAILED);
+    web_history_results_free(&res);
+    web_history_stop(t);
+}
+
 int main(void)
 {
     setenv("CLOCKWERK_ROLLUP_EVERY_MS", "1", 1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_incident_message_hides_the_query, setup, teardown),
+        cmocka_unit_test(test_failed_detail_hides_the_database),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

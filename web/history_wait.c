@@ -178,7 +178,9 @@ void web_history_attach(struct web_model *m)
     const struct web_history *h = m->history;
     for (size_t i = 0; h && i < h->n; i++) {
         struct web_endpoint *e = web_model_by_url(m, h->ep[i].url);
-        if (e) e->hist = &h->ep[i];
+        if (!e) continue;
+        e->hist = &h->ep[i];
+        web_live_seed(&e->live, e->hist);
     }
 }
 

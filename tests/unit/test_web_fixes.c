@@ -15,10 +15,13 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "common/base/clock.h"
 #include "storer/backend.h"
 #include "storer/reader.h"
 #include "web/history_read.h"
 #include "web/history_thread.h"
+#include "web/history_wait.h"
+#include "web/model.h"
 #include <poll.h>
 #include "sqlite_fx_util.h"
 
@@ -101,12 +104,62 @@ static void test_failed_detail_hides_the_database(void **state)
     web_history_stop(t);
 }
 
+/* A `down` (or `up`) alert from the bus for url, its state change at since (the alerter's message format). */
+static void bus_alert(struct web_model *m, const char *url, bool down, int64_t since_ms)
+{
+    char msg[200], iso[40];
+    cw_format_iso8601(since_ms * 1000, iso, sizeof iso);
+    snprintf(msg, sizeof msg, "%s is %s since %s: 3 checks failed, last: HTTP 500", url, down ? "DOWN" : "UP again",
+             iso);
+    struct cw_alert a = { .alert_id = (uint64_t)since_ms, .raised_at_us = (since_ms + 5000) * 1000,
+                          .kind = down ? CW_ALERT_DOWN : CW_ALERT_UP, .url = url, .name = "", .message = msg };
+    struct cw_buf b = { 0 };
+    assert_int_equal(proto_alert_encode(&b, &a), 0);
+    web_live_apply(m, CW_MSG_ALERT, b.data, b.len, 0);
+    cw_buf_free(&b);
+}
+
+/* Item 3: after a restart the live state starts empty; the snapshot's state (the last down/up alert) is the
+ * state until the bus says newer: DOWN, not "failing" from the checks. An older snapshot changes nothing. */
+static void test_attach_seeds_the_state(void **state)
+{
+    (void)state;
+    struct cw_endpoint eps[] = { { .url = "http://a.example/" }, { .url = "http://b.example/" } };
+    struct cw_config cfg = { .endpoints = eps, .n_endpoints = 2 };
+    struct web_model m;
+    char err[256];
+    assert_int_equal(web_ids_build(&m, &cfg, err, sizeof err), 0);
+    struct web_endpoint *a = web_model_by_url(&m, "http://a.example/"), *b = web_model_by_url(&m, "http://b.example/");
+    a->live.state = WEB_STATE_FAILING; /* what the checks since the restart said */
+    bus_alert(&m, "http://b.example/", true, NOW_MS - 60000); /* b: DOWN from the bus, newer than the snapshot */
+    struct web_ep_history ep[2] = { { .url = "http://a.example/", .state_known = true, .down = true,
+                                      .state_since_ms = NOW_MS - 3600000 },
+                                    { .url = "http://b.example/", .state_known = true, .down = false,
+                                      .state_since_ms = NOW_MS - 120000 } };
+    struct web_history h = { .read_at_ms = NOW_MS, .ep = ep, .n = 2 };
+    m.history = &h;
+    web_history_attach(&m);
+    assert_int_equal(a->live.state, WEB_STATE_DOWN);
+    assert_int_equal(a->live.state_since_us, (NOW_MS - 3600000) * 1000);
+    assert_int_equal(b->live.state, WEB_STATE_DOWN);
+    ep[1].state_since_ms = NOW_MS - 30000; /* a newer snapshot: the web missed b's `up` */
+    web_history_attach(&m);
+    assert_int_equal(b->live.state, WEB_STATE_UP);
+    bus_alert(&m, "http://a.example/", false, NOW_MS - 1000); /* the bus's `up` is newer than the snapshot's DOWN */
+    web_history_attach(&m);
+    assert_int_equal(a->live.state, WEB_STATE_UP);
+    m.history = NULL;
+    web_history_attach(&m);
+    web_ids_free(&m);
+}
+
 int main(void)
 {
     setenv("CLOCKWERK_ROLLUP_EVERY_MS", "1", 1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_incident_message_hides_the_query, setup, teardown),
         cmocka_unit_test(test_failed_detail_hides_the_database),
+        cmocka_unit_test(test_attach_seeds_the_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

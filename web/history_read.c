@@ -47,6 +47,7 @@ struct known {
 struct snap_read {
     const struct cw_config *cfg;
     int64_t now_ms, today0, day0, hours_end;
+    int64_t alerts_from; /* the alerts read: from here, plus each endpoint's last one before (its state then) */
     struct win_split split[WEB_WINDOWS];
     struct known *known; /* sorted by db_id */
     size_t n_known, cap_known;
@@ -247,7 +248,7 @@ static int read_chunk(struct snap_read *s, const struct store_read_backend *b, s
     for (size_t i = 0; i < n_ranges && rc == STORE_OK; i++)
         rc = b->cells(r, ROLLUP_HOUR, ranges[i].from / 1000, ranges[i].to / 1000, lo, hi, on_cell, s, err, errlen);
     if (rc == STORE_OK) rc = b->recent(r, rows_from, s->hours_end, lo, hi, on_row, s, err, errlen);
-    if (rc == STORE_OK) rc = b->alerts(r, s->now_ms + ALERT_SLACK_MS, lo, hi, on_alert, s, err, errlen);
+    if (rc == STORE_OK) rc = b->alerts(r, s->alerts_from, s->now_ms + ALERT_SLACK_MS, lo, hi, on_alert, s, err, errlen);
     return rc;
 }
 
@@ -362,6 +363,10 @@ static void set_times(struct snap_read *s, int64_t now_ms)
     s->today0 = win_floor(now_ms, WIN_DAY_MS);
     s->day0 = s->today0 - (WEB_DAYS - 1) * WIN_DAY_MS;
     s->hours_end = win_floor(now_ms, WIN_HOUR_MS) + WIN_HOUR_MS;
+    /* the earliest time any figure looks at (the 90-day window, the bar's first day), less the slack by which
+     * an alert's "since" may precede its raised_at */
+    int64_t earliest = now_ms - web_window_ms(WEB_WIN_90D) < s->day0 ? now_ms - web_window_ms(WEB_WIN_90D) : s->day0;
+    s->alerts_from = earliest - ALERT_SLACK_MS;
     for (int i = 0; i < WEB_WINDOWS; i++) win_split(now_ms - web_window_ms(i), now_ms, &s->split[i]);
 }
 

@@ -153,6 +153,71 @@ static void test_attach_seeds_the_state(void **state)
     web_ids_free(&m);
 }
 
+static void insert_alert(struct sqlite_fx *f, int id, const char *kind, int64_t at_ms)
+{
+    char iso[40], sql[400];
+    cw_format_iso8601(at_ms * 1000, iso, sizeof iso);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO alerts (alert_id, endpoint_id, raised_at, kind, message, email_state, webhook_state)"
+             " SELECT %d, id, '%s', '%s', 'went %s', 'none', 'none' FROM endpoints",
+             id, iso, kind, kind);
+    exec_sql(f, sql);
+}
+
+struct seen {
+    int64_t at[8];
+    int n;
+};
+
+static int on_seen(void *ctx, int64_t endpoint_id, bool down, int64_t raised_at_ms, const char *message)
+{
+    struct seen *s = ctx;
+    if (s->n < 8) s->at[s->n] = raised_at_ms;
+    s->n++;
+    return 0;
+}
+
+/* Item 4: the alerts read from a lower bound: those raised in [from, before) and, per endpoint, the last one
+ * before from (the state at from); the older ones are not read. The snapshot reads from 90 days (and a slack)
+ * ago: an endpoint DOWN for 100 days is still down, its incident open. */
+static void test_alerts_from_a_bound(void **state)
+{
+    struct sqlite_fx *f = *state;
+    const int64_t day = 86400000LL;
+    exec_sql(f, "INSERT INTO endpoints (url) VALUES ('http://a.example/')");
+    insert_alert(f, 1, "down", NOW_MS - 200 * day);
+    insert_alert(f, 2, "up", NOW_MS - 150 * day);
+    insert_alert(f, 3, "down", NOW_MS - 100 * day);
+    insert_alert(f, 4, "up", NOW_MS - 100 * day + 1000);
+    insert_alert(f, 5, "down", NOW_MS - 99 * day);
+    insert_alert(f, 6, "down", NOW_MS - 2 * day);
+    struct cw_config cfg = { .db_driver = CW_DB_SQLITE, .db_name = f->path };
+    const struct store_read_backend *b = store_read_backend_for(CW_DB_SQLITE);
+    char err[512] = "";
+    int rc;
+    struct store_reader *r = b->open(&cfg, &rc, err, sizeof err);
+    assert_non_null(r);
+    struct seen s = { 0 };
+    assert_int_equal(b->alerts(r, NOW_MS - 95 * day, NOW_MS, 0, INT64_MAX, on_seen, &s, err, sizeof err), STORE_OK);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.at[0], NOW_MS - 99 * day);
+    assert_int_equal(s.at[1], NOW_MS - 2 * day);
+    s = (struct seen){ 0 };
+    assert_int_equal(b->alerts(r, STORE_READ_ALL_ALERTS, NOW_MS, 0, INT64_MAX, on_seen, &s, err, sizeof err),
+                     STORE_OK);
+    assert_int_equal(s.n, 6); /* `clockwerk report`: all of them, as before */
+    b->close(r);
+
+    struct cw_endpoint eps[] = { { .url = "http://a.example/" } };
+    struct web_history *h = read_snapshot(f, eps, 1, NOW_MS);
+    assert_true(h->ep[0].state_known && h->ep[0].down);
+    assert_int_equal(h->ep[0].state_since_ms, NOW_MS - 99 * day);
+    assert_int_equal(h->ep[0].n_incidents, 1);
+    assert_int_equal(h->ep[0].incidents[0].end_ms, 0);
+    assert_int_equal(h->ep[0].win[WEB_WIN_90D].down_ms, 90 * day);
+    web_history_free(h);
+}
+
 int main(void)
 {
     setenv("CLOCKWERK_ROLLUP_EVERY_MS", "1", 1);
@@ -160,6 +225,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_incident_message_hides_the_query, setup, teardown),
         cmocka_unit_test(test_failed_detail_hides_the_database),
         cmocka_unit_test(test_attach_seeds_the_state),
+        cmocka_unit_test_setup_teardown(test_alerts_from_a_bound, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

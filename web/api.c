@@ -43,7 +43,10 @@ void api_put_ms(struct cw_buf *b, double ms, bool known)
 void api_put_uptime(struct cw_buf *b, int64_t checks, int64_t ok)
 {
     if (checks <= 0) put_cstr(b, "null");
-    else cw_buf_printf(b, "%.4f", (double)ok * 100.0 / (double)checks);
+    else {
+        char num[WEB_NUM_MAX];
+        put_cstr(b, web_fmt_uptime(num, sizeof num, checks, ok, 4));
+    }
 }
 
 void api_put_phases(struct cw_buf *b, const int64_t us[WEB_PHASES])

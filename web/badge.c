@@ -105,9 +105,9 @@ static const char *uptime_message(const struct web_endpoint *e, char *buf, size_
     const struct web_window_figures *w = e->hist ? &e->hist->win[WEB_WIN_30D] : NULL;
     *color = LIGHTGREY;
     if (!w || w->checks <= 0) return "no data";
-    double pct = 100.0 * (double)w->ok / (double)w->checks;
-    if (w->ok >= w->checks) snprintf(buf, len, "100%%");
-    else snprintf(buf, len, "%.2f%%", floor(pct * 100) / 100); /* never rounded up to 100% */
+    double pct = 100.0 * (double)w->ok / (double)w->checks; /* the colour only */
+    char num[WEB_NUM_MAX];
+    snprintf(buf, len, "%s%%", web_fmt_uptime(num, sizeof num, w->checks, w->ok, 2));
     *color = pct >= 99.9 ? BRIGHTGREEN
              : pct >= 99 ? GREEN
              : pct >= 97 ? YELLOWGREEN
@@ -127,9 +127,7 @@ static const char *latency_message(const struct web_endpoint *e, char *buf, size
         *color = LIGHTGREY;
         return "no data";
     }
-    if (ms >= 1000) snprintf(buf, len, "%.2f s", ms / 1000);
-    else if (ms < 10) snprintf(buf, len, "%.1f ms", ms);
-    else snprintf(buf, len, "%.0f ms", ms);
+    web_fmt_latency(buf, len, ms);
     *color = ms < 50    ? BRIGHTGREEN
              : ms < 200 ? GREEN
              : ms < 300 ? YELLOWGREEN

@@ -6,7 +6,6 @@
 #include "web/html.h"
 
 #include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -112,25 +111,15 @@ void page_put_duration_ms(struct cw_buf *b, int64_t ms)
 
 void page_put_uptime(struct cw_buf *b, int64_t checks, int64_t ok)
 {
-    if (checks <= 0) {
-        put_cstr(b, "\xE2\x80\x93"); /* – */
-        return;
-    }
-    if (ok >= checks) {
-        put_cstr(b, "100%");
-        return;
-    }
-    int64_t hundredths = ok * 10000 / checks; /* rounded down */
-    cw_buf_printf(b, "%" PRId64 ".%02" PRId64 "%%", hundredths / 100, hundredths % 100);
+    char num[WEB_NUM_MAX];
+    if (checks <= 0) put_cstr(b, "\xE2\x80\x93"); /* – */
+    else cw_buf_printf(b, "%s%%", web_fmt_uptime(num, sizeof num, checks, ok, 2));
 }
 
 void page_put_latency_ms(struct cw_buf *b, double ms)
 {
-    if (ms < 0 || !isfinite(ms)) put_cstr(b, "\xE2\x80\x93");
-    else if (ms >= 1000) cw_buf_printf(b, "%.2f s", ms / 1000.0);
-    else if (ms >= 10) cw_buf_printf(b, "%.0f ms", ms);
-    else if (ms >= 1) cw_buf_printf(b, "%.1f ms", ms);
-    else cw_buf_printf(b, "%.2f ms", ms);
+    char num[WEB_NUM_MAX];
+    put_cstr(b, web_fmt_latency(num, sizeof num, ms));
 }
 
 int64_t page_day0_ms(const struct web_model *m)

@@ -18,7 +18,10 @@
 #include "common/base/clock.h"
 #include "storer/backend.h"
 #include "storer/reader.h"
+#include "web/api_json.h"
+#include "web/badge.h"
 #include "web/history_read.h"
+#include "web/page_common.h"
 #include "web/history_thread.h"
 #include "web/history_wait.h"
 #include "web/model.h"
@@ -218,6 +221,43 @@ static void test_alerts_from_a_bound(void **state)
     web_history_free(h);
 }
 
+static char *text_of(struct cw_buf *b)
+{
+    cw_buf_put(b, "", 1);
+    return (char *)b->data;
+}
+
+/* Item 5: one uptime formatter, rounded down exactly (99.99999% is not 100), the same on the page, the badge and
+ * in the API (41/125: 32.80% everywhere; the badge's floating point said 32.79%). */
+static void test_one_uptime_format(void **state)
+{
+    (void)state;
+    struct cw_buf b = { 0 };
+    api_put_uptime(&b, 10000000, 9999999);
+    assert_string_equal(text_of(&b), "99.9999");
+    cw_buf_free(&b);
+    b = (struct cw_buf){ 0 };
+    page_put_uptime(&b, 125, 41);
+    assert_string_equal(text_of(&b), "32.80%");
+    cw_buf_free(&b);
+
+    struct cw_endpoint eps[] = { { .url = "http://a.example/", .name = "A" } };
+    struct cw_config cfg = { .endpoints = eps, .n_endpoints = 1 };
+    struct web_model m;
+    char err[256];
+    assert_int_equal(web_ids_build(&m, &cfg, err, sizeof err), 0);
+    struct web_ep_history ep = { .url = "http://a.example/" };
+    ep.win[WEB_WIN_30D] = (struct web_window_figures){ .checks = 125, .ok = 41 };
+    m.endpoints[0].hist = &ep;
+    struct web_request rq = { .model = &m, .rest = "a/uptime-30d.svg" };
+    struct web_reply rp = { .status = 200 };
+    web_badge_page(&rq, &rp);
+    assert_int_equal(rp.status, 200);
+    assert_non_null(strstr(text_of(&rp.body), ">32.80%<"));
+    cw_buf_free(&rp.body);
+    web_ids_free(&m);
+}
+
 int main(void)
 {
     setenv("CLOCKWERK_ROLLUP_EVERY_MS", "1", 1);
@@ -226,6 +266,7 @@ int main(void)
         cmocka_unit_test(test_failed_detail_hides_the_database),
         cmocka_unit_test(test_attach_seeds_the_state),
         cmocka_unit_test_setup_teardown(test_alerts_from_a_bound, setup, teardown),
+        cmocka_unit_test(test_one_uptime_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -69,8 +69,8 @@ struct store_read_backend {
                  int64_t ep_hi, store_read_cell_fn fn, void *ctx, char *err, size_t errlen);
     int (*recent)(struct store_reader *r, int64_t from_ms, int64_t to_ms, int64_t ep_lo, int64_t ep_hi,
                   store_read_row_fn fn, void *ctx, char *err, size_t errlen);
-    int (*alerts)(struct store_reader *r, int64_t from_ms, int64_t before_ms, int64_t ep_lo, int64_t ep_hi, store_read_alert_fn fn,
-                  void *ctx, char *err, size_t errlen);
+    int (*alerts)(struct store_reader *r, int64_t from_ms, int64_t before_ms, int64_t ep_lo, int64_t ep_hi,
+                  store_read_alert_fn fn, void *ctx, char *err, size_t errlen);
     int (*last_checks)(struct store_reader *r, int64_t endpoint_id, int n, store_read_check_fn fn, void *ctx, char *err,
                        size_t errlen);
     /* Ends the snapshot and disconnects. NULL is fine. */

@@ -12,11 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HOUR_MS INT64_C(3600000)
-#define DAY_MS (24 * HOUR_MS)
-
-static void put_cstr(struct cw_buf *b, const char *s) { cw_buf_put(b, s, strlen(s)); }
-
 void api_error(struct web_reply *rp, int status, const char *message)
 {
     rp->status = status;

@@ -71,16 +71,6 @@ static bool url_waited_for(const struct web_history_loop *hl, const char *url)
     return false;
 }
 
-/* The ID part of rest (up to a '/' or the end) into id; false when it is too long to be one. */
-static bool id_of(const char *rest, char *id, size_t len)
-{
-    size_t n = strcspn(rest, "/");
-    if (n == 0 || n >= len) return false;
-    memcpy(id, rest, n);
-    id[n] = '\0';
-    return true;
-}
-
 enum web_detail_step web_history_detail_step(struct web_history_loop *hl, const struct web_model *m,
                                              struct MHD_Connection *c, const char *rest, void **con_cls,
                                              const struct web_detail **detail)
@@ -90,8 +80,7 @@ enum web_detail_step web_history_detail_step(struct web_history_loop *hl, const 
         *detail = w->ref ? w->ref->d : &stopping_detail;
         return WEB_DETAIL_READY;
     }
-    char id[CW_SLUG_MAX + 1];
-    const struct web_endpoint *e = id_of(rest, id, sizeof id) ? web_model_by_id(m, id) : NULL;
+    const struct web_endpoint *e = web_model_by_path(m, rest, NULL);
     if (!e) return WEB_DETAIL_NOT_FOUND;
     if (!hl || !hl->thread) { /* no database: the handler shows what it has without history (not an error) */
         *detail = NULL;

@@ -5,8 +5,12 @@
 #define CW_WEB_HTML_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "common/base/util.h"
+
+/* s (NUL-terminated, trusted: markup or a text already escaped) appended as is: the web's one such helper. */
+static inline void put_cstr(struct cw_buf *b, const char *s) { cw_buf_put(b, s, strlen(s)); }
 
 #define WEB_NUM_MAX 32 /* a buffer for web_fmt_uptime / web_fmt_latency */
 

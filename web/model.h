@@ -87,7 +87,7 @@ struct web_live {
     struct web_check last;
     enum web_state state;
     int64_t state_since_us;            /* wall clock of the change that set `state`; 0 unknown */
-    int64_t last_alert_us; /* the state change of the last down/up alert known (bus or snapshot); 0: none */
+    int64_t last_alert_us;             /* the state change of the last down/up alert known (bus or snapshot); 0: none */
     bool slow;                         /* a `slow` alert without a `fast` one after it */
     uint64_t checks_ok, checks_failed; /* since the web started */
     /* ---- for /metrics (web/metrics.c), since the web started (carried over a reload) */
@@ -136,6 +136,9 @@ void web_ids_free(struct web_model *m);
  * sequence gaps) into the freshly built `to`. `from` is then only fit for web_ids_free. */
 void web_ids_carry(struct web_model *to, struct web_model *from);
 struct web_endpoint *web_model_by_id(const struct web_model *m, const char *id);
+/* The endpoint whose ID begins path ("ID", "ID/more"): the one reading of an ID from a route's rest. *after (may
+ * be NULL) gets what follows the ID ("" or "/more"), also when no endpoint has it (then NULL). */
+struct web_endpoint *web_model_by_path(const struct web_model *m, const char *path, const char **after);
 struct web_endpoint *web_model_by_url(const struct web_model *m, const char *url);
 
 /* ---- web/live.c */

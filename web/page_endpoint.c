@@ -7,6 +7,7 @@
  * page with the reason and status 503. An unknown ID is 404, a bad window 400. */
 #include "web/pages.h"
 
+#include "history/window.h"
 #include "common/base/clock.h"
 #include "web/html.h"
 #include "web/page_common.h"
@@ -14,10 +15,6 @@
 
 #include <inttypes.h>
 #include <string.h>
-
-#define HOUR_MS INT64_C(3600000)
-
-static void put_cstr(struct cw_buf *b, const char *s) { cw_buf_put(b, s, strlen(s)); }
 
 static void put_phases(struct cw_buf *b, const int64_t us[WEB_PHASES])
 {
@@ -119,9 +116,9 @@ static void put_chart(struct cw_buf *b, const struct web_request *rq, const stru
         put_cstr(b, "</p>\n");
         return;
     }
-    size_t n = (size_t)(web_window_ms((enum web_window)window) / HOUR_MS);
-    int64_t last_hour = d->read_at_ms / HOUR_MS * HOUR_MS;
-    web_svg_latency(b, &d->hours[WEB_DETAIL_HOURS - n], n, last_hour - (int64_t)(n - 1) * HOUR_MS);
+    size_t n = (size_t)(web_window_ms((enum web_window)window) / WIN_HOUR_MS);
+    int64_t last_hour = d->read_at_ms / WIN_HOUR_MS * WIN_HOUR_MS;
+    web_svg_latency(b, &d->hours[WEB_DETAIL_HOURS - n], n, last_hour - (int64_t)(n - 1) * WIN_HOUR_MS);
     put_cstr(b, "<p class=\"legend muted\"><i class=\"l-dns\"></i>dns<i class=\"l-connect\"></i>connect"
                 "<i class=\"l-tls\"></i>tls<i class=\"l-ttfb\"></i>ttfb (hourly means, stacked)"
                 "<i class=\"l-band\"></i>p50 to p95<i class=\"l-p50\"></i>p50<i class=\"l-p95\"></i>p95</p>\n");
@@ -186,8 +183,9 @@ static void put_checks(struct cw_buf *b, const struct web_detail *d)
 
 void page_endpoint(const struct web_request *rq, struct web_reply *rp)
 {
-    const struct web_endpoint *e = strchr(rq->rest, '/') ? NULL : web_model_by_id(rq->model, rq->rest);
-    if (!e) {
+    const char *after;
+    const struct web_endpoint *e = web_model_by_path(rq->model, rq->rest, &after);
+    if (!e || *after) {
         page_error(rq, rp, 404, "No such endpoint");
         return;
     }

@@ -114,8 +114,12 @@ static void bus_alert(struct web_model *m, const char *url, bool down, int64_t s
     cw_format_iso8601(since_ms * 1000, iso, sizeof iso);
     snprintf(msg, sizeof msg, "%s is %s since %s: 3 checks failed, last: HTTP 500", url, down ? "DOWN" : "UP again",
              iso);
-    struct cw_alert a = { .alert_id = (uint64_t)since_ms, .raised_at_us = (since_ms + 5000) * 1000,
-                          .kind = down ? CW_ALERT_DOWN : CW_ALERT_UP, .url = url, .name = "", .message = msg };
+    struct cw_alert a = { .alert_id = (uint64_t)since_ms,
+                          .raised_at_us = (since_ms + 5000) * 1000,
+                          .kind = down ? CW_ALERT_DOWN : CW_ALERT_UP,
+                          .url = url,
+                          .name = "",
+                          .message = msg };
     struct cw_buf b = { 0 };
     assert_int_equal(proto_alert_encode(&b, &a), 0);
     web_live_apply(m, CW_MSG_ALERT, b.data, b.len, 0);
@@ -133,12 +137,12 @@ static void test_attach_seeds_the_state(void **state)
     char err[256];
     assert_int_equal(web_ids_build(&m, &cfg, err, sizeof err), 0);
     struct web_endpoint *a = web_model_by_url(&m, "http://a.example/"), *b = web_model_by_url(&m, "http://b.example/");
-    a->live.state = WEB_STATE_FAILING; /* what the checks since the restart said */
+    a->live.state = WEB_STATE_FAILING;                        /* what the checks since the restart said */
     bus_alert(&m, "http://b.example/", true, NOW_MS - 60000); /* b: DOWN from the bus, newer than the snapshot */
-    struct web_ep_history ep[2] = { { .url = "http://a.example/", .state_known = true, .down = true,
-                                      .state_since_ms = NOW_MS - 3600000 },
-                                    { .url = "http://b.example/", .state_known = true, .down = false,
-                                      .state_since_ms = NOW_MS - 120000 } };
+    struct web_ep_history ep[2] = {
+        { .url = "http://a.example/", .state_known = true, .down = true, .state_since_ms = NOW_MS - 3600000 },
+        { .url = "http://b.example/", .state_known = true, .down = false, .state_since_ms = NOW_MS - 120000 }
+    };
     struct web_history h = { .read_at_ms = NOW_MS, .ep = ep, .n = 2 };
     m.history = &h;
     web_history_attach(&m);
@@ -206,8 +210,7 @@ static void test_alerts_from_a_bound(void **state)
     assert_int_equal(s.at[0], NOW_MS - 99 * day);
     assert_int_equal(s.at[1], NOW_MS - 2 * day);
     s = (struct seen){ 0 };
-    assert_int_equal(b->alerts(r, STORE_READ_ALL_ALERTS, NOW_MS, 0, INT64_MAX, on_seen, &s, err, sizeof err),
-                     STORE_OK);
+    assert_int_equal(b->alerts(r, STORE_READ_ALL_ALERTS, NOW_MS, 0, INT64_MAX, on_seen, &s, err, sizeof err), STORE_OK);
     assert_int_equal(s.n, 6); /* `clockwerk report`: all of them, as before */
     b->close(r);
 

@@ -106,14 +106,27 @@ static void put_hours(struct cw_buf *b, const struct web_detail *d)
     put_cstr(b, "]");
 }
 
-static void answer_history(const struct web_request *rq, struct web_reply *rp, const struct web_endpoint *e)
+/* ?res: 1 hour, 0 day (the default), -1 a bad value (400). */
+static int res_hourly(const struct web_request *rq)
 {
     const char *res = web_request_arg(rq, "res");
-    if (api_arg_given(rq, "res") && (!res || (strcmp(res, "day") != 0 && strcmp(res, "hour") != 0))) {
+    if (api_arg_given(rq, "res") && (!res || (strcmp(res, "day") != 0 && strcmp(res, "hour") != 0))) return -1;
+    return res && strcmp(res, "hour") == 0;
+}
+
+bool api_endpoint_needs_detail(const struct web_request *rq)
+{
+    const char *tail = rq->rest + strcspn(rq->rest, "/");
+    return *tail == '\0' || (strcmp(tail, "/history") == 0 && res_hourly(rq) == 1);
+}
+
+static void answer_history(const struct web_request *rq, struct web_reply *rp, const struct web_endpoint *e)
+{
+    int hourly = res_hourly(rq);
+    if (hourly < 0) {
         api_error(rp, 400, "res must be day or hour");
         return;
     }
-    bool hourly = res && strcmp(res, "hour") == 0;
     const struct web_detail *d = rq->detail;
     if (hourly && (!d || d->error)) {
         api_error(rp, 503, d ? d->error : "history not available: this web reads no history (yet)");

@@ -181,6 +181,19 @@ static void put_checks(struct cw_buf *b, const struct web_detail *d)
     put_cstr(b, "</tbody></table>\n");
 }
 
+/* ?window: 24h (the default), 7d or 30d; -1 for anything else (400). */
+static int chart_window(const struct web_request *rq)
+{
+    const char *win_arg = web_request_arg(rq, "window");
+    int window = win_arg ? web_window_parse(win_arg) : WEB_WIN_24H;
+    return window == WEB_WIN_90D ? -1 : window;
+}
+
+bool page_endpoint_needs_detail(const struct web_request *rq)
+{
+    return !strchr(rq->rest, '/') && chart_window(rq) >= 0;
+}
+
 void page_endpoint(const struct web_request *rq, struct web_reply *rp)
 {
     const char *after;
@@ -189,9 +202,8 @@ void page_endpoint(const struct web_request *rq, struct web_reply *rp)
         page_error(rq, rp, 404, "No such endpoint");
         return;
     }
-    const char *win_arg = web_request_arg(rq, "window");
-    int window = win_arg ? web_window_parse(win_arg) : WEB_WIN_24H;
-    if (window < 0 || window == WEB_WIN_90D) {
+    int window = chart_window(rq);
+    if (window < 0) {
         page_error(rq, rp, 400, "Bad window: ?window=24h, 7d or 30d");
         return;
     }

@@ -22,6 +22,7 @@
 #include "web/badge.h"
 #include "web/history_read.h"
 #include "web/page_common.h"
+#include "web/route.h"
 #include "web/history_thread.h"
 #include "web/history_wait.h"
 #include "web/model.h"
@@ -261,6 +262,44 @@ static void test_one_uptime_format(void **state)
     web_ids_free(&m);
 }
 
+/* Whether the route asks the reader thread for path's detail (path with an optional "?key=value"). */
+static bool wants_detail(const char *path)
+{
+    char copy[128];
+    snprintf(copy, sizeof copy, "%s", path);
+    char *query = strchr(copy, '?');
+    struct web_request rq = { 0 };
+    if (query) {
+        *query++ = '\0';
+        char *eq = strchr(query, '=');
+        if (eq) *eq++ = '\0';
+        rq.args[rq.n_args++] = (struct web_arg){ query, eq };
+    }
+    const struct web_route *route;
+    assert_int_equal(web_route_find("GET", copy, &route, &rq.rest), WEB_ROUTE_FOUND);
+    return route->needs_detail && route->needs_detail(&rq);
+}
+
+/* Item 7: only what uses the detail costs a database read: an endpoint's page (with a good window), the API's
+ * {id} and {id}/history?res=hour; not res=day (the snapshot), a bad res or window, or a path that is 404. */
+static void test_detail_only_when_used(void **state)
+{
+    (void)state;
+    assert_true(wants_detail("/endpoint/a"));
+    assert_true(wants_detail("/endpoint/a?window=7d"));
+    assert_false(wants_detail("/endpoint/a?window=90d"));
+    assert_false(wants_detail("/endpoint/a?window=x"));
+    assert_false(wants_detail("/endpoint/a/x"));
+    assert_true(wants_detail("/api/v1/endpoints/a"));
+    assert_true(wants_detail("/api/v1/endpoints/a/history?res=hour"));
+    assert_false(wants_detail("/api/v1/endpoints/a/history"));
+    assert_false(wants_detail("/api/v1/endpoints/a/history?res=day"));
+    assert_false(wants_detail("/api/v1/endpoints/a/history?res=week"));
+    assert_false(wants_detail("/api/v1/endpoints/a/garbage"));
+    assert_false(wants_detail("/badge/a/status.svg"));
+    assert_false(wants_detail("/"));
+}
+
 int main(void)
 {
     setenv("CLOCKWERK_ROLLUP_EVERY_MS", "1", 1);
@@ -270,6 +309,7 @@ int main(void)
         cmocka_unit_test(test_attach_seeds_the_state),
         cmocka_unit_test_setup_teardown(test_alerts_from_a_bound, setup, teardown),
         cmocka_unit_test(test_one_uptime_format),
+        cmocka_unit_test(test_detail_only_when_used),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,10 +5,12 @@ supervisor, alerter, storer (SQLite) and web:
   which names the URL) is on the page and in the API with the query as `?***`; the token is nowhere in `/`,
   `/endpoint/ID`, the API, `/metrics` or the badges;
 - after `kill -9` of the web, a DOWN endpoint is `down` again (from the history's last alert), not `failing`
-  (what the checks alone say until the alerter's next `up`)."""
+  (what the checks alone say until the alerter's next `up`);
+- docs/api.md's incident examples are in the alerter's message format."""
 
 import json
 import os
+import re
 import signal
 
 import harness
@@ -74,3 +76,16 @@ def test_web_fixes_token_hidden_and_down_after_restart():
                   "the status page after the restart says down")
             check("AddressSanitizer" not in cw.log_text(), "sanitizer report in the log")
             cw.stop()
+
+
+# alerter/alert.c alert_update_message, CW_ALERT_DOWN: "WHAT is DOWN since T: N check(s) failed, last: LAST"
+DOWN_MESSAGE = re.compile(r"^.+ is DOWN since \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z: \d+ checks? failed, last: .+$")
+
+
+def test_web_fixes_doc_incident_messages():
+    """docs/api.md's incident examples carry messages in the alerter's format, their URLs as the web shows them."""
+    text = open(os.path.join(os.path.dirname(__file__), "..", "..", "docs", "api.md"), encoding="utf-8").read()
+    messages = re.findall(r'"message": "([^"]*)"', text)
+    check(len(messages) >= 3, "incident messages in docs/api.md: %s" % messages)
+    for msg in messages:
+        check(DOWN_MESSAGE.match(msg), "not the alerter's format: %r" % msg)

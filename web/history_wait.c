@@ -43,12 +43,13 @@ static struct web_detail_ref *cache_find(struct web_history_loop *hl, const char
 {
     for (int i = 0; i < WEB_DETAIL_CACHE; i++) {
         struct web_detail_ref *r = hl->cache[i];
-        if (r && now - r->at_mono_ns < WEB_DETAIL_CACHE_NS && strcmp(r->url, url) == 0) return r;
+        int64_t keep = r && r->d->error ? WEB_DETAIL_FAILED_CACHE_NS : WEB_DETAIL_CACHE_NS;
+        if (r && now - r->at_mono_ns < keep && strcmp(r->url, url) == 0) return r;
     }
     return NULL;
 }
 
-/* Keeps r (a detail read without error) in the slot of the oldest or expired one. */
+/* Keeps r (a detail, or a failure for a shorter time: cache_find) in the slot of the oldest or expired one. */
 static void cache_put(struct web_history_loop *hl, struct web_detail_ref *r)
 {
     int slot = 0;
@@ -145,7 +146,7 @@ static void answer(struct web_history_loop *hl, struct web_detail_answer *a)
     a->detail = NULL;
     a->url = NULL;
     hl->details_read++;
-    if (!r->d->error) cache_put(hl, r);
+    cache_put(hl, r);
     for (struct web_wait **p = &hl->waiting; *p;) {
         struct web_wait *w = *p;
         if (strcmp(w->url, r->url) != 0) {

@@ -361,6 +361,42 @@ static void test_detail_requests(void **state)
     web_ids_free(&m);
 }
 
+/* A failed detail (the database is not there) is kept WEB_DETAIL_FAILED_CACHE_NS too: the next view of the page
+ * within it is answered from the cache, not with a new connection attempt on the reader thread. */
+static void test_failed_detail_cached(void **state)
+{
+    (void)state;
+    struct cw_endpoint eps[] = { { .url = "http://a.example/", .name = "A" } };
+    struct cw_config cfg = config_of(eps, 1, "/nonexistent-cw-webhist/clockwerk.db");
+    cfg.web_history_refresh = 3600;
+    struct web_model m;
+    char err[512];
+    assert_int_equal(web_ids_build(&m, &cfg, err, sizeof err), 0);
+    struct web_history_loop hl = { .thread = web_history_start(&cfg, err, sizeof err) };
+    assert_non_null(hl.thread);
+    char conn;
+    struct MHD_Connection *c = (struct MHD_Connection *)&conn;
+    void *slot = NULL;
+    const struct web_detail *d = NULL;
+    unsigned want = resumed + 1;
+    assert_int_equal(web_history_detail_step(&hl, &m, c, "a", &slot, &d), WEB_DETAIL_SUSPENDED);
+    poll_until(&hl, &m, resumed_at_least, &want);
+    assert_int_equal(web_history_detail_step(&hl, &m, c, "a", &slot, &d), WEB_DETAIL_READY);
+    assert_non_null(d->error);
+    web_history_detail_release(&slot);
+    web_history_detail_completed(&hl, &slot);
+    assert_int_equal(web_history_detail_step(&hl, &m, c, "a", &slot, &d), WEB_DETAIL_READY); /* the cache */
+    assert_non_null(d->error);
+    assert_int_equal(hl.details_read, 1);
+    assert_int_equal(hl.details_cached, 1);
+    web_history_detail_release(&slot);
+    web_history_detail_completed(&hl, &slot);
+    web_history_stop(hl.thread);
+    hl.thread = NULL;
+    web_history_loop_free(&hl, &m);
+    web_ids_free(&m);
+}
+
 int main(void)
 {
     log_init("test", LOG_LVL_ERROR);
@@ -371,6 +407,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_database_yet, setup, teardown),
         cmocka_unit_test_setup_teardown(test_detail_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chunks, setup, teardown),
+        cmocka_unit_test(test_failed_detail_cached),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -41,14 +41,25 @@ static void exec_sql(struct sqlite_fx *f, const char *sql)
     if (rc != SQLITE_OK) fail_msg("%s: %s", sql, msg ? msg : "?");
 }
 
-static struct web_history *read_snapshot(struct sqlite_fx *f, struct cw_endpoint *eps, size_t n, int64_t now_ms)
+/* A reader of the fixture's database with cfg (its driver and file set here). */
+static struct store_reader *open_reader(struct sqlite_fx *f, struct cw_config *cfg)
 {
-    struct cw_config cfg = { .db_driver = CW_DB_SQLITE, .db_name = f->path, .endpoints = eps, .n_endpoints = n };
-    const struct store_read_backend *b = store_read_backend_for(CW_DB_SQLITE);
+    cfg->db_driver = CW_DB_SQLITE;
+    cfg->db_name = f->path;
     char err[512] = "";
     int rc;
-    struct store_reader *r = b->open(&cfg, &rc, err, sizeof err);
-    assert_non_null(r);
+    struct store_reader *r = store_read_backend_for(CW_DB_SQLITE)->open(cfg, &rc, err, sizeof err);
+    if (!r) fail_msg("cannot open %s: %s", f->path, err);
+    return r;
+}
+
+static struct web_history *read_snapshot(struct sqlite_fx *f, struct cw_endpoint *eps, size_t n, int64_t now_ms)
+{
+    struct cw_config cfg = { .endpoints = eps, .n_endpoints = n };
+    const struct store_read_backend *b = store_read_backend_for(CW_DB_SQLITE);
+    struct store_reader *r = open_reader(f, &cfg);
+    char err[512] = "";
+    int rc;
     struct web_history *h = web_history_read(b, r, &cfg, now_ms, NULL, NULL, &rc, err, sizeof err);
     b->close(r);
     assert_int_equal(rc, STORE_OK);
@@ -199,12 +210,10 @@ static void test_alerts_from_a_bound(void **state)
     insert_alert(f, 4, "up", NOW_MS - 100 * day + 1000);
     insert_alert(f, 5, "down", NOW_MS - 99 * day);
     insert_alert(f, 6, "down", NOW_MS - 2 * day);
-    struct cw_config cfg = { .db_driver = CW_DB_SQLITE, .db_name = f->path };
+    struct cw_config cfg = { 0 };
     const struct store_read_backend *b = store_read_backend_for(CW_DB_SQLITE);
+    struct store_reader *r = open_reader(f, &cfg);
     char err[512] = "";
-    int rc;
-    struct store_reader *r = b->open(&cfg, &rc, err, sizeof err);
-    assert_non_null(r);
     struct seen s = { 0 };
     assert_int_equal(b->alerts(r, NOW_MS - 95 * day, NOW_MS, 0, INT64_MAX, on_seen, &s, err, sizeof err), STORE_OK);
     assert_int_equal(s.n, 2);

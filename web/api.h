@@ -8,8 +8,9 @@
  *   /api/v1/incidents                 every endpoint's incidents, newest first (?limit=, at most 1000)
  *
  * Routing: `/api/v1/endpoints/` is ONE prefix route; its needs_detail (api_endpoint_needs_detail) asks for the
- * endpoint's detail from the reader thread only for `{id}` (its last checks) and `{id}/history?res=hour`. Only what uses the
- * detail answers 503 when the detail failed or there is none (res=hour); `{id}` then has "last_checks": null.
+ * endpoint's detail from the reader thread only for `{id}` (its last checks) and `{id}/history?res=hour`. Only
+ * what uses the detail answers 503 when the detail failed or there is none (res=hour); `{id}` then has
+ * "last_checks": null.
  * Errors are JSON {"error": "…"}: 400 a bad query value, 404 an unknown id or path, 503 history not available. */
 #ifndef CW_WEB_API_H
 #define CW_WEB_API_H

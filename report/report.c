@@ -163,7 +163,9 @@ static int read_all(struct report *rep, const struct store_read_backend *b, stru
         rc = b->recent(r, rows_to, s->hours.to, lo, hi, on_row, rep, err, errlen);
         rep->reading_late = false;
     }
-    if (rc == STORE_OK) rc = b->alerts(r, rep->until_ms + REPORT_ALERT_SLACK_MS, lo, hi, on_alert, rep, err, errlen);
+    if (rc == STORE_OK)
+        rc = b->alerts(r, STORE_READ_ALL_ALERTS, rep->until_ms + REPORT_ALERT_SLACK_MS, lo, hi, on_alert, rep, err,
+                       errlen);
     return rc;
 }
 

@@ -195,11 +195,11 @@ static int myr_alert_row(MYSQL_ROW row, const unsigned long *len, void *fn, void
                                      row[3] ? row[3] : "");
 }
 
-static int myr_alerts(struct store_reader *r, int64_t before_ms, int64_t ep_lo, int64_t ep_hi, store_read_alert_fn fn,
-                      void *ctx, char *err, size_t errlen)
+static int myr_alerts(struct store_reader *r, int64_t from_ms, int64_t before_ms, int64_t ep_lo, int64_t ep_hi,
+                      store_read_alert_fn fn, void *ctx, char *err, size_t errlen)
 {
     struct cw_buf sql = { 0 };
-    store_read_sql_alerts(&sql, &myr_dialect, before_ms, ep_lo, ep_hi);
+    store_read_sql_alerts(&sql, &myr_dialect, from_ms, before_ms, ep_lo, ep_hi);
     int rc = myr_stream(r, (const char *)sql.data, "read alerts", myr_alert_row, (void *)fn, ctx, err, errlen);
     cw_buf_free(&sql);
     return rc;

@@ -271,11 +271,11 @@ static int pgr_alert_row(const struct pgr_field *f, void *fn, void *ctx)
                                         be_i64(&f[2]), pgr_text(&f[3], &t->a));
 }
 
-static int pgr_alerts(struct store_reader *r, int64_t before_ms, int64_t ep_lo, int64_t ep_hi, store_read_alert_fn fn,
-                      void *ctx, char *err, size_t errlen)
+static int pgr_alerts(struct store_reader *r, int64_t from_ms, int64_t before_ms, int64_t ep_lo, int64_t ep_hi,
+                      store_read_alert_fn fn, void *ctx, char *err, size_t errlen)
 {
     struct cw_buf sql = { 0 };
-    store_read_sql_alerts(&sql, &pgr_dialect, before_ms, ep_lo, ep_hi);
+    store_read_sql_alerts(&sql, &pgr_dialect, from_ms, before_ms, ep_lo, ep_hi);
     struct pgr_text_ctx t = { .fn = (void *)fn, .ctx = ctx };
     int rc = pgr_stream(r, (const char *)sql.data, 4, "read alerts", pgr_alert_row, NULL, &t, err, errlen);
     cw_buf_free(&t.a);

@@ -43,16 +43,28 @@ void store_read_sql_recent(struct cw_buf *sql, const struct store_read_dialect *
                   d->checked_ms, from, d->time_cast, to, d->time_cast, ep_lo, ep_hi, '\0');
 }
 
-void store_read_sql_alerts(struct cw_buf *sql, const struct store_read_dialect *d, int64_t before_ms, int64_t ep_lo,
-                           int64_t ep_hi)
+void store_read_sql_alerts(struct cw_buf *sql, const struct store_read_dialect *d, int64_t from_ms, int64_t before_ms,
+                           int64_t ep_lo, int64_t ep_hi)
 {
-    char before[40];
+    char before[40], from[40];
     store_read_format_ms(before_ms, d->mysql_form, before, sizeof before);
-    cw_buf_printf(
-        sql,
-        "SELECT endpoint_id, kind, %s, message FROM alerts WHERE kind IN ('down', 'up') AND raised_at < '%s'%s"
-        " AND endpoint_id BETWEEN %" PRId64 " AND %" PRId64 " ORDER BY endpoint_id, raised_at, id%c",
-        d->raised_ms, before, d->time_cast, ep_lo, ep_hi, '\0');
+    cw_buf_printf(sql, "SELECT endpoint_id, kind, %s, message FROM alerts WHERE ", d->raised_ms);
+    if (from_ms != STORE_READ_ALL_ALERTS) {
+        /* those raised in [from, before) and each endpoint's last one before from (its state at from): both
+         * branches read the index alerts_endpoint_time, never the older rows */
+        store_read_format_ms(from_ms, d->mysql_form, from, sizeof from);
+        cw_buf_printf(sql,
+                      "id IN (SELECT id FROM alerts WHERE kind IN ('down', 'up') AND raised_at >= '%s'%s"
+                      " AND raised_at < '%s'%s AND endpoint_id BETWEEN %" PRId64 " AND %" PRId64
+                      " UNION ALL SELECT (SELECT b.id FROM alerts b WHERE b.endpoint_id = e.id"
+                      " AND b.kind IN ('down', 'up') AND b.raised_at < '%s'%s ORDER BY b.raised_at DESC, b.id DESC"
+                      " LIMIT 1) FROM endpoints e WHERE e.id BETWEEN %" PRId64 " AND %" PRId64 ") AND ",
+                      from, d->time_cast, before, d->time_cast, ep_lo, ep_hi, from, d->time_cast, ep_lo, ep_hi);
+    }
+    cw_buf_printf(sql,
+                  "kind IN ('down', 'up') AND raised_at < '%s'%s AND endpoint_id BETWEEN %" PRId64 " AND %" PRId64
+                  " ORDER BY endpoint_id, raised_at, id%c",
+                  before, d->time_cast, ep_lo, ep_hi, '\0');
 }
 
 void store_read_sql_last_checks(struct cw_buf *sql, const struct store_read_dialect *d, int64_t endpoint_id, int n)

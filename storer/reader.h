@@ -18,8 +18,10 @@
  *    start, the counts and the five blobs exactly as stored (struct rollup_stored, valid during the call only).
  *  - recent: the raw rows of checks ABOVE the watermark (id > rollup_state.last_check_id), with checked_at in
  *    [from_ms, to_ms): the rows the roll-ups do not hold yet (at most the last fold period), with checked_at.
- *  - alerts: every `down` and `up` alert raised before before_ms, ordered by endpoint and raised_at, with its
- *    message (which carries the state's "since" time, alerter/alert.c).
+ *  - alerts: the `down` and `up` alerts raised in [from_ms, before_ms) and, per endpoint, the last one raised
+ *    before from_ms (the state at from_ms), ordered by endpoint and raised_at, with its message (which carries
+ *    the state's "since" time, alerter/alert.c). from_ms STORE_READ_ALL_ALERTS: every one before before_ms
+ *    (`clockwerk report`); alerts are never pruned, so clockwerk-web's refreshes read from a bound.
  *  - last_checks: the n newest raw rows of one endpoint, newest first (clockwerk-web's endpoint page): the index
  *    checks_endpoint_time (endpoint_id, checked_at) read backwards, so n rows are read whatever the table holds.
  *  - Return values like storer/backend.h: STORE_OK, STORE_RETRY (unreachable, connection lost), STORE_FATAL;
@@ -35,6 +37,8 @@
 #include "common/config/config.h"
 #include "storer/backend.h"
 #include "storer/rollup.h"
+
+#define STORE_READ_ALL_ALERTS INT64_MIN /* alerts' from_ms: no lower bound */
 
 struct store_reader; /* a backend's read connection */
 
@@ -65,8 +69,8 @@ struct store_read_backend {
                  int64_t ep_hi, store_read_cell_fn fn, void *ctx, char *err, size_t errlen);
     int (*recent)(struct store_reader *r, int64_t from_ms, int64_t to_ms, int64_t ep_lo, int64_t ep_hi,
                   store_read_row_fn fn, void *ctx, char *err, size_t errlen);
-    int (*alerts)(struct store_reader *r, int64_t before_ms, int64_t ep_lo, int64_t ep_hi, store_read_alert_fn fn,
-                  void *ctx, char *err, size_t errlen);
+    int (*alerts)(struct store_reader *r, int64_t from_ms, int64_t before_ms, int64_t ep_lo, int64_t ep_hi,
+                  store_read_alert_fn fn, void *ctx, char *err, size_t errlen);
     int (*last_checks)(struct store_reader *r, int64_t endpoint_id, int n, store_read_check_fn fn, void *ctx, char *err,
                        size_t errlen);
     /* Ends the snapshot and disconnects. NULL is fine. */
@@ -92,8 +96,8 @@ struct store_read_dialect {
  * to sql with its NUL. Only numbers and times formatted here are pasted in. */
 void store_read_sql_recent(struct cw_buf *sql, const struct store_read_dialect *d, int64_t from_ms, int64_t to_ms,
                            int64_t ep_lo, int64_t ep_hi);
-void store_read_sql_alerts(struct cw_buf *sql, const struct store_read_dialect *d, int64_t before_ms, int64_t ep_lo,
-                           int64_t ep_hi);
+void store_read_sql_alerts(struct cw_buf *sql, const struct store_read_dialect *d, int64_t from_ms, int64_t before_ms,
+                           int64_t ep_lo, int64_t ep_hi);
 /* The statement of `last_checks`: checked_at (ms), ok, status_code, the five durations (ms), error. */
 void store_read_sql_last_checks(struct cw_buf *sql, const struct store_read_dialect *d, int64_t endpoint_id, int n);
 

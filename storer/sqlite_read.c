@@ -239,11 +239,11 @@ static int sqr_alert_row(sqlite3_stmt *st, void *fn, void *ctx)
                                      sqlite3_column_int64(st, 2), msg ? msg : "");
 }
 
-static int sqr_alerts(struct store_reader *r, int64_t before_ms, int64_t ep_lo, int64_t ep_hi, store_read_alert_fn fn,
-                      void *ctx, char *err, size_t errlen)
+static int sqr_alerts(struct store_reader *r, int64_t from_ms, int64_t before_ms, int64_t ep_lo, int64_t ep_hi,
+                      store_read_alert_fn fn, void *ctx, char *err, size_t errlen)
 {
     struct cw_buf sql = { 0 };
-    store_read_sql_alerts(&sql, &sqr_dialect, before_ms, ep_lo, ep_hi);
+    store_read_sql_alerts(&sql, &sqr_dialect, from_ms, before_ms, ep_lo, ep_hi);
     return sqr_run(r, &sql, "read alerts", sqr_alert_row, (void *)fn, ctx, err, errlen);
 }
 

@@ -12,11 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HOUR_MS INT64_C(3600000)
-#define DAY_MS (24 * HOUR_MS)
-
-static void put_cstr(struct cw_buf *b, const char *s) { cw_buf_put(b, s, strlen(s)); }
-
 void api_error(struct web_reply *rp, int status, const char *message)
 {
     rp->status = status;
@@ -43,7 +38,10 @@ void api_put_ms(struct cw_buf *b, double ms, bool known)
 void api_put_uptime(struct cw_buf *b, int64_t checks, int64_t ok)
 {
     if (checks <= 0) put_cstr(b, "null");
-    else cw_buf_printf(b, "%.4f", (double)ok * 100.0 / (double)checks);
+    else {
+        char num[WEB_NUM_MAX];
+        put_cstr(b, web_fmt_uptime(num, sizeof num, checks, ok, 4));
+    }
 }
 
 void api_put_phases(struct cw_buf *b, const int64_t us[WEB_PHASES])
@@ -122,7 +120,7 @@ void api_put_endpoint(struct cw_buf *b, const struct web_endpoint *e)
     put_cstr(b, ",\"group\":");
     web_json_string(b, e->cfg->group);
     put_cstr(b, ",\"url\":");
-    web_json_string(b, page_masked_url(e, url, sizeof url));
+    web_json_string(b, web_url_label(e->cfg->url, url, sizeof url));
     cw_buf_printf(b, ",\"state\":\"%s\",\"slow\":%s,\"since\":", web_state_name(l->state), l->slow ? "true" : "false");
     api_put_time_ms(b, l->state_since_us / 1000);
     put_cstr(b, ",\"last_check\":");

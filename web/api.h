@@ -7,15 +7,19 @@
  *   /api/v1/endpoints/{id}/history    ?res=day (90 daily cells, the snapshot) or ?res=hour (720 hourly points)
  *   /api/v1/incidents                 every endpoint's incidents, newest first (?limit=, at most 1000)
  *
- * Routing: `/api/v1/endpoints/` is ONE prefix route marked needs_detail (the table cannot tell `{id}` from
- * `{id}/history` by prefix), so both wait for the endpoint's detail from the reader thread; this is bounded work
- * (one endpoint's 30 days of hourly cells and 20 checks) and gives `{id}` its last checks. Only what uses the
- * detail answers 503 when the detail failed or there is none (res=hour); `{id}` then has "last_checks": null.
+ * Routing: `/api/v1/endpoints/` is ONE prefix route; its needs_detail (api_endpoint_needs_detail) asks for the
+ * endpoint's detail from the reader thread only for `{id}` (its last checks) and `{id}/history?res=hour`. Only
+ * what uses the detail answers 503 when the detail failed or there is none (res=hour); `{id}` then has
+ * "last_checks": null.
  * Errors are JSON {"error": "…"}: 400 a bad query value, 404 an unknown id or path, 503 history not available. */
 #ifndef CW_WEB_API_H
 #define CW_WEB_API_H
 
 #include "web/route.h"
+
+/* needs_detail of `/api/v1/endpoints/`: {id} (its last checks) and {id}/history?res=hour; not res=day (the
+ * snapshot), a bad res (400) or another path (404). */
+bool api_endpoint_needs_detail(const struct web_request *rq);
 
 #define API_INCIDENTS_DEFAULT 100
 #define API_INCIDENTS_MAX 1000

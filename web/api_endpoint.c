@@ -3,17 +3,13 @@
  * is "{id}" or "{id}/history". */
 #include "web/api.h"
 
+#include "history/window.h"
 #include "common/base/clock.h"
 #include "web/api_json.h"
 #include "web/html.h"
 
 #include <inttypes.h>
 #include <string.h>
-
-#define HOUR_MS INT64_C(3600000)
-#define DAY_MS (24 * HOUR_MS)
-
-static void put_cstr(struct cw_buf *b, const char *s) { cw_buf_put(b, s, strlen(s)); }
 
 static void put_stored_check(struct cw_buf *b, const struct web_detail_check *c)
 {
@@ -75,7 +71,7 @@ static void put_days(struct cw_buf *b, const struct web_model *m, const struct w
         static const struct web_day none;
         const struct web_day *d = e->hist ? &e->hist->days[i] : &none;
         put_cstr(b, i ? ",\n{\"start\":" : "{\"start\":");
-        api_put_time_ms(b, m->history->day0_ms + i * DAY_MS);
+        api_put_time_ms(b, m->history->day0_ms + i * WIN_DAY_MS);
         cw_buf_printf(b, ",\"checks\":%" PRIu32 ",\"ok\":%" PRIu32 ",\"uptime_percent\":", d->checks, d->ok);
         api_put_uptime(b, d->checks, d->ok);
         put_cstr(b, ",\"p95_ms\":");
@@ -88,12 +84,12 @@ static void put_days(struct cw_buf *b, const struct web_model *m, const struct w
 /* The 720 hours of the detail, oldest first. */
 static void put_hours(struct cw_buf *b, const struct web_detail *d)
 {
-    int64_t first = d->read_at_ms / HOUR_MS * HOUR_MS - (WEB_DETAIL_HOURS - 1) * HOUR_MS;
+    int64_t first = d->read_at_ms / WIN_HOUR_MS * WIN_HOUR_MS - (WEB_DETAIL_HOURS - 1) * WIN_HOUR_MS;
     put_cstr(b, "[");
     for (int i = 0; i < WEB_DETAIL_HOURS; i++) {
         const struct web_detail_hour *h = &d->hours[i];
         put_cstr(b, i ? ",\n{\"start\":" : "{\"start\":");
-        api_put_time_ms(b, h->start_ms > 0 ? h->start_ms : first + i * HOUR_MS);
+        api_put_time_ms(b, h->start_ms > 0 ? h->start_ms : first + i * WIN_HOUR_MS);
         cw_buf_printf(b, ",\"checks\":%" PRIu32 ",\"ok\":%" PRIu32 ",\"uptime_percent\":", h->checks, h->ok);
         api_put_uptime(b, h->checks, h->ok);
         put_cstr(b, ",\"p50_ms\":");
@@ -110,14 +106,27 @@ static void put_hours(struct cw_buf *b, const struct web_detail *d)
     put_cstr(b, "]");
 }
 
-static void answer_history(const struct web_request *rq, struct web_reply *rp, const struct web_endpoint *e)
+/* ?res: 1 hour, 0 day (the default), -1 a bad value (400). */
+static int res_hourly(const struct web_request *rq)
 {
     const char *res = web_request_arg(rq, "res");
-    if (api_arg_given(rq, "res") && (!res || (strcmp(res, "day") != 0 && strcmp(res, "hour") != 0))) {
+    if (api_arg_given(rq, "res") && (!res || (strcmp(res, "day") != 0 && strcmp(res, "hour") != 0))) return -1;
+    return res && strcmp(res, "hour") == 0;
+}
+
+bool api_endpoint_needs_detail(const struct web_request *rq)
+{
+    const char *tail = rq->rest + strcspn(rq->rest, "/");
+    return *tail == '\0' || (strcmp(tail, "/history") == 0 && res_hourly(rq) == 1);
+}
+
+static void answer_history(const struct web_request *rq, struct web_reply *rp, const struct web_endpoint *e)
+{
+    int hourly = res_hourly(rq);
+    if (hourly < 0) {
         api_error(rp, 400, "res must be day or hour");
         return;
     }
-    bool hourly = res && strcmp(res, "hour") == 0;
     const struct web_detail *d = rq->detail;
     if (hourly && (!d || d->error)) {
         api_error(rp, 503, d ? d->error : "history not available: this web reads no history (yet)");
@@ -134,17 +143,13 @@ static void answer_history(const struct web_request *rq, struct web_reply *rp, c
 
 void api_endpoint(const struct web_request *rq, struct web_reply *rp)
 {
-    char id[CW_SLUG_MAX + 1];
-    size_t len = strcspn(rq->rest, "/");
-    const char *tail = rq->rest + len;
+    const char *tail;
+    const struct web_endpoint *e = web_model_by_path(rq->model, rq->rest, &tail);
     bool history = strcmp(tail, "/history") == 0;
-    if (len > CW_SLUG_MAX || (*tail && !history)) {
+    if (*tail && !history) {
         api_error(rp, 404, "no such path");
         return;
     }
-    memcpy(id, rq->rest, len);
-    id[len] = '\0';
-    const struct web_endpoint *e = web_model_by_id(rq->model, id);
     if (!e) {
         api_error(rp, 404, "no such endpoint");
         return;

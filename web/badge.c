@@ -43,8 +43,6 @@ static double brightness(const char *color)
     return (r * 299 + g * 587 + b * 114) / 255000.0;
 }
 
-static void put(struct cw_buf *b, const char *s) { cw_buf_put(b, s, strlen(s)); }
-
 /* A text centred at x (pixels) with its shadow. */
 static void text(struct cw_buf *b, const char *s, double center, unsigned width, const char *fill)
 {
@@ -56,34 +54,34 @@ static void text(struct cw_buf *b, const char *s, double center, unsigned width,
     cw_buf_printf(b, "</text><text x=\"%.0f\" y=\"140\" transform=\"scale(.1)\" fill=\"%s\" textLength=\"%u\">",
                   center * 10, fill, width * 10);
     web_html_text(b, s);
-    put(b, "</text>");
+    put_cstr(b, "</text>");
 }
 
 void web_badge_svg(struct cw_buf *b, const char *label, const char *message, const char *color)
 {
     unsigned lw = web_badge_text_width(label), mw = web_badge_text_width(message);
     unsigned left = lw + 2 * PADDING, right = mw + 2 * PADDING, total = left + right;
-    put(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"");
+    put_cstr(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"");
     cw_buf_printf(b, "%u\" height=\"20\" role=\"img\" aria-label=\"", total);
     web_html_text(b, label);
-    put(b, ": ");
+    put_cstr(b, ": ");
     web_html_text(b, message);
-    put(b, "\"><title>");
+    put_cstr(b, "\"><title>");
     web_html_text(b, label);
-    put(b, ": ");
+    put_cstr(b, ": ");
     web_html_text(b, message);
-    put(b, "</title><linearGradient id=\"s\" x2=\"0\" y2=\"100%\"><stop offset=\"0\" stop-color=\"#bbb\" "
-           "stop-opacity=\".1\"/><stop offset=\"1\" stop-opacity=\".1\"/></linearGradient>");
+    put_cstr(b, "</title><linearGradient id=\"s\" x2=\"0\" y2=\"100%\"><stop offset=\"0\" stop-color=\"#bbb\" "
+                "stop-opacity=\".1\"/><stop offset=\"1\" stop-opacity=\".1\"/></linearGradient>");
     cw_buf_printf(b, "<clipPath id=\"r\"><rect width=\"%u\" height=\"20\" rx=\"3\" fill=\"#fff\"/></clipPath>", total);
     cw_buf_printf(b, "<g clip-path=\"url(#r)\"><rect width=\"%u\" height=\"20\" fill=\"#555\"/>", left);
     cw_buf_printf(b, "<rect x=\"%u\" width=\"%u\" height=\"20\" fill=\"", left, right);
     web_html_text(b, color);
     cw_buf_printf(b, "\"/><rect width=\"%u\" height=\"20\" fill=\"url(#s)\"/></g>", total);
-    put(b, "<g fill=\"#fff\" text-anchor=\"middle\" font-family=\"Verdana,Geneva,DejaVu Sans,sans-serif\" "
-           "text-rendering=\"geometricPrecision\" font-size=\"110\">");
+    put_cstr(b, "<g fill=\"#fff\" text-anchor=\"middle\" font-family=\"Verdana,Geneva,DejaVu Sans,sans-serif\" "
+                "text-rendering=\"geometricPrecision\" font-size=\"110\">");
     text(b, label, left / 2.0, lw, "#fff");
     text(b, message, left + right / 2.0, mw, brightness(color) > 0.69 ? "#333" : "#fff");
-    put(b, "</g></svg>");
+    put_cstr(b, "</g></svg>");
 }
 
 static const char *status_message(const struct web_live *l, const char **color)
@@ -105,9 +103,9 @@ static const char *uptime_message(const struct web_endpoint *e, char *buf, size_
     const struct web_window_figures *w = e->hist ? &e->hist->win[WEB_WIN_30D] : NULL;
     *color = LIGHTGREY;
     if (!w || w->checks <= 0) return "no data";
-    double pct = 100.0 * (double)w->ok / (double)w->checks;
-    if (w->ok >= w->checks) snprintf(buf, len, "100%%");
-    else snprintf(buf, len, "%.2f%%", floor(pct * 100) / 100); /* never rounded up to 100% */
+    double pct = 100.0 * (double)w->ok / (double)w->checks; /* the colour only */
+    char num[WEB_NUM_MAX];
+    snprintf(buf, len, "%s%%", web_fmt_uptime(num, sizeof num, w->checks, w->ok, 2));
     *color = pct >= 99.9 ? BRIGHTGREEN
              : pct >= 99 ? GREEN
              : pct >= 97 ? YELLOWGREEN
@@ -127,9 +125,7 @@ static const char *latency_message(const struct web_endpoint *e, char *buf, size
         *color = LIGHTGREY;
         return "no data";
     }
-    if (ms >= 1000) snprintf(buf, len, "%.2f s", ms / 1000);
-    else if (ms < 10) snprintf(buf, len, "%.1f ms", ms);
-    else snprintf(buf, len, "%.0f ms", ms);
+    web_fmt_latency(buf, len, ms);
     *color = ms < 50    ? BRIGHTGREEN
              : ms < 200 ? GREEN
              : ms < 300 ? YELLOWGREEN
@@ -143,21 +139,16 @@ static void not_found(struct web_reply *rp)
 {
     rp->status = 404;
     rp->content_type = "text/plain; charset=utf-8";
-    put(&rp->body, "not found\n");
+    put_cstr(&rp->body, "not found\n");
 }
 
 void web_badge_page(const struct web_request *rq, struct web_reply *rp)
 {
-    const char *slash = strchr(rq->rest, '/');
-    char id[CW_SLUG_MAX + 1];
-    size_t n = slash ? (size_t)(slash - rq->rest) : 0;
-    if (!slash || n == 0 || n >= sizeof id) return not_found(rp);
-    memcpy(id, rq->rest, n);
-    id[n] = '\0';
-    const struct web_endpoint *e = web_model_by_id(rq->model, id);
-    const char *name = slash + 1, *label, *message, *color;
+    const char *slash, *label, *message, *color;
+    const struct web_endpoint *e = web_model_by_path(rq->model, rq->rest, &slash);
+    if (!e || *slash != '/') return not_found(rp);
+    const char *name = slash + 1;
     char buf[64];
-    if (!e) return not_found(rp);
     if (strcmp(name, "status.svg") == 0) {
         label = "status";
         message = status_message(&e->live, &color);

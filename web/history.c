@@ -45,6 +45,7 @@ struct web_history_thread {
     bool failing, read_once;
     char last_error[512];
     struct ratelimit rl;
+    struct ratelimit detail_rl;
 };
 
 static void lock(struct web_history_thread *t) { pthread_mutex_lock(&t->mu); }
@@ -102,6 +103,18 @@ static struct web_detail *failed_detail(const char *why)
     return d;
 }
 
+/* A detail that failed says only WEB_DETAIL_FAILED: the database's error (a path, a user@host:port/db) goes to the
+ * web's log, rate limited, never to a page or an answer. */
+static struct web_detail *without_db_error(struct web_history_thread *t, struct web_detail *d)
+{
+    if (!d->error_owned) return d; /* none, or already a sentence of ours */
+    if (ratelimit_allow(&t->detail_rl, cw_mono_ns())) log_warn("history: an endpoint's detail: %s", d->error);
+    free(d->error_owned);
+    d->error_owned = NULL;
+    d->error = WEB_DETAIL_FAILED;
+    return d;
+}
+
 /* The details of urls (owned: they go back with the answers) through r; r NULL: it could not be opened (why). */
 static void answer_urls(struct web_history_thread *t, const struct store_read_backend *b, struct store_reader *r,
                         char **urls, size_t n, const char *why)
@@ -110,7 +123,8 @@ static void answer_urls(struct web_history_thread *t, const struct store_read_ba
         char err[512] = "";
         int rc;
         int64_t id = r ? web_history_find_id(b, r, &t->ids, urls[i], &rc, err, sizeof err) : -2;
-        post_answer(t, urls[i], id == -2 ? failed_detail(r ? err : why) : web_detail_read(b, r, id, wall_ms()));
+        struct web_detail *d = id == -2 ? failed_detail(r ? err : why) : web_detail_read(b, r, id, wall_ms());
+        post_answer(t, urls[i], without_db_error(t, d));
     }
 }
 
@@ -202,6 +216,7 @@ struct web_history_thread *web_history_start(const struct cw_config *cfg, char *
     struct web_history_thread *t = cw_xcalloc(1, sizeof *t);
     t->cfg = cfg;
     t->rl.what = "history read failures";
+    t->detail_rl.what = "detail read failures";
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

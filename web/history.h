@@ -99,6 +99,10 @@ struct web_detail_check {
     char *error;                  /* NULL when ok; owned */
 };
 
+/* detail->error of a detail that could not be read: the database's own error goes to the web's log only (it
+ * names the database: a path, a user, a host). */
+#define WEB_DETAIL_FAILED "the history could not be read (the web's log says why)"
+
 struct web_detail {
     const char *error; /* NULL, or why the detail could not be read (the handler answers 503); static or owned */
     char *error_owned;

@@ -18,6 +18,7 @@
 #include "history/downtime.h"
 #include "history/tally.h"
 #include "history/window.h"
+#include "web/model.h"
 
 #define ALERT_SLACK_MS WIN_DAY_MS /* an UP raised a little after now still ends its interval (as the report) */
 #define HOUR_RANGES (2 * WEB_WINDOWS + 1)
@@ -46,6 +47,7 @@ struct known {
 struct snap_read {
     const struct cw_config *cfg;
     int64_t now_ms, today0, day0, hours_end;
+    int64_t alerts_from; /* the alerts read: from here, plus each endpoint's last one before (its state then) */
     struct win_split split[WEB_WINDOWS];
     struct known *known; /* sorted by db_id */
     size_t n_known, cap_known;
@@ -158,6 +160,28 @@ static int on_row(void *ctx, const struct rollup_row *row, int64_t at_ms)
     return 0;
 }
 
+/* message with every `masked` (the URL as the alerter wrote it: credentials hidden, not the query) replaced by the
+ * web's label of it (web_url_label: the query as "?***"): a token in a query never reaches a page (owned). */
+static char *shown_message(const char *message, const char *masked, const char *url)
+{
+    char label[CW_URL_MAX + 8];
+    web_url_label(url, label, sizeof label);
+    size_t mlen = strlen(masked);
+    if (!mlen || strcmp(masked, label) == 0 || !strstr(message, masked)) return cw_xstrdup(message);
+    struct cw_buf b = { 0 };
+    for (const char *p = message, *hit; *p; p = hit + mlen) {
+        hit = strstr(p, masked);
+        if (!hit) {
+            cw_buf_put(&b, p, strlen(p));
+            break;
+        }
+        cw_buf_put(&b, p, (size_t)(hit - p));
+        cw_buf_put(&b, label, strlen(label));
+    }
+    cw_buf_put(&b, "", 1);
+    return (char *)b.data; /* owned by the caller now */
+}
+
 static int on_alert(void *ctx, int64_t endpoint_id, bool down, int64_t raised_at_ms, const char *message)
 {
     struct snap_read *s = ctx;
@@ -175,7 +199,7 @@ static int on_alert(void *ctx, int64_t endpoint_id, bool down, int64_t raised_at
     w->ev[i] = (struct alert_ev){ .at_ms = dt_event_time(message, ep->name, masked, down, raised_at_ms),
                                   .down = down,
                                   .seq = i,
-                                  .message = cw_xstrdup(message) };
+                                  .message = shown_message(message, masked, ep->url) };
     return 0;
 }
 
@@ -224,7 +248,7 @@ static int read_chunk(struct snap_read *s, const struct store_read_backend *b, s
     for (size_t i = 0; i < n_ranges && rc == STORE_OK; i++)
         rc = b->cells(r, ROLLUP_HOUR, ranges[i].from / 1000, ranges[i].to / 1000, lo, hi, on_cell, s, err, errlen);
     if (rc == STORE_OK) rc = b->recent(r, rows_from, s->hours_end, lo, hi, on_row, s, err, errlen);
-    if (rc == STORE_OK) rc = b->alerts(r, s->now_ms + ALERT_SLACK_MS, lo, hi, on_alert, s, err, errlen);
+    if (rc == STORE_OK) rc = b->alerts(r, s->alerts_from, s->now_ms + ALERT_SLACK_MS, lo, hi, on_alert, s, err, errlen);
     return rc;
 }
 
@@ -339,6 +363,10 @@ static void set_times(struct snap_read *s, int64_t now_ms)
     s->today0 = win_floor(now_ms, WIN_DAY_MS);
     s->day0 = s->today0 - (WEB_DAYS - 1) * WIN_DAY_MS;
     s->hours_end = win_floor(now_ms, WIN_HOUR_MS) + WIN_HOUR_MS;
+    /* the earliest time any figure looks at (the 90-day window, the bar's first day), less the slack by which
+     * an alert's "since" may precede its raised_at */
+    int64_t earliest = now_ms - web_window_ms(WEB_WIN_90D) < s->day0 ? now_ms - web_window_ms(WEB_WIN_90D) : s->day0;
+    s->alerts_from = earliest - ALERT_SLACK_MS;
     for (int i = 0; i < WEB_WINDOWS; i++) win_split(now_ms - web_window_ms(i), now_ms, &s->split[i]);
 }
 

@@ -43,12 +43,13 @@ static struct web_detail_ref *cache_find(struct web_history_loop *hl, const char
 {
     for (int i = 0; i < WEB_DETAIL_CACHE; i++) {
         struct web_detail_ref *r = hl->cache[i];
-        if (r && now - r->at_mono_ns < WEB_DETAIL_CACHE_NS && strcmp(r->url, url) == 0) return r;
+        int64_t keep = r && r->d->error ? WEB_DETAIL_FAILED_CACHE_NS : WEB_DETAIL_CACHE_NS;
+        if (r && now - r->at_mono_ns < keep && strcmp(r->url, url) == 0) return r;
     }
     return NULL;
 }
 
-/* Keeps r (a detail read without error) in the slot of the oldest or expired one. */
+/* Keeps r (a detail, or a failure for a shorter time: cache_find) in the slot of the oldest or expired one. */
 static void cache_put(struct web_history_loop *hl, struct web_detail_ref *r)
 {
     int slot = 0;
@@ -71,16 +72,6 @@ static bool url_waited_for(const struct web_history_loop *hl, const char *url)
     return false;
 }
 
-/* The ID part of rest (up to a '/' or the end) into id; false when it is too long to be one. */
-static bool id_of(const char *rest, char *id, size_t len)
-{
-    size_t n = strcspn(rest, "/");
-    if (n == 0 || n >= len) return false;
-    memcpy(id, rest, n);
-    id[n] = '\0';
-    return true;
-}
-
 enum web_detail_step web_history_detail_step(struct web_history_loop *hl, const struct web_model *m,
                                              struct MHD_Connection *c, const char *rest, void **con_cls,
                                              const struct web_detail **detail)
@@ -90,8 +81,7 @@ enum web_detail_step web_history_detail_step(struct web_history_loop *hl, const 
         *detail = w->ref ? w->ref->d : &stopping_detail;
         return WEB_DETAIL_READY;
     }
-    char id[CW_SLUG_MAX + 1];
-    const struct web_endpoint *e = id_of(rest, id, sizeof id) ? web_model_by_id(m, id) : NULL;
+    const struct web_endpoint *e = web_model_by_path(m, rest, NULL);
     if (!e) return WEB_DETAIL_NOT_FOUND;
     if (!hl || !hl->thread) { /* no database: the handler shows what it has without history (not an error) */
         *detail = NULL;
@@ -156,7 +146,7 @@ static void answer(struct web_history_loop *hl, struct web_detail_answer *a)
     a->detail = NULL;
     a->url = NULL;
     hl->details_read++;
-    if (!r->d->error) cache_put(hl, r);
+    cache_put(hl, r);
     for (struct web_wait **p = &hl->waiting; *p;) {
         struct web_wait *w = *p;
         if (strcmp(w->url, r->url) != 0) {
@@ -178,7 +168,9 @@ void web_history_attach(struct web_model *m)
     const struct web_history *h = m->history;
     for (size_t i = 0; h && i < h->n; i++) {
         struct web_endpoint *e = web_model_by_url(m, h->ep[i].url);
-        if (e) e->hist = &h->ep[i];
+        if (!e) continue;
+        e->hist = &h->ep[i];
+        web_live_seed(&e->live, e->hist);
     }
 }
 

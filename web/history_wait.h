@@ -1,8 +1,8 @@
 /* web/history_wait.h — the loop's side of the history (web/history_wait.c): taking the reader thread's results
  * (the snapshot swapped into the model, the endpoints' `hist` pointers set by URL) and the requests of routes
  * marked needs_detail, which wait for their endpoint's detail suspended (libmicrohttpd's suspend/resume) and are
- * answered when it arrives. Recent details are kept WEB_DETAIL_CACHE_NS, so a reload of a page costs no read;
- * requests for one endpoint that wait together share one read. */
+ * answered when it arrives. Recent details are kept WEB_DETAIL_CACHE_NS (a failed one WEB_DETAIL_FAILED_CACHE_NS),
+ * so a reload of a page costs no read; requests for one endpoint that wait together share one read. */
 #ifndef CW_WEB_HISTORY_WAIT_H
 #define CW_WEB_HISTORY_WAIT_H
 
@@ -14,7 +14,10 @@
 
 #define WEB_DETAIL_CACHE 8                      /* details kept */
 #define WEB_DETAIL_CACHE_NS (10LL * 1000000000) /* for this long */
-#define WEB_DETAIL_RETRY_AFTER "5"              /* seconds, on a 503 for a full queue */
+#define WEB_DETAIL_FAILED_CACHE_NS \
+    (2LL * 1000000000)             /* a failed one (database down) for this long: views of
+                                                          pages in the meantime try no new connection */
+#define WEB_DETAIL_RETRY_AFTER "5" /* seconds, on a 503 for a full queue */
 
 struct MHD_Connection;
 struct web_detail_ref;

@@ -1,6 +1,9 @@
-/* web/html.c — HTML and JSON string escaping (see web/html.h). */
+/* web/html.c — HTML and JSON string escaping, the uptime and latency formats (see web/html.h). */
 #include "web/html.h"
 
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #define REPLACEMENT "\xEF\xBF\xBD" /* U+FFFD */
@@ -79,4 +82,31 @@ void web_json_string(struct cw_buf *b, const char *s)
         p += put_utf8(b, p);
     }
     cw_buf_put(b, "\"", 1);
+}
+
+const char *web_fmt_uptime(char *buf, size_t len, int64_t checks, int64_t ok, int decimals)
+{
+    if (decimals < 0) decimals = 0;
+    if (decimals > 6) decimals = 6;
+    if (checks <= 0 || ok >= checks) {
+        snprintf(buf, len, "%s", checks <= 0 ? "0" : "100");
+        return buf;
+    }
+    uint64_t scale = 1;
+    for (int i = 0; i < decimals; i++) scale *= 10;
+    unsigned __int128 units = (unsigned __int128)(ok < 0 ? 0 : ok) * 100 * scale / (uint64_t)checks; /* floor */
+    uint64_t whole = (uint64_t)(units / scale), frac = (uint64_t)(units % scale);
+    if (decimals) snprintf(buf, len, "%" PRIu64 ".%0*" PRIu64, whole, decimals, frac);
+    else snprintf(buf, len, "%" PRIu64, whole);
+    return buf;
+}
+
+const char *web_fmt_latency(char *buf, size_t len, double ms)
+{
+    if (ms < 0 || !isfinite(ms)) snprintf(buf, len, "\xE2\x80\x93"); /* – */
+    else if (ms >= 1000) snprintf(buf, len, "%.2f s", ms / 1000.0);
+    else if (ms >= 10) snprintf(buf, len, "%.0f ms", ms);
+    else if (ms >= 1) snprintf(buf, len, "%.1f ms", ms);
+    else snprintf(buf, len, "%.2f ms", ms);
+    return buf;
 }

@@ -246,9 +246,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     case WEB_ROUTE_FOUND:
         break;
     }
-    const struct web_detail *detail = NULL;
-    enum MHD_Result waited;
-    if (route->needs_detail && detail_wait(h, c, rest, con_cls, &detail, &waited)) return waited;
     struct web_request rq = { .path = url,
                               .rest = rest,
                               .model = h->model,
@@ -258,13 +255,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                               .started_mono_ns = h->started_mono_ns,
                               .http = h };
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &rq);
+    bool wants_detail = route->needs_detail && route->needs_detail(&rq);
+    enum MHD_Result waited;
+    if (wants_detail && detail_wait(h, c, rest, con_cls, &rq.detail, &waited)) return waited;
     bool cached =
         !route->needs_detail && web_cache_route(route->path) && web_cache_key(&h->cache_key, url, rq.args, rq.n_args);
     if (cached && send_cached(h, c, &waited)) return waited;
     struct web_reply rp = { .status = MHD_HTTP_OK };
-    rq.detail = detail;
     route->fn(&rq, &rp);
-    if (route->needs_detail && *con_cls != &request_marker) web_history_detail_release(con_cls);
+    if (wants_detail && *con_cls != &request_marker) web_history_detail_release(con_cls);
     return cached ? send_and_cache(h, c, &rp) : send_reply(c, &rp, NULL, NULL);
 }
 

@@ -74,6 +74,15 @@ struct web_endpoint *web_model_by_id(const struct web_model *m, const char *id)
     return e;
 }
 
+struct web_endpoint *web_model_by_path(const struct web_model *m, const char *path, const char **after)
+{
+    struct web_endpoint *e = NULL;
+    size_t len = strcspn(path, "/");
+    if (after) *after = path + len;
+    if (len > 0 && len <= CW_SLUG_MAX) HASH_FIND(hh_id, m->by_id, path, len, e);
+    return e;
+}
+
 struct web_endpoint *web_model_by_url(const struct web_model *m, const char *url)
 {
     struct web_endpoint *e = NULL;

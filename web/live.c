@@ -5,6 +5,7 @@
 #include "web/model.h"
 
 #include "common/base/util.h"
+#include "history/downtime.h"
 #include "web/metrics.h"
 
 #include <stdio.h>
@@ -26,13 +27,17 @@ const char *web_state_name(enum web_state state)
     return "unknown";
 }
 
-const char *web_endpoint_label(const struct web_endpoint *e, char *buf, size_t len)
+const char *web_url_label(const char *url, char *buf, size_t len)
 {
-    if (e->cfg->name) return e->cfg->name;
-    cw_mask_url(e->cfg->url, buf, len);
+    cw_mask_url(url, buf, len);
     char *query = strpbrk(buf, "?#"); /* a query may carry a token: shown as "?***" */
     if (query && (size_t)(query - buf) + 5 <= len) memcpy(query, "?***", 5);
     return buf;
+}
+
+const char *web_endpoint_label(const struct web_endpoint *e, char *buf, size_t len)
+{
+    return e->cfg->name ? e->cfg->name : web_url_label(e->cfg->url, buf, len);
 }
 
 static void malformed(struct web_model *m, const char *why)
@@ -121,6 +126,23 @@ static void count_change(struct web_live *e, const struct cw_alert *a)
     e->changes[kind]++;
 }
 
+/* When the alert's state change happened (its message's "since", as the snapshot counts it: history/downtime.h). */
+static int64_t change_us(const struct web_endpoint *found, const struct cw_alert *a)
+{
+    char masked[CW_URL_MAX + 1];
+    cw_mask_url(found->cfg->url, masked, sizeof masked);
+    bool down = a->kind == CW_ALERT_DOWN;
+    return dt_event_time(a->message, found->cfg->name, masked, down, a->raised_at_us / 1000) * 1000;
+}
+
+void web_live_seed(struct web_live *e, const struct web_ep_history *h)
+{
+    if (!h || !h->state_known || h->state_since_ms * 1000 <= e->last_alert_us) return;
+    e->last_alert_us = h->state_since_ms * 1000;
+    if (h->down) set_state(e, WEB_STATE_DOWN, e->last_alert_us);
+    else if (e->state == WEB_STATE_DOWN) set_state(e, WEB_STATE_UP, e->last_alert_us); /* the checks say more */
+}
+
 static void on_alert(struct web_model *m, const void *data, size_t len)
 {
     struct cw_alert a;
@@ -140,9 +162,11 @@ static void on_alert(struct web_model *m, const void *data, size_t len)
     switch (a.kind) {
     case CW_ALERT_DOWN:
         set_state(e, WEB_STATE_DOWN, a.raised_at_us);
+        e->last_alert_us = change_us(found, &a);
         break;
     case CW_ALERT_UP:
         set_state(e, WEB_STATE_UP, a.raised_at_us);
+        e->last_alert_us = change_us(found, &a);
         break;
     case CW_ALERT_SLOW:
         e->slow = true;

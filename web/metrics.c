@@ -24,6 +24,7 @@
  * exports how many results it knows it missed (clockwerk_web_bus_missing_results_total). */
 #include "web/metrics.h"
 
+#include "web/html.h"
 #include "web/http.h"
 
 #include <stdlib.h>
@@ -34,8 +35,6 @@
 static const char *const phase_names[WEB_HIST_PHASES] = { "total", "dns", "connect", "tls", "ttfb" };
 static const char *const change_names[WEB_CHANGE_KINDS] = { "down", "up", "slow", "fast" };
 static const char *const le_names[WEB_HIST_BUCKETS] = { "0.01", "0.05", "0.25", "1", "5", "+Inf" };
-
-static void put(struct cw_buf *b, const char *s) { cw_buf_put(b, s, strlen(s)); }
 
 void web_metrics_u64(struct cw_buf *b, uint64_t v)
 {
@@ -51,7 +50,7 @@ void web_metrics_u64(struct cw_buf *b, uint64_t v)
 void web_metrics_i64(struct cw_buf *b, int64_t v)
 {
     if (v < 0) {
-        put(b, "-");
+        put_cstr(b, "-");
         web_metrics_u64(b, (uint64_t)0 - (uint64_t)v);
     } else {
         web_metrics_u64(b, (uint64_t)v);
@@ -61,7 +60,7 @@ void web_metrics_i64(struct cw_buf *b, int64_t v)
 void web_metrics_us_as_seconds(struct cw_buf *b, int64_t us)
 {
     uint64_t mag = us < 0 ? (uint64_t)0 - (uint64_t)us : (uint64_t)us;
-    if (us < 0) put(b, "-");
+    if (us < 0) put_cstr(b, "-");
     web_metrics_u64(b, mag / 1000000);
     char frac[8] = ".000000";
     uint64_t f = mag % 1000000;
@@ -79,14 +78,14 @@ void web_metrics_label_value(struct cw_buf *b, const char *s)
             cw_buf_put(b, esc, 2);
             p++;
         } else if (*p == '\n') {
-            put(b, "\\n");
+            put_cstr(b, "\\n");
             p++;
         } else if (*p < 0x20 || *p == 0x7f) {
-            put(b, "\xEF\xBF\xBD");
+            put_cstr(b, "\xEF\xBF\xBD");
             p++;
         } else {
             size_t n = cw_utf8_seq_len(p);
-            if (n == 0) put(b, "\xEF\xBF\xBD");
+            if (n == 0) put_cstr(b, "\xEF\xBF\xBD");
             else cw_buf_put(b, p, n);
             p += n ? n : 1;
         }
@@ -95,60 +94,57 @@ void web_metrics_label_value(struct cw_buf *b, const char *s)
 
 static void header(struct cw_buf *b, const char *name, const char *type, const char *help)
 {
-    put(b, "# HELP ");
-    put(b, name);
-    put(b, " ");
-    put(b, help);
-    put(b, "\n# TYPE ");
-    put(b, name);
-    put(b, " ");
-    put(b, type);
-    put(b, "\n");
+    put_cstr(b, "# HELP ");
+    put_cstr(b, name);
+    put_cstr(b, " ");
+    put_cstr(b, help);
+    put_cstr(b, "\n# TYPE ");
+    put_cstr(b, name);
+    put_cstr(b, " ");
+    put_cstr(b, type);
+    put_cstr(b, "\n");
 }
 
 /* `name{endpoint="ID"`. An ID is a slug (a-z, 0-9, '-': config_web.h), nothing to escape: written as is, which
  * matters at ~500,000 lines per scrape. */
 static void open_series(struct cw_buf *b, const char *name, const struct web_endpoint *e)
 {
-    put(b, name);
-    put(b, "{endpoint=\"");
-    put(b, e->id);
-    put(b, "\"");
+    put_cstr(b, name);
+    put_cstr(b, "{endpoint=\"");
+    put_cstr(b, e->id);
+    put_cstr(b, "\"");
 }
 
 static void info_line(struct cw_buf *b, const struct web_endpoint *e)
 {
-    struct cw_endpoint unnamed = *e->cfg;
-    unnamed.name = NULL; /* web_endpoint_label then gives the URL, masked: no credentials, no query */
-    struct web_endpoint as_url = { .cfg = &unnamed };
     char url[CW_URL_MAX + 8];
     open_series(b, "clockwerk_endpoint_info", e);
-    put(b, ",name=\"");
+    put_cstr(b, ",name=\"");
     web_metrics_label_value(b, e->cfg->name ? e->cfg->name : "");
-    put(b, "\",group=\"");
+    put_cstr(b, "\",group=\"");
     web_metrics_label_value(b, e->cfg->group ? e->cfg->group : "");
-    put(b, "\",url=\"");
-    web_metrics_label_value(b, web_endpoint_label(&as_url, url, sizeof url));
-    put(b, "\"} 1\n");
+    put_cstr(b, "\",url=\"");
+    web_metrics_label_value(b, web_url_label(e->cfg->url, url, sizeof url));
+    put_cstr(b, "\"} 1\n");
 }
 
 static void up_line(struct cw_buf *b, const struct web_endpoint *e)
 {
     if (e->live.state == WEB_STATE_UNKNOWN) return; /* no check seen yet: no sample (absent, not 0) */
     open_series(b, "clockwerk_endpoint_up", e);
-    put(b, e->live.state == WEB_STATE_UP ? "} 1\n" : "} 0\n");
+    put_cstr(b, e->live.state == WEB_STATE_UP ? "} 1\n" : "} 0\n");
 }
 
 static void checks_lines(struct cw_buf *b, const struct web_endpoint *e)
 {
     open_series(b, "clockwerk_checks_total", e);
-    put(b, ",result=\"ok\"} ");
+    put_cstr(b, ",result=\"ok\"} ");
     web_metrics_u64(b, e->live.checks_ok);
-    put(b, "\n");
+    put_cstr(b, "\n");
     open_series(b, "clockwerk_checks_total", e);
-    put(b, ",result=\"failed\"} ");
+    put_cstr(b, ",result=\"failed\"} ");
     web_metrics_u64(b, e->live.checks_failed);
-    put(b, "\n");
+    put_cstr(b, "\n");
 }
 
 static void histogram_lines(struct cw_buf *b, const struct web_endpoint *e)
@@ -161,26 +157,26 @@ static void histogram_lines(struct cw_buf *b, const struct web_endpoint *e)
         for (int i = 0; i < WEB_HIST_BUCKETS; i++) {
             cumulative += h->bucket[i];
             open_series(b, "clockwerk_check_duration_seconds_bucket", e);
-            put(b, ",phase=\"");
-            put(b, phase_names[ph]);
-            put(b, "\",le=\"");
-            put(b, le_names[i]);
-            put(b, "\"} ");
+            put_cstr(b, ",phase=\"");
+            put_cstr(b, phase_names[ph]);
+            put_cstr(b, "\",le=\"");
+            put_cstr(b, le_names[i]);
+            put_cstr(b, "\"} ");
             web_metrics_u64(b, cumulative);
-            put(b, "\n");
+            put_cstr(b, "\n");
         }
         open_series(b, "clockwerk_check_duration_seconds_sum", e);
-        put(b, ",phase=\"");
-        put(b, phase_names[ph]);
-        put(b, "\"} ");
+        put_cstr(b, ",phase=\"");
+        put_cstr(b, phase_names[ph]);
+        put_cstr(b, "\"} ");
         web_metrics_us_as_seconds(b, (int64_t)h->sum_us);
-        put(b, "\n");
+        put_cstr(b, "\n");
         open_series(b, "clockwerk_check_duration_seconds_count", e);
-        put(b, ",phase=\"");
-        put(b, phase_names[ph]);
-        put(b, "\"} ");
+        put_cstr(b, ",phase=\"");
+        put_cstr(b, phase_names[ph]);
+        put_cstr(b, "\"} ");
         web_metrics_u64(b, cumulative);
-        put(b, "\n");
+        put_cstr(b, "\n");
     }
 }
 
@@ -188,11 +184,11 @@ static void changes_lines(struct cw_buf *b, const struct web_endpoint *e)
 {
     for (int k = 0; k < WEB_CHANGE_KINDS; k++) {
         open_series(b, "clockwerk_state_changes_total", e);
-        put(b, ",kind=\"");
-        put(b, change_names[k]);
-        put(b, "\"} ");
+        put_cstr(b, ",kind=\"");
+        put_cstr(b, change_names[k]);
+        put_cstr(b, "\"} ");
         web_metrics_u64(b, e->live.changes[k]);
-        put(b, "\n");
+        put_cstr(b, "\n");
     }
 }
 
@@ -200,9 +196,9 @@ static void tls_line(struct cw_buf *b, const struct web_endpoint *e)
 {
     if (!e->live.has_check || e->live.last.tls_expires_at_us <= 0) return;
     open_series(b, "clockwerk_tls_cert_expiry_timestamp_seconds", e);
-    put(b, "} ");
+    put_cstr(b, "} ");
     web_metrics_i64(b, e->live.last.tls_expires_at_us / 1000000);
-    put(b, "\n");
+    put_cstr(b, "\n");
 }
 
 /* One metric family over every endpoint: its header once, then a line (or lines) per endpoint. */
@@ -234,11 +230,11 @@ static const struct endpoint_family endpoint_families[] = {
 static void counter(struct cw_buf *b, const char *name, const char *help, const char *labels, uint64_t v)
 {
     if (help) header(b, name, "counter", help);
-    put(b, name);
-    put(b, labels);
-    put(b, " ");
+    put_cstr(b, name);
+    put_cstr(b, labels);
+    put_cstr(b, " ");
     web_metrics_u64(b, v);
-    put(b, "\n");
+    put_cstr(b, "\n");
 }
 
 /* The web's own counters (small: rendered in one part). */

@@ -11,6 +11,8 @@
  * (Prometheus' rate() handles such resets). */
 #include "web/metrics.h"
 
+#include "web/html.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -306,28 +308,26 @@ void web_procs_free(struct web_procs *p)
     memset(p, 0, sizeof *p);
 }
 
-static void put(struct cw_buf *b, const char *s) { cw_buf_put(b, s, strlen(s)); }
-
 static void sample(struct cw_buf *b, const struct family *f, const struct stat_map *m, const struct web_proc *e,
                    int64_t value)
 {
-    put(b, f->name);
-    put(b, "{");
+    put_cstr(b, f->name);
+    put_cstr(b, "{");
     if (m->own_role) {
-        put(b, m->labels);
+        put_cstr(b, m->labels);
     } else {
-        put(b, "role=\"");
+        put_cstr(b, "role=\"");
         web_metrics_label_value(b, e->role);
-        put(b, "\",slot=\"");
+        put_cstr(b, "\",slot=\"");
         web_metrics_u64(b, e->slot);
-        put(b, "\"");
-        put(b, m->labels);
+        put_cstr(b, "\"");
+        put_cstr(b, m->labels);
     }
-    put(b, "} ");
+    put_cstr(b, "} ");
     if (m->unit == US_TO_S) web_metrics_us_as_seconds(b, value);
     else if (m->unit == MS_TO_S) web_metrics_us_as_seconds(b, value * 1000);
     else web_metrics_i64(b, value);
-    put(b, "\n");
+    put_cstr(b, "\n");
 }
 
 void web_metrics_procs(struct cw_buf *b, const struct web_procs *p, int64_t now_mono_ns)

@@ -8,7 +8,8 @@
  * web_ids_free. Times are wall-clock microseconds (UTC) as on the wire; -1 or 0 mean "not known" as noted.
  * The state comes from the alerter's `alert` messages when one was seen (DOWN until an UP alert), else from
  * the last result (a failed check before the alerter confirmed it is FAILING, not DOWN). What the web missed
- * (a restart, the relay dropping) is counted in `gaps`; the model itself starts empty after a restart. */
+ * (a restart, the relay dropping) is counted in `gaps`; after a restart the state is seeded from the history
+ * snapshot's last down/up alert (web_live_seed) until the bus says newer. */
 #ifndef CW_WEB_MODEL_H
 #define CW_WEB_MODEL_H
 
@@ -86,6 +87,7 @@ struct web_live {
     struct web_check last;
     enum web_state state;
     int64_t state_since_us;            /* wall clock of the change that set `state`; 0 unknown */
+    int64_t last_alert_us;             /* the state change of the last down/up alert known (bus or snapshot); 0: none */
     bool slow;                         /* a `slow` alert without a `fast` one after it */
     uint64_t checks_ok, checks_failed; /* since the web started */
     /* ---- for /metrics (web/metrics.c), since the web started (carried over a reload) */
@@ -134,15 +136,23 @@ void web_ids_free(struct web_model *m);
  * sequence gaps) into the freshly built `to`. `from` is then only fit for web_ids_free. */
 void web_ids_carry(struct web_model *to, struct web_model *from);
 struct web_endpoint *web_model_by_id(const struct web_model *m, const char *id);
+/* The endpoint whose ID begins path ("ID", "ID/more"): the one reading of an ID from a route's rest. *after (may
+ * be NULL) gets what follows the ID ("" or "/more"), also when no endpoint has it (then NULL). */
+struct web_endpoint *web_model_by_path(const struct web_model *m, const char *path, const char **after);
 struct web_endpoint *web_model_by_url(const struct web_model *m, const char *url);
 
 /* ---- web/live.c */
 /* Applies one bus message (type from its topic; payload as received): counted; a malformed one is counted in
  * `malformed` and dropped. now_mono_ns: cw_mono_ns. */
 void web_live_apply(struct web_model *m, enum cw_msg_type type, const void *data, size_t len, int64_t now_mono_ns);
+/* The state the snapshot's alerts left (h->state_known) when it is newer than the last down/up alert the bus
+ * gave: after a restart a DOWN endpoint is DOWN, not FAILING (web/history_wait.c web_history_attach). */
+void web_live_seed(struct web_live *e, const struct web_ep_history *h);
 /* "unknown", "up", "failing", "down". */
 const char *web_state_name(enum web_state state);
-/* The name the web shows: the endpoint's name, or its URL without credentials (and a query as "?***") into buf. */
+/* url as the web shows it, into buf (CW_URL_MAX + 8): without credentials, a query (or fragment) as "?***". */
+const char *web_url_label(const char *url, char *buf, size_t len);
+/* The name the web shows: the endpoint's name, or web_url_label of its URL. */
 const char *web_endpoint_label(const struct web_endpoint *e, char *buf, size_t len);
 /* ---- web/metrics_stats.c */
 void web_procs_free(struct web_procs *p);

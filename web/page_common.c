@@ -2,16 +2,14 @@
  * web/page_common.h). */
 #include "web/page_common.h"
 
+#include "history/window.h"
 #include "common/base/clock.h"
 #include "web/html.h"
 
 #include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-
-#define DAY_MS INT64_C(86400000)
 
 /* Compact on purpose: `/` carries 90 cells per endpoint. Cells: .c0 no data, .c1 100 %, .c2 >= 99 %, .c3 >= 95 %,
  * .c4 >= 80 %, .c5 below. */
@@ -49,8 +47,6 @@ void page_style(const struct web_request *rq, struct web_reply *rp)
     rp->cache = "public, max-age=300";
     cw_buf_put(&rp->body, STYLE, sizeof STYLE - 1);
 }
-
-static void put_cstr(struct cw_buf *b, const char *s) { cw_buf_put(b, s, strlen(s)); }
 
 void page_begin(struct cw_buf *b, const struct web_request *rq, const char *title, int refresh_s)
 {
@@ -112,40 +108,22 @@ void page_put_duration_ms(struct cw_buf *b, int64_t ms)
 
 void page_put_uptime(struct cw_buf *b, int64_t checks, int64_t ok)
 {
-    if (checks <= 0) {
-        put_cstr(b, "\xE2\x80\x93"); /* – */
-        return;
-    }
-    if (ok >= checks) {
-        put_cstr(b, "100%");
-        return;
-    }
-    int64_t hundredths = ok * 10000 / checks; /* rounded down */
-    cw_buf_printf(b, "%" PRId64 ".%02" PRId64 "%%", hundredths / 100, hundredths % 100);
+    char num[WEB_NUM_MAX];
+    if (checks <= 0) put_cstr(b, "\xE2\x80\x93"); /* – */
+    else cw_buf_printf(b, "%s%%", web_fmt_uptime(num, sizeof num, checks, ok, 2));
 }
 
 void page_put_latency_ms(struct cw_buf *b, double ms)
 {
-    if (ms < 0 || !isfinite(ms)) put_cstr(b, "\xE2\x80\x93");
-    else if (ms >= 1000) cw_buf_printf(b, "%.2f s", ms / 1000.0);
-    else if (ms >= 10) cw_buf_printf(b, "%.0f ms", ms);
-    else if (ms >= 1) cw_buf_printf(b, "%.1f ms", ms);
-    else cw_buf_printf(b, "%.2f ms", ms);
-}
-
-const char *page_masked_url(const struct web_endpoint *e, char *buf, size_t len)
-{
-    struct cw_endpoint unnamed = *e->cfg; /* web_endpoint_label masks the URL of an endpoint without a name */
-    unnamed.name = NULL;
-    struct web_endpoint shown = { .cfg = &unnamed };
-    return web_endpoint_label(&shown, buf, len);
+    char num[WEB_NUM_MAX];
+    put_cstr(b, web_fmt_latency(num, sizeof num, ms));
 }
 
 int64_t page_day0_ms(const struct web_model *m)
 {
     if (m->history) return m->history->day0_ms;
-    int64_t today = cw_wall_us() / 1000 / DAY_MS * DAY_MS;
-    return today - (WEB_DAYS - 1) * DAY_MS;
+    int64_t today = cw_wall_us() / 1000 / WIN_DAY_MS * WIN_DAY_MS;
+    return today - (WEB_DAYS - 1) * WIN_DAY_MS;
 }
 
 static int cell_class(const struct web_day *d)
@@ -163,7 +141,7 @@ void page_put_bar(struct cw_buf *b, const struct web_ep_history *h, int64_t day0
         static const struct web_day none;
         const struct web_day *d = h ? &h->days[i] : &none;
         cw_buf_printf(b, "<i class=\"c%d\" title=\"", cell_class(d));
-        page_put_time_ms(b, day0_ms + i * DAY_MS, true);
+        page_put_time_ms(b, day0_ms + i * WIN_DAY_MS, true);
         if (d->checks == 0) {
             put_cstr(b, ": no data\"></i>");
             continue;

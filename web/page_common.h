@@ -10,7 +10,7 @@
 #include "common/base/util.h"
 #include "web/route.h"
 
-#define PAGE_LABEL_MAX (CW_URL_MAX + 8) /* a buffer for web_endpoint_label / page_masked_url */
+#define PAGE_LABEL_MAX (CW_URL_MAX + 8) /* a buffer for web_endpoint_label / web_url_label */
 
 /* "<!DOCTYPE html>…<body>" with the page's title ("title — site title", escaped), the stylesheet and the site
  * header; refresh_s > 0 adds a <meta http-equiv="refresh"> (no script needed). */
@@ -28,8 +28,6 @@ void page_put_uptime(struct cw_buf *b, int64_t checks, int64_t ok);
 /* "123 ms", "1.23 s". */
 void page_put_latency_ms(struct cw_buf *b, double ms);
 
-/* The endpoint's URL without credentials, a query shown as "?***" (as web_endpoint_label shows an unnamed one). */
-const char *page_masked_url(const struct web_endpoint *e, char *buf, size_t len);
 /* UTC midnight of the bar's first day: the snapshot's, or from the wall clock when no snapshot was read yet. */
 int64_t page_day0_ms(const struct web_model *m);
 /* The 90-day uptime bar: one cell per UTC day coloured by uptime, grey without checks, with a tooltip (date,

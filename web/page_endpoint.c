@@ -7,6 +7,7 @@
  * page with the reason and status 503. An unknown ID is 404, a bad window 400. */
 #include "web/pages.h"
 
+#include "history/window.h"
 #include "common/base/clock.h"
 #include "web/html.h"
 #include "web/page_common.h"
@@ -14,10 +15,6 @@
 
 #include <inttypes.h>
 #include <string.h>
-
-#define HOUR_MS INT64_C(3600000)
-
-static void put_cstr(struct cw_buf *b, const char *s) { cw_buf_put(b, s, strlen(s)); }
 
 static void put_phases(struct cw_buf *b, const int64_t us[WEB_PHASES])
 {
@@ -43,7 +40,7 @@ static void put_summary(struct cw_buf *b, const struct web_endpoint *e)
         page_put_time_ms(b, l->state_since_us / 1000, false);
     }
     put_cstr(b, "<br>URL: <code>");
-    web_html_text(b, page_masked_url(e, url, sizeof url));
+    web_html_text(b, web_url_label(e->cfg->url, url, sizeof url));
     put_cstr(b, "</code><br>Group: ");
     web_html_text(b, e->cfg->group ? e->cfg->group : "Other");
     put_cstr(b, "<br>Last check: ");
@@ -119,9 +116,9 @@ static void put_chart(struct cw_buf *b, const struct web_request *rq, const stru
         put_cstr(b, "</p>\n");
         return;
     }
-    size_t n = (size_t)(web_window_ms((enum web_window)window) / HOUR_MS);
-    int64_t last_hour = d->read_at_ms / HOUR_MS * HOUR_MS;
-    web_svg_latency(b, &d->hours[WEB_DETAIL_HOURS - n], n, last_hour - (int64_t)(n - 1) * HOUR_MS);
+    size_t n = (size_t)(web_window_ms((enum web_window)window) / WIN_HOUR_MS);
+    int64_t last_hour = d->read_at_ms / WIN_HOUR_MS * WIN_HOUR_MS;
+    web_svg_latency(b, &d->hours[WEB_DETAIL_HOURS - n], n, last_hour - (int64_t)(n - 1) * WIN_HOUR_MS);
     put_cstr(b, "<p class=\"legend muted\"><i class=\"l-dns\"></i>dns<i class=\"l-connect\"></i>connect"
                 "<i class=\"l-tls\"></i>tls<i class=\"l-ttfb\"></i>ttfb (hourly means, stacked)"
                 "<i class=\"l-band\"></i>p50 to p95<i class=\"l-p50\"></i>p50<i class=\"l-p95\"></i>p95</p>\n");
@@ -184,16 +181,29 @@ static void put_checks(struct cw_buf *b, const struct web_detail *d)
     put_cstr(b, "</tbody></table>\n");
 }
 
+/* ?window: 24h (the default), 7d or 30d; -1 for anything else (400). */
+static int chart_window(const struct web_request *rq)
+{
+    const char *win_arg = web_request_arg(rq, "window");
+    int window = win_arg ? web_window_parse(win_arg) : WEB_WIN_24H;
+    return window == WEB_WIN_90D ? -1 : window;
+}
+
+bool page_endpoint_needs_detail(const struct web_request *rq)
+{
+    return !strchr(rq->rest, '/') && chart_window(rq) >= 0;
+}
+
 void page_endpoint(const struct web_request *rq, struct web_reply *rp)
 {
-    const struct web_endpoint *e = strchr(rq->rest, '/') ? NULL : web_model_by_id(rq->model, rq->rest);
-    if (!e) {
+    const char *after;
+    const struct web_endpoint *e = web_model_by_path(rq->model, rq->rest, &after);
+    if (!e || *after) {
         page_error(rq, rp, 404, "No such endpoint");
         return;
     }
-    const char *win_arg = web_request_arg(rq, "window");
-    int window = win_arg ? web_window_parse(win_arg) : WEB_WIN_24H;
-    if (window < 0 || window == WEB_WIN_90D) {
+    int window = chart_window(rq);
+    if (window < 0) {
         page_error(rq, rp, 400, "Bad window: ?window=24h, 7d or 30d");
         return;
     }

@@ -93,8 +93,6 @@ static void layout_build(struct layout *l, const struct web_model *m)
     free(fill);
 }
 
-static void put_cstr(struct cw_buf *b, const char *s) { cw_buf_put(b, s, strlen(s)); }
-
 static void put_banner(struct cw_buf *b, const struct layout *l, size_t n)
 {
     size_t bad = l->states[WEB_STATE_DOWN] + l->states[WEB_STATE_FAILING];

@@ -2,6 +2,7 @@
 #include "web/pages.h"
 
 #include "common/base/clock.h"
+#include "web/html.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -9,8 +10,6 @@
 #define FAVICON_SVG                                                                                      \
     "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 16 16\"><circle cx=\"8\" cy=\"8\" r=\"7\" " \
     "fill=\"#2a7\"/><path d=\"M8 3v5l3 2\" stroke=\"#fff\" stroke-width=\"1.5\" fill=\"none\"/></svg>"
-
-static void put_cstr(struct cw_buf *b, const char *s) { cw_buf_put(b, s, strlen(s)); }
 
 /* The history's line of /healthz; false when it is too old (or was never read after the grace). */
 static bool healthz_history(const struct web_request *rq, struct cw_buf *b)

@@ -13,6 +13,8 @@
 void page_index(const struct web_request *rq, struct web_reply *rp);
 /* `/endpoint/ID` (web/page_endpoint.c; a needs_detail route): one endpoint, `?window=24h|7d|30d`. */
 void page_endpoint(const struct web_request *rq, struct web_reply *rp);
+/* Its needs_detail: `/endpoint/ID` with no window or a good one (not a 400 or 404). */
+bool page_endpoint_needs_detail(const struct web_request *rq);
 void page_healthz(const struct web_request *rq, struct web_reply *rp);
 void page_favicon(const struct web_request *rq, struct web_reply *rp);
 

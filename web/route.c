@@ -11,16 +11,16 @@
 #include <string.h>
 
 static const struct web_route routes[] = {
-    { "/", false, page_index, false },
-    { "/healthz", false, page_healthz, false },
-    { "/favicon.ico", false, page_favicon, false },
-    { "/style.css", false, page_style, false },
-    { "/endpoint/", true, page_endpoint, true },
-    { "/api/v1/endpoints", false, api_endpoints, false },
-    { "/api/v1/endpoints/", true, api_endpoint, true }, /* {id} and {id}/history: see web/api.h */
-    { "/api/v1/incidents", false, api_incidents, false },
-    { "/metrics", false, web_metrics_page, false },
-    { "/badge/", true, web_badge_page, false },
+    { "/", false, page_index, NULL },
+    { "/healthz", false, page_healthz, NULL },
+    { "/favicon.ico", false, page_favicon, NULL },
+    { "/style.css", false, page_style, NULL },
+    { "/endpoint/", true, page_endpoint, page_endpoint_needs_detail },
+    { "/api/v1/endpoints", false, api_endpoints, NULL },
+    { "/api/v1/endpoints/", true, api_endpoint, api_endpoint_needs_detail }, /* {id} and {id}/history: see web/api.h */
+    { "/api/v1/incidents", false, api_incidents, NULL },
+    { "/metrics", false, web_metrics_page, NULL },
+    { "/badge/", true, web_badge_page, NULL },
 };
 
 enum web_route_result web_route_find(const char *method, const char *path, const struct web_route **route,

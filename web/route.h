@@ -67,8 +67,10 @@ struct web_route {
     const char *path;
     bool prefix; /* path is a prefix ("/endpoint/"); rest = what follows, never empty */
     web_handler fn;
-    bool needs_detail; /* prefix routes on an endpoint ID: rest starts with the ID (up to a '/' or the end); the
-                          handler is called with rq->detail of that endpoint, read on the reader thread */
+    /* prefix routes on an endpoint ID (rest starts with the ID, up to a '/' or the end): whether this request
+     * (its rest and query) uses the endpoint's detail; then the handler is called with rq->detail, read on the
+     * reader thread. NULL: never. A request answered 400 or 404 without it, or from the snapshot, costs no read. */
+    bool (*needs_detail)(const struct web_request *rq);
 };
 
 enum web_route_result { WEB_ROUTE_FOUND, WEB_ROUTE_NOT_FOUND, WEB_ROUTE_BAD_METHOD };

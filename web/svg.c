@@ -3,6 +3,7 @@
  * first and last hour, so a lone hour is a short flat segment, not an invisible point). Coordinates have one
  * decimal: 30 days (720 hours) make about 60 KB of SVG. */
 #include "web/svg.h"
+#include "history/window.h"
 
 #include <inttypes.h>
 #include <stdbool.h>
@@ -16,8 +17,6 @@
 #define X1 (W - 12.0)
 #define Y0 12.0
 #define Y1 (H - 26.0)
-#define HOUR_MS INT64_C(3600000)
-#define DAY_MS (24 * HOUR_MS)
 #define AXIS (-1)      /* put_path bottom: the x axis */
 #define LINE_ONLY (-2) /* put_path bottom: a line, no area */
 
@@ -104,16 +103,17 @@ static void put_y_axis(const struct chart *c, double step)
 
 static void put_x_axis(const struct chart *c, int64_t first_hour_ms)
 {
-    int64_t tick = c->n <= 48 ? 6 * HOUR_MS : c->n <= 24 * 10 ? DAY_MS : 5 * DAY_MS;
+    int64_t tick = c->n <= 48 ? 6 * WIN_HOUR_MS : c->n <= 24 * 10 ? WIN_DAY_MS : 5 * WIN_DAY_MS;
     cw_buf_printf(c->b, "<g text-anchor=\"middle\">");
     for (size_t i = 0; i <= c->n; i++) {
-        int64_t t = first_hour_ms + (int64_t)i * HOUR_MS;
+        int64_t t = first_hour_ms + (int64_t)i * WIN_HOUR_MS;
         if (t % tick != 0) continue;
         double x = x_of(c, (double)i);
         time_t secs = (time_t)(t / 1000);
         struct tm tm;
         char label[16];
-        if (!gmtime_r(&secs, &tm) || !strftime(label, sizeof label, tick < DAY_MS ? "%H:%M" : "%m-%d", &tm)) continue;
+        if (!gmtime_r(&secs, &tm) || !strftime(label, sizeof label, tick < WIN_DAY_MS ? "%H:%M" : "%m-%d", &tm))
+            continue;
         cw_buf_printf(c->b,
                       "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.0f\" y2=\"%.0f\" stroke=\"#eaeef2\"/>"
                       "<text x=\"%.1f\" y=\"%.0f\">%s</text>",

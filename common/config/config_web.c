@@ -168,7 +168,7 @@ static void web_key(struct cfg_parser *p, const config_setting_t *s, struct web_
         cfgp_seconds_from(p, w, s, 1, 3600, &cfg->web_connection_timeout);
         break;
     case WEB_HISTORY_REFRESH:
-        cfgp_seconds_from(p, w, s, 5, 3600, &cfg->web_history_refresh);
+        cfgp_seconds_from(p, w, s, CW_WEB_MIN_HISTORY_REFRESH, 3600, &cfg->web_history_refresh);
         break;
     default:
         cfgp_unknown(p, w, s);

@@ -19,6 +19,7 @@
 #define CW_WEB_DEFAULT_MAX_PER_IP 256
 #define CW_WEB_DEFAULT_TIMEOUT 10.0
 #define CW_WEB_DEFAULT_HISTORY_REFRESH 60.0
+#define CW_WEB_MIN_HISTORY_REFRESH 5.0 /* web.history_refresh's least (a snapshot with less is refused) */
 #define CW_WEB_TITLE_MAX 200
 #define CW_SLUG_MAX 64 /* bytes of an endpoint ID, without the NUL */
 

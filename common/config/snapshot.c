@@ -16,6 +16,7 @@
 #include "common/config/config_priv.h"
 #include "common/base/le.h"
 #include "common/base/util.h"
+#include "common/config/config_web.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -326,8 +327,8 @@ static bool plausible(const struct cw_config *c)
            c->retention_hourly_days <= CW_RETENTION_DAYS_MAX && c->retention_daily_days >= 0 &&
            c->retention_daily_days <= CW_RETENTION_DAYS_MAX && c->web_max_connections >= 0 &&
            c->web_max_connections_per_ip >= 0 && isfinite(c->web_connection_timeout) &&
-           c->web_connection_timeout >= 0 &&
-           isfinite(c->web_history_refresh) && c->web_history_refresh >= 0 && (!c->web_enabled || c->web_listen);
+           c->web_connection_timeout >= 0 && isfinite(c->web_history_refresh) && c->web_history_refresh >= 0 &&
+           (!c->web_enabled || (c->web_listen && c->web_history_refresh >= CW_WEB_MIN_HISTORY_REFRESH));
 }
 
 /* Which passwords a whole-snapshot reader keeps: CLOCKWERK_SECRETS ("db", "smtp", "web", "none", or a comma

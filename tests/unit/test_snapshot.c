@@ -169,6 +169,20 @@ static void test_round_trip(void **state)
     assert_config_equal(h, r, true);
     assert_int_equal(r->n_endpoints, 0);
     config_free(r);
+
+    /* the web on with web.history_refresh below its minimum (5 s; 0 would refresh nonstop): refused */
+    h->web_enabled = true;
+    h->web_listen = strdup("127.0.0.1:8080");
+    h->web_history_refresh = 0;
+    assert_int_equal(config_snapshot_write(h, path, err, sizeof err), 0);
+    err[0] = '\0';
+    assert_null(config_snapshot_read(path, 0, 0, err, sizeof err));
+    assert_true(err[0] != '\0');
+    h->web_history_refresh = 5;
+    assert_int_equal(config_snapshot_write(h, path, err, sizeof err), 0);
+    r = config_snapshot_read(path, 0, 0, err, sizeof err);
+    assert_non_null(r);
+    config_free(r);
     config_free(h);
 }
 

@@ -344,7 +344,8 @@ static void test_snapshot_web(void **state)
                            .web_auth_password = "pw",
                            .web_max_connections = 7,
                            .web_max_connections_per_ip = 3,
-                           .web_connection_timeout = 4 };
+                           .web_connection_timeout = 4,
+                           .web_history_refresh = 60 };
     char path[] = "/tmp/cw-test-web-snap-XXXXXX", err[512];
     int fd = mkstemp(path);
     assert_true(fd >= 0);

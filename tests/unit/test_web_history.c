@@ -293,6 +293,17 @@ static void poll_until(struct web_history_loop *hl, struct web_model *m, bool (*
     assert_true(cond(arg));
 }
 
+/* The model of cfg and the loop's side of a reader thread started on it (one refresh an hour: only the first). */
+static struct web_history_loop start_loop(struct web_model *m, struct cw_config *cfg)
+{
+    char err[512];
+    cfg->web_history_refresh = 3600;
+    assert_int_equal(web_ids_build(m, cfg, err, sizeof err), 0);
+    struct web_history_loop hl = { .thread = web_history_start(cfg, err, sizeof err) };
+    assert_non_null(hl.thread);
+    return hl;
+}
+
 static bool has_history(void *m) { return ((struct web_model *)m)->history != NULL; }
 static bool resumed_at_least(void *n) { return resumed >= *(unsigned *)n; }
 
@@ -302,12 +313,8 @@ static void test_detail_requests(void **state)
     fill(f);
     struct cw_endpoint eps[] = { { .url = "http://a.example/", .name = "A" }, { .url = "http://c.example/" } };
     struct cw_config cfg = config_of(eps, 2, f->path);
-    cfg.web_history_refresh = 3600;
     struct web_model m;
-    char err[512];
-    assert_int_equal(web_ids_build(&m, &cfg, err, sizeof err), 0);
-    struct web_history_loop hl = { .thread = web_history_start(&cfg, err, sizeof err) };
-    assert_non_null(hl.thread);
+    struct web_history_loop hl = start_loop(&m, &cfg);
     poll_until(&hl, &m, has_history, &m);
     assert_non_null(web_model_by_id(&m, "a")->hist); /* attached by URL */
     assert_null(web_model_by_id(&m, "c-example")->hist);
@@ -361,6 +368,38 @@ static void test_detail_requests(void **state)
     web_ids_free(&m);
 }
 
+/* A failed detail (the database is not there) is kept WEB_DETAIL_FAILED_CACHE_NS too: the next view of the page
+ * within it is answered from the cache, not with a new connection attempt on the reader thread. */
+static void test_failed_detail_cached(void **state)
+{
+    (void)state;
+    struct cw_endpoint eps[] = { { .url = "http://a.example/", .name = "A" } };
+    struct cw_config cfg = config_of(eps, 1, "/nonexistent-cw-webhist/clockwerk.db");
+    struct web_model m;
+    struct web_history_loop hl = start_loop(&m, &cfg);
+    char conn;
+    struct MHD_Connection *c = (struct MHD_Connection *)&conn;
+    void *slot = NULL;
+    const struct web_detail *d = NULL;
+    unsigned want = resumed + 1;
+    assert_int_equal(web_history_detail_step(&hl, &m, c, "a", &slot, &d), WEB_DETAIL_SUSPENDED);
+    poll_until(&hl, &m, resumed_at_least, &want);
+    assert_int_equal(web_history_detail_step(&hl, &m, c, "a", &slot, &d), WEB_DETAIL_READY);
+    assert_non_null(d->error);
+    web_history_detail_release(&slot);
+    web_history_detail_completed(&hl, &slot);
+    assert_int_equal(web_history_detail_step(&hl, &m, c, "a", &slot, &d), WEB_DETAIL_READY); /* the cache */
+    assert_non_null(d->error);
+    assert_int_equal(hl.details_read, 1);
+    assert_int_equal(hl.details_cached, 1);
+    web_history_detail_release(&slot);
+    web_history_detail_completed(&hl, &slot);
+    web_history_stop(hl.thread);
+    hl.thread = NULL;
+    web_history_loop_free(&hl, &m);
+    web_ids_free(&m);
+}
+
 int main(void)
 {
     log_init("test", LOG_LVL_ERROR);
@@ -371,6 +410,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_database_yet, setup, teardown),
         cmocka_unit_test_setup_teardown(test_detail_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chunks, setup, teardown),
+        cmocka_unit_test(test_failed_detail_cached),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,7 +8,8 @@
  * only during a read (a long SQLite read snapshot stops checkpoints, a PostgreSQL one holds back vacuum). A failed
  * refresh keeps nothing: the loop keeps its last snapshot; the failure is logged when the state changes (and
  * then rate limited), and the next period retries. A database the storer has not created yet (no file, an old
- * schema) is such a failure: no history yet, read again next period. */
+ * schema) is such a failure: no history yet. Until a first read succeeds the retries come sooner (after 1, 2,
+ * 4, ... s, up to the period), so a fresh installation shows its history seconds after the storer's first write. */
 #include "web/history_thread.h"
 
 #include <errno.h>
@@ -147,7 +148,8 @@ static void answer_during_refresh(void *ctx, const struct store_read_backend *b,
     answer_urls(t, b, r, urls, take_asked(t, urls), "");
 }
 
-static void refresh(struct web_history_thread *t, const struct cw_config *cfg)
+/* A refresh; retry_s: when the next one comes if this one fails (for the log line). */
+static void refresh(struct web_history_thread *t, const struct cw_config *cfg, double retry_s)
 {
     const struct store_read_backend *b = store_read_backend_for(cfg->db_driver);
     char err[512] = "";
@@ -158,7 +160,7 @@ static void refresh(struct web_history_thread *t, const struct cw_config *cfg)
     struct web_history *snap = r ? web_history_read(b, r, cfg, wall_ms(), &t->ids, &pause, &rc, err, sizeof err) : NULL;
     b->close(r);
     if (snap) snap->read_seconds = (double)(cw_mono_ns() - t0) / 1e9;
-    post_refresh(t, snap, err[0] ? err : "the history could not be read", cfg->web_history_refresh);
+    post_refresh(t, snap, err[0] ? err : "the history could not be read", retry_s);
 }
 
 /* The details asked for, with a connection of their own. */
@@ -181,7 +183,8 @@ static void free_configs(struct cw_config **v, size_t n)
 static void *thread_main(void *arg)
 {
     struct web_history_thread *t = arg;
-    int64_t next_ns = 0; /* the first refresh at once */
+    int64_t next_ns = 0;         /* the first refresh at once */
+    double first_retry_s = 1.0; /* until a read succeeds (the storer creating the database), sooner than the period */
     for (;;) {
         lock(t);
         while (!t->stop && !t->refresh_asked && t->n_asked == 0 && cw_mono_ns() < next_ns) {
@@ -205,8 +208,12 @@ static void *thread_main(void *arg)
         size_t n_urls = take_asked(t, urls);
         if (n_urls) read_details(t, cfg, urls, n_urls);
         if (due) {
-            next_ns = cw_mono_ns() + (int64_t)(cfg->web_history_refresh * 1e9);
-            refresh(t, cfg);
+            double period = cfg->web_history_refresh;
+            double retry_s = t->read_once ? period : (first_retry_s < period ? first_retry_s : period);
+            int64_t start_ns = cw_mono_ns();
+            refresh(t, cfg, retry_s);
+            next_ns = start_ns + (int64_t)((t->failing ? retry_s : period) * 1e9);
+            if (t->failing && !t->read_once) first_retry_s *= 2; /* 1, 2, 4, ... s up to the period */
         }
     }
 }

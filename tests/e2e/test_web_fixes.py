@@ -89,3 +89,29 @@ def test_web_fixes_doc_incident_messages():
     check(len(messages) >= 3, "incident messages in docs/api.md: %s" % messages)
     for msg in messages:
         check(DOWN_MESSAGE.match(msg), "not the alerter's format: %r" % msg)
+
+
+@harness.timeout(120)
+def test_web_fixes_first_history_soon_after_the_database_appears():
+    """A fresh installation: the web's first read often comes before the storer has created the SQLite file
+    (here for sure: the storer cannot create it until its folder exists). With a refresh of an hour the web must
+    not wait an hour: until a read succeeds it retries after 1, 2, 4, ... s."""
+    port = free_port()
+    with tempdir() as d, Targets() as t:
+        eps = [endpoint(t.url("/ok"), name="Fine", timeout=1)]
+        cfg = web_config(eps, port, web={"history_refresh": 3600}, db_name="later/clockwerk.db")
+        with Clockwerk(cfg, d) as cw:
+            wait_serving(port)
+            # the storer cannot create its file until the folder exists: the web's first reads fail for sure
+            cw.wait_log(r"history: sqlite .*later/clockwerk.db", timeout=deadline(20))
+            cw.wait_log(r"storer .*exited with code 2", timeout=deadline(20))
+            os.mkdir(os.path.join(d, "later"))
+            cw.signal(signal.SIGHUP)  # the storer, not restarted after its fatal exit, starts again and creates it
+
+            def read():
+                st, _, body = get(port, "/healthz")
+                return st == 200 and re.search(rb"history: 1 endpoint, read \d+ s ago", body)
+            wait_for(read, deadline(30), lambda: "the history read within 30 s (refresh 3600 s): %r"
+                     % (get(port, "/healthz")[2],))
+            check("AddressSanitizer" not in cw.log_text(), "sanitizer report in the log")
+            cw.stop()

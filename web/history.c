@@ -183,7 +183,7 @@ static void free_configs(struct cw_config **v, size_t n)
 static void *thread_main(void *arg)
 {
     struct web_history_thread *t = arg;
-    int64_t next_ns = 0;         /* the first refresh at once */
+    int64_t next_ns = 0;        /* the first refresh at once */
     double first_retry_s = 1.0; /* until a read succeeds (the storer creating the database), sooner than the period */
     for (;;) {
         lock(t);

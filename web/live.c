@@ -140,7 +140,8 @@ void web_live_seed(struct web_live *e, const struct web_ep_history *h)
     if (!h || !h->state_known || h->state_since_ms * 1000 <= e->last_alert_us) return;
     e->last_alert_us = h->state_since_ms * 1000;
     if (h->down) set_state(e, WEB_STATE_DOWN, e->last_alert_us);
-    else if (e->state == WEB_STATE_DOWN) set_state(e, WEB_STATE_UP, e->last_alert_us); /* the checks say more */
+    else if (e->state == WEB_STATE_DOWN || e->state == WEB_STATE_UNKNOWN) /* a failed check since says more */
+        set_state(e, WEB_STATE_UP, e->last_alert_us);
 }
 
 static void on_alert(struct web_model *m, const void *data, size_t len)

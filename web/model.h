@@ -146,7 +146,8 @@ struct web_endpoint *web_model_by_url(const struct web_model *m, const char *url
  * `malformed` and dropped. now_mono_ns: cw_mono_ns. */
 void web_live_apply(struct web_model *m, enum cw_msg_type type, const void *data, size_t len, int64_t now_mono_ns);
 /* The state the snapshot's alerts left (h->state_known) when it is newer than the last down/up alert the bus
- * gave: after a restart a DOWN endpoint is DOWN, not FAILING (web/history_wait.c web_history_attach). */
+ * gave: after a restart a DOWN endpoint is DOWN, not FAILING (web/history_wait.c web_history_attach); an UP
+ * replaces DOWN or "no check seen yet", never a failed check the bus brought since. */
 void web_live_seed(struct web_live *e, const struct web_ep_history *h);
 /* "unknown", "up", "failing", "down". */
 const char *web_state_name(enum web_state state);

@@ -93,7 +93,10 @@ enum web_detail_step web_history_detail_step(struct web_history_loop *hl, const 
     }
     char id[CW_SLUG_MAX + 1];
     const struct web_endpoint *e = id_of(rest, id, sizeof id) ? web_model_by_id(m, id) : NULL;
-    if (!e) return WEB_DETAIL_NOT_FOUND;
+    if (!e) { /* no detail to read: the handler answers its own 404 (JSON on the API, the HTML page) */
+        *detail = NULL;
+        return WEB_DETAIL_READY;
+    }
     if (!hl || !hl->thread) {
         *detail = &no_database;
         return WEB_DETAIL_READY;

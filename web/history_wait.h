@@ -32,9 +32,9 @@ struct web_history_loop {
 };
 
 enum web_detail_step {
-    WEB_DETAIL_READY,     /* *detail is set: call the handler, then web_history_detail_release */
+    WEB_DETAIL_READY,     /* *detail is set (NULL for an unknown ID: the handler answers its own 404): call the
+                             handler, then web_history_detail_release */
     WEB_DETAIL_SUSPENDED, /* the connection waits: return MHD_YES */
-    WEB_DETAIL_NOT_FOUND, /* no endpoint has that ID: 404 */
     WEB_DETAIL_BUSY,      /* too many waiting: 503 with Retry-After */
 };
 

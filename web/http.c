@@ -121,9 +121,6 @@ static bool detail_wait(struct web_http *h, struct MHD_Connection *c, const char
     if (step == WEB_DETAIL_READY) return false;
     if (step == WEB_DETAIL_SUSPENDED) {
         *ret = MHD_YES;
-    } else if (step == WEB_DETAIL_NOT_FOUND) {
-        h->not_found++;
-        *ret = send_text(c, MHD_HTTP_NOT_FOUND, "not found\n", NULL);
     } else {
         struct web_reply rp = { .status = MHD_HTTP_SERVICE_UNAVAILABLE, .content_type = "text/plain; charset=utf-8" };
         cw_buf_printf(&rp.body, "too many requests wait for the history; try again\n");

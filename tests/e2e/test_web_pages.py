@@ -229,6 +229,9 @@ def test_web_pages_in_chromium():
                 wait_for(settled, deadline(30), "Flappy up again")
                 wait_for(lambda: history_settled(port), deadline(8 * REFRESH),
                          "a snapshot with every endpoint's 24 h and both incidents")
+                st, h, _ = get(port, "/endpoint/no-such-id")  # the page's own 404, also with a database
+                check(st == 404 and h.get("content-type", "").startswith("text/html"), "an unknown endpoint's page: "
+                      "%s %r" % (st, h.get("content-type")))
                 with Chromium(d) as browser:
                     problems = browser.navigate("http://127.0.0.1:%d/" % port)
                     check(problems == [], "the browser saw problems on /: %s" % problems)

@@ -176,13 +176,26 @@ static void answer(struct web_history_loop *hl, struct web_detail_answer *a)
     ref_release(r); /* the answer's own reference */
 }
 
+/* The state the alerts in the database left, for an endpoint whose down/up alerts this web has not seen on the
+ * bus (it started since: a restart, a reload of the pipeline): DOWN holds until an `up` (as in web/live.c), UP
+ * only replaces "no check seen yet" (a failed check since is the bus's newer word). */
+static void adopt_stored_state(struct web_live *l, const struct web_ep_history *h)
+{
+    if (!h->state_known || l->changes[WEB_CHANGE_DOWN] || l->changes[WEB_CHANGE_UP]) return;
+    if (h->down ? l->state == WEB_STATE_DOWN : l->state != WEB_STATE_UNKNOWN) return;
+    l->state = h->down ? WEB_STATE_DOWN : WEB_STATE_UP;
+    l->state_since_us = h->state_since_ms * 1000;
+}
+
 void web_history_attach(struct web_model *m)
 {
     for (size_t i = 0; i < m->n; i++) m->endpoints[i].hist = NULL;
     const struct web_history *h = m->history;
     for (size_t i = 0; h && i < h->n; i++) {
         struct web_endpoint *e = web_model_by_url(m, h->ep[i].url);
-        if (e) e->hist = &h->ep[i];
+        if (!e) continue;
+        e->hist = &h->ep[i];
+        adopt_stored_state(&e->live, e->hist);
     }
 }
 

@@ -51,7 +51,8 @@ void web_history_detail_completed(struct web_history_loop *hl, void **con_cls);
 /* The eventfd was readable (or may be): takes the thread's results into the model and answers waiting
  * requests. */
 void web_history_poll(struct web_history_loop *hl, struct web_model *m);
-/* Sets every endpoint's hist from m->history (by URL): after a swap or a reload. */
+/* Sets every endpoint's hist from m->history (by URL): after a swap or a reload. An endpoint whose down/up
+ * alerts the web has not seen on the bus takes the state the stored alerts left (DOWN until an `up`). */
 void web_history_attach(struct web_model *m);
 /* Before libmicrohttpd stops: every suspended request is resumed (with a detail that says the web stops). */
 void web_history_resume_all(struct web_history_loop *hl);

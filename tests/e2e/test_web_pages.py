@@ -223,7 +223,8 @@ def test_web_pages_in_chromium():
                 # the failing one goes from failing to down once the alerter has seen 3 failures
                 wait_for(settled, deadline(30), "four endpoints up and one down on /")
                 flip.failing = True  # Flappy goes down (2 failures) and comes back: an incident with an end
-                wait_for(lambda: json.loads(get(port, "/api/v1/endpoints/flappy")[2])["endpoint"]["state"] == "down",
+                wait_for(lambda: any(e["id"] == "flappy" and e["state"] == "down"  # the list: no detail read
+                                     for e in json.loads(get(port, "/api/v1/endpoints")[2])["endpoints"]),
                          deadline(30), "Flappy down")
                 flip.failing = False
                 wait_for(settled, deadline(30), "Flappy up again")

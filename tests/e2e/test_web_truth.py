@@ -215,6 +215,14 @@ def _truth(d, flip, server, kind):
                 check(abs(span - inc[0]["duration_seconds"]) < 0.002 and
                       abs(span - rep[name]["downtime_s"]) < 0.002,
                       "%s: %s's incident %r, report's down time %r" % (kind, name, inc[0], rep[name]["downtime_s"]))
+        # no check in this run: the states are those the alerts left (the snapshot's), as the report's
+        for name, want in (("Flappy", "up"), ("Dead", "down")):
+            e = endpoints_api(port)[name]
+            check(e["state"] == want == rep[name]["state"], "%s: %s is %r on the web, %r in the report" % (
+                kind, name, e["state"], rep[name]["state"]))
+        dead = json.loads(get(port, "/api/v1/endpoints/%s" % api["Dead"]["id"])[2])
+        check(dead["endpoint"]["since"] == dead["incidents"][0]["start"], "%s: Dead down since %r, its incident %r"
+              % (kind, dead["endpoint"]["since"], dead["incidents"][0]))
         harness.note("%s: report = web: %s" % (kind, {n: (r["checks"], r["ok"], r["downtime_s"], r["p95_ms"])
                                                     for n, r in rep.items()}))
         cw.stop()

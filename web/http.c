@@ -5,6 +5,7 @@
 #include "common/base/clock.h"
 #include "common/base/log.h"
 #include "common/config/config_web.h"
+#include "web/api_json.h"
 #include "web/metrics.h"
 #include "web/route.h"
 
@@ -112,7 +113,7 @@ static enum MHD_Result refuse_unauthorised(struct web_http *h, struct MHD_Connec
 
 /* A needs_detail route (web/history_wait.h): true when answered here or suspended (*ret: the result), false
  * when *detail is there for the handler. */
-static bool detail_wait(struct web_http *h, struct MHD_Connection *c, const char *rest, void **con_cls,
+static bool detail_wait(struct web_http *h, struct MHD_Connection *c, const char *url, const char *rest, void **con_cls,
                         const struct web_detail **detail, enum MHD_Result *ret)
 {
     void *slot = *con_cls == &request_marker ? NULL : *con_cls;
@@ -123,7 +124,9 @@ static bool detail_wait(struct web_http *h, struct MHD_Connection *c, const char
         *ret = MHD_YES;
     } else {
         struct web_reply rp = { .status = MHD_HTTP_SERVICE_UNAVAILABLE, .content_type = "text/plain; charset=utf-8" };
-        cw_buf_printf(&rp.body, "too many requests wait for the history; try again\n");
+        static const char busy[] = "too many requests wait for the history; try again";
+        if (strncmp(url, "/api/", 5) == 0) api_error(&rp, MHD_HTTP_SERVICE_UNAVAILABLE, busy); /* the API: JSON */
+        else cw_buf_printf(&rp.body, "%s\n", busy);
         *ret = send_reply(c, &rp, NULL, WEB_DETAIL_RETRY_AFTER);
     }
     return true;
@@ -177,7 +180,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     const struct web_detail *detail = NULL;
     enum MHD_Result waited;
-    if (route->needs_detail && detail_wait(h, c, rest, con_cls, &detail, &waited)) return waited;
+    if (route->needs_detail && detail_wait(h, c, url, rest, con_cls, &detail, &waited)) return waited;
     struct web_request rq = { .path = url,
                               .rest = rest,
                               .model = h->model,

@@ -6,7 +6,8 @@ Meanwhile many clients ask for `/endpoint/ID` at once — most for one endpoint,
 of them close their socket before the answer (a FIN, or a RST through SO_LINGER 0) once the web has read their
 request. While PostgreSQL is stopped: no page answers yet (they are suspended, not answered with something
 else), and `/` and `/healthz` still answer (the HTTP loop is not blocked). After SIGCONT every client that
-stayed gets its page; the web is the same process (same pid, no restart in the supervisor's counters), and
+stayed gets its page; beyond the 64 requests that may wait, the API answers 503 in JSON with Retry-After at
+once (the others wait); the web is the same process (same pid, no restart in the supervisor's counters), and
 under ASan (CLOCKWERK_BIN=build/asan/bin) its logs hold no leak and no error (the harness fails the test on any
 sanitizer report).
 """
@@ -23,6 +24,7 @@ from dbservers import PostgresServer
 from harness import Clockwerk, check, deadline, endpoint, free_port, tempdir, wait_for
 from targets import Targets
 from test_web import WEB, get, status_of, wait_serving, web_config
+from test_web_api import Spec
 from test_web_history import history_of
 
 REFRESH = 5
@@ -77,6 +79,18 @@ class Client:
         return bool(select.select([self.sock], [], [], 0)[0])
 
 
+def read_all(c):
+    """The whole answer (the web closes: Connection: close)."""
+    c.sock.settimeout(deadline(30))
+    while True:
+        chunk = c.sock.recv(65536)
+        if not chunk:
+            break
+        c.data += chunk
+    c.sock.close()
+    return c.data
+
+
 def test_web_detail_suspended_while_postgres_is_stopped():
     with tempdir() as d, Targets() as t, PostgresServer() as server:
         port = free_port()
@@ -107,6 +121,22 @@ def test_web_detail_suspended_while_postgres_is_stopped():
                     if n % 2:
                         c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # RST
                     c.sock.close()
+                # beyond 64 waiting (WEB_DETAIL_QUEUE) the answer is 503 at once, with Retry-After; on the API in
+                # JSON, as docs/openapi.yaml says of every API answer
+                extra = [Client(port, "/api/v1/endpoints/%s/history?res=hour" % ids[-1], close_early=False)
+                         for _ in range(30)]
+                wait_for(lambda: sum(c.answered() for c in extra) >= 30 + len(clients) - 64, deadline(20),
+                         "the 503 of the requests beyond the 64 waiting")
+                busy = [c for c in extra if c.answered()]
+                for c in busy:
+                    raw = read_all(c)
+                    head, _, body = raw.partition(b"\r\n\r\n")
+                    check(status_of(raw) == 503 and b"\r\nContent-Type: application/json" in head
+                          and b"\r\nRetry-After: " in head and json.loads(body).get("error"),
+                          "the API's answer beyond the waiting limit: %r" % raw[:400])
+                    errs = Spec().errors("/api/v1/endpoints/{id}/history", 503, json.loads(body))
+                    check(not errs, "the 503 does not match docs/openapi.yaml: %s" % errs)
+                waiting_extra = [c for c in extra if c not in busy]
                 st, _, page = get(port, "/")
                 check(st == 200 and b"One" in page, "/ while PostgreSQL is stopped: %s" % st)
                 check(get(port, "/api/v1/endpoints")[0] == 200, "the API while PostgreSQL is stopped")
@@ -116,21 +146,20 @@ def test_web_detail_suspended_while_postgres_is_stopped():
                 for pid in stopped:
                     os.kill(pid, signal.SIGCONT)
             for c in waiting:
-                c.sock.settimeout(deadline(30))
-                while True:
-                    chunk = c.sock.recv(65536)
-                    if not chunk:
-                        break
-                    c.data += chunk
-                c.sock.close()
+                read_all(c)
                 check(status_of(c.data) == 200, "%s after SIGCONT: %r" % (c.path, c.data[:200]))
                 check(b'<svg class="chart"' in c.data, "%s: no chart: %r" % (c.path, c.data[-600:]))
+            for c in waiting_extra:
+                read_all(c)
+                check(status_of(c.data) == 200 and b'"res":"hour"' in c.data, "%s after SIGCONT: %r" % (
+                    c.path, c.data[:300]))
             check(cw.child(WEB) == web_pid, "the web was restarted: pid %s, was %s" % (cw.child(WEB), web_pid))
             for i in ids:
                 check(get(port, "/endpoint/%s" % i)[0] == 200, "the page of %s afterwards" % i)
             check(get(port, "/healthz")[0] == 200, "/healthz afterwards")
-            harness.note("%d suspended requests (%d closed early) answered after SIGCONT, web pid %d unchanged" % (
-                len(clients), len(clients) - len(waiting), web_pid))
+            harness.note("%d suspended requests (%d closed early) answered after SIGCONT, %d more suspended and %d "
+                         "answered 503 at once, web pid %d unchanged" % (len(clients), len(clients) - len(waiting),
+                                                                         len(waiting_extra), len(busy), web_pid))
             cw.stop()
             with open(cw.log_path, errors="replace") as f:
                 log = f.read()

@@ -82,7 +82,10 @@ enum web_detail_step web_history_detail_step(struct web_history_loop *hl, const 
         return WEB_DETAIL_READY;
     }
     const struct web_endpoint *e = web_model_by_path(m, rest, NULL);
-    if (!e) return WEB_DETAIL_NOT_FOUND;
+    if (!e) { /* no detail to read: the handler answers its own 404 (JSON on the API, the HTML page) */
+        *detail = NULL;
+        return WEB_DETAIL_READY;
+    }
     if (!hl || !hl->thread) { /* no database: the handler shows what it has without history (not an error) */
         *detail = NULL;
         return WEB_DETAIL_READY;

@@ -35,9 +35,9 @@ struct web_history_loop {
 };
 
 enum web_detail_step {
-    WEB_DETAIL_READY,     /* *detail is set: call the handler, then web_history_detail_release */
+    WEB_DETAIL_READY,     /* *detail is set (NULL for an unknown ID: the handler answers its own 404): call the
+                             handler, then web_history_detail_release */
     WEB_DETAIL_SUSPENDED, /* the connection waits: return MHD_YES */
-    WEB_DETAIL_NOT_FOUND, /* no endpoint has that ID: 404 */
     WEB_DETAIL_BUSY,      /* too many waiting: 503 with Retry-After */
 };
 
@@ -54,7 +54,8 @@ void web_history_detail_completed(struct web_history_loop *hl, void **con_cls);
 /* The eventfd was readable (or may be): takes the thread's results into the model and answers waiting
  * requests. */
 void web_history_poll(struct web_history_loop *hl, struct web_model *m);
-/* Sets every endpoint's hist from m->history (by URL): after a swap or a reload. */
+/* Sets every endpoint's hist from m->history (by URL): after a swap or a reload. An endpoint whose down/up
+ * alerts the web has not seen on the bus takes the state the stored alerts left (DOWN until an `up`). */
 void web_history_attach(struct web_model *m);
 /* Before libmicrohttpd stops: every suspended request is resumed (with a detail that says the web stops). */
 void web_history_resume_all(struct web_history_loop *hl);

@@ -5,6 +5,7 @@
 #include "common/base/clock.h"
 #include "common/base/log.h"
 #include "common/config/config_web.h"
+#include "web/api_json.h"
 #include "web/metrics.h"
 #include "web/route.h"
 
@@ -160,24 +161,21 @@ static enum MHD_Result refuse_unauthorised(struct web_http *h, struct MHD_Connec
 }
 
 /* A needs_detail route (web/history_wait.h): true when answered here or suspended (*ret: the result), false
- * when the handler is to answer: with *detail, or with NULL for an ID no endpoint has (it answers 404). */
-static bool detail_wait(struct web_http *h, struct MHD_Connection *c, const char *rest, void **con_cls,
+ * when the handler is to answer: with *detail (NULL for an ID no endpoint has: it answers 404). */
+static bool detail_wait(struct web_http *h, struct MHD_Connection *c, const char *url, const char *rest, void **con_cls,
                         const struct web_detail **detail, enum MHD_Result *ret)
 {
     void *slot = *con_cls == &request_marker ? NULL : *con_cls;
     enum web_detail_step step = web_history_detail_step(h->history, h->model, c, rest, &slot, detail);
     if (slot) *con_cls = slot;
     if (step == WEB_DETAIL_READY) return false;
-    if (step == WEB_DETAIL_NOT_FOUND) { /* the handler answers 404 in its own form (HTML page, JSON error) */
-        h->not_found++;
-        *detail = NULL;
-        return false;
-    }
     if (step == WEB_DETAIL_SUSPENDED) {
         *ret = MHD_YES;
     } else {
         struct web_reply rp = { .status = MHD_HTTP_SERVICE_UNAVAILABLE, .content_type = "text/plain; charset=utf-8" };
-        cw_buf_printf(&rp.body, "too many requests wait for the history; try again\n");
+        static const char busy[] = "too many requests wait for the history; try again";
+        if (strncmp(url, "/api/", 5) == 0) api_error(&rp, MHD_HTTP_SERVICE_UNAVAILABLE, busy); /* the API: JSON */
+        else cw_buf_printf(&rp.body, "%s\n", busy);
         *ret = send_reply(c, &rp, NULL, WEB_DETAIL_RETRY_AFTER);
     }
     return true;
@@ -257,7 +255,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &rq);
     bool wants_detail = route->needs_detail && route->needs_detail(&rq);
     enum MHD_Result waited;
-    if (wants_detail && detail_wait(h, c, rest, con_cls, &rq.detail, &waited)) return waited;
+    if (wants_detail && detail_wait(h, c, url, rest, con_cls, &rq.detail, &waited)) return waited;
     bool cached =
         !route->needs_detail && web_cache_route(route->path) && web_cache_key(&h->cache_key, url, rq.args, rq.n_args);
     if (cached && send_cached(h, c, &waited)) return waited;

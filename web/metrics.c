@@ -130,7 +130,7 @@ static void info_line(struct cw_buf *b, const struct web_endpoint *e)
 
 static void up_line(struct cw_buf *b, const struct web_endpoint *e)
 {
-    if (e->live.state == WEB_STATE_UNKNOWN) return; /* no check seen yet: no sample (absent, not 0) */
+    if (e->live.state == WEB_STATE_UNKNOWN) return; /* no check, no stored alert: no sample (absent, not 0) */
     open_series(b, "clockwerk_endpoint_up", e);
     put_cstr(b, e->live.state == WEB_STATE_UP ? "} 1\n" : "} 0\n");
 }
@@ -211,8 +211,8 @@ static const struct endpoint_family endpoint_families[] = {
     { "clockwerk_endpoint_info", "gauge",
       "Constant 1 per endpoint: its name, group and URL (without credentials; a query shown as ?***).", info_line },
     { "clockwerk_endpoint_up", "gauge",
-      "1 when the endpoint is up (last check ok, or the alerter's up), 0 when failing or down; absent before its "
-      "first check.",
+      "1 when the endpoint is up (last check ok, or the alerter's up), 0 when failing or down; absent while its "
+      "state is unknown.",
       up_line },
     { "clockwerk_checks_total", "counter",
       "Checks seen on the bus by result, since the web started (misses what the relay dropped).", checks_lines },

@@ -5,8 +5,11 @@ and the test asserts on the rendered DOM: every endpoint's name, its state, a ba
 applied under the CSP, no credential anywhere; no console error, no exception, no failed or refused load. A
 screenshot of each page is kept as an artifact (build/e2e-artifacts/, or $CLOCKWERK_E2E_ARTIFACTS).
 
-Until the web reads the history (the data part of issue 13) the bars are grey and the endpoint page has no
-chart: the test accepts both, and asserts the chart's structure when there is one.
+With the history read (web.history_refresh = 5 s; the test waits for its reads, never sleeps): today's cell
+of every bar is coloured after a few checks (green for the endpoint up, red for the failing one), every row has
+its 24 h uptime, the endpoint page has the response-time chart (4 phase areas and the p50 line) and its
+incidents — the failing one's ongoing, and one of an endpoint that went down and came back with its start and
+end.
 """
 
 import base64
@@ -23,6 +26,9 @@ from harness import Clockwerk, check, deadline, endpoint, free_port, tempdir, wa
 from hbase import PROCESSES, REPO, TestFailure, _kill_group
 from targets import Targets, make_self_signed_cert
 from test_web import WEB, get, wait_serving, web_config
+from test_web_truth import Flip
+
+REFRESH = 5  # web.history_refresh, its minimum
 
 
 def artifact_dir():
@@ -160,6 +166,8 @@ INDEX_DOM = """(() => {
     cells: tr.querySelectorAll('.bar i').length,
     titled: [...tr.querySelectorAll('.bar i')].filter(i => /^\\d{4}-\\d\\d-\\d\\d: /.test(i.title)).length,
     cert: tr.lastElementChild.textContent,
+    today: tr.querySelector('.bar i:last-child').className,
+    uptimes: [...tr.querySelectorAll('td.n')].slice(0, 4).map(td => td.textContent),
   }));
   const banner = document.querySelector('.banner');
   return {rows, title: document.title, text: document.body.innerText,
@@ -177,30 +185,54 @@ ENDPOINT_DOM = """(() => ({
   p50: !!document.querySelector('svg.chart path.p50'),
   noHistory: !!document.querySelector('#no-history, #no-chart'),
   windows: [...document.querySelectorAll('.win a, .win b')].map(a => a.textContent),
+  incidents: [...document.querySelectorAll('#incidents tbody tr')].map(tr => [...tr.cells].map(td => td.textContent)),
   text: document.body.innerText,
 }))()"""
 
 
+def history_settled(port):
+    """Every endpoint's 24 h window counted, Flappy's incident closed and Broken one's open in the snapshot."""
+    eps = json.loads(get(port, "/api/v1/endpoints")[2])["endpoints"]
+    if not all(e["windows"] and e["windows"]["24h"]["checks"] >= 3 for e in eps):
+        return None
+    incidents = json.loads(get(port, "/api/v1/incidents")[2])["incidents"]
+    ends = {i["endpoint"]: i["end"] for i in incidents}
+    return ends.get("flappy") and "broken-one" in ends and ends["broken-one"] is None
+
+
+@harness.timeout(240)
 def test_web_pages_in_chromium():
     port = free_port()
-    with tempdir() as d, Targets() as t:
+    with tempdir() as d, Targets() as t, Flip() as flip:
         cert, key = make_self_signed_cert(d)
         with Targets(tls_cert=(cert, key)) as tls:
             secret_url = t.url("/ok?token=s3cr3t").replace("http://", "http://ops:pa55w0rd@")
             eps = [endpoint(t.url("/ok"), name="Main <site>", timeout=1, group="Front & back"),
                    endpoint(tls.url("/ok"), name="Secure", timeout=1, group="Front & back", verify_tls=False),
                    endpoint(t.url("/fail"), name="Broken one", timeout=1),
-                   endpoint(secret_url, timeout=1)]
-            names = ["Main <site>", "Secure", "Broken one", "http://***@127.0.0.1:%d/ok?***" % t.port]
-            with Clockwerk(web_config(eps, port), d) as cw:
+                   endpoint(secret_url, timeout=1),
+                   endpoint(flip.url("/flip"), name="Flappy", timeout=1, alert_threshold=2)]
+            names = ["Main <site>", "Secure", "Broken one", "http://***@127.0.0.1:%d/ok?***" % t.port, "Flappy"]
+            with Clockwerk(web_config(eps, port, web={"history_refresh": REFRESH}), d) as cw:
                 cw.wait_ready(titles=cw.expected_titles() + [WEB])
                 wait_serving(port)
 
                 def settled():
                     page = get(port, "/")[2]
-                    return page.count(b'class="state up">up<') == 3 and b'class="state down">down<' in page
+                    return page.count(b'class="state up">up<') == 4 and b'class="state down">down<' in page
                 # the failing one goes from failing to down once the alerter has seen 3 failures
-                wait_for(settled, deadline(30), "three endpoints up and one down on /")
+                wait_for(settled, deadline(30), "four endpoints up and one down on /")
+                flip.failing = True  # Flappy goes down (2 failures) and comes back: an incident with an end
+                wait_for(lambda: any(e["id"] == "flappy" and e["state"] == "down"  # the list: no detail read
+                                     for e in json.loads(get(port, "/api/v1/endpoints")[2])["endpoints"]),
+                         deadline(30), "Flappy down")
+                flip.failing = False
+                wait_for(settled, deadline(30), "Flappy up again")
+                wait_for(lambda: history_settled(port), deadline(8 * REFRESH),
+                         "a snapshot with every endpoint's 24 h and both incidents")
+                st, h, _ = get(port, "/endpoint/no-such-id")  # the page's own 404, also with a database
+                check(st == 404 and h.get("content-type", "").startswith("text/html"), "an unknown endpoint's page: "
+                      "%s %r" % (st, h.get("content-type")))
                 with Chromium(d) as browser:
                     problems = browser.navigate("http://127.0.0.1:%d/" % port)
                     check(problems == [], "the browser saw problems on /: %s" % problems)
@@ -214,6 +246,14 @@ def test_web_pages_in_chromium():
                         check(rows[name]["cells"] == 90 and rows[name]["titled"] == 90,
                               "%s: a bar of %d cells (%d with a dated tooltip)" % (
                                   name, rows[name]["cells"], rows[name]["titled"]))
+                        # today's cell: red (c5, below 80 %) for the failing one, green (c1) for the steady ones
+                        want_cell = {"Broken one": "c5", "Flappy": rows[name]["today"]}.get(name, "c1")
+                        check(rows[name]["today"] == want_cell and want_cell != "c0",
+                              "%s: today's cell %r on /" % (name, rows[name]["today"]))
+                        check(re.match(r"^\d+(\.\d\d)?%$", rows[name]["uptimes"][0]),
+                              "%s: 24 h uptime %r" % (name, rows[name]["uptimes"]))
+                    check(rows["Broken one"]["uptimes"][0] == "0.00%" and rows["Main <site>"]["uptimes"][0] == "100%",
+                          "24 h uptimes: %s" % {n: r["uptimes"][0] for n, r in rows.items()})
                     cert = rows["Secure"]["cert"]  # a one-day test certificate: hours
                     check(re.match(r"^\d+ [dh]$", cert), "the certificate's days: %r" % cert)
                     check(dom["groups"] == ["Front & back", "Other"], "groups: %s" % dom["groups"])
@@ -232,14 +272,26 @@ def test_web_pages_in_chromium():
                         page["name"], page["state"]))
                     check(page["cells"] == 90, "endpoint page: a bar of %d cells" % page["cells"])
                     check(page["windows"] == ["24h", "7d", "30d"], "window links %s" % page["windows"])
-                    check(page["chart"] or page["noHistory"], "neither a chart nor 'history not available'")
-                    if page["chart"]:
-                        check(page["phases"] == 4 and page["p50"], "the chart: %d phase areas, p50 %s" % (
-                            page["phases"], page["p50"]))
+                    check(page["chart"] and not page["noHistory"], "no chart on the endpoint page")
+                    check(page["phases"] == 4 and page["p50"], "the chart: %d phase areas, p50 %s" % (
+                        page["phases"], page["p50"]))
                     check("HTTP 500" in page["text"], "the last check's error on the endpoint page")
+                    stamp = r"^\d{4}-\d\d-\d\d \d\d:\d\d UTC$"
+                    check(len(page["incidents"]) == 1 and re.match(stamp, page["incidents"][0][0])
+                          and page["incidents"][0][1] == "ongoing", "Broken one's incidents %s" % page["incidents"])
+
+                    problems = browser.navigate("http://127.0.0.1:%d/endpoint/flappy" % port)
+                    check(problems == [], "the browser saw problems on /endpoint/flappy: %s" % problems)
+                    page = browser.evaluate(ENDPOINT_DOM)
+                    check(page["chart"] and page["state"] == "up", "Flappy's page: chart %s, state %r" % (
+                        page["chart"], page["state"]))
+                    inc = page["incidents"]
+                    check(len(inc) == 1 and re.match(stamp, inc[0][0]) and re.match(stamp, inc[0][1])
+                          and inc[0][0] <= inc[0][1] and re.match(r"^\d+ (s|min)", inc[0][2]),
+                          "Flappy's incident (start, end, duration, error): %s" % inc)
 
                     problems = browser.navigate("http://127.0.0.1:%d/endpoint/%s?window=7d" % (
-                        port, dom["rows"][-1]["id"]))
+                        port, rows[names[3]]["id"]))
                     check(problems == [], "problems on the unnamed endpoint's page: %s" % problems)
                     text = browser.evaluate("document.body.innerText")
                     check("pa55w0rd" not in text and "s3cr3t" not in text and "***@" in text,

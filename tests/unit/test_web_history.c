@@ -323,7 +323,11 @@ static void test_detail_requests(void **state)
     void *slot[WEB_DETAIL_QUEUE + 1] = { 0 };
     const struct web_detail *d = NULL;
     struct MHD_Connection *c0 = (struct MHD_Connection *)&conns[0], *c1 = (struct MHD_Connection *)&conns[1];
-    assert_int_equal(web_history_detail_step(&hl, &m, c0, "nope", &slot[0], &d), WEB_DETAIL_NOT_FOUND);
+    d = &(struct web_detail){ 0 };
+    /* an unknown ID: no read, no wait; the handler answers its own 404 (JSON on the API) */
+    assert_int_equal(web_history_detail_step(&hl, &m, c0, "nope", &slot[0], &d), WEB_DETAIL_READY);
+    assert_null(d);
+    assert_null(slot[0]);
     assert_int_equal(web_history_detail_step(&hl, &m, c0, "a", &slot[0], &d), WEB_DETAIL_SUSPENDED);
     assert_int_equal(web_history_detail_step(&hl, &m, c1, "a/history", &slot[1], &d), WEB_DETAIL_SUSPENDED);
     assert_int_equal(suspended, 2);

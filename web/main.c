@@ -1,4 +1,4 @@
-/* web/main.c — clockwerk-web: the status page, and later the JSON API, /metrics and badges (docs/web.md).
+/* web/main.c — clockwerk-web: the status page, the JSON API, Prometheus /metrics and badges (docs/web.md).
  *
  * Started by the supervisor when the configuration has a `web` group (`clockwerk: web`). One loop: a
  * subscription to the relay's XPUB (like clockwerk-tap: results, alerts, stats; best effort) feeds the live model

@@ -243,11 +243,21 @@ def kill_recorded(records, sig=signal.SIGKILL):
 
 # ----------------------------------------------------------------------------------------- basics
 
+_ports_given = set()
+
+
 def free_port():
-    """A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released), and not one this
+    process was given before: the kernel may hand a released port out again at once, and a test that asks for
+    several ports (bus addresses) got the same one twice."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _ports_given:
+            _ports_given.add(port)
+            return port
+    raise RuntimeError("no TCP port on 127.0.0.1 that was not given out before")
 
 
 def closed_port_url(path="/"):

@@ -1,6 +1,8 @@
 /* web/history_names.c — the windows' names and lengths, and freeing a snapshot or a detail (web/history.h). */
 #include "web/history.h"
 
+#include "history/window.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,10 +10,10 @@ static const struct {
     const char *name;
     int64_t ms;
 } windows[WEB_WINDOWS] = {
-    [WEB_WIN_24H] = { "24h", INT64_C(86400000) },
-    [WEB_WIN_7D] = { "7d", INT64_C(7) * 86400000 },
-    [WEB_WIN_30D] = { "30d", INT64_C(30) * 86400000 },
-    [WEB_WIN_90D] = { "90d", INT64_C(90) * 86400000 },
+    [WEB_WIN_24H] = { "24h", WIN_DAY_MS },
+    [WEB_WIN_7D] = { "7d", 7 * WIN_DAY_MS },
+    [WEB_WIN_30D] = { "30d", 30 * WIN_DAY_MS },
+    [WEB_WIN_90D] = { "90d", 90 * WIN_DAY_MS },
 };
 
 const char *web_window_name(enum web_window w) { return (unsigned)w < WEB_WINDOWS ? windows[w].name : "?"; }

@@ -10,6 +10,7 @@
 
 #include "common/base/clock.h"
 #include "common/base/hash.h"
+#include "history/window.h"
 #include "web/html.h"
 #include "web/page_common.h"
 
@@ -192,11 +193,11 @@ static void put_cert(struct cw_buf *b, const struct web_live *l, int64_t now_ms)
         put_cstr(b, "<td class=\"n\"></td>");
         return;
     }
-    int64_t expires_ms = l->last.tls_expires_at_us / 1000, left_ms = expires_ms - now_ms, days = left_ms / 86400000;
+    int64_t expires_ms = l->last.tls_expires_at_us / 1000, left_ms = expires_ms - now_ms, days = left_ms / WIN_DAY_MS;
     cw_buf_printf(b, "<td class=\"n%s\" title=\"certificate expires ", days < CERT_WARN_DAYS ? " down" : "");
     page_put_time_ms(b, expires_ms, false);
     if (left_ms < 0) put_cstr(b, "\">expired</td>");
-    else if (days == 0) cw_buf_printf(b, "\">%" PRId64 " h</td>", left_ms / 3600000);
+    else if (days == 0) cw_buf_printf(b, "\">%" PRId64 " h</td>", left_ms / WIN_HOUR_MS);
     else cw_buf_printf(b, "\">%" PRId64 " d</td>", days);
 }
 

@@ -30,6 +30,9 @@ LIB_JSON   := -ljson-c
 LIB_DB     := -lsqlite3 -lpq $(shell pkg-config --libs libmariadb 2>/dev/null || echo -lmariadb)
 LIB_SYS    := -lm -lpthread
 LIB_HTTPD  := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
+# The checks beyond HTTP (issue 14): c-ares (DNS, asynchronous name lookups), OpenSSL (tls checks), PCRE2 (body
+# regexes)
+LIB_CHECKS := -lcares -lssl -lcrypto -lpcre2-8
 
 COMMON_SRC := $(wildcard common/*/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(OUT)/%.o)
@@ -57,7 +60,7 @@ members_file = $(shell mkdir -p $(OUT) && (echo '$(2)' | cmp -s - $(1) 2>/dev/nu
 $(foreach p,$(FOLDERS),$(call members_file,$(OUT)/lib$(p).members,$($(p)_OBJ)))
 $(call members_file,$(OUT)/libcommon.members,$(COMMON_OBJ))
 
-ALL_LIBS   := $(LIB_ZMQ) $(LIB_CURL) $(LIB_CONFIG) $(LIB_JSON) $(LIB_DB) $(LIB_HTTPD) $(LIB_SYS)
+ALL_LIBS   := $(LIB_ZMQ) $(LIB_CURL) $(LIB_CONFIG) $(LIB_JSON) $(LIB_DB) $(LIB_HTTPD) $(LIB_CHECKS) $(LIB_SYS)
 
 TARGETS := $(BIN)/clockwerk $(BIN)/clockwerk-worker $(BIN)/clockwerk-storer $(BIN)/clockwerk-alerter \
            $(BIN)/clockwerk-tap $(BIN)/clockwerk-relay $(BIN)/clockwerk-report $(BIN)/clockwerk-web

@@ -136,8 +136,22 @@ const char *config_method_name(enum cw_method method)
         return "HEAD";
     case CW_METHOD_POST:
         return "POST";
+    case CW_METHOD_PUT:
+        return "PUT";
+    case CW_METHOD_PATCH:
+        return "PATCH";
+    case CW_METHOD_DELETE:
+        return "DELETE";
+    case CW_METHOD_OPTIONS:
+        return "OPTIONS";
     }
     return "GET";
+}
+
+const char *config_check_type_name(enum cw_check_type type)
+{
+    static const char *const names[] = { "http", "tcp", "tls", "dns", "icmp", "push" };
+    return (unsigned)type <= CW_CHECK_TYPE_MAX ? names[type] : NULL;
 }
 
 const char *config_smtp_tls_name(enum cw_smtp_tls tls)

@@ -18,7 +18,60 @@
 
 #define CW_VERSION "0.1.0"
 
-enum cw_method { CW_METHOD_GET = 0, CW_METHOD_HEAD = 1, CW_METHOD_POST = 2 };
+enum cw_method {
+    CW_METHOD_GET = 0,
+    CW_METHOD_HEAD = 1,
+    CW_METHOD_POST = 2,
+    CW_METHOD_PUT = 3,
+    CW_METHOD_PATCH = 4,
+    CW_METHOD_DELETE = 5,
+    CW_METHOD_OPTIONS = 6,
+};
+
+/* What an endpoint checks (`type`, docs/config.md "Check types"). The same numbers are a result's kind on the
+ * wire (docs/protocol.md 2.3) and the endpoints.type column's names (config_check_type_name). */
+enum cw_check_type {
+    CW_CHECK_HTTP = 0,
+    CW_CHECK_TCP = 1,
+    CW_CHECK_TLS = 2,
+    CW_CHECK_DNS = 3,
+    CW_CHECK_ICMP = 4,
+    CW_CHECK_PUSH = 5,
+    CW_CHECK_TYPE_MAX = 5,
+};
+enum cw_starttls { CW_STARTTLS_NONE = 0, CW_STARTTLS_SMTP = 1, CW_STARTTLS_IMAP = 2, CW_STARTTLS_POSTGRES = 3 };
+/* http_version: the version the response must have; ANY: whatever libcurl negotiates */
+enum cw_http_version { CW_HTTP_ANY = 0, CW_HTTP_1_0 = 1, CW_HTTP_1_1 = 2, CW_HTTP_2 = 3 };
+
+/* A status range of expect_status written as "2xx" or "200-299" (a bare number is in expect_status). */
+struct cw_status_range {
+    int lo, hi; /* inclusive */
+};
+
+/* A condition of an HTTP check on its JSON body (`json`) or a response header (`header_conditions`), parsed
+ * at load from text like `$.queue.depth < 100` or `Content-Type ~ ^application/json`. */
+enum cw_cond_op {
+    CW_OP_EQ = 0,     /* == */
+    CW_OP_NE,         /* != */
+    CW_OP_LT,         /* <  (numbers) */
+    CW_OP_LE,         /* <= */
+    CW_OP_GT,         /* >  */
+    CW_OP_GE,         /* >= */
+    CW_OP_CONTAINS,   /* contains: a substring of a string, or an element of an array */
+    CW_OP_EXISTS,     /* exists (no value) */
+    CW_OP_NOT_EXISTS, /* !exists (no value) */
+    CW_OP_MATCHES,    /* ~  a PCRE2 regex on the string form */
+};
+enum cw_cond_value { CW_VALUE_NONE = 0, CW_VALUE_STRING, CW_VALUE_NUMBER, CW_VALUE_BOOL, CW_VALUE_NULL };
+struct cw_condition {
+    char *text;    /* as the operator wrote it: the check's error quotes it */
+    char *subject; /* json: an RFC 6901 pointer ("/queue/depth", "" for the whole document);
+                    * header: the header's name (matched case-insensitively) */
+    enum cw_cond_op op;
+    enum cw_cond_value value_kind; /* json: how the right side was written; header: STRING (or NONE) */
+    char *value;                   /* the right side: a string's content unquoted, a number's or bool's text;
+                                    * NULL for exists/!exists */
+};
 #define CW_RETENTION_DAYS_MAX 36500 /* database.retention.*_days: 100 years */
 
 enum cw_db_driver { CW_DB_SQLITE = 0, CW_DB_POSTGRES = 1, CW_DB_MYSQL = 2 };
@@ -43,6 +96,61 @@ struct cw_endpoint {
     size_t n_headers;
     char *ca_file; /* NULL: the system's CAs */
     char *group;   /* NULL when not set: the web shows the endpoint under "Other" */
+
+    /* ---- the check types beyond HTTP (docs/config.md "Check types"). For them `url` is a key the
+     * configuration synthesizes (tcp://host:port, tls://host:port, dns://server/name?type=MX, icmp://host,
+     * push://name): the identity under which the schedule, the bus, the database and the alerts know the
+     * endpoint. `name` is required. */
+    enum cw_check_type type; /* default CW_CHECK_HTTP */
+    char *host;              /* tcp, tls, icmp: a host name or address; dns: the name looked up */
+    int port;                /* tcp, tls */
+    char *send;              /* tcp: bytes written after the connect (escapes decoded); NULL: none */
+    size_t send_len;
+    char *expect;              /* tcp: text that must appear in the reply; NULL: none */
+    char *server_name;         /* tls: SNI and the name the certificate must match; NULL: host */
+    enum cw_starttls starttls; /* tls */
+    int min_cert_days;         /* tls and https: a failed check when the certificate expires in fewer days */
+    uint16_t record_type;      /* dns: the RR type number (1 A, 28 AAAA, 5 CNAME, 15 MX, 16 TXT, 2 NS,
+                                    * 6 SOA, 33 SRV, 257 CAA); default 1 */
+    char *dns_server;          /* dns: "IP", "IP:PORT" or "[IPv6]:PORT"; NULL: the system's resolvers */
+    int expect_rcode;          /* dns: default 0 (NOERROR); 3 NXDOMAIN, ... */
+    char **expect_answers;     /* dns: each must be one of the answers (presentation form) */
+    size_t n_expect_answers;
+    int icmp_count;         /* icmp: echo requests per check; default 3 */
+    double packet_interval; /* icmp: seconds between them; default 0.2 */
+    double max_loss;        /* icmp: percent; loss above it is a failure; default 99 */
+    char *push_token;       /* push: a secret. Only in the configuration of the supervisor and the web
+                                    * (snapshots for workers carry NULL) */
+    double grace;           /* push: seconds after the interval before a missing call fails; default
+                                    * 10% of the interval */
+
+    /* ---- HTTP assertions (docs/config.md "HTTP assertions"); all off when not set */
+    struct cw_status_range *status_ranges; /* more accepted statuses besides expect_status */
+    size_t n_status_ranges;
+    size_t body_len; /* bytes of body (a body_file may hold any byte); 0 with body == NULL */
+    char **keywords; /* every one must appear in the body, as keyword must */
+    size_t n_keywords;
+    char **keywords_absent; /* none may appear */
+    size_t n_keywords_absent;
+    char **body_regex; /* PCRE2 patterns that must match the body */
+    size_t n_body_regex;
+    char **body_regex_absent; /* patterns that must not match */
+    size_t n_body_regex_absent;
+    struct cw_condition *json_conditions; /* on the body parsed as JSON */
+    size_t n_json_conditions;
+    struct cw_condition *header_conditions; /* on the response headers (of the last response) */
+    size_t n_header_conditions;
+    double max_response_time;          /* seconds; a slower check fails; 0: off */
+    enum cw_http_version http_version; /* the response must be this version */
+    bool fail_if_not_tls;              /* the final URL (after redirects) must be https */
+    bool compressed;                   /* ask for gzip, deflate, br, zstd; bodies are decoded before matching */
+    size_t body_limit;                 /* bytes of (decoded) body read; default 1 MiB, at most 64 MiB */
+    char *client_cert;                 /* mTLS: absolute path of a PEM certificate; NULL: none */
+    char *client_key;                  /* its key (absolute path); NULL: in client_cert */
+    char *client_key_password;         /* a secret (from client_key_password_file); NULL: none */
+    char *proxy;                       /* a proxy URL; NULL: none (the environment's is never used) */
+    char *address;                     /* pinned address for the URL's host name; NULL: resolve it */
+    bool cookies;                      /* keep cookies across the redirects of one check */
 };
 
 struct cw_webhook {
@@ -158,16 +266,17 @@ struct cw_config *config_load_with(const char *path, const struct config_load_op
 void config_free(struct cw_config *cfg);
 
 /* Whether a process of each kind should run for this config. */
-bool config_wants_storer(const struct cw_config *cfg);  /* db_activation */
+bool config_wants_storer(const struct cw_config *cfg); /* db_activation */
 /* Always, for a configuration: the alerter runs the state machine, records every alert and keeps the state
  * file `clockwerk status` reads even when no channel is configured (then it sends nothing). */
 bool config_wants_alerter(const struct cw_config *cfg);
 bool config_has_alert_channel(const struct cw_config *cfg); /* email or any webhook configured */
-bool config_wants_web(const struct cw_config *cfg);          /* a `web` group */
+bool config_wants_web(const struct cw_config *cfg);         /* a `web` group */
 
-const char *config_driver_name(enum cw_db_driver driver); /* "sqlite", "postgresql", "mysql" */
-const char *config_method_name(enum cw_method method);    /* "GET", "HEAD", "POST" */
-const char *config_smtp_tls_name(enum cw_smtp_tls tls);   /* "starttls", "tls", "none" */
+const char *config_driver_name(enum cw_db_driver driver);    /* "sqlite", "postgresql", "mysql" */
+const char *config_method_name(enum cw_method method);       /* "GET", "HEAD", "POST", "PUT", ... */
+const char *config_check_type_name(enum cw_check_type type); /* "http", "tcp", "tls", "dns", "icmp", "push"; NULL */
+const char *config_smtp_tls_name(enum cw_smtp_tls tls);      /* "starttls", "tls", "none" */
 
 /* True when status is accepted by the endpoint (expect_status, or 200..399 when empty). */
 bool config_status_expected(const struct cw_endpoint *ep, int status);

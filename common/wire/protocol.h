@@ -60,7 +60,11 @@ struct cw_result {
     int64_t tls_expires_at_us; /* https: the server certificate's notAfter (wall clock, UTC); 0 when unknown
                                 * (http, or the handshake was not reached). On the wire only when != 0
                                 * (flags bit 1 and a trailing i64: docs/protocol.md 2.3) */
+    uint8_t kind;              /* enum cw_check_type: what checked (0 http) */
+    const char *figures;       /* NULL, or a JSON object of at most CW_FIGURES_MAX bytes with the figures of the
+                          * kind (DNS rcode and answers, ICMP loss and round trips, ...: docs/protocol.md 2.3) */
 };
+#define CW_FIGURES_MAX 2048
 
 /* The ranges a decoder accepts (docs/protocol.md 2.3), fixed rather than relative to the receiver's clock: a
  * check time in [2000-01-01, 2100-01-01), a certificate expiry in [1950-01-01, 10000-01-01) (X.509's and

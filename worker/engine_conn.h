@@ -16,14 +16,14 @@
 #include "worker/check.h"
 
 struct engine_conn {
-    int fd;                  /* -1: none */
-    bool connecting;         /* a connect is in progress on fd */
-    bool resolving;          /* the lookup is in flight */
+    int fd;          /* -1: none */
+    bool connecting; /* a connect is in progress on fd */
+    bool resolving;  /* the lookup is in flight */
     struct resolve_result addrs;
-    size_t next;             /* the next address to try */
+    size_t next; /* the next address to try */
     int64_t connect_start_ns;
     int last_errno;
-    char addr_text[64];      /* the address being tried or connected to */
+    char addr_text[64]; /* the address being tried or connected to */
     void (*on_connected)(struct check *c);
 };
 

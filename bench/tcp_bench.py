@@ -134,7 +134,7 @@ def main():
     print(f"tcp checks: floor_tcp (K=32) {floor_us:.1f} us CPU per connect ({floor_checks:.0f} connects, "
           f"{floor_errors:.0f} errors); worker {worker_us:.1f} us per tcp check ({w['checks']} checks, "
           f"{w['checks'] / max(1e-9, w['span']):.0f}/s, {w['failed']} failed, lateness p99 {w['late99']:.1f} ms): "
-          f"{worker_us / max(1e-9, floor_us):.2f}x the floor (target 1.3x)")
+          f"{worker_us / max(1e-9, floor_us):.2f}x the floor (target 1.3x at 5,000 checks/s)")
     return 0
 
 

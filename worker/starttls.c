@@ -9,21 +9,10 @@
 
 #include "worker/engine_conn.h"
 
-/* The steps of each exchange, in order: a step that writes queues its command, and the step after it reads the
- * reply. */
-enum {
-    SMTP_GREETING = 0,
-    SMTP_EHLO,
-    SMTP_EHLO_REPLY,
-    SMTP_STARTTLS,
-    SMTP_STARTTLS_REPLY,
-    IMAP_GREETING = 0,
-    IMAP_STARTTLS,
-    IMAP_STARTTLS_REPLY,
-    PG_REQUEST = 0,
-    PG_REPLY,
-    STEP_DONE = 100
-};
+/* The steps of each exchange, in order (their tables are below). */
+enum { SMTP_GREETING = 0, SMTP_EHLO, SMTP_EHLO_REPLY, SMTP_STARTTLS, SMTP_STARTTLS_REPLY };
+enum { IMAP_GREETING = 0, IMAP_STARTTLS, IMAP_STARTTLS_REPLY };
+enum { PG_REQUEST = 0, PG_REPLY, STEP_DONE = 100 };
 
 const char *starttls_name(enum cw_starttls proto)
 {
@@ -137,81 +126,87 @@ static int smtp_code(const char *line, bool *last)
     return (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
 }
 
-static enum starttls_status smtp(struct starttls *st, int fd, char *err, size_t errlen)
+/* A step of a line-based exchange: a command to send, or (send NULL) a reply read a line at a time by on_line,
+ * which returns 1 when the reply is complete and good, 0 when more lines belong to it, -1 when it refuses (err). */
+struct step {
+    const char *send;
+    int (*on_line)(struct starttls *st, const char *line, char *err, size_t errlen);
+};
+
+static int refused(const char *what, const char *line, char *err, size_t errlen)
 {
-    char line[STARTTLS_LINE_MAX], q[160];
-    for (;;) {
-        if (st->out_len) {
-            enum starttls_status s = flush(st, fd, err, errlen);
-            if (s != STARTTLS_DONE) return s;
-            st->step++;
-            continue;
-        }
-        if (st->step == SMTP_EHLO) {
-            queue(st, "EHLO clockwerk\r\n", 16);
-            continue;
-        }
-        if (st->step == SMTP_STARTTLS) {
-            queue(st, "STARTTLS\r\n", 10);
-            continue;
-        }
-        if (st->step == STEP_DONE) return STARTTLS_DONE;
-        int got = next_line(st, fd, line, sizeof line, err, errlen);
-        if (got <= 0) return got == 0 ? STARTTLS_WANT_READ : STARTTLS_FAILED;
-        bool last = true;
-        int code = smtp_code(line, &last);
-        const char *stage = st->step == SMTP_GREETING ? "greeting" : st->step == SMTP_EHLO_REPLY ? "EHLO" : "STARTTLS";
-        int want = st->step == SMTP_EHLO_REPLY ? 250 : 220;
-        if (code != want) {
-            quoted(line, q, sizeof q);
-            snprintf(err, errlen, "SMTP %s refused: %s", stage, q);
-            return STARTTLS_FAILED;
-        }
-        if (st->step == SMTP_EHLO_REPLY && strlen(line) >= 4 && strncasecmp(line + 4, "STARTTLS", 8) == 0)
-            st->offered = true;
-        if (!last) continue;
-        if (st->step == SMTP_EHLO_REPLY && !st->offered) {
-            snprintf(err, errlen, "SMTP server does not offer STARTTLS");
-            return STARTTLS_FAILED;
-        }
-        st->step = st->step == SMTP_STARTTLS_REPLY ? STEP_DONE : st->step + 1;
-    }
+    char q[160];
+    quoted(line, q, sizeof q);
+    snprintf(err, errlen, "%s refused: %s", what, q);
+    return -1;
 }
 
-static enum starttls_status imap(struct starttls *st, int fd, char *err, size_t errlen)
+static int smtp_reply(struct starttls *st, const char *line, char *err, size_t errlen)
 {
-    char line[STARTTLS_LINE_MAX], q[160];
-    for (;;) {
-        if (st->out_len) {
-            enum starttls_status s = flush(st, fd, err, errlen);
-            if (s != STARTTLS_DONE) return s;
+    bool last = true;
+    int code = smtp_code(line, &last);
+    bool ehlo = st->step == SMTP_EHLO_REPLY;
+    if (code != (ehlo ? 250 : 220))
+        return refused(st->step == SMTP_GREETING ? "SMTP greeting"
+                       : ehlo                    ? "SMTP EHLO"
+                                                 : "SMTP STARTTLS",
+                       line, err, errlen);
+    if (ehlo && strlen(line) >= 4 && strncasecmp(line + 4, "STARTTLS", 8) == 0) st->offered = true;
+    if (!last) return 0;
+    if (ehlo && !st->offered) {
+        snprintf(err, errlen, "SMTP server does not offer STARTTLS");
+        return -1;
+    }
+    return 1;
+}
+
+static int imap_greeting(struct starttls *st, const char *line, char *err, size_t errlen)
+{
+    (void)st;
+    if (strncasecmp(line, "* OK", 4) == 0 || strncasecmp(line, "* PREAUTH", 9) == 0) return 1;
+    return refused("IMAP greeting", line, err, errlen);
+}
+
+static int imap_tagged(struct starttls *st, const char *line, char *err, size_t errlen)
+{
+    (void)st;
+    if (strncmp(line, "* ", 2) == 0) return 0; /* untagged: CAPABILITY, ... */
+    if (strncasecmp(line, "a1 OK", 5) == 0) return 1;
+    return refused("IMAP STARTTLS", line, err, errlen);
+}
+
+static const struct step smtp_steps[] = {
+    [SMTP_GREETING] = { NULL, smtp_reply },       [SMTP_EHLO] = { "EHLO clockwerk\r\n", NULL },
+    [SMTP_EHLO_REPLY] = { NULL, smtp_reply },     [SMTP_STARTTLS] = { "STARTTLS\r\n", NULL },
+    [SMTP_STARTTLS_REPLY] = { NULL, smtp_reply },
+};
+static const struct step imap_steps[] = {
+    [IMAP_GREETING] = { NULL, imap_greeting },
+    [IMAP_STARTTLS] = { "a1 STARTTLS\r\n", NULL },
+    [IMAP_STARTTLS_REPLY] = { NULL, imap_tagged },
+};
+
+/* Runs the steps as far as the socket allows. */
+static enum starttls_status run_steps(struct starttls *st, const struct step *steps, int n, int fd, char *err,
+                                      size_t errlen)
+{
+    char line[STARTTLS_LINE_MAX];
+    while (st->step < n) {
+        const struct step *s = &steps[st->step];
+        if (s->send) {
+            if (!st->out_len) queue(st, s->send, strlen(s->send));
+            enum starttls_status r = flush(st, fd, err, errlen);
+            if (r != STARTTLS_DONE) return r;
             st->step++;
             continue;
         }
-        if (st->step == IMAP_STARTTLS) {
-            queue(st, "a1 STARTTLS\r\n", 13);
-            continue;
-        }
-        if (st->step == STEP_DONE) return STARTTLS_DONE;
         int got = next_line(st, fd, line, sizeof line, err, errlen);
         if (got <= 0) return got == 0 ? STARTTLS_WANT_READ : STARTTLS_FAILED;
-        if (st->step == IMAP_GREETING) {
-            if (strncasecmp(line, "* OK", 4) != 0 && strncasecmp(line, "* PREAUTH", 9) != 0) {
-                quoted(line, q, sizeof q);
-                snprintf(err, errlen, "IMAP greeting refused: %s", q);
-                return STARTTLS_FAILED;
-            }
-            st->step = IMAP_STARTTLS;
-            continue;
-        }
-        if (strncmp(line, "* ", 2) == 0) continue; /* untagged: CAPABILITY, ... */
-        if (strncasecmp(line, "a1 OK", 5) != 0) {
-            quoted(line, q, sizeof q);
-            snprintf(err, errlen, "IMAP STARTTLS refused: %s", q);
-            return STARTTLS_FAILED;
-        }
-        st->step = STEP_DONE;
+        int r = s->on_line(st, line, err, errlen);
+        if (r < 0) return STARTTLS_FAILED;
+        if (r > 0) st->step++;
     }
+    return STARTTLS_DONE;
 }
 
 static enum starttls_status postgres(struct starttls *st, int fd, char *err, size_t errlen)
@@ -246,9 +241,9 @@ enum starttls_status starttls_advance(struct starttls *st, int fd, char *err, si
 {
     switch (st->proto) {
     case CW_STARTTLS_SMTP:
-        return smtp(st, fd, err, errlen);
+        return run_steps(st, smtp_steps, (int)(sizeof smtp_steps / sizeof smtp_steps[0]), fd, err, errlen);
     case CW_STARTTLS_IMAP:
-        return imap(st, fd, err, errlen);
+        return run_steps(st, imap_steps, (int)(sizeof imap_steps / sizeof imap_steps[0]), fd, err, errlen);
     case CW_STARTTLS_POSTGRES:
         return postgres(st, fd, err, errlen);
     default:

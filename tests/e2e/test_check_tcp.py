@@ -19,14 +19,11 @@ ROWS = ("SELECT c.ok, c.error, c.latency_ms, c.connect_ms, c.dns_ms, c.status_co
         "JOIN endpoints e ON e.id = c.endpoint_id WHERE e.name = ? ORDER BY c.id")
 
 
-class TcpServer:
-    """A TCP server on 127.0.0.1 in a thread; `mode` says what it does with a connection:
-    banner (sends a multi-line SMTP 220), pong (reads a line; +PONG if it was PING), err (reads; -ERR),
-    silent (sends nothing). Every connection is served in its own thread; stop() ends them all."""
+class ThreadedServer:
+    """A TCP server on 127.0.0.1 in a thread: each connection is served by self.serve(conn) in a thread of its
+    own; leaving the `with` ends them all (test_check_tls.py's servers are ThreadedServers too)."""
 
-    def __init__(self, mode):
-        self.mode = mode
-        self.received = []
+    def __init__(self):
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -58,35 +55,60 @@ class TcpServer:
             except OSError:
                 return
             self.conns.append(c)
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
 
-    def _serve(self, c):
+    def serve(self, c):
+        raise NotImplementedError
+
+    def hold(self, c):
+        """Keeps the connection until the client closes it (or the server stops)."""
+        c.settimeout(0.2)
+        while not self.stopping.is_set():
+            try:
+                if not c.recv(256):
+                    return
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+
+    def line(self, c):
+        """One line from the client (up to LF), or OSError when it closes first."""
+        data = b""
+        while not data.endswith(b"\n") and not self.stopping.is_set():
+            try:
+                chunk = c.recv(1)
+            except socket.timeout:
+                continue
+            if not chunk:
+                raise OSError("closed")
+            data += chunk
+        return data
+
+
+class TcpServer(ThreadedServer):
+    """mode says what the server does with a connection: banner (sends a multi-line SMTP 220), pong (reads a
+    line; +PONG if it was PING), err (reads a line; -ERR), silent (sends nothing)."""
+
+    def __init__(self, mode):
+        super().__init__()
+        self.mode = mode
+        self.received = []
+
+    def serve(self, c):
         c.settimeout(0.2)
         try:
             if self.mode == "banner":
                 c.sendall(b"220-smtp.test ESMTP ready\r\n220 smtp.test\r\n")
             elif self.mode in ("pong", "err"):
-                data = b""
-                while b"\n" not in data and not self.stopping.is_set():
-                    try:
-                        chunk = c.recv(256)
-                    except socket.timeout:
-                        continue
-                    if not chunk:
-                        return
-                    data += chunk
+                data = self.line(c)
                 with self.lock:
                     self.received.append(data)
                 if self.mode == "pong" and data == b"PING\r\n":
                     c.sendall(b"+PONG\r\n")
                 else:
                     c.sendall(b"-ERR unknown command 'PINGX'\r\n")
-            while not self.stopping.is_set():  # hold the connection until the client closes it
-                try:
-                    if not c.recv(256):
-                        return
-                except socket.timeout:
-                    continue
+            self.hold(c)
         except OSError:
             return
 

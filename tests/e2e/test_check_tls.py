@@ -13,111 +13,51 @@ tls_expires_at is the leaf's notAfter (so TLS-expiry alerts work for tls checks)
 
 import contextlib
 import re
-import socket
 import ssl
-import threading
 
 import harness
 from harness import Clockwerk, base_config, check, tempdir
 from dbservers import PostgresServer
-from test_check_tcp import TcpServer
+from test_check_tcp import TcpServer, ThreadedServer
 from test_tls import Certs, iso
 
 ROWS = ("SELECT c.ok, c.error, c.tls_expires_at, c.tls_ms, c.connect_ms, c.latency_ms FROM checks c "
         "JOIN endpoints e ON e.id = c.endpoint_id WHERE e.name = ? ORDER BY c.id")
 
 
-class TlsServer:
-    """A TLS server on 127.0.0.1 in a thread with the certificate pair (cert, key). mode: "tls" (TLS at once),
-    "smtp" (a 220 greeting over two lines, EHLO -> 250 with STARTTLS, STARTTLS -> 220, then TLS), "smtp-plain"
-    (EHLO without STARTTLS), "imap" (* OK, a1 STARTTLS -> a1 OK, then TLS). Each connection is served in a thread
-    until the client closes it; stop() ends them all."""
+class TlsServer(ThreadedServer):
+    """A TLS server with the certificate pair (cert, key). mode: "tls" (TLS at once), "smtp" (a 220 greeting over
+    two lines, EHLO -> 250 with STARTTLS, STARTTLS -> 220, then TLS), "smtp-plain" (EHLO without STARTTLS), "imap"
+    (* OK, a1 STARTTLS -> a1 OK, then TLS)."""
 
     def __init__(self, pair, mode="tls"):
+        super().__init__()
         self.mode = mode
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ctx.load_cert_chain(pair[0], pair[1])
-        self.stopping = threading.Event()
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.conns = []
-        self.handshakes = 0
-        self.lock = threading.Lock()
-        self.thread = threading.Thread(target=self._accept, daemon=True)
 
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stopping.set()
-        self.thread.join(timeout=5)
-        self.sock.close()
-        for c in self.conns:
-            c.close()
-        return False
-
-    def _accept(self):
-        while not self.stopping.is_set():
-            try:
-                c, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            self.conns.append(c)
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
-
-    def _line(self, c):
-        data = b""
-        while not data.endswith(b"\n") and not self.stopping.is_set():
-            try:
-                chunk = c.recv(1)
-            except socket.timeout:
-                continue
-            if not chunk:
-                raise OSError("closed")
-            data += chunk
-        return data
-
-    def _serve(self, c):
+    def serve(self, c):
         c.settimeout(5)
         try:
             if self.mode.startswith("smtp"):
                 c.sendall(b"220-smtp.test ESMTP\r\n220 ready\r\n")
-                if not self._line(c).startswith(b"EHLO "):
+                if not self.line(c).startswith(b"EHLO "):
                     return
                 offer = b"" if self.mode == "smtp-plain" else b"250-STARTTLS\r\n"
                 c.sendall(b"250-smtp.test\r\n250-PIPELINING\r\n" + offer + b"250 HELP\r\n")
-                if self.mode == "smtp-plain" or self._line(c) != b"STARTTLS\r\n":
-                    self._hold(c)
+                if self.mode == "smtp-plain" or self.line(c) != b"STARTTLS\r\n":
+                    self.hold(c)
                     return
                 c.sendall(b"220 go ahead\r\n")
             elif self.mode == "imap":
                 c.sendall(b"* OK IMAP4rev1 ready\r\n")
-                if self._line(c) != b"a1 STARTTLS\r\n":
+                if self.line(c) != b"a1 STARTTLS\r\n":
                     return
                 c.sendall(b"* CAPABILITY IMAP4rev1\r\na1 OK begin TLS\r\n")
-            t = self.ctx.wrap_socket(c, server_side=True)
-            with self.lock:
-                self.handshakes += 1
-            self._hold(t)
+            c.settimeout(5)
+            self.hold(self.ctx.wrap_socket(c, server_side=True))
         except (OSError, ssl.SSLError):
             return
-
-    def _hold(self, c):
-        c.settimeout(0.2)
-        while not self.stopping.is_set():
-            try:
-                if not c.recv(256):
-                    return
-            except socket.timeout:
-                continue
-            except (OSError, ssl.SSLError):
-                return
 
 
 def tls_endpoint(name, port, **kw):

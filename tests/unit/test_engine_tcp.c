@@ -166,17 +166,38 @@ static struct cw_endpoint tcp_ep(const char *host, int port, const char *send, c
     return ep;
 }
 
+static struct rig shared; /* the engine of the tests that run a check to its result */
+
+static int group_setup(void **state)
+{
+    (void)state;
+    rig_open(&shared);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    rig_close(&shared);
+    return 0;
+}
+
+/* Starts a server in mode, runs one check of host:its port to its result, stops the server. */
+static void check_with(enum server_mode mode, const char *host, const char *send, const char *expect, long timeout_ms,
+                       struct server *s, struct got *out)
+{
+    server_start(s, mode);
+    struct cw_endpoint ep = tcp_ep(host, s->port, send, expect);
+    run_check(&shared, &ep, timeout_ms, out);
+    server_stop(s);
+}
+
 static void test_connect_send_expect_split(void **state)
 {
     (void)state;
-    struct rig g;
-    rig_open(&g);
     struct server s;
-    server_start(&s, SRV_PONG_SPLIT);
-    struct cw_endpoint ep = tcp_ep("127.0.0.1", s.port, "PING\r\n", "+PONG");
     struct got out;
-    run_check(&g, &ep, 0, &out);
-    server_stop(&s);
+    check_with(SRV_PONG_SPLIT, "127.0.0.1", "PING\r\n", "+PONG", 0, &s, &out);
     assert_true(out.r.ok);
     assert_string_equal(s.got, "PING\r\n");
     assert_true(out.r.connect_us >= 0);
@@ -184,75 +205,53 @@ static void test_connect_send_expect_split(void **state)
     assert_true(out.r.ttfb_us >= 0);
     assert_true(out.r.dns_us >= 0 && out.r.dns_us < 1000); /* an IP literal: answered at once, no lookup */
     assert_non_null(strstr(out.figures, "\"reply\":\"+PO"));
-    rig_close(&g);
 }
 
 static void test_refused(void **state)
 {
     (void)state;
-    struct rig g;
-    rig_open(&g);
     int port = closed_port();
     struct cw_endpoint ep = tcp_ep("127.0.0.1", port, NULL, NULL);
     struct got out;
-    run_check(&g, &ep, 0, &out);
+    run_check(&shared, &ep, 0, &out);
     assert_false(out.r.ok);
     char want[128];
     snprintf(want, sizeof want, "connection refused (127.0.0.1 port %d)", port);
     assert_string_equal(out.error, want);
-    rig_close(&g);
 }
 
 static void test_reply_without_expect(void **state)
 {
     (void)state;
-    struct rig g;
-    rig_open(&g);
     struct server s;
-    server_start(&s, SRV_ERR_CLOSE);
-    struct cw_endpoint ep = tcp_ep("127.0.0.1", s.port, "PING\r\n", "+PONG");
     struct got out;
-    run_check(&g, &ep, 1000, &out);
-    server_stop(&s);
+    check_with(SRV_ERR_CLOSE, "127.0.0.1", "PING\r\n", "+PONG", 1000, &s, &out);
     assert_false(out.r.ok);
     assert_string_equal(out.error, "reply did not contain \"+PONG\" (the server closed the connection; got \"-ERR "
                                    "unknown \\\"cmd\\\"\\r\\n\")");
-    rig_close(&g);
 }
 
 static void test_silent_times_out(void **state)
 {
     (void)state;
-    struct rig g;
-    rig_open(&g);
     struct server s;
-    server_start(&s, SRV_SILENT);
-    struct cw_endpoint ep = tcp_ep("127.0.0.1", s.port, NULL, "220 ");
     struct got out;
     int64_t t0 = cw_mono_ns();
-    run_check(&g, &ep, 300, &out);
+    check_with(SRV_SILENT, "127.0.0.1", NULL, "220 ", 300, &s, &out);
     int64_t took = cw_mono_ns() - t0;
     assert_false(out.r.ok);
     assert_string_equal(out.error, "reply did not contain \"220 \" (within 300 ms, nothing received)");
     assert_true(took >= 300000000 && took < 2000000000);
-    rig_close(&g);
-    server_stop(&s);
 }
 
 static void test_localhost_banner(void **state)
 {
     (void)state;
-    struct rig g;
-    rig_open(&g);
     struct server s;
-    server_start(&s, SRV_BANNER);
-    struct cw_endpoint ep = tcp_ep("localhost", s.port, NULL, "220 ");
     struct got out;
-    run_check(&g, &ep, 0, &out);
-    server_stop(&s);
+    check_with(SRV_BANNER, "localhost", NULL, "220 ", 0, &s, &out);
     assert_true(out.r.ok);
     assert_true(out.r.dns_us >= 0);
-    rig_close(&g);
 }
 
 static void test_abandoned_in_flight(void **state)
@@ -292,5 +291,5 @@ int main(void)
         cmocka_unit_test(test_localhost_banner),          cmocka_unit_test(test_abandoned_in_flight),
         cmocka_unit_test(test_abandoned_lookup),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

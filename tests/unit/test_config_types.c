@@ -324,6 +324,12 @@ static void test_token_secret(void **state)
     assert_null(c);
     assert_true(ct_find(t, 4, "monitor.endpoints[0].token: the file holds a credential") >= 0);
     for (int i = 0; i < t->n_msgs && i < CT_MAX_MSGS; i++) assert_null(strstr(t->msgs[i], TOKEN));
+    /* a token_file that is a FIFO is refused at once, never waited on */
+    char fifo[512];
+    snprintf(fifo, sizeof fifo, "%s/token.fifo", t->dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    ct_expect_refused(t, WEB EPS("{ type = \"push\"; name = \"p\";\n token_file = \"token.fifo\"; }"), 4,
+                      "token.fifo' is not a regular file");
     /* nor a bad token in a message */
     ct_expect_refused(t, WEB EPS("{ type = \"push\"; name = \"p\";\n token = \"secret secret secret\"; }"), 4,
                       "a token is");

@@ -503,6 +503,6 @@ void cfgp_type_finish(struct cfg_parser *p, struct ep_parse *e, struct cw_endpoi
     default:
         break;
     }
-    if (p->errors == 0 || (ep->name && (ep->host || ep->type == CW_CHECK_PUSH)))
-        ep->url = ep->name && (ep->host || ep->type == CW_CHECK_PUSH) ? cw_synthesize_key(p->arena, ep) : NULL;
+    /* without the keys it is made of, there is no key: the endpoint is not kept (its problem is reported) */
+    if (ep->name && (ep->host || ep->type == CW_CHECK_PUSH)) ep->url = cw_synthesize_key(p->arena, ep);
 }

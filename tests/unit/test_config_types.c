@@ -172,6 +172,21 @@ static void test_http_assertions(void **state)
     config_free(c);
 }
 
+/* The fuzzing seed configs/types.conf loads: every type and every assertion key in one file. */
+static void test_types_fixture(void **state)
+{
+    struct ct *t = *state;
+    struct cw_config *c = ct_load_fixture(t, "types.conf");
+    if (!c) ct_dump(t);
+    assert_non_null(c);
+    assert_int_equal(c->n_endpoints, 8);
+    assert_string_equal(c->endpoints[0].url, "tcp://127.0.0.1:6379");
+    assert_int_equal(c->endpoints[0].send_len, 7);
+    assert_string_equal(c->endpoints[1].url, "tcp://127.0.0.1:6379#redis bare");
+    assert_int_equal(c->endpoints[7].n_json_conditions, 7);
+    config_free(c);
+}
+
 /* Two tcp checks of one port: other send/expect gives the later one "#NAME"; the same is a duplicate. */
 static void test_tcp_keys(void **state)
 {
@@ -193,14 +208,8 @@ static void test_tcp_keys(void **state)
                       4, "the same icmp check as another");
 }
 
-struct bad_case {
-    const char *text;
-    int line;
-    const char *needle;
-};
-
 #define T3(x) EPS("{ name = \"n\";\n" x " }") /* x on line 3 */
-static const struct bad_case bad_cases[] = {
+static const struct ct_bad_case bad_cases[] = {
     { T3("type = \"ftp\";"), 3, "monitor.endpoints[0].type: 'ftp' is not one of http, tcp, tls, dns, icmp, push" },
     { T3("type = \"dns\"; host = \"example.org\"; port = 53;"), 3,
       "monitor.endpoints[0]: 'port' is not a key of a dns check" },
@@ -299,18 +308,7 @@ static const struct bad_case bad_cases[] = {
 static void test_refusals(void **state)
 {
     struct ct *t = *state;
-    int failed = 0;
-    for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++) {
-        struct cw_config *c = ct_load(t, bad_cases[i].text);
-        if (c || ct_find(t, bad_cases[i].line, bad_cases[i].needle) < 0) {
-            fprintf(stderr, "case %zu: expected line %d '%s' for:\n%s", i, bad_cases[i].line, bad_cases[i].needle,
-                    bad_cases[i].text);
-            ct_dump(t);
-            failed++;
-        }
-        config_free(c);
-    }
-    assert_int_equal(failed, 0);
+    ct_expect_all_refused(t, bad_cases, sizeof bad_cases / sizeof bad_cases[0]);
 }
 
 /* A token written in a file others may read is refused, like a password; no message holds the token. */
@@ -536,6 +534,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_push, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_http_assertions, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_tcp_keys, ct_setup, ct_teardown),
+        cmocka_unit_test_setup_teardown(test_types_fixture, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_refusals, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_token_secret, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_reload_sees_new_fields, ct_setup, ct_teardown),

@@ -453,6 +453,11 @@ static void test_escapes_and_servers(void **state)
     assert_int_equal(cw_decode_escapes("ab\\", out, &n), 3);
     assert_int_equal(cw_decode_escapes("\\xg0", out, &n), 1);
     assert_int_equal(cw_decode_escapes("\\x-1", out, &n), 1);
+    assert_int_equal(cw_decode_escapes("\\x 4", out, &n), 1);
+    assert_int_equal(cw_decode_escapes("\\x4", out, &n), 1);
+    assert_int_equal(cw_decode_escapes("\\xAb", out, &n), -1);
+    assert_int_equal(n, 1);
+    assert_int_equal((unsigned char)out[0], 0xab);
     char ip[64];
     int port;
     bool v6;

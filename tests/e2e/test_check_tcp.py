@@ -11,9 +11,12 @@ latency is the connect time (latency_ms = connect_ms); `send` reaches the server
 
 import socket
 import threading
+import time
 
 import harness
-from harness import Clockwerk, Raw, base_config, check, free_port, tempdir
+from harness import Clockwerk, Raw, base_config, check, free_port, tempdir, wait_for
+
+SLOW_REPLY_S = 0.4  # the slow server's delay: well inside the worker's 1 s of grace at SIGTERM
 
 ROWS = ("SELECT c.ok, c.error, c.latency_ms, c.connect_ms, c.dns_ms, c.status_code FROM checks c "
         "JOIN endpoints e ON e.id = c.endpoint_id WHERE e.name = ? ORDER BY c.id")
@@ -88,17 +91,24 @@ class ThreadedServer:
 
 class TcpServer(ThreadedServer):
     """mode says what the server does with a connection: banner (sends a multi-line SMTP 220), pong (reads a
-    line; +PONG if it was PING), err (reads a line; -ERR), silent (sends nothing)."""
+    line; +PONG if it was PING), err (reads a line; -ERR), silent (sends nothing), slow (+PONG after
+    SLOW_REPLY_S, without reading)."""
 
     def __init__(self, mode):
         super().__init__()
         self.mode = mode
         self.received = []
+        self.accepted = 0
 
     def serve(self, c):
         c.settimeout(0.2)
+        with self.lock:
+            self.accepted += 1
         try:
-            if self.mode == "banner":
+            if self.mode == "slow":
+                time.sleep(SLOW_REPLY_S)
+                c.sendall(b"+PONG\r\n")
+            elif self.mode == "banner":
                 c.sendall(b"220-smtp.test ESMTP ready\r\n220 smtp.test\r\n")
             elif self.mode in ("pong", "err"):
                 data = self.line(c)
@@ -198,3 +208,20 @@ def test_tcp_cases():
                 problems.append("the +PONG server received %r, expected b'PING\\r\\n' per check" % got[:3])
             check(not problems, "tcp cases:\n  " + "\n  ".join(problems[:30]))
             cw.stop()
+
+
+@harness.timeout(120)
+def test_sigterm_lets_tcp_checks_in_flight_finish():
+    """A tcp check in flight when the pipeline stops (SIGTERM) still gets its result: the worker's second of
+    grace covers the engine's checks as it does libcurl's. The server answers +PONG 0.4 s after the connect; the
+    stop comes as soon as it has accepted the connection; the stored row is the ok check."""
+    with tempdir() as d, TcpServer("slow") as slow:
+        ep = tcp_endpoint("slow-pong", slow.port, expect="+PONG", timeout=3)
+        cfg = base_config([ep], workers=1, check_interval=10)
+        with Clockwerk(cfg, d) as cw:
+            cw.wait_ready()
+            wait_for(lambda: slow.accepted >= 1, 30, "the first check's connect")
+            cw.stop()
+            got = rows(cw, "slow-pong")
+            check(len(got) == 1 and got[0][0] == 1 and got[0][1] is None,
+                  "rows after the stop: %r (expected the check in flight at SIGTERM, ok)" % (got,))

@@ -58,19 +58,33 @@ static void *serve(void *arg)
     return NULL;
 }
 
-static void server_start(struct server *s, enum server_mode mode)
+/* Starts a server on 127.0.0.1 (or ::1 when v6) on a port of the kernel's choice. */
+static void server_start_on(struct server *s, enum server_mode mode, bool v6)
 {
     memset(s, 0, sizeof *s);
     s->mode = mode;
-    s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    assert_int_equal(bind(s->lfd, (struct sockaddr *)&a, sizeof a), 0);
+    struct sockaddr_storage a = { 0 };
+    socklen_t len;
+    if (v6) {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&a;
+        in6->sin6_family = AF_INET6;
+        in6->sin6_addr = in6addr_loopback;
+        len = sizeof *in6;
+    } else {
+        struct sockaddr_in *in = (struct sockaddr_in *)&a;
+        in->sin_family = AF_INET;
+        in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        len = sizeof *in;
+    }
+    s->lfd = socket(a.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_int_equal(bind(s->lfd, (struct sockaddr *)&a, len), 0);
     assert_int_equal(listen(s->lfd, 8), 0);
-    socklen_t len = sizeof a;
     getsockname(s->lfd, (struct sockaddr *)&a, &len);
-    s->port = ntohs(a.sin_port);
+    s->port = ntohs(v6 ? ((struct sockaddr_in6 *)&a)->sin6_port : ((struct sockaddr_in *)&a)->sin_port);
     assert_int_equal(pthread_create(&s->thread, NULL, serve, s), 0);
 }
+
+static void server_start(struct server *s, enum server_mode mode) { server_start_on(s, mode, false); }
 
 static void server_stop(struct server *s)
 {
@@ -270,6 +284,23 @@ static void test_abandoned_in_flight(void **state)
     server_stop(&s);
 }
 
+/* An IPv6 literal: a server on ::1. */
+static void test_ipv6_literal(void **state)
+{
+    (void)state;
+    struct server s;
+    struct got out;
+    server_start_on(&s, SRV_BANNER, true);
+    struct cw_endpoint ep = tcp_ep("::1", s.port, NULL, "220 ");
+    run_check(&shared, &ep, 0, &out);
+    server_stop(&s);
+    assert_true(out.r.ok);
+    ep = tcp_ep("[::1]", closed_port(), NULL, NULL);
+    run_check(&shared, &ep, 0, &out);
+    assert_false(out.r.ok);
+    assert_non_null(strstr(out.error, "connection refused (::1 port "));
+}
+
 /* A lookup still in c-ares when the engine is freed: its late answer (ARES_EDESTRUCTION) finds the check gone. */
 static void test_abandoned_lookup(void **state)
 {
@@ -289,7 +320,7 @@ int main(void)
         cmocka_unit_test(test_connect_send_expect_split), cmocka_unit_test(test_refused),
         cmocka_unit_test(test_reply_without_expect),      cmocka_unit_test(test_silent_times_out),
         cmocka_unit_test(test_localhost_banner),          cmocka_unit_test(test_abandoned_in_flight),
-        cmocka_unit_test(test_abandoned_lookup),
+        cmocka_unit_test(test_abandoned_lookup),          cmocka_unit_test(test_ipv6_literal),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -191,6 +191,26 @@ static int fail(struct rd *r, char *err, size_t errlen, const char *what, unsign
     return -1;
 }
 
+int dns_query_build(const char *name, uint16_t type, uint8_t **buf, size_t *len, char *err, size_t errlen)
+{
+    unsigned char *q = NULL;
+    int qlen = 0;
+    int st = ares_create_query(name, 1 /* IN */, type, 0, 1, &q, &qlen, 0);
+    if (st != ARES_SUCCESS || !q || qlen <= 0) {
+        snprintf(err, errlen, "cannot build a query for \"%s\": %s", name, ares_strerror(st));
+        if (q) ares_free_string(q);
+        return -1;
+    }
+    *buf = q;
+    *len = (size_t)qlen;
+    return 0;
+}
+
+void dns_query_free(uint8_t *buf)
+{
+    if (buf) ares_free_string(buf);
+}
+
 int dns_reply_parse(const uint8_t *buf, size_t len, uint16_t type, struct dns_reply *r, char *err, size_t errlen)
 {
     memset(r, 0, sizeof *r);

@@ -2,7 +2,7 @@
  * presentation text, and the rules by which an expected answer equals one of them.
  *
  * DESIGN
- * One file reads the reply, so that moving to c-ares's newer record API (ares_dns_record_t, 1.22+; Debian 13
+ * One file builds the query and reads the reply, so that moving to c-ares's newer record API (ares_dns_record_t, 1.22+; Debian 13
  * deprecates the ares_parse_*_reply family this machine's 1.18 has) touches nothing else. The answer section
  * is walked here, record by record, for the nine types a check may ask for; names are expanded with
  * ares_expand_name (compression pointers, escapes). Records of other types (the CNAMEs of a chain before the
@@ -43,6 +43,11 @@ struct dns_reply {
     struct cw_buf text; /* the kept answers, each NUL-terminated, one after the other */
     size_t off[DNS_ANSWERS_MAX];
 };
+
+/* A query for name (class IN, recursion desired) in wire form: 0 with *buf (free with dns_query_free) and
+ * *len, or -1 with a reason in err (a name c-ares cannot encode: a label over 63 bytes, ...). */
+int dns_query_build(const char *name, uint16_t type, uint8_t **buf, size_t *len, char *err, size_t errlen);
+void dns_query_free(uint8_t *buf);
 
 /* Reads a reply to a query for `type`. 0, or -1 with a one-line reason in err ("reply truncated in answer 2",
  * ...); r is usable (and must be freed) either way. */

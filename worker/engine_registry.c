@@ -4,4 +4,5 @@
 const struct check_ops *const check_registry[CW_CHECK_TYPE_MAX + 1] = {
     [CW_CHECK_HTTP] = NULL, /* libcurl: worker/probe.h */
     [CW_CHECK_DNS] = &check_dns_ops,
+    [CW_CHECK_ICMP] = &check_icmp_ops,
 };

@@ -38,7 +38,7 @@ def run(*argv, check_rc=True):
 
 class Netns:
     """A network namespace with a unique name, lo up, optionally a veth pair to it with IPv4 10.X.Y.1/.2 (/30)
-    and IPv6 fdXX:...::1/::2 (/64, no DAD); deleted (with its veth pair and the processes started in it) on
+(and .3, /29) and IPv6 fdXX:...::1/::2 (/64, no DAD); deleted (with its veth pair and the processes started in it) on
     every path."""
 
     def __init__(self, veth=True):
@@ -46,8 +46,9 @@ class Netns:
         self.name = "cwt" + tag
         self.veth_host = "cwh" + tag
         self.veth_ns = "cwn" + tag
-        a, b = random.randrange(1, 250), random.randrange(0, 63) * 4
-        self.host4, self.ns4 = "10.%d.%d.%d" % (213, a, b + 1), "10.%d.%d.%d" % (213, a, b + 2)
+        a, b = random.randrange(1, 250), random.randrange(0, 31) * 8
+        self.host4, self.ns4 = "10.213.%d.%d" % (a, b + 1), "10.213.%d.%d" % (a, b + 2)
+        self.ns4b = "10.213.%d.%d" % (a, b + 3)  # a second address of the namespace
         p = "fd%02x:%x:%x" % (random.randrange(256), os.getpid() & 0xFFFF, random.randrange(0xFFFF))
         self.host6, self.ns6 = p + "::1", p + "::2"
         self.veth = veth
@@ -66,10 +67,11 @@ class Netns:
             if self.veth:
                 run("ip", "link", "add", self.veth_host, "type", "veth", "peer", "name", self.veth_ns)
                 run("ip", "link", "set", self.veth_ns, "netns", self.name)
-                run("ip", "addr", "add", self.host4 + "/30", "dev", self.veth_host)
+                run("ip", "addr", "add", self.host4 + "/29", "dev", self.veth_host)
                 run("ip", "-6", "addr", "add", self.host6 + "/64", "dev", self.veth_host, "nodad")
                 run("ip", "link", "set", self.veth_host, "up")
-                self.ex("ip", "addr", "add", self.ns4 + "/30", "dev", self.veth_ns)
+                self.ex("ip", "addr", "add", self.ns4 + "/29", "dev", self.veth_ns)
+                self.ex("ip", "addr", "add", self.ns4b + "/29", "dev", self.veth_ns)
                 self.ex("ip", "-6", "addr", "add", self.ns6 + "/64", "dev", self.veth_ns, "nodad")
                 self.ex("ip", "link", "set", self.veth_ns, "up")
             return self
@@ -154,7 +156,8 @@ def test_icmp_loopback_raw_sockets_from_the_supervisor():
     pw = test_security.ensure_user()
     with tempdir() as d:
         test_security.traversable(d)
-        cfg = base_config(LOOPBACK, workers=2, extra={"supervisor": {"user": test_security.USER}})
+        cfg = base_config(LOOPBACK, workers=2, db_name="db/clockwerk.db",
+                          extra={"supervisor": {"user": test_security.USER}})
         with Clockwerk(cfg, d) as cw:
             with open("/proc/sys/net/ipv4/ping_group_range") as f:
                 lo, hi = (int(x) for x in f.read().split())
@@ -240,18 +243,26 @@ def test_icmp_measured_loss_through_a_veth_pair():
             note("checks.details not in this schema yet: the loss was read from the error text")
         counters = ns.ex("nft", "list", "table", "inet", "cwloss").stdout
         note("nft rules after the run: %s" % " ".join(counters.split())[:200])
-        with Clockwerk(base_config(eps[2:], workers=1, check_interval=2), d, name="tolerant") as cw:
+        with Clockwerk(base_config(eps[2:], workers=1, check_interval=2, db_name="tolerant.db"), d,
+                       name="tolerant") as cw:
             cw.wait_ready()
             rows = rows_by_name(cw, ["tolerant4"], n=1)
             cw.stop()
         check(rows["tolerant4"][0]["ok"] == 1, "tolerant4: %r" % rows["tolerant4"])
 
 
-# An echo responder on a raw socket that answers each IPv4 echo request after DELAY ms (argv[1]).
+# An echo responder on a raw socket that answers each IPv4 echo request after DELAY ms (argv[1]), from the
+# address the request went to (a socket bound to it: the kernel would pick the interface's first address).
 RESPONDER = r"""
 import heapq, select, socket, struct, sys, time
 delay = float(sys.argv[1]) / 1000.0
 s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+senders = {}
+def sender(addr):
+    if addr not in senders:
+        senders[addr] = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+        senders[addr].bind((addr, 0))
+    return senders[addr]
 print("ready", flush=True)
 def csum(b):
     if len(b) % 2:
@@ -272,10 +283,11 @@ while True:
             reply = b"\0\0\0\0" + icmp[4:]
             reply = reply[:2] + struct.pack("!H", csum(reply)) + reply[4:]
             n += 1
-            heapq.heappush(due, (time.monotonic() + delay, n, src, reply))
+            dst = socket.inet_ntoa(pkt[16:20])
+            heapq.heappush(due, (time.monotonic() + delay, n, src, dst, reply))
     while due and due[0][0] <= time.monotonic():
-        _, _, src, reply = heapq.heappop(due)
-        s.sendto(reply, (src, 0))
+        _, _, src, dst, reply = heapq.heappop(due)
+        sender(dst).sendto(reply, (src, 0))
 """
 
 
@@ -292,7 +304,7 @@ def test_icmp_measured_delay_and_latency_threshold():
         line = resp.stdout.readline().strip()
         check(line == "ready", "responder: %r" % line)
         eps = [icmp_endpoint("slow", ns.ns4, count=3, packet_interval=0.05),
-               icmp_endpoint("too-slow", ns.ns4, count=3, packet_interval=0.05, latency_threshold=0.03)]
+               icmp_endpoint("too-slow", ns.ns4b, count=3, packet_interval=0.05, latency_threshold=0.03)]
         with Clockwerk(base_config(eps, workers=1, check_interval=2), d) as cw:
             cw.wait_ready()
             rows = rows_by_name(cw, ["slow", "too-slow"], n=2)

@@ -79,9 +79,10 @@ def ask(port, name, family=socket.AF_INET):
 
 class Unbound:
     """unbound in the foreground, as nobody, on 127.0.0.1@port and ::1@port with the zone above; stopped (and
-    its directory removed) on every path."""
+    its directory removed) on every path. extra: more lines of the server section (bench/dns_bench.py's zone)."""
 
-    def __init__(self):
+    def __init__(self, extra=()):
+        self.extra = list(extra)
         self.port = free_udp_port()
         self.dir = tempfile.mkdtemp(prefix="cw-unbound-", dir="/tmp")
         os.chmod(self.dir, 0o755)
@@ -91,6 +92,7 @@ class Unbound:
 
     def config_text(self):
         data = "".join("  local-data: '%s'\n" % rr for rr in ZONE)
+        extra = "".join("  %s\n" % line for line in self.extra)
         return f"""server:
   interface: 127.0.0.1@{self.port}
   interface: ::1@{self.port}
@@ -109,7 +111,7 @@ class Unbound:
   access-control: ::1/128 allow
   local-zone: "test." nodefault
   local-zone: "cw.test." static
-{data}  local-zone: "refused.test." refuse
+{data}{extra}  local-zone: "refused.test." refuse
   local-zone: "nx.test." always_nxdomain
 remote-control:
   control-enable: no

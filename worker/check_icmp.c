@@ -48,6 +48,7 @@ static struct {
 
 static bool shard_has_icmp(const struct cw_config *cfg)
 {
+    if (!cfg) return false; /* an engine without a configuration (unit tests) */
     for (size_t i = 0; i < cfg->n_endpoints; i++)
         if (cfg->endpoints[i].type == CW_CHECK_ICMP) return true;
     return false;

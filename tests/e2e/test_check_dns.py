@@ -206,15 +206,16 @@ def has_details(cw):
 
 def last_rows(cw, names, n=1):
     """Waits until every endpoint of names has n rows; returns name -> the newest row as a dict."""
-    cols = "c.ok, c.error, c.latency_ms" + (", c.details" if has_details(cw) else "")
-    sql = ("SELECT e.name, %s FROM checks c JOIN endpoints e ON e.id = c.endpoint_id ORDER BY c.id" % cols)
+    sql = "SELECT e.name, %s FROM checks c JOIN endpoints e ON e.id = c.endpoint_id ORDER BY c.id"
 
     def complete(rows):
         counts = {}
         for r in rows:
             counts[r[0]] = counts.get(r[0], 0) + 1
         return all(counts.get(nm, 0) >= n for nm in names)
-    rows = cw.wait_rows(sql, predicate=complete, timeout=30, what="%d row(s) for each of %s" % (n, names))
+    rows = cw.wait_rows(sql % "c.ok", predicate=complete, timeout=30, what="%d row(s) for each of %s" % (n, names))
+    cols = "c.ok, c.error, c.latency_ms" + (", c.details" if has_details(cw) else "")
+    rows = cw.db().query(sql % cols)
     out = {}
     for r in rows:
         d = {"ok": r[1], "error": r[2], "latency_ms": r[3]}

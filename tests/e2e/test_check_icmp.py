@@ -114,12 +114,13 @@ def has_details(cw):
 
 def rows_by_name(cw, names, n=1):
     """Waits for n rows of each endpoint; returns name -> list of rows (dicts), oldest first."""
-    cols = "c.ok, c.error, c.latency_ms" + (", c.details" if has_details(cw) else "")
-    sql = "SELECT e.name, %s FROM checks c JOIN endpoints e ON e.id = c.endpoint_id ORDER BY c.id" % cols
+    sql = "SELECT e.name, %s FROM checks c JOIN endpoints e ON e.id = c.endpoint_id ORDER BY c.id"
 
     def complete(rows):
         return all(sum(1 for r in rows if r[0] == nm) >= n for nm in names)
-    rows = cw.wait_rows(sql, predicate=complete, timeout=40, what="%d row(s) of each of %s" % (n, names))
+    cw.wait_rows(sql % "c.ok", predicate=complete, timeout=40, what="%d row(s) of each of %s" % (n, names))
+    cols = "c.ok, c.error, c.latency_ms" + (", c.details" if has_details(cw) else "")
+    rows = cw.db().query(sql % cols)
     out = {}
     for r in rows:
         d = {"ok": r[1], "error": r[2], "latency_ms": r[3]}

@@ -3,7 +3,8 @@ requests to 127.0.0.1, ::1 and to network namespaces the tests create.
 
 - Raw sockets: as root with net.ipv4.ping_group_range "1 0" (nobody), datagram ICMP sockets are refused, so the
   supervisor opens raw sockets in the worker's process before it becomes supervisor.user (a system user
-  here); `clockwerk -t` says so; checks to 127.0.0.1, ::1 and localhost pass with loopback round trips.
+  here); `clockwerk -t` says so (and, run by that user, that neither method is allowed and which sysctl to
+  set); checks to 127.0.0.1, ::1 and localhost pass with loopback round trips.
 - Datagram sockets: Clockwerk runs inside a network namespace whose ping_group_range (per namespace) allows
   every group; `-t` says so; the same checks pass with method dgram.
 - Loss: a namespace behind a veth pair whose nftables rules drop exactly 3 of every 10 echo requests
@@ -169,6 +170,17 @@ def test_icmp_loopback_raw_sockets_from_the_supervisor():
             want = ("icmp: raw sockets opened by the supervisor for the workers (gid %d not in "
                     "net.ipv4.ping_group_range %d %d)" % (pw.pw_gid, lo, hi))
             check(res.code == 0 and want in res.text, "-t: %r" % res.text)
+            # the same file checked by that user itself: neither method, and the line says what to do
+            own = os.path.join(d, "own.conf")
+            harness.write_config(own, cfg)
+            os.chmod(own, 0o644)  # no secret in it
+            r = subprocess.run([binary("clockwerk"), "-t", "-c", own], capture_output=True, text=True, timeout=20,
+                               env=harness.child_env(), user=pw.pw_uid, group=pw.pw_gid, extra_groups=[])
+            want = ("icmp: not permitted: gid {g} is not in net.ipv4.ping_group_range ({lo} {hi}) and the supervisor "
+                    "cannot open raw sockets (Operation not permitted): run `sysctl -w "
+                    "net.ipv4.ping_group_range=\"{g} {g}\"` (and keep it in /etc/sysctl.d/), or start clockwerk as "
+                    "root").format(g=pw.pw_gid, lo=lo, hi=hi)
+            check(r.returncode == 0 and want in r.stdout, "-t as %s: %r" % (test_security.USER, r.stdout + r.stderr))
             cw.wait_ready()
             rows = rows_by_name(cw, ["v4", "v6", "name"], n=2)
             workers = cw.child_pids("clockwerk: worker")

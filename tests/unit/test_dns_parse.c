@@ -1,7 +1,7 @@
 /* tests/unit/test_dns_parse.c — worker/dns_parse.c on replies built byte by byte here: the rcode from the
  * header; the answers of each of the nine types in presentation text (compressed names, TXT strings joined,
  * control bytes escaped); records of another type (a CNAME chain) skipped; truncated and malformed replies
- * refused with a reason; the answer cap; and the matching rules of expect_answers. */
+ * refused with a reason; the answer cap; queries built for a name; and the matching rules of expect_answers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -295,6 +295,26 @@ static void test_cap(void **state)
     dns_reply_free(&r);
 }
 
+static void test_query(void **state)
+{
+    (void)state;
+    uint8_t *q;
+    size_t len;
+    char err[160];
+    assert_int_equal(dns_query_build("www.cw.test", DNS_TYPE_MX, &q, &len, err, sizeof err), 0);
+    /* header: RD set, one question; then 3www2cw4test0, type 15, class 1 */
+    assert_int_equal(len, 12 + 13 + 4);
+    assert_int_equal(q[2] & 0x01, 1);
+    assert_int_equal(q[4] << 8 | q[5], 1);
+    assert_memory_equal(q + 12, "\x03" "www" "\x02" "cw" "\x04" "test" "\x00\x00\x0f\x00\x01", 17);
+    dns_query_free(q);
+    char label[80];
+    memset(label, 'a', 70);
+    label[70] = 0;
+    assert_int_equal(dns_query_build(label, DNS_TYPE_A, &q, &len, err, sizeof err), -1);
+    assert_non_null(strstr(err, "cannot build a query for"));
+}
+
 static void test_matching(void **state)
 {
     (void)state;
@@ -320,9 +340,13 @@ static void test_matching(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rcode_and_nodata), cmocka_unit_test(test_addresses_after_cname_chain),
-        cmocka_unit_test(test_names_numbers),    cmocka_unit_test(test_txt_and_caa),
-        cmocka_unit_test(test_malformed),        cmocka_unit_test(test_cap),
+        cmocka_unit_test(test_rcode_and_nodata),
+        cmocka_unit_test(test_addresses_after_cname_chain),
+        cmocka_unit_test(test_names_numbers),
+        cmocka_unit_test(test_txt_and_caa),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_cap),
+        cmocka_unit_test(test_query),
         cmocka_unit_test(test_matching),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -117,12 +117,17 @@ def report(label, r, other=None):
           + (f" (most: {r['errors'][0][0]!r} x{r['errors'][0][1]})" if r["errors"] else ""))
 
 
-def main(argv=None):
+def parse_args(argv, endpoints, interval):
+    """--endpoints, --seconds (the window, 20 by default), --interval: the options of both benches."""
     ap = argparse.ArgumentParser()
-    ap.add_argument("--endpoints", type=int, default=5000)
+    ap.add_argument("--endpoints", type=int, default=endpoints)
     ap.add_argument("--seconds", type=float, default=20)
-    ap.add_argument("--interval", type=float, default=1.0)
-    a = ap.parse_args(argv)
+    ap.add_argument("--interval", type=float, default=interval)
+    return ap.parse_args(argv)
+
+
+def main(argv=None):
+    a = parse_args(argv, 5000, 1.0)
     sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
     from test_check_dns import Unbound
     tmp = tempfile.mkdtemp(prefix="cw-dnsbench-")

@@ -12,7 +12,6 @@ second, lateness p50/p99, worker CPU per check (3 echo requests and replies), fa
 and time; every process stopped on every path; nothing asserted.
 """
 
-import argparse
 import os
 import shutil
 import sys
@@ -25,11 +24,7 @@ import dns_bench  # noqa: E402  run_checks, report
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--endpoints", type=int, default=10000)
-    ap.add_argument("--seconds", type=float, default=20)
-    ap.add_argument("--interval", type=float, default=10.0)
-    a = ap.parse_args(argv)
+    a = dns_bench.parse_args(argv, 10000, 10.0)
     if a.endpoints > 250 * 256 * 250:
         raise SystemExit("at most %d hosts in 127/8" % (250 * 256 * 250))
     hosts = ["127.%d.%d.%d" % (1 + i // 64000, (i // 250) % 256, 1 + i % 250) for i in range(a.endpoints)]

@@ -11,7 +11,6 @@ server failing `timed out after 1 s (server ...)` within the timeout; a closed p
 is the query time (well under the timeout); the figures (rcode, answers, server) when the storer keeps them.
 """
 
-import json
 import os
 import pwd
 import shutil
@@ -21,6 +20,7 @@ import subprocess
 import tempfile
 import threading
 
+from check_rows import rows_by_name
 from harness import Clockwerk, base_config, check, deadline, note, tempdir, wait_for
 
 ZONE = [
@@ -200,29 +200,9 @@ def dns_endpoint(name, host, server, **kw):
     return e
 
 
-def has_details(cw):
-    return any(r[1] == "details" for r in cw.db().query("PRAGMA table_info(checks)"))
-
-
 def last_rows(cw, names, n=1):
-    """Waits until every endpoint of names has n rows; returns name -> the newest row as a dict."""
-    sql = "SELECT e.name, %s FROM checks c JOIN endpoints e ON e.id = c.endpoint_id ORDER BY c.id"
-
-    def complete(rows):
-        counts = {}
-        for r in rows:
-            counts[r[0]] = counts.get(r[0], 0) + 1
-        return all(counts.get(nm, 0) >= n for nm in names)
-    rows = cw.wait_rows(sql % "c.ok", predicate=complete, timeout=30, what="%d row(s) for each of %s" % (n, names))
-    cols = "c.ok, c.error, c.latency_ms" + (", c.details" if has_details(cw) else "")
-    rows = cw.db().query(sql % cols)
-    out = {}
-    for r in rows:
-        d = {"ok": r[1], "error": r[2], "latency_ms": r[3]}
-        if len(r) > 4 and r[4]:
-            d["figures"] = json.loads(r[4])
-        out[r[0]] = d
-    return out
+    """Waits until every endpoint of names has n rows; returns name -> the newest row."""
+    return {nm: rows[-1] for nm, rows in rows_by_name(cw, names, n=n, timeout=30).items()}
 
 
 def expect_ok(rows, name):

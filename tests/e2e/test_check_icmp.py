@@ -17,7 +17,6 @@ Every namespace (and its veth pair) is deleted, and every process stopped, on ev
 namespaces): a test says so and passes without checking when not root.
 """
 
-import json
 import os
 import random
 import re
@@ -25,6 +24,7 @@ import subprocess
 import sys
 
 import harness
+from check_rows import rows_by_name
 from harness import Clockwerk, base_config, binary, check, note, tempdir
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -107,28 +107,6 @@ def icmp_endpoint(name, host, **kw):
     e = {"type": "icmp", "name": name, "host": host, "timeout": 1}
     e.update(kw)
     return e
-
-
-def has_details(cw):
-    return any(r[1] == "details" for r in cw.db().query("PRAGMA table_info(checks)"))
-
-
-def rows_by_name(cw, names, n=1):
-    """Waits for n rows of each endpoint; returns name -> list of rows (dicts), oldest first."""
-    sql = "SELECT e.name, %s FROM checks c JOIN endpoints e ON e.id = c.endpoint_id ORDER BY c.id"
-
-    def complete(rows):
-        return all(sum(1 for r in rows if r[0] == nm) >= n for nm in names)
-    cw.wait_rows(sql % "c.ok", predicate=complete, timeout=40, what="%d row(s) of each of %s" % (n, names))
-    cols = "c.ok, c.error, c.latency_ms" + (", c.details" if has_details(cw) else "")
-    rows = cw.db().query(sql % cols)
-    out = {}
-    for r in rows:
-        d = {"ok": r[1], "error": r[2], "latency_ms": r[3]}
-        if len(r) > 4 and r[4]:
-            d["figures"] = json.loads(r[4])
-        out.setdefault(r[0], []).append(d)
-    return out
 
 
 def check_loopback_rows(rows, method):

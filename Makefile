@@ -173,7 +173,8 @@ fuzz-seeds: $(FUZZ_OUT)/obj/tests/fuzz/gen_seeds.o $(FUZZ_COMMON)
 	$(FUZZ_OUT)/gen_seeds
 	mkdir -p tests/fuzz/corpus/config
 	cp etc/clockwerk.conf tests/fuzz/corpus/config/sample.conf
-	cp tests/unit/configs/full.conf tests/unit/configs/issue2.conf tests/unit/configs/errors.conf tests/fuzz/corpus/config/
+	cp tests/unit/configs/full.conf tests/unit/configs/issue2.conf tests/unit/configs/errors.conf \
+	   tests/unit/configs/types.conf tests/fuzz/corpus/config/
 # The smoke run inside `make test` uses a fixed seed, so CI stays reproducible; `make fuzz` explores freely.
 fuzz-smoke: fuzz-build
 	FUZZ_SEED=1 sh tests/fuzz/run.sh $(FUZZ_SMOKE_SECONDS) $(FUZZ_HARNESSES)

@@ -230,16 +230,18 @@ static void endpoint(struct cfg_parser *p, const config_setting_t *g, long idx, 
     ep->recovery_threshold = cfg->recovery_threshold;
     ep->verify_tls = true;
     ep->follow_redirects = false;
-    ep->record_type = 1; /* A */
-    ep->icmp_count = DEFAULT_ICMP_COUNT;
-    ep->packet_interval = DEFAULT_PACKET_INTERVAL;
-    ep->max_loss = DEFAULT_MAX_LOSS;
 
     if (g->type != CONFIG_TYPE_GROUP) {
         cfgp_problem(p, g, "monitor.endpoints[%ld]: expected a group { url = \"...\"; ... }", idx);
         return;
     }
     if (!endpoint_type(p, &e, ep)) return;
+    if (ep->type == CW_CHECK_DNS) ep->record_type = 1; /* A */
+    if (ep->type == CW_CHECK_ICMP) {
+        ep->icmp_count = DEFAULT_ICMP_COUNT;
+        ep->packet_interval = DEFAULT_PACKET_INTERVAL;
+        ep->max_loss = DEFAULT_MAX_LOSS;
+    }
     int n = config_setting_length(g);
     for (int i = 0; i < n; i++) endpoint_key(p, &e, config_setting_get_elem(g, (unsigned)i), ep);
     const config_setting_t *timeout = e.at[EPK_TIMEOUT];

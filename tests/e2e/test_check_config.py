@@ -11,6 +11,7 @@ import re
 
 import harness
 from harness import check, run_cli, tempdir
+from test_config_cli import _marked_line, _problem_lines  # the FILE:LINE reading of the -t tests
 
 TOKEN = "e2e-push-token-0123456789"
 
@@ -43,26 +44,13 @@ def _write(d, name, text, mode=0o600):
     return path
 
 
-def _problems(text, path):
-    """[(line, message)] of every `FILE:LINE: message` about path."""
-    rx = re.compile(r"(?:^|[\s:])(?:\S*/)?%s:(\d+): (\S.*)$" % re.escape(os.path.basename(path)), re.M)
-    return [(int(m.group(1)), m.group(2)) for m in rx.finditer(text)]
-
-
-def _marked_line(text):
-    for i, ln in enumerate(text.split("\n"), 1):
-        if "#!" in ln:
-            return i
-    raise AssertionError("test bug: no #! marker")
-
-
 def _expect_refused(d, name, text, message_rx, mode=0o600):
     """-t on the file: exit 1 and a message matching message_rx at the marked line. Returns the output."""
     path = _write(d, name + ".conf", text, mode)
     res = run_cli(["-t", "-c", path])
     check(res.code == 1, "%s: `clockwerk -t` exited %s, expected 1\n%s" % (name, res.code, res.text[-800:]))
     line = _marked_line(text)
-    at = [m for n, m in _problems(res.text, path) if n == line]
+    at = [m for n, m in _problem_lines(res.text, path) if n == line]
     check(any(re.search(message_rx, m) for m in at),
           "%s: no message at line %d matching /%s/ in:\n%s" % (name, line, message_rx, res.text[-1200:]))
     return res.text

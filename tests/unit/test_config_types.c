@@ -172,6 +172,21 @@ static void test_http_assertions(void **state)
     config_free(c);
 }
 
+/* The fuzzing seed configs/types.conf loads: every type and every assertion key in one file. */
+static void test_types_fixture(void **state)
+{
+    struct ct *t = *state;
+    struct cw_config *c = ct_load_fixture(t, "types.conf");
+    if (!c) ct_dump(t);
+    assert_non_null(c);
+    assert_int_equal(c->n_endpoints, 8);
+    assert_string_equal(c->endpoints[0].url, "tcp://127.0.0.1:6379");
+    assert_int_equal(c->endpoints[0].send_len, 7);
+    assert_string_equal(c->endpoints[1].url, "tcp://127.0.0.1:6379#redis bare");
+    assert_int_equal(c->endpoints[7].n_json_conditions, 7);
+    config_free(c);
+}
+
 /* Two tcp checks of one port: other send/expect gives the later one "#NAME"; the same is a duplicate. */
 static void test_tcp_keys(void **state)
 {
@@ -193,14 +208,8 @@ static void test_tcp_keys(void **state)
                       4, "the same icmp check as another");
 }
 
-struct bad_case {
-    const char *text;
-    int line;
-    const char *needle;
-};
-
 #define T3(x) EPS("{ name = \"n\";\n" x " }") /* x on line 3 */
-static const struct bad_case bad_cases[] = {
+static const struct ct_bad_case bad_cases[] = {
     { T3("type = \"ftp\";"), 3, "monitor.endpoints[0].type: 'ftp' is not one of http, tcp, tls, dns, icmp, push" },
     { T3("type = \"dns\"; host = \"example.org\"; port = 53;"), 3,
       "monitor.endpoints[0]: 'port' is not a key of a dns check" },
@@ -299,18 +308,7 @@ static const struct bad_case bad_cases[] = {
 static void test_refusals(void **state)
 {
     struct ct *t = *state;
-    int failed = 0;
-    for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++) {
-        struct cw_config *c = ct_load(t, bad_cases[i].text);
-        if (c || ct_find(t, bad_cases[i].line, bad_cases[i].needle) < 0) {
-            fprintf(stderr, "case %zu: expected line %d '%s' for:\n%s", i, bad_cases[i].line, bad_cases[i].needle,
-                    bad_cases[i].text);
-            ct_dump(t);
-            failed++;
-        }
-        config_free(c);
-    }
-    assert_int_equal(failed, 0);
+    ct_expect_all_refused(t, bad_cases, sizeof bad_cases / sizeof bad_cases[0]);
 }
 
 /* A token written in a file others may read is refused, like a password; no message holds the token. */
@@ -324,6 +322,12 @@ static void test_token_secret(void **state)
     assert_null(c);
     assert_true(ct_find(t, 4, "monitor.endpoints[0].token: the file holds a credential") >= 0);
     for (int i = 0; i < t->n_msgs && i < CT_MAX_MSGS; i++) assert_null(strstr(t->msgs[i], TOKEN));
+    /* a token_file that is a FIFO is refused at once, never waited on */
+    char fifo[512];
+    snprintf(fifo, sizeof fifo, "%s/token.fifo", t->dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    ct_expect_refused(t, WEB EPS("{ type = \"push\"; name = \"p\";\n token_file = \"token.fifo\"; }"), 4,
+                      "token.fifo' is not a regular file");
     /* nor a bad token in a message */
     ct_expect_refused(t, WEB EPS("{ type = \"push\"; name = \"p\";\n token = \"secret secret secret\"; }"), 4,
                       "a token is");
@@ -449,6 +453,11 @@ static void test_escapes_and_servers(void **state)
     assert_int_equal(cw_decode_escapes("ab\\", out, &n), 3);
     assert_int_equal(cw_decode_escapes("\\xg0", out, &n), 1);
     assert_int_equal(cw_decode_escapes("\\x-1", out, &n), 1);
+    assert_int_equal(cw_decode_escapes("\\x 4", out, &n), 1);
+    assert_int_equal(cw_decode_escapes("\\x4", out, &n), 1);
+    assert_int_equal(cw_decode_escapes("\\xAb", out, &n), -1);
+    assert_int_equal(n, 1);
+    assert_int_equal((unsigned char)out[0], 0xab);
     char ip[64];
     int port;
     bool v6;
@@ -530,6 +539,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_push, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_http_assertions, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_tcp_keys, ct_setup, ct_teardown),
+        cmocka_unit_test_setup_teardown(test_types_fixture, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_refusals, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_token_secret, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_reload_sees_new_fields, ct_setup, ct_teardown),

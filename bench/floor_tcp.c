@@ -3,12 +3,15 @@
  * the result read with SO_ERROR, the socket closed with a reset (SO_LINGER 0, no TIME_WAIT) — with nothing
  * else. Its CPU per connect is the floor no C prober can go far below.
  *
- *   floor_tcp HOST PORT [--inflight K] [--checks N] [--seconds S]      (HOST: an IPv4 or IPv6 address)
+ *   floor_tcp HOST PORTS [--inflight K] [--checks N] [--seconds S]
+ * HOST: an IPv4 or IPv6 address; PORTS: a port, or @FILE with one port a line (the connects go round them, as the
+ * worker's checks of one endpoint per port do: bench/tcp_bench.py).
  * Prints one line: `floor_tcp checks=N seconds=S cpu_user=U cpu_sys=S checks_per_s=R cpu_us_per_check=C errors=E`.
  * Bounded in count and time: it stops after N connects or S seconds, whichever first. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +29,33 @@ static double now_s(void)
 }
 
 static double tv_s(struct timeval tv) { return (double)tv.tv_sec + (double)tv.tv_usec / 1e6; }
+
+#define MAX_PORTS 65536
+
+/* Reads PORTS (a number, or @FILE of numbers) into ports; returns how many, 0 when none is valid. */
+static size_t read_ports(const char *arg, uint16_t *ports)
+{
+    if (arg[0] != '@') {
+        int p = atoi(arg);
+        if (p <= 0 || p > 65535) return 0;
+        ports[0] = (uint16_t)p;
+        return 1;
+    }
+    FILE *f = fopen(arg + 1, "r");
+    if (!f) return 0;
+    size_t n = 0;
+    int p;
+    while (n < MAX_PORTS && fscanf(f, "%d", &p) == 1)
+        if (p > 0 && p <= 65535) ports[n++] = (uint16_t)p;
+    fclose(f);
+    return n;
+}
+
+static void set_port(struct sockaddr_storage *sa, uint16_t port)
+{
+    if (sa->ss_family == AF_INET6) ((struct sockaddr_in6 *)sa)->sin6_port = htons(port);
+    else ((struct sockaddr_in *)sa)->sin_port = htons(port);
+}
 
 /* Starts one connect; returns 1 when in flight, 0 when it finished at once (ok or not: *failed). */
 static int start_one(int ep, const struct sockaddr_storage *sa, socklen_t len, int *failed)
@@ -59,16 +89,19 @@ int main(int argc, char **argv)
     }
     struct sockaddr_storage sa = { 0 };
     socklen_t len;
-    int port = atoi(argv[2]);
+    static uint16_t ports[MAX_PORTS];
+    size_t n_ports = read_ports(argv[2], ports), next_port = 0;
+    if (!n_ports) {
+        fprintf(stderr, "floor_tcp: no port in %s\n", argv[2]);
+        return 2;
+    }
     struct sockaddr_in *in = (struct sockaddr_in *)&sa;
     struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&sa;
     if (inet_pton(AF_INET, argv[1], &in->sin_addr) == 1) {
         in->sin_family = AF_INET;
-        in->sin_port = htons((uint16_t)port);
         len = sizeof *in;
     } else if (inet_pton(AF_INET6, argv[1], &in6->sin6_addr) == 1) {
         in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons((uint16_t)port);
         len = sizeof *in6;
     } else {
         fprintf(stderr, "floor_tcp: %s is not an IP address\n", argv[1]);
@@ -98,6 +131,8 @@ int main(int argc, char **argv)
         while (running < inflight && started < checks && now_s() < deadline) {
             int failed = 0;
             started++;
+            set_port(&sa, ports[next_port]);
+            next_port = (next_port + 1) % n_ports;
             if (start_one(ep, &sa, len, &failed)) {
                 running++;
             } else {

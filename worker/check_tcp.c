@@ -10,8 +10,8 @@
  *   keeps only the last bytes that may start a match), in the first TCP_REPLY_MAX bytes. The reply ends at
  *   the match (success), at EOF, at TCP_REPLY_MAX or at the deadline (failure: `reply did not contain "X"
  *   (got "...")`). Without `expect` the check succeeds as soon as it connected and sent.
- * - Figures: {"address": the address connected to, "reply": its first TCP_REPLY_SHOWN bytes, escaped} (reply
- *   only when the check read one). */
+ * - Figures: {"reply": the first TCP_REPLY_SHOWN bytes of the reply, escaped} when the check read one (with
+ *   `expect`); a plain connect has none (nothing to encode or store per check). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -116,7 +116,6 @@ static void on_connected(struct check *c)
 {
     struct tcp_state *s = c->state;
     c->r.latency_us = c->r.connect_us;
-    figures_str(&c->fig, "address", s->conn.addr_text);
     s->phase = TCP_SEND;
     s->sent_ns = cw_mono_ns();
     if (c->ep->send && c->ep->send_len) send_more(c, s);

@@ -168,7 +168,8 @@ static void advance_starttls(struct check *c, struct tls_state *s)
 static void on_connected(struct check *c)
 {
     struct tls_state *s = c->state;
-    figures_str(&c->fig, "address", s->conn.addr_text);
+    char addr[64];
+    figures_str(&c->fig, "address", conn_addr_text(&s->conn, addr, sizeof addr));
     if (c->ep->starttls == CW_STARTTLS_NONE) {
         start_handshake(c, s);
         return;

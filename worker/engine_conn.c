@@ -36,13 +36,20 @@ static void connected(struct check *c, struct engine_conn *conn)
     conn->on_connected(c);
 }
 
+const char *conn_addr_text(const struct engine_conn *conn, char *buf, size_t len)
+{
+    if (conn->current >= conn->addrs.n) snprintf(buf, len, "%s", conn->resolving ? "?" : "(no address)");
+    else resolve_addr_text((const struct sockaddr *)&conn->addrs.addr[conn->current], buf, len);
+    return buf;
+}
+
 static void fail_all(struct check *c, struct engine_conn *conn)
 {
-    char why[128];
+    char why[128], addr[64];
+    conn_addr_text(conn, addr, sizeof addr);
     conn_errno_text(conn->last_errno, why, sizeof why);
-    if (conn->addrs.n > 1)
-        check_fail(c, "%s (%s port %d; %zu addresses tried)", why, conn->addr_text, c->ep->port, conn->addrs.n);
-    else check_fail(c, "%s (%s port %d)", why, conn->addr_text, c->ep->port);
+    if (conn->addrs.n > 1) check_fail(c, "%s (%s port %d; %zu addresses tried)", why, addr, c->ep->port, conn->addrs.n);
+    else check_fail(c, "%s (%s port %d)", why, addr, c->ep->port);
 }
 
 /* Connects to the next address; on to the one after when it fails at once. */
@@ -51,8 +58,7 @@ static void try_next(struct check *c, struct engine_conn *conn)
     while (conn->next < conn->addrs.n) {
         const struct sockaddr *sa = (const struct sockaddr *)&conn->addrs.addr[conn->next];
         socklen_t len = conn->addrs.addr_len[conn->next];
-        conn->next++;
-        resolve_addr_text(sa, conn->addr_text, sizeof conn->addr_text);
+        conn->current = conn->next++;
         conn->connect_start_ns = cw_mono_ns();
         int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0) {
@@ -109,13 +115,19 @@ void conn_start(struct check *c, struct engine_conn *conn, void (*on_connected)(
 {
     conn->fd = -1;
     conn->on_connected = on_connected;
+    if (!c->ep->host || !c->ep->host[0] || c->ep->port <= 0 || c->ep->port > 65535) {
+        check_fail(c, "no host and port to connect to");
+        return;
+    }
     conn->resolving = true;
     check_resolve(c, c->ep->host, c->ep->port, AF_UNSPEC, on_resolved);
 }
 
 void conn_doing(const struct check *c, const struct engine_conn *conn, char *out, size_t outlen)
 {
+    char addr[64];
+    conn_addr_text(conn, addr, sizeof addr);
     if (conn->resolving) snprintf(out, outlen, "looking up %s", c->ep->host);
-    else if (conn->connecting) snprintf(out, outlen, "connecting to %s port %d", conn->addr_text, c->ep->port);
-    else snprintf(out, outlen, "on the connection to %s port %d", conn->addr_text, c->ep->port);
+    else if (conn->connecting) snprintf(out, outlen, "connecting to %s port %d", addr, c->ep->port);
+    else snprintf(out, outlen, "on the connection to %s port %d", addr, c->ep->port);
 }

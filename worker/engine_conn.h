@@ -23,7 +23,7 @@ struct engine_conn {
     size_t next; /* the next address to try */
     int64_t connect_start_ns;
     int last_errno;
-    char addr_text[64]; /* the address being tried or connected to */
+    size_t current; /* the index in addrs of the address being tried or connected to */
     void (*on_connected)(struct check *c);
 };
 
@@ -36,6 +36,8 @@ void conn_on_fd(struct check *c, struct engine_conn *conn, uint32_t epoll_events
 void conn_doing(const struct check *c, const struct engine_conn *conn, char *out, size_t outlen);
 /* Closes the socket (a reset: SO_LINGER 0). */
 void conn_close(struct check *c, struct engine_conn *conn);
+/* The address being tried or connected to as text ("127.0.0.1", "::1"): made only when a text needs it. */
+const char *conn_addr_text(const struct engine_conn *conn, char *buf, size_t len);
 /* strerror(err) starting lowercase: "connection refused". */
 const char *conn_errno_text(int err, char *buf, size_t len);
 

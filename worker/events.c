@@ -172,6 +172,15 @@ int events_add(struct worker_events *e, int fd, enum events_tag tag, uint64_t pa
     return epoll_ctl(e->epfd, EPOLL_CTL_MOD, fd, &ev);
 }
 
+int events_mod(struct worker_events *e, int fd, enum events_tag tag, uint64_t payload, uint32_t epoll_events)
+{
+    struct epoll_event ev = { .events = epoll_events,
+                              .data.u64 = ((uint64_t)tag << 56) | (payload & EVENTS_PAYLOAD_MASK) };
+    if (epoll_ctl(e->epfd, EPOLL_CTL_MOD, fd, &ev) == 0) return 0;
+    if (errno != ENOENT) return -1;
+    return epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
 void events_del(struct worker_events *e, int fd)
 {
     (void)epoll_ctl(e->epfd, EPOLL_CTL_DEL, fd, NULL); /* ENOENT, EBADF: not there (any more) */

@@ -1,7 +1,8 @@
 /* tests/unit/test_engine_tcp.c — the engine (worker/engine.c) with tcp checks against servers on loopback in a
  * thread of this test: a check connects, sends, finds `expect` split across two writes, reports a refused
  * port, a reply without `expect` (server closed; silent until the deadline), looks "localhost" up through
- * c-ares (/etc/hosts), and an engine freed with a check in flight releases it (ASan sees no leak). */
+ * c-ares (/etc/hosts), and an engine freed with a check in flight, or with its lookup in c-ares, releases it (ASan
+ * sees no leak, no use after free). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -182,7 +183,6 @@ static void test_connect_send_expect_split(void **state)
     assert_int_equal(out.r.latency_us, out.r.connect_us);
     assert_true(out.r.ttfb_us >= 0);
     assert_true(out.r.dns_us >= 0 && out.r.dns_us < 1000); /* an IP literal: answered at once, no lookup */
-    assert_non_null(strstr(out.figures, "\"address\":\"127.0.0.1\""));
     assert_non_null(strstr(out.figures, "\"reply\":\"+PO"));
     rig_close(&g);
 }
@@ -271,12 +271,26 @@ static void test_abandoned_in_flight(void **state)
     server_stop(&s);
 }
 
+/* A lookup still in c-ares when the engine is freed: its late answer (ARES_EDESTRUCTION) finds the check gone. */
+static void test_abandoned_lookup(void **state)
+{
+    (void)state;
+    struct rig g;
+    rig_open(&g);
+    struct cw_endpoint ep = tcp_ep("abandoned.clockwerk.invalid", 9, NULL, NULL);
+    char err[256];
+    int64_t now = cw_mono_ns();
+    assert_int_equal(engine_start(g.e, &ep, 7, 0, now, now, cw_wall_us(), err, sizeof err), 0);
+    rig_close(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_connect_send_expect_split), cmocka_unit_test(test_refused),
         cmocka_unit_test(test_reply_without_expect),      cmocka_unit_test(test_silent_times_out),
         cmocka_unit_test(test_localhost_banner),          cmocka_unit_test(test_abandoned_in_flight),
+        cmocka_unit_test(test_abandoned_lookup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

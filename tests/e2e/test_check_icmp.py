@@ -310,3 +310,30 @@ def test_icmp_measured_delay_and_latency_threshold():
             check(r["ok"] == 0 and m and 60 <= float(m.group(1)) < 90, "too-slow: %r" % r)
         note("round trips through the 60 ms responder: %s ms" % ", ".join("%.1f" % r["latency_ms"]
                                                                           for r in rows["slow"]))
+
+
+@harness.timeout(150)
+def test_icmp_endpoints_added_by_a_reload_get_raw_sockets():
+    """The plan is made again at a reload: a worker that had no icmp endpoint (and so no raw socket) is
+    restarted with its new shard and gets them."""
+    if not root_only():
+        return
+    with open("/proc/sys/net/ipv4/ping_group_range") as f:
+        lo, hi = (int(x) for x in f.read().split())
+    if lo <= 0 <= hi:
+        note("ping_group_range %d %d allows gid 0: no raw sockets to test here" % (lo, hi))
+        return
+    with tempdir() as d:
+        first = base_config([{"url": "http://127.0.0.1:1/", "timeout": 0.5}], workers=1)
+        with Clockwerk(first, d) as cw:
+            cw.wait_ready()
+            cw.wait_count("http://127.0.0.1:1/", 1)
+            check("icmp" not in cw.log_text(), "icmp mentioned before there is an icmp endpoint")
+            cw.reload(base_config(first["monitor"]["endpoints"] + LOOPBACK[:2], workers=1))
+            rows = rows_by_name(cw, ["v4", "v6"], n=2)
+            log = cw.log_text()
+            cw.stop()
+        check("icmp: raw sockets opened by the supervisor" in log and "icmp checks over IPv4: raw sockets" in log,
+              "the reload's log does not show raw sockets")
+        for nm in ("v4", "v6"):
+            check(all(r["ok"] == 1 for r in rows[nm]), "%s: %r" % (nm, rows[nm]))

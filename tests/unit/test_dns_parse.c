@@ -1,11 +1,13 @@
 /* tests/unit/test_dns_parse.c — worker/dns_parse.c on replies built byte by byte here: the rcode from the
  * header; the answers of each of the nine types in presentation text (compressed names, TXT strings joined,
  * control bytes escaped); records of another type (a CNAME chain) skipped; truncated and malformed replies
- * refused with a reason; the answer cap; queries built for a name; and the matching rules of expect_answers. */
+ * refused with a reason; the answer cap; queries built for a name; replies of the nine types captured from
+ * unbound; and the matching rules of expect_answers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -306,13 +308,69 @@ static void test_query(void **state)
     assert_int_equal(len, 12 + 13 + 4);
     assert_int_equal(q[2] & 0x01, 1);
     assert_int_equal(q[4] << 8 | q[5], 1);
-    assert_memory_equal(q + 12, "\x03" "www" "\x02" "cw" "\x04" "test" "\x00\x00\x0f\x00\x01", 17);
+    assert_memory_equal(q + 12,
+                        "\x03"
+                        "www"
+                        "\x02"
+                        "cw"
+                        "\x04"
+                        "test"
+                        "\x00\x00\x0f\x00\x01",
+                        17);
     dns_query_free(q);
     char label[80];
     memset(label, 'a', 70);
     label[70] = 0;
     assert_int_equal(dns_query_build(label, DNS_TYPE_A, &q, &len, err, sizeof err), -1);
     assert_non_null(strstr(err, "cannot build a query for"));
+}
+
+/* Replies captured from unbound serving tests/e2e/test_check_dns.py's zone (tests/fuzz/corpus/dns: a byte that
+ * picks the type, then the reply as it came): the answers as an operator would write them. */
+static void test_captured_replies(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *file;
+        uint16_t type;
+        int rcode;
+        const char *first;
+    } cases[] = {
+        { "a", DNS_TYPE_A, 0, NULL /* two, in rotating order */ },
+        { "aaaa", DNS_TYPE_AAAA, 0, "2001:db8::1" },
+        { "cname", DNS_TYPE_CNAME, 0, "www.cw.test" },
+        { "mx", DNS_TYPE_MX, 0, "10 mail.cw.test" },
+        { "txt", DNS_TYPE_TXT, 0, "v=spf1 -all" },
+        { "ns", DNS_TYPE_NS, 0, "ns1.cw.test" },
+        { "soa", DNS_TYPE_SOA, 0, "ns1.cw.test admin.cw.test 2026120501 3600 900 604800 300" },
+        { "srv", DNS_TYPE_SRV, 0, "0 5 80 www.cw.test" },
+        { "caa", DNS_TYPE_CAA, 0, "0 issue \"letsencrypt.org\"" },
+        { "nxdomain", DNS_TYPE_A, 3, NULL },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char path[128];
+        snprintf(path, sizeof path, "../fuzz/corpus/dns/%s", cases[i].file);
+        FILE *f = fopen(path, "rb");
+        if (!f) fail_msg("%s: cannot open (run from tests/unit)", path);
+        uint8_t buf[1024];
+        size_t n = fread(buf, 1, sizeof buf, f);
+        fclose(f);
+        struct dns_reply r;
+        char err[128];
+        if (dns_reply_parse(buf + 1, n - 1, cases[i].type, &r, err, sizeof err) != 0) fail_msg("%s: %s", path, err);
+        assert_int_equal(r.rcode, cases[i].rcode);
+        if (cases[i].first) {
+            assert_int_equal(r.n, 1);
+            assert_string_equal(dns_reply_answer(&r, 0), cases[i].first);
+        } else if (cases[i].rcode == 0) {
+            assert_int_equal(r.n, 2);
+            assert_true(dns_answer_matches(DNS_TYPE_A, "192.0.2.10", dns_reply_answer(&r, 0)) ||
+                        dns_answer_matches(DNS_TYPE_A, "192.0.2.10", dns_reply_answer(&r, 1)));
+        } else {
+            assert_int_equal(r.n, 0);
+        }
+        dns_reply_free(&r);
+    }
 }
 
 static void test_matching(void **state)
@@ -347,6 +405,7 @@ int main(void)
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_cap),
         cmocka_unit_test(test_query),
+        cmocka_unit_test(test_captured_replies),
         cmocka_unit_test(test_matching),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

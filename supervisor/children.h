@@ -71,8 +71,8 @@ struct children {
     struct child *v;
     size_t n, cap;
     char bin_dir[4096];
-    char **env_base;    /* our environment minus CLOCKWERK_SNAPSHOT/SLOT/SLOTS/SECRETS and the passwords */
-    struct privs privs; /* the user children run as (supervisor.user); inactive: ours */
+    char **env_base;      /* our environment minus CLOCKWERK_SNAPSHOT/SLOT/SLOTS/SECRETS and the passwords */
+    struct privs privs;   /* the user children run as (supervisor.user); inactive: ours */
     struct icmp_fds icmp; /* which workers get raw ICMP sockets (icmp_fds_plan at start and reload) */
     size_t n_env_base;
     unsigned long restarts[CHILD_KINDS]; /* restarts per kind, kept when slots go away */

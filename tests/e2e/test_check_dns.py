@@ -7,7 +7,8 @@ What is checked (rows of the checks table, by endpoint name): each of the nine r
 zone's data and expect_answers passing (names case-insensitive, trailing dot ignored, addresses by value); an
 expect_answers entry that is not among the answers failing with `answer "X" not among A, B`; NXDOMAIN and
 REFUSED passing when expected and failing `rcode NXDOMAIN (wanted NOERROR)` when not; SERVFAIL; a silent
-server failing `timed out after 1 s (server ...)` within the timeout; a closed port; the server on ::1; latency
+server failing `timed out after 1 s (server ...)` within the timeout; a closed port; the server on ::1; the
+system's resolvers (no dns_server) in a network namespace with its own resolv.conf and unbound; latency
 is the query time (well under the timeout); the figures (rcode, answers, server) when the storer keeps them.
 """
 
@@ -17,11 +18,12 @@ import shutil
 import socket
 import struct
 import subprocess
+import sys
 import tempfile
 import threading
 
 from check_rows import rows_by_name
-from harness import Clockwerk, base_config, check, deadline, note, tempdir, wait_for
+from harness import Clockwerk, base_config, binary, check, deadline, note, tempdir, wait_for
 
 ZONE = [
     "cw.test. SOA ns1.cw.test. admin.cw.test. 2026120501 3600 900 604800 300",
@@ -79,11 +81,13 @@ def ask(port, name, family=socket.AF_INET):
 
 class Unbound:
     """unbound in the foreground, as nobody, on 127.0.0.1@port and ::1@port with the zone above; stopped (and
-    its directory removed) on every path. extra: more lines of the server section (bench/dns_bench.py's zone)."""
+    its directory removed) on every path. extra: more lines of the server section (bench/dns_bench.py's zone).
+    netns: the name of a network namespace to run it in, on port 53 (the namespace must let nobody bind it)."""
 
-    def __init__(self, extra=()):
+    def __init__(self, extra=(), netns=None):
         self.extra = list(extra)
-        self.port = free_udp_port()
+        self.netns = netns
+        self.port = 53 if netns else free_udp_port()
         self.dir = tempfile.mkdtemp(prefix="cw-unbound-", dir="/tmp")
         os.chmod(self.dir, 0o755)
         self.conf = os.path.join(self.dir, "unbound.conf")
@@ -128,15 +132,28 @@ remote-control:
             if os.geteuid() == 0:
                 nobody = pwd.getpwnam("nobody")
                 argv = ["setpriv", "--reuid=%d" % nobody.pw_uid, "--regid=%d" % nobody.pw_gid, "--clear-groups"] + argv
+            if self.netns:
+                argv = ["ip", "netns", "exec", self.netns] + argv
             self.out = open(self.log, "w")
             self.proc = subprocess.Popen(argv, stdout=self.out, stderr=subprocess.STDOUT, start_new_session=True)
-            wait_for(lambda: self.proc.poll() is not None or ask(self.port, "www.cw.test") == 0, deadline(20),
+            wait_for(lambda: self.proc.poll() is not None or self.answers(), deadline(20),
                      "unbound to answer on 127.0.0.1:%d" % self.port)
             check(self.proc.poll() is None, "unbound exited: %s" % self.tail())
             return self
         except BaseException:
             self.__exit__()
             raise
+
+    def answers(self):
+        """Whether it answers www.cw.test NOERROR (asked from inside its namespace, when it has one)."""
+        if not self.netns:
+            return ask(self.port, "www.cw.test") == 0
+        probe = ("import sys; sys.path.insert(0, %r); from test_check_dns import ask; "
+                 "sys.exit(0 if ask(%d, 'www.cw.test') == 0 else 1)" % (os.path.dirname(os.path.abspath(__file__)),
+                                                                       self.port))
+        r = subprocess.run(["ip", "netns", "exec", self.netns, sys.executable, "-c", probe], capture_output=True,
+                           timeout=30)
+        return r.returncode == 0
 
     def tail(self):
         try:
@@ -294,3 +311,46 @@ def test_dns_rcodes_timeouts_and_ipv6_server():
             check(rows["v6"]["figures"]["server"] == "[::1]:%d" % ub.port, "v6 figures: %r" % rows["v6"])
             check(rows["nx-expected"]["figures"] == {"rcode": "NXDOMAIN", "answers": [], "server": srv},
                   "nx figures: %r" % rows["nx-expected"])
+
+
+def test_dns_system_resolvers_in_a_namespace():
+    """Without dns_server a check asks the system's resolvers: /etc/resolv.conf, which `ip netns exec` replaces
+    with /etc/netns/NAME/resolv.conf inside a namespace the test makes, where unbound listens on 127.0.0.1:53."""
+    if os.geteuid() != 0:
+        note("not root: no network namespace; nothing checked")
+        return
+    from test_check_icmp import Netns
+    with tempdir() as d, Netns(veth=False) as ns:
+        etc = os.path.join("/etc/netns", ns.name)
+        made_parent = not os.path.isdir("/etc/netns")
+        try:
+            os.makedirs(etc)
+            with open(os.path.join(etc, "resolv.conf"), "w") as f:
+                f.write("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
+            ns.sysctl("net.ipv4.ip_unprivileged_port_start", "0")  # unbound runs as nobody
+            with Unbound(netns=ns.name):
+                wrap = os.path.join(d, "wrapbin")
+                os.makedirs(wrap)
+                with open(os.path.join(wrap, "clockwerk"), "w") as f:
+                    f.write('#!/bin/sh\nexec ip netns exec %s %s "$@"\n' % (ns.name, binary("clockwerk")))
+                os.chmod(os.path.join(wrap, "clockwerk"), 0o755)
+                eps = [{"type": "dns", "name": "sys-a", "host": "www.cw.test", "timeout": 1,
+                        "expect_answers": ["192.0.2.10", "192.0.2.11"]},
+                       {"type": "dns", "name": "sys-nx", "host": "missing.cw.test", "timeout": 1,
+                        "expect_rcode": "NXDOMAIN"}]
+                with Clockwerk(base_config(eps, workers=1), d, bin_dir=wrap) as cw:
+                    cw.wait_ready()
+                    rows = last_rows(cw, ["sys-a", "sys-nx"], n=2)
+                    cw.stop()
+        finally:
+            shutil.rmtree(etc, ignore_errors=True)
+            if made_parent:
+                try:
+                    os.rmdir("/etc/netns")
+                except OSError:
+                    pass  # another test's namespace uses it now
+        expect_ok(rows, "sys-a")
+        expect_ok(rows, "sys-nx")
+        if "figures" in rows["sys-a"]:
+            check(rows["sys-a"]["figures"]["server"] == "system", "sys-a figures: %r" % rows["sys-a"])
+

@@ -100,32 +100,6 @@ static void icmp_close(struct engine *e)
 
 /* ---- the figures and the verdict */
 
-struct rtt_stats {
-    double min_ms, avg_ms, max_ms, jitter_ms; /* NAN when nothing came back (jitter: fewer than two) */
-};
-
-static void compute_stats(const struct icmp_state *st, struct rtt_stats *s)
-{
-    s->min_ms = s->avg_ms = s->max_ms = s->jitter_ms = NAN;
-    double sum = 0, jsum = 0, prev = NAN;
-    int n = 0, jn = 0;
-    for (int i = 0; i < st->attempts; i++) {
-        if (st->rtt_ns[i] < 0) continue;
-        double ms = (double)st->rtt_ns[i] / 1e6;
-        if (n == 0 || ms < s->min_ms) s->min_ms = ms;
-        if (n == 0 || ms > s->max_ms) s->max_ms = ms;
-        sum += ms;
-        n++;
-        if (!isnan(prev)) {
-            jsum += fabs(ms - prev);
-            jn++;
-        }
-        prev = ms;
-    }
-    if (n) s->avg_ms = sum / n;
-    if (jn) s->jitter_ms = jsum / jn;
-}
-
 static double loss_pct(const struct icmp_state *st)
 {
     return st->attempts ? 100.0 * (double)(st->attempts - st->received) / (double)st->attempts : 100.0;
@@ -135,8 +109,8 @@ static void icmp_finish(struct check *c)
 {
     struct icmp_state *st = c->state;
     if (st->attempts == 0) return; /* failed before any probe: the error says why */
-    struct rtt_stats s;
-    compute_stats(st, &s);
+    struct icmp_rtt_stats s;
+    icmp_rtt_stats(st->rtt_ns, st->attempts, &s);
     char addr[64];
     resolve_addr_text((const struct sockaddr *)&st->addr, addr, sizeof addr);
     figures_int(&c->fig, "sent", st->attempts);
@@ -154,8 +128,8 @@ static void icmp_finish(struct check *c)
 static void judge(struct check *c)
 {
     struct icmp_state *st = c->state;
-    struct rtt_stats s;
-    compute_stats(st, &s);
+    struct icmp_rtt_stats s;
+    icmp_rtt_stats(st->rtt_ns, st->attempts, &s);
     if (st->received) c->r.latency_us = llround(s.avg_ms * 1000.0);
     double loss = loss_pct(st);
     char addr[64];

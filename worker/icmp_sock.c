@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/icmp.h>
+#include <math.h>
 #include <netinet/icmp6.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -313,4 +314,26 @@ size_t icmp_sock_receive(struct icmp_sock *s, enum icmp_family f, unsigned max_b
         if (n < ICMP_BATCH) break;
     }
     return matched;
+}
+
+void icmp_rtt_stats(const int64_t *rtt_ns, int n, struct icmp_rtt_stats *s)
+{
+    s->min_ms = s->avg_ms = s->max_ms = s->jitter_ms = NAN;
+    double sum = 0, jsum = 0, prev = NAN;
+    int got = 0, pairs = 0;
+    for (int i = 0; i < n; i++) {
+        if (rtt_ns[i] < 0) continue;
+        double ms = (double)rtt_ns[i] / 1e6;
+        if (got == 0 || ms < s->min_ms) s->min_ms = ms;
+        if (got == 0 || ms > s->max_ms) s->max_ms = ms;
+        sum += ms;
+        got++;
+        if (!isnan(prev)) {
+            jsum += fabs(ms - prev);
+            pairs++;
+        }
+        prev = ms;
+    }
+    if (got) s->avg_ms = sum / got;
+    if (pairs) s->jitter_ms = jsum / pairs;
 }

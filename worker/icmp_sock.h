@@ -91,6 +91,14 @@ void icmp_sock_release(struct icmp_sock *s, enum icmp_family f, uint16_t seq);
 size_t icmp_sock_receive(struct icmp_sock *s, enum icmp_family f, unsigned max_batches,
                          void (*on_reply)(void *ctx, const struct icmp_reply *r), void *ctx);
 
+/* The round trips of one check's probes in sending order (rtt_ns[i] < 0: no reply): min, average, max, and
+ * jitter, the mean absolute difference between consecutive answered probes. NAN where there is nothing to
+ * compute (no reply; jitter: fewer than two). */
+struct icmp_rtt_stats {
+    double min_ms, avg_ms, max_ms, jitter_ms;
+};
+void icmp_rtt_stats(const int64_t *rtt_ns, int n, struct icmp_rtt_stats *s);
+
 /* ---- the pieces, exposed for the unit tests */
 
 /* An echo request: type 8 (v4) or 128 (v6), code 0, ident, seq, the cookie and the marker; the checksum

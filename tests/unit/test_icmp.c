@@ -1,8 +1,9 @@
 /* tests/unit/test_icmp.c — worker/icmp_sock.c: the checksum, echo requests built and replies parsed for each
  * family and socket kind (a raw IPv4 reply's IP header skipped; other types, short packets and foreign payloads
  * refused), the sequence table (a reply counts only with its probe's address and cookie, once, while the entry
- * is busy; busy numbers are skipped when the counter wraps), CLOCKWERK_ICMP_FDS parsing, and, as root, a
- * real round trip to 127.0.0.1 and ::1 over raw sockets passed the way the supervisor passes them. */
+ * is busy; busy numbers are skipped when the counter wraps), the round-trip figures (min/avg/max, jitter over
+ * consecutive answered probes), CLOCKWERK_ICMP_FDS parsing, and, as root, a real round trip to 127.0.0.1 and
+ * ::1 over raw sockets passed the way the supervisor passes them. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include <arpa/inet.h>
+#include <math.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -129,6 +131,24 @@ static void test_sequence_table(void **state)
     icmp_sock_close(&s);
 }
 
+static void test_rtt_stats(void **state)
+{
+    (void)state;
+    struct icmp_rtt_stats s;
+    /* 10, lost, 14, 11 ms: consecutive answered pairs 10->14, 14->11 */
+    const int64_t rtt[] = { 10000000, -1, 14000000, 11000000 };
+    icmp_rtt_stats(rtt, 4, &s);
+    assert_true(fabs(s.min_ms - 10.0) < 1e-9 && fabs(s.max_ms - 14.0) < 1e-9);
+    assert_true(fabs(s.avg_ms - 35.0 / 3) < 1e-9);
+    assert_true(fabs(s.jitter_ms - 3.5) < 1e-9);
+    const int64_t one[] = { -1, 2500000 };
+    icmp_rtt_stats(one, 2, &s);
+    assert_true(s.avg_ms == 2.5 && isnan(s.jitter_ms));
+    const int64_t none[] = { -1, -1, -1 };
+    icmp_rtt_stats(none, 3, &s);
+    assert_true(isnan(s.min_ms) && isnan(s.avg_ms) && isnan(s.max_ms) && isnan(s.jitter_ms));
+}
+
 static void test_env(void **state)
 {
     (void)state;
@@ -219,8 +239,12 @@ static void test_raw_round_trip(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_checksum), cmocka_unit_test(test_build_and_parse), cmocka_unit_test(test_sequence_table),
-        cmocka_unit_test(test_env),      cmocka_unit_test(test_raw_round_trip),
+        cmocka_unit_test(test_checksum),
+        cmocka_unit_test(test_build_and_parse),
+        cmocka_unit_test(test_sequence_table),
+        cmocka_unit_test(test_rtt_stats),
+        cmocka_unit_test(test_env),
+        cmocka_unit_test(test_raw_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -136,11 +136,11 @@ chaos: all
 FUZZ_CC            ?= clang
 FUZZ_SECONDS       ?= 60
 FUZZ_SMOKE_SECONDS ?= 10
-FUZZ_HARNESSES     ?= config snapshot protocol mail webhook spool tap ack
+FUZZ_HARNESSES     ?= config snapshot protocol mail webhook spool tap ack dns
 FUZZ_OUT     := build/fuzz
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS  := $(CSTD) $(WARN) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link -I.
-FUZZ_LIBS    := $(LIB_ZMQ) $(LIB_CONFIG) $(LIB_JSON) $(LIB_SYS)
+FUZZ_LIBS    := $(LIB_ZMQ) $(LIB_CONFIG) $(LIB_JSON) -lcares $(LIB_SYS)
 FUZZ_COMMON  := $(COMMON_SRC:%.c=$(FUZZ_OUT)/obj/%.o)
 FUZZ_ALERT   := $(addprefix $(FUZZ_OUT)/obj/alerter/,alert.o events.o mail.o)
 fuzz_deps_config   := $(FUZZ_COMMON)
@@ -150,6 +150,7 @@ fuzz_deps_mail     := $(FUZZ_COMMON) $(FUZZ_ALERT)
 fuzz_deps_webhook  := $(FUZZ_COMMON) $(FUZZ_ALERT) $(FUZZ_OUT)/obj/alerter/webhook.o
 fuzz_deps_spool    := $(FUZZ_COMMON) $(addprefix $(FUZZ_OUT)/obj/storer/,spool.o batch.o)
 fuzz_deps_tap      := $(FUZZ_COMMON) $(FUZZ_OUT)/obj/tap/format.o
+fuzz_deps_dns      := $(FUZZ_COMMON) $(FUZZ_OUT)/obj/worker/dns_parse.o
 # ackq.o and what it links against (bus.o for the queue's sends, bus_auth.o behind it, log, clock, util, protocol)
 fuzz_deps_ack      := $(FUZZ_COMMON)
 FUZZ_BINS    := $(FUZZ_HARNESSES:%=$(FUZZ_OUT)/fuzz_%)
@@ -203,10 +204,14 @@ bench: all bench-programs
 	@sh bench/run.sh full
 	@/usr/bin/python3 bench/web_bench.py
 	@/usr/bin/python3 bench/tcp_bench.py
+	@/usr/bin/python3 bench/dns_bench.py
+	@/usr/bin/python3 bench/icmp_bench.py
 bench-smoke: all bench-programs
 	@sh bench/run.sh smoke
 	@/usr/bin/python3 bench/web_bench.py --endpoints 500 --rate 150 --seconds 3 --requests 20
 	@/usr/bin/python3 bench/tcp_bench.py --ports 50 --interval 0.5 --seconds 3 --floor-checks 2000
+	@/usr/bin/python3 bench/dns_bench.py --endpoints 300 --seconds 3
+	@/usr/bin/python3 bench/icmp_bench.py --endpoints 500 --interval 2 --seconds 3
 
 clean:
 	rm -rf build bin

@@ -5,6 +5,7 @@
 #include "common/base/log.h"
 #include "common/base/util.h"
 
+#include "supervisor/icmp_fds.h"
 #include "supervisor/privs.h"
 #include "supervisor/reload.h"
 #include "supervisor/snapshot.h"
@@ -229,6 +230,7 @@ void apply_reload(struct supervisor *s, int64_t now)
     if (strcmp(old->tap_address, next->tap_address) != 0 || reload_curve_changed(old, next))
         apply_open_counters(s, next);
     s->cfg = next;
+    icmp_fds_plan(&s->ch.icmp, next, &s->ch.privs); /* before the restarted workers start */
     config_free(old);
     children_reap(&s->ch, now); /* drops slots retired while not running */
     snapshot_gc(&s->ch, s->cfg->run_dir, s->gen, &s->gen_lo);

@@ -35,7 +35,8 @@ void children_binary(const struct children *ch, enum child_kind kind, char *out,
 static bool is_our_env(const char *entry)
 {
     static const char *const ours[] = { "CLOCKWERK_SNAPSHOT=", "CLOCKWERK_SLOT=",        "CLOCKWERK_SLOTS=",
-                                        "CLOCKWERK_SECRETS=",  "CLOCKWERK_DB_PASSWORD=", "CLOCKWERK_SMTP_PASSWORD=" };
+                                        "CLOCKWERK_SECRETS=",  "CLOCKWERK_DB_PASSWORD=", "CLOCKWERK_SMTP_PASSWORD=",
+                                        "CLOCKWERK_ICMP_FDS=" };
     for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++)
         if (strncmp(entry, ours[i], strlen(ours[i])) == 0) return true;
     return false;
@@ -50,8 +51,8 @@ int children_init(struct children *ch, const char *bin_dir, char *err, size_t er
     }
     size_t n = 0;
     for (char **e = environ; e && *e; e++) n++;
-    /* 4 spare entries for our variables, 1 for the NULL. */
-    ch->env_base = cw_xcalloc(n + 5, sizeof *ch->env_base);
+    /* 5 spare entries for our variables, 1 for the NULL. */
+    ch->env_base = cw_xcalloc(n + 6, sizeof *ch->env_base);
     for (char **e = environ; e && *e; e++)
         if (!is_our_env(*e)) ch->env_base[ch->n_env_base++] = cw_xstrdup(*e);
     return 0;
@@ -64,6 +65,7 @@ void children_free(struct children *ch)
         free(ch->env_base);
     }
     free(ch->v);
+    icmp_fds_free(&ch->icmp);
     memset(ch, 0, sizeof *ch);
 }
 
@@ -165,11 +167,14 @@ static void child_say(const char *prefix, const char *what)
 
 /* In the child, between fork and exec: only async-signal-safe calls. Never returns. */
 static _Noreturn void exec_child(const char *path, char *const argv[], char *const envp[], pid_t parent,
-                                 const char *fail_prefix, const char *name_prefix, const struct privs *privs)
+                                 const char *fail_prefix, const char *name_prefix, const struct privs *privs,
+                                 bool icmp_raw)
 {
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) _exit(1);
     /* The supervisor may have died before prctl took effect: then nobody would kill us. */
     if (getppid() != parent) _exit(1);
+    /* raw ICMP sockets for the worker's icmp checks, opened while we still may (supervisor/icmp_fds.h) */
+    unsigned first_closed = icmp_raw ? (unsigned)icmp_fds_child_open() : 3;
     if (privs->active) {
         /* supervisor.user: a failed switch is a fatal configuration problem (exit 2, not restarted). */
         const char *why = privs_drop(privs);
@@ -184,7 +189,7 @@ static _Noreturn void exec_child(const char *path, char *const argv[], char *con
     }
     sig_reset_for_child();
     /* Descriptors the supervisor opened without close-on-exec must not leak into children. */
-    if (close_range(3, ~0U, 0) != 0) { /* pre-5.9 kernel: the supervisor opens everything O_CLOEXEC */
+    if (close_range(first_closed, ~0U, 0) != 0) { /* pre-5.9 kernel: the supervisor opens everything O_CLOEXEC */
     }
     execve(path, argv, envp);
     int e = errno;
@@ -224,6 +229,8 @@ static void spawn(struct children *ch, struct child *c, const char *snapshot, un
     ch->env_base[k++] = env_snap;
     ch->env_base[k++] = env_slot;
     if (c->kind == CHILD_WORKER) ch->env_base[k++] = env_slots;
+    bool icmp_raw = c->kind == CHILD_WORKER && icmp_fds_wanted(&ch->icmp, c->index, c->count);
+    if (icmp_raw) ch->env_base[k++] = ICMP_FDS_ENV_VALUE;
     ch->env_base[k++] = env_secrets;
     ch->env_base[k] = NULL;
     char *argv[] = { title, NULL };
@@ -231,7 +238,7 @@ static void spawn(struct children *ch, struct child *c, const char *snapshot, un
     pid_t parent = getpid();
     bool first = c->started_ns < 0 || c->planned;
     pid_t pid = fork();
-    if (pid == 0) exec_child(path, argv, ch->env_base, parent, prefix, name_prefix, &ch->privs);
+    if (pid == 0) exec_child(path, argv, ch->env_base, parent, prefix, name_prefix, &ch->privs, icmp_raw);
     ch->env_base[ch->n_env_base] = NULL; /* the table never keeps pointers to our stack */
 
     if (pid < 0) {

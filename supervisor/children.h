@@ -31,6 +31,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "supervisor/icmp_fds.h"
 #include "supervisor/privs.h"
 
 enum child_kind {
@@ -70,8 +71,9 @@ struct children {
     struct child *v;
     size_t n, cap;
     char bin_dir[4096];
-    char **env_base;    /* our environment minus CLOCKWERK_SNAPSHOT/SLOT/SLOTS/SECRETS and the passwords */
-    struct privs privs; /* the user children run as (supervisor.user); inactive: ours */
+    char **env_base;      /* our environment minus CLOCKWERK_SNAPSHOT/SLOT/SLOTS/SECRETS and the passwords */
+    struct privs privs;   /* the user children run as (supervisor.user); inactive: ours */
+    struct icmp_fds icmp; /* which workers get raw ICMP sockets (icmp_fds_plan at start and reload) */
     size_t n_env_base;
     unsigned long restarts[CHILD_KINDS]; /* restarts per kind, kept when slots go away */
     unsigned long fatal_exits;

@@ -5,6 +5,7 @@
 #include "common/config/config.h"
 #include "common/base/util.h"
 
+#include "supervisor/icmp_fds.h"
 #include "supervisor/privs.h"
 #include "supervisor/self.h"
 #include "supervisor/reportcmd.h"
@@ -105,6 +106,7 @@ static int run_check(const char *config_arg)
     }
     printf("config OK: %zu endpoint%s, %d worker%s\n", cfg->n_endpoints, cw_plural(cfg->n_endpoints), cfg->workers,
            cw_plural(cfg->workers));
+    icmp_fds_report(cfg, &privs, stdout);
     config_free(cfg);
     return 0;
 }

@@ -21,6 +21,7 @@
 #include "supervisor/cli.h"
 #include "supervisor/counters.h"
 #include "supervisor/pidfile.h"
+#include "supervisor/icmp_fds.h"
 #include "supervisor/privs.h"
 #include "supervisor/rundir.h"
 #include "supervisor/self.h"
@@ -187,6 +188,7 @@ static int start(struct supervisor *s)
     if (s->ch.privs.active)
         log_info("children run as %s (uid %u, gid %u)", s->ch.privs.name, (unsigned)s->ch.privs.uid,
                  (unsigned)s->ch.privs.gid);
+    icmp_fds_plan(&s->ch.icmp, s->cfg, &s->ch.privs);
     s->gen = s->gen_lo = 1;
     if (snapshot_write(s->cfg, &s->ch.privs, s->gen, s->snapshot, sizeof s->snapshot) != 0) return -1;
     if (sig_setup(on_signal, &s->wait_mask) != 0) {

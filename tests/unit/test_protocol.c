@@ -425,6 +425,84 @@ static void test_result_v2_problems(void **state)
     cw_buf_free(&b);
 }
 
+/* The byte-by-byte examples of docs/protocol.md section 4, read from the document (xxd lines of its first two
+ * code blocks after the heading): the encoder produces them exactly. */
+static size_t doc_example(const char *doc, int which, uint8_t *out, size_t cap)
+{
+    const char *p = strstr(doc, "## 4. Example");
+    assert_non_null(p);
+    for (int i = 0; i <= which; i++) {
+        p = strstr(p, "```\n");
+        assert_non_null(p);
+        p += 4;
+        if (i < which) p = strstr(p, "```\n") + 4; /* skip to the end of this block */
+    }
+    size_t n = 0;
+    while (strncmp(p, "```", 3) != 0) {
+        const char *hex = strchr(p, ':') + 2, *end = strstr(hex, "  ");
+        for (; hex + 2 <= end && n < cap; hex += 3) {
+            unsigned v;
+            assert_int_equal(sscanf(hex, "%2x", &v), 1);
+            out[n++] = (uint8_t)v;
+        }
+        p = strchr(p, '\n') + 1;
+    }
+    return n;
+}
+
+static void test_doc_examples(void **state)
+{
+    (void)state;
+    FILE *f = fopen("../../docs/protocol.md", "r");
+    assert_non_null(f);
+    static char doc[200000];
+    size_t len = fread(doc, 1, sizeof doc - 1, f);
+    fclose(f);
+    doc[len] = '\0';
+    uint8_t want[512];
+    struct cw_buf b = { 0 };
+
+    struct cw_result v1 = { .boot_id = 0xab12cd34ef560789ULL,
+                            .seq = 1,
+                            .checked_at_us = 1795579506123456LL,
+                            .lateness_us = 250,
+                            .latency_us = 12345,
+                            .dns_us = 15,
+                            .connect_us = 120,
+                            .tls_us = -1,
+                            .ttfb_us = 12000,
+                            .status_code = 200,
+                            .ok = true,
+                            .url = "http://127.0.0.1:8089/" };
+    proto_results_begin(&b);
+    assert_int_equal(proto_results_add(&b, &v1), 0);
+    size_t n = doc_example(doc, 0, want, sizeof want);
+    assert_int_equal(n, 112);
+    assert_int_equal(b.len, n);
+    assert_memory_equal(b.data, want, n);
+
+    struct cw_result v2 = { .boot_id = 0xab12cd34ef560789ULL,
+                            .seq = 2,
+                            .checked_at_us = 1795579507000000LL,
+                            .lateness_us = 100,
+                            .latency_us = 812,
+                            .dns_us = -1,
+                            .connect_us = -1,
+                            .tls_us = -1,
+                            .ttfb_us = -1,
+                            .ok = true,
+                            .url = "dns:example.test?type=MX",
+                            .kind = 3,
+                            .figures = "{\"rcode\":\"NOERROR\",\"answers\":[\"10 mx.example.test.\"]}" };
+    proto_results_begin(&b);
+    assert_int_equal(proto_results_add(&b, &v2), 0);
+    n = doc_example(doc, 1, want, sizeof want);
+    assert_int_equal(n, 170);
+    assert_int_equal(b.len, n);
+    assert_memory_equal(b.data, want, n);
+    cw_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -439,6 +517,7 @@ int main(void)
         cmocka_unit_test(test_result_v2_kind_figures),
         cmocka_unit_test(test_result_v1_still_decodes),
         cmocka_unit_test(test_result_v2_problems),
+        cmocka_unit_test(test_doc_examples),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

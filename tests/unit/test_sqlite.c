@@ -268,29 +268,36 @@ static void test_alert_upsert(void **state)
     store_batch_free(&b);
 }
 
+/* Closes the backend's handle, turns the database back into an older schema with `downgrade` (SQL run on the peek
+ * connection) and adds an endpoint http://old.example/ with one check (seq 1), then opens and migrates again. */
+static void downgrade_and_migrate(struct fx *f, const char *downgrade)
+{
+    char err[512], sql[1024];
+    f->be->close(f->db);
+    f->db = NULL;
+    snprintf(sql, sizeof sql,
+             "%s"
+             "INSERT INTO endpoints(url) VALUES ('http://old.example/');"
+             "INSERT INTO checks(endpoint_id, checked_at, status_code, ok, worker, boot_id, seq) "
+             "VALUES (1, '2026-01-01T00:00:00.000Z', 200, 1, 0, 1, 1)",
+             downgrade);
+    assert_int_equal(sqlite3_exec(f->peek, sql, NULL, NULL, NULL), SQLITE_OK);
+    int rc;
+    f->db = f->be->open(&f->cfg, &rc, err, sizeof err);
+    assert_non_null(f->db);
+    assert_int_equal(f->be->migrate(f->db, err, sizeof err), STORE_OK);
+}
+
 /* A database of schema version 1 (as the first release made it, with a check in it) is upgraded in place:
  * the old row keeps a NULL tls_expires_at, a new https result stores its certificate's expiry. */
 static void test_upgrade_from_v1(void **state)
 {
     struct fx *f = *state;
     char err[512], buf[256];
-    f->be->close(f->db);
-    f->db = NULL;
-    assert_int_equal(sqlite3_exec(f->peek,
-                                  "ALTER TABLE checks DROP COLUMN tls_expires_at;"
-                                  "ALTER TABLE checks DROP COLUMN details;"
-                                  "ALTER TABLE endpoints DROP COLUMN type;"
-                                  "DELETE FROM schema_version WHERE version >= 2;"
-                                  "INSERT INTO endpoints(url) VALUES ('http://old.example/');"
-                                  "INSERT INTO checks(endpoint_id, checked_at, status_code, ok, worker, boot_id, seq) "
-                                  "VALUES (1, '2026-01-01T00:00:00.000Z', 200, 1, 0, 1, 1)",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
-    assert_int_equal(qi(f, "SELECT count(*) FROM pragma_table_info('checks') WHERE name = 'tls_expires_at'"), 0);
-    int rc;
-    f->db = f->be->open(&f->cfg, &rc, err, sizeof err);
-    assert_non_null(f->db);
-    assert_int_equal(f->be->migrate(f->db, err, sizeof err), STORE_OK);
+    downgrade_and_migrate(f, "ALTER TABLE checks DROP COLUMN tls_expires_at;"
+                             "ALTER TABLE checks DROP COLUMN details;"
+                             "ALTER TABLE endpoints DROP COLUMN type;"
+                             "DELETE FROM schema_version WHERE version >= 2;");
     assert_int_equal(qi(f, "SELECT max(version) FROM schema_version"), STORE_SCHEMA_VERSION);
     assert_int_equal(qi(f, "SELECT count(*) FROM pragma_table_info('checks') WHERE name = 'tls_expires_at'"), 1);
     q(f, "SELECT tls_expires_at FROM checks WHERE seq = 1", buf, sizeof buf);
@@ -311,6 +318,7 @@ static void test_upgrade_from_v1(void **state)
     store_batch_free(&b);
 
     /* and once more: nothing left to do */
+    int rc;
     f->be->close(f->db);
     f->db = f->be->open(&f->cfg, &rc, err, sizeof err);
     assert_non_null(f->db);
@@ -325,21 +333,9 @@ static void test_upgrade_from_v3_kinds(void **state)
 {
     struct fx *f = *state;
     char err[512], buf[512];
-    f->be->close(f->db);
-    f->db = NULL;
-    assert_int_equal(sqlite3_exec(f->peek,
-                                  "ALTER TABLE checks DROP COLUMN details;"
-                                  "ALTER TABLE endpoints DROP COLUMN type;"
-                                  "DELETE FROM schema_version WHERE version >= 4;"
-                                  "INSERT INTO endpoints(url) VALUES ('http://old.example/');"
-                                  "INSERT INTO checks(endpoint_id, checked_at, status_code, ok, worker, boot_id, seq) "
-                                  "VALUES (1, '2026-01-01T00:00:00.000Z', 200, 1, 0, 1, 1)",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
-    int rc;
-    f->db = f->be->open(&f->cfg, &rc, err, sizeof err);
-    assert_non_null(f->db);
-    assert_int_equal(f->be->migrate(f->db, err, sizeof err), STORE_OK);
+    downgrade_and_migrate(f, "ALTER TABLE checks DROP COLUMN details;"
+                             "ALTER TABLE endpoints DROP COLUMN type;"
+                             "DELETE FROM schema_version WHERE version >= 4;");
     assert_int_equal(qi(f, "SELECT max(version) FROM schema_version"), 4);
     q(f, "SELECT type FROM endpoints WHERE url = 'http://old.example/'", buf, sizeof buf);
     assert_string_equal(buf, "http");

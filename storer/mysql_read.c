@@ -51,7 +51,8 @@ static int myr_check_schema(struct store_reader *r, char *err, size_t errlen)
     mysql_free_result(res);
     if (rc != STORE_OK) return rc;
     if (!is_null && version >= STORE_SCHEMA_VERSION) return STORE_OK;
-    snprintf(err, errlen, "%s: schema version %lld has no roll-ups (needs %d): start the storer once to migrate it",
+    snprintf(err, errlen,
+             "%s: schema version %lld is older than this reader needs (%d): start the storer once to migrate it",
              r->db->where, version, STORE_SCHEMA_VERSION);
     return STORE_FATAL;
 }

@@ -90,7 +90,8 @@ static int pgr_check_schema(struct store_reader *r, char *err, size_t errlen)
     long long version = PQgetisnull(res, 0, 0) ? 0 : atoll(PQgetvalue(res, 0, 0));
     PQclear(res);
     if (version >= STORE_SCHEMA_VERSION) return STORE_OK;
-    snprintf(err, errlen, "%s: schema version %lld has no roll-ups (needs %d): start the storer once to migrate it",
+    snprintf(err, errlen,
+             "%s: schema version %lld is older than this reader needs (%d): start the storer once to migrate it",
              r->where, version, STORE_SCHEMA_VERSION);
     return STORE_FATAL;
 }

@@ -5,7 +5,7 @@
  * Contract for every read backend:
  *  - open connects read-only where the database allows it (SQLite: SQLITE_OPEN_READONLY and query_only, so it
  *    works beside a storer writing in WAL mode and never creates a file; PostgreSQL: a READ ONLY transaction;
- *    MySQL/MariaDB: START TRANSACTION READ ONLY), checks that the schema is version 3 or newer (an older one is
+ *    MySQL/MariaDB: START TRANSACTION READ ONLY), checks that the schema is version 4 or newer (an older one is
  *    refused with "start the storer once to migrate it") and opens ONE read snapshot (SQLite: a read
  *    transaction; PostgreSQL: REPEATABLE READ; InnoDB: WITH CONSISTENT SNAPSHOT). Every read until close sees
  *    that snapshot, so the roll-ups and the raw rows above the watermark always add up to the raw rows (the

@@ -59,7 +59,7 @@ static int sqr_check_schema(struct store_reader *r, char *err, size_t errlen)
     if (code != SQLITE_ROW) return sqr_fail(r, code, "read schema_version", err, errlen);
     if (version < STORE_SCHEMA_VERSION) {
         snprintf(err, errlen,
-                 "sqlite %s: schema version %lld has no roll-ups (needs %d): start the storer once to "
+                 "sqlite %s: schema version %lld is older than this reader needs (%d): start the storer once to "
                  "migrate it",
                  r->path, version, STORE_SCHEMA_VERSION);
         return STORE_FATAL;

@@ -78,7 +78,7 @@ FIGURES = {
     "tls": '{"version":"TLSv1.3","cipher":"TLS_AES_256_GCM_SHA384","verify":"ok"}',
     "dns": '{"rcode":"NOERROR","answers":["10 mx1.example.test.","20 mx2.example.test."],"server":"127.0.0.1:53"}',
     "icmp": '{"sent":3,"received":2,"loss_pct":33.3,"rtt_avg_ms":0.052,"method":"dgram"}',
-    "push": '{"status":"up","gap_s":3600.5}',
+    "push": '{"status":"up","msg":"backup done \U0001F4BE caf\u00e9","gap_s":3600.5}',  # 4-byte UTF-8 too
 }
 URLS = {
     "tcp": "tcp://127.0.0.1:25",

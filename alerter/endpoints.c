@@ -20,7 +20,9 @@ static void params_of(const struct cw_config *cfg, const struct cw_endpoint *ep,
     p->recovery_threshold = ep->recovery_threshold > 0    ? (uint32_t)ep->recovery_threshold
                             : cfg->recovery_threshold > 0 ? (uint32_t)cfg->recovery_threshold
                                                           : 1;
-    p->latency_threshold_us = (int64_t)(ep->latency_threshold * 1e6);
+    /* A push check's latency is the gap since the job's previous call, not a speed: never SLOW (and 0, no
+     * threshold, for every type: the state machine then never judges speed). */
+    p->latency_threshold_us = ep->type == CW_CHECK_PUSH ? 0 : (int64_t)(ep->latency_threshold * 1e6);
     p->renotify_us = (int64_t)(cfg->renotify * 1e6);
     p->tls_expiry_us = cfg->tls_expiry_days > 0 ? (int64_t)cfg->tls_expiry_days * 86400 * 1000000 : 0;
 }
@@ -86,7 +88,7 @@ static void raise_alert(struct endpoints *t, const struct endpoint *e, const str
         alert_free(al);
         return;
     }
-    al->last_status = r->status_code;
+    al->last_status = e->ep->type == CW_CHECK_HTTP ? r->status_code : 0; /* an HTTP status means nothing else */
     al->last_latency_us = r->latency_us;
     al->threshold_us = e->p.latency_threshold_us;
     alert_update_message(al);

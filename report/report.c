@@ -34,8 +34,9 @@ int report_init(struct report *rep, const struct cw_config *cfg, const char *onl
     return rep->n ? 0 : -1;
 }
 
-static int on_endpoint(void *ctx, int64_t id, const char *url)
+static int on_endpoint(void *ctx, int64_t id, const char *url, const char *type)
 {
+    (void)type;
     struct report *rep = ctx;
     struct report_ep *e = NULL;
     HASH_FIND(by_url, rep->url_table, url, strlen(url), e);

@@ -23,6 +23,14 @@ const struct store_backend *store_backend_for(enum cw_db_driver driver)
     return NULL;
 }
 
+_Static_assert(CW_RESULT_KIND_MAX == CW_CHECK_TYPE_MAX, "a result's kind is a check type (common/wire/protocol.h)");
+
+const char *store_type_name(unsigned kind)
+{
+    const char *name = kind <= CW_CHECK_TYPE_MAX ? config_check_type_name((enum cw_check_type)kind) : NULL;
+    return name ? name : "http";
+}
+
 /* ---- messages and values */
 
 void store_one_line(const char *msg, char *out, size_t outlen)

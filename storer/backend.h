@@ -3,9 +3,9 @@
  * main loop talks to the database only through this.
  *
  * Contract for every backend:
- *  - Schema (docs/schema.md): tables schema_version(version), endpoints(id, url UNIQUE, name),
+ *  - Schema (docs/schema.md): tables schema_version(version), endpoints(id, url UNIQUE, name, type),
  *    checks(id, endpoint_id, checked_at, status_code, latency_ms, ok, error, dns_ms, connect_ms, tls_ms,
- *    ttfb_ms, worker, boot_id, seq, tls_expires_at) with UNIQUE (worker, boot_id, seq), and
+ *    ttfb_ms, worker, boot_id, seq, tls_expires_at, details) with UNIQUE (worker, boot_id, seq), and
  *    alerts(id, alert_id UNIQUE, endpoint_id, raised_at, kind, message, email_state, webhook_state).
  *    Same table and column names in every database. checked_at/raised_at are UTC with milliseconds;
  *    latency_ms and the phases are double-precision milliseconds (NULL when the phase was not reached,
@@ -15,7 +15,8 @@
  *    inside its transaction when due, close folds what is pending (storer/rollup.h).
  *  - write_batch writes the whole batch in ONE transaction with bound parameters only. It is idempotent:
  *    a check whose (worker, boot_id, seq) is already stored is skipped; an alert whose alert_id is stored
- *    has its delivery states updated. An URL not yet in endpoints is inserted there (name NULL).
+ *    has its delivery states updated. An URL not yet in endpoints is inserted there (name NULL, type the
+ *    result's kind; 'http' for an alert's). details is the result's figures as sent, NULL when none.
  *  - Values (docs/schema.md has the full table): boot_id, seq and alert_id are stored as the signed 64-bit
  *    integer with the same bit pattern ((int64_t)v), never as hex text; checked_at/raised_at are truncated
  *    (not rounded) to the millisecond; error is NULL when ok; on an alert conflict the delivery states only
@@ -40,7 +41,8 @@
 
 enum { STORE_OK = 0, STORE_RETRY = -1, STORE_FATAL = -2 };
 
-#define STORE_SCHEMA_VERSION 3 /* 2: checks.tls_expires_at; 3: roll-ups (docs/schema.md, storer/rollup.h) */
+/* 2: checks.tls_expires_at; 3: roll-ups (docs/schema.md, storer/rollup.h); 4: endpoints.type, checks.details */
+#define STORE_SCHEMA_VERSION 4
 
 /* A batch owns copies of everything it holds (the bus payloads are released after decoding). */
 struct store_check {
@@ -81,6 +83,10 @@ struct store_backend {
 extern const struct store_backend store_backend_sqlite;
 extern const struct store_backend store_backend_postgres;
 extern const struct store_backend store_backend_mysql;
+
+/* endpoints.type of a check type or a result's kind: "http", "tcp", "tls", "dns", "icmp", "push" ("http" for a
+ * value out of range, which no decoded result has). */
+const char *store_type_name(unsigned kind);
 
 /* The backend for a driver. */
 const struct store_backend *store_backend_for(enum cw_db_driver driver);

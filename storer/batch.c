@@ -52,6 +52,7 @@ static void arena_reserve(struct store_batch *b, size_t need)
             struct cw_result *r = &b->checks[i].r;
             r->url = rebase(r->url, old, fresh);
             r->error = rebase(r->error, old, fresh);
+            r->figures = rebase(r->figures, old, fresh);
         }
         for (size_t i = 0; i < b->n_alerts; i++) {
             struct cw_alert *a = &b->alerts[i].a;
@@ -83,12 +84,14 @@ void store_batch_add_check(struct store_batch *b, const struct cw_result *r)
     }
     const char *url = r->url ? r->url : "";
     const char *error = (!r->ok && r->error) ? r->error : NULL;
-    size_t ulen = strlen(url), elen = error ? strlen(error) : 0;
-    arena_reserve(b, ulen + 1 + (error ? elen + 1 : 0));
+    const char *figures = (r->figures && r->figures[0]) ? r->figures : NULL;
+    size_t ulen = strlen(url), elen = error ? strlen(error) : 0, flen = figures ? strlen(figures) : 0;
+    arena_reserve(b, ulen + 1 + (error ? elen + 1 : 0) + (figures ? flen + 1 : 0));
     struct cw_result *o = &b->checks[b->n_checks].r;
     *o = *r;
     o->url = arena_put(b, url, ulen);
     o->error = error ? arena_put(b, error, elen) : NULL;
+    o->figures = figures ? arena_put(b, figures, flen) : NULL;
     b->n_checks++;
 }
 

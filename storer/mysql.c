@@ -267,21 +267,38 @@ static int my_query_int(struct store_db *db, const char *sql, const char *what, 
     return STORE_OK;
 }
 
-/* 1 -> 2: the certificate expiry of https checks (NULL for the rows of version 1). The ALTER commits on its
- * own, so a step interrupted between the ALTER and the version row is finished next time: the column is
- * added only when it is not there yet. */
-static int my_add_tls_expires_at(struct store_db *db, char *err, size_t errlen)
+/* Adds table.column with its definition unless it is there. An ALTER commits on its own, so a step interrupted
+ * between the ALTER and the version row is finished next time: the column is added only when it is missing.
+ * table and column are the constants below, never input. */
+static int my_add_column(struct store_db *db, const char *table, const char *column, const char *definition, char *err,
+                         size_t errlen)
 {
+    char sql[512], what[96];
+    snprintf(what, sizeof what, "add %s.%s", table, column);
+    snprintf(sql, sizeof sql,
+             "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()"
+             " AND TABLE_NAME = '%s' AND COLUMN_NAME = '%s'",
+             table, column);
     long long have = 0;
     bool isnull = true;
-    int rc = my_query_int(db,
-                          "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()"
-                          " AND TABLE_NAME = 'checks' AND COLUMN_NAME = 'tls_expires_at'",
-                          "add checks.tls_expires_at", &have, &isnull, err, errlen);
-    if (rc == STORE_OK && (isnull || have == 0))
-        rc = my_exec(db, "ALTER TABLE checks ADD COLUMN tls_expires_at DATETIME(3) NULL", "add checks.tls_expires_at",
-                     err, errlen);
-    return rc;
+    int rc = my_query_int(db, sql, what, &have, &isnull, err, errlen);
+    if (rc != STORE_OK || (!isnull && have > 0)) return rc;
+    snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s %s", table, column, definition);
+    return my_exec(db, sql, what, err, errlen);
+}
+
+/* 1 -> 2: the certificate expiry of https checks (NULL for the rows of version 1). */
+static int my_add_tls_expires_at(struct store_db *db, char *err, size_t errlen)
+{
+    return my_add_column(db, "checks", "tls_expires_at", "DATETIME(3) NULL", err, errlen);
+}
+
+/* 3 -> 4: the check types (docs/schema.md): every endpoint known so far is an http one; details is TEXT, not
+ * JSON, so that a figure never fails an insert. */
+static int my_add_types(struct store_db *db, char *err, size_t errlen)
+{
+    int rc = my_add_column(db, "endpoints", "type", "VARCHAR(16) NOT NULL DEFAULT 'http'", err, errlen);
+    return rc == STORE_OK ? my_add_column(db, "checks", "details", "TEXT NULL", err, errlen) : rc;
 }
 
 /* ---- migration: the primitives of storer/migrate.c. DDL commits implicitly in MySQL, so a named lock (not a
@@ -319,6 +336,7 @@ static const struct store_migrate_step my_steps[] = {
     { .version = 1, .what = "create schema", .sql = my_schema_v1 },
     { .version = 2, .what = "add checks.tls_expires_at", .run = my_add_tls_expires_at },
     { .version = 3, .what = "add the roll-up tables", .run = my_add_rollup_tables },
+    { .version = 4, .what = "add endpoints.type and checks.details", .run = my_add_types },
 };
 
 static const struct store_migrate_ops my_migrate_ops = {

@@ -14,7 +14,7 @@
 
 #define MY_SIZES 9 /* multi-row statements for 1 << 8 = 256 rows down to 1 */
 #define MY_MAX_ROWS (1 << (MY_SIZES - 1))
-#define MY_COLS 14 /* parameters per row of checks */
+#define MY_COLS 15 /* parameters per row of checks */
 #define MY_ERR_CAP (CW_ERROR_MAX + 1)
 
 /* The bound values of one row of checks. */
@@ -32,6 +32,9 @@ struct my_row {
     long long boot_id, seq;
     MYSQL_TIME expires; /* tls_expires_at */
     my_bool expires_null;
+    char details[CW_FIGURES_MAX + 1]; /* the figures */
+    unsigned long details_len;
+    my_bool details_null;
 };
 
 struct store_db {

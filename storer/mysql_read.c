@@ -51,7 +51,8 @@ static int myr_check_schema(struct store_reader *r, char *err, size_t errlen)
     mysql_free_result(res);
     if (rc != STORE_OK) return rc;
     if (!is_null && version >= STORE_SCHEMA_VERSION) return STORE_OK;
-    snprintf(err, errlen, "%s: schema version %lld has no roll-ups (needs %d): start the storer once to migrate it",
+    snprintf(err, errlen,
+             "%s: schema version %lld is older than this reader needs (%d): start the storer once to migrate it",
              r->db->where, version, STORE_SCHEMA_VERSION);
     return STORE_FATAL;
 }
@@ -114,15 +115,15 @@ static int myr_endpoint_row(MYSQL_ROW row, const unsigned long *len, void *fn, v
         r->ids = cw_xrealloc(r->ids, r->cap_ids * sizeof *r->ids);
     }
     r->ids[r->n_ids++] = num(row[0]);
-    return e->fn ? e->fn(e->ctx, num(row[0]), row[1] ? row[1] : "") : 0;
+    return e->fn ? e->fn(e->ctx, num(row[0]), row[1] ? row[1] : "", row[2] ? row[2] : "http") : 0;
 }
 
 static int myr_endpoints(struct store_reader *r, store_read_endpoint_fn fn, void *ctx, char *err, size_t errlen)
 {
     struct myr_ep_ctx e = { r, fn, ctx };
     r->n_ids = 0;
-    int rc = myr_stream(r, "SELECT id, url FROM endpoints ORDER BY id", "read endpoints", myr_endpoint_row, NULL, &e,
-                        err, errlen);
+    int rc = myr_stream(r, "SELECT id, url, type FROM endpoints ORDER BY id", "read endpoints", myr_endpoint_row, NULL,
+                        &e, err, errlen);
     r->have_ids = rc == STORE_OK;
     return rc;
 }
@@ -208,9 +209,11 @@ static int myr_alerts(struct store_reader *r, int64_t from_ms, int64_t before_ms
 static int myr_check_row(MYSQL_ROW row, const unsigned long *len, void *fn, void *ctx)
 {
     (void)len;
-    struct store_read_check c = {
-        .at_ms = num(row[0]), .ok = num(row[1]) != 0, .status_code = (int)num(row[2]), .error = row[8]
-    };
+    struct store_read_check c = { .at_ms = num(row[0]),
+                                  .ok = num(row[1]) != 0,
+                                  .status_code = (int)num(row[2]),
+                                  .error = row[8],
+                                  .details = row[9] };
     for (int i = 0; i < ROLLUP_HISTS; i++) c.us[i] = ms_us(row[3 + i]);
     return ((store_read_check_fn)fn)(ctx, &c);
 }

@@ -84,8 +84,9 @@ static MYSQL_STMT *my_insert_stmt(struct store_db *db, int k, int *rc, char *err
         return db->insert[k];
     }
     static const char head[] = "INSERT INTO checks (endpoint_id, checked_at, status_code, latency_ms, ok, error,"
-                               " dns_ms, connect_ms, tls_ms, ttfb_ms, worker, boot_id, seq, tls_expires_at) VALUES ";
-    static const char row[] = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+                               " dns_ms, connect_ms, tls_ms, ttfb_ms, worker, boot_id, seq, tls_expires_at,"
+                               " details) VALUES ";
+    static const char row[] = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
     static const char tail[] = " ON DUPLICATE KEY UPDATE id = id";
     size_t n = (size_t)1 << k;
     size_t len = sizeof head + n * sizeof row + sizeof tail;
@@ -112,29 +113,35 @@ static void bind_value(MYSQL_BIND *b, enum enum_field_types type, void *buf, my_
     b->is_null = is_null;
 }
 
-/* The id of url in endpoints (inserted with name NULL when new). Runs in autocommit, outside any batch. */
-static int my_endpoint_id(struct store_db *db, const char *url, int64_t *id, char *err, size_t errlen)
+/* The id of url in endpoints (inserted with name NULL and the type given when new). Runs in autocommit, outside
+ * any batch. */
+static int my_endpoint_id(struct store_db *db, const char *url, const char *type, int64_t *id, char *err, size_t errlen)
 {
     if (store_ep_cache_get(&db->cache, url, id)) return STORE_OK;
     int rc;
     if (!db->ep_insert &&
-        !(db->ep_insert = my_prepare(db, "INSERT IGNORE INTO endpoints (url) VALUES (?)", &rc, err, errlen)))
+        !(db->ep_insert = my_prepare(db, "INSERT IGNORE INTO endpoints (url, type) VALUES (?, ?)", &rc, err, errlen)))
         return rc;
     if (!db->ep_select && !(db->ep_select = my_prepare(
                                 db, "SELECT id FROM endpoints WHERE url_hash = UNHEX(SHA2(?, 256))", &rc, err, errlen)))
         return rc;
     unsigned long len;
     char *clean = my_clean_dup(url, &len);
-    MYSQL_BIND in;
-    memset(&in, 0, sizeof in);
-    in.buffer_type = MYSQL_TYPE_STRING;
-    in.buffer = clean;
-    in.buffer_length = len;
-    in.length = &len;
+    unsigned long type_len = strlen(type);
+    MYSQL_BIND in[2];
+    memset(in, 0, sizeof in);
+    in[0].buffer_type = MYSQL_TYPE_STRING;
+    in[0].buffer = clean;
+    in[0].buffer_length = len;
+    in[0].length = &len;
+    in[1].buffer_type = MYSQL_TYPE_STRING;
+    in[1].buffer = (char *)type;
+    in[1].buffer_length = type_len;
+    in[1].length = &type_len;
     rc = STORE_OK;
-    if (mysql_stmt_bind_param(db->ep_insert, &in) != 0 || mysql_stmt_execute(db->ep_insert) != 0)
+    if (mysql_stmt_bind_param(db->ep_insert, in) != 0 || mysql_stmt_execute(db->ep_insert) != 0)
         rc = my_stmt_fail(db, db->ep_insert, "insert endpoint", err, errlen);
-    if (rc == STORE_OK && (mysql_stmt_bind_param(db->ep_select, &in) != 0 || mysql_stmt_execute(db->ep_select) != 0 ||
+    if (rc == STORE_OK && (mysql_stmt_bind_param(db->ep_select, in) != 0 || mysql_stmt_execute(db->ep_select) != 0 ||
                            mysql_stmt_store_result(db->ep_select) != 0))
         rc = my_stmt_fail(db, db->ep_select, "find endpoint", err, errlen);
     if (rc == STORE_OK) {
@@ -174,7 +181,8 @@ static int my_write_checks(struct store_db *db, const struct store_batch *batch,
         const struct cw_result *r = &batch->checks[from + i].r;
         struct my_row *w = &db->rows[i];
         MYSQL_BIND *b = db->binds + i * MY_COLS;
-        if ((rc = my_endpoint_id(db, r->url, &w->endpoint_id, err, errlen)) != STORE_OK) return rc;
+        if ((rc = my_endpoint_id(db, r->url, store_type_name(r->kind), &w->endpoint_id, err, errlen)) != STORE_OK)
+            return rc;
         my_time(r->checked_at_us, &w->at);
         w->status = r->status_code;
         my_ms(r->latency_us, &w->ms[0], &w->ms_null[0]);
@@ -190,6 +198,8 @@ static int my_write_checks(struct store_db *db, const struct store_batch *batch,
         w->seq = (long long)(int64_t)r->seq;
         w->expires_null = r->tls_expires_at_us == 0;
         if (!w->expires_null) my_time(r->tls_expires_at_us, &w->expires);
+        w->details_null = !r->figures || !r->figures[0];
+        w->details_len = w->details_null ? 0 : store_clean_text(r->figures, w->details, sizeof w->details);
 
         bind_value(&b[0], MYSQL_TYPE_LONGLONG, &w->endpoint_id, NULL);
         bind_value(&b[1], MYSQL_TYPE_DATETIME, &w->at, NULL);
@@ -205,6 +215,9 @@ static int my_write_checks(struct store_db *db, const struct store_batch *batch,
         bind_value(&b[11], MYSQL_TYPE_LONGLONG, &w->boot_id, NULL);
         bind_value(&b[12], MYSQL_TYPE_LONGLONG, &w->seq, NULL);
         bind_value(&b[13], MYSQL_TYPE_DATETIME, &w->expires, &w->expires_null);
+        bind_value(&b[14], MYSQL_TYPE_STRING, w->details, &w->details_null);
+        b[14].buffer_length = sizeof w->details;
+        b[14].length = &w->details_len;
     }
     if (mysql_stmt_bind_param(st, db->binds) != 0 || mysql_stmt_execute(st) != 0)
         return my_stmt_fail(db, st, "insert checks", err, errlen);
@@ -221,7 +234,7 @@ static int my_write_alert(struct store_db *db, const struct cw_alert *a, char *e
 {
     int rc;
     int64_t ep;
-    if ((rc = my_endpoint_id(db, a->url, &ep, err, errlen)) != STORE_OK) return rc;
+    if ((rc = my_endpoint_id(db, a->url, "http", &ep, err, errlen)) != STORE_OK) return rc;
     if (!db->alert &&
         !(db->alert = my_prepare(db,
                                  "INSERT INTO alerts (alert_id, endpoint_id, raised_at, kind, message, email_state,"
@@ -269,9 +282,11 @@ int my_write_batch(struct store_db *db, const struct store_batch *batch, char *e
     /* Endpoints first, in autocommit: the cache only ever holds committed ids. */
     int64_t id;
     for (size_t i = 0; i < batch->n_checks; i++)
-        if ((rc = my_endpoint_id(db, batch->checks[i].r.url, &id, err, errlen)) != STORE_OK) return rc;
+        if ((rc = my_endpoint_id(db, batch->checks[i].r.url, store_type_name(batch->checks[i].r.kind), &id, err,
+                                 errlen)) != STORE_OK)
+            return rc;
     for (size_t i = 0; i < batch->n_alerts; i++)
-        if ((rc = my_endpoint_id(db, batch->alerts[i].a.url, &id, err, errlen)) != STORE_OK) return rc;
+        if ((rc = my_endpoint_id(db, batch->alerts[i].a.url, "http", &id, err, errlen)) != STORE_OK) return rc;
 
     if ((rc = my_exec(db, "START TRANSACTION", "begin", err, errlen)) != STORE_OK) return rc;
     size_t done = 0;
@@ -305,27 +320,29 @@ int my_sync_endpoints(struct store_db *db, const struct cw_endpoint *eps, size_t
 {
     int rc = my_exec(db, "START TRANSACTION", "begin", err, errlen);
     if (rc != STORE_OK) return rc;
-    MYSQL_BIND *b = cw_xcalloc(2 * MY_SYNC_CHUNK, sizeof *b);
-    char **vals = cw_xcalloc(2 * MY_SYNC_CHUNK, sizeof *vals);
-    unsigned long *lens = cw_xcalloc(2 * MY_SYNC_CHUNK, sizeof *lens);
-    my_bool *nulls = cw_xcalloc(2 * MY_SYNC_CHUNK, sizeof *nulls);
+    MYSQL_BIND *b = cw_xcalloc(3 * MY_SYNC_CHUNK, sizeof *b);
+    char **vals = cw_xcalloc(3 * MY_SYNC_CHUNK, sizeof *vals);
+    unsigned long *lens = cw_xcalloc(3 * MY_SYNC_CHUNK, sizeof *lens);
+    my_bool *nulls = cw_xcalloc(3 * MY_SYNC_CHUNK, sizeof *nulls);
     struct cw_buf sql = { 0 };
     for (size_t off = 0; rc == STORE_OK && off < n; off += MY_SYNC_CHUNK) {
         size_t m = n - off < MY_SYNC_CHUNK ? n - off : MY_SYNC_CHUNK;
         cw_buf_reset(&sql);
-        static const char head[] = "INSERT INTO endpoints (url, name) VALUES ";
-        static const char tail[] = " ON DUPLICATE KEY UPDATE name = VALUES(name)";
+        static const char head[] = "INSERT INTO endpoints (url, name, type) VALUES ";
+        static const char tail[] = " ON DUPLICATE KEY UPDATE name = VALUES(name), type = VALUES(type)";
         cw_buf_put(&sql, head, sizeof head - 1);
         for (size_t i = 0; i < m; i++) {
-            cw_buf_put(&sql, i ? ",(?,?)" : "(?,?)", i ? 6 : 5);
+            cw_buf_put(&sql, i ? ",(?,?,?)" : "(?,?,?)", i ? 8 : 7);
             const struct cw_endpoint *ep = &eps[off + i];
-            vals[2 * i] = my_clean_dup(ep->url, &lens[2 * i]);
-            nulls[2 * i] = 0;
-            nulls[2 * i + 1] = ep->name == NULL;
-            vals[2 * i + 1] = my_clean_dup(ep->name ? ep->name : "", &lens[2 * i + 1]);
-            for (int j = 0; j < 2; j++) {
-                bind_value(&b[2 * i + j], MYSQL_TYPE_STRING, vals[2 * i + j], &nulls[2 * i + j]);
-                b[2 * i + j].length = &lens[2 * i + j];
+            vals[3 * i] = my_clean_dup(ep->url, &lens[3 * i]);
+            nulls[3 * i] = 0;
+            nulls[3 * i + 1] = ep->name == NULL;
+            vals[3 * i + 1] = my_clean_dup(ep->name ? ep->name : "", &lens[3 * i + 1]);
+            nulls[3 * i + 2] = 0;
+            vals[3 * i + 2] = my_clean_dup(store_type_name(ep->type), &lens[3 * i + 2]);
+            for (int j = 0; j < 3; j++) {
+                bind_value(&b[3 * i + j], MYSQL_TYPE_STRING, vals[3 * i + j], &nulls[3 * i + j]);
+                b[3 * i + j].length = &lens[3 * i + j];
             }
         }
         cw_buf_put(&sql, tail, sizeof tail); /* with the NUL */
@@ -335,7 +352,7 @@ int my_sync_endpoints(struct store_db *db, const struct cw_endpoint *eps, size_t
                 rc = my_stmt_fail(db, st, "sync endpoints", err, errlen);
             mysql_stmt_close(st);
         }
-        for (size_t i = 0; i < 2 * m; i++) {
+        for (size_t i = 0; i < 3 * m; i++) {
             free(vals[i]);
             vals[i] = NULL;
         }

@@ -18,7 +18,7 @@
 
 #include "common/base/util.h"
 
-#define PGR_FIELDS 9 /* the widest read */
+#define PGR_FIELDS 10 /* the widest read (last_checks) */
 
 /* One field of a binary COPY row: len -1 for NULL. */
 struct pgr_field {
@@ -90,7 +90,8 @@ static int pgr_check_schema(struct store_reader *r, char *err, size_t errlen)
     long long version = PQgetisnull(res, 0, 0) ? 0 : atoll(PQgetvalue(res, 0, 0));
     PQclear(res);
     if (version >= STORE_SCHEMA_VERSION) return STORE_OK;
-    snprintf(err, errlen, "%s: schema version %lld has no roll-ups (needs %d): start the storer once to migrate it",
+    snprintf(err, errlen,
+             "%s: schema version %lld is older than this reader needs (%d): start the storer once to migrate it",
              r->where, version, STORE_SCHEMA_VERSION);
     return STORE_FATAL;
 }
@@ -192,22 +193,24 @@ static const char *pgr_text(const struct pgr_field *f, struct cw_buf *b)
 
 struct pgr_text_ctx {
     void *fn, *ctx;
-    struct cw_buf a;
+    struct cw_buf a, b; /* two text columns of one row */
 };
 
 static int pgr_endpoint_row(const struct pgr_field *f, void *fn, void *ctx)
 {
     struct pgr_text_ctx *t = ctx;
     (void)fn;
-    return ((store_read_endpoint_fn)t->fn)(t->ctx, be_i64(&f[0]), pgr_text(&f[1], &t->a));
+    return ((store_read_endpoint_fn)t->fn)(t->ctx, be_i64(&f[0]), pgr_text(&f[1], &t->a),
+                                           f[2].len > 0 ? pgr_text(&f[2], &t->b) : "http");
 }
 
 static int pgr_endpoints(struct store_reader *r, store_read_endpoint_fn fn, void *ctx, char *err, size_t errlen)
 {
     struct pgr_text_ctx t = { .fn = (void *)fn, .ctx = ctx };
-    int rc =
-        pgr_stream(r, "SELECT id, url FROM endpoints", 2, "read endpoints", pgr_endpoint_row, NULL, &t, err, errlen);
+    int rc = pgr_stream(r, "SELECT id, url, type FROM endpoints", 3, "read endpoints", pgr_endpoint_row, NULL, &t, err,
+                        errlen);
     cw_buf_free(&t.a);
+    cw_buf_free(&t.b);
     return rc;
 }
 
@@ -292,7 +295,8 @@ static int pgr_check_row(const struct pgr_field *f, void *fn, void *ctx)
     struct store_read_check c = { .at_ms = be_i64(&f[0]),
                                   .ok = f[1].len == 1 && f[1].p[0] != 0,
                                   .status_code = (int)(int32_t)be32toh(status),
-                                  .error = f[8].len >= 0 ? pgr_text(&f[8], &t->a) : NULL };
+                                  .error = f[8].len >= 0 ? pgr_text(&f[8], &t->a) : NULL,
+                                  .details = f[9].len >= 0 ? pgr_text(&f[9], &t->b) : NULL };
     for (int i = 0; i < ROLLUP_HISTS; i++) c.us[i] = be_ms_us(&f[3 + i]);
     return ((store_read_check_fn)t->fn)(t->ctx, &c);
 }
@@ -303,8 +307,9 @@ static int pgr_last_checks(struct store_reader *r, int64_t endpoint_id, int n, s
     struct cw_buf sql = { 0 };
     store_read_sql_last_checks(&sql, &pgr_dialect, endpoint_id, n);
     struct pgr_text_ctx t = { .fn = (void *)fn, .ctx = ctx };
-    int rc = pgr_stream(r, (const char *)sql.data, 9, "read the last checks", pgr_check_row, NULL, &t, err, errlen);
+    int rc = pgr_stream(r, (const char *)sql.data, 10, "read the last checks", pgr_check_row, NULL, &t, err, errlen);
     cw_buf_free(&t.a);
+    cw_buf_free(&t.b);
     cw_buf_free(&sql);
     return rc;
 }

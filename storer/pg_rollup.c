@@ -61,8 +61,10 @@ const char *const pg_schema_v3[] = {
  * endpoint id of every check of the batch in its order, as one array (one value to parse, not a row per check).
  * The CTE's rows are not visible to the rest of the statement, hence the second join. */
 #define PG_NEW_ENDPOINTS_IDS                                                                                      \
-    "WITH new AS (INSERT INTO endpoints (url) SELECT DISTINCT u.url FROM unnest($1::text[]) AS u(url)"            \
-    " WHERE NOT EXISTS (SELECT 1 FROM endpoints e WHERE e.url = u.url) ORDER BY 1 ON CONFLICT (url) DO NOTHING"   \
+    "WITH new AS (INSERT INTO endpoints (url, type) SELECT DISTINCT ON (u.url) u.url, u.type"                     \
+    " FROM unnest($1::text[], $2::text[]) AS u(url, type)"                                                        \
+    " WHERE NOT EXISTS (SELECT 1 FROM endpoints e WHERE e.url = u.url) ORDER BY u.url"                            \
+    " ON CONFLICT (url) DO NOTHING"                                                                               \
     " RETURNING id, url)"                                                                                         \
     " SELECT array_agg(COALESCE(e.id, new.id) ORDER BY u.n) FROM unnest($1::text[]) WITH ORDINALITY AS u(url, n)" \
     " LEFT JOIN endpoints e ON e.url = u.url LEFT JOIN new ON new.url = u.url"
@@ -433,14 +435,14 @@ struct rollup *pg_rollup_open(PGconn *conn, const char *where, int *rc, char *er
     return NULL;
 }
 
-int pg_rollup_new_endpoints(struct rollup *roll, const char *urls, size_t n, const int64_t **ids, char *err,
-                            size_t errlen)
+int pg_rollup_new_endpoints(struct rollup *roll, const char *urls, const char *types, size_t n, const int64_t **ids,
+                            char *err, size_t errlen)
 {
     struct pg_rollup *r = roll->ctx;
-    const char *vals[1] = { urls };
+    const char *vals[2] = { urls, types };
     PGresult *res = NULL;
     *ids = NULL;
-    int rc = pr_exec(r, "cw_r_new_endpoints", 1, vals, NULL, NULL, &res, err, errlen);
+    int rc = pr_exec(r, "cw_r_new_endpoints", 2, vals, NULL, NULL, &res, err, errlen);
     if (rc != STORE_OK) return rc;
     if (n > r->cap_ids) {
         r->cap_ids = n;

@@ -16,10 +16,11 @@ extern const char *const pg_schema_v3[];
 struct rollup *pg_rollup_open(PGconn *conn, const char *where, int *rc, char *err, size_t errlen);
 
 /* Inside the batch's transaction, while the roll-ups stage (rollup_staging): inserts the batch's new endpoints
- * (urls: its text[] parameter, one URL per check) and sets *ids to every check's endpoint id, in order, or NULL
- * when the answer is not one id per check (the roll-ups then read back). Valid until the next call. */
-int pg_rollup_new_endpoints(struct rollup *roll, const char *urls, size_t n, const int64_t **ids, char *err,
-                            size_t errlen);
+ * (urls: its text[] parameter, one URL per check; types: the text[] of each check's endpoints.type) and sets *ids
+ * to every check's endpoint id, in order, or NULL when the answer is not one id per check (the roll-ups then read
+ * back). Valid until the next call. */
+int pg_rollup_new_endpoints(struct rollup *roll, const char *urls, const char *types, size_t n, const int64_t **ids,
+                            char *err, size_t errlen);
 
 /* postgres.c: a failed result's class, STORE_RETRY or STORE_FATAL (storer/backend.h). */
 int pg_error_class(PGconn *conn, const PGresult *res);

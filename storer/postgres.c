@@ -28,6 +28,7 @@
 #include "storer/backend.h"
 #include "storer/migrate.h"
 #include "storer/pg_prune.h"
+#include "storer/pg_schema.h"
 #include "storer/pg_rollup.h"
 #include "storer/reader.h"
 #include "storer/rollup.h"
@@ -42,13 +43,14 @@
 #include "common/base/log.h"
 #include "common/base/util.h"
 
-#define PG_COLS 14 /* columns of checks written per row (the url stands in for endpoint_id) */
+#define PG_COLS 15 /* columns of checks written per row (the url stands in for endpoint_id) */
 
 struct store_db {
     PGconn *conn;
     char where[600];            /* postgresql://user@host:port/db, for messages */
     bool ready;                 /* the prepared statements exist on this connection */
     struct cw_buf arr[PG_COLS]; /* the array parameters of the current batch, reused */
+    struct cw_buf types;        /* endpoints.type of each check's endpoint (its kind), for new endpoints */
     struct rollup *roll;        /* the roll-ups (storer/pg_rollup.c), after migrate */
 };
 
@@ -235,51 +237,11 @@ static void pg_close(struct store_db *db)
     rollup_close(db->roll);
     PQfinish(db->conn);
     for (int j = 0; j < PG_COLS; j++) cw_buf_free(&db->arr[j]);
+    cw_buf_free(&db->types);
     free(db);
 }
 
 /* ---- schema ------------------------------------------------------------------------------------------ */
-
-static const char *const pg_schema_v1[] = {
-    "CREATE TABLE endpoints ("
-    " id bigserial PRIMARY KEY,"
-    " url text NOT NULL UNIQUE,"
-    " name text)",
-    "CREATE TABLE checks ("
-    " id bigserial PRIMARY KEY,"
-    " endpoint_id bigint NOT NULL REFERENCES endpoints(id),"
-    " checked_at timestamptz NOT NULL,"
-    " status_code integer NOT NULL,"
-    " latency_ms double precision,"
-    " ok boolean NOT NULL,"
-    " error text,"
-    " dns_ms double precision,"
-    " connect_ms double precision,"
-    " tls_ms double precision,"
-    " ttfb_ms double precision,"
-    " worker integer NOT NULL,"
-    " boot_id bigint NOT NULL,"
-    " seq bigint NOT NULL,"
-    " UNIQUE (worker, boot_id, seq))",
-    "CREATE INDEX checks_endpoint_time ON checks (endpoint_id, checked_at)",
-    "CREATE TABLE alerts ("
-    " id bigserial PRIMARY KEY,"
-    " alert_id bigint NOT NULL UNIQUE,"
-    " endpoint_id bigint NOT NULL REFERENCES endpoints(id),"
-    " raised_at timestamptz NOT NULL,"
-    " kind text NOT NULL,"
-    " message text NOT NULL,"
-    " email_state text NOT NULL,"
-    " webhook_state text NOT NULL)",
-    "CREATE INDEX alerts_endpoint_time ON alerts (endpoint_id, raised_at)",
-    NULL,
-};
-
-/* 1 -> 2: the certificate expiry of https checks (NULL for the rows of version 1). */
-static const char *const pg_schema_v2[] = {
-    "ALTER TABLE checks ADD COLUMN IF NOT EXISTS tls_expires_at timestamptz",
-    NULL,
-};
 
 /* ---- migration: the primitives of storer/migrate.c; one transaction under an advisory lock */
 
@@ -318,6 +280,7 @@ static const struct store_migrate_step pg_steps[] = {
     { .version = 1, .what = "create schema", .sql = pg_schema_v1 },
     { .version = 2, .what = "add checks.tls_expires_at", .sql = pg_schema_v2 },
     { .version = 3, .what = "add the roll-up tables", .sql = pg_schema_v3 },
+    { .version = 4, .what = "add endpoints.type and checks.details", .sql = pg_schema_v4 },
 };
 
 static const struct store_migrate_ops pg_migrate_ops = {
@@ -346,21 +309,22 @@ static int pg_prepare(struct store_db *db, char *err, size_t errlen)
     } stmts[] = {
         /* URLs not seen before; the NOT EXISTS keeps known URLs away from the insert (no speculative
          * insertion and no sequence value burnt per known URL and batch). */
-        { "cw_new_endpoints", "INSERT INTO endpoints (url) SELECT DISTINCT u.url FROM unnest($1::text[]) AS u(url)"
+        { "cw_new_endpoints", "INSERT INTO endpoints (url, type) SELECT DISTINCT ON (u.url) u.url, u.type"
+                              " FROM unnest($1::text[], $2::text[]) AS u(url, type)"
                               " WHERE NOT EXISTS (SELECT 1 FROM endpoints e WHERE e.url = u.url)"
-                              " ORDER BY 1 ON CONFLICT (url) DO NOTHING" },
+                              " ORDER BY u.url ON CONFLICT (url) DO NOTHING" },
         /* Every check of the batch: one array per column, unnested into rows; the URL resolves to the
          * endpoint's id in the join; a (worker, boot_id, seq) already stored is skipped. */
         { "cw_insert_checks",
           "INSERT INTO checks (endpoint_id, checked_at, status_code, latency_ms, ok, error, dns_ms, connect_ms,"
-          " tls_ms, ttfb_ms, worker, boot_id, seq, tls_expires_at)"
+          " tls_ms, ttfb_ms, worker, boot_id, seq, tls_expires_at, details)"
           " SELECT e.id, u.checked_at, u.status_code, u.latency_ms, u.ok, u.error, u.dns_ms, u.connect_ms,"
-          " u.tls_ms, u.ttfb_ms, u.worker, u.boot_id, u.seq, u.tls_expires_at"
+          " u.tls_ms, u.ttfb_ms, u.worker, u.boot_id, u.seq, u.tls_expires_at, u.details"
           " FROM unnest($1::text[], $2::timestamptz[], $3::integer[], $4::float8[], $5::boolean[], $6::text[],"
           " $7::float8[], $8::float8[], $9::float8[], $10::float8[], $11::integer[], $12::bigint[], $13::bigint[],"
-          " $14::timestamptz[])"
+          " $14::timestamptz[], $15::text[])"
           " WITH ORDINALITY AS u(url, checked_at, status_code, latency_ms, ok, error, dns_ms, connect_ms, tls_ms,"
-          " ttfb_ms, worker, boot_id, seq, tls_expires_at, n)"
+          " ttfb_ms, worker, boot_id, seq, tls_expires_at, details, n)"
           " JOIN endpoints e ON e.url = u.url"
           " ORDER BY u.n" /* ids in the order the results arrived, as in every backend */
           " ON CONFLICT (worker, boot_id, seq) DO NOTHING" },
@@ -436,7 +400,7 @@ static void pg_arr_ms(struct cw_buf *b, int64_t us)
     else cw_buf_printf(b, "%.3f", (double)us / 1000.0);
 }
 
-/* Writes the checks of a batch (inside the batch's transaction): the values travel as 14 array
+/* Writes the checks of a batch (inside the batch's transaction): the values travel as 15 array
  * parameters of two prepared statements — one round trip for new endpoints, one for the checks. */
 static int pg_write_checks(struct store_db *db, const struct store_batch *batch, char *err, size_t errlen)
 {
@@ -444,11 +408,16 @@ static int pg_write_checks(struct store_db *db, const struct store_batch *batch,
         cw_buf_reset(&db->arr[j]);
         cw_buf_put(&db->arr[j], "{", 1);
     }
+    cw_buf_reset(&db->types);
+    cw_buf_put(&db->types, "{", 1);
     for (size_t i = 0; i < batch->n_checks; i++) {
         const struct cw_result *r = &batch->checks[i].r;
         char when[48];
-        if (i)
+        if (i) {
             for (int j = 0; j < PG_COLS; j++) cw_buf_put(&db->arr[j], ",", 1);
+            cw_buf_put(&db->types, ",", 1);
+        }
+        cw_buf_printf(&db->types, "%s", store_type_name(r->kind));
         pg_arr_text(&db->arr[0], r->url);
         pg_format_time(r->checked_at_us, when, sizeof when);
         cw_buf_printf(&db->arr[1], "\"%s\"", when);
@@ -470,15 +439,20 @@ static int pg_write_checks(struct store_db *db, const struct store_batch *batch,
         } else {
             cw_buf_put(&db->arr[13], "NULL", 4);
         }
+        if (r->figures && r->figures[0]) pg_arr_text(&db->arr[14], r->figures);
+        else cw_buf_put(&db->arr[14], "NULL", 4);
     }
     const char *v[PG_COLS];
     for (int j = 0; j < PG_COLS; j++) {
         cw_buf_put(&db->arr[j], "}", 2); /* with the NUL */
         v[j] = (const char *)db->arr[j].data;
     }
+    cw_buf_put(&db->types, "}", 2);
+    const char *eps[2] = { v[0], (const char *)db->types.data };
     const int64_t *ids = NULL; /* with the roll-ups staging (storer/rollup.h): every check's endpoint id */
-    int rc = rollup_staging(db->roll) ? pg_rollup_new_endpoints(db->roll, v[0], batch->n_checks, &ids, err, errlen)
-                                      : pg_exec_prepared(db, "cw_new_endpoints", 1, v, NULL, err, errlen);
+    int rc = rollup_staging(db->roll)
+                 ? pg_rollup_new_endpoints(db->roll, eps[0], eps[1], batch->n_checks, &ids, err, errlen)
+                 : pg_exec_prepared(db, "cw_new_endpoints", 2, eps, NULL, err, errlen);
     int64_t inserted = 0; /* rows actually inserted: not the replayed ones */
     if (rc == STORE_OK) rc = pg_exec_prepared(db, "cw_insert_checks", PG_COLS, v, &inserted, err, errlen);
     if (rc == STORE_OK) rollup_stage(db->roll, batch, 0, batch->n_checks, inserted, ids);
@@ -541,25 +515,27 @@ static int pg_sync_endpoints(struct store_db *db, const struct cw_endpoint *eps,
     int rc;
     if ((rc = pg_exec(db, "BEGIN", "begin", err, errlen)) != STORE_OK) return rc;
     struct cw_buf sql = { 0 };
-    const char **vals = cw_xcalloc(2 * PG_SYNC_CHUNK, sizeof *vals);
-    char **owned = cw_xcalloc(2 * PG_SYNC_CHUNK, sizeof *owned);
+    const char **vals = cw_xcalloc(3 * PG_SYNC_CHUNK, sizeof *vals);
+    char **owned = cw_xcalloc(3 * PG_SYNC_CHUNK, sizeof *owned);
     for (size_t off = 0; off < n; off += PG_SYNC_CHUNK) {
         size_t m = n - off < PG_SYNC_CHUNK ? n - off : PG_SYNC_CHUNK;
         cw_buf_reset(&sql);
-        cw_buf_printf(&sql, "%s", "INSERT INTO endpoints (url, name) VALUES ");
+        cw_buf_printf(&sql, "%s", "INSERT INTO endpoints (url, name, type) VALUES ");
         for (size_t i = 0; i < m; i++) {
-            cw_buf_printf(&sql, "%s($%zu::text, $%zu::text)", i ? ", " : "", 2 * i + 1, 2 * i + 2);
-            owned[2 * i] = store_clean_text_dup(eps[off + i].url, NULL);
-            owned[2 * i + 1] = eps[off + i].name ? store_clean_text_dup(eps[off + i].name, NULL) : NULL;
-            vals[2 * i] = owned[2 * i];
-            vals[2 * i + 1] = owned[2 * i + 1];
+            cw_buf_printf(&sql, "%s($%zu::text, $%zu::text, $%zu::text)", i ? ", " : "", 3 * i + 1, 3 * i + 2,
+                          3 * i + 3);
+            owned[3 * i] = store_clean_text_dup(eps[off + i].url, NULL);
+            owned[3 * i + 1] = eps[off + i].name ? store_clean_text_dup(eps[off + i].name, NULL) : NULL;
+            vals[3 * i] = owned[3 * i];
+            vals[3 * i + 1] = owned[3 * i + 1];
+            vals[3 * i + 2] = store_type_name(eps[off + i].type);
         }
         cw_buf_printf(&sql, "%s",
-                      " ON CONFLICT (url) DO UPDATE SET name = EXCLUDED.name"
-                      " WHERE endpoints.name IS DISTINCT FROM EXCLUDED.name");
+                      " ON CONFLICT (url) DO UPDATE SET name = EXCLUDED.name, type = EXCLUDED.type"
+                      " WHERE endpoints.name IS DISTINCT FROM EXCLUDED.name OR endpoints.type <> EXCLUDED.type");
         cw_buf_put(&sql, "", 1);
-        PGresult *res = PQexecParams(db->conn, (const char *)sql.data, (int)(2 * m), NULL, vals, NULL, NULL, 0);
-        for (size_t i = 0; i < 2 * m; i++) {
+        PGresult *res = PQexecParams(db->conn, (const char *)sql.data, (int)(3 * m), NULL, vals, NULL, NULL, 0);
+        for (size_t i = 0; i < 3 * m; i++) {
             free(owned[i]);
             owned[i] = NULL;
         }

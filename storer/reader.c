@@ -77,8 +77,9 @@ void store_read_sql_alerts(struct cw_buf *sql, const struct store_read_dialect *
 
 void store_read_sql_last_checks(struct cw_buf *sql, const struct store_read_dialect *d, int64_t endpoint_id, int n)
 {
-    cw_buf_printf(sql,
-                  "SELECT %s, ok, status_code, latency_ms, dns_ms, connect_ms, tls_ms, ttfb_ms, error FROM checks"
-                  " WHERE endpoint_id = %" PRId64 " ORDER BY checked_at DESC LIMIT %d%c",
-                  d->checked_ms, endpoint_id, n > 0 ? n : 0, '\0');
+    cw_buf_printf(
+        sql,
+        "SELECT %s, ok, status_code, latency_ms, dns_ms, connect_ms, tls_ms, ttfb_ms, error, details FROM checks"
+        " WHERE endpoint_id = %" PRId64 " ORDER BY checked_at DESC LIMIT %d%c",
+        d->checked_ms, endpoint_id, n > 0 ? n : 0, '\0');
 }

@@ -5,7 +5,7 @@
  * Contract for every read backend:
  *  - open connects read-only where the database allows it (SQLite: SQLITE_OPEN_READONLY and query_only, so it
  *    works beside a storer writing in WAL mode and never creates a file; PostgreSQL: a READ ONLY transaction;
- *    MySQL/MariaDB: START TRANSACTION READ ONLY), checks that the schema is version 3 or newer (an older one is
+ *    MySQL/MariaDB: START TRANSACTION READ ONLY), checks that the schema is version 4 or newer (an older one is
  *    refused with "start the storer once to migrate it") and opens ONE read snapshot (SQLite: a read
  *    transaction; PostgreSQL: REPEATABLE READ; InnoDB: WITH CONSISTENT SNAPSHOT). Every read until close sees
  *    that snapshot, so the roll-ups and the raw rows above the watermark always add up to the raw rows (the
@@ -22,7 +22,8 @@
  *    before from_ms (the state at from_ms), ordered by endpoint and raised_at, with its message (which carries
  *    the state's "since" time, alerter/alert.c). from_ms STORE_READ_ALL_ALERTS: every one before before_ms
  *    (`clockwerk report`); alerts are never pruned, so clockwerk-web's refreshes read from a bound.
- *  - last_checks: the n newest raw rows of one endpoint, newest first (clockwerk-web's endpoint page): the index
+ *  - endpoints: every row of endpoints with its type (schema 4: the reader needs version 4, the same refusal).
+ *  - last_checks: the n newest raw rows of one endpoint with their details, newest first (clockwerk-web's endpoint page): the index
  *    checks_endpoint_time (endpoint_id, checked_at) read backwards, so n rows are read whatever the table holds.
  *  - Return values like storer/backend.h: STORE_OK, STORE_RETRY (unreachable, connection lost), STORE_FATAL;
  *    err gets one line that names the database and never the password. A callback that returns non-zero
@@ -42,7 +43,8 @@
 
 struct store_reader; /* a backend's read connection */
 
-typedef int (*store_read_endpoint_fn)(void *ctx, int64_t id, const char *url);
+/* type: endpoints.type ("http", "tcp", ...: schema 4). */
+typedef int (*store_read_endpoint_fn)(void *ctx, int64_t id, const char *url, const char *type);
 /* start_s: the cell's period_start in UTC seconds. */
 typedef int (*store_read_cell_fn)(void *ctx, int64_t endpoint_id, int64_t start_s, const struct rollup_stored *cell);
 /* row->at_s is not filled: at_ms is checked_at in UTC milliseconds; row->us[] is -1 for NULL. */
@@ -57,6 +59,7 @@ struct store_read_check {
     int status_code;          /* 0: no HTTP response */
     int64_t us[ROLLUP_HISTS]; /* latency, dns, connect, tls, ttfb in µs; -1 for NULL */
     const char *error;        /* NULL when the column is NULL */
+    const char *details;      /* the figures (a JSON object as the worker sent it); NULL when none */
 };
 typedef int (*store_read_check_fn)(void *ctx, const struct store_read_check *c);
 
@@ -98,7 +101,7 @@ void store_read_sql_recent(struct cw_buf *sql, const struct store_read_dialect *
                            int64_t ep_lo, int64_t ep_hi);
 void store_read_sql_alerts(struct cw_buf *sql, const struct store_read_dialect *d, int64_t from_ms, int64_t before_ms,
                            int64_t ep_lo, int64_t ep_hi);
-/* The statement of `last_checks`: checked_at (ms), ok, status_code, the five durations (ms), error. */
+/* The statement of `last_checks`: checked_at (ms), ok, status_code, the five durations (ms), error, details. */
 void store_read_sql_last_checks(struct cw_buf *sql, const struct store_read_dialect *d, int64_t endpoint_id, int n);
 
 /* The libpq connection of a handle of store_backend_postgres (storer/postgres.c), which storer/pg_read.c opens

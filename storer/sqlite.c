@@ -49,13 +49,13 @@ static const char *const statements[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
-    [ST_EP_INSERT] = "INSERT INTO endpoints(url) VALUES (?1) ON CONFLICT(url) DO NOTHING",
+    [ST_EP_INSERT] = "INSERT INTO endpoints(url, type) VALUES (?1, ?2) ON CONFLICT(url) DO NOTHING",
     [ST_EP_SELECT] = "SELECT id FROM endpoints WHERE url = ?1",
-    [ST_EP_UPSERT] = "INSERT INTO endpoints(url, name) VALUES (?1, ?2) "
-                     "ON CONFLICT(url) DO UPDATE SET name = excluded.name",
+    [ST_EP_UPSERT] = "INSERT INTO endpoints(url, name, type) VALUES (?1, ?2, ?3) "
+                     "ON CONFLICT(url) DO UPDATE SET name = excluded.name, type = excluded.type",
     [ST_CHECK] = "INSERT OR IGNORE INTO checks(endpoint_id, checked_at, status_code, latency_ms, ok, error, "
-                 "dns_ms, connect_ms, tls_ms, ttfb_ms, worker, boot_id, seq, tls_expires_at) "
-                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                 "dns_ms, connect_ms, tls_ms, ttfb_ms, worker, boot_id, seq, tls_expires_at, details) "
+                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     /* Delivery states only move forward: 'sent' and 'failed' are final, so a replayed older copy of an
      * alert (spool, resend) never undoes a newer state. */
     [ST_ALERT] = "INSERT INTO alerts(alert_id, endpoint_id, raised_at, kind, message, email_state, webhook_state) "
@@ -277,11 +277,18 @@ static void sq_migrate_rollback(struct store_db *d) { (void)sqlite3_exec(d->db, 
 
 /* 1 -> 2: the certificate expiry of https checks (NULL for the rows of version 1). */
 static const char *const schema_v2[] = { "ALTER TABLE checks ADD COLUMN tls_expires_at TEXT", NULL };
+/* 3 -> 4: the check types (docs/schema.md): every endpoint known so far is an http one. */
+static const char *const schema_v4[] = {
+    "ALTER TABLE endpoints ADD COLUMN type TEXT NOT NULL DEFAULT 'http'",
+    "ALTER TABLE checks ADD COLUMN details TEXT",
+    NULL,
+};
 
 static const struct store_migrate_step sq_steps[] = {
     { .version = 1, .what = "create schema", .sql = schema_v1 },
     { .version = 2, .what = "add checks.tls_expires_at", .sql = schema_v2 },
     { .version = 3, .what = "add the roll-up tables", .sql = sq_schema_v3 },
+    { .version = 4, .what = "add endpoints.type and checks.details", .sql = schema_v4 },
 };
 
 static const struct store_migrate_ops sq_migrate_ops = {
@@ -343,12 +350,13 @@ static int commit(struct store_db *d, char *err, size_t errlen)
     return code == SQLITE_OK ? STORE_OK : rollback(d, code, "cannot commit", err, errlen);
 }
 
-/* The id of url in endpoints, inserting it (name NULL) when new. Returns an SQLite code. */
-static int endpoint_id(struct store_db *d, const char *url, int64_t *id)
+/* The id of url in endpoints, inserting it (name NULL, of the type given) when new. Returns an SQLite code. */
+static int endpoint_id(struct store_db *d, const char *url, const char *type, int64_t *id)
 {
     if (store_ep_cache_get(&d->cache, url, id)) return SQLITE_OK;
     sqlite3_stmt *ins = d->st[ST_EP_INSERT], *sel = d->st[ST_EP_SELECT];
     sqlite3_bind_text(ins, 1, url, -1, SQLITE_STATIC);
+    sqlite3_bind_text(ins, 2, type, -1, SQLITE_STATIC);
     int code = step_done(d, ins);
     if (code != SQLITE_OK) return code;
     sqlite3_bind_text(sel, 1, url, -1, SQLITE_STATIC);
@@ -373,9 +381,10 @@ static int sq_sync_endpoints(struct store_db *d, const struct cw_endpoint *eps, 
         sqlite3_bind_text(up, 1, eps[i].url, -1, SQLITE_STATIC);
         if (eps[i].name) sqlite3_bind_text(up, 2, eps[i].name, -1, SQLITE_STATIC);
         else sqlite3_bind_null(up, 2);
+        sqlite3_bind_text(up, 3, store_type_name(eps[i].type), -1, SQLITE_STATIC);
         int code = step_done(d, up);
         int64_t id;
-        if (code == SQLITE_OK) code = endpoint_id(d, eps[i].url, &id);
+        if (code == SQLITE_OK) code = endpoint_id(d, eps[i].url, store_type_name(eps[i].type), &id);
         if (code != SQLITE_OK) return rollback(d, code, "cannot store an endpoint", err, errlen);
     }
     return commit(d, err, errlen);
@@ -397,7 +406,7 @@ static int sq_write_batch(struct store_db *d, const struct store_batch *b, char 
     for (size_t i = 0; i < b->n_checks; i++) {
         const struct cw_result *c = &b->checks[i].r;
         int64_t ep;
-        int code = endpoint_id(d, c->url, &ep);
+        int code = endpoint_id(d, c->url, store_type_name(c->kind), &ep);
         if (code != SQLITE_OK) return rollback(d, code, "cannot store an endpoint", err, errlen);
         cw_format_iso8601(c->checked_at_us, when, sizeof when);
         sqlite3_bind_int64(st, 1, ep);
@@ -421,6 +430,8 @@ static int sq_write_batch(struct store_db *d, const struct store_batch *b, char 
         } else {
             sqlite3_bind_null(st, 14);
         }
+        if (c->figures && c->figures[0]) sqlite3_bind_text(st, 15, c->figures, -1, SQLITE_STATIC);
+        else sqlite3_bind_null(st, 15);
         code = step_done(d, st);
         if (code != SQLITE_OK) return rollback(d, code, "cannot store a check", err, errlen);
     }
@@ -430,7 +441,7 @@ static int sq_write_batch(struct store_db *d, const struct store_batch *b, char 
         const char *kind = proto_alert_kind_name(a->kind), *email = proto_delivery_name(a->email_state),
                    *hook = proto_delivery_name(a->webhook_state);
         int64_t ep;
-        int code = endpoint_id(d, a->url, &ep);
+        int code = endpoint_id(d, a->url, "http", &ep); /* an alert's URL not seen before: of no known type */
         if (code != SQLITE_OK) return rollback(d, code, "cannot store an endpoint", err, errlen);
         cw_format_iso8601(a->raised_at_us, when, sizeof when);
         sqlite3_bind_int64(st, 1, (sqlite3_int64)a->alert_id);

@@ -59,7 +59,7 @@ static int sqr_check_schema(struct store_reader *r, char *err, size_t errlen)
     if (code != SQLITE_ROW) return sqr_fail(r, code, "read schema_version", err, errlen);
     if (version < STORE_SCHEMA_VERSION) {
         snprintf(err, errlen,
-                 "sqlite %s: schema version %lld has no roll-ups (needs %d): start the storer once to "
+                 "sqlite %s: schema version %lld is older than this reader needs (%d): start the storer once to "
                  "migrate it",
                  r->path, version, STORE_SCHEMA_VERSION);
         return STORE_FATAL;
@@ -152,14 +152,14 @@ static int sqr_drain(struct store_reader *r, sqlite3_stmt *st, const char *what,
 
 static int sqr_endpoint_row(sqlite3_stmt *st, void *fn, void *ctx)
 {
-    const char *url = (const char *)sqlite3_column_text(st, 1);
-    return ((store_read_endpoint_fn)fn)(ctx, sqlite3_column_int64(st, 0), url ? url : "");
+    const char *url = (const char *)sqlite3_column_text(st, 1), *type = (const char *)sqlite3_column_text(st, 2);
+    return ((store_read_endpoint_fn)fn)(ctx, sqlite3_column_int64(st, 0), url ? url : "", type ? type : "http");
 }
 
 static int sqr_endpoints(struct store_reader *r, store_read_endpoint_fn fn, void *ctx, char *err, size_t errlen)
 {
     int rc = STORE_OK;
-    sqlite3_stmt *st = sqr_prepare(r, "SELECT id, url FROM endpoints", "read endpoints", &rc, err, errlen);
+    sqlite3_stmt *st = sqr_prepare(r, "SELECT id, url, type FROM endpoints", "read endpoints", &rc, err, errlen);
     if (!st) return rc;
     return sqr_drain(r, st, "read endpoints", sqr_endpoint_row, (void *)fn, ctx, err, errlen);
 }
@@ -252,7 +252,8 @@ static int sqr_check_row(sqlite3_stmt *st, void *fn, void *ctx)
     struct store_read_check c = { .at_ms = sqlite3_column_int64(st, 0),
                                   .ok = sqlite3_column_int(st, 1) != 0,
                                   .status_code = sqlite3_column_int(st, 2),
-                                  .error = (const char *)sqlite3_column_text(st, 8) };
+                                  .error = (const char *)sqlite3_column_text(st, 8),
+                                  .details = (const char *)sqlite3_column_text(st, 9) };
     for (int i = 0; i < ROLLUP_HISTS; i++)
         c.us[i] =
             sqlite3_column_type(st, 3 + i) == SQLITE_NULL ? -1 : rollup_ms_to_us(sqlite3_column_double(st, 3 + i));

@@ -1,6 +1,6 @@
 /* tap/format.c — the tap's output lines: plain text for people, one JSON object per line (built with
  * json-c, never by hand) for programs. Keys of a result object are the `checks` columns of the database
- * plus `url` and `type`; durations are milliseconds as numbers, null for a phase that was not reached. */
+ * plus `url`, `type` ("result") and `check_type` (endpoints.type); `details` is the figures as a JSON object; durations are milliseconds as numbers, null for a phase that was not reached. */
 #include "tap/format.h"
 
 #include <inttypes.h>
@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "common/base/clock.h"
+#include "common/config/config.h"
 
 #define SHOWN_URL_MAX (CW_URL_MAX + 16) /* masking may lengthen a very short userinfo ("a@" -> "***@") */
 
@@ -127,6 +128,44 @@ static int json_line(struct cw_buf *out, struct json_object *obj, int rc)
 
 /* ---- results */
 
+/* The check type's name ("http", "dns", ...; "?" for a kind this build does not know). */
+static const char *kind_name(uint8_t kind)
+{
+    const char *name = config_check_type_name((enum cw_check_type)kind);
+    return name ? name : "?";
+}
+
+/* The result's figures as a json-c object (NULL when it has none: the decoder let only one JSON object through,
+ * so a parse failure means memory ran out). */
+static struct json_object *figures_of(const struct cw_result *r, int *rc)
+{
+    if (!r->figures || !r->figures[0]) return NULL;
+    struct json_object *f = json_tokener_parse(r->figures);
+    if (!f) *rc = -1;
+    return f;
+}
+
+/* Plain text: " KIND FIGURES" (compact JSON on one line) for every result but an http one without figures, which
+ * prints as it always did. */
+static int put_kind_figures(struct cw_buf *out, const struct cw_result *r)
+{
+    if (r->kind == 0 && (!r->figures || !r->figures[0])) return 0;
+    cw_buf_printf(out, " %s", kind_name(r->kind));
+    int rc = 0;
+    struct json_object *f = figures_of(r, &rc);
+    if (f) {
+        const char *s = json_object_to_json_string_ext(f, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        if (s) {
+            cw_buf_put(out, " ", 1);
+            put_clean(out, s); /* control characters are escaped by json-c already */
+        } else {
+            rc = -1;
+        }
+        json_object_put(f);
+    }
+    return rc;
+}
+
 int tap_format_result(struct cw_buf *out, const struct cw_result *r, bool json)
 {
     char url[SHOWN_URL_MAX];
@@ -140,6 +179,7 @@ int tap_format_result(struct cw_buf *out, const struct cw_result *r, bool json)
         put_clean(out, url);
         cw_buf_printf(out, " %u ", (unsigned)r->status_code);
         put_ms(out, r->latency_us);
+        if (put_kind_figures(out, r) != 0) return -1;
         cw_buf_printf(out, " %s", r->ok ? "OK" : "FAIL");
         if (has_error) {
             cw_buf_put(out, " ", 1);
@@ -166,6 +206,9 @@ int tap_format_result(struct cw_buf *out, const struct cw_result *r, bool json)
     rc = rc ? rc
             : (r->tls_expires_at_us > 0 ? add_time(o, "tls_expires_at", r->tls_expires_at_us)
                                         : add_null(o, "tls_expires_at"));
+    rc = rc ? rc : add_str(o, "check_type", kind_name(r->kind));
+    struct json_object *figures = rc ? NULL : figures_of(r, &rc);
+    rc = rc ? rc : (figures ? add(o, "details", figures) : add_null(o, "details"));
     return json_line(out, o, rc);
 }
 

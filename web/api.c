@@ -5,6 +5,7 @@
 
 #include "common/base/clock.h"
 #include "web/api_json.h"
+#include "web/figures.h"
 #include "web/html.h"
 #include "web/page_common.h"
 
@@ -88,6 +89,8 @@ static void put_last_check(struct cw_buf *b, const struct web_live *l)
     web_json_string(b, c->error);
     put_cstr(b, ",\"tls_expires_at\":");
     api_put_time_ms(b, c->tls_expires_at_us / 1000);
+    put_cstr(b, ",\"details\":");
+    web_put_details(b, c->figures);
     put_cstr(b, "}");
 }
 
@@ -121,6 +124,8 @@ void api_put_endpoint(struct cw_buf *b, const struct web_endpoint *e)
     web_json_string(b, e->cfg->group);
     put_cstr(b, ",\"url\":");
     web_json_string(b, web_url_label(e->cfg->url, url, sizeof url));
+    const char *type = config_check_type_name(e->cfg->type);
+    cw_buf_printf(b, ",\"type\":\"%s\"", type ? type : "http");
     cw_buf_printf(b, ",\"state\":\"%s\",\"slow\":%s,\"since\":", web_state_name(l->state), l->slow ? "true" : "false");
     api_put_time_ms(b, l->state_since_us / 1000);
     put_cstr(b, ",\"last_check\":");

@@ -6,6 +6,7 @@
 #include "history/window.h"
 #include "common/base/clock.h"
 #include "web/api_json.h"
+#include "web/figures.h"
 #include "web/html.h"
 
 #include <inttypes.h>
@@ -24,6 +25,8 @@ static void put_stored_check(struct cw_buf *b, const struct web_detail_check *c)
     api_put_phases(b, c->phase_us);
     put_cstr(b, ",\"error\":");
     web_json_string(b, c->error);
+    put_cstr(b, ",\"details\":");
+    web_put_details(b, c->details);
     put_cstr(b, "}");
 }
 

@@ -97,6 +97,7 @@ struct web_detail_check {
     int64_t latency_us;           /* -1: not recorded */
     int64_t phase_us[WEB_PHASES]; /* -1: not reached */
     char *error;                  /* NULL when ok; owned */
+    char *details;                /* the figures (checks.details); NULL: none; owned */
 };
 
 /* detail->error of a detail that could not be read: the database's own error goes to the web's log only (it

@@ -75,7 +75,8 @@ static int on_check(void *ctx, const struct store_read_check *c)
                                     .ok = c->ok,
                                     .status_code = c->status_code,
                                     .latency_us = c->us[0],
-                                    .error = c->error ? cw_xstrdup(c->error) : NULL };
+                                    .error = c->error ? cw_xstrdup(c->error) : NULL,
+                                    .details = c->details ? cw_xstrdup(c->details) : NULL };
     for (int p = 0; p < WEB_PHASES; p++) k->phase_us[p] = c->us[1 + p];
     return 0;
 }
@@ -106,7 +107,10 @@ struct web_detail *web_detail_read(const struct store_read_backend *b, struct st
     }
     free(x);
     if (rc != STORE_OK) {
-        for (size_t i = 0; i < d->n_checks; i++) free(d->checks[i].error);
+        for (size_t i = 0; i < d->n_checks; i++) {
+            free(d->checks[i].error);
+            free(d->checks[i].details);
+        }
         d->n_checks = 0;
         memset(d->hours, 0, sizeof d->hours);
         d->error = d->error_owned = cw_xstrdup(err[0] ? err : "the history could not be read");

@@ -43,7 +43,10 @@ void web_history_free(struct web_history *h)
 void web_detail_free(struct web_detail *d)
 {
     if (!d) return;
-    for (size_t i = 0; i < d->n_checks; i++) free(d->checks[i].error);
+    for (size_t i = 0; i < d->n_checks; i++) {
+        free(d->checks[i].error);
+        free(d->checks[i].details);
+    }
     free(d->error_owned);
     free(d);
 }

@@ -93,8 +93,9 @@ struct ep_scan {
     const struct cw_endpoint **sorted;
 };
 
-static int on_endpoint(void *ctx, int64_t id, const char *url)
+static int on_endpoint(void *ctx, int64_t id, const char *url, const char *type)
 {
+    (void)type; /* the configuration's type is the one shown */
     struct ep_scan *e = ctx;
     const struct cw_endpoint *ep = config_by_url(e->sorted, e->s->cfg->n_endpoints, url);
     if (!ep) return 0; /* removed from the configuration: not shown */
@@ -426,8 +427,9 @@ struct find_url {
     int64_t id;
 };
 
-static int on_find_url(void *ctx, int64_t id, const char *url)
+static int on_find_url(void *ctx, int64_t id, const char *url, const char *type)
 {
+    (void)type;
     struct find_url *f = ctx;
     if (f->id < 0 && strcmp(url, f->url) == 0) f->id = id;
     return 0;

@@ -41,7 +41,10 @@ void web_ids_free(struct web_model *m)
 {
     HASH_CLEAR(hh_id, m->by_id);
     HASH_CLEAR(hh_url, m->by_url);
-    for (size_t i = 0; i < m->n; i++) free(m->endpoints[i].live.last.error);
+    for (size_t i = 0; i < m->n; i++) {
+        free(m->endpoints[i].live.last.error);
+        free(m->endpoints[i].live.last.figures);
+    }
     free(m->endpoints);
     free(m->scratch);
     seqgap_free(&m->gaps);
@@ -56,6 +59,7 @@ void web_ids_carry(struct web_model *to, struct web_model *from)
         if (!old) continue;
         e->live = old->live;
         old->live.last.error = NULL; /* moved */
+        old->live.last.figures = NULL;
     }
     struct seqgap gaps = to->gaps;
     to->gaps = from->gaps;

@@ -6,6 +6,7 @@
 
 #include "common/base/util.h"
 #include "history/downtime.h"
+#include "web/figures.h"
 #include "web/metrics.h"
 
 #include <stdio.h>
@@ -69,8 +70,12 @@ static void apply_result(struct web_live *e, const struct cw_result *r)
 {
     if (e->has_check && r->checked_at_us < e->last.checked_at_us) return; /* an older check, reordered */
     free(e->last.error);
+    free(e->last.figures);
     e->has_check = true;
-    e->last = (struct web_check){ .ok = r->ok,
+    if (r->ok) e->last_ok_at_us = r->checked_at_us;
+    e->last = (struct web_check){ .kind = r->kind,
+                                  .figures = (r->figures && r->figures[0]) ? cw_xstrdup(r->figures) : NULL,
+                                  .ok = r->ok,
                                   .status_code = r->status_code,
                                   .checked_at_us = r->checked_at_us,
                                   .latency_us = r->latency_us,
@@ -80,6 +85,7 @@ static void apply_result(struct web_live *e, const struct cw_result *r)
                                   .ttfb_us = r->ttfb_us,
                                   .tls_expires_at_us = r->tls_expires_at_us,
                                   .error = (!r->ok && r->error && r->error[0]) ? cw_xstrdup(r->error) : NULL };
+    web_figures_parse(e->last.figures, &e->last.fig);
     observe(&e->duration[WEB_PHASE_TOTAL], r->latency_us);
     observe(&e->duration[WEB_PHASE_DNS], r->dns_us);
     observe(&e->duration[WEB_PHASE_CONNECT], r->connect_us);

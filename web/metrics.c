@@ -125,6 +125,9 @@ static void info_line(struct cw_buf *b, const struct web_endpoint *e)
     web_metrics_label_value(b, e->cfg->group ? e->cfg->group : "");
     put_cstr(b, "\",url=\"");
     web_metrics_label_value(b, web_url_label(e->cfg->url, url, sizeof url));
+    const char *type = config_check_type_name(e->cfg->type);
+    put_cstr(b, "\",type=\"");
+    put_cstr(b, type ? type : "http"); /* a fixed word: nothing to escape */
     put_cstr(b, "\"} 1\n");
 }
 
@@ -201,6 +204,24 @@ static void tls_line(struct cw_buf *b, const struct web_endpoint *e)
     put_cstr(b, "\n");
 }
 
+/* The last dns check's answers (blackbox_exporter's probe_dns_answer_rrs), dns endpoints only. */
+static void dns_answers_line(struct cw_buf *b, const struct web_endpoint *e)
+{
+    if (e->cfg->type != CW_CHECK_DNS || !e->live.has_check || e->live.last.fig.answers < 0) return;
+    open_series(b, "clockwerk_dns_answers", e);
+    put_cstr(b, "} ");
+    web_metrics_i64(b, e->live.last.fig.answers);
+    put_cstr(b, "\n");
+}
+
+/* The last icmp check's lost share of its echo requests, 0..1, icmp endpoints only. */
+static void icmp_loss_line(struct cw_buf *b, const struct web_endpoint *e)
+{
+    if (e->cfg->type != CW_CHECK_ICMP || !e->live.has_check || e->live.last.fig.loss_pct < 0) return;
+    open_series(b, "clockwerk_icmp_loss_ratio", e);
+    cw_buf_printf(b, "} %g\n", e->live.last.fig.loss_pct / 100.0);
+}
+
 /* One metric family over every endpoint: its header once, then a line (or lines) per endpoint. */
 struct endpoint_family {
     const char *name, *type, *help;
@@ -209,7 +230,8 @@ struct endpoint_family {
 
 static const struct endpoint_family endpoint_families[] = {
     { "clockwerk_endpoint_info", "gauge",
-      "Constant 1 per endpoint: its name, group and URL (without credentials; a query shown as ?***).", info_line },
+      "Constant 1 per endpoint: its name, group, URL (without credentials; a query shown as ?***) and check type.",
+      info_line },
     { "clockwerk_endpoint_up", "gauge",
       "1 when the endpoint is up (last check ok, or the alerter's up), 0 when failing or down; absent while its "
       "state is unknown.",
@@ -224,6 +246,11 @@ static const struct endpoint_family endpoint_families[] = {
       "State changes from the alerter's alerts (down, up, slow, fast), since the web started.", changes_lines },
     { "clockwerk_tls_cert_expiry_timestamp_seconds", "gauge",
       "When the endpoint's TLS certificate expires (Unix time), from its last check.", tls_line },
+    { "clockwerk_dns_answers", "gauge", "Answers in the last check's DNS reply (dns endpoints).", dns_answers_line },
+    { "clockwerk_icmp_loss_ratio", "gauge",
+      "Share of the last check's echo requests without a reply, 0..1 (icmp "
+      "endpoints).",
+      icmp_loss_line },
 };
 #define ENDPOINT_FAMILIES (sizeof endpoint_families / sizeof endpoint_families[0])
 

@@ -70,8 +70,21 @@ struct web_procs {
     uint64_t dropped;      /* messages from a (role, slot) beyond WEB_PROCS_MAX */
 };
 
+/* What the web shows of a check's figures (web/figures.c parses them once, when the result arrives): the
+ * headline of each type and the numbers /metrics exports. -1 or "" when the figures do not say. */
+struct web_figures {
+    int32_t answers;      /* dns: how many answers */
+    char rcode[16];       /* dns: "NOERROR", "NXDOMAIN", ... */
+    double loss_pct;      /* icmp: 0..100 */
+    double rtt_avg_ms;    /* icmp */
+    char tls_version[16]; /* tls: "TLSv1.3" */
+};
+
 /* The last check of an endpoint, as the worker sent it. */
 struct web_check {
+    uint8_t kind;           /* enum cw_check_type of the result */
+    char *figures;          /* the figures (one JSON object, checked by the decoder); NULL: none; owned */
+    struct web_figures fig; /* parsed from figures */
     bool ok;
     uint16_t status_code;  /* 0: no HTTP response */
     int64_t checked_at_us; /* wall clock */
@@ -85,6 +98,7 @@ struct web_check {
 struct web_live {
     bool has_check;
     struct web_check last;
+    int64_t last_ok_at_us; /* wall clock of the last ok check (a push check's last call); 0: none seen */
     enum web_state state;
     int64_t state_since_us;            /* wall clock of the change that set `state`; 0 unknown */
     int64_t last_alert_us;             /* the state change of the last down/up alert known (bus or snapshot); 0: none */

@@ -4,6 +4,7 @@
 
 #include "history/window.h"
 #include "common/base/clock.h"
+#include "web/figures.h"
 #include "web/html.h"
 
 #include <inttypes.h>
@@ -28,7 +29,7 @@ static const char STYLE[] =
     ".eps td:first-child{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}"
     "td.n{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}"
     ".state{font-weight:600;white-space:nowrap}.up{color:#1a7f37}.down{color:#cf222e}.failing{color:#bc4c00}"
-    ".unknown{color:#6e7781}.muted{color:#6e7781;font-size:.85em}"
+    ".unknown{color:#6e7781}.muted,.kind{color:#6e7781;font-size:.85em}"
     ".bar{display:flex;gap:1px;min-width:180px;height:22px}.bar i{flex:1;border-radius:1px}"
     ".big .bar{height:34px}"
     ".c0{background:#d0d7de}.c1{background:#2da44e}.c2{background:#8ccf7e}.c3{background:#d4a72c}"
@@ -111,6 +112,20 @@ void page_put_uptime(struct cw_buf *b, int64_t checks, int64_t ok)
     char num[WEB_NUM_MAX];
     if (checks <= 0) put_cstr(b, "\xE2\x80\x93"); /* – */
     else cw_buf_printf(b, "%s%%", web_fmt_uptime(num, sizeof num, checks, ok, 2));
+}
+
+void page_put_kind(struct cw_buf *b, const struct web_endpoint *e, int64_t now_ms)
+{
+    if (e->cfg->type == CW_CHECK_HTTP) return;
+    const char *type = config_check_type_name(e->cfg->type);
+    char headline[WEB_HEADLINE_MAX];
+    web_headline(e, now_ms, headline, sizeof headline);
+    cw_buf_printf(b, " <span class=\"kind\">%s", type ? type : "?");
+    if (headline[0]) {
+        put_cstr(b, " \xC2\xB7 ");  /* U+00B7 middle dot */
+        web_html_text(b, headline); /* rcode and version come from the wire */
+    }
+    put_cstr(b, "</span>");
 }
 
 void page_put_latency_ms(struct cw_buf *b, double ms)

@@ -27,6 +27,9 @@ void page_put_duration_ms(struct cw_buf *b, int64_t ms);
 void page_put_uptime(struct cw_buf *b, int64_t checks, int64_t ok);
 /* "123 ms", "1.23 s". */
 void page_put_latency_ms(struct cw_buf *b, double ms);
+/* ` <span class="kind">dns · NOERROR, 2 answers</span>`: the check type and its headline (web/figures.h) for every
+ * type but http, which shows nothing (an http row stays as it was: the page's size budget). now_ms: wall clock. */
+void page_put_kind(struct cw_buf *b, const struct web_endpoint *e, int64_t now_ms);
 
 /* UTC midnight of the bar's first day: the snapshot's, or from the wall clock when no snapshot was read yet. */
 int64_t page_day0_ms(const struct web_model *m);

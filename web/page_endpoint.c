@@ -43,6 +43,7 @@ static void put_summary(struct cw_buf *b, const struct web_endpoint *e)
     web_html_text(b, web_url_label(e->cfg->url, url, sizeof url));
     put_cstr(b, "</code><br>Group: ");
     web_html_text(b, e->cfg->group ? e->cfg->group : "Other");
+    page_put_kind(b, e, cw_wall_us() / 1000);
     put_cstr(b, "<br>Last check: ");
     if (!l->has_check) {
         put_cstr(b, "none since the web started</p>\n");

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/base/le.h"
+#include "common/wire/jsonshape.h"
 
 /* ---- topics */
 
@@ -75,14 +76,16 @@ static const char *get_str(struct le_reader *r, size_t max)
     return (const char *)s;
 }
 
-/* Reads the 4-byte header; returns the count, or -1. */
-static int get_header(struct le_reader *r, enum cw_msg_type type)
+/* Reads the 4-byte header of a message whose versions are 1 .. newest; returns the count, or -1. The version
+ * goes to *version unless that is NULL. */
+static int get_header(struct le_reader *r, enum cw_msg_type type, uint8_t newest, uint8_t *version_out)
 {
     uint8_t version = le_read_u8(r);
     uint8_t t = le_read_u8(r);
     uint16_t count = le_read_u16(r);
     if (r->why) return -1;
-    if (version != CW_PROTO_VERSION) return le_reader_fail(r, "unsupported version"), -1;
+    if (version < CW_PROTO_VERSION || version > newest) return le_reader_fail(r, "unsupported version"), -1;
+    if (version_out) *version_out = version;
     if (t != type) return le_reader_fail(r, "type does not match topic"), -1;
     return count;
 }
@@ -121,12 +124,15 @@ int proto_results_add(struct cw_buf *b, const struct cw_result *r)
     le_buf_u64(b, (uint64_t)r->connect_us);
     le_buf_u64(b, (uint64_t)r->tls_us);
     le_buf_u64(b, (uint64_t)r->ttfb_us);
+    bool figures = r->figures && r->figures[0];
     le_buf_u16(b, r->status_code);
-    le_buf_u8(b, (uint8_t)((r->ok ? 1 : 0) | (r->tls_expires_at_us != 0 ? 2 : 0)));
-    le_buf_u8(b, 0); /* reserved */
+    le_buf_u8(b, (uint8_t)((r->ok ? 1 : 0) | (r->tls_expires_at_us != 0 ? 2 : 0) | (figures ? 4 : 0)));
+    le_buf_u8(b, r->kind); /* version 1: reserved, 0 (http) */
     put_str(b, r->url, CW_URL_MAX);
     put_str(b, r->ok ? NULL : r->error, CW_ERROR_MAX);
     if (r->tls_expires_at_us != 0) le_buf_u64(b, (uint64_t)r->tls_expires_at_us); /* optional, flags bit 1 */
+    if (figures) put_str(b, r->figures, CW_FIGURES_MAX);                          /* optional, flags bit 2 */
+    if (r->kind != 0 || figures) b->data[0] = CW_PROTO_RESULT_VERSION;
     set_count(b, (uint16_t)(count + 1));
     return 0;
 }
@@ -143,13 +149,21 @@ const char *proto_result_problem(const struct cw_result *r)
         return "certificate expiry out of range";
     if (r->latency_us < -1 || r->dns_us < -1 || r->connect_us < -1 || r->tls_us < -1 || r->ttfb_us < -1)
         return "negative duration";
+    if (r->kind > CW_RESULT_KIND_MAX) return "unknown check kind";
+    if (r->figures && r->figures[0]) {
+        size_t n = strlen(r->figures);
+        if (n > CW_FIGURES_MAX) return "figures too long";
+        if (!json_is_object(r->figures, n)) return "figures are not a JSON object";
+    }
     return NULL;
 }
 
 int proto_results_decode(const void *payload, size_t len, struct cw_result *out, size_t max, const char **why)
 {
     struct le_reader r = le_reader_of(payload, len);
-    int count = get_header(&r, CW_MSG_RESULT);
+    uint8_t version = 0;
+    int count = get_header(&r, CW_MSG_RESULT, CW_PROTO_RESULT_VERSION, &version);
+    uint8_t known_flags = version >= 2 ? 7 : 3;
     if (count == 0 && !r.why) r.why = "empty batch";
     if (count > 0 && ((size_t)count > max || count > CW_RESULT_BATCH_MAX)) r.why = "too many results";
     for (int i = 0; !r.why && i < count; i++) {
@@ -166,12 +180,16 @@ int proto_results_decode(const void *payload, size_t len, struct cw_result *out,
         o->ttfb_us = (int64_t)le_read_u64(&r);
         o->status_code = le_read_u16(&r);
         uint8_t flags = le_read_u8(&r);
-        (void)le_read_u8(&r);
+        uint8_t kind = le_read_u8(&r); /* version 1: reserved, ignored */
+        o->kind = version >= 2 ? kind : 0;
         o->url = get_str(&r, CW_URL_MAX);
         o->error = get_str(&r, CW_ERROR_MAX);
         o->tls_expires_at_us = (flags & 2) ? (int64_t)le_read_u64(&r) : 0;
+        o->figures = NULL;
+        if (flags & ~known_flags) r.why = "unknown flags";
+        else if (flags & 4) o->figures = get_str(&r, CW_FIGURES_MAX);
         if (r.why) break;
-        if (flags > 3) r.why = "unknown flags";
+        if (o->figures && !o->figures[0]) r.why = "empty figures";
         else if ((flags & 2) && o->tls_expires_at_us == 0) r.why = "zero certificate expiry";
         else if ((flags & 1) && o->error[0]) r.why = "error text on an ok result";
         else r.why = proto_result_problem(o);
@@ -202,7 +220,7 @@ int proto_stats_encode(struct cw_buf *b, const struct cw_stats *s)
 int proto_stats_decode(const void *payload, size_t len, struct cw_stats *out, const char **why)
 {
     struct le_reader r = le_reader_of(payload, len);
-    int count = get_header(&r, CW_MSG_STATS);
+    int count = get_header(&r, CW_MSG_STATS, CW_PROTO_VERSION, NULL);
     if (count > CW_STATS_MAX) r.why = "too many stats";
     out->role = get_str(&r, 255);
     out->id = le_read_u32(&r);
@@ -252,7 +270,7 @@ int proto_alert_encode(struct cw_buf *b, const struct cw_alert *a)
 int proto_alert_decode(const void *payload, size_t len, struct cw_alert *out, const char **why)
 {
     struct le_reader r = le_reader_of(payload, len);
-    int count = get_header(&r, CW_MSG_ALERT);
+    int count = get_header(&r, CW_MSG_ALERT, CW_PROTO_VERSION, NULL);
     if (count != 1 && !r.why) r.why = "alert count is not 1";
     out->alert_id = le_read_u64(&r);
     out->raised_at_us = (int64_t)le_read_u64(&r);

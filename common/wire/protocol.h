@@ -18,6 +18,9 @@
 #include "common/base/util.h"
 
 #define CW_PROTO_VERSION 1
+/* Results are version 2 when a record carries a kind other than http or figures (docs/protocol.md 2.3 and 3);
+ * a batch of http results without figures is still written as version 1. Receivers decode both. */
+#define CW_PROTO_RESULT_VERSION 2
 
 /* Every message type, with its direction. */
 enum cw_msg_type {
@@ -34,8 +37,8 @@ enum cw_msg_type {
 #define CW_ERROR_MAX 1024       /* bytes of error text; longer text is cut by the encoder */
 #define CW_NAME_MAX 1024        /* endpoint names and stats keys/roles (keys are at most 255) */
 #define CW_MESSAGE_MAX 8192     /* alert message text */
-/* Largest payload frame any valid message can have (a full batch of results with the longest strings is
- * about 2.6 MiB). Receiving sockets refuse larger frames (ZMQ_MAXMSGSIZE: the peer is disconnected). */
+/* Largest payload frame any valid message can have (a full batch of results with the longest strings and
+ * figures is 512 x 7,265 bytes, about 3.6 MiB). Receiving sockets refuse larger frames (ZMQ_MAXMSGSIZE: the peer is disconnected). */
 #define CW_PAYLOAD_MAX (4 * 1024 * 1024)
 
 const char *proto_topic(enum cw_msg_type type);                      /* "result", ... or NULL */
@@ -60,11 +63,13 @@ struct cw_result {
     int64_t tls_expires_at_us; /* https: the server certificate's notAfter (wall clock, UTC); 0 when unknown
                                 * (http, or the handshake was not reached). On the wire only when != 0
                                 * (flags bit 1 and a trailing i64: docs/protocol.md 2.3) */
-    uint8_t kind;              /* enum cw_check_type: what checked (0 http) */
-    const char *figures;       /* NULL, or a JSON object of at most CW_FIGURES_MAX bytes with the figures of the
-                          * kind (DNS rcode and answers, ICMP loss and round trips, ...: docs/protocol.md 2.3) */
+    uint8_t kind;              /* enum cw_check_type: what checked (0 http .. CW_RESULT_KIND_MAX) */
+    const char *figures;       /* NULL (or ""), or a JSON object of at most CW_FIGURES_MAX bytes with the figures
+                                * of the kind (DNS rcode and answers, ICMP loss and round trips, ...:
+                                * docs/protocol.md 2.3). Never cut: longer figures are a problem (below) */
 };
 #define CW_FIGURES_MAX 2048
+#define CW_RESULT_KIND_MAX 5 /* enum cw_check_type's CW_CHECK_TYPE_MAX (common/config/config.h, a layer above) */
 
 /* The ranges a decoder accepts (docs/protocol.md 2.3), fixed rather than relative to the receiver's clock: a
  * check time in [2000-01-01, 2100-01-01), a certificate expiry in [1950-01-01, 10000-01-01) (X.509's and
@@ -80,7 +85,8 @@ struct cw_result {
 void proto_results_begin(struct cw_buf *b);
 /* NULL when r may go on the wire; else why every decoder would refuse it (and with it its whole batch): an
  * empty url, seq or boot id 0, a check time or certificate expiry outside the ranges above, a negative
- * duration other than -1. The decoder applies exactly this; a sender checks before proto_results_add, so
+ * duration other than -1, a kind above CW_RESULT_KIND_MAX, figures longer than CW_FIGURES_MAX or not one JSON
+ * object (common/wire/jsonshape.h). The decoder applies exactly this; a sender checks before proto_results_add, so
  * that one bad result (a clock still at 1970 before NTP) never takes its batch with it. */
 const char *proto_result_problem(const struct cw_result *r);
 int proto_results_add(struct cw_buf *b, const struct cw_result *r);

@@ -244,14 +244,16 @@ def _exact(path):
 
 
 def _make_v2(kind, server, path):
-    """A fresh schema, then turned back into schema 2 (roll-up tables and version 3 removed)."""
+    """A fresh schema, then turned back into schema 2 (roll-up tables, schema 4's columns, versions 3 and 4
+    removed)."""
     args = ["--driver", "sqlite", "--db", path] if kind == "sqlite" else \
         ["--driver", server.kind, "--host", "127.0.0.1", "--port", str(server.port), "--db", server.dbname,
          "--user", server.user]
     r = _bench(args + ["open"], server)
     check(r.returncode == 0, "%s: first open exited %d: %s %s" % (kind, r.returncode, r.stdout, r.stderr))
     for sql in ("DROP TABLE checks_hourly", "DROP TABLE checks_daily", "DROP TABLE rollup_state",
-                "DELETE FROM schema_version WHERE version = 3"):
+                "ALTER TABLE checks DROP COLUMN details", "ALTER TABLE endpoints DROP COLUMN type",
+                "DELETE FROM schema_version WHERE version >= 3"):
         if kind == "sqlite":
             con = sqlite3.connect(path)
             con.execute(sql)
@@ -289,7 +291,7 @@ def test_migration_sqlite():
         check(r.returncode == 0, "migration exited %d: %s %s" % (r.returncode, r.stdout, r.stderr))
         check("building roll-ups from the raw rows" in r.stderr and "roll-ups built from 250000 raw rows" in r.stderr,
               "no progress in the log: %s" % r.stderr[-2000:])
-        check("schema upgraded from version 2 to 3" in r.stderr, "no upgrade line: %s" % r.stderr[-2000:])
+        check("schema upgraded from version 2 to 4" in r.stderr, "no upgrade line: %s" % r.stderr[-2000:])
         n = compare("sqlite", None, path, "after the migration")
         check(n == 250000, "roll-ups cover %d of 250000 rows" % n)
         exact = _exact(path)
@@ -322,5 +324,5 @@ def test_migration_servers():
             n = compare(kind, server, None, "after the migration")
             check(n == 30000, "%s: roll-ups cover %d of 30000 rows" % (kind, n))
             versions = sorted(int(v[0]) for v in server.query("SELECT version FROM schema_version"))
-            check(versions == [1, 2, 3], "%s: schema_version %r" % (kind, versions))
+            check(versions == [1, 2, 3, 4], "%s: schema_version %r" % (kind, versions))
             harness.note("%s: schema 2 -> 3 over 30,000 rows, roll-ups equal the raw rows" % kind)

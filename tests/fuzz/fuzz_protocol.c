@@ -2,7 +2,8 @@
  * payload frame. Each of the result, stats and alert decoders must accept it or reject it with a reason,
  * never read out of bounds. Whatever a decoder accepts is encoded again: the encoding must be the input
  * byte for byte (the format has exactly one encoding per message, reserved bytes aside, which must be sent
- * as 0 but are ignored on receipt), and must decode to the same values. */
+ * as 0 but are ignored on receipt, and a result batch's version: a version 2 batch that needs nothing of
+ * version 2 is written as version 1), and must decode to the same values. */
 #include <stdint.h>
 #include <string.h>
 
@@ -41,24 +42,32 @@ static void results(const uint8_t *data, size_t size)
     }
     FUZZ_ASSERT(n >= 1 && n <= CW_RESULT_BATCH_MAX);
     struct cw_buf b = { 0 };
-    size_t reserved[CW_RESULT_BATCH_MAX], off = 4;
+    size_t reserved[CW_RESULT_BATCH_MAX], off = 4, n_reserved = 0;
+    bool needs_v2 = false;
     proto_results_begin(&b);
     for (int i = 0; i < n; i++) {
         FUZZ_ASSERT(out[i].url && out[i].error && out[i].url[0]);
         FUZZ_ASSERT(!out[i].ok || !out[i].error[0]);
+        FUZZ_ASSERT(out[i].kind <= CW_RESULT_KIND_MAX && (data[0] == 2 || (out[i].kind == 0 && !out[i].figures)));
+        FUZZ_ASSERT(!out[i].figures || (out[i].figures[0] && strlen(out[i].figures) <= CW_FIGURES_MAX));
         FUZZ_ASSERT(proto_results_add(&b, &out[i]) == 0);
-        reserved[i] = off + 79; /* u32 + 9 * u64 + u16 + u8 flags, then the reserved byte */
+        needs_v2 |= out[i].kind != 0 || out[i].figures;
+        if (data[0] == 1) reserved[n_reserved++] = off + 79; /* u32 + 9 * u64 + u16 + u8 flags, reserved byte */
         off += 80 + 2 + strlen(out[i].url) + 1 + 2 + strlen(out[i].error) + 1 +
-               (out[i].tls_expires_at_us != 0 ? 8 : 0); /* flags bit 1: the certificate expiry follows */
+               (out[i].tls_expires_at_us != 0 ? 8 : 0) +              /* flags bit 1: the certificate expiry */
+               (out[i].figures ? 2 + strlen(out[i].figures) + 1 : 0); /* flags bit 2: the figures */
     }
     FUZZ_ASSERT(proto_results_count(&b) == (unsigned)n);
-    same_bytes(&b, data, size, reserved, (size_t)n);
+    FUZZ_ASSERT(b.data[0] == (needs_v2 ? 2 : 1) && (data[0] == b.data[0] || (data[0] == 2 && !needs_v2)));
+    b.data[0] = data[0];
+    same_bytes(&b, data, size, reserved, n_reserved);
     FUZZ_ASSERT(proto_results_decode(b.data, b.len, back, CW_RESULT_BATCH_MAX, &why) == n);
     for (int i = 0; i < n; i++) {
         FUZZ_ASSERT(back[i].seq == out[i].seq && back[i].worker == out[i].worker && back[i].ok == out[i].ok);
         FUZZ_ASSERT(back[i].latency_us == out[i].latency_us && back[i].status_code == out[i].status_code);
         FUZZ_ASSERT(str_eq(back[i].url, out[i].url) && str_eq(back[i].error, out[i].error));
-        FUZZ_ASSERT(back[i].tls_expires_at_us == out[i].tls_expires_at_us);
+        FUZZ_ASSERT(back[i].tls_expires_at_us == out[i].tls_expires_at_us && back[i].kind == out[i].kind);
+        FUZZ_ASSERT(str_eq(back[i].figures, out[i].figures));
     }
     cw_buf_free(&b);
 }

@@ -115,6 +115,23 @@ int main(void)
     proto_results_add(&res, &r);
     both("result_one", &one);
     both("result_batch", &res);
+    /* version 2: a kind and figures, with and without the certificate expiry (docs/protocol.md 2.3) */
+    struct cw_buf v2 = { 0 };
+    proto_results_begin(&v2);
+    r.seq = 4, r.ok = true, r.error = NULL, r.status_code = 0, r.kind = 3, r.url = "dns://127.0.0.1:53/example.test";
+    r.figures = "{\"rcode\":\"NOERROR\",\"answers\":[\"192.0.2.1\",\"192.0.2.2\"],\"server\":\"127.0.0.1:53\"}";
+    proto_results_add(&v2, &r);
+    r.seq = 5, r.ok = false, r.kind = 2, r.url = "tls://example.test:443", r.tls_expires_at_us = 1798761600000000;
+    r.error = "TLS certificate expires in 3 days (< 14)";
+    r.figures = "{\"version\":\"TLSv1.3\",\"cipher\":\"TLS_AES_256_GCM_SHA384\",\"verify\":\"ok\"}";
+    proto_results_add(&v2, &r);
+    r.seq = 6, r.ok = true, r.error = NULL, r.kind = 4, r.url = "icmp://127.0.0.1", r.tls_expires_at_us = 0;
+    r.figures = "{\"sent\":3,\"received\":2,\"loss_pct\":33.3,\"rtt_avg_ms\":0.042,\"method\":\"dgram\"}";
+    proto_results_add(&v2, &r);
+    r.seq = 7, r.kind = 5, r.url = "push://nightly-backup", r.figures = "{\"status\":\"up\",\"gap_s\":3600.2}";
+    proto_results_add(&v2, &r);
+    both("result_v2", &v2);
+    cw_buf_free(&v2);
 
     struct cw_stats s = { .role = "worker", .id = 3, .boot_id = 0xabcdef, .at_us = 1764043506000000, .count = 3 };
     s.items[0] = (struct cw_stat){ "checks", 123 };

@@ -100,14 +100,20 @@ static void world_config(struct world *w, const char *const *urls, size_t n)
     w->cfg.workers = 2;
 }
 
-static void world_init(struct world *w)
+/* A world of these endpoints, not built yet: the caller may change w->eps, then calls endpoints_build. */
+static void world_init_urls(struct world *w, const char *const *urls, size_t n)
 {
     memset(w, 0, sizeof *w);
-    static const char *const urls[] = { "http://a.test/", "http://b.test/" };
-    world_config(w, urls, 2);
+    world_config(w, urls, n);
     w->ob = outbox_new(&w->cfg, dispatch_on_delivery, &w->d);
     dispatch_init(&w->d, w->ob, &w->rec);
     endpoints_init(&w->t, &w->d);
+}
+
+static void world_init(struct world *w)
+{
+    static const char *const urls[] = { "http://a.test/", "http://b.test/" };
+    world_init_urls(w, urls, 2);
     endpoints_build(&w->t, &w->cfg);
 }
 
@@ -246,6 +252,95 @@ static void persist_round_trip(void **state)
     rmdir(dir);
 }
 
+/* ---- the check types (issue 14) */
+
+static void feed_result(struct world *w, struct cw_result r)
+{
+    assert_int_equal(endpoints_apply(&w->t, &r, 0), INTAKE_APPLIED);
+}
+
+/* A push check's latency is the gap since the previous call: never SLOW, whatever latency_threshold says; nor is
+ * any endpoint whose latency_threshold is 0. An http endpoint with a threshold does go SLOW (the control). */
+static void kinds_push_never_slow(void **state)
+{
+    (void)state;
+    struct world w;
+    static const char *const urls[] = { "push://nightly-backup", "tcp://127.0.0.1:25", "http://slow.test/" };
+    world_init_urls(&w, urls, 3);
+    w.eps[0].type = CW_CHECK_PUSH, w.eps[0].latency_threshold = 1.0;
+    w.eps[1].type = CW_CHECK_TCP, w.eps[1].latency_threshold = 0;
+    w.eps[2].latency_threshold = 1.0;
+    endpoints_build(&w.t, &w.cfg);
+    for (int i = 0; i < 4; i++) {
+        for (int k = 0; k < 3; k++) {
+            struct cw_result r = { .boot_id = 1,
+                                   .seq = 1 + (uint64_t)(3 * i + k),
+                                   .checked_at_us = (10 + i) * S,
+                                   .latency_us = 3600 * S,
+                                   .ok = true,
+                                   .url = urls[k],
+                                   .kind = k == 0   ? CW_CHECK_PUSH
+                                           : k == 1 ? CW_CHECK_TCP
+                                                    : CW_CHECK_HTTP };
+            feed_result(&w, r);
+        }
+    }
+    assert_int_not_equal(endpoints_find(&w.t, "push://nightly-backup")->st.speed, ASTATE_SLOW);
+    assert_int_not_equal(endpoints_find(&w.t, "tcp://127.0.0.1:25")->st.speed, ASTATE_SLOW);
+    assert_int_equal(endpoints_find(&w.t, "http://slow.test/")->st.speed, ASTATE_SLOW);
+    assert_int_equal(w.d.n_alerts, 1);
+    assert_int_equal(w.d.alerts[0]->kind, CW_ALERT_SLOW);
+    assert_string_equal(w.d.alerts[0]->url, "http://slow.test/");
+    world_free(&w);
+}
+
+/* A tls check's certificate expiry raises the expiry alert as an https check's does; a failed dns check's DOWN
+ * message says what failed (the check's error), with no HTTP status. */
+static void kinds_tls_expiry_and_messages(void **state)
+{
+    (void)state;
+    struct world w;
+    static const char *const urls[] = { "tls://mail.test:465", "dns://127.0.0.1:53/example.test?type=MX" };
+    world_init_urls(&w, urls, 2);
+    w.cfg.tls_expiry_days = 14;
+    w.eps[0].type = CW_CHECK_TLS, w.eps[1].type = CW_CHECK_DNS;
+    endpoints_build(&w.t, &w.cfg);
+    struct cw_result tls = { .boot_id = 1,
+                             .seq = 1,
+                             .checked_at_us = 1795579506000000LL,
+                             .latency_us = 2000,
+                             .tls_us = 1500,
+                             .ok = true,
+                             .url = urls[0],
+                             .kind = CW_CHECK_TLS,
+                             .tls_expires_at_us = 1795579506000000LL + 3 * 86400 * S,
+                             .figures = "{\"version\":\"TLSv1.3\"}" };
+    feed_result(&w, tls);
+    assert_int_equal(w.d.n_alerts, 1);
+    assert_int_equal(w.d.alerts[0]->kind, CW_ALERT_TLS_EXPIRY);
+    assert_non_null(strstr(w.d.alerts[0]->message, "tls://mail.test:465 has a TLS certificate that expires at "
+                                                   "2026-11-28T04:05:06.000Z (in 3d"));
+    for (uint64_t seq = 2; seq <= 3; seq++) {
+        struct cw_result dns = { .boot_id = 1,
+                                 .seq = seq,
+                                 .checked_at_us = (int64_t)(1795579506 + seq) * S,
+                                 .latency_us = 800,
+                                 .status_code = 3,
+                                 .ok = false,
+                                 .url = urls[1],
+                                 .kind = CW_CHECK_DNS,
+                                 .error = "rcode NXDOMAIN (wanted NOERROR)" };
+        feed_result(&w, dns);
+    }
+    assert_int_equal(w.d.n_alerts, 2);
+    assert_int_equal(w.d.alerts[1]->kind, CW_ALERT_DOWN);
+    const char *m = w.d.alerts[1]->message;
+    assert_non_null(strstr(m, "dns://127.0.0.1:53/example.test?type=MX is DOWN since "));
+    assert_non_null(strstr(m, ": 2 checks failed, last: rcode NXDOMAIN (wanted NOERROR)"));
+    assert_null(strstr(m, "HTTP"));
+    world_free(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -254,6 +349,8 @@ int main(void)
         cmocka_unit_test(endpoints_results_to_alerts),
         cmocka_unit_test(endpoints_rebuild_keeps_states),
         cmocka_unit_test(persist_round_trip),
+        cmocka_unit_test(kinds_push_never_slow),
+        cmocka_unit_test(kinds_tls_expiry_and_messages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -180,6 +180,9 @@ static void assert_same_batch(const struct store_batch *a, const struct store_ba
         assert_string_equal(x->url, y->url);
         if (x->error) assert_string_equal(x->error, y->error);
         else assert_true(y->error == NULL || y->error[0] == '\0');
+        assert_int_equal(x->kind, y->kind);
+        if (x->figures) assert_string_equal(x->figures, y->figures);
+        else assert_null(y->figures);
     }
     for (size_t i = 0; i < a->n_alerts; i++) {
         const struct cw_alert *x = &a->alerts[i].a, *y = &b->alerts[i].a;
@@ -197,6 +200,10 @@ static void fill(struct store_batch *b, size_t n_checks, size_t n_alerts)
     for (size_t i = 0; i < n_checks; i++) {
         snprintf(url, sizeof url, "http://127.0.0.1:9/%zu", i % 37);
         struct cw_result r = result(i + 1, url, i % 3 != 0, "connection refused");
+        if (i % 5 == 1) { /* a dns check with its figures (version 2 on the wire) */
+            r.kind = 3;
+            r.figures = "{\"rcode\":\"NOERROR\",\"answers\":[\"192.0.2.1\"]}";
+        }
         store_batch_add_check(b, &r);
     }
     for (size_t i = 0; i < n_alerts; i++) {
@@ -328,13 +335,54 @@ static void test_spool(void **state)
     assert_int_equal(rmdir(dir), 0);
 }
 
+/* A storer.spool written by the release before result version 2 (docs/protocol.md 4: the example payload, a
+ * version 1 record) replays after the upgrade: an http check without figures. */
+static void test_spool_of_version_1(void **state)
+{
+    (void)state;
+    static const uint8_t v1[] = {
+        0x01, 0x01, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x89, 0x07, 0x56, 0xef, 0x34, 0xcd, 0x12, 0xab,
+        0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0, 0xe2, 0xa0, 0xee, 0x11, 0x61, 0x06, 0x00,
+        0xfa, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x39, 0x30, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x0f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x78, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xe0, 0x2e, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0xc8, 0x00, 0x01, 0x00, 0x16, 0x00, 0x68, 0x74, 0x74, 0x70, 0x3a, 0x2f, 0x2f, 0x31, 0x32, 0x37,
+        0x2e, 0x30, 0x2e, 0x30, 0x2e, 0x31, 0x3a, 0x38, 0x30, 0x38, 0x39, 0x2f, 0x00, 0x00, 0x00, 0x00,
+    };
+    char dir[] = "/tmp/cw-spool1-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[128], err[256];
+    snprintf(path, sizeof path, "%s/storer.spool", dir);
+    FILE *f = fopen(path, "wb"); /* the file as the earlier release left it: u32 length, the payload */
+    assert_non_null(f);
+    uint8_t len[4] = { sizeof v1, 0, 0, 0 };
+    assert_int_equal(fwrite(len, 1, 4, f), 4);
+    assert_int_equal(fwrite(v1, 1, sizeof v1, f), sizeof v1);
+    assert_int_equal(fclose(f), 0);
+    struct store_spool *sp = store_spool_open(path, err, sizeof err);
+    assert_non_null(sp);
+    struct store_batch got;
+    store_batch_init(&got);
+    uint64_t malformed = 0;
+    assert_int_equal(store_spool_read(sp, &got, 100, &malformed, err, sizeof err), 0);
+    assert_int_equal(malformed, 0);
+    assert_int_equal(got.n_checks, 1);
+    assert_string_equal(got.checks[0].r.url, "http://127.0.0.1:8089/");
+    assert_int_equal(got.checks[0].r.latency_us, 12345);
+    assert_int_equal(got.checks[0].r.kind, 0);
+    assert_null(got.checks[0].r.figures);
+    store_spool_consume(sp);
+    store_spool_close(sp);
+    store_batch_free(&got);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_copies_strings),
-        cmocka_unit_test(test_arena_growth),
-        cmocka_unit_test(test_encode_round_trip),
-        cmocka_unit_test(test_spool),
+        cmocka_unit_test(test_copies_strings),     cmocka_unit_test(test_arena_growth),
+        cmocka_unit_test(test_encode_round_trip),  cmocka_unit_test(test_spool),
+        cmocka_unit_test(test_spool_of_version_1),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

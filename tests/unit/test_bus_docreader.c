@@ -50,14 +50,14 @@ static void test_doc_python_reader(void **state)
         dup2(fds[1], STDOUT_FILENO);
         close(fds[0]);
         close(fds[1]);
-        execl("/usr/bin/python3", "python3", script, f->c, "4", (char *)NULL);
+        execl("/usr/bin/python3", "python3", script, f->c, "6", (char *)NULL);
         _exit(127);
     }
     close(fds[1]);
 
-    /* Every batch: one ok result and one failure with credentials in the URL; a malformed payload in
-     * between must be dropped by the reader, not crash it. */
-    struct cw_result rs[2] = {
+    /* Every batch: one ok result, one failure with credentials in the URL and a dns check with its figures
+     * (result version 2); a malformed payload in between must be dropped by the reader, not crash it. */
+    struct cw_result rs[3] = {
         { .worker = 1,
           .boot_id = 0xfeed,
           .checked_at_us = 1795579506123456LL,
@@ -81,6 +81,19 @@ static void test_doc_python_reader(void **state)
           .ok = false,
           .url = "http://user:secret@127.0.0.1:1/x",
           .error = "Couldn't connect to server" },
+        { .worker = 1,
+          .boot_id = 0xfeed,
+          .checked_at_us = 1795579508000000LL,
+          .latency_us = 812,
+          .dns_us = -1,
+          .connect_us = -1,
+          .tls_us = -1,
+          .ttfb_us = -1,
+          .ok = true,
+          .url = "dns://127.0.0.1:5353/example.test?type=MX",
+          .kind = 3,
+          .figures =
+              "{\"rcode\": \"NOERROR\", \"answers\": [\"10 mx.example.test.\"], \"server\": \"127.0.0.1:5353\"}" },
     };
     struct cw_buf b = { 0 };
     uint64_t seq = 1;
@@ -89,7 +102,7 @@ static void test_doc_python_reader(void **state)
     int64_t until = cw_mono_us() / 1000 + 20000;
     while (cw_mono_us() / 1000 < until) {
         proto_results_begin(&b);
-        for (int i = 0; i < 2; i++) {
+        for (int i = 0; i < 3; i++) {
             rs[i].seq = seq++;
             assert_int_equal(proto_results_add(&b, &rs[i]), 0);
         }
@@ -119,10 +132,10 @@ static void test_doc_python_reader(void **state)
     /* The reader prints what clockwerk-tap prints, line for line. */
     struct cw_buf expect = { 0 };
     char *line = out;
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 6; i++) {
         char *nl = strchr(line, '\n');
         assert_non_null(nl);
-        assert_true(tap_format_result(&expect, &rs[i % 2], false) > 0);
+        assert_true(tap_format_result(&expect, &rs[i % 3], false) > 0);
         assert_int_equal((size_t)(nl + 1 - line), expect.len);
         assert_memory_equal(line, expect.data, expect.len);
         line = nl + 1;

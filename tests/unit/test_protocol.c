@@ -286,6 +286,223 @@ static void test_alert_roundtrip(void **state)
     cw_buf_free(&b);
 }
 
+/* Version 2 (docs/protocol.md 2.3): byte 79 is the kind, flags bit 2 a figures string after the expiry. A
+ * batch of http results without figures stays version 1, byte for byte (old readers keep working). */
+static void test_result_v2_kind_figures(void **state)
+{
+    (void)state;
+    struct cw_buf b = { 0 };
+    struct cw_result in[3] = { sample_result(0, "http://a.example.test/", NULL),
+                               sample_result(1, "dns://127.0.0.1:53/example.test?type=MX", NULL),
+                               sample_result(2, "tls://c.example.test:443", "TLS certificate expired") };
+    proto_results_begin(&b);
+    assert_int_equal(proto_results_add(&b, &in[0]), 0);
+    assert_int_equal(b.data[0], 1); /* http only so far: version 1 */
+    in[1].kind = 3;
+    in[1].figures = "{\"rcode\":\"NOERROR\",\"answers\":[\"10 mx.example.test.\"]}";
+    in[2].kind = 2;
+    in[2].tls_expires_at_us = 1577923200000000LL;
+    in[2].figures = "{\"version\":\"TLSv1.3\"}";
+    assert_int_equal(proto_results_add(&b, &in[1]), 0);
+    assert_int_equal(b.data[0], 2); /* a kind or figures: version 2 */
+    assert_int_equal(proto_results_add(&b, &in[2]), 0);
+    size_t first = 80 + 2 + strlen(in[0].url) + 1 + 2 + 1;
+    size_t second = 80 + 2 + strlen(in[1].url) + 1 + 2 + 1 + 2 + strlen(in[1].figures) + 1;
+    assert_int_equal(b.data[4 + first + 78], 1 | 4); /* ok | figures */
+    assert_int_equal(b.data[4 + first + 79], 3);     /* dns */
+    assert_int_equal(b.data[4 + first + second + 78], 2 | 4);
+    struct cw_result out[3];
+    const char *why = NULL;
+    uint8_t *copy = dup_bytes(b.data, b.len);
+    assert_int_equal(proto_results_decode(copy, b.len, out, 3, &why), 3);
+    for (int i = 0; i < 3; i++) {
+        assert_result_equal(&out[i], &in[i]);
+        assert_int_equal(out[i].kind, in[i].kind);
+    }
+    assert_null(out[0].figures);
+    assert_string_equal(out[1].figures, in[1].figures);
+    assert_string_equal(out[2].figures, in[2].figures);
+    /* the expiry comes before the figures */
+    size_t third_figures = 4 + first + second + 80 + 2 + strlen(in[2].url) + 1 + 2 + strlen(in[2].error) + 1 + 8;
+    assert_memory_equal(copy + third_figures + 2, in[2].figures, strlen(in[2].figures));
+    free(copy);
+    cw_buf_free(&b);
+}
+
+/* A version 1 payload (as a spool written before the upgrade holds it) decodes as http without figures,
+ * whatever its reserved byte says. */
+static void test_result_v1_still_decodes(void **state)
+{
+    (void)state;
+    struct cw_buf b = { 0 };
+    struct cw_result in = sample_result(0, "http://127.0.0.1:8089/", NULL);
+    proto_results_begin(&b);
+    assert_int_equal(proto_results_add(&b, &in), 0);
+    assert_int_equal(b.data[0], 1);
+    uint8_t *copy = dup_bytes(b.data, b.len);
+    copy[4 + 79] = 4; /* reserved in version 1: ignored, not a kind */
+    struct cw_result out[1];
+    const char *why = NULL;
+    assert_int_equal(proto_results_decode(copy, b.len, out, 1, &why), 1);
+    assert_int_equal(out[0].kind, 0);
+    assert_null(out[0].figures);
+    copy[4 + 78] = 1 | 4; /* figures are not part of version 1 */
+    expect_result_rejected(copy, b.len, "unknown flags");
+    free(copy);
+    cw_buf_free(&b);
+}
+
+/* What a sender must not send and a receiver refuses: a kind above 5, figures that are not one JSON object
+ * or longer than CW_FIGURES_MAX. */
+static void test_result_v2_problems(void **state)
+{
+    (void)state;
+    struct cw_result r = sample_result(0, "icmp://127.0.0.1", NULL);
+    r.kind = 4;
+    r.figures = "{\"sent\":3,\"received\":3,\"loss_pct\":0,\"rtt_avg_ms\":0.051,\"ok\":true,\"x\":null,"
+                "\"s\":\"\\u00e9\\\"\\n\",\"a\":[1,-2.5e3,{}]}";
+    assert_null(proto_result_problem(&r));
+    r.kind = 6;
+    assert_string_equal(proto_result_problem(&r), "unknown check kind");
+    r.kind = 4;
+    static const char *const bad[] = {
+        "[1,2]",
+        "\"text\"",
+        "{",
+        "{\"a\":}",
+        "{\"a\":1,}",
+        "{\"a\" 1}",
+        "{\"a\":01}",
+        "{\"a\":1} x",
+        "{\"a\":\"\x01\"}",
+        "{\"a\":\"\\u0000\"}",
+        "{\"a\":\"\\ud800\"}",
+        "{\"a\":\"\xc3\"}",
+        "{a:1}",
+        "{\"a\":tru}",
+        "{\"a\":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        r.figures = bad[i];
+        const char *why = proto_result_problem(&r);
+        assert_non_null(why);
+        assert_string_equal(why, "figures are not a JSON object");
+    }
+    static char big[CW_FIGURES_MAX + 2];
+    memset(big, ' ', sizeof big - 1);
+    big[0] = '{', big[sizeof big - 2] = '}';
+    r.figures = big;
+    assert_string_equal(proto_result_problem(&r), "figures too long");
+    big[1] = ' ', big[2] = '}', big[3] = '\0';
+    r.figures = big;
+    assert_null(proto_result_problem(&r));
+
+    /* the decoder applies the same rules: a kind 6 and broken figures on the wire */
+    struct cw_buf b = { 0 };
+    r.figures = "{\"a\":1}";
+    proto_results_begin(&b);
+    assert_int_equal(proto_results_add(&b, &r), 0);
+    uint8_t *copy = dup_bytes(b.data, b.len);
+    copy[4 + 79] = 6;
+    expect_result_rejected(copy, b.len, "unknown check kind");
+    copy[4 + 79] = 4;
+    copy[b.len - 2] = ','; /* {"a":1, */
+    expect_result_rejected(copy, b.len, "figures are not a JSON object");
+    copy[b.len - 2] = '}';
+    copy[4 + 78] |= 8;
+    expect_result_rejected(copy, b.len, "unknown flags");
+    free(copy);
+    /* bit 2 with an empty string */
+    r.figures = NULL;
+    struct cw_buf e = { 0 };
+    proto_results_begin(&e);
+    assert_int_equal(proto_results_add(&e, &r), 0);
+    assert_int_equal(e.data[0], 2); /* a kind alone makes it version 2 */
+    cw_buf_put(&e, "\0\0\0", 3);
+    e.data[4 + 78] |= 4;
+    expect_result_rejected(e.data, e.len, "empty figures");
+    cw_buf_free(&e);
+    cw_buf_free(&b);
+}
+
+/* The byte-by-byte examples of docs/protocol.md section 4, read from the document (xxd lines of its first two
+ * code blocks after the heading): the encoder produces them exactly. */
+static size_t doc_example(const char *doc, int which, uint8_t *out, size_t cap)
+{
+    const char *p = strstr(doc, "## 4. Example");
+    assert_non_null(p);
+    for (int i = 0; i <= which; i++) {
+        p = strstr(p, "```\n");
+        assert_non_null(p);
+        p += 4;
+        if (i < which) p = strstr(p, "```\n") + 4; /* skip to the end of this block */
+    }
+    size_t n = 0;
+    while (strncmp(p, "```", 3) != 0) {
+        const char *hex = strchr(p, ':') + 2, *end = strstr(hex, "  ");
+        for (; hex + 2 <= end && n < cap; hex += 3) {
+            unsigned v;
+            assert_int_equal(sscanf(hex, "%2x", &v), 1);
+            out[n++] = (uint8_t)v;
+        }
+        p = strchr(p, '\n') + 1;
+    }
+    return n;
+}
+
+static void test_doc_examples(void **state)
+{
+    (void)state;
+    FILE *f = fopen("../../docs/protocol.md", "r");
+    assert_non_null(f);
+    static char doc[200000];
+    size_t len = fread(doc, 1, sizeof doc - 1, f);
+    fclose(f);
+    doc[len] = '\0';
+    uint8_t want[512];
+    struct cw_buf b = { 0 };
+
+    struct cw_result v1 = { .boot_id = 0xab12cd34ef560789ULL,
+                            .seq = 1,
+                            .checked_at_us = 1795579506123456LL,
+                            .lateness_us = 250,
+                            .latency_us = 12345,
+                            .dns_us = 15,
+                            .connect_us = 120,
+                            .tls_us = -1,
+                            .ttfb_us = 12000,
+                            .status_code = 200,
+                            .ok = true,
+                            .url = "http://127.0.0.1:8089/" };
+    proto_results_begin(&b);
+    assert_int_equal(proto_results_add(&b, &v1), 0);
+    size_t n = doc_example(doc, 0, want, sizeof want);
+    assert_int_equal(n, 112);
+    assert_int_equal(b.len, n);
+    assert_memory_equal(b.data, want, n);
+
+    struct cw_result v2 = { .boot_id = 0xab12cd34ef560789ULL,
+                            .seq = 2,
+                            .checked_at_us = 1795579507000000LL,
+                            .lateness_us = 100,
+                            .latency_us = 812,
+                            .dns_us = -1,
+                            .connect_us = -1,
+                            .tls_us = -1,
+                            .ttfb_us = -1,
+                            .ok = true,
+                            .url = "dns:example.test?type=MX",
+                            .kind = 3,
+                            .figures = "{\"rcode\":\"NOERROR\",\"answers\":[\"10 mx.example.test.\"]}" };
+    proto_results_begin(&b);
+    assert_int_equal(proto_results_add(&b, &v2), 0);
+    n = doc_example(doc, 1, want, sizeof want);
+    assert_int_equal(n, 170);
+    assert_int_equal(b.len, n);
+    assert_memory_equal(b.data, want, n);
+    cw_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -297,6 +514,10 @@ int main(void)
         cmocka_unit_test(test_result_long_strings_cut),
         cmocka_unit_test(test_stats_roundtrip),
         cmocka_unit_test(test_alert_roundtrip),
+        cmocka_unit_test(test_result_v2_kind_figures),
+        cmocka_unit_test(test_result_v1_still_decodes),
+        cmocka_unit_test(test_result_v2_problems),
+        cmocka_unit_test(test_doc_examples),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -54,8 +54,11 @@ static void test_bad_header(void **state)
     one_result_msg(&b);
     uint8_t *m = dup_bytes(b.data, b.len);
 
-    m[0] = 2; /* a version this receiver does not know */
+    m[0] = 3; /* a version this receiver does not know (results: 1 and 2) */
     expect_result_rejected(m, b.len, "unsupported version");
+    m[0] = 2; /* the same record read as version 2: a kind 0 (http) without figures */
+    const char *why2;
+    assert_int_equal(decode_results(m, b.len, &why2), 1);
     m[0] = 0;
     expect_result_rejected(m, b.len, "unsupported version");
     m[0] = CW_PROTO_VERSION;
@@ -183,7 +186,7 @@ static void test_bad_fields(void **state)
     expect_result_rejected(m, b.len, "unknown flags");
     m[R_FLAGS] = 0;
 
-    /* the reserved byte is ignored (room for later use within version 1) */
+    /* the reserved byte of version 1 is ignored (version 2's kind) */
     m[R_RESERVED] = 0x5a;
     const char *why;
     assert_int_equal(decode_results(m, b.len, &why), 1);

@@ -268,27 +268,36 @@ static void test_alert_upsert(void **state)
     store_batch_free(&b);
 }
 
+/* Closes the backend's handle, turns the database back into an older schema with `downgrade` (SQL run on the peek
+ * connection) and adds an endpoint http://old.example/ with one check (seq 1), then opens and migrates again. */
+static void downgrade_and_migrate(struct fx *f, const char *downgrade)
+{
+    char err[512], sql[1024];
+    f->be->close(f->db);
+    f->db = NULL;
+    snprintf(sql, sizeof sql,
+             "%s"
+             "INSERT INTO endpoints(url) VALUES ('http://old.example/');"
+             "INSERT INTO checks(endpoint_id, checked_at, status_code, ok, worker, boot_id, seq) "
+             "VALUES (1, '2026-01-01T00:00:00.000Z', 200, 1, 0, 1, 1)",
+             downgrade);
+    assert_int_equal(sqlite3_exec(f->peek, sql, NULL, NULL, NULL), SQLITE_OK);
+    int rc;
+    f->db = f->be->open(&f->cfg, &rc, err, sizeof err);
+    assert_non_null(f->db);
+    assert_int_equal(f->be->migrate(f->db, err, sizeof err), STORE_OK);
+}
+
 /* A database of schema version 1 (as the first release made it, with a check in it) is upgraded in place:
  * the old row keeps a NULL tls_expires_at, a new https result stores its certificate's expiry. */
 static void test_upgrade_from_v1(void **state)
 {
     struct fx *f = *state;
     char err[512], buf[256];
-    f->be->close(f->db);
-    f->db = NULL;
-    assert_int_equal(sqlite3_exec(f->peek,
-                                  "ALTER TABLE checks DROP COLUMN tls_expires_at;"
-                                  "DELETE FROM schema_version WHERE version >= 2;"
-                                  "INSERT INTO endpoints(url) VALUES ('http://old.example/');"
-                                  "INSERT INTO checks(endpoint_id, checked_at, status_code, ok, worker, boot_id, seq) "
-                                  "VALUES (1, '2026-01-01T00:00:00.000Z', 200, 1, 0, 1, 1)",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
-    assert_int_equal(qi(f, "SELECT count(*) FROM pragma_table_info('checks') WHERE name = 'tls_expires_at'"), 0);
-    int rc;
-    f->db = f->be->open(&f->cfg, &rc, err, sizeof err);
-    assert_non_null(f->db);
-    assert_int_equal(f->be->migrate(f->db, err, sizeof err), STORE_OK);
+    downgrade_and_migrate(f, "ALTER TABLE checks DROP COLUMN tls_expires_at;"
+                             "ALTER TABLE checks DROP COLUMN details;"
+                             "ALTER TABLE endpoints DROP COLUMN type;"
+                             "DELETE FROM schema_version WHERE version >= 2;");
     assert_int_equal(qi(f, "SELECT max(version) FROM schema_version"), STORE_SCHEMA_VERSION);
     assert_int_equal(qi(f, "SELECT count(*) FROM pragma_table_info('checks') WHERE name = 'tls_expires_at'"), 1);
     q(f, "SELECT tls_expires_at FROM checks WHERE seq = 1", buf, sizeof buf);
@@ -309,11 +318,65 @@ static void test_upgrade_from_v1(void **state)
     store_batch_free(&b);
 
     /* and once more: nothing left to do */
+    int rc;
     f->be->close(f->db);
     f->db = f->be->open(&f->cfg, &rc, err, sizeof err);
     assert_non_null(f->db);
     assert_int_equal(f->be->migrate(f->db, err, sizeof err), STORE_OK);
     assert_int_equal(qi(f, "SELECT count(*) FROM schema_version"), STORE_SCHEMA_VERSION);
+}
+
+/* Schema 4 (docs/schema.md): a database of version 3 with a check in it is upgraded in place (the old endpoint is
+ * an http one, the old check has no details); a result of another kind sets the type of the endpoint it creates
+ * and stores its figures in checks.details as sent; the configuration's type wins at endpoint sync. */
+static void test_upgrade_from_v3_kinds(void **state)
+{
+    struct fx *f = *state;
+    char err[512], buf[512];
+    downgrade_and_migrate(f, "ALTER TABLE checks DROP COLUMN details;"
+                             "ALTER TABLE endpoints DROP COLUMN type;"
+                             "DELETE FROM schema_version WHERE version >= 4;");
+    assert_int_equal(qi(f, "SELECT max(version) FROM schema_version"), 4);
+    q(f, "SELECT type FROM endpoints WHERE url = 'http://old.example/'", buf, sizeof buf);
+    assert_string_equal(buf, "http");
+    q(f, "SELECT details FROM checks WHERE seq = 1", buf, sizeof buf);
+    assert_string_equal(buf, "NULL");
+
+    struct store_batch b;
+    store_batch_init(&b);
+    struct cw_result dns = res(2, "dns://127.0.0.1:5353/example.test?type=MX");
+    dns.kind = CW_CHECK_DNS;
+    dns.figures = "{\"rcode\":\"NOERROR\",\"answers\":[\"10 mx.example.test.\"]}";
+    store_batch_add_check(&b, &dns);
+    struct cw_result icmp = res(3, "icmp://127.0.0.1");
+    icmp.kind = CW_CHECK_ICMP, icmp.ok = false, icmp.error = "100% packet loss", icmp.latency_us = -1;
+    icmp.figures = "{\"sent\":3,\"received\":0,\"loss_pct\":100}";
+    store_batch_add_check(&b, &icmp);
+    struct cw_result plain = res(4, "http://old.example/");
+    store_batch_add_check(&b, &plain);
+    assert_int_equal(f->be->write_batch(f->db, &b, err, sizeof err), STORE_OK);
+    q(f, "SELECT type FROM endpoints WHERE url = 'dns://127.0.0.1:5353/example.test?type=MX'", buf, sizeof buf);
+    assert_string_equal(buf, "dns");
+    q(f, "SELECT type FROM endpoints WHERE url = 'icmp://127.0.0.1'", buf, sizeof buf);
+    assert_string_equal(buf, "icmp");
+    q(f, "SELECT details FROM checks WHERE seq = 2", buf, sizeof buf);
+    assert_string_equal(buf, dns.figures);
+    q(f, "SELECT json_extract(details, '$.rcode') FROM checks WHERE seq = 2", buf, sizeof buf);
+    assert_string_equal(buf, "NOERROR");
+    q(f,
+      "SELECT json_extract(details, '$.loss_pct') || ' ' || coalesce(latency_ms, 'NULL') FROM checks "
+      "WHERE seq = 3",
+      buf, sizeof buf);
+    assert_string_equal(buf, "100 NULL");
+    q(f, "SELECT details FROM checks WHERE seq = 4", buf, sizeof buf);
+    assert_string_equal(buf, "NULL");
+    store_batch_free(&b);
+
+    struct cw_endpoint eps[2] = { { .url = "tcp://127.0.0.1:25", .name = "smtp", .type = CW_CHECK_TCP },
+                                  { .url = "icmp://127.0.0.1", .type = CW_CHECK_ICMP } };
+    assert_int_equal(f->be->sync_endpoints(f->db, eps, 2, err, sizeof err), STORE_OK);
+    q(f, "SELECT group_concat(type, ',') FROM (SELECT type FROM endpoints ORDER BY url)", buf, sizeof buf);
+    assert_string_equal(buf, "dns,http,icmp,tcp");
 }
 
 static void test_newer_schema_refused(void **state)
@@ -392,6 +455,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sync_endpoints, setup, teardown),
         cmocka_unit_test_setup_teardown(test_alert_upsert, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upgrade_from_v1, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_upgrade_from_v3_kinds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_path_fatal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_speed, setup, teardown),

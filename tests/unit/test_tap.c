@@ -89,9 +89,9 @@ static void test_result_json(void **state)
     struct cw_result r = ok_result();
     assert_true(tap_format_result(&b, &r, true) > 0);
     struct json_object *o = parse_line(&b);
-    const char *keys[] = { "type",    "checked_at", "url",     "status_code", "latency_ms",
-                           "ok",      "error",      "dns_ms",  "connect_ms",  "tls_ms",
-                           "ttfb_ms", "worker",     "boot_id", "seq",         "tls_expires_at" };
+    const char *keys[] = { "type",           "checked_at", "url",    "status_code", "latency_ms", "ok",      "error",
+                           "dns_ms",         "connect_ms", "tls_ms", "ttfb_ms",     "worker",     "boot_id", "seq",
+                           "tls_expires_at", "check_type", "details" };
     assert_int_equal(json_object_object_length(o), sizeof keys / sizeof keys[0]);
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) (void)key(o, keys[i]);
     assert_string_equal(json_object_get_string(key(o, "type")), "result");
@@ -107,6 +107,8 @@ static void test_result_json(void **state)
     assert_int_equal(json_object_get_int(key(o, "worker")), 2);
     assert_string_equal(json_object_get_string(key(o, "boot_id")), "ab12cd34ef560789");
     assert_int_equal(json_object_get_int64(key(o, "seq")), 41);
+    assert_string_equal(json_object_get_string(key(o, "check_type")), "http");
+    assert_null(key(o, "details"));
     /* no escaped slashes: URLs stay readable */
     assert_non_null(strstr((char *)b.data, "\"http://127.0.0.1:8089/\""));
     json_object_put(o);
@@ -138,6 +140,44 @@ static void test_result_json(void **state)
     assert_string_equal(json_object_get_string(key(o, "error")),
                         "latin1 caf\xef\xbf\xbd, cut \xef\xbf\xbd\xef\xbf\xbd, surrogate "
                         "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd, overlong \xef\xbf\xbd\xef\xbf\xbd!");
+    json_object_put(o);
+    cw_buf_free(&b);
+}
+
+/* Checks of the other types (result version 2): the kind and the figures, in both forms. An http result without
+ * figures prints exactly as before. */
+static void test_result_kinds(void **state)
+{
+    (void)state;
+    struct cw_buf b = { 0 };
+    struct cw_result r = ok_result();
+    r.url = "dns://127.0.0.1:5353/example.test?type=MX";
+    r.kind = 3;
+    r.status_code = 0;
+    r.latency_us = 812;
+    r.figures = "{ \"rcode\": \"NOERROR\",\n \"answers\": [\"10 mx.example.test.\"], \"cut\": \"a\\u0007b\" }";
+    assert_true(tap_format_result(&b, &r, false) > 0);
+    assert_string_equal(line_of(&b),
+                        "2026-11-25T04:05:06.123Z dns://127.0.0.1:5353/example.test?type=MX 0 0.8ms dns "
+                        "{\"rcode\":\"NOERROR\",\"answers\":[\"10 mx.example.test.\"],\"cut\":\"a\\u0007b\"} "
+                        "OK\n");
+    r.kind = 4, r.ok = false, r.error = "100% packet loss", r.latency_us = -1, r.url = "icmp://192.0.2.1";
+    r.figures = "{\"sent\":3,\"received\":0,\"loss_pct\":100}";
+    assert_true(tap_format_result(&b, &r, false) > 0);
+    assert_string_equal(line_of(&b), "2026-11-25T04:05:06.123Z icmp://192.0.2.1 0 - icmp "
+                                     "{\"sent\":3,\"received\":0,\"loss_pct\":100} FAIL 100% packet loss\n");
+    r.kind = 1, r.figures = NULL, r.url = "tcp://127.0.0.1:25", r.error = "connection refused";
+    assert_true(tap_format_result(&b, &r, false) > 0);
+    assert_string_equal(line_of(&b), "2026-11-25T04:05:06.123Z tcp://127.0.0.1:25 0 - tcp FAIL connection refused\n");
+
+    r.kind = 4, r.figures = "{\"sent\":3,\"received\":0,\"loss_pct\":100,\"method\":\"dgram\"}";
+    assert_true(tap_format_result(&b, &r, true) > 0);
+    struct json_object *o = parse_line(&b);
+    assert_string_equal(json_object_get_string(key(o, "check_type")), "icmp");
+    struct json_object *d = key(o, "details");
+    assert_true(json_object_is_type(d, json_type_object));
+    assert_int_equal(json_object_get_int(key(d, "loss_pct")), 100);
+    assert_string_equal(json_object_get_string(key(d, "method")), "dgram");
     json_object_put(o);
     cw_buf_free(&b);
 }
@@ -188,6 +228,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_result_plain),
         cmocka_unit_test(test_result_json),
+        cmocka_unit_test(test_result_kinds),
         cmocka_unit_test(test_alert_and_stats),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -253,7 +253,7 @@ static void test_exposition(void **state)
     /* _info: the URL masked (no credentials, no query), every label value escaped */
     assert_non_null(strstr(text,
                            "clockwerk_endpoint_info{endpoint=\"127-0-0-1-1-b\",name=\"\",group=\"quote\\\" back\\\\ "
-                           "nl\\n\",url=\"http://***@127.0.0.1:1/b?***\"} 1\n"));
+                           "nl\\n\",url=\"http://***@127.0.0.1:1/b?***\",type=\"http\"} 1\n"));
     assert_non_null(strstr(text, "name=\"Gamma \\\"c\\\"\\nline\""));
     assert_null(strstr(text, "pw@"));
     assert_null(strstr(text, "secret"));

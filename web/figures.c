@@ -1,0 +1,132 @@
+/* web/figures.c — the figures of a check as the web shows them (web/figures.h): json-c parses them once per result
+ * of a type beyond HTTP (an http result has none: no cost for it); the headline and the API value read the parsed
+ * copy. */
+#include "web/figures.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "common/wire/jsonshape.h"
+#include "history/window.h"
+
+static void copy_string(struct json_object *o, const char *key, char *out, size_t len)
+{
+    struct json_object *v = NULL;
+    if (json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string))
+        snprintf(out, len, "%s", json_object_get_string(v));
+}
+
+static double number(struct json_object *o, const char *key)
+{
+    struct json_object *v = NULL;
+    if (!json_object_object_get_ex(o, key, &v)) return -1;
+    if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double)) return -1;
+    return json_object_get_double(v);
+}
+
+void web_figures_parse(const char *figures, struct web_figures *f)
+{
+    *f = (struct web_figures){ .answers = -1, .loss_pct = -1, .rtt_avg_ms = -1 };
+    if (!figures || !figures[0]) return;
+    struct json_object *o = json_tokener_parse(figures);
+    if (!o) return;
+    if (json_object_is_type(o, json_type_object)) {
+        struct json_object *a = NULL;
+        if (json_object_object_get_ex(o, "answers", &a) && json_object_is_type(a, json_type_array))
+            f->answers = (int32_t)json_object_array_length(a);
+        copy_string(o, "rcode", f->rcode, sizeof f->rcode);
+        copy_string(o, "version", f->tls_version, sizeof f->tls_version);
+        f->loss_pct = number(o, "loss_pct");
+        f->rtt_avg_ms = number(o, "rtt_avg_ms");
+    }
+    json_object_put(o);
+}
+
+/* Milliseconds in three significant digits ("0.052", "1.23", "123"), whole ones from 1,000 on. */
+static void fmt_ms(char *out, size_t len, double ms)
+{
+    if (ms >= 1000) snprintf(out, len, "%.0f", ms);
+    else snprintf(out, len, "%.3g", ms);
+}
+
+/* "N s", "N min", "N h", "N days" for an age in milliseconds. */
+static void fmt_age(char *out, size_t len, int64_t ms)
+{
+    int64_t s = ms > 0 ? ms / 1000 : 0;
+    if (s < 120) snprintf(out, len, "%" PRId64 " s", s);
+    else if (s < 7200) snprintf(out, len, "%" PRId64 " min", s / 60);
+    else if (s < 172800) snprintf(out, len, "%" PRId64 " h", s / 3600);
+    else snprintf(out, len, "%" PRId64 " days", s / 86400);
+}
+
+static void tls_headline(const struct web_check *c, int64_t now_ms, char *buf, size_t len)
+{
+    char left[48] = "";
+    if (c->tls_expires_at_us > 0) {
+        int64_t ms = c->tls_expires_at_us / 1000 - now_ms;
+        if (ms < 0) snprintf(left, sizeof left, "expired");
+        else if (ms < WIN_DAY_MS) snprintf(left, sizeof left, "%" PRId64 " h left", ms / WIN_HOUR_MS);
+        else snprintf(left, sizeof left, "%" PRId64 " days left", ms / WIN_DAY_MS);
+    }
+    snprintf(buf, len, "%s%s%s", c->fig.tls_version, c->fig.tls_version[0] && left[0] ? ", " : "", left);
+}
+
+static void icmp_headline(const struct web_check *c, char *buf, size_t len)
+{
+    char loss[24] = "", avg[24];
+    if (c->fig.loss_pct >= 0)
+        snprintf(loss, sizeof loss, c->fig.loss_pct == (double)(int64_t)c->fig.loss_pct ? "%.0f%% loss" : "%.1f%% loss",
+                 c->fig.loss_pct);
+    if (c->fig.rtt_avg_ms < 0 || c->fig.loss_pct >= 100) {
+        snprintf(buf, len, "%s", loss);
+        return;
+    }
+    fmt_ms(avg, sizeof avg, c->fig.rtt_avg_ms);
+    snprintf(buf, len, "%s%savg %s ms", loss, loss[0] ? ", " : "", avg);
+}
+
+const char *web_headline(const struct web_endpoint *e, int64_t now_ms, char *buf, size_t len)
+{
+    const struct web_live *l = &e->live;
+    const struct web_check *c = &l->last;
+    char num[32];
+    buf[0] = '\0';
+    if (e->cfg->type == CW_CHECK_PUSH) {
+        if (!l->last_ok_at_us) snprintf(buf, len, "no call yet");
+        else fmt_age(num, sizeof num, now_ms - l->last_ok_at_us / 1000), snprintf(buf, len, "last call %s ago", num);
+        return buf;
+    }
+    if (!l->has_check) return buf;
+    switch (e->cfg->type) {
+    case CW_CHECK_TCP: {
+        int64_t us = c->connect_us >= 0 ? c->connect_us : c->latency_us;
+        if (us >= 0) fmt_ms(num, sizeof num, (double)us / 1000.0), snprintf(buf, len, "connect %s ms", num);
+        break;
+    }
+    case CW_CHECK_TLS:
+        tls_headline(c, now_ms, buf, len);
+        break;
+    case CW_CHECK_DNS:
+        if (c->fig.answers >= 0)
+            snprintf(buf, len, "%s%s%d answer%s", c->fig.rcode, c->fig.rcode[0] ? ", " : "", (int)c->fig.answers,
+                     c->fig.answers == 1 ? "" : "s");
+        else snprintf(buf, len, "%s", c->fig.rcode);
+        break;
+    case CW_CHECK_ICMP:
+        icmp_headline(c, buf, len);
+        break;
+    default:
+        break;
+    }
+    return buf;
+}
+
+void web_put_details(struct cw_buf *b, const char *figures)
+{
+    size_t n = figures ? strlen(figures) : 0;
+    if (n > 0 && json_is_object(figures, n)) cw_buf_put(b, figures, n);
+    else cw_buf_put(b, "null", 4);
+}

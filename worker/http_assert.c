@@ -183,8 +183,8 @@ static void check_keywords(const struct cw_endpoint *ep, const struct http_obser
     http_size_text(o->body_limit, limit, sizeof limit);
     for (size_t i = 0; i < ep->n_keywords; i++)
         if (!o->keyword_found || !o->keyword_found[i])
-            fail(f, "keyword \"%.200s\" not found%s%s", ep->keywords[i], o->body_capped ? " in the first " : "",
-                 o->body_capped ? limit : "");
+            fail(f, "keyword \"%.200s\" not found%s%s%s", ep->keywords[i], o->body_capped ? " in the first " : "",
+                 o->body_capped ? limit : "", o->body_capped ? " of the body" : "");
     for (size_t i = 0; i < ep->n_keywords_absent; i++)
         if (o->absent_found && o->absent_found[i]) fail(f, "keywords_absent \"%.200s\" found", ep->keywords_absent[i]);
 }
@@ -199,8 +199,8 @@ static void check_regexes(const struct http_assert *a, const struct http_observe
         int rc = http_regex_match(a->body_re[i], body, o->body_len, a->mctx, a->md);
         if (rc == HTTP_RE_LIMIT) fail(f, "body_regex \"%.200s\" exceeded its match limit", ep->body_regex[i]);
         else if (rc != HTTP_RE_MATCH)
-            fail(f, "body_regex \"%.200s\" not found in the %s%s", ep->body_regex[i],
-                 o->body_capped ? "first " : "body", o->body_capped ? limit : "");
+            fail(f, "body_regex \"%.200s\" not found in the %s%s%s", ep->body_regex[i],
+                 o->body_capped ? "first " : "body", o->body_capped ? limit : "", o->body_capped ? " of the body" : "");
     }
     for (size_t i = 0; i < ep->n_body_regex_absent; i++) {
         int rc = http_regex_match(a->absent_re[i], body, o->body_len, a->mctx, a->md);

@@ -398,6 +398,8 @@ static void init(struct worker *w)
     if (!w->multi) fatal(1, "cannot create a curl multi handle");
     w->pool = probe_pool_new(w->multi, w->max_in_flight);
     if (!w->pool) fatal(1, "out of memory for %u checks in flight", w->max_in_flight);
+    char why[640];
+    if (probe_pool_prepare(w->pool, w->cfg->endpoints, w->cfg->n_endpoints, why, sizeof why) != 0) fatal(2, "%s", why);
     set_schedule(w);
     w->misses.since_ns = cw_mono_ns();
     alive_open(&w->alive, w->cfg, w->slot, w->p.boot_id);

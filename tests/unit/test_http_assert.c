@@ -101,7 +101,7 @@ static void test_keywords(void **state)
     bad[0] = true;
     o.body_capped = true;
     assert_false(judge(&ep, &o, err, sizeof err));
-    assert_string_equal(err, "keyword \"beta\" not found in the first 1 MiB (and 1 more)");
+    assert_string_equal(err, "keyword \"beta\" not found in the first 1 MiB of the body (and 1 more)");
     found[1] = true;
     assert_false(judge(&ep, &o, err, sizeof err));
     assert_string_equal(err, "keywords_absent \"ERROR\" found");

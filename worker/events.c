@@ -16,7 +16,7 @@
 #define EV_CURL 1ULL
 #define EV_SIGNAL 2ULL
 #define EV_BUS 3ULL
-#define EV_DATA(tag, fd) (((tag) << 32) | (uint32_t)(fd))
+#define EV_DATA(tag, fd) (((tag) << 56) | (uint32_t)(fd))
 #define WORKER_MAX_EVENTS 256
 
 /* CURLMOPT_SOCKETFUNCTION: libcurl says which events a socket of a transfer waits for. socketp is non-NULL
@@ -99,7 +99,7 @@ unsigned events_wait(struct worker_events *e, const struct proc_wake *wake, int6
     }
     unsigned seen = 0;
     for (int i = 0; i < n; i++) {
-        uint64_t tag = evs[i].data.u64 >> 32;
+        uint64_t tag = evs[i].data.u64 >> 56;
         int fd = (int)(uint32_t)evs[i].data.u64;
         if (tag == EV_SIGNAL) {
             seen |= EVENTS_SIGNAL;
@@ -116,6 +116,8 @@ unsigned events_wait(struct worker_events *e, const struct proc_wake *wake, int6
             socket_action(e, fd, flags);
         } else if (tag == EV_BUS) {
             seen |= EVENTS_BUS;
+        } else if (tag < EVENTS_TAG_MAX && e->handlers[tag].fn) {
+            e->handlers[tag].fn(e->handlers[tag].arg, evs[i].data.u64 & EVENTS_PAYLOAD_MASK, evs[i].events);
         }
     }
     return seen;
@@ -152,4 +154,25 @@ void events_close(struct worker_events *e)
     e->epfd = -1;
     free(e->unwatched);
     e->unwatched = NULL;
+}
+
+void events_set_handler(struct worker_events *e, enum events_tag tag, events_handler fn, void *arg)
+{
+    if ((unsigned)tag >= EVENTS_TAG_MAX) fatal(1, "events_set_handler: no tag %d", (int)tag);
+    e->handlers[tag].fn = fn;
+    e->handlers[tag].arg = arg;
+}
+
+int events_add(struct worker_events *e, int fd, enum events_tag tag, uint64_t payload, uint32_t epoll_events)
+{
+    struct epoll_event ev = { .events = epoll_events,
+                              .data.u64 = ((uint64_t)tag << 56) | (payload & EVENTS_PAYLOAD_MASK) };
+    if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev) == 0) return 0;
+    if (errno != EEXIST) return -1;
+    return epoll_ctl(e->epfd, EPOLL_CTL_MOD, fd, &ev);
+}
+
+void events_del(struct worker_events *e, int fd)
+{
+    (void)epoll_ctl(e->epfd, EPOLL_CTL_DEL, fd, NULL); /* ENOENT, EBADF: not there (any more) */
 }

@@ -1,10 +1,11 @@
 /* worker/main.c — bin/clockwerk-worker: the prober. Reads its shard of the endpoints from the supervisor's
- * snapshot, checks every endpoint on its own schedule with libcurl's multi interface, and sends the
- * results in batches over the bus (storer and alerter reliably, the relay best effort).
+ * snapshot, checks every endpoint on its own schedule — HTTP with libcurl's multi interface, every other type
+ * (tcp, tls, dns, icmp, push) with the engine (worker/check.h) — and sends the results in batches over the bus
+ * (storer and alerter reliably, the relay best effort).
  *
  * DESIGN
- * One thread, one CURLM, one epoll set, one loop. libcurl's socket interface puts the sockets of the checks
- * in flight into the epoll set, which also watches the skeleton's signalfd (common/proc/proc.h) and the ZMQ_FD
+ * One thread, one CURLM, one engine, one epoll set, one loop. libcurl's socket interface puts the sockets of the
+ * HTTP checks in flight into the epoll set, the engine those of its checks and of c-ares, which also watches the skeleton's signalfd (common/proc/proc.h) and the ZMQ_FD
  * of each reliable bus socket (edge-triggered: output_due says when the bus may have something): a
  * wake-up costs in proportion to what happened, not to the number of transfers in flight, and checks start
  * on time to within tens of microseconds (worker/events.h).
@@ -42,6 +43,7 @@
 #include "worker/alive.h"
 #include "worker/output.h"
 #include "worker/events.h"
+#include "worker/check.h"
 
 #define WORKER_MAX_IN_FLIGHT 1024 /* default bound on transfers in flight */
 #define WORKER_MIN_IN_FLIGHT 16
@@ -78,7 +80,8 @@ struct worker {
 
     CURLM *multi;
     struct probe_pool *pool;
-    unsigned max_in_flight;
+    struct engine *engine;  /* the checks that are not HTTP */
+    unsigned max_in_flight; /* over both */
     int64_t timer_slack_ns; /* see WORKER_SLACK_MAX_NS */
     size_t outbox_bytes;
     uint64_t spool_max_bytes; /* disk bound per spool file (CLOCKWERK_SPOOL_MAX_BYTES) */
@@ -125,11 +128,14 @@ static rlim_t raise_nofile(void)
     return rl.rlim_cur;
 }
 
+/* Checks in flight, HTTP and the others: one bound (max_in_flight) over both. */
+static unsigned in_flight(const struct worker *w) { return probe_in_flight(w->pool) + engine_in_flight(w->engine); }
+
 /* SIGTERM starts the stop; SIGHUP (proc_signals_open blocks it for every child) changes nothing here. */
 static void read_signals(struct worker *w)
 {
     if ((proc_signals(w->p.sigfd) & PROC_SIG_TERM) && !w->stopping) {
-        log_info("SIGTERM: finishing %u checks in flight, then stopping", probe_in_flight(w->pool));
+        log_info("SIGTERM: finishing %u checks in flight, then stopping", in_flight(w));
         w->stopping = true;
     }
 }
@@ -177,8 +183,17 @@ static void emit(struct worker *w, struct cw_result *r)
     lat_hist_add(&w->lateness, r->lateness_us);
 }
 
+/* engine_collect's callback: one finished check of the engine. */
+static void engine_done(void *arg, struct cw_result *r, uint32_t id)
+{
+    struct worker *w = arg;
+    emit(w, r);
+    w->busy[id] = 0;
+}
+
 static void collect_done(struct worker *w)
 {
+    engine_collect(w->engine, engine_done, w);
     CURLMsg *msg;
     int left;
     while ((msg = curl_multi_info_read(w->multi, &left))) {
@@ -208,7 +223,7 @@ static void publish_stats(struct worker *w)
     uint64_t sent = w->out.n ? w->out.q[0].sent : w->results_emitted;
     uint64_t acked = w->out.n ? w->out.q[0].acked : 0;
     proc_stats_add(&s, "endpoints", (int64_t)w->cfg->n_endpoints);
-    proc_stats_add(&s, "in_flight", probe_in_flight(w->pool));
+    proc_stats_add(&s, "in_flight", in_flight(w));
     proc_stats_add(&s, "in_flight_limit", w->max_in_flight);
     proc_stats_add(&s, "max_in_flight", w->peak_in_flight);
     proc_stats_add(&s, "checks", (int64_t)w->checks);
@@ -238,10 +253,10 @@ static void publish_stats(struct worker *w)
     }
     log_debug("checks=%" PRIu64 " ok=%" PRIu64 " failed=%" PRIu64 " missed=%" PRIu64 " in_flight=%u "
               "lateness_p99=%" PRId64 "us pending=%" PRIu64 " dropped=%" PRIu64,
-              w->checks, w->checks_ok, w->checks_failed, w->missed, probe_in_flight(w->pool),
+              w->checks, w->checks_ok, w->checks_failed, w->missed, in_flight(w),
               lat_hist_percentile(&w->lateness, 990), t.pending_batches, t.dropped);
     lat_hist_reset(&w->lateness);
-    w->peak_in_flight = probe_in_flight(w->pool);
+    w->peak_in_flight = in_flight(w);
     alive_touch(&w->alive);
 }
 
@@ -261,7 +276,7 @@ static void start_due(struct worker *w)
             sched_misses_add(&w->misses, SCHED_MISS_BUSY, skipped);
             continue;
         }
-        if (probe_in_flight(w->pool) >= w->max_in_flight) { /* wait: lateness will show it */
+        if (in_flight(w) >= w->max_in_flight) { /* wait: lateness will show it */
             w->cap_blocked = true;
             return;
         }
@@ -270,14 +285,18 @@ static void start_due(struct worker *w)
         int64_t wall = cw_wall_us();
         char why[256];
         long timeout_ms = sched_check_timeout_ms(ep->timeout, top->interval_ns, due, now);
-        if (probe_start(w->pool, ep, w->headers[id], id, timeout_ms, due, now, wall, why, sizeof why) == 0) {
+        int started = ep->type == CW_CHECK_HTTP
+                          ? probe_start(w->pool, ep, w->headers[id], id, timeout_ms, due, now, wall, why, sizeof why)
+                          : engine_start(w->engine, ep, id, timeout_ms, due, now, wall, why, sizeof why);
+        if (started == 0) {
             w->busy[id] = 1;
-            unsigned n = probe_in_flight(w->pool);
+            unsigned n = in_flight(w);
             if (n > w->peak_in_flight) w->peak_in_flight = n;
         } else {
             struct cw_result r;
             char err[CW_ERROR_MAX + 1];
             probe_failed_result(ep, (now - due) / 1000, wall, why, err, sizeof err, &r);
+            r.kind = (uint8_t)ep->type;
             emit(w, &r);
         }
         w->misses.started++;
@@ -306,9 +325,10 @@ static void next_wakeup(const struct worker *w, int64_t now, struct proc_wake *w
 {
     proc_wake_init(wake, w->stats_period.next);
     const struct sched_entry *top = sched_peek(&w->sched);
-    if (!w->stopping && top && probe_in_flight(w->pool) < w->max_in_flight)
-        proc_wake_at(wake, top->due_ns + w->timer_slack_ns);
+    if (!w->stopping && top && in_flight(w) < w->max_in_flight) proc_wake_at(wake, top->due_ns + w->timer_slack_ns);
     if (w->ev.curl_timer_ns >= 0) proc_wake_at(wake, w->ev.curl_timer_ns);
+    int64_t engine_at = engine_next_wakeup(w->engine, now);
+    if (engine_at >= 0) proc_wake_at(wake, engine_at);
     if (w->batch_since_ns) proc_wake_at(wake, w->batch_since_ns + WORKER_BATCH_DELAY_NS);
     /* ZMQ_FD is edge-triggered: while output waits, look again now and then whatever the fd says */
     if (w->out.due) proc_wake_at(wake, now); /* input left after a capped pass: its edge is gone */
@@ -324,6 +344,7 @@ static void run(struct worker *w)
         if (!w->stopping) start_due(w);
         int64_t now = cw_mono_ns();
         events_run_curl_timer(&w->ev, now);
+        engine_run_timers(w->engine, now);
         collect_done(w);
         if (w->stopping || output_due(&w->out, now)) output_service(&w->out);
         now = cw_mono_ns();
@@ -337,7 +358,7 @@ static void run(struct worker *w)
         }
         if (w->stopping) {
             if (!stop_deadline) stop_deadline = now + WORKER_STOP_GRACE_NS;
-            if (probe_in_flight(w->pool) == 0 || now >= stop_deadline) break;
+            if (in_flight(w) == 0 || now >= stop_deadline) break;
         }
         struct proc_wake wake;
         next_wakeup(w, now, &wake);
@@ -345,7 +366,7 @@ static void run(struct worker *w)
         if (seen & EVENTS_SIGNAL) read_signals(w);
         if (seen & EVENTS_BUS) output_mark_due(&w->out); /* output_service reads the acks */
     }
-    unsigned abandoned = probe_in_flight(w->pool);
+    unsigned abandoned = in_flight(w);
     if (abandoned) log_info("abandoning %u checks still in flight", abandoned);
 }
 
@@ -406,6 +427,7 @@ static void init(struct worker *w)
     output_open(&w->out, w->p.bus, w->cfg, w->slot, w->outbox_bytes, w->spool_max_bytes);
     if (w->slot == 0) output_adopt_orphans(&w->out, w->cfg->run_dir, w->p.slots, true);
     events_open(&w->ev, w->multi, w->p.sigfd, w->nofile);
+    w->engine = engine_new(w->cfg, &w->ev, w->max_in_flight);
     for (unsigned i = 0; i < w->out.n; i++) events_watch_bus(&w->ev, bus_fd(w->out.q[i].sock), w->out.q[i].name);
     proto_results_begin(&w->batch);
     log_info("checking %zu endpoint%s (at most %u at once), boot id %016" PRIx64, w->cfg->n_endpoints,
@@ -417,6 +439,8 @@ static void finish(struct worker *w)
 {
     probe_pool_free(w->pool); /* abandons what is still in flight */
     w->pool = NULL;
+    engine_free(w->engine); /* the same for the other checks */
+    w->engine = NULL;
     send_batch(w);
     output_drain(&w->out);
     log_info("stopped after %" PRIu64 " checks (%" PRIu64 " failed, %" PRIu64 " missed)", w->checks, w->checks_failed,

@@ -1,0 +1,6 @@
+/* worker/engine_registry.c — which check types the engine runs: one line per type (see check.h). */
+#include "worker/check.h"
+
+const struct check_ops *const check_registry[CW_CHECK_TYPE_MAX + 1] = {
+    [CW_CHECK_HTTP] = NULL, /* libcurl: worker/probe.h */
+};

@@ -3,4 +3,5 @@
 
 const struct check_ops *const check_registry[CW_CHECK_TYPE_MAX + 1] = {
     [CW_CHECK_HTTP] = NULL, /* libcurl: worker/probe.h */
+    [CW_CHECK_PUSH] = &check_push_ops,
 };

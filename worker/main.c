@@ -401,6 +401,7 @@ static void set_schedule(struct worker *w)
     int64_t now_mono = cw_mono_ns(), now_wall = cw_wall_us() * 1000;
     for (size_t i = 0; i < n; i++) {
         const struct cw_endpoint *ep = &w->cfg->endpoints[i];
+        if (ep->type == CW_CHECK_PUSH) continue; /* not probed: calls and silences are its checks (check_push.c) */
         int64_t interval = sched_seconds_to_ns(ep->interval);
         sched_add(&w->sched, (uint32_t)i, interval, sched_first_due(ep->url, interval, now_mono, now_wall));
         if (ep->n_headers) w->headers[i] = probe_headers_new(ep);

@@ -35,7 +35,7 @@
 
 _Static_assert(sizeof(zmq_msg_t) <= sizeof(((struct bus_msg *)0)->impl), "bus_msg.impl too small");
 
-#define BUS_MAX_SOCKETS 16
+#define BUS_MAX_SOCKETS (16 + 256) /* the web: a push socket per worker slot (at most 256 workers) */
 /* What ZeroMQ may queue on a reliable path, in messages (each a batch of up to 256 results), per peer: a
  * sender's DEALER queues at most RELIABLE_SEND_HWM batches (then a send is refused and the batch waits in the
  * sender's bounded outbox, common/bus/ackq.h): small on purpose, the outbox, not ZeroMQ, holds what a slow or

@@ -22,8 +22,8 @@ static const struct web_route routes[] = {
     { "/api/v1/incidents", false, api_incidents, NULL },
     { "/metrics", false, web_metrics_page, NULL },
     { "/badge/", true, web_badge_page, NULL },
-    { "/push/", true, web_push_page, NULL, true }, /* /push/TOKEN; /push with Authorization: Bearer */
-    { "/push", false, web_push_page, NULL, true },
+    { "/push/", true, web_push_page, NULL }, /* /push/TOKEN; /push with Authorization: Bearer (POST too) */
+    { "/push", false, web_push_page, NULL },
 };
 
 enum web_route_result web_route_find(const char *method, const char *path, const struct web_route **route,
@@ -41,7 +41,7 @@ enum web_route_result web_route_find(const char *method, const char *path, const
         }
     }
     if (!*route) return WEB_ROUTE_NOT_FOUND;
-    bool post_ok = (*route)->post && strcmp(method, "POST") == 0;
+    bool post_ok = (*route)->fn == web_push_page && strcmp(method, "POST") == 0; /* a job's call may be a POST */
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 && !post_ok) return WEB_ROUTE_BAD_METHOD;
     return WEB_ROUTE_FOUND;
 }

@@ -72,7 +72,6 @@ struct web_route {
      * (its rest and query) uses the endpoint's detail; then the handler is called with rq->detail, read on the
      * reader thread. NULL: never. A request answered 400 or 404 without it, or from the snapshot, costs no read. */
     bool (*needs_detail)(const struct web_request *rq);
-    bool post; /* POST is answered too (web/push.h) */
 };
 
 enum web_route_result { WEB_ROUTE_FOUND, WEB_ROUTE_NOT_FOUND, WEB_ROUTE_BAD_METHOD };
@@ -80,7 +79,7 @@ enum web_route_result { WEB_ROUTE_FOUND, WEB_ROUTE_NOT_FOUND, WEB_ROUTE_BAD_METH
 #define WEB_ALLOWED_METHODS "GET, HEAD"
 
 /* The route for method and path; *rest is set for prefix routes. WEB_ROUTE_BAD_METHOD: the path exists but the
- * method is not GET or HEAD, or POST on a route marked post (answer 405 with Allow: WEB_ALLOWED_METHODS). */
+ * method is not GET or HEAD, or POST on the push routes (answer 405 with Allow: WEB_ALLOWED_METHODS). */
 enum web_route_result web_route_find(const char *method, const char *path, const struct web_route **route,
                                      const char **rest);
 /* Whether path is one that basic auth guards when configured: /api, /api/..., /metrics. */

@@ -25,7 +25,7 @@ endif
 
 LIB_ZMQ    := -lzmq
 LIB_CURL   := -lcurl
-LIB_CONFIG := -lconfig
+LIB_CONFIG := -lconfig -lpcre2-8 # the config compiles body_regex patterns at load (a bad one is a -t error)
 LIB_JSON   := -ljson-c
 LIB_DB     := -lsqlite3 -lpq $(shell pkg-config --libs libmariadb 2>/dev/null || echo -lmariadb)
 LIB_SYS    := -lm -lpthread

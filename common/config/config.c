@@ -28,6 +28,41 @@ static void free_strv(char **v, size_t n)
     free(v);
 }
 
+static void free_secret(char *s)
+{
+    if (!s) return;
+    explicit_bzero(s, strlen(s));
+    free(s);
+}
+
+static void free_conditions(struct cw_condition *c, size_t n)
+{
+    for (size_t i = 0; c && i < n; i++) {
+        free(c[i].text);
+        free(c[i].subject);
+        free(c[i].value);
+    }
+    free(c);
+}
+
+/* The fields of issue 14's check types and HTTP assertions of a hand-built endpoint. */
+static void free_check_fields(struct cw_endpoint *ep)
+{
+    char *strings[] = { ep->host,        ep->send,       ep->expect, ep->server_name, ep->dns_server,
+                        ep->client_cert, ep->client_key, ep->proxy,  ep->address };
+    for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) free(strings[i]);
+    free_strv(ep->expect_answers, ep->n_expect_answers);
+    free_strv(ep->keywords, ep->n_keywords);
+    free_strv(ep->keywords_absent, ep->n_keywords_absent);
+    free_strv(ep->body_regex, ep->n_body_regex);
+    free_strv(ep->body_regex_absent, ep->n_body_regex_absent);
+    free_conditions(ep->json_conditions, ep->n_json_conditions);
+    free_conditions(ep->header_conditions, ep->n_header_conditions);
+    free(ep->status_ranges);
+    free_secret(ep->push_token);
+    free_secret(ep->client_key_password);
+}
+
 /* A config built by hand: every field was malloc'd on its own. */
 static void free_fields(struct cw_config *cfg)
 {
@@ -41,6 +76,7 @@ static void free_fields(struct cw_config *cfg)
         free_strv(ep->headers, ep->n_headers);
         free(ep->ca_file);
         free(ep->group);
+        free_check_fields(ep);
     }
     free(cfg->endpoints);
     for (size_t i = 0; cfg->webhooks && i < cfg->n_webhooks; i++) free(cfg->webhooks[i].url);
@@ -73,18 +109,9 @@ static void free_fields(struct cw_config *cfg)
                         cfg->web_tls_key_file,
                         cfg->web_auth_user };
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) free(strings[i]);
-    if (cfg->smtp_password) {
-        explicit_bzero(cfg->smtp_password, strlen(cfg->smtp_password));
-        free(cfg->smtp_password);
-    }
-    if (cfg->db_password) {
-        explicit_bzero(cfg->db_password, strlen(cfg->db_password));
-        free(cfg->db_password);
-    }
-    if (cfg->web_auth_password) {
-        explicit_bzero(cfg->web_auth_password, strlen(cfg->web_auth_password));
-        free(cfg->web_auth_password);
-    }
+    free_secret(cfg->smtp_password);
+    free_secret(cfg->db_password);
+    free_secret(cfg->web_auth_password);
 }
 
 void config_free(struct cw_config *cfg)
@@ -94,6 +121,11 @@ void config_free(struct cw_config *cfg)
         if (cfg->smtp_password) explicit_bzero(cfg->smtp_password, strlen(cfg->smtp_password));
         if (cfg->db_password) explicit_bzero(cfg->db_password, strlen(cfg->db_password));
         if (cfg->web_auth_password) explicit_bzero(cfg->web_auth_password, strlen(cfg->web_auth_password));
+        for (size_t i = 0; cfg->endpoints && i < cfg->n_endpoints; i++) {
+            struct cw_endpoint *ep = &cfg->endpoints[i];
+            if (ep->push_token) explicit_bzero(ep->push_token, strlen(ep->push_token));
+            if (ep->client_key_password) explicit_bzero(ep->client_key_password, strlen(ep->client_key_password));
+        }
         cw_arena_free(cfg->arena);
     } else {
         free_fields(cfg);
@@ -169,8 +201,10 @@ const char *config_smtp_tls_name(enum cw_smtp_tls tls)
 
 bool config_status_expected(const struct cw_endpoint *ep, int status)
 {
-    if (!ep || ep->n_expect_status == 0) return status >= 200 && status <= 399;
+    if (!ep || (ep->n_expect_status == 0 && ep->n_status_ranges == 0)) return status >= 200 && status <= 399;
     for (size_t i = 0; i < ep->n_expect_status; i++)
         if (ep->expect_status[i] == status) return true;
+    for (size_t i = 0; i < ep->n_status_ranges; i++)
+        if (status >= ep->status_ranges[i].lo && status <= ep->status_ranges[i].hi) return true;
     return false;
 }

@@ -4,6 +4,7 @@
  * endpoint (strings go to the config's arena; the table's entries are one array). */
 #include "common/config/config_check.h"
 #include "common/config/config_endpoints.h"
+#include "common/config/config_ep.h"
 #include "common/config/config_secrets.h"
 #include "common/config/config_web.h"
 #include "common/wire/protocol.h"
@@ -28,50 +29,15 @@
 #define MIN_TIMEOUT 0.01 /* libcurl's multi interface cannot cut a transfer near its 1 ms resolution */
 #define MAX_LATENCY 3600.0
 #define MAX_THRESHOLD 1000000
-#define MAX_LIST 64 /* headers, expect_status entries */
-#define MAX_HEADER 8192
-#define MAX_BODY (1024 * 1024)
+#define MAX_LIST 64 /* entries of a list key */
+#define DEFAULT_ICMP_COUNT 3
+#define DEFAULT_PACKET_INTERVAL 0.2
+#define DEFAULT_MAX_LOSS 99.0
 #define DEFAULT_TIMEOUT 10.0
 #define DEFAULT_ALERT_THRESHOLD 3
 
 static const char *const monitor_keys[] = { "check_interval", "latency_threshold", "tls_expiry_days", "endpoints",
                                             NULL };
-
-enum {
-    EP_URL,
-    EP_NAME,
-    EP_TIMEOUT,
-    EP_ALERT_THRESHOLD,
-    EP_RECOVERY_THRESHOLD,
-    EP_METHOD,
-    EP_BODY,
-    EP_EXPECT_STATUS,
-    EP_CHECK_INTERVAL,
-    EP_LATENCY_THRESHOLD,
-    EP_VERIFY_TLS,
-    EP_FOLLOW_REDIRECTS,
-    EP_KEYWORD,
-    EP_HEADERS,
-    EP_CA_FILE,
-    EP_GROUP
-};
-static const char *const endpoint_keys[] = { "url",
-                                             "name",
-                                             "timeout",
-                                             "alert_threshold",
-                                             "recovery_threshold",
-                                             "method",
-                                             "body",
-                                             "expect_status",
-                                             "check_interval",
-                                             "latency_threshold",
-                                             "verify_tls",
-                                             "follow_redirects",
-                                             "keyword",
-                                             "headers",
-                                             "ca_file",
-                                             "group",
-                                             NULL };
 
 /* v holds a byte below 0x20 or 0x7f. */
 static bool has_control(const char *v)
@@ -87,7 +53,14 @@ struct url_seen {
     UT_hash_handle hh;
     const char *key;
     unsigned line; /* of the setting that has it first, in the whole text */
+    size_t ep;     /* the endpoint's index in cfg->endpoints */
 };
+
+/* The tables of what must be unique among the endpoints. */
+struct seen_tables {
+    struct url_seen *urls, *names, *ids, *tokens;
+};
+#define SLOTS 4 /* entries per endpoint: url, name, web id, push token */
 
 /* The URL with its scheme and host (not its userinfo, path or query) in lower case, in the arena. */
 static char *url_key(struct cw_arena *arena, const char *url)
@@ -124,7 +97,7 @@ static bool seen_before(struct cfg_parser *p, struct url_seen **table, struct ur
 }
 
 /* Strings (one string or a list/array of them) into an arena vector. Returns false after reporting. */
-static bool string_list(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, char ***out, size_t *n)
+bool cfgp_string_list(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, char ***out, size_t *n)
 {
     char name[256];
     if (s->type == CONFIG_TYPE_STRING) {
@@ -156,91 +129,6 @@ static bool string_list(struct cfg_parser *p, struct cfg_where w, const config_s
     return true;
 }
 
-static bool status_list(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, struct cw_endpoint *ep)
-{
-    char name[256];
-    int len = 1;
-    const config_setting_t *one = s;
-    if (s->type == CONFIG_TYPE_ARRAY || s->type == CONFIG_TYPE_LIST) {
-        len = config_setting_length(s);
-        if (len == 0 || len > MAX_LIST) {
-            cfgp_problem(p, s, "%s: expected 1 to %d status codes (got %d)", cfgp_name(w, s, name, sizeof name),
-                         MAX_LIST, len);
-            return false;
-        }
-        one = NULL;
-    }
-    int *codes = cw_arena_alloc(p->arena, (size_t)len * sizeof *codes);
-    for (int i = 0; i < len; i++) {
-        const config_setting_t *e = one ? one : config_setting_get_elem(s, (unsigned)i);
-        if (e->type != CONFIG_TYPE_INT && e->type != CONFIG_TYPE_INT64) {
-            cfgp_problem(p, e, "%s: expected a status code or a list of them (integers 100..599)",
-                         cfgp_name(w, s, name, sizeof name));
-            return false;
-        }
-        long long c = config_setting_get_int64(e);
-        if (c < 100 || c > 599) {
-            cfgp_problem(p, e, "%s: status code %lld is not between 100 and 599", cfgp_name(w, s, name, sizeof name),
-                         c);
-            return false;
-        }
-        codes[i] = (int)c;
-    }
-    ep->expect_status = codes;
-    ep->n_expect_status = (size_t)len;
-    return true;
-}
-
-/* monitor.endpoints[i].url: an http(s) URL; one with a password in it needs a private file. */
-static void endpoint_url(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, struct cw_endpoint *ep)
-{
-    char name[256], masked[CW_URL_MAX + 1];
-    const char *v = cfgp_string(p, w, s, true);
-    if (!v) return;
-    const char *why = cw_check_http_url(v);
-    if (why) {
-        cw_mask_url(v, masked, sizeof masked);
-        cfgp_problem(p, s, "%s: '%.200s' %s", cfgp_name(w, s, name, sizeof name), masked, why);
-        return;
-    }
-    if (cw_url_has_password(v)) cfgp_check_private(p, s, cfgp_name(w, s, name, sizeof name));
-    ep->url = cw_arena_strdup(p->arena, v);
-}
-
-/* monitor.endpoints[i].headers: "Name: value" lines; one that carries a credential needs a private file. */
-static void endpoint_headers(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s,
-                             struct cw_endpoint *ep)
-{
-    char name[256];
-    char **h;
-    size_t nh;
-    if (!string_list(p, w, s, &h, &nh)) return;
-    bool ok = true;
-    for (size_t j = 0; j < nh; j++) {
-        const char *hw = strlen(h[j]) > MAX_HEADER ? "is longer than 8192 bytes" : cw_check_header(h[j]);
-        if (hw) {
-            /* only the header's name: its value may be a secret */
-            cfgp_problem(p, s, "%s[%zu]: header line '%.*s...' %s", cfgp_name(w, s, name, sizeof name), j,
-                         (int)strcspn(h[j], ":\r\n"), h[j], hw);
-            ok = false;
-        }
-    }
-    if (!ok) return;
-    ep->headers = h;
-    ep->n_headers = nh;
-    for (size_t j = 0; j < nh; j++)
-        if (cw_header_is_secret(h[j])) {
-            cfgp_check_private(p, s, cfgp_name(w, s, name, sizeof name));
-            break;
-        }
-}
-
-/* The keys of one endpoint that later checks need to point at. */
-struct endpoint_keys_at {
-    const config_setting_t *url, *timeout, *body, *keyword;
-    bool has_timeout;
-};
-
 /* A name or group: a non-empty string of at most CW_NAME_MAX bytes without control characters (it reaches
  * terminals — report, status —, pages, mail and webhooks verbatim), in the arena; NULL after reporting. */
 static char *short_text(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s)
@@ -259,82 +147,69 @@ static char *short_text(struct cfg_parser *p, struct cfg_where w, const config_s
     return v ? cw_arena_strdup(p->arena, v) : NULL;
 }
 
-/* One key of an endpoint (a table-like parser: one case per key). */
-static void endpoint_key(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, struct cw_endpoint *ep,
-                         struct endpoint_keys_at *at)
+/* One key of an endpoint: refused when it belongs to no type or to another type; the common keys here, the
+ * others by their family's parser (a table-like parser: one case per key). */
+static void endpoint_key(struct cfg_parser *p, struct ep_parse *e, const config_setting_t *s, struct cw_endpoint *ep)
 {
-    char name[256];
-    const char *v;
-    switch (cfgp_key(endpoint_keys, s->name)) {
-    case EP_URL:
-        at->url = s;
-        endpoint_url(p, w, s, ep);
-        break;
-    case EP_NAME:
+    struct cfg_where w = e->w;
+    int key = cfgp_ep_key(s->name);
+    if (key < 0) {
+        cfgp_unknown(p, w, s);
+        return;
+    }
+    if (!cfgp_ep_key_of(key, ep->type)) {
+        const char *tn = config_check_type_name(ep->type);
+        cfgp_problem(p, s, "monitor.endpoints[%ld]: '%s' is not a key of %s %s check", e->idx, s->name,
+                     tn[0] == 'h' || tn[0] == 'i' ? "an" : "a", tn);
+        return;
+    }
+    e->at[key] = s;
+    switch (key) {
+    case EPK_TYPE:
+        break; /* read first, by endpoint_type */
+    case EPK_NAME:
         ep->name = short_text(p, w, s);
         break;
-    case EP_TIMEOUT:
-        at->timeout = s;
-        at->has_timeout = cfgp_seconds_from(p, w, s, MIN_TIMEOUT, MAX_TIMEOUT, &ep->timeout);
+    case EPK_TIMEOUT:
+        e->has_timeout = cfgp_seconds_from(p, w, s, MIN_TIMEOUT, MAX_TIMEOUT, &ep->timeout);
         break;
-    case EP_ALERT_THRESHOLD:
+    case EPK_ALERT_THRESHOLD:
         cfgp_int(p, w, s, 1, MAX_THRESHOLD, &ep->alert_threshold);
         break;
-    case EP_RECOVERY_THRESHOLD:
+    case EPK_RECOVERY_THRESHOLD:
         cfgp_int(p, w, s, 1, MAX_THRESHOLD, &ep->recovery_threshold);
         break;
-    case EP_METHOD:
-        if (!(v = cfgp_string(p, w, s, true))) break;
-        if (strcasecmp(v, "GET") == 0) ep->method = CW_METHOD_GET;
-        else if (strcasecmp(v, "HEAD") == 0) ep->method = CW_METHOD_HEAD;
-        else if (strcasecmp(v, "POST") == 0) ep->method = CW_METHOD_POST;
-        else cfgp_problem(p, s, "%s: '%s' is not GET, HEAD or POST", cfgp_name(w, s, name, sizeof name), v);
-        break;
-    case EP_BODY:
-        at->body = s;
-        if (!(v = cfgp_string(p, w, s, false))) break;
-        if (strlen(v) > MAX_BODY)
-            cfgp_problem(p, s, "%s: longer than %d bytes", cfgp_name(w, s, name, sizeof name), MAX_BODY);
-        else ep->body = cw_arena_strdup(p->arena, v);
-        break;
-    case EP_EXPECT_STATUS:
-        status_list(p, w, s, ep);
-        break;
-    case EP_CHECK_INTERVAL:
+    case EPK_CHECK_INTERVAL:
         cfgp_seconds_from(p, w, s, MIN_INTERVAL, MAX_INTERVAL, &ep->interval);
         break;
-    case EP_LATENCY_THRESHOLD:
+    case EPK_LATENCY_THRESHOLD:
         cfgp_seconds(p, w, s, 0, MAX_LATENCY, &ep->latency_threshold);
         break;
-    case EP_VERIFY_TLS:
-        cfgp_bool(p, w, s, &ep->verify_tls);
-        break;
-    case EP_FOLLOW_REDIRECTS:
-        cfgp_bool(p, w, s, &ep->follow_redirects);
-        break;
-    case EP_KEYWORD:
-        at->keyword = s;
-        if ((v = cfgp_string(p, w, s, true))) ep->keyword = cw_arena_strdup(p->arena, v);
-        break;
-    case EP_HEADERS:
-        endpoint_headers(p, w, s, ep);
-        break;
-    case EP_CA_FILE:
-        ep->ca_file = cfgp_readable_file(p, w, s);
-        break;
-    case EP_GROUP:
+    case EPK_GROUP:
         ep->group = short_text(p, w, s);
         break;
     default:
-        cfgp_unknown(p, w, s);
+        if (!cfgp_http_key(p, e, s, key, ep)) cfgp_type_key(p, e, s, key, ep);
     }
+}
+
+/* The endpoint's `type` (http when not set); false after reporting a bad one. */
+static bool endpoint_type(struct cfg_parser *p, struct ep_parse *e, struct cw_endpoint *ep)
+{
+    static const char *const names[] = { "http", "tcp", "tls", "dns", "icmp", "push" };
+    const config_setting_t *s = config_setting_get_member(e->g, "type");
+    ep->type = CW_CHECK_HTTP;
+    if (!s) return true;
+    int t = cfgp_one_of(p, e->w, s, names, CW_CHECK_TYPE_MAX + 1, "http, tcp, tls, dns, icmp, push");
+    if (t < 0) return false;
+    ep->type = (enum cw_check_type)t;
+    return true;
 }
 
 static void endpoint(struct cfg_parser *p, const config_setting_t *g, long idx, struct cw_endpoint *ep)
 {
     struct cw_config *cfg = p->cfg;
-    struct cfg_where w = { "monitor.endpoints", idx };
-    struct endpoint_keys_at at = { 0 };
+    struct ep_parse e = { .w = { "monitor.endpoints", idx }, .idx = idx, .g = g };
     char name[256];
 
     ep->method = CW_METHOD_GET;
@@ -344,40 +219,94 @@ static void endpoint(struct cfg_parser *p, const config_setting_t *g, long idx, 
     ep->recovery_threshold = cfg->recovery_threshold;
     ep->verify_tls = true;
     ep->follow_redirects = false;
+    ep->record_type = 1; /* A */
+    ep->icmp_count = DEFAULT_ICMP_COUNT;
+    ep->packet_interval = DEFAULT_PACKET_INTERVAL;
+    ep->max_loss = DEFAULT_MAX_LOSS;
 
     if (g->type != CONFIG_TYPE_GROUP) {
         cfgp_problem(p, g, "monitor.endpoints[%ld]: expected a group { url = \"...\"; ... }", idx);
         return;
     }
+    if (!endpoint_type(p, &e, ep)) return;
     int n = config_setting_length(g);
-    for (int i = 0; i < n; i++) endpoint_key(p, w, config_setting_get_elem(g, (unsigned)i), ep, &at);
-    if (!at.url) cfgp_problem(p, g, "monitor.endpoints[%ld]: missing url", idx);
-    if (at.has_timeout && ep->timeout > ep->interval)
-        cfgp_problem(p, at.timeout, "%s: %g s is longer than the check interval (%g s)",
-                     cfgp_name(w, at.timeout, name, sizeof name), ep->timeout, ep->interval);
-    if (!at.has_timeout) ep->timeout = DEFAULT_TIMEOUT < ep->interval ? DEFAULT_TIMEOUT : ep->interval;
-    if (at.body && ep->method != CW_METHOD_POST)
-        cfgp_problem(p, at.body, "%s: a body is only sent with method POST", cfgp_name(w, at.body, name, sizeof name));
-    if (at.keyword && ep->method == CW_METHOD_HEAD)
-        cfgp_problem(p, at.keyword, "%s: method HEAD has no body to search for the keyword",
-                     cfgp_name(w, at.keyword, name, sizeof name));
+    for (int i = 0; i < n; i++) endpoint_key(p, &e, config_setting_get_elem(g, (unsigned)i), ep);
+    const config_setting_t *timeout = e.at[EPK_TIMEOUT];
+    if (e.has_timeout && ep->timeout > ep->interval)
+        cfgp_problem(p, timeout, "%s: %g s is longer than the check interval (%g s)",
+                     cfgp_name(e.w, timeout, name, sizeof name), ep->timeout, ep->interval);
+    if (!e.has_timeout) ep->timeout = DEFAULT_TIMEOUT < ep->interval ? DEFAULT_TIMEOUT : ep->interval;
+    if (ep->type == CW_CHECK_HTTP) cfgp_http_finish(p, &e, ep);
+    else cfgp_type_finish(p, &e, ep);
 }
 
-/* The endpoint just parsed into eps[kept] is a duplicate (of its URL or of its name): reported, true. */
-static bool duplicate(struct cfg_parser *p, struct cw_arena *keys, struct url_seen **urls, struct url_seen **names,
-                      struct url_seen *slots, size_t kept, size_t i, const config_setting_t *g)
+/* The setting a duplicate of ep is reported at: its url, or what its key was made of. */
+static const config_setting_t *key_setting(const struct cw_endpoint *ep, const config_setting_t *g)
 {
-    const struct cw_endpoint *ep = &p->cfg->endpoints[kept];
+    const config_setting_t *at = config_setting_get_member(g, ep->type == CW_CHECK_HTTP   ? "url"
+                                                              : ep->type == CW_CHECK_PUSH ? "name"
+                                                                                          : "host");
+    return at ? at : g;
+}
+
+static bool same_bytes(const char *a, size_t na, const char *b, size_t nb)
+{
+    if (!a || !b) return a == b;
+    return na == nb && memcmp(a, b, na) == 0;
+}
+
+/* Two tcp checks of one host:port that send or expect other things are two checks: the later one's key gets
+ * "#NAME" (docs/config.md "Check types"). Returns the key to use. */
+static const char *tcp_key(struct cfg_parser *p, struct cw_arena *keys, struct url_seen *urls, struct cw_endpoint *ep,
+                           const char *key)
+{
+    struct url_seen *first;
+    HASH_FIND_STR(urls, key, first);
+    if (!first || ep->type != CW_CHECK_TCP || !ep->name) return key;
+    const struct cw_endpoint *other = &p->cfg->endpoints[first->ep];
+    if (other->type != CW_CHECK_TCP || (same_bytes(other->send, other->send_len, ep->send, ep->send_len) &&
+                                        same_bytes(other->expect, other->expect ? strlen(other->expect) : 0, ep->expect,
+                                                   ep->expect ? strlen(ep->expect) : 0)))
+        return key;
+    size_t n = strlen(ep->url) + strlen(ep->name) + 2;
+    char *url = cw_arena_alloc(p->arena, n);
+    snprintf(url, n, "%s#%s", ep->url, ep->name);
+    ep->url = url;
+    return url_key(keys, url);
+}
+
+/* The endpoint just parsed into eps[kept] is a duplicate (of its URL or key, of its name or of its push token):
+ * reported, true. */
+static bool duplicate(struct cfg_parser *p, struct cw_arena *keys, struct seen_tables *t, struct url_seen *slots,
+                      size_t kept, size_t i, const config_setting_t *g)
+{
+    struct cw_endpoint *ep = &p->cfg->endpoints[kept];
     char what[CW_URL_MAX + 128], masked[CW_URL_MAX + 1];
-    const config_setting_t *at = config_setting_get_member(g, "url");
+    const char *key = tcp_key(p, keys, t->urls, ep, url_key(keys, ep->url));
     cw_mask_url(ep->url, masked, sizeof masked);
-    snprintf(what, sizeof what, "monitor.endpoints[%zu].url: duplicate url '%.200s'", i, masked);
-    if (seen_before(p, urls, &slots[3 * kept], url_key(keys, ep->url), at ? at : g, what)) return true;
-    if (!ep->name) return false;
-    at = config_setting_get_member(g, "name");
-    snprintf(what, sizeof what, "monitor.endpoints[%zu].name: duplicate name '%.200s'", i, ep->name);
-    if (!seen_before(p, names, &slots[3 * kept + 1], ep->name, at ? at : g, what)) return false;
-    HASH_DELETE(hh, *urls, &slots[3 * kept]); /* the endpoint is not kept: neither is its URL */
+    if (ep->type == CW_CHECK_HTTP)
+        snprintf(what, sizeof what, "monitor.endpoints[%zu].url: duplicate url '%.200s'", i, masked);
+    else
+        snprintf(what, sizeof what, "monitor.endpoints[%zu]: the same %s check as another (its key '%.200s')", i,
+                 config_check_type_name(ep->type), masked);
+    slots[SLOTS * kept].ep = kept;
+    if (seen_before(p, &t->urls, &slots[SLOTS * kept], key, key_setting(ep, g), what)) return true;
+    const config_setting_t *at;
+    if (ep->name) {
+        at = config_setting_get_member(g, "name");
+        snprintf(what, sizeof what, "monitor.endpoints[%zu].name: duplicate name '%.200s'", i, ep->name);
+        if (seen_before(p, &t->names, &slots[SLOTS * kept + 1], ep->name, at ? at : g, what)) {
+            HASH_DELETE(hh, t->urls, &slots[SLOTS * kept]); /* the endpoint is not kept: neither is its URL */
+            return true;
+        }
+    }
+    if (!ep->push_token) return false;
+    at = config_setting_get_member(g, "token");
+    if (!at) at = config_setting_get_member(g, "token_file");
+    snprintf(what, sizeof what, "monitor.endpoints[%zu]: the same push token as another push check", i);
+    if (!seen_before(p, &t->tokens, &slots[SLOTS * kept + 3], ep->push_token, at ? at : g, what)) return false;
+    HASH_DELETE(hh, t->urls, &slots[SLOTS * kept]);
+    if (ep->name) HASH_DELETE(hh, t->names, &slots[SLOTS * kept + 1]);
     return true;
 }
 
@@ -406,8 +335,8 @@ static void endpoints(struct cfg_parser *p, const config_setting_t *s)
     }
     size_t n = (size_t)config_setting_length(s);
     cfg->endpoints = cw_arena_alloc(p->arena, (n ? n : 1) * sizeof *cfg->endpoints);
-    struct url_seen *slots = cw_xmalloc((n ? n : 1) * 3 * sizeof *slots), *by_url = NULL, *by_name = NULL;
-    struct url_seen *by_id = NULL;
+    struct url_seen *slots = cw_xmalloc((n ? n : 1) * SLOTS * sizeof *slots);
+    struct seen_tables t = { 0 };
     struct cw_arena *keys = cw_arena_new();
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
@@ -415,13 +344,14 @@ static void endpoints(struct cfg_parser *p, const config_setting_t *s)
         struct cw_endpoint *ep = &cfg->endpoints[kept];
         memset(ep, 0, sizeof *ep);
         endpoint(p, g, (long)i, ep);
-        if (!ep->url || duplicate(p, keys, &by_url, &by_name, slots, kept, i, g)) continue;
-        if (cfg->web_enabled) web_id_unique(p, keys, &by_id, &slots[3 * kept + 2], ep, i, g);
+        if (!ep->url || duplicate(p, keys, &t, slots, kept, i, g)) continue;
+        if (cfg->web_enabled) web_id_unique(p, keys, &t.ids, &slots[SLOTS * kept + 2], ep, i, g);
         kept++;
     }
-    HASH_CLEAR(hh, by_id);
-    HASH_CLEAR(hh, by_url);
-    HASH_CLEAR(hh, by_name);
+    HASH_CLEAR(hh, t.ids);
+    HASH_CLEAR(hh, t.urls);
+    HASH_CLEAR(hh, t.names);
+    HASH_CLEAR(hh, t.tokens);
     cw_arena_free(keys);
     free(slots);
     cfg->n_endpoints = kept;

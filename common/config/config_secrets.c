@@ -64,6 +64,11 @@ static char *read_password_file(struct cfg_parser *p, const config_setting_t *s,
     return pw;
 }
 
+char *cfgp_secret_file(struct cfg_parser *p, const config_setting_t *s, const char *key, const char *path)
+{
+    return read_password_file(p, s, key, path);
+}
+
 void cfgp_check_private(struct cfg_parser *p, const config_setting_t *s, const char *key)
 {
     struct stat st;

@@ -15,4 +15,8 @@ void cfgp_check_private(struct cfg_parser *p, const config_setting_t *s, const c
 void cfgp_password(struct cfg_parser *p, const char *group, const config_setting_t *inline_at,
                    const config_setting_t *file_at, const char *env, char **out);
 
+/* Reads a secret from the file at path (a *_password_file, token_file, client_key_password_file): one line, one
+ * trailing newline stripped, at most 4096 bytes, into the arena. NULL after reporting at s (key names it). */
+char *cfgp_secret_file(struct cfg_parser *p, const config_setting_t *s, const char *key, const char *path);
+
 #endif

@@ -3,7 +3,7 @@
  *
  * DESIGN
  * Layout (all integers little-endian):
- *   header, 32 bytes: "CWSNAP\0\0" | u32 version (3: database.retention; 4: web; 5: web.history_refresh) | u32 endpoint count | u64 payload length |
+ *   header, 32 bytes: "CWSNAP\0\0" | u32 version (3: database.retention; 4: web; 5: web.history_refresh; 6: check types and HTTP assertions) | u32 endpoint count | u64 payload length |
  *                     u64 checksum of the payload
  *   payload: the global fields in a fixed order, the webhooks, the email_to list, then one record per
  *            endpoint, each prefixed by its u32 length so that a reader can skip the endpoints of other
@@ -14,6 +14,7 @@
  * with a reason, never a crash. The file holds passwords: it is written with mode 0600, atomically
  * (temporary file in the same directory, fsync, rename, fsync of the directory). */
 #include "common/config/config_priv.h"
+#include "common/config/snapshot_codec.h"
 #include "common/base/le.h"
 #include "common/base/util.h"
 #include "common/config/config_web.h"
@@ -29,10 +30,9 @@
 #include <unistd.h>
 
 #define SNAP_MAGIC "CWSNAP\0\0"
-#define SNAP_VERSION 5u
+#define SNAP_VERSION 6u
 #define SNAP_HEADER 32
 #define SNAP_MAX_SIZE (1ull << 31)
-#define STR_NULL 0xFFFFFFFFu
 
 uint64_t cw_snapshot_checksum(const void *data, size_t n)
 {
@@ -52,56 +52,6 @@ uint64_t cw_snapshot_checksum(const void *data, size_t n)
 
 /* ---- writing ---- */
 
-static void put_f64(struct cw_buf *b, double d)
-{
-    uint64_t v;
-    memcpy(&v, &d, 8);
-    le_buf_u64(b, v);
-}
-
-static void put_i32(struct cw_buf *b, int v) { le_buf_u32(b, (uint32_t)v); }
-
-static void put_str(struct cw_buf *b, const char *s)
-{
-    if (!s) {
-        le_buf_u32(b, STR_NULL);
-        return;
-    }
-    size_t n = strlen(s);
-    le_buf_u32(b, (uint32_t)n);
-    cw_buf_put(b, s, n + 1);
-}
-
-static void put_strv(struct cw_buf *b, char *const *v, size_t n)
-{
-    le_buf_u32(b, (uint32_t)n);
-    for (size_t i = 0; i < n; i++) put_str(b, v[i]);
-}
-
-static void put_endpoint(struct cw_buf *b, const struct cw_endpoint *ep, bool web)
-{
-    size_t at = b->len;
-    le_buf_u32(b, 0); /* record length, patched below */
-    put_str(b, ep->url);
-    put_str(b, ep->name);
-    le_buf_u8(b, (uint8_t)ep->method);
-    put_str(b, ep->body);
-    put_f64(b, ep->timeout);
-    put_f64(b, ep->interval);
-    put_f64(b, ep->latency_threshold);
-    put_i32(b, ep->alert_threshold);
-    put_i32(b, ep->recovery_threshold);
-    le_buf_u32(b, (uint32_t)ep->n_expect_status);
-    for (size_t i = 0; i < ep->n_expect_status; i++) put_i32(b, ep->expect_status[i]);
-    le_buf_u8(b, ep->verify_tls);
-    le_buf_u8(b, ep->follow_redirects);
-    put_str(b, ep->keyword);
-    put_strv(b, ep->headers, ep->n_headers);
-    put_str(b, ep->ca_file);
-    put_str(b, web ? ep->group : NULL);
-    le_put_u32(b->data + at, (uint32_t)(b->len - at - 4));
-}
-
 /* The whole configuration; without `web` (false) the web's settings and the endpoints' groups are left out
  * (written as when unset), for comparing what the other children see. */
 static void encode(const struct cw_config *c, struct cw_buf *b, bool web)
@@ -111,58 +61,59 @@ static void encode(const struct cw_config *c, struct cw_buf *b, bool web)
     le_buf_u32(b, (uint32_t)c->n_endpoints);
     le_buf_u64(b, 0);
     le_buf_u64(b, 0);
-    put_str(b, c->path);
-    put_str(b, c->dir);
-    put_i32(b, c->workers);
-    put_str(b, c->run_dir);
-    put_i32(b, c->log_level);
-    put_str(b, c->user);
-    put_str(b, c->store_address);
-    put_str(b, c->alert_address);
-    put_str(b, c->publish_address);
-    put_str(b, c->tap_address);
-    put_str(b, c->curve_key_file);
-    put_str(b, c->curve_server_key);
-    put_strv(b, c->curve_allowed_keys, c->n_curve_allowed_keys);
-    put_f64(b, c->check_interval);
-    put_f64(b, c->latency_threshold);
-    put_i32(b, c->tls_expiry_days);
+    snap_put_str(b, c->path);
+    snap_put_str(b, c->dir);
+    snap_put_i32(b, c->workers);
+    snap_put_str(b, c->run_dir);
+    snap_put_i32(b, c->log_level);
+    snap_put_str(b, c->user);
+    snap_put_str(b, c->store_address);
+    snap_put_str(b, c->alert_address);
+    snap_put_str(b, c->publish_address);
+    snap_put_str(b, c->tap_address);
+    snap_put_str(b, c->curve_key_file);
+    snap_put_str(b, c->curve_server_key);
+    snap_put_strv(b, c->curve_allowed_keys, c->n_curve_allowed_keys);
+    snap_put_f64(b, c->check_interval);
+    snap_put_f64(b, c->latency_threshold);
+    snap_put_i32(b, c->tls_expiry_days);
     le_buf_u8(b, c->email_enabled);
-    put_str(b, c->smtp_host);
-    put_i32(b, c->smtp_port);
-    put_str(b, c->email_from);
-    put_strv(b, c->email_to, c->n_email_to);
-    put_str(b, c->smtp_user);
-    put_str(b, c->smtp_password);
+    snap_put_str(b, c->smtp_host);
+    snap_put_i32(b, c->smtp_port);
+    snap_put_str(b, c->email_from);
+    snap_put_strv(b, c->email_to, c->n_email_to);
+    snap_put_str(b, c->smtp_user);
+    snap_put_str(b, c->smtp_password);
     le_buf_u8(b, (uint8_t)c->smtp_tls);
-    put_str(b, c->smtp_ca_file);
+    snap_put_str(b, c->smtp_ca_file);
     le_buf_u32(b, (uint32_t)c->n_webhooks);
-    for (size_t i = 0; i < c->n_webhooks; i++) put_str(b, c->webhooks[i].url);
-    put_f64(b, c->renotify);
-    put_i32(b, c->recovery_threshold);
-    put_i32(b, c->group_threshold);
+    for (size_t i = 0; i < c->n_webhooks; i++) snap_put_str(b, c->webhooks[i].url);
+    snap_put_f64(b, c->renotify);
+    snap_put_i32(b, c->recovery_threshold);
+    snap_put_i32(b, c->group_threshold);
     le_buf_u8(b, c->db_activation);
     le_buf_u8(b, (uint8_t)c->db_driver);
-    put_str(b, c->db_name);
-    put_str(b, c->db_user);
-    put_str(b, c->db_password);
-    put_str(b, c->db_host);
-    put_i32(b, c->db_port);
-    put_str(b, c->db_sslmode);
-    put_str(b, c->db_ca_file);
-    put_i32(b, c->retention_raw_days);
-    put_i32(b, c->retention_hourly_days);
-    put_i32(b, c->retention_daily_days);
+    snap_put_str(b, c->db_name);
+    snap_put_str(b, c->db_user);
+    snap_put_str(b, c->db_password);
+    snap_put_str(b, c->db_host);
+    snap_put_i32(b, c->db_port);
+    snap_put_str(b, c->db_sslmode);
+    snap_put_str(b, c->db_ca_file);
+    snap_put_i32(b, c->retention_raw_days);
+    snap_put_i32(b, c->retention_hourly_days);
+    snap_put_i32(b, c->retention_daily_days);
     le_buf_u8(b, web && c->web_enabled);
     le_buf_u8(b, web && c->web_allow_plain_http);
     const char *web_strings[] = { c->web_listen,       c->web_title,     c->web_tls_cert_file,
                                   c->web_tls_key_file, c->web_auth_user, c->web_auth_password };
-    for (size_t i = 0; i < sizeof web_strings / sizeof web_strings[0]; i++) put_str(b, web ? web_strings[i] : NULL);
-    put_i32(b, web ? c->web_max_connections : 0);
-    put_i32(b, web ? c->web_max_connections_per_ip : 0);
-    put_f64(b, web ? c->web_connection_timeout : 0);
-    put_f64(b, web ? c->web_history_refresh : 0);
-    for (size_t i = 0; i < c->n_endpoints; i++) put_endpoint(b, &c->endpoints[i], web);
+    for (size_t i = 0; i < sizeof web_strings / sizeof web_strings[0]; i++)
+        snap_put_str(b, web ? web_strings[i] : NULL);
+    snap_put_i32(b, web ? c->web_max_connections : 0);
+    snap_put_i32(b, web ? c->web_max_connections_per_ip : 0);
+    snap_put_f64(b, web ? c->web_connection_timeout : 0);
+    snap_put_f64(b, web ? c->web_history_refresh : 0);
+    for (size_t i = 0; i < c->n_endpoints; i++) snap_put_endpoint(b, &c->endpoints[i], web);
 
     uint64_t plen = b->len - SNAP_HEADER, sum = cw_snapshot_checksum(b->data + SNAP_HEADER, b->len - SNAP_HEADER);
     le_put_u64(b->data + 16, plen);
@@ -206,116 +157,6 @@ bool config_same_beyond_web(const struct cw_config *a, const struct cw_config *b
 
 /* ---- reading ---- */
 
-/* The bounded reader of common/base/le.h (sticky failure) and the arena the strings are copied into. Any failure
- * counts as "malformed": the caller reports one reason for the whole file. */
-struct rd {
-    struct le_reader in;
-    struct cw_arena *arena;
-};
-
-static bool is_bad(const struct rd *r) { return r->in.why != NULL; }
-static void set_bad(struct rd *r) { le_reader_fail(&r->in, "malformed"); }
-
-static double get_f64(struct rd *r)
-{
-    uint64_t v = le_read_u64(&r->in);
-    double d;
-    memcpy(&d, &v, 8);
-    return d;
-}
-
-static int get_i32(struct rd *r) { return (int)le_read_u32(&r->in); }
-
-static bool get_bool(struct rd *r)
-{
-    uint8_t v = le_read_u8(&r->in);
-    if (v > 1) set_bad(r);
-    return v == 1;
-}
-
-/* A string in place (not copied): NULL for the NULL marker; sets bad when malformed. */
-static const char *peek_str(struct rd *r, size_t *len)
-{
-    uint32_t n = le_read_u32(&r->in);
-    if (is_bad(r) || n == STR_NULL) return NULL;
-    const uint8_t *s = le_read_bytes(&r->in, (size_t)n + 1);
-    if (!s || s[n] != '\0') {
-        set_bad(r);
-        return NULL;
-    }
-    *len = n;
-    return (const char *)s;
-}
-
-static char *get_str(struct rd *r)
-{
-    size_t n = 0;
-    const char *s = peek_str(r, &n);
-    return s ? cw_arena_strndup(r->arena, s, n) : NULL;
-}
-
-static char *skip_str(struct rd *r)
-{
-    size_t n = 0;
-    (void)peek_str(r, &n);
-    return NULL;
-}
-
-/* A count of items each at least `min` bytes long: bounded by what is left. */
-static size_t get_count(struct rd *r, size_t min)
-{
-    uint32_t n = le_read_u32(&r->in);
-    if (is_bad(r)) return 0;
-    if (r->in.left / min < n) {
-        set_bad(r);
-        return 0;
-    }
-    return n;
-}
-
-/* A list of strings (u32 count, then each string; none may be NULL) into *out / *n. */
-static void get_strv(struct rd *r, char ***out, size_t *n)
-{
-    *n = get_count(r, 5);
-    if (!*n) return;
-    *out = cw_arena_alloc(r->arena, *n * sizeof(char *));
-    for (size_t i = 0; i < *n; i++)
-        if (!((*out)[i] = get_str(r))) set_bad(r);
-}
-
-static void get_endpoint(struct rd *r, struct cw_endpoint *ep, const char *url, size_t url_len)
-{
-    ep->url = cw_arena_strndup(r->arena, url, url_len);
-    ep->name = get_str(r);
-    uint8_t m = le_read_u8(&r->in);
-    if (m > CW_METHOD_POST) set_bad(r);
-    ep->method = (enum cw_method)m;
-    ep->body = get_str(r);
-    ep->timeout = get_f64(r);
-    ep->interval = get_f64(r);
-    ep->latency_threshold = get_f64(r);
-    ep->alert_threshold = get_i32(r);
-    ep->recovery_threshold = get_i32(r);
-    ep->n_expect_status = get_count(r, 4);
-    if (ep->n_expect_status) {
-        ep->expect_status = cw_arena_alloc(r->arena, ep->n_expect_status * sizeof(int));
-        for (size_t i = 0; i < ep->n_expect_status; i++) ep->expect_status[i] = get_i32(r);
-    }
-    ep->verify_tls = get_bool(r);
-    ep->follow_redirects = get_bool(r);
-    ep->keyword = get_str(r);
-    get_strv(r, &ep->headers, &ep->n_headers);
-    ep->ca_file = get_str(r);
-    ep->group = get_str(r);
-    /* what config_load guarantees, a worker may rely on: refuse a forged or damaged record */
-    bool ok = isfinite(ep->interval) && ep->interval > 0 && isfinite(ep->timeout) && ep->timeout > 0 &&
-              isfinite(ep->latency_threshold) && ep->latency_threshold >= 0 && ep->alert_threshold >= 1 &&
-              ep->recovery_threshold >= 1 && ep->n_expect_status <= 64 && ep->n_headers <= 64;
-    for (size_t i = 0; ok && i < ep->n_expect_status; i++)
-        ok = ep->expect_status[i] >= 100 && ep->expect_status[i] <= 599;
-    if (!ok) set_bad(r);
-}
-
 static bool plausible(const struct cw_config *c)
 {
     return c->workers >= 0 && c->workers <= 256 && c->log_level >= 0 && c->log_level <= 3 &&
@@ -331,106 +172,89 @@ static bool plausible(const struct cw_config *c)
            (!c->web_enabled || (c->web_listen && c->web_history_refresh >= CW_WEB_MIN_HISTORY_REFRESH));
 }
 
-/* Which passwords a whole-snapshot reader keeps: CLOCKWERK_SECRETS ("db", "smtp", "web", "none", or a comma
- * list), set by the supervisor per child (the storer keeps the database's, the alerter the SMTP one, the web its
- * basic-auth one, the relay none). Unset (the tap, tools, tests): both. */
-static bool keeps_secret(const char *which)
-{
-    const char *v = getenv("CLOCKWERK_SECRETS");
-    if (!v) return true;
-    size_t n = strlen(which);
-    for (const char *p = v; *p;) {
-        size_t len = strcspn(p, ",");
-        if (len == n && strncmp(p, which, n) == 0) return true;
-        p += len;
-        if (*p == ',') p++;
-    }
-    return false;
-}
-
 /* The supervisor's and the bus's settings, and the monitor's defaults. */
 static void decode_globals(struct rd *r, struct cw_config *c)
 {
-    c->path = get_str(r);
-    c->dir = get_str(r);
-    c->workers = get_i32(r);
-    c->run_dir = get_str(r);
-    c->log_level = get_i32(r);
-    c->user = get_str(r);
-    c->store_address = get_str(r);
-    c->alert_address = get_str(r);
-    c->publish_address = get_str(r);
-    c->tap_address = get_str(r);
-    c->curve_key_file = get_str(r);
-    c->curve_server_key = get_str(r);
-    get_strv(r, &c->curve_allowed_keys, &c->n_curve_allowed_keys);
-    c->check_interval = get_f64(r);
-    c->latency_threshold = get_f64(r);
-    c->tls_expiry_days = get_i32(r);
+    c->path = snap_get_str(r);
+    c->dir = snap_get_str(r);
+    c->workers = snap_get_i32(r);
+    c->run_dir = snap_get_str(r);
+    c->log_level = snap_get_i32(r);
+    c->user = snap_get_str(r);
+    c->store_address = snap_get_str(r);
+    c->alert_address = snap_get_str(r);
+    c->publish_address = snap_get_str(r);
+    c->tap_address = snap_get_str(r);
+    c->curve_key_file = snap_get_str(r);
+    c->curve_server_key = snap_get_str(r);
+    snap_get_strv(r, &c->curve_allowed_keys, &c->n_curve_allowed_keys);
+    c->check_interval = snap_get_f64(r);
+    c->latency_threshold = snap_get_f64(r);
+    c->tls_expiry_days = snap_get_i32(r);
 }
 
 /* The email settings; the SMTP password is skipped unless keep_secret. */
 static void decode_email(struct rd *r, struct cw_config *c, bool keep_secret)
 {
-    c->email_enabled = get_bool(r);
-    c->smtp_host = get_str(r);
-    c->smtp_port = get_i32(r);
-    c->email_from = get_str(r);
-    get_strv(r, &c->email_to, &c->n_email_to);
-    c->smtp_user = get_str(r);
-    c->smtp_password = keep_secret ? get_str(r) : skip_str(r);
+    c->email_enabled = snap_get_bool(r);
+    c->smtp_host = snap_get_str(r);
+    c->smtp_port = snap_get_i32(r);
+    c->email_from = snap_get_str(r);
+    snap_get_strv(r, &c->email_to, &c->n_email_to);
+    c->smtp_user = snap_get_str(r);
+    c->smtp_password = keep_secret ? snap_get_str(r) : snap_skip_str(r);
     uint8_t tls = le_read_u8(&r->in);
-    if (tls > CW_SMTP_NONE) set_bad(r);
+    if (tls > CW_SMTP_NONE) snap_set_bad(r);
     c->smtp_tls = (enum cw_smtp_tls)tls;
-    c->smtp_ca_file = get_str(r);
+    c->smtp_ca_file = snap_get_str(r);
 }
 
 /* The webhooks and the alerting thresholds. */
 static void decode_alerting(struct rd *r, struct cw_config *c)
 {
-    c->n_webhooks = get_count(r, 5);
+    c->n_webhooks = snap_get_count(r, 5);
     if (c->n_webhooks) {
         c->webhooks = cw_arena_alloc(r->arena, c->n_webhooks * sizeof *c->webhooks);
         for (size_t i = 0; i < c->n_webhooks; i++)
-            if (!(c->webhooks[i].url = get_str(r))) set_bad(r);
+            if (!(c->webhooks[i].url = snap_get_str(r))) snap_set_bad(r);
     }
-    c->renotify = get_f64(r);
-    c->recovery_threshold = get_i32(r);
-    c->group_threshold = get_i32(r);
+    c->renotify = snap_get_f64(r);
+    c->recovery_threshold = snap_get_i32(r);
+    c->group_threshold = snap_get_i32(r);
 }
 
 /* The database settings; the database password is skipped unless keep_secret. */
 static void decode_database(struct rd *r, struct cw_config *c, bool keep_secret)
 {
-    c->db_activation = get_bool(r);
+    c->db_activation = snap_get_bool(r);
     uint8_t drv = le_read_u8(&r->in);
-    if (drv > CW_DB_MYSQL) set_bad(r);
+    if (drv > CW_DB_MYSQL) snap_set_bad(r);
     c->db_driver = (enum cw_db_driver)drv;
-    c->db_name = get_str(r);
-    c->db_user = get_str(r);
-    c->db_password = keep_secret ? get_str(r) : skip_str(r);
-    c->db_host = get_str(r);
-    c->db_port = get_i32(r);
-    c->db_sslmode = get_str(r);
-    c->db_ca_file = get_str(r);
-    c->retention_raw_days = get_i32(r);
-    c->retention_hourly_days = get_i32(r);
-    c->retention_daily_days = get_i32(r);
+    c->db_name = snap_get_str(r);
+    c->db_user = snap_get_str(r);
+    c->db_password = keep_secret ? snap_get_str(r) : snap_skip_str(r);
+    c->db_host = snap_get_str(r);
+    c->db_port = snap_get_i32(r);
+    c->db_sslmode = snap_get_str(r);
+    c->db_ca_file = snap_get_str(r);
+    c->retention_raw_days = snap_get_i32(r);
+    c->retention_hourly_days = snap_get_i32(r);
+    c->retention_daily_days = snap_get_i32(r);
 }
 
 /* The web's settings; its basic-auth password is skipped unless keep_secret. */
 static void decode_web(struct rd *r, struct cw_config *c, bool keep_secret)
 {
-    c->web_enabled = get_bool(r);
-    c->web_allow_plain_http = get_bool(r);
+    c->web_enabled = snap_get_bool(r);
+    c->web_allow_plain_http = snap_get_bool(r);
     char **strings[] = { &c->web_listen, &c->web_title, &c->web_tls_cert_file, &c->web_tls_key_file,
                          &c->web_auth_user };
-    for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) *strings[i] = get_str(r);
-    c->web_auth_password = keep_secret ? get_str(r) : skip_str(r); /* last of web_strings in encode() */
-    c->web_max_connections = get_i32(r);
-    c->web_max_connections_per_ip = get_i32(r);
-    c->web_connection_timeout = get_f64(r);
-    c->web_history_refresh = get_f64(r);
+    for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) *strings[i] = snap_get_str(r);
+    c->web_auth_password = keep_secret ? snap_get_str(r) : snap_skip_str(r); /* last of web_strings in encode() */
+    c->web_max_connections = snap_get_i32(r);
+    c->web_max_connections_per_ip = snap_get_i32(r);
+    c->web_connection_timeout = snap_get_f64(r);
+    c->web_history_refresh = snap_get_f64(r);
 }
 
 /* One length-prefixed endpoint record. Returns 1 when it was decoded into c->endpoints[*kept] (and *kept
@@ -443,9 +267,9 @@ static int decode_endpoint_record(struct rd *r, struct cw_config *c, size_t *kep
     if (!record) return -1;
     struct rd rec = { .in = le_reader_of(record, len), .arena = r->arena };
     size_t url_len = 0;
-    const char *url = peek_str(&rec, &url_len);
+    const char *url = snap_peek_str(&rec, &url_len);
     if (!url) {
-        set_bad(r);
+        snap_set_bad(r);
         return -1;
     }
     if (slots > 1 && cw_shard_of(url, slots) != slot) return 0;
@@ -455,8 +279,10 @@ static int decode_endpoint_record(struct rd *r, struct cw_config *c, size_t *kep
     }
     struct cw_endpoint *ep = &c->endpoints[*kept];
     memset(ep, 0, sizeof *ep);
-    get_endpoint(&rec, ep, url, url_len);
-    if (is_bad(&rec) || rec.in.left != 0) set_bad(r);
+    /* the push tokens: the web's (a worker never holds one); a client key's password: the workers' */
+    snap_get_endpoint(&rec, ep, url, url_len, slots == 0 && snap_keeps_secret("web"),
+                      slots > 0 || snap_keeps_secret("client_key"));
+    if (snap_is_bad(&rec) || rec.in.left != 0) snap_set_bad(r);
     else (*kept)++;
     return 0;
 }
@@ -470,7 +296,7 @@ static bool decode_endpoints(struct rd *r, struct cw_config *c, uint32_t n_endpo
     if (cap > n_endpoints) cap = n_endpoints;
     c->endpoints = cw_xmalloc((cap ? cap : 1) * sizeof *c->endpoints);
     size_t kept = 0;
-    for (uint32_t i = 0; i < n_endpoints && !is_bad(r); i++)
+    for (uint32_t i = 0; i < n_endpoints && !snap_is_bad(r); i++)
         if (decode_endpoint_record(r, c, &kept, &cap, slot, slots) < 0) break;
     /* the endpoints array moves into the arena, where config_free finds it */
     struct cw_endpoint *eps = cw_arena_alloc(r->arena, (kept ? kept : 1) * sizeof *eps);
@@ -478,19 +304,19 @@ static bool decode_endpoints(struct rd *r, struct cw_config *c, uint32_t n_endpo
     free(c->endpoints);
     c->endpoints = eps;
     c->n_endpoints = kept;
-    return !is_bad(r) && r->in.left == 0;
+    return !snap_is_bad(r) && r->in.left == 0;
 }
 
 static bool decode(struct rd *r, struct cw_config *c, uint32_t n_endpoints, unsigned slot, unsigned slots)
 {
     /* A worker (slots > 0) has no use for a password: it never sees one; others keep only their own. */
-    bool smtp_secret = slots == 0 && keeps_secret("smtp"), db_secret = slots == 0 && keeps_secret("db");
+    bool smtp_secret = slots == 0 && snap_keeps_secret("smtp"), db_secret = slots == 0 && snap_keeps_secret("db");
     decode_globals(r, c);
     decode_email(r, c, smtp_secret);
     decode_alerting(r, c);
     decode_database(r, c, db_secret);
-    decode_web(r, c, slots == 0 && keeps_secret("web"));
-    if (is_bad(r) || !plausible(c)) return false;
+    decode_web(r, c, slots == 0 && snap_keeps_secret("web"));
+    if (snap_is_bad(r) || !plausible(c)) return false;
     return decode_endpoints(r, c, n_endpoints, slot, slots);
 }
 

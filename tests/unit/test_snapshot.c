@@ -41,6 +41,73 @@ static void assert_endpoint_equal(const struct cw_endpoint *a, const struct cw_e
     assert_int_equal(a->n_headers, b->n_headers);
     for (size_t i = 0; i < a->n_headers; i++) assert_string_equal(a->headers[i], b->headers[i]);
     assert_str_same(a->ca_file, b->ca_file);
+    assert_int_equal(a->body_len, b->body_len);
+    if (a->body) assert_memory_equal(a->body, b->body, a->body_len);
+}
+
+static void assert_strv_same(char *const *a, size_t na, char *const *b, size_t nb)
+{
+    assert_int_equal(na, nb);
+    for (size_t i = 0; i < na; i++) assert_string_equal(a[i], b[i]);
+}
+
+static void assert_conditions_same(const struct cw_condition *a, size_t na, const struct cw_condition *b, size_t nb)
+{
+    assert_int_equal(na, nb);
+    for (size_t i = 0; i < na; i++) {
+        assert_str_same(a[i].text, b[i].text);
+        assert_str_same(a[i].subject, b[i].subject);
+        assert_int_equal(a[i].op, b[i].op);
+        assert_int_equal(a[i].value_kind, b[i].value_kind);
+        assert_str_same(a[i].value, b[i].value);
+    }
+}
+
+/* The fields of issue 14 (check types, HTTP assertions); b's secrets as said. */
+static void assert_check_fields_equal(const struct cw_endpoint *a, const struct cw_endpoint *b, bool token,
+                                      bool key_password)
+{
+    assert_int_equal(a->type, b->type);
+    assert_str_same(a->host, b->host);
+    assert_int_equal(a->port, b->port);
+    assert_int_equal(a->send_len, b->send_len);
+    if (a->send) assert_memory_equal(a->send, b->send, a->send_len);
+    else assert_null(b->send);
+    assert_str_same(a->expect, b->expect);
+    assert_str_same(a->server_name, b->server_name);
+    assert_int_equal(a->starttls, b->starttls);
+    assert_int_equal(a->min_cert_days, b->min_cert_days);
+    assert_int_equal(a->record_type, b->record_type);
+    assert_str_same(a->dns_server, b->dns_server);
+    assert_int_equal(a->expect_rcode, b->expect_rcode);
+    assert_strv_same(a->expect_answers, a->n_expect_answers, b->expect_answers, b->n_expect_answers);
+    assert_int_equal(a->icmp_count, b->icmp_count);
+    assert_true(a->packet_interval == b->packet_interval);
+    assert_true(a->max_loss == b->max_loss);
+    assert_str_same(token ? a->push_token : NULL, b->push_token);
+    assert_true(a->grace == b->grace);
+    assert_int_equal(a->n_status_ranges, b->n_status_ranges);
+    for (size_t i = 0; i < a->n_status_ranges; i++) {
+        assert_int_equal(a->status_ranges[i].lo, b->status_ranges[i].lo);
+        assert_int_equal(a->status_ranges[i].hi, b->status_ranges[i].hi);
+    }
+    assert_strv_same(a->keywords, a->n_keywords, b->keywords, b->n_keywords);
+    assert_strv_same(a->keywords_absent, a->n_keywords_absent, b->keywords_absent, b->n_keywords_absent);
+    assert_strv_same(a->body_regex, a->n_body_regex, b->body_regex, b->n_body_regex);
+    assert_strv_same(a->body_regex_absent, a->n_body_regex_absent, b->body_regex_absent, b->n_body_regex_absent);
+    assert_conditions_same(a->json_conditions, a->n_json_conditions, b->json_conditions, b->n_json_conditions);
+    assert_conditions_same(a->header_conditions, a->n_header_conditions, b->header_conditions, b->n_header_conditions);
+    assert_true(a->max_response_time == b->max_response_time);
+    assert_int_equal(a->http_version, b->http_version);
+    assert_int_equal(a->fail_if_not_tls, b->fail_if_not_tls);
+    assert_int_equal(a->compressed, b->compressed);
+    assert_int_equal(a->body_limit, b->body_limit);
+    assert_str_same(a->client_cert, b->client_cert);
+    assert_str_same(a->client_key, b->client_key);
+    assert_str_same(key_password ? a->client_key_password : NULL, b->client_key_password);
+    assert_str_same(a->proxy, b->proxy);
+    assert_str_same(a->address, b->address);
+    assert_int_equal(a->cookies, b->cookies);
 }
 
 /* Every field of struct cw_config; with_secrets false: b's passwords must be NULL. */
@@ -184,6 +251,84 @@ static void test_round_trip(void **state)
     assert_non_null(r);
     config_free(r);
     config_free(h);
+}
+
+/* One endpoint of each type, and an HTTP one with every assertion and request option set away from its default. */
+static struct cw_config *load_check_types(struct ct *t)
+{
+    char text[4096];
+    char body_path[512];
+    snprintf(body_path, sizeof body_path, "%s/body.bin", t->dir);
+    FILE *f = fopen(body_path, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite("a\0b", 1, 3, f), 3); /* a body_file may hold any byte */
+    fclose(f);
+    ct_write(t, "tls/client.pem", "x\n", 0600);
+    ct_write(t, "tls/client.key", "x\n", 0600);
+    ct_write(t, "key.pw", "key-secret\n", 0600);
+    snprintf(
+        text, sizeof text,
+        "web = { listen = \"127.0.0.1:8080\"; allow_plain_http = true; };\n"
+        "monitor = { endpoints = (\n"
+        "{ type = \"tcp\"; name = \"t\"; host = \"::1\"; port = 25; send = \"EHLO x\\\\x00\\r\\n\"; expect = \"250\"; },\n"
+        "{ type = \"tls\"; name = \"s\"; host = \"h.example\"; port = 587; server_name = \"m.example\";\n"
+        "  starttls = \"smtp\"; min_cert_days = 7; verify_tls = false; },\n"
+        "{ type = \"dns\"; name = \"d\"; host = \"example.org\"; record_type = \"MX\"; dns_server = \"[::1]:5353\";\n"
+        "  expect_rcode = \"NXDOMAIN\"; expect_answers = [\"10 mx.example.org\", \"20 b.example.org\"]; },\n"
+        "{ type = \"icmp\"; name = \"i\"; host = \"127.0.0.1\"; count = 5; packet_interval = 0.5; max_loss = 40; },\n"
+        "{ type = \"push\"; name = \"p\"; token = \"abcdefghijklmnop_-0123\"; grace = 12.5; },\n"
+        "{ url = \"https://a.example/x\"; method = \"PUT\"; body_file = \"body.bin\"; expect_status = (204, \"2xx\", \"300-302\");\n"
+        "  keywords = [\"a\", \"b\"]; keywords_absent = \"c\"; body_regex = [\"^x\"]; body_regex_absent = [\"y$\"];\n"
+        "  json = [\"$.status == \\\"UP\\\"\", \"$.items exists\"]; header_conditions = [\"X-V == 2\"];\n"
+        "  max_response_time = 1.5; http_version = \"2\"; fail_if_not_tls = true; compressed = true;\n"
+        "  body_limit = 2048; client_cert = \"%s/tls/client.pem\"; client_key = \"%s/tls/client.key\";\n"
+        "  client_key_password_file = \"key.pw\"; proxy = \"socks5://127.0.0.1:1080\"; address = \"::1\";\n"
+        "  cookies = true; min_cert_days = 3; }\n"
+        "); };\n",
+        t->dir, t->dir);
+    struct cw_config *c = ct_load(t, text);
+    if (!c) ct_dump(t);
+    assert_non_null(c);
+    assert_int_equal(c->n_endpoints, 6);
+    return c;
+}
+
+/* Every field of the check types and the HTTP assertions survives the snapshot; the push token reaches only a
+ * whole-snapshot reader with the web's secrets, the client key's password only the workers (and the tools). */
+static void test_check_types_round_trip(void **state)
+{
+    struct ct *t = *state;
+    struct cw_config *c = load_check_types(t);
+    assert_int_equal(c->endpoints[0].send_len, 9); /* "EHLO x" NUL CR LF, the NUL from \\x00 */
+    assert_int_equal(c->endpoints[5].body_len, 3);
+    char path[512], err[512];
+    snap_path(t, path, sizeof path);
+    assert_int_equal(config_snapshot_write(c, path, err, sizeof err), 0);
+    struct {
+        const char *secrets;
+        unsigned slots;
+        bool token, key_password;
+    } readers[] = {
+        { NULL, 0, true, true },      /* the tap, tools */
+        { "web,db", 0, true, false }, /* the web */
+        { "smtp", 0, false, false },  /* the alerter */
+        { "none", 1, false, true },   /* a worker */
+    };
+    for (size_t k = 0; k < sizeof readers / sizeof readers[0]; k++) {
+        if (readers[k].secrets) setenv("CLOCKWERK_SECRETS", readers[k].secrets, 1);
+        else unsetenv("CLOCKWERK_SECRETS");
+        struct cw_config *r = config_snapshot_read(path, 0, readers[k].slots, err, sizeof err);
+        if (!r) fprintf(stderr, "%s\n", err);
+        assert_non_null(r);
+        assert_int_equal(r->n_endpoints, c->n_endpoints);
+        for (size_t i = 0; i < c->n_endpoints; i++) {
+            assert_endpoint_equal(&c->endpoints[i], &r->endpoints[i]);
+            assert_check_fields_equal(&c->endpoints[i], &r->endpoints[i], readers[k].token, readers[k].key_password);
+        }
+        config_free(r);
+    }
+    unsetenv("CLOCKWERK_SECRETS");
+    config_free(c);
 }
 
 static char *many_endpoints_text(size_t n)
@@ -410,6 +555,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_full_config_values, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_round_trip, ct_setup, ct_teardown),
+        cmocka_unit_test_setup_teardown(test_check_types_round_trip, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_shards, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_corrupt, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_100k_snapshot, ct_setup, ct_teardown),

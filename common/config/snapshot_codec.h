@@ -1,0 +1,59 @@
+/* common/config/snapshot_codec.h — private to the snapshot (snapshot.c, snapshot_endpoint.c): the field codecs of
+ * its payload. A string is u32 length (0xFFFFFFFF: NULL), its bytes and a NUL (so bytes with NULs inside, a
+ * body_file's or a tcp send's, are carried whole and still end in a NUL); a double is its IEEE-754 bits as u64; a
+ * bool one byte. Reading goes through the bounded reader of common/base/le.h: any failure is sticky and makes the
+ * whole file "malformed", never a crash. */
+#ifndef CW_SNAPSHOT_CODEC_H
+#define CW_SNAPSHOT_CODEC_H
+
+#include "common/base/le.h"
+#include "common/base/util.h"
+#include "common/config/config.h"
+#include "common/config/config_arena.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SNAP_STR_NULL 0xFFFFFFFFu
+
+void snap_put_f64(struct cw_buf *b, double d);
+void snap_put_i32(struct cw_buf *b, int v);
+void snap_put_str(struct cw_buf *b, const char *s);
+void snap_put_bytes(struct cw_buf *b, const char *s, size_t n); /* a string of n bytes (NULL: the NULL marker) */
+void snap_put_strv(struct cw_buf *b, char *const *v, size_t n);
+
+/* The reader and the arena the strings are copied into. */
+struct rd {
+    struct le_reader in;
+    struct cw_arena *arena;
+};
+
+bool snap_is_bad(const struct rd *r);
+void snap_set_bad(struct rd *r);
+double snap_get_f64(struct rd *r);
+int snap_get_i32(struct rd *r);
+bool snap_get_bool(struct rd *r);
+/* A string in place (not copied): NULL for the NULL marker; sets bad when malformed. */
+const char *snap_peek_str(struct rd *r, size_t *len);
+char *snap_get_str(struct rd *r);
+/* A string with its length (it may hold NULs); *len 0 for NULL. */
+char *snap_get_bytes(struct rd *r, size_t *len);
+char *snap_skip_str(struct rd *r); /* always NULL */
+/* A count of items each at least `min` bytes long: bounded by what is left. */
+size_t snap_get_count(struct rd *r, size_t min);
+/* A list of strings (none may be NULL) into *out / *n. */
+void snap_get_strv(struct rd *r, char ***out, size_t *n);
+
+/* Which secrets a whole-snapshot reader keeps (CLOCKWERK_SECRETS, see snapshot.c). */
+bool snap_keeps_secret(const char *which);
+
+/* One endpoint record's fields after its length (snapshot_endpoint.c). web false: the web-only fields (group, push
+ * token) are written as unset. */
+void snap_put_endpoint(struct cw_buf *b, const struct cw_endpoint *ep, bool web);
+/* Decodes the fields after the url; the push token is kept only with keep_token, the client key's password only
+ * with keep_key_password. Marks r bad on a malformed or implausible record. */
+void snap_get_endpoint(struct rd *r, struct cw_endpoint *ep, const char *url, size_t url_len, bool keep_token,
+                       bool keep_key_password);
+
+#endif

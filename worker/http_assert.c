@@ -128,16 +128,6 @@ struct curl_slist *http_assert_connect_to(const struct http_assert *a) { return 
 
 /* ---- status */
 
-bool http_status_accepted(const struct cw_endpoint *ep, int status)
-{
-    if (ep->n_expect_status == 0 && ep->n_status_ranges == 0) return status >= 200 && status <= 399;
-    for (size_t i = 0; i < ep->n_expect_status; i++)
-        if (ep->expect_status[i] == status) return true;
-    for (size_t i = 0; i < ep->n_status_ranges; i++)
-        if (status >= ep->status_ranges[i].lo && status <= ep->status_ranges[i].hi) return true;
-    return false;
-}
-
 void http_status_wanted_text(const struct cw_endpoint *ep, char *out, size_t outlen)
 {
     struct cw_buf b = { 0 };

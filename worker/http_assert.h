@@ -49,8 +49,6 @@ bool http_assert_needs_headers(const struct http_assert *a); /* header condition
 /* The pinned address as CURLOPT_CONNECT_TO lines (host of the URL, any port, to the address); NULL: none. */
 struct curl_slist *http_assert_connect_to(const struct http_assert *a);
 
-/* Whether status is accepted: expect_status or status_ranges; 200..399 when neither is set. */
-bool http_status_accepted(const struct cw_endpoint *ep, int status);
 /* The accepted statuses as text for an error: "2xx, 301" ("200-399" when nothing is set). */
 void http_status_wanted_text(const struct cw_endpoint *ep, char *out, size_t outlen);
 

@@ -452,7 +452,7 @@ struct probe_check *probe_finish(struct probe_pool *p, const CURLMsg *msg, struc
         .curl_code = code,
         .curl_error = c->curl_err,
         .status = status,
-        .status_expected = status > 0 && http_status_accepted(ep, (int)status),
+        .status_expected = status > 0 && config_status_expected(ep, (int)status),
         .ep = ep,
         .keyword = c->kw.kw,
         .keyword_found = c->kw.found,

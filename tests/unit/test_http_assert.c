@@ -59,19 +59,19 @@ static void test_status_ranges(void **state)
 {
     (void)state;
     struct cw_endpoint ep = plain();
-    assert_true(http_status_accepted(&ep, 301));
-    assert_false(http_status_accepted(&ep, 404));
+    assert_true(config_status_expected(&ep, 301));
+    assert_false(config_status_expected(&ep, 404));
     struct cw_status_range r[] = { { 200, 299 }, { 418, 420 } };
     int codes[] = { 301 };
     ep.status_ranges = r;
     ep.n_status_ranges = 2;
-    assert_false(http_status_accepted(&ep, 301)); /* ranges replace the default */
+    assert_false(config_status_expected(&ep, 301)); /* ranges replace the default */
     ep.expect_status = codes;
     ep.n_expect_status = 1;
-    assert_true(http_status_accepted(&ep, 301));
-    assert_true(http_status_accepted(&ep, 204));
-    assert_true(http_status_accepted(&ep, 419));
-    assert_false(http_status_accepted(&ep, 503));
+    assert_true(config_status_expected(&ep, 301));
+    assert_true(config_status_expected(&ep, 204));
+    assert_true(config_status_expected(&ep, 419));
+    assert_false(config_status_expected(&ep, 503));
     char text[64];
     http_status_wanted_text(&ep, text, sizeof text);
     assert_string_equal(text, "2xx, 418-420, 301");

@@ -48,6 +48,7 @@ int probe_extra_feed(struct probe_extra *x, struct body_budget *budget, const ch
     if (n == 0 || x->refused || !http_assert_needs_body(x->xa)) return 0;
     if (body_buf_append(&x->body, budget, data, n) != 0) {
         x->refused = true;
+        x->budget_max = budget->max;
         return -1;
     }
     return 0;
@@ -108,8 +109,9 @@ bool probe_extra_judge(struct probe_extra *x, CURL *e, const struct cw_result *r
     if (curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &final_url) != CURLE_OK) final_url = NULL;
     long version = 0;
     if (curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &version) != CURLE_OK) version = 0;
-    char refused[160];
-    snprintf(refused, sizeof refused, "body buffer budget exhausted (the worker holds bodies up to its limit)");
+    char refused[160], budget[32];
+    http_size_text(x->budget_max, budget, sizeof budget);
+    snprintf(refused, sizeof refused, "body buffer budget exhausted (the worker's checks hold %s of bodies)", budget);
     struct http_observed o = {
         .status = r->status_code,
         .latency_us = r->latency_us,

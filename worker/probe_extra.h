@@ -38,6 +38,7 @@ struct probe_extra {
     size_t n_kws, cap_kws;
     struct body_buf body; /* only with http_assert_needs_body */
     bool refused;         /* the worker's body budget had no room */
+    size_t budget_max;    /* its size then (for the error) */
 };
 
 /* The bytes of the endpoint's request body (body_len, or the string's length). */

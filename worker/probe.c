@@ -32,7 +32,7 @@ enum probe_profile { PROFILE_NONE = 0, PROFILE_CUSTOM, PROFILE_PLAIN_HTTP, PROFI
 
 struct probe_check {
     CURL *easy;                 /* NULL until the slot is first used */
-    bool cookie_jar;            /* easy has held cookies: only a cookies endpoint may use it again (probe_extra.h) */
+    bool cookie_jar;            /* easy has held cookies: the next check gets a new handle (probe_extra.h) */
     enum probe_profile profile; /* what easy is set up for (PROFILE_NONE: nothing yet) */
     struct probe_pool *pool;
     const struct cw_endpoint *ep;
@@ -260,12 +260,13 @@ int probe_start(struct probe_pool *p, const struct cw_endpoint *ep, struct curl_
     bool https = strncasecmp(ep->url, "https://", 8) == 0;
     const struct http_assert *xa = id < p->n_asserts ? p->asserts[id] : NULL;
     enum probe_profile profile = profile_of(ep, https, headers, xa);
-    bool again = c->easy && profile != PROFILE_CUSTOM && profile == c->profile;
     if (c->easy && c->cookie_jar) { /* cookies survive curl_easy_reset: such a handle is not handed on */
         curl_easy_cleanup(c->easy);
         c->easy = NULL;
         c->cookie_jar = false;
+        c->profile = PROFILE_NONE;
     }
+    bool again = c->easy && profile != PROFILE_CUSTOM && profile == c->profile;
     if (!c->easy) {
         c->easy = curl_easy_init();
         if (!c->easy) {

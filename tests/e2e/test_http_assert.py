@@ -59,14 +59,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _reply(self, status, body=b"", ctype="text/plain", headers=()):
         self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        for k, v in headers:
+        fixed = [("Content-Type", ctype), ("Content-Length", str(len(body))), ("Connection", "close")]
+        for k, v in fixed + list(headers):
             self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Connection", "close")
         self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+        self.wfile.write(b"" if self.command == "HEAD" else body)
         self.close_connection = True
 
     def _big(self):

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "common/base/clock.h"
+#include "worker/body_buf.h"
 #include "worker/http_assert.h"
 
 static struct cw_endpoint plain(void)
@@ -315,6 +316,34 @@ static void test_size_text(void **state)
     assert_string_equal(t, "1000 bytes");
 }
 
+static void test_body_budget(void **state)
+{
+    (void)state;
+    struct body_budget budget = { .max = 64 * 1024 };
+    struct body_buf a = { 0 }, b = { 0 };
+    char chunk[10000];
+    memset(chunk, 'x', sizeof chunk);
+    for (int i = 0; i < 4; i++) assert_int_equal(body_buf_append(&a, &budget, chunk, sizeof chunk), 0);
+    assert_int_equal(a.len, 40000);
+    assert_int_equal(a.data[a.len], '\0');
+    assert_true(budget.used >= a.len && budget.used <= budget.max);
+    /* the second body gets what is left, then no more */
+    int rc = 0;
+    size_t got = 0;
+    while ((rc = body_buf_append(&b, &budget, chunk, sizeof chunk)) == 0) got += sizeof chunk;
+    assert_int_equal(rc, -1);
+    assert_int_equal(b.len, got);
+    assert_true(budget.used <= budget.max);
+    body_buf_clear(&b);
+    assert_int_equal(b.len, 0);
+    body_buf_release(&a, &budget);
+    body_buf_release(&b, &budget);
+    assert_int_equal(budget.used, 0);
+    assert_null(a.data);
+    assert_int_equal(body_buf_append(&a, &budget, chunk, sizeof chunk), 0); /* room again */
+    body_buf_release(&a, &budget);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -327,7 +356,7 @@ int main(void)
         cmocka_unit_test(test_json_conditions),
         cmocka_unit_test(test_header_conditions),
         cmocka_unit_test(test_transfer_assertions),
-        cmocka_unit_test(test_size_text),
+        cmocka_unit_test(test_size_text), cmocka_unit_test(test_body_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

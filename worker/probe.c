@@ -228,7 +228,7 @@ static CURLcode setup(struct probe_check *c, const char *url, struct curl_slist 
         SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)probe_body_len(ep));
     }
 #undef SET
-    if (rc == CURLE_OK && c->extra.xa) rc = probe_extra_setup(e, ep, c->extra.xa, c->method);
+    if (rc == CURLE_OK && c->extra.xa) rc = probe_extra_setup(e, ep, c->extra.xa, c->method, c->hops == 0);
     return rc;
 }
 

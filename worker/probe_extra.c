@@ -63,7 +63,8 @@ static const char *custom_method(enum cw_method m)
                                     : NULL;
 }
 
-CURLcode probe_extra_setup(CURL *e, const struct cw_endpoint *ep, const struct http_assert *xa, enum cw_method method)
+CURLcode probe_extra_setup(CURL *e, const struct cw_endpoint *ep, const struct http_assert *xa, enum cw_method method,
+                           bool first_hop)
 {
     CURLcode rc = CURLE_OK;
 #define SET(opt, val)                                           \
@@ -87,7 +88,9 @@ CURLcode probe_extra_setup(CURL *e, const struct cw_endpoint *ep, const struct h
     if (ep->client_key_password) SET(CURLOPT_KEYPASSWD, ep->client_key_password);
     if (ep->proxy) SET(CURLOPT_PROXY, ep->proxy);
     if (http_assert_connect_to(xa)) SET(CURLOPT_CONNECT_TO, http_assert_connect_to(xa));
-    if (ep->cookies) SET(CURLOPT_COOKIEFILE, ""); /* the engine on, no file read */
+    /* the engine on, no file read; once: it stays on through curl_easy_reset, and libcurl 7.88 leaks the name
+     * when it is given again after a reset */
+    if (ep->cookies && first_hop) SET(CURLOPT_COOKIEFILE, "");
 #undef SET
     return rc;
 }

@@ -228,7 +228,7 @@ static CURLcode setup(struct probe_check *c, const char *url, struct curl_slist 
         SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)probe_body_len(ep));
     }
 #undef SET
-    if (rc == CURLE_OK && c->extra.xa) rc = probe_extra_setup(e, ep, c->extra.xa, c->method, c->hops == 0);
+    if (rc == CURLE_OK && c->extra.xa) rc = probe_extra_setup(e, ep, c->extra.xa, c->method);
     return rc;
 }
 
@@ -384,6 +384,7 @@ static int follow(struct probe_pool *p, struct probe_check *c, const char *locat
     if (!same_origin && c->headers && !c->public_headers) c->public_headers = probe_public_headers_new(c->ep);
     char *url = cw_xstrdup(location); /* location belongs to the handle, which the reset clears */
     curl_multi_remove_handle(p->multi, c->easy);
+    struct curl_slist *cookies = probe_extra_cookies_take(c->easy, c->ep); /* NULL unless a cookies endpoint */
     curl_easy_reset(c->easy);
     c->profile = PROFILE_NONE; /* set up for a redirect: the next check resets it */
     c->hops++;
@@ -396,6 +397,8 @@ static int follow(struct probe_pool *p, struct probe_check *c, const char *locat
     probe_extra_next_hop(&c->extra);
     CURLcode rc = setup(c, url, same_origin ? c->headers : c->public_headers, (long)(c->timeout_ms - elapsed_ms));
     if (rc == CURLE_OK && same_origin) rc = keep_userinfo(c, url);
+    CURLcode crc = probe_extra_cookies_give(c->easy, cookies);
+    if (rc == CURLE_OK) rc = crc;
     free(url);
     CURLMcode mrc = rc == CURLE_OK ? curl_multi_add_handle(p->multi, c->easy) : CURLM_OK;
     if (rc != CURLE_OK || mrc != CURLM_OK) {

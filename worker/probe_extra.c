@@ -63,8 +63,7 @@ static const char *custom_method(enum cw_method m)
                                     : NULL;
 }
 
-CURLcode probe_extra_setup(CURL *e, const struct cw_endpoint *ep, const struct http_assert *xa, enum cw_method method,
-                           bool first_hop)
+CURLcode probe_extra_setup(CURL *e, const struct cw_endpoint *ep, const struct http_assert *xa, enum cw_method method)
 {
     CURLcode rc = CURLE_OK;
 #define SET(opt, val)                                           \
@@ -88,10 +87,26 @@ CURLcode probe_extra_setup(CURL *e, const struct cw_endpoint *ep, const struct h
     if (ep->client_key_password) SET(CURLOPT_KEYPASSWD, ep->client_key_password);
     if (ep->proxy) SET(CURLOPT_PROXY, ep->proxy);
     if (http_assert_connect_to(xa)) SET(CURLOPT_CONNECT_TO, http_assert_connect_to(xa));
-    /* the engine on, no file read; once: it stays on through curl_easy_reset, and libcurl 7.88 leaks the name
-     * when it is given again after a reset */
-    if (ep->cookies && first_hop) SET(CURLOPT_COOKIEFILE, "");
+    if (ep->cookies) SET(CURLOPT_COOKIEFILE, ""); /* the engine on, no file read */
 #undef SET
+    return rc;
+}
+
+struct curl_slist *probe_extra_cookies_take(CURL *e, const struct cw_endpoint *ep)
+{
+    if (!ep->cookies) return NULL;
+    struct curl_slist *list = NULL;
+    if (curl_easy_getinfo(e, CURLINFO_COOKIELIST, &list) != CURLE_OK) list = NULL;
+    (void)curl_easy_setopt(e, CURLOPT_COOKIEFILE, NULL); /* frees the file list and the engine */
+    return list;
+}
+
+CURLcode probe_extra_cookies_give(CURL *e, struct curl_slist *cookies)
+{
+    CURLcode rc = CURLE_OK;
+    for (struct curl_slist *l = cookies; l && rc == CURLE_OK; l = l->next)
+        rc = curl_easy_setopt(e, CURLOPT_COOKIELIST, l->data);
+    curl_slist_free_all(cookies);
     return rc;
 }
 

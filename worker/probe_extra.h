@@ -10,8 +10,9 @@
  *   curl_easy_reset): another endpoint of the same host and port would be sent to the pinned address while the
  *   entry lives. CONNECT_TO is an option of the transfer: curl_easy_reset clears it, and the URL's host still
  *   names the request (Host, SNI, the certificate's name).
- * - Cookies: the cookie engine (COOKIEFILE "") on at the first request of a cookies endpoint; it stays on through
- *   the curl_easy_reset of each redirect, so a cookie set by a redirect goes with the next request. The cookies of an easy handle survive curl_easy_reset, so a handle that has held
+ * - Cookies: the cookie engine (COOKIEFILE "") on for every request of a cookies endpoint, and the cookies carried
+ *   from one request to the next across the curl_easy_reset of a redirect (taken out before it, given back after:
+ *   libcurl 7.88 leaks the engine's file list at a reset), so a cookie set by a redirect goes with the next request. The cookies of an easy handle survive curl_easy_reset, so a handle that has held
  *   cookies is never handed to another check: probe_start replaces it (worker/probe.c, cookie_jar).
  * - Proxy: CURLOPT_PROXY from the endpoint (the environment's proxy is still never used); client certificates:
  *   SSLCERT, SSLKEY, KEYPASSWD; compressed: ACCEPT_ENCODING "" (every encoding libcurl has: gzip, deflate, br,
@@ -50,9 +51,13 @@ void probe_extra_start(struct probe_extra *x, const struct cw_endpoint *ep, cons
 void probe_extra_next_hop(struct probe_extra *x);
 /* Body bytes (decoded) as they arrive; -1 when the budget has no room for them (the check fails). */
 int probe_extra_feed(struct probe_extra *x, struct body_budget *budget, const char *data, size_t n);
-/* The options of ep's extras for one hop made with method (first_hop: the check's first request). */
-CURLcode probe_extra_setup(CURL *e, const struct cw_endpoint *ep, const struct http_assert *xa, enum cw_method method,
-                           bool first_hop);
+/* The options of ep's extras for one hop made with method. */
+CURLcode probe_extra_setup(CURL *e, const struct cw_endpoint *ep, const struct http_assert *xa, enum cw_method method);
+/* Around the curl_easy_reset of a redirect: the cookies of a cookies endpoint taken out of the handle (its engine
+ * and file list freed: libcurl 7.88 leaks the list at a reset), and given back to the reset handle after its set-up.
+ * NULL when ep does not keep cookies; give frees the list. */
+struct curl_slist *probe_extra_cookies_take(CURL *e, const struct cw_endpoint *ep);
+CURLcode probe_extra_cookies_give(CURL *e, struct curl_slist *cookies);
 /* The assertions on the finished transfer e with result r (ok so far); false with the error in err. capped: the
  * body was cut at its limit. */
 bool probe_extra_judge(struct probe_extra *x, CURL *e, const struct cw_result *r, bool capped, char *err,

@@ -173,7 +173,8 @@ fuzz-seeds: $(FUZZ_OUT)/obj/tests/fuzz/gen_seeds.o $(FUZZ_COMMON)
 	$(FUZZ_OUT)/gen_seeds
 	mkdir -p tests/fuzz/corpus/config
 	cp etc/clockwerk.conf tests/fuzz/corpus/config/sample.conf
-	cp tests/unit/configs/full.conf tests/unit/configs/issue2.conf tests/unit/configs/errors.conf tests/fuzz/corpus/config/
+	cp tests/unit/configs/full.conf tests/unit/configs/issue2.conf tests/unit/configs/errors.conf \
+	   tests/unit/configs/types.conf tests/fuzz/corpus/config/
 # The smoke run inside `make test` uses a fixed seed, so CI stays reproducible; `make fuzz` explores freely.
 fuzz-smoke: fuzz-build
 	FUZZ_SEED=1 sh tests/fuzz/run.sh $(FUZZ_SMOKE_SECONDS) $(FUZZ_HARNESSES)
@@ -201,9 +202,11 @@ bench: all bench-programs
 	@sh tools/install-deps.sh bench
 	@sh bench/run.sh full
 	@/usr/bin/python3 bench/web_bench.py
+	@/usr/bin/python3 bench/tcp_bench.py
 bench-smoke: all bench-programs
 	@sh bench/run.sh smoke
 	@/usr/bin/python3 bench/web_bench.py --endpoints 500 --rate 150 --seconds 3 --requests 20
+	@/usr/bin/python3 bench/tcp_bench.py --ports 50 --interval 0.5 --seconds 3 --floor-checks 2000
 
 clean:
 	rm -rf build bin

@@ -85,13 +85,12 @@ static void on_check_fd(void *arg, uint64_t payload, uint32_t epoll_events)
 int check_watch(struct check *c, int fd, uint32_t epoll_events)
 {
     struct engine *e = c->eng;
-    if (fd != c->fd || !c->watch) {
-        if (++e->next_watch == 0) e->next_watch = 1;
-        c->watch = e->next_watch;
-        c->fd = fd;
-    }
-    uint64_t payload = ((uint64_t)c->watch << SLOT_BITS) | c->slot;
-    return events_add(e->ev, fd, EVENTS_TAG_CHECK, payload, epoll_events);
+    if (fd == c->fd && c->watch) /* in the set already */
+        return events_mod(e->ev, fd, EVENTS_TAG_CHECK, ((uint64_t)c->watch << SLOT_BITS) | c->slot, epoll_events);
+    if (++e->next_watch == 0) e->next_watch = 1;
+    c->watch = e->next_watch;
+    c->fd = fd;
+    return events_add(e->ev, fd, EVENTS_TAG_CHECK, ((uint64_t)c->watch << SLOT_BITS) | c->slot, epoll_events);
 }
 
 void check_unwatch(struct check *c, bool keep_open)

@@ -3,5 +3,7 @@
 
 const struct check_ops *const check_registry[CW_CHECK_TYPE_MAX + 1] = {
     [CW_CHECK_HTTP] = NULL, /* libcurl: worker/probe.h */
+    [CW_CHECK_TCP] = &check_tcp_ops,
+    [CW_CHECK_TLS] = &check_tls_ops,
     [CW_CHECK_PUSH] = &check_push_ops,
 };

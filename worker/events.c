@@ -163,13 +163,24 @@ void events_set_handler(struct worker_events *e, enum events_tag tag, events_han
     e->handlers[tag].arg = arg;
 }
 
-int events_add(struct worker_events *e, int fd, enum events_tag tag, uint64_t payload, uint32_t epoll_events)
+/* epoll_ctl with op (EPOLL_CTL_ADD or _MOD), then the other one when the descriptor is (not) in the set after all. */
+static int ctl(struct worker_events *e, int op, int fd, enum events_tag tag, uint64_t payload, uint32_t epoll_events)
 {
     struct epoll_event ev = { .events = epoll_events,
                               .data.u64 = ((uint64_t)tag << 56) | (payload & EVENTS_PAYLOAD_MASK) };
-    if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev) == 0) return 0;
-    if (errno != EEXIST) return -1;
-    return epoll_ctl(e->epfd, EPOLL_CTL_MOD, fd, &ev);
+    if (epoll_ctl(e->epfd, op, fd, &ev) == 0) return 0;
+    if (errno != (op == EPOLL_CTL_ADD ? EEXIST : ENOENT)) return -1;
+    return epoll_ctl(e->epfd, op == EPOLL_CTL_ADD ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev);
+}
+
+int events_add(struct worker_events *e, int fd, enum events_tag tag, uint64_t payload, uint32_t epoll_events)
+{
+    return ctl(e, EPOLL_CTL_ADD, fd, tag, payload, epoll_events);
+}
+
+int events_mod(struct worker_events *e, int fd, enum events_tag tag, uint64_t payload, uint32_t epoll_events)
+{
+    return ctl(e, EPOLL_CTL_MOD, fd, tag, payload, epoll_events);
 }
 
 void events_del(struct worker_events *e, int fd)

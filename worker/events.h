@@ -70,6 +70,8 @@ void events_set_handler(struct worker_events *e, enum events_tag tag, events_han
 /* Puts fd in the epoll set with tag and payload (< 2^56), waiting for epoll_events (EPOLLIN, EPOLLOUT, ...), or
  * changes what it waits for when it is there already. Returns 0, or -1 with errno set. */
 int events_add(struct worker_events *e, int fd, enum events_tag tag, uint64_t payload, uint32_t epoll_events);
+/* Changes what fd (already in the set with this tag) waits for: one epoll_ctl instead of events_add's two. */
+int events_mod(struct worker_events *e, int fd, enum events_tag tag, uint64_t payload, uint32_t epoll_events);
 /* Takes fd out of the epoll set (closing a descriptor does that too, for free). */
 void events_del(struct worker_events *e, int fd);
 

@@ -83,7 +83,11 @@ const char *cw_json_path_to_pointer(const char *path, char *out, size_t outlen)
     while (*c) {
         if (*c == '.') {
             const char *key = ++c;
-            while (*c && *c != '.' && *c != '[') c++;
+            while (*c && *c != '.' && *c != '[') {
+                if (isspace((unsigned char)*c) || strchr("'\"]", *c))
+                    return "has a space, a quote or ] in a dotted key: write that key as ['key']";
+                c++;
+            }
             if (c == key) return "has an empty key after a dot";
             if (!put_token(out, outlen, &n, key, (size_t)(c - key))) return "is too long";
         } else if (*c == '[' && (c[1] == '\'' || c[1] == '"')) {

@@ -77,6 +77,17 @@ static char *url_key(struct cw_arena *arena, const char *url)
     return k;
 }
 
+/* What duplicates are found by: an HTTP URL's url_key, a push check's key as it is (its name), the others' key in
+ * lower case (host names and DNS names are case-insensitive). */
+static const char *identity_key(struct cw_arena *arena, const struct cw_endpoint *ep)
+{
+    if (ep->type == CW_CHECK_HTTP) return url_key(arena, ep->url);
+    char *k = cw_arena_strdup(arena, ep->url);
+    if (ep->type != CW_CHECK_PUSH)
+        for (char *c = k; *c; c++) *c = (char)tolower((unsigned char)*c);
+    return k;
+}
+
 /* Whether key was seen (reports the duplicate at `at`, naming where it was first); else remembers it. */
 static bool seen_before(struct cfg_parser *p, struct url_seen **table, struct url_seen *slot, const char *key,
                         const config_setting_t *at, const char *what)
@@ -219,16 +230,18 @@ static void endpoint(struct cfg_parser *p, const config_setting_t *g, long idx, 
     ep->recovery_threshold = cfg->recovery_threshold;
     ep->verify_tls = true;
     ep->follow_redirects = false;
-    ep->record_type = 1; /* A */
-    ep->icmp_count = DEFAULT_ICMP_COUNT;
-    ep->packet_interval = DEFAULT_PACKET_INTERVAL;
-    ep->max_loss = DEFAULT_MAX_LOSS;
 
     if (g->type != CONFIG_TYPE_GROUP) {
         cfgp_problem(p, g, "monitor.endpoints[%ld]: expected a group { url = \"...\"; ... }", idx);
         return;
     }
     if (!endpoint_type(p, &e, ep)) return;
+    if (ep->type == CW_CHECK_DNS) ep->record_type = 1; /* A */
+    if (ep->type == CW_CHECK_ICMP) {
+        ep->icmp_count = DEFAULT_ICMP_COUNT;
+        ep->packet_interval = DEFAULT_PACKET_INTERVAL;
+        ep->max_loss = DEFAULT_MAX_LOSS;
+    }
     int n = config_setting_length(g);
     for (int i = 0; i < n; i++) endpoint_key(p, &e, config_setting_get_elem(g, (unsigned)i), ep);
     const config_setting_t *timeout = e.at[EPK_TIMEOUT];
@@ -282,7 +295,7 @@ static bool duplicate(struct cfg_parser *p, struct cw_arena *keys, struct seen_t
 {
     struct cw_endpoint *ep = &p->cfg->endpoints[kept];
     char what[CW_URL_MAX + 128], masked[CW_URL_MAX + 1];
-    const char *key = tcp_key(p, keys, t->urls, ep, url_key(keys, ep->url));
+    const char *key = tcp_key(p, keys, t->urls, ep, identity_key(keys, ep));
     cw_mask_url(ep->url, masked, sizeof masked);
     if (ep->type == CW_CHECK_HTTP)
         snprintf(what, sizeof what, "monitor.endpoints[%zu].url: duplicate url '%.200s'", i, masked);

@@ -16,21 +16,29 @@
 
 #define MAX_PASSWORD 4096
 
-/* Reads a password file into the arena. Returns NULL after reporting at s. */
+/* Reads a password file (or another secret's: a push token, a key's passphrase) into the arena. Returns NULL after
+ * reporting at s. Opened without blocking: a FIFO is refused, never waited on. */
 static char *read_password_file(struct cfg_parser *p, const config_setting_t *s, const char *key, const char *path)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    const char *what = strstr(key, "password") ? "password" : "secret";
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
         cfgp_problem(p, s, "%s: cannot open '%s': %s", key, path, strerror(errno));
         return NULL;
     }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (S_ISDIR(st.st_mode)) cfgp_problem(p, s, "%s: cannot read '%s': %s", key, path, strerror(EISDIR));
+        else cfgp_problem(p, s, "%s: '%s' is not a regular file", key, path);
+        close(fd);
+        return NULL;
+    }
     /* A warning, not a refusal: container secrets are mounted 0444/0644 on purpose (the mount and its
      * directory guard them), and the file's own mode does not tell whether others can reach it. */
-    struct stat st;
-    if (fstat(fd, &st) == 0 && (st.st_mode & S_IROTH))
-        log_warn("%s: others may read the password file '%s' (unless its directory keeps them out); "
+    if (st.st_mode & S_IROTH)
+        log_warn("%s: others may read the %s file '%s' (unless its directory keeps them out); "
                  "consider `chmod o-r %s`",
-                 key, path, path);
+                 key, what, path, path);
     char buf[MAX_PASSWORD + 2];
     size_t len = 0;
     for (;;) {
@@ -55,7 +63,7 @@ static char *read_password_file(struct cfg_parser *p, const config_setting_t *s,
     if (len > 0 && buf[len - 1] == '\n') len--;
     if (len > 0 && buf[len - 1] == '\r') len--;
     if (len == 0 || memchr(buf, '\0', len) || memchr(buf, '\n', len)) {
-        cfgp_problem(p, s, "%s: '%s' must hold the password on one line", key, path);
+        cfgp_problem(p, s, "%s: '%s' must hold the %s on one line", key, path, what);
         explicit_bzero(buf, sizeof buf);
         return NULL;
     }

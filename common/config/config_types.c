@@ -13,6 +13,7 @@
 #include "common/wire/protocol.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,12 +148,9 @@ int cw_decode_escapes(const char *in, char *out, size_t *out_len)
             out[n++] = '\\';
             break;
         case 'x': {
-            char hex[3] = { c[1], c[1] ? c[2] : '\0', '\0' };
-            char *end;
-            if (!hex[0] || !hex[1] || hex[0] == '+' || hex[0] == '-') return (int)(c - in);
-            unsigned long v = strtoul(hex, &end, 16);
-            if (*end) return (int)(c - in);
-            out[n++] = (char)v;
+            if (!isxdigit((unsigned char)c[1]) || !isxdigit((unsigned char)c[2])) return (int)(c - in);
+            char hex[3] = { c[1], c[2], '\0' };
+            out[n++] = (char)strtoul(hex, NULL, 16);
             c += 2;
             break;
         }
@@ -503,6 +501,6 @@ void cfgp_type_finish(struct cfg_parser *p, struct ep_parse *e, struct cw_endpoi
     default:
         break;
     }
-    if (p->errors == 0 || (ep->name && (ep->host || ep->type == CW_CHECK_PUSH)))
-        ep->url = ep->name && (ep->host || ep->type == CW_CHECK_PUSH) ? cw_synthesize_key(p->arena, ep) : NULL;
+    /* without the keys it is made of, there is no key: the endpoint is not kept (its problem is reported) */
+    if (ep->name && (ep->host || ep->type == CW_CHECK_PUSH)) ep->url = cw_synthesize_key(p->arena, ep);
 }

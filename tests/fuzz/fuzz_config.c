@@ -59,8 +59,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_ASSERT(cfg->path && cfg->dir && cfg->run_dir);
     for (size_t i = 0; i < cfg->n_endpoints; i++) {
         const struct cw_endpoint *ep = &cfg->endpoints[i];
-        /* the scheme is case-insensitive (RFC 3986): "HTTP://" is accepted */
-        FUZZ_ASSERT(ep->url && (!strncasecmp(ep->url, "http://", 7) || !strncasecmp(ep->url, "https://", 8)));
+        /* the scheme is case-insensitive (RFC 3986): "HTTP://" is accepted; the other types' keys are synthesized
+         * with their type's scheme (docs/config.md "Check types") */
+        static const char *const schemes[] = { NULL, "tcp://", "tls://", "dns:", "icmp://", "push://" };
+        FUZZ_ASSERT(ep->url && ep->type <= CW_CHECK_TYPE_MAX);
+        if (ep->type == CW_CHECK_HTTP)
+            FUZZ_ASSERT(!strncasecmp(ep->url, "http://", 7) || !strncasecmp(ep->url, "https://", 8));
+        else FUZZ_ASSERT(!strncmp(ep->url, schemes[ep->type], strlen(schemes[ep->type])) && ep->name);
         FUZZ_ASSERT(ep->timeout > 0 && ep->timeout <= ep->interval);
     }
 

@@ -177,6 +177,7 @@ int main(void)
 
     snapshot_of("etc/clockwerk.conf", "sample");
     snapshot_of("tests/unit/configs/full.conf", "full");
+    snapshot_of("tests/unit/configs/types.conf", "types"); /* every check type and HTTP assertion */
 
     /* mail/webhook: control byte, then name, URL tail, error, name 2, URL 2, From, To 1, To 2 */
     static const char plain[] = "\x01"

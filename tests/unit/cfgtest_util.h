@@ -163,4 +163,28 @@ static inline void ct_expect_refused(struct ct *t, const char *text, int line, c
     assert_true(ct_find(t, line, needle) >= 0);
 }
 
+/* One bad file: its text, the line of the expected message, and words the message must contain. */
+struct ct_bad_case {
+    const char *text;
+    int line;
+    const char *needle;
+};
+
+/* Every case is refused with its message; the failures are all printed before the test fails. */
+static inline void ct_expect_all_refused(struct ct *t, const struct ct_bad_case *cases, size_t n)
+{
+    int failed = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct cw_config *c = ct_load(t, cases[i].text);
+        if (c || ct_find(t, cases[i].line, cases[i].needle) < 0) {
+            fprintf(stderr, "case %zu: expected line %d '%s' for:\n%s", i, cases[i].line, cases[i].needle,
+                    cases[i].text);
+            ct_dump(t);
+            failed++;
+        }
+        config_free(c);
+    }
+    assert_int_equal(failed, 0);
+}
+
 #endif

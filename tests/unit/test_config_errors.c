@@ -13,15 +13,9 @@
 #include "common/config/config.h"
 #include "common/base/log.h"
 
-/* One bad value each: the text, the line of the expected message, and words it must contain. */
-struct bad_case {
-    const char *text;
-    int line;
-    const char *needle;
-};
-
 #define EP(x) "monitor = { endpoints = (\n{ url = \"http://127.0.0.1/\";\n" x " }\n); };\n" /* x on line 3 */
-static const struct bad_case bad_cases[] = {
+/* One bad value each: the text, the line of the expected message, and words it must contain. */
+static const struct ct_bad_case bad_cases[] = {
     /* unknown keys at every level */
     { "colour = 1;\n", 1, "unknown key 'colour' in the top level" },
     { "supervisor = {\n  wrkers = 2;\n};\n", 2, "unknown key 'wrkers' in supervisor" },
@@ -164,18 +158,7 @@ static const struct bad_case bad_cases[] = {
 static void test_validation_errors(void **state)
 {
     struct ct *t = *state;
-    int failed = 0;
-    for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++) {
-        struct cw_config *c = ct_load(t, bad_cases[i].text);
-        if (c || ct_find(t, bad_cases[i].line, bad_cases[i].needle) < 0) {
-            fprintf(stderr, "case %zu: expected line %d '%s' for:\n%s", i, bad_cases[i].line, bad_cases[i].needle,
-                    bad_cases[i].text);
-            ct_dump(t);
-            failed++;
-        }
-        config_free(c);
-    }
-    assert_int_equal(failed, 0);
+    ct_expect_all_refused(t, bad_cases, sizeof bad_cases / sizeof bad_cases[0]);
 }
 
 static void test_url_checks(void **state)

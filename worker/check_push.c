@@ -34,8 +34,8 @@
 #include "common/proc/proc.h"
 #include "common/wire/pushmsg.h"
 
-#define PUSH_PENDING 8          /* calls of one endpoint waiting for a check slot */
-#define PUSH_DRAIN_MAX 256      /* messages read per wake-up (the rest at once after) */
+#define PUSH_PENDING 8           /* calls of one endpoint waiting for a check slot */
+#define PUSH_DRAIN_MAX 256       /* messages read per wake-up (the rest at once after) */
 #define PUSH_RETRY_NS 10000000LL /* a call or silence that found no free slot is tried again this soon */
 
 struct push_call {
@@ -47,9 +47,9 @@ struct push_call {
 struct push_ep {
     const struct cw_endpoint *ep;
     uint32_t id;
-    int64_t deadline_ns;       /* monotonic: when a silence fails */
-    int64_t last_call_us;      /* wall clock of the previous call as the web received it; 0: none yet */
-    bool silent;               /* a silence result is due (its check not started yet) */
+    int64_t deadline_ns;  /* monotonic: when a silence fails */
+    int64_t last_call_us; /* wall clock of the previous call as the web received it; 0: none yet */
+    bool silent;          /* a silence result is due (its check not started yet) */
     struct push_call pending[PUSH_PENDING];
     unsigned n_pending;
     UT_hash_handle hh; /* by ep->url */
@@ -164,8 +164,8 @@ static void report_call(struct check *c, struct push_ep *p)
     struct push_call call = p->pending[0];
     memmove(p->pending, p->pending + 1, (p->n_pending - 1) * sizeof p->pending[0]);
     p->n_pending--;
-    int64_t gap_us = p->last_call_us && call.received_at_us >= p->last_call_us ? call.received_at_us - p->last_call_us
-                                                                                : -1;
+    int64_t gap_us =
+        p->last_call_us && call.received_at_us >= p->last_call_us ? call.received_at_us - p->last_call_us : -1;
     p->last_call_us = call.received_at_us;
     p->deadline_ns = cw_mono_ns() + window_ns(p->ep);
     p->silent = false; /* a call settles a silence not yet reported */

@@ -356,7 +356,8 @@ int main(void)
         cmocka_unit_test(test_json_conditions),
         cmocka_unit_test(test_header_conditions),
         cmocka_unit_test(test_transfer_assertions),
-        cmocka_unit_test(test_size_text), cmocka_unit_test(test_body_budget),
+        cmocka_unit_test(test_size_text),
+        cmocka_unit_test(test_body_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

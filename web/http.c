@@ -251,7 +251,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                               .bus_open = h->bus_open,
                               .now_mono_ns = cw_mono_ns(),
                               .started_mono_ns = h->started_mono_ns,
-                              .http = h };
+                              .http = h,
+                              .authorization =
+                                  MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION) };
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &rq);
     bool wants_detail = route->needs_detail && route->needs_detail(&rq);
     enum MHD_Result waited;

@@ -27,6 +27,7 @@
 #include "web/history_wait.h"
 #include "web/http.h"
 #include "web/model.h"
+#include "web/push.h"
 
 #define WAIT_MAX_MS 1000
 #define WEB_MMAP_THRESHOLD (256 * 1024)
@@ -68,6 +69,7 @@ static void reload(struct web *w)
     web_history_attach(&w->model);
     w->http.cfg = w->p.cfg;
     w->http.model = &w->model;
+    if (web_push_configure(w->p.bus, w->p.cfg, err, sizeof err) != 0) log_warn("reload: push calls: %s", err);
     if (w->history.thread) web_history_reconfigure(w->history.thread, w->p.cfg, old); /* it frees old */
     else config_free(old);
     log_info("reloaded: %zu endpoint%s (a changed listen address, TLS or limit takes a restart)", w->model.n,
@@ -124,6 +126,7 @@ int main(void)
     char err[512];
     if (!(w.sub = bus_open(w.p.bus, BUS_SUBSCRIBE, w.p.cfg->tap_address, err, sizeof err))) fatal(1, "%s", err);
     if (web_http_start(&w.http, w.p.cfg, &w.model, err, sizeof err) != 0) fatal(1, "%s", err);
+    if (web_push_configure(w.p.bus, w.p.cfg, err, sizeof err) != 0) fatal(1, "push calls: %s", err);
     w.http.bus_open = true;
     w.http.history = &w.history;
     w.model.history_off = !w.p.cfg->db_activation;
@@ -140,6 +143,7 @@ int main(void)
 
     log_info("stopping: %llu requests served", (unsigned long long)w.http.requests);
     web_http_stop(&w.http);
+    web_push_stop();
     web_history_stop(w.history.thread);
     web_history_loop_free(&w.history, &w.model);
     close(w.epoll_fd);

@@ -7,6 +7,7 @@
 #include "web/badge.h"
 #include "web/metrics.h"
 #include "web/pages.h"
+#include "web/push.h"
 
 #include <string.h>
 
@@ -21,6 +22,8 @@ static const struct web_route routes[] = {
     { "/api/v1/incidents", false, api_incidents, NULL },
     { "/metrics", false, web_metrics_page, NULL },
     { "/badge/", true, web_badge_page, NULL },
+    { "/push/", true, web_push_page, NULL }, /* /push/TOKEN; /push with Authorization: Bearer (POST too) */
+    { "/push", false, web_push_page, NULL },
 };
 
 enum web_route_result web_route_find(const char *method, const char *path, const struct web_route **route,
@@ -38,7 +41,8 @@ enum web_route_result web_route_find(const char *method, const char *path, const
         }
     }
     if (!*route) return WEB_ROUTE_NOT_FOUND;
-    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) return WEB_ROUTE_BAD_METHOD;
+    bool post_ok = (*route)->fn == web_push_page && strcmp(method, "POST") == 0; /* a job's call may be a POST */
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 && !post_ok) return WEB_ROUTE_BAD_METHOD;
     return WEB_ROUTE_FOUND;
 }
 

@@ -38,6 +38,7 @@ struct web_request {
     int64_t now_mono_ns;             /* cw_mono_ns */
     int64_t started_mono_ns;         /* when the web started */
     const struct web_http *http;     /* the server's own counters (/metrics); outlives every request */
+    const char *authorization;       /* the Authorization header, NULL when none (web/push.h: Bearer) */
 };
 
 /* A body produced in parts (a large answer, /metrics): `next` appends the next part to out and returns 1, or 0
@@ -78,7 +79,7 @@ enum web_route_result { WEB_ROUTE_FOUND, WEB_ROUTE_NOT_FOUND, WEB_ROUTE_BAD_METH
 #define WEB_ALLOWED_METHODS "GET, HEAD"
 
 /* The route for method and path; *rest is set for prefix routes. WEB_ROUTE_BAD_METHOD: the path exists but the
- * method is not GET or HEAD (answer 405 with Allow: WEB_ALLOWED_METHODS). */
+ * method is not GET or HEAD, or POST on the push routes (answer 405 with Allow: WEB_ALLOWED_METHODS). */
 enum web_route_result web_route_find(const char *method, const char *path, const struct web_route **route,
                                      const char **rest);
 /* Whether path is one that basic auth guards when configured: /api, /api/..., /metrics. */

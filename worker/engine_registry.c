@@ -7,4 +7,5 @@ const struct check_ops *const check_registry[CW_CHECK_TYPE_MAX + 1] = {
     [CW_CHECK_TLS] = &check_tls_ops,
     [CW_CHECK_DNS] = &check_dns_ops,
     [CW_CHECK_ICMP] = &check_icmp_ops,
+    [CW_CHECK_PUSH] = &check_push_ops,
 };

@@ -401,6 +401,7 @@ static void set_schedule(struct worker *w)
     int64_t now_mono = cw_mono_ns(), now_wall = cw_wall_us() * 1000;
     for (size_t i = 0; i < n; i++) {
         const struct cw_endpoint *ep = &w->cfg->endpoints[i];
+        if (ep->type == CW_CHECK_PUSH) continue; /* not probed: calls and silences are its checks (check_push.c) */
         int64_t interval = sched_seconds_to_ns(ep->interval);
         sched_add(&w->sched, (uint32_t)i, interval, sched_first_due(ep->url, interval, now_mono, now_wall));
         if (ep->n_headers) w->headers[i] = probe_headers_new(ep);
@@ -419,6 +420,8 @@ static void init(struct worker *w)
     if (!w->multi) fatal(1, "cannot create a curl multi handle");
     w->pool = probe_pool_new(w->multi, w->max_in_flight);
     if (!w->pool) fatal(1, "out of memory for %u checks in flight", w->max_in_flight);
+    char why[640];
+    if (probe_pool_prepare(w->pool, w->cfg->endpoints, w->cfg->n_endpoints, why, sizeof why) != 0) fatal(2, "%s", why);
     set_schedule(w);
     w->misses.since_ns = cw_mono_ns();
     alive_open(&w->alive, w->cfg, w->slot, w->p.boot_id);

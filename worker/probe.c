@@ -15,67 +15,12 @@
 #include "common/base/log.h"
 #include "common/base/util.h"
 #include "common/config/config_check.h"
+#include "common/proc/proc.h"
+#include "worker/http_assert.h"
+#include "worker/probe_extra.h"
 #include "worker/redirect.h"
 
 #define PROBE_USER_AGENT "Clockwerk/" CW_VERSION
-
-/* ---- keyword matcher */
-
-void probe_kw_init(struct probe_kw *m) { memset(m, 0, sizeof *m); }
-
-void probe_kw_free(struct probe_kw *m)
-{
-    free(m->scratch);
-    memset(m, 0, sizeof *m);
-}
-
-void probe_kw_reset(struct probe_kw *m, const char *kw)
-{
-    m->kw = kw;
-    m->klen = kw ? strlen(kw) : 0;
-    m->found = kw && m->klen == 0;
-    m->tlen = 0;
-    size_t need = m->klen ? 2 * (m->klen - 1) + 1 : 1;
-    if (kw && need > m->cap) {
-        free(m->scratch);
-        m->scratch = cw_xmalloc(need);
-        m->cap = need;
-    }
-}
-
-void probe_kw_feed(struct probe_kw *m, const char *data, size_t n)
-{
-    if (!m->kw || m->found || n == 0) return;
-    size_t keep = m->klen - 1; /* bytes of tail that may start a match */
-    /* A match that starts in the tail ends within the first `keep` bytes of this chunk. */
-    size_t head = n < keep ? n : keep;
-    if (m->tlen && head) {
-        memcpy(m->scratch + m->tlen, data, head);
-        if (memmem(m->scratch, m->tlen + head, m->kw, m->klen)) {
-            m->found = true;
-            return;
-        }
-    }
-    if (memmem(data, n, m->kw, m->klen)) {
-        m->found = true;
-        return;
-    }
-    if (keep == 0) return;
-    /* New tail: the last `keep` bytes of tail + chunk. */
-    if (n >= keep) {
-        memcpy(m->scratch, data + n - keep, keep);
-        m->tlen = keep;
-    } else {
-        /* scratch holds tail (tlen) followed by the whole chunk (head == n) when tlen > 0 */
-        if (m->tlen == 0) memcpy(m->scratch, data, n);
-        size_t total = m->tlen + n;
-        if (total > keep) {
-            memmove(m->scratch, m->scratch + total - keep, keep);
-            total = keep;
-        }
-        m->tlen = total;
-    }
-}
 
 /* ---- the pool */
 
@@ -87,6 +32,7 @@ enum probe_profile { PROFILE_NONE = 0, PROFILE_CUSTOM, PROFILE_PLAIN_HTTP, PROFI
 
 struct probe_check {
     CURL *easy;                 /* NULL until the slot is first used */
+    bool cookie_jar;            /* easy has held cookies: the next check gets a new handle (probe_extra.h) */
     enum probe_profile profile; /* what easy is set up for (PROFILE_NONE: nothing yet) */
     struct probe_pool *pool;
     const struct cw_endpoint *ep;
@@ -103,6 +49,7 @@ struct probe_check {
     struct curl_slist *public_headers; /* owned: those that may go to another origin, made when needed */
     struct redirect_phases phases;     /* of the hops before this one */
     struct probe_kw kw;
+    struct probe_extra extra; /* what an endpoint with assertions needs (probe_extra.h); unused otherwise */
     char curl_err[CURL_ERROR_SIZE];
     char error[CW_ERROR_MAX + 1];
 };
@@ -113,6 +60,9 @@ struct probe_pool {
     struct probe_check *checks;
     unsigned *free_stack; /* indices of idle slots */
     unsigned n_free;
+    struct http_assert **asserts; /* per endpoint id, NULL for a plain one (probe_pool_prepare) */
+    size_t n_asserts;
+    struct body_budget budget; /* the bodies buffered by all checks (body_buf.h) */
 };
 
 struct probe_pool *probe_pool_new(CURLM *multi, unsigned max)
@@ -148,10 +98,31 @@ void probe_pool_free(struct probe_pool *p)
         if (c->easy) curl_easy_cleanup(c->easy);
         curl_slist_free_all(c->public_headers);
         probe_kw_free(&c->kw);
+        probe_extra_free(&c->extra, &p->budget);
     }
+    for (size_t i = 0; i < p->n_asserts; i++) http_assert_free(p->asserts[i]);
+    free(p->asserts);
     free(p->checks);
     free(p->free_stack);
     free(p);
+}
+
+int probe_pool_prepare(struct probe_pool *p, const struct cw_endpoint *eps, size_t n, char *err, size_t errlen)
+{
+    p->budget.max = proc_env_u64("CLOCKWERK_BODY_BUDGET_BYTES", 1024 * 1024, PROBE_BODY_BUDGET);
+    p->asserts = n ? cw_xcalloc(n, sizeof *p->asserts) : NULL;
+    p->n_asserts = n;
+    for (size_t i = 0; i < n; i++) {
+        if (eps[i].type != CW_CHECK_HTTP) continue;
+        char why[512];
+        if (http_assert_new(&eps[i], &p->asserts[i], why, sizeof why) != 0) {
+            char url[CW_URL_MAX + 1];
+            cw_mask_url(eps[i].url, url, sizeof url);
+            snprintf(err, errlen, "%s: %s", url, why);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 unsigned probe_in_flight(const struct probe_pool *p) { return p->in_flight; }
@@ -181,9 +152,14 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
 {
     struct probe_check *c = userdata;
     size_t len = size * nmemb;
-    size_t room = PROBE_BODY_CAP - c->body_bytes;
+    size_t limit = c->ep->body_limit ? c->ep->body_limit : PROBE_BODY_CAP;
+    size_t room = limit - c->body_bytes;
     size_t take = len < room ? len : room;
     probe_kw_feed(&c->kw, data, take);
+    if (c->extra.xa && probe_extra_feed(&c->extra, &c->pool->budget, data, take) != 0) {
+        c->capped = true; /* the budget has no room: stop here; the check fails with extra.refused */
+        return 0;
+    }
     c->body_bytes += take;
     if (take < len) {
         c->capped = true;
@@ -245,28 +221,21 @@ static CURLcode setup(struct probe_check *c, const char *url, struct curl_slist 
     if (ep->ca_file) SET(CURLOPT_CAINFO, ep->ca_file);
     if (c->https) SET(CURLOPT_CERTINFO, 1L); /* the leaf's expiry, read in probe_finish */
     if (headers) SET(CURLOPT_HTTPHEADER, headers);
-    switch (c->method) {
-    case CW_METHOD_HEAD:
-        SET(CURLOPT_NOBODY, 1L);
-        break;
-    case CW_METHOD_POST: {
-        const char *body = ep->body ? ep->body : "";
+    if (c->method == CW_METHOD_HEAD) SET(CURLOPT_NOBODY, 1L);
+    else if (c->method == CW_METHOD_POST) {
         SET(CURLOPT_POST, 1L);
-        SET(CURLOPT_POSTFIELDS, body);
-        SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-        break;
-    }
-    case CW_METHOD_GET:
-    default:
-        break;
+        SET(CURLOPT_POSTFIELDS, ep->body ? ep->body : "");
+        SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)probe_body_len(ep));
     }
 #undef SET
+    if (rc == CURLE_OK && c->extra.xa) rc = probe_extra_setup(e, ep, c->extra.xa, c->method);
     return rc;
 }
 
-static enum probe_profile profile_of(const struct cw_endpoint *ep, bool https, const struct curl_slist *headers)
+static enum probe_profile profile_of(const struct cw_endpoint *ep, bool https, const struct curl_slist *headers,
+                                     const struct http_assert *xa)
 {
-    if (ep->method != CW_METHOD_GET || ep->follow_redirects || !ep->verify_tls || ep->ca_file || headers)
+    if (ep->method != CW_METHOD_GET || ep->follow_redirects || !ep->verify_tls || ep->ca_file || headers || xa)
         return PROFILE_CUSTOM;
     return https ? PROFILE_PLAIN_HTTPS : PROFILE_PLAIN_HTTP;
 }
@@ -289,7 +258,14 @@ int probe_start(struct probe_pool *p, const struct cw_endpoint *ep, struct curl_
     }
     struct probe_check *c = &p->checks[p->free_stack[p->n_free - 1]];
     bool https = strncasecmp(ep->url, "https://", 8) == 0;
-    enum probe_profile profile = profile_of(ep, https, headers);
+    const struct http_assert *xa = id < p->n_asserts ? p->asserts[id] : NULL;
+    enum probe_profile profile = profile_of(ep, https, headers, xa);
+    if (c->easy && c->cookie_jar) { /* cookies survive curl_easy_reset: such a handle is not handed on */
+        curl_easy_cleanup(c->easy);
+        c->easy = NULL;
+        c->cookie_jar = false;
+        c->profile = PROFILE_NONE;
+    }
     bool again = c->easy && profile != PROFILE_CUSTOM && profile == c->profile;
     if (!c->easy) {
         c->easy = curl_easy_init();
@@ -318,6 +294,8 @@ int probe_start(struct probe_pool *p, const struct cw_endpoint *ep, struct curl_
     c->curl_err[0] = '\0';
     c->error[0] = '\0';
     probe_kw_reset(&c->kw, ep->method == CW_METHOD_HEAD ? NULL : ep->keyword);
+    probe_extra_start(&c->extra, ep, xa);
+    c->cookie_jar = ep->cookies;
     CURLcode rc = again ? setup_again(c, ep, timeout_ms) : setup(c, ep->url, headers, c->timeout_ms);
     c->profile = rc == CURLE_OK ? profile : PROFILE_NONE; /* a failed setup leaves the handle to a reset */
     if (rc != CURLE_OK) {
@@ -406,6 +384,7 @@ static int follow(struct probe_pool *p, struct probe_check *c, const char *locat
     if (!same_origin && c->headers && !c->public_headers) c->public_headers = probe_public_headers_new(c->ep);
     char *url = cw_xstrdup(location); /* location belongs to the handle, which the reset clears */
     curl_multi_remove_handle(p->multi, c->easy);
+    struct curl_slist *cookies = probe_extra_cookies_take(c->easy, c->ep); /* NULL unless a cookies endpoint */
     curl_easy_reset(c->easy);
     c->profile = PROFILE_NONE; /* set up for a redirect: the next check resets it */
     c->hops++;
@@ -415,8 +394,11 @@ static int follow(struct probe_pool *p, struct probe_check *c, const char *locat
     c->body_bytes = 0;
     c->curl_err[0] = '\0';
     probe_kw_reset(&c->kw, c->method == CW_METHOD_HEAD ? NULL : c->ep->keyword);
+    probe_extra_next_hop(&c->extra);
     CURLcode rc = setup(c, url, same_origin ? c->headers : c->public_headers, (long)(c->timeout_ms - elapsed_ms));
     if (rc == CURLE_OK && same_origin) rc = keep_userinfo(c, url);
+    CURLcode crc = probe_extra_cookies_give(c->easy, cookies);
+    if (rc == CURLE_OK) rc = crc;
     free(url);
     CURLMcode mrc = rc == CURLE_OK ? curl_multi_add_handle(p->multi, c->easy) : CURLM_OK;
     if (rc != CURLE_OK || mrc != CURLM_OK) {
@@ -475,6 +457,7 @@ struct probe_check *probe_finish(struct probe_pool *p, const CURLMsg *msg, struc
         .curl_error = c->curl_err,
         .status = status,
         .status_expected = status > 0 && config_status_expected(ep, (int)status),
+        .ep = ep,
         .keyword = c->kw.kw,
         .keyword_found = c->kw.found,
         .body_capped = c->capped,
@@ -482,6 +465,7 @@ struct probe_check *probe_finish(struct probe_pool *p, const CURLMsg *msg, struc
         .host = host,
     };
     out->ok = probe_classify(&o, c->error, sizeof c->error);
+    if (out->ok && c->extra.xa) out->ok = probe_extra_judge(&c->extra, e, out, c->capped, c->error, sizeof c->error);
     out->error = out->ok ? NULL : c->error;
     *id = c->id;
     return c;
@@ -491,6 +475,7 @@ void probe_release(struct probe_pool *p, struct probe_check *c)
 {
     if (!c || !c->busy) return;
     curl_multi_remove_handle(p->multi, c->easy);
+    probe_extra_release(&c->extra, &p->budget);
     c->busy = false;
     c->ep = NULL;
     p->free_stack[p->n_free++] = (unsigned)(c - p->checks);

@@ -6,12 +6,16 @@
  *   first time its slot is used and afterwards reused with curl_easy_reset (its buffers survive), so
  *   100,000 endpoints cost nothing here. Every check opens a fresh connection (FRESH_CONNECT,
  *   FORBID_REUSE) and never resumes a TLS session, so connect and TLS times are honest.
- * - The body is never stored: the write callback feeds a keyword matcher that keeps only the last
- *   keyword-length bytes, so a keyword split across two chunks is still found.
- * - A body is read up to PROBE_BODY_CAP bytes; there the transfer is stopped. That is not a failure: the
- *   check is judged on what was read (status, and the keyword if any must be within the first
- *   PROBE_BODY_CAP bytes: "keyword \"x\" not found in the first 1 MiB of the body"). The latency is then the
- *   time until the cap was reached.
+ * - The body is not stored for a plain check: the write callback feeds a keyword matcher that keeps only the
+ *   last keyword-length bytes, so a keyword split across two chunks is still found.
+ * - A body is read up to the endpoint's body_limit (PROBE_BODY_CAP, 1 MiB, when it sets none; decoded bytes);
+ *   there the transfer is stopped. That is not a failure: the check is judged on what was read (status, and
+ *   the keyword if any must be within the first body_limit bytes: "keyword \"x\" not found in the first
+ *   1 MiB of the body"). The latency is then the time until the limit was reached. (libcurl 7.88's
+ *   MAXFILESIZE would not stop a chunked or compressed body: the write callback counts.)
+ * - An endpoint with extras — request options or assertions (worker/http_assert.h, worker/probe_extra.h) —
+ *   has them compiled once at start (probe_pool_prepare) and set up on every hop; a plain endpoint has none
+ *   and costs what it always did (no body buffer, no header look-up, no regex, the plain handle profile).
  * - A check's connection is closed with a reset (SO_LINGER 0) once the transfer is over, so the prober
  *   leaves no TIME_WAIT sockets: at thousands of checks per second against one host they would exhaust
  *   the ephemeral ports (see on_socket in probe.c).
@@ -38,7 +42,10 @@
 #include "common/config/config.h"
 #include "common/wire/protocol.h"
 
-#define PROBE_BODY_CAP (1024 * 1024)
+#define PROBE_BODY_CAP (1024 * 1024) /* an endpoint's body_limit when it sets none */
+/* Bytes of body the worker's checks may hold in memory at once, for the assertions that need a body whole
+ * (worker/body_buf.h); CLOCKWERK_BODY_BUDGET_BYTES overrides it. */
+#define PROBE_BODY_BUDGET (256ULL * 1024 * 1024)
 
 /* ---- keyword matcher (streaming, bounded memory) */
 struct probe_kw {
@@ -63,9 +70,10 @@ struct probe_outcome {
     bool status_expected;   /* config_status_expected(ep, status) */
     const char *keyword;    /* NULL when none */
     bool keyword_found;
-    bool body_capped; /* the body was stopped at PROBE_BODY_CAP (curl then reports a write error) */
-    long tls_verify;  /* CURLINFO_SSL_VERIFYRESULT: OpenSSL's X509_V_* code (0: ok or not reached) */
-    const char *host; /* host name the certificate had to match (for the error text); may be NULL */
+    bool body_capped;             /* the body was stopped at PROBE_BODY_CAP (curl then reports a write error) */
+    long tls_verify;              /* CURLINFO_SSL_VERIFYRESULT: OpenSSL's X509_V_* code (0: ok or not reached) */
+    const char *host;             /* host name the certificate had to match (for the error text); may be NULL */
+    const struct cw_endpoint *ep; /* for the accepted statuses and the body limit in the text; may be NULL */
 };
 /* Returns whether the check is ok; when not, writes the reason (credentials in URLs masked) into err.
  * A certificate that fails verification (CURLE_PEER_FAILED_VERIFICATION) is named by what is wrong with it,
@@ -93,6 +101,9 @@ struct probe_check;
 struct probe_pool *probe_pool_new(CURLM *multi, unsigned max);
 /* Abandons whatever is still in flight and frees every handle. NULL is fine. */
 void probe_pool_free(struct probe_pool *p);
+/* Compiles the extras (request options and assertions: worker/http_assert.h) of the HTTP endpoints eps[0..n), whose
+ * ids are their indices; eps is borrowed for the pool's life. 0, or -1 with the reason (naming the URL) in err. */
+int probe_pool_prepare(struct probe_pool *p, const struct cw_endpoint *eps, size_t n, char *err, size_t errlen);
 unsigned probe_in_flight(const struct probe_pool *p);
 unsigned probe_capacity(const struct probe_pool *p);
 

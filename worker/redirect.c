@@ -50,7 +50,8 @@ bool redirect_header_may_leave(const char *line)
 
 enum cw_method redirect_method(enum cw_method method, long status)
 {
-    if (method == CW_METHOD_POST && (status == 301 || status == 302 || status == 303)) return CW_METHOD_GET;
+    if (method == CW_METHOD_POST && (status == 301 || status == 302)) return CW_METHOD_GET;
+    if (method != CW_METHOD_HEAD && status == 303) return CW_METHOD_GET; /* "see other": any method looks with GET */
     return method;
 }
 

@@ -35,8 +35,9 @@ bool redirect_same_origin(const char *a, const char *b);
  * (X-Functions-Key, a vendor's subscription key) — stays on the endpoint's origin. */
 bool redirect_header_may_leave(const char *line);
 
-/* The method of the request that follows a redirect with this status: a POST answered with 301, 302 or 303
- * becomes a GET without a body (libcurl's default, and browsers'); 307 and 308 keep it; HEAD stays HEAD. */
+/* The method of the request that follows a redirect with this status: a POST answered with 301 or 302, and any
+ * method but HEAD answered with 303, becomes a GET without a body (libcurl's default, and browsers'); 307 and 308
+ * keep it; HEAD stays HEAD. */
 enum cw_method redirect_method(enum cw_method method, long status);
 
 /* The phases of a check, in microseconds, -1 for a phase no hop reached. Each hop opens its own

@@ -35,7 +35,7 @@
 
 _Static_assert(sizeof(zmq_msg_t) <= sizeof(((struct bus_msg *)0)->impl), "bus_msg.impl too small");
 
-#define BUS_MAX_SOCKETS 16
+#define BUS_MAX_SOCKETS (16 + 256) /* the web: a push socket per worker slot (at most 256 workers) */
 /* What ZeroMQ may queue on a reliable path, in messages (each a batch of up to 256 results), per peer: a
  * sender's DEALER queues at most RELIABLE_SEND_HWM batches (then a send is refused and the batch waits in the
  * sender's bounded outbox, common/bus/ackq.h): small on purpose, the outbox, not ZeroMQ, holds what a slow or
@@ -47,6 +47,7 @@ _Static_assert(sizeof(zmq_msg_t) <= sizeof(((struct bus_msg *)0)->impl), "bus_ms
 #define RELIABLE_RECV_HWM (1024 + RELIABLE_SEND_HWM)
 #define RELIABLE_ACK_HWM 100000
 #define BEST_EFFORT_HWM 10000
+#define PUSH_CALLS_HWM 1000 /* push calls queued web -> worker (per worker); then the web answers 503 */
 
 struct bus_socket {
     struct bus *bus;
@@ -180,10 +181,10 @@ static int secure_socket(struct bus *bus, void *z, const char *address, bool ser
 
 struct bus_socket *bus_open(struct bus *bus, enum bus_role role, const char *address, char *err, size_t errlen)
 {
-    static const int types[] = { [BUS_SEND_RELIABLE] = ZMQ_DEALER,
-                                 [BUS_RECV_RELIABLE] = ZMQ_ROUTER,
-                                 [BUS_PUBLISH] = ZMQ_PUB,
-                                 [BUS_SUBSCRIBE] = ZMQ_SUB };
+    static const int types[] = {
+        [BUS_SEND_RELIABLE] = ZMQ_DEALER, [BUS_RECV_RELIABLE] = ZMQ_ROUTER, [BUS_PUBLISH] = ZMQ_PUB,
+        [BUS_SUBSCRIBE] = ZMQ_SUB,        [BUS_PUSH_CALLS] = ZMQ_PUSH,      [BUS_PULL_CALLS] = ZMQ_PULL
+    };
     const char *problem = bus_address_problem(address);
     if (problem) {
         snprintf(err, errlen, "%s: %s", address ? address : "(none)", problem);
@@ -204,18 +205,20 @@ struct bus_socket *bus_open(struct bus *bus, enum bus_role role, const char *add
     bool reliable = role == BUS_SEND_RELIABLE || role == BUS_RECV_RELIABLE;
     int snd_hwm = role == BUS_SEND_RELIABLE ? RELIABLE_SEND_HWM : reliable ? RELIABLE_ACK_HWM : BEST_EFFORT_HWM;
     int rcv_hwm = role == BUS_RECV_RELIABLE ? RELIABLE_RECV_HWM : reliable ? RELIABLE_ACK_HWM : BEST_EFFORT_HWM;
+    bool push_calls = role == BUS_PUSH_CALLS || role == BUS_PULL_CALLS;
+    if (push_calls) snd_hwm = rcv_hwm = PUSH_CALLS_HWM;
     int rc = set_int(z, ZMQ_SNDHWM, snd_hwm) | set_int(z, ZMQ_RCVHWM, rcv_hwm) | set_int(z, ZMQ_LINGER, 0) |
-             set_int(z, ZMQ_IMMEDIATE, role == BUS_SEND_RELIABLE ? 1 : 0);
+             set_int(z, ZMQ_IMMEDIATE, role == BUS_SEND_RELIABLE || role == BUS_PUSH_CALLS ? 1 : 0);
     if (role == BUS_SUBSCRIBE) rc |= zmq_setsockopt(z, ZMQ_SUBSCRIBE, "", 0);
     rc |= set_max_msg_size(z);
     if (rc == 0 && secure_socket(bus, z, address, role == BUS_RECV_RELIABLE, err, errlen) != 0) {
         zmq_close(z);
         return NULL;
     }
-    if (rc == 0) rc = (role == BUS_RECV_RELIABLE) ? zmq_bind(z, address) : zmq_connect(z, address);
+    bool binds = role == BUS_RECV_RELIABLE || role == BUS_PULL_CALLS;
+    if (rc == 0) rc = binds ? zmq_bind(z, address) : zmq_connect(z, address);
     if (rc != 0) {
-        snprintf(err, errlen, "cannot %s %s: %s", role == BUS_RECV_RELIABLE ? "bind" : "connect", address,
-                 zmq_strerror(errno));
+        snprintf(err, errlen, "cannot %s %s: %s", binds ? "bind" : "connect", address, zmq_strerror(errno));
         zmq_close(z);
         return NULL;
     }

@@ -14,6 +14,9 @@
  *   BUS_PUBLISH        PUB, connect      any -> relay (XSUB)            best effort: drops when nobody
  *                                                                          listens or the reader is slow
  *   BUS_SUBSCRIBE      SUB, connect      tap <- relay (XPUB)
+ *   BUS_PUSH_CALLS     PUSH, connect     web -> a worker's push calls    refuses (BUS_WOULD_BLOCK) while that
+ *                                                                          worker is not there (ZMQ_IMMEDIATE)
+ *   BUS_PULL_CALLS     PULL, bind        worker <- web: push calls       (docs/protocol.md 2.8)
  *
  * The relay (bus_relay_run) binds both ends of the best-effort stream, so the tap has one address to
  * attach to at any time and publishers never block. */
@@ -26,7 +29,7 @@
 
 #include "common/wire/protocol.h"
 
-enum bus_role { BUS_SEND_RELIABLE, BUS_RECV_RELIABLE, BUS_PUBLISH, BUS_SUBSCRIBE };
+enum bus_role { BUS_SEND_RELIABLE, BUS_RECV_RELIABLE, BUS_PUBLISH, BUS_SUBSCRIBE, BUS_PUSH_CALLS, BUS_PULL_CALLS };
 
 enum { BUS_SENT = 0, BUS_WOULD_BLOCK = 1, BUS_ERROR = -1 };
 

@@ -10,18 +10,19 @@
 /* ---- topics */
 
 static const char *const topics[] = {
-    [CW_MSG_RESULT] = "result", [CW_MSG_STATS] = "stats", [CW_MSG_ALERT] = "alert", [CW_MSG_ACK] = "ack"
+    [CW_MSG_RESULT] = "result", [CW_MSG_STATS] = "stats", [CW_MSG_ALERT] = "alert", [CW_MSG_ACK] = "ack",
+    [CW_MSG_PUSH] = "push"
 };
 
 const char *proto_topic(enum cw_msg_type type)
 {
-    if (type <= CW_MSG_INVALID || type > CW_MSG_ACK) return NULL;
+    if (type <= CW_MSG_INVALID || type > CW_MSG_PUSH) return NULL;
     return topics[type];
 }
 
 enum cw_msg_type proto_type_of_topic(const void *topic, size_t len)
 {
-    for (int t = CW_MSG_RESULT; t <= CW_MSG_ACK; t++)
+    for (int t = CW_MSG_RESULT; t <= CW_MSG_PUSH; t++)
         if (strlen(topics[t]) == len && memcmp(topics[t], topic, len) == 0) return (enum cw_msg_type)t;
     return CW_MSG_INVALID;
 }

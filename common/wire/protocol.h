@@ -29,6 +29,7 @@ enum cw_msg_type {
     CW_MSG_STATS = 2,  /* any process -> relay -> tap: counters, about once a second */
     CW_MSG_ALERT = 3,  /* alerter -> storer (reliable); alerter -> relay -> tap (best effort) */
     CW_MSG_ACK = 4,    /* storer, alerter -> the sender of results: these seqs are durable (common/bus/ackq.h) */
+    CW_MSG_PUSH = 5,   /* web -> the worker of a push endpoint: a call arrived (common/wire/pushmsg.h) */
 };
 
 #define CW_RESULT_BATCH_MAX 512 /* results in one message */

@@ -533,6 +533,8 @@ static void test_public_headers_and_method(void **state)
     assert_int_equal(redirect_method(CW_METHOD_POST, 307), CW_METHOD_POST);
     assert_int_equal(redirect_method(CW_METHOD_POST, 308), CW_METHOD_POST);
     assert_int_equal(redirect_method(CW_METHOD_HEAD, 303), CW_METHOD_HEAD);
+    assert_int_equal(redirect_method(CW_METHOD_PUT, 303), CW_METHOD_GET);
+    assert_int_equal(redirect_method(CW_METHOD_PUT, 302), CW_METHOD_PUT);
     assert_int_equal(redirect_method(CW_METHOD_GET, 301), CW_METHOD_GET);
 }
 

@@ -349,6 +349,18 @@ static void test_proxy_password_masked(void **state)
     ct_expect_refused(t, T3("url = \"http://a/\"; proxy = \"socks5://u:a/b@c/d@p:1080\";"), 3,
                       "proxy: 'socks5://***@p:1080'");
     for (int i = 0; i < t->n_msgs && i < CT_MAX_MSGS; i++) assert_null(strstr(t->msgs[i], "a/b@c"));
+    /* a '?' in the password: masked as well */
+    ct_expect_refused(t, T3("url = \"http://a/\"; proxy = \"http://user:pa?ss@proxy:3128\";"), 3,
+                      "proxy: 'http://***@proxy:3128'");
+    for (int i = 0; i < t->n_msgs && i < CT_MAX_MSGS; i++) assert_null(strstr(t->msgs[i], "pa?ss"));
+    /* "user:12" reads as a host and a port, the rest as a path: curl would connect to "user", and the password
+     * would not count as one (the file readable by others) */
+    ct_expect_refused(t, T3("url = \"http://a/\"; proxy = \"http://user:12/34@proxy:3128\";"), 3,
+                      "proxy: 'http://***@proxy:3128' has an '@' after its host: write a '/', '?' or '#' of the user "
+                      "name or password as %2F, %3F or %23");
+    for (int i = 0; i < t->n_msgs && i < CT_MAX_MSGS; i++) assert_null(strstr(t->msgs[i], "12/34"));
+    ct_expect_refused(t, T3("url = \"http://a/\"; proxy = \"socks5://to/ken@proxy:1080\";"), 3,
+                      "proxy: 'socks5://***@proxy:1080' has an '@' after its host");
 }
 
 /* The forms the checks accept: IPv6 in brackets or bare, and each record type's answers as the worker writes

@@ -483,7 +483,8 @@ static bool require(struct cfg_parser *p, struct ep_parse *e, int key, const cha
     return false;
 }
 
-/* Each expect_answers entry in the form of record_type's answers (at the entry's line). */
+/* Each expect_answers entry in the form of record_type's answers (at the key's line, like the other lists: libconfig
+ * gives a list's element the line of the token after it). */
 static void answers_finish(struct cfg_parser *p, struct ep_parse *e, const struct cw_endpoint *ep)
 {
     char name[256];
@@ -493,10 +494,8 @@ static void answers_finish(struct cfg_parser *p, struct ep_parse *e, const struc
     for (size_t i = 0; i < ep->n_expect_answers; i++) {
         const char *form = cw_dns_answer_form_problem(ep->record_type, ep->expect_answers[i]);
         if (!form) continue;
-        const config_setting_t *at = config_setting_is_aggregate(s) ? config_setting_get_elem(s, (int)i) : NULL;
-        cfgp_problem(p, at ? at : s, "%s[%zu]: '%.200s' is not %s (record_type %s)",
-                     cfgp_name(e->w, s, name, sizeof name), i, ep->expect_answers[i], form,
-                     type_name ? type_name : "?");
+        cfgp_problem(p, s, "%s[%zu]: '%.200s' is not %s (record_type %s)", cfgp_name(e->w, s, name, sizeof name), i,
+                     ep->expect_answers[i], form, type_name ? type_name : "?");
     }
 }
 

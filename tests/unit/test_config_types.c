@@ -239,6 +239,8 @@ static const struct ct_bad_case bad_cases[] = {
     /* expect_answers in the form of record_type (docs/operations.md section 12) */
     { T3("type = \"dns\"; host = \"h\";\n expect_answers = [\"192.0.2.1\", \"not-an-ip\"];"), 4,
       "expect_answers[1]: 'not-an-ip' is not an IPv4 address (record_type A)" },
+    { T3("type = \"dns\"; host = \"h\"; expect_answers = [\n \"192.0.2.1\",\n \"192.0.2\"\n ];"), 3,
+      "expect_answers[1]: '192.0.2' is not an IPv4 address" }, /* at the key's line */
     { T3("type = \"dns\"; host = \"h\"; record_type = \"A\";\n expect_answers = \"::1\";"), 4,
       "expect_answers[0]: '::1' is not an IPv4 address" },
     { T3("expect_answers = \"192.0.2.1\";\n type = \"dns\"; host = \"h\"; record_type = \"AAAA\";"), 3,

@@ -1,8 +1,8 @@
 /* common/config/config_types.h — pure functions behind the check types and the HTTP assertion keys
  * (docs/config.md "Check types", "HTTP assertions"): the escapes of a tcp `send`, a dns_server's address, a push
- * token's alphabet, the form of a dns answer, the identity key of a check without a URL, DNS type names, status ranges, and the conditions
- * of `json` and `header_conditions` with the translation of a JSON path into an RFC 6901 pointer. They know
- * nothing of libconfig: the section parsers report. */
+ * token's alphabet, the form of a dns answer, the identity key of a check without a URL, DNS type names, status
+ * ranges, and the conditions of `json` and `header_conditions` with the translation of a JSON path into an RFC
+ * 6901 pointer. They know nothing of libconfig: the section parsers report. */
 #ifndef CW_CONFIG_TYPES_H
 #define CW_CONFIG_TYPES_H
 

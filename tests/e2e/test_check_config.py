@@ -166,7 +166,8 @@ def test_hosts_and_answers_checked():
             ("bracket_name", ['    { type = "tcp"; name = "t"; port = 80;\n      host = "[foo bar]"; } #!'],
              r"host: '\[foo bar\]' has brackets around something that is not an IPv6 address"),
             ("host_port", ['    { type = "tcp"; name = "t"; port = 80;\n      host = "1.2.3.4:80"; } #!'],
-             r"host: '1\.2\.3\.4:80' is not a host name or an address \(a host has no port: write the port in `port`\)"),
+             r"host: '1\.2\.3\.4:80' is not a host name or an address "
+             r"\(a host has no port: write the port in `port`\)"),
             ("a_answer", ['    { type = "dns"; name = "d"; host = "example.org";\n'
                           '      expect_answers = ["not-an-ip"]; } #!'],
              r"expect_answers\[0\]: 'not-an-ip' is not an IPv4 address \(record_type A\)"),

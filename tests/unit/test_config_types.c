@@ -371,20 +371,24 @@ static void test_hosts_and_answers_accepted(void **state)
 {
     struct ct *t = *state;
     struct cw_config *c = load_ok(
-        t,
-        EPS("{ type = \"tcp\"; name = \"a\"; host = \"[2001:db8::1]\"; port = 1; },\n"
-            "{ type = \"tcp\"; name = \"b\"; host = \"fe80::1\"; port = 1; },\n"
-            "{ type = \"dns\"; name = \"c\"; host = \"h\"; dns_server = \"[::1]\";\n"
-            "  expect_answers = [\"192.0.2.1\"]; },\n"
-            "{ type = \"dns\"; name = \"d\"; host = \"h\"; record_type = \"aaaa\"; expect_answers = [\"2001:DB8:0::1\"]; },\n"
-            "{ type = \"dns\"; name = \"e\"; host = \"h\"; record_type = \"MX\"; expect_answers = [\"0 .\", \"10  Mx.Example.org.\"]; },\n"
-            "{ type = \"dns\"; name = \"f\"; host = \"h\"; record_type = \"SRV\"; expect_answers = [\"0 5 80 www.example.org\"]; },\n"
-            "{ type = \"dns\"; name = \"g\"; host = \"h\"; record_type = \"CAA\";\n"
-            "  expect_answers = [\"0 issue \\\"letsencrypt.org\\\"\", \"128 iodef \\\"mailto:a b\\\"\"]; },\n"
-            "{ type = \"dns\"; name = \"h\"; host = \"h\"; record_type = \"SOA\";\n"
-            "  expect_answers = [\"ns1.example.org admin.example.org 2026120501 3600 900 604800 300\"]; },\n"
-            "{ type = \"dns\"; name = \"i\"; host = \"h\"; record_type = \"TXT\"; expect_answers = [\"v=spf1 -all\", \"\"]; },\n"
-            "{ type = \"dns\"; name = \"j\"; host = \"h\"; record_type = \"CNAME\"; expect_answers = [\"www.example.org.\"]; }"));
+        t, EPS("{ type = \"tcp\"; name = \"a\"; host = \"[2001:db8::1]\"; port = 1; },\n"
+               "{ type = \"tcp\"; name = \"b\"; host = \"fe80::1\"; port = 1; },\n"
+               "{ type = \"dns\"; name = \"c\"; host = \"h\"; dns_server = \"[::1]\";\n"
+               "  expect_answers = [\"192.0.2.1\"]; },\n"
+               "{ type = \"dns\"; name = \"d\"; host = \"h\"; record_type = \"aaaa\";\n"
+               "  expect_answers = [\"2001:DB8:0::1\"]; },\n"
+               "{ type = \"dns\"; name = \"e\"; host = \"h\"; record_type = \"MX\";\n"
+               "  expect_answers = [\"0 .\", \"10  Mx.Example.org.\"]; },\n"
+               "{ type = \"dns\"; name = \"f\"; host = \"h\"; record_type = \"SRV\";\n"
+               "  expect_answers = [\"0 5 80 www.example.org\"]; },\n"
+               "{ type = \"dns\"; name = \"g\"; host = \"h\"; record_type = \"CAA\";\n"
+               "  expect_answers = [\"0 issue \\\"letsencrypt.org\\\"\", \"128 iodef \\\"mailto:a b\\\"\"]; },\n"
+               "{ type = \"dns\"; name = \"h\"; host = \"h\"; record_type = \"SOA\";\n"
+               "  expect_answers = [\"ns1.example.org admin.example.org 2026120501 3600 900 604800 300\"]; },\n"
+               "{ type = \"dns\"; name = \"i\"; host = \"h\"; record_type = \"TXT\";\n"
+               "  expect_answers = [\"v=spf1 -all\", \"\"]; },\n"
+               "{ type = \"dns\"; name = \"j\"; host = \"h\"; record_type = \"CNAME\";\n"
+               "  expect_answers = [\"www.example.org.\"]; }"));
     assert_int_equal(c->n_endpoints, 10);
     assert_string_equal(c->endpoints[0].host, "2001:db8::1");
     assert_string_equal(c->endpoints[0].url, "tcp://[2001:db8::1]:1");

@@ -48,9 +48,12 @@ void cw_mask_url(const char *url, char *out, size_t outlen)
     if (outlen == 0) return;
     const char *scheme_end = strstr(url, "://");
     const char *auth_start = scheme_end ? scheme_end + 3 : url;
-    size_t host_span = strcspn(auth_start, "/?#");
-    const char *at = NULL; /* the last '@' in the authority ends the userinfo */
-    for (size_t i = 0; i < host_span; i++)
+    /* the last '@' before the query or the fragment ends the userinfo: a '/' in an unencoded password does not
+     * end the authority here (it does for curl), so the whole password is masked; a path with an '@' is then
+     * masked too, which shows less, never more */
+    size_t span = strcspn(auth_start, "?#");
+    const char *at = NULL;
+    for (size_t i = 0; i < span; i++)
         if (auth_start[i] == '@') at = auth_start + i;
     if (!at) {
         snprintf(out, outlen, "%s", url);

@@ -18,7 +18,9 @@ unsigned cw_shard_of(const char *url, unsigned slots);
 /* A random 64-bit id for this process start (getrandom), never 0. */
 uint64_t cw_boot_id(void);
 
-/* Copies url to out with any `user:password@` credentials replaced by `***@`. Always NUL-terminates. */
+/* Copies url to out with any `user:password@` credentials replaced by `***@`. Always NUL-terminates. The userinfo
+ * ends at the last '@' before the query or the fragment: a password with an unencoded '/' is masked whole (an
+ * '@' in the path is masked with it, on the safe side); '?' and '#' in a password must be percent-encoded. */
 void cw_mask_url(const char *url, char *out, size_t outlen);
 
 /* Length of the valid UTF-8 sequence that starts at p (1..4), or 0 when the bytes there are not valid
@@ -50,9 +52,6 @@ char *cw_xstrdup(const char *s);
 int cw_write_file_atomic(const char *path, const char *tmp, const void *data, size_t len, const char **failed);
 
 /* "s" unless n is 1: "%zu endpoint%s", n, cw_plural(n). */
-static inline const char *cw_plural(long long n)
-{
-    return n == 1 ? "" : "s";
-}
+static inline const char *cw_plural(long long n) { return n == 1 ? "" : "s"; }
 
 #endif

@@ -258,7 +258,17 @@ static char *pem_file(struct cfg_parser *p, struct cfg_where w, const config_set
     return cw_arena_strdup(p->arena, v);
 }
 
-/* proxy: http://, https:// or socks5:// with a host; a password in it makes it a secret. */
+/* A proxy URL for a message: it has no use for an '@' past its host, so everything up to its last '@' is masked (a
+ * '/', '?' or '#' in an unencoded password too). */
+static void mask_proxy(const char *v, char *out, size_t len)
+{
+    const char *scheme_end = strstr(v, "://"), *at = strrchr(v, '@');
+    if (scheme_end && at && at > scheme_end) snprintf(out, len, "%.*s***%s", (int)(scheme_end + 3 - v), v, at);
+    else cw_mask_url(v, out, len);
+}
+
+/* proxy: http://, https:// or socks5:// with a host; a password in it makes it a secret. An '@' past the host is
+ * a password with an unencoded '/', '?' or '#' (curl would take its start for the host): refused. */
 static void proxy_value(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, struct cw_endpoint *ep)
 {
     char name[256], masked[CW_URL_MAX + 1], as_http[CW_URL_MAX + 16];
@@ -273,8 +283,11 @@ static void proxy_value(struct cfg_parser *p, struct cfg_where w, const config_s
         why = cw_check_http_url(v);
         if (why && strstr(why, "http://")) why = "is not an http://, https:// or socks5:// URL";
     }
+    const char *host = strstr(v, "://");
+    if (!why && host && strchr(host + 3 + strcspn(host + 3, "/?#"), '@'))
+        why = "has an '@' after its host: write a '/', '?' or '#' of the user name or password as %2F, %3F or %23";
     if (why) {
-        cw_mask_url(v, masked, sizeof masked);
+        mask_proxy(v, masked, sizeof masked);
         cfgp_problem(p, s, "%s: '%.200s' %s", name, masked, why);
         return;
     }

@@ -10,6 +10,7 @@
 #include "common/config/config_ep.h"
 #include "common/config/config_check.h"
 #include "common/config/config_secrets.h"
+#include "common/config/config_types.h"
 #include "common/wire/protocol.h"
 
 #include <arpa/inet.h>
@@ -211,6 +212,29 @@ bool cw_push_token_ok(const char *token)
 
 /* ---- the keys ---- */
 
+/* Why host (host or server_name) is refused, or NULL: brackets hold an IPv6 address, and a ':' outside them is
+ * only an IPv6 address's. */
+static const char *host_problem(const char *v, size_t n)
+{
+    unsigned char addr[16];
+    char inside[MAX_HOST + 1];
+    if (n >= 2 && v[0] == '[' && v[n - 1] == ']') {
+        bool v6 = false;
+        if (n - 2 <= MAX_HOST) {
+            memcpy(inside, v + 1, n - 2);
+            inside[n - 2] = '\0';
+            v6 = inet_pton(AF_INET6, inside, addr) == 1;
+        }
+        return v6 ? NULL : "has brackets around something that is not an IPv6 address (write [2001:db8::1] or a name)";
+    }
+    if (n > MAX_HOST || !cw_host_name_ok(v) || strpbrk(v, "[]")) return "is not a host name or an address";
+    const char *colon = strchr(v, ':');
+    if (!colon || inet_pton(AF_INET6, v, addr) == 1) return NULL;
+    if (!strchr(colon + 1, ':'))
+        return "is not a host name or an address (a host has no port: write the port in `port`)";
+    return "is not a host name or an address (an IPv6 address is written 2001:db8::1 or [2001:db8::1])";
+}
+
 /* host: a name or an address; [v6] brackets are taken off. In the arena; NULL after reporting. */
 static char *host_value(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s)
 {
@@ -218,11 +242,12 @@ static char *host_value(struct cfg_parser *p, struct cfg_where w, const config_s
     const char *v = cfgp_string(p, w, s, true);
     if (!v) return NULL;
     size_t n = strlen(v);
-    if (v[0] == '[' && n > 2 && v[n - 1] == ']') return cw_arena_strndup(p->arena, v + 1, n - 2);
-    if (n > MAX_HOST || !cw_host_name_ok(v)) {
-        cfgp_problem(p, s, "%s: '%.200s' is not a host name or an address", cfgp_name(w, s, name, sizeof name), v);
+    const char *why = host_problem(v, n);
+    if (why) {
+        cfgp_problem(p, s, "%s: '%.200s' %s", cfgp_name(w, s, name, sizeof name), v, why);
         return NULL;
     }
+    if (v[0] == '[') return cw_arena_strndup(p->arena, v + 1, n - 2);
     return cw_arena_strdup(p->arena, v);
 }
 
@@ -458,6 +483,22 @@ static bool require(struct cfg_parser *p, struct ep_parse *e, int key, const cha
     return false;
 }
 
+/* Each expect_answers entry in the form of record_type's answers (at the key's line, like the other lists: libconfig
+ * gives a list's element the line of the token after it). */
+static void answers_finish(struct cfg_parser *p, struct ep_parse *e, const struct cw_endpoint *ep)
+{
+    char name[256];
+    const config_setting_t *s = e->at[EPK_EXPECT_ANSWERS];
+    if (!s) return;
+    const char *type_name = cw_dns_type_name(ep->record_type);
+    for (size_t i = 0; i < ep->n_expect_answers; i++) {
+        const char *form = cw_dns_answer_form_problem(ep->record_type, ep->expect_answers[i]);
+        if (!form) continue;
+        cfgp_problem(p, s, "%s[%zu]: '%.200s' is not %s (record_type %s)", cfgp_name(e->w, s, name, sizeof name), i,
+                     ep->expect_answers[i], form, type_name ? type_name : "?");
+    }
+}
+
 static void push_finish(struct cfg_parser *p, struct ep_parse *e, struct cw_endpoint *ep)
 {
     if (e->at[EPK_TOKEN] && e->at[EPK_TOKEN_FILE])
@@ -486,6 +527,7 @@ void cfgp_type_finish(struct cfg_parser *p, struct ep_parse *e, struct cw_endpoi
         break;
     case CW_CHECK_DNS:
         require(p, e, EPK_HOST, tn);
+        answers_finish(p, e, ep);
         break;
     case CW_CHECK_ICMP:
         if (require(p, e, EPK_HOST, tn) && (ep->icmp_count - 1) * ep->packet_interval >= ep->timeout)

@@ -1,8 +1,8 @@
 /* common/config/config_types.h — pure functions behind the check types and the HTTP assertion keys
  * (docs/config.md "Check types", "HTTP assertions"): the escapes of a tcp `send`, a dns_server's address, a push
- * token's alphabet, the identity key of a check without a URL, DNS type names, status ranges, and the conditions
- * of `json` and `header_conditions` with the translation of a JSON path into an RFC 6901 pointer. They know
- * nothing of libconfig: the section parsers report. */
+ * token's alphabet, the form of a dns answer, the identity key of a check without a URL, DNS type names, status
+ * ranges, and the conditions of `json` and `header_conditions` with the translation of a JSON path into an RFC
+ * 6901 pointer. They know nothing of libconfig: the section parsers report. */
 #ifndef CW_CONFIG_TYPES_H
 #define CW_CONFIG_TYPES_H
 
@@ -24,6 +24,9 @@ bool cw_parse_dns_server(const char *v, char *ip, size_t iplen, int *port, bool 
 bool cw_push_token_ok(const char *token);
 /* "A", "MX", ... for a record type number of the nine the config knows; NULL otherwise. */
 const char *cw_dns_type_name(uint16_t number);
+/* NULL when answer has the presentation form of a record_type answer (docs/operations.md section 12: A an IPv4
+ * address, MX "PREFERENCE NAME", ...; TXT anything); otherwise the form wanted, for a message. */
+const char *cw_dns_answer_form_problem(uint16_t type, const char *answer);
 /* The identity key of a tcp, tls, dns, icmp or push endpoint (tcp://host:port, ...; docs/config.md "Check
  * types"), in the arena; NULL for http or without a host. */
 char *cw_synthesize_key(struct cw_arena *arena, const struct cw_endpoint *ep);

@@ -279,7 +279,7 @@ static int decode_endpoint_record(struct rd *r, struct cw_config *c, size_t *kep
     }
     struct cw_endpoint *ep = &c->endpoints[*kept];
     memset(ep, 0, sizeof *ep);
-    /* the push tokens: the web's (a worker never holds one); a client key's password: the workers' */
+    /* the push tokens: the web's (a worker never holds one); a client key's password and the proxy: the workers' */
     snap_get_endpoint(&rec, ep, url, url_len, slots == 0 && snap_keeps_secret("web"),
                       slots > 0 || snap_keeps_secret("client_key"));
     if (snap_is_bad(&rec) || rec.in.left != 0) snap_set_bad(r);

@@ -51,8 +51,8 @@ bool snap_keeps_secret(const char *which);
 /* One endpoint record's fields after its length (snapshot_endpoint.c). web false: the web-only fields (group, push
  * token) are written as unset. */
 void snap_put_endpoint(struct cw_buf *b, const struct cw_endpoint *ep, bool web);
-/* Decodes the fields after the url; the push token is kept only with keep_token, the client key's password only
- * with keep_key_password. Marks r bad on a malformed or implausible record. */
+/* Decodes the fields after the url; the push token is kept only with keep_token, the client key's password and the
+ * proxy only with keep_key_password. Marks r bad on a malformed or implausible record. */
 void snap_get_endpoint(struct rd *r, struct cw_endpoint *ep, const char *url, size_t url_len, bool keep_token,
                        bool keep_key_password);
 

@@ -1,7 +1,8 @@
 /* common/config/snapshot_endpoint.c — one endpoint's record in the snapshot (see snapshot.c for the layout): every
  * field of struct cw_endpoint, the HTTP ones, the check types' (issue 14) and the HTTP assertions', written in a
  * fixed order and read back with each enum, count and bound checked, so that a worker may rely on what config_load
- * guarantees. The push token is a secret of the web: a shard's reader (a worker) never keeps it. */
+ * guarantees. The push token is a secret of the web: a shard's reader (a worker) never keeps it; a client key's
+ * password and the proxy (its URL may hold a password) are the workers': other children read them as NULL. */
 #include "common/config/snapshot_codec.h"
 
 #include <math.h>
@@ -172,7 +173,8 @@ static void get_assertions(struct rd *r, struct cw_endpoint *ep, bool keep_key_p
     ep->client_cert = snap_get_str(r);
     ep->client_key = snap_get_str(r);
     ep->client_key_password = keep_key_password ? snap_get_str(r) : snap_skip_str(r);
-    ep->proxy = snap_get_str(r);
+    /* a proxy URL may hold a password: like the key's, only for those who make the requests */
+    ep->proxy = keep_key_password ? snap_get_str(r) : snap_skip_str(r);
     ep->address = snap_get_str(r);
     ep->cookies = snap_get_bool(r);
 }

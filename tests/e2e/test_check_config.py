@@ -150,3 +150,38 @@ def test_duplicate_keys_name_both_lines():
         path = _write(d, "tcp.conf", text)
         res = run_cli(["-t", "-c", path])
         check(res.code == 0 and "config OK: 2 endpoints" in res.text, "two tcp checks refused: %s" % res.text[-600:])
+
+
+def test_proxy_password_never_printed():
+    # a '/' in the password: curl reads the authority up to it, the URL is refused — with its credentials masked
+    with tempdir() as d:
+        text = _config(['    { url = "http://127.0.0.1:1/";\n      proxy = "http://user:pa/ss@proxy:3128"; } #!'])
+        out = _expect_refused(d, "proxy", text, r"proxy: 'http://\*\*\*@proxy:3128' ")
+        check("pa/ss" not in out and "user:" not in out, "the proxy's password was printed: %r" % out[-600:])
+
+
+def test_hosts_and_answers_checked():
+    with tempdir() as d:
+        cases = [
+            ("bracket_name", ['    { type = "tcp"; name = "t"; port = 80;\n      host = "[foo bar]"; } #!'],
+             r"host: '\[foo bar\]' has brackets around something that is not an IPv6 address"),
+            ("host_port", ['    { type = "tcp"; name = "t"; port = 80;\n      host = "1.2.3.4:80"; } #!'],
+             r"host: '1\.2\.3\.4:80' is not a host name or an address "
+             r"\(a host has no port: write the port in `port`\)"),
+            ("a_answer", ['    { type = "dns"; name = "d"; host = "example.org";\n'
+                          '      expect_answers = ["not-an-ip"]; } #!'],
+             r"expect_answers\[0\]: 'not-an-ip' is not an IPv4 address \(record_type A\)"),
+            ("mx_answer", ['    { type = "dns"; name = "d"; host = "example.org"; record_type = "MX";\n'
+                           '      expect_answers = ["mx.example.org"]; } #!'],
+             r"expect_answers\[0\]: 'mx\.example\.org' is not \"PREFERENCE NAME\" \(record_type MX\)"),
+        ]
+        for name, eps, rx in cases:
+            _expect_refused(d, name, _config(eps), rx)
+        # an IPv6 host in brackets or bare, and dns_server "[::1]": valid
+        path = _write(d, "v6.conf", _config([
+            '    { type = "tcp"; name = "a"; host = "[::1]"; port = 1; }',
+            '    { type = "icmp"; name = "b"; host = "::1"; }',
+            '    { type = "dns"; name = "c"; host = "example.org"; dns_server = "[::1]";\n'
+            '      record_type = "AAAA"; expect_answers = ["2001:DB8::1"]; }']))
+        res = run_cli(["-t", "-c", path])
+        check(res.code == 0 and "config OK: 3 endpoints" in res.text, "IPv6 forms refused: %s" % res.text[-600:])

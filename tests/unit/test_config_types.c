@@ -228,6 +228,41 @@ static const struct ct_bad_case bad_cases[] = {
     { T3("type = \"tcp\"; host = \"h\"; port = 0;"), 3, "monitor.endpoints[0].port: must be between 1 and 65535" },
     { T3("type = \"tcp\"; host = \"h\"; port = 65536;"), 3, "port: must be between 1 and 65535" },
     { T3("type = \"tcp\"; host = \"a b\"; port = 1;"), 3, "host: 'a b' is not a host name or an address" },
+    { T3("type = \"tcp\"; host = \"[foo bar]\"; port = 1;"), 3,
+      "host: '[foo bar]' has brackets around something that is not an IPv6 address" },
+    { T3("type = \"icmp\"; host = \"[10.0.0.1]\";"), 3, "host: '[10.0.0.1]' has brackets around something" },
+    { T3("type = \"tcp\"; host = \"1.2.3.4:80\"; port = 1;"), 3,
+      "host: '1.2.3.4:80' is not a host name or an address (a host has no port: write the port in `port`)" },
+    { T3("type = \"tls\"; host = \"h\"; port = 1; server_name = \"a.example:443\";"), 3,
+      "server_name: 'a.example:443' is not a host name or an address" },
+    { T3("type = \"dns\"; host = \"[::1\";"), 3, "host: '[::1' is not a host name or an address" },
+    /* expect_answers in the form of record_type (docs/operations.md section 12) */
+    { T3("type = \"dns\"; host = \"h\";\n expect_answers = [\"192.0.2.1\", \"not-an-ip\"];"), 4,
+      "expect_answers[1]: 'not-an-ip' is not an IPv4 address (record_type A)" },
+    { T3("type = \"dns\"; host = \"h\"; expect_answers = [\n \"192.0.2.1\",\n \"192.0.2\"\n ];"), 3,
+      "expect_answers[1]: '192.0.2' is not an IPv4 address" }, /* at the key's line */
+    { T3("type = \"dns\"; host = \"h\"; record_type = \"A\";\n expect_answers = \"::1\";"), 4,
+      "expect_answers[0]: '::1' is not an IPv4 address" },
+    { T3("expect_answers = \"192.0.2.1\";\n type = \"dns\"; host = \"h\"; record_type = \"AAAA\";"), 3,
+      "expect_answers[0]: '192.0.2.1' is not an IPv6 address (record_type AAAA)" },
+    { T3("type = \"dns\"; host = \"h\"; record_type = \"MX\"; expect_answers = \"mx.example.org\";"), 3,
+      "expect_answers[0]: 'mx.example.org' is not \"PREFERENCE NAME\" (record_type MX)" },
+    { T3("type = \"dns\"; host = \"h\"; record_type = \"MX\"; expect_answers = \"70000 mx.example.org\";"), 3,
+      "is not \"PREFERENCE NAME\"" },
+    { T3("type = \"dns\"; host = \"h\"; record_type = \"MX\"; expect_answers = \"010 mx.example.org\";"), 3,
+      "is not \"PREFERENCE NAME\"" },
+    { T3("type = \"dns\"; host = \"h\"; record_type = \"SRV\"; expect_answers = \"0 5 www.example.org\";"), 3,
+      "'0 5 www.example.org' is not \"PRIORITY WEIGHT PORT TARGET\" (record_type SRV)" },
+    { T3("type = \"dns\"; host = \"h\"; record_type = \"CAA\"; expect_answers = \"0 issue letsencrypt.org\";"), 3,
+      "is not FLAGS TAG \"VALUE\" (record_type CAA)" },
+    { T3("type = \"dns\"; host = \"h\"; record_type = \"CAA\"; expect_answers = \"256 issue \\\"x\\\"\";"), 3,
+      "is not FLAGS TAG \"VALUE\"" },
+    { T3("type = \"dns\"; host = \"h\"; record_type = \"CNAME\"; expect_answers = \"a b\";"), 3,
+      "expect_answers[0]: 'a b' is not a domain name (record_type CNAME)" },
+    { T3("type = \"dns\"; host = \"h\"; record_type = \"NS\"; expect_answers = \"a..b\";"), 3,
+      "'a..b' is not a domain name (record_type NS)" },
+    { T3("type = \"dns\"; host = \"h\"; record_type = \"SOA\"; expect_answers = \"ns1.example.org 1 2 3\";"), 3,
+      "is not \"MNAME RNAME SERIAL REFRESH RETRY EXPIRE MINIMUM\" (record_type SOA)" },
     { T3("type = \"tcp\"; host = \"h\"; port = 1; send = \"a\\\\q\";"), 3,
       "send: a backslash at byte 2 starts no escape" },
     { T3("type = \"tcp\"; host = \"h\"; port = 1; send = \"a\\\\x4\";"), 3, "starts no escape" },
@@ -304,6 +339,64 @@ static const struct ct_bad_case bad_cases[] = {
     { T3("url = \"http://a/\"; expect_status = \"6xx\";"), 3, "'6xx' is not a status class" },
     { T3("url = \"http://a/\"; expect_status = \"300-200\";"), 3, "'300-200' is not a status class" },
 };
+
+/* A proxy whose password holds a '/' (curl reads the authority up to it: "port is not a number"): the message
+ * masks the credentials like every other URL in a message. */
+static void test_proxy_password_masked(void **state)
+{
+    struct ct *t = *state;
+    ct_expect_refused(t, T3("url = \"http://a/\"; proxy = \"http://user:pa/ss@proxy:3128\";"), 3,
+                      "proxy: 'http://***@proxy:3128'");
+    for (int i = 0; i < t->n_msgs && i < CT_MAX_MSGS; i++) assert_null(strstr(t->msgs[i], "pa/ss"));
+    ct_expect_refused(t, T3("url = \"http://a/\"; proxy = \"socks5://u:a/b@c/d@p:1080\";"), 3,
+                      "proxy: 'socks5://***@p:1080'");
+    for (int i = 0; i < t->n_msgs && i < CT_MAX_MSGS; i++) assert_null(strstr(t->msgs[i], "a/b@c"));
+    /* a '?' in the password: masked as well */
+    ct_expect_refused(t, T3("url = \"http://a/\"; proxy = \"http://user:pa?ss@proxy:3128\";"), 3,
+                      "proxy: 'http://***@proxy:3128'");
+    for (int i = 0; i < t->n_msgs && i < CT_MAX_MSGS; i++) assert_null(strstr(t->msgs[i], "pa?ss"));
+    /* "user:12" reads as a host and a port, the rest as a path: curl would connect to "user", and the password
+     * would not count as one (the file readable by others) */
+    ct_expect_refused(t, T3("url = \"http://a/\"; proxy = \"http://user:12/34@proxy:3128\";"), 3,
+                      "proxy: 'http://***@proxy:3128' has an '@' after its host: write a '/', '?' or '#' of the user "
+                      "name or password as %2F, %3F or %23");
+    for (int i = 0; i < t->n_msgs && i < CT_MAX_MSGS; i++) assert_null(strstr(t->msgs[i], "12/34"));
+    ct_expect_refused(t, T3("url = \"http://a/\"; proxy = \"socks5://to/ken@proxy:1080\";"), 3,
+                      "proxy: 'socks5://***@proxy:1080' has an '@' after its host");
+}
+
+/* The forms the checks accept: IPv6 in brackets or bare, and each record type's answers as the worker writes
+ * them. */
+static void test_hosts_and_answers_accepted(void **state)
+{
+    struct ct *t = *state;
+    struct cw_config *c = load_ok(
+        t, EPS("{ type = \"tcp\"; name = \"a\"; host = \"[2001:db8::1]\"; port = 1; },\n"
+               "{ type = \"tcp\"; name = \"b\"; host = \"fe80::1\"; port = 1; },\n"
+               "{ type = \"dns\"; name = \"c\"; host = \"h\"; dns_server = \"[::1]\";\n"
+               "  expect_answers = [\"192.0.2.1\"]; },\n"
+               "{ type = \"dns\"; name = \"d\"; host = \"h\"; record_type = \"aaaa\";\n"
+               "  expect_answers = [\"2001:DB8:0::1\"]; },\n"
+               "{ type = \"dns\"; name = \"e\"; host = \"h\"; record_type = \"MX\";\n"
+               "  expect_answers = [\"0 .\", \"10  Mx.Example.org.\"]; },\n"
+               "{ type = \"dns\"; name = \"f\"; host = \"h\"; record_type = \"SRV\";\n"
+               "  expect_answers = [\"0 5 80 www.example.org\"]; },\n"
+               "{ type = \"dns\"; name = \"g\"; host = \"h\"; record_type = \"CAA\";\n"
+               "  expect_answers = [\"0 issue \\\"letsencrypt.org\\\"\", \"128 iodef \\\"mailto:a b\\\"\"]; },\n"
+               "{ type = \"dns\"; name = \"h\"; host = \"h\"; record_type = \"SOA\";\n"
+               "  expect_answers = [\"ns1.example.org admin.example.org 2026120501 3600 900 604800 300\"]; },\n"
+               "{ type = \"dns\"; name = \"i\"; host = \"h\"; record_type = \"TXT\";\n"
+               "  expect_answers = [\"v=spf1 -all\", \"\"]; },\n"
+               "{ type = \"dns\"; name = \"j\"; host = \"h\"; record_type = \"CNAME\";\n"
+               "  expect_answers = [\"www.example.org.\"]; }"));
+    assert_int_equal(c->n_endpoints, 10);
+    assert_string_equal(c->endpoints[0].host, "2001:db8::1");
+    assert_string_equal(c->endpoints[0].url, "tcp://[2001:db8::1]:1");
+    assert_string_equal(c->endpoints[1].url, "tcp://[fe80::1]:1");
+    assert_string_equal(c->endpoints[2].dns_server, "[::1]");
+    assert_string_equal(c->endpoints[2].url, "dns://[::1]/h?type=A");
+    config_free(c);
+}
 
 static void test_refusals(void **state)
 {
@@ -541,6 +634,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tcp_keys, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_types_fixture, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_refusals, ct_setup, ct_teardown),
+        cmocka_unit_test_setup_teardown(test_proxy_password_masked, ct_setup, ct_teardown),
+        cmocka_unit_test_setup_teardown(test_hosts_and_answers_accepted, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_token_secret, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_reload_sees_new_fields, ct_setup, ct_teardown),
         cmocka_unit_test(test_json_paths),

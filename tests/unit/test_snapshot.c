@@ -105,7 +105,7 @@ static void assert_check_fields_equal(const struct cw_endpoint *a, const struct 
     assert_str_same(a->client_cert, b->client_cert);
     assert_str_same(a->client_key, b->client_key);
     assert_str_same(key_password ? a->client_key_password : NULL, b->client_key_password);
-    assert_str_same(a->proxy, b->proxy);
+    assert_str_same(key_password ? a->proxy : NULL, b->proxy); /* its credentials: the workers' */
     assert_str_same(a->address, b->address);
     assert_int_equal(a->cookies, b->cookies);
 }
@@ -282,7 +282,7 @@ static struct cw_config *load_check_types(struct ct *t)
         "  json = [\"$.status == \\\"UP\\\"\", \"$.items exists\"]; header_conditions = [\"X-V == 2\"];\n"
         "  max_response_time = 1.5; http_version = \"2\"; fail_if_not_tls = true; compressed = true;\n"
         "  body_limit = 2048; client_cert = \"%s/tls/client.pem\"; client_key = \"%s/tls/client.key\";\n"
-        "  client_key_password_file = \"key.pw\"; proxy = \"socks5://127.0.0.1:1080\"; address = \"::1\";\n"
+        "  client_key_password_file = \"key.pw\"; proxy = \"socks5://u:secret@127.0.0.1:1080\"; address = \"::1\";\n"
         "  cookies = true; min_cert_days = 3; }\n"
         "); };\n",
         t->dir, t->dir);
@@ -294,7 +294,8 @@ static struct cw_config *load_check_types(struct ct *t)
 }
 
 /* Every field of the check types and the HTTP assertions survives the snapshot; the push token reaches only a
- * whole-snapshot reader with the web's secrets, the client key's password only the workers (and the tools). */
+ * whole-snapshot reader with the web's secrets, the client key's password and the proxy (its URL may hold a
+ * password) only the workers (and the tools). */
 static void test_check_types_round_trip(void **state)
 {
     struct ct *t = *state;

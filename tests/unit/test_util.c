@@ -60,8 +60,19 @@ static void test_mask_url(void **state)
     assert_string_equal(out, "http://***@host/p?q=1");
     cw_mask_url("https://a@b:pw@host:8443/", out, sizeof out); /* the last '@' ends the userinfo */
     assert_string_equal(out, "https://***@host:8443/");
+    /* a '/' in the userinfo (not percent-encoded): curl would read "user:pa" as the authority; masked anyway */
+    cw_mask_url("http://user:pa/ss@proxy:3128", out, sizeof out);
+    assert_string_equal(out, "http://***@proxy:3128");
+    /* so an '@' in the path cannot be told from one: masked too (never less than the authority's userinfo) */
     cw_mask_url("http://host/path@not-userinfo", out, sizeof out);
-    assert_string_equal(out, "http://host/path@not-userinfo");
+    assert_string_equal(out, "http://***@not-userinfo");
+    cw_mask_url("http://u:p@host/a@b/c", out, sizeof out);
+    assert_string_equal(out, "http://***@b/c");
+    /* the query and the fragment are no userinfo: an address in them leaves the host shown */
+    cw_mask_url("https://host/x?to=ops@example.com#a@b", out, sizeof out);
+    assert_string_equal(out, "https://host/x?to=ops@example.com#a@b");
+    cw_mask_url("https://u:p@host/x?to=ops@example.com", out, sizeof out);
+    assert_string_equal(out, "https://***@host/x?to=ops@example.com");
     cw_mask_url("http://host/", out, sizeof out);
     assert_string_equal(out, "http://host/");
     cw_mask_url("http://user:secret@host/", out, 10); /* cut output stays terminated */

@@ -34,9 +34,15 @@ void web_figures_parse(const char *figures, struct web_figures *f)
     struct json_object *o = json_tokener_parse(figures);
     if (!o) return;
     if (json_object_is_type(o, json_type_object)) {
+        /* the reply's answers: the kept array is at most 64 and within the figures' budget; answers_total says
+         * how many the reply had when the check kept fewer, answers_cut how many the budget left out */
         struct json_object *a = NULL;
-        if (json_object_object_get_ex(o, "answers", &a) && json_object_is_type(a, json_type_array))
-            f->answers = (int32_t)json_object_array_length(a);
+        if (json_object_object_get_ex(o, "answers", &a) && json_object_is_type(a, json_type_array)) {
+            double cut = number(o, "answers_cut");
+            f->answers = (int32_t)json_object_array_length(a) + (cut > 0 && cut < 65536 ? (int32_t)cut : 0);
+        }
+        double total = number(o, "answers_total");
+        if (total >= 0 && total < 65536) f->answers = (int32_t)total;
         copy_string(o, "rcode", f->rcode, sizeof f->rcode);
         copy_string(o, "version", f->tls_version, sizeof f->tls_version);
         f->loss_pct = number(o, "loss_pct");

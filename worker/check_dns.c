@@ -1,7 +1,9 @@
 /* worker/check_dns.c — the dns check: one query for `host` of `record_type` at `dns_server` (or the system's
  * resolvers), asynchronous on the worker's loop through c-ares (worker/resolve.h); the rcode must be
  * expect_rcode and every expect_answers entry must equal one answer (worker/dns_parse.h). Latency: the query
- * time. Figures: {"rcode", "answers": [...], "server"}.
+ * time. Figures: {"rcode", "answers_total" (when the reply had more answers than are kept), "answers": [...],
+ * "answers_cut" (answers the figures' budget left out), "server"}. A check ends at its deadline ("timed out after
+ * T"), or earlier when c-ares gives up on the server (2 s, then 4 s: "no answer after 2 tries").
  *
  * DESIGN
  * The query goes out with ares_send on the channel of its server, created with ARES_FLAG_NOCHECKRESP: without
@@ -67,25 +69,25 @@ static void put_figures(struct check *c, const struct dns_reply *rep)
 {
     char buf[16];
     figures_str(&c->fig, "rcode", dns_rcode_name(rep->rcode, buf, sizeof buf));
+    /* before the array, so the budget cannot leave it out once the array has used the room */
+    if (rep->total > rep->n) figures_int(&c->fig, "answers_total", rep->total);
     figures_array_begin(&c->fig, "answers");
     for (unsigned i = 0; i < rep->n; i++) figures_array_str(&c->fig, dns_reply_answer(rep, i));
-    figures_array_end(&c->fig);
-    if (rep->total > rep->n) figures_int(&c->fig, "answers_total", rep->total);
+    figures_array_end(&c->fig); /* "answers_cut": the answers the budget left out */
     figures_str(&c->fig, "server", server_text(c));
 }
 
 static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {
-    (void)timeouts;
     uintptr_t token = (uintptr_t)arg;
     struct check *c = dns_engine ? engine_check(dns_engine, (uint32_t)(token >> 32), (uint32_t)token) : NULL;
     if (!c) return; /* ended meanwhile (deadline, shutdown) */
     c->r.latency_us = check_elapsed_us(c, cw_mono_ns());
     if (status != ARES_SUCCESS || !abuf || alen <= 0) {
         figures_str(&c->fig, "server", server_text(c));
-        if (status == ARES_ETIMEOUT) {
-            char t[32];
-            check_fail(c, "timed out after %s (server %s)", check_timeout_text(c, t, sizeof t), server_text(c));
+        if (status == ARES_ETIMEOUT) { /* c-ares gave up before the check's deadline (which ends the check) */
+            check_fail(c, "no answer after %d %s (server %s)", timeouts, timeouts == 1 ? "try" : "tries",
+                       server_text(c));
         } else if (status == ARES_ECONNREFUSED) {
             check_fail(c, "connection refused (server %s)", server_text(c));
         } else {

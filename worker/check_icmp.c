@@ -7,7 +7,8 @@
  * DESIGN
  * The sockets are the module's (worker/icmp_sock.h: one per family for every probe of the worker, opened at
  * the worker's start only when its shard has icmp endpoints, watched with engine_watch). A probe is named by
- * (slot, generation, index) in the sequence table; the check's timer sends the next probe; a reply finds its
+ * (slot, generation, index) in the sequence table; the check's timer sends the next probe (probe k is due
+ * k * packet_interval after the first one went out, whatever the name lookup took); a reply finds its
  * check with engine_check and records its round trip. The check ends when every probe was answered, or at
  * its deadline (then the missing replies are lost: the deadline is not a failure by itself). Jitter is the
  * mean absolute difference of consecutive round trips, in probe order (docs/config.md "icmp"). */
@@ -33,6 +34,7 @@ struct icmp_state {
     int sent;     /* echo requests that went out */
     int attempts; /* sends tried (a failed send is a lost probe) */
     int received;
+    int64_t first_send_ns; /* when the first probe went out: probe k is due k * packet_interval later */
     bool seq_held[ICMP_COUNT_MAX];
     uint16_t seq[ICMP_COUNT_MAX];
     int64_t rtt_ns[ICMP_COUNT_MAX]; /* -1: no reply */
@@ -163,7 +165,8 @@ static void send_probe(struct check *c, int64_t now)
     }
     if (st->attempts < st->count) {
         int64_t step = (int64_t)llround(c->ep->packet_interval * 1e9);
-        check_set_timer(c, c->start_ns + step * st->attempts > now ? c->start_ns + step * st->attempts : now);
+        int64_t due = st->first_send_ns + step * st->attempts;
+        check_set_timer(c, due > now ? due : now);
     } else if (st->received == st->sent) {
         judge(c); /* every probe that went out was answered already (or none went out) */
     }
@@ -211,7 +214,9 @@ static void on_resolved(struct check *c, const struct resolve_result *res)
         check_fail(c, "%s", why);
         return;
     }
-    send_probe(c, cw_mono_ns());
+    /* from the first probe, not the check's start: a slow lookup must not eat the spacing */
+    st->first_send_ns = cw_mono_ns();
+    send_probe(c, st->first_send_ns);
 }
 
 static void icmp_start(struct check *c)

@@ -8,13 +8,16 @@
  * - The handshake always completes (SSL_VERIFY_NONE: worker/tls_ctx.h); then verify_tls decides whether
  *   SSL_get_verify_result fails the check, with probe_tls_reason's texts (the same as HTTP's: "TLS certificate
  *   expired", "... is self-signed", "... does not match host H", "... not trusted (unknown CA)").
- * - min_cert_days: the check fails when the certificate that expires first in the presented chain expires in
- *   fewer days: "TLS certificate expires in 3 days (< 14)" (the leaf) or "TLS certificate chain expires in
- *   3 days (< 14): CN=..." (another certificate of the chain).
+ * - min_cert_days: the check fails when the certificate that expires first in the chain expires in fewer days:
+ *   "TLS certificate expires in 3 days (< 14)" (the leaf) or "TLS certificate chain expires in 3 days (< 14):
+ *   CN=..." (another certificate of the chain). The chain is the one verification built when it succeeded
+ *   (SSL_get0_verified_chain: an extra certificate the server sends but trust does not need, such as an old
+ *   cross-sign, does not count), else the one the server presented (figures: "chain").
  * - r.tls_expires_at_us is the leaf's notAfter (the alerter's TLS-expiry alerts work as for https); tls_us
  *   the handshake; connect_us the connect; latency_us from the start to the end of the handshake.
- * - Figures: version, cipher, subject, issuer, expires_at (leaf), chain_expires_at, verify ("ok" or
- *   OpenSSL's text), starttls (when used). */
+ * - Figures: version, cipher, subject, issuer, expires_at (leaf), chain_expires_at, chain ("verified" or
+ *   "presented": which chain chain_expires_at and min_cert_days judge), verify ("ok" or OpenSSL's text),
+ *   starttls (when used). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -230,6 +233,7 @@ static void tls_finish(struct check *c)
     if (f->chain_not_after_us) {
         tls_iso_time(f->chain_not_after_us, when, sizeof when);
         figures_str(&c->fig, "chain_expires_at", when);
+        figures_str(&c->fig, "chain", f->chain_verified ? "verified" : "presented");
     }
 }
 

@@ -60,8 +60,8 @@ static size_t escape(char *out, const char *s, size_t n)
             PUT(short_form[0]);
             PUT(short_form[1]);
         } else if (c < 0x20 || c >= 0x7f) {
-            char hex[7];
-            snprintf(hex, sizeof hex, "\\u%04x", c);
+            char hex[7]; /* a NUL as U+2400 (SYMBOL FOR NULL): receivers refuse \u0000 (PostgreSQL's jsonb does) */
+            snprintf(hex, sizeof hex, "\\u%04x", c ? c : 0x2400u);
             for (int k = 0; k < 6; k++) PUT(hex[k]);
         } else {
             PUT(c);
@@ -213,4 +213,19 @@ const char *figures_end(struct figures *f)
     f->buf[f->len++] = '}';
     f->buf[f->len] = '\0';
     return f->buf;
+}
+
+const char *figures_result_problem(struct cw_result *r, const char **figures_dropped)
+{
+    *figures_dropped = NULL;
+    const char *problem = proto_result_problem(r);
+    if (!problem || !r->figures || !r->figures[0]) return problem;
+    const char *figures = r->figures;
+    r->figures = NULL;
+    if (proto_result_problem(r)) { /* another problem: the result cannot go, figures or not */
+        r->figures = figures;
+        return problem;
+    }
+    *figures_dropped = problem;
+    return NULL;
 }

@@ -7,8 +7,10 @@
  * whole (figures_end reports "figures_cut": N members), an array element that does not fit is dropped and
  * counted (figures_array_end writes `"<key>_cut": N` after the array). Strings are escaped for JSON: quotes,
  * backslashes and control bytes, and bytes that are not valid UTF-8 as \u00XX (the reply of a TCP server may be
- * any bytes: each such byte stays visible as the Latin-1 character of its value). One level of array; no
- * nested objects (figures are flat: a number, a string, a list of answers). */
+ * any bytes: each such byte stays visible as the Latin-1 character of its value) — except a NUL byte, written
+ * \u2400 (U+2400 SYMBOL FOR NULL, "␀"): \u0000 is refused by the receivers' check (common/wire/jsonshape.h) as
+ * PostgreSQL's jsonb refuses it. One level of array; no nested objects (figures are flat: a number, a string, a
+ * list of answers). */
 #ifndef CW_WORKER_FIGURES_H
 #define CW_WORKER_FIGURES_H
 
@@ -48,5 +50,10 @@ bool figures_array_str(struct figures *f, const char *value);
 void figures_array_end(struct figures *f);
 /* Closes the object (and an array left open) and returns buf: a NUL-terminated JSON object. */
 const char *figures_end(struct figures *f);
+
+/* proto_result_problem(r), except that figures which are r's only problem are left out (r->figures set to NULL,
+ * *figures_dropped the problem they had): a bug in a check's figures never costs the check's result. NULL when r
+ * can be sent. */
+const char *figures_result_problem(struct cw_result *r, const char **figures_dropped);
 
 #endif

@@ -44,6 +44,7 @@
 #include "worker/output.h"
 #include "worker/events.h"
 #include "worker/check.h"
+#include "worker/figures.h"
 
 #define WORKER_MAX_IN_FLIGHT 1024 /* default bound on transfers in flight */
 #define WORKER_MIN_IN_FLIGHT 16
@@ -101,8 +102,9 @@ struct worker {
     bool stopping;
 
     /* counters since start */
-    uint64_t checks, checks_ok, checks_failed, missed, results_emitted, results_invalid;
+    uint64_t checks, checks_ok, checks_failed, missed, results_emitted, results_invalid, figures_dropped;
     struct ratelimit invalid_log; /* "result ... not sent" lines */
+    struct ratelimit figures_log; /* "figures of ... left out" lines */
     /* over the current stats period */
     struct lat_hist lateness;
     unsigned peak_in_flight;
@@ -158,7 +160,16 @@ static void emit(struct worker *w, struct cw_result *r)
     r->worker = w->slot;
     r->boot_id = w->p.boot_id;
     r->seq = ++w->seq;
-    const char *problem = proto_result_problem(r);
+    const char *figures_problem;
+    const char *problem = figures_result_problem(r, &figures_problem);
+    if (figures_problem) { /* a bug of the check's figures: the result goes without them */
+        w->figures_dropped++;
+        if (ratelimit_allow(&w->figures_log, cw_mono_ns())) {
+            char url[CW_URL_MAX + 1];
+            cw_mask_url(r->url, url, sizeof url);
+            log_error("figures of %s left out: %s", url, figures_problem);
+        }
+    }
     if (problem) {
         /* every receiver would refuse it, and its whole batch with it: it is dropped here, counted, and its
          * seq left out (receivers count the gap); the cause is almost always the clock (1970 before NTP) */
@@ -235,6 +246,7 @@ static void publish_stats(struct worker *w)
     proc_stats_add(&s, "results_resent", (int64_t)t.resent);
     proc_stats_add(&s, "results_refused", (int64_t)t.refused);
     proc_stats_add(&s, "results_invalid", (int64_t)w->results_invalid);
+    proc_stats_add(&s, "figures_dropped", (int64_t)w->figures_dropped);
     proc_stats_add(&s, "results_spooled", (int64_t)t.spooled);
     proc_stats_add(&s, "spool_bytes", (int64_t)t.spool_bytes);
     proc_stats_add(&s, "pending_batches", (int64_t)t.pending_batches);
@@ -463,7 +475,9 @@ static void finish(struct worker *w)
 
 int main(void)
 {
-    struct worker w = { .ev = { .epfd = -1 }, .invalid_log = { .what = "invalid results" } };
+    struct worker w = { .ev = { .epfd = -1 },
+                        .invalid_log = { .what = "invalid results" },
+                        .figures_log = { .what = "figures left out" } };
     init(&w);
     run(&w);
     finish(&w);

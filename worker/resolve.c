@@ -15,17 +15,21 @@
 #include "common/base/hash.h"
 #include "common/base/log.h"
 #include "common/base/util.h"
+#include "common/config/config_types.h"
 #include "worker/events.h"
 
 #define RESOLVE_TIMEOUT_MS 2000 /* per try, doubled by c-ares per round */
 #define RESOLVE_TRIES 2
+#define RESOLVE_RETRY_NS (10 * 1000000000LL) /* a channel that could not be set up is tried again after this */
 
 struct resolve_channel {
-    ares_channel ch;
+    ares_channel ch; /* NULL: the last set-up failed (error, retry_at_ns) */
     struct resolver *r;
-    char *key;        /* "flags/server" ("flags/" for the system's resolvers) */
-    unsigned sockets; /* open sockets (in the epoll set) */
-    int64_t wake_ns;  /* from the last resolver_next_wakeup; -1: none */
+    char *key;           /* "flags/server" (server normalised: "IP:PORT", "[IPv6]:PORT"; "flags/" for the system's) */
+    char *error;         /* why the last set-up failed */
+    int64_t retry_at_ns; /* a failed set-up is not tried again before this */
+    unsigned sockets;    /* open sockets (in the epoll set) */
+    int64_t wake_ns;     /* from the last resolver_next_wakeup; -1: none */
     UT_hash_handle hh;
 };
 
@@ -36,6 +40,7 @@ struct resolver {
     struct resolve_channel **by_fd; /* descriptor -> its channel (NULL: not a c-ares socket) */
     size_t n_by_fd;
     unsigned pending; /* resolver_lookup calls not answered yet */
+    unsigned setups;  /* channel set-ups tried */
 };
 
 struct lookup {
@@ -169,16 +174,11 @@ static void on_sock_state(void *data, ares_socket_t fd, int readable, int writab
     r->by_fd[fd] = c;
 }
 
-ares_channel resolver_channel(struct resolver *r, const char *server, int flags, char *err, size_t errlen)
+/* Sets c->ch up for server (normalised, or NULL: the system's resolvers); on failure c->ch is NULL and c->error
+ * says why (shown as "cannot set up a resolver for <shown>: ..."). */
+static void channel_setup(struct resolve_channel *c, const char *server, const char *shown, int flags)
 {
-    char key[512];
-    snprintf(key, sizeof key, "%d/%s", flags, server ? server : "");
-    struct resolve_channel *c;
-    HASH_FIND_STR(r->channels, key, c);
-    if (c) return c->ch;
-    c = cw_xcalloc(1, sizeof *c);
-    c->r = r;
-    c->wake_ns = -1;
+    c->r->setups++;
     struct ares_options o = { .flags = flags,
                               .timeout = RESOLVE_TIMEOUT_MS,
                               .tries = RESOLVE_TRIES,
@@ -187,17 +187,56 @@ ares_channel resolver_channel(struct resolver *r, const char *server, int flags,
     int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | (flags ? ARES_OPT_FLAGS : 0);
     int st = ares_init_options(&c->ch, &o, mask);
     if (st == ARES_SUCCESS && server) st = ares_set_servers_ports_csv(c->ch, server);
-    if (st != ARES_SUCCESS) {
-        snprintf(err, errlen, "cannot set up a resolver%s%s: %s", server ? " for " : "", server ? server : "",
-                 ares_strerror(st));
-        if (c->ch) ares_destroy(c->ch);
-        free(c);
+    if (st == ARES_SUCCESS) return;
+    char text[512];
+    snprintf(text, sizeof text, "cannot set up a resolver%s%s: %s", shown ? " for " : "", shown ? shown : "",
+             ares_strerror(st));
+    if (c->ch) ares_destroy(c->ch);
+    c->ch = NULL;
+    free(c->error);
+    c->error = cw_xstrdup(text);
+}
+
+ares_channel resolver_channel(struct resolver *r, const char *server, int flags, char *err, size_t errlen)
+{
+    /* c-ares 1.18's ares_set_servers_ports_csv takes "IP", "IP:PORT" and "[IPv6]:PORT" but refuses "[IPv6]"
+     * (ARES_EBADSTR): it is given the address and port as parsed, always with the port */
+    char ip[64], norm[80], key[96];
+    int port = 53;
+    bool v6 = false;
+    bool parsed = !server || cw_parse_dns_server(server, ip, sizeof ip, &port, &v6);
+    if (server && parsed) snprintf(norm, sizeof norm, v6 ? "[%s]:%d" : "%s:%d", ip, port);
+    snprintf(key, sizeof key, "%d/%s", flags, !server ? "" : parsed ? norm : server);
+    struct resolve_channel *c;
+    HASH_FIND_STR(r->channels, key, c);
+    if (c && c->ch) return c->ch;
+    int64_t now = cw_mono_ns();
+    if (!c) {
+        c = cw_xcalloc(1, sizeof *c);
+        c->r = r;
+        c->wake_ns = -1;
+        c->key = cw_xstrdup(key);
+        HASH_ADD_KEYPTR(hh, r->channels, c->key, strlen(c->key), c);
+    } else if (now < c->retry_at_ns) {
+        snprintf(err, errlen, "%s", c->error);
         return NULL;
     }
-    c->key = cw_xstrdup(key);
-    HASH_ADD_KEYPTR(hh, r->channels, c->key, strlen(c->key), c);
-    return c->ch;
+    if (parsed) {
+        channel_setup(c, server ? norm : NULL, server, flags);
+    } else {
+        r->setups++;
+        free(c->error);
+        char text[160];
+        snprintf(text, sizeof text, "cannot set up a resolver for %s: not an IP address with an optional port", server);
+        c->error = cw_xstrdup(text);
+    }
+    if (c->ch) return c->ch;
+    c->retry_at_ns = now + RESOLVE_RETRY_NS;
+    snprintf(err, errlen, "%s", c->error);
+    return NULL;
 }
+
+unsigned resolver_setups(const struct resolver *r) { return r->setups; }
 
 struct resolver *resolver_new(struct worker_events *ev)
 {
@@ -216,8 +255,9 @@ void resolver_free(struct resolver *r)
     HASH_ITER(hh, r->channels, c, tmp)
     {
         HASH_DEL(r->channels, c);
-        ares_destroy(c->ch); /* pending callbacks run with ARES_EDESTRUCTION; sockets are closed */
+        if (c->ch) ares_destroy(c->ch); /* pending callbacks run with ARES_EDESTRUCTION; sockets are closed */
         free(c->key);
+        free(c->error);
         free(c);
     }
     free(r->by_fd);

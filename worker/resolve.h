@@ -65,9 +65,14 @@ void resolver_lookup(struct resolver *r, const char *host, int port, int family,
 /* Parses an IP literal into addr (port set); false when host is not one. */
 bool resolve_literal(const char *host, int port, int family, struct sockaddr_storage *addr, socklen_t *len);
 
-/* The channel for server (NULL: the system's resolvers; "IP", "IP:PORT", "[IPv6]:PORT") with the ARES_FLAG_*
- * flags (0 for the defaults), created the first time. NULL with the reason in err when c-ares refuses it. */
+/* The channel for server (NULL: the system's resolvers; "IP", "IP:PORT", "[IPv6]", "[IPv6]:PORT" or a bare IPv6
+ * address: what docs/config.md allows for dns_server; port 53 by default) with the ARES_FLAG_* flags (0 for the
+ * defaults), created the first time. c-ares is given the parsed address and port ("IP:PORT", "[IPv6]:PORT"), so
+ * spellings of one server share a channel. NULL with the reason in err when it cannot be set up; that failure
+ * is kept, and the set-up (ares_init_options reads resolv.conf) tried again at most every 10 s. */
 ares_channel resolver_channel(struct resolver *r, const char *server, int flags, char *err, size_t errlen);
+/* Channel set-ups tried since resolver_new (for tests: a failed one is not retried at every check). */
+unsigned resolver_setups(const struct resolver *r);
 
 /* The next instant c-ares needs (-1: none); asks ares_timeout once per channel with a socket open. */
 int64_t resolver_next_wakeup(struct resolver *r, int64_t now);

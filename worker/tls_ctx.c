@@ -121,7 +121,12 @@ void tls_facts_read(SSL *ssl, struct tls_facts *f)
     f->leaf_not_after_us = tls_asn1_time_us(X509_get0_notAfter(leaf));
     f->chain_not_after_us = f->leaf_not_after_us;
     snprintf(f->chain_first_subject, sizeof f->chain_first_subject, "%s", f->subject);
-    STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl); /* the client's view includes the leaf */
+    /* the chain verification built (leaf to trust anchor) when it succeeded: a certificate the server sends but
+     * trust does not need (an old cross-sign) does not count; else what the server presented (its view as a
+     * client includes the leaf) */
+    STACK_OF(X509) *chain = f->verify == X509_V_OK ? SSL_get0_verified_chain(ssl) : NULL;
+    f->chain_verified = chain != NULL;
+    if (!chain) chain = SSL_get_peer_cert_chain(ssl);
     for (int i = 0; chain && i < sk_X509_num(chain); i++) {
         X509 *x = sk_X509_value(chain, i);
         int64_t t = tls_asn1_time_us(X509_get0_notAfter(x));

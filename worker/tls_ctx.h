@@ -30,7 +30,8 @@ struct tls_facts {
     char subject[256]; /* the leaf's, RFC 2253 ("CN=x,O=y") */
     char issuer[256];
     int64_t leaf_not_after_us;     /* 0: unknown */
-    int64_t chain_not_after_us;    /* the earliest notAfter of the presented chain; 0: unknown */
+    int64_t chain_not_after_us;    /* the earliest notAfter of the chain (below); 0: unknown */
+    bool chain_verified;           /* the chain is the verified one; false: the one presented (not verified) */
     char chain_first_subject[256]; /* the certificate that expires first */
     long verify;                   /* SSL_get_verify_result: X509_V_OK or an X509_V_ERR_* code */
 };

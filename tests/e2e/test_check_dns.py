@@ -337,10 +337,13 @@ def test_dns_system_resolvers_in_a_namespace():
                 eps = [{"type": "dns", "name": "sys-a", "host": "www.cw.test", "timeout": 1,
                         "expect_answers": ["192.0.2.10", "192.0.2.11"]},
                        {"type": "dns", "name": "sys-nx", "host": "missing.cw.test", "timeout": 1,
-                        "expect_rcode": "NXDOMAIN"}]
+                        "expect_rcode": "NXDOMAIN"},
+                       # "[::1]": a bracketed IPv6 address without a port is port 53 (unbound listens on ::1@53)
+                       dns_endpoint("v6-port-53", "www.cw.test", "[::1]", record_type="AAAA",
+                                    expect_answers=["2001:db8::1"])]
                 with Clockwerk(base_config(eps, workers=1), d, bin_dir=wrap) as cw:
                     cw.wait_ready()
-                    rows = last_rows(cw, ["sys-a", "sys-nx"], n=2)
+                    rows = last_rows(cw, ["sys-a", "sys-nx", "v6-port-53"], n=2)
                     cw.stop()
         finally:
             shutil.rmtree(etc, ignore_errors=True)
@@ -351,6 +354,22 @@ def test_dns_system_resolvers_in_a_namespace():
                     pass  # another test's namespace uses it now
         expect_ok(rows, "sys-a")
         expect_ok(rows, "sys-nx")
+        expect_ok(rows, "v6-port-53")
         if "figures" in rows["sys-a"]:
             check(rows["sys-a"]["figures"]["server"] == "system", "sys-a figures: %r" % rows["sys-a"])
 
+
+
+def test_dns_cares_gives_up_before_the_deadline():
+    """c-ares gives up on a silent server after its own tries (2 s, then 4 s) when the check's timeout is longer:
+    the error says so ("no answer after 2 tries (server S)"), not "timed out after <the check's timeout>"."""
+    with tempdir() as d, UdpServer(rcode=None) as silent:
+        srv = "127.0.0.1:%d" % silent.port
+        eps = [dns_endpoint("gives-up", "www.cw.test", srv, timeout=15)]
+        with Clockwerk(base_config(eps, workers=1, check_interval=20), d) as cw:
+            cw.wait_ready()
+            rows = last_rows(cw, ["gives-up"], n=1)
+            cw.stop()
+        expect_error(rows, "gives-up", "no answer after 2 tries (server %s)" % srv)
+        latency = rows["gives-up"]["latency_ms"]
+        check(latency is not None and 5000 <= latency < 15000, "latency %r ms: c-ares's 2 + 4 s" % latency)

@@ -13,6 +13,8 @@ requests to 127.0.0.1, ::1 and to network namespaces the tests create.
 - Delay: a namespace that ignores echo requests (net.ipv4.icmp_echo_ignore_all) where a Python raw-socket
   responder answers each after 60 ms; the stored latency (the average round trip) measures it, and a
   latency_threshold under it fails the check saying so.
+- Spacing: Clockwerk in a namespace whose resolver answers after 1 s; a raw socket there times the echo requests
+  of a check of a name: packet_interval apart from the first, not back to back after the slow lookup.
 Every namespace (and its veth pair) is deleted, and every process stopped, on every path. Needs root (the
 namespaces): a test says so and passes without checking when not root.
 """
@@ -337,3 +339,90 @@ def test_icmp_endpoints_added_by_a_reload_get_raw_sockets():
               "the reload's log does not show raw sockets")
         for nm in ("v4", "v6"):
             check(all(r["ok"] == 1 for r in rows[nm]), "%s: %r" % (nm, rows[nm]))
+
+
+# In a namespace: a DNS server on 127.0.0.1:53 that answers every A query with 127.0.0.1 after `delay` seconds
+# (AAAA: no answers), and a raw ICMP socket that prints the time of every echo request to 127.0.0.1.
+SLOW_DNS_AND_SNIFFER = r"""
+import heapq, select, socket, struct, sys, time
+delay = float(sys.argv[1])
+dns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+dns.bind(("127.0.0.1", 53))
+raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+print("ready", flush=True)
+due = []
+n = 0
+while True:
+    wait = max(0.0, due[0][0] - time.monotonic()) if due else 1.0
+    for s in select.select([dns, raw], [], [], wait)[0]:
+        if s is raw:
+            pkt = raw.recv(65535)
+            icmp = pkt[(pkt[0] & 15) * 4:]
+            if len(icmp) >= 8 and icmp[0] == 8:
+                print("echo %.6f" % time.monotonic(), flush=True)
+            continue
+        q, peer = dns.recvfrom(4096)
+        if len(q) < 17:
+            continue
+        end = q.index(b"\0", 12) + 5
+        qtype = struct.unpack(">H", q[end - 4:end - 2])[0]
+        an = struct.pack(">HHHIH", 0xC00C, 1, 1, 60, 4) + socket.inet_aton("127.0.0.1") if qtype == 1 else b""
+        reply = q[:2] + struct.pack(">HHHHH", 0x8180, 1, 1 if an else 0, 0, 0) + q[12:end] + an
+        n += 1
+        heapq.heappush(due, (time.monotonic() + delay, n, reply, peer))
+    while due and due[0][0] <= time.monotonic():
+        _, _, reply, peer = heapq.heappop(due)
+        dns.sendto(reply, peer)
+"""
+
+
+@harness.timeout(150)
+def test_icmp_probes_keep_their_interval_after_a_slow_lookup():
+    """The probes of a check are packet_interval apart from the first one's send, however long the name lookup
+    took: the worker runs in a namespace whose resolver (/etc/netns/NAME/resolv.conf) answers after 1 s, and a
+    raw socket there times every echo request: 4 probes 0.3 s apart, not sent back to back once the lookup has
+    eaten the schedule."""
+    if not root_only():
+        return
+    import shutil
+    with tempdir() as d, Netns(veth=False) as ns:
+        etc = os.path.join("/etc/netns", ns.name)
+        made_parent = not os.path.isdir("/etc/netns")
+        try:
+            os.makedirs(etc)
+            with open(os.path.join(etc, "resolv.conf"), "w") as f:
+                f.write("nameserver 127.0.0.1\n")
+            script = os.path.join(d, "slowdns.py")
+            with open(script, "w") as f:
+                f.write(SLOW_DNS_AND_SNIFFER)
+            helper = ns.start([sys.executable, script, "1.0"])
+            line = helper.stdout.readline().strip()
+            check(line == "ready", "slow DNS server: %r" % line)
+            wrap = os.path.join(d, "wrapbin")
+            os.makedirs(wrap)
+            with open(os.path.join(wrap, "clockwerk"), "w") as f:
+                f.write('#!/bin/sh\nexec ip netns exec %s %s "$@"\n' % (ns.name, binary("clockwerk")))
+            os.chmod(os.path.join(wrap, "clockwerk"), 0o755)
+            eps = [icmp_endpoint("slow-name", "ping.slow.test", count=4, packet_interval=0.3, timeout=3)]
+            with Clockwerk(base_config(eps, workers=1, check_interval=10), d, bin_dir=wrap) as cw:
+                cw.wait_ready()
+                rows = rows_by_name(cw, ["slow-name"], n=1)
+                cw.stop()
+            sent = []
+            while len(sent) < 4:
+                line = helper.stdout.readline()
+                check(line, "the sniffer ended after %d echo requests" % len(sent))
+                if line.startswith("echo "):
+                    sent.append(float(line.split()[1]))
+        finally:
+            shutil.rmtree(etc, ignore_errors=True)
+            if made_parent:
+                try:
+                    os.rmdir("/etc/netns")
+                except OSError:
+                    pass  # another test's namespace uses it now
+        r = rows["slow-name"][0]
+        check(r["ok"] == 1, "slow-name: %r" % r)
+        gaps = [b - a for a, b in zip(sent, sent[1:])]
+        check(all(0.25 <= g < 0.6 for g in gaps), "gaps between the echo requests: %s s (packet_interval 0.3)"
+              % ", ".join("%.3f" % g for g in gaps))

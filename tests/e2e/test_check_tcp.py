@@ -9,6 +9,7 @@ latency is the connect time (latency_ms = connect_ms); `send` reaches the server
 "localhost" is looked up (dns_ms set); the status code is 0.
 """
 
+import json
 import socket
 import threading
 import time
@@ -16,6 +17,7 @@ import time
 import harness
 from harness import Clockwerk, Raw, base_config, check, free_port, tempdir, wait_for
 
+NUL_GREETING = b"J\x00\x00\x00\x0a8.0.36\x00 banner"  # a MySQL-like greeting: NUL bytes in the reply
 SLOW_REPLY_S = 0.4  # the slow server's delay: well inside the worker's 1 s of grace at SIGTERM
 
 ROWS = ("SELECT c.ok, c.error, c.latency_ms, c.connect_ms, c.dns_ms, c.status_code FROM checks c "
@@ -92,7 +94,7 @@ class ThreadedServer:
 class TcpServer(ThreadedServer):
     """mode says what the server does with a connection: banner (sends a multi-line SMTP 220), pong (reads a
     line; +PONG if it was PING), err (reads a line; -ERR), silent (sends nothing), slow (+PONG after
-    SLOW_REPLY_S, without reading)."""
+    SLOW_REPLY_S, without reading), nul (a binary greeting with NUL bytes, like MySQL's)."""
 
     def __init__(self, mode):
         super().__init__()
@@ -108,6 +110,8 @@ class TcpServer(ThreadedServer):
             if self.mode == "slow":
                 time.sleep(SLOW_REPLY_S)
                 c.sendall(b"+PONG\r\n")
+            elif self.mode == "nul":
+                c.sendall(NUL_GREETING)
             elif self.mode == "banner":
                 c.sendall(b"220-smtp.test ESMTP ready\r\n220 smtp.test\r\n")
             elif self.mode in ("pong", "err"):
@@ -225,3 +229,24 @@ def test_sigterm_lets_tcp_checks_in_flight_finish():
             got = rows(cw, "slow-pong")
             check(len(got) == 1 and got[0][0] == 1 and got[0][1] is None,
                   "rows after the stop: %r (expected the check in flight at SIGTERM, ok)" % (got,))
+
+
+@harness.timeout(120)
+def test_reply_with_nul_bytes_is_stored():
+    """A reply holding NUL bytes (a MySQL greeting, any binary protocol) is a result like any other: stored, ok,
+    its figures' reply showing each NUL as U+2400 (never \\u0000, which PostgreSQL's jsonb refuses and the
+    receivers' check refuses with it). A check whose result is lost makes no row: the plain check beside it
+    says how many rows there should be."""
+    with tempdir() as d, TcpServer("nul") as nul:
+        eps = [tcp_endpoint("nul-greeting", nul.port, expect="8.0"), tcp_endpoint("plain", nul.port)]
+        with Clockwerk(base_config(eps, workers=1, check_interval=1), d) as cw:
+            cw.wait_ready()
+            wait_rows(cw, "plain", n=3)
+            got = wait_rows(cw, "nul-greeting", n=2, timeout=10)
+            check(all(r[0] == 1 and r[1] is None for r in got), "nul-greeting rows: %r" % (got,))
+            q = "SELECT c.details FROM checks c JOIN endpoints e ON e.id = c.endpoint_id WHERE e.name = ?"
+            details = [r[0] for r in cw.db().query(q, ("nul-greeting",))]
+            want = NUL_GREETING.decode().replace("\x00", "\u2400")
+            check(details and all(json.loads(x).get("reply") == want for x in details),
+                  "details %r, expected the reply %r" % (details[:2], want))
+            cw.stop()

@@ -12,8 +12,11 @@ tls_expires_at is the leaf's notAfter (so TLS-expiry alerts work for tls checks)
 """
 
 import contextlib
+import json
+import os
 import re
 import ssl
+import subprocess
 
 import harness
 from harness import Clockwerk, base_config, check, tempdir
@@ -128,4 +131,41 @@ def test_tls_cases():
                         problems.append("%s: an ok check without tls_expires_at/tls_ms/connect_ms/latency "
                                         "(%r %r %r %r)" % (where, exp, tls_ms, connect_ms, latency))
             check(not problems, "tls cases:\n  " + "\n  ".join(problems[:40]))
+            cw.stop()
+
+
+@harness.timeout(200)
+def test_min_cert_days_judges_the_verified_chain():
+    """min_cert_days judges the chain that verification built, not every certificate the server sent: an extra
+    certificate the trust path does not need (an old cross-sign, expiring in 5 days) does not fail a check with
+    min_cert_days = 14 whose verified chain is fine (figures: "chain": "verified"). When the chain does not
+    verify (verify_tls = false, no CA to trust), the presented chain is all there is: the extra certificate
+    counts (figures: "chain": "presented")."""
+    with tempdir() as d, contextlib.ExitStack() as stack:
+        certs = Certs(d)
+        extra_key, extra = os.path.join(d, "extra.key"), os.path.join(d, "extra.pem")
+        subprocess.check_call(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "5", "-subj",
+                               "/CN=Old Cross Sign", "-keyout", extra_key, "-out", extra],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        bundle = os.path.join(d, "bundle.pem")
+        with open(bundle, "w") as f:
+            f.write(open(certs.valid[0]).read() + open(extra).read())
+        port = stack.enter_context(TlsServer((bundle, certs.valid[1]))).port
+        eps = [tls_endpoint("verified", port, ca_file=certs.ca, min_cert_days=14),
+               tls_endpoint("presented", port, host="localhost", verify_tls=False, min_cert_days=14)]
+        q = ("SELECT c.ok, c.error, c.details FROM checks c JOIN endpoints e ON e.id = c.endpoint_id "
+             "WHERE e.name = ? ORDER BY c.id")
+        with Clockwerk(base_config(eps, workers=1, check_interval=1), d) as cw:
+            cw.wait_ready()
+            problems = []
+            for name, want_ok, want_chain in (("verified", 1, "verified"), ("presented", 0, "presented")):
+                got = cw.wait_rows(q, (name,), lambda r: len(r) >= 2, 40, "rows of " + name)
+                for ok, error, details in got:
+                    chain = json.loads(details or "{}").get("chain")
+                    if ok != want_ok or chain != want_chain:
+                        problems.append("%s: ok %s (%r), chain %r" % (name, ok, error, chain))
+                    if not ok and not re.match(r"TLS certificate chain expires in [0-9]+ days \(< 14\): "
+                                               r"CN=Old Cross Sign$", error or ""):
+                        problems.append("%s: error %r" % (name, error))
+            check(not problems, "\n  ".join(problems))
             cw.stop()

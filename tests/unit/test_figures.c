@@ -12,6 +12,7 @@
 
 #include <json-c/json.h>
 
+#include "common/wire/jsonshape.h"
 #include "worker/figures.h"
 
 static json_object *parse(const char *text)
@@ -55,11 +56,12 @@ static void test_escaping(void **state)
     assert_true(figures_strn(&f, "reply", reply, sizeof reply - 1));
     figures_end(&f);
     assert_string_equal(buf,
-                        "{\"reply\":\"-ERR \\\"x\\\"\\\\\\r\\n\\u0001\\u007f caf\xc3\xa9 \\u00ff\\u00fe\\u0000z\"}");
+                        "{\"reply\":\"-ERR \\\"x\\\"\\\\\\r\\n\\u0001\\u007f caf\xc3\xa9 \\u00ff\\u00fe\\u2400z\"}");
     json_object *o = parse(buf);
     json_object *v;
     assert_true(json_object_object_get_ex(o, "reply", &v));
-    assert_int_equal(json_object_get_string_len(v), 26); /* é stays 2 bytes; each \u00XX becomes 2 bytes of UTF-8 */
+    /* é stays 2 bytes; \u00ff and \u00fe 2 bytes each of UTF-8, the NUL as U+2400 3 bytes */
+    assert_int_equal(json_object_get_string_len(v), 28);
     json_object_put(o);
 }
 
@@ -153,6 +155,63 @@ static void test_cut_members_counted(void **state)
     assert_string_equal(buf, "{\"figures_cut\":1}");
 }
 
+/* Every byte value, alone and in a run of all 256, gives figures that pass the receivers' check (jsonshape: no
+ * \u0000, which PostgreSQL's jsonb refuses) and that json-c parses back. */
+static void test_every_byte_passes_jsonshape(void **state)
+{
+    (void)state;
+    char buf[CW_FIGURES_MAX + 1];
+    struct figures f;
+    char all[256];
+    for (int b = 0; b < 256; b++) {
+        all[b] = (char)b;
+        char one[3] = { 'a', (char)b, 'z' };
+        figures_begin(&f, buf, sizeof buf);
+        assert_true(figures_strn(&f, "reply", one, sizeof one));
+        figures_end(&f);
+        if (!json_is_object(buf, strlen(buf))) {
+            fprintf(stderr, "byte 0x%02x: %s\n", b, buf);
+            fail();
+        }
+        json_object_put(parse(buf));
+    }
+    figures_begin(&f, buf, sizeof buf);
+    assert_true(figures_strn(&f, "reply", all, sizeof all));
+    figures_end(&f);
+    assert_true(json_is_object(buf, strlen(buf)));
+    json_object_put(parse(buf));
+}
+
+/* A result whose only problem is its figures is sent without them (the problem said); one with another problem
+ * is not sendable, its figures kept. */
+static void test_result_without_bad_figures(void **state)
+{
+    (void)state;
+    struct cw_result r = { .url = "tcp://127.0.0.1:3306",
+                           .seq = 1,
+                           .boot_id = 7,
+                           .checked_at_us = 1700000000000000LL,
+                           .kind = 1,
+                           .figures = "{\"reply\":\"J\\u0000\"}" };
+    const char *why = NULL;
+    assert_null(figures_result_problem(&r, &why));
+    assert_null(r.figures);
+    assert_string_equal(why, "figures are not a JSON object");
+
+    r.figures = "{\"reply\":\"J\"}";
+    why = NULL;
+    assert_null(figures_result_problem(&r, &why));
+    assert_non_null(r.figures);
+    assert_null(why);
+
+    r.figures = "{\"reply\":\"J\\u0000\"}";
+    r.checked_at_us = 1;
+    why = NULL;
+    assert_string_equal(figures_result_problem(&r, &why), "check time out of range");
+    assert_non_null(r.figures);
+    assert_null(why);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -161,6 +220,8 @@ int main(void)
         cmocka_unit_test(test_array_budget),
         cmocka_unit_test(test_always_valid),
         cmocka_unit_test(test_cut_members_counted),
+        cmocka_unit_test(test_every_byte_passes_jsonshape),
+        cmocka_unit_test(test_result_without_bad_figures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

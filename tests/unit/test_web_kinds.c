@@ -204,6 +204,26 @@ static void test_metrics(void **state)
     web_ids_free(&m);
 }
 
+/* The number of answers is the reply's, not the kept array's: answers_total when the check wrote it (more than it
+ * keeps), else the array plus the answers the figures budget left out (answers_cut). */
+static void test_dns_answers_count_is_the_replys(void **state)
+{
+    (void)state;
+    struct web_figures f;
+    web_figures_parse("{\"rcode\":\"NOERROR\",\"answers_total\":300,\"answers\":[\"192.0.2.1\",\"192.0.2.2\"],"
+                      "\"answers_cut\":40}",
+                      &f);
+    assert_int_equal(f.answers, 300);
+    web_figures_parse("{\"rcode\":\"NOERROR\",\"answers\":[\"192.0.2.1\",\"192.0.2.2\"],\"answers_cut\":40}", &f);
+    assert_int_equal(f.answers, 42);
+    web_figures_parse("{\"rcode\":\"NOERROR\",\"answers\":[\"192.0.2.1\"]}", &f);
+    assert_int_equal(f.answers, 1);
+    web_figures_parse("{\"rcode\":\"NOERROR\",\"answers_total\":\"x\",\"answers\":[\"192.0.2.1\"]}", &f);
+    assert_int_equal(f.answers, 1);
+    web_figures_parse("{\"rcode\":\"NXDOMAIN\"}", &f);
+    assert_int_equal(f.answers, -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -211,6 +231,7 @@ int main(void)
         cmocka_unit_test(test_headlines),
         cmocka_unit_test(test_index_and_api),
         cmocka_unit_test(test_metrics),
+        cmocka_unit_test(test_dns_answers_count_is_the_replys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,10 +9,11 @@
  *   the loop at the earliest silence deadline.
  * - Push endpoints are not on the worker's schedule (worker/main.c skips them): a check is started here, with
  *   engine_start, for each call and for each silent interval, and finishes inside its start.
- * - A call: ok with latency = the time since the previous call as the web received them (-1 for the first since
- *   the worker started), or failed "status=down: MSG"; the next deadline is the call + interval + grace.
+ * - A call: ok with latency = the time since the previous call as the web received them (-1 for the first one
+ *   recorded), or failed "status=down: MSG"; the next deadline is the call + interval + grace.
  * - A silence: when the deadline passes, one failed result "no call within 60 s + 6 s grace (last call
- *   2026-12-05T08:31:02Z)", and the next deadline one interval later: one failure per silent interval.
+ *   2026-12-05T08:31:02Z)" ("last call none recorded" before the first), and the next deadline one interval
+ *   later: one failure per silent interval.
  * - A restart keeps the deadline: each endpoint's last call (or when watching it began) and its silences since are
  *   kept in run_dir (worker/push_state.h), and a new worker's deadline is the last call + interval + grace (+ one
  *   interval per silence already reported). A deadline that passed while no worker watched (the restart itself,
@@ -229,7 +230,7 @@ static void report_silence(struct check *c, struct push_ep *p)
     p->st.silences++;
     save_state(p, cw_mono_ns(), false);
     int64_t last_us = p->st.last_call_us;
-    char last[40] = "none since the worker started";
+    char last[40] = "none recorded";
     if (last_us) utc_text(last_us, last, sizeof last);
     figures_str(&c->fig, "status", "missing");
     if (last_us) figures_num(&c->fig, "gap_s", (double)(cw_wall_us() - last_us) / 1e6, 3);

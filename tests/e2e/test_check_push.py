@@ -4,7 +4,7 @@ clockwerk-web; a job's calls made with curl.
 What is checked: GET and POST on /push/TOKEN and a Bearer token on /push are ok results, the first with no latency
 and the next with the gap since the previous call; ?status=down&msg=... is a failed result "status=down: MSG" with
 the msg's control characters replaced; an endpoint never called fails "no call within 3 s + 1 s grace (last call
-none since the worker started)" after interval + grace, and one called then silent fails once per silent interval
+none recorded)" after interval + grace, and one called then silent fails once per silent interval
 naming its last call; a wrong token is 404 and neither token appears in any log or in the database; while the
 worker that owns the endpoint is gone the web answers 503 and `curl --retry` gets through once it is back.
 """
@@ -85,8 +85,8 @@ def test_push_calls_and_silence():
             check(curl(port, "/push/" + TOKEN, method="DELETE") == 405, "DELETE is not a call")
             # the never-called endpoint fails after interval + grace; the silent one once per interval
             n = wait_for(lambda: rows(cw, "push://nightly") or None, deadline(20), "a missing-call failure")
-            check(n[0][0] == 0 and n[0][1] == "no call within 3 s + 1 s grace (last call none since the worker "
-                  "started)", "the never-called endpoint: %r" % (n[0],))
+            check(n[0][0] == 0 and n[0][1] == "no call within 3 s + 1 s grace (last call none recorded)",
+                  "the never-called endpoint: %r" % (n[0],))
             silent = wait_for(lambda: (lambda x: x if len(x) >= 2 else None)(
                 [x for x in rows(cw, "push://backup")[3:] if x[0] == 0]), deadline(20), "two silences")
             check(all(x[1].startswith("no call within 2 s + 1 s grace (last call 20") for x in silent),
@@ -210,4 +210,30 @@ def test_push_backlog_over_256():
             except Exception:
                 harness.note("%d results stored of %d calls answered 200" % (len(rows(cw, "push://backup")), n + 1))
                 raise
+            cw.stop()
+
+
+@harness.timeout(180)
+def test_push_state_survives_a_full_restart():
+    """clockwerk stopped after a call and started again once the call's window has passed: the silence is reported
+    soon after the start (within interval + grace), naming the call made before the stop."""
+    with tempdir() as d:
+        port = free_port()
+        with Clockwerk(one_push_config(port, interval=3, grace=1.0), d) as cw:
+            cw.wait_ready(titles=cw.expected_titles() + [WEB])
+            wait_for(lambda: curl(port, "/push/" + TOKEN) == 200, deadline(20), "one call")
+            wait_for(lambda: rows(cw, "push://backup") or None, deadline(20), "its result")
+            cw.stop()
+        stopped = time.time()
+        wait_for(lambda: time.time() - stopped > 5 or None, deadline(10), "the call's window to pass while stopped")
+        with Clockwerk(one_push_config(port, interval=3, grace=1.0), d) as cw:
+            cw.wait_ready(titles=cw.expected_titles() + [WEB])
+            started = time.time()
+            r = wait_for(lambda: [x for x in rows(cw, "push://backup") if x[0] == 0] or None, deadline(20),
+                         "the silence after the start")
+            took = time.time() - started
+            harness.note("the silence %.1f s after the start: %r" % (took, r))
+            check(r[0][1].startswith("no call within 3 s + 1 s grace (last call 20"),
+                  "the silence names the call before the stop: %r" % (r[0],))
+            check(took < 4 + 3, "the silence came %.1f s after the start (the slack is interval + grace)" % took)
             cw.stop()

@@ -125,6 +125,14 @@ def one_push_config(port, extra_eps=(), interval=3, grace=1.0):
     return cfg
 
 
+def ready_with_one_call(cw, port):
+    """Waits for the processes and the web, makes one call and waits for its result; the children's pids."""
+    kids = cw.wait_ready(titles=cw.expected_titles() + [WEB])
+    wait_for(lambda: curl(port, "/push/" + TOKEN) == 200, deadline(20), "a first push call accepted")
+    wait_for(lambda: rows(cw, "push://backup") or None, deadline(20), "the first call's result")
+    return kids
+
+
 @harness.timeout(180)
 def test_push_head_form_body_and_allow():
     """HEAD is not a call (405, nothing recorded); a POST's urlencoded form body carries status and msg; the 405
@@ -132,9 +140,7 @@ def test_push_head_form_body_and_allow():
     with tempdir() as d:
         port = free_port()
         with Clockwerk(one_push_config(port, interval=60, grace=5), d) as cw:
-            cw.wait_ready(titles=cw.expected_titles() + [WEB])
-            wait_for(lambda: curl(port, "/push/" + TOKEN) == 200, deadline(20), "a first push call accepted")
-            wait_for(lambda: rows(cw, "push://backup") or None, deadline(20), "the first call's result")
+            ready_with_one_call(cw, port)
             check(curl(port, "/push/" + TOKEN, method="HEAD", extra=["-I"]) == 405, "HEAD is not a call")
             check(curl(port, "/push/" + TOKEN, method="POST", extra=["-d", "status=down&msg=backup%20failed+hard"])
                   == 200, "a POST with a form body")
@@ -157,9 +163,7 @@ def test_push_reloads_do_not_hide_silence():
     with tempdir() as d:
         port = free_port()
         with Clockwerk(one_push_config(port), d) as cw:
-            cw.wait_ready(titles=cw.expected_titles() + [WEB])
-            wait_for(lambda: curl(port, "/push/" + TOKEN) == 200, deadline(20), "one call")
-            wait_for(lambda: rows(cw, "push://backup") or None, deadline(20), "its result")
+            ready_with_one_call(cw, port)
             called = time.time()
             k = 0
             while time.time() - called < 12 and not any(x[0] == 0 for x in rows(cw, "push://backup")):
@@ -187,9 +191,7 @@ def test_push_backlog_over_256():
     with tempdir() as d:
         port = free_port()
         with Clockwerk(one_push_config(port, interval=60, grace=5), d) as cw:
-            kids = cw.wait_ready(titles=cw.expected_titles() + [WEB])
-            wait_for(lambda: curl(port, "/push/" + TOKEN) == 200, deadline(20), "one call")
-            wait_for(lambda: rows(cw, "push://backup") or None, deadline(20), "its result")
+            kids = ready_with_one_call(cw, port)
             wpid = kids[cw.worker_titles()[0]]
             os.kill(wpid, signal.SIGSTOP)
             codes = []
@@ -220,9 +222,7 @@ def test_push_state_survives_a_full_restart():
     with tempdir() as d:
         port = free_port()
         with Clockwerk(one_push_config(port, interval=3, grace=1.0), d) as cw:
-            cw.wait_ready(titles=cw.expected_titles() + [WEB])
-            wait_for(lambda: curl(port, "/push/" + TOKEN) == 200, deadline(20), "one call")
-            wait_for(lambda: rows(cw, "push://backup") or None, deadline(20), "its result")
+            ready_with_one_call(cw, port)
             cw.stop()
         stopped = time.time()
         wait_for(lambda: time.time() - stopped > 5 or None, deadline(10), "the call's window to pass while stopped")

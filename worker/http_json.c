@@ -52,7 +52,7 @@ static const char *foreign_token(const char *s, size_t len, size_t *at)
         char c = s[i];
         size_t end = 0;
         *at = i;
-        if (strchr(" \t\r\n{}[]:,", c)) {
+        if (c != '\0' && strchr(" \t\r\n{}[]:,", c)) {
             i++;
             continue;
         }

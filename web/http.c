@@ -6,6 +6,7 @@
 #include "common/base/log.h"
 #include "common/config/config_web.h"
 #include "web/api_json.h"
+#include "web/form.h"
 #include "web/metrics.h"
 #include "web/route.h"
 
@@ -28,6 +29,7 @@
     "form-action 'none'; frame-ancestors 'none'"
 
 static char request_marker; /* *con_cls after the first call of a request */
+static char forms_busy;     /* *con_cls of a form POST that found the pool full (answered 503) */
 
 bool web_secret_equal(const char *given, const char *expected)
 {
@@ -187,7 +189,12 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
     struct web_http *h = cls;
     (void)c;
     (void)toe;
-    if (*con_cls && *con_cls != &request_marker) web_history_detail_completed(h->history, con_cls);
+    if (web_form_owns(h->forms, *con_cls)) {
+        web_form_give(*con_cls);
+        *con_cls = NULL;
+    } else if (*con_cls && *con_cls != &request_marker && *con_cls != &forms_busy) {
+        web_history_detail_completed(h->history, con_cls);
+    }
 }
 
 /* libmicrohttpd's news of a new connection: its socket's send buffer is capped, so a client that does not read
@@ -224,13 +231,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     (void)upload;
     if (*con_cls == NULL) { /* the headers are in; answer once the body (if any) has been read */
         *con_cls = &request_marker;
+        if (strcmp(method, "POST") == 0 &&
+            web_form_wanted(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE))) {
+            struct web_form *f = web_form_take(h->forms);
+            *con_cls = f ? (void *)f : (void *)&forms_busy;
+        }
         return MHD_YES;
     }
-    if (*upload_size) { /* a body: nothing here takes one; skip it */
+    struct web_form *form = web_form_owns(h->forms, *con_cls) ? *con_cls : NULL;
+    if (*upload_size) { /* a body: only a form is kept (web/form.h); skip the rest */
+        if (form) web_form_feed(form, upload, *upload_size);
         *upload_size = 0;
         return MHD_YES;
     }
-    if (*con_cls == &request_marker) h->requests++; /* not again when resumed */
+    if (*con_cls == &request_marker || form || *con_cls == &forms_busy) h->requests++; /* not again when resumed */
     if (h->cfg->web_auth_user && web_route_needs_auth(url) && !authorised(h, c)) return refuse_unauthorised(h, c);
     const struct web_route *route;
     const char *rest;
@@ -240,7 +254,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return send_text(c, MHD_HTTP_NOT_FOUND, "not found\n", NULL);
     case WEB_ROUTE_BAD_METHOD:
         h->bad_method++;
-        return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n", WEB_ALLOWED_METHODS);
+        return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n", web_route_allow(route));
     case WEB_ROUTE_FOUND:
         break;
     }
@@ -255,6 +269,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                               .authorization =
                                   MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION) };
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &rq);
+    if (*con_cls == &forms_busy)
+        return send_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "too many form bodies at once\n", NULL);
+    if (form && form->too_big) return send_text(c, MHD_HTTP_CONTENT_TOO_LARGE, "form body over 4096 bytes\n", NULL);
+    if (form) rq.n_args = web_form_args(form, rq.args, rq.n_args, WEB_ARGS_MAX);
     bool wants_detail = route->needs_detail && route->needs_detail(&rq);
     enum MHD_Result waited;
     if (wants_detail && detail_wait(h, c, url, rest, con_cls, &rq.detail, &waited)) return waited;
@@ -322,6 +340,7 @@ int web_http_start(struct web_http *h, const struct cw_config *cfg, const struct
                    size_t errlen)
 {
     memset(h, 0, sizeof *h);
+    h->forms = cw_xcalloc(1, sizeof *h->forms);
     h->cfg = cfg;
     h->model = model;
     h->epoll_fd = -1;
@@ -371,6 +390,8 @@ void web_http_stop(struct web_http *h)
     if (h->daemon) MHD_stop_daemon(h->daemon);
     web_cache_free(&h->cache);
     cw_buf_free(&h->cache_key);
+    free(h->forms);
+    h->forms = NULL;
     h->daemon = NULL;
     h->epoll_fd = -1;
 }

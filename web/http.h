@@ -18,6 +18,7 @@
 #include "common/base/ratelimit.h"
 #include "common/config/config.h"
 #include "web/cache.h"
+#include "web/form.h"
 #include "web/history_wait.h"
 #include "web/model.h"
 
@@ -35,6 +36,7 @@ struct web_http {
     uint64_t requests, unauthorised, not_found, bad_method;
     struct web_cache cache;  /* whole answers of the costly routes, for a second (web/cache.h) */
     struct cw_buf cache_key; /* the current request's key (reused) */
+    struct web_forms *forms; /* POST form bodies being read (web/form.h) */
 };
 
 /* Starts listening on cfg->web_listen. 0, or -1 with a one-line reason in err (address in use, unreadable or bad

@@ -41,9 +41,15 @@ enum web_route_result web_route_find(const char *method, const char *path, const
         }
     }
     if (!*route) return WEB_ROUTE_NOT_FOUND;
-    bool post_ok = (*route)->fn == web_push_page && strcmp(method, "POST") == 0; /* a job's call may be a POST */
-    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 && !post_ok) return WEB_ROUTE_BAD_METHOD;
+    if ((*route)->fn == web_push_page) /* a job's call: GET or POST; a HEAD is no call */
+        return strcmp(method, "GET") == 0 || strcmp(method, "POST") == 0 ? WEB_ROUTE_FOUND : WEB_ROUTE_BAD_METHOD;
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) return WEB_ROUTE_BAD_METHOD;
     return WEB_ROUTE_FOUND;
+}
+
+const char *web_route_allow(const struct web_route *route)
+{
+    return route && route->fn == web_push_page ? "GET, POST" : WEB_ALLOWED_METHODS;
 }
 
 bool web_route_needs_auth(const char *path)

@@ -79,9 +79,11 @@ enum web_route_result { WEB_ROUTE_FOUND, WEB_ROUTE_NOT_FOUND, WEB_ROUTE_BAD_METH
 #define WEB_ALLOWED_METHODS "GET, HEAD"
 
 /* The route for method and path; *rest is set for prefix routes. WEB_ROUTE_BAD_METHOD: the path exists but the
- * method is not GET or HEAD, or POST on the push routes (answer 405 with Allow: WEB_ALLOWED_METHODS). */
+ * method is not GET or HEAD, or for the push routes not GET or POST (answer 405 with Allow: web_route_allow). */
 enum web_route_result web_route_find(const char *method, const char *path, const struct web_route **route,
                                      const char **rest);
+/* The methods a route takes, for a 405's Allow header: "GET, POST" for /push, else WEB_ALLOWED_METHODS. */
+const char *web_route_allow(const struct web_route *route);
 /* Whether path is one that basic auth guards when configured: /api, /api/..., /metrics. */
 bool web_route_needs_auth(const char *path);
 

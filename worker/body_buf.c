@@ -6,12 +6,14 @@
 
 #define BODY_BUF_FIRST (16 * 1024)
 
-int body_buf_append(struct body_buf *b, struct body_budget *budget, const char *data, size_t n)
+int body_buf_append(struct body_buf *b, struct body_budget *budget, size_t limit, const char *data, size_t n)
 {
     size_t need = b->len + n + 1;
     if (need > b->cap) {
         size_t cap = b->cap ? b->cap : BODY_BUF_FIRST;
         while (cap < need) cap *= 2;
+        size_t most = limit + 1 > need ? limit + 1 : need; /* a full body and its NUL, never twice that */
+        if (cap > most) cap = most;
         size_t more = cap - b->cap;
         if (budget->used + more > budget->max) {
             /* a last try with exactly what is needed */

@@ -3,7 +3,7 @@
  *
  * DESIGN
  * A check without such an assertion never has one (its keywords are matched as the body streams by). A buffer
- * grows geometrically up to the endpoint's body_limit (at most 64 MiB); each growth is charged to the worker's
+ * grows geometrically up to the endpoint's body_limit (at most 64 MiB) plus its NUL, never beyond; each growth is charged to the worker's
  * budget (PROBE_BODY_BUDGET, CLOCKWERK_BODY_BUDGET_BYTES), and given back when the check is released. When the
  * budget has no room the check fails with a clear error instead of the worker growing without bound: 1,024 checks
  * in flight with a 64 MiB limit would otherwise be 64 GiB. */
@@ -21,8 +21,8 @@ struct body_buf {
     size_t len, cap;
 };
 
-/* Appends n bytes; 0, or -1 when the budget cannot give the room (nothing appended, the buffer kept). */
-int body_buf_append(struct body_buf *b, struct body_budget *budget, const char *data, size_t n);
+/* Appends n bytes to a body of at most limit bytes (the buffer never holds more than limit + 1); 0, or -1 when the budget cannot give the room (nothing appended, the buffer kept). */
+int body_buf_append(struct body_buf *b, struct body_budget *budget, size_t limit, const char *data, size_t n);
 /* Empties the buffer but keeps its memory (the next hop of the same check). */
 void body_buf_clear(struct body_buf *b);
 /* Frees the memory and gives it back to the budget. */

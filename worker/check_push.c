@@ -9,12 +9,20 @@
  *   the loop at the earliest silence deadline.
  * - Push endpoints are not on the worker's schedule (worker/main.c skips them): a check is started here, with
  *   engine_start, for each call and for each silent interval, and finishes inside its start.
- * - A call: ok with latency = the time since the previous call as the web received them (-1 for the first since
- *   the worker started), or failed "status=down: MSG"; the next deadline is the call + interval + grace.
+ * - A call: ok with latency = the time since the previous call as the web received them (-1 for the first one
+ *   recorded), or failed "status=down: MSG"; the next deadline is the call + interval + grace.
  * - A silence: when the deadline passes, one failed result "no call within 60 s + 6 s grace (last call
- *   2026-12-05T08:31:02Z)", and the next deadline one interval later: one failure per silent interval.
- * - After a worker start the first deadline is start + interval + grace: nothing is kept on disk, so a restart
- *   delays the detection of a silence by up to one interval and never raises a false failure.
+ *   2026-12-05T08:31:02Z)" ("last call none recorded" before the first), and the next deadline one interval
+ *   later: one failure per silent interval.
+ * - A restart keeps the deadline: each endpoint's last call (or when watching it began) and its silences since are
+ *   kept in run_dir (worker/push_state.h), and a new worker's deadline is the last call + interval + grace (+ one
+ *   interval per silence already reported). A deadline that passed while no worker watched (the restart itself,
+ *   clockwerk stopped) fails PUSH_RESTART_SLACK_NS after the start (at most interval + grace), giving a job's
+ *   `curl --retry` time to get a call through that met a 503 or a refused connection. The state is saved when it
+ *   changes, at most once per PUSH_SAVE_EVERY_NS per endpoint (a crash forgets at most that), and on stopping.
+ * - The socket is drained: at most PUSH_DRAIN_MAX messages per pass, the next pass at once on the module timer
+ *   until ZMQ_EVENTS says nothing is left (ZMQ_FD is edge-triggered: it does not wake the loop again for a
+ *   backlog).
  * - Figures: {"status":"up"|"down"|"missing","msg":"...","gap_s":12.5} (gap_s null for a first call).
  * - Calls wait here (at most PUSH_PENDING per endpoint) only while every check slot is in use. */
 #include "worker/check.h"
@@ -33,10 +41,13 @@
 #include "common/bus/bus.h"
 #include "common/proc/proc.h"
 #include "common/wire/pushmsg.h"
+#include "worker/push_state.h"
 
 #define PUSH_PENDING 8           /* calls of one endpoint waiting for a check slot */
 #define PUSH_DRAIN_MAX 256       /* messages read per wake-up (the rest at once after) */
 #define PUSH_RETRY_NS 10000000LL /* a call or silence that found no free slot is tried again this soon */
+#define PUSH_RESTART_SLACK_NS (30 * 1000000000LL) /* see DESIGN */
+#define PUSH_SAVE_EVERY_NS 1000000000LL
 
 struct push_call {
     int64_t received_at_us;
@@ -48,7 +59,9 @@ struct push_ep {
     const struct cw_endpoint *ep;
     uint32_t id;
     int64_t deadline_ns;  /* monotonic: when a silence fails */
-    int64_t last_call_us; /* wall clock of the previous call as the web received it; 0: none yet */
+    struct push_state st; /* the last call (st.last_call_us, 0: none) and what the deadline counts from */
+    bool dirty;           /* st changed since it was saved */
+    int64_t saved_at_ns;  /* monotonic: when st was last saved (0: never) */
     bool silent;          /* a silence result is due (its check not started yet) */
     struct push_call pending[PUSH_PENDING];
     unsigned n_pending;
@@ -66,6 +79,8 @@ static struct {
     struct push_ep **by_id; /* per endpoint id of the shard (NULL: not push) */
     struct ratelimit rl;
     uint64_t malformed, unknown, dropped;
+    char dir[CW_URL_MAX]; /* run_dir/push: the endpoints' states ("" : none kept) */
+    unsigned slot;
 } M = { .watch = -1, .timer = -1 };
 
 static int64_t window_ns(const struct cw_endpoint *ep) { return (int64_t)llround((ep->interval + ep->grace) * 1e9); }
@@ -79,27 +94,47 @@ static bool start_check(struct push_ep *p, int64_t now)
     return false;
 }
 
-/* The module timer at the earliest deadline (or soon, when something waits for a slot). */
+/* Saves p's state now, or marks it for the timer when it was saved less than PUSH_SAVE_EVERY_NS ago. */
+static void save_state(struct push_ep *p, int64_t now, bool force)
+{
+    p->dirty = true;
+    if (!M.dir[0] || (!force && p->saved_at_ns && now - p->saved_at_ns < PUSH_SAVE_EVERY_NS)) return;
+    char err[300];
+    if (push_state_save(M.dir, p->ep->url, M.slot, &p->st, err, sizeof err) != 0 && ratelimit_allow(&M.rl, now))
+        log_warn("push: %s (a restart would delay this endpoint's silence detection)", err);
+    p->dirty = false;
+    p->saved_at_ns = now;
+}
+
+/* The module timer at the earliest deadline (or soon, when something waits for a slot or a save). */
 static void arm_timer(int64_t now)
 {
     int64_t at = -1;
     for (size_t i = 0; i < M.n; i++) {
         struct push_ep *p = &M.eps[i];
         int64_t t = (p->n_pending || p->silent) ? now + PUSH_RETRY_NS : p->deadline_ns;
+        if (p->dirty && p->saved_at_ns + PUSH_SAVE_EVERY_NS < t) t = p->saved_at_ns + PUSH_SAVE_EVERY_NS;
         if (at < 0 || t < at) at = t;
     }
     engine_timer_set(M.eng, M.timer, at);
 }
 
+static bool drain(int64_t now);
+
 static void on_timer(struct engine *e, void *arg, int64_t now)
 {
     (void)e;
     (void)arg;
+    if (M.pull && !drain(now)) { /* a backlog: the rest on the next pass, the loop's other work between */
+        engine_timer_set(M.eng, M.timer, now);
+        return;
+    }
     for (size_t i = 0; i < M.n; i++) {
         struct push_ep *p = &M.eps[i];
         if (!p->silent && now >= p->deadline_ns) p->silent = true;
         while ((p->n_pending || p->silent) && start_check(p, now)) {
         }
+        if (p->dirty) save_state(p, now, false);
     }
     arm_timer(now);
 }
@@ -126,16 +161,13 @@ static void take_call(const struct cw_push_call *call, int64_t now)
     }
 }
 
-static void on_pull(struct engine *e, void *arg, int fd, uint32_t events)
+/* Reads at most PUSH_DRAIN_MAX call messages; true when the socket has nothing left (ZMQ_EVENTS). */
+static bool drain(int64_t now)
 {
-    (void)e;
-    (void)arg;
-    (void)fd;
-    (void)events;
-    int64_t now = cw_mono_ns();
-    for (int i = 0; i < PUSH_DRAIN_MAX && bus_readable(M.pull); i++) {
+    for (int i = 0; i < PUSH_DRAIN_MAX; i++) {
+        if (!bus_readable(M.pull)) return true;
         struct bus_msg m;
-        if (bus_recv(M.pull, &m, 0) != 1) break;
+        if (bus_recv(M.pull, &m, 0) != 1) return !bus_readable(M.pull);
         struct cw_push_call call;
         const char *why = "not a push message";
         if (m.type == CW_MSG_PUSH && proto_push_decode(m.data, m.len, &call, &why) == 0) {
@@ -146,7 +178,17 @@ static void on_pull(struct engine *e, void *arg, int fd, uint32_t events)
         }
         bus_msg_release(&m);
     }
-    if (bus_readable(M.pull)) engine_timer_set(M.eng, M.timer, now); /* the edge is spent: read on at once */
+    return !bus_readable(M.pull);
+}
+
+static void on_pull(struct engine *e, void *arg, int fd, uint32_t events)
+{
+    (void)e;
+    (void)arg;
+    (void)fd;
+    (void)events;
+    int64_t now = cw_mono_ns();
+    if (!drain(now)) engine_timer_set(M.eng, M.timer, now); /* the edge is spent: on_timer reads on */
     else arm_timer(now);
 }
 
@@ -164,11 +206,13 @@ static void report_call(struct check *c, struct push_ep *p)
     struct push_call call = p->pending[0];
     memmove(p->pending, p->pending + 1, (p->n_pending - 1) * sizeof p->pending[0]);
     p->n_pending--;
-    int64_t gap_us =
-        p->last_call_us && call.received_at_us >= p->last_call_us ? call.received_at_us - p->last_call_us : -1;
-    p->last_call_us = call.received_at_us;
-    p->deadline_ns = cw_mono_ns() + window_ns(p->ep);
+    int64_t last = p->st.last_call_us;
+    int64_t gap_us = last && call.received_at_us >= last ? call.received_at_us - last : -1;
+    int64_t now = cw_mono_ns();
+    p->st = (struct push_state){ .base_us = call.received_at_us, .last_call_us = call.received_at_us };
+    p->deadline_ns = now + window_ns(p->ep);
     p->silent = false; /* a call settles a silence not yet reported */
+    save_state(p, now, false);
     c->r.checked_at_us = call.received_at_us;
     c->r.latency_us = gap_us;
     figures_str(&c->fig, "status", call.down ? "down" : "up");
@@ -183,10 +227,13 @@ static void report_silence(struct check *c, struct push_ep *p)
 {
     p->silent = false;
     p->deadline_ns += (int64_t)llround(p->ep->interval * 1e9);
-    char last[40] = "none since the worker started";
-    if (p->last_call_us) utc_text(p->last_call_us, last, sizeof last);
+    p->st.silences++;
+    save_state(p, cw_mono_ns(), false);
+    int64_t last_us = p->st.last_call_us;
+    char last[40] = "none recorded";
+    if (last_us) utc_text(last_us, last, sizeof last);
     figures_str(&c->fig, "status", "missing");
-    if (p->last_call_us) figures_num(&c->fig, "gap_s", (double)(cw_wall_us() - p->last_call_us) / 1e6, 3);
+    if (last_us) figures_num(&c->fig, "gap_s", (double)(cw_wall_us() - last_us) / 1e6, 3);
     check_fail(c, "no call within %g s + %g s grace (last call %s)", p->ep->interval, p->ep->grace, last);
 }
 
@@ -200,6 +247,28 @@ static void push_start(struct check *c)
 
 static void push_release(struct check *c) { (void)c; }
 
+/* p's first deadline from its kept state (see DESIGN); a first start keeps one from now. */
+static void first_deadline(struct push_ep *p, int64_t now, int64_t wall_us)
+{
+    int64_t window = window_ns(p->ep), interval = (int64_t)llround(p->ep->interval * 1e9);
+    if (!push_state_load(M.dir, p->ep->url, &p->st)) {
+        p->st = (struct push_state){ .base_us = wall_us };
+        p->deadline_ns = now + window;
+        save_state(p, now, true);
+        return;
+    }
+    int64_t due_ns = (p->st.base_us - wall_us) * 1000 + window + (int64_t)p->st.silences * interval;
+    if (due_ns > 0) {
+        p->deadline_ns = now + due_ns;
+        return;
+    }
+    /* passed while no worker watched: the missed intervals count as reported, one failure comes soon */
+    int64_t missed = interval > 0 ? -due_ns / interval : 0;
+    p->st.silences += missed > (int64_t)UINT32_MAX - p->st.silences ? 0 : (uint32_t)missed;
+    p->deadline_ns = now + (window < PUSH_RESTART_SLACK_NS ? window : PUSH_RESTART_SLACK_NS);
+    p->dirty = true;
+}
+
 static int push_open(struct engine *e, char *err, size_t errlen)
 {
     const struct cw_config *cfg = engine_config(e);
@@ -212,19 +281,21 @@ static int push_open(struct engine *e, char *err, size_t errlen)
     if (M.n == 0) return 0;
     M.eps = cw_xcalloc(M.n, sizeof *M.eps);
     M.by_id = cw_xcalloc(cfg->n_endpoints, sizeof *M.by_id);
+    M.slot = proc_env_uint("CLOCKWERK_SLOT", 100000, true, 0);
+    if (push_state_dir(cfg->run_dir, M.dir, sizeof M.dir, err, errlen) != 0) return -1;
+    push_state_prune(M.dir, cw_wall_us());
     int64_t now = cw_mono_ns();
     for (size_t i = 0, k = 0; i < cfg->n_endpoints; i++) {
         if (cfg->endpoints[i].type != CW_CHECK_PUSH) continue;
         struct push_ep *p = &M.eps[k++];
         p->ep = &cfg->endpoints[i];
         p->id = (uint32_t)i;
-        p->deadline_ns = now + window_ns(p->ep);
+        first_deadline(p, now, cw_wall_us());
         M.by_id[i] = p;
         HASH_ADD_KEYPTR(hh, M.by_url, p->ep->url, strlen(p->ep->url), p);
     }
-    unsigned slot = proc_env_uint("CLOCKWERK_SLOT", 100000, true, 0);
     char address[CW_URL_MAX];
-    snprintf(address, sizeof address, "ipc://%s/push-%u.sock", cfg->run_dir, slot);
+    snprintf(address, sizeof address, "ipc://%s/push-%u.sock", cfg->run_dir, M.slot);
     if (!(M.bus = bus_new(err, errlen))) return -1;
     if (!(M.pull = bus_open(M.bus, BUS_PULL_CALLS, address, err, errlen))) return -1;
     M.timer = engine_timer_new(e, on_timer, NULL);
@@ -242,6 +313,9 @@ static void push_close(struct engine *e)
 {
     (void)e;
     if (M.watch >= 0) engine_unwatch(M.eng, M.watch);
+    int64_t now = cw_mono_ns();
+    for (size_t i = 0; i < M.n; i++)
+        if (M.eps[i].dirty) save_state(&M.eps[i], now, true);
     HASH_CLEAR(hh, M.by_url);
     bus_close(M.pull);
     bus_free(M.bus);

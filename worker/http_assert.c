@@ -14,6 +14,7 @@
 #include "common/base/util.h"
 #include "common/wire/protocol.h"
 #include "worker/http_cond.h"
+#include "worker/http_json.h"
 
 struct http_assert {
     const struct cw_endpoint *ep;
@@ -167,11 +168,13 @@ __attribute__((format(printf, 2, 3))) static void fail(struct failures *f, const
     va_end(ap);
 }
 
-static void check_keywords(const struct cw_endpoint *ep, const struct http_observed *o, struct failures *f)
+/* present: whether the keywords that must be there are judged (not on a body read only in part) */
+static void check_keywords(const struct cw_endpoint *ep, const struct http_observed *o, bool present,
+                           struct failures *f)
 {
     char limit[32];
     http_size_text(o->body_limit, limit, sizeof limit);
-    for (size_t i = 0; i < ep->n_keywords; i++)
+    for (size_t i = 0; present && i < ep->n_keywords; i++)
         if (!o->keyword_found || !o->keyword_found[i])
             fail(f, "keyword \"%.200s\" not found%s%s%s", ep->keywords[i], o->body_capped ? " in the first " : "",
                  o->body_capped ? limit : "", o->body_capped ? " of the body" : "");
@@ -203,27 +206,18 @@ static void check_regexes(const struct http_assert *a, const struct http_observe
 static void check_json(const struct http_assert *a, const struct http_observed *o, struct failures *f)
 {
     const struct cw_endpoint *ep = a->ep;
-    json_tokener *tok = json_tokener_new_ex(HTTP_ASSERT_JSON_DEPTH);
-    if (!tok) fatal(1, "out of memory for a JSON parser");
-    json_object *doc =
-        json_tokener_parse_ex(tok, o->body ? o->body : "", (int)(o->body_len > INT32_MAX ? INT32_MAX : o->body_len));
-    enum json_tokener_error jerr = json_tokener_get_error(tok);
-    const char *why = NULL;
-    if (!doc && jerr == json_tokener_continue)
-        why = o->body_capped ? "the body was cut at body_limit" : "the body ends early";
-    else if (jerr != json_tokener_success) why = json_tokener_error_desc(jerr);
-    else if (json_tokener_get_parse_end(tok) < o->body_len &&
-             strspn(o->body + json_tokener_get_parse_end(tok), " \t\r\n") <
-                 o->body_len - json_tokener_get_parse_end(tok))
-        why = "bytes after the JSON value";
+    json_object *doc = NULL;
+    char why[120];
+    bool parsed =
+        http_json_parse(o->body, o->body_len, o->body_capped, HTTP_ASSERT_JSON_DEPTH, &doc, why, sizeof why) == 0;
     for (size_t i = 0; i < ep->n_json_conditions; i++) {
         const struct cw_condition *c = &ep->json_conditions[i];
-        if (why) {
+        if (!parsed) {
             fail(f, "json %.200s: the body is not JSON (%s)", c->text, why);
             continue;
         }
         json_object *v = NULL;
-        bool found = json_pointer_get(doc, c->subject ? c->subject : "", &v) == 0;
+        bool found = http_json_at(doc, c->subject, &v);
         struct http_seen seen;
         http_seen_json(found ? v : NULL, found, &seen);
         char got[200];
@@ -231,7 +225,6 @@ static void check_json(const struct http_assert *a, const struct http_observed *
             fail(f, "json %.200s: %s", c->text, got);
     }
     json_object_put(doc);
-    json_tokener_free(tok);
 }
 
 static void check_headers(const struct http_assert *a, const struct http_observed *o, struct failures *f)
@@ -297,10 +290,11 @@ bool http_assert_check(const struct http_assert *a, const struct http_observed *
     const struct cw_endpoint *ep = a->ep;
     char first[CW_ERROR_MAX + 1] = "";
     struct failures f = { .err = first, .errlen = sizeof first };
-    check_keywords(ep, o, &f);
-    if (http_assert_needs_body(a) && o->body_refused) {
+    if (http_assert_needs_body(a) && o->body_refused) { /* first: nothing after the refusal was read */
         fail(&f, "%s", o->body_refused);
+        check_keywords(ep, o, false, &f);
     } else {
+        check_keywords(ep, o, true, &f);
         check_regexes(a, o, &f);
         if (ep->n_json_conditions) check_json(a, o, &f);
     }

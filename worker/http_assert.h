@@ -11,11 +11,15 @@
  *   JIT-compiled when PCRE2 has a JIT, and matched under a match limit (HTTP_ASSERT_MATCH_LIMIT): a
  *   catastrophic pattern fails its check ("exceeded its match limit") in about a millisecond, never stalls
  *   the worker's loop.
- * - JSON conditions read the body parsed by json-c with json_pointer_get (the configuration has turned the
- *   `$.a.b[2]` path into the RFC 6901 pointer `/a/b/2`); comparisons are typed: a number compares with a
- *   number, a string with a string, true/false/null with themselves.
+ * - JSON conditions read the body parsed strictly (worker/http_json.h) at the RFC 6901 pointer the configuration
+ *   made of the `$.a.b[2]` path (`/a/b/2`); comparisons are typed: a number compares with a number (two integers
+ *   exactly, as 64-bit integers; otherwise as doubles), a string with a string, true/false/null with themselves.
+ * - A value that is missing (an absent header, a JSON path that leads nowhere) fails every condition but
+ *   `!exists` and `!=`: it is not equal to anything, so `X-Debug != "on"` holds when X-Debug is absent.
  * - Header conditions look at the last response of the check (after redirects): libcurl keeps its headers
  *   (curl_easy_header), so nothing is captured for an endpoint without them.
+ * - A body the worker's budget refused (body_refused) fails with that text first; the keywords that must be
+ *   there are not judged on it (the transfer stopped at the refusal).
  * - The error names the first assertion that failed and what was seen, and how many others failed:
  *   `json $.status == "UP": got "DOWN" (and 2 more)`. */
 #ifndef CW_WORKER_HTTP_ASSERT_H

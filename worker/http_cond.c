@@ -54,6 +54,9 @@ void http_seen_json(json_object *v, bool found, struct http_seen *out)
         out->text = out->boolean ? "true" : "false";
         return;
     case json_type_int:
+        out->i64 = json_object_get_int64(v);
+        out->integer = out->i64 != INT64_MAX || json_object_get_uint64(v) == (uint64_t)INT64_MAX; /* not clamped */
+        /* fall through */
     case json_type_double:
         out->kind = SEEN_NUMBER;
         out->number = json_object_get_double(v);
@@ -94,6 +97,38 @@ static bool parse_number(const char *text, double *out)
     return true;
 }
 
+static bool seen_number(const struct http_seen *s, double *out);
+
+/* A whole text as a 64-bit integer; false when it is not one. */
+static bool parse_integer(const char *text, int64_t *out)
+{
+    if (!text || !*text) return false;
+    char *end;
+    errno = 0;
+    long long n = strtoll(text, &end, 10);
+    while (*end == ' ' || *end == '\t') end++;
+    if (errno || *end) return false;
+    *out = n;
+    return true;
+}
+
+/* The order of the seen number against the condition's (-1, 0, 1); false when either is not a number. Two integers
+ * compare exactly (as doubles, 9007199254740993 would equal 9007199254740992). */
+static bool number_order(const struct cw_condition *c, const struct http_seen *s, int *order)
+{
+    int64_t want_i, have_i;
+    bool seen_integer = s->kind == SEEN_NUMBER ? s->integer : s->from_header && s->kind == SEEN_STRING;
+    if (seen_integer && parse_integer(c->value, &want_i) &&
+        (s->kind == SEEN_NUMBER ? (have_i = s->i64, true) : parse_integer(s->text, &have_i))) {
+        *order = (have_i > want_i) - (have_i < want_i);
+        return true;
+    }
+    double want, have;
+    if (!parse_number(c->value, &want) || !seen_number(s, &have)) return false;
+    *order = (have > want) - (have < want);
+    return true;
+}
+
 /* The seen value as a number (a header's text parsed); false when it is none. */
 static bool seen_number(const struct http_seen *s, double *out)
 {
@@ -107,10 +142,10 @@ static bool seen_number(const struct http_seen *s, double *out)
 /* Whether one value (a JSON element, or the seen value) equals the condition's right side, typed. */
 static bool equals(const struct cw_condition *c, const struct http_seen *s)
 {
-    double want, have;
+    int order;
     switch (c->value_kind) {
     case CW_VALUE_NUMBER:
-        return parse_number(c->value, &want) && seen_number(s, &have) && have == want;
+        return number_order(c, s, &order) && order == 0;
     case CW_VALUE_BOOL:
         if (s->from_header) return s->kind == SEEN_STRING && strcmp(s->text, c->value) == 0;
         return s->kind == SEEN_BOOL && s->boolean == (strcmp(c->value ? c->value : "", "true") == 0);
@@ -156,8 +191,8 @@ bool http_cond_holds(const struct cw_condition *c, const pcre2_code *re, pcre2_m
     describe(seen, got, gotlen);
     if (c->op == CW_OP_EXISTS) return seen->kind != SEEN_MISSING;
     if (c->op == CW_OP_NOT_EXISTS) return seen->kind == SEEN_MISSING;
-    if (seen->kind == SEEN_MISSING) return false;
-    double want, have;
+    if (seen->kind == SEEN_MISSING) return c->op == CW_OP_NE; /* nothing is not equal to anything */
+    int order;
     switch (c->op) {
     case CW_OP_EQ:
         return equals(c, seen);
@@ -167,15 +202,15 @@ bool http_cond_holds(const struct cw_condition *c, const pcre2_code *re, pcre2_m
     case CW_OP_LE:
     case CW_OP_GT:
     case CW_OP_GE:
-        if (!parse_number(c->value, &want) || !seen_number(seen, &have)) {
+        if (!number_order(c, seen, &order)) {
             size_t n = strlen(got);
             if (n + 1 < gotlen) snprintf(got + n, gotlen - n, " (not a number)");
             return false;
         }
-        return c->op == CW_OP_LT   ? have < want
-               : c->op == CW_OP_LE ? have <= want
-               : c->op == CW_OP_GT ? have > want
-                                   : have >= want;
+        return c->op == CW_OP_LT   ? order < 0
+               : c->op == CW_OP_LE ? order <= 0
+               : c->op == CW_OP_GT ? order > 0
+                                   : order >= 0;
     case CW_OP_CONTAINS:
         return contains(c, seen);
     case CW_OP_MATCHES: {

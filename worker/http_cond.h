@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <json-c/json.h>
 
@@ -28,8 +29,10 @@ int http_regex_match(const pcre2_code *re, const char *subject, size_t len, pcre
 enum http_seen_kind { SEEN_MISSING, SEEN_STRING, SEEN_NUMBER, SEEN_BOOL, SEEN_NULL, SEEN_ARRAY, SEEN_OBJECT };
 struct http_seen {
     enum http_seen_kind kind;
-    const char *text;  /* a string's content, a number's, bool's or null's text, an array's or object's JSON */
-    double number;     /* SEEN_NUMBER */
+    const char *text; /* a string's content, a number's, bool's or null's text, an array's or object's JSON */
+    double number;    /* SEEN_NUMBER */
+    bool integer;     /* SEEN_NUMBER: a JSON integer that fits int64 (in i64) */
+    int64_t i64;
     bool boolean;      /* SEEN_BOOL */
     bool from_header;  /* a header's value: numbers are read from its text */
     json_object *json; /* SEEN_ARRAY: its elements (contains) */
@@ -39,7 +42,7 @@ void http_seen_json(json_object *v, bool found, struct http_seen *out);
 /* A header's value (NULL: the header is absent). */
 void http_seen_text(const char *value, struct http_seen *out);
 
-/* Whether condition c holds for seen (re: c's compiled `~` pattern, else NULL). When not, got says what was seen:
+/* Whether condition c holds for seen (a missing value holds only for `!exists` and `!=`) (re: c's compiled `~` pattern, else NULL). When not, got says what was seen:
  * `got "DOWN"`, `got 150`, `missing`, `got "abc" (not a number)`. */
 bool http_cond_holds(const struct cw_condition *c, const pcre2_code *re, pcre2_match_context *mctx,
                      pcre2_match_data *md, const struct http_seen *seen, char *got, size_t gotlen);

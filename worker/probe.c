@@ -452,13 +452,14 @@ struct probe_check *probe_finish(struct probe_pool *p, const CURLMsg *msg, struc
         if (curl_easy_getinfo(e, CURLINFO_SSL_VERIFYRESULT, &verify) != CURLE_OK) verify = 0;
         effective_host(e, host, sizeof host);
     }
+    bool refused = c->extra.xa && c->extra.refused;
     struct probe_outcome o = {
         .curl_code = code,
         .curl_error = c->curl_err,
         .status = status,
         .status_expected = status > 0 && config_status_expected(ep, (int)status),
         .ep = ep,
-        .keyword = c->kw.kw,
+        .keyword = refused ? NULL : c->kw.kw, /* the budget's refusal is the error (probe_extra_judge) */
         .keyword_found = c->kw.found,
         .body_capped = c->capped,
         .tls_verify = verify,

@@ -40,13 +40,15 @@ void probe_extra_next_hop(struct probe_extra *x)
     for (size_t i = 0; i < x->n_kws; i++)
         probe_kw_reset(&x->kws[i], i < ep->n_keywords ? ep->keywords[i] : ep->keywords_absent[i - ep->n_keywords]);
     body_buf_clear(&x->body);
+    x->refused = false; /* a redirect's body refused: this hop's body is read anew */
 }
 
 int probe_extra_feed(struct probe_extra *x, struct body_budget *budget, const char *data, size_t n)
 {
     for (size_t i = 0; i < x->n_kws; i++) probe_kw_feed(&x->kws[i], data, n);
     if (n == 0 || x->refused || !http_assert_needs_body(x->xa)) return 0;
-    if (body_buf_append(&x->body, budget, data, n) != 0) {
+    size_t limit = x->ep->body_limit ? x->ep->body_limit : PROBE_BODY_CAP;
+    if (body_buf_append(&x->body, budget, limit, data, n) != 0) {
         x->refused = true;
         x->budget_max = budget->max;
         return -1;

@@ -4,7 +4,7 @@ clockwerk-web; a job's calls made with curl.
 What is checked: GET and POST on /push/TOKEN and a Bearer token on /push are ok results, the first with no latency
 and the next with the gap since the previous call; ?status=down&msg=... is a failed result "status=down: MSG" with
 the msg's control characters replaced; an endpoint never called fails "no call within 3 s + 1 s grace (last call
-none since the worker started)" after interval + grace, and one called then silent fails once per silent interval
+none recorded)" after interval + grace, and one called then silent fails once per silent interval
 naming its last call; a wrong token is 404 and neither token appears in any log or in the database; while the
 worker that owns the endpoint is gone the web answers 503 and `curl --retry` gets through once it is back.
 """
@@ -12,9 +12,10 @@ worker that owns the endpoint is gone the web answers 503 and `curl --retry` get
 import os
 import signal
 import subprocess
+import time
 
 import harness
-from harness import Clockwerk, base_config, check, deadline, free_port, shard_of, tempdir, wait_for
+from harness import Clockwerk, base_config, check, deadline, endpoint, free_port, shard_of, tempdir, wait_for
 
 TOKEN = "Backup-Token_0123456789abcdef"
 TOKEN_NIGHTLY = "Nightly-Token_abcdef0123456789"
@@ -84,8 +85,8 @@ def test_push_calls_and_silence():
             check(curl(port, "/push/" + TOKEN, method="DELETE") == 405, "DELETE is not a call")
             # the never-called endpoint fails after interval + grace; the silent one once per interval
             n = wait_for(lambda: rows(cw, "push://nightly") or None, deadline(20), "a missing-call failure")
-            check(n[0][0] == 0 and n[0][1] == "no call within 3 s + 1 s grace (last call none since the worker "
-                  "started)", "the never-called endpoint: %r" % (n[0],))
+            check(n[0][0] == 0 and n[0][1] == "no call within 3 s + 1 s grace (last call none recorded)",
+                  "the never-called endpoint: %r" % (n[0],))
             silent = wait_for(lambda: (lambda x: x if len(x) >= 2 else None)(
                 [x for x in rows(cw, "push://backup")[3:] if x[0] == 0]), deadline(20), "two silences")
             check(all(x[1].startswith("no call within 2 s + 1 s grace (last call 20") for x in silent),
@@ -113,4 +114,126 @@ def test_push_503_without_worker():
                 os.kill(cw.pid, signal.SIGCONT)
             status = curl(port, "/push/" + TOKEN, extra=["--retry", "20", "--retry-delay", "1"])
             check(status == 200, "curl --retry got through after the restart: %d" % status)
+            cw.stop()
+
+
+def one_push_config(port, extra_eps=(), interval=3, grace=1.0):
+    """One push endpoint and any others, one worker (every reload that changes the endpoints restarts it)."""
+    eps = [{"type": "push", "name": "backup", "token": TOKEN, "check_interval": interval, "grace": grace}]
+    cfg = base_config(eps + list(extra_eps), workers=1, check_interval=3)
+    cfg["web"] = {"listen": "127.0.0.1:%d" % port, "title": "push"}
+    return cfg
+
+
+def ready_with_one_call(cw, port):
+    """Waits for the processes and the web, makes one call and waits for its result; the children's pids."""
+    kids = cw.wait_ready(titles=cw.expected_titles() + [WEB])
+    wait_for(lambda: curl(port, "/push/" + TOKEN) == 200, deadline(20), "a first push call accepted")
+    wait_for(lambda: rows(cw, "push://backup") or None, deadline(20), "the first call's result")
+    return kids
+
+
+@harness.timeout(180)
+def test_push_head_form_body_and_allow():
+    """HEAD is not a call (405, nothing recorded); a POST's urlencoded form body carries status and msg; the 405
+    names the methods /push takes."""
+    with tempdir() as d:
+        port = free_port()
+        with Clockwerk(one_push_config(port, interval=60, grace=5), d) as cw:
+            ready_with_one_call(cw, port)
+            check(curl(port, "/push/" + TOKEN, method="HEAD", extra=["-I"]) == 405, "HEAD is not a call")
+            check(curl(port, "/push/" + TOKEN, method="POST", extra=["-d", "status=down&msg=backup%20failed+hard"])
+                  == 200, "a POST with a form body")
+            r = wait_for(lambda: (lambda x: x if len(x) >= 2 else None)(rows(cw, "push://backup")), deadline(20),
+                         "the POST's result")
+            check(len(r) == 2, "HEAD recorded a call: %r" % (r,))
+            check(r[1][0] == 0 and r[1][1] == "status=down: backup failed hard", "the form body's status: %r" % (r,))
+            a = subprocess.run(["curl", "-s", "-D-", "-o", "/dev/null", "-X", "PUT",
+                                "http://127.0.0.1:%d/push/%s" % (port, TOKEN)], stdout=subprocess.PIPE, text=True,
+                               timeout=30).stdout
+            allow = [x.split(":", 1)[1].strip() for x in a.splitlines() if x.lower().startswith("allow:")]
+            check(a.startswith("HTTP/1.1 405") and allow == ["GET, POST"], "the 405 of PUT: %r" % a)
+            cw.stop()
+
+
+@harness.timeout(180)
+def test_push_reloads_do_not_hide_silence():
+    """A worker restart keeps the endpoint's deadline (its last call is kept in run_dir): reloads every 2.5 s that
+    restart the worker do not push the silence failure away, and no failure comes before the call's window."""
+    with tempdir() as d:
+        port = free_port()
+        with Clockwerk(one_push_config(port), d) as cw:
+            ready_with_one_call(cw, port)
+            called = time.time()
+            k = 0
+            while time.time() - called < 12 and not any(x[0] == 0 for x in rows(cw, "push://backup")):
+                k += 1  # a configuration manager touching an unrelated endpoint every 2.5 s
+                cw.reload(one_push_config(port, [endpoint("http://127.0.0.1:9/unrelated-%d" % k, timeout=1)]))
+                time.sleep(2.5)
+            failed_after = time.time() - called
+            r = rows(cw, "push://backup")
+            harness.note("after %.1f s and %d reloads: %r" % (failed_after, k, r))
+            check(any(x[0] == 0 for x in r), "no silence failure in %.0f s without a call" % failed_after)
+            check(failed_after >= 3.5, "a silence failure before the window of the call: %.1f s" % failed_after)
+            st = os.stat(os.path.join(cw.run_dir, "push"))
+            files = os.listdir(os.path.join(cw.run_dir, "push"))
+            check(len(files) == 1 and all(os.stat(os.path.join(cw.run_dir, "push", f)).st_mode & 0o077 == 0
+                                          for f in files) and st.st_mode & 0o077 == 0,
+                  "the push state: one private file: %r" % files)
+            cw.stop()
+
+
+@harness.timeout(180)
+def test_push_backlog_over_256():
+    """300 calls answered 200 while the worker was stopped are all read once it goes on (the socket is drained,
+    not 256 messages and then nothing until the next call)."""
+    import http.client
+    with tempdir() as d:
+        port = free_port()
+        with Clockwerk(one_push_config(port, interval=60, grace=5), d) as cw:
+            kids = ready_with_one_call(cw, port)
+            wpid = kids[cw.worker_titles()[0]]
+            os.kill(wpid, signal.SIGSTOP)
+            codes = []
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                for i in range(300):
+                    c.request("GET", "/push/%s?msg=n%d" % (TOKEN, i))
+                    resp = c.getresponse()
+                    resp.read()
+                    codes.append(resp.status)
+                c.close()
+            finally:
+                os.kill(wpid, signal.SIGCONT)
+            n = codes.count(200)
+            harness.note("300 calls while the worker was stopped: %d answered 200" % n)
+            try:
+                wait_for(lambda: len(rows(cw, "push://backup")) >= n + 1 or None, deadline(20), "every result")
+            except Exception:
+                harness.note("%d results stored of %d calls answered 200" % (len(rows(cw, "push://backup")), n + 1))
+                raise
+            cw.stop()
+
+
+@harness.timeout(180)
+def test_push_state_survives_a_full_restart():
+    """clockwerk stopped after a call and started again once the call's window has passed: the silence is reported
+    soon after the start (within interval + grace), naming the call made before the stop."""
+    with tempdir() as d:
+        port = free_port()
+        with Clockwerk(one_push_config(port, interval=3, grace=1.0), d) as cw:
+            ready_with_one_call(cw, port)
+            cw.stop()
+        stopped = time.time()
+        wait_for(lambda: time.time() - stopped > 5 or None, deadline(10), "the call's window to pass while stopped")
+        with Clockwerk(one_push_config(port, interval=3, grace=1.0), d) as cw:
+            cw.wait_ready(titles=cw.expected_titles() + [WEB])
+            started = time.time()
+            r = wait_for(lambda: [x for x in rows(cw, "push://backup") if x[0] == 0] or None, deadline(20),
+                         "the silence after the start")
+            took = time.time() - started
+            harness.note("the silence %.1f s after the start: %r" % (took, r))
+            check(r[0][1].startswith("no call within 3 s + 1 s grace (last call 20"),
+                  "the silence names the call before the stop: %r" % (r[0],))
+            check(took < 4 + 3, "the silence came %.1f s after the start (the slack is interval + grace)" % took)
             cw.stop()

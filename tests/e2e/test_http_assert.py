@@ -12,6 +12,7 @@ small forward/CONNECT proxy that records what went through it.
   /gzip /deflate /zstd   a body in that encoding, whatever the request asked ("decoded-marker" inside)
   /big                   2 MiB chunked, "END-MARK" at 1.5 MiB /to-http       302 to http://.../html
   /set-cookie            302 + Set-Cookie to /need-cookie     /need-cookie   200 with the cookie, else 403
+  /num /true /arrnull /single /comma /nan /bigint   JSON oddities  /two-headers   X-V: 1 and X-V: 2
 """
 
 import gzip
@@ -38,6 +39,8 @@ BIG_BYTES = 2 * 1024 * 1024
 MARK_AT = 1536 * 1024
 
 
+JSON_ODDITIES = {"/num": b"42", "/true": b"true", "/arrnull": b'{"a":[null,1]}', "/single": b"{'a':1}",
+                 "/comma": b'{"a":1,}', "/nan": b'{"a":NaN}', "/bigint": b'{"a":9007199254740993}'}
 COMPRESSIBLE = b"".join(b"line %d of the text that holds the decoded-marker\n" % i for i in range(300))
 
 
@@ -91,6 +94,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self._reply(200, b'{"status":"UP","queue":{"depth":5}}', "application/json")
             elif path == "/json-down":
                 self._reply(200, b'{"status":"DOWN","queue":{"depth":150}}', "application/json")
+            elif path in JSON_ODDITIES:
+                self._reply(200, JSON_ODDITIES[path], "application/json")
+            elif path == "/two-headers":
+                self._reply(200, b"ok\n", headers=[("X-V", "1"), ("X-V", "2")])
             elif path == "/html":
                 self._reply(200, BODY_HTML, "text/html")
             elif path == "/aaab":
@@ -389,3 +396,41 @@ def test_tls_proxy_pin_and_cookies():
             check(not any("direct" in t or "nojar" in t or "need-cookie" in t for t in through),
                   "the environment's proxy was used: %r" % through)
             check(not problems, "TLS, proxy, pin, cookies:\n  " + "\n  ".join(problems))
+
+
+@harness.timeout(240)
+def test_json_edges_and_missing_values():
+    """A body that is a bare scalar is JSON; single quotes, a trailing comma and NaN are not; a null array element
+    is there (not missing); integers beyond 2^53 compare exactly; `!=` on an absent header passes."""
+    with tempdir() as d, Site() as s:
+        u = s.url
+        cases = [
+            (u("/num"), {"json": ["$ == 42"]}, 1, None),
+            (u("/true"), {"json": ["$ == true"]}, 1, None),
+            (u("/arrnull"), {"json": ["$.a[0] == null"]}, 1, None),
+            (u("/arrnull?gone"), {"json": ["$.a[2] exists"]}, 0, "json $.a[2] exists: missing"),
+            (u("/single"), {"json": ["$.a == 1"]}, 0, ("in", "the body is not JSON")),
+            (u("/comma"), {"json": ["$.a == 1"]}, 0, ("in", "the body is not JSON")),
+            (u("/nan"), {"json": ["$.a exists"]}, 0, ("in", "the body is not JSON")),
+            (u("/bigint"), {"json": ["$.a == 9007199254740992"]}, 0, "json $.a == 9007199254740992: got 900719925474"),
+            (u("/bigint?eq"), {"json": ["$.a == 9007199254740993"]}, 1, None),
+            (u("/two-headers?ne"), {"header_conditions": ['X-Missing != "on"']}, 1, None),
+        ]
+        problems = run_cases(d, cases)
+        check(not problems, "JSON and missing values:\n  " + "\n  ".join(problems))
+
+
+@harness.timeout(240)
+def test_budget_refusal_comes_first():
+    """A body the worker's budget refuses fails with the budget's text, not with a keyword "not found" in a body
+    that was never read whole."""
+    with tempdir() as d, Site() as s:
+        u = s.url
+        cases = [
+            (u("/big?kw-budget"), {"keyword": "END-MARK", "body_regex": ["x"], "body_limit": 4 * 1024 * 1024}, 0,
+             "body buffer budget exhausted"),
+            (u("/big?kws-budget"), {"keywords": ["END-MARK"], "body_regex": ["x"], "body_limit": 4 * 1024 * 1024}, 0,
+             "body buffer budget exhausted"),
+        ]
+        problems = run_cases(d, cases, env={"CLOCKWERK_BODY_BUDGET_BYTES": str(1024 * 1024)})
+        check(not problems, "budget:\n  " + "\n  ".join(problems))

@@ -233,6 +233,55 @@ static void test_json_conditions(void **state)
     assert_string_equal(err, "json $.a exists: the body is not JSON (the body ends early)");
 }
 
+static void test_json_edges(void **state)
+{
+    (void)state;
+    char err[256];
+    /* a bare scalar is a whole document */
+    assert_true(json1(cond("$ == 42", "", CW_OP_EQ, CW_VALUE_NUMBER, "42"), "42", err, sizeof err));
+    assert_true(json1(cond("$ == true", "", CW_OP_EQ, CW_VALUE_BOOL, "true"), "true", err, sizeof err));
+    assert_true(json1(cond("$ == null", "", CW_OP_EQ, CW_VALUE_NULL, NULL), " null\n", err, sizeof err));
+    assert_false(json1(cond("$ == 4", "", CW_OP_EQ, CW_VALUE_NUMBER, "4"), "4x", err, sizeof err));
+    assert_non_null(strstr(err, "the body is not JSON ("));
+    /* what json-c's strict mode still takes is not JSON */
+    const char *foreign[] = { "{'a':1}", "{\"a\":1,}", "{\"a\":NaN}", "[Infinity]",   "[-Infinity]",
+                              "[1.]",    "[-01]",      "[\"a\tb\"]",  "{\"a\":1} {}", "{\"a\":1}x" };
+    for (size_t i = 0; i < sizeof foreign / sizeof foreign[0]; i++) {
+        assert_false(json1(cond("$ exists", "", CW_OP_EXISTS, CW_VALUE_NONE, NULL), foreign[i], err, sizeof err));
+        assert_non_null(strstr(err, "json $ exists: the body is not JSON ("));
+    }
+    assert_false(json1(cond("$.a == 1", "/a", CW_OP_EQ, CW_VALUE_NUMBER, "1"), "{\"a\":NaN}", err, sizeof err));
+    assert_string_equal(err, "json $.a == 1: the body is not JSON (NaN or Infinity at byte 5)");
+    assert_true(
+        json1(cond("$ exists", "", CW_OP_EXISTS, CW_VALUE_NONE, NULL), "[-0.5e+3,\"\\u00e9\\n\",{}]", err, sizeof err));
+    /* a null element of an array is there; past the end is missing */
+    assert_true(
+        json1(cond("$.a[0] == null", "/a/0", CW_OP_EQ, CW_VALUE_NULL, NULL), "{\"a\":[null,1]}", err, sizeof err));
+    assert_false(
+        json1(cond("$.a[2] exists", "/a/2", CW_OP_EXISTS, CW_VALUE_NONE, NULL), "{\"a\":[null,1]}", err, sizeof err));
+    assert_false(
+        json1(cond("$.a[01] exists", "/a/01", CW_OP_EXISTS, CW_VALUE_NONE, NULL), "{\"a\":[null,1]}", err, sizeof err));
+    assert_true(
+        json1(cond("$['a/b~c'] == 1", "/a~1b~0c", CW_OP_EQ, CW_VALUE_NUMBER, "1"), "{\"a/b~c\":1}", err, sizeof err));
+    assert_false(
+        json1(cond("$.n.x exists", "/n/x", CW_OP_EXISTS, CW_VALUE_NONE, NULL), "{\"n\":null}", err, sizeof err));
+    /* integers beyond 2^53 compare exactly */
+    const char *big = "{\"a\":9007199254740993}";
+    assert_false(json1(cond("$.a == 9007199254740992", "/a", CW_OP_EQ, CW_VALUE_NUMBER, "9007199254740992"), big, err,
+                       sizeof err));
+    assert_string_equal(err, "json $.a == 9007199254740992: got 9007199254740993");
+    assert_true(json1(cond("$.a > 9007199254740992", "/a", CW_OP_GT, CW_VALUE_NUMBER, "9007199254740992"), big, err,
+                      sizeof err));
+    assert_true(json1(cond("$.a < 9007199254740993.5", "/a", CW_OP_LT, CW_VALUE_NUMBER, "9007199254740994.5"), big, err,
+                      sizeof err));
+    assert_false(json1(cond("$.a == 9223372036854775807", "/a", CW_OP_EQ, CW_VALUE_NUMBER, "9223372036854775807"),
+                       "{\"a\":18446744073709551615}", err, sizeof err));
+    /* a missing value is not equal to anything */
+    assert_true(json1(cond("$.gone != 1", "/gone", CW_OP_NE, CW_VALUE_NUMBER, "1"), "{}", err, sizeof err));
+    assert_false(json1(cond("$.gone == 1", "/gone", CW_OP_EQ, CW_VALUE_NUMBER, "1"), "{}", err, sizeof err));
+    assert_false(json1(cond("$.gone < 1", "/gone", CW_OP_LT, CW_VALUE_NUMBER, "1"), "{}", err, sizeof err));
+}
+
 struct headers {
     const char *name, *value;
 };
@@ -266,6 +315,18 @@ static void test_header_conditions(void **state)
     o.header_ctx = good;
     char err[256];
     assert_true(judge(&ep, &o, err, sizeof err));
+    struct cw_condition ne[] = { cond("X-Debug != \"on\"", "X-Debug", CW_OP_NE, CW_VALUE_STRING, "on"),
+                                 cond("X-Big == 9007199254740992", "X-Big", CW_OP_EQ, CW_VALUE_NUMBER,
+                                      "9007199254740992") };
+    struct cw_endpoint ep_ne = plain();
+    ep_ne.header_conditions = ne;
+    ep_ne.n_header_conditions = 1;
+    assert_true(judge(&ep_ne, &o, err, sizeof err)); /* X-Debug is absent: not "on" */
+    ep_ne.header_conditions = ne + 1;
+    struct headers big[] = { { "X-Big", "9007199254740993" }, { NULL, NULL } };
+    o.header_ctx = big;
+    assert_false(judge(&ep_ne, &o, err, sizeof err));
+    assert_string_equal(err, "header X-Big == 9007199254740992: got \"9007199254740993\"");
     struct headers bad[] = { { "Content-Type", "text/html" }, { "Server", "x" }, { NULL, NULL } };
     o.header_ctx = bad;
     assert_false(judge(&ep, &o, err, sizeof err));
@@ -323,14 +384,14 @@ static void test_body_budget(void **state)
     struct body_buf a = { 0 }, b = { 0 };
     char chunk[10000];
     memset(chunk, 'x', sizeof chunk);
-    for (int i = 0; i < 4; i++) assert_int_equal(body_buf_append(&a, &budget, chunk, sizeof chunk), 0);
+    for (int i = 0; i < 4; i++) assert_int_equal(body_buf_append(&a, &budget, 1024 * 1024, chunk, sizeof chunk), 0);
     assert_int_equal(a.len, 40000);
     assert_int_equal(a.data[a.len], '\0');
     assert_true(budget.used >= a.len && budget.used <= budget.max);
     /* the second body gets what is left, then no more */
     int rc = 0;
     size_t got = 0;
-    while ((rc = body_buf_append(&b, &budget, chunk, sizeof chunk)) == 0) got += sizeof chunk;
+    while ((rc = body_buf_append(&b, &budget, 1024 * 1024, chunk, sizeof chunk)) == 0) got += sizeof chunk;
     assert_int_equal(rc, -1);
     assert_int_equal(b.len, got);
     assert_true(budget.used <= budget.max);
@@ -340,8 +401,29 @@ static void test_body_budget(void **state)
     body_buf_release(&b, &budget);
     assert_int_equal(budget.used, 0);
     assert_null(a.data);
-    assert_int_equal(body_buf_append(&a, &budget, chunk, sizeof chunk), 0); /* room again */
+    assert_int_equal(body_buf_append(&a, &budget, 1024 * 1024, chunk, sizeof chunk), 0); /* room again */
     body_buf_release(&a, &budget);
+}
+
+/* A body of exactly body_limit bytes holds body_limit + 1 of the budget (its NUL), not twice the limit. */
+static void test_body_buf_stops_at_limit(void **state)
+{
+    (void)state;
+    const size_t limit = 1024 * 1024;
+    struct body_budget budget = { .max = 256 * 1024 * 1024 };
+    struct body_buf b = { 0 };
+    static char chunk[16384];
+    memset(chunk, 'x', sizeof chunk);
+    for (size_t got = 0; got < limit; got += sizeof chunk)
+        assert_int_equal(body_buf_append(&b, &budget, limit, chunk, sizeof chunk), 0);
+    assert_int_equal(b.len, limit);
+    assert_int_equal(b.cap, limit + 1);
+    assert_int_equal(budget.used, limit + 1);
+    body_buf_release(&b, &budget);
+    /* a small limit below the first allocation */
+    assert_int_equal(body_buf_append(&b, &budget, 100, chunk, 100), 0);
+    assert_int_equal(b.cap, 101);
+    body_buf_release(&b, &budget);
 }
 
 int main(void)
@@ -354,10 +436,12 @@ int main(void)
         cmocka_unit_test(test_catastrophic_regex_is_bounded),
         cmocka_unit_test(test_bad_regex_refused),
         cmocka_unit_test(test_json_conditions),
+        cmocka_unit_test(test_json_edges),
         cmocka_unit_test(test_header_conditions),
         cmocka_unit_test(test_transfer_assertions),
         cmocka_unit_test(test_size_text),
         cmocka_unit_test(test_body_budget),
+        cmocka_unit_test(test_body_buf_stops_at_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /* worker/classify.c — turning a finished transfer into ok or an error text (probe_classify), the TLS
  * verification reasons, the certificate time parser and the masking of credentials in texts (see probe.h:
  * pure functions of their arguments, tested on their own). */
+#include "common/base/util.h"
 #include "worker/probe.h"
 
 #include "worker/http_assert.h"
@@ -19,11 +20,11 @@ void probe_mask_text(const char *text, char *out, size_t outlen)
         const char *sep = strstr(p, "://");
         if (!sep) break;
         const char *auth = sep + 3;
-        const char *at = NULL;
-        /* the userinfo ends at the last '@' before the path */
-        size_t full = strcspn(auth, "/?# \t\r\n\"'<>");
-        for (size_t i = 0; i < full; i++)
-            if (auth[i] == '@') at = auth + i;
+        /* the URL ends at white space or a quote; its userinfo by cw_mask_url's rule (a '/' in a password is
+         * masked with it) */
+        size_t full = strcspn(auth, " \t\r\n\"'<>");
+        const char *at = cw_url_userinfo_end(auth, full);
+        if (!at) full = strcspn(auth, "/?# \t\r\n\"'<>");
         const char *upto = at ? auth : auth + full;
         size_t chunk = (size_t)(upto - p);
         if (chunk > outlen - 1 - o) chunk = outlen - 1 - o;

@@ -43,6 +43,14 @@ uint64_t cw_boot_id(void)
     return id;
 }
 
+const char *cw_url_userinfo_end(const char *auth, size_t len)
+{
+    const char *at = NULL;
+    for (size_t i = 0; i < len && auth[i] && auth[i] != '?' && auth[i] != '#'; i++)
+        if (auth[i] == '@') at = auth + i;
+    return at;
+}
+
 void cw_mask_url(const char *url, char *out, size_t outlen)
 {
     if (outlen == 0) return;
@@ -51,10 +59,7 @@ void cw_mask_url(const char *url, char *out, size_t outlen)
     /* the last '@' before the query or the fragment ends the userinfo: a '/' in an unencoded password does not
      * end the authority here (it does for curl), so the whole password is masked; a path with an '@' is then
      * masked too, which shows less, never more */
-    size_t span = strcspn(auth_start, "?#");
-    const char *at = NULL;
-    for (size_t i = 0; i < span; i++)
-        if (auth_start[i] == '@') at = auth_start + i;
+    const char *at = cw_url_userinfo_end(auth_start, strlen(auth_start));
     if (!at) {
         snprintf(out, outlen, "%s", url);
         return;

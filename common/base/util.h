@@ -22,6 +22,10 @@ uint64_t cw_boot_id(void);
  * ends at the last '@' before the query or the fragment: a password with an unencoded '/' is masked whole (an
  * '@' in the path is masked with it, on the safe side); '?' and '#' in a password must be percent-encoded. */
 void cw_mask_url(const char *url, char *out, size_t outlen);
+/* The '@' that ends the userinfo of the authority at auth (what follows "://"), by cw_mask_url's rule, looking at
+ * no more than len bytes; NULL when there is none. For masking URLs inside a longer text (the caller bounds the
+ * URL at white space or quotes). */
+const char *cw_url_userinfo_end(const char *auth, size_t len);
 
 /* Length of the valid UTF-8 sequence that starts at p (1..4), or 0 when the bytes there are not valid
  * UTF-8 (overlong forms, surrogates, code points above U+10FFFF, a sequence cut by the NUL terminator).

@@ -166,7 +166,10 @@ static void test_mask_text(void **state)
     probe_mask_text("http://u:p@h:80/a?b", out, sizeof out);
     assert_string_equal(out, "http://***@h:80/a?b");
     probe_mask_text("from https://a:b@x/ to http://c:d@y/z and http://plain/w@x", out, sizeof out);
-    assert_string_equal(out, "from https://***@x/ to http://***@y/z and http://plain/w@x");
+    /* one rule with cw_mask_url: an '@' in the path is masked with it (it may end a password holding '/') */
+    assert_string_equal(out, "from https://***@x/ to http://***@y/z and http://***@x");
+    probe_mask_text("get http://user:12/34@host/ failed", out, sizeof out);
+    assert_string_equal(out, "get http://***@host/ failed");
     probe_mask_text("user only http://joe@host/", out, sizeof out);
     assert_string_equal(out, "user only http://***@host/");
     probe_mask_text("'http://a:b@c' quoted", out, sizeof out);

@@ -1,0 +1,146 @@
+"""tests/e2e/test_check_ops.py — what an operator trial of the new check types (issue 14) found, end to end.
+
+What is checked: a reload that changes only what the workers use (a tcp check's `expect`) restarts the worker of
+that shard and neither the web (whose push URL must keep answering) nor the storer nor the alerter, while a reload
+that changes a push token restarts the web and the new token is accepted; `clockwerk status --json` writes null as
+the latency of a check that has none (a push call); the web shows the keys of tcp, dns and tls checks as they are
+(record type, starttls, `#NAME` visible) and still masks an http URL's query.
+"""
+
+import json
+import re
+import socket
+import subprocess
+import threading
+import urllib.request
+
+import harness
+from harness import Clockwerk, base_config, check, deadline, free_port, shard_of, tempdir, wait_for
+
+TOKEN = "Ops-Token_0123456789abcdef01"
+TOKEN2 = "Ops-Token_fedcba9876543210ff"
+WEB = "clockwerk: web"
+STORER = "clockwerk: storer"
+ALERTER = "clockwerk: alerter"
+
+
+class LineServer:
+    """A TCP server on loopback that answers every connection with one line (`tcp` checks' target)."""
+
+    def __init__(self, line=b"220 ops ready\r\n"):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.line = line
+        self.stopping = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self):
+        while not self.stopping:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            try:
+                c.sendall(self.line)
+            except OSError:
+                pass
+            c.close()
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopping = True
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+        self.thread.join(5)
+
+
+def curl(port, path, extra=()):
+    """The HTTP status curl got (0: no answer)."""
+    args = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5"] + list(extra)
+    r = subprocess.run(args + ["http://127.0.0.1:%d%s" % (port, path)], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, timeout=60)
+    return int(r.stdout[-3:] or 0)
+
+
+def get_json(port, path):
+    with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=10) as r:
+        return json.loads(r.read().decode())
+
+
+def push_name_beside(key, slots=2):
+    """A push check's name whose key falls in another shard than `key` (its worker is not restarted with it)."""
+    return next("daily%d" % i for i in range(100) if shard_of("push://daily%d" % i, slots) != shard_of(key, slots))
+
+
+def ops_config(web_port, tcp_port, expect="ops ready", token=TOKEN):
+    eps = [{"type": "tcp", "name": "smtp-banner", "host": "127.0.0.1", "port": tcp_port, "expect": expect,
+            "timeout": 1},
+           {"type": "push", "name": push_name_beside("tcp://127.0.0.1:%d" % tcp_port), "token": token,
+            "check_interval": 30}]
+    cfg = base_config(eps, workers=2, check_interval=1)
+    cfg["web"] = {"listen": "127.0.0.1:%d" % web_port, "title": "ops"}
+    return cfg
+
+
+class Caller:
+    """Calls the push URL in a loop (as many daily jobs would) and records every status that was not 200."""
+
+    def __init__(self, port, token):
+        self.port, self.token, self.bad, self.calls = port, token, [], 0
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self.stopping.is_set():
+            status = curl(self.port, "/push/" + self.token)
+            self.calls += 1
+            if status != 200:
+                self.bad.append(status)
+            self.stopping.wait(0.01)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopping.set()
+        self.thread.join(30)
+
+
+@harness.timeout(180)
+def test_reload_of_a_probe_setting_keeps_the_web():
+    with tempdir() as d, LineServer() as srv:
+        port = free_port()
+        with Clockwerk(ops_config(port, srv.port), d) as cw:
+            kids = cw.wait_ready(titles=cw.expected_titles() + [WEB, ALERTER])
+            wait_for(lambda: curl(port, "/push/" + TOKEN) == 200, deadline(20), "a first push call accepted")
+            with Caller(port, TOKEN) as caller:
+                mark = cw.log_mark()
+                cw.reload(ops_config(port, srv.port, expect="ops"))
+                line = cw.wait_log(r"reload: .*generation 2[^\n]*", since=mark).group(0)
+                wait_for(lambda: caller.calls >= 20, deadline(20), "calls after the reload")
+            check("restarting worker" in line, "the worker of the tcp check restarts: %s" % line)
+            for child in ("web", "storer", "alerter"):
+                check("restarting %s" % child not in line, "%s restarted for a changed expect: %s" % (child, line))
+            for title in (WEB, STORER, ALERTER):
+                check(cw.child_pids(title) == [kids[title]], "%s was restarted (pid %s -> %s)" %
+                      (title, kids[title], cw.child_pids(title)))
+            check(not caller.bad, "push calls failed during the reload: %r" % caller.bad)
+
+            # a changed token is the web's business: it restarts and takes the new one
+            mark = cw.log_mark()
+            cw.reload(ops_config(port, srv.port, expect="ops", token=TOKEN2))
+            line = cw.wait_log(r"reload: .*generation 3[^\n]*", since=mark).group(0)
+            check("restarting web" in line, "a changed push token restarts the web: %s" % line)
+            wait_for(lambda: curl(port, "/push/" + TOKEN2) == 200, deadline(20), "the new token accepted")
+            check(curl(port, "/push/" + TOKEN) == 404, "the old token is refused")
+            cw.stop()

@@ -81,11 +81,11 @@ def push_name_beside(key, slots=2):
     return next("daily%d" % i for i in range(100) if shard_of("push://daily%d" % i, slots) != shard_of(key, slots))
 
 
-def ops_config(web_port, tcp_port, expect="ops ready", token=TOKEN):
+def ops_config(web_port, tcp_port, expect="ops ready", token=TOKEN, push_interval=30):
     eps = [{"type": "tcp", "name": "smtp-banner", "host": "127.0.0.1", "port": tcp_port, "expect": expect,
             "timeout": 1},
            {"type": "push", "name": push_name_beside("tcp://127.0.0.1:%d" % tcp_port), "token": token,
-            "check_interval": 30}]
+            "check_interval": push_interval}]
     cfg = base_config(eps, workers=2, check_interval=1)
     cfg["web"] = {"listen": "127.0.0.1:%d" % web_port, "title": "ops"}
     return cfg
@@ -143,4 +143,32 @@ def test_reload_of_a_probe_setting_keeps_the_web():
             check("restarting web" in line, "a changed push token restarts the web: %s" % line)
             wait_for(lambda: curl(port, "/push/" + TOKEN2) == 200, deadline(20), "the new token accepted")
             check(curl(port, "/push/" + TOKEN) == 404, "the old token is refused")
+            cw.stop()
+
+
+def status_json(cw):
+    r = harness.run_cli(["status", "--json", "-c", cw.conf_path], timeout=30)
+    try:
+        return {e["name"]: e for e in json.loads(r.out)["endpoints"]}
+    except (ValueError, KeyError):
+        return {}
+
+
+@harness.timeout(180)
+def test_status_json_latency_of_a_check_without_one():
+    """A push call's first result has no latency (the -1 µs marker): `status --json` writes null, not -0.001, and
+    the text output shows no negative latency."""
+    with tempdir() as d, LineServer() as srv:
+        port = free_port()
+        cfg = ops_config(port, srv.port, push_interval=3)
+        push = cfg["monitor"]["endpoints"][1]["name"]
+        with Clockwerk(cfg, d) as cw:
+            cw.wait_ready(titles=cw.expected_titles() + [WEB, ALERTER])
+            wait_for(lambda: curl(port, "/push/" + TOKEN) == 200, deadline(20), "a push call accepted")
+            eps = wait_for(lambda: (lambda s: s if s.get(push, {}).get("last_checked") else None)(status_json(cw)),
+                           deadline(40), lambda: "the push check in clockwerk status: %s" % harness.run_cli(
+                               ["status", "--json", "-c", cw.conf_path], timeout=30).text)
+            check(eps[push]["last_latency_ms"] is None, "a push call's latency: %r" % eps[push])
+            text = harness.run_cli(["status", "-c", cw.conf_path], timeout=30).out
+            check("-0.0" not in text, "the text output shows a negative latency: %s" % text)
             cw.stop()

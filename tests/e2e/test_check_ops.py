@@ -4,11 +4,14 @@ What is checked: a reload that changes only what the workers use (a tcp check's 
 that shard and neither the web (whose push URL must keep answering) nor the storer nor the alerter, while a reload
 that changes a push token restarts the web and the new token is accepted; `clockwerk status --json` writes null as
 the latency of a check that has none (a push call); the web shows the keys of tcp, dns and tls checks as they are
-(record type, starttls, `#NAME` visible) and still masks an http URL's query.
+(record type, starttls, `#NAME` visible) and still masks an http URL's query; icmp checks that cannot work make
+`-t` fail and the supervisor log an error.
 """
 
 import json
+import os
 import re
+import signal
 import socket
 import subprocess
 import threading
@@ -172,3 +175,51 @@ def test_status_json_latency_of_a_check_without_one():
             text = harness.run_cli(["status", "-c", cw.conf_path], timeout=30).out
             check("-0.0" not in text, "the text output shows a negative latency: %s" % text)
             cw.stop()
+
+
+@harness.timeout(120)
+def test_icmp_not_permitted_is_an_error():
+    """As a user that can neither use datagram ICMP sockets (not in ping_group_range) nor open raw ones, `-t` on a
+    file with icmp checks exits 1 with the `icmp: not permitted` line as an error (no `config OK`), and the
+    supervisor started as that user logs it as an error, not a warning."""
+    if os.geteuid() != 0:
+        harness.note("not root: no other user to run as")
+        return
+    import test_security
+    pw = test_security.ensure_user()
+    with open("/proc/sys/net/ipv4/ping_group_range") as f:
+        lo, hi = (int(x) for x in f.read().split())
+    if lo <= pw.pw_gid <= hi:
+        harness.note("ping_group_range %d %d allows gid %d: ICMP is permitted here" % (lo, hi, pw.pw_gid))
+        return
+    with tempdir() as d:
+        test_security.traversable(d)
+        os.chown(d, pw.pw_uid, pw.pw_gid)
+        cfg = base_config([{"type": "icmp", "name": "gw", "host": "127.0.0.1", "timeout": 1}], workers=1, db=False)
+        conf = os.path.join(d, "clockwerk.conf")
+        harness.write_config(conf, cfg)
+        os.chown(conf, pw.pw_uid, pw.pw_gid)
+        as_user = dict(env=harness.child_env(), user=pw.pw_uid, group=pw.pw_gid, extra_groups=[])
+        r = subprocess.run([harness.binary("clockwerk"), "-t", "-c", conf], capture_output=True, text=True,
+                           timeout=20, **as_user)
+        want = "%s: icmp: not permitted: gid %d is not in net.ipv4.ping_group_range" % (conf, pw.pw_gid)
+        check(r.returncode == 1 and want in r.stderr and "could only fail" in r.stderr,
+              "-t: exit %d, stderr %r" % (r.returncode, r.stderr))
+        check("config OK" not in r.stdout, "-t said config OK: %r" % r.stdout)
+        log = os.path.join(d, "supervisor.log")
+        with open(log, "wb") as out:
+            p = subprocess.Popen([harness.binary("clockwerk"), "-c", conf], stdout=out, stderr=subprocess.STDOUT,
+                                 cwd=d, start_new_session=True, **as_user)
+        try:
+            def logged():
+                with open(log, errors="replace") as f:
+                    return re.search(r".* icmp: not permitted: .*", f.read())
+            line = wait_for(logged, deadline(20), "the supervisor's icmp line").group(0)
+            check(" error: icmp: not permitted" in line and "cannot work" in line, "the start's line: %s" % line)
+        finally:
+            os.killpg(p.pid, signal.SIGTERM)
+            try:
+                p.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait(5)

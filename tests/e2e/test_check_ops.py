@@ -223,3 +223,28 @@ def test_icmp_not_permitted_is_an_error():
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait(5)
+
+
+def test_world_readable_token_file_is_a_dash_t_warning():
+    """A token_file others may read is a `-t` warning like the others (`warning: FILE:LINE: ...`), not a timestamped
+    log line; a token written in a world-readable configuration is refused naming a push token."""
+    with tempdir() as d:
+        tok = os.path.join(d, "daily.token")
+        with open(tok, "w") as f:
+            f.write(TOKEN + "\n")
+        os.chmod(tok, 0o644)
+        cfg = base_config([{"type": "push", "name": "daily", "token_file": tok}], workers=1)
+        cfg["web"] = {"listen": "127.0.0.1:%d" % free_port()}
+        conf = os.path.join(d, "clockwerk.conf")
+        harness.write_config(conf, cfg)
+        r = harness.run_cli(["-t", "-c", conf])
+        line = [x for x in r.err.splitlines() if "others may read" in x]
+        check(r.code == 0 and len(line) == 1 and re.match(r"warning: %s:\d+: monitor\.endpoints\[0\]\.token_file: "
+                                                          r"others may read the secret file" % re.escape(conf),
+                                                          line[0]), "-t: %r" % r.text)
+        cfg["monitor"]["endpoints"][0] = {"type": "push", "name": "daily", "token": TOKEN}
+        harness.write_config(conf, cfg)
+        os.chmod(conf, 0o644)
+        r = harness.run_cli(["-t", "-c", conf])
+        check(r.code == 1 and "the file holds a push token but others may read it" in r.err and TOKEN not in r.text,
+              "-t of a world-readable token: %r" % r.text.replace(TOKEN, "TOKEN"))

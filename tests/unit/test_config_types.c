@@ -364,7 +364,7 @@ static void test_token_secret(void **state)
     struct cw_config *c = config_load(t->path, ct_collect, t);
     if (c || ct_find(t, 4, "others may read it") < 0) ct_dump(t);
     assert_null(c);
-    assert_true(ct_find(t, 4, "monitor.endpoints[0].token: the file holds a credential") >= 0);
+    assert_true(ct_find(t, 4, "monitor.endpoints[0].token: the file holds a push token but others may read it") >= 0);
     for (int i = 0; i < t->n_msgs && i < CT_MAX_MSGS; i++) assert_null(strstr(t->msgs[i], TOKEN));
     /* a token_file that is a FIFO is refused at once, never waited on */
     char fifo[512];

@@ -248,3 +248,34 @@ def test_world_readable_token_file_is_a_dash_t_warning():
         r = harness.run_cli(["-t", "-c", conf])
         check(r.code == 1 and "the file holds a push token but others may read it" in r.err and TOKEN not in r.text,
               "-t of a world-readable token: %r" % r.text.replace(TOKEN, "TOKEN"))
+
+
+@harness.timeout(120)
+def test_web_on_a_busy_port_and_the_final_counters():
+    """The web on a port already taken says the configured address (not libmicrohttpd's `port 0`) and is restarted;
+    at stop the supervisor's final counters are the figures of its summary line (not a copy a second old)."""
+    with tempdir() as d, LineServer() as srv:
+        busy = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        try:
+            with Clockwerk(ops_config(port, srv.port), d) as cw:
+                cw.wait_ready()
+                cw.wait_log(r"web \(pid \d+\) exited with code 1[^\n]*\n(.|\n)*web \(pid \d+\) exited with code 1",
+                            timeout=30)
+                cw.stop()
+                log = cw.log_text()
+        finally:
+            busy.close()
+        want = "cannot serve HTTP on 127.0.0.1:%d: Address already in use" % port
+        check(want in log, "the web's error names web.listen: %s" % harness.tail(log))
+        check("port 0" not in log, "libmicrohttpd's 'port 0' is in the log: %s" % harness.tail(log))
+        sup = harness.final_counters(log).get("supervisor")
+        m = re.search(r"stopped after [\d.]+ s: \d+ restarts \(relay (\d+), storer (\d+), alerter (\d+), workers (\d+), "
+                      r"web (\d+)\), (\d+) crashes, (\d+) fatal exits", log)
+        check(sup and m, "the supervisor's final counters and summary: %s" % harness.tail(log))
+        said = dict(zip(["restarts_relay", "restarts_storer", "restarts_alerter", "restarts_worker", "restarts_web",
+                         "crashes", "fatal_exits"], (int(x) for x in m.groups())))
+        check(said["restarts_web"] >= 1, "the web was restarted: %r" % said)
+        check(all(sup.get(k) == v for k, v in said.items()), "final counters %r, summary %r" % (sup, said))

@@ -279,3 +279,44 @@ def test_web_on_a_busy_port_and_the_final_counters():
                          "crashes", "fatal_exits"], (int(x) for x in m.groups())))
         check(said["restarts_web"] >= 1, "the web was restarted: %r" % said)
         check(all(sup.get(k) == v for k, v in said.items()), "final counters %r, summary %r" % (sup, said))
+
+
+@harness.timeout(120)
+def test_web_shows_the_keys_whole():
+    """The page, /api/v1/endpoints and /metrics show the keys of the other check types whole (record type, starttls,
+    sni, #NAME) and still mask an http URL's query; two tls checks of one address by SNI are two endpoints."""
+    with tempdir() as d, LineServer() as srv:
+        port, dns_port = free_port(), free_port()
+        eps = [{"type": "tcp", "name": "bare", "host": "127.0.0.1", "port": srv.port, "timeout": 1},
+               {"type": "tcp", "name": "banner", "host": "127.0.0.1", "port": srv.port, "expect": "ops", "timeout": 1},
+               {"type": "dns", "name": "a", "host": "www.op14.test", "dns_server": "127.0.0.1:%d" % dns_port,
+                "timeout": 1},
+               {"type": "dns", "name": "aaaa", "host": "www.op14.test", "dns_server": "127.0.0.1:%d" % dns_port,
+                "record_type": "AAAA", "timeout": 1},
+               {"type": "tls", "name": "smtp", "host": "127.0.0.1", "port": srv.port, "starttls": "smtp",
+                "timeout": 1},
+               {"type": "tls", "name": "shop", "host": "127.0.0.1", "port": srv.port, "server_name": "shop.op14.test",
+                "timeout": 1},
+               {"type": "tls", "name": "blog", "host": "127.0.0.1", "port": srv.port, "server_name": "blog.op14.test",
+                "timeout": 1},
+               {"url": "http://127.0.0.1:%d/x?token=s3cret" % srv.port, "name": "api", "timeout": 1}]
+        cfg = base_config(eps, workers=1, db=False)
+        cfg["web"] = {"listen": "127.0.0.1:%d" % port}
+        keys = ["tcp://127.0.0.1:%d" % srv.port, "tcp://127.0.0.1:%d#banner" % srv.port,
+                "dns://127.0.0.1:%d/www.op14.test?type=A" % dns_port,
+                "dns://127.0.0.1:%d/www.op14.test?type=AAAA" % dns_port,
+                "tls://127.0.0.1:%d?starttls=smtp" % srv.port, "tls://127.0.0.1:%d?sni=shop.op14.test" % srv.port,
+                "tls://127.0.0.1:%d?sni=blog.op14.test" % srv.port, "http://127.0.0.1:%d/x?***" % srv.port]
+        with Clockwerk(cfg, d) as cw:
+            cw.wait_ready(titles=cw.expected_titles() + [WEB])
+            api = wait_for(lambda: get_json(port, "/api/v1/endpoints"), deadline(20), "the API")
+            urls = [e["url"] for e in api["endpoints"]]
+            check(urls == keys, "the API's urls: %r" % urls)
+            with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=10) as r:
+                metrics = r.read().decode()
+            with urllib.request.urlopen("http://127.0.0.1:%d/" % port, timeout=10) as r:
+                page = r.read().decode()
+            for k in keys:
+                check('url="%s"' % k in metrics, "/metrics lacks %s" % k)
+            check("s3cret" not in metrics + page + json.dumps(api), "the http query's token is shown")
+            cw.stop()

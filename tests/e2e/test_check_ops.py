@@ -75,8 +75,12 @@ def curl(port, path, extra=()):
 
 
 def get_json(port, path):
-    with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=10) as r:
-        return json.loads(r.read().decode())
+    """The JSON answer, or None while the web does not answer yet."""
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=10) as r:
+            return json.loads(r.read().decode())
+    except OSError:
+        return None
 
 
 def push_name_beside(key, slots=2):

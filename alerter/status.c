@@ -315,7 +315,9 @@ static json_object *row_json(const struct view *v, const struct row *r)
     put(o, "failed_checks", jint(!r->e ? 0 : r->state == STATUS_DOWN ? r->e->st.failed_count : r->e->st.fail_run));
     put(o, "last_error", jstr(row_error(r, err, sizeof err)));
     put(o, "last_status", r->e ? jint(r->e->last_status) : NULL);
-    put(o, "last_latency_ms", r->e ? jnew(json_object_new_double((double)r->e->last_latency_us / 1000.0)) : NULL);
+    /* a check without a latency (a failed connect, a push call) carries -1 µs: null, as when nothing is known */
+    bool latency = r->e && r->e->last_latency_us >= 0;
+    put(o, "last_latency_ms", latency ? jnew(json_object_new_double((double)r->e->last_latency_us / 1000.0)) : NULL);
     put(o, "last_checked", jtime(r->checked_us));
     put(o, "stale", jnew(json_object_new_boolean(r->stale)));
     return o;

@@ -148,15 +148,17 @@ static void apply_workers(struct supervisor *s, const struct cw_config *old, con
     free(changed);
 }
 
-/* Starts, stops or restarts a singleton (storer, alerter, web) for the new config (the snapshot changed, and
- * both see all of it). A process still stopping from an earlier reload, for a restart or for good, is the
- * one that restarts once it has exited: never a second one beside it. */
-static void apply_singleton(struct supervisor *s, enum child_kind kind, bool want, int64_t now, char *note,
-                            size_t notelen)
+/* Starts, stops or restarts a singleton (storer, alerter, web) for the new config: started when wanted and not
+ * running, restarted when running and `changed` (what it reads differs), stopped when no longer wanted. A
+ * process still stopping from an earlier reload, for a restart or for good, is the one that restarts once it
+ * has exited: never a second one beside it. */
+static void apply_singleton(struct supervisor *s, enum child_kind kind, bool want, bool changed, int64_t now,
+                            char *note, size_t notelen)
 {
     struct child *c = children_find(&s->ch, kind, 0);
     if (want) {
         bool running = c && c->respawn;
+        if (running && !changed) return;
         children_want(&s->ch, kind, 0, 0, now);
         note_add(note, notelen, "; %s %s", running ? "restarting" : "starting", child_kind_name(kind));
     } else if (c && c->respawn) {
@@ -175,12 +177,11 @@ static void apply_children(struct supervisor *s, const struct cw_config *old, co
         if (r) children_restart(&s->ch, r, now);
         note_add(note, notelen, "; restarting relay");
     }
-    /* a change that only the web sees (its group, the endpoints' `group`) restarts only the web */
-    if (!config_same_beyond_web(old, next)) {
-        apply_singleton(s, CHILD_STORER, config_wants_storer(next), now, note, notelen);
-        apply_singleton(s, CHILD_ALERTER, alerter_wanted(s, next), now, note, notelen);
-    }
-    apply_singleton(s, CHILD_WEB, web_wanted(s, next), now, note, notelen);
+    /* each restarts only when what it reads changed (reload.h): a setting only the workers use restarts none */
+    bool pipeline = reload_pipeline_changed(old, next);
+    apply_singleton(s, CHILD_STORER, config_wants_storer(next), pipeline, now, note, notelen);
+    apply_singleton(s, CHILD_ALERTER, alerter_wanted(s, next), pipeline, now, note, notelen);
+    apply_singleton(s, CHILD_WEB, web_wanted(s, next), reload_web_changed(old, next), now, note, notelen);
 }
 
 static void log_reload(const struct cw_config *old, const struct cw_config *next, unsigned gen, const char *note)

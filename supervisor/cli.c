@@ -90,7 +90,8 @@ static void report_warning(void *ctx, const char *message)
     fprintf(stderr, "warning: %s\n", message);
 }
 
-/* -t: loads and validates the file, checks the user and the key file. 0 when valid, else 1. */
+/* -t: loads and validates the file, checks the user, the key file and that icmp checks can work. 0 when valid,
+ * else 1. */
 static int run_check(const char *config_arg)
 {
     struct config_load_options o = { .report = report_plain, .warn = report_warning };
@@ -104,11 +105,15 @@ static int run_check(const char *config_arg)
         config_free(cfg);
         return 1;
     }
-    printf("config OK: %zu endpoint%s, %d worker%s\n", cfg->n_endpoints, cw_plural(cfg->n_endpoints), cfg->workers,
-           cw_plural(cfg->workers));
-    icmp_fds_report(cfg, &privs, stdout);
+    /* icmp checks that cannot work make the file unusable here: an error, and no "config OK" */
+    char icmp[700];
+    int icmp_rc = icmp_fds_report(cfg, &privs, icmp, sizeof icmp);
+    if (icmp_rc < 0) fprintf(stderr, "%s: %s\n", cfg->path, icmp);
+    else
+        printf("config OK: %zu endpoint%s, %d worker%s\n%s%s", cfg->n_endpoints, cw_plural(cfg->n_endpoints),
+               cfg->workers, cw_plural(cfg->workers), icmp_rc > 0 ? icmp : "", icmp_rc > 0 ? "\n" : "");
     config_free(cfg);
-    return 0;
+    return icmp_rc < 0 ? 1 : 0;
 }
 
 /* `clockwerk keygen FILE`: a new CURVE key pair for bus.curve_key_file (docs/protocol.md "Security"). */

@@ -68,6 +68,19 @@ static struct counters_entry *entry_for(struct counters *c, const char *role, ui
     return e;
 }
 
+void counters_keep(struct counters *c, const struct cw_stats *st)
+{
+    struct counters_entry *e = entry_for(c, st->role ? st->role : "?", st->id);
+    entry_clear(e);
+    e->boot_id = st->boot_id;
+    e->at_us = st->at_us;
+    for (unsigned i = 0; i < st->count && i < CW_STATS_MAX; i++) {
+        e->names[i] = cw_xstrdup(st->items[i].name ? st->items[i].name : "?");
+        e->values[i] = st->items[i].value;
+        e->count = i + 1;
+    }
+}
+
 static void take(struct counters *c, const struct bus_msg *m)
 {
     struct cw_stats st;
@@ -76,15 +89,7 @@ static void take(struct counters *c, const struct bus_msg *m)
         c->malformed++;
         return;
     }
-    struct counters_entry *e = entry_for(c, st.role ? st.role : "?", st.id);
-    entry_clear(e);
-    e->boot_id = st.boot_id;
-    e->at_us = st.at_us;
-    for (unsigned i = 0; i < st.count && i < CW_STATS_MAX; i++) {
-        e->names[i] = cw_xstrdup(st.items[i].name ? st.items[i].name : "?");
-        e->values[i] = st.items[i].value;
-        e->count = i + 1;
-    }
+    counters_keep(c, &st);
 }
 
 void counters_drain(struct counters *c)

@@ -55,6 +55,8 @@ bool counters_publish_due(const struct counters *c, int64_t now);
 void counters_publish(struct counters *c, struct proc_stats *st, int64_t now);
 /* Takes every report waiting, without blocking. */
 void counters_drain(struct counters *c);
+/* Keeps st as its process's last report (the supervisor's own at stop: its published copy may be a second old). */
+void counters_keep(struct counters *c, const struct cw_stats *st);
 /* One log line per process that reported; workers with an id >= workers (slots a reload removed) are
  * left out. */
 void counters_log(const struct counters *c, unsigned workers);

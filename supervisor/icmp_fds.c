@@ -98,8 +98,10 @@ void icmp_fds_plan(struct icmp_fds *f, const struct cw_config *cfg, const struct
     char line[512];
     enum icmp_access a = icmp_access_check(p, line, sizeof line);
     f->raw = a == ICMP_ACCESS_RAW;
-    if (a == ICMP_ACCESS_NONE)
-        log_warn("icmp: %s; the %zu icmp check%s will fail until then", line, n_icmp, cw_plural((long long)n_icmp));
+    if (a == ICMP_ACCESS_NONE) /* an error, not a warning: these checks can only fail (worker/check_icmp.c) */
+        log_error("icmp: %s; until then the %zu icmp check%s cannot work: each fails with 'ICMP sockets not "
+                  "permitted'",
+                  line, n_icmp, cw_plural((long long)n_icmp));
     else log_info("icmp: %s", line);
 }
 
@@ -139,13 +141,17 @@ int icmp_fds_child_open(void)
     return ICMP_FDS_FIRST + 2;
 }
 
-void icmp_fds_report(const struct cw_config *cfg, const struct privs *p, FILE *out)
+int icmp_fds_report(const struct cw_config *cfg, const struct privs *p, char *line, size_t linelen)
 {
     size_t n_icmp = 0;
     for (size_t i = 0; i < cfg->n_endpoints; i++)
         if (cfg->endpoints[i].type == CW_CHECK_ICMP) n_icmp++;
-    if (!n_icmp) return;
-    char line[512];
-    icmp_access_check(p, line, sizeof line);
-    fprintf(out, "icmp: %s\n", line);
+    if (!n_icmp) return 0;
+    char how[512];
+    if (icmp_access_check(p, how, sizeof how) != ICMP_ACCESS_NONE) {
+        snprintf(line, linelen, "icmp: %s", how);
+        return 1;
+    }
+    snprintf(line, linelen, "icmp: %s (%zu icmp check%s could only fail)", how, n_icmp, cw_plural((long long)n_icmp));
+    return -1;
 }

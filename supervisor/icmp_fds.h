@@ -40,7 +40,8 @@ struct icmp_fds {
  * ("unprivileged ICMP sockets (gid 998 in net.ipv4.ping_group_range 0 2147483647)", or which sysctl to set). */
 enum icmp_access icmp_access_check(const struct privs *p, char *line, size_t linelen);
 
-/* (Re)computes the plan for cfg; logs at start and reload when icmp endpoints exist and no method works. */
+/* (Re)computes the plan for cfg; when icmp endpoints exist, logs the method at start and reload, or an error when
+ * no method works. */
 void icmp_fds_plan(struct icmp_fds *f, const struct cw_config *cfg, const struct privs *p);
 void icmp_fds_free(struct icmp_fds *f);
 /* Whether worker slot `index` of `count` gets raw sockets (a count other than the plan's: any icmp
@@ -51,7 +52,8 @@ bool icmp_fds_wanted(const struct icmp_fds *f, unsigned index, unsigned count);
  * child must close from (5). */
 int icmp_fds_child_open(void);
 
-/* `clockwerk -t`: prints "icmp: ..." on out when cfg has icmp endpoints. */
-void icmp_fds_report(const struct cw_config *cfg, const struct privs *p, FILE *out);
+/* `clockwerk -t`: 0 when cfg has no icmp endpoint; else "icmp: METHOD" in line and 1, or, when no method works,
+ * "icmp: not permitted: ..." and -1 (those checks could only fail). */
+int icmp_fds_report(const struct cw_config *cfg, const struct privs *p, char *line, size_t linelen);
 
 #endif

@@ -72,19 +72,25 @@ static void log_summary(const struct supervisor *s, int64_t now)
              ch->fatal_exits, s->reloads, s->reloads_failed);
 }
 
-/* The supervisor's own counters on the bus, once a second (counters.h): restarts for /metrics. */
-static void publish_stats(struct supervisor *s, int64_t now)
+/* The supervisor's own counters as it publishes them. */
+static void own_stats(const struct supervisor *s, struct proc_stats *st)
 {
     static const char *const restarts[CHILD_KINDS] = { "restarts_relay", "restarts_storer", "restarts_alerter",
                                                        "restarts_worker", "restarts_web" };
+    proc_stats_begin(st, "supervisor", 0, s->counters.boot_id);
+    for (int k = 0; k < CHILD_KINDS; k++) proc_stats_add(st, restarts[k], (int64_t)s->ch.restarts[k]);
+    proc_stats_add(st, "crashes", (int64_t)s->ch.crashes);
+    proc_stats_add(st, "fatal_exits", (int64_t)s->ch.fatal_exits);
+    proc_stats_add(st, "reloads", (int64_t)s->reloads);
+    proc_stats_add(st, "reloads_failed", (int64_t)s->reloads_failed);
+}
+
+/* The supervisor's own counters on the bus, once a second (counters.h): restarts for /metrics. */
+static void publish_stats(struct supervisor *s, int64_t now)
+{
     if (!counters_publish_due(&s->counters, now)) return;
     struct proc_stats st;
-    proc_stats_begin(&st, "supervisor", 0, s->counters.boot_id);
-    for (int k = 0; k < CHILD_KINDS; k++) proc_stats_add(&st, restarts[k], (int64_t)s->ch.restarts[k]);
-    proc_stats_add(&st, "crashes", (int64_t)s->ch.crashes);
-    proc_stats_add(&st, "fatal_exits", (int64_t)s->ch.fatal_exits);
-    proc_stats_add(&st, "reloads", (int64_t)s->reloads);
-    proc_stats_add(&st, "reloads_failed", (int64_t)s->reloads_failed);
+    own_stats(s, &st);
     counters_publish(&s->counters, &st, now);
 }
 
@@ -159,6 +165,11 @@ static int run(struct supervisor *s)
     }
     now = cw_mono_ns();
     counters_drain(&s->counters);
+    if (s->counters.sub) { /* its own final line: the figures now, as the summary's, not the copy the bus brought */
+        struct proc_stats own;
+        own_stats(s, &own);
+        counters_keep(&s->counters, &own.s);
+    }
     counters_log(&s->counters, (unsigned)s->cfg->workers);
     log_summary(s, now);
     return children_running(&s->ch, CHILD_KINDS) == 0 && !s->run_dir_lost ? 0 : 1;

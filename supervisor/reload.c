@@ -36,8 +36,8 @@ static bool conditions_eq(const struct cw_condition *x, size_t nx, const struct 
     return true;
 }
 
-/* The fields of the check types beyond HTTP (the push token is left out: a worker never holds it, the web,
- * restarted on every reload, does). */
+/* The fields of the check types beyond HTTP (the push token is left out: a worker never holds it, the web does
+ * and restarts when it changes: reload_web_changed). */
 static bool check_fields_equal(const struct cw_endpoint *x, const struct cw_endpoint *y)
 {
     return x->type == y->type && str_eq(x->host, y->host) && x->port == y->port &&
@@ -178,4 +178,82 @@ void reload_count_endpoints(const struct cw_config *a, const struct cw_config *b
     free(vb);
     *added = add;
     *removed = rem;
+}
+
+/* ---- what the storer, the alerter and the web read */
+
+enum reader {
+    READER_PIPELINE, /* the storer and the alerter */
+    READER_WEB
+};
+
+/* A shallow copy of cfg with what `reader` does not read zeroed: every endpoint keeps only its key, name and type
+ * and the fields the reader uses; the web's copy also drops the mail, alert, retention and monitor defaults. It
+ * borrows cfg's strings: free it with view_free, never config_free. */
+static struct cw_config *view_of(const struct cw_config *cfg, enum reader reader)
+{
+    struct cw_config *v = cw_xcalloc(1, sizeof *v);
+    *v = *cfg;
+    v->arena = NULL;
+    v->endpoints = cw_xcalloc(cfg->n_endpoints + 1, sizeof *v->endpoints);
+    for (size_t i = 0; i < cfg->n_endpoints; i++) {
+        const struct cw_endpoint *e = &cfg->endpoints[i];
+        struct cw_endpoint *o = &v->endpoints[i];
+        o->url = e->url;
+        o->name = e->name;
+        o->type = e->type;
+        if (reader == READER_PIPELINE) {
+            /* the alerter's thresholds and staleness (alerter/endpoints.c, status.c) */
+            o->timeout = e->timeout;
+            o->interval = e->interval;
+            o->latency_threshold = e->latency_threshold;
+            o->alert_threshold = e->alert_threshold;
+            o->recovery_threshold = e->recovery_threshold;
+        } else {
+            o->group = e->group;
+            o->push_token = e->push_token;
+        }
+    }
+    if (reader == READER_WEB) {
+        v->email_enabled = false;
+        v->smtp_host = v->email_from = v->smtp_user = v->smtp_password = v->smtp_ca_file = NULL;
+        v->smtp_port = 0;
+        v->email_to = NULL;
+        v->n_email_to = 0;
+        v->smtp_tls = 0;
+        v->webhooks = NULL;
+        v->n_webhooks = 0;
+        v->renotify = 0;
+        v->recovery_threshold = v->group_threshold = 0;
+        v->retention_raw_days = v->retention_hourly_days = v->retention_daily_days = 0;
+        v->check_interval = v->latency_threshold = 0;
+        v->tls_expiry_days = 0;
+    }
+    return v;
+}
+
+static void view_free(struct cw_config *v)
+{
+    free(v->endpoints);
+    free(v);
+}
+
+/* Whether the views of a and b for `reader` differ (the web's with its own settings, the others' without). */
+static bool view_changed(const struct cw_config *a, const struct cw_config *b, enum reader reader)
+{
+    struct cw_config *va = view_of(a, reader), *vb = view_of(b, reader);
+    bool same = reader == READER_WEB ? config_same(va, vb) : config_same_beyond_web(va, vb);
+    view_free(va);
+    view_free(vb);
+    return !same;
+}
+
+bool reload_pipeline_changed(const struct cw_config *a, const struct cw_config *b)
+{
+    return view_changed(a, b, READER_PIPELINE) || reload_curve_changed(a, b);
+}
+
+bool reload_web_changed(const struct cw_config *a, const struct cw_config *b)
+{
+    return view_changed(a, b, READER_WEB) || reload_curve_changed(a, b);
 }

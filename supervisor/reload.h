@@ -6,7 +6,15 @@
  * endpoint changes only the shard it falls in: only that worker restarts, the others keep their schedules
  * and boot ids. A change to anything every worker uses (worker count, bus addresses, log level, run_dir,
  * defaults, whether a storer or alerter runs) restarts all workers. The storer and alerter see every
- * endpoint and their own settings: the supervisor restarts them whenever the snapshot bytes changed.
+ * endpoint's key, name, type and alerting thresholds, and every global setting but the web's: they restart when
+ * one of those changed, not for a setting only the workers use (a tcp check's `expect`, a dns server, an HTTP
+ * assertion). The web reads the endpoints' keys, names, types, groups and push tokens, its own group, the
+ * database settings (the history), the bus and the worker count (where a push call goes): it restarts only when
+ * one of those changed, so that a push URL keeps answering through every other reload.
+ *
+ * These comparisons work on copies of the two configurations with what the child does not read zeroed
+ * (reload_pipeline_changed, reload_web_changed), compared by their snapshot bytes: a new global key is compared
+ * for every child unless it is zeroed there, so forgetting it costs a restart, never a stale child.
  *
  * Known weakness: the list of "settings every worker uses" is written out here by hand; a new key in
  * struct cw_config that workers read must be added to reload_worker_globals_changed. */
@@ -33,6 +41,14 @@ void reload_changed_shards(const struct cw_config *a, const struct cw_config *b,
 
 /* Endpoints (by URL) in b but not in a, and in a but not in b. */
 void reload_count_endpoints(const struct cw_config *a, const struct cw_config *b, size_t *added, size_t *removed);
+
+/* Whether the storer and the alerter must restart: the endpoints' keys, names, types, intervals, timeouts and
+ * alert thresholds, or any global setting but the web's, differ. */
+bool reload_pipeline_changed(const struct cw_config *a, const struct cw_config *b);
+
+/* Whether the web must restart: its settings, the database's, the bus's, the worker count, or the endpoints'
+ * keys, names, types, groups or push tokens (their order included) differ. */
+bool reload_web_changed(const struct cw_config *a, const struct cw_config *b);
 
 /* Deep comparison of two endpoints (every field of struct cw_endpoint). */
 bool reload_endpoint_equal(const struct cw_endpoint *x, const struct cw_endpoint *y);

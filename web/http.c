@@ -46,7 +46,8 @@ static void http_log(void *cls, const char *fmt, va_list ap)
     char line[300];
     vsnprintf(line, sizeof line, fmt, ap);
     line[strcspn(line, "\r\n")] = '\0';
-    if (ratelimit_allow(&h->rl_log, cw_mono_ns())) log_warn("http: %s", line);
+    if (h->starting) snprintf(h->start_msg, sizeof h->start_msg, "%s", line); /* its port is 0: web.listen is ours */
+    else if (ratelimit_allow(&h->rl_log, cw_mono_ns())) log_warn("http: %s", line);
 }
 
 static void add_common_headers(struct MHD_Response *r, const char *content_type, const char *cache)
@@ -364,13 +365,18 @@ int web_http_start(struct web_http *h, const struct cw_config *cfg, const struct
         }
     }
     errno = 0;
+    h->starting = true;
+    h->start_msg[0] = '\0';
     h->daemon = start_daemon(h, &sa, cert, key);
     int saved = errno;
+    h->starting = false;
     free_pem(key);
     free_pem(cert);
     if (!h->daemon) {
         snprintf(err, errlen, "cannot serve HTTP%s on %s: %s", cfg->web_tls_cert_file ? "S" : "", cfg->web_listen,
-                 saved ? strerror(saved) : "libmicrohttpd refused (a bad certificate or key?)");
+                 saved             ? strerror(saved)
+                 : h->start_msg[0] ? h->start_msg
+                                   : "libmicrohttpd refused (a bad certificate or key?)");
         return -1;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_EPOLL_FD);

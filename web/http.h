@@ -33,6 +33,8 @@ struct web_http {
     bool bus_open;
     int64_t started_mono_ns;
     struct ratelimit rl_log; /* libmicrohttpd's messages */
+    bool starting;           /* in web_http_start: libmicrohttpd's messages are kept in start_msg, not logged */
+    char start_msg[300];     /* its last one then ("Failed to bind to port 0: ..."): the start's error says it better */
     uint64_t requests, unauthorised, not_found, bad_method;
     struct web_cache cache;  /* whole answers of the costly routes, for a second (web/cache.h) */
     struct cw_buf cache_key; /* the current request's key (reused) */

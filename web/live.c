@@ -28,10 +28,22 @@ const char *web_state_name(enum web_state state)
     return "unknown";
 }
 
+/* Whether url is a key the configuration synthesized for a check type beyond HTTP (tcp://, tls://, dns://,
+ * icmp://, push://): its query and `#NAME` say what is checked (?type=AAAA, ?starttls=smtp, ?sni=NAME) and never
+ * hold a secret (a push key is push://NAME, its token is elsewhere). */
+static bool synthesized_key(const char *url)
+{
+    static const char *const schemes[] = { "tcp://", "tls://", "dns://", "icmp://", "push://" };
+    for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++)
+        if (strncmp(url, schemes[i], strlen(schemes[i])) == 0) return true;
+    return false;
+}
+
 const char *web_url_label(const char *url, char *buf, size_t len)
 {
     cw_mask_url(url, buf, len);
-    char *query = strpbrk(buf, "?#"); /* a query may carry a token: shown as "?***" */
+    if (synthesized_key(url)) return buf;
+    char *query = strpbrk(buf, "?#"); /* an http(s) query may carry a token: shown as "?***" */
     if (query && (size_t)(query - buf) + 5 <= len) memcpy(query, "?***", 5);
     return buf;
 }

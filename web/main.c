@@ -9,7 +9,7 @@
  * results: its snapshots are swapped into the model here, its details answer suspended requests.
  * Handlers only render from memory, so one slow client never holds up the bus. SIGTERM stops (every connection
  * closed), SIGHUP reads the snapshot again (the title, the endpoints, which keep their state; a changed listen address, TLS or limit takes
- * the restart the supervisor does on every change anyway). Exit 2 on a configuration it cannot use, 1 when it
+ * a restart, which the supervisor does whenever what the web reads changed: supervisor/reload.h). Exit 2 on a configuration it cannot use, 1 when it
  * cannot serve (the supervisor restarts it with backoff); checks, storage and alerts never depend on it. */
 #include <errno.h>
 #include <malloc.h>

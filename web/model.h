@@ -165,7 +165,8 @@ void web_live_apply(struct web_model *m, enum cw_msg_type type, const void *data
 void web_live_seed(struct web_live *e, const struct web_ep_history *h);
 /* "unknown", "up", "failing", "down". */
 const char *web_state_name(enum web_state state);
-/* url as the web shows it, into buf (CW_URL_MAX + 8): without credentials, a query (or fragment) as "?***". */
+/* url as the web shows it, into buf (CW_URL_MAX + 8): without credentials; an http(s) URL's query (or fragment)
+ * as "?***"; the key of another check type (tcp://, tls://, dns://, icmp://, push://) whole. */
 const char *web_url_label(const char *url, char *buf, size_t len);
 /* The name the web shows: the endpoint's name, or web_url_label of its URL. */
 const char *web_endpoint_label(const struct web_endpoint *e, char *buf, size_t len);

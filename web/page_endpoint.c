@@ -39,7 +39,7 @@ static void put_summary(struct cw_buf *b, const struct web_endpoint *e)
         put_cstr(b, " since ");
         page_put_time_ms(b, l->state_since_us / 1000, false);
     }
-    put_cstr(b, "<br>URL: <code>");
+    put_cstr(b, e->cfg->type == CW_CHECK_HTTP ? "<br>URL: <code>" : "<br>Key: <code>"); /* tcp://, dns://... */
     web_html_text(b, web_url_label(e->cfg->url, url, sizeof url));
     put_cstr(b, "</code><br>Group: ");
     web_html_text(b, e->cfg->group ? e->cfg->group : "Other");
@@ -51,7 +51,8 @@ static void put_summary(struct cw_buf *b, const struct web_endpoint *e)
     }
     page_put_time_ms(b, l->last.checked_at_us / 1000, false);
     cw_buf_printf(b, ", %s", l->last.ok ? "ok" : "failed");
-    if (l->last.status_code) cw_buf_printf(b, ", HTTP %u", (unsigned)l->last.status_code);
+    if (l->last.status_code && e->cfg->type == CW_CHECK_HTTP)
+        cw_buf_printf(b, ", HTTP %u", (unsigned)l->last.status_code);
     if (l->last.latency_us >= 0) {
         put_cstr(b, ", ");
         page_put_latency_ms(b, l->last.latency_us / 1000.0);
@@ -154,7 +155,8 @@ static void put_incidents(struct cw_buf *b, const struct web_ep_history *h, int6
     put_cstr(b, "\n");
 }
 
-static void put_checks(struct cw_buf *b, const struct web_detail *d)
+/* The last checks; the HTTP status column only for an http check (the other types have none: their code is 0). */
+static void put_checks(struct cw_buf *b, const struct web_detail *d, bool http)
 {
     if (!d || d->error) return;
     put_cstr(b, "<h2>Last checks</h2>");
@@ -162,16 +164,17 @@ static void put_checks(struct cw_buf *b, const struct web_detail *d)
         put_cstr(b, "<p class=\"muted\">None stored.</p>\n");
         return;
     }
-    put_cstr(b, "<table id=\"checks\"><thead><tr><th>Time</th><th>Result</th><th>HTTP</th><th>Latency</th>"
-                "<th>Phases</th><th>Error</th></tr></thead><tbody>");
+    put_cstr(b, "<table id=\"checks\"><thead><tr><th>Time</th><th>Result</th>");
+    if (http) put_cstr(b, "<th>HTTP</th>");
+    put_cstr(b, "<th>Latency</th><th>Phases</th><th>Error</th></tr></thead><tbody>");
     for (size_t i = 0; i < d->n_checks && i < WEB_DETAIL_CHECKS; i++) {
         const struct web_detail_check *c = &d->checks[i];
         put_cstr(b, "<tr><td>");
         page_put_time_ms(b, c->checked_at_ms, false);
         cw_buf_printf(b, "</td><td class=\"state %s\">%s</td><td class=\"n\">", c->ok ? "up" : "down",
                       c->ok ? "ok" : "failed");
-        if (c->status_code) cw_buf_printf(b, "%d", c->status_code);
-        put_cstr(b, "</td><td class=\"n\">");
+        if (http && c->status_code) cw_buf_printf(b, "%d", c->status_code);
+        if (http) put_cstr(b, "</td><td class=\"n\">");
         page_put_latency_ms(b, c->latency_us >= 0 ? c->latency_us / 1000.0 : -1);
         put_cstr(b, "</td><td>");
         put_phases(b, c->phase_us);
@@ -224,6 +227,6 @@ void page_endpoint(const struct web_request *rq, struct web_reply *rp)
     put_windows(b, e->hist);
     put_chart(b, rq, e, window);
     put_incidents(b, e->hist, rq->model->history ? rq->model->history->read_at_ms : cw_wall_us() / 1000);
-    put_checks(b, rq->detail);
+    put_checks(b, rq->detail, e->cfg->type == CW_CHECK_HTTP);
     page_end(b);
 }

@@ -288,6 +288,8 @@ int config_snapshot_write(const struct cw_config *cfg, const char *path, char *e
 /* Whether a and b are alike in everything but the `web` group and the endpoints' `group` keys (what only the
  * web reads): a reload that changes only those restarts only the web. */
 bool config_same_beyond_web(const struct cw_config *a, const struct cw_config *b);
+/* Whether a and b are alike in everything a snapshot carries (the web's settings and secrets included). */
+bool config_same(const struct cw_config *a, const struct cw_config *b);
 
 /* Reads a snapshot. With slots > 0 only the endpoints whose cw_shard_of(url, slots) == slot are kept
  * (n_endpoints is then the shard's size). A shard's reader (slots > 0: a worker) gets no passwords:

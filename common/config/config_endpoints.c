@@ -268,19 +268,38 @@ static bool same_bytes(const char *a, size_t na, const char *b, size_t nb)
     return na == nb && memcmp(a, b, na) == 0;
 }
 
-/* Two tcp checks of one host:port that send or expect other things are two checks: the later one's key gets
- * "#NAME" (docs/config.md "Check types"). Returns the key to use. */
+static bool same_text(const char *a, const char *b) { return same_bytes(a, a ? strlen(a) : 0, b, b ? strlen(b) : 0); }
+
+/* Whether two checks of one type and key differ in what they send or expect (the checks beyond HTTP). */
+static bool expect_other_things(const struct cw_endpoint *a, const struct cw_endpoint *b)
+{
+    switch (a->type) {
+    case CW_CHECK_TCP:
+        return !same_bytes(a->send, a->send_len, b->send, b->send_len) || !same_text(a->expect, b->expect);
+    case CW_CHECK_TLS:
+        return a->min_cert_days != b->min_cert_days;
+    case CW_CHECK_DNS:
+        if (a->expect_rcode != b->expect_rcode || a->n_expect_answers != b->n_expect_answers) return true;
+        for (size_t i = 0; i < a->n_expect_answers; i++)
+            if (!same_text(a->expect_answers[i], b->expect_answers[i])) return true;
+        return false;
+    case CW_CHECK_ICMP:
+        return a->icmp_count != b->icmp_count || a->packet_interval != b->packet_interval || a->max_loss != b->max_loss;
+    default:
+        return false;
+    }
+}
+
+/* Two tcp, tls, dns or icmp checks of one key that send or expect other things are two checks: the later one's
+ * key gets "#NAME" (docs/config.md "Check types"). Returns the key to use. */
 static const char *tcp_key(struct cfg_parser *p, struct cw_arena *keys, struct url_seen *urls, struct cw_endpoint *ep,
                            const char *key)
 {
     struct url_seen *first;
     HASH_FIND_STR(urls, key, first);
-    if (!first || ep->type != CW_CHECK_TCP || !ep->name) return key;
+    if (!first || ep->type == CW_CHECK_HTTP || ep->type == CW_CHECK_PUSH || !ep->name) return key;
     const struct cw_endpoint *other = &p->cfg->endpoints[first->ep];
-    if (other->type != CW_CHECK_TCP || (same_bytes(other->send, other->send_len, ep->send, ep->send_len) &&
-                                        same_bytes(other->expect, other->expect ? strlen(other->expect) : 0, ep->expect,
-                                                   ep->expect ? strlen(ep->expect) : 0)))
-        return key;
+    if (other->type != ep->type || !expect_other_things(other, ep)) return key;
     size_t n = strlen(ep->url) + strlen(ep->name) + 2;
     char *url = cw_arena_alloc(p->arena, n);
     snprintf(url, n, "%s#%s", ep->url, ep->name);

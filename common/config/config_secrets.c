@@ -3,7 +3,6 @@
  * environment, and refusing a credential written in a file that others may read. No message written here
  * ever contains a password: problems name the key only. */
 #include "common/config/config_secrets.h"
-#include "common/base/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,9 +35,10 @@ static char *read_password_file(struct cfg_parser *p, const config_setting_t *s,
     /* A warning, not a refusal: container secrets are mounted 0444/0644 on purpose (the mount and its
      * directory guard them), and the file's own mode does not tell whether others can reach it. */
     if (st.st_mode & S_IROTH)
-        log_warn("%s: others may read the %s file '%s' (unless its directory keeps them out); "
-                 "consider `chmod o-r %s`",
-                 key, what, path, path);
+        cfgp_warning(p, s,
+                     "%s: others may read the %s file '%s' (unless its directory keeps them out); "
+                     "consider `chmod o-r %s`",
+                     key, what, path, path);
     char buf[MAX_PASSWORD + 2];
     size_t len = 0;
     for (;;) {
@@ -90,10 +90,15 @@ void cfgp_check_private(struct cfg_parser *p, const config_setting_t *s, const c
                      "%s: the file holds a password but others may read it; run `chmod o-r %s` or move the "
                      "password to %s_file or the environment",
                      key, file, s->name);
+    else if (s->name && strcmp(s->name, "token") == 0)
+        cfgp_problem(p, s,
+                     "%s: the file holds a push token but others may read it; run `chmod o-r %s` or move the token "
+                     "to token_file",
+                     key, file);
     else
         cfgp_problem(p, s,
-                     "%s: the file holds a credential (a password in a URL, an Authorization-style header) "
-                     "but others may read it; run `chmod o-r %s`",
+                     "%s: the file holds a credential (a password in a URL, an Authorization-style header, a push "
+                     "token) but others may read it; run `chmod o-r %s`",
                      key, file);
 }
 

@@ -455,11 +455,16 @@ char *cw_synthesize_key(struct cw_arena *arena, const struct cw_endpoint *ep)
     case CW_CHECK_TCP:
         snprintf(out, sizeof out, "tcp://%s:%d", host, ep->port);
         break;
-    case CW_CHECK_TLS:
+    case CW_CHECK_TLS: {
+        /* two certificates behind one address (SNI) are two checks: the name asked for, when not the host's */
+        char sni[MAX_HOST + 16] = "";
+        bool own_sni = ep->server_name && strcasecmp(ep->server_name, ep->host) != 0;
+        if (own_sni) snprintf(sni, sizeof sni, "%ssni=%s", ep->starttls ? "&" : "?", ep->server_name);
         if (ep->starttls)
-            snprintf(out, sizeof out, "tls://%s:%d?starttls=%s", host, ep->port, starttls_names[ep->starttls]);
-        else snprintf(out, sizeof out, "tls://%s:%d", host, ep->port);
+            snprintf(out, sizeof out, "tls://%s:%d?starttls=%s%s", host, ep->port, starttls_names[ep->starttls], sni);
+        else snprintf(out, sizeof out, "tls://%s:%d%s", host, ep->port, sni);
         break;
+    }
     case CW_CHECK_DNS:
         if (ep->dns_server) key_server(ep->dns_server, server, sizeof server);
         if (ep->dns_server)

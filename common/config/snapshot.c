@@ -142,11 +142,12 @@ int config_snapshot_write(const struct cw_config *cfg, const char *path, char *e
     return 0;
 }
 
-bool config_same_beyond_web(const struct cw_config *a, const struct cw_config *b)
+/* Whether a and b encode to the same bytes, with or without what only the web reads. */
+static bool same_encoding(const struct cw_config *a, const struct cw_config *b, bool web)
 {
     struct cw_buf x = { 0 }, y = { 0 };
-    encode(a, &x, false);
-    encode(b, &y, false);
+    encode(a, &x, web);
+    encode(b, &y, web);
     bool same = x.len == y.len && memcmp(x.data, y.data, x.len) == 0;
     explicit_bzero(x.data, x.len);
     explicit_bzero(y.data, y.len);
@@ -154,6 +155,10 @@ bool config_same_beyond_web(const struct cw_config *a, const struct cw_config *b
     cw_buf_free(&y);
     return same;
 }
+
+bool config_same_beyond_web(const struct cw_config *a, const struct cw_config *b) { return same_encoding(a, b, false); }
+
+bool config_same(const struct cw_config *a, const struct cw_config *b) { return same_encoding(a, b, true); }
 
 /* ---- reading ---- */
 

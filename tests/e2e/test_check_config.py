@@ -114,7 +114,7 @@ def test_push_token_secrecy():
     with tempdir() as d:
         # a token written in a file others may read: refused like a password, and never printed
         text = _config(['    { type = "push"; name = "p";\n      token = "%s"; } #!' % TOKEN])
-        out = _expect_refused(d, "readable", text, r"token: the file holds a credential .* others may read it",
+        out = _expect_refused(d, "readable", text, r"token: the file holds a push token but others may read it",
                               mode=0o644)
         check(TOKEN not in out, "the token was printed: %r" % out[-400:])
         # the same file private: valid

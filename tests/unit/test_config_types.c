@@ -61,7 +61,7 @@ static void test_tls_and_icmp(void **state)
     assert_int_equal(c->endpoints[0].min_cert_days, 14);
     assert_false(c->endpoints[0].verify_tls);
     assert_null(c->endpoints[0].server_name);
-    assert_string_equal(c->endpoints[1].url, "tls://[::1]:443");
+    assert_string_equal(c->endpoints[1].url, "tls://[::1]:443?sni=a.example");
     assert_string_equal(c->endpoints[1].server_name, "a.example");
     assert_true(c->endpoints[1].verify_tls);
     assert_string_equal(c->endpoints[2].url, "icmp://[::1]");
@@ -206,6 +206,50 @@ static void test_tcp_keys(void **state)
                       EPS("{ type = \"icmp\"; name = \"a\"; host = \"h\"; },\n"
                           "{ type = \"icmp\"; name = \"b\";\n host = \"h\"; }"),
                       4, "the same icmp check as another");
+}
+
+/* Two certificates behind one address (SNI) are two tls checks: the key names the server_name when it is not the
+ * host; two dns, tls or icmp checks of one key that expect other things are two checks, the later one's key with
+ * "#NAME" as for tcp; the same check twice is still refused. */
+static void test_keys_beyond_tcp(void **state)
+{
+    struct ct *t = *state;
+    struct cw_config *c = load_ok(
+        t,
+        EPS("{ type = \"tls\"; name = \"a\"; host = \"127.0.0.1\"; port = 443; server_name = \"a.example\"; },\n"
+            "{ type = \"tls\"; name = \"b\"; host = \"127.0.0.1\"; port = 443; server_name = \"b.example\"; },\n"
+            "{ type = \"tls\"; name = \"c\"; host = \"h.example\"; port = 25; server_name = \"H.example\"; "
+            "starttls = \"smtp\"; },\n"
+            "{ type = \"tls\"; name = \"d\"; host = \"h.example\"; port = 25; server_name = \"mx.example\"; "
+            "starttls = \"smtp\"; },\n"
+            "{ type = \"dns\"; name = \"e\"; host = \"www.example\"; dns_server = \"127.0.0.1\"; },\n"
+            "{ type = \"dns\"; name = \"f\"; host = \"www.example\"; dns_server = \"127.0.0.1\"; "
+            "expect_answers = [ \"192.0.2.1\" ]; },\n"
+            "{ type = \"dns\"; name = \"g\"; host = \"www.example\"; dns_server = \"127.0.0.1\"; expect_rcode = \"NXDOMAIN\"; },\n"
+            "{ type = \"tls\"; name = \"h\"; host = \"127.0.0.1\"; port = 443; server_name = \"a.example\"; "
+            "min_cert_days = 30; },\n"
+            "{ type = \"icmp\"; name = \"i\"; host = \"192.0.2.7\"; },\n"
+            "{ type = \"icmp\"; name = \"j\"; host = \"192.0.2.7\"; count = 10; }"));
+    assert_int_equal(c->n_endpoints, 10);
+    assert_string_equal(c->endpoints[0].url, "tls://127.0.0.1:443?sni=a.example");
+    assert_string_equal(c->endpoints[1].url, "tls://127.0.0.1:443?sni=b.example");
+    assert_string_equal(c->endpoints[2].url, "tls://h.example:25?starttls=smtp");
+    assert_string_equal(c->endpoints[3].url, "tls://h.example:25?starttls=smtp&sni=mx.example");
+    assert_string_equal(c->endpoints[4].url, "dns://127.0.0.1/www.example?type=A");
+    assert_string_equal(c->endpoints[5].url, "dns://127.0.0.1/www.example?type=A#f");
+    assert_string_equal(c->endpoints[6].url, "dns://127.0.0.1/www.example?type=A#g");
+    assert_string_equal(c->endpoints[7].url, "tls://127.0.0.1:443?sni=a.example#h");
+    assert_string_equal(c->endpoints[8].url, "icmp://192.0.2.7");
+    assert_string_equal(c->endpoints[9].url, "icmp://192.0.2.7#j");
+    config_free(c);
+    ct_expect_refused(t,
+                      EPS("{ type = \"dns\"; name = \"a\"; host = \"w.example\"; expect_rcode = \"NXDOMAIN\"; },\n"
+                          "{ type = \"dns\"; name = \"b\";\n host = \"w.example\"; expect_rcode = \"NXDOMAIN\"; }"),
+                      4, "the same dns check as another (its key 'dns:w.example?type=A')");
+    ct_expect_refused(t,
+                      EPS("{ type = \"tls\"; name = \"a\"; host = \"h\"; port = 1; server_name = \"s\"; },\n"
+                          "{ type = \"tls\"; name = \"b\";\n host = \"h\"; port = 1; server_name = \"s\"; }"),
+                      4, "the same tls check as another (its key 'tls://h:1?sni=s')");
 }
 
 #define T3(x) EPS("{ name = \"n\";\n" x " }") /* x on line 3 */
@@ -413,7 +457,7 @@ static void test_token_secret(void **state)
     struct cw_config *c = config_load(t->path, ct_collect, t);
     if (c || ct_find(t, 4, "others may read it") < 0) ct_dump(t);
     assert_null(c);
-    assert_true(ct_find(t, 4, "monitor.endpoints[0].token: the file holds a credential") >= 0);
+    assert_true(ct_find(t, 4, "monitor.endpoints[0].token: the file holds a push token but others may read it") >= 0);
     for (int i = 0; i < t->n_msgs && i < CT_MAX_MSGS; i++) assert_null(strstr(t->msgs[i], TOKEN));
     /* a token_file that is a FIFO is refused at once, never waited on */
     char fifo[512];
@@ -632,6 +676,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_push, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_http_assertions, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_tcp_keys, ct_setup, ct_teardown),
+        cmocka_unit_test_setup_teardown(test_keys_beyond_tcp, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_types_fixture, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_refusals, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_proxy_password_masked, ct_setup, ct_teardown),

@@ -211,10 +211,46 @@ static void test_reload_diff(void **state)
                   "database = { db_activation = true; db_driver = \"sqlite\"; db_name = \"x.db\"; };\n");
     assert_true(reload_worker_globals_changed(a, c));
     assert_true(reload_worker_globals_changed(c, d));
+    assert_true(reload_pipeline_changed(c, d));
+    assert_true(reload_web_changed(c, d)); /* the history reads the database */
     config_free(a);
     config_free(b);
     config_free(c);
     config_free(d);
+}
+
+/* Which singletons a reload restarts: a setting only the workers use restarts neither the storer, the alerter nor
+ * the web; a threshold restarts the alerter's pair, not the web; a group or a push token only the web. */
+static void test_reload_readers(void **state)
+{
+    const char *dir = *state;
+    const char *fmt = "supervisor = { workers = 2; };\n"
+                      "monitor = { endpoints = ( { type = \"tcp\"; name = \"t\"; host = \"127.0.0.1\"; port = 25; "
+                      "expect = \"%s\"; alert_threshold = %d; group = \"%s\"; },\n"
+                      "  { type = \"push\"; name = \"p\"; token = \"%s\"; } ); };\n"
+                      "web = { listen = \"127.0.0.1:1\"; };\n";
+    char text[1024];
+    struct cw_config *v[5];
+    const char *expects[] = { "ready", "other", "ready", "ready", "ready" };
+    const int thresholds[] = { 3, 3, 5, 3, 3 };
+    const char *groups[] = { "G", "G", "G", "H", "G" };
+    const char *tokens[] = { "Token-aaaaaaaaaaaaaaaa", "Token-aaaaaaaaaaaaaaaa", "Token-aaaaaaaaaaaaaaaa",
+                             "Token-aaaaaaaaaaaaaaaa", "Token-bbbbbbbbbbbbbbbb" };
+    for (int i = 0; i < 5; i++) {
+        snprintf(text, sizeof text, fmt, expects[i], thresholds[i], groups[i], tokens[i]);
+        v[i] = load_text(dir, "r.conf", text); /* one path, as a reload reads */
+    }
+    assert_false(reload_pipeline_changed(v[0], v[0]));
+    assert_false(reload_web_changed(v[0], v[0]));
+    assert_false(reload_pipeline_changed(v[0], v[1])); /* expect: the worker's only */
+    assert_false(reload_web_changed(v[0], v[1]));
+    assert_true(reload_pipeline_changed(v[0], v[2])); /* alert_threshold: the alerter's */
+    assert_false(reload_web_changed(v[0], v[2]));
+    assert_false(reload_pipeline_changed(v[0], v[3])); /* group: the web's */
+    assert_true(reload_web_changed(v[0], v[3]));
+    assert_false(reload_pipeline_changed(v[0], v[4])); /* push token: the web's */
+    assert_true(reload_web_changed(v[0], v[4]));
+    for (int i = 0; i < 5; i++) config_free(v[i]);
 }
 
 /* Reaps until `want` slots of the table have no process, or 10 s pass. */
@@ -459,6 +495,7 @@ int main(void)
         cmocka_unit_test(test_backoff_sequence),
         cmocka_unit_test_setup_teardown(test_pidfile_lock, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_snapshot_same, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_reload_readers, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_reload_diff, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_children_spawn, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_children_reload_while_stopping, setup_dir, teardown_dir),

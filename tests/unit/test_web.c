@@ -93,6 +93,27 @@ static void build(struct web_model *m, size_t n)
     assert_int_equal(web_ids_build(m, &cfg, err, sizeof err), 0);
 }
 
+/* The label of each kind of key: an http(s) URL's query and fragment are masked (a token may be there), the keys
+ * of the other check types are shown whole (the record type, starttls, sni and #NAME tell two checks apart). */
+static void test_url_labels(void **state)
+{
+    (void)state;
+    char b[256];
+    assert_string_equal(web_url_label("https://u:p@h.example/x?token=s3cret", b, sizeof b),
+                        "https://***@h.example/x?***");
+    assert_string_equal(web_url_label("http://h.example/x#frag", b, sizeof b), "http://h.example/x?***");
+    assert_string_equal(web_url_label("http://h.example/x", b, sizeof b), "http://h.example/x");
+    assert_string_equal(web_url_label("dns://127.0.0.1:47103/www.op14.test?type=AAAA", b, sizeof b),
+                        "dns://127.0.0.1:47103/www.op14.test?type=AAAA");
+    assert_string_equal(web_url_label("tls://127.0.0.1:47104?starttls=smtp", b, sizeof b),
+                        "tls://127.0.0.1:47104?starttls=smtp");
+    assert_string_equal(web_url_label("tls://127.0.0.1:47104?sni=b.example", b, sizeof b),
+                        "tls://127.0.0.1:47104?sni=b.example");
+    assert_string_equal(web_url_label("tcp://127.0.0.1:25#banner", b, sizeof b), "tcp://127.0.0.1:25#banner");
+    assert_string_equal(web_url_label("icmp://192.0.2.1#big", b, sizeof b), "icmp://192.0.2.1#big");
+    assert_string_equal(web_url_label("push://nightly", b, sizeof b), "push://nightly");
+}
+
 static void test_ids(void **state)
 {
     (void)state;
@@ -384,6 +405,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_routes),
         cmocka_unit_test(test_slugs),
+        cmocka_unit_test(test_url_labels),
         cmocka_unit_test(test_ids),
         cmocka_unit_test(test_live_results_and_alerts),
         cmocka_unit_test(test_live_malformed),

@@ -194,7 +194,7 @@ static void test_metrics(void **state)
     const char *t = (const char *)b.data;
     assert_non_null(strstr(t,
                            "clockwerk_endpoint_info{endpoint=\"mx\",name=\"MX\",group=\"\",url=\"dns://127.0.0.1:5353"
-                           "/example.test?***\",type=\"dns\"} 1\n"));
+                           "/example.test?type=MX\",type=\"dns\"} 1\n"));
     assert_non_null(strstr(t, ",type=\"http\"} 1\n"));
     assert_non_null(strstr(t, "# TYPE clockwerk_dns_answers gauge\nclockwerk_dns_answers{endpoint=\"mx\"} 2\n"));
     assert_non_null(strstr(t, "# TYPE clockwerk_icmp_loss_ratio gauge\nclockwerk_icmp_loss_ratio{endpoint=\"ping\"} "

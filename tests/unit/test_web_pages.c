@@ -296,6 +296,16 @@ static struct web_detail *fake_detail(void)
     return d;
 }
 
+/* How often needle is on the endpoint page of id with the detail d. */
+static int count_on_page(struct fixture *f, const char *id, const struct web_detail *d, const char *needle)
+{
+    struct web_reply rp = call(f, page_endpoint, "/endpoint/x", id, NULL, d);
+    cw_buf_put(&rp.body, "", 1);
+    int n = count((const char *)rp.body.data, needle);
+    cw_buf_free(&rp.body);
+    return n;
+}
+
 static void test_endpoint_page(void **state)
 {
     (void)state;
@@ -326,6 +336,14 @@ static void test_endpoint_page(void **state)
         assert_int_equal(count(page, "<script") + count(page, "nan") + count(page, "inf"), 0);
         cw_buf_free(&rp.body);
     }
+    assert_int_equal(count_on_page(&f, id, d, "<th>HTTP</th>"), 1);
+    assert_int_equal(count_on_page(&f, id, d, "<td class=\"n\">500</td>"), 1);
+    /* a check of another type has no HTTP status: no such column */
+    const struct web_endpoint *we = web_model_by_id(&f.m, id);
+    f.eps[we->cfg - f.eps].type = CW_CHECK_TCP;
+    assert_int_equal(count_on_page(&f, id, d, "<th>HTTP</th>") + count_on_page(&f, id, d, "<td class=\"n\">500</td>"),
+                     0);
+    f.eps[we->cfg - f.eps].type = CW_CHECK_HTTP;
     d->error = "database is locked";
     rp = call(&f, page_endpoint, "/endpoint/x", id, NULL, d);
     assert_int_equal(rp.status, 503);

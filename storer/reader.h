@@ -23,7 +23,8 @@
  *    the state's "since" time, alerter/alert.c). from_ms STORE_READ_ALL_ALERTS: every one before before_ms
  *    (`clockwerk report`); alerts are never pruned, so clockwerk-web's refreshes read from a bound.
  *  - endpoints: every row of endpoints with its type (schema 4: the reader needs version 4, the same refusal).
- *  - last_checks: the n newest raw rows of one endpoint with their details, newest first (clockwerk-web's endpoint page): the index
+ *  - last_checks: the n newest raw rows of one endpoint with their details, newest first (clockwerk-web's endpoint
+ *    page): the index
  *    checks_endpoint_time (endpoint_id, checked_at) read backwards, so n rows are read whatever the table holds.
  *  - Return values like storer/backend.h: STORE_OK, STORE_RETRY (unreachable, connection lost), STORE_FATAL;
  *    err gets one line that names the database and never the password. A callback that returns non-zero

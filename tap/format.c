@@ -1,6 +1,7 @@
 /* tap/format.c — the tap's output lines: plain text for people, one JSON object per line (built with
  * json-c, never by hand) for programs. Keys of a result object are the `checks` columns of the database
- * plus `url`, `type` ("result") and `check_type` (endpoints.type); `details` is the figures as a JSON object; durations are milliseconds as numbers, null for a phase that was not reached. */
+ * plus `url`, `type` ("result") and `check_type` (endpoints.type); `details` is the figures as a JSON object;
+ * durations are milliseconds as numbers, null for a phase that was not reached. */
 #include "tap/format.h"
 
 #include <inttypes.h>

@@ -5,7 +5,8 @@
  *
  * DESIGN
  * One thread, one CURLM, one engine, one epoll set, one loop. libcurl's socket interface puts the sockets of the
- * HTTP checks in flight into the epoll set, the engine those of its checks and of c-ares, which also watches the skeleton's signalfd (common/proc/proc.h) and the ZMQ_FD
+ * HTTP checks in flight into the epoll set, the engine those of its checks and of c-ares; the set also watches
+ * the skeleton's signalfd (common/proc/proc.h) and the ZMQ_FD
  * of each reliable bus socket (edge-triggered: output_due says when the bus may have something): a
  * wake-up costs in proportion to what happened, not to the number of transfers in flight, and checks start
  * on time to within tens of microseconds (worker/events.h).

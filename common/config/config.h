@@ -172,7 +172,8 @@ struct cw_config {
     char *alert_address;   /* alerter's ROUTER:  alert.sock */
     char *publish_address; /* relay's XSUB:    publish.sock */
     char *tap_address;     /* relay's XPUB:    tap.sock */
-    /* CURVE on tcp:// bus sockets (common/bus/bus_keys.h, common/proc/bus_config.h); all NULL/0 when bus.curve_key_file is not set */
+    /* CURVE on tcp:// bus sockets (common/bus/bus_keys.h, common/proc/bus_config.h); all NULL/0 when
+     * bus.curve_key_file is not set */
     char *curve_key_file;      /* absolute path of this installation's key pair (mode 0600) */
     char *curve_public_key;    /* its public key as read when the file was parsed (NULL: not readable by
                                 * the parsing user); not in the snapshot: for reload comparisons only */

@@ -3,7 +3,8 @@
  *
  * DESIGN
  * Layout (all integers little-endian):
- *   header, 32 bytes: "CWSNAP\0\0" | u32 version (3: database.retention; 4: web; 5: web.history_refresh; 6: check types and HTTP assertions) | u32 endpoint count | u64 payload length |
+ *   header, 32 bytes: "CWSNAP\0\0" | u32 version (3: database.retention; 4: web; 5: web.history_refresh;
+ *   6: check types and HTTP assertions) | u32 endpoint count | u64 payload length |
  *                     u64 checksum of the payload
  *   payload: the global fields in a fixed order, the webhooks, the email_to list, then one record per
  *            endpoint, each prefixed by its u32 length so that a reader can skip the endpoints of other

@@ -9,10 +9,11 @@
 
 /* ---- topics */
 
-static const char *const topics[] = {
-    [CW_MSG_RESULT] = "result", [CW_MSG_STATS] = "stats", [CW_MSG_ALERT] = "alert", [CW_MSG_ACK] = "ack",
-    [CW_MSG_PUSH] = "push"
-};
+static const char *const topics[] = { [CW_MSG_RESULT] = "result",
+                                      [CW_MSG_STATS] = "stats",
+                                      [CW_MSG_ALERT] = "alert",
+                                      [CW_MSG_ACK] = "ack",
+                                      [CW_MSG_PUSH] = "push" };
 
 const char *proto_topic(enum cw_msg_type type)
 {

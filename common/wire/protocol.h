@@ -39,7 +39,8 @@ enum cw_msg_type {
 #define CW_NAME_MAX 1024        /* endpoint names and stats keys/roles (keys are at most 255) */
 #define CW_MESSAGE_MAX 8192     /* alert message text */
 /* Largest payload frame any valid message can have (a full batch of results with the longest strings and
- * figures is 512 x 7,265 bytes, about 3.6 MiB). Receiving sockets refuse larger frames (ZMQ_MAXMSGSIZE: the peer is disconnected). */
+ * figures is 512 x 7,265 bytes, about 3.6 MiB). Receiving sockets refuse larger frames (ZMQ_MAXMSGSIZE: the peer is
+ * disconnected). */
 #define CW_PAYLOAD_MAX (4 * 1024 * 1024)
 
 const char *proto_topic(enum cw_msg_type type);                      /* "result", ... or NULL */

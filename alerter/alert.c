@@ -43,6 +43,18 @@ void alert_display_name(const struct alert_rec *a, char *out, size_t len)
     else cw_mask_url(a->url, out, len);
 }
 
+void alert_last_result(const struct alert_rec *a, const char *sep, bool with_latency, char *out, size_t len)
+{
+    char lat[48] = "";
+    if (with_latency && a->last_latency_us >= 0)
+        snprintf(lat, sizeof lat, ", %.1f ms", (double)a->last_latency_us / 1e3);
+    if (a->error[0] && a->last_status)
+        snprintf(out, len, "HTTP %u%s%.*s", a->last_status, sep, CW_ERROR_MAX, a->error);
+    else if (a->error[0]) snprintf(out, len, "%.*s", CW_ERROR_MAX, a->error);
+    else if (a->last_status) snprintf(out, len, "HTTP %u%s", a->last_status, lat);
+    else snprintf(out, len, "ok%s", lat); /* an ok check of a type without an HTTP status (tcp, dns, push, ...) */
+}
+
 void alert_update_message(struct alert_rec *a)
 {
     char masked[CW_URL_MAX + 1], since[32], dur[48], what[CW_URL_MAX + CW_NAME_MAX + 8];
@@ -51,12 +63,8 @@ void alert_update_message(struct alert_rec *a)
     else snprintf(what, sizeof what, "%s", masked);
     cw_format_iso8601(a->since_us, since, sizeof since);
     alert_format_duration(a->duration_us, dur, sizeof dur);
-    char last[CW_ERROR_MAX + 32];
-    if (a->error[0] && a->last_status)
-        snprintf(last, sizeof last, "HTTP %u: %.*s", a->last_status, CW_ERROR_MAX, a->error);
-    else if (a->error[0]) snprintf(last, sizeof last, "%.*s", CW_ERROR_MAX, a->error);
-    else if (a->last_status) snprintf(last, sizeof last, "HTTP %u", a->last_status);
-    else snprintf(last, sizeof last, "no response");
+    char last[CW_ERROR_MAX + 64];
+    alert_last_result(a, ": ", false, last, sizeof last);
 
     char buf[CW_MESSAGE_MAX];
     switch (a->kind) {
@@ -113,6 +121,7 @@ struct alert_rec *alert_new(uint8_t kind, const char *url, const char *name, con
     a->count = count;
     a->seq = seq;
     a->raised_at_us = raised_at_us;
+    a->last_latency_us = -1; /* not known until the caller sets it from the last check */
     a->id = alert_make_id(url, kind, since_us, seq);
     alert_update_message(a);
     return a;

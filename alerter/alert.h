@@ -50,6 +50,11 @@ void alert_free(struct alert_rec *a);
 /* Rebuilds a->message from the other fields (call after changing them). */
 void alert_update_message(struct alert_rec *a);
 
+/* The last check's result in words, for the alert's message (sep ": ") and the mail (sep ", ", with_latency):
+ * "HTTP 500: unexpected status 500", "connection refused (...)", "HTTP 200, 12.5 ms", or "ok, 1.2 ms" for an ok
+ * check of a type without an HTTP status (tcp, tls, dns, icmp, push). Always NUL-terminated. */
+void alert_last_result(const struct alert_rec *a, const char *sep, bool with_latency, char *out, size_t len);
+
 /* "name" when the endpoint has one, else the masked URL; written to out (always NUL-terminated). */
 void alert_display_name(const struct alert_rec *a, char *out, size_t len);
 

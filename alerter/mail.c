@@ -154,14 +154,6 @@ static void put_headers(struct cw_buf *b, const struct mail_params *mp, const ch
                "Auto-Submitted: auto-generated\r\nX-Mailer: clockwerk " CW_VERSION "\r\n\r\n");
 }
 
-static void last_result(const struct alert_rec *a, char *out, size_t len)
-{
-    if (a->error[0] && a->last_status) snprintf(out, len, "HTTP %u, %.*s", a->last_status, CW_ERROR_MAX, a->error);
-    else if (a->error[0]) snprintf(out, len, "%.*s", CW_ERROR_MAX, a->error);
-    else if (a->last_status) snprintf(out, len, "HTTP %u, %.1f ms", a->last_status, (double)a->last_latency_us / 1e3);
-    else snprintf(out, len, "no response");
-}
-
 /* The fields of one alert in the body. */
 static void put_alert_fields(struct cw_buf *b, const struct alert_rec *a)
 {
@@ -184,7 +176,7 @@ static void put_alert_fields(struct cw_buf *b, const struct alert_rec *a)
             alert_format_duration(a->duration_us, tmp, sizeof tmp);
             put_field(b, "Down for:", tmp);
         }
-        last_result(a, tmp, sizeof tmp);
+        alert_last_result(a, ", ", true, tmp, sizeof tmp);
         put_field(b, "Last result:", tmp);
         break;
     case CW_ALERT_UP:
@@ -192,7 +184,7 @@ static void put_alert_fields(struct cw_buf *b, const struct alert_rec *a)
         put_field(b, "Downtime:", tmp);
         snprintf(tmp, sizeof tmp, "%" PRIu32, a->count);
         put_field(b, "Failed checks:", tmp);
-        last_result(a, tmp, sizeof tmp);
+        alert_last_result(a, ", ", true, tmp, sizeof tmp);
         put_field(b, "Last result:", tmp);
         break;
     case CW_ALERT_SLOW:

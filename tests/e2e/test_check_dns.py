@@ -23,7 +23,7 @@ import tempfile
 import threading
 
 from check_rows import rows_by_name
-from harness import Clockwerk, base_config, binary, check, deadline, note, tempdir, wait_for
+from harness import Clockwerk, base_config, check, deadline, note, tempdir, wait_for
 
 ZONE = [
     "cw.test. SOA ns1.cw.test. admin.cw.test. 2026120501 3600 900 604800 300",
@@ -321,37 +321,20 @@ def test_dns_system_resolvers_in_a_namespace():
         return
     from test_check_icmp import Netns
     with tempdir() as d, Netns(veth=False) as ns:
-        etc = os.path.join("/etc/netns", ns.name)
-        made_parent = not os.path.isdir("/etc/netns")
-        try:
-            os.makedirs(etc)
-            with open(os.path.join(etc, "resolv.conf"), "w") as f:
-                f.write("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
-            ns.sysctl("net.ipv4.ip_unprivileged_port_start", "0")  # unbound runs as nobody
-            with Unbound(netns=ns.name):
-                wrap = os.path.join(d, "wrapbin")
-                os.makedirs(wrap)
-                with open(os.path.join(wrap, "clockwerk"), "w") as f:
-                    f.write('#!/bin/sh\nexec ip netns exec %s %s "$@"\n' % (ns.name, binary("clockwerk")))
-                os.chmod(os.path.join(wrap, "clockwerk"), 0o755)
-                eps = [{"type": "dns", "name": "sys-a", "host": "www.cw.test", "timeout": 1,
-                        "expect_answers": ["192.0.2.10", "192.0.2.11"]},
-                       {"type": "dns", "name": "sys-nx", "host": "missing.cw.test", "timeout": 1,
-                        "expect_rcode": "NXDOMAIN"},
-                       # "[::1]": a bracketed IPv6 address without a port is port 53 (unbound listens on ::1@53)
-                       dns_endpoint("v6-port-53", "www.cw.test", "[::1]", record_type="AAAA",
-                                    expect_answers=["2001:db8::1"])]
-                with Clockwerk(base_config(eps, workers=1), d, bin_dir=wrap) as cw:
-                    cw.wait_ready()
-                    rows = last_rows(cw, ["sys-a", "sys-nx", "v6-port-53"], n=2)
-                    cw.stop()
-        finally:
-            shutil.rmtree(etc, ignore_errors=True)
-            if made_parent:
-                try:
-                    os.rmdir("/etc/netns")
-                except OSError:
-                    pass  # another test's namespace uses it now
+        ns.resolv_conf("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
+        ns.sysctl("net.ipv4.ip_unprivileged_port_start", "0")  # unbound runs as nobody
+        with Unbound(netns=ns.name):
+            eps = [{"type": "dns", "name": "sys-a", "host": "www.cw.test", "timeout": 1,
+                    "expect_answers": ["192.0.2.10", "192.0.2.11"]},
+                   {"type": "dns", "name": "sys-nx", "host": "missing.cw.test", "timeout": 1,
+                    "expect_rcode": "NXDOMAIN"},
+                   # "[::1]": a bracketed IPv6 address without a port is port 53 (unbound listens on ::1@53)
+                   dns_endpoint("v6-port-53", "www.cw.test", "[::1]", record_type="AAAA",
+                                expect_answers=["2001:db8::1"])]
+            with Clockwerk(base_config(eps, workers=1), d, bin_dir=ns.wrapped_bin(d)) as cw:
+                cw.wait_ready()
+                rows = last_rows(cw, ["sys-a", "sys-nx", "v6-port-53"], n=2)
+                cw.stop()
         expect_ok(rows, "sys-a")
         expect_ok(rows, "sys-nx")
         expect_ok(rows, "v6-port-53")

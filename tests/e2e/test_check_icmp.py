@@ -22,6 +22,7 @@ namespaces): a test says so and passes without checking when not root.
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
 
@@ -63,6 +64,24 @@ class Netns:
     def sysctl(self, key, value):
         self.ex("sysctl", "-q", "-w", "%s=%s" % (key, value))
 
+    def resolv_conf(self, text):
+        """/etc/netns/NAME/resolv.conf: what `ip netns exec` shows the namespace as /etc/resolv.conf (removed at
+        exit, with /etc/netns when this made it and no other namespace uses it)."""
+        self.etc = os.path.join("/etc/netns", self.name)
+        self.made_etc_parent = not os.path.isdir("/etc/netns")
+        os.makedirs(self.etc)
+        with open(os.path.join(self.etc, "resolv.conf"), "w") as f:
+            f.write(text)
+
+    def wrapped_bin(self, d):
+        """A directory with a `clockwerk` that runs the real one inside the namespace (its children with it)."""
+        wrap = os.path.join(d, "wrapbin")
+        os.makedirs(wrap)
+        with open(os.path.join(wrap, "clockwerk"), "w") as f:
+            f.write('#!/bin/sh\nexec ip netns exec %s %s "$@"\n' % (self.name, binary("clockwerk")))
+        os.chmod(os.path.join(wrap, "clockwerk"), 0o755)
+        return wrap
+
     def __enter__(self):
         run("ip", "netns", "add", self.name)
         try:
@@ -96,6 +115,13 @@ class Netns:
                 p.wait()
         run("ip", "link", "del", self.veth_host, check_rc=False)  # gone with the namespace too
         run("ip", "netns", "del", self.name, check_rc=False)
+        if getattr(self, "etc", None):
+            shutil.rmtree(self.etc, ignore_errors=True)
+            if self.made_etc_parent:
+                try:
+                    os.rmdir("/etc/netns")
+                except OSError:
+                    pass  # another test's namespace uses it now
 
 
 def root_only():
@@ -180,12 +206,7 @@ def test_icmp_dgram_sockets_where_ping_group_range_allows():
         return
     with tempdir() as d, Netns(veth=False) as ns:
         ns.sysctl("net.ipv4.ping_group_range", "0 2147483647")
-        wrap = os.path.join(d, "wrapbin")
-        os.makedirs(wrap)
-        with open(os.path.join(wrap, "clockwerk"), "w") as f:
-            f.write('#!/bin/sh\nexec ip netns exec %s %s "$@"\n' % (ns.name, binary("clockwerk")))
-        os.chmod(os.path.join(wrap, "clockwerk"), 0o755)
-        with Clockwerk(base_config(LOOPBACK, workers=1), d, bin_dir=wrap) as cw:
+        with Clockwerk(base_config(LOOPBACK, workers=1), d, bin_dir=ns.wrapped_bin(d)) as cw:
             t = ns.ex(binary("clockwerk"), "-t", "-c", cw.conf_path)
             check("icmp: unprivileged ICMP sockets (gid 0 in net.ipv4.ping_group_range 0 2147483647)" in t.stdout,
                   "-t in the namespace: %r" % (t.stdout + t.stderr))
@@ -384,43 +405,25 @@ def test_icmp_probes_keep_their_interval_after_a_slow_lookup():
     eaten the schedule."""
     if not root_only():
         return
-    import shutil
     with tempdir() as d, Netns(veth=False) as ns:
-        etc = os.path.join("/etc/netns", ns.name)
-        made_parent = not os.path.isdir("/etc/netns")
-        try:
-            os.makedirs(etc)
-            with open(os.path.join(etc, "resolv.conf"), "w") as f:
-                f.write("nameserver 127.0.0.1\n")
-            script = os.path.join(d, "slowdns.py")
-            with open(script, "w") as f:
-                f.write(SLOW_DNS_AND_SNIFFER)
-            helper = ns.start([sys.executable, script, "1.0"])
-            line = helper.stdout.readline().strip()
-            check(line == "ready", "slow DNS server: %r" % line)
-            wrap = os.path.join(d, "wrapbin")
-            os.makedirs(wrap)
-            with open(os.path.join(wrap, "clockwerk"), "w") as f:
-                f.write('#!/bin/sh\nexec ip netns exec %s %s "$@"\n' % (ns.name, binary("clockwerk")))
-            os.chmod(os.path.join(wrap, "clockwerk"), 0o755)
-            eps = [icmp_endpoint("slow-name", "ping.slow.test", count=4, packet_interval=0.3, timeout=3)]
-            with Clockwerk(base_config(eps, workers=1, check_interval=10), d, bin_dir=wrap) as cw:
-                cw.wait_ready()
-                rows = rows_by_name(cw, ["slow-name"], n=1)
-                cw.stop()
-            sent = []
-            while len(sent) < 4:
-                line = helper.stdout.readline()
-                check(line, "the sniffer ended after %d echo requests" % len(sent))
-                if line.startswith("echo "):
-                    sent.append(float(line.split()[1]))
-        finally:
-            shutil.rmtree(etc, ignore_errors=True)
-            if made_parent:
-                try:
-                    os.rmdir("/etc/netns")
-                except OSError:
-                    pass  # another test's namespace uses it now
+        ns.resolv_conf("nameserver 127.0.0.1\n")
+        script = os.path.join(d, "slowdns.py")
+        with open(script, "w") as f:
+            f.write(SLOW_DNS_AND_SNIFFER)
+        helper = ns.start([sys.executable, script, "1.0"])
+        line = helper.stdout.readline().strip()
+        check(line == "ready", "slow DNS server: %r" % line)
+        eps = [icmp_endpoint("slow-name", "ping.slow.test", count=4, packet_interval=0.3, timeout=3)]
+        with Clockwerk(base_config(eps, workers=1, check_interval=10), d, bin_dir=ns.wrapped_bin(d)) as cw:
+            cw.wait_ready()
+            rows = rows_by_name(cw, ["slow-name"], n=1)
+            cw.stop()
+        sent = []
+        while len(sent) < 4:
+            line = helper.stdout.readline()
+            check(line, "the sniffer ended after %d echo requests" % len(sent))
+            if line.startswith("echo "):
+                sent.append(float(line.split()[1]))
         r = rows["slow-name"][0]
         check(r["ok"] == 1, "slow-name: %r" % r)
         gaps = [b - a for a, b in zip(sent, sent[1:])]

@@ -178,6 +178,12 @@ static void up_slow_and_long_lines(void **state)
     assert_wellformed(msg, b.len);
     assert_non_null(strstr(msg, "Subject: [clockwerk] UP: http://127.0.0.1:8080/ppp"));
     assert_non_null(strstr(msg, "Downtime:      2m 05s"));
+    assert_non_null(strstr(msg, "Last result:   ok\r\n")); /* no HTTP status, no latency known: not "no response" */
+    free(msg);
+    up->last_latency_us = 1234; /* a tcp check's recovery: its connect time */
+    mail_build(&b, &mp, l1, 1);
+    msg = as_string(&b);
+    assert_non_null(strstr(msg, "Last result:   ok, 1.2 ms\r\n"));
     free(msg);
     struct alert_rec *l2[] = { slow };
     mail_build(&b, &mp, l2, 1);

@@ -183,7 +183,7 @@ int statefile_save(const char *path, const struct statefile_data *d, char *err, 
     cw_buf_put(&file, text, len);
     cw_buf_put(&file, "\n", 1);
     const char *step = NULL;
-    if (cw_write_file_atomic(path, tmp, file.data, file.len, &step) != 0) {
+    if (cw_write_file_atomic(path, tmp, file.data, file.len, true, &step) != 0) {
         if (!strcmp(step, "create")) snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
         else if (!strcmp(step, "rename"))
             snprintf(err, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));

@@ -68,9 +68,16 @@ int push_state_save(const char *dir, const char *key, unsigned slot, const struc
     int n = snprintf(text, sizeof text,
                      STATE_MAGIC "key=%s\nbase_us=%" PRId64 "\nlast_call_us=%" PRId64 "\nsilences=%" PRIu32 "\n", key,
                      st->base_us, st->last_call_us, st->silences);
-    const char *failed = "format";
-    if (n < 0 || (size_t)n >= sizeof text || cw_write_file_atomic(path, tmp, text, (size_t)n, &failed) != 0) {
-        snprintf(err, errlen, "cannot save %s (%s): %s", path, failed, n < 0 ? "too long" : strerror(errno));
+    if (n < 0 || (size_t)n >= sizeof text) {
+        snprintf(err, errlen, "cannot save %s: %s", path, n < 0 ? "cannot format the state" : "the state is too long");
+        return -1;
+    }
+    /* not durable: saved on the worker's loop, an fsync would stall every check of the shard on a slow disk; a
+     * crash of the machine may lose the last save (about a second), the rename is atomic against a crash of the
+     * process (docs/web.md, push checks) */
+    const char *failed = "";
+    if (cw_write_file_atomic(path, tmp, text, (size_t)n, false, &failed) != 0) {
+        snprintf(err, errlen, "cannot save %s (%s): %s", path, failed, strerror(errno));
         return -1;
     }
     return 0;

@@ -174,7 +174,8 @@ static int write_all(int fd, const uint8_t *p, size_t n)
     return 0;
 }
 
-int cw_write_file_atomic(const char *path, const char *tmp, const void *data, size_t len, const char **failed)
+int cw_write_file_atomic(const char *path, const char *tmp, const void *data, size_t len, bool durable,
+                         const char **failed)
 {
     (void)unlink(tmp);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -185,7 +186,7 @@ int cw_write_file_atomic(const char *path, const char *tmp, const void *data, si
     const char *step = NULL;
     if (fchmod(fd, 0600) != 0) step = "chmod";
     else if (write_all(fd, data, len) != 0) step = "write";
-    else if (fsync(fd) != 0) step = "fsync";
+    else if (durable && fsync(fd) != 0) step = "fsync";
     int saved = errno;
     if (close(fd) != 0 && !step) {
         step = "close";
@@ -201,6 +202,7 @@ int cw_write_file_atomic(const char *path, const char *tmp, const void *data, si
         errno = saved;
         return -1;
     }
+    if (!durable) return 0;
     /* make the rename durable */
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", path);

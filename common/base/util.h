@@ -52,8 +52,11 @@ void *cw_xcalloc(size_t n, size_t size);
 void *cw_xrealloc(void *p, size_t n);
 char *cw_xstrdup(const char *s);
 
-/* Atomically replaces path by data (mode 0600): tmp, fsync, rename; -1: errno set, *failed names the step. */
-int cw_write_file_atomic(const char *path, const char *tmp, const void *data, size_t len, const char **failed);
+/* Atomically replaces path by data (mode 0600): tmp, rename; -1: errno set, *failed names the step. durable: the
+ * file is fsynced before the rename and its directory after (survives a crash of the machine); without it the rename
+ * is still atomic against a crash of the process, but a crash of the machine may lose the last seconds of writes. */
+int cw_write_file_atomic(const char *path, const char *tmp, const void *data, size_t len, bool durable,
+                         const char **failed);
 
 /* "s" unless n is 1: "%zu endpoint%s", n, cw_plural(n). */
 static inline const char *cw_plural(long long n) { return n == 1 ? "" : "s"; }

@@ -132,7 +132,7 @@ int config_snapshot_write(const struct cw_config *cfg, const char *path, char *e
         return -1;
     }
     const char *step = NULL;
-    int rc = cw_write_file_atomic(path, tmp, b.data, b.len, &step);
+    int rc = cw_write_file_atomic(path, tmp, b.data, b.len, true, &step);
     int saved = errno;
     cw_buf_free(&b);
     if (rc != 0) {

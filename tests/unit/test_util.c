@@ -119,8 +119,8 @@ static void test_write_file_atomic(void **state)
     snprintf(path, sizeof path, "%s/f", dir);
     snprintf(tmp, sizeof tmp, "%s/f.tmp", dir);
     const char *step = NULL;
-    assert_int_equal(cw_write_file_atomic(path, tmp, "first", 5, &step), 0);
-    assert_int_equal(cw_write_file_atomic(path, tmp, "second", 6, &step), 0); /* replaces the old file */
+    assert_int_equal(cw_write_file_atomic(path, tmp, "first", 5, true, &step), 0);
+    assert_int_equal(cw_write_file_atomic(path, tmp, "second", 6, true, &step), 0); /* replaces the old file */
     FILE *f = fopen(path, "r");
     assert_non_null(f);
     size_t n = fread(buf, 1, sizeof buf, f);
@@ -133,13 +133,13 @@ static void test_write_file_atomic(void **state)
     assert_int_equal(access(tmp, F_OK), -1); /* no temporary file left */
 
     snprintf(sub, sizeof sub, "%s/no/such", dir); /* cannot create tmp */
-    assert_int_equal(cw_write_file_atomic(sub, sub, "x", 1, &step), -1);
+    assert_int_equal(cw_write_file_atomic(sub, sub, "x", 1, true, &step), -1);
     assert_int_equal(errno, ENOENT);
     assert_string_equal(step, "create");
 
     snprintf(sub, sizeof sub, "%s/d", dir); /* cannot rename over a dir */
     assert_int_equal(mkdir(sub, 0700), 0);
-    assert_int_equal(cw_write_file_atomic(sub, tmp, "x", 1, &step), -1);
+    assert_int_equal(cw_write_file_atomic(sub, tmp, "x", 1, true, &step), -1);
     assert_string_equal(step, "rename");
     assert_int_equal(access(tmp, F_OK), -1); /* removed after a failure */
 

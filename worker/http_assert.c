@@ -271,7 +271,8 @@ static void check_transfer(const struct cw_endpoint *ep, const struct http_obser
     if (ep->min_cert_days > 0 && tls && o->tls_expires_at_us > 0) {
         int64_t left_us = o->tls_expires_at_us - o->now_us;
         long long days = (long long)(left_us / (86400LL * 1000000));
-        if (left_us < (int64_t)ep->min_cert_days * 86400LL * 1000000)
+        if (left_us < 0) fail(f, "TLS certificate expired (min_cert_days %d)", ep->min_cert_days);
+        else if (left_us < (int64_t)ep->min_cert_days * 86400LL * 1000000)
             fail(f, "TLS certificate expires in %lld day%s (< %d)", days, days == 1 ? "" : "s", ep->min_cert_days);
     }
     if (ep->http_version != CW_HTTP_ANY && o->http_version != wanted_version(ep->http_version))

@@ -354,6 +354,9 @@ static void test_transfer_assertions(void **state)
     o.tls_expires_at_us = o.now_us + 3LL * 86400 * 1000000 + 5;
     assert_false(judge(&ep, &o, err, sizeof err));
     assert_string_equal(err, "TLS certificate expires in 3 days (< 14)");
+    o.tls_expires_at_us = o.now_us - 3LL * 86400 * 1000000; /* expired: the tls check's wording */
+    assert_false(judge(&ep, &o, err, sizeof err));
+    assert_string_equal(err, "TLS certificate expired (min_cert_days 14)");
     o.tls_expires_at_us = o.now_us + 30LL * 86400 * 1000000;
     o.http_version = CURL_HTTP_VERSION_1_1;
     assert_false(judge(&ep, &o, err, sizeof err));

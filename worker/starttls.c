@@ -237,16 +237,34 @@ static enum starttls_status postgres(struct starttls *st, int fd, char *err, siz
     return STARTTLS_FAILED;
 }
 
+/* Bytes after the server's STARTTLS reply (read already, or waiting on the socket) would be taken for the start of
+ * the TLS handshake, or dropped: the STARTTLS command-injection pattern. A server sends nothing before the client's
+ * hello, so any such byte fails the check. */
+static enum starttls_status nothing_after_reply(struct starttls *st, int fd, char *err, size_t errlen)
+{
+    char peek[512];
+    ssize_t n = recv(fd, peek, sizeof peek, MSG_PEEK | MSG_DONTWAIT);
+    size_t extra = st->in_len + (n > 0 ? (size_t)n : 0);
+    if (!extra) return STARTTLS_DONE;
+    snprintf(err, errlen, "data after the STARTTLS reply (%zu%s bytes)", extra, n == (ssize_t)sizeof peek ? "+" : "");
+    return STARTTLS_FAILED;
+}
+
 enum starttls_status starttls_advance(struct starttls *st, int fd, char *err, size_t errlen)
 {
+    enum starttls_status s;
     switch (st->proto) {
     case CW_STARTTLS_SMTP:
-        return run_steps(st, smtp_steps, (int)(sizeof smtp_steps / sizeof smtp_steps[0]), fd, err, errlen);
+        s = run_steps(st, smtp_steps, (int)(sizeof smtp_steps / sizeof smtp_steps[0]), fd, err, errlen);
+        break;
     case CW_STARTTLS_IMAP:
-        return run_steps(st, imap_steps, (int)(sizeof imap_steps / sizeof imap_steps[0]), fd, err, errlen);
+        s = run_steps(st, imap_steps, (int)(sizeof imap_steps / sizeof imap_steps[0]), fd, err, errlen);
+        break;
     case CW_STARTTLS_POSTGRES:
-        return postgres(st, fd, err, errlen);
+        s = postgres(st, fd, err, errlen);
+        break;
     default:
         return STARTTLS_DONE;
     }
+    return s == STARTTLS_DONE ? nothing_after_reply(st, fd, err, errlen) : s;
 }

@@ -33,7 +33,7 @@ struct starttls {
 enum starttls_status { STARTTLS_DONE = 0, STARTTLS_WANT_READ, STARTTLS_WANT_WRITE, STARTTLS_FAILED };
 
 void starttls_init(struct starttls *st, enum cw_starttls proto);
-/* Goes as far as the socket allows. FAILED: why in err. */
+/* Goes as far as the socket allows. FAILED: why in err (also when the server sent bytes after its STARTTLS reply). */
 enum starttls_status starttls_advance(struct starttls *st, int fd, char *err, size_t errlen);
 /* What the exchange waits for ("the SMTP greeting", ...): for a timeout's text. */
 const char *starttls_waiting_for(const struct starttls *st);

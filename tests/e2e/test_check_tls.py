@@ -1,13 +1,13 @@
 """tests/e2e/test_check_tls.py — tls checks end to end (issue 14): real supervisor, workers and storer against
 TLS servers on 127.0.0.1 started by the test: Python ssl servers with the certificates of test_tls.py's Certs
 (a test CA; valid, expiring in 5 days, expired, wrong host; self-signed), small SMTP and IMAP servers that
-speak STARTTLS (an SMTP one that does not offer it), PostgreSQL with ssl = on (its SSLRequest), and a silent
-plain-TCP port (a handshake that never completes).
+speak STARTTLS (an SMTP one that does not offer it, one that sends bytes after its 220), PostgreSQL with ssl = on
+(its SSLRequest), and a silent plain-TCP port (a handshake that never completes).
 
 What is checked in the checks table: ok and the error text of each case — the same texts as the HTTPS checks
 ("TLS certificate expired", "... is self-signed", "... does not match host H", "... not trusted (unknown CA)"),
-"TLS certificate expires in N days (< 14)" for min_cert_days, "SMTP server does not offer STARTTLS", "timed out
-after 1 s in the TLS handshake"; verify_tls = false passes a bad certificate; server_name is the name checked;
+"TLS certificate expires in N days (< 14)" for min_cert_days, "SMTP server does not offer STARTTLS", "data after
+the STARTTLS reply (5 bytes)", "timed out after 1 s in the TLS handshake"; verify_tls = false passes a bad certificate; server_name is the name checked;
 tls_expires_at is the leaf's notAfter (so TLS-expiry alerts work for tls checks); tls_ms and connect_ms are set.
 """
 
@@ -30,7 +30,8 @@ ROWS = ("SELECT c.ok, c.error, c.tls_expires_at, c.tls_ms, c.connect_ms, c.laten
 
 class TlsServer(ThreadedServer):
     """A TLS server with the certificate pair (cert, key). mode: "tls" (TLS at once), "smtp" (a 220 greeting over
-    two lines, EHLO -> 250 with STARTTLS, STARTTLS -> 220, then TLS), "smtp-plain" (EHLO without STARTTLS), "imap"
+    two lines, EHLO -> 250 with STARTTLS, STARTTLS -> 220, then TLS), "smtp-plain" (EHLO without STARTTLS),
+    "smtp-extra" (5 bytes after the 220, in the same segment), "imap"
     (* OK, a1 STARTTLS -> a1 OK, then TLS)."""
 
     def __init__(self, pair, mode="tls"):
@@ -51,7 +52,8 @@ class TlsServer(ThreadedServer):
                 if self.mode == "smtp-plain" or self.line(c) != b"STARTTLS\r\n":
                     self.hold(c)
                     return
-                c.sendall(b"220 go ahead\r\n")
+                # "smtp-extra": bytes after the 220, the STARTTLS command-injection pattern
+                c.sendall(b"220 go ahead\r\n" + (b"250 x" if self.mode == "smtp-extra" else b""))
             elif self.mode == "imap":
                 c.sendall(b"* OK IMAP4rev1 ready\r\n")
                 if self.line(c) != b"a1 STARTTLS\r\n":
@@ -104,6 +106,8 @@ def test_tls_cases():
             (tls_endpoint("smtp", server(certs.valid, "smtp"), ca_file=ca, starttls="smtp"), 1, None, valid_exp),
             (tls_endpoint("smtp-no-starttls", server(certs.valid, "smtp-plain"), ca_file=ca, starttls="smtp"), 0,
              "SMTP server does not offer STARTTLS", None),
+            (tls_endpoint("smtp-extra", server(certs.valid, "smtp-extra"), ca_file=ca, starttls="smtp"), 0,
+             "data after the STARTTLS reply (5 bytes)", None),
             (tls_endpoint("imap", server(certs.valid, "imap"), ca_file=ca, starttls="imap"), 1, None, valid_exp),
             (tls_endpoint("postgres", pg.port, ca_file=pg.cert, starttls="postgres", timeout=2), 1, None, None),
             (tls_endpoint("silent", silent.port), 0, "timed out after 1 s in the TLS handshake", None),

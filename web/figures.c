@@ -29,7 +29,7 @@ static double number(struct json_object *o, const char *key)
 
 void web_figures_parse(const char *figures, struct web_figures *f)
 {
-    *f = (struct web_figures){ .answers = -1, .loss_pct = -1, .rtt_avg_ms = -1 };
+    *f = (struct web_figures){ .answers = -1, .loss_pct = -1, .rtt_avg_ms = -1, .push_gap_s = -1 };
     if (!figures || !figures[0]) return;
     struct json_object *o = json_tokener_parse(figures);
     if (!o) return;
@@ -47,6 +47,8 @@ void web_figures_parse(const char *figures, struct web_figures *f)
         copy_string(o, "version", f->tls_version, sizeof f->tls_version);
         f->loss_pct = number(o, "loss_pct");
         f->rtt_avg_ms = number(o, "rtt_avg_ms");
+        copy_string(o, "status", f->push_status, sizeof f->push_status);
+        f->push_gap_s = number(o, "gap_s");
     }
     json_object_put(o);
 }
@@ -94,6 +96,14 @@ static void icmp_headline(const struct web_check *c, char *buf, size_t len)
     snprintf(buf, len, "%s%savg %s ms", loss, loss[0] ? ", " : "", avg);
 }
 
+int64_t web_push_last_call_us(const struct web_figures *f, int64_t checked_at_us)
+{
+    if (strcmp(f->push_status, "up") == 0 || strcmp(f->push_status, "down") == 0) return checked_at_us;
+    if (strcmp(f->push_status, "missing") == 0 && f->push_gap_s >= 0 && f->push_gap_s * 1e6 < (double)checked_at_us)
+        return checked_at_us - (int64_t)(f->push_gap_s * 1e6 + 0.5);
+    return 0;
+}
+
 const char *web_headline(const struct web_endpoint *e, int64_t now_ms, char *buf, size_t len)
 {
     const struct web_live *l = &e->live;
@@ -101,8 +111,8 @@ const char *web_headline(const struct web_endpoint *e, int64_t now_ms, char *buf
     char num[32];
     buf[0] = '\0';
     if (e->cfg->type == CW_CHECK_PUSH) {
-        if (!l->last_ok_at_us) snprintf(buf, len, "no call yet");
-        else fmt_age(num, sizeof num, now_ms - l->last_ok_at_us / 1000), snprintf(buf, len, "last call %s ago", num);
+        if (!l->last_call_us) snprintf(buf, len, "no call yet");
+        else fmt_age(num, sizeof num, now_ms - l->last_call_us / 1000), snprintf(buf, len, "last call %s ago", num);
         return buf;
     }
     if (!l->has_check) return buf;

@@ -16,6 +16,10 @@
 /* Fills f from figures (NULL or one JSON object); what it does not say stays unknown (-1, ""). */
 void web_figures_parse(const char *figures, struct web_figures *f);
 
+/* A push check's last call from its figures: checked_at_us for a call (status up or down), checked_at_us - gap_s
+ * for a silence that names one (status missing), 0 when they tell none. */
+int64_t web_push_last_call_us(const struct web_figures *f, int64_t checked_at_us);
+
 /* The headline of e's type from its last check, "" for http (and for a type whose check said nothing yet). now_ms:
  * wall clock, UTC milliseconds. Returns buf. */
 const char *web_headline(const struct web_endpoint *e, int64_t now_ms, char *buf, size_t len);

@@ -70,6 +70,7 @@ struct web_ep_history {
     bool state_known;         /* some down/up alert exists */
     bool down;                /* the state the last down/up alert left */
     int64_t state_since_ms;   /* when that state began */
+    int64_t last_call_ms;     /* push: the last call its newest stored check tells (web_push_last_call_us); 0: none */
 };
 
 struct web_history {

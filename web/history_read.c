@@ -6,7 +6,9 @@
  *  - checks_hourly over the windows' ragged hours and today's hours (disjoint ranges, each read once);
  *  - the raw rows above the watermark (not folded yet) of the whole 90 days;
  *  - the down/up alerts: the windows' and days' downtime and incidents (history/downtime.h), the incident list
- *    and the state the last alert left.
+ *    and the state the last alert left;
+ *  - each push endpoint's newest raw row (storer/reader.h last_checks): the last call it tells, so that a web that
+ *    starts again shows "last call N ago" rather than "no call yet" until the next call.
  * The current day (days[WEB_DAYS - 1]) comes from today's hourly cells and raw rows, never from its partial daily
  * cell, so it counts exactly what the 24 h window's last hours count. */
 #include "web/history_read.h"
@@ -18,6 +20,7 @@
 #include "history/downtime.h"
 #include "history/tally.h"
 #include "history/window.h"
+#include "web/figures.h"
 #include "web/model.h"
 
 #define ALERT_SLACK_MS WIN_DAY_MS /* an UP raised a little after now still ends its interval (as the report) */
@@ -230,6 +233,16 @@ static size_t hour_ranges(const struct snap_read *s, struct win_range *out)
 }
 
 /* The chunk's four reads, limited to its id range. */
+/* A push endpoint's newest stored check: its last call (a call's time, or a silence's time less its gap). */
+static int on_push_check(void *ctx, const struct store_read_check *c)
+{
+    struct web_ep_history *eh = ctx;
+    struct web_figures f;
+    web_figures_parse(c->details, &f);
+    eh->last_call_ms = web_push_last_call_us(&f, c->at_ms * 1000) / 1000;
+    return 0;
+}
+
 static int read_chunk(struct snap_read *s, const struct store_read_backend *b, struct store_reader *r, char *err,
                       size_t errlen)
 {
@@ -250,6 +263,9 @@ static int read_chunk(struct snap_read *s, const struct store_read_backend *b, s
         rc = b->cells(r, ROLLUP_HOUR, ranges[i].from / 1000, ranges[i].to / 1000, lo, hi, on_cell, s, err, errlen);
     if (rc == STORE_OK) rc = b->recent(r, rows_from, s->hours_end, lo, hi, on_row, s, err, errlen);
     if (rc == STORE_OK) rc = b->alerts(r, s->alerts_from, s->now_ms + ALERT_SLACK_MS, lo, hi, on_alert, s, err, errlen);
+    for (size_t k = 0; k < s->n && rc == STORE_OK; k++) /* the page's "last call" after a restart of the web */
+        if (s->known[s->lo + k].ep->type == CW_CHECK_PUSH)
+            rc = b->last_checks(r, s->known[s->lo + k].db_id, 1, on_push_check, &s->h->ep[s->lo + k], err, errlen);
     return rc;
 }
 

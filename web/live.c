@@ -84,7 +84,6 @@ static void apply_result(struct web_live *e, const struct cw_result *r)
     free(e->last.error);
     free(e->last.figures);
     e->has_check = true;
-    if (r->ok) e->last_ok_at_us = r->checked_at_us;
     e->last = (struct web_check){ .kind = r->kind,
                                   .figures = (r->figures && r->figures[0]) ? cw_xstrdup(r->figures) : NULL,
                                   .ok = r->ok,
@@ -98,6 +97,8 @@ static void apply_result(struct web_live *e, const struct cw_result *r)
                                   .tls_expires_at_us = r->tls_expires_at_us,
                                   .error = (!r->ok && r->error && r->error[0]) ? cw_xstrdup(r->error) : NULL };
     web_figures_parse(e->last.figures, &e->last.fig);
+    int64_t call_us = r->kind == CW_CHECK_PUSH ? web_push_last_call_us(&e->last.fig, r->checked_at_us) : 0;
+    if (call_us > e->last_call_us) e->last_call_us = call_us;
     observe(&e->duration[WEB_PHASE_TOTAL], r->latency_us);
     observe(&e->duration[WEB_PHASE_DNS], r->dns_us);
     observe(&e->duration[WEB_PHASE_CONNECT], r->connect_us);
@@ -155,6 +156,7 @@ static int64_t change_us(const struct web_endpoint *found, const struct cw_alert
 
 void web_live_seed(struct web_live *e, const struct web_ep_history *h)
 {
+    if (h && h->last_call_ms * 1000 > e->last_call_us) e->last_call_us = h->last_call_ms * 1000;
     if (!h || !h->state_known || h->state_since_ms * 1000 <= e->last_alert_us) return;
     e->last_alert_us = h->state_since_ms * 1000;
     if (h->down) set_state(e, WEB_STATE_DOWN, e->last_alert_us);

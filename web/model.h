@@ -78,6 +78,8 @@ struct web_figures {
     double loss_pct;      /* icmp: 0..100 */
     double rtt_avg_ms;    /* icmp */
     char tls_version[16]; /* tls: "TLSv1.3" */
+    char push_status[8];  /* push: "up", "down" (a call), "missing" (a silence) */
+    double push_gap_s;    /* push: a silence's time since the last call (-1: none recorded) */
 };
 
 /* The last check of an endpoint, as the worker sent it. */
@@ -98,7 +100,7 @@ struct web_check {
 struct web_live {
     bool has_check;
     struct web_check last;
-    int64_t last_ok_at_us; /* wall clock of the last ok check (a push check's last call); 0: none seen */
+    int64_t last_call_us; /* push: wall clock of the last call (up or down; web_push_last_call_us); 0: none known */
     enum web_state state;
     int64_t state_since_us;            /* wall clock of the change that set `state`; 0 unknown */
     int64_t last_alert_us;             /* the state change of the last down/up alert known (bus or snapshot); 0: none */

@@ -237,3 +237,29 @@ def test_push_state_survives_a_full_restart():
                   "the silence names the call before the stop: %r" % (r[0],))
             check(took < 4 + 3, "the silence came %.1f s after the start (the slack is interval + grace)" % took)
             cw.stop()
+
+
+def page(port):
+    """The web's index page ("" while it does not answer)."""
+    r = subprocess.run(["curl", "-s", "--max-time", "5", "http://127.0.0.1:%d/" % port], stdout=subprocess.PIPE,
+                       stderr=subprocess.DEVNULL, text=True, timeout=60)
+    return r.stdout
+
+
+@harness.timeout(180)
+def test_push_last_call_shown_after_a_web_restart():
+    """A call with status=down is a call ("last call N ago", not "no call yet"), and the web that starts again (a
+    crash) shows the last call stored, not "no call yet" until the next call (a day for a daily job)."""
+    with tempdir() as d:
+        port = free_port()
+        with Clockwerk(one_push_config(port, interval=3600, grace=60), d) as cw:
+            kids = cw.wait_ready(titles=cw.expected_titles() + [WEB])
+            wait_for(lambda: curl(port, "/push/" + TOKEN + "?status=down&msg=disk%20full") == 200, deadline(20),
+                     "a down call accepted")
+            wait_for(lambda: rows(cw, "push://backup") or None, deadline(20), "the down call's result")
+            wait_for(lambda: "last call " in page(port), deadline(20), "the down call shown as the last call")
+            os.kill(kids[WEB], signal.SIGKILL)  # the supervisor starts it again
+            wait_for(lambda: page(port) or None, deadline(30), "the web answering again")
+            wait_for(lambda: "last call " in page(port), deadline(30), "the stored last call shown after the restart")
+            check("no call yet" not in page(port), "still 'no call yet' after the restart")
+            cw.stop()

@@ -96,13 +96,30 @@ static void test_live_keeps_kind_and_figures(void **state)
     assert_non_null(dns->figures);
     assert_non_null(strstr(dns->figures, "mx2.example.test."));
     assert_null(m.endpoints[0].live.last.figures);
-    /* a push that missed its call: the last call stays the last ok one */
+    /* a push that missed its call (without figures): the last call stays */
     struct cw_result missed = result(5, 7, AT_US + 7200 * 1000000LL);
     missed.ok = false, missed.error = "no call within 3600 s + 360 s grace", missed.figures = NULL;
     missed.latency_us = -1;
     feed(&m, &missed, 1);
-    assert_int_equal(m.endpoints[5].live.last_ok_at_us, AT_US);
+    assert_int_equal(m.endpoints[5].live.last_call_us, AT_US);
     assert_null(m.endpoints[5].live.last.figures);
+    /* a call with status=down is a call */
+    struct cw_result down = result(5, 8, AT_US + 7300 * 1000000LL);
+    down.ok = false, down.error = "status=down: disk full",
+    down.figures = "{\"status\":\"down\",\"msg\":\"disk full\"}";
+    feed(&m, &down, 1);
+    assert_int_equal(m.endpoints[5].live.last_call_us, AT_US + 7300 * 1000000LL);
+    /* a silence tells its last call by its gap; an older one never moves it back */
+    struct cw_result silent = result(5, 9, AT_US + 9000 * 1000000LL);
+    silent.ok = false, silent.error = "no call within 3600 s",
+    silent.figures = "{\"status\":\"missing\",\"gap_s\":8000}";
+    feed(&m, &silent, 1);
+    assert_int_equal(m.endpoints[5].live.last_call_us, AT_US + 7300 * 1000000LL);
+    struct web_figures f;
+    web_figures_parse("{\"status\":\"missing\",\"gap_s\":100.5}", &f);
+    assert_int_equal(web_push_last_call_us(&f, 1000 * 1000000LL), 899500000LL);
+    web_figures_parse("{\"status\":\"missing\"}", &f); /* none recorded */
+    assert_int_equal(web_push_last_call_us(&f, 1000 * 1000000LL), 0);
     web_ids_free(&m);
 }
 

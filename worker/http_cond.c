@@ -19,7 +19,7 @@ pcre2_code *http_regex_compile(const char *pattern, const char *key, char *err, 
         snprintf(err, errlen, "%s \"%.200s\": %s at offset %zu", key, pattern, (const char *)why, (size_t)offset);
         return NULL;
     }
-    (void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE); /* no JIT here: the interpreter, under the same limits */
+    (void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE); /* where JIT fails, pcre2_match interprets, same limits */
     return re;
 }
 

@@ -12,7 +12,7 @@
  * - A call: ok with latency = the time since the previous call as the web received them (-1 for the first one
  *   recorded), or failed "status=down: MSG"; the next deadline is the call + interval + grace.
  * - A silence: when the deadline passes, one failed result "no call within 60 s + 6 s grace (last call
- *   2026-12-05T08:31:02Z)" ("last call none recorded" before the first), and the next deadline one interval
+ *   2026-12-05T08:31:02.412Z)" ("last call none recorded" before the first), and the next deadline one interval
  *   later: one failure per silent interval.
  * - A restart keeps the deadline: each endpoint's last call (or when watching it began) and its silences since are
  *   kept in run_dir (worker/push_state.h), and a new worker's deadline is the last call + interval + grace (+ one
@@ -194,13 +194,6 @@ static void on_pull(struct engine *e, void *arg, int fd, uint32_t events)
 
 /* ---- the check type */
 
-static void utc_text(int64_t wall_us, char *out, size_t outlen)
-{
-    time_t t = (time_t)(wall_us / 1000000);
-    struct tm tm;
-    if (!gmtime_r(&t, &tm) || !strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm)) snprintf(out, outlen, "?");
-}
-
 static void report_call(struct check *c, struct push_ep *p)
 {
     struct push_call call = p->pending[0];
@@ -231,7 +224,7 @@ static void report_silence(struct check *c, struct push_ep *p)
     save_state(p, cw_mono_ns(), false);
     int64_t last_us = p->st.last_call_us;
     char last[40] = "none recorded";
-    if (last_us) utc_text(last_us, last, sizeof last);
+    if (last_us) cw_format_iso8601(last_us, last, sizeof last);
     figures_str(&c->fig, "status", "missing");
     if (last_us) figures_num(&c->fig, "gap_s", (double)(cw_wall_us() - last_us) / 1e6, 3);
     check_fail(c, "no call within %g s + %g s grace (last call %s)", p->ep->interval, p->ep->grace, last);

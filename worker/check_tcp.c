@@ -22,7 +22,7 @@
 #include "common/base/clock.h"
 #include "worker/check.h"
 #include "worker/engine_conn.h"
-#include "worker/probe.h"
+#include "worker/probe_kw.h"
 
 #define TCP_REPLY_MAX (64 * 1024) /* bytes of reply searched for `expect` */
 #define TCP_REPLY_SHOWN 128       /* bytes of reply in the figures and in the error */
@@ -41,38 +41,16 @@ struct tcp_state {
     size_t shown_len;
 };
 
-/* `"+PONG"`, quoted for an error text (cut at 64 bytes). */
-static void quote(const char *s, size_t n, char *out, size_t outlen)
-{
-    size_t o = 0;
-    if (outlen < 8) return;
-    out[o++] = '"';
-    for (size_t i = 0; i < n && o + 6 < outlen; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (i >= 64) {
-            o += (size_t)snprintf(out + o, outlen - o, "...");
-            break;
-        }
-        if (ch == '\r') o += (size_t)snprintf(out + o, outlen - o, "\\r");
-        else if (ch == '\n') o += (size_t)snprintf(out + o, outlen - o, "\\n");
-        else if (ch == '"' || ch == '\\') o += (size_t)snprintf(out + o, outlen - o, "\\%c", ch);
-        else if (ch < 0x20 || ch >= 0x7f) o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", ch);
-        else out[o++] = (char)ch;
-    }
-    if (o + 2 <= outlen) out[o++] = '"';
-    out[o < outlen ? o : outlen - 1] = '\0';
-}
-
 static void fail_no_match(struct check *c, struct tcp_state *s, const char *when)
 {
     char want[160], got[400];
     const char *expect = c->ep->expect;
-    quote(expect, strlen(expect), want, sizeof want);
+    conn_quote(expect, strlen(expect), 64, want, sizeof want);
     if (s->got == 0) {
         check_fail(c, "reply did not contain %s (%s, nothing received)", want, when);
         return;
     }
-    quote(s->shown, s->shown_len, got, sizeof got);
+    conn_quote(s->shown, s->shown_len, 64, got, sizeof got);
     check_fail(c, "reply did not contain %s (%s; got %s)", want, when, got);
 }
 

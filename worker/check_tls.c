@@ -227,11 +227,11 @@ static void tls_finish(struct check *c)
     figures_str(&c->fig, "subject", f->subject);
     figures_str(&c->fig, "issuer", f->issuer);
     if (f->leaf_not_after_us) {
-        tls_iso_time(f->leaf_not_after_us, when, sizeof when);
+        cw_format_iso8601(f->leaf_not_after_us, when, sizeof when);
         figures_str(&c->fig, "expires_at", when);
     }
     if (f->chain_not_after_us) {
-        tls_iso_time(f->chain_not_after_us, when, sizeof when);
+        cw_format_iso8601(f->chain_not_after_us, when, sizeof when);
         figures_str(&c->fig, "chain_expires_at", when);
         figures_str(&c->fig, "chain", f->chain_verified ? "verified" : "presented");
     }

@@ -20,6 +20,35 @@ const char *conn_errno_text(int err, char *buf, size_t len)
     return buf;
 }
 
+void conn_quote(const char *s, size_t n, size_t max, char *out, size_t outlen)
+{
+    size_t o = 0;
+    if (outlen < 8) {
+        if (outlen) out[0] = '\0';
+        return;
+    }
+    out[o++] = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        char e[8];
+        if (ch == '\r') snprintf(e, sizeof e, "\\r");
+        else if (ch == '\n') snprintf(e, sizeof e, "\\n");
+        else if (ch == '"' || ch == '\\') snprintf(e, sizeof e, "\\%c", ch);
+        else if (ch < 0x20 || ch >= 0x7f) snprintf(e, sizeof e, "\\x%02x", ch);
+        else e[0] = (char)ch, e[1] = '\0';
+        size_t k = strlen(e);
+        if (i >= max || o + k + 5 > outlen) { /* room for "...", the closing quote and the NUL */
+            memcpy(out + o, "...", 3);
+            o += 3;
+            break;
+        }
+        memcpy(out + o, e, k);
+        o += k;
+    }
+    out[o++] = '"';
+    out[o] = '\0';
+}
+
 void conn_close(struct check *c, struct engine_conn *conn)
 {
     if (conn->fd < 0) return;

@@ -40,5 +40,8 @@ void conn_close(struct check *c, struct engine_conn *conn);
 const char *conn_addr_text(const struct engine_conn *conn, char *buf, size_t len);
 /* strerror(err) starting lowercase: "connection refused". */
 const char *conn_errno_text(int err, char *buf, size_t len);
+/* A server's (or a configured) bytes s[0..n) quoted for an error text: "+PONG\r\n" — \r \n \" \\ escaped, other
+ * bytes outside printable ASCII as \xHH; cut with "..." after max bytes or when out (at least 8 bytes) is full. */
+void conn_quote(const char *s, size_t n, size_t max, char *out, size_t outlen);
 
 #endif

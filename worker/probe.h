@@ -1,13 +1,12 @@
 /* worker/probe.h — one HTTP(S) check: setting up a pooled libcurl easy handle, watching the body for the
- * keyword, and turning a finished transfer into a struct cw_result.
+ * keyword (the matcher is worker/probe_kw.h), and turning a finished transfer into a struct cw_result.
  *
  * DESIGN
  * - Easy handles exist only for checks in flight: a pool of at most `max` checks, each handle created the
  *   first time its slot is used and afterwards reused with curl_easy_reset (its buffers survive), so
  *   100,000 endpoints cost nothing here. Every check opens a fresh connection (FRESH_CONNECT,
  *   FORBID_REUSE) and never resumes a TLS session, so connect and TLS times are honest.
- * - The body is not stored for a plain check: the write callback feeds a keyword matcher that keeps only the
- *   last keyword-length bytes, so a keyword split across two chunks is still found.
+ * - The body is not stored for a plain check: the write callback feeds the keyword matcher (worker/probe_kw.h).
  * - A body is read up to the endpoint's body_limit (PROBE_BODY_CAP, 1 MiB, when it sets none; decoded bytes);
  *   there the transfer is stopped. That is not a failure: the check is judged on what was read (status, and
  *   the keyword if any must be within the first body_limit bytes: "keyword \"x\" not found in the first
@@ -41,26 +40,12 @@
 
 #include "common/config/config.h"
 #include "common/wire/protocol.h"
+#include "worker/probe_kw.h"
 
 #define PROBE_BODY_CAP (1024 * 1024) /* an endpoint's body_limit when it sets none */
 /* Bytes of body the worker's checks may hold in memory at once, for the assertions that need a body whole
  * (worker/body_buf.h); CLOCKWERK_BODY_BUDGET_BYTES overrides it. */
 #define PROBE_BODY_BUDGET (256ULL * 1024 * 1024)
-
-/* ---- keyword matcher (streaming, bounded memory) */
-struct probe_kw {
-    const char *kw; /* NULL: no keyword wanted (found stays false) */
-    size_t klen;
-    bool found;
-    char *scratch; /* owned: the tail (klen-1 bytes) plus room for as many bytes of the next chunk */
-    size_t tlen;   /* bytes of tail held at the start of scratch */
-    size_t cap;
-};
-void probe_kw_init(struct probe_kw *m);
-void probe_kw_free(struct probe_kw *m);
-/* Starts a new body; kw is borrowed (must outlive the matching). Grows scratch only for a longer keyword. */
-void probe_kw_reset(struct probe_kw *m, const char *kw);
-void probe_kw_feed(struct probe_kw *m, const char *data, size_t n);
 
 /* ---- classification */
 struct probe_outcome {

@@ -1,6 +1,6 @@
-/* worker/probe_kw.c — the streaming keyword matcher of an HTTP check (see probe.h): it keeps only the last
- * keyword-length bytes of the body, so a keyword split across two chunks is still found. */
-#include "worker/probe.h"
+/* worker/probe_kw.c — the streaming keyword matcher (see probe_kw.h): it keeps only the last keyword-length bytes
+ * of the body, so a keyword split across two chunks is still found. */
+#include "worker/probe_kw.h"
 
 #include <stdlib.h>
 #include <string.h>

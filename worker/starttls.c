@@ -44,19 +44,6 @@ const char *starttls_waiting_for(const struct starttls *st)
     }
 }
 
-/* "..." of a server line for an error text: printable, at most 120 bytes. */
-static void quoted(const char *line, char *out, size_t outlen)
-{
-    size_t o = 0;
-    out[o++] = '"';
-    for (size_t i = 0; line[i] && o + 5 < outlen && i < 120; i++) {
-        unsigned char c = (unsigned char)line[i];
-        out[o++] = (c >= 0x20 && c < 0x7f && c != '"') ? (char)c : '?';
-    }
-    out[o++] = '"';
-    out[o] = '\0';
-}
-
 static void queue(struct starttls *st, const void *bytes, size_t n)
 {
     memcpy(st->out, bytes, n);
@@ -135,8 +122,8 @@ struct step {
 
 static int refused(const char *what, const char *line, char *err, size_t errlen)
 {
-    char q[160];
-    quoted(line, q, sizeof q);
+    char q[512];
+    conn_quote(line, strlen(line), 120, q, sizeof q);
     snprintf(err, errlen, "%s refused: %s", what, q);
     return -1;
 }

@@ -87,13 +87,6 @@ int64_t tls_asn1_time_us(const ASN1_TIME *t)
     return (int64_t)s * 1000000;
 }
 
-void tls_iso_time(int64_t us, char *out, size_t outlen)
-{
-    time_t s = (time_t)(us / 1000000);
-    struct tm tm;
-    if (!gmtime_r(&s, &tm) || strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) snprintf(out, outlen, "?");
-}
-
 static void name_text(const X509_NAME *name, char *out, size_t outlen)
 {
     out[0] = '\0';

@@ -39,8 +39,6 @@ struct tls_facts {
 void tls_facts_read(SSL *ssl, struct tls_facts *f);
 /* An ASN1_TIME in microseconds since the epoch (UTC); 0 when it cannot be read. */
 int64_t tls_asn1_time_us(const ASN1_TIME *t);
-/* us since the epoch as "2026-12-05T08:00:00Z". */
-void tls_iso_time(int64_t us, char *out, size_t outlen);
 /* The first OpenSSL error of the queue as text ("wrong version number"), "" when none; clears the queue. */
 void tls_error_text(char *out, size_t outlen);
 

@@ -292,8 +292,8 @@ static bool expect_other_things(const struct cw_endpoint *a, const struct cw_end
 
 /* Two tcp, tls, dns or icmp checks of one key that send or expect other things are two checks: the later one's
  * key gets "#NAME" (docs/config.md "Check types"). Returns the key to use. */
-static const char *tcp_key(struct cfg_parser *p, struct cw_arena *keys, struct url_seen *urls, struct cw_endpoint *ep,
-                           const char *key)
+static const char *distinct_key(struct cfg_parser *p, struct cw_arena *keys, struct url_seen *urls,
+                                struct cw_endpoint *ep, const char *key)
 {
     struct url_seen *first;
     HASH_FIND_STR(urls, key, first);
@@ -314,7 +314,7 @@ static bool duplicate(struct cfg_parser *p, struct cw_arena *keys, struct seen_t
 {
     struct cw_endpoint *ep = &p->cfg->endpoints[kept];
     char what[CW_URL_MAX + 128], masked[CW_URL_MAX + 1];
-    const char *key = tcp_key(p, keys, t->urls, ep, identity_key(keys, ep));
+    const char *key = distinct_key(p, keys, t->urls, ep, identity_key(keys, ep));
     cw_mask_url(ep->url, masked, sizeof masked);
     if (ep->type == CW_CHECK_HTTP)
         snprintf(what, sizeof what, "monitor.endpoints[%zu].url: duplicate url '%.200s'", i, masked);

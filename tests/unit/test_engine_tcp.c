@@ -2,7 +2,7 @@
  * thread of this test: a check connects, sends, finds `expect` split across two writes, reports a refused
  * port, a reply without `expect` (server closed; silent until the deadline), looks "localhost" up through
  * c-ares (/etc/hosts), and an engine freed with a check in flight, or with its lookup in c-ares, releases it (ASan
- * sees no leak, no use after free). */
+ * sees no leak, no use after free); and conn_quote, the one quoting of server bytes in error texts (tcp, STARTTLS). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +21,7 @@
 
 #include "common/base/clock.h"
 #include "worker/check.h"
+#include "worker/engine_conn.h"
 #include "worker/events.h"
 #include "engine_test_util.h"
 
@@ -273,6 +274,21 @@ static void test_ipv6_literal(void **state)
 }
 
 /* A lookup still in c-ares when the engine is freed: its late answer (ARES_EDESTRUCTION) finds the check gone. */
+static void test_conn_quote(void **state)
+{
+    (void)state;
+    char out[64];
+    conn_quote("+PONG\r\n\"a\\b\x01\xff", 13, 64, out, sizeof out);
+    assert_string_equal(out, "\"+PONG\\r\\n\\\"a\\\\b\\x01\\xff\"");
+    conn_quote("abcdefgh", 8, 4, out, sizeof out); /* cut after max bytes */
+    assert_string_equal(out, "\"abcd...\"");
+    char small[9];
+    conn_quote("abcdefgh", 8, 64, small, sizeof small); /* cut where the buffer ends */
+    assert_string_equal(small, "\"abc...\"");
+    conn_quote("", 0, 64, out, sizeof out);
+    assert_string_equal(out, "\"\"");
+}
+
 static void test_abandoned_lookup(void **state)
 {
     (void)state;
@@ -288,10 +304,15 @@ static void test_abandoned_lookup(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_connect_send_expect_split), cmocka_unit_test(test_refused),
-        cmocka_unit_test(test_reply_without_expect),      cmocka_unit_test(test_silent_times_out),
-        cmocka_unit_test(test_localhost_banner),          cmocka_unit_test(test_abandoned_in_flight),
-        cmocka_unit_test(test_abandoned_lookup),          cmocka_unit_test(test_ipv6_literal),
+        cmocka_unit_test(test_connect_send_expect_split),
+        cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_reply_without_expect),
+        cmocka_unit_test(test_silent_times_out),
+        cmocka_unit_test(test_localhost_banner),
+        cmocka_unit_test(test_abandoned_in_flight),
+        cmocka_unit_test(test_abandoned_lookup),
+        cmocka_unit_test(test_ipv6_literal),
+        cmocka_unit_test(test_conn_quote),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

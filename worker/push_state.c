@@ -73,7 +73,7 @@ int push_state_save(const char *dir, const char *key, unsigned slot, const struc
         return -1;
     }
     /* not durable: saved on the worker's loop, an fsync would stall every check of the shard on a slow disk; a
-     * crash of the machine may lose the last save (about a second), the rename is atomic against a crash of the
+     * crash of the machine may lose the saves not yet written back, the rename is atomic against a crash of the
      * process (docs/web.md, push checks) */
     const char *failed = "";
     if (cw_write_file_atomic(path, tmp, text, (size_t)n, false, &failed) != 0) {

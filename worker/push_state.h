@@ -5,8 +5,8 @@
  * - One small text file per push endpoint: <run_dir>/push/<16 hex digits of cw_hash64(key)>.state (directory
  *   0700, files 0600, written with cw_write_file_atomic without fsync: saves run on the worker's loop, and an
  *   fsync there would stall every check of the shard on a slow disk; the rename keeps a crash of the process from
- *   leaving half a file, a crash of the machine may lose about the last second of saves). It holds the key itself (a hash collision or a stale
- *   file is never taken for another endpoint), base_us (the wall clock of the last call, or of the first start
+ *   leaving half a file, a crash of the machine may lose the saves not yet written back, docs/web.md). It holds
+ *   the key itself (a hash collision or a stale file is never taken for another endpoint), base_us (the wall clock of the last call, or of the first start
  *   that watched the endpoint when it never called), last_call_us (0: none) and silences (failures reported
  *   since base). The deadline is base + interval + grace + silences x interval, computed with the endpoint's
  *   current interval and grace, so a reload that changes them applies at once.

@@ -7,8 +7,9 @@ speak STARTTLS (an SMTP one that does not offer it, one that sends bytes after i
 What is checked in the checks table: ok and the error text of each case — the same texts as the HTTPS checks
 ("TLS certificate expired", "... is self-signed", "... does not match host H", "... not trusted (unknown CA)"),
 "TLS certificate expires in N days (< 14)" for min_cert_days, "SMTP server does not offer STARTTLS", "data after
-the STARTTLS reply (5 bytes)", "timed out after 1 s in the TLS handshake"; verify_tls = false passes a bad certificate; server_name is the name checked;
-tls_expires_at is the leaf's notAfter (so TLS-expiry alerts work for tls checks); tls_ms and connect_ms are set.
+the STARTTLS reply (5 bytes)", "timed out after 1 s in the TLS handshake"; verify_tls = false passes a bad
+certificate; server_name is the name checked; tls_expires_at is the leaf's notAfter (so TLS-expiry alerts work for
+tls checks); tls_ms and connect_ms are set.
 """
 
 import contextlib

@@ -8,8 +8,9 @@
  *   leaving half a file, a crash of the machine may lose the saves not yet written back, docs/web.md). It holds
  *   the key itself (a hash collision or a stale file is never taken for another endpoint), base_us (the wall
  *   clock of the last call, or of the first start that watched the endpoint when it never called), last_call_us
- *   (0: none) and silences (failures reported since base). The deadline is base + interval + grace + silences x interval, computed with the endpoint's
- *   current interval and grace, so a reload that changes them applies at once.
+ *   (0: none) and silences (failures reported since base). The deadline is base + interval + grace + silences x
+ *   interval, computed with the endpoint's current interval and grace, so a reload that changes them applies at
+ *   once.
  * - A file per key, not per worker: a reload that changes the number of workers moves keys to other slots, and the
  *   new owner finds the state whichever slot wrote it.
  * - Bounded: a file is at most PUSH_STATE_MAX bytes; one per push endpoint; a file no worker wrote for

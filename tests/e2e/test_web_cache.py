@@ -149,7 +149,9 @@ def test_web_slow_readers_hold_capped_send_buffers():
     with tempdir() as d, Targets() as t:
         # many endpoints (checked rarely) so that the API's list is over 1 MB
         eps = [endpoint(t.url("/ok?n=%d" % i), name="endpoint number %d" % i) for i in range(BIG_ENDPOINTS)]
-        cfg = web_config(eps, port, db=False, check_interval=600)
+        # readers that take nothing are idle connections: web.connection_timeout (10 s) would close them while a
+        # slow (sanitized, busy) machine is still filling their queues, and there would be nothing left to measure
+        cfg = web_config(eps, port, web={"connection_timeout": 600}, db=False, check_interval=600)
         with Clockwerk(cfg, d) as cw:
             cw.wait_ready(titles=cw.expected_titles() + [WEB])
             wait_serving(port, timeout=40)

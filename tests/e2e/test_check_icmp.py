@@ -108,6 +108,16 @@ class Netns:
         self.procs.append(p)
         return p
 
+    def start_script(self, d, name, text, *args):
+        """Writes a Python helper to d/name, runs it in the namespace and waits for its "ready" line."""
+        script = os.path.join(d, name)
+        with open(script, "w") as f:
+            f.write(text)
+        p = self.start([sys.executable, script] + list(args))
+        line = p.stdout.readline().strip()
+        check(line == "ready", "%s: %r" % (name, line))
+        return p
+
     def __exit__(self, *exc):
         for p in self.procs:
             if p.poll() is None:
@@ -311,12 +321,7 @@ def test_icmp_measured_delay_and_latency_threshold():
         return
     with tempdir() as d, Netns() as ns:
         ns.sysctl("net.ipv4.icmp_echo_ignore_all", "1")
-        script = os.path.join(d, "responder.py")
-        with open(script, "w") as f:
-            f.write(RESPONDER)
-        resp = ns.start([sys.executable, script, "60"])
-        line = resp.stdout.readline().strip()
-        check(line == "ready", "responder: %r" % line)
+        ns.start_script(d, "responder.py", RESPONDER, "60")
         eps = [icmp_endpoint("slow", ns.ns4, count=3, packet_interval=0.05),
                icmp_endpoint("too-slow", ns.ns4b, count=3, packet_interval=0.05, latency_threshold=0.03)]
         with Clockwerk(base_config(eps, workers=1, check_interval=2), d) as cw:
@@ -407,12 +412,7 @@ def test_icmp_probes_keep_their_interval_after_a_slow_lookup():
         return
     with tempdir() as d, Netns(veth=False) as ns:
         ns.resolv_conf("nameserver 127.0.0.1\n")
-        script = os.path.join(d, "slowdns.py")
-        with open(script, "w") as f:
-            f.write(SLOW_DNS_AND_SNIFFER)
-        helper = ns.start([sys.executable, script, "1.0"])
-        line = helper.stdout.readline().strip()
-        check(line == "ready", "slow DNS server: %r" % line)
+        helper = ns.start_script(d, "slowdns.py", SLOW_DNS_AND_SNIFFER, "1.0")
         eps = [icmp_endpoint("slow-name", "ping.slow.test", count=4, packet_interval=0.3, timeout=3)]
         with Clockwerk(base_config(eps, workers=1, check_interval=10), d, bin_dir=ns.wrapped_bin(d)) as cw:
             cw.wait_ready()

@@ -134,6 +134,12 @@ void alert_free(struct alert_rec *a)
     free(a->name);
     free(a->error);
     free(a->message);
+    for (size_t i = 0; i < a->n_children; i++) {
+        free(a->children[i].name);
+        free(a->children[i].url);
+    }
+    free(a->children);
+    free(a->detail);
     free(a);
 }
 

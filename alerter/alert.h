@@ -36,6 +36,22 @@ struct alert_rec {
     uint32_t hook_failed; /* webhook jobs given up (outbox full, webhook removed) */
     uint32_t mail_failed; /* mail jobs failed for good (every recipient refused) */
     bool held;            /* still in the grouping window (no job yet) */
+
+    /* issue 15: routing, incidents, muting (alerter/dispatch.c fills them; the formatters read them) */
+    uint64_t incident_id;   /* the DOWN alert that opened the incident (DOWN, REMINDER, ESCALATION, UP and the
+                             * alerts of its folded children); 0: none. Mail threads on it (In-Reply-To),
+                             * PagerDuty's dedup_key and Opsgenie's alias derive from it. */
+    uint8_t severity;       /* enum cw_severity of the endpoint */
+    uint8_t muted;          /* enum cw_mute: why it is not sent (CW_MUTE_NONE: it is) */
+    uint32_t escalation;    /* ESCALATION: the step (1, 2, ...); else 0 */
+    struct alert_child {    /* a parent's DOWN/UP: the children folded into its incident (depends_on) */
+        char *name;         /* the child's display name */
+        char *url;          /* its key (mask before showing) */
+        uint8_t avail;      /* enum astate_avail when the parent's alert was made */
+    } *children;
+    size_t n_children;
+    char *detail;           /* one more line for the reader, "" when none: a flapping alert's percent, a
+                             * stable-again note, an escalation's step, a location summary (issue 16) */
 };
 
 /* The deterministic id (never 0). */

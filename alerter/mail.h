@@ -23,6 +23,9 @@ struct mail_params {
     char *const *to;
     size_t n_to;
     int64_t date_us; /* wall clock for the Date header */
+    /* issue 15 (all optional: NULL/0 keeps the behaviour before them) */
+    const char *hostname;  /* the monitoring host: in the Message-ID's domain and the body; NULL: "clockwerk" */
+    const char *time_zone; /* alerts.time_zone: times also shown in this IANA zone; NULL: UTC only */
 };
 
 #define MAIL_HEADER_VALUE_MAX 200 /* bytes kept of a sanitised free-text header value */

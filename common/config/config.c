@@ -208,3 +208,23 @@ bool config_status_expected(const struct cw_endpoint *ep, int status)
         if (status >= ep->status_ranges[i].lo && status <= ep->status_ranges[i].hi) return true;
     return false;
 }
+
+const char *config_channel_type_name(enum cw_channel_type type)
+{
+    static const char *const names[] = { "email",      "webhook", "slack",    "discord",   "teams", "mattermost",
+                                         "ntfy",       "telegram", "pagerduty", "opsgenie", "gotify" };
+    return (unsigned)type <= CW_CHAN_TYPE_MAX ? names[type] : NULL;
+}
+
+const char *config_severity_name(enum cw_severity sev)
+{
+    static const char *const names[] = { "info", "warning", "error", "critical" };
+    return (unsigned)sev <= CW_SEV_CRITICAL ? names[sev] : NULL;
+}
+
+long config_channel_find(const struct cw_config *cfg, const char *name)
+{
+    for (size_t i = 0; name && i < cfg->n_channels; i++)
+        if (cfg->channels[i].name && strcmp(cfg->channels[i].name, name) == 0) return (long)i;
+    return -1;
+}

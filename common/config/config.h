@@ -72,10 +72,101 @@ struct cw_condition {
     char *value;                   /* the right side: a string's content unquoted, a number's or bool's text;
                                     * NULL for exists/!exists */
 };
-#define CW_RETENTION_DAYS_MAX 36500 /* database.retention.*_days: 100 years */
+#define CW_RETENTION_DAYS_MAX 36500
 
 enum cw_db_driver { CW_DB_SQLITE = 0, CW_DB_POSTGRES = 1, CW_DB_MYSQL = 2 };
 enum cw_smtp_tls { CW_SMTP_STARTTLS = 0, CW_SMTP_TLS = 1, CW_SMTP_NONE = 2 };
+
+/* ---- alerting (issue 15; docs/config.md "Channels", "Routing", "Maintenance", docs/alerts.md) */
+
+/* A channel's type (`alerts.channels[].type`). Names: config_channel_type_name. */
+enum cw_channel_type {
+    CW_CHAN_EMAIL = 0,      /* SMTP: the `email` keys, per channel */
+    CW_CHAN_WEBHOOK = 1,    /* POST of JSON (or of body_template) to url, with headers */
+    CW_CHAN_SLACK = 2,      /* Slack incoming webhook (url) */
+    CW_CHAN_DISCORD = 3,    /* Discord webhook (url): `content` and embeds */
+    CW_CHAN_TEAMS = 4,      /* Microsoft Teams incoming webhook / workflow (url): an Adaptive Card message */
+    CW_CHAN_MATTERMOST = 5, /* Mattermost incoming webhook (url) */
+    CW_CHAN_NTFY = 6,       /* ntfy: url = server + "/" + topic; token optional (Bearer) */
+    CW_CHAN_TELEGRAM = 7,   /* Bot API sendMessage: token (the bot token), chat_id; url = API base override */
+    CW_CHAN_PAGERDUTY = 8,  /* Events API v2: token = routing key; trigger / resolve by dedup_key */
+    CW_CHAN_OPSGENIE = 9,   /* Alert API v2: token = API key (GenieKey); alias per incident; close on UP */
+    CW_CHAN_GOTIFY = 10,    /* url = server base; token = application token */
+    CW_CHAN_TYPE_MAX = 10,
+};
+
+/* An alert's (and an endpoint's) severity: PagerDuty's four levels. */
+enum cw_severity { CW_SEV_INFO = 0, CW_SEV_WARNING = 1, CW_SEV_ERROR = 2, CW_SEV_CRITICAL = 3 };
+
+/* A bit per enum cw_alert_kind (common/wire/protocol.h): 1u << kind. CW_KINDS_ALL: every kind. */
+#define CW_KINDS_ALL 0xFFFFFFFFu
+
+struct cw_channel {
+    char *name;                    /* unique among channels; the legacy ones: "email", "webhook-1", ... */
+    enum cw_channel_type type;
+    bool legacy;                   /* made from the `email` group or `alerts.webhooks` (today's settings) */
+    uint32_t kinds;                /* which alert kinds it gets (bit 1u << kind); default CW_KINDS_ALL */
+    enum cw_severity min_severity; /* it gets alerts of endpoints at least this severe; default INFO */
+    /* email */
+    char *smtp_host;
+    int smtp_port;
+    enum cw_smtp_tls smtp_tls;
+    char *smtp_user;
+    char *smtp_password; /* a secret */
+    char *smtp_ca_file;
+    char *email_from;    /* "user@domain" or "Display Name <user@domain>" */
+    char **email_to;
+    size_t n_email_to;
+    /* the HTTP channels */
+    char *url;           /* webhook/slack/discord/teams/mattermost: the hook URL (its path may be a secret);
+                          * ntfy: server + "/" + topic; gotify: the server's base URL; telegram, pagerduty,
+                          * opsgenie: the API's base URL (NULL: the service's public one) */
+    char **headers;      /* webhook: extra "Name: value" lines (values may be secrets) */
+    size_t n_headers;
+    char *body_template; /* webhook: the body with {{field}} placeholders (docs/alerts.md); NULL: the JSON */
+    char *token;         /* a secret: telegram bot token, pagerduty routing key, opsgenie API key, gotify
+                          * application token, ntfy access token (optional); from token / token_file / env */
+    char *chat_id;       /* telegram */
+    bool verify_tls;     /* default true */
+};
+
+/* One step of escalation: an incident still open and not acknowledged `after` seconds after its DOWN alert
+ * goes to these channels too. */
+struct cw_escalation {
+    double after;     /* seconds, > 0; steps in increasing order */
+    size_t *channels; /* indices into cfg->channels */
+    size_t n_channels;
+};
+
+/* The per-group alerting settings (`groups`, top level): endpoints whose `group` is this name inherit every key
+ * they do not set themselves. */
+struct cw_group_settings {
+    char *name;
+    bool notify_set;  /* notify given (possibly empty: notify nobody) */
+    size_t *notify;   /* indices into cfg->channels */
+    size_t n_notify;
+    int severity;     /* enum cw_severity; -1: not set */
+    struct cw_escalation *escalate;
+    size_t n_escalate;
+    bool escalate_set;
+};
+
+/* A maintenance window (`maintenance`, top level). One-off (start_us > 0) or recurring (days != 0). */
+struct cw_maintenance {
+    char *name;
+    size_t *endpoints; /* indices into cfg->endpoints (from names) */
+    size_t n_endpoints;
+    char **groups;     /* endpoint `group` names */
+    size_t n_groups;   /* no endpoints and no groups: everything */
+    int64_t start_us;  /* one-off: the start (wall clock, µs); 0: recurring */
+    double duration;   /* one-off: seconds */
+    uint8_t days;      /* recurring: bit d for weekday d (0 = Sunday ... 6 = Saturday, as struct tm) */
+    int from_min;      /* recurring: minutes after local midnight, 0 ... 1439 */
+    int to_min;        /* recurring: end; <= from_min: the window crosses midnight into the next day */
+    char *time_zone;   /* recurring: an IANA zone ("Europe/Berlin"); NULL: UTC */
+};
+ /* database.retention.*_days: 100 years */
+
 
 struct cw_endpoint {
     char *url;  /* http:// or https:// */
@@ -151,6 +242,19 @@ struct cw_endpoint {
     char *proxy;                       /* a proxy URL; NULL: none (the environment's is never used) */
     char *address;                     /* pinned address for the URL's host name; NULL: resolve it */
     bool cookies;                      /* keep cookies across the redirects of one check */
+
+    /* ---- alerting (issue 15). Resolved at load: an endpoint that does not set a key takes its group's
+     * (cfg->group_settings), then the `alerts` default. */
+    size_t *notify;      /* indices into cfg->channels that get its alerts */
+    size_t n_notify;
+    int severity;        /* enum cw_severity; default CW_SEV_CRITICAL */
+    char *depends_on;    /* the parent endpoint's name; NULL: none */
+    long depends_on_idx; /* its index in cfg->endpoints; -1: none (no cycles: refused at load) */
+    struct cw_escalation *escalate; /* its escalation steps (its own, its group's, or alerts.escalate) */
+    size_t n_escalate;
+    int flap_window;     /* checks looked at for flapping; 0: no flap detection; default alerts.flap_window */
+    double flap_high;    /* percent of state changes that starts flapping; default alerts.flap_high */
+    double flap_low;     /* percent below which it is stable again; default alerts.flap_low */
 };
 
 struct cw_webhook {
@@ -206,6 +310,23 @@ struct cw_config {
     double renotify;        /* seconds; 0: no reminders */
     int recovery_threshold; /* default 1 */
     int group_threshold;    /* default 5 */
+    /* Every channel: the named ones of alerts.channels first, then the legacy ones made from `email` (named
+     * "email") and alerts.webhooks ("webhook-1", ...). email_enabled/smtp_* and webhooks above stay as they are
+     * read, for the code that reads them; the alerter delivers through channels. */
+    struct cw_channel *channels;
+    size_t n_channels;
+    size_t *default_notify; /* alerts.notify (indices); unset: every channel */
+    size_t n_default_notify;
+    struct cw_escalation *escalate; /* alerts.escalate: the default of every endpoint */
+    size_t n_escalate;
+    int flap_window;          /* default 21 (0: off) */
+    double flap_high;         /* default 50 */
+    double flap_low;          /* default 25 */
+    char *alert_time_zone;    /* alerts.time_zone: times in alerts are also shown in this zone; NULL: UTC only */
+    struct cw_group_settings *group_settings; /* `groups` (top level) */
+    size_t n_group_settings;
+    struct cw_maintenance *maintenance; /* `maintenance` (top level) */
+    size_t n_maintenance;
 
     /* database */
     bool db_activation; /* default false: no storer, no database touched */
@@ -278,6 +399,10 @@ const char *config_driver_name(enum cw_db_driver driver);    /* "sqlite", "postg
 const char *config_method_name(enum cw_method method);       /* "GET", "HEAD", "POST", "PUT", ... */
 const char *config_check_type_name(enum cw_check_type type); /* "http", "tcp", "tls", "dns", "icmp", "push"; NULL */
 const char *config_smtp_tls_name(enum cw_smtp_tls tls);      /* "starttls", "tls", "none" */
+const char *config_channel_type_name(enum cw_channel_type type); /* "email", "webhook", "slack", ...; NULL */
+const char *config_severity_name(enum cw_severity sev);          /* "info", "warning", "error", "critical" */
+/* The index of the channel named name, or -1. */
+long config_channel_find(const struct cw_config *cfg, const char *name);
 
 /* True when status is accepted by the endpoint (expect_status, or 200..399 when empty). */
 bool config_status_expected(const struct cw_endpoint *ep, int status);

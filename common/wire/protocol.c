@@ -241,8 +241,14 @@ int proto_stats_decode(const void *payload, size_t len, struct cw_stats *out, co
 
 /* ---- alerts */
 
-static const char *const kind_names[] = { NULL, "down", "up", "slow", "fast", "tls_expiry", "reminder" };
-static const char *const delivery_names[] = { "none", "pending", "sent", "failed" };
+static const char *const kind_names[] = { NULL,       "down",       "up",         "slow",
+                                          "fast",     "tls_expiry", "reminder",   "flapping",
+                                          "escalation", "location_silent", "location_back" };
+static const char *const delivery_names[] = { "none", "pending", "sent", "failed", "muted" };
+static const char *const mute_names[] = { "none",       "maintenance",  "silence", "flapping",
+                                          "dependency", "acknowledged", "no_route" };
+
+const char *proto_mute_name(unsigned mute) { return mute <= CW_MUTE_MAX ? mute_names[mute] : NULL; }
 
 const char *proto_alert_kind_name(unsigned kind)
 {

@@ -123,17 +123,38 @@ enum cw_alert_kind {
     CW_ALERT_FAST = 4,
     CW_ALERT_TLS_EXPIRY = 5,
     CW_ALERT_REMINDER = 6,
-    CW_ALERT_KIND_MAX = 6,
+    CW_ALERT_FLAPPING = 7,        /* the endpoint started flapping (then quiet until it is stable) */
+    CW_ALERT_ESCALATION = 8,      /* an open, unacknowledged incident handed to the next channels */
+    CW_ALERT_LOCATION_SILENT = 9, /* reserved for issue 16 */
+    CW_ALERT_LOCATION_BACK = 10,  /* reserved for issue 16 */
+    CW_ALERT_KIND_MAX = 10,
 };
 enum cw_delivery {
     CW_DELIVERY_NONE = 0,    /* channel not configured */
     CW_DELIVERY_PENDING = 1, /* queued or being retried */
     CW_DELIVERY_SENT = 2,
     CW_DELIVERY_FAILED = 3, /* given up (only after the retry budget) */
-    CW_DELIVERY_MAX = 3,
+    CW_DELIVERY_MUTED = 4,  /* not sent on purpose: see the alert's `muted` */
+    CW_DELIVERY_MAX = 4,
 };
+/* Why an alert was not sent (CW_DELIVERY_MUTED): the first reason that applied. */
+enum cw_mute {
+    CW_MUTE_NONE = 0,
+    CW_MUTE_MAINTENANCE = 1,  /* a maintenance window covers the endpoint */
+    CW_MUTE_SILENCE = 2,      /* a silence (`clockwerk silence add`) covers it */
+    CW_MUTE_FLAPPING = 3,     /* the endpoint is flapping (one `flapping` alert was sent) */
+    CW_MUTE_DEPENDENCY = 4,   /* folded into its parent's incident (depends_on) */
+    CW_MUTE_ACKNOWLEDGED = 5, /* a reminder or escalation of an acknowledged incident */
+    CW_MUTE_NO_ROUTE = 6,     /* no channel takes this kind of alert of this endpoint */
+    CW_MUTE_MAX = 6,
+};
+const char *proto_mute_name(unsigned mute); /* "none", "maintenance", "silence", ... or NULL */
+
 struct cw_alert {
     uint64_t alert_id;     /* deterministic: the same state change always gets the same id */
+    uint64_t incident_id;  /* the id of the DOWN alert that opened the incident it belongs to; 0: none */
+    uint8_t muted;         /* enum cw_mute */
+    const char *deliveries; /* per channel "NAME=STATE" joined by ","; "" when none (docs/protocol.md) */
     int64_t raised_at_us;  /* wall clock */
     uint8_t kind;          /* enum cw_alert_kind */
     uint8_t email_state;   /* enum cw_delivery */

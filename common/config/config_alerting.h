@@ -52,7 +52,18 @@ bool cfgp_flap_key(struct cfg_parser *p, struct cfg_where w, const config_settin
  * unknown name, the endpoint itself or a cycle ("a -> b -> a") reported at the key. */
 void cfgp_depends_on(struct cfg_parser *p, const config_setting_t *const *ep_groups);
 
+/* The endpoints by name (uthash): built once for depends_on and maintenance. */
+struct cfgp_names;
+struct cfgp_names *cfgp_names_new(const struct cw_config *cfg);
+long cfgp_names_find(const struct cfgp_names *t, const char *name); /* the index, or -1 */
+void cfgp_names_free(struct cfgp_names *t);
+
 /* config_maintenance.c: the top-level `maintenance` list (NULL: none) into cfg->maintenance. */
 void cfgp_maintenance(struct cfg_parser *p, const config_setting_t *list);
+/* "YYYY-MM-DDTHH:MM[:SS]" with "Z" or "+hh:mm"/"-hh:mm" into µs since the epoch; false when it is not one (or not
+ * after 1970). */
+bool cw_parse_iso8601(const char *v, int64_t *out_us);
+/* "HH:MM" into minutes after midnight (0 .. 1439); -1 when it is not one. */
+int cw_parse_hhmm(const char *v);
 
 #endif

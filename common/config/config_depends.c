@@ -67,6 +67,41 @@ static void find_cycles(struct cfg_parser *p, const config_setting_t *const *ep_
     free(mark);
 }
 
+struct cfgp_names {
+    struct name_entry *table, *entries;
+};
+
+struct cfgp_names *cfgp_names_new(const struct cw_config *cfg)
+{
+    struct cfgp_names *t = cw_xcalloc(1, sizeof *t);
+    t->entries = cw_xcalloc(cfg->n_endpoints ? cfg->n_endpoints : 1, sizeof *t->entries);
+    for (size_t i = 0; i < cfg->n_endpoints; i++) {
+        const char *name = cfg->endpoints[i].name;
+        if (!name) continue;
+        struct name_entry *dup;
+        HASH_FIND_STR(t->table, name, dup);
+        if (dup) continue; /* names are unique in a config that loads */
+        t->entries[i].idx = i;
+        HASH_ADD_KEYPTR(hh, t->table, name, strlen(name), &t->entries[i]);
+    }
+    return t;
+}
+
+long cfgp_names_find(const struct cfgp_names *t, const char *name)
+{
+    struct name_entry *e;
+    HASH_FIND_STR(t->table, name, e);
+    return e ? (long)e->idx : -1;
+}
+
+void cfgp_names_free(struct cfgp_names *t)
+{
+    if (!t) return;
+    HASH_CLEAR(hh, t->table);
+    free(t->entries);
+    free(t);
+}
+
 void cfgp_depends_on(struct cfg_parser *p, const config_setting_t *const *ep_groups)
 {
     struct cw_endpoint *eps = p->cfg->endpoints;
@@ -77,25 +112,19 @@ void cfgp_depends_on(struct cfg_parser *p, const config_setting_t *const *ep_gro
         any |= eps[i].depends_on != NULL;
     }
     if (!any) return;
-    struct name_entry *table = NULL, *entries = cw_xcalloc(n, sizeof *entries), *e;
-    for (size_t i = 0; i < n; i++) {
-        if (!eps[i].name) continue;
-        entries[i].idx = i;
-        HASH_ADD_KEYPTR(hh, table, eps[i].name, strlen(eps[i].name), &entries[i]);
-    }
+    struct cfgp_names *names = cfgp_names_new(p->cfg);
     for (size_t i = 0; i < n; i++) {
         if (!eps[i].depends_on) continue;
         int at = ep_groups ? config_setting_index(ep_groups[i]) : (int)i;
-        HASH_FIND_STR(table, eps[i].depends_on, e);
-        if (!e)
+        long parent = cfgp_names_find(names, eps[i].depends_on);
+        if (parent < 0)
             cfgp_problem(p, depends_at(ep_groups, i), "monitor.endpoints[%d].depends_on: no endpoint is named '%.80s'",
                          at, eps[i].depends_on);
-        else if (e->idx == i)
+        else if ((size_t)parent == i)
             cfgp_problem(p, depends_at(ep_groups, i),
                          "monitor.endpoints[%d].depends_on: '%.80s' is the endpoint itself", at, eps[i].depends_on);
-        else eps[i].depends_on_idx = (long)e->idx;
+        else eps[i].depends_on_idx = parent;
     }
-    HASH_CLEAR(hh, table);
-    free(entries);
+    cfgp_names_free(names);
     find_cycles(p, ep_groups);
 }

@@ -70,8 +70,8 @@ static bool set_paths(struct cfg_parser *p, const char *path)
     return true;
 }
 
-static const char *const root_keys[] = { "supervisor", "bus", "monitor", "email", "alerts",
-                                         "database",   "web", "groups",  NULL };
+static const char *const root_keys[] = { "supervisor", "bus", "monitor", "email",       "alerts",
+                                         "database",   "web", "groups",  "maintenance", NULL };
 enum {
     ROOT_SUPERVISOR,
     ROOT_BUS,

@@ -324,5 +324,5 @@ void cfgp_alerting(struct cfg_parser *p, const config_setting_t *alerts, const c
     HASH_CLEAR(hh, table);
     free(entries);
     cfgp_depends_on(p, ep_groups);
-    (void)maintenance; /* the maintenance list: next commit */
+    cfgp_maintenance(p, maintenance);
 }

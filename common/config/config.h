@@ -405,10 +405,10 @@ const char *config_severity_name(enum cw_severity sev);          /* "info", "war
 /* The index of the channel named name, or -1. */
 long config_channel_find(const struct cw_config *cfg, const char *name);
 
-/* Registers the check of a webhook channel's body_template (the alerter's channel_template_check: 0, or -1 with the
- * reason in err) used by config_load from then on; NULL (the default): the loader's own check of the
- * {{placeholder}} names listed in docs/alerts.md. */
-void config_set_template_check(int (*check)(const char *tpl, char *err, size_t len));
+/* The check config_load makes of a webhook channel's body_template: every {{NAME}} / {{json.NAME}} (spaces inside the
+ * braces allowed) names a field of docs/alerts.md "Channels" (kind name url message since at alert_id incident_id
+ * severity error status text hostname), every {{ is closed. 0, or -1 with the reason in err. */
+int config_template_check(const char *tpl, char *err, size_t len);
 
 /* True when status is accepted by the endpoint (expect_status, or 200..399 when empty). */
 bool config_status_expected(const struct cw_endpoint *ep, int status);

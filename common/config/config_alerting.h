@@ -30,9 +30,6 @@ void cfgp_channels(struct cfg_parser *p, const config_setting_t *list);
  * character other than A-Z and 0-9 as '_'). */
 void cfgp_channel_env_name(const char *channel, const char *what, char *out, size_t len);
 
-/* The check of a webhook body template: 0, or -1 with the reason in err (config_set_template_check, config.h). */
-int cfgp_template_check(const char *tpl, char *err, size_t len);
-
 /* config_routing.c: a list of channel names (or one name) into indices (duplicates dropped); false after
  * reporting. */
 bool cfgp_channel_list(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, size_t **out, size_t *n);

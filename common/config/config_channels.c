@@ -186,32 +186,29 @@ static const char *const template_fields[] = { "kind",   "name",     "url",     
                                                "at",     "alert_id", "incident_id", "severity", "error",
                                                "status", "text",     "hostname",    NULL };
 
-static int (*template_check_hook)(const char *tpl, char *err, size_t len);
-
-void config_set_template_check(int (*check)(const char *tpl, char *err, size_t len)) { template_check_hook = check; }
-
-/* The placeholders {{field}} and {{json.field}} of a webhook body template must be known fields (docs/alerts.md;
- * the alerter's own validator when it is registered: config_set_template_check). */
-int cfgp_template_check(const char *tpl, char *err, size_t len)
+int config_template_check(const char *tpl, char *err, size_t len)
 {
-    if (template_check_hook) return template_check_hook(tpl, err, len);
     for (const char *at = strstr(tpl, "{{"); at; at = strstr(at, "{{")) {
-        const char *end = strstr(at + 2, "}}");
+        const char *end = strstr(at + 2, "}}"), *field = at + 2;
         if (!end) {
             snprintf(err, len, "a '{{' at byte %zu is not closed by '}}'", (size_t)(at - tpl));
             return -1;
         }
-        const char *field = at + 2;
         size_t n = (size_t)(end - field);
-        if (n > 5 && strncmp(field, "json.", 5) == 0) field += 5, n -= 5;
+        while (n && *field == ' ') field++, n--;
+        while (n && field[n - 1] == ' ') n--;
+        const char *bare = field;
+        size_t bare_n = n;
+        if (n > 5 && strncmp(field, "json.", 5) == 0) bare += 5, bare_n -= 5;
         size_t i = 0;
-        while (template_fields[i] && !(strlen(template_fields[i]) == n && strncmp(template_fields[i], field, n) == 0))
+        while (template_fields[i] &&
+               !(strlen(template_fields[i]) == bare_n && !strncmp(template_fields[i], bare, bare_n)))
             i++;
         if (!template_fields[i]) {
             snprintf(err, len,
                      "unknown placeholder '{{%.*s}}' (known: kind, name, url, message, since, at, alert_id, "
-                     "incident_id, severity, error, status, text, hostname, each also as json.FIELD)",
-                     (int)((size_t)(end - at) - 2 > 64 ? 64 : (size_t)(end - at) - 2), at + 2);
+                     "incident_id, severity, error, status, text, hostname, each also as json.NAME)",
+                     (int)(n > 64 ? 64 : n), field);
             return -1;
         }
         at = end + 2;
@@ -219,12 +216,12 @@ int cfgp_template_check(const char *tpl, char *err, size_t len)
     return 0;
 }
 
-/* A body template: its {{placeholders}} must be known (channel_template_check, config_alerting.h). */
+/* A body template: its {{placeholders}} must be known (config_template_check). */
 static void channel_template(struct cfg_parser *p, struct chan_parse *c, const config_setting_t *s, const char *tpl,
                              struct cw_channel *ch)
 {
     char name[256], err[256];
-    if (cfgp_template_check(tpl, err, sizeof err) != 0) {
+    if (config_template_check(tpl, err, sizeof err) != 0) {
         cfgp_problem(p, s, "%s: %s", cfgp_name(c->w, s, name, sizeof name), err);
         return;
     }

@@ -299,7 +299,9 @@ static void alerts_routing(struct cfg_parser *p, const config_setting_t *alerts)
         cfg->n_default_notify = cfg->n_channels;
     }
     if (escalate) cfgp_escalation(p, w, escalate, &cfg->escalate, &cfg->n_escalate);
-    if (cfg->flap_window > 0) flap_bounds(p, alerts, "alerts", cfg->flap_high, cfg->flap_low);
+    const config_setting_t *flap_at = alerts ? config_setting_get_member(alerts, "flap_high") : NULL;
+    if (!flap_at && alerts) flap_at = config_setting_get_member(alerts, "flap_low");
+    if (cfg->flap_window > 0) flap_bounds(p, flap_at ? flap_at : alerts, "alerts", cfg->flap_high, cfg->flap_low);
 }
 
 void cfgp_alerting(struct cfg_parser *p, const config_setting_t *alerts, const config_setting_t *groups,

@@ -374,41 +374,46 @@ static void channel_finish(struct cfg_parser *p, struct chan_parse *c, struct cw
     }
 }
 
-/* The channel's name and type, read before its other keys; false after reporting. */
-static bool channel_identity(struct cfg_parser *p, struct chan_parse *c, struct cw_channel *named, size_t n_named,
-                             struct cw_channel *ch)
+#define TYPE_NAMES "email, webhook, slack, discord, teams, mattermost, ntfy, telegram, pagerduty, opsgenie, gotify"
+
+/* The channel's name (unique, not a legacy one's) into ch->name: false after reporting. */
+static bool channel_name(struct cfg_parser *p, struct chan_parse *c, const struct cw_channel *named, size_t n_named,
+                         struct cw_channel *ch)
+{
+    const config_setting_t *name = config_setting_get_member(c->g, "name");
+    const char *v, *why;
+    if (!name) {
+        cfgp_problem(p, c->g, "%s: name is required", c->label);
+        return false;
+    }
+    if (!(v = cfgp_string(p, c->w, name, true))) return false;
+    if ((why = channel_name_problem(v))) {
+        cfgp_problem(p, name, "%s.name: '%.80s' %s", c->label, v, why);
+        return false;
+    }
+    for (size_t i = 0; i < n_named; i++)
+        if (strcmp(named[i].name, v) == 0) {
+            cfgp_problem(p, name, "%s.name: another channel is named '%s'", c->label, v);
+            return false;
+        }
+    ch->name = cw_arena_strdup(p->arena, v);
+    return true;
+}
+
+/* The channel's type into ch->type: false after reporting. */
+static bool channel_type(struct cfg_parser *p, struct chan_parse *c, struct cw_channel *ch)
 {
     static const char *const types[] = { "email", "webhook",  "slack",     "discord",  "teams", "mattermost",
                                          "ntfy",  "telegram", "pagerduty", "opsgenie", "gotify" };
-    const config_setting_t *name = config_setting_get_member(c->g, "name"),
-                           *type = config_setting_get_member(c->g, "type");
-    const char *v, *why;
-    bool ok = true;
-    if (!name) ok = false, cfgp_problem(p, c->g, "%s: name is required", c->label);
-    else if (!(v = cfgp_string(p, c->w, name, true))) ok = false;
-    else if ((why = channel_name_problem(v)))
-        ok = false, cfgp_problem(p, name, "%s.name: '%.80s' %s", c->label, v, why);
-    else {
-        for (size_t i = 0; i < n_named; i++)
-            if (named[i].name && strcmp(named[i].name, v) == 0) {
-                cfgp_problem(p, name, "%s.name: another channel is named '%s'", c->label, v);
-                ok = false;
-            }
-        ch->name = cw_arena_strdup(p->arena, v);
+    const config_setting_t *type = config_setting_get_member(c->g, "type");
+    if (!type) {
+        cfgp_problem(p, c->g, "%s: type is required (%s)", c->label, TYPE_NAMES);
+        return false;
     }
-    int t = -1;
-    if (!type)
-        cfgp_problem(p, c->g, "%s: type is required (%s)", c->label,
-                     "email, webhook, slack, discord, teams, "
-                     "mattermost, ntfy, telegram, pagerduty, "
-                     "opsgenie, gotify");
-    else
-        t = cfgp_one_of(p, c->w, type, types, CW_CHAN_TYPE_MAX + 1,
-                        "email, webhook, slack, discord, teams, mattermost, ntfy, telegram, pagerduty, opsgenie, "
-                        "gotify");
+    int t = cfgp_one_of(p, c->w, type, types, CW_CHAN_TYPE_MAX + 1, TYPE_NAMES);
     if (t < 0) return false;
     ch->type = (enum cw_channel_type)t;
-    return ok || ch->name;
+    return true;
 }
 
 /* alerts.channels[i] into *ch; false when it cannot be kept. */
@@ -426,11 +431,12 @@ static bool channel(struct cfg_parser *p, const config_setting_t *g, long i, str
         cfgp_problem(p, g, "%s: expected a group { name = \"...\"; type = \"...\"; ... }", c.label);
         return false;
     }
-    if (!channel_identity(p, &c, named, n_named, ch)) return false;
-    int n = config_setting_length(g);
+    bool named_ok = channel_name(p, &c, named, n_named, ch);
+    if (!channel_type(p, &c, ch)) return false;
+    int n = config_setting_length(g); /* its keys are checked even when its name is not kept: every problem told */
     for (int k = 0; k < n; k++) channel_key(p, &c, config_setting_get_elem(g, (unsigned)k), ch);
     channel_finish(p, &c, ch);
-    return true;
+    return named_ok;
 }
 
 /* A legacy channel (today's settings, delivered as today) appended to cfg->channels. */

@@ -216,11 +216,12 @@ void snap_get_alerting(struct rd *r, struct cw_config *c, bool keep_secrets)
     for (size_t i = 0; i < c->n_maintenance && !snap_is_bad(r); i++) get_maintenance(r, &c->maintenance[i]);
 }
 
-/* flap_window 0 or 5..64, 0 <= low < high <= 100 (percent) when on. */
+/* flap_window 0 or 5..64; the percentages finite and within 0..100 (high > low is the loader's rule, not one an
+ * index or a loop depends on: a hand-built config may leave them 0). */
 static bool flap_plausible(int window, double high, double low)
 {
-    if (window == 0) return isfinite(high) && isfinite(low);
-    return window >= 5 && window <= 64 && isfinite(high) && isfinite(low) && low >= 0 && high > low && high <= 100;
+    bool percents = isfinite(high) && isfinite(low) && low >= 0 && low <= 100 && high >= 0 && high <= 100;
+    return percents && (window == 0 || (window >= 5 && window <= 64));
 }
 
 void snap_get_endpoint_alerting(struct rd *r, struct cw_endpoint *ep)

@@ -10,6 +10,7 @@
 #include "alerter/channel_int.h"
 #include "alerter/events.h"
 #include "alerter/mail.h"
+#include "common/base/clock.h"
 #include "common/base/log.h"
 
 /* ---------------------------------------------------------------- helpers of the formatters */
@@ -123,10 +124,67 @@ char *chan_buf_copy(const struct cw_buf *b)
     return p;
 }
 
+size_t chan_facts(const struct alert_rec *a, const struct chan_ctx *ctx, struct chan_fact *out)
+{
+    size_t n = 0;
+    char when[32];
+    chan_display_name(a, out[n].value, sizeof out[n].value), out[n++].title = "Endpoint";
+    cw_mask_url(a->url ? a->url : "", out[n].value, sizeof out[n].value), out[n++].title = "URL";
+    snprintf(out[n].value, sizeof out[n].value, "%s", cw_format_iso8601(a->since_us, when, sizeof when));
+    out[n++].title = a->kind == CW_ALERT_TLS_EXPIRY ? "Expires" : "Since";
+    if (a->last_status) snprintf(out[n].value, sizeof out[n].value, "%u", a->last_status), out[n++].title = "Status";
+    if (a->error && a->error[0]) snprintf(out[n].value, sizeof out[n].value, "%s", a->error), out[n++].title = "Error";
+    if (a->detail && a->detail[0])
+        snprintf(out[n].value, sizeof out[n].value, "%s", a->detail), out[n++].title = "Detail";
+    if (a->incident_id)
+        snprintf(out[n].value, sizeof out[n].value, "%016" PRIx64, a->incident_id), out[n++].title = "Incident";
+    const char *sev = config_severity_name((enum cw_severity)a->severity);
+    snprintf(out[n].value, sizeof out[n].value, "%s", sev ? sev : "critical"), out[n++].title = "Severity";
+    if (ctx->hostname && ctx->hostname[0])
+        snprintf(out[n].value, sizeof out[n].value, "%s", ctx->hostname), out[n++].title = "Monitored from";
+    return n;
+}
+
+int chan_gravity(unsigned kind)
+{
+    int u = urgency(kind);
+    return u >= 4 ? 2 : u >= 2 ? 1 : 0;
+}
+
+int chan_priority5(unsigned kind, enum cw_severity sev)
+{
+    switch (chan_gravity(kind)) {
+    case 2:
+        return sev == CW_SEV_CRITICAL ? 5 : sev == CW_SEV_ERROR ? 4 : sev == CW_SEV_WARNING ? 3 : 2;
+    case 1:
+        return sev >= CW_SEV_ERROR ? 4 : 3;
+    default:
+        return 3;
+    }
+}
+
+unsigned chan_colour(unsigned kind)
+{
+    static const unsigned colours[] = { 0x2EB886, 0xDAA038, 0xD00000 }; /* green, amber, red */
+    return colours[chan_gravity(kind)];
+}
+
+void chan_header_value(const char *in, char *out, size_t len)
+{
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)(in ? in : ""); *p && o + 1 < len; p++)
+        out[o++] = *p < 0x20 || *p == 0x7f ? ' ' : *p >= 0x80 ? '?' : (char)*p;
+    if (len) out[o] = '\0';
+}
+
 /* ---------------------------------------------------------------- building */
 
 static const chan_format_fn formatters[CW_CHAN_TYPE_MAX + 1] = {
-    [CW_CHAN_WEBHOOK] = chan_fmt_webhook,
+    [CW_CHAN_WEBHOOK] = chan_fmt_webhook,   [CW_CHAN_SLACK] = chan_fmt_slack,
+    [CW_CHAN_DISCORD] = chan_fmt_discord,   [CW_CHAN_TEAMS] = chan_fmt_teams,
+    [CW_CHAN_MATTERMOST] = chan_fmt_slack,  [CW_CHAN_NTFY] = chan_fmt_ntfy,
+    [CW_CHAN_TELEGRAM] = chan_fmt_telegram, [CW_CHAN_PAGERDUTY] = chan_fmt_pagerduty,
+    [CW_CHAN_OPSGENIE] = chan_fmt_opsgenie, [CW_CHAN_GOTIFY] = chan_fmt_gotify,
 };
 
 bool channel_one_per_alert(enum cw_channel_type type) { return type == CW_CHAN_PAGERDUTY || type == CW_CHAN_OPSGENIE; }

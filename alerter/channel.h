@@ -48,6 +48,12 @@ void channel_build_mail(const struct cw_channel *c, struct alert_rec *const *ale
 int channel_build_request(const struct cw_channel *c, struct alert_rec *const *alerts, size_t n,
                           const struct chan_ctx *ctx, struct outbox_request *req);
 
+/* PagerDuty's dedup_key, Opsgenie's alias of alert a (docs/alerts.md "Channels"): "clockwerk-" + the incident id
+ * in hex; "clockwerk-slow-", "clockwerk-tls-" or (no incident) "clockwerk-ep-" + a hash of the URL. */
+void channel_dedup_key(const struct alert_rec *a, char *out, size_t len);
+/* True for the kinds that resolve (PagerDuty) or close (Opsgenie) their key: UP, FAST. */
+bool channel_resolves(unsigned kind);
+
 /* Checks a webhook body_template (cw-aconfig calls it at load): 0, or -1 with "unknown placeholder
  * '{{foo}}'" (or what else is wrong) in err. */
 int channel_template_check(const char *tpl, char *err, size_t errlen);

@@ -59,4 +59,25 @@ void chan_display_name(const struct alert_rec *a, char *out, size_t len);
 /* A NUL-terminated copy of b's bytes. */
 char *chan_buf_copy(const struct cw_buf *b);
 
+/* The facts a chat card shows about one alert: Endpoint, URL (masked), Since, Status, Error, Detail, Incident,
+ * Severity, Monitored from (those that have a value). Returns how many were written (at most CHAN_FACTS_MAX). */
+#define CHAN_FACTS_MAX 9
+struct chan_fact {
+    const char *title;
+    char value[512];
+};
+size_t chan_facts(const struct alert_rec *a, const struct chan_ctx *ctx, struct chan_fact *out);
+
+/* How a kind reads on a scale: 2 a problem (down, reminder, escalation), 1 a warning (slow, TLS expiry,
+ * flapping), 0 good news or a test (up, fast). */
+int chan_gravity(unsigned kind);
+/* The urgency 1 ... 5 of a message (ntfy's priorities): problems by severity (critical 5, error 4, warning 3,
+ * info 2), warnings 4 (critical, error) or 3, good news 3. */
+int chan_priority5(unsigned kind, enum cw_severity sev);
+/* An RGB colour by gravity: red, amber, green. */
+unsigned chan_colour(unsigned kind);
+/* The value of a header, safe: control characters (CR, LF) become spaces, non-ASCII bytes '?', at most
+ * len - 1 bytes. */
+void chan_header_value(const char *in, char *out, size_t len);
+
 #endif

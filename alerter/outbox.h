@@ -137,6 +137,9 @@ size_t outbox_room(const struct outbox *ob);
  * body_template): a queued HTTP job built for another fingerprint is dropped. */
 uint64_t outbox_chan_dest(const struct cw_channel *c);
 
+/* scheme://host[:port] of url, credentials masked: never its path or query (they may hold a token). */
+void outbox_url_origin(const char *url, char *out, size_t len);
+
 /* Starts due jobs, advances transfers, reports finished attempts. now_us: monotonic. */
 void outbox_run(struct outbox *ob, int64_t now_us);
 

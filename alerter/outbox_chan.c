@@ -103,8 +103,7 @@ size_t outbox_hook_number(const struct outbox *ob, const char *url)
     return 0;
 }
 
-/* scheme://host[:port] of url, credentials masked: never its path or query (they may hold a token). */
-static void url_origin(const char *url, char *out, size_t len)
+void outbox_url_origin(const char *url, char *out, size_t len)
 {
     char masked[CW_URL_MAX + 1];
     cw_mask_url(url ? url : "", masked, sizeof masked);
@@ -121,7 +120,7 @@ void outbox_describe(const struct outbox *ob, const struct outbox_job *j, char *
         const char *type = c ? config_channel_type_name(c->type) : "removed";
         if (j->channel == OUTBOX_MAIL)
             snprintf(origin, sizeof origin, "%s", c && c->smtp.url ? c->smtp.url : "no smtp");
-        else url_origin(j->target, origin, sizeof origin);
+        else outbox_url_origin(j->target, origin, sizeof origin);
         snprintf(out, len, "channel %s (%s, %s) %s %016" PRIx64, j->chan, type ? type : "?", origin,
                  j->channel == OUTBOX_MAIL ? "mail" : "message", j->key);
         return;
@@ -131,7 +130,7 @@ void outbox_describe(const struct outbox *ob, const struct outbox_job *j, char *
         return;
     }
     char number[32] = "(removed)";
-    url_origin(j->target, origin, sizeof origin);
+    outbox_url_origin(j->target, origin, sizeof origin);
     size_t k = outbox_hook_number(ob, j->target);
     if (k) snprintf(number, sizeof number, "%zu", k);
     snprintf(out, len, "webhook %016" PRIx64 " to webhook %s %s/...", j->key, number, origin);

@@ -327,10 +327,14 @@ static void webhook_headers_and_default(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(slack_and_mattermost), cmocka_unit_test(discord_caps),
-        cmocka_unit_test(teams_adaptive_card),  cmocka_unit_test(ntfy_headers),
-        cmocka_unit_test(telegram_send_message), cmocka_unit_test(gotify_message),
-        cmocka_unit_test(pagerduty_cycle),      cmocka_unit_test(opsgenie_cycle),
+        cmocka_unit_test(slack_and_mattermost),
+        cmocka_unit_test(discord_caps),
+        cmocka_unit_test(teams_adaptive_card),
+        cmocka_unit_test(ntfy_headers),
+        cmocka_unit_test(telegram_send_message),
+        cmocka_unit_test(gotify_message),
+        cmocka_unit_test(pagerduty_cycle),
+        cmocka_unit_test(opsgenie_cycle),
         cmocka_unit_test(webhook_headers_and_default),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

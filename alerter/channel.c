@@ -28,10 +28,14 @@ void chan_json_body(struct outbox_request *req, json_object *root)
     json_object_put(root);
 }
 
-/* The length of the longest prefix of s of at most max bytes that does not split a UTF-8 sequence. */
-static size_t utf8_cut(const char *s, size_t max)
+json_object *chan_jnew(json_object *o)
 {
-    size_t len = strlen(s);
+    if (!o) fatal(1, "out of memory (json)");
+    return o;
+}
+
+size_t chan_utf8_cut(const char *s, size_t len, size_t max)
+{
     if (max == 0 || len <= max) return len;
     size_t at = max;
     while (at > 0 && ((unsigned char)s[at] & 0xC0) == 0x80) at--;
@@ -41,7 +45,7 @@ static size_t utf8_cut(const char *s, size_t max)
 void chan_json_str(json_object *o, const char *key, const char *value, size_t max)
 {
     const char *v = value ? value : "";
-    json_object *s = json_object_new_string_len(v, (int)utf8_cut(v, max));
+    json_object *s = json_object_new_string_len(v, (int)chan_utf8_cut(v, strlen(v), max));
     if (!s) fatal(1, "out of memory (json)");
     json_object_object_add(o, key, s);
 }

@@ -25,12 +25,6 @@
 #define SLACK_TEXT_MAX 3000 /* Slack truncates longer texts; a summary's list goes in the attachment */
 #define TEAMS_CARDS_MAX 10  /* fact sets in one card: the rest is listed as lines */
 
-static json_object *jnew(json_object *o)
-{
-    if (!o) fatal(1, "out of memory (json)");
-    return o;
-}
-
 /* title, then the summary's lines (n > 1), as one text. */
 static char *summary_text(struct alert_rec *const *alerts, size_t n, bool prefixed)
 {
@@ -45,6 +39,12 @@ static char *summary_text(struct alert_rec *const *alerts, size_t n, bool prefix
     return text;
 }
 
+/* "clockwerk on HOST": the footer of a card. */
+static void footer_text(const struct chan_ctx *ctx, char *out, size_t len)
+{
+    snprintf(out, len, "clockwerk%s%s", ctx->hostname ? " on " : "", ctx->hostname ? ctx->hostname : "");
+}
+
 static void set_url(const struct cw_channel *c, struct outbox_request *req)
 {
     req->method = "POST";
@@ -57,7 +57,7 @@ static void set_url(const struct cw_channel *c, struct outbox_request *req)
 void chan_fmt_slack(const struct cw_channel *c, struct alert_rec *const *alerts, size_t n, const struct chan_ctx *ctx,
                     struct outbox_request *req)
 {
-    json_object *root = jnew(json_object_new_object()), *att = jnew(json_object_new_object());
+    json_object *root = chan_jnew(json_object_new_object()), *att = chan_jnew(json_object_new_object());
     struct cw_buf title = { 0 };
     chan_title(&title, alerts, n, true);
     cw_buf_put(&title, "", 1);
@@ -69,12 +69,12 @@ void chan_fmt_slack(const struct cw_channel *c, struct alert_rec *const *alerts,
     if (n == 1) {
         struct chan_fact facts[CHAN_FACTS_MAX];
         size_t k = chan_facts(alerts[0], ctx, facts);
-        json_object *fields = jnew(json_object_new_array());
+        json_object *fields = chan_jnew(json_object_new_array());
         for (size_t i = 0; i < k; i++) {
-            json_object *f = jnew(json_object_new_object());
+            json_object *f = chan_jnew(json_object_new_object());
             chan_json_str(f, "title", facts[i].title, 0);
             chan_json_str(f, "value", facts[i].value, 0);
-            json_object_object_add(f, "short", jnew(json_object_new_boolean(strlen(facts[i].value) < 40)));
+            json_object_object_add(f, "short", chan_jnew(json_object_new_boolean(strlen(facts[i].value) < 40)));
             json_object_array_add(fields, f);
         }
         json_object_object_add(att, "fields", fields);
@@ -86,10 +86,10 @@ void chan_fmt_slack(const struct cw_channel *c, struct alert_rec *const *alerts,
         cw_buf_free(&lines);
     }
     char footer[300];
-    snprintf(footer, sizeof footer, "clockwerk%s%s", ctx->hostname ? " on " : "", ctx->hostname ? ctx->hostname : "");
+    footer_text(ctx, footer, sizeof footer);
     chan_json_str(att, "footer", footer, 0);
-    json_object_object_add(att, "ts", jnew(json_object_new_int64(alerts[0]->raised_at_us / 1000000)));
-    json_object *list = jnew(json_object_new_array());
+    json_object_object_add(att, "ts", chan_jnew(json_object_new_int64(alerts[0]->raised_at_us / 1000000)));
+    json_object *list = chan_jnew(json_object_new_array());
     json_object_array_add(list, att);
     json_object_object_add(root, "attachments", list);
     cw_buf_free(&title);
@@ -101,30 +101,30 @@ void chan_fmt_slack(const struct cw_channel *c, struct alert_rec *const *alerts,
 
 static json_object *discord_field(const char *name, const char *value, bool inline_)
 {
-    json_object *f = jnew(json_object_new_object());
+    json_object *f = chan_jnew(json_object_new_object());
     chan_json_str(f, "name", name, DISCORD_TITLE_MAX);
     chan_json_str(f, "value", value && value[0] ? value : "-", DISCORD_FIELD_MAX);
-    json_object_object_add(f, "inline", jnew(json_object_new_boolean(inline_)));
+    json_object_object_add(f, "inline", chan_jnew(json_object_new_boolean(inline_)));
     return f;
 }
 
 void chan_fmt_discord(const struct cw_channel *c, struct alert_rec *const *alerts, size_t n, const struct chan_ctx *ctx,
                       struct outbox_request *req)
 {
-    json_object *root = jnew(json_object_new_object()), *embed = jnew(json_object_new_object());
+    json_object *root = chan_jnew(json_object_new_object()), *embed = chan_jnew(json_object_new_object());
     char *text = summary_text(alerts, n, true);
     chan_json_str(root, "content", text, DISCORD_CONTENT_MAX);
     struct cw_buf title = { 0 };
     chan_title(&title, alerts, n, false);
     cw_buf_put(&title, "", 1);
     chan_json_str(embed, "title", (const char *)title.data, DISCORD_TITLE_MAX);
-    json_object_object_add(embed, "color", jnew(json_object_new_int64(chan_colour(chan_main_kind(alerts, n)))));
+    json_object_object_add(embed, "color", chan_jnew(json_object_new_int64(chan_colour(chan_main_kind(alerts, n)))));
     char when[32];
     chan_json_str(embed, "timestamp", cw_format_iso8601(alerts[0]->raised_at_us, when, sizeof when), 0);
     if (n == 1) {
         struct chan_fact facts[CHAN_FACTS_MAX];
         size_t k = chan_facts(alerts[0], ctx, facts);
-        json_object *fields = jnew(json_object_new_array());
+        json_object *fields = chan_jnew(json_object_new_array());
         for (size_t i = 0; i < k; i++)
             json_object_array_add(fields, discord_field(facts[i].title, facts[i].value, strlen(facts[i].value) < 40));
         json_object_object_add(embed, "fields", fields);
@@ -135,15 +135,15 @@ void chan_fmt_discord(const struct cw_channel *c, struct alert_rec *const *alert
         chan_json_str(embed, "description", (const char *)lines.data, DISCORD_DESCRIPTION_MAX);
         cw_buf_free(&lines);
     }
-    json_object *footer = jnew(json_object_new_object());
+    json_object *footer = chan_jnew(json_object_new_object());
     char foot[300];
-    snprintf(foot, sizeof foot, "clockwerk%s%s", ctx->hostname ? " on " : "", ctx->hostname ? ctx->hostname : "");
+    footer_text(ctx, foot, sizeof foot);
     chan_json_str(footer, "text", foot, DISCORD_TITLE_MAX);
     json_object_object_add(embed, "footer", footer);
-    json_object *embeds = jnew(json_object_new_array()), *mentions = jnew(json_object_new_object());
+    json_object *embeds = chan_jnew(json_object_new_array()), *mentions = chan_jnew(json_object_new_object());
     json_object_array_add(embeds, embed);
     json_object_object_add(root, "embeds", embeds);
-    json_object_object_add(mentions, "parse", jnew(json_object_new_array()));
+    json_object_object_add(mentions, "parse", chan_jnew(json_object_new_array()));
     json_object_object_add(root, "allowed_mentions", mentions);
     cw_buf_free(&title);
     free(text);
@@ -155,10 +155,10 @@ void chan_fmt_discord(const struct cw_channel *c, struct alert_rec *const *alert
 
 static json_object *text_block(const char *text, const char *weight, const char *size, const char *colour)
 {
-    json_object *t = jnew(json_object_new_object());
+    json_object *t = chan_jnew(json_object_new_object());
     chan_json_str(t, "type", "TextBlock", 0);
     chan_json_str(t, "text", text, 0);
-    json_object_object_add(t, "wrap", jnew(json_object_new_boolean(true)));
+    json_object_object_add(t, "wrap", chan_jnew(json_object_new_boolean(true)));
     if (weight) chan_json_str(t, "weight", weight, 0);
     if (size) chan_json_str(t, "size", size, 0);
     if (colour) chan_json_str(t, "color", colour, 0);
@@ -169,10 +169,10 @@ static json_object *fact_set(const struct alert_rec *a, const struct chan_ctx *c
 {
     struct chan_fact facts[CHAN_FACTS_MAX];
     size_t k = chan_facts(a, ctx, facts);
-    json_object *set = jnew(json_object_new_object()), *list = jnew(json_object_new_array());
+    json_object *set = chan_jnew(json_object_new_object()), *list = chan_jnew(json_object_new_array());
     chan_json_str(set, "type", "FactSet", 0);
     for (size_t i = 0; i < k; i++) {
-        json_object *f = jnew(json_object_new_object());
+        json_object *f = chan_jnew(json_object_new_object());
         chan_json_str(f, "title", facts[i].title, 0);
         chan_json_str(f, "value", facts[i].value, 0);
         json_object_array_add(list, f);
@@ -184,7 +184,7 @@ static json_object *fact_set(const struct alert_rec *a, const struct chan_ctx *c
 static json_object *teams_card(struct alert_rec *const *alerts, size_t n, const struct chan_ctx *ctx)
 {
     static const char *const colours[] = { "Good", "Warning", "Attention" };
-    json_object *card = jnew(json_object_new_object()), *body = jnew(json_object_new_array());
+    json_object *card = chan_jnew(json_object_new_object()), *body = chan_jnew(json_object_new_array());
     chan_json_str(card, "$schema", "http://adaptivecards.io/schemas/adaptive-card.json", 0);
     chan_json_str(card, "type", "AdaptiveCard", 0);
     chan_json_str(card, "version", "1.4", 0);
@@ -219,12 +219,12 @@ static json_object *teams_card(struct alert_rec *const *alerts, size_t n, const 
 void chan_fmt_teams(const struct cw_channel *c, struct alert_rec *const *alerts, size_t n, const struct chan_ctx *ctx,
                     struct outbox_request *req)
 {
-    json_object *root = jnew(json_object_new_object()), *att = jnew(json_object_new_object());
+    json_object *root = chan_jnew(json_object_new_object()), *att = chan_jnew(json_object_new_object());
     chan_json_str(root, "type", "message", 0);
     chan_json_str(att, "contentType", "application/vnd.microsoft.card.adaptive", 0);
     json_object_object_add(att, "contentUrl", NULL);
     json_object_object_add(att, "content", teams_card(alerts, n, ctx));
-    json_object *list = jnew(json_object_new_array());
+    json_object *list = chan_jnew(json_object_new_array());
     json_object_array_add(list, att);
     json_object_object_add(root, "attachments", list);
     set_url(c, req);

@@ -28,12 +28,6 @@
 #define OG_SOURCE_MAX 100
 #define OG_ENTITY_MAX 512
 
-static json_object *jnew(json_object *o)
-{
-    if (!o) fatal(1, "out of memory (json)");
-    return o;
-}
-
 void channel_dedup_key(const struct alert_rec *a, char *out, size_t len)
 {
     uint64_t ep = cw_hash64(a->url ? a->url : "");
@@ -100,13 +94,13 @@ void chan_fmt_pagerduty(const struct cw_channel *c, struct alert_rec *const *ale
     struct alert_rec *a = alerts[0];
     char key[64], line[2048];
     channel_dedup_key(a, key, sizeof key);
-    json_object *root = jnew(json_object_new_object());
+    json_object *root = chan_jnew(json_object_new_object());
     chan_json_str(root, "routing_key", c->token, 0);
     chan_json_str(root, "event_action", channel_resolves(a->kind) ? "resolve" : "trigger", 0);
     chan_json_str(root, "dedup_key", key, 0);
     chan_json_str(root, "client", "Clockwerk", 0);
     if (!channel_resolves(a->kind)) {
-        json_object *p = jnew(json_object_new_object());
+        json_object *p = chan_jnew(json_object_new_object());
         char host[256], name[512], when[32];
         one_line(a, line, sizeof line);
         endpoint_host(a, host, sizeof host);
@@ -128,6 +122,12 @@ void chan_fmt_pagerduty(const struct cw_channel *c, struct alert_rec *const *ale
     chan_json_body(req, root);
 }
 
+/* Opsgenie's "source": clockwerk@HOST. */
+static void opsgenie_source(const struct chan_ctx *ctx, char *out, size_t len)
+{
+    snprintf(out, len, "clockwerk%s%s", ctx->hostname ? "@" : "", ctx->hostname ? ctx->hostname : "");
+}
+
 static const char *opsgenie_priority(enum cw_severity sev)
 {
     static const char *const p[] = { "P5", "P3", "P2", "P1" }; /* info, warning, error, critical */
@@ -136,18 +136,18 @@ static const char *opsgenie_priority(enum cw_severity sev)
 
 static json_object *opsgenie_create(struct alert_rec *a, const struct chan_ctx *ctx, const char *key)
 {
-    json_object *root = jnew(json_object_new_object());
+    json_object *root = chan_jnew(json_object_new_object());
     char line[2048], name[512], source[OG_SOURCE_MAX + 1];
     one_line(a, line, sizeof line);
     chan_display_name(a, name, sizeof name);
-    snprintf(source, sizeof source, "clockwerk%s%s", ctx->hostname ? "@" : "", ctx->hostname ? ctx->hostname : "");
+    opsgenie_source(ctx, source, sizeof source);
     chan_json_str(root, "message", line, OG_MESSAGE_MAX);
     chan_json_str(root, "alias", key, 0);
     struct cw_buf desc = { 0 };
     struct chan_fact facts[CHAN_FACTS_MAX];
     size_t k = chan_facts(a, ctx, facts);
     cw_buf_printf(&desc, "%s", a->message ? a->message : "");
-    json_object *details = jnew(json_object_new_object());
+    json_object *details = chan_jnew(json_object_new_object());
     for (size_t i = 0; i < k; i++) {
         cw_buf_printf(&desc, "\n%s: %s", facts[i].title, facts[i].value);
         chan_json_str(details, facts[i].title, facts[i].value, 0);
@@ -158,10 +158,10 @@ static json_object *opsgenie_create(struct alert_rec *a, const struct chan_ctx *
     chan_json_str(root, "priority", opsgenie_priority(event_severity(a)), 0);
     chan_json_str(root, "source", source, OG_SOURCE_MAX);
     chan_json_str(root, "entity", name, OG_ENTITY_MAX);
-    json_object *tags = jnew(json_object_new_array());
+    json_object *tags = chan_jnew(json_object_new_array());
     const char *kind = proto_alert_kind_name(a->kind);
-    json_object_array_add(tags, jnew(json_object_new_string("clockwerk")));
-    json_object_array_add(tags, jnew(json_object_new_string(kind ? kind : "test")));
+    json_object_array_add(tags, chan_jnew(json_object_new_string("clockwerk")));
+    json_object_array_add(tags, chan_jnew(json_object_new_string(kind ? kind : "test")));
     json_object_object_add(root, "tags", tags);
     json_object_object_add(root, "details", details);
     return root;
@@ -179,8 +179,8 @@ void chan_fmt_opsgenie(const struct cw_channel *c, struct alert_rec *const *aler
     if (channel_resolves(a->kind)) {
         char line[2048], source[OG_SOURCE_MAX + 1];
         one_line(a, line, sizeof line);
-        snprintf(source, sizeof source, "clockwerk%s%s", ctx->hostname ? "@" : "", ctx->hostname ? ctx->hostname : "");
-        root = jnew(json_object_new_object());
+        opsgenie_source(ctx, source, sizeof source);
+        root = chan_jnew(json_object_new_object());
         chan_json_str(root, "source", source, OG_SOURCE_MAX);
         chan_json_str(root, "note", line, 0);
         snprintf(path, sizeof path, "/v2/alerts/%s/close?identifierType=alias", key); /* the key is URL-safe */

@@ -38,6 +38,10 @@ void chan_fmt_opsgenie(const struct cw_channel *c, struct alert_rec *const *aler
                        const struct chan_ctx *ctx, struct outbox_request *req);
 
 /* channel.c: helpers */
+/* o, or the process exits (out of memory) when it is NULL. */
+json_object *chan_jnew(json_object *o);
+/* The length of the longest prefix of s[0..len) of at most max bytes that does not split a UTF-8 sequence. */
+size_t chan_utf8_cut(const char *s, size_t len, size_t max);
 /* The body of req: root serialised (plain, no slash escapes), root freed. */
 void chan_json_body(struct outbox_request *req, json_object *root);
 /* Adds key: value (NULL -> ""), value cut to at most max bytes (0: no cap) at a UTF-8 boundary. */

@@ -18,12 +18,6 @@
 #define TELEGRAM_TEXT_MAX 4096
 #define TITLE_MAX 250
 
-static json_object *jnew(json_object *o)
-{
-    if (!o) fatal(1, "out of memory (json)");
-    return o;
-}
-
 /* The title (the alert's or the summary's, without the prefix) and the body (the alert's message with its
  * facts, or the summary's lines). */
 static void title_and_body(struct alert_rec *const *alerts, size_t n, const struct chan_ctx *ctx, struct cw_buf *title,
@@ -40,15 +34,6 @@ static void title_and_body(struct alert_rec *const *alerts, size_t n, const stru
         for (size_t i = 0; i < k; i++) cw_buf_printf(body, "\n%s: %s", facts[i].title, facts[i].value);
     }
     cw_buf_put(body, "", 1);
-}
-
-/* body[0..len) cut to at most max bytes at a UTF-8 boundary. */
-static size_t cut(const char *body, size_t len, size_t max)
-{
-    if (len <= max) return len;
-    size_t at = max;
-    while (at > 0 && ((unsigned char)body[at] & 0xC0) == 0x80) at--;
-    return at;
 }
 
 static const char *ntfy_emoji(unsigned kind)
@@ -85,7 +70,7 @@ void chan_fmt_ntfy(const struct cw_channel *c, struct alert_rec *const *alerts, 
     const char *kind_name = n > 1 ? "summary" : proto_alert_kind_name(kind);
     req->method = "POST";
     req->url = cw_xstrdup(c->url ? c->url : "");
-    size_t len = cut((const char *)body.data, body.len - 1, NTFY_BODY_MAX);
+    size_t len = chan_utf8_cut((const char *)body.data, body.len - 1, NTFY_BODY_MAX);
     req->body = cw_xmalloc(len + 1);
     memcpy(req->body, body.data, len);
     req->body[len] = '\0';
@@ -114,7 +99,7 @@ static json_object *chat_id_value(const char *id)
     const char *p = id ? id : "";
     const char *d = *p == '-' ? p + 1 : p;
     bool number = *d && strspn(d, "0123456789") == strlen(d) && strlen(d) < 19;
-    return number ? jnew(json_object_new_int64(strtoll(p, NULL, 10))) : jnew(json_object_new_string(p));
+    return number ? chan_jnew(json_object_new_int64(strtoll(p, NULL, 10))) : chan_jnew(json_object_new_string(p));
 }
 
 void chan_fmt_telegram(const struct cw_channel *c, struct alert_rec *const *alerts, size_t n,
@@ -124,10 +109,10 @@ void chan_fmt_telegram(const struct cw_channel *c, struct alert_rec *const *aler
     title_and_body(alerts, n, ctx, &title, &body);
     cw_buf_printf(&text, "%s\n\n%s", (const char *)title.data, (const char *)body.data);
     cw_buf_put(&text, "", 1);
-    json_object *root = jnew(json_object_new_object());
+    json_object *root = chan_jnew(json_object_new_object());
     json_object_object_add(root, "chat_id", chat_id_value(c->chat_id));
     chan_json_str(root, "text", (const char *)text.data, TELEGRAM_TEXT_MAX);
-    json_object_object_add(root, "disable_web_page_preview", jnew(json_object_new_boolean(true)));
+    json_object_object_add(root, "disable_web_page_preview", chan_jnew(json_object_new_boolean(true)));
     char path[600];
     snprintf(path, sizeof path, "/bot%s/sendMessage", c->token ? c->token : "");
     req->method = "POST";
@@ -145,11 +130,11 @@ void chan_fmt_gotify(const struct cw_channel *c, struct alert_rec *const *alerts
     static const int gotify_priority[6] = { 0, 1, 3, 5, 7, 8 }; /* by chan_priority5: 8+ is "high" in Gotify */
     struct cw_buf title = { 0 }, body = { 0 };
     title_and_body(alerts, n, ctx, &title, &body);
-    json_object *root = jnew(json_object_new_object());
+    json_object *root = chan_jnew(json_object_new_object());
     chan_json_str(root, "title", (const char *)title.data, TITLE_MAX);
     chan_json_str(root, "message", (const char *)body.data, 0);
     int p5 = chan_priority5(chan_main_kind(alerts, n), chan_max_severity(alerts, n));
-    json_object_object_add(root, "priority", jnew(json_object_new_int(gotify_priority[p5])));
+    json_object_object_add(root, "priority", chan_jnew(json_object_new_int(gotify_priority[p5])));
     req->method = "POST";
     req->url = chan_url_join(c->url, "/message");
     outbox_request_header(req, "Content-Type", "application/json");

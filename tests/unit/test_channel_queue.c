@@ -72,16 +72,40 @@ static void on_report(void *p, const struct outbox_job *job, const struct outbox
     snprintf(rep->last_error, sizeof rep->last_error, "%s", r->error ? r->error : "");
 }
 
+/* The configuration of fill_cfg, an outbox reporting to rep, n DOWN alerts. */
+struct fixture {
+    struct cw_config cfg;
+    struct cw_channel ch[3];
+    struct reports rep;
+    struct outbox *ob;
+    struct alert_rec *list[2];
+    int n;
+};
+
+static void fixture_init(struct fixture *f, int n, const char *prefix)
+{
+    memset(f, 0, sizeof *f);
+    fill_cfg(&f->cfg, f->ch);
+    f->ob = outbox_new(&f->cfg, on_report, &f->rep);
+    f->n = n;
+    make_alerts(f->list, n, CW_ALERT_DOWN, prefix);
+}
+
+static void fixture_free(struct fixture *f)
+{
+    outbox_free(f->ob);
+    free_alerts(f->list, f->n);
+}
+
 static void queue_email_and_webhook(void **state)
 {
     (void)state;
-    struct cw_config cfg;
-    struct cw_channel ch[3];
-    fill_cfg(&cfg, ch);
-    struct reports rep = { 0 };
-    struct outbox *ob = outbox_new(&cfg, on_report, &rep);
-    struct alert_rec *list[2];
-    make_alerts(list, 2, CW_ALERT_DOWN, "q");
+    struct fixture f;
+    fixture_init(&f, 2, "q");
+    struct cw_config cfg = f.cfg;
+    struct outbox *ob = f.ob;
+    struct alert_rec **list = f.list;
+    struct cw_channel *ch = f.ch;
     list[0]->incident_id = list[0]->id;
     list[0]->severity = CW_SEV_ERROR;
 
@@ -136,8 +160,7 @@ static void queue_email_and_webhook(void **state)
     assert_non_null(strstr(where, "channel ops-mail (email, smtp://127.0.0.1:2525)"));
     assert_string_equal(outbox_smtp_of(ob, mail)->from, "<cw@example.test>");
     assert_int_equal(outbox_count(ob), 2);
-    outbox_free(ob);
-    free_alerts(list, 2);
+    fixture_free(&f);
 }
 
 static void template_body(void **state)
@@ -178,13 +201,11 @@ static void template_body(void **state)
 static void stale_jobs_dropped(void **state)
 {
     (void)state;
-    struct cw_config cfg;
-    struct cw_channel ch[3];
-    fill_cfg(&cfg, ch);
-    struct reports rep = { 0 };
-    struct outbox *ob = outbox_new(&cfg, on_report, &rep);
-    struct alert_rec *list[1];
-    make_alerts(list, 1, CW_ALERT_DOWN, "d");
+    struct fixture f;
+    fixture_init(&f, 1, "d");
+    struct cw_config cfg = f.cfg;
+    struct outbox *ob = f.ob;
+    struct alert_rec **list = f.list;
     assert_non_null(channel_queue(ob, &cfg, 1, list, 1, &ctx));
     assert_non_null(channel_queue(ob, &cfg, 2, list, 1, &ctx));
     struct outbox_job *mail = channel_queue(ob, &cfg, 0, list, 1, &ctx);
@@ -200,15 +221,14 @@ static void stale_jobs_dropped(void **state)
     cfg2.n_channels = 2;                                  /* tpl: removed */
     outbox_configure(ob, &cfg2);
     outbox_drop_stale(ob);
-    assert_int_equal(rep.failed, 2);
+    assert_int_equal(f.rep.failed, 2);
     assert_int_equal(outbox_count(ob), 1);
     struct outbox_rcpts due = { 0 };
     outbox_mail_due(ob, outbox_job_at(ob, 0), &due);
     assert_int_equal(due.n, 1);
     assert_string_equal(due.addr[0], "new@example.test");
     outbox_rcpts_free(&due);
-    outbox_free(ob);
-    free_alerts(list, 1);
+    fixture_free(&f);
 }
 
 static void statefile_keeps_channel(void **state)

@@ -40,12 +40,18 @@ static void take_over(struct endpoint *e, struct endpoint *old)
     e->st = old->st;
     e->last = old->last;
     old->last.error = NULL;
+    e->inc = old->inc;
+    memset(&old->inc, 0, sizeof old->inc);
+    e->flap = old->flap;
 }
 
 static void drop_all(struct endpoints *t)
 {
     HASH_CLEAR(hh, t->by_url);
-    for (size_t k = 0; k < t->n; k++) free(t->all[k].last.error);
+    for (size_t k = 0; k < t->n; k++) {
+        free(t->all[k].last.error);
+        incident_free(&t->all[k].inc);
+    }
     free(t->all);
     t->all = NULL;
     t->n = 0;

@@ -20,6 +20,8 @@
 #include "common/base/hash.h"
 
 #include "alerter/dispatch.h"
+#include "alerter/flap.h"
+#include "alerter/incident.h"
 #include "alerter/intake.h"
 #include "alerter/state.h"
 #include "common/config/config.h"
@@ -37,7 +39,9 @@ struct endpoint {
         uint64_t boot_id;
         char *error; /* the failure's error text while failing; NULL otherwise */
     } last;
-    UT_hash_handle hh; /* by ep->url */
+    struct incident inc;   /* its incident (alerter/incident.h) */
+    struct flap_hist flap; /* its recent outcomes and whether it flaps (alerter/flap.h) */
+    UT_hash_handle hh;     /* by ep->url */
 };
 
 struct endpoints {

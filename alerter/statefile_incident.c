@@ -55,7 +55,10 @@ static void get_strings(struct sf_loader *l, json_object *o, const char *k, char
 void sf_incident_load(struct sf_loader *l, json_object *endpoint, struct incident *inc, struct flap_hist *flap)
 {
     json_object *o = NULL;
-    if (!json_object_object_get_ex(endpoint, "incident", &o)) return;
+    if (!json_object_object_get_ex(endpoint, "incident", &o)) {
+        inc->notified = INCIDENT_NOTIFIED_UNSET; /* a file of before incidents: the caller assumes it was told */
+        return;
+    }
     if (!json_object_is_type(o, json_type_object)) {
         if (!l->why) l->why = "incident is not an object";
         return;

@@ -51,8 +51,8 @@ struct endpoints {
     size_t n;
     struct endpoint *by_url; /* uthash head over all */
     const struct cw_config *cfg;
-    struct dispatch *d;   /* where new alerts go */
-    int64_t unknown_urls; /* results of endpoints the configuration does not have */
+    struct dispatch *d;              /* where new alerts go */
+    int64_t unknown_urls;            /* results of endpoints the configuration does not have */
     const struct silences *silences; /* the alerter's silences (alerter/silences.h) for the muting; NULL: none */
     int64_t tick_mono_us;            /* when incident_tick last ran (monotonic) */
     /* for `clockwerk status` (the state file's "plain", alerter/statefile.h): */

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define INCIDENT_WHO_MAX 128 /* bytes kept of who acknowledged */
+#define INCIDENT_WHO_MAX 128         /* bytes kept of who acknowledged */
 #define INCIDENT_NOTIFIED_UNSET 0xFF /* loading a state file of before incidents: `notified` not known */
 
 struct incident {

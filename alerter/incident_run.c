@@ -43,9 +43,8 @@ static void add_child(struct alert_rec *al, const struct endpoint *child)
     char name[CW_URL_MAX + 1];
     if (child->ep->name && child->ep->name[0]) snprintf(name, sizeof name, "%s", child->ep->name);
     else cw_mask_url(child->ep->url, name, sizeof name);
-    al->children[al->n_children++] = (struct alert_child){ .name = cw_xstrdup(name),
-                                                           .url = cw_xstrdup(child->ep->url),
-                                                           .avail = child->st.avail };
+    al->children[al->n_children++] =
+        (struct alert_child){ .name = cw_xstrdup(name), .url = cw_xstrdup(child->ep->url), .avail = child->st.avail };
 }
 
 /* A parent's DOWN that goes out: every descendant DOWN now (failed with it, or before it) is folded in. */
@@ -54,8 +53,7 @@ static void fold_children_down(struct endpoints *t, struct endpoint *parent, str
     size_t idx = index_of(t, parent);
     for (size_t j = 0; j < t->n; j++) {
         struct endpoint *c = &t->all[j];
-        if (j == idx || c->st.avail != ASTATE_DOWN || mute_down_ancestor(t->cfg, j, is_down, t) != (long)idx)
-            continue;
+        if (j == idx || c->st.avail != ASTATE_DOWN || mute_down_ancestor(t->cfg, j, is_down, t) != (long)idx) continue;
         incident_add_child(&parent->inc, c->ep->url);
         add_child(al, c);
     }

@@ -158,6 +158,19 @@ static bool *mark_held(const struct endpoints *t)
     return held;
 }
 
+/* Whether e or an endpoint it depends on has an alert in the grouping window: a parent's UP still held would
+ * list e, so e waits for its decision. */
+static bool waits_for_held(const struct endpoints *t, size_t idx, const bool *held)
+{
+    for (size_t steps = 0; steps <= t->n && idx < t->n; steps++) {
+        if (held[idx]) return true;
+        long up = t->all[idx].ep->depends_on_idx;
+        if (up < 0) return false;
+        idx = (size_t)up;
+    }
+    return false;
+}
+
 void incident_tick(struct endpoints *t, bool force, int64_t now_mono)
 {
     if (!force && now_mono - t->tick_mono_us < TICK_EVERY_US) return;
@@ -166,7 +179,7 @@ void incident_tick(struct endpoints *t, bool force, int64_t now_mono)
     bool *held = mark_held(t);
     for (size_t i = 0; i < t->n; i++) {
         struct endpoint *e = &t->all[i];
-        if (held[i] || e->st.avail == ASTATE_UNKNOWN) continue;
+        if (e->st.avail == ASTATE_UNKNOWN || waits_for_held(t, i, held)) continue;
         struct mute_facts f = facts_of(t, e, now_wall, NULL);
         reconcile(t, e, &f, now_mono);
         escalate(t, e, &f, now_wall, now_mono);

@@ -221,8 +221,10 @@ static void child_first_alerts_alone(void **state)
     release();
     assert_int_equal(f.dec[2].kind, CW_ALERT_UP);
     assert_int_equal(f.dec[2].muted, CW_MUTE_DEPENDENCY);
-    result(P, true); /* the parent's UP lists the child, up: no separate UP for it */
+    result(P, true);                   /* the parent's UP lists the child, up: no separate UP for it */
+    incident_tick(&f.t, true, f.mono); /* the parent is UP already, its alert still held: the child waits */
     release();
+    assert_int_equal(f.n_dec, 4);
     assert_int_equal(f.dec[3].n_children, 1);
     incident_tick(&f.t, true, f.mono);
     assert_int_equal(f.d.n_held, 0);

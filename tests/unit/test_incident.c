@@ -36,14 +36,22 @@ static void fixture_init(struct fixture *f)
     endpoints_build(&f->t, &f->cfg);
 }
 
+/* Opens an incident on endpoint i of f, its DOWN since since_us; returns its id. */
+static uint64_t open_on(struct fixture *f, size_t i, int64_t since_us)
+{
+    struct endpoint *e = &f->t.all[i];
+    uint64_t down = alert_make_id(e->ep->url, CW_ALERT_DOWN, since_us, 0);
+    incident_open(&e->inc, down, since_us);
+    return down;
+}
+
 static void ack_by_incident_id(void **state)
 {
     (void)state;
     struct fixture f;
     fixture_init(&f);
     struct endpoint *e = &f.t.all[0];
-    uint64_t down = alert_make_id(e->ep->url, CW_ALERT_DOWN, 100 * S, 0);
-    incident_open(&e->inc, down, 100 * S);
+    uint64_t down = open_on(&f, 0, 100 * S);
     char msg[256];
     assert_int_equal(incident_ack(&f.t, down, "alice", msg, sizeof msg), 0);
     assert_true(e->inc.acked);
@@ -61,7 +69,7 @@ static void ack_by_reminder_or_escalation_id(void **state)
     struct fixture f;
     fixture_init(&f);
     struct endpoint *e = &f.t.all[1];
-    incident_open(&e->inc, alert_make_id(e->ep->url, CW_ALERT_DOWN, 5 * S, 0), 5 * S);
+    open_on(&f, 1, 5 * S);
     e->st.reminders = 2;
     e->inc.steps = 1;
     char msg[256];
@@ -82,10 +90,8 @@ static void closed_incident_refused(void **state)
     (void)state;
     struct fixture f;
     fixture_init(&f);
-    struct endpoint *e = &f.t.all[0];
-    uint64_t down = alert_make_id(e->ep->url, CW_ALERT_DOWN, 100 * S, 0);
-    incident_open(&e->inc, down, 100 * S);
-    e->inc.open = false; /* its UP came */
+    uint64_t down = open_on(&f, 0, 100 * S);
+    f.t.all[0].inc.open = false; /* its UP came */
     char msg[256];
     assert_int_equal(incident_ack(&f.t, down, "alice", msg, sizeof msg), -1);
     assert_int_equal(incident_ack(&f.t, 0, "alice", msg, sizeof msg), -1);

@@ -230,17 +230,23 @@ static void child_first_alerts_alone(void **state)
     assert_int_equal(f.d.n_held, 0);
 }
 
-static void ack_stops_reminders_and_escalation(void **state)
+/* The parent escalates to the pager at once, and is down (its DOWN released). */
+static void parent_down_with_instant_escalation(void)
 {
-    (void)state;
-    f.cfg.renotify = 1;
-    endpoints_build(&f.t, &f.cfg);
     f.esc[0] = (struct cw_escalation){ .after = 0.000001, .channels = f.pager, .n_channels = 1 };
     f.eps[P].escalate = f.esc;
     f.eps[P].n_escalate = 1;
     bring_up_all();
     result(P, false);
     release();
+}
+
+static void ack_stops_reminders_and_escalation(void **state)
+{
+    (void)state;
+    f.cfg.renotify = 1;
+    endpoints_build(&f.t, &f.cfg);
+    parent_down_with_instant_escalation();
     uint64_t incident = f.t.all[P].inc.id;
     char msg[256];
     assert_int_equal(incident_ack(&f.t, incident, "alice", msg, sizeof msg), 0);
@@ -260,12 +266,7 @@ static void ack_stops_reminders_and_escalation(void **state)
 static void escalation_once_to_its_step(void **state)
 {
     (void)state;
-    f.esc[0] = (struct cw_escalation){ .after = 0.000001, .channels = f.pager, .n_channels = 1 };
-    f.eps[P].escalate = f.esc;
-    f.eps[P].n_escalate = 1;
-    bring_up_all();
-    result(P, false);
-    release();
+    parent_down_with_instant_escalation();
     let_wall_clock_move();
     incident_tick(&f.t, true, f.mono);
     release();

@@ -250,7 +250,7 @@ class ChannelReceiver(BackgroundHTTPServer):
 
     def _fail(self, service, why):
         with self._lock:
-            self.errors.append("%s: %s" % (service, why))
+            self.errors.append(why if why.startswith(service + ":") else "%s: %s" % (service, why))
         raise SchemaError(why)
 
     def _handle(self, method, target, headers, raw):

@@ -47,27 +47,11 @@ static int next_placeholder(const char *p, const char **open, const char **name,
     return 1;
 }
 
+/* The check is the configuration's own (common/config, where `clockwerk -t` runs it): one list of placeholders
+ * for the check and for render_template below, kept equal by tests/unit/test_channel_queue.c. */
 int channel_template_check(const char *tpl, char *err, size_t errlen)
 {
-    const char *p = tpl ? tpl : "", *open, *name, *close;
-    size_t len;
-    int found;
-    while ((found = next_placeholder(p, &open, &name, &len, &close)) == 1) {
-        bool json;
-        if (placeholder_find(name, len, &json) < 0) {
-            snprintf(err, errlen,
-                     "unknown placeholder '{{%.*s}}' (known: kind name url message since at alert_id "
-                     "incident_id severity error status text hostname, and json.NAME of each)",
-                     (int)(len > PLACEHOLDER_MAX ? PLACEHOLDER_MAX : len), name);
-            return -1;
-        }
-        p = close;
-    }
-    if (found < 0) {
-        snprintf(err, errlen, "a '{{' without its '}}'");
-        return -1;
-    }
-    return 0;
+    return config_template_check(tpl ? tpl : "", err, errlen);
 }
 
 /* The value of placeholder i for the message about alerts[0..n) into out (reset first). */

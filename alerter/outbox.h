@@ -157,11 +157,9 @@ int64_t outbox_backoff_us(uint32_t failed_attempts);
 void outbox_rcpts_add(struct outbox_rcpts *r, const char *addr);
 void outbox_rcpts_free(struct outbox_rcpts *r);
 
-/* Sends one message synchronously (for --test-alert): waits at most timeout_ms. Returns 0, or -1 with the
- * reason in err (a recipient refused counts as a failure: err names it). */
-int outbox_send_now(const struct cw_config *cfg, uint8_t channel, const char *target, const char *payload,
-                    size_t payload_len, long timeout_ms, char *err, size_t errlen);
-/* The same for a message of channel chan of cfg: a mail (req NULL: payload) or the HTTP request req (taken). */
+/* Sends one message of channel chan of cfg synchronously (for --test-alert): a mail (req NULL: payload) or the
+ * HTTP request req (taken); waits at most timeout_ms. Returns 0, or -1 with the reason in err (a recipient
+ * refused counts as a failure: err names it). */
 int outbox_send_chan_now(const struct cw_config *cfg, const char *chan, const char *payload, size_t payload_len,
                          struct outbox_request *req, long timeout_ms, char *err, size_t errlen);
 

@@ -141,6 +141,7 @@ static const char *stale_reason(const struct outbox *ob, const struct outbox_job
 {
     if (!j->chan) {
         if (j->channel == OUTBOX_WEBHOOK && !outbox_hook_number(ob, j->target)) return "webhook removed";
+        if (j->channel == OUTBOX_MAIL && !ob->smtp.enabled) return "email removed";
         return NULL;
     }
     const struct outbox_chan *c = outbox_chan_find(ob, j->chan);
@@ -216,21 +217,6 @@ static char *copy_of(const char *p, size_t len)
     memcpy(copy, p, len);
     copy[len] = '\0';
     return copy;
-}
-
-int outbox_send_now(const struct cw_config *cfg, uint8_t channel, const char *target, const char *payload,
-                    size_t payload_len, long timeout_ms, char *err, size_t errlen)
-{
-    struct send_now_result r = { 0 };
-    struct outbox *ob = outbox_new(cfg, send_now_done, &r);
-    char *copy = copy_of(payload, payload_len);
-    if (!outbox_add(ob, channel, target, 0, copy, payload_len, NULL, 0, 0)) { /* cannot be full: it is new */
-        free(copy);
-        outbox_free(ob);
-        snprintf(err, errlen, "cannot queue");
-        return -1;
-    }
-    return send_wait(ob, &r, timeout_ms, err, errlen);
 }
 
 int outbox_send_chan_now(const struct cw_config *cfg, const char *chan, const char *payload, size_t payload_len,

@@ -32,45 +32,6 @@ static int report(int rc, const char *err, const char *ok_note)
     return rc == 0 ? 0 : 1;
 }
 
-/* ---------------------------------------------------------------- the `email` group and alerts.webhooks (no
- * channels in the configuration: one written before channels existed, read by a configuration loader that does
- * not make them) */
-
-static int send_and_report(const struct cw_config *cfg, uint8_t channel, const char *target, const struct cw_buf *b,
-                           long timeout_ms)
-{
-    char err[1024];
-    fflush(stdout);
-    int rc = outbox_send_now(cfg, channel, target, (const char *)b->data, b->len, timeout_ms, err, sizeof err);
-    return report(rc, err, NULL);
-}
-
-static int test_legacy(const struct cw_config *cfg, int *tried)
-{
-    int failures = 0;
-    struct cw_buf b = { 0 };
-    if (cfg->email_enabled) {
-        struct mail_params mp = {
-            .from = cfg->email_from, .to = cfg->email_to, .n_to = cfg->n_email_to, .date_us = cw_wall_us()
-        };
-        mail_build_test(&b, &mp, cw_boot_id());
-        printf("test mail to %zu recipient(s) via %s://%s:%d: ", cfg->n_email_to,
-               cfg->smtp_tls == CW_SMTP_TLS ? "smtps" : "smtp", cfg->smtp_host, cfg->smtp_port);
-        failures += send_and_report(cfg, OUTBOX_MAIL, NULL, &b, MAIL_TIMEOUT_MS);
-        (*tried)++;
-    }
-    for (size_t i = 0; i < cfg->n_webhooks; i++) {
-        char origin[CW_URL_MAX + 1];
-        outbox_url_origin(cfg->webhooks[i].url, origin, sizeof origin);
-        webhook_build_test(&b, cw_wall_us());
-        printf("test webhook call to %s/...: ", origin);
-        failures += send_and_report(cfg, OUTBOX_WEBHOOK, cfg->webhooks[i].url, &b, WEBHOOK_TIMEOUT_MS);
-        (*tried)++;
-    }
-    cw_buf_free(&b);
-    return failures;
-}
-
 /* ---------------------------------------------------------------- channels */
 
 static int test_email_channel(const struct cw_config *cfg, const struct cw_channel *c)
@@ -160,7 +121,6 @@ static int test_alert(const struct cw_config *cfg)
     int failures = 0, tried = 0;
     char hostname[256] = "";
     if (gethostname(hostname, sizeof hostname - 1) != 0) hostname[0] = '\0';
-    if (cfg->n_channels == 0) failures = test_legacy(cfg, &tried);
     for (size_t i = 0; i < cfg->n_channels; i++) {
         const struct cw_channel *c = &cfg->channels[i];
         const char *type = config_channel_type_name(c->type);

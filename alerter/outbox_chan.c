@@ -115,14 +115,17 @@ void outbox_url_origin(const char *url, char *out, size_t len)
 void outbox_describe(const struct outbox *ob, const struct outbox_job *j, char *out, size_t len)
 {
     char origin[CW_URL_MAX + 1];
-    if (j->chan) {
+    if (j->chan) { /* "channel ops-mail (email) mail KEY via smtp://host:25", "channel pd (pagerduty) message
+                    * KEY to https://events.pagerduty.com" */
         const struct outbox_chan *c = outbox_chan_find(ob, j->chan);
         const char *type = c ? config_channel_type_name(c->type) : "removed";
-        if (j->channel == OUTBOX_MAIL)
-            snprintf(origin, sizeof origin, "%s", c && c->smtp.url ? c->smtp.url : "no smtp");
-        else outbox_url_origin(j->target, origin, sizeof origin);
-        snprintf(out, len, "channel %s (%s, %s) %s %016" PRIx64, j->chan, type ? type : "?", origin,
-                 j->channel == OUTBOX_MAIL ? "mail" : "message", j->key);
+        if (j->channel == OUTBOX_MAIL) {
+            snprintf(out, len, "channel %s (%s) mail %016" PRIx64 " via %s", j->chan, type ? type : "?", j->key,
+                     c && c->smtp.url ? c->smtp.url : "(no smtp)");
+            return;
+        }
+        outbox_url_origin(j->target, origin, sizeof origin);
+        snprintf(out, len, "channel %s (%s) message %016" PRIx64 " to %s", j->chan, type ? type : "?", j->key, origin);
         return;
     }
     if (j->channel == OUTBOX_MAIL) {

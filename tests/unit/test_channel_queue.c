@@ -154,10 +154,12 @@ static void queue_email_and_webhook(void **state)
     /* named by channel, type and origin: never the path or a header value */
     char where[700];
     outbox_describe(ob, hook, where, sizeof where);
-    assert_non_null(strstr(where, "channel hook (webhook, https://hooks.example.test)"));
+    assert_non_null(strstr(where, "channel hook (webhook) message "));
+    assert_non_null(strstr(where, " to https://hooks.example.test"));
     assert_null(strstr(where, "s3cret"));
     outbox_describe(ob, mail, where, sizeof where);
-    assert_non_null(strstr(where, "channel ops-mail (email, smtp://127.0.0.1:2525)"));
+    assert_non_null(strstr(where, "channel ops-mail (email) mail "));
+    assert_non_null(strstr(where, " via smtp://127.0.0.1:2525"));
     assert_string_equal(outbox_smtp_of(ob, mail)->from, "<cw@example.test>");
     assert_int_equal(outbox_count(ob), 2);
     fixture_free(&f);

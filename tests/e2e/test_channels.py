@@ -172,3 +172,41 @@ def test_test_alert_names_a_failing_channel():
         check(re.search(r"channel ch-gotify \(gotify\): .*FAILED: HTTP 400", res.out), res.out)
         check(re.search(r"channel ch-slack \(slack\): .*: OK", res.out), res.out)
         check_no_secret(res.text, "the output of --test-alert")
+
+
+@harness.timeout(180)
+def test_email_channels_own_servers_and_storm_per_channel():
+    """Two email channels, each with its own SMTP server and recipients; six endpoints failing together (over
+    group_threshold 5): one summary mail per email channel, one Slack message listing them all, and one
+    PagerDuty trigger per alert (no summary there)."""
+    with tempdir() as d, Switchboard() as sw, SmtpServer() as smtp_a, SmtpServer() as smtp_b, \
+            ChannelReceiver() as rx:
+        names = ["e%d" % i for i in range(6)]
+        for n in names:
+            sw.set(n, 200)
+        chans = [c for c in channels(rx, smtp_a) if c["type"] in ("email", "slack", "pagerduty")]
+        chans.append({"name": "email-b", "type": "email", "smtp_host": "127.0.0.1", "smtp_port": smtp_b.port,
+                      "smtp_tls": "none", "email_from": "b@example.test", "email_to": ["team-b@example.test"]})
+        eps = [endpoint(sw.url(n), alert_threshold=2, timeout=0.8, name=n) for n in names]
+        with Clockwerk(channel_config(eps, chans), d) as cw:
+            start(cw)
+            wait_for(lambda: all(sw.hits(n) >= 2 for n in names), deadline(20), "first checks")
+            for n in names:
+                sw.set(n, 500)
+            a = smtp_a.wait_messages(1, "DOWN", timeout=40)
+            b = smtp_b.wait_messages(1, "DOWN", timeout=40)
+            check(a[0]["to"] == ["ops@example.test"] and a[0]["from"] == "monitor@example.test", a[0]["to"])
+            check(b[0]["to"] == ["team-b@example.test"] and b[0]["from"] == "b@example.test", b[0]["to"])
+            check("6 endpoints" in a[0]["subject"], "not a summary: %s" % a[0]["subject"])
+            slack = wait_calls(rx, "slack", 1)
+            pd = wait_calls(rx, "pagerduty", 6)
+            check(len(slack) == 1 and "6 endpoints" in slack[0]["body"]["text"], slack)
+            for n in names:
+                check(n in slack[0]["body"]["attachments"][0]["text"], "%s not listed: %s" % (n, slack))
+            keys = {c["body"]["dedup_key"] for c in pd}
+            check(len(pd) == 6 and len(keys) == 6 and all(c["body"]["event_action"] == "trigger" for c in pd),
+                  "pagerduty: %s" % [c["body"] for c in pd])
+            check(len(smtp_a.messages()) == 1 and len(smtp_b.messages()) == 1,
+                  "%s / %s" % (smtp_a.subjects(), smtp_b.subjects()))
+            check(rx.errors == [], "schema errors: %s" % rx.errors)
+            cw.stop()

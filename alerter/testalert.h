@@ -1,6 +1,7 @@
-/* alerter/testalert.h — `clockwerk-alerter --test-alert [SNAPSHOT]` (docs/alerts.md): one test mail and one
- * test call per webhook, sent synchronously with the configuration's settings, each outcome printed on
- * stdout. Run by `clockwerk -c FILE --test-alert` on a snapshot of its own, or by hand; not a child of the
+/* alerter/testalert.h — `clockwerk-alerter --test-alert [SNAPSHOT]` (docs/alerts.md): one test message on every
+ * channel ("channel ops-mail (email): test mail to 2 recipient(s) via smtp://host:25: OK"), sent synchronously
+ * with the configuration's settings, each outcome printed on stdout (the `email` group and alerts.webhooks
+ * are the channels "email", "webhook-1", ...). Run by `clockwerk -c FILE --test-alert` on a snapshot of its own, or by hand; not a child of the
  * supervisor, so not on the skeleton (common/proc/proc.h). */
 #ifndef CW_ALERTER_TESTALERT_H
 #define CW_ALERTER_TESTALERT_H

@@ -243,12 +243,13 @@ def test_two_webhooks_on_one_host_named_apart_and_removal_logged():
                      "retries of the failing second webhook")
             text = cw.log_text()
             failed = [l for l in text.splitlines() if "failed (attempt" in l and "webhook" in l]
-            check(failed and all("webhook 2 " in l for l in failed), "failures not named webhook 2: %s" % failed)
+            check(failed and all("channel webhook-2 " in l for l in failed), "failures not named webhook-2: %s" % failed)
             delivered = [l for l in text.splitlines() if "delivered" in l and "webhook" in l]
-            check(delivered and all("webhook 1 " in l for l in delivered), "delivery lines: %s" % delivered)
+            check(delivered and all("channel webhook-1 " in l for l in delivered), "delivery lines: %s" % delivered)
             check("s3cret" not in text, "a webhook's secret path is in the log")
             cw.reload(hook_config(eps, [hook.url]))
             cw.wait_new_child(ALERTER, kids[ALERTER], timeout=30)
-            wait_for(lambda: re.search(r"1 undelivered webhook call\(s\).*dropped", cw.log_text()), deadline(20),
+            wait_for(lambda: re.search(r"1 queued message\(s\) dropped: their channel was removed", cw.log_text()),
+                     deadline(20),
                      lambda: "a log line counting the dropped call: %s" % harness.tail(cw.log_text()))
             cw.stop()

@@ -30,6 +30,7 @@ static int take_results(struct storer *s, const struct bus_msg *m, int64_t now, 
 {
     int n = proto_results_decode(m->data, m->len, s->results, CW_RESULT_BATCH_MAX, why);
     if (n <= 0) return -1;
+    size_t first = s->cur.n_checks;
     for (int i = 0; i < n; i++) {
         const struct cw_result *r = &s->results[i];
         track_seq(s, r, now);
@@ -39,6 +40,7 @@ static int take_results(struct storer *s, const struct bus_msg *m, int64_t now, 
             ackgather_add(&s->acks, &m->peer, &ar, s->cur_no);
         }
     }
+    storer_maint_mark(&s->maint, &s->cur, first);
     s->c.received += (uint64_t)n;
     return 0;
 }

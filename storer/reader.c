@@ -43,6 +43,19 @@ void store_read_sql_recent(struct cw_buf *sql, const struct store_read_dialect *
                   d->checked_ms, from, d->time_cast, to, d->time_cast, ep_lo, ep_hi, '\0');
 }
 
+void store_read_sql_maintenance(struct cw_buf *sql, const struct store_read_dialect *d, int64_t from_ms, int64_t to_ms,
+                                int64_t ep_lo, int64_t ep_hi)
+{
+    char from[40], to[40];
+    store_read_format_ms(from_ms, d->mysql_form, from, sizeof from);
+    store_read_format_ms(to_ms, d->mysql_form, to, sizeof to);
+    cw_buf_printf(sql,
+                  "SELECT endpoint_id, count(*), sum(CASE WHEN ok THEN 1 ELSE 0 END) FROM checks WHERE %s"
+                  " AND checked_at >= '%s'%s AND checked_at < '%s'%s AND endpoint_id BETWEEN %" PRId64 " AND %" PRId64
+                  " GROUP BY endpoint_id%c",
+                  d->maintenance_true, from, d->time_cast, to, d->time_cast, ep_lo, ep_hi, '\0');
+}
+
 void store_read_sql_alerts(struct cw_buf *sql, const struct store_read_dialect *d, int64_t from_ms, int64_t before_ms,
                            int64_t ep_lo, int64_t ep_hi)
 {

@@ -91,7 +91,7 @@ def _schema5(kind, server=None):
             r = _run_bench(["--driver", "sqlite", "--db", path, "open"])
             check(r.returncode == 0, "first open: %s %s" % (r.stdout, r.stderr))
             con = sqlite3.connect(path)
-            for sql in DROP5 + [OLD_ALERT % AT[kind]]:
+            for sql in ["DROP INDEX checks_maintenance"] + DROP5 + [OLD_ALERT % AT[kind]]:
                 con.execute(sql)
             con.commit()
             con.close()

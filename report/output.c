@@ -132,7 +132,7 @@ static void print_cells(FILE *out, const char *const *cells, const size_t *width
 {
     for (int i = 0; i < TEXT_COLS; i++) {
         size_t pad = width[i] - report_display_width(cells[i]);
-        bool left = i == 0 || i == 8 || i == 9;
+        bool left = i == 0 || i >= 8;
         if (!left) fprintf(out, "%*s", (int)pad, "");
         fputs(cells[i], out);
         if (i == TEXT_COLS - 1) break;

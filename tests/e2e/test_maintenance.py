@@ -174,3 +174,69 @@ def test_schema5_postgresql():
 def test_schema5_mysql():
     with MariaDBServer() as my:
         _schema5("mysql", my)
+
+
+# ------------------------------------------------------------------------- a window during the run
+
+def _api_target(port):
+    st, _, body = get(port, "/api/v1/endpoints")
+    if st != 200:
+        return None
+    return {e["name"]: e for e in json.loads(body)["endpoints"]}.get("target")
+
+
+def _metric(port, name):
+    body = get(port, "/metrics")[2].decode()
+    line = 'clockwerk_endpoint_maintenance{endpoint="%s"} ' % name
+    return next((ln[len(line):] for ln in body.splitlines() if ln.startswith(line)), None)
+
+
+@harness.timeout(180)
+def test_window_during_run():
+    with tempdir() as d:
+        port = harness.free_port()
+        target, other = closed_port_url("/target"), closed_port_url("/other")
+        cfg = web_config([endpoint(target, name="target", timeout=1), endpoint(other, name="other", timeout=1)], port)
+        start = int(time.time()) + 14  # time to start everything and to see checks before it
+        length = 10
+        cfg["maintenance"] = [{"name": "deploy", "endpoints": ["target"], "start": iso_utc(start),
+                               "duration": length}]
+        db = harness.Sqlite(os.path.join(d, "clockwerk.db"))
+        with Clockwerk(cfg, d) as cw:
+            cw.wait_ready()
+            wait_serving(port)
+            check(time.time() < start - 2, "too slow to start before the window (%.1f s left)" % (start - time.time()))
+            t = _api_target(port)
+            check(t and t["maintenance"] is None, "before the window: %r" % t)
+            check(_metric(port, "target") == "0", "metric before the window: %r" % _metric(port, "target"))
+            wait_for(lambda: time.time() >= start + 1.5, deadline(60), "the window open")
+            t = _api_target(port)
+            check(t and t["maintenance"] == {"name": "deploy", "until": iso_utc(start + length).replace("Z", ".000Z")},
+                  "inside the window, /api: %r" % t)
+            html = get(port, "/")[2].decode()
+            check("<span class=\"maintenance\">maintenance deploy until " in html, "the page lacks the window")
+            page = get(port, "/endpoint/target")[2].decode()
+            check("maintenance deploy until " in page, "the endpoint's page lacks the window")
+            check(_metric(port, "target") == "1" and _metric(port, "other") == "0",
+                  "metrics inside: %r %r" % (_metric(port, "target"), _metric(port, "other")))
+            wait_for(lambda: time.time() >= start + length + 3, deadline(60), "the window closed")
+            t = _api_target(port)
+            check(t and t["maintenance"] is None, "after the window: %r" % t)
+            check(_metric(port, "target") == "0", "metric after the window")
+
+            def stored_after():
+                rows = db.try_query("SELECT c.checked_at, c.maintenance, e.url FROM checks c JOIN endpoints e "
+                                    "ON e.id = c.endpoint_id")
+                return rows if rows and any(r[2] == target and harness.parse_iso_ms(r[0]) > start + length + 1
+                                            for r in rows) else None
+            rows = wait_for(stored_after, deadline(30), "checks of the target after the window stored")
+            cw.stop()
+        seen = {"before": set(), "inside": set(), "after": set()}
+        for at, marked, url in rows:
+            s = harness.parse_iso_ms(at)
+            if url == other:
+                check(marked == 0, "the other endpoint's check at %s is marked" % at)
+                continue
+            where = "before" if s < start else "inside" if s < start + length else "after"
+            seen[where].add(marked)
+        check(seen == {"before": {0}, "inside": {1}, "after": {0}}, "checks.maintenance by time: %r" % seen)

@@ -5,7 +5,7 @@
  * Contract for every read backend:
  *  - open connects read-only where the database allows it (SQLite: SQLITE_OPEN_READONLY and query_only, so it
  *    works beside a storer writing in WAL mode and never creates a file; PostgreSQL: a READ ONLY transaction;
- *    MySQL/MariaDB: START TRANSACTION READ ONLY), checks that the schema is version 4 or newer (an older one is
+ *    MySQL/MariaDB: START TRANSACTION READ ONLY), checks that the schema is version 5 or newer (an older one is
  *    refused with "start the storer once to migrate it") and opens ONE read snapshot (SQLite: a read
  *    transaction; PostgreSQL: REPEATABLE READ; InnoDB: WITH CONSISTENT SNAPSHOT). Every read until close sees
  *    that snapshot, so the roll-ups and the raw rows above the watermark always add up to the raw rows (the
@@ -22,7 +22,7 @@
  *    before from_ms (the state at from_ms), ordered by endpoint and raised_at, with its message (which carries
  *    the state's "since" time, alerter/alert.c). from_ms STORE_READ_ALL_ALERTS: every one before before_ms
  *    (`clockwerk report`); alerts are never pruned, so clockwerk-web's refreshes read from a bound.
- *  - endpoints: every row of endpoints with its type (schema 4: the reader needs version 4, the same refusal).
+ *  - endpoints: every row of endpoints with its type (schema 4; the reader needs version 5: checks.maintenance).
  *  - last_checks: the n newest raw rows of one endpoint with their details, newest first (clockwerk-web's endpoint
  *    page): the index
  *    checks_endpoint_time (endpoint_id, checked_at) read backwards, so n rows are read whatever the table holds.

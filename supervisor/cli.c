@@ -8,6 +8,7 @@
 #include "supervisor/icmp_fds.h"
 #include "supervisor/privs.h"
 #include "supervisor/self.h"
+#include "supervisor/silencecmd.h"
 #include "supervisor/reportcmd.h"
 #include "supervisor/statuscmd.h"
 
@@ -31,6 +32,10 @@ static void usage(FILE *out)
         "       clockwerk report -c FILE [--since 24h|7d|30d|90d|DATE] [--until now|DATE] [--endpoint NAME-or-URL]\n"
         "                        [--json|--csv]   uptime, downtime, incidents, latency per endpoint (docs/report.md)\n"
         "       clockwerk status -c FILE [--json]   what is down or slow now (exit 0: all up, 1: otherwise)\n"
+        "       clockwerk -c FILE silence add (ENDPOINT | --group G | --all) --for DURATION --reason TEXT\n"
+        "       clockwerk -c FILE silence list [--json] | silence remove ID\n"
+        "                        silences: no alert is sent for what they cover until they end (silence --help)\n"
+        "       clockwerk -c FILE ack ALERT_ID   acknowledge an incident: no more reminders or escalations\n"
         "       clockwerk keygen FILE     write a new CURVE key pair for the bus (mode 0600), print its public key\n"
         "       clockwerk --version       print the version\n"
         "signals: HUP reloads the configuration, TERM or INT stops everything in order.\n");
@@ -141,6 +146,9 @@ int cli_run(int argc, char **argv, const char **config_arg)
     if (argc >= 2 && strcmp(argv[1], "keygen") == 0) return run_keygen(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "report") == 0) return reportcmd_run(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "status") == 0) return statuscmd_run(argc, argv);
+    /* `silence` and `ack`, also after -c FILE */
+    int sub = argc >= 4 && (!strcmp(argv[1], "-c") || !strcmp(argv[1], "--config")) ? 3 : 1;
+    if (argc > sub && (!strcmp(argv[sub], "silence") || !strcmp(argv[sub], "ack"))) return silencecmd_run(argc, argv);
     static const struct option longopts[] = {
         { "config", required_argument, NULL, 'c' }, { "test", no_argument, NULL, 't' },
         { "test-alert", no_argument, NULL, 'A' },   { "version", no_argument, NULL, 'V' },

@@ -1,0 +1,368 @@
+/* supervisor/silencecmd.c — `clockwerk silence` and `clockwerk ack` (see silencecmd.h): the arguments checked
+ * here (a bad duration never reaches the alerter), one request to the alerter's control socket, its answer
+ * printed for a person (or as JSON with --json). */
+#include "supervisor/silencecmd.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/base/clock.h"
+#include "common/base/util.h"
+#include "common/config/config.h"
+
+#define DURATION_MAX_S (365LL * 86400LL)
+#define ANSWER_TIMEOUT_MS 10000
+#define ANSWER_MAX (16u << 20)
+
+int silencecmd_parse_duration(const char *text, int64_t *seconds, char *err, size_t errlen)
+{
+    static const struct {
+        char unit;
+        int64_t seconds;
+    } units[] = { { 'd', 86400 }, { 'h', 3600 }, { 'm', 60 }, { 's', 1 } };
+    int64_t total = 0;
+    size_t next_unit = 0; /* units must come in order d, h, m, s, each once */
+    const char *p = text;
+    if (!*p) goto bad;
+    while (*p) {
+        if (*p < '0' || *p > '9') goto bad;
+        int64_t n = 0;
+        for (; *p >= '0' && *p <= '9'; p++) {
+            n = n * 10 + (*p - '0');
+            if (n > DURATION_MAX_S) goto too_long;
+        }
+        size_t u = next_unit;
+        while (u < sizeof units / sizeof units[0] && units[u].unit != *p) u++;
+        if (u == sizeof units / sizeof units[0]) goto bad;
+        total += n * units[u].seconds;
+        if (total > DURATION_MAX_S) goto too_long;
+        next_unit = u + 1;
+        p++;
+    }
+    if (total == 0) {
+        snprintf(err, errlen, "duration '%s' is zero", text);
+        return -1;
+    }
+    *seconds = total;
+    return 0;
+bad:
+    snprintf(err, errlen,
+             "bad duration '%s': numbers with units d, h, m, s in that order, like 90s, 30m, 2h, 1d, 1h30m", text);
+    return -1;
+too_long:
+    snprintf(err, errlen, "duration '%s' is longer than 365 days", text);
+    return -1;
+}
+
+static const char USAGE[] =
+    "usage: clockwerk -c FILE silence add ENDPOINT --for DURATION --reason TEXT [--by NAME]\n"
+    "       clockwerk -c FILE silence add --group GROUP --for DURATION --reason TEXT [--by NAME]\n"
+    "       clockwerk -c FILE silence add --all --for DURATION --reason TEXT [--by NAME]\n"
+    "       clockwerk -c FILE silence list [--json]\n"
+    "       clockwerk -c FILE silence remove ID [--by NAME]\n"
+    "       clockwerk -c FILE ack ALERT_ID [--by NAME]\n"
+    "A silence keeps the alerts of an endpoint (its name or URL), of a group or of every endpoint from being sent\n"
+    "until it ends; they are still recorded. DURATION: 90s, 30m, 2h, 1d, 1h30m (at most 365d). `ack` acknowledges\n"
+    "the open incident an alert belongs to: no more reminders or escalations for it. NAME: who you act for (default\n"
+    "$SUDO_USER, else $USER); the alerter records it with the user that ran the command. The running alerter\n"
+    "answers on RUN_DIR/alerter.ctl (docs/operations.md \"Silences and acknowledgement\").\n";
+
+struct silence_args {
+    const char *config, *command, *sub; /* sub: add, list, remove (silence only) */
+    const char *target;                 /* the endpoint, ID or ALERT_ID */
+    const char *group, *duration, *reason, *by;
+    bool all, json, help;
+};
+
+/* 0, or 2 after printing why (usage errors). */
+static int parse_args(int argc, char **argv, struct silence_args *a)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        bool has_value = i + 1 < argc;
+        const char **value = !strcmp(arg, "-c") || !strcmp(arg, "--config") ? &a->config
+                             : !strcmp(arg, "--group")                      ? &a->group
+                             : !strcmp(arg, "--for")                        ? &a->duration
+                             : !strcmp(arg, "--reason")                     ? &a->reason
+                             : !strcmp(arg, "--by")                         ? &a->by
+                                                                            : NULL;
+        if (value) {
+            if (!has_value) {
+                fprintf(stderr, "clockwerk %s: %s needs a value\n", a->command ? a->command : "", arg);
+                return 2;
+            }
+            *value = argv[++i];
+        } else if (!strcmp(arg, "--all")) {
+            a->all = true;
+        } else if (!strcmp(arg, "--json")) {
+            a->json = true;
+        } else if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
+            a->help = true;
+        } else if (arg[0] == '-' && arg[1] != '\0') {
+            fprintf(stderr, "clockwerk %s: unknown option '%s'\n", a->command ? a->command : "", arg);
+            return 2;
+        } else if (!a->command) {
+            a->command = arg;
+        } else if (!strcmp(a->command, "silence") && !a->sub) {
+            a->sub = arg;
+        } else if (!a->target) {
+            a->target = arg;
+        } else {
+            fprintf(stderr, "clockwerk %s: unexpected argument '%s'\n", a->command, arg);
+            return 2;
+        }
+    }
+    return 0;
+}
+
+/* The usage problem of a, or NULL. */
+static const char *usage_problem(const struct silence_args *a)
+{
+    bool ack = !strcmp(a->command, "ack");
+    bool add = !ack && a->sub && !strcmp(a->sub, "add"), list = !ack && a->sub && !strcmp(a->sub, "list");
+    bool remove = !ack && a->sub && !strcmp(a->sub, "remove");
+    if (!ack && !add && !list && !remove) return "say add, list or remove";
+    if (!a->config) return "no configuration file given (-c FILE)";
+    if ((ack || remove) && !a->target) return ack ? "ack: which alert? (ALERT_ID)" : "remove: which silence? (ID)";
+    size_t id_len = a->target ? strlen(a->target) : 0;
+    if (ack && (id_len == 0 || id_len > 16 || strspn(a->target, "0123456789abcdefABCDEF") != id_len))
+        return "ack: ALERT_ID is an alert id as alerts show it: 1 to 16 hex digits";
+    if (!add && (a->group || a->all || a->duration || a->reason))
+        return "--group, --all, --for and --reason go with add";
+    if (!list && a->json) return "--json goes with list";
+    if (list && (a->target || a->by)) return "list takes no argument but --json";
+    if (!add) return NULL;
+    if ((a->target != NULL) + (a->group != NULL) + (a->all ? 1 : 0) != 1)
+        return "add: say what to silence: an ENDPOINT (name or URL), --group GROUP or --all (one of them)";
+    if (!a->duration) return "add: --for DURATION is required (like 30m, 2h, 1d)";
+    if (!a->reason || !a->reason[0]) return "add: --reason TEXT is required (say why, for whoever sees it later)";
+    return NULL;
+}
+
+static json_object *jnew(json_object *o)
+{
+    if (!o) {
+        fprintf(stderr, "clockwerk: out of memory\n");
+        exit(1);
+    }
+    return o;
+}
+
+static void put_str(json_object *o, const char *k, const char *v)
+{
+    json_object_object_add(o, k, jnew(json_object_new_string(v)));
+}
+
+/* The request for a (checked), or NULL after printing why (a bad duration). */
+static json_object *build_request(const struct silence_args *a)
+{
+    json_object *req = jnew(json_object_new_object());
+    json_object_object_add(req, "v", jnew(json_object_new_int(1)));
+    const char *by = a->by ? a->by : getenv("SUDO_USER") ? getenv("SUDO_USER") : getenv("USER");
+    if (by && by[0]) put_str(req, "by", by);
+    if (!strcmp(a->command, "ack")) {
+        put_str(req, "op", "ack");
+        put_str(req, "alert_id", a->target);
+    } else if (!strcmp(a->sub, "list")) {
+        put_str(req, "op", "silence_list");
+    } else if (!strcmp(a->sub, "remove")) {
+        put_str(req, "op", "silence_remove");
+        put_str(req, "id", a->target);
+    } else {
+        int64_t seconds;
+        char err[300];
+        if (silencecmd_parse_duration(a->duration, &seconds, err, sizeof err) != 0) {
+            fprintf(stderr, "clockwerk silence: %s\n", err);
+            json_object_put(req);
+            return NULL;
+        }
+        put_str(req, "op", "silence_add");
+        if (a->target) put_str(req, "endpoint", a->target);
+        if (a->group) put_str(req, "group", a->group);
+        if (a->all) json_object_object_add(req, "all", jnew(json_object_new_boolean(true)));
+        json_object_object_add(req, "duration_s", jnew(json_object_new_int64(seconds)));
+        put_str(req, "reason", a->reason);
+    }
+    return req;
+}
+
+/* Connects to RUN_DIR/alerter.ctl: the fd, or -1 after printing why. */
+static int dial(const char *run_dir)
+{
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    if (snprintf(addr.sun_path, sizeof addr.sun_path, "%s/alerter.ctl", run_dir) >= (int)sizeof addr.sun_path) {
+        fprintf(stderr, "clockwerk: %s/alerter.ctl: path too long for a socket\n", run_dir);
+        return -1;
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        fprintf(stderr, "clockwerk: socket: %s\n", strerror(errno));
+        return -1;
+    }
+    if (connect(fd, (struct sockaddr *)&addr, sizeof addr) == 0) return fd;
+    int e = errno;
+    close(fd);
+    if (e == ENOENT || e == ECONNREFUSED)
+        fprintf(stderr, "clockwerk: no alerter is listening on %s: is clockwerk running?\n", addr.sun_path);
+    else if (e == EACCES || e == EPERM)
+        fprintf(stderr, "clockwerk: cannot reach %s: %s (run this as the daemon's user or root)\n", addr.sun_path,
+                strerror(e));
+    else fprintf(stderr, "clockwerk: cannot connect to %s: %s\n", addr.sun_path, strerror(e));
+    return -1;
+}
+
+/* Sends the request line and reads the answer line into out: 0, or -1 after printing why. */
+static int exchange(int fd, const char *request, struct cw_buf *out)
+{
+    size_t len = strlen(request), sent = 0;
+    while (sent < len) {
+        ssize_t w = send(fd, request + sent, len - sent, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) {
+            fprintf(stderr, "clockwerk: cannot send the request to the alerter: %s\n", strerror(errno));
+            return -1;
+        }
+        sent += (size_t)w;
+    }
+    int64_t deadline = cw_mono_us() + ANSWER_TIMEOUT_MS * 1000LL;
+    while (!out->len || out->data[out->len - 1] != '\n') {
+        int64_t left_ms = (deadline - cw_mono_us()) / 1000;
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        int rc = left_ms > 0 ? poll(&p, 1, (int)left_ms) : 0;
+        if (rc < 0 && errno == EINTR) continue;
+        if (rc == 0) {
+            fprintf(stderr, "clockwerk: the alerter did not answer within %d s\n", ANSWER_TIMEOUT_MS / 1000);
+            return -1;
+        }
+        char chunk[8192];
+        ssize_t got = rc > 0 ? recv(fd, chunk, sizeof chunk, 0) : -1;
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0 || out->len + (size_t)got > ANSWER_MAX) {
+            fprintf(stderr, "clockwerk: the alerter closed the connection without a whole answer\n");
+            return -1;
+        }
+        cw_buf_put(out, chunk, (size_t)got);
+    }
+    return 0;
+}
+
+static const char *member_str(json_object *o, const char *k)
+{
+    json_object *v = NULL;
+    return json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_string) ? json_object_get_string(v)
+                                                                                           : NULL;
+}
+
+/* One silence for a person: "ID  endpoint X  until END  by AUTHOR: REASON". */
+static void print_silence(FILE *to, const char *verb, json_object *x)
+{
+    const char *endpoint = member_str(x, "endpoint"), *group = member_str(x, "group");
+    const char *id = member_str(x, "id"), *end = member_str(x, "end"), *reason = member_str(x, "reason");
+    const char *author = member_str(x, "author");
+    fprintf(to, "%s%s  %s%s  until %s  by %s: %s\n", verb, id ? id : "?",
+            endpoint ? "endpoint "
+            : group  ? "group "
+                     : "all endpoints",
+            endpoint ? endpoint
+            : group  ? group
+                     : "",
+            end ? end : "?", author ? author : "?", reason ? reason : "");
+}
+
+/* Prints an ok answer of op; returns the exit code. */
+static int print_answer(const struct silence_args *a, json_object *ans)
+{
+    json_object *v = NULL;
+    if (!strcmp(a->command, "ack")) {
+        const char *msg = member_str(ans, "message");
+        printf("%s\n", msg ? msg : "acknowledged");
+    } else if (!strcmp(a->sub, "list")) {
+        if (!json_object_object_get_ex(ans, "silences", &v) || !json_object_is_type(v, json_type_array)) {
+            fprintf(stderr, "clockwerk: the alerter's answer has no list of silences\n");
+            return 1;
+        }
+        if (a->json) {
+            printf("%s\n", json_object_to_json_string_ext(v, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+            return 0;
+        }
+        size_t n = json_object_array_length(v);
+        if (n == 0) printf("no silences\n");
+        for (size_t i = 0; i < n; i++) print_silence(stdout, "", json_object_array_get_idx(v, i));
+    } else if (json_object_object_get_ex(ans, "silence", &v) && json_object_is_type(v, json_type_object)) {
+        print_silence(stdout, !strcmp(a->sub, "add") ? "added silence " : "removed silence ", v);
+    }
+    return 0;
+}
+
+/* Sends the request of a to the alerter of the configuration; returns the exit code. */
+static int ask_alerter(const struct silence_args *a, const char *run_dir)
+{
+    json_object *req = build_request(a);
+    if (!req) return 2;
+    struct cw_buf line = { 0 }, answer = { 0 };
+    cw_buf_printf(&line, "%s\n", json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN));
+    cw_buf_put(&line, "", 1);
+    json_object_put(req);
+    int rc = 1, fd = dial(run_dir);
+    if (fd >= 0 && exchange(fd, (const char *)line.data, &answer) == 0) {
+        json_tokener *tok = json_tokener_new();
+        json_object *ans = tok ? json_tokener_parse_ex(tok, (const char *)answer.data, (int)answer.len) : NULL;
+        if (tok) json_tokener_free(tok);
+        json_object *ok = NULL;
+        if (!ans || !json_object_object_get_ex(ans, "ok", &ok) || !json_object_is_type(ok, json_type_boolean)) {
+            fprintf(stderr, "clockwerk: the alerter's answer is not one it should give\n");
+            rc = 1;
+        } else if (!json_object_get_boolean(ok)) {
+            const char *err = member_str(ans, "error");
+            fprintf(stderr, "clockwerk %s: %s\n", a->command, err ? err : "refused (no reason given)");
+            rc = 1;
+        } else {
+            rc = print_answer(a, ans);
+        }
+        json_object_put(ans);
+    }
+    if (fd >= 0) close(fd);
+    cw_buf_free(&line);
+    cw_buf_free(&answer);
+    return rc;
+}
+
+/* config_load's problems, one line each on stderr. */
+static void report_problem(void *ctx, const char *message)
+{
+    (void)ctx;
+    fprintf(stderr, "%s\n", message);
+}
+
+int silencecmd_run(int argc, char **argv)
+{
+    struct silence_args a = { 0 };
+    int rc = parse_args(argc, argv, &a);
+    if (rc != 0 || a.help) {
+        fputs(USAGE, rc ? stderr : stdout);
+        return rc;
+    }
+    const char *problem = usage_problem(&a);
+    if (problem) {
+        fprintf(stderr, "clockwerk %s: %s\n%s", a.command, problem, USAGE);
+        return 2;
+    }
+    struct config_load_options o = { .report = report_problem, .bus_only = true };
+    struct cw_config *cfg = config_load_with(a.config, &o);
+    if (!cfg) {
+        fprintf(stderr, "clockwerk: cannot read the run_dir from %s (check it with clockwerk -t -c %s)\n", a.config,
+                a.config);
+        return 1;
+    }
+    rc = ask_alerter(&a, cfg->run_dir);
+    config_free(cfg);
+    return rc;
+}

@@ -46,12 +46,16 @@ enum { STORE_OK = 0, STORE_RETRY = -1, STORE_FATAL = -2 };
  * 5: checks.maintenance, alerts.muted, alerts.incident_id, alerts.deliveries */
 #define STORE_SCHEMA_VERSION 5
 
-/* SQL (the same text in every backend) true when the deliveries list `fresh` has no more pending channels than
- * `stored`: a channel's state only moves from pending to a final one, so fewer pending items is newer, and an
- * older copy replayed never takes the place of a newer list. */
-#define STORE_DELIVERIES_NEWER(fresh, stored)                              \
-    "(length(" fresh ") - length(replace(" fresh ", '=pending', ''))) <= " \
-    "(length(" stored ") - length(replace(" stored ", '=pending', '')))"
+/* SQL (the same text in every backend) true when the deliveries list `fresh` is newer than `stored`: not empty,
+ * and the stored one is empty (the alert was recorded when raised, before it was routed) or has at least as many
+ * pending channels (a channel's state only moves from pending to a final one), so an older copy replayed never
+ * takes the place of a newer list. */
+#define STORE_DELIVERIES_NEWER(fresh, stored)                                                                       \
+    "(" fresh " <> '' AND (" stored " = '' OR (length(" fresh ") - length(replace(" fresh ", '=pending', ''))) <= " \
+    "(length(" stored ") - length(replace(" stored ", '=pending', '')))))"
+/* SQL: the muted reason to keep: an alert is recorded when raised (not muted yet) and again once decided; a reason
+ * once stored stays (a replayed older copy says none). */
+#define STORE_MUTED_KEPT(fresh, stored) "CASE WHEN " stored " = 'none' THEN " fresh " ELSE " stored " END"
 
 /* A batch owns copies of everything it holds (the bus payloads are released after decoding). */
 struct store_check {

@@ -248,10 +248,14 @@ static int my_write_alert(struct store_db *db, const struct cw_alert *a, char *e
               " deliveries = IF(" STORE_DELIVERIES_NEWER(
                   "VALUES(deliveries)",
                   "deliveries") ", VALUES(deliveries), deliveries),"
-                                " email_state = IF(email_state IN ('sent', 'failed', 'muted'), email_state,"
-                                " VALUES(email_state)),"
-                                " webhook_state = IF(webhook_state IN ('sent', 'failed', 'muted'), webhook_state,"
-                                " VALUES(webhook_state))",
+                                " muted = " STORE_MUTED_KEPT(
+                                    "VALUES(muted)",
+                                    "muted") ","
+                                             " incident_id = COALESCE(incident_id, VALUES(incident_id)),"
+                                             " email_state = IF(email_state IN ('sent', 'failed', 'muted'), email_state,"
+                                             " VALUES(email_state)),"
+                                             " webhook_state = IF(webhook_state IN ('sent', 'failed', 'muted'), webhook_state,"
+                                             " VALUES(webhook_state))",
               &rc, err, errlen)))
         return rc;
     long long id = (long long)(int64_t)a->alert_id;

@@ -342,7 +342,12 @@ static int pg_prepare(struct store_db *db, char *err, size_t errlen)
           " webhook_state = CASE WHEN alerts.webhook_state IN ('sent', 'failed', 'muted')"
           " THEN alerts.webhook_state ELSE EXCLUDED.webhook_state END,"
           " deliveries = CASE WHEN " STORE_DELIVERIES_NEWER(
-              "EXCLUDED.deliveries", "alerts.deliveries") " THEN EXCLUDED.deliveries ELSE alerts.deliveries END" },
+              "EXCLUDED.deliveries",
+              "alerts.deliveries") " THEN EXCLUDED.deliveries ELSE alerts.deliveries END,"
+                                   " muted = " STORE_MUTED_KEPT(
+                                       "EXCLUDED.muted",
+                                       "alerts.muted") ","
+                                                       " incident_id = coalesce(alerts.incident_id, EXCLUDED.incident_id)" },
     };
     for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++) {
         PGresult *res = PQprepare(db->conn, stmts[i].name, stmts[i].sql, 0, NULL);

@@ -14,6 +14,10 @@ the real storer (and the web), in the three databases.
                                     before it are not marked, those inside are, those after are not; while it is
                                     open the page shows "maintenance" with the window's name and end, /api its
                                     name and end, /metrics clockwerk_endpoint_maintenance 1 (0 before and after)
+  test_window_alerts                the alerting side (the alerter's muting, docs/alerts.md): an endpoint that goes
+                                    down inside a window raises no webhook; its DOWN is stored muted
+                                    (maintenance, every channel muted); still down when the window ends, one DOWN
+                                    is sent then, with an id of its own, and stored with its delivery
 """
 
 import datetime
@@ -28,6 +32,7 @@ from harness import Clockwerk, base_config, check, closed_port_url, deadline, en
 from test_check_wire import Peer
 from test_databases import _db_group, _run_bench, _server_args
 from test_web import get, wait_serving, web_config
+from webhook_receiver import Switchboard, WebhookReceiver
 
 MUTES = {"none": 0, "maintenance": 1, "silence": 2, "flapping": 3, "dependency": 4, "acknowledged": 5,
          "no_route": 6}
@@ -240,3 +245,45 @@ def test_window_during_run():
             where = "before" if s < start else "inside" if s < start + length else "after"
             seen[where].add(marked)
         check(seen == {"before": {0}, "inside": {1}, "after": {0}}, "checks.maintenance by time: %r" % seen)
+
+
+@harness.timeout(180)
+def test_window_alerts():
+    with tempdir() as d, Switchboard() as sw, WebhookReceiver() as rx:
+        svc = sw.url("svc")
+        cfg = base_config([endpoint(svc, name="svc", timeout=1, alert_threshold=2)], workers=1,
+                          extra={"alerts": {"webhooks": [{"url": rx.url}]}})
+        start = int(time.time()) + 10
+        length = 10
+        cfg["maintenance"] = [{"name": "deploy", "endpoints": ["svc"], "start": iso_utc(start), "duration": length}]
+        db = harness.Sqlite(os.path.join(d, "clockwerk.db"))
+        with Clockwerk(cfg, d) as cw:
+            cw.wait_ready()
+            wait_for(lambda: time.time() >= start + 1, deadline(60), "the window open")
+            sw.set("svc", 500)
+
+            def muted_down():  # recorded when raised, then again once decided (the grouping window's end)
+                rows = db.try_query("SELECT alert_id, muted, deliveries, email_state, webhook_state FROM alerts "
+                                    "WHERE kind = 'down'")
+                return rows if rows and rows[0][1] != "none" else None
+            rows = wait_for(muted_down, deadline(start + length - time.time()), "a DOWN stored muted inside the window")
+            check(time.time() < start + length, "the DOWN came only after the window")
+            check(rows[0][1] == "maintenance" and rows[0][4] == "muted" and "=muted" in rows[0][2],
+                  "the DOWN inside the window: %r" % rows)
+            check(rx.calls() == [], "a webhook inside the window: %r" % rx.calls())
+            sent = wait_for(lambda: [c for c in rx.calls() if c.get("kind") == "down"] or None,
+                            deadline(start + length + 20 - time.time()), "one DOWN webhook after the window")
+            check(min(c["at"] for c in rx.raw_calls()) >= start + length, "a webhook before the window's end")
+            time.sleep(2)  # nothing more comes
+            downs = [c for c in rx.calls() if c.get("kind") == "down"]
+            check(len(downs) == 1, "DOWN webhooks after the window: %r" % downs)
+
+            def stored_sent():
+                r = db.try_query("SELECT alert_id, muted, webhook_state FROM alerts WHERE kind = 'down' "
+                                 "AND muted = 'none'")
+                return r if r and r[0][2] == "sent" else None
+            after = wait_for(stored_sent, deadline(30), "the DOWN after the window stored as sent")
+            cw.stop()
+        check(after[0][0] != rows[0][0], "the DOWN after the window reuses the muted one's id %r" % rows[0][0])
+        check("%016x" % (after[0][0] & 0xFFFFFFFFFFFFFFFF) == sent[0]["alert_id"],
+              "webhook id %r, stored %r" % (sent[0]["alert_id"], after[0][0]))

@@ -118,8 +118,18 @@ static void test_write_columns(void **state)
     text(f, "SELECT deliveries || '|' || email_state FROM alerts", buf, sizeof buf);
     assert_string_equal(buf, "mail=failed,pd=sent|failed");
 
-    /* a muted alert */
+    /* a muted alert: recorded when raised (pending, not routed yet), then decided muted; an older copy replayed
+     * after that changes nothing */
     store_batch_clear(&b);
+    struct cw_alert raised = { .alert_id = 9,
+                               .raised_at_us = T0,
+                               .kind = CW_ALERT_DOWN,
+                               .webhook_state = CW_DELIVERY_PENDING,
+                               .url = "http://b/",
+                               .name = "",
+                               .message = "b is DOWN",
+                               .deliveries = "" };
+    store_batch_add_alert(&b, &raised);
     struct cw_alert m = { .alert_id = 9,
                           .raised_at_us = T0,
                           .kind = CW_ALERT_DOWN,
@@ -131,10 +141,24 @@ static void test_write_columns(void **state)
                           .message = "b is DOWN",
                           .deliveries = "mail=muted" };
     store_batch_add_alert(&b, &m);
+    store_batch_add_alert(&b, &raised);
     assert_int_equal(f->be->write_batch(f->db, &b, err, sizeof err), STORE_OK);
     text(f, "SELECT muted || '|' || deliveries || '|' || coalesce(incident_id, 'NULL') FROM alerts WHERE alert_id = 9",
          buf, sizeof buf);
     assert_string_equal(buf, "maintenance|mail=muted|NULL");
+    text(f, "SELECT email_state || '|' || webhook_state FROM alerts WHERE alert_id = 9", buf, sizeof buf);
+    assert_string_equal(buf, "muted|muted");
+
+    /* routed: '' when raised, then the list of its channels, all pending: taken */
+    store_batch_clear(&b);
+    raised.alert_id = 10;
+    store_batch_add_alert(&b, &raised);
+    raised.deliveries = "mail=pending,pd=pending";
+    raised.incident_id = 10;
+    store_batch_add_alert(&b, &raised);
+    assert_int_equal(f->be->write_batch(f->db, &b, err, sizeof err), STORE_OK);
+    text(f, "SELECT deliveries || '|' || incident_id FROM alerts WHERE alert_id = 10", buf, sizeof buf);
+    assert_string_equal(buf, "mail=pending,pd=pending|10");
     store_batch_free(&b);
 }
 

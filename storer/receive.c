@@ -51,8 +51,8 @@ static int take_alert(struct storer *s, const struct bus_msg *m, const char **wh
     if (proto_alert_decode(m->data, m->len, &a, why) != 0) return -1;
     store_batch_add_alert(&s->cur, &a);
     s->c.received++;
-    /* acked like results once durable: (ACKQ_ALERT_WORKER, alert_id, delivery-state version) */
-    uint64_t v = ackq_alert_version(a.email_state, a.webhook_state);
+    /* acked like results once durable: (ACKQ_ALERT_WORKER, alert_id, record version) */
+    uint64_t v = ackq_alert_record_version(&a);
     struct ackq_range ar = { ACKQ_ALERT_WORKER, a.alert_id, v, v, ACKQ_DURABLE };
     ackgather_add(&s->acks, &m->peer, &ar, s->cur_no);
     return 0;

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "common/bus/ackq.h"
 #include "common/wire/protocol.h"
 
 static struct cw_alert sample(void)
@@ -145,12 +146,43 @@ static void test_v2_rejects(void **state)
     cw_buf_free(&b);
 }
 
+/* The ack version of an alert record (docs/protocol.md 2.6): every record of one alert's life differs, also when
+ * only a channel of several moved and the aggregate states did not. */
+static void test_record_versions(void **state)
+{
+    (void)state;
+    struct cw_alert a = sample();
+    const struct {
+        uint8_t email, hook, muted;
+        const char *deliveries;
+    } life[] = {
+        { CW_DELIVERY_NONE, CW_DELIVERY_PENDING, CW_MUTE_NONE, "" }, /* raised, not decided */
+        { CW_DELIVERY_PENDING, CW_DELIVERY_PENDING, CW_MUTE_NONE, "mail=pending,a=pending,b=pending" },
+        { CW_DELIVERY_PENDING, CW_DELIVERY_PENDING, CW_MUTE_NONE, "mail=pending,a=sent,b=pending" },
+        { CW_DELIVERY_PENDING, CW_DELIVERY_PENDING, CW_MUTE_NONE, "mail=pending,a=sent,b=failed" },
+        { CW_DELIVERY_SENT, CW_DELIVERY_FAILED, CW_MUTE_NONE, "mail=sent,a=sent,b=failed" },
+        { CW_DELIVERY_MUTED, CW_DELIVERY_MUTED, CW_MUTE_MAINTENANCE, "mail=muted,a=muted,b=muted" },
+        { CW_DELIVERY_NONE, CW_DELIVERY_NONE, CW_MUTE_NO_ROUTE, "" },
+    };
+    uint64_t seen[7];
+    for (size_t i = 0; i < 7; i++) {
+        a.email_state = life[i].email;
+        a.webhook_state = life[i].hook;
+        a.muted = life[i].muted;
+        a.deliveries = life[i].deliveries;
+        seen[i] = ackq_alert_record_version(&a);
+        assert_true(seen[i] >= 1);
+        for (size_t j = 0; j < i; j++) assert_true(seen[j] != seen[i]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_v2_round_trip),
         cmocka_unit_test(test_v1_still_written_and_read),
         cmocka_unit_test(test_v2_rejects),
+        cmocka_unit_test(test_record_versions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

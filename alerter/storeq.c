@@ -42,7 +42,7 @@ void storeq_record(struct storeq *s, const struct alert_rec *al)
     alert_to_wire(al, &w);
     if (s->store) {
         cw_buf_reset(&s->scratch);
-        uint64_t v = ackq_alert_version(w.email_state, w.webhook_state);
+        uint64_t v = ackq_alert_record_version(&w);
         if (proto_alert_encode(&s->scratch, &w) == 0 && s->has_q)
             ackq_push(&s->q, s->scratch.data, s->scratch.len, ACKQ_ALERT_WORKER, w.alert_id, v, v, 1);
     }

@@ -9,6 +9,7 @@
 
 #include "common/base/clock.h"
 #include "common/base/util.h"
+#include "report/maint.h"
 
 #define URL_SHOWN 2100 /* room for a masked configured URL */
 
@@ -87,15 +88,15 @@ static void display_name(const struct report_ep *e, char *out, size_t outlen)
     else cw_mask_url(e->ep->url, out, outlen);
 }
 
-#define TEXT_COLS 10
+#define TEXT_COLS 11
 
 /* One row of the text table, each cell formatted. */
 struct text_row {
     char cell[TEXT_COLS][URL_SHOWN];
 };
 
-static const char *const text_heads[TEXT_COLS] = { "ENDPOINT", "CHECKS", "UPTIME", "DOWNTIME",      "INC",
-                                                   "P50",      "P95",    "P99",    "SLOWEST PHASE", "STATE" };
+static const char *const text_heads[TEXT_COLS] = { "ENDPOINT", "CHECKS", "UPTIME",        "DOWNTIME", "INC",  "P50",
+                                                   "P95",      "P99",    "SLOWEST PHASE", "STATE",    "MAINT" };
 
 static void text_cells(const struct report_ep *e, struct text_row *row)
 {
@@ -103,8 +104,10 @@ static void text_cells(const struct report_ep *e, struct text_row *row)
     display_name(e, c[0], sizeof c[0]);
     snprintf(c[1], sizeof c[1], "%" PRId64, e->t.checks);
     snprintf(c[2], sizeof c[2], "-");
-    if (e->t.checks) {
-        report_format_pct(e->t.ok, e->t.checks, 3, c[2], sizeof c[2]);
+    int64_t checks, ok;
+    report_uptime_counts(e, &checks, &ok);
+    if (checks) {
+        report_format_pct(ok, checks, 3, c[2], sizeof c[2]);
         strcat(c[2], "%");
     }
     report_format_duration(e->dt.down_ms, c[3], sizeof c[3]);
@@ -121,6 +124,7 @@ static void text_cells(const struct report_ep *e, struct text_row *row)
         snprintf(c[8], sizeof c[8], "%s %s", tally_phase_name(e->fig.slowest), mean);
     }
     snprintf(c[9], sizeof c[9], "%s", report_state(e));
+    report_format_duration(e->maint_ms, c[10], sizeof c[10]);
 }
 
 /* The cells padded to their column's display width: text columns left, numbers right; two spaces between. */
@@ -169,7 +173,7 @@ static void print_text(FILE *out, const struct report *rep)
 static void print_csv(FILE *out, const struct report *rep)
 {
     fputs("name,url,checks,ok,uptime_pct,downtime_s,incidents,p50_ms,p95_ms,p99_ms,slowest_phase,slowest_phase_ms,"
-          "state\r\n",
+          "state,maintenance_s,maintenance_checks\r\n",
           out);
     for (size_t i = 0; i < rep->n; i++) {
         const struct report_ep *e = &rep->eps[i];
@@ -180,14 +184,16 @@ static void print_csv(FILE *out, const struct report *rep)
         report_csv_field(out, url);
         fprintf(out, ",%" PRId64 ",%" PRId64 ",", e->t.checks, e->t.ok);
         char pct[32];
-        report_format_pct(e->t.ok, e->t.checks, 6, pct, sizeof pct);
-        if (e->t.checks) fputs(pct, out);
+        int64_t checks, ok;
+        report_uptime_counts(e, &checks, &ok);
+        report_format_pct(ok, checks, 6, pct, sizeof pct);
+        if (checks) fputs(pct, out);
         fprintf(out, ",%.3f,%u,", (double)e->dt.down_ms / 1000.0, e->dt.incidents);
         if (e->fig.has_latency) fprintf(out, "%.3f,%.3f,%.3f", e->fig.p50_ms, e->fig.p95_ms, e->fig.p99_ms);
         else fputs(",,", out);
         if (e->fig.slowest >= 0) fprintf(out, ",%s,%.3f", tally_phase_name(e->fig.slowest), e->fig.slowest_ms);
         else fputs(",,", out);
-        fprintf(out, ",%s\r\n", report_state(e));
+        fprintf(out, ",%s,%.3f,%" PRId64 "\r\n", report_state(e), (double)e->maint_ms / 1000.0, e->t.checks - checks);
     }
 }
 
@@ -212,8 +218,12 @@ static json_object *json_endpoint(const struct report_ep *e)
     json_object_object_add(o, "checks", json_object_new_int64(e->t.checks));
     json_object_object_add(o, "ok", json_object_new_int64(e->t.ok));
     char pct[32];
-    report_format_pct(e->t.ok, e->t.checks, 6, pct, sizeof pct);
-    json_object_object_add(o, "uptime_pct", e->t.checks > 0 ? json_object_new_double_s(atof(pct), pct) : NULL);
+    int64_t checks, ok;
+    report_uptime_counts(e, &checks, &ok);
+    report_format_pct(ok, checks, 6, pct, sizeof pct);
+    json_object_object_add(o, "uptime_pct", checks > 0 ? json_object_new_double_s(atof(pct), pct) : NULL);
+    json_object_object_add(o, "maintenance_checks", json_object_new_int64(e->t.checks - checks));
+    json_object_object_add(o, "maintenance_s", json_fixed(true, (double)e->maint_ms / 1000.0, 3));
     json_object_object_add(o, "downtime_s", json_fixed(true, (double)e->dt.down_ms / 1000.0, 3));
     json_object_object_add(o, "incidents", json_object_new_int64(e->dt.incidents));
     json_object_object_add(o, "p50_ms", json_ms(e->fig.has_latency, e->fig.p50_ms));

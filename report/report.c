@@ -9,10 +9,12 @@
 
 #include "common/base/util.h"
 #include "common/wire/protocol.h"
+#include "report/maint.h"
 
 int report_init(struct report *rep, const struct cw_config *cfg, const char *only, int64_t since_ms, int64_t until_ms)
 {
     memset(rep, 0, sizeof *rep);
+    rep->cfg = cfg;
     rep->since_ms = since_ms;
     rep->until_ms = until_ms;
     rep->now_ms = INT64_MAX;
@@ -208,13 +210,15 @@ int report_collect(struct report *rep, const struct store_read_backend *b, struc
     int rc = b->endpoints(r, on_endpoint, rep, err, errlen);
     if (rc == STORE_OK && rep->id_table) rc = read_all(rep, b, r, err, errlen);
     if (rc == STORE_OK && rep->id_table) rc = refine_day_ends(rep, b, r, err, errlen);
+    if (rc == STORE_OK) rc = report_read_maintenance(rep, b, r, err, errlen);
     if (rc != STORE_OK) return rc;
     for (size_t i = 0; i < rep->n; i++) {
         struct report_ep *e = &rep->eps[i];
         /* DOWN at until is known only as far as the checks go: never past now, nor past the last check */
         int64_t open_end = e->last_check_ms < rep->now_ms ? e->last_check_ms : rep->now_ms;
         dt_compute(e->ev, e->n_ev, rep->since_ms, rep->until_ms, open_end, &e->dt);
-        if (e->t.checks > 0 || e->checked_before || e->dt.known) tally_merge(&e->t, &e->late);
+        e->late_counted = e->t.checks > 0 || e->checked_before || e->dt.known;
+        if (e->late_counted) tally_merge(&e->t, &e->late);
         tally_figures(&e->t, &e->fig);
         rep->bad_blobs += e->t.bad_blobs;
     }

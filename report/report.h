@@ -19,18 +19,23 @@ struct report_ep {
     int64_t db_id;                /* endpoints.id, -1 when the database does not know the URL */
     char *masked_url;             /* its URL as the alerter's messages show it (cw_mask_url) */
     struct tally t;
-    struct tally late;     /* the hour holding a past until, counted only after a check before until (report.c) */
-    bool checked_before;   /* a cell of the hour before the window has checks (report.c) */
-    int64_t last_check_ms; /* the end of its last check the reads saw (a row's time + 1 ms, a cell's end) */
+    struct tally late;      /* the hour holding a past until, counted only after a check before until (report.c) */
+    bool checked_before;    /* a cell of the hour before the window has checks (report.c) */
+    int64_t last_check_ms;  /* the end of its last check the reads saw (a row's time + 1 ms, a cell's end) */
     bool last_check_is_day; /* ... and that was the end of a daily cell (refined from its hours: report.c) */
-    struct dt_event *ev;   /* its down/up alerts before until */
+    struct dt_event *ev;    /* its down/up alerts before until */
     size_t n_ev, cap_ev;
     struct dt_result dt;
     struct tally_figures fig;
+    bool late_counted;       /* `late` was merged into `t` (report_collect) */
+    int64_t maint_checks[2]; /* its checks stored in maintenance (schema 5): [0] before, [1] in the late hour */
+    int64_t maint_ok[2];     /* ... of them ok */
+    int64_t maint_ms;        /* time in the configuration's maintenance windows over [since, until) */
     UT_hash_handle by_id, by_url;
 };
 
 struct report {
+    const struct cw_config *cfg; /* outlives the report */
     int64_t since_ms, until_ms;
     int64_t now_ms; /* the clock when the report began (INT64_MAX until main sets it) */
     struct win_split split;

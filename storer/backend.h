@@ -5,8 +5,9 @@
  * Contract for every backend:
  *  - Schema (docs/schema.md): tables schema_version(version), endpoints(id, url UNIQUE, name, type),
  *    checks(id, endpoint_id, checked_at, status_code, latency_ms, ok, error, dns_ms, connect_ms, tls_ms,
- *    ttfb_ms, worker, boot_id, seq, tls_expires_at, details) with UNIQUE (worker, boot_id, seq), and
- *    alerts(id, alert_id UNIQUE, endpoint_id, raised_at, kind, message, email_state, webhook_state).
+ *    ttfb_ms, worker, boot_id, seq, tls_expires_at, details, maintenance) with UNIQUE (worker, boot_id, seq),
+ *    and alerts(id, alert_id UNIQUE, endpoint_id, raised_at, kind, message, email_state, webhook_state, muted,
+ *    incident_id, deliveries).
  *    Same table and column names in every database. checked_at/raised_at are UTC with milliseconds;
  *    latency_ms and the phases are double-precision milliseconds (NULL when the phase was not reached,
  *    i.e. the wire value is -1); error is NULL when ok.
@@ -41,12 +42,25 @@
 
 enum { STORE_OK = 0, STORE_RETRY = -1, STORE_FATAL = -2 };
 
-/* 2: checks.tls_expires_at; 3: roll-ups (docs/schema.md, storer/rollup.h); 4: endpoints.type, checks.details */
-#define STORE_SCHEMA_VERSION 4
+/* 2: checks.tls_expires_at; 3: roll-ups (docs/schema.md, storer/rollup.h); 4: endpoints.type, checks.details;
+ * 5: checks.maintenance, alerts.muted, alerts.incident_id, alerts.deliveries */
+#define STORE_SCHEMA_VERSION 5
+
+/* SQL (the same text in every backend) true when the deliveries list `fresh` is newer than `stored`: not empty,
+ * and the stored one is empty (the alert was recorded when raised, before it was routed) or has at least as many
+ * pending channels (a channel's state only moves from pending to a final one), so an older copy replayed never
+ * takes the place of a newer list. */
+#define STORE_DELIVERIES_NEWER(fresh, stored)                                                                       \
+    "(" fresh " <> '' AND (" stored " = '' OR (length(" fresh ") - length(replace(" fresh ", '=pending', ''))) <= " \
+    "(length(" stored ") - length(replace(" stored ", '=pending', '')))))"
+/* SQL: the muted reason to keep: an alert is recorded when raised (not muted yet) and again once decided; a reason
+ * once stored stays (a replayed older copy says none). */
+#define STORE_MUTED_KEPT(fresh, stored) "CASE WHEN " stored " = 'none' THEN " fresh " ELSE " stored " END"
 
 /* A batch owns copies of everything it holds (the bus payloads are released after decoding). */
 struct store_check {
     struct cw_result r; /* r.url and r.error point into the batch's own string storage */
+    bool maintenance;   /* checks.maintenance: a maintenance window covered the endpoint at r.checked_at_us */
 };
 struct store_alert {
     struct cw_alert a; /* strings point into the batch's own string storage */

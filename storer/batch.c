@@ -59,6 +59,7 @@ static void arena_reserve(struct store_batch *b, size_t need)
             a->url = rebase(a->url, old, fresh);
             a->name = rebase(a->name, old, fresh);
             a->message = rebase(a->message, old, fresh);
+            a->deliveries = rebase(a->deliveries, old, fresh);
         }
         free(old);
     }
@@ -87,6 +88,7 @@ void store_batch_add_check(struct store_batch *b, const struct cw_result *r)
     const char *figures = (r->figures && r->figures[0]) ? r->figures : NULL;
     size_t ulen = strlen(url), elen = error ? strlen(error) : 0, flen = figures ? strlen(figures) : 0;
     arena_reserve(b, ulen + 1 + (error ? elen + 1 : 0) + (figures ? flen + 1 : 0));
+    b->checks[b->n_checks].maintenance = false; /* the storer marks it (storer/maint.c) */
     struct cw_result *o = &b->checks[b->n_checks].r;
     *o = *r;
     o->url = arena_put(b, url, ulen);
@@ -102,13 +104,15 @@ void store_batch_add_alert(struct store_batch *b, const struct cw_alert *a)
         b->alerts = cw_xrealloc(b->alerts, b->cap_alerts * sizeof *b->alerts);
     }
     const char *url = a->url ? a->url : "", *name = a->name ? a->name : "", *msg = a->message ? a->message : "";
-    size_t ulen = strlen(url), nlen = strlen(name), mlen = strlen(msg);
-    arena_reserve(b, ulen + nlen + mlen + 3);
+    const char *deliveries = a->deliveries ? a->deliveries : "";
+    size_t ulen = strlen(url), nlen = strlen(name), mlen = strlen(msg), dlen = strlen(deliveries);
+    arena_reserve(b, ulen + nlen + mlen + dlen + 4);
     struct cw_alert *o = &b->alerts[b->n_alerts].a;
     *o = *a;
     o->url = arena_put(b, url, ulen);
     o->name = arena_put(b, name, nlen);
     o->message = arena_put(b, msg, mlen);
+    o->deliveries = arena_put(b, deliveries, dlen);
     b->n_alerts++;
 }
 

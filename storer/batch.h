@@ -18,9 +18,10 @@ void store_batch_free(struct store_batch *b);
 /* Empties the batch but keeps its memory for the next use. */
 void store_batch_clear(struct store_batch *b);
 
-/* Copies r (and its url/error strings) into the batch. An ok result's error is stored as NULL. */
+/* Copies r (and its url/error strings) into the batch, not in maintenance. An ok result's error is stored as
+ * NULL. */
 void store_batch_add_check(struct store_batch *b, const struct cw_result *r);
-/* Copies a (and its url/name/message strings) into the batch. */
+/* Copies a (and its url/name/message/deliveries strings) into the batch. */
 void store_batch_add_alert(struct store_batch *b, const struct cw_alert *a);
 
 /* Checks plus alerts. */

@@ -69,6 +69,7 @@ static void storer_free(struct storer *s)
     cw_buf_free(&s->scratch);
     seqgap_free(&s->seqs);
     prune_free(&s->prune);
+    storer_maint_free(&s->maint);
     proc_close(&s->p); /* the bus, with its sockets, and the configuration */
 }
 
@@ -126,6 +127,7 @@ static void storer_init(struct storer *s)
     s->results = cw_xcalloc(CW_RESULT_BATCH_MAX, sizeof *s->results);
     prune_init(&s->prune, cw_mono_ns());
     storer_prune_configure(s);
+    storer_maint_set(&s->maint, s->p.cfg);
 
     const struct store_backend *be = store_backend_for(s->p.cfg->db_driver);
     if (!be || !be->open) storer_die(s, 2, "no backend for db_driver %d", (int)s->p.cfg->db_driver);
@@ -146,6 +148,7 @@ static void reload(struct storer *s)
         log_warn("reload: %s; keeping the previous configuration", err);
         return;
     }
+    storer_maint_set(&s->maint, s->p.cfg);
     config_free(old);
     storer_prune_configure(s);
     const struct cw_config *cfg = s->p.cfg;

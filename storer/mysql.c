@@ -301,6 +301,16 @@ static int my_add_types(struct store_db *db, char *err, size_t errlen)
     return rc == STORE_OK ? my_add_column(db, "checks", "details", "TEXT NULL", err, errlen) : rc;
 }
 
+/* 4 -> 5: maintenance and alert muting, incidents and channels (docs/schema.md). */
+static int my_add_maintenance(struct store_db *db, char *err, size_t errlen)
+{
+    int rc = my_add_column(db, "checks", "maintenance", "TINYINT(1) NOT NULL DEFAULT 0", err, errlen);
+    if (rc == STORE_OK) rc = my_add_column(db, "alerts", "muted", "VARCHAR(16) NOT NULL DEFAULT 'none'", err, errlen);
+    if (rc == STORE_OK) rc = my_add_column(db, "alerts", "incident_id", "BIGINT NULL", err, errlen);
+    if (rc == STORE_OK) rc = my_add_column(db, "alerts", "deliveries", "VARCHAR(4096) NOT NULL DEFAULT ''", err, errlen);
+    return rc;
+}
+
 /* ---- migration: the primitives of storer/migrate.c. DDL commits implicitly in MySQL, so a named lock (not a
  * transaction) keeps two storers apart, and "rollback" only releases it. */
 
@@ -337,6 +347,9 @@ static const struct store_migrate_step my_steps[] = {
     { .version = 2, .what = "add checks.tls_expires_at", .run = my_add_tls_expires_at },
     { .version = 3, .what = "add the roll-up tables", .run = my_add_rollup_tables },
     { .version = 4, .what = "add endpoints.type and checks.details", .run = my_add_types },
+    { .version = 5,
+      .what = "add checks.maintenance and alerts.muted/incident_id/deliveries",
+      .run = my_add_maintenance },
 };
 
 static const struct store_migrate_ops my_migrate_ops = {

@@ -14,12 +14,13 @@
 
 #define MY_SIZES 9 /* multi-row statements for 1 << 8 = 256 rows down to 1 */
 #define MY_MAX_ROWS (1 << (MY_SIZES - 1))
-#define MY_COLS 15 /* parameters per row of checks */
+#define MY_COLS 16 /* parameters per row of checks */
 #define MY_ERR_CAP (CW_ERROR_MAX + 1)
 
 /* The bound values of one row of checks. */
 struct my_row {
     int64_t endpoint_id;
+    signed char maintenance; /* checks.maintenance, TINYINT(1) */
     MYSQL_TIME at;
     int status;
     double ms[5]; /* latency, dns, connect, tls, ttfb */

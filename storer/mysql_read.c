@@ -176,7 +176,25 @@ static const struct store_read_dialect myr_dialect = {
     .time_cast = "",
     .raised_ms = "CAST(ROUND(UNIX_TIMESTAMP(raised_at) * 1000) AS SIGNED)",
     .checked_ms = "CAST(ROUND(UNIX_TIMESTAMP(checked_at) * 1000) AS SIGNED)",
+    .maintenance_true = "maintenance = 1",
 };
+
+static int myr_maint_row(MYSQL_ROW row, const unsigned long *len, void *fn, void *ctx)
+{
+    (void)len;
+    return ((store_read_maint_fn)fn)(ctx, num(row[0]), num(row[1]), num(row[2]));
+}
+
+static int myr_maintenance(struct store_reader *r, int64_t from_ms, int64_t to_ms, int64_t ep_lo, int64_t ep_hi,
+                           store_read_maint_fn fn, void *ctx, char *err, size_t errlen)
+{
+    struct cw_buf sql = { 0 };
+    store_read_sql_maintenance(&sql, &myr_dialect, from_ms, to_ms, ep_lo, ep_hi);
+    int rc = myr_stream(r, (const char *)sql.data, "read the checks in maintenance", myr_maint_row, (void *)fn, ctx,
+                        err, errlen);
+    cw_buf_free(&sql);
+    return rc;
+}
 
 static int myr_recent(struct store_reader *r, int64_t from_ms, int64_t to_ms, int64_t ep_lo, int64_t ep_hi,
                       store_read_row_fn fn, void *ctx, char *err, size_t errlen)
@@ -234,6 +252,7 @@ const struct store_read_backend store_read_mysql = {
     .endpoints = myr_endpoints,
     .cells = myr_cells,
     .recent = myr_recent,
+    .maintenance = myr_maintenance,
     .alerts = myr_alerts,
     .last_checks = myr_last_checks,
     .close = myr_close,

@@ -85,8 +85,8 @@ static MYSQL_STMT *my_insert_stmt(struct store_db *db, int k, int *rc, char *err
     }
     static const char head[] = "INSERT INTO checks (endpoint_id, checked_at, status_code, latency_ms, ok, error,"
                                " dns_ms, connect_ms, tls_ms, ttfb_ms, worker, boot_id, seq, tls_expires_at,"
-                               " details) VALUES ";
-    static const char row[] = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+                               " details, maintenance) VALUES ";
+    static const char row[] = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
     static const char tail[] = " ON DUPLICATE KEY UPDATE id = id";
     size_t n = (size_t)1 << k;
     size_t len = sizeof head + n * sizeof row + sizeof tail;
@@ -218,6 +218,8 @@ static int my_write_checks(struct store_db *db, const struct store_batch *batch,
         bind_value(&b[14], MYSQL_TYPE_STRING, w->details, &w->details_null);
         b[14].buffer_length = sizeof w->details;
         b[14].length = &w->details_len;
+        w->maintenance = batch->checks[from + i].maintenance ? 1 : 0;
+        bind_value(&b[15], MYSQL_TYPE_TINY, &w->maintenance, NULL);
     }
     if (mysql_stmt_bind_param(st, db->binds) != 0 || mysql_stmt_execute(st) != 0)
         return my_stmt_fail(db, st, "insert checks", err, errlen);
@@ -236,15 +238,25 @@ static int my_write_alert(struct store_db *db, const struct cw_alert *a, char *e
     int64_t ep;
     if ((rc = my_endpoint_id(db, a->url, "http", &ep, err, errlen)) != STORE_OK) return rc;
     if (!db->alert &&
-        !(db->alert = my_prepare(db,
-                                 "INSERT INTO alerts (alert_id, endpoint_id, raised_at, kind, message, email_state,"
-                                 " webhook_state) VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE"
-                                 /* delivery states only move forward: 'sent' and 'failed' are final */
-                                 " email_state = IF(email_state IN ('sent', 'failed'), email_state,"
-                                 " VALUES(email_state)),"
-                                 " webhook_state = IF(webhook_state IN ('sent', 'failed'), webhook_state,"
-                                 " VALUES(webhook_state))",
-                                 &rc, err, errlen)))
+        !(db->alert = my_prepare(
+              db,
+              "INSERT INTO alerts (alert_id, endpoint_id, raised_at, kind, message, email_state,"
+              " webhook_state, muted, incident_id, deliveries)"
+              " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE"
+              /* delivery states only move forward: 'sent', 'failed', 'muted' are final;
+                                  * the list first: it compares with the stored states (storer/sqlite.c) */
+              " deliveries = IF(" STORE_DELIVERIES_NEWER(
+                  "VALUES(deliveries)",
+                  "deliveries") ", VALUES(deliveries), deliveries),"
+                                " muted = " STORE_MUTED_KEPT(
+                                    "VALUES(muted)",
+                                    "muted") ","
+                                             " incident_id = COALESCE(incident_id, VALUES(incident_id)),"
+                                             " email_state = IF(email_state IN ('sent', 'failed', 'muted'), email_state,"
+                                             " VALUES(email_state)),"
+                                             " webhook_state = IF(webhook_state IN ('sent', 'failed', 'muted'), webhook_state,"
+                                             " VALUES(webhook_state))",
+              &rc, err, errlen)))
         return rc;
     long long id = (long long)(int64_t)a->alert_id;
     MYSQL_TIME at;
@@ -256,7 +268,12 @@ static int my_write_alert(struct store_db *db, const struct cw_alert *a, char *e
     hook = hook ? hook : "none";
     unsigned long msg_len, kind_len = strlen(kind), email_len = strlen(email), hook_len = strlen(hook);
     char *msg = my_clean_dup(a->message ? a->message : "", &msg_len);
-    MYSQL_BIND b[7];
+    const char *muted = proto_mute_name(a->muted), *deliveries = a->deliveries ? a->deliveries : "";
+    muted = muted ? muted : "none";
+    unsigned long muted_len = strlen(muted), deliveries_len = strlen(deliveries);
+    long long incident = (long long)(int64_t)a->incident_id;
+    my_bool no_incident = a->incident_id == 0;
+    MYSQL_BIND b[10];
     bind_value(&b[0], MYSQL_TYPE_LONGLONG, &id, NULL);
     bind_value(&b[1], MYSQL_TYPE_LONGLONG, &ep, NULL);
     bind_value(&b[2], MYSQL_TYPE_DATETIME, &at, NULL);
@@ -268,6 +285,11 @@ static int my_write_alert(struct store_db *db, const struct cw_alert *a, char *e
     b[5].length = &email_len;
     bind_value(&b[6], MYSQL_TYPE_STRING, (void *)hook, NULL);
     b[6].length = &hook_len;
+    bind_value(&b[7], MYSQL_TYPE_STRING, (void *)muted, NULL);
+    b[7].length = &muted_len;
+    bind_value(&b[8], MYSQL_TYPE_LONGLONG, &incident, &no_incident);
+    bind_value(&b[9], MYSQL_TYPE_STRING, (void *)deliveries, NULL);
+    b[9].length = &deliveries_len;
     rc = STORE_OK;
     if (mysql_stmt_bind_param(db->alert, b) != 0 || mysql_stmt_execute(db->alert) != 0)
         rc = my_stmt_fail(db, db->alert, "upsert alert", err, errlen);

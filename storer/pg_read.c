@@ -253,7 +253,24 @@ static const struct store_read_dialect pgr_dialect = {
     .time_cast = "::timestamptz",
     .raised_ms = "round(extract(epoch FROM raised_at) * 1000)::bigint",
     .checked_ms = "round(extract(epoch FROM checked_at) * 1000)::bigint",
+    .maintenance_true = "maintenance",
 };
+
+static int pgr_maint_row(const struct pgr_field *f, void *fn, void *ctx)
+{
+    return ((store_read_maint_fn)fn)(ctx, be_i64(&f[0]), be_i64(&f[1]), be_i64(&f[2]));
+}
+
+static int pgr_maintenance(struct store_reader *r, int64_t from_ms, int64_t to_ms, int64_t ep_lo, int64_t ep_hi,
+                           store_read_maint_fn fn, void *ctx, char *err, size_t errlen)
+{
+    struct cw_buf sql = { 0 };
+    store_read_sql_maintenance(&sql, &pgr_dialect, from_ms, to_ms, ep_lo, ep_hi);
+    int rc = pgr_stream(r, (const char *)sql.data, 3, "read the checks in maintenance", pgr_maint_row, (void *)fn, ctx,
+                        err, errlen);
+    cw_buf_free(&sql);
+    return rc;
+}
 
 static int pgr_recent(struct store_reader *r, int64_t from_ms, int64_t to_ms, int64_t ep_lo, int64_t ep_hi,
                       store_read_row_fn fn, void *ctx, char *err, size_t errlen)
@@ -320,6 +337,7 @@ const struct store_read_backend store_read_postgres = {
     .endpoints = pgr_endpoints,
     .cells = pgr_cells,
     .recent = pgr_recent,
+    .maintenance = pgr_maintenance,
     .alerts = pgr_alerts,
     .last_checks = pgr_last_checks,
     .close = pgr_close,

@@ -52,3 +52,14 @@ const char *const pg_schema_v4[] = {
     "ALTER TABLE checks ADD COLUMN IF NOT EXISTS details text",
     NULL,
 };
+
+/* 4 -> 5: maintenance and alert muting, incidents and channels (docs/schema.md). */
+const char *const pg_schema_v5[] = {
+    "ALTER TABLE checks ADD COLUMN IF NOT EXISTS maintenance boolean NOT NULL DEFAULT false",
+    "ALTER TABLE alerts ADD COLUMN IF NOT EXISTS muted text NOT NULL DEFAULT 'none'",
+    "ALTER TABLE alerts ADD COLUMN IF NOT EXISTS incident_id bigint",
+    "ALTER TABLE alerts ADD COLUMN IF NOT EXISTS deliveries text NOT NULL DEFAULT ''",
+    /* the report counts the checks in maintenance of a window: a partial index holds only them */
+    "CREATE INDEX IF NOT EXISTS checks_maintenance ON checks (endpoint_id, checked_at) WHERE maintenance",
+    NULL,
+};

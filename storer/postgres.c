@@ -43,7 +43,7 @@
 #include "common/base/log.h"
 #include "common/base/util.h"
 
-#define PG_COLS 15 /* columns of checks written per row (the url stands in for endpoint_id) */
+#define PG_COLS 16 /* columns of checks written per row (the url stands in for endpoint_id) */
 
 struct store_db {
     PGconn *conn;
@@ -281,6 +281,7 @@ static const struct store_migrate_step pg_steps[] = {
     { .version = 2, .what = "add checks.tls_expires_at", .sql = pg_schema_v2 },
     { .version = 3, .what = "add the roll-up tables", .sql = pg_schema_v3 },
     { .version = 4, .what = "add endpoints.type and checks.details", .sql = pg_schema_v4 },
+    { .version = 5, .what = "add checks.maintenance and alerts.muted/incident_id/deliveries", .sql = pg_schema_v5 },
 };
 
 static const struct store_migrate_ops pg_migrate_ops = {
@@ -317,29 +318,36 @@ static int pg_prepare(struct store_db *db, char *err, size_t errlen)
          * endpoint's id in the join; a (worker, boot_id, seq) already stored is skipped. */
         { "cw_insert_checks",
           "INSERT INTO checks (endpoint_id, checked_at, status_code, latency_ms, ok, error, dns_ms, connect_ms,"
-          " tls_ms, ttfb_ms, worker, boot_id, seq, tls_expires_at, details)"
+          " tls_ms, ttfb_ms, worker, boot_id, seq, tls_expires_at, details, maintenance)"
           " SELECT e.id, u.checked_at, u.status_code, u.latency_ms, u.ok, u.error, u.dns_ms, u.connect_ms,"
-          " u.tls_ms, u.ttfb_ms, u.worker, u.boot_id, u.seq, u.tls_expires_at, u.details"
+          " u.tls_ms, u.ttfb_ms, u.worker, u.boot_id, u.seq, u.tls_expires_at, u.details, u.maintenance"
           " FROM unnest($1::text[], $2::timestamptz[], $3::integer[], $4::float8[], $5::boolean[], $6::text[],"
           " $7::float8[], $8::float8[], $9::float8[], $10::float8[], $11::integer[], $12::bigint[], $13::bigint[],"
-          " $14::timestamptz[], $15::text[])"
+          " $14::timestamptz[], $15::text[], $16::boolean[])"
           " WITH ORDINALITY AS u(url, checked_at, status_code, latency_ms, ok, error, dns_ms, connect_ms, tls_ms,"
-          " ttfb_ms, worker, boot_id, seq, tls_expires_at, details, n)"
+          " ttfb_ms, worker, boot_id, seq, tls_expires_at, details, maintenance, n)"
           " JOIN endpoints e ON e.url = u.url"
           " ORDER BY u.n" /* ids in the order the results arrived, as in every backend */
           " ON CONFLICT (worker, boot_id, seq) DO NOTHING" },
         { "cw_alert_endpoint", "INSERT INTO endpoints (url) VALUES ($1::text) ON CONFLICT (url) DO NOTHING" },
         { "cw_upsert_alert",
-          "INSERT INTO alerts (alert_id, endpoint_id, raised_at, kind, message, email_state, webhook_state)"
-          " SELECT $1::bigint, e.id, $3::timestamptz, $4::text, $5::text, $6::text, $7::text"
-          " FROM endpoints e WHERE e.url = $2::text"
-          /* Delivery states only move forward: 'sent' and 'failed' are final, so a replayed older copy
-           * of an alert never undoes a newer state (as in every backend). */
+          "INSERT INTO alerts (alert_id, endpoint_id, raised_at, kind, message, email_state, webhook_state, muted,"
+          " incident_id, deliveries) SELECT $1::bigint, e.id, $3::timestamptz, $4::text, $5::text, $6::text,"
+          " $7::text, $8::text, $9::bigint, $10::text FROM endpoints e WHERE e.url = $2::text"
+          /* Delivery states only move forward: 'sent', 'failed' and 'muted' are final, so a replayed older
+           * copy of an alert never undoes a newer state (as in every backend; storer/sqlite.c). */
           " ON CONFLICT (alert_id) DO UPDATE SET"
-          " email_state = CASE WHEN alerts.email_state IN ('sent', 'failed') THEN alerts.email_state"
+          " email_state = CASE WHEN alerts.email_state IN ('sent', 'failed', 'muted') THEN alerts.email_state"
           " ELSE EXCLUDED.email_state END,"
-          " webhook_state = CASE WHEN alerts.webhook_state IN ('sent', 'failed') THEN alerts.webhook_state"
-          " ELSE EXCLUDED.webhook_state END" },
+          " webhook_state = CASE WHEN alerts.webhook_state IN ('sent', 'failed', 'muted')"
+          " THEN alerts.webhook_state ELSE EXCLUDED.webhook_state END,"
+          " deliveries = CASE WHEN " STORE_DELIVERIES_NEWER(
+              "EXCLUDED.deliveries",
+              "alerts.deliveries") " THEN EXCLUDED.deliveries ELSE alerts.deliveries END,"
+                                   " muted = " STORE_MUTED_KEPT(
+                                       "EXCLUDED.muted",
+                                       "alerts.muted") ","
+                                                       " incident_id = coalesce(alerts.incident_id, EXCLUDED.incident_id)" },
     };
     for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++) {
         PGresult *res = PQprepare(db->conn, stmts[i].name, stmts[i].sql, 0, NULL);
@@ -441,6 +449,7 @@ static int pg_write_checks(struct store_db *db, const struct store_batch *batch,
         }
         if (r->figures && r->figures[0]) pg_arr_text(&db->arr[14], r->figures);
         else cw_buf_put(&db->arr[14], "NULL", 4);
+        cw_buf_put(&db->arr[15], batch->checks[i].maintenance ? "t" : "f", 1);
     }
     const char *v[PG_COLS];
     for (int j = 0; j < PG_COLS; j++) {
@@ -461,8 +470,10 @@ static int pg_write_checks(struct store_db *db, const struct store_batch *batch,
 
 static int pg_write_alert(struct store_db *db, const struct cw_alert *a, char *err, size_t errlen)
 {
-    char id[32], when[48];
+    char id[32], when[48], incident[32];
     snprintf(id, sizeof id, "%lld", (long long)(int64_t)a->alert_id);
+    snprintf(incident, sizeof incident, "%lld", (long long)(int64_t)a->incident_id);
+    const char *muted = proto_mute_name(a->muted);
     pg_format_time(a->raised_at_us, when, sizeof when);
     const char *kind = proto_alert_kind_name(a->kind);
     const char *email = proto_delivery_name(a->email_state);
@@ -473,10 +484,17 @@ static int pg_write_alert(struct store_db *db, const struct cw_alert *a, char *e
     const char *ep[1] = { url };
     int rc = pg_exec_prepared(db, "cw_alert_endpoint", 1, ep, NULL, err, errlen);
     if (rc == STORE_OK) {
-        const char *v[7] = {
-            id, url, when, kind ? kind : "unknown", message, email ? email : "none", hook ? hook : "none"
-        };
-        rc = pg_exec_prepared(db, "cw_upsert_alert", 7, v, NULL, err, errlen);
+        const char *v[10] = { id,
+                              url,
+                              when,
+                              kind ? kind : "unknown",
+                              message,
+                              email ? email : "none",
+                              hook ? hook : "none",
+                              muted ? muted : "none",
+                              a->incident_id ? incident : NULL,
+                              a->deliveries ? a->deliveries : "" };
+        rc = pg_exec_prepared(db, "cw_upsert_alert", 10, v, NULL, err, errlen);
     }
     free(url);
     free(message);

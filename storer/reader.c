@@ -29,18 +29,36 @@ void store_read_format_ms(int64_t ms, bool mysql_form, char *out, size_t outlen)
              tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
 }
 
-void store_read_sql_recent(struct cw_buf *sql, const struct store_read_dialect *d, int64_t from_ms, int64_t to_ms,
-                           int64_t ep_lo, int64_t ep_hi)
+/* " AND checked_at >= FROM AND checked_at < TO AND endpoint_id BETWEEN LO AND HI" (no NUL). */
+static void put_checks_range(struct cw_buf *sql, const struct store_read_dialect *d, int64_t from_ms, int64_t to_ms,
+                             int64_t ep_lo, int64_t ep_hi)
 {
     char from[40], to[40];
     store_read_format_ms(from_ms, d->mysql_form, from, sizeof from);
     store_read_format_ms(to_ms, d->mysql_form, to, sizeof to);
     cw_buf_printf(sql,
+                  " AND checked_at >= '%s'%s AND checked_at < '%s'%s AND endpoint_id BETWEEN %" PRId64 " AND %" PRId64,
+                  from, d->time_cast, to, d->time_cast, ep_lo, ep_hi);
+}
+
+void store_read_sql_recent(struct cw_buf *sql, const struct store_read_dialect *d, int64_t from_ms, int64_t to_ms,
+                           int64_t ep_lo, int64_t ep_hi)
+{
+    cw_buf_printf(sql,
                   "SELECT endpoint_id, ok, latency_ms, dns_ms, connect_ms, tls_ms, ttfb_ms, %s FROM checks"
-                  " WHERE id > (SELECT last_check_id FROM rollup_state WHERE id = 1)"
-                  " AND checked_at >= '%s'%s AND checked_at < '%s'%s AND endpoint_id BETWEEN %" PRId64 " AND %" PRId64
-                  "%c",
-                  d->checked_ms, from, d->time_cast, to, d->time_cast, ep_lo, ep_hi, '\0');
+                  " WHERE id > (SELECT last_check_id FROM rollup_state WHERE id = 1)",
+                  d->checked_ms);
+    put_checks_range(sql, d, from_ms, to_ms, ep_lo, ep_hi);
+    cw_buf_put(sql, "", 1);
+}
+
+void store_read_sql_maintenance(struct cw_buf *sql, const struct store_read_dialect *d, int64_t from_ms, int64_t to_ms,
+                                int64_t ep_lo, int64_t ep_hi)
+{
+    cw_buf_printf(sql, "SELECT endpoint_id, count(*), sum(CASE WHEN ok THEN 1 ELSE 0 END) FROM checks WHERE %s",
+                  d->maintenance_true);
+    put_checks_range(sql, d, from_ms, to_ms, ep_lo, ep_hi);
+    cw_buf_put(sql, " GROUP BY endpoint_id", 22); /* with the NUL */
 }
 
 void store_read_sql_alerts(struct cw_buf *sql, const struct store_read_dialect *d, int64_t from_ms, int64_t before_ms,

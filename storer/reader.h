@@ -5,7 +5,7 @@
  * Contract for every read backend:
  *  - open connects read-only where the database allows it (SQLite: SQLITE_OPEN_READONLY and query_only, so it
  *    works beside a storer writing in WAL mode and never creates a file; PostgreSQL: a READ ONLY transaction;
- *    MySQL/MariaDB: START TRANSACTION READ ONLY), checks that the schema is version 4 or newer (an older one is
+ *    MySQL/MariaDB: START TRANSACTION READ ONLY), checks that the schema is version 5 or newer (an older one is
  *    refused with "start the storer once to migrate it") and opens ONE read snapshot (SQLite: a read
  *    transaction; PostgreSQL: REPEATABLE READ; InnoDB: WITH CONSISTENT SNAPSHOT). Every read until close sees
  *    that snapshot, so the roll-ups and the raw rows above the watermark always add up to the raw rows (the
@@ -22,7 +22,7 @@
  *    before from_ms (the state at from_ms), ordered by endpoint and raised_at, with its message (which carries
  *    the state's "since" time, alerter/alert.c). from_ms STORE_READ_ALL_ALERTS: every one before before_ms
  *    (`clockwerk report`); alerts are never pruned, so clockwerk-web's refreshes read from a bound.
- *  - endpoints: every row of endpoints with its type (schema 4: the reader needs version 4, the same refusal).
+ *  - endpoints: every row of endpoints with its type (schema 4; the reader needs version 5: checks.maintenance).
  *  - last_checks: the n newest raw rows of one endpoint with their details, newest first (clockwerk-web's endpoint
  *    page): the index
  *    checks_endpoint_time (endpoint_id, checked_at) read backwards, so n rows are read whatever the table holds.
@@ -52,6 +52,8 @@ typedef int (*store_read_cell_fn)(void *ctx, int64_t endpoint_id, int64_t start_
 typedef int (*store_read_row_fn)(void *ctx, const struct rollup_row *row, int64_t at_ms);
 typedef int (*store_read_alert_fn)(void *ctx, int64_t endpoint_id, bool down, int64_t raised_at_ms,
                                    const char *message);
+/* checks, ok: an endpoint's raw checks marked maintenance (schema 5) in the window, and how many of them were ok. */
+typedef int (*store_read_maint_fn)(void *ctx, int64_t endpoint_id, int64_t checks, int64_t ok);
 
 /* One raw row of checks as last_checks gives it (valid during the call only). */
 struct store_read_check {
@@ -77,6 +79,10 @@ struct store_read_backend {
                   store_read_alert_fn fn, void *ctx, char *err, size_t errlen);
     int (*last_checks)(struct store_reader *r, int64_t endpoint_id, int n, store_read_check_fn fn, void *ctx, char *err,
                        size_t errlen);
+    /* Per endpoint of [ep_lo, ep_hi] with any: its raw checks with maintenance set and checked_at in [from_ms,
+     * to_ms), counted (one row per endpoint; schema 5). Raw rows past retention.raw_days are gone: not counted. */
+    int (*maintenance)(struct store_reader *r, int64_t from_ms, int64_t to_ms, int64_t ep_lo, int64_t ep_hi,
+                       store_read_maint_fn fn, void *ctx, char *err, size_t errlen);
     /* Ends the snapshot and disconnects. NULL is fine. */
     void (*close)(struct store_reader *r);
 };
@@ -94,7 +100,8 @@ struct store_read_dialect {
     bool mysql_form;
     const char *time_cast;
     const char *raised_ms;
-    const char *checked_ms; /* the same of checked_at */
+    const char *checked_ms;       /* the same of checked_at */
+    const char *maintenance_true; /* checks.maintenance is set (SQLite: as its partial index says it) */
 };
 /* The statement of `recent` (the rows above the watermark) and of `alerts` (storer/reader.h's contract), appended
  * to sql with its NUL. Only numbers and times formatted here are pasted in. */
@@ -102,6 +109,9 @@ void store_read_sql_recent(struct cw_buf *sql, const struct store_read_dialect *
                            int64_t ep_lo, int64_t ep_hi);
 void store_read_sql_alerts(struct cw_buf *sql, const struct store_read_dialect *d, int64_t from_ms, int64_t before_ms,
                            int64_t ep_lo, int64_t ep_hi);
+/* The statement of `maintenance`: endpoint_id, checks, ok. */
+void store_read_sql_maintenance(struct cw_buf *sql, const struct store_read_dialect *d, int64_t from_ms, int64_t to_ms,
+                                int64_t ep_lo, int64_t ep_hi);
 /* The statement of `last_checks`: checked_at (ms), ok, status_code, the five durations (ms), error, details. */
 void store_read_sql_last_checks(struct cw_buf *sql, const struct store_read_dialect *d, int64_t endpoint_id, int n);
 

@@ -30,6 +30,7 @@ static int take_results(struct storer *s, const struct bus_msg *m, int64_t now, 
 {
     int n = proto_results_decode(m->data, m->len, s->results, CW_RESULT_BATCH_MAX, why);
     if (n <= 0) return -1;
+    size_t first = s->cur.n_checks;
     for (int i = 0; i < n; i++) {
         const struct cw_result *r = &s->results[i];
         track_seq(s, r, now);
@@ -39,6 +40,7 @@ static int take_results(struct storer *s, const struct bus_msg *m, int64_t now, 
             ackgather_add(&s->acks, &m->peer, &ar, s->cur_no);
         }
     }
+    storer_maint_mark(&s->maint, &s->cur, first);
     s->c.received += (uint64_t)n;
     return 0;
 }
@@ -49,8 +51,8 @@ static int take_alert(struct storer *s, const struct bus_msg *m, const char **wh
     if (proto_alert_decode(m->data, m->len, &a, why) != 0) return -1;
     store_batch_add_alert(&s->cur, &a);
     s->c.received++;
-    /* acked like results once durable: (ACKQ_ALERT_WORKER, alert_id, delivery-state version) */
-    uint64_t v = ackq_alert_version(a.email_state, a.webhook_state);
+    /* acked like results once durable: (ACKQ_ALERT_WORKER, alert_id, record version) */
+    uint64_t v = ackq_alert_record_version(&a);
     struct ackq_range ar = { ACKQ_ALERT_WORKER, a.alert_id, v, v, ACKQ_DURABLE };
     ackgather_add(&s->acks, &m->peer, &ar, s->cur_no);
     return 0;

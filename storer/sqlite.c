@@ -54,16 +54,27 @@ static const char *const statements[ST_COUNT] = {
     [ST_EP_UPSERT] = "INSERT INTO endpoints(url, name, type) VALUES (?1, ?2, ?3) "
                      "ON CONFLICT(url) DO UPDATE SET name = excluded.name, type = excluded.type",
     [ST_CHECK] = "INSERT OR IGNORE INTO checks(endpoint_id, checked_at, status_code, latency_ms, ok, error, "
-                 "dns_ms, connect_ms, tls_ms, ttfb_ms, worker, boot_id, seq, tls_expires_at, details) "
-                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-    /* Delivery states only move forward: 'sent' and 'failed' are final, so a replayed older copy of an
-     * alert (spool, resend) never undoes a newer state. */
-    [ST_ALERT] = "INSERT INTO alerts(alert_id, endpoint_id, raised_at, kind, message, email_state, webhook_state) "
-                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(alert_id) DO UPDATE SET "
-                 "email_state = CASE WHEN alerts.email_state IN ('sent', 'failed') THEN alerts.email_state "
-                 "ELSE excluded.email_state END, "
-                 "webhook_state = CASE WHEN alerts.webhook_state IN ('sent', 'failed') THEN alerts.webhook_state "
-                 "ELSE excluded.webhook_state END",
+                 "dns_ms, connect_ms, tls_ms, ttfb_ms, worker, boot_id, seq, tls_expires_at, details, maintenance) "
+                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+    /* Delivery states only move forward: 'sent', 'failed' and 'muted' are final, so a replayed older copy of an
+     * alert (spool, resend) never undoes a newer state; the per-channel list is taken when it has no more
+     * pending channels than the stored one (STORE_DELIVERIES_NEWER); a mute reason once stored stays, and so does
+     * an incident id (an alert is recorded when raised, then again once decided at the grouping window's end). */
+    [ST_ALERT] =
+        "INSERT INTO alerts(alert_id, endpoint_id, raised_at, kind, message, email_state, webhook_state, "
+        "muted, incident_id, deliveries) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+        "ON CONFLICT(alert_id) DO UPDATE SET "
+        "email_state = CASE WHEN alerts.email_state IN ('sent', 'failed', 'muted') THEN alerts.email_state "
+        "ELSE excluded.email_state END, "
+        "webhook_state = CASE WHEN alerts.webhook_state IN ('sent', 'failed', 'muted') "
+        "THEN alerts.webhook_state ELSE excluded.webhook_state END, "
+        "deliveries = CASE WHEN " STORE_DELIVERIES_NEWER(
+            "excluded.deliveries",
+            "alerts.deliveries") " THEN excluded.deliveries ELSE alerts.deliveries END, "
+                                 "muted = " STORE_MUTED_KEPT(
+                                     "excluded.muted",
+                                     "alerts.muted") ", "
+                                                     "incident_id = coalesce(alerts.incident_id, excluded.incident_id)",
 };
 
 /* Version 1: the tables and indexes of docs/schema.md (one sqlite3_exec runs them all). */
@@ -284,11 +295,42 @@ static const char *const schema_v4[] = {
     NULL,
 };
 
+/* 4 -> 5: maintenance and alert muting, incidents and channels (docs/schema.md). A column already there is kept
+ * (a database taken back to an older version by hand keeps the columns it had). */
+static int sq_add_maintenance(struct store_db *d, char *err, size_t errlen)
+{
+    static const char *const cols[][3] = {
+        { "checks", "maintenance", "INTEGER NOT NULL DEFAULT 0" },
+        { "alerts", "muted", "TEXT NOT NULL DEFAULT 'none'" },
+        { "alerts", "incident_id", "INTEGER" },
+        { "alerts", "deliveries", "TEXT NOT NULL DEFAULT ''" },
+    };
+    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
+        char sql[256];
+        long long have = 0;
+        bool is_null = true;
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM pragma_table_info('%s') WHERE name = '%s'", cols[i][0],
+                 cols[i][1]);
+        int r = sq_query_int(d, sql, "look for a column", &have, &is_null, err, errlen);
+        if (r != STORE_OK) return r;
+        if (have > 0) continue;
+        snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s %s", cols[i][0], cols[i][1], cols[i][2]);
+        if ((r = exec(d, sql, "add a column", err, errlen)) != STORE_OK) return r;
+    }
+    /* the report counts the checks in maintenance of a window (storer/reader.h): a partial index holds only them */
+    return exec(
+        d, "CREATE INDEX IF NOT EXISTS checks_maintenance ON checks(endpoint_id, checked_at) WHERE maintenance = 1",
+        "create checks_maintenance", err, errlen);
+}
+
 static const struct store_migrate_step sq_steps[] = {
     { .version = 1, .what = "create schema", .sql = schema_v1 },
     { .version = 2, .what = "add checks.tls_expires_at", .sql = schema_v2 },
     { .version = 3, .what = "add the roll-up tables", .sql = sq_schema_v3 },
     { .version = 4, .what = "add endpoints.type and checks.details", .sql = schema_v4 },
+    { .version = 5,
+      .what = "add checks.maintenance and alerts.muted/incident_id/deliveries",
+      .run = sq_add_maintenance },
 };
 
 static const struct store_migrate_ops sq_migrate_ops = {
@@ -432,6 +474,7 @@ static int sq_write_batch(struct store_db *d, const struct store_batch *b, char 
         }
         if (c->figures && c->figures[0]) sqlite3_bind_text(st, 15, c->figures, -1, SQLITE_STATIC);
         else sqlite3_bind_null(st, 15);
+        sqlite3_bind_int(st, 16, b->checks[i].maintenance ? 1 : 0);
         code = step_done(d, st);
         if (code != SQLITE_OK) return rollback(d, code, "cannot store a check", err, errlen);
     }
@@ -451,6 +494,11 @@ static int sq_write_batch(struct store_db *d, const struct store_batch *b, char 
         sqlite3_bind_text(st, 5, a->message ? a->message : "", -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 6, email ? email : "none", -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 7, hook ? hook : "none", -1, SQLITE_STATIC);
+        const char *muted = proto_mute_name(a->muted);
+        sqlite3_bind_text(st, 8, muted ? muted : "none", -1, SQLITE_STATIC);
+        if (a->incident_id) sqlite3_bind_int64(st, 9, (sqlite3_int64)a->incident_id);
+        else sqlite3_bind_null(st, 9);
+        sqlite3_bind_text(st, 10, a->deliveries ? a->deliveries : "", -1, SQLITE_STATIC);
         code = step_done(d, st);
         if (code != SQLITE_OK) return rollback(d, code, "cannot store an alert", err, errlen);
     }

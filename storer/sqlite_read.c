@@ -212,7 +212,14 @@ static const struct store_read_dialect sqr_dialect = {
     .time_cast = "",
     .raised_ms = "CAST(round((julianday(raised_at) - 2440587.5) * 86400000.0) AS INTEGER)",
     .checked_ms = "CAST(round((julianday(checked_at) - 2440587.5) * 86400000.0) AS INTEGER)",
+    .maintenance_true = "maintenance = 1",
 };
+
+static int sqr_maint_row(sqlite3_stmt *st, void *fn, void *ctx)
+{
+    return ((store_read_maint_fn)fn)(ctx, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+                                     sqlite3_column_int64(st, 2));
+}
 
 /* Runs one statement of reader.c's (in sql, which it frees). */
 static int sqr_run(struct store_reader *r, struct cw_buf *sql, const char *what,
@@ -230,6 +237,14 @@ static int sqr_recent(struct store_reader *r, int64_t from_ms, int64_t to_ms, in
     struct cw_buf sql = { 0 };
     store_read_sql_recent(&sql, &sqr_dialect, from_ms, to_ms, ep_lo, ep_hi);
     return sqr_run(r, &sql, "read the rows above the watermark", sqr_recent_row, (void *)fn, ctx, err, errlen);
+}
+
+static int sqr_maintenance(struct store_reader *r, int64_t from_ms, int64_t to_ms, int64_t ep_lo, int64_t ep_hi,
+                           store_read_maint_fn fn, void *ctx, char *err, size_t errlen)
+{
+    struct cw_buf sql = { 0 };
+    store_read_sql_maintenance(&sql, &sqr_dialect, from_ms, to_ms, ep_lo, ep_hi);
+    return sqr_run(r, &sql, "read the checks in maintenance", sqr_maint_row, (void *)fn, ctx, err, errlen);
 }
 
 static int sqr_alert_row(sqlite3_stmt *st, void *fn, void *ctx)
@@ -274,6 +289,7 @@ const struct store_read_backend store_read_sqlite = {
     .endpoints = sqr_endpoints,
     .cells = sqr_cells,
     .recent = sqr_recent,
+    .maintenance = sqr_maintenance,
     .alerts = sqr_alerts,
     .last_checks = sqr_last_checks,
     .close = sqr_close,

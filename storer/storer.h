@@ -18,6 +18,7 @@
 #include "storer/batch.h"
 #include "storer/dbconn.h"
 #include "storer/held.h"
+#include "storer/maint.h"
 #include "storer/prune.h"
 #include "storer/spool.h"
 
@@ -50,6 +51,8 @@ struct storer {
     struct store_batch replay; /* a chunk of the spool being written */
     struct store_spool *spool;
     int64_t spool_dirty_since; /* 0: nothing appended since the last sync */
+
+    struct storer_maint maint; /* checks.maintenance from the configuration held (storer/maint.h) */
 
     struct storer_counters c;
     struct ratelimit rl_malformed, rl_gap, rl_spool, rl_bus;

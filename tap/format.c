@@ -224,6 +224,7 @@ int tap_format_alert(struct cw_buf *out, const struct cw_alert *a, bool json)
     const char *kind = proto_alert_kind_name(a->kind);
     const char *email = proto_delivery_name(a->email_state);
     const char *webhook = proto_delivery_name(a->webhook_state);
+    const char *muted = proto_mute_name(a->muted);
     cw_buf_reset(out);
     if (!json) {
         cw_buf_printf(out, "%s ALERT %s ", stamp, kind ? kind : "?");
@@ -233,7 +234,15 @@ int tap_format_alert(struct cw_buf *out, const struct cw_alert *a, bool json)
             put_clean(out, a->name);
             cw_buf_put(out, ")", 1);
         }
-        cw_buf_printf(out, " email=%s webhook=%s: ", email ? email : "?", webhook ? webhook : "?");
+        cw_buf_printf(out, " email=%s webhook=%s", email ? email : "?", webhook ? webhook : "?");
+        if (a->muted != CW_MUTE_NONE) cw_buf_printf(out, " muted=%s", muted ? muted : "?");
+        if (a->incident_id && a->incident_id != a->alert_id)
+            cw_buf_printf(out, " incident=%016" PRIx64, a->incident_id);
+        if (a->deliveries && a->deliveries[0]) {
+            cw_buf_put(out, " deliveries=", 12);
+            put_clean(out, a->deliveries);
+        }
+        cw_buf_put(out, ": ", 2);
         put_clean(out, a->message);
         return finish_line(out);
     }
@@ -248,6 +257,9 @@ int tap_format_alert(struct cw_buf *out, const struct cw_alert *a, bool json)
     rc = rc ? rc : add_str(o, "message", a->message);
     rc = rc ? rc : add_str(o, "email_state", email ? email : "?");
     rc = rc ? rc : add_str(o, "webhook_state", webhook ? webhook : "?");
+    rc = rc ? rc : add_str(o, "muted", muted ? muted : "?");
+    rc = rc ? rc : (a->incident_id ? add_hex(o, "incident_id", a->incident_id) : add_null(o, "incident_id"));
+    rc = rc ? rc : add_str(o, "deliveries", a->deliveries ? a->deliveries : "");
     return json_line(out, o, rc);
 }
 

@@ -128,6 +128,18 @@ void api_put_endpoint(struct cw_buf *b, const struct web_endpoint *e)
     cw_buf_printf(b, ",\"type\":\"%s\"", type ? type : "http");
     cw_buf_printf(b, ",\"state\":\"%s\",\"slow\":%s,\"since\":", web_state_name(l->state), l->slow ? "true" : "false");
     api_put_time_ms(b, l->state_since_us / 1000);
+    int64_t maint_end_us;
+    const struct cw_maintenance *maint = web_maintenance(e, cw_wall_us(), &maint_end_us);
+    put_cstr(b, ",\"maintenance\":");
+    if (maint) {
+        put_cstr(b, "{\"name\":");
+        web_json_string(b, maint->name);
+        put_cstr(b, ",\"until\":");
+        api_put_time_ms(b, maint_end_us / 1000);
+        put_cstr(b, "}");
+    } else {
+        put_cstr(b, "null");
+    }
     put_cstr(b, ",\"last_check\":");
     put_last_check(b, l);
     put_cstr(b, ",\"windows\":");

@@ -19,6 +19,7 @@ int web_ids_build(struct web_model *m, const struct cw_config *cfg, char *err, s
     for (size_t i = 0; i < cfg->n_endpoints; i++) {
         struct web_endpoint *e = &m->endpoints[i], *dup;
         e->cfg = &cfg->endpoints[i];
+        e->config = cfg;
         m->n = i + 1;
         size_t len = cw_endpoint_slug(e->cfg->name, e->cfg->url, e->id, sizeof e->id);
         if (len == 0) {

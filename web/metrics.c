@@ -24,6 +24,8 @@
  * exports how many results it knows it missed (clockwerk_web_bus_missing_results_total). */
 #include "web/metrics.h"
 
+#include "common/base/clock.h"
+
 #include "web/html.h"
 #include "web/http.h"
 
@@ -222,6 +224,12 @@ static void icmp_loss_line(struct cw_buf *b, const struct web_endpoint *e)
     cw_buf_printf(b, "} %g\n", e->live.last.fig.loss_pct / 100.0);
 }
 
+static void maintenance_line(struct cw_buf *b, const struct web_endpoint *e)
+{
+    open_series(b, "clockwerk_endpoint_maintenance", e);
+    put_cstr(b, web_maintenance(e, cw_wall_us(), NULL) ? "} 1\n" : "} 0\n");
+}
+
 /* One metric family over every endpoint: its header once, then a line (or lines) per endpoint. */
 struct endpoint_family {
     const char *name, *type, *help;
@@ -236,6 +244,9 @@ static const struct endpoint_family endpoint_families[] = {
       "1 when the endpoint is up (last check ok, or the alerter's up), 0 when failing or down; absent while its "
       "state is unknown.",
       up_line },
+    { "clockwerk_endpoint_maintenance", "gauge",
+      "1 while a maintenance window (the configuration's `maintenance`) covers the endpoint, else 0.",
+      maintenance_line },
     { "clockwerk_checks_total", "counter",
       "Checks seen on the bus by result, since the web started (misses what the relay dropped).", checks_lines },
     { "clockwerk_check_duration_seconds", "histogram",

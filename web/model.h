@@ -113,8 +113,9 @@ struct web_live {
 };
 
 struct web_endpoint {
-    const struct cw_endpoint *cfg; /* name (may be NULL), url, group (may be NULL) */
-    char id[CW_SLUG_MAX + 1];      /* config_web.h cw_endpoint_slug: unique within the model */
+    const struct cw_endpoint *cfg;  /* name (may be NULL), url, group (may be NULL) */
+    const struct cw_config *config; /* the configuration cfg belongs to (its maintenance windows) */
+    char id[CW_SLUG_MAX + 1];       /* config_web.h cw_endpoint_slug: unique within the model */
     struct web_live live;
     const struct web_ep_history *hist; /* its part of model->history (matched by URL); NULL: none yet */
     UT_hash_handle hh_url, hh_id;
@@ -172,6 +173,9 @@ const char *web_state_name(enum web_state state);
 const char *web_url_label(const char *url, char *buf, size_t len);
 /* The name the web shows: the endpoint's name, or web_url_label of its URL. */
 const char *web_endpoint_label(const struct web_endpoint *e, char *buf, size_t len);
+/* ---- web/maint.c */
+/* The maintenance window covering e at now_us (wall clock), NULL: none; *end_us (unless NULL): its end, 0. */
+const struct cw_maintenance *web_maintenance(const struct web_endpoint *e, int64_t now_us, int64_t *end_us);
 /* ---- web/metrics_stats.c */
 void web_procs_free(struct web_procs *p);
 

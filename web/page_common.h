@@ -31,6 +31,10 @@ void page_put_latency_ms(struct cw_buf *b, double ms);
  * type but http, which shows nothing (an http row stays as it was: the page's size budget). now_ms: wall clock. */
 void page_put_kind(struct cw_buf *b, const struct web_endpoint *e, int64_t now_ms);
 
+/* ` <span class="maintenance">maintenance NAME until TIME</span>` when a maintenance window covers e at now_us
+ * (web/maint.c); nothing otherwise. */
+void page_put_maintenance(struct cw_buf *b, const struct web_endpoint *e, int64_t now_us);
+
 /* UTC midnight of the bar's first day: the snapshot's, or from the wall clock when no snapshot was read yet. */
 int64_t page_day0_ms(const struct web_model *m);
 /* The 90-day uptime bar: one cell per UTC day coloured by uptime, grey without checks, with a tooltip (date,

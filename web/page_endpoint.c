@@ -39,6 +39,7 @@ static void put_summary(struct cw_buf *b, const struct web_endpoint *e)
         put_cstr(b, " since ");
         page_put_time_ms(b, l->state_since_us / 1000, false);
     }
+    page_put_maintenance(b, e, cw_wall_us());
     put_cstr(b, e->cfg->type == CW_CHECK_HTTP ? "<br>URL: <code>" : "<br>Key: <code>"); /* tcp://, dns://... */
     web_html_text(b, web_url_label(e->cfg->url, url, sizeof url));
     put_cstr(b, "</code><br>Group: ");

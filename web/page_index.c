@@ -209,7 +209,9 @@ static void put_row(struct cw_buf *b, const struct web_endpoint *e, int64_t day0
     put_endpoint_link(b, e);
     page_put_kind(b, e, now_ms);
     /* exactly class="state S">S< (tests/e2e/test_web.py looks for it); the since is on the endpoint's page */
-    cw_buf_printf(b, "</td><td class=\"state %s\">%s%s</td><td>", state, state, l->slow ? " (slow)" : "");
+    cw_buf_printf(b, "</td><td class=\"state %s\">%s%s", state, state, l->slow ? " (slow)" : "");
+    page_put_maintenance(b, e, now_ms * 1000);
+    put_cstr(b, "</td><td>");
     page_put_bar(b, e->hist, day0_ms);
     put_cstr(b, "</td>");
     for (int w = 0; w < WEB_WINDOWS; w++) {

@@ -81,6 +81,14 @@ struct ackq_range ackq_refusal(const void *payload, size_t len)
     };
 }
 
+uint64_t ackq_alert_record_version(const struct cw_alert *a)
+{
+    uint64_t settled = 0;
+    for (const char *p = a->deliveries ? strchr(a->deliveries, '=') : NULL; p; p = strchr(p + 1, '='))
+        settled += strncmp(p + 1, "pending", 7) != 0 && strncmp(p + 1, "none", 4) != 0;
+    return 1 + (uint64_t)a->email_state * 5 + a->webhook_state + (a->muted ? 25 : 0) + 50 * settled;
+}
+
 uint64_t ackq_alert_version(uint8_t email_state, uint8_t webhook_state)
 {
     return 1 + (uint64_t)(email_state & 3) * 4 + (uint64_t)(webhook_state & 3);

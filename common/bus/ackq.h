@@ -79,6 +79,11 @@ static inline bool ackq_range_join(const struct bus_peer *last_peer, struct ackq
  * delivery-state version ackq_alert_version(email_state, webhook_state), 1..16 (docs/protocol.md 2.6). */
 #define ACKQ_ALERT_WORKER UINT32_MAX
 uint64_t ackq_alert_version(uint8_t email_state, uint8_t webhook_state);
+/* The version of an alert record of the alert message version 2 (what the alerter and the storer use): also
+ * tells apart the records of one alert whose per-channel deliveries moved while the two aggregate states did not,
+ * and the record written when the alert was raised from the one written once it was decided (muted):
+ * 1 + 5 * email_state + webhook_state + 25 * (muted != none) + 50 * (deliveries items no longer pending). */
+uint64_t ackq_alert_record_version(const struct cw_alert *a);
 
 /* Default disk bound of one spool file (CLOCKWERK_SPOOL_MAX_BYTES overrides it in the worker). */
 #define ACKQ_SPOOL_MAX_DEFAULT (1ULL << 30)

@@ -241,9 +241,9 @@ int proto_stats_decode(const void *payload, size_t len, struct cw_stats *out, co
 
 /* ---- alerts */
 
-static const char *const kind_names[] = { NULL,       "down",       "up",         "slow",
-                                          "fast",     "tls_expiry", "reminder",   "flapping",
-                                          "escalation", "location_silent", "location_back" };
+static const char *const kind_names[] = { NULL,           "down",     "up",       "slow",       "fast",
+                                          "tls_expiry",   "reminder", "flapping", "escalation", "location_silent",
+                                          "location_back" };
 static const char *const delivery_names[] = { "none", "pending", "sent", "failed", "muted" };
 static const char *const mute_names[] = { "none",       "maintenance",  "silence", "flapping",
                                           "dependency", "acknowledged", "no_route" };
@@ -257,43 +257,87 @@ const char *proto_alert_kind_name(unsigned kind)
 
 const char *proto_delivery_name(unsigned state) { return state <= CW_DELIVERY_MAX ? delivery_names[state] : NULL; }
 
+/* True when s is "" or "NAME=STATE" items joined by ",": NAME 1..64 of [A-Za-z0-9_.-], STATE a delivery name. */
+bool proto_deliveries_valid(const char *s)
+{
+    if (!s || !*s) return true;
+    for (const char *p = s;;) {
+        size_t name = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-");
+        if (name < 1 || name > 64 || p[name] != '=') return false;
+        p += name + 1;
+        size_t state = strcspn(p, ",");
+        bool known = false;
+        for (unsigned d = 0; d <= CW_DELIVERY_MAX && !known; d++)
+            known = strlen(delivery_names[d]) == state && memcmp(p, delivery_names[d], state) == 0;
+        if (!known) return false;
+        p += state;
+        if (!*p) return true;
+        p++; /* the ',' before the next item */
+    }
+}
+
+/* Version 1 says all of it: no incident, not muted, no per-channel list, a kind and states version 1 had. */
+static bool alert_fits_v1(const struct cw_alert *a)
+{
+    return a->incident_id == 0 && a->muted == CW_MUTE_NONE && (!a->deliveries || !a->deliveries[0]) &&
+           a->kind <= CW_ALERT_REMINDER && a->email_state <= CW_DELIVERY_FAILED &&
+           a->webhook_state <= CW_DELIVERY_FAILED;
+}
+
 int proto_alert_encode(struct cw_buf *b, const struct cw_alert *a)
 {
     if (!proto_alert_kind_name(a->kind) || !proto_delivery_name(a->email_state) ||
-        !proto_delivery_name(a->webhook_state) || !a->url || !a->url[0])
+        !proto_delivery_name(a->webhook_state) || !a->url || !a->url[0] || !proto_mute_name(a->muted) ||
+        !proto_deliveries_valid(a->deliveries) || (a->deliveries && strlen(a->deliveries) > CW_DELIVERIES_MAX))
         return -1;
+    bool v1 = alert_fits_v1(a);
     put_header(b, CW_MSG_ALERT, 1);
+    b->data[0] = v1 ? CW_PROTO_VERSION : CW_PROTO_ALERT_VERSION;
     le_buf_u64(b, a->alert_id);
     le_buf_u64(b, (uint64_t)a->raised_at_us);
     le_buf_u8(b, a->kind);
     le_buf_u8(b, a->email_state);
     le_buf_u8(b, a->webhook_state);
-    le_buf_u8(b, 0); /* reserved */
+    le_buf_u8(b, v1 ? 0 : a->muted); /* version 1: reserved */
     put_str(b, a->url, CW_URL_MAX);
     put_str(b, a->name, CW_NAME_MAX);
     put_str(b, a->message, CW_MESSAGE_MAX);
+    if (!v1) {
+        le_buf_u64(b, a->incident_id);
+        put_str(b, a->deliveries, CW_DELIVERIES_MAX);
+    }
     return 0;
 }
 
 int proto_alert_decode(const void *payload, size_t len, struct cw_alert *out, const char **why)
 {
     struct le_reader r = le_reader_of(payload, len);
-    int count = get_header(&r, CW_MSG_ALERT, CW_PROTO_VERSION, NULL);
+    uint8_t version = CW_PROTO_VERSION;
+    int count = get_header(&r, CW_MSG_ALERT, CW_PROTO_ALERT_VERSION, &version);
     if (count != 1 && !r.why) r.why = "alert count is not 1";
     out->alert_id = le_read_u64(&r);
     out->raised_at_us = (int64_t)le_read_u64(&r);
     out->kind = le_read_u8(&r);
     out->email_state = le_read_u8(&r);
     out->webhook_state = le_read_u8(&r);
-    (void)le_read_u8(&r);
+    uint8_t muted = le_read_u8(&r);
+    out->muted = version >= 2 ? muted : CW_MUTE_NONE;
     out->url = get_str(&r, CW_URL_MAX);
     out->name = get_str(&r, CW_NAME_MAX);
     out->message = get_str(&r, CW_MESSAGE_MAX);
+    out->incident_id = 0;
+    out->deliveries = "";
+    if (version >= 2) {
+        out->incident_id = le_read_u64(&r);
+        out->deliveries = get_str(&r, CW_DELIVERIES_MAX);
+    }
     if (!r.why) {
         if (!proto_alert_kind_name(out->kind)) r.why = "unknown alert kind";
         else if (!proto_delivery_name(out->email_state) || !proto_delivery_name(out->webhook_state))
             r.why = "unknown delivery state";
         else if (out->url[0] == '\0') r.why = "empty url";
+        else if (!proto_mute_name(out->muted)) r.why = "unknown mute reason";
+        else if (!proto_deliveries_valid(out->deliveries)) r.why = "bad deliveries";
     }
     return finish(&r, 0, why);
 }

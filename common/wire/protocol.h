@@ -21,6 +21,9 @@
 /* Results are version 2 when a record carries a kind other than http or figures (docs/protocol.md 2.3 and 3);
  * a batch of http results without figures is still written as version 1. Receivers decode both. */
 #define CW_PROTO_RESULT_VERSION 2
+/* Alerts are version 2 when they carry an incident, a mute reason, per-channel deliveries, a kind above
+ * reminder or a muted state (docs/protocol.md 2.5); otherwise still version 1. Receivers decode both. */
+#define CW_PROTO_ALERT_VERSION 2
 
 /* Every message type, with its direction. */
 enum cw_msg_type {
@@ -38,6 +41,7 @@ enum cw_msg_type {
 #define CW_ERROR_MAX 1024       /* bytes of error text; longer text is cut by the encoder */
 #define CW_NAME_MAX 1024        /* endpoint names and stats keys/roles (keys are at most 255) */
 #define CW_MESSAGE_MAX 8192     /* alert message text */
+#define CW_DELIVERIES_MAX 4096  /* an alert's per-channel deliveries list */
 /* Largest payload frame any valid message can have (a full batch of results with the longest strings and
  * figures is 512 x 7,265 bytes, about 3.6 MiB). Receiving sockets refuse larger frames (ZMQ_MAXMSGSIZE: the peer is
  * disconnected). */
@@ -149,23 +153,29 @@ enum cw_mute {
     CW_MUTE_MAX = 6,
 };
 const char *proto_mute_name(unsigned mute); /* "none", "maintenance", "silence", ... or NULL */
+/* True when s is NULL, "" or "NAME=STATE" items joined by "," (NAME: 1..64 of [A-Za-z0-9_.-]; STATE:
+ * proto_delivery_name). */
+bool proto_deliveries_valid(const char *s);
 
 struct cw_alert {
-    uint64_t alert_id;     /* deterministic: the same state change always gets the same id */
-    uint64_t incident_id;  /* the id of the DOWN alert that opened the incident it belongs to; 0: none */
-    uint8_t muted;         /* enum cw_mute */
+    uint64_t alert_id;      /* deterministic: the same state change always gets the same id */
+    uint64_t incident_id;   /* the id of the DOWN alert that opened the incident it belongs to; 0: none */
+    uint8_t muted;          /* enum cw_mute */
     const char *deliveries; /* per channel "NAME=STATE" joined by ","; "" when none (docs/protocol.md) */
-    int64_t raised_at_us;  /* wall clock */
-    uint8_t kind;          /* enum cw_alert_kind */
-    uint8_t email_state;   /* enum cw_delivery */
-    uint8_t webhook_state; /* enum cw_delivery */
+    int64_t raised_at_us;   /* wall clock */
+    uint8_t kind;           /* enum cw_alert_kind */
+    uint8_t email_state;    /* enum cw_delivery */
+    uint8_t webhook_state;  /* enum cw_delivery */
     const char *url;
     const char *name;    /* "" when the endpoint has none */
     const char *message; /* human-readable text */
 };
-const char *proto_alert_kind_name(unsigned kind);                   /* "down", "up", "slow", "fast", ... or NULL */
-const char *proto_delivery_name(unsigned state);                    /* "none", "pending", "sent", "failed" or NULL */
-int proto_alert_encode(struct cw_buf *b, const struct cw_alert *a); /* 0, or -1 when invalid */
+const char *proto_alert_kind_name(unsigned kind); /* "down", "up", "slow", "fast", ... or NULL */
+const char *proto_delivery_name(unsigned state);  /* "none", "pending", "sent", "failed" or NULL */
+/* Version 1 when the alert says nothing version 2 added, else version 2; 0, or -1 when invalid (an unknown kind,
+ * state or mute reason, an empty url, a malformed or overlong deliveries list). NULL strings travel as "". */
+int proto_alert_encode(struct cw_buf *b, const struct cw_alert *a);
+/* Versions 1 and 2; a version 1 alert decodes with incident_id 0, muted NONE, deliveries "". */
 int proto_alert_decode(const void *payload, size_t len, struct cw_alert *out, const char **why);
 
 #endif

@@ -105,12 +105,15 @@ static void alert(const uint8_t *data, size_t size)
     FUZZ_ASSERT(a.url && a.url[0] && a.name && a.message);
     struct cw_buf b = { 0 };
     FUZZ_ASSERT(proto_alert_encode(&b, &a) == 0);
-    size_t reserved = 4 + 8 + 8 + 3;
-    same_bytes(&b, data, size, &reserved, 1);
+    size_t reserved = 4 + 8 + 8 + 3; /* version 1: reserved; version 2: muted, compared below */
+    /* a version 2 alert that says nothing new is written as version 1 (docs/protocol.md 3): compare bytes only
+     * when the version is the same */
+    if (b.data[0] == data[0]) same_bytes(&b, data, size, &reserved, 1);
     FUZZ_ASSERT(proto_alert_decode(b.data, b.len, &c, &why) == 0);
     FUZZ_ASSERT(c.alert_id == a.alert_id && c.raised_at_us == a.raised_at_us && c.kind == a.kind);
     FUZZ_ASSERT(c.email_state == a.email_state && c.webhook_state == a.webhook_state);
     FUZZ_ASSERT(str_eq(c.url, a.url) && str_eq(c.name, a.name) && str_eq(c.message, a.message));
+    FUZZ_ASSERT(c.incident_id == a.incident_id && c.muted == a.muted && str_eq(c.deliveries, a.deliveries));
     cw_buf_free(&b);
 }
 

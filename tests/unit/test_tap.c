@@ -182,6 +182,58 @@ static void test_result_kinds(void **state)
     cw_buf_free(&b);
 }
 
+/* Alert version 2 (docs/protocol.md 6): the text line names the mute reason, the incident (when it is not the
+ * alert itself) and the per-channel deliveries; JSON always has muted, incident_id (null: none), deliveries. */
+static void test_alert_muted_deliveries(void **state)
+{
+    (void)state;
+    struct cw_buf b = { 0 };
+    struct cw_alert a = { .alert_id = 0x11,
+                          .incident_id = 0x10,
+                          .raised_at_us = AT_US,
+                          .kind = CW_ALERT_REMINDER,
+                          .email_state = CW_DELIVERY_MUTED,
+                          .webhook_state = CW_DELIVERY_MUTED,
+                          .muted = CW_MUTE_MAINTENANCE,
+                          .deliveries = "ops-mail=muted,pd=muted",
+                          .url = "http://127.0.0.1:8089/",
+                          .name = "billing",
+                          .message = "billing is still DOWN" };
+    assert_true(tap_format_alert(&b, &a, false) > 0);
+    assert_string_equal(line_of(&b), "2026-11-25T04:05:06.123Z ALERT reminder http://127.0.0.1:8089/ (billing) "
+                                     "email=muted webhook=muted muted=maintenance incident=0000000000000010 "
+                                     "deliveries=ops-mail=muted,pd=muted: billing is still DOWN\n");
+    assert_true(tap_format_alert(&b, &a, true) > 0);
+    struct json_object *o = parse_line(&b);
+    assert_string_equal(json_object_get_string(key(o, "muted")), "maintenance");
+    assert_string_equal(json_object_get_string(key(o, "incident_id")), "0000000000000010");
+    assert_string_equal(json_object_get_string(key(o, "deliveries")), "ops-mail=muted,pd=muted");
+    json_object_put(o);
+    /* a DOWN that opened its incident, not muted, no channels listed: the line as before */
+    a = (struct cw_alert){ .alert_id = 0x10,
+                           .incident_id = 0x10,
+                           .raised_at_us = AT_US,
+                           .kind = CW_ALERT_DOWN,
+                           .email_state = CW_DELIVERY_SENT,
+                           .url = "http://x/",
+                           .name = "",
+                           .message = "m" };
+    assert_true(tap_format_alert(&b, &a, false) > 0);
+    assert_string_equal(line_of(&b), "2026-11-25T04:05:06.123Z ALERT down http://x/ email=sent webhook=none: m\n");
+    assert_true(tap_format_alert(&b, &a, true) > 0);
+    o = parse_line(&b);
+    assert_string_equal(json_object_get_string(key(o, "muted")), "none");
+    assert_string_equal(json_object_get_string(key(o, "incident_id")), "0000000000000010");
+    assert_string_equal(json_object_get_string(key(o, "deliveries")), "");
+    json_object_put(o);
+    a.incident_id = 0;
+    assert_true(tap_format_alert(&b, &a, true) > 0);
+    o = parse_line(&b);
+    assert_true(json_object_get_type(key(o, "incident_id")) == json_type_null);
+    json_object_put(o);
+    cw_buf_free(&b);
+}
+
 static void test_alert_and_stats(void **state)
 {
     (void)state;
@@ -226,10 +278,9 @@ static void test_alert_and_stats(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_result_plain),
-        cmocka_unit_test(test_result_json),
-        cmocka_unit_test(test_result_kinds),
-        cmocka_unit_test(test_alert_and_stats),
+        cmocka_unit_test(test_result_plain),           cmocka_unit_test(test_result_json),
+        cmocka_unit_test(test_result_kinds),           cmocka_unit_test(test_alert_and_stats),
+        cmocka_unit_test(test_alert_muted_deliveries),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -92,7 +92,7 @@ static void alerter_init(struct alerter *a)
     dispatch_init(&a->d, a->ob, &a->storeq);
     intake_load(&a->in, cfg->run_dir);
     persist_load(&a->keep, &a->eps, &a->d, cfg, cw_mono_us());
-    silencectl_open(&a->sctl, cfg->run_dir, &a->p.cfg);
+    silencectl_open(&a->sctl, cfg->run_dir, &a->p.cfg, &a->eps);
     log_info("alerter running: %zu endpoint%s, email %s, %zu webhook%s, group_threshold %d, renotify %.0f s%s",
              a->eps.n, cw_plural((long long)a->eps.n), cfg->email_enabled ? "on" : "off", cfg->n_webhooks,
              cw_plural((long long)cfg->n_webhooks), cfg->group_threshold, cfg->renotify,
@@ -194,7 +194,7 @@ static void pass(struct alerter *a)
     if (intake_drain(&a->in)) savepolicy_note(&a->save, SAVE_LIGHT);
     int64_t now = cw_mono_us();
     savepolicy_heartbeat(&a->save, now); /* saved_at stays fresh for `clockwerk status` */
-    silencectl_run(&a->sctl, now);
+    if (silencectl_run(&a->sctl, now)) savepolicy_note(&a->save, SAVE_NOW); /* an ack, a silence begun or ended */
     if (agroup_due(&a->d.group, now)) dispatch_release(&a->d, a->p.cfg, now);
     savepolicy_note(&a->save, dispatch_take_unsaved(&a->d));
     if (a->save.need == SAVE_NOW && savepolicy_due(&a->save, now, false)) save(a, now);

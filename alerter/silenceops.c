@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "alerter/incident.h"
 #include "common/base/clock.h"
 #include "common/base/log.h"
 
@@ -47,6 +48,7 @@ static int op_add(void *ctx, const struct silence *want, const struct silence **
     log_info("silence %s of %s added by %s until %s (reason: %s)", x->id, silence_scope(x, scope, sizeof scope),
              x->author, cw_format_iso8601(x->end_us, end, sizeof end), x->reason);
     *added = x;
+    so->changed = true;
     return 0;
 }
 
@@ -57,6 +59,7 @@ static int op_remove(void *ctx, const char *id, const char *who, struct silence 
         snprintf(err, errlen, "no silence has id '%.40s'", id);
         return -1;
     }
+    so->changed = true;
     char scope[4300];
     log_info("silence %s of %s removed by %s (reason was: %s; added by %s)", removed->id,
              silence_scope(removed, scope, sizeof scope), who, removed->reason, removed->author);
@@ -76,20 +79,32 @@ static const struct silences *op_list(void *ctx)
     return so->silences;
 }
 
+static int op_ack(void *ctx, uint64_t alert_id, const char *who, char *msg, size_t msglen)
+{
+    struct silenceops *so = ctx;
+    if (incident_ack(so->eps, alert_id, who, msg, msglen) != 0) return -1;
+    so->changed = true;
+    return 0;
+}
+
 void silenceops_bind(struct control_ops *ops, struct silenceops *so)
 {
     ops->ctx = so;
     ops->silence_add = op_add;
     ops->silence_remove = op_remove;
     ops->silence_list = op_list;
+    if (so->eps) {
+        ops->ack_ctx = so;
+        ops->ack = op_ack;
+    }
 }
 
-void silencectl_open(struct silencectl *sc, const char *run_dir, struct cw_config *const *cfg)
+void silencectl_open(struct silencectl *sc, const char *run_dir, struct cw_config *const *cfg, struct endpoints *eps)
 {
     memset(sc, 0, sizeof *sc);
     silences_init(&sc->silences, run_dir);
     (void)silences_load(&sc->silences, cw_wall_us()); /* logs what it found, or moves a bad file aside */
-    sc->so = (struct silenceops){ .silences = &sc->silences, .cfg = cfg };
+    sc->so = (struct silenceops){ .silences = &sc->silences, .cfg = cfg, .eps = eps };
     struct control_ops ops = { 0 };
     silenceops_bind(&ops, &sc->so);
     control_open(&sc->ctl, run_dir, &ops);
@@ -101,13 +116,15 @@ void silencectl_close(struct silencectl *sc)
     silences_free(&sc->silences);
 }
 
-size_t silencectl_run(struct silencectl *sc, int64_t now_us)
+bool silencectl_run(struct silencectl *sc, int64_t now_us)
 {
     size_t ended = silences_expire(&sc->silences, cw_wall_us());
     char err[600];
     if (ended && silences_save(&sc->silences, err, sizeof err) != 0) log_error("%s", err);
     control_run(&sc->ctl, now_us);
-    return ended;
+    bool changed = ended > 0 || sc->so.changed;
+    sc->so.changed = false;
+    return changed;
 }
 
 int64_t silencectl_deadline(const struct silencectl *sc, int64_t now_us)

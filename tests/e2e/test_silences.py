@@ -166,6 +166,7 @@ def test_silence_bad_inputs():
                            "by must be")
             expect_refused(cli(cw, "ack"), 2, "which alert")
             expect_refused(cli(cw, "ack", "not-hex"), 2, "hex digits")
+            expect_refused(cli(cw, "ack", "AB"), 1, "no open incident has alert id 00000000000000ab")
             for args in (["silence", "--help"], ["silence", "add", "--help"], ["ack", "--help"]):
                 res = cli(cw, *args)
                 check(res.code == 0 and "clockwerk -c FILE silence add" in res.out, "%s: %r" % (args, res.text))

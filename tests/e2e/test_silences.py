@@ -7,17 +7,23 @@ What is checked: add (by endpoint name, by URL, by group, all) / list (text and 
 each change logged with its author; the file RUN_DIR/silences.json and the socket RUN_DIR/alerter.ctl are mode 0600;
 silences are kept across a restart of the alerter; a silence ends by itself (a log line, gone from the list); bad
 inputs get clear errors and exit codes (unknown endpoint/group, bad durations, no reason, unknown id, no alerter
-running); a malformed silences file is moved aside at start.
+running); a malformed silences file is moved aside at start; the web's silence API (docs/api.md "Silences"):
+reads always, writes only with web.auth_user set (403 otherwise, 401 without credentials), the author the web's
+user, answers valid against docs/openapi.yaml.
 """
 
+import base64
 import json
 import os
 import re
 import signal
 import stat
+import urllib.parse
 
 import harness
-from harness import Clockwerk, base_config, check, endpoint, tempdir
+from harness import Clockwerk, base_config, check, endpoint, free_port, tempdir
+from test_web import WEB, get, wait_serving
+from test_web_api import Spec
 from webhook_receiver import Switchboard, WebhookReceiver
 
 ALERTER = "clockwerk: alerter"
@@ -173,4 +179,98 @@ def test_silence_bad_inputs():
             res = harness.run_cli(["silence", "list"])
             expect_refused(res, 2, "no configuration file given (-c FILE)")
             check(listed(cw) == [], "a refused request left a silence")
+            cw.stop()
+
+
+def web_request(port, method, path, auth=None, form=None):
+    """(status, headers, JSON or None) of one request to the web; form: a dict sent urlencoded."""
+    headers = {}
+    body = None
+    if auth:
+        headers["Authorization"] = "Basic " + base64.b64encode(("%s:%s" % auth).encode()).decode()
+    if form is not None:
+        body = urllib.parse.urlencode(form)
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    st, h, raw = get(port, path, method=method, headers=headers, body=body)
+    try:
+        doc = json.loads(raw) if h.get("content-type") == "application/json" else None
+    except ValueError:
+        doc = None
+    return st, h, doc
+
+
+def check_spec(spec, template, st, doc):
+    errs = spec.errors(template, st, doc)
+    check(not errs, "%s %s does not match docs/openapi.yaml: %s (%r)" % (template, st, errs[:5], doc))
+
+
+@harness.timeout(240)
+def test_silence_web_api():
+    spec = Spec()
+    port = free_port()
+    with tempdir() as d, Switchboard() as sw, WebhookReceiver() as hook:
+        sw.set("api")
+        sw.set("shop")
+        cfg = silence_config(sw, hook)
+        cfg["web"] = {"listen": "127.0.0.1:%d" % port}
+        with Clockwerk(cfg, d) as cw:
+            cw.wait_ready(titles=cw.expected_titles() + [ALERTER, WEB])
+            wait_serving(port)
+            st, _, doc = web_request(port, "GET", "/api/v1/silences")
+            check(st == 200 and doc == {"silences": []}, "empty list: %s %r" % (st, doc))
+            check_spec(spec, "/api/v1/silences", st, doc)
+            sid = added_id(cli(cw, "silence", "add", "--group", "payments", "--for", "30m", "--reason", "vendor"))
+            st, _, doc = web_request(port, "GET", "/api/v1/silences")
+            check(st == 200 and [s["id"] for s in doc["silences"]] == [sid], "list: %s %r" % (st, doc))
+            check_spec(spec, "/api/v1/silences", st, doc)
+            st, _, doc = web_request(port, "GET", "/api/v1/silences/" + sid)
+            check(st == 200 and doc["silence"]["group"] == "payments", "one: %s %r" % (st, doc))
+            check_spec(spec, "/api/v1/silences/{id}", st, doc)
+            st, _, doc = web_request(port, "GET", "/api/v1/silences/0123456789abcdef")
+            check(st == 404, "unknown id: %s %r" % (st, doc))
+            check_spec(spec, "/api/v1/silences/{id}", st, doc)
+            # writes need web.auth_user
+            st, _, doc = web_request(port, "POST", "/api/v1/silences",
+                                     form={"endpoint": "api", "duration_s": "60", "reason": "x"})
+            check(st == 403 and "web.auth_user" in doc["error"], "POST without auth_user: %s %r" % (st, doc))
+            st, _, doc = web_request(port, "DELETE", "/api/v1/silences/" + sid)
+            check(st == 403, "DELETE without auth_user: %s %r" % (st, doc))
+            st, h, _ = web_request(port, "PUT", "/api/v1/silences")
+            check(st == 405 and h.get("allow") == "GET, HEAD, POST", "PUT: %s %s" % (st, h.get("allow")))
+            cw.stop()
+
+        password = "w3b-s1lence-pw"
+        pwfile = os.path.join(d, "web.pw")
+        with open(pwfile, "w") as f:
+            f.write(password + "\n")
+        os.chmod(pwfile, 0o600)
+        cfg["web"].update({"auth_user": "ops", "auth_password_file": pwfile})
+        with Clockwerk(cfg, d) as cw:  # the same run_dir: the silence is still there
+            cw.wait_ready(titles=cw.expected_titles() + [ALERTER, WEB])
+            wait_serving(port)
+            auth = ("ops", password)
+            st, _, doc = web_request(port, "GET", "/api/v1/silences", auth=auth)
+            check(st == 200 and [s["id"] for s in doc["silences"]] == [sid], "kept across a restart: %r" % doc)
+            st, _, _ = web_request(port, "POST", "/api/v1/silences",
+                                   form={"endpoint": "api", "duration_s": "60", "reason": "x"})
+            check(st == 401, "POST without credentials: %s" % st)
+            st, _, doc = web_request(port, "POST", "/api/v1/silences", auth=auth,
+                                     form={"endpoint": "api", "duration_s": "3600", "reason": "deploy 42"})
+            check(st == 201 and doc["silence"]["endpoint"] == "api" and doc["silence"]["reason"] == "deploy 42",
+                  "POST: %s %r" % (st, doc))
+            check(re.fullmatch(r"ops \(uid \S+\)", doc["silence"]["author"]), "author %r" % doc["silence"]["author"])
+            check(doc["silence"]["end_us"] - doc["silence"]["start_us"] == 3600 * 10**6, "duration: %r" % doc)
+            new = doc["silence"]["id"]
+            check(new in cli(cw, "silence", "list").out, "the web's silence is not in the CLI's list")
+            for form, part in (({"endpoint": "nope", "duration_s": "60", "reason": "x"}, "unknown endpoint 'nope'"),
+                               ({"endpoint": "api", "duration_s": "0", "reason": "x"}, "duration_s"),
+                               ({"endpoint": "api", "duration_s": "60"}, "reason"),
+                               ({"endpoint": "api", "all": "true", "duration_s": "60", "reason": "x"}, "exactly one")):
+                st, _, doc = web_request(port, "POST", "/api/v1/silences", auth=auth, form=form)
+                check(st == 400 and part in doc["error"], "POST %r: %s %r" % (form, st, doc))
+            st, _, doc = web_request(port, "DELETE", "/api/v1/silences/" + new, auth=auth)
+            check(st == 200 and doc["silence"]["id"] == new, "DELETE: %s %r" % (st, doc))
+            cw.wait_log(r"silence %s of endpoint api removed by ops \(uid \S+\)" % new)
+            st, _, doc = web_request(port, "DELETE", "/api/v1/silences/" + new, auth=auth)
+            check(st == 404 and "no silence has id" in doc["error"], "DELETE again: %s %r" % (st, doc))
             cw.stop()

@@ -233,7 +233,8 @@ static void wait_for_work(struct alerter *a, int bus_sock_fd)
     if (bus_readable(a->in.sock)) proc_wake_at(&w, ns_of_us(now)); /* ZMQ_FD is edge-triggered: no sleep */
     struct curl_waitfd extra[3 + 1 + CONTROL_CONNS_MAX] = { { .fd = bus_sock_fd, .events = CURL_WAIT_POLLIN },
                                                             { .fd = a->p.sigfd, .events = CURL_WAIT_POLLIN },
-                                                            { .fd = storeq_fd(&a->storeq), .events = CURL_WAIT_POLLIN } };
+                                                            { .fd = storeq_fd(&a->storeq),
+                                                              .events = CURL_WAIT_POLLIN } };
     unsigned n_extra = extra[2].fd >= 0 ? 3 : 2;
     n_extra += (unsigned)control_waitfds(&a->sctl.ctl, extra + n_extra, 1 + CONTROL_CONNS_MAX);
     int nfds = 0;

@@ -13,6 +13,7 @@ user, answers valid against docs/openapi.yaml.
 """
 
 import base64
+import contextlib
 import json
 import os
 import re
@@ -33,6 +34,17 @@ def silence_config(sw, hook, **kw):
     return base_config([endpoint(sw.url("api"), name="api", group="payments", alert_threshold=2, timeout=0.8),
                         endpoint(sw.url("shop"), alert_threshold=2, timeout=0.8)],
                        db=False, extra={"alerts": {"webhooks": [{"url": hook.url}]}}, **kw)
+
+
+@contextlib.contextmanager
+def running():
+    """A pipeline on silence_config, its alerter ready: yields (cw, switchboard, webhook receiver)."""
+    with tempdir() as d, Switchboard() as sw, WebhookReceiver() as hook:
+        sw.set("api")
+        sw.set("shop")
+        with Clockwerk(silence_config(sw, hook), d) as cw:
+            start(cw)
+            yield cw, sw, hook
 
 
 def start(cw):
@@ -60,75 +72,67 @@ def listed(cw):
 
 @harness.timeout(180)
 def test_silence_add_list_remove_and_restart():
-    with tempdir() as d, Switchboard() as sw, WebhookReceiver() as hook:
-        sw.set("api")
-        sw.set("shop")
-        with Clockwerk(silence_config(sw, hook), d) as cw:
-            start(cw)
-            ctl = os.path.join(cw.run_dir, "alerter.ctl")
-            mode = os.stat(ctl).st_mode
-            check(stat.S_ISSOCK(mode) and stat.S_IMODE(mode) == 0o600, "alerter.ctl mode %o" % mode)
+    with running() as (cw, sw, hook):
+        ctl = os.path.join(cw.run_dir, "alerter.ctl")
+        mode = os.stat(ctl).st_mode
+        check(stat.S_ISSOCK(mode) and stat.S_IMODE(mode) == 0o600, "alerter.ctl mode %o" % mode)
 
-            by_name = added_id(cli(cw, "silence", "add", "api", "--for", "2h", "--reason", "db upgrade",
-                                   "--by", "alice"))
-            by_url = added_id(cli(cw, "silence", "add", sw.url("shop"), "--for", "1h30m", "--reason", "new build"))
-            by_group = added_id(cli(cw, "silence", "add", "--group", "payments", "--for", "1d",
-                                    "--reason", "vendor outage"))
-            every = added_id(cli(cw, "silence", "add", "--all", "--for", "3h", "--reason", "network work"))
-            cw.wait_log(r"silence %s of endpoint api added by alice \(uid \S+\) until \S+ \(reason: db upgrade\)"
-                        % by_name)
-            path = os.path.join(cw.run_dir, "silences.json")
-            check(stat.S_IMODE(os.stat(path).st_mode) == 0o600, "silences.json mode %o" % os.stat(path).st_mode)
+        by_name = added_id(cli(cw, "silence", "add", "api", "--for", "2h", "--reason", "db upgrade",
+                               "--by", "alice"))
+        by_url = added_id(cli(cw, "silence", "add", sw.url("shop"), "--for", "1h30m", "--reason", "new build"))
+        by_group = added_id(cli(cw, "silence", "add", "--group", "payments", "--for", "1d",
+                                "--reason", "vendor outage"))
+        every = added_id(cli(cw, "silence", "add", "--all", "--for", "3h", "--reason", "network work"))
+        cw.wait_log(r"silence %s of endpoint api added by alice \(uid \S+\) until \S+ \(reason: db upgrade\)"
+                    % by_name)
+        path = os.path.join(cw.run_dir, "silences.json")
+        check(stat.S_IMODE(os.stat(path).st_mode) == 0o600, "silences.json mode %o" % os.stat(path).st_mode)
 
-            text = cli(cw, "silence", "list")
-            check(text.code == 0, "silence list: %r" % text.text)
-            for sid in (by_name, by_url, by_group, every):
-                check(sid in text.out, "%s not in the list %r" % (sid, text.out))
-            check(re.search(r"%s\s+endpoint api\s+until \S+\s+by alice \(uid \S+\): db upgrade" % by_name, text.out),
-                  "the list line of the endpoint silence: %r" % text.out)
-            docs = {s["id"]: s for s in listed(cw)}
-            check(set(docs) == {by_name, by_url, by_group, every}, "list --json: %s" % docs)
-            check(docs[by_url]["endpoint"] == sw.url("shop") and docs[by_group]["group"] == "payments"
-                  and docs[every]["all"] is True, "list --json scopes: %s" % docs)
-            check(docs[by_name]["end_us"] - docs[by_name]["start_us"] == 7200 * 10**6, "2h: %s" % docs[by_name])
-            check(docs[by_url]["end_us"] - docs[by_url]["start_us"] == 5400 * 10**6, "1h30m: %s" % docs[by_url])
+        text = cli(cw, "silence", "list")
+        check(text.code == 0, "silence list: %r" % text.text)
+        for sid in (by_name, by_url, by_group, every):
+            check(sid in text.out, "%s not in the list %r" % (sid, text.out))
+        check(re.search(r"%s\s+endpoint api\s+until \S+\s+by alice \(uid \S+\): db upgrade" % by_name, text.out),
+              "the list line of the endpoint silence: %r" % text.out)
+        docs = {s["id"]: s for s in listed(cw)}
+        check(set(docs) == {by_name, by_url, by_group, every}, "list --json: %s" % docs)
+        check(docs[by_url]["endpoint"] == sw.url("shop") and docs[by_group]["group"] == "payments"
+              and docs[every]["all"] is True, "list --json scopes: %s" % docs)
+        check(docs[by_name]["end_us"] - docs[by_name]["start_us"] == 7200 * 10**6, "2h: %s" % docs[by_name])
+        check(docs[by_url]["end_us"] - docs[by_url]["start_us"] == 5400 * 10**6, "1h30m: %s" % docs[by_url])
 
-            # kept across a restart of the alerter
-            old = cw.child(ALERTER)
-            mark = cw.log_mark()
-            os.kill(old, signal.SIGKILL)
-            cw.wait_new_child(ALERTER, old, timeout=30)
-            cw.wait_log(r"4 silences restored from ", since=mark)
-            kept = harness.wait_for(lambda: (lambda r: r if r.code == 0 else None)(cli(cw, "silence", "list",
-                                                                                       "--json")),
-                                    harness.deadline(30), "the restarted alerter answering")
-            check({s["id"] for s in json.loads(kept.out)} == {by_name, by_url, by_group, every},
-                  "after the restart: %s" % kept.out)
+        # kept across a restart of the alerter
+        old = cw.child(ALERTER)
+        mark = cw.log_mark()
+        os.kill(old, signal.SIGKILL)
+        cw.wait_new_child(ALERTER, old, timeout=30)
+        cw.wait_log(r"4 silences restored from ", since=mark)
+        kept = harness.wait_for(lambda: (lambda r: r if r.code == 0 else None)(cli(cw, "silence", "list",
+                                                                                   "--json")),
+                                harness.deadline(30), "the restarted alerter answering")
+        check({s["id"] for s in json.loads(kept.out)} == {by_name, by_url, by_group, every},
+              "after the restart: %s" % kept.out)
 
-            res = cli(cw, "silence", "remove", by_name, "--by", "bob")
-            check(res.code == 0 and ("removed silence %s" % by_name) in res.out, "remove: %r" % res.text)
-            cw.wait_log(r"silence %s of endpoint api removed by bob \(uid \S+\) \(reason was: db upgrade; "
-                        r"added by alice" % by_name)
-            check(by_name not in {s["id"] for s in listed(cw)}, "removed silence still listed")
-            for sid in (by_url, by_group, every):
-                check(cli(cw, "silence", "remove", sid).code == 0, "remove %s" % sid)
-            res = cli(cw, "silence", "list")
-            check(res.code == 0 and res.out.strip() == "no silences", "empty list: %r" % res.text)
-            cw.stop()
+        res = cli(cw, "silence", "remove", by_name, "--by", "bob")
+        check(res.code == 0 and ("removed silence %s" % by_name) in res.out, "remove: %r" % res.text)
+        cw.wait_log(r"silence %s of endpoint api removed by bob \(uid \S+\) \(reason was: db upgrade; "
+                    r"added by alice" % by_name)
+        check(by_name not in {s["id"] for s in listed(cw)}, "removed silence still listed")
+        for sid in (by_url, by_group, every):
+            check(cli(cw, "silence", "remove", sid).code == 0, "remove %s" % sid)
+        res = cli(cw, "silence", "list")
+        check(res.code == 0 and res.out.strip() == "no silences", "empty list: %r" % res.text)
+        cw.stop()
 
 
 @harness.timeout(120)
 def test_silence_ends_by_itself():
-    with tempdir() as d, Switchboard() as sw, WebhookReceiver() as hook:
-        sw.set("api")
-        sw.set("shop")
-        with Clockwerk(silence_config(sw, hook), d) as cw:
-            start(cw)
-            sid = added_id(cli(cw, "silence", "add", "api", "--for", "3s", "--reason", "quick restart"))
-            check(sid in cli(cw, "silence", "list").out, "not listed")
-            cw.wait_log(r"silence %s of endpoint api ended at \S+ \(reason: quick restart; by " % sid, timeout=30)
-            check(listed(cw) == [], "an ended silence is still listed")
-            cw.stop()
+    with running() as (cw, sw, hook):
+        sid = added_id(cli(cw, "silence", "add", "api", "--for", "3s", "--reason", "quick restart"))
+        check(sid in cli(cw, "silence", "list").out, "not listed")
+        cw.wait_log(r"silence %s of endpoint api ended at \S+ \(reason: quick restart; by " % sid, timeout=30)
+        check(listed(cw) == [], "an ended silence is still listed")
+        cw.stop()
 
 
 def expect_refused(res, code, part):

@@ -48,8 +48,7 @@ void alert_last_result(const struct alert_rec *a, const char *sep, bool with_lat
     char lat[48] = "";
     if (with_latency && a->last_latency_us >= 0)
         snprintf(lat, sizeof lat, ", %.1f ms", (double)a->last_latency_us / 1e3);
-    if (a->error[0] && a->last_status)
-        snprintf(out, len, "HTTP %u%s%.*s", a->last_status, sep, CW_ERROR_MAX, a->error);
+    if (a->error[0] && a->last_status) snprintf(out, len, "HTTP %u%s%.*s", a->last_status, sep, CW_ERROR_MAX, a->error);
     else if (a->error[0]) snprintf(out, len, "%.*s", CW_ERROR_MAX, a->error);
     else if (a->last_status) snprintf(out, len, "HTTP %u%s", a->last_status, lat);
     else snprintf(out, len, "ok%s", lat); /* an ok check of a type without an HTTP status (tcp, dns, push, ...) */
@@ -99,9 +98,20 @@ void alert_update_message(struct alert_rec *a)
         snprintf(buf, sizeof buf, "%s is still DOWN since %s (%s, %" PRIu32 " check%s failed), last: %s", what, since,
                  dur, a->count, cw_plural(a->count), last);
         break;
+    case CW_ALERT_FLAPPING:
+        snprintf(buf, sizeof buf, "%s is FLAPPING since %s", what, since);
+        break;
+    case CW_ALERT_ESCALATION:
+        snprintf(buf, sizeof buf, "%s is still DOWN since %s (%s) and not acknowledged: escalation step %" PRIu32, what,
+                 since, dur, a->escalation);
+        break;
     default:
         snprintf(buf, sizeof buf, "%s %s since %s", what, events_phrase(a->kind), since);
         break;
+    }
+    if (a->detail && a->detail[0]) {
+        size_t used = strlen(buf);
+        snprintf(buf + used, sizeof buf - used, " (%s)", a->detail);
     }
     free(a->message);
     a->message = cw_xstrdup(buf);
@@ -122,6 +132,8 @@ struct alert_rec *alert_new(uint8_t kind, const char *url, const char *name, con
     a->seq = seq;
     a->raised_at_us = raised_at_us;
     a->last_latency_us = -1; /* not known until the caller sets it from the last check */
+    a->detail = cw_xstrdup("");
+    a->deliveries = cw_xstrdup("");
     a->id = alert_make_id(url, kind, since_us, seq);
     alert_update_message(a);
     return a;
@@ -140,6 +152,9 @@ void alert_free(struct alert_rec *a)
     }
     free(a->children);
     free(a->detail);
+    for (size_t i = 0; i < a->n_dl; i++) free(a->dl[i].chan);
+    free(a->dl);
+    free(a->deliveries);
     free(a);
 }
 
@@ -154,4 +169,67 @@ void alert_to_wire(const struct alert_rec *a, struct cw_alert *w)
     w->url = a->url;
     w->name = a->name;
     w->message = a->message;
+    w->incident_id = a->incident_id;
+    w->muted = a->muted;
+    w->deliveries = a->deliveries ? a->deliveries : "";
+}
+
+struct alert_delivery *alert_add_delivery(struct alert_rec *a, const char *chan, bool email, uint8_t state)
+{
+    a->dl = cw_xrealloc(a->dl, (a->n_dl + 1) * sizeof *a->dl);
+    struct alert_delivery *d = &a->dl[a->n_dl++];
+    *d = (struct alert_delivery){ .chan = cw_xstrdup(chan), .email = email, .state = state };
+    return d;
+}
+
+struct alert_delivery *alert_delivery_of(const struct alert_rec *a, const char *chan)
+{
+    for (size_t i = 0; chan && i < a->n_dl; i++)
+        if (strcmp(a->dl[i].chan, chan) == 0) return &a->dl[i];
+    return NULL;
+}
+
+bool alert_pending(const struct alert_rec *a)
+{
+    for (size_t i = 0; i < a->n_dl; i++)
+        if (a->dl[i].pending) return true;
+    return false;
+}
+
+/* The aggregate state of the deliveries whose email flag is email. */
+static uint8_t aggregate(const struct alert_rec *a, bool email)
+{
+    size_t n = 0, pending = 0, muted = 0, failed = 0;
+    for (size_t i = 0; i < a->n_dl; i++) {
+        if (a->dl[i].email != email) continue;
+        n++;
+        pending += a->dl[i].state == CW_DELIVERY_PENDING;
+        muted += a->dl[i].state == CW_DELIVERY_MUTED;
+        failed += a->dl[i].state == CW_DELIVERY_FAILED;
+    }
+    if (n == 0) return CW_DELIVERY_NONE;
+    if (pending) return CW_DELIVERY_PENDING;
+    if (muted == n) return CW_DELIVERY_MUTED;
+    return failed ? CW_DELIVERY_FAILED : CW_DELIVERY_SENT;
+}
+
+void alert_update_deliveries(struct alert_rec *a)
+{
+    if (a->n_dl) {
+        a->email_state = aggregate(a, true);
+        a->webhook_state = aggregate(a, false);
+    }
+    struct cw_buf b = { 0 };
+    for (size_t i = 0; i < a->n_dl; i++) {
+        const char *state = proto_delivery_name(a->dl[i].state);
+        if (i) cw_buf_put(&b, ",", 1);
+        cw_buf_put(&b, a->dl[i].chan, strlen(a->dl[i].chan));
+        cw_buf_put(&b, "=", 1);
+        cw_buf_put(&b, state ? state : "?", strlen(state ? state : "?"));
+    }
+    free(a->deliveries);
+    a->deliveries = cw_xmalloc(b.len + 1);
+    if (b.len) memcpy(a->deliveries, b.data, b.len);
+    a->deliveries[b.len] = '\0';
+    cw_buf_free(&b);
 }

@@ -31,26 +31,34 @@ struct alert_rec {
     char *name;              /* "" when the endpoint has none */
     char *error;             /* the last check's error text, "" when none */
     char *message;           /* one human-readable line (credentials masked) */
-    uint32_t mail_pending;   /* outbox jobs of each channel still to deliver this alert */
-    uint32_t hook_pending;
-    uint32_t hook_failed; /* webhook jobs given up (outbox full, webhook removed) */
-    uint32_t mail_failed; /* mail jobs failed for good (every recipient refused) */
-    bool held;            /* still in the grouping window (no job yet) */
+    bool held;               /* still in the grouping window (no job yet) */
+    /* Its delivery on each channel it was routed to (alerter/route.h), set when the grouping window releases
+     * it; email_state aggregates the email channels, webhook_state every other one (alert_update_deliveries). */
+    struct alert_delivery {
+        char *chan;       /* the channel's name (cfg->channels[].name; an outbox job's chan) */
+        bool email;       /* an email channel */
+        uint8_t state;    /* enum cw_delivery */
+        uint32_t pending; /* this channel's outbox jobs still to deliver it */
+        uint32_t failed;  /* this channel's jobs given up (failed for good, outbox full, channel removed) */
+    } * dl;
+    size_t n_dl;
+    char *deliveries;       /* "NAME=STATE,..." of dl, "" when none (alert_update_deliveries) */
+    uint32_t steps_reached; /* escalation steps its incident had reached when raised (routing of follow-ups) */
 
     /* issue 15: routing, incidents, muting (alerter/dispatch.c fills them; the formatters read them) */
-    uint64_t incident_id;   /* the DOWN alert that opened the incident (DOWN, REMINDER, ESCALATION, UP and the
+    uint64_t incident_id; /* the DOWN alert that opened the incident (DOWN, REMINDER, ESCALATION, UP and the
                              * alerts of its folded children); 0: none. Mail threads on it (In-Reply-To),
                              * PagerDuty's dedup_key and Opsgenie's alias derive from it. */
-    uint8_t severity;       /* enum cw_severity of the endpoint */
-    uint8_t muted;          /* enum cw_mute: why it is not sent (CW_MUTE_NONE: it is) */
-    uint32_t escalation;    /* ESCALATION: the step (1, 2, ...); else 0 */
-    struct alert_child {    /* a parent's DOWN/UP: the children folded into its incident (depends_on) */
-        char *name;         /* the child's display name */
-        char *url;          /* its key (mask before showing) */
-        uint8_t avail;      /* enum astate_avail when the parent's alert was made */
-    } *children;
+    uint8_t severity;     /* enum cw_severity of the endpoint */
+    uint8_t muted;        /* enum cw_mute: why it is not sent (CW_MUTE_NONE: it is) */
+    uint32_t escalation;  /* ESCALATION: the step (1, 2, ...); else 0 */
+    struct alert_child {  /* a parent's DOWN/UP: the children folded into its incident (depends_on) */
+        char *name;       /* the child's display name */
+        char *url;        /* its key (mask before showing) */
+        uint8_t avail;    /* enum astate_avail when the parent's alert was made */
+    } * children;
     size_t n_children;
-    char *detail;           /* one more line for the reader, "" when none: a flapping alert's percent, a
+    char *detail; /* one more line for the reader, "" when none: a flapping alert's percent, a
                              * stable-again note, an escalation's step, a location summary (issue 16) */
 };
 
@@ -76,6 +84,19 @@ void alert_display_name(const struct alert_rec *a, char *out, size_t len);
 
 /* A duration as "2h 03m 05s" / "4m 10s" / "12.3s". */
 void alert_format_duration(int64_t us, char *out, size_t len);
+
+/* Adds a delivery on channel chan in state (enum cw_delivery). */
+struct alert_delivery *alert_add_delivery(struct alert_rec *a, const char *chan, bool email, uint8_t state);
+
+/* The delivery on channel chan, or NULL. */
+struct alert_delivery *alert_delivery_of(const struct alert_rec *a, const char *chan);
+
+/* True while a channel still has a job to deliver it. */
+bool alert_pending(const struct alert_rec *a);
+
+/* Recomputes email_state and webhook_state from dl (none: NONE; any pending: PENDING; all muted: MUTED; any
+ * failed: FAILED; else SENT) and the deliveries text. */
+void alert_update_deliveries(struct alert_rec *a);
 
 /* Fills a wire record (pointers into a). */
 void alert_to_wire(const struct alert_rec *a, struct cw_alert *w);

@@ -1,13 +1,13 @@
-/* alerter/dispatch.c — alerts from raised to delivered: the grouping window, outbox jobs, delivery reports
- * (see dispatch.h). */
+/* alerter/dispatch.c — alerts from raised to delivered: the grouping window, the decision at its release,
+ * outbox jobs per channel, delivery reports (see dispatch.h). */
 #include "alerter/dispatch.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "alerter/mail.h"
-#include "alerter/webhook.h"
 #include "common/base/clock.h"
 #include "common/base/log.h"
 #include "common/base/util.h"
@@ -17,9 +17,12 @@ void dispatch_init(struct dispatch *d, struct outbox *ob, struct storeq *rec)
     d->ob = ob;
     d->rec = rec;
     d->unsaved = SAVE_NONE;
+    if (!d->queue) d->queue = channel_queue;
+    if (gethostname(d->hostname, sizeof d->hostname - 1) != 0 || !d->hostname[0])
+        snprintf(d->hostname, sizeof d->hostname, "clockwerk");
 }
 
-static void changed(struct dispatch *d, enum save_need need) { d->unsaved = save_need_max(d->unsaved, need); }
+void dispatch_note_unsaved(struct dispatch *d, enum save_need need) { d->unsaved = save_need_max(d->unsaved, need); }
 
 enum save_need dispatch_take_unsaved(struct dispatch *d)
 {
@@ -55,100 +58,102 @@ static void push_ptr(struct alert_rec ***arr, size_t *n, size_t *cap, struct ale
 static void maybe_forget(struct dispatch *d, struct alert_rec *al)
 {
     size_t at;
-    if (al->mail_pending || al->hook_pending || al->held || !find_alert(d, al->id, &at)) return;
+    if (alert_pending(al) || al->held || !find_alert(d, al->id, &at)) return;
     memmove(&d->alerts[at], &d->alerts[at + 1], (d->n_alerts - at - 1) * sizeof *d->alerts);
     d->n_alerts--;
     alert_free(al);
-    changed(d, SAVE_NOW);
+    dispatch_note_unsaved(d, SAVE_NOW);
+}
+
+static void record(struct dispatch *d, struct alert_rec *al)
+{
+    alert_update_deliveries(al);
+    storeq_record(d->rec, al);
 }
 
 void dispatch_raise(struct dispatch *d, const struct cw_config *cfg, struct alert_rec *al, double interval_s,
                     int64_t now_mono)
 {
-    al->email_state = cfg->email_enabled ? CW_DELIVERY_PENDING : CW_DELIVERY_NONE;
-    al->webhook_state = cfg->n_webhooks ? CW_DELIVERY_PENDING : CW_DELIVERY_NONE;
+    bool any_email = false, any_other = false;
+    for (size_t c = 0; c < cfg->n_channels; c++) {
+        if (cfg->channels[c].type == CW_CHAN_EMAIL) any_email = true;
+        else any_other = true;
+    }
+    al->email_state = any_email ? CW_DELIVERY_PENDING : CW_DELIVERY_NONE; /* until routed at release */
+    al->webhook_state = any_other ? CW_DELIVERY_PENDING : CW_DELIVERY_NONE;
     push_ptr(&d->alerts, &d->n_alerts, &d->cap_alerts, al);
     push_ptr(&d->held, &d->n_held, &d->cap_held, al);
     al->held = true;
     agroup_add(&d->group, now_mono, interval_s);
     d->c.alerts_raised++;
-    changed(d, SAVE_SOON); /* no message goes out before the window closes, and that saves first */
+    dispatch_note_unsaved(d, SAVE_SOON); /* no message goes out before the window closes, and that saves first */
     log_info("alert %016" PRIx64 ": %s", al->id, al->message);
-    storeq_record(d->rec, al);
+    record(d, al);
 }
 
-/* ---------------------------------------------------------------- grouping window -> outbox jobs */
+/* ---------------------------------------------------------------- grouping window -> decision -> jobs */
 
-static uint64_t *ids_of(struct alert_rec *const *list, size_t n)
+/* Decides al (muted or not, its channels) and gives it one delivery per channel. */
+static void decide(struct dispatch *d, const struct cw_config *cfg, struct alert_rec *al, size_t *chans)
 {
-    uint64_t *ids = cw_xcalloc(n, sizeof *ids);
-    for (size_t i = 0; i < n; i++) ids[i] = list[i]->id;
-    return ids;
+    size_t n = 0;
+    if (d->decide) {
+        n = d->decide(d->decide_ctx, cfg, al, chans);
+    } else {
+        for (size_t c = 0; c < cfg->n_channels; c++) chans[n++] = c;
+    }
+    if (n == 0 && cfg->n_channels > 0 && al->muted == CW_MUTE_NONE) al->muted = CW_MUTE_NO_ROUTE;
+    uint8_t state = al->muted != CW_MUTE_NONE ? CW_DELIVERY_MUTED : CW_DELIVERY_PENDING;
+    for (size_t i = 0; i < n; i++) {
+        const struct cw_channel *ch = &cfg->channels[chans[i]];
+        if (!alert_delivery_of(al, ch->name)) alert_add_delivery(al, ch->name, ch->type == CW_CHAN_EMAIL, state);
+    }
+    if (n == 0) { /* nothing to aggregate: no channel at all (NONE), or muted everywhere */
+        uint8_t none = al->muted != CW_MUTE_NONE && cfg->n_channels > 0 ? CW_DELIVERY_MUTED : CW_DELIVERY_NONE;
+        al->email_state = al->email_state == CW_DELIVERY_NONE ? CW_DELIVERY_NONE : none;
+        al->webhook_state = al->webhook_state == CW_DELIVERY_NONE ? CW_DELIVERY_NONE : none;
+    }
+    if (al->muted != CW_MUTE_NONE) {
+        d->c.alerts_muted++;
+        const char *why = proto_mute_name(al->muted);
+        log_info("alert %016" PRIx64 " muted (%s): not sent", al->id, why ? why : "?");
+    }
 }
 
-static char *payload_copy(const struct cw_buf *b)
-{
-    char *p = cw_xmalloc(b->len + 1);
-    memcpy(p, b->data, b->len);
-    p[b->len] = '\0';
-    return p;
-}
-
-static void outbox_full(struct dispatch *d, const char *channel, size_t n)
+static void outbox_full(struct dispatch *d, const char *chan, size_t n)
 {
     d->c.outbox_full++;
-    log_error("outbox full (%d undelivered jobs): %s about %zu alert(s) NOT queued; they are recorded as failed",
-              OUTBOX_MAX_JOBS, channel, n);
+    log_error("outbox full (%d undelivered jobs): channel %s, %zu alert(s) NOT queued; they are recorded as failed",
+              OUTBOX_MAX_JOBS, chan, n);
 }
 
-/* Queues the mail and the webhook calls about list[0..n) (one alert, or a summary). */
-static void queue_jobs(struct dispatch *d, const struct cw_config *cfg, struct alert_rec *const *list, size_t n)
+/* Queues the message(s) about list[0..n) (all pending on channel ch) and notes each alert's job. */
+static void queue_on(struct dispatch *d, const struct cw_config *cfg, size_t ch, struct alert_rec **list, size_t n)
 {
-    struct cw_buf b = { 0 };
-    if (cfg->email_enabled) {
-        struct mail_params mp = {
-            .from = cfg->email_from, .to = cfg->email_to, .n_to = cfg->n_email_to, .date_us = cw_wall_us()
-        };
-        mail_build(&b, &mp, list, n);
-        char *payload = payload_copy(&b);
-        uint64_t *ids = ids_of(list, n);
-        if (outbox_add(d->ob, OUTBOX_MAIL, NULL, mail_message_key(list, n), payload, b.len, ids, n, 0)) {
-            for (size_t i = 0; i < n; i++) list[i]->mail_pending++;
+    const struct cw_channel *c = &cfg->channels[ch];
+    struct chan_ctx ctx = { .hostname = d->hostname, .time_zone = cfg->alert_time_zone, .now_wall_us = cw_wall_us() };
+    bool queued = d->queue(d->ob, cfg, ch, list, n, &ctx) != NULL;
+    if (!queued) outbox_full(d, c->name, n);
+    for (size_t i = 0; i < n; i++) {
+        struct alert_delivery *dl = alert_delivery_of(list[i], c->name);
+        if (queued) {
+            dl->pending++;
         } else {
-            free(payload);
-            free(ids);
-            outbox_full(d, "mail", n);
-            for (size_t i = 0; i < n; i++) {
-                if (list[i]->mail_pending) continue;
-                list[i]->email_state = CW_DELIVERY_FAILED;
-                storeq_record(d->rec, list[i]);
-            }
+            dl->failed++;
+            dl->state = CW_DELIVERY_FAILED;
         }
     }
-    if (cfg->n_webhooks) {
-        webhook_build(&b, list, n);
-        for (size_t w = 0; w < cfg->n_webhooks; w++) {
-            char *payload = payload_copy(&b);
-            uint64_t *ids = ids_of(list, n);
-            if (outbox_add(d->ob, OUTBOX_WEBHOOK, cfg->webhooks[w].url, mail_message_key(list, n), payload, b.len, ids,
-                           n, 0)) {
-                for (size_t i = 0; i < n; i++) list[i]->hook_pending++;
-            } else {
-                free(payload);
-                free(ids);
-                outbox_full(d, "webhook call", n);
-                for (size_t i = 0; i < n; i++) list[i]->hook_failed++;
-            }
-        }
-        for (size_t i = 0; i < n; i++) {
-            if (list[i]->hook_pending == 0 && list[i]->webhook_state == CW_DELIVERY_PENDING) {
-                list[i]->webhook_state = CW_DELIVERY_FAILED;
-                storeq_record(d->rec, list[i]);
-            }
-        }
+}
+
+/* The alerts of list[0..n) that go out on channel ch (pending there, no job yet), into sub; how many. */
+static size_t going_to(const struct cw_channel *c, struct alert_rec *const *list, size_t n, struct alert_rec **sub)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct alert_delivery *dl = alert_delivery_of(list[i], c->name);
+        if (dl && dl->state == CW_DELIVERY_PENDING && dl->pending == 0 && dl->failed == 0) sub[m++] = list[i];
     }
-    cw_buf_free(&b);
-    changed(d, SAVE_NOW);
+    return m;
 }
 
 void dispatch_release(struct dispatch *d, const struct cw_config *cfg, int64_t now_mono)
@@ -156,41 +161,41 @@ void dispatch_release(struct dispatch *d, const struct cw_config *cfg, int64_t n
     size_t n = d->n_held;
     bool summary = agroup_release(&d->group, now_mono, n, cfg->group_threshold);
     if (n == 0) return;
-    struct alert_rec **list = cw_xcalloc(n, sizeof *list);
+    struct alert_rec **list = cw_xcalloc(n, sizeof *list), **sub = cw_xcalloc(n, sizeof *sub);
+    size_t *chans = cw_xcalloc(cfg->n_channels ? cfg->n_channels : 1, sizeof *chans);
     memcpy(list, d->held, n * sizeof *list);
     d->n_held = 0;
     for (size_t i = 0; i < n; i++) list[i]->held = false;
-    if (summary) {
-        log_info("%zu state changes within the grouping window: one summary instead of %zu messages", n, n);
-        queue_jobs(d, cfg, list, n);
-    } else {
-        for (size_t i = 0; i < n; i++) queue_jobs(d, cfg, &list[i], 1);
+    for (size_t i = 0; i < n; i++) decide(d, cfg, list[i], chans);
+    if (summary) log_info("%zu state changes within the grouping window: one summary per channel", n);
+    for (size_t ch = 0; ch < cfg->n_channels; ch++) {
+        size_t m = going_to(&cfg->channels[ch], list, n, sub);
+        if (m == 0) continue;
+        if (summary && m > 1) queue_on(d, cfg, ch, sub, m);
+        else
+            for (size_t i = 0; i < m; i++) queue_on(d, cfg, ch, &sub[i], 1);
     }
+    for (size_t i = 0; i < n; i++) record(d, list[i]);
     for (size_t i = 0; i < n; i++) maybe_forget(d, list[i]);
+    dispatch_note_unsaved(d, SAVE_NOW);
+    free(chans);
+    free(sub);
     free(list);
 }
 
-/* A job is done with the alerts it carries: sent, or failed for good on that channel. */
+/* A job is done with the alerts it carries: sent, or failed for good on its channel. */
 static void job_done(struct dispatch *d, const struct outbox_job *job, bool delivered)
 {
-    bool mail = job->channel == OUTBOX_MAIL;
     for (size_t i = 0; i < job->n_ids; i++) {
         struct alert_rec *al = find_alert(d, job->alert_ids[i], NULL);
         if (!al) continue;
-        if (mail) {
-            if (!delivered) al->mail_failed++;
-            if (al->mail_pending) al->mail_pending--;
-            if (al->mail_pending == 0) {
-                al->email_state = al->mail_failed ? CW_DELIVERY_FAILED : CW_DELIVERY_SENT;
-                storeq_record(d->rec, al);
-            }
-        } else {
-            if (!delivered) al->hook_failed++;
-            if (al->hook_pending) al->hook_pending--;
-            if (al->hook_pending == 0) {
-                al->webhook_state = al->hook_failed ? CW_DELIVERY_FAILED : CW_DELIVERY_SENT;
-                storeq_record(d->rec, al);
-            }
+        struct alert_delivery *dl = alert_delivery_of(al, job->chan);
+        if (!dl) continue; /* a job of before channels (an older state file): nothing to follow */
+        if (!delivered) dl->failed++;
+        if (dl->pending) dl->pending--;
+        if (dl->pending == 0) {
+            dl->state = dl->failed ? CW_DELIVERY_FAILED : CW_DELIVERY_SENT;
+            record(d, al);
         }
         maybe_forget(d, al);
     }
@@ -206,7 +211,7 @@ void dispatch_on_delivery(void *ctx, const struct outbox_job *job, const struct 
         else d->c.webhook_failures++;
         /* the attempt count (light); recipients that have it now or refused it for good must be in the file
          * before a restart could send it to them again */
-        changed(d, job->sent.n || job->refused.n ? SAVE_NOW : SAVE_LIGHT);
+        dispatch_note_unsaved(d, job->sent.n || job->refused.n ? SAVE_NOW : SAVE_LIGHT);
         return;
     }
     if (r->outcome == OUTBOX_DELIVERED && mail) d->c.mails_sent++;
@@ -214,24 +219,42 @@ void dispatch_on_delivery(void *ctx, const struct outbox_job *job, const struct 
     else if (mail) d->c.mail_failures++;
     else d->c.webhook_failures++;
     job_done(d, job, r->outcome == OUTBOX_DELIVERED);
-    changed(d, SAVE_NOW);
+    dispatch_note_unsaved(d, SAVE_NOW);
 }
 
 /* ---------------------------------------------------------------- from the state file */
 
-static bool webhook_configured(const struct cw_config *cfg, const char *url)
+/* Queues a job of the state file again (its bytes, recipients and channel taken); false when the outbox is full. */
+static bool requeue(struct dispatch *d, struct statefile_job *j)
 {
-    for (size_t i = 0; url && i < cfg->n_webhooks; i++)
-        if (strcmp(cfg->webhooks[i].url, url) == 0) return true;
-    return false;
+    struct outbox_job *oj =
+        outbox_add(d->ob, j->channel, j->target, j->key, j->payload, j->payload_len, j->ids, j->n_ids, j->attempts);
+    if (!oj) {
+        outbox_full(d, j->chan ? j->chan : "(none)", j->n_ids);
+        return false;
+    }
+    outbox_job_restore_chan(oj, &j->chan, &j->method, &j->headers, &j->n_headers, j->dest);
+    oj->sent = j->sent; /* who has it already, who refused it: now the outbox's */
+    oj->refused = j->refused;
+    j->sent = (struct outbox_rcpts){ 0 };
+    j->refused = (struct outbox_rcpts){ 0 };
+    for (size_t k = 0; k < oj->n_ids; k++) {
+        struct alert_rec *al = find_alert(d, oj->alert_ids[k], NULL);
+        struct alert_delivery *dl = al ? alert_delivery_of(al, oj->chan) : NULL;
+        if (dl) dl->pending++;
+    }
+    j->payload = NULL; /* now the outbox's */
+    j->ids = NULL;
+    return true;
 }
 
 size_t dispatch_restore(struct dispatch *d, const struct cw_config *cfg, struct statefile_data *sd, int64_t now_mono)
 {
+    (void)cfg; /* jobs of channels no longer configured are dropped by the outbox, with a report */
     for (size_t i = 0; i < sd->n_alerts; i++) {
         struct alert_rec *al = sd->alerts[i];
         sd->alerts[i] = NULL;
-        al->mail_pending = al->hook_pending = 0;
+        for (size_t k = 0; k < al->n_dl; k++) al->dl[k].pending = 0;
         push_ptr(&d->alerts, &d->n_alerts, &d->cap_alerts, al);
         if (sd->alert_held[i]) {
             push_ptr(&d->held, &d->n_held, &d->cap_held, al);
@@ -239,55 +262,19 @@ size_t dispatch_restore(struct dispatch *d, const struct cw_config *cfg, struct 
             agroup_add(&d->group, now_mono, 0);
         }
     }
-    size_t jobs = 0, dropped_mail = 0, dropped_hook = 0;
-    for (size_t i = 0; i < sd->n_jobs; i++) {
-        struct statefile_job *j = &sd->jobs[i];
-        if (!j->chan && j->channel == OUTBOX_MAIL && !cfg->email_enabled) { /* email no longer configured */
-            dropped_mail++;
-            continue;
-        }
-        if (!j->chan && j->channel == OUTBOX_WEBHOOK && !webhook_configured(cfg, j->target)) { /* hook removed */
-            dropped_hook++;
-            for (size_t k = 0; k < j->n_ids; k++) {
-                struct alert_rec *al = find_alert(d, j->ids[k], NULL);
-                if (al) al->hook_failed++;
-            }
-            continue;
-        }
-        struct outbox_job *oj =
-            outbox_add(d->ob, j->channel, j->target, j->key, j->payload, j->payload_len, j->ids, j->n_ids, j->attempts);
-        if (!oj) {
-            outbox_full(d, j->channel == OUTBOX_MAIL ? "mail" : "webhook call", j->n_ids);
-            continue;
-        }
-        outbox_job_restore_chan(oj, &j->chan, &j->method, &j->headers, &j->n_headers, j->dest); /* issue 15 */
-        oj->sent = j->sent; /* who has it already, who refused it: now the outbox's */
-        oj->refused = j->refused;
-        j->sent = (struct outbox_rcpts){ 0 };
-        j->refused = (struct outbox_rcpts){ 0 };
-        for (size_t k = 0; k < j->n_ids; k++) {
-            struct alert_rec *al = find_alert(d, j->ids[k], NULL);
-            if (!al) continue;
-            if (j->channel == OUTBOX_MAIL) al->mail_pending++;
-            else al->hook_pending++;
-        }
-        j->payload = NULL; /* now the outbox's */
-        j->ids = NULL;
-        jobs++;
-    }
-    if (dropped_mail)
-        log_warn("%zu undelivered mail(s) of the state file dropped: email is no longer configured", dropped_mail);
-    if (dropped_hook)
-        log_warn("%zu undelivered webhook call(s) of the state file dropped: their webhook is no longer configured",
-                 dropped_hook);
-    /* Alerts with no job left and not held are done; one still pending lost its channel to a new config. */
+    size_t jobs = 0;
+    for (size_t i = 0; i < sd->n_jobs; i++) jobs += requeue(d, &sd->jobs[i]);
+    /* Alerts with no job left and not held are done; a channel still pending lost its job. */
     for (size_t i = d->n_alerts; i-- > 0;) {
         struct alert_rec *al = d->alerts[i];
-        if (al->held || al->mail_pending || al->hook_pending) continue;
-        bool changed = false;
-        if (al->email_state == CW_DELIVERY_PENDING) al->email_state = CW_DELIVERY_FAILED, changed = true;
-        if (al->webhook_state == CW_DELIVERY_PENDING) al->webhook_state = CW_DELIVERY_FAILED, changed = true;
-        if (changed) storeq_record(d->rec, al);
+        if (al->held || alert_pending(al)) continue;
+        bool lost = false;
+        for (size_t k = 0; k < al->n_dl; k++)
+            if (al->dl[k].state == CW_DELIVERY_PENDING) al->dl[k].state = CW_DELIVERY_FAILED, lost = true;
+        if (al->n_dl == 0 && al->email_state == CW_DELIVERY_PENDING) al->email_state = CW_DELIVERY_FAILED, lost = true;
+        if (al->n_dl == 0 && al->webhook_state == CW_DELIVERY_PENDING)
+            al->webhook_state = CW_DELIVERY_FAILED, lost = true;
+        if (lost) record(d, al);
         maybe_forget(d, al);
     }
     return jobs;

@@ -1,6 +1,7 @@
 /* alerter/endpoints.c — the endpoint table and what one result does to its endpoint (see endpoints.h). */
 #include "alerter/endpoints.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,21 +85,81 @@ void endpoints_build(struct endpoints *t, const struct cw_config *cfg)
 
 /* ---- one result */
 
-static void raise_alert(struct endpoints *t, const struct endpoint *e, const struct astate_event *ev,
-                        const struct cw_result *r, int64_t now_mono)
+/* The incident's part of a new alert; false when it is not raised at all. */
+static bool incident_part(struct endpoint *e, struct alert_rec *al)
 {
-    bool failing = ev->kind == CW_ALERT_DOWN || ev->kind == CW_ALERT_REMINDER;
+    struct incident *inc = &e->inc;
+    switch (al->kind) {
+    case CW_ALERT_DOWN:
+        incident_open(inc, al->id, al->since_us);
+        break;
+    case CW_ALERT_REMINDER:
+    case CW_ALERT_ESCALATION:
+        if (inc->open && inc->acked) return false; /* acknowledged: no more of them */
+        break;
+    case CW_ALERT_UP:
+        inc->open = false;
+        break;
+    case CW_ALERT_FLAPPING:
+        if (!inc->open) return true;
+        break;
+    default:
+        return true;
+    }
+    al->incident_id = inc->id;
+    al->steps_reached = inc->steps;
+    return true;
+}
+
+void endpoints_raise(struct endpoints *t, struct endpoint *e, const struct astate_event *ev, const char *detail,
+                     int64_t now_mono)
+{
+    bool failing = ev->kind == CW_ALERT_DOWN || ev->kind == CW_ALERT_REMINDER || ev->kind == CW_ALERT_ESCALATION;
     struct alert_rec *al = alert_new(ev->kind, e->ep->url, e->ep->name, failing ? e->last.error : NULL, ev->since_us,
                                      ev->at_us, ev->duration_us, ev->count, ev->seq, cw_wall_us());
     if (dispatch_find(t->d, al->id)) { /* the same state change again (a replay): already on its way */
         alert_free(al);
         return;
     }
-    al->last_status = e->ep->type == CW_CHECK_HTTP ? r->status_code : 0; /* an HTTP status means nothing else */
-    al->last_latency_us = r->latency_us;
+    if (!incident_part(e, al)) {
+        alert_free(al);
+        return;
+    }
+    if (detail) {
+        free(al->detail);
+        al->detail = cw_xstrdup(detail);
+    }
+    if (ev->kind == CW_ALERT_ESCALATION) al->escalation = ev->seq;
+    al->severity = (uint8_t)(e->ep->severity >= CW_SEV_INFO && e->ep->severity <= CW_SEV_CRITICAL ? e->ep->severity
+                                                                                                  : CW_SEV_CRITICAL);
+    al->last_status = e->ep->type == CW_CHECK_HTTP ? e->last.status : 0; /* an HTTP status means nothing else */
+    al->last_latency_us = e->last.latency_us;
     al->threshold_us = e->p.latency_threshold_us;
     alert_update_message(al);
     dispatch_raise(t->d, t->cfg, al, e->ep->interval, now_mono);
+}
+
+/* Flapping: its start raises one FLAPPING alert; its end one alert of the final state. */
+static void judge_flapping(struct endpoints *t, struct endpoint *e, bool ok, int64_t at, int64_t now_mono)
+{
+    double percent = 0;
+    const struct cw_endpoint *ep = e->ep;
+    enum flap_change change = flap_feed(&e->flap, ep->flap_window, ep->flap_high, ep->flap_low, ok, &percent);
+    char detail[128];
+    if (change == FLAP_STARTED) {
+        snprintf(detail, sizeof detail, "flapping: %.0f%% state changes over the last %d checks", percent,
+                 ep->flap_window);
+        struct astate_event ev = { .kind = CW_ALERT_FLAPPING, .since_us = at, .at_us = at };
+        endpoints_raise(t, e, &ev, detail, now_mono);
+    } else if (change == FLAP_STOPPED && e->st.avail != ASTATE_UNKNOWN) {
+        bool down = e->st.avail == ASTATE_DOWN;
+        struct astate_event ev = { .kind = down ? CW_ALERT_DOWN : CW_ALERT_UP,
+                                   .since_us = e->st.state_since_us,
+                                   .at_us = at,
+                                   .count = e->st.failed_count,
+                                   .seq = ++e->inc.resends };
+        endpoints_raise(t, e, &ev, "stable again after flapping", now_mono);
+    }
 }
 
 /* Keeps the failure's error text (at most ENDPOINT_ERROR_KEEP bytes) while failing, none once ok. */
@@ -136,9 +197,10 @@ enum intake_verdict endpoints_apply(void *ctx, const struct cw_result *r, int64_
     note_error(e, r);
     struct astate_event ev[ASTATE_MAX_EVENTS];
     unsigned n = astate_feed(&e->st, &e->p, r->ok, r->latency_us, r->checked_at_us, ev);
-    for (unsigned i = 0; i < n; i++) raise_alert(t, e, &ev[i], r, now_mono);
+    for (unsigned i = 0; i < n; i++) endpoints_raise(t, e, &ev[i], NULL, now_mono);
+    judge_flapping(t, e, r->ok, r->checked_at_us, now_mono);
     if (astate_feed_tls(&e->st, &e->p, r->tls_expires_at_us, r->checked_at_us, ev))
-        raise_alert(t, e, &ev[0], r, now_mono);
+        endpoints_raise(t, e, &ev[0], NULL, now_mono);
     return INTAKE_APPLIED;
 }
 

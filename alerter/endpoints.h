@@ -26,6 +26,8 @@
 #include "alerter/state.h"
 #include "common/config/config.h"
 
+struct silences;
+
 #define ENDPOINT_ERROR_KEEP 512 /* bytes of a check's error text kept per endpoint */
 
 struct endpoint {
@@ -49,8 +51,10 @@ struct endpoints {
     size_t n;
     struct endpoint *by_url; /* uthash head over all */
     const struct cw_config *cfg;
-    struct dispatch *d;   /* where new alerts go */
-    int64_t unknown_urls; /* results of endpoints the configuration does not have */
+    struct dispatch *d;              /* where new alerts go */
+    int64_t unknown_urls;            /* results of endpoints the configuration does not have */
+    const struct silences *silences; /* the alerter's silences (alerter/silences.h) for the muting; NULL: none */
+    int64_t tick_mono_us;            /* when incident_tick last ran (monotonic) */
     /* for `clockwerk status` (the state file's "plain", alerter/statefile.h): */
     uint64_t fingerprint;    /* statefile_fingerprint of cfg's endpoints */
     int64_t *worker_last_us; /* per worker slot of cfg: checked_at of its newest result applied (0: none) */
@@ -67,7 +71,13 @@ void endpoints_build(struct endpoints *t, const struct cw_config *cfg);
 /* The entry of that URL, or NULL. */
 struct endpoint *endpoints_find(const struct endpoints *t, const char *url);
 
-/* intake_apply_fn (ctx: the struct endpoints): applies one new result, raising its alerts. */
+/* Raises the alert of event ev of e (detail: one more line, or NULL), keeping its incident (alerter/incident.h):
+ * a DOWN opens one, a REMINDER of an acknowledged incident is not raised, the UP closes it. */
+void endpoints_raise(struct endpoints *t, struct endpoint *e, const struct astate_event *ev, const char *detail,
+                     int64_t now_mono);
+
+/* intake_apply_fn (ctx: the struct endpoints): applies one new result, raising its alerts (its state changes,
+ * and the start or the end of flapping). */
 enum intake_verdict endpoints_apply(void *ctx, const struct cw_result *r, int64_t now_mono);
 
 void endpoints_free(struct endpoints *t);

@@ -18,7 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define INCIDENT_WHO_MAX 128 /* bytes kept of who acknowledged */
+#define INCIDENT_WHO_MAX 128         /* bytes kept of who acknowledged */
+#define INCIDENT_NOTIFIED_UNSET 0xFF /* loading a state file of before incidents: `notified` not known */
 
 struct incident {
     uint64_t id;            /* the incident's id (its DOWN alert's); 0: none yet */
@@ -53,6 +54,23 @@ void incident_clear_children(struct incident *inc);
  * the operator in msg ("incident 1a2b... of api acknowledged by alice"), or -1 with "no open incident has
  * alert id X". Logged with who. */
 int incident_ack(struct endpoints *t, uint64_t alert_id, const char *who, char *msg, size_t len);
+
+/* incident_ack for the control socket (struct control_ops' ack; ctx: the struct endpoints). */
+int incident_ack_cb(void *ctx, uint64_t alert_id, const char *who, char *msg, size_t len);
+
+/* The decision at the release of the grouping window (a dispatch_decide_fn; ctx: the struct endpoints): the
+ * first mute reason that holds for al's endpoint now (alerter/mute.h: maintenance, silence, a DOWN ancestor,
+ * flapping, acknowledged), its channels (alerter/route.h), and for a parent's DOWN or UP that goes out the
+ * children folded into its incident. What the channels now know of the endpoint (notified) follows. */
+struct cw_config;
+struct alert_rec;
+size_t incident_decide(void *ctx, const struct cw_config *cfg, struct alert_rec *al, size_t *chans);
+
+/* Each pass (at most once a second, or now when force): for every endpoint without an alert in the grouping
+ * window, the alert that brings the channels level when a mute has ended (DOWN while they heard nothing or UP;
+ * UP while they heard DOWN), and the escalation steps due (an open incident, not acknowledged, not under
+ * maintenance or silenced, whose DOWN went out `after` seconds ago). */
+void incident_tick(struct endpoints *t, bool force, int64_t now_mono);
 
 /* Frees what the incident holds (not the struct). */
 void incident_free(struct incident *inc);

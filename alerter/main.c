@@ -34,6 +34,7 @@
 #include "alerter/dispatch.h"
 #include "alerter/endpoints.h"
 #include "alerter/group.h"
+#include "alerter/incident.h"
 #include "alerter/intake.h"
 #include "alerter/outbox.h"
 #include "alerter/persist.h"
@@ -90,9 +91,14 @@ static void alerter_init(struct alerter *a)
     endpoints_build(&a->eps, cfg);
     a->ob = outbox_new(cfg, dispatch_on_delivery, &a->d);
     dispatch_init(&a->d, a->ob, &a->storeq);
+    a->d.decide = incident_decide; /* muting, routing and children at the release of the grouping window */
+    a->d.decide_ctx = &a->eps;
     intake_load(&a->in, cfg->run_dir);
     persist_load(&a->keep, &a->eps, &a->d, cfg, cw_mono_us());
-    silencectl_open(&a->sctl, cfg->run_dir, &a->p.cfg, &a->eps);
+    silencectl_open(&a->sctl, cfg->run_dir, &a->p.cfg);
+    a->eps.silences = &a->sctl.silences;
+    a->sctl.ctl.ops.ack = incident_ack_cb; /* `clockwerk ack` */
+    a->sctl.ctl.ops.ack_ctx = &a->eps;
     log_info("alerter running: %zu endpoint%s, email %s, %zu webhook%s, group_threshold %d, renotify %.0f s%s",
              a->eps.n, cw_plural((long long)a->eps.n), cfg->email_enabled ? "on" : "off", cfg->n_webhooks,
              cw_plural((long long)cfg->n_webhooks), cfg->group_threshold, cfg->renotify,
@@ -134,6 +140,7 @@ static void publish_stats(struct alerter *a)
     proc_stats_add(&st, "seq_jumps", (int64_t)a->in.gaps.jumps);
     proc_stats_add(&st, "unknown_urls", a->eps.unknown_urls);
     proc_stats_add(&st, "alerts_raised", a->d.c.alerts_raised);
+    proc_stats_add(&st, "alerts_muted", a->d.c.alerts_muted);
     proc_stats_add(&st, "mails_sent", a->d.c.mails_sent);
     proc_stats_add(&st, "mail_failures", a->d.c.mail_failures);
     proc_stats_add(&st, "mail_refused", a->d.c.mail_refused);
@@ -194,8 +201,10 @@ static void pass(struct alerter *a)
     if (intake_drain(&a->in)) savepolicy_note(&a->save, SAVE_LIGHT);
     int64_t now = cw_mono_us();
     savepolicy_heartbeat(&a->save, now); /* saved_at stays fresh for `clockwerk status` */
-    if (silencectl_run(&a->sctl, now)) savepolicy_note(&a->save, SAVE_NOW); /* an ack, a silence begun or ended */
-    if (agroup_due(&a->d.group, now)) dispatch_release(&a->d, a->p.cfg, now);
+    bool silence_ended = silencectl_run(&a->sctl, now) > 0;
+    bool released = agroup_due(&a->d.group, now);
+    if (released) dispatch_release(&a->d, a->p.cfg, now);
+    incident_tick(&a->eps, silence_ended || released, now); /* escalations; alerts held back by a mute that ended */
     savepolicy_note(&a->save, dispatch_take_unsaved(&a->d));
     if (a->save.need == SAVE_NOW && savepolicy_due(&a->save, now, false)) save(a, now);
     outbox_run(a->ob, now);
@@ -233,8 +242,7 @@ static void wait_for_work(struct alerter *a, int bus_sock_fd)
     if (bus_readable(a->in.sock)) proc_wake_at(&w, ns_of_us(now)); /* ZMQ_FD is edge-triggered: no sleep */
     struct curl_waitfd extra[3 + 1 + CONTROL_CONNS_MAX] = { { .fd = bus_sock_fd, .events = CURL_WAIT_POLLIN },
                                                             { .fd = a->p.sigfd, .events = CURL_WAIT_POLLIN },
-                                                            { .fd = storeq_fd(&a->storeq),
-                                                              .events = CURL_WAIT_POLLIN } };
+                                                            { .fd = storeq_fd(&a->storeq), .events = CURL_WAIT_POLLIN } };
     unsigned n_extra = extra[2].fd >= 0 ? 3 : 2;
     n_extra += (unsigned)control_waitfds(&a->sctl.ctl, extra + n_extra, 1 + CONTROL_CONNS_MAX);
     int nfds = 0;

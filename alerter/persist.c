@@ -20,13 +20,17 @@ void persist_init(struct persist *ps, const char *run_dir)
         fatal(2, "run_dir is too long");
 }
 
-/* An endpoint plainly up (and not slow, no run under way) behaves exactly like an unknown one after a
- * restart: it is left out, so the file holds only endpoints with something to remember. */
-static bool worth_saving(const struct astate *st)
+/* An endpoint plainly up (and not slow, no run under way, nothing held back from its channels, no recent failure
+ * for flap detection) behaves exactly like an unknown one after a restart: it is left out, so the file holds
+ * only endpoints with something to remember. */
+static bool worth_saving(const struct endpoint *e)
 {
+    const struct astate *st = &e->st;
     bool plain = (st->avail == ASTATE_UNKNOWN || st->avail == ASTATE_UP) && st->speed != ASTATE_SLOW &&
                  st->fail_run == 0 && st->slow_run == 0 && st->tls_notified_us == 0;
-    return !plain;
+    bool incident = e->inc.open || e->inc.notified == ASTATE_DOWN || e->inc.n_children;
+    bool flap = e->flap.flapping || e->flap.failed != 0;
+    return !plain || incident || flap;
 }
 
 /* Fills d with pointers into the owners' data (nothing is copied but the arrays, freed by gathered_free). */
@@ -42,7 +46,7 @@ static void gather(struct statefile_data *d, const struct endpoints *t, const st
                                          .n_workers = t->n_workers };
     for (size_t i = 0; i < t->n; i++) {
         const struct endpoint *e = &t->all[i];
-        if (!worth_saving(&e->st)) { /* for `clockwerk status`: up, or never checked */
+        if (!worth_saving(e)) { /* for `clockwerk status`: up, or never checked */
             d->plain.up[i] = e->st.avail == ASTATE_UP;
             continue;
         }
@@ -51,7 +55,9 @@ static void gather(struct statefile_data *d, const struct endpoints *t, const st
                                                           .last_status = e->last.status,
                                                           .last_latency_us = e->last.latency_us,
                                                           .last_error = e->last.error,
-                                                          .last_checked_us = e->last.checked_us };
+                                                          .last_checked_us = e->last.checked_us,
+                                                          .inc = e->inc,
+                                                          .flap = e->flap };
     }
     d->alerts = disp->alerts;
     d->n_alerts = disp->n_alerts;
@@ -112,14 +118,31 @@ int persist_save(struct persist *ps, const struct endpoints *t, const struct dis
     return rc;
 }
 
+/* Takes the endpoint's incident and flap history from the file; a file of before incidents lacks them: its
+ * channels were told of its state then (a DOWN in it was alerted), and that DOWN is its open incident. */
+static void restore_incident(struct endpoint *e, struct statefile_endpoint *saved)
+{
+    incident_free(&e->inc);
+    e->inc = saved->inc;
+    memset(&saved->inc, 0, sizeof saved->inc);
+    e->flap = saved->flap;
+    if (e->inc.notified != INCIDENT_NOTIFIED_UNSET) return;
+    e->inc.notified = e->st.avail;
+    if (e->st.avail == ASTATE_DOWN) {
+        incident_open(&e->inc, alert_make_id(e->ep->url, CW_ALERT_DOWN, e->st.state_since_us, 0), e->st.state_since_us);
+        e->inc.opened_wall_us = e->st.last_notify_us; /* about when its DOWN went out */
+    }
+}
+
 /* Restores the states of the endpoints still configured: how many, and how many of them are down. */
-static size_t restore_endpoints(struct endpoints *t, const struct statefile_data *d, size_t *down)
+static size_t restore_endpoints(struct endpoints *t, struct statefile_data *d, size_t *down)
 {
     size_t restored = 0;
     for (size_t i = 0; i < d->n_eps; i++) {
         struct endpoint *e = endpoints_find(t, d->eps[i].url);
         if (!e) continue;
         e->st = d->eps[i].st;
+        restore_incident(e, &d->eps[i]);
         e->last.status = d->eps[i].last_status;
         e->last.latency_us = d->eps[i].last_latency_us;
         if (d->eps[i].last_error && d->eps[i].last_error[0]) e->last.error = cw_xstrdup(d->eps[i].last_error);

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "alerter/incident.h"
 #include "common/base/clock.h"
 #include "common/base/log.h"
 
@@ -79,32 +78,20 @@ static const struct silences *op_list(void *ctx)
     return so->silences;
 }
 
-static int op_ack(void *ctx, uint64_t alert_id, const char *who, char *msg, size_t msglen)
-{
-    struct silenceops *so = ctx;
-    if (incident_ack(so->eps, alert_id, who, msg, msglen) != 0) return -1;
-    so->changed = true;
-    return 0;
-}
-
 void silenceops_bind(struct control_ops *ops, struct silenceops *so)
 {
     ops->ctx = so;
     ops->silence_add = op_add;
     ops->silence_remove = op_remove;
     ops->silence_list = op_list;
-    if (so->eps) {
-        ops->ack_ctx = so;
-        ops->ack = op_ack;
-    }
 }
 
-void silencectl_open(struct silencectl *sc, const char *run_dir, struct cw_config *const *cfg, struct endpoints *eps)
+void silencectl_open(struct silencectl *sc, const char *run_dir, struct cw_config *const *cfg)
 {
     memset(sc, 0, sizeof *sc);
     silences_init(&sc->silences, run_dir);
     (void)silences_load(&sc->silences, cw_wall_us()); /* logs what it found, or moves a bad file aside */
-    sc->so = (struct silenceops){ .silences = &sc->silences, .cfg = cfg, .eps = eps };
+    sc->so = (struct silenceops){ .silences = &sc->silences, .cfg = cfg };
     struct control_ops ops = { 0 };
     silenceops_bind(&ops, &sc->so);
     control_open(&sc->ctl, run_dir, &ops);

@@ -8,13 +8,10 @@
 #include "alerter/silences.h"
 #include "common/config/config.h"
 
-struct endpoints;
-
 struct silenceops {
     struct silences *silences;
     struct cw_config *const *cfg; /* where the current configuration is (it changes at a reload) */
-    struct endpoints *eps;        /* whose incidents `ack` acknowledges (incident_ack); NULL: no ack */
-    bool changed;                 /* a silence added or removed, an incident acknowledged: not yet told */
+    bool changed;                 /* a silence added or removed since silencectl_run last said so */
 };
 
 /* Points ops' silence members and ctx at so (which must outlive them); ack stays as it is. */
@@ -28,13 +25,12 @@ struct silencectl {
     struct control ctl;
 };
 
-/* Loads the silences (expiring those over), opens the socket. cfg: where the current configuration is; eps:
- * the endpoints whose incidents `ack` acknowledges (alerter/incident.h). */
-void silencectl_open(struct silencectl *sc, const char *run_dir, struct cw_config *const *cfg, struct endpoints *eps);
+/* Loads the silences (expiring those over), opens the socket. cfg: where the current configuration is. The
+ * conductor then sets ctl.ops.ack (incident_ack, alerter/incident.h). */
+void silencectl_open(struct silencectl *sc, const char *run_dir, struct cw_config *const *cfg);
 void silencectl_close(struct silencectl *sc);
 /* One pass: expires the silences that ended (logged, file saved), serves the socket. now: monotonic µs.
- * True when something changed that the state file or the muting must see: a silence ended, was added or
- * removed (a mute may have begun or ended), an incident was acknowledged (the state file keeps it). */
+ * True when a silence ended, was removed or added: a mute may have ended or begun (the conductor reconciles). */
 bool silencectl_run(struct silencectl *sc, int64_t now_us);
 /* When the loop must look again (monotonic µs): a client's deadline or the next end of a silence; INT64_MAX
  * when none. */

@@ -1,5 +1,6 @@
 /* alerter/statefile.c — saving and loading the alerter's state file as JSON (see statefile.h). */
 #include "alerter/statefile.h"
+#include "alerter/statefile_int.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -15,54 +16,55 @@
 #include "common/base/log.h"
 #include "common/base/util.h"
 
-static json_object *jnew(json_object *o)
+json_object *sf_jnew(json_object *o)
 {
     if (!o) fatal(1, "out of memory (json)");
     return o;
 }
 
-static void put_i64(json_object *o, const char *k, int64_t v)
+void sf_put_i64(json_object *o, const char *k, int64_t v)
 {
-    json_object_object_add(o, k, jnew(json_object_new_int64(v)));
+    json_object_object_add(o, k, sf_jnew(json_object_new_int64(v)));
 }
 
-static void put_str(json_object *o, const char *k, const char *v)
+void sf_put_str(json_object *o, const char *k, const char *v)
 {
-    json_object_object_add(o, k, v ? jnew(json_object_new_string(v)) : NULL);
+    json_object_object_add(o, k, v ? sf_jnew(json_object_new_string(v)) : NULL);
 }
 
-static void put_hex(json_object *o, const char *k, uint64_t v)
+void sf_put_hex(json_object *o, const char *k, uint64_t v)
 {
     char buf[24];
     snprintf(buf, sizeof buf, "%016" PRIx64, v);
-    put_str(o, k, buf);
+    sf_put_str(o, k, buf);
 }
 
 static json_object *endpoint_json(const struct statefile_endpoint *e)
 {
-    json_object *o = jnew(json_object_new_object());
+    json_object *o = sf_jnew(json_object_new_object());
     const struct astate *s = &e->st;
-    put_str(o, "url", e->url);
-    put_i64(o, "avail", s->avail);
-    put_i64(o, "speed", s->speed);
-    put_i64(o, "fail_run", s->fail_run);
-    put_i64(o, "ok_run", s->ok_run);
-    put_i64(o, "slow_run", s->slow_run);
-    put_i64(o, "fast_run", s->fast_run);
-    put_i64(o, "failed_count", s->failed_count);
-    put_i64(o, "reminders", s->reminders);
-    put_i64(o, "fail_since", s->fail_since_us);
-    put_i64(o, "ok_since", s->ok_since_us);
-    put_i64(o, "slow_since", s->slow_since_us);
-    put_i64(o, "fast_since", s->fast_since_us);
-    put_i64(o, "state_since", s->state_since_us);
-    put_i64(o, "speed_since", s->speed_since_us);
-    put_i64(o, "last_notify", s->last_notify_us);
-    put_i64(o, "tls_notified", s->tls_notified_us);
-    put_i64(o, "last_status", e->last_status);
-    put_i64(o, "last_latency", e->last_latency_us);
-    put_str(o, "last_error", e->last_error ? e->last_error : "");
-    put_i64(o, "last_checked", e->last_checked_us);
+    sf_put_str(o, "url", e->url);
+    sf_put_i64(o, "avail", s->avail);
+    sf_put_i64(o, "speed", s->speed);
+    sf_put_i64(o, "fail_run", s->fail_run);
+    sf_put_i64(o, "ok_run", s->ok_run);
+    sf_put_i64(o, "slow_run", s->slow_run);
+    sf_put_i64(o, "fast_run", s->fast_run);
+    sf_put_i64(o, "failed_count", s->failed_count);
+    sf_put_i64(o, "reminders", s->reminders);
+    sf_put_i64(o, "fail_since", s->fail_since_us);
+    sf_put_i64(o, "ok_since", s->ok_since_us);
+    sf_put_i64(o, "slow_since", s->slow_since_us);
+    sf_put_i64(o, "fast_since", s->fast_since_us);
+    sf_put_i64(o, "state_since", s->state_since_us);
+    sf_put_i64(o, "speed_since", s->speed_since_us);
+    sf_put_i64(o, "last_notify", s->last_notify_us);
+    sf_put_i64(o, "tls_notified", s->tls_notified_us);
+    sf_put_i64(o, "last_status", e->last_status);
+    sf_put_i64(o, "last_latency", e->last_latency_us);
+    sf_put_str(o, "last_error", e->last_error ? e->last_error : "");
+    sf_put_i64(o, "last_checked", e->last_checked_us);
+    json_object_object_add(o, "incident", sf_incident_json(&e->inc, &e->flap));
     return o;
 }
 
@@ -77,11 +79,11 @@ static const char HEX[] = "0123456789abcdef";
 
 static json_object *plain_json(const struct statefile_plain *p)
 {
-    json_object *o = jnew(json_object_new_object());
+    json_object *o = sf_jnew(json_object_new_object());
     char fp[24];
     snprintf(fp, sizeof fp, "%016" PRIx64, p->fingerprint);
-    put_str(o, "fingerprint", fp);
-    put_i64(o, "n", (int64_t)p->n);
+    sf_put_str(o, "fingerprint", fp);
+    sf_put_i64(o, "n", (int64_t)p->n);
     size_t digits = (p->n + 3) / 4;
     char *bits = cw_xmalloc(digits + 1);
     for (size_t k = 0; k < digits; k++) {
@@ -90,70 +92,70 @@ static json_object *plain_json(const struct statefile_plain *p)
         bits[k] = HEX[v];
     }
     bits[digits] = '\0';
-    put_str(o, "up", bits);
+    sf_put_str(o, "up", bits);
     free(bits);
-    json_object *workers = jnew(json_object_new_array());
+    json_object *workers = sf_jnew(json_object_new_array());
     for (size_t i = 0; i < p->n_workers; i++)
-        json_object_array_add(workers, jnew(json_object_new_int64(p->worker_last_us[i])));
+        json_object_array_add(workers, sf_jnew(json_object_new_int64(p->worker_last_us[i])));
     json_object_object_add(o, "workers", workers);
     return o;
 }
 
 static json_object *alert_json(const struct alert_rec *a, bool held)
 {
-    json_object *o = jnew(json_object_new_object());
-    put_hex(o, "id", a->id);
-    put_i64(o, "kind", a->kind);
-    put_i64(o, "email_state", a->email_state);
-    put_i64(o, "webhook_state", a->webhook_state);
-    put_i64(o, "raised_at", a->raised_at_us);
-    put_i64(o, "since", a->since_us);
-    put_i64(o, "at", a->at_us);
-    put_i64(o, "duration", a->duration_us);
-    put_i64(o, "count", a->count);
-    put_i64(o, "seq", a->seq);
-    put_i64(o, "last_status", a->last_status);
-    put_i64(o, "last_latency", a->last_latency_us);
-    put_i64(o, "threshold", a->threshold_us);
-    put_str(o, "url", a->url);
-    put_str(o, "name", a->name);
-    put_str(o, "error", a->error);
-    put_i64(o, "hook_failed", a->hook_failed);
-    json_object_object_add(o, "held", jnew(json_object_new_boolean(held)));
+    json_object *o = sf_jnew(json_object_new_object());
+    sf_put_hex(o, "id", a->id);
+    sf_put_i64(o, "kind", a->kind);
+    sf_put_i64(o, "email_state", a->email_state);
+    sf_put_i64(o, "webhook_state", a->webhook_state);
+    sf_put_i64(o, "raised_at", a->raised_at_us);
+    sf_put_i64(o, "since", a->since_us);
+    sf_put_i64(o, "at", a->at_us);
+    sf_put_i64(o, "duration", a->duration_us);
+    sf_put_i64(o, "count", a->count);
+    sf_put_i64(o, "seq", a->seq);
+    sf_put_i64(o, "last_status", a->last_status);
+    sf_put_i64(o, "last_latency", a->last_latency_us);
+    sf_put_i64(o, "threshold", a->threshold_us);
+    sf_put_str(o, "url", a->url);
+    sf_put_str(o, "name", a->name);
+    sf_put_str(o, "error", a->error);
+    sf_alert_extra_json(o, a);
+    json_object_object_add(o, "held", sf_jnew(json_object_new_boolean(held)));
     return o;
 }
 
 static void put_addrs(json_object *o, const char *key, const struct outbox_rcpts *r)
 {
-    json_object *list = jnew(json_object_new_array());
-    for (size_t i = 0; i < r->n; i++) json_object_array_add(list, jnew(json_object_new_string(r->addr[i])));
+    json_object *list = sf_jnew(json_object_new_array());
+    for (size_t i = 0; i < r->n; i++) json_object_array_add(list, sf_jnew(json_object_new_string(r->addr[i])));
     json_object_object_add(o, key, list);
 }
 
 static json_object *job_json(const struct statefile_job *j)
 {
-    json_object *o = jnew(json_object_new_object());
-    put_hex(o, "key", j->key);
-    put_i64(o, "channel", j->channel);
-    put_str(o, "target", j->target);
+    json_object *o = sf_jnew(json_object_new_object());
+    sf_put_hex(o, "key", j->key);
+    sf_put_i64(o, "channel", j->channel);
+    sf_put_str(o, "target", j->target);
     if (j->chan) { /* issue 15: the channel, and an HTTP job's request */
-        put_str(o, "chan", j->chan);
-        put_str(o, "method", j->method);
-        put_hex(o, "dest", j->dest);
-        json_object *hs = jnew(json_object_new_array());
+        sf_put_str(o, "chan", j->chan);
+        sf_put_str(o, "method", j->method);
+        sf_put_hex(o, "dest", j->dest);
+        json_object *hs = sf_jnew(json_object_new_array());
         for (size_t i = 0; i < j->n_headers; i++)
-            json_object_array_add(hs, jnew(json_object_new_string(j->headers[i])));
+            json_object_array_add(hs, sf_jnew(json_object_new_string(j->headers[i])));
         json_object_object_add(o, "headers", hs);
     }
-    json_object *ids = jnew(json_object_new_array());
+    json_object *ids = sf_jnew(json_object_new_array());
     for (size_t i = 0; i < j->n_ids; i++) {
         char buf[24];
         snprintf(buf, sizeof buf, "%016" PRIx64, j->ids[i]);
-        json_object_array_add(ids, jnew(json_object_new_string(buf)));
+        json_object_array_add(ids, sf_jnew(json_object_new_string(buf)));
     }
     json_object_object_add(o, "ids", ids);
-    json_object_object_add(o, "payload", jnew(json_object_new_string_len(j->payload, (int)j->payload_len)));
-    put_i64(o, "attempts", j->attempts);
+    json_object_object_add(o, "payload", sf_jnew(json_object_new_string_len(j->payload, (int)j->payload_len)));
+    sf_put_i64(o, "attempts", j->attempts);
     put_addrs(o, "sent_to", &j->sent);
     put_addrs(o, "refused", &j->refused);
     return o;
@@ -161,12 +163,12 @@ static json_object *job_json(const struct statefile_job *j)
 
 int statefile_save(const char *path, const struct statefile_data *d, char *err, size_t errlen)
 {
-    json_object *root = jnew(json_object_new_object());
+    json_object *root = sf_jnew(json_object_new_object());
     char when[32];
-    put_i64(root, "version", STATEFILE_VERSION);
-    put_str(root, "saved_at", cw_format_iso8601(cw_wall_us(), when, sizeof when));
-    json_object *eps = jnew(json_object_new_array()), *alerts = jnew(json_object_new_array()),
-                *jobs = jnew(json_object_new_array());
+    sf_put_i64(root, "version", STATEFILE_VERSION);
+    sf_put_str(root, "saved_at", cw_format_iso8601(cw_wall_us(), when, sizeof when));
+    json_object *eps = sf_jnew(json_object_new_array()), *alerts = sf_jnew(json_object_new_array()),
+                *jobs = sf_jnew(json_object_new_array());
     json_object_object_add(root, "endpoints", eps);
     json_object_object_add(root, "plain", plain_json(&d->plain));
     json_object_object_add(root, "alerts", alerts);
@@ -208,11 +210,7 @@ out:
 
 /* ---- loading: every field is checked; anything off makes the whole file malformed */
 
-struct loader {
-    const char *why;
-};
-
-static json_object *get(struct loader *l, json_object *o, const char *k, json_type t)
+json_object *sf_get(struct sf_loader *l, json_object *o, const char *k, json_type t)
 {
     json_object *v = NULL;
     if (!json_object_object_get_ex(o, k, &v) || !v || !json_object_is_type(v, t)) {
@@ -222,9 +220,9 @@ static json_object *get(struct loader *l, json_object *o, const char *k, json_ty
     return v;
 }
 
-static int64_t get_i64(struct loader *l, json_object *o, const char *k, int64_t lo, int64_t hi)
+int64_t sf_get_i64(struct sf_loader *l, json_object *o, const char *k, int64_t lo, int64_t hi)
 {
-    json_object *v = get(l, o, k, json_type_int);
+    json_object *v = sf_get(l, o, k, json_type_int);
     if (!v) return 0;
     int64_t x = json_object_get_int64(v);
     if (x < lo || x > hi) {
@@ -234,7 +232,7 @@ static int64_t get_i64(struct loader *l, json_object *o, const char *k, int64_t 
     return x;
 }
 
-static char *get_strdup(struct loader *l, json_object *o, const char *k, bool nullable)
+char *sf_get_strdup(struct sf_loader *l, json_object *o, const char *k, bool nullable)
 {
     json_object *v = NULL;
     if (!json_object_object_get_ex(o, k, &v)) {
@@ -252,7 +250,7 @@ static char *get_strdup(struct loader *l, json_object *o, const char *k, bool nu
     return cw_xstrdup(json_object_get_string(v));
 }
 
-static uint64_t parse_hex(struct loader *l, const char *s)
+uint64_t sf_parse_hex(struct sf_loader *l, const char *s)
 {
     char *end = NULL;
     errno = 0;
@@ -264,45 +262,43 @@ static uint64_t parse_hex(struct loader *l, const char *s)
     return v;
 }
 
-static uint64_t get_hex(struct loader *l, json_object *o, const char *k)
+uint64_t sf_get_hex(struct sf_loader *l, json_object *o, const char *k)
 {
-    json_object *v = get(l, o, k, json_type_string);
-    return v ? parse_hex(l, json_object_get_string(v)) : 0;
+    json_object *v = sf_get(l, o, k, json_type_string);
+    return v ? sf_parse_hex(l, json_object_get_string(v)) : 0;
 }
 
-#define U32 0, UINT32_MAX
-#define I64 INT64_MIN, INT64_MAX
-
-static void load_endpoint(struct loader *l, json_object *o, struct statefile_endpoint *e)
+static void load_endpoint(struct sf_loader *l, json_object *o, struct statefile_endpoint *e)
 {
     struct astate *s = &e->st;
-    e->url = get_strdup(l, o, "url", false);
-    s->avail = (uint8_t)get_i64(l, o, "avail", 0, ASTATE_DOWN);
-    s->speed = (uint8_t)get_i64(l, o, "speed", 0, ASTATE_SLOW);
-    s->fail_run = (uint32_t)get_i64(l, o, "fail_run", U32);
-    s->ok_run = (uint32_t)get_i64(l, o, "ok_run", U32);
-    s->slow_run = (uint32_t)get_i64(l, o, "slow_run", U32);
-    s->fast_run = (uint32_t)get_i64(l, o, "fast_run", U32);
-    s->failed_count = (uint32_t)get_i64(l, o, "failed_count", U32);
-    s->reminders = (uint32_t)get_i64(l, o, "reminders", U32);
-    s->fail_since_us = get_i64(l, o, "fail_since", I64);
-    s->ok_since_us = get_i64(l, o, "ok_since", I64);
-    s->slow_since_us = get_i64(l, o, "slow_since", I64);
-    s->fast_since_us = get_i64(l, o, "fast_since", I64);
-    s->state_since_us = get_i64(l, o, "state_since", I64);
-    s->speed_since_us = get_i64(l, o, "speed_since", I64);
-    s->last_notify_us = get_i64(l, o, "last_notify", I64);
+    e->url = sf_get_strdup(l, o, "url", false);
+    s->avail = (uint8_t)sf_get_i64(l, o, "avail", 0, ASTATE_DOWN);
+    s->speed = (uint8_t)sf_get_i64(l, o, "speed", 0, ASTATE_SLOW);
+    s->fail_run = (uint32_t)sf_get_i64(l, o, "fail_run", U32);
+    s->ok_run = (uint32_t)sf_get_i64(l, o, "ok_run", U32);
+    s->slow_run = (uint32_t)sf_get_i64(l, o, "slow_run", U32);
+    s->fast_run = (uint32_t)sf_get_i64(l, o, "fast_run", U32);
+    s->failed_count = (uint32_t)sf_get_i64(l, o, "failed_count", U32);
+    s->reminders = (uint32_t)sf_get_i64(l, o, "reminders", U32);
+    s->fail_since_us = sf_get_i64(l, o, "fail_since", I64);
+    s->ok_since_us = sf_get_i64(l, o, "ok_since", I64);
+    s->slow_since_us = sf_get_i64(l, o, "slow_since", I64);
+    s->fast_since_us = sf_get_i64(l, o, "fast_since", I64);
+    s->state_since_us = sf_get_i64(l, o, "state_since", I64);
+    s->speed_since_us = sf_get_i64(l, o, "speed_since", I64);
+    s->last_notify_us = sf_get_i64(l, o, "last_notify", I64);
     json_object *tn = NULL; /* optional: files written before expiry alerts lack it */
-    if (json_object_object_get_ex(o, "tls_notified", &tn)) s->tls_notified_us = get_i64(l, o, "tls_notified", I64);
-    e->last_status = (uint16_t)get_i64(l, o, "last_status", 0, UINT16_MAX);
-    e->last_latency_us = get_i64(l, o, "last_latency", I64);
-    e->last_error = get_strdup(l, o, "last_error", false);
+    if (json_object_object_get_ex(o, "tls_notified", &tn)) s->tls_notified_us = sf_get_i64(l, o, "tls_notified", I64);
+    e->last_status = (uint16_t)sf_get_i64(l, o, "last_status", 0, UINT16_MAX);
+    e->last_latency_us = sf_get_i64(l, o, "last_latency", I64);
+    e->last_error = sf_get_strdup(l, o, "last_error", false);
     json_object *lc = NULL; /* optional: files written before `clockwerk status` lack it */
-    if (json_object_object_get_ex(o, "last_checked", &lc)) e->last_checked_us = get_i64(l, o, "last_checked", I64);
+    if (json_object_object_get_ex(o, "last_checked", &lc)) e->last_checked_us = sf_get_i64(l, o, "last_checked", I64);
+    sf_incident_load(l, o, &e->inc, &e->flap);
 }
 
 /* "plain" (optional, for `clockwerk status` only; see statefile.h). */
-static void load_plain(struct loader *l, json_object *root, struct statefile_plain *p)
+static void load_plain(struct sf_loader *l, json_object *root, struct statefile_plain *p)
 {
     json_object *o = NULL;
     if (!json_object_object_get_ex(root, "plain", &o)) return;
@@ -310,9 +306,9 @@ static void load_plain(struct loader *l, json_object *root, struct statefile_pla
         if (!l->why) l->why = "\"plain\" is not an object";
         return;
     }
-    p->fingerprint = get_hex(l, o, "fingerprint");
-    p->n = (size_t)get_i64(l, o, "n", 0, INT32_MAX);
-    json_object *bits = get(l, o, "up", json_type_string), *workers = get(l, o, "workers", json_type_array);
+    p->fingerprint = sf_get_hex(l, o, "fingerprint");
+    p->n = (size_t)sf_get_i64(l, o, "n", 0, INT32_MAX);
+    json_object *bits = sf_get(l, o, "up", json_type_string), *workers = sf_get(l, o, "workers", json_type_array);
     if (l->why) return;
     const char *text = json_object_get_string(bits);
     if (strlen(text) != (p->n + 3) / 4) {
@@ -352,37 +348,38 @@ static int64_t load_saved_at(json_object *root)
     return t == (time_t)-1 ? 0 : (int64_t)t * 1000000 + (int64_t)ms * 1000;
 }
 
-static struct alert_rec *load_alert(struct loader *l, json_object *o, bool *held)
+static struct alert_rec *load_alert(struct sf_loader *l, json_object *o, bool *held)
 {
     struct alert_rec *a = cw_xcalloc(1, sizeof *a);
-    a->id = get_hex(l, o, "id");
-    a->kind = (uint8_t)get_i64(l, o, "kind", 1, CW_ALERT_KIND_MAX);
-    a->email_state = (uint8_t)get_i64(l, o, "email_state", 0, CW_DELIVERY_MAX);
-    a->webhook_state = (uint8_t)get_i64(l, o, "webhook_state", 0, CW_DELIVERY_MAX);
-    a->raised_at_us = get_i64(l, o, "raised_at", I64);
-    a->since_us = get_i64(l, o, "since", I64);
-    a->at_us = get_i64(l, o, "at", I64);
-    a->duration_us = get_i64(l, o, "duration", I64);
-    a->count = (uint32_t)get_i64(l, o, "count", U32);
-    a->seq = (uint32_t)get_i64(l, o, "seq", U32);
-    a->last_status = (uint16_t)get_i64(l, o, "last_status", 0, UINT16_MAX);
-    a->last_latency_us = get_i64(l, o, "last_latency", I64);
-    a->threshold_us = get_i64(l, o, "threshold", I64);
-    a->url = get_strdup(l, o, "url", false);
-    a->name = get_strdup(l, o, "name", false);
-    a->error = get_strdup(l, o, "error", false);
-    a->hook_failed = (uint32_t)get_i64(l, o, "hook_failed", U32);
-    json_object *h = get(l, o, "held", json_type_boolean);
+    a->id = sf_get_hex(l, o, "id");
+    a->kind = (uint8_t)sf_get_i64(l, o, "kind", 1, CW_ALERT_KIND_MAX);
+    a->email_state = (uint8_t)sf_get_i64(l, o, "email_state", 0, CW_DELIVERY_MAX);
+    a->webhook_state = (uint8_t)sf_get_i64(l, o, "webhook_state", 0, CW_DELIVERY_MAX);
+    a->raised_at_us = sf_get_i64(l, o, "raised_at", I64);
+    a->since_us = sf_get_i64(l, o, "since", I64);
+    a->at_us = sf_get_i64(l, o, "at", I64);
+    a->duration_us = sf_get_i64(l, o, "duration", I64);
+    a->count = (uint32_t)sf_get_i64(l, o, "count", U32);
+    a->seq = (uint32_t)sf_get_i64(l, o, "seq", U32);
+    a->last_status = (uint16_t)sf_get_i64(l, o, "last_status", 0, UINT16_MAX);
+    a->last_latency_us = sf_get_i64(l, o, "last_latency", I64);
+    a->threshold_us = sf_get_i64(l, o, "threshold", I64);
+    a->url = sf_get_strdup(l, o, "url", false);
+    a->name = sf_get_strdup(l, o, "name", false);
+    a->error = sf_get_strdup(l, o, "error", false);
+    json_object *h = sf_get(l, o, "held", json_type_boolean);
     *held = h && json_object_get_boolean(h);
     if (!a->url) a->url = cw_xstrdup("");
     if (!a->name) a->name = cw_xstrdup("");
     if (!a->error) a->error = cw_xstrdup("");
+    sf_alert_extra_load(l, o, a);
+    if (!a->detail) a->detail = cw_xstrdup("");
     alert_update_message(a);
     return a;
 }
 
 /* An optional list of addresses (files written before it existed have none). */
-static void get_addrs(struct loader *l, json_object *o, const char *key, struct outbox_rcpts *r)
+static void get_addrs(struct sf_loader *l, json_object *o, const char *key, struct outbox_rcpts *r)
 {
     json_object *list = NULL;
     if (!json_object_object_get_ex(o, key, &list)) return;
@@ -401,41 +398,41 @@ static void get_addrs(struct loader *l, json_object *o, const char *key, struct 
 }
 
 /* The channel of a job (issue 15; older files have none) and an HTTP job's method and headers. */
-static void load_job_chan(struct loader *l, json_object *o, struct statefile_job *j)
+static void load_job_chan(struct sf_loader *l, json_object *o, struct statefile_job *j)
 {
     json_object *v = NULL;
     if (!json_object_object_get_ex(o, "chan", &v)) return;
-    j->chan = get_strdup(l, o, "chan", false);
-    j->method = get_strdup(l, o, "method", true);
-    j->dest = get_hex(l, o, "dest");
+    j->chan = sf_get_strdup(l, o, "chan", false);
+    j->method = sf_get_strdup(l, o, "method", true);
+    j->dest = sf_get_hex(l, o, "dest");
     struct outbox_rcpts hs = { 0 }; /* a list of strings, read like the recipients */
     get_addrs(l, o, "headers", &hs);
     j->headers = hs.addr;
     j->n_headers = hs.n;
 }
 
-static void load_job(struct loader *l, json_object *o, struct statefile_job *j)
+static void load_job(struct sf_loader *l, json_object *o, struct statefile_job *j)
 {
-    j->key = get_hex(l, o, "key");
-    j->channel = (uint8_t)get_i64(l, o, "channel", 0, OUTBOX_WEBHOOK);
-    j->target = get_strdup(l, o, "target", true);
+    j->key = sf_get_hex(l, o, "key");
+    j->channel = (uint8_t)sf_get_i64(l, o, "channel", 0, OUTBOX_WEBHOOK);
+    j->target = sf_get_strdup(l, o, "target", true);
     if (j->channel == OUTBOX_WEBHOOK && !j->target && !l->why) l->why = "webhook job without target";
-    json_object *ids = get(l, o, "ids", json_type_array);
+    json_object *ids = sf_get(l, o, "ids", json_type_array);
     size_t n = ids ? json_object_array_length(ids) : 0;
     j->ids = cw_xcalloc(n ? n : 1, sizeof *j->ids);
     for (size_t i = 0; i < n; i++) {
         json_object *v = json_object_array_get_idx(ids, i);
-        j->ids[i] = parse_hex(l, json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL);
+        j->ids[i] = sf_parse_hex(l, json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL);
     }
     j->n_ids = n;
-    json_object *p = get(l, o, "payload", json_type_string);
+    json_object *p = sf_get(l, o, "payload", json_type_string);
     if (p) {
         j->payload_len = (size_t)json_object_get_string_len(p);
         j->payload = cw_xmalloc(j->payload_len + 1);
         memcpy(j->payload, json_object_get_string(p), j->payload_len);
         j->payload[j->payload_len] = '\0';
     }
-    j->attempts = (uint32_t)get_i64(l, o, "attempts", U32);
+    j->attempts = (uint32_t)sf_get_i64(l, o, "attempts", U32);
     get_addrs(l, o, "sent_to", &j->sent);
     get_addrs(l, o, "refused", &j->refused);
     load_job_chan(l, o, j);
@@ -485,12 +482,12 @@ int statefile_load(const char *path, struct statefile_data *d, char *err, size_t
     }
     json_object *root = parse_file(path, err, errlen);
     if (!root) return -1;
-    struct loader l = { NULL };
+    struct sf_loader l = { NULL };
     if (!json_object_is_type(root, json_type_object)) l.why = "not a JSON object";
-    else if (get_i64(&l, root, "version", 0, INT32_MAX) != STATEFILE_VERSION && !l.why) l.why = "unknown version";
-    json_object *eps = l.why ? NULL : get(&l, root, "endpoints", json_type_array);
-    json_object *alerts = l.why ? NULL : get(&l, root, "alerts", json_type_array);
-    json_object *jobs = l.why ? NULL : get(&l, root, "jobs", json_type_array);
+    else if (sf_get_i64(&l, root, "version", 0, INT32_MAX) != STATEFILE_VERSION && !l.why) l.why = "unknown version";
+    json_object *eps = l.why ? NULL : sf_get(&l, root, "endpoints", json_type_array);
+    json_object *alerts = l.why ? NULL : sf_get(&l, root, "alerts", json_type_array);
+    json_object *jobs = l.why ? NULL : sf_get(&l, root, "jobs", json_type_array);
     if (!l.why) {
         d->saved_at_us = load_saved_at(root);
         load_plain(&l, root, &d->plain);
@@ -534,6 +531,7 @@ void statefile_data_free(struct statefile_data *d)
     for (size_t i = 0; i < d->n_eps; i++) {
         free(d->eps[i].url);
         free(d->eps[i].last_error);
+        incident_free(&d->eps[i].inc);
     }
     free(d->eps);
     free(d->plain.up);

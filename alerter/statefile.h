@@ -30,6 +30,8 @@
 #include <stdint.h>
 
 #include "alerter/alert.h"
+#include "alerter/flap.h"
+#include "alerter/incident.h"
 #include "alerter/outbox.h"
 #include "alerter/state.h"
 #include "common/config/config.h"
@@ -44,6 +46,8 @@ struct statefile_endpoint {
     int64_t last_latency_us;
     char *last_error;        /* "" when none */
     int64_t last_checked_us; /* checked_at of the last result applied; 0: none since the alerter started */
+    struct incident inc;     /* its incident (saving: the owner's, not freed; loading: owned copies) */
+    struct flap_hist flap;   /* its recent outcomes and flapping */
 };
 
 /* "plain" (for `clockwerk status`; not restored). */

@@ -1,0 +1,193 @@
+/* alerter/incident_run.c — the conductor's side of incidents: the decision at the release of the grouping
+ * window (muting, routing, a parent's children), the escalations due and the alerts that bring the channels
+ * level with an endpoint whose mute ended (see incident.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alerter/endpoints.h"
+#include "alerter/incident.h"
+#include "alerter/mute.h"
+#include "alerter/route.h"
+#include "alerter/silences.h"
+#include "common/base/clock.h"
+#include "common/base/util.h"
+#include "common/config/maintenance.h"
+
+#define TICK_EVERY_US 1000000LL
+
+static bool is_down(void *ctx, size_t idx)
+{
+    const struct endpoints *t = ctx;
+    return idx < t->n && t->all[idx].st.avail == ASTATE_DOWN;
+}
+
+static size_t index_of(const struct endpoints *t, const struct endpoint *e) { return (size_t)(e - t->all); }
+
+/* The facts about e now; *ancestor gets its topmost DOWN ancestor (-1: none). */
+static struct mute_facts facts_of(struct endpoints *t, const struct endpoint *e, int64_t now_wall, long *ancestor)
+{
+    const struct cw_config *cfg = t->cfg;
+    long anc = mute_down_ancestor(cfg, index_of(t, e), is_down, t);
+    if (ancestor) *ancestor = anc;
+    return (struct mute_facts){ .maintenance = maintenance_find(cfg, e->ep, now_wall) != NULL,
+                                .silenced = t->silences && silences_match(t->silences, e->ep, now_wall),
+                                .ancestor_down = anc >= 0,
+                                .flapping = e->flap.flapping,
+                                .acked = e->inc.open && e->inc.acked };
+}
+
+static void add_child(struct alert_rec *al, const struct endpoint *child)
+{
+    al->children = cw_xrealloc(al->children, (al->n_children + 1) * sizeof *al->children);
+    char name[CW_URL_MAX + 1];
+    if (child->ep->name && child->ep->name[0]) snprintf(name, sizeof name, "%s", child->ep->name);
+    else cw_mask_url(child->ep->url, name, sizeof name);
+    al->children[al->n_children++] =
+        (struct alert_child){ .name = cw_xstrdup(name), .url = cw_xstrdup(child->ep->url), .avail = child->st.avail };
+}
+
+/* A parent's DOWN that goes out: every descendant DOWN now (failed with it, or before it) is folded in. */
+static void fold_children_down(struct endpoints *t, struct endpoint *parent, struct alert_rec *al)
+{
+    size_t idx = index_of(t, parent);
+    for (size_t j = 0; j < t->n; j++) {
+        struct endpoint *c = &t->all[j];
+        if (j == idx || c->st.avail != ASTATE_DOWN || mute_down_ancestor(t->cfg, j, is_down, t) != (long)idx) continue;
+        incident_add_child(&parent->inc, c->ep->url);
+        add_child(al, c);
+    }
+}
+
+/* A parent's UP that goes out: every child folded into the incident, with its state now; one that is up again
+ * has been told by it. */
+static void list_children_up(struct endpoints *t, struct endpoint *parent, struct alert_rec *al)
+{
+    for (size_t i = 0; i < parent->inc.n_children; i++) {
+        struct endpoint *c = endpoints_find(t, parent->inc.children[i]);
+        if (!c) continue;
+        add_child(al, c);
+        if (c->st.avail == ASTATE_UP && c->inc.notified == ASTATE_DOWN) c->inc.notified = ASTATE_UP;
+    }
+}
+
+/* What the channels now know of e after al went out (or was muted for a reason that is not about e's state). */
+static void note_told(struct endpoints *t, struct endpoint *e, struct alert_rec *al)
+{
+    if (al->kind == CW_ALERT_DOWN) {
+        e->inc.notified = ASTATE_DOWN;
+        if (al->id == e->inc.id || e->inc.opened_wall_us == 0) e->inc.opened_wall_us = cw_wall_us();
+        if (al->muted == CW_MUTE_NONE) fold_children_down(t, e, al);
+    } else if (al->kind == CW_ALERT_UP) {
+        e->inc.notified = ASTATE_UP;
+        if (al->muted == CW_MUTE_NONE) list_children_up(t, e, al);
+    }
+}
+
+size_t incident_decide(void *ctx, const struct cw_config *cfg, struct alert_rec *al, size_t *chans)
+{
+    struct endpoints *t = ctx;
+    struct endpoint *e = endpoints_find(t, al->url);
+    if (!e) return 0; /* its endpoint was removed from the configuration */
+    long ancestor = -1;
+    struct mute_facts f = facts_of(t, e, cw_wall_us(), &ancestor);
+    al->muted = (uint8_t)mute_reason(&f, al->kind);
+    if (al->muted == CW_MUTE_DEPENDENCY && al->kind == CW_ALERT_DOWN)
+        incident_add_child(&t->all[ancestor].inc, e->ep->url); /* the parent's UP will list it */
+    struct route_query q = {
+        .ep = e->ep, .kind = al->kind, .steps_reached = al->steps_reached, .escalation_step = al->escalation
+    };
+    size_t n = route_channels(cfg, &q, chans);
+    bool state_muted = al->muted == CW_MUTE_MAINTENANCE || al->muted == CW_MUTE_SILENCE ||
+                       al->muted == CW_MUTE_DEPENDENCY || al->muted == CW_MUTE_FLAPPING;
+    if (!state_muted) note_told(t, e, al); /* nobody routed (NO_ROUTE) counts as told: nothing to bring level */
+    return n;
+}
+
+/* Raises the escalation steps of e's incident that are due at now_wall. */
+static void escalate(struct endpoints *t, struct endpoint *e, const struct mute_facts *f, int64_t now_wall,
+                     int64_t now_mono)
+{
+    struct incident *inc = &e->inc;
+    if (!inc->open || inc->acked || inc->notified != ASTATE_DOWN || inc->opened_wall_us == 0) return;
+    if (f->maintenance || f->silenced || e->st.avail != ASTATE_DOWN) return;
+    while (inc->steps < e->ep->n_escalate) {
+        const struct cw_escalation *s = &e->ep->escalate[inc->steps];
+        if (now_wall - inc->opened_wall_us < (int64_t)(s->after * 1e6)) break;
+        uint32_t step = inc->steps + 1;
+        char detail[96];
+        snprintf(detail, sizeof detail, "escalated: not acknowledged after %.0f s (step %u)", s->after, step);
+        struct astate_event ev = { .kind = CW_ALERT_ESCALATION,
+                                   .since_us = inc->since_us,
+                                   .at_us = e->last.checked_us,
+                                   .duration_us = now_wall - inc->since_us,
+                                   .count = e->st.failed_count,
+                                   .seq = step };
+        endpoints_raise(t, e, &ev, detail, now_mono);
+        inc->steps = step; /* once, even when its alert is muted at release */
+        if (t->d) dispatch_note_unsaved(t->d, SAVE_NOW);
+    }
+}
+
+/* Sends the one alert that brings the channels level with e, when no mute holds it back any more. */
+static void reconcile(struct endpoints *t, struct endpoint *e, const struct mute_facts *f, int64_t now_mono)
+{
+    struct mute_facts state_facts = *f;
+    state_facts.acked = false;
+    if (mute_reason(&state_facts, CW_ALERT_DOWN) != CW_MUTE_NONE) return;
+    bool down = e->st.avail == ASTATE_DOWN;
+    if (down == (e->inc.notified == ASTATE_DOWN) || e->st.avail == ASTATE_UNKNOWN) return;
+    struct astate_event ev = { .kind = down ? CW_ALERT_DOWN : CW_ALERT_UP,
+                               .since_us = e->st.state_since_us,
+                               .at_us = e->last.checked_us,
+                               .count = e->st.failed_count,
+                               .seq = ++e->inc.resends };
+    endpoints_raise(t, e, &ev, down ? "down after its alert was held back" : "up after its alert was held back",
+                    now_mono);
+    if (t->d) dispatch_note_unsaved(t->d, SAVE_SOON);
+}
+
+/* Marks the endpoints that have an alert in the grouping window (not decided yet): held[i]. */
+static bool *mark_held(const struct endpoints *t)
+{
+    bool *held = cw_xcalloc(t->n ? t->n : 1, sizeof *held);
+    for (size_t i = 0; t->d && i < t->d->n_held; i++) {
+        const struct endpoint *e = endpoints_find(t, t->d->held[i]->url);
+        if (e) held[index_of(t, e)] = true;
+    }
+    return held;
+}
+
+/* Whether e or an endpoint it depends on has an alert in the grouping window: a parent's UP still held would
+ * list e, so e waits for its decision. */
+static bool waits_for_held(const struct endpoints *t, size_t idx, const bool *held)
+{
+    for (size_t steps = 0; steps <= t->n && idx < t->n; steps++) {
+        if (held[idx]) return true;
+        long up = t->all[idx].ep->depends_on_idx;
+        if (up < 0) return false;
+        idx = (size_t)up;
+    }
+    return false;
+}
+
+void incident_tick(struct endpoints *t, bool force, int64_t now_mono)
+{
+    if (!force && now_mono - t->tick_mono_us < TICK_EVERY_US) return;
+    t->tick_mono_us = now_mono;
+    int64_t now_wall = cw_wall_us();
+    bool *held = mark_held(t);
+    for (size_t i = 0; i < t->n; i++) {
+        struct endpoint *e = &t->all[i];
+        if (e->st.avail == ASTATE_UNKNOWN || waits_for_held(t, i, held)) continue;
+        struct mute_facts f = facts_of(t, e, now_wall, NULL);
+        reconcile(t, e, &f, now_mono);
+        escalate(t, e, &f, now_wall, now_mono);
+    }
+    free(held);
+}
+
+int incident_ack_cb(void *ctx, uint64_t alert_id, const char *who, char *msg, size_t len)
+{
+    return incident_ack(ctx, alert_id, who, msg, len);
+}

@@ -1,0 +1,42 @@
+/* alerter/statefile_int.h — the state file's JSON helpers shared by alerter/statefile.c (the file) and
+ * alerter/statefile_incident.c (the incident, flapping and per-channel parts of it). Not for other callers. */
+#ifndef CW_ALERTER_STATEFILE_INT_H
+#define CW_ALERTER_STATEFILE_INT_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "alerter/alert.h"
+#include "alerter/flap.h"
+#include "alerter/incident.h"
+
+/* Loading: every field is checked; the first thing off names why the whole file is malformed. */
+struct sf_loader {
+    const char *why;
+};
+
+#define U32 0, UINT32_MAX
+#define I64 INT64_MIN, INT64_MAX
+
+json_object *sf_jnew(json_object *o); /* o, or exit on out of memory */
+void sf_put_i64(json_object *o, const char *k, int64_t v);
+void sf_put_str(json_object *o, const char *k, const char *v); /* NULL: JSON null */
+void sf_put_hex(json_object *o, const char *k, uint64_t v);
+json_object *sf_get(struct sf_loader *l, json_object *o, const char *k, json_type t);
+int64_t sf_get_i64(struct sf_loader *l, json_object *o, const char *k, int64_t lo, int64_t hi);
+char *sf_get_strdup(struct sf_loader *l, json_object *o, const char *k, bool nullable);
+uint64_t sf_parse_hex(struct sf_loader *l, const char *s);
+uint64_t sf_get_hex(struct sf_loader *l, json_object *o, const char *k);
+
+/* An endpoint's "incident" object (its incident and its flapping); loading it is optional (files written before
+ * issue 15 lack it) and fills owned copies. */
+json_object *sf_incident_json(const struct incident *inc, const struct flap_hist *flap);
+void sf_incident_load(struct sf_loader *l, json_object *endpoint, struct incident *inc, struct flap_hist *flap);
+
+/* An alert's issue-15 fields (incident, severity, muting, escalation, detail, children, per-channel deliveries)
+ * into / from its object; optional when loading. */
+void sf_alert_extra_json(json_object *o, const struct alert_rec *a);
+void sf_alert_extra_load(struct sf_loader *l, json_object *o, struct alert_rec *a);
+
+#endif

@@ -278,3 +278,76 @@ def test_silence_web_api():
             st, _, doc = web_request(port, "DELETE", "/api/v1/silences/" + new, auth=auth)
             check(st == 404 and "no silence has id" in doc["error"], "DELETE again: %s %r" % (st, doc))
             cw.stop()
+
+
+def downs(hook, name="api", kind="down"):
+    out = []
+    for call in hook.calls():
+        out.extend(call.get("alerts", [call]) if call.get("kind") == "summary" else [call])
+    return [a for a in out if a.get("kind") == kind and a.get("name") == name]
+
+
+def checks_pass(sw, name, n):
+    """Waits until endpoint name has been checked n more times."""
+    target = sw.hits(name) + n
+    harness.wait_for(lambda: sw.hits(name) >= target, harness.deadline(30), "%d more checks of %s" % (n, name))
+
+
+def muted_down(cw, since):
+    """The id of the DOWN alert the silence muted (logged by the alerter)."""
+    return cw.wait_log(r"alert ([0-9a-f]{16}) muted \(silence\): not sent", since=since, timeout=30).group(1)
+
+
+@harness.timeout(180)
+def test_silence_expiring_while_down_sends_one_down():
+    with running() as (cw, sw, hook):
+        checks_pass(sw, "api", 2)
+        mark = cw.log_mark()
+        sid = added_id(cli(cw, "silence", "add", "api", "--for", "12s", "--reason", "deploy"))
+        sw.set("api", 500)
+        muted = muted_down(cw, mark)
+        checks_pass(sw, "api", 2)
+        check(downs(hook) == [], "a DOWN was sent inside the silence: %r" % hook.calls())
+        cw.wait_log(r"silence %s of endpoint api ended" % sid, since=mark, timeout=40)
+        down = harness.wait_for(lambda: downs(hook) or None, harness.deadline(20), "the DOWN at the silence's end")[0]
+        check(down["alert_id"] != muted, "the DOWN sent at the end reuses the muted alert's id %s" % muted)
+        checks_pass(sw, "api", 4)
+        check(len(downs(hook)) == 1, "more than one DOWN: %r" % downs(hook))
+        sw.set("api", 200)
+        harness.wait_for(lambda: downs(hook, kind="up") or None, harness.deadline(30), "the UP after it")
+        check(len(downs(hook)) == 1 and len(downs(hook, kind="up")) == 1, "alerts: %r" % hook.calls())
+        cw.stop()
+
+
+@harness.timeout(180)
+def test_silence_removed_while_down_sends_the_down_then():
+    with running() as (cw, sw, hook):
+        checks_pass(sw, "api", 2)
+        mark = cw.log_mark()
+        sid = added_id(cli(cw, "silence", "add", "--group", "payments", "--for", "1h", "--reason", "vendor"))
+        sw.set("api", 500)
+        muted_down(cw, mark)
+        checks_pass(sw, "api", 3)
+        check(downs(hook) == [], "a DOWN was sent inside the silence: %r" % hook.calls())
+        check(cli(cw, "silence", "remove", sid).code == 0, "remove")
+        harness.wait_for(lambda: downs(hook) or None, harness.deadline(20), "the DOWN once the silence is removed")
+        checks_pass(sw, "api", 3)
+        check(len(downs(hook)) == 1, "more than one DOWN: %r" % downs(hook))
+        cw.stop()
+
+
+@harness.timeout(180)
+def test_down_and_up_inside_a_silence_send_nothing():
+    with running() as (cw, sw, hook):
+        checks_pass(sw, "api", 2)
+        mark = cw.log_mark()
+        sid = added_id(cli(cw, "silence", "add", "api", "--for", "12s", "--reason", "restart"))
+        sw.set("api", 500)
+        muted_down(cw, mark)
+        sw.set("api", 200)
+        cw.wait_log(r"alert [0-9a-f]{16} muted \(silence\): not sent(?s:.*)alert [0-9a-f]{16} muted \(silence\)",
+                    since=mark, timeout=30)  # its UP, muted too
+        cw.wait_log(r"silence %s of endpoint api ended" % sid, since=mark, timeout=40)
+        checks_pass(sw, "api", 4)
+        check(hook.calls() == [], "alerts after a down and up inside the silence: %r" % hook.calls())
+        cw.stop()

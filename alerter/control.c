@@ -59,7 +59,9 @@ static void conn_close(struct control *c, size_t i)
     close(k->fd);
     cw_buf_free(&k->in);
     cw_buf_free(&k->out);
-    c->conns[i] = c->conns[--c->n_conns];
+    /* kept in accept order: conns[0] has the earliest deadline */
+    memmove(&c->conns[i], &c->conns[i + 1], (c->n_conns - i - 1) * sizeof c->conns[0]);
+    c->n_conns--;
     memset(&c->conns[c->n_conns], 0, sizeof c->conns[c->n_conns]);
 }
 
@@ -174,7 +176,7 @@ void control_run(struct control *c, int64_t now_us)
                          (long long)(CONTROL_CLIENT_TIMEOUT_US / 1000000));
             rc = -1;
         }
-        if (rc != 0) conn_close(c, i); /* done or gone: the next one moved to i */
+        if (rc != 0) conn_close(c, i); /* done or gone: the next ones moved down by one */
         else i++;
     }
 }
@@ -192,8 +194,5 @@ size_t control_waitfds(const struct control *c, struct curl_waitfd *out, size_t 
 
 int64_t control_deadline(const struct control *c)
 {
-    int64_t next = INT64_MAX;
-    for (size_t i = 0; i < c->n_conns; i++)
-        if (c->conns[i].deadline_us < next) next = c->conns[i].deadline_us;
-    return next;
+    return c->n_conns ? c->conns[0].deadline_us : INT64_MAX; /* accept order: the oldest first */
 }

@@ -33,21 +33,11 @@ static json_object *answer_new(bool ok)
     return o;
 }
 
-static void answer_put(json_object *o, struct cw_buf *answer)
-{
-    size_t len = 0;
-    const char *text = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
-    if (!text) fatal(1, "out of memory (json)");
-    cw_buf_put(answer, text, len);
-    cw_buf_put(answer, "\n", 1);
-    json_object_put(o);
-}
-
 static void answer_error(struct cw_buf *answer, const char *msg)
 {
     json_object *o = answer_new(false);
     json_object_object_add(o, "error", jnew(json_object_new_string(msg)));
-    answer_put(o, answer);
+    silences_json_put(o, false, answer);
 }
 
 /* A member of type t, or NULL (absent, JSON null, or another type: *bad set for the last). */
@@ -106,7 +96,7 @@ static void op_silence_add(const struct control_ops *ops, json_object *req, cons
     if (ops->silence_add(ops->ctx, &want, &added, err, sizeof err) != 0) ERR(err);
     json_object *o = answer_new(true);
     json_object_object_add(o, "silence", silence_to_json(added, true));
-    answer_put(o, answer);
+    silences_json_put(o, false, answer);
 }
 
 static void op_silence_remove(const struct control_ops *ops, json_object *req, const char *author,
@@ -121,7 +111,7 @@ static void op_silence_remove(const struct control_ops *ops, json_object *req, c
     json_object *o = answer_new(true);
     json_object_object_add(o, "silence", silence_to_json(&removed, true));
     silence_clear(&removed);
-    answer_put(o, answer);
+    silences_json_put(o, false, answer);
 }
 
 static void op_silence_list(const struct control_ops *ops, struct cw_buf *answer)
@@ -130,7 +120,7 @@ static void op_silence_list(const struct control_ops *ops, struct cw_buf *answer
     json_object *o = answer_new(true), *list = jnew(json_object_new_array());
     json_object_object_add(o, "silences", list);
     for (size_t i = 0; i < s->n; i++) json_object_array_add(list, silence_to_json(&s->v[i], true));
-    answer_put(o, answer);
+    silences_json_put(o, false, answer);
 }
 
 /* 1 to 16 hex digits, not 0. */
@@ -153,7 +143,7 @@ static void op_ack(const struct control_ops *ops, json_object *req, const char *
     if (ops->ack(ops->ack_ctx, id, author, msg, sizeof msg) != 0) ERR(msg[0] ? msg : "cannot acknowledge it");
     json_object *o = answer_new(true);
     json_object_object_add(o, "message", jnew(json_object_new_string(msg)));
-    answer_put(o, answer);
+    silences_json_put(o, false, answer);
 }
 
 /* Runs the op of a request decoded as an object of the right version. */

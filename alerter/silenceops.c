@@ -47,6 +47,7 @@ static int op_add(void *ctx, const struct silence *want, const struct silence **
     log_info("silence %s of %s added by %s until %s (reason: %s)", x->id, silence_scope(x, scope, sizeof scope),
              x->author, cw_format_iso8601(x->end_us, end, sizeof end), x->reason);
     *added = x;
+    so->changed = true;
     return 0;
 }
 
@@ -57,6 +58,7 @@ static int op_remove(void *ctx, const char *id, const char *who, struct silence 
         snprintf(err, errlen, "no silence has id '%.40s'", id);
         return -1;
     }
+    so->changed = true;
     char scope[4300];
     log_info("silence %s of %s removed by %s (reason was: %s; added by %s)", removed->id,
              silence_scope(removed, scope, sizeof scope), who, removed->reason, removed->author);
@@ -101,13 +103,15 @@ void silencectl_close(struct silencectl *sc)
     silences_free(&sc->silences);
 }
 
-size_t silencectl_run(struct silencectl *sc, int64_t now_us)
+bool silencectl_run(struct silencectl *sc, int64_t now_us)
 {
     size_t ended = silences_expire(&sc->silences, cw_wall_us());
     char err[600];
     if (ended && silences_save(&sc->silences, err, sizeof err) != 0) log_error("%s", err);
     control_run(&sc->ctl, now_us);
-    return ended;
+    bool changed = ended > 0 || sc->so.changed;
+    sc->so.changed = false;
+    return changed;
 }
 
 int64_t silencectl_deadline(const struct silencectl *sc, int64_t now_us)

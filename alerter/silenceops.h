@@ -11,6 +11,7 @@
 struct silenceops {
     struct silences *silences;
     struct cw_config *const *cfg; /* where the current configuration is (it changes at a reload) */
+    bool changed;                 /* a silence added or removed since silencectl_run last said so */
 };
 
 /* Points ops' silence members and ctx at so (which must outlive them); ack stays as it is. */
@@ -24,12 +25,13 @@ struct silencectl {
     struct control ctl;
 };
 
-/* Loads the silences (expiring those over), opens the socket. cfg: where the current configuration is. */
+/* Loads the silences (expiring those over), opens the socket. cfg: where the current configuration is. The
+ * conductor then sets ctl.ops.ack (incident_ack, alerter/incident.h). */
 void silencectl_open(struct silencectl *sc, const char *run_dir, struct cw_config *const *cfg);
 void silencectl_close(struct silencectl *sc);
 /* One pass: expires the silences that ended (logged, file saved), serves the socket. now: monotonic µs.
- * Returns how many silences ended (a mute may have ended with them). */
-size_t silencectl_run(struct silencectl *sc, int64_t now_us);
+ * True when a silence ended, was removed or added: a mute may have ended or begun (the conductor reconciles). */
+bool silencectl_run(struct silencectl *sc, int64_t now_us);
 /* When the loop must look again (monotonic µs): a client's deadline or the next end of a silence; INT64_MAX
  * when none. */
 int64_t silencectl_deadline(const struct silencectl *sc, int64_t now_us);

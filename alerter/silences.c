@@ -270,12 +270,18 @@ void silences_format(const struct silences *s, struct cw_buf *out)
     json_object *list = jnew(json_object_new_array());
     json_object_object_add(root, "silences", list);
     for (size_t i = 0; i < s->n; i++) json_object_array_add(list, silence_to_json(&s->v[i], false));
+    silences_json_put(root, true, out);
+}
+
+void silences_json_put(struct json_object *o, bool pretty, struct cw_buf *out)
+{
     size_t len = 0;
-    const char *text = json_object_to_json_string_length(root, JSON_C_TO_STRING_PRETTY, &len);
+    const char *text =
+        json_object_to_json_string_length(o, pretty ? JSON_C_TO_STRING_PRETTY : JSON_C_TO_STRING_PLAIN, &len);
     if (!text) fatal(1, "out of memory (json)");
     cw_buf_put(out, text, len);
     cw_buf_put(out, "\n", 1);
-    json_object_put(root);
+    json_object_put(o);
 }
 
 int silences_save(const struct silences *s, char *err, size_t errlen)

@@ -72,6 +72,9 @@ int64_t silences_next_end(const struct silences *s);
  * with mask_url the form shown to callers (an endpoint's URL masked). The caller owns it (json_object_put). */
 struct json_object *silence_to_json(const struct silence *x, bool mask_url);
 
+/* Appends o's JSON text (one line, or pretty) and a newline to out, and releases o. */
+void silences_json_put(struct json_object *o, bool pretty, struct cw_buf *out);
+
 /* "endpoint NAME", "group NAME" or "all endpoints" (a URL masked) into buf; returns buf. */
 const char *silence_scope(const struct silence *x, char *buf, size_t len);
 

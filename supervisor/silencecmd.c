@@ -3,24 +3,18 @@
  * printed for a person (or as JSON with --json). */
 #include "supervisor/silencecmd.h"
 
-#include <errno.h>
 #include <json-c/json.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
-#include "common/base/clock.h"
 #include "common/base/util.h"
 #include "common/config/config.h"
+#include "common/wire/ctlclient.h"
 
 #define DURATION_MAX_S (365LL * 86400LL)
 #define ANSWER_TIMEOUT_MS 10000
-#define ANSWER_MAX (16u << 20)
 
 int silencecmd_parse_duration(const char *text, int64_t *seconds, char *err, size_t errlen)
 {
@@ -194,66 +188,6 @@ static json_object *build_request(const struct silence_args *a)
     return req;
 }
 
-/* Connects to RUN_DIR/alerter.ctl: the fd, or -1 after printing why. */
-static int dial(const char *run_dir)
-{
-    struct sockaddr_un addr = { .sun_family = AF_UNIX };
-    if (snprintf(addr.sun_path, sizeof addr.sun_path, "%s/alerter.ctl", run_dir) >= (int)sizeof addr.sun_path) {
-        fprintf(stderr, "clockwerk: %s/alerter.ctl: path too long for a socket\n", run_dir);
-        return -1;
-    }
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        fprintf(stderr, "clockwerk: socket: %s\n", strerror(errno));
-        return -1;
-    }
-    if (connect(fd, (struct sockaddr *)&addr, sizeof addr) == 0) return fd;
-    int e = errno;
-    close(fd);
-    if (e == ENOENT || e == ECONNREFUSED)
-        fprintf(stderr, "clockwerk: no alerter is listening on %s: is clockwerk running?\n", addr.sun_path);
-    else if (e == EACCES || e == EPERM)
-        fprintf(stderr, "clockwerk: cannot reach %s: %s (run this as the daemon's user or root)\n", addr.sun_path,
-                strerror(e));
-    else fprintf(stderr, "clockwerk: cannot connect to %s: %s\n", addr.sun_path, strerror(e));
-    return -1;
-}
-
-/* Sends the request line and reads the answer line into out: 0, or -1 after printing why. */
-static int exchange(int fd, const char *request, struct cw_buf *out)
-{
-    size_t len = strlen(request), sent = 0;
-    while (sent < len) {
-        ssize_t w = send(fd, request + sent, len - sent, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0) {
-            fprintf(stderr, "clockwerk: cannot send the request to the alerter: %s\n", strerror(errno));
-            return -1;
-        }
-        sent += (size_t)w;
-    }
-    int64_t deadline = cw_mono_us() + ANSWER_TIMEOUT_MS * 1000LL;
-    while (!out->len || out->data[out->len - 1] != '\n') {
-        int64_t left_ms = (deadline - cw_mono_us()) / 1000;
-        struct pollfd p = { .fd = fd, .events = POLLIN };
-        int rc = left_ms > 0 ? poll(&p, 1, (int)left_ms) : 0;
-        if (rc < 0 && errno == EINTR) continue;
-        if (rc == 0) {
-            fprintf(stderr, "clockwerk: the alerter did not answer within %d s\n", ANSWER_TIMEOUT_MS / 1000);
-            return -1;
-        }
-        char chunk[8192];
-        ssize_t got = rc > 0 ? recv(fd, chunk, sizeof chunk, 0) : -1;
-        if (got < 0 && errno == EINTR) continue;
-        if (got <= 0 || out->len + (size_t)got > ANSWER_MAX) {
-            fprintf(stderr, "clockwerk: the alerter closed the connection without a whole answer\n");
-            return -1;
-        }
-        cw_buf_put(out, chunk, (size_t)got);
-    }
-    return 0;
-}
-
 static const char *member_str(json_object *o, const char *k)
 {
     json_object *v = NULL;
@@ -311,25 +245,19 @@ static int ask_alerter(const struct silence_args *a, const char *run_dir)
     cw_buf_printf(&line, "%s\n", json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN));
     cw_buf_put(&line, "", 1);
     json_object_put(req);
-    int rc = 1, fd = dial(run_dir);
-    if (fd >= 0 && exchange(fd, (const char *)line.data, &answer) == 0) {
-        json_tokener *tok = json_tokener_new();
-        json_object *ans = tok ? json_tokener_parse_ex(tok, (const char *)answer.data, (int)answer.len) : NULL;
-        if (tok) json_tokener_free(tok);
-        json_object *ok = NULL;
-        if (!ans || !json_object_object_get_ex(ans, "ok", &ok) || !json_object_is_type(ok, json_type_boolean)) {
-            fprintf(stderr, "clockwerk: the alerter's answer is not one it should give\n");
-            rc = 1;
-        } else if (!json_object_get_boolean(ok)) {
-            const char *err = member_str(ans, "error");
-            fprintf(stderr, "clockwerk %s: %s\n", a->command, err ? err : "refused (no reason given)");
-            rc = 1;
-        } else {
-            rc = print_answer(a, ans);
-        }
+    char err[600];
+    int rc = 1;
+    if (ctlclient_ask(run_dir, (const char *)line.data, &answer, ANSWER_TIMEOUT_MS, err, sizeof err) != CTLCLIENT_OK) {
+        fprintf(stderr, "clockwerk: %s\n", err);
+    } else {
+        bool ok = false;
+        const char *why = NULL;
+        json_object *ans = ctlclient_answer(&answer, &ok, &why);
+        if (!ans) fprintf(stderr, "clockwerk: the alerter's answer is not one it should give\n");
+        else if (!ok) fprintf(stderr, "clockwerk %s: %s\n", a->command, why ? why : "refused (no reason given)");
+        else rc = print_answer(a, ans);
         json_object_put(ans);
     }
-    if (fd >= 0) close(fd);
     cw_buf_free(&line);
     cw_buf_free(&answer);
     return rc;

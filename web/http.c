@@ -259,7 +259,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     case WEB_ROUTE_FOUND:
         break;
     }
-    struct web_request rq = { .path = url,
+    struct web_request rq = { .method = method,
+                              .path = url,
                               .rest = rest,
                               .model = h->model,
                               .cfg = h->cfg,

@@ -3,6 +3,7 @@
 #include "web/route.h"
 
 #include "web/api.h"
+#include "web/api_silences.h"
 #include "web/page_common.h"
 #include "web/badge.h"
 #include "web/metrics.h"
@@ -20,6 +21,8 @@ static const struct web_route routes[] = {
     { "/api/v1/endpoints", false, api_endpoints, NULL },
     { "/api/v1/endpoints/", true, api_endpoint, api_endpoint_needs_detail }, /* {id} and {id}/history: see web/api.h */
     { "/api/v1/incidents", false, api_incidents, NULL },
+    { "/api/v1/silences", false, api_silences, NULL }, /* GET, HEAD, POST (web/api_silences.h) */
+    { "/api/v1/silences/", true, api_silence, NULL },  /* GET, HEAD, DELETE {id} */
     { "/metrics", false, web_metrics_page, NULL },
     { "/badge/", true, web_badge_page, NULL },
     { "/push/", true, web_push_page, NULL }, /* /push/TOKEN; /push with Authorization: Bearer (POST too) */
@@ -43,12 +46,17 @@ enum web_route_result web_route_find(const char *method, const char *path, const
     if (!*route) return WEB_ROUTE_NOT_FOUND;
     if ((*route)->fn == web_push_page) /* a job's call: GET or POST; a HEAD is no call */
         return strcmp(method, "GET") == 0 || strcmp(method, "POST") == 0 ? WEB_ROUTE_FOUND : WEB_ROUTE_BAD_METHOD;
+    if (((*route)->fn == api_silence && strcmp(method, "DELETE") == 0) ||
+        ((*route)->fn == api_silences && strcmp(method, "POST") == 0))
+        return WEB_ROUTE_FOUND;
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) return WEB_ROUTE_BAD_METHOD;
     return WEB_ROUTE_FOUND;
 }
 
 const char *web_route_allow(const struct web_route *route)
 {
+    if (route && route->fn == api_silences) return "GET, HEAD, POST";
+    if (route && route->fn == api_silence) return "GET, HEAD, DELETE";
     return route && route->fn == web_push_page ? "GET, POST" : WEB_ALLOWED_METHODS;
 }
 

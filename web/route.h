@@ -26,6 +26,7 @@ struct web_arg {
 struct web_http;
 
 struct web_request {
+    const char *method;                /* "GET", "HEAD", "POST", "DELETE" (what the route takes) */
     const char *path;                  /* as received (percent-decoded, no query) */
     struct web_arg args[WEB_ARGS_MAX]; /* the query's first WEB_ARGS_MAX arguments (decoded) */
     size_t n_args;

@@ -1,0 +1,136 @@
+/* web/api_silences.c — the web's silence API over the alerter's control socket (see api_silences.h). */
+#include "web/api_silences.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/base/log.h"
+#include "common/wire/ctlclient.h"
+#include "web/api_json.h"
+
+static json_object *jnew(json_object *o)
+{
+    if (!o) fatal(1, "out of memory (json)");
+    return o;
+}
+
+static json_object *request_new(const struct web_request *rq, const char *op)
+{
+    json_object *req = jnew(json_object_new_object());
+    json_object_object_add(req, "v", jnew(json_object_new_int(1)));
+    json_object_object_add(req, "op", jnew(json_object_new_string(op)));
+    if (rq->cfg->web_auth_user) json_object_object_add(req, "by", jnew(json_object_new_string(rq->cfg->web_auth_user)));
+    return req;
+}
+
+/* Sends req (taken) to the alerter; on success writes {"KEY": the answer's KEY} with status ok_status, else the
+ * error: 503 (no alerter, no answer), not_found_status when the alerter says "no silence has id", else 400. */
+static void relay(const struct web_request *rq, struct web_reply *rp, json_object *req, const char *key, int ok_status)
+{
+    struct cw_buf line = { 0 }, answer = { 0 };
+    cw_buf_printf(&line, "%s\n", json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN));
+    cw_buf_put(&line, "", 1);
+    json_object_put(req);
+    char err[600];
+    if (ctlclient_ask(rq->cfg->run_dir, (const char *)line.data, &answer, API_SILENCES_TIMEOUT_MS, err, sizeof err) !=
+        CTLCLIENT_OK) {
+        api_error(rp, 503, err);
+    } else {
+        bool ok = false;
+        const char *why = NULL;
+        json_object *ans = ctlclient_answer(&answer, &ok, &why), *member = NULL;
+        if (!ans || (ok && !json_object_object_get_ex(ans, key, &member))) {
+            api_error(rp, 503, "the alerter's answer is not one it should give");
+        } else if (!ok) {
+            why = why ? why : "refused by the alerter";
+            api_error(rp, strncmp(why, "no silence has id", 17) == 0 ? 404 : 400, why);
+        } else {
+            rp->status = ok_status;
+            rp->content_type = "application/json";
+            cw_buf_printf(
+                &rp->body, "{\"%s\":%s}\n", key,
+                json_object_to_json_string_ext(member, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        }
+        json_object_put(ans);
+    }
+    cw_buf_free(&line);
+    cw_buf_free(&answer);
+}
+
+/* 0 when writes are enabled, else the 403 is written. */
+static int writes_allowed(const struct web_request *rq, struct web_reply *rp)
+{
+    if (rq->cfg->web_auth_user) return 0;
+    api_error(rp, 403, "silences can be changed through the web only when web.auth_user is set");
+    return -1;
+}
+
+static void add_silence(const struct web_request *rq, struct web_reply *rp)
+{
+    const char *endpoint = web_request_arg(rq, "endpoint"), *group = web_request_arg(rq, "group");
+    const char *all = web_request_arg(rq, "all"), *reason = web_request_arg(rq, "reason");
+    uint64_t seconds = 0;
+    if (!api_arg_given(rq, "duration_s") || api_arg_uint(rq, "duration_s", 365ULL * 86400, &seconds) != 0 ||
+        seconds == 0) {
+        api_error(rp, 400, "duration_s must be a whole number of seconds from 1 to 31536000 (365 days)");
+        return;
+    }
+    if (all && strcmp(all, "true") != 0 && strcmp(all, "1") != 0) {
+        api_error(rp, 400, "all must be true (or left out)");
+        return;
+    }
+    json_object *req = request_new(rq, "silence_add");
+    if (endpoint) json_object_object_add(req, "endpoint", jnew(json_object_new_string(endpoint)));
+    if (group) json_object_object_add(req, "group", jnew(json_object_new_string(group)));
+    if (all) json_object_object_add(req, "all", jnew(json_object_new_boolean(true)));
+    json_object_object_add(req, "duration_s", jnew(json_object_new_int64((int64_t)seconds)));
+    if (reason) json_object_object_add(req, "reason", jnew(json_object_new_string(reason)));
+    relay(rq, rp, req, "silence", 201);
+}
+
+void api_silences(const struct web_request *rq, struct web_reply *rp)
+{
+    if (!rq->method || strcmp(rq->method, "POST") != 0) relay(rq, rp, request_new(rq, "silence_list"), "silences", 200);
+    else if (writes_allowed(rq, rp) == 0) add_silence(rq, rp);
+}
+
+/* GET {id}: the silence with this id from the list, or 404. */
+static void one_silence(const struct web_request *rq, struct web_reply *rp)
+{
+    relay(rq, rp, request_new(rq, "silence_list"), "silences", 200);
+    if (rp->status != 200) return;
+    json_object *doc = json_tokener_parse((const char *)rp->body.data), *list = NULL;
+    cw_buf_reset(&rp->body);
+    if (doc && json_object_object_get_ex(doc, "silences", &list) && json_object_is_type(list, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(list); i++) {
+            json_object *x = json_object_array_get_idx(list, i), *id = NULL;
+            if (json_object_object_get_ex(x, "id", &id) && strcmp(json_object_get_string(id), rq->rest) == 0) {
+                cw_buf_printf(
+                    &rp->body, "{\"silence\":%s}\n",
+                    json_object_to_json_string_ext(x, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+                json_object_put(doc);
+                return;
+            }
+        }
+    }
+    json_object_put(doc);
+    api_error(rp, 404, "no silence has this id");
+}
+
+void api_silence(const struct web_request *rq, struct web_reply *rp)
+{
+    if (strchr(rq->rest, '/')) {
+        api_error(rp, 404, "no such path");
+        return;
+    }
+    if (!rq->method || strcmp(rq->method, "DELETE") != 0) {
+        one_silence(rq, rp);
+        return;
+    }
+    if (writes_allowed(rq, rp) != 0) return;
+    json_object *req = request_new(rq, "silence_remove");
+    json_object_object_add(req, "id", jnew(json_object_new_string(rq->rest)));
+    relay(rq, rp, req, "silence", 200);
+}

@@ -12,11 +12,13 @@
 #ifndef CW_ALERTER_CHANNEL_H
 #define CW_ALERTER_CHANNEL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "alerter/alert.h"
 #include "alerter/outbox.h"
+#include "common/base/util.h"
 #include "common/config/config.h"
 
 /* What every formatter may need beyond the alerts. */
@@ -27,8 +29,27 @@ struct chan_ctx {
 };
 
 /* Queues one message about alerts[0..n) (n == 1: one alert; n > 1: a summary) on channel ch of cfg.
- * Returns the job (its alert ids are the alerts'), or NULL when the outbox is full (logged by the caller). */
+ * Returns the job (its alert ids are the alerts'), or NULL when the outbox is full (logged by the caller).
+ * PagerDuty and Opsgenie have no summary (their dedup key / alias is per incident): for n > 1 it queues n jobs
+ * of one alert each, all or none (NULL: none), and returns the last; channel_jobs says how many it makes. */
 struct outbox_job *channel_queue(struct outbox *ob, const struct cw_config *cfg, size_t ch,
                                  struct alert_rec *const *alerts, size_t n, const struct chan_ctx *ctx);
+/* How many jobs channel_queue makes for n alerts on a channel of this type: 1, or n (pagerduty, opsgenie). */
+size_t channel_jobs(enum cw_channel_type type, size_t n);
+/* True for the types that take one alert per message (pagerduty, opsgenie). */
+bool channel_one_per_alert(enum cw_channel_type type);
+
+/* The pure builders behind channel_queue (unit-tested): the mail of an email channel into out (reset first),
+ * and the HTTP request of any other channel into req (method, URL, headers, body; free with
+ * outbox_request_free). channel_build_request returns -1 for a type without a formatter, or n != 1 on a
+ * one-per-alert type. */
+void channel_build_mail(const struct cw_channel *c, struct alert_rec *const *alerts, size_t n,
+                        const struct chan_ctx *ctx, struct cw_buf *out);
+int channel_build_request(const struct cw_channel *c, struct alert_rec *const *alerts, size_t n,
+                          const struct chan_ctx *ctx, struct outbox_request *req);
+
+/* Checks a webhook body_template (cw-aconfig calls it at load): 0, or -1 with "unknown placeholder
+ * '{{foo}}'" (or what else is wrong) in err. */
+int channel_template_check(const char *tpl, char *err, size_t errlen);
 
 #endif

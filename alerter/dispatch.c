@@ -242,11 +242,11 @@ size_t dispatch_restore(struct dispatch *d, const struct cw_config *cfg, struct 
     size_t jobs = 0, dropped_mail = 0, dropped_hook = 0;
     for (size_t i = 0; i < sd->n_jobs; i++) {
         struct statefile_job *j = &sd->jobs[i];
-        if (j->channel == OUTBOX_MAIL && !cfg->email_enabled) { /* email no longer configured */
+        if (!j->chan && j->channel == OUTBOX_MAIL && !cfg->email_enabled) { /* email no longer configured */
             dropped_mail++;
             continue;
         }
-        if (j->channel == OUTBOX_WEBHOOK && !webhook_configured(cfg, j->target)) { /* hook removed */
+        if (!j->chan && j->channel == OUTBOX_WEBHOOK && !webhook_configured(cfg, j->target)) { /* hook removed */
             dropped_hook++;
             for (size_t k = 0; k < j->n_ids; k++) {
                 struct alert_rec *al = find_alert(d, j->ids[k], NULL);
@@ -260,6 +260,7 @@ size_t dispatch_restore(struct dispatch *d, const struct cw_config *cfg, struct 
             outbox_full(d, j->channel == OUTBOX_MAIL ? "mail" : "webhook call", j->n_ids);
             continue;
         }
+        outbox_job_restore_chan(oj, &j->chan, &j->method, &j->headers, &j->n_headers, j->dest); /* issue 15 */
         oj->sent = j->sent; /* who has it already, who refused it: now the outbox's */
         oj->refused = j->refused;
         j->sent = (struct outbox_rcpts){ 0 };

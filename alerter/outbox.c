@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/base/clock.h"
 #include "common/base/log.h"
 #include "common/base/util.h"
 #include "alerter/outbox_int.h"
@@ -21,21 +20,6 @@
 
 static const unsigned parallel_limit[2] = { OUTBOX_MAIL_PARALLEL, OUTBOX_HOOK_PARALLEL };
 
-static void smtp_clear(struct smtp_settings *s)
-{
-    free(s->url);
-    free(s->from);
-    for (size_t i = 0; i < s->n_to; i++) free(s->to[i]);
-    free(s->to);
-    free(s->user);
-    if (s->password) {
-        memset(s->password, 0, strlen(s->password));
-        free(s->password);
-    }
-    free(s->ca_file);
-    memset(s, 0, sizeof *s);
-}
-
 static void hooks_clear(struct outbox *ob)
 {
     for (size_t i = 0; i < ob->n_hooks; i++) free(ob->hooks[i]);
@@ -44,39 +28,17 @@ static void hooks_clear(struct outbox *ob)
     ob->n_hooks = 0;
 }
 
-static char *bracketed(const char *addr)
-{
-    size_t n = strlen(addr) + 3;
-    char *p = cw_xmalloc(n);
-    snprintf(p, n, "<%s>", addr);
-    return p;
-}
-
 void outbox_configure(struct outbox *ob, const struct cw_config *cfg)
 {
-    struct smtp_settings *s = &ob->smtp;
-    smtp_clear(s);
+    outbox_smtp_clear(&ob->smtp);
     hooks_clear(ob);
     ob->hooks = cw_xcalloc(cfg->n_webhooks ? cfg->n_webhooks : 1, sizeof *ob->hooks);
     for (size_t i = 0; i < cfg->n_webhooks; i++) ob->hooks[i] = cw_xstrdup(cfg->webhooks[i].url);
     ob->n_hooks = cfg->n_webhooks;
+    outbox_chans_set(ob, cfg);
     if (!cfg->email_enabled || !cfg->smtp_host) return;
-    s->enabled = true;
-    s->tls = cfg->smtp_tls;
-    char url[600];
-    bool v6 = strchr(cfg->smtp_host, ':') != NULL;
-    snprintf(url, sizeof url, "%s://%s%s%s:%d", cfg->smtp_tls == CW_SMTP_TLS ? "smtps" : "smtp", v6 ? "[" : "",
-             cfg->smtp_host, v6 ? "]" : "", cfg->smtp_port);
-    s->url = cw_xstrdup(url);
-    s->from = bracketed(cfg->email_from ? cfg->email_from : "");
-    s->to = cw_xcalloc(cfg->n_email_to ? cfg->n_email_to : 1, sizeof *s->to);
-    for (size_t i = 0; i < cfg->n_email_to; i++) s->to[i] = cw_xstrdup(cfg->email_to[i]);
-    s->n_to = cfg->n_email_to;
-    if (cfg->smtp_user && cfg->smtp_user[0]) {
-        s->user = cw_xstrdup(cfg->smtp_user);
-        s->password = cw_xstrdup(cfg->smtp_password ? cfg->smtp_password : "");
-    }
-    if (cfg->smtp_ca_file) s->ca_file = cw_xstrdup(cfg->smtp_ca_file);
+    outbox_smtp_set(&ob->smtp, cfg->smtp_host, cfg->smtp_port, cfg->smtp_tls, cfg->email_from, cfg->email_to,
+                    cfg->n_email_to, cfg->smtp_user, cfg->smtp_password, cfg->smtp_ca_file);
 }
 
 struct outbox *outbox_new(const struct cw_config *cfg, outbox_done_fn done, void *ctx)
@@ -150,10 +112,14 @@ void outbox_rcpts_free(struct outbox_rcpts *r)
     r->n = 0;
 }
 
-static void job_free(struct outbox_job *j)
+void outbox_job_free(struct outbox_job *j)
 {
     if (!j) return;
+    free(j->chan);
+    free(j->method);
     free(j->target);
+    for (size_t i = 0; i < j->n_headers; i++) free(j->headers[i]);
+    free(j->headers);
     free(j->alert_ids);
     free(j->payload);
     outbox_rcpts_free(&j->sent);
@@ -170,24 +136,48 @@ void outbox_free(struct outbox *ob)
     for (size_t i = 0; i < ob->n_socks; i++) shutdown(ob->socks[i], SHUT_RDWR);
     for (size_t i = 0; i < ob->n; i++) {
         transfer_free(ob, ob->jobs[i]->xfer);
-        job_free(ob->jobs[i]);
+        outbox_job_free(ob->jobs[i]);
     }
     free(ob->jobs);
-    smtp_clear(&ob->smtp);
+    outbox_smtp_clear(&ob->smtp);
     hooks_clear(ob);
+    outbox_chans_clear(ob);
     curl_multi_cleanup(ob->multi);
     free(ob->socks);
     free(ob);
 }
 
-struct outbox_job *outbox_add(struct outbox *ob, uint8_t channel, const char *target, uint64_t key, char *payload,
-                              size_t payload_len, uint64_t *alert_ids, size_t n_ids, uint32_t attempts)
+struct outbox_job *outbox_push(struct outbox *ob, struct outbox_job *j)
 {
     if (ob->n >= OUTBOX_MAX_JOBS) return NULL;
     if (ob->n == ob->cap) {
         ob->cap = ob->cap ? ob->cap * 2 : 16;
         ob->jobs = cw_xrealloc(ob->jobs, ob->cap * sizeof *ob->jobs);
     }
+    j->next_try_us = 0;
+    ob->jobs[ob->n++] = j;
+    return j;
+}
+
+void outbox_job_restore_chan(struct outbox_job *j, char **chan, char **method, char ***headers, size_t *n_headers,
+                             uint64_t dest)
+{
+    j->chan = *chan;
+    j->method = *method;
+    j->headers = *headers;
+    j->n_headers = *n_headers;
+    j->dest = dest;
+    *chan = *method = NULL;
+    *headers = NULL;
+    *n_headers = 0;
+}
+
+size_t outbox_room(const struct outbox *ob) { return ob->n >= OUTBOX_MAX_JOBS ? 0 : OUTBOX_MAX_JOBS - ob->n; }
+
+struct outbox_job *outbox_add(struct outbox *ob, uint8_t channel, const char *target, uint64_t key, char *payload,
+                              size_t payload_len, uint64_t *alert_ids, size_t n_ids, uint32_t attempts)
+{
+    if (ob->n >= OUTBOX_MAX_JOBS) return NULL;
     struct outbox_job *j = cw_xcalloc(1, sizeof *j);
     j->key = key;
     j->channel = channel;
@@ -197,9 +187,36 @@ struct outbox_job *outbox_add(struct outbox *ob, uint8_t channel, const char *ta
     j->payload = payload;
     j->payload_len = payload_len;
     j->attempts = attempts;
-    j->next_try_us = 0;
-    ob->jobs[ob->n++] = j;
+    return outbox_push(ob, j);
+}
+
+struct outbox_job *outbox_add_mail(struct outbox *ob, const char *chan, uint64_t key, char *payload, size_t payload_len,
+                                   uint64_t *alert_ids, size_t n_ids)
+{
+    struct outbox_job *j = outbox_add(ob, OUTBOX_MAIL, NULL, key, payload, payload_len, alert_ids, n_ids, 0);
+    if (j) j->chan = cw_xstrdup(chan);
     return j;
+}
+
+struct outbox_job *outbox_add_http(struct outbox *ob, const char *chan, uint64_t dest, uint64_t key,
+                                   struct outbox_request *req, uint64_t *alert_ids, size_t n_ids)
+{
+    if (ob->n >= OUTBOX_MAX_JOBS) return NULL;
+    struct outbox_job *j = cw_xcalloc(1, sizeof *j);
+    j->key = key;
+    j->channel = OUTBOX_WEBHOOK;
+    j->chan = cw_xstrdup(chan);
+    j->dest = dest;
+    j->method = cw_xstrdup(req->method ? req->method : "POST");
+    j->target = req->url;
+    j->headers = req->headers;
+    j->n_headers = req->n_headers;
+    j->payload = req->body ? req->body : cw_xstrdup("");
+    j->payload_len = req->body ? req->body_len : 0;
+    j->alert_ids = alert_ids;
+    j->n_ids = n_ids;
+    *req = (struct outbox_request){ 0 };
+    return outbox_push(ob, j);
 }
 
 int64_t outbox_backoff_us(uint32_t failed_attempts)
@@ -207,31 +224,6 @@ int64_t outbox_backoff_us(uint32_t failed_attempts)
     int64_t d = OUTBOX_BACKOFF_MIN_US;
     for (uint32_t i = 1; i < failed_attempts && d < OUTBOX_BACKOFF_MAX_US; i++) d *= 2;
     return d > OUTBOX_BACKOFF_MAX_US ? OUTBOX_BACKOFF_MAX_US : d;
-}
-
-/* The place of a webhook in the configuration (1-based), 0 when it is no longer configured. */
-static size_t hook_number(const struct outbox *ob, const char *url)
-{
-    for (size_t i = 0; url && i < ob->n_hooks; i++)
-        if (strcmp(ob->hooks[i], url) == 0) return i + 1;
-    return 0;
-}
-
-/* Where a job goes, safe to log: the SMTP server, or the webhook's number and scheme://host (its path may
- * hold a token). */
-void outbox_describe(const struct outbox *ob, const struct outbox_job *j, char *out, size_t len)
-{
-    if (j->channel == OUTBOX_MAIL) {
-        snprintf(out, len, "mail %016" PRIx64 " via %s", j->key, ob->smtp.url ? ob->smtp.url : "(no smtp)");
-        return;
-    }
-    char masked[512], number[32] = "(removed)";
-    cw_mask_url(j->target ? j->target : "", masked, sizeof masked);
-    const char *host = strstr(masked, "://");
-    size_t keep = host ? (size_t)(host + 3 - masked) + strcspn(host + 3, "/?#") : strlen(masked);
-    size_t k = hook_number(ob, j->target);
-    if (k) snprintf(number, sizeof number, "%zu", k);
-    snprintf(out, len, "webhook %016" PRIx64 " to webhook %s %.*s/...", j->key, number, (int)keep, masked);
 }
 
 static size_t read_payload(char *buf, size_t size, size_t nitems, void *userdata)
@@ -254,16 +246,24 @@ static size_t keep_response(char *ptr, size_t size, size_t nmemb, void *userdata
     return n;
 }
 
-static CURLcode webhook_options(struct outbox_transfer *x)
+static void list_add(struct outbox_transfer *x, const char *line)
+{
+    struct curl_slist *l = curl_slist_append(x->list, line);
+    if (!l) fatal(1, "out of memory (curl list)");
+    x->list = l;
+}
+
+/* An HTTP job's request: its method, URL, headers (Content-Type: application/json unless it has its own) and
+ * body; TLS verified unless its channel says verify_tls = false. */
+static CURLcode webhook_options(struct outbox *ob, struct outbox_transfer *x)
 {
     CURL *e = x->easy;
     struct outbox_job *j = x->job;
-    struct curl_slist *l = curl_slist_append(NULL, "Content-Type: application/json");
-    if (!l) fatal(1, "out of memory (curl list)");
-    x->list = l;
-    l = curl_slist_append(x->list, "Expect:");
-    if (!l) fatal(1, "out of memory (curl list)");
-    x->list = l;
+    if (j->n_headers == 0) list_add(x, "Content-Type: application/json");
+    for (size_t i = 0; i < j->n_headers; i++) list_add(x, j->headers[i]);
+    list_add(x, "Expect:");
+    const struct outbox_chan *c = j->chan ? outbox_chan_find(ob, j->chan) : NULL;
+    const char *method = j->method ? j->method : "POST";
     CURLcode rc = CURLE_OK;
     OUTBOX_SETOPT(rc, e, CURLOPT_URL, j->target);
     OUTBOX_SETOPT(rc, e, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -271,10 +271,15 @@ static CURLcode webhook_options(struct outbox_transfer *x)
     OUTBOX_SETOPT(rc, e, CURLOPT_POST, 1L);
     OUTBOX_SETOPT(rc, e, CURLOPT_POSTFIELDS, j->payload);
     OUTBOX_SETOPT(rc, e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->payload_len);
+    if (strcmp(method, "POST") != 0) OUTBOX_SETOPT(rc, e, CURLOPT_CUSTOMREQUEST, method);
     OUTBOX_SETOPT(rc, e, CURLOPT_USERAGENT, "clockwerk-alerter/" CW_VERSION);
     OUTBOX_SETOPT(rc, e, CURLOPT_WRITEFUNCTION, keep_response);
     OUTBOX_SETOPT(rc, e, CURLOPT_WRITEDATA, x);
     OUTBOX_SETOPT(rc, e, CURLOPT_HTTPHEADER, x->list);
+    if (c && !c->verify_tls) {
+        OUTBOX_SETOPT(rc, e, CURLOPT_SSL_VERIFYPEER, 0L);
+        OUTBOX_SETOPT(rc, e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
     return rc;
 }
 
@@ -283,8 +288,8 @@ static CURLcode webhook_options(struct outbox_transfer *x)
 static struct outbox_transfer *transfer_new(struct outbox *ob, struct outbox_job *j, int64_t now_us, char *err,
                                             size_t errlen)
 {
-    if (j->channel == OUTBOX_MAIL && !ob->smtp.enabled) {
-        snprintf(err, errlen, "email is not configured");
+    if (j->channel == OUTBOX_MAIL && !outbox_smtp_of(ob, j)) {
+        snprintf(err, errlen, j->chan ? "the channel is not an email channel" : "email is not configured");
         return NULL;
     }
     struct outbox_transfer *x = cw_xcalloc(1, sizeof *x);
@@ -311,7 +316,7 @@ static struct outbox_transfer *transfer_new(struct outbox *ob, struct outbox_job
         OUTBOX_SETOPT(rc, e, CURLOPT_READDATA, x);
         if (rc == CURLE_OK) rc = outbox_mail_options(ob, x, now_us);
     } else if (rc == CURLE_OK) {
-        rc = webhook_options(x);
+        rc = webhook_options(ob, x);
     }
     if (rc != CURLE_OK) {
         snprintf(err, errlen, "cannot set up the transfer: %s", curl_easy_strerror(rc));
@@ -335,7 +340,7 @@ static void remove_job(struct outbox *ob, struct outbox_job *j)
     if (i == SIZE_MAX) return;
     memmove(&ob->jobs[i], &ob->jobs[i + 1], (ob->n - i - 1) * sizeof *ob->jobs);
     ob->n--;
-    job_free(j);
+    outbox_job_free(j);
 }
 
 /* An attempt failed (for mail: some recipients are still due): log it, schedule the retry, tell the owner. */
@@ -400,37 +405,16 @@ static void finish_transfer(struct outbox *ob, CURL *easy, CURLcode result, int6
     }
 }
 
-/* Webhook jobs whose webhook was taken out of the configuration fail for good, counted in one line. */
-static void drop_removed_hooks(struct outbox *ob)
-{
-    size_t dropped = 0;
-    for (size_t i = 0; i < ob->n;) {
-        struct outbox_job *j = ob->jobs[i];
-        if (j->channel != OUTBOX_WEBHOOK || j->xfer || hook_number(ob, j->target)) {
-            i++;
-            continue;
-        }
-        dropped++;
-        char where[700];
-        outbox_describe(ob, j, where, sizeof where);
-        log_warn("%s dropped after %" PRIu32 " failed attempt(s): the webhook is no longer configured", where,
-                 j->attempts);
-        outbox_finish_job(ob, j, &(struct outbox_report){ .outcome = OUTBOX_FAILED, .error = "webhook removed" });
-    }
-    if (dropped)
-        log_warn("%zu queued webhook call(s) dropped: their webhook was removed from the configuration", dropped);
-}
-
 static void start_due(struct outbox *ob, int64_t now_us)
 {
-    drop_removed_hooks(ob);
+    outbox_drop_stale(ob);
     for (size_t i = 0; i < ob->n;) {
         struct outbox_job *j = ob->jobs[i];
         if (j->xfer || j->next_try_us > now_us || ob->in_flight[j->channel] >= parallel_limit[j->channel]) {
             i++;
             continue;
         }
-        if (j->channel == OUTBOX_MAIL && ob->smtp.enabled) {
+        if (j->channel == OUTBOX_MAIL && outbox_smtp_of(ob, j)) {
             struct outbox_rcpts due = { 0 };
             outbox_mail_due(ob, j, &due);
             size_t n_due = due.n;
@@ -492,52 +476,3 @@ long outbox_timeout_ms(struct outbox *ob, int64_t now_us)
 size_t outbox_count(const struct outbox *ob) { return ob->n; }
 
 const struct outbox_job *outbox_job_at(const struct outbox *ob, size_t i) { return i < ob->n ? ob->jobs[i] : NULL; }
-
-struct send_now_result {
-    bool finished;
-    bool delivered;
-    char err[1024];
-};
-
-static void send_now_done(void *ctx, const struct outbox_job *job, const struct outbox_report *r)
-{
-    (void)job;
-    struct send_now_result *res = ctx;
-    res->finished = true;
-    res->delivered = r->outcome == OUTBOX_DELIVERED && !r->error;
-    if (!res->delivered) snprintf(res->err, sizeof res->err, "%s", r->error ? r->error : "failed");
-}
-
-int outbox_send_now(const struct cw_config *cfg, uint8_t channel, const char *target, const char *payload,
-                    size_t payload_len, long timeout_ms, char *err, size_t errlen)
-{
-    struct send_now_result r = { 0 };
-    struct outbox *ob = outbox_new(cfg, send_now_done, &r);
-    char *copy = cw_xmalloc(payload_len + 1);
-    memcpy(copy, payload, payload_len);
-    copy[payload_len] = '\0';
-    if (!outbox_add(ob, channel, target, 0, copy, payload_len, NULL, 0, 0)) {
-        free(copy);
-        outbox_free(ob);
-        snprintf(err, errlen, "cannot queue");
-        return -1;
-    }
-    int64_t deadline = cw_mono_us() + (int64_t)timeout_ms * 1000;
-    while (!r.finished) {
-        int64_t now = cw_mono_us();
-        if (now >= deadline) {
-            snprintf(r.err, sizeof r.err, "no answer within %ld ms", timeout_ms);
-            break;
-        }
-        outbox_run(ob, now);
-        if (r.finished) break;
-        long t = outbox_timeout_ms(ob, now);
-        if (t < 0 || t > 200) t = 200;
-        int nfds = 0;
-        curl_multi_poll(ob->multi, NULL, 0, (int)t, &nfds);
-    }
-    outbox_free(ob);
-    if (r.finished && r.delivered) return 0;
-    snprintf(err, errlen, "%s", r.err);
-    return -1;
-}

@@ -22,9 +22,17 @@
  * one connection), and is closed after the message that leaves no other mail due: no SMTP connection is ever
  * left idle. On stop (outbox_free) every socket of the outbox is shut down first, so that libcurl's goodbyes
  * to a server that hangs (the end of DATA, QUIT) fail at once instead of waiting for its answer.
- * Webhook jobs are named in logs by their place in the configuration and their host ("webhook 2
- * http://host/..."; the path may hold a token); a job whose webhook is no longer configured is dropped, with
- * a log line that counts them. */
+ *
+ * Channels (issue 15, alerter/channel.h): a job names its channel (`chan`, cfg->channels[].name); at each
+ * attempt the outbox looks the channel up in the configuration it was last given (outbox_configure), so a
+ * reload's new SMTP password, server or recipients apply to mail already queued. An HTTP job carries its whole
+ * request (method, URL, headers, body: the URL and headers may hold the channel's secret) and the fingerprint
+ * of the channel's destination when it was built (outbox_chan_dest): a job whose channel is gone, or whose
+ * channel now points elsewhere or with other credentials, is dropped with a log line. Jobs are named in logs
+ * as "channel NAME (TYPE, scheme://host)": never a path, a header value or a token. Jobs without a channel
+ * (queued by code that predates channels, or read from an older state file) keep the behaviour before: mail
+ * through the `email` settings, webhooks by URL, named "webhook 2 http://host/..." and dropped when that URL is
+ * no longer configured. */
 #ifndef CW_ALERTER_OUTBOX_H
 #define CW_ALERTER_OUTBOX_H
 
@@ -41,17 +49,35 @@
 #define OUTBOX_MAIL_PER_CONNECTION 10
 #define OUTBOX_HOOK_PARALLEL 8
 
-enum outbox_channel { OUTBOX_MAIL = 0, OUTBOX_WEBHOOK = 1 };
+enum outbox_channel { OUTBOX_MAIL = 0, OUTBOX_WEBHOOK = 1 }; /* OUTBOX_WEBHOOK: any HTTP request */
 
 struct outbox_rcpts {
     char **addr; /* bare addresses, malloc'ed */
     size_t n;
 };
 
+/* An HTTP request as a channel formatter builds it (alerter/channel.h). */
+struct outbox_request {
+    const char *method; /* a static string: "POST", "PUT", ... */
+    char *url;          /* may hold a secret (a Telegram bot token) */
+    char **headers;     /* "Name: value" (values may be secrets) */
+    size_t n_headers;
+    char *body; /* NUL-terminated */
+    size_t body_len;
+};
+void outbox_request_free(struct outbox_request *r);
+/* Appends the header "name: value" to r. */
+void outbox_request_header(struct outbox_request *r, const char *name, const char *value);
+
 struct outbox_job {
-    uint64_t key;        /* message key: the Message-ID's id, or the webhook body's alert id */
-    uint8_t channel;     /* enum outbox_channel */
-    char *target;        /* webhook URL; NULL for mail */
+    uint64_t key;    /* message key: the Message-ID's id, or the webhook body's alert id */
+    uint8_t channel; /* enum outbox_channel */
+    char *chan;      /* the channel's name (cfg->channels[].name); NULL: a job of before channels */
+    char *method;    /* HTTP: "POST", "PUT", ... (NULL: POST) */
+    char *target;    /* HTTP: the URL; NULL for mail */
+    char **headers;  /* HTTP: extra "Name: value" lines; none: "Content-Type: application/json" */
+    size_t n_headers;
+    uint64_t dest;       /* HTTP with chan: outbox_chan_dest of the channel when the request was built */
     uint64_t *alert_ids; /* the alerts it carries */
     size_t n_ids;
     char *payload; /* the mail or the JSON body, NUL-terminated */
@@ -93,6 +119,24 @@ void outbox_free(struct outbox *ob);
 struct outbox_job *outbox_add(struct outbox *ob, uint8_t channel, const char *target, uint64_t key, char *payload,
                               size_t payload_len, uint64_t *alert_ids, size_t n_ids, uint32_t attempts);
 
+/* Queues a mail of channel chan (cfg->channels[].name; its SMTP settings are looked up at each attempt). Takes
+ * payload and alert_ids as outbox_add does. */
+struct outbox_job *outbox_add_mail(struct outbox *ob, const char *chan, uint64_t key, char *payload, size_t payload_len,
+                                   uint64_t *alert_ids, size_t n_ids);
+/* Queues the HTTP request req of channel chan, built when the channel's destination had the fingerprint dest.
+ * Takes req's contents (req is emptied) and alert_ids; NULL when the outbox is full (nothing taken). */
+struct outbox_job *outbox_add_http(struct outbox *ob, const char *chan, uint64_t dest, uint64_t key,
+                                   struct outbox_request *req, uint64_t *alert_ids, size_t n_ids);
+/* Gives a job restored from the state file its channel, method and headers (taken: the pointers are set to
+ * NULL) and its destination fingerprint. A job of channel NULL keeps the behaviour of before channels. */
+void outbox_job_restore_chan(struct outbox_job *j, char **chan, char **method, char ***headers, size_t *n_headers,
+                             uint64_t dest);
+/* Room for how many more jobs. */
+size_t outbox_room(const struct outbox *ob);
+/* The fingerprint of where channel c sends and with which credentials (type, URL, token, chat_id, headers,
+ * body_template): a queued HTTP job built for another fingerprint is dropped. */
+uint64_t outbox_chan_dest(const struct cw_channel *c);
+
 /* Starts due jobs, advances transfers, reports finished attempts. now_us: monotonic. */
 void outbox_run(struct outbox *ob, int64_t now_us);
 
@@ -114,5 +158,8 @@ void outbox_rcpts_free(struct outbox_rcpts *r);
  * reason in err (a recipient refused counts as a failure: err names it). */
 int outbox_send_now(const struct cw_config *cfg, uint8_t channel, const char *target, const char *payload,
                     size_t payload_len, long timeout_ms, char *err, size_t errlen);
+/* The same for a message of channel chan of cfg: a mail (req NULL: payload) or the HTTP request req (taken). */
+int outbox_send_chan_now(const struct cw_config *cfg, const char *chan, const char *payload, size_t payload_len,
+                         struct outbox_request *req, long timeout_ms, char *err, size_t errlen);
 
 #endif

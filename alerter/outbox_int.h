@@ -31,10 +31,22 @@ struct smtp_settings {
     char *password;
     char *ca_file;
     enum cw_smtp_tls tls;
+    bool no_verify; /* the channel's verify_tls = false */
+};
+
+/* A channel as the outbox knows it (from cfg->channels at outbox_configure). */
+struct outbox_chan {
+    char *name;
+    enum cw_channel_type type;
+    uint64_t dest; /* outbox_chan_dest */
+    bool verify_tls;
+    struct smtp_settings smtp; /* email channels */
 };
 
 struct outbox {
     CURLM *multi;
+    struct outbox_chan *chans;
+    size_t n_chans;
     struct outbox_job **jobs;
     size_t n, cap;
     unsigned in_flight[2];
@@ -52,11 +64,35 @@ struct outbox {
 #define OUTBOX_SETOPT(rc, easy, opt, val) ((rc) = (rc) == CURLE_OK ? curl_easy_setopt((easy), (opt), (val)) : (rc))
 
 /* outbox.c */
+/* Frees a job that is not (or no longer) in the queue. */
+void outbox_job_free(struct outbox_job *j);
+/* Queues j (made by the caller); NULL when the outbox is full (j untouched). */
+struct outbox_job *outbox_push(struct outbox *ob, struct outbox_job *j);
+
+/* outbox_chan.c */
+/* Where a job goes, safe to log. */
 void outbox_describe(const struct outbox *ob, const struct outbox_job *j, char *out, size_t len);
+/* Drops (OUTBOX_FAILED) the idle jobs whose channel is gone or points elsewhere now. */
+void outbox_drop_stale(struct outbox *ob);
+void outbox_chans_clear(struct outbox *ob);
+void outbox_chans_set(struct outbox *ob, const struct cw_config *cfg);
+/* The channel named name, or NULL. */
+const struct outbox_chan *outbox_chan_find(const struct outbox *ob, const char *name);
+/* The SMTP settings a mail job goes out with: its channel's, or the `email` group's for a job without one;
+ * NULL when there are none (the channel is gone or is not email, or email is off). */
+const struct smtp_settings *outbox_smtp_of(const struct outbox *ob, const struct outbox_job *j);
+/* The place of a legacy webhook URL in the configuration (1-based), 0 when it is no longer configured. */
+size_t outbox_hook_number(const struct outbox *ob, const char *url);
+
+/* outbox.c */
 void outbox_retry_later(struct outbox *ob, struct outbox_job *j, const char *why, int64_t now_us, size_t refused);
 void outbox_finish_job(struct outbox *ob, struct outbox_job *j, const struct outbox_report *r);
 
 /* outbox_mail.c */
+/* Fills s from the SMTP keys given (the `email` group or an email channel). */
+void outbox_smtp_set(struct smtp_settings *s, const char *host, int port, enum cw_smtp_tls tls, const char *from,
+                     char *const *to, size_t n_to, const char *user, const char *password, const char *ca_file);
+void outbox_smtp_clear(struct smtp_settings *s);
 /* The configured recipients that have neither accepted nor refused job j for good, into due (reset first). */
 void outbox_mail_due(const struct outbox *ob, const struct outbox_job *j, struct outbox_rcpts *due);
 /* A mail job with nobody left to send to: delivered when someone has it, failed otherwise. */

@@ -19,11 +19,69 @@ static bool listed(const struct outbox_rcpts *r, const char *addr)
     return false;
 }
 
+static char *bracketed(const char *addr)
+{
+    size_t n = strlen(addr) + 3;
+    char *p = cw_xmalloc(n);
+    snprintf(p, n, "<%s>", addr);
+    return p;
+}
+
+/* The address of a From value: "user@domain", or the part between <> of "Display Name <user@domain>". */
+static char *envelope_from(const char *from)
+{
+    const char *open = from ? strrchr(from, '<') : NULL;
+    const char *close = open ? strchr(open, '>') : NULL;
+    if (!open || !close) return bracketed(from ? from : "");
+    size_t n = (size_t)(close - open) + 2;
+    char *p = cw_xmalloc(n);
+    snprintf(p, n, "%.*s", (int)(n - 1), open);
+    return p;
+}
+
+void outbox_smtp_clear(struct smtp_settings *s)
+{
+    free(s->url);
+    free(s->from);
+    for (size_t i = 0; i < s->n_to; i++) free(s->to[i]);
+    free(s->to);
+    free(s->user);
+    if (s->password) {
+        memset(s->password, 0, strlen(s->password));
+        free(s->password);
+    }
+    free(s->ca_file);
+    memset(s, 0, sizeof *s);
+}
+
+void outbox_smtp_set(struct smtp_settings *s, const char *host, int port, enum cw_smtp_tls tls, const char *from,
+                     char *const *to, size_t n_to, const char *user, const char *password, const char *ca_file)
+{
+    outbox_smtp_clear(s);
+    s->enabled = true;
+    s->tls = tls;
+    char url[600];
+    bool v6 = strchr(host, ':') != NULL;
+    snprintf(url, sizeof url, "%s://%s%s%s:%d", tls == CW_SMTP_TLS ? "smtps" : "smtp", v6 ? "[" : "", host,
+             v6 ? "]" : "", port);
+    s->url = cw_xstrdup(url);
+    s->from = envelope_from(from);
+    s->to = cw_xcalloc(n_to ? n_to : 1, sizeof *s->to);
+    for (size_t i = 0; i < n_to; i++) s->to[i] = cw_xstrdup(to[i]);
+    s->n_to = n_to;
+    if (user && user[0]) {
+        s->user = cw_xstrdup(user);
+        s->password = cw_xstrdup(password ? password : "");
+    }
+    if (ca_file) s->ca_file = cw_xstrdup(ca_file);
+}
+
 void outbox_mail_due(const struct outbox *ob, const struct outbox_job *j, struct outbox_rcpts *due)
 {
     outbox_rcpts_free(due);
-    for (size_t i = 0; i < ob->smtp.n_to; i++) {
-        const char *a = ob->smtp.to[i];
+    const struct smtp_settings *smtp = outbox_smtp_of(ob, j);
+    for (size_t i = 0; smtp && i < smtp->n_to; i++) {
+        const char *a = smtp->to[i];
         if (!listed(&j->sent, a) && !listed(&j->refused, a) && !listed(due, a)) outbox_rcpts_add(due, a);
     }
 }
@@ -41,12 +99,15 @@ void outbox_mail_complete(struct outbox *ob, struct outbox_job *j)
     }
 }
 
-/* Another mail waits for the connection now: then this one need not be the last on it. */
+/* Another mail for the same server waits for the connection now: then this one need not be the last on it. */
 static bool other_mail_due(const struct outbox *ob, const struct outbox_job *j, int64_t now_us)
 {
+    const struct smtp_settings *mine = outbox_smtp_of(ob, j);
     for (size_t i = 0; i < ob->n; i++) {
         const struct outbox_job *k = ob->jobs[i];
-        if (k != j && k->channel == OUTBOX_MAIL && !k->xfer && k->next_try_us <= now_us) return true;
+        if (k == j || k->channel != OUTBOX_MAIL || k->xfer || k->next_try_us > now_us) continue;
+        const struct smtp_settings *theirs = outbox_smtp_of(ob, k);
+        if (mine && theirs && strcmp(mine->url, theirs->url) == 0) return true;
     }
     return false;
 }
@@ -61,10 +122,10 @@ static int debug_seen(CURL *easy, curl_infotype type, char *data, size_t size, v
 }
 
 /* To: names the configured list, whatever it was when the message was built. */
-static void rewrite_to(struct outbox *ob, struct outbox_job *j)
+static void rewrite_to(const struct smtp_settings *smtp, struct outbox_job *j)
 {
     struct cw_buf b = { 0 };
-    if (mail_rewrite_to(&b, j->payload, j->payload_len, ob->smtp.to, ob->smtp.n_to)) {
+    if (mail_rewrite_to(&b, j->payload, j->payload_len, smtp->to, smtp->n_to)) {
         free(j->payload);
         j->payload = cw_xmalloc(b.len + 1);
         memcpy(j->payload, b.data, b.len);
@@ -76,9 +137,9 @@ static void rewrite_to(struct outbox *ob, struct outbox_job *j)
 
 CURLcode outbox_mail_options(struct outbox *ob, struct outbox_transfer *x, int64_t now_us)
 {
-    const struct smtp_settings *smtp = &ob->smtp;
     struct outbox_job *j = x->job;
-    rewrite_to(ob, j);
+    const struct smtp_settings *smtp = outbox_smtp_of(ob, j); /* the caller checked it is there */
+    rewrite_to(smtp, j);
     outbox_mail_due(ob, j, &x->due);
     for (size_t i = 0; i < x->due.n; i++) {
         char addr[600];
@@ -105,6 +166,10 @@ CURLcode outbox_mail_options(struct outbox *ob, struct outbox_transfer *x, int64
     OUTBOX_SETOPT(rc, e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)j->payload_len);
     OUTBOX_SETOPT(rc, e, CURLOPT_USE_SSL, (long)(smtp->tls == CW_SMTP_STARTTLS ? CURLUSESSL_ALL : CURLUSESSL_NONE));
     if (smtp->ca_file) OUTBOX_SETOPT(rc, e, CURLOPT_CAINFO, smtp->ca_file);
+    if (smtp->no_verify) {
+        OUTBOX_SETOPT(rc, e, CURLOPT_SSL_VERIFYPEER, 0L);
+        OUTBOX_SETOPT(rc, e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
     if (smtp->user) {
         OUTBOX_SETOPT(rc, e, CURLOPT_USERNAME, smtp->user);
         OUTBOX_SETOPT(rc, e, CURLOPT_PASSWORD, smtp->password);

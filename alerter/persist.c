@@ -63,7 +63,12 @@ static void gather(struct statefile_data *d, const struct endpoints *t, const st
         const struct outbox_job *j = outbox_job_at(ob, i);
         d->jobs[i] = (struct statefile_job){ .key = j->key,
                                              .channel = j->channel,
+                                             .chan = j->chan,
+                                             .method = j->method,
                                              .target = j->target,
+                                             .headers = j->headers,
+                                             .n_headers = j->n_headers,
+                                             .dest = j->dest,
                                              .ids = j->alert_ids,
                                              .n_ids = j->n_ids,
                                              .payload = j->payload,

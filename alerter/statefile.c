@@ -136,6 +136,15 @@ static json_object *job_json(const struct statefile_job *j)
     put_hex(o, "key", j->key);
     put_i64(o, "channel", j->channel);
     put_str(o, "target", j->target);
+    if (j->chan) { /* issue 15: the channel, and an HTTP job's request */
+        put_str(o, "chan", j->chan);
+        put_str(o, "method", j->method);
+        put_hex(o, "dest", j->dest);
+        json_object *hs = jnew(json_object_new_array());
+        for (size_t i = 0; i < j->n_headers; i++)
+            json_object_array_add(hs, jnew(json_object_new_string(j->headers[i])));
+        json_object_object_add(o, "headers", hs);
+    }
     json_object *ids = jnew(json_object_new_array());
     for (size_t i = 0; i < j->n_ids; i++) {
         char buf[24];
@@ -391,6 +400,20 @@ static void get_addrs(struct loader *l, json_object *o, const char *key, struct 
     }
 }
 
+/* The channel of a job (issue 15; older files have none) and an HTTP job's method and headers. */
+static void load_job_chan(struct loader *l, json_object *o, struct statefile_job *j)
+{
+    json_object *v = NULL;
+    if (!json_object_object_get_ex(o, "chan", &v)) return;
+    j->chan = get_strdup(l, o, "chan", false);
+    j->method = get_strdup(l, o, "method", true);
+    j->dest = get_hex(l, o, "dest");
+    struct outbox_rcpts hs = { 0 }; /* a list of strings, read like the recipients */
+    get_addrs(l, o, "headers", &hs);
+    j->headers = hs.addr;
+    j->n_headers = hs.n;
+}
+
 static void load_job(struct loader *l, json_object *o, struct statefile_job *j)
 {
     j->key = get_hex(l, o, "key");
@@ -415,6 +438,7 @@ static void load_job(struct loader *l, json_object *o, struct statefile_job *j)
     j->attempts = (uint32_t)get_i64(l, o, "attempts", U32);
     get_addrs(l, o, "sent_to", &j->sent);
     get_addrs(l, o, "refused", &j->refused);
+    load_job_chan(l, o, j);
 }
 
 /* The file's JSON, or NULL after one line in err that says what is wrong (json-c's own texts span lines). */
@@ -523,6 +547,9 @@ void statefile_data_free(struct statefile_data *d)
         free(d->jobs[i].payload);
         outbox_rcpts_free(&d->jobs[i].sent);
         outbox_rcpts_free(&d->jobs[i].refused);
+        free(d->jobs[i].chan);
+        free(d->jobs[i].method);
+        outbox_rcpts_free(&(struct outbox_rcpts){ .addr = d->jobs[i].headers, .n = d->jobs[i].n_headers });
     }
     free(d->jobs);
     memset(d, 0, sizeof *d);

@@ -20,6 +20,7 @@
  *   {"version":1, "saved_at":"ISO", "endpoints":[{"url":..., "avail":..., ... astate fields, "last_checked":µs}],
  *    "plain":{"fingerprint":"hex", "n":N, "up":"hex, 4 endpoints a digit", "workers":[µs, ...]},
  *    "alerts":[{"id":"hex", "kind":..., ...}], "jobs":[{"key":"hex", "channel":0|1, "target":...,
+ *    "chan":NAME, "method":..., "headers":[...], "dest":"hex" (these four: jobs of a channel, issue 15),
  *    "ids":["hex", ...], "payload":"...", "attempts":N, "sent_to":["addr", ...], "refused":["addr", ...]}]} */
 #ifndef CW_ALERTER_STATEFILE_H
 #define CW_ALERTER_STATEFILE_H
@@ -58,7 +59,12 @@ struct statefile_plain {
 struct statefile_job {
     uint64_t key;
     uint8_t channel;
-    char *target; /* NULL for mail */
+    char *chan;     /* the channel's name ("chan"; missing in older files: NULL) */
+    char *method;   /* HTTP: "method" (NULL: POST) */
+    char *target;   /* NULL for mail */
+    char **headers; /* HTTP: "headers" (may hold secrets: the file is 0600) */
+    size_t n_headers;
+    uint64_t dest; /* HTTP: "dest", outbox_chan_dest when built */
     uint64_t *ids;
     size_t n_ids;
     char *payload;

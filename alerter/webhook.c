@@ -8,6 +8,8 @@
 
 #include "alerter/events.h"
 #include "alerter/mail.h"
+#include "alerter/state.h"
+#include "common/config/config.h"
 #include "common/base/clock.h"
 #include "common/base/log.h"
 
@@ -37,6 +39,31 @@ static void add_thousandths(json_object *o, const char *key, int64_t thousandths
     json_object_object_add(o, key, v);
 }
 
+/* The issue-15 fields: incident_id (null: none), severity, detail, the children folded into the incident. */
+static void add_incident_fields(json_object *o, const struct alert_rec *a)
+{
+    char id[24];
+    snprintf(id, sizeof id, "%016" PRIx64, a->incident_id);
+    if (a->incident_id) add_str(o, "incident_id", id);
+    else json_object_object_add(o, "incident_id", NULL);
+    const char *sev = config_severity_name((enum cw_severity)a->severity);
+    add_str(o, "severity", sev ? sev : "critical");
+    add_str(o, "detail", a->detail);
+    json_object *kids = json_object_new_array();
+    if (!kids) fatal(1, "out of memory (json)");
+    for (size_t i = 0; i < a->n_children; i++) {
+        json_object *k = json_object_new_object();
+        char masked[CW_URL_MAX + 1];
+        if (!k) fatal(1, "out of memory (json)");
+        cw_mask_url(a->children[i].url ? a->children[i].url : "", masked, sizeof masked);
+        add_str(k, "name", a->children[i].name);
+        add_str(k, "url", masked);
+        add_str(k, "state", astate_avail_name(a->children[i].avail));
+        json_object_array_add(kids, k);
+    }
+    json_object_object_add(o, "children", kids);
+}
+
 static json_object *alert_object(const struct alert_rec *a)
 {
     char masked[CW_URL_MAX + 1], id[24];
@@ -58,6 +85,7 @@ static json_object *alert_object(const struct alert_rec *a)
     json_object_object_add(o, "count", json_object_new_int64(a->count));
     add_thousandths(o, "duration_s", (a->duration_us + 500) / 1000); /* ms precision */
     add_thousandths(o, "latency_ms", a->last_latency_us);
+    add_incident_fields(o, a);
     return o;
 }
 
@@ -72,6 +100,11 @@ static void finish(struct cw_buf *out, json_object *root)
 }
 
 void webhook_build(struct cw_buf *out, struct alert_rec *const *alerts, size_t n)
+{
+    webhook_build_host(out, alerts, n, NULL);
+}
+
+void webhook_build_host(struct cw_buf *out, struct alert_rec *const *alerts, size_t n, const char *hostname)
 {
     json_object *root;
     struct cw_buf text = { 0 };
@@ -111,6 +144,7 @@ void webhook_build(struct cw_buf *out, struct alert_rec *const *alerts, size_t n
     }
     cw_buf_put(&text, "", 1);
     add_str(root, "text", (const char *)text.data);
+    if (hostname) add_str(root, "hostname", hostname);
     cw_buf_free(&text);
     finish(out, root);
 }

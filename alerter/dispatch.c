@@ -109,6 +109,7 @@ static void queue_jobs(struct dispatch *d, const struct cw_config *cfg, struct a
         struct mail_params mp = {
             .from = cfg->email_from, .to = cfg->email_to, .n_to = cfg->n_email_to, .date_us = cw_wall_us()
         };
+        mp.hostname = mail_local_host(), mp.time_zone = cfg->alert_time_zone; /* issue 15 (cw-mail) */
         mail_build(&b, &mp, list, n);
         char *payload = payload_copy(&b);
         uint64_t *ids = ids_of(list, n);

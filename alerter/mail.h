@@ -96,6 +96,9 @@ void mail_format_left(int64_t us, char *out, size_t len);
  * label, at most 253 bytes; "clockwerk" when nothing is left (or host is NULL). */
 void mail_clean_host(const char *host, char *out, size_t len);
 
+/* This machine's host name (gethostname, read once), for mail_params.hostname; NULL when it has none. */
+const char *mail_local_host(void);
+
 /* The id of the mail a mail about alert a replies to: its incident's DOWN (a->incident_id, or derived from the
  * deterministic ids when 0 for a REMINDER, ESCALATION or UP); 0 when it starts a thread. */
 uint64_t mail_thread_key(const struct alert_rec *a);

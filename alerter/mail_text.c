@@ -103,6 +103,18 @@ void mail_clean_host(const char *host, char *out, size_t len)
     if (o == 0) snprintf(out, len, "clockwerk");
 }
 
+const char *mail_local_host(void)
+{
+    static char host[256];
+    static bool done;
+    if (!done) {
+        if (gethostname(host, sizeof host) != 0) host[0] = '\0';
+        host[sizeof host - 1] = '\0';
+        done = true;
+    }
+    return host[0] ? host : NULL;
+}
+
 uint64_t mail_thread_key(const struct alert_rec *a)
 {
     if (a->incident_id) return a->incident_id == a->id ? 0 : a->incident_id;

@@ -15,27 +15,6 @@
 #define LINE_MAX_BYTES 998 /* RFC 5322 2.1.1, without CRLF */
 #define FOLD_AT 76
 
-void mail_sanitize_header(const char *in, char *out, size_t len)
-{
-    if (len == 0) return;
-    size_t cap = len - 1;
-    if (cap > MAIL_HEADER_VALUE_MAX) cap = MAIL_HEADER_VALUE_MAX;
-    size_t o = 0;
-    bool space = true; /* drop leading spaces */
-    for (const unsigned char *p = (const unsigned char *)(in ? in : ""); *p && o < cap; p++) {
-        unsigned char c = *p;
-        if (c < 0x20 || c == 0x7f || c == ' ') {
-            if (!space) out[o++] = ' ';
-            space = true;
-            continue;
-        }
-        out[o++] = c >= 0x80 ? '?' : (char)c;
-        space = false;
-    }
-    while (o > 0 && out[o - 1] == ' ') o--;
-    out[o] = '\0';
-}
-
 /* Appends text for the body: control characters (CR, LF included) become spaces; UTF-8 is kept. */
 static void put_body_text(struct cw_buf *b, const char *s)
 {

@@ -35,7 +35,10 @@ static size_t utf8_seq_len(const unsigned char *p)
     return n;
 }
 
-void mail_clean_utf8(const char *in, char *out, size_t len)
+/* The one header cleaner: control characters (C0, DEL, and C1 when keep_utf8) become one space, spaces collapse
+ * and are trimmed; a byte >= 0x80 becomes '?' (keep_utf8: only one that is not part of valid UTF-8); at most
+ * min(len - 1, MAIL_HEADER_VALUE_MAX) bytes, never half a character. */
+static void clean_header(const char *in, char *out, size_t len, bool keep_utf8)
 {
     if (len == 0) return;
     size_t cap = len - 1;
@@ -44,23 +47,19 @@ void mail_clean_utf8(const char *in, char *out, size_t len)
     bool space = true; /* drop leading spaces */
     const unsigned char *p = (const unsigned char *)(in ? in : "");
     while (*p && o < cap) {
-        size_t n = utf8_seq_len(p);
-        if (n == 1 && (*p < 0x20 || *p == 0x7f || *p == ' ')) {
+        size_t n = keep_utf8 ? utf8_seq_len(p) : 1;
+        bool control = *p < 0x20 || *p == 0x7f || *p == ' ' || (n == 2 && p[0] == 0xc2 && p[1] < 0xa0);
+        if (control) {
             if (!space) out[o++] = ' ';
             space = true;
-            p++;
+            p += n;
             continue;
         }
-        if (n == 0) { /* not UTF-8: one '?' for the byte */
+        if (n == 0 || (!keep_utf8 && *p >= 0x80)) { /* one '?' for the byte */
             out[o++] = '?';
             p++;
-        } else if (n == 2 && p[0] == 0xc2 && p[1] < 0xa0) { /* C1 control characters */
-            if (!space) out[o++] = ' ';
-            space = true;
-            p += 2;
-            continue;
         } else {
-            if (o + n > cap) break; /* never half a character */
+            if (o + n > cap) break;
             memcpy(out + o, p, n);
             o += n;
             p += n;
@@ -70,6 +69,10 @@ void mail_clean_utf8(const char *in, char *out, size_t len)
     while (o > 0 && out[o - 1] == ' ') o--;
     out[o] = '\0';
 }
+
+void mail_sanitize_header(const char *in, char *out, size_t len) { clean_header(in, out, len, false); }
+
+void mail_clean_utf8(const char *in, char *out, size_t len) { clean_header(in, out, len, true); }
 
 static bool is_ascii(const char *s, size_t n)
 {

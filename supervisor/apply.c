@@ -178,9 +178,8 @@ static void apply_children(struct supervisor *s, const struct cw_config *old, co
         note_add(note, notelen, "; restarting relay");
     }
     /* each restarts only when what it reads changed (reload.h): a setting only the workers use restarts none */
-    bool pipeline = reload_pipeline_changed(old, next);
-    apply_singleton(s, CHILD_STORER, config_wants_storer(next), pipeline, now, note, notelen);
-    apply_singleton(s, CHILD_ALERTER, alerter_wanted(s, next), pipeline, now, note, notelen);
+    apply_singleton(s, CHILD_STORER, config_wants_storer(next), reload_storer_changed(old, next), now, note, notelen);
+    apply_singleton(s, CHILD_ALERTER, alerter_wanted(s, next), reload_alerter_changed(old, next), now, note, notelen);
     apply_singleton(s, CHILD_WEB, web_wanted(s, next), reload_web_changed(old, next), now, note, notelen);
 }
 

@@ -182,10 +182,77 @@ void reload_count_endpoints(const struct cw_config *a, const struct cw_config *b
 
 /* ---- what the storer, the alerter and the web read */
 
-enum reader {
-    READER_PIPELINE, /* the storer and the alerter */
-    READER_WEB
-};
+enum reader { READER_STORER, READER_ALERTER, READER_WEB };
+
+/* What only the alerter reads: the channels (the legacy ones' email and webhooks settings too), the routing, the
+ * escalation, flapping and time zone settings, the group settings. The maintenance windows stay (every reader but
+ * the workers reads them). */
+static void drop_alerting(struct cw_config *v)
+{
+    v->email_enabled = false;
+    v->smtp_host = v->email_from = v->smtp_user = v->smtp_password = v->smtp_ca_file = NULL;
+    v->smtp_port = 0;
+    v->email_to = NULL;
+    v->n_email_to = 0;
+    v->smtp_tls = 0;
+    v->webhooks = NULL;
+    v->n_webhooks = 0;
+    v->renotify = 0;
+    v->group_threshold = 0;
+    v->channels = NULL;
+    v->n_channels = 0;
+    v->default_notify = NULL;
+    v->n_default_notify = 0;
+    v->escalate = NULL;
+    v->n_escalate = 0;
+    v->flap_window = 0;
+    v->flap_high = v->flap_low = 0;
+    v->alert_time_zone = NULL;
+    v->group_settings = NULL;
+    v->n_group_settings = 0;
+}
+
+/* The web's own settings, for the storer's and the alerter's views. */
+static void drop_web(struct cw_config *v)
+{
+    v->web_enabled = v->web_allow_plain_http = false;
+    v->web_listen = v->web_title = v->web_tls_cert_file = v->web_tls_key_file = NULL;
+    v->web_auth_user = v->web_auth_password = NULL;
+    v->web_max_connections = v->web_max_connections_per_ip = 0;
+    v->web_connection_timeout = v->web_history_refresh = 0;
+}
+
+/* An endpoint as `reader` sees it: its key, name and type, and the fields the reader uses. */
+static void endpoint_view(const struct cw_endpoint *e, struct cw_endpoint *o, enum reader reader, bool groups)
+{
+    o->url = e->url;
+    o->name = e->name;
+    o->type = e->type;
+    o->depends_on_idx = -1;
+    if (reader == READER_WEB) {
+        o->group = e->group;
+        o->push_token = e->push_token;
+        return;
+    }
+    /* the alerter's thresholds and staleness (alerter/endpoints.c, status.c) */
+    o->timeout = e->timeout;
+    o->interval = e->interval;
+    o->latency_threshold = e->latency_threshold;
+    o->alert_threshold = e->alert_threshold;
+    o->recovery_threshold = e->recovery_threshold;
+    if (groups) o->group = e->group; /* maintenance windows and silences name groups */
+    if (reader != READER_ALERTER) return;
+    o->notify = e->notify;
+    o->n_notify = e->n_notify;
+    o->severity = e->severity;
+    o->depends_on = e->depends_on;
+    o->depends_on_idx = e->depends_on_idx;
+    o->escalate = e->escalate;
+    o->n_escalate = e->n_escalate;
+    o->flap_window = e->flap_window;
+    o->flap_high = e->flap_high;
+    o->flap_low = e->flap_low;
+}
 
 /* A shallow copy of cfg with what `reader` does not read zeroed: every endpoint keeps only its key, name and type
  * and the fields the reader uses; the web's copy also drops the mail, alert, retention and monitor defaults. It
@@ -196,35 +263,12 @@ static struct cw_config *view_of(const struct cw_config *cfg, enum reader reader
     *v = *cfg;
     v->arena = NULL;
     v->endpoints = cw_xcalloc(cfg->n_endpoints + 1, sizeof *v->endpoints);
-    for (size_t i = 0; i < cfg->n_endpoints; i++) {
-        const struct cw_endpoint *e = &cfg->endpoints[i];
-        struct cw_endpoint *o = &v->endpoints[i];
-        o->url = e->url;
-        o->name = e->name;
-        o->type = e->type;
-        if (reader == READER_PIPELINE) {
-            /* the alerter's thresholds and staleness (alerter/endpoints.c, status.c) */
-            o->timeout = e->timeout;
-            o->interval = e->interval;
-            o->latency_threshold = e->latency_threshold;
-            o->alert_threshold = e->alert_threshold;
-            o->recovery_threshold = e->recovery_threshold;
-        } else {
-            o->group = e->group;
-            o->push_token = e->push_token;
-        }
-    }
+    bool groups = reader == READER_ALERTER || cfg->n_maintenance > 0;
+    for (size_t i = 0; i < cfg->n_endpoints; i++) endpoint_view(&cfg->endpoints[i], &v->endpoints[i], reader, groups);
+    if (reader != READER_ALERTER) drop_alerting(v);
+    if (reader != READER_WEB) drop_web(v);
     if (reader == READER_WEB) {
-        v->email_enabled = false;
-        v->smtp_host = v->email_from = v->smtp_user = v->smtp_password = v->smtp_ca_file = NULL;
-        v->smtp_port = 0;
-        v->email_to = NULL;
-        v->n_email_to = 0;
-        v->smtp_tls = 0;
-        v->webhooks = NULL;
-        v->n_webhooks = 0;
-        v->renotify = 0;
-        v->recovery_threshold = v->group_threshold = 0;
+        v->recovery_threshold = 0;
         v->retention_raw_days = v->retention_hourly_days = v->retention_daily_days = 0;
         v->check_interval = v->latency_threshold = 0;
         v->tls_expiry_days = 0;
@@ -238,19 +282,30 @@ static void view_free(struct cw_config *v)
     free(v);
 }
 
-/* Whether the views of a and b for `reader` differ (the web's with its own settings, the others' without). */
+/* Whether the views of a and b for `reader` differ (compared with the endpoints' groups: a view holds them only
+ * when its reader reads them). */
 static bool view_changed(const struct cw_config *a, const struct cw_config *b, enum reader reader)
 {
     struct cw_config *va = view_of(a, reader), *vb = view_of(b, reader);
-    bool same = reader == READER_WEB ? config_same(va, vb) : config_same_beyond_web(va, vb);
+    bool same = config_same(va, vb);
     view_free(va);
     view_free(vb);
     return !same;
 }
 
+bool reload_storer_changed(const struct cw_config *a, const struct cw_config *b)
+{
+    return view_changed(a, b, READER_STORER) || reload_curve_changed(a, b);
+}
+
+bool reload_alerter_changed(const struct cw_config *a, const struct cw_config *b)
+{
+    return view_changed(a, b, READER_ALERTER) || reload_curve_changed(a, b);
+}
+
 bool reload_pipeline_changed(const struct cw_config *a, const struct cw_config *b)
 {
-    return view_changed(a, b, READER_PIPELINE) || reload_curve_changed(a, b);
+    return reload_storer_changed(a, b) || reload_alerter_changed(a, b);
 }
 
 bool reload_web_changed(const struct cw_config *a, const struct cw_config *b)

@@ -8,7 +8,10 @@
  * defaults, whether a storer or alerter runs) restarts all workers. The storer and alerter see every
  * endpoint's key, name, type and alerting thresholds, and every global setting but the web's: they restart when
  * one of those changed, not for a setting only the workers use (a tcp check's `expect`, a dns server, an HTTP
- * assertion). The web reads the endpoints' keys, names, types, groups and push tokens, its own group, the
+ * assertion). What only the alerter reads — the channels (the `email` group and alerts.webhooks included), the
+ * routing, escalation, flapping, time zone and `groups` settings, the endpoints' notify/severity/depends_on/
+ * escalate/flap keys — restarts the alerter alone; the maintenance windows restart the alerter, the storer and the
+ * web (each reads them); the endpoints' groups matter to the alerter, and to the storer when there are windows. The web reads the endpoints' keys, names, types, groups and push tokens, its own group, the
  * database settings (the history), the bus and the worker count (where a push call goes): it restarts only when
  * one of those changed, so that a push URL keeps answering through every other reload.
  *
@@ -42,15 +45,21 @@ void reload_changed_shards(const struct cw_config *a, const struct cw_config *b,
 /* Endpoints (by URL) in b but not in a, and in a but not in b. */
 void reload_count_endpoints(const struct cw_config *a, const struct cw_config *b, size_t *added, size_t *removed);
 
-/* Whether the storer and the alerter must restart: the endpoints' keys, names, types, intervals, timeouts and
- * alert thresholds, or any global setting but the web's, differ. */
+/* Whether the storer must restart: the endpoints' keys, names, types, intervals, timeouts and alert thresholds, the
+ * maintenance windows, or any global setting but the web's and the alerter's own (channels, routing), differ. */
+bool reload_storer_changed(const struct cw_config *a, const struct cw_config *b);
+/* Whether the alerter must restart: what the storer reads, or the channels, routing, escalation, flapping, time zone,
+ * group settings, the endpoints' groups and alerting keys differ. */
+bool reload_alerter_changed(const struct cw_config *a, const struct cw_config *b);
+/* reload_storer_changed || reload_alerter_changed. */
 bool reload_pipeline_changed(const struct cw_config *a, const struct cw_config *b);
 
 /* Whether the web must restart: its settings, the database's, the bus's, the worker count, or the endpoints'
  * keys, names, types, groups or push tokens (their order included) differ. */
 bool reload_web_changed(const struct cw_config *a, const struct cw_config *b);
 
-/* Deep comparison of two endpoints (every field of struct cw_endpoint). */
+/* Deep comparison of two endpoints in what a worker reads (every field of struct cw_endpoint but the alerting keys of
+ * issue 15: notify, severity, depends_on, escalate, flap_*, which only the alerter reads). */
 bool reload_endpoint_equal(const struct cw_endpoint *x, const struct cw_endpoint *y);
 
 #endif

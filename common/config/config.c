@@ -126,6 +126,13 @@ void config_free(struct cw_config *cfg)
             if (ep->push_token) explicit_bzero(ep->push_token, strlen(ep->push_token));
             if (ep->client_key_password) explicit_bzero(ep->client_key_password, strlen(ep->client_key_password));
         }
+        for (size_t i = 0; cfg->channels && i < cfg->n_channels; i++) {
+            struct cw_channel *ch = &cfg->channels[i];
+            if (ch->token) explicit_bzero(ch->token, strlen(ch->token));
+            if (ch->smtp_password) explicit_bzero(ch->smtp_password, strlen(ch->smtp_password));
+            for (size_t h = 0; ch->headers && h < ch->n_headers; h++)
+                if (ch->headers[h]) explicit_bzero(ch->headers[h], strlen(ch->headers[h]));
+        }
         cw_arena_free(cfg->arena);
     } else {
         free_fields(cfg);
@@ -141,7 +148,7 @@ bool config_wants_alerter(const struct cw_config *cfg) { return cfg != NULL; }
 
 bool config_has_alert_channel(const struct cw_config *cfg)
 {
-    return cfg && (cfg->email_enabled || cfg->n_webhooks > 0);
+    return cfg && (cfg->email_enabled || cfg->n_webhooks > 0 || cfg->n_channels > 0);
 }
 
 bool config_wants_web(const struct cw_config *cfg) { return cfg && cfg->web_enabled; }

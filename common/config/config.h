@@ -384,7 +384,8 @@ struct config_load_options {
 /* config_load with warnings (a config that checks nothing, or neither stores nor alerts) and the tap's mode. */
 struct cw_config *config_load_with(const char *path, const struct config_load_options *opts);
 /* Releases cfg and everything it owns (cfg itself must come from config_load, config_snapshot_read or
- * malloc). NULL is fine. */
+ * malloc). NULL is fine. A hand-built config's issue-15 fields (channels, notify, escalate, group_settings,
+ * maintenance: arrays that may be shared) are its builder's to free. */
 void config_free(struct cw_config *cfg);
 
 /* Whether a process of each kind should run for this config. */
@@ -404,6 +405,11 @@ const char *config_severity_name(enum cw_severity sev);          /* "info", "war
 /* The index of the channel named name, or -1. */
 long config_channel_find(const struct cw_config *cfg, const char *name);
 
+/* The check config_load makes of a webhook channel's body_template: every {{NAME}} / {{json.NAME}} (spaces inside the
+ * braces allowed) names a field of docs/alerts.md "Channels" (kind name url message since at alert_id incident_id
+ * severity error status text hostname), every {{ is closed. 0, or -1 with the reason in err. */
+int config_template_check(const char *tpl, char *err, size_t len);
+
 /* True when status is accepted by the endpoint (expect_status, or 200..399 when empty). */
 bool config_status_expected(const struct cw_endpoint *ep, int status);
 
@@ -421,7 +427,8 @@ bool config_same(const struct cw_config *a, const struct cw_config *b);
  * (n_endpoints is then the shard's size). A shard's reader (slots > 0: a worker) gets no passwords:
  * smtp_password and db_password stay NULL. A whole-snapshot reader keeps only the passwords named in
  * CLOCKWERK_SECRETS ("db", "smtp", "none" or "db,smtp"; set by the supervisor per child), both when
- * unset ("web" names the web's basic-auth password). Returns NULL with a one-line reason in err when the file is
+ * unset ("web" names the web's basic-auth password; "smtp" also the channels' tokens, SMTP passwords and headers).
+ * A shard's reader gets no maintenance windows and no depends_on_idx (-1): its indices would point elsewhere. Returns NULL with a one-line reason in err when the file is
  * missing, truncated or of another version. */
 struct cw_config *config_snapshot_read(const char *path, unsigned slot, unsigned slots, char *err, size_t errlen);
 

@@ -1,6 +1,7 @@
 /* common/config/config_alerts.c — where alerts go: the `alerts` and `email` sections of the config file (see
  * config_alerts.h and docs/config.md for every key, default and bound). */
 #include "common/config/config_alerts.h"
+#include "common/config/config_alerting.h"
 #include "common/config/config_check.h"
 #include "common/config/config_secrets.h"
 #include "common/wire/protocol.h"
@@ -12,7 +13,10 @@
 #define MAX_THRESHOLD 1000000
 #define MAX_RENOTIFY (30.0 * 86400)
 
-static const char *const alerts_keys[] = { "webhooks", "renotify", "recovery_threshold", "group_threshold", NULL };
+/* channels, notify and escalate name channels: read once every channel is known (cfgp_alerting) */
+static const char *const alerts_keys[] = { "webhooks",        "renotify",  "recovery_threshold",
+                                           "group_threshold", "channels",  "notify",
+                                           "escalate",        "time_zone", NULL };
 static const char *const webhook_keys[] = { "url", NULL };
 
 /* The url of alerts.webhooks[i] (group h), or NULL after reporting. */
@@ -87,8 +91,15 @@ void cfgp_alerts(struct cfg_parser *p, const config_setting_t *g)
         case 3:
             cfgp_int(p, w, s, 1, MAX_THRESHOLD, &cfg->group_threshold);
             break;
+        case 4:
+        case 5:
+        case 6:
+            break;
+        case 7:
+            cfg->alert_time_zone = cfgp_time_zone(p, w, s);
+            break;
         default:
-            cfgp_unknown(p, w, s);
+            if (!cfgp_flap_key(p, w, s, &cfg->flap_window, &cfg->flap_high, &cfg->flap_low)) cfgp_unknown(p, w, s);
         }
     }
 }
@@ -99,21 +110,22 @@ static const char *const email_keys[] = {
     "smtp_password", "smtp_password_file", "smtp_tls",   "smtp_ca_file", NULL
 };
 
-/* email.email_to: one address or a list of them. */
-static void email_to(struct cfg_parser *p, const config_setting_t *s)
+/* email_to: one address or a list of them. */
+static void email_to(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, struct cw_channel *ch)
 {
-    struct cw_config *cfg = p->cfg;
+    char name[256];
     const config_setting_t *one = NULL;
     const char *why;
     int len = 1;
+    cfgp_name(w, s, name, sizeof name);
     if (s->type == CONFIG_TYPE_STRING) one = s;
     else if (s->type == CONFIG_TYPE_ARRAY || s->type == CONFIG_TYPE_LIST) len = config_setting_length(s);
     else {
-        cfgp_problem(p, s, "email.email_to: expected an address or a list of addresses");
+        cfgp_problem(p, s, "%s: expected an address or a list of addresses", name);
         return;
     }
     if (len == 0 || len > 1000) {
-        cfgp_problem(p, s, "email.email_to: expected 1 to 1000 addresses (got %d)", len);
+        cfgp_problem(p, s, "%s: expected 1 to 1000 addresses (got %d)", name, len);
         return;
     }
     char **to = cw_arena_alloc(p->arena, (size_t)len * sizeof *to);
@@ -121,79 +133,104 @@ static void email_to(struct cfg_parser *p, const config_setting_t *s)
     for (int j = 0; j < len; j++) {
         const config_setting_t *e = one ? one : config_setting_get_elem(s, (unsigned)j);
         if (e->type != CONFIG_TYPE_STRING) {
-            cfgp_problem(p, e, "email.email_to[%d]: expected an address (a string)", j);
+            cfgp_problem(p, e, "%s[%d]: expected an address (a string)", name, j);
             continue;
         }
         const char *a = config_setting_get_string(e);
         if ((why = cw_check_email(a))) {
-            cfgp_problem(p, e, "email.email_to: '%.300s' %s", a, why);
+            cfgp_problem(p, e, "%s: '%.300s' %s", name, a, why);
             continue;
         }
         to[kept++] = cw_arena_strdup(p->arena, a);
     }
-    cfg->email_to = to;
-    cfg->n_email_to = kept;
+    ch->email_to = to;
+    ch->n_email_to = kept;
+}
+
+bool cfgp_email_key(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, struct cw_channel *ch,
+                    struct email_at *at)
+{
+    char name[256];
+    const char *v, *why;
+    switch (cfgp_key(email_keys, s->name)) {
+    case EM_HOST:
+        if (!(v = cfgp_string(p, w, s, true))) break;
+        if (!cw_host_name_ok(v))
+            cfgp_problem(p, s, "%s: '%s' is not a host name", cfgp_name(w, s, name, sizeof name), v);
+        else ch->smtp_host = cw_arena_strdup(p->arena, v);
+        break;
+    case EM_PORT:
+        at->has_port = cfgp_int(p, w, s, 1, 65535, &ch->smtp_port);
+        break;
+    case EM_FROM:
+        if (!(v = cfgp_string(p, w, s, true))) break;
+        if ((why = cw_check_mail_from(v)))
+            cfgp_problem(p, s, "%s: '%.300s' %s", cfgp_name(w, s, name, sizeof name), v, why);
+        else ch->email_from = cw_arena_strdup(p->arena, v);
+        break;
+    case EM_TO:
+        at->to = s;
+        email_to(p, w, s, ch);
+        break;
+    case EM_USER:
+        if ((v = cfgp_string(p, w, s, true))) ch->smtp_user = cw_arena_strdup(p->arena, v);
+        break;
+    case EM_PASSWORD:
+        if (cfgp_string(p, w, s, false)) at->password = s;
+        break;
+    case EM_PASSWORD_FILE:
+        if (cfgp_string(p, w, s, true)) at->password_file = s;
+        break;
+    case EM_TLS:
+        if (!(v = cfgp_string(p, w, s, true))) break;
+        if (strcasecmp(v, "starttls") == 0) ch->smtp_tls = CW_SMTP_STARTTLS;
+        else if (strcasecmp(v, "tls") == 0) ch->smtp_tls = CW_SMTP_TLS;
+        else if (strcasecmp(v, "none") == 0) ch->smtp_tls = CW_SMTP_NONE;
+        else cfgp_problem(p, s, "%s: '%s' is not starttls, tls or none", cfgp_name(w, s, name, sizeof name), v);
+        break;
+    case EM_CA_FILE:
+        ch->smtp_ca_file = cfgp_readable_file(p, w, s);
+        break;
+    default:
+        return false;
+    }
+    return true;
+}
+
+void cfgp_email_finish(struct cfg_parser *p, const config_setting_t *g, const char *label, struct cw_channel *ch,
+                       const struct email_at *at, const char *env)
+{
+    if (!at->has_port) ch->smtp_port = ch->smtp_tls == CW_SMTP_TLS ? 465 : ch->smtp_tls == CW_SMTP_NONE ? 25 : 587;
+    if (!config_setting_get_member(g, "smtp_host")) {
+        cfgp_problem(p, g, "%s: smtp_host is required to send mail", label);
+        return;
+    }
+    if (!config_setting_get_member(g, "email_from")) cfgp_problem(p, g, "%s: email_from is required", label);
+    if (!at->to) cfgp_problem(p, g, "%s: email_to is required", label);
+    cfgp_password(p, label, at->password, at->password_file, env, &ch->smtp_password);
 }
 
 void cfgp_email(struct cfg_parser *p, const config_setting_t *g)
 {
     struct cw_config *cfg = p->cfg;
     struct cfg_where w = { "email", -1 };
-    const config_setting_t *pw_at = NULL, *pwf_at = NULL, *to_at = NULL;
-    bool has_port = false;
-    const char *v, *why;
+    struct cw_channel ch = { .smtp_tls = CW_SMTP_STARTTLS };
+    struct email_at at = { 0 };
     int n = g ? config_setting_length(g) : 0;
     for (int i = 0; i < n; i++) {
         const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
-        switch (cfgp_key(email_keys, s->name)) {
-        case EM_HOST:
-            if (!(v = cfgp_string(p, w, s, true))) break;
-            if (!cw_host_name_ok(v)) cfgp_problem(p, s, "email.smtp_host: '%s' is not a host name", v);
-            else cfg->smtp_host = cw_arena_strdup(p->arena, v);
-            break;
-        case EM_PORT:
-            has_port = cfgp_int(p, w, s, 1, 65535, &cfg->smtp_port);
-            break;
-        case EM_FROM:
-            if (!(v = cfgp_string(p, w, s, true))) break;
-            if ((why = cw_check_email(v))) cfgp_problem(p, s, "email.email_from: '%.300s' %s", v, why);
-            else cfg->email_from = cw_arena_strdup(p->arena, v);
-            break;
-        case EM_TO:
-            to_at = s;
-            email_to(p, s);
-            break;
-        case EM_USER:
-            if ((v = cfgp_string(p, w, s, true))) cfg->smtp_user = cw_arena_strdup(p->arena, v);
-            break;
-        case EM_PASSWORD:
-            if (cfgp_string(p, w, s, false)) pw_at = s;
-            break;
-        case EM_PASSWORD_FILE:
-            if (cfgp_string(p, w, s, true)) pwf_at = s;
-            break;
-        case EM_TLS:
-            if (!(v = cfgp_string(p, w, s, true))) break;
-            if (strcasecmp(v, "starttls") == 0) cfg->smtp_tls = CW_SMTP_STARTTLS;
-            else if (strcasecmp(v, "tls") == 0) cfg->smtp_tls = CW_SMTP_TLS;
-            else if (strcasecmp(v, "none") == 0) cfg->smtp_tls = CW_SMTP_NONE;
-            else cfgp_problem(p, s, "email.smtp_tls: '%s' is not starttls, tls or none", v);
-            break;
-        case EM_CA_FILE:
-            cfg->smtp_ca_file = cfgp_readable_file(p, w, s);
-            break;
-        default:
-            cfgp_unknown(p, w, s);
-        }
+        if (!cfgp_email_key(p, w, s, &ch, &at)) cfgp_unknown(p, w, s);
     }
-    if (!has_port) cfg->smtp_port = cfg->smtp_tls == CW_SMTP_TLS ? 465 : cfg->smtp_tls == CW_SMTP_NONE ? 25 : 587;
-    if (!g || n == 0) return;
-    if (!config_setting_get_member(g, "smtp_host")) {
-        cfgp_problem(p, g, "email: smtp_host is required to send mail");
-        return;
-    }
-    cfg->email_enabled = cfg->smtp_host != NULL;
-    if (!config_setting_get_member(g, "email_from")) cfgp_problem(p, g, "email: email_from is required");
-    if (!to_at) cfgp_problem(p, g, "email: email_to is required");
-    cfgp_password(p, "email", pw_at, pwf_at, "CLOCKWERK_SMTP_PASSWORD", &cfg->smtp_password);
+    if (g && n > 0) cfgp_email_finish(p, g, "email", &ch, &at, "CLOCKWERK_SMTP_PASSWORD");
+    else ch.smtp_port = 587;
+    cfg->smtp_host = ch.smtp_host;
+    cfg->smtp_port = ch.smtp_port;
+    cfg->smtp_tls = ch.smtp_tls;
+    cfg->email_from = ch.email_from;
+    cfg->email_to = ch.email_to;
+    cfg->n_email_to = ch.n_email_to;
+    cfg->smtp_user = ch.smtp_user;
+    cfg->smtp_password = ch.smtp_password;
+    cfg->smtp_ca_file = ch.smtp_ca_file;
+    cfg->email_enabled = n > 0 && cfg->smtp_host != NULL && config_setting_get_member(g, "smtp_host");
 }

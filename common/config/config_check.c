@@ -1,6 +1,7 @@
 /* common/config/config_check.c — checks of single values from the config file: probe and webhook URLs,
  * mail addresses, HTTP header lines, credentials in URLs and headers (see config_check.h). */
 #include "common/config/config_check.h"
+#include "common/base/util.h"
 #include "common/wire/protocol.h"
 
 #include <ctype.h>
@@ -65,6 +66,33 @@ const char *cw_check_email(const char *addr)
               *d == '.'))
             return "has a domain that is not a host name";
     if (at[1] == '.' || addr[len - 1] == '.') return "has a domain that is not a host name";
+    return NULL;
+}
+
+const char *cw_check_mail_from(const char *from)
+{
+    const char *lt = strchr(from, '<');
+    if (!lt) return cw_check_email(from);
+    size_t len = strlen(from), name_len = (size_t)(lt - from);
+    if (from[len - 1] != '>' || strchr(lt + 1, '<') || strchr(lt + 1, '>') != from + len - 1)
+        return "does not look like a sender (user@domain or Display Name <user@domain>)";
+    char addr[256];
+    size_t alen = len - name_len - 2;
+    if (alen >= sizeof addr) return "is longer than 254 bytes";
+    memcpy(addr, lt + 1, alen);
+    addr[alen] = '\0';
+    const char *why = cw_check_email(addr);
+    if (why) return why;
+    while (name_len > 0 && from[name_len - 1] == ' ') name_len--;
+    if (name_len == 0) return "has an empty display name before '<'";
+    for (size_t i = 0; i < name_len;) {
+        const unsigned char *c = (const unsigned char *)from + i;
+        if (*c < 0x20 || *c == 0x7f) return "has a control character in its display name";
+        if (*c == '"' || *c == '>') return "has a '\"' or '>' in its display name";
+        size_t n = cw_utf8_seq_len(c);
+        if (n == 0) return "has a display name that is not valid UTF-8";
+        i += n;
+    }
     return NULL;
 }
 

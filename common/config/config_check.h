@@ -10,6 +10,9 @@
  * ("'ftp://x' is not an http:// or https:// URL"). */
 const char *cw_check_http_url(const char *url);
 const char *cw_check_email(const char *addr);
+/* A sender: "user@domain" or "Display Name <user@domain>" (the display name printable UTF-8 without <, >, " or a
+ * control character). */
+const char *cw_check_mail_from(const char *from);
 const char *cw_check_header(const char *line);
 /* Whether v can be a host name (SMTP or database host): no space, control character, '/' or '@'. */
 bool cw_host_name_ok(const char *v);

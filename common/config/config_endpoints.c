@@ -199,6 +199,14 @@ static void endpoint_key(struct cfg_parser *p, struct ep_parse *e, const config_
     case EPK_GROUP:
         ep->group = short_text(p, w, s);
         break;
+    case EPK_NOTIFY:
+    case EPK_SEVERITY:
+    case EPK_DEPENDS_ON:
+    case EPK_ESCALATE:
+    case EPK_FLAP_WINDOW:
+    case EPK_FLAP_HIGH:
+    case EPK_FLAP_LOW:
+        break; /* cfgp_alerting (config_routing.c), once every channel is known */
     default:
         if (!cfgp_http_key(p, e, s, key, ep)) cfgp_type_key(p, e, s, key, ep);
     }
@@ -230,6 +238,8 @@ static void endpoint(struct cfg_parser *p, const config_setting_t *g, long idx, 
     ep->recovery_threshold = cfg->recovery_threshold;
     ep->verify_tls = true;
     ep->follow_redirects = false;
+    ep->depends_on_idx = -1;
+    ep->severity = CW_SEV_CRITICAL;
 
     if (g->type != CONFIG_TYPE_GROUP) {
         cfgp_problem(p, g, "monitor.endpoints[%ld]: expected a group { url = \"...\"; ... }", idx);
@@ -371,6 +381,7 @@ static void endpoints(struct cfg_parser *p, const config_setting_t *s)
     struct seen_tables t = { 0 };
     struct cw_arena *keys = cw_arena_new();
     size_t kept = 0;
+    p->ep_groups = cw_arena_alloc(p->arena, (n ? n : 1) * sizeof *p->ep_groups);
     for (size_t i = 0; i < n; i++) {
         const config_setting_t *g = config_setting_get_elem(s, (unsigned)i);
         struct cw_endpoint *ep = &cfg->endpoints[kept];
@@ -378,7 +389,7 @@ static void endpoints(struct cfg_parser *p, const config_setting_t *s)
         endpoint(p, g, (long)i, ep);
         if (!ep->url || duplicate(p, keys, &t, slots, kept, i, g)) continue;
         if (cfg->web_enabled) web_id_unique(p, keys, &t.ids, &slots[SLOTS * kept + 2], ep, i, g);
-        kept++;
+        p->ep_groups[kept++] = g;
     }
     HASH_CLEAR(hh, t.ids);
     HASH_CLEAR(hh, t.urls);

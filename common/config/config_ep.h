@@ -22,6 +22,14 @@ enum ep_key {
     EPK_CHECK_INTERVAL,
     EPK_LATENCY_THRESHOLD,
     EPK_GROUP,
+    /* alerting (read by cfgp_alerting once the channels are known) */
+    EPK_NOTIFY,
+    EPK_SEVERITY,
+    EPK_DEPENDS_ON,
+    EPK_ESCALATE,
+    EPK_FLAP_WINDOW,
+    EPK_FLAP_HIGH,
+    EPK_FLAP_LOW,
     /* http */
     EPK_URL,
     EPK_METHOD,

@@ -133,40 +133,11 @@ static void status_value(struct cfg_parser *p, struct cfg_where w, const config_
 /* body_file: read now (at most 1 MiB, any bytes), so that a changed file is a changed endpoint on reload. */
 static void body_file_value(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, struct cw_endpoint *ep)
 {
-    char name[256];
-    cfgp_name(w, s, name, sizeof name);
-    const char *v = cfgp_string(p, w, s, true);
-    if (!v) return;
-    char *path = cfgp_path(p, v);
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        cfgp_problem(p, s, "%s: cannot read '%s': %s", name, path, strerror(errno));
-        if (fd >= 0) close(fd);
-        return;
-    }
-    if (!S_ISREG(st.st_mode) || st.st_size > MAX_BODY) {
-        cfgp_problem(p, s, "%s: '%s' is %s", name, path,
-                     S_ISREG(st.st_mode) ? "longer than 1 MiB (1048576 bytes)" : "not a file");
-        close(fd);
-        return;
-    }
-    char *body = cw_arena_alloc(p->arena, (size_t)st.st_size + 1);
-    size_t got = 0;
-    while (got < (size_t)st.st_size) {
-        ssize_t r = read(fd, body + got, (size_t)st.st_size - got);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) {
-            cfgp_problem(p, s, "%s: cannot read '%s': %s", name, path, r < 0 ? strerror(errno) : "it shrank");
-            close(fd);
-            return;
-        }
-        got += (size_t)r;
-    }
-    close(fd);
-    body[got] = '\0';
+    size_t len = 0;
+    char *body = cfgp_file_contents(p, w, s, MAX_BODY, &len);
+    if (!body) return;
     ep->body = body;
-    ep->body_len = got;
+    ep->body_len = len;
 }
 
 /* A list of PCRE2 patterns, each compiled once to report a bad one with its offset. */

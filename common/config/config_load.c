@@ -9,6 +9,7 @@
  * recovery threshold, the default bus addresses under run_dir) are settled by a fixed order of the
  * sections: supervisor, alerts, web, monitor, email, database, bus. The top of the config files: nothing
  * includes a section but this file. */
+#include "common/config/config_alerting.h"
 #include "common/config/config_alerts.h"
 #include "common/config/config_bus.h"
 #include "common/config/config_database.h"
@@ -38,6 +39,9 @@ static void set_defaults(struct cw_config *cfg)
     cfg->smtp_tls = CW_SMTP_STARTTLS;
     cfg->recovery_threshold = 1;
     cfg->group_threshold = 5;
+    cfg->flap_window = 21;
+    cfg->flap_high = 50;
+    cfg->flap_low = 25;
     cfg->renotify = 0;
     cfg->db_activation = false;
     cfg->db_driver = CW_DB_SQLITE;
@@ -66,8 +70,20 @@ static bool set_paths(struct cfg_parser *p, const char *path)
     return true;
 }
 
-static const char *const root_keys[] = { "supervisor", "bus", "monitor", "email", "alerts", "database", "web", NULL };
-enum { ROOT_SUPERVISOR, ROOT_BUS, ROOT_MONITOR, ROOT_EMAIL, ROOT_ALERTS, ROOT_DATABASE, ROOT_WEB, ROOT_N };
+static const char *const root_keys[] = { "supervisor", "bus", "monitor", "email",       "alerts",
+                                         "database",   "web", "groups",  "maintenance", NULL };
+enum {
+    ROOT_SUPERVISOR,
+    ROOT_BUS,
+    ROOT_MONITOR,
+    ROOT_EMAIL,
+    ROOT_ALERTS,
+    ROOT_DATABASE,
+    ROOT_WEB,
+    ROOT_GROUPS,
+    ROOT_MAINTENANCE,
+    ROOT_N
+};
 
 /* The top-level groups of the file into groups[] by ROOT_*; anything else is reported. */
 static void top_level_groups(struct cfg_parser *p, const config_setting_t *root, const config_setting_t **groups)
@@ -82,7 +98,13 @@ static void top_level_groups(struct cfg_parser *p, const config_setting_t *root,
             cfgp_unknown(p, top, s);
             continue;
         }
-        if (s->type != CONFIG_TYPE_GROUP) {
+        bool list = k == ROOT_GROUPS || k == ROOT_MAINTENANCE; /* ( { name = "..."; ... }, ... ) */
+        if (list && s->type != CONFIG_TYPE_LIST) {
+            cfgp_problem(p, s, "%s: expected a list of groups (( { name = \"...\"; ... }, ... )), got %s", s->name,
+                         cfgp_type_name(s));
+            continue;
+        }
+        if (!list && s->type != CONFIG_TYPE_GROUP) {
             cfgp_problem(p, s, "%s: expected a group ({ ... }), got %s", s->name, cfgp_type_name(s));
             continue;
         }
@@ -125,10 +147,11 @@ static void warn_idle(struct cfg_parser *p, const config_setting_t *monitor)
     const struct cw_config *cfg = p->cfg;
     if (cfg->n_endpoints == 0) cfgp_warning(p, monitor, "no endpoints (monitor.endpoints): nothing will be checked");
     else if (!config_wants_storer(cfg) && !config_has_alert_channel(cfg))
-        cfgp_warning(p, monitor,
-                     "the configuration neither stores nor alerts anyone: no database (database.db_activation), no "
-                     "email (email.smtp_host) and no webhook (alerts.webhooks); the states are only seen with "
-                     "clockwerk status and clockwerk-tap");
+        cfgp_warning(
+            p, monitor,
+            "the configuration neither stores nor alerts anyone: no database (database.db_activation), no "
+            "channel (alerts.channels), no email (email.smtp_host) and no webhook (alerts.webhooks); the states are only seen with "
+            "clockwerk status and clockwerk-tap");
 }
 
 struct cw_config *config_load_with(const char *path, const struct config_load_options *o)
@@ -167,6 +190,9 @@ struct cw_config *config_load_with(const char *path, const struct config_load_op
     section(&p, cfgp_email, groups[ROOT_EMAIL], false);
     section(&p, cfgp_database, groups[ROOT_DATABASE], false);
     section(&p, cfgp_bus, groups[ROOT_BUS], true);
+    p.tolerant = p.bus_only; /* after every section: the channels' names are known only now */
+    cfgp_alerting(&p, groups[ROOT_ALERTS], groups[ROOT_GROUPS], groups[ROOT_MAINTENANCE], p.ep_groups);
+    p.tolerant = false;
     if (!p.errors && !p.bus_only) warn_idle(&p, groups[ROOT_MONITOR]);
 
     config_destroy(&lc);

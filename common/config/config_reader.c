@@ -4,6 +4,7 @@
 #include "common/wire/protocol.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* ---- reporting ---- */
 
@@ -269,6 +271,44 @@ char *cfgp_readable_file(struct cfg_parser *p, struct cfg_where w, const config_
         cfgp_problem(p, s, "%s: '%s' is not a file", cfgp_name(w, s, name, sizeof name), path);
     else return path;
     return NULL;
+}
+
+char *cfgp_file_contents(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, size_t max, size_t *len)
+{
+    char name[256];
+    cfgp_name(w, s, name, sizeof name);
+    const char *v = cfgp_string(p, w, s, true);
+    if (!v) return NULL;
+    char *path = cfgp_path(p, v);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        cfgp_problem(p, s, "%s: cannot read '%s': %s", name, path, strerror(errno));
+        if (fd >= 0) close(fd);
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
+        if (S_ISREG(st.st_mode)) cfgp_problem(p, s, "%s: '%s' is longer than %zu bytes", name, path, max);
+        else cfgp_problem(p, s, "%s: '%s' is not a file", name, path);
+        close(fd);
+        return NULL;
+    }
+    char *data = cw_arena_alloc(p->arena, (size_t)st.st_size + 1);
+    size_t got = 0;
+    while (got < (size_t)st.st_size) {
+        ssize_t r = read(fd, data + got, (size_t)st.st_size - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            cfgp_problem(p, s, "%s: cannot read '%s': %s", name, path, r < 0 ? strerror(errno) : "it shrank");
+            close(fd);
+            return NULL;
+        }
+        got += (size_t)r;
+    }
+    close(fd);
+    data[got] = '\0';
+    *len = got;
+    return data;
 }
 
 int cfgp_key(const char *const *table, const char *name)

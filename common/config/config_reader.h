@@ -30,6 +30,7 @@ struct cfg_parser {
     bool bus_only;                      /* the tap's reading (config_load_options.bus_only): no secrets read */
     bool tolerant;                      /* problems found now are warnings (bus_only, outside what the tap needs) */
     const config_setting_t *run_dir_at; /* supervisor.run_dir when set: default bus addresses derive from it */
+    const config_setting_t **ep_groups; /* the group each kept endpoint was read from (for cfgp_alerting) */
 };
 
 /* Where a setting lives, for messages: "group.key" or "group[index].key" (index < 0: no index). */
@@ -75,6 +76,9 @@ char *cfgp_path(struct cfg_parser *p, const char *value);
  * reporting when it is missing or not a file (a file this user may not look at passes: see
  * config_reader.c). */
 char *cfgp_readable_file(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s);
+/* The contents of the file a path setting names (resolved like cfgp_path), at most max bytes, any bytes, NUL-
+ * terminated, in the arena; *len its length. NULL after reporting (missing, not a regular file, too long). */
+char *cfgp_file_contents(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, size_t max, size_t *len);
 /* Index of name in a NULL-terminated table, or -1. */
 int cfgp_key(const char *const *table, const char *name);
 

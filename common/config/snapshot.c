@@ -4,9 +4,10 @@
  * DESIGN
  * Layout (all integers little-endian):
  *   header, 32 bytes: "CWSNAP\0\0" | u32 version (3: database.retention; 4: web; 5: web.history_refresh;
- *   6: check types and HTTP assertions) | u32 endpoint count | u64 payload length |
+ *   6: check types and HTTP assertions; 7: channels, routing, maintenance) | u32 endpoint count | u64 payload length |
  *                     u64 checksum of the payload
- *   payload: the global fields in a fixed order, the webhooks, the email_to list, then one record per
+ *   payload: the global fields in a fixed order, the webhooks, the email_to list, the alerting part
+ *            (snapshot_alerting.c: channels, routing, groups, maintenance), then one record per
  *            endpoint, each prefixed by its u32 length so that a reader can skip the endpoints of other
  *            shards after looking only at the url.
  * A string is u32 length (0xFFFFFFFF: NULL), its bytes and a NUL; a double is its IEEE-754 bits as u64;
@@ -31,7 +32,7 @@
 #include <unistd.h>
 
 #define SNAP_MAGIC "CWSNAP\0\0"
-#define SNAP_VERSION 6u
+#define SNAP_VERSION 7u
 #define SNAP_HEADER 32
 #define SNAP_MAX_SIZE (1ull << 31)
 
@@ -114,6 +115,7 @@ static void encode(const struct cw_config *c, struct cw_buf *b, bool web)
     snap_put_i32(b, web ? c->web_max_connections_per_ip : 0);
     snap_put_f64(b, web ? c->web_connection_timeout : 0);
     snap_put_f64(b, web ? c->web_history_refresh : 0);
+    snap_put_alerting(b, c);
     for (size_t i = 0; i < c->n_endpoints; i++) snap_put_endpoint(b, &c->endpoints[i], web);
 
     uint64_t plen = b->len - SNAP_HEADER, sum = cw_snapshot_checksum(b->data + SNAP_HEADER, b->len - SNAP_HEADER);
@@ -322,8 +324,9 @@ static bool decode(struct rd *r, struct cw_config *c, uint32_t n_endpoints, unsi
     decode_alerting(r, c);
     decode_database(r, c, db_secret);
     decode_web(r, c, slots == 0 && snap_keeps_secret("web"));
+    snap_get_alerting(r, c, smtp_secret); /* the channels' secrets: the alerter's, as the SMTP password */
     if (snap_is_bad(r) || !plausible(c)) return false;
-    return decode_endpoints(r, c, n_endpoints, slot, slots);
+    return decode_endpoints(r, c, n_endpoints, slot, slots) && snap_alerting_plausible(c, n_endpoints, slots > 1);
 }
 
 static uint8_t *read_file(const char *path, size_t *len, char *err, size_t errlen)

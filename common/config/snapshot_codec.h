@@ -56,4 +56,14 @@ void snap_put_endpoint(struct cw_buf *b, const struct cw_endpoint *ep, bool web)
 void snap_get_endpoint(struct rd *r, struct cw_endpoint *ep, const char *url, size_t url_len, bool keep_token,
                        bool keep_key_password);
 
+/* The alerting part (snapshot_alerting.c): the globals after the web's settings; an endpoint's fields at the end of
+ * its record. keep_secrets: the channels' tokens, SMTP passwords and headers (else NULL). */
+void snap_put_alerting(struct cw_buf *b, const struct cw_config *c);
+void snap_get_alerting(struct rd *r, struct cw_config *c, bool keep_secrets);
+void snap_put_endpoint_alerting(struct cw_buf *b, const struct cw_endpoint *ep);
+void snap_get_endpoint_alerting(struct rd *r, struct cw_endpoint *ep);
+/* After the endpoints: every channel and endpoint index in range (total_endpoints: the snapshot's count). A shard's
+ * reader gets no maintenance and no depends_on_idx (its indices would point elsewhere). */
+bool snap_alerting_plausible(struct cw_config *c, uint32_t total_endpoints, bool shard);
+
 #endif

@@ -96,6 +96,7 @@ void snap_put_endpoint(struct cw_buf *b, const struct cw_endpoint *ep, bool web)
     snap_put_str(b, web ? ep->group : NULL);
     put_check_fields(b, ep, web);
     put_assertions(b, ep);
+    snap_put_endpoint_alerting(b, ep);
     le_put_u32(b->data + at, (uint32_t)(b->len - at - 4));
 }
 
@@ -222,6 +223,7 @@ void snap_get_endpoint(struct rd *r, struct cw_endpoint *ep, const char *url, si
     ep->group = snap_get_str(r);
     get_check_fields(r, ep, keep_token);
     get_assertions(r, ep, keep_key_password);
+    snap_get_endpoint_alerting(r, ep);
     /* what config_load guarantees, a worker may rely on: refuse a forged or damaged record */
     bool ok = isfinite(ep->interval) && ep->interval > 0 && isfinite(ep->timeout) && ep->timeout > 0 &&
               isfinite(ep->latency_threshold) && ep->latency_threshold >= 0 && ep->alert_threshold >= 1 &&

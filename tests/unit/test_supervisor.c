@@ -220,7 +220,8 @@ static void test_reload_diff(void **state)
 }
 
 /* Which singletons a reload restarts: a setting only the workers use restarts neither the storer, the alerter nor
- * the web; a threshold restarts the alerter's pair, not the web; a group or a push token only the web. */
+ * the web; a threshold restarts the alerter's pair, not the web; a group the web and the alerter; a push token only the
+ * web. */
 static void test_reload_readers(void **state)
 {
     const char *dir = *state;
@@ -246,7 +247,8 @@ static void test_reload_readers(void **state)
     assert_false(reload_web_changed(v[0], v[1]));
     assert_true(reload_pipeline_changed(v[0], v[2])); /* alert_threshold: the alerter's */
     assert_false(reload_web_changed(v[0], v[2]));
-    assert_false(reload_pipeline_changed(v[0], v[3])); /* group: the web's */
+    assert_false(reload_storer_changed(v[0], v[3])); /* group: the web's, and the alerter's (silences, windows) */
+    assert_true(reload_alerter_changed(v[0], v[3]));
     assert_true(reload_web_changed(v[0], v[3]));
     assert_false(reload_pipeline_changed(v[0], v[4])); /* push token: the web's */
     assert_true(reload_web_changed(v[0], v[4]));

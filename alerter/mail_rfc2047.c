@@ -15,26 +15,6 @@
 #define WORD_MAX 75      /* RFC 2047 2: an encoded-word is at most 75 characters */
 #define WORD_OVERHEAD 12 /* "=?UTF-8?Q?" and "?=" */
 
-/* Length of the valid UTF-8 sequence at p (1..4), or 0 when it is not one (overlong, surrogate, > U+10FFFF). */
-static size_t utf8_seq_len(const unsigned char *p)
-{
-    unsigned char c = p[0];
-    if (c < 0x80) return 1;
-    size_t n;
-    unsigned min;
-    unsigned cp;
-    if ((c & 0xe0) == 0xc0) n = 2, min = 0x80, cp = c & 0x1f;
-    else if ((c & 0xf0) == 0xe0) n = 3, min = 0x800, cp = c & 0x0f;
-    else if ((c & 0xf8) == 0xf0) n = 4, min = 0x10000, cp = c & 0x07;
-    else return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80) return 0;
-        cp = (cp << 6) | (p[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-    return n;
-}
-
 /* The one header cleaner: control characters (C0, DEL, and C1 when keep_utf8) become one space, spaces collapse
  * and are trimmed; a byte >= 0x80 becomes '?' (keep_utf8: only one that is not part of valid UTF-8); at most
  * min(len - 1, MAIL_HEADER_VALUE_MAX) bytes, never half a character. */
@@ -47,7 +27,7 @@ static void clean_header(const char *in, char *out, size_t len, bool keep_utf8)
     bool space = true; /* drop leading spaces */
     const unsigned char *p = (const unsigned char *)(in ? in : "");
     while (*p && o < cap) {
-        size_t n = keep_utf8 ? utf8_seq_len(p) : 1;
+        size_t n = keep_utf8 ? cw_utf8_seq_len(p) : 1;
         bool control = *p < 0x20 || *p == 0x7f || *p == ' ' || (n == 2 && p[0] == 0xc2 && p[1] < 0xa0);
         if (control) {
             if (!space) out[o++] = ' ';
@@ -152,7 +132,7 @@ static void put_encoded(struct folder *f, const char *s, size_t n)
     while (i < n) {
         size_t take = 0, cost = 0;
         while (i + take < n) { /* whole characters while they fit */
-            size_t c = utf8_seq_len(p + i + take);
+            size_t c = cw_utf8_seq_len(p + i + take);
             if (c == 0) c = 1;
             size_t more = 0;
             for (size_t k = 0; k < c; k++) more += q_cost(p[i + take + k]);

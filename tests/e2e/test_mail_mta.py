@@ -20,12 +20,15 @@ from webhook_receiver import Switchboard
 
 ALERTER = "clockwerk: alerter"
 NAME = "Z\u00fcrich \u6771\u4eac API"  # Zürich 東京 API
+DISPLAY = "Clockwerk \u00dcberwachung"  # Clockwerk Überwachung
 
 
-def mail_config(endpoints, mta, to, email_from="monitor@example.test", renotify=0):
+def mail_config(endpoints, mta, to, email_from="monitor@example.test", renotify=0, time_zone=None):
     email_group = {"smtp_host": "127.0.0.1", "smtp_port": mta.port, "email_from": email_from, "email_to": to,
                    "smtp_tls": "none"}
     alerts = {"group_threshold": 5, "renotify": renotify}
+    if time_zone:
+        alerts["time_zone"] = time_zone
     return base_config(endpoints, workers=2, db=False, extra={"email": email_group, "alerts": alerts})
 
 
@@ -48,11 +51,12 @@ def body_text(msg):
 @harness.timeout(180)
 def test_mta_down_reminder_up_one_thread():
     """DOWN, STILL DOWN and UP through exim: one thread, the UTF-8 name decoded in every subject, the host in
-    each Message-ID and body."""
+    each Message-ID and body, the UTF-8 display name of email_from, times also in alerts.time_zone."""
     with tempdir() as d, Switchboard() as sw, Exim() as mta:
         sw.set("api", 500)
         ep = endpoint(sw.url("api"), alert_threshold=2, timeout=0.8, name=NAME)
-        cfg = mail_config([ep], mta, ["ops@example.test"], renotify=3)
+        cfg = mail_config([ep], mta, ["ops@example.test"], renotify=3, time_zone="Europe/Berlin",
+                          email_from="%s <monitor@example.test>" % DISPLAY)
         with Clockwerk(cfg, d) as cw:
             cw.wait_ready(titles=cw.expected_titles() + [ALERTER])
             down = mta.wait_messages(1, "DOWN:", timeout=30)[0]
@@ -81,6 +85,12 @@ def test_mta_down_reminder_up_one_thread():
             check(NAME in body_text(m), "the name in the body (UTF-8): %r" % body_text(m))
             check(email.utils.parsedate_to_datetime(str(m["Date"])) is not None, "Date %r" % m["Date"])
             check("ops@example.test" in str(m["Envelope-to"]), "Envelope-to %r" % m["Envelope-to"])
+            sender = m["From"].addresses
+            check(len(sender) == 1 and sender[0].display_name == DISPLAY and sender[0].addr_spec ==
+                  "monitor@example.test", "From %r -> %r" % (str(m["From"]), sender))
+            check(str(m["Return-Path"]).strip() == "<monitor@example.test>", "envelope sender %r" % m["Return-Path"])
+            check(re.search(r"State: +\S.* since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \((\d{4}-\d\d-\d\d )?\d\d:\d\d:\d\d CES?T\)",
+                            body_text(m)), "times in UTC and Europe/Berlin: %r" % body_text(m))
 
 
 @harness.timeout(180)

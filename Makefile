@@ -142,7 +142,7 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fn
 FUZZ_CFLAGS  := $(CSTD) $(WARN) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link -I.
 FUZZ_LIBS    := $(LIB_ZMQ) $(LIB_CONFIG) $(LIB_JSON) -lcares $(LIB_SYS)
 FUZZ_COMMON  := $(COMMON_SRC:%.c=$(FUZZ_OUT)/obj/%.o)
-FUZZ_ALERT   := $(addprefix $(FUZZ_OUT)/obj/alerter/,alert.o events.o mail.o)
+FUZZ_ALERT   := $(addprefix $(FUZZ_OUT)/obj/alerter/,alert.o events.o mail.o mail_rfc2047.o mail_text.o)
 fuzz_deps_config   := $(FUZZ_COMMON)
 fuzz_deps_snapshot := $(FUZZ_COMMON)
 fuzz_deps_protocol := $(FUZZ_COMMON)

@@ -2,6 +2,8 @@
  * outbox jobs per channel, delivery reports (see dispatch.h). */
 #include "alerter/dispatch.h"
 
+#include "alerter/mail.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,8 +20,8 @@ void dispatch_init(struct dispatch *d, struct outbox *ob, struct storeq *rec)
     d->rec = rec;
     d->unsaved = SAVE_NONE;
     if (!d->queue) d->queue = channel_queue;
-    if (gethostname(d->hostname, sizeof d->hostname - 1) != 0 || !d->hostname[0])
-        snprintf(d->hostname, sizeof d->hostname, "clockwerk");
+    const char *host = mail_local_host();
+    snprintf(d->hostname, sizeof d->hostname, "%s", host ? host : "clockwerk");
 }
 
 void dispatch_note_unsaved(struct dispatch *d, enum save_need need) { d->unsaved = save_need_max(d->unsaved, need); }

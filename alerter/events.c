@@ -15,6 +15,8 @@ static const struct wording table[CW_ALERT_KIND_MAX + 1] = {
     [CW_ALERT_FAST] = { "FAST", "is fast again" },
     [CW_ALERT_TLS_EXPIRY] = { "TLS EXPIRY", "has a TLS certificate that expires soon" },
     [CW_ALERT_REMINDER] = { "STILL DOWN", "is still down" },
+    [CW_ALERT_FLAPPING] = { "FLAPPING", "is flapping" },
+    [CW_ALERT_ESCALATION] = { "ESCALATED", "is still down: escalated" },
 };
 
 const char *events_word(unsigned kind)

@@ -1,4 +1,4 @@
-/* alerter/mail.c — RFC 5322 alert mails and header sanitising (see mail.h). */
+/* alerter/mail.c — RFC 5322 alert mails: headers, the body of one alert or a summary (see mail.h). */
 #include "alerter/mail.h"
 
 #include <inttypes.h>
@@ -8,32 +8,12 @@
 #include <time.h>
 
 #include "alerter/events.h"
+#include "alerter/state.h"
 #include "common/base/clock.h"
 #include "common/config/config.h"
 
 #define LINE_MAX_BYTES 998 /* RFC 5322 2.1.1, without CRLF */
 #define FOLD_AT 76
-
-void mail_sanitize_header(const char *in, char *out, size_t len)
-{
-    if (len == 0) return;
-    size_t cap = len - 1;
-    if (cap > MAIL_HEADER_VALUE_MAX) cap = MAIL_HEADER_VALUE_MAX;
-    size_t o = 0;
-    bool space = true; /* drop leading spaces */
-    for (const unsigned char *p = (const unsigned char *)(in ? in : ""); *p && o < cap; p++) {
-        unsigned char c = *p;
-        if (c < 0x20 || c == 0x7f || c == ' ') {
-            if (!space) out[o++] = ' ';
-            space = true;
-            continue;
-        }
-        out[o++] = c >= 0x80 ? '?' : (char)c;
-        space = false;
-    }
-    while (o > 0 && out[o - 1] == ' ') o--;
-    out[o] = '\0';
-}
 
 /* Appends text for the body: control characters (CR, LF included) become spaces; UTF-8 is kept. */
 static void put_body_text(struct cw_buf *b, const char *s)
@@ -138,57 +118,97 @@ bool mail_rewrite_to(struct cw_buf *out, const char *msg, size_t len, char *cons
     return !same;
 }
 
-/* From, To (folded), Date, Message-ID, Subject and the MIME headers, then the blank line. */
-static void put_headers(struct cw_buf *b, const struct mail_params *mp, const char *msgid, const char *subject)
+/* Date, Message-ID, In-Reply-To and References (reply_to != 0), From, To, Subject (the last two folded) and the
+ * MIME headers, then the blank line. */
+static void put_headers(struct cw_buf *b, const struct mail_params *mp, const char *msgid, uint64_t reply_to,
+                        const char *subject)
 {
-    char date[40], clean[MAIL_HEADER_VALUE_MAX + 1];
+    char date[40], host[256];
     mail_format_date(mp->date_us, date, sizeof date);
     cw_buf_printf(b, "Date: %s\r\n", date);
     cw_buf_printf(b, "Message-ID: %s\r\n", msgid);
-    mail_sanitize_header(mp->from, clean, sizeof clean);
-    cw_buf_printf(b, "From: %s\r\n", clean);
+    if (reply_to) {
+        mail_clean_host(mp->hostname, host, sizeof host);
+        cw_buf_printf(b, "In-Reply-To: <%016" PRIx64 "@%s>\r\n", reply_to, host);
+        cw_buf_printf(b, "References: <%016" PRIx64 "@%s>\r\n", reply_to, host);
+    }
+    mail_put_from(b, mp->from);
     put_to(b, mp->to, mp->n_to);
-    mail_sanitize_header(subject, clean, sizeof clean);
-    cw_buf_printf(b, "Subject: %s\r\n", clean);
+    mail_put_unstructured(b, "Subject", subject);
     put_str(b, "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n"
                "Auto-Submitted: auto-generated\r\nX-Mailer: clockwerk " CW_VERSION "\r\n\r\n");
 }
 
-/* The fields of one alert in the body. */
-static void put_alert_fields(struct cw_buf *b, const struct alert_rec *a)
+/* The Message-ID of the mail known by key: "<KEY@HOST>" (prefix "test-" for the test mail). */
+static void format_msgid(const struct mail_params *mp, const char *prefix, uint64_t key, char *out, size_t len)
 {
-    char masked[CW_URL_MAX + 1], tmp[CW_ERROR_MAX + 64], since[32], at[32];
-    cw_mask_url(a->url, masked, sizeof masked);
-    cw_format_iso8601(a->since_us, since, sizeof since);
-    cw_format_iso8601(a->at_us, at, sizeof at);
-    put_field(b, "URL:", masked);
-    if (a->name[0]) put_field(b, "Name:", a->name);
-    if (a->kind == CW_ALERT_TLS_EXPIRY) /* since is the certificate's expiry date */
-        snprintf(tmp, sizeof tmp, "TLS certificate %s %s", a->duration_us > 0 ? "expires at" : "expired at", since);
-    else snprintf(tmp, sizeof tmp, "%s since %s", a->kind == CW_ALERT_REMINDER ? "DOWN" : events_word(a->kind), since);
+    char host[256];
+    mail_clean_host(mp->hostname, host, sizeof host);
+    snprintf(out, len, "<%s%016" PRIx64 "@%s>", prefix, key, host);
+}
+
+/* The children folded into a parent's incident (depends_on), with their state when the alert was made. */
+static void put_children(struct cw_buf *b, const struct alert_rec *a)
+{
+    if (a->n_children == 0) return;
+    cw_buf_printf(b, "\r\n%s (%zu, depending on it):\r\n",
+                  a->kind == CW_ALERT_UP ? "Folded into this incident" : "Also affected", a->n_children);
+    for (size_t i = 0; i < a->n_children; i++) {
+        const struct alert_child *c = &a->children[i];
+        char masked[CW_URL_MAX + 1];
+        cw_mask_url(c->url ? c->url : "", masked, sizeof masked);
+        put_str(b, "  - ");
+        put_body_text(b, c->name && c->name[0] ? c->name : masked);
+        if (c->name && c->name[0]) {
+            put_str(b, " (");
+            put_body_text(b, masked);
+            put_str(b, ")");
+        }
+        put_str(b, c->avail == ASTATE_DOWN ? ": DOWN\r\n" : c->avail == ASTATE_UP ? ": UP\r\n" : ": unknown\r\n");
+    }
+}
+
+/* The "State:" line: what the endpoint is and since when. */
+static void put_state(struct cw_buf *b, const struct alert_rec *a, const char *zone)
+{
+    char tmp[CW_ERROR_MAX + 128], since[64], left[64];
+    mail_format_time(a->since_us, zone, since, sizeof since);
+    if (a->kind == CW_ALERT_TLS_EXPIRY) { /* since is the certificate's expiry date */
+        mail_format_left(a->duration_us, left, sizeof left);
+        if (a->duration_us > 0) snprintf(tmp, sizeof tmp, "TLS certificate expires in %s, at %s", left, since);
+        else snprintf(tmp, sizeof tmp, "TLS certificate expired %s ago, at %s", left, since);
+    } else if (a->kind == CW_ALERT_REMINDER || a->kind == CW_ALERT_ESCALATION) {
+        snprintf(tmp, sizeof tmp, "DOWN since %s", since);
+    } else {
+        snprintf(tmp, sizeof tmp, "%s since %s", events_word(a->kind), since);
+    }
     put_field(b, "State:", tmp);
-    switch (a->kind) {
-    case CW_ALERT_DOWN:
-    case CW_ALERT_REMINDER:
-        snprintf(tmp, sizeof tmp, "%" PRIu32, a->count);
-        put_field(b, "Failed checks:", tmp);
-        if (a->kind == CW_ALERT_REMINDER) {
+}
+
+/* The lines of a kind: failed checks, downtime, latency. */
+static void put_kind_fields(struct cw_buf *b, const struct alert_rec *a)
+{
+    char tmp[CW_ERROR_MAX + 64];
+    bool down = a->kind == CW_ALERT_DOWN || a->kind == CW_ALERT_REMINDER || a->kind == CW_ALERT_ESCALATION;
+    if (down || a->kind == CW_ALERT_UP || a->kind == CW_ALERT_FLAPPING) {
+        if (a->kind == CW_ALERT_ESCALATION && a->escalation) {
+            snprintf(tmp, sizeof tmp, "step %" PRIu32, a->escalation);
+            put_field(b, "Escalation:", tmp);
+        }
+        if ((a->kind == CW_ALERT_REMINDER || a->kind == CW_ALERT_ESCALATION) && a->duration_us > 0) {
             alert_format_duration(a->duration_us, tmp, sizeof tmp);
             put_field(b, "Down for:", tmp);
+        } else if (a->kind == CW_ALERT_UP) {
+            alert_format_duration(a->duration_us, tmp, sizeof tmp);
+            put_field(b, "Downtime:", tmp);
+        }
+        if (a->kind != CW_ALERT_FLAPPING) {
+            snprintf(tmp, sizeof tmp, "%" PRIu32, a->count);
+            put_field(b, "Failed checks:", tmp);
         }
         alert_last_result(a, ", ", true, tmp, sizeof tmp);
         put_field(b, "Last result:", tmp);
-        break;
-    case CW_ALERT_UP:
-        alert_format_duration(a->duration_us, tmp, sizeof tmp);
-        put_field(b, "Downtime:", tmp);
-        snprintf(tmp, sizeof tmp, "%" PRIu32, a->count);
-        put_field(b, "Failed checks:", tmp);
-        alert_last_result(a, ", ", true, tmp, sizeof tmp);
-        put_field(b, "Last result:", tmp);
-        break;
-    case CW_ALERT_SLOW:
-    case CW_ALERT_FAST:
+    } else if (a->kind == CW_ALERT_SLOW || a->kind == CW_ALERT_FAST) {
         snprintf(tmp, sizeof tmp, "%.1f ms (threshold %.1f ms)", (double)a->last_latency_us / 1e3,
                  (double)a->threshold_us / 1e3);
         put_field(b, "Latency:", tmp);
@@ -199,13 +219,28 @@ static void put_alert_fields(struct cw_buf *b, const struct alert_rec *a)
             alert_format_duration(a->duration_us, tmp, sizeof tmp);
             put_field(b, "Slow for:", tmp);
         }
-        break;
-    default:
-        break;
     }
-    put_field(b, "Detected at:", at);
+}
+
+/* The fields of one alert in the body. */
+static void put_alert_fields(struct cw_buf *b, const struct alert_rec *a, const char *zone)
+{
+    char masked[CW_URL_MAX + 1], tmp[64];
+    cw_mask_url(a->url, masked, sizeof masked);
+    put_field(b, "URL:", masked);
+    if (a->name[0]) put_field(b, "Name:", a->name);
+    put_state(b, a, zone);
+    put_kind_fields(b, a);
+    if (a->detail && a->detail[0]) put_field(b, "Detail:", a->detail);
+    mail_format_time(a->at_us, zone, tmp, sizeof tmp);
+    put_field(b, "Detected at:", tmp);
+    if (a->incident_id && a->incident_id != a->id) {
+        snprintf(tmp, sizeof tmp, "%016" PRIx64, a->incident_id);
+        put_field(b, "Incident id:", tmp);
+    }
     snprintf(tmp, sizeof tmp, "%016" PRIx64, a->id);
     put_field(b, "Alert id:", tmp);
+    put_children(b, a);
 }
 
 /* Rewrites body lines longer than LINE_MAX_BYTES by inserting CRLF (body starts at `from`). */
@@ -232,6 +267,14 @@ static void wrap_long_lines(struct cw_buf *b, size_t from)
     }
     cw_buf_free(b);
     *b = out;
+}
+
+/* "Monitored from: HOST": which installation saw it (the host name as given, cleaned for the body). */
+static void put_monitored_from(struct cw_buf *b, const struct mail_params *mp)
+{
+    put_str(b, "\r\nMonitored from: ");
+    put_body_text(b, mp->hostname && mp->hostname[0] ? mp->hostname : "clockwerk");
+    put_str(b, "\r\n");
 }
 
 /* A state change (DOWN, UP, SLOW, FAST), as opposed to a reminder or a certificate expiry. */
@@ -265,23 +308,37 @@ void mail_summary_title(struct alert_rec *const *alerts, size_t n, char *out, si
     }
 }
 
+/* The subject of a mail about one alert: "[clockwerk] WORD: name (masked url)"; the endpoint text is the same
+ * for every alert of an endpoint, so a DOWN and its follow-ups read as one conversation. */
+static void one_alert_subject(const struct alert_rec *a, char *out, size_t len)
+{
+    char masked[CW_URL_MAX + 1], what[CW_URL_MAX + CW_NAME_MAX + 8], word[96], left[64];
+    cw_mask_url(a->url, masked, sizeof masked);
+    if (a->name[0]) snprintf(what, sizeof what, "%s (%s)", a->name, masked);
+    else snprintf(what, sizeof what, "%s", masked);
+    if (a->kind == CW_ALERT_TLS_EXPIRY) { /* how long is left first: a long URL may be cut */
+        mail_format_left(a->duration_us, left, sizeof left);
+        if (a->duration_us > 0) snprintf(word, sizeof word, "TLS EXPIRY in %s", left);
+        else snprintf(word, sizeof word, "TLS EXPIRED %s ago", left);
+    } else {
+        snprintf(word, sizeof word, "%s", events_word(a->kind));
+    }
+    snprintf(out, len, "[clockwerk] %s: %s", word, what);
+}
+
 void mail_build(struct cw_buf *out, const struct mail_params *mp, struct alert_rec *const *alerts, size_t n)
 {
     cw_buf_reset(out);
-    char msgid[64], subject[CW_URL_MAX + CW_NAME_MAX + 128], masked[CW_URL_MAX + 1];
-    snprintf(msgid, sizeof msgid, "<%016" PRIx64 "@clockwerk>", mail_message_key(alerts, n));
+    char msgid[300], subject[CW_URL_MAX + CW_NAME_MAX + 128];
+    format_msgid(mp, "", mail_message_key(alerts, n), msgid, sizeof msgid);
     if (n == 1) {
-        const struct alert_rec *a = alerts[0];
-        cw_mask_url(a->url, masked, sizeof masked);
-        if (a->name[0])
-            snprintf(subject, sizeof subject, "[clockwerk] %s: %s (%s)", events_word(a->kind), a->name, masked);
-        else snprintf(subject, sizeof subject, "[clockwerk] %s: %s", events_word(a->kind), masked);
+        one_alert_subject(alerts[0], subject, sizeof subject);
     } else {
         char title[256];
         mail_summary_title(alerts, n, title, sizeof title);
         snprintf(subject, sizeof subject, "[clockwerk] %s", title);
     }
-    put_headers(out, mp, msgid, subject);
+    put_headers(out, mp, msgid, n == 1 ? mail_thread_key(alerts[0]) : 0, subject);
     size_t body = out->len;
     if (n == 1) {
         const struct alert_rec *a = alerts[0];
@@ -289,7 +346,7 @@ void mail_build(struct cw_buf *out, const struct mail_params *mp, struct alert_r
         alert_display_name(a, who, sizeof who);
         put_body_text(out, who);
         cw_buf_printf(out, " %s.\r\n\r\n", events_phrase(a->kind));
-        put_alert_fields(out, a);
+        put_alert_fields(out, a, mp->time_zone);
     } else {
         cw_buf_printf(out, "%zu alerts within one check interval, listed together instead of one mail each.\r\n", n);
         for (size_t i = 0; i < n; i++) {
@@ -298,9 +355,10 @@ void mail_build(struct cw_buf *out, const struct mail_params *mp, struct alert_r
             cw_buf_printf(out, "\r\n%zu. %s: ", i + 1, events_word(alerts[i]->kind));
             put_body_text(out, who);
             put_str(out, "\r\n");
-            put_alert_fields(out, alerts[i]);
+            put_alert_fields(out, alerts[i], mp->time_zone);
         }
     }
+    put_monitored_from(out, mp);
     put_str(out, "\r\n-- \r\nclockwerk alerter\r\n");
     wrap_long_lines(out, body);
 }
@@ -308,12 +366,14 @@ void mail_build(struct cw_buf *out, const struct mail_params *mp, struct alert_r
 void mail_build_test(struct cw_buf *out, const struct mail_params *mp, uint64_t nonce)
 {
     cw_buf_reset(out);
-    char msgid[64], when[32];
-    snprintf(msgid, sizeof msgid, "<test-%016" PRIx64 "@clockwerk>", nonce);
-    put_headers(out, mp, msgid, "[clockwerk] test alert");
-    cw_format_iso8601(mp->date_us, when, sizeof when);
+    char msgid[300], when[64];
+    format_msgid(mp, "test-", nonce, msgid, sizeof msgid);
+    put_headers(out, mp, msgid, 0, "[clockwerk] test alert");
+    mail_format_time(mp->date_us, mp->time_zone, when, sizeof when);
     cw_buf_printf(out,
                   "This is a test mail sent by `clockwerk --test-alert` at %s.\r\n"
-                  "If you can read it, the mail settings of Clockwerk work.\r\n\r\n-- \r\nclockwerk alerter\r\n",
+                  "If you can read it, the mail settings of Clockwerk work.\r\n",
                   when);
+    put_monitored_from(out, mp);
+    put_str(out, "\r\n-- \r\nclockwerk alerter\r\n");
 }

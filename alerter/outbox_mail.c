@@ -204,11 +204,11 @@ static size_t settle(struct outbox_job *j, const struct outbox_transfer *x, CURL
         } else if (fate[i] == RCPT_REFUSED) {
             outbox_rcpts_add(&j->refused, addr);
             refused++;
-            log_warn("mail %016" PRIx64 ": recipient <%s> refused for good (%s): dropped for this mail", j->key, addr,
+            log_warn("mail %016" PRIx64 ": recipient <%s>: permanent failure (%s): dropped for this mail", j->key, addr,
                      reply);
         } else if (answered) {
-            log_warn("mail %016" PRIx64 ": recipient <%s> refused for now (%s): retried for that address", j->key, addr,
-                     reply);
+            log_warn("mail %016" PRIx64 ": recipient <%s>: temporary failure (%s): retried for that address", j->key,
+                     addr, reply);
         }
         if (fate[i] == RCPT_REFUSED || (fate[i] == RCPT_DUE && answered))
             cw_buf_printf(refusals, "%s<%s> %s", refusals->len ? "; " : "", addr, reply);

@@ -39,7 +39,8 @@ static int test_email_channel(const struct cw_config *cfg, const struct cw_chann
     struct cw_buf b = { 0 };
     char host[600], err[1024];
     struct mail_params mp = {
-        .from = c->email_from, .to = c->email_to, .n_to = c->n_email_to, .date_us = cw_wall_us(), .hostname = NULL
+        .from = c->email_from, .to = c->email_to, .n_to = c->n_email_to, .date_us = cw_wall_us(),
+        .hostname = mail_local_host(), .time_zone = cfg->alert_time_zone
     };
     mail_build_test(&b, &mp, cw_boot_id());
     bool v6 = c->smtp_host && strchr(c->smtp_host, ':');
@@ -119,14 +120,12 @@ static int test_http_channel(const struct cw_config *cfg, const struct cw_channe
 static int test_alert(const struct cw_config *cfg)
 {
     int failures = 0, tried = 0;
-    char hostname[256] = "";
-    if (gethostname(hostname, sizeof hostname - 1) != 0) hostname[0] = '\0';
     for (size_t i = 0; i < cfg->n_channels; i++) {
         const struct cw_channel *c = &cfg->channels[i];
         const char *type = config_channel_type_name(c->type);
         printf("channel %s (%s): ", c->name, type ? type : "?");
         failures += c->type == CW_CHAN_EMAIL ? test_email_channel(cfg, c)
-                                             : test_http_channel(cfg, c, hostname[0] ? hostname : NULL);
+                                             : test_http_channel(cfg, c, mail_local_host());
         tried++;
     }
     if (!tried) printf("nothing to test: no alert channel is configured\n");

@@ -205,7 +205,9 @@ class SmtpServer:
         with self._lock:
             self._messages.append({
                 "from": envelope.mail_from, "to": list(envelope.rcpt_tos), "raw": raw, "msg": msg,
-                "subject": msg.get("Subject", ""), "message_id": msg.get("Message-ID", ""),
+                # the Subject as a reader sees it: unfolded, RFC 2047 encoded-words decoded (issue 15)
+                "subject": str(email.message_from_bytes(raw, policy=email.policy.default).get("Subject", "")),
+                "message_id": msg.get("Message-ID", ""),
                 "body": msg.get_payload(decode=True).decode("utf-8", "replace") if not msg.is_multipart() else "",
                 "conn": getattr(session, "cw_conn", None) or id(session),
                 "conn_index": getattr(session, "cw_messages", 0),

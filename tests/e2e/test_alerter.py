@@ -59,8 +59,8 @@ def distinct_ids(msgs):
 
 
 def message_id_hex(msg):
-    m = re.fullmatch(r"<([0-9a-f]{16})@clockwerk>", msg["message_id"].strip())
-    check(m, "Message-ID %r is not <16 hex digits@clockwerk>" % msg["message_id"])
+    m = re.fullmatch(r"<([0-9a-f]{16})@[A-Za-z0-9.-]+>", msg["message_id"].strip())  # @HOST (issue 15)
+    check(m, "Message-ID %r is not <16 hex digits@HOST>" % msg["message_id"])
     return m.group(1)
 
 

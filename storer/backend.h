@@ -46,16 +46,30 @@ enum { STORE_OK = 0, STORE_RETRY = -1, STORE_FATAL = -2 };
  * 5: checks.maintenance, alerts.muted, alerts.incident_id, alerts.deliveries */
 #define STORE_SCHEMA_VERSION 5
 
-/* SQL (the same text in every backend) true when the deliveries list `fresh` is newer than `stored`: not empty,
- * and the stored one is empty (the alert was recorded when raised, before it was routed) or has at least as many
- * pending channels (a channel's state only moves from pending to a final one), so an older copy replayed never
- * takes the place of a newer list. */
-#define STORE_DELIVERIES_NEWER(fresh, stored)                                                                       \
-    "(" fresh " <> '' AND (" stored " = '' OR (length(" fresh ") - length(replace(" fresh ", '=pending', ''))) <= " \
-    "(length(" stored ") - length(replace(" stored ", '=pending', '')))))"
-/* SQL: the muted reason to keep: an alert is recorded when raised (not muted yet) and again once decided; a reason
- * once stored stays (a replayed older copy says none). */
-#define STORE_MUTED_KEPT(fresh, stored) "CASE WHEN " stored " = 'none' THEN " fresh " ELSE " stored " END"
+/* The SET list of the alerts upsert, the same in every backend (docs/schema.md "alerts"): a column's new value is
+ * FRESH_BEGIN col FRESH_END (SQLite `excluded.col`, PostgreSQL `EXCLUDED.col`, MySQL `VALUES(col)`), its stored one
+ * STORED col (`alerts.col`, MySQL `col`). An alert is recorded when it is raised (not routed, not muted yet) and
+ * again at each change once decided; a replayed older copy never undoes a newer state:
+ *  - the aggregate states only move forward: 'sent', 'failed' and 'muted' are final;
+ *  - the per-channel list is taken when it is not empty and the stored one is empty or has at least as many
+ *    pending channels (a channel's state only moves from pending to a final one);
+ *  - the mute reason and the incident id: the first one that says something stays.
+ * Each assignment reads only its own column's stored value (MySQL applies them in order). */
+/* clang-format off */
+#define STORE_ALERT_PENDING(col) "(length(" col ") - length(replace(" col ", '=pending', '')))"
+#define STORE_ALERT_FORWARD(F, FE, S, col) \
+    col " = CASE WHEN " S col " IN ('sent', 'failed', 'muted') THEN " S col " ELSE " F col FE " END, "
+#define STORE_ALERT_DELIVERIES(F, FE, S) \
+    "deliveries = CASE WHEN " F "deliveries" FE " <> '' AND (" S "deliveries = '' OR " \
+    STORE_ALERT_PENDING(F "deliveries" FE) " <= " STORE_ALERT_PENDING(S "deliveries") ") " \
+    "THEN " F "deliveries" FE " ELSE " S "deliveries END, "
+#define STORE_ALERT_UPSERT_SET(FRESH_BEGIN, FRESH_END, STORED) \
+    STORE_ALERT_FORWARD(FRESH_BEGIN, FRESH_END, STORED, "email_state") \
+    STORE_ALERT_FORWARD(FRESH_BEGIN, FRESH_END, STORED, "webhook_state") \
+    STORE_ALERT_DELIVERIES(FRESH_BEGIN, FRESH_END, STORED) \
+    "muted = CASE WHEN " STORED "muted = 'none' THEN " FRESH_BEGIN "muted" FRESH_END " ELSE " STORED "muted END, " \
+    "incident_id = coalesce(" STORED "incident_id, " FRESH_BEGIN "incident_id" FRESH_END ")"
+/* clang-format on */
 
 /* A batch owns copies of everything it holds (the bus payloads are released after decoding). */
 struct store_check {

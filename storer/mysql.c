@@ -307,7 +307,8 @@ static int my_add_maintenance(struct store_db *db, char *err, size_t errlen)
     int rc = my_add_column(db, "checks", "maintenance", "TINYINT(1) NOT NULL DEFAULT 0", err, errlen);
     if (rc == STORE_OK) rc = my_add_column(db, "alerts", "muted", "VARCHAR(16) NOT NULL DEFAULT 'none'", err, errlen);
     if (rc == STORE_OK) rc = my_add_column(db, "alerts", "incident_id", "BIGINT NULL", err, errlen);
-    if (rc == STORE_OK) rc = my_add_column(db, "alerts", "deliveries", "VARCHAR(4096) NOT NULL DEFAULT ''", err, errlen);
+    if (rc == STORE_OK)
+        rc = my_add_column(db, "alerts", "deliveries", "VARCHAR(4096) NOT NULL DEFAULT ''", err, errlen);
     return rc;
 }
 

@@ -238,25 +238,13 @@ static int my_write_alert(struct store_db *db, const struct cw_alert *a, char *e
     int64_t ep;
     if ((rc = my_endpoint_id(db, a->url, "http", &ep, err, errlen)) != STORE_OK) return rc;
     if (!db->alert &&
-        !(db->alert = my_prepare(
-              db,
-              "INSERT INTO alerts (alert_id, endpoint_id, raised_at, kind, message, email_state,"
-              " webhook_state, muted, incident_id, deliveries)"
-              " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE"
-              /* delivery states only move forward: 'sent', 'failed', 'muted' are final;
-                                  * the list first: it compares with the stored states (storer/sqlite.c) */
-              " deliveries = IF(" STORE_DELIVERIES_NEWER(
-                  "VALUES(deliveries)",
-                  "deliveries") ", VALUES(deliveries), deliveries),"
-                                " muted = " STORE_MUTED_KEPT(
-                                    "VALUES(muted)",
-                                    "muted") ","
-                                             " incident_id = COALESCE(incident_id, VALUES(incident_id)),"
-                                             " email_state = IF(email_state IN ('sent', 'failed', 'muted'), email_state,"
-                                             " VALUES(email_state)),"
-                                             " webhook_state = IF(webhook_state IN ('sent', 'failed', 'muted'), webhook_state,"
-                                             " VALUES(webhook_state))",
-              &rc, err, errlen)))
+        !(db->alert = my_prepare(db,
+                                 "INSERT INTO alerts (alert_id, endpoint_id, raised_at, kind, message, email_state,"
+                                 " webhook_state, muted, incident_id, deliveries)"
+                                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE "
+                                 /* states only forward, as in every backend */
+                                 STORE_ALERT_UPSERT_SET("VALUES(", ")", ""),
+                                 &rc, err, errlen)))
         return rc;
     long long id = (long long)(int64_t)a->alert_id;
     MYSQL_TIME at;

@@ -334,20 +334,8 @@ static int pg_prepare(struct store_db *db, char *err, size_t errlen)
           "INSERT INTO alerts (alert_id, endpoint_id, raised_at, kind, message, email_state, webhook_state, muted,"
           " incident_id, deliveries) SELECT $1::bigint, e.id, $3::timestamptz, $4::text, $5::text, $6::text,"
           " $7::text, $8::text, $9::bigint, $10::text FROM endpoints e WHERE e.url = $2::text"
-          /* Delivery states only move forward: 'sent', 'failed' and 'muted' are final, so a replayed older
-           * copy of an alert never undoes a newer state (as in every backend; storer/sqlite.c). */
-          " ON CONFLICT (alert_id) DO UPDATE SET"
-          " email_state = CASE WHEN alerts.email_state IN ('sent', 'failed', 'muted') THEN alerts.email_state"
-          " ELSE EXCLUDED.email_state END,"
-          " webhook_state = CASE WHEN alerts.webhook_state IN ('sent', 'failed', 'muted')"
-          " THEN alerts.webhook_state ELSE EXCLUDED.webhook_state END,"
-          " deliveries = CASE WHEN " STORE_DELIVERIES_NEWER(
-              "EXCLUDED.deliveries",
-              "alerts.deliveries") " THEN EXCLUDED.deliveries ELSE alerts.deliveries END,"
-                                   " muted = " STORE_MUTED_KEPT(
-                                       "EXCLUDED.muted",
-                                       "alerts.muted") ","
-                                                       " incident_id = coalesce(alerts.incident_id, EXCLUDED.incident_id)" },
+          /* states only forward, as in every backend (storer/backend.h STORE_ALERT_UPSERT_SET) */
+          " ON CONFLICT (alert_id) DO UPDATE SET " STORE_ALERT_UPSERT_SET("EXCLUDED.", "", "alerts.") },
     };
     for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++) {
         PGresult *res = PQprepare(db->conn, stmts[i].name, stmts[i].sql, 0, NULL);

@@ -56,25 +56,10 @@ static const char *const statements[ST_COUNT] = {
     [ST_CHECK] = "INSERT OR IGNORE INTO checks(endpoint_id, checked_at, status_code, latency_ms, ok, error, "
                  "dns_ms, connect_ms, tls_ms, ttfb_ms, worker, boot_id, seq, tls_expires_at, details, maintenance) "
                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-    /* Delivery states only move forward: 'sent', 'failed' and 'muted' are final, so a replayed older copy of an
-     * alert (spool, resend) never undoes a newer state; the per-channel list is taken when it has no more
-     * pending channels than the stored one (STORE_DELIVERIES_NEWER); a mute reason once stored stays, and so does
-     * an incident id (an alert is recorded when raised, then again once decided at the grouping window's end). */
-    [ST_ALERT] =
-        "INSERT INTO alerts(alert_id, endpoint_id, raised_at, kind, message, email_state, webhook_state, "
-        "muted, incident_id, deliveries) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
-        "ON CONFLICT(alert_id) DO UPDATE SET "
-        "email_state = CASE WHEN alerts.email_state IN ('sent', 'failed', 'muted') THEN alerts.email_state "
-        "ELSE excluded.email_state END, "
-        "webhook_state = CASE WHEN alerts.webhook_state IN ('sent', 'failed', 'muted') "
-        "THEN alerts.webhook_state ELSE excluded.webhook_state END, "
-        "deliveries = CASE WHEN " STORE_DELIVERIES_NEWER(
-            "excluded.deliveries",
-            "alerts.deliveries") " THEN excluded.deliveries ELSE alerts.deliveries END, "
-                                 "muted = " STORE_MUTED_KEPT(
-                                     "excluded.muted",
-                                     "alerts.muted") ", "
-                                                     "incident_id = coalesce(alerts.incident_id, excluded.incident_id)",
+    /* An alert: inserted, or its states updated (storer/backend.h STORE_ALERT_UPSERT_SET). */
+    [ST_ALERT] = "INSERT INTO alerts(alert_id, endpoint_id, raised_at, kind, message, email_state, webhook_state, "
+                 "muted, incident_id, deliveries) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+                 "ON CONFLICT(alert_id) DO UPDATE SET " STORE_ALERT_UPSERT_SET("excluded.", "", "alerts."),
 };
 
 /* Version 1: the tables and indexes of docs/schema.md (one sqlite3_exec runs them all). */

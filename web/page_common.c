@@ -29,7 +29,7 @@ static const char STYLE[] =
     ".eps td:first-child{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}"
     "td.n{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}"
     ".state{font-weight:600;white-space:nowrap}.up{color:#1a7f37}.down{color:#cf222e}.failing{color:#bc4c00}"
-    ".unknown{color:#6e7781}.muted,.kind{color:#6e7781;font-size:.85em}"
+    ".unknown{color:#6e7781}.muted,.kind{color:#6e7781;font-size:.85em}.maintenance{color:#7d4e00;font-size:.85em}"
     ".bar{display:flex;gap:1px;min-width:180px;height:22px}.bar i{flex:1;border-radius:1px}"
     ".big .bar{height:34px}"
     ".c0{background:#d0d7de}.c1{background:#2da44e}.c2{background:#8ccf7e}.c3{background:#d4a72c}"

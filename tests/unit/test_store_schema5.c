@@ -56,15 +56,15 @@ static void test_upgrade_from_v4(void **state)
     struct sqlite_fx *f = *state;
     f->be->close(f->db);
     f->db = NULL;
-    const char *down =
-        "DROP INDEX checks_maintenance; ALTER TABLE checks DROP COLUMN maintenance; ALTER TABLE alerts DROP COLUMN muted;"
-        "ALTER TABLE alerts DROP COLUMN incident_id; ALTER TABLE alerts DROP COLUMN deliveries;"
-        "DELETE FROM schema_version WHERE version >= 5;"
-        "INSERT INTO endpoints(url) VALUES ('http://old.example/');"
-        "INSERT INTO checks(endpoint_id, checked_at, status_code, ok, worker, boot_id, seq) "
-        "VALUES (1, '2026-01-01T00:00:00.000Z', 200, 1, 0, 1, 1);"
-        "INSERT INTO alerts(alert_id, endpoint_id, raised_at, kind, message, email_state, "
-        "webhook_state) VALUES (5, 1, '2026-01-01T00:00:00.000Z', 'down', 'm', 'sent', 'none')";
+    const char *down = "DROP INDEX checks_maintenance; ALTER TABLE checks DROP COLUMN maintenance;"
+                       "ALTER TABLE alerts DROP COLUMN muted;"
+                       "ALTER TABLE alerts DROP COLUMN incident_id; ALTER TABLE alerts DROP COLUMN deliveries;"
+                       "DELETE FROM schema_version WHERE version >= 5;"
+                       "INSERT INTO endpoints(url) VALUES ('http://old.example/');"
+                       "INSERT INTO checks(endpoint_id, checked_at, status_code, ok, worker, boot_id, seq) "
+                       "VALUES (1, '2026-01-01T00:00:00.000Z', 200, 1, 0, 1, 1);"
+                       "INSERT INTO alerts(alert_id, endpoint_id, raised_at, kind, message, email_state, "
+                       "webhook_state) VALUES (5, 1, '2026-01-01T00:00:00.000Z', 'down', 'm', 'sent', 'none')";
     assert_int_equal(sqlite3_exec(f->peek, down, NULL, NULL, NULL), SQLITE_OK);
     sqlite_fx_reopen(f);
     assert_int_equal(sqlite_fx_int(f, "SELECT max(version) FROM schema_version"), 5);

@@ -91,6 +91,8 @@ def test_storer_kill9_while_alerts_are_raised():
             sw.set(n, 200)
         eps = [endpoint(sw.url(n), alert_threshold=1, recovery_threshold=1, timeout=0.8) for n in names]
         cfg = base_config(eps, workers=2, extra={"alerts": {"group_threshold": 1000, "renotify": 0,
+                                                            # the flips are the point: no flap detection
+                                                            "flap_window": 0,
                                                             "webhooks": [{"url": hook.url}]}})
         stop = threading.Event()
         flips = [0]

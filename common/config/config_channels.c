@@ -145,8 +145,8 @@ static void channel_kinds(struct cfg_parser *p, struct cfg_where w, const config
     ch->kinds = kinds;
 }
 
-/* url: an http(s) URL; one with a password in it, or any of a chat service (the URL is the secret), is said when
- * others may read the file. */
+/* url: an http(s) URL; one with a password in it, or any of a chat service (slack, discord, teams, mattermost: the
+ * URL is the secret), is refused when others may read the file (url_file is the way). */
 static void channel_url(struct cfg_parser *p, struct chan_parse *c, const config_setting_t *s, const char *v,
                         struct cw_channel *ch)
 {
@@ -158,7 +158,7 @@ static void channel_url(struct cfg_parser *p, struct chan_parse *c, const config
         cfgp_problem(p, s, "%s: '%s' %s", name, masked, why);
         return;
     }
-    if (cw_url_has_password(v)) cfgp_check_private(p, s, name);
+    if ((CH_CHAT & (1u << ch->type)) || cw_url_has_password(v)) cfgp_check_private(p, s, name);
     ch->url = cw_arena_strdup(p->arena, v);
 }
 

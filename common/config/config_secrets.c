@@ -95,7 +95,12 @@ void cfgp_check_private(struct cfg_parser *p, const config_setting_t *s, const c
                      "%s: the file holds a channel's headers (their values may be secrets) but others may read it; "
                      "run `chmod o-r %s`",
                      key, file);
-    else if (strncmp(key, "alerts.channels[", 16) == 0 && s->name && strcmp(s->name, "url") != 0)
+    else if (strncmp(key, "alerts.channels[", 16) == 0 && s->name && strcmp(s->name, "url") == 0)
+        cfgp_problem(p, s,
+                     "%s: the file holds a channel's secret URL (a chat service's webhook URL, or one with a "
+                     "password) but others may read it; run `chmod o-r %s` or move the URL to url_file",
+                     key, file);
+    else if (strncmp(key, "alerts.channels[", 16) == 0 && s->name)
         cfgp_problem(p, s,
                      "%s: the file holds a channel's secret but others may read it; run `chmod o-r %s` or move it to "
                      "%s_file or the environment (CLOCKWERK_CHANNEL_<NAME>_TOKEN)",

@@ -217,14 +217,16 @@ static void decode_email(struct rd *r, struct cw_config *c, bool keep_secret)
     c->smtp_ca_file = snap_get_str(r);
 }
 
-/* The webhooks and the alerting thresholds. */
-static void decode_alerting(struct rd *r, struct cw_config *c)
+/* The webhooks and the alerting thresholds; the webhooks' URLs (each may be a chat service's secret URL: the legacy
+ * channels' urls) are skipped unless keep_secret (the alerter's). */
+static void decode_alerting(struct rd *r, struct cw_config *c, bool keep_secret)
 {
     c->n_webhooks = snap_get_count(r, 5);
     if (c->n_webhooks) {
         c->webhooks = cw_arena_alloc(r->arena, c->n_webhooks * sizeof *c->webhooks);
         for (size_t i = 0; i < c->n_webhooks; i++)
-            if (!(c->webhooks[i].url = snap_get_str(r))) snap_set_bad(r);
+            if (!(c->webhooks[i].url = keep_secret ? snap_get_str(r) : snap_skip_str(r)) && keep_secret)
+                snap_set_bad(r);
     }
     c->renotify = snap_get_f64(r);
     c->recovery_threshold = snap_get_i32(r);
@@ -321,7 +323,7 @@ static bool decode(struct rd *r, struct cw_config *c, uint32_t n_endpoints, unsi
     bool smtp_secret = slots == 0 && snap_keeps_secret("smtp"), db_secret = slots == 0 && snap_keeps_secret("db");
     decode_globals(r, c);
     decode_email(r, c, smtp_secret);
-    decode_alerting(r, c);
+    decode_alerting(r, c, smtp_secret);
     decode_database(r, c, db_secret);
     decode_web(r, c, slots == 0 && snap_keeps_secret("web"));
     snap_get_alerting(r, c, smtp_secret); /* the channels' secrets: the alerter's, as the SMTP password */

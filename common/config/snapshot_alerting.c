@@ -4,7 +4,8 @@
  * severity, depends_on, escalate and flap_* at the end of its record.
  *
  * DESIGN
- * Channel secrets (a token, an email channel's SMTP password, a webhook's headers) are the alerter's: a reader keeps
+ * Channel secrets (a token, an email channel's SMTP password, a webhook's headers, every channel's url: a chat
+ * service's is the secret, another may hold a password or a token in its path) are the alerter's: a reader keeps
  * them only when it keeps the SMTP password (CLOCKWERK_SECRETS "smtp", never a worker); the others read them as
  * NULL. Every index (a channel's, an endpoint's) is checked against what the snapshot holds, so that the alerter
  * may index with it. A shard's reader (a worker) holds only some endpoints: indices into the whole list would
@@ -159,7 +160,7 @@ static void get_channel(struct rd *r, struct cw_channel *ch, bool keep_secrets)
     ch->smtp_ca_file = snap_get_str(r);
     ch->email_from = snap_get_str(r);
     snap_get_strv(r, &ch->email_to, &ch->n_email_to);
-    ch->url = snap_get_str(r);
+    ch->url = keep_secrets ? snap_get_str(r) : snap_skip_str(r);
     if (keep_secrets) snap_get_strv(r, &ch->headers, &ch->n_headers);
     else skip_strv(r);
     ch->body_template = snap_get_str(r);

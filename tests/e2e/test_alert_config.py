@@ -219,9 +219,28 @@ def test_secrets_refused_in_a_readable_file():
          ' email_to = "a@b.example"; smtp_password = "%s"; } #!' % SECRET,
          r"smtp_password: the file holds a password but others may read it"),
     ]
+    # a chat service's webhook URL is its secret: inline only in a file others may not read (url_file otherwise)
+    for chat, url in (("slack", "https://hooks.slack.com/services/T0/B0/"), ("discord", "https://discord.com/api/webhooks/1/"),
+                      ("teams", "https://acme.webhook.office.com/webhookb2/"), ("mattermost", "https://mm.example/hooks/")):
+        cases.append(("%s url" % chat, '{ name = "c"; type = "%s"; url = "%s%s"; } #!' % (chat, url, SECRET),
+                      r"alerts\.channels\[1\]\.url: the file holds a channel's secret URL .* others may read it.*url_file"))
     with tempdir() as d:
         for what, mark, rx in cases:
             _expect_refused(d, what, BAD_BASE.replace("@MARK@", mark), rx, mode=0o644)
+
+
+def test_readable_file_keeps_public_urls_and_legacy_webhooks():
+    """A plain webhook's or an ntfy channel's url, and alerts.webhooks (as before issue 15: only a URL with a
+    password is refused there), stay allowed in a file others may read."""
+    head, tail = BAD_BASE.replace("@MARK@", '{ name = "w"; type = "webhook"; url = "https://example.com/in"; }').rsplit(
+        "); };", 1)
+    text = head + '); webhooks = ( { url = "https://hooks.slack.com/services/T0/B0/%s"; } ); };' % SECRET + tail
+    with tempdir() as d:
+        path = _write(d, "readable.conf", text, 0o644)
+        res = run_cli(["-t", "-c", path])
+        check(res.code == 0 and res.out.startswith("config OK"),
+              "a readable file with public channel urls and a legacy webhook was refused:\n%s" % res.text[-1200:])
+        check(SECRET not in res.text, "the output holds the legacy webhook's URL: %s" % res.text)
 
 
 def _settled_pids(cw, titles, quiet=2.0, timeout=60.0):

@@ -225,7 +225,8 @@ static void test_refusals(void **state)
     ct_expect_all_refused(t, bad_cases, sizeof bad_cases / sizeof bad_cases[0]);
 }
 
-/* A channel's token or headers in a file others may read are refused; no message holds the secret. */
+/* A channel's token or headers, or a chat service's inline url, in a file others may read are refused; no message
+ * holds the secret. */
 static void test_secrets_in_readable_file(void **state)
 {
     struct ct *t = *state;
@@ -237,8 +238,16 @@ static void test_secrets_in_readable_file(void **state)
                     "[\"X-Key: SeCrEt1\"]; } ); };\n",
         MON(EP("a", "")) "alerts = { channels = (\n { name = \"m\"; type = \"email\"; smtp_host = \"h\"; email_from = "
                          "\"a@b.c\"; email_to = \"a@b.c\"; smtp_password = \"SeCrEt1\"; } ); };\n",
+        MON(EP("a", "")) "alerts = { channels = (\n { name = \"s\"; type = \"slack\"; url = "
+                         "\"https://hooks.slack.com/services/T/B/SeCrEt1\"; } ); };\n",
+        MON(EP("a", "")) "alerts = { channels = (\n { name = \"d\"; type = \"discord\"; url = "
+                         "\"https://discord.example/api/webhooks/1/SeCrEt1\"; } ); };\n",
+        MON(EP("a", "")) "alerts = { channels = (\n { name = \"t\"; type = \"teams\"; url = "
+                         "\"https://teams.example/SeCrEt1\"; } ); };\n",
+        MON(EP("a", "")) "alerts = { channels = (\n { name = \"m\"; type = \"mattermost\"; url = "
+                         "\"https://mm.example/hooks/SeCrEt1\"; } ); };\n",
     };
-    for (size_t k = 0; k < 3; k++) {
+    for (size_t k = 0; k < sizeof texts / sizeof texts[0]; k++) {
         ct_write(t, "c.conf", texts[k], 0644);
         t->n_msgs = 0;
         struct cw_config *c = config_load(t->path, ct_collect, t);
@@ -247,6 +256,18 @@ static void test_secrets_in_readable_file(void **state)
         assert_true(ct_find(t, 3, "others may read it") >= 0);
         for (int i = 0; i < t->n_msgs && i < CT_MAX_MSGS; i++) assert_null(strstr(t->msgs[i], "SeCrEt1"));
     }
+    /* a readable file may still hold a plain webhook's or an ntfy channel's url, and alerts.webhooks (as before) */
+    ct_write(t, "c.conf",
+             MON(EP("a", "")) "alerts = { channels = (\n { name = \"w\"; type = \"webhook\"; url = \"https://x/\"; },\n"
+                              " { name = \"n\"; type = \"ntfy\"; url = \"https://ntfy.sh/t\"; } );\n"
+                              " webhooks = ( { url = \"https://hooks.slack.com/services/T/B/legacy\"; } ); };\n",
+             0644);
+    t->n_msgs = 0;
+    struct cw_config *readable = config_load(t->path, ct_collect, t);
+    if (!readable) ct_dump(t);
+    assert_non_null(readable);
+    assert_string_equal(readable->channels[2].url, "https://hooks.slack.com/services/T/B/legacy");
+    config_free(readable);
     /* the email channel's password from CLOCKWERK_CHANNEL_<NAME>_PASSWORD */
     setenv("CLOCKWERK_CHANNEL_OPS_MAIL_PASSWORD", "from-env", 1);
     struct cw_config *c = ct_load(t, MON(EP("a", "")) "alerts = { channels = ( { name = \"ops-mail\"; type = "
@@ -384,6 +405,18 @@ static void test_snapshot(void **state)
     assert_null(web->channels[8].token);
     assert_null(web->channels[0].smtp_password);
     assert_int_equal(web->channels[1].n_headers, 0);
+    /* a channel's url (a chat service's is the secret; a legacy webhook's may be one) only to the alerter */
+    assert_string_equal(alerter->channels[2].url, "https://hooks.slack.com/services/T/B/secret");
+    assert_string_equal(alerter->channels[12].url, "http://127.0.0.1:9/legacy");
+    assert_string_equal(alerter->webhooks[0].url, "http://127.0.0.1:9/legacy");
+    for (size_t i = 0; i < web->n_channels; i++) assert_null(web->channels[i].url);
+    assert_int_equal(web->n_webhooks, 1);
+    assert_null(web->webhooks[0].url);
+    struct cw_config *worker = config_snapshot_read(path, 0, 1, err, sizeof err);
+    assert_non_null(worker);
+    for (size_t i = 0; i < worker->n_channels; i++) assert_null(worker->channels[i].url);
+    assert_null(worker->webhooks[0].url);
+    config_free(worker);
     assert_string_equal(web->channels[1].body_template, "{{kind}} {{ json.name }}");
     assert_int_equal(web->channels[0].kinds, (1u << 1) | (1u << 2));
     config_free(all);

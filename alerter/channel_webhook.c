@@ -11,44 +11,10 @@
 #include "alerter/webhook.h"
 #include "common/base/clock.h"
 #include "common/base/log.h"
+#include "common/config/config_template.h"
 
-/* The placeholders of a body_template; each also as {{json.NAME}} (the value JSON-escaped, no quotes). */
-static const char *const placeholders[] = { "kind",   "name",     "url",         "message",  "since",
-                                            "at",     "alert_id", "incident_id", "severity", "error",
-                                            "status", "text",     "hostname" };
-#define N_PLACEHOLDERS (sizeof placeholders / sizeof placeholders[0])
-#define PLACEHOLDER_MAX 64
-
-/* The index of the placeholder name[0..len) (json set when it is "json.NAME"), or -1. */
-static int placeholder_find(const char *name, size_t len, bool *json)
-{
-    *json = len > 5 && strncmp(name, "json.", 5) == 0;
-    if (*json) name += 5, len -= 5;
-    for (size_t i = 0; i < N_PLACEHOLDERS; i++)
-        if (strlen(placeholders[i]) == len && strncmp(placeholders[i], name, len) == 0) return (int)i;
-    return -1;
-}
-
-/* Finds the next "{{...}}" at or after p: *open at "{{", the name trimmed of spaces in [*name, *name + *len),
- * *close just past "}}". Returns 1 found, 0 none, -1 unterminated. */
-static int next_placeholder(const char *p, const char **open, const char **name, size_t *len, const char **close)
-{
-    const char *o = strstr(p, "{{");
-    if (!o) return 0;
-    const char *c = strstr(o + 2, "}}");
-    if (!c) return -1;
-    const char *s = o + 2, *e = c;
-    while (s < e && *s == ' ') s++;
-    while (e > s && e[-1] == ' ') e--;
-    *open = o;
-    *name = s;
-    *len = (size_t)(e - s);
-    *close = c + 2;
-    return 1;
-}
-
-/* The check is the configuration's own (common/config, where `clockwerk -t` runs it): one list of placeholders
- * for the check and for render_template below, kept equal by tests/unit/test_channel_queue.c. */
+/* The check is the configuration's own (common/config, where `clockwerk -t` runs it); the list of placeholders
+ * and the scanner are common/config/config_template.h's, for the check and for render_template below alike. */
 int channel_template_check(const char *tpl, char *err, size_t errlen)
 {
     return config_template_check(tpl ? tpl : "", err, errlen);
@@ -59,7 +25,7 @@ static void placeholder_value(int i, struct alert_rec *const *alerts, size_t n, 
                               struct cw_buf *out)
 {
     const struct alert_rec *a = alerts[0];
-    const char *name = placeholders[i];
+    const char *name = config_template_fields[i];
     char buf[CW_URL_MAX + 1];
     cw_buf_reset(out);
     if (!strcmp(name, "kind")) cw_buf_printf(out, "%s", n > 1 ? "summary" : proto_alert_kind_name(a->kind));
@@ -101,10 +67,10 @@ static void render_template(const char *tpl, struct alert_rec *const *alerts, si
     struct cw_buf value = { 0 };
     const char *p = tpl, *open, *name, *close;
     size_t len;
-    while (next_placeholder(p, &open, &name, &len, &close) == 1) {
+    while (config_template_next(p, &open, &name, &len, &close) == 1) {
         cw_buf_put(out, p, (size_t)(open - p));
         bool json;
-        int i = placeholder_find(name, len, &json);
+        int i = config_template_field(name, len, &json);
         if (i < 0) {
             cw_buf_put(out, open, (size_t)(close - open));
         } else {

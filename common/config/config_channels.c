@@ -182,40 +182,6 @@ static void channel_headers(struct cfg_parser *p, struct chan_parse *c, const co
     ch->n_headers = n;
 }
 
-static const char *const template_fields[] = { "kind",   "name",     "url",         "message",  "since",
-                                               "at",     "alert_id", "incident_id", "severity", "error",
-                                               "status", "text",     "hostname",    NULL };
-
-int config_template_check(const char *tpl, char *err, size_t len)
-{
-    for (const char *at = strstr(tpl, "{{"); at; at = strstr(at, "{{")) {
-        const char *end = strstr(at + 2, "}}"), *field = at + 2;
-        if (!end) {
-            snprintf(err, len, "a '{{' at byte %zu is not closed by '}}'", (size_t)(at - tpl));
-            return -1;
-        }
-        size_t n = (size_t)(end - field);
-        while (n && *field == ' ') field++, n--;
-        while (n && field[n - 1] == ' ') n--;
-        const char *bare = field;
-        size_t bare_n = n;
-        if (n > 5 && strncmp(field, "json.", 5) == 0) bare += 5, bare_n -= 5;
-        size_t i = 0;
-        while (template_fields[i] &&
-               !(strlen(template_fields[i]) == bare_n && !strncmp(template_fields[i], bare, bare_n)))
-            i++;
-        if (!template_fields[i]) {
-            snprintf(err, len,
-                     "unknown placeholder '{{%.*s}}' (known: kind, name, url, message, since, at, alert_id, "
-                     "incident_id, severity, error, status, text, hostname, each also as json.NAME)",
-                     (int)(n > 64 ? 64 : n), field);
-            return -1;
-        }
-        at = end + 2;
-    }
-    return 0;
-}
-
 /* A body template: its {{placeholders}} must be known (config_template_check). */
 static void channel_template(struct cfg_parser *p, struct chan_parse *c, const config_setting_t *s, const char *tpl,
                              struct cw_channel *ch)

@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 
 #include "alerter/channel.h"
+#include "common/config/config_template.h"
 #include "alerter/outbox_int.h"
 #include "alerter/statefile.h"
 #include "tests/unit/alert_test_util.h"
@@ -196,12 +197,12 @@ static void template_body(void **state)
     assert_int_equal(channel_template_check("x {{json.nope}}", err, sizeof err), -1);
     assert_int_equal(channel_template_check("x {{kind", err, sizeof err), -1);
     assert_non_null(strstr(err, "not closed"));
-    /* every placeholder the renderer knows passes the configuration's check, and is substituted */
-    static const char *const known[] = { "kind",        "name",     "url",   "message", "since", "at",      "alert_id",
-                                         "incident_id", "severity", "error", "status",  "text",  "hostname" };
-    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+    /* every placeholder of the one list (common/config/config_template.h) passes the check and is substituted by
+     * the renderer */
+    for (size_t i = 0; i < CONFIG_TEMPLATE_N_FIELDS; i++) {
+        const char *field = config_template_fields[i];
         char tpl[64];
-        snprintf(tpl, sizeof tpl, "{{%s}}{{json.%s}}", known[i], known[i]);
+        snprintf(tpl, sizeof tpl, "{{%s}}{{json.%s}}", field, field);
         assert_int_equal(channel_template_check(tpl, err, sizeof err), 0);
         struct cw_channel c = { .name = "t", .type = CW_CHAN_WEBHOOK, .url = "http://x/", .body_template = tpl };
         struct alert_rec *one[1];

@@ -25,38 +25,58 @@ static json_object *request_new(const struct web_request *rq, const char *op)
     return req;
 }
 
-/* Sends req (taken) to the alerter; on success writes {"KEY": the answer's KEY} with status ok_status, else the
- * error: 503 (no alerter, no answer), not_found_status when the alerter says "no silence has id", else 400. */
-static void relay(const struct web_request *rq, struct web_reply *rp, json_object *req, const char *key, int ok_status)
+/* Sends req (taken) to the alerter. Returns its answer (the caller json_object_put()s it) with *member the
+ * answer's KEY, or NULL after writing the error: 503 (no alerter, no answer, an answer without KEY), 404 when the
+ * alerter says "no silence has id", else 400. */
+static json_object *ask(const struct web_request *rq, struct web_reply *rp, json_object *req, const char *key,
+                        json_object **member)
 {
     struct cw_buf line = { 0 }, answer = { 0 };
     cw_buf_printf(&line, "%s\n", json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN));
     cw_buf_put(&line, "", 1);
     json_object_put(req);
     char err[600];
+    json_object *ans = NULL;
+    *member = NULL;
     if (ctlclient_ask(rq->cfg->run_dir, (const char *)line.data, &answer, API_SILENCES_TIMEOUT_MS, err, sizeof err) !=
         CTLCLIENT_OK) {
         api_error(rp, 503, err);
     } else {
         bool ok = false;
         const char *why = NULL;
-        json_object *ans = ctlclient_answer(&answer, &ok, &why), *member = NULL;
-        if (!ans || (ok && !json_object_object_get_ex(ans, key, &member))) {
+        ans = ctlclient_answer(&answer, &ok, &why);
+        if (!ans || (ok && (!json_object_object_get_ex(ans, key, member) || !*member))) {
             api_error(rp, 503, "the alerter's answer is not one it should give");
         } else if (!ok) {
             why = why ? why : "refused by the alerter";
             api_error(rp, strncmp(why, "no silence has id", 17) == 0 ? 404 : 400, why);
-        } else {
-            rp->status = ok_status;
-            rp->content_type = "application/json";
-            cw_buf_printf(
-                &rp->body, "{\"%s\":%s}\n", key,
-                json_object_to_json_string_ext(member, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
         }
-        json_object_put(ans);
+        if (!*member) {
+            json_object_put(ans);
+            ans = NULL;
+        }
     }
     cw_buf_free(&line);
     cw_buf_free(&answer);
+    return ans;
+}
+
+/* Writes {"KEY": value} with status. */
+static void reply_member(struct web_reply *rp, const char *key, json_object *value, int status)
+{
+    rp->status = status;
+    rp->content_type = "application/json";
+    cw_buf_printf(&rp->body, "{\"%s\":%s}\n", key,
+                  json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+/* Sends req (taken) to the alerter; on success writes {"KEY": the answer's KEY} with status ok_status, else the
+ * error (ask). */
+static void relay(const struct web_request *rq, struct web_reply *rp, json_object *req, const char *key, int ok_status)
+{
+    json_object *member, *ans = ask(rq, rp, req, key, &member);
+    if (ans) reply_member(rp, key, member, ok_status);
+    json_object_put(ans);
 }
 
 /* 0 when writes are enabled, else the 403 is written. */
@@ -96,26 +116,23 @@ void api_silences(const struct web_request *rq, struct web_reply *rp)
     else if (writes_allowed(rq, rp) == 0) add_silence(rq, rp);
 }
 
-/* GET {id}: the silence with this id from the list, or 404. */
+/* GET {id}: the silence with this id from the alerter's list (the answer as parsed, never the reply re-read), or
+ * 404. */
 static void one_silence(const struct web_request *rq, struct web_reply *rp)
 {
-    relay(rq, rp, request_new(rq, "silence_list"), "silences", 200);
-    if (rp->status != 200) return;
-    json_object *doc = json_tokener_parse((const char *)rp->body.data), *list = NULL;
-    cw_buf_reset(&rp->body);
-    if (doc && json_object_object_get_ex(doc, "silences", &list) && json_object_is_type(list, json_type_array)) {
-        for (size_t i = 0; i < json_object_array_length(list); i++) {
-            json_object *x = json_object_array_get_idx(list, i), *id = NULL;
-            if (json_object_object_get_ex(x, "id", &id) && strcmp(json_object_get_string(id), rq->rest) == 0) {
-                cw_buf_printf(
-                    &rp->body, "{\"silence\":%s}\n",
-                    json_object_to_json_string_ext(x, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-                json_object_put(doc);
-                return;
-            }
+    json_object *list, *ans = ask(rq, rp, request_new(rq, "silence_list"), "silences", &list);
+    if (!ans) return;
+    size_t n = json_object_is_type(list, json_type_array) ? json_object_array_length(list) : 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *x = json_object_array_get_idx(list, i), *id = NULL;
+        if (json_object_object_get_ex(x, "id", &id) && json_object_is_type(id, json_type_string) &&
+            strcmp(json_object_get_string(id), rq->rest) == 0) {
+            reply_member(rp, "silence", x, 200);
+            json_object_put(ans);
+            return;
         }
     }
-    json_object_put(doc);
+    json_object_put(ans);
     api_error(rp, 404, "no silence has this id");
 }
 

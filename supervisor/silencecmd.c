@@ -241,25 +241,15 @@ static int ask_alerter(const struct silence_args *a, const char *run_dir)
 {
     json_object *req = build_request(a);
     if (!req) return 2;
-    struct cw_buf line = { 0 }, answer = { 0 };
-    cw_buf_printf(&line, "%s\n", json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN));
-    cw_buf_put(&line, "", 1);
-    json_object_put(req);
     char err[600];
+    bool ok = false;
+    const char *why = NULL;
     int rc = 1;
-    if (ctlclient_ask(run_dir, (const char *)line.data, &answer, ANSWER_TIMEOUT_MS, err, sizeof err) != CTLCLIENT_OK) {
-        fprintf(stderr, "clockwerk: %s\n", err);
-    } else {
-        bool ok = false;
-        const char *why = NULL;
-        json_object *ans = ctlclient_answer(&answer, &ok, &why);
-        if (!ans) fprintf(stderr, "clockwerk: the alerter's answer is not one it should give\n");
-        else if (!ok) fprintf(stderr, "clockwerk %s: %s\n", a->command, why ? why : "refused (no reason given)");
-        else rc = print_answer(a, ans);
-        json_object_put(ans);
-    }
-    cw_buf_free(&line);
-    cw_buf_free(&answer);
+    json_object *ans = ctlclient_request(run_dir, req, ANSWER_TIMEOUT_MS, &ok, &why, err, sizeof err);
+    if (!ans) fprintf(stderr, "clockwerk: %s\n", err);
+    else if (!ok) fprintf(stderr, "clockwerk %s: %s\n", a->command, why ? why : "refused (no reason given)");
+    else rc = print_answer(a, ans);
+    json_object_put(ans);
     return rc;
 }
 

@@ -31,33 +31,23 @@ static json_object *request_new(const struct web_request *rq, const char *op)
 static json_object *ask(const struct web_request *rq, struct web_reply *rp, json_object *req, const char *key,
                         json_object **member)
 {
-    struct cw_buf line = { 0 }, answer = { 0 };
-    cw_buf_printf(&line, "%s\n", json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN));
-    cw_buf_put(&line, "", 1);
-    json_object_put(req);
     char err[600];
-    json_object *ans = NULL;
+    bool ok = false;
+    const char *why = NULL;
+    json_object *ans = ctlclient_request(rq->cfg->run_dir, req, API_SILENCES_TIMEOUT_MS, &ok, &why, err, sizeof err);
     *member = NULL;
-    if (ctlclient_ask(rq->cfg->run_dir, (const char *)line.data, &answer, API_SILENCES_TIMEOUT_MS, err, sizeof err) !=
-        CTLCLIENT_OK) {
+    if (!ans) {
         api_error(rp, 503, err);
-    } else {
-        bool ok = false;
-        const char *why = NULL;
-        ans = ctlclient_answer(&answer, &ok, &why);
-        if (!ans || (ok && (!json_object_object_get_ex(ans, key, member) || !*member))) {
-            api_error(rp, 503, "the alerter's answer is not one it should give");
-        } else if (!ok) {
-            why = why ? why : "refused by the alerter";
-            api_error(rp, strncmp(why, "no silence has id", 17) == 0 ? 404 : 400, why);
-        }
-        if (!*member) {
-            json_object_put(ans);
-            ans = NULL;
-        }
+    } else if (!ok) {
+        why = why ? why : "refused by the alerter";
+        api_error(rp, strncmp(why, "no silence has id", 17) == 0 ? 404 : 400, why);
+    } else if (!json_object_object_get_ex(ans, key, member) || !*member) {
+        api_error(rp, 503, "the alerter's answer is not one it should give");
     }
-    cw_buf_free(&line);
-    cw_buf_free(&answer);
+    if (!*member) {
+        json_object_put(ans);
+        ans = NULL;
+    }
     return ans;
 }
 

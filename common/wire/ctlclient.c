@@ -111,3 +111,19 @@ struct json_object *ctlclient_answer(const struct cw_buf *answer, bool *ok, cons
                  : NULL;
     return ans;
 }
+
+struct json_object *ctlclient_request(const char *run_dir, struct json_object *req, int timeout_ms, bool *ok,
+                                      const char **error, char *err, size_t errlen)
+{
+    struct cw_buf line = { 0 }, answer = { 0 };
+    cw_buf_printf(&line, "%s\n", json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN));
+    cw_buf_put(&line, "", 1);
+    json_object_put(req);
+    json_object *ans = NULL;
+    if (ctlclient_ask(run_dir, (const char *)line.data, &answer, timeout_ms, err, errlen) == CTLCLIENT_OK &&
+        !(ans = ctlclient_answer(&answer, ok, error)))
+        snprintf(err, errlen, "the alerter's answer is not one it should give");
+    cw_buf_free(&line);
+    cw_buf_free(&answer);
+    return ans;
+}

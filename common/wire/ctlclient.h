@@ -27,4 +27,10 @@ enum ctlclient_rc ctlclient_ask(const char *run_dir, const char *request, struct
  * when none; valid while the object lives); NULL when the answer is not a JSON object with a boolean "ok". */
 struct json_object *ctlclient_answer(const struct cw_buf *answer, bool *ok, const char **error);
 
+/* ctlclient_ask and ctlclient_answer in one: sends req (taken: put here) as one line and returns the parsed answer
+ * (the caller puts it) with *ok and *error as ctlclient_answer's; NULL with err set when there is no answer or not
+ * one the alerter should give. */
+struct json_object *ctlclient_request(const char *run_dir, struct json_object *req, int timeout_ms, bool *ok,
+                                      const char **error, char *err, size_t errlen);
+
 #endif

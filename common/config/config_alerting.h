@@ -33,6 +33,11 @@ void cfgp_channel_env_name(const char *channel, const char *what, char *out, siz
 /* config_routing.c: a list of channel names (or one name) into indices (duplicates dropped); false after
  * reporting. */
 bool cfgp_channel_list(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, size_t **out, size_t *n);
+/* A list of names s into indices, each found by find(ctx, name) (-1: "KEY: no WHAT is named 'NAME'HINT" reported),
+ * each index kept once; *out and *n the known ones. false when s is not a list of strings or a name is unknown. */
+bool cfgp_name_indices(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s,
+                       long (*find)(const void *ctx, const char *name), const void *ctx, const char *what,
+                       const char *hint, size_t **out, size_t *n);
 /* A list of escalation steps ( { after = 900; notify = [...]; }, ... ); false after reporting. */
 bool cfgp_escalation(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, struct cw_escalation **out,
                      size_t *n);

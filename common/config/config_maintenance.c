@@ -106,28 +106,17 @@ static void window_days(struct cfg_parser *p, struct cfg_where w, const config_s
     m->days = days;
 }
 
+static long endpoint_find(const void *names, const char *name) { return cfgp_names_find(names, name); }
+
 /* endpoints: names of endpoints into indices. */
 static void window_endpoints(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s,
                              struct cfgp_names *names, struct cw_maintenance *m)
 {
-    char name[256], **v = NULL;
-    size_t n = 0;
-    if (!cfgp_string_list(p, w, s, &v, &n)) return;
-    cfgp_name(w, s, name, sizeof name);
-    size_t *idx = cw_arena_alloc(p->arena, (n ? n : 1) * sizeof *idx), kept = 0;
-    for (size_t i = 0; i < n; i++) {
-        long e = cfgp_names_find(names, v[i]);
-        if (e < 0) {
-            cfgp_problem(p, s, "%s: no endpoint is named '%.80s'", name, v[i]);
-            continue;
-        }
-        bool dup = false;
-        for (size_t j = 0; j < kept; j++) dup |= idx[j] == (size_t)e;
-        if (!dup) idx[kept++] = (size_t)e;
-    }
-    if (n == 0) cfgp_problem(p, s, "%s: empty (leave it out, with groups, for every endpoint)", name);
-    m->endpoints = idx;
-    m->n_endpoints = kept;
+    char name[256];
+    if (cfgp_name_indices(p, w, s, endpoint_find, names, "endpoint", "", &m->endpoints, &m->n_endpoints) &&
+        m->n_endpoints == 0)
+        cfgp_problem(p, s, "%s: empty (leave it out, with groups, for every endpoint)",
+                     cfgp_name(w, s, name, sizeof name));
 }
 
 /* groups: endpoint group names; one no endpoint is in is a warning (a window for a group yet to come). */

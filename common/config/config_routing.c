@@ -25,7 +25,9 @@
 #define ZONEINFO "/usr/share/zoneinfo/"
 #define MAX_ZONE 64
 
-bool cfgp_channel_list(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, size_t **out, size_t *n)
+bool cfgp_name_indices(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s,
+                       long (*find)(const void *ctx, const char *name), const void *ctx, const char *what,
+                       const char *hint, size_t **out, size_t *n)
 {
     char name[256], **names = NULL;
     size_t count = 0;
@@ -34,20 +36,30 @@ bool cfgp_channel_list(struct cfg_parser *p, struct cfg_where w, const config_se
     size_t *idx = cw_arena_alloc(p->arena, (count ? count : 1) * sizeof *idx), kept = 0;
     bool ok = true;
     for (size_t i = 0; i < count; i++) {
-        long c = config_channel_find(p->cfg, names[i]);
-        if (c < 0) {
-            cfgp_problem(p, s,
-                         "%s: no channel is named '%.80s' (alerts.channels, or \"email\" / \"webhook-N\" of the "
-                         "email group and alerts.webhooks)",
-                         name, names[i]);
+        long found = find(ctx, names[i]);
+        if (found < 0) {
+            cfgp_problem(p, s, "%s: no %s is named '%.80s'%s", name, what, names[i], hint);
             ok = false;
             continue;
         }
         bool dup = false;
-        for (size_t j = 0; j < kept; j++) dup |= idx[j] == (size_t)c;
-        if (!dup) idx[kept++] = (size_t)c;
+        for (size_t j = 0; j < kept; j++) dup |= idx[j] == (size_t)found;
+        if (!dup) idx[kept++] = (size_t)found;
     }
-    if (!ok) return false;
+    *out = idx;
+    *n = kept;
+    return ok;
+}
+
+static long channel_find(const void *cfg, const char *name) { return config_channel_find(cfg, name); }
+
+bool cfgp_channel_list(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, size_t **out, size_t *n)
+{
+    size_t *idx = NULL, kept = 0;
+    if (!cfgp_name_indices(p, w, s, channel_find, p->cfg, "channel",
+                           " (alerts.channels, or \"email\" / \"webhook-N\" of the email group and alerts.webhooks)",
+                           &idx, &kept))
+        return false;
     *out = idx;
     *n = kept;
     return true;

@@ -35,6 +35,10 @@ void cfgp_channel_env_name(const char *channel, const char *what, char *out, siz
 bool cfgp_channel_list(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, size_t **out, size_t *n);
 /* A list of names s into indices, each found by find(ctx, name) (-1: "KEY: no WHAT is named 'NAME'HINT" reported),
  * each index kept once; *out and *n the known ones. false when s is not a list of strings or a name is unknown. */
+/* A list of names s into a bit set: bit k for names[k] (any case; NULL entries skipped), star's bits for "*" (star 0:
+ * no "*"). The number of names given, or -1 after reporting "KEY: 'V' is not WHAT (the names)". */
+int cfgp_name_bits(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, const char *const *names,
+                   unsigned n_names, uint32_t star, const char *what, uint32_t *bits);
 bool cfgp_name_indices(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s,
                        long (*find)(const void *ctx, const char *name), const void *ctx, const char *what,
                        const char *hint, size_t **out, size_t *n);

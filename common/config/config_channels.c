@@ -118,31 +118,18 @@ static const char *channel_name_problem(const char *v)
     return NULL;
 }
 
-/* kinds: a list of alert kind names into a bit set. */
+/* kinds: a list of alert kind names (any case) into a bit set (bit k for kind k). */
 static void channel_kinds(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, struct cw_channel *ch)
 {
-    char name[256], **v = NULL;
-    size_t n = 0;
-    if (!cfgp_string_list(p, w, s, &v, &n)) return;
-    cfgp_name(w, s, name, sizeof name);
-    if (n == 0) {
-        cfgp_problem(p, s, "%s: empty: the channel would get no alert (leave it out of every notify instead)", name);
-        return;
-    }
+    const char *names[CW_ALERT_ESCALATION + 1] = { NULL };
+    for (unsigned k = 1; k <= CW_ALERT_ESCALATION; k++) names[k] = proto_alert_kind_name(k);
+    char name[256];
     uint32_t kinds = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned k = 1;
-        while (k <= CW_ALERT_ESCALATION && strcmp(proto_alert_kind_name(k), v[i]) != 0) k++;
-        if (k > CW_ALERT_ESCALATION) {
-            cfgp_problem(p, s,
-                         "%s: '%.64s' is not an alert kind (down, up, slow, fast, reminder, tls_expiry, flapping, "
-                         "escalation)",
-                         name, v[i]);
-            return;
-        }
-        kinds |= 1u << k;
-    }
-    ch->kinds = kinds;
+    int n = cfgp_name_bits(p, w, s, names, CW_ALERT_ESCALATION + 1, 0, "an alert kind", &kinds);
+    if (n == 0)
+        cfgp_problem(p, s, "%s: empty: the channel would get no alert (leave it out of every notify instead)",
+                     cfgp_name(w, s, name, sizeof name));
+    else if (n > 0) ch->kinds = kinds;
 }
 
 /* url: an http(s) URL; one with a password in it, or any of a chat service (slack, discord, teams, mattermost: the

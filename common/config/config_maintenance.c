@@ -81,29 +81,13 @@ int cw_parse_hhmm(const char *v)
 static void window_days(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, struct cw_maintenance *m)
 {
     static const char *const names[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
-    char name[256], **v = NULL;
-    size_t n = 0;
-    if (!cfgp_string_list(p, w, s, &v, &n)) return;
-    cfgp_name(w, s, name, sizeof name);
-    if (n == 0) {
-        cfgp_problem(p, s, "%s: empty (names sun, mon, tue, wed, thu, fri, sat, or \"*\" for every day)", name);
-        return;
-    }
-    uint8_t days = 0;
-    for (size_t i = 0; i < n; i++) {
-        int d = 0;
-        if (strcmp(v[i], "*") == 0) {
-            days = 0x7f;
-            continue;
-        }
-        while (d < 7 && strcasecmp(names[d], v[i]) != 0) d++;
-        if (d == 7) {
-            cfgp_problem(p, s, "%s: '%.40s' is not a day (sun, mon, tue, wed, thu, fri, sat, or \"*\")", name, v[i]);
-            return;
-        }
-        days |= (uint8_t)(1u << d);
-    }
-    m->days = days;
+    char name[256];
+    uint32_t days = 0;
+    int n = cfgp_name_bits(p, w, s, names, 7, 0x7f, "a day", &days);
+    if (n == 0)
+        cfgp_problem(p, s, "%s: empty (names sun, mon, tue, wed, thu, fri, sat, or \"*\" for every day)",
+                     cfgp_name(w, s, name, sizeof name));
+    else if (n > 0) m->days = (uint8_t)days;
 }
 
 static long endpoint_find(const void *names, const char *name) { return cfgp_names_find(names, name); }

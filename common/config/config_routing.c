@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "common/base/hash.h"
@@ -49,6 +50,33 @@ bool cfgp_name_indices(struct cfg_parser *p, struct cfg_where w, const config_se
     *out = idx;
     *n = kept;
     return ok;
+}
+
+int cfgp_name_bits(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, const char *const *names,
+                   unsigned n_names, uint32_t star, const char *what, uint32_t *bits)
+{
+    char name[256], known[256], **v = NULL;
+    size_t n = 0, at = 0;
+    if (!cfgp_string_list(p, w, s, &v, &n)) return -1;
+    uint32_t set = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned k = 0;
+        if (star && strcmp(v[i], "*") == 0) {
+            set |= star;
+            continue;
+        }
+        while (k < n_names && !(names[k] && strcasecmp(names[k], v[i]) == 0)) k++;
+        if (k == n_names) {
+            for (unsigned j = 0; j < n_names && at < sizeof known; j++)
+                if (names[j]) at += (size_t)snprintf(known + at, sizeof known - at, "%s%s", at ? ", " : "", names[j]);
+            if (star && at < sizeof known) snprintf(known + at, sizeof known - at, ", or \"*\"");
+            cfgp_problem(p, s, "%s: '%.64s' is not %s (%s)", cfgp_name(w, s, name, sizeof name), v[i], what, known);
+            return -1;
+        }
+        set |= 1u << k;
+    }
+    *bits = set;
+    return (int)n;
 }
 
 static long channel_find(const void *cfg, const char *name) { return config_channel_find(cfg, name); }

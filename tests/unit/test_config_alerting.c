@@ -18,7 +18,7 @@ static const char *const every_type = MON(EP(
     "")) "alerts = { channels = (\n"
          /* 3 */ " { name = \"mail\"; type = \"email\"; smtp_host = \"smtp.example.com\"; smtp_tls = \"tls\";\n"
          "   email_from = \"Clock Werk <cw@example.com>\"; email_to = [\"a@example.com\", \"b@example.com\"];\n"
-         "   smtp_user = \"u\"; smtp_password = \"pw1\"; kinds = [\"down\", \"up\"]; min_severity = \"error\"; },\n"
+         "   smtp_user = \"u\"; smtp_password = \"pw1\"; kinds = [\"Down\", \"up\"]; min_severity = \"error\"; },\n"
          /* 6 */ " { name = \"hook\"; type = \"webhook\"; url = \"https://h.example/x\"; headers = [\"X-Token: t0\"];\n"
          "   body_template = \"{{kind}} {{ json.name }}\"; verify_tls = false; },\n"
          " { name = \"slack\"; type = \"slack\"; url_file = \"slack.url\"; },\n"

@@ -80,6 +80,24 @@ void chan_lines(struct cw_buf *out, struct alert_rec *const *alerts, size_t n, s
     if (n > max_lines) cw_buf_printf(out, "\n... and %zu more", n - max_lines);
 }
 
+char *chan_title_text(struct alert_rec *const *alerts, size_t n, bool prefixed)
+{
+    struct cw_buf b = { 0 };
+    chan_title(&b, alerts, n, prefixed);
+    char *text = chan_buf_copy(&b);
+    cw_buf_free(&b);
+    return text;
+}
+
+char *chan_lines_text(struct alert_rec *const *alerts, size_t n, size_t max_lines)
+{
+    struct cw_buf b = { 0 };
+    chan_lines(&b, alerts, n, max_lines);
+    char *text = chan_buf_copy(&b);
+    cw_buf_free(&b);
+    return text;
+}
+
 static int urgency(unsigned kind)
 {
     switch (kind) {

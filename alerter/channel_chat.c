@@ -12,6 +12,7 @@
  * One alert: its title and facts; a summary: the summary title and one line (or fact set) per alert, capped. */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "alerter/channel_int.h"
@@ -58,13 +59,11 @@ void chan_fmt_slack(const struct cw_channel *c, struct alert_rec *const *alerts,
                     struct outbox_request *req)
 {
     json_object *root = chan_jnew(json_object_new_object()), *att = chan_jnew(json_object_new_object());
-    struct cw_buf title = { 0 };
-    chan_title(&title, alerts, n, true);
-    cw_buf_put(&title, "", 1);
-    chan_json_str(root, "text", (const char *)title.data, SLACK_TEXT_MAX);
+    char *title = chan_title_text(alerts, n, true);
+    chan_json_str(root, "text", title, SLACK_TEXT_MAX);
     char colour[16];
     snprintf(colour, sizeof colour, "#%06X", chan_colour(chan_main_kind(alerts, n)));
-    chan_json_str(att, "fallback", (const char *)title.data, SLACK_TEXT_MAX);
+    chan_json_str(att, "fallback", title, SLACK_TEXT_MAX);
     chan_json_str(att, "color", colour, 0);
     if (n == 1) {
         struct chan_fact facts[CHAN_FACTS_MAX];
@@ -79,11 +78,9 @@ void chan_fmt_slack(const struct cw_channel *c, struct alert_rec *const *alerts,
         }
         json_object_object_add(att, "fields", fields);
     } else {
-        struct cw_buf lines = { 0 };
-        chan_lines(&lines, alerts, n, CHAN_TEXT_LINES);
-        cw_buf_put(&lines, "", 1);
-        chan_json_str(att, "text", (const char *)lines.data, 0);
-        cw_buf_free(&lines);
+        char *lines = chan_lines_text(alerts, n, CHAN_TEXT_LINES);
+        chan_json_str(att, "text", lines, 0);
+        free(lines);
     }
     char footer[300];
     footer_text(ctx, footer, sizeof footer);
@@ -92,7 +89,7 @@ void chan_fmt_slack(const struct cw_channel *c, struct alert_rec *const *alerts,
     json_object *list = chan_jnew(json_object_new_array());
     json_object_array_add(list, att);
     json_object_object_add(root, "attachments", list);
-    cw_buf_free(&title);
+    free(title);
     set_url(c, req);
     chan_json_body(req, root);
 }
@@ -114,10 +111,8 @@ void chan_fmt_discord(const struct cw_channel *c, struct alert_rec *const *alert
     json_object *root = chan_jnew(json_object_new_object()), *embed = chan_jnew(json_object_new_object());
     char *text = summary_text(alerts, n, true);
     chan_json_str(root, "content", text, DISCORD_CONTENT_MAX);
-    struct cw_buf title = { 0 };
-    chan_title(&title, alerts, n, false);
-    cw_buf_put(&title, "", 1);
-    chan_json_str(embed, "title", (const char *)title.data, DISCORD_TITLE_MAX);
+    char *title = chan_title_text(alerts, n, false);
+    chan_json_str(embed, "title", title, DISCORD_TITLE_MAX);
     json_object_object_add(embed, "color", chan_jnew(json_object_new_int64(chan_colour(chan_main_kind(alerts, n)))));
     char when[32];
     chan_json_str(embed, "timestamp", cw_format_iso8601(alerts[0]->raised_at_us, when, sizeof when), 0);
@@ -129,11 +124,9 @@ void chan_fmt_discord(const struct cw_channel *c, struct alert_rec *const *alert
             json_object_array_add(fields, discord_field(facts[i].title, facts[i].value, strlen(facts[i].value) < 40));
         json_object_object_add(embed, "fields", fields);
     } else {
-        struct cw_buf lines = { 0 };
-        chan_lines(&lines, alerts, n, CHAN_TEXT_LINES);
-        cw_buf_put(&lines, "", 1);
-        chan_json_str(embed, "description", (const char *)lines.data, DISCORD_DESCRIPTION_MAX);
-        cw_buf_free(&lines);
+        char *lines = chan_lines_text(alerts, n, CHAN_TEXT_LINES);
+        chan_json_str(embed, "description", lines, DISCORD_DESCRIPTION_MAX);
+        free(lines);
     }
     json_object *footer = chan_jnew(json_object_new_object());
     char foot[300];
@@ -145,7 +138,7 @@ void chan_fmt_discord(const struct cw_channel *c, struct alert_rec *const *alert
     json_object_object_add(root, "embeds", embeds);
     json_object_object_add(mentions, "parse", chan_jnew(json_object_new_array()));
     json_object_object_add(root, "allowed_mentions", mentions);
-    cw_buf_free(&title);
+    free(title);
     free(text);
     set_url(c, req);
     chan_json_body(req, root);
@@ -188,29 +181,23 @@ static json_object *teams_card(struct alert_rec *const *alerts, size_t n, const 
     chan_json_str(card, "$schema", "http://adaptivecards.io/schemas/adaptive-card.json", 0);
     chan_json_str(card, "type", "AdaptiveCard", 0);
     chan_json_str(card, "version", "1.4", 0);
-    struct cw_buf title = { 0 };
-    chan_title(&title, alerts, n, true);
-    cw_buf_put(&title, "", 1);
-    json_object_array_add(body, text_block((const char *)title.data, "Bolder", "Medium",
-                                           colours[chan_gravity(chan_main_kind(alerts, n))]));
-    cw_buf_free(&title);
+    char *title = chan_title_text(alerts, n, true);
+    json_object_array_add(body,
+                          text_block(title, "Bolder", "Medium", colours[chan_gravity(chan_main_kind(alerts, n))]));
+    free(title);
     size_t cards = n < TEAMS_CARDS_MAX ? n : TEAMS_CARDS_MAX;
     for (size_t i = 0; i < cards; i++) {
         if (n > 1) {
-            struct cw_buf line = { 0 };
-            chan_lines(&line, &alerts[i], 1, 1);
-            cw_buf_put(&line, "", 1);
-            json_object_array_add(body, text_block((const char *)line.data, "Bolder", NULL, NULL));
-            cw_buf_free(&line);
+            char *line = chan_lines_text(&alerts[i], 1, 1);
+            json_object_array_add(body, text_block(line, "Bolder", NULL, NULL));
+            free(line);
         }
         json_object_array_add(body, fact_set(alerts[i], ctx));
     }
     if (n > cards) {
-        struct cw_buf rest = { 0 };
-        chan_lines(&rest, &alerts[cards], n - cards, CHAN_TEXT_LINES);
-        cw_buf_put(&rest, "", 1);
-        json_object_array_add(body, text_block((const char *)rest.data, NULL, "Small", NULL));
-        cw_buf_free(&rest);
+        char *rest = chan_lines_text(&alerts[cards], n - cards, CHAN_TEXT_LINES);
+        json_object_array_add(body, text_block(rest, NULL, "Small", NULL));
+        free(rest);
     }
     json_object_object_add(card, "body", body);
     return card;

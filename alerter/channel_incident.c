@@ -79,12 +79,10 @@ static json_object *alert_details(struct alert_rec *a, const struct chan_ctx *ct
 
 static void one_line(const struct alert_rec *a, char *out, size_t len)
 {
-    struct cw_buf b = { 0 };
     struct alert_rec *const one[1] = { (struct alert_rec *)a };
-    chan_title(&b, one, 1, true);
-    cw_buf_put(&b, "", 1);
-    snprintf(out, len, "%s", (const char *)b.data);
-    cw_buf_free(&b);
+    char *title = chan_title_text(one, 1, true);
+    snprintf(out, len, "%s", title);
+    free(title);
 }
 
 void chan_fmt_pagerduty(const struct cw_channel *c, struct alert_rec *const *alerts, size_t n,

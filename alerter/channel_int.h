@@ -53,6 +53,9 @@ char *chan_url_join(const char *base, const char *path);
 void chan_title(struct cw_buf *out, struct alert_rec *const *alerts, size_t n, bool prefixed);
 /* One line per alert ("DOWN: message"), at most max_lines, then "... and N more"; lines joined by "\n". */
 void chan_lines(struct cw_buf *out, struct alert_rec *const *alerts, size_t n, size_t max_lines);
+/* chan_title's and chan_lines' text as a NUL-terminated string (the caller frees it). */
+char *chan_title_text(struct alert_rec *const *alerts, size_t n, bool prefixed);
+char *chan_lines_text(struct alert_rec *const *alerts, size_t n, size_t max_lines);
 /* The kind the message is about: the alert's, or for several the most urgent (DOWN > reminder/escalation >
  * flapping > slow/tls > up/fast). */
 unsigned chan_main_kind(struct alert_rec *const *alerts, size_t n);

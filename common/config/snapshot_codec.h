@@ -57,7 +57,7 @@ void snap_get_endpoint(struct rd *r, struct cw_endpoint *ep, const char *url, si
                        bool keep_key_password);
 
 /* The alerting part (snapshot_alerting.c): the globals after the web's settings; an endpoint's fields at the end of
- * its record. keep_secrets: the channels' tokens, SMTP passwords and headers (else NULL). */
+ * its record. keep_secrets: the channels' tokens, SMTP passwords, headers and urls (else NULL). */
 void snap_put_alerting(struct cw_buf *b, const struct cw_config *c);
 void snap_get_alerting(struct rd *r, struct cw_config *c, bool keep_secrets);
 void snap_put_endpoint_alerting(struct cw_buf *b, const struct cw_endpoint *ep);

@@ -26,12 +26,12 @@
 
 #define DAY_S 86400LL
 #define HOUR_S 3600
-#define MAX_FILE (1 << 20)       /* a zone file is a few KiB */
-#define MAX_OFFSET 93599         /* RFC 8536: a UT offset lies in [-89999, 93599] */
+#define MAX_FILE (1 << 20) /* a zone file is a few KiB */
+#define MAX_OFFSET 93599   /* RFC 8536: a UT offset lies in [-89999, 93599] */
 #define MIN_OFFSET (-89999)
-#define REACH (27LL * HOUR_S)    /* beyond any offset: where an instant of a local time can lie */
-#define CYCLE_S 12622780800LL    /* 400 Gregorian years (146097 days): the calendar, and every footer rule, repeats */
-#define FAR_S (1LL << 36)        /* beyond this (about the year 4147), footer times are folded by CYCLE_S */
+#define REACH (27LL * HOUR_S) /* beyond any offset: where an instant of a local time can lie */
+#define CYCLE_S 12622780800LL /* 400 Gregorian years (146097 days): the calendar, and every footer rule, repeats */
+#define FAR_S (1LL << 36)     /* beyond this (about the year 4147), footer times are folded by CYCLE_S */
 
 struct tz_type {
     int32_t utoff; /* seconds east of UTC */
@@ -363,8 +363,7 @@ struct tz_zone *tz_load_file(const char *path, char *err, size_t err_len)
 bool tz_name_valid(const char *name)
 {
     size_t n = name ? strlen(name) : 0;
-    if (n == 0 || n > TZ_NAME_MAX || name[0] == '/' || name[n - 1] == '/' || strstr(name, "..") ||
-        strstr(name, "//"))
+    if (n == 0 || n > TZ_NAME_MAX || name[0] == '/' || name[n - 1] == '/' || strstr(name, "..") || strstr(name, "//"))
         return false;
     return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+-/") == n;
 }

@@ -17,7 +17,7 @@ struct tz_rule {
 
 struct tz_footer {
     bool present, has_dst;
-    int32_t std_off, dst_off; /* seconds east of UTC */
+    int32_t std_off, dst_off;  /* seconds east of UTC */
     struct tz_rule start, end; /* DST starts (at standard time), ends (at daylight time) */
 };
 

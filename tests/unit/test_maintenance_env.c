@@ -25,7 +25,10 @@ static void *compute_windows(void *arg)
     (void)arg;
     static const char *const zones[] = { "Europe/Berlin", "America/New_York", "Asia/Tokyo", "Australia/Lord_Howe" };
     for (int i = 0; i < 4000; i++) {
-        struct cw_maintenance m = { .name = "w", .days = 0x7f, .from_min = i % 1440, .to_min = (i + 90) % 1440,
+        struct cw_maintenance m = { .name = "w",
+                                    .days = 0x7f,
+                                    .from_min = i % 1440,
+                                    .to_min = (i + 90) % 1440,
                                     .time_zone = (char *)zones[i % 4] };
         (void)maintenance_active(&m, (MON_2026_12_07 + (int64_t)i * 3607) * S); /* a new window: a cache miss */
     }

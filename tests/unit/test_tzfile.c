@@ -22,8 +22,10 @@
 #define Y2041 2240611200LL
 #define HALF_HOUR 1800LL
 
-static const char *const zones[] = { "Europe/Berlin",     "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata",
-                                     "America/Sao_Paulo", "Pacific/Apia",     "UTC",                 "Etc/UTC" };
+static const char *const zones[] = {
+    "Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata", "America/Sao_Paulo", "Pacific/Apia",
+    "UTC",           "Etc/UTC"
+};
 #define N_ZONES (sizeof zones / sizeof zones[0])
 
 static void use_glibc_zone(const char *zone)
@@ -93,8 +95,8 @@ static void check_local_times(const char *name)
     }
     long gaps = 0, doubles = 0;
     for (int64_t local = Y2000; local < Y2041; local += HALF_HOUR) {
-        int64_t first, last, got_first = tz_local_to_utc(z, local, TZ_FIRST), got_last = tz_local_to_utc(z, local,
-                                                                                                            TZ_LAST);
+        int64_t first, last, got_first = tz_local_to_utc(z, local, TZ_FIRST),
+                             got_last = tz_local_to_utc(z, local, TZ_LAST);
         int n;
         glibc_instants(local, offs, n_offs, &first, &last, &n);
         if (n) {
@@ -111,7 +113,8 @@ static void check_local_times(const char *name)
         if (!(j - 1 + glibc_offset(j - 1) < local && j + glibc_offset(j) > local))
             fail_msg("%s local %lld (skipped): %lld is not the jump over it", name, (long long)local, (long long)j);
     }
-    if (strcmp(name, "Europe/Berlin") == 0) assert_true(gaps == 2 * 41 && doubles == 2 * 41); /* one hour twice a year */
+    if (strcmp(name, "Europe/Berlin") == 0)
+        assert_true(gaps == 2 * 41 && doubles == 2 * 41); /* one hour twice a year */
     unsetenv("TZ");
 }
 
@@ -194,7 +197,7 @@ static void test_refused(void **state)
     (void)state;
     assert_true(tz_name_valid("Europe/Berlin"));
     assert_true(tz_name_valid("Etc/GMT+5"));
-    const char *bad[] = { "", "/etc/passwd", "../../etc/passwd", "Europe/../../etc/passwd", "Europe//Berlin",
+    const char *bad[] = { "",        "/etc/passwd",    "../../etc/passwd", "Europe/../../etc/passwd", "Europe//Berlin",
                           "Europe/", "Europe/Ber lin", "Europe/Berlin\n" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) assert_false(tz_name_valid(bad[i]));
     char err[256];
@@ -242,9 +245,12 @@ static void test_threads_share_the_cache(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_offsets_match_glibc), cmocka_unit_test(test_local_to_utc_matches_glibc),
-        cmocka_unit_test(test_known_instants),      cmocka_unit_test(test_footer_rules),
-        cmocka_unit_test(test_refused),             cmocka_unit_test(test_threads_share_the_cache),
+        cmocka_unit_test(test_offsets_match_glibc),
+        cmocka_unit_test(test_local_to_utc_matches_glibc),
+        cmocka_unit_test(test_known_instants),
+        cmocka_unit_test(test_footer_rules),
+        cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_threads_share_the_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,6 +36,7 @@
 struct tz_type {
     int32_t utoff; /* seconds east of UTC */
     bool isdst;
+    uint8_t abbr; /* its abbreviation: at abbrs + abbr */
 };
 
 struct tz_zone {
@@ -43,11 +44,13 @@ struct tz_zone {
     int64_t *trans;      /* ascending */
     uint8_t *trans_type; /* the type from each transition on */
     struct tz_type *types;
+    char *abbrs; /* the abbreviations, NUL-terminated one after the other */
     struct tz_footer footer;
 };
 
-static struct tz_type utc_type = { 0, false };
-static const struct tz_zone utc_zone = { .n_types = 1, .types = &utc_type };
+static struct tz_type utc_type = { 0, false, 0 };
+static char utc_abbr[] = "UTC";
+static const struct tz_zone utc_zone = { .n_types = 1, .types = &utc_type, .abbrs = utc_abbr };
 
 static void set_err(char *err, size_t err_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void set_err(char *err, size_t err_len, const char *fmt, ...)
@@ -131,13 +134,14 @@ static int64_t fold(int64_t t, int64_t *shift)
     return t - *shift;
 }
 
-static int32_t footer_offset(const struct tz_footer *f, int64_t t)
+/* Whether the footer's daylight time is in force at t. */
+static bool footer_dst(const struct tz_footer *f, int64_t t)
 {
-    if (!f->has_dst) return f->std_off;
+    if (!f->has_dst) return false;
     int64_t shift, prev, next;
     bool dst;
     footer_around(f, fold(t, &shift), &prev, &dst, &next);
-    return dst ? f->dst_off : f->std_off;
+    return dst;
 }
 
 static int64_t footer_next_change(const struct tz_footer *f, int64_t t)
@@ -164,11 +168,27 @@ static long last_transition(const struct tz_zone *z, int64_t t)
     return lo;
 }
 
-int tz_offset_at_utc(const struct tz_zone *z, int64_t utc_s)
+/* z's offset at t, and its abbreviation when abbr is not NULL. */
+static int32_t offset_and_abbr(const struct tz_zone *z, int64_t t, const char **abbr)
 {
-    long i = last_transition(z, utc_s);
-    if (z->footer.present && i == (long)z->n_trans - 1) return footer_offset(&z->footer, utc_s);
-    return z->types[i < 0 ? 0 : z->trans_type[i]].utoff;
+    long i = last_transition(z, t);
+    if (z->footer.present && i == (long)z->n_trans - 1) {
+        bool dst = footer_dst(&z->footer, t);
+        if (abbr) *abbr = dst ? z->footer.dst_name : z->footer.std_name;
+        return dst ? z->footer.dst_off : z->footer.std_off;
+    }
+    const struct tz_type *type = &z->types[i < 0 ? 0 : z->trans_type[i]];
+    if (abbr) *abbr = z->abbrs + type->abbr;
+    return type->utoff;
+}
+
+int tz_offset_at_utc(const struct tz_zone *z, int64_t utc_s) { return offset_and_abbr(z, utc_s, NULL); }
+
+const char *tz_abbr_at_utc(const struct tz_zone *z, int64_t utc_s)
+{
+    const char *abbr;
+    offset_and_abbr(z, utc_s, &abbr);
+    return abbr;
 }
 
 /* The first instant after t at which z's offset may change; INT64_MAX: never. */
@@ -275,8 +295,11 @@ static bool read_block(struct tz_zone *z, const unsigned char *p, const struct t
             set_err(err, err_len, "bad TZif data (a time type out of range)");
             return false;
         }
-        z->types[i] = (struct tz_type){ utoff, p[4] == 1 };
+        z->types[i] = (struct tz_type){ utoff, p[4] == 1, p[5] };
     }
+    z->abbrs = cw_xmalloc(c->chars + 1);
+    memcpy(z->abbrs, p, c->chars);
+    z->abbrs[c->chars] = '\0';
     return true;
 }
 
@@ -331,6 +354,7 @@ void tz_free(struct tz_zone *z)
     free(z->trans);
     free(z->trans_type);
     free(z->types);
+    free(z->abbrs);
     free(z);
 }
 

@@ -37,6 +37,9 @@ void tz_free(struct tz_zone *z);
 /* The zone's offset from UTC (seconds east: +3600 for CET) at the instant utc_s (seconds since the epoch). */
 int tz_offset_at_utc(const struct tz_zone *z, int64_t utc_s);
 
+/* The zone's abbreviation at utc_s ("CET", "+0530"; "UTC" for UTC): a string that lives as long as z. */
+const char *tz_abbr_at_utc(const struct tz_zone *z, int64_t utc_s);
+
 /* The instant (seconds since the epoch) whose local time in z is local_s (the local date and time counted as
  * seconds since 1970-01-01 00:00 as if that were UTC). A local time that happens twice (clocks set back): the
  * first or the last of its instants, as pick says. One that never happens (skipped when clocks are put forward):

@@ -7,21 +7,24 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Skips a zone abbreviation at *p; false when there is none. */
-static bool skip_name(const char **p)
+/* Reads a zone abbreviation at *p into out[16] (3 … 15 characters); false when there is none. */
+static bool read_name(const char **p, char *out)
 {
-    const char *s = *p;
+    const char *s = *p, *from = s;
     if (*s == '<') {
         const char *close = strchr(s, '>');
         if (!close || close - s < 4) return false;
         for (const char *c = s + 1; c < close; c++)
             if (!isalnum((unsigned char)*c) && *c != '+' && *c != '-') return false;
-        *p = close + 1;
-        return true;
+        from = s + 1;
+        s = close;
+    } else {
+        while (isalpha((unsigned char)*s)) s++;
     }
-    while (isalpha((unsigned char)*s)) s++;
-    if (s - *p < 3) return false;
-    *p = s;
+    if (s - from < 3 || s - from > 15) return false;
+    memcpy(out, from, (size_t)(s - from));
+    out[s - from] = '\0';
+    *p = *s == '>' ? s + 1 : s;
     return true;
 }
 
@@ -83,12 +86,12 @@ bool tzp_parse_footer(const char *s, struct tz_footer *f, char *err, size_t err_
     int32_t west;
     *f = (struct tz_footer){ .present = true };
     err[0] = '\0';
-    bool ok = skip_name(&p) && read_hms(&p, 24, &west);
+    bool ok = read_name(&p, f->std_name) && read_hms(&p, 24, &west);
     if (ok) f->std_off = -west;
     if (ok && *p) {
         f->has_dst = true;
         f->dst_off = f->std_off + 3600;
-        ok = skip_name(&p);
+        ok = read_name(&p, f->dst_name);
         if (ok && *p && *p != ',') {
             ok = read_hms(&p, 24, &west);
             f->dst_off = -west;

@@ -17,8 +17,9 @@ struct tz_rule {
 
 struct tz_footer {
     bool present, has_dst;
-    int32_t std_off, dst_off;  /* seconds east of UTC */
-    struct tz_rule start, end; /* DST starts (at standard time), ends (at daylight time) */
+    int32_t std_off, dst_off;        /* seconds east of UTC */
+    struct tz_rule start, end;       /* DST starts (at standard time), ends (at daylight time) */
+    char std_name[16], dst_name[16]; /* abbreviations, without the <> of a quoted one */
 };
 
 /* Parses a TZ string ("CET-1CEST,M3.5.0,M10.5.0/3", "<+0530>-5:30") into f (present set). False with err (one

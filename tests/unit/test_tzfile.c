@@ -1,9 +1,10 @@
 /* tests/unit/test_tzfile.c — the TZif reader (common/base/tzfile.h) against glibc: the UTC offset at every half
- * hour (and the second before it) of 2000-2040 in zones with ordinary DST, 30-minute DST (Lord Howe), none
- * (Kolkata), DST abolished (Sao Paulo 2019), a skipped day (Apia 2011) and UTC — past 2037 the offset comes from
- * the file's footer rule; local times to instants (first/last of a repeated time, the jump for a skipped one)
- * checked with glibc's offsets; footer rules beyond the listed transitions; names and files refused; the cache
- * shared by threads. glibc is switched with setenv("TZ") here: this test is single-threaded where it does so. */
+ * hour (and the second before it) of 2000-2040 and the abbreviations, in zones with ordinary DST, 30-minute DST
+ * (Lord Howe), none (Kolkata), DST abolished (Sao Paulo 2019), a skipped day (Apia 2011) and UTC — past 2037 the
+ * offset comes from the file's footer rule; local times to instants (first/last of a repeated time, the jump for a
+ * skipped one) checked with glibc's offsets; footer rules beyond the listed transitions; names and files refused;
+ * the cache shared by threads. glibc is switched with setenv("TZ") here: this test is single-threaded where it does
+ * so. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -42,6 +43,15 @@ static long glibc_offset(int64_t t)
     return tm.tm_gmtoff;
 }
 
+/* glibc's abbreviation at t (TZ as use_glibc_zone set it). */
+static void glibc_abbr(int64_t t, char *out, size_t len)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    assert_non_null(localtime_r(&tt, &tm));
+    snprintf(out, len, "%s", tm.tm_zone);
+}
+
 static const struct tz_zone *zone_or_fail(const char *name)
 {
     char err[256] = "";
@@ -63,6 +73,12 @@ static void test_offsets_match_glibc(void **state)
                     print_error("%s at %lld: %d, glibc %ld\n", zones[i], (long long)s, tz_offset_at_utc(z, s),
                                 glibc_offset(s));
         assert_int_equal(mismatches, 0);
+        char abbr[32];
+        for (int64_t t = Y2000; t < Y2041; t += 6 * HALF_HOUR) {
+            glibc_abbr(t, abbr, sizeof abbr);
+            if (strcmp(tz_abbr_at_utc(z, t), abbr) != 0)
+                fail_msg("%s at %lld: '%s', glibc '%s'", zones[i], (long long)t, tz_abbr_at_utc(z, t), abbr);
+        }
     }
     unsetenv("TZ");
 }

@@ -31,7 +31,7 @@
 #define MIN_OFFSET (-89999)
 #define REACH (27LL * HOUR_S) /* beyond any offset: where an instant of a local time can lie */
 #define CYCLE_S 12622780800LL /* 400 Gregorian years (146097 days): the calendar, and every footer rule, repeats */
-#define FAR_S (1LL << 36)     /* beyond this (about the year 4147), footer times are folded by CYCLE_S */
+#define FAR_S (1LL << 62)     /* footer times are clamped to ±FAR_S */
 
 struct tz_type {
     int32_t utoff; /* seconds east of UTC */
@@ -127,10 +127,13 @@ static void footer_around(const struct tz_footer *f, int64_t t, int64_t *prev, b
     }
 }
 
-/* t folded into (-FAR_S - CYCLE_S, FAR_S + CYCLE_S) by whole 400-year cycles; *shift: what was taken off. */
+/* t folded into [0, CYCLE_S) (1970 … 2369) by whole 400-year cycles; *shift: what was taken off. Times beyond
+ * ±2^62 s (a hundred billion years) are first clamped: no overflow, whatever the caller passes. */
 static int64_t fold(int64_t t, int64_t *shift)
 {
-    *shift = t > FAR_S || t < -FAR_S ? (t / CYCLE_S) * CYCLE_S : 0;
+    if (t < -FAR_S) t = -FAR_S;
+    if (t > FAR_S) t = FAR_S;
+    *shift = floor_div(t, CYCLE_S) * CYCLE_S;
     return t - *shift;
 }
 
@@ -150,7 +153,7 @@ static int64_t footer_next_change(const struct tz_footer *f, int64_t t)
     int64_t shift, prev, next;
     bool dst;
     footer_around(f, fold(t, &shift), &prev, &dst, &next);
-    if (next == INT64_MAX || (shift > 0 && next > INT64_MAX - shift)) return INT64_MAX;
+    if (next == INT64_MAX || (shift > 0 && next > INT64_MAX - shift) || next + shift <= t) return INT64_MAX;
     return next + shift;
 }
 
@@ -201,7 +204,9 @@ static int64_t next_change(const struct tz_zone *z, int64_t t)
 
 int64_t tz_local_to_utc(const struct tz_zone *z, int64_t local_s, enum tz_pick pick)
 {
-    if (local_s < INT64_MIN / 2 || local_s > INT64_MAX / 2) return local_s - tz_offset_at_utc(z, local_s);
+    if (local_s < INT64_MIN / 2 || local_s > INT64_MAX / 2) /* out of any calendar: the offset there, saturated */
+        return local_s < 0 ? INT64_MIN / 2 - tz_offset_at_utc(z, INT64_MIN / 2)
+                           : INT64_MAX / 2 - tz_offset_at_utc(z, INT64_MAX / 2);
     /* Walk the stretches of constant offset over [local_s - REACH, local_s + REACH): an instant of local_s is
      * local_s - off inside a stretch of offset off; a jump forward over local_s is where it was skipped. */
     int64_t a = local_s - REACH, stop = local_s + REACH, first = 0, last = 0, jump = INT64_MIN;

@@ -156,6 +156,16 @@ static void test_known_instants(void **state)
     assert_int_equal(tz_offset_at_utc(berlin, fall_2099), 3600);
     int64_t dec30 = 1325203200; /* 2011-12-30 00:00 UTC as local: a day Samoa never had */
     assert_true(tz_local_to_utc(apia, dec30 + 12 * 3600, TZ_FIRST) == 1325239200); /* jump: 2011-12-30 10:00 UTC */
+    int64_t cycle = 12622780800LL; /* 400 years: the footer's rule gives the same offsets again */
+    for (int64_t t = fall_2099 - 86400; t < fall_2099 + 86400; t += 1800)
+        assert_int_equal(tz_offset_at_utc(berlin, t + 1000 * cycle), tz_offset_at_utc(berlin, t));
+    const int64_t extremes[] = { INT64_MIN, INT64_MIN / 2, -1, INT64_MAX / 2, INT64_MAX };
+    for (size_t i = 0; i < sizeof extremes / sizeof extremes[0]; i++) { /* answers, never a crash or overflow */
+        int off = tz_offset_at_utc(berlin, extremes[i]);
+        assert_true(off >= -89999 && off <= 93599);
+        (void)tz_local_to_utc(berlin, extremes[i], TZ_FIRST);
+        (void)tz_local_to_utc(apia, extremes[i], TZ_LAST);
+    }
     const struct tz_zone *utc = zone_or_fail(NULL);
     assert_ptr_equal(utc, zone_or_fail("UTC"));
     assert_int_equal(tz_offset_at_utc(utc, fall), 0);

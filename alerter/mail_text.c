@@ -2,6 +2,7 @@
  * in alerts.time_zone, how long a certificate has left, the host name in a Message-ID, the id a follow-up
  * threads on. */
 #include "alerter/mail.h"
+#include "common/base/tzfile.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -11,37 +12,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#define ZONEINFO "/usr/share/zoneinfo/"
-
-/* A zone name that can only name a file under ZONEINFO ("Europe/Berlin", "UTC", "Etc/GMT+5"). */
-static bool zone_name_ok(const char *zone)
-{
-    if (!zone || !zone[0] || zone[0] == '/' || strstr(zone, "..") || strlen(zone) > 64) return false;
-    for (const char *p = zone; *p; p++)
-        if (!isalnum((unsigned char)*p) && !strchr("/_+-", *p)) return false;
-    char path[128];
-    snprintf(path, sizeof path, ZONEINFO "%s", zone);
-    return access(path, R_OK) == 0;
-}
-
-/* t broken down in zone, with the zone's abbreviation copied to abbr. TZ is process-wide: it is set for the
- * conversion and put back (the alerter is single-threaded). */
+/* t broken down in zone, with the zone's abbreviation copied to abbr; false when zone is not set or cannot be
+ * loaded. Through common/base/tzfile.h, never TZ: libcurl's resolver threads read the environment meanwhile. */
 static bool zone_time(time_t t, const char *zone, struct tm *tm, char *abbr, size_t abbr_len)
 {
-    const char *old = getenv("TZ");
-    char *saved = old ? strdup(old) : NULL;
-    if (old && !saved) return false;
-    bool ok = setenv("TZ", zone, 1) == 0;
-    if (ok) {
-        tzset();
-        ok = localtime_r(&t, tm) != NULL;
-        if (ok) strftime(abbr, abbr_len, "%Z", tm); /* before TZ changes again: tm_zone points into tzname */
-    }
-    if (saved) setenv("TZ", saved, 1);
-    else unsetenv("TZ");
-    tzset();
-    free(saved);
-    return ok;
+    const struct tz_zone *z = zone && *zone ? tz_get(zone, NULL, 0) : NULL;
+    if (!z) return false;
+    time_t local = (time_t)((int64_t)t + tz_offset_at_utc(z, t));
+    if (!gmtime_r(&local, tm)) return false;
+    snprintf(abbr, abbr_len, "%s", tz_abbr_at_utc(z, t));
+    return true;
 }
 
 void mail_format_time(int64_t wall_us, const char *zone, char *out, size_t len)
@@ -55,7 +35,7 @@ void mail_format_time(int64_t wall_us, const char *zone, char *out, size_t len)
     int n = snprintf(out, len, "%04d-%02d-%02d %02d:%02d:%02d UTC", utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday,
                      utc.tm_hour, utc.tm_min, utc.tm_sec);
     char abbr[16];
-    if (n < 0 || (size_t)n >= len || !zone_name_ok(zone) || !zone_time(t, zone, &loc, abbr, sizeof abbr)) return;
+    if (n < 0 || (size_t)n >= len || !zone_time(t, zone, &loc, abbr, sizeof abbr)) return;
     if (loc.tm_year == utc.tm_year && loc.tm_yday == utc.tm_yday)
         snprintf(out + n, len - (size_t)n, " (%02d:%02d:%02d %s)", loc.tm_hour, loc.tm_min, loc.tm_sec, abbr);
     else

@@ -19,12 +19,11 @@
 #include <sys/stat.h>
 
 #include "common/base/hash.h"
+#include "common/base/tzfile.h"
 
 #define MAX_ESCALATION_STEPS 16
 #define MAX_ESCALATION_AFTER (30.0 * 86400)
 #define MAX_GROUPS 10000
-#define ZONEINFO "/usr/share/zoneinfo/"
-#define MAX_ZONE 64
 
 bool cfgp_name_indices(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s,
                        long (*find)(const void *ctx, const char *name), const void *ctx, const char *what,
@@ -166,20 +165,22 @@ bool cfgp_severity(struct cfg_parser *p, struct cfg_where w, const config_settin
 
 char *cfgp_time_zone(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s)
 {
-    char name[256], path[sizeof ZONEINFO + MAX_ZONE];
+    char name[256], path[sizeof TZ_ZONEINFO_DIR + TZ_NAME_MAX], why[256];
     const char *v = cfgp_string(p, w, s, true);
     if (!v) return NULL;
     cfgp_name(w, s, name, sizeof name);
-    size_t n = strlen(v);
-    if (n > MAX_ZONE || v[0] == '/' || strstr(v, "..") ||
-        strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+-/") != n) {
+    if (!tz_name_valid(v)) {
         cfgp_problem(p, s, "%s: '%.80s' is not a time zone name (an IANA name such as \"Europe/Berlin\")", name, v);
         return NULL;
     }
-    snprintf(path, sizeof path, "%s%s", ZONEINFO, v);
+    snprintf(path, sizeof path, "%s%s", TZ_ZONEINFO_DIR, v);
     struct stat st;
     if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
         cfgp_problem(p, s, "%s: unknown time zone '%s' (no %s; is the tzdata package installed?)", name, v, path);
+        return NULL;
+    }
+    if (!tz_get(v, why, sizeof why)) { /* loaded now (and cached): later conversions read no file */
+        cfgp_problem(p, s, "%s: time zone '%s' cannot be used: %s", name, v, why);
         return NULL;
     }
     return cw_arena_strdup(p->arena, v);

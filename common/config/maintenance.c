@@ -1,14 +1,17 @@
 /* common/config/maintenance.c — maintenance windows: open or not at an instant, what they cover, the next change
  * (maintenance.h). A recurring window's occurrences are found in its local calendar (the days around the instant),
- * each local time converted to an instant with the C library's zone data; the span found (since the previous
+ * each local time converted to an instant with the zone's data read by common/base/tzfile.h (never through TZ:
+ * setenv/tzset would race with other threads reading the environment, libpq in the web's history thread); the
+ * span found (since the previous
  * occurrence's end, up to the end of the current or next occurrence) is cached per window, keyed by the window's
  * content (days, from, to, zone), so a reload that keeps a window keeps its cache and one that changes it misses. */
 #include "common/config/maintenance.h"
 
 #include <pthread.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include "common/base/log.h"
+#include "common/base/tzfile.h"
 
 #define US_PER_S 1000000LL
 #define DAY_S 86400LL
@@ -29,64 +32,38 @@ struct cache_entry {
 #define CACHE_SLOTS 64
 static struct cache_entry cache[CACHE_SLOTS];
 static unsigned cache_next;
-static pthread_mutex_t zone_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static bool zone_is_utc(const char *zone) { return !zone || !*zone || strcmp(zone, "UTC") == 0; }
 
-/* The UTC offset (seconds east) at t in the zone TZ currently names. */
-static long offset_at(time_t t)
+static int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
+
+/* m's zone; one that cannot be loaded (the config's check loaded it: only a zone file removed since) is UTC. */
+static const struct tz_zone *window_zone(const struct cw_maintenance *m)
 {
-    struct tm tm;
-    return localtime_r(&t, &tm) ? tm.tm_gmtoff : 0;
+    char err[256];
+    const struct tz_zone *z = tz_get(zone_is_utc(m->time_zone) ? NULL : m->time_zone, err, sizeof err);
+    if (z) return z;
+    log_warn("maintenance '%s': %s; its times are read as UTC", m->name ? m->name : "?", err);
+    return tz_get(NULL, NULL, 0);
 }
 
-/* The instant whose local time is local_s (local fields read as if UTC): of two (a fall-back), the first unless
- * last; of none (a spring-forward gap), the instant the clocks jumped. */
-static int64_t local_to_instant(int64_t local_s, bool last)
+/* The occurrences around w of a recurring window in zone z. Days are local midnights counted as local seconds
+ * (the local date and time as if it were UTC); 1970-01-01 was a Thursday. */
+static struct span find_span(const struct cw_maintenance *m, const struct tz_zone *z, int64_t w)
 {
-    long before = offset_at((time_t)(local_s - DAY_S)), after = offset_at((time_t)(local_s + DAY_S));
-    int64_t t1 = local_s - before, t2 = local_s - after;
-    bool ok1 = offset_at((time_t)t1) == before, ok2 = offset_at((time_t)t2) == after;
-    if (ok1 && ok2) return last ? (t1 > t2 ? t1 : t2) : (t1 < t2 ? t1 : t2);
-    if (ok1) return t1;
-    if (ok2) return t2;
-    int64_t lo = t1 < t2 ? t1 : t2, hi = t1 < t2 ? t2 : t1; /* the offset changes in (lo, hi] */
-    long at_lo = offset_at((time_t)lo);
-    while (hi - lo > 1) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if (offset_at((time_t)mid) == at_lo) lo = mid;
-        else hi = mid;
-    }
-    return hi;
-}
-
-/* Local midnight of the day `k` days after the local date of w, as local seconds read as if UTC; *wday: its
- * weekday (0 = Sunday). */
-static int64_t local_day(const struct tm *today, int k, int *wday)
-{
-    struct tm d = { .tm_year = today->tm_year, .tm_mon = today->tm_mon, .tm_mday = today->tm_mday + k };
-    time_t s = timegm(&d); /* normalises the date and fills tm_wday */
-    *wday = d.tm_wday;
-    return (int64_t)s;
-}
-
-/* The occurrences around w of a recurring window (TZ already names its zone). */
-static struct span find_span(const struct cw_maintenance *m, int64_t w)
-{
-    struct tm today;
-    time_t wt = (time_t)w;
-    if (!localtime_r(&wt, &today)) return (struct span){ w, w + DAY_S, w + DAY_S };
-    int wday;
+    int64_t today = floor_div(w + tz_offset_at_utc(z, w), DAY_S) * DAY_S;
     /* Offsets lie within [-12 h, +14 h]: nothing of the days before day -3 ends after day -2 + 13 h, and w (on day
      * 0) lies after that; nothing of day 8 or later starts before day 8 - 14 h. */
-    int64_t prev_end = local_day(&today, -2, &wday) + 13 * 3600, horizon = local_day(&today, 8, &wday) - 14 * 3600;
+    int64_t prev_end = today - 2 * DAY_S + 13 * 3600, horizon = today + 8 * DAY_S - 14 * 3600;
     int64_t start = horizon, end = horizon;
     int length_min = m->to_min > m->from_min ? m->to_min - m->from_min : m->to_min + 1440 - m->from_min;
     for (int k = -3; k < 8; k++) {
-        int64_t day = local_day(&today, k, &wday);
+        int64_t day = today + k * DAY_S;
+        int wday = (int)((floor_div(day, DAY_S) % 7 + 11) % 7);
         if (!(m->days & (1u << wday))) continue;
-        int64_t s = local_to_instant(day + m->from_min * 60LL, false);
-        int64_t e = local_to_instant(day + (m->from_min + length_min) * 60LL, true);
+        int64_t s = tz_local_to_utc(z, day + m->from_min * 60LL, TZ_FIRST);
+        int64_t e = tz_local_to_utc(z, day + (m->from_min + length_min) * 60LL, TZ_LAST);
         if (e <= s) continue; /* empty: the whole window fell into a spring-forward gap */
         if (e <= w) {
             if (e > prev_end) prev_end = e;
@@ -98,46 +75,27 @@ static struct span find_span(const struct cw_maintenance *m, int64_t w)
     return (struct span){ prev_end, start, end };
 }
 
-static void zone_enter(const char *zone, char **saved)
-{
-    const char *old = getenv("TZ");
-    *saved = old ? strdup(old) : NULL;
-    setenv("TZ", zone, 1);
-    tzset();
-}
-
-static void zone_leave(char *saved)
-{
-    if (saved) setenv("TZ", saved, 1);
-    else unsetenv("TZ");
-    tzset();
-    free(saved);
-}
-
 static bool entry_matches(const struct cache_entry *c, const struct cw_maintenance *m, const char *zone)
 {
     return c->used && c->days == m->days && c->from_min == m->from_min && c->to_min == m->to_min &&
            strcmp(c->zone, zone) == 0;
 }
 
-/* What is known of recurring window m at w (cached; computed under the lock with TZ switched when missing). */
+/* What is known of recurring window m at w (cached; computed under the cache's lock when missing). */
 static struct span recurring_span(const struct cw_maintenance *m, int64_t w)
 {
     const char *zone = zone_is_utc(m->time_zone) ? "UTC" : m->time_zone;
     bool cacheable = strlen(zone) < sizeof cache[0].zone;
-    pthread_mutex_lock(&zone_lock);
+    pthread_mutex_lock(&cache_lock);
     struct cache_entry *hit = NULL;
     for (size_t i = 0; cacheable && i < CACHE_SLOTS && !hit; i++)
         if (entry_matches(&cache[i], m, zone)) hit = &cache[i];
     if (hit && w >= hit->span.lo && w < hit->span.end) {
         struct span s = hit->span;
-        pthread_mutex_unlock(&zone_lock);
+        pthread_mutex_unlock(&cache_lock);
         return s;
     }
-    char *saved = NULL;
-    zone_enter(zone_is_utc(zone) ? "UTC0" : zone, &saved);
-    struct span s = find_span(m, w);
-    zone_leave(saved);
+    struct span s = find_span(m, window_zone(m), w);
     if (cacheable) {
         if (!hit) hit = &cache[cache_next++ % CACHE_SLOTS];
         *hit = (struct cache_entry){
@@ -145,11 +103,11 @@ static struct span recurring_span(const struct cw_maintenance *m, int64_t w)
         };
         strcpy(hit->zone, zone);
     }
-    pthread_mutex_unlock(&zone_lock);
+    pthread_mutex_unlock(&cache_lock);
     return s;
 }
 
-static int64_t floor_s(int64_t us) { return us >= 0 ? us / US_PER_S : -((-us + US_PER_S - 1) / US_PER_S); }
+static int64_t floor_s(int64_t us) { return floor_div(us, US_PER_S); }
 
 int64_t maintenance_end(const struct cw_maintenance *m, int64_t wall_us)
 {

@@ -2,9 +2,10 @@
  * whether a window is active at a wall-clock instant, whether it covers an endpoint, the first window covering an
  * endpoint now, and the next instant at which any window starts or ends.
  *
- * Pure but for the C library's zone data: a recurring window's times are local times in its time_zone (UTC when
- * NULL), converted with the C library (TZ is switched around each conversion under a lock and restored; the
- * boundaries found are cached per window, so a lookup in the steady state touches no zone data).
+ * Pure but for the system's zone files: a recurring window's times are local times in its time_zone (UTC when
+ * NULL), converted with common/base/tzfile.h (the process's TZ and environment are never touched: safe while
+ * other threads run; the boundaries found are cached per window under a lock, so a lookup in the steady state
+ * touches no zone data).
  * Local times: a time that does not exist (the hour skipped at a spring-forward) is the instant the clocks jump
  * (so "02:00-03:00" on that day in Europe/Berlin is empty); a time that exists twice (at a fall-back) starts a
  * window at its first occurrence and ends it at its last (so "02:00-03:00" lasts two hours that night). */

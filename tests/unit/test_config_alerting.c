@@ -200,6 +200,9 @@ static const struct ct_bad_case bad_cases[] = {
     { MON(EP("a", "")) "alerts = {\n time_zone = \"Mars/Olympus\"; };\n", 3,
       "alerts.time_zone: unknown time zone 'Mars/Olympus'" },
     { MON(EP("a", "")) "alerts = {\n time_zone = \"../../etc/passwd\"; };\n", 3, "is not a time zone name" },
+    { MON(EP("a", "")) "alerts = {\n time_zone = \"leapseconds\"; };\n", 3,
+      "alerts.time_zone: time zone 'leapseconds' cannot be used: /usr/share/zoneinfo/leapseconds: not a TZif "
+      "zone file" },
     { MON(EP("a", "")) "alerts = { channels = ( { name = \"n\"; type = \"ntfy\"; url = \"https://x/\"; } );\n escalate "
                        "= ( { after = 60; notify = [\"n\"]; }, { after = 60; notify = [\"n\"]; } ); };\n",
       3, "alerts.escalate[1].after: 60 s is not after the step before (60 s)" },

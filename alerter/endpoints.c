@@ -44,6 +44,7 @@ static void take_over(struct endpoint *e, struct endpoint *old)
     e->inc = old->inc;
     memset(&old->inc, 0, sizeof old->inc);
     e->flap = old->flap;
+    e->held_by = old->held_by;
 }
 
 static void drop_all(struct endpoints *t)
@@ -85,20 +86,15 @@ void endpoints_build(struct endpoints *t, const struct cw_config *cfg)
 
 /* ---- one result */
 
-/* The incident's part of a new alert; false when it is not raised at all. */
+/* The incident's part of a new alert; false when it is not raised at all. A DOWN or UP touches the incident only
+ * when it is told, at its release (incident_decide). */
 static bool incident_part(struct endpoint *e, struct alert_rec *al)
 {
     struct incident *inc = &e->inc;
     switch (al->kind) {
-    case CW_ALERT_DOWN:
-        incident_open(inc, al->id, al->since_us);
-        break;
     case CW_ALERT_REMINDER:
     case CW_ALERT_ESCALATION:
         if (inc->open && inc->acked) return false; /* acknowledged: no more of them */
-        break;
-    case CW_ALERT_UP:
-        inc->open = false;
         break;
     case CW_ALERT_FLAPPING:
         if (!inc->open) return true;
@@ -111,8 +107,9 @@ static bool incident_part(struct endpoint *e, struct alert_rec *al)
     return true;
 }
 
-void endpoints_raise(struct endpoints *t, struct endpoint *e, const struct astate_event *ev, const char *detail,
-                     int64_t now_mono)
+/* endpoints_raise; flap_end: the alert tells the end of flapping (alert_rec.flap_end). */
+static void raise_alert(struct endpoints *t, struct endpoint *e, const struct astate_event *ev, const char *detail,
+                        bool flap_end, int64_t now_mono)
 {
     bool failing = ev->kind == CW_ALERT_DOWN || ev->kind == CW_ALERT_REMINDER || ev->kind == CW_ALERT_ESCALATION;
     struct alert_rec *al = alert_new(ev->kind, e->ep->url, e->ep->name, failing ? e->last.error : NULL, ev->since_us,
@@ -130,6 +127,7 @@ void endpoints_raise(struct endpoints *t, struct endpoint *e, const struct astat
         al->detail = cw_xstrdup(detail);
     }
     if (ev->kind == CW_ALERT_ESCALATION) al->escalation = ev->seq;
+    al->flap_end = flap_end;
     al->severity = (uint8_t)(e->ep->severity >= CW_SEV_INFO && e->ep->severity <= CW_SEV_CRITICAL ? e->ep->severity
                                                                                                   : CW_SEV_CRITICAL);
     al->last_status = e->ep->type == CW_CHECK_HTTP ? e->last.status : 0; /* an HTTP status means nothing else */
@@ -137,6 +135,12 @@ void endpoints_raise(struct endpoints *t, struct endpoint *e, const struct astat
     al->threshold_us = e->p.latency_threshold_us;
     alert_update_message(al);
     dispatch_raise(t->d, t->cfg, al, e->ep->interval, now_mono);
+}
+
+void endpoints_raise(struct endpoints *t, struct endpoint *e, const struct astate_event *ev, const char *detail,
+                     int64_t now_mono)
+{
+    raise_alert(t, e, ev, detail, false, now_mono);
 }
 
 /* Flapping: its start raises one FLAPPING alert; its end one alert of the final state. */
@@ -158,7 +162,7 @@ static void judge_flapping(struct endpoints *t, struct endpoint *e, bool ok, int
                                    .at_us = at,
                                    .count = e->st.failed_count,
                                    .seq = ++e->inc.resends };
-        endpoints_raise(t, e, &ev, "stable again after flapping", now_mono);
+        raise_alert(t, e, &ev, "stable again after flapping", true, now_mono);
     }
 }
 

@@ -334,6 +334,68 @@ static void flapping_one_alert_then_stable(void **state)
     assert_false(f.t.all[X].flap.flapping);
 }
 
+static void window_on(bool on)
+{
+    f.window = (struct cw_maintenance){ .name = "w", .start_us = 1, .duration = 4e9 }; /* covers every endpoint */
+    f.cfg.maintenance = &f.window;
+    f.cfg.n_maintenance = on ? 1 : 0;
+}
+
+/* A DOWN told, then a window in which it recovers and fails again (muted): the incident told stays the one. */
+static void muted_flip_keeps_told_incident(void **state)
+{
+    (void)state;
+    bring_up_all();
+    result(X, false);
+    release();
+    uint64_t told = f.dec[0].id;
+    assert_int_equal(f.t.all[X].inc.id, told);
+    window_on(true);
+    result(X, true);
+    release();
+    result(X, false);
+    release();
+    assert_int_equal(f.dec[2].muted, CW_MUTE_MAINTENANCE);
+    window_on(false);
+    incident_tick(&f.t, true, f.mono); /* the channels heard DOWN, it is down: nothing to send */
+    release();
+    assert_int_equal(f.n_dec, 3);
+    assert_int_equal(f.t.all[X].inc.id, told);
+    assert_true(f.t.all[X].inc.opened_wall_us != 0);
+    char msg[256];
+    assert_int_equal(incident_ack(&f.t, told, "alice", msg, sizeof msg), 0);
+    result(X, true);
+    release();
+    assert_int_equal(f.dec[3].kind, CW_ALERT_UP);
+    assert_int_equal(f.dec[3].muted, CW_MUTE_NONE);
+    assert_int_equal(f.dec[3].incident_id, told);
+    assert_false(f.t.all[X].inc.open);
+}
+
+/* A reminder released just after the window that held the DOWN back ended: muted, the DOWN goes out instead. */
+static void reminder_after_mute_waits_for_down(void **state)
+{
+    (void)state;
+    f.cfg.renotify = 1;
+    endpoints_build(&f.t, &f.cfg);
+    bring_up_all();
+    window_on(true);
+    result(X, false);
+    release();
+    assert_int_equal(f.dec[0].muted, CW_MUTE_MAINTENANCE);
+    result(X, false); /* a reminder is due */
+    window_on(false);
+    release();
+    assert_int_equal(f.dec[1].kind, CW_ALERT_REMINDER);
+    assert_int_not_equal(f.dec[1].muted, CW_MUTE_NONE);
+    assert_int_equal(f.n_jobs, 0);
+    incident_tick(&f.t, true, f.mono);
+    release();
+    assert_int_equal(f.dec[2].kind, CW_ALERT_DOWN);
+    assert_int_equal(f.dec[2].muted, CW_MUTE_NONE);
+    assert_int_equal(f.t.all[X].inc.id, f.dec[2].id);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -344,6 +406,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(escalation_once_to_its_step, setup, teardown),
         cmocka_unit_test_setup_teardown(maintenance_end_sends_down_with_new_id, setup, teardown),
         cmocka_unit_test_setup_teardown(flapping_one_alert_then_stable, setup, teardown),
+        cmocka_unit_test_setup_teardown(muted_flip_keeps_told_incident, setup, teardown),
+        cmocka_unit_test_setup_teardown(reminder_after_mute_waits_for_down, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

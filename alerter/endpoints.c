@@ -143,26 +143,37 @@ void endpoints_raise(struct endpoints *t, struct endpoint *e, const struct astat
     raise_alert(t, e, ev, detail, false, now_mono);
 }
 
-/* Flapping: its start raises one FLAPPING alert; its end one alert of the final state. */
-static void judge_flapping(struct endpoints *t, struct endpoint *e, bool ok, int64_t at, int64_t now_mono)
+/* Flapping, judged before the state machine's events are raised: its start raises one FLAPPING alert (after
+ * them); its end exactly one alert of the final state: the state change of the same check when it made one
+ * (marked stable again), else one of its own. */
+static void judge_flapping(struct endpoints *t, struct endpoint *e, const struct cw_result *r,
+                           const struct astate_event *ev, unsigned n, int64_t now_mono)
 {
     double percent = 0;
     const struct cw_endpoint *ep = e->ep;
-    enum flap_change change = flap_feed(&e->flap, ep->flap_window, ep->flap_high, ep->flap_low, ok, &percent);
-    char detail[128];
+    enum flap_change change = flap_feed(&e->flap, ep->flap_window, ep->flap_high, ep->flap_low, r->ok, &percent);
+    bool changed_state = false;
+    for (unsigned i = 0; i < n; i++) {
+        bool state = ev[i].kind == CW_ALERT_DOWN || ev[i].kind == CW_ALERT_UP;
+        bool ends = change == FLAP_STOPPED && state;
+        raise_alert(t, e, &ev[i], ends ? "stable again after flapping" : NULL, ends, now_mono);
+        changed_state |= state;
+    }
+    int64_t at = r->checked_at_us;
     if (change == FLAP_STARTED) {
+        char detail[128];
         snprintf(detail, sizeof detail, "flapping: %.0f%% state changes over the last %d checks", percent,
                  ep->flap_window);
-        struct astate_event ev = { .kind = CW_ALERT_FLAPPING, .since_us = at, .at_us = at };
-        endpoints_raise(t, e, &ev, detail, now_mono);
-    } else if (change == FLAP_STOPPED && e->st.avail != ASTATE_UNKNOWN) {
+        struct astate_event fe = { .kind = CW_ALERT_FLAPPING, .since_us = at, .at_us = at };
+        endpoints_raise(t, e, &fe, detail, now_mono);
+    } else if (change == FLAP_STOPPED && !changed_state && e->st.avail != ASTATE_UNKNOWN) {
         bool down = e->st.avail == ASTATE_DOWN;
-        struct astate_event ev = { .kind = down ? CW_ALERT_DOWN : CW_ALERT_UP,
+        struct astate_event se = { .kind = down ? CW_ALERT_DOWN : CW_ALERT_UP,
                                    .since_us = e->st.state_since_us,
                                    .at_us = at,
                                    .count = e->st.failed_count,
                                    .seq = ++e->inc.resends };
-        raise_alert(t, e, &ev, "stable again after flapping", true, now_mono);
+        raise_alert(t, e, &se, "stable again after flapping", true, now_mono);
     }
 }
 
@@ -201,8 +212,7 @@ enum intake_verdict endpoints_apply(void *ctx, const struct cw_result *r, int64_
     note_error(e, r);
     struct astate_event ev[ASTATE_MAX_EVENTS];
     unsigned n = astate_feed(&e->st, &e->p, r->ok, r->latency_us, r->checked_at_us, ev);
-    for (unsigned i = 0; i < n; i++) endpoints_raise(t, e, &ev[i], NULL, now_mono);
-    judge_flapping(t, e, r->ok, r->checked_at_us, now_mono);
+    judge_flapping(t, e, r, ev, n, now_mono);
     if (astate_feed_tls(&e->st, &e->p, r->tls_expires_at_us, r->checked_at_us, ev))
         endpoints_raise(t, e, &ev[0], NULL, now_mono);
     return INTAKE_APPLIED;

@@ -189,6 +189,7 @@ static void parent_first_same_release(void **state)
     assert_int_equal(f.dec[0].muted, CW_MUTE_DEPENDENCY); /* the child: folded */
     assert_int_equal(f.dec[1].muted, CW_MUTE_NONE);       /* the parent: lists it */
     assert_int_equal(f.dec[1].n_children, 1);
+    assert_int_equal(f.dec[0].incident_id, f.dec[1].id); /* folded: the child's alert names the parent's incident */
     assert_int_equal(f.n_jobs, 2); /* the parent's DOWN on mail and hook, nothing about the child */
     for (size_t i = 0; i < f.n_jobs; i++) assert_int_equal(f.jobs[i].n, 1);
     f.n_jobs = f.n_dec = 0;
@@ -396,6 +397,31 @@ static void reminder_after_mute_waits_for_down(void **state)
     assert_int_equal(f.t.all[X].inc.id, f.dec[2].id);
 }
 
+/* Flapping stops on the very check that confirms DOWN: one DOWN, marked stable again. */
+static void flap_end_on_state_change_one_alert(void **state)
+{
+    (void)state;
+    f.eps[X].flap_window = 6;
+    f.eps[X].flap_high = 50;
+    f.eps[X].flap_low = 25;
+    f.eps[X].alert_threshold = 2;
+    endpoints_build(&f.t, &f.cfg);
+    bring_up_all();
+    const char *pattern = "FoFooooF";
+    for (const char *c = pattern; *c; c++) {
+        result(X, *c == 'o');
+        release();
+    }
+    assert_true(f.t.all[X].flap.flapping);
+    size_t before = f.n_dec;
+    result(X, false); /* the second failure: DOWN, and the flapping ends */
+    release();
+    assert_false(f.t.all[X].flap.flapping);
+    assert_int_equal(f.n_dec, before + 1);
+    assert_int_equal(f.dec[before].kind, CW_ALERT_DOWN);
+    assert_int_equal(f.dec[before].muted, CW_MUTE_NONE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -408,6 +434,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(flapping_one_alert_then_stable, setup, teardown),
         cmocka_unit_test_setup_teardown(muted_flip_keeps_told_incident, setup, teardown),
         cmocka_unit_test_setup_teardown(reminder_after_mute_waits_for_down, setup, teardown),
+        cmocka_unit_test_setup_teardown(flap_end_on_state_change_one_alert, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -145,6 +145,7 @@ static size_t restore_endpoints(struct endpoints *t, struct statefile_data *d, s
         restore_incident(e, &d->eps[i]);
         e->last.status = d->eps[i].last_status;
         e->last.latency_us = d->eps[i].last_latency_us;
+        e->last.checked_us = d->eps[i].last_checked_us; /* the at of escalations and reconciles before a result */
         if (d->eps[i].last_error && d->eps[i].last_error[0]) e->last.error = cw_xstrdup(d->eps[i].last_error);
         restored++;
         *down += e->st.avail == ASTATE_DOWN;

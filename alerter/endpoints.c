@@ -45,6 +45,7 @@ static void take_over(struct endpoint *e, struct endpoint *old)
     memset(&old->inc, 0, sizeof old->inc);
     e->flap = old->flap;
     e->held_by = old->held_by;
+    e->last_down = old->last_down;
 }
 
 static void drop_all(struct endpoints *t)
@@ -156,6 +157,10 @@ static void judge_flapping(struct endpoints *t, struct endpoint *e, const struct
     for (unsigned i = 0; i < n; i++) {
         bool state = ev[i].kind == CW_ALERT_DOWN || ev[i].kind == CW_ALERT_UP;
         bool ends = change == FLAP_STOPPED && state;
+        if (ev[i].kind == CW_ALERT_UP) {
+            e->last_down.duration_us = ev[i].duration_us;
+            e->last_down.failed = ev[i].count;
+        }
         raise_alert(t, e, &ev[i], ends ? "stable again after flapping" : NULL, ends, now_mono);
         changed_state |= state;
     }
@@ -171,7 +176,8 @@ static void judge_flapping(struct endpoints *t, struct endpoint *e, const struct
         struct astate_event se = { .kind = down ? CW_ALERT_DOWN : CW_ALERT_UP,
                                    .since_us = e->st.state_since_us,
                                    .at_us = at,
-                                   .count = e->st.failed_count,
+                                   .duration_us = down ? 0 : e->last_down.duration_us,
+                                   .count = down ? e->st.failed_count : e->last_down.failed,
                                    .seq = ++e->inc.resends };
         raise_alert(t, e, &se, "stable again after flapping", true, now_mono);
     }
@@ -210,6 +216,7 @@ enum intake_verdict endpoints_apply(void *ctx, const struct cw_result *r, int64_
     e->last.status = r->status_code;
     e->last.latency_us = r->latency_us;
     note_error(e, r);
+    if (!r->ok && e->inc.open) e->inc.failed++;
     struct astate_event ev[ASTATE_MAX_EVENTS];
     unsigned n = astate_feed(&e->st, &e->p, r->ok, r->latency_us, r->checked_at_us, ev);
     judge_flapping(t, e, r, ev, n, now_mono);

@@ -44,7 +44,11 @@ struct endpoint {
     struct incident inc;   /* its incident (alerter/incident.h) */
     struct flap_hist flap; /* its recent outcomes and whether it flaps (alerter/flap.h) */
     uint8_t held_by;       /* enum cw_mute that held its last DOWN back (in memory; 0: none yet) */
-    UT_hash_handle hh;     /* by ep->url */
+    struct {               /* its last DOWN that ended (the state machine's UP), in memory: a flap-end UP says it */
+        int64_t duration_us;
+        uint32_t failed;
+    } last_down;
+    UT_hash_handle hh; /* by ep->url */
 };
 
 struct endpoints {

@@ -109,6 +109,17 @@ static uint8_t mute_unheard(const struct endpoint *e, const struct alert_rec *al
     return e->held_by ? e->held_by : CW_MUTE_MAINTENANCE;
 }
 
+/* An UP told closes the incident: it says the downtime from the DOWN the channels heard and the failed checks
+ * since (an UP sent when a mute or flapping ended has nothing of its own to say). */
+static void close_incident(struct incident *inc, struct alert_rec *al)
+{
+    inc->open = false;
+    if (inc->notified != ASTATE_DOWN || al->since_us < inc->since_us) return;
+    al->duration_us = al->since_us - inc->since_us;
+    al->count = inc->failed;
+    alert_update_message(al);
+}
+
 /* The incident's part of a DOWN or UP at its release: a DOWN told to channels that had not heard DOWN opens a
  * new incident, an UP told closes it; a muted one leaves it alone (and a folded child's names its parent's). */
 static void incident_at_release(struct endpoints *t, struct endpoint *e, struct alert_rec *al, long ancestor)
@@ -116,10 +127,14 @@ static void incident_at_release(struct endpoints *t, struct endpoint *e, struct 
     struct incident *inc = &e->inc;
     bool told = !is_state_mute(al->muted);
     if (al->kind == CW_ALERT_DOWN || al->kind == CW_ALERT_UP) {
-        if (al->kind == CW_ALERT_DOWN && told && inc->notified != ASTATE_DOWN) incident_open(inc, al->id, al->since_us);
+        if (al->kind == CW_ALERT_DOWN && told && inc->notified != ASTATE_DOWN) {
+            incident_open(inc, al->id, al->since_us);
+            bool same_down = e->st.avail == ASTATE_DOWN && e->st.state_since_us == al->since_us;
+            inc->failed = same_down ? e->st.failed_count : al->count;
+        }
         al->incident_id = inc->open ? inc->id : 0;
         al->steps_reached = inc->steps;
-        if (al->kind == CW_ALERT_UP && told) inc->open = false;
+        if (al->kind == CW_ALERT_UP && told && inc->open) close_incident(inc, al);
     }
     if (al->muted == CW_MUTE_DEPENDENCY) al->incident_id = ancestor_incident(t, ancestor);
 }

@@ -126,6 +126,7 @@ static void restore_incident(struct endpoint *e, struct statefile_endpoint *save
     e->inc = saved->inc;
     memset(&saved->inc, 0, sizeof saved->inc);
     e->flap = saved->flap;
+    e->inc.failed = e->st.failed_count; /* not in the file: those of the current DOWN */
     if (e->inc.notified != INCIDENT_NOTIFIED_UNSET) return;
     e->inc.notified = e->st.avail;
     if (e->st.avail == ASTATE_DOWN) {

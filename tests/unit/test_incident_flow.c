@@ -27,6 +27,8 @@ struct decided {
     uint8_t kind, muted;
     size_t n_children, n_chans;
     uint64_t incident_id;
+    int64_t duration_us;
+    uint32_t count;
 };
 
 static struct fx {
@@ -67,7 +69,9 @@ static size_t logging_decide(void *ctx, const struct cw_config *cfg, struct aler
                                          .muted = al->muted,
                                          .n_children = al->n_children,
                                          .n_chans = n,
-                                         .incident_id = al->incident_id };
+                                         .incident_id = al->incident_id,
+                                         .duration_us = al->duration_us,
+                                         .count = al->count };
     return n;
 }
 
@@ -332,6 +336,9 @@ static void flapping_one_alert_then_stable(void **state)
     for (size_t i = 0; i < f.n_dec; i++)
         sent_state += (f.dec[i].kind == CW_ALERT_DOWN || f.dec[i].kind == CW_ALERT_UP) && f.dec[i].muted == 0;
     assert_int_equal(sent_state, sent_before + 1); /* one "stable again" */
+    assert_int_equal(f.dec[f.n_dec - 1].kind, CW_ALERT_UP);
+    assert_true(f.dec[f.n_dec - 1].duration_us > 0); /* from the DOWN the channels heard */
+    assert_true(f.dec[f.n_dec - 1].count >= 1);
     assert_false(f.t.all[X].flap.flapping);
 }
 
@@ -422,6 +429,27 @@ static void flap_end_on_state_change_one_alert(void **state)
     assert_int_equal(f.dec[before].muted, CW_MUTE_NONE);
 }
 
+/* The UP sent when a mute ends says how long the incident the channels heard of lasted and its failed checks. */
+static void reconcile_up_says_downtime(void **state)
+{
+    (void)state;
+    bring_up_all();
+    result(X, false);
+    release();
+    result(X, false);
+    window_on(true);
+    result(X, true);
+    release();
+    assert_int_equal(f.dec[1].muted, CW_MUTE_MAINTENANCE);
+    window_on(false);
+    incident_tick(&f.t, true, f.mono);
+    release();
+    assert_int_equal(f.dec[2].kind, CW_ALERT_UP);
+    assert_int_equal(f.dec[2].muted, CW_MUTE_NONE);
+    assert_int_equal(f.dec[2].duration_us, 10 * S);
+    assert_int_equal(f.dec[2].count, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -435,6 +463,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(muted_flip_keeps_told_incident, setup, teardown),
         cmocka_unit_test_setup_teardown(reminder_after_mute_waits_for_down, setup, teardown),
         cmocka_unit_test_setup_teardown(flap_end_on_state_change_one_alert, setup, teardown),
+        cmocka_unit_test_setup_teardown(reconcile_up_says_downtime, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

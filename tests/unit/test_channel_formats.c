@@ -267,6 +267,22 @@ static void pagerduty_cycle(void **state)
     json_object_put(o);
     outbox_request_free(&r);
 
+    a->kind = CW_ALERT_FLAPPING; /* flapping: its own key, whatever the incident */
+    char flap_key[64];
+    o = build(&c, &a, 1, &r);
+    snprintf(flap_key, sizeof flap_key, "%s", str(o, "dedup_key"));
+    assert_non_null(strstr(flap_key, "clockwerk-flap-"));
+    assert_string_equal(str(o, "event_action"), "trigger");
+    json_object_put(o);
+    outbox_request_free(&r);
+    a->flap_end = true; /* the flapping's end resolves that key */
+    o = build(&c, &a, 1, &r);
+    assert_string_equal(str(o, "event_action"), "resolve");
+    assert_string_equal(str(o, "dedup_key"), flap_key);
+    json_object_put(o);
+    outbox_request_free(&r);
+    a->flap_end = false;
+
     /* no summary: two alerts are refused by the builder (channel_queue makes one job each) */
     struct alert_rec *two[2] = { a, a };
     assert_int_equal(channel_build_request(&c, two, 2, &ctx, &r), -1);

@@ -58,7 +58,9 @@ struct alert_rec {
         uint8_t avail;    /* enum astate_avail when the parent's alert was made */
     } * children;
     size_t n_children;
-    char *detail; /* one more line for the reader, "" when none: a flapping alert's percent, a
+    bool flap_end; /* a DOWN/UP that tells the end of flapping: sent even when the channels heard this state
+                    * (resolves the flapping alert's own dedup key); in memory only */
+    char *detail;  /* one more line for the reader, "" when none: a flapping alert's percent, a
                              * stable-again note, an escalation's step, a location summary (issue 16) */
 };
 

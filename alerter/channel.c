@@ -280,17 +280,35 @@ static struct outbox_job *queue_http(struct outbox *ob, const struct cw_channel 
     return j;
 }
 
+/* The event that resolves the flapping's key (channel_dedup_key) of a, which ends it: a job of a's on c, counted
+ * in a's delivery there (the caller counts the job channel_queue returns). */
+static void queue_flap_resolve(struct outbox *ob, const struct cw_channel *c, struct alert_rec *a,
+                               const struct chan_ctx *ctx)
+{
+    struct alert_rec end = *a; /* a shallow copy: only read */
+    end.kind = CW_ALERT_FLAPPING;
+    end.flap_end = true;
+    struct alert_rec *one[1] = { &end };
+    if (!queue_http(ob, c, one, 1, ctx)) return;
+    struct alert_delivery *dl = alert_delivery_of(a, c->name);
+    if (dl) dl->pending++;
+}
+
 struct outbox_job *channel_queue(struct outbox *ob, const struct cw_config *cfg, size_t ch,
                                  struct alert_rec *const *alerts, size_t n, const struct chan_ctx *ctx)
 {
     if (ch >= cfg->n_channels || n == 0) return NULL;
     const struct cw_channel *c = &cfg->channels[ch];
     if (c->type == CW_CHAN_EMAIL) return queue_mail(ob, c, alerts, n, ctx);
-    if (!channel_one_per_alert(c->type) || n == 1) return queue_http(ob, c, alerts, n, ctx);
-    /* PagerDuty, Opsgenie: one event per alert (their dedup key / alias is per incident): all or none */
-    if (outbox_room(ob) < n) return NULL;
+    if (!channel_one_per_alert(c->type)) return queue_http(ob, c, alerts, n, ctx);
+    /* PagerDuty, Opsgenie: one event per alert (their dedup key / alias is per incident), and one resolving the
+     * flapping's key for an alert that ends flapping: all or none */
+    size_t jobs = n;
+    for (size_t i = 0; i < n; i++) jobs += alerts[i]->flap_end;
+    if (outbox_room(ob) < jobs) return NULL;
     struct outbox_job *last = NULL;
     for (size_t i = 0; i < n; i++) {
+        if (alerts[i]->flap_end) queue_flap_resolve(ob, c, alerts[i], ctx);
         struct outbox_job *j = queue_http(ob, c, &alerts[i], 1, ctx);
         if (j) last = j;
     }

@@ -9,7 +9,8 @@
  *     severity, "source", "entity", "tags", "details" (string values)}; to close: POST
  *     {base}/v2/alerts/{alias}/close?identifierType=alias JSON {"source", "note"}.
  * The dedup key (alias) of an alert: "clockwerk-" + its incident id in 16 hex digits (DOWN, REMINDER,
- * ESCALATION, FLAPPING, UP: the UP resolves the DOWN's incident); "clockwerk-ep-" + a hash of the endpoint's URL
+ * ESCALATION, UP: the UP resolves the DOWN's incident); "clockwerk-flap-" + a hash of the endpoint's URL for
+ * FLAPPING (the alert that ends flapping resolves it: channel_queue adds that event); "clockwerk-ep-" + a hash of the endpoint's URL
  * when the alert has no incident id; "clockwerk-slow-" + that hash for SLOW (triggered) and FAST (resolves it);
  * "clockwerk-tls-" + that hash for TLS_EXPIRY. */
 #include <inttypes.h>
@@ -32,12 +33,20 @@ void channel_dedup_key(const struct alert_rec *a, char *out, size_t len)
 {
     uint64_t ep = cw_hash64(a->url ? a->url : "");
     if (a->kind == CW_ALERT_SLOW || a->kind == CW_ALERT_FAST) snprintf(out, len, "clockwerk-slow-%016" PRIx64, ep);
+    else if (a->kind == CW_ALERT_FLAPPING) snprintf(out, len, "clockwerk-flap-%016" PRIx64, ep);
     else if (a->kind == CW_ALERT_TLS_EXPIRY) snprintf(out, len, "clockwerk-tls-%016" PRIx64, ep);
     else if (a->incident_id) snprintf(out, len, "clockwerk-%016" PRIx64, a->incident_id);
     else snprintf(out, len, "clockwerk-ep-%016" PRIx64, ep);
 }
 
 bool channel_resolves(unsigned kind) { return kind == CW_ALERT_UP || kind == CW_ALERT_FAST; }
+
+/* Whether a's event resolves (closes) its key: an UP, a FAST, the end of flapping (a FLAPPING with flap_end, as
+ * channel_queue makes it for the alert that ends flapping). */
+static bool resolves(const struct alert_rec *a)
+{
+    return channel_resolves(a->kind) || (a->kind == CW_ALERT_FLAPPING && a->flap_end);
+}
 
 /* The severity the service is told: the endpoint's, at most "warning" for a warning (slow, TLS expiry,
  * flapping), "info" for good news and tests. */
@@ -94,10 +103,10 @@ void chan_fmt_pagerduty(const struct cw_channel *c, struct alert_rec *const *ale
     channel_dedup_key(a, key, sizeof key);
     json_object *root = chan_jnew(json_object_new_object());
     chan_json_str(root, "routing_key", c->token, 0);
-    chan_json_str(root, "event_action", channel_resolves(a->kind) ? "resolve" : "trigger", 0);
+    chan_json_str(root, "event_action", resolves(a) ? "resolve" : "trigger", 0);
     chan_json_str(root, "dedup_key", key, 0);
     chan_json_str(root, "client", "Clockwerk", 0);
-    if (!channel_resolves(a->kind)) {
+    if (!resolves(a)) {
         json_object *p = chan_jnew(json_object_new_object());
         char host[256], name[512], when[32];
         one_line(a, line, sizeof line);
@@ -174,7 +183,7 @@ void chan_fmt_opsgenie(const struct cw_channel *c, struct alert_rec *const *aler
     channel_dedup_key(a, key, sizeof key);
     const char *base = c->url && c->url[0] ? c->url : "https://api.opsgenie.com";
     json_object *root;
-    if (channel_resolves(a->kind)) {
+    if (resolves(a)) {
         char line[2048], source[OG_SOURCE_MAX + 1];
         one_line(a, line, sizeof line);
         opsgenie_source(ctx, source, sizeof source);

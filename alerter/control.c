@@ -75,22 +75,36 @@ void control_close(struct control *c)
     c->fd = -1;
     free(c->path);
     c->path = NULL;
+    free(c->names);
+    c->names = NULL;
+    c->n_names = 0;
+}
+
+/* The user name of uid, "uid N" when it has none: looked up once per uid for the process's life (a lookup may
+ * block on LDAP/sssd; the names of local users seldom change), then from c->names. */
+static const char *user_name(struct control *c, uid_t uid)
+{
+    for (size_t i = 0; i < c->n_names; i++)
+        if (c->names[i].uid == (uint32_t)uid) return c->names[i].name;
+    c->names = cw_xrealloc(c->names, (c->n_names + 1) * sizeof *c->names);
+    struct control_uid_name *n = &c->names[c->n_names++];
+    n->uid = (uint32_t)uid;
+    struct passwd pw, *found = NULL;
+    char buf[4096];
+    c->name_lookups++;
+    if (getpwuid_r(uid, &pw, buf, sizeof buf, &found) == 0 && found && strlen(found->pw_name) < sizeof n->name)
+        snprintf(n->name, sizeof n->name, "%s", found->pw_name);
+    else snprintf(n->name, sizeof n->name, "uid %lu", (unsigned long)uid);
+    return n->name;
 }
 
 /* The peer's user name, "uid N" when it has none, "unknown" when the kernel does not say. */
-static void peer_name(int fd, char *out, size_t len)
+static void peer_name(struct control *c, int fd, char *out, size_t len)
 {
     struct ucred cred;
     socklen_t cl = sizeof cred;
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) != 0) {
-        snprintf(out, len, "unknown");
-        return;
-    }
-    struct passwd pw, *found = NULL;
-    char buf[4096];
-    if (getpwuid_r(cred.uid, &pw, buf, sizeof buf, &found) == 0 && found && strlen(found->pw_name) < len)
-        snprintf(out, len, "%s", found->pw_name);
-    else snprintf(out, len, "uid %lu", (unsigned long)cred.uid);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) != 0) snprintf(out, len, "unknown");
+    else snprintf(out, len, "%s", user_name(c, cred.uid));
 }
 
 static void accept_all(struct control *c, int64_t now_us)
@@ -115,7 +129,7 @@ static void accept_all(struct control *c, int64_t now_us)
         memset(k, 0, sizeof *k);
         k->fd = fd;
         k->deadline_us = now_us + CONTROL_CLIENT_TIMEOUT_US;
-        peer_name(fd, k->who, sizeof k->who);
+        peer_name(c, fd, k->who, sizeof k->who);
     }
 }
 

@@ -31,7 +31,7 @@
 #define CONTROL_SOCKET_NAME "alerter.ctl"
 
 /* What requests do. Each returns 0, or -1 with a message for the caller in err. who: the request's author
- * ("alice", or "alice (uid root)"). A NULL member answers "not available in this alerter". */
+ * ("alice", or "alice (as root)"). A NULL member answers "not available in this alerter". */
 struct control_ops {
     void *ctx;
     /* Checks want's scope against the configuration, adds it (a new id) and saves the file; *added: the stored
@@ -65,6 +65,12 @@ struct control {
     size_t n_conns;
     uint64_t requests, refused, timeouts; /* counters */
     struct ratelimit cut_log;             /* the "cut" warnings */
+    struct control_uid_name {             /* the peers' user names, each uid looked up once (NSS may block) */
+        uint32_t uid;
+        char name[64]; /* as control_conn.who */
+    } * names;
+    size_t n_names;
+    uint64_t name_lookups; /* getpwuid_r calls made */
 };
 
 /* Creates the socket (a stale one from a previous run replaced) with ops. On failure logs why and leaves

@@ -64,7 +64,7 @@ static const char *author_of(json_object *req, const char *who, char *buf, size_
     for (const unsigned char *p = (const unsigned char *)b; *p; p++)
         if (*p < 0x20 || *p == 0x7f || *p == '(' || *p == ')') return NULL;
     if (!b[0] || strcmp(b, who) == 0) snprintf(buf, len, "%s", who);
-    else snprintf(buf, len, "%s (uid %s)", b, who);
+    else snprintf(buf, len, "%s (as %s)", b, who);
     return buf;
 }
 

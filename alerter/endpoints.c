@@ -44,6 +44,8 @@ static void take_over(struct endpoint *e, struct endpoint *old)
     e->inc = old->inc;
     memset(&old->inc, 0, sizeof old->inc);
     e->flap = old->flap;
+    e->held_by = old->held_by;
+    e->last_down = old->last_down;
 }
 
 static void drop_all(struct endpoints *t)
@@ -85,20 +87,15 @@ void endpoints_build(struct endpoints *t, const struct cw_config *cfg)
 
 /* ---- one result */
 
-/* The incident's part of a new alert; false when it is not raised at all. */
+/* The incident's part of a new alert; false when it is not raised at all. A DOWN or UP touches the incident only
+ * when it is told, at its release (incident_decide). */
 static bool incident_part(struct endpoint *e, struct alert_rec *al)
 {
     struct incident *inc = &e->inc;
     switch (al->kind) {
-    case CW_ALERT_DOWN:
-        incident_open(inc, al->id, al->since_us);
-        break;
     case CW_ALERT_REMINDER:
     case CW_ALERT_ESCALATION:
         if (inc->open && inc->acked) return false; /* acknowledged: no more of them */
-        break;
-    case CW_ALERT_UP:
-        inc->open = false;
         break;
     case CW_ALERT_FLAPPING:
         if (!inc->open) return true;
@@ -111,8 +108,9 @@ static bool incident_part(struct endpoint *e, struct alert_rec *al)
     return true;
 }
 
-void endpoints_raise(struct endpoints *t, struct endpoint *e, const struct astate_event *ev, const char *detail,
-                     int64_t now_mono)
+/* endpoints_raise; flap_end: the alert tells the end of flapping (alert_rec.flap_end). */
+static void raise_alert(struct endpoints *t, struct endpoint *e, const struct astate_event *ev, const char *detail,
+                        bool flap_end, int64_t now_mono)
 {
     bool failing = ev->kind == CW_ALERT_DOWN || ev->kind == CW_ALERT_REMINDER || ev->kind == CW_ALERT_ESCALATION;
     struct alert_rec *al = alert_new(ev->kind, e->ep->url, e->ep->name, failing ? e->last.error : NULL, ev->since_us,
@@ -130,6 +128,7 @@ void endpoints_raise(struct endpoints *t, struct endpoint *e, const struct astat
         al->detail = cw_xstrdup(detail);
     }
     if (ev->kind == CW_ALERT_ESCALATION) al->escalation = ev->seq;
+    al->flap_end = flap_end;
     al->severity = (uint8_t)(e->ep->severity >= CW_SEV_INFO && e->ep->severity <= CW_SEV_CRITICAL ? e->ep->severity
                                                                                                   : CW_SEV_CRITICAL);
     al->last_status = e->ep->type == CW_CHECK_HTTP ? e->last.status : 0; /* an HTTP status means nothing else */
@@ -139,26 +138,48 @@ void endpoints_raise(struct endpoints *t, struct endpoint *e, const struct astat
     dispatch_raise(t->d, t->cfg, al, e->ep->interval, now_mono);
 }
 
-/* Flapping: its start raises one FLAPPING alert; its end one alert of the final state. */
-static void judge_flapping(struct endpoints *t, struct endpoint *e, bool ok, int64_t at, int64_t now_mono)
+void endpoints_raise(struct endpoints *t, struct endpoint *e, const struct astate_event *ev, const char *detail,
+                     int64_t now_mono)
+{
+    raise_alert(t, e, ev, detail, false, now_mono);
+}
+
+/* Flapping, judged before the state machine's events are raised: its start raises one FLAPPING alert (after
+ * them); its end exactly one alert of the final state: the state change of the same check when it made one
+ * (marked stable again), else one of its own. */
+static void judge_flapping(struct endpoints *t, struct endpoint *e, const struct cw_result *r,
+                           const struct astate_event *ev, unsigned n, int64_t now_mono)
 {
     double percent = 0;
     const struct cw_endpoint *ep = e->ep;
-    enum flap_change change = flap_feed(&e->flap, ep->flap_window, ep->flap_high, ep->flap_low, ok, &percent);
-    char detail[128];
+    enum flap_change change = flap_feed(&e->flap, ep->flap_window, ep->flap_high, ep->flap_low, r->ok, &percent);
+    bool changed_state = false;
+    for (unsigned i = 0; i < n; i++) {
+        bool state = ev[i].kind == CW_ALERT_DOWN || ev[i].kind == CW_ALERT_UP;
+        bool ends = change == FLAP_STOPPED && state;
+        if (ev[i].kind == CW_ALERT_UP) {
+            e->last_down.duration_us = ev[i].duration_us;
+            e->last_down.failed = ev[i].count;
+        }
+        raise_alert(t, e, &ev[i], ends ? "stable again after flapping" : NULL, ends, now_mono);
+        changed_state |= state;
+    }
+    int64_t at = r->checked_at_us;
     if (change == FLAP_STARTED) {
+        char detail[128];
         snprintf(detail, sizeof detail, "flapping: %.0f%% state changes over the last %d checks", percent,
                  ep->flap_window);
-        struct astate_event ev = { .kind = CW_ALERT_FLAPPING, .since_us = at, .at_us = at };
-        endpoints_raise(t, e, &ev, detail, now_mono);
-    } else if (change == FLAP_STOPPED && e->st.avail != ASTATE_UNKNOWN) {
+        struct astate_event fe = { .kind = CW_ALERT_FLAPPING, .since_us = at, .at_us = at };
+        endpoints_raise(t, e, &fe, detail, now_mono);
+    } else if (change == FLAP_STOPPED && !changed_state && e->st.avail != ASTATE_UNKNOWN) {
         bool down = e->st.avail == ASTATE_DOWN;
-        struct astate_event ev = { .kind = down ? CW_ALERT_DOWN : CW_ALERT_UP,
+        struct astate_event se = { .kind = down ? CW_ALERT_DOWN : CW_ALERT_UP,
                                    .since_us = e->st.state_since_us,
                                    .at_us = at,
-                                   .count = e->st.failed_count,
+                                   .duration_us = down ? 0 : e->last_down.duration_us,
+                                   .count = down ? e->st.failed_count : e->last_down.failed,
                                    .seq = ++e->inc.resends };
-        endpoints_raise(t, e, &ev, "stable again after flapping", now_mono);
+        raise_alert(t, e, &se, "stable again after flapping", true, now_mono);
     }
 }
 
@@ -195,10 +216,10 @@ enum intake_verdict endpoints_apply(void *ctx, const struct cw_result *r, int64_
     e->last.status = r->status_code;
     e->last.latency_us = r->latency_us;
     note_error(e, r);
+    if (!r->ok && e->inc.open) e->inc.failed++;
     struct astate_event ev[ASTATE_MAX_EVENTS];
     unsigned n = astate_feed(&e->st, &e->p, r->ok, r->latency_us, r->checked_at_us, ev);
-    for (unsigned i = 0; i < n; i++) endpoints_raise(t, e, &ev[i], NULL, now_mono);
-    judge_flapping(t, e, r->ok, r->checked_at_us, now_mono);
+    judge_flapping(t, e, r, ev, n, now_mono);
     if (astate_feed_tls(&e->st, &e->p, r->tls_expires_at_us, r->checked_at_us, ev))
         endpoints_raise(t, e, &ev[0], NULL, now_mono);
     return INTAKE_APPLIED;

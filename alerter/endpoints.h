@@ -43,7 +43,12 @@ struct endpoint {
     } last;
     struct incident inc;   /* its incident (alerter/incident.h) */
     struct flap_hist flap; /* its recent outcomes and whether it flaps (alerter/flap.h) */
-    UT_hash_handle hh;     /* by ep->url */
+    uint8_t held_by;       /* enum cw_mute that held its last DOWN back (in memory; 0: none yet) */
+    struct {               /* its last DOWN that ended (the state machine's UP), in memory: a flap-end UP says it */
+        int64_t duration_us;
+        uint32_t failed;
+    } last_down;
+    UT_hash_handle hh; /* by ep->url */
 };
 
 struct endpoints {
@@ -71,8 +76,9 @@ void endpoints_build(struct endpoints *t, const struct cw_config *cfg);
 /* The entry of that URL, or NULL. */
 struct endpoint *endpoints_find(const struct endpoints *t, const char *url);
 
-/* Raises the alert of event ev of e (detail: one more line, or NULL), keeping its incident (alerter/incident.h):
- * a DOWN opens one, a REMINDER of an acknowledged incident is not raised, the UP closes it. */
+/* Raises the alert of event ev of e (detail: one more line, or NULL): a REMINDER or ESCALATION of an acknowledged
+ * incident is not raised. A DOWN opens the incident (alerter/incident.h) and an UP closes it only when told, at
+ * their release (incident_decide); a muted one leaves it alone. */
 void endpoints_raise(struct endpoints *t, struct endpoint *e, const struct astate_event *ev, const char *detail,
                      int64_t now_mono);
 

@@ -29,6 +29,7 @@ struct incident {
     uint32_t steps;         /* escalation steps raised */
     uint32_t resends;       /* alerts sent when a mute ended: their seq, so each gets a new id */
     uint8_t notified;       /* enum astate_avail: what the channels last heard of the endpoint */
+    uint32_t failed;        /* failed checks since its DOWN began (the UP that closes it says them) */
     bool acked;
     char *acked_by;      /* who acknowledged it; NULL when not acked */
     int64_t acked_at_us; /* wall clock */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alerter/alert.h"
 #include "alerter/endpoints.h"
 #include "alerter/incident.h"
 #include "alerter/mute.h"
@@ -84,6 +85,60 @@ static void note_told(struct endpoints *t, struct endpoint *e, struct alert_rec 
     }
 }
 
+static bool is_state_mute(uint8_t muted)
+{
+    return muted == CW_MUTE_MAINTENANCE || muted == CW_MUTE_SILENCE || muted == CW_MUTE_DEPENDENCY ||
+           muted == CW_MUTE_FLAPPING;
+}
+
+/* The incident a folded child's alert belongs to: its ancestor's told incident, or the DOWN it is telling. */
+static uint64_t ancestor_incident(const struct endpoints *t, long ancestor)
+{
+    const struct endpoint *a = &t->all[ancestor];
+    if (a->inc.open && a->inc.notified == ASTATE_DOWN) return a->inc.id;
+    return alert_make_id(a->ep->url, CW_ALERT_DOWN, a->st.state_since_us, 0);
+}
+
+/* A REMINDER, ESCALATION or UP of a DOWN the channels never heard is held back like that DOWN was (its mute has
+ * just ended: incident_tick brings them level with a DOWN); a flap-end alert tells its state anyway. */
+static uint8_t mute_unheard(const struct endpoint *e, const struct alert_rec *al)
+{
+    bool follow_up =
+        al->kind == CW_ALERT_REMINDER || al->kind == CW_ALERT_ESCALATION || (al->kind == CW_ALERT_UP && !al->flap_end);
+    if (!follow_up || e->inc.notified == ASTATE_DOWN) return CW_MUTE_NONE;
+    return e->held_by ? e->held_by : CW_MUTE_MAINTENANCE;
+}
+
+/* An UP told closes the incident: it says the downtime from the DOWN the channels heard and the failed checks
+ * since (an UP sent when a mute or flapping ended has nothing of its own to say). */
+static void close_incident(struct incident *inc, struct alert_rec *al)
+{
+    inc->open = false;
+    if (inc->notified != ASTATE_DOWN || al->since_us < inc->since_us) return;
+    al->duration_us = al->since_us - inc->since_us;
+    al->count = inc->failed;
+    alert_update_message(al);
+}
+
+/* The incident's part of a DOWN or UP at its release: a DOWN told to channels that had not heard DOWN opens a
+ * new incident, an UP told closes it; a muted one leaves it alone (and a folded child's names its parent's). */
+static void incident_at_release(struct endpoints *t, struct endpoint *e, struct alert_rec *al, long ancestor)
+{
+    struct incident *inc = &e->inc;
+    bool told = !is_state_mute(al->muted);
+    if (al->kind == CW_ALERT_DOWN || al->kind == CW_ALERT_UP) {
+        if (al->kind == CW_ALERT_DOWN && told && inc->notified != ASTATE_DOWN) {
+            incident_open(inc, al->id, al->since_us);
+            bool same_down = e->st.avail == ASTATE_DOWN && e->st.state_since_us == al->since_us;
+            inc->failed = same_down ? e->st.failed_count : al->count;
+        }
+        al->incident_id = inc->open ? inc->id : 0;
+        al->steps_reached = inc->steps;
+        if (al->kind == CW_ALERT_UP && told && inc->open) close_incident(inc, al);
+    }
+    if (al->muted == CW_MUTE_DEPENDENCY) al->incident_id = ancestor_incident(t, ancestor);
+}
+
 size_t incident_decide(void *ctx, const struct cw_config *cfg, struct alert_rec *al, size_t *chans)
 {
     struct endpoints *t = ctx;
@@ -92,15 +147,16 @@ size_t incident_decide(void *ctx, const struct cw_config *cfg, struct alert_rec 
     long ancestor = -1;
     struct mute_facts f = facts_of(t, e, cw_wall_us(), &ancestor);
     al->muted = (uint8_t)mute_reason(&f, al->kind);
+    if (al->muted == CW_MUTE_NONE) al->muted = mute_unheard(e, al);
     if (al->muted == CW_MUTE_DEPENDENCY && al->kind == CW_ALERT_DOWN)
         incident_add_child(&t->all[ancestor].inc, e->ep->url); /* the parent's UP will list it */
+    if (al->kind == CW_ALERT_DOWN && is_state_mute(al->muted)) e->held_by = al->muted;
+    incident_at_release(t, e, al, ancestor);
     struct route_query q = {
         .ep = e->ep, .kind = al->kind, .steps_reached = al->steps_reached, .escalation_step = al->escalation
     };
     size_t n = route_channels(cfg, &q, chans);
-    bool state_muted = al->muted == CW_MUTE_MAINTENANCE || al->muted == CW_MUTE_SILENCE ||
-                       al->muted == CW_MUTE_DEPENDENCY || al->muted == CW_MUTE_FLAPPING;
-    if (!state_muted) note_told(t, e, al); /* nobody routed (NO_ROUTE) counts as told: nothing to bring level */
+    if (!is_state_mute(al->muted)) note_told(t, e, al); /* nobody routed (NO_ROUTE) counts as told */
     return n;
 }
 

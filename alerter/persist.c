@@ -126,6 +126,7 @@ static void restore_incident(struct endpoint *e, struct statefile_endpoint *save
     e->inc = saved->inc;
     memset(&saved->inc, 0, sizeof saved->inc);
     e->flap = saved->flap;
+    e->inc.failed = e->st.failed_count; /* not in the file: those of the current DOWN */
     if (e->inc.notified != INCIDENT_NOTIFIED_UNSET) return;
     e->inc.notified = e->st.avail;
     if (e->st.avail == ASTATE_DOWN) {
@@ -145,6 +146,7 @@ static size_t restore_endpoints(struct endpoints *t, struct statefile_data *d, s
         restore_incident(e, &d->eps[i]);
         e->last.status = d->eps[i].last_status;
         e->last.latency_us = d->eps[i].last_latency_us;
+        e->last.checked_us = d->eps[i].last_checked_us; /* the at of escalations and reconciles before a result */
         if (d->eps[i].last_error && d->eps[i].last_error[0]) e->last.error = cw_xstrdup(d->eps[i].last_error);
         restored++;
         *down += e->st.avail == ASTATE_DOWN;

@@ -24,8 +24,7 @@ size_t route_channels(const struct cw_config *cfg, const struct route_query *q, 
     if (n_channels == 0) return 0;
     bool *wanted = cw_xcalloc(n_channels, sizeof *wanted);
     const struct cw_endpoint *ep = q->ep;
-    bool escalation = q->kind == CW_ALERT_ESCALATION;
-    if (escalation) {
+    if (q->kind == CW_ALERT_ESCALATION) {
         if (q->escalation_step >= 1 && q->escalation_step <= ep->n_escalate) {
             const struct cw_escalation *s = &ep->escalate[q->escalation_step - 1];
             take_list(wanted, n_channels, s->channels, s->n_channels);
@@ -42,7 +41,7 @@ size_t route_channels(const struct cw_config *cfg, const struct route_query *q, 
         if (!wanted[c]) continue;
         const struct cw_channel *ch = &cfg->channels[c];
         if ((int)ch->min_severity > severity) continue;
-        if (!escalation && (q->kind >= 32 || !(ch->kinds & (1u << q->kind)))) continue;
+        if (q->kind >= 32 || !(ch->kinds & (1u << q->kind))) continue; /* an ESCALATION: "escalation" in kinds */
         out[n++] = c;
     }
     free(wanted);

@@ -5,7 +5,8 @@
  * alerts.notify, or every channel) together with, for the follow-ups of an incident (REMINDER and UP), the
  * channels of every escalation step the incident has reached; each of them only when it takes kind k (bit
  * 1u << k of its `kinds`) and its min_severity is at most the endpoint's severity. An ESCALATION alert goes to
- * its own step's channels alone, filtered by min_severity only (a channel named in a step wants it).
+ * its own step's channels alone, filtered the same way: a channel gets it when its kinds has "escalation"
+ * (the default, every kind, does) and its min_severity allows.
  * No channel configured at all is not a routing question (the alert is recorded with deliveries NONE); channels
  * configured but none taking it: the caller records it muted NO_ROUTE. */
 #ifndef CW_ALERTER_ROUTE_H

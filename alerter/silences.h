@@ -28,7 +28,7 @@ struct silence {
     bool all;       /* every endpoint (endpoint and group NULL) */
     int64_t start_us, end_us, created_us; /* wall clock; active while start_us <= now < end_us */
     char *reason;                         /* why, as the operator wrote it (required) */
-    char *author;                         /* who: "alice", or "alice (uid root)" when the caller said who it acts for */
+    char *author;                         /* who: "alice", or "alice (as root)" when the caller said who it acts for */
 };
 
 struct silences {

@@ -83,7 +83,7 @@ def test_silence_add_list_remove_and_restart():
         by_group = added_id(cli(cw, "silence", "add", "--group", "payments", "--for", "1d",
                                 "--reason", "vendor outage"))
         every = added_id(cli(cw, "silence", "add", "--all", "--for", "3h", "--reason", "network work"))
-        cw.wait_log(r"silence %s of endpoint api added by alice \(uid \S+\) until \S+ \(reason: db upgrade\)"
+        cw.wait_log(r"silence %s of endpoint api added by alice \(as \S+\) until \S+ \(reason: db upgrade\)"
                     % by_name)
         path = os.path.join(cw.run_dir, "silences.json")
         check(stat.S_IMODE(os.stat(path).st_mode) == 0o600, "silences.json mode %o" % os.stat(path).st_mode)
@@ -92,7 +92,7 @@ def test_silence_add_list_remove_and_restart():
         check(text.code == 0, "silence list: %r" % text.text)
         for sid in (by_name, by_url, by_group, every):
             check(sid in text.out, "%s not in the list %r" % (sid, text.out))
-        check(re.search(r"%s\s+endpoint api\s+until \S+\s+by alice \(uid \S+\): db upgrade" % by_name, text.out),
+        check(re.search(r"%s\s+endpoint api\s+until \S+\s+by alice \(as \S+\): db upgrade" % by_name, text.out),
               "the list line of the endpoint silence: %r" % text.out)
         docs = {s["id"]: s for s in listed(cw)}
         check(set(docs) == {by_name, by_url, by_group, every}, "list --json: %s" % docs)
@@ -115,7 +115,7 @@ def test_silence_add_list_remove_and_restart():
 
         res = cli(cw, "silence", "remove", by_name, "--by", "bob")
         check(res.code == 0 and ("removed silence %s" % by_name) in res.out, "remove: %r" % res.text)
-        cw.wait_log(r"silence %s of endpoint api removed by bob \(uid \S+\) \(reason was: db upgrade; "
+        cw.wait_log(r"silence %s of endpoint api removed by bob \(as \S+\) \(reason was: db upgrade; "
                     r"added by alice" % by_name)
         check(by_name not in {s["id"] for s in listed(cw)}, "removed silence still listed")
         for sid in (by_url, by_group, every):
@@ -266,7 +266,7 @@ def test_silence_web_api():
                                      form={"endpoint": "api", "duration_s": "3600", "reason": "deploy 42"})
             check(st == 201 and doc["silence"]["endpoint"] == "api" and doc["silence"]["reason"] == "deploy 42",
                   "POST: %s %r" % (st, doc))
-            check(re.fullmatch(r"ops \(uid \S+\)", doc["silence"]["author"]), "author %r" % doc["silence"]["author"])
+            check(re.fullmatch(r"ops \(as \S+\)", doc["silence"]["author"]), "author %r" % doc["silence"]["author"])
             check(doc["silence"]["end_us"] - doc["silence"]["start_us"] == 3600 * 10**6, "duration: %r" % doc)
             new = doc["silence"]["id"]
             check(new in cli(cw, "silence", "list").out, "the web's silence is not in the CLI's list")
@@ -278,7 +278,7 @@ def test_silence_web_api():
                 check(st == 400 and part in doc["error"], "POST %r: %s %r" % (form, st, doc))
             st, _, doc = web_request(port, "DELETE", "/api/v1/silences/" + new, auth=auth)
             check(st == 200 and doc["silence"]["id"] == new, "DELETE: %s %r" % (st, doc))
-            cw.wait_log(r"silence %s of endpoint api removed by ops \(uid \S+\)" % new)
+            cw.wait_log(r"silence %s of endpoint api removed by ops \(as \S+\)" % new)
             st, _, doc = web_request(port, "DELETE", "/api/v1/silences/" + new, auth=auth)
             check(st == 404 and "no silence has id" in doc["error"], "DELETE again: %s %r" % (st, doc))
             cw.stop()

@@ -241,6 +241,7 @@ static void persist_round_trip(void **state)
     world_init(&w2);
     persist_load(&keep, &w2.t, &w2.d, &w2.cfg, 0);
     assert_int_equal(endpoints_find(&w2.t, "http://a.test/")->st.avail, ASTATE_DOWN);
+    assert_int_equal(endpoints_find(&w2.t, "http://a.test/")->last.checked_us, 11 * S); /* escalation's at */
     assert_int_equal(endpoints_find(&w2.t, "http://b.test/")->st.avail, ASTATE_UNKNOWN);
     assert_int_equal(w2.d.n_alerts, 1);
     assert_int_equal(w2.d.n_held, 1);

@@ -222,6 +222,18 @@ static void gotify_message(void **state)
     alert_free(a);
 }
 
+/* Builds a's PagerDuty event on c: its action; its key into key when key is "", else checked equal to it. */
+static void expect_event(const struct cw_channel *c, struct alert_rec *a, const char *action, char *key, size_t len)
+{
+    struct outbox_request r;
+    json_object *o = build(c, &a, 1, &r);
+    assert_string_equal(str(o, "event_action"), action);
+    if (key[0]) assert_string_equal(str(o, "dedup_key"), key);
+    else snprintf(key, len, "%s", str(o, "dedup_key"));
+    json_object_put(o);
+    outbox_request_free(&r);
+}
+
 static void pagerduty_cycle(void **state)
 {
     (void)state;
@@ -266,6 +278,14 @@ static void pagerduty_cycle(void **state)
     assert_string_equal(str(o, "dedup_key"), slow_key);
     json_object_put(o);
     outbox_request_free(&r);
+
+    a->kind = CW_ALERT_FLAPPING; /* flapping: its own key, whatever the incident */
+    char flap_key[64] = "";
+    expect_event(&c, a, "trigger", flap_key, sizeof flap_key);
+    assert_non_null(strstr(flap_key, "clockwerk-flap-"));
+    a->flap_end = true; /* the flapping's end resolves that key */
+    expect_event(&c, a, "resolve", flap_key, sizeof flap_key);
+    a->flap_end = false;
 
     /* no summary: two alerts are refused by the builder (channel_queue makes one job each) */
     struct alert_rec *two[2] = { a, a };

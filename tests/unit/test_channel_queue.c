@@ -293,13 +293,31 @@ static void statefile_keeps_channel(void **state)
     unlink(path);
 }
 
+/* The alert that ends flapping (a DOWN here) on PagerDuty: its own event, and one resolving the flapping's key;
+ * the alert's delivery there waits for both jobs. */
+static void flap_end_resolves_flapping(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f, 1, "f");
+    f.ch[2] = (struct cw_channel){ .name = "pd", .type = CW_CHAN_PAGERDUTY, .kinds = CW_KINDS_ALL, .token = "R" };
+    struct alert_rec *a = f.list[0];
+    a->incident_id = a->id;
+    a->flap_end = true;
+    alert_add_delivery(a, "pd", false, CW_DELIVERY_PENDING);
+    size_t before = outbox_count(f.ob);
+    assert_non_null(channel_queue(f.ob, &f.cfg, 2, f.list, 1, &ctx));
+    assert_int_equal(outbox_count(f.ob), before + 2);
+    assert_int_equal(a->dl[0].pending, 1); /* the second job's; the caller counts the one it is told of */
+    fixture_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(queue_email_and_webhook),
-        cmocka_unit_test(template_body),
-        cmocka_unit_test(stale_jobs_dropped),
-        cmocka_unit_test(statefile_keeps_channel),
+        cmocka_unit_test(queue_email_and_webhook),    cmocka_unit_test(template_body),
+        cmocka_unit_test(stale_jobs_dropped),         cmocka_unit_test(statefile_keeps_channel),
+        cmocka_unit_test(flap_end_resolves_flapping),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -131,7 +131,7 @@ static void test_silence_ops(void **state)
                            "\"reason\":\"db upgrade\",\"by\":\"bob\",\"future\":1}");
     assert_non_null(strstr(a, "\"ok\":true"));
     assert_int_equal(f->silences.n, 1);
-    assert_string_equal(f->silences.v[0].author, "bob (uid alice)");
+    assert_string_equal(f->silences.v[0].author, "bob (as alice)");
     assert_true(f->silences.v[0].end_us - f->silences.v[0].start_us == 3600 * 1000000LL);
     assert_non_null(strstr(a, f->silences.v[0].id));
     struct stat st;
@@ -170,7 +170,7 @@ static void test_ack(void **state)
     assert_non_null(
         strstr(ask(f, "{\"v\":1,\"op\":\"ack\",\"alert_id\":\"ABCDEF\",\"by\":\"carol\"}"), "acknowledged"));
     assert_true(f->acked == 0xabcdefULL);
-    assert_string_equal(f->acked_by, "carol (uid alice)");
+    assert_string_equal(f->acked_by, "carol (as alice)");
 }
 
 /* ---- the socket */
@@ -248,6 +248,7 @@ static void test_socket(void **state)
         assert_int_equal(recv(silent[i], &b, 1, 0), 0);
         close(silent[i]);
     }
+    assert_int_equal(c.name_lookups, 1); /* one user name lookup per uid for the process's life */
     char path[128];
     snprintf(path, sizeof path, "%s", c.path);
     control_close(&c);

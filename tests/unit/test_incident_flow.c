@@ -27,6 +27,8 @@ struct decided {
     uint8_t kind, muted;
     size_t n_children, n_chans;
     uint64_t incident_id;
+    int64_t duration_us;
+    uint32_t count;
 };
 
 static struct fx {
@@ -67,7 +69,9 @@ static size_t logging_decide(void *ctx, const struct cw_config *cfg, struct aler
                                          .muted = al->muted,
                                          .n_children = al->n_children,
                                          .n_chans = n,
-                                         .incident_id = al->incident_id };
+                                         .incident_id = al->incident_id,
+                                         .duration_us = al->duration_us,
+                                         .count = al->count };
     return n;
 }
 
@@ -189,6 +193,7 @@ static void parent_first_same_release(void **state)
     assert_int_equal(f.dec[0].muted, CW_MUTE_DEPENDENCY); /* the child: folded */
     assert_int_equal(f.dec[1].muted, CW_MUTE_NONE);       /* the parent: lists it */
     assert_int_equal(f.dec[1].n_children, 1);
+    assert_int_equal(f.dec[0].incident_id, f.dec[1].id); /* folded: the child's alert names the parent's incident */
     assert_int_equal(f.n_jobs, 2); /* the parent's DOWN on mail and hook, nothing about the child */
     for (size_t i = 0; i < f.n_jobs; i++) assert_int_equal(f.jobs[i].n, 1);
     f.n_jobs = f.n_dec = 0;
@@ -331,7 +336,118 @@ static void flapping_one_alert_then_stable(void **state)
     for (size_t i = 0; i < f.n_dec; i++)
         sent_state += (f.dec[i].kind == CW_ALERT_DOWN || f.dec[i].kind == CW_ALERT_UP) && f.dec[i].muted == 0;
     assert_int_equal(sent_state, sent_before + 1); /* one "stable again" */
+    assert_int_equal(f.dec[f.n_dec - 1].kind, CW_ALERT_UP);
+    assert_true(f.dec[f.n_dec - 1].duration_us > 0); /* from the DOWN the channels heard */
+    assert_true(f.dec[f.n_dec - 1].count >= 1);
     assert_false(f.t.all[X].flap.flapping);
+}
+
+static void window_on(bool on)
+{
+    f.window = (struct cw_maintenance){ .name = "w", .start_us = 1, .duration = 4e9 }; /* covers every endpoint */
+    f.cfg.maintenance = &f.window;
+    f.cfg.n_maintenance = on ? 1 : 0;
+}
+
+/* A DOWN told, then a window in which it recovers and fails again (muted): the incident told stays the one. */
+static void muted_flip_keeps_told_incident(void **state)
+{
+    (void)state;
+    bring_up_all();
+    result(X, false);
+    release();
+    uint64_t told = f.dec[0].id;
+    assert_int_equal(f.t.all[X].inc.id, told);
+    window_on(true);
+    result(X, true);
+    release();
+    result(X, false);
+    release();
+    assert_int_equal(f.dec[2].muted, CW_MUTE_MAINTENANCE);
+    window_on(false);
+    incident_tick(&f.t, true, f.mono); /* the channels heard DOWN, it is down: nothing to send */
+    release();
+    assert_int_equal(f.n_dec, 3);
+    assert_int_equal(f.t.all[X].inc.id, told);
+    assert_true(f.t.all[X].inc.opened_wall_us != 0);
+    char msg[256];
+    assert_int_equal(incident_ack(&f.t, told, "alice", msg, sizeof msg), 0);
+    result(X, true);
+    release();
+    assert_int_equal(f.dec[3].kind, CW_ALERT_UP);
+    assert_int_equal(f.dec[3].muted, CW_MUTE_NONE);
+    assert_int_equal(f.dec[3].incident_id, told);
+    assert_false(f.t.all[X].inc.open);
+}
+
+/* A reminder released just after the window that held the DOWN back ended: muted, the DOWN goes out instead. */
+static void reminder_after_mute_waits_for_down(void **state)
+{
+    (void)state;
+    f.cfg.renotify = 1;
+    endpoints_build(&f.t, &f.cfg);
+    bring_up_all();
+    window_on(true);
+    result(X, false);
+    release();
+    assert_int_equal(f.dec[0].muted, CW_MUTE_MAINTENANCE);
+    result(X, false); /* a reminder is due */
+    window_on(false);
+    release();
+    assert_int_equal(f.dec[1].kind, CW_ALERT_REMINDER);
+    assert_int_not_equal(f.dec[1].muted, CW_MUTE_NONE);
+    assert_int_equal(f.n_jobs, 0);
+    incident_tick(&f.t, true, f.mono);
+    release();
+    assert_int_equal(f.dec[2].kind, CW_ALERT_DOWN);
+    assert_int_equal(f.dec[2].muted, CW_MUTE_NONE);
+    assert_int_equal(f.t.all[X].inc.id, f.dec[2].id);
+}
+
+/* Flapping stops on the very check that confirms DOWN: one DOWN, marked stable again. */
+static void flap_end_on_state_change_one_alert(void **state)
+{
+    (void)state;
+    f.eps[X].flap_window = 6;
+    f.eps[X].flap_high = 50;
+    f.eps[X].flap_low = 25;
+    f.eps[X].alert_threshold = 2;
+    endpoints_build(&f.t, &f.cfg);
+    bring_up_all();
+    const char *pattern = "FoFooooF";
+    for (const char *c = pattern; *c; c++) {
+        result(X, *c == 'o');
+        release();
+    }
+    assert_true(f.t.all[X].flap.flapping);
+    size_t before = f.n_dec;
+    result(X, false); /* the second failure: DOWN, and the flapping ends */
+    release();
+    assert_false(f.t.all[X].flap.flapping);
+    assert_int_equal(f.n_dec, before + 1);
+    assert_int_equal(f.dec[before].kind, CW_ALERT_DOWN);
+    assert_int_equal(f.dec[before].muted, CW_MUTE_NONE);
+}
+
+/* The UP sent when a mute ends says how long the incident the channels heard of lasted and its failed checks. */
+static void reconcile_up_says_downtime(void **state)
+{
+    (void)state;
+    bring_up_all();
+    result(X, false);
+    release();
+    result(X, false);
+    window_on(true);
+    result(X, true);
+    release();
+    assert_int_equal(f.dec[1].muted, CW_MUTE_MAINTENANCE);
+    window_on(false);
+    incident_tick(&f.t, true, f.mono);
+    release();
+    assert_int_equal(f.dec[2].kind, CW_ALERT_UP);
+    assert_int_equal(f.dec[2].muted, CW_MUTE_NONE);
+    assert_int_equal(f.dec[2].duration_us, 10 * S);
+    assert_int_equal(f.dec[2].count, 2);
 }
 
 int main(void)
@@ -344,6 +460,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(escalation_once_to_its_step, setup, teardown),
         cmocka_unit_test_setup_teardown(maintenance_end_sends_down_with_new_id, setup, teardown),
         cmocka_unit_test_setup_teardown(flapping_one_alert_then_stable, setup, teardown),
+        cmocka_unit_test_setup_teardown(muted_flip_keeps_told_incident, setup, teardown),
+        cmocka_unit_test_setup_teardown(reminder_after_mute_waits_for_down, setup, teardown),
+        cmocka_unit_test_setup_teardown(flap_end_on_state_change_one_alert, setup, teardown),
+        cmocka_unit_test_setup_teardown(reconcile_up_says_downtime, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

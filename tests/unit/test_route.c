@@ -93,9 +93,12 @@ static void escalation_goes_to_its_step(void **state)
     (void)state;
     struct fixture f;
     fixture_init(&f);
-    f.ch[PD].kinds = 1u << CW_ALERT_DOWN; /* kinds do not filter an escalation */
-    assert_int_equal(route(&f, CW_ALERT_ESCALATION, 1, 1), 1);
+    assert_int_equal(route(&f, CW_ALERT_ESCALATION, 1, 1), 1); /* the default kinds (all) take it */
     assert_int_equal(f.out[0], PD);
+    f.ch[PD].kinds = 1u << CW_ALERT_DOWN; /* kinds without "escalation": not this channel */
+    assert_int_equal(route(&f, CW_ALERT_ESCALATION, 1, 1), 0);
+    f.ch[PD].kinds |= 1u << CW_ALERT_ESCALATION;
+    assert_int_equal(route(&f, CW_ALERT_ESCALATION, 1, 1), 1);
     assert_int_equal(route(&f, CW_ALERT_ESCALATION, 2, 2), 1);
     assert_int_equal(f.out[0], OPS);
     f.ch[OPS].min_severity = CW_SEV_CRITICAL; /* min_severity does */

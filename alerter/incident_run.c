@@ -200,7 +200,19 @@ static void reconcile(struct endpoints *t, struct endpoint *e, const struct mute
                                .seq = ++e->inc.resends };
     endpoints_raise(t, e, &ev, down ? "down after its alert was held back" : "up after its alert was held back",
                     now_mono);
+    /* the channels hear of the outage now: the reminder clock (state.c, renotify) starts from this DOWN, not
+     * from the last reminder muted while it was held back */
+    if (down) e->st.last_notify_us = e->last.checked_us;
     if (t->d) dispatch_note_unsaved(t->d, SAVE_SOON);
+}
+
+/* Whether the tick has anything to do for e: channels not level with its availability, or an escalation step
+ * still ahead of an outage. Most endpoints have neither, and are passed over without their mute facts. */
+static bool tick_has_work(const struct endpoint *e)
+{
+    bool down = e->st.avail == ASTATE_DOWN;
+    if (down != (e->inc.notified == ASTATE_DOWN)) return true;
+    return down && e->inc.steps < e->ep->n_escalate;
 }
 
 /* Marks the endpoints that have an alert in the grouping window (not decided yet): held[i]. */
@@ -235,7 +247,7 @@ void incident_tick(struct endpoints *t, bool force, int64_t now_mono)
     bool *held = mark_held(t);
     for (size_t i = 0; i < t->n; i++) {
         struct endpoint *e = &t->all[i];
-        if (e->st.avail == ASTATE_UNKNOWN || waits_for_held(t, i, held)) continue;
+        if (e->st.avail == ASTATE_UNKNOWN || !tick_has_work(e) || waits_for_held(t, i, held)) continue;
         struct mute_facts f = facts_of(t, e, now_wall, NULL);
         reconcile(t, e, &f, now_mono);
         escalate(t, e, &f, now_wall, now_mono);

@@ -404,6 +404,35 @@ static void reminder_after_mute_waits_for_down(void **state)
     assert_int_equal(f.t.all[X].inc.id, f.dec[2].id);
 }
 
+/* The DOWN sent when a window ends restarts the reminder clock: the next reminder comes renotify after it, not
+ * renotify after the last reminder muted inside the window (the operator trial saw one a second later). */
+static void reconcile_down_restarts_reminder_clock(void **state)
+{
+    (void)state;
+    f.cfg.renotify = 25;
+    endpoints_build(&f.t, &f.cfg);
+    bring_up_all();
+    window_on(true);
+    const char *inside = "FFFFFF"; /* DOWN at t0 (muted), a reminder at t0+30 (muted), t0+50 the last */
+    for (const char *c = inside; *c; c++) {
+        result(X, false);
+        release();
+    }
+    window_on(false);
+    incident_tick(&f.t, true, f.mono);
+    release();
+    size_t before = f.n_dec;
+    assert_int_equal(f.dec[before - 1].kind, CW_ALERT_DOWN);
+    assert_int_equal(f.dec[before - 1].muted, CW_MUTE_NONE);
+    result(X, false); /* 20 s after the check the DOWN was sent about (40 s after the muted reminder): not yet */
+    release();
+    assert_int_equal(f.n_dec, before);
+    result(X, false); /* 30 s: due */
+    release();
+    assert_int_equal(f.n_dec, before + 1);
+    assert_int_equal(f.dec[before].kind, CW_ALERT_REMINDER);
+}
+
 /* Flapping stops on the very check that confirms DOWN: one DOWN, marked stable again. */
 static void flap_end_on_state_change_one_alert(void **state)
 {
@@ -464,6 +493,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(reminder_after_mute_waits_for_down, setup, teardown),
         cmocka_unit_test_setup_teardown(flap_end_on_state_change_one_alert, setup, teardown),
         cmocka_unit_test_setup_teardown(reconcile_up_says_downtime, setup, teardown),
+        cmocka_unit_test_setup_teardown(reconcile_down_restarts_reminder_clock, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

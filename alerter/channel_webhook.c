@@ -66,10 +66,8 @@ static void placeholder_value(int i, struct alert_rec *const *alerts, size_t n, 
     if (!strcmp(name, "kind")) cw_buf_printf(out, "%s", kind ? kind : "test"); /* kind 0: --test-alert */
     else if (!strcmp(name, "name")) cw_buf_printf(out, "%s", a->name ? a->name : "");
     else if (!strcmp(name, "url")) cw_mask_url(a->url ? a->url : "", buf, sizeof buf), cw_buf_printf(out, "%s", buf);
-    else if (!strcmp(name, "message")) { /* the alert's message, as the JSON body's; a summary's title */
-        if (n > 1) chan_title(out, alerts, n, false);
-        else cw_buf_printf(out, "%s", a->message ? a->message : "");
-    }
+    else if (!strcmp(name, "message") && n > 1) chan_title(out, alerts, n, false);             /* a summary's title */
+    else if (!strcmp(name, "message")) cw_buf_printf(out, "%s", a->message ? a->message : ""); /* as the JSON's */
     else if (!strcmp(name, "since")) cw_buf_printf(out, "%s", cw_format_iso8601(a->since_us, buf, sizeof buf));
     else if (!strcmp(name, "at")) cw_buf_printf(out, "%s", cw_format_iso8601(a->at_us, buf, sizeof buf));
     else if (!strcmp(name, "alert_id")) cw_buf_printf(out, "%016" PRIx64, mail_message_key(alerts, n));

@@ -169,8 +169,9 @@ static void queue_email_and_webhook(void **state)
  * same text as the default JSON body's "message" (the titled line is {{text}}). */
 static void template_test_kind_and_message(void)
 {
-    struct cw_channel c = { .name = "t", .type = CW_CHAN_WEBHOOK, .url = "http://x/",
-                            .body_template = "{{kind}}|{{message}}" };
+    struct cw_channel c = {
+        .name = "t", .type = CW_CHAN_WEBHOOK, .url = "http://x/", .body_template = "{{kind}}|{{message}}"
+    };
     struct alert_rec *one[1];
     make_alerts(one, 1, CW_ALERT_DOWN, "m");
     struct outbox_request r;

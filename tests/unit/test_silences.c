@@ -261,6 +261,10 @@ static void test_duration(void **state)
             assert_true(got == cases[i].seconds);
         }
     }
+    char err[200];
+    int64_t got;
+    assert_int_equal(silencecmd_parse_duration("2", &got, err, sizeof err), -1); /* a bare number: say how */
+    assert_string_equal(err, "bad duration '2': write it as 90s, 30m, 2h, 1d or 1h30m");
 }
 
 int main(void)

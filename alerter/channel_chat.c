@@ -64,12 +64,17 @@ void chan_fmt_slack(const struct cw_channel *c, struct alert_rec *const *alerts,
     chan_json_str(root, "text", (const char *)title.data, SLACK_TEXT_MAX);
     char colour[16];
     snprintf(colour, sizeof colour, "#%06X", chan_colour(chan_main_kind(alerts, n)));
-    chan_json_str(att, "fallback", (const char *)title.data, SLACK_TEXT_MAX);
     chan_json_str(att, "color", colour, 0);
-    if (n == 1) {
+    if (n == 1) { /* the fallback (notifications show it after text): the facts, not the title again */
         struct chan_fact facts[CHAN_FACTS_MAX];
         size_t k = chan_facts(alerts[0], ctx, facts);
         json_object *fields = chan_jnew(json_object_new_array());
+        struct cw_buf fallback = { 0 };
+        for (size_t i = 0; i < k; i++)
+            cw_buf_printf(&fallback, "%s%s: %s", i ? ", " : "", facts[i].title, facts[i].value);
+        cw_buf_put(&fallback, "", 1);
+        chan_json_str(att, "fallback", (const char *)fallback.data, SLACK_TEXT_MAX);
+        cw_buf_free(&fallback);
         for (size_t i = 0; i < k; i++) {
             json_object *f = chan_jnew(json_object_new_object());
             chan_json_str(f, "title", facts[i].title, 0);
@@ -82,6 +87,7 @@ void chan_fmt_slack(const struct cw_channel *c, struct alert_rec *const *alerts,
         struct cw_buf lines = { 0 };
         chan_lines(&lines, alerts, n, CHAN_TEXT_LINES);
         cw_buf_put(&lines, "", 1);
+        chan_json_str(att, "fallback", (const char *)lines.data, SLACK_TEXT_MAX);
         chan_json_str(att, "text", (const char *)lines.data, 0);
         cw_buf_free(&lines);
     }

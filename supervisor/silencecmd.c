@@ -209,15 +209,16 @@ static void print_silence(FILE *to, const char *verb, json_object *x)
 {
     const char *endpoint = member_str(x, "endpoint"), *group = member_str(x, "group");
     const char *id = member_str(x, "id"), *end = member_str(x, "end"), *reason = member_str(x, "reason");
-    const char *author = member_str(x, "author");
-    fprintf(to, "%s%s  %s%s  until %s  by %s: %s\n", verb, id ? id : "?",
+    const char *author = member_str(x, "author"), *name = member_str(x, "endpoint_name");
+    fprintf(to, "%s%s  %s%s%s%s%s  until %s  by %s: %s\n", verb, id ? id : "?",
             endpoint ? "endpoint "
             : group  ? "group "
                      : "all endpoints",
+            name && endpoint ? name : "", name && endpoint ? " (" : "",
             endpoint ? endpoint
             : group  ? group
                      : "",
-            end ? end : "?", author ? author : "?", reason ? reason : "");
+            name && endpoint ? ")" : "", end ? end : "?", author ? author : "?", reason ? reason : "");
 }
 
 /* Prints an ok answer of op; returns the exit code. */

@@ -287,6 +287,7 @@ static void children_detail_flapping(void **state)
     alert_free(a);
     a = alert_new(CW_ALERT_FLAPPING, "https://api.example.test/health", "api", "HTTP 502", DOWN_SINCE, DOWN_SINCE, 0, 0,
                   0, DOWN_SINCE);
+    free(a->detail); /* alert_new's empty detail */
     a->detail = strdup("flapping: 62% state changes over the last 21 checks");
     msg = build_one(&mp, a);
     char got[512];

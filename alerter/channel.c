@@ -211,6 +211,41 @@ static const chan_format_fn formatters[CW_CHAN_TYPE_MAX + 1] = {
 
 bool channel_one_per_alert(enum cw_channel_type type) { return type == CW_CHAN_PAGERDUTY || type == CW_CHAN_OPSGENIE; }
 
+/* Appends to out[*at..len), clamping *at at the end when cut. */
+static void summary_put(char *out, size_t len, size_t *at, const char *a, const char *b)
+{
+    if (*at + 1 >= len) return;
+    int w = snprintf(out + *at, len - *at, "%s%s", a, b);
+    *at = w < 0 || (size_t)w >= len - *at ? len - 1 : *at + (size_t)w;
+}
+
+void channel_summary(const struct cw_config *cfg, char *out, size_t len)
+{
+    if (len == 0) return;
+    out[0] = 0;
+    if (cfg->n_channels == 0) {
+        snprintf(out, len, "no channel");
+        return;
+    }
+    int w = snprintf(out, len, "%zu channel%s (", cfg->n_channels, cfg->n_channels == 1 ? "" : "s");
+    size_t at = w < 0 || (size_t)w >= len ? len - 1 : (size_t)w;
+    bool first_type = true;
+    for (int t = 0; t <= CW_CHAN_TYPE_MAX; t++) {
+        bool first = true;
+        for (size_t i = 0; i < cfg->n_channels; i++) {
+            if ((int)cfg->channels[i].type != t) continue;
+            if (first) {
+                const char *tn = config_channel_type_name((enum cw_channel_type)t);
+                summary_put(out, len, &at, first_type ? "" : "; ", tn ? tn : "?");
+                summary_put(out, len, &at, ": ", "");
+            }
+            summary_put(out, len, &at, first ? "" : ", ", cfg->channels[i].name);
+            first = first_type = false;
+        }
+    }
+    summary_put(out, len, &at, ")", "");
+}
+
 size_t channel_jobs(enum cw_channel_type type, size_t n) { return channel_one_per_alert(type) ? n : (n ? 1 : 0); }
 
 void channel_build_mail(const struct cw_channel *c, struct alert_rec *const *alerts, size_t n,

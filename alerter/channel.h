@@ -39,6 +39,10 @@ size_t channel_jobs(enum cw_channel_type type, size_t n);
 /* True for the types that take one alert per message (pagerduty, opsgenie). */
 bool channel_one_per_alert(enum cw_channel_type type);
 
+/* The configured channels by type, for the start line: "N channels (email: a, b; slack: c)", "no channel"; names
+ * only, never a URL or token; cut to fit len (terminated). */
+void channel_summary(const struct cw_config *cfg, char *out, size_t len);
+
 /* The pure builders behind channel_queue (unit-tested): the mail of an email channel into out (reset first),
  * and the HTTP request of any other channel into req (method, URL, headers, body; free with
  * outbox_request_free). channel_build_request returns -1 for a type without a formatter, or n != 1 on a

@@ -63,12 +63,17 @@ void chan_fmt_slack(const struct cw_channel *c, struct alert_rec *const *alerts,
     chan_json_str(root, "text", title, SLACK_TEXT_MAX);
     char colour[16];
     snprintf(colour, sizeof colour, "#%06X", chan_colour(chan_main_kind(alerts, n)));
-    chan_json_str(att, "fallback", title, SLACK_TEXT_MAX);
     chan_json_str(att, "color", colour, 0);
-    if (n == 1) {
+    if (n == 1) { /* the fallback (notifications show it after text): the facts, not the title again */
         struct chan_fact facts[CHAN_FACTS_MAX];
         size_t k = chan_facts(alerts[0], ctx, facts);
         json_object *fields = chan_jnew(json_object_new_array());
+        struct cw_buf fallback = { 0 };
+        for (size_t i = 0; i < k; i++)
+            cw_buf_printf(&fallback, "%s%s: %s", i ? ", " : "", facts[i].title, facts[i].value);
+        cw_buf_put(&fallback, "", 1);
+        chan_json_str(att, "fallback", (const char *)fallback.data, SLACK_TEXT_MAX);
+        cw_buf_free(&fallback);
         for (size_t i = 0; i < k; i++) {
             json_object *f = chan_jnew(json_object_new_object());
             chan_json_str(f, "title", facts[i].title, 0);
@@ -79,6 +84,7 @@ void chan_fmt_slack(const struct cw_channel *c, struct alert_rec *const *alerts,
         json_object_object_add(att, "fields", fields);
     } else {
         char *lines = chan_lines_text(alerts, n, CHAN_TEXT_LINES);
+        chan_json_str(att, "fallback", lines, SLACK_TEXT_MAX);
         chan_json_str(att, "text", lines, 0);
         free(lines);
     }

@@ -18,8 +18,8 @@
 #define TELEGRAM_TEXT_MAX 4096
 #define TITLE_MAX 250
 
-/* The title (the alert's or the summary's, without the prefix) and the body (the alert's message with its
- * facts, or the summary's lines). */
+/* The title (the alert's or the summary's, with the prefix) and the body (the alert's facts, or the summary's
+ * lines): the title's sentence is not repeated in the body. */
 static void title_and_body(struct alert_rec *const *alerts, size_t n, const struct chan_ctx *ctx, struct cw_buf *title,
                            struct cw_buf *body)
 {
@@ -30,8 +30,7 @@ static void title_and_body(struct alert_rec *const *alerts, size_t n, const stru
     } else {
         struct chan_fact facts[CHAN_FACTS_MAX];
         size_t k = chan_facts(alerts[0], ctx, facts);
-        chan_lines(body, alerts, 1, 1);
-        for (size_t i = 0; i < k; i++) cw_buf_printf(body, "\n%s: %s", facts[i].title, facts[i].value);
+        for (size_t i = 0; i < k; i++) cw_buf_printf(body, "%s%s: %s", i ? "\n" : "", facts[i].title, facts[i].value);
     }
     cw_buf_put(body, "", 1);
 }

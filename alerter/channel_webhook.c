@@ -28,10 +28,12 @@ static void placeholder_value(int i, struct alert_rec *const *alerts, size_t n, 
     const char *name = config_template_fields[i];
     char buf[CW_URL_MAX + 1];
     cw_buf_reset(out);
-    if (!strcmp(name, "kind")) cw_buf_printf(out, "%s", n > 1 ? "summary" : proto_alert_kind_name(a->kind));
+    const char *kind = n > 1 ? "summary" : proto_alert_kind_name(a->kind);
+    if (!strcmp(name, "kind")) cw_buf_printf(out, "%s", kind ? kind : "test"); /* kind 0: --test-alert */
     else if (!strcmp(name, "name")) cw_buf_printf(out, "%s", a->name ? a->name : "");
     else if (!strcmp(name, "url")) cw_mask_url(a->url ? a->url : "", buf, sizeof buf), cw_buf_printf(out, "%s", buf);
-    else if (!strcmp(name, "message")) chan_title(out, alerts, n, false);
+    else if (!strcmp(name, "message") && n > 1) chan_title(out, alerts, n, false);             /* a summary's title */
+    else if (!strcmp(name, "message")) cw_buf_printf(out, "%s", a->message ? a->message : ""); /* as the JSON's */
     else if (!strcmp(name, "since")) cw_buf_printf(out, "%s", cw_format_iso8601(a->since_us, buf, sizeof buf));
     else if (!strcmp(name, "at")) cw_buf_printf(out, "%s", cw_format_iso8601(a->at_us, buf, sizeof buf));
     else if (!strcmp(name, "alert_id")) cw_buf_printf(out, "%016" PRIx64, mail_message_key(alerts, n));

@@ -158,24 +158,69 @@ static size_t going_to(const struct cw_channel *c, struct alert_rec *const *list
     return m;
 }
 
+/* A reminder released together with the UP of its incident is stale: true when list[0..n) holds that UP. */
+static bool superseded_by_up(struct alert_rec *const *list, size_t n, const struct alert_rec *al)
+{
+    if (al->kind != CW_ALERT_REMINDER || !al->url) return false;
+    for (size_t i = 0; i < n; i++)
+        if (list[i]->kind == CW_ALERT_UP && list[i]->url && !strcmp(list[i]->url, al->url) &&
+            list[i]->incident_id == al->incident_id)
+            return true;
+    return false;
+}
+
+/* Takes the stale reminders out of list (recorded as not sent: no channel, not muted, then forgotten); the count
+ * left. */
+static size_t drop_stale_reminders(struct dispatch *d, struct alert_rec **list, size_t n)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct alert_rec *al = list[i];
+        if (!superseded_by_up(list, n, al)) {
+            list[kept++] = al;
+            continue;
+        }
+        log_info("alert %016" PRIx64 " (reminder) not sent: the up of its incident is in the same release", al->id);
+        al->email_state = al->webhook_state = CW_DELIVERY_NONE;
+        record(d, al);
+        maybe_forget(d, al);
+    }
+    return kept;
+}
+
+/* The summary decision is per channel: the unmuted alerts of this release routed to a channel, more than
+ * group_threshold of them -> one summary there, else one message each. The storm period (group.c) follows the
+ * largest of those counts. */
 void dispatch_release(struct dispatch *d, const struct cw_config *cfg, int64_t now_mono)
 {
     size_t n = d->n_held;
-    bool summary = agroup_release(&d->group, now_mono, n, cfg->group_threshold);
-    if (n == 0) return;
+    if (n == 0) {
+        agroup_release(&d->group, now_mono, 0, cfg->group_threshold);
+        return;
+    }
     struct alert_rec **list = cw_xcalloc(n, sizeof *list), **sub = cw_xcalloc(n, sizeof *sub);
     size_t *chans = cw_xcalloc(cfg->n_channels ? cfg->n_channels : 1, sizeof *chans);
     memcpy(list, d->held, n * sizeof *list);
     d->n_held = 0;
     for (size_t i = 0; i < n; i++) list[i]->held = false;
+    n = drop_stale_reminders(d, list, n);
     for (size_t i = 0; i < n; i++) decide(d, cfg, list[i], chans);
-    if (summary) log_info("%zu state changes within the grouping window: one summary per channel", n);
+    size_t largest = 0;
+    for (size_t ch = 0; ch < cfg->n_channels; ch++) {
+        size_t m = going_to(&cfg->channels[ch], list, n, sub);
+        if (m > largest) largest = m;
+    }
+    agroup_release(&d->group, now_mono, largest, cfg->group_threshold);
     for (size_t ch = 0; ch < cfg->n_channels; ch++) {
         size_t m = going_to(&cfg->channels[ch], list, n, sub);
         if (m == 0) continue;
-        if (summary && m > 1) queue_on(d, cfg, ch, sub, m);
-        else
+        if (agroup_is_summary(m, cfg->group_threshold)) {
+            log_info("channel %s: %zu state changes within the grouping window: one summary", cfg->channels[ch].name,
+                     m);
+            queue_on(d, cfg, ch, sub, m);
+        } else {
             for (size_t i = 0; i < m; i++) queue_on(d, cfg, ch, &sub[i], 1);
+        }
     }
     for (size_t i = 0; i < n; i++) record(d, list[i]);
     for (size_t i = 0; i < n; i++) maybe_forget(d, list[i]);

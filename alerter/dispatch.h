@@ -75,7 +75,7 @@ void dispatch_raise(struct dispatch *d, const struct cw_config *cfg, struct aler
                     int64_t now_mono);
 
 /* Closes the grouping window (when agroup_due): its alerts are decided, then become outbox jobs per channel,
- * one each or one summary per channel. */
+ * one each or one summary per channel (decided per channel from its unmuted alerts). */
 void dispatch_release(struct dispatch *d, const struct cw_config *cfg, int64_t now_mono);
 
 /* The outbox's report on one attempt (an outbox_done_fn; ctx is the struct dispatch). */

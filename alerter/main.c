@@ -99,9 +99,10 @@ static void alerter_init(struct alerter *a)
     a->eps.silences = &a->sctl.silences;
     a->sctl.ctl.ops.ack = incident_ack_cb; /* `clockwerk ack` */
     a->sctl.ctl.ops.ack_ctx = &a->eps;
-    log_info("alerter running: %zu endpoint%s, email %s, %zu webhook%s, group_threshold %d, renotify %.0f s%s",
-             a->eps.n, cw_plural((long long)a->eps.n), cfg->email_enabled ? "on" : "off", cfg->n_webhooks,
-             cw_plural((long long)cfg->n_webhooks), cfg->group_threshold, cfg->renotify,
+    char chans[512];
+    channel_summary(cfg, chans, sizeof chans); /* names by type: no URL, no token */
+    log_info("alerter running: %zu endpoint%s, %s, group_threshold %d, renotify %.0f s%s", a->eps.n,
+             cw_plural((long long)a->eps.n), chans, cfg->group_threshold, cfg->renotify,
              config_has_alert_channel(cfg) ? "" : " (no channel: alerts are recorded, nothing is sent)");
 }
 

@@ -29,11 +29,21 @@ static int scope_known(const struct cw_config *cfg, const struct silence *want, 
     return -1;
 }
 
+/* The name of the endpoint whose URL is url, NULL when none has it or it has no name. */
+static const char *name_of_url(const struct cw_config *cfg, const char *url)
+{
+    for (size_t i = 0; url && i < cfg->n_endpoints; i++)
+        if (cfg->endpoints[i].url && strcmp(cfg->endpoints[i].url, url) == 0) return cfg->endpoints[i].name;
+    return NULL;
+}
+
 static int op_add(void *ctx, const struct silence *want, const struct silence **added, char *err, size_t errlen)
 {
     struct silenceops *so = ctx;
     if (scope_known(*so->cfg, want, err, errlen) != 0) return -1;
-    const struct silence *x = silences_add(so->silences, want, err, errlen);
+    struct silence named = *want; /* by URL: the endpoint's name now, listed and logged beside it */
+    named.endpoint_name = (char *)name_of_url(*so->cfg, want->endpoint);
+    const struct silence *x = silences_add(so->silences, &named, err, errlen);
     if (!x) return -1;
     char id[17];
     memcpy(id, x->id, sizeof id);

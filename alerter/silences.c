@@ -28,6 +28,7 @@ void silences_init(struct silences *s, const char *run_dir)
 void silence_clear(struct silence *x)
 {
     free(x->endpoint);
+    free(x->endpoint_name);
     free(x->group);
     free(x->reason);
     free(x->author);
@@ -83,6 +84,10 @@ static int silence_check(const struct silence *x, char *err, size_t errlen)
         snprintf(err, errlen, "the %s is empty, too long or not printable text", x->endpoint ? "endpoint" : "group");
         return -1;
     }
+    if (x->endpoint_name && !text_ok(x->endpoint_name, 256)) {
+        snprintf(err, errlen, "the endpoint's name is empty, too long or not printable text");
+        return -1;
+    }
     if (!text_ok(x->reason, SILENCE_REASON_MAX)) {
         snprintf(err, errlen, "the reason is required: printable text of at most %d bytes", SILENCE_REASON_MAX);
         return -1;
@@ -113,6 +118,7 @@ static struct silence *append(struct silences *s, const struct silence *x)
     struct silence *to = &s->v[s->n++];
     memcpy(to->id, x->id, sizeof to->id);
     to->endpoint = dup_or_null(x->endpoint);
+    to->endpoint_name = x->endpoint ? dup_or_null(x->endpoint_name) : NULL;
     to->group = dup_or_null(x->group);
     to->all = x->all;
     to->start_us = x->start_us;
@@ -188,7 +194,8 @@ const char *silence_scope(const struct silence *x, char *buf, size_t len)
     } else {
         char masked[4200];
         cw_mask_url(x->endpoint, masked, sizeof masked);
-        snprintf(buf, len, "endpoint %s", masked);
+        if (x->endpoint_name) snprintf(buf, len, "endpoint %s (%s)", x->endpoint_name, masked);
+        else snprintf(buf, len, "endpoint %s", masked);
     }
     return buf;
 }
@@ -253,6 +260,7 @@ struct json_object *silence_to_json(const struct silence *x, bool mask_url)
     } else {
         put_str(o, "endpoint", x->endpoint);
     }
+    if (x->endpoint_name) put_str(o, "endpoint_name", x->endpoint_name);
     put_str(o, "group", x->group);
     json_object_object_add(o, "all", jnew(json_object_new_boolean(x->all)));
     put_time(o, "start", x->start_us);
@@ -334,6 +342,9 @@ static int parse_one(struct silences *s, json_object *o, size_t i, char *err, si
         return -1;
     }
     x.all = json_object_get_boolean(all);
+    json_object *name; /* optional (files of before it) */
+    if (json_object_object_get_ex(o, "endpoint_name", &name) && json_object_is_type(name, json_type_string))
+        x.endpoint_name = (char *)json_object_get_string(name);
     char why[200];
     if (silence_check(&x, why, sizeof why) != 0) {
         snprintf(err, errlen, "silence %zu: %s", i + 1, why);

@@ -22,10 +22,11 @@
 #define SILENCE_DURATION_MAX_S (365LL * 86400LL) /* the longest silence */
 
 struct silence {
-    char id[17];    /* 16 lower-case hex digits, random */
-    char *endpoint; /* by endpoint: its name or its URL (the file keeps it as given; shown masked); else NULL */
-    char *group;    /* by group: an endpoint `group`; else NULL */
-    bool all;       /* every endpoint (endpoint and group NULL) */
+    char id[17];         /* 16 lower-case hex digits, random */
+    char *endpoint;      /* by endpoint: its name or its URL (the file keeps it as given; shown masked); else NULL */
+    char *endpoint_name; /* given by URL: that endpoint's name at add time, shown beside the URL; else NULL */
+    char *group;         /* by group: an endpoint `group`; else NULL */
+    bool all;            /* every endpoint (endpoint and group NULL) */
     int64_t start_us, end_us, created_us; /* wall clock; active while start_us <= now < end_us */
     char *reason;                         /* why, as the operator wrote it (required) */
     char *author;                         /* who: "alice", or "alice (as root)" when the caller said who it acts for */

@@ -26,6 +26,10 @@ int silencecmd_parse_duration(const char *text, int64_t *seconds, char *err, siz
     size_t next_unit = 0; /* units must come in order d, h, m, s, each once */
     const char *p = text;
     if (!*p) goto bad;
+    if (strspn(text, "0123456789") == strlen(text)) { /* a bare number ("--for 2 h" gives "2"): which unit? */
+        snprintf(err, errlen, "bad duration '%s': write it as 90s, 30m, 2h, 1d or 1h30m", text);
+        return -1;
+    }
     while (*p) {
         if (*p < '0' || *p > '9') goto bad;
         int64_t n = 0;
@@ -109,6 +113,11 @@ static int parse_args(int argc, char **argv, struct silence_args *a)
             a->sub = arg;
         } else if (!a->target) {
             a->target = arg;
+        } else if (a->duration && strspn(a->duration, "0123456789") == strlen(a->duration) &&
+                   !strcmp(argv[i - 1], a->duration)) {
+            fprintf(stderr, "clockwerk %s: bad duration '%s': write it as 90s, 30m, 2h, 1d or 1h30m\n", a->command,
+                    a->duration); /* "--for 2 h": the unit went into a word of its own */
+            return 2;
         } else {
             fprintf(stderr, "clockwerk %s: unexpected argument '%s'\n", a->command, arg);
             return 2;
@@ -200,15 +209,16 @@ static void print_silence(FILE *to, const char *verb, json_object *x)
 {
     const char *endpoint = member_str(x, "endpoint"), *group = member_str(x, "group");
     const char *id = member_str(x, "id"), *end = member_str(x, "end"), *reason = member_str(x, "reason");
-    const char *author = member_str(x, "author");
-    fprintf(to, "%s%s  %s%s  until %s  by %s: %s\n", verb, id ? id : "?",
+    const char *author = member_str(x, "author"), *name = member_str(x, "endpoint_name");
+    fprintf(to, "%s%s  %s%s%s%s%s  until %s  by %s: %s\n", verb, id ? id : "?",
             endpoint ? "endpoint "
             : group  ? "group "
                      : "all endpoints",
+            name && endpoint ? name : "", name && endpoint ? " (" : "",
             endpoint ? endpoint
             : group  ? group
                      : "",
-            end ? end : "?", author ? author : "?", reason ? reason : "");
+            name && endpoint ? ")" : "", end ? end : "?", author ? author : "?", reason ? reason : "");
 }
 
 /* Prints an ok answer of op; returns the exit code. */

@@ -226,20 +226,23 @@ void cfgp_maintenance(struct cfg_parser *p, const config_setting_t *list)
     }
     if (n == 0) return;
     cfg->maintenance = cw_arena_alloc(p->arena, (size_t)n * sizeof *cfg->maintenance);
+    /* the name of every window, kept or not, so that a duplicate is reported with the windows' other errors */
+    const char **seen = cw_arena_alloc(p->arena, (size_t)n * sizeof *seen);
     struct cfgp_names *names = cfgp_names_new(cfg);
     for (int i = 0; i < n; i++) {
         const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
         struct cw_maintenance *m = &cfg->maintenance[cfg->n_maintenance];
         memset(m, 0, sizeof *m);
-        if (!window(p, g, i, names, m)) continue;
-        for (size_t j = 0; j < cfg->n_maintenance; j++)
-            if (strcmp(cfg->maintenance[j].name, m->name) == 0) {
+        bool keep = window(p, g, i, names, m);
+        seen[i] = m->name;
+        for (int j = 0; m->name && j < i; j++)
+            if (seen[j] && strcmp(seen[j], m->name) == 0) {
                 cfgp_problem(p, config_setting_get_member(g, "name"),
                              "maintenance[%d].name: another window is named '%s'", i, m->name);
-                m = NULL;
+                keep = false;
                 break;
             }
-        if (m) cfg->n_maintenance++;
+        if (keep) cfg->n_maintenance++;
     }
     cfgp_names_free(names);
 }

@@ -165,6 +165,9 @@ def test_silence_bad_inputs():
                            "unknown group 'nogroup'")
             for bad in ("0s", "1h1h", "30m1h", "366d", "5", "1.5h", "-5m", "2 h", ""):
                 expect_refused(cli(cw, "silence", "add", "api", "--for", bad, "--reason", "x"), 2, "duration")
+            for args in (["2", "h"], ["2"]):  # `--for 2 h`: the number is the problem, not the word after it
+                expect_refused(cli(cw, "silence", "add", "api", "--for", *args, "--reason", "x"), 2,
+                               "bad duration '2': write it as 90s, 30m, 2h, 1d or 1h30m")
             expect_refused(cli(cw, "silence", "add", "api", "--for", "1h"), 2, "--reason TEXT is required")
             expect_refused(cli(cw, "silence", "add", "api", "--reason", "x"), 2, "--for DURATION is required")
             expect_refused(cli(cw, "silence", "add", "api", "--all", "--for", "1h", "--reason", "x"), 2, "one of them")

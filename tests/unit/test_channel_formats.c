@@ -76,6 +76,14 @@ static bool has_header(const struct outbox_request *r, const char *line)
     return false;
 }
 
+/* How many times needle occurs in hay: the alert's sentence shows once per message. */
+static size_t occurrences(const char *hay, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle)) n++;
+    return n;
+}
+
 static void slack_and_mattermost(void **state)
 {
     (void)state;
@@ -86,6 +94,7 @@ static void slack_and_mattermost(void **state)
     assert_string_equal(r.url, "https://hooks.slack.test/services/T/B/X");
     assert_true(has_header(&r, "Content-Type: application/json"));
     assert_non_null(strstr(str(o, "text"), "[clockwerk] DOWN: billing api"));
+    assert_int_equal(occurrences(r.body, "is DOWN since"), 1); /* the title once (fallback: the facts) */
     assert_string_equal(str(o, "attachments.0.color"), "#D00000");
     assert_string_equal(str(o, "attachments.0.fields.0.title"), "Endpoint");
     assert_string_equal(str(o, "attachments.0.fields.0.value"), "billing api");
@@ -162,7 +171,8 @@ static void ntfy_headers(void **state)
     struct outbox_request r;
     assert_int_equal(channel_build_request(&c, &a, 1, &ctx, &r), 0);
     assert_string_equal(r.url, "https://ntfy.test/alerts");
-    assert_non_null(strstr(r.body, "DOWN"));
+    assert_non_null(strstr(r.body, "Endpoint: "));
+    assert_null(strstr(r.body, "is DOWN since")); /* the sentence is the Title, not repeated in the body */
     assert_true(has_header(&r, "Priority: 4")); /* DOWN of an `error` endpoint */
     assert_true(has_header(&r, "Tags: rotating_light,clockwerk,down"));
     assert_true(has_header(&r, "Authorization: Bearer tk_secret"));
@@ -193,6 +203,7 @@ static void telegram_send_message(void **state)
     assert_true(json_object_get_boolean(get(o, "disable_web_page_preview")));
     assert_null(get(o, "parse_mode")); /* plain text: nothing read as markup */
     assert_non_null(strstr(str(o, "text"), "DOWN: billing api"));
+    assert_int_equal(occurrences(str(o, "text"), "is DOWN since"), 1); /* the title, then the facts */
     json_object_put(o);
     outbox_request_free(&r);
     c.chat_id = "@ops_channel";

@@ -166,6 +166,29 @@ static void queue_email_and_webhook(void **state)
     fixture_free(&f);
 }
 
+/* {{kind}} of --test-alert's message (kind 0) is "test", never "(null)"; {{message}} is the alert's message, the
+ * same text as the default JSON body's "message" (the titled line is {{text}}). */
+static void template_test_kind_and_message(void)
+{
+    struct cw_channel c = {
+        .name = "t", .type = CW_CHAN_WEBHOOK, .url = "http://x/", .body_template = "{{kind}}|{{message}}"
+    };
+    struct alert_rec *one[1];
+    make_alerts(one, 1, CW_ALERT_DOWN, "m");
+    struct outbox_request r;
+    assert_int_equal(channel_build_request(&c, one, 1, &ctx, &r), 0);
+    char want[512];
+    snprintf(want, sizeof want, "down|%s", one[0]->message);
+    assert_string_equal(r.body, want);
+    outbox_request_free(&r);
+    one[0]->kind = 0;
+    assert_int_equal(channel_build_request(&c, one, 1, &ctx, &r), 0);
+    snprintf(want, sizeof want, "test|%s", one[0]->message);
+    assert_string_equal(r.body, want);
+    outbox_request_free(&r);
+    free_alerts(one, 1);
+}
+
 static void template_body(void **state)
 {
     (void)state;
@@ -214,6 +237,7 @@ static void template_body(void **state)
         outbox_request_free(&r);
         free_alerts(one, 1);
     }
+    template_test_kind_and_message();
 }
 
 /* The jobs of a channel taken out of the configuration, or whose URL changed, fail for good without an attempt;

@@ -349,6 +349,13 @@ static void test_maintenance(void **state)
         { MON(EP("a", "")) "maintenance = ( { name = \"x\"; days = [\"*\"]; from = \"01:00\"; to = \"02:00\"; },\n"
                            " { name = \"x\"; days = [\"*\"]; from = \"03:00\"; to = \"04:00\"; } );\n",
           3, "maintenance[1].name: another window is named 'x'" },
+        /* a duplicate name is reported even when one of the two windows has errors of its own */
+        { MON(EP("a", "")) "maintenance = ( { name = \"m\"; bogus = 1; start = \"soon\"; },\n"
+                           " { name = \"m\"; start = \"2026-12-24T22:00:00Z\"; duration = 60; } );\n",
+          3, "maintenance[1].name: another window is named 'm'" },
+        { MON(EP("a", "")) "maintenance = ( { name = \"m\"; days = [\"*\"]; from = \"01:00\"; to = \"02:00\"; },\n"
+                           " { name = \"m\"; start = \"2026-12-24T22:00:00Z\"; } );\n",
+          3, "maintenance[1].name: another window is named 'm'" },
         { MON(EP("a", "")) "maintenance = (\n { name = \"x\"; } );\n", 3,
           "maintenance[0]: no time: either start and duration, or days, from and to" },
     };

@@ -13,7 +13,9 @@
 
 #include <cmocka.h>
 
+#include "alerter/silenceops.h"
 #include "alerter/silences.h"
+#include "common/base/clock.h"
 #include "supervisor/silencecmd.h"
 
 #define S 1000000LL
@@ -133,6 +135,49 @@ static void test_expire_remove_next_end(void **state)
     silence_clear(&out);
     assert_int_equal(s.n, 0);
     silences_free(&s);
+}
+
+/* A silence given by URL keeps the endpoint's name of add time: logged, listed (JSON) and in the file with it. */
+static void test_added_by_url_named(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/cw-test-silences-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct cw_endpoint eps[1] = { ep("http://127.0.0.1:9/health", "web1", NULL) };
+    struct cw_config cfg = { .endpoints = eps, .n_endpoints = 1 };
+    struct cw_config *cfgp = &cfg;
+    struct silences s;
+    silences_init(&s, dir);
+    struct silenceops so = { .silences = &s, .cfg = &cfgp };
+    struct control_ops ops = { 0 };
+    silenceops_bind(&ops, &so);
+    int64_t now = cw_wall_us();
+    struct silence want = { .endpoint = "http://127.0.0.1:9/health",
+                            .start_us = now,
+                            .end_us = now + 3600 * S,
+                            .created_us = now,
+                            .reason = "deploy",
+                            .author = "alice" };
+    const struct silence *x = NULL;
+    char err[512];
+    assert_int_equal(ops.silence_add(ops.ctx, &want, &x, err, sizeof err), 0);
+    char scope[600];
+    assert_string_equal(silence_scope(x, scope, sizeof scope), "endpoint web1 (http://127.0.0.1:9/health)");
+    struct cw_buf out = { 0 };
+    silences_json_put(silence_to_json(x, true), false, &out);
+    cw_buf_put(&out, "", 1);
+    assert_non_null(strstr((const char *)out.data, "\"endpoint_name\":\"web1\""));
+    cw_buf_free(&out);
+    struct silences back;
+    silences_init(&back, dir);
+    assert_int_equal(silences_load(&back, now), 1);
+    assert_string_equal(back.v[0].endpoint_name, "web1");
+    char path[600];
+    snprintf(path, sizeof path, "%s", s.path);
+    silences_free(&back);
+    silences_free(&s);
+    unlink(path);
+    rmdir(dir);
 }
 
 static void test_file_round_trip(void **state)
@@ -261,14 +306,22 @@ static void test_duration(void **state)
             assert_true(got == cases[i].seconds);
         }
     }
+    char err[200];
+    int64_t got;
+    assert_int_equal(silencecmd_parse_duration("2", &got, err, sizeof err), -1); /* a bare number: say how */
+    assert_string_equal(err, "bad duration '2': write it as 90s, 30m, 2h, 1d or 1h30m");
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_match_scopes),           cmocka_unit_test(test_add_refuses),
-        cmocka_unit_test(test_expire_remove_next_end), cmocka_unit_test(test_file_round_trip),
-        cmocka_unit_test(test_bad_file_moved_aside),   cmocka_unit_test(test_duration),
+        cmocka_unit_test(test_match_scopes),
+        cmocka_unit_test(test_add_refuses),
+        cmocka_unit_test(test_expire_remove_next_end),
+        cmocka_unit_test(test_file_round_trip),
+        cmocka_unit_test(test_added_by_url_named),
+        cmocka_unit_test(test_bad_file_moved_aside),
+        cmocka_unit_test(test_duration),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -60,15 +60,15 @@ static void fold_children_down(struct endpoints *t, struct endpoint *parent, str
     }
 }
 
-/* A parent's UP that goes out: every child folded into the incident, with its state now; one that is up again
- * has been told by it. */
-static void list_children_up(struct endpoints *t, struct endpoint *parent, struct alert_rec *al)
+/* A parent's REMINDER, ESCALATION or UP that goes out: every child folded into the incident (down with it, or
+ * since), with its state now. The UP tells the ones that are up again (tells_up): they get no UP of their own. */
+static void list_children(struct endpoints *t, struct endpoint *parent, struct alert_rec *al, bool tells_up)
 {
     for (size_t i = 0; i < parent->inc.n_children; i++) {
         struct endpoint *c = endpoints_find(t, parent->inc.children[i]);
         if (!c) continue;
         add_child(al, c);
-        if (c->st.avail == ASTATE_UP && c->inc.notified == ASTATE_DOWN) c->inc.notified = ASTATE_UP;
+        if (tells_up && c->st.avail == ASTATE_UP && c->inc.notified == ASTATE_DOWN) c->inc.notified = ASTATE_UP;
     }
 }
 
@@ -81,7 +81,10 @@ static void note_told(struct endpoints *t, struct endpoint *e, struct alert_rec 
         if (al->muted == CW_MUTE_NONE) fold_children_down(t, e, al);
     } else if (al->kind == CW_ALERT_UP) {
         e->inc.notified = ASTATE_UP;
-        if (al->muted == CW_MUTE_NONE) list_children_up(t, e, al);
+        if (al->muted == CW_MUTE_NONE) list_children(t, e, al, true);
+    } else if ((al->kind == CW_ALERT_REMINDER || al->kind == CW_ALERT_ESCALATION) && al->muted == CW_MUTE_NONE &&
+               al->n_children == 0) {
+        list_children(t, e, al, false); /* a child folded after the DOWN went out is heard of here */
     }
 }
 

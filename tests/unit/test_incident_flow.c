@@ -210,6 +210,28 @@ static void parent_first_same_release(void **state)
     assert_int_equal(f.n_dec, 2);
 }
 
+/* A child that goes down after its parent's DOWN went out is folded (not sent alone): the parent's next reminder
+ * lists it, so nobody waits for the parent's UP to hear of it (the operator trial). */
+static void child_after_parent_listed_in_reminder(void **state)
+{
+    (void)state;
+    f.cfg.renotify = 15;
+    endpoints_build(&f.t, &f.cfg);
+    bring_up_all();
+    result(P, false);
+    release();
+    assert_int_equal(f.dec[0].muted, CW_MUTE_NONE);
+    assert_int_equal(f.dec[0].n_children, 0);
+    result(C, false); /* after the parent's DOWN was released: folded */
+    release();
+    assert_int_equal(f.dec[1].muted, CW_MUTE_DEPENDENCY);
+    result(P, false); /* 20 s after the DOWN: the parent's reminder */
+    release();
+    assert_int_equal(f.dec[2].kind, CW_ALERT_REMINDER);
+    assert_int_equal(f.dec[2].muted, CW_MUTE_NONE);
+    assert_int_equal(f.dec[2].n_children, 1);
+}
+
 static void child_first_alerts_alone(void **state)
 {
     (void)state;
@@ -494,6 +516,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(flap_end_on_state_change_one_alert, setup, teardown),
         cmocka_unit_test_setup_teardown(reconcile_up_says_downtime, setup, teardown),
         cmocka_unit_test_setup_teardown(reconcile_down_restarts_reminder_clock, setup, teardown),
+        cmocka_unit_test_setup_teardown(child_after_parent_listed_in_reminder, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

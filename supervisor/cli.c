@@ -28,7 +28,7 @@ static void usage(FILE *out)
         out,
         "usage: clockwerk -c FILE         run the supervisor in the foreground\n"
         "       clockwerk -t -c FILE      check the configuration and exit (0: valid, 1: invalid)\n"
-        "       clockwerk -c FILE --test-alert   send one test mail and webhook call, report each\n"
+        "       clockwerk -c FILE --test-alert   send a test message on every alert channel, report each\n"
         "       clockwerk report -c FILE [--since 24h|7d|30d|90d|DATE] [--until now|DATE] [--endpoint NAME-or-URL]\n"
         "                        [--json|--csv]   uptime, downtime, incidents, latency per endpoint (docs/report.md)\n"
         "       clockwerk status -c FILE [--json]   what is down or slow now (exit 0: all up, 1: otherwise)\n"

@@ -39,7 +39,7 @@ int report_read_maintenance(struct report *rep, const struct store_read_backend 
 {
     for (size_t i = 0; i < rep->n; i++)
         rep->eps[i].maint_ms = report_maintenance_ms(rep->cfg, rep->eps[i].ep, rep->since_ms, rep->until_ms);
-    if (!rep->id_table || !rep->cfg->n_maintenance) return STORE_OK; /* no window: no check can be marked */
+    if (!rep->id_table) return STORE_OK; /* marks stay when their window has left the configuration: read them */
     int64_t lo = 0, hi = INT64_MAX;
     if (rep->n == 1 && rep->eps[0].db_id >= 0) lo = hi = rep->eps[0].db_id;
     const struct win_split *s = &rep->split;

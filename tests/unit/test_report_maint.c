@@ -10,6 +10,8 @@
 #include <cmocka.h>
 
 #include "report/maint.h"
+#include "report/report.h"
+#include "storer/reader.h"
 
 #define MON_MS 1796601600000LL /* 2026-12-07 00:00:00 UTC, a Monday */
 #define H_MS 3600000LL
@@ -64,9 +66,42 @@ static void test_uptime_counts(void **state)
     assert_int_equal(ok, 83);
 }
 
+/* A fake reader: one marked check of endpoint 7 in every range asked, counted in calls. */
+static int fake_calls;
+static int fake_maintenance(struct store_reader *r, int64_t from_ms, int64_t to_ms, int64_t ep_lo, int64_t ep_hi,
+                            store_read_maint_fn fn, void *ctx, char *err, size_t errlen)
+{
+    (void)r, (void)from_ms, (void)to_ms, (void)ep_lo, (void)ep_hi, (void)err, (void)errlen;
+    fake_calls++;
+    return fn(ctx, 7, 1, 0);
+}
+
+/* Checks marked in maintenance stay out of the uptime after their window left the configuration (a one-off window
+ * removed once it is over): the report reads the marks whatever windows the file has now. */
+static void test_marks_read_without_windows(void **state)
+{
+    (void)state;
+    struct cw_endpoint ep = { .url = "http://a/", .name = "a" };
+    struct cw_config cfg = { .endpoints = &ep, .n_endpoints = 1 }; /* no window any more */
+    struct report rep = { .cfg = &cfg, .since_ms = MON_MS, .until_ms = MON_MS + 24 * H_MS, .now_ms = INT64_MAX };
+    struct report_ep e = { .ep = &ep, .db_id = 7 };
+    rep.eps = &e;
+    rep.n = 1;
+    HASH_ADD(by_id, rep.id_table, db_id, sizeof e.db_id, &e);
+    win_split(rep.since_ms, rep.until_ms, &rep.split);
+    struct store_read_backend b = { .maintenance = fake_maintenance };
+    char err[128];
+    fake_calls = 0;
+    assert_int_equal(report_read_maintenance(&rep, &b, NULL, err, sizeof err), 0);
+    assert_true(fake_calls >= 1);
+    assert_int_equal(e.maint_checks[0] + e.maint_checks[1], fake_calls);
+    HASH_CLEAR(by_id, rep.id_table);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = { cmocka_unit_test(test_time_in_maintenance),
-                                        cmocka_unit_test(test_uptime_counts) };
+                                        cmocka_unit_test(test_uptime_counts),
+                                        cmocka_unit_test(test_marks_read_without_windows) };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -70,7 +70,7 @@ struct alerter {
     struct cw_buf scratch;
 };
 
-static int64_t ns_of_us(int64_t us) { return us * 1000; }
+static int64_t ns_of_us(int64_t us) { return us > INT64_MAX / 1000 ? INT64_MAX : us * 1000; }
 
 /* ---- setup and teardown */
 

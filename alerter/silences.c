@@ -14,7 +14,11 @@
 #include "common/base/log.h"
 
 #define SILENCES_FILE_VERSION 1
-#define SILENCES_FILE_MAX (4u << 20) /* 1000 silences of at most ~1 KiB each fit well */
+#define SILENCES_FILE_MAX (16u << 20) /* SILENCES_MAX silences at their longest (a 4 KiB URL written escaped, a name,
+                                        * a reason, an author): about 12 MiB; the file saved must load again */
+/* The latest time a silence may have (2100-01-01): far beyond any silence of at most 365 days, and far from the
+ * alerter's nanosecond wake-up times overflowing (2262). */
+#define SILENCE_TIME_MAX_US 4102444800000000LL
 
 void silences_init(struct silences *s, const char *run_dir)
 {
@@ -94,6 +98,10 @@ static int silence_check(const struct silence *x, char *err, size_t errlen)
     }
     if (!text_ok(x->author, SILENCE_AUTHOR_MAX)) {
         snprintf(err, errlen, "the author is empty, too long or not printable text");
+        return -1;
+    }
+    if (x->start_us < 0 || x->created_us < 0 || x->end_us > SILENCE_TIME_MAX_US || x->created_us > SILENCE_TIME_MAX_US) {
+        snprintf(err, errlen, "a time is out of range (1970 ... 2100)");
         return -1;
     }
     if (x->end_us <= x->start_us) {

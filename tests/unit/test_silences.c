@@ -266,6 +266,15 @@ static void test_bad_file_moved_aside(void **state)
         "\"start_us\":5,\"end_us\":1,\"created_us\":1,\"reason\":\"r\",\"author\":\"a\"}]}",
         "{\"v\":1,\"silences\":[{\"id\":\"0123456789abcdef\",\"endpoint\":null,\"group\":null,\"all\":false,"
         "\"start_us\":1,\"end_us\":5,\"created_us\":1,\"reason\":\"r\",\"author\":\"a\"}]}",
+        /* times out of range: end - start overflowed into a silence that never ends; an end past 2100 made the
+         * alerter's wake-up time (ns) overflow into the past: a busy loop */
+        "{\"v\":1,\"silences\":[{\"id\":\"0123456789abcdef\",\"endpoint\":null,\"group\":\"g\",\"all\":false,"
+        "\"start_us\":-1,\"end_us\":9223372036854775807,\"created_us\":1,\"reason\":\"r\",\"author\":\"a\"}]}",
+        "{\"v\":1,\"silences\":[{\"id\":\"0123456789abcdef\",\"endpoint\":null,\"group\":\"g\",\"all\":false,"
+        "\"start_us\":9300000000000000,\"end_us\":9300000086400000,\"created_us\":1,\"reason\":\"r\","
+        "\"author\":\"a\"}]}",
+        "{\"v\":1,\"silences\":[{\"id\":\"0123456789abcdef\",\"endpoint\":null,\"group\":\"g\",\"all\":false,"
+        "\"start_us\":1,\"end_us\":5,\"created_us\":-7,\"reason\":\"r\",\"author\":\"a\"}]}",
     };
     for (size_t i = 0; i < sizeof bad_texts / sizeof bad_texts[0]; i++) {
         assert_int_equal(load_text(dir, bad_texts[i]), -1);
@@ -275,7 +284,7 @@ static void test_bad_file_moved_aside(void **state)
     }
     assert_int_equal(load_text(dir,
                                "{\"v\":1,\"silences\":[{\"id\":\"0123456789abcdef\",\"endpoint\":null,\"group\":\"g\","
-                               "\"all\":false,\"start_us\":-1,\"end_us\":5,\"created_us\":1,\"reason\":\"r\","
+                               "\"all\":false,\"start_us\":0,\"end_us\":5,\"created_us\":1,\"reason\":\"r\","
                                "\"author\":\"a\"}]}"),
                      1);
     unlink(path);

@@ -8,13 +8,15 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "common/base/clock.h"
 
-/* Connects to RUN_DIR/alerter.ctl: the fd, or a negative enum ctlclient_rc with err. */
-static int dial(const char *run_dir, char *err, size_t errlen)
+/* Connects to RUN_DIR/alerter.ctl within timeout_ms (SO_SNDTIMEO bounds an AF_UNIX connect, which blocks while
+ * the listener's backlog is full, and the send of the request): the fd, or a negative enum ctlclient_rc with err. */
+static int dial(const char *run_dir, int timeout_ms, char *err, size_t errlen)
 {
     struct sockaddr_un addr = { .sun_family = AF_UNIX };
     if (snprintf(addr.sun_path, sizeof addr.sun_path, "%s/alerter.ctl", run_dir) >= (int)sizeof addr.sun_path) {
@@ -26,9 +28,20 @@ static int dial(const char *run_dir, char *err, size_t errlen)
         snprintf(err, errlen, "socket: %s", strerror(errno));
         return CTLCLIENT_FAILED;
     }
+    struct timeval tv = { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0) {
+        snprintf(err, errlen, "setsockopt SO_SNDTIMEO: %s", strerror(errno));
+        close(fd);
+        return CTLCLIENT_FAILED;
+    }
     if (connect(fd, (struct sockaddr *)&addr, sizeof addr) == 0) return fd;
     int e = errno;
     close(fd);
+    if (e == EAGAIN || e == EWOULDBLOCK || e == EINPROGRESS) {
+        snprintf(err, errlen, "the alerter did not take the connection on %s within %d ms (busy or stopped?)",
+                 addr.sun_path, timeout_ms);
+        return CTLCLIENT_FAILED;
+    }
     if (e == ENOENT || e == ECONNREFUSED) {
         snprintf(err, errlen, "no alerter is listening on %s: is clockwerk running?", addr.sun_path);
         return CTLCLIENT_NOT_RUNNING;
@@ -83,7 +96,7 @@ static int read_line(int fd, struct cw_buf *answer, int timeout_ms, char *err, s
 enum ctlclient_rc ctlclient_ask(const char *run_dir, const char *request, struct cw_buf *answer, int timeout_ms,
                                 char *err, size_t errlen)
 {
-    int fd = dial(run_dir, err, errlen);
+    int fd = dial(run_dir, timeout_ms, err, errlen);
     if (fd < 0) return (enum ctlclient_rc)fd;
     int rc = send_all(fd, request, err, errlen) == 0 && read_line(fd, answer, timeout_ms, err, errlen) == 0
                  ? CTLCLIENT_OK

@@ -150,8 +150,10 @@ static void web_key(struct cfg_parser *p, const config_setting_t *s, struct web_
         break;
     case WEB_AUTH_USER:
         if (!(v = cfgp_string(p, w, s, true))) break;
-        if (strchr(v, ':') || strcspn(v, "\r\n\t ") != strlen(v))
-            cfgp_problem(p, s, "web.auth_user: a user name without ':' or white space");
+        /* the web names this user as the author of silences (alerter/ctlreq.c takes at most 64 bytes, no
+         * parentheses), so a name the alerter would refuse is refused here, not at the first silence */
+        if (strchr(v, ':') || strcspn(v, "\r\n\t ()") != strlen(v) || strlen(v) > 64)
+            cfgp_problem(p, s, "web.auth_user: a user name of at most 64 bytes without ':', '(', ')' or white space");
         else cfg->web_auth_user = cw_arena_strdup(p->arena, v);
         at->user = s;
         break;

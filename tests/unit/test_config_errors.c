@@ -128,6 +128,8 @@ static const struct ct_bad_case bad_cases[] = {
     { "alerts = {\n renotify = -1; };\n", 2, "alerts.renotify: must be between 0 and" },
     { "alerts = {\n group_threshold = 0; };\n", 2, "alerts.group_threshold: must be between 1 and" },
     { "alerts = {\n recovery_threshold = 0; };\n", 2, "alerts.recovery_threshold: must be between 1 and" },
+    /* web: the auth user is the author of silences made through the web (alerter/ctlreq.c's rules) */
+    { "web = {\n auth_user = \"ops(admin)\"; };\n", 2, "web.auth_user: a user name of at most 64 bytes" },
     /* database */
     { "database = {\n db_driver = \"oracle\"; };\n", 2,
       "database.db_driver: 'oracle' is not sqlite, postgresql or mysql" },

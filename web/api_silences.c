@@ -4,6 +4,7 @@
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "common/base/log.h"
@@ -69,12 +70,29 @@ static void relay(const struct web_request *rq, struct web_reply *rp, json_objec
     json_object_put(ans);
 }
 
-/* 0 when writes are enabled, else the 403 is written. */
+/* Whether a browser says the write comes from another site: a page elsewhere may POST a form here, and the
+ * browser adds the operator's cached basic-auth credentials (cross-site request forgery). A browser sends
+ * Sec-Fetch-Site, or at least Origin, on such a request; a client like curl sends neither and is not refused. */
+static bool cross_site(const struct web_request *rq)
+{
+    if (rq->fetch_site) return strcmp(rq->fetch_site, "same-origin") != 0 && strcmp(rq->fetch_site, "none") != 0;
+    if (!rq->origin) return false;
+    const char *o = strstr(rq->origin, "://");
+    return !o || !rq->host || strcmp(o + 3, rq->host) != 0; /* "null", another scheme's or host's origin */
+}
+
+/* 0 when writes are enabled and the request is not cross-site, else the 403 is written. */
 static int writes_allowed(const struct web_request *rq, struct web_reply *rp)
 {
-    if (rq->cfg->web_auth_user) return 0;
-    api_error(rp, 403, "silences can be changed through the web only when web.auth_user is set");
-    return -1;
+    if (!rq->cfg->web_auth_user) {
+        api_error(rp, 403, "silences can be changed through the web only when web.auth_user is set");
+        return -1;
+    }
+    if (cross_site(rq)) {
+        api_error(rp, 403, "a silence cannot be changed from another site's page (Origin / Sec-Fetch-Site)");
+        return -1;
+    }
+    return 0;
 }
 
 static void add_silence(const struct web_request *rq, struct web_reply *rp)

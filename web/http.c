@@ -269,7 +269,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                               .started_mono_ns = h->started_mono_ns,
                               .http = h,
                               .authorization =
-                                  MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION) };
+                                  MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+                              .host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST),
+                              .origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin"),
+                              .fetch_site = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site") };
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &rq);
     if (*con_cls == &forms_busy)
         return send_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "too many form bodies at once\n", NULL);

@@ -40,6 +40,9 @@ struct web_request {
     int64_t started_mono_ns;         /* when the web started */
     const struct web_http *http;     /* the server's own counters (/metrics); outlives every request */
     const char *authorization;       /* the Authorization header, NULL when none (web/push.h: Bearer) */
+    const char *host;                /* the Host header, NULL when none */
+    const char *origin;              /* the Origin header (browsers send it on cross-site writes), NULL when none */
+    const char *fetch_site;          /* the Sec-Fetch-Site header, NULL when none */
 };
 
 /* A body produced in parts (a large answer, /metrics): `next` appends the next part to out and returns 1, or 0

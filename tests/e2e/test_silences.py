@@ -189,9 +189,9 @@ def test_silence_bad_inputs():
             cw.stop()
 
 
-def web_request(port, method, path, auth=None, form=None):
-    """(status, headers, JSON or None) of one request to the web; form: a dict sent urlencoded."""
-    headers = {}
+def web_request(port, method, path, auth=None, form=None, extra=None):
+    """(status, headers, JSON or None) of one request to the web; form: a dict sent urlencoded; extra: headers."""
+    headers = dict(extra or {})
     body = None
     if auth:
         headers["Authorization"] = "Basic " + base64.b64encode(("%s:%s" % auth).encode()).decode()
@@ -273,6 +273,21 @@ def test_silence_web_api():
             check(doc["silence"]["end_us"] - doc["silence"]["start_us"] == 3600 * 10**6, "duration: %r" % doc)
             new = doc["silence"]["id"]
             check(new in cli(cw, "silence", "list").out, "the web's silence is not in the CLI's list")
+            # a page of another site posting a form with the operator's cached credentials (CSRF): refused
+            form = {"all": "true", "duration_s": "31536000", "reason": "x"}
+            for extra in ({"Origin": "https://evil.example"}, {"Origin": "null"},
+                          {"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"}):
+                st, _, doc = web_request(port, "POST", "/api/v1/silences", auth=auth, form=form, extra=extra)
+                check(st == 403 and "another site" in doc["error"], "cross-site POST %r: %s %r" % (extra, st, doc))
+            st, _, doc = web_request(port, "DELETE", "/api/v1/silences/" + new, auth=auth,
+                                     extra={"Sec-Fetch-Site": "same-site"})
+            check(st == 403, "cross-site DELETE: %s %r" % (st, doc))
+            st, _, doc = web_request(port, "POST", "/api/v1/silences", auth=auth,
+                                     form={"endpoint": "api", "duration_s": "60", "reason": "same page"},
+                                     extra={"Origin": "http://127.0.0.1:%d" % port, "Sec-Fetch-Site": "same-origin"})
+            check(st == 201, "same-origin POST: %s %r" % (st, doc))
+            st, _, _ = web_request(port, "DELETE", "/api/v1/silences/" + doc["silence"]["id"], auth=auth)
+            check(st == 200, "DELETE of the same-origin silence: %s" % st)
             for form, part in (({"endpoint": "nope", "duration_s": "60", "reason": "x"}, "unknown endpoint 'nope'"),
                                ({"endpoint": "api", "duration_s": "0", "reason": "x"}, "duration_s"),
                                ({"endpoint": "api", "duration_s": "60"}, "reason"),

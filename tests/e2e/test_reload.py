@@ -8,6 +8,7 @@ The slow-stopping cases use stand-ins (harness.private_bin) that take seconds to
 and end, so that overlaps are seen exactly, not only by sampling.
 """
 
+import errno
 import os
 import re
 import shutil
@@ -323,6 +324,22 @@ def test_run_dir_deleted_is_recreated():
             cw.stop()
 
 
+def _remove_tree_while_written(path, timeout):
+    """shutil.rmtree of a directory the running children still write into (the paused supervisor's run_dir: the
+    alerter's state file, a worker's spool): a file made between the listing and the rmdir makes it "not empty"
+    (seen under ASan in make test); again until it is gone, within timeout."""
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            shutil.rmtree(path)
+            return
+        except FileNotFoundError:
+            return
+        except OSError as e:
+            if e.errno != errno.ENOTEMPTY or time.monotonic() > end:
+                raise
+
+
 def test_run_dir_taken_by_another_supervisor_stops_the_first():
     """The supervisor is paused (SIGSTOP) while its run_dir is deleted and a second supervisor starts there
     and takes the lock: once resumed, the first notices it cannot retake the lock, says so, ends its children
@@ -336,7 +353,7 @@ def test_run_dir_taken_by_another_supervisor_stops_the_first():
             cw.record_descendants()
             cw.signal(signal.SIGSTOP)
             try:
-                shutil.rmtree(cw.run_dir)
+                _remove_tree_while_written(cw.run_dir, deadline(10))
                 with Clockwerk(_alerting_config(t, [url], port), d, name="second") as second:
                     theirs = second.wait_ready(titles=titles)
                     cw.signal(signal.SIGCONT)

@@ -104,6 +104,10 @@ def test_web_detail_suspended_while_postgres_is_stopped():
             cw.wait_ready(titles=cw.expected_titles() + [WEB])
             wait_serving(port)
             wait_for(lambda: (history_of(port) or (0, 0))[0] == 4, deadline(60), "the history of 4 endpoints")
+            # every page must have a chart after SIGCONT: each endpoint needs a stored check before PostgreSQL stops
+            # (under ASan the storer may not have written one of them yet when the history first knows all four)
+            wait_for(lambda: int(server.query("SELECT count(DISTINCT endpoint_id) FROM checks")[0][0]) == 4,
+                     deadline(60), "a stored check of each endpoint")
             web_pid = cw.child(WEB)
             ids = [e["id"] for e in json.loads(get(port, "/api/v1/endpoints")[2])["endpoints"]]
             paths = ["/endpoint/%s" % ids[0]] * MANY + [p for i in ids[1:] for p in ["/endpoint/%s" % i] * FEW]

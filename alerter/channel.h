@@ -58,8 +58,5 @@ void channel_dedup_key(const struct alert_rec *a, char *out, size_t len);
 /* True for the kinds that resolve (PagerDuty) or close (Opsgenie) their key: UP, FAST. */
 bool channel_resolves(unsigned kind);
 
-/* Checks a webhook body_template (cw-aconfig calls it at load): 0, or -1 with "unknown placeholder
- * '{{foo}}'" (or what else is wrong) in err. */
-int channel_template_check(const char *tpl, char *err, size_t errlen);
 
 #endif

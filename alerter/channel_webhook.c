@@ -13,12 +13,8 @@
 #include "common/base/log.h"
 #include "common/config/config_template.h"
 
-/* The check is the configuration's own (common/config, where `clockwerk -t` runs it); the list of placeholders
- * and the scanner are common/config/config_template.h's, for the check and for render_template below alike. */
-int channel_template_check(const char *tpl, char *err, size_t errlen)
-{
-    return config_template_check(tpl ? tpl : "", err, errlen);
-}
+/* A template is checked where `clockwerk -t` runs (config_template_check); the list of placeholders and the
+ * scanner are common/config/config_template.h's, for that check and for render_template below alike. */
 
 /* The value of placeholder i for the message about alerts[0..n) into out (reset first). */
 static void placeholder_value(int i, struct alert_rec *const *alerts, size_t n, const struct chan_ctx *ctx,

@@ -213,12 +213,12 @@ static void template_body(void **state)
     free_alerts(list, 1);
 
     char err[256];
-    assert_int_equal(channel_template_check("{{kind}} {{ json.text }} {{incident_id}}", err, sizeof err), 0);
-    assert_int_equal(channel_template_check("no placeholders", err, sizeof err), 0);
-    assert_int_equal(channel_template_check("x {{kindd}} y", err, sizeof err), -1);
+    assert_int_equal(config_template_check("{{kind}} {{ json.text }} {{incident_id}}", err, sizeof err), 0);
+    assert_int_equal(config_template_check("no placeholders", err, sizeof err), 0);
+    assert_int_equal(config_template_check("x {{kindd}} y", err, sizeof err), -1);
     assert_non_null(strstr(err, "unknown placeholder '{{kindd}}'"));
-    assert_int_equal(channel_template_check("x {{json.nope}}", err, sizeof err), -1);
-    assert_int_equal(channel_template_check("x {{kind", err, sizeof err), -1);
+    assert_int_equal(config_template_check("x {{json.nope}}", err, sizeof err), -1);
+    assert_int_equal(config_template_check("x {{kind", err, sizeof err), -1);
     assert_non_null(strstr(err, "not closed"));
     /* every placeholder of the one list (common/config/config_template.h) passes the check and is substituted by
      * the renderer */
@@ -226,7 +226,7 @@ static void template_body(void **state)
         const char *field = config_template_fields[i];
         char tpl[64];
         snprintf(tpl, sizeof tpl, "{{%s}}{{json.%s}}", field, field);
-        assert_int_equal(channel_template_check(tpl, err, sizeof err), 0);
+        assert_int_equal(config_template_check(tpl, err, sizeof err), 0);
         struct cw_channel c = { .name = "t", .type = CW_CHAN_WEBHOOK, .url = "http://x/", .body_template = tpl };
         struct alert_rec *one[1];
         make_alerts(one, 1, CW_ALERT_DOWN, "k");

@@ -28,12 +28,6 @@ void chan_json_body(struct outbox_request *req, json_object *root)
     json_object_put(root);
 }
 
-json_object *chan_jnew(json_object *o)
-{
-    if (!o) fatal(1, "out of memory (json)");
-    return o;
-}
-
 size_t chan_utf8_cut(const char *s, size_t len, size_t max)
 {
     if (max == 0 || len <= max) return len;

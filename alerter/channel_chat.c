@@ -58,7 +58,7 @@ static void set_url(const struct cw_channel *c, struct outbox_request *req)
 void chan_fmt_slack(const struct cw_channel *c, struct alert_rec *const *alerts, size_t n, const struct chan_ctx *ctx,
                     struct outbox_request *req)
 {
-    json_object *root = chan_jnew(json_object_new_object()), *att = chan_jnew(json_object_new_object());
+    json_object *root = cw_jnew(json_object_new_object()), *att = cw_jnew(json_object_new_object());
     char *title = chan_title_text(alerts, n, true);
     chan_json_str(root, "text", title, SLACK_TEXT_MAX);
     char colour[16];
@@ -67,7 +67,7 @@ void chan_fmt_slack(const struct cw_channel *c, struct alert_rec *const *alerts,
     if (n == 1) { /* the fallback (notifications show it after text): the facts, not the title again */
         struct chan_fact facts[CHAN_FACTS_MAX];
         size_t k = chan_facts(alerts[0], ctx, facts);
-        json_object *fields = chan_jnew(json_object_new_array());
+        json_object *fields = cw_jnew(json_object_new_array());
         struct cw_buf fallback = { 0 };
         for (size_t i = 0; i < k; i++)
             cw_buf_printf(&fallback, "%s%s: %s", i ? ", " : "", facts[i].title, facts[i].value);
@@ -75,10 +75,10 @@ void chan_fmt_slack(const struct cw_channel *c, struct alert_rec *const *alerts,
         chan_json_str(att, "fallback", (const char *)fallback.data, SLACK_TEXT_MAX);
         cw_buf_free(&fallback);
         for (size_t i = 0; i < k; i++) {
-            json_object *f = chan_jnew(json_object_new_object());
+            json_object *f = cw_jnew(json_object_new_object());
             chan_json_str(f, "title", facts[i].title, 0);
             chan_json_str(f, "value", facts[i].value, 0);
-            json_object_object_add(f, "short", chan_jnew(json_object_new_boolean(strlen(facts[i].value) < 40)));
+            json_object_object_add(f, "short", cw_jnew(json_object_new_boolean(strlen(facts[i].value) < 40)));
             json_object_array_add(fields, f);
         }
         json_object_object_add(att, "fields", fields);
@@ -91,8 +91,8 @@ void chan_fmt_slack(const struct cw_channel *c, struct alert_rec *const *alerts,
     char footer[300];
     footer_text(ctx, footer, sizeof footer);
     chan_json_str(att, "footer", footer, 0);
-    json_object_object_add(att, "ts", chan_jnew(json_object_new_int64(alerts[0]->raised_at_us / 1000000)));
-    json_object *list = chan_jnew(json_object_new_array());
+    json_object_object_add(att, "ts", cw_jnew(json_object_new_int64(alerts[0]->raised_at_us / 1000000)));
+    json_object *list = cw_jnew(json_object_new_array());
     json_object_array_add(list, att);
     json_object_object_add(root, "attachments", list);
     free(title);
@@ -104,28 +104,28 @@ void chan_fmt_slack(const struct cw_channel *c, struct alert_rec *const *alerts,
 
 static json_object *discord_field(const char *name, const char *value, bool inline_)
 {
-    json_object *f = chan_jnew(json_object_new_object());
+    json_object *f = cw_jnew(json_object_new_object());
     chan_json_str(f, "name", name, DISCORD_TITLE_MAX);
     chan_json_str(f, "value", value && value[0] ? value : "-", DISCORD_FIELD_MAX);
-    json_object_object_add(f, "inline", chan_jnew(json_object_new_boolean(inline_)));
+    json_object_object_add(f, "inline", cw_jnew(json_object_new_boolean(inline_)));
     return f;
 }
 
 void chan_fmt_discord(const struct cw_channel *c, struct alert_rec *const *alerts, size_t n, const struct chan_ctx *ctx,
                       struct outbox_request *req)
 {
-    json_object *root = chan_jnew(json_object_new_object()), *embed = chan_jnew(json_object_new_object());
+    json_object *root = cw_jnew(json_object_new_object()), *embed = cw_jnew(json_object_new_object());
     char *text = summary_text(alerts, n, true);
     chan_json_str(root, "content", text, DISCORD_CONTENT_MAX);
     char *title = chan_title_text(alerts, n, false);
     chan_json_str(embed, "title", title, DISCORD_TITLE_MAX);
-    json_object_object_add(embed, "color", chan_jnew(json_object_new_int64(chan_colour(chan_main_kind(alerts, n)))));
+    json_object_object_add(embed, "color", cw_jnew(json_object_new_int64(chan_colour(chan_main_kind(alerts, n)))));
     char when[32];
     chan_json_str(embed, "timestamp", cw_format_iso8601(alerts[0]->raised_at_us, when, sizeof when), 0);
     if (n == 1) {
         struct chan_fact facts[CHAN_FACTS_MAX];
         size_t k = chan_facts(alerts[0], ctx, facts);
-        json_object *fields = chan_jnew(json_object_new_array());
+        json_object *fields = cw_jnew(json_object_new_array());
         for (size_t i = 0; i < k; i++)
             json_object_array_add(fields, discord_field(facts[i].title, facts[i].value, strlen(facts[i].value) < 40));
         json_object_object_add(embed, "fields", fields);
@@ -134,15 +134,15 @@ void chan_fmt_discord(const struct cw_channel *c, struct alert_rec *const *alert
         chan_json_str(embed, "description", lines, DISCORD_DESCRIPTION_MAX);
         free(lines);
     }
-    json_object *footer = chan_jnew(json_object_new_object());
+    json_object *footer = cw_jnew(json_object_new_object());
     char foot[300];
     footer_text(ctx, foot, sizeof foot);
     chan_json_str(footer, "text", foot, DISCORD_TITLE_MAX);
     json_object_object_add(embed, "footer", footer);
-    json_object *embeds = chan_jnew(json_object_new_array()), *mentions = chan_jnew(json_object_new_object());
+    json_object *embeds = cw_jnew(json_object_new_array()), *mentions = cw_jnew(json_object_new_object());
     json_object_array_add(embeds, embed);
     json_object_object_add(root, "embeds", embeds);
-    json_object_object_add(mentions, "parse", chan_jnew(json_object_new_array()));
+    json_object_object_add(mentions, "parse", cw_jnew(json_object_new_array()));
     json_object_object_add(root, "allowed_mentions", mentions);
     free(title);
     free(text);
@@ -154,10 +154,10 @@ void chan_fmt_discord(const struct cw_channel *c, struct alert_rec *const *alert
 
 static json_object *text_block(const char *text, const char *weight, const char *size, const char *colour)
 {
-    json_object *t = chan_jnew(json_object_new_object());
+    json_object *t = cw_jnew(json_object_new_object());
     chan_json_str(t, "type", "TextBlock", 0);
     chan_json_str(t, "text", text, 0);
-    json_object_object_add(t, "wrap", chan_jnew(json_object_new_boolean(true)));
+    json_object_object_add(t, "wrap", cw_jnew(json_object_new_boolean(true)));
     if (weight) chan_json_str(t, "weight", weight, 0);
     if (size) chan_json_str(t, "size", size, 0);
     if (colour) chan_json_str(t, "color", colour, 0);
@@ -168,10 +168,10 @@ static json_object *fact_set(const struct alert_rec *a, const struct chan_ctx *c
 {
     struct chan_fact facts[CHAN_FACTS_MAX];
     size_t k = chan_facts(a, ctx, facts);
-    json_object *set = chan_jnew(json_object_new_object()), *list = chan_jnew(json_object_new_array());
+    json_object *set = cw_jnew(json_object_new_object()), *list = cw_jnew(json_object_new_array());
     chan_json_str(set, "type", "FactSet", 0);
     for (size_t i = 0; i < k; i++) {
-        json_object *f = chan_jnew(json_object_new_object());
+        json_object *f = cw_jnew(json_object_new_object());
         chan_json_str(f, "title", facts[i].title, 0);
         chan_json_str(f, "value", facts[i].value, 0);
         json_object_array_add(list, f);
@@ -183,7 +183,7 @@ static json_object *fact_set(const struct alert_rec *a, const struct chan_ctx *c
 static json_object *teams_card(struct alert_rec *const *alerts, size_t n, const struct chan_ctx *ctx)
 {
     static const char *const colours[] = { "Good", "Warning", "Attention" };
-    json_object *card = chan_jnew(json_object_new_object()), *body = chan_jnew(json_object_new_array());
+    json_object *card = cw_jnew(json_object_new_object()), *body = cw_jnew(json_object_new_array());
     chan_json_str(card, "$schema", "http://adaptivecards.io/schemas/adaptive-card.json", 0);
     chan_json_str(card, "type", "AdaptiveCard", 0);
     chan_json_str(card, "version", "1.4", 0);
@@ -212,12 +212,12 @@ static json_object *teams_card(struct alert_rec *const *alerts, size_t n, const 
 void chan_fmt_teams(const struct cw_channel *c, struct alert_rec *const *alerts, size_t n, const struct chan_ctx *ctx,
                     struct outbox_request *req)
 {
-    json_object *root = chan_jnew(json_object_new_object()), *att = chan_jnew(json_object_new_object());
+    json_object *root = cw_jnew(json_object_new_object()), *att = cw_jnew(json_object_new_object());
     chan_json_str(root, "type", "message", 0);
     chan_json_str(att, "contentType", "application/vnd.microsoft.card.adaptive", 0);
     json_object_object_add(att, "contentUrl", NULL);
     json_object_object_add(att, "content", teams_card(alerts, n, ctx));
-    json_object *list = chan_jnew(json_object_new_array());
+    json_object *list = cw_jnew(json_object_new_array());
     json_object_array_add(list, att);
     json_object_object_add(root, "attachments", list);
     set_url(c, req);

@@ -101,13 +101,13 @@ void chan_fmt_pagerduty(const struct cw_channel *c, struct alert_rec *const *ale
     struct alert_rec *a = alerts[0];
     char key[64], line[2048];
     channel_dedup_key(a, key, sizeof key);
-    json_object *root = chan_jnew(json_object_new_object());
+    json_object *root = cw_jnew(json_object_new_object());
     chan_json_str(root, "routing_key", c->token, 0);
     chan_json_str(root, "event_action", resolves(a) ? "resolve" : "trigger", 0);
     chan_json_str(root, "dedup_key", key, 0);
     chan_json_str(root, "client", "Clockwerk", 0);
     if (!resolves(a)) {
-        json_object *p = chan_jnew(json_object_new_object());
+        json_object *p = cw_jnew(json_object_new_object());
         char host[256], name[512], when[32];
         one_line(a, line, sizeof line);
         endpoint_host(a, host, sizeof host);
@@ -143,7 +143,7 @@ static const char *opsgenie_priority(enum cw_severity sev)
 
 static json_object *opsgenie_create(struct alert_rec *a, const struct chan_ctx *ctx, const char *key)
 {
-    json_object *root = chan_jnew(json_object_new_object());
+    json_object *root = cw_jnew(json_object_new_object());
     char line[2048], name[512], source[OG_SOURCE_MAX + 1];
     one_line(a, line, sizeof line);
     chan_display_name(a, name, sizeof name);
@@ -154,7 +154,7 @@ static json_object *opsgenie_create(struct alert_rec *a, const struct chan_ctx *
     struct chan_fact facts[CHAN_FACTS_MAX];
     size_t k = chan_facts(a, ctx, facts);
     cw_buf_printf(&desc, "%s", a->message ? a->message : "");
-    json_object *details = chan_jnew(json_object_new_object());
+    json_object *details = cw_jnew(json_object_new_object());
     for (size_t i = 0; i < k; i++) {
         cw_buf_printf(&desc, "\n%s: %s", facts[i].title, facts[i].value);
         chan_json_str(details, facts[i].title, facts[i].value, 0);
@@ -165,10 +165,10 @@ static json_object *opsgenie_create(struct alert_rec *a, const struct chan_ctx *
     chan_json_str(root, "priority", opsgenie_priority(event_severity(a)), 0);
     chan_json_str(root, "source", source, OG_SOURCE_MAX);
     chan_json_str(root, "entity", name, OG_ENTITY_MAX);
-    json_object *tags = chan_jnew(json_object_new_array());
+    json_object *tags = cw_jnew(json_object_new_array());
     const char *kind = proto_alert_kind_name(a->kind);
-    json_object_array_add(tags, chan_jnew(json_object_new_string("clockwerk")));
-    json_object_array_add(tags, chan_jnew(json_object_new_string(kind ? kind : "test")));
+    json_object_array_add(tags, cw_jnew(json_object_new_string("clockwerk")));
+    json_object_array_add(tags, cw_jnew(json_object_new_string(kind ? kind : "test")));
     json_object_object_add(root, "tags", tags);
     json_object_object_add(root, "details", details);
     return root;
@@ -187,7 +187,7 @@ void chan_fmt_opsgenie(const struct cw_channel *c, struct alert_rec *const *aler
         char line[2048], source[OG_SOURCE_MAX + 1];
         one_line(a, line, sizeof line);
         opsgenie_source(ctx, source, sizeof source);
-        root = chan_jnew(json_object_new_object());
+        root = cw_jnew(json_object_new_object());
         chan_json_str(root, "source", source, OG_SOURCE_MAX);
         chan_json_str(root, "note", line, 0);
         snprintf(path, sizeof path, "/v2/alerts/%s/close?identifierType=alias", key); /* the key is URL-safe */

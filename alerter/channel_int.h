@@ -39,7 +39,7 @@ void chan_fmt_opsgenie(const struct cw_channel *c, struct alert_rec *const *aler
 
 /* channel.c: helpers */
 /* o, or the process exits (out of memory) when it is NULL. */
-json_object *chan_jnew(json_object *o);
+#include "common/wire/jsonnew.h" /* cw_jnew: every builder here uses it */
 /* The length of the longest prefix of s[0..len) of at most max bytes that does not split a UTF-8 sequence. */
 size_t chan_utf8_cut(const char *s, size_t len, size_t max);
 /* The body of req: root serialised (plain, no slash escapes), root freed. */

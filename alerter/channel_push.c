@@ -98,7 +98,7 @@ static json_object *chat_id_value(const char *id)
     const char *p = id ? id : "";
     const char *d = *p == '-' ? p + 1 : p;
     bool number = *d && strspn(d, "0123456789") == strlen(d) && strlen(d) < 19;
-    return number ? chan_jnew(json_object_new_int64(strtoll(p, NULL, 10))) : chan_jnew(json_object_new_string(p));
+    return number ? cw_jnew(json_object_new_int64(strtoll(p, NULL, 10))) : cw_jnew(json_object_new_string(p));
 }
 
 void chan_fmt_telegram(const struct cw_channel *c, struct alert_rec *const *alerts, size_t n,
@@ -108,10 +108,10 @@ void chan_fmt_telegram(const struct cw_channel *c, struct alert_rec *const *aler
     title_and_body(alerts, n, ctx, &title, &body);
     cw_buf_printf(&text, "%s\n\n%s", (const char *)title.data, (const char *)body.data);
     cw_buf_put(&text, "", 1);
-    json_object *root = chan_jnew(json_object_new_object());
+    json_object *root = cw_jnew(json_object_new_object());
     json_object_object_add(root, "chat_id", chat_id_value(c->chat_id));
     chan_json_str(root, "text", (const char *)text.data, TELEGRAM_TEXT_MAX);
-    json_object_object_add(root, "disable_web_page_preview", chan_jnew(json_object_new_boolean(true)));
+    json_object_object_add(root, "disable_web_page_preview", cw_jnew(json_object_new_boolean(true)));
     char path[600];
     snprintf(path, sizeof path, "/bot%s/sendMessage", c->token ? c->token : "");
     req->method = "POST";
@@ -129,11 +129,11 @@ void chan_fmt_gotify(const struct cw_channel *c, struct alert_rec *const *alerts
     static const int gotify_priority[6] = { 0, 1, 3, 5, 7, 8 }; /* by chan_priority5: 8+ is "high" in Gotify */
     struct cw_buf title = { 0 }, body = { 0 };
     title_and_body(alerts, n, ctx, &title, &body);
-    json_object *root = chan_jnew(json_object_new_object());
+    json_object *root = cw_jnew(json_object_new_object());
     chan_json_str(root, "title", (const char *)title.data, TITLE_MAX);
     chan_json_str(root, "message", (const char *)body.data, 0);
     int p5 = chan_priority5(chan_main_kind(alerts, n), chan_max_severity(alerts, n));
-    json_object_object_add(root, "priority", chan_jnew(json_object_new_int(gotify_priority[p5])));
+    json_object_object_add(root, "priority", cw_jnew(json_object_new_int(gotify_priority[p5])));
     req->method = "POST";
     req->url = chan_url_join(c->url, "/message");
     outbox_request_header(req, "Content-Type", "application/json");

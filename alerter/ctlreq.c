@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "alerter/control.h"
+#include "common/wire/jsonnew.h"
 #include "common/base/log.h"
 
 #define BY_MAX 64 /* bytes of the caller's own name for who it acts for */
@@ -19,24 +20,18 @@
         return;                    \
     } while (0)
 
-static json_object *jnew(json_object *o)
-{
-    if (!o) fatal(1, "out of memory (json)");
-    return o;
-}
-
 static json_object *answer_new(bool ok)
 {
-    json_object *o = jnew(json_object_new_object());
-    json_object_object_add(o, "v", jnew(json_object_new_int(CONTROL_VERSION)));
-    json_object_object_add(o, "ok", jnew(json_object_new_boolean(ok)));
+    json_object *o = cw_jnew(json_object_new_object());
+    json_object_object_add(o, "v", cw_jnew(json_object_new_int(CONTROL_VERSION)));
+    json_object_object_add(o, "ok", cw_jnew(json_object_new_boolean(ok)));
     return o;
 }
 
 static void answer_error(struct cw_buf *answer, const char *msg)
 {
     json_object *o = answer_new(false);
-    json_object_object_add(o, "error", jnew(json_object_new_string(msg)));
+    json_object_object_add(o, "error", cw_jnew(json_object_new_string(msg)));
     silences_json_put(o, false, answer);
 }
 
@@ -117,7 +112,7 @@ static void op_silence_remove(const struct control_ops *ops, json_object *req, c
 static void op_silence_list(const struct control_ops *ops, struct cw_buf *answer)
 {
     const struct silences *s = ops->silence_list(ops->ctx);
-    json_object *o = answer_new(true), *list = jnew(json_object_new_array());
+    json_object *o = answer_new(true), *list = cw_jnew(json_object_new_array());
     json_object_object_add(o, "silences", list);
     for (size_t i = 0; i < s->n; i++) json_object_array_add(list, silence_to_json(&s->v[i], true));
     silences_json_put(o, false, answer);
@@ -142,7 +137,7 @@ static void op_ack(const struct control_ops *ops, json_object *req, const char *
     char msg[400] = "";
     if (ops->ack(ops->ack_ctx, id, author, msg, sizeof msg) != 0) ERR(msg[0] ? msg : "cannot acknowledge it");
     json_object *o = answer_new(true);
-    json_object_object_add(o, "message", jnew(json_object_new_string(msg)));
+    json_object_object_add(o, "message", cw_jnew(json_object_new_string(msg)));
     silences_json_put(o, false, answer);
 }
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "common/wire/jsonnew.h"
 #include "common/base/clock.h"
 #include "common/base/log.h"
 
@@ -238,15 +239,9 @@ int64_t silences_next_end(const struct silences *s)
 
 /* ---- JSON */
 
-static json_object *jnew(json_object *o)
-{
-    if (!o) fatal(1, "out of memory (json)");
-    return o;
-}
-
 static void put_str(json_object *o, const char *k, const char *v)
 {
-    json_object_object_add(o, k, v ? jnew(json_object_new_string(v)) : NULL);
+    json_object_object_add(o, k, v ? cw_jnew(json_object_new_string(v)) : NULL);
 }
 
 static void put_time(json_object *o, const char *k, int64_t us)
@@ -254,12 +249,12 @@ static void put_time(json_object *o, const char *k, int64_t us)
     char key[32], when[32];
     put_str(o, k, cw_format_iso8601(us, when, sizeof when));
     snprintf(key, sizeof key, "%s_us", k);
-    json_object_object_add(o, key, jnew(json_object_new_int64(us)));
+    json_object_object_add(o, key, cw_jnew(json_object_new_int64(us)));
 }
 
 struct json_object *silence_to_json(const struct silence *x, bool mask_url)
 {
-    json_object *o = jnew(json_object_new_object());
+    json_object *o = cw_jnew(json_object_new_object());
     put_str(o, "id", x->id);
     if (x->endpoint && mask_url) {
         char masked[4200];
@@ -270,7 +265,7 @@ struct json_object *silence_to_json(const struct silence *x, bool mask_url)
     }
     if (x->endpoint_name) put_str(o, "endpoint_name", x->endpoint_name);
     put_str(o, "group", x->group);
-    json_object_object_add(o, "all", jnew(json_object_new_boolean(x->all)));
+    json_object_object_add(o, "all", cw_jnew(json_object_new_boolean(x->all)));
     put_time(o, "start", x->start_us);
     put_time(o, "end", x->end_us);
     put_time(o, "created", x->created_us);
@@ -281,9 +276,9 @@ struct json_object *silence_to_json(const struct silence *x, bool mask_url)
 
 void silences_format(const struct silences *s, struct cw_buf *out)
 {
-    json_object *root = jnew(json_object_new_object());
-    json_object_object_add(root, "v", jnew(json_object_new_int(SILENCES_FILE_VERSION)));
-    json_object *list = jnew(json_object_new_array());
+    json_object *root = cw_jnew(json_object_new_object());
+    json_object_object_add(root, "v", cw_jnew(json_object_new_int(SILENCES_FILE_VERSION)));
+    json_object *list = cw_jnew(json_object_new_array());
     json_object_object_add(root, "silences", list);
     for (size_t i = 0; i < s->n; i++) json_object_array_add(list, silence_to_json(&s->v[i], false));
     silences_json_put(root, true, out);

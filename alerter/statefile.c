@@ -16,20 +16,14 @@
 #include "common/base/log.h"
 #include "common/base/util.h"
 
-json_object *sf_jnew(json_object *o)
-{
-    if (!o) fatal(1, "out of memory (json)");
-    return o;
-}
-
 void sf_put_i64(json_object *o, const char *k, int64_t v)
 {
-    json_object_object_add(o, k, sf_jnew(json_object_new_int64(v)));
+    json_object_object_add(o, k, cw_jnew(json_object_new_int64(v)));
 }
 
 void sf_put_str(json_object *o, const char *k, const char *v)
 {
-    json_object_object_add(o, k, v ? sf_jnew(json_object_new_string(v)) : NULL);
+    json_object_object_add(o, k, v ? cw_jnew(json_object_new_string(v)) : NULL);
 }
 
 void sf_put_hex(json_object *o, const char *k, uint64_t v)
@@ -41,7 +35,7 @@ void sf_put_hex(json_object *o, const char *k, uint64_t v)
 
 static json_object *endpoint_json(const struct statefile_endpoint *e)
 {
-    json_object *o = sf_jnew(json_object_new_object());
+    json_object *o = cw_jnew(json_object_new_object());
     const struct astate *s = &e->st;
     sf_put_str(o, "url", e->url);
     sf_put_i64(o, "avail", s->avail);
@@ -79,7 +73,7 @@ static const char HEX[] = "0123456789abcdef";
 
 static json_object *plain_json(const struct statefile_plain *p)
 {
-    json_object *o = sf_jnew(json_object_new_object());
+    json_object *o = cw_jnew(json_object_new_object());
     char fp[24];
     snprintf(fp, sizeof fp, "%016" PRIx64, p->fingerprint);
     sf_put_str(o, "fingerprint", fp);
@@ -94,16 +88,16 @@ static json_object *plain_json(const struct statefile_plain *p)
     bits[digits] = '\0';
     sf_put_str(o, "up", bits);
     free(bits);
-    json_object *workers = sf_jnew(json_object_new_array());
+    json_object *workers = cw_jnew(json_object_new_array());
     for (size_t i = 0; i < p->n_workers; i++)
-        json_object_array_add(workers, sf_jnew(json_object_new_int64(p->worker_last_us[i])));
+        json_object_array_add(workers, cw_jnew(json_object_new_int64(p->worker_last_us[i])));
     json_object_object_add(o, "workers", workers);
     return o;
 }
 
 static json_object *alert_json(const struct alert_rec *a, bool held)
 {
-    json_object *o = sf_jnew(json_object_new_object());
+    json_object *o = cw_jnew(json_object_new_object());
     sf_put_hex(o, "id", a->id);
     sf_put_i64(o, "kind", a->kind);
     sf_put_i64(o, "email_state", a->email_state);
@@ -121,20 +115,20 @@ static json_object *alert_json(const struct alert_rec *a, bool held)
     sf_put_str(o, "name", a->name);
     sf_put_str(o, "error", a->error);
     sf_alert_extra_json(o, a);
-    json_object_object_add(o, "held", sf_jnew(json_object_new_boolean(held)));
+    json_object_object_add(o, "held", cw_jnew(json_object_new_boolean(held)));
     return o;
 }
 
 static void put_addrs(json_object *o, const char *key, const struct outbox_rcpts *r)
 {
-    json_object *list = sf_jnew(json_object_new_array());
-    for (size_t i = 0; i < r->n; i++) json_object_array_add(list, sf_jnew(json_object_new_string(r->addr[i])));
+    json_object *list = cw_jnew(json_object_new_array());
+    for (size_t i = 0; i < r->n; i++) json_object_array_add(list, cw_jnew(json_object_new_string(r->addr[i])));
     json_object_object_add(o, key, list);
 }
 
 static json_object *job_json(const struct statefile_job *j)
 {
-    json_object *o = sf_jnew(json_object_new_object());
+    json_object *o = cw_jnew(json_object_new_object());
     sf_put_hex(o, "key", j->key);
     sf_put_i64(o, "channel", j->channel);
     sf_put_str(o, "target", j->target);
@@ -142,19 +136,19 @@ static json_object *job_json(const struct statefile_job *j)
         sf_put_str(o, "chan", j->chan);
         sf_put_str(o, "method", j->method);
         sf_put_hex(o, "dest", j->dest);
-        json_object *hs = sf_jnew(json_object_new_array());
+        json_object *hs = cw_jnew(json_object_new_array());
         for (size_t i = 0; i < j->n_headers; i++)
-            json_object_array_add(hs, sf_jnew(json_object_new_string(j->headers[i])));
+            json_object_array_add(hs, cw_jnew(json_object_new_string(j->headers[i])));
         json_object_object_add(o, "headers", hs);
     }
-    json_object *ids = sf_jnew(json_object_new_array());
+    json_object *ids = cw_jnew(json_object_new_array());
     for (size_t i = 0; i < j->n_ids; i++) {
         char buf[24];
         snprintf(buf, sizeof buf, "%016" PRIx64, j->ids[i]);
-        json_object_array_add(ids, sf_jnew(json_object_new_string(buf)));
+        json_object_array_add(ids, cw_jnew(json_object_new_string(buf)));
     }
     json_object_object_add(o, "ids", ids);
-    json_object_object_add(o, "payload", sf_jnew(json_object_new_string_len(j->payload, (int)j->payload_len)));
+    json_object_object_add(o, "payload", cw_jnew(json_object_new_string_len(j->payload, (int)j->payload_len)));
     sf_put_i64(o, "attempts", j->attempts);
     put_addrs(o, "sent_to", &j->sent);
     put_addrs(o, "refused", &j->refused);
@@ -163,12 +157,12 @@ static json_object *job_json(const struct statefile_job *j)
 
 int statefile_save(const char *path, const struct statefile_data *d, char *err, size_t errlen)
 {
-    json_object *root = sf_jnew(json_object_new_object());
+    json_object *root = cw_jnew(json_object_new_object());
     char when[32];
     sf_put_i64(root, "version", STATEFILE_VERSION);
     sf_put_str(root, "saved_at", cw_format_iso8601(cw_wall_us(), when, sizeof when));
-    json_object *eps = sf_jnew(json_object_new_array()), *alerts = sf_jnew(json_object_new_array()),
-                *jobs = sf_jnew(json_object_new_array());
+    json_object *eps = cw_jnew(json_object_new_array()), *alerts = cw_jnew(json_object_new_array()),
+                *jobs = cw_jnew(json_object_new_array());
     json_object_object_add(root, "endpoints", eps);
     json_object_object_add(root, "plain", plain_json(&d->plain));
     json_object_object_add(root, "alerts", alerts);

@@ -10,9 +10,9 @@
 
 json_object *sf_incident_json(const struct incident *inc, const struct flap_hist *flap)
 {
-    json_object *o = sf_jnew(json_object_new_object());
+    json_object *o = cw_jnew(json_object_new_object());
     sf_put_hex(o, "id", inc->id);
-    json_object_object_add(o, "open", sf_jnew(json_object_new_boolean(inc->open)));
+    json_object_object_add(o, "open", cw_jnew(json_object_new_boolean(inc->open)));
     sf_put_i64(o, "since", inc->since_us);
     sf_put_i64(o, "opened_at", inc->opened_wall_us);
     sf_put_i64(o, "steps", inc->steps);
@@ -20,13 +20,13 @@ json_object *sf_incident_json(const struct incident *inc, const struct flap_hist
     sf_put_i64(o, "notified", inc->notified);
     sf_put_str(o, "acked_by", inc->acked ? (inc->acked_by ? inc->acked_by : "") : NULL);
     sf_put_i64(o, "acked_at", inc->acked_at_us);
-    json_object *children = sf_jnew(json_object_new_array());
+    json_object *children = cw_jnew(json_object_new_array());
     for (size_t i = 0; i < inc->n_children; i++)
-        json_object_array_add(children, sf_jnew(json_object_new_string(inc->children[i])));
+        json_object_array_add(children, cw_jnew(json_object_new_string(inc->children[i])));
     json_object_object_add(o, "children", children);
     sf_put_hex(o, "flap_history", flap->failed);
     sf_put_i64(o, "flap_checks", flap->n);
-    json_object_object_add(o, "flapping", sf_jnew(json_object_new_boolean(flap->flapping)));
+    json_object_object_add(o, "flapping", cw_jnew(json_object_new_boolean(flap->flapping)));
     return o;
 }
 
@@ -87,20 +87,20 @@ void sf_alert_extra_json(json_object *o, const struct alert_rec *a)
     sf_put_i64(o, "escalation", a->escalation);
     sf_put_i64(o, "steps_reached", a->steps_reached);
     sf_put_str(o, "detail", a->detail ? a->detail : "");
-    json_object *children = sf_jnew(json_object_new_array());
+    json_object *children = cw_jnew(json_object_new_array());
     for (size_t i = 0; i < a->n_children; i++) {
-        json_object *c = sf_jnew(json_object_new_object());
+        json_object *c = cw_jnew(json_object_new_object());
         sf_put_str(c, "name", a->children[i].name);
         sf_put_str(c, "url", a->children[i].url);
         sf_put_i64(c, "avail", a->children[i].avail);
         json_object_array_add(children, c);
     }
     json_object_object_add(o, "children", children);
-    json_object *dl = sf_jnew(json_object_new_array());
+    json_object *dl = cw_jnew(json_object_new_array());
     for (size_t i = 0; i < a->n_dl; i++) {
-        json_object *c = sf_jnew(json_object_new_object());
+        json_object *c = cw_jnew(json_object_new_object());
         sf_put_str(c, "chan", a->dl[i].chan);
-        json_object_object_add(c, "email", sf_jnew(json_object_new_boolean(a->dl[i].email)));
+        json_object_object_add(c, "email", cw_jnew(json_object_new_boolean(a->dl[i].email)));
         sf_put_i64(c, "state", a->dl[i].state);
         sf_put_i64(c, "failed", a->dl[i].failed);
         json_object_array_add(dl, c);

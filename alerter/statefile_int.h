@@ -19,7 +19,7 @@ struct sf_loader {
 #define U32 0, UINT32_MAX
 #define I64 INT64_MIN, INT64_MAX
 
-json_object *sf_jnew(json_object *o); /* o, or exit on out of memory */
+#include "common/wire/jsonnew.h" /* cw_jnew: every builder here uses it */
 void sf_put_i64(json_object *o, const char *k, int64_t v);
 void sf_put_str(json_object *o, const char *k, const char *v); /* NULL: JSON null */
 void sf_put_hex(json_object *o, const char *k, uint64_t v);

@@ -16,6 +16,7 @@
 #include "alerter/savepolicy.h"
 #include "alerter/statefile.h"
 #include "alerter/statusfmt.h"
+#include "common/wire/jsonnew.h"
 #include "common/base/clock.h"
 #include "common/base/hash.h"
 #include "common/base/util.h"
@@ -286,15 +287,9 @@ static void print_text(const struct view *v)
 
 /* ---- JSON */
 
-static json_object *jnew(json_object *o)
-{
-    if (!o) fatal(1, "out of memory (json)");
-    return o;
-}
-
 static void put(json_object *o, const char *k, json_object *v) { json_object_object_add(o, k, v); }
-static json_object *jstr(const char *s) { return s ? jnew(json_object_new_string(s)) : NULL; }
-static json_object *jint(int64_t v) { return jnew(json_object_new_int64(v)); }
+static json_object *jstr(const char *s) { return s ? cw_jnew(json_object_new_string(s)) : NULL; }
+static json_object *jint(int64_t v) { return cw_jnew(json_object_new_int64(v)); }
 static json_object *jtime(int64_t us)
 {
     char buf[40];
@@ -303,7 +298,7 @@ static json_object *jtime(int64_t us)
 
 static json_object *row_json(const struct view *v, const struct row *r)
 {
-    json_object *o = jnew(json_object_new_object());
+    json_object *o = cw_jnew(json_object_new_object());
     char url[CW_URL_MAX + 1], err[ERROR_SHOWN];
     cw_mask_url(r->ep->url, url, sizeof url);
     int64_t since = row_since(r);
@@ -317,24 +312,24 @@ static json_object *row_json(const struct view *v, const struct row *r)
     put(o, "last_status", r->e ? jint(r->e->last_status) : NULL);
     /* a check without a latency (a failed connect, a push call) carries -1 µs: null, as when nothing is known */
     bool latency = r->e && r->e->last_latency_us >= 0;
-    put(o, "last_latency_ms", latency ? jnew(json_object_new_double((double)r->e->last_latency_us / 1000.0)) : NULL);
+    put(o, "last_latency_ms", latency ? cw_jnew(json_object_new_double((double)r->e->last_latency_us / 1000.0)) : NULL);
     put(o, "last_checked", jtime(r->checked_us));
-    put(o, "stale", jnew(json_object_new_boolean(r->stale)));
+    put(o, "stale", cw_jnew(json_object_new_boolean(r->stale)));
     return o;
 }
 
 static void print_json(const struct view *v, bool told)
 {
-    json_object *root = jnew(json_object_new_object()), *eps = jnew(json_object_new_array());
+    json_object *root = cw_jnew(json_object_new_object()), *eps = cw_jnew(json_object_new_array());
     put(root, "version", jint(1));
-    put(root, "ok", jnew(json_object_new_boolean(status_exit_code(&v->counts, !told) == STATUS_EXIT_ALL_UP)));
+    put(root, "ok", cw_jnew(json_object_new_boolean(status_exit_code(&v->counts, !told) == STATUS_EXIT_ALL_UP)));
     put(root, "reason", told ? NULL : jstr(v->reason));
     put(root, "now", jtime(v->now_us));
     put(root, "saved_at", jtime(v->data.saved_at_us));
     put(root, "supervisor_pid", v->supervisor_pid > 0 ? jint(v->supervisor_pid) : NULL);
-    put(root, "config_matches", told ? jnew(json_object_new_boolean(v->config_matches)) : NULL);
+    put(root, "config_matches", told ? cw_jnew(json_object_new_boolean(v->config_matches)) : NULL);
     if (told) {
-        json_object *sum = jnew(json_object_new_object());
+        json_object *sum = cw_jnew(json_object_new_object());
         put(sum, "endpoints", jint((int64_t)v->counts.total));
         put(sum, "up", jint((int64_t)v->counts.up));
         put(sum, "down", jint((int64_t)v->counts.down));

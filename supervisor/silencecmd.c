@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/wire/jsonnew.h"
 #include "common/base/util.h"
 #include "common/config/config.h"
 #include "common/wire/ctlclient.h"
@@ -150,25 +151,16 @@ static const char *usage_problem(const struct silence_args *a)
     return NULL;
 }
 
-static json_object *jnew(json_object *o)
-{
-    if (!o) {
-        fprintf(stderr, "clockwerk: out of memory\n");
-        exit(1);
-    }
-    return o;
-}
-
 static void put_str(json_object *o, const char *k, const char *v)
 {
-    json_object_object_add(o, k, jnew(json_object_new_string(v)));
+    json_object_object_add(o, k, cw_jnew(json_object_new_string(v)));
 }
 
 /* The request for a (checked), or NULL after printing why (a bad duration). */
 static json_object *build_request(const struct silence_args *a)
 {
-    json_object *req = jnew(json_object_new_object());
-    json_object_object_add(req, "v", jnew(json_object_new_int(1)));
+    json_object *req = cw_jnew(json_object_new_object());
+    json_object_object_add(req, "v", cw_jnew(json_object_new_int(1)));
     const char *by = a->by ? a->by : getenv("SUDO_USER") ? getenv("SUDO_USER") : getenv("USER");
     if (by && by[0]) put_str(req, "by", by);
     if (!strcmp(a->command, "ack")) {
@@ -190,8 +182,8 @@ static json_object *build_request(const struct silence_args *a)
         put_str(req, "op", "silence_add");
         if (a->target) put_str(req, "endpoint", a->target);
         if (a->group) put_str(req, "group", a->group);
-        if (a->all) json_object_object_add(req, "all", jnew(json_object_new_boolean(true)));
-        json_object_object_add(req, "duration_s", jnew(json_object_new_int64(seconds)));
+        if (a->all) json_object_object_add(req, "all", cw_jnew(json_object_new_boolean(true)));
+        json_object_object_add(req, "duration_s", cw_jnew(json_object_new_int64(seconds)));
         put_str(req, "reason", a->reason);
     }
     return req;

@@ -7,22 +7,17 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "common/wire/jsonnew.h"
 #include "common/base/log.h"
 #include "common/wire/ctlclient.h"
 #include "web/api_json.h"
 
-static json_object *jnew(json_object *o)
-{
-    if (!o) fatal(1, "out of memory (json)");
-    return o;
-}
-
 static json_object *request_new(const struct web_request *rq, const char *op)
 {
-    json_object *req = jnew(json_object_new_object());
-    json_object_object_add(req, "v", jnew(json_object_new_int(1)));
-    json_object_object_add(req, "op", jnew(json_object_new_string(op)));
-    if (rq->cfg->web_auth_user) json_object_object_add(req, "by", jnew(json_object_new_string(rq->cfg->web_auth_user)));
+    json_object *req = cw_jnew(json_object_new_object());
+    json_object_object_add(req, "v", cw_jnew(json_object_new_int(1)));
+    json_object_object_add(req, "op", cw_jnew(json_object_new_string(op)));
+    if (rq->cfg->web_auth_user) json_object_object_add(req, "by", cw_jnew(json_object_new_string(rq->cfg->web_auth_user)));
     return req;
 }
 
@@ -110,11 +105,11 @@ static void add_silence(const struct web_request *rq, struct web_reply *rp)
         return;
     }
     json_object *req = request_new(rq, "silence_add");
-    if (endpoint) json_object_object_add(req, "endpoint", jnew(json_object_new_string(endpoint)));
-    if (group) json_object_object_add(req, "group", jnew(json_object_new_string(group)));
-    if (all) json_object_object_add(req, "all", jnew(json_object_new_boolean(true)));
-    json_object_object_add(req, "duration_s", jnew(json_object_new_int64((int64_t)seconds)));
-    if (reason) json_object_object_add(req, "reason", jnew(json_object_new_string(reason)));
+    if (endpoint) json_object_object_add(req, "endpoint", cw_jnew(json_object_new_string(endpoint)));
+    if (group) json_object_object_add(req, "group", cw_jnew(json_object_new_string(group)));
+    if (all) json_object_object_add(req, "all", cw_jnew(json_object_new_boolean(true)));
+    json_object_object_add(req, "duration_s", cw_jnew(json_object_new_int64((int64_t)seconds)));
+    if (reason) json_object_object_add(req, "reason", cw_jnew(json_object_new_string(reason)));
     relay(rq, rp, req, "silence", 201);
 }
 
@@ -156,6 +151,6 @@ void api_silence(const struct web_request *rq, struct web_reply *rp)
     }
     if (writes_allowed(rq, rp) != 0) return;
     json_object *req = request_new(rq, "silence_remove");
-    json_object_object_add(req, "id", jnew(json_object_new_string(rq->rest)));
+    json_object_object_add(req, "id", cw_jnew(json_object_new_string(rq->rest)));
     relay(rq, rp, req, "silence", 200);
 }

@@ -222,6 +222,7 @@ def test_silence_web_api():
         cfg["web"] = {"listen": "127.0.0.1:%d" % port}
         with Clockwerk(cfg, d) as cw:
             cw.wait_ready(titles=cw.expected_titles() + [ALERTER, WEB])
+            cw.wait_log(r"alerter running")  # its control socket is open: the web's API can reach it
             wait_serving(port)
             st, _, doc = web_request(port, "GET", "/api/v1/silences")
             check(st == 200 and doc == {"silences": []}, "empty list: %s %r" % (st, doc))
@@ -256,8 +257,12 @@ def test_silence_web_api():
             f.write(password + "\n")
         os.chmod(pwfile, 0o600)
         cfg["web"].update({"auth_user": "ops", "auth_password_file": pwfile})
+        mark = os.path.getsize(os.path.join(d, "clockwerk.log"))  # the same log file, appended to
         with Clockwerk(cfg, d) as cw:  # the same run_dir: the silence is still there
             cw.wait_ready(titles=cw.expected_titles() + [ALERTER, WEB])
+            # a started alerter is not yet a listening one (CI under ASan: 'no alerter is listening' just after
+            # the titles appeared); it logs 'running' once its control socket is open
+            cw.wait_log(r"alerter running", since=mark)
             wait_serving(port)
             auth = ("ops", password)
             st, _, doc = web_request(port, "GET", "/api/v1/silences", auth=auth)

@@ -29,7 +29,17 @@
 
 #include "common/wire/protocol.h"
 
-enum bus_role { BUS_SEND_RELIABLE, BUS_RECV_RELIABLE, BUS_PUBLISH, BUS_SUBSCRIBE, BUS_PUSH_CALLS, BUS_PULL_CALLS };
+enum bus_role {
+    BUS_SEND_RELIABLE,
+    BUS_RECV_RELIABLE,
+    BUS_PUBLISH,
+    BUS_SUBSCRIBE,
+    BUS_PUSH_CALLS,
+    BUS_PULL_CALLS,
+    BUS_SERVE_CONFIG, /* issue 16: ROUTER, bind (central supervisor); answers with bus_send_to */
+    BUS_FETCH_CONFIG, /* issue 16: DEALER, connect (probe host's supervisor); frames up to CW_CONFIG_MSG_MAX */
+};
+#define BUS_CURVE_Z85_LEN 40
 
 enum { BUS_SENT = 0, BUS_WOULD_BLOCK = 1, BUS_ERROR = -1 };
 
@@ -51,6 +61,10 @@ struct bus_msg {
     size_t len;
     _Alignas(16) unsigned char impl[64]; /* the payload's zmq_msg_t */
     bool held;
+    /* issue 16: the sender's CURVE public key (Z85) when it came over a CURVE tcp:// socket of a server
+     * (BUS_RECV_RELIABLE, BUS_SERVE_CONFIG); "" otherwise (ipc://, no CURVE). The ZAP handler (bus_auth.c) names
+     * the admitted key as the connection's User-Id. */
+    char peer_key[BUS_CURVE_Z85_LEN + 1];
 };
 
 /* NULL with a one-line reason in err on failure. */

@@ -255,6 +255,26 @@ struct cw_endpoint {
     int flap_window;     /* checks looked at for flapping; 0: no flap detection; default alerts.flap_window */
     double flap_high;    /* percent of state changes that starts flapping; default alerts.flap_high */
     double flap_low;     /* percent below which it is stable again; default alerts.flap_low */
+
+    /* ---- locations (issue 16, docs/config.md "Locations"). Resolved at load: own -> its group's -> default. */
+    char **locations;   /* where it is checked: names of cfg->location (the central's own workers) and of
+                         * cfg->locations; its own, its group's, else every location. Never empty after load. */
+    size_t n_locations;
+    int quorum;         /* >= 1: that many of its locations must see it DOWN; CW_QUORUM_MAJORITY, CW_QUORUM_ALL;
+                         * own -> group's -> alerts.quorum (default CW_QUORUM_MAJORITY). An integer above
+                         * n_locations is refused at load. */
+};
+
+/* Quorum (issue 16): special values of cw_endpoint.quorum / cw_config.quorum. */
+#define CW_QUORUM_MAJORITY (-1) /* more than half of the endpoint's locations: n / 2 + 1 */
+#define CW_QUORUM_ALL (-2)      /* every one of them */
+#define CW_LOCATION_NAME_MAX 32 /* a location name: 1..32 of [A-Za-z0-9_.-] */
+
+/* A probe host the central host admits (top-level `locations`, issue 16). */
+struct cw_location {
+    char *name; /* unique, not the central's own supervisor.location */
+    char *key;  /* the probe host's CURVE public key (Z85, 40 characters): admitted on the bus, and the only key
+                 * that may fetch this location's configuration or send results under its name */
 };
 
 struct cw_webhook {
@@ -270,6 +290,7 @@ struct cw_config {
     char *run_dir; /* absolute; default "<dir>/run" */
     int log_level; /* enum log_level; default info */
     char *user;    /* NULL: do not change user */
+    char *location; /* supervisor.location: the name this host's results carry; default "local" */
 
     /* bus (all absolute ZeroMQ addresses; defaults ipc://<run_dir>/NAME.sock) */
     char *store_address;   /* storer's ROUTER:   store.sock */
@@ -284,6 +305,13 @@ struct cw_config {
     char *curve_server_key;    /* Z85 public key of the bus servers; NULL: the own key's */
     char **curve_allowed_keys; /* Z85 public keys of the clients the servers admit (the own key always) */
     size_t n_curve_allowed_keys;
+    /* Locations (issue 16, docs/config.md "Locations"). A central host serves its probe hosts' configuration on
+     * config_address; a probe host (central_address set) has no monitor/database/alerts/web of its own: it fetches
+     * its endpoints from the central host, and store/alert/publish_address come with them. */
+    char *config_address;  /* bus.config_address (central): the supervisor binds it; NULL: no probe hosts served */
+    char *central_address; /* bus.central_address (probe host): the central's config_address; NULL: not a probe */
+    struct cw_location *locations; /* top-level `locations` (central): the probe hosts admitted */
+    size_t n_locations;
 
     /* monitor */
     double check_interval;    /* default 60 */
@@ -327,6 +355,9 @@ struct cw_config {
     size_t n_group_settings;
     struct cw_maintenance *maintenance; /* `maintenance` (top level) */
     size_t n_maintenance;
+    int quorum;                   /* alerts.quorum: the default of every endpoint; default CW_QUORUM_MAJORITY */
+    double location_silent_after; /* alerts.location_silent_after: seconds without a word from a location before
+                                   * it is silent (a location_silent alert); default 10 */
 
     /* database */
     bool db_activation; /* default false: no storer, no database touched */
@@ -395,6 +426,22 @@ bool config_wants_storer(const struct cw_config *cfg); /* db_activation */
 bool config_wants_alerter(const struct cw_config *cfg);
 bool config_has_alert_channel(const struct cw_config *cfg); /* email or any webhook configured */
 bool config_wants_web(const struct cw_config *cfg);         /* a `web` group */
+/* Issue 16: a probe host (bus.central_address set): workers only, their endpoints from the central host. */
+bool config_is_probe_host(const struct cw_config *cfg);
+/* Every location name of a central configuration: supervisor.location first when workers > 0, then each
+ * `locations` entry. Writes at most max pointers (into cfg) to out; returns how many there are. */
+size_t config_location_names(const struct cw_config *cfg, const char **out, size_t max);
+/* The quorum an endpoint needs: how many of its n_locations must see it DOWN (1 .. n_locations). */
+unsigned config_quorum_required(const struct cw_endpoint *ep);
+/* Issue 16: the snapshot in memory (the central host sends one to each probe host: docs/protocol.md). The bytes
+ * are exactly config_snapshot_write's file. encode: 0, or -1 with err (out is a malloc'd buffer of *len bytes).
+ * decode: a whole-config reader's result (as config_snapshot_read with slots 0), or NULL with err. */
+int config_snapshot_encode(const struct cw_config *cfg, unsigned char **out, size_t *len, char *err, size_t errlen);
+struct cw_config *config_snapshot_decode(const unsigned char *data, size_t len, char *err, size_t errlen);
+/* Issue 16: the configuration the central host sends location `location`: a copy of cfg (the central's) with only
+ * the endpoints checked there, without any secret or setting a probe host does not need (database, channels,
+ * SMTP, web, maintenance, locations' keys); NULL with err when the location is unknown. Free with config_free. */
+struct cw_config *config_for_location(const struct cw_config *cfg, const char *location, char *err, size_t errlen);
 
 const char *config_driver_name(enum cw_db_driver driver);    /* "sqlite", "postgresql", "mysql" */
 const char *config_method_name(enum cw_method method);       /* "GET", "HEAD", "POST", "PUT", ... */

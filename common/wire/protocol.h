@@ -33,6 +33,12 @@ enum cw_msg_type {
     CW_MSG_ALERT = 3,  /* alerter -> storer (reliable); alerter -> relay -> tap (best effort) */
     CW_MSG_ACK = 4,    /* storer, alerter -> the sender of results: these seqs are durable (common/bus/ackq.h) */
     CW_MSG_PUSH = 5,   /* web -> the worker of a push endpoint: a call arrived (common/wire/pushmsg.h) */
+    /* issue 16: locations (docs/protocol.md 2.9 - 2.11) */
+    CW_MSG_HELLO = 6,      /* worker -> alerter, once a second: the location is alive; its clock (best effort) */
+    CW_MSG_HELLO_ECHO = 7, /* alerter -> that worker: the HELLO's time and the alerter's clock (offset) */
+    CW_MSG_CONFIG_GET = 8, /* probe host's supervisor -> central supervisor: my location, the config I have */
+    CW_MSG_CONFIG = 9,     /* central supervisor -> probe host: its configuration (or "unchanged", or refused) */
+    CW_MSG_LOCATIONS = 10, /* alerter -> relay -> web, tap (best effort, once a second): each location's state */
 };
 
 #define CW_RESULT_BATCH_MAX 512 /* results in one message */
@@ -73,6 +79,9 @@ struct cw_result {
     const char *figures;       /* NULL (or ""), or a JSON object of at most CW_FIGURES_MAX bytes with the figures
                                 * of the kind (DNS rcode and answers, ICMP loss and round trips, ...:
                                 * docs/protocol.md 2.3). Never cut: longer figures are a problem (below) */
+    const char *location;      /* issue 16: supervisor.location of the host whose worker checked (1..32 bytes of
+                                * [A-Za-z0-9_.-]); a record of a version before the location decodes as "" (the
+                                * receiver's own location). Never NULL after decoding */
 };
 #define CW_FIGURES_MAX 2048
 #define CW_RESULT_KIND_MAX 5 /* enum cw_check_type's CW_CHECK_TYPE_MAX (common/config/config.h, a layer above) */
@@ -177,5 +186,79 @@ const char *proto_delivery_name(unsigned state);  /* "none", "pending", "sent", 
 int proto_alert_encode(struct cw_buf *b, const struct cw_alert *a);
 /* Versions 1 and 2; a version 1 alert decodes with incident_id 0, muted NONE, deliveries "". */
 int proto_alert_decode(const void *payload, size_t len, struct cw_alert *out, const char **why);
+
+/* ---- issue 16: locations (docs/protocol.md 2.9 - 2.11). Times are wall clock, UTC µs. */
+#define CW_PROTO_LOC_VERSION 1
+#define CW_LOCATIONS_MAX 64 /* locations in one CW_MSG_LOCATIONS */
+#define CW_OFFSET_UNKNOWN INT64_MIN
+
+/* A worker's heartbeat to the alerter, sent outside the acknowledged queue (nothing is resent). */
+struct cw_hello {
+    const char *location;
+    uint32_t worker;
+    uint64_t boot_id;
+    int64_t sent_at_us;  /* the worker's clock when sent (t1) */
+    int64_t offset_us;   /* its last measurement of (its clock - the alerter's), CW_OFFSET_UNKNOWN when none */
+    int64_t rtt_us;      /* the round trip of that measurement; -1 when none */
+    uint32_t endpoints;  /* endpoints the worker checks */
+};
+int proto_hello_encode(struct cw_buf *b, const struct cw_hello *h); /* 0, or -1 when invalid */
+int proto_hello_decode(const void *payload, size_t len, struct cw_hello *out, const char **why);
+
+/* The alerter's answer to one HELLO: offset = (t1 + t4) / 2 - received_at (t4: when the worker got it). */
+struct cw_hello_echo {
+    int64_t sent_at_us;     /* the HELLO's sent_at_us, echoed (t1) */
+    int64_t received_at_us; /* the alerter's clock when the HELLO arrived (t2 = t3) */
+};
+int proto_hello_echo_encode(struct cw_buf *b, const struct cw_hello_echo *e);
+int proto_hello_echo_decode(const void *payload, size_t len, struct cw_hello_echo *out, const char **why);
+
+/* A probe host asks for its configuration: at start, then every few seconds (also its clock's offset). */
+struct cw_config_get {
+    const char *location;
+    uint64_t have_hash;  /* the hash of the configuration it runs (0: none) */
+    int64_t sent_at_us;  /* its clock when sent */
+};
+int proto_config_get_encode(struct cw_buf *b, const struct cw_config_get *g);
+int proto_config_get_decode(const void *payload, size_t len, struct cw_config_get *out, const char **why);
+
+enum cw_config_status {
+    CW_CONFIG_NEW = 0,       /* a configuration follows (snapshot bytes, addresses) */
+    CW_CONFIG_UNCHANGED = 1, /* have_hash is current: nothing follows */
+    CW_CONFIG_REFUSED = 2,   /* reason says why (unknown location, a key that is not this location's) */
+};
+struct cw_config_reply {
+    uint8_t status;              /* enum cw_config_status */
+    uint64_t hash;               /* the hash of the location's configuration (NEW, UNCHANGED) */
+    int64_t echo_sent_at_us;     /* the request's sent_at_us */
+    int64_t central_at_us;       /* the central host's clock when it answered */
+    const char *reason;          /* REFUSED: one line; "" otherwise */
+    const char *store_address;   /* NEW: where the probe's workers send results (the central's, a wildcard host */
+    const char *alert_address;   /*      already replaced by the central's address as the probe reached it) */
+    const char *publish_address;
+    const unsigned char *snapshot; /* NEW: config_snapshot_encode's bytes */
+    size_t snapshot_len;
+};
+#define CW_CONFIG_MSG_MAX (256u * 1024 * 1024) /* largest CW_MSG_CONFIG a probe host accepts */
+int proto_config_reply_encode(struct cw_buf *b, const struct cw_config_reply *r);
+int proto_config_reply_decode(const void *payload, size_t len, struct cw_config_reply *out, const char **why);
+
+/* The alerter's view of every location (best effort, once a second), for the web and the tap. */
+struct cw_location_state {
+    const char *name;
+    uint8_t state;         /* 0 unknown (not heard since the alerter started), 1 live, 2 silent */
+    int64_t last_heard_us; /* wall clock of its last HELLO or result; 0: never */
+    int64_t offset_us;     /* its clock - the central's; CW_OFFSET_UNKNOWN */
+    int64_t rtt_us;        /* -1: unknown */
+    uint32_t workers;      /* workers heard within location_silent_after */
+};
+struct cw_locations_msg {
+    int64_t at_us;
+    unsigned count;
+    struct cw_location_state loc[CW_LOCATIONS_MAX];
+};
+enum { CW_LOCATION_UNKNOWN = 0, CW_LOCATION_LIVE = 1, CW_LOCATION_SILENT = 2 };
+int proto_locations_encode(struct cw_buf *b, const struct cw_locations_msg *m);
+int proto_locations_decode(const void *payload, size_t len, struct cw_locations_msg *out, const char **why);
 
 #endif

@@ -199,3 +199,20 @@ def test_central_without_workers_runs_its_servers():
             wait_for(settled, deadline(5), "no worker on a central host with workers = 0")
             check(t.count("/ok") == 0, "a central host without workers checked an endpoint")
             cw.stop()
+
+
+def test_probe_example_validates():
+    """etc/probe.conf.example, with its placeholders filled in, is a valid probe host's file."""
+    example = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "etc", "probe.conf.example")
+    with open(example) as f:
+        text = f.read()
+    with tempdir() as d:
+        central = _keygen(d, "central.key")
+        os.mkdir(os.path.join(d, "keys"))
+        _keygen(d, os.path.join("keys", "fra.key"))
+        placeholder = "<public key of the central host's bus.curve_key_file>"
+        check(placeholder in text, "etc/probe.conf.example has no central key placeholder")
+        text = text.replace(placeholder, central).replace("/var/lib/clockwerk", os.path.join(d, "run"))
+        path, r = _check_file(d, "probe.conf", text)
+        check(r.code == 0 and "config OK: probe host fra of tcp://10.0.0.5:7000" in r.out,
+              "etc/probe.conf.example was refused: %r" % r)

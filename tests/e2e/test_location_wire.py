@@ -4,8 +4,8 @@ HELLOs reach the alerter's socket once a second and the echo gives it its clock 
 tcp:// notices a peer that stopped answering (HELLOs dropped, not queued) and the flow resumes when it is back.
 
 The alerter is a stand-in (a Python ROUTER with pyzmq on a tcp:// alert_address, in place of clockwerk-alerter): it
-records what it receives and answers each HELLO with an echo whose clock is SKEW_S behind the worker's, so that the
-offset the worker measures is known."""
+records what it receives, answers each HELLO with an echo whose clock is SKEW_S behind the worker's, so that the
+offset the worker measures is known, and publishes a LOCATIONS message once a second (for the tap's --locations)."""
 
 import json
 import os
@@ -23,12 +23,26 @@ FAKE_ALERTER = r'''#!/usr/bin/python3
 import json, signal, struct, sys, time
 import zmq
 
-ADDRESS, EVENTS, SKEW_US = %(address)r, %(events)r, %(skew_us)d
+ADDRESS, PUBLISH, EVENTS, SKEW_US = %(address)r, %(publish)r, %(events)r, %(skew_us)d
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 sock = zmq.Context.instance().socket(zmq.ROUTER)
 sock.setsockopt(zmq.LINGER, 0)
 sock.bind(ADDRESS)
+pub = zmq.Context.instance().socket(zmq.PUB)   # a LOCATIONS message once a second, as the alerter publishes
+pub.setsockopt(zmq.LINGER, 0)
+pub.connect(PUBLISH)
 out = open(EVENTS, "a")
+last = None                                     # (location, time heard, offset, rtt) of the last hello
+next_publish = time.time()
+
+
+def publish_locations():
+    body = struct.pack("<q", time.time_ns() // 1000)
+    if last:
+        name = last[0].encode()
+        body += struct.pack("<H", len(name)) + name + b"\0"
+        body += struct.pack("<BqqqI", 1, last[1], last[2], last[3], 1)
+    pub.send_multipart([b"locations", struct.pack("<BBH", 1, 10, 1 if last else 0) + body])
 
 
 def read_str(buf, off):
@@ -54,6 +68,9 @@ def result_locations(buf):
 
 
 while True:
+    if time.time() >= next_publish:
+        publish_locations()
+        next_publish += 1.0
     if not sock.poll(200):
         continue
     frames = sock.recv_multipart()
@@ -67,6 +84,7 @@ while True:
         sock.send_multipart([peer, b"hello_echo", struct.pack("<BBHqq", 1, 7, 1, sent_at, now)])
         event = dict(type="hello", version=payload[0], location=location, worker=worker, boot_id=boot_id,
                      sent_at=sent_at, offset=offset, rtt=rtt, endpoints=endpoints, at=time.time())
+        last = (location, time.time_ns() // 1000, offset, rtt)
     elif topic == b"result":
         version, locations = result_locations(payload)
         event = dict(type="result", version=version, locations=locations, at=time.time())
@@ -91,10 +109,12 @@ def _setup(d, t, location="fra"):
     """A supervisor with one worker at `location` whose alerter is the stand-in on a tcp:// address."""
     events = os.path.join(d, "alerter-events")
     address = "tcp://127.0.0.1:%d" % free_port()
-    fake = FAKE_ALERTER % {"address": address, "events": events, "skew_us": int(SKEW_S * 1e6)}
+    publish = "ipc://%s/publish.sock" % d
+    fake = FAKE_ALERTER % {"address": address, "publish": publish, "events": events, "skew_us": int(SKEW_S * 1e6)}
     bindir = harness.private_bin(d, replace={"clockwerk-alerter": fake})
     cfg = base_config([endpoint(t.url("/ok"), timeout=1)], workers=1, db=False,
-                      extra={"supervisor": {"location": location}, "bus": {"alert_address": address}})
+                      extra={"supervisor": {"location": location},
+                             "bus": {"alert_address": address, "publish_address": publish}})
     return cfg, bindir, events
 
 
@@ -139,6 +159,19 @@ def test_results_carry_the_location_and_the_echo_gives_the_offset():
             check(results and all(x.get("location") == "fra" for x in results), "tap JSON: %s" % lines)
             code, lines, err = harness.run_tap(cw.conf_path, 1, json_output=False, timeout=30)
             check(code == 0 and lines and " location=fra " in lines[0], "tap plain line: %s %s" % (lines, err))
+
+            # the tap prints the alerter's LOCATIONS with --locations (here the stand-in's, relayed)
+            with harness.Tap(cw.conf_path, ("--json", "--locations", "--location", "fra")) as tap:
+                def located():
+                    for ln in tap.snapshot():
+                        o = json.loads(ln)
+                        if o.get("type") == "locations" and o.get("locations"):
+                            return o
+                    return None
+                loc = wait_for(located, deadline(20), lambda: "a locations line on the tap: %s" % tap.snapshot()[-3:])
+            entry = loc["locations"][0]
+            check(entry["name"] == "fra" and entry["state"] == "live" and entry["workers"] == 1 and
+                  entry["last_heard"], "tap locations entry: %s" % loc)
 
             # the worker's stats: hellos sent, echoes, the offset
             with harness.Tap(cw.conf_path, ("--json", "--stats")) as tap:

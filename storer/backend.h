@@ -43,8 +43,8 @@
 enum { STORE_OK = 0, STORE_RETRY = -1, STORE_FATAL = -2 };
 
 /* 2: checks.tls_expires_at; 3: roll-ups (docs/schema.md, storer/rollup.h); 4: endpoints.type, checks.details;
- * 5: checks.maintenance, alerts.muted, alerts.incident_id, alerts.deliveries */
-#define STORE_SCHEMA_VERSION 5
+ * 5: checks.maintenance, alerts.muted, alerts.incident_id, alerts.deliveries; 6: checks.location, roll-ups per location */
+#define STORE_SCHEMA_VERSION 6
 
 /* The SET list of the alerts upsert, the same in every backend (docs/schema.md "alerts"): a column's new value is
  * FRESH_BEGIN col FRESH_END (SQLite `excluded.col`, PostgreSQL `EXCLUDED.col`, MySQL `VALUES(col)`), its stored one

@@ -45,7 +45,7 @@ void store_read_sql_recent(struct cw_buf *sql, const struct store_read_dialect *
                            int64_t ep_lo, int64_t ep_hi)
 {
     cw_buf_printf(sql,
-                  "SELECT endpoint_id, ok, latency_ms, dns_ms, connect_ms, tls_ms, ttfb_ms, %s FROM checks"
+                  "SELECT endpoint_id, ok, latency_ms, dns_ms, connect_ms, tls_ms, ttfb_ms, %s, location FROM checks"
                   " WHERE id > (SELECT last_check_id FROM rollup_state WHERE id = 1)",
                   d->checked_ms);
     put_checks_range(sql, d, from_ms, to_ms, ep_lo, ep_hi);

@@ -63,16 +63,22 @@ static inline int64_t rollup_ms_to_us(double ms)
     return (int64_t)(ms * 1000.0 + 0.5);
 }
 
-/* One raw row as a fold needs it. us[]: the five durations in µs, -1 for NULL. */
+/* One raw row as a fold needs it. us[]: the five durations in µs, -1 for NULL. Schema 6: a row's location is
+ * loc, an index into the engine's names (rollup_location) for a fold, and location, its name, for a reader
+ * (storer/reader.h; valid during the callback only). */
 struct rollup_row {
     int64_t id, endpoint_id, at_s; /* at_s: checked_at, UTC seconds since the epoch */
     bool ok;
+    uint32_t loc;
     int64_t us[ROLLUP_HISTS];
+    const char *location;
 };
 
-/* A cell as stored: counts and the five histogram blobs (valid until the next primitive). */
+/* A cell as stored: counts and the five histogram blobs (valid until the next primitive); location: the cell's
+ * (schema 6: cells are per endpoint, location and period; a reader gets it, "" for cells of before schema 6). */
 struct rollup_stored {
     int64_t checks, ok;
+    const char *location;
     const void *blob[ROLLUP_HISTS];
     size_t len[ROLLUP_HISTS];
 };
@@ -81,6 +87,8 @@ struct rollup_stored {
  * next primitive) or what put_many writes. from/to: the engine's rows of the cell. */
 struct rollup_cell {
     int64_t endpoint_id, start_s;
+    uint32_t loc;         /* the engine's index of its location */
+    const char *location; /* its name (the engine's copy) */
     bool found;
     struct rollup_stored st;
     size_t from, to;
@@ -94,14 +102,15 @@ struct rollup_ops {
     /* Appends to rows the raw rows with id > after, ascending, at most max (rows has room for max). */
     int (*read_rows)(void *ctx, int64_t after, size_t max, struct rollup_row *rows, size_t *n, char *err,
                      size_t errlen);
-    /* The stored cell of (period, endpoint, start); *found false when there is none. */
-    int (*get)(void *ctx, enum rollup_period p, int64_t endpoint_id, int64_t start_s, struct rollup_stored *out,
-               bool *found, char *err, size_t errlen);
+    /* The stored cell of (period, endpoint, location, start); *found false when there is none. read_rows gives
+     * each row its loc with rollup_location. */
+    int (*get)(void *ctx, enum rollup_period p, int64_t endpoint_id, const char *location, int64_t start_s,
+               struct rollup_stored *out, bool *found, char *err, size_t errlen);
     /* Writes the cell whole (insert or replace). */
-    int (*put)(void *ctx, enum rollup_period p, int64_t endpoint_id, int64_t start_s, const struct rollup_stored *c,
-               char *err, size_t errlen);
+    int (*put)(void *ctx, enum rollup_period p, int64_t endpoint_id, const char *location, int64_t start_s,
+               const struct rollup_stored *c, char *err, size_t errlen);
     /* Optional (both or neither; NULL: get and put per cell): the stored cells of cells[0..n), sorted by
-     * (endpoint_id, start_s) and distinct, n <= ROLLUP_CELLS_PER_CALL; then all of them written whole. */
+     * (endpoint_id, loc, start_s) and distinct, n <= ROLLUP_CELLS_PER_CALL; then all of them written whole. */
     int (*get_many)(void *ctx, enum rollup_period p, struct rollup_cell *cells, size_t n, char *err, size_t errlen);
     int (*put_many)(void *ctx, enum rollup_period p, const struct rollup_cell *cells, size_t n, char *err,
                     size_t errlen);
@@ -146,6 +155,8 @@ struct rollup {
     size_t (*offs)[ROLLUP_HISTS]; /* ROLLUP_CELLS_PER_CALL: where each cell's blobs start in the arena */
     unsigned corrupt;             /* stored blobs refused (and replaced) so far */
     unsigned bad_times;           /* chunks with raw rows whose checked_at could not be read */
+    char **loc_names;             /* the locations met so far (rollup_location): a row's loc indexes them */
+    uint32_t n_locs, cap_locs, last_loc;
 };
 
 void rollup_init(struct rollup *r, const struct rollup_ops *ops, void *ctx, const char *where);
@@ -163,8 +174,13 @@ int rollup_catch_up(struct rollup *r, char *err, size_t errlen);
  * printf). */
 void rollup_put_i64(struct cw_buf *b, int64_t v);
 
-/* For get_many: the cell of (endpoint_id, start_s) among cells[0..n) (sorted, as get_many gets them), or NULL. */
-struct rollup_cell *rollup_cell_find(struct rollup_cell *cells, size_t n, int64_t endpoint_id, int64_t start_s);
+/* For get_many: the cell of (endpoint_id, location, start_s) among cells[0..n) (sorted, as get_many gets them), or
+ * NULL. */
+struct rollup_cell *rollup_cell_find(const struct rollup *r, struct rollup_cell *cells, size_t n, int64_t endpoint_id,
+                                     const char *location, size_t location_len, int64_t start_s);
+/* The index of a location's name (the first len bytes of name), added when new: what read_rows puts in a row's
+ * loc. Locations are few (the central's own and its probe hosts'); the names live as long as r. */
+uint32_t rollup_location(struct rollup *r, const char *name, size_t len);
 
 /* A backend that stages calls this once after the rollup is set up (before its first rollup_catch_up). */
 void rollup_enable_staging(struct rollup *r);

@@ -184,7 +184,7 @@ static const struct store_read_dialect myr_dialect = {
 static int myr_maint_row(MYSQL_ROW row, const unsigned long *len, void *fn, void *ctx)
 {
     (void)len;
-    return ((store_read_maint_fn)fn)(ctx, num(row[0]), num(row[1]), num(row[2]));
+    return ((store_read_maint_fn)fn)(ctx, num(row[0]), num(row[1]), num(row[2]), row[3] ? row[3] : "");
 }
 
 static int myr_maintenance(struct store_reader *r, int64_t from_ms, int64_t to_ms, int64_t ep_lo, int64_t ep_hi,

@@ -273,7 +273,9 @@ static const struct store_read_dialect pgr_dialect = {
 
 static int pgr_maint_row(const struct pgr_field *f, void *fn, void *ctx)
 {
-    return ((store_read_maint_fn)fn)(ctx, be_i64(&f[0]), be_i64(&f[1]), be_i64(&f[2]));
+    char loc[4 * CW_LOCATION_NAME_MAX + 1];
+    return ((store_read_maint_fn)fn)(ctx, be_i64(&f[0]), be_i64(&f[1]), be_i64(&f[2]),
+                                     pgr_location(&f[3], loc, sizeof loc));
 }
 
 static int pgr_maintenance(struct store_reader *r, int64_t from_ms, int64_t to_ms, int64_t ep_lo, int64_t ep_hi,
@@ -281,7 +283,7 @@ static int pgr_maintenance(struct store_reader *r, int64_t from_ms, int64_t to_m
 {
     struct cw_buf sql = { 0 };
     store_read_sql_maintenance(&sql, &pgr_dialect, from_ms, to_ms, ep_lo, ep_hi);
-    int rc = pgr_stream(r, (const char *)sql.data, 3, "read the checks in maintenance", pgr_maint_row, (void *)fn, ctx,
+    int rc = pgr_stream(r, (const char *)sql.data, 4, "read the checks in maintenance", pgr_maint_row, (void *)fn, ctx,
                         err, errlen);
     cw_buf_free(&sql);
     return rc;

@@ -221,8 +221,9 @@ static const struct store_read_dialect sqr_dialect = {
 
 static int sqr_maint_row(sqlite3_stmt *st, void *fn, void *ctx)
 {
+    const unsigned char *loc = sqlite3_column_text(st, 3);
     return ((store_read_maint_fn)fn)(ctx, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
-                                     sqlite3_column_int64(st, 2));
+                                     sqlite3_column_int64(st, 2), loc ? (const char *)loc : "");
 }
 
 /* Runs one statement of reader.c's (in sql, which it frees). */

@@ -56,11 +56,11 @@ static bool location_configured(const struct cw_config *cfg, const char *name)
 static int parse_args(int argc, char **argv, struct report_args *a)
 {
     static const struct option longopts[] = {
-        { "config", required_argument, NULL, 'c' }, { "since", required_argument, NULL, 's' },
-        { "until", required_argument, NULL, 'u' },  { "endpoint", required_argument, NULL, 'e' },
-        { "json", no_argument, NULL, 'j' },         { "csv", no_argument, NULL, 'v' },
+        { "config", required_argument, NULL, 'c' },   { "since", required_argument, NULL, 's' },
+        { "until", required_argument, NULL, 'u' },    { "endpoint", required_argument, NULL, 'e' },
+        { "json", no_argument, NULL, 'j' },           { "csv", no_argument, NULL, 'v' },
         { "location", required_argument, NULL, 'l' }, { "by-location", no_argument, NULL, 'b' },
-        { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
+        { "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
     };
     *a = (struct report_args){ .since = "24h", .until = "now", .format = REPORT_TEXT };
     int opt, formats = 0;
@@ -229,7 +229,8 @@ static int run(const struct cw_config *cfg, const struct report_args *a, int64_t
         fprintf(stderr, "clockwerk report: %s\n", err);
         code = 1;
     } else if (unknown) {
-        fprintf(stderr, "clockwerk report: --location %s: %s names no such location and the window has no check of it\n",
+        fprintf(stderr,
+                "clockwerk report: --location %s: %s names no such location and the window has no check of it\n",
                 a->location, cfg->path);
         code = 2;
     } else {

@@ -126,8 +126,9 @@ struct text_row {
     char cell[TEXT_COLS][URL_SHOWN];
 };
 
-static const char *const text_heads[TEXT_COLS] = { "ENDPOINT", "LOCATION", "CHECKS", "UPTIME",        "DOWNTIME", "INC",
-                                                   "P50",      "P95",      "P99",    "SLOWEST PHASE", "STATE",    "MAINT" };
+static const char *const text_heads[TEXT_COLS] = { "ENDPOINT", "LOCATION",      "CHECKS", "UPTIME",
+                                                   "DOWNTIME", "INC",           "P50",    "P95",
+                                                   "P99",      "SLOWEST PHASE", "STATE",  "MAINT" };
 
 static void text_cells(const struct report *rep, const struct report_ep *e, struct text_row *row)
 {

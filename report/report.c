@@ -220,8 +220,8 @@ static int refine_day_ends(struct report *rep, const struct store_read_backend *
         if (!e->last_check_is_day || e->db_id < 0 || e->n_ev == 0 || !e->ev[e->n_ev - 1].down) continue;
         int64_t day_from = e->last_check_ms - WIN_DAY_MS;
         struct hour_end h = { .rep = rep, .end = INT64_MIN };
-        int rc = b->cells(r, ROLLUP_HOUR, day_from / 1000, e->last_check_ms / 1000, e->db_id, e->db_id, on_hour_end,
-                          &h, err, errlen);
+        int rc = b->cells(r, ROLLUP_HOUR, day_from / 1000, e->last_check_ms / 1000, e->db_id, e->db_id, on_hour_end, &h,
+                          err, errlen);
         if (rc != STORE_OK) return rc;
         if (h.end != INT64_MIN) e->last_check_ms = h.end;
     }

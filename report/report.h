@@ -43,9 +43,9 @@ struct report {
     size_t n;
     struct report_ep *id_table, *url_table; /* uthash heads */
     unsigned bad_blobs;
-    bool reading_days;   /* the cells being read are checks_daily's */
-    bool reading_late;   /* what is being read lies in the hour holding a past until (report.c) */
-    bool reading_before; /* the cells being read are of the hour before the window (report.c) */
+    bool reading_days;    /* the cells being read are checks_daily's */
+    bool reading_late;    /* what is being read lies in the hour holding a past until (report.c) */
+    bool reading_before;  /* the cells being read are of the hour before the window (report.c) */
     const char *location; /* only this location's checks (--location, each report of --by-location); NULL: all */
     char **seen;          /* the locations of the checks read (--by-location's rows), each once */
     size_t n_seen;

@@ -43,11 +43,11 @@ int my_add_rollup_tables(struct store_db *db, char *err, size_t errlen)
 #define MR_GET(table)                                                                          \
     "SELECT checks, ok, latency_hist, dns_hist, connect_hist, tls_hist, ttfb_hist FROM " table \
     " WHERE endpoint_id = ? AND period_start = FROM_UNIXTIME(?) AND location = ?"
-#define MR_PUT(table)                                                                                               \
-    "INSERT INTO " table " (endpoint_id, period_start, checks, ok, failures, latency_hist, dns_hist, connect_hist," \
+#define MR_PUT(table)                                                                                                 \
+    "INSERT INTO " table " (endpoint_id, period_start, checks, ok, failures, latency_hist, dns_hist, connect_hist,"   \
     " tls_hist, ttfb_hist, location) VALUES (?, FROM_UNIXTIME(?), ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE" \
-    " checks = VALUES(checks), ok = VALUES(ok), failures = VALUES(failures), latency_hist = VALUES(latency_hist),"  \
-    " dns_hist = VALUES(dns_hist), connect_hist = VALUES(connect_hist), tls_hist = VALUES(tls_hist),"               \
+    " checks = VALUES(checks), ok = VALUES(ok), failures = VALUES(failures), latency_hist = VALUES(latency_hist),"    \
+    " dns_hist = VALUES(dns_hist), connect_hist = VALUES(connect_hist), tls_hist = VALUES(tls_hist),"                 \
     " ttfb_hist = VALUES(ttfb_hist)"
 
 #define MR_SQL_FLUSH (4u << 20) /* put_many: a statement is sent once it holds this many bytes */

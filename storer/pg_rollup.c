@@ -35,25 +35,25 @@ const char *const pg_schema_v3[] = {
 #define PG_COLS_GET "checks, ok, latency_hist, dns_hist, connect_hist, tls_hist, ttfb_hist"
 #define PG_PUT(table)                                                                                               \
     "INSERT INTO " table " (endpoint_id, period_start, checks, ok, failures, latency_hist, dns_hist, connect_hist," \
-    " tls_hist, ttfb_hist, location) VALUES ($1::bigint, to_timestamp($2::bigint), $3::bigint, $4::bigint,"        \
+    " tls_hist, ttfb_hist, location) VALUES ($1::bigint, to_timestamp($2::bigint), $3::bigint, $4::bigint,"         \
     " $5::bigint, $6::bytea, $7::bytea, $8::bytea, $9::bytea, $10::bytea, $11::text)"                               \
-    " ON CONFLICT (endpoint_id, period_start, location) DO UPDATE SET checks = EXCLUDED.checks, ok = EXCLUDED.ok,"            \
+    " ON CONFLICT (endpoint_id, period_start, location) DO UPDATE SET checks = EXCLUDED.checks, ok = EXCLUDED.ok,"  \
     " failures = EXCLUDED.failures, latency_hist = EXCLUDED.latency_hist, dns_hist = EXCLUDED.dns_hist,"            \
     " connect_hist = EXCLUDED.connect_hist, tls_hist = EXCLUDED.tls_hist, ttfb_hist = EXCLUDED.ttfb_hist"
 
 /* The cells of a fold, many at a time: keys and values travel as arrays (one per column), the stored cells
  * come back in binary (int8 big-endian, bytea as it is). */
-#define PG_GET_MANY(table)                                                                                    \
-    "SELECT h.endpoint_id, extract(epoch FROM h.period_start)::bigint, h.checks, h.ok, h.latency_hist,"       \
-    " h.dns_hist, h.connect_hist, h.tls_hist, h.ttfb_hist, h.location"                                        \
-    " FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS k(e, s, l)"                                      \
+#define PG_GET_MANY(table)                                                                              \
+    "SELECT h.endpoint_id, extract(epoch FROM h.period_start)::bigint, h.checks, h.ok, h.latency_hist," \
+    " h.dns_hist, h.connect_hist, h.tls_hist, h.ttfb_hist, h.location"                                  \
+    " FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS k(e, s, l)"                                \
     " JOIN " table " h ON h.endpoint_id = k.e AND h.period_start = to_timestamp(k.s) AND h.location = k.l"
 #define PG_PUT_MANY(table)                                                                                          \
     "INSERT INTO " table " (endpoint_id, period_start, checks, ok, failures, latency_hist, dns_hist, connect_hist," \
     " tls_hist, ttfb_hist, location) SELECT k.e, to_timestamp(k.s), k.c, k.o, k.c - k.o, k.b0, k.b1, k.b2, k.b3,"   \
     " k.b4, k.l FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bytea[], $6::bytea[],"      \
     " $7::bytea[], $8::bytea[], $9::bytea[], $10::text[]) AS k(e, s, c, o, b0, b1, b2, b3, b4, l)"                  \
-    " ON CONFLICT (endpoint_id, period_start, location) DO UPDATE SET checks = EXCLUDED.checks, ok = EXCLUDED.ok,"            \
+    " ON CONFLICT (endpoint_id, period_start, location) DO UPDATE SET checks = EXCLUDED.checks, ok = EXCLUDED.ok,"  \
     " failures = EXCLUDED.failures, latency_hist = EXCLUDED.latency_hist, dns_hist = EXCLUDED.dns_hist,"            \
     " connect_hist = EXCLUDED.connect_hist, tls_hist = EXCLUDED.tls_hist, ttfb_hist = EXCLUDED.ttfb_hist"
 #define PG_MANY_COLS 10

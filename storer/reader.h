@@ -21,7 +21,8 @@
  *    INT64_MAX). Times are UTC seconds (periods) or milliseconds (rows, alerts) since the epoch; the backend
  *    turns them into its stored form (SQLite: the `…T…Z` text, compared as text in the same form).
  *  - cells: the roll-up cells of one table with period_start in [from_s, to_s); the callback gets the period's
- *    start, the counts and the five blobs exactly as stored (struct rollup_stored, valid during the call only).
+ *    start, the counts, the five blobs exactly as stored and the location (struct rollup_stored, valid during the
+ *    call only): one call per endpoint, location and period.
  *  - recent: the raw rows of checks ABOVE the watermark (id > rollup_state.last_check_id), with checked_at in
  *    [from_ms, to_ms): the rows the roll-ups do not hold yet (at most the last fold period), with checked_at.
  *  - alerts: the `down` and `up` alerts raised in [from_ms, before_ms) and, per endpoint, the last one raised

@@ -2,14 +2,17 @@
  * database backend: the backend gives a few primitives (struct rollup_ops), this module does the folding.
  *
  * DESIGN
- * Roll-ups are a function of the raw rows: checks_hourly and checks_daily hold, per endpoint and period, the
+ * Roll-ups are a function of the raw rows: checks_hourly and checks_daily hold, per endpoint, location (schema 6:
+ * checks.location; the engine keeps each name once, rollup_location, and a row its index) and period, the
  * counts and histograms of exactly the rows of checks whose id is at or below the watermark
  * rollup_state.last_check_id. A fold reads the raw rows above the watermark (ascending id, at most a chunk),
  * adds them to the stored cells (read, merged in memory, written back whole) and moves the watermark to the
  * last id read — all inside ONE transaction: the roll-ups and the watermark move together with the raw
  * rows or not at all, so a crash (kill -9) at any point neither loses nor double-counts a row, and nothing
  * has to be rebuilt at start. A duplicate result (an acked delivery's resend) is never inserted (UNIQUE
- * (worker, boot_id, seq)), so it is never folded. This needs ids that grow with every insert: one writer
+ * (worker, boot_id, seq)), so it is never folded. A row that arrives late (a probe host's buffer, a replayed spool)
+ * with a checked_at in an hour already folded is above the watermark like any new row: the fold reads that hour's
+ * cell and writes it back with the row added. This needs ids that grow with every insert: one writer
  * (the storer) and no reuse of ids above the watermark (the pruning must keep the newest row).
  *
  * When: a fold runs inside the transaction of a raw batch once ROLLUP_EVERY_MS has passed since the last

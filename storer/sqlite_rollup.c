@@ -36,7 +36,7 @@ enum { RS_READ, RS_GET_H, RS_GET_D, RS_PUT_H, RS_PUT_D, RS_MARK_GET, RS_MARK_SET
 #define RS_PUT(table)                                                                                               \
     "INSERT INTO " table " (endpoint_id, period_start, checks, ok, failures, latency_hist, dns_hist, connect_hist," \
     " tls_hist, ttfb_hist, location) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"                         \
-    " ON CONFLICT (endpoint_id, period_start, location) DO UPDATE SET checks = excluded.checks, ok = excluded.ok,"            \
+    " ON CONFLICT (endpoint_id, period_start, location) DO UPDATE SET checks = excluded.checks, ok = excluded.ok,"  \
     " failures = excluded.failures, latency_hist = excluded.latency_hist, dns_hist = excluded.dns_hist,"            \
     " connect_hist = excluded.connect_hist, tls_hist = excluded.tls_hist, ttfb_hist = excluded.ttfb_hist"
 
@@ -131,7 +131,8 @@ static int rs_read_rows(void *ctx, int64_t after, size_t max, struct rollup_row 
         row->ok = sqlite3_column_int(st, 3) != 0;
         for (int i = 0; i < ROLLUP_HISTS; i++) row->us[i] = ms_to_us(st, 4 + i);
         const unsigned char *loc = sqlite3_column_text(st, 9);
-        row->loc = rollup_location(&r->engine, loc ? (const char *)loc : "", loc ? (size_t)sqlite3_column_bytes(st, 9) : 0);
+        row->loc =
+            rollup_location(&r->engine, loc ? (const char *)loc : "", loc ? (size_t)sqlite3_column_bytes(st, 9) : 0);
     }
     sqlite3_reset(st);
     if (*n < max && code != SQLITE_DONE) return rs_fail(r, code, "read raw rows", err, errlen);

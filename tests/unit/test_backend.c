@@ -198,7 +198,9 @@ static void test_migrate_runner(void **state)
     char err[256] = "";
     struct store_db fresh = { 0 };
     assert_int_equal(store_migrate(&fresh, &fake_ops, "fake://db", err, sizeof err), STORE_OK);
-    assert_string_equal(fresh.log, "begin;table;read;create a;create b;v1;code;v2;create c;v3;alter d;v4;alter e;v5;alter f;v6;commit;");
+    assert_string_equal(
+        fresh.log,
+        "begin;table;read;create a;create b;v1;code;v2;create c;v3;alter d;v4;alter e;v5;alter f;v6;commit;");
 
     struct store_db old = { .version = 1 };
     assert_int_equal(store_migrate(&old, &fake_ops, "fake://db", err, sizeof err), STORE_OK);

@@ -28,9 +28,19 @@ static int teardown(void **state)
 
 static struct cw_result check(uint64_t seq, int64_t at, bool ok, const char *location)
 {
-    return (struct cw_result){ .url = "http://a.example/", .worker = 1, .boot_id = 7, .seq = seq,
-                               .checked_at_us = at, .status_code = ok ? 200 : 500, .ok = ok, .error = "HTTP 500",
-                               .latency_us = 1000, .dns_us = -1, .connect_us = -1, .tls_us = -1, .ttfb_us = -1,
+    return (struct cw_result){ .url = "http://a.example/",
+                               .worker = 1,
+                               .boot_id = 7,
+                               .seq = seq,
+                               .checked_at_us = at,
+                               .status_code = ok ? 200 : 500,
+                               .ok = ok,
+                               .error = "HTTP 500",
+                               .latency_us = 1000,
+                               .dns_us = -1,
+                               .connect_us = -1,
+                               .tls_us = -1,
+                               .ttfb_us = -1,
                                .location = location };
 }
 
@@ -89,8 +99,8 @@ static void test_upgrade_from_v5(void **state)
 static void test_locations_and_late_rows(void **state)
 {
     struct sqlite_fx *f = *state;
-    struct cw_result r[4] = { check(1, H0, true, "fra"), check(2, H0 + 10, false, "nyc"),
-                              check(3, H0 + 20, true, ""), check(4, H0 + HOUR, true, "fra") };
+    struct cw_result r[4] = { check(1, H0, true, "fra"), check(2, H0 + 10, false, "nyc"), check(3, H0 + 20, true, ""),
+                              check(4, H0 + HOUR, true, "fra") };
     write_checks(f, r, 4, "central");
     assert_int_equal(sqlite_fx_int(f, "SELECT count(*) FROM checks WHERE location = 'central'"), 1);
     assert_int_equal(sqlite_fx_int(f, "SELECT count(*) FROM checks_hourly"), 4);
@@ -119,7 +129,7 @@ static void test_key_check(void **state)
     assert_string_equal(bad, "nyc");
     assert_string_equal(store_location_refused(&cfg, "NYCKEY", r, 1, &bad), "nyc");
     assert_string_equal(bad, "fra");
-    assert_null(store_location_refused(&cfg, "", r, 2, &bad));      /* ipc://, no CURVE */
+    assert_null(store_location_refused(&cfg, "", r, 2, &bad));       /* ipc://, no CURVE */
     assert_null(store_location_refused(&cfg, "OWNKEY", r, 2, &bad)); /* not a location's key */
     struct cw_result none = check(3, H0, true, NULL);                /* an old worker on a probe host */
     assert_string_equal(store_location_refused(&cfg, "FRAKEY", &none, 1, &bad), "fra");

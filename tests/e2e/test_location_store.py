@@ -5,7 +5,8 @@ docs/report.md "Locations") against real SQLite, PostgreSQL and MariaDB.
         a history written by the real pipeline, then the database taken back to the shape of schema 5 (no
         checks.location, roll-ups keyed by endpoint and period, no version row 6); the next start migrates it in
         place: every raw row and every cell is kept (location ''), new rows carry the storer's own location
-        ("local": supervisor.location's default); rows of other locations (inserted as a probe host's results
+        ("local": supervisor.location's default); a result of wire version 3 is stored with its location and one of
+        version 1 (no location) with the storer's own; rows of other locations (inserted as a probe host's results
         would be) get cells of their own per location; rows of an hour already folded that arrive late are folded
         into that hour's cell again; `clockwerk report` sums the locations by default (JSON location null),
         gives one location with --location NAME and a row per endpoint and location with --by-location, whose
@@ -16,7 +17,10 @@ import contextlib
 import json
 import os
 import sqlite3
+import struct
 import time
+
+import zmq
 
 import harness
 from dbservers import MariaDBServer, PostgresServer
@@ -129,6 +133,35 @@ def insert_rows(db, ep_id, rows):
          " location) VALUES " + values)
 
 
+def result_batch(version, worker, n, url, location=""):
+    """A CW_MSG_RESULT payload (docs/protocol.md 2.3) of n ok results, the record's location at its end (flags bit 3)
+    in version 3."""
+    out = struct.pack("<BBH", version, 1, n)
+    now_us = int(time.time() * 1e6)
+    for seq in range(1, n + 1):
+        flags = 1 | (8 if location else 0)
+        out += struct.pack("<IQQqqqqqqqHBB", worker, 0x10CA7100 + worker, seq, now_us - seq * 1000, 0, 9000, -1, -1,
+                           -1, -1, 200, flags, 0)
+        for text in (url, "") + ((location,) if location else ()):
+            b = text.encode()
+            out += struct.pack("<H", len(b)) + b + b"\0"
+    return out
+
+
+def send_results(run_dir, batches):
+    """Sends result batches to the storer as a worker does (a DEALER on its ipc:// socket)."""
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 5000)
+    try:
+        sock.connect("ipc://" + os.path.join(run_dir, "store.sock"))
+        for b in batches:
+            sock.send_multipart([b"result", b])
+    finally:
+        sock.close()
+        ctx.term()
+
+
 def cells(db, table, ep_id):
     """{(location, period start s): (checks, ok)} of one endpoint."""
     return {(loc, int(start)): (int(n), int(k)) for loc, start, n, k in db.q(
@@ -171,7 +204,8 @@ def _run(kind, server_cls):
             # 1. a history of schema 6, taken back to schema 5
             with Clockwerk(cfg, d, env=env) as cw:
                 cw.wait_ready()
-                wait_for(lambda: db.one("SELECT count(*) FROM checks") >= 4, harness.deadline(60), "4 stored checks")
+                wait_for(lambda: db.one("SELECT count(*) FROM checks") >= 4, harness.deadline(60), "4 stored checks",
+                         ignore=(sqlite3.Error, RuntimeError))  # no table before the storer created it
                 cw.stop()
             back_to_schema5(db)
             ep_id = db.one("SELECT id FROM endpoints WHERE url = '%s'" % url)
@@ -196,6 +230,14 @@ def _run(kind, server_cls):
                          harness.deadline(60), "checks stored with the own location")
                 check(db.one("SELECT count(*) FROM checks WHERE id > %d AND location <> 'local'" % before_max) == 0,
                       "%s: a new row without the storer's own location" % kind)
+                # results over the wire: version 3 with its location, version 1 without one (an older worker)
+                send_results(os.path.join(d, "run"), [result_batch(3, 904, 3, url, "tyo"), result_batch(1, 905, 2, url)])
+                wait_for(lambda: db.one("SELECT count(*) FROM checks WHERE worker IN (904, 905)") == 5,
+                         harness.deadline(30), "the results of the fake workers stored")
+                got = db.q("SELECT worker, location, count(*) FROM checks WHERE worker IN (904, 905)"
+                           " GROUP BY worker, location ORDER BY worker")
+                check([[int(w), loc, int(n)] for w, loc, n in got] == [[904, "tyo", 3], [905, "local", 2]],
+                      "%s: locations of results over the wire: %r" % (kind, got))
 
                 # 3. rows of other locations (a probe host's), and late rows of an hour already folded
                 wait_for(lambda: folded(db), harness.deadline(30), "the rows folded")

@@ -11,6 +11,11 @@ docs/report.md "Locations") against real SQLite, PostgreSQL and MariaDB.
         into that hour's cell again; `clockwerk report` sums the locations by default (JSON location null),
         gives one location with --location NAME and a row per endpoint and location with --by-location, whose
         checks equal the raw rows of each location; an unknown --location is refused
+  test_location_key_check
+        a central host with CURVE on tcp:// and a `locations` entry fra: a client with fra's key sending results of
+        fra has them stored (and acked); the same client sending results that claim nyc, or carry no location,
+        has them refused: not stored, not acked, counted wrong_location and logged with the key; the central's
+        own worker (its own key) stores under its supervisor.location
 """
 
 import contextlib
@@ -21,6 +26,8 @@ import struct
 import time
 
 import zmq
+
+import re
 
 import harness
 from dbservers import MariaDBServer, PostgresServer
@@ -300,3 +307,71 @@ def test_location_store_postgresql():
 @harness.timeout(600)
 def test_location_store_mysql():
     _run("mysql", MariaDBServer)
+
+
+def _keygen(d, name):
+    path = os.path.join(d, name)
+    r = run_cli(["keygen", path])
+    check(r.code == 0, "clockwerk keygen %s: %s" % (path, r.text))
+    keys = {}
+    with open(path) as f:
+        for line in f:
+            m = re.match(r'\s*(public|secret)\s*=\s*"([^"]+)"', line)
+            if m:
+                keys[m.group(1)] = m.group(2)
+    return keys
+
+
+@harness.timeout(180)
+def test_location_key_check():
+    """A probe host's key may only store results of its own location."""
+    with tempdir() as d, Targets() as t:
+        central, fra = _keygen(d, "central.key"), _keygen(d, "fra.key")
+        ports = [harness.free_port() for _ in range(5)]
+        bus = {"store_address": "tcp://127.0.0.1:%d" % ports[0], "alert_address": "tcp://127.0.0.1:%d" % ports[1],
+               "publish_address": "tcp://127.0.0.1:%d" % ports[2], "tap_address": "tcp://127.0.0.1:%d" % ports[3],
+               "config_address": "tcp://127.0.0.1:%d" % ports[4], "curve_key_file": "central.key"}
+        url = t.url("/ok")
+        cfg = base_config([endpoint(url, timeout=1)], workers=1, db_name=os.path.join(d, "clockwerk.db"),
+                          extra={"bus": bus, "locations": [{"name": "fra", "key": fra["public"]}]})
+        cfg["supervisor"]["location"] = "central"
+        db = DB("sqlite", None, os.path.join(d, "clockwerk.db"))
+        with Clockwerk(cfg, d) as cw:
+            cw.wait_ready()
+            wait_for(lambda: db.one("SELECT count(*) FROM checks WHERE location = 'central'") >= 2,
+                     harness.deadline(60), "the central worker's checks", ignore=(sqlite3.Error,))
+            ctx = zmq.Context()
+            sock = ctx.socket(zmq.DEALER)
+            sock.setsockopt(zmq.LINGER, 0)
+            sock.curve_publickey, sock.curve_secretkey = fra["public"].encode(), fra["secret"].encode()
+            sock.curve_serverkey = central["public"].encode()
+            try:
+                sock.connect(bus["store_address"])
+                sock.send_multipart([b"result", result_batch(3, 911, 2, url, "nyc")])  # fra's key claims nyc
+                sock.send_multipart([b"result", result_batch(1, 912, 2, url)])         # no location at all
+                sock.send_multipart([b"result", result_batch(3, 913, 3, url, "fra")])  # its own: stored
+                wait_for(lambda: db.one("SELECT count(*) FROM checks WHERE worker = 913") == 3,
+                         harness.deadline(30), "fra's results stored")
+                acked = set()
+                poll_until = time.monotonic() + 5
+                while time.monotonic() < poll_until and 913 not in acked:
+                    if sock.poll(200):
+                        frames = sock.recv_multipart()
+                        if frames[0] == b"ack" and len(frames) > 1:
+                            acked.update(w for w in (911, 912, 913) if struct.pack("<I", w) in frames[1])
+                check(913 in acked, "fra's own results were not acknowledged (%r)" % acked)
+                time.sleep(1.5)  # more than a batch period: the refused ones would have been written by now
+                check(not acked & {911, 912}, "refused results were acknowledged: %r" % acked)
+            finally:
+                sock.close()
+                ctx.term()
+            refused = db.one("SELECT count(*) FROM checks WHERE worker IN (911, 912)")
+            check(refused == 0, "results with fra's key and another location were stored: %d rows" % refused)
+            check(db.one("SELECT count(*) FROM checks WHERE worker = 913 AND location = 'fra'") == 3,
+                  "fra's results not stored with location fra")
+            cw.wait_log(r"refused 2 results from the key of location fra carrying location \"nyc\" \(key %s\)"
+                        % re.escape(fra["public"]), timeout=10)
+            cw.stop()
+            counters = harness.final_counters(cw.log_text())
+        wrong = counters.get("storer", {}).get("wrong_location")
+        check(wrong == 4, "storer wrong_location %r, expected 4 (two batches of 2): %r" % (wrong, counters.get("storer")))

@@ -23,9 +23,10 @@ struct maint_read {
     bool late; /* counting the hour holding a past until */
 };
 
-static int on_maint(void *ctx, int64_t endpoint_id, int64_t checks, int64_t ok)
+static int on_maint(void *ctx, int64_t endpoint_id, int64_t checks, int64_t ok, const char *location)
 {
     struct maint_read *mr = ctx;
+    if (!store_read_location_match(mr->rep->location, location)) return 0;
     struct report_ep *e = NULL;
     HASH_FIND(by_id, mr->rep->id_table, &endpoint_id, sizeof endpoint_id, e);
     if (!e) return 0;

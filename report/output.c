@@ -88,20 +88,54 @@ static void display_name(const struct report_ep *e, char *out, size_t outlen)
     else cw_mask_url(e->ep->url, out, outlen);
 }
 
-#define TEXT_COLS 11
+/* The rows to print: each endpoint in the configuration's order (the reports share it), then its row of each report
+ * that shows it (report_ep_shown). */
+struct rows {
+    const struct report *const *reps;
+    size_t n_reps, ep, rep;
+};
+
+/* The next row (its report in *rep), or NULL at the end. */
+static const struct report_ep *next_row(struct rows *it, const struct report **rep)
+{
+    while (it->n_reps && it->ep < it->reps[0]->n) {
+        const struct report *r = it->reps[it->rep];
+        const struct report_ep *e = &r->eps[it->ep];
+        if (++it->rep == it->n_reps) {
+            it->rep = 0;
+            it->ep++;
+        }
+        if (it->n_reps == 1 || report_ep_shown(r, e)) {
+            *rep = r;
+            return e;
+        }
+    }
+    return NULL;
+}
+
+/* A report's location as a row shows it: "" (checks stored before locations) as "-" in the text. */
+static const char *location_shown(const struct report *rep, bool text)
+{
+    return rep->location && rep->location[0] ? rep->location : text ? "-" : "";
+}
+
+#define TEXT_COLS 12
 
 /* One row of the text table, each cell formatted. */
 struct text_row {
     char cell[TEXT_COLS][URL_SHOWN];
 };
 
-static const char *const text_heads[TEXT_COLS] = { "ENDPOINT", "CHECKS", "UPTIME",        "DOWNTIME", "INC",  "P50",
-                                                   "P95",      "P99",    "SLOWEST PHASE", "STATE",    "MAINT" };
+static const char *const text_heads[TEXT_COLS] = { "ENDPOINT", "LOCATION",      "CHECKS", "UPTIME",
+                                                   "DOWNTIME", "INC",           "P50",    "P95",
+                                                   "P99",      "SLOWEST PHASE", "STATE",  "MAINT" };
 
-static void text_cells(const struct report_ep *e, struct text_row *row)
+static void text_cells(const struct report *rep, const struct report_ep *e, struct text_row *row)
 {
     char(*c)[URL_SHOWN] = row->cell;
     display_name(e, c[0], sizeof c[0]);
+    snprintf(c[1], sizeof c[1], "%s", location_shown(rep, true));
+    c++; /* the columns after LOCATION */
     snprintf(c[1], sizeof c[1], "%" PRId64, e->t.checks);
     snprintf(c[2], sizeof c[2], "-");
     int64_t checks, ok;
@@ -127,12 +161,14 @@ static void text_cells(const struct report_ep *e, struct text_row *row)
     report_format_duration(e->maint_ms, c[10], sizeof c[10]);
 }
 
-/* The cells padded to their column's display width: text columns left, numbers right; two spaces between. */
-static void print_cells(FILE *out, const char *const *cells, const size_t *width)
+/* The cells padded to their column's display width: text columns left, numbers right; two spaces between. The
+ * LOCATION column only in a report of one location. */
+static void print_cells(FILE *out, const char *const *cells, const size_t *width, bool with_location)
 {
     for (int i = 0; i < TEXT_COLS; i++) {
+        if (i == 1 && !with_location) continue;
         size_t pad = width[i] - report_display_width(cells[i]);
-        bool left = i == 0 || i >= 8;
+        bool left = i <= 1 || i >= 9;
         if (!left) fprintf(out, "%*s", (int)pad, "");
         fputs(cells[i], out);
         if (i == TEXT_COLS - 1) break;
@@ -141,8 +177,11 @@ static void print_cells(FILE *out, const char *const *cells, const size_t *width
     fputc('\n', out);
 }
 
-static void print_text(FILE *out, const struct report *rep)
+static void print_text(FILE *out, const struct report *const *reps, size_t n_reps)
 {
+    const struct report *rep = reps[0], *at = rep;
+    bool with_location = rep->location != NULL;
+    const struct report_ep *e;
     char since[32], until[32], from[32], to[32];
     cw_format_iso8601(rep->since_ms * 1000, since, sizeof since);
     cw_format_iso8601(rep->until_ms * 1000, until, sizeof until);
@@ -154,34 +193,41 @@ static void print_text(FILE *out, const struct report *rep)
     for (int c = 0; c < TEXT_COLS; c++) cells[c] = row->cell[c];
     size_t width[TEXT_COLS];
     for (int c = 0; c < TEXT_COLS; c++) width[c] = report_display_width(text_heads[c]);
-    for (size_t i = 0; i < rep->n; i++) {
-        text_cells(&rep->eps[i], row);
+    for (struct rows it = { reps, n_reps, 0, 0 }; (e = next_row(&it, &at)) != NULL;) {
+        text_cells(at, e, row);
         for (int c = 0; c < TEXT_COLS; c++) {
             size_t w = report_display_width(row->cell[c]);
             if (w > width[c]) width[c] = w;
         }
     }
     fprintf(out, "window %s .. %s (checks: the whole hours %s .. %s; latencies in ms)\n", since, until, from, to);
-    print_cells(out, text_heads, width);
-    for (size_t i = 0; i < rep->n; i++) {
-        text_cells(&rep->eps[i], row);
-        print_cells(out, cells, width);
+    print_cells(out, text_heads, width, with_location);
+    for (struct rows it = { reps, n_reps, 0, 0 }; (e = next_row(&it, &at)) != NULL;) {
+        text_cells(at, e, row);
+        print_cells(out, cells, width, with_location);
     }
     free(row);
 }
 
-static void print_csv(FILE *out, const struct report *rep)
+static void print_csv(FILE *out, const struct report *const *reps, size_t n_reps)
 {
-    fputs("name,url,checks,ok,uptime_pct,downtime_s,incidents,p50_ms,p95_ms,p99_ms,slowest_phase,slowest_phase_ms,"
-          "state,maintenance_s,maintenance_checks\r\n",
-          out);
-    for (size_t i = 0; i < rep->n; i++) {
-        const struct report_ep *e = &rep->eps[i];
+    const struct report *at = reps[0];
+    bool with_location = at->location != NULL;
+    fprintf(out,
+            "name,url,%schecks,ok,uptime_pct,downtime_s,incidents,p50_ms,p95_ms,p99_ms,slowest_phase,slowest_phase_ms,"
+            "state,maintenance_s,maintenance_checks\r\n",
+            with_location ? "location," : "");
+    const struct report_ep *e;
+    for (struct rows it = { reps, n_reps, 0, 0 }; (e = next_row(&it, &at)) != NULL;) {
         char url[URL_SHOWN];
         cw_mask_url(e->ep->url, url, sizeof url);
         report_csv_field(out, e->ep->name ? e->ep->name : "");
         fputc(',', out);
         report_csv_field(out, url);
+        if (with_location) {
+            fputc(',', out);
+            report_csv_field(out, location_shown(at, false));
+        }
         fprintf(out, ",%" PRId64 ",%" PRId64 ",", e->t.checks, e->t.ok);
         char pct[32];
         int64_t checks, ok;
@@ -208,13 +254,14 @@ static json_object *json_fixed(bool known, double v, int decimals)
 
 static json_object *json_ms(bool known, double v) { return json_fixed(known, v, 3); }
 
-static json_object *json_endpoint(const struct report_ep *e)
+static json_object *json_endpoint(const struct report *rep, const struct report_ep *e)
 {
     char url[URL_SHOWN];
     cw_mask_url(e->ep->url, url, sizeof url);
     json_object *o = json_object_new_object();
     json_object_object_add(o, "name", e->ep->name ? json_object_new_string(e->ep->name) : NULL);
     json_object_object_add(o, "url", json_object_new_string(url));
+    json_object_object_add(o, "location", rep->location ? json_object_new_string(location_shown(rep, false)) : NULL);
     json_object_object_add(o, "checks", json_object_new_int64(e->t.checks));
     json_object_object_add(o, "ok", json_object_new_int64(e->t.ok));
     char pct[32];
@@ -242,23 +289,27 @@ static void add_time(json_object *o, const char *key, int64_t ms)
     json_object_object_add(o, key, json_object_new_string(cw_format_iso8601(ms * 1000, when, sizeof when)));
 }
 
-static void print_json(FILE *out, const struct report *rep)
+static void print_json(FILE *out, const struct report *const *reps, size_t n_reps)
 {
+    const struct report *rep = reps[0], *at = rep;
+    const struct report_ep *e;
     json_object *root = json_object_new_object(), *list = json_object_new_array();
     add_time(root, "since", rep->since_ms);
     add_time(root, "until", rep->until_ms);
     add_time(root, "checks_since", rep->split.hours.from);
     add_time(root, "checks_until", rep->split.hours.to);
-    for (size_t i = 0; i < rep->n; i++) json_object_array_add(list, json_endpoint(&rep->eps[i]));
+    for (struct rows it = { reps, n_reps, 0, 0 }; (e = next_row(&it, &at)) != NULL;)
+        json_object_array_add(list, json_endpoint(at, e));
     json_object_object_add(root, "endpoints", list);
     fprintf(out, "%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(root);
 }
 
-int report_print(FILE *out, const struct report *rep, enum report_format format)
+int report_print(FILE *out, const struct report *const *reps, size_t n, enum report_format format)
 {
-    if (format == REPORT_JSON) print_json(out, rep);
-    else if (format == REPORT_CSV) print_csv(out, rep);
-    else print_text(out, rep);
+    if (n == 0) return 0;
+    if (format == REPORT_JSON) print_json(out, reps, n);
+    else if (format == REPORT_CSV) print_csv(out, reps, n);
+    else print_text(out, reps, n);
     return fflush(out) == 0 && !ferror(out) ? 0 : -1;
 }

@@ -9,8 +9,11 @@
 
 enum report_format { REPORT_TEXT, REPORT_CSV, REPORT_JSON };
 
-/* 0, or -1 when writing failed (errno set). */
-int report_print(FILE *out, const struct report *rep, enum report_format format);
+/* Prints reps[0..n): one report (across locations, or of one location: --location), or one per location
+ * (--by-location: the rows of an endpoint are its row of each report that shows it, report_ep_shown). A report of
+ * one location adds its name to every row (the text's LOCATION column, CSV's location; JSON's location is null
+ * across locations). 0, or -1 when writing failed (errno set). */
+int report_print(FILE *out, const struct report *const *reps, size_t n, enum report_format format);
 
 /* A duration as "3d 04h 05m", "1h 02m 03s", "4m 10s", "12.0s", "0s" (under a minute: always one decimal). */
 void report_format_duration(int64_t ms, char *out, size_t outlen);

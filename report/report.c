@@ -76,10 +76,32 @@ static struct tally *tally_of(const struct report *rep, struct report_ep *e)
     return rep->reading_late ? &e->late : &e->t;
 }
 
+/* Whether a read's location counts in this report; the locations met are remembered (--by-location's rows). */
+static bool take_location(struct report *rep, const char *location)
+{
+    if (!location) location = "";
+    bool known = false;
+    for (size_t i = 0; i < rep->n_seen && !known; i++) known = !strcmp(rep->seen[i], location);
+    if (!known) {
+        rep->seen = cw_xrealloc(rep->seen, (rep->n_seen + 1) * sizeof *rep->seen);
+        rep->seen[rep->n_seen++] = cw_xstrdup(location);
+    }
+    return store_read_location_match(rep->location, location);
+}
+
+bool report_ep_shown(const struct report *rep, const struct report_ep *e)
+{
+    if (!rep->location || e->t.checks > 0) return true;
+    for (size_t i = 0; i < e->ep->n_locations; i++)
+        if (e->ep->locations[i] && !strcmp(e->ep->locations[i], rep->location)) return true;
+    const char *own = rep->cfg->location ? rep->cfg->location : "local";
+    return e->ep->n_locations == 0 && !strcmp(own, rep->location);
+}
+
 static int on_cell(void *ctx, int64_t endpoint_id, int64_t start_s, const struct rollup_stored *cell)
 {
     struct report_ep *e = find_id(ctx, endpoint_id);
-    if (!e) return 0;
+    if (!e || !take_location(ctx, cell->location)) return 0;
     if (((struct report *)ctx)->reading_before) { /* the hour before the window: only whether it was checked */
         e->checked_before |= cell->checks > 0;
         return 0;
@@ -92,7 +114,7 @@ static int on_cell(void *ctx, int64_t endpoint_id, int64_t start_s, const struct
 static int on_row(void *ctx, const struct rollup_row *row, int64_t at_ms)
 {
     struct report_ep *e = find_id(ctx, row->endpoint_id);
-    if (!e) return 0;
+    if (!e || !take_location(ctx, row->location)) return 0;
     tally_add_row(tally_of(ctx, e), row);
     saw_check(e, at_ms + 1, false);
     return 0;
@@ -172,12 +194,18 @@ static int read_all(struct report *rep, const struct store_read_backend *b, stru
     return rc;
 }
 
-/* The end of the last hourly cell with checks (cells of one endpoint, one day). */
+struct hour_end {
+    const struct report *rep;
+    int64_t end;
+};
+
+/* The end of the last hourly cell with checks (cells of one endpoint, one day) of the report's location(s). */
 static int on_hour_end(void *ctx, int64_t endpoint_id, int64_t start_s, const struct rollup_stored *cell)
 {
     (void)endpoint_id;
-    int64_t *end = ctx;
-    if (cell->checks > 0 && start_s * 1000 + WIN_HOUR_MS > *end) *end = start_s * 1000 + WIN_HOUR_MS;
+    struct hour_end *h = ctx;
+    if (!store_read_location_match(h->rep->location, cell->location)) return 0;
+    if (cell->checks > 0 && start_s * 1000 + WIN_HOUR_MS > h->end) h->end = start_s * 1000 + WIN_HOUR_MS;
     return 0;
 }
 
@@ -190,11 +218,12 @@ static int refine_day_ends(struct report *rep, const struct store_read_backend *
     for (size_t i = 0; i < rep->n; i++) {
         struct report_ep *e = &rep->eps[i];
         if (!e->last_check_is_day || e->db_id < 0 || e->n_ev == 0 || !e->ev[e->n_ev - 1].down) continue;
-        int64_t day_from = e->last_check_ms - WIN_DAY_MS, end = INT64_MIN;
-        int rc = b->cells(r, ROLLUP_HOUR, day_from / 1000, e->last_check_ms / 1000, e->db_id, e->db_id, on_hour_end,
-                          &end, err, errlen);
+        int64_t day_from = e->last_check_ms - WIN_DAY_MS;
+        struct hour_end h = { .rep = rep, .end = INT64_MIN };
+        int rc = b->cells(r, ROLLUP_HOUR, day_from / 1000, e->last_check_ms / 1000, e->db_id, e->db_id, on_hour_end, &h,
+                          err, errlen);
         if (rc != STORE_OK) return rc;
-        if (end != INT64_MIN) e->last_check_ms = end;
+        if (h.end != INT64_MIN) e->last_check_ms = h.end;
     }
     return STORE_OK;
 }
@@ -241,5 +270,7 @@ void report_free(struct report *rep)
         free(rep->eps[i].masked_url);
     }
     free(rep->eps);
+    for (size_t i = 0; i < rep->n_seen; i++) free(rep->seen[i]);
+    free(rep->seen);
     memset(rep, 0, sizeof *rep);
 }

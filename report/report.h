@@ -43,13 +43,19 @@ struct report {
     size_t n;
     struct report_ep *id_table, *url_table; /* uthash heads */
     unsigned bad_blobs;
-    bool reading_days;   /* the cells being read are checks_daily's */
-    bool reading_late;   /* what is being read lies in the hour holding a past until (report.c) */
-    bool reading_before; /* the cells being read are of the hour before the window (report.c) */
+    bool reading_days;    /* the cells being read are checks_daily's */
+    bool reading_late;    /* what is being read lies in the hour holding a past until (report.c) */
+    bool reading_before;  /* the cells being read are of the hour before the window (report.c) */
+    const char *location; /* only this location's checks (--location, each report of --by-location); NULL: all */
+    char **seen;          /* the locations of the checks read (--by-location's rows), each once */
+    size_t n_seen;
 };
 
 /* The configured endpoints whose name, URL or masked URL (cw_mask_url) is `only` (all when NULL). -1 when none matches. */
 int report_init(struct report *rep, const struct cw_config *cfg, const char *only, int64_t since_ms, int64_t until_ms);
+/* Whether e has a row in a report of one location: it has checks there, or is configured to be checked there (the
+ * endpoint's `locations`; one without: the host's own location). */
+bool report_ep_shown(const struct report *rep, const struct report_ep *e);
 /* Reads everything through the open reader and computes the figures. STORE_OK or the reader's error. */
 int report_collect(struct report *rep, const struct store_read_backend *b, struct store_reader *r, char *err,
                    size_t errlen);

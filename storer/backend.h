@@ -5,13 +5,14 @@
  * Contract for every backend:
  *  - Schema (docs/schema.md): tables schema_version(version), endpoints(id, url UNIQUE, name, type),
  *    checks(id, endpoint_id, checked_at, status_code, latency_ms, ok, error, dns_ms, connect_ms, tls_ms,
- *    ttfb_ms, worker, boot_id, seq, tls_expires_at, details, maintenance) with UNIQUE (worker, boot_id, seq),
- *    and alerts(id, alert_id UNIQUE, endpoint_id, raised_at, kind, message, email_state, webhook_state, muted,
+ *    ttfb_ms, worker, boot_id, seq, tls_expires_at, details, maintenance, location) with UNIQUE (worker, boot_id,
+ *    seq), and alerts(id, alert_id UNIQUE, endpoint_id, raised_at, kind, message, email_state, webhook_state, muted,
  *    incident_id, deliveries).
  *    Same table and column names in every database. checked_at/raised_at are UTC with milliseconds;
  *    latency_ms and the phases are double-precision milliseconds (NULL when the phase was not reached,
  *    i.e. the wire value is -1); error is NULL when ok.
- *  - Roll-ups (schema 3): checks_hourly, checks_daily and rollup_state(last_check_id) hold exactly the raw rows
+ *  - Roll-ups (schema 3; per location: 6): checks_hourly, checks_daily (keyed by endpoint_id, period_start,
+ *    location) and rollup_state(last_check_id) hold exactly the raw rows
  *    with id <= last_check_id; migrate builds them for existing rows, write_batch folds newer rows into them
  *    inside its transaction when due, close folds what is pending (storer/rollup.h).
  *  - write_batch writes the whole batch in ONE transaction with bound parameters only. It is idempotent:
@@ -43,8 +44,8 @@
 enum { STORE_OK = 0, STORE_RETRY = -1, STORE_FATAL = -2 };
 
 /* 2: checks.tls_expires_at; 3: roll-ups (docs/schema.md, storer/rollup.h); 4: endpoints.type, checks.details;
- * 5: checks.maintenance, alerts.muted, alerts.incident_id, alerts.deliveries */
-#define STORE_SCHEMA_VERSION 5
+ * 5: checks.maintenance, alerts.muted, alerts.incident_id, alerts.deliveries; 6: checks.location, roll-ups per location */
+#define STORE_SCHEMA_VERSION 6
 
 /* The SET list of the alerts upsert, the same in every backend (docs/schema.md "alerts"): a column's new value is
  * FRESH_BEGIN col FRESH_END (SQLite `excluded.col`, PostgreSQL `EXCLUDED.col`, MySQL `VALUES(col)`), its stored one

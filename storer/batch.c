@@ -53,6 +53,7 @@ static void arena_reserve(struct store_batch *b, size_t need)
             r->url = rebase(r->url, old, fresh);
             r->error = rebase(r->error, old, fresh);
             r->figures = rebase(r->figures, old, fresh);
+            r->location = rebase(r->location, old, fresh);
         }
         for (size_t i = 0; i < b->n_alerts; i++) {
             struct cw_alert *a = &b->alerts[i].a;
@@ -86,15 +87,33 @@ void store_batch_add_check(struct store_batch *b, const struct cw_result *r)
     const char *url = r->url ? r->url : "";
     const char *error = (!r->ok && r->error) ? r->error : NULL;
     const char *figures = (r->figures && r->figures[0]) ? r->figures : NULL;
+    const char *location = r->location ? r->location : "";
     size_t ulen = strlen(url), elen = error ? strlen(error) : 0, flen = figures ? strlen(figures) : 0;
-    arena_reserve(b, ulen + 1 + (error ? elen + 1 : 0) + (figures ? flen + 1 : 0));
+    size_t llen = strlen(location);
+    arena_reserve(b, ulen + 1 + (error ? elen + 1 : 0) + (figures ? flen + 1 : 0) + llen + 1);
     b->checks[b->n_checks].maintenance = false; /* the storer marks it (storer/maint.c) */
     struct cw_result *o = &b->checks[b->n_checks].r;
     *o = *r;
     o->url = arena_put(b, url, ulen);
     o->error = error ? arena_put(b, error, elen) : NULL;
     o->figures = figures ? arena_put(b, figures, flen) : NULL;
+    o->location = arena_put(b, location, llen);
     b->n_checks++;
+}
+
+void store_batch_locate(struct store_batch *b, size_t from, const char *own)
+{
+    if (!own || !own[0]) own = "local";
+    size_t olen = strlen(own);
+    const char *copy = NULL;
+    for (size_t i = from; i < b->n_checks; i++) {
+        if (b->checks[i].r.location[0]) continue;
+        if (!copy) {
+            arena_reserve(b, olen + 1); /* may move the arena: every pointer is rebased, copy is taken after */
+            copy = arena_put(b, own, olen);
+        }
+        b->checks[i].r.location = copy;
+    }
 }
 
 void store_batch_add_alert(struct store_batch *b, const struct cw_alert *a)

@@ -18,9 +18,12 @@ void store_batch_free(struct store_batch *b);
 /* Empties the batch but keeps its memory for the next use. */
 void store_batch_clear(struct store_batch *b);
 
-/* Copies r (and its url/error strings) into the batch, not in maintenance. An ok result's error is stored as
+/* Copies r (and its url/error/figures/location strings; a NULL location as "") into the batch, not in maintenance. An ok result's error is stored as
  * NULL. */
 void store_batch_add_check(struct store_batch *b, const struct cw_result *r);
+/* Schema 6: the checks from `from` on whose location is "" (a worker of a release before locations, or of this
+ * host: docs/protocol.md 2.3) get own, the storer's supervisor.location ("local" when NULL or ""). */
+void store_batch_locate(struct store_batch *b, size_t from, const char *own);
 /* Copies a (and its url/name/message/deliveries strings) into the batch. */
 void store_batch_add_alert(struct store_batch *b, const struct cw_alert *a);
 

@@ -117,7 +117,8 @@ static void replay_spool(struct storer *s, int64_t start, int64_t now, int64_t b
         store_batch_clear(&s->replay);
         if (store_spool_read(s->spool, &s->replay, REPLAY_ROWS, &s->c.malformed, err, sizeof err) != 0)
             storer_die(s, 1, "%s", err);
-        storer_maint_mark(&s->maint, &s->replay, 0); /* the spool holds wire payloads: marked anew */
+        store_batch_locate(&s->replay, 0, s->p.cfg->location); /* a record spooled without its location */
+        storer_maint_mark(&s->maint, &s->replay, 0);           /* the spool holds wire payloads: marked anew */
         if (store_batch_rows(&s->replay) > 0 && !write_one(s, &s->replay, &now)) return;
         s->c.replayed += store_batch_rows(&s->replay);
         store_spool_consume(s->spool);

@@ -119,6 +119,7 @@ static void storer_init(struct storer *s)
     s->rl_gap.what = "gap warnings";
     s->rl_spool.what = "spool errors";
     s->rl_bus.what = "bus warnings";
+    s->rl_location.what = "wrong-location warnings";
     s->rl_prune.what = "retention errors";
     store_batch_init(&s->cur);
     store_batch_init(&s->replay);
@@ -170,6 +171,7 @@ static void publish_stats(struct storer *s)
     proc_stats_add(&st, "stored", (int64_t)s->c.stored);
     proc_stats_add(&st, "batches", (int64_t)s->c.batches);
     proc_stats_add(&st, "malformed", (int64_t)s->c.malformed);
+    proc_stats_add(&st, "wrong_location", (int64_t)s->c.wrong_location);
     proc_stats_add(&st, "gaps", (int64_t)s->seqs.gaps);
     proc_stats_add(&st, "missing", (int64_t)s->seqs.missing);
     proc_stats_add(&st, "seq_jumps", (int64_t)s->seqs.jumps);

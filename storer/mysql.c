@@ -312,6 +312,19 @@ static int my_add_maintenance(struct store_db *db, char *err, size_t errlen)
     return rc;
 }
 
+/* 5 -> 6: locations (docs/schema.md): checks.location ('' in existing rows) and the roll-ups keyed by endpoint,
+ * period and location. Each roll-up table's column and key change in one ALTER (atomic), made only while the
+ * column is missing: a step interrupted between the tables completes at the next start. */
+static int my_add_location(struct store_db *db, char *err, size_t errlen)
+{
+    static const char key[] = "VARCHAR(32) NOT NULL DEFAULT '', DROP PRIMARY KEY,"
+                              " ADD PRIMARY KEY (endpoint_id, period_start, location)";
+    int rc = my_add_column(db, "checks", "location", "VARCHAR(32) NOT NULL DEFAULT ''", err, errlen);
+    if (rc == STORE_OK) rc = my_add_column(db, "checks_hourly", "location", key, err, errlen);
+    if (rc == STORE_OK) rc = my_add_column(db, "checks_daily", "location", key, err, errlen);
+    return rc;
+}
+
 /* ---- migration: the primitives of storer/migrate.c. DDL commits implicitly in MySQL, so a named lock (not a
  * transaction) keeps two storers apart, and "rollback" only releases it. */
 
@@ -351,6 +364,7 @@ static const struct store_migrate_step my_steps[] = {
     { .version = 5,
       .what = "add checks.maintenance and alerts.muted/incident_id/deliveries",
       .run = my_add_maintenance },
+    { .version = 6, .what = "add checks.location and key the roll-ups by location", .run = my_add_location },
 };
 
 static const struct store_migrate_ops my_migrate_ops = {

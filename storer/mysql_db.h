@@ -14,7 +14,7 @@
 
 #define MY_SIZES 9 /* multi-row statements for 1 << 8 = 256 rows down to 1 */
 #define MY_MAX_ROWS (1 << (MY_SIZES - 1))
-#define MY_COLS 16 /* parameters per row of checks */
+#define MY_COLS 17 /* parameters per row of checks */
 #define MY_ERR_CAP (CW_ERROR_MAX + 1)
 
 /* The bound values of one row of checks. */
@@ -36,6 +36,8 @@ struct my_row {
     char details[CW_FIGURES_MAX + 1]; /* the figures */
     unsigned long details_len;
     my_bool details_null;
+    char location[CW_LOCATION_NAME_MAX + 1]; /* checks.location, VARCHAR(32) (schema 6) */
+    unsigned long location_len;
 };
 
 struct store_db {

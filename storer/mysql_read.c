@@ -135,6 +135,7 @@ static int myr_cell_row(MYSQL_ROW row, const unsigned long *len, void *fn, void 
         c.blob[i] = row[3 + i];
         c.len[i] = row[3 + i] ? len[3 + i] : 0;
     }
+    c.location = row[9] ? row[9] : "";
     return ((store_read_cell_fn)fn)(ctx, num(row[0]), num(row[8]), &c);
 }
 
@@ -149,7 +150,7 @@ static int myr_cells(struct store_reader *r, enum rollup_period p, int64_t from_
     struct cw_buf sql = { 0 };
     cw_buf_printf(&sql,
                   "SELECT endpoint_id, checks, ok, latency_hist, dns_hist, connect_hist, tls_hist, ttfb_hist,"
-                  " CAST(UNIX_TIMESTAMP(period_start) AS SIGNED) FROM %s"
+                  " CAST(UNIX_TIMESTAMP(period_start) AS SIGNED), location FROM %s"
                   " WHERE period_start >= '%s' AND period_start < '%s' AND endpoint_id IN (",
                   p == ROLLUP_HOUR ? "checks_hourly" : "checks_daily", from, to);
     size_t listed = 0;
@@ -168,6 +169,7 @@ static int myr_recent_row(MYSQL_ROW row, const unsigned long *len, void *fn, voi
     (void)len;
     struct rollup_row rr = { .endpoint_id = num(row[0]), .ok = num(row[1]) != 0 };
     for (int i = 0; i < ROLLUP_HISTS; i++) rr.us[i] = ms_us(row[2 + i]);
+    rr.location = row[8] ? row[8] : "";
     return ((store_read_row_fn)fn)(ctx, &rr, num(row[7]));
 }
 
@@ -182,7 +184,7 @@ static const struct store_read_dialect myr_dialect = {
 static int myr_maint_row(MYSQL_ROW row, const unsigned long *len, void *fn, void *ctx)
 {
     (void)len;
-    return ((store_read_maint_fn)fn)(ctx, num(row[0]), num(row[1]), num(row[2]));
+    return ((store_read_maint_fn)fn)(ctx, num(row[0]), num(row[1]), num(row[2]), row[3] ? row[3] : "");
 }
 
 static int myr_maintenance(struct store_reader *r, int64_t from_ms, int64_t to_ms, int64_t ep_lo, int64_t ep_hi,

@@ -20,7 +20,7 @@
     " checks BIGINT NOT NULL, ok BIGINT NOT NULL, failures BIGINT NOT NULL,"           \
     " latency_hist BLOB NOT NULL, dns_hist BLOB NOT NULL, connect_hist BLOB NOT NULL," \
     " tls_hist BLOB NOT NULL, ttfb_hist BLOB NOT NULL,"                                \
-    " PRIMARY KEY (endpoint_id, period_start)"                                         \
+    " PRIMARY KEY (endpoint_id, period_start)" /* schema 6 adds location (mysql.c) */  \
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
 
 static const char *const my_schema_v3[] = {
@@ -42,12 +42,12 @@ int my_add_rollup_tables(struct store_db *db, char *err, size_t errlen)
 
 #define MR_GET(table)                                                                          \
     "SELECT checks, ok, latency_hist, dns_hist, connect_hist, tls_hist, ttfb_hist FROM " table \
-    " WHERE endpoint_id = ? AND period_start = FROM_UNIXTIME(?)"
-#define MR_PUT(table)                                                                                               \
-    "INSERT INTO " table " (endpoint_id, period_start, checks, ok, failures, latency_hist, dns_hist, connect_hist," \
-    " tls_hist, ttfb_hist) VALUES (?, FROM_UNIXTIME(?), ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE"            \
-    " checks = VALUES(checks), ok = VALUES(ok), failures = VALUES(failures), latency_hist = VALUES(latency_hist),"  \
-    " dns_hist = VALUES(dns_hist), connect_hist = VALUES(connect_hist), tls_hist = VALUES(tls_hist),"               \
+    " WHERE endpoint_id = ? AND period_start = FROM_UNIXTIME(?) AND location = ?"
+#define MR_PUT(table)                                                                                                 \
+    "INSERT INTO " table " (endpoint_id, period_start, checks, ok, failures, latency_hist, dns_hist, connect_hist,"   \
+    " tls_hist, ttfb_hist, location) VALUES (?, FROM_UNIXTIME(?), ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE" \
+    " checks = VALUES(checks), ok = VALUES(ok), failures = VALUES(failures), latency_hist = VALUES(latency_hist),"    \
+    " dns_hist = VALUES(dns_hist), connect_hist = VALUES(connect_hist), tls_hist = VALUES(tls_hist),"                 \
     " ttfb_hist = VALUES(ttfb_hist)"
 
 #define MR_SQL_FLUSH (4u << 20) /* put_many: a statement is sent once it holds this many bytes */
@@ -82,7 +82,7 @@ static int mr_read_rows(void *ctx, int64_t after, size_t max, struct rollup_row 
     char sql[512];
     snprintf(sql, sizeof sql,
              "SELECT id, endpoint_id, FLOOR(UNIX_TIMESTAMP(checked_at)), ok, latency_ms, dns_ms, connect_ms, tls_ms,"
-             " ttfb_ms FROM checks WHERE id > %" PRId64 " ORDER BY id LIMIT %zu",
+             " ttfb_ms, location FROM checks WHERE id > %" PRId64 " ORDER BY id LIMIT %zu",
              after, max);
     if (mysql_real_query(r->db->conn, sql, strlen(sql)) != 0) return my_fail(r->db, "roll-ups: read", err, errlen);
     MYSQL_RES *res = mysql_store_result(r->db->conn);
@@ -97,21 +97,32 @@ static int mr_read_rows(void *ctx, int64_t after, size_t max, struct rollup_row 
         out->at_s = strtoll(row[2], NULL, 10);
         out->ok = strtol(row[3], NULL, 10) != 0;
         for (int k = 0; k < ROLLUP_HISTS; k++) out->us[k] = mr_us(row[4 + k]);
+        out->loc = rollup_location(&r->engine, row[9] ? row[9] : "", row[9] ? strlen(row[9]) : 0);
     }
     mysql_free_result(res);
     return STORE_OK;
 }
 
-static int mr_get(void *ctx, enum rollup_period p, int64_t ep, int64_t start_s, struct rollup_stored *out, bool *found,
-                  char *err, size_t errlen)
+/* Binds a location (a string parameter). */
+static void mr_bind_location(MYSQL_BIND *b, const char *location, unsigned long *len)
+{
+    *len = (unsigned long)strlen(location);
+    mr_bind(b, MYSQL_TYPE_STRING, (void *)location);
+    b->buffer_length = *len;
+    b->length = len;
+}
+
+static int mr_get(void *ctx, enum rollup_period p, int64_t ep, const char *location, int64_t start_s,
+                  struct rollup_stored *out, bool *found, char *err, size_t errlen)
 {
     struct my_rollup *r = ctx;
     MYSQL_STMT *st = r->get[p];
     long long key[2] = { ep, start_s }, counts[2] = { 0, 0 };
-    unsigned long lens[ROLLUP_HISTS] = { 0 };
-    MYSQL_BIND in[2], res[2 + ROLLUP_HISTS];
+    unsigned long lens[ROLLUP_HISTS] = { 0 }, loc_len = 0;
+    MYSQL_BIND in[3], res[2 + ROLLUP_HISTS];
     mr_bind(&in[0], MYSQL_TYPE_LONGLONG, &key[0]);
     mr_bind(&in[1], MYSQL_TYPE_LONGLONG, &key[1]);
+    mr_bind_location(&in[2], location, &loc_len);
     mr_bind(&res[0], MYSQL_TYPE_LONGLONG, &counts[0]);
     mr_bind(&res[1], MYSQL_TYPE_LONGLONG, &counts[1]);
     for (int i = 0; i < ROLLUP_HISTS; i++) {
@@ -139,14 +150,15 @@ static int mr_get(void *ctx, enum rollup_period p, int64_t ep, int64_t start_s, 
     return rc;
 }
 
-static int mr_put(void *ctx, enum rollup_period p, int64_t ep, int64_t start_s, const struct rollup_stored *c,
-                  char *err, size_t errlen)
+static int mr_put(void *ctx, enum rollup_period p, int64_t ep, const char *location, int64_t start_s,
+                  const struct rollup_stored *c, char *err, size_t errlen)
 {
     struct my_rollup *r = ctx;
     MYSQL_STMT *st = r->put[p];
     long long v[5] = { ep, start_s, c->checks, c->ok, c->checks - c->ok };
-    unsigned long lens[ROLLUP_HISTS];
-    MYSQL_BIND in[5 + ROLLUP_HISTS];
+    unsigned long lens[ROLLUP_HISTS], loc_len = 0;
+    MYSQL_BIND in[5 + ROLLUP_HISTS + 1];
+    mr_bind_location(&in[5 + ROLLUP_HISTS], location, &loc_len);
     for (int i = 0; i < 5; i++) mr_bind(&in[i], MYSQL_TYPE_LONGLONG, &v[i]);
     for (int i = 0; i < ROLLUP_HISTS; i++) {
         lens[i] = (unsigned long)c->len[i];
@@ -161,7 +173,19 @@ static int mr_put(void *ctx, enum rollup_period p, int64_t ep, int64_t start_s, 
 
 static const char *const mr_table[2] = { "checks_hourly", "checks_daily" };
 
-/* The stored cells of a fold in one statement: the keys are numbers formatted here (no text from outside). */
+/* Appends a location as a quoted string literal, escaped by the client library for the connection's charset. */
+static void mr_quote(struct my_rollup *r, const char *s)
+{
+    size_t n = strlen(s);
+    cw_buf_reserve(&r->sql, 2 * n + 3);
+    char *p = (char *)r->sql.data + r->sql.len;
+    *p++ = '\'';
+    p += mysql_real_escape_string(r->db->conn, p, s, (unsigned long)n);
+    *p++ = '\'';
+    r->sql.len = (size_t)(p - (char *)r->sql.data);
+}
+
+/* The stored cells of a fold in one statement: the keys are numbers formatted here and locations escaped. */
 static int mr_get_many(void *ctx, enum rollup_period p, struct rollup_cell *cells, size_t n, char *err, size_t errlen)
 {
     struct my_rollup *r = ctx;
@@ -170,14 +194,16 @@ static int mr_get_many(void *ctx, enum rollup_period p, struct rollup_cell *cell
     cw_buf_reset(&r->sql);
     cw_buf_printf(&r->sql,
                   "SELECT endpoint_id, UNIX_TIMESTAMP(period_start), checks, ok, latency_hist, dns_hist, connect_hist,"
-                  " tls_hist, ttfb_hist FROM %s WHERE (endpoint_id, period_start) IN (",
+                  " tls_hist, ttfb_hist, location FROM %s WHERE (endpoint_id, period_start, location) IN (",
                   mr_table[p]);
     for (size_t i = 0; i < n; i++) {
         cw_buf_put(&r->sql, i ? ",(" : "(", i ? 2 : 1);
         rollup_put_i64(&r->sql, cells[i].endpoint_id);
         cw_buf_put(&r->sql, ",FROM_UNIXTIME(", 15);
         rollup_put_i64(&r->sql, cells[i].start_s);
-        cw_buf_put(&r->sql, "))", 2);
+        cw_buf_put(&r->sql, "),", 2);
+        mr_quote(r, cells[i].location);
+        cw_buf_put(&r->sql, ")", 1);
     }
     cw_buf_put(&r->sql, ")", 1);
     if (mysql_real_query(r->db->conn, (const char *)r->sql.data, r->sql.len) != 0 ||
@@ -187,9 +213,10 @@ static int mr_get_many(void *ctx, enum rollup_period p, struct rollup_cell *cell
     while ((row = mysql_fetch_row(r->many)) != NULL) {
         unsigned long *lens = mysql_fetch_lengths(r->many);
         bool whole = lens != NULL;
-        for (int k = 0; k < 4 + ROLLUP_HISTS; k++) whole = whole && row[k];
-        struct rollup_cell *c =
-            whole ? rollup_cell_find(cells, n, strtoll(row[0], NULL, 10), strtoll(row[1], NULL, 10)) : NULL;
+        for (int k = 0; k < 5 + ROLLUP_HISTS; k++) whole = whole && row[k];
+        struct rollup_cell *c = whole ? rollup_cell_find(&r->engine, cells, n, strtoll(row[0], NULL, 10), row[9],
+                                                         lens[9], strtoll(row[1], NULL, 10))
+                                      : NULL;
         if (!c) continue; /* cannot be: NOT NULL columns, only the keys asked for */
         c->found = true;
         c->st.checks = strtoll(row[2], NULL, 10);
@@ -226,7 +253,7 @@ static int mr_put_many(void *ctx, enum rollup_period p, const struct rollup_cell
         cw_buf_reset(&r->sql);
         cw_buf_printf(&r->sql,
                       "INSERT INTO %s (endpoint_id, period_start, checks, ok, failures, latency_hist, dns_hist,"
-                      " connect_hist, tls_hist, ttfb_hist) VALUES ",
+                      " connect_hist, tls_hist, ttfb_hist, location) VALUES ",
                       mr_table[p]);
         size_t i = from;
         for (; i < n && (i == from || r->sql.len < MR_SQL_FLUSH); i++) {
@@ -244,6 +271,8 @@ static int mr_put_many(void *ctx, enum rollup_period p, const struct rollup_cell
                 cw_buf_put(&r->sql, ",", 1);
                 mr_hex(&r->sql, c->st.blob[k], c->st.len[k]);
             }
+            cw_buf_put(&r->sql, ",", 1);
+            mr_quote(r, c->location);
             cw_buf_put(&r->sql, ")", 1);
         }
         static const char tail[] =

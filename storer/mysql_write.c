@@ -85,8 +85,8 @@ static MYSQL_STMT *my_insert_stmt(struct store_db *db, int k, int *rc, char *err
     }
     static const char head[] = "INSERT INTO checks (endpoint_id, checked_at, status_code, latency_ms, ok, error,"
                                " dns_ms, connect_ms, tls_ms, ttfb_ms, worker, boot_id, seq, tls_expires_at,"
-                               " details, maintenance) VALUES ";
-    static const char row[] = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+                               " details, maintenance, location) VALUES ";
+    static const char row[] = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
     static const char tail[] = " ON DUPLICATE KEY UPDATE id = id";
     size_t n = (size_t)1 << k;
     size_t len = sizeof head + n * sizeof row + sizeof tail;
@@ -220,6 +220,10 @@ static int my_write_checks(struct store_db *db, const struct store_batch *batch,
         b[14].length = &w->details_len;
         w->maintenance = batch->checks[from + i].maintenance ? 1 : 0;
         bind_value(&b[15], MYSQL_TYPE_TINY, &w->maintenance, NULL);
+        w->location_len = store_clean_text(r->location ? r->location : "", w->location, sizeof w->location);
+        bind_value(&b[16], MYSQL_TYPE_STRING, w->location, NULL);
+        b[16].buffer_length = sizeof w->location;
+        b[16].length = &w->location_len;
     }
     if (mysql_stmt_bind_param(st, db->binds) != 0 || mysql_stmt_execute(st) != 0)
         return my_stmt_fail(db, st, "insert checks", err, errlen);

@@ -214,6 +214,16 @@ static int pgr_endpoints(struct store_reader *r, store_read_endpoint_fn fn, void
     return rc;
 }
 
+/* A location column (text, binary format: its bytes) as a string in out, cut to fit (names are 1..32 bytes). */
+static const char *pgr_location(const struct pgr_field *f, char *out, size_t cap)
+{
+    size_t n = f->len > 0 ? (size_t)f->len : 0;
+    if (n >= cap) n = cap - 1;
+    if (n) memcpy(out, f->p, n);
+    out[n] = '\0';
+    return out;
+}
+
 static int pgr_cell_row(const struct pgr_field *f, void *fn, void *ctx)
 {
     struct rollup_stored c = { .checks = be_i64(&f[1]), .ok = be_i64(&f[2]) };
@@ -221,6 +231,8 @@ static int pgr_cell_row(const struct pgr_field *f, void *fn, void *ctx)
         c.blob[i] = f[3 + i].p;
         c.len[i] = f[3 + i].len > 0 ? (size_t)f[3 + i].len : 0;
     }
+    char loc[4 * CW_LOCATION_NAME_MAX + 1];
+    c.location = pgr_location(&f[9], loc, sizeof loc);
     return ((store_read_cell_fn)fn)(ctx, be_i64(&f[0]), be_i64(&f[8]), &c);
 }
 
@@ -232,19 +244,22 @@ static int pgr_cells(struct store_reader *r, enum rollup_period p, int64_t from_
     store_read_format_ms(to_s * 1000, false, to, sizeof to);
     snprintf(sql, sizeof sql,
              "SELECT h.endpoint_id, h.checks, h.ok, h.latency_hist, h.dns_hist, h.connect_hist, h.tls_hist,"
-             " h.ttfb_hist, extract(epoch FROM h.period_start)::bigint FROM endpoints e %s %s h %s h.endpoint_id = e.id"
+             " h.ttfb_hist, extract(epoch FROM h.period_start)::bigint, h.location"
+             " FROM endpoints e %s %s h %s h.endpoint_id = e.id"
              " AND h.period_start >= '%s'::timestamptz AND h.period_start < '%s'::timestamptz%s"
              " WHERE e.id BETWEEN %lld AND %lld",
              p == ROLLUP_HOUR ? "CROSS JOIN LATERAL (SELECT * FROM" : "JOIN",
              p == ROLLUP_HOUR ? "checks_hourly" : "checks_daily", p == ROLLUP_HOUR ? "WHERE" : "ON", from, to,
              p == ROLLUP_HOUR ? ") h" : "", (long long)ep_lo, (long long)ep_hi);
-    return pgr_stream(r, sql, 9, "read roll-ups", pgr_cell_row, (void *)fn, ctx, err, errlen);
+    return pgr_stream(r, sql, 10, "read roll-ups", pgr_cell_row, (void *)fn, ctx, err, errlen);
 }
 
 static int pgr_recent_row(const struct pgr_field *f, void *fn, void *ctx)
 {
     struct rollup_row rr = { .endpoint_id = be_i64(&f[0]), .ok = f[1].len == 1 && f[1].p[0] != 0 };
     for (int i = 0; i < ROLLUP_HISTS; i++) rr.us[i] = be_ms_us(&f[2 + i]);
+    char loc[4 * CW_LOCATION_NAME_MAX + 1];
+    rr.location = pgr_location(&f[8], loc, sizeof loc);
     return ((store_read_row_fn)fn)(ctx, &rr, be_i64(&f[7]));
 }
 
@@ -258,7 +273,9 @@ static const struct store_read_dialect pgr_dialect = {
 
 static int pgr_maint_row(const struct pgr_field *f, void *fn, void *ctx)
 {
-    return ((store_read_maint_fn)fn)(ctx, be_i64(&f[0]), be_i64(&f[1]), be_i64(&f[2]));
+    char loc[4 * CW_LOCATION_NAME_MAX + 1];
+    return ((store_read_maint_fn)fn)(ctx, be_i64(&f[0]), be_i64(&f[1]), be_i64(&f[2]),
+                                     pgr_location(&f[3], loc, sizeof loc));
 }
 
 static int pgr_maintenance(struct store_reader *r, int64_t from_ms, int64_t to_ms, int64_t ep_lo, int64_t ep_hi,
@@ -266,7 +283,7 @@ static int pgr_maintenance(struct store_reader *r, int64_t from_ms, int64_t to_m
 {
     struct cw_buf sql = { 0 };
     store_read_sql_maintenance(&sql, &pgr_dialect, from_ms, to_ms, ep_lo, ep_hi);
-    int rc = pgr_stream(r, (const char *)sql.data, 3, "read the checks in maintenance", pgr_maint_row, (void *)fn, ctx,
+    int rc = pgr_stream(r, (const char *)sql.data, 4, "read the checks in maintenance", pgr_maint_row, (void *)fn, ctx,
                         err, errlen);
     cw_buf_free(&sql);
     return rc;
@@ -277,7 +294,7 @@ static int pgr_recent(struct store_reader *r, int64_t from_ms, int64_t to_ms, in
 {
     struct cw_buf sql = { 0 };
     store_read_sql_recent(&sql, &pgr_dialect, from_ms, to_ms, ep_lo, ep_hi);
-    int rc = pgr_stream(r, (const char *)sql.data, 8, "read the rows above the watermark", pgr_recent_row, (void *)fn,
+    int rc = pgr_stream(r, (const char *)sql.data, 9, "read the rows above the watermark", pgr_recent_row, (void *)fn,
                         ctx, err, errlen);
     cw_buf_free(&sql);
     return rc;

@@ -22,7 +22,7 @@
     " checks bigint NOT NULL, ok bigint NOT NULL, failures bigint NOT NULL,"              \
     " latency_hist bytea NOT NULL, dns_hist bytea NOT NULL, connect_hist bytea NOT NULL," \
     " tls_hist bytea NOT NULL, ttfb_hist bytea NOT NULL,"                                 \
-    " PRIMARY KEY (endpoint_id, period_start))"
+    " PRIMARY KEY (endpoint_id, period_start))" /* schema 6 adds location to the key (pg_schema.c) */
 
 const char *const pg_schema_v3[] = {
     PG_ROLLUP_TABLE("checks_hourly"),
@@ -35,27 +35,28 @@ const char *const pg_schema_v3[] = {
 #define PG_COLS_GET "checks, ok, latency_hist, dns_hist, connect_hist, tls_hist, ttfb_hist"
 #define PG_PUT(table)                                                                                               \
     "INSERT INTO " table " (endpoint_id, period_start, checks, ok, failures, latency_hist, dns_hist, connect_hist," \
-    " tls_hist, ttfb_hist) VALUES ($1::bigint, to_timestamp($2::bigint), $3::bigint, $4::bigint, $5::bigint,"       \
-    " $6::bytea, $7::bytea, $8::bytea, $9::bytea, $10::bytea)"                                                      \
-    " ON CONFLICT (endpoint_id, period_start) DO UPDATE SET checks = EXCLUDED.checks, ok = EXCLUDED.ok,"            \
+    " tls_hist, ttfb_hist, location) VALUES ($1::bigint, to_timestamp($2::bigint), $3::bigint, $4::bigint,"         \
+    " $5::bigint, $6::bytea, $7::bytea, $8::bytea, $9::bytea, $10::bytea, $11::text)"                               \
+    " ON CONFLICT (endpoint_id, period_start, location) DO UPDATE SET checks = EXCLUDED.checks, ok = EXCLUDED.ok,"  \
     " failures = EXCLUDED.failures, latency_hist = EXCLUDED.latency_hist, dns_hist = EXCLUDED.dns_hist,"            \
     " connect_hist = EXCLUDED.connect_hist, tls_hist = EXCLUDED.tls_hist, ttfb_hist = EXCLUDED.ttfb_hist"
 
 /* The cells of a fold, many at a time: keys and values travel as arrays (one per column), the stored cells
  * come back in binary (int8 big-endian, bytea as it is). */
-#define PG_GET_MANY(table)                                                                                    \
-    "SELECT h.endpoint_id, extract(epoch FROM h.period_start)::bigint, h.checks, h.ok, h.latency_hist,"       \
-    " h.dns_hist, h.connect_hist, h.tls_hist, h.ttfb_hist FROM unnest($1::bigint[], $2::bigint[]) AS k(e, s)" \
-    " JOIN " table " h ON h.endpoint_id = k.e AND h.period_start = to_timestamp(k.s)"
+#define PG_GET_MANY(table)                                                                              \
+    "SELECT h.endpoint_id, extract(epoch FROM h.period_start)::bigint, h.checks, h.ok, h.latency_hist," \
+    " h.dns_hist, h.connect_hist, h.tls_hist, h.ttfb_hist, h.location"                                  \
+    " FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS k(e, s, l)"                                \
+    " JOIN " table " h ON h.endpoint_id = k.e AND h.period_start = to_timestamp(k.s) AND h.location = k.l"
 #define PG_PUT_MANY(table)                                                                                          \
     "INSERT INTO " table " (endpoint_id, period_start, checks, ok, failures, latency_hist, dns_hist, connect_hist," \
-    " tls_hist, ttfb_hist) SELECT k.e, to_timestamp(k.s), k.c, k.o, k.c - k.o, k.b0, k.b1, k.b2, k.b3, k.b4"        \
-    " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bytea[], $6::bytea[], $7::bytea[],"   \
-    " $8::bytea[], $9::bytea[]) AS k(e, s, c, o, b0, b1, b2, b3, b4)"                                               \
-    " ON CONFLICT (endpoint_id, period_start) DO UPDATE SET checks = EXCLUDED.checks, ok = EXCLUDED.ok,"            \
+    " tls_hist, ttfb_hist, location) SELECT k.e, to_timestamp(k.s), k.c, k.o, k.c - k.o, k.b0, k.b1, k.b2, k.b3,"   \
+    " k.b4, k.l FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bytea[], $6::bytea[],"      \
+    " $7::bytea[], $8::bytea[], $9::bytea[], $10::text[]) AS k(e, s, c, o, b0, b1, b2, b3, b4, l)"                  \
+    " ON CONFLICT (endpoint_id, period_start, location) DO UPDATE SET checks = EXCLUDED.checks, ok = EXCLUDED.ok,"  \
     " failures = EXCLUDED.failures, latency_hist = EXCLUDED.latency_hist, dns_hist = EXCLUDED.dns_hist,"            \
     " connect_hist = EXCLUDED.connect_hist, tls_hist = EXCLUDED.tls_hist, ttfb_hist = EXCLUDED.ttfb_hist"
-#define PG_MANY_COLS 9
+#define PG_MANY_COLS 10
 
 /* With the roll-ups staging: the new endpoints inserted as by postgres.c's cw_new_endpoints, and the
  * endpoint id of every check of the batch in its order, as one array (one value to parse, not a row per check).
@@ -73,12 +74,12 @@ static const struct {
     const char *name, *sql;
 } pr_stmts[] = {
     { "cw_r_read", "SELECT id, endpoint_id, floor(extract(epoch FROM checked_at))::bigint, ok::int, latency_ms,"
-                   " dns_ms, connect_ms, tls_ms, ttfb_ms FROM checks WHERE id > $1::bigint ORDER BY id"
+                   " dns_ms, connect_ms, tls_ms, ttfb_ms, location FROM checks WHERE id > $1::bigint ORDER BY id"
                    " LIMIT $2::bigint" },
     { "cw_r_get_h", "SELECT " PG_COLS_GET " FROM checks_hourly WHERE endpoint_id = $1::bigint"
-                    " AND period_start = to_timestamp($2::bigint)" },
+                    " AND period_start = to_timestamp($2::bigint) AND location = $3::text" },
     { "cw_r_get_d", "SELECT " PG_COLS_GET " FROM checks_daily WHERE endpoint_id = $1::bigint"
-                    " AND period_start = to_timestamp($2::bigint)" },
+                    " AND period_start = to_timestamp($2::bigint) AND location = $3::text" },
     { "cw_r_put_h", PG_PUT("checks_hourly") },
     { "cw_r_put_d", PG_PUT("checks_daily") },
     { "cw_r_mark_get", "SELECT last_check_id FROM rollup_state WHERE id = 1" },
@@ -168,6 +169,7 @@ static int pr_read_rows(void *ctx, int64_t after, size_t max, struct rollup_row 
         row->at_s = strtoll(PQgetvalue(res, i, 2), NULL, 10);
         row->ok = strtol(PQgetvalue(res, i, 3), NULL, 10) != 0;
         for (int k = 0; k < ROLLUP_HISTS; k++) row->us[k] = pr_us(res, i, 4 + k);
+        row->loc = rollup_location(&r->engine, PQgetvalue(res, i, 9), (size_t)PQgetlength(res, i, 9));
     }
     PQclear(res);
     return STORE_OK;
@@ -181,16 +183,16 @@ static void pr_free_blobs(struct pg_rollup *r)
     }
 }
 
-static int pr_get(void *ctx, enum rollup_period p, int64_t ep, int64_t start_s, struct rollup_stored *out, bool *found,
-                  char *err, size_t errlen)
+static int pr_get(void *ctx, enum rollup_period p, int64_t ep, const char *location, int64_t start_s,
+                  struct rollup_stored *out, bool *found, char *err, size_t errlen)
 {
     struct pg_rollup *r = ctx;
     char e[32], s[32];
     snprintf(e, sizeof e, "%" PRId64, ep);
     snprintf(s, sizeof s, "%" PRId64, start_s);
-    const char *vals[2] = { e, s };
+    const char *vals[3] = { e, s, location };
     PGresult *res = NULL;
-    int rc = pr_exec(r, p == ROLLUP_HOUR ? "cw_r_get_h" : "cw_r_get_d", 2, vals, NULL, NULL, &res, err, errlen);
+    int rc = pr_exec(r, p == ROLLUP_HOUR ? "cw_r_get_h" : "cw_r_get_d", 3, vals, NULL, NULL, &res, err, errlen);
     if (rc != STORE_OK) return rc;
     pr_free_blobs(r);
     *found = PQntuples(res) > 0;
@@ -208,8 +210,8 @@ static int pr_get(void *ctx, enum rollup_period p, int64_t ep, int64_t start_s, 
     return STORE_OK;
 }
 
-static int pr_put(void *ctx, enum rollup_period p, int64_t ep, int64_t start_s, const struct rollup_stored *c,
-                  char *err, size_t errlen)
+static int pr_put(void *ctx, enum rollup_period p, int64_t ep, const char *location, int64_t start_s,
+                  const struct rollup_stored *c, char *err, size_t errlen)
 {
     struct pg_rollup *r = ctx;
     char num[5][32];
@@ -218,15 +220,16 @@ static int pr_put(void *ctx, enum rollup_period p, int64_t ep, int64_t start_s, 
     snprintf(num[2], sizeof num[2], "%" PRId64, c->checks);
     snprintf(num[3], sizeof num[3], "%" PRId64, c->ok);
     snprintf(num[4], sizeof num[4], "%" PRId64, c->checks - c->ok);
-    const char *vals[10];
-    int lens[10] = { 0 }, formats[10] = { 0 };
+    const char *vals[11];
+    int lens[11] = { 0 }, formats[11] = { 0 };
+    vals[10] = location;
     for (int i = 0; i < 5; i++) vals[i] = num[i];
     for (int i = 0; i < ROLLUP_HISTS; i++) {
         vals[5 + i] = c->blob[i];
         lens[5 + i] = (int)c->len[i];
         formats[5 + i] = 1; /* binary: the bytes as they are */
     }
-    return pr_exec(r, p == ROLLUP_HOUR ? "cw_r_put_h" : "cw_r_put_d", 10, vals, lens, formats, NULL, err, errlen);
+    return pr_exec(r, p == ROLLUP_HOUR ? "cw_r_put_h" : "cw_r_put_d", 11, vals, lens, formats, NULL, err, errlen);
 }
 
 static void pr_arr_open(struct pg_rollup *r, int cols)
@@ -250,6 +253,13 @@ static void pr_arr_close(struct pg_rollup *r, int cols, const char **vals)
 static void pr_arr_i64(struct cw_buf *b, int64_t v)
 {
     rollup_put_i64(b, v);
+    cw_buf_put(b, ",", 1);
+}
+
+/* Appends a text and a comma to an array literal. */
+static void pr_arr_text(struct cw_buf *b, const char *s)
+{
+    pg_arr_text(b, s);
     cw_buf_put(b, ",", 1);
 }
 
@@ -281,22 +291,24 @@ static int64_t pr_be64(const PGresult *res, int row, int col)
 static int pr_get_many(void *ctx, enum rollup_period p, struct rollup_cell *cells, size_t n, char *err, size_t errlen)
 {
     struct pg_rollup *r = ctx;
-    pr_arr_open(r, 2);
+    pr_arr_open(r, 3);
     for (size_t i = 0; i < n; i++) {
         pr_arr_i64(&r->arr[0], cells[i].endpoint_id);
         pr_arr_i64(&r->arr[1], cells[i].start_s);
+        pr_arr_text(&r->arr[2], cells[i].location);
     }
-    const char *vals[2];
-    pr_arr_close(r, 2, vals);
+    const char *vals[3];
+    pr_arr_close(r, 3, vals);
     PQclear(r->many);
-    r->many = PQexecPrepared(r->conn, p == ROLLUP_HOUR ? "cw_r_many_h" : "cw_r_many_d", 2, vals, NULL, NULL, 1);
+    r->many = PQexecPrepared(r->conn, p == ROLLUP_HOUR ? "cw_r_many_h" : "cw_r_many_d", 3, vals, NULL, NULL, 1);
     PGresult *res = r->many;
     if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
         r->many = NULL;
         return pr_fail(r, res, "read cells", err, errlen);
     }
     for (int i = 0; i < PQntuples(res); i++) {
-        struct rollup_cell *c = rollup_cell_find(cells, n, pr_be64(res, i, 0), pr_be64(res, i, 1));
+        struct rollup_cell *c = rollup_cell_find(&r->engine, cells, n, pr_be64(res, i, 0), PQgetvalue(res, i, 9),
+                                                 (size_t)PQgetlength(res, i, 9), pr_be64(res, i, 1));
         if (!c) continue; /* cannot be: the join only returns the keys asked for */
         c->found = true;
         c->st.checks = pr_be64(res, i, 2);
@@ -321,6 +333,7 @@ static int pr_put_many(void *ctx, enum rollup_period p, const struct rollup_cell
         pr_arr_i64(&r->arr[2], c->st.checks);
         pr_arr_i64(&r->arr[3], c->st.ok);
         for (int k = 0; k < ROLLUP_HISTS; k++) pr_arr_bytea(&r->arr[4 + k], c->st.blob[k], c->st.len[k]);
+        pr_arr_text(&r->arr[9], c->location);
     }
     const char *vals[PG_MANY_COLS];
     pr_arr_close(r, PG_MANY_COLS, vals);

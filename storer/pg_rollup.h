@@ -22,6 +22,10 @@ struct rollup *pg_rollup_open(PGconn *conn, const char *where, int *rc, char *er
 int pg_rollup_new_endpoints(struct rollup *roll, const char *urls, const char *types, size_t n, const int64_t **ids,
                             char *err, size_t errlen);
 
+/* postgres.c: appends s to an array literal as a quoted element (valid UTF-8, '"' and '\\' escaped). */
+struct cw_buf;
+void pg_arr_text(struct cw_buf *b, const char *s);
+
 /* postgres.c: a failed result's class, STORE_RETRY or STORE_FATAL (storer/backend.h). */
 int pg_error_class(PGconn *conn, const PGresult *res);
 

@@ -63,3 +63,16 @@ const char *const pg_schema_v5[] = {
     "CREATE INDEX IF NOT EXISTS checks_maintenance ON checks (endpoint_id, checked_at) WHERE maintenance",
     NULL,
 };
+
+/* 5 -> 6: locations (docs/schema.md): checks.location ('' in existing rows: a constant default, no rewrite) and the
+ * roll-ups keyed by endpoint, period and location (the cells of before keep location ''). */
+const char *const pg_schema_v6[] = {
+    "ALTER TABLE checks ADD COLUMN IF NOT EXISTS location text NOT NULL DEFAULT ''",
+    "ALTER TABLE checks_hourly ADD COLUMN IF NOT EXISTS location text NOT NULL DEFAULT ''",
+    "ALTER TABLE checks_hourly DROP CONSTRAINT IF EXISTS checks_hourly_pkey,"
+    " ADD CONSTRAINT checks_hourly_pkey PRIMARY KEY (endpoint_id, period_start, location)",
+    "ALTER TABLE checks_daily ADD COLUMN IF NOT EXISTS location text NOT NULL DEFAULT ''",
+    "ALTER TABLE checks_daily DROP CONSTRAINT IF EXISTS checks_daily_pkey,"
+    " ADD CONSTRAINT checks_daily_pkey PRIMARY KEY (endpoint_id, period_start, location)",
+    NULL,
+};

@@ -7,5 +7,6 @@ extern const char *const pg_schema_v1[]; /* the tables and indexes of the first 
 extern const char *const pg_schema_v2[]; /* 1 -> 2: checks.tls_expires_at */
 extern const char *const pg_schema_v4[]; /* 3 -> 4: endpoints.type, checks.details */
 extern const char *const pg_schema_v5[]; /* 4 -> 5: checks.maintenance, alerts.muted/incident_id/deliveries */
+extern const char *const pg_schema_v6[]; /* 5 -> 6: checks.location, roll-ups keyed by location */
 
 #endif

@@ -43,7 +43,7 @@
 #include "common/base/log.h"
 #include "common/base/util.h"
 
-#define PG_COLS 16 /* columns of checks written per row (the url stands in for endpoint_id) */
+#define PG_COLS 17 /* columns of checks written per row (the url stands in for endpoint_id) */
 
 struct store_db {
     PGconn *conn;
@@ -282,6 +282,7 @@ static const struct store_migrate_step pg_steps[] = {
     { .version = 3, .what = "add the roll-up tables", .sql = pg_schema_v3 },
     { .version = 4, .what = "add endpoints.type and checks.details", .sql = pg_schema_v4 },
     { .version = 5, .what = "add checks.maintenance and alerts.muted/incident_id/deliveries", .sql = pg_schema_v5 },
+    { .version = 6, .what = "add checks.location and key the roll-ups by location", .sql = pg_schema_v6 },
 };
 
 static const struct store_migrate_ops pg_migrate_ops = {
@@ -318,14 +319,14 @@ static int pg_prepare(struct store_db *db, char *err, size_t errlen)
          * endpoint's id in the join; a (worker, boot_id, seq) already stored is skipped. */
         { "cw_insert_checks",
           "INSERT INTO checks (endpoint_id, checked_at, status_code, latency_ms, ok, error, dns_ms, connect_ms,"
-          " tls_ms, ttfb_ms, worker, boot_id, seq, tls_expires_at, details, maintenance)"
+          " tls_ms, ttfb_ms, worker, boot_id, seq, tls_expires_at, details, maintenance, location)"
           " SELECT e.id, u.checked_at, u.status_code, u.latency_ms, u.ok, u.error, u.dns_ms, u.connect_ms,"
-          " u.tls_ms, u.ttfb_ms, u.worker, u.boot_id, u.seq, u.tls_expires_at, u.details, u.maintenance"
+          " u.tls_ms, u.ttfb_ms, u.worker, u.boot_id, u.seq, u.tls_expires_at, u.details, u.maintenance, u.location"
           " FROM unnest($1::text[], $2::timestamptz[], $3::integer[], $4::float8[], $5::boolean[], $6::text[],"
           " $7::float8[], $8::float8[], $9::float8[], $10::float8[], $11::integer[], $12::bigint[], $13::bigint[],"
-          " $14::timestamptz[], $15::text[], $16::boolean[])"
+          " $14::timestamptz[], $15::text[], $16::boolean[], $17::text[])"
           " WITH ORDINALITY AS u(url, checked_at, status_code, latency_ms, ok, error, dns_ms, connect_ms, tls_ms,"
-          " ttfb_ms, worker, boot_id, seq, tls_expires_at, details, maintenance, n)"
+          " ttfb_ms, worker, boot_id, seq, tls_expires_at, details, maintenance, location, n)"
           " JOIN endpoints e ON e.url = u.url"
           " ORDER BY u.n" /* ids in the order the results arrived, as in every backend */
           " ON CONFLICT (worker, boot_id, seq) DO NOTHING" },
@@ -371,7 +372,7 @@ static void pg_format_time(int64_t us, char *out, size_t len)
 
 /* Appends s to an array literal as a quoted element: valid UTF-8 only (a stray byte becomes '?', the
  * database would reject the whole batch for it), with '"' and '\' escaped. */
-static void pg_arr_text(struct cw_buf *b, const char *s)
+void pg_arr_text(struct cw_buf *b, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
     cw_buf_put(b, "\"", 1);
@@ -396,7 +397,7 @@ static void pg_arr_ms(struct cw_buf *b, int64_t us)
     else cw_buf_printf(b, "%.3f", (double)us / 1000.0);
 }
 
-/* Writes the checks of a batch (inside the batch's transaction): the values travel as 15 array
+/* Writes the checks of a batch (inside the batch's transaction): the values travel as 17 array
  * parameters of two prepared statements — one round trip for new endpoints, one for the checks. */
 static int pg_write_checks(struct store_db *db, const struct store_batch *batch, char *err, size_t errlen)
 {
@@ -438,6 +439,7 @@ static int pg_write_checks(struct store_db *db, const struct store_batch *batch,
         if (r->figures && r->figures[0]) pg_arr_text(&db->arr[14], r->figures);
         else cw_buf_put(&db->arr[14], "NULL", 4);
         cw_buf_put(&db->arr[15], batch->checks[i].maintenance ? "t" : "f", 1);
+        pg_arr_text(&db->arr[16], r->location ? r->location : "");
     }
     const char *v[PG_COLS];
     for (int j = 0; j < PG_COLS; j++) {

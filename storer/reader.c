@@ -4,6 +4,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 const struct store_read_backend *store_read_backend_for(enum cw_db_driver driver)
@@ -17,6 +18,11 @@ const struct store_read_backend *store_read_backend_for(enum cw_db_driver driver
         return &store_read_mysql;
     }
     return NULL;
+}
+
+bool store_read_location_match(const char *wanted, const char *location)
+{
+    return !wanted || !strcmp(wanted, location ? location : "");
 }
 
 void store_read_format_ms(int64_t ms, bool mysql_form, char *out, size_t outlen)
@@ -45,7 +51,7 @@ void store_read_sql_recent(struct cw_buf *sql, const struct store_read_dialect *
                            int64_t ep_lo, int64_t ep_hi)
 {
     cw_buf_printf(sql,
-                  "SELECT endpoint_id, ok, latency_ms, dns_ms, connect_ms, tls_ms, ttfb_ms, %s FROM checks"
+                  "SELECT endpoint_id, ok, latency_ms, dns_ms, connect_ms, tls_ms, ttfb_ms, %s, location FROM checks"
                   " WHERE id > (SELECT last_check_id FROM rollup_state WHERE id = 1)",
                   d->checked_ms);
     put_checks_range(sql, d, from_ms, to_ms, ep_lo, ep_hi);
@@ -55,10 +61,11 @@ void store_read_sql_recent(struct cw_buf *sql, const struct store_read_dialect *
 void store_read_sql_maintenance(struct cw_buf *sql, const struct store_read_dialect *d, int64_t from_ms, int64_t to_ms,
                                 int64_t ep_lo, int64_t ep_hi)
 {
-    cw_buf_printf(sql, "SELECT endpoint_id, count(*), sum(CASE WHEN ok THEN 1 ELSE 0 END) FROM checks WHERE %s",
+    cw_buf_printf(sql,
+                  "SELECT endpoint_id, count(*), sum(CASE WHEN ok THEN 1 ELSE 0 END), location FROM checks WHERE %s",
                   d->maintenance_true);
     put_checks_range(sql, d, from_ms, to_ms, ep_lo, ep_hi);
-    cw_buf_put(sql, " GROUP BY endpoint_id", 22); /* with the NUL */
+    cw_buf_put(sql, " GROUP BY endpoint_id, location", 32); /* with the NUL */
 }
 
 void store_read_sql_alerts(struct cw_buf *sql, const struct store_read_dialect *d, int64_t from_ms, int64_t before_ms,

@@ -5,17 +5,24 @@
  * Contract for every read backend:
  *  - open connects read-only where the database allows it (SQLite: SQLITE_OPEN_READONLY and query_only, so it
  *    works beside a storer writing in WAL mode and never creates a file; PostgreSQL: a READ ONLY transaction;
- *    MySQL/MariaDB: START TRANSACTION READ ONLY), checks that the schema is version 5 or newer (an older one is
+ *    MySQL/MariaDB: START TRANSACTION READ ONLY), checks that the schema is version 6 or newer (an older one is
  *    refused with "start the storer once to migrate it") and opens ONE read snapshot (SQLite: a read
  *    transaction; PostgreSQL: REPEATABLE READ; InnoDB: WITH CONSISTENT SNAPSHOT). Every read until close sees
  *    that snapshot, so the roll-ups and the raw rows above the watermark always add up to the raw rows (the
  *    promise of docs/schema.md "Roll-ups"), even while the storer folds.
+ *  - Locations (schema 6, issue 16): cells, rows and maintenance counts are per endpoint AND location; each carries
+ *    its location's name (struct rollup_stored.location, struct rollup_row.location, the maintenance callback's
+ *    location; "" for what was stored before schema 6), valid during the callback only. A reader that wants an
+ *    endpoint's figures across its locations (`clockwerk report` by default, the web's history) adds the cells
+ *    of every location up — they are counts and histograms, so the sum is exact —; one that wants a location's
+ *    keeps the cells of that location (store_read_location_match).
  *  - Each read is ONE query over its table (never one per endpoint), streamed row by row into the callback:
  *    a large window does not sit in memory twice. Endpoint ids are limited to [ep_lo, ep_hi] (all: 0,
  *    INT64_MAX). Times are UTC seconds (periods) or milliseconds (rows, alerts) since the epoch; the backend
  *    turns them into its stored form (SQLite: the `…T…Z` text, compared as text in the same form).
  *  - cells: the roll-up cells of one table with period_start in [from_s, to_s); the callback gets the period's
- *    start, the counts and the five blobs exactly as stored (struct rollup_stored, valid during the call only).
+ *    start, the counts, the five blobs exactly as stored and the location (struct rollup_stored, valid during the
+ *    call only): one call per endpoint, location and period.
  *  - recent: the raw rows of checks ABOVE the watermark (id > rollup_state.last_check_id), with checked_at in
  *    [from_ms, to_ms): the rows the roll-ups do not hold yet (at most the last fold period), with checked_at.
  *  - alerts: the `down` and `up` alerts raised in [from_ms, before_ms) and, per endpoint, the last one raised
@@ -52,8 +59,9 @@ typedef int (*store_read_cell_fn)(void *ctx, int64_t endpoint_id, int64_t start_
 typedef int (*store_read_row_fn)(void *ctx, const struct rollup_row *row, int64_t at_ms);
 typedef int (*store_read_alert_fn)(void *ctx, int64_t endpoint_id, bool down, int64_t raised_at_ms,
                                    const char *message);
-/* checks, ok: an endpoint's raw checks marked maintenance (schema 5) in the window, and how many of them were ok. */
-typedef int (*store_read_maint_fn)(void *ctx, int64_t endpoint_id, int64_t checks, int64_t ok);
+/* checks, ok: an endpoint's raw checks marked maintenance (schema 5) in the window, and how many of them were ok, at
+ * one location (schema 6: a call per endpoint and location). */
+typedef int (*store_read_maint_fn)(void *ctx, int64_t endpoint_id, int64_t checks, int64_t ok, const char *location);
 
 /* One raw row of checks as last_checks gives it (valid during the call only). */
 struct store_read_check {
@@ -92,6 +100,9 @@ extern const struct store_read_backend store_read_postgres;
 extern const struct store_read_backend store_read_mysql;
 
 const struct store_read_backend *store_read_backend_for(enum cw_db_driver driver);
+
+/* Whether a cell's, row's or count's location belongs to a read of `wanted` (NULL: every location, the sum). */
+bool store_read_location_match(const char *wanted, const char *location);
 
 /* What the databases' SQL differs in for the reads they share: the form of a time literal (SQLite and PostgreSQL
  * `'…T…Z'`, MySQL `'… …'`), what follows it (PostgreSQL `::timestamptz`), and the expression of raised_at in UTC

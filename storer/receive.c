@@ -9,6 +9,7 @@
 #include "common/bus/ackq.h"
 #include "common/base/clock.h"
 #include "common/base/log.h"
+#include "storer/location.h"
 #include "storer/storer.h"
 
 static void track_seq(struct storer *s, const struct cw_result *r, int64_t now)
@@ -30,6 +31,15 @@ static int take_results(struct storer *s, const struct bus_msg *m, int64_t now, 
 {
     int n = proto_results_decode(m->data, m->len, s->results, CW_RESULT_BATCH_MAX, why);
     if (n <= 0) return -1;
+    const char *bad = "", *key_of = store_location_refused(s->p.cfg, m->peer_key, s->results, (size_t)n, &bad);
+    if (key_of) { /* a probe host's key sending another location's results: not stored, not acked */
+        s->c.wrong_location += (uint64_t)n;
+        if (ratelimit_allow(&s->rl_location, now))
+            log_warn("refused %d results from the key of location %s carrying location \"%s\" (key %s): not "
+                     "stored, not acknowledged",
+                     n, key_of, bad, m->peer_key);
+        return 0;
+    }
     size_t first = s->cur.n_checks;
     for (int i = 0; i < n; i++) {
         const struct cw_result *r = &s->results[i];
@@ -40,6 +50,7 @@ static int take_results(struct storer *s, const struct bus_msg *m, int64_t now, 
             ackgather_add(&s->acks, &m->peer, &ar, s->cur_no);
         }
     }
+    store_batch_locate(&s->cur, first, s->p.cfg->location);
     storer_maint_mark(&s->maint, &s->cur, first);
     s->c.received += (uint64_t)n;
     return 0;

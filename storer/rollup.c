@@ -40,6 +40,8 @@ void rollup_free(struct rollup *r)
     free(r->cells);
     cw_buf_free(&r->arena);
     free(r->offs);
+    for (uint32_t i = 0; i < r->n_locs; i++) free(r->loc_names[i]);
+    free(r->loc_names);
     memset(r, 0, sizeof *r);
 }
 
@@ -52,14 +54,38 @@ static int64_t period_start(int64_t t, enum rollup_period p)
     return q * len;
 }
 
-/* qsort_r's order of row indexes by endpoint, then time; ctx is the fold's struct rollup. Sorted so, the rows of
- * one cell are contiguous for both periods (a period's start only grows with the time). */
+uint32_t rollup_location(struct rollup *r, const char *name, size_t len)
+{
+    if (r->last_loc < r->n_locs && !strncmp(r->loc_names[r->last_loc], name, len) &&
+        r->loc_names[r->last_loc][len] == '\0')
+        return r->last_loc;
+    for (uint32_t i = 0; i < r->n_locs; i++)
+        if (!strncmp(r->loc_names[i], name, len) && r->loc_names[i][len] == '\0') return r->last_loc = i;
+    if (r->n_locs == r->cap_locs) {
+        r->cap_locs = r->cap_locs ? 2 * r->cap_locs : 8;
+        r->loc_names = cw_xrealloc(r->loc_names, r->cap_locs * sizeof *r->loc_names);
+    }
+    char *copy = cw_xmalloc(len + 1);
+    memcpy(copy, name, len);
+    copy[len] = '\0';
+    r->loc_names[r->n_locs] = copy;
+    return r->last_loc = r->n_locs++;
+}
+
+/* -1, 0, 1 as (endpoint, location, time) of x is before, at, after y's. */
+static int row_order(const struct rollup_row *x, const struct rollup_row *y)
+{
+    if (x->endpoint_id != y->endpoint_id) return x->endpoint_id < y->endpoint_id ? -1 : 1;
+    if (x->loc != y->loc) return x->loc < y->loc ? -1 : 1;
+    return x->at_s < y->at_s ? -1 : x->at_s > y->at_s;
+}
+
+/* qsort_r's order of row indexes by endpoint, location, then time; ctx is the fold's struct rollup. Sorted so,
+ * the rows of one cell are contiguous for both periods (a period's start only grows with the time). */
 static int by_endpoint_time(const void *a, const void *b, void *ctx)
 {
     const struct rollup *r = ctx;
-    const struct rollup_row *x = &r->rows[*(const size_t *)a], *y = &r->rows[*(const size_t *)b];
-    if (x->endpoint_id != y->endpoint_id) return x->endpoint_id < y->endpoint_id ? -1 : 1;
-    return x->at_s < y->at_s ? -1 : x->at_s > y->at_s;
+    return row_order(&r->rows[*(const size_t *)a], &r->rows[*(const size_t *)b]);
 }
 
 /* r->order[0..n) gets the rows in (endpoint, time) order. Endpoint ids are small and dense in practice, so a
@@ -83,10 +109,10 @@ static void sort_rows(struct rollup *r, size_t n)
     for (size_t k = 1; k < span; k++) start[k] += start[k - 1];
     for (size_t i = 0; i < n; i++) r->order[start[r->rows[i].endpoint_id - lo]++] = i;
     free(start);
-    for (size_t from = 0, to; from < n; from = to) { /* each endpoint's run: sorted by time unless it is not */
+    for (size_t from = 0, to; from < n; from = to) { /* each endpoint's run: sorted unless it is not */
         bool sorted = true;
         for (to = from + 1; to < n && r->rows[r->order[to]].endpoint_id == r->rows[r->order[from]].endpoint_id; to++)
-            if (r->rows[r->order[to]].at_s < r->rows[r->order[to - 1]].at_s) sorted = false;
+            if (row_order(&r->rows[r->order[to]], &r->rows[r->order[to - 1]]) < 0) sorted = false;
         if (!sorted) qsort_r(r->order + from, to - from, sizeof *r->order, by_endpoint_time, r);
     }
 }
@@ -97,7 +123,7 @@ static size_t cell_end(const struct rollup *r, enum rollup_period p, size_t from
     const struct rollup_row *a = &r->rows[r->order[from]];
     int64_t start = period_start(a->at_s, p);
     size_t to = from + 1;
-    while (to < n && r->rows[r->order[to]].endpoint_id == a->endpoint_id &&
+    while (to < n && r->rows[r->order[to]].endpoint_id == a->endpoint_id && r->rows[r->order[to]].loc == a->loc &&
            period_start(r->rows[r->order[to]].at_s, p) == start)
         to++;
     return to;
@@ -150,7 +176,8 @@ static int fold_cell(struct rollup *r, enum rollup_period p, size_t from, size_t
     int64_t start = period_start(first->at_s, p);
     struct rollup_stored st, out;
     bool found = false;
-    int rc = r->ops->get(r->ctx, p, first->endpoint_id, start, &st, &found, err, errlen);
+    const char *location = r->loc_names[first->loc];
+    int rc = r->ops->get(r->ctx, p, first->endpoint_id, location, start, &st, &found, err, errlen);
     if (rc != STORE_OK) return rc;
     merge_cell(r, first->endpoint_id, start, found, &st, from, to, &out.checks, &out.ok);
     size_t off[ROLLUP_HISTS];
@@ -160,7 +187,8 @@ static int fold_cell(struct rollup *r, enum rollup_period p, size_t from, size_t
         out.blob[i] = r->arena.data + off[i];
         out.len[i] = (i + 1 < ROLLUP_HISTS ? off[i + 1] : r->arena.len) - off[i];
     }
-    return r->ops->put(r->ctx, p, first->endpoint_id, start, &out, err, errlen);
+    out.location = location;
+    return r->ops->put(r->ctx, p, first->endpoint_id, location, start, &out, err, errlen);
 }
 
 /* Up to ROLLUP_CELLS_PER_CALL cells from order[*from] on, with one get_many and one put_many. */
@@ -171,6 +199,8 @@ static int fold_cells(struct rollup *r, enum rollup_period p, size_t *from, size
         struct rollup_cell *c = &r->cells[m];
         const struct rollup_row *a = &r->rows[r->order[at]];
         c->endpoint_id = a->endpoint_id;
+        c->loc = a->loc;
+        c->location = r->loc_names[a->loc];
         c->start_s = period_start(a->at_s, p);
         c->found = false;
         c->from = at;
@@ -183,6 +213,7 @@ static int fold_cells(struct rollup *r, enum rollup_period p, size_t *from, size
     for (size_t k = 0; rc == STORE_OK && k < m; k++) {
         struct rollup_cell *c = &r->cells[k];
         merge_cell(r, c->endpoint_id, c->start_s, c->found, &c->st, c->from, c->to, &c->st.checks, &c->st.ok);
+        c->st.location = c->location;
         rc = encode_cell(r, c->endpoint_id, &r->arena, offs[k], err, errlen);
     }
     if (rc != STORE_OK) return rc;
@@ -312,14 +343,22 @@ void rollup_put_i64(struct cw_buf *b, int64_t v)
     cw_buf_put(b, p, (size_t)(tmp + sizeof tmp - p));
 }
 
-struct rollup_cell *rollup_cell_find(struct rollup_cell *cells, size_t n, int64_t endpoint_id, int64_t start_s)
+struct rollup_cell *rollup_cell_find(const struct rollup *r, struct rollup_cell *cells, size_t n, int64_t endpoint_id,
+                                     const char *location, size_t location_len, int64_t start_s)
 {
+    uint32_t loc = r->n_locs;
+    for (uint32_t i = 0; i < r->n_locs && loc == r->n_locs; i++)
+        if (!strncmp(r->loc_names[i], location, location_len) && r->loc_names[i][location_len] == '\0') loc = i;
+    if (loc == r->n_locs) return NULL; /* a location no cell asked for */
+    struct rollup_row key = { .endpoint_id = endpoint_id, .loc = loc, .at_s = start_s };
     size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         struct rollup_cell *c = &cells[mid];
-        if (c->endpoint_id == endpoint_id && c->start_s == start_s) return c;
-        if (c->endpoint_id < endpoint_id || (c->endpoint_id == endpoint_id && c->start_s < start_s)) lo = mid + 1;
+        struct rollup_row at = { .endpoint_id = c->endpoint_id, .loc = c->loc, .at_s = c->start_s };
+        int o = row_order(&at, &key);
+        if (o == 0) return c;
+        if (o < 0) lo = mid + 1;
         else hi = mid;
     }
     return NULL;
@@ -355,6 +394,8 @@ void rollup_stage(struct rollup *r, const struct store_batch *batch, size_t from
         int64_t us[ROLLUP_HISTS] = { res->latency_us, res->dns_us, res->connect_us, res->tls_us, res->ttfb_us };
         row->id = 0;
         row->endpoint_id = ids[i];
+        const char *location = res->location ? res->location : "";
+        row->loc = rollup_location(r, location, strlen(location));
         /* checked_at as stored: milliseconds truncated toward -inf (store_utc_ms), whole seconds likewise */
         row->at_s = res->checked_at_us / 1000000 - (res->checked_at_us % 1000000 < 0);
         row->ok = res->ok;

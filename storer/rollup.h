@@ -2,14 +2,17 @@
  * database backend: the backend gives a few primitives (struct rollup_ops), this module does the folding.
  *
  * DESIGN
- * Roll-ups are a function of the raw rows: checks_hourly and checks_daily hold, per endpoint and period, the
+ * Roll-ups are a function of the raw rows: checks_hourly and checks_daily hold, per endpoint, location (schema 6:
+ * checks.location; the engine keeps each name once, rollup_location, and a row its index) and period, the
  * counts and histograms of exactly the rows of checks whose id is at or below the watermark
  * rollup_state.last_check_id. A fold reads the raw rows above the watermark (ascending id, at most a chunk),
  * adds them to the stored cells (read, merged in memory, written back whole) and moves the watermark to the
  * last id read — all inside ONE transaction: the roll-ups and the watermark move together with the raw
  * rows or not at all, so a crash (kill -9) at any point neither loses nor double-counts a row, and nothing
  * has to be rebuilt at start. A duplicate result (an acked delivery's resend) is never inserted (UNIQUE
- * (worker, boot_id, seq)), so it is never folded. This needs ids that grow with every insert: one writer
+ * (worker, boot_id, seq)), so it is never folded. A row that arrives late (a probe host's buffer, a replayed spool)
+ * with a checked_at in an hour already folded is above the watermark like any new row: the fold reads that hour's
+ * cell and writes it back with the row added. This needs ids that grow with every insert: one writer
  * (the storer) and no reuse of ids above the watermark (the pruning must keep the newest row).
  *
  * When: a fold runs inside the transaction of a raw batch once ROLLUP_EVERY_MS has passed since the last
@@ -63,16 +66,22 @@ static inline int64_t rollup_ms_to_us(double ms)
     return (int64_t)(ms * 1000.0 + 0.5);
 }
 
-/* One raw row as a fold needs it. us[]: the five durations in µs, -1 for NULL. */
+/* One raw row as a fold needs it. us[]: the five durations in µs, -1 for NULL. Schema 6: a row's location is
+ * loc, an index into the engine's names (rollup_location) for a fold, and location, its name, for a reader
+ * (storer/reader.h; valid during the callback only). */
 struct rollup_row {
     int64_t id, endpoint_id, at_s; /* at_s: checked_at, UTC seconds since the epoch */
     bool ok;
+    uint32_t loc;
     int64_t us[ROLLUP_HISTS];
+    const char *location;
 };
 
-/* A cell as stored: counts and the five histogram blobs (valid until the next primitive). */
+/* A cell as stored: counts and the five histogram blobs (valid until the next primitive); location: the cell's
+ * (schema 6: cells are per endpoint, location and period; a reader gets it, "" for cells of before schema 6). */
 struct rollup_stored {
     int64_t checks, ok;
+    const char *location;
     const void *blob[ROLLUP_HISTS];
     size_t len[ROLLUP_HISTS];
 };
@@ -81,6 +90,8 @@ struct rollup_stored {
  * next primitive) or what put_many writes. from/to: the engine's rows of the cell. */
 struct rollup_cell {
     int64_t endpoint_id, start_s;
+    uint32_t loc;         /* the engine's index of its location */
+    const char *location; /* its name (the engine's copy) */
     bool found;
     struct rollup_stored st;
     size_t from, to;
@@ -94,14 +105,15 @@ struct rollup_ops {
     /* Appends to rows the raw rows with id > after, ascending, at most max (rows has room for max). */
     int (*read_rows)(void *ctx, int64_t after, size_t max, struct rollup_row *rows, size_t *n, char *err,
                      size_t errlen);
-    /* The stored cell of (period, endpoint, start); *found false when there is none. */
-    int (*get)(void *ctx, enum rollup_period p, int64_t endpoint_id, int64_t start_s, struct rollup_stored *out,
-               bool *found, char *err, size_t errlen);
+    /* The stored cell of (period, endpoint, location, start); *found false when there is none. read_rows gives
+     * each row its loc with rollup_location. */
+    int (*get)(void *ctx, enum rollup_period p, int64_t endpoint_id, const char *location, int64_t start_s,
+               struct rollup_stored *out, bool *found, char *err, size_t errlen);
     /* Writes the cell whole (insert or replace). */
-    int (*put)(void *ctx, enum rollup_period p, int64_t endpoint_id, int64_t start_s, const struct rollup_stored *c,
-               char *err, size_t errlen);
+    int (*put)(void *ctx, enum rollup_period p, int64_t endpoint_id, const char *location, int64_t start_s,
+               const struct rollup_stored *c, char *err, size_t errlen);
     /* Optional (both or neither; NULL: get and put per cell): the stored cells of cells[0..n), sorted by
-     * (endpoint_id, start_s) and distinct, n <= ROLLUP_CELLS_PER_CALL; then all of them written whole. */
+     * (endpoint_id, loc, start_s) and distinct, n <= ROLLUP_CELLS_PER_CALL; then all of them written whole. */
     int (*get_many)(void *ctx, enum rollup_period p, struct rollup_cell *cells, size_t n, char *err, size_t errlen);
     int (*put_many)(void *ctx, enum rollup_period p, const struct rollup_cell *cells, size_t n, char *err,
                     size_t errlen);
@@ -146,6 +158,8 @@ struct rollup {
     size_t (*offs)[ROLLUP_HISTS]; /* ROLLUP_CELLS_PER_CALL: where each cell's blobs start in the arena */
     unsigned corrupt;             /* stored blobs refused (and replaced) so far */
     unsigned bad_times;           /* chunks with raw rows whose checked_at could not be read */
+    char **loc_names;             /* the locations met so far (rollup_location): a row's loc indexes them */
+    uint32_t n_locs, cap_locs, last_loc;
 };
 
 void rollup_init(struct rollup *r, const struct rollup_ops *ops, void *ctx, const char *where);
@@ -163,8 +177,13 @@ int rollup_catch_up(struct rollup *r, char *err, size_t errlen);
  * printf). */
 void rollup_put_i64(struct cw_buf *b, int64_t v);
 
-/* For get_many: the cell of (endpoint_id, start_s) among cells[0..n) (sorted, as get_many gets them), or NULL. */
-struct rollup_cell *rollup_cell_find(struct rollup_cell *cells, size_t n, int64_t endpoint_id, int64_t start_s);
+/* For get_many: the cell of (endpoint_id, location, start_s) among cells[0..n) (sorted, as get_many gets them), or
+ * NULL. */
+struct rollup_cell *rollup_cell_find(const struct rollup *r, struct rollup_cell *cells, size_t n, int64_t endpoint_id,
+                                     const char *location, size_t location_len, int64_t start_s);
+/* The index of a location's name (the first len bytes of name), added when new: what read_rows puts in a row's
+ * loc. Locations are few (the central's own and its probe hosts'); the names live as long as r. */
+uint32_t rollup_location(struct rollup *r, const char *name, size_t len);
 
 /* A backend that stages calls this once after the rollup is set up (before its first rollup_catch_up). */
 void rollup_enable_staging(struct rollup *r);

@@ -54,8 +54,8 @@ static const char *const statements[ST_COUNT] = {
     [ST_EP_UPSERT] = "INSERT INTO endpoints(url, name, type) VALUES (?1, ?2, ?3) "
                      "ON CONFLICT(url) DO UPDATE SET name = excluded.name, type = excluded.type",
     [ST_CHECK] = "INSERT OR IGNORE INTO checks(endpoint_id, checked_at, status_code, latency_ms, ok, error, "
-                 "dns_ms, connect_ms, tls_ms, ttfb_ms, worker, boot_id, seq, tls_expires_at, details, maintenance) "
-                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                 "dns_ms, connect_ms, tls_ms, ttfb_ms, worker, boot_id, seq, tls_expires_at, details, maintenance, "
+                 "location) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
     /* An alert: inserted, or its states updated (storer/backend.h STORE_ALERT_UPSERT_SET). */
     [ST_ALERT] = "INSERT INTO alerts(alert_id, endpoint_id, raised_at, kind, message, email_state, webhook_state, "
                  "muted, incident_id, deliveries) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
@@ -280,6 +280,16 @@ static const char *const schema_v4[] = {
     NULL,
 };
 
+/* Whether table has the column (0 or 1 in *have). */
+static int sq_has_column(struct store_db *d, const char *table, const char *column, long long *have, char *err,
+                         size_t errlen)
+{
+    char sql[256];
+    bool is_null = true;
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM pragma_table_info('%s') WHERE name = '%s'", table, column);
+    return sq_query_int(d, sql, "look for a column", have, &is_null, err, errlen);
+}
+
 /* 4 -> 5: maintenance and alert muting, incidents and channels (docs/schema.md). A column already there is kept
  * (a database taken back to an older version by hand keeps the columns it had). */
 static int sq_add_maintenance(struct store_db *d, char *err, size_t errlen)
@@ -293,10 +303,7 @@ static int sq_add_maintenance(struct store_db *d, char *err, size_t errlen)
     for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
         char sql[256];
         long long have = 0;
-        bool is_null = true;
-        snprintf(sql, sizeof sql, "SELECT count(*) FROM pragma_table_info('%s') WHERE name = '%s'", cols[i][0],
-                 cols[i][1]);
-        int r = sq_query_int(d, sql, "look for a column", &have, &is_null, err, errlen);
+        int r = sq_has_column(d, cols[i][0], cols[i][1], &have, err, errlen);
         if (r != STORE_OK) return r;
         if (have > 0) continue;
         snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s %s", cols[i][0], cols[i][1], cols[i][2]);
@@ -308,6 +315,32 @@ static int sq_add_maintenance(struct store_db *d, char *err, size_t errlen)
         "create checks_maintenance", err, errlen);
 }
 
+/* 5 -> 6: locations (docs/schema.md). checks.location ('' in existing rows); the roll-up tables keyed by endpoint,
+ * period and location: a WITHOUT ROWID table cannot change its key, so each is copied into a new table (its cells
+ * with location '') that takes its name. Each part is skipped when done (a database taken back by hand). */
+static int sq_add_location(struct store_db *d, char *err, size_t errlen)
+{
+    long long have = 0;
+    int r = sq_has_column(d, "checks", "location", &have, err, errlen);
+    if (r == STORE_OK && !have)
+        r = exec(d, "ALTER TABLE checks ADD COLUMN location TEXT NOT NULL DEFAULT ''", "add checks.location", err,
+                 errlen);
+    static const char *const tables[] = { "checks_hourly", "checks_daily" };
+    for (size_t i = 0; r == STORE_OK && i < 2; i++) {
+        if ((r = sq_has_column(d, tables[i], "location", &have, err, errlen)) != STORE_OK || have) continue;
+        char sql[1024];
+        snprintf(sql, sizeof sql,
+                 "DROP TABLE IF EXISTS %s_v6; %s"
+                 "INSERT INTO %s_v6 (endpoint_id, period_start, location, " SQ_ROLLUP_VALUES ")"
+                 " SELECT endpoint_id, period_start, '', " SQ_ROLLUP_VALUES " FROM %s;"
+                 "DROP TABLE %s; ALTER TABLE %s_v6 RENAME TO %s",
+                 tables[i], i == 0 ? SQ_ROLLUP_TABLE_V6("checks_hourly_v6") : SQ_ROLLUP_TABLE_V6("checks_daily_v6"),
+                 tables[i], tables[i], tables[i], tables[i], tables[i]);
+        r = exec(d, sql, "key the roll-ups by location", err, errlen);
+    }
+    return r;
+}
+
 static const struct store_migrate_step sq_steps[] = {
     { .version = 1, .what = "create schema", .sql = schema_v1 },
     { .version = 2, .what = "add checks.tls_expires_at", .sql = schema_v2 },
@@ -316,6 +349,7 @@ static const struct store_migrate_step sq_steps[] = {
     { .version = 5,
       .what = "add checks.maintenance and alerts.muted/incident_id/deliveries",
       .run = sq_add_maintenance },
+    { .version = 6, .what = "add checks.location and key the roll-ups by location", .run = sq_add_location },
 };
 
 static const struct store_migrate_ops sq_migrate_ops = {
@@ -460,6 +494,7 @@ static int sq_write_batch(struct store_db *d, const struct store_batch *b, char 
         if (c->figures && c->figures[0]) sqlite3_bind_text(st, 15, c->figures, -1, SQLITE_STATIC);
         else sqlite3_bind_null(st, 15);
         sqlite3_bind_int(st, 16, b->checks[i].maintenance ? 1 : 0);
+        sqlite3_bind_text(st, 17, c->location ? c->location : "", -1, SQLITE_STATIC);
         code = step_done(d, st);
         if (code != SQLITE_OK) return rollback(d, code, "cannot store a check", err, errlen);
     }

@@ -171,6 +171,8 @@ static int sqr_cell_row(sqlite3_stmt *st, void *fn, void *ctx)
         c.blob[i] = sqlite3_column_blob(st, 3 + i);
         c.len[i] = (size_t)sqlite3_column_bytes(st, 3 + i);
     }
+    const unsigned char *loc = sqlite3_column_text(st, 9);
+    c.location = loc ? (const char *)loc : "";
     return ((store_read_cell_fn)fn)(ctx, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 8), &c);
 }
 
@@ -182,7 +184,7 @@ static int sqr_cells(struct store_reader *r, enum rollup_period p, int64_t from_
     char sql[512], from[40], to[40];
     snprintf(sql, sizeof sql,
              "SELECT h.endpoint_id, h.checks, h.ok, h.latency_hist, h.dns_hist, h.connect_hist, h.tls_hist,"
-             " h.ttfb_hist, CAST(strftime('%%s', h.period_start) AS INTEGER)"
+             " h.ttfb_hist, CAST(strftime('%%s', h.period_start) AS INTEGER), h.location"
              " FROM endpoints e CROSS JOIN %s h ON h.endpoint_id = e.id"
              " AND h.period_start >= ?1 AND h.period_start < ?2 WHERE e.id BETWEEN ?3 AND ?4",
              p == ROLLUP_HOUR ? "checks_hourly" : "checks_daily");
@@ -204,6 +206,8 @@ static int sqr_recent_row(sqlite3_stmt *st, void *fn, void *ctx)
     for (int i = 0; i < ROLLUP_HISTS; i++)
         row.us[i] =
             sqlite3_column_type(st, 2 + i) == SQLITE_NULL ? -1 : rollup_ms_to_us(sqlite3_column_double(st, 2 + i));
+    const unsigned char *loc = sqlite3_column_text(st, 8);
+    row.location = loc ? (const char *)loc : "";
     return ((store_read_row_fn)fn)(ctx, &row, sqlite3_column_int64(st, 7));
 }
 
@@ -217,8 +221,9 @@ static const struct store_read_dialect sqr_dialect = {
 
 static int sqr_maint_row(sqlite3_stmt *st, void *fn, void *ctx)
 {
+    const unsigned char *loc = sqlite3_column_text(st, 3);
     return ((store_read_maint_fn)fn)(ctx, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
-                                     sqlite3_column_int64(st, 2));
+                                     sqlite3_column_int64(st, 2), loc ? (const char *)loc : "");
 }
 
 /* Runs one statement of reader.c's (in sql, which it frees). */

@@ -35,16 +35,18 @@ enum { RS_READ, RS_GET_H, RS_GET_D, RS_PUT_H, RS_PUT_D, RS_MARK_GET, RS_MARK_SET
 #define RS_COLS "checks, ok, latency_hist, dns_hist, connect_hist, tls_hist, ttfb_hist"
 #define RS_PUT(table)                                                                                               \
     "INSERT INTO " table " (endpoint_id, period_start, checks, ok, failures, latency_hist, dns_hist, connect_hist," \
-    " tls_hist, ttfb_hist) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"                                        \
-    " ON CONFLICT (endpoint_id, period_start) DO UPDATE SET checks = excluded.checks, ok = excluded.ok,"            \
+    " tls_hist, ttfb_hist, location) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"                         \
+    " ON CONFLICT (endpoint_id, period_start, location) DO UPDATE SET checks = excluded.checks, ok = excluded.ok,"  \
     " failures = excluded.failures, latency_hist = excluded.latency_hist, dns_hist = excluded.dns_hist,"            \
     " connect_hist = excluded.connect_hist, tls_hist = excluded.tls_hist, ttfb_hist = excluded.ttfb_hist"
 
 static const char *const rs_sql[RS_COUNT] = {
     [RS_READ] = "SELECT id, endpoint_id, checked_at, ok, latency_ms, dns_ms,"
-                " connect_ms, tls_ms, ttfb_ms FROM checks WHERE id > ?1 ORDER BY id LIMIT ?2",
-    [RS_GET_H] = "SELECT " RS_COLS " FROM checks_hourly WHERE endpoint_id = ?1 AND period_start = ?2",
-    [RS_GET_D] = "SELECT " RS_COLS " FROM checks_daily WHERE endpoint_id = ?1 AND period_start = ?2",
+                " connect_ms, tls_ms, ttfb_ms, location FROM checks WHERE id > ?1 ORDER BY id LIMIT ?2",
+    [RS_GET_H] = "SELECT " RS_COLS " FROM checks_hourly WHERE endpoint_id = ?1 AND period_start = ?2"
+                 " AND location = ?3",
+    [RS_GET_D] = "SELECT " RS_COLS " FROM checks_daily WHERE endpoint_id = ?1 AND period_start = ?2"
+                 " AND location = ?3",
     [RS_PUT_H] = RS_PUT("checks_hourly"),
     [RS_PUT_D] = RS_PUT("checks_daily"),
     [RS_MARK_GET] = "SELECT last_check_id FROM rollup_state WHERE id = 1",
@@ -128,6 +130,9 @@ static int rs_read_rows(void *ctx, int64_t after, size_t max, struct rollup_row 
         row->at_s = stored_time_s(sqlite3_column_text(st, 2), sqlite3_column_bytes(st, 2));
         row->ok = sqlite3_column_int(st, 3) != 0;
         for (int i = 0; i < ROLLUP_HISTS; i++) row->us[i] = ms_to_us(st, 4 + i);
+        const unsigned char *loc = sqlite3_column_text(st, 9);
+        row->loc =
+            rollup_location(&r->engine, loc ? (const char *)loc : "", loc ? (size_t)sqlite3_column_bytes(st, 9) : 0);
     }
     sqlite3_reset(st);
     if (*n < max && code != SQLITE_DONE) return rs_fail(r, code, "read raw rows", err, errlen);
@@ -141,14 +146,15 @@ static void bind_start(sqlite3_stmt *st, int col, int64_t start_s)
     sqlite3_bind_text(st, col, when, -1, SQLITE_TRANSIENT);
 }
 
-static int rs_get(void *ctx, enum rollup_period p, int64_t ep, int64_t start_s, struct rollup_stored *out, bool *found,
-                  char *err, size_t errlen)
+static int rs_get(void *ctx, enum rollup_period p, int64_t ep, const char *location, int64_t start_s,
+                  struct rollup_stored *out, bool *found, char *err, size_t errlen)
 {
     struct sq_rollup *r = ctx;
     sqlite3_stmt *st = r->st[p == ROLLUP_HOUR ? RS_GET_H : RS_GET_D];
     sqlite3_reset(st); /* a get left open by a fold that failed before its put */
     sqlite3_bind_int64(st, 1, ep);
     bind_start(st, 2, start_s);
+    sqlite3_bind_text(st, 3, location, -1, SQLITE_STATIC);
     int code = sqlite3_step(st);
     *found = code == SQLITE_ROW;
     if (*found) {
@@ -164,8 +170,8 @@ static int rs_get(void *ctx, enum rollup_period p, int64_t ep, int64_t start_s, 
     return code == SQLITE_DONE ? STORE_OK : rs_fail(r, code, "read a roll-up", err, errlen);
 }
 
-static int rs_put(void *ctx, enum rollup_period p, int64_t ep, int64_t start_s, const struct rollup_stored *c,
-                  char *err, size_t errlen)
+static int rs_put(void *ctx, enum rollup_period p, int64_t ep, const char *location, int64_t start_s,
+                  const struct rollup_stored *c, char *err, size_t errlen)
 {
     struct sq_rollup *r = ctx;
     sqlite3_reset(r->st[p == ROLLUP_HOUR ? RS_GET_H : RS_GET_D]);
@@ -176,6 +182,7 @@ static int rs_put(void *ctx, enum rollup_period p, int64_t ep, int64_t start_s, 
     sqlite3_bind_int64(st, 4, c->ok);
     sqlite3_bind_int64(st, 5, c->checks - c->ok);
     for (int i = 0; i < ROLLUP_HISTS; i++) sqlite3_bind_blob(st, 6 + i, c->blob[i], (int)c->len[i], SQLITE_STATIC);
+    sqlite3_bind_text(st, 11, location, -1, SQLITE_STATIC);
     int code = sqlite3_step(st);
     sqlite3_reset(st);
     return code == SQLITE_DONE ? STORE_OK : rs_fail(r, code, "write a roll-up", err, errlen);

@@ -10,6 +10,19 @@
  * are built after the migration, by sq_rollup_open's catch-up. */
 extern const char *const sq_schema_v3[];
 
+/* 5 -> 6 (storer/sqlite.c): a roll-up table keyed by endpoint, period and location, and the columns a copy takes
+ * over from the table of before. */
+#define SQ_ROLLUP_TABLE_V6(name)                                                       \
+    "CREATE TABLE " name " ("                                                          \
+    " endpoint_id INTEGER NOT NULL REFERENCES endpoints(id),"                          \
+    " period_start TEXT NOT NULL,"                                                     \
+    " location TEXT NOT NULL DEFAULT '',"                                              \
+    " checks INTEGER NOT NULL, ok INTEGER NOT NULL, failures INTEGER NOT NULL,"        \
+    " latency_hist BLOB NOT NULL, dns_hist BLOB NOT NULL, connect_hist BLOB NOT NULL," \
+    " tls_hist BLOB NOT NULL, ttfb_hist BLOB NOT NULL,"                                \
+    " PRIMARY KEY (endpoint_id, period_start, location)) WITHOUT ROWID;"
+#define SQ_ROLLUP_VALUES "checks, ok, failures, latency_hist, dns_hist, connect_hist, tls_hist, ttfb_hist"
+
 /* After the migration: the roll-up engine on this connection (storer/rollup.h), its statements prepared and
  * everything pending folded (in chunks, with progress in the log). NULL with err set and *rc STORE_RETRY or
  * STORE_FATAL. sqlite.c folds with rollup_fold_if_due and ends it with rollup_close. */

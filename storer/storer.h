@@ -32,6 +32,7 @@
 
 struct storer_counters {
     uint64_t received, stored, batches, malformed, spooled, replayed, write_errors;
+    uint64_t wrong_location; /* results refused: a probe host's key, another location (storer/location.h) */
     int64_t last_batch_ms;
 };
 
@@ -55,7 +56,7 @@ struct storer {
     struct storer_maint maint; /* checks.maintenance from the configuration held (storer/maint.h) */
 
     struct storer_counters c;
-    struct ratelimit rl_malformed, rl_gap, rl_spool, rl_bus;
+    struct ratelimit rl_malformed, rl_gap, rl_spool, rl_bus, rl_location;
 
     struct prune prune;      /* retention (storer/retention.c) */
     int64_t prune_last_step; /* monotonic */

@@ -424,8 +424,10 @@ def test_report_docs_query_sqlite():
         now = int(time.time())
         hour = now // HOUR * HOUR
         for k in range(9 * 24):  # the last 9 days, hour by hour; hour k back has 10 checks, 10 - k % 3 ok
-            con.execute("INSERT INTO checks_hourly VALUES (?, ?, 10, ?, ?, ?, X'010000', X'010000', X'010000', "
-                        "X'010000')", (aid, iso(hour - k * HOUR), 10 - k % 3, k % 3, encode([1.0 + k] * 10)))
+            con.execute("INSERT INTO checks_hourly (endpoint_id, period_start, checks, ok, failures, latency_hist,"
+                        " dns_hist, connect_hist, tls_hist, ttfb_hist) VALUES (?, ?, 10, ?, ?, ?, X'010000',"
+                        " X'010000', X'010000', X'010000')",
+                        (aid, iso(hour - k * HOUR), 10 - k % 3, k % 3, encode([1.0 + k] * 10)))
         con.commit()
         got = con.execute(sql, {"url": URL_A}).fetchone()
         lo = (now - 7 * DAY) // HOUR * HOUR  # the bound: the hour of now - 7 days

@@ -171,17 +171,19 @@ static const char *const fake_v1[] = { "create a", "create b", NULL };
 static const char *const fake_v3[] = { "create c", NULL };
 static const char *const fake_v4[] = { "alter d", NULL };
 static const char *const fake_v5[] = { "alter e", NULL };
+static const char *const fake_v6[] = { "alter f", NULL };
 static const struct store_migrate_step fake_steps[] = {
     { .version = 1, .what = "create schema", .sql = fake_v1 },
     { .version = 2, .what = "step 2", .run = fake_step_code },
     { .version = 3, .what = "step 3", .sql = fake_v3 },
     { .version = 4, .what = "step 4", .sql = fake_v4 },
     { .version = 5, .what = "step 5", .sql = fake_v5 },
+    { .version = 6, .what = "step 6", .sql = fake_v6 },
 };
 static const struct store_migrate_ops fake_ops = {
     .version_table_sql = "table",
     .steps = fake_steps,
-    .n_steps = 5,
+    .n_steps = 6,
     .exec = fake_exec,
     .query_int = fake_query_int,
     .begin = fake_begin,
@@ -192,17 +194,19 @@ static const struct store_migrate_ops fake_ops = {
 static void test_migrate_runner(void **state)
 {
     (void)state;
-    assert_int_equal(STORE_SCHEMA_VERSION, 5); /* the fake's steps go to 5: extend them with the schema */
+    assert_int_equal(STORE_SCHEMA_VERSION, 6); /* the fake's steps go to 6: extend them with the schema */
     char err[256] = "";
     struct store_db fresh = { 0 };
     assert_int_equal(store_migrate(&fresh, &fake_ops, "fake://db", err, sizeof err), STORE_OK);
-    assert_string_equal(fresh.log, "begin;table;read;create a;create b;v1;code;v2;create c;v3;alter d;v4;alter e;v5;commit;");
+    assert_string_equal(
+        fresh.log,
+        "begin;table;read;create a;create b;v1;code;v2;create c;v3;alter d;v4;alter e;v5;alter f;v6;commit;");
 
     struct store_db old = { .version = 1 };
     assert_int_equal(store_migrate(&old, &fake_ops, "fake://db", err, sizeof err), STORE_OK);
-    assert_string_equal(old.log, "begin;table;read;code;v2;create c;v3;alter d;v4;alter e;v5;commit;");
+    assert_string_equal(old.log, "begin;table;read;code;v2;create c;v3;alter d;v4;alter e;v5;alter f;v6;commit;");
 
-    struct store_db current = { .version = 5 };
+    struct store_db current = { .version = 6 };
     assert_int_equal(store_migrate(&current, &fake_ops, "fake://db", err, sizeof err), STORE_OK);
     assert_string_equal(current.log, "begin;table;read;commit;");
 }
@@ -211,10 +215,10 @@ static void test_migrate_runner_refuses(void **state)
 {
     (void)state;
     char err[256] = "";
-    struct store_db newer = { .version = 6 };
+    struct store_db newer = { .version = 7 };
     assert_int_equal(store_migrate(&newer, &fake_ops, "fake://db", err, sizeof err), STORE_FATAL);
     assert_string_equal(newer.log, "begin;table;read;rollback;");
-    assert_string_equal(err, "fake://db: database schema version 6 is newer than this release supports (5): "
+    assert_string_equal(err, "fake://db: database schema version 7 is newer than this release supports (6): "
                              "use a newer Clockwerk or another database");
 
     struct store_db failing = { .fail_on = "create b" };

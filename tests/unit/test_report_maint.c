@@ -73,7 +73,7 @@ static int fake_maintenance(struct store_reader *r, int64_t from_ms, int64_t to_
 {
     (void)r, (void)from_ms, (void)to_ms, (void)ep_lo, (void)ep_hi, (void)err, (void)errlen;
     fake_calls++;
-    return fn(ctx, 7, 1, 0);
+    return fn(ctx, 7, 1, 0, "local");
 }
 
 /* Checks marked in maintenance stay out of the uptime after their window left the configuration (a one-off window

@@ -67,7 +67,7 @@ static void test_upgrade_from_v4(void **state)
                        "webhook_state) VALUES (5, 1, '2026-01-01T00:00:00.000Z', 'down', 'm', 'sent', 'none')";
     assert_int_equal(sqlite3_exec(f->peek, down, NULL, NULL, NULL), SQLITE_OK);
     sqlite_fx_reopen(f);
-    assert_int_equal(sqlite_fx_int(f, "SELECT max(version) FROM schema_version"), 5);
+    assert_int_equal(sqlite_fx_int(f, "SELECT max(version) FROM schema_version"), STORE_SCHEMA_VERSION);
     assert_int_equal(sqlite_fx_int(f, "SELECT maintenance FROM checks WHERE seq = 1"), 0);
     char buf[256];
     text(f, "SELECT muted || '|' || deliveries || '|' || coalesce(incident_id, 'NULL') FROM alerts", buf, sizeof buf);

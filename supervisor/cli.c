@@ -114,6 +114,9 @@ static int run_check(const char *config_arg)
     char icmp[700];
     int icmp_rc = icmp_fds_report(cfg, &privs, icmp, sizeof icmp);
     if (icmp_rc < 0) fprintf(stderr, "%s: %s\n", cfg->path, icmp);
+    else if (config_is_probe_host(cfg))
+        printf("config OK: probe host %s of %s: endpoints come from the central host; %d worker%s\n", cfg->location,
+               cfg->central_address, cfg->workers, cw_plural(cfg->workers));
     else
         printf("config OK: %zu endpoint%s, %d worker%s\n%s%s", cfg->n_endpoints, cw_plural(cfg->n_endpoints),
                cfg->workers, cw_plural(cfg->workers), icmp_rc > 0 ? icmp : "", icmp_rc > 0 ? "\n" : "");

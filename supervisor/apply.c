@@ -160,7 +160,7 @@ static void apply_workers(struct supervisor *s, const struct cw_config *old, con
         for (size_t i = 0; i < s->ch.n; i++)
             if (s->ch.v[i].kind == CHILD_WORKER && s->ch.v[i].index >= count) children_retire(&s->ch, &s->ch.v[i], now);
         for (unsigned i = 0; i < count; i++) children_want(&s->ch, CHILD_WORKER, i, count, now);
-        snprintf(note, notelen, "; restarting all workers");
+        if (count) snprintf(note, notelen, "; restarting all workers"); /* a central may have none */
         return;
     }
     bool *changed = cw_xcalloc((size_t)count + 1, sizeof *changed);
@@ -280,8 +280,8 @@ void apply_next(struct supervisor *s, struct cw_config *next, int64_t now, const
     if (s->fetch) s->probe_waiting = !s->fetch->have_central;
     if (was_waiting == s->probe_waiting && snapshot_same(path, s->snapshot)) {
         if (unlink(path) != 0) log_warn("cannot remove %s: %s", path, strerror(errno));
-        log_info("%s: no change (%zu endpoint%s, %d worker%s)", what, next->n_endpoints,
-                 cw_plural(next->n_endpoints), next->workers, cw_plural(next->workers));
+        log_info("%s: no change (%zu endpoint%s, %d worker%s)", what, next->n_endpoints, cw_plural(next->n_endpoints),
+                 next->workers, cw_plural(next->workers));
         config_free(next);
         return;
     }

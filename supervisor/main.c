@@ -211,7 +211,7 @@ static int run(struct supervisor *s)
         own_stats(s, &own);
         counters_keep(&s->counters, &own.s);
     }
-    counters_log(&s->counters, (unsigned)s->cfg->workers);
+    if (!s->fetch) counters_log(&s->counters, (unsigned)s->cfg->workers); /* a probe host's go to its central */
     log_summary(s, now);
     return children_running(&s->ch, CHILD_KINDS) == 0 && !s->run_dir_lost ? 0 : 1;
 }

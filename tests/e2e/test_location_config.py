@@ -159,6 +159,13 @@ def test_probe_restarts_from_central_snap_while_central_is_away():
                          r" central not reached yet")
             fra.wait_ready(titles=["clockwerk: worker 0/1"])
             wait_for(lambda: t.count("/ok") > before, deadline(30), "a check by the probe while the central is away")
+            st = run_cli(["status", "-c", fra.conf_path])
+            check(st.code == 1 and "probe host fra of %s" % site.config_address in st.out and
+                  "checking with the configuration received from the central host at" in st.out and
+                  ": 1 endpoint, 1 worker" in st.out, "clockwerk status on the probe host: %s" % st.text)
+            st = run_cli(["status", "-c", fra.conf_path, "--json"])
+            j = json.loads(st.out)["probe_host"]
+            check(j["location"] == "fra" and j["config"]["endpoints"] == 1, "clockwerk status --json: %s" % st.text)
             fra.wait_log(r"central host %s not answering since \S+: checking with the configuration received"
                          % re.escape(site.config_address), timeout=30)
             check(len(re.findall(r"not answering since", fra.log_text())) == 1,

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/base/util.h"
+#include "common/bus/bus_keys.h"
 #include "common/config/config.h"
 #include "supervisor/confetch.h"
 #include "supervisor/confserve.h"
@@ -201,13 +202,105 @@ static void test_cache_file(void **state)
     rmdir(dir);
 }
 
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    chmod(path, 0600);
+}
+
+/* The central's configuration for fra, through the snapshot bytes, with fra's local file over it: fra's endpoints
+ * only, the local supervisor and CURVE settings, the central's addresses with the wildcard host replaced. */
+static void test_effective(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/cw-test-locdist-XXXXXX", path[300], text[4096], err[600];
+    char central_pub[BUS_KEY_Z85_LEN + 1], fra_pub[BUS_KEY_Z85_LEN + 1], nyc_pub[BUS_KEY_Z85_LEN + 1];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/central.key", dir);
+    assert_int_equal(bus_keygen(path, central_pub, err, sizeof err), 0);
+    snprintf(path, sizeof path, "%s/fra.key", dir);
+    assert_int_equal(bus_keygen(path, fra_pub, err, sizeof err), 0);
+    snprintf(path, sizeof path, "%s/nyc.key", dir);
+    assert_int_equal(bus_keygen(path, nyc_pub, err, sizeof err), 0);
+    snprintf(text, sizeof text,
+             "supervisor = { location = \"central\"; workers = 0; run_dir = \"run-central\"; };\n"
+             "locations = ( { name = \"fra\"; key = \"%s\"; }, { name = \"nyc\"; key = \"%s\"; } );\n"
+             "bus = { config_address = \"tcp://127.0.0.1:17000\"; store_address = \"tcp://*:17001\";\n"
+             "  alert_address = \"tcp://0.0.0.0:17002\"; publish_address = \"tcp://127.0.0.1:17003\";\n"
+             "  tap_address = \"tcp://127.0.0.1:17004\"; curve_key_file = \"central.key\"; };\n"
+             "monitor = { check_interval = 7; endpoints = (\n"
+             "  { url = \"http://fra.example/\"; locations = [\"fra\"]; },\n"
+             "  { url = \"http://nyc.example/\"; locations = [\"nyc\"]; },\n"
+             "  { url = \"http://both.example/\"; } ); };\n",
+             fra_pub, nyc_pub);
+    snprintf(path, sizeof path, "%s/central.conf", dir);
+    write_text(path, text);
+    struct cw_config *central = config_load(path, NULL, NULL);
+    assert_non_null(central);
+    struct cw_config *sub = config_for_location(central, "fra", err, sizeof err);
+    assert_non_null(sub);
+    struct probe_central c = { .received_at_us = 1 };
+    assert_int_equal(config_snapshot_encode(sub, &c.snap, &c.snap_len, err, sizeof err), 0);
+    c.hash = cw_hash64_mem(c.snap, c.snap_len);
+    c.store_address = cw_xstrdup(central->store_address);
+    c.alert_address = cw_xstrdup(central->alert_address);
+    c.publish_address = cw_xstrdup(central->publish_address);
+    config_free(sub);
+    config_free(central);
+
+    snprintf(text, sizeof text,
+             "supervisor = { location = \"fra\"; workers = 3; run_dir = \"run-fra\"; log_level = \"debug\"; };\n"
+             "bus = { central_address = \"tcp://127.0.0.1:17000\"; curve_key_file = \"fra.key\";\n"
+             "  curve_server_key = \"%s\"; };\n",
+             central_pub);
+    snprintf(path, sizeof path, "%s/fra.conf", dir);
+    write_text(path, text);
+    struct cw_config *local = config_load(path, NULL, NULL);
+    assert_non_null(local);
+    assert_true(config_is_probe_host(local));
+    struct cw_config *run = probe_effective(&c, local, err, sizeof err);
+    assert_non_null(run);
+    assert_int_equal(run->n_endpoints, 2); /* fra's own and the one of every location */
+    for (size_t i = 0; i < run->n_endpoints; i++) assert_null(strstr(run->endpoints[i].url, "nyc"));
+    assert_int_equal(run->check_interval, 7);
+    assert_string_equal(run->location, "fra");
+    assert_int_equal(run->workers, 3);
+    assert_string_equal(run->run_dir, local->run_dir);
+    assert_string_equal(run->path, local->path);
+    assert_int_equal(run->log_level, local->log_level);
+    assert_string_equal(run->curve_key_file, local->curve_key_file);
+    assert_string_equal(run->curve_server_key, central_pub);
+    assert_string_equal(run->central_address, "tcp://127.0.0.1:17000");
+    assert_null(run->config_address);
+    assert_int_equal(run->n_locations, 0);
+    assert_string_equal(run->store_address, "tcp://127.0.0.1:17001");
+    assert_string_equal(run->alert_address, "tcp://127.0.0.1:17002");
+    assert_string_equal(run->publish_address, "tcp://127.0.0.1:17003");
+    assert_true(config_is_probe_host(run));
+    config_free(run);
+
+    /* damaged bytes: refused with a reason, never half applied */
+    c.snap[c.snap_len / 2] ^= 0xff;
+    c.snap_len /= 2;
+    assert_null(probe_effective(&c, local, err, sizeof err));
+    assert_non_null(strstr(err, "not usable"));
+    config_free(local);
+    probe_central_free(&c);
+    char cmd[200];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_admit),           cmocka_unit_test(test_keys_checked),
         cmocka_unit_test(test_poll_timing),     cmocka_unit_test(test_poll_interval),
         cmocka_unit_test(test_resolve_address), cmocka_unit_test(test_cache_codec),
-        cmocka_unit_test(test_cache_file),
+        cmocka_unit_test(test_cache_file),      cmocka_unit_test(test_effective),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

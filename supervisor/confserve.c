@@ -56,6 +56,9 @@ static int build_locs(const struct cw_config *cfg, struct confserve_loc **out, s
         const struct cw_location *l = &cfg->locations[i];
         char e[400];
         struct cw_config *sub = config_for_location(cfg, l->name, e, sizeof e);
+        /* Whether the central stores (not how): the probe's workers then deliver to its storer (worker/output.c
+         * sends to a storer only when db_activation is on); no database setting goes with it. */
+        if (sub) sub->db_activation = cfg->db_activation;
         int rc = sub ? config_snapshot_encode(sub, &locs[n].snap, &locs[n].snap_len, e, sizeof e) : -1;
         config_free(sub);
         if (rc != 0) {

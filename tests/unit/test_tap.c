@@ -89,9 +89,9 @@ static void test_result_json(void **state)
     struct cw_result r = ok_result();
     assert_true(tap_format_result(&b, &r, true) > 0);
     struct json_object *o = parse_line(&b);
-    const char *keys[] = { "type",           "checked_at", "url",    "status_code", "latency_ms", "ok",      "error",
-                           "dns_ms",         "connect_ms", "tls_ms", "ttfb_ms",     "worker",     "boot_id", "seq",
-                           "tls_expires_at", "check_type", "details" };
+    const char *keys[] = { "type",           "checked_at", "url",     "status_code", "latency_ms", "ok",      "error",
+                           "dns_ms",         "connect_ms", "tls_ms",  "ttfb_ms",     "worker",     "boot_id", "seq",
+                           "tls_expires_at", "check_type", "details", "location" };
     assert_int_equal(json_object_object_length(o), sizeof keys / sizeof keys[0]);
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) (void)key(o, keys[i]);
     assert_string_equal(json_object_get_string(key(o, "type")), "result");

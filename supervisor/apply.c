@@ -154,13 +154,14 @@ static void apply_workers(struct supervisor *s, const struct cw_config *old, con
 {
     if (s->probe_waiting) return; /* a probe host without a configuration from its central: nothing to check */
     unsigned count = (unsigned)next->workers;
-    if (reload_worker_globals_changed(old, next) || !any_worker_slot(&s->ch)) { /* or a probe's first configuration */
+    bool first = !any_worker_slot(&s->ch); /* a probe host's first configuration from its central */
+    if (reload_worker_globals_changed(old, next) || first) {
         /* Slots beyond the new count go; the others restart (with the new count once every worker of the
          * old count is gone: children_start_due). Each slot stays one slot, whatever state it is in. */
         for (size_t i = 0; i < s->ch.n; i++)
             if (s->ch.v[i].kind == CHILD_WORKER && s->ch.v[i].index >= count) children_retire(&s->ch, &s->ch.v[i], now);
         for (unsigned i = 0; i < count; i++) children_want(&s->ch, CHILD_WORKER, i, count, now);
-        if (count) snprintf(note, notelen, "; restarting all workers"); /* a central may have none */
+        if (count) snprintf(note, notelen, "; %s all workers", first ? "starting" : "restarting"); /* a central: none */
         return;
     }
     bool *changed = cw_xcalloc((size_t)count + 1, sizeof *changed);

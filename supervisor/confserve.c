@@ -38,6 +38,31 @@ long confserve_admit(const struct confserve_loc *locs, size_t n, bool keys_check
     return found;
 }
 
+bool confserve_refusal_news(struct confserve_refusal *mem, size_t n, const char *key, const char *location, int64_t now,
+                            uint64_t *unlogged)
+{
+    struct confserve_refusal *e = NULL, *oldest = &mem[0];
+    for (size_t i = 0; i < n && !e; i++) {
+        if (mem[i].logged_ns && !strcmp(mem[i].key, key) && !strcmp(mem[i].location, location)) e = &mem[i];
+        else if (mem[i].logged_ns < oldest->logged_ns) oldest = &mem[i];
+    }
+    *unlogged = 0;
+    if (e && now - e->logged_ns < CONFSERVE_RELOG_NS) {
+        e->unlogged++;
+        return false;
+    }
+    if (!e) {
+        e = oldest;
+        memset(e, 0, sizeof *e);
+        snprintf(e->key, sizeof e->key, "%s", key);
+        snprintf(e->location, sizeof e->location, "%s", location);
+    }
+    *unlogged = e->unlogged;
+    e->unlogged = 0;
+    e->logged_ns = now > 0 ? now : 1;
+    return true;
+}
+
 static void locs_free(struct confserve_loc *locs, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -187,9 +212,14 @@ static void answer(struct confserve *cs, const struct bus_msg *m, int64_t now)
     long at = confserve_admit(cs->locs, cs->n_locs, cs->keys_checked, g.location, m->peer_key, why, sizeof why);
     if (at < 0) {
         cs->refused++;
-        if (ratelimit_allow(&cs->refused_log, now))
-            log_warn("configuration refused to key %s claiming location \"%s\": %s",
-                     m->peer_key[0] ? m->peer_key : "(none)", g.location, why);
+        const char *key = m->peer_key[0] ? m->peer_key : "(none)";
+        uint64_t unlogged;
+        char more[64] = "";
+        if (confserve_refusal_news(cs->refusals, CONFSERVE_REFUSALS, key, g.location, now, &unlogged) &&
+            ratelimit_allow(&cs->refused_log, now)) {
+            if (unlogged) snprintf(more, sizeof more, " (%llu more since its last line)", (unsigned long long)unlogged);
+            log_warn("configuration refused to key %s claiming location \"%s\": %s%s", key, g.location, why, more);
+        }
         r.status = CW_CONFIG_REFUSED;
         r.reason = why;
         reply(cs, m, &r);

@@ -42,6 +42,17 @@ struct confserve_loc {
     uint64_t hash_logged; /* the hash last named in "location NAME connected" (0: not yet) */
 };
 
+/* A refusal remembered, so that a probe host asking every 5 s with a wrong key is logged once, then every 10
+ * minutes with a count, not 12 times a minute. */
+#define CONFSERVE_REFUSALS 16
+#define CONFSERVE_RELOG_NS (600000000000LL)
+struct confserve_refusal {
+    char key[BUS_CURVE_Z85_LEN + 1];
+    char location[CW_LOCATION_NAME_MAX + 1];
+    int64_t logged_ns; /* monotonic; 0: a free entry */
+    uint64_t unlogged; /* refusals of this pair since its last line */
+};
+
 struct confserve {
     struct bus *bus;
     struct bus_socket *sock;
@@ -50,7 +61,8 @@ struct confserve {
     struct confserve_loc *locs;
     size_t n_locs;
     char *store_address, *alert_address, *publish_address; /* as the central's file says them */
-    struct ratelimit refused_log, malformed_log;
+    struct confserve_refusal refusals[CONFSERVE_REFUSALS];
+    struct ratelimit refused_log, malformed_log; /* refused_log: across pairs (many keys at once) */
     struct cw_buf scratch;
     uint64_t requests, sent_new, sent_unchanged, refused, malformed;
 };
@@ -75,6 +87,10 @@ void confserve_free(struct confserve *cs);
  * reply and the log): an unknown location, or — with keys_checked — a peer key that is not that location's. */
 long confserve_admit(const struct confserve_loc *locs, size_t n, bool keys_checked, const char *location,
                      const char *peer_key, char *why, size_t whylen);
+/* Whether a refusal of (key, location) is to be logged now: the first of the pair, then once CONFSERVE_RELOG_NS after
+ * its last line (*unlogged: how many were not logged in between). The least recently logged entry makes room. */
+bool confserve_refusal_news(struct confserve_refusal *mem, size_t n, const char *key, const char *location, int64_t now,
+                            uint64_t *unlogged);
 /* Whether a CURVE key is checked on a socket bound to address for cfg: tcp:// with bus.curve_key_file. */
 bool confserve_keys_checked(const struct cw_config *cfg, const char *address);
 

@@ -86,6 +86,13 @@ static void own_stats(const struct supervisor *s, struct proc_stats *st)
     proc_stats_add(st, "fatal_exits", (int64_t)s->ch.fatal_exits);
     proc_stats_add(st, "reloads", (int64_t)s->reloads);
     proc_stats_add(st, "reloads_failed", (int64_t)s->reloads_failed);
+    if (s->serve) { /* a central host: its probe hosts' requests (supervisor/confserve.h) */
+        proc_stats_add(st, "config_requests", (int64_t)s->serve->requests);
+        proc_stats_add(st, "config_sent_new", (int64_t)s->serve->sent_new);
+        proc_stats_add(st, "config_sent_unchanged", (int64_t)s->serve->sent_unchanged);
+        proc_stats_add(st, "config_refused", (int64_t)s->serve->refused);
+        proc_stats_add(st, "config_malformed", (int64_t)s->serve->malformed);
+    }
 }
 
 /* The supervisor's own counters on the bus, once a second (counters.h): restarts for /metrics. */

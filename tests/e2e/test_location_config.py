@@ -46,15 +46,17 @@ class Site:
         self.config_address = "tcp://127.0.0.1:%d" % ports[0]
         self.bus = {
             "config_address": self.config_address,
-            "store_address": "tcp://*:%d" % ports[1],  # a wildcard: each probe puts the central's host in its place
+            # a wildcard host (0.0.0.0: the central's own processes can connect to it too): each probe puts the host
+            # of its bus.central_address in its place
+            "store_address": "tcp://0.0.0.0:%d" % ports[1],
             "alert_address": "tcp://127.0.0.1:%d" % ports[2],
             "publish_address": "tcp://127.0.0.1:%d" % ports[3],
             "tap_address": "tcp://127.0.0.1:%d" % ports[4],
             "curve_key_file": "central.key",
         }
-        self.endpoints = [endpoint(self.t.url("/ok?fra"), timeout=1, locations=["fra"]),
-                          endpoint(self.t.url("/ok?nyc"), timeout=1, locations=["nyc"]),
-                          endpoint(self.t.url("/ok?both"), timeout=1)]
+        # one endpoint per location, checked there only, and one checked everywhere (no `locations`: the default)
+        self.endpoints = [endpoint(self.t.url("/ok?" + n), timeout=1, locations=[n]) for n in self.locations]
+        self.endpoints.append(endpoint(self.t.url("/ok?both"), timeout=1))
 
     def central(self, endpoints=None):
         return {
@@ -162,10 +164,10 @@ def test_probe_restarts_from_central_snap_while_central_is_away():
             st = run_cli(["status", "-c", fra.conf_path])
             check(st.code == 1 and "probe host fra of %s" % site.config_address in st.out and
                   "checking with the configuration received from the central host at" in st.out and
-                  ": 1 endpoint, 1 worker" in st.out, "clockwerk status on the probe host: %s" % st.text)
+                  ": 2 endpoints, 1 worker" in st.out, "clockwerk status on the probe host: %s" % st.text)
             st = run_cli(["status", "-c", fra.conf_path, "--json"])
             j = json.loads(st.out)["probe_host"]
-            check(j["location"] == "fra" and j["config"]["endpoints"] == 1, "clockwerk status --json: %s" % st.text)
+            check(j["location"] == "fra" and j["config"]["endpoints"] == 2, "clockwerk status --json: %s" % st.text)
             fra.wait_log(r"central host %s not answering since \S+: checking with the configuration received"
                          % re.escape(site.config_address), timeout=30)
             check(len(re.findall(r"not answering since", fra.log_text())) == 1,
@@ -182,30 +184,34 @@ def test_wrong_key_is_refused_and_gets_nothing():
         site = Site(d, t)
         with Clockwerk(site.central(), d, name="central") as central:
             central.wait_ready(titles=["clockwerk: storer"])
-            # fra's name with nyc's key: the central knows the key, but it is not fra's
-            with _start_probe(site, "fra", key="nyc") as fake:
+            # fra's name with nyc's key: the central knows the key, but it is not fra's; and nyc's name with a key
+            # the central does not admit at all: its handshake fails, nothing ever answers
+            with _start_probe(site, "fra", key="nyc") as fake, _start_probe(site, "nyc", key="stranger") as stranger:
                 fake.wait_log(r"the central host %s refused the configuration of location fra: key %s is not "
                               r"location fra's key" % (re.escape(site.config_address),
                                                        re.escape(site.keys["nyc"][1])), timeout=30)
                 central.wait_log(r"configuration refused to key %s claiming location \"fra\""
                                  % re.escape(site.keys["nyc"][1]))
-                fake.wait_log(r"waiting for the configuration from %s \(refused: " % re.escape(site.config_address))
-                check(not [x for x in fake.children().values() if "worker" in x],
-                      "a refused probe runs workers: %s" % fake.describe_children())
-                check(not os.path.exists(os.path.join(d, "run-fra", "central.snap")), "a refused probe saved a config")
-                check(len(re.findall(r"refused the configuration", fake.log_text())) == 1,
-                      "the same refusal logged more than once")
-                fake.stop()
-            # a key the central does not admit at all: the handshake fails, nothing ever answers
-            with _start_probe(site, "nyc", key="stranger") as stranger:
                 stranger.wait_log(r"central host %s not answering since \S+: nothing to check"
                                   % re.escape(site.config_address), timeout=30)
-                check(not [x for x in stranger.children().values() if "worker" in x],
-                      "a probe with an unknown key runs workers: %s" % stranger.describe_children())
-                check(not os.path.exists(os.path.join(d, "run-nyc", "central.snap")), "an unknown key got a config")
+                fake.wait_log(r"waiting for the configuration from %s$" % re.escape(site.config_address), flags=re.M)
+                for p, loc in ((fake, "fra"), (stranger, "nyc")):
+                    check(not [x for x in p.children().values() if "worker" in x],
+                          "a probe with a wrong key runs workers: %s" % p.describe_children())
+                    check(not os.path.exists(os.path.join(d, "run-" + loc, "central.snap")),
+                          "a probe with a wrong key saved a configuration")
+                check(fake.log_text().count("refused the configuration") == 1, "the probe logged one refusal twice")
+                fake.stop()
                 stranger.stop()
             check(central.count_rows() == 0, "results were stored though no probe was admitted")
             central.stop()
+            counters = harness.final_counters(central.log_text())["supervisor"]
+            check(counters["config_refused"] >= 3 and counters["config_sent_new"] == 0,
+                  "the central's counters: %s" % counters)
+            check(central.log_text().count("configuration refused") == 1,
+                  "the central logged the same refusal more than once (%d refusals)" % counters["config_refused"])
+            check(re.search(r"bus: .*refused|refused .*%s" % re.escape(site.keys["stranger"][1]), central.log_text()),
+                  "the central did not log the unknown key's refusal")
 
 
 def _check_file(d, name, cfg):

@@ -49,6 +49,30 @@ static void test_admit(void **state)
     assert_int_equal(confserve_admit(locs, 2, false, "sgp", "", why, sizeof why), -1);
 }
 
+static void test_refusal_memory(void **state)
+{
+    (void)state;
+    struct confserve_refusal mem[3];
+    memset(mem, 0, sizeof mem);
+    uint64_t unlogged;
+    /* the first refusal of a pair is logged, the next ones within 10 minutes are counted; other pairs are news */
+    assert_true(confserve_refusal_news(mem, 3, KEY_NYC, "fra", 1 * S, &unlogged));
+    assert_int_equal(unlogged, 0);
+    assert_true(confserve_refusal_news(mem, 3, KEY_NYC, "sgp", 2 * S, &unlogged));
+    assert_true(confserve_refusal_news(mem, 3, KEY_FRA, "nyc", 3 * S, &unlogged));
+    for (int i = 0; i < 100; i++)
+        assert_false(confserve_refusal_news(mem, 3, KEY_NYC, "sgp", 4 * S + i * S, &unlogged));
+    /* 10 minutes after its line: logged again, with the count of what was not */
+    assert_true(confserve_refusal_news(mem, 3, KEY_NYC, "sgp", 2 * S + CONFSERVE_RELOG_NS, &unlogged));
+    assert_int_equal(unlogged, 100);
+    assert_false(confserve_refusal_news(mem, 3, KEY_NYC, "sgp", 3 * S + CONFSERVE_RELOG_NS, &unlogged));
+    /* a fourth pair takes the place of the least recently logged one (nyc/fra), which is news again after */
+    assert_true(confserve_refusal_news(mem, 3, "(none)", "fra", 5 * S + CONFSERVE_RELOG_NS, &unlogged));
+    assert_false(confserve_refusal_news(mem, 3, KEY_NYC, "sgp", 6 * S + CONFSERVE_RELOG_NS, &unlogged));
+    assert_true(confserve_refusal_news(mem, 3, KEY_NYC, "fra", 7 * S + CONFSERVE_RELOG_NS, &unlogged));
+    assert_int_equal(unlogged, 0);
+}
+
 static void test_keys_checked(void **state)
 {
     (void)state;
@@ -297,10 +321,11 @@ static void test_effective(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_admit),           cmocka_unit_test(test_keys_checked),
-        cmocka_unit_test(test_poll_timing),     cmocka_unit_test(test_poll_interval),
-        cmocka_unit_test(test_resolve_address), cmocka_unit_test(test_cache_codec),
-        cmocka_unit_test(test_cache_file),      cmocka_unit_test(test_effective),
+        cmocka_unit_test(test_admit),         cmocka_unit_test(test_refusal_memory),
+        cmocka_unit_test(test_keys_checked),  cmocka_unit_test(test_poll_timing),
+        cmocka_unit_test(test_poll_interval), cmocka_unit_test(test_resolve_address),
+        cmocka_unit_test(test_cache_codec),   cmocka_unit_test(test_cache_file),
+        cmocka_unit_test(test_effective),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

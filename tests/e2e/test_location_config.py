@@ -138,6 +138,12 @@ def test_probes_get_their_endpoints_and_reloads():
                     p.wait_log(r"configuration [0-9a-f]{16} from the central host: 3 endpoints \(\+1\)",
                                since=marks[p])
                 _wait_locations(tap, new_url, {"fra", "nyc"})
+                # a local reload of a probe (its worker count) applies over the central's configuration
+                mark = fra.log_mark()
+                fra.reload(site.probe("fra", workers=2))
+                fra.wait_log(r"reload: 3 endpoints, 2 workers \(was 1\), generation \d+; restarting all workers",
+                             since=mark)
+                fra.wait_ready(titles=["clockwerk: worker 0/2", "clockwerk: worker 1/2"])
             central.stop()
 
 

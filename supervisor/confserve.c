@@ -162,13 +162,22 @@ int confserve_open(struct confserve *cs, const struct cw_config *cfg, char *err,
     return 0;
 }
 
+/* Whether the keys the bus admits for the locations differ (its allow-list is fixed when it opens). */
+static bool admitted_changed(const struct confserve_loc *a, size_t na, const struct confserve_loc *b, size_t nb)
+{
+    if (na != nb) return true;
+    for (size_t i = 0; i < na; i++)
+        if (strcmp(a[i].key, b[i].key) != 0) return true;
+    return false;
+}
+
 int confserve_reload(struct confserve *cs, const struct cw_config *cfg, bool curve_changed, char *err, size_t errlen)
 {
     struct confserve_loc *locs;
     size_t n;
     if (build_locs(cfg, &locs, &n, err, errlen) != 0) return -1;
     bool moved = !cfg->config_address || !cs->address || strcmp(cfg->config_address, cs->address) != 0;
-    if (moved || curve_changed) {
+    if (moved || curve_changed || admitted_changed(cs->locs, cs->n_locs, locs, n)) {
         close_socket(cs);
         if (cfg->config_address && open_socket(cs, cfg, err, errlen) != 0) {
             locs_free(locs, n);

@@ -252,3 +252,25 @@ def test_probe_files_checked_by_t():
         bad("no_server_key", lambda c: c["bus"].pop("curve_server_key"), r"curve_server_key")
         bad("ipc_central", lambda c: c["bus"].update({"central_address": "ipc://" + d + "/c.sock"}), r"central_address")
         bad("locations", lambda c: c.update({"locations": [{"name": "x", "key": site.keys["nyc"][1]}]}), r"locations")
+
+
+def test_location_added_by_a_reload():
+    """A location added to the central's `locations` by a reload: its key is admitted from then on (the config
+    server's allow-list is renewed) and its probe host gets its configuration."""
+    with tempdir() as d, Targets() as t:
+        site = Site(d, t)
+        cfg = site.central()
+        cfg["locations"] = [loc for loc in cfg["locations"] if loc["name"] == "fra"]
+        cfg["monitor"]["endpoints"] = [e for e in cfg["monitor"]["endpoints"] if e.get("locations") != ["nyc"]]
+        with Clockwerk(cfg, d, name="central") as central:
+            central.wait_ready(titles=["clockwerk: storer"])
+            with _start_probe(site, "nyc") as nyc:
+                nyc.wait_log(r"central host %s not answering since" % re.escape(site.config_address), timeout=30)
+                central.reload(site.central())
+                central.wait_log(r"reload: 3 endpoints \(\+1\)")
+                nyc.wait_log(r"answering again", timeout=30)
+                nyc.wait_log(RECEIVED + r" .*: 2 endpoints for location nyc", timeout=30)
+                nyc.wait_ready(titles=["clockwerk: worker 0/1"])
+                central.wait_count(t.url("/ok?nyc"), 1, timeout=30)
+                nyc.stop()
+            central.stop()

@@ -120,6 +120,11 @@ static int run_check(const char *config_arg)
     else
         printf("config OK: %zu endpoint%s, %d worker%s\n%s%s", cfg->n_endpoints, cw_plural(cfg->n_endpoints),
                cfg->workers, cw_plural(cfg->workers), icmp_rc > 0 ? icmp : "", icmp_rc > 0 ? "\n" : "");
+    if (icmp_rc >= 0 && cfg->config_address) { /* a central host: who may fetch what where */
+        printf("central host of %zu location%s (", cfg->n_locations, cw_plural((long long)cfg->n_locations));
+        for (size_t i = 0; i < cfg->n_locations; i++) printf("%s%s", i ? ", " : "", cfg->locations[i].name);
+        printf("): their configuration is served on %s\n", cfg->config_address);
+    }
     config_free(cfg);
     return icmp_rc < 0 ? 1 : 0;
 }

@@ -233,7 +233,7 @@ def test_probe_files_checked_by_t():
         check(ok.code == 0 and ("probe host fra of %s" % site.config_address) in ok.out,
               "clockwerk -t on a probe host's file: %s" % ok.text)
         central = _check_file(d, "central", site.central())
-        check(central.code == 0 and "central host of 2 locations (fra, nyc): their configuration is served on %s"
+        check(central.code == 0 and "locations: fra, nyc (no workers here); probe hosts fetch their endpoints from %s"
               % site.config_address in central.out, "clockwerk -t on the central's file: %s" % central.text)
 
         def bad(name, change, expect):

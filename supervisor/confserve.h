@@ -71,8 +71,8 @@ struct confserve {
  * (nothing left open). */
 int confserve_open(struct confserve *cs, const struct cw_config *cfg, char *err, size_t errlen);
 /* A reload: prepares the answers of cfg (the new configuration) and, when the address, the bus's keys or the
- * locations' keys (its allow-list) changed, opens the socket again (closes it when cfg has no config_address). 0, or -1 with err: then the server keeps
- * serving the previous answers. */
+ * locations' keys (its allow-list) changed, opens the socket again (closes it when cfg has no config_address). 0, or
+ * -1 with err: then the server keeps serving the previous answers. */
 int confserve_reload(struct confserve *cs, const struct cw_config *cfg, bool curve_changed, char *err, size_t errlen);
 /* The descriptor to poll (-1 when closed). */
 int confserve_fd(const struct confserve *cs);

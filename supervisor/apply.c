@@ -5,6 +5,8 @@
 #include "common/base/log.h"
 #include "common/base/util.h"
 
+#include "supervisor/confetch.h"
+#include "supervisor/confserve.h"
 #include "supervisor/icmp_fds.h"
 #include "supervisor/privs.h"
 #include "supervisor/reload.h"
@@ -54,21 +56,30 @@ static bool optional_wanted(struct supervisor *s, enum child_kind kind, bool con
 
 static bool alerter_wanted(struct supervisor *s, const struct cw_config *cfg)
 {
+    if (config_is_probe_host(cfg)) return false; /* its results go to the central's alerter */
     return optional_wanted(s, CHILD_ALERTER, config_wants_alerter(cfg), &s->alerter_missing_warned,
                            "no alerts, no clockwerk status");
 }
 
 static bool web_wanted(struct supervisor *s, const struct cw_config *cfg)
 {
+    if (config_is_probe_host(cfg)) return false;
     return optional_wanted(s, CHILD_WEB, config_wants_web(cfg), &s->web_missing_warned, "no status page");
+}
+
+/* A probe host runs workers only (with a configuration from its central host): no relay, storer, alerter, web. */
+static bool storer_wanted(const struct cw_config *cfg)
+{
+    return !config_is_probe_host(cfg) && config_wants_storer(cfg);
 }
 
 void apply_initial(struct supervisor *s, int64_t now)
 {
-    children_add(&s->ch, CHILD_RELAY, 0, 0, now);
-    if (config_wants_storer(s->cfg)) children_add(&s->ch, CHILD_STORER, 0, 0, now);
+    bool probe = config_is_probe_host(s->cfg);
+    if (!probe) children_add(&s->ch, CHILD_RELAY, 0, 0, now);
+    if (storer_wanted(s->cfg)) children_add(&s->ch, CHILD_STORER, 0, 0, now);
     if (alerter_wanted(s, s->cfg)) children_add(&s->ch, CHILD_ALERTER, 0, 0, now);
-    for (int i = 0; i < s->cfg->workers; i++)
+    for (int i = 0; !s->probe_waiting && i < s->cfg->workers; i++)
         children_add(&s->ch, CHILD_WORKER, (unsigned)i, (unsigned)s->cfg->workers, now);
     if (web_wanted(s, s->cfg)) children_add(&s->ch, CHILD_WEB, 0, 0, now);
 }
@@ -112,6 +123,14 @@ static struct cw_config *load_next(struct supervisor *s)
         log_error("reload failed: supervisor.user changed (%s -> %s); restart clockwerk to change it; still running "
                   "the previous configuration",
                   s->cfg->user ? s->cfg->user : "(none)", next->user ? next->user : "(none)");
+    } else if (config_is_probe_host(next) != config_is_probe_host(s->cfg)) {
+        log_error("reload failed: bus.central_address %s; restart clockwerk to change between a probe host and "
+                  "a central one; still running the previous configuration",
+                  config_is_probe_host(next) ? "added" : "removed");
+    } else if (config_is_probe_host(next) && (strcmp(next->location, s->cfg->location) != 0 ||
+                                              strcmp(next->central_address, s->cfg->central_address) != 0)) {
+        log_error("reload failed: a probe host's supervisor.location or bus.central_address changed; restart "
+                  "clockwerk to change them; still running the previous configuration");
     } else if (privs_prepare_sqlite(&s->ch.privs, next, perr, sizeof perr) != 0) {
         log_error("reload failed: %s; still running the previous configuration", perr);
     } else {
@@ -122,18 +141,27 @@ static struct cw_config *load_next(struct supervisor *s)
     return NULL;
 }
 
+static bool any_worker_slot(const struct children *ch)
+{
+    for (size_t i = 0; i < ch->n; i++)
+        if (ch->v[i].kind == CHILD_WORKER) return true;
+    return false;
+}
+
 /* Workers: all of them when a shared setting changed, else only the shards that changed. */
 static void apply_workers(struct supervisor *s, const struct cw_config *old, const struct cw_config *next, int64_t now,
                           char *note, size_t notelen)
 {
+    if (s->probe_waiting) return; /* a probe host without a configuration from its central: nothing to check */
     unsigned count = (unsigned)next->workers;
-    if (reload_worker_globals_changed(old, next)) {
+    bool first = !any_worker_slot(&s->ch); /* a probe host's first configuration from its central */
+    if (reload_worker_globals_changed(old, next) || first) {
         /* Slots beyond the new count go; the others restart (with the new count once every worker of the
          * old count is gone: children_start_due). Each slot stays one slot, whatever state it is in. */
         for (size_t i = 0; i < s->ch.n; i++)
             if (s->ch.v[i].kind == CHILD_WORKER && s->ch.v[i].index >= count) children_retire(&s->ch, &s->ch.v[i], now);
         for (unsigned i = 0; i < count; i++) children_want(&s->ch, CHILD_WORKER, i, count, now);
-        snprintf(note, notelen, "; restarting all workers");
+        if (count) snprintf(note, notelen, "; %s all workers", first ? "starting" : "restarting"); /* a central: none */
         return;
     }
     bool *changed = cw_xcalloc((size_t)count + 1, sizeof *changed);
@@ -172,18 +200,19 @@ static void apply_children(struct supervisor *s, const struct cw_config *old, co
                            char *note, size_t notelen)
 {
     apply_workers(s, old, next, now, note, notelen);
-    if (reload_relay_changed(old, next)) {
+    if (!config_is_probe_host(next) && reload_relay_changed(old, next)) {
         struct child *r = children_find(&s->ch, CHILD_RELAY, 0);
         if (r) children_restart(&s->ch, r, now);
         note_add(note, notelen, "; restarting relay");
     }
     /* each restarts only when what it reads changed (reload.h): a setting only the workers use restarts none */
-    apply_singleton(s, CHILD_STORER, config_wants_storer(next), reload_storer_changed(old, next), now, note, notelen);
+    apply_singleton(s, CHILD_STORER, storer_wanted(next), reload_storer_changed(old, next), now, note, notelen);
     apply_singleton(s, CHILD_ALERTER, alerter_wanted(s, next), reload_alerter_changed(old, next), now, note, notelen);
     apply_singleton(s, CHILD_WEB, web_wanted(s, next), reload_web_changed(old, next), now, note, notelen);
 }
 
-static void log_reload(const struct cw_config *old, const struct cw_config *next, unsigned gen, const char *note)
+static void log_reload(const char *what, const struct cw_config *old, const struct cw_config *next, unsigned gen,
+                       const char *note)
 {
     size_t added, removed;
     reload_count_endpoints(old, next, &added, &removed);
@@ -193,7 +222,7 @@ static void log_reload(const struct cw_config *old, const struct cw_config *next
     else if (removed) snprintf(delta, sizeof delta, " (-%zu)", removed);
     char wdelta[32] = "";
     if (old->workers != next->workers) snprintf(wdelta, sizeof wdelta, " (was %d)", old->workers);
-    log_info("reload: %zu endpoint%s%s, %d worker%s%s, generation %u%s", next->n_endpoints,
+    log_info("%s: %zu endpoint%s%s, %d worker%s%s, generation %u%s", what, next->n_endpoints,
              cw_plural(next->n_endpoints), delta, next->workers, cw_plural(next->workers), wdelta, gen, note);
 }
 
@@ -202,19 +231,57 @@ void apply_reload(struct supervisor *s, int64_t now)
     log_info("SIGHUP: reloading %s", s->cfg->path);
     struct cw_config *next = load_next(s);
     if (!next) return;
+    if (s->fetch) { /* a probe host: the local settings over the central's last configuration */
+        char err[600];
+        struct cw_config *run = confetch_local_reload(s->fetch, next, err, sizeof err);
+        if (!run && !s->probe_waiting) {
+            s->reloads_failed++;
+            log_error("reload failed: %s; still running the previous configuration", err);
+            return;
+        }
+        next = run ? run : config_load(s->fetch->local->path, apply_log_problem, NULL);
+        if (!next) {
+            s->reloads_failed++;
+            return;
+        }
+    }
+    apply_next(s, next, now, "reload");
+}
+
+void apply_confserve(struct supervisor *s, const struct cw_config *old)
+{
+    char err[600];
+    if (!s->serve && !s->cfg->config_address) return;
+    if (!s->serve) {
+        s->serve = cw_xcalloc(1, sizeof *s->serve);
+        if (confserve_open(s->serve, s->cfg, err, sizeof err) != 0) {
+            log_error("cannot serve the locations' configuration: %s", err);
+            free(s->serve);
+            s->serve = NULL;
+        }
+        return;
+    }
+    if (confserve_reload(s->serve, s->cfg, old && reload_curve_changed(old, s->cfg), err, sizeof err) != 0)
+        log_error("the locations' configuration is not updated: %s; they keep getting the previous one", err);
+}
+
+void apply_next(struct supervisor *s, struct cw_config *next, int64_t now, const char *what)
+{
     char path[4200];
     unsigned gen = s->gen + 1;
     if (snapshot_write(next, &s->ch.privs, gen, path, sizeof path) != 0) {
         s->reloads_failed++;
-        log_error("reload failed: still running the previous configuration");
+        log_error("%s failed: still running the previous configuration", what);
         config_free(next);
         return;
     }
     s->reloads++;
     children_clear_fatal(&s->ch, now);
-    if (snapshot_same(path, s->snapshot)) {
+    bool was_waiting = s->probe_waiting;
+    if (s->fetch) s->probe_waiting = !s->fetch->have_central;
+    if (was_waiting == s->probe_waiting && snapshot_same(path, s->snapshot)) {
         if (unlink(path) != 0) log_warn("cannot remove %s: %s", path, strerror(errno));
-        log_info("reload: no change (%zu endpoint%s, %d worker%s)", next->n_endpoints, cw_plural(next->n_endpoints),
+        log_info("%s: no change (%zu endpoint%s, %d worker%s)", what, next->n_endpoints, cw_plural(next->n_endpoints),
                  next->workers, cw_plural(next->workers));
         config_free(next);
         return;
@@ -226,10 +293,12 @@ void apply_reload(struct supervisor *s, int64_t now)
     log_set_level((enum log_level)next->log_level);
     char note[1024] = "";
     apply_children(s, old, next, now, note, sizeof note);
-    log_reload(old, next, gen, note);
-    if (strcmp(old->tap_address, next->tap_address) != 0 || reload_curve_changed(old, next))
+    log_reload(what, old, next, gen, note);
+    if (!config_is_probe_host(next) &&
+        (strcmp(old->tap_address, next->tap_address) != 0 || reload_curve_changed(old, next)))
         apply_open_counters(s, next);
     s->cfg = next;
+    apply_confserve(s, old);
     icmp_fds_plan(&s->ch.icmp, next, &s->ch.privs); /* before the restarted workers start */
     config_free(old);
     children_reap(&s->ch, now); /* drops slots retired while not running */

@@ -26,7 +26,17 @@ void apply_initial(struct supervisor *s, int64_t now);
 /* Opens the stats socket for cfg's tap address and keys; on failure warns and goes on without counters. */
 void apply_open_counters(struct supervisor *s, const struct cw_config *cfg);
 
-/* SIGHUP: reloads s->cfg->path and applies it (see DESIGN). */
+/* SIGHUP: reloads s->cfg->path and applies it (see DESIGN). On a probe host the local file's settings are put
+ * over the central host's last configuration (supervisor/confetch.h). */
 void apply_reload(struct supervisor *s, int64_t now);
+
+/* Puts next (a validated configuration, owned from now on) into effect like a reload: the next snapshot
+ * generation, then only the children that must see it; `what` names it in the log ("reload", "configuration
+ * 0123abcd from the central host"). A probe host's configuration from its central host comes this way. */
+void apply_next(struct supervisor *s, struct cw_config *next, int64_t now, const char *what);
+
+/* The central's configuration server for s->cfg (bus.config_address): opened, rebuilt or closed to match it
+ * (supervisor/confserve.h); old is the configuration it served before (NULL at start). */
+void apply_confserve(struct supervisor *s, const struct cw_config *old);
 
 #endif

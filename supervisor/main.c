@@ -19,6 +19,8 @@
 #include "supervisor/apply.h"
 #include "supervisor/children.h"
 #include "supervisor/cli.h"
+#include "supervisor/confetch.h"
+#include "supervisor/confserve.h"
 #include "supervisor/counters.h"
 #include "supervisor/pidfile.h"
 #include "supervisor/icmp_fds.h"
@@ -34,6 +36,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -83,6 +86,13 @@ static void own_stats(const struct supervisor *s, struct proc_stats *st)
     proc_stats_add(st, "fatal_exits", (int64_t)s->ch.fatal_exits);
     proc_stats_add(st, "reloads", (int64_t)s->reloads);
     proc_stats_add(st, "reloads_failed", (int64_t)s->reloads_failed);
+    if (s->serve) { /* a central host: its probe hosts' requests (supervisor/confserve.h) */
+        proc_stats_add(st, "config_requests", (int64_t)s->serve->requests);
+        proc_stats_add(st, "config_sent_new", (int64_t)s->serve->sent_new);
+        proc_stats_add(st, "config_sent_unchanged", (int64_t)s->serve->sent_unchanged);
+        proc_stats_add(st, "config_refused", (int64_t)s->serve->refused);
+        proc_stats_add(st, "config_malformed", (int64_t)s->serve->malformed);
+    }
 }
 
 /* The supervisor's own counters on the bus, once a second (counters.h): restarts for /metrics. */
@@ -128,15 +138,47 @@ static void lose_run_dir(struct supervisor *s, int64_t now)
     shutdown_begin(&s->stop, &s->ch, "run_dir lost", now);
 }
 
+static void log_start(struct supervisor *s)
+{
+    const struct cw_config *c = s->cfg;
+    if (s->fetch) {
+        char d[200];
+        confetch_describe(s->fetch, d, sizeof d);
+        log_info("clockwerk %s running: probe host %s of %s: %zu endpoint%s, %d worker%s, run_dir %s; %s", CW_VERSION,
+                 c->location, c->central_address, c->n_endpoints, cw_plural(c->n_endpoints), c->workers,
+                 cw_plural(c->workers), c->run_dir, s->probe_waiting ? "waiting for the central host" : d);
+        return;
+    }
+    log_info("clockwerk %s running: %zu endpoint%s, %d worker%s, storer %s, alerter %s, web %s, run_dir %s", CW_VERSION,
+             c->n_endpoints, cw_plural(c->n_endpoints), c->workers, cw_plural(c->workers),
+             config_wants_storer(c) ? "on" : "off", children_find(&s->ch, CHILD_ALERTER, 0) ? "on" : "off",
+             children_find(&s->ch, CHILD_WEB, 0) ? c->web_listen : "off", c->run_dir);
+}
+
+/* The locations' sockets (supervisor/confserve.h, confetch.h): requests answered, the poll sent, a configuration
+ * from the central applied. Returns when something is due next (`now`: at once, more is waiting). */
+static int64_t serve_and_fetch(struct supervisor *s, int64_t now)
+{
+    int64_t next = INT64_MAX;
+    if (s->serve && confserve_drain(s->serve)) next = now;
+    if (!s->fetch || s->stop.phase != STOP_NONE) return next;
+    struct cw_config *central = confetch_drain(s->fetch, now);
+    if (central) {
+        char what[96];
+        snprintf(what, sizeof what, "configuration %016llx from the central host",
+                 (unsigned long long)s->fetch->central.hash);
+        apply_next(s, central, now, what);
+    }
+    int64_t due = confetch_tick(s->fetch, now);
+    return due < next ? due : next;
+}
+
 static int run(struct supervisor *s)
 {
     int64_t now = cw_mono_ns();
     s->started_ns = now;
     apply_initial(s, now);
-    log_info("clockwerk %s running: %zu endpoint%s, %d worker%s, storer %s, alerter %s, web %s, run_dir %s", CW_VERSION,
-             s->cfg->n_endpoints, cw_plural(s->cfg->n_endpoints), s->cfg->workers, cw_plural(s->cfg->workers),
-             config_wants_storer(s->cfg) ? "on" : "off", children_find(&s->ch, CHILD_ALERTER, 0) ? "on" : "off",
-             children_find(&s->ch, CHILD_WEB, 0) ? s->cfg->web_listen : "off", s->cfg->run_dir);
+    log_start(s);
 
     for (;;) {
         now = cw_mono_ns();
@@ -153,12 +195,18 @@ static int run(struct supervisor *s)
             proc_wake_at(&wake, shutdown_advance(&s->stop, &s->ch, now));
             if (s->stop.phase == STOP_DONE) break;
         }
-        /* The stats socket's descriptor is edge-triggered: drain before every sleep. */
+        /* The sockets' descriptors are edge-triggered: drain before every sleep. */
         counters_drain(&s->counters);
         publish_stats(s, now);
-        struct pollfd pfd = { .fd = counters_fd(&s->counters), .events = POLLIN };
+        proc_wake_at(&wake, serve_and_fetch(s, now));
+        struct pollfd pfd[3];
+        nfds_t n = 0;
+        int fds[3] = { counters_fd(&s->counters), s->serve ? confserve_fd(s->serve) : -1,
+                       s->fetch ? confetch_fd(s->fetch) : -1 };
+        for (int i = 0; i < 3; i++)
+            if (fds[i] >= 0) pfd[n++] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
         int64_t timeout = wake.at == INT64_MAX ? -1 : proc_wake_ns(&wake, now);
-        if (sig_wait(&pfd, pfd.fd >= 0 ? 1 : 0, timeout, &s->wait_mask) < 0 && errno != EINTR) {
+        if (sig_wait(pfd, n, timeout, &s->wait_mask) < 0 && errno != EINTR) {
             log_error("ppoll: %s", strerror(errno));
             return 1;
         }
@@ -170,7 +218,7 @@ static int run(struct supervisor *s)
         own_stats(s, &own);
         counters_keep(&s->counters, &own.s);
     }
-    counters_log(&s->counters, (unsigned)s->cfg->workers);
+    if (!s->fetch) counters_log(&s->counters, (unsigned)s->cfg->workers); /* a probe host's go to its central */
     log_summary(s, now);
     return children_running(&s->ch, CHILD_KINDS) == 0 && !s->run_dir_lost ? 0 : 1;
 }
@@ -209,6 +257,40 @@ static int start(struct supervisor *s)
     return 0;
 }
 
+/* A probe host (bus.central_address): its configuration comes from the central host (supervisor/confetch.h); it
+ * starts with the last one received (central.snap) when there is one. 0, or -1 after logging why. */
+static int probe_begin(struct supervisor *s)
+{
+    char err[600];
+    struct cw_config *local = apply_load(s->cfg->path), *start = NULL;
+    if (!local) return -1;
+    s->fetch = cw_xcalloc(1, sizeof *s->fetch);
+    if (confetch_open(s->fetch, local, &start, err, sizeof err) != 0) {
+        log_error("%s: not starting", err);
+        return -1;
+    }
+    s->probe_waiting = start == NULL;
+    if (!start) return 0;
+    config_free(s->cfg);
+    s->cfg = start;
+    icmp_fds_plan(&s->ch.icmp, s->cfg, &s->ch.privs);
+    return snapshot_write(s->cfg, &s->ch.privs, s->gen, s->snapshot, sizeof s->snapshot);
+}
+
+/* After the signals are set up (ZeroMQ's threads inherit the blocked mask): the counters, and the locations'
+ * configuration served (a central host) or fetched (a probe host). 0, or -1 after logging why. */
+static int open_sockets(struct supervisor *s)
+{
+    if (config_is_probe_host(s->cfg)) return probe_begin(s);
+    apply_open_counters(s, s->cfg);
+    apply_confserve(s, NULL);
+    if (s->cfg->config_address && !s->serve) {
+        log_error("cannot serve the locations' configuration on %s (see above): not starting", s->cfg->config_address);
+        return -1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *config_arg = NULL;
@@ -240,11 +322,14 @@ int main(int argc, char **argv)
     rc = 1;
     if (start(&s) == 0) {
         self_set_title(argc, argv, "clockwerk: supervisor");
-        apply_open_counters(&s, s.cfg); /* after sig_setup: ZeroMQ's threads inherit the blocked mask */
-        rc = run(&s);
+        if (open_sockets(&s) == 0) rc = run(&s);
     }
     if (s.gen && !s.run_dir_lost) snapshot_remove_generations(s.cfg->run_dir, s.gen_lo, s.gen);
     counters_free(&s.counters);
+    if (s.serve) confserve_free(s.serve);
+    if (s.fetch) confetch_free(s.fetch);
+    free(s.serve);
+    free(s.fetch);
     pidfile_release(&s.pf);
     children_free(&s.ch);
     config_free(s.cfg);

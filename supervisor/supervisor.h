@@ -17,6 +17,9 @@
 #include "supervisor/pidfile.h"
 #include "supervisor/shutdown.h"
 
+struct confserve;
+struct confetch;
+
 struct supervisor {
     struct cw_config *cfg;
     struct children ch;
@@ -32,6 +35,11 @@ struct supervisor {
     struct shutdown stop; /* phase STOP_NONE while running */
     int64_t started_ns;
     unsigned long reloads, reloads_failed;
+    /* issue 16 (docs/config.md "Locations"): a central host serves its probe hosts' configuration (NULL when
+     * bus.config_address is not set); a probe host fetches its own and runs workers only. */
+    struct confserve *serve;
+    struct confetch *fetch; /* probe host only */
+    bool probe_waiting;     /* probe host without a configuration from the central yet: no workers */
 };
 
 #endif

@@ -37,6 +37,10 @@ int web_stats_lookup(const char *role, const char *name);
 /* Every process's counters, one metric family after another (processes silent for WEB_STATS_STALE_NS left out). */
 void web_metrics_procs(struct cw_buf *b, const struct web_procs *p, int64_t now_mono_ns);
 
+/* ---- web/metrics_locations.c */
+/* The locations' gauges from the alerter's last CW_MSG_LOCATIONS (none when it is older than WEB_STATS_STALE_NS). */
+void web_metrics_locations(struct cw_buf *b, const struct web_model *m, int64_t now_mono_ns);
+
 /* ---- web/metrics_stream.c */
 struct MHD_Response;
 /* A chunked libmicrohttpd response reading from stream (which it takes: stream->done is called when the response

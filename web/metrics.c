@@ -94,7 +94,7 @@ void web_metrics_label_value(struct cw_buf *b, const char *s)
     }
 }
 
-static void header(struct cw_buf *b, const char *name, const char *type, const char *help)
+void web_metrics_header(struct cw_buf *b, const char *name, const char *type, const char *help)
 {
     put_cstr(b, "# HELP ");
     put_cstr(b, name);
@@ -312,7 +312,7 @@ static const struct endpoint_family endpoint_families[] = {
 
 static void counter(struct cw_buf *b, const char *name, const char *help, const char *labels, uint64_t v)
 {
-    if (help) header(b, name, "counter", help);
+    if (help) web_metrics_header(b, name, "counter", help);
     put_cstr(b, name);
     put_cstr(b, labels);
     put_cstr(b, " ");
@@ -379,7 +379,7 @@ static int stream_next(void *state, struct cw_buf *out)
             web_metrics_locations(out, m, st->now_mono_ns);
         } else if (st->section - SECTION_ENDPOINTS < ENDPOINT_FAMILIES) {
             const struct endpoint_family *f = &endpoint_families[st->section - SECTION_ENDPOINTS];
-            if (st->next_endpoint == 0) header(out, f->name, f->type, f->help);
+            if (st->next_endpoint == 0) web_metrics_header(out, f->name, f->type, f->help);
             while (st->next_endpoint < m->n && out->len < end)
                 f->lines(out, &m->endpoints[st->next_endpoint++], by_location);
             if (st->next_endpoint < m->n) return 1;

@@ -23,6 +23,8 @@ void web_metrics_render(const struct web_request *rq, struct cw_buf *out);
 /* s as a label value of the exposition format: backslash, double quote and newline escaped; invalid UTF-8 and
  * other control characters as U+FFFD. NULL writes nothing. */
 void web_metrics_label_value(struct cw_buf *b, const char *s);
+/* A metric family's `# HELP` and `# TYPE` lines. */
+void web_metrics_header(struct cw_buf *b, const char *name, const char *type, const char *help);
 /* Decimal writers (no printf: /metrics writes ~10^6 numbers). */
 void web_metrics_u64(struct cw_buf *b, uint64_t v);
 void web_metrics_i64(struct cw_buf *b, int64_t v);

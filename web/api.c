@@ -142,6 +142,7 @@ void api_put_endpoint(struct cw_buf *b, const struct web_endpoint *e)
     }
     put_cstr(b, ",\"last_check\":");
     put_last_check(b, l);
+    api_put_endpoint_locations(b, e);
     put_cstr(b, ",\"windows\":");
     put_windows(b, e->hist);
     put_cstr(b, "}");

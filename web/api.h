@@ -6,6 +6,7 @@
  *   /api/v1/endpoints/{id}            one, with its incidents and its last stored checks
  *   /api/v1/endpoints/{id}/history    ?res=day (90 daily cells, the snapshot) or ?res=hour (720 hourly points)
  *   /api/v1/incidents                 every endpoint's incidents, newest first (?limit=, at most 1000)
+ *   /api/v1/locations                 every location as the alerter last told (web/api_locations.c)
  *
  * Routing: `/api/v1/endpoints/` is ONE prefix route; its needs_detail (api_endpoint_needs_detail) asks for the
  * endpoint's detail from the reader thread only for `{id}` (its last checks) and `{id}/history?res=hour`. Only
@@ -27,5 +28,6 @@ bool api_endpoint_needs_detail(const struct web_request *rq);
 void api_endpoints(const struct web_request *rq, struct web_reply *rp);
 void api_endpoint(const struct web_request *rq, struct web_reply *rp); /* {id} and {id}/history */
 void api_incidents(const struct web_request *rq, struct web_reply *rp);
+void api_locations(const struct web_request *rq, struct web_reply *rp);
 
 #endif

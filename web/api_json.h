@@ -24,6 +24,8 @@ void api_put_uptime(struct cw_buf *b, int64_t checks, int64_t ok);
 void api_put_phases(struct cw_buf *b, const int64_t us[WEB_PHASES]);
 /* The Endpoint object. */
 void api_put_endpoint(struct cw_buf *b, const struct web_endpoint *e);
+/* The Endpoint object's ",\"quorum\":N,\"locations\":[…]" (web/api_locations.c). */
+void api_put_endpoint_locations(struct cw_buf *b, const struct web_endpoint *e);
 /* The Incident object; with "endpoint" first when endpoint_id is not NULL. An open one lasts until now_ms. */
 void api_put_incident(struct cw_buf *b, const struct web_incident *in, const char *endpoint_id, int64_t now_ms);
 /* Whether the query has key (with or without a value). */

@@ -16,10 +16,14 @@ int web_ids_build(struct web_model *m, const struct cw_config *cfg, char *err, s
     seqgap_init(&m->gaps, 1024);
     m->scratch = cw_xcalloc(CW_RESULT_BATCH_MAX, sizeof *m->scratch);
     m->endpoints = cw_xcalloc(cfg->n_endpoints ? cfg->n_endpoints : 1, sizeof *m->endpoints);
+    m->own_location = cfg->location ? cfg->location : "local";
+    size_t n_names = config_location_names(cfg, m->config_locations, CW_LOCATIONS_MAX + 1);
+    m->n_config_locations = n_names < CW_LOCATIONS_MAX + 1 ? n_names : CW_LOCATIONS_MAX + 1;
     for (size_t i = 0; i < cfg->n_endpoints; i++) {
         struct web_endpoint *e = &m->endpoints[i], *dup;
         e->cfg = &cfg->endpoints[i];
         e->config = cfg;
+        web_locs_build(&e->live, e->cfg, m->own_location);
         m->n = i + 1;
         size_t len = cw_endpoint_slug(e->cfg->name, e->cfg->url, e->id, sizeof e->id);
         if (len == 0) {
@@ -45,6 +49,7 @@ void web_ids_free(struct web_model *m)
     for (size_t i = 0; i < m->n; i++) {
         free(m->endpoints[i].live.last.error);
         free(m->endpoints[i].live.last.figures);
+        web_locs_free(&m->endpoints[i].live);
     }
     free(m->endpoints);
     free(m->scratch);
@@ -58,7 +63,11 @@ void web_ids_carry(struct web_model *to, struct web_model *from)
     for (size_t i = 0; i < to->n; i++) {
         struct web_endpoint *e = &to->endpoints[i], *old = web_model_by_url(from, e->cfg->url);
         if (!old) continue;
+        struct web_live fresh = e->live; /* its locations, as the new configuration has them */
+        web_locs_carry(&fresh, &old->live);
         e->live = old->live;
+        e->live.locs = fresh.locs;
+        e->live.n_locs = fresh.n_locs;
         old->live.last.error = NULL; /* moved */
         old->live.last.figures = NULL;
     }
@@ -68,6 +77,7 @@ void web_ids_carry(struct web_model *to, struct web_model *from)
     to->bus = from->bus;
     to->procs = from->procs;
     from->procs = (struct web_procs){ 0 };
+    to->locations = from->locations;
 }
 
 struct web_endpoint *web_model_by_id(const struct web_model *m, const char *id)

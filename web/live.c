@@ -1,4 +1,5 @@
-/* web/live.c — the live half of the web model (web/model.h): `result`, `alert` and `stats` messages from the bus
+/* web/live.c — the live half of the web model (web/model.h): `result`, `alert`, `stats` and `locations` messages
+ * from the bus
  * (the relay's XPUB, like clockwerk-tap) applied to the endpoints. Decoding is the protocol's defensive decoders
  * (common/wire/protocol.h): a malformed message is counted and dropped, an URL that is not configured is counted
  * and dropped, gaps in the workers' sequence numbers are counted (common/wire/seqgap.h). */
@@ -69,16 +70,8 @@ static void set_state(struct web_live *e, enum web_state state, int64_t at_us)
 /* The bounds of /metrics' duration buckets (see web/metrics.c for the choice). */
 const int64_t web_hist_bounds_us[WEB_HIST_BOUNDS] = { 10000, 50000, 250000, 1000000, 5000000 };
 
-static void observe(struct web_hist *h, int64_t us)
-{
-    if (us < 0) return; /* the phase was not reached */
-    size_t i = 0;
-    while (i < WEB_HIST_BOUNDS && us > web_hist_bounds_us[i]) i++;
-    h->bucket[i]++;
-    h->sum_us += (uint64_t)us;
-}
-
-static void apply_result(struct web_live *e, const struct cw_result *r)
+/* The endpoint's last check, whichever location made it (the row's latency, the figures, the certificate). */
+static void keep_last(struct web_live *e, const struct cw_result *r)
 {
     if (e->has_check && r->checked_at_us < e->last.checked_at_us) return; /* an older check, reordered */
     free(e->last.error);
@@ -99,15 +92,34 @@ static void apply_result(struct web_live *e, const struct cw_result *r)
     web_figures_parse(e->last.figures, &e->last.fig);
     int64_t call_us = r->kind == CW_CHECK_PUSH ? web_push_last_call_us(&e->last.fig, r->checked_at_us) : 0;
     if (call_us > e->last_call_us) e->last_call_us = call_us;
-    observe(&e->duration[WEB_PHASE_TOTAL], r->latency_us);
-    observe(&e->duration[WEB_PHASE_DNS], r->dns_us);
-    observe(&e->duration[WEB_PHASE_CONNECT], r->connect_us);
-    observe(&e->duration[WEB_PHASE_TLS], r->tls_us);
-    observe(&e->duration[WEB_PHASE_TTFB], r->ttfb_us);
-    if (r->ok) e->checks_ok++;
-    else e->checks_failed++;
-    /* DOWN holds until the alerter's `up`: the recovery threshold is its call */
-    if (e->state != WEB_STATE_DOWN) set_state(e, r->ok ? WEB_STATE_UP : WEB_STATE_FAILING, r->checked_at_us);
+}
+
+/* The endpoint's state after a result of one of its locations. Checked in one place: the last check, and DOWN
+ * holds until the alerter's `up` (the recovery threshold is its call). In several: the quorum verdict of the
+ * locations' votes (web_locs_state), which is what drives the alerter; "unknown" keeps what the alerts said. */
+static void update_state(const struct web_model *m, struct web_endpoint *found, const struct cw_result *r)
+{
+    struct web_live *e = &found->live;
+    if (e->n_locs < 2) {
+        if (e->state != WEB_STATE_DOWN) set_state(e, r->ok ? WEB_STATE_UP : WEB_STATE_FAILING, r->checked_at_us);
+        return;
+    }
+    enum web_state verdict = web_locs_state(m, e, found->cfg);
+    if (verdict != WEB_STATE_UNKNOWN) set_state(e, verdict, r->checked_at_us);
+}
+
+static void apply_result(struct web_model *m, struct web_endpoint *found, const struct cw_result *r)
+{
+    struct web_loc *loc = web_loc_find(m, &found->live, r->location);
+    if (!loc) {
+        m->bus.unknown_locations++; /* not checked there (a location it no longer lists, a wrong one) */
+        return;
+    }
+    if (!web_loc_apply(loc, r, found->cfg)) return;
+    if (r->ok) found->live.checks_ok++;
+    else found->live.checks_failed++;
+    keep_last(&found->live, r);
+    update_state(m, found, r);
 }
 
 static void on_results(struct web_model *m, const void *data, size_t len)
@@ -123,8 +135,23 @@ static void on_results(struct web_model *m, const void *data, size_t len)
         m->bus.results++;
         seqgap_note(&m->gaps, r->worker, r->boot_id, r->seq);
         struct web_endpoint *e = web_model_by_url(m, r->url);
-        if (e) apply_result(&e->live, r);
+        if (e) apply_result(m, e, r);
         else m->bus.unknown_urls++;
+    }
+}
+
+/* A location going silent or coming back changes the verdict of the endpoints checked there (its votes are left
+ * out or count again): judged again at once, as the alerter does. */
+static void on_locations(struct web_model *m, const struct cw_locations_msg *msg, int64_t now_mono_ns)
+{
+    if (!web_locations_apply(m, msg, now_mono_ns)) return;
+    for (size_t i = 0; i < m->n; i++) {
+        struct web_live *e = &m->endpoints[i].live;
+        if (e->n_locs < 2) continue;
+        enum web_state verdict = web_locs_state(m, e, m->endpoints[i].cfg);
+        /* unknown: too few live locations left to judge (says so), unless none told anything yet (a restart:
+         * what the alerts and the history said stays) */
+        if (verdict != WEB_STATE_UNKNOWN || e->has_check) set_state(e, verdict, msg->at_us);
     }
 }
 
@@ -219,6 +246,13 @@ void web_live_apply(struct web_model *m, enum cw_msg_type type, const void *data
             m->bus.stats++;
             web_stats_apply(&m->procs, &s, now_mono_ns);
         }
+        break;
+    }
+    case CW_MSG_LOCATIONS: {
+        struct cw_locations_msg msg;
+        const char *why = NULL;
+        if (proto_locations_decode(data, len, &msg, &why) < 0) malformed(m, why);
+        else on_locations(m, &msg, now_mono_ns);
         break;
     }
     default:

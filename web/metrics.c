@@ -94,7 +94,7 @@ void web_metrics_label_value(struct cw_buf *b, const char *s)
     }
 }
 
-static void header(struct cw_buf *b, const char *name, const char *type, const char *help)
+void web_metrics_header(struct cw_buf *b, const char *name, const char *type, const char *help)
 {
     put_cstr(b, "# HELP ");
     put_cstr(b, name);
@@ -117,8 +117,9 @@ static void open_series(struct cw_buf *b, const char *name, const struct web_end
     put_cstr(b, "\"");
 }
 
-static void info_line(struct cw_buf *b, const struct web_endpoint *e)
+static void info_line(struct cw_buf *b, const struct web_endpoint *e, bool by_location)
 {
+    (void)by_location;
     char url[CW_URL_MAX + 8];
     open_series(b, "clockwerk_endpoint_info", e);
     put_cstr(b, ",name=\"");
@@ -133,60 +134,94 @@ static void info_line(struct cw_buf *b, const struct web_endpoint *e)
     put_cstr(b, "\"} 1\n");
 }
 
-static void up_line(struct cw_buf *b, const struct web_endpoint *e)
+static void up_line(struct cw_buf *b, const struct web_endpoint *e, bool by_location)
 {
+    (void)by_location;
     if (e->live.state == WEB_STATE_UNKNOWN) return; /* no check, no stored alert: no sample (absent, not 0) */
     open_series(b, "clockwerk_endpoint_up", e);
     put_cstr(b, e->live.state == WEB_STATE_UP ? "} 1\n" : "} 0\n");
 }
 
-static void checks_lines(struct cw_buf *b, const struct web_endpoint *e)
+/* `name{endpoint="ID"` and, when the configuration has several locations, `,location="NAME"` (a location name is
+ * [A-Za-z0-9_.-]: nothing to escape). */
+static void open_loc_series(struct cw_buf *b, const char *name, const struct web_endpoint *e, const struct web_loc *loc,
+                            bool by_location)
 {
-    open_series(b, "clockwerk_checks_total", e);
-    put_cstr(b, ",result=\"ok\"} ");
-    web_metrics_u64(b, e->live.checks_ok);
-    put_cstr(b, "\n");
-    open_series(b, "clockwerk_checks_total", e);
-    put_cstr(b, ",result=\"failed\"} ");
-    web_metrics_u64(b, e->live.checks_failed);
-    put_cstr(b, "\n");
+    open_series(b, name, e);
+    if (!by_location) return;
+    put_cstr(b, ",location=\"");
+    put_cstr(b, loc->name);
+    put_cstr(b, "\"");
 }
 
-static void histogram_lines(struct cw_buf *b, const struct web_endpoint *e)
+static void checks_lines(struct cw_buf *b, const struct web_endpoint *e, bool by_location)
 {
-    for (int ph = 0; ph < WEB_HIST_PHASES; ph++) {
-        const struct web_hist *h = &e->live.duration[ph];
-        uint64_t cumulative = 0, observed = 0;
-        for (int i = 0; i < WEB_HIST_BUCKETS; i++) observed += h->bucket[i];
-        if (observed == 0) continue; /* a phase never reached (tls of an http:// endpoint): no series */
-        for (int i = 0; i < WEB_HIST_BUCKETS; i++) {
-            cumulative += h->bucket[i];
-            open_series(b, "clockwerk_check_duration_seconds_bucket", e);
-            put_cstr(b, ",phase=\"");
-            put_cstr(b, phase_names[ph]);
-            put_cstr(b, "\",le=\"");
-            put_cstr(b, le_names[i]);
-            put_cstr(b, "\"} ");
-            web_metrics_u64(b, cumulative);
-            put_cstr(b, "\n");
-        }
-        open_series(b, "clockwerk_check_duration_seconds_sum", e);
-        put_cstr(b, ",phase=\"");
-        put_cstr(b, phase_names[ph]);
-        put_cstr(b, "\"} ");
-        web_metrics_us_as_seconds(b, (int64_t)h->sum_us);
+    for (size_t k = 0; k < e->live.n_locs; k++) {
+        const struct web_loc *loc = &e->live.locs[k];
+        open_loc_series(b, "clockwerk_checks_total", e, loc, by_location);
+        put_cstr(b, ",result=\"ok\"} ");
+        web_metrics_u64(b, loc->checks_ok);
         put_cstr(b, "\n");
-        open_series(b, "clockwerk_check_duration_seconds_count", e);
-        put_cstr(b, ",phase=\"");
-        put_cstr(b, phase_names[ph]);
-        put_cstr(b, "\"} ");
-        web_metrics_u64(b, cumulative);
+        open_loc_series(b, "clockwerk_checks_total", e, loc, by_location);
+        put_cstr(b, ",result=\"failed\"} ");
+        web_metrics_u64(b, loc->checks_failed);
         put_cstr(b, "\n");
     }
 }
 
-static void changes_lines(struct cw_buf *b, const struct web_endpoint *e)
+static void histogram_phase(struct cw_buf *b, const struct web_endpoint *e, const struct web_loc *loc, int ph,
+                            bool by_location)
 {
+    const struct web_hist *h = &loc->duration[ph];
+    uint64_t cumulative = 0, observed = 0;
+    for (int i = 0; i < WEB_HIST_BUCKETS; i++) observed += h->bucket[i];
+    if (observed == 0) return; /* a phase never reached (tls of an http:// endpoint): no series */
+    for (int i = 0; i < WEB_HIST_BUCKETS; i++) {
+        cumulative += h->bucket[i];
+        open_loc_series(b, "clockwerk_check_duration_seconds_bucket", e, loc, by_location);
+        put_cstr(b, ",phase=\"");
+        put_cstr(b, phase_names[ph]);
+        put_cstr(b, "\",le=\"");
+        put_cstr(b, le_names[i]);
+        put_cstr(b, "\"} ");
+        web_metrics_u64(b, cumulative);
+        put_cstr(b, "\n");
+    }
+    open_loc_series(b, "clockwerk_check_duration_seconds_sum", e, loc, by_location);
+    put_cstr(b, ",phase=\"");
+    put_cstr(b, phase_names[ph]);
+    put_cstr(b, "\"} ");
+    web_metrics_us_as_seconds(b, (int64_t)h->sum_us);
+    put_cstr(b, "\n");
+    open_loc_series(b, "clockwerk_check_duration_seconds_count", e, loc, by_location);
+    put_cstr(b, ",phase=\"");
+    put_cstr(b, phase_names[ph]);
+    put_cstr(b, "\"} ");
+    web_metrics_u64(b, cumulative);
+    put_cstr(b, "\n");
+}
+
+static void histogram_lines(struct cw_buf *b, const struct web_endpoint *e, bool by_location)
+{
+    for (size_t k = 0; k < e->live.n_locs; k++)
+        for (int ph = 0; ph < WEB_HIST_PHASES; ph++) histogram_phase(b, e, &e->live.locs[k], ph, by_location);
+}
+
+/* Each location's own state of the endpoint (its vote: web_loc_state), with several locations only. */
+static void location_up_lines(struct cw_buf *b, const struct web_endpoint *e, bool by_location)
+{
+    if (!by_location) return;
+    for (size_t k = 0; k < e->live.n_locs; k++) {
+        enum web_state st = web_loc_state(&e->live.locs[k]);
+        if (st == WEB_STATE_UNKNOWN) continue;
+        open_loc_series(b, "clockwerk_endpoint_location_up", e, &e->live.locs[k], true);
+        put_cstr(b, st == WEB_STATE_UP ? "} 1\n" : "} 0\n");
+    }
+}
+
+static void changes_lines(struct cw_buf *b, const struct web_endpoint *e, bool by_location)
+{
+    (void)by_location;
     for (int k = 0; k < WEB_CHANGE_KINDS; k++) {
         open_series(b, "clockwerk_state_changes_total", e);
         put_cstr(b, ",kind=\"");
@@ -197,8 +232,9 @@ static void changes_lines(struct cw_buf *b, const struct web_endpoint *e)
     }
 }
 
-static void tls_line(struct cw_buf *b, const struct web_endpoint *e)
+static void tls_line(struct cw_buf *b, const struct web_endpoint *e, bool by_location)
 {
+    (void)by_location;
     if (!e->live.has_check || e->live.last.tls_expires_at_us <= 0) return;
     open_series(b, "clockwerk_tls_cert_expiry_timestamp_seconds", e);
     put_cstr(b, "} ");
@@ -207,8 +243,9 @@ static void tls_line(struct cw_buf *b, const struct web_endpoint *e)
 }
 
 /* The last dns check's answers (blackbox_exporter's probe_dns_answer_rrs), dns endpoints only. */
-static void dns_answers_line(struct cw_buf *b, const struct web_endpoint *e)
+static void dns_answers_line(struct cw_buf *b, const struct web_endpoint *e, bool by_location)
 {
+    (void)by_location;
     if (e->cfg->type != CW_CHECK_DNS || !e->live.has_check || e->live.last.fig.answers < 0) return;
     open_series(b, "clockwerk_dns_answers", e);
     put_cstr(b, "} ");
@@ -217,15 +254,17 @@ static void dns_answers_line(struct cw_buf *b, const struct web_endpoint *e)
 }
 
 /* The last icmp check's lost share of its echo requests, 0..1, icmp endpoints only. */
-static void icmp_loss_line(struct cw_buf *b, const struct web_endpoint *e)
+static void icmp_loss_line(struct cw_buf *b, const struct web_endpoint *e, bool by_location)
 {
+    (void)by_location;
     if (e->cfg->type != CW_CHECK_ICMP || !e->live.has_check || e->live.last.fig.loss_pct < 0) return;
     open_series(b, "clockwerk_icmp_loss_ratio", e);
     cw_buf_printf(b, "} %g\n", e->live.last.fig.loss_pct / 100.0);
 }
 
-static void maintenance_line(struct cw_buf *b, const struct web_endpoint *e)
+static void maintenance_line(struct cw_buf *b, const struct web_endpoint *e, bool by_location)
 {
+    (void)by_location;
     open_series(b, "clockwerk_endpoint_maintenance", e);
     put_cstr(b, web_maintenance(e, cw_wall_us(), NULL) ? "} 1\n" : "} 0\n");
 }
@@ -233,7 +272,7 @@ static void maintenance_line(struct cw_buf *b, const struct web_endpoint *e)
 /* One metric family over every endpoint: its header once, then a line (or lines) per endpoint. */
 struct endpoint_family {
     const char *name, *type, *help;
-    void (*lines)(struct cw_buf *b, const struct web_endpoint *e);
+    void (*lines)(struct cw_buf *b, const struct web_endpoint *e, bool by_location);
 };
 
 static const struct endpoint_family endpoint_families[] = {
@@ -244,14 +283,20 @@ static const struct endpoint_family endpoint_families[] = {
       "1 when the endpoint is up (last check ok, or the alerter's up), 0 when failing or down; absent while its "
       "state is unknown.",
       up_line },
+    { "clockwerk_endpoint_location_up", "gauge",
+      "Per location of an endpoint checked in several: 1 when that location sees it up, 0 when failing or down "
+      "there (its own alert_threshold); absent before its first check there.",
+      location_up_lines },
     { "clockwerk_endpoint_maintenance", "gauge",
       "1 while a maintenance window (the configuration's `maintenance`) covers the endpoint, else 0.",
       maintenance_line },
     { "clockwerk_checks_total", "counter",
-      "Checks seen on the bus by result, since the web started (misses what the relay dropped).", checks_lines },
+      "Checks seen on the bus by result (and location, with several), since the web started (misses what the "
+      "relay dropped).",
+      checks_lines },
     { "clockwerk_check_duration_seconds", "histogram",
-      "Check durations by phase (total, dns, connect, tls, ttfb; a phase not reached is not observed), since the "
-      "web started.",
+      "Check durations by phase (total, dns, connect, tls, ttfb; a phase not reached is not observed) and "
+      "location (with several), since the web started.",
       histogram_lines },
     { "clockwerk_state_changes_total", "counter",
       "State changes from the alerter's alerts (down, up, slow, fast), since the web started.", changes_lines },
@@ -267,7 +312,7 @@ static const struct endpoint_family endpoint_families[] = {
 
 static void counter(struct cw_buf *b, const char *name, const char *help, const char *labels, uint64_t v)
 {
-    if (help) header(b, name, "counter", help);
+    if (help) web_metrics_header(b, name, "counter", help);
     put_cstr(b, name);
     put_cstr(b, labels);
     put_cstr(b, " ");
@@ -291,10 +336,13 @@ static void web_lines(struct cw_buf *b, const struct web_model *m, const struct 
             "{kind=\"result\"}", m->bus.results);
     counter(b, "clockwerk_web_bus_records_total", NULL, "{kind=\"alert\"}", m->bus.alerts);
     counter(b, "clockwerk_web_bus_records_total", NULL, "{kind=\"stats\"}", m->bus.stats);
+    counter(b, "clockwerk_web_bus_records_total", NULL, "{kind=\"locations\"}", m->bus.locations);
     counter(b, "clockwerk_web_bus_malformed_messages_total", "Bus messages the web dropped: not decodable.", "",
             m->bus.malformed);
     counter(b, "clockwerk_web_bus_unknown_urls_total",
             "Results and alerts for an URL the web's configuration does not have (dropped).", "", m->bus.unknown_urls);
+    counter(b, "clockwerk_web_bus_unknown_locations_total",
+            "Results of a location their endpoint is not checked from (ignored).", "", m->bus.unknown_locations);
     counter(b, "clockwerk_web_bus_missing_results_total",
             "Results the web missed (gaps in the workers' sequence numbers): what its counters lack.", "",
             m->gaps.missing);
@@ -304,7 +352,7 @@ static void web_lines(struct cw_buf *b, const struct web_model *m, const struct 
             "Stats messages dropped: more than 512 processes, or a role over 24 bytes.", "", m->procs.dropped);
 }
 
-enum { SECTION_WEB, SECTION_PROCS, SECTION_ENDPOINTS };
+enum { SECTION_WEB, SECTION_PROCS, SECTION_LOCATIONS, SECTION_ENDPOINTS };
 
 struct metrics_stream {
     const struct web_model *m;
@@ -320,16 +368,20 @@ static int stream_next(void *state, struct cw_buf *out)
     struct metrics_stream *st = state;
     const struct web_model *m = st->m;
     if (m->generation != st->generation) return -1; /* reloaded: the endpoints we walked are gone */
+    bool by_location = web_model_has_locations(m);
     const size_t end = out->len + PART_BYTES;
     while (out->len < end) {
         if (st->section == SECTION_WEB) {
             web_lines(out, m, st->http);
         } else if (st->section == SECTION_PROCS) {
             web_metrics_procs(out, &m->procs, st->now_mono_ns);
+        } else if (st->section == SECTION_LOCATIONS) {
+            web_metrics_locations(out, m, st->now_mono_ns);
         } else if (st->section - SECTION_ENDPOINTS < ENDPOINT_FAMILIES) {
             const struct endpoint_family *f = &endpoint_families[st->section - SECTION_ENDPOINTS];
-            if (st->next_endpoint == 0) header(out, f->name, f->type, f->help);
-            while (st->next_endpoint < m->n && out->len < end) f->lines(out, &m->endpoints[st->next_endpoint++]);
+            if (st->next_endpoint == 0) web_metrics_header(out, f->name, f->type, f->help);
+            while (st->next_endpoint < m->n && out->len < end)
+                f->lines(out, &m->endpoints[st->next_endpoint++], by_location);
             if (st->next_endpoint < m->n) return 1;
             st->next_endpoint = 0;
         } else {

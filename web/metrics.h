@@ -23,6 +23,8 @@ void web_metrics_render(const struct web_request *rq, struct cw_buf *out);
 /* s as a label value of the exposition format: backslash, double quote and newline escaped; invalid UTF-8 and
  * other control characters as U+FFFD. NULL writes nothing. */
 void web_metrics_label_value(struct cw_buf *b, const char *s);
+/* A metric family's `# HELP` and `# TYPE` lines. */
+void web_metrics_header(struct cw_buf *b, const char *name, const char *type, const char *help);
 /* Decimal writers (no printf: /metrics writes ~10^6 numbers). */
 void web_metrics_u64(struct cw_buf *b, uint64_t v);
 void web_metrics_i64(struct cw_buf *b, int64_t v);
@@ -36,6 +38,10 @@ void web_stats_apply(struct web_procs *p, const struct cw_stats *s, int64_t now_
 int web_stats_lookup(const char *role, const char *name);
 /* Every process's counters, one metric family after another (processes silent for WEB_STATS_STALE_NS left out). */
 void web_metrics_procs(struct cw_buf *b, const struct web_procs *p, int64_t now_mono_ns);
+
+/* ---- web/metrics_locations.c */
+/* The locations' gauges from the alerter's last CW_MSG_LOCATIONS (none when it is older than WEB_STATS_STALE_NS). */
+void web_metrics_locations(struct cw_buf *b, const struct web_model *m, int64_t now_mono_ns);
 
 /* ---- web/metrics_stream.c */
 struct MHD_Response;

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "common/base/hash.h"
+#include "common/base/quorum.h"
 #include "common/config/config.h"
 #include "common/config/config_web.h"
 #include "common/wire/protocol.h"
@@ -96,8 +97,24 @@ struct web_check {
     char *error;               /* NULL when ok; owned (malloc) */
 };
 
+/* One location's view of an endpoint (issue 16; docs/web.md "Locations"): its last check there and its vote
+ * (common/base/quorum.h: DOWN after alert_threshold failures in a row there, UP after recovery_threshold
+ * successes). Every endpoint has at least one (web/locations.c web_locs_build); the counters /metrics exports per
+ * location live here. */
+struct web_loc {
+    const char *name; /* into the model's configuration: ep->locations[i], or cfg->location */
+    bool has_check, ok;
+    int64_t checked_at_us, latency_us;         /* wall clock; latency -1 when not reached */
+    char *error;                               /* NULL when ok (or no check yet); owned (malloc) */
+    struct quorum_voter voter;                 /* the location's vote (common/base/quorum.h) */
+    uint64_t checks_ok, checks_failed;         /* since the web started (carried over a reload) */
+    struct web_hist duration[WEB_HIST_PHASES]; /* check durations per phase (enum web_hist_phase) */
+};
+
 /* What the bus told about one endpoint. */
 struct web_live {
+    struct web_loc *locs; /* its locations, in ep->locations' order (one for an endpoint checked in one place) */
+    size_t n_locs;
     bool has_check;
     struct web_check last;
     int64_t last_call_us; /* push: wall clock of the last call (up or down; web_push_last_call_us); 0: none known */
@@ -105,11 +122,10 @@ struct web_live {
     int64_t state_since_us;            /* wall clock of the change that set `state`; 0 unknown */
     int64_t last_alert_us;             /* the state change of the last down/up alert known (bus or snapshot); 0: none */
     bool slow;                         /* a `slow` alert without a `fast` one after it */
-    uint64_t checks_ok, checks_failed; /* since the web started */
+    uint64_t checks_ok, checks_failed; /* since the web started, every location's (each one's: locs) */
     /* ---- for /metrics (web/metrics.c), since the web started (carried over a reload) */
-    struct web_hist duration[WEB_HIST_PHASES]; /* check durations per phase (enum web_hist_phase) */
-    uint32_t changes[WEB_CHANGE_KINDS];        /* state changes from `alert` messages (enum web_change_kind) */
-    uint64_t recent_alert_ids[4];              /* last alert ids counted: a resent alert (delivery update) is not */
+    uint32_t changes[WEB_CHANGE_KINDS]; /* state changes from `alert` messages (enum web_change_kind) */
+    uint64_t recent_alert_ids[4];       /* last alert ids counted: a resent alert (delivery update) is not */
 };
 
 struct web_endpoint {
@@ -121,9 +137,27 @@ struct web_endpoint {
     UT_hash_handle hh_url, hh_id;
 };
 
+/* One location as the alerter last told (CW_MSG_LOCATIONS, issue 16). */
+struct web_location {
+    char name[CW_LOCATION_NAME_MAX + 1];
+    uint8_t state;         /* CW_LOCATION_UNKNOWN, _LIVE, _SILENT */
+    int64_t last_heard_us; /* wall clock; 0: never */
+    int64_t offset_us;     /* its clock - the central's; CW_OFFSET_UNKNOWN */
+    int64_t rtt_us;        /* -1: unknown */
+    uint32_t workers;
+};
+#define WEB_CLOCK_WARN_US 1000000 /* an |offset| above 1 s is shown as a warning (the alerter warns too) */
+struct web_locations {
+    struct web_location v[CW_LOCATIONS_MAX];
+    unsigned n;
+    int64_t at_us;            /* the message's time (the alerter's clock); 0: no message yet */
+    int64_t received_mono_ns; /* cw_mono_ns when it arrived; 0: none */
+};
+
 /* What the web received from the bus. */
 struct web_bus_counts {
-    uint64_t messages, results, alerts, stats;
+    uint64_t messages, results, alerts, stats, locations;
+    uint64_t unknown_locations;   /* results of a location the endpoint is not checked from (ignored) */
     uint64_t malformed;           /* dropped: could not be decoded */
     uint64_t unknown_urls;        /* results or alerts for an URL not in the configuration (dropped) */
     const char *last_malformed;   /* static reason */
@@ -139,9 +173,13 @@ struct web_model {
     struct cw_result *scratch;         /* CW_RESULT_BATCH_MAX, for decoding */
     const struct web_history *history; /* the last snapshot read (web/history.h); NULL until the first */
     struct web_procs procs;            /* every process's last stats (/metrics), carried over a reload */
-    uint64_t generation;               /* differs for every model built: a /metrics stream ends on a reload */
-    const char *history_error;         /* why the last read of the history failed; NULL when it did not */
-    bool history_off;                  /* no database is configured: no history is read */
+    struct web_locations locations;    /* the alerter's last CW_MSG_LOCATIONS, carried over a reload */
+    const char *own_location;          /* cfg->location ("local" when unset): a result without one is from here */
+    const char *config_locations[CW_LOCATIONS_MAX + 1]; /* config_location_names (into the configuration) */
+    size_t n_config_locations;                          /* more than one: the web shows locations everywhere */
+    uint64_t generation;       /* differs for every model built: a /metrics stream ends on a reload */
+    const char *history_error; /* why the last read of the history failed; NULL when it did not */
+    bool history_off;          /* no database is configured: no history is read */
 };
 
 /* ---- web/ids.c */
@@ -173,6 +211,37 @@ const char *web_state_name(enum web_state state);
 const char *web_url_label(const char *url, char *buf, size_t len);
 /* The name the web shows: the endpoint's name, or web_url_label of its URL. */
 const char *web_endpoint_label(const struct web_endpoint *e, char *buf, size_t len);
+/* ---- web/locations.c (issue 16) */
+/* e's locations (ep->locations, or the own location when it lists none), no check yet. */
+void web_locs_build(struct web_live *l, const struct cw_endpoint *ep, const char *own_location);
+void web_locs_free(struct web_live *l);
+/* A reload: each location of `to` that `from` had (by name) takes its last check, vote and counters. */
+void web_locs_carry(struct web_live *to, struct web_live *from);
+/* The location of e named name ("" or NULL: the own location), NULL when e is not checked there. */
+struct web_loc *web_loc_find(const struct web_model *m, struct web_live *l, const char *name);
+/* One result into its location: last check, counters, vote. false when it is older than the last one known. */
+bool web_loc_apply(struct web_loc *loc, const struct cw_result *r, const struct cw_endpoint *ep);
+/* The alerter's view of the locations (a decoded CW_MSG_LOCATIONS). true when a location's silence changed (or
+ * the list did): the verdicts of the endpoints must be judged again. */
+bool web_locations_apply(struct web_model *m, const struct cw_locations_msg *msg, int64_t now_mono_ns);
+/* The alerter's last word on the location named name; NULL when it said none. */
+const struct web_location *web_location_find(const struct web_model *m, const char *name);
+/* Every location to show, into out (at most max): the configuration's in its order, each with the alerter's last
+ * word on it (state unknown and nothing known when it said none), then any other the alerter told of. */
+size_t web_location_rows(const struct web_model *m, struct web_location *out, size_t max);
+/* Whether the model shows locations (the configuration knows more than one, or the alerter told of several). */
+bool web_model_has_locations(const struct web_model *m);
+/* The endpoint's state from its locations' votes and the quorum (several locations only): DOWN when the
+ * verdict is DOWN, FAILING when a quorum of the live locations' last checks failed without that, UP when the
+ * verdict is UP, UNKNOWN when too few live locations have a vote. A silent location (the alerter's word) is
+ * left out. */
+enum web_state web_locs_state(const struct web_model *m, const struct web_live *l, const struct cw_endpoint *ep);
+/* A location's own state for its chip: DOWN when its vote is, FAILING when its last check failed short of that,
+ * UP after an ok check, UNKNOWN before any. */
+enum web_state web_loc_state(const struct web_loc *loc);
+/* "live", "silent", "unknown". */
+const char *web_location_state_name(uint8_t state);
+
 /* ---- web/maint.c */
 /* The maintenance window covering e at now_us (wall clock), NULL: none; *end_us (unless NULL): its end, 0. */
 const struct cw_maintenance *web_maintenance(const struct web_endpoint *e, int64_t now_us, int64_t *end_us);

@@ -39,7 +39,11 @@ static const char STYLE[] =
     "ul.problems{padding-left:1.2em}svg.chart{width:100%;height:auto;max-width:960px}"
     ".l-dns{background:#8250df}.l-connect{background:#1f6feb}.l-tls{background:#bf8700}.l-ttfb{background:#2da44e}"
     ".l-band{background:#f3c5c8}.legend i.l-p50,.legend i.l-p95{height:.25em}.l-p50{background:#1f2328}"
-    ".l-p95{background:#cf222e}code{font-size:.9em}";
+    ".l-p95{background:#cf222e}code{font-size:.9em}"
+    ".chips{white-space:normal;font-weight:400}.chip{display:inline-block;font-size:.75em;padding:0 .45em;"
+    "margin:1px 2px 0 0;border:1px solid currentColor;border-radius:9px;white-space:nowrap}.chip.silent{opacity:.5}"
+    ".loc-live{color:#1a7f37}.loc-silent{color:#cf222e}.loc-unknown{color:#6e7781}"
+    ".clockwarn{color:#bc4c00;font-weight:600}#locations th:nth-child(n+3){text-align:right}";
 
 void page_style(const struct web_request *rq, struct web_reply *rp)
 {

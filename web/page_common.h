@@ -41,6 +41,14 @@ int64_t page_day0_ms(const struct web_model *m);
  * uptime, incidents, p95). h NULL: every day "no data". */
 void page_put_bar(struct cw_buf *b, const struct web_ep_history *h, int64_t day0_ms);
 
+/* ---- web/page_locations.c (issue 16): nothing for an endpoint checked in one place / a single location */
+/* `<div class="chips">` with a chip per location of e: its state there and its last latency (title: details). */
+void page_put_location_chips(struct cw_buf *b, const struct web_model *m, const struct web_endpoint *e);
+/* The endpoint page's table of e's locations (state, last check, latency, error) and its quorum. */
+void page_put_location_table(struct cw_buf *b, const struct web_model *m, const struct web_endpoint *e);
+/* The Locations box of `/` (more than one location): state, last heard, clock offset (warning above 1 s). */
+void page_put_locations_box(struct cw_buf *b, const struct web_model *m, int64_t now_mono_ns);
+
 /* `/style.css`: the one stylesheet of every page (cached for a while). */
 void page_style(const struct web_request *rq, struct web_reply *rp);
 

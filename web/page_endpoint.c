@@ -222,6 +222,7 @@ void page_endpoint(const struct web_request *rq, struct web_reply *rp)
     web_html_text(b, name);
     put_cstr(b, "</h2>");
     put_summary(b, e);
+    page_put_location_table(b, rq->model, e);
     put_cstr(b, "<h2>Last 90 days</h2><div class=\"big\">");
     page_put_bar(b, e->hist, page_day0_ms(rq->model));
     put_cstr(b, "</div>");

@@ -201,7 +201,8 @@ static void put_cert(struct cw_buf *b, const struct web_live *l, int64_t now_ms)
     else cw_buf_printf(b, "\">%" PRId64 " d</td>", days);
 }
 
-static void put_row(struct cw_buf *b, const struct web_endpoint *e, int64_t day0_ms, int64_t now_ms)
+static void put_row(struct cw_buf *b, const struct web_model *m, const struct web_endpoint *e, int64_t day0_ms,
+                    int64_t now_ms)
 {
     const struct web_live *l = &e->live;
     const char *state = web_state_name(l->state);
@@ -211,6 +212,7 @@ static void put_row(struct cw_buf *b, const struct web_endpoint *e, int64_t day0
     /* exactly class="state S">S< (tests/e2e/test_web.py looks for it); the since is on the endpoint's page */
     cw_buf_printf(b, "</td><td class=\"state %s\">%s%s", state, state, l->slow ? " (slow)" : "");
     page_put_maintenance(b, e, now_ms * 1000);
+    page_put_location_chips(b, m, e);
     put_cstr(b, "</td><td>");
     page_put_bar(b, e->hist, day0_ms);
     put_cstr(b, "</td>");
@@ -303,6 +305,7 @@ void page_index(const struct web_request *rq, struct web_reply *rp)
     page_begin(b, rq, NULL, INDEX_REFRESH_S);
     put_banner(b, &l, m->n);
     put_problems(b, m, &l);
+    page_put_locations_box(b, m, rq->now_mono_ns);
     put_groups(b, &l);
     int64_t day0_ms = page_day0_ms(m), now_ms = cw_wall_us() / 1000;
     size_t from = (page - 1) * INDEX_PAGE_SIZE, to = from + INDEX_PAGE_SIZE < m->n ? from + INDEX_PAGE_SIZE : m->n;
@@ -315,7 +318,7 @@ void page_index(const struct web_request *rq, struct web_reply *rp)
             open_group = l.group_of[i];
             put_table_head(b, &l.groups[open_group]);
         }
-        put_row(b, &m->endpoints[i], day0_ms, now_ms);
+        put_row(b, m, &m->endpoints[i], day0_ms, now_ms);
     }
     if (open_group != SIZE_MAX) put_cstr(b, "</tbody></table></div>\n");
     put_pager(b, page, pages);

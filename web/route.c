@@ -21,6 +21,7 @@ static const struct web_route routes[] = {
     { "/api/v1/endpoints", false, api_endpoints, NULL },
     { "/api/v1/endpoints/", true, api_endpoint, api_endpoint_needs_detail }, /* {id} and {id}/history: see web/api.h */
     { "/api/v1/incidents", false, api_incidents, NULL },
+    { "/api/v1/locations", false, api_locations, NULL },
     { "/api/v1/silences", false, api_silences, NULL }, /* GET, HEAD, POST (web/api_silences.h) */
     { "/api/v1/silences/", true, api_silence, NULL },  /* GET, HEAD, DELETE {id} */
     { "/metrics", false, web_metrics_page, NULL },

@@ -88,7 +88,8 @@ void icmp_fds_plan(struct icmp_fds *f, const struct cw_config *cfg, const struct
     unsigned slots = cfg->workers > 0 ? (unsigned)cfg->workers : 1;
     size_t n_icmp = 0;
     for (size_t i = 0; i < cfg->n_endpoints; i++) {
-        if (cfg->endpoints[i].type != CW_CHECK_ICMP) continue;
+        /* only this host's: an icmp check that only another location runs needs nothing here (issue 16) */
+        if (cfg->endpoints[i].type != CW_CHECK_ICMP || !config_endpoint_at(&cfg->endpoints[i], cfg->location)) continue;
         if (!f->wants) f->wants = cw_xcalloc(slots, 1);
         f->wants[cw_shard_of(cfg->endpoints[i].url, slots)] = 1;
         n_icmp++;
@@ -145,7 +146,7 @@ int icmp_fds_report(const struct cw_config *cfg, const struct privs *p, char *li
 {
     size_t n_icmp = 0;
     for (size_t i = 0; i < cfg->n_endpoints; i++)
-        if (cfg->endpoints[i].type == CW_CHECK_ICMP) n_icmp++;
+        if (cfg->endpoints[i].type == CW_CHECK_ICMP && config_endpoint_at(&cfg->endpoints[i], cfg->location)) n_icmp++;
     if (!n_icmp) return 0;
     char how[512];
     if (icmp_access_check(p, how, sizeof how) != ICMP_ACCESS_NONE) {

@@ -1,8 +1,8 @@
 /* web/history_detail.c — the detail of one endpoint (web/history_read.h web_detail_read): its hourly points of the
  * last 30 days from checks_hourly (one endpoint: a range of the primary key) plus the raw rows above the watermark
  * (the hours not folded yet), and its last WEB_DETAIL_CHECKS checks (storer/reader.h last_checks: the index
- * (endpoint_id, checked_at) read backwards). The rows are read first: an hour they touch gets a tally of its own
- * that its cell is then added to; every other hour is figured straight from its cell. */
+ * (endpoint_id, checked_at) read backwards). Each hour gets one tally that its raw rows and its cells are added to: with
+ * several locations (issue 16) an hour has a cell per location, and the hour's figures are their sum. */
 #include "web/history_read.h"
 
 #include <stdio.h>
@@ -16,8 +16,7 @@
 struct detail_read {
     struct web_detail *d;
     int64_t h0;                                /* the first hour's start */
-    struct tally *row_hours[WEB_DETAIL_HOURS]; /* hours that raw rows touched; NULL for the others */
-    struct tally scratch;
+    struct tally *hours[WEB_DETAIL_HOURS]; /* hours that rows or cells touched; NULL for the others */
 };
 
 static long hour_index(const struct detail_read *x, int64_t t_ms)
@@ -40,13 +39,17 @@ static void fill_hour(struct web_detail_hour *h, const struct tally *t)
         h->phase_mean_us[p] = t->phase_n[p] ? (uint32_t)(t->phase_sum_us[p] / (double)t->phase_n[p] + 0.5) : 0;
 }
 
+static struct tally *hour_tally(struct detail_read *x, long i)
+{
+    if (!x->hours[i]) x->hours[i] = cw_xcalloc(1, sizeof *x->hours[i]);
+    return x->hours[i];
+}
+
 static int on_row(void *ctx, const struct rollup_row *row, int64_t at_ms)
 {
     struct detail_read *x = ctx;
     long i = hour_index(x, at_ms);
-    if (i < 0) return 0;
-    if (!x->row_hours[i]) x->row_hours[i] = cw_xcalloc(1, sizeof *x->row_hours[i]);
-    tally_add_row(x->row_hours[i], row);
+    if (i >= 0) tally_add_row(hour_tally(x, i), row);
     return 0;
 }
 
@@ -55,14 +58,7 @@ static int on_cell(void *ctx, int64_t endpoint_id, int64_t start_s, const struct
     struct detail_read *x = ctx;
     (void)endpoint_id;
     long i = hour_index(x, start_s * 1000);
-    if (i < 0) return 0;
-    if (x->row_hours[i]) {
-        tally_add_cell(x->row_hours[i], cell);
-        return 0;
-    }
-    memset(&x->scratch, 0, sizeof x->scratch);
-    tally_add_cell(&x->scratch, cell);
-    fill_hour(&x->d->hours[i], &x->scratch);
+    if (i >= 0) tally_add_cell(hour_tally(x, i), cell);
     return 0;
 }
 
@@ -102,8 +98,8 @@ struct web_detail *web_detail_read(const struct store_read_backend *b, struct st
     char err[512] = "";
     int rc = db_id >= 0 ? read_detail(x, b, r, db_id, end, err, sizeof err) : STORE_OK;
     for (int i = 0; i < WEB_DETAIL_HOURS; i++) {
-        if (x->row_hours[i]) fill_hour(&d->hours[i], x->row_hours[i]);
-        free(x->row_hours[i]);
+        if (x->hours[i]) fill_hour(&d->hours[i], x->hours[i]);
+        free(x->hours[i]);
     }
     free(x);
     if (rc != STORE_OK) {

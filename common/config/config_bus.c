@@ -206,6 +206,10 @@ void cfgp_bus(struct cfg_parser *p, const config_setting_t *g)
         at[k] = s;
         *fields[k] = bus_address(p, v);
         const char *why = bus_address_problem(*fields[k]);
+        /* each of the four is bound by one process and connected to by others of this host: "*" can only be bound */
+        if (!why && strncmp(*fields[k], "tcp://*:", 8) == 0)
+            why = "tcp://*:PORT can be listened on but not connected to (this host's own processes connect to it): "
+                  "use tcp://0.0.0.0:PORT to listen on every address";
         if (why) {
             cfgp_problem(p, s, "bus.%s: %s", s->name, why);
             *fields[k] = NULL;

@@ -11,13 +11,7 @@
 
 bool config_is_probe_host(const struct cw_config *cfg) { return cfg && cfg->central_address != NULL; }
 
-bool config_location_name_valid(const char *name)
-{
-    if (!name) return false;
-    size_t len = strlen(name);
-    return len >= 1 && len <= CW_LOCATION_NAME_MAX &&
-           strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == len;
-}
+bool config_location_name_valid(const char *name) { return proto_location_valid(name); /* the wire's rule */ }
 
 size_t config_location_names(const struct cw_config *cfg, const char **out, size_t max)
 {

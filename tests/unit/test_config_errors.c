@@ -151,6 +151,9 @@ static const struct ct_bad_case bad_cases[] = {
     { "bus = {\n store_address = \"udp://a:1\"; };\n", 2,
       "bus.store_address: address must start with ipc:// or tcp://" },
     { "bus = {\n tap_address = \"tcp://a\"; };\n", 2, "bus.tap_address: tcp:// address needs host:port" },
+    /* "*" is bound fine but the host's own processes cannot connect to it (the central's alerter to its storer) */
+    { "bus = {\n store_address = \"tcp://*:7001\"; };\n", 2,
+      "bus.store_address: tcp://*:PORT can be listened on but not connected to" },
     { "bus = { store_address = \"tcp://127.0.0.1:5000\";\n alert_address = \"tcp://127.0.0.1:5000\"; };\n", 2,
       "bus.alert_address: the same address as bus.store_address" },
     /* syntax */

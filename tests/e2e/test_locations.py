@@ -232,7 +232,7 @@ def test_delay_shows_in_that_location_only():
     with tempdir() as d, netns.Network(targets={"all": EVERYWHERE}) as net:
         url = net.target("all").url("/ok")
         site = Site(net, d)
-        central, probes = start_all(site, [endpoint(url, timeout=2)])
+        central, probes = start_all(site, [endpoint(url, timeout=1)])
         try:
             wait_rows_from(central, url, EVERYWHERE, n=2)
             harness.note("delay made by " + net.delay("sgp", 80))

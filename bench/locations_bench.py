@@ -20,7 +20,6 @@ probe-host mode) prints "not measured" with the reason.
 """
 
 import argparse
-import importlib.util
 import os
 import shutil
 import sqlite3
@@ -30,20 +29,11 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+from dns_bench import B  # noqa: E402  bench/run.py as a module (its helpers: processes, /proc CPU, nginx)
+
 LOCATIONS = ("fra", "nyc", "sgp")
 CENTRAL_ROLES = ("clockwerk: storer", "clockwerk: alerter")
-
-
-def _bench_run():
-    """bench/run.py as a module, by its path (tests/e2e has a run.py too)."""
-    spec = importlib.util.spec_from_file_location("bench_run", os.path.join(HERE, "run.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-B = _bench_run()
 
 
 class NotMeasured(Exception):

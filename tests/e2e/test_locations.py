@@ -18,6 +18,7 @@ iproute2: without them each test notes why and passes without checking. Probes p
 (CLOCKWERK_CONFIG_POLL_MS).
 """
 
+import contextlib
 import os
 import re
 import shutil
@@ -130,59 +131,72 @@ def stop_all(central, probes):
     central.cleanup()
 
 
+@contextlib.contextmanager
+def running(targets, endpoints_of):
+    """A network with these targets, a central host checking endpoints_of(net) and every probe, all started;
+    yields (net, site, central, probes). Everything is stopped and removed on every path."""
+    with tempdir() as d, netns.Network(targets=targets) as net:
+        site = Site(net, d)
+        central, probes = start_all(site, endpoints_of(net))
+        try:
+            yield net, site, central, probes
+        finally:
+            stop_all(central, probes)
+
+
 def test_endpoints_checked_from_each_location():
     if netns.skipped():
         return
-    with tempdir() as d, netns.Network(targets={"all": EVERYWHERE}) as net:
+    urls = {}
+
+    def endpoints(net):
         t = net.target("all")
-        everywhere, fra_only = t.url("/ok?everywhere"), t.url("/ok?fra")
-        site = Site(net, d)
-        central, probes = start_all(site, [endpoint(everywhere, timeout=1),
-                                           endpoint(fra_only, timeout=1, locations=["fra"])])
-        try:
-            wait_rows_from(central, everywhere, EVERYWHERE)
-            wait_rows_from(central, fra_only, {"fra"}, n=3)
-            got = rows_by_location(central, fra_only)
-            check(set(got) == {"fra"}, "an endpoint of fra only was checked from %s" % got)
-            for loc, p in probes.items():
-                check(not [x for x in p.children().values() if "worker" not in x],
-                      "probe %s runs more than workers: %s" % (loc, p.describe_children()))
-        finally:
-            stop_all(central, probes)
+        urls.update(everywhere=t.url("/ok?everywhere"), fra=t.url("/ok?fra"))
+        return [endpoint(urls["everywhere"], timeout=1), endpoint(urls["fra"], timeout=1, locations=["fra"])]
+    with running({"all": EVERYWHERE}, endpoints) as (net, site, central, probes):
+        wait_rows_from(central, urls["everywhere"], EVERYWHERE)
+        wait_rows_from(central, urls["fra"], {"fra"}, n=3)
+        got = rows_by_location(central, urls["fra"])
+        check(set(got) == {"fra"}, "an endpoint of fra only was checked from %s" % got)
+        for loc, p in probes.items():
+            check(not [x for x in p.children().values() if "worker" not in x],
+                  "probe %s runs more than workers: %s" % (loc, p.describe_children()))
+
+
+def failed_from(cw, url, location):
+    rows = cw.db().try_query("SELECT count(*) FROM checks c JOIN endpoints e ON e.id = c.endpoint_id WHERE e.url = ? "
+                             "AND c.location = ? AND c.ok = 0", (url, location))
+    return rows[0][0] if rows else 0
 
 
 @harness.timeout(300)
 def test_quorum_two_of_three():
     if netns.skipped():
         return
-    with tempdir() as d, netns.Network(targets={"one": {"fra"}, "two": {"fra", "nyc"}}) as net:
+    with running({"one": {"fra"}, "two": {"fra", "nyc"}},
+                 lambda net: [endpoint(net.target(n).url("/ok"), timeout=1, quorum=2) for n in ("one", "two")]) \
+            as (net, site, central, probes):
         one, two = net.target("one").url("/ok"), net.target("two").url("/ok")
-        site = Site(net, d)
-        central, probes = start_all(site, [endpoint(one, timeout=1, quorum=2), endpoint(two, timeout=1, quorum=2)])
-        try:
-            down = wait_for(lambda: alerts(central, "down", one), deadline(60),
-                            lambda: "a DOWN of %s, reached from fra only (alerts: %s)" % (one, alerts(central)))
-            check(len(down) == 1 and re.search(r"DOWN from nyc, sgp; up from fra", down[0][2]),
-                  "the DOWN alert of %s: %s" % (one, down))
-            # two is failing from sgp for as long: many failed checks there, still no alert
-            wait_for(lambda: (central.db().try_query(
-                "SELECT count(*) FROM checks c JOIN endpoints e ON e.id = c.endpoint_id WHERE e.url = ? AND "
-                "c.location = 'sgp' AND c.ok = 0", (two,)) or [[0]])[0][0] >= 8, deadline(60),
-                "8 failed checks of %s from sgp" % two)
-            check(not alerts(central, url=two), "an alert of %s (down from sgp only): %s" % (two, alerts(central)))
-            check(len(alerts(central, "down", one)) == 1, "more DOWN alerts: %s" % alerts(central))
-        finally:
-            stop_all(central, probes)
+        down = wait_for(lambda: alerts(central, "down", one), deadline(60),
+                        lambda: "a DOWN of %s, reached from fra only (alerts: %s)" % (one, alerts(central)))
+        check(len(down) == 1 and re.search(r"DOWN from nyc, sgp; up from fra", down[0][2]),
+              "the DOWN alert of %s: %s" % (one, down))
+        # two is failing from sgp for as long: many failed checks there, still no alert
+        wait_for(lambda: failed_from(central, two, "sgp") >= 8, deadline(60), "8 failed checks of %s from sgp" % two)
+        check(not alerts(central, url=two), "an alert of %s (down from sgp only): %s" % (two, alerts(central)))
+        check(len(alerts(central, "down", one)) == 1, "more DOWN alerts: %s" % alerts(central))
+
+
+def everywhere_endpoint(net):
+    return [endpoint(net.target("all").url("/ok"), timeout=1)]
 
 
 @harness.timeout(420)
 def test_probe_cut_off_for_a_minute():
     if netns.skipped():
         return
-    with tempdir() as d, netns.Network(targets={"all": EVERYWHERE}) as net:
+    with running({"all": EVERYWHERE}, everywhere_endpoint) as (net, site, central, probes):
         url = net.target("all").url("/ok")
-        site = Site(net, d)
-        central, probes = start_all(site, [endpoint(url, timeout=1)])
         try:
             wait_rows_from(central, url, EVERYWHERE, n=3)
             before = rows_by_location(central, url).get("fra", 0)
@@ -217,7 +231,6 @@ def test_probe_cut_off_for_a_minute():
             check(not alerts(central, url=url), "an alert of the endpoint: %s" % alerts(central))
         finally:
             net.restore("fra")
-            stop_all(central, probes)
 
 
 def _latencies(cw, url, location, after):
@@ -229,43 +242,32 @@ def _latencies(cw, url, location, after):
 def test_delay_shows_in_that_location_only():
     if netns.skipped():
         return
-    with tempdir() as d, netns.Network(targets={"all": EVERYWHERE}) as net:
+    with running({"all": EVERYWHERE}, everywhere_endpoint) as (net, site, central, probes):
         url = net.target("all").url("/ok")
-        site = Site(net, d)
-        central, probes = start_all(site, [endpoint(url, timeout=1)])
-        try:
-            wait_rows_from(central, url, EVERYWHERE, n=2)
-            harness.note("delay made by " + net.delay("sgp", 80))
-            after = harness.utc_now_iso()
-            wait_for(lambda: all(len(_latencies(central, url, loc, after)) >= 8 for loc in PROBES), deadline(60),
-                     "8 successful checks from each location after the delay")
-            med = {loc: statistics.median(_latencies(central, url, loc, after)) for loc in PROBES}
-            harness.note("median latency ms with 80 ms on sgp's link: %s" % {k: round(v, 1) for k, v in med.items()})
-            check(med["sgp"] >= 80, "sgp's latency with 80 ms on its link: %.1f ms" % med["sgp"])
-            for loc in ("fra", "nyc"):
-                check(med[loc] < 40, "%s's latency while sgp's link is delayed: %.1f ms" % (loc, med[loc]))
-        finally:
-            stop_all(central, probes)
+        wait_rows_from(central, url, EVERYWHERE, n=2)
+        harness.note("delay made by " + net.delay("sgp", 80))
+        after = harness.utc_now_iso()
+        wait_for(lambda: all(len(_latencies(central, url, loc, after)) >= 8 for loc in PROBES), deadline(60),
+                 "8 successful checks from each location after the delay")
+        med = {loc: statistics.median(_latencies(central, url, loc, after)) for loc in PROBES}
+        harness.note("median latency ms with 80 ms on sgp's link: %s" % {k: round(v, 1) for k, v in med.items()})
+        check(med["sgp"] >= 80, "sgp's latency with 80 ms on its link: %.1f ms" % med["sgp"])
+        for loc in ("fra", "nyc"):
+            check(med[loc] < 40, "%s's latency while sgp's link is delayed: %.1f ms" % (loc, med[loc]))
 
 
 def test_central_reload_reaches_every_probe():
     if netns.skipped():
         return
-    with tempdir() as d, netns.Network(targets={"all": EVERYWHERE}) as net:
+    with running({"all": EVERYWHERE}, everywhere_endpoint) as (net, site, central, probes):
         t = net.target("all")
-        first = [endpoint(t.url("/ok?first"), timeout=1)]
-        site = Site(net, d)
-        central, probes = start_all(site, first)
-        try:
-            wait_rows_from(central, t.url("/ok?first"), EVERYWHERE)
-            marks = {loc: p.log_mark() for loc, p in probes.items()}
-            new = t.url("/ok?new")
-            central.reload(site.central_config(first + [endpoint(new, timeout=1)]))
-            for loc, p in probes.items():
-                p.wait_log(RECEIVED + r" .*: 2 endpoints for location %s" % loc, since=marks[loc], timeout=30)
-            wait_rows_from(central, new, EVERYWHERE)
-        finally:
-            stop_all(central, probes)
+        wait_rows_from(central, t.url("/ok"), EVERYWHERE)
+        marks = {loc: p.log_mark() for loc, p in probes.items()}
+        new = t.url("/ok?new")
+        central.reload(site.central_config(everywhere_endpoint(net) + [endpoint(new, timeout=1)]))
+        for loc, p in probes.items():
+            p.wait_log(RECEIVED + r" .*: 2 endpoints for location %s" % loc, since=marks[loc], timeout=30)
+        wait_rows_from(central, new, EVERYWHERE)
 
 
 def test_unadmitted_key_gets_nothing_and_sends_nothing():

@@ -118,7 +118,10 @@ def _remove_namespace(name):
                 os.kill(p, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        harness.wait_for(lambda: not any(harness.proc_alive(p) for p in pids), 10, "processes in %s to die" % name)
+        try:
+            harness.wait_for(lambda: not any(harness.proc_alive(p) for p in pids), 10, "processes in %s to die" % name)
+        except harness.WaitTimeout:
+            pass  # deleted all the same: its name goes now, the namespace itself with its last process
     run("ip", "netns", "del", name, check_rc=False)
 
 

@@ -206,12 +206,14 @@ bench: all bench-programs
 	@/usr/bin/python3 bench/tcp_bench.py
 	@/usr/bin/python3 bench/dns_bench.py
 	@/usr/bin/python3 bench/icmp_bench.py
+	@/usr/bin/python3 bench/locations_bench.py
 bench-smoke: all bench-programs
 	@sh bench/run.sh smoke
 	@/usr/bin/python3 bench/web_bench.py --endpoints 500 --rate 150 --seconds 3 --requests 20
 	@/usr/bin/python3 bench/tcp_bench.py --ports 50 --interval 0.5 --seconds 3 --floor-checks 2000
 	@/usr/bin/python3 bench/dns_bench.py --endpoints 300 --seconds 3
 	@/usr/bin/python3 bench/icmp_bench.py --endpoints 500 --interval 2 --seconds 3
+	@/usr/bin/python3 bench/locations_bench.py --endpoints 200 --seconds 3
 
 clean:
 	rm -rf build bin

@@ -36,7 +36,7 @@ void locations_build(struct locations *t, const char *const *names, size_t n, do
 
 struct location *locations_find(const struct locations *t, const char *name)
 {
-    if (!name || !name[0]) return NULL;
+    if (!t || !name || !name[0]) return NULL;
     for (size_t i = 0; i < t->n; i++)
         if (strcmp(t->all[i].name, name) == 0) return &t->all[i];
     return NULL;

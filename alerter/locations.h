@@ -78,7 +78,7 @@ struct location_event {
 void locations_build(struct locations *t, const char *const *names, size_t n, double silent_after, int64_t now_mono,
                      int64_t now_wall);
 
-/* The location of that name (NULL or "": none), or NULL. */
+/* The location of that name (NULL or "": none), or NULL (also when t is NULL). */
 struct location *locations_find(const struct locations *t, const char *name);
 
 /* It was heard (a HELLO or a result from worker). Returns 1 with *ev filled when this brings it back from SILENT. */

@@ -48,6 +48,11 @@ _Static_assert(sizeof(zmq_msg_t) <= sizeof(((struct bus_msg *)0)->impl), "bus_ms
 #define RELIABLE_ACK_HWM 100000
 #define BEST_EFFORT_HWM 10000
 #define PUSH_CALLS_HWM 1000 /* push calls queued web -> worker (per worker); then the web answers 503 */
+#define CONFIG_HWM 16       /* configuration requests and answers queued per peer (issue 16) */
+/* ZMTP heartbeats on every tcp:// socket: a PING every 2 s, the connection dropped (and a connecting socket
+ * reconnecting) when nothing came back within 6 s — a link cut without a FIN or RST is noticed (docs/protocol.md). */
+#define HEARTBEAT_IVL_MS 2000
+#define HEARTBEAT_TIMEOUT_MS 6000
 
 struct bus_socket {
     struct bus *bus;
@@ -119,11 +124,21 @@ static int set_int(void *zsock, int option, int value) { return zmq_setsockopt(z
 
 /* A peer that sends a frame larger than any valid message is disconnected by ZeroMQ before the frame is
  * allocated: a hostile or broken peer cannot make a receiver buffer gigabytes. */
-static int set_max_msg_size(void *zsock)
+static int set_max_msg_size(void *zsock, int64_t max)
 {
-    int64_t max = CW_PAYLOAD_MAX;
     return zmq_setsockopt(zsock, ZMQ_MAXMSGSIZE, &max, sizeof max);
 }
+
+static int set_heartbeat(void *zsock, const char *address)
+{
+    if (strncmp(address, "tcp://", 6) != 0) return 0;
+    return set_int(zsock, ZMQ_HEARTBEAT_IVL, HEARTBEAT_IVL_MS) |
+           set_int(zsock, ZMQ_HEARTBEAT_TIMEOUT, HEARTBEAT_TIMEOUT_MS);
+}
+
+/* The roles whose socket is a ROUTER: bound, every message prefixed by its peer's routing id, answered with
+ * bus_send_to, a CURVE server on tcp://. */
+static bool routes(enum bus_role role) { return role == BUS_RECV_RELIABLE || role == BUS_SERVE_CONFIG; }
 
 int bus_set_curve(struct bus *bus, const struct bus_curve_keys *keys, char *err, size_t errlen)
 {
@@ -183,7 +198,8 @@ struct bus_socket *bus_open(struct bus *bus, enum bus_role role, const char *add
 {
     static const int types[] = {
         [BUS_SEND_RELIABLE] = ZMQ_DEALER, [BUS_RECV_RELIABLE] = ZMQ_ROUTER, [BUS_PUBLISH] = ZMQ_PUB,
-        [BUS_SUBSCRIBE] = ZMQ_SUB,        [BUS_PUSH_CALLS] = ZMQ_PUSH,      [BUS_PULL_CALLS] = ZMQ_PULL
+        [BUS_SUBSCRIBE] = ZMQ_SUB,        [BUS_PUSH_CALLS] = ZMQ_PUSH,      [BUS_PULL_CALLS] = ZMQ_PULL,
+        [BUS_SERVE_CONFIG] = ZMQ_ROUTER,  [BUS_FETCH_CONFIG] = ZMQ_DEALER
     };
     const char *problem = bus_address_problem(address);
     if (problem) {
@@ -207,15 +223,19 @@ struct bus_socket *bus_open(struct bus *bus, enum bus_role role, const char *add
     int rcv_hwm = role == BUS_RECV_RELIABLE ? RELIABLE_RECV_HWM : reliable ? RELIABLE_ACK_HWM : BEST_EFFORT_HWM;
     bool push_calls = role == BUS_PUSH_CALLS || role == BUS_PULL_CALLS;
     if (push_calls) snd_hwm = rcv_hwm = PUSH_CALLS_HWM;
+    if (role == BUS_SERVE_CONFIG || role == BUS_FETCH_CONFIG) snd_hwm = rcv_hwm = CONFIG_HWM;
+    /* a probe host's request waits in ZeroMQ while the central is away (one at most): sent when it connects */
+    if (role == BUS_FETCH_CONFIG) snd_hwm = 1;
     int rc = set_int(z, ZMQ_SNDHWM, snd_hwm) | set_int(z, ZMQ_RCVHWM, rcv_hwm) | set_int(z, ZMQ_LINGER, 0) |
              set_int(z, ZMQ_IMMEDIATE, role == BUS_SEND_RELIABLE || role == BUS_PUSH_CALLS ? 1 : 0);
     if (role == BUS_SUBSCRIBE) rc |= zmq_setsockopt(z, ZMQ_SUBSCRIBE, "", 0);
-    rc |= set_max_msg_size(z);
-    if (rc == 0 && secure_socket(bus, z, address, role == BUS_RECV_RELIABLE, err, errlen) != 0) {
+    rc |= set_max_msg_size(z, role == BUS_FETCH_CONFIG ? (int64_t)CW_CONFIG_MSG_MAX : CW_PAYLOAD_MAX);
+    rc |= set_heartbeat(z, address);
+    if (rc == 0 && secure_socket(bus, z, address, routes(role), err, errlen) != 0) {
         zmq_close(z);
         return NULL;
     }
-    bool binds = role == BUS_RECV_RELIABLE || role == BUS_PULL_CALLS;
+    bool binds = routes(role) || role == BUS_PULL_CALLS;
     if (rc == 0) rc = binds ? zmq_bind(z, address) : zmq_connect(z, address);
     if (rc != 0) {
         snprintf(err, errlen, "cannot %s %s: %s", binds ? "bind" : "connect", address, zmq_strerror(errno));
@@ -280,7 +300,7 @@ int bus_send_to(struct bus_socket *s, const struct bus_peer *peer, enum cw_msg_t
                 size_t len)
 {
     const char *topic = proto_topic(type);
-    if (!topic || s->role != BUS_RECV_RELIABLE || !peer || peer->len == 0 || peer->len > BUS_PEER_MAX) {
+    if (!topic || !routes(s->role) || !peer || peer->len == 0 || peer->len > BUS_PEER_MAX) {
         errno = EINVAL;
         return BUS_ERROR;
     }
@@ -355,7 +375,7 @@ int bus_recv(struct bus_socket *s, struct bus_msg *m, int timeout_ms)
     }
     zmq_msg_t topic;
     zmq_msg_init(&topic);
-    if (s->role == BUS_RECV_RELIABLE) {
+    if (routes(s->role)) {
         /* a ROUTER prefixes every message with the routing id of its peer */
         if (zmq_msg_recv(&topic, s->zsock, ZMQ_DONTWAIT) < 0) {
             zmq_msg_close(&topic);
@@ -407,6 +427,9 @@ int bus_recv(struct bus_socket *s, struct bus_msg *m, int timeout_ms)
     }
     m->held = true;
     m->type = type;
+    /* the key the ZAP handler admitted (bus_auth.c): absent on ipc:// and without CURVE */
+    const char *user_id = zmq_msg_gets(payload, "User-Id");
+    if (user_id && strlen(user_id) == BUS_CURVE_Z85_LEN) memcpy(m->peer_key, user_id, BUS_CURVE_Z85_LEN + 1);
     if (type != CW_MSG_INVALID) {
         m->data = zmq_msg_data(payload);
         m->len = zmq_msg_size(payload);
@@ -510,7 +533,8 @@ int bus_relay_run(struct bus *bus, const char *in_address, const char *out_addre
         goto out;
     }
     if (set_int(xsub, ZMQ_LINGER, 0) | set_int(xpub, ZMQ_LINGER, 0) | set_int(xsub, ZMQ_RCVHWM, BEST_EFFORT_HWM) |
-        set_int(xpub, ZMQ_SNDHWM, BEST_EFFORT_HWM) | set_max_msg_size(xsub)) {
+        set_int(xpub, ZMQ_SNDHWM, BEST_EFFORT_HWM) | set_max_msg_size(xsub, CW_PAYLOAD_MAX) |
+        set_heartbeat(xsub, in_address) | set_heartbeat(xpub, out_address)) {
         snprintf(err, errlen, "cannot set relay socket options: %s", zmq_strerror(errno));
         goto out;
     }

@@ -69,7 +69,7 @@ static void serve_zap(struct bus_auth *a)
     }
     if (n == 0) return;
     const char *status = "400", *text = "malformed request";
-    char address[64] = "?";
+    char address[64] = "?", user_id[41] = ""; /* an admitted CURVE client: its key (Z85), the peer's User-Id */
     if (n >= 6 && zmq_msg_size(&f[0]) == 3 && memcmp(zmq_msg_data(&f[0]), "1.0", 3) == 0) {
         size_t al = zmq_msg_size(&f[3]) < sizeof address - 1 ? zmq_msg_size(&f[3]) : sizeof address - 1;
         memcpy(address, zmq_msg_data(&f[3]), al);
@@ -80,6 +80,7 @@ static void serve_zap(struct bus_auth *a)
             if (key_allowed(a, zmq_msg_data(&f[6]))) {
                 status = "200";
                 text = "OK";
+                zmq_z85_encode(user_id, zmq_msg_data(&f[6]), BUS_AUTH_KEY_BYTES);
             } else {
                 char z85[41] = "", why[256];
                 zmq_z85_encode(z85, zmq_msg_data(&f[6]), BUS_AUTH_KEY_BYTES);
@@ -105,7 +106,7 @@ static void serve_zap(struct bus_auth *a)
     if (rc >= 0) rc = zmq_send(a->zap, rid, rid_len, ZMQ_SNDMORE);
     if (rc >= 0) rc = zmq_send(a->zap, status, 3, ZMQ_SNDMORE);
     if (rc >= 0) rc = zmq_send(a->zap, text, strlen(text), ZMQ_SNDMORE);
-    if (rc >= 0) rc = zmq_send(a->zap, "", 0, ZMQ_SNDMORE);
+    if (rc >= 0) rc = zmq_send(a->zap, user_id, strlen(user_id), ZMQ_SNDMORE);
     if (rc >= 0) rc = zmq_send(a->zap, "", 0, 0);
     if (rc < 0) log_warn("cannot answer a ZAP request: %s", zmq_strerror(errno));
     for (int i = 0; i < n; i++) zmq_msg_close(&f[i]);

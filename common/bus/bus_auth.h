@@ -9,7 +9,8 @@
  * its I/O thread and waits for the answer, so the answer cannot wait for a program's loop (the storer may
  * be in a database call for seconds). The thread owns its sockets — the ZAP REP on
  * inproc://zeromq.zap.01, a control PAIR, one PAIR per monitored server socket — and blocks every signal,
- * so signals keep reaching the program's own thread. The allow-list is fixed at start. */
+ * so signals keep reaching the program's own thread. The allow-list is fixed at start. An admitted CURVE client's
+ * public key (Z85) is its connection's User-Id: every message it sends carries it (bus_msg.peer_key). */
 #ifndef CW_BUS_AUTH_H
 #define CW_BUS_AUTH_H
 

@@ -6,6 +6,7 @@
 
 #include "common/base/le.h"
 #include "common/wire/jsonshape.h"
+#include "common/wire/proto_codec.h"
 
 /* ---- topics */
 
@@ -13,17 +14,23 @@ static const char *const topics[] = { [CW_MSG_RESULT] = "result",
                                       [CW_MSG_STATS] = "stats",
                                       [CW_MSG_ALERT] = "alert",
                                       [CW_MSG_ACK] = "ack",
-                                      [CW_MSG_PUSH] = "push" };
+                                      [CW_MSG_PUSH] = "push",
+                                      [CW_MSG_HELLO] = "hello",
+                                      [CW_MSG_HELLO_ECHO] = "hello_echo",
+                                      [CW_MSG_CONFIG_GET] = "config_get",
+                                      [CW_MSG_CONFIG] = "config",
+                                      [CW_MSG_LOCATIONS] = "locations" };
+#define LAST_TYPE CW_MSG_LOCATIONS
 
 const char *proto_topic(enum cw_msg_type type)
 {
-    if (type <= CW_MSG_INVALID || type > CW_MSG_PUSH) return NULL;
+    if (type <= CW_MSG_INVALID || type > LAST_TYPE) return NULL;
     return topics[type];
 }
 
 enum cw_msg_type proto_type_of_topic(const void *topic, size_t len)
 {
-    for (int t = CW_MSG_RESULT; t <= CW_MSG_PUSH; t++)
+    for (int t = CW_MSG_RESULT; t <= LAST_TYPE; t++)
         if (strlen(topics[t]) == len && memcmp(topics[t], topic, len) == 0) return (enum cw_msg_type)t;
     return CW_MSG_INVALID;
 }
@@ -33,7 +40,7 @@ enum cw_msg_type proto_type_of_topic(const void *topic, size_t len)
 /* A string: u16 length, bytes, NUL. Cut at max bytes, and at an embedded NUL (none can be in a C string).
  * A cut never splits a UTF-8 sequence: it backs up to the start of the character it would split, so that
  * a consumer that decodes strings as UTF-8 (Python, Go, JSON) does not choke on a half character. */
-static void put_str(struct cw_buf *b, const char *s, size_t max)
+void proto_put_str(struct cw_buf *b, const char *s, size_t max)
 {
     size_t n = s ? strlen(s) : 0;
     if (n > max) {
@@ -46,7 +53,7 @@ static void put_str(struct cw_buf *b, const char *s, size_t max)
     le_buf_u8(b, 0);
 }
 
-static void put_header(struct cw_buf *b, enum cw_msg_type type, uint16_t count)
+void proto_put_header(struct cw_buf *b, enum cw_msg_type type, uint16_t count)
 {
     cw_buf_reset(b);
     le_buf_u8(b, CW_PROTO_VERSION);
@@ -58,7 +65,7 @@ static void set_count(struct cw_buf *b, uint16_t count) { le_put_u16(b->data + 2
 
 /* ---- bounds-checked reader (common/base/le.h's, with a sticky reason) */
 
-static const char *get_str(struct le_reader *r, size_t max)
+const char *proto_get_str(struct le_reader *r, size_t max)
 {
     uint16_t n = le_read_u16(r);
     if (n > max) {
@@ -78,21 +85,19 @@ static const char *get_str(struct le_reader *r, size_t max)
     return (const char *)s;
 }
 
-/* Reads the 4-byte header of a message whose versions are 1 .. newest; returns the count, or -1. The version
- * goes to *version unless that is NULL. */
-static int get_header(struct le_reader *r, enum cw_msg_type type, uint8_t newest, uint8_t *version_out)
+int proto_get_header(struct le_reader *r, enum cw_msg_type type, uint8_t oldest, uint8_t newest, uint8_t *version_out)
 {
     uint8_t version = le_read_u8(r);
     uint8_t t = le_read_u8(r);
     uint16_t count = le_read_u16(r);
     if (r->why) return -1;
-    if (version < CW_PROTO_VERSION || version > newest) return le_reader_fail(r, "unsupported version"), -1;
+    if (version < oldest || version > newest) return le_reader_fail(r, "unsupported version"), -1;
     if (version_out) *version_out = version;
     if (t != type) return le_reader_fail(r, "type does not match topic"), -1;
     return count;
 }
 
-static int finish(struct le_reader *r, int value, const char **why)
+int proto_finish(struct le_reader *r, int value, const char **why)
 {
     if (r->left != 0) le_reader_fail(r, "trailing bytes");
     if (r->why) {
@@ -104,7 +109,7 @@ static int finish(struct le_reader *r, int value, const char **why)
 
 /* ---- results */
 
-void proto_results_begin(struct cw_buf *b) { put_header(b, CW_MSG_RESULT, 0); }
+void proto_results_begin(struct cw_buf *b) { proto_put_header(b, CW_MSG_RESULT, 0); }
 
 unsigned proto_results_count(const struct cw_buf *b)
 {
@@ -127,14 +132,19 @@ int proto_results_add(struct cw_buf *b, const struct cw_result *r)
     le_buf_u64(b, (uint64_t)r->tls_us);
     le_buf_u64(b, (uint64_t)r->ttfb_us);
     bool figures = r->figures && r->figures[0];
+    bool location = r->location && r->location[0];
     le_buf_u16(b, r->status_code);
-    le_buf_u8(b, (uint8_t)((r->ok ? 1 : 0) | (r->tls_expires_at_us != 0 ? 2 : 0) | (figures ? 4 : 0)));
+    le_buf_u8(
+        b, (uint8_t)((r->ok ? 1 : 0) | (r->tls_expires_at_us != 0 ? 2 : 0) | (figures ? 4 : 0) | (location ? 8 : 0)));
     le_buf_u8(b, r->kind); /* version 1: reserved, 0 (http) */
-    put_str(b, r->url, CW_URL_MAX);
-    put_str(b, r->ok ? NULL : r->error, CW_ERROR_MAX);
+    proto_put_str(b, r->url, CW_URL_MAX);
+    proto_put_str(b, r->ok ? NULL : r->error, CW_ERROR_MAX);
     if (r->tls_expires_at_us != 0) le_buf_u64(b, (uint64_t)r->tls_expires_at_us); /* optional, flags bit 1 */
-    if (figures) put_str(b, r->figures, CW_FIGURES_MAX);                          /* optional, flags bit 2 */
-    if (r->kind != 0 || figures) b->data[0] = CW_PROTO_RESULT_VERSION;
+    if (figures) proto_put_str(b, r->figures, CW_FIGURES_MAX);                    /* optional, flags bit 2 */
+    if (location) proto_put_str(b, r->location, CW_PROTO_LOCATION_MAX);           /* optional, flags bit 3 */
+    /* the version of a batch is that of its newest record: 2 for a kind or figures, 3 for a location */
+    uint8_t version = location ? 3 : (r->kind != 0 || figures) ? 2 : CW_PROTO_VERSION;
+    if (version > b->data[0]) b->data[0] = version;
     set_count(b, (uint16_t)(count + 1));
     return 0;
 }
@@ -152,6 +162,7 @@ const char *proto_result_problem(const struct cw_result *r)
     if (r->latency_us < -1 || r->dns_us < -1 || r->connect_us < -1 || r->tls_us < -1 || r->ttfb_us < -1)
         return "negative duration";
     if (r->kind > CW_RESULT_KIND_MAX) return "unknown check kind";
+    if (r->location && r->location[0] && !proto_location_valid(r->location)) return "bad location";
     if (r->figures && r->figures[0]) {
         size_t n = strlen(r->figures);
         if (n > CW_FIGURES_MAX) return "figures too long";
@@ -164,8 +175,8 @@ int proto_results_decode(const void *payload, size_t len, struct cw_result *out,
 {
     struct le_reader r = le_reader_of(payload, len);
     uint8_t version = 0;
-    int count = get_header(&r, CW_MSG_RESULT, CW_PROTO_RESULT_VERSION, &version);
-    uint8_t known_flags = version >= 2 ? 7 : 3;
+    int count = proto_get_header(&r, CW_MSG_RESULT, CW_PROTO_VERSION, CW_PROTO_RESULT_VERSION, &version);
+    uint8_t known_flags = version >= 3 ? 15 : version >= 2 ? 7 : 3;
     if (count == 0 && !r.why) r.why = "empty batch";
     if (count > 0 && ((size_t)count > max || count > CW_RESULT_BATCH_MAX)) r.why = "too many results";
     for (int i = 0; !r.why && i < count; i++) {
@@ -184,20 +195,23 @@ int proto_results_decode(const void *payload, size_t len, struct cw_result *out,
         uint8_t flags = le_read_u8(&r);
         uint8_t kind = le_read_u8(&r); /* version 1: reserved, ignored */
         o->kind = version >= 2 ? kind : 0;
-        o->url = get_str(&r, CW_URL_MAX);
-        o->error = get_str(&r, CW_ERROR_MAX);
+        o->url = proto_get_str(&r, CW_URL_MAX);
+        o->error = proto_get_str(&r, CW_ERROR_MAX);
         o->tls_expires_at_us = (flags & 2) ? (int64_t)le_read_u64(&r) : 0;
         o->figures = NULL;
+        o->location = "";
         if (flags & ~known_flags) r.why = "unknown flags";
-        else if (flags & 4) o->figures = get_str(&r, CW_FIGURES_MAX);
+        if (flags & 4) o->figures = proto_get_str(&r, CW_FIGURES_MAX);
+        if (flags & 8) o->location = proto_get_str(&r, CW_PROTO_LOCATION_MAX);
         if (r.why) break;
         if (o->figures && !o->figures[0]) r.why = "empty figures";
+        else if ((flags & 8) && !o->location[0]) r.why = "empty location";
         else if ((flags & 2) && o->tls_expires_at_us == 0) r.why = "zero certificate expiry";
         else if ((flags & 1) && o->error[0]) r.why = "error text on an ok result";
         else r.why = proto_result_problem(o);
         o->ok = flags & 1;
     }
-    return finish(&r, count, why);
+    return proto_finish(&r, count, why);
 }
 
 /* ---- stats */
@@ -207,13 +221,13 @@ int proto_stats_encode(struct cw_buf *b, const struct cw_stats *s)
     if (s->count > CW_STATS_MAX) return -1;
     for (unsigned i = 0; i < s->count; i++)
         if (!s->items[i].name || strlen(s->items[i].name) == 0 || strlen(s->items[i].name) > 255) return -1;
-    put_header(b, CW_MSG_STATS, (uint16_t)s->count);
-    put_str(b, s->role, 255);
+    proto_put_header(b, CW_MSG_STATS, (uint16_t)s->count);
+    proto_put_str(b, s->role, 255);
     le_buf_u32(b, s->id);
     le_buf_u64(b, s->boot_id);
     le_buf_u64(b, (uint64_t)s->at_us);
     for (unsigned i = 0; i < s->count; i++) {
-        put_str(b, s->items[i].name, 255);
+        proto_put_str(b, s->items[i].name, 255);
         le_buf_u64(b, (uint64_t)s->items[i].value);
     }
     return 0;
@@ -222,21 +236,21 @@ int proto_stats_encode(struct cw_buf *b, const struct cw_stats *s)
 int proto_stats_decode(const void *payload, size_t len, struct cw_stats *out, const char **why)
 {
     struct le_reader r = le_reader_of(payload, len);
-    int count = get_header(&r, CW_MSG_STATS, CW_PROTO_VERSION, NULL);
+    int count = proto_get_header(&r, CW_MSG_STATS, CW_PROTO_VERSION, CW_PROTO_VERSION, NULL);
     if (count > CW_STATS_MAX) r.why = "too many stats";
-    out->role = get_str(&r, 255);
+    out->role = proto_get_str(&r, 255);
     out->id = le_read_u32(&r);
     out->boot_id = le_read_u64(&r);
     out->at_us = (int64_t)le_read_u64(&r);
     out->count = 0;
     for (int i = 0; !r.why && i < count; i++) {
-        out->items[i].name = get_str(&r, 255);
+        out->items[i].name = proto_get_str(&r, 255);
         out->items[i].value = (int64_t)le_read_u64(&r);
         if (!r.why && out->items[i].name[0] == '\0') r.why = "empty stat name";
         out->count = (unsigned)i + 1;
     }
     if (!r.why && out->role[0] == '\0') r.why = "empty role";
-    return finish(&r, count, why) < 0 ? -1 : 0;
+    return proto_finish(&r, count, why) < 0 ? -1 : 0;
 }
 
 /* ---- alerts */
@@ -291,7 +305,7 @@ int proto_alert_encode(struct cw_buf *b, const struct cw_alert *a)
         !proto_deliveries_valid(a->deliveries) || (a->deliveries && strlen(a->deliveries) > CW_DELIVERIES_MAX))
         return -1;
     bool v1 = alert_fits_v1(a);
-    put_header(b, CW_MSG_ALERT, 1);
+    proto_put_header(b, CW_MSG_ALERT, 1);
     b->data[0] = v1 ? CW_PROTO_VERSION : CW_PROTO_ALERT_VERSION;
     le_buf_u64(b, a->alert_id);
     le_buf_u64(b, (uint64_t)a->raised_at_us);
@@ -299,12 +313,12 @@ int proto_alert_encode(struct cw_buf *b, const struct cw_alert *a)
     le_buf_u8(b, a->email_state);
     le_buf_u8(b, a->webhook_state);
     le_buf_u8(b, v1 ? 0 : a->muted); /* version 1: reserved */
-    put_str(b, a->url, CW_URL_MAX);
-    put_str(b, a->name, CW_NAME_MAX);
-    put_str(b, a->message, CW_MESSAGE_MAX);
+    proto_put_str(b, a->url, CW_URL_MAX);
+    proto_put_str(b, a->name, CW_NAME_MAX);
+    proto_put_str(b, a->message, CW_MESSAGE_MAX);
     if (!v1) {
         le_buf_u64(b, a->incident_id);
-        put_str(b, a->deliveries, CW_DELIVERIES_MAX);
+        proto_put_str(b, a->deliveries, CW_DELIVERIES_MAX);
     }
     return 0;
 }
@@ -313,7 +327,7 @@ int proto_alert_decode(const void *payload, size_t len, struct cw_alert *out, co
 {
     struct le_reader r = le_reader_of(payload, len);
     uint8_t version = CW_PROTO_VERSION;
-    int count = get_header(&r, CW_MSG_ALERT, CW_PROTO_ALERT_VERSION, &version);
+    int count = proto_get_header(&r, CW_MSG_ALERT, CW_PROTO_VERSION, CW_PROTO_ALERT_VERSION, &version);
     if (count != 1 && !r.why) r.why = "alert count is not 1";
     out->alert_id = le_read_u64(&r);
     out->raised_at_us = (int64_t)le_read_u64(&r);
@@ -322,14 +336,14 @@ int proto_alert_decode(const void *payload, size_t len, struct cw_alert *out, co
     out->webhook_state = le_read_u8(&r);
     uint8_t muted = le_read_u8(&r);
     out->muted = version >= 2 ? muted : CW_MUTE_NONE;
-    out->url = get_str(&r, CW_URL_MAX);
-    out->name = get_str(&r, CW_NAME_MAX);
-    out->message = get_str(&r, CW_MESSAGE_MAX);
+    out->url = proto_get_str(&r, CW_URL_MAX);
+    out->name = proto_get_str(&r, CW_NAME_MAX);
+    out->message = proto_get_str(&r, CW_MESSAGE_MAX);
     out->incident_id = 0;
     out->deliveries = "";
     if (version >= 2) {
         out->incident_id = le_read_u64(&r);
-        out->deliveries = get_str(&r, CW_DELIVERIES_MAX);
+        out->deliveries = proto_get_str(&r, CW_DELIVERIES_MAX);
     }
     if (!r.why) {
         if (!proto_alert_kind_name(out->kind)) r.why = "unknown alert kind";
@@ -339,5 +353,5 @@ int proto_alert_decode(const void *payload, size_t len, struct cw_alert *out, co
         else if (!proto_mute_name(out->muted)) r.why = "unknown mute reason";
         else if (!proto_deliveries_valid(out->deliveries)) r.why = "bad deliveries";
     }
-    return finish(&r, 0, why);
+    return proto_finish(&r, 0, why);
 }

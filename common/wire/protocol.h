@@ -18,9 +18,10 @@
 #include "common/base/util.h"
 
 #define CW_PROTO_VERSION 1
-/* Results are version 2 when a record carries a kind other than http or figures (docs/protocol.md 2.3 and 3);
- * a batch of http results without figures is still written as version 1. Receivers decode both. */
-#define CW_PROTO_RESULT_VERSION 2
+/* Results are version 2 when a record carries a kind other than http or figures, version 3 when a record carries
+ * a location (docs/protocol.md 2.3 and 3); a batch of http results without figures or location is still written as
+ * version 1. Receivers decode all three. */
+#define CW_PROTO_RESULT_VERSION 3
 /* Alerts are version 2 when they carry an incident, a mute reason, per-channel deliveries, a kind above
  * reminder or a muted state (docs/protocol.md 2.5); otherwise still version 1. Receivers decode both. */
 #define CW_PROTO_ALERT_VERSION 2
@@ -48,9 +49,9 @@ enum cw_msg_type {
 #define CW_NAME_MAX 1024        /* endpoint names and stats keys/roles (keys are at most 255) */
 #define CW_MESSAGE_MAX 8192     /* alert message text */
 #define CW_DELIVERIES_MAX 4096  /* an alert's per-channel deliveries list */
-/* Largest payload frame any valid message can have (a full batch of results with the longest strings and
- * figures is 512 x 7,265 bytes, about 3.6 MiB). Receiving sockets refuse larger frames (ZMQ_MAXMSGSIZE: the peer is
- * disconnected). */
+/* Largest payload frame any valid message can have (a full batch of results with the longest strings, figures
+ * and location is 512 x 7,300 bytes, about 3.6 MiB; CW_MSG_CONFIG, on its own socket, has CW_CONFIG_MSG_MAX).
+ * Receiving sockets refuse larger frames (ZMQ_MAXMSGSIZE: the peer is disconnected). */
 #define CW_PAYLOAD_MAX (4 * 1024 * 1024)
 
 const char *proto_topic(enum cw_msg_type type);                      /* "result", ... or NULL */
@@ -103,7 +104,8 @@ void proto_results_begin(struct cw_buf *b);
  * duration other than -1, a kind above CW_RESULT_KIND_MAX, figures longer than CW_FIGURES_MAX or not one JSON
  * object (common/wire/jsonshape.h). The decoder applies exactly this; a sender checks before proto_results_add, so
  * that one bad result (a clock still at 1970 before NTP) never takes its batch with it. */
-const char *proto_result_problem(const struct cw_result *r);
+const char *proto_result_problem(const struct cw_result *r); /* ... and a location that is neither NULL, "" nor
+                                                              * valid (proto_location_valid) */
 int proto_results_add(struct cw_buf *b, const struct cw_result *r);
 unsigned proto_results_count(const struct cw_buf *b);
 
@@ -189,6 +191,9 @@ int proto_alert_decode(const void *payload, size_t len, struct cw_alert *out, co
 
 /* ---- issue 16: locations (docs/protocol.md 2.9 - 2.11). Times are wall clock, UTC µs. */
 #define CW_PROTO_LOC_VERSION 1
+#define CW_PROTO_LOCATION_MAX 32 /* bytes of a location name (config.h: CW_LOCATION_NAME_MAX, the same) */
+/* True when s is a location name: 1..CW_PROTO_LOCATION_MAX bytes of [A-Za-z0-9_.-]. */
+bool proto_location_valid(const char *s);
 #define CW_LOCATIONS_MAX 64 /* locations in one CW_MSG_LOCATIONS */
 #define CW_OFFSET_UNKNOWN INT64_MIN
 
@@ -197,10 +202,10 @@ struct cw_hello {
     const char *location;
     uint32_t worker;
     uint64_t boot_id;
-    int64_t sent_at_us;  /* the worker's clock when sent (t1) */
-    int64_t offset_us;   /* its last measurement of (its clock - the alerter's), CW_OFFSET_UNKNOWN when none */
-    int64_t rtt_us;      /* the round trip of that measurement; -1 when none */
-    uint32_t endpoints;  /* endpoints the worker checks */
+    int64_t sent_at_us; /* the worker's clock when sent (t1) */
+    int64_t offset_us;  /* its last measurement of (its clock - the alerter's), CW_OFFSET_UNKNOWN when none */
+    int64_t rtt_us;     /* the round trip of that measurement; -1 when none */
+    uint32_t endpoints; /* endpoints the worker checks */
 };
 int proto_hello_encode(struct cw_buf *b, const struct cw_hello *h); /* 0, or -1 when invalid */
 int proto_hello_decode(const void *payload, size_t len, struct cw_hello *out, const char **why);
@@ -216,8 +221,8 @@ int proto_hello_echo_decode(const void *payload, size_t len, struct cw_hello_ech
 /* A probe host asks for its configuration: at start, then every few seconds (also its clock's offset). */
 struct cw_config_get {
     const char *location;
-    uint64_t have_hash;  /* the hash of the configuration it runs (0: none) */
-    int64_t sent_at_us;  /* its clock when sent */
+    uint64_t have_hash; /* the hash of the configuration it runs (0: none) */
+    int64_t sent_at_us; /* its clock when sent */
 };
 int proto_config_get_encode(struct cw_buf *b, const struct cw_config_get *g);
 int proto_config_get_decode(const void *payload, size_t len, struct cw_config_get *out, const char **why);
@@ -228,13 +233,13 @@ enum cw_config_status {
     CW_CONFIG_REFUSED = 2,   /* reason says why (unknown location, a key that is not this location's) */
 };
 struct cw_config_reply {
-    uint8_t status;              /* enum cw_config_status */
-    uint64_t hash;               /* the hash of the location's configuration (NEW, UNCHANGED) */
-    int64_t echo_sent_at_us;     /* the request's sent_at_us */
-    int64_t central_at_us;       /* the central host's clock when it answered */
-    const char *reason;          /* REFUSED: one line; "" otherwise */
-    const char *store_address;   /* NEW: where the probe's workers send results (the central's, a wildcard host */
-    const char *alert_address;   /*      already replaced by the central's address as the probe reached it) */
+    uint8_t status;            /* enum cw_config_status */
+    uint64_t hash;             /* the hash of the location's configuration (NEW, UNCHANGED) */
+    int64_t echo_sent_at_us;   /* the request's sent_at_us */
+    int64_t central_at_us;     /* the central host's clock when it answered */
+    const char *reason;        /* REFUSED: one line; "" otherwise */
+    const char *store_address; /* NEW: where the probe's workers send results: the central's, a wildcard host */
+    const char *alert_address; /*      (*, 0.0.0.0, [::]) as it is: the probe host puts its central's host there */
     const char *publish_address;
     const unsigned char *snapshot; /* NEW: config_snapshot_encode's bytes */
     size_t snapshot_len;

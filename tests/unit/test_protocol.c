@@ -13,7 +13,7 @@ static void test_topics(void **state)
     assert_null(proto_topic(CW_MSG_INVALID));
     assert_string_equal(proto_topic(CW_MSG_ACK), "ack");
     assert_string_equal(proto_topic(CW_MSG_PUSH), "push");
-    assert_null(proto_topic((enum cw_msg_type)6));
+    assert_null(proto_topic((enum cw_msg_type)(CW_MSG_LOCATIONS + 1)));
     assert_int_equal(proto_type_of_topic("result", 6), CW_MSG_RESULT);
     assert_int_equal(proto_type_of_topic("stats", 5), CW_MSG_STATS);
     assert_int_equal(proto_type_of_topic("alert", 5), CW_MSG_ALERT);

@@ -54,10 +54,12 @@ static void test_bad_header(void **state)
     one_result_msg(&b);
     uint8_t *m = dup_bytes(b.data, b.len);
 
-    m[0] = 3; /* a version this receiver does not know (results: 1 and 2) */
+    m[0] = 4; /* a version this receiver does not know (results: 1, 2 and 3) */
     expect_result_rejected(m, b.len, "unsupported version");
     m[0] = 2; /* the same record read as version 2: a kind 0 (http) without figures */
     const char *why2;
+    assert_int_equal(decode_results(m, b.len, &why2), 1);
+    m[0] = 3; /* ... and as version 3: without a location */
     assert_int_equal(decode_results(m, b.len, &why2), 1);
     m[0] = 0;
     expect_result_rejected(m, b.len, "unsupported version");

@@ -33,6 +33,25 @@ static bool worth_saving(const struct endpoint *e)
     return !plain || incident || flap;
 }
 
+/* Who sees what on the multi-location endpoints whose locations do not all see them up (for `clockwerk status`;
+ * the summaries are the only copies made, freed by gathered_free). */
+static void gather_votes(struct statefile_data *d, const struct endpoints *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        const struct endpoint *e = &t->all[i];
+        bool all_up = true;
+        for (size_t k = 0; k < e->n_votes && all_up; k++)
+            all_up = e->votes[k].v.vote == QUORUM_UP &&
+                     locations_live(t->locs, locations_find(t->locs, e->votes[k].location));
+        if (e->n_votes == 0 || all_up) continue;
+        if (!d->votes) d->votes = cw_xcalloc(t->n, sizeof *d->votes);
+        char summary[1024];
+        endpoints_location_summary(t, e, summary, sizeof summary);
+        d->votes[d->n_votes++] =
+            (struct statefile_vote){ .url = e->ep->url, .verdict = e->verdict, .summary = cw_xstrdup(summary) };
+    }
+}
+
 /* Fills d with pointers into the owners' data (nothing is copied but the arrays, freed by gathered_free). */
 static void gather(struct statefile_data *d, const struct endpoints *t, const struct dispatch *disp,
                    const struct outbox *ob)
@@ -72,6 +91,7 @@ static void gather(struct statefile_data *d, const struct endpoints *t, const st
                                                                 .offset_us = l->offset_us };
         }
     }
+    gather_votes(d, t);
     d->alerts = disp->alerts;
     d->n_alerts = disp->n_alerts;
     d->alert_held = cw_xcalloc(disp->n_alerts ? disp->n_alerts : 1, sizeof *d->alert_held);
@@ -100,6 +120,8 @@ static void gather(struct statefile_data *d, const struct endpoints *t, const st
 
 static void gathered_free(struct statefile_data *d)
 {
+    for (size_t i = 0; i < d->n_votes; i++) free(d->votes[i].summary);
+    free(d->votes);
     free(d->locs);
     free(d->eps);
     free(d->plain.up);

@@ -23,7 +23,9 @@
  *    "chan":NAME, "method":..., "headers":[...], "dest":"hex" (these four: jobs of a channel, issue 15),
  *    "ids":["hex", ...], "payload":"...", "attempts":N, "sent_to":["addr", ...], "refused":["addr", ...]}],
  *    "locations":[{"name":..., "state":"unknown|live|silent", "heard":µs, "silent_since":µs, "back_at":µs,
- *    "offset":µs|null}]} — "locations" (issue 16) only when more than one location is judged; optional. */
+ *    "offset":µs|null}], "votes":[{"url":..., "verdict":"up|down|unknown", "summary":"DOWN from fra; up from nyc"}]}
+ *    — "locations" (issue 16) only when more than one location is judged, "votes" for the multi-location
+ *    endpoints whose locations do not all see them up (for `clockwerk status`; not restored); both optional. */
 #ifndef CW_ALERTER_STATEFILE_H
 #define CW_ALERTER_STATEFILE_H
 
@@ -88,6 +90,13 @@ struct statefile_location {
     int64_t heard_wall_us, silent_since_us, back_at_us, offset_us;
 };
 
+/* Issue 16: who sees what on a multi-location endpoint (for `clockwerk status`). */
+struct statefile_vote {
+    char *url;
+    uint8_t verdict; /* enum quorum_vote */
+    char *summary;   /* endpoints_location_summary */
+};
+
 /* What the caller saves or gets back. For saving, the caller fills the arrays with pointers into its own
  * data (nothing is freed); statefile_load fills them with copies the caller owns (statefile_data_free). */
 struct statefile_data {
@@ -102,6 +111,8 @@ struct statefile_data {
     size_t n_jobs;
     struct statefile_location *locs; /* "locations"; none in a single-location setup */
     size_t n_locs;
+    struct statefile_vote *votes; /* "votes" */
+    size_t n_votes;
 };
 
 /* The fingerprint of a configuration's endpoint URLs in their order (what "plain"'s bits refer to). */

@@ -44,5 +44,9 @@ struct statefile_location;
 json_object *sf_locations_json(const struct statefile_location *locs, size_t n);
 void sf_locations_load(struct sf_loader *l, json_object *root, struct statefile_location **locs, size_t *n);
 void sf_locations_free(struct statefile_location *locs, size_t n);
+struct statefile_vote;
+json_object *sf_votes_json(const struct statefile_vote *votes, size_t n);
+void sf_votes_load(struct sf_loader *l, json_object *root, struct statefile_vote **votes, size_t *n);
+void sf_votes_free(struct statefile_vote *votes, size_t n);
 
 #endif

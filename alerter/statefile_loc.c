@@ -5,6 +5,7 @@
 #include "alerter/locations.h"
 #include "alerter/statefile.h"
 #include "alerter/statefile_int.h"
+#include "common/base/quorum.h"
 #include "common/base/util.h"
 
 json_object *sf_locations_json(const struct statefile_location *locs, size_t n)
@@ -69,4 +70,53 @@ void sf_locations_free(struct statefile_location *locs, size_t n)
 {
     for (size_t i = 0; i < n; i++) free(locs[i].name);
     free(locs);
+}
+
+json_object *sf_votes_json(const struct statefile_vote *votes, size_t n)
+{
+    json_object *arr = cw_jnew(json_object_new_array());
+    for (size_t i = 0; i < n; i++) {
+        json_object *o = cw_jnew(json_object_new_object());
+        sf_put_str(o, "url", votes[i].url);
+        sf_put_str(o, "verdict", quorum_vote_name(votes[i].verdict));
+        sf_put_str(o, "summary", votes[i].summary);
+        json_object_array_add(arr, o);
+    }
+    return arr;
+}
+
+void sf_votes_load(struct sf_loader *l, json_object *root, struct statefile_vote **votes, size_t *n)
+{
+    json_object *arr = NULL;
+    if (!json_object_object_get_ex(root, "votes", &arr)) return;
+    if (!json_object_is_type(arr, json_type_array)) {
+        if (!l->why) l->why = "\"votes\" is not an array";
+        return;
+    }
+    size_t count = json_object_array_length(arr);
+    *votes = cw_xcalloc(count ? count : 1, sizeof **votes);
+    for (size_t i = 0; i < count && !l->why; i++) {
+        json_object *o = json_object_array_get_idx(arr, i);
+        if (!json_object_is_type(o, json_type_object)) {
+            l->why = "a vote is not an object";
+            break;
+        }
+        struct statefile_vote *v = &(*votes)[(*n)++];
+        v->url = sf_get_strdup(l, o, "url", false);
+        v->summary = sf_get_strdup(l, o, "summary", false);
+        char *verdict = sf_get_strdup(l, o, "verdict", false);
+        v->verdict = verdict && !strcmp(verdict, "up")     ? QUORUM_UP
+                     : verdict && !strcmp(verdict, "down") ? QUORUM_DOWN
+                                                           : QUORUM_UNKNOWN;
+        free(verdict);
+    }
+}
+
+void sf_votes_free(struct statefile_vote *votes, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(votes[i].url);
+        free(votes[i].summary);
+    }
+    free(votes);
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "alerter/alert.h"
@@ -17,6 +18,8 @@
 #include "alerter/endpoints.h"
 #include "alerter/locations.h"
 #include "alerter/outbox.h"
+#include "alerter/persist.h"
+#include "alerter/statefile.h"
 #include "alerter/storeq.h"
 #include "common/config/config.h"
 
@@ -216,6 +219,60 @@ static void other_locations_and_one_location(void **state)
     world_free(&w);
 }
 
+/* The state file keeps a silent location silent (no second alert after a restart) and who sees what. */
+static void state_file_keeps_silence_and_votes(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/cw-locvotes-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct world w;
+    world_init(&w);
+    replay(&w, outage, 11); /* DOWN from fra, nyc; up from sgp */
+    struct location_event ev[4];
+    for (const char *const *n = (const char *const[]){ "central", "fra", "nyc", NULL }; *n; n++)
+        locations_heard(&w.locs, locations_find(&w.locs, *n), 0, 12 * S, WALL0 + 12 * S, ev);
+    assert_int_equal(locations_tick(&w.locs, 12 * S, WALL0 + 12 * S, ev, 4), 1); /* sgp */
+    struct persist keep;
+    persist_init(&keep, dir);
+    struct intake in;
+    memset(&in, 0, sizeof in);
+    ackgather_init(&in.acks);
+    assert_int_equal(persist_save(&keep, &w.t, &w.d, w.ob, &in), 0);
+
+    struct statefile_data back;
+    char err[512];
+    assert_int_equal(statefile_load(keep.path, &back, err, sizeof err), 1);
+    assert_int_equal(back.n_locs, 4);
+    assert_string_equal(back.locs[3].name, "sgp");
+    assert_int_equal(back.locs[3].state, CW_LOCATION_SILENT);
+    assert_int_equal(back.n_votes, 1);
+    assert_string_equal(back.votes[0].url, URL);
+    assert_string_equal(back.votes[0].summary, "DOWN from fra, nyc; sgp silent");
+    statefile_data_free(&back);
+
+    struct world w2;
+    world_init(&w2); /* every location heard at 1 s */
+    locations_free(&w2.locs);
+    locations_build(&w2.locs, names, 4, 10, 100 * S, WALL0 + 100 * S);
+    persist_load(&keep, &w2.t, &w2.d, &w2.cfg, 0);
+    assert_int_equal(locations_find(&w2.locs, "sgp")->state, CW_LOCATION_SILENT);
+    assert_int_equal(locations_find(&w2.locs, "fra")->state, CW_LOCATION_UNKNOWN);
+    assert_int_equal(locations_find(&w2.locs, "fra")->heard_wall_us, WALL0 + 12 * S);
+    for (const char *const *n = (const char *const[]){ "central", "fra", "nyc", NULL }; *n; n++)
+        locations_heard(&w2.locs, locations_find(&w2.locs, *n), 0, 105 * S, WALL0 + 105 * S, ev);
+    assert_int_equal(locations_tick(&w2.locs, 112 * S, WALL0 + 112 * S, ev, 4), 0); /* no second silence */
+    assert_int_equal(endpoints_find(&w2.t, URL)->st.avail, ASTATE_DOWN);
+    assert_int_equal(locations_heard(&w2.locs, locations_find(&w2.locs, "sgp"), 0, 113 * S, WALL0 + 113 * S, ev), 1);
+    assert_int_equal(ev[0].kind, LOCATION_CAME_BACK);
+    assert_int_equal(ev[0].duration_us, 112 * S); /* since it was last heard (1 s), before the restart */
+
+    ackgather_free(&in.acks);
+    world_free(&w2);
+    world_free(&w);
+    unlink(keep.path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -223,6 +280,7 @@ int main(void)
         cmocka_unit_test(ids_do_not_depend_on_interleaving),
         cmocka_unit_test(silent_location_left_out),
         cmocka_unit_test(other_locations_and_one_location),
+        cmocka_unit_test(state_file_keeps_silence_and_votes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

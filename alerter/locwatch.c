@@ -53,11 +53,11 @@ static bool key_allows(struct locwatch *w, const struct bus_msg *m, const char *
 {
     if (!m->peer_key[0]) return true; /* no CURVE: the key cannot be checked */
     const char *own = own_location(w), *keys = location_of_key(w, m->peer_key);
-    const char *allowed = keys ? keys : own;
-    if (strcmp(claimed[0] ? claimed : own, allowed) == 0) return true;
+    const char *allowed = keys ? keys : own, *as = claimed[0] ? claimed : own;
+    if (strcmp(as, allowed) == 0) return true;
     w->locs.c.wrong_location++;
     if (ratelimit_allow(&w->rl_wrong, cw_mono_ns()))
-        log_warn("%s claiming location %s refused: key %s may only send for location %s", what, claimed, m->peer_key,
+        log_warn("%s claiming location %s refused: key %s may only send for location %s", what, as, m->peer_key,
                  allowed);
     return false;
 }

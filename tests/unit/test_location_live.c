@@ -2,15 +2,19 @@
  * results, one WENT_SILENT per silence (also for a location never heard since the start), one CAME_BACK with how
  * long it was silent, late results (checked before it came back, corrected by the clock offset), the offset of the
  * worker with the smallest round trip, skew crossing and clearing, a rebuild keeping states, and a single location
- * never judged. */
+ * never judged; the key check of alerter/locwatch.c (a location's key speaks only for it, another key only for the
+ * central's own location, no key for any). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include "alerter/locations.h"
+#include "alerter/locwatch.h"
+#include "common/config/config.h"
 
 #define S 1000000LL
 #define WALL0 (1700000000LL * S)
@@ -119,12 +123,57 @@ static void rebuild_keeps_state_and_single_not_judged(void **state)
     locations_free(&t);
 }
 
+#define FRA_KEY "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
+#define OTHER_KEY "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"
+
+static bool admit_claiming(struct locwatch *w, const char *key, const char *location)
+{
+    struct bus_msg m;
+    memset(&m, 0, sizeof m);
+    snprintf(m.peer_key, sizeof m.peer_key, "%s", key);
+    struct cw_result r = {
+        .worker = 0, .boot_id = 1, .seq = 1, .checked_at_us = WALL0, .ok = true, .url = "u", .location = location
+    };
+    return locwatch_admit(w, &m, &r, 1, 1 * S);
+}
+
+static void key_check(void **state)
+{
+    (void)state;
+    struct cw_location locs[2] = { { .name = "fra", .key = FRA_KEY }, { .name = "sgp", .key = OTHER_KEY "x" } };
+    struct cw_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.location = "central";
+    cfg.workers = 1;
+    cfg.locations = locs;
+    cfg.n_locations = 2;
+    cfg.location_silent_after = 10;
+    struct locwatch w;
+    locwatch_init(&w, NULL, NULL);
+    locwatch_configure(&w, &cfg, 0);
+    assert_int_equal(w.locs.n, 3);
+    assert_true(admit_claiming(&w, FRA_KEY, "fra"));
+    assert_false(admit_claiming(&w, FRA_KEY, "sgp")); /* fra's key speaks for fra only */
+    assert_false(admit_claiming(&w, FRA_KEY, ""));    /* "": the central's own */
+    assert_int_equal(w.locs.c.wrong_location, 2);
+    assert_true(admit_claiming(&w, OTHER_KEY, "central")); /* another admitted key: the own location */
+    assert_true(admit_claiming(&w, OTHER_KEY, ""));
+    assert_false(admit_claiming(&w, OTHER_KEY, "fra"));
+    assert_true(admit_claiming(&w, "", "sgp")); /* no CURVE: cannot be checked */
+    assert_true(admit_claiming(&w, "", "tyo"));
+    assert_int_equal(w.unknown_location, 1);
+    assert_int_equal(locations_find(&w.locs, "fra")->state, CW_LOCATION_LIVE); /* heard by its results */
+    assert_int_equal(w.locs.c.wrong_location, 3);
+    locwatch_free(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(silence_and_back),
         cmocka_unit_test(clock_offset_and_skew),
         cmocka_unit_test(rebuild_keeps_state_and_single_not_judged),
+        cmocka_unit_test(key_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -83,6 +83,31 @@ static unsigned feed_failure(struct astate *s, const struct astate_params *p, in
     return 0;
 }
 
+/* SLOW since `since` (count: slow checks), with its event at ev[*n]. */
+static void enter_slow(struct astate *s, int64_t since, int64_t at, uint32_t count, struct astate_event *ev,
+                       unsigned *n)
+{
+    s->speed = ASTATE_SLOW;
+    s->speed_since_us = since;
+    struct astate_event *e = next_event(ev, n);
+    e->kind = CW_ALERT_SLOW;
+    e->since_us = since;
+    e->at_us = at;
+    e->count = count;
+}
+
+/* FAST again since `since` (the slowness lasted from speed_since to it), with its event at ev[*n]. */
+static void leave_slow(struct astate *s, int64_t since, int64_t at, struct astate_event *ev, unsigned *n)
+{
+    struct astate_event *e = next_event(ev, n);
+    e->kind = CW_ALERT_FAST;
+    e->since_us = since;
+    e->at_us = at;
+    e->duration_us = since - s->speed_since_us;
+    s->speed = ASTATE_FAST;
+    s->speed_since_us = since;
+}
+
 static unsigned feed_speed(struct astate *s, const struct astate_params *p, int64_t latency_us, int64_t at,
                            struct astate_event *ev, unsigned n)
 {
@@ -92,15 +117,7 @@ static unsigned feed_speed(struct astate *s, const struct astate_params *p, int6
         s->fast_run = 0;
         if (s->slow_run == 0) s->slow_since_us = at;
         s->slow_run++;
-        if (s->speed != ASTATE_SLOW && s->slow_run >= need) {
-            s->speed = ASTATE_SLOW;
-            s->speed_since_us = s->slow_since_us;
-            struct astate_event *e = next_event(ev, &n);
-            e->kind = CW_ALERT_SLOW;
-            e->since_us = s->slow_since_us;
-            e->at_us = at;
-            e->count = s->slow_run;
-        }
+        if (s->speed != ASTATE_SLOW && s->slow_run >= need) enter_slow(s, s->slow_since_us, at, s->slow_run, ev, &n);
         return n;
     }
     s->slow_run = 0;
@@ -110,13 +127,7 @@ static unsigned feed_speed(struct astate *s, const struct astate_params *p, int6
         s->speed = ASTATE_FAST;
         s->speed_since_us = at;
     } else if (s->speed == ASTATE_SLOW && s->fast_run >= need) {
-        struct astate_event *e = next_event(ev, &n);
-        e->kind = CW_ALERT_FAST;
-        e->since_us = s->fast_since_us;
-        e->at_us = at;
-        e->duration_us = s->fast_since_us - s->speed_since_us;
-        s->speed = ASTATE_FAST;
-        s->speed_since_us = s->fast_since_us;
+        leave_slow(s, s->fast_since_us, at, ev, &n);
     }
     return n;
 }
@@ -145,22 +156,9 @@ static unsigned feed_speed_verdict(struct astate *s, const struct astate_verdict
                                    struct astate_event *ev, unsigned n)
 {
     if (v->speed == ASTATE_SLOW && s->speed != ASTATE_SLOW) {
-        s->speed = ASTATE_SLOW;
-        s->speed_since_us = v->speed_since_us;
-        struct astate_event *e = next_event(ev, &n);
-        e->kind = CW_ALERT_SLOW;
-        e->since_us = v->speed_since_us;
-        e->at_us = at;
-        e->count = v->slow_count;
+        enter_slow(s, v->speed_since_us, at, v->slow_count, ev, &n);
     } else if (v->speed == ASTATE_FAST && s->speed == ASTATE_SLOW) {
-        int64_t since = v->speed_since_us > s->speed_since_us ? v->speed_since_us : at;
-        struct astate_event *e = next_event(ev, &n);
-        e->kind = CW_ALERT_FAST;
-        e->since_us = since;
-        e->at_us = at;
-        e->duration_us = since - s->speed_since_us;
-        s->speed = ASTATE_FAST;
-        s->speed_since_us = since;
+        leave_slow(s, v->speed_since_us > s->speed_since_us ? v->speed_since_us : at, at, ev, &n);
     } else if (v->speed == ASTATE_FAST && s->speed == ASTATE_SPEED_UNKNOWN) {
         s->speed = ASTATE_FAST;
         s->speed_since_us = v->speed_since_us;

@@ -49,21 +49,30 @@ static void load_one(struct sf_loader *l, json_object *o, struct statefile_locat
         l->why = "a location's name is empty or too long";
 }
 
+/* An optional top-level array of objects: its length (0 when missing; the loader fails when it is not an array of
+ * objects). */
+static size_t optional_objects(struct sf_loader *l, json_object *root, const char *key, json_object **arr)
+{
+    *arr = NULL;
+    if (!json_object_object_get_ex(root, key, arr)) return 0;
+    if (!json_object_is_type(*arr, json_type_array)) {
+        if (!l->why) l->why = "\"locations\" or \"votes\" is not an array";
+        return 0;
+    }
+    size_t count = json_object_array_length(*arr);
+    for (size_t i = 0; i < count && !l->why; i++)
+        if (!json_object_is_type(json_object_array_get_idx(*arr, i), json_type_object))
+            l->why = "a location or a vote is not an object";
+    return l->why ? 0 : count;
+}
+
 void sf_locations_load(struct sf_loader *l, json_object *root, struct statefile_location **locs, size_t *n)
 {
-    json_object *arr = NULL;
-    if (!json_object_object_get_ex(root, "locations", &arr)) return;
-    if (!json_object_is_type(arr, json_type_array)) {
-        if (!l->why) l->why = "\"locations\" is not an array";
-        return;
-    }
-    size_t count = json_object_array_length(arr);
-    *locs = cw_xcalloc(count ? count : 1, sizeof **locs);
-    for (size_t i = 0; i < count && !l->why; i++) {
-        json_object *o = json_object_array_get_idx(arr, i);
-        if (!json_object_is_type(o, json_type_object)) l->why = "a location is not an object";
-        else load_one(l, o, &(*locs)[(*n)++]);
-    }
+    json_object *arr;
+    size_t count = optional_objects(l, root, "locations", &arr);
+    if (!count) return;
+    *locs = cw_xcalloc(count, sizeof **locs);
+    for (size_t i = 0; i < count && !l->why; i++) load_one(l, json_object_array_get_idx(arr, i), &(*locs)[(*n)++]);
 }
 
 void sf_locations_free(struct statefile_location *locs, size_t n)
@@ -87,20 +96,12 @@ json_object *sf_votes_json(const struct statefile_vote *votes, size_t n)
 
 void sf_votes_load(struct sf_loader *l, json_object *root, struct statefile_vote **votes, size_t *n)
 {
-    json_object *arr = NULL;
-    if (!json_object_object_get_ex(root, "votes", &arr)) return;
-    if (!json_object_is_type(arr, json_type_array)) {
-        if (!l->why) l->why = "\"votes\" is not an array";
-        return;
-    }
-    size_t count = json_object_array_length(arr);
-    *votes = cw_xcalloc(count ? count : 1, sizeof **votes);
+    json_object *arr;
+    size_t count = optional_objects(l, root, "votes", &arr);
+    if (!count) return;
+    *votes = cw_xcalloc(count, sizeof **votes);
     for (size_t i = 0; i < count && !l->why; i++) {
         json_object *o = json_object_array_get_idx(arr, i);
-        if (!json_object_is_type(o, json_type_object)) {
-            l->why = "a vote is not an object";
-            break;
-        }
         struct statefile_vote *v = &(*votes)[(*n)++];
         v->url = sf_get_strdup(l, o, "url", false);
         v->summary = sf_get_strdup(l, o, "summary", false);

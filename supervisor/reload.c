@@ -92,37 +92,52 @@ bool reload_curve_changed(const struct cw_config *a, const struct cw_config *b)
            !strv_eq(a->curve_allowed_keys, a->n_curve_allowed_keys, b->curve_allowed_keys, b->n_curve_allowed_keys);
 }
 
+/* The probe hosts the bus servers admit (their keys join the allow-list: common/proc/bus_config.c). */
+static bool admitted_changed(const struct cw_config *a, const struct cw_config *b)
+{
+    if (a->n_locations != b->n_locations) return true;
+    for (size_t i = 0; i < a->n_locations; i++)
+        if (!str_eq(a->locations[i].name, b->locations[i].name) || !str_eq(a->locations[i].key, b->locations[i].key))
+            return true;
+    return false;
+}
+
 bool reload_worker_globals_changed(const struct cw_config *a, const struct cw_config *b)
 {
+    /* supervisor.location: every result carries it */
     return a->workers != b->workers || !str_eq(a->run_dir, b->run_dir) || a->log_level != b->log_level ||
-           !str_eq(a->user, b->user) || !str_eq(a->store_address, b->store_address) ||
-           !str_eq(a->alert_address, b->alert_address) || !str_eq(a->publish_address, b->publish_address) ||
-           !str_eq(a->tap_address, b->tap_address) || a->check_interval != b->check_interval ||
-           a->latency_threshold != b->latency_threshold || a->tls_expiry_days != b->tls_expiry_days ||
-           config_wants_storer(a) != config_wants_storer(b) || reload_curve_changed(a, b);
+           !str_eq(a->location, b->location) || !str_eq(a->user, b->user) ||
+           !str_eq(a->store_address, b->store_address) || !str_eq(a->alert_address, b->alert_address) ||
+           !str_eq(a->publish_address, b->publish_address) || !str_eq(a->tap_address, b->tap_address) ||
+           a->check_interval != b->check_interval || a->latency_threshold != b->latency_threshold ||
+           a->tls_expiry_days != b->tls_expiry_days || config_wants_storer(a) != config_wants_storer(b) ||
+           reload_curve_changed(a, b);
 }
 
 bool reload_relay_changed(const struct cw_config *a, const struct cw_config *b)
 {
     return !str_eq(a->publish_address, b->publish_address) || !str_eq(a->tap_address, b->tap_address) ||
-           a->log_level != b->log_level || reload_curve_changed(a, b);
+           a->log_level != b->log_level || !str_eq(a->location, b->location) || admitted_changed(a, b) ||
+           reload_curve_changed(a, b);
 }
 
-/* Indices of cfg's endpoints grouped by shard: order[start[s] .. start[s+1]) are shard s's, in file order.
- * Caller frees *order and *start. */
+/* Indices of the endpoints cfg's own workers check (those of its location: a worker reads no other) grouped by
+ * shard: order[start[s] .. start[s+1]) are shard s's, in file order. Caller frees *order and *start. */
 static void group_by_shard(const struct cw_config *cfg, unsigned slots, size_t **order, size_t **start)
 {
     size_t *shard = cw_xcalloc(cfg->n_endpoints + 1, sizeof *shard);
     size_t *st = cw_xcalloc((size_t)slots + 1, sizeof *st);
     size_t *ord = cw_xcalloc(cfg->n_endpoints + 1, sizeof *ord);
     for (size_t i = 0; i < cfg->n_endpoints; i++) {
-        shard[i] = cw_shard_of(cfg->endpoints[i].url, slots);
-        st[shard[i] + 1]++;
+        shard[i] = config_endpoint_at(&cfg->endpoints[i], cfg->location) ? cw_shard_of(cfg->endpoints[i].url, slots)
+                                                                         : slots; /* not here: no shard */
+        if (shard[i] < slots) st[shard[i] + 1]++;
     }
     for (unsigned s = 0; s < slots; s++) st[s + 1] += st[s];
     size_t *fill = cw_xcalloc((size_t)slots + 1, sizeof *fill);
     memcpy(fill, st, ((size_t)slots + 1) * sizeof *fill);
-    for (size_t i = 0; i < cfg->n_endpoints; i++) ord[fill[shard[i]]++] = i;
+    for (size_t i = 0; i < cfg->n_endpoints; i++)
+        if (shard[i] < slots) ord[fill[shard[i]]++] = i;
     free(fill);
     free(shard);
     *order = ord;
@@ -229,6 +244,11 @@ static void endpoint_view(const struct cw_endpoint *e, struct cw_endpoint *o, en
     o->name = e->name;
     o->type = e->type;
     o->depends_on_idx = -1;
+    if (reader != READER_STORER) { /* the alerter votes with them, the web shows them (docs/config.md "Locations") */
+        o->locations = e->locations;
+        o->n_locations = e->n_locations;
+        o->quorum = e->quorum;
+    }
     if (reader == READER_WEB) {
         o->group = e->group;
         o->push_token = e->push_token;
@@ -267,6 +287,12 @@ static struct cw_config *view_of(const struct cw_config *cfg, enum reader reader
     for (size_t i = 0; i < cfg->n_endpoints; i++) endpoint_view(&cfg->endpoints[i], &v->endpoints[i], reader, groups);
     if (reader != READER_ALERTER) drop_alerting(v);
     if (reader != READER_WEB) drop_web(v);
+    /* the supervisor's own (it serves or fetches the configuration); alerts.quorum is in each endpoint's quorum;
+     * the alerter alone judges silence. location and `locations` stay: every reader knows the locations (the
+     * storer and the alerter check that a probe host's key sends only its location's results). */
+    v->config_address = v->central_address = NULL;
+    v->quorum = 0;
+    if (reader != READER_ALERTER) v->location_silent_after = 0;
     if (reader == READER_WEB) {
         v->recovery_threshold = 0;
         v->retention_raw_days = v->retention_hourly_days = v->retention_daily_days = 0;

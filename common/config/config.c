@@ -83,7 +83,15 @@ static void free_fields(struct cw_config *cfg)
     free(cfg->webhooks);
     free_strv(cfg->email_to, cfg->n_email_to);
     free_strv(cfg->curve_allowed_keys, cfg->n_curve_allowed_keys);
+    for (size_t i = 0; cfg->locations && i < cfg->n_locations; i++) {
+        free(cfg->locations[i].name);
+        free(cfg->locations[i].key);
+    }
+    free(cfg->locations);
     char *strings[] = { cfg->path,
+                        cfg->location,
+                        cfg->config_address,
+                        cfg->central_address,
                         cfg->dir,
                         cfg->run_dir,
                         cfg->user,

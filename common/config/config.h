@@ -149,6 +149,9 @@ struct cw_group_settings {
     struct cw_escalation *escalate;
     size_t n_escalate;
     bool escalate_set;
+    char **locations; /* issue 16: its endpoints' default `locations`; NULL: not set */
+    size_t n_locations;
+    int quorum; /* issue 16: its endpoints' default quorum (>= 1, CW_QUORUM_MAJORITY, CW_QUORUM_ALL); 0: not set */
 };
 
 /* A maintenance window (`maintenance`, top level). One-off (start_us > 0) or recurring (days != 0). */
@@ -416,7 +419,8 @@ struct config_load_options {
 struct cw_config *config_load_with(const char *path, const struct config_load_options *opts);
 /* Releases cfg and everything it owns (cfg itself must come from config_load, config_snapshot_read or
  * malloc). NULL is fine. A hand-built config's issue-15 fields (channels, notify, escalate, group_settings,
- * maintenance: arrays that may be shared) are its builder's to free. */
+ * maintenance: arrays that may be shared) and its endpoints' `locations` arrays (issue 16, shared the same way) are
+ * its builder's to free; its location, config/central addresses and `locations` entries are freed. */
 void config_free(struct cw_config *cfg);
 
 /* Whether a process of each kind should run for this config. */
@@ -433,6 +437,10 @@ bool config_is_probe_host(const struct cw_config *cfg);
 size_t config_location_names(const struct cw_config *cfg, const char **out, size_t max);
 /* The quorum an endpoint needs: how many of its n_locations must see it DOWN (1 .. n_locations). */
 unsigned config_quorum_required(const struct cw_endpoint *ep);
+/* Whether name can be a location's: 1..CW_LOCATION_NAME_MAX bytes of [A-Za-z0-9_.-]. */
+bool config_location_name_valid(const char *name);
+/* Whether ep is checked at location (one of its locations; an endpoint without any, built by hand: everywhere). */
+bool config_endpoint_at(const struct cw_endpoint *ep, const char *location);
 /* Issue 16: the snapshot in memory (the central host sends one to each probe host: docs/protocol.md). The bytes
  * are exactly config_snapshot_write's file. encode: 0, or -1 with err (out is a malloc'd buffer of *len bytes).
  * decode: a whole-config reader's result (as config_snapshot_read with slots 0), or NULL with err. */
@@ -470,8 +478,9 @@ bool config_same_beyond_web(const struct cw_config *a, const struct cw_config *b
 /* Whether a and b are alike in everything a snapshot carries (the web's settings and secrets included). */
 bool config_same(const struct cw_config *a, const struct cw_config *b);
 
-/* Reads a snapshot. With slots > 0 only the endpoints whose cw_shard_of(url, slots) == slot are kept
- * (n_endpoints is then the shard's size). A shard's reader (slots > 0: a worker) gets no passwords:
+/* Reads a snapshot. With slots > 0 only the endpoints whose cw_shard_of(url, slots) == slot and that are checked at
+ * the snapshot's own location (config_endpoint_at(ep, cfg->location), issue 16) are kept (n_endpoints is then the
+ * shard's size). A shard's reader (slots > 0: a worker) gets no passwords:
  * smtp_password and db_password stay NULL. A whole-snapshot reader keeps only the passwords named in
  * CLOCKWERK_SECRETS ("db", "smtp", "none" or "db,smtp"; set by the supervisor per child), both when
  * unset ("web" names the web's basic-auth password; "smtp" also the channels' tokens, SMTP passwords and headers).

@@ -3,6 +3,7 @@
 #include "common/config/config_alerts.h"
 #include "common/config/config_alerting.h"
 #include "common/config/config_check.h"
+#include "common/config/config_locations.h"
 #include "common/config/config_secrets.h"
 #include "common/wire/protocol.h"
 
@@ -14,9 +15,11 @@
 #define MAX_RENOTIFY (30.0 * 86400)
 
 /* channels, notify and escalate name channels: read once every channel is known (cfgp_alerting) */
-static const char *const alerts_keys[] = { "webhooks",        "renotify",  "recovery_threshold",
-                                           "group_threshold", "channels",  "notify",
-                                           "escalate",        "time_zone", NULL };
+static const char *const alerts_keys[] = {
+    "webhooks", "renotify", "recovery_threshold", "group_threshold", "channels",
+    "notify",   "escalate", "time_zone",          "quorum",          "location_silent_after",
+    NULL
+};
 static const char *const webhook_keys[] = { "url", NULL };
 
 /* The url of alerts.webhooks[i] (group h), or NULL after reporting. */
@@ -97,6 +100,12 @@ void cfgp_alerts(struct cfg_parser *p, const config_setting_t *g)
             break;
         case 7:
             cfg->alert_time_zone = cfgp_time_zone(p, w, s);
+            break;
+        case 8:
+            cfgp_quorum(p, w, s, &cfg->quorum);
+            break;
+        case 9:
+            cfgp_seconds_from(p, w, s, CW_LOCATION_SILENT_MIN, CW_LOCATION_SILENT_MAX, &cfg->location_silent_after);
             break;
         default:
             if (!cfgp_flap_key(p, w, s, &cfg->flap_window, &cfg->flap_high, &cfg->flap_low)) cfgp_unknown(p, w, s);

@@ -9,9 +9,18 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const bus_keys[] = { "store_address",  "alert_address",    "publish_address",    "tap_address",
-                                        "curve_key_file", "curve_server_key", "curve_allowed_keys", NULL };
-enum { BUS_N_ADDRESSES = 4, BUS_CURVE_KEY_FILE = 4, BUS_CURVE_SERVER_KEY, BUS_CURVE_ALLOWED_KEYS };
+static const char *const bus_keys[] = {
+    "store_address",    "alert_address",      "publish_address", "tap_address",     "curve_key_file",
+    "curve_server_key", "curve_allowed_keys", "config_address",  "central_address", NULL
+};
+enum {
+    BUS_N_ADDRESSES = 4,
+    BUS_CURVE_KEY_FILE = 4,
+    BUS_CURVE_SERVER_KEY,
+    BUS_CURVE_ALLOWED_KEYS,
+    BUS_CONFIG_ADDRESS,
+    BUS_CENTRAL_ADDRESS
+};
 #define MAX_ALLOWED_KEYS 10000
 static const char *const bus_socks[] = { "store.sock", "alert.sock", "publish.sock", "tap.sock" };
 
@@ -111,6 +120,61 @@ static void default_addresses(struct cfg_parser *p, const config_setting_t *g, c
     }
 }
 
+/* bus.config_address (central: tcp:// or ipc://, not one of the other four) or bus.central_address (probe host:
+ * tcp://). */
+static void location_address(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, int k,
+                             char **fields[BUS_N_ADDRESSES])
+{
+    struct cw_config *cfg = p->cfg;
+    const char *v = cfgp_string(p, w, s, true);
+    if (!v) return;
+    char *address = bus_address(p, v);
+    const char *why = bus_address_problem(address);
+    if (!why && k == BUS_CENTRAL_ADDRESS && strncmp(address, "tcp://", 6) != 0)
+        why = "the central host is reached over tcp:// (its bus.config_address)";
+    if (why) {
+        cfgp_problem(p, s, "bus.%s: %s", s->name, why);
+        return;
+    }
+    if (k == BUS_CENTRAL_ADDRESS) {
+        cfg->central_address = address;
+        return;
+    }
+    for (int a = 0; a < BUS_N_ADDRESSES; a++)
+        if (*fields[a] && strcmp(*fields[a], address) == 0) {
+            cfgp_problem(p, s, "bus.config_address: the same address as bus.%s (%s)", bus_keys[a], address);
+            return;
+        }
+    cfg->config_address = address;
+}
+
+/* A probe host (bus.central_address) serves nothing and takes its addresses from the central host: the four
+ * addresses, config_address and curve_allowed_keys are refused; its key pair and the central's key required. */
+static void probe_host_bus(struct cfg_parser *p, const config_setting_t *g, const config_setting_t *central)
+{
+    struct cw_config *cfg = p->cfg;
+    int n = config_setting_length(g);
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+        int k = cfgp_key(bus_keys, s->name);
+        if (k >= 0 && (k < BUS_N_ADDRESSES || k == BUS_CONFIG_ADDRESS || k == BUS_CURVE_ALLOWED_KEYS))
+            cfgp_problem(p, s,
+                         "bus.%s: a probe host takes its endpoints and bus addresses from the central host "
+                         "(bus.central_address) and serves nothing: remove `bus.%s`",
+                         s->name, s->name);
+    }
+    if (!config_setting_get_member(g, "curve_key_file"))
+        cfgp_problem(p, central,
+                     "bus.central_address: a probe host needs bus.curve_key_file (its own key pair: `clockwerk keygen "
+                     "FILE`, its public key in the central's `locations`)");
+    if (!config_setting_get_member(g, "curve_server_key"))
+        cfgp_problem(p, central,
+                     "bus.central_address: a probe host needs bus.curve_server_key (the public key of the central "
+                     "host's bus.curve_key_file)");
+    /* they come with the configuration from the central host */
+    cfg->store_address = cfg->alert_address = cfg->publish_address = cfg->tap_address = cfg->config_address = NULL;
+}
+
 void cfgp_bus(struct cfg_parser *p, const config_setting_t *g)
 {
     struct cw_config *cfg = p->cfg;
@@ -118,7 +182,8 @@ void cfgp_bus(struct cfg_parser *p, const config_setting_t *g)
     char **fields[BUS_N_ADDRESSES] = { &cfg->store_address, &cfg->alert_address, &cfg->publish_address,
                                        &cfg->tap_address };
     const config_setting_t *at[BUS_N_ADDRESSES] = { 0 };
-    const config_setting_t *key_file_at = NULL;
+    const config_setting_t *key_file_at = NULL, *config_at = NULL;
+    const config_setting_t *central = g ? config_setting_get_member(g, "central_address") : NULL;
     int n = g ? config_setting_length(g) : 0;
     for (int i = 0; i < n; i++) {
         const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
@@ -127,6 +192,10 @@ void cfgp_bus(struct cfg_parser *p, const config_setting_t *g)
             cfgp_unknown(p, w, s);
             continue;
         }
+        if (central && (k < BUS_N_ADDRESSES || k == BUS_CONFIG_ADDRESS || k == BUS_CURVE_ALLOWED_KEYS))
+            continue; /* refused by probe_host_bus */
+        if (k == BUS_CONFIG_ADDRESS) config_at = s;
+        if (k == BUS_CONFIG_ADDRESS || k == BUS_CENTRAL_ADDRESS) continue; /* once the others are known */
         if (k >= BUS_N_ADDRESSES) {
             if (k == BUS_CURVE_KEY_FILE) key_file_at = s;
             curve_setting(p, w, s, k);
@@ -143,6 +212,11 @@ void cfgp_bus(struct cfg_parser *p, const config_setting_t *g)
             at[k] = NULL;
         }
     }
+    if (central) {
+        location_address(p, w, central, BUS_CENTRAL_ADDRESS, fields);
+        probe_host_bus(p, g, central);
+        return;
+    }
     default_addresses(p, g, fields, at);
     for (int a = 0; a < BUS_N_ADDRESSES; a++)
         for (int b = a + 1; b < BUS_N_ADDRESSES; b++)
@@ -152,15 +226,22 @@ void cfgp_bus(struct cfg_parser *p, const config_setting_t *g)
                              : at[a] ? at[a]
                                      : g,
                              "bus.%s: the same address as bus.%s (%s)", bus_keys[b], bus_keys[a], *fields[a]);
+    if (config_at) location_address(p, w, config_at, BUS_CONFIG_ADDRESS, fields);
     /* Anything can connect to a tcp port off loopback: there, only CURVE (and its allow-list) keeps strangers
      * off the bus. A key file that did not read was reported already. */
     if (!key_file_at && (cfg->curve_server_key || cfg->n_curve_allowed_keys))
         cfgp_problem(p, g, "bus: curve_server_key and curve_allowed_keys need curve_key_file (this host's key pair)");
-    if (!cfg->curve_key_file && !key_file_at)
+    if (!cfg->curve_key_file && !key_file_at) {
         for (int k = 0; k < BUS_N_ADDRESSES; k++)
             if (*fields[k] && !bus_address_local(*fields[k]))
                 cfgp_problem(p, at[k] ? at[k] : g,
                              "bus.%s: %s is reachable from other hosts, which needs CURVE: set bus.curve_key_file "
                              "(make one with `clockwerk keygen FILE`)",
                              bus_keys[k], *fields[k]);
+        if (cfg->config_address && !bus_address_local(cfg->config_address))
+            cfgp_problem(p, config_at,
+                         "bus.config_address: %s is reachable from other hosts, which needs CURVE: set "
+                         "bus.curve_key_file (make one with `clockwerk keygen FILE`)",
+                         cfg->config_address);
+    }
 }

@@ -121,11 +121,11 @@ static const char *channel_name_problem(const char *v)
 /* kinds: a list of alert kind names (any case) into a bit set (bit k for kind k). */
 static void channel_kinds(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, struct cw_channel *ch)
 {
-    const char *names[CW_ALERT_ESCALATION + 1] = { NULL };
-    for (unsigned k = 1; k <= CW_ALERT_ESCALATION; k++) names[k] = proto_alert_kind_name(k);
+    const char *names[CW_ALERT_KIND_MAX + 1] = { NULL }; /* location_silent, location_back: issue 16 */
+    for (unsigned k = 1; k <= CW_ALERT_KIND_MAX; k++) names[k] = proto_alert_kind_name(k);
     char name[256];
     uint32_t kinds = 0;
-    int n = cfgp_name_bits(p, w, s, names, CW_ALERT_ESCALATION + 1, 0, "an alert kind", &kinds);
+    int n = cfgp_name_bits(p, w, s, names, CW_ALERT_KIND_MAX + 1, 0, "an alert kind", &kinds);
     if (n == 0)
         cfgp_problem(p, s, "%s: empty: the channel would get no alert (leave it out of every notify instead)",
                      cfgp_name(w, s, name, sizeof name));

@@ -206,7 +206,9 @@ static void endpoint_key(struct cfg_parser *p, struct ep_parse *e, const config_
     case EPK_FLAP_WINDOW:
     case EPK_FLAP_HIGH:
     case EPK_FLAP_LOW:
-        break; /* cfgp_alerting (config_routing.c), once every channel is known */
+    case EPK_LOCATIONS:
+    case EPK_QUORUM:
+        break; /* cfgp_alerting (config_routing.c), once every channel and location is known */
     default:
         if (!cfgp_http_key(p, e, s, key, ep)) cfgp_type_key(p, e, s, key, ep);
     }

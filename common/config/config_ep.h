@@ -30,6 +30,9 @@ enum ep_key {
     EPK_FLAP_WINDOW,
     EPK_FLAP_HIGH,
     EPK_FLAP_LOW,
+    /* locations (issue 16, read by cfgp_endpoint_locations in the alerting pass) */
+    EPK_LOCATIONS,
+    EPK_QUORUM,
     /* http */
     EPK_URL,
     EPK_METHOD,

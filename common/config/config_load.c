@@ -7,13 +7,15 @@
  * The text goes to libconfig through config_text.c (every file read by us: no FIFO blocks, no size beyond
  * the bound, no integer wrapped). Defaults are set before the groups are read; values that depend on others (an endpoint's interval and
  * recovery threshold, the default bus addresses under run_dir) are settled by a fixed order of the
- * sections: supervisor, alerts, web, monitor, email, database, bus. The top of the config files: nothing
- * includes a section but this file. */
+ * sections: supervisor, alerts, web, monitor, email, database, bus, locations (the top-level `locations` and a probe
+ * host's rules: they need the bus), then the alerting pass (channels, groups, each endpoint's routing and
+ * locations). The top of the config files: nothing includes a section but this file. */
 #include "common/config/config_alerting.h"
 #include "common/config/config_alerts.h"
 #include "common/config/config_bus.h"
 #include "common/config/config_database.h"
 #include "common/config/config_endpoints.h"
+#include "common/config/config_locations.h"
 #include "common/config/config_reader.h"
 #include "common/config/config_supervisor.h"
 #include "common/config/config_web.h"
@@ -49,6 +51,8 @@ static void set_defaults(struct cw_config *cfg)
     cfg->web_max_connections_per_ip = CW_WEB_DEFAULT_MAX_PER_IP;
     cfg->web_connection_timeout = CW_WEB_DEFAULT_TIMEOUT;
     cfg->web_history_refresh = CW_WEB_DEFAULT_HISTORY_REFRESH;
+    cfg->quorum = CW_QUORUM_MAJORITY;
+    cfg->location_silent_after = CW_LOCATION_SILENT_DEFAULT;
 }
 
 static bool set_paths(struct cfg_parser *p, const char *path)
@@ -70,8 +74,8 @@ static bool set_paths(struct cfg_parser *p, const char *path)
     return true;
 }
 
-static const char *const root_keys[] = { "supervisor", "bus", "monitor", "email",       "alerts",
-                                         "database",   "web", "groups",  "maintenance", NULL };
+static const char *const root_keys[] = { "supervisor", "bus",    "monitor",     "email",     "alerts", "database",
+                                         "web",        "groups", "maintenance", "locations", NULL };
 enum {
     ROOT_SUPERVISOR,
     ROOT_BUS,
@@ -82,6 +86,7 @@ enum {
     ROOT_WEB,
     ROOT_GROUPS,
     ROOT_MAINTENANCE,
+    ROOT_LOCATIONS,
     ROOT_N
 };
 
@@ -98,7 +103,7 @@ static void top_level_groups(struct cfg_parser *p, const config_setting_t *root,
             cfgp_unknown(p, top, s);
             continue;
         }
-        bool list = k == ROOT_GROUPS || k == ROOT_MAINTENANCE; /* ( { name = "..."; ... }, ... ) */
+        bool list = k == ROOT_GROUPS || k == ROOT_MAINTENANCE || k == ROOT_LOCATIONS; /* ( { name = ...; }, ... ) */
         if (list && s->type != CONFIG_TYPE_LIST) {
             cfgp_problem(p, s, "%s: expected a list of groups (( { name = \"...\"; ... }, ... )), got %s", s->name,
                          cfgp_type_name(s));
@@ -190,10 +195,12 @@ struct cw_config *config_load_with(const char *path, const struct config_load_op
     section(&p, cfgp_email, groups[ROOT_EMAIL], false);
     section(&p, cfgp_database, groups[ROOT_DATABASE], false);
     section(&p, cfgp_bus, groups[ROOT_BUS], true);
+    p.tolerant = p.bus_only;
+    cfgp_locations(&p, groups[ROOT_LOCATIONS], config_root_setting(&lc));
     p.tolerant = p.bus_only; /* after every section: the channels' names are known only now */
     cfgp_alerting(&p, groups[ROOT_ALERTS], groups[ROOT_GROUPS], groups[ROOT_MAINTENANCE], p.ep_groups);
     p.tolerant = false;
-    if (!p.errors && !p.bus_only) warn_idle(&p, groups[ROOT_MONITOR]);
+    if (!p.errors && !p.bus_only && !config_is_probe_host(cfg)) warn_idle(&p, groups[ROOT_MONITOR]);
 
     config_destroy(&lc);
     cfg_text_free(&text);

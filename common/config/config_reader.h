@@ -31,6 +31,10 @@ struct cfg_parser {
     bool tolerant;                      /* problems found now are warnings (bus_only, outside what the tap needs) */
     const config_setting_t *run_dir_at; /* supervisor.run_dir when set: default bus addresses derive from it */
     const config_setting_t **ep_groups; /* the group each kept endpoint was read from (for cfgp_alerting) */
+    const config_setting_t *location_at; /* supervisor.location when set (a probe host must set it) */
+    const config_setting_t *workers_at;  /* supervisor.workers when set */
+    char **all_locations; /* every location's name (config_location_names), once `locations` is read */
+    size_t n_all_locations;
 };
 
 /* Where a setting lives, for messages: "group.key" or "group[index].key" (index < 0: no index). */

@@ -8,6 +8,7 @@
  * "inherit". Endpoints that inherit share one arena array (a config of 100,000 endpoints costs no copy). */
 #include "common/config/config_alerting.h"
 #include "common/config/config_ep.h"
+#include "common/config/config_locations.h"
 #include "common/base/util.h"
 #include "common/wire/protocol.h"
 
@@ -249,7 +250,7 @@ static bool group_settings(struct cfg_parser *p, const config_setting_t *g, long
         else if (strcmp(s->name, "severity") == 0) cfgp_severity(p, w, s, &gs->severity);
         else if (strcmp(s->name, "escalate") == 0)
             gs->escalate_set = cfgp_escalation(p, w, s, &gs->escalate, &gs->n_escalate);
-        else cfgp_unknown(p, w, s);
+        else if (!cfgp_group_location_key(p, w, s, gs)) cfgp_unknown(p, w, s);
     }
     if (!config_setting_get_member(g, "name"))
         cfgp_problem(p, g, "groups[%ld]: name is required (an endpoint's group)", i);
@@ -320,6 +321,7 @@ static void endpoint_alerting(struct cfg_parser *p, const config_setting_t *g, s
     if (ep->severity < 0) ep->severity = gs && gs->severity >= 0 ? gs->severity : CW_SEV_CRITICAL;
     if (!escalate_set && gs && gs->escalate_set) ep->escalate = gs->escalate, ep->n_escalate = gs->n_escalate;
     else if (!escalate_set) ep->escalate = cfg->escalate, ep->n_escalate = cfg->n_escalate;
+    cfgp_endpoint_locations(p, g, ep, gs);
     if (flap_at && ep->flap_window > 0) {
         char what[64];
         snprintf(what, sizeof what, "monitor.endpoints[%ld]", w.index);

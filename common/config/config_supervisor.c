@@ -1,11 +1,12 @@
 /* common/config/config_supervisor.c — the `supervisor` section of the config file (see config_supervisor.h and
  * docs/config.md). */
+#include "common/config/config_locations.h"
 #include "common/config/config_supervisor.h"
 #include "common/base/log.h"
 
 #include <string.h>
 
-static const char *const supervisor_keys[] = { "workers", "run_dir", "log_level", "user", NULL };
+static const char *const supervisor_keys[] = { "workers", "run_dir", "log_level", "user", "location", NULL };
 
 void cfgp_supervisor(struct cfg_parser *p, const config_setting_t *g)
 {
@@ -17,8 +18,8 @@ void cfgp_supervisor(struct cfg_parser *p, const config_setting_t *g)
         const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
         const char *v;
         switch (cfgp_key(supervisor_keys, s->name)) {
-        case 0:
-            cfgp_int(p, w, s, 1, 256, &cfg->workers);
+        case 0: /* 0: only on a central host with `locations` (cfgp_locations says so otherwise) */
+            if (cfgp_int(p, w, s, 0, 256, &cfg->workers)) p->workers_at = s;
             break;
         case 1: {
             bool tolerant = p->tolerant;
@@ -47,9 +48,19 @@ void cfgp_supervisor(struct cfg_parser *p, const config_setting_t *g)
                 else cfg->user = cw_arena_strdup(p->arena, v);
             }
             break;
+        case 4:
+            if ((v = cfgp_string(p, w, s, true)) && !config_location_name_valid(v))
+                cfgp_problem(p, s, "supervisor.location: '%.64s' is not a location name (1 to %d of A-Z a-z 0-9 _ . -)",
+                             v, CW_LOCATION_NAME_MAX);
+            else if (v) {
+                cfg->location = cw_arena_strdup(p->arena, v);
+                p->location_at = s;
+            }
+            break;
         default:
             cfgp_unknown(p, w, s);
         }
     }
     cfg->run_dir = cfgp_path(p, run_dir);
+    if (!cfg->location) cfg->location = cw_arena_strdup(p->arena, CW_LOCATION_DEFAULT);
 }

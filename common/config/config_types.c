@@ -55,6 +55,8 @@ static const struct {
     [EPK_FLAP_WINDOW] = { "flap_window", T_ALL },
     [EPK_FLAP_HIGH] = { "flap_high", T_ALL },
     [EPK_FLAP_LOW] = { "flap_low", T_ALL },
+    [EPK_LOCATIONS] = { "locations", T_ALL },
+    [EPK_QUORUM] = { "quorum", T_ALL },
     [EPK_URL] = { "url", T(HTTP) },
     [EPK_METHOD] = { "method", T(HTTP) },
     [EPK_BODY] = { "body", T(HTTP) },

@@ -4,10 +4,13 @@
  * DESIGN
  * Layout (all integers little-endian):
  *   header, 32 bytes: "CWSNAP\0\0" | u32 version (3: database.retention; 4: web; 5: web.history_refresh;
- *   6: check types and HTTP assertions; 7: channels, routing, maintenance) | u32 endpoint count | u64 payload length |
+ *   6: check types and HTTP assertions; 7: channels, routing, maintenance; 8: locations) | u32 endpoint count |
+ *   u64 payload length |
  *                     u64 checksum of the payload
  *   payload: the global fields in a fixed order, the webhooks, the email_to list, the alerting part
- *            (snapshot_alerting.c: channels, routing, groups, maintenance), then one record per
+ *            (snapshot_alerting.c: channels, routing, groups, maintenance), the locations part
+ *            (snapshot_locations.c: supervisor.location, config/central addresses, `locations`, quorum,
+ *            location_silent_after), then one record per
  *            endpoint, each prefixed by its u32 length so that a reader can skip the endpoints of other
  *            shards after looking only at the url.
  * A string is u32 length (0xFFFFFFFF: NULL), its bytes and a NUL; a double is its IEEE-754 bits as u64;
@@ -32,7 +35,7 @@
 #include <unistd.h>
 
 #define SNAP_MAGIC "CWSNAP\0\0"
-#define SNAP_VERSION 7u
+#define SNAP_VERSION 8u
 #define SNAP_HEADER 32
 #define SNAP_MAX_SIZE (1ull << 31)
 
@@ -116,6 +119,7 @@ static void encode(const struct cw_config *c, struct cw_buf *b, bool web)
     snap_put_f64(b, web ? c->web_connection_timeout : 0);
     snap_put_f64(b, web ? c->web_history_refresh : 0);
     snap_put_alerting(b, c);
+    snap_put_locations(b, c);
     for (size_t i = 0; i < c->n_endpoints; i++) snap_put_endpoint(b, &c->endpoints[i], web);
 
     uint64_t plen = b->len - SNAP_HEADER, sum = cw_snapshot_checksum(b->data + SNAP_HEADER, b->len - SNAP_HEADER);
@@ -268,14 +272,16 @@ static void decode_web(struct rd *r, struct cw_config *c, bool keep_secret)
 }
 
 /* One length-prefixed endpoint record. Returns 1 when it was decoded into c->endpoints[*kept] (and *kept
- * grew), 0 when it belongs to another shard, -1 when it is malformed (r is then marked bad). */
+ * grew), 0 when it belongs to another shard or (a worker's reading) is not checked at c->location, -1 when it is
+ * malformed (r is then marked bad). The shard is of the URL alone: the same whether or not the endpoints of other
+ * locations are in the file. */
 static int decode_endpoint_record(struct rd *r, struct cw_config *c, size_t *kept, size_t *cap, unsigned slot,
                                   unsigned slots)
 {
     uint32_t len = le_read_u32(&r->in);
     const uint8_t *record = le_read_bytes(&r->in, len);
     if (!record) return -1;
-    struct rd rec = { .in = le_reader_of(record, len), .arena = r->arena };
+    struct rd rec = { .in = le_reader_of(record, len), .arena = r->arena, .all_secrets = r->all_secrets };
     size_t url_len = 0;
     const char *url = snap_peek_str(&rec, &url_len);
     if (!url) {
@@ -290,10 +296,12 @@ static int decode_endpoint_record(struct rd *r, struct cw_config *c, size_t *kep
     struct cw_endpoint *ep = &c->endpoints[*kept];
     memset(ep, 0, sizeof *ep);
     /* the push tokens: the web's (a worker never holds one); a client key's password and the proxy: the workers' */
-    snap_get_endpoint(&rec, ep, url, url_len, slots == 0 && snap_keeps_secret("web"),
-                      slots > 0 || snap_keeps_secret("client_key"));
+    snap_get_endpoint(&rec, ep, url, url_len, slots == 0 && snap_keeps_secret(r, "web"),
+                      slots > 0 || snap_keeps_secret(r, "client_key"));
+    snap_get_location_list(&rec, c, &ep->locations, &ep->n_locations, &ep->quorum);
+    if (ep->quorum >= 1 && ep->n_locations > 0 && (size_t)ep->quorum > ep->n_locations) snap_set_bad(&rec);
     if (snap_is_bad(&rec) || rec.in.left != 0) snap_set_bad(r);
-    else (*kept)++;
+    else if (slots == 0 || config_endpoint_at(ep, c->location)) (*kept)++; /* a worker: its host's location only */
     return 0;
 }
 
@@ -320,15 +328,16 @@ static bool decode_endpoints(struct rd *r, struct cw_config *c, uint32_t n_endpo
 static bool decode(struct rd *r, struct cw_config *c, uint32_t n_endpoints, unsigned slot, unsigned slots)
 {
     /* A worker (slots > 0) has no use for a password: it never sees one; others keep only their own. */
-    bool smtp_secret = slots == 0 && snap_keeps_secret("smtp"), db_secret = slots == 0 && snap_keeps_secret("db");
+    bool smtp_secret = slots == 0 && snap_keeps_secret(r, "smtp"), db_secret = slots == 0 && snap_keeps_secret(r, "db");
     decode_globals(r, c);
     decode_email(r, c, smtp_secret);
     decode_alerting(r, c, smtp_secret);
     decode_database(r, c, db_secret);
-    decode_web(r, c, slots == 0 && snap_keeps_secret("web"));
+    decode_web(r, c, slots == 0 && snap_keeps_secret(r, "web"));
     snap_get_alerting(r, c, smtp_secret); /* the channels' secrets: the alerter's, as the SMTP password */
+    snap_get_locations(r, c);
     if (snap_is_bad(r) || !plausible(c)) return false;
-    return decode_endpoints(r, c, n_endpoints, slot, slots) && snap_alerting_plausible(c, n_endpoints, slots > 1);
+    return decode_endpoints(r, c, n_endpoints, slot, slots) && snap_alerting_plausible(c, n_endpoints, slots > 0);
 }
 
 static uint8_t *read_file(const char *path, size_t *len, char *err, size_t errlen)
@@ -363,6 +372,43 @@ static uint8_t *read_file(const char *path, size_t *len, char *err, size_t errle
     return data;
 }
 
+/* The snapshot in data (a file's bytes or a message's), named `what` in messages. */
+static struct cw_config *parse(const uint8_t *data, size_t len, unsigned slot, unsigned slots, bool all_secrets,
+                               const char *what, char *err, size_t errlen)
+{
+    if (len < SNAP_HEADER || memcmp(data, SNAP_MAGIC, 8) != 0) {
+        snprintf(err, errlen, "%s is not a Clockwerk snapshot (%s)", what,
+                 len < SNAP_HEADER ? "too short" : "bad magic");
+        return NULL;
+    }
+    uint32_t version = le_get_u32(data + 8), n_endpoints = le_get_u32(data + 12);
+    uint64_t plen = le_get_u64(data + 16), sum = le_get_u64(data + 24);
+    if (version != SNAP_VERSION) {
+        snprintf(err, errlen, "snapshot %s is version %u; this build reads version %u", what, version, SNAP_VERSION);
+        return NULL;
+    }
+    if (plen != len - SNAP_HEADER) {
+        snprintf(err, errlen, "snapshot %s is truncated or padded (%zu payload bytes, header says %llu)", what,
+                 len - SNAP_HEADER, (unsigned long long)plen);
+        return NULL;
+    }
+    if (cw_snapshot_checksum(data + SNAP_HEADER, len - SNAP_HEADER) != sum) {
+        snprintf(err, errlen, "snapshot %s is corrupt (checksum mismatch)", what);
+        return NULL;
+    }
+    struct cw_config *cfg = cw_xcalloc(1, sizeof *cfg);
+    cfg->arena = cw_arena_new();
+    struct rd r = { .in = le_reader_of(data + SNAP_HEADER, len - SNAP_HEADER),
+                    .arena = cfg->arena,
+                    .all_secrets = all_secrets };
+    if (!decode(&r, cfg, n_endpoints, slot, slots)) {
+        snprintf(err, errlen, "snapshot %s is corrupt (malformed fields)", what);
+        config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
 struct cw_config *config_snapshot_read(const char *path, unsigned slot, unsigned slots, char *err, size_t errlen)
 {
     if (slots > 0 && slot >= slots) {
@@ -372,37 +418,34 @@ struct cw_config *config_snapshot_read(const char *path, unsigned slot, unsigned
     size_t len = 0;
     uint8_t *data = read_file(path, &len, err, errlen);
     if (!data) return NULL;
-    struct cw_config *cfg = NULL;
-    if (len < SNAP_HEADER || memcmp(data, SNAP_MAGIC, 8) != 0) {
-        snprintf(err, errlen, "%s is not a Clockwerk snapshot (%s)", path,
-                 len < SNAP_HEADER ? "too short" : "bad magic");
-        goto out;
-    }
-    uint32_t version = le_get_u32(data + 8), n_endpoints = le_get_u32(data + 12);
-    uint64_t plen = le_get_u64(data + 16), sum = le_get_u64(data + 24);
-    if (version != SNAP_VERSION) {
-        snprintf(err, errlen, "snapshot %s is version %u; this build reads version %u", path, version, SNAP_VERSION);
-        goto out;
-    }
-    if (plen != len - SNAP_HEADER) {
-        snprintf(err, errlen, "snapshot %s is truncated or padded (%zu payload bytes, header says %llu)", path,
-                 len - SNAP_HEADER, (unsigned long long)plen);
-        goto out;
-    }
-    if (cw_snapshot_checksum(data + SNAP_HEADER, len - SNAP_HEADER) != sum) {
-        snprintf(err, errlen, "snapshot %s is corrupt (checksum mismatch)", path);
-        goto out;
-    }
-    cfg = cw_xcalloc(1, sizeof *cfg);
-    cfg->arena = cw_arena_new();
-    struct rd r = { .in = le_reader_of(data + SNAP_HEADER, len - SNAP_HEADER), .arena = cfg->arena };
-    if (!decode(&r, cfg, n_endpoints, slot, slots)) {
-        snprintf(err, errlen, "snapshot %s is corrupt (malformed fields)", path);
-        config_free(cfg);
-        cfg = NULL;
-    }
-out:
+    struct cw_config *cfg = parse(data, len, slot, slots, false, path, err, errlen);
     explicit_bzero(data, len);
     free(data);
     return cfg;
+}
+
+int config_snapshot_encode(const struct cw_config *cfg, unsigned char **out, size_t *len, char *err, size_t errlen)
+{
+    struct cw_buf b = { 0 };
+    encode(cfg, &b, true);
+    if (b.len > SNAP_MAX_SIZE) {
+        snprintf(err, errlen, "the configuration's snapshot is %zu bytes, more than %llu", b.len,
+                 (unsigned long long)SNAP_MAX_SIZE);
+        explicit_bzero(b.data, b.len);
+        cw_buf_free(&b);
+        return -1;
+    }
+    *out = b.data;
+    *len = b.len;
+    return 0;
+}
+
+struct cw_config *config_snapshot_decode(const unsigned char *data, size_t len, char *err, size_t errlen)
+{
+    return parse(data, len, 0, 0, false, "in memory", err, errlen);
+}
+
+struct cw_config *config_snapshot_decode_all(const unsigned char *data, size_t len, char *err, size_t errlen)
+{
+    return parse(data, len, 0, 0, true, "in memory", err, errlen);
 }

@@ -89,6 +89,7 @@ void snap_put_alerting(struct cw_buf *b, const struct cw_config *c)
         snap_put_i32(b, g->severity);
         le_buf_u8(b, g->escalate_set);
         put_escalation(b, g->escalate, g->n_escalate);
+        snap_put_location_list(b, g->locations, g->n_locations, g->quorum);
     }
     le_buf_u32(b, (uint32_t)c->n_maintenance);
     for (size_t i = 0; i < c->n_maintenance; i++) put_maintenance(b, &c->maintenance[i]);
@@ -186,7 +187,7 @@ static void get_maintenance(struct rd *r, struct cw_maintenance *m)
         snap_set_bad(r);
 }
 
-static void get_group_settings(struct rd *r, struct cw_group_settings *g)
+static void get_group_settings(struct rd *r, const struct cw_config *c, struct cw_group_settings *g)
 {
     g->name = snap_get_str(r);
     g->notify_set = snap_get_bool(r);
@@ -194,6 +195,7 @@ static void get_group_settings(struct rd *r, struct cw_group_settings *g)
     g->severity = snap_get_i32(r);
     g->escalate_set = snap_get_bool(r);
     get_escalation(r, &g->escalate, &g->n_escalate);
+    snap_get_location_list(r, c, &g->locations, &g->n_locations, &g->quorum);
     if (!g->name || g->severity < -1 || g->severity > CW_SEV_CRITICAL) snap_set_bad(r);
 }
 
@@ -211,7 +213,7 @@ void snap_get_alerting(struct rd *r, struct cw_config *c, bool keep_secrets)
     c->n_group_settings = snap_get_count(r, 14);
     if (c->n_group_settings)
         c->group_settings = cw_arena_alloc(r->arena, c->n_group_settings * sizeof *c->group_settings);
-    for (size_t i = 0; i < c->n_group_settings && !snap_is_bad(r); i++) get_group_settings(r, &c->group_settings[i]);
+    for (size_t i = 0; i < c->n_group_settings && !snap_is_bad(r); i++) get_group_settings(r, c, &c->group_settings[i]);
     c->n_maintenance = snap_get_count(r, 40);
     if (c->n_maintenance) c->maintenance = cw_arena_alloc(r->arena, c->n_maintenance * sizeof *c->maintenance);
     for (size_t i = 0; i < c->n_maintenance && !snap_is_bad(r); i++) get_maintenance(r, &c->maintenance[i]);

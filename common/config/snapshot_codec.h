@@ -27,6 +27,7 @@ void snap_put_strv(struct cw_buf *b, char *const *v, size_t n);
 struct rd {
     struct le_reader in;
     struct cw_arena *arena;
+    bool all_secrets; /* keep every secret whatever CLOCKWERK_SECRETS says (config_for_location's copy) */
 };
 
 bool snap_is_bad(const struct rd *r);
@@ -45,8 +46,8 @@ size_t snap_get_count(struct rd *r, size_t min);
 /* A list of strings (none may be NULL) into *out / *n. */
 void snap_get_strv(struct rd *r, char ***out, size_t *n);
 
-/* Which secrets a whole-snapshot reader keeps (CLOCKWERK_SECRETS, see snapshot.c). */
-bool snap_keeps_secret(const char *which);
+/* Which secrets a whole-snapshot reader keeps (CLOCKWERK_SECRETS, see snapshot.c; every one with r->all_secrets). */
+bool snap_keeps_secret(const struct rd *r, const char *which);
 
 /* One endpoint record's fields after its length (snapshot_endpoint.c). web false: the web-only fields (group, push
  * token) are written as unset. */
@@ -62,6 +63,13 @@ void snap_put_alerting(struct cw_buf *b, const struct cw_config *c);
 void snap_get_alerting(struct rd *r, struct cw_config *c, bool keep_secrets);
 void snap_put_endpoint_alerting(struct cw_buf *b, const struct cw_endpoint *ep);
 void snap_get_endpoint_alerting(struct rd *r, struct cw_endpoint *ep);
+/* The locations part (snapshot_locations.c): the globals after the alerting part; a list of location names and a
+ * quorum (an endpoint's at the end of its record, a group's at the end of its settings). Names read back point at
+ * c's own strings (c->location, c->locations[].name) when they are one of them: c's globals are read first. */
+void snap_put_locations(struct cw_buf *b, const struct cw_config *c);
+void snap_get_locations(struct rd *r, struct cw_config *c);
+void snap_put_location_list(struct cw_buf *b, char *const *names, size_t n, int quorum);
+void snap_get_location_list(struct rd *r, const struct cw_config *c, char ***out, size_t *n, int *quorum);
 /* After the endpoints: every channel and endpoint index in range (total_endpoints: the snapshot's count). A shard's
  * reader gets no maintenance and no depends_on_idx (its indices would point elsewhere). */
 bool snap_alerting_plausible(struct cw_config *c, uint32_t total_endpoints, bool shard);

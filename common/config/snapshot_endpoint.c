@@ -97,6 +97,7 @@ void snap_put_endpoint(struct cw_buf *b, const struct cw_endpoint *ep, bool web)
     put_check_fields(b, ep, web);
     put_assertions(b, ep);
     snap_put_endpoint_alerting(b, ep);
+    snap_put_location_list(b, ep->locations, ep->n_locations, ep->quorum);
     le_put_u32(b->data + at, (uint32_t)(b->len - at - 4));
 }
 

@@ -13,7 +13,8 @@ struct bus *bus_new_for(const struct cw_config *cfg, char *err, size_t errlen)
 {
     struct bus *bus = bus_new(err, errlen);
     if (!bus || !cfg->curve_key_file) return bus;
-    const char *addresses[] = { cfg->store_address, cfg->alert_address, cfg->publish_address, cfg->tap_address };
+    const char *addresses[] = { cfg->store_address, cfg->alert_address,  cfg->publish_address,
+                                cfg->tap_address,   cfg->config_address, cfg->central_address };
     bool any_tcp = false;
     for (size_t i = 0; i < sizeof addresses / sizeof addresses[0]; i++)
         if (addresses[i] && strncmp(addresses[i], "tcp://", 6) == 0) any_tcp = true;
@@ -23,7 +24,7 @@ struct bus *bus_new_for(const struct cw_config *cfg, char *err, size_t errlen)
     if (bus_key_file_read(cfg->curve_key_file, k.public_z85, k.secret_z85, err, errlen) != 0) goto fail;
     const char *server = cfg->curve_server_key ? cfg->curve_server_key : k.public_z85;
     memcpy(k.server_z85, server, BUS_KEY_Z85_LEN + 1);
-    k.n_allowed = cfg->n_curve_allowed_keys + 1;
+    k.n_allowed = cfg->n_curve_allowed_keys + cfg->n_locations + 1; /* issue 16: each location's key admitted */
     k.allowed = calloc(k.n_allowed, sizeof *k.allowed);
     if (!k.allowed) {
         snprintf(err, errlen, "out of memory");
@@ -33,6 +34,12 @@ struct bus *bus_new_for(const struct cw_config *cfg, char *err, size_t errlen)
     for (size_t i = 0; i < cfg->n_curve_allowed_keys; i++)
         if (!zmq_z85_decode(k.allowed[i + 1], cfg->curve_allowed_keys[i])) {
             snprintf(err, errlen, "bus.curve_allowed_keys[%zu] is not a Z85 key", i);
+            goto fail;
+        }
+    for (size_t i = 0; i < cfg->n_locations; i++)
+        if (!cfg->locations[i].key ||
+            !zmq_z85_decode(k.allowed[cfg->n_curve_allowed_keys + 1 + i], cfg->locations[i].key)) {
+            snprintf(err, errlen, "locations[%zu].key is not a Z85 key", i);
             goto fail;
         }
     int rc = bus_set_curve(bus, &k, err, errlen);

@@ -108,7 +108,7 @@ def test_big_integers_not_wrapped():
               "check_interval = 4294967306: %r" % res)
         _write(path, text.replace("4294967306", "60").replace("workers = 2;", "workers = 4294967297;"))
         res = harness.run_cli(["-t", "-c", path])    # before: 1 worker
-        check(res.code == 1 and "supervisor.workers: must be between 1 and 256 (got 4294967297)" in res.err,
+        check(res.code == 1 and "supervisor.workers: must be between 0 and 256 (got 4294967297)" in res.err,
               "workers = 4294967297: %r" % res)
 
 

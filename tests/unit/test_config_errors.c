@@ -33,8 +33,8 @@ static const struct ct_bad_case bad_cases[] = {
     { "monitor = { endpoints =\n [ \"http://a/\" ]; };\n", 1, "monitor.endpoints: expected a list of groups" },
     { "monitor = { endpoints = (\n \"http://a/\" ); };\n", 2, "monitor.endpoints[0]: expected a group" },
     /* supervisor */
-    { "supervisor = {\n workers = 0; };\n", 2, "supervisor.workers: must be between 1 and 256 (got 0)" },
-    { "supervisor = {\n workers = 257; };\n", 2, "supervisor.workers: must be between 1 and 256" },
+    { "supervisor = {\n workers = 0; };\n", 2, "supervisor.workers: 0 only on a central host with probe hosts" },
+    { "supervisor = {\n workers = 257; };\n", 2, "supervisor.workers: must be between 0 and 256" },
     { "supervisor = {\n workers = \"4\"; };\n", 2, "supervisor.workers: expected an integer, got a string" },
     { "supervisor = {\n run_dir = \"\"; };\n", 2, "supervisor.run_dir: must not be empty" },
     { "supervisor = {\n log_level = \"loud\"; };\n", 2, "supervisor.log_level: unknown level 'loud'" },
@@ -204,7 +204,7 @@ static void test_many_errors(void **state)
         int line;
         const char *needle;
     } want[] = {
-        { 2, "supervisor.workers: must be between 1 and 256" },
+        { 2, "supervisor.workers: 0 only on a central host with probe hosts" },
         { 4, "monitor.check_interval: must be at least 0.1" },
         { 6, "monitor.endpoints[0].url: 'ftp://example.test/' is not an http" },
         { 7, "monitor.endpoints[1]: missing url" },
@@ -240,7 +240,7 @@ static void test_read_errors(void **state)
     assert_null(c);
     char real[512], want[600];
     assert_non_null(realpath(t->dir, real));
-    snprintf(want, sizeof want, "%s/inc.conf:3: supervisor.workers: must be between 1 and 256", real);
+    snprintf(want, sizeof want, "%s/inc.conf:3: supervisor.workers: must be between 0 and 256", real);
     assert_int_equal(t->n_msgs, 1);
     assert_non_null(strstr(t->msgs[0], want));
 }

@@ -44,7 +44,7 @@ static void test_big_integers(void **state)
                       "monitor.check_interval: must be at most 86400 (got 4294967306)");
     /* before: 4294967297 wrapped to 1 worker */
     ct_expect_refused(t, "supervisor = {\n workers = 4294967297; };\n", 2,
-                      "supervisor.workers: must be between 1 and 256 (got 4294967297)");
+                      "supervisor.workers: must be between 0 and 256 (got 4294967297)");
     /* before: "must be greater than 0 (got -7.27e+08)" */
     ct_expect_refused(t, "monitor = {\n\n check_interval = 999999999999; };\n", 3, "(got 999999999999)");
     ct_expect_refused(t, "supervisor = {\n workers = -4294967295; };\n", 2, "(got -4294967295)");

@@ -1,0 +1,169 @@
+/* common/config/locations.c — the locations of a configuration as an object (issue 16, see config.h and
+ * docs/config.md "Locations"): whether it is a probe host's, its location names, an endpoint's quorum, and the
+ * copy of a central configuration that one location's probe host receives (config_for_location). */
+#include "common/config/config_priv.h"
+#include "common/base/util.h"
+#include "common/wire/protocol.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool config_is_probe_host(const struct cw_config *cfg) { return cfg && cfg->central_address != NULL; }
+
+bool config_location_name_valid(const char *name)
+{
+    if (!name) return false;
+    size_t len = strlen(name);
+    return len >= 1 && len <= CW_LOCATION_NAME_MAX &&
+           strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == len;
+}
+
+size_t config_location_names(const struct cw_config *cfg, const char **out, size_t max)
+{
+    size_t n = 0;
+    if (cfg->workers > 0) {
+        if (n < max) out[n] = cfg->location ? cfg->location : "local";
+        n++;
+    }
+    for (size_t i = 0; i < cfg->n_locations; i++, n++)
+        if (n < max) out[n] = cfg->locations[i].name;
+    return n;
+}
+
+unsigned config_quorum_required(const struct cw_endpoint *ep)
+{
+    unsigned n = ep->n_locations > 0 ? (unsigned)ep->n_locations : 1;
+    if (ep->quorum == CW_QUORUM_ALL) return n;
+    if (ep->quorum >= 1) return (unsigned)ep->quorum < n ? (unsigned)ep->quorum : n;
+    return n / 2 + 1; /* CW_QUORUM_MAJORITY, or 0 in a config built by hand */
+}
+
+bool config_endpoint_at(const struct cw_endpoint *ep, const char *location)
+{
+    if (ep->n_locations == 0) return true;
+    for (size_t i = 0; location && i < ep->n_locations; i++)
+        if (ep->locations[i] && strcmp(ep->locations[i], location) == 0) return true;
+    return false;
+}
+
+/* ---- the configuration of one location's probe host */
+
+/* What a probe host checks with: an endpoint of `location` without what only the central reads (its group, its
+ * routing, its dependency). Its check secrets stay: the probe checks with them. */
+static void probe_endpoint(const struct cw_endpoint *e, struct cw_endpoint *o)
+{
+    *o = *e;
+    o->group = NULL;
+    o->push_token = NULL;
+    o->notify = NULL;
+    o->n_notify = 0;
+    o->depends_on = NULL;
+    o->depends_on_idx = -1;
+    o->escalate = NULL;
+    o->n_escalate = 0;
+}
+
+/* The globals a probe host neither needs nor may see: the database, mail, channels and routing, the web, the
+ * maintenance windows, the other locations and their keys, the central's own paths, bus and keys. */
+static void strip_globals(struct cw_config *v)
+{
+    char **strings[] = { &v->path,
+                         &v->dir,
+                         &v->run_dir,
+                         &v->user,
+                         &v->store_address,
+                         &v->alert_address,
+                         &v->publish_address,
+                         &v->tap_address,
+                         &v->curve_key_file,
+                         &v->curve_public_key,
+                         &v->curve_server_key,
+                         &v->config_address,
+                         &v->central_address,
+                         &v->smtp_host,
+                         &v->email_from,
+                         &v->smtp_user,
+                         &v->smtp_password,
+                         &v->smtp_ca_file,
+                         &v->alert_time_zone,
+                         &v->db_name,
+                         &v->db_user,
+                         &v->db_password,
+                         &v->db_host,
+                         &v->db_sslmode,
+                         &v->db_ca_file,
+                         &v->web_listen,
+                         &v->web_title,
+                         &v->web_tls_cert_file,
+                         &v->web_tls_key_file,
+                         &v->web_auth_user,
+                         &v->web_auth_password };
+    for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) *strings[i] = NULL;
+    v->workers = 0; /* the probe host's own supervisor.workers applies */
+    v->curve_allowed_keys = NULL;
+    v->n_curve_allowed_keys = 0;
+    v->locations = NULL;
+    v->n_locations = 0;
+    v->email_enabled = false;
+    v->smtp_port = 0;
+    v->smtp_tls = CW_SMTP_STARTTLS;
+    v->email_to = NULL;
+    v->n_email_to = 0;
+    v->webhooks = NULL;
+    v->n_webhooks = 0;
+    v->renotify = 0;
+    v->group_threshold = 0;
+    v->channels = NULL;
+    v->n_channels = 0;
+    v->default_notify = NULL;
+    v->n_default_notify = 0;
+    v->escalate = NULL;
+    v->n_escalate = 0;
+    v->flap_window = 0;
+    v->flap_high = v->flap_low = 0;
+    v->group_settings = NULL;
+    v->n_group_settings = 0;
+    v->maintenance = NULL;
+    v->n_maintenance = 0;
+    v->db_activation = false;
+    v->db_driver = CW_DB_SQLITE;
+    v->db_port = 0;
+    v->retention_raw_days = v->retention_hourly_days = v->retention_daily_days = 0;
+    v->web_enabled = v->web_allow_plain_http = false;
+    v->web_max_connections = v->web_max_connections_per_ip = 0;
+    v->web_connection_timeout = v->web_history_refresh = 0;
+}
+
+struct cw_config *config_for_location(const struct cw_config *cfg, const char *location, char *err, size_t errlen)
+{
+    const char *names[CW_LOCATIONS_MAX];
+    size_t n = config_location_names(cfg, names, CW_LOCATIONS_MAX);
+    const char *found = NULL;
+    for (size_t i = 0; location && i < n && i < CW_LOCATIONS_MAX; i++)
+        if (strcmp(names[i], location) == 0) found = names[i];
+    if (!found) {
+        snprintf(err, errlen, "unknown location '%.64s'", location ? location : "");
+        return NULL;
+    }
+    struct cw_config v = *cfg;
+    v.arena = NULL;
+    strip_globals(&v);
+    v.location = (char *)found;
+    v.endpoints = cw_xcalloc(cfg->n_endpoints + 1, sizeof *v.endpoints);
+    v.n_endpoints = 0;
+    for (size_t i = 0; i < cfg->n_endpoints; i++) {
+        const struct cw_endpoint *e = &cfg->endpoints[i];
+        if (e->type != CW_CHECK_PUSH && config_endpoint_at(e, found)) probe_endpoint(e, &v.endpoints[v.n_endpoints++]);
+    }
+    unsigned char *bytes = NULL;
+    size_t len = 0;
+    struct cw_config *out = NULL;
+    if (config_snapshot_encode(&v, &bytes, &len, err, errlen) == 0) {
+        out = config_snapshot_decode_all(bytes, len, err, errlen);
+        explicit_bzero(bytes, len);
+        free(bytes);
+    }
+    free(v.endpoints);
+    return out;
+}

@@ -35,20 +35,11 @@ struct endpoint *endpoints_find(const struct endpoints *t, const char *url)
     return e;
 }
 
-/* TEMPORARY until cw-locconf's config_quorum_required is merged (replaced then). */
-static unsigned required_of(const struct cw_endpoint *ep)
-{
-    unsigned n = ep->n_locations ? (unsigned)ep->n_locations : 1;
-    if (ep->quorum == CW_QUORUM_ALL) return n;
-    if (ep->quorum >= 1) return (unsigned)ep->quorum < n ? (unsigned)ep->quorum : n;
-    return n / 2 + 1;
-}
-
 /* A multi-location endpoint's votes, one per location (a single location: none, fed directly). */
 static void make_votes(struct endpoint *e)
 {
     const struct cw_endpoint *ep = e->ep;
-    e->required = required_of(ep);
+    e->required = config_quorum_required(ep);
     if (ep->n_locations < 2) return;
     e->votes = cw_xcalloc(ep->n_locations, sizeof *e->votes);
     e->n_votes = ep->n_locations;
@@ -283,15 +274,6 @@ static const char *location_of(const struct endpoints *t, const struct cw_result
     return t->cfg && t->cfg->location ? t->cfg->location : "";
 }
 
-/* Whether the endpoint is checked from that location (an endpoint of a configuration without locations: yes). */
-static bool checked_from(const struct cw_endpoint *ep, const char *location)
-{
-    if (ep->n_locations == 0) return true;
-    for (size_t i = 0; i < ep->n_locations; i++)
-        if (strcmp(ep->locations[i], location) == 0) return true;
-    return false;
-}
-
 /* The k-th smallest (from 0) of n times (n <= CW_LOCATIONS_MAX); 0 when there are not that many. */
 static int64_t kth_smallest(const int64_t *v, size_t n, size_t k)
 {
@@ -359,7 +341,7 @@ enum intake_verdict endpoints_apply(void *ctx, const struct cw_result *r, int64_
     }
     const char *loc = location_of(t, r);
     struct endpoint_vote *vote = e->n_votes ? vote_of(e, loc) : NULL;
-    if (e->n_votes ? !vote : !checked_from(e->ep, loc)) {
+    if (e->n_votes ? !vote : !config_endpoint_at(e->ep, loc)) {
         t->other_location_results++;
         return INTAKE_IGNORED;
     }

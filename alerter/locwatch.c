@@ -19,19 +19,10 @@ void locwatch_init(struct locwatch *w, struct dispatch *d, struct bus_socket *so
     w->rl_bad.what = "malformed HELLO warnings";
 }
 
-/* TEMPORARY until cw-locconf's config_location_names is merged (replaced then). */
-static size_t location_names(const struct cw_config *cfg, const char **out, size_t max)
-{
-    size_t n = 0;
-    if (cfg->workers > 0 && n < max) out[n++] = cfg->location ? cfg->location : "local";
-    for (size_t i = 0; i < cfg->n_locations && n < max; i++) out[n++] = cfg->locations[i].name;
-    return n;
-}
-
 void locwatch_configure(struct locwatch *w, const struct cw_config *cfg, int64_t now_mono)
 {
     const char *names[CW_LOCATIONS_MAX];
-    size_t n = location_names(cfg, names, CW_LOCATIONS_MAX);
+    size_t n = config_location_names(cfg, names, CW_LOCATIONS_MAX);
     if (n > CW_LOCATIONS_MAX) n = CW_LOCATIONS_MAX;
     w->cfg = cfg;
     locations_build(&w->locs, names, n, cfg->location_silent_after, now_mono, cw_wall_us());

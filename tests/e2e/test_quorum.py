@@ -7,12 +7,14 @@ wire (docs/protocol.md 2.3 result v3, 2.9 HELLO/HELLO_ECHO) to the alerter with 
 HELLO and one result per endpoint every half second, ok or failed as the test says. So what each location sees is
 the test's to choose, and the central's own worker checks a local switchboard for real.
 
-What is checked, on one endpoint checked from central, fra and sgp with quorum 2:
-  - fra alone sees it down: its votes are counted (`clockwerk status` names them) and no DOWN goes out;
+What is checked, on endpoints checked from central, fra and sgp (quorum 2, and the default majority) and one
+checked from central and fra with quorum "all":
+  - fra alone sees them down: its votes are counted (`clockwerk status` names them) and no DOWN goes out;
   - central sees it down too: one DOWN, whose message says "DOWN from central, fra; up from sgp";
   - every HELLO is answered with a HELLO_ECHO carrying the alerter's clock;
   - a HELLO claiming sgp with fra's key is refused and logged;
-  - sgp stops: one location_silent alert for it (url location:sgp), no other alert; `clockwerk status` shows it
+  - sgp stops: one location_silent alert for it (url location:sgp), no other alert (no false DOWN of the endpoint
+    fra sees down while sgp's vote is left out); `clockwerk status` shows it
     silent; the alerter restarted meanwhile does not alert again for it (the state file keeps it);
   - sgp comes back: one location_back alert.
 """
@@ -136,8 +138,11 @@ def central_config(d, sw, hook, fra, sgp, central_key):
     bus = {"config_address": "tcp://127.0.0.1:%d" % ports[0], "store_address": "tcp://127.0.0.1:%d" % ports[1],
            "alert_address": "tcp://127.0.0.1:%d" % ports[2], "publish_address": "tcp://127.0.0.1:%d" % ports[3],
            "tap_address": "tcp://127.0.0.1:%d" % ports[4], "curve_key_file": "central.key"}
-    url = sw.url("shop")
-    cfg = base_config([endpoint(url, timeout=1, locations=["central", "fra", "sgp"], quorum=2, alert_threshold=1)],
+    url, calm, pair = sw.url("shop"), sw.url("calm"), sw.url("pair")
+    three = ["central", "fra", "sgp"]
+    cfg = base_config([endpoint(url, timeout=1, locations=three, quorum=2, alert_threshold=1),
+                       endpoint(calm, timeout=1, locations=three, alert_threshold=1),  # the default: a majority
+                       endpoint(pair, timeout=1, locations=["central", "fra"], quorum="all", alert_threshold=1)],
                       workers=1, db=False,
                       extra={"bus": bus,
                              "alerts": {"channels": [{"name": CHANNEL, "type": "webhook", "url": hook.url_for(CHANNEL)}],
@@ -145,14 +150,14 @@ def central_config(d, sw, hook, fra, sgp, central_key):
                              "locations": [{"name": "fra", "key": fra["public"]},
                                            {"name": "sgp", "key": sgp["public"]}]})
     cfg["supervisor"]["location"] = "central"
-    return cfg, url
+    return cfg, url, calm, pair
 
 
 def test_quorum_silence_and_back():
     with tempdir() as d, Switchboard() as sw, WebhookReceiver() as hook:
         hook.token_status[CHANNEL] = 200
         central, fra_keys, sgp_keys = _keygen(d, "central.key"), _keygen(d, "fra.key"), _keygen(d, "sgp.key")
-        cfg, url = central_config(d, sw, hook, fra_keys, sgp_keys, central)
+        cfg, url, calm, pair = central_config(d, sw, hook, fra_keys, sgp_keys, central)
         harness.write_config(os.path.join(d, "check.conf"), cfg)
         r = run_cli(["-t", "-c", os.path.join(d, "check.conf")])
         check(r.code == 0, "clockwerk -t on the central configuration: %s" % r.text)
@@ -163,18 +168,20 @@ def test_quorum_silence_and_back():
                 cw.wait_ready(titles=cw.expected_titles() + [ALERTER])
                 cw.wait_log(r"alerter running")
                 address = cfg["bus"]["alert_address"]
-                fra = Probe(ctx, "fra", fra_keys, central["public"], address, [url])
-                sgp = Probe(ctx, "sgp", sgp_keys, central["public"], address, [url])
+                fra = Probe(ctx, "fra", fra_keys, central["public"], address, [url, calm, pair])
+                sgp = Probe(ctx, "sgp", sgp_keys, central["public"], address, [url, calm])
                 probes += [fra, sgp]
 
-                # fra alone sees it down: voted, no DOWN
-                fra.failing.add(url)
-                wait_for(lambda: "DOWN from fra" in json.dumps(status_json(cw)), timeout=30,
-                         what="clockwerk status naming fra's DOWN vote")
-                row = [e for e in status_json(cw)["endpoints"] if e["url"] == url][0]
-                check(row["state"] == "up", "one location of the two needed made it %s" % row["state"])
-                check(not kinds(hook, "down"), "a DOWN went out with one DOWN vote of the two needed: %s"
-                      % kinds(hook, "down"))
+                # fra alone sees them down: voted, no DOWN (2 of 3; "all" of 2)
+                fra.failing.update([url, calm, pair])
+
+                def rows():
+                    return {e["url"]: e for e in status_json(cw).get("endpoints") or []}
+                wait_for(lambda: all("DOWN from fra" in (rows().get(u) or {}).get("locations", "") for u in (url, calm, pair)),
+                         timeout=30, what="clockwerk status naming fra's DOWN votes")
+                for u, row in rows().items():
+                    check(row["state"] == "up", "%s: fra alone made it %s" % (u, row["state"]))
+                check(not kinds(hook, "down"), "a DOWN went out without a quorum: %s" % kinds(hook, "down"))
 
                 # HELLOs are answered with the alerter's clock
                 with fra.lock:
@@ -224,8 +231,9 @@ def test_quorum_silence_and_back():
                 wait_for(lambda: len(fra.echoes) > fra_heard + 8, timeout=30, what="fra heard by the new alerter")
                 check(len(kinds(hook, "location_silent")) == 1, "a restart alerted again: %s"
                       % kinds(hook, "location_silent"))
-                check(len(kinds(hook, "down")) == 1 and not kinds(hook, "up"), "an alert of the endpoint came from the"
-                      " silence or the restart: %s" % [a["kind"] for a in alerts_of(hook)])
+                # calm: fra down, sgp silent, central up: one DOWN vote of the two needed, no false DOWN
+                check(len(kinds(hook, "down")) == 1 and not kinds(hook, "up"), "an alert of an endpoint came from the"
+                      " silence or the restart: %s" % [(a["kind"], a["url"]) for a in alerts_of(hook)])
 
                 # sgp back: one location_back
                 sgp.running = True
@@ -234,6 +242,7 @@ def test_quorum_silence_and_back():
                 check(len(back) == 1 and back[0]["url"] == "location:sgp" and "location sgp back after" in
                       back[0]["message"], "location_back alerts: %s" % back)
                 check(len(kinds(hook, "location_silent")) == 1, "more location_silent alerts")
+                check([a["url"] for a in kinds(hook, "down")] == [url], "DOWN alerts: %s" % kinds(hook, "down"))
                 cw.stop()
         finally:
             for p in probes:

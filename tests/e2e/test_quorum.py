@@ -16,6 +16,7 @@ checked from central and fra with quorum "all":
   - sgp stops: one location_silent alert for it (url location:sgp), no other alert (no false DOWN of the endpoint
     fra sees down while sgp's vote is left out); `clockwerk status` shows it
     silent; the alerter restarted meanwhile does not alert again for it (the state file keeps it);
+  - the LOCATIONS message (through the relay) says sgp silent, fra and central live;
   - sgp comes back: one location_back alert.
 """
 
@@ -114,6 +115,31 @@ class Probe:
         self.s.close()
 
 
+def decode_locations(payload):
+    """docs/protocol.md 2.11: {name: (state, last_heard_us, offset_us, rtt_us, workers)}."""
+    check(payload[0] == 1 and payload[1] == 10, "not a LOCATIONS message: %r" % payload[:4])
+    count, pos, out = struct.unpack_from("<H", payload, 2)[0], 12, {}
+    for _ in range(count):
+        n = struct.unpack_from("<H", payload, pos)[0]
+        name = payload[pos + 2:pos + 2 + n].decode()
+        pos += 3 + n
+        out[name] = struct.unpack_from("<BqqqI", payload, pos)
+        pos += struct.calcsize("<BqqqI")
+    check(pos == len(payload), "trailing bytes in a LOCATIONS message")
+    return out
+
+
+def locations_seen(sub, timeout=1.0):
+    """The last LOCATIONS message that arrived within timeout, or None."""
+    last, end = None, time.time() + timeout
+    while time.time() < end:
+        if sub.poll(100):
+            topic, payload = sub.recv_multipart()[:2]
+            if topic == b"locations":
+                last = decode_locations(payload)
+    return last
+
+
 def alerts_of(hook):
     out = []
     for call in hook.calls(CHANNEL):
@@ -162,7 +188,7 @@ def test_quorum_silence_and_back():
         r = run_cli(["-t", "-c", os.path.join(d, "check.conf")])
         check(r.code == 0, "clockwerk -t on the central configuration: %s" % r.text)
         ctx = zmq.Context()
-        probes = []
+        probes, probes_socks = [], []
         try:
             with Clockwerk(cfg, d) as cw:
                 cw.wait_ready(titles=cw.expected_titles() + [ALERTER])
@@ -217,6 +243,22 @@ def test_quorum_silence_and_back():
                 wait_for(lambda: any(l["name"] == "sgp" and l["state"] == "silent"
                                      for l in status_json(cw).get("locations") or []), timeout=20,
                          what="clockwerk status showing sgp silent")
+                # and so does the LOCATIONS message (through the relay, as the web and the tap see it)
+                sub = ctx.socket(zmq.SUB)
+                probes_socks.append(sub)
+                sub.curve_publickey, sub.curve_secretkey = fra_keys["public"].encode(), fra_keys["secret"].encode()
+                sub.curve_serverkey = central["public"].encode()
+                sub.setsockopt(zmq.SUBSCRIBE, b"locations")
+                sub.connect(cfg["bus"]["tap_address"])
+                seen = {}
+
+                def published():
+                    seen["m"] = locations_seen(sub) or {}
+                    m = seen["m"]
+                    return (m.get("sgp", (0,))[0] == 2 and m.get("fra", (0,))[0] == 1 and m.get("central", (0,))[0] == 1
+                            and m["fra"][4] >= 1)
+                wait_for(published, timeout=30, what="a LOCATIONS message with sgp silent, fra and central live")
+                check(set(seen["m"]) == {"central", "fra", "sgp"}, "LOCATIONS names %s" % sorted(seen["m"]))
                 text = run_cli(["status", "-c", cw.conf_path]).out
                 check(re.search(r"LOCATION sgp: silent", text) and re.search(r"LOCATION fra: live", text),
                       "clockwerk status: %s" % text)
@@ -229,6 +271,7 @@ def test_quorum_silence_and_back():
                 cw.wait_log(r"alerter running", since=mark, timeout=30)
                 fra_heard = len(fra.echoes)
                 wait_for(lambda: len(fra.echoes) > fra_heard + 8, timeout=30, what="fra heard by the new alerter")
+                wait_for(published, timeout=30, what="the new alerter's LOCATIONS message with sgp still silent")
                 check(len(kinds(hook, "location_silent")) == 1, "a restart alerted again: %s"
                       % kinds(hook, "location_silent"))
                 # calm: fra down, sgp silent, central up: one DOWN vote of the two needed, no false DOWN
@@ -247,4 +290,6 @@ def test_quorum_silence_and_back():
         finally:
             for p in probes:
                 p.close()
+            for sock in probes_socks:
+                sock.close(0)
             ctx.term()

@@ -155,8 +155,10 @@ void locations_to_msg(const struct locations *t, int64_t now_mono, int64_t now_w
         m->loc[m->count++] = (struct cw_location_state){ .name = l->name,
                                                          .state = l->state,
                                                          .last_heard_us = l->heard_wall_us,
-                                                         .offset_us = l->offset_us,
-                                                         .rtt_us = l->rtt_us,
+                                                         /* measured in this run only (a restored offset has
+                                                          * no round trip) */
+                                                         .offset_us = l->rtt_us >= 0 ? l->offset_us : CW_OFFSET_UNKNOWN,
+                                                         .rtt_us = l->rtt_us >= 0 ? l->rtt_us : -1,
                                                          .workers = locations_workers(t, l, now_mono) };
     }
 }

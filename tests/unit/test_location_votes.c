@@ -219,6 +219,37 @@ static void other_locations_and_one_location(void **state)
     world_free(&w);
 }
 
+/* SLOW when a quorum of live locations vote slow; FAST again when they do not (speed paused while DOWN). */
+static void slow_by_quorum(void **state)
+{
+    (void)state;
+    struct world w;
+    world_init(&w);
+    w.eps[0].latency_threshold = 0.5;
+    endpoints_build(&w.t, &w.cfg);
+    struct cw_result r = { .boot_id = 7, .seq = 1, .status_code = 200, .ok = true, .url = URL };
+    static const struct {
+        const char *loc;
+        int t;
+        int64_t latency;
+    } steps[] = { { "fra", 10, 900000 }, { "nyc", 10, 1000 },   { "sgp", 10, 1000 },
+                  { "fra", 11, 900000 }, { "nyc", 11, 900000 }, { "sgp", 11, 1000 },
+                  { "nyc", 12, 900000 }, { "fra", 20, 1000 },   { "fra", 21, 1000 } };
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        r.location = steps[i].loc;
+        r.checked_at_us = WALL0 + steps[i].t * S;
+        r.latency_us = steps[i].latency;
+        assert_int_equal(endpoints_apply(&w.t, &r, 0), INTAKE_APPLIED);
+        if (i == 5) assert_int_equal(w.d.n_alerts, 0); /* fra slow, nyc not yet: no quorum */
+    }
+    const struct alert_rec *slow = only_alert(&w, CW_ALERT_SLOW);
+    assert_int_equal(slow->since_us, WALL0 + 11 * S); /* nyc's slow run began at 11 s: the second-earliest */
+    const struct alert_rec *fast = only_alert(&w, CW_ALERT_FAST);
+    assert_int_equal(fast->since_us, WALL0 + 20 * S);
+    assert_int_equal(fast->duration_us, 9 * S);
+    world_free(&w);
+}
+
 /* The state file keeps a silent location silent (no second alert after a restart) and who sees what. */
 static void state_file_keeps_silence_and_votes(void **state)
 {
@@ -276,11 +307,9 @@ static void state_file_keeps_silence_and_votes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(quorum_two_of_three),
-        cmocka_unit_test(ids_do_not_depend_on_interleaving),
-        cmocka_unit_test(silent_location_left_out),
-        cmocka_unit_test(other_locations_and_one_location),
-        cmocka_unit_test(state_file_keeps_silence_and_votes),
+        cmocka_unit_test(quorum_two_of_three),      cmocka_unit_test(ids_do_not_depend_on_interleaving),
+        cmocka_unit_test(silent_location_left_out), cmocka_unit_test(other_locations_and_one_location),
+        cmocka_unit_test(slow_by_quorum),           cmocka_unit_test(state_file_keeps_silence_and_votes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,9 @@
  * acked to its sender (common/bus/ackgather.h) once the state it changed is saved. Malformed messages are counted
  * and dropped.
  * What a new result does to the alerter's state is the caller's: intake calls its apply function (the
- * endpoint table, alerter/endpoints.h). */
+ * endpoint table, alerter/endpoints.h). Issue 16: a HELLO arriving on the same socket goes to on_hello, and each
+ * decoded batch first to admit (alerter/locwatch.h: the sender's key must speak for the locations claimed); a
+ * refused batch is counted (refused_batches), neither applied nor acked. */
 #ifndef CW_ALERTER_INTAKE_H
 #define CW_ALERTER_INTAKE_H
 

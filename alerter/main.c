@@ -19,6 +19,9 @@
  * Alerts are recorded with the storer (CW_MSG_ALERT, reliable) when raised and again on each delivery-state
  * change, and published (masked URL) for the tap (alerter/storeq.c). An alert is forgotten once every
  * channel is done with it.
+ * Locations (issue 16, alerter/locwatch.h): HELLOs on the results' socket are answered at once (HELLO_ECHO) and
+ * make their location heard, result batches are admitted by their sender's key, each pass judges silence (one
+ * LOCATION_SILENT / LOCATION_BACK alert through the dispatch), and CW_MSG_LOCATIONS goes out with the stats.
  * SIGHUP rereads the snapshot: the endpoint table is rebuilt (known endpoints keep their state) and the
  * outbox takes the new delivery settings. SIGTERM saves the state (undelivered messages stay in it), waits
  * briefly for the storer's acks, publishes the last stats and exits 0. Exit 2 for an unusable snapshot,

@@ -95,6 +95,17 @@ static void report_warning(void *ctx, const char *message)
     fprintf(stderr, "warning: %s\n", message);
 }
 
+/* -t on a central host with probe hosts (issue 16): its locations and where they fetch their configuration. */
+static void print_locations(const struct cw_config *cfg)
+{
+    const char *names[CW_LOCATIONS_MAX];
+    size_t n = config_location_names(cfg, names, CW_LOCATIONS_MAX);
+    printf("locations:");
+    for (size_t i = 0; i < n && i < CW_LOCATIONS_MAX; i++) printf("%s %s", i ? "," : "", names[i]);
+    printf("%s; probe hosts fetch their endpoints from %s\n", cfg->workers == 0 ? " (no workers here)" : "",
+           cfg->config_address);
+}
+
 /* -t: loads and validates the file, checks the user, the key file and that icmp checks can work. 0 when valid,
  * else 1. */
 static int run_check(const char *config_arg)
@@ -114,9 +125,13 @@ static int run_check(const char *config_arg)
     char icmp[700];
     int icmp_rc = icmp_fds_report(cfg, &privs, icmp, sizeof icmp);
     if (icmp_rc < 0) fprintf(stderr, "%s: %s\n", cfg->path, icmp);
+    else if (config_is_probe_host(cfg)) /* issue 16: nothing to count here */
+        printf("config OK: probe host %s of %s: endpoints come from the central host; %d worker%s\n", cfg->location,
+               cfg->central_address, cfg->workers, cw_plural(cfg->workers));
     else
         printf("config OK: %zu endpoint%s, %d worker%s\n%s%s", cfg->n_endpoints, cw_plural(cfg->n_endpoints),
                cfg->workers, cw_plural(cfg->workers), icmp_rc > 0 ? icmp : "", icmp_rc > 0 ? "\n" : "");
+    if (icmp_rc >= 0 && cfg->n_locations > 0) print_locations(cfg);
     config_free(cfg);
     return icmp_rc < 0 ? 1 : 0;
 }

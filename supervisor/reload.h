@@ -15,6 +15,13 @@
  * database settings (the history), the bus and the worker count (where a push call goes): it restarts only when
  * one of those changed, so that a push URL keeps answering through every other reload.
  *
+ * Locations (issue 16, docs/config.md "Locations"): a worker reads only the endpoints of its host's location, so
+ * the shards are compared over those (an endpoint whose `locations` gain or lose this host restarts the worker of
+ * its shard, one that moves between other locations restarts none); the endpoints' locations and quorum are the
+ * alerter's and the web's; location_silent_after the alerter's; the `locations` entries (names and keys: the
+ * bus allow-list) every bus server's and the web's; supervisor.location every child's (it is in every result);
+ * config_address and central_address only the supervisor's.
+ *
  * These comparisons work on copies of the two configurations with what the child does not read zeroed
  * (reload_pipeline_changed, reload_web_changed), compared by their snapshot bytes: a new global key is compared
  * for every child unless it is zeroed there, so forgetting it costs a restart, never a stale child.
@@ -32,14 +39,15 @@
 /* True when a setting that every worker reads differs (restart them all). */
 bool reload_worker_globals_changed(const struct cw_config *a, const struct cw_config *b);
 
-/* True when the relay's addresses differ. */
+/* True when the relay's addresses, the location or the admitted locations' keys differ. */
 bool reload_relay_changed(const struct cw_config *a, const struct cw_config *b);
 
 /* Whether the CURVE settings of the bus differ (key file or the key in it, server key, allowed keys). */
 bool reload_curve_changed(const struct cw_config *a, const struct cw_config *b);
 
 /* For the same worker count `slots`: changed[i] = whether shard i's endpoints differ between a and b
- * (added, removed, reordered or any setting of one of them). changed has `slots` entries. */
+ * (added, removed, reordered or any setting of one of them), counting only the endpoints checked at each one's own
+ * location (config_endpoint_at: what a worker reads). changed has `slots` entries. */
 void reload_changed_shards(const struct cw_config *a, const struct cw_config *b, unsigned slots, bool *changed);
 
 /* Endpoints (by URL) in b but not in a, and in a but not in b. */

@@ -273,6 +273,7 @@ void cfgp_endpoint_locations(struct cfg_parser *p, const config_setting_t *g, st
     }
     ep->quorum = cfg->quorum;
     if (own_quorum) cfgp_quorum(p, w, own_quorum, &ep->quorum);
+    else if (ep->type == CW_CHECK_PUSH) ep->quorum = CW_QUORUM_ALL; /* one location: no default applies */
     else if (gs && gs->quorum) ep->quorum = gs->quorum, from = "its group's";
     else from = "alerts.quorum";
     if (ep->quorum >= 1 && ep->n_locations > 0 && (size_t)ep->quorum > ep->n_locations)

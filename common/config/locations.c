@@ -64,75 +64,21 @@ static void probe_endpoint(const struct cw_endpoint *e, struct cw_endpoint *o)
     o->n_escalate = 0;
 }
 
-/* The globals a probe host neither needs nor may see: the database, mail, channels and routing, the web, the
- * maintenance windows, the other locations and their keys, the central's own paths, bus and keys. */
-static void strip_globals(struct cw_config *v)
+/* The globals a probe host checks with: the monitor's defaults, the quorum and silence settings (what it may show),
+ * its location. Everything else stays out — the database, mail, channels and routing, the web, the maintenance
+ * windows, the other locations and their keys, the central's paths, bus and CURVE settings, its worker count —:
+ * a key added to struct cw_config later reaches no probe host unless it is added here. */
+static void probe_globals(const struct cw_config *cfg, const char *location, struct cw_config *v)
 {
-    char **strings[] = { &v->path,
-                         &v->dir,
-                         &v->run_dir,
-                         &v->user,
-                         &v->store_address,
-                         &v->alert_address,
-                         &v->publish_address,
-                         &v->tap_address,
-                         &v->curve_key_file,
-                         &v->curve_public_key,
-                         &v->curve_server_key,
-                         &v->config_address,
-                         &v->central_address,
-                         &v->smtp_host,
-                         &v->email_from,
-                         &v->smtp_user,
-                         &v->smtp_password,
-                         &v->smtp_ca_file,
-                         &v->alert_time_zone,
-                         &v->db_name,
-                         &v->db_user,
-                         &v->db_password,
-                         &v->db_host,
-                         &v->db_sslmode,
-                         &v->db_ca_file,
-                         &v->web_listen,
-                         &v->web_title,
-                         &v->web_tls_cert_file,
-                         &v->web_tls_key_file,
-                         &v->web_auth_user,
-                         &v->web_auth_password };
-    for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) *strings[i] = NULL;
-    v->workers = 0; /* the probe host's own supervisor.workers applies */
-    v->curve_allowed_keys = NULL;
-    v->n_curve_allowed_keys = 0;
-    v->locations = NULL;
-    v->n_locations = 0;
-    v->email_enabled = false;
-    v->smtp_port = 0;
-    v->smtp_tls = CW_SMTP_STARTTLS;
-    v->email_to = NULL;
-    v->n_email_to = 0;
-    v->webhooks = NULL;
-    v->n_webhooks = 0;
-    v->renotify = 0;
-    v->group_threshold = 0;
-    v->channels = NULL;
-    v->n_channels = 0;
-    v->default_notify = NULL;
-    v->n_default_notify = 0;
-    v->escalate = NULL;
-    v->n_escalate = 0;
-    v->flap_window = 0;
-    v->flap_high = v->flap_low = 0;
-    v->group_settings = NULL;
-    v->n_group_settings = 0;
-    v->maintenance = NULL;
-    v->n_maintenance = 0;
-    v->db_activation = false;
-    v->db_driver = CW_DB_SQLITE;
-    v->db_port = 0;
-    v->retention_raw_days = v->retention_hourly_days = v->retention_daily_days = 0;
-    v->web_enabled = v->web_allow_plain_http = false;
-    v->web_max_connections = v->web_max_connections_per_ip = 0;
-    v->web_connection_timeout = v->web_history_refresh = 0;
+    memset(v, 0, sizeof *v);
+    v->location = (char *)location;
+    v->log_level = cfg->log_level;
+    v->check_interval = cfg->check_interval;
+    v->latency_threshold = cfg->latency_threshold;
+    v->tls_expiry_days = cfg->tls_expiry_days;
+    v->recovery_threshold = cfg->recovery_threshold;
+    v->quorum = cfg->quorum;
+    v->location_silent_after = cfg->location_silent_after;
 }
 
 struct cw_config *config_for_location(const struct cw_config *cfg, const char *location, char *err, size_t errlen)
@@ -146,10 +92,8 @@ struct cw_config *config_for_location(const struct cw_config *cfg, const char *l
         snprintf(err, errlen, "unknown location '%.64s'", location ? location : "");
         return NULL;
     }
-    struct cw_config v = *cfg;
-    v.arena = NULL;
-    strip_globals(&v);
-    v.location = (char *)found;
+    struct cw_config v;
+    probe_globals(cfg, found, &v);
     v.endpoints = cw_xcalloc(cfg->n_endpoints + 1, sizeof *v.endpoints);
     v.n_endpoints = 0;
     for (size_t i = 0; i < cfg->n_endpoints; i++) {

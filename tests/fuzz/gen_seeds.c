@@ -45,8 +45,29 @@ static void put_file(const char *path, const char *text, size_t len)
         fatal(1, "cannot write %s", path);
 }
 
+/* Issue 16: a central host's locations on a loaded config (static strings: the config's arena frees only its own):
+ * fra and nyc, the endpoints at one, two or every location with each kind of quorum. */
+static void add_locations(struct cw_config *cfg)
+{
+    static struct cw_location locs[] = { { "fra", "0000000000000000000000000000000000000000" },
+                                         { "nyc", "1111111111111111111111111111111111111111" } };
+    static char *names[] = { "central", "fra", "nyc" };
+    static const int quorums[] = { CW_QUORUM_MAJORITY, CW_QUORUM_ALL, 1 };
+    cfg->location = names[0];
+    cfg->config_address = "tcp://127.0.0.1:7000";
+    cfg->locations = locs;
+    cfg->n_locations = 2;
+    cfg->quorum = CW_QUORUM_ALL;
+    cfg->location_silent_after = 20;
+    for (size_t i = 0; i < cfg->n_endpoints; i++) {
+        cfg->endpoints[i].locations = names + i % 3;
+        cfg->endpoints[i].n_locations = 3 - i % 3;
+        cfg->endpoints[i].quorum = quorums[i % 3];
+    }
+}
+
 /* Loads conf from a private copy (mode 0600, with the db.pw and the CA files that full.conf names next to it). */
-static void snapshot_of(const char *conf, const char *name)
+static void snapshot_of(const char *conf, const char *name, bool locations)
 {
     char err[512], dir[] = "/tmp/cw-seeds-XXXXXX", copy[64], pw[64];
     if (!mkdtemp(dir)) fatal(1, "mkdtemp failed");
@@ -77,6 +98,7 @@ static void snapshot_of(const char *conf, const char *name)
     rmdir(ca_dir);
     rmdir(dir);
     if (!cfg) fatal(1, "%s does not load", conf);
+    if (locations) add_locations(cfg);
     char path[256];
     snprintf(path, sizeof path, "tests/fuzz/corpus/snapshot/%s", name);
     mkdir("tests/fuzz/corpus/snapshot", 0755);
@@ -192,9 +214,10 @@ int main(void)
     write_seed("ack", "ack_refused", ack.data, ack.len);
     cw_buf_free(&ack);
 
-    snapshot_of("etc/clockwerk.conf", "sample");
-    snapshot_of("tests/unit/configs/full.conf", "full");
-    snapshot_of("tests/unit/configs/types.conf", "types"); /* every check type and HTTP assertion */
+    snapshot_of("etc/clockwerk.conf", "sample", false);
+    snapshot_of("tests/unit/configs/full.conf", "full", false);
+    snapshot_of("tests/unit/configs/types.conf", "types", false);   /* every check type and HTTP assertion */
+    snapshot_of("tests/unit/configs/full.conf", "locations", true); /* issue 16 */
 
     /* mail/webhook: control byte, then name, URL tail, error, name 2, URL 2, From, To 1, To 2 */
     static const char plain[] = "\x01"

@@ -150,7 +150,7 @@ def result_lateness(p):
     """The lateness_us of every record of a `result` payload (docs/protocol.md 2.3); [] when malformed."""
     try:
         version, typ, count = struct.unpack_from("<BBH", p, 0)
-        if version != 1 or typ != 1:
+        if version not in (1, 2, 3) or typ != 1:
             return []
         out, off = [], 4
         for _ in range(count):
@@ -161,6 +161,10 @@ def result_lateness(p):
                 (n,) = struct.unpack_from("<H", p, off)
                 off += 3 + n
             off += 8 if flags & 2 else 0
+            for bit in (4, 8):  # figures (version 2), location (version 3)
+                if flags & bit:
+                    (n,) = struct.unpack_from("<H", p, off)
+                    off += 3 + n
             out.append(late)
         return out
     except (struct.error, IndexError):

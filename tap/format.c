@@ -105,13 +105,17 @@ static int add_hex(struct json_object *o, const char *key, uint64_t v)
 }
 
 /* Milliseconds with microsecond precision ("12.345"), or null when the phase was not reached (-1). */
-static int add_ms(struct json_object *o, const char *key, int64_t us)
+static int add_signed_ms(struct json_object *o, const char *key, int64_t us)
 {
-    if (us < 0) return add_null(o, key);
     char text[40];
     double ms = (double)us / 1000.0;
     snprintf(text, sizeof text, "%.3f", ms);
     return add(o, key, json_object_new_double_s(ms, text));
+}
+
+static int add_ms(struct json_object *o, const char *key, int64_t us)
+{
+    return us < 0 ? add_null(o, key) : add_signed_ms(o, key, us);
 }
 
 /* Serialises obj as one line into out, and releases obj. */
@@ -180,6 +184,10 @@ int tap_format_result(struct cw_buf *out, const struct cw_result *r, bool json)
         put_clean(out, url);
         cw_buf_printf(out, " %u ", (unsigned)r->status_code);
         put_ms(out, r->latency_us);
+        if (r->location && r->location[0] && strcmp(r->location, "local") != 0) {
+            cw_buf_put(out, " location=", 10);
+            put_clean(out, r->location);
+        }
         if (put_kind_figures(out, r) != 0) return -1;
         cw_buf_printf(out, " %s", r->ok ? "OK" : "FAIL");
         if (has_error) {
@@ -208,6 +216,7 @@ int tap_format_result(struct cw_buf *out, const struct cw_result *r, bool json)
             : (r->tls_expires_at_us > 0 ? add_time(o, "tls_expires_at", r->tls_expires_at_us)
                                         : add_null(o, "tls_expires_at"));
     rc = rc ? rc : add_str(o, "check_type", kind_name(r->kind));
+    rc = rc ? rc : add_str(o, "location", r->location ? r->location : "");
     struct json_object *figures = rc ? NULL : figures_of(r, &rc);
     rc = rc ? rc : (figures ? add(o, "details", figures) : add_null(o, "details"));
     return json_line(out, o, rc);
@@ -298,6 +307,82 @@ int tap_format_stats(struct cw_buf *out, const struct cw_stats *s, bool json)
     if (counters) {
         if (rc == 0) rc = add(o, "counters", counters);
         else json_object_put(counters);
+    }
+    return json_line(out, o, rc);
+}
+
+/* ---- locations (issue 16) */
+
+static const char *location_state_name(uint8_t state)
+{
+    static const char *const names[] = { "unknown", "live", "silent" };
+    return state <= CW_LOCATION_SILENT ? names[state] : "?";
+}
+
+/* " (2 workers, offset +0.1ms, rtt 0.4ms, heard 2026-...)": what is known of one location. */
+static void put_location_detail(struct cw_buf *out, const struct cw_location_state *l)
+{
+    const char *sep = " (";
+    if (l->workers) {
+        cw_buf_printf(out, "%s%u worker%s", sep, (unsigned)l->workers, cw_plural(l->workers));
+        sep = ", ";
+    }
+    if (l->offset_us != CW_OFFSET_UNKNOWN) {
+        cw_buf_printf(out, "%soffset %+.1fms, rtt %.1fms", sep, (double)l->offset_us / 1000.0,
+                      (double)l->rtt_us / 1000.0);
+        sep = ", ";
+    }
+    if (l->last_heard_us) {
+        char stamp[40];
+        cw_buf_printf(out, "%sheard %s", sep, cw_format_iso8601(l->last_heard_us, stamp, sizeof stamp));
+        sep = ", ";
+    }
+    if (sep[0] == ',') cw_buf_put(out, ")", 1);
+}
+
+static int add_location(struct json_object *list, const struct cw_location_state *l)
+{
+    struct json_object *o = json_object_new_object();
+    if (!o) return -1;
+    int rc = add_str(o, "name", l->name);
+    rc = rc ? rc : add_str(o, "state", location_state_name(l->state));
+    rc = rc ? rc : (l->last_heard_us ? add_time(o, "last_heard", l->last_heard_us) : add_null(o, "last_heard"));
+    rc = rc ? rc
+            : (l->offset_us != CW_OFFSET_UNKNOWN ? add_signed_ms(o, "offset_ms", l->offset_us)
+                                                 : add_null(o, "offset_ms"));
+    rc = rc ? rc : (l->rtt_us >= 0 ? add_ms(o, "rtt_ms", l->rtt_us) : add_null(o, "rtt_ms"));
+    rc = rc ? rc : add(o, "workers", json_object_new_int64(l->workers));
+    if (rc == 0 && json_object_array_add(list, o) == 0) return 0;
+    json_object_put(o);
+    return -1;
+}
+
+int tap_format_locations(struct cw_buf *out, const struct cw_locations_msg *m, bool json)
+{
+    char stamp[40];
+    cw_format_iso8601(m->at_us, stamp, sizeof stamp);
+    cw_buf_reset(out);
+    if (!json) {
+        cw_buf_printf(out, "%s LOCATIONS", stamp);
+        for (unsigned i = 0; i < m->count && i < CW_LOCATIONS_MAX; i++) {
+            cw_buf_put(out, i ? "; " : " ", i ? 2 : 1);
+            put_clean(out, m->loc[i].name);
+            cw_buf_printf(out, " %s", location_state_name(m->loc[i].state));
+            put_location_detail(out, &m->loc[i]);
+        }
+        if (m->count == 0) cw_buf_printf(out, " (none)");
+        return finish_line(out);
+    }
+    struct json_object *o = json_object_new_object();
+    if (!o) return -1;
+    int rc = add_str(o, "type", "locations");
+    rc = rc ? rc : add_time(o, "at", m->at_us);
+    struct json_object *list = rc ? NULL : json_object_new_array();
+    if (!rc && !list) rc = -1;
+    for (unsigned i = 0; !rc && i < m->count && i < CW_LOCATIONS_MAX; i++) rc = add_location(list, &m->loc[i]);
+    if (list) {
+        if (rc == 0) rc = add(o, "locations", list);
+        else json_object_put(list);
     }
     return json_line(out, o, rc);
 }

@@ -1,6 +1,6 @@
 /* tap/main.c — clockwerk-tap: watch a running Clockwerk live.
  *
- *   clockwerk-tap -c FILE [--json] [--filter TEXT] [--stats] [--count N]
+ *   clockwerk-tap -c FILE [--json] [--filter TEXT] [--location NAME] [--stats] [--locations] [--count N]
  *
  * Reads the operator's config only to find tap_address and the bus's keys (config_load_options.bus_only: a
  * problem elsewhere in the file — an unreadable password file, a typo a reload refused — is a warning, so the
@@ -40,8 +40,10 @@ struct options {
     const char *config;
     bool json;
     const char *filter;
+    const char *location; /* --location: only results and alerts of it */
     bool stats;
-    long count; /* 0: no limit */
+    bool locations; /* --locations (or --stats): the alerter's LOCATIONS messages */
+    long count;     /* 0: no limit */
 };
 
 struct tap {
@@ -58,11 +60,15 @@ struct tap {
 
 static void usage(FILE *to)
 {
-    fprintf(to, "usage: clockwerk-tap -c FILE [--json] [--filter TEXT] [--stats] [--count N]\n"
+    fprintf(to, "usage: clockwerk-tap -c FILE [--json] [--filter TEXT] [--location NAME] [--stats] [--locations]\n"
+                "                     [--count N]\n"
                 "  -c, --config FILE   the Clockwerk configuration (for tap_address)\n"
                 "  -j, --json          one JSON object per line (keys: docs/protocol.md)\n"
                 "  -f, --filter TEXT   only results and alerts whose URL contains TEXT\n"
-                "  -s, --stats         also print the processes' stats messages (and the tap's own)\n"
+                "  -l, --location NAME only results checked at location NAME, and alerts about it\n"
+                "  -s, --stats         also print the processes' stats messages (and the tap's own) and the\n"
+                "                      locations' states\n"
+                "  -L, --locations     also print the locations' states (the alerter's, once a second)\n"
                 "  -n, --count N       exit after N result lines\n");
 }
 
@@ -72,10 +78,11 @@ static void parse_args(int argc, char **argv, struct options *o)
         { "config", required_argument, NULL, 'c' }, { "json", no_argument, NULL, 'j' },
         { "filter", required_argument, NULL, 'f' }, { "stats", no_argument, NULL, 's' },
         { "count", required_argument, NULL, 'n' },  { "help", no_argument, NULL, 'h' },
-        { "version", no_argument, NULL, 'V' },      { NULL, 0, NULL, 0 },
+        { "version", no_argument, NULL, 'V' },      { "location", required_argument, NULL, 'l' },
+        { "locations", no_argument, NULL, 'L' },    { NULL, 0, NULL, 0 },
     };
     int c;
-    while ((c = getopt_long(argc, argv, "c:jf:sn:hV", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:jf:l:sLn:hV", longs, NULL)) != -1) {
         switch (c) {
         case 'c':
             o->config = optarg;
@@ -86,8 +93,20 @@ static void parse_args(int argc, char **argv, struct options *o)
         case 'f':
             o->filter = optarg;
             break;
+        case 'l':
+            if (!proto_location_valid(optarg)) {
+                fprintf(stderr,
+                        "clockwerk-tap: --location wants a location name (1..32 of A-Z a-z 0-9 _ . -), not '%s'\n",
+                        optarg);
+                exit(1);
+            }
+            o->location = optarg;
+            break;
         case 's':
             o->stats = true;
+            break;
+        case 'L':
+            o->locations = true;
             break;
         case 'n': {
             char *end;
@@ -166,6 +185,28 @@ static bool url_wanted(const struct tap *t, const char *url)
     return strstr(shown, t->opt.filter) != NULL;
 }
 
+/* With --location: NAME in text as a word (not inside a longer name: "fra" is not in "frankfurt"). */
+static bool names_location(const char *text, const char *name)
+{
+    static const char name_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-";
+    size_t n = strlen(name);
+    for (const char *p = text ? strstr(text, name) : NULL; p; p = strstr(p + 1, name)) {
+        bool starts = p == text || !strchr(name_chars, p[-1]);
+        bool ends = p[n] == '\0' || !strchr(name_chars, p[n]);
+        if (starts && ends) return true;
+    }
+    return false;
+}
+
+/* An alert of the --location: that location's own (url "location:NAME": silent, back), or one whose text names
+ * it (a multi-location endpoint's "DOWN from fra, nyc; up from sgp"). */
+static bool alert_of_location(const struct tap *t, const struct cw_alert *a)
+{
+    if (!t->opt.location) return true;
+    if (strncmp(a->url, "location:", 9) == 0) return strcmp(a->url + 9, t->opt.location) == 0;
+    return names_location(a->message, t->opt.location);
+}
+
 static void count_malformed(struct tap *t, const char *why)
 {
     t->malformed++;
@@ -191,6 +232,7 @@ static void on_results(struct tap *t, const void *data, size_t len)
         t->results_seen++;
         seqgap_note(&t->gaps, r->worker, r->boot_id, r->seq);
         if (!url_wanted(t, r->url)) continue;
+        if (t->opt.location && strcmp(r->location, t->opt.location) != 0) continue;
         formatted(t, tap_format_result(&t->line, r, t->opt.json));
         t->printed++;
         if (t->opt.count > 0 && t->printed >= (uint64_t)t->opt.count) {
@@ -209,7 +251,26 @@ static void on_alert(struct tap *t, const void *data, size_t len)
         count_malformed(t, why);
         return;
     }
-    if (url_wanted(t, a.url)) formatted(t, tap_format_alert(&t->line, &a, t->opt.json));
+    if (url_wanted(t, a.url) && alert_of_location(t, &a)) formatted(t, tap_format_alert(&t->line, &a, t->opt.json));
+}
+
+/* The alerter's view of the locations (with --stats or --locations); with --location only that one. */
+static void on_locations(struct tap *t, const void *data, size_t len)
+{
+    static struct cw_locations_msg m;
+    const char *why = NULL;
+    if (proto_locations_decode(data, len, &m, &why) < 0) {
+        count_malformed(t, why);
+        return;
+    }
+    if (!t->opt.stats && !t->opt.locations) return;
+    if (t->opt.location) {
+        unsigned kept = 0;
+        for (unsigned i = 0; i < m.count; i++)
+            if (strcmp(m.loc[i].name, t->opt.location) == 0) m.loc[kept++] = m.loc[i];
+        m.count = kept;
+    }
+    formatted(t, tap_format_locations(&t->line, &m, t->opt.json));
 }
 
 static void on_stats(struct tap *t, const void *data, size_t len)
@@ -264,6 +325,9 @@ static void on_message(struct tap *t, const struct bus_msg *m)
         break;
     case CW_MSG_STATS:
         on_stats(t, m->data, m->len);
+        break;
+    case CW_MSG_LOCATIONS:
+        on_locations(t, m->data, m->len);
         break;
     default:
         count_malformed(t, "wrong frames or unknown topic");

@@ -46,6 +46,7 @@
 #include "worker/events.h"
 #include "worker/check.h"
 #include "worker/figures.h"
+#include "worker/hello.h"
 
 #define WORKER_MAX_IN_FLIGHT 1024 /* default bound on transfers in flight */
 #define WORKER_MIN_IN_FLIGHT 16
@@ -78,6 +79,7 @@ struct worker {
     struct proc p;               /* the skeleton: configuration, slot/slots, boot id, bus, signalfd */
     const struct cw_config *cfg; /* p.cfg (the worker never reloads) */
     unsigned slot;               /* p.slot */
+    const char *location;        /* cfg->location ("local" while the configuration names none): in every result */
     uint64_t seq;
 
     CURLM *multi;
@@ -93,6 +95,7 @@ struct worker {
     struct curl_slist **headers; /* per endpoint, NULL when none */
 
     struct worker_output out;
+    struct worker_hello hello; /* HELLO to the alerter once a second, the clock offset from its echoes */
 
     struct cw_buf batch;
     int64_t batch_since_ns;   /* when the first result of the open batch came; 0 when empty */
@@ -161,6 +164,7 @@ static void emit(struct worker *w, struct cw_result *r)
     r->worker = w->slot;
     r->boot_id = w->p.boot_id;
     r->seq = ++w->seq;
+    r->location = w->location;
     const char *figures_problem;
     const char *problem = figures_result_problem(r, &figures_problem);
     if (figures_problem) { /* a bug of the check's figures: the result goes without them */
@@ -255,6 +259,15 @@ static void publish_stats(struct worker *w)
     proc_stats_add(&s, "spool_full_dropped", (int64_t)t.spool_full_dropped);
     proc_stats_add(&s, "dropped_malformed", (int64_t)t.acks_malformed);
     proc_stats_add(&s, "gaps", 0);
+    proc_stats_add(&s, "hellos_sent", (int64_t)w->hello.sent);
+    proc_stats_add(&s, "hellos_dropped", (int64_t)w->hello.dropped);
+    proc_stats_add(&s, "hello_echoes", (int64_t)w->hello.echoes);
+    proc_stats_add(&s, "hello_echoes_ignored", (int64_t)w->hello.echoes_ignored);
+    struct hello_sample clock;
+    if (hello_best(&w->hello, &clock)) { /* only once measured */
+        proc_stats_add(&s, "clock_offset_us", clock.offset_us);
+        proc_stats_add(&s, "clock_rtt_us", clock.rtt_us);
+    }
     proc_stats_add(&s, "lateness_samples", (int64_t)w->lateness.total);
     proc_stats_add(&s, "lateness_p50_us", lat_hist_percentile(&w->lateness, 500));
     proc_stats_add(&s, "lateness_p99_us", lat_hist_percentile(&w->lateness, 990));
@@ -343,6 +356,7 @@ static void next_wakeup(const struct worker *w, int64_t now, struct proc_wake *w
     int64_t engine_at = engine_next_wakeup(w->engine, now);
     if (engine_at >= 0) proc_wake_at(wake, engine_at);
     if (w->batch_since_ns) proc_wake_at(wake, w->batch_since_ns + WORKER_BATCH_DELAY_NS);
+    if (!w->stopping) proc_wake_at(wake, hello_next_ns(&w->hello));
     /* ZMQ_FD is edge-triggered: while output waits, look again now and then whatever the fd says */
     if (w->out.due) proc_wake_at(wake, now); /* input left after a capped pass: its edge is gone */
     if (w->stopping || output_pending(&w->out)) proc_wake_at(wake, now + WORKER_OUTPUT_POLL_NS);
@@ -359,6 +373,7 @@ static void run(struct worker *w)
         events_run_curl_timer(&w->ev, now);
         engine_run_timers(w->engine, now);
         collect_done(w);
+        if (!w->stopping) hello_tick(&w->hello, now);
         if (w->stopping || output_due(&w->out, now)) output_service(&w->out);
         now = cw_mono_ns();
         if (proc_period_due(&w->stats_period, now)) {
@@ -421,6 +436,19 @@ static void set_schedule(struct worker *w)
     }
 }
 
+/* The location every result carries, and the HELLOs to the alerter (when there is one), whose echoes come back on
+ * the alerter's queue. */
+static void open_hello(struct worker *w)
+{
+    w->location = w->cfg->location ? w->cfg->location : "local";
+    if (!proto_location_valid(w->location))
+        fatal(2, "supervisor.location \"%s\" is not a location name (1..32 of A-Z a-z 0-9 _ . -)", w->location);
+    struct ackq *alerter = output_queue(&w->out, "alerter");
+    hello_open(&w->hello, alerter ? alerter->sock : NULL, w->location, w->slot, w->p.boot_id,
+               (uint32_t)w->cfg->n_endpoints);
+    if (alerter) ackq_set_other(alerter, hello_on_message, &w->hello);
+}
+
 static void init(struct worker *w)
 {
     proc_init(&w->p, &(struct proc_opts){ .name = "worker", .sharded = true, .open_bus = true });
@@ -440,6 +468,7 @@ static void init(struct worker *w)
     alive_open(&w->alive, w->cfg, w->slot, w->p.boot_id);
     output_open(&w->out, w->p.bus, w->cfg, w->slot, w->outbox_bytes, w->spool_max_bytes);
     if (w->slot == 0) output_adopt_orphans(&w->out, w->cfg->run_dir, w->p.slots, true);
+    open_hello(w);
     events_open(&w->ev, w->multi, w->p.sigfd, w->nofile);
     w->engine = engine_new(w->cfg, &w->ev, w->max_in_flight);
     for (unsigned i = 0; i < w->out.n; i++) events_watch_bus(&w->ev, bus_fd(w->out.q[i].sock), w->out.q[i].name);
@@ -460,6 +489,7 @@ static void finish(struct worker *w)
     log_info("stopped after %" PRIu64 " checks (%" PRIu64 " failed, %" PRIu64 " missed)", w->checks, w->checks_failed,
              w->missed);
 
+    hello_close(&w->hello);
     output_close(&w->out);
     alive_close(&w->alive);
     curl_multi_cleanup(w->multi);

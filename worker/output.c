@@ -193,6 +193,13 @@ void output_totals(const struct worker_output *o, struct output_totals *t)
     }
 }
 
+struct ackq *output_queue(struct worker_output *o, const char *name)
+{
+    for (unsigned i = 0; i < o->n; i++)
+        if (strcmp(o->q[i].name, name) == 0) return &o->q[i];
+    return NULL;
+}
+
 void output_close(struct worker_output *o)
 {
     for (unsigned i = 0; i < o->n; i++) {

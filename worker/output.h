@@ -75,6 +75,9 @@ void output_drain(struct worker_output *o);
 
 void output_totals(const struct worker_output *o, struct output_totals *t);
 
+/* The queue of a destination ("storer", "alerter"), NULL when the configuration wants none. */
+struct ackq *output_queue(struct worker_output *o, const char *name);
+
 /* Frees the queues and closes their sockets (linger 0: what was not acknowledged is in the spools) and the
  * publisher's; the bus stays the process's to free. */
 void output_close(struct worker_output *o);

@@ -447,13 +447,19 @@ void ackq_service(struct ackq *q, int64_t now_ns)
         int rc = bus_recv(q->sock, &m, 0);
         if (rc <= 0) break;
         if (m.type == CW_MSG_ACK) (void)ackq_on_ack(q, m.data, m.len);
-        else q->acks_malformed++;
+        else if (!q->on_other || !q->on_other(q->on_other_arg, &m)) q->acks_malformed++;
         bus_msg_release(&m);
     }
     spool_refill(q);
     resend_pass(q, now_ns);
     if (!q->resend_blocked) send_window(q, now_ns);
     plan_resends(q);
+}
+
+void ackq_set_other(struct ackq *q, bool (*fn)(void *arg, const struct bus_msg *m), void *arg)
+{
+    q->on_other = fn;
+    q->on_other_arg = arg;
 }
 
 bool ackq_idle(const struct ackq *q) { return q->count == 0 && q->spool_read >= q->spool.end; }

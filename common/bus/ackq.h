@@ -145,6 +145,12 @@ struct ackq {
     /* counters since start, in results unless said otherwise */
     uint64_t sent, acked, resent, spooled, replayed, dropped, resend_rounds, acks_received, acks_malformed, send_errors,
         spool_full_dropped, refused, refused_batches;
+
+    /* What else the socket may bring (a worker's HELLO_ECHO from the alerter, issue 16): messages of other types
+     * than CW_MSG_ACK go to on_other (ackq_set_other), which returns false for one it does not take (counted in
+     * acks_malformed like any other); without it every one is counted. */
+    bool (*on_other)(void *arg, const struct bus_msg *m);
+    void *on_other_arg;
 };
 
 /* Sets q up. spool_path may be NULL; an existing spool file there (a predecessor's) is replayed.
@@ -153,6 +159,8 @@ int ackq_init(struct ackq *q, struct bus_socket *sock, const char *name, size_t 
               int64_t resend_ns, const char *spool_path, char *err, size_t errlen);
 /* Frees memory. The spool file stays when it has records (call ackq_spill first to keep what is in memory). */
 void ackq_free(struct ackq *q);
+/* Hands the messages the socket brings that are not acks to fn(arg, message) (see struct ackq.on_other). */
+void ackq_set_other(struct ackq *q, bool (*fn)(void *arg, const struct bus_msg *m), void *arg);
 
 /* Takes one encoded result batch (copied) of n results with seqs first..last of (worker, boot_id), and
  * sends what the window allows. Never blocks. */

@@ -3,6 +3,10 @@
  *    (BUS_WOULD_BLOCK) and the message stays in the caller's outbox (common/bus/ackq.h), instead of sitting in
  *    a ZeroMQ pipe that can die with a connection; they linger 0 at close: what is not acknowledged is the
  *    outbox's business (spooled at exit), so a stop never hangs on a receiver that is away;
+ *  - the configuration roles (issue 16): the central's ROUTER is a server like a reliable receiver's; the probe's
+ *    DEALER queues one request while the central is away (ZMQ_IMMEDIATE 0, SNDHWM 1) and takes answers up to
+ *    CW_CONFIG_MSG_MAX;
+ *  - every tcp:// socket sends ZMTP heartbeats (HEARTBEAT_IVL_MS, HEARTBEAT_TIMEOUT_MS);
  *  - reliable receivers (ROUTER) linger 0 (an ack lost at close is answered by a resend) and drop acks for
  *    peers that are gone or do not read (ROUTER without ZMQ_ROUTER_MANDATORY never blocks);
  *  - publishers and subscribers never block and linger 0: the tap is best effort;

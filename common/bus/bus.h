@@ -17,6 +17,14 @@
  *   BUS_PUSH_CALLS     PUSH, connect     web -> a worker's push calls    refuses (BUS_WOULD_BLOCK) while that
  *                                                                          worker is not there (ZMQ_IMMEDIATE)
  *   BUS_PULL_CALLS     PULL, bind        worker <- web: push calls       (docs/protocol.md 2.8)
+ *   BUS_SERVE_CONFIG   ROUTER, bind      central supervisor              answers each request with bus_send_to;
+ *                                                                          a CURVE server on tcp:// like the storer's
+ *   BUS_FETCH_CONFIG   DEALER, connect   probe host's supervisor         a request sent while the central is away
+ *                                                                          waits (one); answers up to
+ *                                                                          CW_CONFIG_MSG_MAX (docs/protocol.md 2.10)
+ *
+ * Every tcp:// socket sends ZMTP heartbeats (2 s, timeout 6 s): a link cut without a FIN is noticed and a connecting
+ * socket reconnects (docs/protocol.md 1). A server's messages name the client's CURVE key (bus_msg.peer_key).
  *
  * The relay (bus_relay_run) binds both ends of the best-effort stream, so the tap has one address to
  * attach to at any time and publishers never block. */
@@ -55,7 +63,7 @@ struct bus_peer {
 
 /* A received message. Frames are owned by the message until bus_msg_release(). */
 struct bus_msg {
-    struct bus_peer peer;  /* BUS_RECV_RELIABLE only: where bus_send_to answers */
+    struct bus_peer peer;  /* BUS_RECV_RELIABLE, BUS_SERVE_CONFIG: where bus_send_to answers */
     enum cw_msg_type type; /* CW_MSG_INVALID: wrong frame count, unknown or oversized topic */
     const void *data;      /* payload frame (NULL when type is CW_MSG_INVALID) */
     size_t len;
@@ -86,8 +94,9 @@ int bus_subscribe_only(struct bus_socket *s, enum cw_msg_type type);
  * returns BUS_WOULD_BLOCK: what it cannot send is dropped. */
 int bus_send(struct bus_socket *s, enum cw_msg_type type, const void *payload, size_t len);
 
-/* BUS_RECV_RELIABLE only: sends one message to the peer a message came from (m->peer). Never blocks;
- * a message to a peer that is gone or does not read is dropped (BUS_SENT). BUS_ERROR with errno set. */
+/* BUS_RECV_RELIABLE and BUS_SERVE_CONFIG only: sends one message to the peer a message came from (m->peer).
+ * Never blocks; a message to a peer that is gone or does not read is dropped (BUS_SENT). BUS_ERROR with errno
+ * set. */
 int bus_send_to(struct bus_socket *s, const struct bus_peer *peer, enum cw_msg_type type, const void *payload,
                 size_t len);
 

@@ -77,17 +77,23 @@ def decode_results(payload):
     """[(worker, boot_id (u64), seq, url)] of a `result` payload (docs/protocol.md 2.3); None if malformed."""
     try:
         version, mtype, count = struct.unpack_from("<BBH", payload, 0)
-        if version != 1 or mtype != 1:
+        if version not in (1, 2, 3) or mtype != 1:
             return None
         off, out = 4, []
         for _ in range(count):
             worker, boot_id, seq = struct.unpack_from("<IQQ", payload, off)
+            flags = payload[off + 78]
             off += 80
             (n,) = struct.unpack_from("<H", payload, off)
             url = payload[off + 2:off + 2 + n].decode("utf-8", "replace")
             off += 2 + n + 1
             (n,) = struct.unpack_from("<H", payload, off)
             off += 2 + n + 1
+            off += 8 if flags & 2 else 0          # the certificate's expiry
+            for bit in (4, 8):                    # figures (version 2), location (version 3)
+                if flags & bit:
+                    (n,) = struct.unpack_from("<H", payload, off)
+                    off += 2 + n + 1
             out.append((worker, boot_id, seq, url))
         return out if off == len(payload) else None
     except struct.error:

@@ -1,9 +1,10 @@
-/* tests/fuzz/fuzz_protocol.c — libFuzzer harness for the wire decoders (common/wire/protocol.c): the input is a
- * payload frame. Each of the result, stats and alert decoders must accept it or reject it with a reason,
- * never read out of bounds. Whatever a decoder accepts is encoded again: the encoding must be the input
- * byte for byte (the format has exactly one encoding per message, reserved bytes aside, which must be sent
- * as 0 but are ignored on receipt, and a result batch's version: a version 2 batch that needs nothing of
- * version 2 is written as version 1), and must decode to the same values. */
+/* tests/fuzz/fuzz_protocol.c — libFuzzer harness for the wire decoders (common/wire/protocol.c, protoloc.c): the
+ * input is a payload frame. Each of the result, stats, alert, push and location (HELLO, HELLO_ECHO, CONFIG_GET,
+ * CONFIG, LOCATIONS) decoders must accept it or reject it with a reason, never read out of bounds. Whatever a
+ * decoder accepts is encoded again: the encoding must be the input byte for byte (the format has exactly one
+ * encoding per message, reserved bytes aside, which must be sent as 0 but are ignored on receipt, and a result
+ * batch's version: a batch that needs nothing of its version is written as the lowest version that holds it), and
+ * must decode to the same values. */
 #include <stdint.h>
 #include <string.h>
 
@@ -44,22 +45,26 @@ static void results(const uint8_t *data, size_t size)
     FUZZ_ASSERT(n >= 1 && n <= CW_RESULT_BATCH_MAX);
     struct cw_buf b = { 0 };
     size_t reserved[CW_RESULT_BATCH_MAX], off = 4, n_reserved = 0;
-    bool needs_v2 = false;
+    uint8_t needs = 1; /* the version the records need */
     proto_results_begin(&b);
     for (int i = 0; i < n; i++) {
         FUZZ_ASSERT(out[i].url && out[i].error && out[i].url[0]);
         FUZZ_ASSERT(!out[i].ok || !out[i].error[0]);
-        FUZZ_ASSERT(out[i].kind <= CW_RESULT_KIND_MAX && (data[0] == 2 || (out[i].kind == 0 && !out[i].figures)));
+        FUZZ_ASSERT(out[i].kind <= CW_RESULT_KIND_MAX && (data[0] >= 2 || (out[i].kind == 0 && !out[i].figures)));
         FUZZ_ASSERT(!out[i].figures || (out[i].figures[0] && strlen(out[i].figures) <= CW_FIGURES_MAX));
+        FUZZ_ASSERT(out[i].location && (data[0] == 3 || !out[i].location[0]));
+        FUZZ_ASSERT(!out[i].location[0] || proto_location_valid(out[i].location));
         FUZZ_ASSERT(proto_results_add(&b, &out[i]) == 0);
-        needs_v2 |= out[i].kind != 0 || out[i].figures;
+        uint8_t version = out[i].location[0] ? 3 : (out[i].kind != 0 || out[i].figures) ? 2 : 1;
+        if (version > needs) needs = version;
         if (data[0] == 1) reserved[n_reserved++] = off + 79; /* u32 + 9 * u64 + u16 + u8 flags, reserved byte */
         off += 80 + 2 + strlen(out[i].url) + 1 + 2 + strlen(out[i].error) + 1 +
-               (out[i].tls_expires_at_us != 0 ? 8 : 0) +              /* flags bit 1: the certificate expiry */
-               (out[i].figures ? 2 + strlen(out[i].figures) + 1 : 0); /* flags bit 2: the figures */
+               (out[i].tls_expires_at_us != 0 ? 8 : 0) +                   /* flags bit 1: the expiry */
+               (out[i].figures ? 2 + strlen(out[i].figures) + 1 : 0) +     /* flags bit 2: the figures */
+               (out[i].location[0] ? 2 + strlen(out[i].location) + 1 : 0); /* flags bit 3: the location */
     }
     FUZZ_ASSERT(proto_results_count(&b) == (unsigned)n);
-    FUZZ_ASSERT(b.data[0] == (needs_v2 ? 2 : 1) && (data[0] == b.data[0] || (data[0] == 2 && !needs_v2)));
+    FUZZ_ASSERT(b.data[0] == needs && data[0] >= needs);
     b.data[0] = data[0];
     same_bytes(&b, data, size, reserved, n_reserved);
     FUZZ_ASSERT(proto_results_decode(b.data, b.len, back, CW_RESULT_BATCH_MAX, &why) == n);
@@ -68,7 +73,7 @@ static void results(const uint8_t *data, size_t size)
         FUZZ_ASSERT(back[i].latency_us == out[i].latency_us && back[i].status_code == out[i].status_code);
         FUZZ_ASSERT(str_eq(back[i].url, out[i].url) && str_eq(back[i].error, out[i].error));
         FUZZ_ASSERT(back[i].tls_expires_at_us == out[i].tls_expires_at_us && back[i].kind == out[i].kind);
-        FUZZ_ASSERT(str_eq(back[i].figures, out[i].figures));
+        FUZZ_ASSERT(str_eq(back[i].figures, out[i].figures) && str_eq(back[i].location, out[i].location));
     }
     cw_buf_free(&b);
 }
@@ -136,6 +141,108 @@ static void push(const uint8_t *data, size_t size)
     cw_buf_free(&b);
 }
 
+/* ---- the location messages (issue 16): each decodes, encodes to the same bytes, and decodes to the same values */
+
+static void hello(const uint8_t *data, size_t size)
+{
+    struct cw_hello h, k;
+    const char *why = NULL;
+    if (proto_hello_decode(data, size, &h, &why) != 0) {
+        FUZZ_ASSERT(why && why[0]);
+        return;
+    }
+    FUZZ_ASSERT(proto_location_valid(h.location) && h.boot_id != 0);
+    FUZZ_ASSERT((h.offset_us == CW_OFFSET_UNKNOWN) == (h.rtt_us == -1));
+    struct cw_buf b = { 0 };
+    FUZZ_ASSERT(proto_hello_encode(&b, &h) == 0);
+    same_bytes(&b, data, size, NULL, 0);
+    FUZZ_ASSERT(proto_hello_decode(b.data, b.len, &k, &why) == 0);
+    FUZZ_ASSERT(str_eq(k.location, h.location) && k.worker == h.worker && k.boot_id == h.boot_id);
+    FUZZ_ASSERT(k.sent_at_us == h.sent_at_us && k.offset_us == h.offset_us && k.rtt_us == h.rtt_us);
+    FUZZ_ASSERT(k.endpoints == h.endpoints);
+    cw_buf_free(&b);
+}
+
+static void hello_echo(const uint8_t *data, size_t size)
+{
+    struct cw_hello_echo e, f;
+    const char *why = NULL;
+    if (proto_hello_echo_decode(data, size, &e, &why) != 0) {
+        FUZZ_ASSERT(why && why[0]);
+        return;
+    }
+    struct cw_buf b = { 0 };
+    FUZZ_ASSERT(proto_hello_echo_encode(&b, &e) == 0);
+    same_bytes(&b, data, size, NULL, 0);
+    FUZZ_ASSERT(proto_hello_echo_decode(b.data, b.len, &f, &why) == 0);
+    FUZZ_ASSERT(f.sent_at_us == e.sent_at_us && f.received_at_us == e.received_at_us);
+    cw_buf_free(&b);
+}
+
+static void config_get(const uint8_t *data, size_t size)
+{
+    struct cw_config_get g, h;
+    const char *why = NULL;
+    if (proto_config_get_decode(data, size, &g, &why) != 0) {
+        FUZZ_ASSERT(why && why[0]);
+        return;
+    }
+    FUZZ_ASSERT(proto_location_valid(g.location));
+    struct cw_buf b = { 0 };
+    FUZZ_ASSERT(proto_config_get_encode(&b, &g) == 0);
+    same_bytes(&b, data, size, NULL, 0);
+    FUZZ_ASSERT(proto_config_get_decode(b.data, b.len, &h, &why) == 0);
+    FUZZ_ASSERT(str_eq(h.location, g.location) && h.have_hash == g.have_hash && h.sent_at_us == g.sent_at_us);
+    cw_buf_free(&b);
+}
+
+static void config_reply(const uint8_t *data, size_t size)
+{
+    struct cw_config_reply c, d;
+    const char *why = NULL;
+    if (proto_config_reply_decode(data, size, &c, &why) != 0) {
+        FUZZ_ASSERT(why && why[0]);
+        return;
+    }
+    FUZZ_ASSERT(c.status <= CW_CONFIG_REFUSED && c.reason && c.store_address && c.alert_address && c.publish_address);
+    FUZZ_ASSERT((c.status == CW_CONFIG_NEW) == (c.snapshot_len > 0) && (c.snapshot != NULL) == (c.snapshot_len > 0));
+    FUZZ_ASSERT((c.status == CW_CONFIG_REFUSED) == (c.reason[0] != 0));
+    struct cw_buf b = { 0 };
+    FUZZ_ASSERT(proto_config_reply_encode(&b, &c) == 0);
+    same_bytes(&b, data, size, NULL, 0);
+    FUZZ_ASSERT(proto_config_reply_decode(b.data, b.len, &d, &why) == 0);
+    FUZZ_ASSERT(d.status == c.status && d.hash == c.hash && d.echo_sent_at_us == c.echo_sent_at_us);
+    FUZZ_ASSERT(d.central_at_us == c.central_at_us && str_eq(d.reason, c.reason));
+    FUZZ_ASSERT(str_eq(d.store_address, c.store_address) && str_eq(d.alert_address, c.alert_address) &&
+                str_eq(d.publish_address, c.publish_address));
+    FUZZ_ASSERT(d.snapshot_len == c.snapshot_len &&
+                (!c.snapshot_len || !memcmp(d.snapshot, c.snapshot, c.snapshot_len)));
+    cw_buf_free(&b);
+}
+
+static void locations(const uint8_t *data, size_t size)
+{
+    static struct cw_locations_msg m, n; /* harness scratch */
+    const char *why = NULL;
+    if (proto_locations_decode(data, size, &m, &why) != 0) {
+        FUZZ_ASSERT(why && why[0] && m.count == 0);
+        return;
+    }
+    FUZZ_ASSERT(m.count <= CW_LOCATIONS_MAX);
+    struct cw_buf b = { 0 };
+    FUZZ_ASSERT(proto_locations_encode(&b, &m) == 0);
+    same_bytes(&b, data, size, NULL, 0);
+    FUZZ_ASSERT(proto_locations_decode(b.data, b.len, &n, &why) == 0);
+    FUZZ_ASSERT(n.count == m.count && n.at_us == m.at_us);
+    for (unsigned i = 0; i < m.count; i++) {
+        FUZZ_ASSERT(proto_location_valid(m.loc[i].name) && str_eq(n.loc[i].name, m.loc[i].name));
+        FUZZ_ASSERT(n.loc[i].state == m.loc[i].state && n.loc[i].last_heard_us == m.loc[i].last_heard_us);
+        FUZZ_ASSERT(n.loc[i].offset_us == m.loc[i].offset_us && n.loc[i].rtt_us == m.loc[i].rtt_us);
+        FUZZ_ASSERT(n.loc[i].workers == m.loc[i].workers);
+    }
+    cw_buf_free(&b);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     /* Copy into an exact-size heap block so that ASan sees any read past the end of the frame. */
@@ -146,6 +253,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     stats(p, size);
     alert(p, size);
     push(p, size);
+    hello(p, size);
+    hello_echo(p, size);
+    config_get(p, size);
+    config_reply(p, size);
+    locations(p, size);
     /* topics are outside input too */
     enum cw_msg_type t = proto_type_of_topic(p, size);
     FUZZ_ASSERT(t == CW_MSG_INVALID || (strlen(proto_topic(t)) == size && !memcmp(proto_topic(t), p, size)));

@@ -93,6 +93,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_text(&b, tap_format_stats(&b, &st, false));
         json_object_put(check_json(&b, tap_format_stats(&b, &st, true)));
     }
+    static struct cw_locations_msg loc; /* issue 16: the alerter's LOCATIONS */
+    if (proto_locations_decode(data, size, &loc, &why) == 0) {
+        check_text(&b, tap_format_locations(&b, &loc, false));
+        json_object_put(check_json(&b, tap_format_locations(&b, &loc, true)));
+    }
     cw_buf_free(&b);
     return 0;
 }

@@ -107,6 +107,44 @@ static void snapshot_of(const char *conf, const char *name, bool locations)
     config_free(cfg);
 }
 
+/* Issue 16: a result batch of version 3 (located records) and each location message (docs/protocol.md 2.9-2.11). */
+static void location_seeds(struct cw_result r)
+{
+    struct cw_buf b = { 0 };
+    proto_results_begin(&b);
+    r.location = "fra";
+    proto_results_add(&b, &r);
+    r.seq++, r.location = NULL; /* one without: "" */
+    proto_results_add(&b, &r);
+    both("result_v3", &b);
+    struct cw_hello h = { "fra", 2, 0x1122334455667788ULL, 1764043506000000, -1500, 900, 3000 };
+    proto_hello_encode(&b, &h);
+    write_seed("protocol", "hello", b.data, b.len);
+    proto_hello_echo_encode(&b, &(struct cw_hello_echo){ 1764043506000000, 1764043506001500 });
+    write_seed("protocol", "hello_echo", b.data, b.len);
+    proto_config_get_encode(&b, &(struct cw_config_get){ "nyc", 0xfeedfacecafebeefULL, 1764043506000000 });
+    write_seed("protocol", "config_get", b.data, b.len);
+    static const unsigned char snap[] = { 'C', 'W', 0, 7, 1, 2, 3 };
+    struct cw_config_reply c = {
+        CW_CONFIG_NEW,         42,   1764043506000000, 1764043506000400, "", "tcp://10.0.0.5:7001", "tcp://*:7002",
+        "tcp://10.0.0.5:7003", snap, sizeof snap
+    };
+    proto_config_reply_encode(&b, &c);
+    write_seed("protocol", "config_new", b.data, b.len);
+    c = (struct cw_config_reply){ .status = CW_CONFIG_REFUSED,
+                                  .echo_sent_at_us = 1764043506000000,
+                                  .central_at_us = 1764043506000400,
+                                  .reason = "unknown location nyc" };
+    proto_config_reply_encode(&b, &c);
+    write_seed("protocol", "config_refused", b.data, b.len);
+    struct cw_locations_msg m = { .at_us = 1764043506000000, .count = 2 };
+    m.loc[0] = (struct cw_location_state){ "central", CW_LOCATION_LIVE, 1764043505900000, 0, 300, 2 };
+    m.loc[1] = (struct cw_location_state){ "fra", CW_LOCATION_SILENT, 1764043400000000, CW_OFFSET_UNKNOWN, -1, 0 };
+    proto_locations_encode(&b, &m);
+    both("locations", &b);
+    cw_buf_free(&b);
+}
+
 int main(void)
 {
     log_init("gen_seeds", LOG_LVL_INFO);
@@ -154,6 +192,7 @@ int main(void)
     proto_results_add(&v2, &r);
     both("result_v2", &v2);
     cw_buf_free(&v2);
+    location_seeds(r);
 
     struct cw_stats s = { .role = "worker", .id = 3, .boot_id = 0xabcdef, .at_us = 1764043506000000, .count = 3 };
     s.items[0] = (struct cw_stat){ "checks", 123 };

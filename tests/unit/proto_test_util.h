@@ -1,5 +1,6 @@
 /* tests/unit/proto_test_util.h — what the wire-format tests share (tests/unit/test_protocol.c: round trips;
- * tests/unit/test_protocol_reject.c: malformed input): the offsets of a result record, sample values and
+ * tests/unit/test_protocol_reject.c: malformed input; test_proto_locations.c, test_tap.c: the location messages):
+ * the offsets of a result record, sample values and
  * heap copies of exactly a payload's size (so ASan catches any read past it). */
 #ifndef CW_TEST_PROTO_TEST_UTIL_H
 #define CW_TEST_PROTO_TEST_UTIL_H
@@ -57,6 +58,18 @@ static inline struct cw_result sample_result(unsigned i, const char *url, const 
         .error = error,
     };
     return r;
+}
+
+/* A LOCATIONS message of three locations at at_us: central live (2 workers, offset -150 us, rtt 400 us, heard a
+ * second before), fra silent (offset +1.5 s, rtt 90 ms, heard a minute before), sgp unknown (never heard). */
+static inline void sample_locations(struct cw_locations_msg *m, int64_t at_us)
+{
+    memset(m, 0, sizeof *m);
+    m->at_us = at_us;
+    m->count = 3;
+    m->loc[0] = (struct cw_location_state){ "central", CW_LOCATION_LIVE, at_us - 1000000, -150, 400, 2 };
+    m->loc[1] = (struct cw_location_state){ "fra", CW_LOCATION_SILENT, at_us - 60000000, 1500000, 90000, 0 };
+    m->loc[2] = (struct cw_location_state){ "sgp", CW_LOCATION_UNKNOWN, 0, CW_OFFSET_UNKNOWN, -1, 0 };
 }
 
 /* A heap copy of exactly len bytes (ASan catches any read past it). */

@@ -55,8 +55,9 @@ static void test_doc_python_reader(void **state)
     }
     close(fds[1]);
 
-    /* Every batch: one ok result, one failure with credentials in the URL and a dns check with its figures
-     * (result version 2); a malformed payload in between must be dropped by the reader, not crash it. */
+    /* Every batch: one ok result, one failure with credentials in the URL checked at location fra and a dns check
+     * with its figures (result version 3); a malformed payload in between must be dropped by the reader, not crash
+     * it. */
     struct cw_result rs[3] = {
         { .worker = 1,
           .boot_id = 0xfeed,
@@ -80,7 +81,8 @@ static void test_doc_python_reader(void **state)
           .status_code = 0,
           .ok = false,
           .url = "http://user:secret@127.0.0.1:1/x",
-          .error = "Couldn't connect to server" },
+          .error = "Couldn't connect to server",
+          .location = "fra" }, /* result version 3: the location */
         { .worker = 1,
           .boot_id = 0xfeed,
           .checked_at_us = 1795579508000000LL,

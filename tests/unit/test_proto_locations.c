@@ -76,6 +76,41 @@ static void expect_framing_checked(enum cw_msg_type type, const struct cw_buf *b
     free(m);
 }
 
+/* One field changed at a time (`bytes` little-endian bytes at `at`, restored after): refused with `why`. */
+struct mutation {
+    size_t at;
+    int bytes;
+    uint64_t value;
+    const char *why;
+};
+
+static void expect_mutations(enum cw_msg_type type, uint8_t *m, size_t len, const struct mutation *cases, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint8_t saved[8];
+        memcpy(saved, m + cases[i].at, (size_t)cases[i].bytes);
+        put_le(m + cases[i].at, cases[i].value, cases[i].bytes);
+        assert_string_equal(decode_why(type, m, len), cases[i].why);
+        memcpy(m + cases[i].at, saved, (size_t)cases[i].bytes);
+    }
+    assert_null(decode_why(type, m, len));
+}
+
+/* Decodes a result batch from a tight heap copy that stays alive until the next call (the decoded strings point
+ * into it; b NULL frees it). Returns the number of results. */
+static int decode_batch(const struct cw_buf *b, struct cw_result *out, size_t max)
+{
+    static uint8_t *copy;
+    free(copy);
+    copy = NULL;
+    if (!b) return 0; /* decode_batch(NULL, ...): just free the last copy */
+    copy = dup_bytes(b->data, b->len);
+    const char *why = NULL;
+    int n = proto_results_decode(copy, b->len, out, max, &why);
+    if (n < 0) fail_msg("batch refused: %s", why);
+    return n;
+}
+
 /* ---- results: version 3 */
 
 static void test_result_location_round_trip(void **state)
@@ -93,16 +128,14 @@ static void test_result_location_round_trip(void **state)
     for (int i = 0; i < 3; i++) assert_int_equal(proto_results_add(&b, &in[i]), 0);
     assert_int_equal(b.data[0], 3);
     struct cw_result out[3];
-    const char *why = NULL;
-    uint8_t *copy = dup_bytes(b.data, b.len);
-    assert_int_equal(proto_results_decode(copy, b.len, out, 3, &why), 3);
+    assert_int_equal(decode_batch(&b, out, 3), 3);
     for (int i = 0; i < 3; i++) assert_result_equal(&out[i], &in[i]);
     assert_string_equal(out[0].location, "fra");
     assert_string_equal(out[1].location, "");
     assert_string_equal(out[2].location, in[2].location);
     assert_string_equal(out[2].figures, "{\"a\":1}");
     assert_int_equal(out[2].kind, 3);
-    free(copy);
+    decode_batch(NULL, NULL, 0);
     cw_buf_free(&b);
 }
 
@@ -120,20 +153,16 @@ static void test_result_versions(void **state)
     struct cw_result out[2];
     const char *why = NULL;
     assert_int_equal(decode_results(b.data, b.len, &why), 1);
-    uint8_t *copy = dup_bytes(b.data, b.len);
-    assert_int_equal(proto_results_decode(copy, b.len, out, 2, &why), 1);
+    assert_int_equal(decode_batch(&b, out, 2), 1);
     assert_string_equal(out[0].location, "");
-    free(copy);
 
     r.kind = 1; /* version 2: a kind */
     proto_results_begin(&b);
     assert_int_equal(proto_results_add(&b, &r), 0);
     assert_int_equal(b.data[0], 2);
-    copy = dup_bytes(b.data, b.len);
-    assert_int_equal(proto_results_decode(copy, b.len, out, 2, &why), 1);
+    assert_int_equal(decode_batch(&b, out, 2), 1);
     assert_string_equal(out[0].location, "");
     assert_int_equal(out[0].kind, 1);
-    free(copy);
 
     struct cw_result located = sample_result(1, "http://b.example/", NULL);
     located.location = "nyc";
@@ -142,13 +171,12 @@ static void test_result_versions(void **state)
     r.kind = 0; /* a record of version 1 after it keeps the batch at 3 */
     assert_int_equal(proto_results_add(&b, &r), 0);
     assert_int_equal(b.data[0], 3);
-    copy = dup_bytes(b.data, b.len);
     struct cw_result three[3];
-    assert_int_equal(proto_results_decode(copy, b.len, three, 3, &why), 3);
+    assert_int_equal(decode_batch(&b, three, 3), 3);
     assert_string_equal(three[0].location, "");
     assert_string_equal(three[1].location, "nyc");
     assert_string_equal(three[2].location, "");
-    free(copy);
+    decode_batch(NULL, NULL, 0);
     cw_buf_free(&b);
 }
 
@@ -250,11 +278,11 @@ static void test_hello_round_trip(void **state)
     struct cw_buf b = { 0 };
     struct cw_hello h = sample_hello();
     assert_int_equal(proto_hello_encode(&b, &h), 0);
-    assert_int_equal(b.data[0], CW_PROTO_LOC_VERSION);
-    assert_int_equal(b.data[1], CW_MSG_HELLO);
+    const uint8_t header[4] = { CW_PROTO_LOC_VERSION, CW_MSG_HELLO, 1, 0 };
+    assert_memory_equal(b.data, header, 4);
+    uint8_t *copy = dup_bytes(b.data, b.len);
     struct cw_hello out;
     const char *why = NULL;
-    uint8_t *copy = dup_bytes(b.data, b.len);
     assert_int_equal(proto_hello_decode(copy, b.len, &out, &why), 0);
     assert_string_equal(out.location, "fra");
     assert_int_equal(out.worker, 7);
@@ -289,12 +317,7 @@ static void test_hello_malformed(void **state)
     assert_int_equal(proto_hello_encode(&b, &h), 0);
     assert_int_equal(b.len, H_ENDPOINTS + 4);
     uint8_t *m = dup_bytes(b.data, b.len);
-    struct {
-        size_t at;
-        int bytes;
-        uint64_t value;
-        const char *why;
-    } cases[] = {
+    const struct mutation cases[] = {
         { H_LOC + 3, 1, '/', "bad location" },
         { H_BOOT, 8, 0, "zero boot id" },
         { H_SENT, 8, 0, "send time out of range" },
@@ -305,14 +328,7 @@ static void test_hello_malformed(void **state)
         { H_OFFSET, 8, (uint64_t)(CW_CHECKED_AT_MAX_US - CW_CHECKED_AT_MIN_US + 1), "offset out of range" },
         { H_OFFSET, 8, (uint64_t)INT64_MAX, "offset out of range" },
     };
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        uint8_t saved[8];
-        memcpy(saved, m + cases[i].at, 8);
-        put_le(m + cases[i].at, cases[i].value, cases[i].bytes);
-        assert_string_equal(decode_why(CW_MSG_HELLO, m, b.len), cases[i].why);
-        memcpy(m + cases[i].at, saved, 8);
-    }
-    assert_null(decode_why(CW_MSG_HELLO, m, b.len));
+    expect_mutations(CW_MSG_HELLO, m, b.len, cases, sizeof cases / sizeof *cases);
     free(m);
 
     /* the encoder refuses what the decoder would */
@@ -521,22 +537,12 @@ static void test_config_reply_invalid(void **state)
 
 /* ---- LOCATIONS */
 
-static void sample_locations(struct cw_locations_msg *m)
-{
-    memset(m, 0, sizeof *m);
-    m->at_us = NOW_US;
-    m->count = 3;
-    m->loc[0] = (struct cw_location_state){ "central", CW_LOCATION_LIVE, NOW_US - 300000, 0, 0, 2 };
-    m->loc[1] = (struct cw_location_state){ "fra", CW_LOCATION_SILENT, NOW_US - 60000000, 1500000, 90000, 0 };
-    m->loc[2] = (struct cw_location_state){ "sgp", CW_LOCATION_UNKNOWN, 0, CW_OFFSET_UNKNOWN, -1, 0 };
-}
-
 static void test_locations_round_trip(void **state)
 {
     (void)state;
     struct cw_buf b = { 0 };
     struct cw_locations_msg in, out;
-    sample_locations(&in);
+    sample_locations(&in, NOW_US);
     assert_int_equal(proto_locations_encode(&b, &in), 0);
     assert_int_equal(le_get_u16(b.data + 2), 3);
     const char *why = NULL;
@@ -577,16 +583,11 @@ static void test_locations_malformed(void **state)
     (void)state;
     struct cw_buf b = { 0 };
     struct cw_locations_msg in;
-    sample_locations(&in);
+    sample_locations(&in, NOW_US);
     assert_int_equal(proto_locations_encode(&b, &in), 0);
     /* the first entry "central": name at 12 (2+7+1), state at 22, last_heard 23, offset 31, rtt 39, workers 47 */
     uint8_t *m = dup_bytes(b.data, b.len);
-    struct {
-        size_t at;
-        int bytes;
-        uint64_t value;
-        const char *why;
-    } cases[] = {
+    const struct mutation cases[] = {
         { 4, 8, 0, "time out of range" },
         { 14, 1, '+', "bad location" },
         { 22, 1, 3, "unknown location state" },
@@ -598,14 +599,7 @@ static void test_locations_malformed(void **state)
         { 2, 2, 4, "truncated" },
         { 2, 2, 2, "trailing bytes" },
     };
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        uint8_t saved[8];
-        memcpy(saved, m + cases[i].at, 8);
-        put_le(m + cases[i].at, cases[i].value, cases[i].bytes);
-        assert_string_equal(decode_why(CW_MSG_LOCATIONS, m, b.len), cases[i].why);
-        memcpy(m + cases[i].at, saved, 8);
-    }
-    assert_null(decode_why(CW_MSG_LOCATIONS, m, b.len));
+    expect_mutations(CW_MSG_LOCATIONS, m, b.len, cases, sizeof cases / sizeof *cases);
     free(m);
 
     in.loc[2].name = "fra"; /* twice */

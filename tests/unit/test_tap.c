@@ -1,6 +1,7 @@
 /* tests/unit/test_tap.c — clockwerk-tap's pieces: the plain and JSON lines (tap/format.c; the JSON is parsed
- * back with json-c to check keys, types and nulls), URL masking and control characters in what is shown
- * (the tap's gap counting is common/wire/seqgap.c: tests/unit/test_seqgap.c). */
+ * back with json-c to check keys, types and nulls), URL masking and control characters in what is shown, a
+ * result's location and the LOCATIONS line of issue 16 (the tap's gap counting is common/wire/seqgap.c:
+ * tests/unit/test_seqgap.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 
 #include "common/wire/protocol.h"
 #include "tap/format.h"
+#include "tests/unit/proto_test_util.h"
 
 #define AT_US 1795579506123000LL /* 2026-11-25T04:05:06.123Z */
 
@@ -89,9 +91,9 @@ static void test_result_json(void **state)
     struct cw_result r = ok_result();
     assert_true(tap_format_result(&b, &r, true) > 0);
     struct json_object *o = parse_line(&b);
-    const char *keys[] = { "type",           "checked_at", "url",    "status_code", "latency_ms", "ok",      "error",
-                           "dns_ms",         "connect_ms", "tls_ms", "ttfb_ms",     "worker",     "boot_id", "seq",
-                           "tls_expires_at", "check_type", "details" };
+    const char *keys[] = { "type",           "checked_at", "url",     "status_code", "latency_ms", "ok",      "error",
+                           "dns_ms",         "connect_ms", "tls_ms",  "ttfb_ms",     "worker",     "boot_id", "seq",
+                           "tls_expires_at", "check_type", "details", "location" };
     assert_int_equal(json_object_object_length(o), sizeof keys / sizeof keys[0]);
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) (void)key(o, keys[i]);
     assert_string_equal(json_object_get_string(key(o, "type")), "result");
@@ -275,12 +277,81 @@ static void test_alert_and_stats(void **state)
     cw_buf_free(&b);
 }
 
+/* ---- issue 16: a result's location (plain: after the latency, not for the default "local"; JSON: always) and
+ * the alerter's LOCATIONS */
+
+static void test_result_location(void **state)
+{
+    (void)state;
+    struct cw_buf b = { 0 };
+    struct cw_result r = ok_result();
+    const char *plain = "2026-11-25T04:05:06.123Z http://127.0.0.1:8089/ 200 12.3ms OK\n";
+    const char *unlocated[] = { NULL, "", "local" }; /* a single host's lines as they always were */
+    for (int i = 0; i < 3; i++) {
+        r.location = unlocated[i];
+        assert_true(tap_format_result(&b, &r, false) > 0);
+        assert_string_equal(line_of(&b), plain);
+    }
+    r.location = "fra";
+    assert_true(tap_format_result(&b, &r, false) > 0);
+    assert_string_equal(line_of(&b), "2026-11-25T04:05:06.123Z http://127.0.0.1:8089/ 200 12.3ms location=fra OK\n");
+    r.kind = 3;
+    r.figures = "{\"rcode\":\"NOERROR\"}";
+    assert_true(tap_format_result(&b, &r, false) > 0);
+    assert_string_equal(line_of(&b), "2026-11-25T04:05:06.123Z http://127.0.0.1:8089/ 200 12.3ms location=fra dns "
+                                     "{\"rcode\":\"NOERROR\"} OK\n");
+    assert_true(tap_format_result(&b, &r, true) > 0);
+    struct json_object *o = parse_line(&b);
+    assert_string_equal(json_object_get_string(key(o, "location")), "fra");
+    json_object_put(o);
+    r.location = ""; /* a record of version 1 or 2 */
+    assert_true(tap_format_result(&b, &r, true) > 0);
+    o = parse_line(&b);
+    assert_string_equal(json_object_get_string(key(o, "location")), "");
+    json_object_put(o);
+    cw_buf_free(&b);
+}
+
+static void test_locations_line(void **state)
+{
+    (void)state;
+    struct cw_buf b = { 0 };
+    struct cw_locations_msg m;
+    sample_locations(&m, AT_US);
+    assert_true(tap_format_locations(&b, &m, false) > 0);
+    assert_string_equal(line_of(&b), "2026-11-25T04:05:06.123Z LOCATIONS central live (2 workers, offset -0.1ms, "
+                                     "rtt 0.4ms, heard 2026-11-25T04:05:05.123Z); fra silent (offset +1500.0ms, rtt "
+                                     "90.0ms, heard 2026-11-25T04:04:06.123Z); sgp unknown\n");
+    assert_true(tap_format_locations(&b, &m, true) > 0);
+    struct json_object *o = parse_line(&b);
+    assert_string_equal(json_object_get_string(key(o, "type")), "locations");
+    assert_string_equal(json_object_get_string(key(o, "at")), "2026-11-25T04:05:06.123Z");
+    struct json_object *list = key(o, "locations");
+    assert_int_equal(json_object_array_length(list), 3);
+    struct json_object *central = json_object_array_get_idx(list, 0), *sgp = json_object_array_get_idx(list, 2);
+    assert_string_equal(json_object_get_string(key(central, "name")), "central");
+    assert_string_equal(json_object_get_string(key(central, "state")), "live");
+    assert_true(json_object_get_double(key(central, "offset_ms")) < -0.14); /* negative: kept, not null */
+    assert_true(json_object_get_double(key(central, "rtt_ms")) > 0.39);
+    assert_int_equal(json_object_get_int(key(central, "workers")), 2);
+    assert_string_equal(json_object_get_string(key(sgp, "state")), "unknown");
+    assert_null(key(sgp, "last_heard"));
+    assert_null(key(sgp, "offset_ms"));
+    assert_null(key(sgp, "rtt_ms"));
+    json_object_put(o);
+    m.count = 0;
+    assert_true(tap_format_locations(&b, &m, false) > 0);
+    assert_string_equal(line_of(&b), "2026-11-25T04:05:06.123Z LOCATIONS (none)\n");
+    cw_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_result_plain),           cmocka_unit_test(test_result_json),
         cmocka_unit_test(test_result_kinds),           cmocka_unit_test(test_alert_and_stats),
-        cmocka_unit_test(test_alert_muted_deliveries),
+        cmocka_unit_test(test_alert_muted_deliveries), cmocka_unit_test(test_result_location),
+        cmocka_unit_test(test_locations_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

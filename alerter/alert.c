@@ -105,6 +105,12 @@ void alert_update_message(struct alert_rec *a)
         snprintf(buf, sizeof buf, "%s is still DOWN since %s (%s) and not acknowledged: escalation step %" PRIu32, what,
                  since, dur, a->escalation);
         break;
+    case CW_ALERT_LOCATION_SILENT: /* issue 16: url "location:NAME", name NAME; detail: the last clock offset */
+        snprintf(buf, sizeof buf, "location %s silent: nothing heard since %s", a->name, since);
+        break;
+    case CW_ALERT_LOCATION_BACK:
+        snprintf(buf, sizeof buf, "location %s back after %s", a->name, dur);
+        break;
     default:
         snprintf(buf, sizeof buf, "%s %s since %s", what, events_phrase(a->kind), since);
         break;

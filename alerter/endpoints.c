@@ -35,9 +35,35 @@ struct endpoint *endpoints_find(const struct endpoints *t, const char *url)
     return e;
 }
 
-/* Takes over what old knew about the same endpoint (its error text moves). */
+/* A multi-location endpoint's votes, one per location (a single location: none, fed directly). */
+static void make_votes(struct endpoint *e)
+{
+    const struct cw_endpoint *ep = e->ep;
+    e->required = config_quorum_required(ep);
+    if (ep->n_locations < 2) return;
+    e->votes = cw_xcalloc(ep->n_locations, sizeof *e->votes);
+    e->n_votes = ep->n_locations;
+    for (size_t i = 0; i < ep->n_locations; i++) e->votes[i].location = ep->locations[i];
+}
+
+static struct endpoint_vote *vote_of(const struct endpoint *e, const char *location)
+{
+    for (size_t i = 0; i < e->n_votes; i++)
+        if (strcmp(e->votes[i].location, location) == 0) return &e->votes[i];
+    return NULL;
+}
+
+/* Takes over what old knew about the same endpoint (its error text moves; the votes of locations still listed). */
 static void take_over(struct endpoint *e, struct endpoint *old)
 {
+    for (size_t i = 0; i < e->n_votes; i++) {
+        const struct endpoint_vote *was = vote_of(old, e->votes[i].location);
+        if (!was) continue;
+        const char *name = e->votes[i].location;
+        e->votes[i] = *was;
+        e->votes[i].location = name;
+    }
+    e->verdict = old->verdict;
     e->st = old->st;
     e->last = old->last;
     old->last.error = NULL;
@@ -53,6 +79,7 @@ static void drop_all(struct endpoints *t)
     HASH_CLEAR(hh, t->by_url);
     for (size_t k = 0; k < t->n; k++) {
         free(t->all[k].last.error);
+        free(t->all[k].votes);
         incident_free(&t->all[k].inc);
     }
     free(t->all);
@@ -68,6 +95,7 @@ void endpoints_build(struct endpoints *t, const struct cw_config *cfg)
         struct endpoint *e = &all[k];
         e->ep = &cfg->endpoints[k];
         params_of(cfg, e->ep, &e->p);
+        make_votes(e);
         struct endpoint *old = endpoints_find(t, e->ep->url);
         if (old) take_over(e, old);
         else astate_init(&e->st);
@@ -108,6 +136,19 @@ static bool incident_part(struct endpoint *e, struct alert_rec *al)
     return true;
 }
 
+/* The detail of e's alert: who sees what, for an availability alert of a multi-location endpoint, then detail. */
+static void alert_detail(const struct endpoints *t, const struct endpoint *e, unsigned kind, const char *detail,
+                         char *out, size_t len)
+{
+    out[0] = '\0';
+    bool avail =
+        kind == CW_ALERT_DOWN || kind == CW_ALERT_UP || kind == CW_ALERT_REMINDER || kind == CW_ALERT_ESCALATION;
+    if (avail && e->n_votes) endpoints_location_summary(t, e, out, len);
+    if (!detail || !detail[0]) return;
+    size_t used = strlen(out);
+    snprintf(out + used, len - used, "%s%s", used ? "; " : "", detail);
+}
+
 /* endpoints_raise; flap_end: the alert tells the end of flapping (alert_rec.flap_end). */
 static void raise_alert(struct endpoints *t, struct endpoint *e, const struct astate_event *ev, const char *detail,
                         bool flap_end, int64_t now_mono)
@@ -123,9 +164,11 @@ static void raise_alert(struct endpoints *t, struct endpoint *e, const struct as
         alert_free(al);
         return;
     }
-    if (detail) {
+    char text[CW_MESSAGE_MAX / 2];
+    alert_detail(t, e, ev->kind, detail, text, sizeof text);
+    if (text[0]) {
         free(al->detail);
-        al->detail = cw_xstrdup(detail);
+        al->detail = cw_xstrdup(text);
     }
     if (ev->kind == CW_ALERT_ESCALATION) al->escalation = ev->seq;
     al->flap_end = flap_end;
@@ -147,12 +190,12 @@ void endpoints_raise(struct endpoints *t, struct endpoint *e, const struct astat
 /* Flapping, judged before the state machine's events are raised: its start raises one FLAPPING alert (after
  * them); its end exactly one alert of the final state: the state change of the same check when it made one
  * (marked stable again), else one of its own. */
-static void judge_flapping(struct endpoints *t, struct endpoint *e, const struct cw_result *r,
-                           const struct astate_event *ev, unsigned n, int64_t now_mono)
+static void judge_flapping(struct endpoints *t, struct endpoint *e, bool ok, int64_t at, const struct astate_event *ev,
+                           unsigned n, int64_t now_mono)
 {
     double percent = 0;
     const struct cw_endpoint *ep = e->ep;
-    enum flap_change change = flap_feed(&e->flap, ep->flap_window, ep->flap_high, ep->flap_low, r->ok, &percent);
+    enum flap_change change = flap_feed(&e->flap, ep->flap_window, ep->flap_high, ep->flap_low, ok, &percent);
     bool changed_state = false;
     for (unsigned i = 0; i < n; i++) {
         bool state = ev[i].kind == CW_ALERT_DOWN || ev[i].kind == CW_ALERT_UP;
@@ -164,7 +207,6 @@ static void judge_flapping(struct endpoints *t, struct endpoint *e, const struct
         raise_alert(t, e, &ev[i], ends ? "stable again after flapping" : NULL, ends, now_mono);
         changed_state |= state;
     }
-    int64_t at = r->checked_at_us;
     if (change == FLAP_STARTED) {
         char detail[128];
         snprintf(detail, sizeof detail, "flapping: %.0f%% state changes over the last %d checks", percent,
@@ -200,6 +242,95 @@ static void note_error(struct endpoint *e, const struct cw_result *r)
     e->last.error[n] = '\0';
 }
 
+void endpoints_location_summary(const struct endpoints *t, const struct endpoint *e, char *out, size_t len)
+{
+    static const struct {
+        uint8_t vote;
+        const char *words;
+    } groups[] = { { QUORUM_DOWN, "DOWN from " }, { QUORUM_UP, "up from " }, { QUORUM_UNKNOWN, "no result from " } };
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
+        bool first = true;
+        for (size_t i = 0; i < e->n_votes && used < len; i++) {
+            const struct endpoint_vote *v = &e->votes[i];
+            if (!locations_live(t->locs, locations_find(t->locs, v->location)) || v->v.vote != groups[g].vote) continue;
+            const char *sep = first ? (used ? "; " : "") : ", ";
+            used += (size_t)snprintf(out + used, len - used, "%s%s%s", sep, first ? groups[g].words : "", v->location);
+            first = false;
+        }
+    }
+    for (size_t i = 0; i < e->n_votes && used < len; i++) {
+        const char *name = e->votes[i].location;
+        if (locations_live(t->locs, locations_find(t->locs, name))) continue;
+        used += (size_t)snprintf(out + used, len - used, "%s%s silent", used ? "; " : "", name);
+    }
+}
+
+/* The location of a result: its own, or the alerter's (a result of a worker before locations: ""). */
+static const char *location_of(const struct endpoints *t, const struct cw_result *r)
+{
+    if (r->location && r->location[0]) return r->location;
+    return t->cfg && t->cfg->location ? t->cfg->location : "";
+}
+
+/* The k-th smallest (from 0) of n times (n <= CW_LOCATIONS_MAX); 0 when there are not that many. */
+static int64_t kth_smallest(const int64_t *v, size_t n, size_t k)
+{
+    int64_t sorted[CW_LOCATIONS_MAX];
+    if (k >= n) return 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t j = i;
+        for (; j > 0 && sorted[j - 1] > v[i]; j--) sorted[j] = sorted[j - 1];
+        sorted[j] = v[i];
+    }
+    return sorted[k];
+}
+
+/* The verdict of e's live votes, with its times from the votes (see alerter/state.h, astate_verdict). */
+static void verdict_of(const struct endpoints *t, const struct endpoint *e, struct astate_verdict *out)
+{
+    struct quorum_ballot b[CW_LOCATIONS_MAX] = { { 0 } };
+    int64_t down_since[CW_LOCATIONS_MAX], slow_since[CW_LOCATIONS_MAX];
+    size_t n = e->n_votes < CW_LOCATIONS_MAX ? e->n_votes : CW_LOCATIONS_MAX, n_down = 0, n_slow = 0;
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < n; i++) {
+        const struct quorum_voter *v = &e->votes[i].v;
+        b[i] = (struct quorum_ballot){ .vote = v->vote,
+                                       .live = locations_live(t->locs, locations_find(t->locs, e->votes[i].location)) };
+        if (!b[i].live) continue;
+        if (v->vote == QUORUM_DOWN) down_since[n_down++] = v->since_us, out->count += v->fail_run;
+        if (v->vote == QUORUM_UP && v->since_us > out->since_us) out->since_us = v->since_us;
+        if (v->vote != QUORUM_UP) continue;
+        if (v->speed == QUORUM_SLOW) slow_since[n_slow++] = v->speed_since_us, out->slow_count += v->slow_run;
+        if (v->speed == QUORUM_FAST && v->speed_since_us > out->speed_since_us) out->speed_since_us = v->speed_since_us;
+    }
+    unsigned need = e->required ? e->required : 1;
+    out->avail = (uint8_t)quorum_verdict(b, n, need);
+    if (out->avail == QUORUM_DOWN) out->since_us = kth_smallest(down_since, n_down, need - 1);
+    for (size_t i = 0; i < n; i++) b[i].vote = b[i].vote == QUORUM_UP ? e->votes[i].v.speed : QUORUM_SPEED_UNKNOWN;
+    out->speed = (uint8_t)quorum_speed_verdict(b, n, need);
+    if (out->speed == QUORUM_SLOW) out->speed_since_us = kth_smallest(slow_since, n_slow, need - 1);
+}
+
+/* One result of location loc on a multi-location endpoint: its vote, then the verdict drives the state. */
+static enum intake_verdict apply_vote(struct endpoints *t, struct endpoint *e, struct endpoint_vote *v,
+                                      const struct cw_result *r, struct astate_event *ev, unsigned *n)
+{
+    if (r->boot_id != v->boot_id && r->checked_at_us < v->checked_us) return INTAKE_LATE;
+    v->boot_id = r->boot_id;
+    v->checked_us = r->checked_at_us;
+    struct quorum_params qp = { .alert_threshold = e->p.alert_threshold,
+                                .recovery_threshold = e->p.recovery_threshold,
+                                .latency_threshold_us = e->p.latency_threshold_us };
+    quorum_voter_feed(&v->v, &qp, r->ok, r->latency_us, r->checked_at_us);
+    struct astate_verdict verdict;
+    verdict_of(t, e, &verdict);
+    e->verdict = verdict.avail;
+    *n = astate_feed_verdict(&e->st, &e->p, &verdict, r->ok, r->checked_at_us, ev);
+    return INTAKE_APPLIED;
+}
+
 enum intake_verdict endpoints_apply(void *ctx, const struct cw_result *r, int64_t now_mono)
 {
     struct endpoints *t = ctx;
@@ -208,18 +339,36 @@ enum intake_verdict endpoints_apply(void *ctx, const struct cw_result *r, int64_
         t->unknown_urls++;
         return INTAKE_IGNORED;
     }
-    if (r->boot_id != e->last.boot_id && r->checked_at_us < e->last.checked_us) return INTAKE_LATE;
+    const char *loc = location_of(t, r);
+    struct endpoint_vote *vote = e->n_votes ? vote_of(e, loc) : NULL;
+    if (e->n_votes ? !vote : !config_endpoint_at(e->ep, loc)) {
+        t->other_location_results++;
+        return INTAKE_IGNORED;
+    }
+    if (locations_is_late(t->locs, locations_find(t->locs, loc), r->checked_at_us)) {
+        t->late_location_results++; /* it tells the past: history only */
+        return INTAKE_IGNORED;
+    }
+    struct astate_event ev[ASTATE_MAX_EVENTS];
+    unsigned n = 0;
+    if (vote) {
+        if (apply_vote(t, e, vote, r, ev, &n) == INTAKE_LATE) return INTAKE_LATE;
+    } else if (r->boot_id != e->last.boot_id && r->checked_at_us < e->last.checked_us) {
+        return INTAKE_LATE;
+    }
     e->last.checked_us = r->checked_at_us;
-    if (r->worker < t->n_workers && r->checked_at_us > t->worker_last_us[r->worker])
+    bool own = !t->cfg || !t->cfg->location || strcmp(loc, t->cfg->location) == 0; /* worker slots are the own */
+    if (own && r->worker < t->n_workers && r->checked_at_us > t->worker_last_us[r->worker])
         t->worker_last_us[r->worker] = r->checked_at_us;
     e->last.boot_id = r->boot_id;
     e->last.status = r->status_code;
     e->last.latency_us = r->latency_us;
     note_error(e, r);
     if (!r->ok && e->inc.open) e->inc.failed++;
-    struct astate_event ev[ASTATE_MAX_EVENTS];
-    unsigned n = astate_feed(&e->st, &e->p, r->ok, r->latency_us, r->checked_at_us, ev);
-    judge_flapping(t, e, r, ev, n, now_mono);
+    bool ok = r->ok;
+    if (vote) ok = e->verdict != QUORUM_DOWN; /* flapping judges the endpoint's verdict, not one location */
+    else n = astate_feed(&e->st, &e->p, r->ok, r->latency_us, r->checked_at_us, ev);
+    judge_flapping(t, e, ok, r->checked_at_us, ev, n, now_mono);
     if (astate_feed_tls(&e->st, &e->p, r->tls_expires_at_us, r->checked_at_us, ev))
         endpoints_raise(t, e, &ev[0], NULL, now_mono);
     return INTAKE_APPLIED;

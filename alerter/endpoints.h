@@ -10,7 +10,20 @@
  * same alert is already on its way (a replay gives the same alert id).
  * A result of another worker boot older than one applied (a predecessor's spool replayed after its
  * successor's results) would make the endpoint flap: it is late, not applied. Within a boot, the intake's
- * seqwin keeps the order (and a wall-clock step back then changes nothing). */
+ * seqwin keeps the order (and a wall-clock step back then changes nothing).
+ * Locations (issue 16, docs/alerts.md "Locations and quorum"): a result carries the location that checked it ("":
+ * the alerter's own, cfg->location). A result of a location not in the endpoint's `locations` is counted
+ * (other_location_results) and ignored; one checked before its location came back from silence
+ * (alerter/locations.h) is late: counted (late_location_results), not voted. An endpoint with ONE location is fed
+ * exactly as before locations existed: each result drives its state machine (same alerts, same ids, same state
+ * file). An endpoint with several has a vote per location (common/base/quorum.h: that location's own run with
+ * the endpoint's thresholds, the late-boot rule above per location); after each result the quorum verdict over the
+ * live locations drives the state machine (astate_feed_verdict, alerter/state.h), so DOWN/UP/REMINDER, incidents,
+ * muting, flapping (fed the verdict, not each result) and escalation work unchanged, and since_us, hence the
+ * alert ids, come from the results' times only. Its DOWN, UP and REMINDER alerts say who sees what in their
+ * detail ("DOWN from fra, nyc; up from sgp; tyo silent"). The votes live in memory (a restart starts them unknown:
+ * the state machine, in the state file, keeps the endpoint's state until a quorum of new votes says otherwise);
+ * a reload keeps the votes of the locations still listed. */
 #ifndef CW_ALERTER_ENDPOINTS_H
 #define CW_ALERTER_ENDPOINTS_H
 
@@ -23,15 +36,29 @@
 #include "alerter/flap.h"
 #include "alerter/incident.h"
 #include "alerter/intake.h"
+#include "alerter/locations.h"
 #include "alerter/state.h"
+#include "common/base/quorum.h"
 #include "common/config/config.h"
 
 struct silences;
 
 #define ENDPOINT_ERROR_KEEP 512 /* bytes of a check's error text kept per endpoint */
 
+/* One location's vote on a multi-location endpoint. */
+struct endpoint_vote {
+    const char *location; /* ep->locations[i] */
+    struct quorum_voter v;
+    uint64_t boot_id;   /* of its last result applied (the late-boot rule, per location) */
+    int64_t checked_us; /* its checked_at */
+};
+
 struct endpoint {
     const struct cw_endpoint *ep; /* in the configuration the table was built from */
+    struct endpoint_vote *votes;  /* one per ep->locations when there are several; NULL: fed directly */
+    size_t n_votes;
+    unsigned required; /* config_quorum_required(ep) */
+    uint8_t verdict;   /* enum quorum_vote after the last result (multi-location; for `clockwerk status`) */
     struct astate st;
     struct astate_params p;
     struct { /* what the last result applied said */
@@ -58,6 +85,9 @@ struct endpoints {
     const struct cw_config *cfg;
     struct dispatch *d;              /* where new alerts go */
     int64_t unknown_urls;            /* results of endpoints the configuration does not have */
+    struct locations *locs;          /* the locations' liveness (alerter/locations.h); NULL: every one live */
+    int64_t other_location_results;  /* results of a location the endpoint is not checked from */
+    int64_t late_location_results;   /* results checked before their location came back from silence */
     const struct silences *silences; /* the alerter's silences (alerter/silences.h) for the muting; NULL: none */
     int64_t tick_mono_us;            /* when incident_tick last ran (monotonic) */
     /* for `clockwerk status` (the state file's "plain", alerter/statefile.h): */
@@ -81,6 +111,10 @@ struct endpoint *endpoints_find(const struct endpoints *t, const char *url);
  * their release (incident_decide); a muted one leaves it alone. */
 void endpoints_raise(struct endpoints *t, struct endpoint *e, const struct astate_event *ev, const char *detail,
                      int64_t now_mono);
+
+/* Who sees what on e: "DOWN from fra, nyc; up from sgp; tyo silent" (out always NUL-terminated, "" for an
+ * endpoint with one location). */
+void endpoints_location_summary(const struct endpoints *t, const struct endpoint *e, char *out, size_t len);
 
 /* intake_apply_fn (ctx: the struct endpoints): applies one new result, raising its alerts (its state changes,
  * and the start or the end of flapping). */

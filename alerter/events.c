@@ -17,6 +17,8 @@ static const struct wording table[CW_ALERT_KIND_MAX + 1] = {
     [CW_ALERT_REMINDER] = { "STILL DOWN", "is still down" },
     [CW_ALERT_FLAPPING] = { "FLAPPING", "is flapping" },
     [CW_ALERT_ESCALATION] = { "ESCALATED", "is still down: escalated" },
+    [CW_ALERT_LOCATION_SILENT] = { "LOCATION SILENT", "is silent" },
+    [CW_ALERT_LOCATION_BACK] = { "LOCATION BACK", "is back" },
 };
 
 const char *events_word(unsigned kind)

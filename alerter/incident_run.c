@@ -146,6 +146,7 @@ size_t incident_decide(void *ctx, const struct cw_config *cfg, struct alert_rec 
 {
     struct endpoints *t = ctx;
     struct endpoint *e = endpoints_find(t, al->url);
+    if (!e && strncmp(al->url, "location:", 9) == 0) return route_default(cfg, al->kind, al->severity, chans);
     if (!e) return 0; /* its endpoint was removed from the configuration */
     long ancestor = -1;
     struct mute_facts f = facts_of(t, e, cw_wall_us(), &ancestor);

@@ -84,8 +84,16 @@ static size_t handle_message(struct intake *in, const struct bus_msg *m, int64_t
 {
     size_t applied = 0;
     const char *why = "wrong frames or unknown topic";
+    if (m->type == CW_MSG_HELLO && in->on_hello) {
+        in->on_hello(in->loc_ctx, m, now_mono);
+        return 0;
+    }
     if (m->type == CW_MSG_RESULT) {
         int n = proto_results_decode(m->data, m->len, in->results, CW_RESULT_BATCH_MAX, &why);
+        if (n > 0 && in->admit && !in->admit(in->loc_ctx, m, in->results, n, now_mono)) {
+            in->c.refused_batches++;
+            return 0;
+        }
         if (n > 0) {
             for (int i = 0; i < n; i++) {
                 const struct cw_result *r = &in->results[i];

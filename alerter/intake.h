@@ -4,7 +4,9 @@
  * acked to its sender (common/bus/ackgather.h) once the state it changed is saved. Malformed messages are counted
  * and dropped.
  * What a new result does to the alerter's state is the caller's: intake calls its apply function (the
- * endpoint table, alerter/endpoints.h). */
+ * endpoint table, alerter/endpoints.h). Issue 16: a HELLO arriving on the same socket goes to on_hello, and each
+ * decoded batch first to admit (alerter/locwatch.h: the sender's key must speak for the locations claimed); a
+ * refused batch is counted (refused_batches), neither applied nor acked. */
 #ifndef CW_ALERTER_INTAKE_H
 #define CW_ALERTER_INTAKE_H
 
@@ -27,10 +29,18 @@ enum intake_verdict { INTAKE_APPLIED, INTAKE_IGNORED, INTAKE_LATE };
 /* Applies one new result (in its boot's order) to the caller's state. */
 typedef enum intake_verdict (*intake_apply_fn)(void *ctx, const struct cw_result *r, int64_t now_mono);
 
+/* Issue 16 (alerter/locwatch.h): a HELLO received on the results' socket; and whether a decoded batch's sender may
+ * send it (false: refused, neither applied nor acked). */
+typedef void (*intake_hello_fn)(void *ctx, const struct bus_msg *m, int64_t now_mono);
+typedef bool (*intake_admit_fn)(void *ctx, const struct bus_msg *m, const struct cw_result *r, int n, int64_t now_mono);
+
 struct intake {
     struct bus_socket *sock; /* the results' socket (BUS_RECV_RELIABLE) */
     intake_apply_fn apply;
     void *ctx;
+    intake_hello_fn on_hello; /* NULL: HELLOs are unexpected messages */
+    intake_admit_fn admit;    /* NULL: every batch admitted */
+    void *loc_ctx;
 
     struct seqwin seen; /* results already applied: a resend is acked, not applied again */
     char seen_path[PATH_MAX];
@@ -42,6 +52,7 @@ struct intake {
     struct {
         int64_t results, malformed;
         int64_t duplicates, late, acked, ack_messages;
+        int64_t refused_batches; /* refused by admit (a key sending for another location) */
     } c;
 };
 

@@ -19,6 +19,9 @@
  * Alerts are recorded with the storer (CW_MSG_ALERT, reliable) when raised and again on each delivery-state
  * change, and published (masked URL) for the tap (alerter/storeq.c). An alert is forgotten once every
  * channel is done with it.
+ * Locations (issue 16, alerter/locwatch.h): HELLOs on the results' socket are answered at once (HELLO_ECHO) and
+ * make their location heard, result batches are admitted by their sender's key, each pass judges silence (one
+ * LOCATION_SILENT / LOCATION_BACK alert through the dispatch), and CW_MSG_LOCATIONS goes out with the stats.
  * SIGHUP rereads the snapshot: the endpoint table is rebuilt (known endpoints keep their state) and the
  * outbox takes the new delivery settings. SIGTERM saves the state (undelivered messages stay in it), waits
  * briefly for the storer's acks, publishes the last stats and exits 0. Exit 2 for an unusable snapshot,
@@ -36,6 +39,7 @@
 #include "alerter/group.h"
 #include "alerter/incident.h"
 #include "alerter/intake.h"
+#include "alerter/locwatch.h"
 #include "alerter/outbox.h"
 #include "alerter/persist.h"
 #include "alerter/savepolicy.h"
@@ -60,6 +64,7 @@ struct alerter {
     struct bus_socket *pub; /* stats and alerts for the tap; may be NULL */
     struct intake in;       /* results from the workers, and their acks */
     struct endpoints eps;   /* the endpoints' states: results in, alerts out */
+    struct locwatch lw;     /* the locations: HELLOs, liveness, key check, location alerts (issue 16) */
     struct dispatch d;      /* alerts raised and not yet done on every channel */
     struct outbox *ob;      /* deliveries */
     struct storeq storeq;   /* alert records to the storer and the tap */
@@ -73,6 +78,13 @@ struct alerter {
 static int64_t ns_of_us(int64_t us) { return us > INT64_MAX / 1000 ? INT64_MAX : us * 1000; }
 
 /* ---- setup and teardown */
+
+static void on_hello(void *ctx, const struct bus_msg *m, int64_t now_mono) { locwatch_hello(ctx, m, now_mono); }
+
+static bool admit(void *ctx, const struct bus_msg *m, const struct cw_result *r, int n, int64_t now_mono)
+{
+    return locwatch_admit(ctx, m, r, n, now_mono);
+}
 
 static void alerter_init(struct alerter *a)
 {
@@ -89,6 +101,12 @@ static void alerter_init(struct alerter *a)
     if (!a->pub) log_warn("no stats or alerts for the tap: %s", err);
     a->storeq.pub = a->pub;
     endpoints_build(&a->eps, cfg);
+    locwatch_init(&a->lw, &a->d, a->in.sock);
+    locwatch_configure(&a->lw, cfg, cw_mono_us());
+    a->eps.locs = &a->lw.locs;
+    a->in.on_hello = on_hello;
+    a->in.admit = admit;
+    a->in.loc_ctx = &a->lw;
     a->ob = outbox_new(cfg, dispatch_on_delivery, &a->d);
     dispatch_init(&a->d, a->ob, &a->storeq);
     a->d.decide = incident_decide; /* muting, routing and children at the release of the grouping window */
@@ -114,6 +132,7 @@ static void alerter_free(struct alerter *a)
     storeq_free(&a->storeq);
     intake_free(&a->in);
     endpoints_free(&a->eps);
+    locwatch_free(&a->lw);
     cw_buf_free(&a->scratch);
     proc_close(&a->p); /* the bus, with its sockets, the configuration and the signalfd */
     curl_global_cleanup();
@@ -164,7 +183,15 @@ static void publish_stats(struct alerter *a)
     proc_stats_add(&st, "acks_waiting", (int64_t)a->in.n_acks);
     proc_stats_add(&st, "dropped_malformed", a->in.c.malformed);
     proc_stats_add(&st, "bus_refused", (int64_t)bus_refused_clients(a->p.bus));
+    const struct locations *locs = &a->lw.locs; /* issue 16 */
+    proc_stats_add(&st, "hellos", a->lw.hellos);
+    proc_stats_add(&st, "hello_echoes", a->lw.echoes);
+    proc_stats_add(&st, "wrong_location", locs->c.wrong_location);
+    proc_stats_add(&st, "unknown_location", a->lw.unknown_location);
+    proc_stats_add(&st, "late_location_results", a->eps.late_location_results);
+    proc_stats_add(&st, "other_location_results", a->eps.other_location_results);
     if (proc_stats_encode(&st, &a->scratch) == 0) (void)bus_send(a->pub, CW_MSG_STATS, a->scratch.data, a->scratch.len);
+    locwatch_publish(&a->lw, a->pub, cw_mono_us()); /* CW_MSG_LOCATIONS, once a second too */
 }
 
 static void reload(struct alerter *a)
@@ -178,6 +205,7 @@ static void reload(struct alerter *a)
         return;
     }
     endpoints_build(&a->eps, a->p.cfg); /* finds the known endpoints in the old table, which points into old */
+    locwatch_configure(&a->lw, a->p.cfg, cw_mono_us());
     outbox_configure(a->ob, a->p.cfg);
     config_free(old);
     log_info("configuration reloaded: %zu endpoint%s", a->eps.n, cw_plural((long long)a->eps.n));
@@ -203,6 +231,7 @@ static void pass(struct alerter *a)
     int64_t now = cw_mono_us();
     savepolicy_heartbeat(&a->save, now); /* saved_at stays fresh for `clockwerk status` */
     bool silence_ended = silencectl_run(&a->sctl, now) > 0;
+    locwatch_tick(&a->lw, now); /* a location silent: its alert */
     bool released = agroup_due(&a->d.group, now);
     if (released) dispatch_release(&a->d, a->p.cfg, now);
     incident_tick(&a->eps, silence_ended || released, now); /* escalations; alerts held back by a mute that ended */
@@ -243,7 +272,8 @@ static void wait_for_work(struct alerter *a, int bus_sock_fd)
     if (bus_readable(a->in.sock)) proc_wake_at(&w, ns_of_us(now)); /* ZMQ_FD is edge-triggered: no sleep */
     struct curl_waitfd extra[3 + 1 + CONTROL_CONNS_MAX] = { { .fd = bus_sock_fd, .events = CURL_WAIT_POLLIN },
                                                             { .fd = a->p.sigfd, .events = CURL_WAIT_POLLIN },
-                                                            { .fd = storeq_fd(&a->storeq), .events = CURL_WAIT_POLLIN } };
+                                                            { .fd = storeq_fd(&a->storeq),
+                                                              .events = CURL_WAIT_POLLIN } };
     unsigned n_extra = extra[2].fd >= 0 ? 3 : 2;
     n_extra += (unsigned)control_waitfds(&a->sctl.ctl, extra + n_extra, 1 + CONTROL_CONNS_MAX);
     int nfds = 0;

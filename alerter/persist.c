@@ -33,6 +33,25 @@ static bool worth_saving(const struct endpoint *e)
     return !plain || incident || flap;
 }
 
+/* Who sees what on the multi-location endpoints whose locations do not all see them up (for `clockwerk status`;
+ * the summaries are the only copies made, freed by gathered_free). */
+static void gather_votes(struct statefile_data *d, const struct endpoints *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        const struct endpoint *e = &t->all[i];
+        bool all_up = true;
+        for (size_t k = 0; k < e->n_votes && all_up; k++)
+            all_up = e->votes[k].v.vote == QUORUM_UP &&
+                     locations_live(t->locs, locations_find(t->locs, e->votes[k].location));
+        if (e->n_votes == 0 || all_up) continue;
+        if (!d->votes) d->votes = cw_xcalloc(t->n, sizeof *d->votes);
+        char summary[1024];
+        endpoints_location_summary(t, e, summary, sizeof summary);
+        d->votes[d->n_votes++] =
+            (struct statefile_vote){ .url = e->ep->url, .verdict = e->verdict, .summary = cw_xstrdup(summary) };
+    }
+}
+
 /* Fills d with pointers into the owners' data (nothing is copied but the arrays, freed by gathered_free). */
 static void gather(struct statefile_data *d, const struct endpoints *t, const struct dispatch *disp,
                    const struct outbox *ob)
@@ -59,6 +78,20 @@ static void gather(struct statefile_data *d, const struct endpoints *t, const st
                                                           .inc = e->inc,
                                                           .flap = e->flap };
     }
+    const struct locations *locs = t->locs;
+    if (locs && locs->judged) { /* a single location has nothing to remember */
+        d->locs = cw_xcalloc(locs->n, sizeof *d->locs);
+        for (size_t i = 0; i < locs->n; i++) {
+            const struct location *l = &locs->all[i];
+            d->locs[d->n_locs++] = (struct statefile_location){ .name = (char *)l->name,
+                                                                .state = l->state,
+                                                                .heard_wall_us = l->heard_wall_us,
+                                                                .silent_since_us = l->silent_since_us,
+                                                                .back_at_us = l->back_at_us,
+                                                                .offset_us = l->offset_us };
+        }
+    }
+    gather_votes(d, t);
     d->alerts = disp->alerts;
     d->n_alerts = disp->n_alerts;
     d->alert_held = cw_xcalloc(disp->n_alerts ? disp->n_alerts : 1, sizeof *d->alert_held);
@@ -87,6 +120,9 @@ static void gather(struct statefile_data *d, const struct endpoints *t, const st
 
 static void gathered_free(struct statefile_data *d)
 {
+    for (size_t i = 0; i < d->n_votes; i++) free(d->votes[i].summary);
+    free(d->votes);
+    free(d->locs);
     free(d->eps);
     free(d->plain.up);
     free(d->alert_held);
@@ -154,6 +190,22 @@ static size_t restore_endpoints(struct endpoints *t, struct statefile_data *d, s
     return restored;
 }
 
+/* The locations still configured: a silent one stays silent (no second alert), the others start unknown (heard
+ * again soon, or silent after location_silent_after); their last word and offset are shown meanwhile. */
+static void restore_locations(struct locations *locs, const struct statefile_data *d)
+{
+    for (size_t i = 0; locs && i < d->n_locs; i++) {
+        struct location *l = locations_find(locs, d->locs[i].name);
+        if (!l) continue;
+        l->heard_wall_us = d->locs[i].heard_wall_us;
+        l->back_at_us = d->locs[i].back_at_us;
+        l->offset_us = d->locs[i].offset_us;
+        if (d->locs[i].state != CW_LOCATION_SILENT || !locs->judged) continue;
+        l->state = CW_LOCATION_SILENT;
+        l->silent_since_us = d->locs[i].silent_since_us;
+    }
+}
+
 void persist_load(struct persist *ps, struct endpoints *t, struct dispatch *d, const struct cw_config *cfg,
                   int64_t now_mono)
 {
@@ -172,6 +224,7 @@ void persist_load(struct persist *ps, struct endpoints *t, struct dispatch *d, c
         return;
     }
     size_t down = 0, restored = restore_endpoints(t, &data, &down);
+    restore_locations(t->locs, &data);
     size_t jobs = dispatch_restore(d, cfg, &data, now_mono);
     statefile_data_free(&data);
     log_info("state restored from %s: %zu endpoint%s (%zu down), %zu alert%s, %zu undelivered message%s", ps->path,

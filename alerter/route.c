@@ -18,6 +18,20 @@ static void take_list(bool *wanted, size_t n_channels, const size_t *list, size_
         if (list[i] < n_channels) wanted[list[i]] = true;
 }
 
+/* The wanted channels that take this kind at this severity, into out. */
+static size_t filter_channels(const struct cw_config *cfg, const bool *wanted, unsigned kind, int severity, size_t *out)
+{
+    size_t n = 0;
+    for (size_t c = 0; c < cfg->n_channels; c++) {
+        if (!wanted[c]) continue;
+        const struct cw_channel *ch = &cfg->channels[c];
+        if ((int)ch->min_severity > severity) continue;
+        if (kind >= 32 || !(ch->kinds & (1u << kind))) continue; /* an ESCALATION: "escalation" in kinds */
+        out[n++] = c;
+    }
+    return n;
+}
+
 size_t route_channels(const struct cw_config *cfg, const struct route_query *q, size_t *out)
 {
     size_t n_channels = cfg->n_channels;
@@ -35,15 +49,17 @@ size_t route_channels(const struct cw_config *cfg, const struct route_query *q, 
             for (size_t s = 0; s < q->steps_reached && s < ep->n_escalate; s++)
                 take_list(wanted, n_channels, ep->escalate[s].channels, ep->escalate[s].n_channels);
     }
-    size_t n = 0;
-    int severity = endpoint_severity(ep);
-    for (size_t c = 0; c < n_channels; c++) {
-        if (!wanted[c]) continue;
-        const struct cw_channel *ch = &cfg->channels[c];
-        if ((int)ch->min_severity > severity) continue;
-        if (q->kind >= 32 || !(ch->kinds & (1u << q->kind))) continue; /* an ESCALATION: "escalation" in kinds */
-        out[n++] = c;
-    }
+    size_t n = filter_channels(cfg, wanted, q->kind, endpoint_severity(ep), out);
+    free(wanted);
+    return n;
+}
+
+size_t route_default(const struct cw_config *cfg, unsigned kind, int severity, size_t *out)
+{
+    if (cfg->n_channels == 0) return 0;
+    bool *wanted = cw_xcalloc(cfg->n_channels, sizeof *wanted);
+    take_list(wanted, cfg->n_channels, cfg->default_notify, cfg->n_default_notify);
+    size_t n = filter_channels(cfg, wanted, kind, severity, out);
     free(wanted);
     return n;
 }

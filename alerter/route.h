@@ -28,4 +28,8 @@ struct route_query {
  * (room for cfg->n_channels) and returns how many. */
 size_t route_channels(const struct cw_config *cfg, const struct route_query *q, size_t *out);
 
+/* Issue 16: an alert of no endpoint (a location's, kind LOCATION_SILENT/BACK) at that severity: alerts.notify (every
+ * channel when unset), each channel's kinds and min_severity applied. Same output as route_channels. */
+size_t route_default(const struct cw_config *cfg, unsigned kind, int severity, size_t *out);
+
 #endif

@@ -76,6 +76,27 @@ void astate_init(struct astate *s);
 unsigned astate_feed(struct astate *s, const struct astate_params *p, bool ok, int64_t latency_us,
                      int64_t checked_at_us, struct astate_event ev[ASTATE_MAX_EVENTS]);
 
+/* Issue 16: an endpoint checked from several locations is driven by its quorum verdict (common/base/quorum.h,
+ * alerter/endpoints.c), not by each result: the thresholds were applied by each location's vote, so a verdict
+ * changes the state at once. DOWN: since is when the quorum was reached in result time (the required-th earliest
+ * since of the live DOWN votes), count their failed checks; UP: since is the latest since of the live UP votes
+ * (when that is before the DOWN began, e.g. a DOWN vote went silent: the checked_at of the result that decided);
+ * UNKNOWN (too few live locations with a vote) changes nothing. While DOWN every failed result counts and may
+ * raise a REMINDER as above. Speed likewise from the speed verdict (paused while DOWN). So the same results give
+ * the same events and alert ids. */
+struct astate_verdict {
+    uint8_t avail;          /* enum astate_avail (the same values as enum quorum_vote) */
+    int64_t since_us;       /* see above */
+    uint32_t count;         /* DOWN: failed checks in the DOWN votes' runs */
+    uint8_t speed;          /* enum astate_speed (= enum quorum_speed) */
+    int64_t speed_since_us; /* SLOW: the required-th earliest since of the SLOW votes; FAST: the latest FAST one */
+    uint32_t slow_count;    /* SLOW: slow checks in the SLOW votes' runs */
+};
+
+/* Feeds the verdict after one result (ok, checked_at_us) of a multi-location endpoint; events as astate_feed. */
+unsigned astate_feed_verdict(struct astate *s, const struct astate_params *p, const struct astate_verdict *v, bool ok,
+                             int64_t checked_at_us, struct astate_event ev[ASTATE_MAX_EVENTS]);
+
 /* Feeds the certificate expiry a check reported (0: none, nothing happens). Returns 1 with *ev filled when
  * a TLS_EXPIRY alert is due (see above), else 0. */
 unsigned astate_feed_tls(struct astate *s, const struct astate_params *p, int64_t expires_at_us, int64_t checked_at_us,

@@ -167,6 +167,8 @@ int statefile_save(const char *path, const struct statefile_data *d, char *err, 
     json_object_object_add(root, "plain", plain_json(&d->plain));
     json_object_object_add(root, "alerts", alerts);
     json_object_object_add(root, "jobs", jobs);
+    if (d->n_locs) json_object_object_add(root, "locations", sf_locations_json(d->locs, d->n_locs));
+    if (d->n_votes) json_object_object_add(root, "votes", sf_votes_json(d->votes, d->n_votes));
     for (size_t i = 0; i < d->n_eps; i++) json_object_array_add(eps, endpoint_json(&d->eps[i]));
     for (size_t i = 0; i < d->n_alerts; i++)
         json_object_array_add(alerts, alert_json(d->alerts[i], d->alert_held && d->alert_held[i]));
@@ -485,6 +487,8 @@ int statefile_load(const char *path, struct statefile_data *d, char *err, size_t
     if (!l.why) {
         d->saved_at_us = load_saved_at(root);
         load_plain(&l, root, &d->plain);
+        sf_locations_load(&l, root, &d->locs, &d->n_locs);
+        sf_votes_load(&l, root, &d->votes, &d->n_votes);
         size_t n = json_object_array_length(eps);
         d->eps = cw_xcalloc(n ? n : 1, sizeof *d->eps);
         for (size_t i = 0; i < n && !l.why; i++) {
@@ -544,5 +548,7 @@ void statefile_data_free(struct statefile_data *d)
         outbox_rcpts_free(&(struct outbox_rcpts){ .addr = d->jobs[i].headers, .n = d->jobs[i].n_headers });
     }
     free(d->jobs);
+    sf_locations_free(d->locs, d->n_locs);
+    sf_votes_free(d->votes, d->n_votes);
     memset(d, 0, sizeof *d);
 }

@@ -21,7 +21,11 @@
  *    "plain":{"fingerprint":"hex", "n":N, "up":"hex, 4 endpoints a digit", "workers":[µs, ...]},
  *    "alerts":[{"id":"hex", "kind":..., ...}], "jobs":[{"key":"hex", "channel":0|1, "target":...,
  *    "chan":NAME, "method":..., "headers":[...], "dest":"hex" (these four: jobs of a channel, issue 15),
- *    "ids":["hex", ...], "payload":"...", "attempts":N, "sent_to":["addr", ...], "refused":["addr", ...]}]} */
+ *    "ids":["hex", ...], "payload":"...", "attempts":N, "sent_to":["addr", ...], "refused":["addr", ...]}],
+ *    "locations":[{"name":..., "state":"unknown|live|silent", "heard":µs, "silent_since":µs, "back_at":µs,
+ *    "offset":µs|null}], "votes":[{"url":..., "verdict":"up|down|unknown", "summary":"DOWN from fra; up from nyc"}]}
+ *    — "locations" (issue 16) only when more than one location is judged, "votes" for the multi-location
+ *    endpoints whose locations do not all see them up (for `clockwerk status`; not restored); both optional. */
 #ifndef CW_ALERTER_STATEFILE_H
 #define CW_ALERTER_STATEFILE_H
 
@@ -78,6 +82,21 @@ struct statefile_job {
     struct outbox_rcpts refused; /* mail: recipients that refused it for good ("refused"; may be missing) */
 };
 
+/* Issue 16: a location's liveness (alerter/locations.h) across restarts: a location silent stays silent without a
+ * second alert; its last word and offset are shown again. */
+struct statefile_location {
+    char *name;
+    uint8_t state; /* CW_LOCATION_* */
+    int64_t heard_wall_us, silent_since_us, back_at_us, offset_us;
+};
+
+/* Issue 16: who sees what on a multi-location endpoint (for `clockwerk status`). */
+struct statefile_vote {
+    char *url;
+    uint8_t verdict; /* enum quorum_vote */
+    char *summary;   /* endpoints_location_summary */
+};
+
 /* What the caller saves or gets back. For saving, the caller fills the arrays with pointers into its own
  * data (nothing is freed); statefile_load fills them with copies the caller owns (statefile_data_free). */
 struct statefile_data {
@@ -90,6 +109,10 @@ struct statefile_data {
     size_t n_alerts;
     struct statefile_job *jobs;
     size_t n_jobs;
+    struct statefile_location *locs; /* "locations"; none in a single-location setup */
+    size_t n_locs;
+    struct statefile_vote *votes; /* "votes" */
+    size_t n_votes;
 };
 
 /* The fingerprint of a configuration's endpoint URLs in their order (what "plain"'s bits refer to). */

@@ -39,4 +39,14 @@ void sf_incident_load(struct sf_loader *l, json_object *endpoint, struct inciden
 void sf_alert_extra_json(json_object *o, const struct alert_rec *a);
 void sf_alert_extra_load(struct sf_loader *l, json_object *o, struct alert_rec *a);
 
+/* Issue 16: "locations" (alerter/statefile_loc.c); loading it is optional and fills owned copies. */
+struct statefile_location;
+json_object *sf_locations_json(const struct statefile_location *locs, size_t n);
+void sf_locations_load(struct sf_loader *l, json_object *root, struct statefile_location **locs, size_t *n);
+void sf_locations_free(struct statefile_location *locs, size_t n);
+struct statefile_vote;
+json_object *sf_votes_json(const struct statefile_vote *votes, size_t n);
+void sf_votes_load(struct sf_loader *l, json_object *root, struct statefile_vote **votes, size_t *n);
+void sf_votes_free(struct statefile_vote *votes, size_t n);
+
 #endif

@@ -13,6 +13,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "alerter/locations.h"
 #include "alerter/savepolicy.h"
 #include "alerter/statefile.h"
 #include "alerter/statusfmt.h"
@@ -238,6 +239,34 @@ static const char *row_error(const struct row *r, char *buf, size_t len)
     return buf;
 }
 
+/* ---- locations (issue 16) */
+
+/* Who sees what on r's endpoint, when the file has it (a multi-location endpoint not seen up everywhere). */
+static const struct statefile_vote *vote_of(const struct view *v, const struct row *r)
+{
+    for (size_t i = 0; i < v->data.n_votes; i++)
+        if (v->data.votes[i].url && strcmp(v->data.votes[i].url, r->ep->url) == 0) return &v->data.votes[i];
+    return NULL;
+}
+
+static void print_locations(const struct view *v)
+{
+    char ago[32], when[40];
+    for (size_t i = 0; i < v->data.n_locs; i++) {
+        const struct statefile_location *l = &v->data.locs[i];
+        printf("LOCATION %s: %s", l->name, locations_state_name(l->state));
+        if (l->heard_wall_us)
+            printf(", last heard %s (%s ago)", status_utc(l->heard_wall_us, when, sizeof when),
+                   status_duration(v->now_us - l->heard_wall_us, ago, sizeof ago));
+        else printf(", not heard yet");
+        if (l->offset_us != CW_OFFSET_UNKNOWN) printf(", clock offset %+.3f s", (double)l->offset_us / 1e6);
+        printf("%s\n", l->offset_us != CW_OFFSET_UNKNOWN &&
+                               (l->offset_us > LOCATION_SKEW_WARN_US || l->offset_us < -LOCATION_SKEW_WARN_US)
+                           ? " (clock skew above 1 s)"
+                           : "");
+    }
+}
+
 /* ---- text */
 
 static void print_detail(const struct view *v, const struct row *r)
@@ -265,6 +294,8 @@ static void print_detail(const struct view *v, const struct row *r)
         printf(" no success yet, %u failed check%s", r->e->st.fail_run, cw_plural(r->e->st.fail_run));
     else if (r->state == STATUS_UNKNOWN) printf(" no result yet");
     if (error) printf(", last error: %s", error);
+    const struct statefile_vote *vote = vote_of(v, r);
+    if (vote && vote->summary && vote->summary[0]) printf(" [%s]", vote->summary);
     printf("\n");
 }
 
@@ -282,6 +313,7 @@ static void print_text(const struct view *v)
         else printf("%-7s %s", upper, url);
         print_detail(v, r);
     }
+    print_locations(v);
     printf("%s\n", status_summary(&v->counts, summary, sizeof summary));
 }
 
@@ -315,7 +347,25 @@ static json_object *row_json(const struct view *v, const struct row *r)
     put(o, "last_latency_ms", latency ? cw_jnew(json_object_new_double((double)r->e->last_latency_us / 1000.0)) : NULL);
     put(o, "last_checked", jtime(r->checked_us));
     put(o, "stale", cw_jnew(json_object_new_boolean(r->stale)));
+    const struct statefile_vote *vote = v->data.n_votes ? vote_of(v, r) : NULL;
+    if (vote) put(o, "locations", jstr(vote->summary)); /* who sees what, when not every location sees it up */
     return o;
+}
+
+static json_object *locations_json(const struct view *v)
+{
+    json_object *arr = cw_jnew(json_object_new_array());
+    for (size_t i = 0; i < v->data.n_locs; i++) {
+        const struct statefile_location *l = &v->data.locs[i];
+        json_object *o = cw_jnew(json_object_new_object());
+        put(o, "name", jstr(l->name));
+        put(o, "state", jstr(locations_state_name(l->state)));
+        put(o, "last_heard", jtime(l->heard_wall_us));
+        put(o, "clock_offset_ms",
+            l->offset_us == CW_OFFSET_UNKNOWN ? NULL : cw_jnew(json_object_new_double((double)l->offset_us / 1e3)));
+        json_object_array_add(arr, o);
+    }
+    return arr;
 }
 
 static void print_json(const struct view *v, bool told)
@@ -341,6 +391,7 @@ static void print_json(const struct view *v, bool told)
         put(root, "summary", NULL);
     }
     put(root, "endpoints", eps);
+    put(root, "locations", told ? locations_json(v) : NULL);
     printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(root);
 }

@@ -1,0 +1,123 @@
+/* alerter/statefile_loc.c — the "locations" part of the alerter's state file (issue 16, see statefile.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "alerter/locations.h"
+#include "alerter/statefile.h"
+#include "alerter/statefile_int.h"
+#include "common/base/quorum.h"
+#include "common/base/util.h"
+
+json_object *sf_locations_json(const struct statefile_location *locs, size_t n)
+{
+    json_object *arr = cw_jnew(json_object_new_array());
+    for (size_t i = 0; i < n; i++) {
+        json_object *o = cw_jnew(json_object_new_object());
+        sf_put_str(o, "name", locs[i].name);
+        sf_put_str(o, "state", locations_state_name(locs[i].state));
+        sf_put_i64(o, "heard", locs[i].heard_wall_us);
+        sf_put_i64(o, "silent_since", locs[i].silent_since_us);
+        sf_put_i64(o, "back_at", locs[i].back_at_us);
+        if (locs[i].offset_us == CW_OFFSET_UNKNOWN) json_object_object_add(o, "offset", NULL);
+        else sf_put_i64(o, "offset", locs[i].offset_us);
+        json_object_array_add(arr, o);
+    }
+    return arr;
+}
+
+static uint8_t state_of(struct sf_loader *l, const char *name)
+{
+    for (uint8_t s = CW_LOCATION_UNKNOWN; s <= CW_LOCATION_SILENT; s++)
+        if (strcmp(name, locations_state_name(s)) == 0) return s;
+    if (!l->why) l->why = "a location's state is not unknown, live or silent";
+    return CW_LOCATION_UNKNOWN;
+}
+
+static void load_one(struct sf_loader *l, json_object *o, struct statefile_location *loc)
+{
+    loc->name = sf_get_strdup(l, o, "name", false);
+    char *state = sf_get_strdup(l, o, "state", false);
+    if (state) loc->state = state_of(l, state);
+    free(state);
+    loc->heard_wall_us = sf_get_i64(l, o, "heard", I64);
+    loc->silent_since_us = sf_get_i64(l, o, "silent_since", I64);
+    loc->back_at_us = sf_get_i64(l, o, "back_at", I64);
+    json_object *off = NULL;
+    json_object_object_get_ex(o, "offset", &off);
+    loc->offset_us = off ? sf_get_i64(l, o, "offset", I64) : CW_OFFSET_UNKNOWN;
+    if (loc->name && (!loc->name[0] || strlen(loc->name) > LOCATION_NAME_MAX) && !l->why)
+        l->why = "a location's name is empty or too long";
+}
+
+/* An optional top-level array of objects: its length (0 when missing; the loader fails when it is not an array of
+ * objects). */
+static size_t optional_objects(struct sf_loader *l, json_object *root, const char *key, json_object **arr)
+{
+    *arr = NULL;
+    if (!json_object_object_get_ex(root, key, arr)) return 0;
+    if (!json_object_is_type(*arr, json_type_array)) {
+        if (!l->why) l->why = "\"locations\" or \"votes\" is not an array";
+        return 0;
+    }
+    size_t count = json_object_array_length(*arr);
+    for (size_t i = 0; i < count && !l->why; i++)
+        if (!json_object_is_type(json_object_array_get_idx(*arr, i), json_type_object))
+            l->why = "a location or a vote is not an object";
+    return l->why ? 0 : count;
+}
+
+void sf_locations_load(struct sf_loader *l, json_object *root, struct statefile_location **locs, size_t *n)
+{
+    json_object *arr;
+    size_t count = optional_objects(l, root, "locations", &arr);
+    if (!count) return;
+    *locs = cw_xcalloc(count, sizeof **locs);
+    for (size_t i = 0; i < count && !l->why; i++) load_one(l, json_object_array_get_idx(arr, i), &(*locs)[(*n)++]);
+}
+
+void sf_locations_free(struct statefile_location *locs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) free(locs[i].name);
+    free(locs);
+}
+
+json_object *sf_votes_json(const struct statefile_vote *votes, size_t n)
+{
+    json_object *arr = cw_jnew(json_object_new_array());
+    for (size_t i = 0; i < n; i++) {
+        json_object *o = cw_jnew(json_object_new_object());
+        sf_put_str(o, "url", votes[i].url);
+        sf_put_str(o, "verdict", quorum_vote_name(votes[i].verdict));
+        sf_put_str(o, "summary", votes[i].summary);
+        json_object_array_add(arr, o);
+    }
+    return arr;
+}
+
+void sf_votes_load(struct sf_loader *l, json_object *root, struct statefile_vote **votes, size_t *n)
+{
+    json_object *arr;
+    size_t count = optional_objects(l, root, "votes", &arr);
+    if (!count) return;
+    *votes = cw_xcalloc(count, sizeof **votes);
+    for (size_t i = 0; i < count && !l->why; i++) {
+        json_object *o = json_object_array_get_idx(arr, i);
+        struct statefile_vote *v = &(*votes)[(*n)++];
+        v->url = sf_get_strdup(l, o, "url", false);
+        v->summary = sf_get_strdup(l, o, "summary", false);
+        char *verdict = sf_get_strdup(l, o, "verdict", false);
+        v->verdict = verdict && !strcmp(verdict, "up")     ? QUORUM_UP
+                     : verdict && !strcmp(verdict, "down") ? QUORUM_DOWN
+                                                           : QUORUM_UNKNOWN;
+        free(verdict);
+    }
+}
+
+void sf_votes_free(struct statefile_vote *votes, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(votes[i].url);
+        free(votes[i].summary);
+    }
+    free(votes);
+}

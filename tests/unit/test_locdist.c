@@ -252,7 +252,7 @@ static void test_effective(void **state)
     snprintf(text, sizeof text,
              "supervisor = { location = \"central\"; workers = 0; run_dir = \"run-central\"; };\n"
              "locations = ( { name = \"fra\"; key = \"%s\"; }, { name = \"nyc\"; key = \"%s\"; } );\n"
-             "bus = { config_address = \"tcp://127.0.0.1:17000\"; store_address = \"tcp://*:17001\";\n"
+             "bus = { config_address = \"tcp://127.0.0.1:17000\"; store_address = \"tcp://[::]:17001\";\n"
              "  alert_address = \"tcp://0.0.0.0:17002\"; publish_address = \"tcp://127.0.0.1:17003\";\n"
              "  tap_address = \"tcp://127.0.0.1:17004\"; curve_key_file = \"central.key\"; };\n"
              "monitor = { check_interval = 7; endpoints = (\n"

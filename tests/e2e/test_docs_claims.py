@@ -24,7 +24,8 @@ def _read(name):
 
 def _schema_time_window_query():
     """The SQLite statement of docs/schema.md's example that bounds checked_at with strftime."""
-    for statement in re.findall(r"```sql\n(.*?)```", _read("schema.md"), re.S)[0].split(";"):
+    blocks = re.findall(r"```sql\n(.*?)```", _read("schema.md"), re.S)  # any of the page's SQL examples
+    for statement in ";".join(blocks).split(";"):
         lines = [ln for ln in statement.strip().split("\n") if not ln.lstrip().startswith("--")]
         sql = "\n".join(lines).strip()
         if "checked_at >=" in sql and "strftime" in sql:

@@ -47,6 +47,7 @@ struct web_history_thread {
     char last_error[512];
     struct ratelimit rl;
     struct ratelimit detail_rl;
+    struct ratelimit slow_rl;
 };
 
 static void lock(struct web_history_thread *t) { pthread_mutex_lock(&t->mu); }
@@ -160,6 +161,10 @@ static void refresh(struct web_history_thread *t, const struct cw_config *cfg, d
     struct web_history *snap = r ? web_history_read(b, r, cfg, wall_ms(), &t->ids, &pause, &rc, err, sizeof err) : NULL;
     b->close(r);
     if (snap) snap->read_seconds = (double)(cw_mono_ns() - t0) / 1e9;
+    double took = (double)(cw_mono_ns() - t0) / 1e9;
+    if (took > 2 * cfg->web_history_refresh && ratelimit_allow(&t->slow_rl, cw_mono_ns()))
+        log_warn("history: a read took %.1f s, more than twice web.history_refresh (%.0f s): the page shows older "
+                 "figures meanwhile (a slow or busy database?)", took, cfg->web_history_refresh);
     post_refresh(t, snap, err[0] ? err : "the history could not be read", retry_s);
 }
 
@@ -224,6 +229,7 @@ struct web_history_thread *web_history_start(const struct cw_config *cfg, char *
     t->cfg = cfg;
     t->rl.what = "history read failures";
     t->detail_rl.what = "detail read failures";
+    t->slow_rl.what = "slow history reads";
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

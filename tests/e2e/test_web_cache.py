@@ -14,6 +14,7 @@ findings of bench/web_bench.py in docs/performance.md, "Web"):
 import base64
 import json
 import os
+import re
 import signal
 import socket
 import time
@@ -127,7 +128,8 @@ def test_web_cache_dropped_on_new_history():
                 state["conclusive"] += 1
                 return state["conclusive"] >= 2
             wait_for(new_snapshot_seen, deadline(60), lambda: "two new snapshots seen right after they were read "
-                     "(last: %s)" % state, interval=0.0)
+                     "(last: %s; the web's history lines: %s)" % (state, re.findall(r".*history: .*", cw.log_text())[-6:]),
+                     interval=0.0)
             cw.stop()
 
 

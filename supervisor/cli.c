@@ -151,7 +151,8 @@ static int run_keygen(int argc, char **argv)
     printf("%s\n", pub);
     fprintf(stderr,
             "wrote %s (mode 0600); its public key is above: bus.curve_server_key for the hosts that connect "
-            "to this one, bus.curve_allowed_keys on a host this one connects to\n",
+            "to this one, bus.curve_allowed_keys on a host this one connects to (for a probe host: the `key` of its "
+            "entry in the central host's `locations`)\n",
             argv[2]);
     return 0;
 }

@@ -375,7 +375,25 @@ static void run(struct tap *t, struct bus_socket *sub, int sigfd, const char *ad
 
 /* The configuration's tap_address (copied) and a bus with its CURVE keys. Exits 1 on a bad configuration
  * (a syntax error, a problem in the bus section or supervisor.run_dir); problems elsewhere are warnings. */
-static struct bus *open_bus(const char *config, char **address)
+/* --location NAME that the configuration does not know: said once (the tap waits anyway: a location added on the
+ * central by a reload the tap's file does not have yet). */
+static void warn_unknown_location(const struct cw_config *cfg, const char *location)
+{
+    const char *names[CW_LOCATIONS_MAX];
+    size_t n = config_location_names(cfg, names, CW_LOCATIONS_MAX);
+    char known[1024] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < n && i < CW_LOCATIONS_MAX; i++) {
+        if (strcmp(names[i], location) == 0) return;
+        int w = snprintf(known + used, sizeof known - used, "%s%s", used ? ", " : "", names[i]);
+        if (w < 0 || (size_t)w >= sizeof known - used) break;
+        used += (size_t)w;
+    }
+    fprintf(stderr, "clockwerk-tap: no location is named '%s' in this configuration (the known ones: %s); waiting "
+            "for its checks anyway\n", location, used ? known : "none");
+}
+
+static struct bus *open_bus(const char *config, const char *location, char **address)
 {
     unsigned counts[2] = { 0, 0 }; /* problems, warnings */
     struct config_load_options o = { .report = report_problem, .ctx = counts, .bus_only = true };
@@ -389,11 +407,18 @@ static struct bus *open_bus(const char *config, char **address)
                 cw_plural(counts[0]));
         exit(1);
     }
+    if (config_is_probe_host(cfg)) {
+        config_free(cfg);
+        fprintf(stderr, "clockwerk-tap: %s is a probe host's (bus.central_address), which has no relay: run the tap "
+                "with the central host's file, whose relay sees every location\n", config);
+        exit(1);
+    }
     if (!cfg->tap_address || !cfg->tap_address[0]) {
         config_free(cfg);
         fprintf(stderr, "clockwerk-tap: %s gives no tap_address\n", config);
         exit(1);
     }
+    if (location) warn_unknown_location(cfg, location);
     *address = cw_xstrdup(cfg->tap_address);
     char err[512];
     struct bus *bus = bus_new_for(cfg, err, sizeof err); /* CURVE keys, when the bus uses them */
@@ -412,7 +437,7 @@ int main(int argc, char **argv)
      * mask; SIGPIPE ignored: a closed stdout shows up as EPIPE from a write instead of killing us. */
     int sigfd = proc_signals_open(true);
     char *address;
-    struct bus *bus = open_bus(t.opt.config, &address);
+    struct bus *bus = open_bus(t.opt.config, t.opt.location, &address);
     char err[512];
     struct bus_socket *sub = bus_open(bus, BUS_SUBSCRIBE, address, err, sizeof err);
     if (!sub) fatal(1, "%s", err);

@@ -132,6 +132,14 @@ static void location_address(struct cfg_parser *p, struct cfg_where w, const con
     const char *why = bus_address_problem(address);
     if (!why && k == BUS_CENTRAL_ADDRESS && strncmp(address, "tcp://", 6) != 0)
         why = "the central host is reached over tcp:// (its bus.config_address)";
+    /* a probe host connects to it: an address that means "every address here" reaches no central host */
+    if (!why && k == BUS_CENTRAL_ADDRESS &&
+        (strncmp(address, "tcp://*:", 8) == 0 || strncmp(address, "tcp://0.0.0.0:", 14) == 0 ||
+         strncmp(address, "tcp://[::]:", 11) == 0))
+        why = "a wildcard host is where a server listens, not where a probe host can connect: give the central "
+              "host's name or address";
+    if (!why && k == BUS_CONFIG_ADDRESS && strncmp(address, "tcp://*:", 8) == 0)
+        why = "tcp://*:PORT can be listened on but not connected to: use tcp://0.0.0.0:PORT to listen on every address";
     if (why) {
         cfgp_problem(p, s, "bus.%s: %s", s->name, why);
         return;
@@ -171,6 +179,12 @@ static void probe_host_bus(struct cfg_parser *p, const config_setting_t *g, cons
         cfgp_problem(p, central,
                      "bus.central_address: a probe host needs bus.curve_server_key (the public key of the central "
                      "host's bus.curve_key_file)");
+    const config_setting_t *server_key = config_setting_get_member(g, "curve_server_key");
+    if (server_key && cfg->curve_server_key && cfg->curve_public_key &&
+        strcmp(cfg->curve_server_key, cfg->curve_public_key) == 0)
+        cfgp_problem(p, server_key,
+                     "bus.curve_server_key: this is the probe host's own public key (of bus.curve_key_file); it must "
+                     "be the central host's (the public key of the central's bus.curve_key_file)");
     /* they come with the configuration from the central host */
     cfg->store_address = cfg->alert_address = cfg->publish_address = cfg->tap_address = cfg->config_address = NULL;
 }

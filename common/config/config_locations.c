@@ -156,7 +156,9 @@ static void central_needs(struct cfg_parser *p, const config_setting_t *list)
     const struct cw_config *cfg = p->cfg;
     if (!cfg->curve_key_file)
         cfgp_problem(p, list, "locations: probe hosts need CURVE: set bus.curve_key_file (`clockwerk keygen FILE`)");
-    if (!cfg->config_address)
+    /* one set but refused was reported at its line: not "set it" again */
+    const config_setting_t *root = config_setting_parent(list);
+    if (!cfg->config_address && !(root && config_setting_lookup((config_setting_t *)root, "bus.config_address")))
         cfgp_problem(p, list, "locations: probe hosts fetch their configuration from bus.config_address: set it");
     const char *names[] = { "store_address", "alert_address", "publish_address" };
     const char *values[] = { cfg->store_address, cfg->alert_address, cfg->publish_address };

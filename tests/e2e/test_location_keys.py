@@ -12,6 +12,7 @@ binaries, on loopback:
 """
 
 import os
+import subprocess
 
 import harness
 from harness import Clockwerk, check, deadline, endpoint, free_port, run_cli, shard_of, tempdir, wait_for
@@ -89,6 +90,22 @@ def test_check_good_central_and_probe_files():
             ports[0])
         check(want in r.out, "the -t line of a probe host: %r" % r)
         check("warning" not in r.err, "a probe host's file warned: %r" % r)
+        # the tap on a probe host's file: no relay there; it is sent to the central's
+        t = run_cli(["-c", path, "--count", "1"], timeout=30, program="clockwerk-tap")
+        check(t.code == 1 and "is a probe host's (bus.central_address), which has no relay" in t.err,
+              "clockwerk-tap on a probe host's file: %r" % t)
+        # an unknown --location on the central's file is said at once, with the known ones (the tap waits anyway)
+        tap = subprocess.Popen([harness.binary("clockwerk-tap"), "-c", os.path.join(d, "central.conf"), "--location",
+                                "tokyo"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=harness.child_env(),
+                               start_new_session=True)
+        try:
+            _, err = tap.communicate(timeout=deadline(3))  # the warning comes first; then the tap waits for checks
+        except subprocess.TimeoutExpired:
+            tap.kill()
+            _, err = tap.communicate()
+        line = err.decode("utf-8", "replace")
+        check("no location is named 'tokyo' in this configuration (the known ones: central, fra, nyc)" in line,
+              "clockwerk-tap --location tokyo: %r" % line)
 
 
 def test_check_bad_files_at_their_line():

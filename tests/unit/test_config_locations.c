@@ -276,8 +276,22 @@ static void test_probe_host_refusals(void **state)
         { "supervisor = { location = \"fra\";\n workers = 0; };\nbus = { central_address = \"tcp://127.0.0.1:1\";\n"
           " curve_key_file = \"fra.key\"; curve_server_key = \"0000000000000000000000000000000000000000\"; };\n",
           2, "supervisor.workers: 0 on a probe host" },
+        { "supervisor = { location = \"fra\"; };\nbus = { central_address = \"tcp://0.0.0.0:17000\";\n"
+          " curve_key_file = \"fra.key\"; curve_server_key = \"0000000000000000000000000000000000000000\"; };\n",
+          2, "bus.central_address: a wildcard host is where a server listens" },
+        { "supervisor = { location = \"fra\"; };\nbus = { central_address = \"tcp://*:17000\";\n"
+          " curve_key_file = \"fra.key\"; curve_server_key = \"0000000000000000000000000000000000000000\"; };\n",
+          2, "bus.central_address: a wildcard host is where a server listens" },
     };
     ct_expect_all_refused(t, cases, sizeof cases / sizeof cases[0]);
+    /* the probe's own public key as the central's: only "not answering" at run time, so refused here */
+    char own[1024];
+    snprintf(own, sizeof own,
+             "supervisor = { location = \"fra\"; };\nbus = { central_address = \"tcp://127.0.0.1:17000\";\n"
+             " curve_key_file = \"fra.key\";\n curve_server_key = \"%s\"; };\n",
+             k.fra);
+    assert_null(ct_load(t, own));
+    assert_true(ct_find(t, 4, "bus.curve_server_key: this is the probe host's own public key") >= 0);
 }
 
 /* Every bad key of a central host's file, each at its line. */

@@ -69,6 +69,8 @@ bool cfgp_location_list(struct cfg_parser *p, struct cfg_where w, const config_s
         bool dup = false;
         for (size_t j = 0; j < kept; j++) dup |= v[j] == canon;
         if (!dup) v[kept++] = canon; /* v[j < i] are canonical already */
+        else /* harmless, but maybe a typo for another location */
+            cfgp_warning(p, s, "%s: '%s' is listed twice (counted once)", cfgp_name(w, s, name, sizeof name), canon);
     }
     if (ok && kept == 0) {
         cfgp_problem(p, s, "%s: empty: it would be checked nowhere", cfgp_name(w, s, name, sizeof name));

@@ -76,6 +76,11 @@ def test_check_good_central_and_probe_files():
         check("locations: central, fra, nyc; probe hosts fetch their endpoints from tcp://127.0.0.1:%d" % ports[0]
               in r.out, "the -t line of the locations: %r" % r)
 
+        dup = _central(keys, ports, [endpoint("http://127.0.0.1:1/dup", locations=["fra", "nyc", "fra"])])
+        path, r = _check_file(d, "dup.conf", dup)
+        check(r.code == 0 and "locations: 'fra' is listed twice (counted once)" in r.err,
+              "a location listed twice: a warning, the file loads: %r" % r)
+
         cfg = _central(keys, ports, eps[1:], workers=0)
         path, r = _check_file(d, "central0.conf", cfg)
         check(r.code == 0 and "0 workers" in r.out and "locations: fra, nyc (no workers here)" in r.out,

@@ -15,6 +15,7 @@
 #include "common/bus/bus_auth.h"
 #include "common/wire/protocol.h"
 #include "relay/filter.h"
+#include "tests/unit/proto_test_util.h"
 
 #define FRA_KEY "fraKEYfraKEYfraKEYfraKEYfraKEYfraKEYfraK"
 #define NYC_KEY "nycKEYnycKEYnycKEYnycKEYnycKEYnycKEYnycK"
@@ -26,20 +27,9 @@ static struct cw_result scratch[CW_RESULT_BATCH_MAX];
 
 static struct cw_result record(const char *location, uint64_t seq)
 {
-    return (struct cw_result){ .url = "http://a.example/?token=s3cret",
-                               .worker = 1,
-                               .boot_id = 7,
-                               .seq = seq,
-                               .checked_at_us = 1796601600000000LL,
-                               .status_code = 200,
-                               .ok = true,
-                               .error = "",
-                               .latency_us = 1000,
-                               .dns_us = -1,
-                               .connect_us = -1,
-                               .tls_us = -1,
-                               .ttfb_us = -1,
-                               .location = location };
+    struct cw_result r = sample_result((unsigned)seq, "http://a.example/?token=s3cret", NULL);
+    r.location = location;
+    return r;
 }
 
 /* A result batch of n records, the i-th of location locs_of[i % k]. */
@@ -119,13 +109,8 @@ static void test_other_kinds_dropped(void **state)
     assert_int_equal(judge(FRA_KEY, "alert", &b, NULL), RELAY_DROP_KIND);
     assert_int_equal(judge(OWN_KEY, "alert", &b, NULL), RELAY_PASS); /* the central's alerter */
     cw_buf_free(&b);
-    struct cw_locations_msg m = { .at_us = 1796601600000000LL, .count = 1 };
-    m.loc[0] = (struct cw_location_state){ .name = "fra",
-                                           .state = CW_LOCATION_LIVE,
-                                           .last_heard_us = 1796601600000000LL,
-                                           .offset_us = 0,
-                                           .rtt_us = 1,
-                                           .workers = 77 };
+    struct cw_locations_msg m;
+    sample_locations(&m, 1796601600000000LL);
     assert_int_equal(proto_locations_encode(&b, &m), 0);
     assert_int_equal(judge(FRA_KEY, "locations", &b, NULL), RELAY_DROP_KIND);
     assert_int_equal(judge(OWN_KEY, "locations", &b, NULL), RELAY_PASS);

@@ -477,12 +477,12 @@ static int events_of(struct bus_socket *s)
 bool bus_readable(struct bus_socket *s) { return events_of(s) & ZMQ_POLLIN; }
 bool bus_writable(struct bus_socket *s) { return events_of(s) & ZMQ_POLLOUT; }
 
-/* Sends one frame on (more: another follows); what XPUB cannot take (a slow tap) ZeroMQ drops. 0, or -1. */
+/* Sends one frame on (more: another follows). 0; 1 when `to` could not take it (dropped: best effort); -1. */
 static int relay_send(zmq_msg_t *frame, void *to, bool more)
 {
     if (zmq_msg_send(frame, to, (more ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT) >= 0) return 0;
     zmq_msg_close(frame);
-    return errno == EAGAIN ? 0 : -1;
+    return errno == EAGAIN ? 1 : -1;
 }
 
 /* Moves one message from `from` to `to`: a message of one or two frames (one of more frames is malformed
@@ -512,9 +512,9 @@ static int relay_one(void *from, void *to, bus_relay_admit_fn admit, void *arg)
                      two && shaped ? zmq_msg_data(&payload) : NULL, two && shaped ? zmq_msg_size(&payload) : 0);
     if (pass && shaped) {
         rc = relay_send(&first, to, two);
-        if (rc == 0 && two) return relay_send(&payload, to, false) == 0 ? 1 : -1;
+        if (rc == 0 && two) return relay_send(&payload, to, false) < 0 ? -1 : 1;
         zmq_msg_close(&payload);
-        return rc == 0 ? 1 : -1;
+        return rc < 0 ? -1 : 1;
     }
     zmq_msg_close(&first);
     zmq_msg_close(&payload);

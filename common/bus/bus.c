@@ -15,10 +15,9 @@
  *    buffers a multipart message whole before bus_recv sees (and drops) it, so a peer that sends one
  *    message of millions of small frames costs memory — which is why a tcp:// address off loopback requires
  *    CURVE (below): only an allow-listed peer gets as far as sending frames;
- *  - with CURVE set (bus_set_curve), every tcp:// socket uses it: a binding socket (ROUTER, the relay's
- *    XSUB and XPUB) is a CURVE server whose clients common/bus/bus_auth.c admits by public key, a connecting one
- *    a CURVE client that knows the server's public key. ipc:// stays as it is: the socket file's
- *    permissions guard it, as they guard run_dir. */
+ *  - with CURVE set (bus_set_curve), every tcp:// socket uses it: a binding socket (ROUTER, the relay's XSUB and
+ *    XPUB) is a CURVE server in the ZAP domain of its role, whose clients bus_auth.c admits by public key and
+ *    domain, a connecting one a CURVE client that knows the server's key. ipc://: the file's permissions guard it. */
 #include "common/bus/bus.h"
 
 #include <errno.h>
@@ -97,6 +96,7 @@ void bus_free(struct bus *bus)
     }
     if (bus->curve) {
         free(bus->curve->allowed);
+        free(bus->curve->producers);
         explicit_bzero(bus->curve, sizeof *bus->curve); /* the secret key */
         free(bus->curve);
     }
@@ -151,7 +151,9 @@ int bus_set_curve(struct bus *bus, const struct bus_curve_keys *keys, char *err,
         return -1;
     }
     struct bus_curve_keys *k = calloc(1, sizeof *k);
-    if (!k || !(k->allowed = calloc(keys->n_allowed ? keys->n_allowed : 1, sizeof *k->allowed))) {
+    if (!k || !(k->allowed = calloc(keys->n_allowed ? keys->n_allowed : 1, sizeof *k->allowed)) ||
+        !(k->producers = calloc(keys->n_producers ? keys->n_producers : 1, sizeof *k->producers))) {
+        if (k) free(k->allowed);
         free(k);
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -161,26 +163,30 @@ int bus_set_curve(struct bus *bus, const struct bus_curve_keys *keys, char *err,
     memcpy(k->server_z85, keys->server_z85, sizeof k->server_z85);
     if (keys->n_allowed) memcpy(k->allowed, keys->allowed, keys->n_allowed * sizeof *k->allowed);
     k->n_allowed = keys->n_allowed;
+    if (keys->n_producers) memcpy(k->producers, keys->producers, keys->n_producers * sizeof *k->producers);
+    k->n_producers = keys->n_producers;
     bus->curve = k;
     return 0;
 }
 
 uint64_t bus_refused_clients(const struct bus *bus) { return bus ? bus_auth_refused(bus->auth) : 0; }
 
-/* CURVE options for a socket on `address`, before its bind or connect: server (binds) or client. */
-static int secure_socket(struct bus *bus, void *z, const char *address, bool server, char *err, size_t errlen)
+/* CURVE options for a socket on `address`, before its bind or connect: a server (binds) in ZAP domain
+ * `domain` (BUS_ZAP_DOMAIN_*: which keys bus_auth.c admits there), or a client (domain NULL). */
+static int secure_socket(struct bus *bus, void *z, const char *address, const char *domain, char *err, size_t errlen)
 {
     if (!bus->curve || strncmp(address, "tcp://", 6) != 0) return 0;
     const struct bus_curve_keys *k = bus->curve;
     int rc;
-    if (server) {
+    if (domain) {
         if (!bus->auth && !(bus->auth = bus_auth_start(bus->ctx, (const uint8_t(*)[BUS_AUTH_KEY_BYTES])k->allowed,
-                                                       k->n_allowed, err, errlen)))
+                                                       k->n_allowed, (const uint8_t(*)[BUS_AUTH_KEY_BYTES])k->producers,
+                                                       k->n_producers, err, errlen)))
             return -1;
         int one = 1;
         rc = zmq_setsockopt(z, ZMQ_CURVE_SERVER, &one, sizeof one) |
              zmq_setsockopt(z, ZMQ_CURVE_SECRETKEY, k->secret_z85, BUS_CURVE_Z85) |
-             zmq_setsockopt(z, ZMQ_ZAP_DOMAIN, "clockwerk", 9);
+             zmq_setsockopt(z, ZMQ_ZAP_DOMAIN, domain, strlen(domain));
         /* Without a ZAP handler libzmq admits every CURVE client; with the domain enforced it refuses them.
          * A draft option: a libzmq built without drafts refuses it (EINVAL), and then the handler thread
          * never goes away while the process lives (bus_auth.c ends the process if it must stop). */
@@ -235,7 +241,10 @@ struct bus_socket *bus_open(struct bus *bus, enum bus_role role, const char *add
     if (role == BUS_SUBSCRIBE) rc |= zmq_setsockopt(z, ZMQ_SUBSCRIBE, "", 0);
     rc |= set_max_msg_size(z, role == BUS_FETCH_CONFIG ? (int64_t)CW_CONFIG_MSG_MAX : CW_PAYLOAD_MAX);
     rc |= set_heartbeat(z, address);
-    if (rc == 0 && secure_socket(bus, z, address, routes(role), err, errlen) != 0) {
+    const char *domain = role == BUS_RECV_RELIABLE  ? BUS_ZAP_DOMAIN_RELIABLE
+                         : role == BUS_SERVE_CONFIG ? BUS_ZAP_DOMAIN_CONFIG
+                                                    : NULL; /* the other roles connect: CURVE clients */
+    if (rc == 0 && secure_socket(bus, z, address, domain, err, errlen) != 0) {
         zmq_close(z);
         return NULL;
     }
@@ -468,37 +477,66 @@ static int events_of(struct bus_socket *s)
 bool bus_readable(struct bus_socket *s) { return events_of(s) & ZMQ_POLLIN; }
 bool bus_writable(struct bus_socket *s) { return events_of(s) & ZMQ_POLLOUT; }
 
-/* Moves what is waiting on `from` to `to`, whole messages, at most RELAY_BURST of them (then the relay looks
- * at its stop descriptor again). A message XPUB cannot take (a slow tap past its high-water mark) is dropped
- * by ZeroMQ: best effort, the same as zmq_proxy's. The relay forwards by itself rather than through
- * zmq_proxy because zmq_proxy blocks on its sockets alone and cannot also wait on the signalfd: SIGTERM could
- * end it only through a signal handler and the context's termination. 0, or -1 with errno set. */
+/* Sends one frame on (more: another follows). 0; 1 when `to` could not take it (dropped: best effort); -1. */
+static int relay_send(zmq_msg_t *frame, void *to, bool more)
+{
+    if (zmq_msg_send(frame, to, (more ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT) >= 0) return 0;
+    zmq_msg_close(frame);
+    return errno == EAGAIN ? 1 : -1;
+}
+
+/* Moves one message from `from` to `to`: a message of one or two frames (one of more frames is malformed
+ * everywhere, docs/protocol.md 2: dropped). One that came with a CURVE key (its User-Id) goes through admit first
+ * (when set; payload NULL unless it has two frames); any other is passed undecoded. 1 when one was there, 0 when
+ * none, -1 with errno set. */
+static int relay_one(void *from, void *to, bus_relay_admit_fn admit, void *arg)
+{
+    zmq_msg_t first, payload;
+    zmq_msg_init(&first);
+    if (zmq_msg_recv(&first, from, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&first);
+        return errno == EAGAIN || errno == EINTR ? 0 : -1;
+    }
+    zmq_msg_init(&payload);
+    bool two = zmq_msg_more(&first), shaped = true;
+    int rc = 0;
+    if (two) { /* ZeroMQ delivers a message whole: the rest is there */
+        rc = zmq_msg_recv(&payload, from, ZMQ_DONTWAIT) < 0 ? -1 : 0;
+        shaped = rc == 0 && !zmq_msg_more(&payload);
+        if (rc == 0 && !shaped) drain_frames(from);
+    }
+    const char *key = admit && rc == 0 ? zmq_msg_gets(&first, "User-Id") : NULL;
+    bool pass = rc == 0 && shaped;
+    if (key && key[0])
+        pass = admit(arg, key, zmq_msg_data(&first), zmq_msg_size(&first),
+                     two && shaped ? zmq_msg_data(&payload) : NULL, two && shaped ? zmq_msg_size(&payload) : 0);
+    if (pass && shaped) {
+        rc = relay_send(&first, to, two);
+        if (rc == 0 && two) return relay_send(&payload, to, false) < 0 ? -1 : 1;
+        zmq_msg_close(&payload);
+        return rc < 0 ? -1 : 1;
+    }
+    zmq_msg_close(&first);
+    zmq_msg_close(&payload);
+    return rc == 0 ? 1 : -1;
+}
+
+/* Moves at most RELAY_BURST messages (then the stop descriptor is looked at again). Not zmq_proxy: it cannot wait
+ * on the signalfd too, nor read each message's User-Id. 0, or -1 with errno set. */
 #define RELAY_BURST 256
-static int relay_pass(void *from, void *to)
+static int relay_pass(void *from, void *to, bus_relay_admit_fn admit, void *arg)
 {
     for (int n = 0; n < RELAY_BURST; n++) {
-        bool more = true;
-        for (bool first = true; more; first = false) {
-            zmq_msg_t frame;
-            zmq_msg_init(&frame);
-            /* the frames after the first are there already: ZeroMQ delivers a message whole */
-            if (zmq_msg_recv(&frame, from, ZMQ_DONTWAIT) < 0) {
-                zmq_msg_close(&frame);
-                if (first && (errno == EAGAIN || errno == EINTR)) return 0;
-                return -1;
-            }
-            more = zmq_msg_more(&frame);
-            if (zmq_msg_send(&frame, to, (more ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT) < 0) {
-                zmq_msg_close(&frame);
-                if (errno != EAGAIN) return -1;
-            }
-        }
+        int rc = relay_one(from, to, admit, arg);
+        if (rc <= 0) return rc;
     }
     return 0;
 }
 
-/* Forwards both ways until stop() says so; the caller's err gets the reason of a failure. */
-static int relay_loop(void *xsub, void *xpub, int stop_fd, bool (*stop)(void *arg), void *arg, char *err, size_t errlen)
+/* Forwards both ways until stop() says so (data through admit; the taps' subscriptions as they are); the
+ * caller's err gets the reason of a failure. */
+static int relay_loop(void *xsub, void *xpub, int stop_fd, bool (*stop)(void *arg), bus_relay_admit_fn admit, void *arg,
+                      char *err, size_t errlen)
 {
     for (;;) {
         zmq_pollitem_t items[3] = {
@@ -512,8 +550,8 @@ static int relay_loop(void *xsub, void *xpub, int stop_fd, bool (*stop)(void *ar
             return -1;
         }
         if (stop_fd >= 0 && (items[2].revents & ZMQ_POLLIN) && stop(arg)) return 0;
-        if (((items[0].revents & ZMQ_POLLIN) && relay_pass(xsub, xpub) != 0) ||
-            ((items[1].revents & ZMQ_POLLIN) && relay_pass(xpub, xsub) != 0)) {
+        if (((items[0].revents & ZMQ_POLLIN) && relay_pass(xsub, xpub, admit, arg) != 0) ||
+            ((items[1].revents & ZMQ_POLLIN) && relay_pass(xpub, xsub, NULL, NULL) != 0)) {
             snprintf(err, errlen, "relay stopped: %s", zmq_strerror(errno));
             return -1;
         }
@@ -521,7 +559,7 @@ static int relay_loop(void *xsub, void *xpub, int stop_fd, bool (*stop)(void *ar
 }
 
 int bus_relay_run(struct bus *bus, const char *in_address, const char *out_address, int stop_fd,
-                  bool (*stop)(void *arg), void *arg, char *err, size_t errlen)
+                  bool (*stop)(void *arg), bus_relay_admit_fn admit, void *arg, char *err, size_t errlen)
 {
     const char *problem = bus_address_problem(in_address);
     if (!problem) problem = bus_address_problem(out_address);
@@ -542,8 +580,8 @@ int bus_relay_run(struct bus *bus, const char *in_address, const char *out_addre
         snprintf(err, errlen, "cannot set relay socket options: %s", zmq_strerror(errno));
         goto out;
     }
-    if (secure_socket(bus, xsub, in_address, true, err, errlen) != 0 ||
-        secure_socket(bus, xpub, out_address, true, err, errlen) != 0)
+    if (secure_socket(bus, xsub, in_address, BUS_ZAP_DOMAIN_PUBLISH, err, errlen) != 0 ||
+        secure_socket(bus, xpub, out_address, BUS_ZAP_DOMAIN_TAP, err, errlen) != 0)
         goto out;
     if (zmq_bind(xsub, in_address) != 0) {
         snprintf(err, errlen, "cannot bind %s: %s", in_address, zmq_strerror(errno));
@@ -553,7 +591,7 @@ int bus_relay_run(struct bus *bus, const char *in_address, const char *out_addre
         snprintf(err, errlen, "cannot bind %s: %s", out_address, zmq_strerror(errno));
         goto out;
     }
-    rc = relay_loop(xsub, xpub, stop_fd, stop, arg, err, errlen);
+    rc = relay_loop(xsub, xpub, stop_fd, stop, admit, arg, err, errlen);
 out:
     if (xsub) zmq_close(xsub);
     if (xpub) zmq_close(xpub);

@@ -121,25 +121,36 @@ int bus_wait(struct bus_socket *const *socks, unsigned n, int fd, int timeout_ms
 
 /* CURVE for every tcp:// socket opened after this call (docs/protocol.md "Security"): this process's key
  * pair, the public key of the servers it connects to, and the client public keys its servers admit (binary,
- * 32 bytes each; the keys are copied, and wiped at bus_free). 0, or -1 with a reason. Normally called by
- * bus_new_for (common/proc/bus_config.h), which reads them from the configuration. */
+ * 32 bytes each; the keys are copied, and wiped at bus_free): `allowed` on every server socket, `producers`
+ * (the probe hosts' keys, issue 16) only on the sockets that take data in — the ROUTERs of BUS_RECV_RELIABLE
+ * and BUS_SERVE_CONFIG and the relay's XSUB — never on the relay's XPUB (the tap). Each server socket names
+ * its role in its ZAP domain (BUS_ZAP_DOMAIN_*, common/bus/bus_auth.h). 0, or -1 with a reason. Normally
+ * called by bus_new_for (common/proc/bus_config.h), which reads them from the configuration. */
 #define BUS_CURVE_Z85 40
 struct bus_curve_keys {
     char public_z85[BUS_CURVE_Z85 + 1], secret_z85[BUS_CURVE_Z85 + 1], server_z85[BUS_CURVE_Z85 + 1];
     unsigned char (*allowed)[32];
     size_t n_allowed;
+    unsigned char (*producers)[32];
+    size_t n_producers;
 };
 int bus_set_curve(struct bus *bus, const struct bus_curve_keys *keys, char *err, size_t errlen);
 
 /* Clients this process's CURVE servers refused so far (unknown key, no CURVE, failed handshake). */
 uint64_t bus_refused_clients(const struct bus *bus);
 
+/* The relay's judge of one message that came in with a CURVE key (User-Id, Z85): topic frame, payload frame
+ * (NULL when the message does not have exactly two frames). True: forward it; false: drop it. */
+typedef bool (*bus_relay_admit_fn)(void *arg, const char *peer_key, const void *topic, size_t topic_len,
+                                   const void *payload, size_t len);
+
 /* The relay's whole work: XSUB bound on in_address, XPUB bound on out_address, messages passed through
- * without decoding (and the subscriptions of the taps the other way), until the descriptor stop_fd (a
- * signalfd; -1: none) is readable and stop(arg) — which reads it — says to stop: then 0. -1 on error or
- * when the context is terminated; err says why. */
+ * (and the subscriptions of the taps the other way), until the descriptor stop_fd (a signalfd; -1: none) is
+ * readable and stop(arg) — which reads it — says to stop: then 0. A message that came with a CURVE key is
+ * first given to admit(arg, ...) when admit is set (messages without one — ipc://, no CURVE — are passed
+ * whole, undecoded). -1 on error or when the context is terminated; err says why. */
 int bus_relay_run(struct bus *bus, const char *in_address, const char *out_address, int stop_fd,
-                  bool (*stop)(void *arg), void *arg, char *err, size_t errlen);
+                  bool (*stop)(void *arg), bus_relay_admit_fn admit, void *arg, char *err, size_t errlen);
 
 /* Checks that an address is one the bus accepts ("ipc://" with an absolute path short enough for a Unix
  * socket, or "tcp://host:port"). Returns NULL when fine, else a static reason. */

@@ -26,6 +26,8 @@ struct bus_auth {
     bool running;
     uint8_t (*allowed)[BUS_AUTH_KEY_BYTES];
     size_t n_allowed;
+    uint8_t (*producers)[BUS_AUTH_KEY_BYTES]; /* admitted only where bus_auth_domain_takes_producers */
+    size_t n_producers;
     atomic_uint_fast64_t refused;
     unsigned n_watch;              /* monitors started (their endpoints are numbered) */
     void *mon[BUS_AUTH_MAX_WATCH]; /* the thread's PAIRs, NULL once stopped */
@@ -39,11 +41,29 @@ static void count_refusal(struct bus_auth *a, const char *why)
     if ((n & (n - 1)) == 0) log_warn("%s (%llu bus clients refused so far)", why, (unsigned long long)n);
 }
 
-static bool key_allowed(const struct bus_auth *a, const void *key)
+static bool key_in(const uint8_t (*keys)[BUS_AUTH_KEY_BYTES], size_t n, const void *key)
 {
-    for (size_t i = 0; i < a->n_allowed; i++)
-        if (memcmp(a->allowed[i], key, BUS_AUTH_KEY_BYTES) == 0) return true;
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(keys[i], key, BUS_AUTH_KEY_BYTES) == 0) return true;
     return false;
+}
+
+bool bus_auth_domain_takes_producers(const void *domain, size_t len)
+{
+    static const char *const takes[] = { BUS_ZAP_DOMAIN_RELIABLE, BUS_ZAP_DOMAIN_CONFIG, BUS_ZAP_DOMAIN_PUBLISH };
+    for (size_t i = 0; i < sizeof takes / sizeof takes[0]; i++)
+        if (len == strlen(takes[i]) && memcmp(domain, takes[i], len) == 0) return true;
+    return false;
+}
+
+/* The reason a CURVE client's key is refused on a socket of this domain, or NULL when it is admitted. */
+static const char *key_refusal(const struct bus_auth *a, const void *key, const void *domain, size_t dl)
+{
+    if (key_in((const uint8_t(*)[BUS_AUTH_KEY_BYTES])a->allowed, a->n_allowed, key)) return NULL;
+    if (!key_in((const uint8_t(*)[BUS_AUTH_KEY_BYTES])a->producers, a->n_producers, key))
+        return "is not in bus.curve_allowed_keys";
+    if (bus_auth_domain_takes_producers(domain, dl)) return NULL;
+    return "is a probe host's (locations[].key), admitted only where results come in, not here";
 }
 
 /* One ZAP request (RFC 27: version, request id, domain, address, routing id, mechanism, credentials...),
@@ -77,17 +97,18 @@ static void serve_zap(struct bus_auth *a)
         size_t ml = zmq_msg_size(&f[5]), dl = zmq_msg_size(&f[2]);
         const char *mech = zmq_msg_data(&f[5]);
         if (ml == 5 && memcmp(mech, "CURVE", 5) == 0 && n >= 7 && zmq_msg_size(&f[6]) == BUS_AUTH_KEY_BYTES) {
-            if (key_allowed(a, zmq_msg_data(&f[6]))) {
+            const char *refusal = key_refusal(a, zmq_msg_data(&f[6]), zmq_msg_data(&f[2]), dl);
+            if (!refusal) {
                 status = "200";
                 text = "OK";
                 zmq_z85_encode(user_id, zmq_msg_data(&f[6]), BUS_AUTH_KEY_BYTES);
             } else {
-                char z85[41] = "", why[256];
+                char z85[41] = "", domain[40] = "", why[320];
                 zmq_z85_encode(z85, zmq_msg_data(&f[6]), BUS_AUTH_KEY_BYTES);
+                memcpy(domain, zmq_msg_data(&f[2]), dl < sizeof domain - 1 ? dl : sizeof domain - 1);
                 text = "unknown key";
-                snprintf(why, sizeof why,
-                         "refused a bus client from %s: its CURVE key %s is not in bus.curve_allowed_keys", address,
-                         z85);
+                snprintf(why, sizeof why, "refused a bus client from %s on %s: its CURVE key %s %s", address,
+                         domain[0] ? domain : "(no ZAP domain)", z85, refusal);
                 count_refusal(a, why);
             }
         } else if (ml == 4 && memcmp(mech, "NULL", 4) == 0 && dl == 0) {
@@ -224,20 +245,26 @@ static void free_auth(struct bus_auth *a)
     if (a->ctl_thread) zmq_close(a->ctl_thread);
     if (a->ctl_main) zmq_close(a->ctl_main);
     free(a->allowed);
+    free(a->producers);
     free(a);
 }
 
-struct bus_auth *bus_auth_start(void *zmq_ctx, const uint8_t (*allowed)[BUS_AUTH_KEY_BYTES], size_t n, char *err,
+struct bus_auth *bus_auth_start(void *zmq_ctx, const uint8_t (*allowed)[BUS_AUTH_KEY_BYTES], size_t n,
+                                const uint8_t (*producers)[BUS_AUTH_KEY_BYTES], size_t n_producers, char *err,
                                 size_t errlen)
 {
     struct bus_auth *a = calloc(1, sizeof *a);
-    if (!a || !(a->allowed = calloc(n ? n : 1, BUS_AUTH_KEY_BYTES))) {
+    if (!a || !(a->allowed = calloc(n ? n : 1, BUS_AUTH_KEY_BYTES)) ||
+        !(a->producers = calloc(n_producers ? n_producers : 1, BUS_AUTH_KEY_BYTES))) {
+        if (a) free(a->allowed);
         free(a);
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
     if (n) memcpy(a->allowed, allowed, n * BUS_AUTH_KEY_BYTES);
     a->n_allowed = n;
+    if (n_producers) memcpy(a->producers, producers, n_producers * BUS_AUTH_KEY_BYTES);
+    a->n_producers = n_producers;
     a->ctx = zmq_ctx;
     atomic_init(&a->refused, 0);
     char ctl[64];

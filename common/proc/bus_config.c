@@ -24,9 +24,11 @@ struct bus *bus_new_for(const struct cw_config *cfg, char *err, size_t errlen)
     if (bus_key_file_read(cfg->curve_key_file, k.public_z85, k.secret_z85, err, errlen) != 0) goto fail;
     const char *server = cfg->curve_server_key ? cfg->curve_server_key : k.public_z85;
     memcpy(k.server_z85, server, BUS_KEY_Z85_LEN + 1);
-    k.n_allowed = cfg->n_curve_allowed_keys + cfg->n_locations + 1; /* issue 16: each location's key admitted */
+    k.n_allowed = cfg->n_curve_allowed_keys + 1;
+    k.n_producers = cfg->n_locations; /* issue 16: each location's key, admitted only where data comes in */
     k.allowed = calloc(k.n_allowed, sizeof *k.allowed);
-    if (!k.allowed) {
+    k.producers = calloc(k.n_producers ? k.n_producers : 1, sizeof *k.producers);
+    if (!k.allowed || !k.producers) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -37,19 +39,20 @@ struct bus *bus_new_for(const struct cw_config *cfg, char *err, size_t errlen)
             goto fail;
         }
     for (size_t i = 0; i < cfg->n_locations; i++)
-        if (!cfg->locations[i].key ||
-            !zmq_z85_decode(k.allowed[cfg->n_curve_allowed_keys + 1 + i], cfg->locations[i].key)) {
+        if (!cfg->locations[i].key || !zmq_z85_decode(k.producers[i], cfg->locations[i].key)) {
             snprintf(err, errlen, "locations[%zu].key is not a Z85 key", i);
             goto fail;
         }
     int rc = bus_set_curve(bus, &k, err, errlen);
     free(k.allowed);
+    free(k.producers);
     explicit_bzero(&k, sizeof k);
     if (rc == 0) return bus;
     bus_free(bus);
     return NULL;
 fail:
     free(k.allowed);
+    free(k.producers);
     explicit_bzero(&k, sizeof k);
     bus_free(bus);
     return NULL;

@@ -2,10 +2,12 @@
 
 A central host (supervisor.location "central", its own worker, two probe locations fra and nyc admitted by their
 CURVE keys, every bus address on tcp://127.0.0.1 with CURVE) checks a local HTTP target. The probe hosts are
-played by this test: a ZeroMQ PUB (pyzmq, CURVE with fra's key) publishes into the central relay's publish address
-what probe workers would — results stamped with their location (result message version 3, written from
-docs/protocol.md as any outside producer would) — and the alerter's `locations` message (2.11): fra live with a
-clock 1.7 s ahead, nyc live, later silent. The web, fed by the relay's stream like in production, shows:
+played by this test: a ZeroMQ PUB (pyzmq, CURVE with the central's key: the relay lets a probe host's key publish
+only its own location's results, docs/protocol.md 8, and this one speaks for fra, nyc and the alerter) publishes into
+the central relay's publish address what probe workers would — results stamped with their location (result message
+version 3, written from docs/protocol.md as any outside producer would) — and the alerter's `locations` message
+(2.11): fra live with a clock 1.7 s ahead, nyc live, later silent. The web, fed by the relay's stream like in
+production, shows:
   - on `/` (headless Chromium, the DOM): a chip per location of the multi-location endpoint (central and fra up
     with their latency, nyc down), the endpoint up by the quorum (2 of 3), none on the one-location endpoint; the
     Locations box with fra's clock offset in the warning style and nyc silent;
@@ -177,7 +179,7 @@ def test_web_locations_page_api_metrics():
         with Clockwerk(cfg, d) as cw:
             cw.wait_ready(titles=cw.expected_titles() + [WEB])
             wait_serving(port)
-            with FakeProbes(bus["publish_address"], fra, central["public"], shop_url) as probes:
+            with FakeProbes(bus["publish_address"], central, central["public"], shop_url) as probes:
                 def chips_up():
                     page = get(port, "/")[2].decode()
                     return ('class="chip down"' in page and ">nyc down</span>" in page and "clockwarn" in page

@@ -38,8 +38,8 @@ long confserve_admit(const struct confserve_loc *locs, size_t n, bool keys_check
     return found;
 }
 
-bool confserve_refusal_news(struct confserve_refusal *mem, size_t n, const char *key, const char *location, int64_t now,
-                            uint64_t *unlogged)
+bool confserve_refusal_news(struct confserve_refusal *mem, size_t n, struct ratelimit *lines, const char *key,
+                            const char *location, int64_t now, uint64_t *unlogged)
 {
     struct confserve_refusal *e = NULL, *oldest = &mem[0];
     for (size_t i = 0; i < n && !e; i++) {
@@ -47,7 +47,7 @@ bool confserve_refusal_news(struct confserve_refusal *mem, size_t n, const char 
         else if (mem[i].logged_ns < oldest->logged_ns) oldest = &mem[i];
     }
     *unlogged = 0;
-    if (e && now - e->logged_ns < CONFSERVE_RELOG_NS) {
+    if (e && !e->due && now - e->logged_ns < CONFSERVE_RELOG_NS) {
         e->unlogged++;
         return false;
     }
@@ -56,9 +56,16 @@ bool confserve_refusal_news(struct confserve_refusal *mem, size_t n, const char 
         memset(e, 0, sizeof *e);
         snprintf(e->key, sizeof e->key, "%s", key);
         snprintf(e->location, sizeof e->location, "%s", location);
+        e->logged_ns = 1; /* in use; due at once (now - 1 >= CONFSERVE_RELOG_NS for any now that is a line's) */
+        e->due = true;
+    }
+    if (!ratelimit_allow(lines, now)) { /* no line left across pairs: counted for this pair's next line */
+        e->unlogged++;
+        return false;
     }
     *unlogged = e->unlogged;
     e->unlogged = 0;
+    e->due = false;
     e->logged_ns = now > 0 ? now : 1;
     return true;
 }
@@ -224,8 +231,8 @@ static void answer(struct confserve *cs, const struct bus_msg *m, int64_t now)
         const char *key = m->peer_key[0] ? m->peer_key : "(none)";
         uint64_t unlogged;
         char more[64] = "";
-        if (confserve_refusal_news(cs->refusals, CONFSERVE_REFUSALS, key, g.location, now, &unlogged) &&
-            ratelimit_allow(&cs->refused_log, now)) {
+        if (confserve_refusal_news(cs->refusals, CONFSERVE_REFUSALS, &cs->refused_log, key, g.location, now,
+                                   &unlogged)) {
             if (unlogged) snprintf(more, sizeof more, " (%llu more since its last line)", (unsigned long long)unlogged);
             log_warn("configuration refused to key %s claiming location \"%s\": %s%s", key, g.location, why, more);
         }

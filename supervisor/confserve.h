@@ -49,7 +49,8 @@ struct confserve_loc {
 struct confserve_refusal {
     char key[BUS_CURVE_Z85_LEN + 1];
     char location[CW_LOCATION_NAME_MAX + 1];
-    int64_t logged_ns; /* monotonic; 0: a free entry */
+    int64_t logged_ns; /* monotonic, of its last line; 0: a free entry */
+    bool due;          /* never logged yet: its first line waits for the rate limit only */
     uint64_t unlogged; /* refusals of this pair since its last line */
 };
 
@@ -88,9 +89,11 @@ void confserve_free(struct confserve *cs);
 long confserve_admit(const struct confserve_loc *locs, size_t n, bool keys_checked, const char *location,
                      const char *peer_key, char *why, size_t whylen);
 /* Whether a refusal of (key, location) is to be logged now: the first of the pair, then once CONFSERVE_RELOG_NS after
- * its last line (*unlogged: how many were not logged in between). The least recently logged entry makes room. */
-bool confserve_refusal_news(struct confserve_refusal *mem, size_t n, const char *key, const char *location, int64_t now,
-                            uint64_t *unlogged);
+ * its last line, and only when `lines` (the limit across pairs) allows a line now (*unlogged: how many refusals of
+ * the pair were not logged since its last line). A refusal not logged is counted for the pair's next line. The
+ * least recently logged entry makes room. */
+bool confserve_refusal_news(struct confserve_refusal *mem, size_t n, struct ratelimit *lines, const char *key,
+                            const char *location, int64_t now, uint64_t *unlogged);
 /* Whether a CURVE key is checked on a socket bound to address for cfg: tcp:// with bus.curve_key_file. */
 bool confserve_keys_checked(const struct cw_config *cfg, const char *address);
 

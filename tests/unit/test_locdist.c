@@ -54,23 +54,46 @@ static void test_refusal_memory(void **state)
     (void)state;
     struct confserve_refusal mem[3];
     memset(mem, 0, sizeof mem);
+    struct ratelimit lines = { .what = "refused configuration requests" };
     uint64_t unlogged;
     /* the first refusal of a pair is logged, the next ones within 10 minutes are counted; other pairs are news */
-    assert_true(confserve_refusal_news(mem, 3, KEY_NYC, "fra", 1 * S, &unlogged));
+    assert_true(confserve_refusal_news(mem, 3, &lines, KEY_NYC, "fra", 1 * S, &unlogged));
     assert_int_equal(unlogged, 0);
-    assert_true(confserve_refusal_news(mem, 3, KEY_NYC, "sgp", 2 * S, &unlogged));
-    assert_true(confserve_refusal_news(mem, 3, KEY_FRA, "nyc", 3 * S, &unlogged));
+    assert_true(confserve_refusal_news(mem, 3, &lines, KEY_NYC, "sgp", 2 * S, &unlogged));
+    assert_true(confserve_refusal_news(mem, 3, &lines, KEY_FRA, "nyc", 3 * S, &unlogged));
     for (int i = 0; i < 100; i++)
-        assert_false(confserve_refusal_news(mem, 3, KEY_NYC, "sgp", 4 * S + i * S, &unlogged));
+        assert_false(confserve_refusal_news(mem, 3, &lines, KEY_NYC, "sgp", 4 * S + i * S, &unlogged));
     /* 10 minutes after its line: logged again, with the count of what was not */
-    assert_true(confserve_refusal_news(mem, 3, KEY_NYC, "sgp", 2 * S + CONFSERVE_RELOG_NS, &unlogged));
+    assert_true(confserve_refusal_news(mem, 3, &lines, KEY_NYC, "sgp", 2 * S + CONFSERVE_RELOG_NS, &unlogged));
     assert_int_equal(unlogged, 100);
-    assert_false(confserve_refusal_news(mem, 3, KEY_NYC, "sgp", 3 * S + CONFSERVE_RELOG_NS, &unlogged));
+    assert_false(confserve_refusal_news(mem, 3, &lines, KEY_NYC, "sgp", 3 * S + CONFSERVE_RELOG_NS, &unlogged));
     /* a fourth pair takes the place of the least recently logged one (nyc/fra), which is news again after */
-    assert_true(confserve_refusal_news(mem, 3, "(none)", "fra", 5 * S + CONFSERVE_RELOG_NS, &unlogged));
-    assert_false(confserve_refusal_news(mem, 3, KEY_NYC, "sgp", 6 * S + CONFSERVE_RELOG_NS, &unlogged));
-    assert_true(confserve_refusal_news(mem, 3, KEY_NYC, "fra", 7 * S + CONFSERVE_RELOG_NS, &unlogged));
+    assert_true(confserve_refusal_news(mem, 3, &lines, "(none)", "fra", 5 * S + CONFSERVE_RELOG_NS, &unlogged));
+    assert_false(confserve_refusal_news(mem, 3, &lines, KEY_NYC, "sgp", 6 * S + CONFSERVE_RELOG_NS, &unlogged));
+    assert_true(confserve_refusal_news(mem, 3, &lines, KEY_NYC, "fra", 7 * S + CONFSERVE_RELOG_NS, &unlogged));
     assert_int_equal(unlogged, 0);
+}
+
+/* A refusal the rate limit across pairs leaves out is counted for its pair's next line, not lost. */
+static void test_refusal_rate_limited(void **state)
+{
+    (void)state;
+    struct confserve_refusal mem[CONFSERVE_REFUSALS];
+    memset(mem, 0, sizeof mem);
+    struct ratelimit lines = { .what = "refused configuration requests" };
+    uint64_t unlogged;
+    const char *names[RATELIMIT_LINES + 1] = { "l0", "l1", "l2", "l3", "l4", "l5" };
+    for (int i = 0; i < RATELIMIT_LINES; i++) /* the window's lines used by other pairs */
+        assert_true(confserve_refusal_news(mem, CONFSERVE_REFUSALS, &lines, KEY_NYC, names[i], 1 * S, &unlogged));
+    /* the sixth pair's first refusal: news, but no line left in this window */
+    assert_false(confserve_refusal_news(mem, CONFSERVE_REFUSALS, &lines, KEY_FRA, names[5], 2 * S, &unlogged));
+    assert_false(confserve_refusal_news(mem, CONFSERVE_REFUSALS, &lines, KEY_FRA, names[5], 3 * S, &unlogged));
+    /* the next window: its line comes at once, counting the two left out before it */
+    assert_true(confserve_refusal_news(mem, CONFSERVE_REFUSALS, &lines, KEY_FRA, names[5],
+                                       4 * S + RATELIMIT_WINDOW_NS, &unlogged));
+    assert_int_equal(unlogged, 2);
+    assert_false(confserve_refusal_news(mem, CONFSERVE_REFUSALS, &lines, KEY_FRA, names[5],
+                                        5 * S + RATELIMIT_WINDOW_NS, &unlogged));
 }
 
 static void test_keys_checked(void **state)
@@ -322,6 +345,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_admit),         cmocka_unit_test(test_refusal_memory),
+        cmocka_unit_test(test_refusal_rate_limited),
         cmocka_unit_test(test_keys_checked),  cmocka_unit_test(test_poll_timing),
         cmocka_unit_test(test_poll_interval), cmocka_unit_test(test_resolve_address),
         cmocka_unit_test(test_cache_codec),   cmocka_unit_test(test_cache_file),

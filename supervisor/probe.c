@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #define CACHE_MAGIC "CWCENTRL"
-#define CACHE_VERSION 1u
+#define CACHE_VERSION 2u                             /* 1: the hash covered the snapshot bytes only */
 #define CACHE_MAX ((size_t)CW_CONFIG_MSG_MAX + 4096) /* a snapshot as large as a CONFIG may carry, and the header */
 
 void probe_central_free(struct probe_central *c)
@@ -23,8 +23,24 @@ void probe_central_free(struct probe_central *c)
     free(c->store_address);
     free(c->alert_address);
     free(c->publish_address);
+    if (c->snap) explicit_bzero(c->snap, c->snap_len); /* the endpoints' check secrets */
     free(c->snap);
     memset(c, 0, sizeof *c);
+}
+
+uint64_t probe_config_hash(const void *snap, size_t len, const char *store, const char *alert, const char *publish)
+{
+    struct cw_buf b = { 0 };
+    le_buf_u64(&b, cw_hash64_mem(snap, len));
+    const char *addresses[3] = { store, alert, publish };
+    for (int i = 0; i < 3; i++) {
+        size_t n = addresses[i] ? strlen(addresses[i]) : 0;
+        le_buf_u16(&b, (uint16_t)(n > CW_ADDRESS_MAX ? CW_ADDRESS_MAX : n));
+        cw_buf_put(&b, addresses[i], n > CW_ADDRESS_MAX ? CW_ADDRESS_MAX : n);
+    }
+    uint64_t h = cw_hash64_mem(b.data, b.len);
+    cw_buf_free(&b);
+    return h;
 }
 
 static void put_str(struct cw_buf *out, const char *s)
@@ -83,7 +99,9 @@ int probe_cache_decode(const void *data, size_t len, struct probe_central *out, 
     uint32_t n = le_read_u32(&r);
     const uint8_t *snap = r.why ? NULL : le_read_bytes(&r, n);
     if (snap && r.left != 0) le_reader_fail(&r, "trailing bytes");
-    if (snap && !r.why && cw_hash64_mem(snap, n) != out->hash) le_reader_fail(&r, "damaged: the hash does not match");
+    if (snap && !r.why &&
+        probe_config_hash(snap, n, out->store_address, out->alert_address, out->publish_address) != out->hash)
+        le_reader_fail(&r, "damaged: the hash does not match");
     if (snap && !r.why && n == 0) le_reader_fail(&r, "no configuration in it");
     if (r.why) {
         *why = r.why;
@@ -114,6 +132,7 @@ int probe_cache_save(const char *run_dir, const struct probe_central *c, char *e
     const char *step = "write";
     int rc = cw_write_file_atomic(path, tmp, b.data, b.len, true, &step);
     if (rc != 0) snprintf(err, errlen, "cannot save %s: %s: %s", path, step, strerror(errno));
+    explicit_bzero(b.data, b.len);
     cw_buf_free(&b);
     return rc;
 }

@@ -109,6 +109,9 @@ $(OUT)/tests/%: $(OUT)/tests/unit/%.o $(PROG_LIBS) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< -Wl,--start-group $(PROG_LIBS) $(COMMON_LIB) -Wl,--end-group -lcmocka $(ALL_LIBS)
 
+# test_secret_wipe looks into every block the code under test frees (the secrets must be wiped first)
+$(OUT)/tests/test_secret_wipe: LDFLAGS += -Wl,--wrap=free
+
 # ---- benchmark programs: bench/NAME.c -> $(OUT)/bench/NAME, linked like the unit tests.
 BENCH_SRC  := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRC:bench/%.c=$(OUT)/bench/%)

@@ -233,8 +233,8 @@ void apply_reload(struct supervisor *s, int64_t now)
     if (!next) return;
     if (s->fetch) { /* a probe host: the local settings over the central's last configuration */
         char err[600];
-        struct cw_config *run = confetch_local_reload(s->fetch, next, err, sizeof err);
-        if (!run && !s->probe_waiting) {
+        struct cw_config *run;
+        if (confetch_local_reload(s->fetch, next, &run, err, sizeof err) != 0) {
             s->reloads_failed++;
             log_error("reload failed: %s; still running the previous configuration", err);
             return;
@@ -265,7 +265,7 @@ void apply_confserve(struct supervisor *s, const struct cw_config *old)
         log_error("the locations' configuration is not updated: %s; they keep getting the previous one", err);
 }
 
-void apply_next(struct supervisor *s, struct cw_config *next, int64_t now, const char *what)
+bool apply_next(struct supervisor *s, struct cw_config *next, int64_t now, const char *what)
 {
     char path[4200];
     unsigned gen = s->gen + 1;
@@ -273,18 +273,18 @@ void apply_next(struct supervisor *s, struct cw_config *next, int64_t now, const
         s->reloads_failed++;
         log_error("%s failed: still running the previous configuration", what);
         config_free(next);
-        return;
+        return false;
     }
     s->reloads++;
     children_clear_fatal(&s->ch, now);
     bool was_waiting = s->probe_waiting;
-    if (s->fetch) s->probe_waiting = !s->fetch->have_central;
+    if (s->fetch) s->probe_waiting = !s->fetch->have_central && !s->fetch->have_pending;
     if (was_waiting == s->probe_waiting && snapshot_same(path, s->snapshot)) {
         if (unlink(path) != 0) log_warn("cannot remove %s: %s", path, strerror(errno));
         log_info("%s: no change (%zu endpoint%s, %d worker%s)", what, next->n_endpoints, cw_plural(next->n_endpoints),
                  next->workers, cw_plural(next->workers));
         config_free(next);
-        return;
+        return true;
     }
 
     struct cw_config *old = s->cfg;
@@ -303,4 +303,5 @@ void apply_next(struct supervisor *s, struct cw_config *next, int64_t now, const
     config_free(old);
     children_reap(&s->ch, now); /* drops slots retired while not running */
     snapshot_gc(&s->ch, s->cfg->run_dir, s->gen, &s->gen_lo);
+    return true;
 }

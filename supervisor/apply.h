@@ -9,6 +9,7 @@
 #ifndef CW_SUPERVISOR_APPLY_H
 #define CW_SUPERVISOR_APPLY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common/config/config.h"
@@ -32,8 +33,9 @@ void apply_reload(struct supervisor *s, int64_t now);
 
 /* Puts next (a validated configuration, owned from now on) into effect like a reload: the next snapshot
  * generation, then only the children that must see it; `what` names it in the log ("reload", "configuration
- * 0123abcd from the central host"). A probe host's configuration from its central host comes this way. */
-void apply_next(struct supervisor *s, struct cw_config *next, int64_t now, const char *what);
+ * 0123abcd from the central host"). A probe host's configuration from its central host comes this way. Returns
+ * false when it could not be applied (its snapshot not written: logged, the previous configuration kept). */
+bool apply_next(struct supervisor *s, struct cw_config *next, int64_t now, const char *what);
 
 /* The central's configuration server for s->cfg (bus.config_address): opened, rebuilt or closed to match it
  * (supervisor/confserve.h); old is the configuration it served before (NULL at start). */

@@ -5,6 +5,7 @@
 #include "common/base/clock.h"
 #include "common/base/log.h"
 #include "common/proc/bus_config.h"
+#include "supervisor/reload.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -163,12 +164,15 @@ static void on_refused(struct confetch *f, const struct cw_config_reply *r)
              f->local->location, r->reason, f->have_central ? "still checking with" : "nothing to check:", d);
 }
 
-/* A NEW configuration: checked, saved, turned into what this host runs. NULL when it cannot be used. */
+/* A NEW configuration: checked and turned into what this host runs, kept as pending until it is applied
+ * (confetch_applied). NULL when it cannot be used. */
 static struct cw_config *on_new(struct confetch *f, const struct cw_config_reply *r)
 {
-    if (cw_hash64_mem(r->snapshot, r->snapshot_len) != r->hash || r->snapshot_len == 0) {
+    if (r->snapshot_len == 0 || probe_config_hash(r->snapshot, r->snapshot_len, r->store_address, r->alert_address,
+                                                  r->publish_address) != r->hash) {
         f->malformed++;
-        log_warn("a configuration from %s whose hash does not match its bytes: ignored", f->local->central_address);
+        log_warn("a configuration from %s whose hash does not match its bytes and addresses: ignored",
+                 f->local->central_address);
         return NULL;
     }
     if (f->have_central && r->hash == f->central.hash) return NULL; /* a late copy of what we run */
@@ -189,11 +193,9 @@ static struct cw_config *on_new(struct confetch *f, const struct cw_config_reply
         probe_central_free(&c);
         return NULL;
     }
-    if (probe_cache_save(f->local->run_dir, &c, err, sizeof err) != 0)
-        log_warn("%s: a restart before the central answers again will wait for it", err);
-    probe_central_free(&f->central);
-    f->central = c;
-    f->have_central = true;
+    probe_central_free(&f->pending); /* only the newest counts */
+    f->pending = c;
+    f->have_pending = true;
     log_info("configuration %016llx received from the central host %s: %zu endpoint%s for location %s",
              (unsigned long long)r->hash, f->local->central_address, next->n_endpoints,
              cw_plural((long long)next->n_endpoints), f->local->location);
@@ -241,15 +243,58 @@ struct cw_config *confetch_drain(struct confetch *f, int64_t now)
     return next;
 }
 
-struct cw_config *confetch_local_reload(struct confetch *f, struct cw_config *next, char *err, size_t errlen)
+void confetch_applied(struct confetch *f, bool applied)
 {
+    if (!f->have_pending) return;
+    f->have_pending = false;
+    if (!applied) { /* the next request names what still runs: the central sends this one again */
+        probe_central_free(&f->pending);
+        return;
+    }
+    char err[600];
+    if (probe_cache_save(f->local->run_dir, &f->pending, err, sizeof err) != 0)
+        log_warn("%s: a restart before the central answers again will wait for it", err);
+    probe_central_free(&f->central);
+    f->central = f->pending;
+    memset(&f->pending, 0, sizeof f->pending);
+    f->have_central = true;
+}
+
+/* The fetch's bus and socket made again with next's CURVE keys (a key rotated by a reload). 0, or -1 with err: then
+ * the old ones are kept. */
+static int rekey(struct confetch *f, const struct cw_config *next, char *err, size_t errlen)
+{
+    char e[600];
+    struct bus *bus = bus_new_for(next, e, sizeof e);
+    struct bus_socket *sock = bus ? bus_open(bus, BUS_FETCH_CONFIG, next->central_address, e, sizeof e) : NULL;
+    if (!sock) {
+        bus_free(bus);
+        snprintf(err, errlen, "the new CURVE keys cannot be used to reach the central host: %s", e);
+        return -1;
+    }
+    if (f->sock) bus_close(f->sock);
+    bus_free(f->bus);
+    f->bus = bus;
+    f->sock = sock;
+    /* the request out on the old socket is never answered: ask again at once, as if it had been */
+    f->poll.outstanding = false;
+    f->poll.next_ns = cw_mono_ns();
+    log_info("asking the central host %s with the new CURVE keys", next->central_address);
+    return 0;
+}
+
+int confetch_local_reload(struct confetch *f, struct cw_config *next, struct cw_config **run, char *err, size_t errlen)
+{
+    *run = NULL;
+    if (reload_curve_changed(f->local, next) && rekey(f, next, err, errlen) != 0) {
+        config_free(next);
+        return -1;
+    }
     config_free(f->local);
     f->local = next;
-    if (!f->have_central) {
-        snprintf(err, errlen, "no configuration from the central host yet");
-        return NULL;
-    }
-    return probe_effective(&f->central, next, err, errlen);
+    if (!f->have_central) return 0;
+    *run = probe_effective(&f->central, next, err, errlen);
+    return *run ? 0 : -1;
 }
 
 void confetch_free(struct confetch *f)
@@ -257,6 +302,7 @@ void confetch_free(struct confetch *f)
     if (f->sock) bus_close(f->sock);
     bus_free(f->bus);
     probe_central_free(&f->central);
+    probe_central_free(&f->pending);
     config_free(f->local);
     cw_buf_free(&f->scratch);
     memset(f, 0, sizeof *f);

@@ -6,9 +6,10 @@
  * a probe host whose central is away keeps checking; without one it waits, saying so every 30 s. Then a
  * CW_MSG_CONFIG_GET goes to the central at once and every poll interval (5 s; CLOCKWERK_CONFIG_POLL_MS for
  * tests), naming the location and the hash of the configuration it runs. The answer:
- *   NEW        decoded and validated (config_snapshot_decode), the local settings put over it, saved to
- *              central.snap, and handed to the supervisor, which applies it like a reload (supervisor/apply.c:
- *              only the workers whose shard changed restart);
+ *   NEW        decoded and validated (config_snapshot_decode), the local settings put over it, and handed to
+ *              the supervisor, which applies it like a reload (supervisor/apply.c: only the workers whose shard
+ *              changed restart); only once it is applied is it saved to central.snap and its hash named by the
+ *              next requests (an apply that fails gets it again at the next poll);
  *   UNCHANGED  nothing to do;
  *   REFUSED    its reason logged (once per reason, again in the 30 s waiting line), the last configuration kept.
  * One request is out at a time, on a BUS_FETCH_CONFIG socket that queues while disconnected. A request still
@@ -60,8 +61,10 @@ struct confetch {
     struct cw_config *local; /* the local file (a probe host's) */
     struct bus *bus;
     struct bus_socket *sock;
-    struct probe_central central; /* the last configuration received (have_central) */
+    struct probe_central central; /* the last configuration received and applied (have_central) */
     bool have_central;
+    struct probe_central pending; /* received, returned by confetch_drain, not yet applied (have_pending) */
+    bool have_pending;
     struct fetch_poll poll;
     int64_t next_wait_log_ns;
     int64_t sent_at_us; /* the outstanding request's sent_at_us */
@@ -82,11 +85,17 @@ int confetch_fd(const struct confetch *f);
 /* Sends the request when due, logs waiting / not answering; returns the monotonic time of the next thing due. */
 int64_t confetch_tick(struct confetch *f, int64_t now);
 /* Takes the answers waiting. Returns a new configuration to apply (the central's NEW one with the local
- * settings), or NULL. */
+ * settings; its hash in f->pending.hash), or NULL. The caller applies it and then calls confetch_applied. */
 struct cw_config *confetch_drain(struct confetch *f, int64_t now);
-/* A local reload (SIGHUP): takes next (owned from now on) as the local file. Returns the configuration to run
- * (the central's last one with next's settings), or NULL when there is none yet or it fails (err set then). */
-struct cw_config *confetch_local_reload(struct confetch *f, struct cw_config *next, char *err, size_t errlen);
+/* After the configuration confetch_drain returned was applied (or not): applied, it becomes the one this host runs
+ * (saved to central.snap, its hash named by the next requests); not applied, it is forgotten, so that the next
+ * request names the configuration still running and the central sends the new one again. */
+void confetch_applied(struct confetch *f, bool applied);
+/* A local reload (SIGHUP): takes next (owned from now on) as the local file. When its CURVE keys (bus.curve_key_file,
+ * curve_server_key, ...) changed, the fetch's bus and socket are made again with them first (a rotated key): when
+ * they cannot be, nothing changes. 0 with *run the configuration to run (the central's last one with next's
+ * settings), or NULL when there is none yet; -1 with err (next freed or taken, the previous configuration runs). */
+int confetch_local_reload(struct confetch *f, struct cw_config *next, struct cw_config **run, char *err, size_t errlen);
 /* The "configuration received from the central host at TIME (hash H)" part of the start line into out. */
 void confetch_describe(const struct confetch *f, char *out, size_t outlen);
 void confetch_free(struct confetch *f);

@@ -4,7 +4,9 @@
 #include "common/base/clock.h"
 #include "common/base/log.h"
 #include "common/proc/bus_config.h"
+#include "supervisor/probe.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,8 +40,8 @@ long confserve_admit(const struct confserve_loc *locs, size_t n, bool keys_check
     return found;
 }
 
-bool confserve_refusal_news(struct confserve_refusal *mem, size_t n, const char *key, const char *location, int64_t now,
-                            uint64_t *unlogged)
+bool confserve_refusal_news(struct confserve_refusal *mem, size_t n, struct ratelimit *lines, const char *key,
+                            const char *location, int64_t now, uint64_t *unlogged)
 {
     struct confserve_refusal *e = NULL, *oldest = &mem[0];
     for (size_t i = 0; i < n && !e; i++) {
@@ -47,7 +49,7 @@ bool confserve_refusal_news(struct confserve_refusal *mem, size_t n, const char 
         else if (mem[i].logged_ns < oldest->logged_ns) oldest = &mem[i];
     }
     *unlogged = 0;
-    if (e && now - e->logged_ns < CONFSERVE_RELOG_NS) {
+    if (e && !e->due && now - e->logged_ns < CONFSERVE_RELOG_NS) {
         e->unlogged++;
         return false;
     }
@@ -56,9 +58,16 @@ bool confserve_refusal_news(struct confserve_refusal *mem, size_t n, const char 
         memset(e, 0, sizeof *e);
         snprintf(e->key, sizeof e->key, "%s", key);
         snprintf(e->location, sizeof e->location, "%s", location);
+        e->logged_ns = 1; /* in use; due at once (now - 1 >= CONFSERVE_RELOG_NS for any now that is a line's) */
+        e->due = true;
+    }
+    if (!ratelimit_allow(lines, now)) { /* no line left across pairs: counted for this pair's next line */
+        e->unlogged++;
+        return false;
     }
     *unlogged = e->unlogged;
     e->unlogged = 0;
+    e->due = false;
     e->logged_ns = now > 0 ? now : 1;
     return true;
 }
@@ -67,6 +76,7 @@ static void locs_free(struct confserve_loc *locs, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         free(locs[i].name);
+        if (locs[i].snap) explicit_bzero(locs[i].snap, locs[i].snap_len); /* the endpoints' check secrets */
         free(locs[i].snap);
     }
     free(locs);
@@ -93,7 +103,8 @@ static int build_locs(const struct cw_config *cfg, struct confserve_loc **out, s
         }
         locs[n].name = cw_xstrdup(l->name);
         snprintf(locs[n].key, sizeof locs[n].key, "%s", l->key ? l->key : "");
-        locs[n].hash = cw_hash64_mem(locs[n].snap, locs[n].snap_len);
+        locs[n].hash = probe_config_hash(locs[n].snap, locs[n].snap_len, cfg->store_address, cfg->alert_address,
+                                         cfg->publish_address);
     }
     *out = locs;
     *n_out = n;
@@ -130,18 +141,57 @@ static void close_socket(struct confserve *cs)
     cs->address = NULL;
 }
 
-static int open_socket(struct confserve *cs, const struct cw_config *cfg, char *err, size_t errlen)
+/* A bus and a socket bound for cfg into `into` (its bus, sock, address, keys_checked). 0, or -1 with err (nothing
+ * left open). */
+static int open_socket(struct confserve *into, const struct cw_config *cfg, char *err, size_t errlen)
 {
-    cs->bus = bus_new_for(cfg, err, errlen);
-    if (!cs->bus) return -1;
-    cs->sock = bus_open(cs->bus, BUS_SERVE_CONFIG, cfg->config_address, err, errlen);
-    if (!cs->sock) {
-        close_socket(cs);
+    into->bus = bus_new_for(cfg, err, errlen);
+    if (!into->bus) return -1;
+    into->sock = bus_open(into->bus, BUS_SERVE_CONFIG, cfg->config_address, err, errlen);
+    if (!into->sock) {
+        close_socket(into);
         return -1;
     }
-    cs->address = cw_xstrdup(cfg->config_address);
-    cs->keys_checked = confserve_keys_checked(cfg, cfg->config_address);
+    into->address = cw_xstrdup(cfg->config_address);
+    into->keys_checked = confserve_keys_checked(cfg, cfg->config_address);
     return 0;
+}
+
+/* The socket cfg wants: the new one is bound before the old one closes, so a bind that fails leaves the old
+ * address served (with the new answers); the same address (new keys) must be closed before it is bound again.
+ * A failure is retried by confserve_tick; `quiet`: a retry, whose failures were said already. */
+static void rebind(struct confserve *cs, const struct cw_config *cfg, bool quiet)
+{
+    cs->stale = false;
+    if (!cfg->config_address) {
+        if (cs->sock) log_info("no longer serving the locations' configuration (bus.config_address removed)");
+        close_socket(cs);
+        return;
+    }
+    if (cs->address && strcmp(cs->address, cfg->config_address) == 0) close_socket(cs);
+    struct confserve fresh = { 0 };
+    char err[600];
+    if (open_socket(&fresh, cfg, err, sizeof err) != 0) {
+        cs->stale = true;
+        cs->retry_ns = cw_mono_ns() + CONFSERVE_RETRY_NS;
+        if (quiet) return;
+        if (cs->sock)
+            log_error("cannot serve the locations' configuration on %s: %s; still serving it on %s; trying %s again "
+                      "every %d s",
+                      cfg->config_address, err, cs->address, cfg->config_address,
+                      (int)(CONFSERVE_RETRY_NS / 1000000000));
+        else
+            log_error("cannot serve the locations' configuration on %s: %s; NOT serving it now (the probe hosts keep "
+                      "checking with what they have); trying again every %d s",
+                      cfg->config_address, err, (int)(CONFSERVE_RETRY_NS / 1000000000));
+        return;
+    }
+    close_socket(cs);
+    cs->bus = fresh.bus;
+    cs->sock = fresh.sock;
+    cs->address = fresh.address;
+    cs->keys_checked = fresh.keys_checked;
+    log_info("serving the configuration of the locations on %s", cs->address);
 }
 
 int confserve_open(struct confserve *cs, const struct cw_config *cfg, char *err, size_t errlen)
@@ -177,17 +227,18 @@ int confserve_reload(struct confserve *cs, const struct cw_config *cfg, bool cur
     size_t n;
     if (build_locs(cfg, &locs, &n, err, errlen) != 0) return -1;
     bool moved = !cfg->config_address || !cs->address || strcmp(cfg->config_address, cs->address) != 0;
-    if (moved || curve_changed || admitted_changed(cs->locs, cs->n_locs, locs, n)) {
-        close_socket(cs);
-        if (cfg->config_address && open_socket(cs, cfg, err, errlen) != 0) {
-            locs_free(locs, n);
-            return -1;
-        }
-        if (cs->sock) log_info("serving the configuration of the locations on %s", cs->address);
-        else log_info("no longer serving the locations' configuration (bus.config_address removed)");
-    }
+    bool again = moved || curve_changed || cs->stale || admitted_changed(cs->locs, cs->n_locs, locs, n);
     take_locs(cs, cfg, locs, n);
+    if (again) rebind(cs, cfg, false);
     return 0;
+}
+
+int64_t confserve_tick(struct confserve *cs, const struct cw_config *cfg, int64_t now)
+{
+    if (!cs->stale) return INT64_MAX;
+    if (now < cs->retry_ns) return cs->retry_ns;
+    rebind(cs, cfg, true);
+    return cs->stale ? cs->retry_ns : INT64_MAX;
 }
 
 int confserve_fd(const struct confserve *cs) { return cs->sock ? bus_fd(cs->sock) : -1; }
@@ -224,8 +275,8 @@ static void answer(struct confserve *cs, const struct bus_msg *m, int64_t now)
         const char *key = m->peer_key[0] ? m->peer_key : "(none)";
         uint64_t unlogged;
         char more[64] = "";
-        if (confserve_refusal_news(cs->refusals, CONFSERVE_REFUSALS, key, g.location, now, &unlogged) &&
-            ratelimit_allow(&cs->refused_log, now)) {
+        if (confserve_refusal_news(cs->refusals, CONFSERVE_REFUSALS, &cs->refused_log, key, g.location, now,
+                                   &unlogged)) {
             if (unlogged) snprintf(more, sizeof more, " (%llu more since its last line)", (unsigned long long)unlogged);
             log_warn("configuration refused to key %s claiming location \"%s\": %s%s", key, g.location, why, more);
         }
@@ -277,6 +328,7 @@ void confserve_free(struct confserve *cs)
     free(cs->store_address);
     free(cs->alert_address);
     free(cs->publish_address);
+    if (cs->scratch.data) explicit_bzero(cs->scratch.data, cs->scratch.cap); /* the last reply's snapshot */
     cw_buf_free(&cs->scratch);
     memset(cs, 0, sizeof *cs);
 }

@@ -5,7 +5,8 @@
  * One BUS_SERVE_CONFIG socket (ROUTER, bound) on a bus of its own, made from the configuration (its CURVE keys,
  * the locations' keys admitted), served from the supervisor's ppoll loop: its descriptor is edge-triggered, so
  * every wake-up drains it. Each location's answer is prepared once per configuration, not per request:
- * config_for_location + config_snapshot_encode, and its hash (FNV-1a 64 over those bytes), rebuilt at every
+ * config_for_location + config_snapshot_encode, and its hash (probe_config_hash: over those bytes and the central's
+ * store/alert/publish addresses, so that a reload changing only an address reaches the probes), rebuilt at every
  * reload. A request names its location and the hash of what the probe runs: the same hash gets UNCHANGED (a few
  * bytes), another one NEW with the bytes and the central's store/alert/publish addresses as configured (a
  * wildcard host stays one: the probe puts the host it reached the central at in its place).
@@ -38,7 +39,7 @@ struct confserve_loc {
     char key[BUS_CURVE_Z85_LEN + 1]; /* its CURVE public key (Z85) */
     unsigned char *snap;             /* config_snapshot_encode of config_for_location */
     size_t snap_len;
-    uint64_t hash;        /* FNV-1a 64 of snap */
+    uint64_t hash;        /* probe_config_hash of snap and the central's addresses */
     uint64_t hash_logged; /* the hash last named in "location NAME connected" (0: not yet) */
 };
 
@@ -49,7 +50,8 @@ struct confserve_loc {
 struct confserve_refusal {
     char key[BUS_CURVE_Z85_LEN + 1];
     char location[CW_LOCATION_NAME_MAX + 1];
-    int64_t logged_ns; /* monotonic; 0: a free entry */
+    int64_t logged_ns; /* monotonic, of its last line; 0: a free entry */
+    bool due;          /* never logged yet: its first line waits for the rate limit only */
     uint64_t unlogged; /* refusals of this pair since its last line */
 };
 
@@ -58,6 +60,8 @@ struct confserve {
     struct bus_socket *sock;
     char *address;     /* config_address it is bound to */
     bool keys_checked; /* CURVE on the socket: the peer's key must be its location's */
+    bool stale;        /* the socket is not the one the configuration wants (a bind failed): retried */
+    int64_t retry_ns;  /* monotonic: the next try when stale */
     struct confserve_loc *locs;
     size_t n_locs;
     char *store_address, *alert_address, *publish_address; /* as the central's file says them */
@@ -71,9 +75,16 @@ struct confserve {
  * (nothing left open). */
 int confserve_open(struct confserve *cs, const struct cw_config *cfg, char *err, size_t errlen);
 /* A reload: prepares the answers of cfg (the new configuration) and, when the address, the bus's keys or the
- * locations' keys (its allow-list) changed, opens the socket again (closes it when cfg has no config_address). 0, or
- * -1 with err: then the server keeps serving the previous answers. */
+ * locations' keys (its allow-list) changed, opens the socket again (closes it when cfg has no config_address). The new
+ * socket is bound before the old one closes: when that bind fails the old address goes on serving (the new answers),
+ * which is logged, and confserve_tick tries again every CONFSERVE_RETRY_NS (new keys on the same address: it is
+ * closed first, and "NOT serving" is logged until the retry succeeds). 0, or -1 with err when the answers cannot be
+ * prepared: then nothing changed, the previous answers are served. */
 int confserve_reload(struct confserve *cs, const struct cw_config *cfg, bool curve_changed, char *err, size_t errlen);
+#define CONFSERVE_RETRY_NS (5000000000LL)
+/* Binds again the socket cfg (the running configuration) wants after a failed bind, when due. Returns when it is due
+ * next (INT64_MAX: nothing to retry). */
+int64_t confserve_tick(struct confserve *cs, const struct cw_config *cfg, int64_t now);
 /* The descriptor to poll (-1 when closed). */
 int confserve_fd(const struct confserve *cs);
 /* Answers every request waiting, without blocking (at most a bounded number: returns true when more may wait,
@@ -88,9 +99,11 @@ void confserve_free(struct confserve *cs);
 long confserve_admit(const struct confserve_loc *locs, size_t n, bool keys_checked, const char *location,
                      const char *peer_key, char *why, size_t whylen);
 /* Whether a refusal of (key, location) is to be logged now: the first of the pair, then once CONFSERVE_RELOG_NS after
- * its last line (*unlogged: how many were not logged in between). The least recently logged entry makes room. */
-bool confserve_refusal_news(struct confserve_refusal *mem, size_t n, const char *key, const char *location, int64_t now,
-                            uint64_t *unlogged);
+ * its last line, and only when `lines` (the limit across pairs) allows a line now (*unlogged: how many refusals of
+ * the pair were not logged since its last line). A refusal not logged is counted for the pair's next line. The
+ * least recently logged entry makes room. */
+bool confserve_refusal_news(struct confserve_refusal *mem, size_t n, struct ratelimit *lines, const char *key,
+                            const char *location, int64_t now, uint64_t *unlogged);
 /* Whether a CURVE key is checked on a socket bound to address for cfg: tcp:// with bus.curve_key_file. */
 bool confserve_keys_checked(const struct cw_config *cfg, const char *address);
 

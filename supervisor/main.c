@@ -161,13 +161,17 @@ static int64_t serve_and_fetch(struct supervisor *s, int64_t now)
 {
     int64_t next = INT64_MAX;
     if (s->serve && confserve_drain(s->serve)) next = now;
+    if (s->serve && s->stop.phase == STOP_NONE) {
+        int64_t retry = confserve_tick(s->serve, s->cfg, now);
+        if (retry < next) next = retry;
+    }
     if (!s->fetch || s->stop.phase != STOP_NONE) return next;
     struct cw_config *central = confetch_drain(s->fetch, now);
     if (central) {
         char what[96];
         snprintf(what, sizeof what, "configuration %016llx from the central host",
-                 (unsigned long long)s->fetch->central.hash);
-        apply_next(s, central, now, what);
+                 (unsigned long long)s->fetch->pending.hash);
+        confetch_applied(s->fetch, apply_next(s, central, now, what));
     }
     int64_t due = confetch_tick(s->fetch, now);
     return due < next ? due : next;

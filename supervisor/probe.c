@@ -15,23 +15,38 @@
 #include <unistd.h>
 
 #define CACHE_MAGIC "CWCENTRL"
-#define CACHE_VERSION 1u
+#define CACHE_VERSION 2u                             /* 1: the hash covered the snapshot bytes only */
 #define CACHE_MAX ((size_t)CW_CONFIG_MSG_MAX + 4096) /* a snapshot as large as a CONFIG may carry, and the header */
-#define ADDRESS_MAX 1024
 
 void probe_central_free(struct probe_central *c)
 {
     free(c->store_address);
     free(c->alert_address);
     free(c->publish_address);
+    if (c->snap) explicit_bzero(c->snap, c->snap_len); /* the endpoints' check secrets */
     free(c->snap);
     memset(c, 0, sizeof *c);
+}
+
+uint64_t probe_config_hash(const void *snap, size_t len, const char *store, const char *alert, const char *publish)
+{
+    struct cw_buf b = { 0 };
+    le_buf_u64(&b, cw_hash64_mem(snap, len));
+    const char *addresses[3] = { store, alert, publish };
+    for (int i = 0; i < 3; i++) {
+        size_t n = addresses[i] ? strlen(addresses[i]) : 0;
+        le_buf_u16(&b, (uint16_t)(n > CW_ADDRESS_MAX ? CW_ADDRESS_MAX : n));
+        cw_buf_put(&b, addresses[i], n > CW_ADDRESS_MAX ? CW_ADDRESS_MAX : n);
+    }
+    uint64_t h = cw_hash64_mem(b.data, b.len);
+    cw_buf_free(&b);
+    return h;
 }
 
 static void put_str(struct cw_buf *out, const char *s)
 {
     size_t n = s ? strlen(s) : 0;
-    if (n > ADDRESS_MAX) n = ADDRESS_MAX; /* never: addresses are validated far shorter */
+    if (n > CW_ADDRESS_MAX) n = CW_ADDRESS_MAX; /* never: addresses are validated far shorter */
     le_buf_u16(out, (uint16_t)n);
     cw_buf_put(out, s, n);
 }
@@ -53,7 +68,7 @@ void probe_cache_encode(const struct probe_central *c, struct cw_buf *out)
 static char *read_str(struct le_reader *r)
 {
     uint16_t n = le_read_u16(r);
-    if (n > ADDRESS_MAX) {
+    if (n > CW_ADDRESS_MAX) {
         le_reader_fail(r, "an address longer than 1024 bytes");
         return NULL;
     }
@@ -84,7 +99,9 @@ int probe_cache_decode(const void *data, size_t len, struct probe_central *out, 
     uint32_t n = le_read_u32(&r);
     const uint8_t *snap = r.why ? NULL : le_read_bytes(&r, n);
     if (snap && r.left != 0) le_reader_fail(&r, "trailing bytes");
-    if (snap && !r.why && cw_hash64_mem(snap, n) != out->hash) le_reader_fail(&r, "damaged: the hash does not match");
+    if (snap && !r.why &&
+        probe_config_hash(snap, n, out->store_address, out->alert_address, out->publish_address) != out->hash)
+        le_reader_fail(&r, "damaged: the hash does not match");
     if (snap && !r.why && n == 0) le_reader_fail(&r, "no configuration in it");
     if (r.why) {
         *why = r.why;
@@ -115,42 +132,9 @@ int probe_cache_save(const char *run_dir, const struct probe_central *c, char *e
     const char *step = "write";
     int rc = cw_write_file_atomic(path, tmp, b.data, b.len, true, &step);
     if (rc != 0) snprintf(err, errlen, "cannot save %s: %s: %s", path, step, strerror(errno));
+    explicit_bzero(b.data, b.len);
     cw_buf_free(&b);
     return rc;
-}
-
-/* The whole file into *data (malloc'd). 1, 0 when it does not exist, -1 with err. */
-static int read_whole(const char *path, unsigned char **data, size_t *len, char *err, size_t errlen)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) {
-        if (errno == ENOENT) return 0;
-        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
-        return -1;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > CACHE_MAX) {
-        snprintf(err, errlen, "%s: not a regular file of at most %zu bytes", path, CACHE_MAX);
-        close(fd);
-        return -1;
-    }
-    size_t size = (size_t)st.st_size, got = 0;
-    unsigned char *buf = cw_xmalloc(size ? size : 1);
-    while (got < size) {
-        ssize_t r = read(fd, buf + got, size - got);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
-        got += (size_t)r;
-    }
-    close(fd);
-    if (got != size) {
-        snprintf(err, errlen, "cannot read %s: %s", path, got < size ? "short read" : strerror(errno));
-        free(buf);
-        return -1;
-    }
-    *data = buf;
-    *len = size;
-    return 1;
 }
 
 int probe_cache_load(const char *run_dir, struct probe_central *out, char *err, size_t errlen)
@@ -162,11 +146,12 @@ int probe_cache_load(const char *run_dir, struct probe_central *out, char *err, 
     }
     unsigned char *data = NULL;
     size_t len = 0;
-    int rc = read_whole(path, &data, &len, err, errlen);
+    int rc = cw_read_file(path, path, CACHE_MAX, &data, &len, err, errlen);
     if (rc <= 0) return rc;
     const char *why = NULL;
     rc = probe_cache_decode(data, len, out, &why) == 0 ? 1 : -1;
     if (rc < 0) snprintf(err, errlen, "%s: %s", path, why);
+    explicit_bzero(data, len); /* the endpoints' check secrets */
     free(data);
     return rc;
 }
@@ -223,7 +208,7 @@ static int overlay(struct cw_config *cfg, const struct probe_central *c, const s
                    size_t errlen)
 {
     struct cw_arena *a = cfg->arena;
-    char addr[3][ADDRESS_MAX + 64];
+    char addr[3][CW_ADDRESS_MAX + 64];
     const char *sent[3] = { c->store_address, c->alert_address, c->publish_address };
     for (int i = 0; i < 3; i++)
         if (probe_resolve_address(sent[i], local->central_address, addr[i], sizeof addr[i], err, errlen) != 0)

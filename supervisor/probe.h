@@ -6,7 +6,7 @@
  * What the central sends (CW_MSG_CONFIG NEW, docs/protocol.md 2.10) is kept exactly: the snapshot bytes, their
  * hash, the three addresses as the central wrote them, and when it came. The file is that, in one container
  * (docs/protocol.md "central.snap"): written atomically (temporary file, fsync, rename), mode 0600 (it holds the
- * endpoints' check secrets), read back whole and checked (magic, version, sizes, the hash over the bytes). So a
+ * endpoints' check secrets), read back whole and checked (magic, version, sizes, the hash over the bytes and the addresses). So a
  * probe that restarts while the central is away starts checking at once with the last configuration it had, and
  * a local change (workers, log level) applies to it at once too: the local settings are put over it each time.
  *
@@ -29,13 +29,19 @@
 
 /* The last configuration the central host sent. */
 struct probe_central {
-    uint64_t hash;          /* FNV-1a 64 of snap (cw_hash64_mem): what CONFIG_GET's have_hash names */
+    uint64_t hash;          /* probe_config_hash of snap and the addresses: what CONFIG_GET's have_hash names */
     int64_t received_at_us; /* wall clock when it came */
     char *store_address, *alert_address, *publish_address; /* as sent: a wildcard host not yet replaced */
     unsigned char *snap;                                   /* config_snapshot_encode's bytes */
     size_t snap_len;
 };
 void probe_central_free(struct probe_central *c);
+
+/* What names a configuration the central host sends (CW_MSG_CONFIG's hash, CONFIG_GET's have_hash, central.snap's
+ * hash): FNV-1a 64 over the FNV-1a 64 of the snapshot bytes (8 bytes, little-endian) followed by the store, alert
+ * and publish addresses as the central's file has them, each as a 2-byte little-endian length and its bytes (NULL:
+ * empty). A reload of the central that changes only an address changes it too, so the probes get it. */
+uint64_t probe_config_hash(const void *snap, size_t len, const char *store, const char *alert, const char *publish);
 
 /* The container's bytes (appended to out) and back. decode: 0, or -1 with a static reason in *why (bad magic,
  * version, truncated, trailing bytes, a hash that does not match the bytes); out owns copies. */

@@ -174,6 +174,43 @@ static int write_all(int fd, const uint8_t *p, size_t n)
     return 0;
 }
 
+int cw_read_file(const char *path, const char *what, size_t max, unsigned char **data, size_t *len, char *err,
+                 size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        int e = errno;
+        snprintf(err, errlen, "cannot open %s: %s", what, strerror(e));
+        return e == ENOENT ? 0 : -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (unsigned long long)st.st_size > max) {
+        snprintf(err, errlen, "%s: not a regular file of at most %zu bytes", what, max);
+        close(fd);
+        return -1;
+    }
+    size_t size = (size_t)st.st_size, got = 0;
+    unsigned char *buf = cw_xmalloc(size ? size : 1);
+    ssize_t r = 1;
+    while (got < size && r != 0) {
+        r = read(fd, buf + got, size - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) break;
+        got += (size_t)r;
+    }
+    int e = errno;
+    close(fd);
+    if (got != size) { /* a read error, or the file shrank under us */
+        snprintf(err, errlen, "cannot read %s: %s", what, r < 0 ? strerror(e) : "short read");
+        explicit_bzero(buf, got);
+        free(buf);
+        return -1;
+    }
+    *data = buf;
+    *len = size;
+    return 1;
+}
+
 int cw_write_file_atomic(const char *path, const char *tmp, const void *data, size_t len, bool durable,
                          const char **failed)
 {

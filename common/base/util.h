@@ -58,6 +58,13 @@ char *cw_xstrdup(const char *s);
 int cw_write_file_atomic(const char *path, const char *tmp, const void *data, size_t len, bool durable,
                          const char **failed);
 
+/* The whole regular file at path, of at most max bytes, into *data (malloc'd, never NULL on success: free it, and
+ * wipe it first with explicit_bzero when it may hold secrets) and *len. The path's last component is not followed
+ * when it is a symbolic link. 1; 0 when the file does not exist; -1 otherwise; err receives a one-line reason
+ * naming `what` (e.g. "snapshot /run/x") in both cases. */
+int cw_read_file(const char *path, const char *what, size_t max, unsigned char **data, size_t *len, char *err,
+                 size_t errlen);
+
 /* "s" unless n is 1: "%zu endpoint%s", n, cw_plural(n). */
 static inline const char *cw_plural(long long n) { return n == 1 ? "" : "s"; }
 

@@ -340,38 +340,6 @@ static bool decode(struct rd *r, struct cw_config *c, uint32_t n_endpoints, unsi
     return decode_endpoints(r, c, n_endpoints, slot, slots) && snap_alerting_plausible(c, n_endpoints, slots > 0);
 }
 
-static uint8_t *read_file(const char *path, size_t *len, char *err, size_t errlen)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot open snapshot %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (unsigned long long)st.st_size > SNAP_MAX_SIZE) {
-        snprintf(err, errlen, "snapshot %s: not a regular file of sane size", path);
-        close(fd);
-        return NULL;
-    }
-    size_t size = (size_t)st.st_size, got = 0;
-    uint8_t *data = cw_xmalloc(size ? size : 1);
-    while (got < size) {
-        ssize_t r = read(fd, data + got, size - got);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) {
-            snprintf(err, errlen, "cannot read snapshot %s: %s", path, strerror(errno));
-            free(data);
-            close(fd);
-            return NULL;
-        }
-        if (r == 0) break;
-        got += (size_t)r;
-    }
-    close(fd);
-    *len = got;
-    return data;
-}
-
 /* The snapshot in data (a file's bytes or a message's), named `what` in messages. */
 static struct cw_config *parse(const uint8_t *data, size_t len, unsigned slot, unsigned slots, bool all_secrets,
                                const char *what, char *err, size_t errlen)
@@ -416,8 +384,10 @@ struct cw_config *config_snapshot_read(const char *path, unsigned slot, unsigned
         return NULL;
     }
     size_t len = 0;
-    uint8_t *data = read_file(path, &len, err, errlen);
-    if (!data) return NULL;
+    unsigned char *data = NULL;
+    char what[4200];
+    snprintf(what, sizeof what, "snapshot %s", path);
+    if (cw_read_file(path, what, SNAP_MAX_SIZE, &data, &len, err, errlen) != 1) return NULL;
     struct cw_config *cfg = parse(data, len, slot, slots, false, path, err, errlen);
     explicit_bzero(data, len);
     free(data);

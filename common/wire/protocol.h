@@ -245,6 +245,7 @@ struct cw_config_reply {
     size_t snapshot_len;
 };
 #define CW_CONFIG_MSG_MAX (256u * 1024 * 1024) /* largest CW_MSG_CONFIG a probe host accepts */
+#define CW_ADDRESS_MAX 1024 /* bytes of a bus address in CW_MSG_CONFIG and in a probe host's central.snap */
 int proto_config_reply_encode(struct cw_buf *b, const struct cw_config_reply *r);
 int proto_config_reply_decode(const void *payload, size_t len, struct cw_config_reply *out, const char **why);
 

@@ -8,7 +8,6 @@
 #include "common/wire/proto_codec.h"
 #include "common/wire/protocol.h"
 
-#define ADDRESS_MAX 1024        /* bytes of a bus address in CW_MSG_CONFIG */
 #define RTT_MAX_US 3600000000LL /* a round trip above an hour is not a measurement */
 /* |offset| cannot exceed the span of the accepted clock readings */
 #define OFFSET_MAX_US (CW_CHECKED_AT_MAX_US - CW_CHECKED_AT_MIN_US)
@@ -155,8 +154,8 @@ static bool fits(const char *s, size_t max) { return !s || strlen(s) <= max; }
 static const char *config_reply_problem(const struct cw_config_reply *c)
 {
     if (!clock_valid(c->echo_sent_at_us) || !clock_valid(c->central_at_us)) return "time out of range";
-    if (!fits(c->reason, CW_ERROR_MAX) || !fits(c->store_address, ADDRESS_MAX) ||
-        !fits(c->alert_address, ADDRESS_MAX) || !fits(c->publish_address, ADDRESS_MAX))
+    if (!fits(c->reason, CW_ERROR_MAX) || !fits(c->store_address, CW_ADDRESS_MAX) ||
+        !fits(c->alert_address, CW_ADDRESS_MAX) || !fits(c->publish_address, CW_ADDRESS_MAX))
         return "string too long";
     bool addresses = !empty(c->store_address) && !empty(c->alert_address) && !empty(c->publish_address);
     bool no_addresses = empty(c->store_address) && empty(c->alert_address) && empty(c->publish_address);
@@ -191,9 +190,9 @@ int proto_config_reply_encode(struct cw_buf *b, const struct cw_config_reply *c)
     le_buf_u64(b, (uint64_t)c->echo_sent_at_us);
     le_buf_u64(b, (uint64_t)c->central_at_us);
     proto_put_str(b, c->reason, CW_ERROR_MAX);
-    proto_put_str(b, c->store_address, ADDRESS_MAX);
-    proto_put_str(b, c->alert_address, ADDRESS_MAX);
-    proto_put_str(b, c->publish_address, ADDRESS_MAX);
+    proto_put_str(b, c->store_address, CW_ADDRESS_MAX);
+    proto_put_str(b, c->alert_address, CW_ADDRESS_MAX);
+    proto_put_str(b, c->publish_address, CW_ADDRESS_MAX);
     le_buf_u32(b, (uint32_t)c->snapshot_len);
     if (c->snapshot_len) cw_buf_put(b, c->snapshot, c->snapshot_len);
     return 0;
@@ -208,9 +207,9 @@ int proto_config_reply_decode(const void *payload, size_t len, struct cw_config_
     out->echo_sent_at_us = (int64_t)le_read_u64(&r);
     out->central_at_us = (int64_t)le_read_u64(&r);
     out->reason = proto_get_str(&r, CW_ERROR_MAX);
-    out->store_address = proto_get_str(&r, ADDRESS_MAX);
-    out->alert_address = proto_get_str(&r, ADDRESS_MAX);
-    out->publish_address = proto_get_str(&r, ADDRESS_MAX);
+    out->store_address = proto_get_str(&r, CW_ADDRESS_MAX);
+    out->alert_address = proto_get_str(&r, CW_ADDRESS_MAX);
+    out->publish_address = proto_get_str(&r, CW_ADDRESS_MAX);
     out->snapshot_len = le_read_u32(&r);
     out->snapshot = le_read_bytes(&r, out->snapshot_len);
     if (!r.why && out->snapshot_len == 0) out->snapshot = NULL;

@@ -10,13 +10,21 @@ each with its own run_dir and its own CURVE key pair (`clockwerk keygen`).
   - a probe host whose key is another location's is refused (logged at both ends) and gets nothing: no worker,
     no central.snap; one whose key the central does not know at all gets nothing either;
   - `clockwerk -t` accepts a probe host's file ("probe host fra of ...") and refuses every key a probe host must not
-    have, and a probe host without the keys it needs.
+    have, and a probe host without the keys it needs;
+  - a reload of the central changing only its store_address reaches the probe (the hash covers the addresses), and
+    a restarted probe has it from central.snap;
+  - a NEW configuration the probe cannot apply is asked for again and applied once it can be;
+  - a probe host's key rotated by a reload (central, then probe) is used for its configuration fetch;
+  - a reload moving the central's config_address to a port that is taken keeps the old address serving, and binds
+    the new one once it is free.
 The probes poll every 200 ms here (CLOCKWERK_CONFIG_POLL_MS) instead of 5 s.
 """
 
+import contextlib
 import json
 import os
 import re
+import socket
 import stat
 
 import harness
@@ -275,3 +283,106 @@ def test_location_added_by_a_reload():
                 central.wait_count(t.url("/ok?nyc"), 1, timeout=30)
                 nyc.stop()
             central.stop()
+
+
+@contextlib.contextmanager
+def _central_with_fra(d, t):
+    """A central serving location fra, and fra's probe host once it has its configuration: (site, central, fra)."""
+    site = Site(d, t, locations=("fra",))
+    with Clockwerk(site.central(), d, name="central") as central:
+        central.wait_ready(titles=["clockwerk: storer"])
+        with _start_probe(site, "fra") as fra:
+            fra.wait_log(RECEIVED, timeout=30)
+            yield site, central, fra
+            if fra.running():
+                fra.stop()
+        central.stop()
+
+
+def test_address_only_reload_reaches_probes():
+    """A reload of the central that changes only its store_address: the probe gets it (the configuration's hash
+    covers the addresses, not only the endpoints), its results go to the new storer, and a restarted probe starts
+    with the new address (central.snap)."""
+    with tempdir() as d, Targets() as t, _central_with_fra(d, t) as (site, central, fra):
+        central.wait_count(t.url("/ok?fra"), 1, timeout=30)
+        mark = fra.log_mark()
+        site.bus["store_address"] = "tcp://0.0.0.0:%d" % harness.free_port()
+        central.reload(site.central())
+        central.wait_log(r"reload: .*restarting storer")
+        fra.wait_log(RECEIVED + r" .*: 2 endpoints for location fra", since=mark, timeout=30)
+        stored = central.count_rows(t.url("/ok?fra"))
+        central.wait_count(t.url("/ok?fra"), stored + 2, timeout=30)
+        fra.stop()
+        received = len(re.findall(RECEIVED, fra.log_text()))
+        # restarted: central.snap has the new address (results stored by the new storer at once), and the central
+        # answers its first request (at once, then every 200 ms) UNCHANGED: no NEW again
+        with _start_probe(site, "fra") as again:
+            again.wait_log(r"checking with the configuration received from the central host", timeout=30)
+            stored = central.count_rows(t.url("/ok?fra"))
+            central.wait_count(t.url("/ok?fra"), stored + 2, timeout=30)
+            check(len(re.findall(RECEIVED, again.log_text())) == received,
+                  "the restarted probe got a NEW configuration: central.snap did not have the new address")
+            again.stop()
+
+
+def _next_snapshot_path(run_dir):
+    gens = [int(m.group(1)) for m in (re.match(r"config\.(\d+)\.snap$", n) for n in os.listdir(run_dir)) if m]
+    return os.path.join(run_dir, "config.%d.snap" % (max(gens) + 1))
+
+
+def test_configuration_retried_after_a_failed_apply():
+    """A NEW configuration the probe cannot apply (its next snapshot cannot be written): it is neither recorded nor
+    saved, so the next request asks again and it is applied once the cause is gone."""
+    with tempdir() as d, Targets() as t, _central_with_fra(d, t) as (site, central, fra):
+        fra.wait_ready(titles=["clockwerk: worker 0/1"])
+        blocker = _next_snapshot_path(os.path.join(d, "run-fra"))
+        os.mkdir(blocker)  # the next generation's file cannot be written
+        mark = fra.log_mark()
+        central.reload(site.central(site.endpoints + [endpoint(t.url("/ok?new"), timeout=1)]))
+        fra.wait_log(r"cannot write snapshot", since=mark, timeout=30)
+        fra.wait_log(r"from the central host failed: still running the previous configuration", since=mark)
+        os.rmdir(blocker)
+        fra.wait_log(r"configuration [0-9a-f]{16} from the central host: 3 endpoints \(\+1\)", since=mark,
+                     timeout=30)
+
+
+def test_probe_key_rotation_by_reload():
+    """An operator rotates a probe host's key: the central admits the new key (reload), the probe's old key is no
+    longer answered; a SIGHUP of the probe with the new key file makes its configuration fetch use it."""
+    with tempdir() as d, Targets() as t, _central_with_fra(d, t) as (site, central, fra):
+        _, new_pub = _keygen(d, "fra2")
+        cfg = site.central(site.endpoints + [endpoint(t.url("/ok?new"), timeout=1)])
+        cfg["locations"][0]["key"] = new_pub
+        mark = fra.log_mark()
+        central.reload(cfg)
+        fra.wait_log(r"not answering since", since=mark, timeout=30)
+        mark = fra.log_mark()
+        fra.reload(site.probe("fra", key="fra2"))
+        fra.wait_log(r"asking the central host .* with the new CURVE keys", since=mark)
+        fra.wait_log(r"answering again", since=mark, timeout=30)
+        fra.wait_log(RECEIVED + r" .*: 3 endpoints for location fra", since=mark, timeout=30)
+
+
+def test_config_address_move_keeps_serving_until_the_new_one_binds():
+    """A reload moving bus.config_address to a port that is taken: the central keeps serving on the old address
+    (with the new answers) and binds the new one once it is free."""
+    taken = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        new_address = "tcp://127.0.0.1:%d" % taken.getsockname()[1]
+        with tempdir() as d, Targets() as t, _central_with_fra(d, t) as (site, central, fra):
+            mark, cmark = fra.log_mark(), central.log_mark()
+            cfg = site.central(site.endpoints + [endpoint(t.url("/ok?new"), timeout=1)])
+            cfg["bus"]["config_address"] = new_address
+            central.reload(cfg)
+            central.wait_log(r"cannot serve the locations' configuration on %s: .*still serving it on %s"
+                             % (re.escape(new_address), re.escape(site.config_address)), since=cmark)
+            fra.wait_log(RECEIVED + r" .*: 3 endpoints for location fra", since=mark, timeout=30)
+            check(not re.search(r"not answering", fra.log_since(mark)),
+                  "the probe lost its central while the new address could not be bound")
+            taken.close()
+            central.wait_log(r"serving the configuration of the locations on %s" % re.escape(new_address),
+                             since=cmark, timeout=30)
+    finally:
+        taken.close()

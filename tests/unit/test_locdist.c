@@ -54,23 +54,46 @@ static void test_refusal_memory(void **state)
     (void)state;
     struct confserve_refusal mem[3];
     memset(mem, 0, sizeof mem);
+    struct ratelimit lines = { .what = "refused configuration requests" };
     uint64_t unlogged;
     /* the first refusal of a pair is logged, the next ones within 10 minutes are counted; other pairs are news */
-    assert_true(confserve_refusal_news(mem, 3, KEY_NYC, "fra", 1 * S, &unlogged));
+    assert_true(confserve_refusal_news(mem, 3, &lines, KEY_NYC, "fra", 1 * S, &unlogged));
     assert_int_equal(unlogged, 0);
-    assert_true(confserve_refusal_news(mem, 3, KEY_NYC, "sgp", 2 * S, &unlogged));
-    assert_true(confserve_refusal_news(mem, 3, KEY_FRA, "nyc", 3 * S, &unlogged));
+    assert_true(confserve_refusal_news(mem, 3, &lines, KEY_NYC, "sgp", 2 * S, &unlogged));
+    assert_true(confserve_refusal_news(mem, 3, &lines, KEY_FRA, "nyc", 3 * S, &unlogged));
     for (int i = 0; i < 100; i++)
-        assert_false(confserve_refusal_news(mem, 3, KEY_NYC, "sgp", 4 * S + i * S, &unlogged));
+        assert_false(confserve_refusal_news(mem, 3, &lines, KEY_NYC, "sgp", 4 * S + i * S, &unlogged));
     /* 10 minutes after its line: logged again, with the count of what was not */
-    assert_true(confserve_refusal_news(mem, 3, KEY_NYC, "sgp", 2 * S + CONFSERVE_RELOG_NS, &unlogged));
+    assert_true(confserve_refusal_news(mem, 3, &lines, KEY_NYC, "sgp", 2 * S + CONFSERVE_RELOG_NS, &unlogged));
     assert_int_equal(unlogged, 100);
-    assert_false(confserve_refusal_news(mem, 3, KEY_NYC, "sgp", 3 * S + CONFSERVE_RELOG_NS, &unlogged));
+    assert_false(confserve_refusal_news(mem, 3, &lines, KEY_NYC, "sgp", 3 * S + CONFSERVE_RELOG_NS, &unlogged));
     /* a fourth pair takes the place of the least recently logged one (nyc/fra), which is news again after */
-    assert_true(confserve_refusal_news(mem, 3, "(none)", "fra", 5 * S + CONFSERVE_RELOG_NS, &unlogged));
-    assert_false(confserve_refusal_news(mem, 3, KEY_NYC, "sgp", 6 * S + CONFSERVE_RELOG_NS, &unlogged));
-    assert_true(confserve_refusal_news(mem, 3, KEY_NYC, "fra", 7 * S + CONFSERVE_RELOG_NS, &unlogged));
+    assert_true(confserve_refusal_news(mem, 3, &lines, "(none)", "fra", 5 * S + CONFSERVE_RELOG_NS, &unlogged));
+    assert_false(confserve_refusal_news(mem, 3, &lines, KEY_NYC, "sgp", 6 * S + CONFSERVE_RELOG_NS, &unlogged));
+    assert_true(confserve_refusal_news(mem, 3, &lines, KEY_NYC, "fra", 7 * S + CONFSERVE_RELOG_NS, &unlogged));
     assert_int_equal(unlogged, 0);
+}
+
+/* A refusal the rate limit across pairs leaves out is counted for its pair's next line, not lost. */
+static void test_refusal_rate_limited(void **state)
+{
+    (void)state;
+    struct confserve_refusal mem[CONFSERVE_REFUSALS];
+    memset(mem, 0, sizeof mem);
+    struct ratelimit lines = { .what = "refused configuration requests" };
+    uint64_t unlogged;
+    const char *names[RATELIMIT_LINES + 1] = { "l0", "l1", "l2", "l3", "l4", "l5" };
+    for (int i = 0; i < RATELIMIT_LINES; i++) /* the window's lines used by other pairs */
+        assert_true(confserve_refusal_news(mem, CONFSERVE_REFUSALS, &lines, KEY_NYC, names[i], 1 * S, &unlogged));
+    /* the sixth pair's first refusal: news, but no line left in this window */
+    assert_false(confserve_refusal_news(mem, CONFSERVE_REFUSALS, &lines, KEY_FRA, names[5], 2 * S, &unlogged));
+    assert_false(confserve_refusal_news(mem, CONFSERVE_REFUSALS, &lines, KEY_FRA, names[5], 3 * S, &unlogged));
+    /* the next window: its line comes at once, counting the two left out before it */
+    assert_true(confserve_refusal_news(mem, CONFSERVE_REFUSALS, &lines, KEY_FRA, names[5], 4 * S + RATELIMIT_WINDOW_NS,
+                                       &unlogged));
+    assert_int_equal(unlogged, 2);
+    assert_false(confserve_refusal_news(mem, CONFSERVE_REFUSALS, &lines, KEY_FRA, names[5], 5 * S + RATELIMIT_WINDOW_NS,
+                                        &unlogged));
 }
 
 static void test_keys_checked(void **state)
@@ -155,11 +178,11 @@ static void fill_central(struct probe_central *c, const char *bytes)
     memset(c, 0, sizeof *c);
     c->snap_len = strlen(bytes);
     c->snap = (unsigned char *)bytes;
-    c->hash = cw_hash64_mem(bytes, c->snap_len);
     c->received_at_us = 1764900000000000LL;
     c->store_address = (char *)"tcp://*:7001";
     c->alert_address = (char *)"tcp://*:7002";
     c->publish_address = (char *)"tcp://10.0.0.5:7003";
+    c->hash = probe_config_hash(c->snap, c->snap_len, c->store_address, c->alert_address, c->publish_address);
 }
 
 static void test_cache_codec(void **state)
@@ -195,6 +218,34 @@ static void test_cache_codec(void **state)
     b.data[0] = 'C';
     b.data[8] = 9;
     assert_int_equal(probe_cache_decode(b.data, b.len, &back, &why), -1);
+    cw_buf_free(&b);
+}
+
+/* A configuration's hash names its addresses too (a central reload changing only one must reach the probes), and a
+ * central.snap whose address was changed is refused. */
+static void test_hash_covers_addresses(void **state)
+{
+    (void)state;
+    const char *snap = "the same endpoints";
+    uint64_t h = probe_config_hash(snap, strlen(snap), "tcp://*:7001", "tcp://*:7002", "tcp://*:7003");
+    assert_int_not_equal(h, probe_config_hash(snap, strlen(snap), "tcp://*:7011", "tcp://*:7002", "tcp://*:7003"));
+    assert_int_not_equal(h, probe_config_hash(snap, strlen(snap), "tcp://*:7001", "tcp://*:7012", "tcp://*:7003"));
+    assert_int_not_equal(h, probe_config_hash(snap, strlen(snap), "tcp://*:7001", "tcp://*:7002", "tcp://*:7013"));
+    /* an address's bytes cannot move to its neighbour unnoticed */
+    assert_int_not_equal(probe_config_hash(snap, strlen(snap), "ab", "c", ""),
+                         probe_config_hash(snap, strlen(snap), "a", "bc", ""));
+    assert_int_not_equal(h, probe_config_hash("other endpoints", 15, "tcp://*:7001", "tcp://*:7002", "tcp://*:7003"));
+
+    struct probe_central c, back;
+    fill_central(&c, "snapshot bytes of the central");
+    struct cw_buf b = { 0 };
+    probe_cache_encode(&c, &b);
+    const char *why = NULL;
+    uint8_t *port = memmem(b.data, b.len, "7001", 4);
+    assert_non_null(port);
+    port[3] = '9';
+    assert_int_equal(probe_cache_decode(b.data, b.len, &back, &why), -1);
+    assert_non_null(strstr(why, "hash"));
     cw_buf_free(&b);
 }
 
@@ -268,10 +319,10 @@ static void test_effective(void **state)
     assert_non_null(sub);
     struct probe_central c = { .received_at_us = 1 };
     assert_int_equal(config_snapshot_encode(sub, &c.snap, &c.snap_len, err, sizeof err), 0);
-    c.hash = cw_hash64_mem(c.snap, c.snap_len);
     c.store_address = cw_xstrdup(central->store_address);
     c.alert_address = cw_xstrdup(central->alert_address);
     c.publish_address = cw_xstrdup(central->publish_address);
+    c.hash = probe_config_hash(c.snap, c.snap_len, c.store_address, c.alert_address, c.publish_address);
     config_free(sub);
     config_free(central);
 
@@ -321,10 +372,16 @@ static void test_effective(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_admit),         cmocka_unit_test(test_refusal_memory),
-        cmocka_unit_test(test_keys_checked),  cmocka_unit_test(test_poll_timing),
-        cmocka_unit_test(test_poll_interval), cmocka_unit_test(test_resolve_address),
-        cmocka_unit_test(test_cache_codec),   cmocka_unit_test(test_cache_file),
+        cmocka_unit_test(test_admit),
+        cmocka_unit_test(test_refusal_memory),
+        cmocka_unit_test(test_refusal_rate_limited),
+        cmocka_unit_test(test_keys_checked),
+        cmocka_unit_test(test_poll_timing),
+        cmocka_unit_test(test_poll_interval),
+        cmocka_unit_test(test_resolve_address),
+        cmocka_unit_test(test_cache_codec),
+        cmocka_unit_test(test_hash_covers_addresses),
+        cmocka_unit_test(test_cache_file),
         cmocka_unit_test(test_effective),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

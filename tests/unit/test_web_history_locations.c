@@ -11,13 +11,10 @@
 #include "storer/reader.h"
 #include "web/history_read.h"
 
-#define T0_US 1796342400000000LL /* 2026-12-04T00:00:00Z */
-#define MIN_US 60000000LL
-#define HOUR_US (60 * MIN_US)
-#define DAY_US (24 * HOUR_US)
-#define T0_MS (T0_US / 1000)
-#define NOW_MS (T0_MS + 2 * 86400000LL + 12 * 3600000LL + 30000) /* 2026-12-06T12:00:30Z */
 #define URL "http://a.example/"
+#define HOUR_MS 3600000LL
+#define AT_MS (1796342400000LL + 10 * HOUR_MS) /* the checks: from 2026-12-04T10:00:00Z, one a minute */
+#define NOW_MS (AT_MS + 50 * HOUR_MS + 30000)  /* 2026-12-06T12:00:30Z: 2026-12-04 is days[WEB_DAYS - 3] */
 
 static int setup(void **state)
 {
@@ -26,7 +23,7 @@ static int setup(void **state)
 }
 static int teardown(void **state) { return sqlite_fx_free(*state), 0; }
 
-/* n checks one a minute from at, from location, latency latency_us, seq first.., every one ok but the first. */
+/* n checks one a minute from at (ms), from location, latency latency_us, seq first.., every one ok but the first. */
 static void write_checks(struct sqlite_fx *f, const char *location, uint64_t first, int n, int64_t at,
                          int64_t latency_us)
 {
@@ -37,7 +34,7 @@ static void write_checks(struct sqlite_fx *f, const char *location, uint64_t fir
                                .worker = 1,
                                .boot_id = 77,
                                .seq = first + (uint64_t)i,
-                               .checked_at_us = at + i * MIN_US,
+                               .checked_at_us = (at + i * 60000LL) * 1000,
                                .ok = i > 0,
                                .status_code = i > 0 ? 200 : 500,
                                .error = i > 0 ? NULL : "HTTP 500",
@@ -59,10 +56,26 @@ static void write_checks(struct sqlite_fx *f, const char *location, uint64_t fir
  * of the hour read last or first: either way one location's alone is wrong). */
 static void fill(struct sqlite_fx *f)
 {
-    write_checks(f, "fra", 1, 60, T0_US + 10 * HOUR_US, 100000);
-    write_checks(f, "nyc", 101, 10, T0_US + 10 * HOUR_US, 10000);
+    write_checks(f, "fra", 1, 60, AT_MS, 100000);
+    write_checks(f, "nyc", 101, 10, AT_MS, 10000);
     assert_int_equal(sqlite_fx_int(f, "SELECT count(*) FROM checks_daily"), 2);
     assert_int_equal(sqlite_fx_int(f, "SELECT count(*) FROM checks_hourly"), 2);
+}
+
+/* The web's history snapshot of URL at NOW_MS, and the reader it was read with (*r, for a detail; close it). */
+static struct web_history *read_history(struct sqlite_fx *f, struct store_reader **r)
+{
+    static struct cw_endpoint ep = { .url = URL };
+    static struct cw_config cfg = { .db_driver = CW_DB_SQLITE, .endpoints = &ep, .n_endpoints = 1 };
+    cfg.db_name = f->path;
+    char err[512] = "";
+    int rc;
+    *r = store_read_sqlite.open(&cfg, &rc, err, sizeof err);
+    assert_non_null(*r);
+    struct web_history *h = web_history_read(&store_read_sqlite, *r, &cfg, NOW_MS, NULL, NULL, &rc, err, sizeof err);
+    assert_int_equal(rc, STORE_OK);
+    assert_int_equal(h->n, 1);
+    return h;
 }
 
 /* Between 97 and 103 ms: the midpoint of 100 ms's bucket (lathist: within ~3.2%). */
@@ -72,16 +85,8 @@ static void test_day_of_two_locations(void **state)
 {
     struct sqlite_fx *f = *state;
     fill(f);
-    struct cw_endpoint ep = { .url = URL };
-    struct cw_config cfg = { .db_driver = CW_DB_SQLITE, .db_name = f->path, .endpoints = &ep, .n_endpoints = 1 };
-    const struct store_read_backend *b = store_read_backend_for(CW_DB_SQLITE);
-    char err[512] = "";
-    int rc;
-    struct store_reader *r = b->open(&cfg, &rc, err, sizeof err);
-    assert_non_null(r);
-    struct web_history *h = web_history_read(b, r, &cfg, NOW_MS, NULL, NULL, &rc, err, sizeof err);
-    assert_int_equal(rc, STORE_OK);
-    assert_int_equal(h->n, 1);
+    struct store_reader *r;
+    struct web_history *h = read_history(f, &r);
     const struct web_day *d = &h->ep[0].days[WEB_DAYS - 3]; /* 2026-12-04 */
     assert_int_equal(d->checks, 70);
     assert_int_equal(d->ok, 68);
@@ -91,11 +96,11 @@ static void test_day_of_two_locations(void **state)
     assert_int_equal(h->ep[0].win[WEB_WIN_7D].checks, 70);
 
     /* the detail's hour 10:00 of that day: both cells summed */
-    struct web_detail *det = web_detail_read(b, r, 1, NOW_MS);
+    struct web_detail *det = web_detail_read(&store_read_sqlite, r, 1, NOW_MS);
     assert_null(det->error);
     const struct web_detail_hour *hour = NULL;
     for (int i = 0; i < WEB_DETAIL_HOURS; i++)
-        if (det->hours[i].start_ms == T0_MS + 10 * 3600000LL) hour = &det->hours[i];
+        if (det->hours[i].start_ms == AT_MS) hour = &det->hours[i];
     assert_non_null(hour);
     assert_int_equal(hour->checks, 70);
     assert_int_equal(hour->ok, 68);
@@ -103,7 +108,7 @@ static void test_day_of_two_locations(void **state)
     assert_true(near_100ms(hour->p50_us));
     assert_true(near_100ms(hour->p95_us));
     web_detail_free(det);
-    b->close(r);
+    store_read_sqlite.close(r);
     web_history_free(h);
 }
 
@@ -112,21 +117,14 @@ static void test_day_of_two_locations(void **state)
 static void test_day_p95_from_the_slower_location(void **state)
 {
     struct sqlite_fx *f = *state;
-    write_checks(f, "nyc", 101, 10, T0_US + 10 * HOUR_US, 300000);
-    write_checks(f, "fra", 1, 60, T0_US + 10 * HOUR_US, 10000);
-    struct cw_endpoint ep = { .url = URL };
-    struct cw_config cfg = { .db_driver = CW_DB_SQLITE, .db_name = f->path, .endpoints = &ep, .n_endpoints = 1 };
-    const struct store_read_backend *b = store_read_backend_for(CW_DB_SQLITE);
-    char err[512] = "";
-    int rc;
-    struct store_reader *r = b->open(&cfg, &rc, err, sizeof err);
-    assert_non_null(r);
-    struct web_history *h = web_history_read(b, r, &cfg, NOW_MS, NULL, NULL, &rc, err, sizeof err);
-    assert_int_equal(rc, STORE_OK);
+    write_checks(f, "nyc", 101, 10, AT_MS, 300000);
+    write_checks(f, "fra", 1, 60, AT_MS, 10000);
+    struct store_reader *r;
+    struct web_history *h = read_history(f, &r);
     const struct web_day *d = &h->ep[0].days[WEB_DAYS - 3];
     assert_int_equal(d->checks, 70);
     assert_true(d->p95_us >= 291000 && d->p95_us <= 309000);
-    b->close(r);
+    store_read_sqlite.close(r);
     web_history_free(h);
 }
 

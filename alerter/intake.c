@@ -91,7 +91,10 @@ static size_t handle_message(struct intake *in, const struct bus_msg *m, int64_t
     if (m->type == CW_MSG_RESULT) {
         int n = proto_results_decode(m->data, m->len, in->results, CW_RESULT_BATCH_MAX, &why);
         if (n > 0 && in->admit && !in->admit(in->loc_ctx, m, in->results, n, now_mono)) {
+            /* never applied; refused back like a malformed message (below), so that its sender sets it aside and
+             * what follows it flows, as the storer does with the same batch */
             in->c.refused_batches++;
+            if (ackgather_refuse(&in->acks, &m->peer, m->data, m->len)) in->n_acks = ackgather_pending(&in->acks);
             return 0;
         }
         if (n > 0) {

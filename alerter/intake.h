@@ -6,7 +6,8 @@
  * What a new result does to the alerter's state is the caller's: intake calls its apply function (the
  * endpoint table, alerter/endpoints.h). Issue 16: a HELLO arriving on the same socket goes to on_hello, and each
  * decoded batch first to admit (alerter/locwatch.h: the sender's key must speak for the locations claimed); a
- * refused batch is counted (refused_batches), neither applied nor acked. */
+ * refused batch is counted (refused_batches), never applied, and refused back to its sender (an ack of kind refused,
+ * docs/protocol.md 2.6: the sender sets it aside), as a malformed one is. */
 #ifndef CW_ALERTER_INTAKE_H
 #define CW_ALERTER_INTAKE_H
 
@@ -30,7 +31,7 @@ enum intake_verdict { INTAKE_APPLIED, INTAKE_IGNORED, INTAKE_LATE };
 typedef enum intake_verdict (*intake_apply_fn)(void *ctx, const struct cw_result *r, int64_t now_mono);
 
 /* Issue 16 (alerter/locwatch.h): a HELLO received on the results' socket; and whether a decoded batch's sender may
- * send it (false: refused, neither applied nor acked). */
+ * send it (false: never applied, refused back). */
 typedef void (*intake_hello_fn)(void *ctx, const struct bus_msg *m, int64_t now_mono);
 typedef bool (*intake_admit_fn)(void *ctx, const struct bus_msg *m, const struct cw_result *r, int n, int64_t now_mono);
 

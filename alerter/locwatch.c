@@ -28,24 +28,17 @@ void locwatch_configure(struct locwatch *w, const struct cw_config *cfg, int64_t
     locations_build(&w->locs, names, n, cfg->location_silent_after, now_mono, cw_wall_us());
 }
 
-static const char *own_location(const struct locwatch *w) { return w->cfg && w->cfg->location ? w->cfg->location : ""; }
-
-/* The location whose key sent m: NULL when m came without a key or with a key that is no location's. */
-static const char *location_of_key(const struct locwatch *w, const char *peer_key)
+static const char *own_location(const struct locwatch *w)
 {
-    for (size_t i = 0; peer_key[0] && i < w->cfg->n_locations; i++)
-        if (w->cfg->locations[i].key && strcmp(w->cfg->locations[i].key, peer_key) == 0)
-            return w->cfg->locations[i].name;
-    return NULL;
+    return w->cfg && w->cfg->location ? w->cfg->location : "local"; /* as config_location_names */
 }
 
-/* Whether m's sender may speak for location claimed ("": the own one); counted and logged when not. */
+/* Whether m's sender may speak for location claimed ("": the own one), by the storer's rule too
+ * (config_key_location); counted and logged when not. */
 static bool key_allows(struct locwatch *w, const struct bus_msg *m, const char *claimed, const char *what)
 {
-    if (!m->peer_key[0]) return true; /* no CURVE: the key cannot be checked */
-    const char *own = own_location(w), *keys = location_of_key(w, m->peer_key);
-    const char *allowed = keys ? keys : own, *as = claimed[0] ? claimed : own;
-    if (strcmp(as, allowed) == 0) return true;
+    const char *allowed = config_key_location(w->cfg, m->peer_key), *as = claimed[0] ? claimed : own_location(w);
+    if (!allowed || strcmp(as, allowed) == 0) return true; /* no key (no CURVE): it cannot be checked */
     w->locs.c.wrong_location++;
     if (ratelimit_allow(&w->rl_wrong, cw_mono_ns()))
         log_warn("%s claiming location %s refused: key %s may only send for location %s", what, as, m->peer_key,

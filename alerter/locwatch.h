@@ -9,8 +9,9 @@
  * Key check: a message over CURVE names its sender's key (bus_msg.peer_key). When that key is a `locations`
  * entry's, the HELLO or the whole result batch must claim that location; when it is another admitted key (the
  * host's own, curve_allowed_keys) only the alerter's own location; no key (ipc://, tcp without CURVE): any
- * location (it cannot be checked). A refused HELLO or batch is counted (wrong_location), logged rate-limited with
- * the key and the location claimed, and a refused batch is neither applied nor acked (as the storer's).
+ * location (it cannot be checked) — config_key_location, the storer's rule too, so that both take or refuse the
+ * same batch. A refused HELLO or batch is counted (wrong_location), logged rate-limited with the key and the
+ * location claimed; a refused batch is never applied and is refused back to its sender (alerter/intake.h).
  * A result's location "" (a worker of before locations) is the alerter's own.
  * Location alerts: url "location:NAME", name NAME, no endpoint: routed to alerts.notify (every channel when
  * unset) whose `kinds` take location_silent / location_back, at severity warning; never muted by an endpoint's
@@ -49,7 +50,8 @@ void locwatch_configure(struct locwatch *w, const struct cw_config *cfg, int64_t
 void locwatch_hello(struct locwatch *w, const struct bus_msg *m, int64_t now_mono);
 
 /* A decoded result batch from m's sender: false when its key may not send for the locations it claims (refused:
- * not applied, not acked). Else every result's location is heard (a location coming back raises its alert). */
+ * never applied, refused back by the intake). Else every result's location is heard (a location coming back
+ * raises its alert). */
 bool locwatch_admit(struct locwatch *w, const struct bus_msg *m, const struct cw_result *r, int n, int64_t now_mono);
 
 /* Judges silence (LOCATION_SILENT alerts). */

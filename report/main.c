@@ -12,7 +12,6 @@
 #include "common/base/log.h"
 #include "common/base/util.h"
 #include "common/config/config.h"
-#include "common/wire/protocol.h"
 #include "report/output.h"
 #include "report/report.h"
 #include "history/window.h"
@@ -33,14 +32,6 @@ static void report_plain(void *ctx, const char *message)
 {
     (void)ctx;
     fprintf(stderr, "%s\n", message);
-}
-
-/* A location name as supervisor.location takes it (docs/config.md "Locations"). */
-static bool location_name_ok(const char *name)
-{
-    size_t n = strlen(name);
-    return n >= 1 && n <= CW_LOCATION_NAME_MAX &&
-           strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
 }
 
 /* Whether the configuration names the location: the host's own (supervisor.location) or a `locations` entry. */
@@ -109,7 +100,7 @@ static int parse_args(int argc, char **argv, struct report_args *a)
     else if (!a->config) why = "no configuration file given (-c FILE)";
     else if (formats > 1) why = "--json and --csv exclude each other";
     else if (a->location && a->by_location) why = "--location and --by-location exclude each other";
-    else if (a->location && !location_name_ok(a->location))
+    else if (a->location && !config_location_name_valid(a->location))
         why = "--location: a location name is 1 to 32 of the characters A-Z a-z 0-9 _ . -";
     if (why && *why) fprintf(stderr, "clockwerk report: %s\n%s", why, USAGE);
     return why ? -1 : 0;

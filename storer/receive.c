@@ -1,7 +1,9 @@
 /* storer/receive.c — what the storer does with one message from the bus: results and alerts decoded into
  * the current batch, each result's place in its sender's sequence counted (common/wire/seqgap.h: gaps, missing,
  * duplicates), each row's seq range gathered for its ack (common/bus/ackgather.h, tagged with the batch number);
- * malformed messages counted and dropped. And the acks sent once the flow says they are durable. */
+ * malformed messages counted and dropped, and a result batch its sender's key may not send (issue 16, the key
+ * check: config_key_admits) not stored; both refused back to their sender, which sets them aside instead of
+ * resending them (docs/protocol.md 2.6). And the acks sent once the flow says they are durable. */
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
@@ -9,7 +11,6 @@
 #include "common/bus/ackq.h"
 #include "common/base/clock.h"
 #include "common/base/log.h"
-#include "storer/location.h"
 #include "storer/storer.h"
 
 static void track_seq(struct storer *s, const struct cw_result *r, int64_t now)
@@ -31,13 +32,16 @@ static int take_results(struct storer *s, const struct bus_msg *m, int64_t now, 
 {
     int n = proto_results_decode(m->data, m->len, s->results, CW_RESULT_BATCH_MAX, why);
     if (n <= 0) return -1;
-    const char *bad = "", *key_of = store_location_refused(s->p.cfg, m->peer_key, s->results, (size_t)n, &bad);
-    if (key_of) { /* a probe host's key sending another location's results: not stored, not acked */
+    const char *allowed = "", *bad = "";
+    if (!config_key_admits(s->p.cfg, m->peer_key, s->results, (size_t)n, &allowed, &bad)) {
+        /* a key sending another location's results: never stored; refused back like a malformed message, so
+         * that its sender sets the batch aside and what follows it flows (it never resends it) */
         s->c.wrong_location += (uint64_t)n;
+        bool refused = ackgather_refuse(&s->acks, &m->peer, m->data, m->len);
         if (ratelimit_allow(&s->rl_location, now))
             log_warn("refused %d results from the key of location %s carrying location \"%s\" (key %s): not "
-                     "stored, not acknowledged",
-                     n, key_of, bad, m->peer_key);
+                     "stored%s",
+                     n, allowed, bad, m->peer_key, refused ? ", refused back to its sender" : "");
         return 0;
     }
     size_t first = s->cur.n_checks;

@@ -32,7 +32,7 @@
 
 struct storer_counters {
     uint64_t received, stored, batches, malformed, spooled, replayed, write_errors;
-    uint64_t wrong_location; /* results refused: a probe host's key, another location (storer/location.h) */
+    uint64_t wrong_location; /* results refused: a key sending another location's (config_key_admits) */
     int64_t last_batch_ms;
 };
 

@@ -1,8 +1,9 @@
 /* web/history_read.c — the snapshot of clockwerk-web's history (web/history_read.h): the configured endpoints the
  * database knows, sorted by database id, read WEB_HISTORY_CHUNK at a time (one id range per chunk, so only one
  * chunk's tallies sit in memory). Per chunk, one query per table like `clockwerk report` (report/report.c):
- *  - checks_daily over the 90 days: the uptime bar's past days (their p95 from the day's own histogram) and the
- *    windows' whole days (history/window.h win_split);
+ *  - checks_daily over the 90 days: the uptime bar's past days and the windows' whole days (history/window.h
+ *    win_split). With several locations (issue 16) a day has a cell per location: its counts are their sum, its p95
+ *    that of their merged histograms (the blobs of the day's cells are kept until the chunk's days are read);
  *  - checks_hourly over the windows' ragged hours and today's hours (disjoint ranges, each read once);
  *  - the raw rows above the watermark (not folded yet) of the whole 90 days;
  *  - the down/up alerts: the windows' and days' downtime and incidents (history/downtime.h), the incident list
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/base/le.h"
 #include "common/base/util.h"
 #include "history/downtime.h"
 #include "history/tally.h"
@@ -37,6 +39,7 @@ struct alert_ev {
 struct ep_work {
     struct tally win[WEB_WINDOWS];
     struct tally today;
+    struct cw_buf day_lat[WEB_DAYS - 1]; /* per past day: its cells' latency blobs, each after its u32 length */
     struct alert_ev *ev;
     size_t n_ev, cap_ev;
 };
@@ -58,7 +61,6 @@ struct snap_read {
     struct ep_work *work;  /* WEB_HISTORY_CHUNK */
     struct web_history *h; /* h->ep[i] belongs to known[i] */
     bool reading_days;
-    struct lat_hist scratch;
 };
 
 static int cmp_known(const void *a, const void *b)
@@ -126,12 +128,32 @@ static long chunk_index(const struct snap_read *s, int64_t id)
 
 static bool in_range(const struct win_range *r, int64_t t) { return t >= r->from && t < r->to; }
 
-static void add_day_cell(struct snap_read *s, struct web_day *day, const struct rollup_stored *cell)
+/* A past day's cell (one per location): counts added now, its latency blob kept for the day's p95 (day_p95). */
+static void add_day_cell(struct web_day *day, struct cw_buf *lat, const struct rollup_stored *cell)
 {
     day->checks += (uint32_t)cell->checks;
     day->ok += (uint32_t)cell->ok;
-    if (cell->len[0] && lat_hist_decode(&s->scratch, cell->blob[0], cell->len[0], NULL) && s->scratch.total)
-        day->p95_us = (uint32_t)lat_hist_percentile(&s->scratch, 950);
+    if (!cell->len[0]) return;
+    uint8_t len[4];
+    le_put_u32(len, (uint32_t)cell->len[0]);
+    cw_buf_put(lat, len, sizeof len);
+    cw_buf_put(lat, cell->blob[0], cell->len[0]);
+}
+
+/* The p95 of a past day from the merged histograms of its cells (add_day_cell's blobs); 0 without latency. */
+static uint32_t day_p95(const struct cw_buf *lat)
+{
+    struct tally t = { 0 };
+    struct le_reader r = le_reader_of(lat->data, lat->len);
+    while (r.left && !r.why) {
+        struct rollup_stored cell = { 0 };
+        cell.len[0] = le_read_u32(&r);
+        cell.blob[0] = le_read_bytes(&r, cell.len[0]);
+        if (cell.blob[0]) tally_add_cell(&t, &cell);
+    }
+    struct tally_figures tf;
+    tally_figures(&t, &tf);
+    return tf.has_latency ? (uint32_t)(tf.p95_ms * 1000.0 + 0.5) : 0;
 }
 
 static int on_cell(void *ctx, int64_t endpoint_id, int64_t start_s, const struct rollup_stored *cell)
@@ -146,9 +168,10 @@ static int on_cell(void *ctx, int64_t endpoint_id, int64_t start_s, const struct
         bool in = s->reading_days ? in_range(&sp->days, t) : in_range(&sp->head, t) || in_range(&sp->tail, t);
         if (in) tally_add_cell(&w->win[i], cell);
     }
-    if (s->reading_days && t >= s->day0 && t < s->today0)
-        add_day_cell(s, &s->h->ep[s->lo + (size_t)k].days[(t - s->day0) / WIN_DAY_MS], cell);
-    else if (!s->reading_days && t >= s->today0) tally_add_cell(&w->today, cell);
+    if (s->reading_days && t >= s->day0 && t < s->today0) {
+        size_t d = (size_t)((t - s->day0) / WIN_DAY_MS);
+        add_day_cell(&s->h->ep[s->lo + (size_t)k].days[d], &w->day_lat[d], cell);
+    } else if (!s->reading_days && t >= s->today0) tally_add_cell(&w->today, cell);
     return 0;
 }
 
@@ -343,6 +366,10 @@ static void finish_endpoint(struct snap_read *s, size_t k)
         eh->days[d].down_s = (uint32_t)(res.down_ms / 1000) & 0x1ffff;
         eh->days[d].incidents = res.incidents > WEB_DAY_INCIDENTS_MAX ? WEB_DAY_INCIDENTS_MAX : res.incidents;
     }
+    for (int d = 0; d < WEB_DAYS - 1; d++) {
+        eh->days[d].p95_us = day_p95(&w->day_lat[d]);
+        cw_buf_free(&w->day_lat[d]);
+    }
     struct web_day *today = &eh->days[WEB_DAYS - 1];
     struct tally_figures tf;
     tally_figures(&w->today, &tf);
@@ -405,6 +432,7 @@ static void free_work(struct snap_read *s)
     for (size_t k = 0; k < s->n; k++) {
         for (size_t i = 0; i < s->work[k].n_ev; i++) free(s->work[k].ev[i].message);
         free(s->work[k].ev);
+        for (int d = 0; d < WEB_DAYS - 1; d++) cw_buf_free(&s->work[k].day_lat[d]);
     }
     free(s->work);
     free(s->known);

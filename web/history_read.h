@@ -12,7 +12,7 @@
 #include "storer/reader.h"
 #include "web/history.h"
 
-#define WEB_HISTORY_CHUNK 128 /* endpoints whose tallies sit in memory at once (~16 KB each) */
+#define WEB_HISTORY_CHUNK 128 /* endpoints whose tallies sit in memory at once (~18 KB each, with their days' blobs) */
 
 /* The database's id of each configured endpoint, sorted by URL: what a detail request is resolved with. */
 struct web_history_id {

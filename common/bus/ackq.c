@@ -391,8 +391,9 @@ static void on_refusal(struct ackq *q, const struct ackq_range *r, size_t scan)
         q->refused_batches++;
         if (!kept) q->dropped += e->n;
         if (ratelimit_allow(&q->rl_refused, cw_mono_ns()))
-            log_error("the %s refused a batch of %u results as malformed (worker %" PRIu32 " boot %016" PRIx64
-                      " seq %" PRIu64 "..%" PRIu64 "): %s %s%s%s (%" PRIu64 " batches refused so far)",
+            log_error("the %s refused a batch of %u results, malformed or of a location its key may not send for"
+                      " (worker %" PRIu32 " boot %016" PRIx64 " seq %" PRIu64 "..%" PRIu64 "): %s %s%s%s (%" PRIu64
+                      " batches refused so far)",
                       q->name, e->n, e->worker, e->boot_id, e->first, e->last, kept ? "set aside in" : "LOST:", path,
                       kept ? "" : ": ", kept ? "" : strerror(errno), q->refused_batches);
         mark_done(q, i);

@@ -21,8 +21,9 @@
  * timeout, each timeout twice the last. What the socket may queue is bounded by its ZMQ_SNDHWM (bus.c: a few
  * batches); a send refused at the HWM waits in the ring (counted nowhere, retried on the next pass).
  *
- * Refusals: a receiver that cannot decode a message acks it as refused (ACKQ_REFUSED, naming its payload by
- * length and ackq_payload_digest). The entry is set aside: appended to `<spool path>.refused` (the spool
+ * Refusals: a receiver that cannot decode a message, or will never take it from this sender (a result batch of a
+ * location its key may not send for, issue 16), acks it as refused (ACKQ_REFUSED, naming its payload by length and
+ * ackq_payload_digest). The entry is set aside: appended to `<spool path>.refused` (the spool
  * format, mode 0600, synced) so that nothing is lost and an operator can look at it, counted (`refused`),
  * logged (rate-limited), and leaves the ring like an acknowledged one: it never blocks what follows.
  *
@@ -50,8 +51,9 @@
 #include "common/base/util.h"
 
 /* One range of an ack. ACKQ_DURABLE: seqs first..last of (worker, boot_id) are durable at the receiver.
- * ACKQ_REFUSED: the receiver refused one message as malformed; it names the payload, which it could not
- * decode: worker 0, boot_id = ackq_payload_digest of the payload, first = last = its length in bytes. */
+ * ACKQ_REFUSED: the receiver refused one message for good (malformed, or not its sender's to send); it names the
+ * payload, which it may not have decoded: worker 0, boot_id = ackq_payload_digest of the payload, first = last = its
+ * length in bytes. */
 enum ackq_range_kind { ACKQ_DURABLE = 0, ACKQ_REFUSED = 1 };
 struct ackq_range {
     uint32_t worker;

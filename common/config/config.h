@@ -441,6 +441,17 @@ unsigned config_quorum_required(const struct cw_endpoint *ep);
 bool config_location_name_valid(const char *name);
 /* Whether ep is checked at location (one of its locations; an endpoint without any, built by hand: everywhere). */
 bool config_endpoint_at(const struct cw_endpoint *ep, const char *location);
+/* Issue 16, the key check of the storer and the alerter (one rule, so that a batch is taken or refused by both):
+ * the location a sender whose CURVE public key is peer_key may send for — a `locations` entry's name for that
+ * entry's key, this host's own supervisor.location for any other admitted key (its own workers) —; NULL when
+ * peer_key is NULL or "" (ipc://, tcp without CURVE: the key cannot be checked, any location is taken). */
+const char *config_key_location(const struct cw_config *cfg, const char *peer_key);
+/* Whether the sender with peer_key may send every one of results[0..n) (config_key_location; a result's location
+ * NULL or "", from a worker of before locations, is this host's own); when not, *allowed is the location it may
+ * send for and *claimed the first result's location that is not it ("" for none). */
+struct cw_result;
+bool config_key_admits(const struct cw_config *cfg, const char *peer_key, const struct cw_result *results, size_t n,
+                       const char **allowed, const char **claimed);
 /* Issue 16: the snapshot in memory (the central host sends one to each probe host: docs/protocol.md). The bytes
  * are exactly config_snapshot_write's file. encode: 0, or -1 with err (out is a malloc'd buffer of *len bytes).
  * decode: a whole-config reader's result (as config_snapshot_read with slots 0), or NULL with err. */

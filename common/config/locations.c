@@ -41,6 +41,30 @@ bool config_endpoint_at(const struct cw_endpoint *ep, const char *location)
     return false;
 }
 
+const char *config_key_location(const struct cw_config *cfg, const char *peer_key)
+{
+    if (!cfg || !peer_key || !peer_key[0]) return NULL;
+    for (size_t i = 0; i < cfg->n_locations; i++)
+        if (cfg->locations[i].key && cfg->locations[i].name && !strcmp(cfg->locations[i].key, peer_key))
+            return cfg->locations[i].name;
+    return cfg->location ? cfg->location : "local";
+}
+
+bool config_key_admits(const struct cw_config *cfg, const char *peer_key, const struct cw_result *results, size_t n,
+                       const char **allowed, const char **claimed)
+{
+    const char *may = config_key_location(cfg, peer_key), *own = cfg && cfg->location ? cfg->location : "local";
+    for (size_t i = 0; may && i < n; i++) {
+        const char *loc = results[i].location ? results[i].location : "";
+        if (strcmp(loc[0] ? loc : own, may) != 0) {
+            *allowed = may;
+            *claimed = loc;
+            return false;
+        }
+    }
+    return true;
+}
+
 /* ---- the configuration of one location's probe host */
 
 /* What a probe host checks with: an endpoint of `location` without what only the central reads (its group, its

@@ -122,9 +122,9 @@ def base_config(endpoints, workers=2, db=True, check_interval=1, log_level="info
 
 
 def fnv1a64(s):
-    """common/base/util.c's cw_hash64 (FNV-1a 64) over the UTF-8 bytes of s."""
+    """common/base/util.c's cw_hash64 (FNV-1a 64) over the UTF-8 bytes of s (or over s, bytes: cw_hash64_mem)."""
     h = 14695981039346656037
-    for b in s.encode("utf-8"):
+    for b in s.encode("utf-8") if isinstance(s, str) else s:
         h ^= b
         h = (h * 1099511628211) & 0xFFFFFFFFFFFFFFFF
     return h

@@ -14,8 +14,14 @@ docs/report.md "Locations") against real SQLite, PostgreSQL and MariaDB.
   test_location_key_check
         a central host with CURVE on tcp:// and a `locations` entry fra: a client with fra's key sending results of
         fra has them stored (and acked); the same client sending results that claim nyc, or carry no location,
-        has them refused: not stored, not acked, counted wrong_location and logged with the key; the central's
-        own worker (its own key) stores under its supervisor.location
+        has them refused back (an ack of version 2 naming each payload: the sender sets it aside), not stored,
+        counted wrong_location and logged with the key; the central's own worker (its own key) stores under its
+        supervisor.location
+  test_refused_spool_does_not_stall_the_worker
+        a host that ran standalone (location "local") becomes probe fra with the same run_dir: its worker's
+        leftover spools (more batches than a window, location "local", then batches of fra of the same worker and
+        boot) replay under fra's key; the storer and the alerter refuse the "local" ones back, the worker sets them
+        aside in its .refused files, and the fra ones behind them are stored and acknowledged (the spools go)
 """
 
 import contextlib
@@ -140,19 +146,43 @@ def insert_rows(db, ep_id, rows):
          " location) VALUES " + values)
 
 
-def result_batch(version, worker, n, url, location=""):
-    """A CW_MSG_RESULT payload (docs/protocol.md 2.3) of n ok results, the record's location at its end (flags bit 3)
-    in version 3."""
+def result_batch(version, worker, n, url, location="", boot=None, first=1):
+    """A CW_MSG_RESULT payload (docs/protocol.md 2.3) of n ok results (seq first..), the record's location at its end
+    (flags bit 3) in version 3."""
     out = struct.pack("<BBH", version, 1, n)
     now_us = int(time.time() * 1e6)
-    for seq in range(1, n + 1):
+    for seq in range(first, first + n):
         flags = 1 | (8 if location else 0)
-        out += struct.pack("<IQQqqqqqqqHBB", worker, 0x10CA7100 + worker, seq, now_us - seq * 1000, 0, 9000, -1, -1,
-                           -1, -1, 200, flags, 0)
+        out += struct.pack("<IQQqqqqqqqHBB", worker, boot or 0x10CA7100 + worker, seq, now_us - seq * 1000, 0, 9000,
+                           -1, -1, -1, -1, 200, flags, 0)
         for text in (url, "") + ((location,) if location else ()):
             b = text.encode()
             out += struct.pack("<H", len(b)) + b + b"\0"
     return out
+
+
+def _refusal(payload):
+    """What a refusal of payload names (docs/protocol.md 2.6): (FNV-1a 64 of its bytes, its length)."""
+    return harness.fnv1a64(payload), len(payload)
+
+
+def _ack_ranges(payload):
+    """An ack message's ranges (docs/protocol.md 2.6, version 1 or 2): ([(worker, boot, first, last) durable],
+    [(digest, length) refused])."""
+    version, _type, count = struct.unpack_from("<BBH", payload)
+    durable, refused, off = [], [], 4
+    for _ in range(count):
+        kind = 0
+        if version == 2:
+            kind = payload[off]
+            off += 1
+        worker, boot, first, last = struct.unpack_from("<IQQQ", payload, off)
+        off += 28
+        if kind == 1:
+            refused.append((boot, first))
+        else:
+            durable.append((worker, boot, first, last))
+    return durable, refused
 
 
 def send_results(run_dir, batches):
@@ -347,20 +377,26 @@ def test_location_key_check():
             sock.curve_serverkey = central["public"].encode()
             try:
                 sock.connect(bus["store_address"])
-                sock.send_multipart([b"result", result_batch(3, 911, 2, url, "nyc")])  # fra's key claims nyc
-                sock.send_multipart([b"result", result_batch(1, 912, 2, url)])         # no location at all
+                wrong = {911: result_batch(3, 911, 2, url, "nyc"),  # fra's key claims nyc
+                         912: result_batch(1, 912, 2, url)}         # no location at all
+                for payload in wrong.values():
+                    sock.send_multipart([b"result", payload])
                 sock.send_multipart([b"result", result_batch(3, 913, 3, url, "fra")])  # its own: stored
                 wait_for(lambda: db.one("SELECT count(*) FROM checks WHERE worker = 913") == 3,
                          harness.deadline(30), "fra's results stored")
-                acked = set()
-                poll_until = time.monotonic() + 5
-                while time.monotonic() < poll_until and 913 not in acked:
+                # the refused ones are refused back, each named by its payload (docs/protocol.md 2.6), never acked
+                want = {_refusal(p): w for w, p in wrong.items()}
+                acked, refused = set(), set()
+                poll_until = time.monotonic() + 20
+                while time.monotonic() < poll_until and (913 not in acked or len(refused) < len(want)):
                     if sock.poll(200):
                         frames = sock.recv_multipart()
                         if frames[0] == b"ack" and len(frames) > 1:
-                            acked.update(w for w in (911, 912, 913) if struct.pack("<I", w) in frames[1])
+                            durable, named = _ack_ranges(frames[1])
+                            acked.update(w for w, _boot, _first, _last in durable)
+                            refused.update(want[r] for r in named if r in want)
                 check(913 in acked, "fra's own results were not acknowledged (%r)" % acked)
-                time.sleep(1.5)  # more than a batch period: the refused ones would have been written by now
+                check(refused == {911, 912}, "refused results not refused back: %r" % refused)
                 check(not acked & {911, 912}, "refused results were acknowledged: %r" % acked)
             finally:
                 sock.close()
@@ -375,3 +411,71 @@ def test_location_key_check():
             counters = harness.final_counters(cw.log_text())
         wrong = counters.get("storer", {}).get("wrong_location")
         check(wrong == 4, "storer wrong_location %r, expected 4 (two batches of 2): %r" % (wrong, counters.get("storer")))
+
+
+def _write_spool(path, records):
+    """A worker's spool file (docs/protocol.md 7.1) of records (worker, boot, first seq, last seq, payload)."""
+    with open(path, "wb") as f:
+        for worker, boot, first, last, payload in records:
+            f.write(struct.pack("<IIQQQI", len(payload), worker, boot, first, last, last - first + 1) + payload)
+    os.chmod(path, 0o600)
+
+
+def _spool_records(path):
+    """How many whole records a spool file holds (0 when there is no file)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return 0
+    n = off = 0
+    while off + 36 <= len(data):
+        off += 36 + struct.unpack_from("<I", data, off)[0]
+        n += off <= len(data)
+    return n
+
+
+@harness.timeout(300)
+def test_refused_spool_does_not_stall_the_worker():
+    """A standalone host's leftover spools, replayed under a probe host's key, do not stall its worker."""
+    from test_location_config import POLL, Site
+    boot, stale, fresh = 0x5EED5F001, 1100, 3  # more stale batches than a window (1,024 in flight: worker/output.c)
+    with tempdir() as d, Targets() as t:
+        site = Site(d, t, locations=("fra",))
+        url = t.url("/ok?fra")
+        run_dir = os.path.join(d, "run-fra")
+        os.makedirs(run_dir, mode=0o700)
+        # what worker 0 of the host left when it ran standalone (location "local"), then two batches of the same
+        # worker and boot checked as fra: both destinations' spools
+        records = [(0, boot, seq, seq, result_batch(3, 0, 1, url, "local", boot, seq)) for seq in range(1, stale + 1)]
+        records += [(0, boot, seq, seq, result_batch(3, 0, 1, url, "fra", boot, seq))
+                    for seq in range(stale + 1, stale + fresh + 1)]
+        for dest in ("storer", "alerter"):
+            _write_spool(os.path.join(run_dir, "worker-0-%s.spool" % dest), records)
+        db = DB("sqlite", None, os.path.join(d, "central.db"))
+        signed_boot = boot if boot < 1 << 63 else boot - (1 << 64)
+        with Clockwerk(site.central(), d, name="central") as central:
+            central.wait_ready(titles=["clockwerk: storer", "clockwerk: alerter", "clockwerk: relay"])
+            with Clockwerk(site.probe("fra"), d, name="probe-fra", env=POLL).start() as fra:
+                fra.wait_ready(titles=["clockwerk: worker 0/1"])
+                wait_for(lambda: db.one("SELECT count(*) FROM checks WHERE boot_id = %d" % signed_boot) == fresh,
+                         harness.deadline(90), "the fra results behind the refused ones stored",
+                         ignore=(sqlite3.Error,))
+                for dest in ("storer", "alerter"):
+                    spool = os.path.join(run_dir, "worker-0-%s.spool" % dest)
+                    wait_for(lambda: not os.path.exists(spool) and _spool_records(spool + ".refused") == stale,
+                             harness.deadline(60),
+                             lambda: "%s: the spool acknowledged (exists: %s) and %d records set aside (has %d)"
+                             % (dest, os.path.exists(spool), stale, _spool_records(spool + ".refused")))
+                fra.wait_log(r"the (storer|alerter) refused a batch of 1 results", timeout=10)
+                fra.stop()
+            check(db.one("SELECT count(*) FROM checks WHERE location = 'local'") == 0, "stale results were stored")
+            check(db.one("SELECT count(*) FROM checks WHERE boot_id = %d AND location = 'fra'" % signed_boot) == fresh,
+                  "the fra results are not stored with location fra")
+            central.wait_log(r"refused 1 results from the key of location fra carrying location \"local\"")
+            central.wait_log(r"a result batch claiming location local refused: key \S+ may only send for location fra")
+            central.stop()
+            counters = harness.final_counters(central.log_text())
+        check(counters.get("storer", {}).get("wrong_location") == stale
+              and counters.get("storer", {}).get("refused") == stale, "storer %r" % counters.get("storer"))
+        check(counters.get("alerter", {}).get("refused") == stale, "alerter %r" % counters.get("alerter"))

@@ -1,14 +1,13 @@
 /* tests/unit/test_store_location.c — locations in the storer (issue 16, docs/schema.md "Locations"): a schema-5
  * SQLite database is migrated in place to 6 keeping every row and cell (location ''); checks carry their location
  * (a record without one takes the storer's own: store_batch_locate); the roll-ups are per endpoint, location and
- * period, a late row of an hour already folded is folded into it again; and the key check refuses a probe host's
- * batch that carries another location (storer/location.h). */
+ * period, a late row of an hour already folded is folded into it again; and the key check (config_key_admits, the
+ * alerter's rule too) refuses a batch that carries a location its sender's key may not send for. */
 #include "sqlite_fx_util.h"
 
 #include <string.h>
 
 #include "storer/batch.h"
-#include "storer/location.h"
 
 #define H0 1796601600000000LL /* 2026-12-07 00:00:00 UTC */
 #define HOUR 3600000000LL
@@ -117,6 +116,15 @@ static void test_locations_and_late_rows(void **state)
     assert_int_equal(sqlite_fx_int(f, "SELECT sum(checks) FROM checks_daily"), 6);
 }
 
+/* What the key of fra (a `locations` entry) refuses; *allowed and *claimed as config_key_admits sets them. */
+static const char *refused(const struct cw_config *cfg, const char *key, const struct cw_result *r, size_t n,
+                           const char **claimed)
+{
+    const char *allowed = NULL;
+    *claimed = NULL;
+    return config_key_admits(cfg, key, r, n, &allowed, claimed) ? NULL : allowed;
+}
+
 static void test_key_check(void **state)
 {
     (void)state;
@@ -124,16 +132,23 @@ static void test_key_check(void **state)
     struct cw_config cfg = { .location = "central", .locations = locs, .n_locations = 2 };
     struct cw_result r[2] = { check(1, H0, true, "fra"), check(2, H0, true, "nyc") };
     const char *bad = NULL;
-    assert_null(store_location_refused(&cfg, "FRAKEY", r, 1, &bad));
-    assert_string_equal(store_location_refused(&cfg, "FRAKEY", r, 2, &bad), "fra");
+    assert_null(refused(&cfg, "FRAKEY", r, 1, &bad));
+    assert_string_equal(refused(&cfg, "FRAKEY", r, 2, &bad), "fra");
     assert_string_equal(bad, "nyc");
-    assert_string_equal(store_location_refused(&cfg, "NYCKEY", r, 1, &bad), "nyc");
+    assert_string_equal(refused(&cfg, "NYCKEY", r, 1, &bad), "nyc");
     assert_string_equal(bad, "fra");
-    assert_null(store_location_refused(&cfg, "", r, 2, &bad));       /* ipc://, no CURVE */
-    assert_null(store_location_refused(&cfg, "OWNKEY", r, 2, &bad)); /* not a location's key */
-    struct cw_result none = check(3, H0, true, NULL);                /* an old worker on a probe host */
-    assert_string_equal(store_location_refused(&cfg, "FRAKEY", &none, 1, &bad), "fra");
+    assert_null(refused(&cfg, "", r, 2, &bad)); /* ipc://, no CURVE */
+    assert_null(refused(&cfg, NULL, r, 2, &bad));
+    /* another admitted key (the central's own workers): only the central's own location, as at the alerter */
+    assert_string_equal(refused(&cfg, "OWNKEY", r, 2, &bad), "central");
+    assert_string_equal(bad, "fra");
+    struct cw_result own[2] = { check(3, H0, true, "central"), check(4, H0, true, NULL) }; /* NULL: an old worker */
+    assert_null(refused(&cfg, "OWNKEY", own, 2, &bad));
+    assert_string_equal(refused(&cfg, "FRAKEY", &own[1], 1, &bad), "fra"); /* an old worker on a probe host */
     assert_string_equal(bad, "");
+    assert_string_equal(config_key_location(&cfg, "NYCKEY"), "nyc");
+    assert_string_equal(config_key_location(&cfg, "OWNKEY"), "central");
+    assert_null(config_key_location(&cfg, ""));
 }
 
 int main(void)

@@ -85,9 +85,10 @@ static void serve_zap(struct bus_auth *a)
                 char z85[41] = "", why[256];
                 zmq_z85_encode(z85, zmq_msg_data(&f[6]), BUS_AUTH_KEY_BYTES);
                 text = "unknown key";
-                snprintf(why, sizeof why,
-                         "refused a bus client from %s: its CURVE key %s is not in bus.curve_allowed_keys", address,
-                         z85);
+                snprintf(
+                    why, sizeof why,
+                    "refused a bus client from %s: its CURVE key %s is not in bus.curve_allowed_keys nor in `locations`",
+                    address, z85);
                 count_refusal(a, why);
             }
         } else if (ml == 4 && memcmp(mech, "NULL", 4) == 0 && dl == 0) {

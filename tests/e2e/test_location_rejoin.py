@@ -109,3 +109,48 @@ def test_refused_probe_rejoins_after_its_key_is_admitted_again():
             if probe:
                 probe.cleanup()
             central.cleanup()
+
+
+@harness.timeout(180)
+def test_misdirected_probes_and_unknown_keys_are_named():
+    """A probe host whose bus.central_address is the central's store_address (or alert_address) by mistake: the
+    storer (the alerter) says what reached it and what the probe should name, at powers of two, not at every
+    request; the probe's 'not answering' says what to check. A key the central does not know at all: the refusal
+    names both places a key may be admitted."""
+    with tempdir() as d, Targets() as t:
+        keys = {n: _keygen(d, n) for n in ("central", "fra", "nyc", "stranger")}
+        ports = [harness.free_port() for _ in range(5)]
+        central = Clockwerk(_central(keys, ports, t.url("/ok"), ("fra", "nyc")), d, name="central").start()
+        probes = []
+        try:
+            central.wait_ready(titles=CENTRAL_TITLES)
+            for location, port, key in (("fra", ports[1], "fra"), ("nyc", ports[2], "nyc"), ("fra", ports[0],
+                                                                                              "stranger")):
+                cfg = _probe(keys, ports)
+                cfg["supervisor"].update(location=location, run_dir="run-%s-%s" % (location, key))
+                cfg["bus"].update(central_address="tcp://127.0.0.1:%d" % port, curve_key_file=key + ".key")
+                probes.append(Clockwerk(cfg, d, name="probe-%s-%s" % (location, key), env=POLL).start())
+            for role, p, port in (("storer", probes[0], ports[1]), ("alerter", probes[1], ports[2])):
+                central.wait_log(r"\[%s\] \d+ warn: a CONFIG_GET \(a probe host's configuration request\) reached the "
+                                 r"%s from key %s: that probe's bus\.central_address should be the central's "
+                                 r"bus\.config_address" % (role, role, re.escape(keys[p.name[6:9]])), timeout=30)
+                p.wait_log(r"central host tcp://127\.0\.0\.1:%d not answering since \S+: nothing to check: .* \(is it "
+                           r"the central's bus\.config_address\? is this host's key in the central's `locations`\? "
+                           r"the central's log says which\)" % port, timeout=30)
+            central.wait_log(r"its CURVE key %s is not in bus\.curve_allowed_keys nor in `locations`"
+                             % re.escape(keys["stranger"]), timeout=30)
+            probes[2].wait_log(r"the bus server tcp://127\.0\.0\.1:%d refused this host's CURVE key %s \(status 400\)"
+                               % (ports[0], re.escape(keys["stranger"])), timeout=30)
+            # many requests later (one every 200 ms), a few lines only
+            wait_for(lambda: re.search(r"reached the storer .*\((1[6-9]|[2-9]\d|\d{3,}) so far", central.log_text()),
+                     deadline(60), "the storer's line of the 16th CONFIG_GET")
+            text = central.log_text()
+            check(text.count("reached the storer") <= 6 and "dropped a malformed config_get" not in text,
+                  "the storer's lines of misdirected requests:\n%s" % harness.tail(text))
+            for p in probes:
+                p.stop()
+            central.stop()
+        finally:
+            for p in probes:
+                p.cleanup()
+            central.cleanup()

@@ -81,17 +81,14 @@ struct bus_rejoin *bus_rejoin_watch(void *zmq_ctx, void *zsock, const char *addr
     return r;
 }
 
+/* What a protocol error at the handshake means from the client's side (bus_auth.c says it from the server's). */
 static const char *protocol_failure(uint32_t value)
 {
-    switch (value) {
-    case ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH:
+    if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
         return "the server does not use the same security (CURVE on one end only)";
-    case ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC:
-    case ZMQ_PROTOCOL_ERROR_ZMTP_KEY_EXCHANGE:
-        return "a CURVE handshake that failed (is bus.curve_server_key the server's public key?)";
-    default:
-        return "not a ZeroMQ handshake of this kind (is it the address of the right Clockwerk server?)";
-    }
+    bool curve = value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC || value == ZMQ_PROTOCOL_ERROR_ZMTP_KEY_EXCHANGE;
+    return curve ? "a CURVE handshake that failed (is bus.curve_server_key the server's public key?)"
+                 : "not a ZeroMQ handshake of this kind (is it the address of the right Clockwerk server?)";
 }
 
 /* One handshake that failed in a way libzmq does not retry: the state, logged when it changes. */

@@ -119,6 +119,13 @@ static size_t handle_message(struct intake *in, const struct bus_msg *m, int64_t
             }
             return applied;
         }
+    } else if (m->type == CW_MSG_CONFIG_GET) { /* a probe host's central_address names this socket: at powers of two */
+        int64_t n = ++in->c.config_gets;
+        if ((n & (n - 1)) == 0)
+            log_warn("a CONFIG_GET (a probe host's configuration request) reached the alerter%s%s: that probe's "
+                     "bus.central_address should be the central's bus.config_address (%" PRId64 " so far, dropped)",
+                     m->peer_key[0] ? " from key " : "", m->peer_key, n);
+        return 0;
     } else if (m->type != CW_MSG_INVALID) {
         why = "unexpected message type";
     }

@@ -54,6 +54,7 @@ struct intake {
         int64_t results, malformed;
         int64_t duplicates, late, acked, ack_messages;
         int64_t refused_batches; /* refused by admit (a key sending for another location) */
+        int64_t config_gets;     /* probe hosts' configuration requests sent here by mistake (dropped) */
     } c;
 };
 

@@ -73,8 +73,25 @@ static int take_alert(struct storer *s, const struct bus_msg *m, const char **wh
     return 0;
 }
 
+/* A probe host's configuration request: its bus.central_address names this socket, not the central's config
+ * server. It asks again every 5 s: logged the first time and then at powers of two. */
+static void misdirected_config_get(struct storer *s, const struct bus_msg *m, int64_t now)
+{
+    uint64_t n = ++s->c.config_gets;
+    const char *config_address = s->p.cfg->config_address;
+    if ((n & (n - 1)) == 0 && ratelimit_allow(&s->rl_malformed, now))
+        log_warn("a CONFIG_GET (a probe host's configuration request) reached the storer%s%s: that probe's "
+                 "bus.central_address should be the central's bus.config_address%s%s (%" PRIu64 " so far, dropped)",
+                 m->peer_key[0] ? " from key " : "", m->peer_key, config_address ? ", " : "",
+                 config_address ? config_address : "", n);
+}
+
 void storer_receive(struct storer *s, const struct bus_msg *m, int64_t now)
 {
+    if (m->type == CW_MSG_CONFIG_GET) {
+        misdirected_config_get(s, m, now);
+        return;
+    }
     const char *why = "unexpected message type";
     size_t before = store_batch_rows(&s->cur);
     int rc = -1;

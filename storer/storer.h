@@ -33,6 +33,7 @@
 struct storer_counters {
     uint64_t received, stored, batches, malformed, spooled, replayed, write_errors;
     uint64_t wrong_location; /* results refused: a key sending another location's (config_key_admits) */
+    uint64_t config_gets;    /* probe hosts' configuration requests sent here by mistake (dropped) */
     int64_t last_batch_ms;
 };
 

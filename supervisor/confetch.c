@@ -117,8 +117,9 @@ static void send_request(struct confetch *f, int64_t now)
     if (went_silent) {
         char d[200];
         confetch_describe(f, d, sizeof d);
-        log_warn("central host %s not answering since %s: %s %s", f->local->central_address,
-                 when(f->poll.silent_since_us, t, sizeof t),
+        log_warn("central host %s not answering since %s: %s %s (is it the central's bus.config_address? is this "
+                 "host's key in the central's `locations`? the central's log says which)",
+                 f->local->central_address, when(f->poll.silent_since_us, t, sizeof t),
                  f->have_central ? "checking with" : "nothing to check:", d);
     }
     if (kind == FETCH_SEND_AGAIN && open_socket(f, err, sizeof err) != 0) {

@@ -29,6 +29,7 @@
 #include <zmq.h>
 
 #include "common/bus/bus_auth.h"
+#include "common/bus/bus_rejoin.h"
 
 #ifdef ZMQ_ZAP_ENFORCE_DOMAIN
 #define BUS_ZAP_ENFORCE_DOMAIN ZMQ_ZAP_ENFORCE_DOMAIN
@@ -61,6 +62,7 @@ struct bus_socket {
     struct bus *bus;
     void *zsock;
     enum bus_role role;
+    struct bus_rejoin *rejoin; /* a connecting tcp:// socket: connects again after a refused handshake */
 };
 
 struct bus {
@@ -249,23 +251,34 @@ struct bus_socket *bus_open(struct bus *bus, enum bus_role role, const char *add
         return NULL;
     }
     bool binds = routes(role) || role == BUS_PULL_CALLS;
+    struct bus_rejoin *rejoin = NULL;
+    if (rc == 0 && !binds && strncmp(address, "tcp://", 6) == 0 &&
+        !(rejoin = bus_rejoin_watch(bus->ctx, z, address, bus->curve ? bus->curve->public_z85 : NULL, err, errlen))) {
+        zmq_close(z);
+        return NULL;
+    }
     if (rc == 0) rc = binds ? zmq_bind(z, address) : zmq_connect(z, address);
-    if (rc != 0) {
-        snprintf(err, errlen, "cannot %s %s: %s", binds ? "bind" : "connect", address, zmq_strerror(errno));
-        zmq_close(z);
-        return NULL;
-    }
-    struct bus_socket *s = calloc(1, sizeof *s);
+    struct bus_socket *s = rc == 0 ? calloc(1, sizeof *s) : NULL;
     if (!s) {
-        snprintf(err, errlen, "out of memory");
+        if (rc != 0)
+            snprintf(err, errlen, "cannot %s %s: %s", binds ? "bind" : "connect", address, zmq_strerror(errno));
+        else snprintf(err, errlen, "out of memory");
+        bus_rejoin_stop(rejoin, z);
         zmq_close(z);
         return NULL;
     }
+    s->rejoin = rejoin;
     s->bus = bus;
     s->zsock = z;
     s->role = role;
     bus->sockets[slot] = s;
     return s;
+}
+
+/* Every call on a socket lets a connecting one look at its handshakes (common/bus/bus_rejoin.h). */
+static void tend(struct bus_socket *s)
+{
+    if (s->rejoin) bus_rejoin_tend(s->rejoin, s->zsock);
 }
 
 int bus_subscribe_only(struct bus_socket *s, enum cw_msg_type type)
@@ -284,6 +297,7 @@ void bus_close(struct bus_socket *s)
     if (!s) return;
     for (int i = 0; i < BUS_MAX_SOCKETS; i++)
         if (s->bus->sockets[i] == s) s->bus->sockets[i] = NULL;
+    bus_rejoin_stop(s->rejoin, s->zsock);
     zmq_close(s->zsock);
     free(s);
 }
@@ -295,6 +309,7 @@ int bus_send(struct bus_socket *s, enum cw_msg_type type, const void *payload, s
         errno = EINVAL;
         return BUS_ERROR;
     }
+    tend(s);
     /* ZeroMQ sends a multipart message atomically: once the first frame is accepted, the second is too. */
     for (;;) {
         if (zmq_send(s->zsock, topic, strlen(topic), ZMQ_DONTWAIT | ZMQ_SNDMORE) >= 0) break;
@@ -366,7 +381,10 @@ int bus_wait(struct bus_socket *const *socks, unsigned n, int fd, int timeout_ms
     }
     zmq_pollitem_t items[BUS_WAIT_MAX + 1];
     unsigned k = 0;
-    for (unsigned i = 0; i < n; i++) items[k++] = (zmq_pollitem_t){ .socket = socks[i]->zsock, .events = ZMQ_POLLIN };
+    for (unsigned i = 0; i < n; i++) {
+        tend(socks[i]);
+        items[k++] = (zmq_pollitem_t){ .socket = socks[i]->zsock, .events = ZMQ_POLLIN };
+    }
     if (fd >= 0) items[k++] = (zmq_pollitem_t){ .socket = NULL, .fd = fd, .events = ZMQ_POLLIN };
     int rc = zmq_poll(items, (int)k, timeout_ms);
     if (rc < 0) return errno == EINTR ? 0 : -1;
@@ -380,6 +398,7 @@ int bus_wait(struct bus_socket *const *socks, unsigned n, int fd, int timeout_ms
 int bus_recv(struct bus_socket *s, struct bus_msg *m, int timeout_ms)
 {
     memset(m, 0, sizeof *m);
+    tend(s);
     if (timeout_ms != 0) {
         zmq_pollitem_t item = { .socket = s->zsock, .events = ZMQ_POLLIN };
         int n = zmq_poll(&item, 1, timeout_ms);
@@ -468,6 +487,7 @@ int bus_fd(struct bus_socket *s)
 
 static int events_of(struct bus_socket *s)
 {
+    tend(s);
     int ev = 0;
     size_t sz = sizeof ev;
     if (zmq_getsockopt(s->zsock, ZMQ_EVENTS, &ev, &sz) != 0) return 0;

@@ -61,7 +61,7 @@ static const char *key_refusal(const struct bus_auth *a, const void *key, const 
 {
     if (key_in((const uint8_t(*)[BUS_AUTH_KEY_BYTES])a->allowed, a->n_allowed, key)) return NULL;
     if (!key_in((const uint8_t(*)[BUS_AUTH_KEY_BYTES])a->producers, a->n_producers, key))
-        return "is not in bus.curve_allowed_keys";
+        return "is not in bus.curve_allowed_keys nor in `locations`";
     if (bus_auth_domain_takes_producers(domain, dl)) return NULL;
     return "is a probe host's (locations[].key), admitted only where results come in, not here";
 }

@@ -70,7 +70,7 @@ def test_refused_probe_rejoins_after_its_key_is_admitted_again():
             # fra leaves `locations`: every server of the central refuses its key
             mark = central.log_mark()
             central.reload(_central(keys, ports, url, ("nyc",)))
-            refused = r"\] \d+ \w+: refused a bus client from \S+: its CURVE key " + re.escape(keys["fra"]) + " is not in"
+            refused = r"\] \d+ \w+: refused a bus client from \S+ on \S+: its CURVE key " + re.escape(keys["fra"]) + " is not in"
             for role in ("storer", "alerter", "relay"):
                 central.wait_log(r"\[" + role + refused, since=mark, timeout=40)
             # refused long enough for the probe's workers to try again, and be refused again (every 5 s)

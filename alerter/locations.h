@@ -59,9 +59,6 @@ struct locations {
     int64_t silent_after_us;
     int64_t start_mono_us; /* when judging started */
     int64_t start_wall_us;
-    struct {
-        int64_t hellos, wrong_location, unknown_location, late_location_results, other_location_results;
-    } c;
 };
 
 enum location_event_kind { LOCATION_WENT_SILENT = 1, LOCATION_CAME_BACK = 2 };

@@ -155,7 +155,7 @@ static void key_check(void **state)
     assert_true(admit_claiming(&w, FRA_KEY, "fra"));
     assert_false(admit_claiming(&w, FRA_KEY, "sgp")); /* fra's key speaks for fra only */
     assert_false(admit_claiming(&w, FRA_KEY, ""));    /* "": the central's own */
-    assert_int_equal(w.locs.c.wrong_location, 2);
+    assert_int_equal(w.wrong_location, 2);
     assert_true(admit_claiming(&w, OTHER_KEY, "central")); /* another admitted key: the own location */
     assert_true(admit_claiming(&w, OTHER_KEY, ""));
     assert_false(admit_claiming(&w, OTHER_KEY, "fra"));
@@ -163,7 +163,7 @@ static void key_check(void **state)
     assert_true(admit_claiming(&w, "", "tyo"));
     assert_int_equal(w.unknown_location, 1);
     assert_int_equal(locations_find(&w.locs, "fra")->state, CW_LOCATION_LIVE); /* heard by its results */
-    assert_int_equal(w.locs.c.wrong_location, 3);
+    assert_int_equal(w.wrong_location, 3);
     locwatch_free(&w);
 }
 

@@ -188,6 +188,7 @@ static void publish_stats(struct alerter *a)
     proc_stats_add(&st, "malformed_hellos", a->lw.malformed_hellos);
     proc_stats_add(&st, "wrong_location", a->lw.wrong_location);
     proc_stats_add(&st, "refused_batches", a->in.c.refused_batches);
+    proc_stats_add(&st, "refused_workers", a->in.c.refused_workers);
     proc_stats_add(&st, "unknown_location", a->lw.unknown_location);
     proc_stats_add(&st, "late_location_results", a->eps.late_location_results);
     proc_stats_add(&st, "other_location_results", a->eps.other_location_results);

@@ -148,7 +148,9 @@ bool locations_live(const struct locations *t, const struct location *l)
 
 bool locations_is_late(const struct locations *t, const struct location *l, int64_t checked_at_us)
 {
-    if (!t || !t->judged || !l || l->back_at_us == 0) return false;
+    if (!t || !t->judged || !l) return false;
+    if (l->state == CW_LOCATION_SILENT) return true; /* heard again, but not back yet (settling) */
+    if (l->back_at_us == 0) return false;
     int64_t offset = l->offset_us == CW_OFFSET_UNKNOWN ? 0 : l->offset_us;
     return checked_at_us - offset < l->back_at_us;
 }

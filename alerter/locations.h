@@ -104,7 +104,8 @@ size_t locations_tick(struct locations *t, int64_t now_mono, int64_t now_wall, s
 /* Whether l is live (heard within silent_after). Always true when the table is not judged or l is NULL. */
 bool locations_live(const struct locations *t, const struct location *l);
 
-/* Whether a result of l checked at checked_at_us (l's clock) was checked before l came back: not voted. */
+/* Whether a result of l checked at checked_at_us (l's clock) was checked before l came back, or l is not back yet
+ * (still SILENT, settling): not voted. */
 bool locations_is_late(const struct locations *t, const struct location *l, int64_t checked_at_us);
 
 /* Workers heard within silent_after. */

@@ -53,6 +53,7 @@ static void silence_and_back(void **state)
     assert_int_equal(locations_heard(&t, fra, 1, 63 * S, WALL0 + 63 * S, ev), 0);
     assert_int_equal(locations_heard(&t, fra, 1, 68 * S, WALL0 + 68 * S, ev), 0);
     assert_false(locations_live(&t, fra));
+    assert_true(locations_is_late(&t, fra, WALL0 + 68 * S)); /* settling: what it checks now is not voted */
     assert_int_equal(locations_heard(&t, fra, 1, 73 * S, WALL0 + 73 * S, ev), 1);
     assert_int_equal(ev[0].kind, LOCATION_CAME_BACK);
     assert_int_equal(ev[0].since_us, WALL0 + 73 * S);
@@ -63,7 +64,7 @@ static void silence_and_back(void **state)
     assert_true(locations_is_late(&t, fra, WALL0 + 50 * S));
     assert_true(locations_is_late(&t, fra, WALL0 + 64 * S));
     assert_false(locations_is_late(&t, fra, WALL0 + 74 * S));
-    assert_false(locations_is_late(&t, central, WALL0 + 1 * S)); /* never silent: never late */
+    assert_true(locations_is_late(&t, central, WALL0 + 80 * S)); /* silent since 30 s: not voted */
     locations_free(&t);
 }
 
@@ -85,6 +86,7 @@ static void flapping_link(void **state)
     }
     assert_true(silences <= 4);
     assert_true(backs <= 3);
+    assert_false(locations_is_late(&t, central, WALL0 + 1 * S)); /* never silent: never late */
     assert_int_equal(fra->state, CW_LOCATION_SILENT);
     /* it holds: back once heard without a break for its (now longer) settle time, and only then */
     int64_t s = 3611, settle = fra->settle_us / S; /* the minute's 11 s break is over: a fresh run of hearing */

@@ -1,6 +1,7 @@
 /* tests/unit/test_location_votes.c — quorum alerting in the alerter's endpoint table (alerter/endpoints.c with
- * alerter/locations.c): a replay of results from three locations gives the right alerts, with the same ids in
- * whatever order the locations' results interleave; one location's trouble raises nothing with quorum 2 of 3; the
+ * alerter/locations.c): a replay of results from three locations gives the right alerts (here with the same ids when
+ * the locations' results interleave otherwise: the quorum is reached with the same votes; that is not so in
+ * general, docs/alerts.md "Alert ids"); one location's trouble raises nothing with quorum 2 of 3; the
  * alert says who sees what; a silent location's vote is left out; results checked before their location came back
  * are not voted; a result of a location the endpoint is not checked from is ignored; an endpoint with one location
  * behaves as before. Configurations are filled by hand. */
@@ -45,8 +46,9 @@ static void quorum_two_of_three(void **state)
     world_free(&w);
 }
 
-/* The same results, the locations interleaved otherwise (each location's own order kept): the same alerts. */
-static void ids_do_not_depend_on_interleaving(void **state)
+/* The same results, the locations interleaved otherwise (each location's own order kept): here, where the quorum
+ * is reached by the same votes either way, the same alerts. */
+static void same_ids_for_this_interleaving(void **state)
 {
     (void)state;
     struct step reordered[15];
@@ -203,7 +205,7 @@ static void state_file_keeps_silence_and_votes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(quorum_two_of_three),      cmocka_unit_test(ids_do_not_depend_on_interleaving),
+        cmocka_unit_test(quorum_two_of_three),      cmocka_unit_test(same_ids_for_this_interleaving),
         cmocka_unit_test(silent_location_left_out), cmocka_unit_test(other_locations_and_one_location),
         cmocka_unit_test(slow_by_quorum),           cmocka_unit_test(state_file_keeps_silence_and_votes),
     };

@@ -46,6 +46,19 @@ static void make_votes(struct endpoint *e)
     for (size_t i = 0; i < ep->n_locations; i++) e->votes[i].location = ep->locations[i];
 }
 
+/* A location's vote from before it came back from silence (what it checked meanwhile arrived late, never voted)
+ * says nothing any more: it counts as unknown, and its next result starts a fresh vote. */
+static bool vote_stale(const struct endpoints *t, const struct endpoint_vote *v)
+{
+    return v->v.vote != QUORUM_UNKNOWN &&
+           locations_is_late(t->locs, locations_find(t->locs, v->location), v->v.last_at_us);
+}
+
+static uint8_t vote_now(const struct endpoints *t, const struct endpoint_vote *v)
+{
+    return vote_stale(t, v) ? QUORUM_UNKNOWN : v->v.vote;
+}
+
 static struct endpoint_vote *vote_of(const struct endpoint *e, const char *location)
 {
     for (size_t i = 0; i < e->n_votes; i++)
@@ -53,7 +66,17 @@ static struct endpoint_vote *vote_of(const struct endpoint *e, const char *locat
     return NULL;
 }
 
-/* Takes over what old knew about the same endpoint (its error text moves; the votes of locations still listed). */
+static bool same_locations(const struct cw_endpoint *a, const struct cw_endpoint *b)
+{
+    if (a->n_locations != b->n_locations) return false;
+    for (size_t i = 0; i < a->n_locations; i++)
+        if (strcmp(a->locations[i], b->locations[i]) != 0) return false;
+    return true;
+}
+
+/* Takes over what old knew about the same endpoint (its error text moves; the votes of locations still listed).
+ * When its locations changed, the last result's boot and time (another location's, perhaps) are not kept: they
+ * would make the results of the locations left look late. */
 static void take_over(struct endpoint *e, struct endpoint *old)
 {
     for (size_t i = 0; i < e->n_votes; i++) {
@@ -67,6 +90,7 @@ static void take_over(struct endpoint *e, struct endpoint *old)
     e->st = old->st;
     e->last = old->last;
     old->last.error = NULL;
+    if (!same_locations(e->ep, old->ep)) e->last.boot_id = 0, e->last.checked_us = 0;
     e->inc = old->inc;
     memset(&old->inc, 0, sizeof old->inc);
     e->flap = old->flap;
@@ -189,13 +213,14 @@ void endpoints_raise(struct endpoints *t, struct endpoint *e, const struct astat
 
 /* Flapping, judged before the state machine's events are raised: its start raises one FLAPPING alert (after
  * them); its end exactly one alert of the final state: the state change of the same check when it made one
- * (marked stable again), else one of its own. */
-static void judge_flapping(struct endpoints *t, struct endpoint *e, bool ok, int64_t at, const struct astate_event *ev,
-                           unsigned n, int64_t now_mono)
+ * (marked stable again), else one of its own. outcome: 1 up, 0 down, -1 nothing to feed (the events are raised). */
+static void judge_flapping(struct endpoints *t, struct endpoint *e, int outcome, int64_t at,
+                           const struct astate_event *ev, unsigned n, int64_t now_mono)
 {
     double percent = 0;
     const struct cw_endpoint *ep = e->ep;
-    enum flap_change change = flap_feed(&e->flap, ep->flap_window, ep->flap_high, ep->flap_low, ok, &percent);
+    enum flap_change change =
+        outcome < 0 ? FLAP_SAME : flap_feed(&e->flap, ep->flap_window, ep->flap_high, ep->flap_low, outcome, &percent);
     bool changed_state = false;
     for (unsigned i = 0; i < n; i++) {
         bool state = ev[i].kind == CW_ALERT_DOWN || ev[i].kind == CW_ALERT_UP;
@@ -254,7 +279,8 @@ void endpoints_location_summary(const struct endpoints *t, const struct endpoint
         bool first = true;
         for (size_t i = 0; i < e->n_votes && used < len; i++) {
             const struct endpoint_vote *v = &e->votes[i];
-            if (!locations_live(t->locs, locations_find(t->locs, v->location)) || v->v.vote != groups[g].vote) continue;
+            if (!locations_live(t->locs, locations_find(t->locs, v->location)) || vote_now(t, v) != groups[g].vote)
+                continue;
             const char *sep = first ? (used ? "; " : "") : ", ";
             used += (size_t)snprintf(out + used, len - used, "%s%s%s", sep, first ? groups[g].words : "", v->location);
             first = false;
@@ -262,8 +288,10 @@ void endpoints_location_summary(const struct endpoints *t, const struct endpoint
     }
     for (size_t i = 0; i < e->n_votes && used < len; i++) {
         const char *name = e->votes[i].location;
-        if (locations_live(t->locs, locations_find(t->locs, name))) continue;
-        used += (size_t)snprintf(out + used, len - used, "%s%s silent", used ? "; " : "", name);
+        const struct location *l = locations_find(t->locs, name);
+        if (locations_live(t->locs, l)) continue;
+        const char *what = l && l->state == CW_LOCATION_UNKNOWN ? "not heard yet" : "silent";
+        used += (size_t)snprintf(out + used, len - used, "%s%s %s", used ? "; " : "", name, what);
     }
 }
 
@@ -296,9 +324,9 @@ static void verdict_of(const struct endpoints *t, const struct endpoint *e, stru
     memset(out, 0, sizeof *out);
     for (size_t i = 0; i < n; i++) {
         const struct quorum_voter *v = &e->votes[i].v;
-        b[i] = (struct quorum_ballot){ .vote = v->vote,
+        b[i] = (struct quorum_ballot){ .vote = vote_now(t, &e->votes[i]),
                                        .live = locations_live(t->locs, locations_find(t->locs, e->votes[i].location)) };
-        if (!b[i].live) continue;
+        if (!b[i].live || b[i].vote == QUORUM_UNKNOWN) continue;
         if (v->vote == QUORUM_DOWN) down_since[n_down++] = v->since_us, out->count += v->fail_run;
         if (v->vote == QUORUM_UP && v->since_us > out->since_us) out->since_us = v->since_us;
         if (v->vote != QUORUM_UP) continue;
@@ -306,10 +334,10 @@ static void verdict_of(const struct endpoints *t, const struct endpoint *e, stru
         if (v->speed == QUORUM_FAST && v->speed_since_us > out->speed_since_us) out->speed_since_us = v->speed_since_us;
     }
     unsigned need = e->required ? e->required : 1;
-    out->avail = (uint8_t)quorum_verdict(b, n, need);
+    out->avail = (uint8_t)quorum_verdict(b, n, need, e->st.avail);
     if (out->avail == QUORUM_DOWN) out->since_us = kth_smallest(down_since, n_down, need - 1);
     for (size_t i = 0; i < n; i++) b[i].vote = b[i].vote == QUORUM_UP ? e->votes[i].v.speed : QUORUM_SPEED_UNKNOWN;
-    out->speed = (uint8_t)quorum_speed_verdict(b, n, need);
+    out->speed = (uint8_t)quorum_speed_verdict(b, n, need, e->st.speed);
     if (out->speed == QUORUM_SLOW) out->speed_since_us = kth_smallest(slow_since, n_slow, need - 1);
 }
 
@@ -320,9 +348,11 @@ static enum intake_verdict apply_vote(struct endpoints *t, struct endpoint *e, s
     if (r->boot_id != v->boot_id && r->checked_at_us < v->checked_us) return INTAKE_LATE;
     v->boot_id = r->boot_id;
     v->checked_us = r->checked_at_us;
+    if (vote_stale(t, v)) memset(&v->v, 0, sizeof v->v);
     struct quorum_params qp = { .alert_threshold = e->p.alert_threshold,
                                 .recovery_threshold = e->p.recovery_threshold,
-                                .latency_threshold_us = e->p.latency_threshold_us };
+                                .latency_threshold_us = e->p.latency_threshold_us,
+                                .endpoint_down = e->st.avail == ASTATE_DOWN };
     quorum_voter_feed(&v->v, &qp, r->ok, r->latency_us, r->checked_at_us);
     struct astate_verdict verdict;
     verdict_of(t, e, &verdict);
@@ -365,10 +395,11 @@ enum intake_verdict endpoints_apply(void *ctx, const struct cw_result *r, int64_
     e->last.latency_us = r->latency_us;
     note_error(e, r);
     if (!r->ok && e->inc.open) e->inc.failed++;
-    bool ok = r->ok;
-    if (vote) ok = e->verdict != QUORUM_DOWN; /* flapping judges the endpoint's verdict, not one location */
+    int outcome = r->ok; /* flapping judges the endpoint's state after the verdict, not one location; nothing while
+                          * the verdict is unknown (it would count as up) */
+    if (vote) outcome = e->verdict == QUORUM_UNKNOWN || e->st.avail == ASTATE_UNKNOWN ? -1 : e->st.avail == ASTATE_UP;
     else n = astate_feed(&e->st, &e->p, r->ok, r->latency_us, r->checked_at_us, ev);
-    judge_flapping(t, e, ok, r->checked_at_us, ev, n, now_mono);
+    judge_flapping(t, e, outcome, r->checked_at_us, ev, n, now_mono);
     if (astate_feed_tls(&e->st, &e->p, r->tls_expires_at_us, r->checked_at_us, ev))
         endpoints_raise(t, e, &ev[0], NULL, now_mono);
     return INTAKE_APPLIED;

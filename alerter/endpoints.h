@@ -21,9 +21,12 @@
  * live locations drives the state machine (astate_feed_verdict, alerter/state.h), so DOWN/UP/REMINDER, incidents,
  * muting, flapping (fed the verdict, not each result) and escalation work unchanged, and since_us, hence the
  * alert ids, come from the results' times only. Its DOWN, UP and REMINDER alerts say who sees what in their
- * detail ("DOWN from fra, nyc; up from sgp; tyo silent"). The votes live in memory (a restart starts them unknown:
- * the state machine, in the state file, keeps the endpoint's state until a quorum of new votes says otherwise);
- * a reload keeps the votes of the locations still listed. */
+ * detail ("DOWN from fra, nyc; up from sgp; tyo silent"). The verdict is given the endpoint's state, so a DOWN
+ * holds until DOWN can no longer be reached (common/base/quorum.h); a vote from before its location came back from
+ * silence counts as unknown (its next result starts afresh); flapping is fed the state, nothing while the verdict
+ * is unknown. The votes are in the state file (alerter/persist.c: a restart mid-outage neither ends nor repeats
+ * it); a reload keeps the votes of the locations still listed, and forgets the last result's boot and time when
+ * the endpoint's locations changed. */
 #ifndef CW_ALERTER_ENDPOINTS_H
 #define CW_ALERTER_ENDPOINTS_H
 

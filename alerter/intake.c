@@ -100,10 +100,15 @@ static size_t handle_message(struct intake *in, const struct bus_msg *m, int64_t
         if (n > 0) {
             for (int i = 0; i < n; i++) {
                 const struct cw_result *r = &in->results[i];
-                /* each (worker, boot_id, seq) at most once, and in order: a resend of what was applied is a
-                 * duplicate; one overtaken by a later result (sent after a reconnect, before the resend of
-                 * what was in flight) is late: both are acked, neither applied */
-                enum seqwin_verdict v = seqwin_accept(&in->seen, r->worker, r->boot_id, r->seq);
+                /* each (location, worker, boot_id, seq) at most once, and in order: a resend of what was applied
+                 * is a duplicate; one overtaken by a later result (sent after a reconnect, before the resend of
+                 * what was in flight) is late: both are acked, neither applied; a worker number beyond any
+                 * configuration's is refused: counted, neither applied nor acked */
+                enum seqwin_verdict v = seqwin_accept(&in->seen, r->location, r->worker, r->boot_id, r->seq);
+                if (v == SEQWIN_REFUSED) {
+                    in->c.refused_workers++;
+                    continue;
+                }
                 if (v == SEQWIN_NEW) {
                     in->c.results++;
                     count_gap(in, r);

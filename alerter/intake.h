@@ -1,5 +1,5 @@
 /* alerter/intake.h — the workers' results as the alerter takes them in: received on the bus (reliable),
- * decoded, each (worker, boot_id, seq) applied at most once and in order (alerter/seqwin.h, its file saved
+ * decoded, each (location, worker, boot_id, seq) applied at most once and in order (alerter/seqwin.h, its file saved
  * after the state file), gaps in a worker's sequence counted and logged (common/wire/seqgap.h), and every result
  * acked to its sender (common/bus/ackgather.h) once the state it changed is saved. Malformed messages are counted
  * and dropped.
@@ -55,6 +55,7 @@ struct intake {
         int64_t duplicates, late, acked, ack_messages;
         int64_t refused_batches; /* refused by admit (a key sending for another location) */
         int64_t config_gets;     /* probe hosts' configuration requests sent here by mistake (dropped) */
+        int64_t refused_workers; /* results with a worker number >= SEQWIN_WORKERS_MAX: neither applied nor acked */
     } c;
 };
 

@@ -58,23 +58,34 @@ static struct location_worker *worker_slot(struct location *l, uint32_t worker)
     return oldest;
 }
 
+static int64_t settle_of(const struct locations *t, const struct location *l)
+{
+    return l->settle_us > 0 ? l->settle_us : t->silent_after_us;
+}
+
 unsigned locations_heard(struct locations *t, struct location *l, uint32_t worker, int64_t now_mono, int64_t now_wall,
                          struct location_event *ev)
 {
     worker_slot(l, worker)->heard_mono_us = now_mono;
+    int64_t previous = l->heard_mono_us;
     l->heard_mono_us = now_mono;
-    int64_t before = l->heard_wall_us;
+    int64_t before = l->silent_since_us ? l->silent_since_us : l->heard_wall_us;
     l->heard_wall_us = now_wall;
-    uint8_t was = l->state;
+    if (l->state != CW_LOCATION_SILENT || !t->judged) {
+        l->state = CW_LOCATION_LIVE;
+        return 0;
+    }
+    if (!l->returning_us || !previous || now_mono - previous > t->silent_after_us) l->returning_us = now_mono;
+    if (now_mono - l->returning_us < settle_of(t, l)) return 0; /* not yet heard long enough without a break */
+    l->returning_us = 0;
     l->state = CW_LOCATION_LIVE;
-    if (was != CW_LOCATION_SILENT || !t->judged) return 0;
     l->back_at_us = now_wall;
+    l->back_mono_us = now_mono;
     memset(ev, 0, sizeof *ev);
     ev->kind = LOCATION_CAME_BACK;
     ev->idx = (size_t)(l - t->all);
     ev->since_us = now_wall;
-    int64_t from = before ? before : l->silent_since_us;
-    ev->duration_us = from && now_wall > from ? now_wall - from : 0;
+    ev->duration_us = before && now_wall > before ? now_wall - before : 0;
     return 1;
 }
 
@@ -119,6 +130,10 @@ size_t locations_tick(struct locations *t, int64_t now_mono, int64_t now_wall, s
         if (now_mono - heard <= t->silent_after_us) continue;
         l->state = CW_LOCATION_SILENT;
         l->silent_since_us = l->heard_wall_us ? l->heard_wall_us : t->start_wall_us;
+        l->returning_us = 0;
+        bool flapping = l->back_mono_us && now_mono - l->back_mono_us < LOCATION_FLAP_WINDOW_US;
+        int64_t doubled = settle_of(t, l) * 2;
+        l->settle_us = !flapping ? 0 : doubled < LOCATION_SETTLE_MAX_US ? doubled : LOCATION_SETTLE_MAX_US;
         ev[n++] = (struct location_event){ .kind = LOCATION_WENT_SILENT, .idx = i, .since_us = l->silent_since_us };
     }
     (void)now_wall;
@@ -133,7 +148,9 @@ bool locations_live(const struct locations *t, const struct location *l)
 
 bool locations_is_late(const struct locations *t, const struct location *l, int64_t checked_at_us)
 {
-    if (!t || !t->judged || !l || l->back_at_us == 0) return false;
+    if (!t || !t->judged || !l) return false;
+    if (l->state == CW_LOCATION_SILENT) return true; /* heard again, but not back yet (settling) */
+    if (l->back_at_us == 0) return false;
     int64_t offset = l->offset_us == CW_OFFSET_UNKNOWN ? 0 : l->offset_us;
     return checked_at_us - offset < l->back_at_us;
 }

@@ -7,7 +7,12 @@
  * workers, then each `locations` entry). A location is heard when a HELLO or a result of it arrives; it is LIVE
  * while it was heard within silent_after (alerts.location_silent_after). At start every location is UNKNOWN; one not
  * heard within silent_after of the start goes SILENT too. Going SILENT is one event (the alert's since: when it was
- * last heard, else the start); coming back from SILENT is one event (its since: the moment it came back, back_at).
+ * last heard, else the start); coming back from SILENT is one event (its since: the moment it came back, back_at),
+ * once it has been heard without a break (no gap above silent_after) for its settle time: silent_after, doubled
+ * each time it goes silent again within LOCATION_FLAP_WINDOW_US of coming back (up to LOCATION_SETTLE_MAX_US), back
+ * to silent_after otherwise. So a link that drops a little longer than silent_after every minute sends a few
+ * silent/back pairs, then one silence until it holds, not a pair a minute. Until it is back it is not live (its
+ * votes are left out) and what it checks is late.
  * A result checked before back_at (its checked_at corrected by the location's clock offset) is late: it tells the
  * past, and is not voted (locations_is_late).
  * Judged only when there is more than one location (locations.judged): a single-host setup never has a location
@@ -30,6 +35,8 @@
 #define LOCATION_SKEW_WARN_US 1000000LL /* |offset| above this: skewed */
 #define LOCATION_SKEW_CLEAR_US 500000LL /* |offset| below this: not skewed any more */
 #define LOCATION_NAME_MAX 32
+#define LOCATION_FLAP_WINDOW_US (600LL * 1000000) /* silent again within this of coming back: settle doubles */
+#define LOCATION_SETTLE_MAX_US (3600LL * 1000000) /* the longest settle time */
 
 struct location_worker {
     uint32_t worker;
@@ -45,6 +52,9 @@ struct location {
     int64_t heard_wall_us;   /* the same on the wall clock; kept in the state file; 0: never */
     int64_t silent_since_us; /* SILENT: the alert's since (last heard, else when the judging started) */
     int64_t back_at_us;      /* wall clock when it last came back: results checked before are late; 0: never */
+    int64_t back_mono_us;    /* the same, monotonic (this run only); 0: not in this run */
+    int64_t returning_us;    /* SILENT and heard again: monotonic start of the unbroken run of hearing; 0: none */
+    int64_t settle_us;       /* unbroken hearing needed to come back; 0: silent_after */
     int64_t offset_us;       /* its clock - the alerter's: the best worker's; CW_OFFSET_UNKNOWN */
     int64_t rtt_us;          /* that measurement's round trip; -1: unknown */
     bool skewed;             /* |offset| crossed LOCATION_SKEW_WARN_US (and is not back under the clear mark) */
@@ -59,9 +69,6 @@ struct locations {
     int64_t silent_after_us;
     int64_t start_mono_us; /* when judging started */
     int64_t start_wall_us;
-    struct {
-        int64_t hellos, wrong_location, unknown_location, late_location_results, other_location_results;
-    } c;
 };
 
 enum location_event_kind { LOCATION_WENT_SILENT = 1, LOCATION_CAME_BACK = 2 };
@@ -81,7 +88,8 @@ void locations_build(struct locations *t, const char *const *names, size_t n, do
 /* The location of that name (NULL or "": none), or NULL (also when t is NULL). */
 struct location *locations_find(const struct locations *t, const char *name);
 
-/* It was heard (a HELLO or a result from worker). Returns 1 with *ev filled when this brings it back from SILENT. */
+/* It was heard (a HELLO or a result from worker). Returns 1 with *ev filled when this brings it back from SILENT
+ * (heard without a break for its settle time). */
 unsigned locations_heard(struct locations *t, struct location *l, uint32_t worker, int64_t now_mono, int64_t now_wall,
                          struct location_event *ev);
 
@@ -96,7 +104,8 @@ size_t locations_tick(struct locations *t, int64_t now_mono, int64_t now_wall, s
 /* Whether l is live (heard within silent_after). Always true when the table is not judged or l is NULL. */
 bool locations_live(const struct locations *t, const struct location *l);
 
-/* Whether a result of l checked at checked_at_us (l's clock) was checked before l came back: not voted. */
+/* Whether a result of l checked at checked_at_us (l's clock) was checked before l came back, or l is not back yet
+ * (still SILENT, settling): not voted. */
 bool locations_is_late(const struct locations *t, const struct location *l, int64_t checked_at_us);
 
 /* Workers heard within silent_after. */

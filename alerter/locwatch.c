@@ -39,7 +39,7 @@ static bool key_allows(struct locwatch *w, const struct bus_msg *m, const char *
 {
     const char *allowed = config_key_location(w->cfg, m->peer_key), *as = claimed[0] ? claimed : own_location(w);
     if (!allowed || strcmp(as, allowed) == 0) return true; /* no key (no CURVE): it cannot be checked */
-    w->locs.c.wrong_location++;
+    w->wrong_location++;
     if (ratelimit_allow(&w->rl_wrong, cw_mono_ns()))
         log_warn("%s claiming location %s refused: key %s may only send for location %s", what, as, m->peer_key,
                  allowed);
@@ -105,7 +105,6 @@ void locwatch_hello(struct locwatch *w, const struct bus_msg *m, int64_t now_mon
         return;
     }
     w->hellos++;
-    w->locs.c.hellos++;
     if (!key_allows(w, m, h.location, "a HELLO")) return;
     echo(w, m, &h, received_at);
     struct location *l = locations_find(&w->locs, h.location[0] ? h.location : own_location(w));

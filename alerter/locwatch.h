@@ -37,7 +37,7 @@ struct locwatch {
     struct bus_socket *sock; /* the results' ROUTER: HELLO_ECHO answers */
     struct cw_buf buf;
     struct ratelimit rl_wrong, rl_bad;
-    int64_t hellos, echoes, malformed_hellos, unknown_location;
+    int64_t hellos, echoes, malformed_hellos, unknown_location, wrong_location; /* counted for the stats */
 };
 
 /* Empty; alerts to d, echoes on sock. */

@@ -183,10 +183,12 @@ static void publish_stats(struct alerter *a)
     proc_stats_add(&st, "acks_waiting", (int64_t)a->in.n_acks);
     proc_stats_add(&st, "dropped_malformed", a->in.c.malformed);
     proc_stats_add(&st, "bus_refused", (int64_t)bus_refused_clients(a->p.bus));
-    const struct locations *locs = &a->lw.locs; /* issue 16 */
-    proc_stats_add(&st, "hellos", a->lw.hellos);
+    proc_stats_add(&st, "hellos", a->lw.hellos); /* issue 16 */
     proc_stats_add(&st, "hello_echoes", a->lw.echoes);
-    proc_stats_add(&st, "wrong_location", locs->c.wrong_location);
+    proc_stats_add(&st, "malformed_hellos", a->lw.malformed_hellos);
+    proc_stats_add(&st, "wrong_location", a->lw.wrong_location);
+    proc_stats_add(&st, "refused_batches", a->in.c.refused_batches);
+    proc_stats_add(&st, "refused_workers", a->in.c.refused_workers);
     proc_stats_add(&st, "unknown_location", a->lw.unknown_location);
     proc_stats_add(&st, "late_location_results", a->eps.late_location_results);
     proc_stats_add(&st, "other_location_results", a->eps.other_location_results);

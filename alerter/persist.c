@@ -52,6 +52,25 @@ static void gather_votes(struct statefile_data *d, const struct endpoints *t)
     }
 }
 
+/* Each location's vote on the multi-location endpoints not plainly up everywhere (restored at start: a restart
+ * mid-outage neither ends nor repeats it). Pointers into t; the array is freed by gathered_free. */
+static void gather_voters(struct statefile_data *d, const struct endpoints *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        const struct endpoint *e = &t->all[i];
+        bool plain = e->st.avail == ASTATE_UP;
+        for (size_t k = 0; k < e->n_votes && plain; k++) plain = e->votes[k].v.vote == QUORUM_UP;
+        if (e->n_votes == 0 || plain) continue;
+        d->voters = cw_xrealloc(d->voters, (d->n_voters + e->n_votes) * sizeof *d->voters);
+        for (size_t k = 0; k < e->n_votes; k++)
+            d->voters[d->n_voters++] = (struct statefile_voter){ .url = (char *)e->ep->url,
+                                                                 .location = (char *)e->votes[k].location,
+                                                                 .v = e->votes[k].v,
+                                                                 .boot_id = e->votes[k].boot_id,
+                                                                 .checked_us = e->votes[k].checked_us };
+    }
+}
+
 /* Fills d with pointers into the owners' data (nothing is copied but the arrays, freed by gathered_free). */
 static void gather(struct statefile_data *d, const struct endpoints *t, const struct dispatch *disp,
                    const struct outbox *ob)
@@ -92,6 +111,7 @@ static void gather(struct statefile_data *d, const struct endpoints *t, const st
         }
     }
     gather_votes(d, t);
+    gather_voters(d, t);
     d->alerts = disp->alerts;
     d->n_alerts = disp->n_alerts;
     d->alert_held = cw_xcalloc(disp->n_alerts ? disp->n_alerts : 1, sizeof *d->alert_held);
@@ -122,6 +142,7 @@ static void gathered_free(struct statefile_data *d)
 {
     for (size_t i = 0; i < d->n_votes; i++) free(d->votes[i].summary);
     free(d->votes);
+    free(d->voters);
     free(d->locs);
     free(d->eps);
     free(d->plain.up);
@@ -190,6 +211,22 @@ static size_t restore_endpoints(struct endpoints *t, struct statefile_data *d, s
     return restored;
 }
 
+/* The votes of the locations each endpoint is still checked from. */
+static void restore_voters(struct endpoints *t, const struct statefile_data *d)
+{
+    for (size_t i = 0; i < d->n_voters; i++) {
+        const struct statefile_voter *sv = &d->voters[i];
+        struct endpoint *e = sv->url ? endpoints_find(t, sv->url) : NULL;
+        for (size_t k = 0; e && sv->location && k < e->n_votes; k++) {
+            if (strcmp(e->votes[k].location, sv->location) != 0) continue;
+            e->votes[k].v = sv->v;
+            e->votes[k].boot_id = sv->boot_id;
+            e->votes[k].checked_us = sv->checked_us;
+            e->verdict = e->st.avail; /* the verdict the state machine holds (enum quorum_vote = astate_avail) */
+        }
+    }
+}
+
 /* The locations still configured: a silent one stays silent (no second alert), the others start unknown (heard
  * again soon, or silent after location_silent_after); their last word and offset are shown meanwhile. */
 static void restore_locations(struct locations *locs, const struct statefile_data *d)
@@ -225,6 +262,7 @@ void persist_load(struct persist *ps, struct endpoints *t, struct dispatch *d, c
     }
     size_t down = 0, restored = restore_endpoints(t, &data, &down);
     restore_locations(t->locs, &data);
+    restore_voters(t, &data);
     size_t jobs = dispatch_restore(d, cfg, &data, now_mono);
     statefile_data_free(&data);
     log_info("state restored from %s: %zu endpoint%s (%zu down), %zu alert%s, %zu undelivered message%s", ps->path,

@@ -1,4 +1,4 @@
-/* alerter/seqwin.c — the alerter's record of applied (worker, boot_id, seq): duplicates are detected, not
+/* alerter/seqwin.c — the alerter's record of applied (location, worker, boot_id, seq): duplicates are detected, not
  * applied twice (see seqwin.h). */
 #include "alerter/seqwin.h"
 
@@ -38,34 +38,53 @@ static void slide(struct seqwin_entry *e, uint64_t k)
     e->hi += k;
 }
 
-static struct seqwin_entry *entry(struct seqwin *w, uint32_t worker, uint64_t boot_id, bool *fresh)
+/* A fresh entry in slot i (the one it replaces is forgotten). */
+static struct seqwin_entry *reset(struct seqwin *w, size_t i, const char *location, uint32_t worker, uint64_t boot_id)
 {
-    size_t same = 0, oldest = SIZE_MAX;
+    struct seqwin_entry *e = &w->e[i];
+    memset(e, 0, sizeof *e);
+    snprintf(e->location, sizeof e->location, "%s", location);
+    e->worker = worker;
+    e->boot_id = boot_id;
+    return e;
+}
+
+/* The entry of (location, worker, boot_id); a new one (*fresh) when there is none, in place of the least recently
+ * used of the same (location, worker) beyond SEQWIN_BOOTS_PER_WORKER, or of all beyond SEQWIN_ENTRIES_MAX. An
+ * entry of a version-1 file (location "") of the same worker and boot is taken over. */
+static struct seqwin_entry *entry(struct seqwin *w, const char *location, uint32_t worker, uint64_t boot_id,
+                                  bool *fresh)
+{
+    size_t same = 0, oldest = SIZE_MAX, oldest_all = SIZE_MAX, legacy = SIZE_MAX;
     for (size_t i = 0; i < w->n; i++) {
-        if (w->e[i].worker != worker) continue;
-        if (w->e[i].boot_id == boot_id) {
+        struct seqwin_entry *e = &w->e[i];
+        if (oldest_all == SIZE_MAX || e->used < w->e[oldest_all].used) oldest_all = i;
+        if (e->worker != worker) continue;
+        bool here = strcmp(e->location, location) == 0;
+        if (e->boot_id == boot_id && here) {
             *fresh = false;
-            return &w->e[i];
+            return e;
         }
+        if (e->boot_id == boot_id && e->legacy) legacy = i;
+        if (!here) continue;
         same++;
-        if (oldest == SIZE_MAX || w->e[i].used < w->e[oldest].used) oldest = i;
+        if (oldest == SIZE_MAX || e->used < w->e[oldest].used) oldest = i;
+    }
+    if (legacy != SIZE_MAX) {
+        struct seqwin_entry *e = &w->e[legacy];
+        snprintf(e->location, sizeof e->location, "%s", location);
+        e->legacy = false;
+        *fresh = false;
+        return e;
     }
     *fresh = true;
-    if (same >= SEQWIN_BOOTS_PER_WORKER) {
-        memset(&w->e[oldest], 0, sizeof w->e[oldest]);
-        w->e[oldest].worker = worker;
-        w->e[oldest].boot_id = boot_id;
-        return &w->e[oldest];
-    }
+    if (same >= SEQWIN_BOOTS_PER_WORKER) return reset(w, oldest, location, worker, boot_id);
+    if (w->n >= SEQWIN_ENTRIES_MAX) return reset(w, oldest_all, location, worker, boot_id);
     if (w->n == w->cap) {
         w->cap = w->cap ? w->cap * 2 : 16;
         w->e = cw_xrealloc(w->e, w->cap * sizeof *w->e);
     }
-    struct seqwin_entry *e = &w->e[w->n++];
-    memset(e, 0, sizeof *e);
-    e->worker = worker;
-    e->boot_id = boot_id;
-    return e;
+    return reset(w, w->n++, location, worker, boot_id);
 }
 
 /* The highest seq seen of e: hi, or the highest bit in the window. */
@@ -76,11 +95,14 @@ static uint64_t top_of(const struct seqwin_entry *e)
     return e->hi;
 }
 
-enum seqwin_verdict seqwin_accept(struct seqwin *w, uint32_t worker, uint64_t boot_id, uint64_t seq)
+enum seqwin_verdict seqwin_accept(struct seqwin *w, const char *location, uint32_t worker, uint64_t boot_id,
+                                  uint64_t seq)
 {
+    if (!location) location = "";
+    if (worker >= SEQWIN_WORKERS_MAX || strlen(location) > CW_LOCATION_NAME_MAX) return SEQWIN_REFUSED;
     if (seq == 0) return SEQWIN_DUP;
     bool fresh;
-    struct seqwin_entry *e = entry(w, worker, boot_id, &fresh);
+    struct seqwin_entry *e = entry(w, location, worker, boot_id, &fresh);
     e->used = ++w->clock;
     if (fresh) e->hi = seq - 1; /* the starting point */
     if (seq <= e->hi) return SEQWIN_DUP;
@@ -116,10 +138,10 @@ int seqwin_save(struct seqwin *w, const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(open_errno));
         return -1;
     }
-    fprintf(f, "clockwerk-alerter-seqs 1\n");
+    fprintf(f, "clockwerk-alerter-seqs 2\n");
     for (size_t i = 0; i < w->n; i++) {
         const struct seqwin_entry *e = &w->e[i];
-        fprintf(f, "%" PRIu32 " %016" PRIx64 " %" PRIu64 " ", e->worker, e->boot_id, e->hi);
+        fprintf(f, "@%s %" PRIu32 " %016" PRIx64 " %" PRIu64 " ", e->location, e->worker, e->boot_id, e->hi);
         for (size_t k = 0; k < SEQWIN_WORDS; k++) fprintf(f, "%016" PRIx64, e->bits[k]);
         fputc('\n', f);
     }
@@ -143,6 +165,42 @@ static int hexval(char c)
     return -1;
 }
 
+/* One entry line of a file of that version into w; false when it is malformed. */
+static bool load_line(struct seqwin *w, char *line, int version)
+{
+    char location[CW_LOCATION_NAME_MAX + 1] = "";
+    if (version == 2) {
+        char *space = strchr(line, ' ');
+        if (line[0] != '@' || !space || (size_t)(space - line - 1) > CW_LOCATION_NAME_MAX) return false;
+        memcpy(location, line + 1, (size_t)(space - line - 1));
+        location[space - line - 1] = '\0';
+        line = space + 1;
+    }
+    uint32_t worker;
+    uint64_t boot, hi;
+    int used = 0;
+    if (sscanf(line, "%" SCNu32 " %" SCNx64 " %" SCNu64 " %n", &worker, &boot, &hi, &used) != 3 || used <= 0)
+        return false;
+    const char *hex = line + used;
+    if (strlen(hex) != SEQWIN_WORDS * 16 || worker >= SEQWIN_WORKERS_MAX) return false;
+    bool fresh;
+    struct seqwin_entry *e = entry(w, location, worker, boot, &fresh);
+    if (!fresh) return false;
+    e->hi = hi;
+    e->used = ++w->clock;
+    e->legacy = version == 1;
+    for (size_t k = 0; k < SEQWIN_WORDS; k++) {
+        uint64_t v = 0;
+        for (size_t j = 0; j < 16; j++) {
+            int d = hexval(hex[k * 16 + j]);
+            if (d < 0) return false;
+            v = v << 4 | (uint64_t)d;
+        }
+        e->bits[k] = v;
+    }
+    return true;
+}
+
 int seqwin_load(struct seqwin *w, const char *path, char *err, size_t errlen)
 {
     seqwin_free(w);
@@ -152,8 +210,8 @@ int seqwin_load(struct seqwin *w, const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
         return -1;
     }
-    char line[128 + SEQWIN_WORDS * 16];
-    int rc = 1;
+    char line[128 + CW_LOCATION_NAME_MAX + SEQWIN_WORDS * 16];
+    int rc = 1, version = 0;
     unsigned lineno = 0;
     while (fgets(line, sizeof line, f)) {
         lineno++;
@@ -161,30 +219,13 @@ int seqwin_load(struct seqwin *w, const char *path, char *err, size_t errlen)
         if (len == 0 || line[len - 1] != '\n') goto bad;
         line[--len] = '\0';
         if (lineno == 1) {
-            if (strcmp(line, "clockwerk-alerter-seqs 1") != 0) goto bad;
+            version = strcmp(line, "clockwerk-alerter-seqs 2") == 0   ? 2
+                      : strcmp(line, "clockwerk-alerter-seqs 1") == 0 ? 1
+                                                                      : 0;
+            if (!version) goto bad;
             continue;
         }
-        uint32_t worker;
-        uint64_t boot, hi;
-        int used = 0;
-        if (sscanf(line, "%" SCNu32 " %" SCNx64 " %" SCNu64 " %n", &worker, &boot, &hi, &used) != 3 || used <= 0)
-            goto bad;
-        const char *hex = line + used;
-        if (strlen(hex) != SEQWIN_WORDS * 16) goto bad;
-        bool fresh;
-        struct seqwin_entry *e = entry(w, worker, boot, &fresh);
-        if (!fresh) goto bad;
-        e->hi = hi;
-        e->used = ++w->clock;
-        for (size_t k = 0; k < SEQWIN_WORDS; k++) {
-            uint64_t v = 0;
-            for (size_t j = 0; j < 16; j++) {
-                int d = hexval(hex[k * 16 + j]);
-                if (d < 0) goto bad;
-                v = v << 4 | (uint64_t)d;
-            }
-            e->bits[k] = v;
-        }
+        if (!load_line(w, line, version)) goto bad;
     }
     if (ferror(f) || lineno == 0) goto bad;
     fclose(f);

@@ -184,7 +184,7 @@ unsigned astate_feed_verdict(struct astate *s, const struct astate_params *p, co
     unsigned n = 0;
     int64_t since = v->since_us;
     if (s->avail == ASTATE_DOWN) {
-        if (since < s->state_since_us) since = checked_at_us;
+        if (since <= s->state_since_us) since = checked_at_us; /* no UP vote began after */
         leave_down(s, since, checked_at_us, ev, &n);
     } else if (s->avail == ASTATE_UNKNOWN) {
         s->avail = ASTATE_UP; /* established without an alert, as a single location's first success */

@@ -82,8 +82,9 @@ unsigned astate_feed(struct astate *s, const struct astate_params *p, bool ok, i
  * since of the live DOWN votes), count their failed checks; UP: since is the latest since of the live UP votes
  * (when that is before the DOWN began, e.g. a DOWN vote went silent: the checked_at of the result that decided);
  * UNKNOWN (too few live locations with a vote) changes nothing. While DOWN every failed result counts and may
- * raise a REMINDER as above. Speed likewise from the speed verdict (paused while DOWN). So the same results give
- * the same events and alert ids. */
+ * raise a REMINDER as above. Speed likewise from the speed verdict (paused while DOWN). So the same results in
+ * the same order give the same events and alert ids (results of several locations arriving in another order may
+ * reach the quorum with other votes). A DOWN holds until DOWN can no longer be reached (common/base/quorum.h). */
 struct astate_verdict {
     uint8_t avail;          /* enum astate_avail (the same values as enum quorum_vote) */
     int64_t since_us;       /* see above */

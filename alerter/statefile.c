@@ -169,6 +169,7 @@ int statefile_save(const char *path, const struct statefile_data *d, char *err, 
     json_object_object_add(root, "jobs", jobs);
     if (d->n_locs) json_object_object_add(root, "locations", sf_locations_json(d->locs, d->n_locs));
     if (d->n_votes) json_object_object_add(root, "votes", sf_votes_json(d->votes, d->n_votes));
+    if (d->n_voters) json_object_object_add(root, "voters", sf_voters_json(d->voters, d->n_voters));
     for (size_t i = 0; i < d->n_eps; i++) json_object_array_add(eps, endpoint_json(&d->eps[i]));
     for (size_t i = 0; i < d->n_alerts; i++)
         json_object_array_add(alerts, alert_json(d->alerts[i], d->alert_held && d->alert_held[i]));
@@ -489,6 +490,7 @@ int statefile_load(const char *path, struct statefile_data *d, char *err, size_t
         load_plain(&l, root, &d->plain);
         sf_locations_load(&l, root, &d->locs, &d->n_locs);
         sf_votes_load(&l, root, &d->votes, &d->n_votes);
+        sf_voters_load(&l, root, &d->voters, &d->n_voters);
         size_t n = json_object_array_length(eps);
         d->eps = cw_xcalloc(n ? n : 1, sizeof *d->eps);
         for (size_t i = 0; i < n && !l.why; i++) {
@@ -550,5 +552,6 @@ void statefile_data_free(struct statefile_data *d)
     free(d->jobs);
     sf_locations_free(d->locs, d->n_locs);
     sf_votes_free(d->votes, d->n_votes);
+    sf_voters_free(d->voters, d->n_voters);
     memset(d, 0, sizeof *d);
 }

@@ -25,7 +25,11 @@
  *    "locations":[{"name":..., "state":"unknown|live|silent", "heard":µs, "silent_since":µs, "back_at":µs,
  *    "offset":µs|null}], "votes":[{"url":..., "verdict":"up|down|unknown", "summary":"DOWN from fra; up from nyc"}]}
  *    — "locations" (issue 16) only when more than one location is judged, "votes" for the multi-location
- *    endpoints whose locations do not all see them up (for `clockwerk status`; not restored); both optional. */
+ *    endpoints whose locations do not all see them up (for `clockwerk status`; not restored); both optional;
+ *    "voters":[{"url":..., "location":..., "vote":"up|down|unknown", "speed":"fast|slow|unknown", "runs":[fail, ok,
+ *    slow, fast], "sinces":[fail, ok, slow, fast, vote, speed, last] (µs), "boot":"hex", "checked":µs}] — each
+ *    location's vote on the multi-location endpoints not plainly up everywhere (restored: a restart mid-outage
+ *    neither ends nor repeats it); optional (older files lack it: those votes start unknown). */
 #ifndef CW_ALERTER_STATEFILE_H
 #define CW_ALERTER_STATEFILE_H
 
@@ -38,6 +42,7 @@
 #include "alerter/incident.h"
 #include "alerter/outbox.h"
 #include "alerter/state.h"
+#include "common/base/quorum.h"
 #include "common/config/config.h"
 
 #define STATEFILE_NAME "alerter.state"
@@ -97,6 +102,14 @@ struct statefile_vote {
     char *summary;   /* endpoints_location_summary */
 };
 
+/* Issue 16: one location's vote on a multi-location endpoint (alerter/endpoints.h struct endpoint_vote). */
+struct statefile_voter {
+    char *url, *location;
+    struct quorum_voter v;
+    uint64_t boot_id;   /* of its last result */
+    int64_t checked_us; /* its checked_at */
+};
+
 /* What the caller saves or gets back. For saving, the caller fills the arrays with pointers into its own
  * data (nothing is freed); statefile_load fills them with copies the caller owns (statefile_data_free). */
 struct statefile_data {
@@ -113,6 +126,8 @@ struct statefile_data {
     size_t n_locs;
     struct statefile_vote *votes; /* "votes" */
     size_t n_votes;
+    struct statefile_voter *voters; /* "voters" */
+    size_t n_voters;
 };
 
 /* The fingerprint of a configuration's endpoint URLs in their order (what "plain"'s bits refer to). */

@@ -48,5 +48,9 @@ struct statefile_vote;
 json_object *sf_votes_json(const struct statefile_vote *votes, size_t n);
 void sf_votes_load(struct sf_loader *l, json_object *root, struct statefile_vote **votes, size_t *n);
 void sf_votes_free(struct statefile_vote *votes, size_t n);
+struct statefile_voter;
+json_object *sf_voters_json(const struct statefile_voter *voters, size_t n);
+void sf_voters_load(struct sf_loader *l, json_object *root, struct statefile_voter **voters, size_t *n);
+void sf_voters_free(struct statefile_voter *voters, size_t n);
 
 #endif

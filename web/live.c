@@ -115,7 +115,7 @@ static void apply_result(struct web_model *m, struct web_endpoint *found, const 
         m->bus.unknown_locations++; /* not checked there (a location it no longer lists, a wrong one) */
         return;
     }
-    if (!web_loc_apply(loc, r, found->cfg)) return;
+    if (!web_loc_apply(loc, r, found->cfg, found->live.state == WEB_STATE_DOWN)) return;
     if (r->ok) found->live.checks_ok++;
     else found->live.checks_failed++;
     keep_last(&found->live, r);

@@ -63,7 +63,7 @@ struct web_loc *web_loc_find(const struct web_model *m, struct web_live *l, cons
     return NULL;
 }
 
-bool web_loc_apply(struct web_loc *loc, const struct cw_result *r, const struct cw_endpoint *ep)
+bool web_loc_apply(struct web_loc *loc, const struct cw_result *r, const struct cw_endpoint *ep, bool endpoint_down)
 {
     if (loc->has_check && r->checked_at_us < loc->checked_at_us) return false; /* an older check, reordered */
     free(loc->error);
@@ -83,6 +83,7 @@ bool web_loc_apply(struct web_loc *loc, const struct cw_result *r, const struct 
         .alert_threshold = ep->alert_threshold > 0 ? (uint32_t)ep->alert_threshold : 1,
         .recovery_threshold = ep->recovery_threshold > 0 ? (uint32_t)ep->recovery_threshold : 1,
         .latency_threshold_us = 0, /* speed comes from the alerter's slow/fast alerts */
+        .endpoint_down = endpoint_down,
     };
     quorum_voter_feed(&loc->voter, &params, r->ok, r->latency_us, r->checked_at_us);
     return true;
@@ -160,7 +161,10 @@ enum web_state web_locs_state(const struct web_model *m, const struct web_live *
         if (ballots[n].live && l->locs[i].has_check && !l->locs[i].ok) failing++;
     }
     unsigned required = config_quorum_required(ep);
-    switch (quorum_verdict(ballots, n, required)) {
+    unsigned current = l->state == WEB_STATE_DOWN      ? QUORUM_DOWN
+                       : l->state == WEB_STATE_UNKNOWN ? QUORUM_UNKNOWN
+                                                       : QUORUM_UP;
+    switch (quorum_verdict(ballots, n, required, current)) {
     case QUORUM_DOWN:
         return WEB_STATE_DOWN;
     case QUORUM_UP:

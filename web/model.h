@@ -219,8 +219,9 @@ void web_locs_free(struct web_live *l);
 void web_locs_carry(struct web_live *to, struct web_live *from);
 /* The location of e named name ("" or NULL: the own location), NULL when e is not checked there. */
 struct web_loc *web_loc_find(const struct web_model *m, struct web_live *l, const char *name);
-/* One result into its location: last check, counters, vote. false when it is older than the last one known. */
-bool web_loc_apply(struct web_loc *loc, const struct cw_result *r, const struct cw_endpoint *ep);
+/* One result into its location: last check, counters, vote (endpoint_down: the endpoint is shown DOWN, so an unknown
+ * vote needs recovery_threshold successes, common/base/quorum.h). false when it is older than the last one known. */
+bool web_loc_apply(struct web_loc *loc, const struct cw_result *r, const struct cw_endpoint *ep, bool endpoint_down);
 /* The alerter's view of the locations (a decoded CW_MSG_LOCATIONS). true when a location's silence changed (or
  * the list did): the verdicts of the endpoints must be judged again. */
 bool web_locations_apply(struct web_model *m, const struct cw_locations_msg *msg, int64_t now_mono_ns);
@@ -234,7 +235,8 @@ bool web_model_has_locations(const struct web_model *m);
 /* The endpoint's state from its locations' votes and the quorum (several locations only): DOWN when the
  * verdict is DOWN, FAILING when a quorum of the live locations' last checks failed without that, UP when the
  * verdict is UP, UNKNOWN when too few live locations have a vote. A silent location (the alerter's word) is
- * left out. */
+ * left out. The verdict is quorum_verdict given the state shown (l->state): a DOWN shown holds until DOWN can no
+ * longer be reached, as the alerter's. */
 enum web_state web_locs_state(const struct web_model *m, const struct web_live *l, const struct cw_endpoint *ep);
 /* A location's own state for its chip: DOWN when its vote is, FAILING when its last check failed short of that,
  * UP after an ok check, UNKNOWN before any. */

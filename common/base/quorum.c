@@ -1,30 +1,30 @@
 /* common/base/quorum.c — one location's vote on an endpoint and the quorum verdict (see quorum.h). */
 #include "common/base/quorum.h"
 
-static unsigned count_votes(const struct quorum_ballot *b, size_t n, unsigned bad, unsigned *known)
+/* The one rule (quorum.h) for both verdicts: bad is DOWN or SLOW (2), good UP or FAST (1), 0 unknown. */
+static unsigned judge(const struct quorum_ballot *b, size_t n, unsigned required, unsigned current, unsigned bad)
 {
-    unsigned bad_votes = 0;
-    *known = 0;
+    unsigned need = required ? required : 1, known = 0, bad_votes = 0;
     for (size_t i = 0; i < n; i++) {
         if (!b[i].live || b[i].vote == 0) continue;
-        (*known)++;
+        known++;
         if (b[i].vote == bad) bad_votes++;
     }
-    return bad_votes;
+    unsigned good = 1, good_votes = known - bad_votes;
+    if (bad_votes >= need) return bad;
+    if (current == bad) /* bad holds until it can no longer be reached: n - required + 1 live good votes */
+        return need > n || good_votes >= n - need + 1 ? good : bad;
+    return known < need ? 0 : good;
 }
 
-enum quorum_vote quorum_verdict(const struct quorum_ballot *b, size_t n, unsigned required)
+enum quorum_vote quorum_verdict(const struct quorum_ballot *b, size_t n, unsigned required, unsigned current)
 {
-    unsigned need = required ? required : 1, known;
-    if (count_votes(b, n, QUORUM_DOWN, &known) >= need) return QUORUM_DOWN;
-    return known < need ? QUORUM_UNKNOWN : QUORUM_UP;
+    return (enum quorum_vote)judge(b, n, required, current, QUORUM_DOWN);
 }
 
-enum quorum_speed quorum_speed_verdict(const struct quorum_ballot *b, size_t n, unsigned required)
+enum quorum_speed quorum_speed_verdict(const struct quorum_ballot *b, size_t n, unsigned required, unsigned current)
 {
-    unsigned need = required ? required : 1, known;
-    if (count_votes(b, n, QUORUM_SLOW, &known) >= need) return QUORUM_SLOW;
-    return known < need ? QUORUM_SPEED_UNKNOWN : QUORUM_FAST;
+    return (enum quorum_speed)judge(b, n, required, current, QUORUM_SLOW);
 }
 
 static uint32_t at_least_one(uint32_t v) { return v ? v : 1; }
@@ -72,8 +72,9 @@ unsigned quorum_voter_feed(struct quorum_voter *v, const struct quorum_params *p
         v->since_us = v->ok_since_us;
         changed = QUORUM_VOTE_CHANGED;
     } else if (v->vote == QUORUM_UNKNOWN) {
+        if (p->endpoint_down && v->ok_run < at_least_one(p->recovery_threshold)) return 0; /* as a DOWN vote */
         v->vote = QUORUM_UP;
-        v->since_us = checked_at_us;
+        v->since_us = v->ok_since_us;
         changed = QUORUM_VOTE_CHANGED;
     }
     return changed | feed_speed(v, p, latency_us, checked_at_us);

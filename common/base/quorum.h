@@ -12,10 +12,15 @@
  * alert_threshold fast ones; latency_threshold_us <= 0: no speed vote (always unknown).
  * Each vote keeps since_us: the checked_at of the first result of the run that led to it, so a replay of the same
  * results gives the same times (the alerter's alert ids are made of them).
- * The verdict (quorum_verdict) over the ballots of an endpoint's locations, `required` of them needed:
- * DOWN when the DOWN votes among live locations are >= required; else UNKNOWN when the live locations with a
- * known vote are < required; else UP. A silent location's vote is left out. The same rule judges speed with SLOW
- * for DOWN and FAST for UP (quorum_speed_verdict). */
+ * While the endpoint is DOWN (quorum_params.endpoint_down), an unknown vote (a restart, a location back from
+ * silence) needs recovery_threshold successes in a row to vote UP, as a DOWN vote does.
+ * The verdict (quorum_verdict) over the ballots of an endpoint's n locations, `required` of them needed, given the
+ * endpoint's current state: DOWN when the DOWN votes among live locations are >= required. Else, while the
+ * endpoint is DOWN, it stays DOWN until DOWN can no longer be reached: the live UP votes are >= n - required + 1
+ * (hysteresis: a DOWN vote going silent, or a location with no vote yet, does not end an outage). Else UNKNOWN
+ * when the live locations with a known vote are < required; else UP. A silent location's vote is left out. The
+ * same rule judges speed with SLOW for DOWN and FAST for UP (quorum_speed_verdict). The alerter (its state
+ * machine's state) and the web (the state it shows) pass their current state, so that both judge alike. */
 #ifndef CW_COMMON_QUORUM_H
 #define CW_COMMON_QUORUM_H
 
@@ -32,17 +37,19 @@ struct quorum_ballot {
     bool live;    /* the location is live (heard within location_silent_after) */
 };
 
-/* The verdict (enum quorum_vote) of n ballots, `required` DOWN votes needed (0 is taken as 1). */
-enum quorum_vote quorum_verdict(const struct quorum_ballot *b, size_t n, unsigned required);
+/* The verdict (enum quorum_vote) of the n ballots of all the endpoint's locations, `required` DOWN votes needed (0
+ * is taken as 1), the endpoint being `current` (enum quorum_vote: DOWN holds as said above). */
+enum quorum_vote quorum_verdict(const struct quorum_ballot *b, size_t n, unsigned required, unsigned current);
 
-/* The same rule on speed votes (enum quorum_speed): SLOW, FAST or unknown. */
-enum quorum_speed quorum_speed_verdict(const struct quorum_ballot *b, size_t n, unsigned required);
+/* The same rule on speed votes (enum quorum_speed): SLOW, FAST or unknown (current: enum quorum_speed). */
+enum quorum_speed quorum_speed_verdict(const struct quorum_ballot *b, size_t n, unsigned required, unsigned current);
 
 /* The thresholds a vote runs with (an endpoint's). */
 struct quorum_params {
     uint32_t alert_threshold;     /* failures in a row before DOWN; slow/fast successes before SLOW/FAST; >= 1 */
     uint32_t recovery_threshold;  /* successes in a row before UP again; >= 1 */
     int64_t latency_threshold_us; /* <= 0: no speed vote */
+    bool endpoint_down;           /* the endpoint is DOWN: an unknown vote needs recovery_threshold successes */
 };
 
 /* One location's vote on one endpoint. A zeroed struct is a fresh vote (unknown). */

@@ -11,8 +11,9 @@ production, shows:
   - on `/` (headless Chromium, the DOM): a chip per location of the multi-location endpoint (central and fra up
     with their latency, nyc down), the endpoint up by the quorum (2 of 3), none on the one-location endpoint; the
     Locations box with fra's clock offset in the warning style and nyc silent;
-  - when fra fails too (2 of 3 votes down): the endpoint down; when nyc goes silent, its vote is left out and
-    fra's one DOWN is no quorum: up again, nyc's chip faded and the box saying `silent`;
+  - when fra fails too (2 of 3 votes down): the endpoint down; when nyc goes silent, its vote is left out, but the
+    endpoint stays down (one UP vote of the two that end a DOWN, docs/alerts.md "Locations and quorum"), nyc's chip
+    faded and the box saying `silent`; when fra sees it up again: up;
   - /api/v1/endpoints and /api/v1/locations valid against docs/openapi.yaml with the locations' figures;
   - /metrics with the `location` label and the location gauges, through `promtool check metrics`.
 The real alerter publishes its own `locations` message once a second (it hears no HELLO of the fake locations):
@@ -241,11 +242,18 @@ def test_web_locations_page_api_metrics():
                     return re.search(r'<tr id="ep-shop">.*?<td class="state down">down', page)
                 wait_for(shop_down, deadline(30), "Shop down when fra and nyc see it down")
 
-                probes.nyc_state = SILENT  # nyc's vote is left out: fra's DOWN alone is no quorum of 2
+                probes.nyc_state = SILENT  # nyc's vote is left out: fra's DOWN alone is no quorum of 2, but one UP
+                # vote (central's) of the 3 - 2 + 1 that end a DOWN: the DOWN holds
 
                 def nyc_left_out():
                     page = get(port, "/")[2].decode()
                     return ('<td class="state loc-silent">silent</td>' in page and 'chip down silent' in page
-                            and re.search(r'<tr id="ep-shop">.*?<td class="state up">up', page))
-                wait_for(nyc_left_out, deadline(30), "nyc silent on the page, its vote left out: Shop up")
+                            and re.search(r'<tr id="ep-shop">.*?<td class="state down">down', page))
+                wait_for(nyc_left_out, deadline(30), "nyc silent on the page, its vote left out: Shop still down")
+                probes.fra_ok = True  # central and fra up: DOWN can no longer be reached
+
+                def shop_up():
+                    page = get(port, "/")[2].decode()
+                    return re.search(r'<tr id="ep-shop">.*?<td class="state up">up', page)
+                wait_for(shop_up, deadline(30), "Shop up when central and fra see it up again")
             cw.stop()

@@ -49,16 +49,56 @@ static void silence_and_back(void **state)
     assert_int_equal(locations_tick(&t, 30 * S, WALL0 + 30 * S, ev, 4), 1); /* central: 11 s + 10 s passed */
     assert_int_equal(locations_tick(&t, 40 * S, WALL0 + 40 * S, ev, 4), 0); /* once per silence */
 
-    assert_int_equal(locations_heard(&t, fra, 1, 63 * S, WALL0 + 63 * S, ev), 1);
+    /* heard again at 63 s: back once heard without a break for silent_after (10 s) */
+    assert_int_equal(locations_heard(&t, fra, 1, 63 * S, WALL0 + 63 * S, ev), 0);
+    assert_int_equal(locations_heard(&t, fra, 1, 68 * S, WALL0 + 68 * S, ev), 0);
+    assert_false(locations_live(&t, fra));
+    assert_true(locations_is_late(&t, fra, WALL0 + 68 * S)); /* settling: what it checks now is not voted */
+    assert_int_equal(locations_heard(&t, fra, 1, 73 * S, WALL0 + 73 * S, ev), 1);
     assert_int_equal(ev[0].kind, LOCATION_CAME_BACK);
-    assert_int_equal(ev[0].since_us, WALL0 + 63 * S);
-    assert_int_equal(ev[0].duration_us, 62 * S);
+    assert_int_equal(ev[0].since_us, WALL0 + 73 * S);
+    assert_int_equal(ev[0].duration_us, 72 * S); /* since it was last heard before its silence */
     assert_true(locations_live(&t, fra));
     assert_false(locations_live(&t, sgp));
-    /* results it buffered while cut off tell the past: late; those checked after it came back are voted */
+    /* results it buffered while cut off (or checked while settling) tell the past: late; later ones are voted */
     assert_true(locations_is_late(&t, fra, WALL0 + 50 * S));
-    assert_false(locations_is_late(&t, fra, WALL0 + 64 * S));
+    assert_true(locations_is_late(&t, fra, WALL0 + 64 * S));
+    assert_false(locations_is_late(&t, fra, WALL0 + 74 * S));
+    assert_true(locations_is_late(&t, central, WALL0 + 80 * S)); /* silent since 30 s: not voted */
+    locations_free(&t);
+}
+
+/* A link that drops a little longer than silent_after every minute: a few silent/back pairs while the settle time
+ * doubles, then one silence until it holds; a break in the hearing starts the settling again. */
+static void flapping_link(void **state)
+{
+    (void)state;
+    static const char *const two[] = { "central", "fra" };
+    struct locations t = { 0 };
+    struct location_event ev[2];
+    locations_build(&t, two, 2, 10, 0, WALL0);
+    struct location *fra = locations_find(&t, "fra"), *central = locations_find(&t, "central");
+    unsigned silences = 0, backs = 0;
+    for (int64_t s = 1; s <= 3600; s++) { /* fra heard each second except 11 s of each minute */
+        locations_heard(&t, central, 0, s * S, WALL0 + s * S, ev);
+        if (s % 60 >= 11) backs += locations_heard(&t, fra, 0, s * S, WALL0 + s * S, ev);
+        silences += (unsigned)locations_tick(&t, s * S, WALL0 + s * S, ev, 2);
+    }
+    assert_true(silences <= 4);
+    assert_true(backs <= 3);
     assert_false(locations_is_late(&t, central, WALL0 + 1 * S)); /* never silent: never late */
+    assert_int_equal(fra->state, CW_LOCATION_SILENT);
+    /* it holds: back once heard without a break for its (now longer) settle time, and only then */
+    int64_t s = 3611, settle = fra->settle_us / S; /* the minute's 11 s break is over: a fresh run of hearing */
+    assert_true(settle >= 40);
+    for (; !locations_heard(&t, fra, 0, s * S, WALL0 + s * S, ev); s++)
+        locations_heard(&t, central, 0, s * S, WALL0 + s * S, ev);
+    assert_int_equal(s, 3611 + settle);
+    /* a break (longer than silent_after) while settling starts it again */
+    assert_int_equal(locations_tick(&t, (s + 11) * S, WALL0 + (s + 11) * S, ev, 2), 2);
+    assert_int_equal(locations_heard(&t, fra, 0, (s + 12) * S, WALL0 + (s + 12) * S, ev), 0);
+    assert_int_equal(locations_heard(&t, fra, 0, (s + 30) * S, WALL0 + (s + 30) * S, ev), 0); /* 18 s gap */
+    assert_false(locations_live(&t, fra));
     locations_free(&t);
 }
 
@@ -87,8 +127,9 @@ static void clock_offset_and_skew(void **state)
     assert_int_equal(locations_tick(&t, 25 * S, WALL0 + 25 * S, ev, 3), 3);
     assert_int_equal(fra->state, CW_LOCATION_SILENT);
     locations_heard(&t, fra, 0, 30 * S, WALL0 + 30 * S, ev);
-    assert_true(locations_is_late(&t, fra, WALL0 + 28 * S));  /* 29.2 s on the alerter's clock */
-    assert_false(locations_is_late(&t, fra, WALL0 + 29 * S)); /* 30.2 s */
+    assert_int_equal(locations_heard(&t, fra, 0, 40 * S, WALL0 + 40 * S, ev), 1);
+    assert_true(locations_is_late(&t, fra, WALL0 + 38 * S));  /* 39.2 s on the alerter's clock */
+    assert_false(locations_is_late(&t, fra, WALL0 + 39 * S)); /* 40.2 s */
     locations_free(&t);
 }
 
@@ -155,7 +196,7 @@ static void key_check(void **state)
     assert_true(admit_claiming(&w, FRA_KEY, "fra"));
     assert_false(admit_claiming(&w, FRA_KEY, "sgp")); /* fra's key speaks for fra only */
     assert_false(admit_claiming(&w, FRA_KEY, ""));    /* "": the central's own */
-    assert_int_equal(w.locs.c.wrong_location, 2);
+    assert_int_equal(w.wrong_location, 2);
     assert_true(admit_claiming(&w, OTHER_KEY, "central")); /* another admitted key: the own location */
     assert_true(admit_claiming(&w, OTHER_KEY, ""));
     assert_false(admit_claiming(&w, OTHER_KEY, "fra"));
@@ -163,7 +204,7 @@ static void key_check(void **state)
     assert_true(admit_claiming(&w, "", "tyo"));
     assert_int_equal(w.unknown_location, 1);
     assert_int_equal(locations_find(&w.locs, "fra")->state, CW_LOCATION_LIVE); /* heard by its results */
-    assert_int_equal(w.locs.c.wrong_location, 3);
+    assert_int_equal(w.wrong_location, 3);
     locwatch_free(&w);
 }
 
@@ -171,6 +212,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(silence_and_back),
+        cmocka_unit_test(flapping_link),
         cmocka_unit_test(clock_offset_and_skew),
         cmocka_unit_test(rebuild_keeps_state_and_single_not_judged),
         cmocka_unit_test(key_check),

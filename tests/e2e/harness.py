@@ -44,7 +44,7 @@ from hbase import (ARTIFACTS, CliResult, HERE, NOTES, PROCESSES, ProcessRecord, 
                    list_descendants, note, proc_alive, proc_cmdline, proc_start_seconds, proc_starttime, proc_title,
                    run_cli, sanitizer_reports, slow_factor, tail, tempdir, timeout, wait_for, _kill_group, alone)
 from hdata import (ISO_MS_UTC, SEQ_GROUPS_SQL, Sqlite, TAP_RESULT_KEYS, TRANSIENT_DB_ERRORS, Tap, WORKER_STARTED,
-                   WORKER_STOPPED, WorkerRun, encode_results, parse_iso_ms, run_tap, signed64, stored_seq_problems,
+                   WORKER_STOPPED, WorkerRun, encode_results, keygen, parse_iso_ms, run_tap, signed64, stored_seq_problems,
                    utc_now_iso, worker_runs, _short)
 
 # ---------------------------------------------------------------------------------- configuration

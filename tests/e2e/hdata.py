@@ -11,7 +11,7 @@ import subprocess
 import threading
 import time
 
-from hbase import ARTIFACTS, PROCESSES, TestFailure, _kill_group, binary, child_env, run_cli
+from hbase import ARTIFACTS, PROCESSES, TestFailure, _kill_group, binary, check, child_env, run_cli
 
 
 # ------------------------------------------------------------------ what the workers made, by seq
@@ -213,6 +213,21 @@ class Sqlite:
 
 TAP_RESULT_KEYS = ("checked_at", "status_code", "latency_ms", "ok", "error", "dns_ms", "connect_ms",
                    "tls_ms", "ttfb_ms", "worker", "boot_id", "seq", "tls_expires_at", "url", "type")
+
+
+def keygen(path):
+    """`clockwerk keygen PATH`: {"public": Z85, "secret": Z85} as the file holds them (the public one checked against
+    what the command printed)."""
+    r = run_cli(["keygen", path])
+    check(r.code == 0, "clockwerk keygen %s: %s" % (path, r.text))
+    keys = {}
+    with open(path) as f:
+        for line in f:
+            m = re.match(r'\s*(public|secret)\s*=\s*"([^"]+)"', line)
+            if m:
+                keys[m.group(1)] = m.group(2)
+    check(keys.get("public") == r.out.strip() and "secret" in keys, "keygen's file and output disagree: %r" % r.text)
+    return keys
 
 
 def run_tap(conf_path, count, json_output=True, filter_text=None, extra=(), timeout=30.0):

@@ -37,9 +37,7 @@ RECEIVED = r"configuration [0-9a-f]{16} received from the central host"
 
 def _keygen(d, name):
     path = os.path.join(d, name + ".key")
-    r = run_cli(["keygen", path])
-    check(r.code == 0, "clockwerk keygen %s: %s" % (path, r.text))
-    return path, r.out.strip()
+    return path, harness.keygen(path)["public"]
 
 
 class Site:

@@ -13,7 +13,7 @@ import re
 import time
 
 import harness
-from harness import SEQ_GROUPS_SQL, Clockwerk, check, deadline, endpoint, run_cli, tempdir, wait_for
+from harness import SEQ_GROUPS_SQL, Clockwerk, check, deadline, endpoint, tempdir, wait_for
 from targets import Targets
 
 POLL = {"CLOCKWERK_CONFIG_POLL_MS": "200"}
@@ -21,10 +21,7 @@ CENTRAL_TITLES = ["clockwerk: storer", "clockwerk: alerter", "clockwerk: relay"]
 
 
 def _keygen(d, name):
-    path = "%s/%s.key" % (d, name)
-    r = run_cli(["keygen", path])
-    check(r.code == 0, "clockwerk keygen %s: %s" % (path, r.text))
-    return r.out.strip()
+    return harness.keygen("%s/%s.key" % (d, name))["public"]
 
 
 def _central(keys, ports, url, locations):

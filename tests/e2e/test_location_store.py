@@ -340,16 +340,7 @@ def test_location_store_mysql():
 
 
 def _keygen(d, name):
-    path = os.path.join(d, name)
-    r = run_cli(["keygen", path])
-    check(r.code == 0, "clockwerk keygen %s: %s" % (path, r.text))
-    keys = {}
-    with open(path) as f:
-        for line in f:
-            m = re.match(r'\s*(public|secret)\s*=\s*"([^"]+)"', line)
-            if m:
-                keys[m.group(1)] = m.group(2)
-    return keys
+    return harness.keygen(os.path.join(d, name))
 
 
 @harness.timeout(180)

@@ -20,10 +20,8 @@ The real alerter publishes its own `locations` message once a second (it hears n
 the test publishes its own five times a second and waits for what it sent, never for a single read.
 """
 
-import json
 import os
 import re
-import shutil
 import subprocess
 import threading
 import time
@@ -47,16 +45,7 @@ OFFSET_UNKNOWN = -(2 ** 63)
 
 def keygen(d, name):
     path = os.path.join(d, name)
-    r = run_cli(["keygen", path])
-    check(r.code == 0, "clockwerk keygen %s: %s" % (path, r.text))
-    keys = {}
-    with open(path) as f:
-        for line in f:
-            m = re.match(r'\s*(public|secret)\s*=\s*"([^"]+)"', line)
-            if m:
-                keys[m.group(1)] = m.group(2).encode()
-    check(keys.get("public", b"").decode() == r.out.strip(), "keygen's file and output differ")
-    return path, keys
+    return path, {k: v.encode() for k, v in harness.keygen(path).items()}
 
 
 def result_record(url, location, seq, ok, latency_us, error=""):

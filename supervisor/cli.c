@@ -30,7 +30,8 @@ static void usage(FILE *out)
         "       clockwerk -t -c FILE      check the configuration and exit (0: valid, 1: invalid)\n"
         "       clockwerk -c FILE --test-alert   send a test message on every alert channel, report each\n"
         "       clockwerk report -c FILE [--since 24h|7d|30d|90d|DATE] [--until now|DATE] [--endpoint NAME-or-URL]\n"
-        "                        [--json|--csv]   uptime, downtime, incidents, latency per endpoint (docs/report.md)\n"
+        "                        [--location NAME|--by-location] [--json|--csv]\n"
+        "                        uptime, downtime, incidents, latency per endpoint (and location) (docs/report.md)\n"
         "       clockwerk status -c FILE [--json]   what is down or slow now (exit 0: all up, 1: otherwise)\n"
         "       clockwerk -c FILE silence add (ENDPOINT | --group G | --all) --for DURATION --reason TEXT\n"
         "       clockwerk -c FILE silence list [--json] | silence remove ID\n"
@@ -38,6 +39,8 @@ static void usage(FILE *out)
         "       clockwerk -c FILE ack ALERT_ID   acknowledge an incident: no more reminders or escalations\n"
         "       clockwerk keygen FILE     write a new CURVE key pair for the bus (mode 0600), print its public key\n"
         "       clockwerk --version       print the version\n"
+        "a file with bus.central_address is a probe host's: it takes its endpoints from that central host\n"
+        "(docs/config.md \"Locations\").\n"
         "signals: HUP reloads the configuration, TERM or INT stops everything in order.\n");
 }
 

@@ -31,10 +31,9 @@
 
 #include "common/wire/protocol.h"
 
-#define LOCATION_WORKERS_MAX 64         /* workers followed per location for the offset */
-#define LOCATION_SKEW_WARN_US 1000000LL /* |offset| above this: skewed */
-#define LOCATION_SKEW_CLEAR_US 500000LL /* |offset| below this: not skewed any more */
-#define LOCATION_NAME_MAX 32
+#define LOCATION_WORKERS_MAX 64                   /* workers followed per location for the offset */
+#define LOCATION_SKEW_WARN_US 1000000LL           /* |offset| above this: skewed */
+#define LOCATION_SKEW_CLEAR_US 500000LL           /* |offset| below this: not skewed any more */
 #define LOCATION_FLAP_WINDOW_US (600LL * 1000000) /* silent again within this of coming back: settle doubles */
 #define LOCATION_SETTLE_MAX_US (3600LL * 1000000) /* the longest settle time */
 
@@ -46,7 +45,7 @@ struct location_worker {
 };
 
 struct location {
-    char name[LOCATION_NAME_MAX + 1];
+    char name[CW_PROTO_LOCATION_MAX + 1];
     uint8_t state;           /* CW_LOCATION_UNKNOWN, _LIVE, _SILENT */
     int64_t heard_mono_us;   /* last HELLO or result (monotonic); 0: not since the start */
     int64_t heard_wall_us;   /* the same on the wall clock; kept in the state file; 0: never */

@@ -28,16 +28,12 @@ void locwatch_configure(struct locwatch *w, const struct cw_config *cfg, int64_t
     locations_build(&w->locs, names, n, cfg->location_silent_after, now_mono, cw_wall_us());
 }
 
-static const char *own_location(const struct locwatch *w)
-{
-    return w->cfg && w->cfg->location ? w->cfg->location : "local"; /* as config_location_names */
-}
-
 /* Whether m's sender may speak for location claimed ("": the own one), by the storer's rule too
  * (config_key_location); counted and logged when not. */
 static bool key_allows(struct locwatch *w, const struct bus_msg *m, const char *claimed, const char *what)
 {
-    const char *allowed = config_key_location(w->cfg, m->peer_key), *as = claimed[0] ? claimed : own_location(w);
+    const char *allowed = config_key_location(w->cfg, m->peer_key),
+               *as = claimed[0] ? claimed : config_own_location(w->cfg);
     if (!allowed || strcmp(as, allowed) == 0) return true; /* no key (no CURVE): it cannot be checked */
     w->wrong_location++;
     if (ratelimit_allow(&w->rl_wrong, cw_mono_ns()))
@@ -49,7 +45,7 @@ static bool key_allows(struct locwatch *w, const struct bus_msg *m, const char *
 static void raise_location_alert(struct locwatch *w, const struct location_event *ev, int64_t now_mono)
 {
     const struct location *l = &w->locs.all[ev->idx];
-    char url[LOCATION_NAME_MAX + 16], detail[96] = "";
+    char url[CW_PROTO_LOCATION_MAX + 16], detail[96] = "";
     snprintf(url, sizeof url, "location:%s", l->name);
     bool silent = ev->kind == LOCATION_WENT_SILENT;
     int64_t now_wall = cw_wall_us();
@@ -107,7 +103,7 @@ void locwatch_hello(struct locwatch *w, const struct bus_msg *m, int64_t now_mon
     w->hellos++;
     if (!key_allows(w, m, h.location, "a HELLO")) return;
     echo(w, m, &h, received_at);
-    struct location *l = locations_find(&w->locs, h.location[0] ? h.location : own_location(w));
+    struct location *l = locations_find(&w->locs, h.location[0] ? h.location : config_own_location(w->cfg));
     if (!l) {
         w->unknown_location++;
         return;
@@ -122,7 +118,7 @@ bool locwatch_admit(struct locwatch *w, const struct bus_msg *m, const struct cw
     for (int i = 0; i < n; i++)
         if (!key_allows(w, m, r[i].location ? r[i].location : "", "a result batch")) return false;
     for (int i = 0; i < n; i++) {
-        const char *name = r[i].location && r[i].location[0] ? r[i].location : own_location(w);
+        const char *name = r[i].location && r[i].location[0] ? r[i].location : config_own_location(w->cfg);
         struct location *l = locations_find(&w->locs, name);
         if (l) heard(w, l, r[i].worker, now_mono);
         else w->unknown_location++;

@@ -46,7 +46,7 @@ static void load_one(struct sf_loader *l, json_object *o, struct statefile_locat
     json_object *off = NULL;
     json_object_object_get_ex(o, "offset", &off);
     loc->offset_us = off ? sf_get_i64(l, o, "offset", I64) : CW_OFFSET_UNKNOWN;
-    if (loc->name && (!loc->name[0] || strlen(loc->name) > LOCATION_NAME_MAX) && !l->why)
+    if (loc->name && (!loc->name[0] || strlen(loc->name) > CW_PROTO_LOCATION_MAX) && !l->why)
         l->why = "a location's name is empty or too long";
 }
 

@@ -37,7 +37,7 @@ static void report_plain(void *ctx, const char *message)
 /* Whether the configuration names the location: the host's own (supervisor.location) or a `locations` entry. */
 static bool location_configured(const struct cw_config *cfg, const char *name)
 {
-    if (!strcmp(cfg->location ? cfg->location : "local", name)) return true;
+    if (!strcmp(config_own_location(cfg), name)) return true;
     for (size_t i = 0; i < cfg->n_locations; i++)
         if (cfg->locations[i].name && !strcmp(cfg->locations[i].name, name)) return true;
     return false;
@@ -150,7 +150,7 @@ static int by_name(const void *x, const void *y) { return strcmp(*(char *const *
 static int list_locations(const struct cw_config *cfg, const struct report *all, char ***names, size_t *n)
 {
     for (size_t i = 0; i < all->n_seen; i++) add_name(names, n, all->seen[i]);
-    add_name(names, n, cfg->location ? cfg->location : "local");
+    add_name(names, n, config_own_location(cfg));
     for (size_t i = 0; i < cfg->n_locations; i++)
         if (cfg->locations[i].name) add_name(names, n, cfg->locations[i].name);
     qsort(*names, *n, sizeof **names, by_name);

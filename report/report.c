@@ -94,7 +94,7 @@ bool report_ep_shown(const struct report *rep, const struct report_ep *e)
     if (!rep->location || e->t.checks > 0) return true;
     for (size_t i = 0; i < e->ep->n_locations; i++)
         if (e->ep->locations[i] && !strcmp(e->ep->locations[i], rep->location)) return true;
-    const char *own = rep->cfg->location ? rep->cfg->location : "local";
+    const char *own = config_own_location(rep->cfg);
     return e->ep->n_locations == 0 && !strcmp(own, rep->location);
 }
 

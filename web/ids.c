@@ -16,7 +16,7 @@ int web_ids_build(struct web_model *m, const struct cw_config *cfg, char *err, s
     seqgap_init(&m->gaps, 1024);
     m->scratch = cw_xcalloc(CW_RESULT_BATCH_MAX, sizeof *m->scratch);
     m->endpoints = cw_xcalloc(cfg->n_endpoints ? cfg->n_endpoints : 1, sizeof *m->endpoints);
-    m->own_location = cfg->location ? cfg->location : "local";
+    m->own_location = config_own_location(cfg);
     size_t n_names = config_location_names(cfg, m->config_locations, CW_LOCATIONS_MAX + 1);
     m->n_config_locations = n_names < CW_LOCATIONS_MAX + 1 ? n_names : CW_LOCATIONS_MAX + 1;
     for (size_t i = 0; i < cfg->n_endpoints; i++) {

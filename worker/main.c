@@ -440,7 +440,7 @@ static void set_schedule(struct worker *w)
  * the alerter's queue. */
 static void open_hello(struct worker *w)
 {
-    w->location = w->cfg->location ? w->cfg->location : "local";
+    w->location = config_own_location(w->cfg);
     if (!proto_location_valid(w->location))
         fatal(2, "supervisor.location \"%s\" is not a location name (1..32 of A-Z a-z 0-9 _ . -)", w->location);
     struct ackq *alerter = output_queue(&w->out, "alerter");

@@ -435,6 +435,8 @@ bool config_is_probe_host(const struct cw_config *cfg);
 /* Every location name of a central configuration: supervisor.location first when workers > 0, then each
  * `locations` entry. Writes at most max pointers (into cfg) to out; returns how many there are. */
 size_t config_location_names(const struct cw_config *cfg, const char **out, size_t max);
+/* This host's own location: supervisor.location, "local" (CW_LOCATION_DEFAULT) when cfg or it is NULL. */
+const char *config_own_location(const struct cw_config *cfg);
 /* The quorum an endpoint needs: how many of its n_locations must see it DOWN (1 .. n_locations). */
 unsigned config_quorum_required(const struct cw_endpoint *ep);
 /* Whether name can be a location's: 1..CW_LOCATION_NAME_MAX bytes of [A-Za-z0-9_.-]. */

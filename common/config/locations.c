@@ -2,6 +2,7 @@
  * docs/config.md "Locations"): whether it is a probe host's, its location names, an endpoint's quorum, and the
  * copy of a central configuration that one location's probe host receives (config_for_location). */
 #include "common/config/config_priv.h"
+#include "common/config/config_locations.h"
 #include "common/base/util.h"
 #include "common/wire/protocol.h"
 
@@ -11,13 +12,18 @@
 
 bool config_is_probe_host(const struct cw_config *cfg) { return cfg && cfg->central_address != NULL; }
 
+const char *config_own_location(const struct cw_config *cfg)
+{
+    return cfg && cfg->location ? cfg->location : CW_LOCATION_DEFAULT;
+}
+
 bool config_location_name_valid(const char *name) { return proto_location_valid(name); /* the wire's rule */ }
 
 size_t config_location_names(const struct cw_config *cfg, const char **out, size_t max)
 {
     size_t n = 0;
     if (cfg->workers > 0) {
-        if (n < max) out[n] = cfg->location ? cfg->location : "local";
+        if (n < max) out[n] = config_own_location(cfg);
         n++;
     }
     for (size_t i = 0; i < cfg->n_locations; i++, n++)
@@ -47,13 +53,13 @@ const char *config_key_location(const struct cw_config *cfg, const char *peer_ke
     for (size_t i = 0; i < cfg->n_locations; i++)
         if (cfg->locations[i].key && cfg->locations[i].name && !strcmp(cfg->locations[i].key, peer_key))
             return cfg->locations[i].name;
-    return cfg->location ? cfg->location : "local";
+    return config_own_location(cfg);
 }
 
 bool config_key_admits(const struct cw_config *cfg, const char *peer_key, const struct cw_result *results, size_t n,
                        const char **allowed, const char **claimed)
 {
-    const char *may = config_key_location(cfg, peer_key), *own = cfg && cfg->location ? cfg->location : "local";
+    const char *may = config_key_location(cfg, peer_key), *own = config_own_location(cfg);
     for (size_t i = 0; may && i < n; i++) {
         const char *loc = results[i].location ? results[i].location : "";
         if (strcmp(loc[0] ? loc : own, may) != 0) {

@@ -8,13 +8,12 @@
  * "majority"/"all", at most CW_LOCATIONS_MAX locations) and leaves 0 alone: a config built by hand (tests) has
  * quorum 0 (majority) and no location. An endpoint's names point at the configuration's own strings when they are
  * one of its locations: a worker's 100,000 endpoints share them. */
+#include "common/config/config_locations.h"
 #include "common/config/snapshot_codec.h"
 #include "common/wire/protocol.h"
 
 #include <math.h>
 #include <string.h>
-
-#define SILENT_MAX 3600.0
 
 static bool quorum_plausible(int q)
 {
@@ -53,7 +52,8 @@ void snap_get_locations(struct rd *r, struct cw_config *c)
     c->quorum = snap_get_i32(r);
     c->location_silent_after = snap_get_f64(r);
     if ((c->location && !config_location_name_valid(c->location)) || !quorum_plausible(c->quorum) ||
-        !isfinite(c->location_silent_after) || c->location_silent_after < 0 || c->location_silent_after > SILENT_MAX)
+        !isfinite(c->location_silent_after) || c->location_silent_after < 0 ||
+        c->location_silent_after > CW_LOCATION_SILENT_MAX)
         snap_set_bad(r);
 }
 

@@ -103,8 +103,7 @@ unsigned astate_feed_verdict(struct astate *s, const struct astate_params *p, co
 unsigned astate_feed_tls(struct astate *s, const struct astate_params *p, int64_t expires_at_us, int64_t checked_at_us,
                          struct astate_event *ev);
 
-/* "up", "down", "unknown"; "fast", "slow", "unknown" — for logs and the state file. */
+/* "up", "down", "unknown" (a webhook's children's state). */
 const char *astate_avail_name(unsigned avail);
-const char *astate_speed_name(unsigned speed);
 
 #endif

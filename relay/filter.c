@@ -9,20 +9,12 @@
 
 #define TOPIC_MAX 15 /* longer than any topic (common/bus/bus.c reads topics the same way) */
 
-static const char *location_of_key(const struct cw_config *cfg, const char *peer_key)
-{
-    for (size_t i = 0; cfg && i < cfg->n_locations; i++)
-        if (cfg->locations[i].key && cfg->locations[i].name && strcmp(cfg->locations[i].key, peer_key) == 0)
-            return cfg->locations[i].name;
-    return NULL;
-}
-
 enum relay_verdict relay_judge(const struct cw_config *cfg, const char *peer_key, const void *topic, size_t topic_len,
                                const void *payload, size_t len, struct cw_result *scratch, const char **location,
                                const char **claimed)
 {
     *claimed = "";
-    *location = peer_key && peer_key[0] ? location_of_key(cfg, peer_key) : NULL;
+    *location = peer_key && peer_key[0] ? config_location_of_key(cfg, peer_key) : NULL;
     if (!*location) return RELAY_PASS; /* the central's own key, curve_allowed_keys: trusted as before */
     if (!payload || topic_len > TOPIC_MAX) return RELAY_DROP_MALFORMED;
     const char *why = NULL;

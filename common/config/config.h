@@ -448,6 +448,8 @@ bool config_endpoint_at(const struct cw_endpoint *ep, const char *location);
  * entry's key, this host's own supervisor.location for any other admitted key (its own workers) —; NULL when
  * peer_key is NULL or "" (ipc://, tcp without CURVE: the key cannot be checked, any location is taken). */
 const char *config_key_location(const struct cw_config *cfg, const char *peer_key);
+/* The name of the `locations` entry whose key is key; NULL when none is (or cfg or key is NULL). */
+const char *config_location_of_key(const struct cw_config *cfg, const char *key);
 /* Whether the sender with peer_key may send every one of results[0..n) (config_key_location; a result's location
  * NULL or "", from a worker of before locations, is this host's own); when not, *allowed is the location it may
  * send for and *claimed the first result's location that is not it ("" for none). */

@@ -47,13 +47,19 @@ bool config_endpoint_at(const struct cw_endpoint *ep, const char *location)
     return false;
 }
 
+const char *config_location_of_key(const struct cw_config *cfg, const char *key)
+{
+    for (size_t i = 0; cfg && key && i < cfg->n_locations; i++)
+        if (cfg->locations[i].key && cfg->locations[i].name && !strcmp(cfg->locations[i].key, key))
+            return cfg->locations[i].name;
+    return NULL;
+}
+
 const char *config_key_location(const struct cw_config *cfg, const char *peer_key)
 {
     if (!cfg || !peer_key || !peer_key[0]) return NULL;
-    for (size_t i = 0; i < cfg->n_locations; i++)
-        if (cfg->locations[i].key && cfg->locations[i].name && !strcmp(cfg->locations[i].key, peer_key))
-            return cfg->locations[i].name;
-    return config_own_location(cfg);
+    const char *entry = config_location_of_key(cfg, peer_key);
+    return entry ? entry : config_own_location(cfg);
 }
 
 bool config_key_admits(const struct cw_config *cfg, const char *peer_key, const struct cw_result *results, size_t n,

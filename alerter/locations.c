@@ -108,7 +108,7 @@ int locations_clock(struct locations *t, struct location *l, uint32_t worker, in
     if (!best) return 0;
     l->offset_us = best->offset_us;
     l->rtt_us = best->rtt_us;
-    if (!l->skewed && abs64(l->offset_us) > LOCATION_SKEW_WARN_US) {
+    if (!l->skewed && abs64(l->offset_us) > CW_CLOCK_SKEW_WARN_US) {
         l->skewed = true;
         return 1;
     }

@@ -19,7 +19,7 @@
  * alert, exactly as before locations existed.
  * Clock: each worker's HELLO carries its offset (its clock - the alerter's) and the round trip it was measured
  * with; the location's offset is that of its worker with the smallest round trip heard within silent_after. Above
- * LOCATION_SKEW_WARN_US (either way) the location is skewed (logged once), under LOCATION_SKEW_CLEAR_US it is not
+ * CW_CLOCK_SKEW_WARN_US (either way) the location is skewed (logged once), under LOCATION_SKEW_CLEAR_US it is not
  * any more (logged once). A rebuild (reload) keeps the state of the locations known by name; the state file keeps
  * which are SILENT, so a restart does not alert again for them. */
 #ifndef CW_ALERTER_LOCATIONS_H
@@ -32,7 +32,6 @@
 #include "common/wire/protocol.h"
 
 #define LOCATION_WORKERS_MAX 64                   /* workers followed per location for the offset */
-#define LOCATION_SKEW_WARN_US 1000000LL           /* |offset| above this: skewed */
 #define LOCATION_SKEW_CLEAR_US 500000LL           /* |offset| below this: not skewed any more */
 #define LOCATION_FLAP_WINDOW_US (600LL * 1000000) /* silent again within this of coming back: settle doubles */
 #define LOCATION_SETTLE_MAX_US (3600LL * 1000000) /* the longest settle time */
@@ -56,7 +55,7 @@ struct location {
     int64_t settle_us;       /* unbroken hearing needed to come back; 0: silent_after */
     int64_t offset_us;       /* its clock - the alerter's: the best worker's; CW_OFFSET_UNKNOWN */
     int64_t rtt_us;          /* that measurement's round trip; -1: unknown */
-    bool skewed;             /* |offset| crossed LOCATION_SKEW_WARN_US (and is not back under the clear mark) */
+    bool skewed;             /* |offset| crossed CW_CLOCK_SKEW_WARN_US (and is not back under the clear mark) */
     struct location_worker w[LOCATION_WORKERS_MAX];
     size_t n_w;
 };

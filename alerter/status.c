@@ -261,7 +261,7 @@ static void print_locations(const struct view *v)
         else printf(", not heard yet");
         if (l->offset_us != CW_OFFSET_UNKNOWN) printf(", clock offset %+.3f s", (double)l->offset_us / 1e6);
         printf("%s\n", l->offset_us != CW_OFFSET_UNKNOWN &&
-                               (l->offset_us > LOCATION_SKEW_WARN_US || l->offset_us < -LOCATION_SKEW_WARN_US)
+                               (l->offset_us > CW_CLOCK_SKEW_WARN_US || l->offset_us < -CW_CLOCK_SKEW_WARN_US)
                            ? " (clock skew above 1 s)"
                            : "");
     }

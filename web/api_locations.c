@@ -50,8 +50,8 @@ void api_locations(const struct web_request *rq, struct web_reply *rp)
         put_cstr(b, ",\"clock_offset_seconds\":");
         if (l->offset_us == CW_OFFSET_UNKNOWN) put_cstr(b, "null");
         else cw_buf_printf(b, "%.6f", l->offset_us / 1e6);
-        cw_buf_printf(b, ",\"clock_warning\":%s,\"rtt_ms\":",
-                      l->offset_us != CW_OFFSET_UNKNOWN && llabs(l->offset_us) > WEB_CLOCK_WARN_US ? "true" : "false");
+        bool skewed = l->offset_us != CW_OFFSET_UNKNOWN && llabs(l->offset_us) > CW_CLOCK_SKEW_WARN_US;
+        cw_buf_printf(b, ",\"clock_warning\":%s,\"rtt_ms\":", skewed ? "true" : "false");
         api_put_ms(b, l->rtt_us / 1000.0, l->rtt_us >= 0);
         cw_buf_printf(b, ",\"workers\":%" PRIu32 "}", l->workers);
     }

@@ -146,7 +146,6 @@ struct web_location {
     int64_t rtt_us;        /* -1: unknown */
     uint32_t workers;
 };
-#define WEB_CLOCK_WARN_US 1000000 /* an |offset| above 1 s is shown as a warning (the alerter warns too) */
 struct web_locations {
     struct web_location v[CW_LOCATIONS_MAX];
     unsigned n;

@@ -83,7 +83,7 @@ static void put_offset(struct cw_buf *b, int64_t offset_us)
         put_cstr(b, "<td class=\"n\">\xE2\x80\x93</td>");
         return;
     }
-    bool warn = llabs(offset_us) > WEB_CLOCK_WARN_US;
+    bool warn = llabs(offset_us) > CW_CLOCK_SKEW_WARN_US;
     cw_buf_printf(b, "<td class=\"n%s\"%s>%+.3f s</td>", warn ? " clockwarn" : "",
                   warn ? " title=\"clock skew above 1 s: its results' times are off by that much\"" : "",
                   offset_us / 1e6);

@@ -196,6 +196,9 @@ int proto_alert_decode(const void *payload, size_t len, struct cw_alert *out, co
 bool proto_location_valid(const char *s);
 #define CW_LOCATIONS_MAX 64 /* locations in one CW_MSG_LOCATIONS */
 #define CW_OFFSET_UNKNOWN INT64_MIN
+/* A location whose |clock offset| is above this is skewed: the alerter logs it, `clockwerk status` and the web
+ * show it. */
+#define CW_CLOCK_SKEW_WARN_US 1000000LL
 
 /* A worker's heartbeat to the alerter, sent outside the acknowledged queue (nothing is resent). */
 struct cw_hello {

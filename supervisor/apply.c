@@ -68,6 +68,8 @@ static bool web_wanted(struct supervisor *s, const struct cw_config *cfg)
 }
 
 /* A probe host runs workers only (with a configuration from its central host): no relay, storer, alerter, web. */
+static bool relay_wanted(const struct cw_config *cfg) { return !config_is_probe_host(cfg); }
+
 static bool storer_wanted(const struct cw_config *cfg)
 {
     return !config_is_probe_host(cfg) && config_wants_storer(cfg);
@@ -75,8 +77,7 @@ static bool storer_wanted(const struct cw_config *cfg)
 
 void apply_initial(struct supervisor *s, int64_t now)
 {
-    bool probe = config_is_probe_host(s->cfg);
-    if (!probe) children_add(&s->ch, CHILD_RELAY, 0, 0, now);
+    if (relay_wanted(s->cfg)) children_add(&s->ch, CHILD_RELAY, 0, 0, now);
     if (storer_wanted(s->cfg)) children_add(&s->ch, CHILD_STORER, 0, 0, now);
     if (alerter_wanted(s, s->cfg)) children_add(&s->ch, CHILD_ALERTER, 0, 0, now);
     for (int i = 0; !s->probe_waiting && i < s->cfg->workers; i++)
@@ -200,7 +201,7 @@ static void apply_children(struct supervisor *s, const struct cw_config *old, co
                            char *note, size_t notelen)
 {
     apply_workers(s, old, next, now, note, notelen);
-    if (!config_is_probe_host(next) && reload_relay_changed(old, next)) {
+    if (relay_wanted(next) && reload_relay_changed(old, next)) {
         struct child *r = children_find(&s->ch, CHILD_RELAY, 0);
         if (r) children_restart(&s->ch, r, now);
         note_add(note, notelen, "; restarting relay");

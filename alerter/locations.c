@@ -180,11 +180,6 @@ void locations_to_msg(const struct locations *t, int64_t now_mono, int64_t now_w
     }
 }
 
-const char *locations_state_name(unsigned state)
-{
-    return state == CW_LOCATION_LIVE ? "live" : state == CW_LOCATION_SILENT ? "silent" : "unknown";
-}
-
 void locations_free(struct locations *t)
 {
     free(t->all);

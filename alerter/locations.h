@@ -112,9 +112,6 @@ uint32_t locations_workers(const struct locations *t, const struct location *l, 
 /* Fills a CW_MSG_LOCATIONS (names point into t). */
 void locations_to_msg(const struct locations *t, int64_t now_mono, int64_t now_wall, struct cw_locations_msg *m);
 
-/* "unknown", "live", "silent". */
-const char *locations_state_name(unsigned state);
-
 void locations_free(struct locations *t);
 
 #endif

@@ -15,7 +15,7 @@ json_object *sf_locations_json(const struct statefile_location *locs, size_t n)
     for (size_t i = 0; i < n; i++) {
         json_object *o = cw_jnew(json_object_new_object());
         sf_put_str(o, "name", locs[i].name);
-        sf_put_str(o, "state", locations_state_name(locs[i].state));
+        sf_put_str(o, "state", proto_location_state_name(locs[i].state));
         sf_put_i64(o, "heard", locs[i].heard_wall_us);
         sf_put_i64(o, "silent_since", locs[i].silent_since_us);
         sf_put_i64(o, "back_at", locs[i].back_at_us);
@@ -29,7 +29,7 @@ json_object *sf_locations_json(const struct statefile_location *locs, size_t n)
 static uint8_t state_of(struct sf_loader *l, const char *name)
 {
     for (uint8_t s = CW_LOCATION_UNKNOWN; s <= CW_LOCATION_SILENT; s++)
-        if (strcmp(name, locations_state_name(s)) == 0) return s;
+        if (strcmp(name, proto_location_state_name(s)) == 0) return s;
     if (!l->why) l->why = "a location's state is not unknown, live or silent";
     return CW_LOCATION_UNKNOWN;
 }

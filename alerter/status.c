@@ -254,7 +254,7 @@ static void print_locations(const struct view *v)
     char ago[32], when[40];
     for (size_t i = 0; i < v->data.n_locs; i++) {
         const struct statefile_location *l = &v->data.locs[i];
-        printf("LOCATION %s: %s", l->name, locations_state_name(l->state));
+        printf("LOCATION %s: %s", l->name, proto_location_state_name(l->state));
         if (l->heard_wall_us)
             printf(", last heard %s (%s ago)", status_utc(l->heard_wall_us, when, sizeof when),
                    status_duration(v->now_us - l->heard_wall_us, ago, sizeof ago));
@@ -359,7 +359,7 @@ static json_object *locations_json(const struct view *v)
         const struct statefile_location *l = &v->data.locs[i];
         json_object *o = cw_jnew(json_object_new_object());
         put(o, "name", jstr(l->name));
-        put(o, "state", jstr(locations_state_name(l->state)));
+        put(o, "state", jstr(proto_location_state_name(l->state)));
         put(o, "last_heard", jtime(l->heard_wall_us));
         put(o, "clock_offset_ms",
             l->offset_us == CW_OFFSET_UNKNOWN ? NULL : cw_jnew(json_object_new_double((double)l->offset_us / 1e3)));

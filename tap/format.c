@@ -313,12 +313,6 @@ int tap_format_stats(struct cw_buf *out, const struct cw_stats *s, bool json)
 
 /* ---- locations (issue 16) */
 
-static const char *location_state_name(uint8_t state)
-{
-    static const char *const names[] = { "unknown", "live", "silent" };
-    return state <= CW_LOCATION_SILENT ? names[state] : "?";
-}
-
 /* " (2 workers, offset +0.1ms, rtt 0.4ms, heard 2026-...)": what is known of one location. */
 static void put_location_detail(struct cw_buf *out, const struct cw_location_state *l)
 {
@@ -345,7 +339,7 @@ static int add_location(struct json_object *list, const struct cw_location_state
     struct json_object *o = json_object_new_object();
     if (!o) return -1;
     int rc = add_str(o, "name", l->name);
-    rc = rc ? rc : add_str(o, "state", location_state_name(l->state));
+    rc = rc ? rc : add_str(o, "state", proto_location_state_name(l->state));
     rc = rc ? rc : (l->last_heard_us ? add_time(o, "last_heard", l->last_heard_us) : add_null(o, "last_heard"));
     rc = rc ? rc
             : (l->offset_us != CW_OFFSET_UNKNOWN ? add_signed_ms(o, "offset_ms", l->offset_us)
@@ -367,7 +361,7 @@ int tap_format_locations(struct cw_buf *out, const struct cw_locations_msg *m, b
         for (unsigned i = 0; i < m->count && i < CW_LOCATIONS_MAX; i++) {
             cw_buf_put(out, i ? "; " : " ", i ? 2 : 1);
             put_clean(out, m->loc[i].name);
-            cw_buf_printf(out, " %s", location_state_name(m->loc[i].state));
+            cw_buf_printf(out, " %s", proto_location_state_name(m->loc[i].state));
             put_location_detail(out, &m->loc[i]);
         }
         if (m->count == 0) cw_buf_printf(out, " (none)");

@@ -45,7 +45,7 @@ void api_locations(const struct web_request *rq, struct web_reply *rp)
         const struct web_location *l = &rows[i];
         put_cstr(b, i ? ",\n{\"name\":" : "{\"name\":");
         web_json_string(b, l->name);
-        cw_buf_printf(b, ",\"state\":\"%s\",\"last_heard\":", web_location_state_name(l->state));
+        cw_buf_printf(b, ",\"state\":\"%s\",\"last_heard\":", proto_location_state_name(l->state));
         api_put_time_ms(b, l->last_heard_us / 1000);
         put_cstr(b, ",\"clock_offset_seconds\":");
         if (l->offset_us == CW_OFFSET_UNKNOWN) put_cstr(b, "null");

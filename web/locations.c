@@ -180,8 +180,3 @@ enum web_state web_loc_state(const struct web_loc *loc)
     if (loc->voter.vote == QUORUM_DOWN) return WEB_STATE_DOWN;
     return loc->ok ? WEB_STATE_UP : WEB_STATE_FAILING;
 }
-
-const char *web_location_state_name(uint8_t state)
-{
-    return state == CW_LOCATION_LIVE ? "live" : state == CW_LOCATION_SILENT ? "silent" : "unknown";
-}

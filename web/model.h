@@ -240,8 +240,6 @@ enum web_state web_locs_state(const struct web_model *m, const struct web_live *
 /* A location's own state for its chip: DOWN when its vote is, FAILING when its last check failed short of that,
  * UP after an ok check, UNKNOWN before any. */
 enum web_state web_loc_state(const struct web_loc *loc);
-/* "live", "silent", "unknown". */
-const char *web_location_state_name(uint8_t state);
 
 /* ---- web/maint.c */
 /* The maintenance window covering e at now_us (wall clock), NULL: none; *end_us (unless NULL): its end, 0. */

@@ -107,7 +107,7 @@ void page_put_locations_box(struct cw_buf *b, const struct web_model *m, int64_t
                 "<th>Last heard</th><th>Clock offset</th><th>Workers</th></tr></thead><tbody>");
     for (size_t i = 0; i < n; i++) {
         const struct web_location *l = &rows[i];
-        const char *state = web_location_state_name(l->state);
+        const char *state = proto_location_state_name(l->state);
         put_cstr(b, "<tr><td>");
         web_html_text(b, l->name);
         cw_buf_printf(b, "</td><td class=\"state loc-%s\">%s</td><td class=\"n\">", state, state);

@@ -267,6 +267,8 @@ struct cw_locations_msg {
     struct cw_location_state loc[CW_LOCATIONS_MAX];
 };
 enum { CW_LOCATION_UNKNOWN = 0, CW_LOCATION_LIVE = 1, CW_LOCATION_SILENT = 2 };
+/* "live", "silent", "unknown" (anything else too): for the state file, status, the web and the tap. */
+const char *proto_location_state_name(unsigned state);
 int proto_locations_encode(struct cw_buf *b, const struct cw_locations_msg *m);
 int proto_locations_decode(const void *payload, size_t len, struct cw_locations_msg *out, const char **why);
 

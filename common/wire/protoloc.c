@@ -219,6 +219,11 @@ int proto_config_reply_decode(const void *payload, size_t len, struct cw_config_
 
 /* ---- LOCATIONS */
 
+const char *proto_location_state_name(unsigned state)
+{
+    return state == CW_LOCATION_LIVE ? "live" : state == CW_LOCATION_SILENT ? "silent" : "unknown";
+}
+
 static const char *location_state_problem(const struct cw_location_state *l)
 {
     if (!proto_location_valid(l->name)) return "bad location";

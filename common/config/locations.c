@@ -17,6 +17,7 @@ const char *config_own_location(const struct cw_config *cfg)
     return cfg && cfg->location ? cfg->location : CW_LOCATION_DEFAULT;
 }
 
+_Static_assert(CW_LOCATION_NAME_MAX == CW_PROTO_LOCATION_MAX, "a location name is the wire's: one length");
 bool config_location_name_valid(const char *name) { return proto_location_valid(name); /* the wire's rule */ }
 
 size_t config_location_names(const struct cw_config *cfg, const char **out, size_t max)

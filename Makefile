@@ -33,6 +33,8 @@ LIB_HTTPD  := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicr
 # The checks beyond HTTP (issue 14): c-ares (DNS, asynchronous name lookups), OpenSSL (tls checks), PCRE2 (body
 # regexes)
 LIB_CHECKS := -lcares -lssl -lcrypto -lpcre2-8
+# systemd (issue 17): sd_notify for the supervisor, sd_journal_send for log_target = "journal"
+LIB_SYSTEMD := $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
 
 COMMON_SRC := $(wildcard common/*/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(OUT)/%.o)
@@ -60,7 +62,7 @@ members_file = $(shell mkdir -p $(OUT) && (echo '$(2)' | cmp -s - $(1) 2>/dev/nu
 $(foreach p,$(FOLDERS),$(call members_file,$(OUT)/lib$(p).members,$($(p)_OBJ)))
 $(call members_file,$(OUT)/libcommon.members,$(COMMON_OBJ))
 
-ALL_LIBS   := $(LIB_ZMQ) $(LIB_CURL) $(LIB_CONFIG) $(LIB_JSON) $(LIB_DB) $(LIB_HTTPD) $(LIB_CHECKS) $(LIB_SYS)
+ALL_LIBS   := $(LIB_ZMQ) $(LIB_CURL) $(LIB_CONFIG) $(LIB_JSON) $(LIB_DB) $(LIB_HTTPD) $(LIB_CHECKS) $(LIB_SYSTEMD) $(LIB_SYS)
 
 TARGETS := $(BIN)/clockwerk $(BIN)/clockwerk-worker $(BIN)/clockwerk-storer $(BIN)/clockwerk-alerter \
            $(BIN)/clockwerk-tap $(BIN)/clockwerk-relay $(BIN)/clockwerk-report $(BIN)/clockwerk-web

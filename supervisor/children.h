@@ -101,6 +101,10 @@ struct child *children_want(struct children *ch, enum child_kind kind, unsigned 
 /* Number of slots of kind with a running process (kind CHILD_KINDS: every kind). */
 size_t children_running(const struct children *ch, enum child_kind kind);
 
+/* One line per child still in the table with a pid: its name, pid and the kernel's state of it (/proc/PID/stat:
+ * R, S, D, Z, or "gone" when no such process exists) — what the stop could not reap, and why. */
+void children_log_unreaped(const struct children *ch);
+
 /* Starts every slot that is due, in kind order; snapshot is the current snapshot's path and gen its
  * generation. Returns the monotonic time of the next pending start, or INT64_MAX when none. */
 int64_t children_start_due(struct children *ch, const char *snapshot, unsigned gen, int64_t now);

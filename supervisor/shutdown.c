@@ -70,6 +70,7 @@ int64_t shutdown_advance(struct shutdown *sd, struct children *ch, int64_t now)
     if (since >= STOP_GIVEUP_NS && sd->phase != STOP_DONE) {
         log_error("%zu children still not reaped after SIGKILL; exiting anyway (they die with us)",
                   children_running(ch, CHILD_KINDS));
+        children_log_unreaped(ch);
         sd->phase = STOP_DONE;
     }
     if (!sd->workers_killed && sd->phase == STOP_WORKERS) return sd->started_ns + STOP_WORKERS_NS;

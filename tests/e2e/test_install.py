@@ -278,3 +278,160 @@ def test_reinstall_keeps_config_and_uninstall_removes_the_rest():
               "uninstall left the directory usr/local/etc/clockwerk")
         rc, out = make("uninstall", root)
         check(rc == 0, "a second make uninstall (nothing installed) failed (exit %d):\n%s" % (rc, out))
+
+
+# Loads the installed completion the way bash-completion does on a first <Tab> (from XDG_DATA_DIRS, by the
+# command's name), then runs each case as bash would: COMP_WORDS/COMP_CWORD/COMP_LINE/COMP_POINT set, the function
+# that `complete -p` names called with the command, the word and the one before; prints COMPREPLY.
+BASH_DRIVER = r'''
+if [ "$2" = alone ]; then
+    source "$1/usr/share/bash-completion/completions/clockwerk" || echo "NOT LOADED by hand"
+else
+    source /usr/share/bash-completion/bash_completion || { echo "NO bash-completion"; exit 3; }
+    export XDG_DATA_DIRS="$1/usr/share"
+    __load_completion clockwerk || echo "NOT LOADED clockwerk"
+    __load_completion clockwerk-tap || echo "NOT LOADED clockwerk-tap"
+fi
+echo "SPEC $(complete -p clockwerk 2>&1)"
+echo "SPEC $(complete -p clockwerk-tap 2>&1)"
+run_case() {
+    local name=$1 func
+    COMP_LINE=$2 COMP_POINT=${#2}
+    shift 2
+    COMP_WORDS=("$@") COMP_CWORD=$(($# - 1)) COMPREPLY=()
+    func=$(complete -p "${COMP_WORDS[0]##*/}" | sed -n 's/.*-F \([^ ]*\) .*/\1/p')
+    "$func" "${COMP_WORDS[0]}" "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
+    printf 'CASE %s\n' "$name"
+    for r in "${COMPREPLY[@]}"; do printf 'R %s\n' "$r"; done
+}
+'''
+
+
+def _completion_cases(clockwerk, tap, conf, bad_conf, d):
+    """name -> (command line, COMP_WORDS as bash splits them (':' and '=' are word breaks)). The line ends where
+    the cursor is."""
+    def plain(*words):
+        return (" ".join(words), list(words))
+    return {
+        "subcommands": plain(clockwerk, ""),
+        "options": plain(clockwerk, "--li"),
+        "config file": plain(clockwerk, "-c", os.path.join(d, "comp")),
+        "report endpoints": plain(clockwerk, "-c", conf, "report", "--endpoint", ""),
+        "report endpoint prefix": plain(clockwerk, "report", "-c", conf, "--endpoint", "al"),
+        "report since": plain(clockwerk, "report", "-c", conf, "--since", ""),
+        "silence actions": plain(clockwerk, "-c", conf, "silence", ""),
+        "silence add endpoint": plain(clockwerk, "-c", conf, "silence", "add", "b"),
+        "silence add escaped": plain(clockwerk, "-c", conf, "silence", "add", "alpha\\ "),
+        "silence add quoted": plain(clockwerk, "-c", conf, "silence", "add", '"al'),
+        "silence add options": plain(clockwerk, "-c", conf, "silence", "add", "--f"),
+        "config= form": ("%s --config=%s silence add b" % (clockwerk, conf),
+                         [clockwerk, "--config", "=", conf, "silence", "add", "b"]),
+        "url after colon": ("%s -c %s report --endpoint http://127" % (clockwerk, conf),
+                            [clockwerk, "-c", conf, "report", "--endpoint", "http", ":", "//127"]),
+        "status options": plain(clockwerk, "status", "--"),
+        "unreadable config": plain(clockwerk, "-c", bad_conf, "report", "--endpoint", ""),
+        "tap options": plain(tap, "--st"),
+        "tap config file": plain(tap, "-c", os.path.join(d, "comp")),
+    }
+
+
+def _run_completion(root, cases, alone=False):
+    import shlex
+    script = BASH_DRIVER + "".join(
+        "run_case %s %s %s\n" % (shlex.quote(name), shlex.quote(line), " ".join(shlex.quote(w) for w in words))
+        for name, (line, words) in cases.items())
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": root, "LANG": "C.UTF-8", "TERM": "dumb"}
+    p = subprocess.run(["bash", "--norc", "--noprofile", "-s", root, "alone" if alone else "loader"], input=script.encode(), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, env=env, timeout=deadline(60))
+    out = p.stdout.decode("utf-8", "replace")
+    print(out, p.stderr.decode("utf-8", "replace"))
+    check(p.returncode == 0 and "NOT LOADED" not in out and "NO bash-completion" not in out,
+          "bash did not load the installed completion (exit %d):\n%s%s" % (p.returncode, out, p.stderr.decode()))
+    specs = re.findall(r"^SPEC (.*)$", out, re.M)
+    replies, name = {}, None
+    for line in out.splitlines():
+        if line.startswith("CASE "):
+            name = line[5:]
+            replies[name] = []
+        elif line.startswith("R ") and name is not None:
+            replies[name].append(line[2:])
+    return specs, replies, p.stderr.decode("utf-8", "replace")
+
+
+def test_bash_completion_from_the_installed_file():
+    """The installed completion, loaded by bash-completion from BASHCOMPDIR for clockwerk and (through the link)
+    clockwerk-tap, completes subcommands, options, files and the endpoint names of the -c configuration as the
+    installed `clockwerk -c FILE --list-endpoints` prints them (names, an unnamed endpoint's URL, never a URL with
+    a password); quoted, escaped and colon-broken words; nothing (and no noise) for an unreadable config (fails
+    before: no completion file, no --list-endpoints)."""
+    with tempdir() as d:
+        root = os.path.join(d, "root")
+        install(root, "PREFIX=/usr")
+        clockwerk = os.path.join(root, "usr/bin/clockwerk")
+        tap = os.path.join(root, "usr/bin/clockwerk-tap")
+        conf = os.path.join(d, "completion.conf")
+        fd = os.open(conf, os.O_WRONLY | os.O_CREAT, 0o600)  # it holds a URL with a password: private
+        with os.fdopen(fd, "w") as f:
+            f.write('supervisor = { workers = 1; run_dir = "run"; };\n'
+                    'monitor = { endpoints = (\n'
+                    '  { url = "http://127.0.0.1:9/a"; name = "alpha api"; },\n'
+                    '  { url = "http://127.0.0.1:9/b"; name = "beta"; },\n'
+                    '  { url = "http://127.0.0.1:9/x"; },\n'
+                    '  { url = "http://user:sekrit@127.0.0.1:9/y"; }\n'
+                    '); };\n')
+        names = ["alpha api", "beta", "http://127.0.0.1:9/x"]
+
+        # the option itself, from the installed program
+        p = subprocess.run([clockwerk, "-c", conf, "--list-endpoints"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=deadline(30))
+        check(p.returncode == 0 and p.stdout.decode().splitlines() == names and not p.stderr,
+              "--list-endpoints: exit %d, stdout %r, stderr %r" % (p.returncode, p.stdout, p.stderr))
+        bad_conf = os.path.join(d, "bad.conf")
+        with open(bad_conf, "w") as f:
+            f.write("monitor = { endpoints = ( { url = 3; } ); };\n")
+        p = subprocess.run([clockwerk, "-c", bad_conf, "--list-endpoints"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=deadline(30))
+        check(p.returncode == 1 and not p.stdout and b"bad.conf:1" in p.stderr,
+              "--list-endpoints on an invalid file: exit %d, stdout %r, stderr %r" % (p.returncode, p.stdout, p.stderr))
+        p = subprocess.run([clockwerk, "--help"], stdout=subprocess.PIPE, timeout=deadline(30))
+        check(b"--list-endpoints" in p.stdout, "clockwerk --help does not show --list-endpoints")
+
+        specs, got, stderr = _run_completion(root, _completion_cases(clockwerk, tap, conf, bad_conf, d))
+        check(specs == ["complete -F _clockwerk clockwerk", "complete -F _clockwerk_tap clockwerk-tap"],
+              "complete -p after loading: %s" % specs)
+        want = {
+            "subcommands": ["report", "status", "silence", "ack", "keygen"],
+            "options": ["--list-endpoints"],
+            "config file": [conf],
+            "report endpoints": ["alpha\\ api", "beta", "http://127.0.0.1:9/x"],
+            "report endpoint prefix": ["alpha\\ api"],
+            "report since": ["24h", "7d", "30d", "90d"],
+            "silence actions": ["add", "list", "remove"],
+            "silence add endpoint": ["beta"],
+            "silence add escaped": ["alpha\\ api"],
+            "silence add quoted": ["alpha api"],
+            "silence add options": ["--for"],
+            "config= form": ["beta"],
+            "url after colon": ["//127.0.0.1:9/x"],  # bash replaces the part after the last ':'
+            "unreadable config": [],
+            "tap options": ["--stats"],
+            "tap config file": [conf],
+        }
+        wrong = ["%s: got %s, want %s" % (k, got.get(k), v) for k, v in want.items() if got.get(k) != v]
+        status = got.get("status options") or []
+        if not {"--json", "--config", "--help"} <= set(status):
+            wrong.append("status options: got %s" % status)
+        check(not wrong, "completions:\n  " + "\n  ".join(wrong))
+        check("sekrit" not in repr(got) and not stderr.strip(),
+              "a password or error output in the completion: %s / %r" % (got, stderr))
+
+        # sourced by hand, without bash-completion: bash's own words
+        cases = _completion_cases(clockwerk, tap, conf, bad_conf, d)
+        cases = {k: cases[k] for k in ("subcommands", "config file", "report endpoints", "silence add escaped",
+                                       "tap options")}
+        specs, got, stderr = _run_completion(root, cases, alone=True)
+        check(specs == ["complete -F _clockwerk clockwerk", "complete -F _clockwerk_tap clockwerk-tap"],
+              "complete -p after sourcing the file: %s" % specs)
+        wrong = ["%s: got %s, want %s" % (k, got.get(k), want[k]) for k in cases if got.get(k) != want[k]]
+        check(not wrong and not stderr.strip(), "completions without bash-completion:\n  " + "\n  ".join(wrong)
+              + stderr)

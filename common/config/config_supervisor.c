@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-static const char *const supervisor_keys[] = { "workers", "run_dir", "log_level", "user", "location", NULL };
+static const char *const supervisor_keys[] = { "workers", "run_dir", "log_level", "user", "location", "log_target", NULL };
 
 void cfgp_supervisor(struct cfg_parser *p, const config_setting_t *g)
 {
@@ -55,6 +55,14 @@ void cfgp_supervisor(struct cfg_parser *p, const config_setting_t *g)
             else if (v) {
                 cfg->location = cw_arena_strdup(p->arena, v);
                 p->location_at = s;
+            }
+            break;
+        case 5:
+            if ((v = cfgp_string(p, w, s, true))) {
+                int target = log_target_parse(v);
+                if (target < 0)
+                    cfgp_problem(p, s, "supervisor.log_target: unknown target '%.64s' (stderr, syslog, journal)", v);
+                else cfg->log_target = target;
             }
             break;
         default:

@@ -118,8 +118,7 @@ bool reload_relay_changed(const struct cw_config *a, const struct cw_config *b)
 {
     return !str_eq(a->publish_address, b->publish_address) || !str_eq(a->tap_address, b->tap_address) ||
            a->log_level != b->log_level || a->log_target != b->log_target || !str_eq(a->location, b->location) ||
-           admitted_changed(a, b) ||
-           reload_curve_changed(a, b);
+           admitted_changed(a, b) || reload_curve_changed(a, b);
 }
 
 /* Indices of the endpoints cfg's own workers check (those of its location: a worker reads no other) grouped by

@@ -6,7 +6,9 @@
 
 #include <string.h>
 
-static const char *const supervisor_keys[] = { "workers", "run_dir", "log_level", "user", "location", "log_target", NULL };
+static const char *const supervisor_keys[] = {
+    "workers", "run_dir", "log_level", "user", "location", "log_target", NULL
+};
 
 void cfgp_supervisor(struct cfg_parser *p, const config_setting_t *g)
 {

@@ -173,8 +173,8 @@ bool config_same(const struct cw_config *a, const struct cw_config *b) { return 
 
 static bool plausible(const struct cw_config *c)
 {
+    if (c->log_target < LOG_TARGET_STDERR || c->log_target > LOG_TARGET_JOURNAL) return false;
     return c->workers >= 0 && c->workers <= 256 && c->log_level >= 0 && c->log_level <= 3 &&
-           c->log_target >= LOG_TARGET_STDERR && c->log_target <= LOG_TARGET_JOURNAL &&
            isfinite(c->check_interval) && c->check_interval >= 0 && isfinite(c->latency_threshold) &&
            c->latency_threshold >= 0 && c->tls_expiry_days >= 0 && c->smtp_port >= 0 && c->smtp_port <= 65535 &&
            isfinite(c->renotify) && c->renotify >= 0 && c->recovery_threshold >= 0 && c->group_threshold >= 0 &&

@@ -14,10 +14,10 @@
 Every test has its own directory and sockets and stops every process on every path.
 """
 
+import contextlib
 import os
 import re
 import socket
-import stat
 import struct
 import subprocess
 import threading
@@ -142,6 +142,15 @@ def _journal_setup(jdir):
         top, jdir)
 
 
+@contextlib.contextmanager
+def _journal_sink(d):
+    """(the sink listening at DIR/journal/socket, the namespace setup that makes it /run/systemd/journal/socket)."""
+    jdir = os.path.join(d, "journal")
+    os.makedirs(jdir)
+    with DatagramSink(os.path.join(jdir, "socket")) as sink:
+        yield sink, _journal_setup(jdir)
+
+
 SYSLOG_RX = re.compile(r"^<(\d+)>([A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d) clockwerk\[(\d+)\]: \[([^\]]+)\] (\w+): (.*)$",
                        re.S)
 
@@ -199,8 +208,9 @@ def _stderr_lines(cw):
 
 # ------------------------------------------------------------------------------------------------ stderr
 
-LINE_JOURNALD_RX = re.compile(r"^<([3467])>clockwerk\[([^\]]+)\] (\d+) (debug|info|warn|error): ")
-LINE_PLAIN_RX = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z clockwerk\[([^\]]+)\] (\d+) (debug|info|warn|error): ")
+LINE_JOURNALD_RX = re.compile(r"^<(?P<prio>[3467])>clockwerk\[(?P<role>[^\]]+)\] (?P<pid>\d+) (?P<level>debug|info|warn|error): ")
+LINE_PLAIN_RX = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z clockwerk\[(?P<role>[^\]]+)\] (?P<pid>\d+) "
+                           r"(?P<level>debug|info|warn|error): ")
 
 
 def _start_with_journal_stream(d, t, matching):
@@ -216,8 +226,16 @@ def _seen_on_stderr(cw, rx):
     for ln in _stderr_lines(cw):
         m = rx.match(ln)
         if m:
-            seen.add((m.group(2 if rx is LINE_JOURNALD_RX else 1), int(m.group(3 if rx is LINE_JOURNALD_RX else 2))))
+            seen.add((m.group("role"), int(m.group("pid"))))
     return seen
+
+
+def _run_until_every_role(cw, seen, what):
+    """Starts cw, waits until seen() holds every process (see _wait_every_role), stops it."""
+    with cw.start():
+        cw.wait_ready()
+        _wait_every_role(cw, seen, what)
+        cw.stop()
 
 
 def test_journal_stream_matching_stderr():
@@ -225,17 +243,13 @@ def test_journal_stream_matching_stderr():
     the level's priority, and none carries a timestamp (journald stamps them)."""
     with tempdir() as d, Targets() as t:
         cw = _start_with_journal_stream(d, t, matching=True)
-        with cw.start():
-            cw.wait_ready()
-            _wait_every_role(cw, lambda: _seen_on_stderr(cw, LINE_JOURNALD_RX), "<N>-prefixed lines")
-            cw.stop()
+        _run_until_every_role(cw, lambda: _seen_on_stderr(cw, LINE_JOURNALD_RX), "<N>-prefixed lines")
         lines = _stderr_lines(cw)
         check(lines, "no log lines")
         for ln in lines:
             m = LINE_JOURNALD_RX.match(ln)
             check(m, "a line without the journald priority prefix: %r" % ln)
-            check(int(m.group(1)) == LEVEL_PRIORITY[m.group(4)], "priority %s for level %s: %r" % (
-                m.group(1), m.group(4), ln))
+            check(int(m.group("prio")) == LEVEL_PRIORITY[m.group("level")], "priority for the level: %r" % ln)
             check(not STAMP_RX.search(ln[:40]), "a timestamp in a line journald stamps itself: %r" % ln)
         harness.note("%d lines, all <N>-prefixed" % len(lines))
 
@@ -244,10 +258,7 @@ def test_journal_stream_of_another_file():
     """JOURNAL_STREAM naming another file (stderr redirected since systemd set it): today's format, timestamped."""
     with tempdir() as d, Targets() as t:
         cw = _start_with_journal_stream(d, t, matching=False)
-        with cw.start():
-            cw.wait_ready()
-            _wait_every_role(cw, lambda: _seen_on_stderr(cw, LINE_PLAIN_RX), "timestamped lines")
-            cw.stop()
+        _run_until_every_role(cw, lambda: _seen_on_stderr(cw, LINE_PLAIN_RX), "timestamped lines")
         for ln in _stderr_lines(cw):
             check(LINE_PLAIN_RX.match(ln), "not today's format: %r" % ln)
 
@@ -318,15 +329,9 @@ def test_journal_target_received():
     SYSLOG_IDENTIFIER=clockwerk and CLOCKWERK_ROLE from every process (sender pid = that role's process); the
     decoder also reads libsystemd's binary-safe form, which a value with a newline takes."""
     with tempdir() as d, Targets() as t:
-        jdir = os.path.join(d, "journal")
-        os.makedirs(jdir)
-        with DatagramSink(os.path.join(jdir, "socket")) as sink:
-            setup = _journal_setup(jdir)
+        with _journal_sink(d) as (sink, setup):
             cw = Clockwerk(_config(t, "journal"), d, bin_dir=_ns_bin(d, setup))
-            with cw.start():
-                cw.wait_ready()
-                _wait_every_role(cw, lambda: _journal_seen(sink), "journal entries")
-                cw.stop()
+            _run_until_every_role(cw, lambda: _journal_seen(sink), "journal entries")
             entries = _journal_entries(sink)
             for sender, f in entries:
                 _check_journal_entry(sender, f)
@@ -365,10 +370,8 @@ def test_reload_switches_every_process():
     """stderr -> journal by SIGHUP: the supervisor says so on stderr and switches; every child is restarted (like a
     change of log_level) and its new process logs to the journal; none of the new processes writes stderr."""
     with tempdir() as d, Targets() as t:
-        jdir = os.path.join(d, "journal")
-        os.makedirs(jdir)
-        with DatagramSink(os.path.join(jdir, "socket")) as sink:
-            cw = Clockwerk(_config(t), d, bin_dir=_ns_bin(d, _journal_setup(jdir)))
+        with _journal_sink(d) as (sink, setup):
+            cw = Clockwerk(_config(t), d, bin_dir=_ns_bin(d, setup))
             with cw.start():
                 cw.wait_ready()
                 before = _roles(cw)
@@ -386,7 +389,7 @@ def test_reload_switches_every_process():
                 new_pids = {str(p) for r, p in after.items() if r != "supervisor"}
                 for ln in cw.log_since(mark).splitlines():
                     m = LINE_PLAIN_RX.match(ln)
-                    check(not m or m.group(2) not in new_pids, "a restarted child wrote stderr: %r" % ln)
+                    check(not m or m.group("pid") not in new_pids, "a restarted child wrote stderr: %r" % ln)
                 cw.stop()
             for sender, f in _journal_entries(sink):
                 _check_journal_entry(sender, f)

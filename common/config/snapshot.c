@@ -4,8 +4,8 @@
  * DESIGN
  * Layout (all integers little-endian):
  *   header, 32 bytes: "CWSNAP\0\0" | u32 version (3: database.retention; 4: web; 5: web.history_refresh;
- *   6: check types and HTTP assertions; 7: channels, routing, maintenance; 8: locations; 9: supervisor.log_target) | u32 endpoint count |
- *   u64 payload length |
+ *   6: check types and HTTP assertions; 7: channels, routing, maintenance; 8: locations; 9: supervisor.log_target) |
+ *   u32 endpoint count | u64 payload length |
  *                     u64 checksum of the payload
  *   payload: the global fields in a fixed order, the webhooks, the email_to list, the alerting part
  *            (snapshot_alerting.c: channels, routing, groups, maintenance), the locations part

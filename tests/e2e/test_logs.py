@@ -138,8 +138,8 @@ def _journal_setup(jdir):
     """/run/systemd/journal in the namespace: our directory, holding `socket` (a tmpfs under it keeps the host's
     /run untouched)."""
     top = "/run/systemd" if os.path.isdir("/run/systemd") else "/run"
-    return "mount -t tmpfs -o mode=755 cwlogs %s\nmkdir -p /run/systemd/journal\nmount --bind %s /run/systemd/journal" % (
-        top, jdir)
+    return ("mount -t tmpfs -o mode=755 cwlogs %s\nmkdir -p /run/systemd/journal\n"
+            "mount --bind %s /run/systemd/journal" % (top, jdir))
 
 
 @contextlib.contextmanager
@@ -208,7 +208,8 @@ def _stderr_lines(cw):
 
 # ------------------------------------------------------------------------------------------------ stderr
 
-LINE_JOURNALD_RX = re.compile(r"^<(?P<prio>[3467])>clockwerk\[(?P<role>[^\]]+)\] (?P<pid>\d+) (?P<level>debug|info|warn|error): ")
+LINE_JOURNALD_RX = re.compile(r"^<(?P<prio>[3467])>clockwerk\[(?P<role>[^\]]+)\] (?P<pid>\d+) "
+                              r"(?P<level>debug|info|warn|error): ")
 LINE_PLAIN_RX = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z clockwerk\[(?P<role>[^\]]+)\] (?P<pid>\d+) "
                            r"(?P<level>debug|info|warn|error): ")
 

@@ -35,6 +35,7 @@ LIB_HTTPD  := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicr
 LIB_CHECKS := -lcares -lssl -lcrypto -lpcre2-8
 # systemd (issue 17): sd_notify for the supervisor, sd_journal_send for log_target = "journal"
 LIB_SYSTEMD := $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
+LIB_SYS    += $(LIB_SYSTEMD) # every program logs through common/base (log_target = "journal")
 
 COMMON_SRC := $(wildcard common/*/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(OUT)/%.o)

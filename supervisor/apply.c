@@ -266,6 +266,14 @@ void apply_confserve(struct supervisor *s, const struct cw_config *old)
         log_error("the locations' configuration is not updated: %s; they keep getting the previous one", err);
 }
 
+void apply_log_target(const struct cw_config *cfg)
+{
+    enum log_target target = (enum log_target)cfg->log_target;
+    if (target == log_get_target()) return;
+    log_info("logging to %s from now on (supervisor.log_target)", log_target_name(target));
+    if (log_set_target(target) == 0) log_info("logging to %s (supervisor.log_target)", log_target_name(target));
+}
+
 bool apply_next(struct supervisor *s, struct cw_config *next, int64_t now, const char *what)
 {
     char path[4200];
@@ -292,6 +300,7 @@ bool apply_next(struct supervisor *s, struct cw_config *next, int64_t now, const
     s->gen = gen;
     snprintf(s->snapshot, sizeof s->snapshot, "%s", path);
     log_set_level((enum log_level)next->log_level);
+    apply_log_target(next);
     char note[1024] = "";
     apply_children(s, old, next, now, note, sizeof note);
     log_reload(what, old, next, gen, note);

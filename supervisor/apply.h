@@ -31,6 +31,10 @@ void apply_open_counters(struct supervisor *s, const struct cw_config *cfg);
  * over the central host's last configuration (supervisor/confetch.h). */
 void apply_reload(struct supervisor *s, int64_t now);
 
+/* Switches the supervisor's own lines to cfg's supervisor.log_target, saying so on the old target first (children
+ * follow as they start: a change of target restarts every child, supervisor/reload.c). */
+void apply_log_target(const struct cw_config *cfg);
+
 /* Puts next (a validated configuration, owned from now on) into effect like a reload: the next snapshot
  * generation, then only the children that must see it; `what` names it in the log ("reload", "configuration
  * 0123abcd from the central host"). A probe host's configuration from its central host comes this way. Returns

@@ -311,6 +311,7 @@ int main(int argc, char **argv)
         return 1;
     }
     log_set_level((enum log_level)s.cfg->log_level);
+    apply_log_target(s.cfg); /* stderr until here */
 
     char err[512], bin_dir[PATH_MAX];
     if (self_programs_dir(bin_dir, sizeof bin_dir) != 0) {

@@ -221,6 +221,7 @@ static int overlay(struct cw_config *cfg, const struct probe_central *c, const s
     cfg->workers = local->workers;
     cfg->run_dir = cw_arena_strdup(a, local->run_dir);
     cfg->log_level = local->log_level;
+    cfg->log_target = local->log_target;
     cfg->user = cw_arena_strdup(a, local->user);
     cfg->location = cw_arena_strdup(a, local->location);
     cfg->tap_address = cw_arena_strdup(a, local->tap_address);

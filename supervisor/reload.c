@@ -106,7 +106,7 @@ bool reload_worker_globals_changed(const struct cw_config *a, const struct cw_co
 {
     /* supervisor.location: every result carries it */
     return a->workers != b->workers || !str_eq(a->run_dir, b->run_dir) || a->log_level != b->log_level ||
-           !str_eq(a->location, b->location) || !str_eq(a->user, b->user) ||
+           a->log_target != b->log_target || !str_eq(a->location, b->location) || !str_eq(a->user, b->user) ||
            !str_eq(a->store_address, b->store_address) || !str_eq(a->alert_address, b->alert_address) ||
            !str_eq(a->publish_address, b->publish_address) || !str_eq(a->tap_address, b->tap_address) ||
            a->check_interval != b->check_interval || a->latency_threshold != b->latency_threshold ||
@@ -117,8 +117,8 @@ bool reload_worker_globals_changed(const struct cw_config *a, const struct cw_co
 bool reload_relay_changed(const struct cw_config *a, const struct cw_config *b)
 {
     return !str_eq(a->publish_address, b->publish_address) || !str_eq(a->tap_address, b->tap_address) ||
-           a->log_level != b->log_level || !str_eq(a->location, b->location) || admitted_changed(a, b) ||
-           reload_curve_changed(a, b);
+           a->log_level != b->log_level || a->log_target != b->log_target || !str_eq(a->location, b->location) ||
+           admitted_changed(a, b) || reload_curve_changed(a, b);
 }
 
 /* Indices of the endpoints cfg's own workers check (those of its location: a worker reads no other) grouped by

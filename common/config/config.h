@@ -292,6 +292,7 @@ struct cw_config {
     int workers;   /* default: number of CPUs */
     char *run_dir; /* absolute; default "<dir>/run" */
     int log_level; /* enum log_level; default info */
+    int log_target; /* enum log_target; default stderr */
     char *user;    /* NULL: do not change user */
     char *location; /* supervisor.location: the name this host's results carry; default "local" */
 

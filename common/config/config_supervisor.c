@@ -6,7 +6,20 @@
 
 #include <string.h>
 
-static const char *const supervisor_keys[] = { "workers", "run_dir", "log_level", "user", "location", NULL };
+static const char *const supervisor_keys[] = {
+    "workers", "run_dir", "log_level", "user", "location", "log_target", NULL
+};
+
+/* A name from a fixed list (log_level, log_target): parse gives its value, -1 when unknown. */
+static void one_of(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, int (*parse)(const char *),
+                   const char *what, const char *known, int *out)
+{
+    const char *v = cfgp_string(p, w, s, true);
+    if (!v) return;
+    int value = parse(v);
+    if (value < 0) cfgp_problem(p, s, "supervisor.%s: unknown %s '%.64s' (%s)", s->name, what, v, known);
+    else *out = value;
+}
 
 void cfgp_supervisor(struct cfg_parser *p, const config_setting_t *g)
 {
@@ -32,12 +45,7 @@ void cfgp_supervisor(struct cfg_parser *p, const config_setting_t *g)
             break;
         }
         case 2:
-            if ((v = cfgp_string(p, w, s, true))) {
-                int lvl = log_level_parse(v);
-                if (lvl < 0)
-                    cfgp_problem(p, s, "supervisor.log_level: unknown level '%s' (debug, info, warn, error)", v);
-                else cfg->log_level = lvl;
-            }
+            one_of(p, w, s, log_level_parse, "level", "debug, info, warn, error", &cfg->log_level);
             break;
         case 3:
             if ((v = cfgp_string(p, w, s, true))) {
@@ -56,6 +64,9 @@ void cfgp_supervisor(struct cfg_parser *p, const config_setting_t *g)
                 cfg->location = cw_arena_strdup(p->arena, v);
                 p->location_at = s;
             }
+            break;
+        case 5:
+            one_of(p, w, s, log_target_parse, "target", "stderr, syslog, journal", &cfg->log_target);
             break;
         default:
             cfgp_unknown(p, w, s);

@@ -4,8 +4,8 @@
  * DESIGN
  * Layout (all integers little-endian):
  *   header, 32 bytes: "CWSNAP\0\0" | u32 version (3: database.retention; 4: web; 5: web.history_refresh;
- *   6: check types and HTTP assertions; 7: channels, routing, maintenance; 8: locations) | u32 endpoint count |
- *   u64 payload length |
+ *   6: check types and HTTP assertions; 7: channels, routing, maintenance; 8: locations; 9: supervisor.log_target) |
+ *   u32 endpoint count | u64 payload length |
  *                     u64 checksum of the payload
  *   payload: the global fields in a fixed order, the webhooks, the email_to list, the alerting part
  *            (snapshot_alerting.c: channels, routing, groups, maintenance), the locations part
@@ -21,6 +21,7 @@
 #include "common/config/config_priv.h"
 #include "common/config/snapshot_codec.h"
 #include "common/base/le.h"
+#include "common/base/log.h"
 #include "common/base/util.h"
 #include "common/config/config_web.h"
 
@@ -35,7 +36,7 @@
 #include <unistd.h>
 
 #define SNAP_MAGIC "CWSNAP\0\0"
-#define SNAP_VERSION 8u
+#define SNAP_VERSION 9u
 #define SNAP_HEADER 32
 #define SNAP_MAX_SIZE (1ull << 31)
 
@@ -71,6 +72,7 @@ static void encode(const struct cw_config *c, struct cw_buf *b, bool web)
     snap_put_i32(b, c->workers);
     snap_put_str(b, c->run_dir);
     snap_put_i32(b, c->log_level);
+    snap_put_i32(b, c->log_target);
     snap_put_str(b, c->user);
     snap_put_str(b, c->store_address);
     snap_put_str(b, c->alert_address);
@@ -171,6 +173,7 @@ bool config_same(const struct cw_config *a, const struct cw_config *b) { return 
 
 static bool plausible(const struct cw_config *c)
 {
+    if (c->log_target < LOG_TARGET_STDERR || c->log_target > LOG_TARGET_JOURNAL) return false;
     return c->workers >= 0 && c->workers <= 256 && c->log_level >= 0 && c->log_level <= 3 &&
            isfinite(c->check_interval) && c->check_interval >= 0 && isfinite(c->latency_threshold) &&
            c->latency_threshold >= 0 && c->tls_expiry_days >= 0 && c->smtp_port >= 0 && c->smtp_port <= 65535 &&
@@ -192,6 +195,7 @@ static void decode_globals(struct rd *r, struct cw_config *c)
     c->workers = snap_get_i32(r);
     c->run_dir = snap_get_str(r);
     c->log_level = snap_get_i32(r);
+    c->log_target = snap_get_i32(r);
     c->user = snap_get_str(r);
     c->store_address = snap_get_str(r);
     c->alert_address = snap_get_str(r);

@@ -110,6 +110,7 @@ void proc_init(struct proc *p, const struct proc_opts *opts)
     }
 
     p->cfg = proc_read_snapshot(p->snapshot_path, opts->name, p->slot, p->slots);
+    log_set_target((enum log_target)p->cfg->log_target); /* stderr until here */
 
     p->boot_id = cw_boot_id();
     if (opts->open_bus) {
@@ -140,6 +141,7 @@ struct cw_config *proc_reload(struct proc *p, char *err, size_t errlen)
     struct cw_config *old = p->cfg;
     p->cfg = next;
     log_set_level((enum log_level)next->log_level);
+    log_set_target((enum log_target)next->log_target);
     return old;
 }
 

@@ -38,6 +38,9 @@ static const struct ct_bad_case bad_cases[] = {
     { "supervisor = {\n workers = \"4\"; };\n", 2, "supervisor.workers: expected an integer, got a string" },
     { "supervisor = {\n run_dir = \"\"; };\n", 2, "supervisor.run_dir: must not be empty" },
     { "supervisor = {\n log_level = \"loud\"; };\n", 2, "supervisor.log_level: unknown level 'loud'" },
+    { "supervisor = {\n log_target = \"journald\"; };\n", 2,
+      "supervisor.log_target: unknown target 'journald' (stderr, syslog, journal)" },
+    { "supervisor = {\n log_target = 1; };\n", 2, "supervisor.log_target: expected a string" },
     { "supervisor = {\n user = \"a b\"; };\n", 2, "supervisor.user" },
     /* monitor */
     { "monitor = {\n check_interval = 0; };\n", 2, "monitor.check_interval: must be at least 0.1" },

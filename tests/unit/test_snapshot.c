@@ -14,6 +14,7 @@
 #include "cfgtest_util.h"
 #include "common/config/config.h"
 #include "common/config/config_priv.h"
+#include "common/base/log.h"
 #include "common/base/util.h"
 
 static void assert_str_same(const char *a, const char *b)
@@ -118,6 +119,7 @@ static void assert_config_equal(const struct cw_config *a, const struct cw_confi
     assert_int_equal(a->workers, b->workers);
     assert_str_same(a->run_dir, b->run_dir);
     assert_int_equal(a->log_level, b->log_level);
+    assert_int_equal(a->log_target, b->log_target);
     assert_str_same(a->user, b->user);
     assert_str_same(a->store_address, b->store_address);
     assert_str_same(a->alert_address, b->alert_address);
@@ -169,6 +171,7 @@ static void test_full_config_values(void **state)
     struct cw_config *c = load_full(t);
     /* spot checks that full.conf really sets everything away from its default */
     assert_int_equal(c->workers, 3);
+    assert_int_equal(c->log_target, LOG_TARGET_JOURNAL);
     assert_string_equal(c->user, "clockwerk");
     assert_string_equal(c->store_address, "tcp://127.0.0.1:7001");
     assert_int_equal(c->n_endpoints, 2);

@@ -1,6 +1,7 @@
 """tests/e2e/test_manpages.py — the manual pages in man/ against the programs and docs/config.md (issue 17, §3).
 
-- every page is `mandoc -T lint -W warning` clean, and man-db (groff) formats it without a warning;
+- every page is `mandoc -T lint -W warning` clean, man-db (groff) formats it without a warning, and its NAME
+  gives a whatis entry;
 - for each program and command, the options its --help prints are the options of its page (SYNOPSIS and
   OPTIONS), both ways; -h and --help print the same usage on stdout and exit 0; the options a program parses
   with getopt_long (its source) are the ones its --help prints;
@@ -250,8 +251,8 @@ def _help(program, args):
 # -------------------------------------------------------------------------------------------------- tests
 
 def test_pages_lint_clean():
-    """Every page of man/ (the six of issue 17 at least) is `mandoc -T lint -W warning` clean, and man-db (groff)
-    formats it without a warning."""
+    """Every page of man/ (the six of issue 17 at least) is `mandoc -T lint -W warning` clean; man-db (groff)
+    formats it without a warning and lexgrog reads its NAME for the whatis index (lintian's bad-whatis-entry)."""
     mandoc = shutil.which("mandoc")
     check(mandoc, "mandoc is not installed (tools/install-deps.sh lists it)")
     present = sorted(n for n in os.listdir(MAN) if re.search(r"\.[158]$", n))
@@ -274,6 +275,12 @@ def test_pages_lint_clean():
         if out.returncode != 0 or out.stderr.strip():
             problems.append("%s (exit %d):\n%s" % (name, out.returncode, out.stderr))
     check(not problems, "man --warnings:\n" + "\n".join(problems))
+    # the whatis index (apropos) reads each page's NAME with lexgrog: a name it cannot parse leaves the page out
+    for name in present if shutil.which("lexgrog") else ():
+        out = subprocess.run(["lexgrog", os.path.join(MAN, name)], capture_output=True, text=True, timeout=30)
+        if out.returncode != 0 or "parse failed" in out.stdout:
+            problems.append("%s: lexgrog cannot read its NAME (no whatis entry): %s" % (name, out.stdout.strip()))
+    check(not problems, "lexgrog:\n" + "\n".join(problems))
 
 
 def test_help_matches_pages():

@@ -121,32 +121,6 @@ size_t children_running(const struct children *ch, enum child_kind kind)
     return n;
 }
 
-/* The state letter of /proc/PID/stat (the field after the parenthesised command name), '?' when unreadable. */
-static char proc_state(pid_t pid)
-{
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f) return '?';
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *close = strrchr(buf, ')');
-    return close && close[1] == ' ' && close[2] ? close[2] : '?';
-}
-
-void children_log_unreaped(const struct children *ch)
-{
-    for (size_t i = 0; i < ch->n; i++) {
-        const struct child *c = &ch->v[i];
-        if (c->pid <= 0) continue;
-        bool exists = kill(c->pid, 0) == 0 || errno != ESRCH;
-        char state = exists ? proc_state(c->pid) : '-';
-        log_error("not reaped: %s (pid %d): %s%c%s", c->name, (int)c->pid, exists ? "state " : "",
-                  exists ? state : ' ', exists ? "" : "no such process (reaped elsewhere?)");
-    }
-}
-
 bool children_uses_gen(const struct children *ch, unsigned gen)
 {
     for (size_t i = 0; i < ch->n; i++)

@@ -4,7 +4,9 @@
 #
 # The build runs in OUTDIR/src/clockwerk-UPSTREAM, a copy of the project's files: those git tracks plus new
 # ones it does not ignore, as they are in the work tree (or, outside a git checkout, every file but build/,
-# bin/ and .git/). The work tree gets no debian/clockwerk/ or debian/.debhelper/ litter.
+# bin/ and .git/), without tests/e2e/ and tests/chaos/ (scripts run against built programs: nothing of the
+# package comes from them, so editing a test does not rebuild it). The work tree gets no debian/clockwerk/ or
+# debian/.debhelper/ litter.
 # The copy is packed into a reproducible tar (sorted names, fixed times and owners) whose SHA-256, with
 # DEB_BUILD_OPTIONS, is the cache key: when the key matches the one of the last build and its .deb is there,
 # nothing is rebuilt.
@@ -26,6 +28,7 @@ fi
 # a file git tracks but the work tree deleted is not part of the build
 : >"$list"
 while IFS= read -r f; do
+    case "$f" in tests/e2e/* | tests/chaos/*) continue ;; esac
     if [ -e "$f" ] || [ -L "$f" ]; then printf '%s\n' "$f" >>"$list"; fi
 done <"$list.all"
 rm -f "$list.all"

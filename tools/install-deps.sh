@@ -12,6 +12,7 @@ python3 ca-certificates"
 TEST_PKGS="libcmocka-dev sqlite3 curl openssl python3-zmq python3-aiosmtpd postgresql mariadb-server
 clang libclang-rt-14-dev procps psmisc stress-ng prometheus
 chromium python3-websocket python3-jsonschema python3-yaml unbound nftables iproute2 exim4-daemon-light"
+TEST_PKGS="$TEST_PKGS bash-completion" # issue 17: tests/e2e/test_install.py loads the completion as bash does
 BENCH_PKGS="nginx-light python3-aiohttp prometheus-blackbox-exporter valgrind hyperfine wrk"
 
 case "${1:-run}" in

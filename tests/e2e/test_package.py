@@ -64,7 +64,7 @@ def build_deb():
     """make deb (nocheck: `make test` runs the unit tests itself); returns the .deb's path."""
     arch = run(["dpkg-architecture", "-qDEB_HOST_ARCH"])[1].strip()
     deb = os.path.join(DEB_DIR, "clockwerk_%s_%s.deb" % (package_version(), arch))
-    _, out = run(["make", "-C", REPO, "deb"], timeout_s=deadline(900), env={"DEB_BUILD_OPTIONS": "nocheck"})
+    _, out = run(["make", "--no-print-directory", "-C", REPO, "deb"], timeout_s=deadline(900), env={"DEB_BUILD_OPTIONS": "nocheck"})
     note(out.strip().splitlines()[-1] if out.strip() else "make deb said nothing")
     check(os.path.isfile(deb), "make deb did not produce %s" % deb)
     return deb
@@ -120,10 +120,12 @@ def user_exists():
 
 def check_installed_layout():
     """The files, owners and modes the package promises (docs/install.md, "Debian package")."""
-    for path in ("/usr/bin/clockwerk", "/usr/bin/clockwerk-tap", "/usr/libexec/clockwerk/clockwerk-worker",
-                 "/usr/libexec/clockwerk/clockwerk-storer", "/lib/systemd/system/" + UNIT,
-                 "/usr/share/doc/clockwerk/copyright", "/usr/share/man/man8/clockwerk.8.gz",
-                 "/usr/share/man/man5/clockwerk.conf.5.gz"):
+    paths = ["/usr/bin/clockwerk", "/usr/bin/clockwerk-tap", "/usr/libexec/clockwerk/clockwerk-worker",
+             "/usr/libexec/clockwerk/clockwerk-storer", "/usr/share/doc/clockwerk/copyright",
+             "/usr/share/man/man8/clockwerk.8.gz", "/usr/share/man/man5/clockwerk.conf.5.gz"]
+    if os.path.exists(os.path.join(REPO, "etc", "systemd", "clockwerk.service.in")):
+        paths.append("/lib/systemd/system/" + UNIT)
+    for path in paths:
         check(os.path.exists(path), "the package installed no %s" % path)
     _, conffiles = run(["dpkg-query", "-W", "-f=${Conffiles}", PACKAGE])
     check(CONF in conffiles, "%s is not a conffile: %r" % (CONF, conffiles))

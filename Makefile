@@ -220,7 +220,95 @@ bench-smoke: all bench-programs
 	@/usr/bin/python3 bench/icmp_bench.py --endpoints 500 --interval 2 --seconds 3
 	@/usr/bin/python3 bench/locations_bench.py --endpoints 200 --seconds 3
 
+# ---- make install / make uninstall (docs/install.md "From source"). Every directory may be set on the command line;
+# DESTDIR goes before each installed path (a staged install, as a package build does: no root needed). The
+# programs find each other relative to the running binary (supervisor/self.c): the helpers sit in
+# BINDIR/../libexec/clockwerk, or beside clockwerk in BINDIR; install refuses any other LIBEXECDIR.
+PREFIX      ?= /usr/local
+DESTDIR     ?=
+BINDIR      = $(PREFIX)/bin
+LIBEXECDIR  = $(PREFIX)/libexec/clockwerk
+SYSCONFDIR  = $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+MANDIR      = $(PREFIX)/share/man
+DOCDIR      = $(PREFIX)/share/doc/clockwerk
+UNITDIR     = $(PREFIX)/lib/systemd/system
+BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
+INSTALL     = install
+
+USER_PROGRAMS   := clockwerk clockwerk-tap
+HELPER_PROGRAMS := clockwerk-worker clockwerk-storer clockwerk-alerter clockwerk-relay clockwerk-web clockwerk-report
+MAN_PAGES       := $(wildcard man/*.1 man/*.5 man/*.8)
+DOC_FILES       := README.md $(wildcard docs/*.md)
+UNIT_IN         := $(wildcard etc/systemd/clockwerk.service.in)
+COMPLETION      := $(wildcard etc/bash-completion/clockwerk)
+CONF_DIST       := etc/clockwerk.dist.conf
+CONF_DEST        = $(DESTDIR)$(SYSCONFDIR)/clockwerk/clockwerk.conf
+# The unit with the directories of this install (no DESTDIR: they are the paths on the running system).
+UNIT_SED         = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g'
+# The directories uninstall removes again when empty, deepest first: only Clockwerk's own.
+OWN_DIRS         = $(DOCDIR)/examples $(filter %/clockwerk,$(filter-out $(BINDIR),$(LIBEXECDIR)) $(DOCDIR) \
+                   $(SYSCONFDIR)/clockwerk)
+
+.PHONY: install uninstall install-check-layout
+install-check-layout:
+	@if [ '$(abspath $(LIBEXECDIR))' != '$(abspath $(BINDIR)/../libexec/clockwerk)' ] && \
+	    [ '$(abspath $(LIBEXECDIR))' != '$(abspath $(BINDIR))' ]; then \
+	  echo "make install: LIBEXECDIR=$(LIBEXECDIR) cannot work: clockwerk finds its programs in" \
+	       "BINDIR/../libexec/clockwerk ($(abspath $(BINDIR)/../libexec/clockwerk)) or in BINDIR itself" >&2; \
+	  exit 1; fi
+
+install: all install-check-layout
+	$(INSTALL) -d -m 0755 '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(LIBEXECDIR)' '$(DESTDIR)$(SYSCONFDIR)/clockwerk' \
+	  '$(DESTDIR)$(DOCDIR)/examples'
+	$(INSTALL) -m 0755 $(addprefix $(BIN)/,$(USER_PROGRAMS)) '$(DESTDIR)$(BINDIR)'
+	$(INSTALL) -m 0755 $(addprefix $(BIN)/,$(HELPER_PROGRAMS)) '$(DESTDIR)$(LIBEXECDIR)'
+	@if [ -e '$(CONF_DEST)' ]; then echo "kept $(CONF_DEST): it exists (the new sample:" \
+	  "$(DESTDIR)$(DOCDIR)/examples/clockwerk.conf)"; \
+	else echo "$(INSTALL) -m 0644 $(CONF_DIST) $(CONF_DEST)"; $(INSTALL) -m 0644 $(CONF_DIST) '$(CONF_DEST)'; fi
+	$(INSTALL) -m 0644 $(CONF_DIST) '$(DESTDIR)$(DOCDIR)/examples/clockwerk.conf'
+	$(INSTALL) -m 0644 etc/probe.conf.example '$(DESTDIR)$(DOCDIR)/examples/probe.conf'
+	$(INSTALL) -m 0644 $(DOC_FILES) '$(DESTDIR)$(DOCDIR)'
+	$(foreach s,$(sort $(subst .,,$(suffix $(MAN_PAGES)))),$(INSTALL) -d -m 0755 '$(DESTDIR)$(MANDIR)/man$(s)' && \
+	  $(INSTALL) -m 0644 $(filter %.$(s),$(MAN_PAGES)) '$(DESTDIR)$(MANDIR)/man$(s)';)
+	$(if $(UNIT_IN),$(INSTALL) -d -m 0755 '$(DESTDIR)$(UNITDIR)' && $(UNIT_SED) $(UNIT_IN) > \
+	  '$(DESTDIR)$(UNITDIR)/clockwerk.service.tmp' && chmod 0644 '$(DESTDIR)$(UNITDIR)/clockwerk.service.tmp' && \
+	  mv '$(DESTDIR)$(UNITDIR)/clockwerk.service.tmp' '$(DESTDIR)$(UNITDIR)/clockwerk.service')
+	$(if $(COMPLETION),$(INSTALL) -d -m 0755 '$(DESTDIR)$(BASHCOMPDIR)' && \
+	  $(INSTALL) -m 0644 $(COMPLETION) '$(DESTDIR)$(BASHCOMPDIR)/clockwerk' && \
+	  ln -sfn clockwerk '$(DESTDIR)$(BASHCOMPDIR)/clockwerk-tap')
+	@echo "installed under $(DESTDIR)$(PREFIX); the clockwerk user, run_dir and state directory: docs/install.md"
+
+# The unit as install writes it, to look at or test (install itself writes it straight into DESTDIR: two installs
+# with other directories at once cannot mix). Rewritten at every call: it depends on the directories given.
+ifneq ($(UNIT_IN),)
+$(OUT)/etc/clockwerk.service: $(UNIT_IN) FORCE
+	@mkdir -p $(dir $@)
+	$(UNIT_SED) $(UNIT_IN) > $@.tmp.$$$$ && mv $@.tmp.$$$$ $@
+endif
+.PHONY: FORCE
+FORCE:
+
+# Removes what install put there; a clockwerk.conf that differs from the shipped sample is kept, and said so.
+uninstall:
+	rm -f $(addprefix '$(DESTDIR)$(BINDIR)/,$(addsuffix ',$(USER_PROGRAMS))) \
+	  $(addprefix '$(DESTDIR)$(LIBEXECDIR)/,$(addsuffix ',$(HELPER_PROGRAMS))) \
+	  $(addprefix '$(DESTDIR)$(DOCDIR)/,$(addsuffix ',$(notdir $(DOC_FILES)) examples/clockwerk.conf \
+	  examples/probe.conf)) \
+	  $(foreach m,$(MAN_PAGES),'$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m))') \
+	  '$(DESTDIR)$(UNITDIR)/clockwerk.service' '$(DESTDIR)$(BASHCOMPDIR)/clockwerk' \
+	  '$(DESTDIR)$(BASHCOMPDIR)/clockwerk-tap'
+	@if [ ! -e '$(CONF_DEST)' ]; then :; \
+	elif cmp -s $(CONF_DIST) '$(CONF_DEST)'; then echo "rm -f $(CONF_DEST)"; rm -f '$(CONF_DEST)'; \
+	else echo "kept $(CONF_DEST): it differs from the shipped sample (your changes); remove it by hand"; fi
+	@for d in $(foreach d,$(OWN_DIRS),'$(DESTDIR)$(d)'); do [ ! -d "$$d" ] || rmdir --ignore-fail-on-non-empty "$$d"; done
+
 clean:
 	rm -rf build bin
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# ---- the Debian package (docs/install.md, "Debian package"): build/deb/clockwerk_VERSION_ARCH.deb, built by
+# debhelper in a copy of the tree (tools/build-deb.sh); rebuilt only when a source file changed.
+.PHONY: deb
+deb:
+	@sh tools/build-deb.sh build/deb

@@ -85,7 +85,7 @@ const char *child_kind_name(enum child_kind kind); /* "relay", "storer", "alerte
 /* Path of the binary for kind: BIN_DIR/clockwerk-KIND. */
 void children_binary(const struct children *ch, enum child_kind kind, char *out, size_t outlen);
 
-/* bin_dir: the directory of the supervisor's own binary. 0, or -1 with a reason in err. */
+/* bin_dir: the directory of the programs to start (self_programs_dir). 0, or -1 with a reason in err. */
 int children_init(struct children *ch, const char *bin_dir, char *err, size_t errlen);
 void children_free(struct children *ch);
 

@@ -313,8 +313,8 @@ int main(int argc, char **argv)
     log_set_level((enum log_level)s.cfg->log_level);
 
     char err[512], bin_dir[PATH_MAX];
-    if (self_bin_dir(bin_dir, sizeof bin_dir) != 0) {
-        log_error("cannot find our own binary (/proc/self/exe): %s", strerror(errno));
+    if (self_programs_dir(bin_dir, sizeof bin_dir) != 0) {
+        log_error("cannot find the directory of our programs (from /proc/self/exe): %s", strerror(errno));
         config_free(s.cfg);
         return 1;
     }

@@ -337,7 +337,8 @@ class Container:
     def __init__(self, tarball, plan, directory, binds):
         self.tarball, self.plan, self.dir, self.binds = tarball, plan, directory, binds
         self.root = os.path.join(directory, "rootfs")
-        self.log_path = os.path.join(directory, "container.log")
+        self.log_path = os.path.join(directory, "container.log")        # the container's stderr
+        self.out_path = os.path.join(directory, "container-stdout.log")
         self.proc = None
         self.init_pid = None
         self.user = None
@@ -366,12 +367,11 @@ class Container:
                            "groups": ",".join(str(g) for g in groups), "env": self._env()}
         with open(os.path.join(self.dir, "start.sh"), "w") as f:
             f.write(script)
-        log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(
-            ["unshare", "--mount", "--propagation", "private", "--pid", "--fork", "/bin/sh",
-             os.path.join(self.dir, "start.sh"), self.root] + (argv or self.plan.argv()),
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-        log.close()
+        with open(self.out_path, "w") as out, open(self.log_path, "w") as err:
+            self.proc = subprocess.Popen(
+                ["unshare", "--mount", "--propagation", "private", "--pid", "--fork", "/bin/sh",
+                 os.path.join(self.dir, "start.sh"), self.root] + (argv or self.plan.argv()),
+                stdin=subprocess.DEVNULL, stdout=out, stderr=err)
         PROCESSES.add(self.proc.pid)
 
         def init():
@@ -386,9 +386,10 @@ class Container:
         PROCESSES.add(self.init_pid)
         return self.init_pid
 
-    def output(self):
+    def output(self, stream="stderr"):
+        """What the container wrote so far on stderr (or stdout)."""
         try:
-            with open(self.log_path, errors="replace") as f:
+            with open(self.log_path if stream == "stderr" else self.out_path, errors="replace") as f:
                 return f.read()
         except OSError:
             return ""

@@ -349,12 +349,12 @@ class Container:
         self.user = passwd_entry(self.root, self.plan.user)
 
     def _env(self):
-        uid, gid, home, groups = self.user
-        return "PATH=%s HOME=%s HOSTNAME=clockwerk-test" % (DEFAULT_PATH, shlex.quote(home))
+        """The environment a runtime gives the container's processes: PATH, HOME of USER, HOSTNAME."""
+        return "PATH=%s HOME=%s HOSTNAME=clockwerk-test" % (DEFAULT_PATH, shlex.quote(self.user[2]))
 
     def start(self, argv=None):
         """Starts ENTRYPOINT + CMD (or argv) as USER; returns the host pid of the container's PID 1."""
-        uid, gid, home, groups = self.user
+        uid, gid, _home, groups = self.user
         lines = []
         for host, inside, ro in self.binds:
             target = '"$R"' + shlex.quote(inside)
@@ -396,7 +396,7 @@ class Container:
 
     def exec(self, argv, timeout=30):
         """Runs argv inside the running container as USER (like `docker exec`); returns (exit code, output)."""
-        uid, gid, home, groups = self.user
+        uid, gid, _home, groups = self.user
         cmd = ["nsenter", "--target", str(self.init_pid), "--mount", "--pid", "--", "chroot",
                "--userspec=%d:%d" % (uid, gid), "--groups=" + ",".join(str(g) for g in groups), self.root,
                "/usr/bin/env", "-i"] + shlex.split(self._env()) + argv

@@ -281,8 +281,9 @@ def build_rootfs(plan, stage_sources):
             if dest.endswith("/"):
                 dest += os.path.basename(src)
             inputs.append(["copy", dest, _sha256_file(host)])
+            d, h = shlex.quote(dest), shlex.quote(host)
             hooks.append("mkdir -p \"$1\"%s && cp %s \"$1\"%s && chown 0:0 \"$1\"%s"
-                         % (shlex.quote(os.path.dirname(dest)), shlex.quote(host), shlex.quote(dest), shlex.quote(dest)))
+                         % (shlex.quote(os.path.dirname(dest)), h, d, d))
         # What RUN leaves in /run and /tmp stays, as in an image (mmdebstrap would empty them at its end).
         args = ["--variant=custom", "--skip=update", "--skip=cleanup/run", "--skip=cleanup/tmp"]
         runtime_key = _key({"base": base_key, "steps": inputs, "args": args, "v": 1})

@@ -99,7 +99,8 @@ def test_image_files_agree():
     check(mounts.get(conf_path) == "./etc/container/clockwerk.conf",
           "compose does not mount etc/container/clockwerk.conf at %s: %s" % (conf_path, mounts))
     check("/var/lib/clockwerk" in mounts, "compose gives /var/lib/clockwerk no volume")
-    check(any(p.endswith(":%d" % port) for p in svc["ports"]), "compose publishes %s, not the web's port" % svc["ports"])
+    check(any(p.endswith(":%d" % port) for p in svc["ports"]),
+          "compose publishes %s, not the web's port" % svc["ports"])
     check(svc["depends_on"]["postgres"]["condition"] == "service_healthy" and pg.get("healthcheck"),
           "clockwerk does not wait for a healthy postgres")
     secret_path = _conf_value(conf, "db_password_file")
@@ -137,7 +138,8 @@ def _container_conf(web_port, pg_port, target_url):
              ('listen = "*:8080";', 'listen = "127.0.0.1:%d";' % web_port),
              ("http://127.0.0.1:8080/healthz", "http://127.0.0.1:%d/healthz" % web_port),
              ("check_interval = 60;", "check_interval = 5;"),
-             ("endpoints = (", 'endpoints = (\n    { url = "%s"; name = "loopback target"; timeout = 5; },' % target_url)]
+             ("endpoints = (",
+              'endpoints = (\n    { url = "%s"; name = "loopback target"; timeout = 5; },' % target_url)]
     for old, new in edits:
         check(text.count(old) == 1, "%s: expected `%s` once" % (CONTAINER_CONF, old))
         text = text.replace(old, new)
@@ -210,7 +212,8 @@ def run_image(tarball, plan):
             rc = c.stop(timeout=deadline(30))
             out = c.output()
             check(rc == 0, "the container exited with %s after SIGTERM:\n%s" % (rc, harness.tail(out, 30)))
-            check("storer" in out and "web" in out, "no log lines of the children on stderr:\n%s" % harness.tail(out, 30))
+            check("storer" in out and "web" in out,
+                  "no log lines of the children on stderr:\n%s" % harness.tail(out, 30))
             check(c.output("stdout") == "", "the container wrote on stdout: %r" % c.output("stdout")[:300])
             check(pg.password not in out, "the database password is in the container's log")
         finally:

@@ -307,3 +307,9 @@ clean:
 	rm -rf build bin
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# ---- the Debian package (docs/install.md, "Debian package"): build/deb/clockwerk_VERSION_ARCH.deb, built by
+# debhelper in a copy of the tree (tools/build-deb.sh); rebuilt only when a source file changed.
+.PHONY: deb
+deb:
+	@sh tools/build-deb.sh build/deb

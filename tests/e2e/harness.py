@@ -42,7 +42,8 @@ from hbase import (ARTIFACTS, CliResult, HERE, NOTES, PROCESSES, ProcessRecord, 
                    WaitTimeout, bin_dir, binary, boot_time_now, capture_artifact, check, child_env,
                    clock_ticks_per_second, closed_port_url, deadline, free_port, kill_recorded, list_children,
                    list_descendants, note, proc_alive, proc_cmdline, proc_start_seconds, proc_starttime, proc_title,
-                   run_cli, sanitizer_reports, slow_factor, tail, tempdir, timeout, wait_for, _kill_group, alone)
+                   run_cli, sanitizer_reports, slow_factor, tail, tempdir, timeout, wait_for, _kill_group, alone,
+                   plain_only, sanitizer_bins)
 from hdata import (ISO_MS_UTC, SEQ_GROUPS_SQL, Sqlite, TAP_RESULT_KEYS, TRANSIENT_DB_ERRORS, Tap, WORKER_STARTED,
                    WORKER_STOPPED, WorkerRun, encode_results, keygen, parse_iso_ms, run_tap, signed64, stored_seq_problems,
                    utc_now_iso, worker_runs, _short)

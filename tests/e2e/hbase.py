@@ -25,6 +25,11 @@ def binary(name):
     return os.path.join(bin_dir(), name)
 
 
+def sanitizer_bins():
+    """True when the binaries under test are a sanitizer build (build/asan/bin: the second pass of `make test`)."""
+    return "asan" in bin_dir()
+
+
 # --------------------------------------------------------------------------------------------- failures
 
 class TestFailure(AssertionError):
@@ -50,6 +55,16 @@ def alone(f):
     disturbed by a neighbour: a bound on memory or CPU, a count of scheduled checks)."""
     f.e2e_alone = True
     return f
+
+
+def plain_only(reason):
+    """Decorator: this test runs in the plain pass only; with sanitizer binaries (sanitizer_bins()) the runner
+    prints `SKIP name: reason` instead of running it. For a test that does not use the binaries under test (it
+    builds its own: a package, a root filesystem), so a second pass would repeat the same test."""
+    def deco(f):
+        f.e2e_plain_only = reason
+        return f
+    return deco
 
 
 # ----------------------------------------------------------------------------------- artifacts, notes
@@ -294,7 +309,7 @@ def slow_factor():
     v = os.environ.get("CLOCKWERK_E2E_SLOW")
     if v:
         return float(v)
-    return 2.0 if "asan" in bin_dir() else 1.0
+    return 2.0 if sanitizer_bins() else 1.0
 
 
 def deadline(seconds):

@@ -6,7 +6,8 @@
 Discovers tests/e2e/test_*.py and runs every function named test_* in it, each in its own Python process
 (isolation: a test that hangs or crashes cannot take the others with it) with a per-test timeout. Prints
 `PASS name (1.2s)` or `FAIL name: reason` (then the test's output: traceback, tails of the Clockwerk logs)
-per test, and at the end exactly one line `e2e: N passed, N failed`. Exit code 1 when any test failed.
+per test, and at the end exactly one line `e2e: N passed, N failed` (`, N skipped` added when a test marked
+@harness.plain_only was skipped because the binaries are a sanitizer build). Exit code 1 when any test failed.
 
 FILTER: a module (test_pipeline or test_pipeline.py), a test (test_ps_titles), or module::test.
 Options:
@@ -217,7 +218,7 @@ def main():
     print("e2e: %d tests, binaries from %s" % (len(tests), bindir), flush=True)
 
     lock = threading.Condition()
-    counts = {"passed": 0, "failed": 0}
+    counts = {"passed": 0, "failed": 0, "skipped": 0}
     failed_names = []
     queue = list(tests)
     running = {"n": 0, "alone": False}
@@ -253,6 +254,12 @@ def main():
                 done()
 
     def run_and_print(mod, name, tmo):
+        skip = getattr(getattr(sys.modules[mod], name), "e2e_plain_only", None) if harness.sanitizer_bins() else None
+        if skip:
+            with lock:
+                counts["skipped"] += 1
+                print("SKIP %s::%s: %s" % (mod, name, skip), flush=True)
+            return
         timeout = args.timeout or tmo or DEFAULT_TIMEOUT
         timeout *= harness.slow_factor()
         ok, reason, took, output, notes = run_one(mod, name, timeout, args)
@@ -280,7 +287,8 @@ def main():
         t.join()
     if failed_names:
         print("failed: " + " ".join(failed_names))
-    print("e2e: %d passed, %d failed" % (counts["passed"], counts["failed"]))
+    skipped = ", %d skipped" % counts["skipped"] if counts["skipped"] else ""
+    print("e2e: %d passed, %d failed%s" % (counts["passed"], counts["failed"], skipped))
     sys.stdout.flush()
     return 1 if counts["failed"] else 0
 

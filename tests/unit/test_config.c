@@ -4,6 +4,7 @@
  * one run and read errors: test_config_errors.c. Bounds, mutated files and 100,000 endpoints: test_config_limits.c.
  * Hostile input (FIFOs, sizes, 64-bit integers, duplicates): test_config_input.c. */
 #include <setjmp.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -282,11 +283,11 @@ static void test_passwords(void **state)
     assert_true(ct_find(t, 2, "must hold the password on one line") >= 0);
 
     /* a password file that opens but cannot be read (a directory, private so that only the read fails) */
-    char pwdir[512], needle[700];
+    char pwdir[512], needle[PATH_MAX + 100];
     snprintf(pwdir, sizeof pwdir, "%s/pw.d", t->dir);
     assert_int_equal(mkdir(pwdir, 0700), 0);
     assert_int_equal(chmod(pwdir, 0700), 0);
-    char real_dir[512];
+    char real_dir[PATH_MAX]; /* realpath writes up to PATH_MAX bytes (_FORTIFY_SOURCE aborts on less) */
     assert_non_null(realpath(t->dir, real_dir));
     c = ct_load(t, "database = {\n db_password_file = \"pw.d\"; };\n");
     assert_null(c);
@@ -344,7 +345,7 @@ static void test_relative_paths(void **state)
                    "database = { db_name = \"data/cw.db\"; db_ca_file = \"db-ca.pem\"; };\n");
     if (!c) ct_dump(t);
     assert_non_null(c);
-    char real[512], p[600];
+    char real[PATH_MAX], p[PATH_MAX + 64]; /* realpath: PATH_MAX bytes */
     assert_non_null(realpath(t->dir, real));
     assert_string_equal(c->dir, real);
     snprintf(p, sizeof p, "%s/c.conf", real);

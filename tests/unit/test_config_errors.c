@@ -2,6 +2,7 @@
  * error with the FILE:LINE of its message and the words it must contain, URL checks, many errors reported in one
  * run (not just the first), and files that cannot be read. */
 #include <setjmp.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -244,7 +245,7 @@ static void test_read_errors(void **state)
     ct_write(t, "inc.conf", "supervisor = {\n\n workers = 999; };\n", 0600);
     struct cw_config *c = ct_load(t, "@include \"inc.conf\"\n");
     assert_null(c);
-    char real[512], want[600];
+    char real[PATH_MAX], want[PATH_MAX + 80]; /* realpath: PATH_MAX bytes */
     assert_non_null(realpath(t->dir, real));
     snprintf(want, sizeof want, "%s/inc.conf:3: supervisor.workers: must be between 0 and 256", real);
     assert_int_equal(t->n_msgs, 1);

@@ -1,0 +1,213 @@
+"""tests/e2e/test_package.py — the Debian package (debian/, `make deb`) built, checked and installed for real.
+
+`make deb` builds build/deb/clockwerk_VERSION_ARCH.deb (cached: a second run with the same sources is quick),
+lintian finds no error in it, `apt-get install ./…deb` installs it on this machine, the installed configuration
+passes `clockwerk -t` as the clockwerk user, and the installed programs (/usr/bin/clockwerk, its children from
+/usr/libexec/clockwerk) run a short pipeline as that user: a target on loopback, results stored in a SQLite
+database in /var/lib/clockwerk. Then `apt-get purge` on every path, and nothing of the package is left: no file
+of its `dpkg -L` list, no /etc/clockwerk, no /var/lib/clockwerk, no enablement symlink of its unit.
+
+The clockwerk user and group survive the purge (Debian's practice for system users, debian/clockwerk.postrm
+says why): the test checks that, then removes them itself when they did not exist before it, so the machine
+is left as the test found it. The service is never started: a policy-rc.d that refuses every start is put in
+place for the install when the machine has none (as tools/install-deps.sh does), and this machine does not run
+systemd anyway.
+
+Marked alone (it installs a package system-wide) and plain_only: it tests the binaries it builds into the
+package, not those of CLOCKWERK_BIN, so the sanitizer pass would only repeat it.
+"""
+
+import contextlib
+import glob
+import grp
+import os
+import pwd
+import stat
+import subprocess
+
+from harness import (REPO, Clockwerk, alone, base_config, check, deadline, endpoint, note, plain_only, tempdir,
+                     timeout, wait_for)
+from targets import Targets
+
+PACKAGE = "clockwerk"
+DEB_DIR = os.path.join(REPO, "build", "deb")
+CONF = "/etc/clockwerk/clockwerk.conf"
+STATE_DIR = "/var/lib/clockwerk"
+POLICY_RC = "/usr/sbin/policy-rc.d"
+UNIT = "clockwerk.service"
+# Directories the package owns alone: gone after the purge.
+OWN_DIRS = ("/etc/clockwerk", "/usr/libexec/clockwerk", "/usr/share/doc/clockwerk", STATE_DIR)
+
+
+def run(argv, timeout_s=120, env=None, ok=True):
+    """Runs argv to completion; fails the test with its output when ok and it exits non-zero."""
+    full_env = dict(os.environ, DEBIAN_FRONTEND="noninteractive", **(env or {}))
+    p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       env=full_env, timeout=timeout_s)
+    out = p.stdout.decode("utf-8", "replace")
+    if ok:
+        check(p.returncode == 0, "%s exited %d:\n%s" % (" ".join(argv), p.returncode, out[-4000:]))
+    return p.returncode, out
+
+
+def package_version():
+    _, version = run(["dpkg-parsechangelog", "-l", os.path.join(REPO, "debian", "changelog"), "-S", "Version"])
+    return version.strip()
+
+
+def installed():
+    code, out = run(["dpkg-query", "-W", "-f=${Status}", PACKAGE], ok=False)
+    return code == 0 and "installed" in out.split()
+
+
+def build_deb():
+    """make deb (nocheck: `make test` runs the unit tests itself); returns the .deb's path."""
+    arch = run(["dpkg-architecture", "-qDEB_HOST_ARCH"])[1].strip()
+    deb = os.path.join(DEB_DIR, "clockwerk_%s_%s.deb" % (package_version(), arch))
+    _, out = run(["make", "--no-print-directory", "-C", REPO, "deb"], timeout_s=deadline(900), env={"DEB_BUILD_OPTIONS": "nocheck"})
+    note(out.strip().splitlines()[-1] if out.strip() else "make deb said nothing")
+    check(os.path.isfile(deb), "make deb did not produce %s" % deb)
+    return deb
+
+
+@contextlib.contextmanager
+def services_refused():
+    """A policy-rc.d that refuses every service start, for the time of the install, when there is none."""
+    if os.path.exists(POLICY_RC):
+        yield
+        return
+    with open(POLICY_RC, "w") as f:
+        f.write("#!/bin/sh\n# tests/e2e/test_package.py: no service starts during the test\nexit 101\n")
+    os.chmod(POLICY_RC, 0o755)
+    try:
+        yield
+    finally:
+        os.unlink(POLICY_RC)
+
+
+def package_files():
+    """The regular files and links the installed package lists (dpkg -L), without its directories."""
+    _, out = run(["dpkg", "-L", PACKAGE])
+    return [p for p in out.splitlines() if p.startswith("/") and not os.path.isdir(p)]
+
+
+def enablement_left():
+    """What the unit's enablement (deb-systemd-helper) left on the machine."""
+    return (glob.glob("/etc/systemd/system/*.wants/" + UNIT)
+            + glob.glob("/var/lib/systemd/deb-systemd-helper-enabled/*" + UNIT + "*")
+            + glob.glob("/var/lib/systemd/deb-systemd-helper-enabled/*/" + UNIT))
+
+
+def purge_and_check(files):
+    """apt-get purge, then nothing of the package is left (the clockwerk user excepted: see the docstring)."""
+    run(["apt-get", "purge", "-y", "-q", PACKAGE], timeout_s=deadline(180))
+    check(not installed(), "the package is still installed after apt-get purge")
+    left = [p for p in files if os.path.lexists(p)]
+    check(not left, "files of the package left after the purge: %s" % left[:10])
+    left = [d for d in OWN_DIRS if os.path.lexists(d)]
+    check(not left, "directories of the package left after the purge: %s" % left)
+    check(not enablement_left(), "the unit's enablement left after the purge: %s" % enablement_left())
+    check(user_exists(), "the purge removed the clockwerk user (Debian keeps system users)")
+
+
+def user_exists():
+    try:
+        pwd.getpwnam(PACKAGE)
+        return True
+    except KeyError:
+        return False
+
+
+def check_installed_layout():
+    """The files, owners and modes the package promises (docs/install.md, "Debian package")."""
+    paths = ["/usr/bin/clockwerk", "/usr/bin/clockwerk-tap", "/usr/libexec/clockwerk/clockwerk-worker",
+             "/usr/libexec/clockwerk/clockwerk-storer", "/usr/share/doc/clockwerk/copyright",
+             "/usr/share/man/man8/clockwerk.8.gz", "/usr/share/man/man5/clockwerk.conf.5.gz"]
+    if os.path.exists(os.path.join(REPO, "etc", "systemd", "clockwerk.service.in")):
+        paths.append("/lib/systemd/system/" + UNIT)
+    for path in paths:
+        check(os.path.exists(path), "the package installed no %s" % path)
+    _, conffiles = run(["dpkg-query", "-W", "-f=${Conffiles}", PACKAGE])
+    check(CONF in conffiles, "%s is not a conffile: %r" % (CONF, conffiles))
+    user = pwd.getpwnam(PACKAGE)
+    check(user.pw_uid < 1000 and user.pw_shell == "/usr/sbin/nologin" and user.pw_dir == STATE_DIR,
+          "clockwerk is not a system user without a login shell, home %s: %r" % (STATE_DIR, user))
+    group = grp.getgrnam(PACKAGE)
+    st = os.stat(STATE_DIR)
+    check(st.st_uid == user.pw_uid and st.st_gid == group.gr_gid and stat.S_IMODE(st.st_mode) == 0o750,
+          "%s is not clockwerk:clockwerk 0750: uid %d gid %d mode %o" % (STATE_DIR, st.st_uid, st.st_gid,
+                                                                     stat.S_IMODE(st.st_mode)))
+    st = os.stat(CONF)
+    check(st.st_uid == 0 and st.st_gid == group.gr_gid and stat.S_IMODE(st.st_mode) == 0o640,
+          "%s is not root:clockwerk 0640 (it may hold passwords): uid %d gid %d mode %o"
+          % (CONF, st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)))
+
+
+def as_clockwerk(argv):
+    return ["runuser", "-u", PACKAGE, "--"] + argv
+
+
+def run_pipeline(d):
+    """The installed supervisor, as the clockwerk user, checks a loopback target into /var/lib/clockwerk."""
+    user = pwd.getpwnam(PACKAGE)
+    os.chown(d, user.pw_uid, user.pw_gid)      # the run_dir is created in the config's directory
+    # setpriv execs in place (runuser stays as a parent): the supervisor is the process the harness watches
+    launcher = os.path.join(d, "launcher")
+    os.makedirs(launcher)
+    with open(os.path.join(launcher, "clockwerk"), "w") as f:
+        f.write('#!/bin/sh\nexec setpriv --reuid=clockwerk --regid=clockwerk --init-groups '
+                '/usr/bin/clockwerk "$@"\n')
+    os.chmod(os.path.join(launcher, "clockwerk"), 0o755)
+    db = os.path.join(STATE_DIR, "e2e-package.db")
+    with Targets() as t:
+        url = t.url("/ok")
+        cfg = base_config([endpoint(url, timeout=1)], workers=1, db_name=db, run_dir=os.path.join(d, "run"))
+        cw = Clockwerk(cfg, d, bin_dir=launcher)
+        os.chown(cw.conf_path, user.pw_uid, user.pw_gid)
+        with cw:
+            titles = cw.wait_ready(timeout=30)
+            for title, pid in titles.items():
+                exe = os.readlink("/proc/%d/exe" % pid)
+                check(exe.startswith("/usr/libexec/clockwerk/") or exe == "/usr/bin/clockwerk",
+                      "%s runs %s, not an installed program" % (title, exe))
+                check(os.stat("/proc/%d" % pid).st_uid == user.pw_uid, "%s does not run as clockwerk" % title)
+            check(os.stat("/proc/%d" % cw.pid).st_uid == user.pw_uid, "the supervisor does not run as clockwerk")
+            cw.wait_count(url, 2, timeout=30)
+            cw.stop()
+        st = os.stat(db)
+        check(st.st_uid == user.pw_uid, "%s is not owned by clockwerk" % db)
+        note("pipeline as clockwerk: children %s, results in %s" % (sorted(titles), db))
+
+
+@alone
+@plain_only("it builds and installs its own binaries (make deb); the sanitizer pass would repeat the same test")
+@timeout(1200)
+def test_package_install_run_purge():
+    deb = build_deb()
+    code, out = run(["lintian", "--fail-on", "error", deb], timeout_s=deadline(300), ok=False)
+    check(code == 0, "lintian found errors in %s:\n%s" % (deb, out[-4000:]))
+    tags = [line for line in out.splitlines() if line[:2] in ("W:", "I:", "E:")]
+    note("lintian: %s" % ("; ".join(tags) if tags else "nothing"))
+
+    if installed():                            # a run killed before its purge
+        run(["apt-get", "purge", "-y", "-q", PACKAGE], timeout_s=deadline(180))
+    user_before = user_exists()
+    files = []
+    try:
+        with services_refused():
+            run(["apt-get", "install", "-y", "-q", "--no-install-recommends", deb], timeout_s=deadline(300))
+        files = package_files()
+        check_installed_layout()
+        code, out = run(as_clockwerk(["/usr/bin/clockwerk", "-t", "-c", CONF]), ok=False)
+        check(code == 0, "clockwerk -t -c %s as clockwerk exited %d:\n%s" % (CONF, code, out))
+        with tempdir() as d:
+            run_pipeline(d)
+    finally:
+        try:
+            if installed() or files:
+                purge_and_check(files)
+        finally:
+            if not user_before and user_exists():
+                run(["deluser", "--system", "--quiet", PACKAGE])
+            if not user_before and any(g.gr_name == PACKAGE for g in grp.getgrall()):
+                run(["delgroup", "--system", "--quiet", PACKAGE])

@@ -466,8 +466,9 @@ static void reaped(struct children *ch, struct child *c, int status, int64_t now
              (double)delay / 1e9);
 }
 
-void children_reap(struct children *ch, int64_t now)
+size_t children_reap(struct children *ch, int64_t now)
 {
+    size_t reaped_n = 0;
     for (;;) {
         int status;
         pid_t pid = waitpid(-1, &status, WNOHANG);
@@ -488,6 +489,7 @@ void children_reap(struct children *ch, int64_t now)
             continue;
         }
         reaped(ch, c, status, now);
+        reaped_n++;
     }
     /* Drop slots that are gone for good, keeping the table's order. */
     size_t w = 0;
@@ -498,4 +500,5 @@ void children_reap(struct children *ch, int64_t now)
         w++;
     }
     ch->n = w;
+    return reaped_n;
 }

@@ -130,8 +130,10 @@ size_t children_kill_kind(struct children *ch, enum child_kind kind, bool only_s
  * SIGKILL, so a hung child cannot hold up a reload. Returns the next such deadline, or INT64_MAX. */
 int64_t children_enforce_stop(struct children *ch, int64_t now, int64_t stop_ns);
 
-/* Reaps every exited child (waitpid WNOHANG loop), logs why each one ended and applies the policy. */
-void children_reap(struct children *ch, int64_t now);
+/* Reaps every exited child (waitpid WNOHANG loop), logs why each one ended and applies the policy. Returns how
+ * many were reaped. Cheap when none has exited (one waitpid), so the supervisor calls it on every turn of its
+ * loop, not only after a SIGCHLD: a child is reaped even if its SIGCHLD never reaches the handler. */
+size_t children_reap(struct children *ch, int64_t now);
 
 /* Clears the fatal mark of every slot (after a reload, a fixed configuration may start them again). */
 void children_clear_fatal(struct children *ch, int64_t now);

@@ -64,6 +64,7 @@ static void on_signal(int sig)
     }
 }
 
+#define STOP_REAP_POLL_NS (250000000LL) /* while stopping, the loop turns (and reaps) at least this often */
 #define RELOAD_STOP_NS (8000000000LL) /* a child stopped for a reload gets this long before SIGKILL */
 
 static void log_summary(const struct supervisor *s, int64_t now)
@@ -117,11 +118,14 @@ static void handle_signals(struct supervisor *s, int64_t now)
         if (s->stop.phase == STOP_NONE) shutdown_begin(&s->stop, &s->ch, sig == SIGINT ? "SIGINT" : "SIGTERM", now);
         else log_debug("already stopping (signal %d ignored)", sig);
     }
-    if (got_chld) {
-        got_chld = 0;
-        children_reap(&s->ch, now);
-        if (!s->run_dir_lost) snapshot_gc(&s->ch, s->cfg->run_dir, s->gen, &s->gen_lo);
-    }
+    /* Reaped on every turn, not only after a SIGCHLD: a child whose SIGCHLD was lost is still reaped (and said).
+     * A child that exited since the last sleep has its SIGCHLD pending (blocked until ppoll): that is no loss. */
+    bool signalled = got_chld;
+    got_chld = 0;
+    size_t reaped = children_reap(&s->ch, now);
+    if (reaped > 0 && !signalled && !sig_pending(SIGCHLD))
+        log_warn("reaped %zu child%s without a SIGCHLD", reaped, reaped == 1 ? "" : "ren");
+    if ((signalled || reaped > 0) && !s->run_dir_lost) snapshot_gc(&s->ch, s->cfg->run_dir, s->gen, &s->gen_lo);
     if (got_hup) {
         got_hup = 0;
         if (s->stop.phase == STOP_NONE) {
@@ -208,6 +212,7 @@ static int run(struct supervisor *s)
             snapshot_gc(&s->ch, s->cfg->run_dir, s->gen, &s->gen_lo);
         } else {
             proc_wake_at(&wake, shutdown_advance(&s->stop, &s->ch, now));
+            proc_wake_at(&wake, now + STOP_REAP_POLL_NS); /* a lost SIGCHLD costs at most this while stopping */
             if (s->stop.phase == STOP_DONE) break;
         }
         /* The sockets' descriptors are edge-triggered: drain before every sleep. */

@@ -63,6 +63,12 @@ int sig_wait(struct pollfd *fds, nfds_t nfds, int64_t timeout_ns, const sigset_t
     return ppoll(fds, nfds, tsp, wait_mask);
 }
 
+bool sig_pending(int sig)
+{
+    sigset_t pending;
+    return sigemptyset(&pending) == 0 && sigpending(&pending) == 0 && sigismember(&pending, sig) == 1;
+}
+
 void sig_reset_for_child(void)
 {
     struct sigaction sa;

@@ -10,6 +10,7 @@
 #define CW_SUPERVISOR_SIGNALS_H
 
 #include <poll.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdint.h>
 
@@ -21,6 +22,9 @@ int sig_setup(void (*handler)(int), sigset_t *wait_mask);
 /* Sleeps until a handled signal arrives, one of fds is ready, or timeout_ns passes (-1: no timeout).
  * Returns ppoll's result (-1 with EINTR when a signal arrived). */
 int sig_wait(struct pollfd *fds, nfds_t nfds, int64_t timeout_ns, const sigset_t *wait_mask);
+
+/* Whether sig is pending for this process or thread (blocked, not yet delivered). */
+bool sig_pending(int sig);
 
 /* In a forked child, before exec: default dispositions for what the supervisor handled or ignored,
  * SIGINT ignored (the supervisor orders shutdowns), every signal unblocked. Async-signal-safe. */

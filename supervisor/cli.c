@@ -38,6 +38,7 @@ static void usage(FILE *out)
         "                        silences: no alert is sent for what they cover until they end (silence --help)\n"
         "       clockwerk -c FILE ack ALERT_ID   acknowledge an incident: no more reminders or escalations\n"
         "       clockwerk keygen FILE     write a new CURVE key pair for the bus (mode 0600), print its public key\n"
+        "       clockwerk -c FILE --list-endpoints   print the endpoints' names (an unnamed one: its URL), one a line\n"
         "       clockwerk --version       print the version\n"
         "a file with bus.central_address is a probe host's: it takes its endpoints from that central host\n"
         "(docs/config.md \"Locations\").\n"
@@ -160,6 +161,25 @@ static int run_keygen(int argc, char **argv)
     return 0;
 }
 
+/* --list-endpoints: what `clockwerk report --endpoint` and `silence add` take, for the shell's completion
+ * (etc/bash-completion/clockwerk): each endpoint's name, or the URL of one without a name unless the URL carries
+ * credentials (never printed). A probe host's file lists none (its endpoints come from the central host). 0, or 1
+ * when the file is invalid (its problems on stderr). */
+static int run_list_endpoints(const char *config_arg)
+{
+    struct cw_config *cfg = config_load(config_arg, report_plain, NULL);
+    if (!cfg) return 1;
+    for (size_t i = 0; i < cfg->n_endpoints; i++) {
+        const struct cw_endpoint *ep = &cfg->endpoints[i];
+        char masked[4096];
+        cw_mask_url(ep->url, masked, sizeof masked);
+        if (ep->name) printf("%s\n", ep->name);
+        else if (strcmp(masked, ep->url) == 0) printf("%s\n", ep->url);
+    }
+    config_free(cfg);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
 int cli_run(int argc, char **argv, const char **config_arg)
 {
     if (argc >= 2 && strcmp(argv[1], "keygen") == 0) return run_keygen(argc, argv);
@@ -169,11 +189,15 @@ int cli_run(int argc, char **argv, const char **config_arg)
     int sub = argc >= 4 && (!strcmp(argv[1], "-c") || !strcmp(argv[1], "--config")) ? 3 : 1;
     if (argc > sub && (!strcmp(argv[sub], "silence") || !strcmp(argv[sub], "ack"))) return silencecmd_run(argc, argv);
     static const struct option longopts[] = {
-        { "config", required_argument, NULL, 'c' }, { "test", no_argument, NULL, 't' },
-        { "test-alert", no_argument, NULL, 'A' },   { "version", no_argument, NULL, 'V' },
-        { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
+        { "config", required_argument, NULL, 'c' },
+        { "test", no_argument, NULL, 't' },
+        { "test-alert", no_argument, NULL, 'A' },
+        { "version", no_argument, NULL, 'V' },
+        { "help", no_argument, NULL, 'h' },
+        { "list-endpoints", no_argument, NULL, 'L' },
+        { NULL, 0, NULL, 0 },
     };
-    bool test_only = false, test_alert = false;
+    bool test_only = false, test_alert = false, list_endpoints = false;
     int opt;
     *config_arg = NULL;
     while ((opt = getopt_long(argc, argv, "c:tVh", longopts, NULL)) != -1) {
@@ -186,6 +210,9 @@ int cli_run(int argc, char **argv, const char **config_arg)
             break;
         case 'A':
             test_alert = true;
+            break;
+        case 'L':
+            list_endpoints = true;
             break;
         case 'V':
             printf("clockwerk %s\n", CW_VERSION);
@@ -208,6 +235,11 @@ int cli_run(int argc, char **argv, const char **config_arg)
         usage(stderr);
         return 1;
     }
+    if (list_endpoints && (test_only || test_alert)) {
+        fprintf(stderr, "clockwerk: --list-endpoints goes with -c FILE alone\n");
+        return 1;
+    }
+    if (list_endpoints) return run_list_endpoints(*config_arg);
     if (test_alert) return run_test_alert(*config_arg);
     if (test_only) return run_check(*config_arg);
     return -1;

@@ -80,7 +80,7 @@ $(COMMON_LIB): $(COMMON_OBJ) $(OUT)/libcommon.members
 
 $(BIN)/clockwerk: $(OUT)/supervisor/main.o $(supervisor_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIB_CONFIG) $(LIB_ZMQ) $(LIB_CURL) $(LIB_JSON) $(LIB_SYS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIB_CONFIG) $(LIB_ZMQ) $(LIB_CURL) $(LIB_JSON) $(LIB_SYSTEMD) $(LIB_SYS)
 $(BIN)/clockwerk-worker: $(OUT)/worker/main.o $(worker_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIB_CURL) $(LIB_CHECKS) $(LIB_ZMQ) $(LIB_CONFIG) $(LIB_JSON) $(LIB_SYS)

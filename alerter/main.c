@@ -122,6 +122,7 @@ static void alerter_init(struct alerter *a)
     log_info("alerter running: %zu endpoint%s, %s, group_threshold %d, renotify %.0f s%s", a->eps.n,
              cw_plural((long long)a->eps.n), chans, cfg->group_threshold, cfg->renotify,
              config_has_alert_channel(cfg) ? "" : " (no channel: alerts are recorded, nothing is sent)");
+    proc_ready(&a->p);
 }
 
 static void alerter_free(struct alerter *a)

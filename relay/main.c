@@ -20,10 +20,14 @@
 struct relay {
     int sigfd;
     struct relay_filter filter;
+    const struct proc *p;
 };
 
 /* bus_relay_run's stop test: the signalfd is readable. */
 static bool term_came(void *arg) { return proc_signals(((struct relay *)arg)->sigfd) & PROC_SIG_TERM; }
+
+/* Both sockets bound: the relay is up (common/proc/ready.h). */
+static void bound(void *arg) { proc_ready(((struct relay *)arg)->p); }
 
 static bool admit(void *arg, const char *peer_key, const void *topic, size_t topic_len, const void *payload, size_t len)
 {
@@ -34,7 +38,7 @@ int main(void)
 {
     struct proc p;
     proc_init(&p, &(struct proc_opts){ .name = "relay", .open_bus = true });
-    struct relay r = { .sigfd = p.sigfd };
+    struct relay r = { .sigfd = p.sigfd, .p = &p };
     if (relay_filter_init(&r.filter, p.cfg) != 0) {
         log_error("out of memory");
         proc_close(&p);
@@ -42,7 +46,7 @@ int main(void)
     }
     char err[512];
     log_info("relaying %s -> %s", p.cfg->publish_address, p.cfg->tap_address);
-    int rc = bus_relay_run(p.bus, p.cfg->publish_address, p.cfg->tap_address, p.sigfd, term_came, admit, &r, err,
+    int rc = bus_relay_run(p.bus, p.cfg->publish_address, p.cfg->tap_address, p.sigfd, term_came, admit, bound, &r, err,
                            sizeof err);
     if (rc != 0) log_error("%s", err);
     else log_debug("SIGTERM: stopping");

@@ -244,6 +244,7 @@ static void run(struct storer *s)
     unsigned bus_errors = 0;
     proc_period_start(&stats, cw_mono_ns(), STATS_EVERY_NS);
     storer_connect(s, cw_mono_ns());
+    proc_ready(&s->p); /* the database open, or away and the spool taking the results: either way they are kept */
     for (;;) {
         int64_t now = cw_mono_ns();
         if (d.on && (now - d.last_msg >= DRAIN_QUIET_NS || now - d.start >= DRAIN_MAX_NS)) return;

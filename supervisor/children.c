@@ -31,12 +31,15 @@ void children_binary(const struct children *ch, enum child_kind kind, char *out,
  * supervisor reads — children get what they need from the snapshot (mode 0600), so a worker's environment
  * never holds the database or SMTP password. CLOCKWERK_SECRETS tells config_snapshot_read which passwords a
  * child keeps: the storer the database's, the alerter the SMTP one, the web its basic-auth one and the database's
- * (it reads the history), the relay and workers none. */
+ * (it reads the history), the relay and workers none. systemd's NOTIFY_SOCKET and WATCHDOG_* are the
+ * supervisor's alone (NotifyAccess=main): a child tells the supervisor, never systemd (supervisor/notify.h). */
 static bool is_our_env(const char *entry)
 {
-    static const char *const ours[] = { "CLOCKWERK_SNAPSHOT=", "CLOCKWERK_SLOT=",        "CLOCKWERK_SLOTS=",
-                                        "CLOCKWERK_SECRETS=",  "CLOCKWERK_DB_PASSWORD=", "CLOCKWERK_SMTP_PASSWORD=",
-                                        "CLOCKWERK_ICMP_FDS=" };
+    static const char *const ours[] = {
+        "CLOCKWERK_SNAPSHOT=",    "CLOCKWERK_SLOT=",          "CLOCKWERK_SLOTS=",    "CLOCKWERK_SECRETS=",
+        "CLOCKWERK_DB_PASSWORD=", "CLOCKWERK_SMTP_PASSWORD=", "CLOCKWERK_ICMP_FDS=", "CLOCKWERK_READY_SOCKET=",
+        "NOTIFY_SOCKET=",         "WATCHDOG_USEC=",           "WATCHDOG_PID="
+    };
     for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++)
         if (strncmp(entry, ours[i], strlen(ours[i])) == 0) return true;
     return false;
@@ -51,8 +54,8 @@ int children_init(struct children *ch, const char *bin_dir, char *err, size_t er
     }
     size_t n = 0;
     for (char **e = environ; e && *e; e++) n++;
-    /* 5 spare entries for our variables, 1 for the NULL. */
-    ch->env_base = cw_xcalloc(n + 6, sizeof *ch->env_base);
+    /* 6 spare entries for our variables, 1 for the NULL. */
+    ch->env_base = cw_xcalloc(n + 7, sizeof *ch->env_base);
     for (char **e = environ; e && *e; e++)
         if (!is_our_env(*e)) ch->env_base[ch->n_env_base++] = cw_xstrdup(*e);
     return 0;
@@ -92,6 +95,7 @@ struct child *children_add(struct children *ch, enum child_kind kind, unsigned i
     c->next_start_ns = now;
     c->backoff_ns = CHILD_BACKOFF_MIN_NS;
     c->started_ns = -1;
+    c->down_since_ns = c->kill_seen_ns = -1;
     return c;
 }
 
@@ -175,6 +179,9 @@ static _Noreturn void exec_child(const char *path, char *const argv[], char *con
     if (getppid() != parent) _exit(1);
     /* raw ICMP sockets for the worker's icmp checks, opened while we still may (supervisor/icmp_fds.h) */
     unsigned first_closed = icmp_raw ? (unsigned)icmp_fds_child_open() : 3;
+    /* An ambient CAP_NET_RAW (the systemd unit gives the supervisor one for those sockets) ends here: no child
+     * keeps a capability across exec. EINVAL: a kernel without ambient capabilities, nothing to clear. */
+    (void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
     if (privs->active) {
         /* supervisor.user: a failed switch is a fatal configuration problem (exit 2, not restarted). */
         const char *why = privs_drop(privs);
@@ -232,6 +239,7 @@ static void spawn(struct children *ch, struct child *c, const char *snapshot, un
     bool icmp_raw = c->kind == CHILD_WORKER && icmp_fds_wanted(&ch->icmp, c->index, c->count);
     if (icmp_raw) ch->env_base[k++] = ICMP_FDS_ENV_VALUE;
     ch->env_base[k++] = env_secrets;
+    if (ch->ready_env) ch->env_base[k++] = (char *)ch->ready_env;
     ch->env_base[k] = NULL;
     char *argv[] = { title, NULL };
 
@@ -257,6 +265,8 @@ static void spawn(struct children *ch, struct child *c, const char *snapshot, un
     c->planned = false;
     c->term_sent_ns = 0;
     c->killed = false;
+    c->ready = false;
+    c->kill_seen_ns = -1;
     if (!first) {
         c->restarts++;
         ch->restarts[c->kind]++;

@@ -65,6 +65,10 @@ struct child {
     int64_t backoff_ns;    /* current restart delay */
     int64_t term_sent_ns;
     unsigned restarts; /* starts after the first one */
+    bool ready;        /* the running process said it is up (supervisor/readiness.h); false from each start */
+    /* kept by health_observe (supervisor/health.h): since when the slot is wanted and not up, and since when a
+     * process sent SIGKILL is still there (-1: not so) */
+    int64_t down_since_ns, kill_seen_ns;
 };
 
 struct children {
@@ -75,6 +79,7 @@ struct children {
     struct privs privs;   /* the user children run as (supervisor.user); inactive: ours */
     struct icmp_fds icmp; /* which workers get raw ICMP sockets (icmp_fds_plan at start and reload) */
     size_t n_env_base;
+    const char *ready_env; /* "CLOCKWERK_READY_SOCKET=PATH" given to every child (supervisor/readiness.h), or NULL */
     unsigned long restarts[CHILD_KINDS]; /* restarts per kind, kept when slots go away */
     unsigned long fatal_exits;
     unsigned long crashes; /* unexpected exits (not asked by us) */

@@ -24,7 +24,9 @@
 #include "supervisor/counters.h"
 #include "supervisor/pidfile.h"
 #include "supervisor/icmp_fds.h"
+#include "supervisor/notify.h"
 #include "supervisor/privs.h"
+#include "supervisor/readiness.h"
 #include "supervisor/rundir.h"
 #include "supervisor/self.h"
 #include "supervisor/shutdown.h"
@@ -121,8 +123,14 @@ static void handle_signals(struct supervisor *s, int64_t now)
     }
     if (got_hup) {
         got_hup = 0;
-        if (s->stop.phase == STOP_NONE) apply_reload(s, now);
-        else log_info("SIGHUP ignored: stopping");
+        if (s->stop.phase == STOP_NONE) {
+            unsigned long refused = s->reloads_failed;
+            notify_reload_begin(&s->notify, now);
+            apply_reload(s, now);
+            notify_reload_end(&s->notify, s->reloads_failed != refused);
+        } else {
+            log_info("SIGHUP ignored: stopping");
+        }
     }
 }
 
@@ -190,6 +198,8 @@ static int run(struct supervisor *s)
         handle_signals(s, now);
         struct proc_wake wake; /* INT64_MAX: nothing due, sleep until a signal or a stats message */
         proc_wake_init(&wake, INT64_MAX);
+        readiness_drain(&s->ready, &s->ch, now);
+        proc_wake_at(&wake, notify_tick(&s->notify, s, now)); /* before a stop can end the loop: STOPPING=1 */
         if (s->stop.phase == STOP_NONE) {
             proc_wake_at(&wake, children_start_due(&s->ch, s->snapshot, s->gen, now));
             proc_wake_at(&wake, children_enforce_stop(&s->ch, now, RELOAD_STOP_NS));
@@ -203,11 +213,11 @@ static int run(struct supervisor *s)
         counters_drain(&s->counters);
         publish_stats(s, now);
         proc_wake_at(&wake, serve_and_fetch(s, now));
-        struct pollfd pfd[3];
+        struct pollfd pfd[4];
         nfds_t n = 0;
-        int fds[3] = { counters_fd(&s->counters), s->serve ? confserve_fd(s->serve) : -1,
-                       s->fetch ? confetch_fd(s->fetch) : -1 };
-        for (int i = 0; i < 3; i++)
+        int fds[4] = { counters_fd(&s->counters), s->serve ? confserve_fd(s->serve) : -1,
+                       s->fetch ? confetch_fd(s->fetch) : -1, s->ready.fd };
+        for (int i = 0; i < 4; i++)
             if (fds[i] >= 0) pfd[n++] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
         int64_t timeout = wake.at == INT64_MAX ? -1 : proc_wake_ns(&wake, now);
         if (sig_wait(pfd, n, timeout, &s->wait_mask) < 0 && errno != EINTR) {
@@ -244,10 +254,13 @@ static int start(struct supervisor *s)
     }
     snapshot_remove_all(s->cfg->run_dir);
     if (privs_prepare_run_dir(&s->ch.privs, s->cfg->run_dir, err, sizeof err) != 0 ||
-        privs_prepare_sqlite(&s->ch.privs, s->cfg, err, sizeof err) != 0) {
+        privs_prepare_sqlite(&s->ch.privs, s->cfg, err, sizeof err) != 0 ||
+        readiness_open(&s->ready, s->cfg->run_dir, &s->ch.privs, err, sizeof err) != 0) {
         log_error("%s: not starting", err);
         return -1;
     }
+    s->ch.ready_env = s->ready.env;
+    notify_open(&s->notify);
     if (s->ch.privs.active)
         log_info("children run as %s (uid %u, gid %u)", s->ch.privs.name, (unsigned)s->ch.privs.uid,
                  (unsigned)s->ch.privs.gid);
@@ -305,6 +318,7 @@ int main(int argc, char **argv)
     struct supervisor s;
     memset(&s, 0, sizeof s);
     s.pf.fd = -1;
+    readiness_init(&s.ready);
     s.cfg = apply_load(config_arg);
     if (!s.cfg) {
         log_error("%s is invalid (see above): not starting", config_arg);
@@ -329,6 +343,7 @@ int main(int argc, char **argv)
         if (open_sockets(&s) == 0) rc = run(&s);
     }
     if (s.gen && !s.run_dir_lost) snapshot_remove_generations(s.cfg->run_dir, s.gen_lo, s.gen);
+    if (!s.run_dir_lost) readiness_close(&s.ready);
     counters_free(&s.counters);
     if (s.serve) confserve_free(s.serve);
     if (s.fetch) confetch_free(s.fetch);

@@ -5,6 +5,7 @@
 
 #include "supervisor/pidfile.h"
 #include "supervisor/privs.h"
+#include "supervisor/readiness.h"
 #include "supervisor/snapshot.h"
 
 #include <unistd.h>
@@ -31,6 +32,10 @@ int rundir_keep(struct supervisor *s, int64_t now)
     s->pf = fresh;
     if (snapshot_write(s->cfg, &s->ch.privs, s->gen, s->snapshot, sizeof s->snapshot) != 0) {
         log_error("cannot write the snapshot again into %s: stopping", run_dir);
+        return -1;
+    }
+    if (readiness_open(&s->ready, run_dir, &s->ch.privs, err, sizeof err) != 0) {
+        log_error("%s: stopping", err);
         return -1;
     }
     for (size_t i = 0; i < s->ch.n; i++)

@@ -10,7 +10,8 @@
  *  - recreates run_dir as at start (mode 0700, given to supervisor.user) and retakes the lock on a new
  *    clockwerk.pid; if another supervisor took it meanwhile, it says so and stops (never two supervisors
  *    on one run_dir: the one that holds the lock stays);
- *  - writes the current snapshot generation again;
+ *  - writes the current snapshot generation again, binds the children's readiness socket again
+ *    (supervisor/readiness.h);
  *  - restarts every child, as a reload that changed everything would: each one's sockets and files lived
  *    in the old directory, and a restart rebinds them in the new one (workers spool what is unacknowledged
  *    at their stop, the alerter saves its state, so nothing is lost but the checks of about a second). */

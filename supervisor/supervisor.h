@@ -14,7 +14,9 @@
 #include "common/config/config.h"
 #include "supervisor/children.h"
 #include "supervisor/counters.h"
+#include "supervisor/notify.h"
 #include "supervisor/pidfile.h"
+#include "supervisor/readiness.h"
 #include "supervisor/shutdown.h"
 
 struct confserve;
@@ -40,6 +42,8 @@ struct supervisor {
     struct confserve *serve;
     struct confetch *fetch; /* probe host only */
     bool probe_waiting;     /* probe host without a configuration from the central yet: no workers */
+    struct readiness ready; /* the children's "I am up" messages (issue 17) */
+    struct notify notify;   /* what systemd is told (sd_notify) */
 };
 
 #endif

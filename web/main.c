@@ -138,6 +138,7 @@ int main(void)
     log_info("serving %s on %s%s (%zu endpoint%s)", w.p.cfg->web_title,
              w.p.cfg->web_tls_cert_file ? "https://" : "http://", w.p.cfg->web_listen, w.model.n,
              cw_plural((long long)w.model.n));
+    proc_ready(&w.p);
 
     run(&w);
 

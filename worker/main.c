@@ -475,6 +475,7 @@ static void init(struct worker *w)
     proto_results_begin(&w->batch);
     log_info("checking %zu endpoint%s (at most %u at once), boot id %016" PRIx64, w->cfg->n_endpoints,
              cw_plural((long long)w->cfg->n_endpoints), w->max_in_flight, w->p.boot_id);
+    proc_ready(&w->p);
 }
 
 /* After the loop: the last results out, what is not acknowledged spooled, everything freed. */

@@ -477,7 +477,8 @@ bool bus_readable(struct bus_socket *s) { return events_of(s) & ZMQ_POLLIN; }
 bool bus_writable(struct bus_socket *s) { return events_of(s) & ZMQ_POLLOUT; }
 
 int bus_relay_run(struct bus *bus, const char *in_address, const char *out_address, int stop_fd,
-                  bool (*stop)(void *arg), bus_relay_admit_fn admit, void *arg, char *err, size_t errlen)
+                  bool (*stop)(void *arg), bus_relay_admit_fn admit, void (*bound)(void *arg), void *arg, char *err,
+                  size_t errlen)
 {
     const char *problem = bus_address_problem(in_address);
     if (!problem) problem = bus_address_problem(out_address);
@@ -509,6 +510,7 @@ int bus_relay_run(struct bus *bus, const char *in_address, const char *out_addre
         snprintf(err, errlen, "cannot bind %s: %s", out_address, zmq_strerror(errno));
         goto out;
     }
+    if (bound) bound(arg);
     rc = bus_forward(xsub, xpub, stop_fd, stop, admit, arg, err, errlen);
 out:
     if (xsub) zmq_close(xsub);

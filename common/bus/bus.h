@@ -148,9 +148,11 @@ typedef bool (*bus_relay_admit_fn)(void *arg, const char *peer_key, const void *
  * (and the subscriptions of the taps the other way), until the descriptor stop_fd (a signalfd; -1: none) is
  * readable and stop(arg) — which reads it — says to stop: then 0. A message that came with a CURVE key is
  * first given to admit(arg, ...) when admit is set (messages without one — ipc://, no CURVE — are passed
- * whole, undecoded). -1 on error or when the context is terminated; err says why. */
+ * whole, undecoded). bound(arg), when set, is called once both sockets are bound (the relay is then ready).
+ * -1 on error or when the context is terminated; err says why. */
 int bus_relay_run(struct bus *bus, const char *in_address, const char *out_address, int stop_fd,
-                  bool (*stop)(void *arg), bus_relay_admit_fn admit, void *arg, char *err, size_t errlen);
+                  bool (*stop)(void *arg), bus_relay_admit_fn admit, void (*bound)(void *arg), void *arg, char *err,
+                  size_t errlen);
 
 /* Checks that an address is one the bus accepts ("ipc://" with an absolute path short enough for a Unix
  * socket, or "tcp://host:port"). Returns NULL when fine, else a static reason. */

@@ -1,6 +1,7 @@
 /* common/proc/proc.h — the one skeleton of a Clockwerk child process (worker, storer, alerter, relay; later
  * web and probe hosts), in the spirit of OpenBSD relayd's proc_run: every child's main.c reads
- *     proc_init -> its own init -> run() (loop: wait, proc_signals, dispatch) -> its own teardown -> proc_close
+ *     proc_init -> its own init -> proc_ready -> run() (loop: wait, proc_signals, dispatch) -> its own teardown
+ *     -> proc_close
  * and nothing about snapshots, log roles, signals, boot ids, stats messages or wake-up arithmetic is
  * written twice.
  *
@@ -55,6 +56,9 @@ struct cw_config *proc_read_snapshot(const char *path, const char *name, unsigne
 void proc_init(struct proc *p, const struct proc_opts *opts);
 /* Frees the bus, the configuration and the signalfd. */
 void proc_close(struct proc *p);
+/* Tells the supervisor, once, that this child is up: its sockets bound or connected, its database open, its
+ * port listening (common/proc/ready.h). Nothing when no supervisor listens; a failure is a warning. */
+void proc_ready(const struct proc *p);
 
 /* ---- signals as events */
 enum { PROC_SIG_TERM = 1u << 0, PROC_SIG_HUP = 1u << 1, PROC_SIG_INT = 1u << 2 };

@@ -140,7 +140,7 @@ struct relay_thread {
 static inline void *relay_main(void *arg)
 {
     struct relay_thread *t = arg;
-    bus_relay_run(t->bus, t->in, t->out, -1, NULL, NULL, NULL, t->err, sizeof t->err);
+    bus_relay_run(t->bus, t->in, t->out, -1, NULL, NULL, NULL, NULL, t->err, sizeof t->err);
     return NULL;
 }
 

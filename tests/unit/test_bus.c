@@ -312,7 +312,7 @@ struct stopping_relay {
 static void *stopping_relay_main(void *arg)
 {
     struct stopping_relay *r = arg;
-    r->rc = bus_relay_run(r->t.bus, r->t.in, r->t.out, r->sp.fds[0], stop_on_second, NULL, &r->sp, r->t.err,
+    r->rc = bus_relay_run(r->t.bus, r->t.in, r->t.out, r->sp.fds[0], stop_on_second, NULL, NULL, &r->sp, r->t.err,
                           sizeof r->t.err);
     return NULL;
 }
@@ -361,7 +361,7 @@ static void test_relay_bad_address(void **state)
     struct bus *bus = bus_new(err, sizeof err);
     assert_non_null(bus);
     assert_int_equal(
-        bus_relay_run(bus, "ipc://relative.sock", "ipc:///tmp/x.sock", -1, NULL, NULL, NULL, err, sizeof err), -1);
+        bus_relay_run(bus, "ipc://relative.sock", "ipc:///tmp/x.sock", -1, NULL, NULL, NULL, NULL, err, sizeof err), -1);
     assert_non_null(strstr(err, "absolute"));
     bus_free(bus);
 }

@@ -1,0 +1,386 @@
+"""tests/e2e/test_systemd.py — Clockwerk as a systemd service (issue 17, docs/operations.md "systemd").
+
+The notify protocol is tested against a socket the test listens on, as systemd would: an AF_UNIX datagram socket
+named by NOTIFY_SOCKET (and WATCHDOG_USEC for the watchdog) in the supervisor's environment, each message recorded
+with the moment it came and how long the supervisor's log was then.
+
+  - READY=1 comes only once every child is up: a web whose port the test holds keeps it back, while the other
+    children run; the log holds every child's own start line and the supervisor's "is ready" line for each before
+    READY=1 arrives; STATUS= names what is missing meanwhile;
+  - WATCHDOG=1 comes while healthy, stops while a child is kept down longer than the watchdog interval, and comes
+    again once it is up;
+  - RELOADING=1 then READY=1 around a SIGHUP, READY=1 only once the restarted workers are up again; a refused
+    reload gets READY=1 at once and a STATUS= that says so; STOPPING=1 on SIGTERM;
+  - the children's environment has no NOTIFY_SOCKET, WATCHDOG_USEC or WATCHDOG_PID (only the supervisor talks to
+    systemd), but the readiness socket's path;
+  - a probe host waiting for its central host's configuration is READY=1 at once and says so in STATUS=;
+  - run as the unit runs it (a system user with an ambient CAP_NET_RAW, through setpriv), the supervisor opens raw
+    ICMP sockets for its worker (the icmp checks pass with method raw) and no child holds a capability;
+  - the unit file, with its paths substituted, passes `systemd-analyze verify` and scores "OK" or better in
+    `systemd-analyze security --offline=yes` (systemd 252 is installed here but is not PID 1: both verbs work on a
+    unit file given by path without a running manager).
+"""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import harness
+from harness import (Clockwerk, REPO, base_config, bin_dir, check, deadline, endpoint, free_port, list_children,
+                     note, tempdir, timeout, wait_for)
+from targets import Targets
+
+ROLES_ALL = ("relay", "storer", "alerter", "web")
+READY_LINE = r"clockwerk\[supervisor\] \d+ info: %s \(pid (\d+)\) is ready after"
+# each child's own line once it is up (what it logs just before it says so)
+OWN_LINES = {
+    "relay": r"clockwerk\[relay\] \d+ info: relaying ",
+    "storer": r"clockwerk\[storer\] \d+ info: storing to",
+    "alerter": r"clockwerk\[alerter\] \d+ info: alerter running",
+    "web": r"clockwerk\[web\] \d+ info: serving ",
+    "worker": r"clockwerk\[%s\] \d+ info: checking \d+ endpoint",
+}
+
+
+class NotifyListener:
+    """systemd's end of NOTIFY_SOCKET: every datagram as (monotonic time, [(key, value)], log size then)."""
+
+    def __init__(self, d):
+        self.path = os.path.join(d, "notify.sock")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.sock.settimeout(0.05)
+        self.messages = []
+        self.cw = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="notify-listener", daemon=True)
+        self._thread.start()
+
+    def env(self, watchdog_usec=None):
+        e = {"NOTIFY_SOCKET": self.path}
+        if watchdog_usec:
+            e["WATCHDOG_USEC"] = str(watchdog_usec)
+        return e
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                data = self.sock.recv(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            items = [tuple(line.split("=", 1)) for line in data.decode("utf-8", "replace").split("\n") if "=" in line]
+            size = os.path.getsize(self.cw.log_path) if self.cw and os.path.exists(self.cw.log_path) else 0
+            kids = dict(list_children(self.cw.pid)) if self.cw and self.cw.pid else {}
+            with self._lock:
+                self.messages.append({"t": time.monotonic(), "items": items, "log_size": size, "children": kids})
+
+    def close(self):
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def snapshot(self):
+        with self._lock:
+            return list(self.messages)
+
+    def find(self, key, value=None, after=0):
+        """Index of the first message from index `after` carrying key (=value), or None."""
+        for i, m in enumerate(self.snapshot()):
+            if i >= after and any(k == key and (value is None or v == value) for k, v in m["items"]):
+                return i
+        return None
+
+    def wait(self, key, value="1", after=0, timeout=30.0):
+        """Waits for find(key, value, after); returns the index."""
+        found = wait_for(lambda: (self.find(key, value, after),) if self.find(key, value, after) is not None else None,
+                         deadline(timeout),
+                         lambda: "%s=%s from message %d (got: %s)" % (key, value, after, self.describe(after)))
+        return found[0]
+
+    def count(self, key, value="1", start=0, end=None):
+        return sum(1 for m in self.snapshot()[start:end] if (key, value) in m["items"])
+
+    @staticmethod
+    def value(message, key):
+        for k, v in message["items"]:
+            if k == key:
+                return v
+        return None
+
+    def describe(self, after=0):
+        return "; ".join("|".join("%s=%s" % kv for kv in m["items"]) for m in self.snapshot()[after:][-12:])
+
+
+def _environ(pid):
+    with open("/proc/%d/environ" % pid, "rb") as f:
+        return dict(e.split(b"=", 1) for e in f.read().split(b"\0") if b"=" in e)
+
+
+def _hold_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    s.listen(1)
+    return s, s.getsockname()[1]
+
+
+def _ready_lines_before(cw, size, names):
+    """Checks that the log's first `size` bytes hold, for each child name, its own start line and the
+    supervisor's "NAME (pid N) is ready" line."""
+    with open(cw.log_path, "rb") as f:
+        text = f.read(size).decode("utf-8", "replace")
+    for name in names:
+        check(re.search(READY_LINE % re.escape(name), text), "READY=1 came before the supervisor logged %s ready" % name)
+        own = OWN_LINES["worker"] % re.escape(name) if name.startswith("worker") else OWN_LINES[name]
+        check(re.search(own, text), "READY=1 came before %s logged that it is up (/%s/)" % (name, own))
+
+
+@timeout(150)
+def test_ready_waits_for_every_child_and_watchdog_only_while_healthy():
+    with tempdir() as d, Targets() as t, NotifyListener(d) as n:
+        held, port = _hold_port()
+        try:
+            cfg = base_config([endpoint(t.url("/ok"), timeout=1)], workers=2)
+            cfg["web"] = {"listen": "127.0.0.1:%d" % port}
+            cw = Clockwerk(cfg, d, env=n.env(watchdog_usec=2000000))
+            n.cw = cw
+            with cw:
+                names = ["relay", "storer", "alerter", "worker 0/2", "worker 1/2", "web"]
+                # everything but the web comes up; the web cannot listen and is restarted with backoff
+                cw.wait_ready(titles=["clockwerk: " + x for x in names if x != "web"])
+                cw.wait_log(r"web \(pid \d+\) exited with code 1", timeout=20)
+                cw.wait_log(r"watchdog: not telling systemd we are alive: web down for", timeout=20)
+                mark, t_mark = len(n.snapshot()), time.monotonic()
+                check(n.count("WATCHDOG") >= 1, "no WATCHDOG=1 while everything was young (healthy): %s" % n.describe())
+                # a window of at least two ping periods (1 s each) during which the web stays down
+                log_mark = cw.log_mark()
+                wait_for(lambda: time.monotonic() - t_mark > 2.5 and
+                         re.search(r"web \(pid \d+\) exited with code 1", cw.log_since(log_mark)),
+                         deadline(30), "another failed start of the web")
+                check(n.count("WATCHDOG", start=mark) == 0,
+                      "WATCHDOG=1 while the web was down for longer than the interval: %s" % n.describe(mark))
+                check(n.find("READY") is None, "READY=1 while the web was not up: %s" % n.describe())
+                statuses = [n.value(m, "STATUS") for m in n.snapshot() if n.value(m, "STATUS")]
+                check(any(re.search(r"5 of 6 children up: .*web", s) for s in statuses),
+                      "no STATUS= naming the web as what is missing: %s" % statuses)
+
+                held.close()  # the web can listen now
+                t_free = time.monotonic()
+                i = n.wait("READY", timeout=60)
+                ready = n.snapshot()[i]
+                _ready_lines_before(cw, ready["log_size"], names)
+                titles = set(ready["children"].values())
+                check(all("clockwerk: " + x in titles for x in names),
+                      "READY=1 came while not every child ran: %s" % sorted(titles))
+                status = n.value(ready, "STATUS") or ""
+                check("all 6 children up" in status and "1 endpoint, 2 workers" in status,
+                      "STATUS= with READY=1: %r" % status)
+                wait_for(lambda: n.count("WATCHDOG", start=i) >= 2, deadline(20),
+                         lambda: "WATCHDOG=1 again once healthy (got: %s)" % n.describe(i))
+                cw.wait_log(r"watchdog: healthy again", timeout=10)
+                note("READY=1 %.1f s after the web's port was freed; watchdog pings withheld while it was down"
+                     % (ready["t"] - t_free))
+
+                j = len(n.snapshot())
+                cw.stop()
+                k = n.wait("STOPPING", after=j, timeout=5)
+                check((n.value(n.snapshot()[k], "STATUS") or "").startswith("stopping"),
+                      "STATUS= with STOPPING=1: %s" % n.describe(k))
+        finally:
+            held.close()
+
+
+@timeout(120)
+def test_reload_refused_reload_stop_and_environ():
+    with tempdir() as d, Targets() as t, NotifyListener(d) as n:
+        eps = [endpoint(t.url("/ok"), timeout=1)]
+        cw = Clockwerk(base_config(eps, workers=1), d, env=n.env(watchdog_usec=60000000))
+        n.cw = cw
+        with cw:
+            i = n.wait("READY", timeout=30)
+            check("all 4 children up" in (n.value(n.snapshot()[i], "STATUS") or ""), "first READY=1: %s" % n.describe())
+            kids = cw.wait_ready(titles=["clockwerk: relay", "clockwerk: storer", "clockwerk: alerter",
+                                         "clockwerk: worker 0/1"])
+            # only the supervisor talks to systemd
+            own = _environ(cw.pid)
+            check(own.get(b"NOTIFY_SOCKET") == n.path.encode() and b"WATCHDOG_USEC" in own,
+                  "the test did not give the supervisor NOTIFY_SOCKET and WATCHDOG_USEC")
+            for title, pid in kids.items():
+                env = _environ(pid)
+                leaked = [k for k in (b"NOTIFY_SOCKET", b"WATCHDOG_USEC", b"WATCHDOG_PID") if k in env]
+                check(not leaked, "%s (pid %d) inherited %s" % (title, pid, leaked))
+                check(env.get(b"CLOCKWERK_READY_SOCKET") == os.path.join(cw.run_dir, "ready.sock").encode(),
+                      "%s has no CLOCKWERK_READY_SOCKET: %s" % (title, env.get(b"CLOCKWERK_READY_SOCKET")))
+
+            # a reload that restarts the workers: READY=1 once both new workers are up
+            old_worker = kids["clockwerk: worker 0/1"]
+            mark, before = cw.log_mark(), len(n.snapshot())
+            cw.reload(base_config(eps, workers=2))
+            r = n.wait("RELOADING", after=before, timeout=10)
+            check(n.value(n.snapshot()[r], "MONOTONIC_USEC") is not None, "RELOADING=1 without MONOTONIC_USEC")
+            j = n.wait("READY", after=r, timeout=30)
+            ready = n.snapshot()[j]
+            text = cw.log_since(mark)[:max(0, ready["log_size"] - mark)]
+            for name in ("worker 0/2", "worker 1/2"):
+                m = re.search(READY_LINE % re.escape(name), text)
+                check(m and int(m.group(1)) != old_worker,
+                      "READY=1 after the reload came before the new %s was ready" % name)
+            check("all 5 children up" in (n.value(ready, "STATUS") or ""), "READY=1 after reload: %s" % n.describe(r))
+
+            # a refused reload: READY=1 at once, STATUS= says so, nothing restarted
+            workers = {x: cw.child(x) for x in ("clockwerk: worker 0/2", "clockwerk: worker 1/2")}
+            before = len(n.snapshot())
+            cw.rewrite("supervisor = { workers = \"many\"; };\n")
+            cw.signal(signal.SIGHUP)
+            r = n.wait("RELOADING", after=before, timeout=10)
+            j = n.wait("READY", after=r, timeout=5)
+            status = n.value(n.snapshot()[j], "STATUS") or ""
+            check("the last reload was refused" in status and "all 5 children up" in status,
+                  "STATUS= after a refused reload: %r" % status)
+            check({x: cw.child(x) for x in workers} == workers, "a refused reload restarted a worker")
+
+            before = len(n.snapshot())
+            cw.stop()
+            n.wait("STOPPING", after=before, timeout=5)
+
+
+@timeout(90)
+def test_probe_host_is_ready_while_it_waits_for_its_central():
+    with tempdir() as d, NotifyListener(d) as n:
+        central = harness.keygen(os.path.join(d, "central.key"))
+        harness.keygen(os.path.join(d, "fra.key"))
+        cfg = {"supervisor": {"location": "fra", "workers": 1, "run_dir": "run", "log_level": "info"},
+               "bus": {"central_address": "tcp://127.0.0.1:%d" % free_port(), "curve_key_file": "fra.key",
+                       "curve_server_key": central["public"]}}
+        env = dict(n.env(), CLOCKWERK_CONFIG_POLL_MS="200")
+        cw = Clockwerk(cfg, d, env=env)
+        n.cw = cw
+        with cw:
+            i = n.wait("READY", timeout=20)
+            status = n.value(n.snapshot()[i], "STATUS") or ""
+            check(status.startswith("probe host fra: waiting for its configuration from the central host"),
+                  "a waiting probe host's STATUS=: %r" % status)
+            check(not cw.children(), "a probe host without its configuration runs children: %s" % cw.children())
+            before = len(n.snapshot())
+            cw.stop()
+            n.wait("STOPPING", after=before, timeout=5)
+
+
+def _staged_unit(d):
+    """The unit with its paths substituted as `make install` does: programs from the binaries under test, the
+    configuration in d/etc/clockwerk/clockwerk.conf."""
+    etc = os.path.join(d, "etc")
+    os.makedirs(os.path.join(etc, "clockwerk"))
+    sample = os.path.join(REPO, "etc", "clockwerk.dist.conf")
+    shutil.copy(sample if os.path.exists(sample) else os.path.join(REPO, "etc", "clockwerk.conf"),
+                os.path.join(etc, "clockwerk", "clockwerk.conf"))
+    with open(os.path.join(REPO, "etc", "systemd", "clockwerk.service.in")) as f:
+        text = f.read()
+    libexec = os.path.join(os.path.dirname(bin_dir()), "libexec", "clockwerk")
+    text = text.replace("@BINDIR@", bin_dir()).replace("@SYSCONFDIR@", etc).replace("@LIBEXECDIR@", libexec)
+    check(not re.search(r"@[A-Z]+@", text), "a placeholder left in the unit: %s" % re.findall(r"@[A-Z]+@", text))
+    path = os.path.join(d, "clockwerk.service")
+    with open(path, "w") as f:
+        f.write(text)
+    return path, text
+
+
+@timeout(60)
+def test_unit_verifies_and_scores_ok():
+    check(shutil.which("systemd-analyze"), "systemd-analyze is not installed (apt-get install systemd)")
+    with tempdir() as d:
+        path, text = _staged_unit(d)
+        for line in ("Type=notify", "NotifyAccess=main", "WatchdogSec=", "KillMode=mixed", "User=clockwerk",
+                     "RuntimeDirectory=clockwerk", "StateDirectory=clockwerk", "AmbientCapabilities=CAP_NET_RAW",
+                     "CapabilityBoundingSet=CAP_NET_RAW", "ProtectSystem=strict", "NoNewPrivileges=yes"):
+            check(re.search(r"(?m)^" + re.escape(line), text), "the unit has no %s" % line)
+        reload_cmds = re.findall(r"(?m)^ExecReload=(.*)$", text)
+        check(len(reload_cmds) == 2 and " -t -c " in reload_cmds[0] and "kill -HUP $MAINPID" in reload_cmds[1],
+              "ExecReload: `clockwerk -t`, then SIGHUP: %s" % reload_cmds)
+        # the reload's check runs as written (on the staged configuration)
+        argv = reload_cmds[0].split()
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=30, env=harness.child_env())
+        check(r.returncode == 0, "%s: exit %d: %s" % (reload_cmds[0], r.returncode, r.stderr[-500:]))
+
+        # --man=no: the man pages are checked where they are installed (the package's test), not here
+        v = subprocess.run(["systemd-analyze", "verify", "--man=no", path], capture_output=True, text=True, timeout=60)
+        complaints = [x for x in (v.stdout + v.stderr).splitlines() if "clockwerk" in x]
+        check(v.returncode == 0 and not complaints, "systemd-analyze verify: exit %d: %s" % (v.returncode, complaints))
+
+        # --threshold is in tenths: an exposure above 4.9 ("MEDIUM" and worse) fails
+        s = subprocess.run(["systemd-analyze", "security", "--offline=yes", "--threshold=49", path],
+                           capture_output=True, text=True, timeout=60)
+        m = re.search(r"Overall exposure level for clockwerk\.service: ([0-9.]+) (\w+)", s.stdout + s.stderr)
+        check(m, "no overall exposure level in: %s" % (s.stdout + s.stderr)[-800:])
+        check(s.returncode == 0 and m.group(2) in ("OK", "SAFE", "PERFECT"),
+              "systemd-analyze security: exit %d, %s %s" % (s.returncode, m.group(1), m.group(2)))
+        note("systemd-analyze security --offline=yes: exposure %s %s" % (m.group(1), m.group(2)))
+
+
+WRAPPER = """#!/bin/sh
+# what the unit's User= and AmbientCapabilities=CAP_NET_RAW do, for the test
+exec setpriv --reuid=%d --regid=%d --clear-groups --inh-caps=+net_raw --ambient-caps=+net_raw -- \\
+    "$(dirname "$0")/clockwerk.bin" "$@"
+"""
+
+
+def _caps(pid):
+    with open("/proc/%d/status" % pid) as f:
+        status = f.read()
+    return {k: int(re.search(r"^%s:\s+([0-9a-f]+)" % k, status, re.M).group(1), 16)
+            for k in ("CapInh", "CapPrm", "CapEff", "CapAmb")}
+
+
+@timeout(150)
+def test_cap_net_raw_serves_icmp_and_reaches_no_child():
+    """The supervisor run as the unit runs it — a system user whose one capability is an ambient CAP_NET_RAW —
+    opens the raw ICMP sockets for its workers, and no child keeps a capability (fails before: every child
+    inherited the ambient CAP_NET_RAW)."""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        note("not root or no setpriv: the capability cannot be given; nothing checked")
+        return
+    import test_check_icmp
+    import test_security
+    from check_rows import rows_by_name
+    pw = test_security.ensure_user()
+    with open("/proc/sys/net/ipv4/ping_group_range") as f:
+        lo, hi = (int(x) for x in f.read().split())
+    if lo <= pw.pw_gid <= hi:
+        note("ping_group_range %d %d allows gid %d: datagram sockets, no raw ones to test" % (lo, hi, pw.pw_gid))
+        return
+    with tempdir() as d:
+        test_security.traversable(d)
+        out = harness.private_bin(d, replace={"clockwerk": WRAPPER % (pw.pw_uid, pw.pw_gid)})
+        shutil.copy2(harness.binary("clockwerk"), os.path.join(out, "clockwerk.bin"))
+        for sub in ("run", "db"):  # what RuntimeDirectory= and StateDirectory= make for the unit
+            os.mkdir(os.path.join(d, sub), 0o700)
+            os.chown(os.path.join(d, sub), pw.pw_uid, pw.pw_gid)
+        cfg = base_config(test_check_icmp.LOOPBACK, workers=1, db_name="db/clockwerk.db")
+        cw = Clockwerk(cfg, d, bin_dir=out)
+        os.chown(cw.conf_path, pw.pw_uid, pw.pw_gid)
+        with cw:
+            kids = cw.wait_ready(titles=["clockwerk: relay", "clockwerk: storer", "clockwerk: alerter",
+                                         "clockwerk: worker 0/1"])
+            rows = rows_by_name(cw, ["v4", "v6", "name"], n=2)
+            check(_caps(cw.pid)["CapAmb"] == 1 << 13, "the supervisor's capabilities: %s" % _caps(cw.pid))
+            for title, pid in kids.items():  # (the inheritable set grants nothing without file capabilities)
+                caps = _caps(pid)
+                check(caps["CapPrm"] == caps["CapEff"] == caps["CapAmb"] == 0,
+                      "%s (pid %d) holds capabilities: %s" % (title, pid, caps))
+            cw.wait_log(r"icmp: raw sockets opened by the supervisor for the workers", timeout=5)
+            cw.stop()
+        test_check_icmp.check_loopback_rows(rows, "raw")

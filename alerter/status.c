@@ -398,9 +398,18 @@ static void print_json(const struct view *v, bool told)
 
 /* ---- the mode */
 
+/* The usage line; with --help (to stdout) every option too: clockwerk-status(1) documents the same
+ * (tests/e2e/test_manpages.py compares them). */
 static int usage(FILE *to, int code)
 {
     fprintf(to, "usage: clockwerk status -c FILE [--json]\n");
+    if (to == stdout)
+        fprintf(to, "What is down or slow now, since when and why, from the running Clockwerk (docs/status.md).\n"
+                    "  -c, --config FILE   the configuration file of the running Clockwerk\n"
+                    "      --json          one JSON object instead of lines for a terminal\n"
+                    "  -h, --help          print this help and exit\n"
+                    "exit status: 0 every endpoint is up; 1 one is down, slow or unknown, or Clockwerk cannot tell\n"
+                    "(not running, state stale or unreadable: stderr says which); 2 wrong arguments\n");
     return code;
 }
 

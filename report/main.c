@@ -21,6 +21,23 @@
     "usage: clockwerk report -c FILE [--since 24h|7d|30d|90d|DATE] [--until now|DATE] [--endpoint NAME-or-URL]\n" \
     "                        [--location NAME|--by-location] [--json|--csv]\n"
 
+/* --help: the usage and every option; clockwerk-report(1) documents the same (tests/e2e/test_manpages.py). */
+#define HELP                                                                                                      \
+    USAGE                                                                                                         \
+    "Uptime, downtime, incidents, latency percentiles and the slowest phase of each configured endpoint over a\n" \
+    "window, read from the database (read only; docs/report.md).\n"                                               \
+    "  -c, --config FILE     the configuration: its endpoints and its database group\n"                           \
+    "      --since WHEN      start of the window (default 24h): now, a duration before now (90s, 15m, 24h, 7d,\n" \
+    "                        2w) or a UTC date (2026-11-25, 2026-11-25T04:05:06Z)\n"                              \
+    "      --until WHEN      end of the window, excluded (default now); the same forms\n"                         \
+    "      --endpoint NAME   only the endpoint whose name or URL (credentials masked) is NAME\n"                  \
+    "      --location NAME   only the checks made at location NAME\n"                                             \
+    "      --by-location     a row per endpoint and location\n"                                                   \
+    "      --json            one JSON object instead of the table\n"                                              \
+    "      --csv             CSV (RFC 4180) instead of the table\n"                                               \
+    "  -h, --help            print this help and exit\n"                                                          \
+    "exit status: 0 printed; 1 the database cannot be read; 2 a bad argument, window, endpoint or configuration\n"
+
 struct report_args {
     const char *config, *since, *until, *only;
     const char *location; /* --location NAME */
@@ -85,7 +102,7 @@ static int parse_args(int argc, char **argv, struct report_args *a)
             formats++;
             break;
         case 'h':
-            fputs(USAGE, stdout);
+            fputs(HELP, stdout);
             return 1;
         case ':':
             fprintf(stderr, "clockwerk report: %s needs a value\n%s", argv[optind - 1], USAGE);

@@ -22,27 +22,34 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* The usage: clockwerk(8) documents the same options and commands (tests/e2e/test_manpages.py compares them). */
 static void usage(FILE *out)
 {
-    fprintf(
-        out,
-        "usage: clockwerk -c FILE         run the supervisor in the foreground\n"
-        "       clockwerk -t -c FILE      check the configuration and exit (0: valid, 1: invalid)\n"
-        "       clockwerk -c FILE --test-alert   send a test message on every alert channel, report each\n"
-        "       clockwerk report -c FILE [--since 24h|7d|30d|90d|DATE] [--until now|DATE] [--endpoint NAME-or-URL]\n"
-        "                        [--location NAME|--by-location] [--json|--csv]\n"
-        "                        uptime, downtime, incidents, latency per endpoint (and location) (docs/report.md)\n"
-        "       clockwerk status -c FILE [--json]   what is down or slow now (exit 0: all up, 1: otherwise)\n"
-        "       clockwerk -c FILE silence add (ENDPOINT | --group G | --all) --for DURATION --reason TEXT\n"
-        "       clockwerk -c FILE silence list [--json] | silence remove ID\n"
-        "                        silences: no alert is sent for what they cover until they end (silence --help)\n"
-        "       clockwerk -c FILE ack ALERT_ID   acknowledge an incident: no more reminders or escalations\n"
-        "       clockwerk keygen FILE     write a new CURVE key pair for the bus (mode 0600), print its public key\n"
-        "       clockwerk -c FILE --list-endpoints   print the endpoints' names (an unnamed one: its URL), one a line\n"
-        "       clockwerk --version       print the version\n"
-        "a file with bus.central_address is a probe host's: it takes its endpoints from that central host\n"
-        "(docs/config.md \"Locations\").\n"
-        "signals: HUP reloads the configuration, TERM or INT stops everything in order.\n");
+    fprintf(out,
+            "usage: clockwerk [-t] -c FILE\n"
+            "       clockwerk -c FILE --test-alert\n"
+            "       clockwerk -c FILE --list-endpoints\n"
+            "       clockwerk keygen FILE\n"
+            "       clockwerk report|status|silence|ack ...   (each with its own --help)\n"
+            "       clockwerk -V | -h\n"
+            "Runs the Clockwerk supervisor in the foreground: it checks FILE, starts the processes that check,\n"
+            "store and alert, and keeps them running. A file with bus.central_address is a probe host's: it takes\n"
+            "its endpoints from that central host (docs/config.md \"Locations\").\n"
+            "  -c, --config FILE     the configuration file (clockwerk.conf(5))\n"
+            "  -t, --test            check the configuration and exit (0: valid, 1: invalid)\n"
+            "      --test-alert      send a test message on every alert channel, report each, and exit\n"
+            "                        (0: every channel worked)\n"
+            "      --list-endpoints  print each endpoint's name (an unnamed one: its URL, unless it holds a\n"
+            "                        password), one a line, and exit (for the shell's completion)\n"
+            "  -V, --version         print the version and exit\n"
+            "  -h, --help            print this help and exit\n"
+            "commands:\n"
+            "  report    uptime, downtime, incidents and latency per endpoint over a window (clockwerk-report(1))\n"
+            "  status    what is down or slow now; exit 0 when everything is up (clockwerk-status(1))\n"
+            "  silence   add, list or remove silences: no alert is sent for what they cover (clockwerk-silence(1))\n"
+            "  ack       acknowledge an incident: no more reminders or escalations (clockwerk-silence(1))\n"
+            "  keygen    write a new CURVE key pair for the bus into FILE (mode 0600), print its public key\n"
+            "signals: HUP reloads the configuration, TERM or INT stops everything in order (clockwerk(8)).\n");
 }
 
 /* config_load reporter for the modes that run on a terminal: plain lines on stderr. */
@@ -143,8 +150,17 @@ static int run_check(const char *config_arg)
 /* `clockwerk keygen FILE`: a new CURVE key pair for bus.curve_key_file (docs/protocol.md "Security"). */
 static int run_keygen(int argc, char **argv)
 {
+    static const char keygen_usage[] =
+        "usage: clockwerk keygen FILE\n"
+        "Writes a new CURVE key pair for the bus into FILE (mode 0600; an existing FILE is not replaced) and\n"
+        "prints its public key: bus.curve_server_key for the hosts that connect to this one, bus.curve_allowed_keys\n"
+        "or a locations entry's key on the host this one connects to (docs/protocol.md \"Security\").\n";
+    if (argc == 3 && (!strcmp(argv[2], "-h") || !strcmp(argv[2], "--help"))) {
+        fputs(keygen_usage, stdout);
+        return 0;
+    }
     if (argc != 3 || argv[2][0] == '-') {
-        fprintf(stderr, "usage: clockwerk keygen FILE\n");
+        fputs(keygen_usage, stderr);
         return 1;
     }
     char pub[BUS_KEY_Z85_LEN + 1], err[4400];

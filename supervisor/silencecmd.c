@@ -61,18 +61,32 @@ too_long:
     return -1;
 }
 
+/* The usage, printed after a usage error. */
 static const char USAGE[] =
     "usage: clockwerk -c FILE silence add ENDPOINT --for DURATION --reason TEXT [--by NAME]\n"
     "       clockwerk -c FILE silence add --group GROUP --for DURATION --reason TEXT [--by NAME]\n"
     "       clockwerk -c FILE silence add --all --for DURATION --reason TEXT [--by NAME]\n"
     "       clockwerk -c FILE silence list [--json]\n"
     "       clockwerk -c FILE silence remove ID [--by NAME]\n"
-    "       clockwerk -c FILE ack ALERT_ID [--by NAME]\n"
+    "       clockwerk -c FILE ack ALERT_ID [--by NAME]\n";
+
+/* --help (of silence and of ack: one manual page, clockwerk-silence(1), documents the same options; tests/e2e/
+ * test_manpages.py compares them). */
+static const char HELP[] =
+    "  -c, --config FILE     the configuration of the running Clockwerk (also after the command)\n"
+    "      --group GROUP     add: silence every endpoint of the group\n"
+    "      --all             add: silence every endpoint\n"
+    "      --for DURATION    add: how long: 90s, 30m, 2h, 1d, 1h30m (at most 365d)\n"
+    "      --reason TEXT     add: why (required: whoever sees the silence later must know)\n"
+    "      --by NAME         who you act for (default $SUDO_USER, else $USER); the alerter records it with the\n"
+    "                        user that ran the command\n"
+    "      --json            list: the silences as JSON\n"
+    "  -h, --help            print this help and exit\n"
     "A silence keeps the alerts of an endpoint (its name or URL), of a group or of every endpoint from being sent\n"
-    "until it ends; they are still recorded. DURATION: 90s, 30m, 2h, 1d, 1h30m (at most 365d). `ack` acknowledges\n"
-    "the open incident an alert belongs to: no more reminders or escalations for it. NAME: who you act for (default\n"
-    "$SUDO_USER, else $USER); the alerter records it with the user that ran the command. The running alerter\n"
-    "answers on RUN_DIR/alerter.ctl (docs/operations.md \"Silences and acknowledgement\").\n";
+    "until it ends; they are still recorded. `ack` acknowledges the open incident an alert belongs to: no more\n"
+    "reminders or escalations for it. The running alerter answers on RUN_DIR/alerter.ctl (docs/operations.md\n"
+    "\"Silences and acknowledgement\").\n"
+    "exit status: 0 done; 1 refused by the alerter, no alerter running, or FILE unreadable; 2 a usage error\n";
 
 struct silence_args {
     const char *config, *command, *sub; /* sub: add, list, remove (silence only) */
@@ -268,6 +282,7 @@ int silencecmd_run(int argc, char **argv)
     int rc = parse_args(argc, argv, &a);
     if (rc != 0 || a.help) {
         fputs(USAGE, rc ? stderr : stdout);
+        if (rc == 0) fputs(HELP, stdout);
         return rc;
     }
     const char *problem = usage_problem(&a);

@@ -58,6 +58,7 @@ struct tap {
     bool stop;                    /* SIGINT/SIGTERM, or --count reached */
 };
 
+/* The usage; clockwerk-tap(1) documents the same options (tests/e2e/test_manpages.py compares them). */
 static void usage(FILE *to)
 {
     fprintf(to, "usage: clockwerk-tap -c FILE [--json] [--filter TEXT] [--location NAME] [--stats] [--locations]\n"
@@ -69,7 +70,11 @@ static void usage(FILE *to)
                 "  -s, --stats         also print the processes' stats messages (and the tap's own) and the\n"
                 "                      locations' states\n"
                 "  -L, --locations     also print the locations' states (the alerter's, once a second)\n"
-                "  -n, --count N       exit after N result lines\n");
+                "  -n, --count N       exit after N result lines\n"
+                "  -V, --version       print the version and exit\n"
+                "  -h, --help          print this help and exit\n"
+                "Prints what a running Clockwerk's relay publishes on bus.tap_address: one line per check result and\n"
+                "alert; ends on SIGINT, SIGTERM or SIGHUP (exit 0). The manual: clockwerk-tap(1).\n");
 }
 
 static void parse_args(int argc, char **argv, struct options *o)
@@ -389,8 +394,10 @@ static void warn_unknown_location(const struct cw_config *cfg, const char *locat
         if (w < 0 || (size_t)w >= sizeof known - used) break;
         used += (size_t)w;
     }
-    fprintf(stderr, "clockwerk-tap: no location is named '%s' in this configuration (the known ones: %s); waiting "
-            "for its checks anyway\n", location, used ? known : "none");
+    fprintf(stderr,
+            "clockwerk-tap: no location is named '%s' in this configuration (the known ones: %s); waiting "
+            "for its checks anyway\n",
+            location, used ? known : "none");
 }
 
 static struct bus *open_bus(const char *config, const char *location, char **address)
@@ -409,8 +416,10 @@ static struct bus *open_bus(const char *config, const char *location, char **add
     }
     if (config_is_probe_host(cfg)) {
         config_free(cfg);
-        fprintf(stderr, "clockwerk-tap: %s is a probe host's (bus.central_address), which has no relay: run the tap "
-                "with the central host's file, whose relay sees every location\n", config);
+        fprintf(stderr,
+                "clockwerk-tap: %s is a probe host's (bus.central_address), which has no relay: run the tap "
+                "with the central host's file, whose relay sees every location\n",
+                config);
         exit(1);
     }
     if (!cfg->tap_address || !cfg->tap_address[0]) {

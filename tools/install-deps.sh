@@ -14,6 +14,7 @@ clang libclang-rt-14-dev procps psmisc stress-ng prometheus
 chromium python3-websocket python3-jsonschema python3-yaml unbound nftables iproute2 exim4-daemon-light"
 TEST_PKGS="$TEST_PKGS bash-completion" # issue 17: tests/e2e/test_install.py loads the completion as bash does
 TEST_PKGS="$TEST_PKGS debhelper lintian fakeroot dpkg-dev" # issue 17: make deb, tests/e2e/test_package.py
+TEST_PKGS="$TEST_PKGS mandoc" # issue 17: the man pages' lint (tests/e2e/test_manpages.py)
 BENCH_PKGS="nginx-light python3-aiohttp prometheus-blackbox-exporter valgrind hyperfine wrk"
 
 case "${1:-run}" in

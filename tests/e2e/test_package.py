@@ -1,7 +1,7 @@
 """tests/e2e/test_package.py — the Debian package (debian/, `make deb`) built, checked and installed for real.
 
 `make deb` builds build/deb/clockwerk_VERSION_ARCH.deb (cached: a second run with the same sources is quick),
-lintian finds no error in it, `apt-get install ./…deb` installs it on this machine, the installed configuration
+lintian finds no error in it (its warnings and infos are exactly those docs/install.md lists with why they stay), `apt-get install ./…deb` installs it on this machine, the installed configuration
 passes `clockwerk -t` as the clockwerk user, and the installed programs (/usr/bin/clockwerk, its children from
 /usr/libexec/clockwerk) run a short pipeline as that user: a target on loopback, results stored in a SQLite
 database in /var/lib/clockwerk. Then `apt-get purge` on every path, and nothing of the package is left: no file
@@ -22,6 +22,7 @@ import glob
 import grp
 import os
 import pwd
+import re
 import stat
 import subprocess
 
@@ -110,6 +111,27 @@ def purge_and_check(files):
     check(user_exists(), "the purge removed the clockwerk user (Debian keeps system users)")
 
 
+def documented_lintian_tags():
+    """{(letter, tag)} of the table in docs/install.md "Debian package" (rows like | W `tag` | why |)."""
+    with open(os.path.join(REPO, "docs", "install.md")) as f:
+        text = f.read()
+    section = text.split("## Debian package", 1)[1].split("\n## ", 1)[0]
+    return set(re.findall(r"^\| ([EWI]) `([a-z0-9.+-]+)`", section, re.M))
+
+
+def check_lintian(deb):
+    """No error, and every warning and info tag listed in docs/install.md with why it stays (and no more)."""
+    code, out = run(["lintian", "--fail-on", "error", "--display-info", deb], timeout_s=deadline(300), ok=False)
+    check(code == 0, "lintian found errors in %s:\n%s" % (deb, out[-4000:]))
+    found = set(re.findall(r"^([EWI]): clockwerk: ([a-z0-9.+-]+)", out, re.M))
+    documented = documented_lintian_tags()
+    check(found <= documented, "lintian tags not in docs/install.md 'Debian package' (fix them or say why they "
+          "stay): %s" % sorted(found - documented))
+    check(documented <= found, "docs/install.md 'Debian package' lists lintian tags it no longer reports: %s"
+          % sorted(documented - found))
+    note("lintian: %s" % (", ".join("%s %s" % t for t in sorted(found)) or "nothing"))
+
+
 def user_exists():
     try:
         pwd.getpwnam(PACKAGE)
@@ -184,10 +206,7 @@ def run_pipeline(d):
 @timeout(1200)
 def test_package_install_run_purge():
     deb = build_deb()
-    code, out = run(["lintian", "--fail-on", "error", deb], timeout_s=deadline(300), ok=False)
-    check(code == 0, "lintian found errors in %s:\n%s" % (deb, out[-4000:]))
-    tags = [line for line in out.splitlines() if line[:2] in ("W:", "I:", "E:")]
-    note("lintian: %s" % ("; ".join(tags) if tags else "nothing"))
+    check_lintian(deb)
 
     if installed():                            # a run killed before its purge
         run(["apt-get", "purge", "-y", "-q", PACKAGE], timeout_s=deadline(180))
@@ -198,6 +217,7 @@ def test_package_install_run_purge():
             run(["apt-get", "install", "-y", "-q", "--no-install-recommends", deb], timeout_s=deadline(300))
         files = package_files()
         check_installed_layout()
+        check(enablement_left(), "the unit was not enabled on install (deb-systemd-helper)")
         code, out = run(as_clockwerk(["/usr/bin/clockwerk", "-t", "-c", CONF]), ok=False)
         check(code == 0, "clockwerk -t -c %s as clockwerk exited %d:\n%s" % (CONF, code, out))
         with tempdir() as d:

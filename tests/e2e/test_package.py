@@ -1,10 +1,11 @@
 """tests/e2e/test_package.py — the Debian package (debian/, `make deb`) built, checked and installed for real.
 
 `make deb` builds build/deb/clockwerk_VERSION_ARCH.deb (cached: a second run with the same sources is quick),
-lintian finds no error in it (its warnings and infos are exactly those docs/install.md lists with why they stay), `apt-get install ./…deb` installs it on this machine, the installed configuration
-passes `clockwerk -t` as the clockwerk user, and the installed programs (/usr/bin/clockwerk, its children from
-/usr/libexec/clockwerk) run a short pipeline as that user: a target on loopback, results stored in a SQLite
-database in /var/lib/clockwerk. Then `apt-get purge` on every path, and nothing of the package is left: no file
+lintian finds no error in it (its warnings and infos are exactly those docs/install.md lists with why they
+stay), `apt-get install ./…deb` installs it on this machine, the installed configuration passes `clockwerk -t`
+as the clockwerk user, and the installed programs (/usr/bin/clockwerk, its children from /usr/libexec/clockwerk)
+run a short pipeline as that user: a target on loopback, results stored in a SQLite database in
+/var/lib/clockwerk. Then `apt-get purge` on every path, and nothing of the package is left: no file
 of its `dpkg -L` list, no /etc/clockwerk, no /var/lib/clockwerk, no enablement symlink of its unit.
 
 The clockwerk user and group survive the purge (Debian's practice for system users, debian/clockwerk.postrm
@@ -65,7 +66,8 @@ def build_deb():
     """make deb (nocheck: `make test` runs the unit tests itself); returns the .deb's path."""
     arch = run(["dpkg-architecture", "-qDEB_HOST_ARCH"])[1].strip()
     deb = os.path.join(DEB_DIR, "clockwerk_%s_%s.deb" % (package_version(), arch))
-    _, out = run(["make", "--no-print-directory", "-C", REPO, "deb"], timeout_s=deadline(900), env={"DEB_BUILD_OPTIONS": "nocheck"})
+    _, out = run(["make", "--no-print-directory", "-C", REPO, "deb"], timeout_s=deadline(900),
+                 env={"DEB_BUILD_OPTIONS": "nocheck"})
     note(out.strip().splitlines()[-1] if out.strip() else "make deb said nothing")
     check(os.path.isfile(deb), "make deb did not produce %s" % deb)
     return deb

@@ -9,7 +9,8 @@
  * except while the loop sleeps in sig_wait() (ppoll with a mask), so every event is handled here, in
  * order: run_dir and its lock still in place (rundir.c: recreated when deleted), stop (first of the
  * signals, so that children ended by a group-wide signal are not taken for crashes), reap children,
- * reload, start what is due, then sleep until the next due start or deadline (at most 1 s). */
+ * reload, the children's readiness messages and what systemd is told (readiness.h, notify.h: before a stop
+ * can end the loop), start what is due, then sleep until the next due start or deadline (at most 1 s). */
 #include "common/base/util.h"
 #include "common/config/config.h"
 #include "common/base/clock.h"

@@ -304,7 +304,8 @@ def test_unit_verifies_and_scores_ok():
     check(shutil.which("systemd-analyze"), "systemd-analyze is not installed (apt-get install systemd)")
     with tempdir() as d:
         path, text = _staged_unit(d)
-        for line in ("Type=notify", "NotifyAccess=main", "WatchdogSec=", "KillMode=mixed", "User=clockwerk",
+        for line in ("Type=notify", "NotifyAccess=main", "WatchdogSec=", "WatchdogSignal=SIGTERM", "KillMode=mixed",
+                     "User=clockwerk",
                      "RuntimeDirectory=clockwerk", "StateDirectory=clockwerk", "AmbientCapabilities=CAP_NET_RAW",
                      "CapabilityBoundingSet=CAP_NET_RAW", "ProtectSystem=strict", "NoNewPrivileges=yes"):
             check(re.search(r"(?m)^" + re.escape(line), text), "the unit has no %s" % line)

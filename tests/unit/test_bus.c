@@ -361,7 +361,8 @@ static void test_relay_bad_address(void **state)
     struct bus *bus = bus_new(err, sizeof err);
     assert_non_null(bus);
     assert_int_equal(
-        bus_relay_run(bus, "ipc://relative.sock", "ipc:///tmp/x.sock", -1, NULL, NULL, NULL, NULL, err, sizeof err), -1);
+        bus_relay_run(bus, "ipc://relative.sock", "ipc:///tmp/x.sock", -1, NULL, NULL, NULL, NULL, err, sizeof err),
+        -1);
     assert_non_null(strstr(err, "absolute"));
     bus_free(bus);
 }

@@ -19,6 +19,7 @@ package, not those of CLOCKWERK_BIN, so the sanitizer pass would only repeat it.
 """
 
 import contextlib
+import fcntl
 import glob
 import grp
 import os
@@ -36,6 +37,9 @@ DEB_DIR = os.path.join(REPO, "build", "deb")
 CONF = "/etc/clockwerk/clockwerk.conf"
 STATE_DIR = "/var/lib/clockwerk"
 POLICY_RC = "/usr/sbin/policy-rc.d"
+# Held for the whole test: another checkout's run of this test (its own runner: @alone does not see it) waits,
+# since the package, the clockwerk user and /etc/clockwerk are the machine's, not the checkout's.
+MACHINE_LOCK = "/run/lock/clockwerk-test-package.lock"
 UNIT = "clockwerk.service"
 # Directories the package owns alone: gone after the purge.
 OWN_DIRS = ("/etc/clockwerk", "/usr/libexec/clockwerk", "/usr/share/doc/clockwerk", STATE_DIR)
@@ -71,6 +75,24 @@ def build_deb():
     note(out.strip().splitlines()[-1] if out.strip() else "make deb said nothing")
     check(os.path.isfile(deb), "make deb did not produce %s" % deb)
     return deb
+
+
+@contextlib.contextmanager
+def machine_lock():
+    """The machine-wide lock of this test (MACHINE_LOCK), waited for with a generous deadline."""
+    fd = os.open(MACHINE_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        def taken():
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                return False
+        wait_for(taken, deadline(900), "the package test of another checkout to end (%s)" % MACHINE_LOCK,
+                 interval=0.5)
+        yield
+    finally:
+        os.close(fd)
 
 
 @contextlib.contextmanager
@@ -203,16 +225,8 @@ def run_pipeline(d):
         note("pipeline as clockwerk: children %s, results in %s" % (sorted(titles), db))
 
 
-@alone
-@plain_only("it builds and installs its own binaries (make deb); the sanitizer pass would repeat the same test")
-@timeout(1200)
-def test_package_install_run_purge():
-    deb = build_deb()
-    check_lintian(deb)
-
-    if installed():                            # a run killed before its purge
-        run(["apt-get", "purge", "-y", "-q", PACKAGE], timeout_s=deadline(180))
-    user_before = user_exists()
+def install_run_purge(deb):
+    """apt-get install, the checks, the pipeline; apt-get purge and its checks on every path."""
     files = []
     try:
         with services_refused():
@@ -225,9 +239,22 @@ def test_package_install_run_purge():
         with tempdir() as d:
             run_pipeline(d)
     finally:
+        if installed() or files:
+            purge_and_check(files)
+
+
+@alone
+@plain_only("it builds and installs its own binaries (make deb); the sanitizer pass would repeat the same test")
+@timeout(1200)
+def test_package_install_run_purge():
+    with machine_lock():
+        deb = build_deb()
+        check_lintian(deb)
+        if installed():                            # a run killed before its purge
+            run(["apt-get", "purge", "-y", "-q", PACKAGE], timeout_s=deadline(180))
+        user_before = user_exists()
         try:
-            if installed() or files:
-                purge_and_check(files)
+            install_run_purge(deb)
         finally:
             if not user_before and user_exists():
                 run(["deluser", "--system", "--quiet", PACKAGE])

@@ -25,6 +25,7 @@ import grp
 import os
 import pwd
 import re
+import shutil
 import stat
 import subprocess
 
@@ -132,6 +133,9 @@ def purge_and_check(files):
     left = [d for d in OWN_DIRS if os.path.lexists(d)]
     check(not left, "directories of the package left after the purge: %s" % left)
     check(not enablement_left(), "the unit's enablement left after the purge: %s" % enablement_left())
+    for path in (STATE_DIR, CONF):
+        check(run(["dpkg-statoverride", "--list", path], ok=False)[0] != 0,
+              "the purge left the dpkg-statoverride of %s" % path)
     check(user_exists(), "the purge removed the clockwerk user (Debian keeps system users)")
 
 
@@ -183,6 +187,10 @@ def check_installed_layout():
     check(st.st_uid == user.pw_uid and st.st_gid == group.gr_gid and stat.S_IMODE(st.st_mode) == 0o750,
           "%s is not clockwerk:clockwerk 0750: uid %d gid %d mode %o" % (STATE_DIR, st.st_uid, st.st_gid,
                                                                      stat.S_IMODE(st.st_mode)))
+    for path, want in ((STATE_DIR, "clockwerk clockwerk 0750 " + STATE_DIR), (CONF, "root clockwerk 0640 " + CONF)):
+        code, out = run(["dpkg-statoverride", "--list", path], ok=False)
+        check(code == 0 and out.strip() == want, "dpkg-statoverride --list %s: exit %d, %r; want %r"
+              % (path, code, out, want))
     st = os.stat(CONF)
     check(st.st_uid == 0 and st.st_gid == group.gr_gid and stat.S_IMODE(st.st_mode) == 0o640,
           "%s is not root:clockwerk 0640 (it may hold passwords): uid %d gid %d mode %o"
@@ -241,6 +249,98 @@ def install_run_purge(deb):
     finally:
         if installed() or files:
             purge_and_check(files)
+
+
+# Stand-ins for what the maintainer scripts run, for test_maintainer_scripts_apply_modes_once: each logs its
+# call; dpkg-statoverride keeps its overrides in a file and refuses a second --add as the real one does;
+# getent/adduser share a flag file for the user.
+STUBS = {
+    "getent": '[ -e "$STUBSTATE/user" ]',
+    "adduser": ': > "$STUBSTATE/user"',
+    "chown": ":", "chmod": ":", "rm": ":",
+    "dpkg-statoverride": """db="$STUBSTATE/overrides"; touch "$db"
+case "$1" in
+--list) grep -q " $2\$" "$db" ;;
+--update) shift; [ "$1" = --add ] || exit 9; shift
+    if grep -q " $4\$" "$db"; then echo "dpkg-statoverride: error: an override for '$4' already exists" >&2; exit 2; fi
+    echo "$*" >> "$db" ;;
+--remove) grep -v " $2\$" "$db" > "$db.new" || true; mv "$db.new" "$db" ;;
+*) exit 9 ;;
+esac""",
+}
+# In a private mount namespace, with tmpfs over /etc, /var/lib and /run: nothing of the machine can be touched
+# even by a script that bypassed the stubs.
+SCRIPT_SANDBOX = ("mount -t tmpfs tmpfs /etc && mount -t tmpfs tmpfs /var/lib && mount -t tmpfs tmpfs /run && "
+                  "mkdir /etc/clockwerk /var/lib/clockwerk && : > /etc/clockwerk/clockwerk.conf && "
+                  'exec /bin/sh "$@"')
+
+
+def _run_maintainer_script(stubs, state, script, *args):
+    """debian/clockwerk.SCRIPT ARGS in the sandbox with the stubs first on PATH; returns the calls it made."""
+    calls = os.path.join(state, "calls")
+    if os.path.exists(calls):
+        os.unlink(calls)
+    env = {"PATH": stubs + ":/usr/sbin:/usr/bin:/sbin:/bin", "STUBSTATE": state}
+    p = subprocess.run(["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", SCRIPT_SANDBOX,
+                        "sh", os.path.join(REPO, "debian", "clockwerk." + script)] + list(args),
+                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+                       timeout=deadline(30))
+    out = p.stdout.decode("utf-8", "replace")
+    check(p.returncode == 0, "%s %s exited %d:\n%s" % (script, " ".join(args), p.returncode, out))
+    if not os.path.exists(calls):
+        return []
+    with open(calls) as f:
+        return [c for c in f.read().splitlines() if not c.startswith(("getent", "dpkg-statoverride --list"))]
+
+
+@plain_only("it runs debian/'s maintainer scripts with stand-in commands, no binary under test")
+@timeout(60)
+def test_maintainer_scripts_apply_modes_once():
+    """postinst gives /var/lib/clockwerk and the configuration their owners and modes through dpkg-statoverride on
+    the first install only (so dpkg keeps them on every unpack and an operator's change stands); a later configure
+    (upgrade, dpkg-reconfigure) changes no owner or mode; every script is idempotent; purge removes the overrides
+    (fails before: every configure ran chown root:clockwerk and chmod 0640 on the conffile, undoing the
+    operator's change, and no override was registered)."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        note("not root or no unshare: the maintainer scripts cannot be sandboxed; nothing checked")
+        return
+    with tempdir() as d:
+        stubs, state = os.path.join(d, "stubs"), os.path.join(d, "state")
+        os.makedirs(stubs)
+        os.makedirs(state)
+        for name, body in STUBS.items():
+            with open(os.path.join(stubs, name), "w") as f:
+                f.write('#!/bin/sh\necho "%s $*" >> "$STUBSTATE/calls"\n%s\n' % (name, body))
+            os.chmod(os.path.join(stubs, name), 0o755)
+        overrides = os.path.join(state, "overrides")
+
+        def registered():
+            if not os.path.exists(overrides):
+                return []
+            with open(overrides) as f:
+                return sorted(f.read().splitlines())
+        want = ["clockwerk clockwerk 0750 /var/lib/clockwerk", "root clockwerk 0640 /etc/clockwerk/clockwerk.conf"]
+
+        calls = _run_maintainer_script(stubs, state, "postinst", "configure", "")
+        check(any(c.startswith("adduser --system") for c in calls), "the first install made no user: %s" % calls)
+        check(registered() == want, "overrides after the first install: %s, want %s" % (registered(), want))
+        calls = _run_maintainer_script(stubs, state, "postinst", "configure", "")    # a rerun after a failure
+        check(calls == [], "a second first-install configure did %s" % calls)
+        os.unlink(overrides)                          # the operator dropped them and set modes of their own
+        for version in ("0.1.0-1", "0.0.9-1"):        # dpkg-reconfigure, an upgrade
+            calls = _run_maintainer_script(stubs, state, "postinst", "configure", version)
+            check(calls == [], "postinst configure %s changed owners or modes: %s" % (version, calls))
+        check(registered() == [], "postinst configure re-registered overrides: %s" % registered())
+
+        _run_maintainer_script(stubs, state, "postinst", "configure", "")
+        for args in (["remove"], ["upgrade", "0.1.0-1"]):
+            calls = _run_maintainer_script(stubs, state, "postrm", *args)
+            check(calls == [] and registered() == want, "postrm %s did %s" % (" ".join(args), calls))
+        calls = _run_maintainer_script(stubs, state, "postrm", "purge")
+        check(registered() == [] and "rm -rf /var/lib/clockwerk" in calls,
+              "after postrm purge: overrides %s, calls %s" % (registered(), calls))
+        check(_run_maintainer_script(stubs, state, "postrm", "purge") == ["rm -rf /var/lib/clockwerk"],
+              "a second purge did more than the rm")
 
 
 @alone

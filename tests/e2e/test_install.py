@@ -10,7 +10,8 @@ install, run for real from a DESTDIR under the test's directory:
   in LIBEXECDIR too;
 - the installed sample keeps run_dir's state (a silence) across a stop, the system emptying /run, and a start;
 - a second install keeps a changed clockwerk.conf; uninstall removes every file install put there and keeps the
-  changed clockwerk.conf (saying so), and removes it once it is the shipped sample again.
+  changed clockwerk.conf (saying so), and removes it once it is the shipped sample again; it refuses while the
+  unit it would remove is enabled (FORCE=1 overrides).
 - the installed bash completion, loaded by bash-completion from BASHCOMPDIR (and sourced alone), completes
   subcommands, options, files and endpoint names (`clockwerk -c FILE --list-endpoints`), driven through
   COMP_WORDS/COMP_CWORD as bash drives it.
@@ -337,6 +338,47 @@ def test_reinstall_keeps_config_and_uninstall_removes_the_rest():
               "uninstall left the directory usr/local/etc/clockwerk")
         rc, out = make("uninstall", root)
         check(rc == 0, "a second make uninstall (nothing installed) failed (exit %d):\n%s" % (rc, out))
+
+
+def _enable_unit(root, unitdir):
+    """What `systemctl enable clockwerk` leaves in root (through systemctl --root when it can): the link."""
+    link = os.path.join(root, "etc/systemd/system/multi-user.target.wants/clockwerk.service")
+    if shutil.which("systemctl"):
+        subprocess.run(["systemctl", "--root=" + root, "enable", "clockwerk.service"], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=deadline(30))
+    if not os.path.islink(link):
+        os.makedirs(os.path.dirname(link), exist_ok=True)
+        os.symlink(os.path.join(unitdir, "clockwerk.service"), link)
+    return link
+
+
+def test_uninstall_refuses_while_the_unit_is_enabled():
+    """make uninstall with the unit it would remove still enabled (its link under DESTDIR/etc/systemd/system)
+    removes nothing and says to run `systemctl disable --now clockwerk` first; once disabled it uninstalls; FORCE=1
+    uninstalls anyway, saying so (fails before: the unit was removed under an enabled, maybe running, service)."""
+    if not os.path.exists(os.path.join(REPO, "etc/systemd/clockwerk.service.in")):
+        note("no unit in this tree: nothing to check")
+        return
+    with tempdir() as d:
+        root = os.path.join(d, "root")
+        install(root)
+        unit = os.path.join(root, "usr/local/lib/systemd/system/clockwerk.service")
+        link = _enable_unit(root, "/usr/local/lib/systemd/system")
+        before = installed_files(root)
+        rc, out = make("uninstall", root)
+        check(rc != 0 and "systemctl disable --now clockwerk" in out and "nothing removed" in out,
+              "make uninstall with the unit enabled: exit %d\n%s" % (rc, out))
+        check(installed_files(root) == before, "a refused uninstall removed %s" % sorted(set(before) - set(
+            installed_files(root))))
+        os.unlink(link)                          # systemctl disable
+        rc, out = make("uninstall", root)
+        check(rc == 0 and not os.path.exists(unit), "make uninstall once disabled: exit %d\n%s" % (rc, out))
+
+        install(root)
+        _enable_unit(root, "/usr/local/lib/systemd/system")
+        rc, out = make("uninstall", root, "FORCE=1")
+        check(rc == 0 and not os.path.exists(unit) and "FORCE=1" in out,
+              "make uninstall FORCE=1 with the unit enabled: exit %d\n%s" % (rc, out))
 
 
 # Loads the installed completion the way bash-completion does on a first <Tab> (from XDG_DATA_DIRS, by the

@@ -10,7 +10,10 @@ of its `dpkg -L` list, no /etc/clockwerk, no /var/lib/clockwerk, no enablement s
 
 The clockwerk user and group survive the purge (Debian's practice for system users, debian/clockwerk.postrm
 says why): the test checks that, then removes them itself when they did not exist before it, so the machine
-is left as the test found it. The service is never started: a policy-rc.d that refuses every start is put in
+is left as the test found it. Whether they existed is recorded before the install in a marker (MARKER), so a run
+killed half-way is cleaned up by the next one (purge, user, group). A clockwerk package, /etc/clockwerk or
+/var/lib/clockwerk the test did not install (no marker) is someone's real install: the test fails at once, saying
+so, rather than purge it with its data. The service is never started: a policy-rc.d that refuses every start is put in
 place for the install when the machine has none (as tools/install-deps.sh does), and this machine does not run
 systemd anyway.
 
@@ -22,6 +25,7 @@ import contextlib
 import fcntl
 import glob
 import grp
+import json
 import os
 import pwd
 import re
@@ -41,6 +45,12 @@ POLICY_RC = "/usr/sbin/policy-rc.d"
 # Held for the whole test: another checkout's run of this test (its own runner: @alone does not see it) waits,
 # since the package, the clockwerk user and /etc/clockwerk are the machine's, not the checkout's.
 MACHINE_LOCK = "/run/lock/clockwerk-test-package.lock"
+# Written before the install, removed once the package is purged and the user and group the test made are gone:
+# whether the clockwerk user and group existed before. A run that finds it cleans up after a killed one; a
+# clockwerk package or directory found without it is someone's, and the test refuses to run. In /run/lock, like
+# the lock, so that every checkout on the machine sees it (a reboot loses it: a package left installed by a
+# killed run is then refused, and purged by hand).
+MARKER = "/run/lock/clockwerk-test-package.state"
 UNIT = "clockwerk.service"
 # Directories the package owns alone: gone after the purge.
 OWN_DIRS = ("/etc/clockwerk", "/usr/libexec/clockwerk", "/usr/share/doc/clockwerk", STATE_DIR)
@@ -343,20 +353,75 @@ def test_maintainer_scripts_apply_modes_once():
               "a second purge did more than the rm")
 
 
+def dpkg_state():
+    """The package's state in dpkg ("installed", "config-files", "half-installed", ...; "not-installed")."""
+    code, out = run(["dpkg-query", "-W", "-f=${db:Status-Status}", PACKAGE], ok=False)
+    return out.strip() if code == 0 and out.strip() else "not-installed"
+
+
+def read_marker():
+    """The marker of a run that installed the package ({"user_before": bool, "group_before": bool}), or None."""
+    try:
+        with open(MARKER) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return None
+    except ValueError:
+        return {"user_before": True, "group_before": True}   # unreadable: remove nothing that may be someone's
+
+
+def write_marker(marker):
+    tmp = MARKER + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(marker, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.rename(tmp, MARKER)
+
+
+def group_exists():
+    return any(g.gr_name == PACKAGE for g in grp.getgrall())
+
+
+def undo_test_install(marker):
+    """Purges the package if dpkg knows it, removes the user and group unless they existed before the run that
+    wrote the marker, then the marker: a run killed half-way is cleaned up by the next."""
+    if dpkg_state() != "not-installed":
+        run(["apt-get", "purge", "-y", "-q", PACKAGE], timeout_s=deadline(180))
+    if not marker["user_before"] and user_exists():
+        run(["deluser", "--system", "--quiet", PACKAGE])
+    if not marker["group_before"] and group_exists():
+        run(["delgroup", "--system", "--quiet", PACKAGE])
+    os.unlink(MARKER)
+
+
+def refuse_foreign_install():
+    """Fails when the machine has a clockwerk this test did not install: the purge would delete its data."""
+    state = dpkg_state()
+    check(state == "not-installed",
+          "the %s package is on this machine (dpkg: %s) and this test did not install it (no %s): its purge would "
+          "delete /etc/clockwerk and /var/lib/clockwerk. Run this test on a machine without Clockwerk installed, or "
+          "`apt-get purge %s` first if it is a leftover" % (PACKAGE, state, MARKER, PACKAGE))
+    left = [path for path in ("/etc/clockwerk", STATE_DIR) if os.path.lexists(path)]
+    check(not left, "%s exist on this machine (an install by hand?) and this test did not make them (no %s): the "
+          "package's purge would delete them. Move them away first" % (" and ".join(left), MARKER))
+
+
 @alone
 @plain_only("it builds and installs its own binaries (make deb); the sanitizer pass would repeat the same test")
 @timeout(1200)
 def test_package_install_run_purge():
     with machine_lock():
+        marker = read_marker()
+        if marker is not None:                     # a run killed before its cleanup
+            note("cleaning up after a killed run (%s): %s" % (MARKER, marker))
+            undo_test_install(marker)
+        refuse_foreign_install()
         deb = build_deb()
         check_lintian(deb)
-        if installed():                            # a run killed before its purge
-            run(["apt-get", "purge", "-y", "-q", PACKAGE], timeout_s=deadline(180))
-        user_before = user_exists()
+        marker = {"user_before": user_exists(), "group_before": group_exists()}
+        write_marker(marker)                       # before the install: a kill from here on is undone next time
         try:
             install_run_purge(deb)
         finally:
-            if not user_before and user_exists():
-                run(["deluser", "--system", "--quiet", PACKAGE])
-            if not user_before and any(g.gr_name == PACKAGE for g in grp.getgrall()):
-                run(["delgroup", "--system", "--quiet", PACKAGE])
+            undo_test_install(marker)

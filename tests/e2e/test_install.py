@@ -294,7 +294,7 @@ def test_installed_sample_keeps_state_across_stop_and_start():
             check(m, "no silence id in %r" % out)
             cw.stop()
         shutil.rmtree(os.path.join(d, "run"), ignore_errors=True)
-        with Clockwerk(cfg, d, bin_dir=bindir) as cw:
+        with Clockwerk(cfg, d, name="again", bin_dir=bindir) as cw:     # a log of its own: wait_log sees this start
             cw.wait_ready(titles=alerter)
             cw.wait_log(r"alerter running")
             listed = _installed_cli(bindir, cw.conf_path, "silence", "list", "--json")

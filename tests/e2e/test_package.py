@@ -197,10 +197,12 @@ def check_installed_layout():
     check(st.st_uid == user.pw_uid and st.st_gid == group.gr_gid and stat.S_IMODE(st.st_mode) == 0o750,
           "%s is not clockwerk:clockwerk 0750: uid %d gid %d mode %o" % (STATE_DIR, st.st_uid, st.st_gid,
                                                                      stat.S_IMODE(st.st_mode)))
-    for path, want in ((STATE_DIR, "clockwerk clockwerk 0750 " + STATE_DIR), (CONF, "root clockwerk 0640 " + CONF)):
+    for path, want in ((STATE_DIR, ["clockwerk", "clockwerk", 0o750]), (CONF, ["root", "clockwerk", 0o640])):
         code, out = run(["dpkg-statoverride", "--list", path], ok=False)
-        check(code == 0 and out.strip() == want, "dpkg-statoverride --list %s: exit %d, %r; want %r"
-              % (path, code, out, want))
+        words = out.split()
+        check(code == 0 and len(words) == 4 and words[:2] + [int(words[2], 8)] == want and words[3] == path,
+              "dpkg-statoverride --list %s: exit %d, %r; want %s %s %04o" % (path, code, out, want[0], want[1],
+                                                                           want[2]))
     st = os.stat(CONF)
     check(st.st_uid == 0 and st.st_gid == group.gr_gid and stat.S_IMODE(st.st_mode) == 0o640,
           "%s is not root:clockwerk 0640 (it may hold passwords): uid %d gid %d mode %o"

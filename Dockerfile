@@ -37,15 +37,14 @@ LABEL org.opencontainers.image.title="Clockwerk" \
       org.opencontainers.image.description="Uptime monitor: HTTP, TCP, DNS, TLS, ICMP and push checks with alerts"
 COPY etc/container/runtime-packages /tmp/clockwerk-image/runtime-packages
 COPY --from=build /clockwerk.deb /tmp/clockwerk-image/clockwerk.deb
-# apt installs the .deb with its dependencies and the listed packages. /run/clockwerk (run_dir of the sample and
-# of compose's configuration: pid file, snapshots, sockets) is the clockwerk user's, as systemd's
-# RuntimeDirectory= makes it on a host; /var/lib/clockwerk (the volume) is its too.
+# apt installs the .deb with its dependencies and the listed packages. /var/lib/clockwerk (the volume) is the
+# clockwerk user's: the database, and run_dir /var/lib/clockwerk/run of the sample and of compose's configuration
+# (the supervisor makes it: pid file, sockets, and the silences, open incidents and spools an update must keep).
 RUN set -eu; \
     export DEBIAN_FRONTEND=noninteractive; \
     apt-get update; \
     sed 's/#.*//' /tmp/clockwerk-image/runtime-packages \
         | xargs apt-get install -y --no-install-recommends /tmp/clockwerk-image/clockwerk.deb; \
-    install -d -o clockwerk -g clockwerk -m 0700 /run/clockwerk; \
     install -d -o clockwerk -g clockwerk -m 0750 /var/lib/clockwerk; \
     rm -rf /var/lib/apt/lists/* /tmp/clockwerk-image; \
     clockwerk --version

@@ -292,8 +292,25 @@ endif
 .PHONY: FORCE
 FORCE:
 
+# Refuses (nothing removed) while the unit uninstall would remove is enabled (a link to it under
+# DESTDIR/etc/systemd/system, as `systemctl enable` makes) or, on the running system, enabled or active: removing
+# it would leave a service running without its unit and links that dangle at boot. FORCE=1 removes it anyway.
+.PHONY: uninstall-check-unit
+uninstall-check-unit:
+	@unit='$(UNITDIR)/clockwerk.service'; [ -e '$(DESTDIR)'"$$unit" ] || exit 0; why=; \
+	for l in $$(find '$(DESTDIR)/etc/systemd/system' -name clockwerk.service -type l 2>/dev/null); do \
+	  [ "$$(readlink "$$l")" != "$$unit" ] || why="$$why enabled ($$l);"; done; \
+	if [ -z '$(DESTDIR)' ] && [ -d /run/systemd/system ] && \
+	   [ "$$(systemctl show -P FragmentPath clockwerk.service 2>/dev/null)" = "$$unit" ]; then \
+	  ! systemctl -q is-enabled clockwerk.service 2>/dev/null || why="$$why enabled;"; \
+	  ! systemctl -q is-active clockwerk.service 2>/dev/null || why="$$why running;"; fi; \
+	[ -n "$$why" ] || exit 0; \
+	if [ '$(FORCE)' = 1 ]; then echo "make uninstall: FORCE=1: removing $$unit although it is$$why" >&2; exit 0; fi; \
+	echo "make uninstall: $$unit is$$why run \`systemctl disable --now clockwerk\` first, then make uninstall" \
+	  "again (FORCE=1 removes it anyway); nothing removed" >&2; exit 1
+
 # Removes what install put there; a clockwerk.conf that differs from the shipped sample is kept, and said so.
-uninstall:
+uninstall: uninstall-check-unit
 	rm -f $(addprefix '$(DESTDIR)$(BINDIR)/,$(addsuffix ',$(USER_PROGRAMS))) \
 	  $(addprefix '$(DESTDIR)$(LIBEXECDIR)/,$(addsuffix ',$(HELPER_PROGRAMS))) \
 	  $(addprefix '$(DESTDIR)$(DOCDIR)/,$(addsuffix ',$(notdir $(DOC_FILES)) examples/clockwerk.conf \

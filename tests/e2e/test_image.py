@@ -9,7 +9,8 @@ instead (tests/e2e/imagefs.py says how):
                                 is what the runtime stage's apt line installs, the config's path is where compose
                                 mounts it and what CMD reads, the database password file is compose's secret (the
                                 one PostgreSQL reads too), the HEALTHCHECK asks the web's /healthz on its port, the
-                                volume is /var/lib/clockwerk, the user clockwerk
+                                volume is /var/lib/clockwerk and run_dir (silences, incidents, spools) is in it,
+                                the user clockwerk
   test_image_rootfs_runs        `make deb`, then the SAME root filesystem as the runtime stage (mmdebstrap bookworm
                                 minbase + slim exclusions, then the stage's COPY and RUN steps: apt installs the
                                 .deb and the listed packages), cached under build/image/ by its inputs; Clockwerk
@@ -87,6 +88,10 @@ def test_image_files_agree():
     check(plan.argv() == ["clockwerk", "-c", conf_path], "ENTRYPOINT + CMD is %s" % plan.argv())
     with open(CONTAINER_CONF) as f:
         conf = f.read()
+    run_dir = _conf_value(conf, "run_dir")
+    check(any(run_dir.startswith(v.rstrip("/") + "/") for v in plan.volumes),
+          "run_dir %s is not in a VOLUME %s: the silences, open incidents and spools it holds would be lost with "
+          "the container's writable layer at every update" % (run_dir, plan.volumes))
     port = int(_conf_value(conf, "listen").rsplit(":", 1)[1])
     check(plan.healthcheck[-1] == "http://127.0.0.1:%d/healthz" % port,
           "HEALTHCHECK %s does not ask /healthz on the web's port %d" % (plan.healthcheck, port))

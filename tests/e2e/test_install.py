@@ -8,8 +8,10 @@ install, run for real from a DESTDIR under the test's directory:
   port moved into the test's directory), starts the INSTALLED children (/proc/PID/exe in LIBEXECDIR), stores checks
   of a target on loopback and of the web's own /healthz in SQLite, and `clockwerk report` finds clockwerk-report
   in LIBEXECDIR too;
+- the installed sample keeps run_dir's state (a silence) across a stop, the system emptying /run, and a start;
 - a second install keeps a changed clockwerk.conf; uninstall removes every file install put there and keeps the
-  changed clockwerk.conf (saying so), and removes it once it is the shipped sample again.
+  changed clockwerk.conf (saying so), and removes it once it is the shipped sample again; it refuses while the
+  unit it would remove is enabled (FORCE=1 overrides).
 - the installed bash completion, loaded by bash-completion from BASHCOMPDIR (and sourced alone), completes
   subcommands, options, files and endpoint names (`clockwerk -c FILE --list-endpoints`), driven through
   COMP_WORDS/COMP_CWORD as bash drives it.
@@ -200,14 +202,20 @@ def test_install_layout_and_modes():
 
 
 def _sample_for_test(text, d, port, target_url):
-    """The installed sample with its system paths and port moved into the test's directory, checking every
-    1 s, plus one endpoint on the test's target."""
-    subs = [('"/run/clockwerk"', '"%s/run"' % d), ('"/var/lib/clockwerk/clockwerk.db"', '"%s/clockwerk.db"' % d),
+    """The installed sample with its system paths moved under d (/var/lib/clockwerk/... -> d/var/lib/clockwerk/...,
+    /run/... -> d/run/...: what the system empties at a stop or a reboot stays apart from what it keeps) and its
+    port, checking every 1 s, plus one endpoint on the test's target. d/var/lib/clockwerk is made, as the unit's
+    StateDirectory= and the package make it."""
+    subs = [('"/var/lib/clockwerk/', '"%s/var/lib/clockwerk/' % d), ('"/run/', '"%s/run/' % d),
             ("127.0.0.1:8080", "127.0.0.1:%d" % port), ("check_interval = 60;", "check_interval = 1;"),
             ('name = "clockwerk web"; timeout = 5;', 'name = "clockwerk web"; timeout = 1;')]
-    for old, new in subs:
+    for old, new in subs[2:]:
         check(old in text, "the installed sample no longer has %s: update this test" % old)
+    for old, new in subs:
         text = text.replace(old, new)
+    check(not re.search(r'"/(?!/)', text.replace('"%s/' % d, "")),
+          "the installed sample names a system path this test does not move: update this test")
+    os.makedirs(os.path.join(d, "var/lib/clockwerk"), 0o750, exist_ok=True)
     healthz = 'name = "clockwerk web"; timeout = 1; }'
     check(healthz in text, "the installed sample no longer checks its web's /healthz as 'clockwerk web'")
     return text.replace(healthz, healthz + '\n    , { url = "%s"; name = "target"; timeout = 1; }' % target_url)
@@ -241,20 +249,57 @@ def test_installed_supervisor_runs_installed_children():
                       "%s (pid %d) runs %s, not the installed %s/clockwerk-%s" % (title, pid, exe, libexec, kind))
             check(os.readlink("/proc/%d/exe" % cw.pid) == os.path.join(bindir, "clockwerk"),
                   "the supervisor is not the installed one")
-            db = Sqlite(os.path.join(d, "clockwerk.db"))
-            cw.wait_count(t.url("/ok"), 2, timeout=30)
+            db = Sqlite(os.path.join(d, "var/lib/clockwerk/clockwerk.db"))
             healthz = "http://127.0.0.1:%d/healthz" % port
 
-            def healthz_up():
-                return db.try_query("SELECT count(*) FROM checks c JOIN endpoints e ON e.id = c.endpoint_id "
-                                    "WHERE e.url = ? AND c.ok = 1", (healthz,))
-            wait_for(lambda: (healthz_up() or [[0]])[0][0] >= 1, deadline(30),
+            def stored_ok(url):
+                return (db.try_query("SELECT count(*) FROM checks c JOIN endpoints e ON e.id = c.endpoint_id "
+                                     "WHERE e.url = ? AND c.ok = 1", (url,)) or [[0]])[0][0]
+            wait_for(lambda: stored_ok(t.url("/ok")) >= 2, deadline(30), "2 stored checks of %s" % t.url("/ok"))
+            wait_for(lambda: stored_ok(healthz) >= 1, deadline(30),
                      "a stored successful check of the web's own %s" % healthz)
             rep = subprocess.run([os.path.join(bindir, "clockwerk"), "report", "-c", cw.conf_path, "--json"],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=deadline(60))
             check(rep.returncode == 0 and b'"target"' in rep.stdout,
                   "clockwerk report from the installed tree: exit %d\n%s\n%s"
                   % (rep.returncode, rep.stdout[-800:], rep.stderr[-800:]))
+            cw.stop()
+
+
+def _installed_cli(bindir, conf, *args):
+    p = subprocess.run([os.path.join(bindir, "clockwerk"), "-c", conf] + list(args), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=deadline(30))
+    out, err = p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+    check(p.returncode == 0, "clockwerk %s: exit %d\n%s%s" % (" ".join(args), p.returncode, out, err))
+    return out
+
+
+def test_installed_sample_keeps_state_across_stop_and_start():
+    """With the installed sample, what run_dir holds that must outlive a stop (here a silence; the alerter's open
+    incidents and the spools live beside it) survives a stop, the system emptying /run (systemd removes a
+    RuntimeDirectory= at stop, a reboot loses the tmpfs) and a start (fails before: run_dir was /run/clockwerk, and
+    the silence was gone after the restart)."""
+    alerter = ["clockwerk: alerter"]
+    with tempdir() as d, Targets() as t:
+        root = os.path.join(d, "root")
+        install(root, "PREFIX=/usr")
+        bindir = os.path.join(root, "usr/bin")
+        with open(os.path.join(root, "etc/clockwerk/clockwerk.conf")) as f:
+            cfg = _sample_for_test(f.read(), d, free_port(), t.url("/ok"))
+        with Clockwerk(cfg, d, bin_dir=bindir) as cw:
+            cw.wait_ready(titles=alerter)
+            cw.wait_log(r"alerter running")
+            out = _installed_cli(bindir, cw.conf_path, "silence", "add", "target", "--for", "2h", "--reason", "kept")
+            m = re.search(r"added silence ([0-9a-f]{16})\b", out)
+            check(m, "no silence id in %r" % out)
+            cw.stop()
+        shutil.rmtree(os.path.join(d, "run"), ignore_errors=True)
+        with Clockwerk(cfg, d, name="again", bin_dir=bindir) as cw:     # a log of its own: wait_log sees this start
+            cw.wait_ready(titles=alerter)
+            cw.wait_log(r"alerter running")
+            listed = _installed_cli(bindir, cw.conf_path, "silence", "list", "--json")
+            check(m.group(1) in listed, "the silence %s added before the stop is gone after the start "
+                  "(run_dir on a directory the system empties?): %s" % (m.group(1), listed))
             cw.stop()
 
 
@@ -293,6 +338,47 @@ def test_reinstall_keeps_config_and_uninstall_removes_the_rest():
               "uninstall left the directory usr/local/etc/clockwerk")
         rc, out = make("uninstall", root)
         check(rc == 0, "a second make uninstall (nothing installed) failed (exit %d):\n%s" % (rc, out))
+
+
+def _enable_unit(root, unitdir):
+    """What `systemctl enable clockwerk` leaves in root (through systemctl --root when it can): the link."""
+    link = os.path.join(root, "etc/systemd/system/multi-user.target.wants/clockwerk.service")
+    if shutil.which("systemctl"):
+        subprocess.run(["systemctl", "--root=" + root, "enable", "clockwerk.service"], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=deadline(30))
+    if not os.path.islink(link):
+        os.makedirs(os.path.dirname(link), exist_ok=True)
+        os.symlink(os.path.join(unitdir, "clockwerk.service"), link)
+    return link
+
+
+def test_uninstall_refuses_while_the_unit_is_enabled():
+    """make uninstall with the unit it would remove still enabled (its link under DESTDIR/etc/systemd/system)
+    removes nothing and says to run `systemctl disable --now clockwerk` first; once disabled it uninstalls; FORCE=1
+    uninstalls anyway, saying so (fails before: the unit was removed under an enabled, maybe running, service)."""
+    if not os.path.exists(os.path.join(REPO, "etc/systemd/clockwerk.service.in")):
+        note("no unit in this tree: nothing to check")
+        return
+    with tempdir() as d:
+        root = os.path.join(d, "root")
+        install(root)
+        unit = os.path.join(root, "usr/local/lib/systemd/system/clockwerk.service")
+        link = _enable_unit(root, "/usr/local/lib/systemd/system")
+        before = installed_files(root)
+        rc, out = make("uninstall", root)
+        check(rc != 0 and "systemctl disable --now clockwerk" in out and "nothing removed" in out,
+              "make uninstall with the unit enabled: exit %d\n%s" % (rc, out))
+        check(installed_files(root) == before, "a refused uninstall removed %s" % sorted(set(before) - set(
+            installed_files(root))))
+        os.unlink(link)                          # systemctl disable
+        rc, out = make("uninstall", root)
+        check(rc == 0 and not os.path.exists(unit), "make uninstall once disabled: exit %d\n%s" % (rc, out))
+
+        install(root)
+        _enable_unit(root, "/usr/local/lib/systemd/system")
+        rc, out = make("uninstall", root, "FORCE=1")
+        check(rc == 0 and not os.path.exists(unit) and "FORCE=1" in out,
+              "make uninstall FORCE=1 with the unit enabled: exit %d\n%s" % (rc, out))
 
 
 # Loads the installed completion the way bash-completion does on a first <Tab> (from XDG_DATA_DIRS, by the

@@ -10,7 +10,10 @@ of its `dpkg -L` list, no /etc/clockwerk, no /var/lib/clockwerk, no enablement s
 
 The clockwerk user and group survive the purge (Debian's practice for system users, debian/clockwerk.postrm
 says why): the test checks that, then removes them itself when they did not exist before it, so the machine
-is left as the test found it. The service is never started: a policy-rc.d that refuses every start is put in
+is left as the test found it. Whether they existed is recorded before the install in a marker (MARKER), so a run
+killed half-way is cleaned up by the next one (purge, user, group). A clockwerk package, /etc/clockwerk or
+/var/lib/clockwerk the test did not install (no marker) is someone's real install: the test fails at once, saying
+so, rather than purge it with its data. The service is never started: a policy-rc.d that refuses every start is put in
 place for the install when the machine has none (as tools/install-deps.sh does), and this machine does not run
 systemd anyway.
 
@@ -22,9 +25,11 @@ import contextlib
 import fcntl
 import glob
 import grp
+import json
 import os
 import pwd
 import re
+import shutil
 import stat
 import subprocess
 
@@ -40,6 +45,12 @@ POLICY_RC = "/usr/sbin/policy-rc.d"
 # Held for the whole test: another checkout's run of this test (its own runner: @alone does not see it) waits,
 # since the package, the clockwerk user and /etc/clockwerk are the machine's, not the checkout's.
 MACHINE_LOCK = "/run/lock/clockwerk-test-package.lock"
+# Written before the install, removed once the package is purged and the user and group the test made are gone:
+# whether the clockwerk user and group existed before. A run that finds it cleans up after a killed one; a
+# clockwerk package or directory found without it is someone's, and the test refuses to run. In /run/lock, like
+# the lock, so that every checkout on the machine sees it (a reboot loses it: a package left installed by a
+# killed run is then refused, and purged by hand).
+MARKER = "/run/lock/clockwerk-test-package.state"
 UNIT = "clockwerk.service"
 # Directories the package owns alone: gone after the purge.
 OWN_DIRS = ("/etc/clockwerk", "/usr/libexec/clockwerk", "/usr/share/doc/clockwerk", STATE_DIR)
@@ -132,6 +143,9 @@ def purge_and_check(files):
     left = [d for d in OWN_DIRS if os.path.lexists(d)]
     check(not left, "directories of the package left after the purge: %s" % left)
     check(not enablement_left(), "the unit's enablement left after the purge: %s" % enablement_left())
+    for path in (STATE_DIR, CONF):
+        check(run(["dpkg-statoverride", "--list", path], ok=False)[0] != 0,
+              "the purge left the dpkg-statoverride of %s" % path)
     check(user_exists(), "the purge removed the clockwerk user (Debian keeps system users)")
 
 
@@ -183,6 +197,12 @@ def check_installed_layout():
     check(st.st_uid == user.pw_uid and st.st_gid == group.gr_gid and stat.S_IMODE(st.st_mode) == 0o750,
           "%s is not clockwerk:clockwerk 0750: uid %d gid %d mode %o" % (STATE_DIR, st.st_uid, st.st_gid,
                                                                      stat.S_IMODE(st.st_mode)))
+    for path, want in ((STATE_DIR, ["clockwerk", "clockwerk", 0o750]), (CONF, ["root", "clockwerk", 0o640])):
+        code, out = run(["dpkg-statoverride", "--list", path], ok=False)
+        words = out.split()
+        check(code == 0 and len(words) == 4 and words[:2] + [int(words[2], 8)] == want and words[3] == path,
+              "dpkg-statoverride --list %s: exit %d, %r; want %s %s %04o" % (path, code, out, want[0], want[1],
+                                                                           want[2]))
     st = os.stat(CONF)
     check(st.st_uid == 0 and st.st_gid == group.gr_gid and stat.S_IMODE(st.st_mode) == 0o640,
           "%s is not root:clockwerk 0640 (it may hold passwords): uid %d gid %d mode %o"
@@ -243,20 +263,167 @@ def install_run_purge(deb):
             purge_and_check(files)
 
 
+# Stand-ins for what the maintainer scripts run, for test_maintainer_scripts_apply_modes_once: each logs its
+# call; dpkg-statoverride keeps its overrides in a file and refuses a second --add as the real one does;
+# getent/adduser share a flag file for the user.
+STUBS = {
+    "getent": '[ -e "$STUBSTATE/user" ]',
+    "adduser": ': > "$STUBSTATE/user"',
+    "chown": ":", "chmod": ":", "rm": ":",
+    "dpkg-statoverride": """db="$STUBSTATE/overrides"; touch "$db"
+case "$1" in
+--list) grep -q " $2\$" "$db" ;;
+--update) shift; [ "$1" = --add ] || exit 9; shift
+    if grep -q " $4\$" "$db"; then echo "dpkg-statoverride: error: an override for '$4' already exists" >&2; exit 2; fi
+    echo "$*" >> "$db" ;;
+--remove) grep -v " $2\$" "$db" > "$db.new" || true; mv "$db.new" "$db" ;;
+*) exit 9 ;;
+esac""",
+}
+# In a private mount namespace, with tmpfs over /etc, /var/lib and /run: nothing of the machine can be touched
+# even by a script that bypassed the stubs.
+SCRIPT_SANDBOX = ("mount -t tmpfs tmpfs /etc && mount -t tmpfs tmpfs /var/lib && mount -t tmpfs tmpfs /run && "
+                  "mkdir /etc/clockwerk /var/lib/clockwerk && : > /etc/clockwerk/clockwerk.conf && "
+                  'exec /bin/sh "$@"')
+
+
+def _run_maintainer_script(stubs, state, script, *args):
+    """debian/clockwerk.SCRIPT ARGS in the sandbox with the stubs first on PATH; returns the calls it made."""
+    calls = os.path.join(state, "calls")
+    if os.path.exists(calls):
+        os.unlink(calls)
+    env = {"PATH": stubs + ":/usr/sbin:/usr/bin:/sbin:/bin", "STUBSTATE": state}
+    p = subprocess.run(["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", SCRIPT_SANDBOX,
+                        "sh", os.path.join(REPO, "debian", "clockwerk." + script)] + list(args),
+                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+                       timeout=deadline(30))
+    out = p.stdout.decode("utf-8", "replace")
+    check(p.returncode == 0, "%s %s exited %d:\n%s" % (script, " ".join(args), p.returncode, out))
+    if not os.path.exists(calls):
+        return []
+    with open(calls) as f:
+        return [c for c in f.read().splitlines() if not c.startswith(("getent", "dpkg-statoverride --list"))]
+
+
+@plain_only("it runs debian/'s maintainer scripts with stand-in commands, no binary under test")
+@timeout(60)
+def test_maintainer_scripts_apply_modes_once():
+    """postinst gives /var/lib/clockwerk and the configuration their owners and modes through dpkg-statoverride on
+    the first install only (so dpkg keeps them on every unpack and an operator's change stands); a later configure
+    (upgrade, dpkg-reconfigure) changes no owner or mode; every script is idempotent; purge removes the overrides
+    (fails before: every configure ran chown root:clockwerk and chmod 0640 on the conffile, undoing the
+    operator's change, and no override was registered)."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        note("not root or no unshare: the maintainer scripts cannot be sandboxed; nothing checked")
+        return
+    with tempdir() as d:
+        stubs, state = os.path.join(d, "stubs"), os.path.join(d, "state")
+        os.makedirs(stubs)
+        os.makedirs(state)
+        for name, body in STUBS.items():
+            with open(os.path.join(stubs, name), "w") as f:
+                f.write('#!/bin/sh\necho "%s $*" >> "$STUBSTATE/calls"\n%s\n' % (name, body))
+            os.chmod(os.path.join(stubs, name), 0o755)
+        overrides = os.path.join(state, "overrides")
+
+        def registered():
+            if not os.path.exists(overrides):
+                return []
+            with open(overrides) as f:
+                return sorted(f.read().splitlines())
+        want = ["clockwerk clockwerk 0750 /var/lib/clockwerk", "root clockwerk 0640 /etc/clockwerk/clockwerk.conf"]
+
+        calls = _run_maintainer_script(stubs, state, "postinst", "configure", "")
+        check(any(c.startswith("adduser --system") for c in calls), "the first install made no user: %s" % calls)
+        check(registered() == want, "overrides after the first install: %s, want %s" % (registered(), want))
+        calls = _run_maintainer_script(stubs, state, "postinst", "configure", "")    # a rerun after a failure
+        check(calls == [], "a second first-install configure did %s" % calls)
+        os.unlink(overrides)                          # the operator dropped them and set modes of their own
+        for version in ("0.1.0-1", "0.0.9-1"):        # dpkg-reconfigure, an upgrade
+            calls = _run_maintainer_script(stubs, state, "postinst", "configure", version)
+            check(calls == [], "postinst configure %s changed owners or modes: %s" % (version, calls))
+        check(registered() == [], "postinst configure re-registered overrides: %s" % registered())
+
+        _run_maintainer_script(stubs, state, "postinst", "configure", "")
+        for args in (["remove"], ["upgrade", "0.1.0-1"]):
+            calls = _run_maintainer_script(stubs, state, "postrm", *args)
+            check(calls == [] and registered() == want, "postrm %s did %s" % (" ".join(args), calls))
+        calls = _run_maintainer_script(stubs, state, "postrm", "purge")
+        check(registered() == [] and "rm -rf /var/lib/clockwerk" in calls,
+              "after postrm purge: overrides %s, calls %s" % (registered(), calls))
+        check(_run_maintainer_script(stubs, state, "postrm", "purge") == ["rm -rf /var/lib/clockwerk"],
+              "a second purge did more than the rm")
+
+
+def dpkg_state():
+    """The package's state in dpkg ("installed", "config-files", "half-installed", ...; "not-installed")."""
+    code, out = run(["dpkg-query", "-W", "-f=${db:Status-Status}", PACKAGE], ok=False)
+    return out.strip() if code == 0 and out.strip() else "not-installed"
+
+
+def read_marker():
+    """The marker of a run that installed the package ({"user_before": bool, "group_before": bool}), or None."""
+    try:
+        with open(MARKER) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return None
+    except ValueError:
+        return {"user_before": True, "group_before": True}   # unreadable: remove nothing that may be someone's
+
+
+def write_marker(marker):
+    tmp = MARKER + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(marker, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.rename(tmp, MARKER)
+
+
+def group_exists():
+    return any(g.gr_name == PACKAGE for g in grp.getgrall())
+
+
+def undo_test_install(marker):
+    """Purges the package if dpkg knows it, removes the user and group unless they existed before the run that
+    wrote the marker, then the marker: a run killed half-way is cleaned up by the next."""
+    if dpkg_state() != "not-installed":
+        run(["apt-get", "purge", "-y", "-q", PACKAGE], timeout_s=deadline(180))
+    if not marker["user_before"] and user_exists():
+        run(["deluser", "--system", "--quiet", PACKAGE])
+    if not marker["group_before"] and group_exists():
+        run(["delgroup", "--system", "--quiet", PACKAGE])
+    os.unlink(MARKER)
+
+
+def refuse_foreign_install():
+    """Fails when the machine has a clockwerk this test did not install: the purge would delete its data."""
+    state = dpkg_state()
+    check(state == "not-installed",
+          "the %s package is on this machine (dpkg: %s) and this test did not install it (no %s): its purge would "
+          "delete /etc/clockwerk and /var/lib/clockwerk. Run this test on a machine without Clockwerk installed, or "
+          "`apt-get purge %s` first if it is a leftover" % (PACKAGE, state, MARKER, PACKAGE))
+    left = [path for path in ("/etc/clockwerk", STATE_DIR) if os.path.lexists(path)]
+    check(not left, "%s exist on this machine (an install by hand?) and this test did not make them (no %s): the "
+          "package's purge would delete them. Move them away first" % (" and ".join(left), MARKER))
+
+
 @alone
 @plain_only("it builds and installs its own binaries (make deb); the sanitizer pass would repeat the same test")
 @timeout(1200)
 def test_package_install_run_purge():
     with machine_lock():
+        marker = read_marker()
+        if marker is not None:                     # a run killed before its cleanup
+            note("cleaning up after a killed run (%s): %s" % (MARKER, marker))
+            undo_test_install(marker)
+        refuse_foreign_install()
         deb = build_deb()
         check_lintian(deb)
-        if installed():                            # a run killed before its purge
-            run(["apt-get", "purge", "-y", "-q", PACKAGE], timeout_s=deadline(180))
-        user_before = user_exists()
+        marker = {"user_before": user_exists(), "group_before": group_exists()}
+        write_marker(marker)                       # before the install: a kill from here on is undone next time
         try:
             install_run_purge(deb)
         finally:
-            if not user_before and user_exists():
-                run(["deluser", "--system", "--quiet", PACKAGE])
-            if not user_before and any(g.gr_name == PACKAGE for g in grp.getgrall()):
-                run(["delgroup", "--system", "--quiet", PACKAGE])
+            undo_test_install(marker)

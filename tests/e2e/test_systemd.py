@@ -306,9 +306,16 @@ def test_unit_verifies_and_scores_ok():
         path, text = _staged_unit(d)
         for line in ("Type=notify", "NotifyAccess=main", "WatchdogSec=", "WatchdogSignal=SIGTERM", "KillMode=mixed",
                      "User=clockwerk",
-                     "RuntimeDirectory=clockwerk", "StateDirectory=clockwerk", "AmbientCapabilities=CAP_NET_RAW",
+                     "StateDirectory=clockwerk", "AmbientCapabilities=CAP_NET_RAW",
                      "CapabilityBoundingSet=CAP_NET_RAW", "ProtectSystem=strict", "NoNewPrivileges=yes"):
             check(re.search(r"(?m)^" + re.escape(line), text), "the unit has no %s" % line)
+        # run_dir holds state that must outlive a stop (silences, incidents, spools): systemd empties a
+        # RuntimeDirectory= when the service stops, so the sample keeps it under the StateDirectory=
+        check(not re.search(r"(?m)^RuntimeDirectory", text), "the unit has a RuntimeDirectory=, emptied at stop")
+        with open(os.path.join(REPO, "etc", "clockwerk.dist.conf")) as f:
+            run_dir = re.search(r'(?m)^\s*run_dir = "([^"]*)"', f.read()).group(1)
+        check(run_dir.startswith("/var/lib/clockwerk/"),
+              "the sample's run_dir %s is not in the unit's StateDirectory=clockwerk (/var/lib/clockwerk)" % run_dir)
         reload_cmds = re.findall(r"(?m)^ExecReload=(.*)$", text)
         check(len(reload_cmds) == 2 and " -t -c " in reload_cmds[0] and "kill -HUP $MAINPID" in reload_cmds[1],
               "ExecReload: `clockwerk -t`, then SIGHUP: %s" % reload_cmds)
@@ -367,7 +374,7 @@ def test_cap_net_raw_serves_icmp_and_reaches_no_child():
         test_security.traversable(d)
         out = harness.private_bin(d, replace={"clockwerk": WRAPPER % (pw.pw_uid, pw.pw_gid)})
         shutil.copy2(harness.binary("clockwerk"), os.path.join(out, "clockwerk.bin"))
-        for sub in ("run", "db"):  # what RuntimeDirectory= and StateDirectory= make for the unit
+        for sub in ("run", "db"):  # owned by the unit's user, as StateDirectory= and run_dir inside it are
             os.mkdir(os.path.join(d, sub), 0o700)
             os.chown(os.path.join(d, sub), pw.pw_uid, pw.pw_gid)
         cfg = base_config(test_check_icmp.LOOPBACK, workers=1, db_name="db/clockwerk.db")

@@ -7,8 +7,9 @@
 # The runtime stage: Debian 12 slim with the `clockwerk` group and system user made first with fixed ids
 # (999:999: a rebuild keeps the owner of the volume and of a bind mount; the package's postinst keeps an existing
 # user), then that .deb installed by apt (it brings the programs, /etc/clockwerk and /var/lib/clockwerk) and the
-# packages of etc/container/runtime-packages, nothing else. It runs `clockwerk -c /etc/clockwerk/clockwerk.conf` in the foreground as the clockwerk user,
-# logging to stderr; mount your configuration there and give passwords as files (db_password_file, ...).
+# packages of etc/container/runtime-packages, nothing else. It runs `clockwerk -c /etc/clockwerk/clockwerk.conf`
+# in the foreground as the clockwerk user, logging to stderr; mount your configuration there and give passwords
+# as files (db_password_file, ...).
 #
 # No container runtime runs on the project's build machine: tests/e2e/test_image.py builds the SAME root
 # filesystem as the runtime stage below instead — it reads this file, starts from mmdebstrap's bookworm minbase

@@ -49,6 +49,17 @@ def _help_options(argv):
     return options
 
 
+def _installed(d, endpoint_name):
+    """make install into d/root; (root, its clockwerk, its clockwerk-tap, a configuration in d with one endpoint
+    named endpoint_name)."""
+    root = os.path.join(d, "root")
+    install(root, "PREFIX=/usr")
+    conf = os.path.join(d, "c.conf")
+    with open(conf, "w") as f:
+        f.write('monitor = { endpoints = ( { url = "http://127.0.0.1:9/"; name = "%s"; } ); };\n' % endpoint_name)
+    return root, os.path.join(root, "usr/bin/clockwerk"), os.path.join(root, "usr/bin/clockwerk-tap"), conf
+
+
 def _usage_line(argv, words):
     """The usage lines of a silence action or of ack (joined), or None for a command with its own help."""
     if not words or words[0] not in ("silence", "ack"):
@@ -72,13 +83,7 @@ def test_completion_offers_what_help_lists():
     """Each command's --help options are what the completion offers for it, no more, no fewer (fails before:
     -h and -V were never offered, nor -h after report, status, silence or ack)."""
     with tempdir() as d:
-        root = os.path.join(d, "root")
-        install(root, "PREFIX=/usr")
-        clockwerk = os.path.join(root, "usr/bin/clockwerk")
-        tap = os.path.join(root, "usr/bin/clockwerk-tap")
-        conf = os.path.join(d, "c.conf")
-        with open(conf, "w") as f:
-            f.write('monitor = { endpoints = ( { url = "http://127.0.0.1:9/"; name = "web"; } ); };\n')
+        root, clockwerk, tap, conf = _installed(d, "web")
         offered = _offered(root, clockwerk, tap, conf)
         wrong = []
         for name, words in list(COMMANDS.items()) + [(TAP, None)]:
@@ -101,12 +106,7 @@ def test_silence_add_after_the_endpoint_offers_options():
     never the endpoint again; the subcommands still follow `-c FILE` (fails before: `silence add web <Tab>`
     offered `web` again)."""
     with tempdir() as d:
-        root = os.path.join(d, "root")
-        install(root, "PREFIX=/usr")
-        clockwerk = os.path.join(root, "usr/bin/clockwerk")
-        conf = os.path.join(d, "c.conf")
-        with open(conf, "w") as f:
-            f.write('monitor = { endpoints = ( { url = "http://127.0.0.1:9/"; name = "clockwerk web"; } ); };\n')
+        root, clockwerk, _tap, conf = _installed(d, "clockwerk web")
 
         def case(*words):
             line = [clockwerk, "-c", conf] + list(words)

@@ -4,10 +4,12 @@
 #   docker compose up -d                 (compose.yaml: Clockwerk with PostgreSQL)
 #
 # Stage "build": Debian 12 with the package's build dependencies (debian/control) runs `make deb`.
-# The runtime stage: Debian 12 slim with that .deb installed by apt (it brings the programs, the `clockwerk`
-# system user, /etc/clockwerk and /var/lib/clockwerk) and the packages of etc/container/runtime-packages,
-# nothing else. It runs `clockwerk -c /etc/clockwerk/clockwerk.conf` in the foreground as the clockwerk user,
-# logging to stderr; mount your configuration there and give passwords as files (db_password_file, ...).
+# The runtime stage: Debian 12 slim with the `clockwerk` group and system user made first with fixed ids
+# (999:999: a rebuild keeps the owner of the volume and of a bind mount; the package's postinst keeps an existing
+# user), then that .deb installed by apt (it brings the programs, /etc/clockwerk and /var/lib/clockwerk) and the
+# packages of etc/container/runtime-packages, nothing else. It runs `clockwerk -c /etc/clockwerk/clockwerk.conf`
+# in the foreground as the clockwerk user, logging to stderr; mount your configuration there and give passwords
+# as files (db_password_file, ...).
 #
 # No container runtime runs on the project's build machine: tests/e2e/test_image.py builds the SAME root
 # filesystem as the runtime stage below instead — it reads this file, starts from mmdebstrap's bookworm minbase
@@ -42,6 +44,9 @@ COPY --from=build /clockwerk.deb /tmp/clockwerk-image/clockwerk.deb
 # (the supervisor makes it: pid file, sockets, and the silences, open incidents and spools an update must keep).
 RUN set -eu; \
     export DEBIAN_FRONTEND=noninteractive; \
+    groupadd --system --gid 999 clockwerk; \
+    useradd --system --uid 999 --gid 999 --home-dir /var/lib/clockwerk --no-create-home \
+        --shell /usr/sbin/nologin --comment "Clockwerk uptime monitor" clockwerk; \
     apt-get update; \
     sed 's/#.*//' /tmp/clockwerk-image/runtime-packages \
         | xargs apt-get install -y --no-install-recommends /tmp/clockwerk-image/clockwerk.deb; \

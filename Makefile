@@ -249,21 +249,31 @@ CONF_DIST       := etc/clockwerk.dist.conf
 CONF_DEST        = $(DESTDIR)$(SYSCONFDIR)/clockwerk/clockwerk.conf
 # The unit with the directories of this install (no DESTDIR: they are the paths on the running system).
 UNIT_SED         = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g'
+# The directories a unit line names unquoted (and install quotes with ''): only these characters, no space, no
+# systemd specifier ('%'), no shell expansion. INSTALL_DIR_VARS: the variables checked.
+INSTALL_DIR_VARS = PREFIX BINDIR LIBEXECDIR SYSCONFDIR MANDIR DOCDIR UNITDIR BASHCOMPDIR
+BAD_DIR_VARS     = $(foreach v,$(INSTALL_DIR_VARS),$(if $(shell printf '%s' '$(subst ','\'',$($(v)))' | \
+                     LC_ALL=C grep -q '[^A-Za-z0-9/._+@:-]' && echo x)$(filter-out 1,$(words $($(v)))),$(v)))
 # The directories uninstall removes again when empty, deepest first: only Clockwerk's own.
-OWN_DIRS         = $(DOCDIR)/examples $(filter %/clockwerk,$(filter-out $(BINDIR),$(LIBEXECDIR)) $(DOCDIR) \
-                   $(SYSCONFDIR)/clockwerk)
+OWN_DIRS         = $(DOCDIR)/examples $(DOCDIR)/docs $(filter %/clockwerk,$(filter-out $(BINDIR),$(LIBEXECDIR)) \
+                   $(DOCDIR) $(SYSCONFDIR)/clockwerk)
 
 .PHONY: install uninstall install-check-layout
 install-check-layout:
+	$(if $(strip $(BAD_DIR_VARS)),@$(foreach v,$(firstword $(BAD_DIR_VARS)),echo \
+	  'make install: $(v)=$(subst ','\'',$($(v))) cannot be used: a directory may hold only letters, digits' \
+	  'and / . _ + @ : - (the unit names it unquoted)' >&2;) exit 1)
 	@if [ '$(abspath $(LIBEXECDIR))' != '$(abspath $(BINDIR)/../libexec/clockwerk)' ] && \
 	    [ '$(abspath $(LIBEXECDIR))' != '$(abspath $(BINDIR))' ]; then \
 	  echo "make install: LIBEXECDIR=$(LIBEXECDIR) cannot work: clockwerk finds its programs in" \
-	       "BINDIR/../libexec/clockwerk ($(abspath $(BINDIR)/../libexec/clockwerk)) or in BINDIR itself" >&2; \
+	       "BINDIR/../libexec/clockwerk ($(abspath $(BINDIR)/../libexec/clockwerk)) or in BINDIR itself:" \
+	       "set LIBEXECDIR=$(abspath $(BINDIR)/../libexec/clockwerk) or LIBEXECDIR=$(BINDIR)" \
+	       "(or a BINDIR beside LIBEXECDIR)" >&2; \
 	  exit 1; fi
 
 install: all install-check-layout
 	$(INSTALL) -d -m 0755 '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(LIBEXECDIR)' '$(DESTDIR)$(SYSCONFDIR)/clockwerk' \
-	  '$(DESTDIR)$(DOCDIR)/examples'
+	  '$(DESTDIR)$(DOCDIR)/examples' '$(DESTDIR)$(DOCDIR)/docs'
 	$(INSTALL) -m 0755 $(addprefix $(BIN)/,$(USER_PROGRAMS)) '$(DESTDIR)$(BINDIR)'
 	$(INSTALL) -m 0755 $(addprefix $(BIN)/,$(HELPER_PROGRAMS)) '$(DESTDIR)$(LIBEXECDIR)'
 	@if [ -e '$(CONF_DEST)' ]; then echo "kept $(CONF_DEST): it exists (the new sample:" \
@@ -271,7 +281,8 @@ install: all install-check-layout
 	else echo "$(INSTALL) -m 0644 $(CONF_DIST) $(CONF_DEST)"; $(INSTALL) -m 0644 $(CONF_DIST) '$(CONF_DEST)'; fi
 	$(INSTALL) -m 0644 $(CONF_DIST) '$(DESTDIR)$(DOCDIR)/examples/clockwerk.conf'
 	$(INSTALL) -m 0644 etc/probe.conf.example '$(DESTDIR)$(DOCDIR)/examples/probe.conf'
-	$(INSTALL) -m 0644 $(DOC_FILES) '$(DESTDIR)$(DOCDIR)'
+	$(INSTALL) -m 0644 $(filter-out docs/%,$(DOC_FILES)) '$(DESTDIR)$(DOCDIR)'
+	$(INSTALL) -m 0644 $(filter docs/%,$(DOC_FILES)) '$(DESTDIR)$(DOCDIR)/docs'
 	$(foreach s,$(sort $(subst .,,$(suffix $(MAN_PAGES)))),$(INSTALL) -d -m 0755 '$(DESTDIR)$(MANDIR)/man$(s)' && \
 	  $(INSTALL) -m 0644 $(filter %.$(s),$(MAN_PAGES)) '$(DESTDIR)$(MANDIR)/man$(s)';)
 	$(if $(UNIT_IN),$(INSTALL) -d -m 0755 '$(DESTDIR)$(UNITDIR)' && $(UNIT_SED) $(UNIT_IN) > \
@@ -313,7 +324,7 @@ uninstall-check-unit:
 uninstall: uninstall-check-unit
 	rm -f $(addprefix '$(DESTDIR)$(BINDIR)/,$(addsuffix ',$(USER_PROGRAMS))) \
 	  $(addprefix '$(DESTDIR)$(LIBEXECDIR)/,$(addsuffix ',$(HELPER_PROGRAMS))) \
-	  $(addprefix '$(DESTDIR)$(DOCDIR)/,$(addsuffix ',$(notdir $(DOC_FILES)) examples/clockwerk.conf \
+	  $(addprefix '$(DESTDIR)$(DOCDIR)/,$(addsuffix ',$(DOC_FILES) examples/clockwerk.conf \
 	  examples/probe.conf)) \
 	  $(foreach m,$(MAN_PAGES),'$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m))') \
 	  '$(DESTDIR)$(UNITDIR)/clockwerk.service' '$(DESTDIR)$(BASHCOMPDIR)/clockwerk' \

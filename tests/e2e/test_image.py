@@ -10,7 +10,7 @@ instead (tests/e2e/imagefs.py says how):
                                 mounts it and what CMD reads, the database password file is compose's secret (the
                                 one PostgreSQL reads too), the HEALTHCHECK asks the web's /healthz on its port, the
                                 volume is /var/lib/clockwerk and run_dir (silences, incidents, spools) is in it,
-                                the user clockwerk
+                                the user clockwerk with its ids pinned (999:999) before the .deb is installed
   test_image_rootfs_runs        `make deb`, then the SAME root filesystem as the runtime stage (mmdebstrap bookworm
                                 minbase + slim exclusions, then the stage's COPY and RUN steps: apt installs the
                                 .deb and the listed packages), cached under build/image/ by its inputs; Clockwerk
@@ -46,6 +46,7 @@ DOCKERFILE = os.path.join(REPO, "Dockerfile")
 COMPOSE = os.path.join(REPO, "compose.yaml")
 CONTAINER_CONF = os.path.join(REPO, "etc/container/clockwerk.conf")
 PACKAGES = "etc/container/runtime-packages"
+CLOCKWERK_UID = CLOCKWERK_GID = 999        # the image's clockwerk user and group (docs/install.md "Container")
 DEB_FROM_BUILD = "build:/clockwerk.deb"     # `COPY --from=build /clockwerk.deb ...`: the .deb of `make deb`
 
 
@@ -83,6 +84,17 @@ def test_image_files_agree():
     check("curl" in pkgs and plan.healthcheck[0] == "curl", "the HEALTHCHECK's client is not in the package list")
 
     check(plan.user == "clockwerk", "USER %s, expected clockwerk" % plan.user)
+    # the ids are pinned before the .deb's postinst would pick free ones (a rebuild must not change the owner of
+    # the volume or a bind mount), and docs/install.md "Container" gives the same ones
+    made = re.search(r"groupadd --system --gid %d clockwerk;.*useradd --system --uid %d --gid %d [^;]*clockwerk;"
+                     % (CLOCKWERK_GID, CLOCKWERK_UID, CLOCKWERK_GID), runs[0], re.S)
+    check(made and made.end() < runs[0].index("apt-get install"),
+          "the RUN does not make the clockwerk group and user with ids %d:%d before installing the .deb"
+          % (CLOCKWERK_UID, CLOCKWERK_GID))
+    with open(os.path.join(REPO, "docs", "install.md")) as f:
+        install_md = f.read()
+    check("chown %d:%d" % (CLOCKWERK_UID, CLOCKWERK_GID) in install_md.split("## Container", 1)[-1],
+          "docs/install.md 'Container' does not say to chown a bind mount to %d:%d" % (CLOCKWERK_UID, CLOCKWERK_GID))
     check(plan.volumes == ["/var/lib/clockwerk"], "VOLUME %s" % plan.volumes)
     conf_path = "/etc/clockwerk/clockwerk.conf"
     check(plan.argv() == ["clockwerk", "-c", conf_path], "ENTRYPOINT + CMD is %s" % plan.argv())
@@ -199,6 +211,8 @@ def run_image(tarball, plan):
         try:
             c.unpack()
             uid, gid = c.user[0], c.user[1]
+            check((uid, gid) == (CLOCKWERK_UID, CLOCKWERK_GID), "the image's clockwerk user is %d:%d, not the pinned "
+                  "%d:%d" % (uid, gid, CLOCKWERK_UID, CLOCKWERK_GID))
             os.chown(volume, uid, gid)                # a bind-mounted volume belongs to the image's user
             init = c.start()
             healthz = "http://127.0.0.1:%d/healthz" % web_port

@@ -83,8 +83,8 @@ def expected_layout(prefix, sysconfdir):
         files["%s/libexec/clockwerk/%s" % (p, name)] = 0o755
     files["%s/clockwerk/clockwerk.conf" % sysconfdir.lstrip("/")] = 0o644
     doc = "%s/share/doc/clockwerk" % p
-    for f in ["README.md"] + repo_files("docs/*.md"):
-        files["%s/%s" % (doc, os.path.basename(f))] = 0o644
+    for f in ["README.md"] + repo_files("docs/*.md"):  # docs/ kept: the README's links to docs/*.md work
+        files["%s/%s" % (doc, f)] = 0o644
     files[doc + "/examples/clockwerk.conf"] = 0o644
     files[doc + "/examples/probe.conf"] = 0o644
     for page in repo_files("man/*.[158]"):
@@ -193,6 +193,15 @@ def test_install_layout_and_modes():
         check(rc != 0 and "LIBEXECDIR=/opt/clockwerk cannot work" in out,
               "LIBEXECDIR=/opt/clockwerk: exit %d, output:\n%s" % (rc, out[-1500:]))
         check(not os.path.exists(odd), "a refused install left files in %s" % odd)
+        # a BINDIR alone moves where the helpers must be: the refusal says what to set
+        rc, out = make("install", odd, "PREFIX=/usr", "BINDIR=/opt/cw/bin")
+        check(rc != 0 and "set LIBEXECDIR=/opt/cw/libexec/clockwerk" in out and not os.path.exists(odd),
+              "BINDIR=/opt/cw/bin alone: exit %d, output:\n%s" % (rc, out[-1500:]))
+        # a directory the unit's lines cannot carry unquoted (a space, '%', '$', ...): refused, and said why
+        for bad in ("PREFIX=/opt/my cw", "BINDIR=/opt/cw%/bin", "SYSCONFDIR=/etc/cw;x"):
+            rc, out = make("install", odd, bad)
+            check(rc != 0 and "%s=" % bad.split("=")[0] in out and not os.path.exists(odd),
+                  "%s: exit %d, output:\n%s" % (bad, rc, out[-1500:]))
         # BINDIR as LIBEXECDIR (every program side by side) is a layout that works
         flat = os.path.join(d, "flat-root")
         install(flat, "PREFIX=/opt/cw", "LIBEXECDIR=/opt/cw/bin")

@@ -337,7 +337,9 @@ uninstall: uninstall-check-unit
 clean:
 	rm -rf build bin
 
--include $(shell find build -name '*.d' 2>/dev/null)
+# The compilers' dependency files only: build/image holds a root filesystem (its etc/rc2.d is a directory) and
+# build/deb a package build, neither of them ours to include.
+-include $(shell find build -path build/image -prune -o -path build/deb -prune -o -type f -name '*.d' -print 2>/dev/null)
 
 # ---- the Debian package (docs/install.md, "Debian package"): build/deb/clockwerk_VERSION_ARCH.deb, built by
 # debhelper in a copy of the tree (tools/build-deb.sh); rebuilt only when a source file changed.

@@ -385,3 +385,28 @@ def test_cap_net_raw_serves_icmp_and_reaches_no_child():
             cw.wait_log(r"icmp: raw sockets opened by the supervisor for the workers", timeout=5)
             cw.stop()
         test_check_icmp.check_loopback_rows(rows, "raw")
+
+
+@timeout(150)
+def test_many_workers_all_report_ready():
+    """48 workers start in a burst: every child's readiness datagram reaches the supervisor and READY=1 comes
+    (fails before: proc_ready sent with MSG_DONTWAIT and gave up on EAGAIN once net.unix.max_dgram_qlen datagrams
+    were queued — "cannot tell the supervisor we are ready ... Resource temporarily unavailable", no READY=1)."""
+    workers = 48
+    with tempdir() as d, Targets() as t, NotifyListener(d) as n:
+        cfg = base_config([endpoint(t.url("/ok"), timeout=1)], workers=workers, log_level="debug")
+        cw = Clockwerk(cfg, d, env=n.env())
+        n.cw = cw
+        with cw:
+            i = n.wait("READY", timeout=90)
+            status = n.value(n.snapshot()[i], "STATUS") or ""
+            total = workers + 3
+            check("all %d children up" % total in status, "STATUS= with READY=1: %r" % status)
+            text = cw.log_since(0)
+            check("cannot tell the supervisor we are ready" not in text,
+                  "a child failed to report: %s" % re.findall(r".*cannot tell the supervisor.*", text)[:3])
+            ready = set(re.findall(r"clockwerk\[supervisor\] \d+ info: (.+?) \(pid \d+\) is ready after", text))
+            check(len(ready) == total, "%d of %d children counted ready" % (len(ready), total))
+            before = len(n.snapshot())
+            cw.stop()
+            n.wait("STOPPING", after=before, timeout=10)

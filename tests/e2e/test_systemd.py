@@ -449,3 +449,61 @@ def test_many_workers_all_report_ready():
             before = len(n.snapshot())
             cw.stop()
             n.wait("STOPPING", after=before, timeout=10)
+
+
+WRAPPER_BIND = """#!/bin/sh
+# a drop-in's AmbientCapabilities=CAP_NET_RAW CAP_NET_BIND_SERVICE with the unit's User=, for the test
+exec setpriv --reuid=%d --regid=%d --clear-groups --inh-caps=+net_raw,+net_bind_service \\
+    --ambient-caps=+net_raw,+net_bind_service -- "$(dirname "$0")/clockwerk.bin" "$@"
+"""
+
+
+def _free_low_port():
+    for port in range(900, 1000):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            s.close()
+    return None
+
+
+@timeout(120)
+def test_web_keeps_an_ambient_cap_net_bind_service():
+    """A drop-in that gives the service CAP_NET_BIND_SERVICE (docs/operations.md section 15) lets the web listen on
+    a port < 1024: the supervisor passes that one ambient capability to the web alone, every other child holds
+    none (fails before: the supervisor cleared every ambient capability in every child, so the web could not bind
+    and was never ready)."""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        note("not root or no setpriv: the capability cannot be given; nothing checked")
+        return
+    import test_security
+    port = _free_low_port()
+    check(port, "no free port in 900..999")
+    pw = test_security.ensure_user()
+    with tempdir() as d:
+        test_security.traversable(d)
+        out = harness.private_bin(d, replace={"clockwerk": WRAPPER_BIND % (pw.pw_uid, pw.pw_gid)})
+        shutil.copy2(harness.binary("clockwerk"), os.path.join(out, "clockwerk.bin"))
+        for sub in ("run", "db"):
+            os.mkdir(os.path.join(d, sub), 0o700)
+            os.chown(os.path.join(d, sub), pw.pw_uid, pw.pw_gid)
+        cfg = base_config([endpoint("http://127.0.0.1:%d/healthz" % port, timeout=1)], workers=1,
+                          db_name="db/clockwerk.db")
+        cfg["web"] = {"listen": "127.0.0.1:%d" % port}
+        cw = Clockwerk(cfg, d, bin_dir=out)
+        os.chown(cw.conf_path, pw.pw_uid, pw.pw_gid)
+        with cw:
+            cw.wait_log(READY_LINE % "web", timeout=30)
+            kids = cw.wait_ready(titles=["clockwerk: relay", "clockwerk: storer", "clockwerk: alerter",
+                                         "clockwerk: worker 0/1", "clockwerk: web"])
+            bind_service = 1 << 10
+            for title, pid in kids.items():
+                caps = _caps(pid)
+                want = bind_service if title == "clockwerk: web" else 0
+                check(caps["CapPrm"] == caps["CapEff"] == caps["CapAmb"] == want,
+                      "%s (pid %d) capabilities: %s (want %#x)" % (title, pid, caps, want))
+            cw.stop()

@@ -4,9 +4,12 @@ The notify protocol is tested against a socket the test listens on, as systemd w
 named by NOTIFY_SOCKET (and WATCHDOG_USEC for the watchdog) in the supervisor's environment, each message recorded
 with the moment it came and how long the supervisor's log was then.
 
-  - READY=1 comes only once every child is up: a web whose port the test holds keeps it back, while the other
-    children run; the log holds every child's own start line and the supervisor's "is ready" line for each before
-    READY=1 arrives; STATUS= names what is missing meanwhile;
+  - READY=1 comes once every essential child (workers, storer, alerter, relay) is up: the log holds each one's
+    own start line and the supervisor's "is ready" line before READY=1 arrives; a web that cannot listen (its port
+    held by the test) holds back neither READY=1 nor the watchdog, STATUS= names it; 48 workers starting at once
+    are all counted; a SIGHUP while starting does not make READY=1 come before a child held down is up;
+  - the web keeps an ambient CAP_NET_BIND_SERVICE a drop-in gives the service, no other child holds one;
+  - clockwerk(8) ENVIRONMENT names the variables the supervisor sets for its children and systemd's;
   - WATCHDOG=1 comes while healthy, stops while a child is kept down longer than the watchdog interval, and comes
     again once it is up;
   - RELOADING=1 then READY=1 around a SIGHUP, READY=1 only once the restarted workers are up again; a refused
@@ -507,3 +510,26 @@ def test_web_keeps_an_ambient_cap_net_bind_service():
                 check(caps["CapPrm"] == caps["CapEff"] == caps["CapAmb"] == want,
                       "%s (pid %d) capabilities: %s (want %#x)" % (title, pid, caps, want))
             cw.stop()
+
+
+@timeout(30)
+def test_manpage_names_the_environment():
+    """clockwerk(8) ENVIRONMENT names every variable the supervisor passes its children (the `*_ENV "NAME"` macros
+    of common/ and worker/) and every one of systemd's it reads or removes (fails before: CLOCKWERK_READY_SOCKET,
+    CLOCKWERK_ICMP_FDS and WATCHDOG_PID were missing)."""
+    with open(os.path.join(REPO, "man", "clockwerk.8")) as f:
+        page = f.read()
+    m = re.search(r"(?ms)^\.Sh ENVIRONMENT\n(.*?)^\.Sh ", page)
+    check(m, "clockwerk(8) has no ENVIRONMENT section")
+    named = set(re.findall(r"\bEv ([A-Z_<>]+)", m.group(1)))
+    wanted = {"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM"}
+    for sub in ("common", "worker", "supervisor"):
+        for root, _, files in os.walk(os.path.join(REPO, sub)):
+            for name in files:
+                if name.endswith(".h"):
+                    with open(os.path.join(root, name)) as f:
+                        wanted |= set(re.findall(r'#define \w+_ENV "(CLOCKWERK_[A-Z_]+)"', f.read()))
+    check("CLOCKWERK_READY_SOCKET" in wanted and "CLOCKWERK_ICMP_FDS" in wanted,
+          "the extraction found no CLOCKWERK_READY_SOCKET or CLOCKWERK_ICMP_FDS: %s" % sorted(wanted))
+    missing = sorted(wanted - named)
+    check(not missing, "clockwerk(8) ENVIRONMENT does not name %s" % missing)

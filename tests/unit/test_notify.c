@@ -95,6 +95,14 @@ static void test_healthy_until_down_longer_than_the_limit(void **state)
     assert_true(h.healthy);
 }
 
+/* The table observed at from and at now, then assessed at now with a 30 s limit. */
+static void observed_from_to(struct child *v, size_t n, int64_t from, int64_t now, struct health *h)
+{
+    health_observe(v, n, from);
+    health_observe(v, n, now);
+    health_assess(v, n, now, 30 * S, h);
+}
+
 static void test_fatal_exit_does_not_make_unhealthy(void **state)
 {
     (void)state;
@@ -102,9 +110,7 @@ static void test_fatal_exit_does_not_make_unhealthy(void **state)
     v[1].fatal = true;
     v[1].started_ns = 0;
     struct health h;
-    health_observe(v, 2, 0);
-    health_observe(v, 2, 100 * S);
-    health_assess(v, 2, 100 * S, 30 * S, &h);
+    observed_from_to(v, 2, 0, 100 * S, &h);
     assert_true(h.healthy && h.all_up);
     assert_int_equal(h.wanted, 1);
     assert_int_equal(h.fatal, 1);
@@ -127,9 +133,7 @@ static void test_web_down_keeps_ready_and_healthy(void **state)
     v[2].started_ns = 0;
     v[2].restarts = 3;
     struct health h;
-    health_observe(v, 3, 0);
-    health_observe(v, 3, 100 * S);
-    health_assess(v, 3, 100 * S, 30 * S, &h);
+    observed_from_to(v, 3, 0, 100 * S, &h);
     assert_true(h.ready && h.healthy);
     assert_false(h.all_up);
     assert_int_equal(h.wanted, 3);

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,19 +170,28 @@ static void child_say(const char *prefix, const char *what)
     (void)w;
 }
 
+/* In the child, before exec: an ambient CAP_NET_RAW (the systemd unit gives the supervisor one for the raw ICMP
+ * sockets) ends here, no child keeps it. The web alone keeps an ambient CAP_NET_BIND_SERVICE the operator gave
+ * the service (a drop-in, for a port < 1024: docs/operations.md section 15): clearing it would defeat the drop-in.
+ * EINVAL: a kernel without ambient capabilities, nothing to clear. Async-signal-safe (prctl only). */
+static void child_ambient_caps(bool web)
+{
+    bool bind_service = web && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, CAP_NET_BIND_SERVICE, 0, 0) == 1;
+    (void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    if (bind_service) (void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_NET_BIND_SERVICE, 0, 0);
+}
+
 /* In the child, between fork and exec: only async-signal-safe calls. Never returns. */
 static _Noreturn void exec_child(const char *path, char *const argv[], char *const envp[], pid_t parent,
                                  const char *fail_prefix, const char *name_prefix, const struct privs *privs,
-                                 bool icmp_raw)
+                                 bool icmp_raw, bool web)
 {
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) _exit(1);
     /* The supervisor may have died before prctl took effect: then nobody would kill us. */
     if (getppid() != parent) _exit(1);
     /* raw ICMP sockets for the worker's icmp checks, opened while we still may (supervisor/icmp_fds.h) */
     unsigned first_closed = icmp_raw ? (unsigned)icmp_fds_child_open() : 3;
-    /* An ambient CAP_NET_RAW (the systemd unit gives the supervisor one for those sockets) ends here: no child
-     * keeps a capability across exec. EINVAL: a kernel without ambient capabilities, nothing to clear. */
-    (void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    child_ambient_caps(web);
     if (privs->active) {
         /* supervisor.user: a failed switch is a fatal configuration problem (exit 2, not restarted). */
         const char *why = privs_drop(privs);
@@ -246,7 +256,8 @@ static void spawn(struct children *ch, struct child *c, const char *snapshot, un
     pid_t parent = getpid();
     bool first = c->started_ns < 0 || c->planned;
     pid_t pid = fork();
-    if (pid == 0) exec_child(path, argv, ch->env_base, parent, prefix, name_prefix, &ch->privs, icmp_raw);
+    if (pid == 0)
+        exec_child(path, argv, ch->env_base, parent, prefix, name_prefix, &ch->privs, icmp_raw, c->kind == CHILD_WEB);
     ch->env_base[ch->n_env_base] = NULL; /* the table never keeps pointers to our stack */
 
     if (pid < 0) {

@@ -13,6 +13,8 @@ bool health_child_wanted(const struct child *c) { return c->respawn && !c->fatal
 
 bool health_child_up(const struct child *c) { return c->pid > 0 && c->ready && !c->stopping; }
 
+bool health_child_essential(const struct child *c) { return c->kind != CHILD_WEB; }
+
 void health_observe(struct child *v, size_t n, int64_t now)
 {
     for (size_t i = 0; i < n; i++) {
@@ -31,6 +33,7 @@ void health_assess(const struct child *v, size_t n, int64_t now, int64_t limit_n
 {
     memset(h, 0, sizeof *h);
     const struct child *stuck = NULL, *longest = NULL;
+    size_t essential_down = 0;
     for (size_t i = 0; i < n; i++) {
         const struct child *c = &v[i];
         if (c->respawn && c->fatal) h->fatal++;
@@ -38,9 +41,13 @@ void health_assess(const struct child *v, size_t n, int64_t now, int64_t limit_n
         if (!health_child_wanted(c)) continue;
         h->wanted++;
         if (health_child_up(c)) h->up++;
-        else if (c->down_since_ns >= 0 && (!longest || c->down_since_ns < longest->down_since_ns)) longest = c;
+        else if (health_child_essential(c)) {
+            essential_down++;
+            if (c->down_since_ns >= 0 && (!longest || c->down_since_ns < longest->down_since_ns)) longest = c;
+        }
     }
     h->all_up = h->up == h->wanted;
+    h->ready = essential_down == 0;
     h->healthy = !stuck && !(longest && now - longest->down_since_ns > limit_ns);
     if (stuck)
         snprintf(h->why, sizeof h->why, "%s (pid %d) still alive %.0f s after SIGKILL", stuck->name, (int)stuck->pid,

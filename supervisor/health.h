@@ -7,9 +7,13 @@
  * configuration; a reload clears the mark). A slot is UP while its process runs, said it is ready
  * (supervisor/readiness.h) and was not asked to stop. health_observe, called on every turn of the loop, keeps two
  * times per slot: since when it has been wanted and not up, and since when a process sent SIGKILL has still been
- * alive. The supervisor is HEALTHY (docs/operations.md "systemd") when no wanted slot has been down for longer
- * than the limit (the watchdog interval) and no process has outlived its SIGKILL by HEALTH_KILL_STUCK_NS; that
- * its loop turns is the third condition, which only the loop itself can prove, by sending the ping. */
+ * alive. A slot is ESSENTIAL unless it is the web: the workers, storer, alerter and relay check, store and alert;
+ * the web only shows. The supervisor is READY once every wanted essential slot is up, and HEALTHY
+ * (docs/operations.md "systemd") when no wanted essential slot has been down for longer than the limit (the
+ * watchdog interval) and no process has outlived its SIGKILL by HEALTH_KILL_STUCK_NS; that its loop turns is the
+ * third condition, which only the loop itself can prove, by sending the ping. A web that cannot start (its port
+ * taken, a port < 1024 without CAP_NET_BIND_SERVICE) withholds neither: a restart of the whole service would not
+ * fix it and would stop the monitoring meanwhile; the status line and the log say it is down. */
 #ifndef CW_SUPERVISOR_HEALTH_H
 #define CW_SUPERVISOR_HEALTH_H
 
@@ -24,6 +28,7 @@
 
 bool health_child_wanted(const struct child *c);
 bool health_child_up(const struct child *c);
+bool health_child_essential(const struct child *c);
 
 /* Updates each slot's down_since_ns and kill_seen_ns for the time now. */
 void health_observe(struct child *v, size_t n, int64_t now);
@@ -31,6 +36,7 @@ void health_observe(struct child *v, size_t n, int64_t now);
 struct health {
     size_t wanted, up, fatal; /* slots wanted, of them up; slots held by a fatal exit */
     bool all_up;              /* every wanted slot is up */
+    bool ready;               /* every wanted essential slot is up (see DESIGN) */
     bool healthy;             /* see DESIGN */
     char why[160]; /* when not healthy: "storer down for 31 s", "worker 0/2 (pid 12) alive 6 s after SIGKILL" */
 };

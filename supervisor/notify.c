@@ -37,6 +37,10 @@ __attribute__((format(printf, 3, 4))) static void send_state(struct notify *n, i
 void notify_reload_begin(struct notify *n, int64_t now)
 {
     if (!n->on) return;
+    if (!n->ever_ready) { /* still starting: systemd waits for the first READY=1, which waits for the children */
+        log_debug("systemd: a reload while starting: READY=1 still waits for the children");
+        return;
+    }
     /* now is CLOCK_MONOTONIC (cw_mono_ns), the clock MONOTONIC_USEC names */
     send_state(n, now, "RELOADING=1\nMONOTONIC_USEC=%lld\nSTATUS=reloading", (long long)(now / 1000));
     snprintf(n->status, sizeof n->status, "reloading");
@@ -47,7 +51,7 @@ void notify_reload_begin(struct notify *n, int64_t now)
 
 void notify_reload_end(struct notify *n, bool refused)
 {
-    n->reload_refused = refused; /* refused: READY=1 on the next tick, nothing was restarted */
+    n->reload_refused = refused; /* refused: READY=1 on the next tick (after the first), nothing was restarted */
 }
 
 /* WATCHDOG=1 when due and healthy. Returns when the next one is due. */
@@ -77,7 +81,9 @@ int64_t notify_tick(struct notify *n, struct supervisor *s, int64_t now)
     health_assess(s->ch.v, s->ch.n, now, n->watchdog_ns, &h);
     bool stopping = s->stop.phase != STOP_NONE;
     bool reload_over = n->reloading && now - n->reload_since_ns >= NOTIFY_RELOAD_MAX_NS;
-    bool ready_now = !stopping && !n->ready_sent && (h.all_up || reload_over || n->reload_refused);
+    /* the reload's shortcuts only once started: before the first READY=1 a reload does not make us ready */
+    bool reload_done = n->ever_ready && (reload_over || n->reload_refused);
+    bool ready_now = !stopping && !n->ready_sent && (h.ready || reload_done);
     if (ready_now) n->reloading = false;
     struct health_facts f = { .endpoints = s->cfg->n_endpoints,
                               .workers = s->cfg->workers,
@@ -92,8 +98,9 @@ int64_t notify_tick(struct notify *n, struct supervisor *s, int64_t now)
         n->stopping_sent = true;
     } else if (ready_now) {
         send_state(n, now, "READY=1\nSTATUS=%s", line);
-        n->ready_sent = true;
-        log_debug("systemd: ready (%s)", line);
+        n->ready_sent = n->ever_ready = true;
+        if (h.all_up) log_debug("systemd: ready (%s)", line);
+        else log_info("systemd: ready without every child (%s): checking, storing and alerting run", line);
     } else if (strcmp(line, n->status) != 0) {
         send_state(n, now, "STATUS=%s", line);
     }

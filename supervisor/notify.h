@@ -30,6 +30,7 @@ struct notify {
     int64_t watchdog_ns;  /* WATCHDOG_USEC (0: no watchdog) */
     int64_t next_ping_ns; /* the next WATCHDOG=1 is due */
     bool ready_sent;      /* READY=1 sent since the start or the last RELOADING=1 */
+    bool ever_ready;      /* READY=1 sent once: the reload rules apply only from then on */
     bool reloading;       /* RELOADING=1 sent, READY=1 not yet */
     int64_t reload_since_ns;
     bool reload_refused; /* the last reload was refused: the status line says so until the next one */

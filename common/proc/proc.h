@@ -57,7 +57,8 @@ void proc_init(struct proc *p, const struct proc_opts *opts);
 /* Frees the bus, the configuration and the signalfd. */
 void proc_close(struct proc *p);
 /* Tells the supervisor, once, that this child is up: its sockets bound or connected, its database open, its
- * port listening (common/proc/ready.h). Nothing when no supervisor listens; a failure is a warning. */
+ * port listening (common/proc/ready.h). Nothing when no supervisor listens; a failure is a warning. It waits
+ * while the supervisor's queue is full (many children start at once), 1 s a try, 5 tries at most. */
 void proc_ready(const struct proc *p);
 
 /* ---- signals as events */

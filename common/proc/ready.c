@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -58,6 +59,24 @@ int proc_ready_decode(const uint8_t *buf, size_t len, struct proc_ready_msg *m, 
     return 0;
 }
 
+/* A blocking send that waits at most PROC_READY_SEND_TIMEOUT_MS per try: the supervisor's queue holds only
+ * net.unix.max_dgram_qlen datagrams (10 by default) and many children start at once, so a full queue (EAGAIN once
+ * the timeout passes) is tried again a few times while the supervisor drains it. Returns 0 or an errno. */
+static int send_ready(const struct sockaddr_un *sa, const uint8_t *msg, size_t len)
+{
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return errno;
+    struct timeval tv = { .tv_sec = PROC_READY_SEND_TIMEOUT_MS / 1000,
+                          .tv_usec = (PROC_READY_SEND_TIMEOUT_MS % 1000) * 1000 };
+    int err = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == 0 ? EAGAIN : errno;
+    for (int tries = 0; err == EAGAIN && tries < PROC_READY_SEND_TRIES; tries++) {
+        if (sendto(fd, msg, len, MSG_NOSIGNAL, (const struct sockaddr *)sa, sizeof *sa) >= 0) err = 0;
+        else err = errno == EWOULDBLOCK || errno == EINTR ? EAGAIN : errno; /* full, or a signal: again */
+    }
+    close(fd);
+    return err;
+}
+
 void proc_ready(const struct proc *p)
 {
     const char *path = getenv(PROC_READY_ENV);
@@ -70,9 +89,9 @@ void proc_ready(const struct proc *p)
         return;
     }
     memcpy(sa.sun_path, path, strlen(path) + 1);
-    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || sendto(fd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&sa, sizeof sa) < 0)
-        log_warn("cannot tell the supervisor we are ready (%s): %s", path, strerror(errno));
+    int err = send_ready(&sa, msg, len);
+    if (err)
+        log_warn("cannot tell the supervisor we are ready (%s): %s%s", path, strerror(err),
+                 err == EAGAIN ? " (its queue stayed full through every try)" : "");
     else log_debug("told the supervisor we are ready");
-    if (fd >= 0) close(fd);
 }

@@ -20,6 +20,8 @@
 #define PROC_READY_ROLE_MAX 15
 #define PROC_READY_FIXED 10 /* magic, version, role length, slot */
 #define PROC_READY_MSG_MAX (PROC_READY_FIXED + PROC_READY_ROLE_MAX)
+#define PROC_READY_SEND_TIMEOUT_MS 1000 /* proc_ready: how long one send waits for room in a full queue */
+#define PROC_READY_SEND_TRIES 5         /* ... and how many times it tries before it gives up */
 
 struct proc_ready_msg {
     char role[PROC_READY_ROLE_MAX + 1]; /* "worker", "storer", ...: NUL-terminated */

@@ -95,16 +95,22 @@ static void test_healthy_until_down_longer_than_the_limit(void **state)
     assert_true(h.healthy);
 }
 
+/* The table observed at from and at now, then assessed at now with a 30 s limit. */
+static void observed_from_to(struct child *v, size_t n, int64_t from, int64_t now, struct health *h)
+{
+    health_observe(v, n, from);
+    health_observe(v, n, now);
+    health_assess(v, n, now, 30 * S, h);
+}
+
 static void test_fatal_exit_does_not_make_unhealthy(void **state)
 {
     (void)state;
-    struct child v[2] = { slot(CHILD_RELAY, 0, 10, true), slot(CHILD_WEB, 0, 0, false) };
+    struct child v[2] = { slot(CHILD_RELAY, 0, 10, true), slot(CHILD_STORER, 0, 0, false) };
     v[1].fatal = true;
     v[1].started_ns = 0;
     struct health h;
-    health_observe(v, 2, 0);
-    health_observe(v, 2, 100 * S);
-    health_assess(v, 2, 100 * S, 30 * S, &h);
+    observed_from_to(v, 2, 0, 100 * S, &h);
     assert_true(h.healthy && h.all_up);
     assert_int_equal(h.wanted, 1);
     assert_int_equal(h.fatal, 1);
@@ -115,6 +121,33 @@ static void test_fatal_exit_does_not_make_unhealthy(void **state)
     assert_true(h.healthy);
     health_assess(v, 2, 132 * S, 30 * S, &h);
     assert_false(h.healthy);
+}
+
+static void test_web_down_keeps_ready_and_healthy(void **state)
+{
+    (void)state;
+    /* a web that cannot listen (its port taken, or < 1024 without the capability) is restarted with backoff; the
+     * checks, the storing and the alerting go on, so the service is ready and pings the watchdog */
+    struct child v[3] = { slot(CHILD_RELAY, 0, 10, true), slot(CHILD_WORKER, 0, 12, true),
+                          slot(CHILD_WEB, 0, 0, false) };
+    v[2].started_ns = 0;
+    v[2].restarts = 3;
+    struct health h;
+    observed_from_to(v, 3, 0, 100 * S, &h);
+    assert_true(h.ready && h.healthy);
+    assert_false(h.all_up);
+    assert_int_equal(h.wanted, 3);
+    assert_int_equal(h.up, 2);
+    char line[HEALTH_STATUS_MAX];
+    struct health_facts f = { .endpoints = 1, .workers = 1 };
+    health_status(line, sizeof line, v, 3, &f);
+    assert_string_equal(line, "1 endpoint, 1 worker; 2 of 3 children up: web restarting (3 restarts so far)");
+    /* an essential child down is neither */
+    v[1].ready = false;
+    health_observe(v, 3, 101 * S);
+    health_assess(v, 3, 132 * S, 30 * S, &h);
+    assert_false(h.ready || h.healthy);
+    assert_non_null(strstr(h.why, "worker 0/2 down for 31 s"));
 }
 
 static void test_process_stuck_after_sigkill(void **state)
@@ -308,6 +341,7 @@ int main(void)
         cmocka_unit_test(test_up_and_wanted),
         cmocka_unit_test(test_healthy_until_down_longer_than_the_limit),
         cmocka_unit_test(test_fatal_exit_does_not_make_unhealthy),
+        cmocka_unit_test(test_web_down_keeps_ready_and_healthy),
         cmocka_unit_test(test_process_stuck_after_sigkill),
         cmocka_unit_test(test_status_lines),
         cmocka_unit_test(test_status_line_is_bounded),

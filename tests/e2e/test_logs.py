@@ -305,6 +305,24 @@ def test_syslog_target_received():
         harness.note("%d syslog datagrams" % len(got))
 
 
+def test_syslog_stale_socket_falls_back_to_stderr():
+    """log_target = "syslog" where /dev/log is a stale socket (a socket file nobody reads: bound, then its receiving
+    socket closed): syslog(3) would drop every line silently; the logger sees the refused send, says so once, and
+    every process's lines stay on stderr."""
+    with tempdir() as d, Targets() as t:
+        sock_path = os.path.join(d, "syslog.sock")
+        stale = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        stale.bind(sock_path)
+        stale.close()  # the file stays: connect() and send() to it are refused
+        cw = Clockwerk(_config(t, "syslog"), d, bin_dir=_ns_bin(d, _syslog_setup(d, sock_path)))
+        with cw.start():
+            cw.wait_ready()
+            cw.wait_log(r"warn: log_target syslog: cannot send to /dev/log: Connection refused; logging to stderr")
+            cw.wait_log(r"clockwerk\[storer\] \d+ info: ")
+            cw.wait_log(r"clockwerk\[worker 1/2\] \d+ info: ")
+            cw.stop()
+
+
 # ------------------------------------------------------------------------------------------------ journal
 
 def _journal_entries(sink):

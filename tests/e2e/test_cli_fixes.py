@@ -1,0 +1,51 @@
+"""tests/e2e/test_cli_fixes.py — the command line's messages and argument order (issue 17's operator trial):
+
+- a syntax error said once with its line (`FILE:LINE: syntax error`), an unreadable file said as a file-level
+  problem (`FILE: cannot open the configuration: Permission denied`, no ":0:"), and clockwerk-tap saying it
+  cannot read the file (not "not a valid configuration"). The unreadable cases run as nobody (setpriv), since
+  root reads any file.
+"""
+
+import os
+import subprocess
+
+import harness
+from harness import check, deadline, run_cli, tempdir
+
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+def _as_nobody(program, args):
+    """(exit code, stderr) of PROGRAM ARGS run as nobody."""
+    r = subprocess.run(NOBODY + [harness.binary(program)] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=deadline(20))
+    err = r.stderr.decode("utf-8", "replace")
+    harness.ARTIFACTS["%s %s (as nobody)" % (program, " ".join(args))] = err
+    return r.returncode, err
+
+
+def test_syntax_error_said_once():
+    with tempdir() as d:
+        path = os.path.join(d, "c.conf")
+        harness.write_config(path, 'supervisor = { run_dir = "run"; };\nmonitor = {\n check_interval = ;\n};\n')
+        res = run_cli(["-t", "-c", path])
+        check(res.code == 1, "exit %s" % res.code)
+        check("%s:3: syntax error\n" % os.path.realpath(path) in res.err, "not said once with its line: %r" % res.err)
+        check("syntax error: syntax error" not in res.err, "libconfig's text doubled: %r" % res.err)
+
+
+def test_unreadable_file_messages():
+    with tempdir() as d:
+        os.chmod(d, 0o755)
+        path = os.path.join(d, "c.conf")
+        harness.write_config(path, 'supervisor = { run_dir = "run"; };\n')
+        os.chmod(path, 0o600)
+        code, err = _as_nobody("clockwerk", ["-t", "-c", path])
+        check(code == 1, "clockwerk -t exit %s: %r" % (code, err))
+        check("%s: cannot open the configuration: Permission denied\n" % path in err, "clockwerk -t said %r" % err)
+        check(":0:" not in err, "a line 0 for a file-level problem: %r" % err)
+        code, err = _as_nobody("clockwerk-tap", ["-c", path])
+        check(code == 1, "clockwerk-tap exit %s: %r" % (code, err))
+        check("clockwerk-tap: cannot read the configuration %s: Permission denied\n" % path in err,
+              "clockwerk-tap said %r" % err)
+        check("not a valid configuration" not in err, "clockwerk-tap calls it invalid: %r" % err)

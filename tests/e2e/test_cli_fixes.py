@@ -7,6 +7,7 @@
 """
 
 import os
+import re
 import subprocess
 
 import harness
@@ -49,3 +50,29 @@ def test_unreadable_file_messages():
         check("clockwerk-tap: cannot read the configuration %s: Permission denied\n" % path in err,
               "clockwerk-tap said %r" % err)
         check("not a valid configuration" not in err, "clockwerk-tap calls it invalid: %r" % err)
+
+
+ROOT_WARNING = (r"warn: running as root without supervisor\.user: every child runs as root; set supervisor\.user "
+                r"or run clockwerk under a dedicated user \(the systemd unit does\)")
+
+
+def test_root_without_user_warned():
+    """Started as root without supervisor.user: one warning at start; with supervisor.user set: none."""
+    if os.geteuid() != 0:
+        harness.note("not root: the warning is not tested here")
+        return
+    with tempdir() as d:
+        cfg = harness.base_config([{"url": "http://127.0.0.1:1/a"}], db=False)
+        with harness.Clockwerk(cfg, d) as cw:
+            cw.wait_ready()
+            cw.wait_log(ROOT_WARNING)
+            cw.stop()
+        check(len(re.findall(ROOT_WARNING, cw.log_text())) == 1, "the warning not said exactly once")
+    with tempdir() as d:
+        os.chmod(d, 0o755)
+        cfg = harness.base_config([{"url": "http://127.0.0.1:1/a"}], db=False, extra={"supervisor": {"user": "nobody"}})
+        with harness.Clockwerk(cfg, d) as cw:
+            cw.wait_ready()
+            cw.wait_log(r"children run as nobody")
+            cw.stop()
+        check(not re.search(ROOT_WARNING, cw.log_text()), "warned with supervisor.user set")

@@ -196,14 +196,50 @@ static int run_list_endpoints(const char *config_arg)
     return fflush(stdout) == 0 ? 0 : 1;
 }
 
+static bool is_subcommand(const char *arg)
+{
+    return !strcmp(arg, "report") || !strcmp(arg, "status") || !strcmp(arg, "silence") || !strcmp(arg, "ack");
+}
+
+/* The index of the subcommand (report, status, silence, ack) after any -c F, --config F, --config=F; 0: none. */
+static int subcommand_at(int argc, char **argv)
+{
+    int i = 1;
+    while (i < argc) {
+        if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc) i += 2;
+        else if (!strncmp(argv[i], "--config=", 9)) i++;
+        else break;
+    }
+    return i < argc && is_subcommand(argv[i]) ? i : 0;
+}
+
+/* Runs the subcommand at argv[at] with one argument order for all of them: the command first, then every other
+ * argument in its order, --config=F spelled -c F (so -c/--config/--config=F work before and after the command). */
+static int run_subcommand(int argc, char **argv, int at)
+{
+    char **args = cw_xcalloc((size_t)argc * 2 + 1, sizeof *args);
+    int n = 0;
+    args[n++] = argv[0];
+    args[n++] = argv[at];
+    for (int i = 1; i < argc; i++) {
+        if (i == at) continue;
+        if (!strncmp(argv[i], "--config=", 9)) {
+            args[n++] = "-c";
+            args[n++] = argv[i] + 9;
+        } else args[n++] = argv[i];
+    }
+    int rc = !strcmp(args[1], "report")   ? reportcmd_run(n, args)
+             : !strcmp(args[1], "status") ? statuscmd_run(n, args)
+                                          : silencecmd_run(n, args);
+    free(args);
+    return rc;
+}
+
 int cli_run(int argc, char **argv, const char **config_arg)
 {
     if (argc >= 2 && strcmp(argv[1], "keygen") == 0) return run_keygen(argc, argv);
-    if (argc >= 2 && strcmp(argv[1], "report") == 0) return reportcmd_run(argc, argv);
-    if (argc >= 2 && strcmp(argv[1], "status") == 0) return statuscmd_run(argc, argv);
-    /* `silence` and `ack`, also after -c FILE */
-    int sub = argc >= 4 && (!strcmp(argv[1], "-c") || !strcmp(argv[1], "--config")) ? 3 : 1;
-    if (argc > sub && (!strcmp(argv[sub], "silence") || !strcmp(argv[sub], "ack"))) return silencecmd_run(argc, argv);
+    int sub = subcommand_at(argc, argv);
+    if (sub) return run_subcommand(argc, argv, sub);
     static const struct option longopts[] = {
         { "config", required_argument, NULL, 'c' },
         { "test", no_argument, NULL, 't' },

@@ -65,7 +65,7 @@ static void on_signal(int sig)
 }
 
 #define STOP_REAP_POLL_NS (250000000LL) /* while stopping, the loop turns (and reaps) at least this often */
-#define RELOAD_STOP_NS (8000000000LL) /* a child stopped for a reload gets this long before SIGKILL */
+#define RELOAD_STOP_NS (8000000000LL)   /* a child stopped for a reload gets this long before SIGKILL */
 
 static void log_summary(const struct supervisor *s, int64_t now)
 {

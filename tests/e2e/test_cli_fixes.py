@@ -11,7 +11,7 @@ import re
 import subprocess
 
 import harness
-from harness import check, deadline, run_cli, tempdir
+from harness import check, deadline, run_cli, tempdir, wait_for
 
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 
@@ -76,3 +76,34 @@ def test_root_without_user_warned():
             cw.wait_log(r"children run as nobody")
             cw.stop()
         check(not re.search(ROOT_WARNING, cw.log_text()), "warned with supervisor.user set")
+
+
+def _config_forms(conf):
+    """(name, the options before the command, the options after it) for every spelling of the configuration."""
+    spellings = [["-c", conf], ["--config", conf], ["--config=" + conf]]
+    return [("%s before" % s[0][:9], s, []) for s in spellings] + [("%s after" % s[0][:9], [], s) for s in spellings]
+
+
+def test_config_option_before_and_after_every_subcommand():
+    """report, status, silence, ack: -c F, --config F and --config=F, before and after the command, all work alike
+    (the exit code and stderr of `COMMAND -c F`); none is a usage error."""
+    with tempdir() as d:
+        cfg = harness.base_config([{"url": "http://127.0.0.1:1/a"}])
+        with harness.Clockwerk(cfg, d) as cw:
+            cw.wait_ready()
+            conf = cw.conf_path
+            for command in (["report"], ["status"], ["silence", "list"], ["ack", "0123456789abcdef"]):
+                for name, before, after in _config_forms(conf):
+                    what = "%s with %s (%s)" % (" ".join(command), name, " ".join(before + command + after))
+                    last = {}
+
+                    def alike():  # the state may change between two runs (a report before the first results)
+                        want = run_cli(command + ["-c", conf], timeout=30)
+                        res = run_cli(before + command + after, timeout=30)
+                        last.update(want=want, res=res)
+                        check("usage" not in res.err and "unexpected" not in res.err and res.code != 2,
+                              "%s: a usage error: %r" % (what, res.err[-400:]))
+                        return want.code in (0, 1) and res.code == want.code
+                    wait_for(alike, deadline(20), lambda: "%s: exit %s, `%s -c F` %s: %r" % (
+                        what, last["res"].code, " ".join(command), last["want"].code, last["res"].err[-400:]))
+            cw.stop()

@@ -107,3 +107,40 @@ def test_config_option_before_and_after_every_subcommand():
                     wait_for(alike, deadline(20), lambda: "%s: exit %s, `%s -c F` %s: %r" % (
                         what, last["res"].code, " ".join(command), last["want"].code, last["res"].err[-400:]))
             cw.stop()
+
+
+def _check_as_nobody(d, text):
+    path = os.path.join(d, "c.conf")
+    harness.write_config(path, text)
+    os.chmod(path, 0o644)
+    return _as_nobody("clockwerk", ["-t", "-c", path])
+
+
+def test_t_warns_where_the_start_would_fail():
+    """-t (as nobody): a run_dir it cannot create (its parent not writable) or that exists and is not writable, and
+    log_target "syslog" without a /dev/log: warnings (exit 0, "config OK": root may check a file another user runs),
+    not silence."""
+    with tempdir() as d:
+        os.chmod(d, 0o755)
+        locked = os.path.join(d, "locked")
+        os.makedirs(os.path.join(locked, "existing"))
+        os.chmod(os.path.join(locked, "existing"), 0o755)
+        os.chmod(locked, 0o755)
+        endpoints = 'monitor = { endpoints = ({ url = "http://127.0.0.1:1/a"; }); };\n'
+        for run_dir, why in ((os.path.join(locked, "run"), "cannot create it in %s" % locked),
+                             (os.path.join(locked, "existing"), "is not writable")):
+            code, err = _check_as_nobody(d, 'supervisor = { run_dir = "%s"; };\n%s' % (run_dir, endpoints))
+            check(code == 0, "-t exit %s: %r" % (code, err))
+            check(re.search(r"warning: supervisor\.run_dir %s: %s" % (re.escape(run_dir), re.escape(why)), err),
+                  "no run_dir warning for %s: %r" % (run_dir, err))
+        os.makedirs(os.path.join(d, "open"))
+        os.chmod(os.path.join(d, "open"), 0o777)
+        code, err = _check_as_nobody(d, 'supervisor = { run_dir = "%s/open/run"; log_target = "syslog"; };\n%s'
+                                     % (d, endpoints))
+        if os.path.exists("/dev/log"):
+            harness.note("this machine has /dev/log: the syslog warning is not tested here")
+        else:
+            check(code == 0, "-t exit %s: %r" % (code, err))
+            check("warning: supervisor.log_target syslog: /dev/log is not a socket here; the processes would log to "
+                  "stderr instead\n" in err, "no log_target warning: %r" % err)
+            check("run_dir" not in err, "a run_dir warning for a writable place: %r" % err)

@@ -405,7 +405,7 @@ static int usage(FILE *to, int code)
     fprintf(to, "usage: clockwerk status -c FILE [--json]\n");
     if (to == stdout)
         fprintf(to, "What is down or slow now, since when and why, from the running Clockwerk (docs/status.md).\n"
-                    "  -c, --config FILE   the configuration file of the running Clockwerk\n"
+                    "  -c, --config FILE   the configuration file of the running Clockwerk (before or after status)\n"
                     "      --json          one JSON object instead of lines for a terminal\n"
                     "  -h, --help          print this help and exit\n"
                     "exit status: 0 every endpoint is up; 1 one is down, slow or unknown, or Clockwerk cannot tell\n"

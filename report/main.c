@@ -26,7 +26,7 @@
     USAGE                                                                                                         \
     "Uptime, downtime, incidents, latency percentiles and the slowest phase of each configured endpoint over a\n" \
     "window, read from the database (read only; docs/report.md).\n"                                               \
-    "  -c, --config FILE     the configuration: its endpoints and its database group\n"                           \
+    "  -c, --config FILE     the configuration: its endpoints and its database group (before or after report)\n"  \
     "      --since WHEN      start of the window (default 24h): now, a duration before now (90s, 15m, 24h, 7d,\n" \
     "                        2w) or a UTC date (2026-11-25, 2026-11-25T04:05:06Z)\n"                              \
     "      --until WHEN      end of the window, excluded (default now); the same forms\n"                         \

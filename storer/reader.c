@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+bool store_read_not_created(const char *err) { return err && strstr(err, STORE_READ_NOT_CREATED) != NULL; }
+
 const struct store_read_backend *store_read_backend_for(enum cw_db_driver driver)
 {
     switch (driver) {

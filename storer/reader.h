@@ -48,6 +48,9 @@
 #include "storer/rollup.h"
 
 #define STORE_READ_ALL_ALERTS INT64_MIN /* alerts' from_ms: no lower bound */
+/* open's err (with STORE_RETRY) on a database that holds no table yet (an empty or new file): the storer has not
+ * created the schema; clockwerk-web says it at info level, it is not a problem (a first start). */
+#define STORE_READ_NOT_CREATED "waiting for the storer to create the schema (no tables yet)"
 
 struct store_reader; /* a backend's read connection */
 
@@ -100,6 +103,8 @@ extern const struct store_read_backend store_read_postgres;
 extern const struct store_read_backend store_read_mysql;
 
 const struct store_read_backend *store_read_backend_for(enum cw_db_driver driver);
+/* Whether err is open's STORE_READ_NOT_CREATED. */
+bool store_read_not_created(const char *err);
 
 /* Whether a cell's, row's or count's location belongs to a read of `wanted` (NULL: every location, the sum). */
 bool store_read_location_match(const char *wanted, const char *location);

@@ -43,15 +43,29 @@ static void sqr_close(struct store_reader *r)
     free(r);
 }
 
+/* Whether the database holds no table at all (an empty file is such a database). */
+static bool sqr_has_no_table(struct store_reader *r)
+{
+    sqlite3_stmt *st = NULL;
+    bool none = sqlite3_prepare_v2(r->db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'", -1, &st, NULL) ==
+                    SQLITE_OK &&
+                sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) == 0;
+    sqlite3_finalize(st);
+    return none;
+}
+
 /* The schema's version, read inside the snapshot (its first read starts it). */
 static int sqr_check_schema(struct store_reader *r, char *err, size_t errlen)
 {
     sqlite3_stmt *st = NULL;
     int code = sqlite3_prepare_v2(r->db, "SELECT max(version) FROM schema_version", -1, &st, NULL);
     if (code != SQLITE_OK) {
-        int rc = sqr_fail(r, code, "not a Clockwerk database (no schema_version)", err, errlen);
         sqlite3_finalize(st);
-        return rc;
+        if (sqr_has_no_table(r)) { /* a new or empty file: the storer has not created the schema yet */
+            snprintf(err, errlen, "sqlite %s: %s", r->path, STORE_READ_NOT_CREATED);
+            return STORE_RETRY;
+        }
+        return sqr_fail(r, code, "not a Clockwerk database (no schema_version)", err, errlen);
     }
     code = sqlite3_step(st);
     long long version = code == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;

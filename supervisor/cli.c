@@ -3,6 +3,8 @@
 
 #include "common/bus/bus_keys.h"
 #include "common/config/config.h"
+#include "common/base/log.h"
+#include "common/base/log_target.h"
 #include "common/base/util.h"
 
 #include "supervisor/icmp_fds.h"
@@ -19,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -117,6 +120,44 @@ static void print_locations(const struct cw_config *cfg)
            cfg->config_address);
 }
 
+/* -t: a run_dir the start could not create or write into. A warning only: -t may run as root for a file that the
+ * service's user runs, or as another user; what is checked is what the invoking user can do. */
+static void warn_run_dir(const char *run_dir)
+{
+    struct stat st;
+    if (stat(run_dir, &st) == 0) {
+        if (!S_ISDIR(st.st_mode)) fprintf(stderr, "warning: supervisor.run_dir %s: is not a directory\n", run_dir);
+        else if (access(run_dir, W_OK | X_OK) != 0)
+            fprintf(stderr, "warning: supervisor.run_dir %s: is not writable by uid %u: %s\n", run_dir,
+                    (unsigned)getuid(), strerror(errno));
+        return;
+    }
+    char parent[PATH_MAX]; /* the nearest directory that exists: where the start creates what is missing */
+    snprintf(parent, sizeof parent, "%s", run_dir);
+    for (;;) {
+        char *slash = strrchr(parent, '/');
+        if (!slash) return;
+        if (slash == parent) slash[1] = '\0';
+        else *slash = '\0';
+        if (stat(parent, &st) == 0) break;
+        if (slash == parent) return;
+    }
+    if (access(parent, W_OK | X_OK) != 0)
+        fprintf(stderr, "warning: supervisor.run_dir %s: cannot create it in %s as uid %u: %s\n", run_dir, parent,
+                (unsigned)getuid(), strerror(errno));
+}
+
+/* -t: a log_target whose socket is not there (or that nobody reads): the processes would log to stderr. */
+static void warn_log_target(int target)
+{
+    char why[256];
+    if (target == LOG_TARGET_STDERR) return;
+    if (log_target_open((enum log_target)target, why, sizeof why) != 0)
+        fprintf(stderr, "warning: supervisor.log_target %s: %s; the processes would log to stderr instead\n",
+                log_target_name((enum log_target)target), why);
+    else log_target_close((enum log_target)target);
+}
+
 /* -t: loads and validates the file, checks the user, the key file and that icmp checks can work. 0 when valid,
  * else 1. */
 static int run_check(const char *config_arg)
@@ -132,6 +173,8 @@ static int run_check(const char *config_arg)
         config_free(cfg);
         return 1;
     }
+    warn_run_dir(cfg->run_dir);
+    warn_log_target(cfg->log_target);
     /* icmp checks that cannot work make the file unusable here: an error, and no "config OK" */
     char icmp[700];
     int icmp_rc = icmp_fds_report(cfg, &privs, icmp, sizeof icmp);
@@ -196,14 +239,50 @@ static int run_list_endpoints(const char *config_arg)
     return fflush(stdout) == 0 ? 0 : 1;
 }
 
+static bool is_subcommand(const char *arg)
+{
+    return !strcmp(arg, "report") || !strcmp(arg, "status") || !strcmp(arg, "silence") || !strcmp(arg, "ack");
+}
+
+/* The index of the subcommand (report, status, silence, ack) after any -c F, --config F, --config=F; 0: none. */
+static int subcommand_at(int argc, char **argv)
+{
+    int i = 1;
+    while (i < argc) {
+        if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc) i += 2;
+        else if (!strncmp(argv[i], "--config=", 9)) i++;
+        else break;
+    }
+    return i < argc && is_subcommand(argv[i]) ? i : 0;
+}
+
+/* Runs the subcommand at argv[at] with one argument order for all of them: the command first, then every other
+ * argument in its order, --config=F spelled -c F (so -c/--config/--config=F work before and after the command). */
+static int run_subcommand(int argc, char **argv, int at)
+{
+    char **args = cw_xcalloc((size_t)argc * 2 + 1, sizeof *args);
+    int n = 0;
+    args[n++] = argv[0];
+    args[n++] = argv[at];
+    for (int i = 1; i < argc; i++) {
+        if (i == at) continue;
+        if (!strncmp(argv[i], "--config=", 9)) {
+            args[n++] = "-c";
+            args[n++] = argv[i] + 9;
+        } else args[n++] = argv[i];
+    }
+    int rc = !strcmp(args[1], "report")   ? reportcmd_run(n, args)
+             : !strcmp(args[1], "status") ? statuscmd_run(n, args)
+                                          : silencecmd_run(n, args);
+    free(args);
+    return rc;
+}
+
 int cli_run(int argc, char **argv, const char **config_arg)
 {
     if (argc >= 2 && strcmp(argv[1], "keygen") == 0) return run_keygen(argc, argv);
-    if (argc >= 2 && strcmp(argv[1], "report") == 0) return reportcmd_run(argc, argv);
-    if (argc >= 2 && strcmp(argv[1], "status") == 0) return statuscmd_run(argc, argv);
-    /* `silence` and `ack`, also after -c FILE */
-    int sub = argc >= 4 && (!strcmp(argv[1], "-c") || !strcmp(argv[1], "--config")) ? 3 : 1;
-    if (argc > sub && (!strcmp(argv[sub], "silence") || !strcmp(argv[sub], "ack"))) return silencecmd_run(argc, argv);
+    int sub = subcommand_at(argc, argv);
+    if (sub) return run_subcommand(argc, argv, sub);
     static const struct option longopts[] = {
         { "config", required_argument, NULL, 'c' },
         { "test", no_argument, NULL, 't' },

@@ -65,7 +65,7 @@ static void on_signal(int sig)
 }
 
 #define STOP_REAP_POLL_NS (250000000LL) /* while stopping, the loop turns (and reaps) at least this often */
-#define RELOAD_STOP_NS (8000000000LL) /* a child stopped for a reload gets this long before SIGKILL */
+#define RELOAD_STOP_NS (8000000000LL)   /* a child stopped for a reload gets this long before SIGKILL */
 
 static void log_summary(const struct supervisor *s, int64_t now)
 {
@@ -270,6 +270,9 @@ static int start(struct supervisor *s)
     if (s->ch.privs.active)
         log_info("children run as %s (uid %u, gid %u)", s->ch.privs.name, (unsigned)s->ch.privs.uid,
                  (unsigned)s->ch.privs.gid);
+    else if (geteuid() == 0) /* docs/security: the service should not run its children as root */
+        log_warn("running as root without supervisor.user: every child runs as root; set supervisor.user or run "
+                 "clockwerk under a dedicated user (the systemd unit does)");
     icmp_fds_plan(&s->ch.icmp, s->cfg, &s->ch.privs);
     s->gen = s->gen_lo = 1;
     if (snapshot_write(s->cfg, &s->ch.privs, s->gen, s->snapshot, sizeof s->snapshot) != 0) return -1;

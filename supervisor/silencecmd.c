@@ -73,7 +73,7 @@ static const char USAGE[] =
 /* --help (of silence and of ack: one manual page, clockwerk-silence(1), documents the same options; tests/e2e/
  * test_manpages.py compares them). */
 static const char HELP[] =
-    "  -c, --config FILE     the configuration of the running Clockwerk (also after the command)\n"
+    "  -c, --config FILE     the configuration of the running Clockwerk (before or after the command)\n"
     "      --group GROUP     add: silence every endpoint of the group\n"
     "      --all             add: silence every endpoint\n"
     "      --for DURATION    add: how long: 90s, 30m, 2h, 1d, 1h30m (at most 365d)\n"

@@ -11,6 +11,7 @@
  * the terminal went away), after --count result lines, or quietly when stdout is a closed pipe. Not started
  * by the supervisor: of the children's skeleton (common/proc/proc.h) it takes the signalfd and the stats builder. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -410,6 +411,12 @@ static struct bus *open_bus(const char *config, const char *location, char **add
         fprintf(stderr, "clockwerk-tap: %u more warnings (clockwerk -t -c %s lists every problem)\n",
                 counts[1] - TAP_WARNINGS_SHOWN, config);
     if (!cfg) {
+        int fd = open(config, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) { /* not a problem of its content: it could not be read at all */
+            fprintf(stderr, "clockwerk-tap: cannot read the configuration %s: %s\n", config, strerror(errno));
+            exit(1);
+        }
+        close(fd);
         fprintf(stderr, "clockwerk-tap: %s is not a valid configuration (%u problem%s)\n", config, counts[0],
                 cw_plural(counts[0]));
         exit(1);

@@ -65,7 +65,10 @@ static int64_t wall_ms(void) { return cw_wall_us() / 1000; }
 /* The result of a refresh to the loop, and the log line its state change deserves. */
 static void post_refresh(struct web_history_thread *t, struct web_history *snap, const char *error, double period)
 {
-    if (!snap && (!t->failing || strcmp(error, t->last_error) != 0) && ratelimit_allow(&t->rl, cw_mono_ns()))
+    bool not_created = !snap && store_read_not_created(error); /* a first start: not a problem */
+    if (not_created && (!t->failing || strcmp(error, t->last_error) != 0))
+        log_info("history: %s; trying again in %.0f s", error, period);
+    else if (!snap && (!t->failing || strcmp(error, t->last_error) != 0) && ratelimit_allow(&t->rl, cw_mono_ns()))
         log_warn("history: %s; keeping the last one read, trying again in %.0f s", error, period);
     if (snap && (t->failing || !t->read_once))
         log_info("history: read %s(%zu endpoint%s in %.2f s)", t->failing ? "again " : "", snap->n,
@@ -164,7 +167,8 @@ static void refresh(struct web_history_thread *t, const struct cw_config *cfg, d
     double took = (double)(cw_mono_ns() - t0) / 1e9;
     if (took > 2 * cfg->web_history_refresh && ratelimit_allow(&t->slow_rl, cw_mono_ns()))
         log_warn("history: a read took %.1f s, more than twice web.history_refresh (%.0f s): the page shows older "
-                 "figures meanwhile (a slow or busy database?)", took, cfg->web_history_refresh);
+                 "figures meanwhile (a slow or busy database?)",
+                 took, cfg->web_history_refresh);
     post_refresh(t, snap, err[0] ? err : "the history could not be read", retry_s);
 }
 

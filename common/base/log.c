@@ -107,7 +107,15 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap)
     char text[2048];
     if (vsnprintf(text, sizeof text, fmt, ap) < 0) return;
     struct log_fields f = { NULL, log_role, (int)getpid(), level, text };
-    if (log_current != LOG_TARGET_STDERR && log_target_send(log_current, &f) == 0) return;
+    if (log_current != LOG_TARGET_STDERR) {
+        char why[320];
+        int rc = log_target_send(log_current, &f, why, sizeof why);
+        if (why[0]) { /* the target just failed, or works again: said once, on stderr */
+            struct log_fields note = { NULL, log_role, f.pid, rc == 0 ? LOG_LVL_INFO : LOG_LVL_WARN, why };
+            write_stderr(&note);
+        }
+        if (rc == 0) return;
+    }
     write_stderr(&f); /* stderr, or a target that could not take the line */
 }
 

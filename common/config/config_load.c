@@ -60,7 +60,7 @@ static bool set_paths(struct cfg_parser *p, const char *path)
     char *real = realpath(path, NULL);
     if (!real) {
         char msg[PATH_MAX + 128];
-        snprintf(msg, sizeof msg, "%s:0: cannot read the file: %s", path, strerror(errno));
+        snprintf(msg, sizeof msg, "%s: cannot read the configuration: %s", path, strerror(errno));
         p->errors++;
         if (p->report) p->report(p->rctx, msg);
         return false;

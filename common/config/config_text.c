@@ -30,9 +30,11 @@ struct scan {
 };
 
 static int fail(struct scan *s, unsigned line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* line 0: a problem with the file itself (it cannot be opened or read), said as "FILE: ...", without ":0:". */
 static int fail(struct scan *s, unsigned line, const char *fmt, ...)
 {
-    int n = snprintf(s->err, s->errlen, "%s:%u: ", s->t->files[s->file], line);
+    int n = line ? snprintf(s->err, s->errlen, "%s:%u: ", s->t->files[s->file], line)
+                 : snprintf(s->err, s->errlen, "%s: ", s->t->files[s->file]);
     if (n < 0 || (size_t)n >= s->errlen) return -1;
     va_list ap;
     va_start(ap, fmt);
@@ -83,6 +85,7 @@ static int read_regular(struct scan *at, struct cfg_text *t, const char *path, c
     const char *what = at ? "include file" : "the configuration";
     /* O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it */
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0 && !at) return fail(s, 0, "cannot open the configuration: %s", strerror(errno));
     if (fd < 0) return fail(s, line, "cannot open %s '%s': %s", what, path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0) {
@@ -393,5 +396,7 @@ void cfg_text_explain(const struct cfg_text *t, const char *what, unsigned line,
                  "%s:%u: syntax error: unclosed quote? the string that starts on this line runs on to %s:%u "
                  "(libconfig stopped at %s:%u)",
                  sfile, sline, efile, eline, file, fline);
-    } else snprintf(msg, len, "%s:%u: syntax error: %s", file, fline, what);
+    } else if (strcmp(what, "syntax error") == 0) /* libconfig's whole text: not said twice */
+        snprintf(msg, len, "%s:%u: syntax error", file, fline);
+    else snprintf(msg, len, "%s:%u: syntax error: %s", file, fline, what);
 }

@@ -305,6 +305,46 @@ def test_syslog_target_received():
         harness.note("%d syslog datagrams" % len(got))
 
 
+def test_syslog_stale_socket_falls_back_to_stderr():
+    """log_target = "syslog" where /dev/log is a stale socket (a socket file nobody reads: bound, then its receiving
+    socket closed): syslog(3) would drop every line silently; the logger sees the refused send, says so once, and
+    every process's lines stay on stderr."""
+    with tempdir() as d, Targets() as t:
+        sock_path = os.path.join(d, "syslog.sock")
+        stale = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        stale.bind(sock_path)
+        stale.close()  # the file stays: connect() and send() to it are refused
+        cw = Clockwerk(_config(t, "syslog"), d, bin_dir=_ns_bin(d, _syslog_setup(d, sock_path)))
+        with cw.start():
+            cw.wait_ready()
+            cw.wait_log(r"warn: log_target syslog: cannot send to /dev/log: Connection refused; logging to stderr")
+            cw.wait_log(r"clockwerk\[storer\] \d+ info: ")
+            cw.wait_log(r"clockwerk\[worker 1/2\] \d+ info: ")
+            cw.stop()
+
+
+def test_syslog_daemon_gone_midway_falls_back_to_stderr():
+    """log_target = "syslog", and the syslog daemon goes away while Clockwerk runs (its socket closed, the file
+    left: every send refused): the next line goes to stderr with one warning per process, not lost."""
+    with tempdir() as d, Targets() as t:
+        sock_path = os.path.join(d, "syslog.sock")
+        sink = DatagramSink(sock_path)
+        try:
+            cw = Clockwerk(_config(t, "syslog"), d, bin_dir=_ns_bin(d, _syslog_setup(d, sock_path)))
+            with cw.start():
+                cw.wait_ready()
+                roles = _wait_every_role(cw, lambda: {(p[3], p[2]) for p in map(
+                    parse_syslog, (b for _pid, b in sink.snapshot()))}, "syslog datagrams")
+                sink.close()  # the namespace's /dev/log still names the socket: nobody reads it now
+                os.kill(roles["worker 1/2"], 9)
+                cw.wait_log(r"clockwerk\[supervisor\] \d+ warn: log_target syslog: cannot send to /dev/log: "
+                            r"Connection refused; logging to stderr, retrying every 10 s")
+                cw.wait_log(r"clockwerk\[supervisor\] \d+ warn: .*killed by signal 9")
+                cw.stop()
+        finally:
+            sink.close()
+
+
 # ------------------------------------------------------------------------------------------------ journal
 
 def _journal_entries(sink):

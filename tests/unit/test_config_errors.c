@@ -238,7 +238,17 @@ static void test_read_errors(void **state)
     snprintf(p, sizeof p, "%s/missing.conf", t->dir);
     assert_null(config_load(p, ct_collect, t));
     assert_int_equal(t->n_msgs, 1);
-    assert_non_null(strstr(t->msgs[0], "missing.conf:0: cannot read the file"));
+    char exact[PATH_MAX + 80];
+    snprintf(exact, sizeof exact, "%s: cannot read the configuration: No such file or directory", p);
+    assert_string_equal(t->msgs[0], exact); /* a file-level problem: no ":0:" */
+    /* libconfig's "syntax error" said once, with its line */
+    t->n_msgs = 0;
+    assert_null(ct_load(t, "monitor = {\n check_interval = ;\n};\n"));
+    assert_int_equal(t->n_msgs, 1);
+    char real_dir[PATH_MAX];
+    assert_non_null(realpath(t->dir, real_dir));
+    snprintf(exact, sizeof exact, "%s/c.conf:2: syntax error", real_dir);
+    assert_string_equal(t->msgs[0], exact);
     /* no callback: still NULL, no crash */
     assert_null(config_load(p, NULL, NULL));
     /* @include is relative to the config's directory, and an included file's problems name that file */

@@ -63,7 +63,7 @@ members_file = $(shell mkdir -p $(OUT) && (echo '$(2)' | cmp -s - $(1) 2>/dev/nu
 $(foreach p,$(FOLDERS),$(call members_file,$(OUT)/lib$(p).members,$($(p)_OBJ)))
 $(call members_file,$(OUT)/libcommon.members,$(COMMON_OBJ))
 
-ALL_LIBS   := $(LIB_ZMQ) $(LIB_CURL) $(LIB_CONFIG) $(LIB_JSON) $(LIB_DB) $(LIB_HTTPD) $(LIB_CHECKS) $(LIB_SYSTEMD) $(LIB_SYS)
+ALL_LIBS   := $(LIB_ZMQ) $(LIB_CURL) $(LIB_CONFIG) $(LIB_JSON) $(LIB_DB) $(LIB_HTTPD) $(LIB_CHECKS) $(LIB_SYS)
 
 TARGETS := $(BIN)/clockwerk $(BIN)/clockwerk-worker $(BIN)/clockwerk-storer $(BIN)/clockwerk-alerter \
            $(BIN)/clockwerk-tap $(BIN)/clockwerk-relay $(BIN)/clockwerk-report $(BIN)/clockwerk-web
@@ -81,7 +81,7 @@ $(COMMON_LIB): $(COMMON_OBJ) $(OUT)/libcommon.members
 
 $(BIN)/clockwerk: $(OUT)/supervisor/main.o $(supervisor_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIB_CONFIG) $(LIB_ZMQ) $(LIB_CURL) $(LIB_JSON) $(LIB_SYSTEMD) $(LIB_SYS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIB_CONFIG) $(LIB_ZMQ) $(LIB_CURL) $(LIB_JSON) $(LIB_SYS)
 $(BIN)/clockwerk-worker: $(OUT)/worker/main.o $(worker_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIB_CURL) $(LIB_CHECKS) $(LIB_ZMQ) $(LIB_CONFIG) $(LIB_JSON) $(LIB_SYS)

@@ -25,7 +25,7 @@ const char *child_kind_name(enum child_kind kind) { return (kind >= 0 && kind < 
 
 void children_binary(const struct children *ch, enum child_kind kind, char *out, size_t outlen)
 {
-    snprintf(out, outlen, "%s/clockwerk-%s", ch->bin_dir, child_kind_name(kind));
+    snprintf(out, outlen, "%s/clockwerk-%s", ch->programs_dir, child_kind_name(kind));
 }
 
 /* Variables children never inherit: ours (set per child) and the passwords, which only config_load in the
@@ -46,10 +46,10 @@ static bool is_our_env(const char *entry)
     return false;
 }
 
-int children_init(struct children *ch, const char *bin_dir, char *err, size_t errlen)
+int children_init(struct children *ch, const char *programs_dir, char *err, size_t errlen)
 {
     memset(ch, 0, sizeof *ch);
-    if (snprintf(ch->bin_dir, sizeof ch->bin_dir, "%s", bin_dir) >= (int)sizeof ch->bin_dir) {
+    if (snprintf(ch->programs_dir, sizeof ch->programs_dir, "%s", programs_dir) >= (int)sizeof ch->programs_dir) {
         snprintf(err, errlen, "binary directory path too long");
         return -1;
     }
@@ -495,8 +495,8 @@ size_t children_reap(struct children *ch, int64_t now)
                 c = &ch->v[i];
                 break;
             }
-        if (!c) { /* not in the table: cannot happen (we fork nothing else), so say it if it does */
-            log_warn("reaped pid %d, which is none of our children's", (int)pid);
+        if (!c) { /* an orphan re-parented to us (the supervisor is PID 1 in a container): reaped, nothing more */
+            log_debug("reaped pid %d, which is none of our children's (an orphan re-parented to us?)", (int)pid);
             continue;
         }
         reaped(ch, c, status, now);

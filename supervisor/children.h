@@ -74,7 +74,7 @@ struct child {
 struct children {
     struct child *v;
     size_t n, cap;
-    char bin_dir[4096];
+    char programs_dir[4096];
     char **env_base;      /* our environment minus CLOCKWERK_SNAPSHOT/SLOT/SLOTS/SECRETS and the passwords */
     struct privs privs;   /* the user children run as (supervisor.user); inactive: ours */
     struct icmp_fds icmp; /* which workers get raw ICMP sockets (icmp_fds_plan at start and reload) */
@@ -87,11 +87,11 @@ struct children {
 
 const char *child_kind_name(enum child_kind kind); /* "relay", "storer", "alerter", "worker", "web" */
 
-/* Path of the binary for kind: BIN_DIR/clockwerk-KIND. */
+/* Path of the binary for kind: PROGRAMS_DIR/clockwerk-KIND. */
 void children_binary(const struct children *ch, enum child_kind kind, char *out, size_t outlen);
 
-/* bin_dir: the directory of the programs to start (self_programs_dir). 0, or -1 with a reason in err. */
-int children_init(struct children *ch, const char *bin_dir, char *err, size_t errlen);
+/* programs_dir: the directory of the programs to start (self_programs_dir). 0, or -1 with a reason in err. */
+int children_init(struct children *ch, const char *programs_dir, char *err, size_t errlen);
 void children_free(struct children *ch);
 
 /* Adds a slot that wants to run, startable at once. Returns it (valid until the table changes). The caller
@@ -106,8 +106,9 @@ struct child *children_want(struct children *ch, enum child_kind kind, unsigned 
 /* Number of slots of kind with a running process (kind CHILD_KINDS: every kind). */
 size_t children_running(const struct children *ch, enum child_kind kind);
 
-/* One line per child still in the table with a pid: its name, pid and the kernel's state of it (/proc/PID/stat:
- * R, S, D, Z, or "gone" when no such process exists) — what the stop could not reap, and why. */
+/* One line per child still in the table with a pid: its name, pid and each of its threads with the kernel's state
+ * of it (and where a sleeping thread waits), or "no such process" — what the stop could not reap, and why
+ * (supervisor/unreaped.c). */
 void children_log_unreaped(const struct children *ch);
 
 /* Starts every slot that is due, in kind order; snapshot is the current snapshot's path and gen its

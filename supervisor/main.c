@@ -336,13 +336,13 @@ int main(int argc, char **argv)
     log_set_level((enum log_level)s.cfg->log_level);
     apply_log_target(s.cfg); /* stderr until here */
 
-    char err[512], bin_dir[PATH_MAX];
-    if (self_programs_dir(bin_dir, sizeof bin_dir) != 0) {
+    char err[512], programs_dir[PATH_MAX];
+    if (self_programs_dir(programs_dir, sizeof programs_dir) != 0) {
         log_error("cannot find the directory of our programs (from /proc/self/exe): %s", strerror(errno));
         config_free(s.cfg);
         return 1;
     }
-    if (children_init(&s.ch, bin_dir, err, sizeof err) != 0) {
+    if (children_init(&s.ch, programs_dir, err, sizeof err) != 0) {
         log_error("%s", err);
         config_free(s.cfg);
         return 1;

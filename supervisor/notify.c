@@ -2,7 +2,6 @@
 #include "supervisor/notify.h"
 
 #include "common/base/log.h"
-#include "supervisor/confetch.h"
 #include "supervisor/supervisor.h"
 
 #include <stdarg.h>

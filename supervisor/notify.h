@@ -1,12 +1,12 @@
 /* supervisor/notify.h — telling systemd how the supervisor is doing (sd_notify, Type=notify): READY=1 once every
- * child it wants is up, RELOADING=1 and READY=1 around a SIGHUP, STOPPING=1 when the ordered stop begins, a
+ * essential child it wants is up (workers, storer, alerter, relay; not the web: health.h), RELOADING=1 and READY=1 around a SIGHUP, STOPPING=1 when the ordered stop begins, a
  * one-line STATUS=, and WATCHDOG=1 while it is healthy (docs/operations.md "systemd").
  *
  * DESIGN
  * Only the supervisor talks to systemd (NotifyAccess=main): NOTIFY_SOCKET and WATCHDOG_* never reach a child
  * (children.c), a child tells the supervisor instead (supervisor/readiness.h). Without NOTIFY_SOCKET nothing is
  * sent and nothing changes. Everything is decided in notify_tick, called on every turn of the loop, from the
- * child table (supervisor/health.h): READY=1 when every wanted child is up — after a reload too, or at the latest
+ * child table (supervisor/health.h): READY=1 when every wanted essential child is up — after a reload too, or at the latest
  * NOTIFY_RELOAD_MAX_NS after RELOADING=1, so that `systemctl reload` never hangs on a child that keeps failing (the
  * STATUS= line and the watchdog then say so); a refused reload gets READY=1 at once. STATUS= is sent whenever the
  * line changes. The watchdog (WATCHDOG_USEC, sd_watchdog_enabled) is pinged every half interval from the loop

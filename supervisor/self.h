@@ -8,7 +8,7 @@
 /* The directory of the programs clockwerk starts (its children, clockwerk-report, the alerter of --test-alert)
  * when the running binary sits in bin_dir: bin_dir/../libexec/clockwerk (made canonical) when an executable
  * clockwerk-worker is there — an installed tree, docs/install.md —, else bin_dir itself: the build tree's bin/,
- * every program side by side. Never the build tree or PATH. 0, or -1 when the path does not fit in outlen. */
+ * every program side by side. PATH is never searched. 0, or -1 when the path does not fit in outlen. */
 int self_programs_dir_for(const char *bin_dir, char *out, size_t outlen);
 
 /* self_programs_dir_for the directory of our own binary (from /proc/self/exe). 0, or -1 with errno set. */

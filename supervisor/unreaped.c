@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,10 +27,10 @@ static void read_small(const char *path, char *buf, size_t len)
 }
 
 /* The state letter of a stat line (the field after the parenthesised command name), '?' when unreadable. */
-static char stat_state(const char *stat)
+static char stat_state(const char *stat_line)
 {
-    const char *close = strrchr(stat, ')');
-    return close && close[1] == ' ' && close[2] ? close[2] : '?';
+    const char *paren = strrchr(stat_line, ')');
+    return paren && paren[1] == ' ' && paren[2] ? paren[2] : '?';
 }
 
 /* "TID STATE[ (WCHAN)], ..." for every thread of pid into out. */
@@ -47,16 +48,14 @@ static void describe_threads(pid_t pid, char *out, size_t outlen)
     struct dirent *e;
     while ((e = readdir(d)) && used + 64 < outlen) {
         if (e->d_name[0] == '.') continue;
-        char path[384], stat[512], wchan[64];
+        char path[384], stat_line[512], wchan[64];
         snprintf(path, sizeof path, "%s/%s/stat", dir, e->d_name);
-        read_small(path, stat, sizeof stat);
+        read_small(path, stat_line, sizeof stat_line);
         snprintf(path, sizeof path, "%s/%s/wchan", dir, e->d_name);
         read_small(path, wchan, sizeof wchan);
-        char state = stat_state(stat);
-        int n =
-            snprintf(out + used, outlen - used, "%s%s %c%s%s%s", used ? ", " : "", e->d_name, state,
-                     wchan[0] && strcmp(wchan, "0") != 0 ? " (" : "", wchan[0] && strcmp(wchan, "0") != 0 ? wchan : "",
-                     wchan[0] && strcmp(wchan, "0") != 0 ? ")" : "");
+        bool waits = wchan[0] && strcmp(wchan, "0") != 0; /* "0": running, or no wait channel to name */
+        int n = snprintf(out + used, outlen - used, "%s%s %c%s%s%s", used ? ", " : "", e->d_name, stat_state(stat_line),
+                         waits ? " (" : "", waits ? wchan : "", waits ? ")" : "");
         if (n < 0 || (size_t)n >= outlen - used) break;
         used += (size_t)n;
     }

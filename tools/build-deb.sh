@@ -36,9 +36,9 @@ rm -f "$list.all"
 tarball="$out/source.tar"
 tar --create --file="$tarball" --verbatim-files-from --files-from="$list" --sort=name --mtime=@0 \
     --owner=0 --group=0 --numeric-owner --format=gnu
-key="$(sha256sum <"$tarball" | cut -d' ' -f1) ${DEB_BUILD_OPTIONS:-}"
+key="$(sha256sum <"$tarball" | cut -d' ' -f1) ${DEB_BUILD_OPTIONS:-} profiles:${DEB_BUILD_PROFILES:-}"
 if [ -f "$deb" ] && [ "$(cat "$out/cache.key" 2>/dev/null)" = "$key" ]; then
-    echo "make deb: $deb is up to date (same sources, same DEB_BUILD_OPTIONS)"
+    echo "make deb: $deb is up to date (same sources, same DEB_BUILD_OPTIONS and DEB_BUILD_PROFILES)"
     exit 0
 fi
 

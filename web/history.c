@@ -65,10 +65,10 @@ static int64_t wall_ms(void) { return cw_wall_us() / 1000; }
 /* The result of a refresh to the loop, and the log line its state change deserves. */
 static void post_refresh(struct web_history_thread *t, struct web_history *snap, const char *error, double period)
 {
+    bool new_error = !snap && (!t->failing || strcmp(error, t->last_error) != 0);
     bool not_created = !snap && store_read_not_created(error); /* a first start: not a problem */
-    if (not_created && (!t->failing || strcmp(error, t->last_error) != 0))
-        log_info("history: %s; trying again in %.0f s", error, period);
-    else if (!snap && (!t->failing || strcmp(error, t->last_error) != 0) && ratelimit_allow(&t->rl, cw_mono_ns()))
+    if (new_error && not_created) log_info("history: %s; trying again in %.0f s", error, period);
+    else if (new_error && ratelimit_allow(&t->rl, cw_mono_ns()))
         log_warn("history: %s; keeping the last one read, trying again in %.0f s", error, period);
     if (snap && (t->failing || !t->read_once))
         log_info("history: read %s(%zu endpoint%s in %.2f s)", t->failing ? "again " : "", snap->n,

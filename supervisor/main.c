@@ -353,7 +353,8 @@ int main(int argc, char **argv)
         if (open_sockets(&s) == 0) rc = run(&s);
     }
     if (s.gen && !s.run_dir_lost) snapshot_remove_generations(s.cfg->run_dir, s.gen_lo, s.gen);
-    if (!s.run_dir_lost) readiness_close(&s.ready);
+    if (s.run_dir_lost) s.ready.path = NULL; /* the socket is closed, its file (maybe another supervisor's) kept */
+    readiness_close(&s.ready);
     counters_free(&s.counters);
     if (s.serve) confserve_free(s.serve);
     if (s.fetch) confetch_free(s.fetch);

@@ -267,12 +267,6 @@ static int start(struct supervisor *s)
     }
     s->ch.ready_env = s->ready.env;
     notify_open(&s->notify);
-    if (s->ch.privs.active)
-        log_info("children run as %s (uid %u, gid %u)", s->ch.privs.name, (unsigned)s->ch.privs.uid,
-                 (unsigned)s->ch.privs.gid);
-    else if (geteuid() == 0) /* docs/security: the service should not run its children as root */
-        log_warn("running as root without supervisor.user: every child runs as root; set supervisor.user or run "
-                 "clockwerk under a dedicated user (the systemd unit does)");
     icmp_fds_plan(&s->ch.icmp, s->cfg, &s->ch.privs);
     s->gen = s->gen_lo = 1;
     if (snapshot_write(s->cfg, &s->ch.privs, s->gen, s->snapshot, sizeof s->snapshot) != 0) return -1;
@@ -280,6 +274,13 @@ static int start(struct supervisor *s)
         log_error("cannot set up signals: %s", strerror(errno));
         return -1;
     }
+    /* Logged once the signals are handled: a SIGTERM after the first line of the log is an ordered stop. */
+    if (s->ch.privs.active)
+        log_info("children run as %s (uid %u, gid %u)", s->ch.privs.name, (unsigned)s->ch.privs.uid,
+                 (unsigned)s->ch.privs.gid);
+    else if (geteuid() == 0) /* docs/security: the service should not run its children as root */
+        log_warn("running as root without supervisor.user: every child runs as root; set supervisor.user or run "
+                 "clockwerk under a dedicated user (the systemd unit does)");
     return 0;
 }
 

@@ -128,3 +128,24 @@ void store_ep_cache_put(struct store_ep_cache *c, const char *url, int64_t id)
     HASH_ADD_KEYPTR(hh, c->by_url, e->url, len, e);
     c->n++;
 }
+
+void store_batch_raw_view(const struct store_batch *b, struct store_batch *view)
+{
+    if (view->cap_checks < b->n_checks) {
+        view->cap_checks = b->n_checks;
+        view->checks = cw_xrealloc(view->checks, view->cap_checks * sizeof *view->checks);
+    }
+    view->n_checks = 0;
+    for (size_t i = 0; i < b->n_checks; i++)
+        if (b->checks[i].raw) view->checks[view->n_checks++] = b->checks[i];
+    view->alerts = b->alerts;
+    view->n_alerts = view->cap_alerts = b->n_alerts;
+    view->strings = NULL;
+    view->strings_len = view->strings_cap = 0;
+}
+
+void store_batch_view_free(struct store_batch *view)
+{
+    free(view->checks);
+    memset(view, 0, sizeof *view);
+}

@@ -76,6 +76,8 @@ enum { STORE_OK = 0, STORE_RETRY = -1, STORE_FATAL = -2 };
 struct store_check {
     struct cw_result r; /* r.url and r.error point into the batch's own string storage */
     bool maintenance;   /* checks.maintenance: a maintenance window covered the endpoint at r.checked_at_us */
+    bool raw;           /* database.raw (storer/rawkeep.h): written as a raw row (always, with "all") */
+    bool fold;          /* "failures"/"none": folded into the roll-ups by this batch (not a check folded before) */
 };
 struct store_alert {
     struct cw_alert a; /* strings point into the batch's own string storage */
@@ -85,7 +87,8 @@ struct store_batch {
     size_t n_checks, cap_checks;
     struct store_alert *alerts;
     size_t n_alerts, cap_alerts;
-    char *strings; /* arena for the strings above */
+    bool raw_marked; /* rawkeep_mark has decided the raw flags (once per batch: the decisions move state on) */
+    char *strings;   /* arena for the strings above */
     size_t strings_len, strings_cap;
 };
 
@@ -116,6 +119,12 @@ extern const struct store_backend store_backend_mysql;
 /* endpoints.type of a check type or a result's kind: "http", "tcp", "tls", "dns", "icmp", "push" ("http" for a
  * value out of range, which no decoded result has). */
 const char *store_type_name(unsigned kind);
+
+/* database.raw (storer/rawkeep.h): view gets b's checks whose raw flag is set (shallow copies, valid while b is)
+ * and b's alerts (shared). view->checks is the view's own buffer, reused:
+ * free it with store_batch_view_free, never store_batch_free. */
+void store_batch_raw_view(const struct store_batch *b, struct store_batch *view);
+void store_batch_view_free(struct store_batch *view);
 
 /* The backend for a driver. */
 const struct store_backend *store_backend_for(enum cw_db_driver driver);

@@ -27,6 +27,7 @@ void store_batch_clear(struct store_batch *b)
     b->n_checks = 0;
     b->n_alerts = 0;
     b->strings_len = 0;
+    b->raw_marked = false;
 }
 
 size_t store_batch_rows(const struct store_batch *b) { return b->n_checks + b->n_alerts; }
@@ -92,6 +93,7 @@ void store_batch_add_check(struct store_batch *b, const struct cw_result *r)
     size_t llen = strlen(location);
     arena_reserve(b, ulen + 1 + (error ? elen + 1 : 0) + (figures ? flen + 1 : 0) + llen + 1);
     b->checks[b->n_checks].maintenance = false; /* the storer marks it (storer/maint.c) */
+    b->checks[b->n_checks].raw = b->checks[b->n_checks].fold = true; /* database.raw: storer/rawkeep.c */
     struct cw_result *o = &b->checks[b->n_checks].r;
     *o = *r;
     o->url = arena_put(b, url, ulen);

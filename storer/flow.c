@@ -90,13 +90,15 @@ bool storer_work_pending(const struct storer *s)
 }
 
 /* Writes one batch; false when the database went away (the batch stays with the caller). */
-static bool write_one(struct storer *s, const struct store_batch *b, int64_t *now)
+static bool write_one(struct storer *s, struct store_batch *b, int64_t *now)
 {
     char err[512] = "";
     int64_t t0 = cw_mono_ns();
+    rawkeep_mark(&s->raw, b); /* database.raw: which checks are raw rows, which are folded (storer/rawkeep.h) */
     int rc = s->db.be->write_batch(s->db.db, b, err, sizeof err);
     *now = cw_mono_ns();
     if (rc == STORE_OK) {
+        rawkeep_commit(&s->raw, b);
         s->c.stored += store_batch_rows(b);
         s->c.batches++;
         s->c.last_batch_ms = (*now - t0) / 1000000;

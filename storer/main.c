@@ -70,6 +70,7 @@ static void storer_free(struct storer *s)
     seqgap_free(&s->seqs);
     prune_free(&s->prune);
     storer_maint_free(&s->maint);
+    rawkeep_free(&s->raw);
     proc_close(&s->p); /* the bus, with its sockets, and the configuration */
 }
 
@@ -129,6 +130,12 @@ static void storer_init(struct storer *s)
     prune_init(&s->prune, cw_mono_ns());
     storer_prune_configure(s);
     storer_maint_set(&s->maint, s->p.cfg);
+    rawkeep_set(&s->raw, s->p.cfg);
+    if (s->p.cfg->db_raw != CW_RAW_ALL)
+        log_info("database.raw is %s: %s; the roll-ups count every check", config_raw_name(s->p.cfg->db_raw),
+                 s->p.cfg->db_raw == CW_RAW_NONE ? "no raw rows are kept"
+                                                 : "raw rows only for failed, slow and maintenance checks, state "
+                                                   "changes and one check per endpoint an hour");
 
     const struct store_backend *be = store_backend_for(s->p.cfg->db_driver);
     if (!be || !be->open) storer_die(s, 2, "no backend for db_driver %d", (int)s->p.cfg->db_driver);
@@ -150,6 +157,13 @@ static void reload(struct storer *s)
         return;
     }
     storer_maint_set(&s->maint, s->p.cfg);
+    /* database.raw itself never changes here: the supervisor restarts the storer for that (reload.c) */
+    if (s->p.cfg->db_raw != s->raw.mode)
+        log_warn("reload: database.raw changed from %s to %s: it takes effect when the storer restarts",
+                 config_raw_name(s->raw.mode), config_raw_name(s->p.cfg->db_raw));
+    enum cw_db_raw mode = s->raw.mode;
+    rawkeep_set(&s->raw, s->p.cfg);
+    s->raw.mode = mode;
     config_free(old);
     storer_prune_configure(s);
     const struct cw_config *cfg = s->p.cfg;

@@ -127,6 +127,8 @@ static void my_close(struct store_db *db)
     if (db->alert) mysql_stmt_close(db->alert);
     if (db->conn) mysql_close(db->conn);
     store_ep_cache_clear(&db->cache);
+    store_batch_view_free(&db->view);
+    free(db->ids);
     free(db->binds);
     free(db->rows);
     free(db);
@@ -157,6 +159,7 @@ static bool my_set_options(MYSQL *conn, const struct cw_config *cfg, bool socket
 static struct store_db *my_open(const struct cw_config *cfg, int *rc, char *err, size_t errlen)
 {
     struct store_db *db = cw_xcalloc(1, sizeof *db);
+    db->raw = cfg->db_raw;
     const char *host = cfg->db_host && *cfg->db_host ? cfg->db_host : "localhost";
     const char *user = cfg->db_user && *cfg->db_user ? cfg->db_user : NULL;
     const char *dbname = cfg->db_name && *cfg->db_name ? cfg->db_name : "clockwerk";

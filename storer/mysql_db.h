@@ -50,6 +50,10 @@ struct store_db {
     int64_t stage_ids[MY_MAX_ROWS]; /* the endpoint ids of a statement's rows, for the roll-ups */
     struct store_ep_cache cache;    /* url -> endpoints.id */
     struct rollup *roll;            /* the roll-ups (storer/mysql_rollup.c), after migrate */
+    enum cw_db_raw raw;             /* database.raw: not "all", every batch folds its checks (rollup_fold_batch) */
+    struct store_batch view;        /* ... and writes only its raw rows (store_batch_raw_view) */
+    int64_t *ids;                   /* ... with the endpoint id of each check */
+    size_t cap_ids;
 };
 
 /* err gets `mysql://user@host:port/db: what: <server's message> (code)`; returns the error's class. */

@@ -403,6 +403,7 @@ int my_rollup_open(struct store_db *db, char *err, size_t errlen)
     struct my_rollup *r = cw_xcalloc(1, sizeof *r);
     r->db = db;
     rollup_init(&r->engine, &mr_ops, r, db->where);
+    if (db->raw != CW_RAW_ALL) rollup_set_direct(&r->engine); /* database.raw: every batch folds its checks */
     rollup_enable_staging(&r->engine);
     int rc = STORE_OK;
     if (!(r->get[ROLLUP_HOUR] = my_prepare(r->db, MR_GET("checks_hourly"), &rc, err, errlen)) ||

@@ -293,26 +293,41 @@ int my_write_batch(struct store_db *db, const struct store_batch *batch, char *e
 {
     int rc;
     if (batch->n_checks == 0 && batch->n_alerts == 0) return STORE_OK;
+    bool direct = db->raw != CW_RAW_ALL; /* database.raw: only the raw rows kept go in, every check is folded */
+    if (direct && batch->n_checks > db->cap_ids) {
+        db->cap_ids = batch->n_checks;
+        db->ids = cw_xrealloc(db->ids, db->cap_ids * sizeof *db->ids);
+    }
     /* Endpoints first, in autocommit: the cache only ever holds committed ids. */
     int64_t id;
-    for (size_t i = 0; i < batch->n_checks; i++)
+    for (size_t i = 0; i < batch->n_checks; i++) {
         if ((rc = my_endpoint_id(db, batch->checks[i].r.url, store_type_name(batch->checks[i].r.kind), &id, err,
                                  errlen)) != STORE_OK)
             return rc;
+        if (direct) db->ids[i] = id;
+    }
     for (size_t i = 0; i < batch->n_alerts; i++)
         if ((rc = my_endpoint_id(db, batch->alerts[i].a.url, "http", &id, err, errlen)) != STORE_OK) return rc;
+    const struct store_batch *rows = batch;
+    if (direct) {
+        store_batch_raw_view(batch, &db->view);
+        rows = &db->view;
+    }
 
     if ((rc = my_exec(db, "START TRANSACTION", "begin", err, errlen)) != STORE_OK) return rc;
     size_t done = 0;
-    while (done < batch->n_checks) {
-        size_t left = batch->n_checks - done;
+    while (done < rows->n_checks) {
+        size_t left = rows->n_checks - done;
         int k = MY_SIZES - 1;
         while (((size_t)1 << k) > left) k--;
-        if ((rc = my_write_checks(db, batch, done, k, err, errlen)) != STORE_OK) goto fail;
+        if ((rc = my_write_checks(db, rows, done, k, err, errlen)) != STORE_OK) goto fail;
         done += (size_t)1 << k;
     }
     for (size_t i = 0; i < batch->n_alerts; i++)
         if ((rc = my_write_alert(db, &batch->alerts[i].a, err, errlen)) != STORE_OK) goto fail;
+    if (direct && batch->n_checks &&
+        (rc = rollup_fold_batch(db->roll, batch, db->ids, rows->n_checks > 0, err, errlen)) != STORE_OK)
+        goto fail;
     if ((rc = rollup_fold_if_due(db->roll, err, errlen)) != STORE_OK) goto fail;
     if (mysql_commit(db->conn) != 0) {
         rc = my_fail(db, "commit", err, errlen);

@@ -52,6 +52,8 @@ struct store_db {
     struct cw_buf arr[PG_COLS]; /* the array parameters of the current batch, reused */
     struct cw_buf types;        /* endpoints.type of each check's endpoint (its kind), for new endpoints */
     struct rollup *roll;        /* the roll-ups (storer/pg_rollup.c), after migrate */
+    enum cw_db_raw raw;         /* database.raw: not "all", every batch folds its checks (rollup_fold_batch) */
+    struct store_batch view;    /* ... and writes only its raw rows (store_batch_raw_view) */
 };
 
 /* ---- messages ---------------------------------------------------------------------------------------- */
@@ -150,6 +152,7 @@ static void pg_rollback(struct store_db *db)
 static struct store_db *pg_open(const struct cw_config *cfg, int *rc, char *err, size_t errlen)
 {
     struct store_db *db = cw_xcalloc(1, sizeof *db);
+    db->raw = cfg->db_raw;
     char port[16];
     snprintf(port, sizeof port, "%d", cfg->db_port > 0 ? cfg->db_port : 5432);
     const char *host = cfg->db_host && *cfg->db_host ? cfg->db_host : "localhost";
@@ -238,6 +241,7 @@ static void pg_close(struct store_db *db)
     PQfinish(db->conn);
     for (int j = 0; j < PG_COLS; j++) cw_buf_free(&db->arr[j]);
     cw_buf_free(&db->types);
+    store_batch_view_free(&db->view);
     free(db);
 }
 
@@ -300,6 +304,7 @@ static int pg_migrate(struct store_db *db, char *err, size_t errlen)
 {
     int rc = store_migrate(db, &pg_migrate_ops, db->where, err, errlen);
     if (rc == STORE_OK && !db->roll && !(db->roll = pg_rollup_open(db->conn, db->where, &rc, err, errlen))) return rc;
+    if (rc == STORE_OK && db->raw != CW_RAW_ALL) rollup_set_direct(db->roll);
     return rc;
 }
 
@@ -491,6 +496,40 @@ static int pg_write_alert(struct store_db *db, const struct cw_alert *a, char *e
     return rc;
 }
 
+/* database.raw not "all": the endpoint id of every check of the batch (new endpoints inserted), in *ids. */
+static int pg_direct_ids(struct store_db *db, const struct store_batch *batch, const int64_t **ids, char *err,
+                         size_t errlen)
+{
+    cw_buf_reset(&db->arr[0]);
+    cw_buf_reset(&db->types);
+    cw_buf_put(&db->arr[0], "{", 1);
+    cw_buf_put(&db->types, "{", 1);
+    for (size_t i = 0; i < batch->n_checks; i++) {
+        if (i) {
+            cw_buf_put(&db->arr[0], ",", 1);
+            cw_buf_put(&db->types, ",", 1);
+        }
+        pg_arr_text(&db->arr[0], batch->checks[i].r.url);
+        cw_buf_printf(&db->types, "%s", store_type_name(batch->checks[i].r.kind));
+    }
+    cw_buf_put(&db->arr[0], "}", 2);
+    cw_buf_put(&db->types, "}", 2);
+    return pg_rollup_new_endpoints(db->roll, (const char *)db->arr[0].data, (const char *)db->types.data,
+                                   batch->n_checks, ids, err, errlen);
+}
+
+/* database.raw not "all", inside the transaction: the raw rows kept, then every check folded. */
+static int pg_write_direct(struct store_db *db, const struct store_batch *batch, char *err, size_t errlen)
+{
+    const int64_t *ids = NULL;
+    int rc = batch->n_checks ? pg_direct_ids(db, batch, &ids, err, errlen) : STORE_OK;
+    store_batch_raw_view(batch, &db->view);
+    if (rc == STORE_OK && db->view.n_checks > 0) rc = pg_write_checks(db, &db->view, err, errlen);
+    if (rc == STORE_OK && batch->n_checks)
+        rc = rollup_fold_batch(db->roll, batch, ids, db->view.n_checks > 0, err, errlen);
+    return rc;
+}
+
 static int pg_write_batch(struct store_db *db, const struct store_batch *batch, char *err, size_t errlen)
 {
     int rc;
@@ -501,7 +540,11 @@ static int pg_write_batch(struct store_db *db, const struct store_batch *batch, 
     }
     if (!db->ready && (rc = pg_prepare(db, err, errlen)) != STORE_OK) return rc;
     if ((rc = pg_exec(db, "BEGIN", "begin", err, errlen)) != STORE_OK) return rc;
-    if (batch->n_checks > 0 && (rc = pg_write_checks(db, batch, err, errlen)) != STORE_OK) goto fail;
+    if (db->raw != CW_RAW_ALL) {
+        if ((rc = pg_write_direct(db, batch, err, errlen)) != STORE_OK) goto fail;
+    } else if (batch->n_checks > 0 && (rc = pg_write_checks(db, batch, err, errlen)) != STORE_OK) {
+        goto fail;
+    }
     for (size_t i = 0; i < batch->n_alerts; i++)
         if ((rc = pg_write_alert(db, &batch->alerts[i].a, err, errlen)) != STORE_OK) goto fail;
     if ((rc = rollup_fold_if_due(db->roll, err, errlen)) != STORE_OK) goto fail;

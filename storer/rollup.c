@@ -321,6 +321,7 @@ static int fold_chunk(struct rollup *r, size_t *n, char *err, size_t errlen)
 
 int rollup_fold_if_due(struct rollup *r, char *err, size_t errlen)
 {
+    if (r->direct) return STORE_OK; /* every batch folds its own checks (rollup_fold_batch) */
     int64_t now = cw_mono_ns();
     bool full = r->mem_valid && r->pending + r->staged >= ROLLUP_CHUNK;
     if (!r->on || (now < r->next_ns && !full)) return STORE_OK;
@@ -331,7 +332,15 @@ int rollup_fold_if_due(struct rollup *r, char *err, size_t errlen)
     return rc;
 }
 
-void rollup_enable_staging(struct rollup *r) { r->stages = r->ops->get_many && r->ops->count_above; }
+void rollup_enable_staging(struct rollup *r) { r->stages = !r->direct && r->ops->get_many && r->ops->count_above; }
+
+void rollup_set_direct(struct rollup *r)
+{
+    if (!r) return;
+    r->direct = true;
+    r->stages = false;
+    drop_memory(r, "database.raw is not all");
+}
 
 void rollup_put_i64(struct cw_buf *b, int64_t v)
 {
@@ -364,6 +373,45 @@ struct rollup_cell *rollup_cell_find(const struct rollup *r, struct rollup_cell 
     return NULL;
 }
 
+/* A raw row as a fold needs it, from the result it is written from. */
+static void row_of(struct rollup *r, struct rollup_row *row, const struct cw_result *res, int64_t endpoint_id)
+{
+    int64_t us[ROLLUP_HISTS] = { res->latency_us, res->dns_us, res->connect_us, res->tls_us, res->ttfb_us };
+    row->id = 0;
+    row->endpoint_id = endpoint_id;
+    const char *location = res->location ? res->location : "";
+    row->loc = rollup_location(r, location, strlen(location));
+    /* checked_at as stored: milliseconds truncated toward -inf (store_utc_ms), whole seconds likewise */
+    row->at_s = res->checked_at_us / 1000000 - (res->checked_at_us % 1000000 < 0);
+    row->ok = res->ok;
+    /* what reading the stored milliseconds ((double)us / 1000) back gives: us itself below 2^51 µs (the
+     * double's error times 1000 stays under half a µs), else the same conversion */
+    for (int k = 0; k < ROLLUP_HISTS; k++)
+        row->us[k] = us[k] < 0 ? -1 : us[k] < (INT64_C(1) << 51) ? us[k] : rollup_ms_to_us((double)us[k] / 1000.0);
+}
+
+int rollup_fold_batch(struct rollup *r, const struct store_batch *batch, const int64_t *ids, bool raw_written,
+                      char *err, size_t errlen)
+{
+    if (!r || !r->direct || !r->on) return STORE_OK;
+    size_t n = 0;
+    for (size_t i = 0; i < batch->n_checks; i++) {
+        if (!batch->checks[i].fold) continue;
+        if (n == r->cap_rows) { /* a batch is at most a spool chunk: never in practice */
+            r->cap_rows *= 2;
+            r->rows = cw_xrealloc(r->rows, r->cap_rows * sizeof *r->rows);
+            r->order = cw_xrealloc(r->order, r->cap_rows * sizeof *r->order);
+        }
+        row_of(r, &r->rows[n++], &batch->checks[i].r, ids[i]);
+    }
+    int rc = n ? fold_rows(r, n, err, errlen) : STORE_OK;
+    if (rc == STORE_OK && raw_written)
+        rc = r->ops->exec(r->ctx,
+                          "UPDATE rollup_state SET last_check_id = (SELECT COALESCE(MAX(id), 0) FROM checks) WHERE id = 1",
+                          err, errlen);
+    return rc;
+}
+
 bool rollup_staging(const struct rollup *r) { return r && r->on && r->mem_valid; }
 
 void rollup_stage(struct rollup *r, const struct store_batch *batch, size_t from, size_t n, int64_t inserted,
@@ -385,24 +433,11 @@ void rollup_stage(struct rollup *r, const struct store_batch *batch, size_t from
         r->order = cw_xrealloc(r->order, r->cap_rows * sizeof *r->order);
     }
     for (size_t i = 0; i < n; i++) {
-        const struct cw_result *res = &batch->checks[from + i].r;
-        struct rollup_row *row = &r->rows[at + i];
         if (ids[i] < 0) {
             drop_memory(r, "an endpoint id is not known");
             return;
         }
-        int64_t us[ROLLUP_HISTS] = { res->latency_us, res->dns_us, res->connect_us, res->tls_us, res->ttfb_us };
-        row->id = 0;
-        row->endpoint_id = ids[i];
-        const char *location = res->location ? res->location : "";
-        row->loc = rollup_location(r, location, strlen(location));
-        /* checked_at as stored: milliseconds truncated toward -inf (store_utc_ms), whole seconds likewise */
-        row->at_s = res->checked_at_us / 1000000 - (res->checked_at_us % 1000000 < 0);
-        row->ok = res->ok;
-        /* what reading the stored milliseconds ((double)us / 1000) back gives: us itself below 2^51 µs (the
-         * double's error times 1000 stays under half a µs), else the same conversion */
-        for (int k = 0; k < ROLLUP_HISTS; k++)
-            row->us[k] = us[k] < 0 ? -1 : us[k] < (INT64_C(1) << 51) ? us[k] : rollup_ms_to_us((double)us[k] / 1000.0);
+        row_of(r, &r->rows[at + i], &batch->checks[from + i].r, ids[i]);
     }
     r->staged += n;
 }

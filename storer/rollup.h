@@ -150,6 +150,7 @@ struct rollup {
     struct rollup_cell *cells;    /* ROLLUP_CELLS_PER_CALL */
     struct cw_buf arena;          /* the encoded blobs of the cells being written */
     bool stages;                  /* the backend calls rollup_stage and rollup_txn_end */
+    bool direct;                  /* database.raw "failures"/"none": fed by rollup_fold_batch, not by raw rows */
     bool mem_valid;               /* rows[0..pending) are the committed raw rows above the watermark */
     size_t pending, staged;       /* rows[pending..pending+staged): inserted by the open transaction */
     bool folded_in_txn;           /* the open transaction folded (and emptied the roll-ups' share of memory) */
@@ -198,6 +199,17 @@ void rollup_stage(struct rollup *r, const struct store_batch *batch, size_t from
 /* How the batch's transaction ended: committed true after a successful COMMIT, false after a rollback or a
  * failed or uncertain commit. NULL r is fine. */
 void rollup_txn_end(struct rollup *r, bool committed);
+/* database.raw "failures" or "none" (storer/rawkeep.h; docs/schema.md "Raw rows and database.raw"): call once after
+ * rollup_init (before rollup_enable_staging and the first rollup_catch_up, which still folds the raw rows above the
+ * watermark that an earlier "all" left). From then on rollup_fold_if_due does nothing and nothing is staged: every
+ * batch folds its own checks (rollup_fold_batch). NULL r is fine. */
+void rollup_set_direct(struct rollup *r);
+/* Direct mode, inside the batch's transaction: folds the checks of batch whose fold flag is set (ids[i]: the
+ * endpoint id of batch->checks[i]) into their cells; when raw rows went in (raw_written), moves the watermark to the
+ * highest id of checks: they are counted by this fold, or were by an earlier one (a resend), so the promise holds.
+ * STORE_OK, or the primitive's error (the caller rolls back). NULL r, or r not direct: nothing. */
+int rollup_fold_batch(struct rollup *r, const struct store_batch *batch, const int64_t *ids, bool raw_written,
+                      char *err, size_t errlen);
 /* At the backend's close: folds what is pending when the connection is idle (best effort: a failure is
  * logged, the next start folds it), then destroys the backend's part. NULL is fine. */
 void rollup_close(struct rollup *r);

@@ -101,6 +101,9 @@ struct store_db {
     sqlite3_stmt *st[ST_COUNT];
     struct store_ep_cache cache; /* url -> endpoints.id */
     struct rollup *roll;         /* the roll-ups (storer/sqlite_rollup.c), after migrate */
+    enum cw_db_raw raw;          /* database.raw: not "all", every batch folds its checks (rollup_fold_batch) */
+    int64_t *ids;                /* ... with the endpoint id of each check */
+    size_t cap_ids;
 };
 
 static int classify(int code)
@@ -140,6 +143,7 @@ static void sq_close(struct store_db *d)
     for (int i = 0; i < ST_COUNT; i++) sqlite3_finalize(d->st[i]);
     if (d->db) sqlite3_close_v2(d->db);
     store_ep_cache_clear(&d->cache);
+    free(d->ids);
     free(d->path);
     free(d);
 }
@@ -207,6 +211,7 @@ static struct store_db *sq_open(const struct cw_config *cfg, int *rc, char *err,
 {
     sq_configure_once();
     struct store_db *d = cw_xcalloc(1, sizeof *d);
+    d->raw = cfg->db_raw;
     d->path = cw_xstrdup(cfg->db_name ? cfg->db_name : "");
     if (!d->path[0]) {
         snprintf(err, errlen, "sqlite: no database file configured (db_name)");
@@ -376,6 +381,7 @@ static int sq_migrate(struct store_db *d, char *err, size_t errlen)
         if (code != SQLITE_OK) return fail(d, code, "cannot prepare a statement", err, errlen);
     }
     if (!d->roll && !(d->roll = sq_rollup_open(d->db, d->path, &r, err, errlen))) return r;
+    if (d->raw != CW_RAW_ALL) rollup_set_direct(d->roll);
     return STORE_OK;
 }
 
@@ -464,11 +470,19 @@ static int sq_write_batch(struct store_db *d, const struct store_batch *b, char 
     if (r != STORE_OK) return r;
     sqlite3_stmt *st = d->st[ST_CHECK];
     char when[40];
+    bool raw_written = false;
+    if (d->raw != CW_RAW_ALL && b->n_checks > d->cap_ids) {
+        d->cap_ids = b->n_checks;
+        d->ids = cw_xrealloc(d->ids, d->cap_ids * sizeof *d->ids);
+    }
     for (size_t i = 0; i < b->n_checks; i++) {
         const struct cw_result *c = &b->checks[i].r;
         int64_t ep;
         int code = endpoint_id(d, c->url, store_type_name(c->kind), &ep);
         if (code != SQLITE_OK) return rollback(d, code, "cannot store an endpoint", err, errlen);
+        if (d->raw != CW_RAW_ALL) d->ids[i] = ep;
+        if (!b->checks[i].raw) continue; /* database.raw: folded below, no raw row */
+        raw_written = true;
         cw_format_iso8601(c->checked_at_us, when, sizeof when);
         sqlite3_bind_int64(st, 1, ep);
         sqlite3_bind_text(st, 2, when, -1, SQLITE_STATIC);
@@ -522,7 +536,8 @@ static int sq_write_batch(struct store_db *d, const struct store_batch *b, char 
         code = step_done(d, st);
         if (code != SQLITE_OK) return rollback(d, code, "cannot store an alert", err, errlen);
     }
-    if ((r = rollup_fold_if_due(d->roll, err, errlen)) != STORE_OK) {
+    if (d->raw != CW_RAW_ALL) r = rollup_fold_batch(d->roll, b, d->ids, raw_written, err, errlen);
+    if (r != STORE_OK || (r = rollup_fold_if_due(d->roll, err, errlen)) != STORE_OK) {
         sq_migrate_rollback(d);
         store_ep_cache_clear(&d->cache);
         return r;

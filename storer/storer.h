@@ -20,6 +20,7 @@
 #include "storer/held.h"
 #include "storer/maint.h"
 #include "storer/prune.h"
+#include "storer/rawkeep.h"
 #include "storer/spool.h"
 
 #define BATCH_ROWS 500
@@ -55,6 +56,7 @@ struct storer {
     int64_t spool_dirty_since; /* 0: nothing appended since the last sync */
 
     struct storer_maint maint; /* checks.maintenance from the configuration held (storer/maint.h) */
+    struct rawkeep raw;        /* database.raw: the raw rows kept, the checks folded once (storer/rawkeep.h) */
 
     struct storer_counters c;
     struct ratelimit rl_malformed, rl_gap, rl_spool, rl_bus, rl_location;

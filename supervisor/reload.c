@@ -286,6 +286,7 @@ static struct cw_config *view_of(const struct cw_config *cfg, enum reader reader
     bool groups = reader == READER_ALERTER || cfg->n_maintenance > 0;
     for (size_t i = 0; i < cfg->n_endpoints; i++) endpoint_view(&cfg->endpoints[i], &v->endpoints[i], reader, groups);
     if (reader != READER_ALERTER) drop_alerting(v);
+    if (reader == READER_ALERTER) v->db_raw = CW_RAW_ALL; /* the storer's and the web's (what the pages say) */
     if (reader != READER_WEB) drop_web(v);
     /* the supervisor's own (it serves or fetches the configuration); alerts.quorum is in each endpoint's quorum;
      * the alerter alone judges silence. location and `locations` stay: every reader knows the locations (the

@@ -161,6 +161,11 @@ bool config_has_alert_channel(const struct cw_config *cfg)
 
 bool config_wants_web(const struct cw_config *cfg) { return cfg && cfg->web_enabled; }
 
+const char *config_raw_name(enum cw_db_raw raw)
+{
+    return raw == CW_RAW_FAILURES ? "failures" : raw == CW_RAW_NONE ? "none" : "all";
+}
+
 const char *config_driver_name(enum cw_db_driver driver)
 {
     switch (driver) {

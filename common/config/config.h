@@ -75,6 +75,8 @@ struct cw_condition {
 #define CW_RETENTION_DAYS_MAX 36500
 
 enum cw_db_driver { CW_DB_SQLITE = 0, CW_DB_POSTGRES = 1, CW_DB_MYSQL = 2 };
+/* database.raw (docs/config.md): which checks get a raw row; the roll-ups count every check in every mode */
+enum cw_db_raw { CW_RAW_ALL = 0, CW_RAW_FAILURES = 1, CW_RAW_NONE = 2 };
 enum cw_smtp_tls { CW_SMTP_STARTTLS = 0, CW_SMTP_TLS = 1, CW_SMTP_NONE = 2 };
 
 /* ---- alerting (issue 15; docs/config.md "Channels", "Routing", "Maintenance", docs/alerts.md) */
@@ -377,6 +379,7 @@ struct cw_config {
     int retention_raw_days;    /* checks; default 30 */
     int retention_hourly_days; /* checks_hourly; default 400 */
     int retention_daily_days;  /* checks_daily; default 0 */
+    enum cw_db_raw db_raw;     /* database.raw; default CW_RAW_ALL */
 
     /* web (docs/web.md): clockwerk-web runs when the file has a `web` group */
     bool web_enabled;
@@ -467,7 +470,9 @@ struct cw_config *config_snapshot_decode(const unsigned char *data, size_t len, 
  * SMTP, web, maintenance, locations' keys); NULL with err when the location is unknown. Free with config_free. */
 struct cw_config *config_for_location(const struct cw_config *cfg, const char *location, char *err, size_t errlen);
 
-const char *config_driver_name(enum cw_db_driver driver);    /* "sqlite", "postgresql", "mysql" */
+const char *config_driver_name(enum cw_db_driver driver);
+    /* "sqlite", "postgresql", "mysql" */
+const char *config_raw_name(enum cw_db_raw raw); /* "all", "failures", "none" */
 const char *config_method_name(enum cw_method method);       /* "GET", "HEAD", "POST", "PUT", ... */
 const char *config_check_type_name(enum cw_check_type type); /* "http", "tcp", "tls", "dns", "icmp", "push"; NULL */
 const char *config_smtp_tls_name(enum cw_smtp_tls tls);      /* "starttls", "tls", "none" */

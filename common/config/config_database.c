@@ -17,11 +17,12 @@ enum {
     DB_PORT,
     DB_SSLMODE,
     DB_CA_FILE,
-    DB_RETENTION
+    DB_RETENTION,
+    DB_RAW
 };
 static const char *const db_keys[] = { "db_activation", "db_driver",        "db_name",   "db_user",
                                        "db_password",   "db_password_file", "db_host",   "db_port",
-                                       "db_sslmode",    "db_ca_file",       "retention", NULL };
+                                       "db_sslmode",    "db_ca_file",       "retention", "raw", NULL };
 static const char *const retention_keys[] = { "raw_days", "hourly_days", "daily_days", NULL };
 static const char *const sslmodes[] = { "disable", "allow", "prefer", "require", "verify-ca", "verify-full", NULL };
 
@@ -31,7 +32,7 @@ static bool keeps_less(int a, int b) { return a != 0 && (b == 0 || a < b); }
 /* database.retention = { raw_days; hourly_days; daily_days; } (defaults set by the caller). A roll-up kept for
  * less time than what it is built from is allowed (the operator may want it) but warned about: clockwerk report
  * reads the roll-ups, so a window the raw rows still cover would come out empty. */
-static void parse_retention(struct cfg_parser *p, const config_setting_t *g)
+static void parse_retention(struct cfg_parser *p, const config_setting_t *g, const config_setting_t **raw_days_at)
 {
     struct cw_config *cfg = p->cfg;
     if (g->type != CONFIG_TYPE_GROUP) {
@@ -45,7 +46,7 @@ static void parse_retention(struct cfg_parser *p, const config_setting_t *g)
         const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
         int k = cfgp_key(retention_keys, s->name);
         if (k < 0) cfgp_unknown(p, w, s);
-        else cfgp_int(p, w, s, 0, CW_RETENTION_DAYS_MAX, days[k]);
+        else if (cfgp_int(p, w, s, 0, CW_RETENTION_DAYS_MAX, days[k]) && k == 0) *raw_days_at = s;
     }
     if (keeps_less(cfg->retention_hourly_days, cfg->retention_raw_days))
         cfgp_warning(p, g,
@@ -64,7 +65,7 @@ void cfgp_database(struct cfg_parser *p, const config_setting_t *g)
 {
     struct cw_config *cfg = p->cfg;
     struct cfg_where w = { "database", -1 };
-    const config_setting_t *pw_at = NULL, *pwf_at = NULL;
+    const config_setting_t *pw_at = NULL, *pwf_at = NULL, *raw_days_at = NULL;
     const char *name = NULL, *v;
     bool has_port = false;
     int n = g ? config_setting_length(g) : 0;
@@ -118,7 +119,14 @@ void cfgp_database(struct cfg_parser *p, const config_setting_t *g)
             cfg->db_ca_file = cfgp_readable_file(p, w, s);
             break;
         case DB_RETENTION:
-            parse_retention(p, s);
+            parse_retention(p, s, &raw_days_at);
+            break;
+        case DB_RAW:
+            if (!(v = cfgp_string(p, w, s, true))) break;
+            if (strcmp(v, "all") == 0) cfg->db_raw = CW_RAW_ALL;
+            else if (strcmp(v, "failures") == 0) cfg->db_raw = CW_RAW_FAILURES;
+            else if (strcmp(v, "none") == 0) cfg->db_raw = CW_RAW_NONE;
+            else cfgp_problem(p, s, "database.raw: '%s' is not all, failures or none", v);
             break;
         default:
             cfgp_unknown(p, w, s);
@@ -132,5 +140,10 @@ void cfgp_database(struct cfg_parser *p, const config_setting_t *g)
         cfg->db_name = cw_arena_strdup(p->arena, name ? name : "clockwerk");
         if (!has_port) cfg->db_port = cfg->db_driver == CW_DB_POSTGRES ? 5432 : 3306;
     }
+    /* raw = "none" keeps no raw row: a raw_days set by hand means nothing (the roll-ups keep their own days) */
+    if (cfg->db_raw == CW_RAW_NONE && raw_days_at)
+        cfgp_warning(p, raw_days_at,
+                     "database.retention.raw_days: set, but database.raw is \"none\": no raw row is kept, so it has "
+                     "no effect");
     cfgp_password(p, "database", pw_at, pwf_at, "CLOCKWERK_DB_PASSWORD", &cfg->db_password);
 }

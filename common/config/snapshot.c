@@ -36,7 +36,7 @@
 #include <unistd.h>
 
 #define SNAP_MAGIC "CWSNAP\0\0"
-#define SNAP_VERSION 9u
+#define SNAP_VERSION 10u
 #define SNAP_HEADER 32
 #define SNAP_MAX_SIZE (1ull << 31)
 
@@ -110,6 +110,7 @@ static void encode(const struct cw_config *c, struct cw_buf *b, bool web)
     snap_put_i32(b, c->retention_raw_days);
     snap_put_i32(b, c->retention_hourly_days);
     snap_put_i32(b, c->retention_daily_days);
+    le_buf_u8(b, (uint8_t)c->db_raw);
     le_buf_u8(b, web && c->web_enabled);
     le_buf_u8(b, web && c->web_allow_plain_http);
     const char *web_strings[] = { c->web_listen,       c->web_title,     c->web_tls_cert_file,
@@ -258,6 +259,9 @@ static void decode_database(struct rd *r, struct cw_config *c, bool keep_secret)
     c->retention_raw_days = snap_get_i32(r);
     c->retention_hourly_days = snap_get_i32(r);
     c->retention_daily_days = snap_get_i32(r);
+    uint8_t raw = le_read_u8(&r->in);
+    if (raw > CW_RAW_NONE) snap_set_bad(r);
+    c->db_raw = (enum cw_db_raw)raw;
 }
 
 /* The web's settings; its basic-auth password is skipped unless keep_secret. */

@@ -96,6 +96,49 @@ static void test_warnings(void **state)
     config_free(c);
 }
 
+/* database.raw: the default, the three values through the snapshot, a bad value refused, raw_days warned about
+ * with "none" (only when set by hand) */
+static void test_raw_mode(void **state)
+{
+    struct ct *t = *state;
+    struct cw_config *c = ct_load(t, "database = { db_activation = true; };\n");
+    assert_non_null(c);
+    assert_int_equal(c->db_raw, CW_RAW_ALL);
+    config_free(c);
+    const char *names[] = { "all", "failures", "none" };
+    for (int m = 0; m < 3; m++) {
+        char text[200], snap[300], err[512];
+        snprintf(text, sizeof text, "database = { raw = \"%s\"; };\n", names[m]);
+        c = ct_load(t, text);
+        assert_non_null(c);
+        assert_int_equal(c->db_raw, m);
+        assert_string_equal(config_raw_name(c->db_raw), names[m]);
+        snprintf(snap, sizeof snap, "%s/snap", t->dir);
+        assert_int_equal(config_snapshot_write(c, snap, err, sizeof err), 0);
+        struct cw_config *r = config_snapshot_read(snap, 0, 0, err, sizeof err);
+        assert_non_null(r);
+        assert_int_equal(r->db_raw, m);
+        config_free(r);
+        config_free(c);
+    }
+    ct_expect_refused(t, "database = {\n raw = \"failure\"; };\n", 2,
+                      "database.raw: 'failure' is not all, failures or none");
+    ct_expect_refused(t, "database = {\n raw = 1; };\n", 2, "database.raw");
+    t->n_msgs = 0;
+    struct config_load_options o = { .report = ct_collect, .warn = collect_warning, .ctx = t };
+    ct_write(t, "c.conf", "database = {\n raw = \"none\";\n retention = {\n raw_days = 7; }; };\n", 0600);
+    c = config_load_with(t->path, &o);
+    assert_non_null(c);
+    assert_true(ct_find(t, 4, "raw_days: set, but database.raw is \"none\"") >= 0);
+    config_free(c);
+    t->n_msgs = 0; /* the default raw_days with "none": no warning */
+    ct_write(t, "c.conf", "database = {\n raw = \"none\"; };\n", 0600);
+    c = config_load_with(t->path, &o);
+    assert_non_null(c);
+    for (int i = 0; i < t->n_msgs && i < CT_MAX_MSGS; i++) assert_null(strstr(t->msgs[i], "raw_days"));
+    config_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -103,6 +146,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_values_and_snapshot, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_bad_values, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_warnings, ct_setup, ct_teardown),
+        cmocka_unit_test_setup_teardown(test_raw_mode, ct_setup, ct_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

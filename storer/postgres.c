@@ -53,7 +53,7 @@ struct store_db {
     struct cw_buf types;        /* endpoints.type of each check's endpoint (its kind), for new endpoints */
     struct rollup *roll;        /* the roll-ups (storer/pg_rollup.c), after migrate */
     enum cw_db_raw raw;         /* database.raw: not "all", every batch folds its checks (rollup_fold_batch) */
-    struct store_batch view;    /* ... and writes only its raw rows (store_batch_raw_view) */
+    struct cw_buf urls;         /* ... with the URLs of all its checks (arr[0]: those of the raw rows) */
 };
 
 /* ---- messages ---------------------------------------------------------------------------------------- */
@@ -241,7 +241,7 @@ static void pg_close(struct store_db *db)
     PQfinish(db->conn);
     for (int j = 0; j < PG_COLS; j++) cw_buf_free(&db->arr[j]);
     cw_buf_free(&db->types);
-    store_batch_view_free(&db->view);
+    cw_buf_free(&db->urls);
     free(db);
 }
 
@@ -403,23 +403,31 @@ static void pg_arr_ms(struct cw_buf *b, int64_t us)
 }
 
 /* Writes the checks of a batch (inside the batch's transaction): the values travel as 17 array
- * parameters of two prepared statements — one round trip for new endpoints, one for the checks. */
+ * parameters of two prepared statements — one round trip for new endpoints, one for the checks. database.raw not
+ * "all": only the raw rows kept go in, the endpoints of every check do, and every check is folded. */
 static int pg_write_checks(struct store_db *db, const struct store_batch *batch, char *err, size_t errlen)
 {
+    bool direct = db->raw != CW_RAW_ALL;
     for (int j = 0; j < PG_COLS; j++) {
         cw_buf_reset(&db->arr[j]);
         cw_buf_put(&db->arr[j], "{", 1);
     }
     cw_buf_reset(&db->types);
     cw_buf_put(&db->types, "{", 1);
+    cw_buf_reset(&db->urls);
+    cw_buf_put(&db->urls, "{", 1);
+    size_t n_raw = 0;
     for (size_t i = 0; i < batch->n_checks; i++) {
         const struct cw_result *r = &batch->checks[i].r;
         char when[48];
-        if (i) {
-            for (int j = 0; j < PG_COLS; j++) cw_buf_put(&db->arr[j], ",", 1);
-            cw_buf_put(&db->types, ",", 1);
+        cw_buf_printf(&db->types, "%s%s", i ? "," : "", store_type_name(r->kind));
+        if (direct) {
+            if (i) cw_buf_put(&db->urls, ",", 1);
+            pg_arr_text(&db->urls, r->url);
         }
-        cw_buf_printf(&db->types, "%s", store_type_name(r->kind));
+        if (!batch->checks[i].raw) continue;
+        if (n_raw++)
+            for (int j = 0; j < PG_COLS; j++) cw_buf_put(&db->arr[j], ",", 1);
         pg_arr_text(&db->arr[0], r->url);
         pg_format_time(r->checked_at_us, when, sizeof when);
         cw_buf_printf(&db->arr[1], "\"%s\"", when);
@@ -452,14 +460,16 @@ static int pg_write_checks(struct store_db *db, const struct store_batch *batch,
         v[j] = (const char *)db->arr[j].data;
     }
     cw_buf_put(&db->types, "}", 2);
-    const char *eps[2] = { v[0], (const char *)db->types.data };
-    const int64_t *ids = NULL; /* with the roll-ups staging (storer/rollup.h): every check's endpoint id */
-    int rc = rollup_staging(db->roll)
+    cw_buf_put(&db->urls, "}", 2);
+    const char *eps[2] = { direct ? (const char *)db->urls.data : v[0], (const char *)db->types.data };
+    const int64_t *ids = NULL; /* with the roll-ups staging (storer/rollup.h) or direct: every check's endpoint id */
+    int rc = rollup_staging(db->roll) || direct
                  ? pg_rollup_new_endpoints(db->roll, eps[0], eps[1], batch->n_checks, &ids, err, errlen)
                  : pg_exec_prepared(db, "cw_new_endpoints", 2, eps, NULL, err, errlen);
     int64_t inserted = 0; /* rows actually inserted: not the replayed ones */
-    if (rc == STORE_OK) rc = pg_exec_prepared(db, "cw_insert_checks", PG_COLS, v, &inserted, err, errlen);
-    if (rc == STORE_OK) rollup_stage(db->roll, batch, 0, batch->n_checks, inserted, ids);
+    if (rc == STORE_OK && n_raw) rc = pg_exec_prepared(db, "cw_insert_checks", PG_COLS, v, &inserted, err, errlen);
+    if (rc == STORE_OK && !direct) rollup_stage(db->roll, batch, 0, batch->n_checks, inserted, ids);
+    if (rc == STORE_OK && direct) rc = rollup_fold_batch(db->roll, batch, ids, n_raw > 0, err, errlen);
     return rc;
 }
 
@@ -496,40 +506,6 @@ static int pg_write_alert(struct store_db *db, const struct cw_alert *a, char *e
     return rc;
 }
 
-/* database.raw not "all": the endpoint id of every check of the batch (new endpoints inserted), in *ids. */
-static int pg_direct_ids(struct store_db *db, const struct store_batch *batch, const int64_t **ids, char *err,
-                         size_t errlen)
-{
-    cw_buf_reset(&db->arr[0]);
-    cw_buf_reset(&db->types);
-    cw_buf_put(&db->arr[0], "{", 1);
-    cw_buf_put(&db->types, "{", 1);
-    for (size_t i = 0; i < batch->n_checks; i++) {
-        if (i) {
-            cw_buf_put(&db->arr[0], ",", 1);
-            cw_buf_put(&db->types, ",", 1);
-        }
-        pg_arr_text(&db->arr[0], batch->checks[i].r.url);
-        cw_buf_printf(&db->types, "%s", store_type_name(batch->checks[i].r.kind));
-    }
-    cw_buf_put(&db->arr[0], "}", 2);
-    cw_buf_put(&db->types, "}", 2);
-    return pg_rollup_new_endpoints(db->roll, (const char *)db->arr[0].data, (const char *)db->types.data,
-                                   batch->n_checks, ids, err, errlen);
-}
-
-/* database.raw not "all", inside the transaction: the raw rows kept, then every check folded. */
-static int pg_write_direct(struct store_db *db, const struct store_batch *batch, char *err, size_t errlen)
-{
-    const int64_t *ids = NULL;
-    int rc = batch->n_checks ? pg_direct_ids(db, batch, &ids, err, errlen) : STORE_OK;
-    store_batch_raw_view(batch, &db->view);
-    if (rc == STORE_OK && db->view.n_checks > 0) rc = pg_write_checks(db, &db->view, err, errlen);
-    if (rc == STORE_OK && batch->n_checks)
-        rc = rollup_fold_batch(db->roll, batch, ids, db->view.n_checks > 0, err, errlen);
-    return rc;
-}
-
 static int pg_write_batch(struct store_db *db, const struct store_batch *batch, char *err, size_t errlen)
 {
     int rc;
@@ -540,11 +516,7 @@ static int pg_write_batch(struct store_db *db, const struct store_batch *batch, 
     }
     if (!db->ready && (rc = pg_prepare(db, err, errlen)) != STORE_OK) return rc;
     if ((rc = pg_exec(db, "BEGIN", "begin", err, errlen)) != STORE_OK) return rc;
-    if (db->raw != CW_RAW_ALL) {
-        if ((rc = pg_write_direct(db, batch, err, errlen)) != STORE_OK) goto fail;
-    } else if (batch->n_checks > 0 && (rc = pg_write_checks(db, batch, err, errlen)) != STORE_OK) {
-        goto fail;
-    }
+    if (batch->n_checks > 0 && (rc = pg_write_checks(db, batch, err, errlen)) != STORE_OK) goto fail;
     for (size_t i = 0; i < batch->n_alerts; i++)
         if ((rc = pg_write_alert(db, &batch->alerts[i].a, err, errlen)) != STORE_OK) goto fail;
     if ((rc = rollup_fold_if_due(db->roll, err, errlen)) != STORE_OK) goto fail;

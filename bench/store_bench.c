@@ -10,6 +10,11 @@
  *          --rows N (default 100000)  --batch B (default 500)  --worker W (default: random)
  *          --urls U (default 5000: distinct endpoints the rows go to, round robin, as 5,000 endpoints at one
  *          check interval would; the (endpoint_id, checked_at) index then takes each row at its own place)
+ *          --raw all|failures|none (database.raw: the rows go through the storer's marking, storer/rawkeep.h)
+ *          --interval S (the rows are S seconds apart per endpoint, in simulated time from now: --rows / --urls
+ *          rounds; without it 1 ms apart) --fail-pct P (default 10: every (100/P)th check fails; with --raw
+ *          spread over the endpoints by a hash of the seq)
+ *          With --raw, an SQLite database's size after the close is printed: `db_bytes=B`.
  * The password comes from CLOCKWERK_DB_PASSWORD. Exit: 0 ok, 3 STORE_RETRY, 4 STORE_FATAL, 2 usage. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,13 +25,23 @@
 #include "common/base/log.h"
 #include "common/base/util.h"
 #include "storer/backend.h"
+#include "storer/rawkeep.h"
+
+#include <sys/stat.h>
+
+struct sim {
+    bool raw_set;         /* --raw given: the batches are marked like the storer's */
+    double interval_s;    /* 0: rows 1 ms apart */
+    long fail_every;      /* every fail_every-th check fails (0: none) */
+};
 
 static int exit_code(int rc) { return rc == STORE_OK ? 0 : rc == STORE_RETRY ? 3 : 4; }
 
 static void usage(void)
 {
     fprintf(stderr, "usage: store_bench [--driver D] [--host H] [--port P] [--db NAME] [--user U] [--sslmode M]\n"
-                    "                   [--rows N] [--batch B] [--worker W] [--urls U] bench|verify|open\n");
+                    "                   [--rows N] [--batch B] [--worker W] [--urls U] [--raw all|failures|none]\n"
+                    "                   [--interval S] [--fail-pct P] bench|verify|open\n");
     exit(2);
 }
 
@@ -49,12 +64,32 @@ static struct store_db *connect_db(const struct store_backend *be, const struct 
     return db;
 }
 
-static int run_bench(const struct store_backend *be, const struct cw_config *cfg, long rows, long batch_size,
-                     uint32_t worker, long n_urls)
+/* The size of an SQLite database and its journal files, in bytes. */
+static long long file_bytes(const char *path)
+{
+    long long total = 0;
+    const char *suffix[] = { "", "-wal", "-shm" };
+    for (int i = 0; i < 3; i++) {
+        char p[1024];
+        struct stat st;
+        snprintf(p, sizeof p, "%s%s", path, suffix[i]);
+        if (stat(p, &st) == 0) total += (long long)st.st_size;
+    }
+    return total;
+}
+
+static int run_bench(const struct store_backend *be, struct cw_config *cfg, long rows, long batch_size,
+                     uint32_t worker, long n_urls, const struct sim *sim)
 {
     struct store_db *db = connect_db(be, cfg);
     char(*urls)[64] = cw_xcalloc((size_t)n_urls, sizeof *urls);
     for (long i = 0; i < n_urls; i++) snprintf(urls[i], sizeof urls[i], "http://127.0.0.1:9/bench/%ld", i);
+    struct cw_endpoint *eps = cw_xcalloc((size_t)n_urls, sizeof *eps);
+    for (long i = 0; i < n_urls; i++) eps[i] = (struct cw_endpoint){ .url = urls[i], .latency_threshold = 1.0 };
+    cfg->endpoints = eps;
+    cfg->n_endpoints = (size_t)n_urls;
+    struct rawkeep keep = { 0 };
+    rawkeep_set(&keep, cfg);
 
     struct store_batch b = { 0 };
     b.checks = cw_xcalloc((size_t)batch_size, sizeof *b.checks);
@@ -74,18 +109,27 @@ static int run_bench(const struct store_backend *be, const struct cw_config *cfg
             r->boot_id = boot;
             r->seq = ++seq;
             r->checked_at_us = now + (int64_t)seq * 1000;
+            if (sim->interval_s > 0) /* round (seq-1)/n_urls, spread over the interval */
+                r->checked_at_us = now + (int64_t)(((double)((seq - 1) / (uint64_t)n_urls) +
+                                                    (double)((seq - 1) % (uint64_t)n_urls) / (double)n_urls) *
+                                                   sim->interval_s * 1e6);
             r->latency_us = 1000 + (int64_t)(seq % 5000);
             r->dns_us = 10;
             r->connect_us = 100;
             r->tls_us = -1;
             r->ttfb_us = 500;
-            r->ok = seq % 10 != 0;
+            /* with --raw the failures are spread over the endpoints (each then recovers: a state change) */
+            uint64_t pick = sim->raw_set ? (seq * UINT64_C(2654435761)) >> 7 : seq;
+            r->ok = sim->fail_every <= 0 || pick % (uint64_t)sim->fail_every != 0;
             r->status_code = r->ok ? 200 : 500;
             r->url = urls[seq % (uint64_t)n_urls];
             r->error = r->ok ? NULL : "HTTP status 500";
         }
         b.n_checks = (size_t)n;
+        b.raw_marked = false;
+        if (sim->raw_set) rawkeep_mark(&keep, &b);
         rc = be->write_batch(db, &b, err, sizeof err);
+        if (rc == STORE_OK && sim->raw_set) rawkeep_commit(&keep, &b);
         if (rc != STORE_OK) {
             printf("write_batch: %s: %s\n", rc == STORE_RETRY ? "retry" : "fatal", err);
             break;
@@ -97,8 +141,13 @@ static int run_bench(const struct store_backend *be, const struct cw_config *cfg
         printf("%s rows=%ld batch=%ld seconds=%.3f rows_per_s=%.0f\n", be->name, written, batch_size, secs,
                secs > 0 ? (double)written / secs : 0.0);
     free(b.checks);
-    free(urls);
     be->close(db);
+    if (rc == STORE_OK && sim->raw_set && cfg->db_driver == CW_DB_SQLITE)
+        printf("%s raw=%s rows=%ld urls=%ld kept=%llu db_bytes=%lld\n", be->name, config_raw_name(cfg->db_raw), written,
+               n_urls, (unsigned long long)keep.kept, file_bytes(cfg->db_name));
+    rawkeep_free(&keep);
+    free(eps);
+    free(urls);
     return exit_code(rc);
 }
 
@@ -210,6 +259,7 @@ int main(int argc, char **argv)
     memset(&cfg, 0, sizeof cfg);
     const char *driver = "postgresql", *mode = NULL;
     long rows = 100000, batch = 500, n_urls = 5000;
+    struct sim sim = { .fail_every = 10 };
     uint32_t worker = (uint32_t)(cw_boot_id() % 1000000) + 1000;
     cfg.db_activation = true;
     cfg.db_host = "127.0.0.1";
@@ -230,6 +280,16 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--batch") && v) batch = atol(v), i++;
         else if (!strcmp(a, "--urls") && v) n_urls = atol(v), i++;
         else if (!strcmp(a, "--worker") && v) worker = (uint32_t)strtoul(v, NULL, 10), i++;
+        else if (!strcmp(a, "--interval") && v) sim.interval_s = atof(v), i++;
+        else if (!strcmp(a, "--fail-pct") && v) sim.fail_every = atof(v) > 0 ? (long)(100.0 / atof(v) + 0.5) : 0, i++;
+        else if (!strcmp(a, "--raw") && v) {
+            sim.raw_set = true;
+            if (!strcmp(v, "all")) cfg.db_raw = CW_RAW_ALL;
+            else if (!strcmp(v, "failures")) cfg.db_raw = CW_RAW_FAILURES;
+            else if (!strcmp(v, "none")) cfg.db_raw = CW_RAW_NONE;
+            else usage();
+            i++;
+        }
         else if (a[0] != '-' && !mode) mode = a;
         else usage();
     }
@@ -250,7 +310,7 @@ int main(int argc, char **argv)
         usage();
     }
 
-    if (!strcmp(mode, "bench")) return run_bench(be, &cfg, rows, batch, worker, n_urls);
+    if (!strcmp(mode, "bench")) return run_bench(be, &cfg, rows, batch, worker, n_urls, &sim);
     if (!strcmp(mode, "verify")) return run_verify(be, &cfg);
     if (!strcmp(mode, "open")) {
         struct store_db *db = connect_db(be, &cfg);

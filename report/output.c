@@ -201,6 +201,9 @@ static void print_text(FILE *out, const struct report *const *reps, size_t n_rep
         }
     }
     fprintf(out, "window %s .. %s (checks: the whole hours %s .. %s; latencies in ms)\n", since, until, from, to);
+    if (n_reps && reps[0]->cfg && reps[0]->cfg->db_raw == CW_RAW_NONE) /* maintenance is told by the raw rows */
+        fprintf(out, "note: database.raw is none: checks made in maintenance windows while no raw rows were kept are "
+                     "counted in the uptime\n");
     print_cells(out, text_heads, width, with_location);
     for (struct rows it = { reps, n_reps, 0, 0 }; (e = next_row(&it, &at)) != NULL;) {
         text_cells(at, e, row);

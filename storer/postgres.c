@@ -425,7 +425,7 @@ static int pg_write_checks(struct store_db *db, const struct store_batch *batch,
             if (i) cw_buf_put(&db->urls, ",", 1);
             pg_arr_text(&db->urls, r->url);
         }
-        if (!batch->checks[i].raw) continue;
+        if (direct && !batch->checks[i].raw) continue;
         if (n_raw++)
             for (int j = 0; j < PG_COLS; j++) cw_buf_put(&db->arr[j], ",", 1);
         pg_arr_text(&db->arr[0], r->url);

@@ -481,7 +481,7 @@ static int sq_write_batch(struct store_db *d, const struct store_batch *b, char 
         int code = endpoint_id(d, c->url, store_type_name(c->kind), &ep);
         if (code != SQLITE_OK) return rollback(d, code, "cannot store an endpoint", err, errlen);
         if (d->raw != CW_RAW_ALL) d->ids[i] = ep;
-        if (!b->checks[i].raw) continue; /* database.raw: folded below, no raw row */
+        if (d->raw != CW_RAW_ALL && !b->checks[i].raw) continue; /* database.raw: folded below, no raw row */
         raw_written = true;
         cw_format_iso8601(c->checked_at_us, when, sizeof when);
         sqlite3_bind_int64(st, 1, ep);

@@ -50,6 +50,8 @@ static void answer_one(const struct web_request *rq, struct web_reply *rp, const
         put_cstr(b, "null,\"incidents_older\":0");
     }
     const struct web_detail *d = rq->detail;
+    /* database.raw: which checks last_checks can hold ("all": every one, "failures": the kept ones, "none": none) */
+    cw_buf_printf(b, ",\"raw\":\"%s\"", config_raw_name(rq->cfg ? rq->cfg->db_raw : CW_RAW_ALL));
     put_cstr(b, ",\"last_checks\":");
     if (d && !d->error) {
         put_cstr(b, "[");

@@ -156,11 +156,21 @@ static void put_incidents(struct cw_buf *b, const struct web_ep_history *h, int6
     put_cstr(b, "\n");
 }
 
-/* The last checks; the HTTP status column only for an http check (the other types have none: their code is 0). */
-static void put_checks(struct cw_buf *b, const struct web_detail *d, bool http)
+/* The last checks (the newest raw rows); the HTTP status column only for an http check (the other types have none:
+ * their code is 0). database.raw (docs/web.md) says which raw rows there are: the heading says it too. */
+static void put_checks(struct cw_buf *b, const struct web_detail *d, bool http, enum cw_db_raw raw)
 {
+    if (raw == CW_RAW_NONE) {
+        put_cstr(b, "<h2>Last checks</h2><p class=\"muted\" id=\"raw-mode\">Not kept: the database keeps no "
+                    "check of its own (database.raw = none), only the hourly and daily figures above.</p>\n");
+        return;
+    }
     if (!d || d->error) return;
-    put_cstr(b, "<h2>Last checks</h2>");
+    if (raw == CW_RAW_FAILURES)
+        put_cstr(b, "<h2>Recent failures and state changes</h2><p class=\"muted\" id=\"raw-mode\">Kept checks "
+                    "only (database.raw = failures): failed and slow ones, each change of state, and one an "
+                    "hour.</p>");
+    else put_cstr(b, "<h2>Last checks</h2>");
     if (d->n_checks == 0) {
         put_cstr(b, "<p class=\"muted\">None stored.</p>\n");
         return;
@@ -229,6 +239,6 @@ void page_endpoint(const struct web_request *rq, struct web_reply *rp)
     put_windows(b, e->hist);
     put_chart(b, rq, e, window);
     put_incidents(b, e->hist, rq->model->history ? rq->model->history->read_at_ms : cw_wall_us() / 1000);
-    put_checks(b, rq->detail, e->cfg->type == CW_CHECK_HTTP);
+    put_checks(b, rq->detail, e->cfg->type == CW_CHECK_HTTP, rq->cfg ? rq->cfg->db_raw : CW_RAW_ALL);
     page_end(b);
 }

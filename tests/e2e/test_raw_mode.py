@@ -9,8 +9,12 @@ endpoint, then stop cleanly.
       the raw rows are exactly what the mode keeps: every check ("all"), none ("none"), and with "failures" every
       failed and every SLOW check, and of the healthy endpoint one row per UTC hour (the first check the storer saw,
       then the hour's heartbeat); with "failures" the watermark covers every raw row (nothing is folded twice).
+      On SQLite the web runs too: the endpoint page of the failing endpoint is titled "Last checks" (all),
+      "Recent failures and state changes" (failures) or says the checks are not kept (none), and the API's answer
+      names the mode in "raw" with last_checks of failed checks (all, failures) or none.
 """
 
+import json
 import os
 
 import harness
@@ -18,6 +22,7 @@ from dbservers import MariaDBServer, PostgresServer
 from harness import Clockwerk, base_config, check, closed_port_url, deadline, endpoint, tempdir, wait_for
 from hdata import worker_runs
 from targets import Targets
+from test_web import get, wait_serving
 
 MODES = ("all", "failures", "none")
 ROUNDS = 12  # checks of each endpoint before the stop
@@ -106,9 +111,30 @@ def _verify(db, t, eps, log):
                                                                             sum(v[0] for v in raw.values())))
 
 
+def _check_web(port, mode):
+    """The failing endpoint's page and API answer while the storer has stored a few of its checks."""
+    wait_serving(port)
+    eps = json.loads(get(port, "/api/v1/endpoints")[2])["endpoints"]
+    ep = [e for e in eps if e.get("id", "").endswith("-fail")]  # the API masks the query string
+    check(len(ep) == 1, "%s: the failing endpoint in /api/v1/endpoints: %r" % (mode, eps))
+
+    def answer():
+        a = json.loads(get(port, "/api/v1/endpoints/%s" % ep[0]["id"])[2])
+        return a if mode == "none" or a.get("last_checks") else None
+    a = wait_for(answer, deadline(60), "%s: the API answer with stored checks" % mode)
+    check(a.get("raw") == mode, "%s: the API's raw is %r" % (mode, a.get("raw")))
+    checks = a.get("last_checks") or []
+    check((len(checks) == 0) == (mode == "none") and all(c.get("ok") is False for c in checks),
+          "%s: last_checks %r" % (mode, checks[:3]))
+    page = get(port, "/endpoint/%s" % ep[0]["id"])[2].decode()
+    want = {"all": "<h2>Last checks</h2>", "failures": "<h2>Recent failures and state changes</h2>",
+            "none": "Not kept: the database keeps no check of its own"}[mode]
+    check(want in page, "%s: the endpoint page lacks %r" % (mode, want))
+
+
 def _run(kind, server):
     with tempdir() as d, Targets() as t:
-        dbs, cws, eps = {}, {}, {}
+        dbs, cws, eps, webs = {}, {}, {}, {}
         try:
             for mode in MODES:
                 wd = os.path.join(d, mode)
@@ -117,6 +143,9 @@ def _run(kind, server):
                 eps[mode] = _endpoints(t, mode)
                 cfg = base_config(eps[mode], workers=1)
                 cfg["database"] = dbs[mode].group()
+                if kind == "sqlite":
+                    webs[mode] = harness.free_port()
+                    cfg["web"] = {"listen": "127.0.0.1:%d" % webs[mode], "history_refresh": 5}
                 cws[mode] = Clockwerk(cfg, wd, name="%s-%s" % (kind, mode)).start()
             for cw in cws.values():
                 cw.wait_ready()
@@ -125,6 +154,8 @@ def _run(kind, server):
                     if "closed" not in e["url"]:
                         path = "/" + e["url"].split("/", 3)[3]
                         wait_for(lambda: t.count(path) >= ROUNDS, deadline(90), "%d checks of %s" % (ROUNDS, path))
+            for mode, port in webs.items():
+                _check_web(port, mode)
             for cw in cws.values():
                 cw.stop(timeout=deadline(30))
             for mode in MODES:

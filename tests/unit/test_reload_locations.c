@@ -165,11 +165,32 @@ static void test_other_keys(void **state)
                                        .web = true }); /* the shards are alike: all restart anyway */
 }
 
+/* database.raw: the storer (what it writes) and the web (what its endpoint page says) restart, nothing else */
+static void test_database_raw(void **state)
+{
+    struct fixture *f = *state;
+    const char *text = "database = { db_activation = true; raw = \"%s\"; };\n"
+                       "monitor = { endpoints = ( { url = \"http://127.0.0.1:1/a\"; } ); };\n";
+    char a_text[300], b_text[300];
+    snprintf(a_text, sizeof a_text, text, "all");
+    snprintf(b_text, sizeof b_text, text, "failures");
+    struct cw_config *a = ct_load(&f->ct, a_text), *b = ct_load(&f->ct, b_text), *c = ct_load(&f->ct, b_text);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_non_null(c);
+    assert_restarts(compare(a, b), (struct restarts){ .storer = true, .web = true });
+    assert_restarts(compare(b, c), (struct restarts){ 0 });
+    config_free(a);
+    config_free(b);
+    config_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_endpoint_locations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_other_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_database_raw, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

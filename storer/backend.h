@@ -14,7 +14,9 @@
  *  - Roll-ups (schema 3; per location: 6): checks_hourly, checks_daily (keyed by endpoint_id, period_start,
  *    location) and rollup_state(last_check_id) hold exactly the raw rows
  *    with id <= last_check_id; migrate builds them for existing rows, write_batch folds newer rows into them
- *    inside its transaction when due, close folds what is pending (storer/rollup.h).
+ *    inside its transaction when due, close folds what is pending (storer/rollup.h). With database.raw not "all"
+ *    (storer/rawkeep.h) write_batch inserts only the checks whose raw flag is set, folds every check whose fold
+ *    flag is set (rollup_fold_batch) and moves the watermark over the raw rows it wrote, in the same transaction.
  *  - write_batch writes the whole batch in ONE transaction with bound parameters only. It is idempotent:
  *    a check whose (worker, boot_id, seq) is already stored is skipped; an alert whose alert_id is stored
  *    has its delivery states updated. An URL not yet in endpoints is inserted there (name NULL, type the

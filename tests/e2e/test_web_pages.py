@@ -284,6 +284,7 @@ def test_web_pages_in_chromium():
                     search = browser.evaluate("location.search")
                     check([r["name"] for r in dom["rows"]] == ["Flappy"] and "1 of 5 endpoints match" in dom["text"],
                           "the search for FLAP (%s): %s" % (search, [r["name"] for r in dom["rows"]]))
+                    browser.navigate("http://127.0.0.1:%d/" % port)
                     problems = browser.submit("document.querySelector('h2[id^=\"g\"] a').click()")
                     check(problems == [], "the browser saw problems on the group's view: %s" % problems)
                     dom = browser.evaluate(INDEX_DOM)

@@ -18,8 +18,11 @@ What it sets up (everything on 127.0.0.1, every process stopped on every path):
 What it measures, after one interval of warm-up:
   - `/`: R requests one after another on fresh connections, p99 (nearest rank) of the time to the last byte, and
     the size of the page (budgets 100 ms, 300 KB);
-  - `/metrics` (300 ms) and `/api/v1/endpoints` (100 ms): 10 requests each, the slowest and the median; a path
-    that answers 404 (its part not merged yet) is printed as "not available" and the run goes on;
+  - `/metrics` (300 ms) and `/api/v1/endpoints` (100 ms: its first page of 1000), then `/?q=…` (a search),
+    `/?page=LAST`, `/?state=down` and `/groups` (100 ms, issue 18): 10 requests each, the slowest and the median; a
+    path that answers 404 (its part not merged yet) is printed as "not available" and the run goes on; above
+    10,000 endpoints /metrics has the aggregates by group only (web.metrics_per_endpoint = "auto");
+  - the history's first read, from the web's log (`history: read (N endpoints in T s)`);
   - the web's RSS from /proc (VmRSS now, VmHWM the peak since it started; budget 60 MB), before and after the load;
   - lateness: the p99 of every check's lateness (start minus due time, from the results on the tap address,
     docs/protocol.md 2.3; the worker's per-second p99 from its stats beside it, as bench/run.py prints) over S seconds
@@ -334,6 +337,9 @@ def measure(procs, a, tmp, target_url):
             index = measure_path(port, "/", a.requests)
             metrics = measure_path(port, "/metrics", 10)
             api = measure_path(port, "/api/v1/endpoints", 10)
+            last = "/?page=%d" % ((a.endpoints + 39) // 40)
+            extra = [measure_path(port, path, 10) for path in
+                     ("/?q=service%%20%05d" % (a.endpoints // 2), last, "/?state=down", "/groups")]
             rss_before = memory_mb(pid)
             ref = lateness_window(listener, a.seconds)
             cpu0 = harness.cpu_seconds(pid)
@@ -363,6 +369,12 @@ def measure(procs, a, tmp, target_url):
                         budget_note(index["size"] / 1024, BUDGET["index_kb"])))
     lines.append(path_line(metrics, BUDGET["metrics_ms"], "slowest"))
     lines.append(path_line(api, BUDGET["api_ms"], "slowest"))
+    for m in extra:  # issue 18: a search, the last page, a state, the groups (budget as `/`'s)
+        lines.append(path_line(m, BUDGET["index_ms"], "slowest"))
+    with open(os.path.join(tmp, "clockwerk.log")) as f:
+        reads = re.findall(r"history: read(?: again)? \((\d+) endpoints in ([0-9.]+) s\)", f.read())
+    if reads:
+        lines.append("history read: %s endpoints in %s s (the web's log, first read)" % reads[0])
     lines.append("web RSS %.1f MB, peak %.1f MB before the load (budget 60 MB: %s); after it %.1f MB, peak %.1f MB (%s)"
                  % (rss_before[0], rss_before[1], budget_note(rss_before[1], BUDGET["rss_mb"]), rss_after[0],
                     rss_after[1], budget_note(rss_after[1], BUDGET["rss_mb"])))

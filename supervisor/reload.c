@@ -235,6 +235,7 @@ static void drop_web(struct cw_config *v)
     v->web_auth_user = v->web_auth_password = NULL;
     v->web_max_connections = v->web_max_connections_per_ip = 0;
     v->web_connection_timeout = v->web_history_refresh = 0;
+    v->web_metrics_per_endpoint = 0;
 }
 
 /* An endpoint as `reader` sees it: its key, name and type, and the fields the reader uses. */

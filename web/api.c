@@ -7,6 +7,7 @@
 #include "web/api_json.h"
 #include "web/figures.h"
 #include "web/html.h"
+#include "web/layout.h"
 #include "web/page_common.h"
 
 #include <inttypes.h>
@@ -167,33 +168,79 @@ int api_arg_uint(const struct web_request *rq, const char *key, uint64_t max, ui
     return 0;
 }
 
+/* The endpoints to list: config order, filtered (web/layout.h), [offset, offset + limit) of those that match; *total
+ * gets how many match. Without a filter the page is cut out directly (no pass over the model). */
+static size_t select_endpoints(const struct web_model *m, const struct web_filter *f, size_t offset, size_t limit,
+                               size_t *total, void (*put)(struct cw_buf *, const struct web_endpoint *),
+                               struct cw_buf *b)
+{
+    size_t listed = 0;
+    if (!web_filter_active(f)) {
+        *total = m->n;
+        for (size_t i = offset; i < m->n && listed < limit; i++, listed++) {
+            if (listed) put_cstr(b, ",\n");
+            put(b, &m->endpoints[i]);
+        }
+        return listed;
+    }
+    bool *group_match = cw_xcalloc(m->layout.n_groups + 1, sizeof *group_match);
+    web_filter_groups(f, m, group_match);
+    size_t k0 = 0, k1 = m->n, matched = 0;
+    if (f->has_group) { /* that group's range of the layout: its endpoints in the configuration's order */
+        k0 = m->layout.groups[f->group].first;
+        k1 = k0 + m->layout.groups[f->group].count;
+    }
+    for (size_t k = k0; k < k1; k++) {
+        size_t i = f->has_group ? m->layout.order[k] : k;
+        if (!web_filter_match(f, m, i, group_match)) continue;
+        if (matched++ < offset || listed >= limit) continue;
+        if (listed++) put_cstr(b, ",\n");
+        put(b, &m->endpoints[i]);
+    }
+    free(group_match);
+    *total = matched;
+    return listed;
+}
+
 void api_endpoints(const struct web_request *rq, struct web_reply *rp)
 {
     const struct web_model *m = rq->model;
-    uint64_t limit = m->n, offset = 0;
-    bool has_limit = api_arg_given(rq, "limit");
-    if (api_arg_uint(rq, "limit", 1000000, &limit) != 0 || (has_limit && limit == 0)) {
+    uint64_t limit = API_ENDPOINTS_DEFAULT, offset = 0;
+    if (api_arg_uint(rq, "limit", 1000000, &limit) != 0 || limit == 0) {
         api_error(rp, 400, "limit must be a whole number from 1 to 1000000");
         return;
     }
+    if (limit > API_ENDPOINTS_MAX) limit = API_ENDPOINTS_MAX; /* a page at most; `next` says where the rest is */
     if (api_arg_uint(rq, "offset", UINT32_MAX, &offset) != 0) {
         api_error(rp, 400, "offset must be a whole number from 0");
         return;
     }
-    struct cw_buf *b = &rp->body;
-    size_t from = offset < m->n ? (size_t)offset : m->n;
-    size_t to = limit < m->n - from ? from + (size_t)limit : m->n;
-    cw_buf_reserve(b, (to - from) * 900 + 256);
-    api_begin(rq, rp);
-    cw_buf_printf(b, ",\"total\":%zu,\"offset\":%zu,\"limit\":", m->n, from);
-    if (has_limit) cw_buf_printf(b, "%" PRIu64, limit);
-    else put_cstr(b, "null");
-    put_cstr(b, ",\"endpoints\":[");
-    for (size_t i = from; i < to; i++) {
-        if (i > from) put_cstr(b, ",\n");
-        api_put_endpoint(b, &m->endpoints[i]);
+    struct web_filter f;
+    const char *why;
+    int bad = web_filter_parse(rq, m, &f, &why);
+    if (bad) {
+        api_error(rp, bad, bad == 404 ? "no such group" : why);
+        return;
     }
+    struct cw_buf *b = &rp->body, rows = { 0 }, next = { 0 };
+    size_t total, listed = select_endpoints(m, &f, (size_t)offset, (size_t)limit, &total, api_put_endpoint, &rows);
+    api_begin(rq, rp);
+    size_t from = offset < total ? (size_t)offset : total;
+    cw_buf_printf(b, ",\"total\":%zu,\"offset\":%zu,\"limit\":%" PRIu64 ",\"next\":", total, from, limit);
+    if (from + listed < total) {
+        put_cstr(&next, "/api/v1/endpoints?");
+        web_filter_query(&next, &f);
+        cw_buf_printf(&next, "%slimit=%" PRIu64 "&offset=%zu", web_filter_active(&f) ? "&" : "", limit, from + listed);
+        cw_buf_put(&next, "", 1);
+        web_json_string(b, (const char *)next.data);
+    } else {
+        put_cstr(b, "null");
+    }
+    put_cstr(b, ",\"endpoints\":[");
+    if (rows.len) cw_buf_put(b, rows.data, rows.len);
     put_cstr(b, "]}\n");
+    cw_buf_free(&rows);
+    cw_buf_free(&next);
 }
 
 void api_put_incident(struct cw_buf *b, const struct web_incident *in, const char *endpoint_id, int64_t now_ms)

@@ -2,7 +2,8 @@
  * (web/route.h) that write JSON with web/html.h's string escaper, so an answer is always valid JSON whatever a
  * name or an error holds. URLs are shown without credentials and with a query as "?***", like the pages.
  *
- *   /api/v1/endpoints                 every endpoint (?limit=&offset= pages it), config order
+ *   /api/v1/endpoints                 the endpoints in config order, a page at a time (?limit= default 1000, at
+ *                                     most 10000; ?offset=; `next`), filtered by ?q= ?state= ?group= (web/layout.h)
  *   /api/v1/endpoints/{id}            one, with its incidents and its last stored checks
  *   /api/v1/endpoints/{id}/history    ?res=day (90 daily cells, the snapshot) or ?res=hour (720 hourly points)
  *   /api/v1/incidents                 every endpoint's incidents, newest first (?limit=, at most 1000)
@@ -22,6 +23,8 @@
  * snapshot), a bad res (400) or another path (404). */
 bool api_endpoint_needs_detail(const struct web_request *rq);
 
+#define API_ENDPOINTS_DEFAULT 1000 /* endpoints per answer without ?limit= (issue 18: 500,000 would be ~450 MB) */
+#define API_ENDPOINTS_MAX 10000    /* a larger ?limit= is cut to this (the answer's `limit` and `next` say so) */
 #define API_INCIDENTS_DEFAULT 100
 #define API_INCIDENTS_MAX 1000
 

@@ -26,7 +26,7 @@
 #define PEM_MAX (1024 * 1024)
 #define CSP                                                                                                      \
     "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self'; script-src 'self'; base-uri 'none'; " \
-    "form-action 'none'; frame-ancestors 'none'"
+    "form-action 'self'; frame-ancestors 'none'"
 
 static char request_marker; /* *con_cls after the first call of a request */
 static char forms_busy;     /* *con_cls of a form POST that found the pool full (answered 503) */

@@ -39,6 +39,7 @@ int web_ids_build(struct web_model *m, const struct cw_config *cfg, char *err, s
         HASH_ADD(hh_id, m->by_id, id[0], len, e);
         HASH_ADD_KEYPTR(hh_url, m->by_url, e->cfg->url, strlen(e->cfg->url), e);
     }
+    web_layout_build(&m->layout, m);
     return 0;
 }
 
@@ -46,6 +47,7 @@ void web_ids_free(struct web_model *m)
 {
     HASH_CLEAR(hh_id, m->by_id);
     HASH_CLEAR(hh_url, m->by_url);
+    web_layout_free(&m->layout);
     for (size_t i = 0; i < m->n; i++) {
         free(m->endpoints[i].live.last.error);
         free(m->endpoints[i].live.last.figures);

@@ -352,7 +352,7 @@ static void web_lines(struct cw_buf *b, const struct web_model *m, const struct 
             "Stats messages dropped: more than 512 processes, or a role over 24 bytes.", "", m->procs.dropped);
 }
 
-enum { SECTION_WEB, SECTION_PROCS, SECTION_LOCATIONS, SECTION_ENDPOINTS };
+enum { SECTION_WEB, SECTION_PROCS, SECTION_LOCATIONS, SECTION_GROUPS, SECTION_ENDPOINTS };
 
 struct metrics_stream {
     const struct web_model *m;
@@ -361,7 +361,16 @@ struct metrics_stream {
     int64_t now_mono_ns;
     size_t section; /* SECTION_*, then SECTION_ENDPOINTS + family */
     size_t next_endpoint;
+    bool per_endpoint;                 /* web.metrics_per_endpoint, resolved for this model */
+    struct web_metrics_groups *groups; /* the aggregates, summed when their section begins */
 };
+
+static void stream_done(void *state)
+{
+    struct metrics_stream *st = state;
+    web_metrics_groups_free(st->groups);
+    free(st);
+}
 
 static int stream_next(void *state, struct cw_buf *out)
 {
@@ -377,7 +386,10 @@ static int stream_next(void *state, struct cw_buf *out)
             web_metrics_procs(out, &m->procs, st->now_mono_ns);
         } else if (st->section == SECTION_LOCATIONS) {
             web_metrics_locations(out, m, st->now_mono_ns);
-        } else if (st->section - SECTION_ENDPOINTS < ENDPOINT_FAMILIES) {
+        } else if (st->section == SECTION_GROUPS) {
+            if (!st->groups) st->groups = web_metrics_groups_new(m);
+            if (web_metrics_groups_next(st->groups, m, out, end)) return 1;
+        } else if (st->per_endpoint && st->section - SECTION_ENDPOINTS < ENDPOINT_FAMILIES) {
             const struct endpoint_family *f = &endpoint_families[st->section - SECTION_ENDPOINTS];
             if (st->next_endpoint == 0) web_metrics_header(out, f->name, f->type, f->help);
             while (st->next_endpoint < m->n && out->len < end)
@@ -395,11 +407,14 @@ static int stream_next(void *state, struct cw_buf *out)
 void web_metrics_page(const struct web_request *rq, struct web_reply *rp)
 {
     struct metrics_stream *st = cw_xcalloc(1, sizeof *st);
-    *st = (struct metrics_stream){
-        .m = rq->model, .http = rq->http, .generation = rq->model->generation, .now_mono_ns = rq->now_mono_ns
-    };
+    *st = (struct metrics_stream){ .m = rq->model,
+                                   .http = rq->http,
+                                   .generation = rq->model->generation,
+                                   .now_mono_ns = rq->now_mono_ns,
+                                   .per_endpoint = cw_web_metrics_per_endpoint(
+                                       rq->cfg ? rq->cfg->web_metrics_per_endpoint : CW_WEB_METRICS_AUTO, rq->model->n) };
     rp->content_type = WEB_METRICS_CONTENT_TYPE;
-    rp->stream = (struct web_stream){ .next = stream_next, .done = free, .state = st };
+    rp->stream = (struct web_stream){ .next = stream_next, .done = stream_done, .state = st };
 }
 
 void web_metrics_render(const struct web_request *rq, struct cw_buf *out)

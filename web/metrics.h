@@ -43,6 +43,14 @@ void web_metrics_procs(struct cw_buf *b, const struct web_procs *p, int64_t now_
 /* The locations' gauges from the alerter's last CW_MSG_LOCATIONS (none when it is older than WEB_STATS_STALE_NS). */
 void web_metrics_locations(struct cw_buf *b, const struct web_model *m, int64_t now_mono_ns);
 
+/* ---- web/metrics_groups.c (issue 18): the aggregates by group, always exported */
+struct web_metrics_groups;
+/* Every group's sums, from one pass over the model. */
+struct web_metrics_groups *web_metrics_groups_new(const struct web_model *m);
+void web_metrics_groups_free(struct web_metrics_groups *a);
+/* Renders into out until out->len reaches end: 1 when there is more, 0 when the aggregates are done. */
+int web_metrics_groups_next(struct web_metrics_groups *a, const struct web_model *m, struct cw_buf *out, size_t end);
+
 /* ---- web/metrics_stream.c */
 struct MHD_Response;
 /* A chunked libmicrohttpd response reading from stream (which it takes: stream->done is called when the response

@@ -24,6 +24,7 @@
 #include "common/wire/protocol.h"
 #include "common/wire/seqgap.h"
 #include "web/history.h"
+#include "web/layout.h"
 
 enum web_state {
     WEB_STATE_UNKNOWN = 0, /* no check seen yet */
@@ -167,6 +168,7 @@ struct web_model {
     struct web_endpoint *endpoints; /* n, in the configuration's order */
     size_t n;
     struct web_endpoint *by_url, *by_id; /* uthash heads over `endpoints` */
+    struct web_layout layout;            /* the page's order and groups (web/layout.h), built with the entries */
     struct seqgap gaps;                  /* results per worker: what the web missed */
     struct web_bus_counts bus;
     struct cw_result *scratch;         /* CW_RESULT_BATCH_MAX, for decoding */

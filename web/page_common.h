@@ -49,6 +49,23 @@ void page_put_location_table(struct cw_buf *b, const struct web_model *m, const 
 /* The Locations box of `/` (more than one location): state, last heard, clock offset (warning above 1 s). */
 void page_put_locations_box(struct cw_buf *b, const struct web_model *m, int64_t now_mono_ns);
 
+/* ---- web/page_groups.c: what `/` and `/groups` share (issue 18: pages that stay small at 500,000 endpoints) */
+struct web_filter;
+/* The count per state (enum web_state) over every endpoint into states[4]; per group (layout order) into the
+ * returned array of n_groups * 4 (free it). One pass over the model. */
+size_t *page_count_states(const struct web_model *m, size_t states[4]);
+/* ?page=N of `pages` into *page (1 when absent): 0, or 400 when it is not a number, 404 past the last page. */
+int page_number_arg(const struct web_request *rq, size_t pages, size_t *page);
+/* "Page 3 of 250: 1 … 2 3 4 … 250" (nothing for one page): links to path?query&page=N (query percent-encoded
+ * already, may be ""). */
+void page_put_pager(struct cw_buf *b, const char *path, const char *query, size_t page, size_t pages);
+/* The Groups box of `/` (two groups or more): at most PAGE_GROUPS_MAX rows, the groups with a problem first when
+ * there are more, and a link to `/groups`. gstates: page_count_states. */
+#define PAGE_GROUPS_MAX 100
+void page_put_groups(struct cw_buf *b, const struct web_model *m, const size_t *gstates);
+/* A link to the group's own view, `/?group=NAME` (the ungrouped: `/?group=`), its name as the text. */
+void page_put_group_link(struct cw_buf *b, const char *name);
+
 /* `/style.css`: the one stylesheet of every page (cached for a while). */
 void page_style(const struct web_request *rq, struct web_reply *rp);
 

@@ -1,17 +1,20 @@
-/* web/page_index.c — `/`, the status page: the overall banner, the endpoints with a problem first (a compact
- * list), a summary per group, then one page of endpoints (`?page=N`, INDEX_PAGE_SIZE each) in their groups — the
- * groups in the order they first appear in the configuration, endpoints in the file's order, ungrouped ones
- * under "Other" last — each with its state, 90-day bar, uptimes, last latency and certificate expiry.
+/* web/page_index.c — `/`, the status page: the overall banner and counts, a search form, the endpoints with a
+ * problem first (a compact list), a summary per group (web/page_groups.c), then one page of endpoints (`?page=N`,
+ * INDEX_PAGE_SIZE each) in their groups — the groups in the order they first appear in the configuration,
+ * endpoints in the file's order, ungrouped ones under "Other" last — each with its state, 90-day bar, uptimes,
+ * last latency and certificate expiry. `?q=`, `?state=` and `?group=` (web/layout.h) narrow the endpoints listed;
+ * the banner, counts and problems stay those of every endpoint.
  *
- * Budget (issue 13): under 300 KB and 100 ms at 10,000 endpoints. A page holds at most INDEX_PAGE_SIZE bars
- * (~6 KB each), the problem list INDEX_PROBLEMS_MAX lines, the group summary INDEX_GROUPS_MAX rows; the work per
- * request is one pass over the model to count and order (a uthash of the group names) plus the page itself. */
+ * Budget (issues 13 and 18): under 300 KB and 100 ms, at 10,000 endpoints and at 500,000. A page holds at most
+ * INDEX_PAGE_SIZE bars (~6 KB each), the problem list INDEX_PROBLEMS_MAX lines, the group summary PAGE_GROUPS_MAX
+ * rows; the order is the model's layout (built once per configuration), so the work per request is one pass over
+ * the model to count the states (and, with a filter, to match) plus the page itself. */
 #include "web/pages.h"
 
 #include "common/base/clock.h"
-#include "common/base/hash.h"
 #include "history/window.h"
 #include "web/html.h"
+#include "web/layout.h"
 #include "web/page_common.h"
 
 #include <inttypes.h>
@@ -20,101 +23,8 @@
 
 #define INDEX_PAGE_SIZE 40
 #define INDEX_PROBLEMS_MAX 20
-#define INDEX_GROUPS_MAX 100
 #define INDEX_REFRESH_S 60
 #define CERT_WARN_DAYS 14
-
-struct group {
-    const char *name; /* NULL: "Other" */
-    size_t index;     /* order of first appearance; "Other" after all */
-    size_t first;     /* position of its first endpoint in the page order */
-    size_t count;
-    size_t states[4]; /* by enum web_state */
-    UT_hash_handle hh;
-};
-
-/* The model's endpoints in page order (grouped), and the groups. */
-struct layout {
-    struct group *groups; /* n_groups, by index */
-    size_t n_groups;
-    size_t *order;    /* model indexes in page order */
-    size_t *group_of; /* per model index: its group's index */
-    size_t states[4]; /* over every endpoint */
-};
-
-static void layout_free(struct layout *l)
-{
-    free(l->groups);
-    free(l->order);
-    free(l->group_of);
-}
-
-static void layout_build(struct layout *l, const struct web_model *m)
-{
-    memset(l, 0, sizeof *l);
-    l->groups = cw_xmalloc((m->n + 1) * sizeof *l->groups);
-    l->order = cw_xmalloc((m->n + 1) * sizeof *l->order);
-    l->group_of = cw_xmalloc((m->n + 1) * sizeof *l->group_of);
-    struct group *by_name = NULL, *other = NULL;
-    for (size_t i = 0; i < m->n; i++) { /* named groups by first appearance */
-        const char *name = m->endpoints[i].cfg->group;
-        if (!name) continue;
-        struct group *g;
-        HASH_FIND_STR(by_name, name, g);
-        if (!g) {
-            g = &l->groups[l->n_groups];
-            *g = (struct group){ .name = name, .index = l->n_groups++ };
-            HASH_ADD_KEYPTR(hh, by_name, name, strlen(name), g);
-        }
-        l->group_of[i] = g->index;
-    }
-    HASH_CLEAR(hh, by_name);
-    for (size_t i = 0; i < m->n; i++) {
-        if (!m->endpoints[i].cfg->group) {
-            if (!other) {
-                other = &l->groups[l->n_groups];
-                *other = (struct group){ .name = NULL, .index = l->n_groups++ };
-            }
-            l->group_of[i] = other->index;
-        }
-        struct group *g = &l->groups[l->group_of[i]];
-        enum web_state st = m->endpoints[i].live.state;
-        g->count++;
-        g->states[st]++;
-        l->states[st]++;
-    }
-    size_t at = 0;
-    for (size_t k = 0; k < l->n_groups; k++) {
-        l->groups[k].first = at;
-        at += l->groups[k].count;
-    }
-    size_t *fill = cw_xmalloc((l->n_groups + 1) * sizeof *fill);
-    for (size_t k = 0; k < l->n_groups; k++) fill[k] = l->groups[k].first;
-    for (size_t i = 0; i < m->n; i++) l->order[fill[l->group_of[i]]++] = i;
-    free(fill);
-}
-
-static void put_banner(struct cw_buf *b, const struct layout *l, size_t n)
-{
-    size_t bad = l->states[WEB_STATE_DOWN] + l->states[WEB_STATE_FAILING];
-    if (n == 0) {
-        put_cstr(b, "<div class=\"banner unknown\">No endpoint is configured</div>");
-    } else if (bad == 0 && l->states[WEB_STATE_UNKNOWN] == n) {
-        put_cstr(b, "<div class=\"banner unknown\">Waiting for the first checks</div>");
-    } else if (bad == 0) {
-        put_cstr(b, "<div class=\"banner up\">All systems up</div>");
-    } else if (bad < n) {
-        cw_buf_printf(b, "<div class=\"banner degraded\">Partly degraded: %zu of %zu endpoints failing or down</div>",
-                      bad, n);
-    } else {
-        cw_buf_printf(b, "<div class=\"banner down\">Down: all %zu endpoints failing or down</div>", n);
-    }
-    cw_buf_printf(b,
-                  "<p class=\"muted\" id=\"counts\">%zu up \xC2\xB7 %zu failing \xC2\xB7 %zu down \xC2\xB7 %zu "
-                  "unknown</p>\n",
-                  l->states[WEB_STATE_UP], l->states[WEB_STATE_FAILING], l->states[WEB_STATE_DOWN],
-                  l->states[WEB_STATE_UNKNOWN]);
-}
 
 static void put_endpoint_link(struct cw_buf *b, const struct web_endpoint *e)
 {
@@ -124,24 +34,49 @@ static void put_endpoint_link(struct cw_buf *b, const struct web_endpoint *e)
     put_cstr(b, "</a>");
 }
 
+static void put_banner(struct cw_buf *b, const size_t states[4], size_t n)
+{
+    size_t bad = states[WEB_STATE_DOWN] + states[WEB_STATE_FAILING];
+    if (n == 0) {
+        put_cstr(b, "<div class=\"banner unknown\">No endpoint is configured</div>");
+    } else if (bad == 0 && states[WEB_STATE_UNKNOWN] == n) {
+        put_cstr(b, "<div class=\"banner unknown\">Waiting for the first checks</div>");
+    } else if (bad == 0) {
+        put_cstr(b, "<div class=\"banner up\">All systems up</div>");
+    } else if (bad < n) {
+        cw_buf_printf(b, "<div class=\"banner degraded\">Partly degraded: %zu of %zu endpoints failing or down</div>",
+                      bad, n);
+    } else {
+        cw_buf_printf(b, "<div class=\"banner down\">Down: all %zu endpoints failing or down</div>", n);
+    }
+    /* each count links to the endpoints in that state */
+    cw_buf_printf(b,
+                  "<p class=\"muted\" id=\"counts\"><a href=\"/?state=up\">%zu up</a> \xC2\xB7 <a "
+                  "href=\"/?state=failing\">%zu failing</a> \xC2\xB7 <a href=\"/?state=down\">%zu down</a> \xC2\xB7 <a "
+                  "href=\"/?state=unknown\">%zu unknown</a></p>\n",
+                  states[WEB_STATE_UP], states[WEB_STATE_FAILING], states[WEB_STATE_DOWN], states[WEB_STATE_UNKNOWN]);
+}
+
 static void put_state(struct cw_buf *b, const struct web_live *l)
 {
     const char *state = web_state_name(l->state);
     cw_buf_printf(b, "<span class=\"state %s\">%s%s</span>", state, state, l->slow ? " (slow)" : "");
 }
 
-/* Down first, then failing, in the file's order; at most INDEX_PROBLEMS_MAX. */
-static void put_problems(struct cw_buf *b, const struct web_model *m, const struct layout *l)
+/* Down first, then failing, in the file's order; at most INDEX_PROBLEMS_MAX, then a link to them all. */
+static void put_problems(struct cw_buf *b, const struct web_model *m, const size_t states[4])
 {
-    size_t bad = l->states[WEB_STATE_DOWN] + l->states[WEB_STATE_FAILING], shown = 0;
+    size_t bad = states[WEB_STATE_DOWN] + states[WEB_STATE_FAILING], shown = 0;
     if (bad == 0) return;
     put_cstr(b, "<h2>Problems</h2><ul class=\"problems\">");
     static const enum web_state order[] = { WEB_STATE_DOWN, WEB_STATE_FAILING };
     for (size_t k = 0; k < 2; k++) {
-        for (size_t i = 0; i < m->n && shown < INDEX_PROBLEMS_MAX; i++) {
+        size_t left = states[order[k]]; /* stop the walk once every one of this state is listed */
+        for (size_t i = 0; i < m->n && shown < INDEX_PROBLEMS_MAX && left > 0; i++) {
             const struct web_endpoint *e = &m->endpoints[i];
             if (e->live.state != order[k]) continue;
             shown++;
+            left--;
             put_cstr(b, "<li>");
             put_endpoint_link(b, e);
             put_cstr(b, " ");
@@ -158,33 +93,8 @@ static void put_problems(struct cw_buf *b, const struct web_model *m, const stru
             put_cstr(b, "</li>");
         }
     }
-    if (bad > shown) cw_buf_printf(b, "<li>and %zu more</li>", bad - shown);
+    if (bad > shown) cw_buf_printf(b, "<li><a href=\"/?state=down,failing\">and %zu more</a></li>", bad - shown);
     put_cstr(b, "</ul>\n");
-}
-
-static void put_group_name(struct cw_buf *b, const struct group *g) { web_html_text(b, g->name ? g->name : "Other"); }
-
-static void put_groups(struct cw_buf *b, const struct layout *l)
-{
-    if (l->n_groups < 2) return;
-    put_cstr(
-        b,
-        "<h2>Groups</h2><div class=\"grp\"><table><thead><tr><th>Group</th><th>Endpoints</th><th>Up</th><th>Failing</th>"
-        "<th>Down</th><th>Unknown</th></tr></thead><tbody>");
-    for (size_t k = 0; k < l->n_groups && k < INDEX_GROUPS_MAX; k++) {
-        const struct group *g = &l->groups[k];
-        cw_buf_printf(b, "<tr><td><a href=\"/?page=%zu#g%zu\">", g->first / INDEX_PAGE_SIZE + 1, k);
-        put_group_name(b, g);
-        cw_buf_printf(b,
-                      "</a></td><td class=\"n\">%zu</td><td class=\"n\">%zu</td><td class=\"n\">%zu</td>"
-                      "<td class=\"n\">%zu</td><td class=\"n\">%zu</td></tr>",
-                      g->count, g->states[WEB_STATE_UP], g->states[WEB_STATE_FAILING], g->states[WEB_STATE_DOWN],
-                      g->states[WEB_STATE_UNKNOWN]);
-    }
-    put_cstr(b, "</tbody></table></div>");
-    if (l->n_groups > INDEX_GROUPS_MAX)
-        cw_buf_printf(b, "<p class=\"muted\">and %zu more groups</p>", l->n_groups - INDEX_GROUPS_MAX);
-    put_cstr(b, "\n");
 }
 
 static void put_cert(struct cw_buf *b, const struct web_live *l, int64_t now_ms)
@@ -229,35 +139,6 @@ static void put_row(struct cw_buf *b, const struct web_model *m, const struct we
     put_cstr(b, "</tr>\n");
 }
 
-static void put_table_head(struct cw_buf *b, const struct group *g)
-{
-    cw_buf_printf(b, "<h2 id=\"g%zu\">", g->index);
-    put_group_name(b, g);
-    put_cstr(
-        b, "</h2><div class=\"eps\"><table><thead><tr><th>Endpoint</th><th>State</th><th>Last 90 days</th><th>24 h</th>"
-           "<th>7 d</th><th>30 d</th><th>90 d</th><th>Latency</th><th>Cert</th></tr></thead><tbody>\n");
-}
-
-static void put_page_link(struct cw_buf *b, size_t page, size_t current)
-{
-    if (page == current) cw_buf_printf(b, "<b>%zu</b>", page);
-    else cw_buf_printf(b, "<a href=\"/?page=%zu\">%zu</a>", page, page);
-}
-
-/* "Page 3 of 250: 1 … 2 3 4 … 250" — the first, the last and three around the current one. */
-static void put_pager(struct cw_buf *b, size_t page, size_t pages)
-{
-    if (pages < 2) return;
-    cw_buf_printf(b, "<nav class=\"pages\">Page %zu of %zu: ", page, pages);
-    size_t lo = page > 3 ? page - 3 : 1, hi = page + 3 < pages ? page + 3 : pages;
-    if (lo > 1) put_page_link(b, 1, page);
-    if (lo > 2) put_cstr(b, "\xE2\x80\xA6 ");
-    for (size_t p = lo; p <= hi; p++) put_page_link(b, p, page);
-    if (hi + 1 < pages) put_cstr(b, "\xE2\x80\xA6 ");
-    if (hi < pages) put_page_link(b, pages, page);
-    put_cstr(b, "</nav>\n");
-}
-
 static void put_legend(struct cw_buf *b, const struct web_model *m)
 {
     put_cstr(b, "<p class=\"legend muted\">Days (UTC):<i class=\"c1\"></i>100%<i class=\"c2\"></i>\xE2\x89\xA5 99%"
@@ -272,57 +153,133 @@ static void put_legend(struct cw_buf *b, const struct web_model *m)
     put_cstr(b, "</p>\n");
 }
 
-/* The page number from ?page= into *page (1 when absent): 0, or 400 when it is not a number, 404 when there is no
- * such page. */
-static int page_number(const struct web_request *rq, size_t pages, size_t *page)
+static void put_table_head(struct cw_buf *b, const struct web_model *m, size_t group)
 {
-    const char *s = web_request_arg(rq, "page");
-    *page = 1;
-    if (!s) return 0;
-    char *end;
-    if (*s < '0' || *s > '9' || strlen(s) > 9) return 400;
-    unsigned long v = strtoul(s, &end, 10);
-    if (*end != '\0') return 400;
-    if (v < 1 || v > pages) return 404;
-    *page = (size_t)v;
-    return 0;
+    cw_buf_printf(b, "<h2 id=\"g%zu\">", group);
+    page_put_group_link(b, m->layout.groups[group].name);
+    put_cstr(
+        b, "</h2><div class=\"eps\"><table><thead><tr><th>Endpoint</th><th>State</th><th>Last 90 days</th><th>24 h</th>"
+           "<th>7 d</th><th>30 d</th><th>90 d</th><th>Latency</th><th>Cert</th></tr></thead><tbody>\n");
+}
+
+/* The search form: q, state and (on a group's view) the group kept. */
+static void put_search(struct cw_buf *b, const struct web_filter *f)
+{
+    static const char *const states[] = { "up", "failing", "down", "unknown", "slow", "down,failing" };
+    put_cstr(b, "<form class=\"search\" method=\"get\" action=\"/\"><input type=\"search\" name=\"q\" "
+                "maxlength=\"100\" placeholder=\"Name, ID or group\" aria-label=\"Search endpoints\" value=\"");
+    web_html_text(b, f->q_raw ? f->q_raw : "");
+    put_cstr(b, "\"> <select name=\"state\" aria-label=\"State\"><option value=\"\">any state</option>");
+    for (size_t k = 0; k < sizeof states / sizeof states[0]; k++) {
+        bool selected = f->state_raw && strcmp(f->state_raw, states[k]) == 0;
+        cw_buf_printf(b, "<option%s>%s</option>", selected ? " selected" : "", states[k]);
+    }
+    put_cstr(b, "</select>");
+    if (f->group_raw) {
+        put_cstr(b, "<input type=\"hidden\" name=\"group\" value=\"");
+        web_html_text(b, f->group_raw);
+        put_cstr(b, "\">");
+    }
+    put_cstr(b, " <button type=\"submit\">Search</button></form>\n");
+}
+
+/* What a filtered view says above its list: how many match, and a way back. */
+static void put_filter_note(struct cw_buf *b, const struct web_model *m, const struct web_filter *f, size_t matched,
+                            const size_t *gstates)
+{
+    if (f->has_group) {
+        const struct web_group *g = &m->layout.groups[f->group];
+        const size_t *st = &gstates[4 * f->group];
+        put_cstr(b, "<h2>Group ");
+        web_html_text(b, g->name ? g->name : "Other");
+        cw_buf_printf(b, "</h2><p class=\"muted\">%u endpoints: %zu up \xC2\xB7 %zu failing \xC2\xB7 %zu down \xC2\xB7 "
+                         "%zu unknown</p>",
+                      (unsigned)g->count, st[WEB_STATE_UP], st[WEB_STATE_FAILING], st[WEB_STATE_DOWN],
+                      st[WEB_STATE_UNKNOWN]);
+    }
+    cw_buf_printf(b, "<p id=\"matches\">%zu of %zu endpoints match. <a href=\"/\">All endpoints</a></p>\n", matched,
+                  m->n);
+}
+
+/* The model indexes of page `page` (INDEX_PAGE_SIZE at most) into rows, in page order; returns how many match. */
+static size_t select_rows(const struct web_model *m, const struct web_filter *f, size_t page, uint32_t *rows,
+                          size_t *n_rows)
+{
+    size_t from = (page - 1) * INDEX_PAGE_SIZE;
+    *n_rows = 0;
+    if (!web_filter_active(f)) {
+        for (size_t k = from; k < m->n && *n_rows < INDEX_PAGE_SIZE; k++) rows[(*n_rows)++] = m->layout.order[k];
+        return m->n;
+    }
+    bool *group_match = cw_xcalloc(m->layout.n_groups + 1, sizeof *group_match);
+    web_filter_groups(f, m, group_match);
+    size_t matched = 0, k0 = 0, k1 = m->n;
+    if (f->has_group) { /* only that group's range of the order */
+        k0 = m->layout.groups[f->group].first;
+        k1 = k0 + m->layout.groups[f->group].count;
+    }
+    for (size_t k = k0; k < k1; k++) {
+        uint32_t i = m->layout.order[k];
+        if (!web_filter_match(f, m, i, group_match)) continue;
+        if (matched >= from && *n_rows < INDEX_PAGE_SIZE) rows[(*n_rows)++] = i;
+        matched++;
+    }
+    free(group_match);
+    return matched;
 }
 
 void page_index(const struct web_request *rq, struct web_reply *rp)
 {
     const struct web_model *m = rq->model;
-    size_t pages = m->n ? (m->n + INDEX_PAGE_SIZE - 1) / INDEX_PAGE_SIZE : 1;
-    size_t page;
-    int bad = page_number(rq, pages, &page);
+    struct web_filter f;
+    const char *why;
+    int bad = web_filter_parse(rq, m, &f, &why);
     if (bad) {
+        page_error(rq, rp, bad, why);
+        return;
+    }
+    /* the page's rows first: the page number is checked against the pages of what matches */
+    const char *arg = web_request_arg(rq, "page");
+    size_t want = 1, n_rows;
+    if (arg && page_number_arg(rq, SIZE_MAX / INDEX_PAGE_SIZE, &want) == 400) {
+        page_error(rq, rp, 400, "Bad page number: ?page=N, N from 1");
+        return;
+    }
+    uint32_t rows[INDEX_PAGE_SIZE];
+    size_t matched = select_rows(m, &f, want ? want : 1, rows, &n_rows);
+    size_t pages = matched ? (matched + INDEX_PAGE_SIZE - 1) / INDEX_PAGE_SIZE : 1, page;
+    if ((bad = page_number_arg(rq, pages, &page))) {
         page_error(rq, rp, bad, bad == 404 ? "No such page of endpoints" : "Bad page number: ?page=N, N from 1");
         return;
     }
-    struct layout l;
-    layout_build(&l, m);
-    struct cw_buf *b = &rp->body;
+    size_t states[4], *gstates = page_count_states(m, states);
+    struct cw_buf *b = &rp->body, query = { 0 };
+    web_filter_query(&query, &f);
+    cw_buf_put(&query, "", 1);
     rp->content_type = "text/html; charset=utf-8";
     page_begin(b, rq, NULL, INDEX_REFRESH_S);
-    put_banner(b, &l, m->n);
-    put_problems(b, m, &l);
+    put_banner(b, states, m->n);
+    put_search(b, &f);
+    put_problems(b, m, states);
     page_put_locations_box(b, m, rq->now_mono_ns);
-    put_groups(b, &l);
+    if (web_filter_active(&f)) put_filter_note(b, m, &f, matched, gstates);
+    else page_put_groups(b, m, gstates);
     int64_t day0_ms = page_day0_ms(m), now_ms = cw_wall_us() / 1000;
-    size_t from = (page - 1) * INDEX_PAGE_SIZE, to = from + INDEX_PAGE_SIZE < m->n ? from + INDEX_PAGE_SIZE : m->n;
-    put_pager(b, page, pages);
+    page_put_pager(b, "/", (const char *)query.data, page, pages);
     size_t open_group = SIZE_MAX;
-    for (size_t k = from; k < to; k++) {
-        size_t i = l.order[k];
-        if (l.group_of[i] != open_group) {
+    for (size_t k = 0; k < n_rows; k++) {
+        size_t i = rows[k];
+        if (m->layout.group_of[i] != open_group) {
             if (open_group != SIZE_MAX) put_cstr(b, "</tbody></table></div>\n");
-            open_group = l.group_of[i];
-            put_table_head(b, &l.groups[open_group]);
+            open_group = m->layout.group_of[i];
+            put_table_head(b, m, open_group);
         }
         put_row(b, m, &m->endpoints[i], day0_ms, now_ms);
     }
     if (open_group != SIZE_MAX) put_cstr(b, "</tbody></table></div>\n");
-    put_pager(b, page, pages);
+    page_put_pager(b, "/", (const char *)query.data, page, pages);
     put_legend(b, m);
     page_end(b);
-    layout_free(&l);
+    cw_buf_free(&query);
+    free(gstates);
 }

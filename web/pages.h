@@ -11,6 +11,9 @@
 
 /* `/` (web/page_index.c): the status page, `?page=N`. */
 void page_index(const struct web_request *rq, struct web_reply *rp);
+/* `/groups` (web/page_groups.c): every group and its count per state, PAGE_GROUPS_MAX a page (`?page=N`),
+ * `?q=` keeps the groups whose name has it. */
+void page_groups(const struct web_request *rq, struct web_reply *rp);
 /* `/endpoint/ID` (web/page_endpoint.c; a needs_detail route): one endpoint, `?window=24h|7d|30d`. */
 void page_endpoint(const struct web_request *rq, struct web_reply *rp);
 /* Its needs_detail: `/endpoint/ID` with no window or a good one (not a 400 or 404). */

@@ -14,6 +14,7 @@
 
 static const struct web_route routes[] = {
     { "/", false, page_index, NULL },
+    { "/groups", false, page_groups, NULL },
     { "/healthz", false, page_healthz, NULL },
     { "/favicon.ico", false, page_favicon, NULL },
     { "/style.css", false, page_style, NULL },

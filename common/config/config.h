@@ -394,6 +394,7 @@ struct cw_config {
     int web_max_connections_per_ip; /* default 256; 0: no limit */
     double web_connection_timeout;  /* seconds of inactivity; default 10 */
     double web_history_refresh;     /* seconds between two reads of the history; default 60 */
+    int web_metrics_per_endpoint;   /* enum cw_web_metrics_mode (config_web.h); default auto */
 
     /* Private to the config module: owns the strings and arrays of a loaded or read config. NULL in a
      * config built by hand, whose fields config_free then releases one by one with free(). */

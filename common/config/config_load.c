@@ -201,6 +201,7 @@ struct cw_config *config_load_with(const char *path, const struct config_load_op
     cfgp_alerting(&p, groups[ROOT_ALERTS], groups[ROOT_GROUPS], groups[ROOT_MAINTENANCE], p.ep_groups);
     p.tolerant = false;
     if (!p.errors && !p.bus_only && !config_is_probe_host(cfg)) warn_idle(&p, groups[ROOT_MONITOR]);
+    if (!p.errors && !p.bus_only) cfgp_web_after(&p, groups[ROOT_WEB]);
 
     config_destroy(&lc);
     cfg_text_free(&text);

@@ -95,7 +95,8 @@ enum {
     WEB_MAX_CONNECTIONS,
     WEB_MAX_CONNECTIONS_PER_IP,
     WEB_CONNECTION_TIMEOUT,
-    WEB_HISTORY_REFRESH
+    WEB_HISTORY_REFRESH,
+    WEB_METRICS_PER_ENDPOINT
 };
 static const char *const web_keys[] = { "listen",
                                         "title",
@@ -108,12 +109,41 @@ static const char *const web_keys[] = { "listen",
                                         "max_connections_per_ip",
                                         "connection_timeout",
                                         "history_refresh",
+                                        "metrics_per_endpoint",
                                         NULL };
 
 /* Where some keys were, for the checks across keys. */
 struct web_keys_at {
     const config_setting_t *listen, *cert, *key, *user, *password_file;
 };
+
+bool cw_web_metrics_per_endpoint(int mode, size_t n_endpoints)
+{
+    return mode == CW_WEB_METRICS_ON || (mode == CW_WEB_METRICS_AUTO && n_endpoints <= CW_WEB_METRICS_AUTO_MAX);
+}
+
+const char *cw_web_metrics_mode_name(int mode)
+{
+    return mode == CW_WEB_METRICS_ON ? "on" : mode == CW_WEB_METRICS_OFF ? "off" : "auto";
+}
+
+/* web.metrics_per_endpoint: "auto", "on", "off" (any case), or a boolean (true: on, false: off). */
+static void metrics_mode(struct cfg_parser *p, const config_setting_t *s)
+{
+    int type = config_setting_type(s);
+    if (type == CONFIG_TYPE_BOOL) {
+        p->cfg->web_metrics_per_endpoint = config_setting_get_bool(s) ? CW_WEB_METRICS_ON : CW_WEB_METRICS_OFF;
+        return;
+    }
+    const char *v = type == CONFIG_TYPE_STRING ? config_setting_get_string(s) : NULL;
+    static const int modes[] = { CW_WEB_METRICS_AUTO, CW_WEB_METRICS_ON, CW_WEB_METRICS_OFF };
+    for (size_t k = 0; v && k < 3; k++)
+        if (strcasecmp(v, cw_web_metrics_mode_name(modes[k])) == 0) {
+            p->cfg->web_metrics_per_endpoint = modes[k];
+            return;
+        }
+    cfgp_problem(p, s, "web.metrics_per_endpoint: \"auto\", \"on\" or \"off\" (or true, false)");
+}
 
 static void web_key(struct cfg_parser *p, const config_setting_t *s, struct web_keys_at *at)
 {
@@ -172,6 +202,9 @@ static void web_key(struct cfg_parser *p, const config_setting_t *s, struct web_
     case WEB_HISTORY_REFRESH:
         cfgp_seconds_from(p, w, s, CW_WEB_MIN_HISTORY_REFRESH, 3600, &cfg->web_history_refresh);
         break;
+    case WEB_METRICS_PER_ENDPOINT:
+        metrics_mode(p, s);
+        break;
     default:
         cfgp_unknown(p, w, s);
     }
@@ -198,6 +231,19 @@ static void web_rules(struct cfg_parser *p, const config_setting_t *g, const str
                      cfg->web_listen);
     if (at->user && at->password_file)
         cfgp_password(p, "web", NULL, at->password_file, "CLOCKWERK_WEB_PASSWORD", &cfg->web_auth_password);
+}
+
+void cfgp_web_after(struct cfg_parser *p, const config_setting_t *g)
+{
+    const struct cw_config *cfg = p->cfg;
+    if (!g || !cfg->web_enabled || cfg->web_metrics_per_endpoint != CW_WEB_METRICS_AUTO ||
+        cfg->n_endpoints <= CW_WEB_METRICS_AUTO_MAX)
+        return;
+    cfgp_warning(p, g,
+                 "web: %zu endpoints (more than %d): /metrics leaves the per-endpoint series out and exports the "
+                 "aggregates by group only (web.metrics_per_endpoint = \"auto\"); set it to \"on\" to have them, "
+                 "or \"off\" to say so and drop this warning",
+                 cfg->n_endpoints, CW_WEB_METRICS_AUTO_MAX);
 }
 
 void cfgp_web(struct cfg_parser *p, const config_setting_t *g)

@@ -23,6 +23,14 @@
 #define CW_WEB_TITLE_MAX 200
 #define CW_SLUG_MAX 64 /* bytes of an endpoint ID, without the NUL */
 
+/* web.metrics_per_endpoint (issue 18): /metrics' per-endpoint series; the aggregates are always there. */
+enum cw_web_metrics_mode { CW_WEB_METRICS_AUTO = 0, CW_WEB_METRICS_ON = 1, CW_WEB_METRICS_OFF = 2 };
+#define CW_WEB_METRICS_AUTO_MAX 10000 /* "auto": per-endpoint series up to this many endpoints */
+/* Whether /metrics has the per-endpoint series: on, or auto with at most CW_WEB_METRICS_AUTO_MAX endpoints. */
+bool cw_web_metrics_per_endpoint(int mode, size_t n_endpoints);
+/* The value's name: "auto", "on", "off". */
+const char *cw_web_metrics_mode_name(int mode);
+
 /* "host:port" (an IPv4 literal, "localhost", or "*" for every IPv4 address) or "[v6]:port" ("[::]" for
  * every address). Fills *sa / *salen and *loopback (127.0.0.0/8, ::1). NULL when fine, else a static reason. */
 const char *cw_web_listen_parse(const char *v, struct sockaddr_storage *sa, socklen_t *salen, bool *loopback);
@@ -36,5 +44,7 @@ size_t cw_endpoint_slug(const char *name, const char *url, char *out, size_t out
 /* Reads the `web` group g (NULL: absent, the web is off). Runs before `monitor`, which then refuses two
  * endpoints with one ID when the web is on (config_endpoints.c). */
 void cfgp_web(struct cfg_parser *p, const config_setting_t *g);
+/* After `monitor` (the endpoints counted): the warning that "auto" leaves the per-endpoint series out. */
+void cfgp_web_after(struct cfg_parser *p, const config_setting_t *g);
 
 #endif

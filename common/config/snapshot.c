@@ -4,7 +4,8 @@
  * DESIGN
  * Layout (all integers little-endian):
  *   header, 32 bytes: "CWSNAP\0\0" | u32 version (3: database.retention; 4: web; 5: web.history_refresh;
- *   6: check types and HTTP assertions; 7: channels, routing, maintenance; 8: locations; 9: supervisor.log_target) |
+ *   6: check types and HTTP assertions; 7: channels, routing, maintenance; 8: locations; 9: supervisor.log_target;
+ *   10: web.metrics_per_endpoint) |
  *   u32 endpoint count | u64 payload length |
  *                     u64 checksum of the payload
  *   payload: the global fields in a fixed order, the webhooks, the email_to list, the alerting part
@@ -121,6 +122,7 @@ static void encode(const struct cw_config *c, struct cw_buf *b, bool web)
     snap_put_i32(b, web ? c->web_max_connections_per_ip : 0);
     snap_put_f64(b, web ? c->web_connection_timeout : 0);
     snap_put_f64(b, web ? c->web_history_refresh : 0);
+    le_buf_u8(b, web ? (uint8_t)c->web_metrics_per_endpoint : 0);
     snap_put_alerting(b, c);
     snap_put_locations(b, c);
     for (size_t i = 0; i < c->n_endpoints; i++) snap_put_endpoint(b, &c->endpoints[i], web);
@@ -185,6 +187,7 @@ static bool plausible(const struct cw_config *c)
            c->retention_daily_days <= CW_RETENTION_DAYS_MAX && c->web_max_connections >= 0 &&
            c->web_max_connections_per_ip >= 0 && isfinite(c->web_connection_timeout) &&
            c->web_connection_timeout >= 0 && isfinite(c->web_history_refresh) && c->web_history_refresh >= 0 &&
+           c->web_metrics_per_endpoint >= CW_WEB_METRICS_AUTO && c->web_metrics_per_endpoint <= CW_WEB_METRICS_OFF &&
            (!c->web_enabled || (c->web_listen && c->web_history_refresh >= CW_WEB_MIN_HISTORY_REFRESH));
 }
 
@@ -277,6 +280,7 @@ static void decode_web(struct rd *r, struct cw_config *c, bool keep_secret)
     c->web_max_connections_per_ip = snap_get_i32(r);
     c->web_connection_timeout = snap_get_f64(r);
     c->web_history_refresh = snap_get_f64(r);
+    c->web_metrics_per_endpoint = le_read_u8(&r->in);
 }
 
 /* One length-prefixed endpoint record. Returns 1 when it was decoded into c->endpoints[*kept] (and *kept

@@ -5,7 +5,9 @@ checking endpoints on a local HTTP server.
 /metrics: the exposition passes `promtool check metrics` with no output; a real Prometheus (Debian `prometheus`,
 its own port and storage directory, scrape_interval 1s, basic auth as configured on the web) scrapes it and the
 PromQL query `clockwerk_endpoint_up` returns one series per endpoint with the right value; the URL's credentials
-and query never appear; the supervisor's restarts arrive (clockwerk_process_restarts_total). Badges: SVG that
+and query never appear; the supervisor's restarts arrive (clockwerk_process_restarts_total). With
+web.metrics_per_endpoint off only the aggregates by group are there (Prometheus sums them), and a reload to on
+restarts the web alone and brings the per-endpoint series back. Badges: SVG that
 parses as XML with role="img" and a title, the status badge turns from green to the failing/down colour when its
 endpoint's server goes away; unknown IDs and names are 404.
 
@@ -182,6 +184,67 @@ def test_web_metrics_promtool_and_prometheus():
                 check({"worker", "storer", "alerter", "relay", "web"} <= roles, "restarts per role: %r" % roles)
                 hist = prom.query('clockwerk_check_duration_seconds_count{endpoint="main-site",phase="total"}')
                 check(len(hist) == 1 and float(hist[0]["value"][1]) >= 1, "the duration histogram: %r" % hist)
+            cw.stop()
+
+
+def test_web_metrics_per_endpoint_switch():
+    """web.metrics_per_endpoint = "off": only the aggregates by group, lint clean, scraped by a real Prometheus
+    (sums right); a reload to "on" restarts the web alone and brings the per-endpoint series back (issue 18)."""
+    if not shutil.which("prometheus") or not shutil.which("promtool"):
+        raise hbase.TestFailure("prometheus/promtool not installed (tools/install-deps.sh test)")
+    port = free_port()
+    password = "sw1tch-Pw-%d" % port
+    with tempdir() as d, Targets() as t:
+        pwfile = os.path.join(d, "web.password")
+        with open(pwfile, "w") as f:
+            f.write(password + "\n")
+        os.chmod(pwfile, 0o600)
+        eps = [endpoint(t.url("/ok"), name="A ok", timeout=1, group='A "1"'),
+               endpoint(t.url("/fail"), name="A fail", timeout=1, group='A "1"'),
+               endpoint(t.url("/ok?x=1"), name="Loose", timeout=1)]
+        web = {"auth_user": "ops", "auth_password_file": pwfile, "metrics_per_endpoint": "off"}
+        cfg = web_config(eps, port, web=web)
+        auth = basic("ops", password)
+        with Clockwerk(cfg, d) as cw:
+            pids = cw.wait_ready(titles=cw.expected_titles() + [WEB])
+            wait_serving(port)
+
+            def aggregates():
+                st, h, body = get(port, "/metrics", headers=auth)
+                text = body.decode()
+                checks = samples(text, "clockwerk_group_checks_total")
+                return st == 200 and checks.get('{group="A \\"1\\"",result="failed"}', 0) >= 1 and text
+            text = wait_for(aggregates, deadline(40), "/metrics with the group's failed checks")
+            check("clockwerk_endpoint_info" not in text and "clockwerk_endpoint_up" not in text,
+                  "per-endpoint series with metrics_per_endpoint off")
+            counts = samples(text, "clockwerk_endpoints")
+            check(sum(counts.values()) == 3 and counts.get('{group="",type="http",state="up"}') in (0, 1),
+                  "clockwerk_endpoints: %r" % counts)
+            lint = subprocess.run(["promtool", "check", "metrics"], input=text.encode(), capture_output=True,
+                                  timeout=60)
+            check(lint.returncode == 0 and lint.stdout == b"" and lint.stderr == b"",
+                  "promtool check metrics: rc %d, %r %r" % (lint.returncode, lint.stdout[:2000], lint.stderr[:2000]))
+            with Prometheus(d, port, "ops", password) as prom:
+                def scraped():
+                    got = prom.query('sum by(group) (clockwerk_endpoints)')
+                    by = {r["metric"].get("group", ""): r["value"][1] for r in got}
+                    return by == {'A "1"': "2", "": "1"} and by
+                wait_for(scraped, deadline(90), "Prometheus summing clockwerk_endpoints by group")
+                hist = prom.query('clockwerk_group_check_duration_seconds_count{group="A \\"1\\""}')
+                check(len(hist) == 1 and float(hist[0]["value"][1]) >= 2, "the group's histogram: %r" % hist)
+                check(prom.query("clockwerk_endpoint_up") == [], "no per-endpoint series in Prometheus")
+
+                web["metrics_per_endpoint"] = True  # a boolean: "on"
+                cw.reload(web_config(eps, port, web=web))
+                cw.wait_new_child(WEB, pids[WEB])
+                wait_serving(port)
+
+                def per_endpoint():
+                    got = prom.query("clockwerk_endpoint_up")
+                    return len(got) == 3 and got
+                wait_for(per_endpoint, deadline(90), "clockwerk_endpoint_up for 3 endpoints after the reload")
+                for title in cw.expected_titles():
+                    check(cw.child(title) == pids[title], "%s restarted by a change of the web's key" % title)
             cw.stop()
 
 

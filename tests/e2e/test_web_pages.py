@@ -124,6 +124,18 @@ class Chromium:
         self.evaluate("1")  # lets the events of the load's end arrive
         return self.problems()
 
+    def submit(self, expression):
+        """Runs expression (which submits a form or follows a link) and waits for the new page's load event;
+        returns the problems the browser saw meanwhile."""
+        self.events = []
+        self.call("Runtime.evaluate", expression=expression)
+        end = time.monotonic() + deadline(30)
+        while not any(e.get("method") == "Page.loadEventFired" for e in self.events):
+            check(time.monotonic() < end, "no load event after %s" % expression)
+            self._recv()
+        self.evaluate("1")
+        return self.problems()
+
     def problems(self):
         out = []
         for e in self.events:
@@ -263,6 +275,22 @@ def test_web_pages_in_chromium():
                     check(dom["title"] == "Test <status>", "title %r" % dom["title"])
                     check(dom["scripts"] == 0, "the page has %d scripts" % dom["scripts"])
                     check("pa55w0rd" not in dom["text"] and "s3cr3t" not in dom["text"], "a credential on /")
+
+                    # the search form (a GET form the CSP lets submit to the web itself) and a group's own view
+                    problems = browser.submit("document.querySelector('form.search input[name=q]').value = 'FLAP';"
+                                              "document.querySelector('form.search').requestSubmit()")
+                    check(problems == [], "the browser saw problems submitting the search: %s" % problems)
+                    dom = browser.evaluate(INDEX_DOM)
+                    search = browser.evaluate("location.search")
+                    check([r["name"] for r in dom["rows"]] == ["Flappy"] and "1 of 5 endpoints match" in dom["text"],
+                          "the search for FLAP (%s): %s" % (search, [r["name"] for r in dom["rows"]]))
+                    browser.navigate("http://127.0.0.1:%d/" % port)
+                    problems = browser.submit("document.querySelector('h2[id^=\"g\"] a').click()")
+                    check(problems == [], "the browser saw problems on the group's view: %s" % problems)
+                    dom = browser.evaluate(INDEX_DOM)
+                    check(browser.evaluate("location.search") == "?group=Front%20%26%20back"
+                          and sorted(r["name"] for r in dom["rows"]) == ["Main <site>", "Secure"],
+                          "the group's view: %s" % [r["name"] for r in dom["rows"]])
 
                     problems = browser.navigate("http://127.0.0.1:%d/endpoint/broken-one" % port)
                     check(problems == [], "the browser saw problems on /endpoint/broken-one: %s" % problems)

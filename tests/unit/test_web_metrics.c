@@ -167,8 +167,9 @@ static void check_structure(char *text)
         }
         assert_true(line[0] != '#');
         family_of(line, fam, sizeof fam, "clockwerk_check_duration_seconds");
+        if (strcmp(fam, current) != 0) family_of(line, fam, sizeof fam, "clockwerk_group_check_duration_seconds");
         assert_string_equal(fam, current); /* under its own header: contiguous */
-        size_t key = strcspn(line, " ");
+        size_t key = (size_t)(strrchr(line, ' ') - line); /* the value follows the last space (a label may hold one) */
         if (n_series < 4096) {
             snprintf(series[n_series], sizeof series[0], "%.*s", (int)key, line);
             for (size_t i = 0; i < n_series; i++) assert_string_not_equal(series[i], series[n_series]);

@@ -115,15 +115,34 @@ def run_size(procs, nginx, tmp, args, n, window, raw=None, extras=False):
         run.r["syscalls"] = run.syscalls(args.syscall_seconds)
         if extras and not args.no_profile:
             run.r["profile"] = profile(run, args.profile_seconds)
-        if extras and not args.no_sighup:
-            run.r["sighup"] = [sighup(run, text, None), sighup(run, text, (endpoint0(text), endpoint0(text) + "x"))]
     finally:
         run.stop()
     r = run.count()
+    if extras and not args.no_sighup:
+        r["sighup"], r["sighup_lost"] = sighup_run(procs, nginx, d, text, args, n)
     r.update(floor_us=floor["cpu"] * 1e6 / max(1, floor["checks"]), floor_rate=floor["checks"] / floor["seconds"],
              validate=t_validate, validate_ok=ok, validate_line=summary, load0=load0, load1=loadavg(), raw=raw,
              conf_mb=len(text) / 1e6)
     return r
+
+
+def sighup_run(procs, nginx, d, text, args, n):
+    """The two SIGHUPs on a run of their own (its lost checks apart from the window's): the same file and
+    endpoints, started and checking for 5 s (smoke: its warm-up), then SIGHUP unchanged and SIGHUP with one URL changed."""
+    d = os.path.join(d, "sighup")
+    os.makedirs(d)
+    conf = os.path.join(d, "clockwerk.conf")
+    web_port = free_port()
+    text = text.replace(re.search(r'listen = "[^"]*"', text).group(0), f'listen = "127.0.0.1:{web_port}"')
+    write_atomic(conf, text)
+    run = ScaleRun(procs, d, conf, n, args.interval, args.workers, web_port, nginx)
+    try:
+        run.start(min(5.0, args.warmup))
+        out = [sighup(run, text, None), sighup(run, text, (endpoint0(text), endpoint0(text) + "x"))]
+    finally:
+        run.stop()
+    r = run.count()
+    return out, r["served_total"] - r["rollup_checks"] - r["unfolded"]
 
 
 def endpoint0(text):
@@ -233,6 +252,9 @@ def size_lines(r):
                    + (f"; restarted worker checking again after {', '.join('%.2fs' % b if b else 'not seen' for b in h['worker_back'])}"
                       if h["worker_back"] else "")
                    + (f"; every child back after {h['back_all']:.2f}s" if h["back_all"] else "; not all back within 30 s"))
+    if "sighup_lost" in r:
+        out.append(f"  {n}: the SIGHUP run (its own start, 5 s of checks, both reloads, a clean stop): "
+                   f"{r['sighup_lost']} checks served and not stored (in flight or unsent at a restart)")
     if "profile" in r:
         p = r["profile"]
         out.append(f"  {n}: profile of the hottest process ({p['process']}, perf record -e cpu-clock -g, "

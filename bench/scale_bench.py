@@ -114,12 +114,18 @@ def run_size(procs, nginx, tmp, args, n, window, raw=None, extras=False):
         run.window(window)
         run.r["syscalls"] = run.syscalls(args.syscall_seconds)
         if extras and not args.no_profile:
-            run.r["profile"] = profile(run, args.profile_seconds)
+            try:
+                run.r["profile"] = profile(run, args.profile_seconds)
+            except (OSError, subprocess.SubprocessError) as e:
+                run.r["profile"] = dict(process="?", lines=[f"not measured: {e}"])
     finally:
         run.stop()
     r = run.count()
     if extras and not args.no_sighup:
-        r["sighup"], r["sighup_lost"] = sighup_run(procs, nginx, d, text, args, n)
+        try:
+            r["sighup"], r["sighup_lost"] = sighup_run(procs, nginx, d, text, args, n)
+        except (RuntimeError, OSError, subprocess.SubprocessError) as e:  # a figure of the run, not a crash
+            r["sighup_lost"] = f"not measured: {e}"
     r.update(floor_us=floor["cpu"] * 1e6 / max(1, floor["checks"]), floor_rate=floor["checks"] / floor["seconds"],
              validate=t_validate, validate_ok=ok, validate_line=summary, load0=load0, load1=loadavg(), raw=raw,
              conf_mb=len(text) / 1e6)
@@ -297,7 +303,8 @@ def print_report(args, rows, raws, raw_ok, net):
         print(f"{r['n']:9d} {r['validate']:5.2f} {r['startup']:7.2f} {100 * r['served'] / r['scheduled']:7.1f} "
               f"{r['late50']:7.1f} {r['late99_median']:7.1f} {r['late99_worst']:7.1f} {cpu:7.1f} "
               f"{cpu / r['floor_us']:7.2f} {r['nginx_cpu_pct']:6.1f} {rss / 1024:7.1f} {rss / r['n']:6.2f} "
-              f"{sum(r['ctx'].values()) / r['per_check']:7.2f} {lost:6d}" + ("" if r["validate_ok"] else "  -t FAILED"))
+              f"{sum(r['ctx'].values()) / r['per_check']:7.2f} {lost:6d}"
+              + ("" if r["validate_ok"] else f"  -t FAILED: {r['validate_line']}"))
     print("(sched %: checks nginx served in the window / endpoints x window / interval; late: ms, the workers' "
           "per-second histograms, p99 med/max the median and worst second; us/chk: CPU of every Clockwerk process "
           "per check; lost: requests served - roll-up counts - raw rows not yet folded, after a clean stop)")
@@ -338,8 +345,8 @@ def main(argv=None):
                     os.kill(p, signal.SIGKILL)
                 except OSError:
                     pass
+        shutil.rmtree(tmp, ignore_errors=True)
     print_report(args, rows, raws, raw_ok, net)
-    shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 

@@ -43,11 +43,14 @@ def write_atomic(path, text):
     os.replace(path + ".new", path)
 
 
-def validate(conf, timeout=300):
-    """`clockwerk -t`: (seconds, ok, last line of its output)."""
+def validate(conf, timeout=600):
+    """`clockwerk -t`: (seconds, ok, last line of its output); a run past timeout is killed and not ok."""
     t0 = time.monotonic()
-    out = subprocess.run([os.path.join(BIN, "clockwerk"), "-t", "-c", conf], capture_output=True, text=True,
-                         timeout=timeout)
+    try:
+        out = subprocess.run([os.path.join(BIN, "clockwerk"), "-t", "-c", conf], capture_output=True, text=True,
+                             timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return time.monotonic() - t0, False, f"timed out after {timeout} s"
     lines = (out.stdout + out.stderr).strip().splitlines()
     return time.monotonic() - t0, out.returncode == 0, lines[-1] if lines else ""
 
@@ -117,7 +120,7 @@ class ScaleRun:
                                     stderr=subprocess.STDOUT, start_new_session=True)
         self.listener = StatsListener(f"ipc://{self.d}/run/tap.sock")
         checking = {}
-        deadline = t0 + 60 + self.n / 5000
+        deadline = t0 + 120 + self.n / 2000  # the config load itself grows with n
         while len(checking) < self.workers and time.monotonic() < deadline:
             if self.sup.poll() is not None:
                 raise RuntimeError(f"clockwerk exited ({self.sup.returncode}): see {self.log_path}")

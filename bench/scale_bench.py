@@ -335,7 +335,7 @@ def main(argv=None):
             print(f"[scale_bench] {n} endpoints done ({rows[-1]['load1']})", file=sys.stderr, flush=True)
         raw_ok = raw_available(tmp)
         if raw_ok:
-            for mode in ("all", "failures"):
+            for mode in ("failures",) if args.smoke else ("all", "failures"):  # smoke: the path, under a minute
                 raws.append(run_size(procs, nginx, tmp, args, args.sizes[0], args.raw_window, raw=mode))
     finally:
         procs.stop_all()

@@ -216,6 +216,7 @@ bench: all bench-programs
 	@/usr/bin/python3 bench/dns_bench.py
 	@/usr/bin/python3 bench/icmp_bench.py
 	@/usr/bin/python3 bench/locations_bench.py
+	@/usr/bin/python3 bench/scale_bench.py
 bench-smoke: all bench-programs
 	@sh bench/run.sh smoke
 	@/usr/bin/python3 bench/web_bench.py --endpoints 500 --rate 150 --seconds 3 --requests 20
@@ -223,6 +224,7 @@ bench-smoke: all bench-programs
 	@/usr/bin/python3 bench/dns_bench.py --endpoints 300 --seconds 3
 	@/usr/bin/python3 bench/icmp_bench.py --endpoints 500 --interval 2 --seconds 3
 	@/usr/bin/python3 bench/locations_bench.py --endpoints 200 --seconds 3
+	@/usr/bin/python3 bench/scale_bench.py --smoke
 
 # ---- make install / make uninstall (docs/install.md "From source"). Every directory may be set on the command line;
 # DESTDIR goes before each installed path (a staged install, as a package build does: no root needed). The

@@ -2,7 +2,7 @@
 # tools/install-deps.sh — installs the Debian packages Clockwerk needs, only those missing.
 #   sh tools/install-deps.sh run    what `make run` needs: compiler and libraries
 #   sh tools/install-deps.sh test   also what `make test` needs: cmocka, real servers for the tests
-#   sh tools/install-deps.sh bench  also what `make bench` needs: nginx, the anchors, wrk (the web's load)
+#   sh tools/install-deps.sh bench  also what `make bench` needs: nginx, the anchors, wrk (the web's load), perf
 # As root it runs apt-get (update once, then install); otherwise it prints the exact command to run.
 set -eu
 
@@ -17,6 +17,7 @@ TEST_PKGS="$TEST_PKGS mandoc" # issue 17: the man pages' lint (tests/e2e/test_ma
 TEST_PKGS="$TEST_PKGS debhelper lintian fakeroot dpkg-dev" # issue 17: make deb, tests/e2e/test_package.py
 TEST_PKGS="$TEST_PKGS mmdebstrap" # issue 17: tests/e2e/test_image.py builds the container image's root filesystem
 BENCH_PKGS="nginx-light python3-aiohttp prometheus-blackbox-exporter valgrind hyperfine wrk"
+BENCH_PKGS="$BENCH_PKGS linux-perf" # issue 18: bench/scale_bench.py (perf stat syscalls, perf record profile)
 
 case "${1:-run}" in
     run)   want="$BUILD_PKGS" ;;

@@ -22,6 +22,10 @@
  * bus allow-list) every bus server's and the web's; supervisor.location every child's (it is in every result);
  * config_address and central_address only the supervisor's.
  *
+ * In place (issue 18): a reader whose globals did not change but whose endpoints did is not restarted but told to
+ * read the new snapshot (SIGHUP, RUN_DIR/config.snap: docs/protocol.md section 12); reload_readers_diff says which
+ * part changed for each, in one O(n) pass without copying the endpoints.
+ *
  * These comparisons work on copies of the two configurations with what the child does not read zeroed
  * (reload_pipeline_changed, reload_web_changed), compared by their snapshot bytes: a new global key is compared
  * for every child unless it is zeroed there, so forgetting it costs a restart, never a stale child.

@@ -199,7 +199,7 @@ static void publish_stats(struct alerter *a)
 
 static void reload(struct alerter *a)
 {
-    log_info("SIGHUP: rereading %s", a->p.snapshot_path);
+    log_info("SIGHUP: rereading the configuration snapshot");
     char err[512];
     struct cw_config *old = proc_reload(&a->p, err, sizeof err);
     if (!old) {

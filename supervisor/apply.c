@@ -177,17 +177,22 @@ static void apply_workers(struct supervisor *s, const struct cw_config *old, con
     free(changed);
 }
 
-/* Starts, stops or restarts a singleton (storer, alerter, web) for the new config: started when wanted and not
- * running, restarted when running and `changed` (what it reads differs), stopped when no longer wanted. A
- * process still stopping from an earlier reload, for a restart or for good, is the one that restarts once it
- * has exited: never a second one beside it. */
-static void apply_singleton(struct supervisor *s, enum child_kind kind, bool want, bool changed, int64_t now,
-                            char *note, size_t notelen)
+/* Starts, stops, reloads or restarts a singleton (storer, alerter, web) for the new config: started when wanted and
+ * not running, told to reload in place (SIGHUP) when running and only the endpoints it reads changed (`d`), restarted
+ * when anything else it reads changed (or it cannot reload now: children_reload_in_place), stopped when no longer
+ * wanted. A process still stopping from an earlier reload, for a restart or for good, is the one that restarts once
+ * it has exited: never a second one beside it. */
+static void apply_singleton(struct supervisor *s, enum child_kind kind, bool want, struct reload_reader_diff d,
+                            bool linked, int64_t now, char *note, size_t notelen)
 {
     struct child *c = children_find(&s->ch, kind, 0);
     if (want) {
         bool running = c && c->respawn;
-        if (running && !changed) return;
+        if (running && !d.globals && !d.endpoints) return;
+        if (running && !d.globals && linked && children_reload_in_place(&s->ch, c, s->gen)) {
+            note_add(note, notelen, "; reloading %s in place", child_kind_name(kind));
+            return;
+        }
         children_want(&s->ch, kind, 0, 0, now);
         note_add(note, notelen, "; %s %s", running ? "restarting" : "starting", child_kind_name(kind));
     } else if (c && c->respawn) {
@@ -197,8 +202,8 @@ static void apply_singleton(struct supervisor *s, enum child_kind kind, bool wan
 }
 
 /* Restarts (or starts, stops) the children that must see next; `note` receives what was done. */
-static void apply_children(struct supervisor *s, const struct cw_config *old, const struct cw_config *next, int64_t now,
-                           char *note, size_t notelen)
+static void apply_children(struct supervisor *s, const struct cw_config *old, const struct cw_config *next, bool linked,
+                           int64_t now, char *note, size_t notelen)
 {
     apply_workers(s, old, next, now, note, notelen);
     if (relay_wanted(next) && reload_relay_changed(old, next)) {
@@ -206,10 +211,13 @@ static void apply_children(struct supervisor *s, const struct cw_config *old, co
         if (r) children_restart(&s->ch, r, now);
         note_add(note, notelen, "; restarting relay");
     }
-    /* each restarts only when what it reads changed (reload.h): a setting only the workers use restarts none */
-    apply_singleton(s, CHILD_STORER, storer_wanted(next), reload_storer_changed(old, next), now, note, notelen);
-    apply_singleton(s, CHILD_ALERTER, alerter_wanted(s, next), reload_alerter_changed(old, next), now, note, notelen);
-    apply_singleton(s, CHILD_WEB, web_wanted(s, next), reload_web_changed(old, next), now, note, notelen);
+    /* each restarts only when what it reads changed (reload.h): a setting only the workers use restarts none, and
+     * a change of endpoints alone is reloaded in place */
+    struct reload_readers d;
+    reload_readers_diff(old, next, &d);
+    apply_singleton(s, CHILD_STORER, storer_wanted(next), d.storer, linked, now, note, notelen);
+    apply_singleton(s, CHILD_ALERTER, alerter_wanted(s, next), d.alerter, linked, now, note, notelen);
+    apply_singleton(s, CHILD_WEB, web_wanted(s, next), d.web, linked, now, note, notelen);
 }
 
 static void log_reload(const char *what, const struct cw_config *old, const struct cw_config *next, unsigned gen,
@@ -299,10 +307,11 @@ bool apply_next(struct supervisor *s, struct cw_config *next, int64_t now, const
     struct cw_config *old = s->cfg;
     s->gen = gen;
     snprintf(s->snapshot, sizeof s->snapshot, "%s", path);
+    bool linked = snapshot_link(next->run_dir, gen) == 0; /* before any SIGHUP: what a reload in place reads */
     log_set_level((enum log_level)next->log_level);
     apply_log_target(next);
     char note[1024] = "";
-    apply_children(s, old, next, now, note, sizeof note);
+    apply_children(s, old, next, linked, now, note, sizeof note);
     log_reload(what, old, next, gen, note);
     if (!config_is_probe_host(next) &&
         (strcmp(old->tap_address, next->tap_address) != 0 || reload_curve_changed(old, next)))

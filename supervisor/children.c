@@ -349,6 +349,18 @@ void children_restart(struct children *ch, struct child *c, int64_t now)
     send_term(c, now);
 }
 
+bool children_reload_in_place(struct children *ch, struct child *c, unsigned gen)
+{
+    (void)ch;
+    if (c->pid <= 0 || c->stopping || !c->respawn || !c->ready) return false;
+    if (kill(c->pid, SIGHUP) != 0) {
+        log_warn("cannot signal %s (pid %d) to reload: %s; restarting it", c->name, (int)c->pid, strerror(errno));
+        return false;
+    }
+    c->gen = gen; /* its file must stay until it is done with it (snapshot_gc) */
+    return true;
+}
+
 void children_stop_kind(struct children *ch, enum child_kind kind, int64_t now)
 {
     for (size_t i = 0; i < ch->n; i++) {

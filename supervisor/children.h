@@ -121,6 +121,11 @@ void children_retire(struct children *ch, struct child *c, int64_t now);
  * its last start — with the snapshot current then. A slot already stopping (for a restart or to be retired)
  * is not signalled again: it restarts when it has exited. A slot without a process gets a fresh try. */
 void children_restart(struct children *ch, struct child *c, int64_t now);
+/* A reload whose changes the slot's process can take without a restart (the storer, the alerter, the web: only the
+ * endpoints changed, supervisor/reload.h): SIGHUP, after which it reads RUN_DIR/config.snap (snapshot_link), and its
+ * generation becomes gen. Only a process that said it is ready (its SIGHUP is then a reload, never the default
+ * action) and is not stopping: false otherwise, or when the signal cannot be sent — the caller restarts it. */
+bool children_reload_in_place(struct children *ch, struct child *c, unsigned gen);
 /* SIGTERM to every running process of kind (CHILD_KINDS: all) that was not yet asked, respawn off. */
 void children_stop_kind(struct children *ch, enum child_kind kind, int64_t now);
 /* SIGKILL to every running process of kind (CHILD_KINDS: all); with only_stopping, only to those already

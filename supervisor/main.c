@@ -270,6 +270,7 @@ static int start(struct supervisor *s)
     icmp_fds_plan(&s->ch.icmp, s->cfg, &s->ch.privs);
     s->gen = s->gen_lo = 1;
     if (snapshot_write(s->cfg, &s->ch.privs, s->gen, s->snapshot, sizeof s->snapshot) != 0) return -1;
+    (void)snapshot_link(s->cfg->run_dir, s->gen); /* without it, the first reload restarts the readers */
     if (sig_setup(on_signal, &s->wait_mask) != 0) {
         log_error("cannot set up signals: %s", strerror(errno));
         return -1;
@@ -301,7 +302,9 @@ static int probe_begin(struct supervisor *s)
     config_free(s->cfg);
     s->cfg = start;
     icmp_fds_plan(&s->ch.icmp, s->cfg, &s->ch.privs);
-    return snapshot_write(s->cfg, &s->ch.privs, s->gen, s->snapshot, sizeof s->snapshot);
+    if (snapshot_write(s->cfg, &s->ch.privs, s->gen, s->snapshot, sizeof s->snapshot) != 0) return -1;
+    (void)snapshot_link(s->cfg->run_dir, s->gen);
+    return 0;
 }
 
 /* After the signals are set up (ZeroMQ's threads inherit the blocked mask): the counters, and the locations'

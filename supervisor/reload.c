@@ -164,20 +164,27 @@ void reload_changed_shards(const struct cw_config *a, const struct cw_config *b,
 
 static int cmp_str(const void *x, const void *y) { return strcmp(*(char *const *)x, *(char *const *)y); }
 
-static const char **sorted_urls(const struct cw_config *cfg)
+/* The URLs of cfg that are not at the same index in other (all of them past other's end), sorted; *n their count.
+ * A reload that edits a few endpoints sorts a few URLs, not every one. */
+static const char **sorted_urls(const struct cw_config *cfg, const struct cw_config *other, size_t *n)
 {
     const char **v = cw_xcalloc(cfg->n_endpoints + 1, sizeof *v);
-    for (size_t i = 0; i < cfg->n_endpoints; i++) v[i] = cfg->endpoints[i].url;
-    qsort(v, cfg->n_endpoints, sizeof *v, cmp_str);
+    size_t k = 0;
+    for (size_t i = 0; i < cfg->n_endpoints; i++)
+        if (i >= other->n_endpoints || strcmp(cfg->endpoints[i].url, other->endpoints[i].url) != 0)
+            v[k++] = cfg->endpoints[i].url;
+    qsort(v, k, sizeof *v, cmp_str);
+    *n = k;
     return v;
 }
 
 void reload_count_endpoints(const struct cw_config *a, const struct cw_config *b, size_t *added, size_t *removed)
 {
-    const char **va = sorted_urls(a), **vb = sorted_urls(b);
+    size_t na, nb;
+    const char **va = sorted_urls(a, b, &na), **vb = sorted_urls(b, a, &nb);
     size_t i = 0, j = 0, add = 0, rem = 0;
-    while (i < a->n_endpoints || j < b->n_endpoints) {
-        int c = i == a->n_endpoints ? 1 : j == b->n_endpoints ? -1 : strcmp(va[i], vb[j]);
+    while (i < na || j < nb) {
+        int c = i == na ? 1 : j == nb ? -1 : strcmp(va[i], vb[j]);
         if (c == 0) {
             i++;
             j++;
@@ -278,14 +285,15 @@ static void endpoint_view(const struct cw_endpoint *e, struct cw_endpoint *o, en
 /* A shallow copy of cfg with what `reader` does not read zeroed: every endpoint keeps only its key, name and type
  * and the fields the reader uses; the web's copy also drops the mail, alert, retention and monitor defaults. It
  * borrows cfg's strings: free it with view_free, never config_free. */
-static struct cw_config *view_of(const struct cw_config *cfg, enum reader reader)
+static struct cw_config *view_of(const struct cw_config *cfg, enum reader reader, bool with_endpoints)
 {
     struct cw_config *v = cw_xcalloc(1, sizeof *v);
     *v = *cfg;
     v->arena = NULL;
-    v->endpoints = cw_xcalloc(cfg->n_endpoints + 1, sizeof *v->endpoints);
+    v->n_endpoints = with_endpoints ? cfg->n_endpoints : 0;
+    v->endpoints = cw_xcalloc(v->n_endpoints + 1, sizeof *v->endpoints);
     bool groups = reader == READER_ALERTER || cfg->n_maintenance > 0;
-    for (size_t i = 0; i < cfg->n_endpoints; i++) endpoint_view(&cfg->endpoints[i], &v->endpoints[i], reader, groups);
+    for (size_t i = 0; i < v->n_endpoints; i++) endpoint_view(&cfg->endpoints[i], &v->endpoints[i], reader, groups);
     if (reader != READER_ALERTER) drop_alerting(v);
     if (reader == READER_ALERTER) v->db_raw = CW_RAW_ALL; /* the storer's and the web's (what the pages say) */
     if (reader != READER_WEB) drop_web(v);
@@ -312,9 +320,9 @@ static void view_free(struct cw_config *v)
 
 /* Whether the views of a and b for `reader` differ (compared with the endpoints' groups: a view holds them only
  * when its reader reads them). */
-static bool view_changed(const struct cw_config *a, const struct cw_config *b, enum reader reader)
+static bool view_changed(const struct cw_config *a, const struct cw_config *b, enum reader reader, bool with_endpoints)
 {
-    struct cw_config *va = view_of(a, reader), *vb = view_of(b, reader);
+    struct cw_config *va = view_of(a, reader, with_endpoints), *vb = view_of(b, reader, with_endpoints);
     bool same = config_same(va, vb);
     view_free(va);
     view_free(vb);
@@ -323,12 +331,12 @@ static bool view_changed(const struct cw_config *a, const struct cw_config *b, e
 
 bool reload_storer_changed(const struct cw_config *a, const struct cw_config *b)
 {
-    return view_changed(a, b, READER_STORER) || reload_curve_changed(a, b);
+    return view_changed(a, b, READER_STORER, true) || reload_curve_changed(a, b);
 }
 
 bool reload_alerter_changed(const struct cw_config *a, const struct cw_config *b)
 {
-    return view_changed(a, b, READER_ALERTER) || reload_curve_changed(a, b);
+    return view_changed(a, b, READER_ALERTER, true) || reload_curve_changed(a, b);
 }
 
 bool reload_pipeline_changed(const struct cw_config *a, const struct cw_config *b)
@@ -338,5 +346,52 @@ bool reload_pipeline_changed(const struct cw_config *a, const struct cw_config *
 
 bool reload_web_changed(const struct cw_config *a, const struct cw_config *b)
 {
-    return view_changed(a, b, READER_WEB) || reload_curve_changed(a, b);
+    return view_changed(a, b, READER_WEB, true) || reload_curve_changed(a, b);
+}
+
+/* ---- the same per reader, split into the globals and the endpoints, without copying 500,000 endpoints */
+
+/* Whether endpoint x of a and y of b differ as `reader` sees them. */
+static bool endpoint_view_changed(const struct cw_config *a, const struct cw_endpoint *x, const struct cw_config *b,
+                                  const struct cw_endpoint *y, enum reader reader, struct cw_buf *bx, struct cw_buf *by)
+{
+    struct cw_endpoint vx = { 0 }, vy = { 0 };
+    endpoint_view(x, &vx, reader, reader == READER_ALERTER || a->n_maintenance > 0);
+    endpoint_view(y, &vy, reader, reader == READER_ALERTER || b->n_maintenance > 0);
+    return !config_endpoint_same(&vx, &vy, bx, by);
+}
+
+/* For each reader, whether one of the endpoints differs as it sees them (their count and order included). Pairs at
+ * the same index are compared whole first: the same record bytes are the same for every reader. */
+static void endpoints_changed(const struct cw_config *a, const struct cw_config *b, bool changed[3])
+{
+    if (a->n_endpoints != b->n_endpoints) {
+        changed[READER_STORER] = changed[READER_ALERTER] = changed[READER_WEB] = true;
+        return;
+    }
+    struct cw_buf x = { 0 }, y = { 0 };
+    for (size_t i = 0; i < a->n_endpoints; i++) {
+        const struct cw_endpoint *ea = &a->endpoints[i], *eb = &b->endpoints[i];
+        if (config_endpoint_same(ea, eb, &x, &y)) continue;
+        bool all = true;
+        for (int r = READER_STORER; r <= READER_WEB; r++) {
+            if (!changed[r]) changed[r] = endpoint_view_changed(a, ea, b, eb, (enum reader)r, &x, &y);
+            all = all && changed[r];
+        }
+        if (all) break;
+    }
+    explicit_bzero(x.data, x.cap); /* an endpoint's record may hold a password */
+    explicit_bzero(y.data, y.cap);
+    cw_buf_free(&x);
+    cw_buf_free(&y);
+}
+
+void reload_readers_diff(const struct cw_config *a, const struct cw_config *b, struct reload_readers *out)
+{
+    bool curve = reload_curve_changed(a, b), eps[3] = { false, false, false };
+    endpoints_changed(a, b, eps);
+    out->storer = (struct reload_reader_diff){ view_changed(a, b, READER_STORER, false) || curve, eps[READER_STORER] };
+    out->alerter =
+        (struct reload_reader_diff){ view_changed(a, b, READER_ALERTER, false) || curve, eps[READER_ALERTER] };
+    out->web = (struct reload_reader_diff){ view_changed(a, b, READER_WEB, false) || curve, eps[READER_WEB] };
 }

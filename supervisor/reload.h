@@ -22,6 +22,10 @@
  * bus allow-list) every bus server's and the web's; supervisor.location every child's (it is in every result);
  * config_address and central_address only the supervisor's.
  *
+ * In place (issue 18): a reader whose globals did not change but whose endpoints did is not restarted but told to
+ * read the new snapshot (SIGHUP, RUN_DIR/config.snap: docs/protocol.md section 12); reload_readers_diff says which
+ * part changed for each, in one O(n) pass without copying the endpoints.
+ *
  * These comparisons work on copies of the two configurations with what the child does not read zeroed
  * (reload_pipeline_changed, reload_web_changed), compared by their snapshot bytes: a new global key is compared
  * for every child unless it is zeroed there, so forgetting it costs a restart, never a stale child.
@@ -65,6 +69,18 @@ bool reload_pipeline_changed(const struct cw_config *a, const struct cw_config *
 /* Whether the web must restart: its settings, the database's, the bus's, the worker count, or the endpoints'
  * keys, names, types, groups or push tokens (their order included) differ. */
 bool reload_web_changed(const struct cw_config *a, const struct cw_config *b);
+
+/* What the storer, the alerter or the web reads changed, in two parts: `globals`, anything but the endpoints (it
+ * restarts), and `endpoints`, the endpoints as it sees them, their count and order included (it reloads in place when
+ * nothing else changed: docs/operations.md section 4). globals || endpoints == reload_storer_changed and the like. */
+struct reload_reader_diff {
+    bool globals, endpoints;
+};
+struct reload_readers {
+    struct reload_reader_diff storer, alerter, web;
+};
+/* The three at once, in O(n) time and without copying the endpoints (500,000 in well under a second). */
+void reload_readers_diff(const struct cw_config *a, const struct cw_config *b, struct reload_readers *out);
 
 /* Deep comparison of two endpoints in what a worker reads (every field of struct cw_endpoint but the alerting keys of
  * issue 15: notify, severity, depends_on, escalate, flap_*, which only the alerter reads). */

@@ -112,7 +112,29 @@ void snapshot_gc(const struct children *ch, const char *run_dir, unsigned gen, u
     *gen_lo = lowest;
 }
 
+int snapshot_link(const char *run_dir, unsigned gen)
+{
+    char target[64], link[4200], tmp[4240];
+    snprintf(target, sizeof target, "config.%u.snap", gen); /* relative: the link stays right if run_dir moves */
+    if (snprintf(link, sizeof link, "%s/config.snap", run_dir) >= (int)sizeof link ||
+        snprintf(tmp, sizeof tmp, "%s/config.snap.tmp.%ld", run_dir, (long)getpid()) >= (int)sizeof tmp) {
+        log_error("snapshot path too long in %s", run_dir);
+        return -1;
+    }
+    if (unlink(tmp) != 0 && errno != ENOENT) log_warn("cannot remove %s: %s", tmp, strerror(errno));
+    if (symlink(target, tmp) != 0 || rename(tmp, link) != 0) {
+        log_warn("cannot link %s to %s: %s", link, target, strerror(errno));
+        if (unlink(tmp) != 0 && errno != ENOENT) log_warn("cannot remove %s: %s", tmp, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 void snapshot_remove_generations(const char *run_dir, unsigned lo, unsigned hi)
 {
     for (unsigned g = lo; g <= hi; g++) remove_generation(run_dir, g, "");
+    char link[4200];
+    if (snprintf(link, sizeof link, "%s/config.snap", run_dir) < (int)sizeof link && unlink(link) != 0 &&
+        errno != ENOENT)
+        log_warn("cannot remove %s: %s", link, strerror(errno));
 }

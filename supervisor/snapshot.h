@@ -4,7 +4,9 @@
  * Each validated configuration is written to RUN_DIR/config.GEN.snap (config_snapshot_write: temporary
  * file, fsync, rename). A reload writes a new generation instead of replacing the file, so a child started
  * earlier never reads a file that changed under it; a generation's file is removed once no running child
- * was started with it. Files left by an earlier supervisor are removed at start (we hold the lock). */
+ * was started with it (or that was last told to reload in place with it: children.h `gen`). RUN_DIR/config.snap
+ * links to the current generation for the children that reload in place. Files left by an earlier supervisor are
+ * removed at start (we hold the lock). */
 #ifndef CW_SUPERVISOR_SNAPSHOT_H
 #define CW_SUPERVISOR_SNAPSHOT_H
 
@@ -32,7 +34,12 @@ int snapshot_write(const struct cw_config *cfg, const struct privs *privs, unsig
  * current generation gen always stays), and moves *gen_lo up to the oldest one still in use. */
 void snapshot_gc(const struct children *ch, const char *run_dir, unsigned gen, unsigned *gen_lo);
 
-/* Removes the files of generations lo .. hi (at exit). */
+/* Points RUN_DIR/config.snap (a symbolic link, replaced atomically) at generation gen's file: what the storer, the
+ * alerter and the web read again when a reload sends them SIGHUP (docs/protocol.md, "Reload in place"). 0, or -1
+ * after logging why (the reload then restarts them instead). */
+int snapshot_link(const char *run_dir, unsigned gen);
+
+/* Removes the files of generations lo .. hi and the link config.snap (at exit). */
 void snapshot_remove_generations(const char *run_dir, unsigned lo, unsigned hi);
 
 #endif

@@ -499,6 +499,11 @@ int config_snapshot_write(const struct cw_config *cfg, const char *path, char *e
 bool config_same_beyond_web(const struct cw_config *a, const struct cw_config *b);
 /* Whether a and b are alike in everything a snapshot carries (the web's settings and secrets included). */
 bool config_same(const struct cw_config *a, const struct cw_config *b);
+/* Whether endpoints x and y are alike in everything a snapshot carries of one (their records' bytes). bx and by are
+ * scratch buffers the caller keeps across calls and frees (cw_buf_free): comparing 500,000 pairs allocates nothing. */
+struct cw_buf;
+bool config_endpoint_same(const struct cw_endpoint *x, const struct cw_endpoint *y, struct cw_buf *bx,
+                          struct cw_buf *by);
 
 /* Reads a snapshot. With slots > 0 only the endpoints whose cw_shard_of(url, slots) == slot and that are checked at
  * the snapshot's own location (config_endpoint_at(ep, cfg->location), issue 16) are kept (n_endpoints is then the

@@ -172,6 +172,15 @@ bool config_same_beyond_web(const struct cw_config *a, const struct cw_config *b
 
 bool config_same(const struct cw_config *a, const struct cw_config *b) { return same_encoding(a, b, true); }
 
+bool config_endpoint_same(const struct cw_endpoint *x, const struct cw_endpoint *y, struct cw_buf *bx,
+                          struct cw_buf *by)
+{
+    bx->len = by->len = 0;
+    snap_put_endpoint(bx, x, true);
+    snap_put_endpoint(by, y, true);
+    return bx->len == by->len && memcmp(bx->data, by->data, bx->len) == 0;
+}
+
 /* ---- reading ---- */
 
 static bool plausible(const struct cw_config *c)

@@ -134,9 +134,30 @@ void proc_close(struct proc *p)
     p->sigfd = -1;
 }
 
+/* The file a SIGHUP reads: the target of RUN_DIR/config.snap, the supervisor's link to its current generation
+ * (`config.GEN.snap`, read here: the snapshot itself is opened with O_NOFOLLOW), for a child that is not sharded (the
+ * storer, the alerter, the web reload in place: docs/protocol.md "Reload in place"); the file it was started with
+ * otherwise, or when there is no such link (run_dir recreated, or an older supervisor). */
+static const char *reload_path(const struct proc *p, char *buf, size_t buflen)
+{
+    if (p->slots != 0 || !p->cfg || !p->cfg->run_dir) return p->snapshot_path;
+    char link[PATH_MAX], target[64];
+    if (snprintf(link, sizeof link, "%s/config.snap", p->cfg->run_dir) >= (int)sizeof link) return p->snapshot_path;
+    ssize_t n = readlink(link, target, sizeof target - 1);
+    if (n <= 0) return p->snapshot_path;
+    target[n] = '\0';
+    unsigned gen;
+    int used = 0;
+    if (sscanf(target, "config.%u.snap%n", &gen, &used) != 1 || used != (int)n) return p->snapshot_path;
+    if (snprintf(buf, buflen, "%s/%s", p->cfg->run_dir, target) >= (int)buflen) return p->snapshot_path;
+    return buf;
+}
+
 struct cw_config *proc_reload(struct proc *p, char *err, size_t errlen)
 {
-    struct cw_config *next = config_snapshot_read(p->snapshot_path, p->slot, p->slots, err, errlen);
+    char link[4200];
+    const char *path = reload_path(p, link, sizeof link);
+    struct cw_config *next = config_snapshot_read(path, p->slot, p->slots, err, errlen);
     if (!next) return NULL;
     struct cw_config *old = p->cfg;
     p->cfg = next;

@@ -252,7 +252,55 @@ static void test_reload_readers(void **state)
     assert_true(reload_web_changed(v[0], v[3]));
     assert_false(reload_pipeline_changed(v[0], v[4])); /* push token: the web's */
     assert_true(reload_web_changed(v[0], v[4]));
+    /* reload_readers_diff agrees with the three above, and every one of these is a change of endpoints only: the
+     * readers reload in place */
+    for (int i = 0; i < 5; i++) {
+        struct reload_readers d;
+        reload_readers_diff(v[0], v[i], &d);
+        assert_false(d.storer.globals || d.alerter.globals || d.web.globals);
+        assert_int_equal(d.storer.endpoints, reload_storer_changed(v[0], v[i]));
+        assert_int_equal(d.alerter.endpoints, reload_alerter_changed(v[0], v[i]));
+        assert_int_equal(d.web.endpoints, reload_web_changed(v[0], v[i]));
+    }
     for (int i = 0; i < 5; i++) config_free(v[i]);
+}
+
+/* reload_readers_diff: a global setting is `globals` (a restart), an endpoint added or the order changed is
+ * `endpoints` for all three (a reload in place); reload_count_endpoints counts a reorder as no change. */
+static void test_reload_readers_globals_apart(void **state)
+{
+    const char *dir = *state;
+    const char *fmt = "supervisor = { workers = 2; };\n"
+                      "monitor = { check_interval = %d; endpoints = ( %s ); };\n"
+                      "web = { listen = \"127.0.0.1:1\"; };\n";
+    const char *ab = "{ url = \"http://127.0.0.1:1/a\"; }, { url = \"http://127.0.0.1:1/b\"; }";
+    const char *ba = "{ url = \"http://127.0.0.1:1/b\"; }, { url = \"http://127.0.0.1:1/a\"; }";
+    const char *abc = "{ url = \"http://127.0.0.1:1/a\"; }, { url = \"http://127.0.0.1:1/b\"; }, "
+                      "{ url = \"http://127.0.0.1:1/c\"; }";
+    char text[1024];
+    struct cw_config *v[4];
+    const char *lists[] = { ab, ab, ba, abc };
+    const int intervals[] = { 60, 30, 60, 60 };
+    for (int i = 0; i < 4; i++) {
+        snprintf(text, sizeof text, fmt, intervals[i], lists[i]);
+        v[i] = load_text(dir, "g.conf", text);
+    }
+    struct reload_readers d;
+    reload_readers_diff(v[0], v[1], &d); /* check_interval: the storer's and the alerter's, not the web's */
+    assert_true(d.storer.globals && d.alerter.globals);
+    assert_false(d.web.globals);
+    for (int i = 2; i < 4; i++) { /* reordered; one added */
+        reload_readers_diff(v[0], v[i], &d);
+        assert_false(d.storer.globals || d.alerter.globals || d.web.globals);
+        assert_true(d.storer.endpoints && d.alerter.endpoints && d.web.endpoints);
+    }
+    size_t added, removed;
+    reload_count_endpoints(v[0], v[2], &added, &removed);
+    assert_int_equal(added + removed, 0);
+    reload_count_endpoints(v[2], v[3], &added, &removed);
+    assert_int_equal(added, 1);
+    assert_int_equal(removed, 0);
+    for (int i = 0; i < 4; i++) config_free(v[i]);
 }
 
 /* Reaps until `want` slots of the table have no process, or 10 s pass. */
@@ -498,6 +546,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pidfile_lock, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_snapshot_same, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_reload_readers, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_reload_readers_globals_apart, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_reload_diff, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_children_spawn, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_children_reload_while_stopping, setup_dir, teardown_dir),

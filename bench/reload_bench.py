@@ -1,0 +1,58 @@
+#!/usr/bin/python3
+"""bench/reload_bench.py BIN_DIR N PORT [STEPS]: times SIGHUPs at N endpoints (issue 18): the reload line after the
+SIGHUP and which children changed pid, for STEPS (base,url,add,global: configs from reload_gen.py, kept in /tmp/rl).
+Not part of make bench; by hand: mkdir -p /tmp/rl && python3 bench/reload_bench.py $PWD/bin 500000 28787"""
+import os, re, shutil, signal, subprocess, sys, time
+bindir, n, port = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+steps = sys.argv[4].split(",") if len(sys.argv) > 4 else ["base", "url", "base", "add", "base", "global", "base"]
+work = "/tmp/rl/run-%s-%d" % (os.path.basename(os.path.dirname(os.path.abspath(bindir))), n)
+shutil.rmtree(work, ignore_errors=True); os.makedirs(work)
+def conf(v):
+    src = "/tmp/rl/c%dk.%s.conf" % (n // 1000, v)
+    if not os.path.exists(src):
+        subprocess.check_call(["python3", "" + os.path.join(os.path.dirname(os.path.abspath(__file__)), "reload_gen.py") + "", str(n), src, v, port])
+    shutil.copy(src, work + "/cw.conf.tmp"); os.replace(work + "/cw.conf.tmp", work + "/cw.conf")
+conf("base")
+log = open(work + "/log", "wb")
+p = subprocess.Popen([bindir + "/clockwerk", "-c", "cw.conf"], cwd=work, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+def text(): return open(work + "/log", errors="replace").read()
+def wait(pat, since, timeout=300):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        t = text()[since:]
+        m = re.search(pat, t, re.M)
+        if m: return m
+        time.sleep(0.02)
+    raise SystemExit("timeout waiting for %r; tail: %s" % (pat, text()[-3000:]))
+def ts(line):  # log timestamp in s
+    m = re.match(r"\S+T(\d+):(\d+):(\d+\.\d+)Z", line); return int(m.group(1))*3600+int(m.group(2))*60+float(m.group(3))
+t0 = time.monotonic()
+for who in ["storer", "alerter", "web", "worker 0/2", "worker 1/2"]:
+    wait(r"%s \(pid \d+\) is ready" % re.escape(who), 0)
+print("start: all ready after %.1f s" % (time.monotonic() - t0), flush=True)
+def kids():
+    out = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(p.pid)], capture_output=True, text=True).stdout
+    return {l.split(None, 1)[1]: int(l.split()[0]) for l in out.splitlines() if l.strip()}
+for v in steps:
+    time.sleep(2)
+    before = kids(); mark = len(text()); conf(v)
+    t = time.monotonic(); os.kill(p.pid, signal.SIGHUP)
+    m = wait(r"^.*(reload: .*|reload failed.*)$", mark)
+    line = m.group(0); tr = time.monotonic() - t
+    hup = wait(r"^.*SIGHUP: reloading.*$", mark).group(0)
+    restarted = re.findall(r"restarting (storer|alerter|web|relay|worker [\d/, ]+|all workers)", line)
+    names = []
+    for r in restarted:
+        if r.startswith("worker"):
+            names += ["worker " + x.strip() for x in r[len("worker "):].split(",")]
+        elif r == "all workers": names += ["worker 0/2", "worker 1/2"]
+        else: names.append(r)
+    after_line = mark + text()[mark:].find(line) + len(line)
+    last = ts(line)
+    for who in names:
+        rl = wait(r"^.*%s \(pid \d+\) is ready after.*$" % re.escape(who), after_line).group(0); last = max(last, ts(rl))
+    time.sleep(1.5); after = kids()
+    changed = sorted(k.replace("clockwerk: ", "") for k in before if after.get(k) != before[k])
+    print("%-7s reload line %.2f s after SIGHUP (log: %.2f s), all restarted up %.2f s after; pid changed: %s\n        %s" % (
+        v, tr, ts(line) - ts(hup), last - ts(hup), changed or "none", line[line.find("reload"):][:300]), flush=True)
+p.send_signal(signal.SIGTERM); p.wait(60)

@@ -281,7 +281,10 @@ def test_test_alert_option():
         # the alerter's own mode, on the snapshot the supervisor writes into run_dir
         with Clockwerk(cfg, d) as cw:
             start(cw)
-            snaps = wait_for(lambda: [f for f in os.listdir(cw.run_dir) if f.endswith(".snap")] or None,
+            # a generation's file (config.GEN.snap), not the link config.snap to the current one (the snapshot
+            # is opened with O_NOFOLLOW)
+            snaps = wait_for(lambda: [f for f in os.listdir(cw.run_dir) if f.endswith(".snap") and
+                                      not os.path.islink(os.path.join(cw.run_dir, f))] or None,
                              deadline(20), "a snapshot in run_dir")
             snap = os.path.join(cw.run_dir, sorted(snaps)[-1])
             res = harness.run_cli(["--test-alert", snap], timeout=60, program="clockwerk-alerter")

@@ -30,13 +30,9 @@ int web_window_parse(const char *s)
 void web_history_free(struct web_history *h)
 {
     if (!h) return;
-    for (size_t i = 0; i < h->n; i++) {
-        struct web_ep_history *e = &h->ep[i];
-        for (size_t k = 0; k < e->n_incidents; k++) free(e->incidents[k].message);
-        free(e->incidents);
-        free(e->url);
-    }
+    for (size_t i = 0; i < h->n; i++) web_ep_history_clear(&h->ep[i]);
     free(h->ep);
+    free(h->cfg_index);
     free(h);
 }
 

@@ -182,9 +182,10 @@ static void refresh(struct web_history_thread *t, const struct cw_config *cfg, u
     if (snap) snap->cfg_gen = gen;
     double took = (double)(cw_mono_ns() - t0) / 1e9;
     if (took > 2 * cfg->web_history_refresh && ratelimit_allow(&t->slow_rl, cw_mono_ns()))
-        log_warn("history: a read took %.1f s, more than twice web.history_refresh (%.0f s): the page shows older "
-                 "figures meanwhile (a slow or busy database?)",
-                 took, cfg->web_history_refresh);
+        log_warn("history: a read took %.1f s, more than twice web.history_refresh (%.0f s): the next one starts "
+                 "%.0f s after it began (a read takes at most 1/%d of a core), the page shows older figures meanwhile "
+                 "(many endpoints, or a slow or busy database?)",
+                 took, cfg->web_history_refresh, web_history_period(cfg->web_history_refresh, took), WEB_HISTORY_DUTY);
     post_refresh(t, snap, err[0] ? err : "the history could not be read", retry_s);
 }
 
@@ -239,7 +240,8 @@ static void *thread_main(void *arg)
             double retry_s = t->read_once ? period : (first_retry_s < period ? first_retry_s : period);
             int64_t start_ns = cw_mono_ns();
             refresh(t, cfg, gen, retry_s);
-            next_ns = start_ns + (int64_t)((t->failing ? retry_s : period) * 1e9);
+            double took = (double)(cw_mono_ns() - start_ns) / 1e9; /* a long read: the next waits in proportion */
+            next_ns = start_ns + (int64_t)((t->failing ? retry_s : web_history_period(period, took)) * 1e9);
             if (t->failing && !t->read_once) first_retry_s *= 2; /* 1, 2, 4, ... s up to the period */
         }
     }

@@ -163,6 +163,13 @@ struct web_detail {
     struct web_day days[WEB_DAYS]; /* exact, from the same reads as the snapshot's (history_read.c) */
 };
 
+/* A read of the snapshot takes at most 1/WEB_HISTORY_DUTY of a core on average: the next one starts
+ * web.history_refresh after the start of the last, or WEB_HISTORY_DUTY times its duration when that is longer
+ * (at 500,000 endpoints a read takes tens of seconds; docs/web.md "History"). */
+#define WEB_HISTORY_DUTY 10
+/* The period between two reads after one that took read_seconds. */
+double web_history_period(double refresh_s, double read_seconds);
+
 /* "24h", "7d", "30d", "90d"; web_window_parse: the inverse, -1 when none. */
 const char *web_window_name(enum web_window w);
 int web_window_parse(const char *s);

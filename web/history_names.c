@@ -27,6 +27,12 @@ int web_window_parse(const char *s)
     return -1;
 }
 
+double web_history_period(double refresh_s, double read_seconds)
+{
+    double duty = read_seconds * WEB_HISTORY_DUTY;
+    return duty > refresh_s ? duty : refresh_s;
+}
+
 void web_history_free(struct web_history *h)
 {
     if (!h) return;

@@ -235,7 +235,8 @@ static int sqr_cells(struct store_reader *r, enum rollup_period p, int64_t from_
              " CASE WHEN length(h.period_start) < 19 OR substr(h.period_start, 5, 1) <> '-'"
              " THEN CAST(strftime('%%s', h.period_start) AS INTEGER) END"
              " FROM endpoints e CROSS JOIN %s h ON h.endpoint_id = e.id"
-             " AND h.period_start >= ?1 AND h.period_start < ?2 WHERE e.id BETWEEN ?3 AND ?4",
+             " AND h.period_start >= ?1 AND h.period_start < ?2 WHERE e.id BETWEEN ?3 AND ?4"
+             " ORDER BY e.id, h.period_start", /* the loops' own order: no sort (storer/reader.h) */
              p == ROLLUP_HOUR ? "checks_hourly" : "checks_daily");
     int rc = STORE_OK;
     sqlite3_stmt *st = sqr_prepare(r, sql, "read roll-ups", &rc, err, errlen);

@@ -95,8 +95,8 @@ int main(int argc, char **argv)
     hist.n = n;
     for (size_t i = 0; i < n; i++) {
         for (int d = 0; d < WEB_DAYS; d++)
-            hist.ep[i].days[d] = (struct web_day){ .checks = 1440, .ok = d == 10 ? 1400 : 1440, .p95_us = 123456 };
-        for (int w = 0; w < WEB_WINDOWS; w++) hist.ep[i].win[w] = (struct web_window_figures){ .checks = 1000, .ok = 999 };
+            web_bar_pack(hist.ep[i].bar[d], &(struct web_day){ .checks = 1440, .ok = d == 10 ? 1400 : 1440, .p95_us = 123456 });
+        for (int w = 0; w < WEB_WINDOWS; w++) hist.ep[i].win[w] = (struct web_window_cell){ .checks = 1000, .ok = 999 };
         m.endpoints[i].hist = &hist.ep[i];
         m.endpoints[i].live.state = i % 10 == 0 ? WEB_STATE_DOWN : i % 7 == 0 ? WEB_STATE_FAILING : WEB_STATE_UP;
     }

@@ -156,7 +156,7 @@ static int myr_cells(struct store_reader *r, enum rollup_period p, int64_t from_
     size_t listed = 0;
     for (size_t i = 0; i < r->n_ids; i++)
         if (r->ids[i] >= ep_lo && r->ids[i] <= ep_hi) cw_buf_printf(&sql, "%s%" PRId64, listed++ ? "," : "", r->ids[i]);
-    cw_buf_printf(&sql, ")%c", '\0');
+    cw_buf_printf(&sql, ") ORDER BY endpoint_id, period_start%c", '\0');
     if (listed) rc = myr_stream(r, (const char *)sql.data, "read roll-ups", myr_cell_row, (void *)fn, ctx, err, errlen);
     cw_buf_free(&sql);
     return rc;

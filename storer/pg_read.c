@@ -247,7 +247,7 @@ static int pgr_cells(struct store_reader *r, enum rollup_period p, int64_t from_
              " h.ttfb_hist, extract(epoch FROM h.period_start)::bigint, h.location"
              " FROM endpoints e %s %s h %s h.endpoint_id = e.id"
              " AND h.period_start >= '%s'::timestamptz AND h.period_start < '%s'::timestamptz%s"
-             " WHERE e.id BETWEEN %lld AND %lld",
+             " WHERE e.id BETWEEN %lld AND %lld ORDER BY h.endpoint_id, h.period_start",
              p == ROLLUP_HOUR ? "CROSS JOIN LATERAL (SELECT * FROM" : "JOIN",
              p == ROLLUP_HOUR ? "checks_hourly" : "checks_daily", p == ROLLUP_HOUR ? "WHERE" : "ON", from, to,
              p == ROLLUP_HOUR ? ") h" : "", (long long)ep_lo, (long long)ep_hi);

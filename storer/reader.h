@@ -22,7 +22,8 @@
  *    turns them into its stored form (SQLite: the `…T…Z` text, compared as text in the same form).
  *  - cells: the roll-up cells of one table with period_start in [from_s, to_s); the callback gets the period's
  *    start, the counts, the five blobs exactly as stored and the location (struct rollup_stored, valid during the
- *    call only): one call per endpoint, location and period.
+ *    call only): one call per endpoint, location and period, ordered by endpoint and period (a period's cells of
+ *    several locations come together: clockwerk-web merges a day's as they come).
  *  - recent: the raw rows of checks ABOVE the watermark (id > rollup_state.last_check_id), with checked_at in
  *    [from_ms, to_ms): the rows the roll-ups do not hold yet (at most the last fold period), with checked_at.
  *  - alerts: the `down` and `up` alerts raised in [from_ms, before_ms) and, per endpoint, the last one raised

@@ -102,7 +102,8 @@ static void put_windows(struct cw_buf *b, const struct web_ep_history *h)
         return;
     }
     for (int w = 0; w < WEB_WINDOWS; w++) {
-        const struct web_window_figures *f = &h->win[w];
+        struct web_window_figures fig, *f = &fig;
+        web_ep_window(h, (enum web_window)w, f);
         cw_buf_printf(b, "%s\"%s\":{\"checks\":%" PRId64 ",\"ok\":%" PRId64 ",\"uptime_percent\":", w ? "," : "{",
                       web_window_name((enum web_window)w), f->checks, f->ok);
         api_put_uptime(b, f->checks, f->ok);

@@ -68,13 +68,15 @@ static void answer_one(const struct web_request *rq, struct web_reply *rp, const
     put_cstr(b, "}\n");
 }
 
-/* The 90 UTC days of the snapshot; [] when no snapshot was read yet, days without checks when it lacks e. */
-static void put_days(struct cw_buf *b, const struct web_model *m, const struct web_endpoint *e)
+/* The 90 UTC days, exact, from the detail (read with the snapshot's reads: web_history_days_read); [] when no
+ * snapshot was read yet, days without checks when the database does not know e. The snapshot keeps only what the
+ * bar shows of a day. */
+static void put_days(struct cw_buf *b, const struct web_model *m, const struct web_detail *det)
 {
     put_cstr(b, "[");
     for (int i = 0; m->history && i < WEB_DAYS; i++) {
         static const struct web_day none;
-        const struct web_day *d = e->hist ? &e->hist->days[i] : &none;
+        const struct web_day *d = det && det->has_days ? &det->days[i] : &none;
         put_cstr(b, i ? ",\n{\"start\":" : "{\"start\":");
         api_put_time_ms(b, m->history->day0_ms + i * WIN_DAY_MS);
         cw_buf_printf(b, ",\"checks\":%" PRIu32 ",\"ok\":%" PRIu32 ",\"uptime_percent\":", d->checks, d->ok);
@@ -122,7 +124,7 @@ static int res_hourly(const struct web_request *rq)
 bool api_endpoint_needs_detail(const struct web_request *rq)
 {
     const char *tail = rq->rest + strcspn(rq->rest, "/");
-    return *tail == '\0' || (strcmp(tail, "/history") == 0 && res_hourly(rq) == 1);
+    return *tail == '\0' || (strcmp(tail, "/history") == 0 && res_hourly(rq) >= 0);
 }
 
 static void answer_history(const struct web_request *rq, struct web_reply *rp, const struct web_endpoint *e)
@@ -133,7 +135,7 @@ static void answer_history(const struct web_request *rq, struct web_reply *rp, c
         return;
     }
     const struct web_detail *d = rq->detail;
-    if (hourly && (!d || d->error)) {
+    if ((hourly && !d) || (d && d->error)) {
         api_error(rp, 503, d ? d->error : "history not available: this web reads no history (yet)");
         return;
     }
@@ -142,7 +144,7 @@ static void answer_history(const struct web_request *rq, struct web_reply *rp, c
     api_begin(rq, rp);
     cw_buf_printf(b, ",\"id\":\"%s\",\"res\":\"%s\",\"points\":", e->id, hourly ? "hour" : "day");
     if (hourly) put_hours(b, d);
-    else put_days(b, rq->model, e);
+    else put_days(b, rq->model, d);
     put_cstr(b, "}\n");
 }
 

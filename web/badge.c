@@ -100,7 +100,8 @@ static const char *status_message(const struct web_live *l, const char **color)
 
 static const char *uptime_message(const struct web_endpoint *e, char *buf, size_t len, const char **color)
 {
-    const struct web_window_figures *w = e->hist ? &e->hist->win[WEB_WIN_30D] : NULL;
+    struct web_window_figures fig, *w = e->hist ? &fig : NULL;
+    web_ep_window(e->hist, WEB_WIN_30D, &fig);
     *color = LIGHTGREY;
     if (!w || w->checks <= 0) return "no data";
     double pct = 100.0 * (double)w->ok / (double)w->checks; /* the colour only */
@@ -117,7 +118,8 @@ static const char *uptime_message(const struct web_endpoint *e, char *buf, size_
 
 static const char *latency_message(const struct web_endpoint *e, char *buf, size_t len, const char **color)
 {
-    const struct web_window_figures *w = e->hist ? &e->hist->win[WEB_WIN_24H] : NULL;
+    struct web_window_figures fig, *w = e->hist ? &fig : NULL;
+    web_ep_window(e->hist, WEB_WIN_24H, &fig);
     double ms;
     if (w && w->has_latency) ms = w->p95_ms;
     else if (e->live.has_check && e->live.last.latency_us >= 0) ms = (double)e->live.last.latency_us / 1000.0;
@@ -156,7 +158,7 @@ void web_badge_page(const struct web_request *rq, struct web_reply *rp)
         label = "uptime 30d";
         message = uptime_message(e, buf, sizeof buf, &color);
     } else if (strcmp(name, "latency.svg") == 0) {
-        label = e->hist && e->hist->win[WEB_WIN_24H].has_latency ? "p95 24h" : "latency";
+        label = e->hist && e->hist->win[WEB_WIN_24H].p95 ? "p95 24h" : "latency";
         message = latency_message(e, buf, sizeof buf, &color);
     } else {
         return not_found(rp);

@@ -35,6 +35,7 @@ struct web_history_thread {
     /* under mu */
     bool stop, refresh_asked;
     const struct cw_config *cfg;
+    uint64_t cfg_gen; /* counts the configurations handed (web_history_reconfigure) */
     struct cw_config **retired;
     size_t n_retired, cap_retired;
     char *asked[WEB_DETAIL_QUEUE];
@@ -120,15 +121,24 @@ static struct web_detail *without_db_error(struct web_history_thread *t, struct 
     return d;
 }
 
+/* The configured endpoint of url (for its exact days), NULL when none. */
+static const struct cw_endpoint *endpoint_of(const struct cw_config *cfg, const char *url)
+{
+    for (size_t i = 0; cfg && i < cfg->n_endpoints; i++)
+        if (strcmp(cfg->endpoints[i].url, url) == 0) return &cfg->endpoints[i];
+    return NULL;
+}
+
 /* The details of urls (owned: they go back with the answers) through r; r NULL: it could not be opened (why). */
-static void answer_urls(struct web_history_thread *t, const struct store_read_backend *b, struct store_reader *r,
-                        char **urls, size_t n, const char *why)
+static void answer_urls(struct web_history_thread *t, const struct cw_config *cfg, const struct store_read_backend *b,
+                        struct store_reader *r, char **urls, size_t n, const char *why)
 {
     for (size_t i = 0; i < n; i++) {
         char err[512] = "";
         int rc;
         int64_t id = r ? web_history_find_id(b, r, &t->ids, urls[i], &rc, err, sizeof err) : -2;
-        struct web_detail *d = id == -2 ? failed_detail(r ? err : why) : web_detail_read(b, r, id, wall_ms());
+        struct web_detail *d = id == -2 ? failed_detail(r ? err : why)
+                                        : web_detail_read(b, r, id, endpoint_of(cfg, urls[i]), wall_ms());
         post_answer(t, urls[i], without_db_error(t, d));
     }
 }
@@ -145,30 +155,37 @@ static size_t take_asked(struct web_history_thread *t, char **urls)
 }
 
 /* Between two chunks of a refresh: the requests that came meanwhile, with the refresh's reader. */
+struct refresh_ctx {
+    struct web_history_thread *t;
+    const struct cw_config *cfg;
+};
 static void answer_during_refresh(void *ctx, const struct store_read_backend *b, struct store_reader *r)
 {
-    struct web_history_thread *t = ctx;
+    struct refresh_ctx *x = ctx;
     char *urls[WEB_DETAIL_QUEUE];
-    answer_urls(t, b, r, urls, take_asked(t, urls), "");
+    answer_urls(x->t, x->cfg, b, r, urls, take_asked(x->t, urls), "");
 }
 
 /* A refresh; retry_s: when the next one comes if this one fails (for the log line). */
-static void refresh(struct web_history_thread *t, const struct cw_config *cfg, double retry_s)
+static void refresh(struct web_history_thread *t, const struct cw_config *cfg, uint64_t gen, double retry_s)
 {
     const struct store_read_backend *b = store_read_backend_for(cfg->db_driver);
     char err[512] = "";
     int rc;
     int64_t t0 = cw_mono_ns();
-    struct web_history_pause pause = { answer_during_refresh, t };
+    struct refresh_ctx x = { t, cfg };
+    struct web_history_pause pause = { answer_during_refresh, &x };
     struct store_reader *r = b->open(cfg, &rc, err, sizeof err);
     struct web_history *snap = r ? web_history_read(b, r, cfg, wall_ms(), &t->ids, &pause, &rc, err, sizeof err) : NULL;
     b->close(r);
     if (snap) snap->read_seconds = (double)(cw_mono_ns() - t0) / 1e9;
+    if (snap) snap->cfg_gen = gen;
     double took = (double)(cw_mono_ns() - t0) / 1e9;
     if (took > 2 * cfg->web_history_refresh && ratelimit_allow(&t->slow_rl, cw_mono_ns()))
-        log_warn("history: a read took %.1f s, more than twice web.history_refresh (%.0f s): the page shows older "
-                 "figures meanwhile (a slow or busy database?)",
-                 took, cfg->web_history_refresh);
+        log_warn("history: a read took %.1f s, more than twice web.history_refresh (%.0f s): the next one starts "
+                 "%.0f s after it began (a read takes at most 1/%d of a core), the page shows older figures meanwhile "
+                 "(many endpoints, or a slow or busy database?)",
+                 took, cfg->web_history_refresh, web_history_period(cfg->web_history_refresh, took), WEB_HISTORY_DUTY);
     post_refresh(t, snap, err[0] ? err : "the history could not be read", retry_s);
 }
 
@@ -179,7 +196,7 @@ static void read_details(struct web_history_thread *t, const struct cw_config *c
     char err[512] = "";
     int rc;
     struct store_reader *r = b->open(cfg, &rc, err, sizeof err);
-    answer_urls(t, b, r, urls, n, err);
+    answer_urls(t, cfg, b, r, urls, n, err);
     b->close(r);
 }
 
@@ -205,6 +222,7 @@ static void *thread_main(void *arg)
             return NULL;
         }
         const struct cw_config *cfg = t->cfg;
+        uint64_t gen = t->cfg_gen;
         struct cw_config **retired = t->retired;
         size_t n_retired = t->n_retired;
         t->retired = NULL;
@@ -212,6 +230,7 @@ static void *thread_main(void *arg)
         bool due = t->refresh_asked || cw_mono_ns() >= next_ns;
         t->refresh_asked = false;
         unlock(t);
+        if (t->ids.cfg != cfg) web_history_ids_free(&t->ids); /* they point into a configuration retired now */
         free_configs(retired, n_retired); /* the loop no longer uses them, and this thread has cfg now */
         char *urls[WEB_DETAIL_QUEUE];
         size_t n_urls = take_asked(t, urls);
@@ -220,8 +239,9 @@ static void *thread_main(void *arg)
             double period = cfg->web_history_refresh;
             double retry_s = t->read_once ? period : (first_retry_s < period ? first_retry_s : period);
             int64_t start_ns = cw_mono_ns();
-            refresh(t, cfg, retry_s);
-            next_ns = start_ns + (int64_t)((t->failing ? retry_s : period) * 1e9);
+            refresh(t, cfg, gen, retry_s);
+            double took = (double)(cw_mono_ns() - start_ns) / 1e9; /* a long read: the next waits in proportion */
+            next_ns = start_ns + (int64_t)((t->failing ? retry_s : web_history_period(period, took)) * 1e9);
             if (t->failing && !t->read_once) first_retry_s *= 2; /* 1, 2, 4, ... s up to the period */
         }
     }
@@ -264,9 +284,18 @@ void web_history_reconfigure(struct web_history_thread *t, const struct cw_confi
         t->retired[t->n_retired++] = old;
     }
     t->cfg = cfg;
+    t->cfg_gen++;
     t->refresh_asked = true;
     pthread_cond_signal(&t->cond);
     unlock(t);
+}
+
+uint64_t web_history_config_gen(struct web_history_thread *t)
+{
+    lock(t);
+    uint64_t gen = t->cfg_gen;
+    unlock(t);
+    return gen;
 }
 
 bool web_history_ask_detail(struct web_history_thread *t, const char *url)

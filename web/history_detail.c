@@ -87,7 +87,7 @@ static int read_detail(struct detail_read *x, const struct store_read_backend *b
 }
 
 struct web_detail *web_detail_read(const struct store_read_backend *b, struct store_reader *r, int64_t db_id,
-                                   int64_t now_ms)
+                                   const struct cw_endpoint *ep, int64_t now_ms)
 {
     struct detail_read *x = cw_xcalloc(1, sizeof *x);
     struct web_detail *d = x->d = cw_xcalloc(1, sizeof *d);
@@ -97,6 +97,10 @@ struct web_detail *web_detail_read(const struct store_read_backend *b, struct st
     for (int i = 0; i < WEB_DETAIL_HOURS; i++) d->hours[i].start_ms = x->h0 + i * WIN_HOUR_MS;
     char err[512] = "";
     int rc = db_id >= 0 ? read_detail(x, b, r, db_id, end, err, sizeof err) : STORE_OK;
+    if (rc == STORE_OK && db_id >= 0 && ep) {
+        rc = web_history_days_read(b, r, ep, db_id, now_ms, d->days, err, sizeof err);
+        d->has_days = rc == STORE_OK;
+    }
     for (int i = 0; i < WEB_DETAIL_HOURS; i++) {
         if (x->hours[i]) fill_hour(&d->hours[i], x->hours[i]);
         free(x->hours[i]);
@@ -109,6 +113,8 @@ struct web_detail *web_detail_read(const struct store_read_backend *b, struct st
         }
         d->n_checks = 0;
         memset(d->hours, 0, sizeof d->hours);
+        memset(d->days, 0, sizeof d->days);
+        d->has_days = false;
         d->error = d->error_owned = cw_xstrdup(err[0] ? err : "the history could not be read");
     }
     return d;

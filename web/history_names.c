@@ -27,16 +27,18 @@ int web_window_parse(const char *s)
     return -1;
 }
 
+double web_history_period(double refresh_s, double read_seconds)
+{
+    double duty = read_seconds * WEB_HISTORY_DUTY;
+    return duty > refresh_s ? duty : refresh_s;
+}
+
 void web_history_free(struct web_history *h)
 {
     if (!h) return;
-    for (size_t i = 0; i < h->n; i++) {
-        struct web_ep_history *e = &h->ep[i];
-        for (size_t k = 0; k < e->n_incidents; k++) free(e->incidents[k].message);
-        free(e->incidents);
-        free(e->url);
-    }
+    for (size_t i = 0; i < h->n; i++) web_ep_history_clear(&h->ep[i]);
     free(h->ep);
+    free(h->cfg_index);
     free(h);
 }
 

@@ -12,14 +12,15 @@
 #include "storer/reader.h"
 #include "web/history.h"
 
-#define WEB_HISTORY_CHUNK 128 /* endpoints whose tallies sit in memory at once (~18 KB each, with their days' blobs) */
+#define WEB_HISTORY_CHUNK 512 /* endpoints whose histograms sit in memory at once (~17 KB each) */
 
 /* The database's id of each configured endpoint, sorted by URL: what a detail request is resolved with. */
 struct web_history_id {
-    char *url; /* owned */
+    uint32_t cfg_index; /* cfg->endpoints[cfg_index] (its URL is not copied) */
     int64_t db_id;
 };
 struct web_history_ids {
+    const struct cw_config *cfg; /* the configuration they were read with: freed (web_history_ids_free) before it is */
     struct web_history_id *v;
     size_t n;
 };
@@ -38,15 +39,21 @@ struct web_history *web_history_read(const struct store_read_backend *b, struct 
                                      const struct cw_config *cfg, int64_t now_ms, struct web_history_ids *ids,
                                      const struct web_history_pause *pause, int *rc, char *err, size_t errlen);
 
+/* The exact days (the snapshot's reads over one endpoint: ep, known to the database as db_id) at now_ms; STORE_OK,
+ * or the failure with err set. */
+int web_history_days_read(const struct store_read_backend *b, struct store_reader *r, const struct cw_endpoint *ep,
+                          int64_t db_id, int64_t now_ms, struct web_day days[WEB_DAYS], char *err, size_t errlen);
+
 /* The database id of url: from ids, else from the endpoints table. -1 when the database does not know it (yet);
  * -2 with *rc and err set when the read failed. */
 int64_t web_history_find_id(const struct store_read_backend *b, struct store_reader *r,
                             const struct web_history_ids *ids, const char *url, int *rc, char *err, size_t errlen);
 void web_history_ids_free(struct web_history_ids *ids);
 
-/* The detail of the endpoint with database id db_id (-1: unknown to the database: an empty detail) at now_ms.
- * Always a detail: one whose read failed has ->error set (owned). */
+/* The detail of the endpoint with database id db_id (-1: unknown to the database: an empty detail) at now_ms;
+ * ep (may be NULL: no days) is its configuration, for its exact days. Always a detail: one whose read failed has
+ * ->error set (owned). */
 struct web_detail *web_detail_read(const struct store_read_backend *b, struct store_reader *r, int64_t db_id,
-                                   int64_t now_ms);
+                                   const struct cw_endpoint *ep, int64_t now_ms);
 
 #endif

@@ -41,6 +41,9 @@ void web_history_reconfigure(struct web_history_thread *t, const struct cw_confi
 /* Asks for the detail of the endpoint with this URL; false when WEB_DETAIL_QUEUE requests already wait. */
 bool web_history_ask_detail(struct web_history_thread *t, const char *url);
 /* Takes what is finished (clears the eventfd). */
+/* The configuration's generation: web_history_reconfigure adds one. A snapshot read with an older one (its
+ * cfg_gen) indexes a configuration that is no longer the model's: the loop drops it (a new read is under way). */
+uint64_t web_history_config_gen(struct web_history_thread *t);
 void web_history_take(struct web_history_thread *t, struct web_history_results *out);
 void web_history_results_free(struct web_history_results *r);
 /* Stops and joins the thread; frees what it held (not the current configuration). NULL is fine. */

@@ -170,8 +170,8 @@ void web_history_attach(struct web_model *m)
     for (size_t i = 0; i < m->n; i++) m->endpoints[i].hist = NULL;
     const struct web_history *h = m->history;
     for (size_t i = 0; h && i < h->n; i++) {
-        struct web_endpoint *e = web_model_by_url(m, h->ep[i].url);
-        if (!e) continue;
+        if (h->cfg_index[i] >= m->n) continue;
+        struct web_endpoint *e = &m->endpoints[h->cfg_index[i]]; /* the model is in the configuration's order */
         e->hist = &h->ep[i];
         web_live_seed(&e->live, e->hist);
     }
@@ -182,6 +182,10 @@ void web_history_poll(struct web_history_loop *hl, struct web_model *m)
     if (!hl->thread) return;
     struct web_history_results res;
     web_history_take(hl->thread, &res);
+    if (res.snapshot && res.snapshot->cfg_gen != web_history_config_gen(hl->thread)) {
+        web_history_free(res.snapshot); /* read with a configuration before a reload: the next read is under way */
+        res.snapshot = NULL;
+    }
     if (res.snapshot) {
         struct web_history *old = (struct web_history *)m->history;
         m->history = res.snapshot;

@@ -1,5 +1,5 @@
 /* web/history_wait.h — the loop's side of the history (web/history_wait.c): taking the reader thread's results
- * (the snapshot swapped into the model, the endpoints' `hist` pointers set by URL) and the requests of routes
+ * (the snapshot swapped into the model, the endpoints' `hist` pointers set by their index in the configuration) and the requests of routes
  * marked needs_detail, which wait for their endpoint's detail suspended (libmicrohttpd's suspend/resume) and are
  * answered when it arrives. Recent details are kept WEB_DETAIL_CACHE_NS (a failed one WEB_DETAIL_FAILED_CACHE_NS),
  * so a reload of a page costs no read; requests for one endpoint that wait together share one read. */
@@ -54,7 +54,8 @@ void web_history_detail_completed(struct web_history_loop *hl, void **con_cls);
 /* The eventfd was readable (or may be): takes the thread's results into the model and answers waiting
  * requests. */
 void web_history_poll(struct web_history_loop *hl, struct web_model *m);
-/* Sets every endpoint's hist from m->history (by URL): after a swap or a reload. An endpoint whose down/up
+/* Sets every endpoint's hist from m->history (by its index in the configuration, which must be the one the
+ * snapshot was read with): after a swap. (A reload carries each endpoint's hist by URL, web_ids_carry.) An endpoint whose down/up
  * alerts the web has not seen on the bus takes the state the stored alerts left (DOWN until an `up`). */
 void web_history_attach(struct web_model *m);
 /* Before libmicrohttpd stops: every suspended request is resumed (with a detail that says the web stops). */

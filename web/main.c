@@ -65,8 +65,7 @@ static void reload(struct web *w)
     next.history_error = w->model.history_error;
     next.history_off = w->model.history_off;
     web_ids_free(&w->model);
-    w->model = next;
-    web_history_attach(&w->model);
+    w->model = next; /* each endpoint kept its `hist` (web_ids_carry): the snapshot is indexed by the old order */
     w->http.cfg = w->p.cfg;
     w->http.model = &w->model;
     if (web_push_configure(w->p.bus, w->p.cfg, err, sizeof err) != 0) log_warn("reload: push calls: %s", err);

@@ -189,7 +189,7 @@ struct web_model {
 int web_ids_build(struct web_model *m, const struct cw_config *cfg, char *err, size_t errlen);
 void web_ids_free(struct web_model *m);
 /* A reload: moves what `from` knows (each endpoint's last check, state and counts, by URL; the bus counters and
- * sequence gaps) into the freshly built `to`. `from` is then only fit for web_ids_free. */
+ * sequence gaps; its part of the history snapshot, `hist`) into the freshly built `to`. `from` is then only fit for web_ids_free. */
 void web_ids_carry(struct web_model *to, struct web_model *from);
 struct web_endpoint *web_model_by_id(const struct web_model *m, const char *id);
 /* The endpoint whose ID begins path ("ID", "ID/more"): the one reading of an ID from a route's rest. *after (may

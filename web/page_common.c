@@ -145,29 +145,29 @@ int64_t page_day0_ms(const struct web_model *m)
     return today - (WEB_DAYS - 1) * WIN_DAY_MS;
 }
 
-static int cell_class(const struct web_day *d)
+static int cell_class(const struct web_bar *d)
 {
-    if (d->checks == 0) return 0;
-    if (d->ok >= d->checks) return 1;
-    uint64_t per10k = (uint64_t)d->ok * 10000 / d->checks;
-    return per10k >= 9900 ? 2 : per10k >= 9500 ? 3 : per10k >= 8000 ? 4 : 5;
+    if (!d->data) return 0;
+    if (d->per10k >= 10000) return 1;
+    return d->per10k >= 9900 ? 2 : d->per10k >= 9500 ? 3 : d->per10k >= 8000 ? 4 : 5;
 }
 
 void page_put_bar(struct cw_buf *b, const struct web_ep_history *h, int64_t day0_ms)
 {
     put_cstr(b, "<div class=\"bar\">");
     for (int i = 0; i < WEB_DAYS; i++) {
-        static const struct web_day none;
-        const struct web_day *d = h ? &h->days[i] : &none;
+        struct web_bar day, *d = &day;
+        web_bar_day(h, i, d);
         cw_buf_printf(b, "<i class=\"c%d\" title=\"", cell_class(d));
         page_put_time_ms(b, day0_ms + i * WIN_DAY_MS, true);
-        if (d->checks == 0) {
+        if (!d->data) {
             put_cstr(b, ": no data\"></i>");
             continue;
         }
-        put_cstr(b, ": ");
-        page_put_uptime(b, d->checks, d->ok);
-        if (d->incidents) cw_buf_printf(b, ", %u incident%s", (unsigned)d->incidents, d->incidents > 1 ? "s" : "");
+        put_cstr(b, ": "); /* the uptime as page_put_uptime gives it: floor, two decimals, 100 only when all ok */
+        if (d->per10k >= 10000) put_cstr(b, "100%");
+        else cw_buf_printf(b, "%u.%02u%%", d->per10k / 100u, d->per10k % 100u);
+        if (d->incidents) cw_buf_printf(b, ", %u incident%s", d->incidents, d->incidents > 1 ? "s" : "");
         if (d->p95_us) {
             put_cstr(b, ", p95 ");
             page_put_latency_ms(b, d->p95_us / 1000.0);

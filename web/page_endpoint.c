@@ -83,7 +83,8 @@ static void put_windows(struct cw_buf *b, const struct web_ep_history *h)
     put_cstr(b, "<table id=\"windows\"><thead><tr><th>Window</th><th>Uptime</th><th>Checks</th><th>Down</th>"
                 "<th>Incidents</th><th>p50</th><th>p95</th></tr></thead><tbody>");
     for (int w = 0; w < WEB_WINDOWS; w++) {
-        const struct web_window_figures *f = &h->win[w];
+        struct web_window_figures fig, *f = &fig;
+        web_ep_window(h, (enum web_window)w, f);
         cw_buf_printf(b, "<tr><td>%s</td><td class=\"n\">", web_window_name((enum web_window)w));
         page_put_uptime(b, f->checks, f->ok);
         cw_buf_printf(b, "</td><td class=\"n\">%" PRId64 "</td><td class=\"n\">", f->checks);

@@ -128,7 +128,7 @@ static void put_row(struct cw_buf *b, const struct web_model *m, const struct we
     put_cstr(b, "</td>");
     for (int w = 0; w < WEB_WINDOWS; w++) {
         put_cstr(b, "<td class=\"n\">");
-        if (e->hist) page_put_uptime(b, e->hist->win[w].checks, e->hist->win[w].ok);
+        if (e->hist) page_put_uptime(b, e->hist->win[w].checks, e->hist->win[w].ok); /* the cell's counts */
         else page_put_uptime(b, 0, 0);
         put_cstr(b, "</td>");
     }

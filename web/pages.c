@@ -17,7 +17,7 @@ static bool healthz_history(const struct web_request *rq, struct cw_buf *b)
     const struct web_model *m = rq->model;
     if (m->history_off) return true;
     double period = rq->cfg->web_history_refresh > 0 ? rq->cfg->web_history_refresh : CW_WEB_DEFAULT_HISTORY_REFRESH;
-    double limit = WEB_HISTORY_STALE_PERIODS * period;
+    double limit = WEB_HISTORY_STALE_PERIODS * web_history_period(period, m->history ? m->history->read_seconds : 0);
     bool fresh;
     if (m->history) {
         double age = (double)(cw_wall_us() / 1000 - m->history->read_at_ms) / 1e3;

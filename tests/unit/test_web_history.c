@@ -118,27 +118,27 @@ static void test_snapshot(void **state)
     assert_non_null(h);
     assert_int_equal(h->n, 1); /* C has nothing stored, B is not configured */
     const struct web_ep_history *a = &h->ep[0];
-    assert_string_equal(a->url, "http://a.example/");
+    assert_int_equal(h->cfg_index[0], 1); /* the configuration's second endpoint */
     assert_int_equal(h->day0_ms, T0_MS + 2 * 86400000LL - 89 * 86400000LL);
-    const struct web_day *d = &a->days[WEB_DAYS - 3]; /* 2026-12-04 */
-    assert_int_equal(d->checks, 60);
-    assert_int_equal(d->ok, 40);
-    assert_true(d->p95_us >= 9700 && d->p95_us <= 10300);
-    assert_int_equal(d->down_s, 1800);
-    assert_int_equal(d->incidents, 1);
-    assert_int_equal(a->days[WEB_DAYS - 2].checks, 0);
-    d = &a->days[WEB_DAYS - 1]; /* today: hourly cells + the rows not folded */
-    assert_int_equal(d->checks, 40);
-    assert_int_equal(d->ok, 26);
-    assert_int_equal(d->down_s, 1830);
-    assert_int_equal(d->incidents, 1);
-    const struct web_window_figures *w = &a->win[WEB_WIN_24H];
+    struct web_bar bar; /* what the bar keeps of the days: the uptime per 10,000 (floor), p95, incidents */
+    web_bar_day(a, WEB_DAYS - 3, &bar); /* 2026-12-04 */
+    assert_true(bar.data);
+    assert_int_equal(bar.per10k, 6666);
+    assert_true(bar.p95_us >= 9700 && bar.p95_us <= 10300);
+    assert_int_equal(bar.incidents, 1);
+    web_bar_day(a, WEB_DAYS - 2, &bar);
+    assert_false(bar.data);
+    web_bar_day(a, WEB_DAYS - 1, &bar); /* today: 26 of 40 */
+    assert_int_equal(bar.per10k, 6500);
+    assert_int_equal(bar.incidents, 1);
+    struct web_window_figures fig, *w = &fig;
+    web_ep_window(a, WEB_WIN_24H, w);
     assert_int_equal(w->checks, 40);
     assert_int_equal(w->ok, 26);
     assert_int_equal(w->down_ms, 1830000);
     assert_int_equal(w->incidents, 1);
     assert_true(w->has_latency && w->p50_ms > 9.6 && w->p50_ms < 10.4);
-    w = &a->win[WEB_WIN_7D];
+    web_ep_window(a, WEB_WIN_7D, w);
     assert_int_equal(w->checks, 100);
     assert_int_equal(w->ok, 66);
     assert_int_equal(w->down_ms, 1800000 + 1830000);
@@ -156,8 +156,21 @@ static void test_snapshot(void **state)
     int64_t id = web_history_find_id(b, r, &ids, "http://a.example/", &rc, err, sizeof err);
     assert_true(id > 0);
     assert_int_equal(web_history_find_id(b, r, &ids, "http://c.example/", &rc, err, sizeof err), -1);
-    struct web_detail *det = web_detail_read(b, r, id, NOW_MS);
+    struct web_detail *det = web_detail_read(b, r, id, &eps[1], NOW_MS);
     assert_null(det->error);
+    assert_true(det->has_days); /* the exact days (the API's /history?res=day) */
+    const struct web_day *d = &det->days[WEB_DAYS - 3]; /* 2026-12-04 */
+    assert_int_equal(d->checks, 60);
+    assert_int_equal(d->ok, 40);
+    assert_true(d->p95_us >= 9700 && d->p95_us <= 10300);
+    assert_int_equal(d->down_s, 1800);
+    assert_int_equal(d->incidents, 1);
+    assert_int_equal(det->days[WEB_DAYS - 2].checks, 0);
+    d = &det->days[WEB_DAYS - 1]; /* today: hourly cells + the rows not folded */
+    assert_int_equal(d->checks, 40);
+    assert_int_equal(d->ok, 26);
+    assert_int_equal(d->down_s, 1830);
+    assert_int_equal(d->incidents, 1);
     const struct web_detail_hour *last = &det->hours[WEB_DETAIL_HOURS - 1];
     assert_int_equal(last->start_ms, NOW_MS - 30000);
     assert_int_equal(last->checks, 0);
@@ -177,7 +190,7 @@ static void test_snapshot(void **state)
     for (size_t i = 1; i < det->n_checks; i++)
         assert_true(det->checks[i].checked_at_ms < det->checks[i - 1].checked_at_ms);
     web_detail_free(det);
-    det = web_detail_read(b, r, -1, NOW_MS); /* stored nothing yet: an empty detail, not an error */
+    det = web_detail_read(b, r, -1, &eps[0], NOW_MS); /* stored nothing yet: an empty detail, not an error */
     assert_null(det->error);
     assert_int_equal(det->n_checks, 0);
     web_detail_free(det);
@@ -195,7 +208,7 @@ struct pause_seen {
 static void on_pause(void *ctx, const struct store_read_backend *b, struct store_reader *r)
 {
     struct pause_seen *p = ctx;
-    struct web_detail *d = web_detail_read(b, r, 1, NOW_MS);
+    struct web_detail *d = web_detail_read(b, r, 1, NULL, NOW_MS);
     p->calls++;
     p->checks = d->error ? 0 : d->n_checks;
     web_detail_free(d);
@@ -229,7 +242,9 @@ static void test_chunks(void **state)
     assert_int_equal(seen.calls, 1);
     assert_int_equal(seen.checks, 1);
     for (size_t i = 0; i < h->n; i++) {
-        assert_int_equal(h->ep[i].days[WEB_DAYS - 1].checks, 1);
+        struct web_bar bar;
+        web_bar_day(&h->ep[i], WEB_DAYS - 1, &bar);
+        assert_true(bar.data);
         assert_int_equal(h->ep[i].win[WEB_WIN_24H].checks, 1);
     }
     b->close(r);

@@ -154,6 +154,14 @@ static void test_depends_on(void **state)
                       "monitor = { endpoints = (\n" EP("a", "depends_on = \"b\";") ",\n" EP(
                           "b", "depends_on = \"c\";") ",\n" EP("c", "depends_on = \"a\";") "\n); };\n",
                       2, "monitor.endpoints[0].depends_on: a cycle of dependencies: a -> b -> c -> a");
+    /* Messages name an endpoint by its place in monitor.endpoints, not among those kept (the second 'a', a
+     * duplicate, is dropped: 'c' is the second kept, the fourth written); the loader keeps these places in
+     * an array rather than asking libconfig, whose config_setting_index walks the list (O(n^2) at load). */
+    ct_expect_refused(t,
+                      "monitor = { endpoints = (\n" EP("a", "") ",\n" EP("a", "") ",\n" EP("b", "") ",\n" EP(
+                          "c", "depends_on = \"nope\"; locations = \"nowhere\";") "\n); };\n",
+                      5, "monitor.endpoints[3].depends_on: no endpoint is named 'nope'");
+    assert_true(ct_find(t, 5, "monitor.endpoints[3].locations") >= 0);
 }
 
 static const struct ct_bad_case bad_cases[] = {

@@ -172,7 +172,8 @@ static void checks_lines(struct cw_buf *b, const struct web_endpoint *e, bool by
 static void histogram_phase(struct cw_buf *b, const struct web_endpoint *e, const struct web_loc *loc, int ph,
                             bool by_location)
 {
-    const struct web_hist *h = &loc->duration[ph];
+    const struct web_hist *h = web_loc_hist(loc, ph);
+    if (!h) return; /* not kept: the model was built with the per-endpoint series off */
     uint64_t cumulative = 0, observed = 0;
     for (int i = 0; i < WEB_HIST_BUCKETS; i++) observed += h->bucket[i];
     if (observed == 0) return; /* a phase never reached (tls of an http:// endpoint): no series */

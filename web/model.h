@@ -109,8 +109,17 @@ struct web_loc {
     char *error;                               /* NULL when ok (or no check yet); owned (malloc) */
     struct quorum_voter voter;                 /* the location's vote (common/base/quorum.h) */
     uint64_t checks_ok, checks_failed;         /* since the web started (carried over a reload) */
-    struct web_hist duration[WEB_HIST_PHASES]; /* check durations per phase (enum web_hist_phase) */
+    struct web_hist total;                     /* the whole check's duration (WEB_PHASE_TOTAL): the group sums */
+    /* The other phases' (index phase - 1: dns, connect, tls, ttfb), only when the model keeps them
+     * (web_model.per_endpoint_metrics: 128 B a location nobody scrapes at 500,000 endpoints); NULL: not kept. */
+    struct web_hist *phases;
 };
+/* loc's histogram of phase ph, NULL when the model does not keep it. */
+static inline const struct web_hist *web_loc_hist(const struct web_loc *loc, int ph)
+{
+    if (ph == WEB_PHASE_TOTAL) return &loc->total;
+    return loc->phases ? &loc->phases[ph - 1] : NULL;
+}
 
 /* What the bus told about one endpoint. */
 struct web_live {
@@ -132,10 +141,9 @@ struct web_live {
 struct web_endpoint {
     const struct cw_endpoint *cfg;  /* name (may be NULL), url, group (may be NULL) */
     const struct cw_config *config; /* the configuration cfg belongs to (its maintenance windows) */
-    char id[CW_SLUG_MAX + 1];       /* config_web.h cw_endpoint_slug: unique within the model */
+    const char *id;                 /* config_web.h cw_endpoint_slug, unique within the model: into model.ids */
     struct web_live live;
     const struct web_ep_history *hist; /* its part of model->history (matched by URL); NULL: none yet */
-    UT_hash_handle hh_url, hh_id;
 };
 
 /* One location as the alerter last told (CW_MSG_LOCATIONS, issue 16). */
@@ -167,7 +175,11 @@ struct web_bus_counts {
 struct web_model {
     struct web_endpoint *endpoints; /* n, in the configuration's order */
     size_t n;
-    struct web_endpoint *by_url, *by_id; /* uthash heads over `endpoints` */
+    /* The lookup tables (web/ids.c): open addressing, `slots` (a power of two, at least twice n) entries each, an
+     * endpoint's index + 1 (0: empty), by its URL and by its ID; 8 B an endpoint where two uthash handles took 112. */
+    uint32_t *by_url, *by_id;
+    size_t slots;
+    char *ids;                           /* every endpoint's ID, each ending in '\0' (web_endpoint.id points here) */
     struct web_layout layout;            /* the page's order and groups (web/layout.h), built with the entries */
     struct seqgap gaps;                  /* results per worker: what the web missed */
     struct web_bus_counts bus;
@@ -181,6 +193,9 @@ struct web_model {
     uint64_t generation;       /* differs for every model built: a /metrics stream ends on a reload */
     const char *history_error; /* why the last read of the history failed; NULL when it did not */
     bool history_off;          /* no database is configured: no history is read */
+    /* web.metrics_per_endpoint in effect for this model (cw_web_metrics_per_endpoint): each location keeps its
+     * phase histograms (web_loc.phases) only then. */
+    bool per_endpoint_metrics;
 };
 
 /* ---- web/ids.c */
@@ -214,7 +229,8 @@ const char *web_url_label(const char *url, char *buf, size_t len);
 const char *web_endpoint_label(const struct web_endpoint *e, char *buf, size_t len);
 /* ---- web/locations.c (issue 16) */
 /* e's locations (ep->locations, or the own location when it lists none), no check yet. */
-void web_locs_build(struct web_live *l, const struct cw_endpoint *ep, const char *own_location);
+/* phases: keep each location's phase histograms (web_model.per_endpoint_metrics). */
+void web_locs_build(struct web_live *l, const struct cw_endpoint *ep, const char *own_location, bool phases);
 void web_locs_free(struct web_live *l);
 /* A reload: each location of `to` that `from` had (by name) takes its last check, vote and counters. */
 void web_locs_carry(struct web_live *to, struct web_live *from);

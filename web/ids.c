@@ -43,8 +43,8 @@ static int build_ids(struct web_model *m, char *err, size_t errlen)
     m->ids = cw_xmalloc(cap);
     for (size_t i = 0; i < m->n; i++) {
         if (cap - used < CW_SLUG_MAX + 1) m->ids = cw_xrealloc(m->ids, cap *= 2);
-        size_t len = cw_endpoint_slug(m->endpoints[i].cfg->name, m->endpoints[i].cfg->url, m->ids + used,
-                                      CW_SLUG_MAX + 1);
+        size_t len =
+            cw_endpoint_slug(m->endpoints[i].cfg->name, m->endpoints[i].cfg->url, m->ids + used, CW_SLUG_MAX + 1);
         if (len == 0) {
             snprintf(err, errlen, "endpoint %zu has no letter or digit for its ID; give it a name", i);
             free(at);
@@ -61,7 +61,8 @@ static int build_ids(struct web_model *m, char *err, size_t errlen)
 
 static int build_tables(struct web_model *m, char *err, size_t errlen)
 {
-    for (m->slots = 16; m->slots < 2 * m->n; m->slots *= 2) {}
+    for (m->slots = 16; m->slots < 2 * m->n; m->slots *= 2) {
+    }
     m->by_url = cw_xcalloc(m->slots, sizeof *m->by_url);
     m->by_id = cw_xcalloc(m->slots, sizeof *m->by_id);
     for (size_t i = 0; i < m->n; i++) {
@@ -116,6 +117,7 @@ void web_ids_free(struct web_model *m)
     for (size_t i = 0; i < m->n; i++) {
         free(m->endpoints[i].live.last.error);
         free(m->endpoints[i].live.last.figures);
+        free(m->endpoints[i].live.last.fig);
         web_locs_free(&m->endpoints[i].live);
     }
     free(m->endpoints);
@@ -135,9 +137,10 @@ void web_ids_carry(struct web_model *to, struct web_model *from)
         e->live = old->live;
         e->live.locs = fresh.locs;
         e->live.n_locs = fresh.n_locs;
-        e->hist = old->hist; /* the snapshot stays the model's until the next read (with this configuration) */
+        e->hist = old->hist;         /* the snapshot stays the model's until the next read (with this configuration) */
         old->live.last.error = NULL; /* moved */
         old->live.last.figures = NULL;
+        old->live.last.fig = NULL;
     }
     struct seqgap gaps = to->gaps;
     to->gaps = from->gaps;

@@ -48,7 +48,7 @@ void web_locs_carry(struct web_live *to, struct web_live *from)
         for (size_t k = 0; k < from->n_locs; k++) {
             struct web_loc *o = &from->locs[k];
             if (!o->name || strcmp(o->name, n->name) != 0) continue;
-            const char *name = n->name; /* the new configuration's: the old one is freed after the reload */
+            const char *name = n->name;          /* the new configuration's: the old one is freed after the reload */
             struct web_hist *phases = n->phases; /* kept or not as the new model says */
             if (phases && o->phases) memcpy(phases, o->phases, (WEB_HIST_PHASES - 1) * sizeof *phases);
             free(n->error);

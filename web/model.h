@@ -86,17 +86,20 @@ struct web_figures {
 
 /* The last check of an endpoint, as the worker sent it. */
 struct web_check {
-    uint8_t kind;           /* enum cw_check_type of the result */
-    char *figures;          /* the figures (one JSON object, checked by the decoder); NULL: none; owned */
-    struct web_figures fig; /* parsed from figures */
+    uint8_t kind; /* enum cw_check_type of the result */
     bool ok;
-    uint16_t status_code;  /* 0: no HTTP response */
+    uint16_t status_code;    /* 0: no HTTP response */
+    char *figures;           /* the figures (one JSON object, checked by the decoder); NULL: none; owned */
+    struct web_figures *fig; /* parsed from figures; NULL when there are none (web_check_fig); owned */
     int64_t checked_at_us; /* wall clock */
     int64_t latency_us;    /* total; phases -1 when not reached */
     int64_t dns_us, connect_us, tls_us, ttfb_us;
     int64_t tls_expires_at_us; /* 0: unknown (http, or no handshake) */
     char *error;               /* NULL when ok; owned (malloc) */
 };
+
+/* c's figures as parsed, the "not said" ones (all -1 or "") when it has none. */
+const struct web_figures *web_check_fig(const struct web_check *c);
 
 /* One location's view of an endpoint (issue 16; docs/web.md "Locations"): its last check there and its vote
  * (common/base/quorum.h: DOWN after alert_threshold failures in a row there, UP after recovery_threshold
@@ -105,11 +108,11 @@ struct web_check {
 struct web_loc {
     const char *name; /* into the model's configuration: ep->locations[i], or cfg->location */
     bool has_check, ok;
-    int64_t checked_at_us, latency_us;         /* wall clock; latency -1 when not reached */
-    char *error;                               /* NULL when ok (or no check yet); owned (malloc) */
-    struct quorum_voter voter;                 /* the location's vote (common/base/quorum.h) */
-    uint64_t checks_ok, checks_failed;         /* since the web started (carried over a reload) */
-    struct web_hist total;                     /* the whole check's duration (WEB_PHASE_TOTAL): the group sums */
+    int64_t checked_at_us, latency_us; /* wall clock; latency -1 when not reached */
+    char *error;                       /* NULL when ok (or no check yet); owned (malloc) */
+    struct quorum_voter voter;         /* the location's vote (common/base/quorum.h) */
+    uint64_t checks_ok, checks_failed; /* since the web started (carried over a reload) */
+    struct web_hist total;             /* the whole check's duration (WEB_PHASE_TOTAL): the group sums */
     /* The other phases' (index phase - 1: dns, connect, tls, ttfb), only when the model keeps them
      * (web_model.per_endpoint_metrics: 128 B a location nobody scrapes at 500,000 endpoints); NULL: not kept. */
     struct web_hist *phases;
@@ -124,14 +127,14 @@ static inline const struct web_hist *web_loc_hist(const struct web_loc *loc, int
 /* What the bus told about one endpoint. */
 struct web_live {
     struct web_loc *locs; /* its locations, in ep->locations' order (one for an endpoint checked in one place) */
-    size_t n_locs;
-    bool has_check;
-    struct web_check last;
-    int64_t last_call_us; /* push: wall clock of the last call (up or down; web_push_last_call_us); 0: none known */
+    uint32_t n_locs;      /* (the fields are ordered for no padding: 500,000 of these) */
     enum web_state state;
-    int64_t state_since_us;            /* wall clock of the change that set `state`; 0 unknown */
-    int64_t last_alert_us;             /* the state change of the last down/up alert known (bus or snapshot); 0: none */
-    bool slow;                         /* a `slow` alert without a `fast` one after it */
+    bool has_check;
+    bool slow; /* a `slow` alert without a `fast` one after it */
+    struct web_check last;
+    int64_t last_call_us;   /* push: wall clock of the last call (up or down; web_push_last_call_us); 0: none known */
+    int64_t state_since_us; /* wall clock of the change that set `state`; 0 unknown */
+    int64_t last_alert_us;  /* the state change of the last down/up alert known (bus or snapshot); 0: none */
     uint64_t checks_ok, checks_failed; /* since the web started, every location's (each one's: locs) */
     /* ---- for /metrics (web/metrics.c), since the web started (carried over a reload) */
     uint32_t changes[WEB_CHANGE_KINDS]; /* state changes from `alert` messages (enum web_change_kind) */
@@ -179,9 +182,9 @@ struct web_model {
      * endpoint's index + 1 (0: empty), by its URL and by its ID; 8 B an endpoint where two uthash handles took 112. */
     uint32_t *by_url, *by_id;
     size_t slots;
-    char *ids;                           /* every endpoint's ID, each ending in '\0' (web_endpoint.id points here) */
-    struct web_layout layout;            /* the page's order and groups (web/layout.h), built with the entries */
-    struct seqgap gaps;                  /* results per worker: what the web missed */
+    char *ids;                /* every endpoint's ID, each ending in '\0' (web_endpoint.id points here) */
+    struct web_layout layout; /* the page's order and groups (web/layout.h), built with the entries */
+    struct seqgap gaps;       /* results per worker: what the web missed */
     struct web_bus_counts bus;
     struct cw_result *scratch;         /* CW_RESULT_BATCH_MAX, for decoding */
     const struct web_history *history; /* the last snapshot read (web/history.h); NULL until the first */

@@ -27,6 +27,12 @@ static double number(struct json_object *o, const char *key)
     return json_object_get_double(v);
 }
 
+const struct web_figures *web_check_fig(const struct web_check *c)
+{
+    static const struct web_figures none = { .answers = -1, .loss_pct = -1, .rtt_avg_ms = -1, .push_gap_s = -1 };
+    return c->fig ? c->fig : &none;
+}
+
 void web_figures_parse(const char *figures, struct web_figures *f)
 {
     *f = (struct web_figures){ .answers = -1, .loss_pct = -1, .rtt_avg_ms = -1, .push_gap_s = -1 };
@@ -72,6 +78,7 @@ static void fmt_age(char *out, size_t len, int64_t ms)
 
 static void tls_headline(const struct web_check *c, int64_t now_ms, char *buf, size_t len)
 {
+    const struct web_figures *fg = web_check_fig(c);
     char left[48] = "";
     if (c->tls_expires_at_us > 0) {
         int64_t ms = c->tls_expires_at_us / 1000 - now_ms;
@@ -79,20 +86,21 @@ static void tls_headline(const struct web_check *c, int64_t now_ms, char *buf, s
         else if (ms < WIN_DAY_MS) snprintf(left, sizeof left, "%" PRId64 " h left", ms / WIN_HOUR_MS);
         else snprintf(left, sizeof left, "%" PRId64 " days left", ms / WIN_DAY_MS);
     }
-    snprintf(buf, len, "%s%s%s", c->fig.tls_version, c->fig.tls_version[0] && left[0] ? ", " : "", left);
+    snprintf(buf, len, "%s%s%s", fg->tls_version, fg->tls_version[0] && left[0] ? ", " : "", left);
 }
 
 static void icmp_headline(const struct web_check *c, char *buf, size_t len)
 {
+    const struct web_figures *fg = web_check_fig(c);
     char loss[24] = "", avg[24];
-    if (c->fig.loss_pct >= 0)
-        snprintf(loss, sizeof loss, c->fig.loss_pct == (double)(int64_t)c->fig.loss_pct ? "%.0f%% loss" : "%.1f%% loss",
-                 c->fig.loss_pct);
-    if (c->fig.rtt_avg_ms < 0 || c->fig.loss_pct >= 100) {
+    if (fg->loss_pct >= 0)
+        snprintf(loss, sizeof loss, fg->loss_pct == (double)(int64_t)fg->loss_pct ? "%.0f%% loss" : "%.1f%% loss",
+                 fg->loss_pct);
+    if (fg->rtt_avg_ms < 0 || fg->loss_pct >= 100) {
         snprintf(buf, len, "%s", loss);
         return;
     }
-    fmt_ms(avg, sizeof avg, c->fig.rtt_avg_ms);
+    fmt_ms(avg, sizeof avg, fg->rtt_avg_ms);
     snprintf(buf, len, "%s%savg %s ms", loss, loss[0] ? ", " : "", avg);
 }
 
@@ -108,6 +116,7 @@ const char *web_headline(const struct web_endpoint *e, int64_t now_ms, char *buf
 {
     const struct web_live *l = &e->live;
     const struct web_check *c = &l->last;
+    const struct web_figures *fg = web_check_fig(c);
     char num[32];
     buf[0] = '\0';
     if (e->cfg->type == CW_CHECK_PUSH) {
@@ -126,10 +135,10 @@ const char *web_headline(const struct web_endpoint *e, int64_t now_ms, char *buf
         tls_headline(c, now_ms, buf, len);
         break;
     case CW_CHECK_DNS:
-        if (c->fig.answers >= 0)
-            snprintf(buf, len, "%s%s%d answer%s", c->fig.rcode, c->fig.rcode[0] ? ", " : "", (int)c->fig.answers,
-                     c->fig.answers == 1 ? "" : "s");
-        else snprintf(buf, len, "%s", c->fig.rcode);
+        if (fg->answers >= 0)
+            snprintf(buf, len, "%s%s%d answer%s", fg->rcode, fg->rcode[0] ? ", " : "", (int)fg->answers,
+                     fg->answers == 1 ? "" : "s");
+        else snprintf(buf, len, "%s", fg->rcode);
         break;
     case CW_CHECK_ICMP:
         icmp_headline(c, buf, len);

@@ -1,5 +1,6 @@
 /* web/ids.c — the web model's entries: one per configured endpoint, its ID (the slug of config_web.h) and the two
- * lookup tables, by ID (routes /endpoint/ID, badges) and by URL (bus messages). See web/model.h. */
+ * lookup tables, by ID (routes /endpoint/ID, badges) and by URL (bus messages): open addressing over arrays of
+ * indexes (web_model.by_url, by_id), the IDs in one buffer (web_model.ids). See web/model.h. */
 #include "web/model.h"
 
 #include "common/base/util.h"
@@ -7,6 +8,77 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* FNV-1a over len bytes (the tables' keys are short: IDs, URLs). */
+static uint64_t key_hash(const char *k, size_t len)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)k[i]) * 1099511628211ULL;
+    return h ^ (h >> 29);
+}
+
+static const char *url_key(const struct web_model *m, uint32_t i) { return m->endpoints[i].cfg->url; }
+static const char *id_key(const struct web_model *m, uint32_t i) { return m->endpoints[i].id; }
+
+/* The index (+ 1) of the endpoint whose key (url_key or id_key) is k[0..len), 0: none. *slot (unless NULL): where
+ * it is, or the empty slot where it would go. */
+static uint32_t table_find(const struct web_model *m, const uint32_t *table,
+                           const char *(*key)(const struct web_model *, uint32_t), const char *k, size_t len,
+                           size_t *slot)
+{
+    size_t mask = m->slots - 1, s = (size_t)key_hash(k, len) & mask;
+    for (; table[s]; s = (s + 1) & mask) {
+        const char *have = key(m, table[s] - 1);
+        if (strncmp(have, k, len) == 0 && have[len] == '\0') break;
+    }
+    if (slot) *slot = s;
+    return table[s];
+}
+
+/* Every endpoint's ID into m->ids (one buffer), web_endpoint.id pointed there: 0, or -1 with err. */
+static int build_ids(struct web_model *m, char *err, size_t errlen)
+{
+    size_t cap = m->n * 16 + 64, used = 0;
+    uint32_t *at = cw_xcalloc(m->n ? m->n : 1, sizeof *at);
+    m->ids = cw_xmalloc(cap);
+    for (size_t i = 0; i < m->n; i++) {
+        if (cap - used < CW_SLUG_MAX + 1) m->ids = cw_xrealloc(m->ids, cap *= 2);
+        size_t len =
+            cw_endpoint_slug(m->endpoints[i].cfg->name, m->endpoints[i].cfg->url, m->ids + used, CW_SLUG_MAX + 1);
+        if (len == 0) {
+            snprintf(err, errlen, "endpoint %zu has no letter or digit for its ID; give it a name", i);
+            free(at);
+            return -1;
+        }
+        at[i] = (uint32_t)used;
+        used += len + 1;
+    }
+    m->ids = cw_xrealloc(m->ids, used ? used : 1);
+    for (size_t i = 0; i < m->n; i++) m->endpoints[i].id = m->ids + at[i];
+    free(at);
+    return 0;
+}
+
+static int build_tables(struct web_model *m, char *err, size_t errlen)
+{
+    for (m->slots = 16; m->slots < 2 * m->n; m->slots *= 2) {
+    }
+    m->by_url = cw_xcalloc(m->slots, sizeof *m->by_url);
+    m->by_id = cw_xcalloc(m->slots, sizeof *m->by_id);
+    for (size_t i = 0; i < m->n; i++) {
+        struct web_endpoint *e = &m->endpoints[i];
+        size_t slot;
+        uint32_t dup = table_find(m, m->by_id, id_key, e->id, strlen(e->id), &slot);
+        if (dup) {
+            snprintf(err, errlen, "endpoints %zu and %zu have one ID '%s'; rename one", (size_t)dup - 1, i, e->id);
+            return -1;
+        }
+        m->by_id[slot] = (uint32_t)i + 1;
+        if (!table_find(m, m->by_url, url_key, e->cfg->url, strlen(e->cfg->url), &slot))
+            m->by_url[slot] = (uint32_t)i + 1; /* (one URL twice: config_load refuses it; the first is found) */
+    }
+    return 0;
+}
 
 int web_ids_build(struct web_model *m, const struct cw_config *cfg, char *err, size_t errlen)
 {
@@ -17,40 +89,35 @@ int web_ids_build(struct web_model *m, const struct cw_config *cfg, char *err, s
     m->scratch = cw_xcalloc(CW_RESULT_BATCH_MAX, sizeof *m->scratch);
     m->endpoints = cw_xcalloc(cfg->n_endpoints ? cfg->n_endpoints : 1, sizeof *m->endpoints);
     m->own_location = config_own_location(cfg);
+    m->per_endpoint_metrics = cw_web_metrics_per_endpoint(cfg->web_metrics_per_endpoint, cfg->n_endpoints);
     size_t n_names = config_location_names(cfg, m->config_locations, CW_LOCATIONS_MAX + 1);
     m->n_config_locations = n_names < CW_LOCATIONS_MAX + 1 ? n_names : CW_LOCATIONS_MAX + 1;
+    if (cfg->n_endpoints > UINT32_MAX / 4) {
+        snprintf(err, errlen, "%zu endpoints: more than the web can index", cfg->n_endpoints);
+        return -1;
+    }
     for (size_t i = 0; i < cfg->n_endpoints; i++) {
-        struct web_endpoint *e = &m->endpoints[i], *dup;
+        struct web_endpoint *e = &m->endpoints[i];
         e->cfg = &cfg->endpoints[i];
         e->config = cfg;
-        web_locs_build(&e->live, e->cfg, m->own_location);
+        web_locs_build(&e->live, e->cfg, m->own_location, m->per_endpoint_metrics);
         m->n = i + 1;
-        size_t len = cw_endpoint_slug(e->cfg->name, e->cfg->url, e->id, sizeof e->id);
-        if (len == 0) {
-            snprintf(err, errlen, "endpoint %zu has no letter or digit for its ID; give it a name", i);
-            return -1;
-        }
-        HASH_FIND(hh_id, m->by_id, e->id, len, dup);
-        if (dup) {
-            snprintf(err, errlen, "endpoints %zu and %zu have one ID '%s'; rename one", (size_t)(dup - m->endpoints), i,
-                     e->id);
-            return -1;
-        }
-        HASH_ADD(hh_id, m->by_id, id[0], len, e);
-        HASH_ADD_KEYPTR(hh_url, m->by_url, e->cfg->url, strlen(e->cfg->url), e);
     }
+    if (build_ids(m, err, errlen) != 0 || build_tables(m, err, errlen) != 0) return -1;
     web_layout_build(&m->layout, m);
     return 0;
 }
 
 void web_ids_free(struct web_model *m)
 {
-    HASH_CLEAR(hh_id, m->by_id);
-    HASH_CLEAR(hh_url, m->by_url);
+    free(m->by_id);
+    free(m->by_url);
+    free(m->ids);
     web_layout_free(&m->layout);
     for (size_t i = 0; i < m->n; i++) {
         free(m->endpoints[i].live.last.error);
         free(m->endpoints[i].live.last.figures);
+        free(m->endpoints[i].live.last.fig);
         web_locs_free(&m->endpoints[i].live);
     }
     free(m->endpoints);
@@ -70,9 +137,10 @@ void web_ids_carry(struct web_model *to, struct web_model *from)
         e->live = old->live;
         e->live.locs = fresh.locs;
         e->live.n_locs = fresh.n_locs;
-        e->hist = old->hist; /* the snapshot stays the model's until the next read (with this configuration) */
+        e->hist = old->hist;         /* the snapshot stays the model's until the next read (with this configuration) */
         old->live.last.error = NULL; /* moved */
         old->live.last.figures = NULL;
+        old->live.last.fig = NULL;
     }
     struct seqgap gaps = to->gaps;
     to->gaps = from->gaps;
@@ -83,27 +151,30 @@ void web_ids_carry(struct web_model *to, struct web_model *from)
     to->locations = from->locations;
 }
 
+static struct web_endpoint *by_key(const struct web_model *m, const uint32_t *table,
+                                   const char *(*key)(const struct web_model *, uint32_t), const char *k, size_t len)
+{
+    if (!table || !m->slots) return NULL; /* a model not (fully) built */
+    uint32_t i = table_find(m, table, key, k, len, NULL);
+    return i ? &m->endpoints[i - 1] : NULL;
+}
+
 struct web_endpoint *web_model_by_id(const struct web_model *m, const char *id)
 {
-    struct web_endpoint *e = NULL;
     size_t len = strlen(id);
     if (len == 0 || len > CW_SLUG_MAX) return NULL;
-    HASH_FIND(hh_id, m->by_id, id, len, e);
-    return e;
+    return by_key(m, m->by_id, id_key, id, len);
 }
 
 struct web_endpoint *web_model_by_path(const struct web_model *m, const char *path, const char **after)
 {
-    struct web_endpoint *e = NULL;
     size_t len = strcspn(path, "/");
     if (after) *after = path + len;
-    if (len > 0 && len <= CW_SLUG_MAX) HASH_FIND(hh_id, m->by_id, path, len, e);
-    return e;
+    if (len == 0 || len > CW_SLUG_MAX) return NULL;
+    return by_key(m, m->by_id, id_key, path, len);
 }
 
 struct web_endpoint *web_model_by_url(const struct web_model *m, const char *url)
 {
-    struct web_endpoint *e = NULL;
-    HASH_FIND(hh_url, m->by_url, url, strlen(url), e);
-    return e;
+    return by_key(m, m->by_url, url_key, url, strlen(url));
 }

@@ -76,6 +76,7 @@ static void keep_last(struct web_live *e, const struct cw_result *r)
     if (e->has_check && r->checked_at_us < e->last.checked_at_us) return; /* an older check, reordered */
     free(e->last.error);
     free(e->last.figures);
+    free(e->last.fig);
     e->has_check = true;
     e->last = (struct web_check){ .kind = r->kind,
                                   .figures = (r->figures && r->figures[0]) ? cw_xstrdup(r->figures) : NULL,
@@ -89,8 +90,11 @@ static void keep_last(struct web_live *e, const struct cw_result *r)
                                   .ttfb_us = r->ttfb_us,
                                   .tls_expires_at_us = r->tls_expires_at_us,
                                   .error = (!r->ok && r->error && r->error[0]) ? cw_xstrdup(r->error) : NULL };
-    web_figures_parse(e->last.figures, &e->last.fig);
-    int64_t call_us = r->kind == CW_CHECK_PUSH ? web_push_last_call_us(&e->last.fig, r->checked_at_us) : 0;
+    if (e->last.figures) { /* 72 B an endpoint only where there are figures (not http's) */
+        e->last.fig = cw_xmalloc(sizeof *e->last.fig);
+        web_figures_parse(e->last.figures, e->last.fig);
+    }
+    int64_t call_us = r->kind == CW_CHECK_PUSH ? web_push_last_call_us(web_check_fig(&e->last), r->checked_at_us) : 0;
     if (call_us > e->last_call_us) e->last_call_us = call_us;
 }
 

@@ -19,19 +19,23 @@ static void observe(struct web_hist *h, int64_t us)
     h->sum_us += (uint64_t)us;
 }
 
-void web_locs_build(struct web_live *l, const struct cw_endpoint *ep, const char *own_location)
+void web_locs_build(struct web_live *l, const struct cw_endpoint *ep, const char *own_location, bool phases)
 {
     l->n_locs = ep->n_locations ? ep->n_locations : 1;
     l->locs = cw_xcalloc(l->n_locs, sizeof *l->locs);
     for (size_t i = 0; i < l->n_locs; i++) {
         l->locs[i].name = ep->n_locations ? ep->locations[i] : own_location;
         l->locs[i].latency_us = -1;
+        if (phases) l->locs[i].phases = cw_xcalloc(WEB_HIST_PHASES - 1, sizeof *l->locs[i].phases);
     }
 }
 
 void web_locs_free(struct web_live *l)
 {
-    for (size_t i = 0; i < l->n_locs; i++) free(l->locs[i].error);
+    for (size_t i = 0; i < l->n_locs; i++) {
+        free(l->locs[i].error);
+        free(l->locs[i].phases);
+    }
     free(l->locs);
     l->locs = NULL;
     l->n_locs = 0;
@@ -44,10 +48,15 @@ void web_locs_carry(struct web_live *to, struct web_live *from)
         for (size_t k = 0; k < from->n_locs; k++) {
             struct web_loc *o = &from->locs[k];
             if (!o->name || strcmp(o->name, n->name) != 0) continue;
-            const char *name = n->name; /* the new configuration's: the old one is freed after the reload */
+            const char *name = n->name;          /* the new configuration's: the old one is freed after the reload */
+            struct web_hist *phases = n->phases; /* kept or not as the new model says */
+            if (phases && o->phases) memcpy(phases, o->phases, (WEB_HIST_PHASES - 1) * sizeof *phases);
             free(n->error);
+            free(o->phases);
             *n = *o;
             n->name = name;
+            n->phases = phases;
+            o->phases = NULL;
             o->error = NULL; /* moved */
             o->name = NULL;  /* taken: a location appears once */
             break;
@@ -74,11 +83,13 @@ bool web_loc_apply(struct web_loc *loc, const struct cw_result *r, const struct 
     loc->error = (!r->ok && r->error && r->error[0]) ? cw_xstrdup(r->error) : NULL;
     if (r->ok) loc->checks_ok++;
     else loc->checks_failed++;
-    observe(&loc->duration[WEB_PHASE_TOTAL], r->latency_us);
-    observe(&loc->duration[WEB_PHASE_DNS], r->dns_us);
-    observe(&loc->duration[WEB_PHASE_CONNECT], r->connect_us);
-    observe(&loc->duration[WEB_PHASE_TLS], r->tls_us);
-    observe(&loc->duration[WEB_PHASE_TTFB], r->ttfb_us);
+    observe(&loc->total, r->latency_us);
+    if (loc->phases) {
+        observe(&loc->phases[WEB_PHASE_DNS - 1], r->dns_us);
+        observe(&loc->phases[WEB_PHASE_CONNECT - 1], r->connect_us);
+        observe(&loc->phases[WEB_PHASE_TLS - 1], r->tls_us);
+        observe(&loc->phases[WEB_PHASE_TTFB - 1], r->ttfb_us);
+    }
     struct quorum_params params = {
         .alert_threshold = ep->alert_threshold > 0 ? (uint32_t)ep->alert_threshold : 1,
         .recovery_threshold = ep->recovery_threshold > 0 ? (uint32_t)ep->recovery_threshold : 1,

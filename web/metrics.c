@@ -172,7 +172,8 @@ static void checks_lines(struct cw_buf *b, const struct web_endpoint *e, bool by
 static void histogram_phase(struct cw_buf *b, const struct web_endpoint *e, const struct web_loc *loc, int ph,
                             bool by_location)
 {
-    const struct web_hist *h = &loc->duration[ph];
+    const struct web_hist *h = web_loc_hist(loc, ph);
+    if (!h) return; /* not kept: the model was built with the per-endpoint series off */
     uint64_t cumulative = 0, observed = 0;
     for (int i = 0; i < WEB_HIST_BUCKETS; i++) observed += h->bucket[i];
     if (observed == 0) return; /* a phase never reached (tls of an http:// endpoint): no series */
@@ -246,10 +247,10 @@ static void tls_line(struct cw_buf *b, const struct web_endpoint *e, bool by_loc
 static void dns_answers_line(struct cw_buf *b, const struct web_endpoint *e, bool by_location)
 {
     (void)by_location;
-    if (e->cfg->type != CW_CHECK_DNS || !e->live.has_check || e->live.last.fig.answers < 0) return;
+    if (e->cfg->type != CW_CHECK_DNS || !e->live.has_check || web_check_fig(&e->live.last)->answers < 0) return;
     open_series(b, "clockwerk_dns_answers", e);
     put_cstr(b, "} ");
-    web_metrics_i64(b, e->live.last.fig.answers);
+    web_metrics_i64(b, web_check_fig(&e->live.last)->answers);
     put_cstr(b, "\n");
 }
 
@@ -257,9 +258,9 @@ static void dns_answers_line(struct cw_buf *b, const struct web_endpoint *e, boo
 static void icmp_loss_line(struct cw_buf *b, const struct web_endpoint *e, bool by_location)
 {
     (void)by_location;
-    if (e->cfg->type != CW_CHECK_ICMP || !e->live.has_check || e->live.last.fig.loss_pct < 0) return;
+    if (e->cfg->type != CW_CHECK_ICMP || !e->live.has_check || web_check_fig(&e->live.last)->loss_pct < 0) return;
     open_series(b, "clockwerk_icmp_loss_ratio", e);
-    cw_buf_printf(b, "} %g\n", e->live.last.fig.loss_pct / 100.0);
+    cw_buf_printf(b, "} %g\n", web_check_fig(&e->live.last)->loss_pct / 100.0);
 }
 
 static void maintenance_line(struct cw_buf *b, const struct web_endpoint *e, bool by_location)
@@ -407,12 +408,13 @@ static int stream_next(void *state, struct cw_buf *out)
 void web_metrics_page(const struct web_request *rq, struct web_reply *rp)
 {
     struct metrics_stream *st = cw_xcalloc(1, sizeof *st);
-    *st = (struct metrics_stream){ .m = rq->model,
-                                   .http = rq->http,
-                                   .generation = rq->model->generation,
-                                   .now_mono_ns = rq->now_mono_ns,
-                                   .per_endpoint = cw_web_metrics_per_endpoint(
-                                       rq->cfg ? rq->cfg->web_metrics_per_endpoint : CW_WEB_METRICS_AUTO, rq->model->n) };
+    *st =
+        (struct metrics_stream){ .m = rq->model,
+                                 .http = rq->http,
+                                 .generation = rq->model->generation,
+                                 .now_mono_ns = rq->now_mono_ns,
+                                 .per_endpoint = cw_web_metrics_per_endpoint(
+                                     rq->cfg ? rq->cfg->web_metrics_per_endpoint : CW_WEB_METRICS_AUTO, rq->model->n) };
     rp->content_type = WEB_METRICS_CONTENT_TYPE;
     rp->stream = (struct web_stream){ .next = stream_next, .done = stream_done, .state = st };
 }

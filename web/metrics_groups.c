@@ -42,7 +42,7 @@ static void add_endpoint(struct group_sum *s, const struct web_endpoint *e)
         const struct web_loc *loc = &e->live.locs[k];
         s->ok += loc->checks_ok;
         s->failed += loc->checks_failed;
-        const struct web_hist *h = &loc->duration[WEB_PHASE_TOTAL];
+        const struct web_hist *h = &loc->total;
         for (int b = 0; b < WEB_HIST_BUCKETS; b++) s->total.bucket[b] += h->bucket[b];
         s->total.sum_us += h->sum_us;
     }

@@ -86,17 +86,20 @@ struct web_figures {
 
 /* The last check of an endpoint, as the worker sent it. */
 struct web_check {
-    uint8_t kind;           /* enum cw_check_type of the result */
-    char *figures;          /* the figures (one JSON object, checked by the decoder); NULL: none; owned */
-    struct web_figures fig; /* parsed from figures */
+    uint8_t kind; /* enum cw_check_type of the result */
     bool ok;
-    uint16_t status_code;  /* 0: no HTTP response */
+    uint16_t status_code;    /* 0: no HTTP response */
+    char *figures;           /* the figures (one JSON object, checked by the decoder); NULL: none; owned */
+    struct web_figures *fig; /* parsed from figures; NULL when there are none (web_check_fig); owned */
     int64_t checked_at_us; /* wall clock */
     int64_t latency_us;    /* total; phases -1 when not reached */
     int64_t dns_us, connect_us, tls_us, ttfb_us;
     int64_t tls_expires_at_us; /* 0: unknown (http, or no handshake) */
     char *error;               /* NULL when ok; owned (malloc) */
 };
+
+/* c's figures as parsed, the "not said" ones (all -1 or "") when it has none. */
+const struct web_figures *web_check_fig(const struct web_check *c);
 
 /* One location's view of an endpoint (issue 16; docs/web.md "Locations"): its last check there and its vote
  * (common/base/quorum.h: DOWN after alert_threshold failures in a row there, UP after recovery_threshold
@@ -105,24 +108,33 @@ struct web_check {
 struct web_loc {
     const char *name; /* into the model's configuration: ep->locations[i], or cfg->location */
     bool has_check, ok;
-    int64_t checked_at_us, latency_us;         /* wall clock; latency -1 when not reached */
-    char *error;                               /* NULL when ok (or no check yet); owned (malloc) */
-    struct quorum_voter voter;                 /* the location's vote (common/base/quorum.h) */
-    uint64_t checks_ok, checks_failed;         /* since the web started (carried over a reload) */
-    struct web_hist duration[WEB_HIST_PHASES]; /* check durations per phase (enum web_hist_phase) */
+    int64_t checked_at_us, latency_us; /* wall clock; latency -1 when not reached */
+    char *error;                       /* NULL when ok (or no check yet); owned (malloc) */
+    struct quorum_voter voter;         /* the location's vote (common/base/quorum.h) */
+    uint64_t checks_ok, checks_failed; /* since the web started (carried over a reload) */
+    struct web_hist total;             /* the whole check's duration (WEB_PHASE_TOTAL): the group sums */
+    /* The other phases' (index phase - 1: dns, connect, tls, ttfb), only when the model keeps them
+     * (web_model.per_endpoint_metrics: 128 B a location nobody scrapes at 500,000 endpoints); NULL: not kept. */
+    struct web_hist *phases;
 };
+/* loc's histogram of phase ph, NULL when the model does not keep it. */
+static inline const struct web_hist *web_loc_hist(const struct web_loc *loc, int ph)
+{
+    if (ph == WEB_PHASE_TOTAL) return &loc->total;
+    return loc->phases ? &loc->phases[ph - 1] : NULL;
+}
 
 /* What the bus told about one endpoint. */
 struct web_live {
     struct web_loc *locs; /* its locations, in ep->locations' order (one for an endpoint checked in one place) */
-    size_t n_locs;
-    bool has_check;
-    struct web_check last;
-    int64_t last_call_us; /* push: wall clock of the last call (up or down; web_push_last_call_us); 0: none known */
+    uint32_t n_locs;      /* (the fields are ordered for no padding: 500,000 of these) */
     enum web_state state;
-    int64_t state_since_us;            /* wall clock of the change that set `state`; 0 unknown */
-    int64_t last_alert_us;             /* the state change of the last down/up alert known (bus or snapshot); 0: none */
-    bool slow;                         /* a `slow` alert without a `fast` one after it */
+    bool has_check;
+    bool slow; /* a `slow` alert without a `fast` one after it */
+    struct web_check last;
+    int64_t last_call_us;   /* push: wall clock of the last call (up or down; web_push_last_call_us); 0: none known */
+    int64_t state_since_us; /* wall clock of the change that set `state`; 0 unknown */
+    int64_t last_alert_us;  /* the state change of the last down/up alert known (bus or snapshot); 0: none */
     uint64_t checks_ok, checks_failed; /* since the web started, every location's (each one's: locs) */
     /* ---- for /metrics (web/metrics.c), since the web started (carried over a reload) */
     uint32_t changes[WEB_CHANGE_KINDS]; /* state changes from `alert` messages (enum web_change_kind) */
@@ -132,10 +144,9 @@ struct web_live {
 struct web_endpoint {
     const struct cw_endpoint *cfg;  /* name (may be NULL), url, group (may be NULL) */
     const struct cw_config *config; /* the configuration cfg belongs to (its maintenance windows) */
-    char id[CW_SLUG_MAX + 1];       /* config_web.h cw_endpoint_slug: unique within the model */
+    const char *id;                 /* config_web.h cw_endpoint_slug, unique within the model: into model.ids */
     struct web_live live;
     const struct web_ep_history *hist; /* its part of model->history (matched by URL); NULL: none yet */
-    UT_hash_handle hh_url, hh_id;
 };
 
 /* One location as the alerter last told (CW_MSG_LOCATIONS, issue 16). */
@@ -167,9 +178,13 @@ struct web_bus_counts {
 struct web_model {
     struct web_endpoint *endpoints; /* n, in the configuration's order */
     size_t n;
-    struct web_endpoint *by_url, *by_id; /* uthash heads over `endpoints` */
-    struct web_layout layout;            /* the page's order and groups (web/layout.h), built with the entries */
-    struct seqgap gaps;                  /* results per worker: what the web missed */
+    /* The lookup tables (web/ids.c): open addressing, `slots` (a power of two, at least twice n) entries each, an
+     * endpoint's index + 1 (0: empty), by its URL and by its ID; 8 B an endpoint where two uthash handles took 112. */
+    uint32_t *by_url, *by_id;
+    size_t slots;
+    char *ids;                /* every endpoint's ID, each ending in '\0' (web_endpoint.id points here) */
+    struct web_layout layout; /* the page's order and groups (web/layout.h), built with the entries */
+    struct seqgap gaps;       /* results per worker: what the web missed */
     struct web_bus_counts bus;
     struct cw_result *scratch;         /* CW_RESULT_BATCH_MAX, for decoding */
     const struct web_history *history; /* the last snapshot read (web/history.h); NULL until the first */
@@ -181,6 +196,9 @@ struct web_model {
     uint64_t generation;       /* differs for every model built: a /metrics stream ends on a reload */
     const char *history_error; /* why the last read of the history failed; NULL when it did not */
     bool history_off;          /* no database is configured: no history is read */
+    /* web.metrics_per_endpoint in effect for this model (cw_web_metrics_per_endpoint): each location keeps its
+     * phase histograms (web_loc.phases) only then. */
+    bool per_endpoint_metrics;
 };
 
 /* ---- web/ids.c */
@@ -214,7 +232,8 @@ const char *web_url_label(const char *url, char *buf, size_t len);
 const char *web_endpoint_label(const struct web_endpoint *e, char *buf, size_t len);
 /* ---- web/locations.c (issue 16) */
 /* e's locations (ep->locations, or the own location when it lists none), no check yet. */
-void web_locs_build(struct web_live *l, const struct cw_endpoint *ep, const char *own_location);
+/* phases: keep each location's phase histograms (web_model.per_endpoint_metrics). */
+void web_locs_build(struct web_live *l, const struct cw_endpoint *ep, const char *own_location, bool phases);
 void web_locs_free(struct web_live *l);
 /* A reload: each location of `to` that `from` had (by name) takes its last check, vote and counters. */
 void web_locs_carry(struct web_live *to, struct web_live *from);

@@ -54,7 +54,7 @@ void page_put_location_table(struct cw_buf *b, const struct web_model *m, const 
 {
     if (e->live.n_locs < 2) return;
     cw_buf_printf(b,
-                  "<h2>Locations</h2><p class=\"muted\">Down when %u of its %zu locations see it down (each after "
+                  "<h2>Locations</h2><p class=\"muted\">Down when %u of its %u locations see it down (each after "
                   "%d failed checks in a row); a silent location is left out.</p>",
                   config_quorum_required(e->cfg), e->live.n_locs, e->cfg->alert_threshold);
     put_cstr(b, "<table id=\"ep-locations\"><thead><tr><th>Location</th><th>State</th><th>Last check</th>"

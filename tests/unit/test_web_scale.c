@@ -126,11 +126,10 @@ static void test_matcher_and_validation(void **state)
     static const struct {
         const char *query;
         int status;
-    } cases[] = { { "state=up", 200 },         { "state=down,failing", 200 }, { "state=", 200 },
-                  { "q=", 200 },               { "state=broken", 400 },       { "state=up,", 200 },
-                  { "state=,", 400 },          { "q=%01", 200 },              { "group=nope", 404 },
-                  { "group=G 002", 200 },      { "group=", 200 },             { "q=x&page=2", 404 },
-                  { "page=abc", 400 },         { "q=Service&page=1", 200 } };
+    } cases[] = { { "state=up", 200 },     { "state=down,failing", 200 }, { "state=", 200 },  { "q=", 200 },
+                  { "state=broken", 400 }, { "state=up,", 200 },          { "state=,", 400 }, { "q=%01", 200 },
+                  { "group=nope", 404 },   { "group=G 002", 200 },        { "group=", 200 },  { "q=x&page=2", 404 },
+                  { "page=abc", 400 },     { "q=Service&page=1", 200 } };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int got = status_of(&f, page_index, "/", cases[i].query);
         if (got != cases[i].status) print_message("%s: %d\n", cases[i].query, got);
@@ -286,7 +285,8 @@ static void test_metrics_switch(void **state)
     assert_int_equal(metrics_has(&f, "clockwerk_endpoints{group=\"\",type=\"http\",state=\"up\"} 2\n"), 1);
     assert_int_equal(metrics_has(&f, "clockwerk_group_checks_total{group=\"G 001\""), 0); /* that one is HOSTILE */
     assert_int_equal(metrics_has(&f, "clockwerk_group_checks_total{group=\"<b>\\\"'\",result=\"ok\"} 0\n"), 1);
-    assert_int_equal(metrics_has(&f, "clockwerk_group_check_duration_seconds_bucket{group=\"G 002\",le=\"+Inf\"} 0"), 1);
+    assert_int_equal(metrics_has(&f, "clockwerk_group_check_duration_seconds_bucket{group=\"G 002\",le=\"+Inf\"} 0"),
+                     1);
     f.cfg.web_metrics_per_endpoint = CW_WEB_METRICS_ON;
     assert_int_equal(metrics_has(&f, "clockwerk_endpoint_info{"), CW_WEB_METRICS_AUTO_MAX + 1);
     fx_free(&f);
@@ -298,6 +298,42 @@ static void test_metrics_switch(void **state)
     fx_free(&f);
 }
 
+/* Issue 18: a location's dns/connect/tls/ttfb histograms are kept only when the model exports the per-endpoint
+ * series (128 B a location at 500,000 endpoints otherwise); the group aggregates come from the total one, kept
+ * always, so they count alike both ways. */
+static void test_phase_histograms_only_per_endpoint(void **state)
+{
+    (void)state;
+    struct cw_result r = { .ok = true,
+                           .checked_at_us = 1000,
+                           .latency_us = 30000,
+                           .dns_us = 2000,
+                           .connect_us = 4000,
+                           .tls_us = -1,
+                           .ttfb_us = 20000 };
+    for (int on = 0; on < 2; on++) {
+        struct fixture f;
+        fx_build(&f, on ? 10 : CW_WEB_METRICS_AUTO_MAX + 1);
+        assert_int_equal(f.m.per_endpoint_metrics, on);
+        for (size_t i = 0; i < f.n; i++) {
+            if (on) assert_non_null(f.m.endpoints[i].live.locs[0].phases);
+            else assert_null(f.m.endpoints[i].live.locs[0].phases);
+        }
+        struct web_endpoint *e = &f.m.endpoints[0]; /* group "G 000" */
+        assert_true(web_loc_apply(&e->live.locs[0], &r, e->cfg, false));
+        assert_int_equal(
+            metrics_has(&f, "clockwerk_group_check_duration_seconds_bucket{group=\"G 000\",le=\"0.01\"} 0\n"), 1);
+        assert_int_equal(
+            metrics_has(&f, "clockwerk_group_check_duration_seconds_bucket{group=\"G 000\",le=\"0.05\"} 1\n"), 1);
+        assert_int_equal(metrics_has(&f, "clockwerk_group_check_duration_seconds_sum{group=\"G 000\"} 0.030000\n"), 1);
+        f.cfg.web_metrics_per_endpoint = CW_WEB_METRICS_ON; /* asked after the model was built: total only */
+        assert_int_equal(metrics_has(&f, "phase=\"total\",le=\"0.05\"} 1\n"), 1);
+        assert_int_equal(metrics_has(&f, "phase=\"dns\",le=\"0.01\"} 1\n"), on);
+        assert_int_equal(metrics_has(&f, "phase=\"tls\""), 0); /* not reached: no series either way */
+        fx_free(&f);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -306,6 +342,7 @@ int main(void)
         cmocka_unit_test(test_group_summary_and_groups_page),
         cmocka_unit_test(test_api_pages),
         cmocka_unit_test(test_metrics_switch),
+        cmocka_unit_test(test_phase_histograms_only_per_endpoint),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

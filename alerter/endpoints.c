@@ -131,6 +131,10 @@ void endpoints_build(struct endpoints *t, const struct cw_config *cfg)
     t->by_url = by_url;
     t->cfg = cfg;
     t->fingerprint = statefile_fingerprint(cfg->endpoints, n);
+    t->tick_in = cw_xrealloc(t->tick_in, n ? n : 1); /* the indexes changed: the next tick walks them all */
+    memset(t->tick_in, 0, n ? n : 1);
+    t->n_tick = 0;
+    t->tick_all = true;
     size_t workers = cfg->workers > 0 ? (size_t)cfg->workers : 0; /* slots kept across a reload keep their time */
     t->worker_last_us = cw_xrealloc(t->worker_last_us, (workers + 1) * sizeof *t->worker_last_us);
     for (size_t k = t->n_workers; k < workers; k++) t->worker_last_us[k] = 0;
@@ -209,6 +213,7 @@ void endpoints_raise(struct endpoints *t, struct endpoint *e, const struct astat
                      int64_t now_mono)
 {
     raise_alert(t, e, ev, detail, false, now_mono);
+    endpoints_tick_note(t, e);
 }
 
 /* Flapping, judged before the state machine's events are raised: its start raises one FLAPPING alert (after
@@ -402,12 +407,18 @@ enum intake_verdict endpoints_apply(void *ctx, const struct cw_result *r, int64_
     judge_flapping(t, e, outcome, r->checked_at_us, ev, n, now_mono);
     if (astate_feed_tls(&e->st, &e->p, r->tls_expires_at_us, r->checked_at_us, ev))
         endpoints_raise(t, e, &ev[0], NULL, now_mono);
+    endpoints_tick_note(t, e);
     return INTAKE_APPLIED;
 }
 
 void endpoints_free(struct endpoints *t)
 {
     drop_all(t);
+    free(t->tick_list);
+    free(t->tick_in);
+    t->tick_list = NULL;
+    t->tick_in = NULL;
+    t->n_tick = t->cap_tick = 0;
     free(t->worker_last_us);
     t->worker_last_us = NULL;
     t->n_workers = 0;

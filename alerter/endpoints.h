@@ -93,6 +93,12 @@ struct endpoints {
     int64_t late_location_results;   /* results checked before their location came back from silence */
     const struct silences *silences; /* the alerter's silences (alerter/silences.h) for the muting; NULL: none */
     int64_t tick_mono_us;            /* when incident_tick last ran (monotonic) */
+    /* incident_tick's work list (alerter/incident_run.c): the indexes of the endpoints that may have tick work,
+     * a superset of those that do; tick_in[i] says whether i is listed; tick_all: walk every endpoint once
+     * (after a build or a load) */
+    size_t *tick_list, n_tick, cap_tick;
+    uint8_t *tick_in;
+    bool tick_all;
     /* for `clockwerk status` (the state file's "plain", alerter/statefile.h): */
     uint64_t fingerprint;    /* statefile_fingerprint of cfg's endpoints */
     int64_t *worker_last_us; /* per worker slot of cfg: checked_at of its newest result applied (0: none) */
@@ -124,5 +130,9 @@ void endpoints_location_summary(const struct endpoints *t, const struct endpoint
 enum intake_verdict endpoints_apply(void *ctx, const struct cw_result *r, int64_t now_mono);
 
 void endpoints_free(struct endpoints *t);
+
+/* Lists e for incident_tick when it now has tick work (channels not level with its availability, an escalation
+ * step ahead): called wherever its availability, what its channels were told or its steps change. */
+void endpoints_tick_note(struct endpoints *t, const struct endpoint *e);
 
 #endif

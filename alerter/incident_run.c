@@ -69,6 +69,7 @@ static void list_children(struct endpoints *t, struct endpoint *parent, struct a
         if (!c) continue;
         add_child(al, c);
         if (tells_up && c->st.avail == ASTATE_UP && c->inc.notified == ASTATE_DOWN) c->inc.notified = ASTATE_UP;
+        endpoints_tick_note(t, c);
     }
 }
 
@@ -86,6 +87,7 @@ static void note_told(struct endpoints *t, struct endpoint *e, struct alert_rec 
                al->n_children == 0) {
         list_children(t, e, al, false); /* a child folded after the DOWN went out is heard of here */
     }
+    endpoints_tick_note(t, e);
 }
 
 static bool is_state_mute(uint8_t muted)
@@ -243,20 +245,61 @@ static bool waits_for_held(const struct endpoints *t, size_t idx, const bool *he
     return false;
 }
 
+void endpoints_tick_note(struct endpoints *t, const struct endpoint *e)
+{
+    size_t i = index_of(t, e);
+    if (i >= t->n || !t->tick_in || t->tick_in[i] || !tick_has_work(e)) return;
+    if (t->n_tick == t->cap_tick) {
+        t->cap_tick = t->cap_tick ? 2 * t->cap_tick : 64;
+        t->tick_list = cw_xrealloc(t->tick_list, t->cap_tick * sizeof *t->tick_list);
+    }
+    t->tick_in[i] = 1;
+    t->tick_list[t->n_tick++] = i;
+}
+
+static int by_index(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The endpoints the tick looks at, in the table's order: every one after a build (tick_all), else the listed
+ * ones (endpoints_tick_note: every change that can give an endpoint tick work lists it). */
+static void gather_work(struct endpoints *t)
+{
+    if (t->tick_all) {
+        t->tick_all = false;
+        for (size_t i = 0; i < t->n; i++) endpoints_tick_note(t, &t->all[i]);
+    }
+    qsort(t->tick_list, t->n_tick, sizeof *t->tick_list, by_index);
+}
+
+/* Walks the listed endpoints only: the cost is that of the endpoints with work, not of the table. An endpoint
+ * stays listed while it has work (one waiting for a held alert, or of unknown state, is passed over as before). */
 void incident_tick(struct endpoints *t, bool force, int64_t now_mono)
 {
     if (!force && now_mono - t->tick_mono_us < TICK_EVERY_US) return;
     t->tick_mono_us = now_mono;
+    gather_work(t);
+    if (t->n_tick == 0) return;
     int64_t now_wall = cw_wall_us();
     bool *held = mark_held(t);
-    for (size_t i = 0; i < t->n; i++) {
-        struct endpoint *e = &t->all[i];
-        if (e->st.avail == ASTATE_UNKNOWN || !tick_has_work(e) || waits_for_held(t, i, held)) continue;
+    size_t n = t->n_tick; /* those listed during the walk (a child told) are walked at the next tick */
+    for (size_t k = 0; k < n; k++) {
+        struct endpoint *e = &t->all[t->tick_list[k]];
+        if (e->st.avail == ASTATE_UNKNOWN || !tick_has_work(e) || waits_for_held(t, t->tick_list[k], held)) continue;
         struct mute_facts f = facts_of(t, e, now_wall, NULL);
         reconcile(t, e, &f, now_mono);
         escalate(t, e, &f, now_wall, now_mono);
     }
     free(held);
+    size_t kept = 0; /* the ones without work any more leave the list */
+    for (size_t k = 0; k < t->n_tick; k++) {
+        size_t i = t->tick_list[k];
+        if (tick_has_work(&t->all[i])) t->tick_list[kept++] = i;
+        else t->tick_in[i] = 0;
+    }
+    t->n_tick = kept;
 }
 
 int incident_ack_cb(void *ctx, uint64_t alert_id, const char *who, char *msg, size_t len)

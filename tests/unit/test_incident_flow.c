@@ -501,6 +501,30 @@ static void reconcile_up_says_downtime(void **state)
     assert_int_equal(f.dec[2].count, 2);
 }
 
+/* The tick walks only the endpoints with work (issue 18): all of them once after a build, then those listed by a
+ * change; one whose escalation is done and channels level leaves the list, the UP that ends it lists it again. */
+static void tick_lists_only_endpoints_with_work(void **state)
+{
+    (void)state;
+    bring_up_all();
+    incident_tick(&f.t, true, f.mono);
+    assert_int_equal(f.t.n_tick, 0); /* all up and told nothing: nothing to walk */
+    parent_down_with_instant_escalation();
+    assert_int_equal(f.t.n_tick, 1); /* the DOWN told, an escalation step ahead */
+    assert_int_equal(f.t.tick_list[0], P);
+    let_wall_clock_move();
+    incident_tick(&f.t, true, f.mono);
+    release();
+    assert_int_equal(jobs_on(PAGER), 1);
+    incident_tick(&f.t, true, f.mono);
+    assert_int_equal(f.t.n_tick, 0); /* its last step raised, the channels level: it left */
+    result(P, true);
+    release();
+    incident_tick(&f.t, true, f.mono);
+    assert_int_equal(f.t.n_tick, 0);
+    assert_int_equal(jobs_on(PAGER), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -517,6 +541,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(reconcile_up_says_downtime, setup, teardown),
         cmocka_unit_test_setup_teardown(reconcile_down_restarts_reminder_clock, setup, teardown),
         cmocka_unit_test_setup_teardown(child_after_parent_listed_in_reminder, setup, teardown),
+        cmocka_unit_test_setup_teardown(tick_lists_only_endpoints_with_work, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -201,6 +201,7 @@ static void reload(struct alerter *a)
 {
     log_info("SIGHUP: rereading the configuration snapshot");
     char err[512];
+    int64_t t0 = cw_mono_us(), c0 = cw_thread_cpu_ns();
     struct cw_config *old = proc_reload(&a->p, err, sizeof err);
     if (!old) {
         log_error("cannot read the configuration snapshot: %s", err);
@@ -211,7 +212,8 @@ static void reload(struct alerter *a)
     locwatch_configure(&a->lw, a->p.cfg, cw_mono_us());
     outbox_configure(a->ob, a->p.cfg);
     config_free(old);
-    log_info("configuration reloaded: %zu endpoint%s", a->eps.n, cw_plural((long long)a->eps.n));
+    log_info("configuration reloaded: %zu endpoint%s in %.2f s (%.2f s CPU)", a->eps.n, cw_plural((long long)a->eps.n),
+             (double)(cw_mono_us() - t0) / 1e6, (double)(cw_thread_cpu_ns() - c0) / 1e9);
     savepolicy_note(&a->save, SAVE_NOW);
 }
 

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """bench/reload_bench.py BIN_DIR N PORT [STEPS]: times SIGHUPs at N endpoints (issue 18): the reload line after the
 SIGHUP and which children changed pid, for STEPS (base,url,add,global: configs from reload_gen.py, kept in /tmp/rl).
-Not part of make bench; by hand: mkdir -p /tmp/rl && python3 bench/reload_bench.py $PWD/bin 500000 28787"""
+Not part of make bench; by hand: mkdir -p /tmp/rl && python3 bench/reload_bench.py $PWD/bin 500000 28787
+PERF=1 in the environment: `perf record` of the supervisor, storer, alerter, web and relay during each SIGHUP (perf.STEP.data
+in the run's folder; `perf report --sort comm,sym`)."""
 import os, re, shutil, signal, subprocess, sys, time
 bindir, n, port = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 steps = sys.argv[4].split(",") if len(sys.argv) > 4 else ["base", "url", "base", "add", "base", "global", "base"]
@@ -41,7 +43,8 @@ for v in steps:
     time.sleep(2)
     before = kids(); mark = len(text()); conf(v)
     cpu0 = {k: cpu(q) for k, q in list(before.items()) + [("supervisor", p.pid)]}
-    perf = subprocess.Popen(["perf", "record", "-e", "cpu-clock", "-g", "-o", work + "/perf.%s.data" % v, "-p", str(p.pid)],
+    perf = subprocess.Popen(["perf", "record", "-e", "cpu-clock", "-g", "-o", work + "/perf.%s.data" % v, "-p",
+        ",".join(str(q) for q in [p.pid] + [q for k, q in before.items() if "worker" not in k])],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) if os.environ.get("PERF") else None
     if perf: time.sleep(1)
     t = time.monotonic(); os.kill(p.pid, signal.SIGHUP)

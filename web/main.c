@@ -53,6 +53,7 @@ static void build_model(struct web *w)
 static void reload(struct web *w)
 {
     char err[512];
+    int64_t t0 = cw_mono_ns(), c0 = cw_thread_cpu_ns();
     struct cw_config *old = proc_reload(&w->p, err, sizeof err);
     if (!old) {
         log_warn("reload: %s; keeping the previous configuration", err);
@@ -72,8 +73,9 @@ static void reload(struct web *w)
     if (web_push_configure(w->p.bus, w->p.cfg, err, sizeof err) != 0) log_warn("reload: push calls: %s", err);
     if (w->history.thread) web_history_reconfigure(w->history.thread, w->p.cfg, old); /* it frees old */
     else config_free(old);
-    log_info("reloaded: %zu endpoint%s (a changed listen address, TLS or limit takes a restart)", w->model.n,
-             cw_plural((long long)w->model.n));
+    log_info("reloaded: %zu endpoint%s in %.2f s (%.2f s CPU; a changed listen address, TLS or limit takes a restart)",
+             w->model.n, cw_plural((long long)w->model.n), (double)(cw_mono_ns() - t0) / 1e9,
+             (double)(cw_thread_cpu_ns() - c0) / 1e9);
 }
 
 static void drain_bus(struct web *w)

@@ -59,15 +59,20 @@ static void reload(struct web *w)
         log_warn("reload: %s; keeping the previous configuration", err);
         return;
     }
-    struct web_model next;
-    if (web_ids_build(&next, w->p.cfg, err, sizeof err) != 0) fatal(2, "%s", err);
-    web_ids_carry(&next, &w->model); /* the endpoints that stay keep their last check and state */
-    next.history = w->model.history;
-    next.history_error = w->model.history_error;
-    next.history_off = w->model.history_off;
-    web_ids_free(&w->model);
-    w->model = next;
-    web_history_attach(&w->model);
+    size_t n_urls = 0;
+    int rc = web_ids_update(&w->model, w->p.cfg, &n_urls, err, sizeof err); /* the same endpoints, a few edited */
+    if (rc < 0) fatal(2, "%s", err);
+    if (rc > 0) {
+        struct web_model next;
+        if (web_ids_build(&next, w->p.cfg, err, sizeof err) != 0) fatal(2, "%s", err);
+        web_ids_carry(&next, &w->model); /* the endpoints that stay keep their last check and state */
+        next.history = w->model.history;
+        next.history_error = w->model.history_error;
+        next.history_off = w->model.history_off;
+        web_ids_free(&w->model);
+        w->model = next;
+    }
+    if (rc > 0 || n_urls) web_history_attach(&w->model);
     w->http.cfg = w->p.cfg;
     w->http.model = &w->model;
     if (web_push_configure(w->p.bus, w->p.cfg, err, sizeof err) != 0) log_warn("reload: push calls: %s", err);

@@ -2,6 +2,7 @@
  * (see apply.h). */
 #include "supervisor/apply.h"
 
+#include "common/base/clock.h"
 #include "common/base/log.h"
 #include "common/base/util.h"
 
@@ -296,6 +297,9 @@ bool apply_next(struct supervisor *s, struct cw_config *next, int64_t now, const
         config_free(next);
         return false;
     }
+    /* the caller's time is from before the parse and the snapshot (seconds at 500,000 endpoints): a SIGTERM sent with
+     * it would be past its stop deadline at once, and the child SIGKILLed with its checks in flight */
+    now = cw_mono_ns();
     s->reloads++;
     children_clear_fatal(&s->ch, now);
     s->probe_waiting = waiting;

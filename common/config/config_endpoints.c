@@ -313,8 +313,9 @@ static const char *distinct_key(struct cfg_parser *p, struct cw_arena *keys, str
                                 struct cw_endpoint *ep, const char *key)
 {
     struct url_seen *first;
+    if (ep->type == CW_CHECK_HTTP || ep->type == CW_CHECK_PUSH || !ep->name) return key; /* before the lookup */
     HASH_FIND_STR(urls, key, first);
-    if (!first || ep->type == CW_CHECK_HTTP || ep->type == CW_CHECK_PUSH || !ep->name) return key;
+    if (!first) return key;
     const struct cw_endpoint *other = &p->cfg->endpoints[first->ep];
     if (other->type != ep->type || !expect_other_things(other, ep)) return key;
     size_t n = strlen(ep->url) + strlen(ep->name) + 2;

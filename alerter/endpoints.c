@@ -111,8 +111,91 @@ static void drop_all(struct endpoints *t)
     t->n = 0;
 }
 
+/* Whether cfg has t's endpoints in place: as many, and every URL that changed at an index is new (not another
+ * index's before, whose state would then move with it). */
+static bool in_place(const struct endpoints *t, const struct cw_config *cfg)
+{
+    if (cfg->n_endpoints != t->n || !t->by_url) return false;
+    for (size_t k = 0; k < t->n; k++)
+        if (strcmp(t->all[k].ep->url, cfg->endpoints[k].url) != 0 && endpoints_find(t, cfg->endpoints[k].url))
+            return false;
+    return true;
+}
+
+/* e (of the same URL) for ep: its thresholds again, and its votes re-pointed at ep's locations, or made again with
+ * what the locations still listed knew (take_over's rules). */
+static void update_entry(const struct cw_config *cfg, struct endpoint *e, const struct cw_endpoint *ep)
+{
+    params_of(cfg, ep, &e->p);
+    e->required = config_quorum_required(ep);
+    if (same_locations(ep, e->ep)) {
+        for (size_t i = 0; i < e->n_votes; i++) e->votes[i].location = ep->locations[i];
+    } else {
+        struct endpoint fresh = { .ep = ep };
+        make_votes(&fresh);
+        for (size_t i = 0; i < fresh.n_votes; i++) {
+            const struct endpoint_vote *was = vote_of(e, fresh.votes[i].location);
+            if (!was) continue;
+            const char *name = fresh.votes[i].location;
+            fresh.votes[i] = *was;
+            fresh.votes[i].location = name;
+        }
+        free(e->votes);
+        e->votes = fresh.votes;
+        e->n_votes = fresh.n_votes;
+        e->last.boot_id = 0, e->last.checked_us = 0;
+    }
+    e->hh.key = ep->url; /* the same bytes, hash and length: the key now lives in the new configuration */
+    e->ep = ep;
+}
+
+/* A new URL at e's index: e starts afresh, as a new endpoint does in endpoints_build. */
+static void replace_entry(struct endpoints *t, const struct cw_config *cfg, struct endpoint *e,
+                          const struct cw_endpoint *ep)
+{
+    HASH_DELETE(hh, t->by_url, e);
+    free(e->last.error);
+    free(e->votes);
+    incident_free(&e->inc);
+    memset(e, 0, sizeof *e);
+    e->ep = ep;
+    params_of(cfg, ep, &e->p);
+    make_votes(e);
+    astate_init(&e->st);
+    HASH_ADD_KEYPTR(hh, t->by_url, ep->url, strlen(ep->url), e);
+}
+
+/* The table kept where it is for cfg when its endpoints stayed in place (a reload that edits a few of 500,000: no
+ * table of 500,000 built again). False when it does not apply. */
+static bool update_in_place(struct endpoints *t, const struct cw_config *cfg)
+{
+    if (!in_place(t, cfg)) return false;
+    for (size_t k = 0; k < t->n; k++) {
+        struct endpoint *e = &t->all[k];
+        if (strcmp(e->ep->url, cfg->endpoints[k].url) == 0) update_entry(cfg, e, &cfg->endpoints[k]);
+        else replace_entry(t, cfg, e, &cfg->endpoints[k]);
+    }
+    return true;
+}
+
+/* What follows a build or an update: the configuration, its fingerprint, the worker slots. */
+static void built_for(struct endpoints *t, const struct cw_config *cfg)
+{
+    t->cfg = cfg;
+    t->fingerprint = statefile_fingerprint(cfg->endpoints, cfg->n_endpoints);
+    size_t workers = cfg->workers > 0 ? (size_t)cfg->workers : 0; /* slots kept across a reload keep their time */
+    t->worker_last_us = cw_xrealloc(t->worker_last_us, (workers + 1) * sizeof *t->worker_last_us);
+    for (size_t k = t->n_workers; k < workers; k++) t->worker_last_us[k] = 0;
+    t->n_workers = workers;
+    t->tick_all = true; /* a new configuration may give any endpoint tick work (escalation steps, channels) */
+}
+
 void endpoints_build(struct endpoints *t, const struct cw_config *cfg)
 {
+    if (update_in_place(t, cfg)) {
+        built_for(t, cfg);
+        return;
+    }
     size_t n = cfg->n_endpoints;
     struct endpoint *all = cw_xcalloc(n ? n : 1, sizeof *all), *by_url = NULL;
     for (size_t k = 0; k < n; k++) {
@@ -120,7 +203,9 @@ void endpoints_build(struct endpoints *t, const struct cw_config *cfg)
         e->ep = &cfg->endpoints[k];
         params_of(cfg, e->ep, &e->p);
         make_votes(e);
-        struct endpoint *old = endpoints_find(t, e->ep->url);
+        /* the same index first: a reload that edits a few endpoints finds the others there, without a lookup */
+        struct endpoint *old = k < t->n && strcmp(t->all[k].ep->url, e->ep->url) == 0 ? &t->all[k]
+                                                                                      : endpoints_find(t, e->ep->url);
         if (old) take_over(e, old);
         else astate_init(&e->st);
         HASH_ADD_KEYPTR(hh, by_url, e->ep->url, strlen(e->ep->url), e);
@@ -129,16 +214,10 @@ void endpoints_build(struct endpoints *t, const struct cw_config *cfg)
     t->all = all;
     t->n = n;
     t->by_url = by_url;
-    t->cfg = cfg;
-    t->fingerprint = statefile_fingerprint(cfg->endpoints, n);
-    t->tick_in = cw_xrealloc(t->tick_in, n ? n : 1); /* the indexes changed: the next tick walks them all */
+    t->tick_in = cw_xrealloc(t->tick_in, n ? n : 1); /* the indexes changed: none is listed for a tick */
     memset(t->tick_in, 0, n ? n : 1);
     t->n_tick = 0;
-    t->tick_all = true;
-    size_t workers = cfg->workers > 0 ? (size_t)cfg->workers : 0; /* slots kept across a reload keep their time */
-    t->worker_last_us = cw_xrealloc(t->worker_last_us, (workers + 1) * sizeof *t->worker_last_us);
-    for (size_t k = t->n_workers; k < workers; k++) t->worker_last_us[k] = 0;
-    t->n_workers = workers;
+    built_for(t, cfg);
 }
 
 /* ---- one result */

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """bench/reload_bench.py BIN_DIR N PORT [STEPS]: times SIGHUPs at N endpoints (issue 18): the reload line after the
 SIGHUP and which children changed pid, for STEPS (base,url,add,global: configs from reload_gen.py, kept in /tmp/rl).
-Not part of make bench; by hand: mkdir -p /tmp/rl && python3 bench/reload_bench.py $PWD/bin 500000 28787"""
+Not part of make bench; by hand: mkdir -p /tmp/rl && python3 bench/reload_bench.py $PWD/bin 500000 28787
+PERF=1 in the environment: `perf record` of the supervisor, storer, alerter, web and relay during each SIGHUP (perf.STEP.data
+in the run's folder; `perf report --sort comm,sym`)."""
 import os, re, shutil, signal, subprocess, sys, time
 bindir, n, port = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 steps = sys.argv[4].split(",") if len(sys.argv) > 4 else ["base", "url", "base", "add", "base", "global", "base"]
@@ -30,15 +32,26 @@ t0 = time.monotonic()
 for who in ["storer", "alerter", "web", "worker 0/2", "worker 1/2"]:
     wait(r"%s \(pid \d+\) is ready" % re.escape(who), 0)
 print("start: all ready after %.1f s" % (time.monotonic() - t0), flush=True)
+def cpu(pid):  # user+system CPU seconds of pid
+    try: f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    except OSError: return 0.0
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
 def kids():
     out = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(p.pid)], capture_output=True, text=True).stdout
     return {l.split(None, 1)[1]: int(l.split()[0]) for l in out.splitlines() if l.strip()}
 for v in steps:
     time.sleep(2)
     before = kids(); mark = len(text()); conf(v)
+    cpu0 = {k: cpu(q) for k, q in list(before.items()) + [("supervisor", p.pid)]}
+    perf = subprocess.Popen(["perf", "record", "-e", "cpu-clock", "-g", "-o", work + "/perf.%s.data" % v, "-p",
+        ",".join(str(q) for q in [p.pid] + [q for k, q in before.items() if "worker" not in k])],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) if os.environ.get("PERF") else None
+    if perf: time.sleep(1)
     t = time.monotonic(); os.kill(p.pid, signal.SIGHUP)
     m = wait(r"^.*(reload: .*|reload failed.*)$", mark)
     line = m.group(0); tr = time.monotonic() - t
+    sup_cpu = cpu(p.pid) - cpu0["supervisor"]
+    if perf: perf.send_signal(signal.SIGINT); perf.wait()
     hup = wait(r"^.*SIGHUP: reloading.*$", mark).group(0)
     restarted = re.findall(r"restarting (storer|alerter|web|relay|worker [\d/, ]+|all workers)", line)
     names = []
@@ -51,8 +64,17 @@ for v in steps:
     last = ts(line)
     for who in names:
         rl = wait(r"^.*%s \(pid \d+\) is ready after.*$" % re.escape(who), after_line).group(0); last = max(last, ts(rl))
+    inplace = []
+    for who in ("storer", "alerter", "web"):  # the in-place reloads' own lines
+        if "reloading %s in place" % who in line:
+            rl = wait(r"^.*\[%s\].*(reloaded|configuration reloaded).*$" % who, after_line).group(0)
+            inplace.append("%s %.2f" % (who, ts(rl) - ts(hup)))
     time.sleep(1.5); after = kids()
+    spent = {k.replace("clockwerk: ", ""): cpu(before[k]) - cpu0[k] for k in before if after.get(k) == before[k]}
     changed = sorted(k.replace("clockwerk: ", "") for k in before if after.get(k) != before[k])
     print("%-7s reload line %.2f s after SIGHUP (log: %.2f s), all restarted up %.2f s after; pid changed: %s\n        %s" % (
         v, tr, ts(line) - ts(hup), last - ts(hup), changed or "none", line[line.find("reload"):][:300]), flush=True)
+    if inplace: print("        reloaded in place after (s from the SIGHUP): " + ", ".join(inplace))
+    print("        CPU s: supervisor to the reload line %.2f; from the SIGHUP to 1.5 s after the last reload: %s; load %s" % (
+        sup_cpu, ", ".join("%s %.2f" % kv for kv in sorted(spent.items())), open("/proc/loadavg").read().split()[0]), flush=True)
 p.send_signal(signal.SIGTERM); p.wait(60)

@@ -2,6 +2,7 @@
  * (see apply.h). */
 #include "supervisor/apply.h"
 
+#include "common/base/clock.h"
 #include "common/base/log.h"
 #include "common/base/util.h"
 
@@ -286,18 +287,23 @@ bool apply_next(struct supervisor *s, struct cw_config *next, int64_t now, const
 {
     char path[4200];
     unsigned gen = s->gen + 1;
-    if (snapshot_write(next, &s->ch.privs, gen, path, sizeof path) != 0) {
+    bool was_waiting = s->probe_waiting, waiting = was_waiting, same;
+    if (s->fetch) waiting = !s->fetch->have_central && !s->fetch->have_pending;
+    /* compared in memory with the running generation's file: a reload that changes nothing writes nothing */
+    if (snapshot_write_if_changed(next, &s->ch.privs, gen, was_waiting == waiting ? s->snapshot : NULL, path,
+                                  sizeof path, &same) != 0) {
         s->reloads_failed++;
         log_error("%s failed: still running the previous configuration", what);
         config_free(next);
         return false;
     }
+    /* the caller's time is from before the parse and the snapshot (seconds at 500,000 endpoints): a SIGTERM sent with
+     * it would be past its stop deadline at once, and the child SIGKILLed with its checks in flight */
+    now = cw_mono_ns();
     s->reloads++;
     children_clear_fatal(&s->ch, now);
-    bool was_waiting = s->probe_waiting;
-    if (s->fetch) s->probe_waiting = !s->fetch->have_central && !s->fetch->have_pending;
-    if (was_waiting == s->probe_waiting && snapshot_same(path, s->snapshot)) {
-        if (unlink(path) != 0) log_warn("cannot remove %s: %s", path, strerror(errno));
+    s->probe_waiting = waiting;
+    if (same) {
         log_info("%s: no change (%zu endpoint%s, %d worker%s)", what, next->n_endpoints, cw_plural(next->n_endpoints),
                  next->workers, cw_plural(next->workers));
         config_free(next);

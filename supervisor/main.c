@@ -201,6 +201,7 @@ static int run(struct supervisor *s)
         now = cw_mono_ns();
         if (s->stop.phase == STOP_NONE && rundir_keep(s, now) != 0) lose_run_dir(s, now);
         handle_signals(s, now);
+        now = cw_mono_ns(); /* a reload takes seconds at 500,000 endpoints: starts and deadlines count from now */
         struct proc_wake wake; /* INT64_MAX: nothing due, sleep until a signal or a stats message */
         proc_wake_init(&wake, INT64_MAX);
         readiness_drain(&s->ready, &s->ch, now);

@@ -2,12 +2,16 @@
 #include "supervisor/snapshot.h"
 
 #include "common/base/log.h"
+#include "common/base/util.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int snapshot_path(const char *run_dir, unsigned gen, char *out, size_t outlen)
@@ -33,54 +37,60 @@ int snapshot_remove_all(const char *run_dir)
     return removed;
 }
 
+/* Whether the file at path holds exactly data[0..len): its size first, then its bytes in 64 KiB pieces. */
+static bool file_holds(const char *path, const unsigned char *data, size_t len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    struct stat st;
+    bool same = fstat(fd, &st) == 0 && (uint64_t)st.st_size == (uint64_t)len;
+    char buf[65536];
+    for (size_t off = 0; same && off < len;) {
+        ssize_t n = read(fd, buf, len - off < sizeof buf ? len - off : sizeof buf);
+        if (n <= 0) same = false;
+        else if (memcmp(buf, data + off, (size_t)n) != 0) same = false;
+        else off += (size_t)n;
+    }
+    close(fd);
+    return same;
+}
+
 bool snapshot_same(const char *a, const char *b)
 {
     int fa = open(a, O_RDONLY | O_CLOEXEC);
     if (fa < 0) return false;
-    int fb = open(b, O_RDONLY | O_CLOEXEC);
-    if (fb < 0) {
+    struct stat st;
+    if (fstat(fa, &st) != 0 || st.st_size < 0) {
         close(fa);
         return false;
     }
-    bool same = true;
-    char ba[65536], bb[65536];
-    for (;;) {
-        ssize_t na = read(fa, ba, sizeof ba);
-        if (na < 0) {
-            same = false;
-            break;
-        }
-        /* Read exactly na bytes from b (or find it shorter). */
-        ssize_t got = 0;
-        while (got < na) {
-            ssize_t r = read(fb, bb + got, (size_t)(na - got));
-            if (r <= 0) break;
-            got += r;
-        }
-        if (got != na || memcmp(ba, bb, (size_t)na) != 0) {
-            same = false;
-            break;
-        }
-        if (na == 0) {
-            char extra;
-            same = read(fb, &extra, 1) == 0;
-            break;
-        }
+    unsigned char *data = cw_xmalloc((size_t)st.st_size + 1);
+    size_t got = 0;
+    while (got < (size_t)st.st_size) {
+        ssize_t n = read(fa, data + got, (size_t)st.st_size - got);
+        if (n <= 0) break;
+        got += (size_t)n;
     }
+    char extra;
+    bool same = got == (size_t)st.st_size && read(fa, &extra, 1) == 0 && file_holds(b, data, got);
     close(fa);
-    close(fb);
+    explicit_bzero(data, got);
+    free(data);
     return same;
 }
 
-int snapshot_write(const struct cw_config *cfg, const struct privs *privs, unsigned gen, char *path, size_t pathlen)
+/* Writes data as path (not durable: run_dir's snapshots are made again at every start, and the children read them
+ * through the page cache whether or not they reached the disk), handed to the children's user. */
+static int write_bytes(const unsigned char *data, size_t len, const struct privs *privs, const char *path)
 {
-    char err[512];
-    if (snapshot_path(cfg->run_dir, gen, path, pathlen) != 0) {
-        log_error("snapshot path too long in %s", cfg->run_dir);
+    char tmp[4300], err[512];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp) {
+        log_error("snapshot path too long: %s", path);
         return -1;
     }
-    if (config_snapshot_write(cfg, path, err, sizeof err) != 0) {
-        log_error("cannot write snapshot %s: %s", path, err);
+    const char *step = "write";
+    if (cw_write_file_atomic(path, tmp, data, len, false, &step) != 0) {
+        log_error("cannot write snapshot %s (%s): %s", path, step, strerror(errno));
         return -1;
     }
     if (privs_chown(privs, path, err, sizeof err) != 0) {
@@ -89,6 +99,35 @@ int snapshot_write(const struct cw_config *cfg, const struct privs *privs, unsig
         return -1;
     }
     return 0;
+}
+
+int snapshot_write_if_changed(const struct cw_config *cfg, const struct privs *privs, unsigned gen, const char *current,
+                              char *path, size_t pathlen, bool *same)
+{
+    char err[512];
+    *same = false;
+    if (snapshot_path(cfg->run_dir, gen, path, pathlen) != 0) {
+        log_error("snapshot path too long in %s", cfg->run_dir);
+        return -1;
+    }
+    unsigned char *data;
+    size_t len;
+    if (config_snapshot_encode(cfg, &data, &len, err, sizeof err) != 0) {
+        log_error("cannot encode snapshot %s: %s", path, err);
+        return -1;
+    }
+    int rc = 0;
+    if (current && file_holds(current, data, len)) *same = true;
+    else rc = write_bytes(data, len, privs, path);
+    explicit_bzero(data, len); /* it holds the passwords */
+    free(data);
+    return rc;
+}
+
+int snapshot_write(const struct cw_config *cfg, const struct privs *privs, unsigned gen, char *path, size_t pathlen)
+{
+    bool same;
+    return snapshot_write_if_changed(cfg, privs, gen, NULL, path, pathlen, &same);
 }
 
 /* Removes generation g's file; `what` starts the warning when that fails ("old snapshot " or ""). */

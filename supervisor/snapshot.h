@@ -1,8 +1,8 @@
 /* supervisor/snapshot.h — the snapshot files in run_dir, one per configuration generation.
  *
  * DESIGN
- * Each validated configuration is written to RUN_DIR/config.GEN.snap (config_snapshot_write: temporary
- * file, fsync, rename). A reload writes a new generation instead of replacing the file, so a child started
+ * Each validated configuration is written to RUN_DIR/config.GEN.snap (temporary file, rename; not fsynced: the
+ * files are made again at every start, and the children read them through the page cache). A reload writes a new generation instead of replacing the file, so a child started
  * earlier never reads a file that changed under it; a generation's file is removed once no running child
  * was started with it (or that was last told to reload in place with it: children.h `gen`). RUN_DIR/config.snap
  * links to the current generation for the children that reload in place. Files left by an earlier supervisor are
@@ -29,6 +29,11 @@ bool snapshot_same(const char *a, const char *b);
 /* Writes cfg as generation gen into path (RUN_DIR/config.GEN.snap), owned by the children's user (mode
  * 0600). 0, or -1 after logging why (a file that could not be handed over is removed). */
 int snapshot_write(const struct cw_config *cfg, const struct privs *privs, unsigned gen, char *path, size_t pathlen);
+/* The same for a reload: cfg is encoded in memory and compared with the file `current` (the running generation's,
+ * or NULL); when they hold the same bytes nothing is written and *same is true (a reload that changes nothing
+ * writes nothing: 150 MB at 500,000 endpoints). */
+int snapshot_write_if_changed(const struct cw_config *cfg, const struct privs *privs, unsigned gen, const char *current,
+                              char *path, size_t pathlen, bool *same);
 
 /* Removes the files of generations *gen_lo .. gen-1 that no running child of ch was started with (the
  * current generation gen always stays), and moves *gen_lo up to the oldest one still in use. */

@@ -5,9 +5,12 @@
 
 #include "common/base/util.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+static uint64_t builds; /* the web's one thread builds and updates models: each gets its own generation */
 
 /* FNV-1a over len bytes (the tables' keys are short: IDs, URLs). */
 static uint64_t key_hash(const char *k, size_t len)
@@ -82,7 +85,6 @@ static int build_tables(struct web_model *m, char *err, size_t errlen)
 
 int web_ids_build(struct web_model *m, const struct cw_config *cfg, char *err, size_t errlen)
 {
-    static uint64_t builds; /* the web's one thread builds models */
     memset(m, 0, sizeof *m);
     m->generation = ++builds;
     seqgap_init(&m->gaps, 1024);
@@ -108,6 +110,93 @@ int web_ids_build(struct web_model *m, const struct cw_config *cfg, char *err, s
     return 0;
 }
 
+/* The model's configuration-wide pointers (into cfg) and its generation, for web_ids_update. */
+static void point_at(struct web_model *m, const struct cw_config *cfg)
+{
+    m->generation = ++builds;
+    m->own_location = config_own_location(cfg);
+    size_t n_names = config_location_names(cfg, m->config_locations, CW_LOCATIONS_MAX + 1);
+    m->n_config_locations = n_names < CW_LOCATIONS_MAX + 1 ? n_names : CW_LOCATIONS_MAX + 1;
+}
+
+static bool same_str(const char *a, const char *b) { return a == b || (a && b && strcmp(a, b) == 0); }
+
+/* Whether an URL that changed at some index was another index's before: then the update does not apply (its state
+ * moves with it, as web_ids_carry does). Counts the URLs that changed into *n_urls. */
+static bool url_moved(const struct web_model *m, const struct cw_config *cfg, size_t *n_urls)
+{
+    *n_urls = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        if (strcmp(m->endpoints[i].cfg->url, cfg->endpoints[i].url) == 0) continue;
+        if (web_model_by_url(m, cfg->endpoints[i].url)) return true;
+        ++*n_urls;
+    }
+    return false;
+}
+
+/* e's locations for ep: the same names re-pointed at ep's strings, else built again with what they knew. */
+static void update_locs(struct web_endpoint *e, const struct cw_endpoint *ep, const char *own, bool phases)
+{
+    struct web_live *l = &e->live;
+    bool same = l->n_locs == (ep->n_locations ? ep->n_locations : 1);
+    for (size_t k = 0; same && k < l->n_locs; k++)
+        same = same_str(l->locs[k].name, ep->n_locations ? ep->locations[k] : own);
+    if (same) {
+        for (size_t k = 0; k < l->n_locs; k++) l->locs[k].name = ep->n_locations ? ep->locations[k] : own;
+        return;
+    }
+    struct web_live fresh = { 0 };
+    web_locs_build(&fresh, ep, own, phases);
+    web_locs_carry(&fresh, l);
+    web_locs_free(l);
+    l->locs = fresh.locs;
+    l->n_locs = fresh.n_locs;
+}
+
+/* Entry e for ep: a new URL starts afresh (as a new endpoint). Returns whether its URL or name changed (its ID may
+ * have: the caller builds the IDs and the tables again). */
+static bool update_entry(struct web_model *m, struct web_endpoint *e, const struct cw_endpoint *ep)
+{
+    bool new_url = strcmp(e->cfg->url, ep->url) != 0;
+    bool keys_changed = new_url || !same_str(e->cfg->name, ep->name);
+    if (new_url) {
+        free(e->live.last.error);
+        free(e->live.last.figures);
+        free(e->live.last.fig);
+        web_locs_free(&e->live);
+        memset(&e->live, 0, sizeof e->live);
+        web_locs_build(&e->live, ep, m->own_location, m->per_endpoint_metrics);
+        e->hist = NULL;
+    } else {
+        update_locs(e, ep, m->own_location, m->per_endpoint_metrics);
+    }
+    e->cfg = ep; /* the tables read the URL through cfg: an unchanged one has the same bytes, so the same slot */
+    return keys_changed;
+}
+
+int web_ids_update(struct web_model *m, const struct cw_config *cfg, size_t *n_urls, char *err, size_t errlen)
+{
+    if (cfg->n_endpoints != m->n || url_moved(m, cfg, n_urls)) return 1;
+    point_at(m, cfg);
+    bool keys_changed = false;
+    for (size_t i = 0; i < m->n; i++) {
+        keys_changed |= update_entry(m, &m->endpoints[i], &cfg->endpoints[i]);
+        m->endpoints[i].config = cfg;
+    }
+    int rc = 0;
+    if (keys_changed) { /* an ID or URL changed: the IDs' buffer and both tables again (O(n), ~0.1 s at 500k) */
+        free(m->ids);
+        free(m->by_id);
+        free(m->by_url);
+        m->ids = NULL;
+        m->by_id = m->by_url = NULL;
+        rc = build_ids(m, err, errlen) != 0 || build_tables(m, err, errlen) != 0 ? -1 : 0;
+    }
+    web_layout_free(&m->layout);
+    web_layout_build(&m->layout, m);
+    return rc;
+}
+
 void web_ids_free(struct web_model *m)
 {
     free(m->by_id);
@@ -130,7 +219,11 @@ void web_ids_free(struct web_model *m)
 void web_ids_carry(struct web_model *to, struct web_model *from)
 {
     for (size_t i = 0; i < to->n; i++) {
-        struct web_endpoint *e = &to->endpoints[i], *old = web_model_by_url(from, e->cfg->url);
+        struct web_endpoint *e = &to->endpoints[i];
+        /* the same index first: a reload that edits a few endpoints finds the others there, without a lookup */
+        struct web_endpoint *old = i < from->n && strcmp(from->endpoints[i].cfg->url, e->cfg->url) == 0
+                                       ? &from->endpoints[i]
+                                       : web_model_by_url(from, e->cfg->url);
         if (!old) continue;
         struct web_live fresh = e->live; /* its locations, as the new configuration has them */
         web_locs_carry(&fresh, &old->live);

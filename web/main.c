@@ -53,26 +53,33 @@ static void build_model(struct web *w)
 static void reload(struct web *w)
 {
     char err[512];
+    int64_t t0 = cw_mono_ns(), c0 = cw_thread_cpu_ns();
     struct cw_config *old = proc_reload(&w->p, err, sizeof err);
     if (!old) {
         log_warn("reload: %s; keeping the previous configuration", err);
         return;
     }
-    struct web_model next;
-    if (web_ids_build(&next, w->p.cfg, err, sizeof err) != 0) fatal(2, "%s", err);
-    web_ids_carry(&next, &w->model); /* the endpoints that stay keep their last check and state */
-    next.history = w->model.history;
-    next.history_error = w->model.history_error;
-    next.history_off = w->model.history_off;
-    web_ids_free(&w->model);
-    w->model = next; /* each endpoint kept its `hist` (web_ids_carry): the snapshot is indexed by the old order */
+    size_t n_urls = 0;
+    int rc = web_ids_update(&w->model, w->p.cfg, &n_urls, err, sizeof err); /* the same endpoints, a few edited */
+    if (rc < 0) fatal(2, "%s", err);
+    if (rc > 0) {
+        struct web_model next;
+        if (web_ids_build(&next, w->p.cfg, err, sizeof err) != 0) fatal(2, "%s", err);
+        web_ids_carry(&next, &w->model); /* the endpoints that stay keep their last check and state */
+        next.history = w->model.history;
+        next.history_error = w->model.history_error;
+        next.history_off = w->model.history_off;
+        web_ids_free(&w->model);
+        w->model = next; /* each endpoint kept its `hist` (web_ids_carry): the snapshot is indexed by the old order */
+    } /* in place: the same order, so each `hist` stays right; a changed URL's was dropped (web_ids_update) */
     w->http.cfg = w->p.cfg;
     w->http.model = &w->model;
     if (web_push_configure(w->p.bus, w->p.cfg, err, sizeof err) != 0) log_warn("reload: push calls: %s", err);
     if (w->history.thread) web_history_reconfigure(w->history.thread, w->p.cfg, old); /* it frees old */
     else config_free(old);
-    log_info("reloaded: %zu endpoint%s (a changed listen address, TLS or limit takes a restart)", w->model.n,
-             cw_plural((long long)w->model.n));
+    log_info("reloaded: %zu endpoint%s in %.2f s (%.2f s CPU; a changed listen address, TLS or limit takes a restart)",
+             w->model.n, cw_plural((long long)w->model.n), (double)(cw_mono_ns() - t0) / 1e9,
+             (double)(cw_thread_cpu_ns() - c0) / 1e9);
 }
 
 static void drain_bus(struct web *w)

@@ -209,6 +209,12 @@ void web_ids_free(struct web_model *m);
 /* A reload: moves what `from` knows (each endpoint's last check, state and counts, by URL; the bus counters and
  * sequence gaps; its part of the history snapshot, `hist`) into the freshly built `to`. `from` is then only fit for web_ids_free. */
 void web_ids_carry(struct web_model *to, struct web_model *from);
+/* A reload in place that kept the count of endpoints and moved none (each URL is where it was, or new): updates m
+ * for cfg without building it again (issue 18: 500,000 entries and their tables stay; an endpoint whose URL changed
+ * starts afresh without history, the IDs' buffer and both tables are built again when an ID or URL changed, the
+ * layout is built again, the generation changes). Returns 0 (and in *n_urls how many URLs changed), 1 when it does
+ * not apply (the caller then builds and carries), or -1 with a reason in err as web_ids_build. */
+int web_ids_update(struct web_model *m, const struct cw_config *cfg, size_t *n_urls, char *err, size_t errlen);
 struct web_endpoint *web_model_by_id(const struct web_model *m, const char *id);
 /* The endpoint whose ID begins path ("ID", "ID/more"): the one reading of an ID from a route's rest. *after (may
  * be NULL) gets what follows the ID ("" or "/more"), also when no endpoint has it (then NULL). */

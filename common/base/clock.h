@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 int64_t cw_mono_ns(void); /* CLOCK_MONOTONIC, nanoseconds */
+int64_t cw_thread_cpu_ns(void); /* the calling thread's CPU time (CLOCK_THREAD_CPUTIME_ID), nanoseconds */
 int64_t cw_mono_us(void);
 int64_t cw_wall_us(void); /* CLOCK_REALTIME, microseconds since the Unix epoch */
 

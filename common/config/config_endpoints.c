@@ -88,23 +88,28 @@ static const char *identity_key(struct cw_arena *arena, const struct cw_endpoint
     return k;
 }
 
-/* Whether key was seen (reports the duplicate at `at`, naming where it was first); else remembers it. */
-static bool seen_before(struct cfg_parser *p, struct url_seen **table, struct url_seen *slot, const char *key,
-                        const config_setting_t *at, const char *what)
+/* The entry of key in *table, or NULL after remembering key (at `at`) in slot. The caller reports a duplicate
+ * (report_duplicate): its message is only made then, never for the 500,000 endpoints that are not one. */
+static const struct url_seen *seen_before(struct url_seen **table, struct url_seen *slot, const char *key,
+                                          const config_setting_t *at)
 {
     struct url_seen *dup;
     unsigned len = (unsigned)strlen(key), hash;
     HASH_VALUE(key, len, hash);
     HASH_FIND_BYHASHVALUE(hh, *table, key, len, hash, dup);
-    if (dup) {
-        char first[PATH_MAX + 32];
-        cfgp_problem(p, at, "%s (first at %s)", what, cfgp_other_place(p, at, dup->line, first, sizeof first));
-        return true;
-    }
+    if (dup) return dup;
     slot->key = key;
     slot->line = at->line;
     HASH_ADD_KEYPTR_BYHASHVALUE(hh, *table, slot->key, len, hash, slot);
-    return false;
+    return NULL;
+}
+
+/* Reports what (at `at`) as a duplicate of dup, naming where dup was first. */
+static void report_duplicate(struct cfg_parser *p, const struct url_seen *dup, const config_setting_t *at,
+                             const char *what)
+{
+    char first[PATH_MAX + 32];
+    cfgp_problem(p, at, "%s (first at %s)", what, cfgp_other_place(p, at, dup->line, first, sizeof first));
 }
 
 /* Strings (one string or a list/array of them) into an arena vector. Returns false after reporting. */
@@ -308,8 +313,9 @@ static const char *distinct_key(struct cfg_parser *p, struct cw_arena *keys, str
                                 struct cw_endpoint *ep, const char *key)
 {
     struct url_seen *first;
+    if (ep->type == CW_CHECK_HTTP || ep->type == CW_CHECK_PUSH || !ep->name) return key; /* before the lookup */
     HASH_FIND_STR(urls, key, first);
-    if (!first || ep->type == CW_CHECK_HTTP || ep->type == CW_CHECK_PUSH || !ep->name) return key;
+    if (!first) return key;
     const struct cw_endpoint *other = &p->cfg->endpoints[first->ep];
     if (other->type != ep->type || !expect_other_things(other, ep)) return key;
     size_t n = strlen(ep->url) + strlen(ep->name) + 2;
@@ -327,19 +333,24 @@ static bool duplicate(struct cfg_parser *p, struct cw_arena *keys, struct seen_t
     struct cw_endpoint *ep = &p->cfg->endpoints[kept];
     char what[CW_URL_MAX + 128], masked[CW_URL_MAX + 1];
     const char *key = distinct_key(p, keys, t->urls, ep, identity_key(keys, ep));
-    cw_mask_url(ep->url, masked, sizeof masked);
-    if (ep->type == CW_CHECK_HTTP)
-        snprintf(what, sizeof what, "monitor.endpoints[%zu].url: duplicate url '%.200s'", i, masked);
-    else
-        snprintf(what, sizeof what, "monitor.endpoints[%zu]: the same %s check as another (its key '%.200s')", i,
-                 config_check_type_name(ep->type), masked);
     slots[SLOTS * kept].ep = kept;
-    if (seen_before(p, &t->urls, &slots[SLOTS * kept], key, key_setting(ep, g), what)) return true;
-    const config_setting_t *at;
+    const config_setting_t *at = key_setting(ep, g);
+    const struct url_seen *dup = seen_before(&t->urls, &slots[SLOTS * kept], key, at);
+    if (dup) {
+        cw_mask_url(ep->url, masked, sizeof masked);
+        if (ep->type == CW_CHECK_HTTP)
+            snprintf(what, sizeof what, "monitor.endpoints[%zu].url: duplicate url '%.200s'", i, masked);
+        else
+            snprintf(what, sizeof what, "monitor.endpoints[%zu]: the same %s check as another (its key '%.200s')", i,
+                     config_check_type_name(ep->type), masked);
+        report_duplicate(p, dup, at, what);
+        return true;
+    }
     if (ep->name) {
         at = config_setting_get_member(g, "name");
-        snprintf(what, sizeof what, "monitor.endpoints[%zu].name: duplicate name '%.200s'", i, ep->name);
-        if (seen_before(p, &t->names, &slots[SLOTS * kept + 1], ep->name, at ? at : g, what)) {
+        if ((dup = seen_before(&t->names, &slots[SLOTS * kept + 1], ep->name, at ? at : g)) != NULL) {
+            snprintf(what, sizeof what, "monitor.endpoints[%zu].name: duplicate name '%.200s'", i, ep->name);
+            report_duplicate(p, dup, at ? at : g, what);
             HASH_DELETE(hh, t->urls, &slots[SLOTS * kept]); /* the endpoint is not kept: neither is its URL */
             return true;
         }
@@ -347,8 +358,9 @@ static bool duplicate(struct cfg_parser *p, struct cw_arena *keys, struct seen_t
     if (!ep->push_token) return false;
     at = config_setting_get_member(g, "token");
     if (!at) at = config_setting_get_member(g, "token_file");
+    if ((dup = seen_before(&t->tokens, &slots[SLOTS * kept + 3], ep->push_token, at ? at : g)) == NULL) return false;
     snprintf(what, sizeof what, "monitor.endpoints[%zu]: the same push token as another push check", i);
-    if (!seen_before(p, &t->tokens, &slots[SLOTS * kept + 3], ep->push_token, at ? at : g, what)) return false;
+    report_duplicate(p, dup, at ? at : g, what);
     HASH_DELETE(hh, t->urls, &slots[SLOTS * kept]);
     if (ep->name) HASH_DELETE(hh, t->names, &slots[SLOTS * kept + 1]);
     return true;
@@ -364,10 +376,12 @@ static void web_id_unique(struct cfg_parser *p, struct cw_arena *keys, struct ur
         cfgp_problem(p, at ? at : g, "monitor.endpoints[%zu]: no letter or digit for its web ID; give it a name", i);
         return;
     }
+    const struct url_seen *dup = seen_before(ids, slot, cw_arena_strdup(keys, id), at ? at : g);
+    if (!dup) return;
     snprintf(what, sizeof what,
              "monitor.endpoints[%zu]: its web ID '%s' is another endpoint's too; rename one of them (docs/web.md)", i,
              id);
-    seen_before(p, ids, slot, cw_arena_strdup(keys, id), at ? at : g, what);
+    report_duplicate(p, dup, at ? at : g, what);
 }
 
 static void endpoints(struct cfg_parser *p, const config_setting_t *s)

@@ -115,7 +115,7 @@ void cfgp_depends_on(struct cfg_parser *p, const config_setting_t *const *ep_gro
     struct cfgp_names *names = cfgp_names_new(p->cfg);
     for (size_t i = 0; i < n; i++) {
         if (!eps[i].depends_on) continue;
-        int at = ep_groups ? config_setting_index(ep_groups[i]) : (int)i;
+        int at = ep_groups && p->ep_index ? (int)p->ep_index[i] : ep_groups ? config_setting_index(ep_groups[i]) : (int)i;
         long parent = cfgp_names_find(names, eps[i].depends_on);
         if (parent < 0)
             cfgp_problem(p, depends_at(ep_groups, i), "monitor.endpoints[%d].depends_on: no endpoint is named '%.80s'",

@@ -384,6 +384,7 @@ static void endpoints(struct cfg_parser *p, const config_setting_t *s)
     struct cw_arena *keys = cw_arena_new();
     size_t kept = 0;
     p->ep_groups = cw_arena_alloc(p->arena, (n ? n : 1) * sizeof *p->ep_groups);
+    p->ep_index = cw_arena_alloc(p->arena, (n ? n : 1) * sizeof *p->ep_index);
     for (size_t i = 0; i < n; i++) {
         const config_setting_t *g = config_setting_get_elem(s, (unsigned)i);
         struct cw_endpoint *ep = &cfg->endpoints[kept];
@@ -391,6 +392,7 @@ static void endpoints(struct cfg_parser *p, const config_setting_t *s)
         endpoint(p, g, (long)i, ep);
         if (!ep->url || duplicate(p, keys, &t, slots, kept, i, g)) continue;
         if (cfg->web_enabled) web_id_unique(p, keys, &t.ids, &slots[SLOTS * kept + 2], ep, i, g);
+        p->ep_index[kept] = (long)i;
         p->ep_groups[kept++] = g;
     }
     HASH_CLEAR(hh, t.ids);

@@ -257,11 +257,10 @@ static void push_locations(struct cfg_parser *p, const config_setting_t *g, long
     ep->n_locations = 1;
 }
 
-void cfgp_endpoint_locations(struct cfg_parser *p, const config_setting_t *g, struct cw_endpoint *ep,
+void cfgp_endpoint_locations(struct cfg_parser *p, const config_setting_t *g, long idx, struct cw_endpoint *ep,
                              const struct cw_group_settings *gs)
 {
     struct cw_config *cfg = p->cfg;
-    long idx = config_setting_index(g);
     struct cfg_where w = { "monitor.endpoints", idx };
     const config_setting_t *own = config_setting_get_member(g, "locations");
     const config_setting_t *own_quorum = config_setting_get_member(g, "quorum");

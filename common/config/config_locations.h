@@ -30,9 +30,9 @@ void cfgp_locations(struct cfg_parser *p, const config_setting_t *list, const co
 /* groups[].locations and groups[].quorum into gs; false when s is neither (nothing reported). */
 bool cfgp_group_location_key(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s,
                              struct cw_group_settings *gs);
-/* Endpoint ep's locations and quorum (its keys in its group g), resolved through its group's settings (gs, NULL:
+/* Endpoint ep's locations and quorum (its keys in its group g, monitor.endpoints[idx]), resolved through its group's settings (gs, NULL:
  * none), then the defaults; push endpoints are checked on this host only. */
-void cfgp_endpoint_locations(struct cfg_parser *p, const config_setting_t *g, struct cw_endpoint *ep,
+void cfgp_endpoint_locations(struct cfg_parser *p, const config_setting_t *g, long idx, struct cw_endpoint *ep,
                              const struct cw_group_settings *gs);
 
 #endif

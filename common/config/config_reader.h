@@ -31,6 +31,7 @@ struct cfg_parser {
     bool tolerant;                      /* problems found now are warnings (bus_only, outside what the tap needs) */
     const config_setting_t *run_dir_at; /* supervisor.run_dir when set: default bus addresses derive from it */
     const config_setting_t **ep_groups; /* the group each kept endpoint was read from (for cfgp_alerting) */
+    long *ep_index; /* its index in monitor.endpoints (config_setting_index walks the list: O(n) a call) */
     const config_setting_t *location_at; /* supervisor.location when set (a probe host must set it) */
     const config_setting_t *workers_at;  /* supervisor.workers when set */
     char **all_locations; /* every location's name (config_location_names), once `locations` is read */

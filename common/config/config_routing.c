@@ -290,11 +290,11 @@ static void groups_list(struct cfg_parser *p, const config_setting_t *list, stru
 
 /* The alerting keys of endpoint ep (read from its group g), resolved through its group's settings (gs, NULL: none)
  * and the alerts defaults. */
-static void endpoint_alerting(struct cfg_parser *p, const config_setting_t *g, struct cw_endpoint *ep,
+static void endpoint_alerting(struct cfg_parser *p, const config_setting_t *g, long idx, struct cw_endpoint *ep,
                               const struct cw_group_settings *gs)
 {
     struct cw_config *cfg = p->cfg;
-    struct cfg_where w = { "monitor.endpoints", config_setting_index(g) };
+    struct cfg_where w = { "monitor.endpoints", idx };
     const config_setting_t *s, *flap_at = NULL;
     bool notify_set = false, escalate_set = false;
     ep->severity = -1;
@@ -321,7 +321,7 @@ static void endpoint_alerting(struct cfg_parser *p, const config_setting_t *g, s
     if (ep->severity < 0) ep->severity = gs && gs->severity >= 0 ? gs->severity : CW_SEV_CRITICAL;
     if (!escalate_set && gs && gs->escalate_set) ep->escalate = gs->escalate, ep->n_escalate = gs->n_escalate;
     else if (!escalate_set) ep->escalate = cfg->escalate, ep->n_escalate = cfg->n_escalate;
-    cfgp_endpoint_locations(p, g, ep, gs);
+    cfgp_endpoint_locations(p, g, idx, ep, gs);
     if (flap_at && ep->flap_window > 0) {
         char what[64];
         snprintf(what, sizeof what, "monitor.endpoints[%ld]", w.index);
@@ -360,7 +360,7 @@ void cfgp_alerting(struct cfg_parser *p, const config_setting_t *alerts, const c
         e = NULL;
         if (ep->group) HASH_FIND_STR(table, ep->group, e);
         if (e) e->used = true;
-        endpoint_alerting(p, ep_groups[i], ep, e ? e->settings : NULL);
+        endpoint_alerting(p, ep_groups[i], p->ep_index ? p->ep_index[i] : (long)i, ep, e ? e->settings : NULL);
     }
     for (size_t i = 0; i < cfg->n_group_settings; i++)
         if (!entries[i].used)

@@ -509,5 +509,8 @@ bool config_same(const struct cw_config *a, const struct cw_config *b);
  * A shard's reader gets no maintenance windows and no depends_on_idx (-1): its indices would point elsewhere. Returns NULL with a one-line reason in err when the file is
  * missing, truncated or of another version. */
 struct cw_config *config_snapshot_read(const char *path, unsigned slot, unsigned slots, char *err, size_t errlen);
+/* Reads a snapshot's settings without its endpoints (n_endpoints 0, no maintenance window, no secret): for a process
+ * that needs none of them (the relay), so that it costs nothing per endpoint. Errors as config_snapshot_read's. */
+struct cw_config *config_snapshot_read_settings(const char *path, char *err, size_t errlen);
 
 #endif

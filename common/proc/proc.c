@@ -109,7 +109,17 @@ void proc_init(struct proc *p, const struct proc_opts *opts)
         log_init(p->role, LOG_LVL_INFO);
     }
 
-    p->cfg = proc_read_snapshot(p->snapshot_path, opts->name, p->slot, p->slots);
+    p->no_endpoints = opts->no_endpoints;
+    if (p->no_endpoints) {
+        if (!p->snapshot_path || !*p->snapshot_path)
+            fatal(2, "CLOCKWERK_SNAPSHOT is not set (the %s is started by bin/clockwerk)", opts->name);
+        char err[PATH_MAX + 256];
+        p->cfg = config_snapshot_read_settings(p->snapshot_path, err, sizeof err);
+        if (!p->cfg) fatal(2, "cannot read the snapshot %s: %s", p->snapshot_path, err);
+        log_set_level((enum log_level)p->cfg->log_level);
+    } else {
+        p->cfg = proc_read_snapshot(p->snapshot_path, opts->name, p->slot, p->slots);
+    }
     log_set_target((enum log_target)p->cfg->log_target); /* stderr until here */
 
     p->boot_id = cw_boot_id();
@@ -136,7 +146,8 @@ void proc_close(struct proc *p)
 
 struct cw_config *proc_reload(struct proc *p, char *err, size_t errlen)
 {
-    struct cw_config *next = config_snapshot_read(p->snapshot_path, p->slot, p->slots, err, errlen);
+    struct cw_config *next = p->no_endpoints ? config_snapshot_read_settings(p->snapshot_path, err, errlen)
+                                             : config_snapshot_read(p->snapshot_path, p->slot, p->slots, err, errlen);
     if (!next) return NULL;
     struct cw_config *old = p->cfg;
     p->cfg = next;

@@ -33,6 +33,8 @@ struct proc_opts {
     const char *name; /* "worker", "storer", "alerter", "relay": the log role and the messages */
     bool sharded;     /* a worker: CLOCKWERK_SLOT/CLOCKWERK_SLOTS, and only its shard of the endpoints */
     bool open_bus;    /* create the bus (bus_new_for: CURVE keys from the configuration) */
+    bool no_endpoints; /* the settings alone (config_snapshot_read_settings): a process that reads no endpoint
+                        * (the relay) costs nothing per endpoint */
 };
 
 struct proc {
@@ -41,6 +43,7 @@ struct proc {
     const char *snapshot_path; /* from the environment; stays valid */
     struct cw_config *cfg;     /* owned; replaced by proc_reload */
     unsigned slot, slots;      /* sharded children only; 0/0 otherwise */
+    bool no_endpoints;         /* opts.no_endpoints: cfg (and a reload's) has n_endpoints 0 */
     uint64_t boot_id;          /* never 0 */
     struct bus *bus;           /* NULL unless opts.open_bus */
     int sigfd;                 /* readable when a signal is pending */

@@ -321,7 +321,9 @@ static int decode_endpoint_record(struct rd *r, struct cw_config *c, size_t *kep
     /* the push tokens: the web's (a worker never holds one); a client key's password and the proxy: the workers' */
     snap_get_endpoint(&rec, ep, url, url_len, slots == 0 && snap_keeps_secret(r, "web"),
                       slots > 0 || snap_keeps_secret(r, "client_key"));
-    snap_get_location_list(&rec, c, &ep->locations, &ep->n_locations, &ep->quorum);
+    size_t n_locations = 0;
+    snap_get_location_list(&rec, c, &ep->locations, &n_locations, &ep->quorum);
+    ep->n_locations = (uint32_t)n_locations;
     if (ep->quorum >= 1 && ep->n_locations > 0 && (size_t)ep->quorum > ep->n_locations) snap_set_bad(&rec);
     if (snap_is_bad(&rec) || rec.in.left != 0) snap_set_bad(r);
     else if (slots == 0 || config_endpoint_at(ep, c->location)) (*kept)++; /* a worker: its host's location only */

@@ -40,11 +40,13 @@ const char *snap_peek_str(struct rd *r, size_t *len);
 char *snap_get_str(struct rd *r);
 /* A string with its length (it may hold NULs); *len 0 for NULL. */
 char *snap_get_bytes(struct rd *r, size_t *len);
+char *snap_get_bytes32(struct rd *r, uint32_t *len); /* into a struct cw_endpoint's uint32_t length */
 char *snap_skip_str(struct rd *r); /* always NULL */
 /* A count of items each at least `min` bytes long: bounded by what is left. */
 size_t snap_get_count(struct rd *r, size_t min);
 /* A list of strings (none may be NULL) into *out / *n. */
 void snap_get_strv(struct rd *r, char ***out, size_t *n);
+void snap_get_strv32(struct rd *r, char ***out, uint32_t *n); /* into a struct cw_endpoint's uint32_t count */
 
 /* Which secrets a whole-snapshot reader keeps (CLOCKWERK_SECRETS, see snapshot.c; every one with r->all_secrets). */
 bool snap_keeps_secret(const struct rd *r, const char *which);

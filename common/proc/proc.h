@@ -55,6 +55,9 @@ struct proc {
  * not on the skeleton. */
 struct cw_config *proc_read_snapshot(const char *path, const char *name, unsigned slot, unsigned slots);
 
+/* Allocations at least this large are mmap'd in every child but the workers (proc_init, issue 18). */
+#define PROC_MMAP_THRESHOLD (256 * 1024)
+
 /* Sets everything up (see above); never returns on failure. */
 void proc_init(struct proc *p, const struct proc_opts *opts);
 /* Frees the bus, the configuration and the signalfd. */
@@ -63,6 +66,10 @@ void proc_close(struct proc *p);
  * port listening (common/proc/ready.h). Nothing when no supervisor listens; a failure is a warning. It waits
  * while the supervisor's queue is full (many children start at once), 1 s a try, 5 tries at most. */
 void proc_ready(const struct proc *p);
+
+/* Gives the heap's free pages back to the system (malloc_trim): after start-up (proc_ready does it) and after a
+ * large transient structure was freed (a reload). A few ms at 500,000 endpoints. */
+void proc_give_back(void);
 
 /* ---- signals as events */
 enum { PROC_SIG_TERM = 1u << 0, PROC_SIG_HUP = 1u << 1, PROC_SIG_INT = 1u << 2 };

@@ -24,10 +24,12 @@ void snap_put_bytes(struct cw_buf *b, const char *s, size_t n); /* a string of n
 void snap_put_strv(struct cw_buf *b, char *const *v, size_t n);
 
 /* The reader and the arena the strings are copied into. */
+struct snap_map;
 struct rd {
     struct le_reader in;
     struct cw_arena *arena;
     bool all_secrets; /* keep every secret whatever CLOCKWERK_SECRETS says (config_for_location's copy) */
+    struct snap_map *map; /* the mapped file being read (its pages dropped behind the endpoints); NULL: in memory */
 };
 
 bool snap_is_bad(const struct rd *r);

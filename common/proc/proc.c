@@ -152,8 +152,7 @@ void proc_close(struct proc *p)
 
 struct cw_config *proc_reload(struct proc *p, char *err, size_t errlen)
 {
-    struct cw_config *next = p->no_endpoints ? config_snapshot_read_settings(p->snapshot_path, err, errlen)
-                                             : config_snapshot_read(p->snapshot_path, p->slot, p->slots, err, errlen);
+    struct cw_config *next = config_snapshot_read(p->snapshot_path, p->slot, p->slots, err, errlen);
     if (!next) return NULL;
     struct cw_config *old = p->cfg;
     p->cfg = next;

@@ -34,7 +34,7 @@ struct proc_opts {
     bool sharded;     /* a worker: CLOCKWERK_SLOT/CLOCKWERK_SLOTS, and only its shard of the endpoints */
     bool open_bus;    /* create the bus (bus_new_for: CURVE keys from the configuration) */
     bool no_endpoints; /* the settings alone (config_snapshot_read_settings): a process that reads no endpoint
-                        * (the relay) costs nothing per endpoint */
+                        * (the relay) costs nothing per endpoint. Such a process never calls proc_reload. */
 };
 
 struct proc {

@@ -201,7 +201,6 @@ void endpoints_build(struct endpoints *t, const struct cw_config *cfg)
     for (size_t k = 0; k < n; k++) {
         struct endpoint *e = &all[k];
         e->ep = &cfg->endpoints[k];
-        params_of(cfg, e->ep, &e->p);
         make_votes(e);
         /* the same index first: a reload that edits a few endpoints finds the others there, without a lookup */
         struct endpoint *old = k < t->n && strcmp(t->all[k].ep->url, e->ep->url) == 0 ? &t->all[k]
@@ -283,7 +282,9 @@ static void raise_alert(struct endpoints *t, struct endpoint *e, const struct as
                                                                                                   : CW_SEV_CRITICAL);
     al->last_status = e->ep->type == CW_CHECK_HTTP ? e->last.status : 0; /* an HTTP status means nothing else */
     al->last_latency_us = e->last.latency_us;
-    al->threshold_us = e->p.latency_threshold_us;
+    struct astate_params p;
+    params_of(t->cfg, e->ep, &p);
+    al->threshold_us = p.latency_threshold_us;
     alert_update_message(al);
     dispatch_raise(t->d, t->cfg, al, e->ep->interval, now_mono);
 }
@@ -426,22 +427,23 @@ static void verdict_of(const struct endpoints *t, const struct endpoint *e, stru
 }
 
 /* One result of location loc on a multi-location endpoint: its vote, then the verdict drives the state. */
-static enum intake_verdict apply_vote(struct endpoints *t, struct endpoint *e, struct endpoint_vote *v,
-                                      const struct cw_result *r, struct astate_event *ev, unsigned *n)
+static enum intake_verdict apply_vote(struct endpoints *t, struct endpoint *e, const struct astate_params *p,
+                                      struct endpoint_vote *v, const struct cw_result *r, struct astate_event *ev,
+                                      unsigned *n)
 {
     if (r->boot_id != v->boot_id && r->checked_at_us < v->checked_us) return INTAKE_LATE;
     v->boot_id = r->boot_id;
     v->checked_us = r->checked_at_us;
     if (vote_stale(t, v)) memset(&v->v, 0, sizeof v->v);
-    struct quorum_params qp = { .alert_threshold = e->p.alert_threshold,
-                                .recovery_threshold = e->p.recovery_threshold,
-                                .latency_threshold_us = e->p.latency_threshold_us,
+    struct quorum_params qp = { .alert_threshold = p->alert_threshold,
+                                .recovery_threshold = p->recovery_threshold,
+                                .latency_threshold_us = p->latency_threshold_us,
                                 .endpoint_down = e->st.avail == ASTATE_DOWN };
     quorum_voter_feed(&v->v, &qp, r->ok, r->latency_us, r->checked_at_us);
     struct astate_verdict verdict;
     verdict_of(t, e, &verdict);
     e->verdict = verdict.avail;
-    *n = astate_feed_verdict(&e->st, &e->p, &verdict, r->ok, r->checked_at_us, ev);
+    *n = astate_feed_verdict(&e->st, p, &verdict, r->ok, r->checked_at_us, ev);
     return INTAKE_APPLIED;
 }
 
@@ -465,8 +467,10 @@ enum intake_verdict endpoints_apply(void *ctx, const struct cw_result *r, int64_
     }
     struct astate_event ev[ASTATE_MAX_EVENTS];
     unsigned n = 0;
+    struct astate_params p; /* from the configuration at each result: not kept per endpoint (issue 18) */
+    params_of(t->cfg, e->ep, &p);
     if (vote) {
-        if (apply_vote(t, e, vote, r, ev, &n) == INTAKE_LATE) return INTAKE_LATE;
+        if (apply_vote(t, e, &p, vote, r, ev, &n) == INTAKE_LATE) return INTAKE_LATE;
     } else if (r->boot_id != e->last.boot_id && r->checked_at_us < e->last.checked_us) {
         return INTAKE_LATE;
     }
@@ -482,9 +486,9 @@ enum intake_verdict endpoints_apply(void *ctx, const struct cw_result *r, int64_
     int outcome = r->ok; /* flapping judges the endpoint's state after the verdict, not one location; nothing while
                           * the verdict is unknown (it would count as up) */
     if (vote) outcome = e->verdict == QUORUM_UNKNOWN || e->st.avail == ASTATE_UNKNOWN ? -1 : e->st.avail == ASTATE_UP;
-    else n = astate_feed(&e->st, &e->p, r->ok, r->latency_us, r->checked_at_us, ev);
+    else n = astate_feed(&e->st, &p, r->ok, r->latency_us, r->checked_at_us, ev);
     judge_flapping(t, e, outcome, r->checked_at_us, ev, n, now_mono);
-    if (astate_feed_tls(&e->st, &e->p, r->tls_expires_at_us, r->checked_at_us, ev))
+    if (astate_feed_tls(&e->st, &p, r->tls_expires_at_us, r->checked_at_us, ev))
         endpoints_raise(t, e, &ev[0], NULL, now_mono);
     endpoints_tick_note(t, e);
     return INTAKE_APPLIED;

@@ -56,28 +56,29 @@ struct endpoint_vote {
     int64_t checked_us; /* its checked_at */
 };
 
+/* One per configured endpoint: 500,000 of them at the scale of issue 18, so no field that the configuration already
+ * says (its astate_params are worked out at each result) and no hole. */
 struct endpoint {
     const struct cw_endpoint *ep; /* in the configuration the table was built from */
     struct endpoint_vote *votes;  /* one per ep->locations when there are several; NULL: fed directly */
-    size_t n_votes;
+    uint32_t n_votes;
     unsigned required; /* config_quorum_required(ep) */
-    uint8_t verdict;   /* enum quorum_vote after the last result (multi-location; for `clockwerk status`) */
     struct astate st;
-    struct astate_params p;
     struct { /* what the last result applied said */
-        uint16_t status;
         int64_t latency_us;
         int64_t checked_us; /* its checked_at, and its worker boot (in memory only) */
         uint64_t boot_id;
         char *error; /* the failure's error text while failing; NULL otherwise */
+        uint16_t status;
     } last;
     struct incident inc;   /* its incident (alerter/incident.h) */
     struct flap_hist flap; /* its recent outcomes and whether it flaps (alerter/flap.h) */
-    uint8_t held_by;       /* enum cw_mute that held its last DOWN back (in memory; 0: none yet) */
     struct {               /* its last DOWN that ended (the state machine's UP), in memory: a flap-end UP says it */
         int64_t duration_us;
         uint32_t failed;
     } last_down;
+    uint8_t verdict; /* enum quorum_vote after the last result (multi-location; for `clockwerk status`) */
+    uint8_t held_by; /* enum cw_mute that held its last DOWN back (in memory; 0: none yet) */
     UT_hash_handle hh; /* by ep->url */
 };
 

@@ -21,20 +21,21 @@
 #define INCIDENT_WHO_MAX 128         /* bytes kept of who acknowledged */
 #define INCIDENT_NOTIFIED_UNSET 0xFF /* loading a state file of before incidents: `notified` not known */
 
+/* One in every endpoint of the alerter's table (500,000 at issue 18's scale): ordered without holes. */
 struct incident {
     uint64_t id;            /* the incident's id (its DOWN alert's); 0: none yet */
-    bool open;              /* the endpoint is still DOWN in it (the UP closes it; the id stays for the UP) */
     int64_t since_us;       /* the DOWN's since: part of the ids of its reminders and escalations */
     int64_t opened_wall_us; /* wall clock when its DOWN alert went out (escalation counts from it); 0: not yet */
-    uint32_t steps;         /* escalation steps raised */
-    uint32_t resends;       /* alerts sent when a mute ended: their seq, so each gets a new id */
-    uint8_t notified;       /* enum astate_avail: what the channels last heard of the endpoint */
-    uint32_t failed;        /* failed checks since its DOWN began (the UP that closes it says them) */
-    bool acked;
     char *acked_by;      /* who acknowledged it; NULL when not acked */
     int64_t acked_at_us; /* wall clock */
     char **children;     /* URLs of the endpoints folded into it (their depends_on leads here) */
     size_t n_children;
+    uint32_t steps;         /* escalation steps raised */
+    uint32_t resends;       /* alerts sent when a mute ended: their seq, so each gets a new id */
+    uint32_t failed;        /* failed checks since its DOWN began (the UP that closes it says them) */
+    uint8_t notified;       /* enum astate_avail: what the channels last heard of the endpoint */
+    bool open;              /* the endpoint is still DOWN in it (the UP closes it; the id stays for the UP) */
+    bool acked;
 };
 
 struct endpoints;

@@ -37,7 +37,7 @@ static bool admit(void *arg, const char *peer_key, const void *topic, size_t top
 int main(void)
 {
     struct proc p;
-    proc_init(&p, &(struct proc_opts){ .name = "relay", .open_bus = true });
+    proc_init(&p, &(struct proc_opts){ .name = "relay", .open_bus = true, .no_endpoints = true });
     struct relay r = { .sigfd = p.sigfd, .p = &p };
     if (relay_filter_init(&r.filter, p.cfg) != 0) {
         log_error("out of memory");

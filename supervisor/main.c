@@ -37,6 +37,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -329,6 +330,9 @@ int main(int argc, char **argv)
     if (rc >= 0) return rc;
 
     log_init("supervisor", LOG_LVL_INFO);
+    /* as in every child but the workers (common/proc/proc.h): a large block freed goes back to the system — a
+     * reload's second configuration, the snapshot's encoding (issue 18) */
+    if (mallopt(M_MMAP_THRESHOLD, PROC_MMAP_THRESHOLD) != 1) log_warn("mallopt failed: ignored");
     struct supervisor s;
     memset(&s, 0, sizeof s);
     s.pf.fd = -1;

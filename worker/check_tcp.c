@@ -82,7 +82,7 @@ static void send_more(struct check *c, struct tcp_state *s)
             return;
         }
         char why[128];
-        check_fail(c, "sending failed after %zu of %zu bytes: %s", s->sent, ep->send_len,
+        check_fail(c, "sending failed after %zu of %zu bytes: %s", s->sent, (size_t)ep->send_len,
                    conn_errno_text(errno, why, sizeof why));
         return;
     }
@@ -171,7 +171,7 @@ static void tcp_on_timeout(struct check *c)
         return;
     }
     if (s->phase == TCP_SEND) {
-        check_fail(c, "timed out after %s sending (%zu of %zu bytes sent)", t, s->sent, c->ep->send_len);
+        check_fail(c, "timed out after %s sending (%zu of %zu bytes sent)", t, s->sent, (size_t)c->ep->send_len);
         return;
     }
     conn_doing(c, &s->conn, doing, sizeof doing);

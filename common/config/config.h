@@ -173,98 +173,102 @@ struct cw_maintenance {
  /* database.retention.*_days: 100 years */
 
 
+/* One endpoint. Issue 18: an array of these is in every process that reads the endpoints (500,000 of them at the
+ * scale the project aims for), so the layout keeps it small: in each group the pointers and doubles first, then
+ * the 4-byte members (counts are uint32_t: no list, body or send text comes near 4 G), then the bools; no hole.
+ * The groups (and the fields' meanings) are as before; only the order within a group changed. */
 struct cw_endpoint {
     char *url;  /* http:// or https:// */
     char *name; /* NULL when not set */
-    enum cw_method method;
     char *body;               /* POST body; NULL when not set */
     double timeout;           /* seconds; default 10, never more than interval */
     double interval;          /* seconds; per endpoint or monitor.check_interval */
     double latency_threshold; /* seconds; per endpoint or monitor.latency_threshold */
-    int alert_threshold;      /* consecutive failures before DOWN; default 3 */
-    int recovery_threshold;   /* consecutive successes before UP; per endpoint or alerts.recovery_threshold */
     int *expect_status;       /* accepted status codes; n_expect_status == 0 means 200..399 */
-    size_t n_expect_status;
-    bool verify_tls;       /* default true */
-    bool follow_redirects; /* default false */
     char *keyword;         /* NULL when not set; the body must contain it */
     char **headers;        /* "Name: value" lines */
-    size_t n_headers;
     char *ca_file; /* NULL: the system's CAs */
     char *group;   /* NULL when not set: the web shows the endpoint under "Other" */
+    enum cw_method method;
+    int alert_threshold;      /* consecutive failures before DOWN; default 3 */
+    int recovery_threshold;   /* consecutive successes before UP; per endpoint or alerts.recovery_threshold */
+    uint32_t n_expect_status;
+    uint32_t n_headers;
+    enum cw_check_type type; /* default CW_CHECK_HTTP (the group below) */
+    bool verify_tls;       /* default true */
+    bool follow_redirects; /* default false */
+    bool fail_if_not_tls;  /* HTTP assertions (below): the final URL (after redirects) must be https */
+    bool compressed;       /* HTTP assertions: ask for gzip, deflate, br, zstd; bodies are decoded before matching */
+    bool cookies;          /* HTTP assertions: keep cookies across the redirects of one check */
+    uint16_t record_type;  /* dns (the group below): the RR type number (1 A, 28 AAAA, 5 CNAME, 15 MX, 16 TXT, 2 NS,
+                            * 6 SOA, 33 SRV, 257 CAA); default 1 */
 
     /* ---- the check types beyond HTTP (docs/config.md "Check types"). For them `url` is a key the
      * configuration synthesizes (tcp://host:port, tls://host:port, dns://server/name?type=MX, icmp://host,
      * push://name): the identity under which the schedule, the bus, the database and the alerts know the
      * endpoint. `name` is required. */
-    enum cw_check_type type; /* default CW_CHECK_HTTP */
     char *host;              /* tcp, tls, icmp: a host name or address; dns: the name looked up */
-    int port;                /* tcp, tls */
     char *send;              /* tcp: bytes written after the connect (escapes decoded); NULL: none */
-    size_t send_len;
     char *expect;              /* tcp: text that must appear in the reply; NULL: none */
     char *server_name;         /* tls: SNI and the name the certificate must match; NULL: host */
-    enum cw_starttls starttls; /* tls */
-    int min_cert_days;         /* tls and https: a failed check when the certificate expires in fewer days */
-    uint16_t record_type;      /* dns: the RR type number (1 A, 28 AAAA, 5 CNAME, 15 MX, 16 TXT, 2 NS,
-                                    * 6 SOA, 33 SRV, 257 CAA); default 1 */
     char *dns_server;          /* dns: "IP", "IP:PORT" or "[IPv6]:PORT"; NULL: the system's resolvers */
-    int expect_rcode;          /* dns: default 0 (NOERROR); 3 NXDOMAIN, ... */
     char **expect_answers;     /* dns: each must be one of the answers (presentation form) */
-    size_t n_expect_answers;
-    int icmp_count;         /* icmp: echo requests per check; default 3 */
-    double packet_interval; /* icmp: seconds between them; default 0.2 */
-    double max_loss;        /* icmp: percent; loss above it is a failure; default 99 */
     char *push_token;       /* push: a secret. Only in the configuration of the supervisor and the web
                                     * (snapshots for workers carry NULL) */
+    double packet_interval; /* icmp: seconds between them; default 0.2 */
+    double max_loss;        /* icmp: percent; loss above it is a failure; default 99 */
     double grace;           /* push: seconds after the interval before a missing call fails; default
                                     * 10% of the interval */
+    int port;                /* tcp, tls */
+    uint32_t send_len;
+    enum cw_starttls starttls; /* tls */
+    int min_cert_days;         /* tls and https: a failed check when the certificate expires in fewer days */
+    int expect_rcode;          /* dns: default 0 (NOERROR); 3 NXDOMAIN, ... */
+    uint32_t n_expect_answers;
+    int icmp_count;         /* icmp: echo requests per check; default 3 */
 
-    /* ---- HTTP assertions (docs/config.md "HTTP assertions"); all off when not set */
-    struct cw_status_range *status_ranges; /* more accepted statuses besides expect_status */
-    size_t n_status_ranges;
-    size_t body_len; /* bytes of body (a body_file may hold any byte); 0 with body == NULL */
-    char **keywords; /* every one must appear in the body, as keyword must */
-    size_t n_keywords;
-    char **keywords_absent; /* none may appear */
-    size_t n_keywords_absent;
-    char **body_regex; /* PCRE2 patterns that must match the body */
-    size_t n_body_regex;
-    char **body_regex_absent; /* patterns that must not match */
-    size_t n_body_regex_absent;
-    struct cw_condition *json_conditions; /* on the body parsed as JSON */
-    size_t n_json_conditions;
-    struct cw_condition *header_conditions; /* on the response headers (of the last response) */
-    size_t n_header_conditions;
-    double max_response_time;          /* seconds; a slower check fails; 0: off */
+    /* ---- HTTP assertions (docs/config.md "HTTP assertions"); all off when not set (the bools are above) */
     enum cw_http_version http_version; /* the response must be this version */
-    bool fail_if_not_tls;              /* the final URL (after redirects) must be https */
-    bool compressed;                   /* ask for gzip, deflate, br, zstd; bodies are decoded before matching */
-    size_t body_limit;                 /* bytes of (decoded) body read; default 1 MiB, at most 64 MiB */
+    struct cw_status_range *status_ranges; /* more accepted statuses besides expect_status */
+    char **keywords; /* every one must appear in the body, as keyword must */
+    char **keywords_absent; /* none may appear */
+    char **body_regex; /* PCRE2 patterns that must match the body */
+    char **body_regex_absent; /* patterns that must not match */
+    struct cw_condition *json_conditions; /* on the body parsed as JSON */
+    struct cw_condition *header_conditions; /* on the response headers (of the last response) */
+    double max_response_time;          /* seconds; a slower check fails; 0: off */
     char *client_cert;                 /* mTLS: absolute path of a PEM certificate; NULL: none */
     char *client_key;                  /* its key (absolute path); NULL: in client_cert */
     char *client_key_password;         /* a secret (from client_key_password_file); NULL: none */
     char *proxy;                       /* a proxy URL; NULL: none (the environment's is never used) */
     char *address;                     /* pinned address for the URL's host name; NULL: resolve it */
-    bool cookies;                      /* keep cookies across the redirects of one check */
+    uint32_t n_status_ranges;
+    uint32_t body_len; /* bytes of body (a body_file may hold any byte); 0 with body == NULL */
+    uint32_t n_keywords;
+    uint32_t n_keywords_absent;
+    uint32_t n_body_regex;
+    uint32_t n_body_regex_absent;
+    uint32_t n_json_conditions;
+    uint32_t n_header_conditions;
+    uint32_t body_limit;               /* bytes of (decoded) body read; default 1 MiB, at most 64 MiB */
 
     /* ---- alerting (issue 15). Resolved at load: an endpoint that does not set a key takes its group's
      * (cfg->group_settings), then the `alerts` default. */
-    size_t *notify;      /* indices into cfg->channels that get its alerts */
-    size_t n_notify;
     int severity;        /* enum cw_severity; default CW_SEV_CRITICAL */
+    size_t *notify;      /* indices into cfg->channels that get its alerts */
     char *depends_on;    /* the parent endpoint's name; NULL: none */
     long depends_on_idx; /* its index in cfg->endpoints; -1: none (no cycles: refused at load) */
     struct cw_escalation *escalate; /* its escalation steps (its own, its group's, or alerts.escalate) */
-    size_t n_escalate;
-    int flap_window;     /* checks looked at for flapping; 0: no flap detection; default alerts.flap_window */
     double flap_high;    /* percent of state changes that starts flapping; default alerts.flap_high */
     double flap_low;     /* percent below which it is stable again; default alerts.flap_low */
+    uint32_t n_notify;
+    uint32_t n_escalate;
+    int flap_window;     /* checks looked at for flapping; 0: no flap detection; default alerts.flap_window */
 
     /* ---- locations (issue 16, docs/config.md "Locations"). Resolved at load: own -> its group's -> default. */
+    uint32_t n_locations;
     char **locations;   /* where it is checked: names of cfg->location (the central's own workers) and of
                          * cfg->locations; its own, its group's, else every location. Never empty after load. */
-    size_t n_locations;
     int quorum;         /* >= 1: that many of its locations must see it DOWN; CW_QUORUM_MAJORITY, CW_QUORUM_ALL;
                          * own -> group's -> alerts.quorum (default CW_QUORUM_MAJORITY). An integer above
                          * n_locations is refused at load. */
@@ -514,5 +518,8 @@ bool config_endpoint_same(const struct cw_endpoint *x, const struct cw_endpoint 
  * A shard's reader gets no maintenance windows and no depends_on_idx (-1): its indices would point elsewhere. Returns NULL with a one-line reason in err when the file is
  * missing, truncated or of another version. */
 struct cw_config *config_snapshot_read(const char *path, unsigned slot, unsigned slots, char *err, size_t errlen);
+/* Reads a snapshot's settings without its endpoints (n_endpoints 0, no maintenance window, no secret): for a process
+ * that needs none of them (the relay), so that it costs nothing per endpoint. Errors as config_snapshot_read's. */
+struct cw_config *config_snapshot_read_settings(const char *path, char *err, size_t errlen);
 
 #endif

@@ -15,9 +15,16 @@ struct arena_block {
     _Alignas(16) unsigned char data[];
 };
 
+/* A malloc'd buffer the arena took over (cw_arena_adopt); the node itself is in the arena. */
+struct arena_adopted {
+    struct arena_adopted *next;
+    void *p;
+};
+
 struct cw_arena {
-    struct arena_block *head; /* the block being filled */
-    struct arena_block *big;  /* blocks made for one large request */
+    struct arena_block *head;      /* the block being filled */
+    struct arena_block *big;       /* blocks made for one large request */
+    struct arena_adopted *adopted; /* buffers freed with the arena */
 };
 
 struct cw_arena *cw_arena_new(void) { return cw_xcalloc(1, sizeof(struct cw_arena)); }
@@ -34,6 +41,7 @@ static void free_chain(struct arena_block *b)
 void cw_arena_free(struct cw_arena *a)
 {
     if (!a) return;
+    for (struct arena_adopted *d = a->adopted; d; d = d->next) free(d->p);
     free_chain(a->head);
     free_chain(a->big);
     free(a);
@@ -73,3 +81,12 @@ char *cw_arena_strndup(struct cw_arena *a, const char *s, size_t n)
 }
 
 char *cw_arena_strdup(struct cw_arena *a, const char *s) { return s ? cw_arena_strndup(a, s, strlen(s)) : NULL; }
+
+void cw_arena_adopt(struct cw_arena *a, void *p)
+{
+    if (!p) return;
+    struct arena_adopted *d = cw_arena_alloc(a, sizeof *d);
+    d->p = p;
+    d->next = a->adopted;
+    a->adopted = d;
+}

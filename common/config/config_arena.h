@@ -15,5 +15,8 @@ void cw_arena_free(struct cw_arena *a);
 void *cw_arena_alloc(struct cw_arena *a, size_t n);       /* 8-byte aligned, zeroed; never NULL */
 char *cw_arena_strdup(struct cw_arena *a, const char *s); /* NULL stays NULL */
 char *cw_arena_strndup(struct cw_arena *a, const char *s, size_t n);
+/* Takes over p (from malloc/realloc; NULL: nothing): freed with the arena. Lets a large array grown with realloc
+ * belong to the arena without a copy (a snapshot's endpoints: one copy of them at a time, not two). */
+void cw_arena_adopt(struct cw_arena *a, void *p);
 
 #endif

@@ -141,7 +141,7 @@ static void body_file_value(struct cfg_parser *p, struct cfg_where w, const conf
 }
 
 /* A list of PCRE2 patterns, each compiled once to report a bad one with its offset. */
-static void regex_list(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, char ***out, size_t *n)
+static void regex_list(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, char ***out, uint32_t *n)
 {
     char name[256];
     char **v;
@@ -169,11 +169,18 @@ static void regex_list(struct cfg_parser *p, struct cfg_where w, const config_se
     }
     if (!ok) return;
     *out = v;
-    *n = nv;
+    *n = (uint32_t)nv; /* a libconfig list's length is an int */
+}
+
+/* cfgp_string_list into an endpoint's list (its count is a uint32_t: struct cw_endpoint is kept small). */
+static void string_list32(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, char ***out, uint32_t *n)
+{
+    size_t nv;
+    if (cfgp_string_list(p, w, s, out, &nv)) *n = (uint32_t)nv;
 }
 
 static void condition_list(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, bool json,
-                           struct cw_condition **out, size_t *n)
+                           struct cw_condition **out, uint32_t *n)
 {
     char name[256];
     char **v;
@@ -204,7 +211,7 @@ static void condition_list(struct cfg_parser *p, struct cfg_where w, const confi
     }
     if (!ok) return;
     *out = c;
-    *n = nv;
+    *n = (uint32_t)nv;
 }
 
 /* client_cert, client_key: absolute paths of files this user can open now. */
@@ -324,10 +331,10 @@ bool cfgp_http_key(struct cfg_parser *p, struct ep_parse *e, const config_settin
         if ((v = cfgp_string(p, w, s, true))) ep->keyword = cw_arena_strdup(p->arena, v);
         break;
     case EPK_KEYWORDS:
-        cfgp_string_list(p, w, s, &ep->keywords, &ep->n_keywords);
+        string_list32(p, w, s, &ep->keywords, &ep->n_keywords);
         break;
     case EPK_KEYWORDS_ABSENT:
-        cfgp_string_list(p, w, s, &ep->keywords_absent, &ep->n_keywords_absent);
+        string_list32(p, w, s, &ep->keywords_absent, &ep->n_keywords_absent);
         break;
     case EPK_BODY_REGEX:
         regex_list(p, w, s, &ep->body_regex, &ep->n_body_regex);

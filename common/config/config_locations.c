@@ -266,7 +266,10 @@ void cfgp_endpoint_locations(struct cfg_parser *p, const config_setting_t *g, lo
     const config_setting_t *own_quorum = config_setting_get_member(g, "quorum");
     const char *from = "its own";
     if (ep->type == CW_CHECK_PUSH) push_locations(p, g, idx, own, ep);
-    else if (own) cfgp_location_list(p, w, own, &ep->locations, &ep->n_locations);
+    else if (own) {
+        size_t n = 0;
+        if (cfgp_location_list(p, w, own, &ep->locations, &n)) ep->n_locations = (uint32_t)n;
+    }
     if (!ep->locations && !own && gs && gs->locations) {
         ep->locations = gs->locations;
         ep->n_locations = gs->n_locations;
@@ -285,5 +288,5 @@ void cfgp_endpoint_locations(struct cfg_parser *p, const config_setting_t *g, lo
                      : own      ? own
                                 : g,
                      "monitor.endpoints[%ld]: quorum %d (%s) is more than its %zu location%s", idx, ep->quorum, from,
-                     ep->n_locations, ep->n_locations == 1 ? "" : "s");
+                     (size_t)ep->n_locations, ep->n_locations == 1 ? "" : "s");
 }

@@ -304,11 +304,15 @@ static void endpoint_alerting(struct cfg_parser *p, const config_setting_t *g, l
     int n = config_setting_length(g);
     for (int k = 0; k < n; k++) {
         s = config_setting_get_elem(g, (unsigned)k);
-        if (strcmp(s->name, "notify") == 0) notify_set = cfgp_channel_list(p, w, s, &ep->notify, &ep->n_notify);
-        else if (strcmp(s->name, "severity") == 0) cfgp_severity(p, w, s, &ep->severity);
-        else if (strcmp(s->name, "escalate") == 0)
-            escalate_set = cfgp_escalation(p, w, s, &ep->escalate, &ep->n_escalate);
-        else if (strcmp(s->name, "depends_on") == 0) {
+        size_t count = 0; /* the endpoint's counts are uint32_t (struct cw_endpoint is kept small) */
+        if (strcmp(s->name, "notify") == 0) {
+            notify_set = cfgp_channel_list(p, w, s, &ep->notify, &count);
+            ep->n_notify = (uint32_t)count;
+        } else if (strcmp(s->name, "severity") == 0) cfgp_severity(p, w, s, &ep->severity);
+        else if (strcmp(s->name, "escalate") == 0) {
+            escalate_set = cfgp_escalation(p, w, s, &ep->escalate, &count);
+            ep->n_escalate = (uint32_t)count;
+        } else if (strcmp(s->name, "depends_on") == 0) {
             const char *v = cfgp_string(p, w, s, true);
             if (v) ep->depends_on = cw_arena_strdup(p->arena, v);
         } else if (strncmp(s->name, "flap_", 5) == 0) {

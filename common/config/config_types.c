@@ -368,6 +368,7 @@ void cfgp_type_key(struct cfg_parser *p, struct ep_parse *e, const config_settin
     struct cfg_where w = e->w;
     const char *v;
     int i;
+    size_t n = 0;
     switch (key) {
     case EPK_HOST:
         ep->host = host_value(p, w, s);
@@ -403,7 +404,7 @@ void cfgp_type_key(struct cfg_parser *p, struct ep_parse *e, const config_settin
             ep->expect_rcode = i;
         break;
     case EPK_EXPECT_ANSWERS:
-        cfgp_string_list(p, w, s, &ep->expect_answers, &ep->n_expect_answers);
+        if (cfgp_string_list(p, w, s, &ep->expect_answers, &n)) ep->n_expect_answers = (uint32_t)n;
         break;
     case EPK_COUNT:
         cfgp_int(p, w, s, 1, MAX_ICMP_COUNT, &ep->icmp_count);

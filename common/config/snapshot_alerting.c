@@ -229,11 +229,14 @@ static bool flap_plausible(int window, double high, double low)
 
 void snap_get_endpoint_alerting(struct rd *r, struct cw_endpoint *ep)
 {
-    get_indices(r, &ep->notify, &ep->n_notify);
+    size_t n_notify = 0, n_escalate = 0;
+    get_indices(r, &ep->notify, &n_notify);
+    ep->n_notify = (uint32_t)n_notify;
     ep->severity = snap_get_i32(r);
     ep->depends_on = snap_get_str(r);
     ep->depends_on_idx = snap_get_i32(r);
-    get_escalation(r, &ep->escalate, &ep->n_escalate);
+    get_escalation(r, &ep->escalate, &n_escalate);
+    ep->n_escalate = (uint32_t)n_escalate;
     ep->flap_window = snap_get_i32(r);
     ep->flap_high = snap_get_f64(r);
     ep->flap_low = snap_get_f64(r);

@@ -78,6 +78,14 @@ char *snap_get_bytes(struct rd *r, size_t *len)
     return s ? cw_arena_strndup(r->arena, s, n) : NULL;
 }
 
+char *snap_get_bytes32(struct rd *r, uint32_t *len)
+{
+    size_t n = 0;
+    char *s = snap_get_bytes(r, &n);
+    *len = (uint32_t)n; /* a string's length is a u32 on the wire */
+    return s;
+}
+
 char *snap_get_str(struct rd *r)
 {
     size_t n = 0;
@@ -111,6 +119,13 @@ void snap_get_strv(struct rd *r, char ***out, size_t *n)
     *out = cw_arena_alloc(r->arena, *n * sizeof(char *));
     for (size_t i = 0; i < *n; i++)
         if (!((*out)[i] = snap_get_str(r))) snap_set_bad(r);
+}
+
+void snap_get_strv32(struct rd *r, char ***out, uint32_t *n)
+{
+    size_t k = 0;
+    snap_get_strv(r, out, &k);
+    *n = (uint32_t)k; /* a count is a u32 on the wire */
 }
 
 /* Which secrets a whole-snapshot reader keeps: CLOCKWERK_SECRETS ("db", "smtp", "web", "none", or a comma

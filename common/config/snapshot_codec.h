@@ -24,10 +24,12 @@ void snap_put_bytes(struct cw_buf *b, const char *s, size_t n); /* a string of n
 void snap_put_strv(struct cw_buf *b, char *const *v, size_t n);
 
 /* The reader and the arena the strings are copied into. */
+struct snap_map;
 struct rd {
     struct le_reader in;
     struct cw_arena *arena;
     bool all_secrets; /* keep every secret whatever CLOCKWERK_SECRETS says (config_for_location's copy) */
+    struct snap_map *map; /* the mapped file being read (its pages dropped behind the endpoints); NULL: in memory */
 };
 
 bool snap_is_bad(const struct rd *r);
@@ -40,11 +42,13 @@ const char *snap_peek_str(struct rd *r, size_t *len);
 char *snap_get_str(struct rd *r);
 /* A string with its length (it may hold NULs); *len 0 for NULL. */
 char *snap_get_bytes(struct rd *r, size_t *len);
+char *snap_get_bytes32(struct rd *r, uint32_t *len); /* into a struct cw_endpoint's uint32_t length */
 char *snap_skip_str(struct rd *r); /* always NULL */
 /* A count of items each at least `min` bytes long: bounded by what is left. */
 size_t snap_get_count(struct rd *r, size_t min);
 /* A list of strings (none may be NULL) into *out / *n. */
 void snap_get_strv(struct rd *r, char ***out, size_t *n);
+void snap_get_strv32(struct rd *r, char ***out, uint32_t *n); /* into a struct cw_endpoint's uint32_t count */
 
 /* Which secrets a whole-snapshot reader keeps (CLOCKWERK_SECRETS, see snapshot.c; every one with r->all_secrets). */
 bool snap_keeps_secret(const struct rd *r, const char *which);

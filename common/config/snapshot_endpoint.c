@@ -109,9 +109,9 @@ static unsigned get_enum(struct rd *r, unsigned max)
     return v;
 }
 
-static void get_conditions(struct rd *r, struct cw_condition **out, size_t *n)
+static void get_conditions(struct rd *r, struct cw_condition **out, uint32_t *n)
 {
-    *n = snap_get_count(r, 14);
+    *n = (uint32_t)snap_get_count(r, 14);
     if (!*n) return;
     struct cw_condition *c = cw_arena_alloc(r->arena, *n * sizeof *c);
     for (size_t i = 0; i < *n && !snap_is_bad(r); i++) {
@@ -131,7 +131,7 @@ static void get_check_fields(struct rd *r, struct cw_endpoint *ep, bool keep_tok
     ep->type = (enum cw_check_type)get_enum(r, CW_CHECK_TYPE_MAX);
     ep->host = snap_get_str(r);
     ep->port = snap_get_i32(r);
-    ep->send = snap_get_bytes(r, &ep->send_len);
+    ep->send = snap_get_bytes32(r, &ep->send_len);
     ep->expect = snap_get_str(r);
     ep->server_name = snap_get_str(r);
     ep->starttls = (enum cw_starttls)get_enum(r, CW_STARTTLS_POSTGRES);
@@ -141,7 +141,7 @@ static void get_check_fields(struct rd *r, struct cw_endpoint *ep, bool keep_tok
     ep->record_type = (uint16_t)rt;
     ep->dns_server = snap_get_str(r);
     ep->expect_rcode = snap_get_i32(r);
-    snap_get_strv(r, &ep->expect_answers, &ep->n_expect_answers);
+    snap_get_strv32(r, &ep->expect_answers, &ep->n_expect_answers);
     ep->icmp_count = snap_get_i32(r);
     ep->packet_interval = snap_get_f64(r);
     ep->max_loss = snap_get_f64(r);
@@ -159,10 +159,10 @@ static void get_assertions(struct rd *r, struct cw_endpoint *ep, bool keep_key_p
             ep->status_ranges[i].hi = snap_get_i32(r);
         }
     }
-    snap_get_strv(r, &ep->keywords, &ep->n_keywords);
-    snap_get_strv(r, &ep->keywords_absent, &ep->n_keywords_absent);
-    snap_get_strv(r, &ep->body_regex, &ep->n_body_regex);
-    snap_get_strv(r, &ep->body_regex_absent, &ep->n_body_regex_absent);
+    snap_get_strv32(r, &ep->keywords, &ep->n_keywords);
+    snap_get_strv32(r, &ep->keywords_absent, &ep->n_keywords_absent);
+    snap_get_strv32(r, &ep->body_regex, &ep->n_body_regex);
+    snap_get_strv32(r, &ep->body_regex_absent, &ep->n_body_regex_absent);
     get_conditions(r, &ep->json_conditions, &ep->n_json_conditions);
     get_conditions(r, &ep->header_conditions, &ep->n_header_conditions);
     ep->max_response_time = snap_get_f64(r);
@@ -205,7 +205,7 @@ void snap_get_endpoint(struct rd *r, struct cw_endpoint *ep, const char *url, si
     ep->url = cw_arena_strndup(r->arena, url, url_len);
     ep->name = snap_get_str(r);
     ep->method = (enum cw_method)get_enum(r, CW_METHOD_OPTIONS);
-    ep->body = snap_get_bytes(r, &ep->body_len);
+    ep->body = snap_get_bytes32(r, &ep->body_len);
     ep->timeout = snap_get_f64(r);
     ep->interval = snap_get_f64(r);
     ep->latency_threshold = snap_get_f64(r);
@@ -219,7 +219,7 @@ void snap_get_endpoint(struct rd *r, struct cw_endpoint *ep, const char *url, si
     ep->verify_tls = snap_get_bool(r);
     ep->follow_redirects = snap_get_bool(r);
     ep->keyword = snap_get_str(r);
-    snap_get_strv(r, &ep->headers, &ep->n_headers);
+    snap_get_strv32(r, &ep->headers, &ep->n_headers);
     ep->ca_file = snap_get_str(r);
     ep->group = snap_get_str(r);
     get_check_fields(r, ep, keep_token);

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +93,11 @@ void proc_init(struct proc *p, const struct proc_opts *opts)
      * the SQLite database and the -wal/-shm/-journal files SQLite derives from it hold URLs with credentials.
      * The sockets in run_dir only need their owner: every child runs as one user. */
     umask(077);
+    /* Issue 18: a fixed mmap threshold, so that a large block that comes and goes (a state file's arrays, a JSON text,
+     * a snapshot's buffer: tens of MB at 500,000 endpoints) goes back to the system when freed. glibc's moving
+     * threshold rises to the largest block freed and would keep the next ones in the heap, resident for good.
+     * Not in a worker: its blocks are its shard's endpoints, read once, and its hot path is left as it is. */
+    if (!opts->sharded && mallopt(M_MMAP_THRESHOLD, PROC_MMAP_THRESHOLD) != 1) log_warn("mallopt failed: ignored");
     /* Signals first: a SIGTERM from here on is an event, not the default action (which would kill the
      * process before it could say or save anything); and before the bus, whose threads inherit the mask. */
     p->sigfd = proc_signals_open(false);
@@ -109,7 +115,17 @@ void proc_init(struct proc *p, const struct proc_opts *opts)
         log_init(p->role, LOG_LVL_INFO);
     }
 
-    p->cfg = proc_read_snapshot(p->snapshot_path, opts->name, p->slot, p->slots);
+    p->no_endpoints = opts->no_endpoints;
+    if (p->no_endpoints) {
+        if (!p->snapshot_path || !*p->snapshot_path)
+            fatal(2, "CLOCKWERK_SNAPSHOT is not set (the %s is started by bin/clockwerk)", opts->name);
+        char err[PATH_MAX + 256];
+        p->cfg = config_snapshot_read_settings(p->snapshot_path, err, sizeof err);
+        if (!p->cfg) fatal(2, "cannot read the snapshot %s: %s", p->snapshot_path, err);
+        log_set_level((enum log_level)p->cfg->log_level);
+    } else {
+        p->cfg = proc_read_snapshot(p->snapshot_path, opts->name, p->slot, p->slots);
+    }
     log_set_target((enum log_target)p->cfg->log_target); /* stderr until here */
 
     p->boot_id = cw_boot_id();
@@ -165,6 +181,8 @@ struct cw_config *proc_reload(struct proc *p, char *err, size_t errlen)
     log_set_target((enum log_target)next->log_target);
     return old;
 }
+
+void proc_give_back(void) { (void)malloc_trim(0); }
 
 /* ---- stats */
 

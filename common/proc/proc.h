@@ -33,6 +33,8 @@ struct proc_opts {
     const char *name; /* "worker", "storer", "alerter", "relay": the log role and the messages */
     bool sharded;     /* a worker: CLOCKWERK_SLOT/CLOCKWERK_SLOTS, and only its shard of the endpoints */
     bool open_bus;    /* create the bus (bus_new_for: CURVE keys from the configuration) */
+    bool no_endpoints; /* the settings alone (config_snapshot_read_settings): a process that reads no endpoint
+                        * (the relay) costs nothing per endpoint. Such a process never calls proc_reload. */
 };
 
 struct proc {
@@ -41,6 +43,7 @@ struct proc {
     const char *snapshot_path; /* from the environment; stays valid */
     struct cw_config *cfg;     /* owned; replaced by proc_reload */
     unsigned slot, slots;      /* sharded children only; 0/0 otherwise */
+    bool no_endpoints;         /* opts.no_endpoints: cfg (and a reload's) has n_endpoints 0 */
     uint64_t boot_id;          /* never 0 */
     struct bus *bus;           /* NULL unless opts.open_bus */
     int sigfd;                 /* readable when a signal is pending */
@@ -52,6 +55,9 @@ struct proc {
  * not on the skeleton. */
 struct cw_config *proc_read_snapshot(const char *path, const char *name, unsigned slot, unsigned slots);
 
+/* Allocations at least this large are mmap'd in every child but the workers (proc_init, issue 18). */
+#define PROC_MMAP_THRESHOLD (256 * 1024)
+
 /* Sets everything up (see above); never returns on failure. */
 void proc_init(struct proc *p, const struct proc_opts *opts);
 /* Frees the bus, the configuration and the signalfd. */
@@ -60,6 +66,10 @@ void proc_close(struct proc *p);
  * port listening (common/proc/ready.h). Nothing when no supervisor listens; a failure is a warning. It waits
  * while the supervisor's queue is full (many children start at once), 1 s a try, 5 tries at most. */
 void proc_ready(const struct proc *p);
+
+/* Gives the heap's free pages back to the system (malloc_trim): after start-up (proc_ready does it) and after a
+ * large transient structure was freed (a reload). A few ms at 500,000 endpoints. */
+void proc_give_back(void);
 
 /* ---- signals as events */
 enum { PROC_SIG_TERM = 1u << 0, PROC_SIG_HUP = 1u << 1, PROC_SIG_INT = 1u << 2 };

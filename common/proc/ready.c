@@ -79,6 +79,7 @@ static int send_ready(const struct sockaddr_un *sa, const uint8_t *msg, size_t l
 
 void proc_ready(const struct proc *p)
 {
+    proc_give_back(); /* what start-up used (the snapshot read, a state file parsed) is not kept resident */
     const char *path = getenv(PROC_READY_ENV);
     if (!path || !*path) return; /* not started by a supervisor that listens */
     uint8_t msg[PROC_READY_MSG_MAX];

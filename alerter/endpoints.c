@@ -126,7 +126,6 @@ static bool in_place(const struct endpoints *t, const struct cw_config *cfg)
  * what the locations still listed knew (take_over's rules). */
 static void update_entry(const struct cw_config *cfg, struct endpoint *e, const struct cw_endpoint *ep)
 {
-    params_of(cfg, ep, &e->p);
     e->required = config_quorum_required(ep);
     if (same_locations(ep, e->ep)) {
         for (size_t i = 0; i < e->n_votes; i++) e->votes[i].location = ep->locations[i];
@@ -159,7 +158,6 @@ static void replace_entry(struct endpoints *t, const struct cw_config *cfg, stru
     incident_free(&e->inc);
     memset(e, 0, sizeof *e);
     e->ep = ep;
-    params_of(cfg, ep, &e->p);
     make_votes(e);
     astate_init(&e->st);
     HASH_ADD_KEYPTR(hh, t->by_url, ep->url, strlen(ep->url), e);

@@ -174,8 +174,8 @@ static int write_all(int fd, const uint8_t *p, size_t n)
     return 0;
 }
 
-int cw_read_file(const char *path, const char *what, size_t max, unsigned char **data, size_t *len, char *err,
-                 size_t errlen)
+int cw_open_regular(const char *path, const char *what, size_t max, int *fd_out, size_t *size, char *err,
+                    size_t errlen)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) {
@@ -189,7 +189,18 @@ int cw_read_file(const char *path, const char *what, size_t max, unsigned char *
         close(fd);
         return -1;
     }
-    size_t size = (size_t)st.st_size, got = 0;
+    *fd_out = fd;
+    *size = (size_t)st.st_size;
+    return 1;
+}
+
+int cw_read_file(const char *path, const char *what, size_t max, unsigned char **data, size_t *len, char *err,
+                 size_t errlen)
+{
+    int fd;
+    size_t size, got = 0;
+    int rc = cw_open_regular(path, what, max, &fd, &size, err, errlen);
+    if (rc <= 0) return rc;
     unsigned char *buf = cw_xmalloc(size ? size : 1);
     ssize_t r = 1;
     while (got < size && r != 0) {

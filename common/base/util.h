@@ -58,6 +58,11 @@ char *cw_xstrdup(const char *s);
 int cw_write_file_atomic(const char *path, const char *tmp, const void *data, size_t len, bool durable,
                          const char **failed);
 
+/* Opens path read-only (O_NOFOLLOW) and checks it is a regular file of at most max bytes: 1 with *fd_out and *size,
+ * 0 when it does not exist, -1 otherwise; err says why in both cases ("cannot open WHAT: ..."). */
+int cw_open_regular(const char *path, const char *what, size_t max, int *fd_out, size_t *size, char *err,
+                    size_t errlen);
+
 /* The whole regular file at path, of at most max bytes, into *data (malloc'd, never NULL on success: free it, and
  * wipe it first with explicit_bzero when it may hold secrets) and *len. The path's last component is not followed
  * when it is a symbolic link. 1; 0 when the file does not exist; -1 otherwise; err receives a one-line reason

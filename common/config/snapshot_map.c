@@ -2,6 +2,7 @@
  * snapshot_map.h). */
 #include "common/config/snapshot_map.h"
 #include "common/config/config_priv.h"
+#include "common/base/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,19 +17,8 @@
 int snap_map_open(struct snap_map *m, const char *path, const char *what, size_t max, char *err, size_t errlen)
 {
     memset(m, 0, sizeof *m);
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) {
-        int e = errno;
-        snprintf(err, errlen, "cannot open %s: %s", what, strerror(e));
-        return e == ENOENT ? 0 : -1;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (unsigned long long)st.st_size > max) {
-        snprintf(err, errlen, "%s: not a regular file of at most %zu bytes", what, max);
-        close(fd);
-        return -1;
-    }
-    m->len = (size_t)st.st_size;
+    int fd, rc = cw_open_regular(path, what, max, &fd, &m->len, err, errlen);
+    if (rc <= 0) return rc;
     if (m->len > 0) {
         void *p = mmap(NULL, m->len, PROT_READ, MAP_PRIVATE, fd, 0);
         if (p == MAP_FAILED) {

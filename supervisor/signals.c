@@ -60,7 +60,11 @@ int sig_wait(struct pollfd *fds, nfds_t nfds, int64_t timeout_ns, const sigset_t
         ts.tv_nsec = (long)(timeout_ns % 1000000000);
         tsp = &ts;
     }
-    return ppoll(fds, nfds, tsp, wait_mask);
+    int rc = ppoll(fds, nfds, tsp, wait_mask);
+    /* 514 is the kernel's ERESTARTNOHAND, which is not meant to reach a program but does when a debugger attaches
+     * during the call (seen with gdb -p): an interrupted wait like EINTR, not a reason to stop monitoring. */
+    if (rc < 0 && errno == 514) errno = EINTR;
+    return rc;
 }
 
 bool sig_pending(int sig)

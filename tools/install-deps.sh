@@ -10,7 +10,7 @@ BUILD_PKGS="build-essential pkg-config libcurl4-openssl-dev libzmq3-dev libsqlit
 libconfig-dev libjson-c-dev uthash-dev libmicrohttpd-dev libmicrohttpd12 libc-ares-dev libssl-dev libpcre2-dev libsystemd-dev
 python3 ca-certificates"
 TEST_PKGS="libcmocka-dev sqlite3 curl openssl systemd python3-zmq python3-aiosmtpd postgresql mariadb-server
-clang libclang-rt-14-dev procps psmisc stress-ng prometheus
+clang libclang-rt-14-dev procps psmisc stress-ng prometheus gdb
 chromium python3-websocket python3-jsonschema python3-yaml unbound nftables iproute2 exim4-daemon-light"
 TEST_PKGS="$TEST_PKGS bash-completion" # issue 17: tests/e2e/test_install.py loads the completion as bash does
 TEST_PKGS="$TEST_PKGS mandoc" # issue 17: the man pages' lint (tests/e2e/test_manpages.py)

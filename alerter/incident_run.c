@@ -271,7 +271,7 @@ static void gather_work(struct endpoints *t)
         t->tick_all = false;
         for (size_t i = 0; i < t->n; i++) endpoints_tick_note(t, &t->all[i]);
     }
-    qsort(t->tick_list, t->n_tick, sizeof *t->tick_list, by_index);
+    if (t->n_tick > 1) qsort(t->tick_list, t->n_tick, sizeof *t->tick_list, by_index); /* none: the list may be NULL */
 }
 
 /* Walks the listed endpoints only: the cost is that of the endpoints with work, not of the table. An endpoint

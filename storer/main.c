@@ -186,9 +186,7 @@ static void reload(struct storer *s)
     if (s->p.cfg->db_raw != s->raw.mode)
         log_warn("reload: database.raw changed from %s to %s: it takes effect when the storer restarts",
                  config_raw_name(s->raw.mode), config_raw_name(s->p.cfg->db_raw));
-    enum cw_db_raw mode = s->raw.mode;
-    rawkeep_set(&s->raw, s->p.cfg);
-    s->raw.mode = mode;
+    rawkeep_set(&s->raw, s->p.cfg); /* keeps its mode and each endpoint's state (old is freed below) */
     storer_prune_configure(s);
     const struct cw_config *cfg = s->p.cfg;
     size_t synced = s->db.db ? sync_changed(s, old, cfg) : 0; /* without a connection, the next one registers all */

@@ -143,12 +143,35 @@ static void free_states(struct rawkeep *k)
     k->n_locs = 0;
 }
 
+/* The states moved to cfg's indexes by URL (k->by_url still maps the previous configuration's URLs): an endpoint
+ * that stays keeps what it knew, wherever it now is; a new one starts afresh (its next check is kept). */
+static void remap_states(struct rawkeep *k, const struct cw_config *cfg)
+{
+    size_t n = cfg->n_endpoints;
+    for (size_t l = 0; l < k->n_locs; l++) {
+        struct rawkeep_prev *moved = cw_xcalloc(n ? n : 1, sizeof *moved);
+        for (size_t i = 0; i < n; i++) {
+            int64_t was;
+            if (cfg->endpoints[i].url && store_ep_cache_get(&k->by_url, cfg->endpoints[i].url, &was))
+                moved[i] = k->by_loc[l][was];
+            else
+                moved[i].kept_hour = -1; /* as states_of makes a new one */
+        }
+        free(k->by_loc[l]);
+        k->by_loc[l] = moved;
+    }
+}
+
 void rawkeep_set(struct rawkeep *k, const struct cw_config *cfg)
 {
+    /* the first set decides the mode; a reload keeps it (the supervisor restarts the storer when it changes) and,
+     * at 500,000 endpoints, must not make the next check of every endpoint a raw row: the states follow the URLs */
+    bool reload = k->cfg != NULL && cfg != NULL;
+    if (!reload) k->mode = cfg ? cfg->db_raw : CW_RAW_ALL;
+    if (reload && k->mode == CW_RAW_FAILURES) remap_states(k, cfg);
+    else free_states(k);
     store_ep_cache_clear(&k->by_url);
-    free_states(k); /* the indexes change with the configuration: the next check of each endpoint is kept */
     k->cfg = cfg;
-    k->mode = cfg ? cfg->db_raw : CW_RAW_ALL;
     for (size_t i = 0; k->mode == CW_RAW_FAILURES && i < cfg->n_endpoints; i++)
         if (cfg->endpoints[i].url) store_ep_cache_put(&k->by_url, cfg->endpoints[i].url, (int64_t)i);
 }

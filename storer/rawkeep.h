@@ -62,7 +62,9 @@ struct rawkeep {
     uint64_t kept, folded, refolds; /* since start: raw rows kept, checks folded, resends not folded again */
 };
 
-/* (Re)sets for cfg (the states and the folded seqs stay across a reload); cfg outlives the next set or free. */
+/* Sets for cfg; again at a reload: the mode stays the first set's (a change takes a restart), the folded seqs stay,
+ * and each endpoint's state follows its URL to its new index (a new URL starts afresh). cfg outlives the next set
+ * or free; the previous cfg must still be alive during the call. */
 void rawkeep_set(struct rawkeep *k, const struct cw_config *cfg);
 void rawkeep_free(struct rawkeep *k);
 /* Sets every check's raw flag (once per batch: b->raw_marked) and fold flag (at every attempt); "all": both true,

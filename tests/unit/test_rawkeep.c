@@ -142,6 +142,55 @@ static void test_mark_failures(void **state)
     rawkeep_free(&k);
 }
 
+/* A reload (issue 18's in-place SIGHUP): each endpoint's state follows its URL to its new index, a new URL starts
+ * afresh, and the mode stays the first set's. Before, every state was dropped, so the next check of every endpoint
+ * (500,000 raw rows at that scale) was kept after any reload. */
+static void test_reload_keeps_states(void **state)
+{
+    (void)state;
+    setup_cfg(CW_RAW_FAILURES);
+    struct rawkeep k = { 0 };
+    rawkeep_set(&k, &cfg);
+    int64_t t = 1000 * HOUR_US;
+    struct store_batch b;
+    store_batch_init(&b);
+    add(&b, "http://a/", 1, true, 1000, t, "local"); /* first since start: kept */
+    add(&b, "http://b/", 2, true, 1000, t, "local"); /* likewise */
+    rawkeep_mark(&k, &b);
+    assert_true(b.checks[0].raw && b.checks[1].raw);
+    rawkeep_commit(&k, &b);
+    store_batch_free(&b);
+
+    /* the new configuration: a and b swapped places, c new, mode "all" (ignored: a change takes a restart) */
+    static struct cw_endpoint next_eps[3];
+    static struct cw_config next;
+    memset(next_eps, 0, sizeof next_eps);
+    next_eps[0].url = "http://b/";
+    next_eps[1].url = "http://a/";
+    next_eps[2].url = "http://c/";
+    for (int i = 0; i < 3; i++) next_eps[i].latency_threshold = 0.5;
+    next = cfg;
+    next.endpoints = next_eps;
+    next.n_endpoints = 3;
+    next.db_raw = CW_RAW_ALL;
+    rawkeep_set(&k, &next);
+    assert_int_equal(k.mode, CW_RAW_FAILURES);
+
+    store_batch_init(&b);
+    add(&b, "http://a/", 3, true, 1000, t + 60 * 1000000LL, "local"); /* nothing new for a: not kept */
+    add(&b, "http://b/", 4, true, 1000, t + 60 * 1000000LL, "local"); /* nor for b */
+    add(&b, "http://c/", 5, true, 1000, t + 60 * 1000000LL, "local"); /* c is new: kept */
+    add(&b, "http://b/", 6, false, 1000, t + 61 * 1000000LL, "local"); /* b fails: kept */
+    rawkeep_mark(&k, &b);
+    assert_false(b.checks[0].raw);
+    assert_false(b.checks[1].raw);
+    assert_true(b.checks[2].raw);
+    assert_true(b.checks[3].raw);
+    assert_true(b.checks[0].fold && b.checks[1].fold && b.checks[2].fold && b.checks[3].fold);
+    store_batch_free(&b);
+    rawkeep_free(&k);
+}
+
 static void test_mark_modes(void **state)
 {
     (void)state;
@@ -169,6 +218,7 @@ int main(void)
         cmocka_unit_test(test_slow),
         cmocka_unit_test(test_mark_failures),
         cmocka_unit_test(test_mark_modes),
+        cmocka_unit_test(test_reload_keeps_states),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -157,10 +157,33 @@ def documented_lintian_tags():
     return set(re.findall(r"^\| ([EWI]) `([a-z0-9.+-]+)`", section, re.M))
 
 
+def drop_machine_code_spellings(out):
+    """lintian's output without the spelling-error-in-binary lines whose "word" is nowhere in the sources: bytes of
+    compiled code that happen to read as one (seen: `wTH` for "with" in clockwerk-web, a new one with any change of
+    code). A misspelling in a message is in a C string, so it stays reported."""
+    sources = []
+    for top in ("common", "supervisor", "worker", "storer", "alerter", "relay", "tap", "web", "report", "history"):
+        for dirpath, _, files in os.walk(os.path.join(REPO, top)):
+            for name in files:
+                if name.endswith((".c", ".h")):
+                    with open(os.path.join(dirpath, name), errors="replace") as f:
+                        sources.append(f.read())
+    text = "\n".join(sources)
+    kept = []
+    for line in out.splitlines():
+        m = re.match(r"^[EWI]: clockwerk: spelling-error-in-binary (\S+) ", line)
+        if m and m.group(1) not in text:
+            note("lintian, not counted (not in the sources: machine code): %s" % line)
+            continue
+        kept.append(line)
+    return "\n".join(kept)
+
+
 def check_lintian(deb):
     """No error, and every warning and info tag listed in docs/install.md with why it stays (and no more)."""
     code, out = run(["lintian", "--fail-on", "error", "--display-info", deb], timeout_s=deadline(300), ok=False)
     check(code == 0, "lintian found errors in %s:\n%s" % (deb, out[-4000:]))
+    out = drop_machine_code_spellings(out)
     found = set(re.findall(r"^([EWI]): clockwerk: ([a-z0-9.+-]+)", out, re.M))
     documented = documented_lintian_tags()
     check(found <= documented, "lintian tags not in docs/install.md 'Debian package' (fix them or say why they "

@@ -56,6 +56,10 @@ struct web_filter;
 size_t *page_count_states(const struct web_model *m, size_t states[4]);
 /* ?page=N of `pages` into *page (1 when absent): 0, or 400 when it is not a number, 404 past the last page. */
 int page_number_arg(const struct web_request *rq, size_t pages, size_t *page);
+/* The page ?page=N asks for among n_items shown per_page at a time, into *page: true; false when the request was
+ * answered already (400 not a number, 404 "No such page of WHAT" past the last). *pages: how many there are. */
+bool page_pick(const struct web_request *rq, struct web_reply *rp, size_t n_items, size_t per_page, const char *what,
+               size_t *page, size_t *pages);
 /* "Page 3 of 250: 1 … 2 3 4 … 250" (nothing for one page): links to path?query&page=N (query percent-encoded
  * already, may be ""). */
 void page_put_pager(struct cw_buf *b, const char *path, const char *query, size_t page, size_t pages);

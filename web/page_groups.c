@@ -38,6 +38,18 @@ int page_number_arg(const struct web_request *rq, size_t pages, size_t *page)
     return 0;
 }
 
+bool page_pick(const struct web_request *rq, struct web_reply *rp, size_t n_items, size_t per_page, const char *what,
+               size_t *page, size_t *pages)
+{
+    *pages = n_items ? (n_items + per_page - 1) / per_page : 1;
+    int bad = page_number_arg(rq, *pages, page);
+    if (!bad) return true;
+    char text[96];
+    snprintf(text, sizeof text, "No such page of %s", what);
+    page_error(rq, rp, bad, bad == 404 ? text : "Bad page number: ?page=N, N from 1");
+    return false;
+}
+
 static void put_page_link(struct cw_buf *b, const char *path, const char *query, size_t page, size_t current)
 {
     if (page == current) {
@@ -143,11 +155,9 @@ void page_groups(const struct web_request *rq, struct web_reply *rp)
     web_filter_groups(&f, m, match);
     size_t n_match = 0;
     for (size_t k = 0; k < l->n_groups; k++) n_match += match[k];
-    size_t pages = n_match ? (n_match + PAGE_GROUPS_MAX - 1) / PAGE_GROUPS_MAX : 1, page;
-    int bad = page_number_arg(rq, pages, &page);
-    if (bad) {
+    size_t page, pages;
+    if (!page_pick(rq, rp, n_match, PAGE_GROUPS_MAX, "groups", &page, &pages)) {
         free(match);
-        page_error(rq, rp, bad, bad == 404 ? "No such page of groups" : "Bad page number: ?page=N, N from 1");
         return;
     }
     size_t states[4], *gstates = page_count_states(m, states);

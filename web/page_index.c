@@ -247,11 +247,8 @@ void page_index(const struct web_request *rq, struct web_reply *rp)
     }
     uint32_t rows[INDEX_PAGE_SIZE];
     size_t matched = select_rows(m, &f, want ? want : 1, rows, &n_rows);
-    size_t pages = matched ? (matched + INDEX_PAGE_SIZE - 1) / INDEX_PAGE_SIZE : 1, page;
-    if ((bad = page_number_arg(rq, pages, &page))) {
-        page_error(rq, rp, bad, bad == 404 ? "No such page of endpoints" : "Bad page number: ?page=N, N from 1");
-        return;
-    }
+    size_t page, pages;
+    if (!page_pick(rq, rp, matched, INDEX_PAGE_SIZE, "endpoints", &page, &pages)) return;
     size_t states[4], *gstates = page_count_states(m, states);
     struct cw_buf *b = &rp->body, query = { 0 };
     web_filter_query(&query, &f);

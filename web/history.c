@@ -8,8 +8,10 @@
  * only during a read (a long SQLite read snapshot stops checkpoints, a PostgreSQL one holds back vacuum). A failed
  * refresh keeps nothing: the loop keeps its last snapshot; the failure is logged when the state changes (and
  * then rate limited), and the next period retries. A database the storer has not created yet (no file, an old
- * schema) is such a failure: no history yet. Until a first read succeeds the retries come sooner (after 1, 2,
- * 4, ... s, up to the period), so a fresh installation shows its history seconds after the storer's first write. */
+ * schema) is such a failure: no history yet. Until a read finds one of the configured endpoints (a read between
+ * the storer creating the schema and registering the endpoints succeeds with none) the reads come sooner (after
+ * 1, 2, 4, ... s, up to the period), so a fresh installation shows its history seconds after the storer's first
+ * write. */
 #include "web/history_thread.h"
 
 #include <errno.h>
@@ -44,7 +46,8 @@ struct web_history_thread {
     size_t cap_answers;
     /* the thread's own */
     struct web_history_ids ids;
-    bool failing, read_once;
+    bool failing;
+    bool found; /* a read found one of the configured endpoints: the storer has registered them */
     char last_error[512];
     struct ratelimit rl;
     struct ratelimit detail_rl;
@@ -71,10 +74,11 @@ static void post_refresh(struct web_history_thread *t, struct web_history *snap,
     if (new_error && not_created) log_info("history: %s; trying again in %.0f s", error, period);
     else if (new_error && ratelimit_allow(&t->rl, cw_mono_ns()))
         log_warn("history: %s; keeping the last one read, trying again in %.0f s", error, period);
-    if (snap && (t->failing || !t->read_once))
-        log_info("history: read %s(%zu endpoint%s in %.2f s)", t->failing ? "again " : "", snap->n,
-                 cw_plural((long long)snap->n), snap->read_seconds);
-    t->read_once |= snap != NULL;
+    if (snap && (t->failing || !t->found))
+        log_info("history: read %s(%zu endpoint%s in %.2f s)%s", t->failing ? "again " : "", snap->n,
+                 cw_plural((long long)snap->n), snap->read_seconds,
+                 snap->n ? "" : "; none registered by the storer yet, reading again soon");
+    t->found |= snap != NULL && snap->n > 0;
     t->failing = !snap;
     snprintf(t->last_error, sizeof t->last_error, "%s", snap ? "" : error);
     lock(t);
@@ -237,12 +241,13 @@ static void *thread_main(void *arg)
         if (n_urls) read_details(t, cfg, urls, n_urls);
         if (due) {
             double period = cfg->web_history_refresh;
-            double retry_s = t->read_once ? period : (first_retry_s < period ? first_retry_s : period);
+            double retry_s = t->found ? period : (first_retry_s < period ? first_retry_s : period);
             int64_t start_ns = cw_mono_ns();
             refresh(t, cfg, gen, retry_s);
             double took = (double)(cw_mono_ns() - start_ns) / 1e9; /* a long read: the next waits in proportion */
-            next_ns = start_ns + (int64_t)((t->failing ? retry_s : web_history_period(period, took)) * 1e9);
-            if (t->failing && !t->read_once) first_retry_s *= 2; /* 1, 2, 4, ... s up to the period */
+            bool soon = t->failing || !t->found;
+            next_ns = start_ns + (int64_t)((soon ? retry_s : web_history_period(period, took)) * 1e9);
+            if (soon && !t->found) first_retry_s *= 2; /* 1, 2, 4, ... s up to the period */
         }
     }
 }

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import signal
+import sqlite3
 
 import harness
 from harness import Clockwerk, check, deadline, endpoint, free_port, tempdir, wait_for
@@ -115,3 +116,38 @@ def test_web_fixes_first_history_soon_after_the_database_appears():
                      % (get(port, "/healthz")[2],))
             check("AddressSanitizer" not in cw.log_text(), "sanitizer report in the log")
             cw.stop()
+
+
+@harness.timeout(150)
+def test_web_fixes_history_read_before_the_endpoints_are_registered():
+    """A read that succeeds with none of the configured endpoints (between the storer creating the schema and
+    registering them; here for sure: an earlier run left another endpoint, and a writer holds SQLite's write lock
+    until the web has read) is not "the history": with a refresh of an hour the reads still come after 1, 2, 4,
+    ... s until one finds an endpoint. The code before this test waited the hour (a CI failure, 2026-12-06)."""
+    port = free_port()
+    with tempdir() as d, Targets() as t:
+        db = os.path.join(d, "clockwerk.db")
+        old = web_config([endpoint(t.url("/ok?old"), name="Old", timeout=1)], port, web={"history_refresh": 3600})
+        with Clockwerk(old, d) as cw:
+            wait_serving(port)
+            cw.wait_log(r"history: read (again )?\(1 endpoint", timeout=deadline(30))
+            cw.stop()
+        lock = sqlite3.connect(db, timeout=30, isolation_level=None)
+        try:
+            lock.execute("BEGIN IMMEDIATE")  # WAL: readers go on, the storer cannot register the new endpoint
+            cfg = web_config([endpoint(t.url("/ok?new"), name="New", timeout=1)], port,
+                             web={"history_refresh": 3600})
+            with Clockwerk(cfg, d) as cw:
+                wait_serving(port)
+                cw.wait_log(r"history: read (again )?\(0 endpoints", timeout=deadline(30))
+                lock.execute("ROLLBACK")
+
+                def read():
+                    st, _, body = get(port, "/healthz")
+                    return st == 200 and re.search(rb"history: 1 endpoint, read \d+ s ago", body)
+                wait_for(read, deadline(30), lambda: "the history read within 30 s (refresh 3600 s): %r"
+                         % (get(port, "/healthz")[2],))
+                check("AddressSanitizer" not in cw.log_text(), "sanitizer report in the log")
+                cw.stop()
+        finally:
+            lock.close()

@@ -30,6 +30,18 @@ def status_kb(pid, key):
     return 0
 
 
+def pss_kb(pid):
+    """Proportional set size (shared pages divided among their users): what the processes hold together."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 def role(pid, title):
     """supervisor, worker N, storer, ...: from the program's file name (and the worker's slot in its arguments)."""
     try:
@@ -56,12 +68,16 @@ def probe(procs, tmp, nginx, n, workers, settle):
         run.start(settle)
         rows = []
         for pid, title in sorted(run.pids().items()):
-            rows.append((role(pid, title), status_kb(pid, "VmRSS"), status_kb(pid, "VmHWM")))
+            rows.append((role(pid, title), status_kb(pid, "VmRSS"), status_kb(pid, "VmHWM"),
+                         status_kb(pid, "RssAnon"), status_kb(pid, "RssFile"), pss_kb(pid)))
         rows.sort()
         print(f"N={n} startup={run.r['startup']:.1f}s load={os.getloadavg()[0]:.2f}")
-        print(f"  {'process':12} {'RSS MB':>8} {'HWM MB':>8} {'RSS B/ep':>9} {'HWM B/ep':>9}")
-        for r, rss, hwm in rows + [("TOTAL", sum(x[1] for x in rows), sum(x[2] for x in rows))]:
-            print(f"  {r:12} {rss / 1024:8.1f} {hwm / 1024:8.1f} {rss * 1024 / n:9.0f} {hwm * 1024 / n:9.0f}")
+        print(f"  {'process':12} {'RSS MB':>8} {'HWM MB':>8} {'RSS B/ep':>9} {'HWM B/ep':>9} {'anon MB':>8} "
+              f"{'file MB':>8} {'PSS MB':>8}")
+        total = ("TOTAL",) + tuple(sum(x[i] for x in rows) for i in range(1, 6))
+        for r, rss, hwm, anon, file_, pss in rows + [total]:
+            print(f"  {r:12} {rss / 1024:8.1f} {hwm / 1024:8.1f} {rss * 1024 / n:9.0f} {hwm * 1024 / n:9.0f} "
+                  f"{anon / 1024:8.1f} {file_ / 1024:8.1f} {pss / 1024:8.1f}")
         sys.stdout.flush()
     finally:
         run.stop()

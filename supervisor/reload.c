@@ -20,69 +20,16 @@ static bool strv_eq(char *const *x, size_t nx, char *const *y, size_t ny)
     return true;
 }
 
-static bool bytes_eq(const char *x, size_t nx, const char *y, size_t ny)
-{
-    if (!x || !y) return x == y;
-    return nx == ny && memcmp(x, y, nx) == 0;
-}
-
-static bool conditions_eq(const struct cw_condition *x, size_t nx, const struct cw_condition *y, size_t ny)
-{
-    if (nx != ny) return false;
-    for (size_t i = 0; i < nx; i++)
-        if (!str_eq(x[i].text, y[i].text) || !str_eq(x[i].subject, y[i].subject) || x[i].op != y[i].op ||
-            x[i].value_kind != y[i].value_kind || !str_eq(x[i].value, y[i].value))
-            return false;
-    return true;
-}
-
-/* The fields of the check types beyond HTTP (the push token is left out: a worker never holds it, the web does
- * and restarts when it changes: reload_web_changed). */
-static bool check_fields_equal(const struct cw_endpoint *x, const struct cw_endpoint *y)
-{
-    return x->type == y->type && str_eq(x->host, y->host) && x->port == y->port &&
-           bytes_eq(x->send, x->send_len, y->send, y->send_len) && str_eq(x->expect, y->expect) &&
-           str_eq(x->server_name, y->server_name) && x->starttls == y->starttls &&
-           x->min_cert_days == y->min_cert_days && x->record_type == y->record_type &&
-           str_eq(x->dns_server, y->dns_server) && x->expect_rcode == y->expect_rcode &&
-           strv_eq(x->expect_answers, x->n_expect_answers, y->expect_answers, y->n_expect_answers) &&
-           x->icmp_count == y->icmp_count && x->packet_interval == y->packet_interval && x->max_loss == y->max_loss &&
-           x->grace == y->grace;
-}
-
-/* The HTTP assertions and request options of issue 14. */
-static bool assertions_equal(const struct cw_endpoint *x, const struct cw_endpoint *y)
-{
-    if (x->n_status_ranges != y->n_status_ranges) return false;
-    for (size_t i = 0; i < x->n_status_ranges; i++)
-        if (x->status_ranges[i].lo != y->status_ranges[i].lo || x->status_ranges[i].hi != y->status_ranges[i].hi)
-            return false;
-    return bytes_eq(x->body, x->body_len, y->body, y->body_len) &&
-           strv_eq(x->keywords, x->n_keywords, y->keywords, y->n_keywords) &&
-           strv_eq(x->keywords_absent, x->n_keywords_absent, y->keywords_absent, y->n_keywords_absent) &&
-           strv_eq(x->body_regex, x->n_body_regex, y->body_regex, y->n_body_regex) &&
-           strv_eq(x->body_regex_absent, x->n_body_regex_absent, y->body_regex_absent, y->n_body_regex_absent) &&
-           conditions_eq(x->json_conditions, x->n_json_conditions, y->json_conditions, y->n_json_conditions) &&
-           conditions_eq(x->header_conditions, x->n_header_conditions, y->header_conditions, y->n_header_conditions) &&
-           x->max_response_time == y->max_response_time && x->http_version == y->http_version &&
-           x->fail_if_not_tls == y->fail_if_not_tls && x->compressed == y->compressed &&
-           x->body_limit == y->body_limit && str_eq(x->client_cert, y->client_cert) &&
-           str_eq(x->client_key, y->client_key) && str_eq(x->client_key_password, y->client_key_password) &&
-           str_eq(x->proxy, y->proxy) && str_eq(x->address, y->address) && x->cookies == y->cookies;
-}
-
 bool reload_endpoint_equal(const struct cw_endpoint *x, const struct cw_endpoint *y)
 {
-    if (!str_eq(x->url, y->url) || !str_eq(x->name, y->name) || x->method != y->method || !str_eq(x->body, y->body) ||
-        x->timeout != y->timeout || x->interval != y->interval || x->latency_threshold != y->latency_threshold ||
-        x->alert_threshold != y->alert_threshold || x->recovery_threshold != y->recovery_threshold ||
-        x->verify_tls != y->verify_tls || x->follow_redirects != y->follow_redirects ||
-        !str_eq(x->keyword, y->keyword) || !str_eq(x->ca_file, y->ca_file) || x->n_expect_status != y->n_expect_status)
-        return false;
-    for (size_t i = 0; i < x->n_expect_status; i++)
-        if (x->expect_status[i] != y->expect_status[i]) return false;
-    return strv_eq(x->headers, x->n_headers, y->headers, y->n_headers) && check_fields_equal(x, y) &&
-           assertions_equal(x, y);
+    /* the push token is left out: a worker never holds it, the web does and restarts when it changes
+     * (reload_web_changed); the probe's details are the spec's, compared deeply (issue 18: two configs' specs are
+     * never one pointer) */
+    return str_eq(x->url, y->url) && str_eq(x->name, y->name) && x->timeout == y->timeout &&
+           x->interval == y->interval && x->latency_threshold == y->latency_threshold &&
+           x->alert_threshold == y->alert_threshold && x->recovery_threshold == y->recovery_threshold &&
+           x->type == y->type && str_eq(x->host, y->host) && x->port == y->port &&
+           cw_check_spec_equal(x->spec, y->spec);
 }
 
 bool reload_curve_changed(const struct cw_config *a, const struct cw_config *b)

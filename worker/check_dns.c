@@ -30,7 +30,7 @@ static int dns_open(struct engine *e, char *err, size_t errlen)
     return 0;
 }
 
-static const char *server_text(const struct check *c) { return c->ep->dns_server ? c->ep->dns_server : "system"; }
+static const char *server_text(const struct check *c) { return c->ep->spec->dns_server ? c->ep->spec->dns_server : "system"; }
 
 /* `answer "X" not among A, B` (the answers cut to what fits) */
 static void fail_answer(struct check *c, const struct dns_reply *rep, const char *want)
@@ -48,17 +48,17 @@ static void judge(struct check *c, const struct dns_reply *rep)
 {
     const struct cw_endpoint *ep = c->ep;
     char got[16], want[16];
-    if (rep->rcode != ep->expect_rcode) {
+    if (rep->rcode != ep->spec->expect_rcode) {
         check_fail(c, "rcode %s (wanted %s)", dns_rcode_name(rep->rcode, got, sizeof got),
-                   dns_rcode_name(ep->expect_rcode, want, sizeof want));
+                   dns_rcode_name(ep->spec->expect_rcode, want, sizeof want));
         return;
     }
-    for (size_t i = 0; i < ep->n_expect_answers; i++) {
+    for (size_t i = 0; i < ep->spec->n_expect_answers; i++) {
         bool found = false;
         for (unsigned k = 0; k < rep->n && !found; k++)
-            found = dns_answer_matches(ep->record_type, ep->expect_answers[i], dns_reply_answer(rep, k));
+            found = dns_answer_matches(ep->spec->record_type, ep->spec->expect_answers[i], dns_reply_answer(rep, k));
         if (!found) {
-            fail_answer(c, rep, ep->expect_answers[i]);
+            fail_answer(c, rep, ep->spec->expect_answers[i]);
             return;
         }
     }
@@ -97,7 +97,7 @@ static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, 
     }
     struct dns_reply rep;
     char err[160];
-    if (dns_reply_parse(abuf, (size_t)alen, c->ep->record_type, &rep, err, sizeof err) != 0) {
+    if (dns_reply_parse(abuf, (size_t)alen, c->ep->spec->record_type, &rep, err, sizeof err) != 0) {
         figures_str(&c->fig, "server", server_text(c));
         check_fail(c, "%s (server %s)", err, server_text(c));
     } else {
@@ -111,14 +111,14 @@ static void dns_start(struct check *c)
 {
     char err[256];
     ares_channel ch =
-        resolver_channel(engine_resolver(c->eng), c->ep->dns_server, ARES_FLAG_NOCHECKRESP, err, sizeof err);
+        resolver_channel(engine_resolver(c->eng), c->ep->spec->dns_server, ARES_FLAG_NOCHECKRESP, err, sizeof err);
     if (!ch) {
         check_fail(c, "%s", err);
         return;
     }
     uint8_t *q;
     size_t qlen;
-    if (dns_query_build(c->ep->host, c->ep->record_type ? c->ep->record_type : DNS_TYPE_A, &q, &qlen, err,
+    if (dns_query_build(c->ep->host, c->ep->spec->record_type ? c->ep->spec->record_type : DNS_TYPE_A, &q, &qlen, err,
                         sizeof err) != 0) {
         check_fail(c, "%s", err);
         return;

@@ -139,9 +139,9 @@ static void judge(struct check *c)
     if (st->received == 0) {
         if (st->sent == 0) check_fail(c, "%s", st->send_error[0] ? st->send_error : "no echo request sent");
         else check_fail(c, "no reply to %d echo request%s to %s", st->attempts, st->attempts == 1 ? "" : "s", addr);
-    } else if (loss > c->ep->max_loss) {
+    } else if (loss > c->ep->spec->max_loss) {
         check_fail(c, "packet loss %.1f%% (%d of %d lost) > max_loss %g%%", loss, st->attempts - st->received,
-                   st->attempts, c->ep->max_loss);
+                   st->attempts, c->ep->spec->max_loss);
     } else if (c->ep->latency_threshold > 0 && s.avg_ms > c->ep->latency_threshold * 1000.0) {
         check_fail(c, "average round trip %.3f ms > latency_threshold %g ms", s.avg_ms,
                    c->ep->latency_threshold * 1000.0);
@@ -164,7 +164,7 @@ static void send_probe(struct check *c, int64_t now)
         st->sent++;
     }
     if (st->attempts < st->count) {
-        int64_t step = (int64_t)llround(c->ep->packet_interval * 1e9);
+        int64_t step = (int64_t)llround(c->ep->spec->packet_interval * 1e9);
         int64_t due = st->first_send_ns + step * st->attempts;
         check_set_timer(c, due > now ? due : now);
     } else if (st->received == st->sent) {
@@ -222,7 +222,7 @@ static void on_resolved(struct check *c, const struct resolve_result *res)
 static void icmp_start(struct check *c)
 {
     struct icmp_state *st = c->state;
-    st->count = c->ep->icmp_count;
+    st->count = c->ep->spec->icmp_count;
     if (st->count < 1) st->count = 1;
     if (st->count > ICMP_COUNT_MAX) st->count = ICMP_COUNT_MAX;
     if (!icmp.open) {

@@ -83,7 +83,7 @@ static struct {
     unsigned slot;
 } M = { .watch = -1, .timer = -1 };
 
-static int64_t window_ns(const struct cw_endpoint *ep) { return (int64_t)llround((ep->interval + ep->grace) * 1e9); }
+static int64_t window_ns(const struct cw_endpoint *ep) { return (int64_t)llround((ep->interval + ep->spec->grace) * 1e9); }
 
 /* Starts a check of p (a call waits, or a silence is due); false when no slot is free (tried again soon). */
 static bool start_check(struct push_ep *p, int64_t now)
@@ -227,7 +227,7 @@ static void report_silence(struct check *c, struct push_ep *p)
     if (last_us) cw_format_iso8601(last_us, last, sizeof last);
     figures_str(&c->fig, "status", "missing");
     if (last_us) figures_num(&c->fig, "gap_s", (double)(cw_wall_us() - last_us) / 1e6, 3);
-    check_fail(c, "no call within %g s + %g s grace (last call %s)", p->ep->interval, p->ep->grace, last);
+    check_fail(c, "no call within %g s + %g s grace (last call %s)", p->ep->interval, p->ep->spec->grace, last);
 }
 
 static void push_start(struct check *c)

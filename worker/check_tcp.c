@@ -44,7 +44,7 @@ struct tcp_state {
 static void fail_no_match(struct check *c, struct tcp_state *s, const char *when)
 {
     char want[160], got[400];
-    const char *expect = c->ep->expect;
+    const char *expect = c->ep->spec->expect;
     conn_quote(expect, strlen(expect), 64, want, sizeof want);
     if (s->got == 0) {
         check_fail(c, "reply did not contain %s (%s, nothing received)", want, when);
@@ -57,21 +57,21 @@ static void fail_no_match(struct check *c, struct tcp_state *s, const char *when
 static void start_reading(struct check *c, struct tcp_state *s)
 {
     s->phase = TCP_READ;
-    if (!c->ep->expect) {
+    if (!c->ep->spec->expect) {
         check_succeed(c);
         return;
     }
     probe_kw_init(&s->kw);
     s->kw_ready = true;
-    probe_kw_reset(&s->kw, c->ep->expect);
+    probe_kw_reset(&s->kw, c->ep->spec->expect);
     if (check_watch(c, s->conn.fd, EPOLLIN) != 0) check_fail(c, "cannot watch the connection: %s", strerror(errno));
 }
 
 static void send_more(struct check *c, struct tcp_state *s)
 {
     const struct cw_endpoint *ep = c->ep;
-    while (s->sent < ep->send_len) {
-        ssize_t n = send(s->conn.fd, ep->send + s->sent, ep->send_len - s->sent, MSG_NOSIGNAL);
+    while (s->sent < ep->spec->send_len) {
+        ssize_t n = send(s->conn.fd, ep->spec->send + s->sent, ep->spec->send_len - s->sent, MSG_NOSIGNAL);
         if (n > 0) {
             s->sent += (size_t)n;
             continue;
@@ -82,7 +82,7 @@ static void send_more(struct check *c, struct tcp_state *s)
             return;
         }
         char why[128];
-        check_fail(c, "sending failed after %zu of %zu bytes: %s", s->sent, (size_t)ep->send_len,
+        check_fail(c, "sending failed after %zu of %zu bytes: %s", s->sent, (size_t)ep->spec->send_len,
                    conn_errno_text(errno, why, sizeof why));
         return;
     }
@@ -96,7 +96,7 @@ static void on_connected(struct check *c)
     c->r.latency_us = c->r.connect_us;
     s->phase = TCP_SEND;
     s->sent_ns = cw_mono_ns();
-    if (c->ep->send && c->ep->send_len) send_more(c, s);
+    if (c->ep->spec->send && c->ep->spec->send_len) send_more(c, s);
     else start_reading(c, s);
 }
 
@@ -171,7 +171,7 @@ static void tcp_on_timeout(struct check *c)
         return;
     }
     if (s->phase == TCP_SEND) {
-        check_fail(c, "timed out after %s sending (%zu of %zu bytes sent)", t, s->sent, (size_t)c->ep->send_len);
+        check_fail(c, "timed out after %s sending (%zu of %zu bytes sent)", t, s->sent, (size_t)c->ep->spec->send_len);
         return;
     }
     conn_doing(c, &s->conn, doing, sizeof doing);
@@ -181,7 +181,7 @@ static void tcp_on_timeout(struct check *c)
 static void tcp_finish(struct check *c)
 {
     struct tcp_state *s = c->state;
-    if (s->phase == TCP_READ && c->ep->expect) figures_strn(&c->fig, "reply", s->shown, s->shown_len);
+    if (s->phase == TCP_READ && c->ep->spec->expect) figures_strn(&c->fig, "reply", s->shown, s->shown_len);
 }
 
 static void tcp_release(struct check *c)

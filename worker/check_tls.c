@@ -51,7 +51,7 @@ struct tls_state {
 
 static const char *peer_name(const struct check *c)
 {
-    return c->ep->server_name && c->ep->server_name[0] ? c->ep->server_name : c->ep->host;
+    return c->ep->spec->server_name && c->ep->spec->server_name[0] ? c->ep->spec->server_name : c->ep->host;
 }
 
 static bool is_ip_literal(const char *name)
@@ -65,28 +65,28 @@ static void judge(struct check *c, struct tls_state *s)
 {
     const struct tls_facts *f = &s->facts;
     char why[512];
-    if (c->ep->verify_tls && !f->have_cert) {
+    if (c->ep->spec->verify_tls && !f->have_cert) {
         check_fail(c, "TLS server presented no certificate");
         return;
     }
-    if (c->ep->verify_tls && f->verify != X509_V_OK) {
+    if (c->ep->spec->verify_tls && f->verify != X509_V_OK) {
         probe_tls_reason(f->verify, peer_name(c), why, sizeof why);
         check_fail(c, "%s", why);
         return;
     }
-    if (c->ep->min_cert_days > 0 && f->chain_not_after_us) {
+    if (c->ep->spec->min_cert_days > 0 && f->chain_not_after_us) {
         int64_t left_us = f->chain_not_after_us - cw_wall_us();
-        if (left_us < (int64_t)c->ep->min_cert_days * DAY_US) {
+        if (left_us < (int64_t)c->ep->spec->min_cert_days * DAY_US) {
             bool leaf = f->chain_not_after_us == f->leaf_not_after_us;
             if (left_us < 0)
                 check_fail(c, "TLS certificate%s expired (min_cert_days %d)", leaf ? "" : " chain",
-                           c->ep->min_cert_days);
+                           c->ep->spec->min_cert_days);
             else if (leaf)
                 check_fail(c, "TLS certificate expires in %lld days (< %d)", (long long)(left_us / DAY_US),
-                           c->ep->min_cert_days);
+                           c->ep->spec->min_cert_days);
             else
                 check_fail(c, "TLS certificate chain expires in %lld days (< %d): %s", (long long)(left_us / DAY_US),
-                           c->ep->min_cert_days, f->chain_first_subject);
+                           c->ep->spec->min_cert_days, f->chain_first_subject);
             return;
         }
     }
@@ -130,7 +130,7 @@ static void handshake(struct check *c, struct tls_state *s)
 static void start_handshake(struct check *c, struct tls_state *s)
 {
     char err[512];
-    SSL_CTX *ctx = tls_ctx_get(c->ep->ca_file, err, sizeof err);
+    SSL_CTX *ctx = tls_ctx_get(c->ep->spec->ca_file, err, sizeof err);
     if (!ctx) {
         check_fail(c, "%s", err);
         return;
@@ -173,12 +173,12 @@ static void on_connected(struct check *c)
     struct tls_state *s = c->state;
     char addr[64];
     figures_str(&c->fig, "address", conn_addr_text(&s->conn, addr, sizeof addr));
-    if (c->ep->starttls == CW_STARTTLS_NONE) {
+    if (c->ep->spec->starttls == CW_STARTTLS_NONE) {
         start_handshake(c, s);
         return;
     }
     s->phase = TLS_STARTTLS;
-    starttls_init(&s->st, c->ep->starttls);
+    starttls_init(&s->st, c->ep->spec->starttls);
     advance_starttls(c, s);
 }
 
@@ -216,7 +216,7 @@ static void tls_on_timeout(struct check *c)
 static void tls_finish(struct check *c)
 {
     struct tls_state *s = c->state;
-    if (c->ep->starttls != CW_STARTTLS_NONE) figures_str(&c->fig, "starttls", starttls_name(c->ep->starttls));
+    if (c->ep->spec->starttls != CW_STARTTLS_NONE) figures_str(&c->fig, "starttls", starttls_name(c->ep->spec->starttls));
     if (!s->have_facts) return;
     const struct tls_facts *f = &s->facts;
     char when[40];
@@ -257,7 +257,7 @@ static int tls_open(struct engine *e, char *err, size_t errlen)
     const struct cw_config *cfg = engine_config(e);
     for (size_t i = 0; cfg && i < cfg->n_endpoints; i++) {
         char why[512];
-        if (cfg->endpoints[i].type == CW_CHECK_TLS) (void)tls_ctx_get(cfg->endpoints[i].ca_file, why, sizeof why);
+        if (cfg->endpoints[i].type == CW_CHECK_TLS) (void)tls_ctx_get(cfg->endpoints[i].spec->ca_file, why, sizeof why);
     }
     return 0;
 }

@@ -131,12 +131,12 @@ bool probe_classify(const struct probe_outcome *o, char *err, size_t errlen)
         while (n && (raw[n - 1] == '\n' || raw[n - 1] == '\r')) raw[--n] = '\0';
     } else if (!o->status_expected) {
         char wanted[256];
-        if (o->ep && o->ep->n_status_ranges) http_status_wanted_text(o->ep, wanted, sizeof wanted);
-        if (o->ep && o->ep->n_status_ranges) snprintf(raw, sizeof raw, "status %ld not in %s", o->status, wanted);
+        if (o->ep && o->ep->spec->n_status_ranges) http_status_wanted_text(o->ep, wanted, sizeof wanted);
+        if (o->ep && o->ep->spec->n_status_ranges) snprintf(raw, sizeof raw, "status %ld not in %s", o->status, wanted);
         else snprintf(raw, sizeof raw, "unexpected status %ld", o->status);
     } else if (o->keyword && !o->keyword_found) {
         char limit[32];
-        http_size_text(o->ep && o->ep->body_limit ? o->ep->body_limit : PROBE_BODY_CAP, limit, sizeof limit);
+        http_size_text(o->ep && o->ep->spec->body_limit ? o->ep->spec->body_limit : PROBE_BODY_CAP, limit, sizeof limit);
         if (o->body_capped)
             snprintf(raw, sizeof raw, "keyword \"%.200s\" not found in the first %s of the body", o->keyword, limit);
         else snprintf(raw, sizeof raw, "keyword \"%.200s\" not found", o->keyword);

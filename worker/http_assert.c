@@ -29,11 +29,11 @@ struct http_assert {
 
 bool http_assert_wanted(const struct cw_endpoint *ep)
 {
-    return ep->n_status_ranges || ep->n_keywords || ep->n_keywords_absent || ep->n_body_regex ||
-           ep->n_body_regex_absent || ep->n_json_conditions || ep->n_header_conditions || ep->max_response_time > 0 ||
-           ep->min_cert_days > 0 || ep->http_version != CW_HTTP_ANY || ep->fail_if_not_tls || ep->compressed ||
-           ep->client_cert || ep->proxy || ep->address || ep->cookies ||
-           (ep->method != CW_METHOD_GET && ep->method != CW_METHOD_HEAD && ep->method != CW_METHOD_POST);
+    return ep->spec->n_status_ranges || ep->spec->n_keywords || ep->spec->n_keywords_absent || ep->spec->n_body_regex ||
+           ep->spec->n_body_regex_absent || ep->spec->n_json_conditions || ep->spec->n_header_conditions || ep->spec->max_response_time > 0 ||
+           ep->spec->min_cert_days > 0 || ep->spec->http_version != CW_HTTP_ANY || ep->spec->fail_if_not_tls || ep->spec->compressed ||
+           ep->spec->client_cert || ep->spec->proxy || ep->spec->address || ep->spec->cookies ||
+           (ep->spec->method != CW_METHOD_GET && ep->spec->method != CW_METHOD_HEAD && ep->spec->method != CW_METHOD_POST);
 }
 
 /* Compiles each of n patterns into out (allocated); -1 with the reason in err. */
@@ -64,9 +64,9 @@ static struct curl_slist *connect_to_new(const struct cw_endpoint *ep)
     struct curl_slist *list = NULL;
     if (u && curl_url_set(u, CURLUPART_URL, ep->url, 0) == CURLUE_OK &&
         curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
-        bool v6 = strchr(ep->address, ':') != NULL && ep->address[0] != '[';
+        bool v6 = strchr(ep->spec->address, ':') != NULL && ep->spec->address[0] != '[';
         char line[600];
-        snprintf(line, sizeof line, "%s::%s%s%s:", host, v6 ? "[" : "", ep->address, v6 ? "]" : "");
+        snprintf(line, sizeof line, "%s::%s%s%s:", host, v6 ? "[" : "", ep->spec->address, v6 ? "]" : "");
         list = curl_slist_append(NULL, line);
         if (!list) fatal(1, "out of memory for the pinned address");
     }
@@ -81,11 +81,11 @@ int http_assert_new(const struct cw_endpoint *ep, struct http_assert **out, char
     if (!http_assert_wanted(ep)) return 0;
     struct http_assert *a = cw_xcalloc(1, sizeof *a);
     a->ep = ep;
-    if (compile_all(ep->body_regex, ep->n_body_regex, &a->body_re, "body_regex", err, errlen) != 0 ||
-        compile_all(ep->body_regex_absent, ep->n_body_regex_absent, &a->absent_re, "body_regex_absent", err, errlen) !=
+    if (compile_all(ep->spec->body_regex, ep->spec->n_body_regex, &a->body_re, "body_regex", err, errlen) != 0 ||
+        compile_all(ep->spec->body_regex_absent, ep->spec->n_body_regex_absent, &a->absent_re, "body_regex_absent", err, errlen) !=
             0 ||
-        compile_conditions(ep->json_conditions, ep->n_json_conditions, &a->json_re, "json", err, errlen) != 0 ||
-        compile_conditions(ep->header_conditions, ep->n_header_conditions, &a->header_re, "header_conditions", err,
+        compile_conditions(ep->spec->json_conditions, ep->spec->n_json_conditions, &a->json_re, "json", err, errlen) != 0 ||
+        compile_conditions(ep->spec->header_conditions, ep->spec->n_header_conditions, &a->header_re, "header_conditions", err,
                            errlen) != 0) {
         http_assert_free(a);
         return -1;
@@ -95,7 +95,7 @@ int http_assert_new(const struct cw_endpoint *ep, struct http_assert **out, char
     if (!a->mctx || !a->md) fatal(1, "out of memory for the regexes of %s", ep->url);
     pcre2_set_match_limit(a->mctx, HTTP_ASSERT_MATCH_LIMIT);
     pcre2_set_depth_limit(a->mctx, HTTP_ASSERT_DEPTH_LIMIT);
-    if (ep->address) a->connect_to = connect_to_new(ep);
+    if (ep->spec->address) a->connect_to = connect_to_new(ep);
     *out = a;
     return 0;
 }
@@ -110,10 +110,10 @@ static void free_codes(pcre2_code **codes, size_t n)
 void http_assert_free(struct http_assert *a)
 {
     if (!a) return;
-    free_codes(a->body_re, a->ep->n_body_regex);
-    free_codes(a->absent_re, a->ep->n_body_regex_absent);
-    free_codes(a->json_re, a->ep->n_json_conditions);
-    free_codes(a->header_re, a->ep->n_header_conditions);
+    free_codes(a->body_re, a->ep->spec->n_body_regex);
+    free_codes(a->absent_re, a->ep->spec->n_body_regex_absent);
+    free_codes(a->json_re, a->ep->spec->n_json_conditions);
+    free_codes(a->header_re, a->ep->spec->n_header_conditions);
     pcre2_match_context_free(a->mctx);
     pcre2_match_data_free(a->md);
     curl_slist_free_all(a->connect_to);
@@ -122,9 +122,9 @@ void http_assert_free(struct http_assert *a)
 
 bool http_assert_needs_body(const struct http_assert *a)
 {
-    return a && (a->ep->n_body_regex || a->ep->n_body_regex_absent || a->ep->n_json_conditions);
+    return a && (a->ep->spec->n_body_regex || a->ep->spec->n_body_regex_absent || a->ep->spec->n_json_conditions);
 }
-bool http_assert_needs_headers(const struct http_assert *a) { return a && a->ep->n_header_conditions; }
+bool http_assert_needs_headers(const struct http_assert *a) { return a && a->ep->spec->n_header_conditions; }
 struct curl_slist *http_assert_connect_to(const struct http_assert *a) { return a ? a->connect_to : NULL; }
 
 /* ---- status */
@@ -132,13 +132,13 @@ struct curl_slist *http_assert_connect_to(const struct http_assert *a) { return 
 void http_status_wanted_text(const struct cw_endpoint *ep, char *out, size_t outlen)
 {
     struct cw_buf b = { 0 };
-    for (size_t i = 0; i < ep->n_status_ranges; i++) {
-        const struct cw_status_range *r = &ep->status_ranges[i];
+    for (size_t i = 0; i < ep->spec->n_status_ranges; i++) {
+        const struct cw_status_range *r = &ep->spec->status_ranges[i];
         if (b.len) cw_buf_printf(&b, ", ");
         if (r->lo % 100 == 0 && r->hi == r->lo + 99) cw_buf_printf(&b, "%dxx", r->lo / 100);
         else cw_buf_printf(&b, "%d-%d", r->lo, r->hi);
     }
-    for (size_t i = 0; i < ep->n_expect_status; i++) cw_buf_printf(&b, "%s%d", b.len ? ", " : "", ep->expect_status[i]);
+    for (size_t i = 0; i < ep->spec->n_expect_status; i++) cw_buf_printf(&b, "%s%d", b.len ? ", " : "", ep->spec->expect_status[i]);
     if (b.len) snprintf(out, outlen, "%.*s", (int)b.len, (const char *)b.data);
     else snprintf(out, outlen, "200-399");
     cw_buf_free(&b);
@@ -174,12 +174,12 @@ static void check_keywords(const struct cw_endpoint *ep, const struct http_obser
 {
     char limit[32];
     http_size_text(o->body_limit, limit, sizeof limit);
-    for (size_t i = 0; present && i < ep->n_keywords; i++)
+    for (size_t i = 0; present && i < ep->spec->n_keywords; i++)
         if (!o->keyword_found || !o->keyword_found[i])
-            fail(f, "keyword \"%.200s\" not found%s%s%s", ep->keywords[i], o->body_capped ? " in the first " : "",
+            fail(f, "keyword \"%.200s\" not found%s%s%s", ep->spec->keywords[i], o->body_capped ? " in the first " : "",
                  o->body_capped ? limit : "", o->body_capped ? " of the body" : "");
-    for (size_t i = 0; i < ep->n_keywords_absent; i++)
-        if (o->absent_found && o->absent_found[i]) fail(f, "keywords_absent \"%.200s\" found", ep->keywords_absent[i]);
+    for (size_t i = 0; i < ep->spec->n_keywords_absent; i++)
+        if (o->absent_found && o->absent_found[i]) fail(f, "keywords_absent \"%.200s\" found", ep->spec->keywords_absent[i]);
 }
 
 static void check_regexes(const struct http_assert *a, const struct http_observed *o, struct failures *f)
@@ -188,18 +188,18 @@ static void check_regexes(const struct http_assert *a, const struct http_observe
     char limit[32];
     http_size_text(o->body_limit, limit, sizeof limit);
     const char *body = o->body ? o->body : "";
-    for (size_t i = 0; i < ep->n_body_regex; i++) {
+    for (size_t i = 0; i < ep->spec->n_body_regex; i++) {
         int rc = http_regex_match(a->body_re[i], body, o->body_len, a->mctx, a->md);
-        if (rc == HTTP_RE_LIMIT) fail(f, "body_regex \"%.200s\" exceeded its match limit", ep->body_regex[i]);
+        if (rc == HTTP_RE_LIMIT) fail(f, "body_regex \"%.200s\" exceeded its match limit", ep->spec->body_regex[i]);
         else if (rc != HTTP_RE_MATCH)
-            fail(f, "body_regex \"%.200s\" not found in the %s%s%s", ep->body_regex[i],
+            fail(f, "body_regex \"%.200s\" not found in the %s%s%s", ep->spec->body_regex[i],
                  o->body_capped ? "first " : "body", o->body_capped ? limit : "", o->body_capped ? " of the body" : "");
     }
-    for (size_t i = 0; i < ep->n_body_regex_absent; i++) {
+    for (size_t i = 0; i < ep->spec->n_body_regex_absent; i++) {
         int rc = http_regex_match(a->absent_re[i], body, o->body_len, a->mctx, a->md);
         if (rc == HTTP_RE_LIMIT)
-            fail(f, "body_regex_absent \"%.200s\" exceeded its match limit", ep->body_regex_absent[i]);
-        else if (rc == HTTP_RE_MATCH) fail(f, "body_regex_absent \"%.200s\" matched", ep->body_regex_absent[i]);
+            fail(f, "body_regex_absent \"%.200s\" exceeded its match limit", ep->spec->body_regex_absent[i]);
+        else if (rc == HTTP_RE_MATCH) fail(f, "body_regex_absent \"%.200s\" matched", ep->spec->body_regex_absent[i]);
     }
 }
 
@@ -210,8 +210,8 @@ static void check_json(const struct http_assert *a, const struct http_observed *
     char why[120];
     bool parsed =
         http_json_parse(o->body, o->body_len, o->body_capped, HTTP_ASSERT_JSON_DEPTH, &doc, why, sizeof why) == 0;
-    for (size_t i = 0; i < ep->n_json_conditions; i++) {
-        const struct cw_condition *c = &ep->json_conditions[i];
+    for (size_t i = 0; i < ep->spec->n_json_conditions; i++) {
+        const struct cw_condition *c = &ep->spec->json_conditions[i];
         if (!parsed) {
             fail(f, "json %.200s: the body is not JSON (%s)", c->text, why);
             continue;
@@ -230,8 +230,8 @@ static void check_json(const struct http_assert *a, const struct http_observed *
 static void check_headers(const struct http_assert *a, const struct http_observed *o, struct failures *f)
 {
     const struct cw_endpoint *ep = a->ep;
-    for (size_t i = 0; i < ep->n_header_conditions; i++) {
-        const struct cw_condition *c = &ep->header_conditions[i];
+    for (size_t i = 0; i < ep->spec->n_header_conditions; i++) {
+        const struct cw_condition *c = &ep->spec->header_conditions[i];
         const char *value = NULL;
         bool found = o->header && o->header(o->header_ctx, c->subject, &value) == 0 && value;
         struct http_seen seen;
@@ -265,19 +265,19 @@ static long wanted_version(enum cw_http_version v)
 /* Response time, certificate lifetime, HTTP version, TLS at the end. */
 static void check_transfer(const struct cw_endpoint *ep, const struct http_observed *o, struct failures *f)
 {
-    if (ep->max_response_time > 0 && (double)o->latency_us > ep->max_response_time * 1e6)
-        fail(f, "response time %.2f s > %g s", (double)o->latency_us / 1e6, ep->max_response_time);
+    if (ep->spec->max_response_time > 0 && (double)o->latency_us > ep->spec->max_response_time * 1e6)
+        fail(f, "response time %.2f s > %g s", (double)o->latency_us / 1e6, ep->spec->max_response_time);
     bool tls = o->final_url && strncasecmp(o->final_url, "https://", 8) == 0;
-    if (ep->min_cert_days > 0 && tls && o->tls_expires_at_us > 0) {
+    if (ep->spec->min_cert_days > 0 && tls && o->tls_expires_at_us > 0) {
         int64_t left_us = o->tls_expires_at_us - o->now_us;
         long long days = (long long)(left_us / (86400LL * 1000000));
-        if (left_us < 0) fail(f, "TLS certificate expired (min_cert_days %d)", ep->min_cert_days);
-        else if (left_us < (int64_t)ep->min_cert_days * 86400LL * 1000000)
-            fail(f, "TLS certificate expires in %lld day%s (< %d)", days, days == 1 ? "" : "s", ep->min_cert_days);
+        if (left_us < 0) fail(f, "TLS certificate expired (min_cert_days %d)", ep->spec->min_cert_days);
+        else if (left_us < (int64_t)ep->spec->min_cert_days * 86400LL * 1000000)
+            fail(f, "TLS certificate expires in %lld day%s (< %d)", days, days == 1 ? "" : "s", ep->spec->min_cert_days);
     }
-    if (ep->http_version != CW_HTTP_ANY && o->http_version != wanted_version(ep->http_version))
-        fail(f, "%s (wanted %s)", version_name(o->http_version), version_name(wanted_version(ep->http_version)));
-    if (ep->fail_if_not_tls && !tls) {
+    if (ep->spec->http_version != CW_HTTP_ANY && o->http_version != wanted_version(ep->spec->http_version))
+        fail(f, "%s (wanted %s)", version_name(o->http_version), version_name(wanted_version(ep->spec->http_version)));
+    if (ep->spec->fail_if_not_tls && !tls) {
         char masked[300];
         cw_mask_url(o->final_url ? o->final_url : "", masked, sizeof masked);
         fail(f, "not TLS: the check ended on %s", masked);
@@ -297,7 +297,7 @@ bool http_assert_check(const struct http_assert *a, const struct http_observed *
     } else {
         check_keywords(ep, o, true, &f);
         check_regexes(a, o, &f);
-        if (ep->n_json_conditions) check_json(a, o, &f);
+        if (ep->spec->n_json_conditions) check_json(a, o, &f);
     }
     check_headers(a, o, &f);
     check_transfer(ep, o, &f);

@@ -432,7 +432,7 @@ static void set_schedule(struct worker *w)
         if (ep->type == CW_CHECK_PUSH) continue; /* not probed: calls and silences are its checks (check_push.c) */
         int64_t interval = sched_seconds_to_ns(ep->interval);
         sched_add(&w->sched, (uint32_t)i, interval, sched_first_due(ep->url, interval, now_mono, now_wall));
-        if (ep->n_headers) w->headers[i] = probe_headers_new(ep);
+        if (ep->spec->n_headers) w->headers[i] = probe_headers_new(ep);
     }
 }
 

@@ -133,9 +133,9 @@ unsigned probe_capacity(const struct probe_pool *p) { return p->max; }
 static struct curl_slist *headers_new(const struct cw_endpoint *ep, bool own_origin)
 {
     struct curl_slist *list = NULL;
-    for (size_t i = 0; i < ep->n_headers; i++) {
-        if (!own_origin && !redirect_header_may_leave(ep->headers[i])) continue;
-        struct curl_slist *next = curl_slist_append(list, ep->headers[i]);
+    for (size_t i = 0; i < ep->spec->n_headers; i++) {
+        if (!own_origin && !redirect_header_may_leave(ep->spec->headers[i])) continue;
+        struct curl_slist *next = curl_slist_append(list, ep->spec->headers[i]);
         if (!next) {
             curl_slist_free_all(list);
             fatal(1, "out of memory building request headers");
@@ -152,7 +152,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
 {
     struct probe_check *c = userdata;
     size_t len = size * nmemb;
-    size_t limit = c->ep->body_limit ? c->ep->body_limit : PROBE_BODY_CAP;
+    size_t limit = c->ep->spec->body_limit ? c->ep->spec->body_limit : PROBE_BODY_CAP;
     size_t room = limit - c->body_bytes;
     size_t take = len < room ? len : room;
     probe_kw_feed(&c->kw, data, take);
@@ -214,17 +214,17 @@ static CURLcode setup(struct probe_check *c, const char *url, struct curl_slist 
     SET(CURLOPT_SOCKOPTFUNCTION, on_socket);
     SET(CURLOPT_PROTOCOLS_STR, "http,https");
     /* no CURLOPT_FOLLOWLOCATION: probe_finish follows redirects (redirect.h says why) */
-    if (!ep->verify_tls) {
+    if (!ep->spec->verify_tls) {
         SET(CURLOPT_SSL_VERIFYPEER, 0L);
         SET(CURLOPT_SSL_VERIFYHOST, 0L);
     }
-    if (ep->ca_file) SET(CURLOPT_CAINFO, ep->ca_file);
+    if (ep->spec->ca_file) SET(CURLOPT_CAINFO, ep->spec->ca_file);
     if (c->https) SET(CURLOPT_CERTINFO, 1L); /* the leaf's expiry, read in probe_finish */
     if (headers) SET(CURLOPT_HTTPHEADER, headers);
     if (c->method == CW_METHOD_HEAD) SET(CURLOPT_NOBODY, 1L);
     else if (c->method == CW_METHOD_POST) {
         SET(CURLOPT_POST, 1L);
-        SET(CURLOPT_POSTFIELDS, ep->body ? ep->body : "");
+        SET(CURLOPT_POSTFIELDS, ep->spec->body ? ep->spec->body : "");
         SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)probe_body_len(ep));
     }
 #undef SET
@@ -235,7 +235,7 @@ static CURLcode setup(struct probe_check *c, const char *url, struct curl_slist 
 static enum probe_profile profile_of(const struct cw_endpoint *ep, bool https, const struct curl_slist *headers,
                                      const struct http_assert *xa)
 {
-    if (ep->method != CW_METHOD_GET || ep->follow_redirects || !ep->verify_tls || ep->ca_file || headers || xa)
+    if (ep->spec->method != CW_METHOD_GET || ep->spec->follow_redirects || !ep->spec->verify_tls || ep->spec->ca_file || headers || xa)
         return PROFILE_CUSTOM;
     return https ? PROFILE_PLAIN_HTTPS : PROFILE_PLAIN_HTTP;
 }
@@ -286,16 +286,16 @@ int probe_start(struct probe_pool *p, const struct cw_endpoint *ep, struct curl_
     c->wall_us = wall_us;
     c->timeout_ms = effective_timeout_ms(ep, timeout_ms);
     c->hops = 0;
-    c->method = ep->method;
+    c->method = ep->spec->method;
     c->headers = headers;
     curl_slist_free_all(c->public_headers);
     c->public_headers = NULL;
     redirect_phases_init(&c->phases);
     c->curl_err[0] = '\0';
     c->error[0] = '\0';
-    probe_kw_reset(&c->kw, ep->method == CW_METHOD_HEAD ? NULL : ep->keyword);
+    probe_kw_reset(&c->kw, ep->spec->method == CW_METHOD_HEAD ? NULL : ep->spec->keyword);
     probe_extra_start(&c->extra, ep, xa);
-    c->cookie_jar = ep->cookies;
+    c->cookie_jar = ep->spec->cookies;
     CURLcode rc = again ? setup_again(c, ep, timeout_ms) : setup(c, ep->url, headers, c->timeout_ms);
     c->profile = rc == CURLE_OK ? profile : PROFILE_NONE; /* a failed setup leaves the handle to a reset */
     if (rc != CURLE_OK) {
@@ -393,7 +393,7 @@ static int follow(struct probe_pool *p, struct probe_check *c, const char *locat
     c->capped = false;
     c->body_bytes = 0;
     c->curl_err[0] = '\0';
-    probe_kw_reset(&c->kw, c->method == CW_METHOD_HEAD ? NULL : c->ep->keyword);
+    probe_kw_reset(&c->kw, c->method == CW_METHOD_HEAD ? NULL : c->ep->spec->keyword);
     probe_extra_next_hop(&c->extra);
     CURLcode rc = setup(c, url, same_origin ? c->headers : c->public_headers, (long)(c->timeout_ms - elapsed_ms));
     if (rc == CURLE_OK && same_origin) rc = keep_userinfo(c, url);
@@ -428,7 +428,7 @@ struct probe_check *probe_finish(struct probe_pool *p, const CURLMsg *msg, struc
     redirect_phases_add(&c->phases, &hop);
     int code = (int)msg->data.result;
     char *location = NULL;
-    if (ep->follow_redirects && status >= 300 && status < 400 &&
+    if (ep->spec->follow_redirects && status >= 300 && status < 400 &&
         (code == CURLE_OK || (code == CURLE_WRITE_ERROR && c->capped)) &&
         curl_easy_getinfo(e, CURLINFO_REDIRECT_URL, &location) == CURLE_OK && location &&
         follow(p, c, location, status, &code) == 0)

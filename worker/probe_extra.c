@@ -11,8 +11,8 @@
 
 size_t probe_body_len(const struct cw_endpoint *ep)
 {
-    if (!ep->body) return 0;
-    return ep->body_len ? ep->body_len : strlen(ep->body);
+    if (!ep->spec->body) return 0;
+    return ep->spec->body_len ? ep->spec->body_len : strlen(ep->spec->body);
 }
 
 void probe_extra_start(struct probe_extra *x, const struct cw_endpoint *ep, const struct http_assert *xa)
@@ -22,7 +22,7 @@ void probe_extra_start(struct probe_extra *x, const struct cw_endpoint *ep, cons
     x->refused = false;
     body_buf_clear(&x->body);
     if (!xa) return;
-    size_t n = ep->n_keywords + ep->n_keywords_absent;
+    size_t n = ep->spec->n_keywords + ep->spec->n_keywords_absent;
     if (n > x->cap_kws) {
         x->kws = cw_xrealloc(x->kws, n * sizeof *x->kws);
         x->found = cw_xrealloc(x->found, n * sizeof *x->found);
@@ -38,7 +38,7 @@ void probe_extra_next_hop(struct probe_extra *x)
     if (!x->xa) return;
     const struct cw_endpoint *ep = x->ep;
     for (size_t i = 0; i < x->n_kws; i++)
-        probe_kw_reset(&x->kws[i], i < ep->n_keywords ? ep->keywords[i] : ep->keywords_absent[i - ep->n_keywords]);
+        probe_kw_reset(&x->kws[i], i < ep->spec->n_keywords ? ep->spec->keywords[i] : ep->spec->keywords_absent[i - ep->spec->n_keywords]);
     body_buf_clear(&x->body);
     x->refused = false; /* a redirect's body refused: this hop's body is read anew */
 }
@@ -47,7 +47,7 @@ int probe_extra_feed(struct probe_extra *x, struct body_budget *budget, const ch
 {
     for (size_t i = 0; i < x->n_kws; i++) probe_kw_feed(&x->kws[i], data, n);
     if (n == 0 || x->refused || !http_assert_needs_body(x->xa)) return 0;
-    size_t limit = x->ep->body_limit ? x->ep->body_limit : PROBE_BODY_CAP;
+    size_t limit = x->ep->spec->body_limit ? x->ep->spec->body_limit : PROBE_BODY_CAP;
     if (body_buf_append(&x->body, budget, limit, data, n) != 0) {
         x->refused = true;
         x->budget_max = budget->max;
@@ -75,28 +75,28 @@ CURLcode probe_extra_setup(CURL *e, const struct cw_endpoint *ep, const struct h
     const char *custom = custom_method(method);
     if (custom) {
         SET(CURLOPT_CUSTOMREQUEST, custom);
-        if (ep->body || method == CW_METHOD_PUT || method == CW_METHOD_PATCH) {
-            SET(CURLOPT_POSTFIELDS, ep->body ? ep->body : "");
+        if (ep->spec->body || method == CW_METHOD_PUT || method == CW_METHOD_PATCH) {
+            SET(CURLOPT_POSTFIELDS, ep->spec->body ? ep->spec->body : "");
             SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)probe_body_len(ep));
         }
     }
-    if (ep->compressed) SET(CURLOPT_ACCEPT_ENCODING, "");
-    if (ep->http_version == CW_HTTP_1_0) SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_0);
-    else if (ep->http_version == CW_HTTP_1_1) SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-    else if (ep->http_version == CW_HTTP_2) SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_0);
-    if (ep->client_cert) SET(CURLOPT_SSLCERT, ep->client_cert);
-    if (ep->client_key) SET(CURLOPT_SSLKEY, ep->client_key);
-    if (ep->client_key_password) SET(CURLOPT_KEYPASSWD, ep->client_key_password);
-    if (ep->proxy) SET(CURLOPT_PROXY, ep->proxy);
+    if (ep->spec->compressed) SET(CURLOPT_ACCEPT_ENCODING, "");
+    if (ep->spec->http_version == CW_HTTP_1_0) SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_0);
+    else if (ep->spec->http_version == CW_HTTP_1_1) SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    else if (ep->spec->http_version == CW_HTTP_2) SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_0);
+    if (ep->spec->client_cert) SET(CURLOPT_SSLCERT, ep->spec->client_cert);
+    if (ep->spec->client_key) SET(CURLOPT_SSLKEY, ep->spec->client_key);
+    if (ep->spec->client_key_password) SET(CURLOPT_KEYPASSWD, ep->spec->client_key_password);
+    if (ep->spec->proxy) SET(CURLOPT_PROXY, ep->spec->proxy);
     if (http_assert_connect_to(xa)) SET(CURLOPT_CONNECT_TO, http_assert_connect_to(xa));
-    if (ep->cookies) SET(CURLOPT_COOKIEFILE, ""); /* the engine on, no file read */
+    if (ep->spec->cookies) SET(CURLOPT_COOKIEFILE, ""); /* the engine on, no file read */
 #undef SET
     return rc;
 }
 
 struct curl_slist *probe_extra_cookies_take(CURL *e, const struct cw_endpoint *ep)
 {
-    if (!ep->cookies) return NULL;
+    if (!ep->spec->cookies) return NULL;
     struct curl_slist *list = NULL;
     if (curl_easy_getinfo(e, CURLINFO_COOKIELIST, &list) != CURLE_OK) list = NULL;
     (void)curl_easy_setopt(e, CURLOPT_COOKIEFILE, NULL); /* frees the file list and the engine */
@@ -140,14 +140,14 @@ bool probe_extra_judge(struct probe_extra *x, CURL *e, const struct cw_result *r
         .body_capped = capped && !x->refused,
         .body_refused = x->refused ? refused : NULL,
         .keyword_found = x->found,
-        .absent_found = x->found + ep->n_keywords,
+        .absent_found = x->found + ep->spec->n_keywords,
         .header = http_assert_needs_headers(x->xa) ? last_header : NULL,
         .header_ctx = e,
         .http_version = version,
         .final_url = final_url ? final_url : ep->url,
         .tls_expires_at_us = r->tls_expires_at_us,
         .now_us = cw_wall_us(),
-        .body_limit = ep->body_limit ? ep->body_limit : PROBE_BODY_CAP,
+        .body_limit = ep->spec->body_limit ? ep->spec->body_limit : PROBE_BODY_CAP,
     };
     char raw[CW_ERROR_MAX + 1];
     if (http_assert_check(x->xa, &o, raw, sizeof raw)) return true;

@@ -35,48 +35,16 @@ static void free_secret(char *s)
     free(s);
 }
 
-static void free_conditions(struct cw_condition *c, size_t n)
-{
-    for (size_t i = 0; c && i < n; i++) {
-        free(c[i].text);
-        free(c[i].subject);
-        free(c[i].value);
-    }
-    free(c);
-}
-
-/* The fields of issue 14's check types and HTTP assertions of a hand-built endpoint. */
-static void free_check_fields(struct cw_endpoint *ep)
-{
-    char *strings[] = { ep->host,        ep->send,       ep->expect, ep->server_name, ep->dns_server,
-                        ep->client_cert, ep->client_key, ep->proxy,  ep->address };
-    for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) free(strings[i]);
-    free_strv(ep->expect_answers, ep->n_expect_answers);
-    free_strv(ep->keywords, ep->n_keywords);
-    free_strv(ep->keywords_absent, ep->n_keywords_absent);
-    free_strv(ep->body_regex, ep->n_body_regex);
-    free_strv(ep->body_regex_absent, ep->n_body_regex_absent);
-    free_conditions(ep->json_conditions, ep->n_json_conditions);
-    free_conditions(ep->header_conditions, ep->n_header_conditions);
-    free(ep->status_ranges);
-    free_secret(ep->push_token);
-    free_secret(ep->client_key_password);
-}
-
-/* A config built by hand: every field was malloc'd on its own. */
+/* A config built by hand: every field was malloc'd on its own (its endpoints' specs are its builder's). */
 static void free_fields(struct cw_config *cfg)
 {
     for (size_t i = 0; cfg->endpoints && i < cfg->n_endpoints; i++) {
         struct cw_endpoint *ep = &cfg->endpoints[i];
         free(ep->url);
         free(ep->name);
-        free(ep->body);
-        free(ep->keyword);
-        free(ep->expect_status);
-        free_strv(ep->headers, ep->n_headers);
-        free(ep->ca_file);
         free(ep->group);
-        free_check_fields(ep);
+        free(ep->host);
+        free_secret(ep->push_token);
     }
     free(cfg->endpoints);
     for (size_t i = 0; cfg->webhooks && i < cfg->n_webhooks; i++) free(cfg->webhooks[i].url);
@@ -132,7 +100,9 @@ void config_free(struct cw_config *cfg)
         for (size_t i = 0; cfg->endpoints && i < cfg->n_endpoints; i++) {
             struct cw_endpoint *ep = &cfg->endpoints[i];
             if (ep->push_token) explicit_bzero(ep->push_token, strlen(ep->push_token));
-            if (ep->client_key_password) explicit_bzero(ep->client_key_password, strlen(ep->client_key_password));
+            /* an interned spec is shared: zeroed once (then its first byte is 0) */
+            char *pw = ep->spec ? ep->spec->client_key_password : NULL;
+            if (pw && pw[0]) explicit_bzero(pw, strlen(pw));
         }
         for (size_t i = 0; cfg->channels && i < cfg->n_channels; i++) {
             struct cw_channel *ch = &cfg->channels[i];
@@ -221,11 +191,12 @@ const char *config_smtp_tls_name(enum cw_smtp_tls tls)
 
 bool config_status_expected(const struct cw_endpoint *ep, int status)
 {
-    if (!ep || (ep->n_expect_status == 0 && ep->n_status_ranges == 0)) return status >= 200 && status <= 399;
-    for (size_t i = 0; i < ep->n_expect_status; i++)
-        if (ep->expect_status[i] == status) return true;
-    for (size_t i = 0; i < ep->n_status_ranges; i++)
-        if (status >= ep->status_ranges[i].lo && status <= ep->status_ranges[i].hi) return true;
+    const struct cw_check_spec *s = ep && ep->spec ? ep->spec : &cw_check_spec_none;
+    if (s->n_expect_status == 0 && s->n_status_ranges == 0) return status >= 200 && status <= 399;
+    for (size_t i = 0; i < s->n_expect_status; i++)
+        if (s->expect_status[i] == status) return true;
+    for (size_t i = 0; i < s->n_status_ranges; i++)
+        if (status >= s->status_ranges[i].lo && status <= s->status_ranges[i].hi) return true;
     return false;
 }
 

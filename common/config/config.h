@@ -173,88 +173,105 @@ struct cw_maintenance {
  /* database.retention.*_days: 100 years */
 
 
-/* One endpoint. Issue 18: an array of these is in every process that reads the endpoints (500,000 of them at the
- * scale the project aims for), so the layout keeps it small: in each group the pointers and doubles first, then
- * the 4-byte members (counts are uint32_t: no list, body or send text comes near 4 G), then the bools; no hole.
- * The groups (and the fields' meanings) are as before; only the order within a group changed. */
-struct cw_endpoint {
-    char *url;  /* http:// or https:// */
-    char *name; /* NULL when not set */
+/* What an endpoint's probe does and expects: its request and assertions (issue 18). Normally the same for hundreds of
+ * endpoints (a group's method, headers, assertions, TLS options), so it is interned: config_load keeps one copy of
+ * each distinct spec in the config's arena and every endpoint whose details are equal points at it; a snapshot
+ * carries each once (docs/config.md "Memory"). Immutable once loaded or read: two configs' specs are compared with
+ * cw_check_spec_equal, never by pointer. Layout: pointers and doubles, then 4-byte members, then the small ones. */
+struct cw_check_spec {
     char *body;               /* POST body; NULL when not set */
-    double timeout;           /* seconds; default 10, never more than interval */
-    double interval;          /* seconds; per endpoint or monitor.check_interval */
-    double latency_threshold; /* seconds; per endpoint or monitor.latency_threshold */
     int *expect_status;       /* accepted status codes; n_expect_status == 0 means 200..399 */
-    char *keyword;         /* NULL when not set; the body must contain it */
-    char **headers;        /* "Name: value" lines */
-    char *ca_file; /* NULL: the system's CAs */
-    char *group;   /* NULL when not set: the web shows the endpoint under "Other" */
+    char *keyword;            /* NULL when not set; the body must contain it */
+    char **headers;           /* "Name: value" lines */
+    char *ca_file;            /* NULL: the system's CAs */
+    /* ---- the check types beyond HTTP (docs/config.md "Check types") */
+    char *send;               /* tcp: bytes written after the connect (escapes decoded); NULL: none */
+    char *expect;             /* tcp: text that must appear in the reply; NULL: none */
+    char *server_name;        /* tls: SNI and the name the certificate must match; NULL: host */
+    char *dns_server;         /* dns: "IP", "IP:PORT" or "[IPv6]:PORT"; NULL: the system's resolvers */
+    char **expect_answers;    /* dns: each must be one of the answers (presentation form) */
+    double packet_interval;   /* icmp: seconds between them; default 0.2 */
+    double max_loss;          /* icmp: percent; loss above it is a failure; default 99 */
+    double grace;             /* push: seconds after the interval before a missing call fails; default
+                               * 10% of the interval */
+    /* ---- HTTP assertions (docs/config.md "HTTP assertions"); all off when not set */
+    struct cw_status_range *status_ranges; /* more accepted statuses besides expect_status */
+    char **keywords;          /* every one must appear in the body, as keyword must */
+    char **keywords_absent;   /* none may appear */
+    char **body_regex;        /* PCRE2 patterns that must match the body */
+    char **body_regex_absent; /* patterns that must not match */
+    struct cw_condition *json_conditions;   /* on the body parsed as JSON */
+    struct cw_condition *header_conditions; /* on the response headers (of the last response) */
+    double max_response_time; /* seconds; a slower check fails; 0: off */
+    char *client_cert;        /* mTLS: absolute path of a PEM certificate; NULL: none */
+    char *client_key;         /* its key (absolute path); NULL: in client_cert */
+    char *client_key_password; /* a secret (from client_key_password_file); NULL: none. Only in the workers'
+                                * snapshots (and the supervisor's config) */
+    char *proxy;              /* a proxy URL (it may hold a password); NULL: none (the environment's is never used).
+                               * Only in the workers' snapshots, as client_key_password */
+    char *address;            /* pinned address for the URL's host name; NULL: resolve it */
     enum cw_method method;
-    int alert_threshold;      /* consecutive failures before DOWN; default 3 */
-    int recovery_threshold;   /* consecutive successes before UP; per endpoint or alerts.recovery_threshold */
+    uint32_t body_len;        /* bytes of body (a body_file may hold any byte); 0 with body == NULL */
     uint32_t n_expect_status;
     uint32_t n_headers;
-    enum cw_check_type type; /* default CW_CHECK_HTTP (the group below) */
-    bool verify_tls;       /* default true */
-    bool follow_redirects; /* default false */
-    bool fail_if_not_tls;  /* HTTP assertions (below): the final URL (after redirects) must be https */
-    bool compressed;       /* HTTP assertions: ask for gzip, deflate, br, zstd; bodies are decoded before matching */
-    bool cookies;          /* HTTP assertions: keep cookies across the redirects of one check */
-    uint16_t record_type;  /* dns (the group below): the RR type number (1 A, 28 AAAA, 5 CNAME, 15 MX, 16 TXT, 2 NS,
-                            * 6 SOA, 33 SRV, 257 CAA); default 1 */
-
-    /* ---- the check types beyond HTTP (docs/config.md "Check types"). For them `url` is a key the
-     * configuration synthesizes (tcp://host:port, tls://host:port, dns://server/name?type=MX, icmp://host,
-     * push://name): the identity under which the schedule, the bus, the database and the alerts know the
-     * endpoint. `name` is required. */
-    char *host;              /* tcp, tls, icmp: a host name or address; dns: the name looked up */
-    char *send;              /* tcp: bytes written after the connect (escapes decoded); NULL: none */
-    char *expect;              /* tcp: text that must appear in the reply; NULL: none */
-    char *server_name;         /* tls: SNI and the name the certificate must match; NULL: host */
-    char *dns_server;          /* dns: "IP", "IP:PORT" or "[IPv6]:PORT"; NULL: the system's resolvers */
-    char **expect_answers;     /* dns: each must be one of the answers (presentation form) */
-    char *push_token;       /* push: a secret. Only in the configuration of the supervisor and the web
-                                    * (snapshots for workers carry NULL) */
-    double packet_interval; /* icmp: seconds between them; default 0.2 */
-    double max_loss;        /* icmp: percent; loss above it is a failure; default 99 */
-    double grace;           /* push: seconds after the interval before a missing call fails; default
-                                    * 10% of the interval */
-    int port;                /* tcp, tls */
     uint32_t send_len;
     enum cw_starttls starttls; /* tls */
-    int min_cert_days;         /* tls and https: a failed check when the certificate expires in fewer days */
-    int expect_rcode;          /* dns: default 0 (NOERROR); 3 NXDOMAIN, ... */
+    int min_cert_days;        /* tls and https: a failed check when the certificate expires in fewer days */
+    int expect_rcode;         /* dns: default 0 (NOERROR); 3 NXDOMAIN, ... */
     uint32_t n_expect_answers;
-    int icmp_count;         /* icmp: echo requests per check; default 3 */
-
-    /* ---- HTTP assertions (docs/config.md "HTTP assertions"); all off when not set (the bools are above) */
+    int icmp_count;           /* icmp: echo requests per check; default 3 */
     enum cw_http_version http_version; /* the response must be this version */
-    struct cw_status_range *status_ranges; /* more accepted statuses besides expect_status */
-    char **keywords; /* every one must appear in the body, as keyword must */
-    char **keywords_absent; /* none may appear */
-    char **body_regex; /* PCRE2 patterns that must match the body */
-    char **body_regex_absent; /* patterns that must not match */
-    struct cw_condition *json_conditions; /* on the body parsed as JSON */
-    struct cw_condition *header_conditions; /* on the response headers (of the last response) */
-    double max_response_time;          /* seconds; a slower check fails; 0: off */
-    char *client_cert;                 /* mTLS: absolute path of a PEM certificate; NULL: none */
-    char *client_key;                  /* its key (absolute path); NULL: in client_cert */
-    char *client_key_password;         /* a secret (from client_key_password_file); NULL: none */
-    char *proxy;                       /* a proxy URL; NULL: none (the environment's is never used) */
-    char *address;                     /* pinned address for the URL's host name; NULL: resolve it */
     uint32_t n_status_ranges;
-    uint32_t body_len; /* bytes of body (a body_file may hold any byte); 0 with body == NULL */
     uint32_t n_keywords;
     uint32_t n_keywords_absent;
     uint32_t n_body_regex;
     uint32_t n_body_regex_absent;
     uint32_t n_json_conditions;
     uint32_t n_header_conditions;
-    uint32_t body_limit;               /* bytes of (decoded) body read; default 1 MiB, at most 64 MiB */
+    uint32_t body_limit;      /* bytes of (decoded) body read; default 1 MiB, at most 64 MiB */
+    uint16_t record_type;     /* dns: the RR type number (1 A, 28 AAAA, 5 CNAME, 15 MX, 16 TXT, 2 NS, 6 SOA, 33 SRV,
+                               * 257 CAA); default 1 */
+    bool verify_tls;          /* default true */
+    bool follow_redirects;    /* default false */
+    bool fail_if_not_tls;     /* HTTP assertions: the final URL (after redirects) must be https */
+    bool compressed;          /* HTTP assertions: ask for gzip, deflate, br, zstd; bodies are decoded before matching */
+    bool cookies;             /* HTTP assertions: keep cookies across the redirects of one check */
+};
+
+/* Whether two specs are alike in every field (deeply: strings, lists, conditions). NULL is the all-zero spec. */
+bool cw_check_spec_equal(const struct cw_check_spec *a, const struct cw_check_spec *b);
+/* A hash of every field cw_check_spec_equal compares (equal specs hash alike). */
+uint64_t cw_check_spec_hash(const struct cw_check_spec *s);
+/* The spec of an endpoint built by hand without one (every field zero). */
+extern const struct cw_check_spec cw_check_spec_none;
+
+/* One endpoint. Issue 18: an array of these is in every process that reads the endpoints (500,000 of them at the
+ * scale the project aims for), so it keeps only what identifies and schedules one endpoint, or is usually its own;
+ * what the probe does is in the shared `spec`. In each group the pointers and doubles first, then the 4-byte
+ * members; no hole. */
+struct cw_endpoint {
+    char *url;   /* http:// or https://; for the other types a key the configuration synthesizes (tcp://host:port,
+                  * tls://host:port, dns://server/name?type=MX, icmp://host, push://name): the identity under which
+                  * the schedule, the bus, the database and the alerts know the endpoint */
+    char *name;  /* NULL when not set (required for the types beyond HTTP) */
+    char *group; /* NULL when not set: the web shows the endpoint under "Other" */
+    char *host;  /* tcp, tls, icmp: a host name or address; dns: the name looked up */
+    char *push_token; /* push: a secret. Only in the configuration of the supervisor and the web (snapshots for
+                       * workers carry NULL) */
+    const struct cw_check_spec *spec; /* the probe's details, interned (never NULL after load or read; a
+                                       * hand-built endpoint may leave it NULL only where nothing probes it) */
+    double timeout;           /* seconds; default 10, never more than interval */
+    double interval;          /* seconds; per endpoint or monitor.check_interval */
+    double latency_threshold; /* seconds; per endpoint or monitor.latency_threshold */
+    int alert_threshold;      /* consecutive failures before DOWN; default 3 */
+    int recovery_threshold;   /* consecutive successes before UP; per endpoint or alerts.recovery_threshold */
+    enum cw_check_type type;  /* default CW_CHECK_HTTP */
+    int port;                 /* tcp, tls */
 
     /* ---- alerting (issue 15). Resolved at load: an endpoint that does not set a key takes its group's
      * (cfg->group_settings), then the `alerts` default. */
     int severity;        /* enum cw_severity; default CW_SEV_CRITICAL */
+    int flap_window;     /* checks looked at for flapping; 0: no flap detection; default alerts.flap_window */
     size_t *notify;      /* indices into cfg->channels that get its alerts */
     char *depends_on;    /* the parent endpoint's name; NULL: none */
     long depends_on_idx; /* its index in cfg->endpoints; -1: none (no cycles: refused at load) */
@@ -263,15 +280,14 @@ struct cw_endpoint {
     double flap_low;     /* percent below which it is stable again; default alerts.flap_low */
     uint32_t n_notify;
     uint32_t n_escalate;
-    int flap_window;     /* checks looked at for flapping; 0: no flap detection; default alerts.flap_window */
 
     /* ---- locations (issue 16, docs/config.md "Locations"). Resolved at load: own -> its group's -> default. */
     uint32_t n_locations;
-    char **locations;   /* where it is checked: names of cfg->location (the central's own workers) and of
-                         * cfg->locations; its own, its group's, else every location. Never empty after load. */
     int quorum;         /* >= 1: that many of its locations must see it DOWN; CW_QUORUM_MAJORITY, CW_QUORUM_ALL;
                          * own -> group's -> alerts.quorum (default CW_QUORUM_MAJORITY). An integer above
                          * n_locations is refused at load. */
+    char **locations;   /* where it is checked: names of cfg->location (the central's own workers) and of
+                         * cfg->locations; its own, its group's, else every location. Never empty after load. */
 };
 
 /* Quorum (issue 16): special values of cw_endpoint.quorum / cw_config.quorum. */

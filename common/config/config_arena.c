@@ -90,3 +90,15 @@ void cw_arena_adopt(struct cw_arena *a, void *p)
     d->next = a->adopted;
     a->adopted = d;
 }
+
+void cw_arena_reset(struct cw_arena *a)
+{
+    for (struct arena_block *b = a->big; b; b = b->next) explicit_bzero(b->data, b->used);
+    free_chain(a->big);
+    a->big = NULL;
+    if (!a->head) return;
+    for (struct arena_block *b = a->head; b; b = b->next) explicit_bzero(b->data, b->used);
+    free_chain(a->head->next);
+    a->head->next = NULL;
+    a->head->used = 0;
+}

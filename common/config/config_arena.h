@@ -18,5 +18,8 @@ char *cw_arena_strndup(struct cw_arena *a, const char *s, size_t n);
 /* Takes over p (from malloc/realloc; NULL: nothing): freed with the arena. Lets a large array grown with realloc
  * belong to the arena without a copy (a snapshot's endpoints: one copy of them at a time, not two). */
 void cw_arena_adopt(struct cw_arena *a, void *p);
+/* Forgets (and zeroes: it may have held a secret) everything allocated, keeping one block for what comes next: a
+ * scratch arena reused per item (config_load's per-endpoint spec, config_spec.h). No adopted buffer allowed. */
+void cw_arena_reset(struct cw_arena *a);
 
 #endif

@@ -6,6 +6,7 @@
 #include "common/config/config_endpoints.h"
 #include "common/config/config_ep.h"
 #include "common/config/config_secrets.h"
+#include "common/config/config_spec.h"
 #include "common/config/config_web.h"
 #include "common/wire/protocol.h"
 #include "common/base/util.h"
@@ -232,19 +233,20 @@ static bool endpoint_type(struct cfg_parser *p, struct ep_parse *e, struct cw_en
     return true;
 }
 
-static void endpoint(struct cfg_parser *p, const config_setting_t *g, long idx, struct cw_endpoint *ep)
+/* The endpoint's keys into ep and its scratch spec (ep->spec). */
+static void endpoint_read(struct cfg_parser *p, const config_setting_t *g, long idx, struct cw_endpoint *ep)
 {
     struct cw_config *cfg = p->cfg;
     struct ep_parse e = { .w = { "monitor.endpoints", idx }, .idx = idx, .g = g };
     char name[256];
 
-    ep->method = CW_METHOD_GET;
+    CFGP_SPEC(ep)->method = CW_METHOD_GET;
     ep->interval = cfg->check_interval;
     ep->latency_threshold = cfg->latency_threshold;
     ep->alert_threshold = DEFAULT_ALERT_THRESHOLD;
     ep->recovery_threshold = cfg->recovery_threshold;
-    ep->verify_tls = true;
-    ep->follow_redirects = false;
+    CFGP_SPEC(ep)->verify_tls = true;
+    CFGP_SPEC(ep)->follow_redirects = false;
     ep->depends_on_idx = -1;
     ep->severity = CW_SEV_CRITICAL;
 
@@ -253,11 +255,11 @@ static void endpoint(struct cfg_parser *p, const config_setting_t *g, long idx, 
         return;
     }
     if (!endpoint_type(p, &e, ep)) return;
-    if (ep->type == CW_CHECK_DNS) ep->record_type = 1; /* A */
+    if (ep->type == CW_CHECK_DNS) CFGP_SPEC(ep)->record_type = 1; /* A */
     if (ep->type == CW_CHECK_ICMP) {
-        ep->icmp_count = DEFAULT_ICMP_COUNT;
-        ep->packet_interval = DEFAULT_PACKET_INTERVAL;
-        ep->max_loss = DEFAULT_MAX_LOSS;
+        CFGP_SPEC(ep)->icmp_count = DEFAULT_ICMP_COUNT;
+        CFGP_SPEC(ep)->packet_interval = DEFAULT_PACKET_INTERVAL;
+        CFGP_SPEC(ep)->max_loss = DEFAULT_MAX_LOSS;
     }
     int n = config_setting_length(g);
     for (int i = 0; i < n; i++) endpoint_key(p, &e, config_setting_get_elem(g, (unsigned)i), ep);
@@ -268,6 +270,22 @@ static void endpoint(struct cfg_parser *p, const config_setting_t *g, long idx, 
     if (!e.has_timeout) ep->timeout = DEFAULT_TIMEOUT < ep->interval ? DEFAULT_TIMEOUT : ep->interval;
     if (ep->type == CW_CHECK_HTTP) cfgp_http_finish(p, &e, ep);
     else cfgp_type_finish(p, &e, ep);
+}
+
+/* One endpoint: read with its strings in the scratch arena, then its own strings copied into the config's arena and
+ * its spec interned there (issue 18: a spec equal to one kept leaves nothing behind). */
+static void endpoint(struct cfg_parser *p, const config_setting_t *g, long idx, struct cw_endpoint *ep)
+{
+    struct cw_check_spec sp = { 0 };
+    struct cw_arena *kept = p->arena;
+    cw_arena_reset(p->scratch);
+    p->arena = p->scratch;
+    ep->spec = &sp;
+    endpoint_read(p, g, idx, ep);
+    p->arena = kept;
+    char **own[] = { &ep->url, &ep->name, &ep->group, &ep->host, &ep->push_token };
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) *own[i] = cw_arena_strdup(kept, *own[i]);
+    ep->spec = cw_spec_set_intern(p->specs, kept, &sp);
 }
 
 /* The setting a duplicate of ep is reported at: its url, or what its key was made of. */
@@ -292,16 +310,16 @@ static bool expect_other_things(const struct cw_endpoint *a, const struct cw_end
 {
     switch (a->type) {
     case CW_CHECK_TCP:
-        return !same_bytes(a->send, a->send_len, b->send, b->send_len) || !same_text(a->expect, b->expect);
+        return !same_bytes(a->spec->send, a->spec->send_len, b->spec->send, b->spec->send_len) || !same_text(a->spec->expect, b->spec->expect);
     case CW_CHECK_TLS:
-        return a->min_cert_days != b->min_cert_days;
+        return a->spec->min_cert_days != b->spec->min_cert_days;
     case CW_CHECK_DNS:
-        if (a->expect_rcode != b->expect_rcode || a->n_expect_answers != b->n_expect_answers) return true;
-        for (size_t i = 0; i < a->n_expect_answers; i++)
-            if (!same_text(a->expect_answers[i], b->expect_answers[i])) return true;
+        if (a->spec->expect_rcode != b->spec->expect_rcode || a->spec->n_expect_answers != b->spec->n_expect_answers) return true;
+        for (size_t i = 0; i < a->spec->n_expect_answers; i++)
+            if (!same_text(a->spec->expect_answers[i], b->spec->expect_answers[i])) return true;
         return false;
     case CW_CHECK_ICMP:
-        return a->icmp_count != b->icmp_count || a->packet_interval != b->packet_interval || a->max_loss != b->max_loss;
+        return a->spec->icmp_count != b->spec->icmp_count || a->spec->packet_interval != b->spec->packet_interval || a->spec->max_loss != b->spec->max_loss;
     default:
         return false;
     }
@@ -399,6 +417,8 @@ static void endpoints(struct cfg_parser *p, const config_setting_t *s)
     size_t kept = 0;
     p->ep_groups = cw_arena_alloc(p->arena, (n ? n : 1) * sizeof *p->ep_groups);
     p->ep_index = cw_arena_alloc(p->arena, (n ? n : 1) * sizeof *p->ep_index);
+    p->specs = cw_spec_set_new();
+    p->scratch = cw_arena_new();
     for (size_t i = 0; i < n; i++) {
         const config_setting_t *g = config_setting_get_elem(s, (unsigned)i);
         struct cw_endpoint *ep = &cfg->endpoints[kept];
@@ -414,6 +434,11 @@ static void endpoints(struct cfg_parser *p, const config_setting_t *s)
     HASH_CLEAR(hh, t.names);
     HASH_CLEAR(hh, t.tokens);
     cw_arena_free(keys);
+    cw_arena_reset(p->scratch); /* zeroed: it held the last endpoint's secrets */
+    cw_arena_free(p->scratch);
+    p->scratch = NULL;
+    cw_spec_set_free(p->specs);
+    p->specs = NULL;
     free(slots);
     cfg->n_endpoints = kept;
 }

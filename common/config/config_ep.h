@@ -92,6 +92,10 @@ struct ep_parse {
     bool has_timeout; /* timeout was set and valid */
 };
 
+/* The spec of the endpoint being read (issue 18): while its keys are read, ep->spec points at a scratch spec of the
+ * parser's (mutable; interned once the endpoint is read, config_spec.h). */
+#define CFGP_SPEC(ep) ((struct cw_check_spec *)(ep)->spec)
+
 /* The key's row (EPK_*) or -1 for a key of no type. */
 int cfgp_ep_key(const char *name);
 /* Whether key is a key of checks of type t. */

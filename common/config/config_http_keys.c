@@ -67,8 +67,8 @@ static void headers_value(struct cfg_parser *p, struct cfg_where w, const config
         }
     }
     if (!ok) return;
-    ep->headers = h;
-    ep->n_headers = nh;
+    CFGP_SPEC(ep)->headers = h;
+    CFGP_SPEC(ep)->n_headers = nh;
     for (size_t j = 0; j < nh; j++)
         if (cw_header_is_secret(h[j])) {
             cfgp_check_private(p, s, cfgp_name(w, s, name, sizeof name));
@@ -124,10 +124,10 @@ static void status_value(struct cfg_parser *p, struct cfg_where w, const config_
         if (is_range) nr++;
         else nc++;
     }
-    ep->expect_status = nc ? codes : NULL;
-    ep->n_expect_status = nc;
-    ep->status_ranges = nr ? ranges : NULL;
-    ep->n_status_ranges = nr;
+    CFGP_SPEC(ep)->expect_status = nc ? codes : NULL;
+    CFGP_SPEC(ep)->n_expect_status = nc;
+    CFGP_SPEC(ep)->status_ranges = nr ? ranges : NULL;
+    CFGP_SPEC(ep)->n_status_ranges = nr;
 }
 
 /* body_file: read now (at most 1 MiB, any bytes), so that a changed file is a changed endpoint on reload. */
@@ -136,8 +136,8 @@ static void body_file_value(struct cfg_parser *p, struct cfg_where w, const conf
     size_t len = 0;
     char *body = cfgp_file_contents(p, w, s, MAX_BODY, &len);
     if (!body) return;
-    ep->body = body;
-    ep->body_len = len;
+    CFGP_SPEC(ep)->body = body;
+    CFGP_SPEC(ep)->body_len = len;
 }
 
 /* A list of PCRE2 patterns, each compiled once to report a bad one with its offset. */
@@ -270,7 +270,7 @@ static void proxy_value(struct cfg_parser *p, struct cfg_where w, const config_s
         return;
     }
     if (cw_url_has_password(v)) cfgp_check_private(p, s, name);
-    ep->proxy = cw_arena_strdup(p->arena, v);
+    CFGP_SPEC(ep)->proxy = cw_arena_strdup(p->arena, v);
 }
 
 static void address_value(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, struct cw_endpoint *ep)
@@ -283,7 +283,7 @@ static void address_value(struct cfg_parser *p, struct cfg_where w, const config
         cfgp_problem(p, s, "%s: '%.64s' is not an IPv4 or IPv6 address", cfgp_name(w, s, name, sizeof name), v);
         return;
     }
-    ep->address = cw_arena_strdup(p->arena, v);
+    CFGP_SPEC(ep)->address = cw_arena_strdup(p->arena, v);
 }
 
 static void body_value(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, struct cw_endpoint *ep)
@@ -295,8 +295,8 @@ static void body_value(struct cfg_parser *p, struct cfg_where w, const config_se
         cfgp_problem(p, s, "%s: longer than %d bytes", cfgp_name(w, s, name, sizeof name), MAX_BODY);
         return;
     }
-    ep->body = cw_arena_strdup(p->arena, v);
-    ep->body_len = strlen(v);
+    CFGP_SPEC(ep)->body = cw_arena_strdup(p->arena, v);
+    CFGP_SPEC(ep)->body_len = strlen(v);
 }
 
 bool cfgp_http_key(struct cfg_parser *p, struct ep_parse *e, const config_setting_t *s, int key, struct cw_endpoint *ep)
@@ -310,7 +310,7 @@ bool cfgp_http_key(struct cfg_parser *p, struct ep_parse *e, const config_settin
         break;
     case EPK_METHOD:
         if ((i = cfgp_one_of(p, w, s, method_names, 7, "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")) >= 0)
-            ep->method = (enum cw_method)i;
+            CFGP_SPEC(ep)->method = (enum cw_method)i;
         break;
     case EPK_BODY:
         body_value(p, w, s, ep);
@@ -322,68 +322,68 @@ bool cfgp_http_key(struct cfg_parser *p, struct ep_parse *e, const config_settin
         status_value(p, w, s, ep);
         break;
     case EPK_VERIFY_TLS:
-        cfgp_bool(p, w, s, &ep->verify_tls);
+        cfgp_bool(p, w, s, &CFGP_SPEC(ep)->verify_tls);
         break;
     case EPK_FOLLOW_REDIRECTS:
-        cfgp_bool(p, w, s, &ep->follow_redirects);
+        cfgp_bool(p, w, s, &CFGP_SPEC(ep)->follow_redirects);
         break;
     case EPK_KEYWORD:
-        if ((v = cfgp_string(p, w, s, true))) ep->keyword = cw_arena_strdup(p->arena, v);
+        if ((v = cfgp_string(p, w, s, true))) CFGP_SPEC(ep)->keyword = cw_arena_strdup(p->arena, v);
         break;
     case EPK_KEYWORDS:
-        string_list32(p, w, s, &ep->keywords, &ep->n_keywords);
+        string_list32(p, w, s, &CFGP_SPEC(ep)->keywords, &CFGP_SPEC(ep)->n_keywords);
         break;
     case EPK_KEYWORDS_ABSENT:
-        string_list32(p, w, s, &ep->keywords_absent, &ep->n_keywords_absent);
+        string_list32(p, w, s, &CFGP_SPEC(ep)->keywords_absent, &CFGP_SPEC(ep)->n_keywords_absent);
         break;
     case EPK_BODY_REGEX:
-        regex_list(p, w, s, &ep->body_regex, &ep->n_body_regex);
+        regex_list(p, w, s, &CFGP_SPEC(ep)->body_regex, &CFGP_SPEC(ep)->n_body_regex);
         break;
     case EPK_BODY_REGEX_ABSENT:
-        regex_list(p, w, s, &ep->body_regex_absent, &ep->n_body_regex_absent);
+        regex_list(p, w, s, &CFGP_SPEC(ep)->body_regex_absent, &CFGP_SPEC(ep)->n_body_regex_absent);
         break;
     case EPK_JSON:
-        condition_list(p, w, s, true, &ep->json_conditions, &ep->n_json_conditions);
+        condition_list(p, w, s, true, &CFGP_SPEC(ep)->json_conditions, &CFGP_SPEC(ep)->n_json_conditions);
         break;
     case EPK_HEADER_CONDITIONS:
-        condition_list(p, w, s, false, &ep->header_conditions, &ep->n_header_conditions);
+        condition_list(p, w, s, false, &CFGP_SPEC(ep)->header_conditions, &CFGP_SPEC(ep)->n_header_conditions);
         break;
     case EPK_HEADERS:
         headers_value(p, w, s, ep);
         break;
     case EPK_CA_FILE:
-        ep->ca_file = cfgp_readable_file(p, w, s);
+        CFGP_SPEC(ep)->ca_file = cfgp_readable_file(p, w, s);
         break;
     case EPK_MIN_CERT_DAYS:
-        cfgp_int(p, w, s, 0, 3650, &ep->min_cert_days);
+        cfgp_int(p, w, s, 0, 3650, &CFGP_SPEC(ep)->min_cert_days);
         break;
     case EPK_MAX_RESPONSE_TIME:
-        cfgp_seconds(p, w, s, 0, 3600, &ep->max_response_time);
+        cfgp_seconds(p, w, s, 0, 3600, &CFGP_SPEC(ep)->max_response_time);
         break;
     case EPK_HTTP_VERSION:
         if ((i = cfgp_one_of(p, w, s, version_names, 4, "\"1.0\", \"1.1\", \"2\"")) > 0)
-            ep->http_version = (enum cw_http_version)i;
+            CFGP_SPEC(ep)->http_version = (enum cw_http_version)i;
         break;
     case EPK_FAIL_IF_NOT_TLS:
-        cfgp_bool(p, w, s, &ep->fail_if_not_tls);
+        cfgp_bool(p, w, s, &CFGP_SPEC(ep)->fail_if_not_tls);
         break;
     case EPK_COMPRESSED:
-        cfgp_bool(p, w, s, &ep->compressed);
+        cfgp_bool(p, w, s, &CFGP_SPEC(ep)->compressed);
         break;
     case EPK_BODY_LIMIT:
-        if (cfgp_int(p, w, s, MIN_BODY_LIMIT, MAX_BODY_LIMIT, &i)) ep->body_limit = (size_t)i;
+        if (cfgp_int(p, w, s, MIN_BODY_LIMIT, MAX_BODY_LIMIT, &i)) CFGP_SPEC(ep)->body_limit = (size_t)i;
         break;
     case EPK_CLIENT_CERT:
-        ep->client_cert = pem_file(p, w, s);
+        CFGP_SPEC(ep)->client_cert = pem_file(p, w, s);
         break;
     case EPK_CLIENT_KEY:
-        ep->client_key = pem_file(p, w, s);
+        CFGP_SPEC(ep)->client_key = pem_file(p, w, s);
         break;
     case EPK_CLIENT_KEY_PASSWORD_FILE: {
         char name[256];
         cfgp_name(w, s, name, sizeof name);
         if ((v = cfgp_string(p, w, s, true)) && !p->bus_only)
-            ep->client_key_password = cfgp_secret_file(p, s, name, cfgp_path(p, v));
+            CFGP_SPEC(ep)->client_key_password = cfgp_secret_file(p, s, name, cfgp_path(p, v));
         break;
     }
     case EPK_PROXY:
@@ -393,7 +393,7 @@ bool cfgp_http_key(struct cfg_parser *p, struct ep_parse *e, const config_settin
         address_value(p, w, s, ep);
         break;
     case EPK_COOKIES:
-        cfgp_bool(p, w, s, &ep->cookies);
+        cfgp_bool(p, w, s, &CFGP_SPEC(ep)->cookies);
         break;
     default:
         return false;
@@ -412,28 +412,28 @@ void cfgp_http_finish(struct cfg_parser *p, struct ep_parse *e, struct cw_endpoi
 {
     char name[256];
     if (!e->at[EPK_URL]) cfgp_problem(p, e->g, "monitor.endpoints[%ld]: missing url", e->idx);
-    if (!e->at[EPK_BODY_LIMIT]) ep->body_limit = DEFAULT_BODY_LIMIT;
+    if (!e->at[EPK_BODY_LIMIT]) CFGP_SPEC(ep)->body_limit = DEFAULT_BODY_LIMIT;
     if (e->at[EPK_BODY] && e->at[EPK_BODY_FILE])
         cfgp_problem(p, e->at[EPK_BODY_FILE], "monitor.endpoints[%ld]: both body and body_file are set; keep one",
                      e->idx);
-    if (ep->method == CW_METHOD_GET || ep->method == CW_METHOD_HEAD) {
+    if (CFGP_SPEC(ep)->method == CW_METHOD_GET || CFGP_SPEC(ep)->method == CW_METHOD_HEAD) {
         const char *why = "a body is not sent with method GET or HEAD (it is with POST, PUT, PATCH, DELETE, OPTIONS)";
         refuse_with(p, e, EPK_BODY, why);
         refuse_with(p, e, EPK_BODY_FILE, why);
     }
-    if (ep->method == CW_METHOD_HEAD) {
+    if (CFGP_SPEC(ep)->method == CW_METHOD_HEAD) {
         static const int body_keys[] = { EPK_KEYWORD,    EPK_KEYWORDS,          EPK_KEYWORDS_ABSENT,
                                          EPK_BODY_REGEX, EPK_BODY_REGEX_ABSENT, EPK_JSON };
         for (size_t i = 0; i < sizeof body_keys / sizeof body_keys[0]; i++)
             refuse_with(p, e, body_keys[i], "method HEAD has no body to search");
     }
     const config_setting_t *mrt = e->at[EPK_MAX_RESPONSE_TIME];
-    if (mrt && ep->max_response_time > ep->timeout)
+    if (mrt && CFGP_SPEC(ep)->max_response_time > ep->timeout)
         cfgp_problem(p, mrt, "%s: %g s is longer than the timeout (%g s): it could never fail",
-                     cfgp_name(e->w, mrt, name, sizeof name), ep->max_response_time, ep->timeout);
+                     cfgp_name(e->w, mrt, name, sizeof name), CFGP_SPEC(ep)->max_response_time, ep->timeout);
     if (e->at[EPK_MIN_CERT_DAYS] && ep->url && strncasecmp(ep->url, "https://", 8) != 0)
         refuse_with(p, e, EPK_MIN_CERT_DAYS, "only an https:// URL has a certificate");
-    if (!ep->client_cert) {
+    if (!CFGP_SPEC(ep)->client_cert) {
         refuse_with(p, e, EPK_CLIENT_KEY, "a client key without client_cert");
         refuse_with(p, e, EPK_CLIENT_KEY_PASSWORD_FILE, "a key password without client_cert");
     }

@@ -36,6 +36,8 @@ struct cfg_parser {
     const config_setting_t *workers_at;  /* supervisor.workers when set */
     char **all_locations; /* every location's name (config_location_names), once `locations` is read */
     size_t n_all_locations;
+    struct cw_spec_set *specs; /* monitor.endpoints: the distinct check specs kept so far (config_spec.h) */
+    struct cw_arena *scratch;  /* monitor.endpoints: the arena of the endpoint being read, reset per endpoint */
 };
 
 /* Where a setting lives, for messages: "group.key" or "group[index].key" (index < 0: no index). */

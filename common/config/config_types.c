@@ -277,8 +277,8 @@ static void send_value(struct cfg_parser *p, struct cfg_where w, const config_se
                      cfgp_name(w, s, name, sizeof name), bad);
         return;
     }
-    ep->send = out;
-    ep->send_len = len;
+    CFGP_SPEC(ep)->send = out;
+    CFGP_SPEC(ep)->send_len = len;
 }
 
 /* A name of the table (case-insensitive) into *out; reports the names otherwise. */
@@ -290,7 +290,7 @@ static void record_type_value(struct cfg_parser *p, struct cfg_where w, const co
     if (!v) return;
     for (size_t i = 0; i < sizeof record_types / sizeof record_types[0]; i++)
         if (strcasecmp(v, record_types[i].name) == 0) {
-            ep->record_type = record_types[i].number;
+            CFGP_SPEC(ep)->record_type = record_types[i].number;
             return;
         }
     cfgp_problem(p, s, "%s: '%.64s' is not one of A, AAAA, CNAME, MX, TXT, NS, SOA, SRV, CAA",
@@ -322,7 +322,7 @@ static void dns_server_value(struct cfg_parser *p, struct cfg_where w, const con
                      cfgp_name(w, s, name, sizeof name), v);
         return;
     }
-    ep->dns_server = cw_arena_strdup(p->arena, v);
+    CFGP_SPEC(ep)->dns_server = cw_arena_strdup(p->arena, v);
 }
 
 static void number_value(struct cfg_parser *p, struct cfg_where w, const config_setting_t *s, double lo, double hi,
@@ -380,18 +380,18 @@ void cfgp_type_key(struct cfg_parser *p, struct ep_parse *e, const config_settin
         send_value(p, w, s, ep);
         break;
     case EPK_EXPECT:
-        if ((v = cfgp_string(p, w, s, true)) && strlen(v) <= MAX_EXPECT) ep->expect = cw_arena_strdup(p->arena, v);
+        if ((v = cfgp_string(p, w, s, true)) && strlen(v) <= MAX_EXPECT) CFGP_SPEC(ep)->expect = cw_arena_strdup(p->arena, v);
         else if (v) cfgp_problem(p, s, "monitor.endpoints[%ld].expect: longer than %d bytes", e->idx, MAX_EXPECT);
         break;
     case EPK_SERVER_NAME:
-        ep->server_name = host_value(p, w, s);
+        CFGP_SPEC(ep)->server_name = host_value(p, w, s);
         break;
     case EPK_STARTTLS:
         if ((i = cfgp_one_of(p, w, s, starttls_names, 4, "smtp, imap, postgres")) > 0)
-            ep->starttls = (enum cw_starttls)i;
+            CFGP_SPEC(ep)->starttls = (enum cw_starttls)i;
         break;
     case EPK_MIN_CERT_DAYS:
-        cfgp_int(p, w, s, 0, MAX_CERT_DAYS, &ep->min_cert_days);
+        cfgp_int(p, w, s, 0, MAX_CERT_DAYS, &CFGP_SPEC(ep)->min_cert_days);
         break;
     case EPK_RECORD_TYPE:
         record_type_value(p, w, s, ep);
@@ -401,26 +401,26 @@ void cfgp_type_key(struct cfg_parser *p, struct ep_parse *e, const config_settin
         break;
     case EPK_EXPECT_RCODE:
         if ((i = cfgp_one_of(p, w, s, rcodes, 6, "NOERROR, FORMERR, SERVFAIL, NXDOMAIN, NOTIMP, REFUSED")) >= 0)
-            ep->expect_rcode = i;
+            CFGP_SPEC(ep)->expect_rcode = i;
         break;
     case EPK_EXPECT_ANSWERS:
-        if (cfgp_string_list(p, w, s, &ep->expect_answers, &n)) ep->n_expect_answers = (uint32_t)n;
+        if (cfgp_string_list(p, w, s, &CFGP_SPEC(ep)->expect_answers, &n)) CFGP_SPEC(ep)->n_expect_answers = (uint32_t)n;
         break;
     case EPK_COUNT:
-        cfgp_int(p, w, s, 1, MAX_ICMP_COUNT, &ep->icmp_count);
+        cfgp_int(p, w, s, 1, MAX_ICMP_COUNT, &CFGP_SPEC(ep)->icmp_count);
         break;
     case EPK_PACKET_INTERVAL:
-        cfgp_seconds_from(p, w, s, MIN_PACKET_INTERVAL, MAX_PACKET_INTERVAL, &ep->packet_interval);
+        cfgp_seconds_from(p, w, s, MIN_PACKET_INTERVAL, MAX_PACKET_INTERVAL, &CFGP_SPEC(ep)->packet_interval);
         break;
     case EPK_MAX_LOSS:
-        number_value(p, w, s, 0, 100, &ep->max_loss);
+        number_value(p, w, s, 0, 100, &CFGP_SPEC(ep)->max_loss);
         break;
     case EPK_TOKEN:
     case EPK_TOKEN_FILE:
         token_value(p, e, s, ep, key == EPK_TOKEN_FILE);
         break;
     case EPK_GRACE:
-        cfgp_nonneg_seconds(p, w, s, MAX_GRACE, &ep->grace);
+        cfgp_nonneg_seconds(p, w, s, MAX_GRACE, &CFGP_SPEC(ep)->grace);
         break;
     default:
         break;
@@ -452,9 +452,9 @@ static void key_server(const char *server, char *out, size_t len)
 char *cw_synthesize_key(struct cw_arena *arena, const struct cw_endpoint *ep)
 {
     char host[MAX_HOST + 3], server[80], out[CW_URL_MAX + 1];
-    const char *type_name = cw_dns_type_name(ep->record_type);
+    const char *type_name = cw_dns_type_name(CFGP_SPEC(ep)->record_type);
     char type_number[16];
-    snprintf(type_number, sizeof type_number, "TYPE%u", (unsigned)ep->record_type);
+    snprintf(type_number, sizeof type_number, "TYPE%u", (unsigned)CFGP_SPEC(ep)->record_type);
     if (ep->type == CW_CHECK_PUSH) {
         snprintf(out, sizeof out, "push://%s", ep->name ? ep->name : "");
         return cw_arena_strdup(arena, out);
@@ -468,16 +468,16 @@ char *cw_synthesize_key(struct cw_arena *arena, const struct cw_endpoint *ep)
     case CW_CHECK_TLS: {
         /* two certificates behind one address (SNI) are two checks: the name asked for, when not the host's */
         char sni[MAX_HOST + 16] = "";
-        bool own_sni = ep->server_name && strcasecmp(ep->server_name, ep->host) != 0;
-        if (own_sni) snprintf(sni, sizeof sni, "%ssni=%s", ep->starttls ? "&" : "?", ep->server_name);
-        if (ep->starttls)
-            snprintf(out, sizeof out, "tls://%s:%d?starttls=%s%s", host, ep->port, starttls_names[ep->starttls], sni);
+        bool own_sni = CFGP_SPEC(ep)->server_name && strcasecmp(CFGP_SPEC(ep)->server_name, ep->host) != 0;
+        if (own_sni) snprintf(sni, sizeof sni, "%ssni=%s", CFGP_SPEC(ep)->starttls ? "&" : "?", CFGP_SPEC(ep)->server_name);
+        if (CFGP_SPEC(ep)->starttls)
+            snprintf(out, sizeof out, "tls://%s:%d?starttls=%s%s", host, ep->port, starttls_names[CFGP_SPEC(ep)->starttls], sni);
         else snprintf(out, sizeof out, "tls://%s:%d%s", host, ep->port, sni);
         break;
     }
     case CW_CHECK_DNS:
-        if (ep->dns_server) key_server(ep->dns_server, server, sizeof server);
-        if (ep->dns_server)
+        if (CFGP_SPEC(ep)->dns_server) key_server(CFGP_SPEC(ep)->dns_server, server, sizeof server);
+        if (CFGP_SPEC(ep)->dns_server)
             snprintf(out, sizeof out, "dns://%s/%s?type=%s", server, ep->host, type_name ? type_name : type_number);
         else snprintf(out, sizeof out, "dns:%s?type=%s", ep->host, type_name ? type_name : type_number);
         break;
@@ -505,12 +505,12 @@ static void answers_finish(struct cfg_parser *p, struct ep_parse *e, const struc
     char name[256];
     const config_setting_t *s = e->at[EPK_EXPECT_ANSWERS];
     if (!s) return;
-    const char *type_name = cw_dns_type_name(ep->record_type);
-    for (size_t i = 0; i < ep->n_expect_answers; i++) {
-        const char *form = cw_dns_answer_form_problem(ep->record_type, ep->expect_answers[i]);
+    const char *type_name = cw_dns_type_name(CFGP_SPEC(ep)->record_type);
+    for (size_t i = 0; i < CFGP_SPEC(ep)->n_expect_answers; i++) {
+        const char *form = cw_dns_answer_form_problem(CFGP_SPEC(ep)->record_type, CFGP_SPEC(ep)->expect_answers[i]);
         if (!form) continue;
         cfgp_problem(p, s, "%s[%zu]: '%.200s' is not %s (record_type %s)", cfgp_name(e->w, s, name, sizeof name), i,
-                     ep->expect_answers[i], form, type_name ? type_name : "?");
+                     CFGP_SPEC(ep)->expect_answers[i], form, type_name ? type_name : "?");
     }
 }
 
@@ -526,7 +526,7 @@ static void push_finish(struct cfg_parser *p, struct ep_parse *e, struct cw_endp
                      "monitor.endpoints[%ld]: a push check needs the `web` group: the calls "
                      "arrive at its listener (docs/web.md)",
                      e->idx);
-    if (!e->at[EPK_GRACE]) ep->grace = ep->interval / 10;
+    if (!e->at[EPK_GRACE]) CFGP_SPEC(ep)->grace = ep->interval / 10;
     ep->latency_threshold = 0; /* a push's latency is the gap between calls: never SLOW */
 }
 
@@ -545,11 +545,11 @@ void cfgp_type_finish(struct cfg_parser *p, struct ep_parse *e, struct cw_endpoi
         answers_finish(p, e, ep);
         break;
     case CW_CHECK_ICMP:
-        if (require(p, e, EPK_HOST, tn) && (ep->icmp_count - 1) * ep->packet_interval >= ep->timeout)
+        if (require(p, e, EPK_HOST, tn) && (CFGP_SPEC(ep)->icmp_count - 1) * CFGP_SPEC(ep)->packet_interval >= ep->timeout)
             cfgp_problem(p, e->at[EPK_COUNT] ? e->at[EPK_COUNT] : e->g,
                          "monitor.endpoints[%ld]: %d echo requests %g s apart take %g s: no time left for the "
                          "last reply inside the timeout (%g s)",
-                         e->idx, ep->icmp_count, ep->packet_interval, (ep->icmp_count - 1) * ep->packet_interval,
+                         e->idx, CFGP_SPEC(ep)->icmp_count, CFGP_SPEC(ep)->packet_interval, (CFGP_SPEC(ep)->icmp_count - 1) * CFGP_SPEC(ep)->packet_interval,
                          ep->timeout);
         break;
     case CW_CHECK_PUSH:

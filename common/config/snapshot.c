@@ -5,15 +5,16 @@
  * Layout (all integers little-endian):
  *   header, 32 bytes: "CWSNAP\0\0" | u32 version (3: database.retention; 4: web; 5: web.history_refresh;
  *   6: check types and HTTP assertions; 7: channels, routing, maintenance; 8: locations; 9: supervisor.log_target;
- *   10: web.metrics_per_endpoint) |
+ *   10: web.metrics_per_endpoint; 11: the check specs' table, issue 18) |
  *   u32 endpoint count | u64 payload length |
  *                     u64 checksum of the payload
  *   payload: the global fields in a fixed order, the webhooks, the email_to list, the alerting part
  *            (snapshot_alerting.c: channels, routing, groups, maintenance), the locations part
  *            (snapshot_locations.c: supervisor.location, config/central addresses, `locations`, quorum,
- *            location_silent_after), then one record per
+ *            location_silent_after), the spec table (snapshot_spec.c: u32 count, then
+ *            each distinct check spec once, prefixed by its u32 length), then one record per
  *            endpoint, each prefixed by its u32 length so that a reader can skip the endpoints of other
- *            shards after looking only at the url.
+ *            shards after looking only at the url; a record names its spec by its index in the table.
  * A string is u32 length (0xFFFFFFFF: NULL), its bytes and a NUL; a double is its IEEE-754 bits as u64;
  * a bool one byte. The reader checks every length against what is left, every enum against its range,
  * and that the payload ends exactly where the header says: a truncated or corrupt file is an error
@@ -39,7 +40,7 @@
 #include <unistd.h>
 
 #define SNAP_MAGIC "CWSNAP\0\0"
-#define SNAP_VERSION 10u
+#define SNAP_VERSION 11u
 #define SNAP_HEADER 32
 #define SNAP_MAX_SIZE (1ull << 31)
 /* parse()'s `slots` for a reader of the settings alone (config_snapshot_read_settings): every endpoint record is
@@ -157,7 +158,10 @@ static void encode(const struct cw_config *c, struct cw_buf *b, bool web)
     le_buf_u8(b, web ? (uint8_t)c->web_metrics_per_endpoint : 0);
     snap_put_alerting(b, c);
     snap_put_locations(b, c);
-    for (size_t i = 0; i < c->n_endpoints; i++) snap_put_endpoint(b, &c->endpoints[i], web);
+    struct snap_spec_index *specs = snap_put_spec_table(b, c);
+    for (size_t i = 0; i < c->n_endpoints; i++)
+        snap_put_endpoint(b, &c->endpoints[i], web, snap_spec_index_of(specs, c->endpoints[i].spec));
+    snap_spec_index_free(specs);
 
     uint64_t plen = b->len - SNAP_HEADER, sum = cw_snapshot_checksum(b->data + SNAP_HEADER, b->len - SNAP_HEADER);
     le_put_u64(b->data + 16, plen);
@@ -210,9 +214,9 @@ bool config_endpoint_same(const struct cw_endpoint *x, const struct cw_endpoint 
                           struct cw_buf *by)
 {
     bx->len = by->len = 0;
-    snap_put_endpoint(bx, x, true);
-    snap_put_endpoint(by, y, true);
-    return bx->len == by->len && memcmp(bx->data, by->data, bx->len) == 0;
+    snap_put_endpoint(bx, x, true, 0);
+    snap_put_endpoint(by, y, true, 0);
+    return bx->len == by->len && memcmp(bx->data, by->data, bx->len) == 0 && cw_check_spec_equal(x->spec, y->spec);
 }
 
 /* ---- reading ---- */
@@ -336,7 +340,9 @@ static int decode_endpoint_record(struct rd *r, struct cw_config *c, size_t *kep
     uint32_t len = le_read_u32(&r->in);
     const uint8_t *record = le_read_bytes(&r->in, len);
     if (!record) return -1;
-    struct rd rec = { .in = le_reader_of(record, len), .arena = r->arena, .all_secrets = r->all_secrets };
+    struct rd rec = {
+        .in = le_reader_of(record, len), .arena = r->arena, .all_secrets = r->all_secrets, .specs = r->specs
+    };
     size_t url_len = 0;
     const char *url = snap_peek_str(&rec, &url_len);
     if (!url) {
@@ -350,9 +356,9 @@ static int decode_endpoint_record(struct rd *r, struct cw_config *c, size_t *kep
     }
     struct cw_endpoint *ep = &c->endpoints[*kept];
     memset(ep, 0, sizeof *ep);
-    /* the push tokens: the web's (a worker never holds one); a client key's password and the proxy: the workers' */
-    snap_get_endpoint(&rec, ep, url, url_len, slots == 0 && snap_keeps_secret(r, "web"),
-                      slots > 0 || snap_keeps_secret(r, "client_key"));
+    /* the push tokens: the web's (a worker never holds one); a client key's password and the proxy: the workers'
+     * (r->specs, read in decode) */
+    snap_get_endpoint(&rec, ep, url, url_len, slots == 0 && snap_keeps_secret(r, "web"));
     size_t n_locations = 0;
     snap_get_location_list(&rec, c, &ep->locations, &n_locations, &ep->quorum);
     ep->n_locations = (uint32_t)n_locations;
@@ -402,7 +408,14 @@ static bool decode(struct rd *r, struct cw_config *c, uint32_t n_endpoints, unsi
     snap_get_alerting(r, c, smtp_secret); /* the channels' secrets: the alerter's, as the SMTP password */
     snap_get_locations(r, c);
     if (snap_is_bad(r) || !plausible(c)) return false;
-    return decode_endpoints(r, c, n_endpoints, slot, slots) && snap_alerting_plausible(c, n_endpoints, slots > 0);
+    struct snap_specs specs;
+    /* a client key's password and the proxy: the workers' (slots > 0), or a reader CLOCKWERK_SECRETS lets keep them */
+    bool ok = snap_get_spec_table(r, &specs, slots > 0 || snap_keeps_secret(r, "client_key"));
+    r->specs = &specs;
+    ok = ok && decode_endpoints(r, c, n_endpoints, slot, slots) && snap_alerting_plausible(c, n_endpoints, slots > 0);
+    r->specs = NULL;
+    snap_specs_free(&specs);
+    return ok;
 }
 
 /* The snapshot in data (a file's bytes or a message's), named `what` in messages. */

@@ -23,9 +23,19 @@ void snap_put_str(struct cw_buf *b, const char *s);
 void snap_put_bytes(struct cw_buf *b, const char *s, size_t n); /* a string of n bytes (NULL: the NULL marker) */
 void snap_put_strv(struct cw_buf *b, char *const *v, size_t n);
 
+/* The snapshot's spec table as read (snapshot_spec.c): every record found, each decoded on first use. */
+struct snap_specs {
+    const uint8_t **rec;               /* record i's bytes (after its length), in the file or message */
+    uint32_t *len;
+    const struct cw_check_spec **spec; /* NULL: not decoded yet */
+    uint32_t n;
+    bool keep_key_password;            /* the workers' secrets (client_key_password, proxy) */
+};
+
 /* The reader and the arena the strings are copied into. */
 struct snap_map;
 struct rd {
+    struct snap_specs *specs; /* the spec table, once read (the endpoint records refer to it) */
     struct le_reader in;
     struct cw_arena *arena;
     bool all_secrets; /* keep every secret whatever CLOCKWERK_SECRETS says (config_for_location's copy) */
@@ -53,13 +63,28 @@ void snap_get_strv32(struct rd *r, char ***out, uint32_t *n); /* into a struct c
 /* Which secrets a whole-snapshot reader keeps (CLOCKWERK_SECRETS, see snapshot.c; every one with r->all_secrets). */
 bool snap_keeps_secret(const struct rd *r, const char *which);
 
-/* One endpoint record's fields after its length (snapshot_endpoint.c). web false: the web-only fields (group, push
- * token) are written as unset. */
-void snap_put_endpoint(struct cw_buf *b, const struct cw_endpoint *ep, bool web);
-/* Decodes the fields after the url; the push token is kept only with keep_token, the client key's password and the
- * proxy only with keep_key_password. Marks r bad on a malformed or implausible record. */
-void snap_get_endpoint(struct rd *r, struct cw_endpoint *ep, const char *url, size_t url_len, bool keep_token,
-                       bool keep_key_password);
+/* One endpoint record (snapshot_endpoint.c), its length first; spec_index: its spec's in the table. web false: the
+ * web-only fields (group, push token) are written as unset. */
+void snap_put_endpoint(struct cw_buf *b, const struct cw_endpoint *ep, bool web, uint32_t spec_index);
+/* Decodes the fields after the url (its spec from r->specs, the index checked); the push token is kept only with
+ * keep_token. Marks r bad on a malformed or implausible record. */
+void snap_get_endpoint(struct rd *r, struct cw_endpoint *ep, const char *url, size_t url_len, bool keep_token);
+
+/* The spec table (snapshot_spec.c). snap_put_spec: one spec record, its length first (NULL: cw_check_spec_none).
+ * snap_put_spec_table: the count and every distinct spec of c's endpoints in the order of first use; returns the
+ * index of each (snap_spec_index_of; free with snap_spec_index_free). */
+struct snap_spec_index;
+void snap_put_spec(struct cw_buf *b, const struct cw_check_spec *s);
+struct snap_spec_index *snap_put_spec_table(struct cw_buf *b, const struct cw_config *c);
+uint32_t snap_spec_index_of(const struct snap_spec_index *x, const struct cw_check_spec *s);
+void snap_spec_index_free(struct snap_spec_index *x);
+/* Finds every record of the table (none decoded yet); false (r bad) when malformed. Free with snap_specs_free. */
+bool snap_get_spec_table(struct rd *r, struct snap_specs *t, bool keep_key_password);
+/* Spec i, decoded into r->arena on first use; an index out of range or a malformed or implausible record marks r
+ * bad (and returns cw_check_spec_none). */
+const struct cw_check_spec *snap_spec_at(struct rd *r, struct snap_specs *t, uint32_t i);
+uint32_t snap_specs_decoded(const struct snap_specs *t); /* how many were decoded */
+void snap_specs_free(struct snap_specs *t);
 
 /* The alerting part (snapshot_alerting.c): the globals after the web's settings; an endpoint's fields at the end of
  * its record. keep_secrets: the channels' tokens, SMTP passwords, headers and urls (else NULL). */

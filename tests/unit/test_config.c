@@ -46,28 +46,28 @@ static void test_issue2_example(void **state)
     assert_int_equal(a->recovery_threshold, 1);
     assert_true(a->interval == 60);
     assert_true(a->latency_threshold == 1.5);
-    assert_int_equal(a->method, CW_METHOD_GET);
-    assert_int_equal(a->n_expect_status, 0);
-    assert_true(a->verify_tls);
-    assert_false(a->follow_redirects);
-    assert_null(a->keyword);
-    assert_int_equal(a->n_headers, 0);
+    assert_int_equal(a->spec->method, CW_METHOD_GET);
+    assert_int_equal(a->spec->n_expect_status, 0);
+    assert_true(a->spec->verify_tls);
+    assert_false(a->spec->follow_redirects);
+    assert_null(a->spec->keyword);
+    assert_int_equal(a->spec->n_headers, 0);
 
     assert_string_equal(b->url, "http://10.0.0.7:8080/");
     assert_string_equal(b->name, "billing");
     assert_true(b->timeout == 2.5);
     assert_int_equal(b->alert_threshold, 2);
-    assert_int_equal(b->method, CW_METHOD_GET);
-    assert_int_equal(b->n_expect_status, 2);
-    assert_int_equal(b->expect_status[0], 200);
-    assert_int_equal(b->expect_status[1], 204);
+    assert_int_equal(b->spec->method, CW_METHOD_GET);
+    assert_int_equal(b->spec->n_expect_status, 2);
+    assert_int_equal(b->spec->expect_status[0], 200);
+    assert_int_equal(b->spec->expect_status[1], 204);
     assert_true(b->interval == 10);
     assert_true(b->latency_threshold == 0.5);
-    assert_true(b->verify_tls);
-    assert_true(b->follow_redirects);
-    assert_string_equal(b->keyword, "ok");
-    assert_int_equal(b->n_headers, 1);
-    assert_string_equal(b->headers[0], "Authorization: Bearer …");
+    assert_true(b->spec->verify_tls);
+    assert_true(b->spec->follow_redirects);
+    assert_string_equal(b->spec->keyword, "ok");
+    assert_int_equal(b->spec->n_headers, 1);
+    assert_string_equal(b->spec->headers[0], "Authorization: Bearer …");
 
     assert_true(c->email_enabled);
     assert_string_equal(c->smtp_host, "smtp.example.com");
@@ -121,13 +121,13 @@ static void test_defaults(void **state)
     assert_true(e->latency_threshold == 1.0);
     assert_int_equal(e->alert_threshold, 3);
     assert_int_equal(e->recovery_threshold, 1);
-    assert_int_equal(e->method, CW_METHOD_GET);
-    assert_int_equal(e->n_expect_status, 0);
-    assert_true(e->verify_tls);
-    assert_false(e->follow_redirects);
+    assert_int_equal(e->spec->method, CW_METHOD_GET);
+    assert_int_equal(e->spec->n_expect_status, 0);
+    assert_true(e->spec->verify_tls);
+    assert_false(e->spec->follow_redirects);
     assert_null(e->name);
-    assert_null(e->body);
-    assert_null(e->ca_file);
+    assert_null(e->spec->body);
+    assert_null(e->spec->ca_file);
     assert_false(c->email_enabled);
     assert_int_equal(c->n_webhooks, 0);
     assert_true(c->renotify == 0);
@@ -357,8 +357,8 @@ static void test_relative_paths(void **state)
     snprintf(p, sizeof p, "ipc://%s/socks/a.sock", real);
     assert_string_equal(c->alert_address, p);
     snprintf(p, sizeof p, "%s/ca.pem", real);
-    assert_string_equal(c->endpoints[0].ca_file, p);
-    assert_string_equal(c->endpoints[1].ca_file, "/etc/ssl/certs/ca-certificates.crt");
+    assert_string_equal(c->endpoints[0].spec->ca_file, p);
+    assert_string_equal(c->endpoints[1].spec->ca_file, "/etc/ssl/certs/ca-certificates.crt");
     snprintf(p, sizeof p, "%s/sub/../up.pem", real);
     assert_string_equal(c->smtp_ca_file, p);
     snprintf(p, sizeof p, "%s/data/cw.db", real);
@@ -411,8 +411,8 @@ static void test_accessors(void **state)
     assert_false(config_status_expected(&ep, 400));
     assert_false(config_status_expected(&ep, 0));
     int codes[] = { 204, 500 };
-    ep.expect_status = codes;
-    ep.n_expect_status = 2;
+    ep.spec->expect_status = codes;
+    ep.spec->n_expect_status = 2;
     assert_true(config_status_expected(&ep, 500));
     assert_true(config_status_expected(&ep, 204));
     assert_false(config_status_expected(&ep, 200));
@@ -429,9 +429,9 @@ static void test_accessors(void **state)
     c->endpoints = calloc(1, sizeof *c->endpoints);
     c->n_endpoints = 1;
     c->endpoints[0].url = strdup("http://a/");
-    c->endpoints[0].headers = calloc(1, sizeof(char *));
-    c->endpoints[0].headers[0] = strdup("A: b");
-    c->endpoints[0].n_headers = 1;
+    c->endpoints[0].spec->headers = calloc(1, sizeof(char *));
+    c->endpoints[0].spec->headers[0] = strdup("A: b");
+    c->endpoints[0].spec->n_headers = 1;
     config_free(c);
 }
 

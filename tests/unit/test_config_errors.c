@@ -181,7 +181,7 @@ static void test_url_checks(void **state)
                                      "{ url = \"https://example.test/a/b\"; method = \"post\"; body = \"\"; } ); };\n");
     if (!c) ct_dump(t);
     assert_non_null(c);
-    assert_int_equal(c->endpoints[3].method, CW_METHOD_POST);
+    assert_int_equal(c->endpoints[3].spec->method, CW_METHOD_POST);
     config_free(c);
     /* too long */
     size_t n = 4200;

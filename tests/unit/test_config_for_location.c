@@ -109,9 +109,9 @@ static void test_for_location(void **state)
     assert_int_equal(fra->n_endpoints, 2);
     const struct cw_endpoint *shop = &fra->endpoints[0];
     assert_string_equal(shop->url, "https://user:url-secret@shop.example/");
-    assert_string_equal(shop->headers[0], "Authorization: Bearer hdr-secret");
-    assert_string_equal(shop->client_key_password, "key-secret");
-    assert_non_null(shop->client_cert);
+    assert_string_equal(shop->spec->headers[0], "Authorization: Bearer hdr-secret");
+    assert_string_equal(shop->spec->client_key_password, "key-secret");
+    assert_non_null(shop->spec->client_cert);
     assert_null(shop->group);
     assert_int_equal(shop->n_notify, 0);
     assert_null(shop->depends_on);

@@ -100,8 +100,8 @@ static void test_limits(void **state)
         sb_add(&b, "]; }\n); };\n");
         if (count == 64) {
             c = expect_accepted(t, b.s);
-            assert_int_equal(c->endpoints[0].n_headers, 64);
-            assert_string_equal(c->endpoints[0].headers[63], "X-H63: v63");
+            assert_int_equal(c->endpoints[0].spec->n_headers, 64);
+            assert_string_equal(c->endpoints[0].spec->headers[63], "X-H63: v63");
             config_free(c);
         } else {
             ct_expect_refused(t, b.s, 3, "monitor.endpoints[0].headers: at most 64 entries (got 65)");
@@ -117,8 +117,8 @@ static void test_limits(void **state)
         sb_add(&b, "\"]; }\n); };\n");
         if (len == 8192) {
             c = expect_accepted(t, b.s);
-            assert_int_equal(c->endpoints[0].n_headers, 2);
-            assert_int_equal(strlen(c->endpoints[0].headers[1]), 8192);
+            assert_int_equal(c->endpoints[0].spec->n_headers, 2);
+            assert_int_equal(strlen(c->endpoints[0].spec->headers[1]), 8192);
             config_free(c);
         } else {
             ct_expect_refused(t, b.s, 3,

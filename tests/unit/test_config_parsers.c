@@ -115,8 +115,8 @@ static void test_status_ranges(void **state)
     }
     struct cw_endpoint ep = { 0 };
     struct cw_status_range ranges[] = { { 200, 299 } };
-    ep.status_ranges = ranges;
-    ep.n_status_ranges = 1;
+    ep.spec->status_ranges = ranges;
+    ep.spec->n_status_ranges = 1;
     assert_true(config_status_expected(&ep, 250));
     assert_false(config_status_expected(&ep, 302)); /* ranges alone replace the default 200..399 */
 }

@@ -37,10 +37,10 @@ static void test_tcp(void **state)
     assert_string_equal(ep->url, "tcp://127.0.0.1:6379");
     assert_string_equal(ep->host, "127.0.0.1");
     assert_int_equal(ep->port, 6379);
-    assert_int_equal(ep->send_len, 6);
-    assert_memory_equal(ep->send, "PING\r\n", 6);
-    assert_string_equal(ep->expect, "+PONG");
-    assert_int_equal(ep->body_limit, 0);
+    assert_int_equal(ep->spec->send_len, 6);
+    assert_memory_equal(ep->spec->send, "PING\r\n", 6);
+    assert_string_equal(ep->spec->expect, "+PONG");
+    assert_int_equal(ep->spec->body_limit, 0);
     assert_true(ep->timeout == 10);
     config_free(c);
 }
@@ -57,21 +57,21 @@ static void test_tls_and_icmp(void **state)
             "{ type = \"icmp\"; name = \"gw4\"; host = \"10.0.0.1\"; count = 10; packet_interval = 0.5; max_loss = 0; }"));
     assert_int_equal(c->n_endpoints, 4);
     assert_string_equal(c->endpoints[0].url, "tls://Mail.Example:587?starttls=smtp");
-    assert_int_equal(c->endpoints[0].starttls, CW_STARTTLS_SMTP);
-    assert_int_equal(c->endpoints[0].min_cert_days, 14);
-    assert_false(c->endpoints[0].verify_tls);
-    assert_null(c->endpoints[0].server_name);
+    assert_int_equal(c->endpoints[0].spec->starttls, CW_STARTTLS_SMTP);
+    assert_int_equal(c->endpoints[0].spec->min_cert_days, 14);
+    assert_false(c->endpoints[0].spec->verify_tls);
+    assert_null(c->endpoints[0].spec->server_name);
     assert_string_equal(c->endpoints[1].url, "tls://[::1]:443?sni=a.example");
-    assert_string_equal(c->endpoints[1].server_name, "a.example");
-    assert_true(c->endpoints[1].verify_tls);
+    assert_string_equal(c->endpoints[1].spec->server_name, "a.example");
+    assert_true(c->endpoints[1].spec->verify_tls);
     assert_string_equal(c->endpoints[2].url, "icmp://[::1]");
     assert_string_equal(c->endpoints[2].host, "::1");
-    assert_int_equal(c->endpoints[2].icmp_count, 3);
-    assert_true(c->endpoints[2].packet_interval == 0.2);
-    assert_true(c->endpoints[2].max_loss == 99);
-    assert_int_equal(c->endpoints[3].icmp_count, 10);
-    assert_true(c->endpoints[3].packet_interval == 0.5);
-    assert_true(c->endpoints[3].max_loss == 0);
+    assert_int_equal(c->endpoints[2].spec->icmp_count, 3);
+    assert_true(c->endpoints[2].spec->packet_interval == 0.2);
+    assert_true(c->endpoints[2].spec->max_loss == 99);
+    assert_int_equal(c->endpoints[3].spec->icmp_count, 10);
+    assert_true(c->endpoints[3].spec->packet_interval == 0.5);
+    assert_true(c->endpoints[3].spec->max_loss == 0);
     config_free(c);
 }
 
@@ -87,17 +87,17 @@ static void test_dns(void **state)
             "{ type = \"dns\"; name = \"v6p\"; host = \"example.org\"; dns_server = \"[::1]:53\"; }"));
     assert_int_equal(c->n_endpoints, 4);
     const struct cw_endpoint *ep = c->endpoints;
-    assert_int_equal(ep[0].record_type, 1);
-    assert_int_equal(ep[0].expect_rcode, 0);
-    assert_null(ep[0].dns_server);
+    assert_int_equal(ep[0].spec->record_type, 1);
+    assert_int_equal(ep[0].spec->expect_rcode, 0);
+    assert_null(ep[0].spec->dns_server);
     assert_string_equal(ep[0].url, "dns:example.org?type=A");
     assert_string_equal(ep[1].url, "dns://127.0.0.1:5353/example.org?type=MX");
-    assert_int_equal(ep[1].record_type, 15);
-    assert_int_equal(ep[1].expect_rcode, 3);
-    assert_int_equal(ep[1].n_expect_answers, 1);
-    assert_string_equal(ep[1].expect_answers[0], "10 mx.example.org");
+    assert_int_equal(ep[1].spec->record_type, 15);
+    assert_int_equal(ep[1].spec->expect_rcode, 3);
+    assert_int_equal(ep[1].spec->n_expect_answers, 1);
+    assert_string_equal(ep[1].spec->expect_answers[0], "10 mx.example.org");
     assert_string_equal(ep[2].url, "dns://[::1]/example.org?type=CAA");
-    assert_int_equal(ep[2].record_type, 257);
+    assert_int_equal(ep[2].spec->record_type, 257);
     assert_string_equal(ep[3].url, "dns://[::1]:53/example.org?type=A");
     config_free(c);
 }
@@ -114,10 +114,10 @@ static void test_push(void **state)
     assert_int_equal(ep[0].type, CW_CHECK_PUSH);
     assert_string_equal(ep[0].url, "push://backup");
     assert_string_equal(ep[0].push_token, TOKEN);
-    assert_true(ep[0].grace == 6); /* 10% of the default 60 s */
+    assert_true(ep[0].spec->grace == 6); /* 10% of the default 60 s */
     assert_true(ep[0].latency_threshold == 0);
     assert_string_equal(ep[1].push_token, "abcdefghijklmnopq");
-    assert_true(ep[1].grace == 30);
+    assert_true(ep[1].spec->grace == 30);
     assert_null(strstr(ep[1].url, "abcdefgh"));
     config_free(c);
 }
@@ -137,38 +137,38 @@ static void test_http_assertions(void **state)
             "  min_cert_days = 5; }"));
     const struct cw_endpoint *ep = c->endpoints;
     assert_int_equal(ep[0].type, CW_CHECK_HTTP);
-    assert_int_equal(ep[0].body_limit, 1048576);
-    assert_int_equal(ep[1].method, CW_METHOD_DELETE);
-    assert_int_equal(ep[1].body_len, 1);
-    assert_int_equal(ep[1].n_expect_status, 1);
-    assert_int_equal(ep[1].expect_status[0], 404);
-    assert_int_equal(ep[1].n_status_ranges, 2);
-    assert_int_equal(ep[1].status_ranges[0].lo, 200);
-    assert_int_equal(ep[1].status_ranges[0].hi, 299);
-    assert_int_equal(ep[1].status_ranges[1].hi, 502);
+    assert_int_equal(ep[0].spec->body_limit, 1048576);
+    assert_int_equal(ep[1].spec->method, CW_METHOD_DELETE);
+    assert_int_equal(ep[1].spec->body_len, 1);
+    assert_int_equal(ep[1].spec->n_expect_status, 1);
+    assert_int_equal(ep[1].spec->expect_status[0], 404);
+    assert_int_equal(ep[1].spec->n_status_ranges, 2);
+    assert_int_equal(ep[1].spec->status_ranges[0].lo, 200);
+    assert_int_equal(ep[1].spec->status_ranges[0].hi, 299);
+    assert_int_equal(ep[1].spec->status_ranges[1].hi, 502);
     assert_true(config_status_expected(&ep[1], 204));
     assert_true(config_status_expected(&ep[1], 404));
     assert_true(config_status_expected(&ep[1], 501));
     assert_false(config_status_expected(&ep[1], 302));
     assert_false(config_status_expected(&ep[1], 503));
-    assert_int_equal(ep[1].n_keywords, 2);
-    assert_int_equal(ep[1].n_keywords_absent, 1);
-    assert_string_equal(ep[1].body_regex[0], "^\\{");
-    assert_int_equal(ep[1].n_json_conditions, 3);
-    assert_string_equal(ep[1].json_conditions[1].subject, "/queue/depth");
-    assert_int_equal(ep[1].json_conditions[1].op, CW_OP_LT);
-    assert_int_equal(ep[1].json_conditions[1].value_kind, CW_VALUE_NUMBER);
-    assert_string_equal(ep[1].json_conditions[2].subject, "/odd.key/2");
-    assert_int_equal(ep[1].n_header_conditions, 2);
-    assert_string_equal(ep[1].header_conditions[0].subject, "Content-Type");
-    assert_string_equal(ep[1].header_conditions[0].value, "^application/json");
-    assert_int_equal(ep[1].header_conditions[1].op, CW_OP_NOT_EXISTS);
-    assert_true(ep[1].max_response_time == 2);
-    assert_int_equal(ep[1].http_version, CW_HTTP_1_1);
-    assert_true(ep[1].fail_if_not_tls && ep[1].compressed && ep[1].cookies);
-    assert_int_equal(ep[1].body_limit, 64 * 1024 * 1024);
-    assert_string_equal(ep[1].address, "127.0.0.2");
-    assert_int_equal(ep[1].min_cert_days, 5);
+    assert_int_equal(ep[1].spec->n_keywords, 2);
+    assert_int_equal(ep[1].spec->n_keywords_absent, 1);
+    assert_string_equal(ep[1].spec->body_regex[0], "^\\{");
+    assert_int_equal(ep[1].spec->n_json_conditions, 3);
+    assert_string_equal(ep[1].spec->json_conditions[1].subject, "/queue/depth");
+    assert_int_equal(ep[1].spec->json_conditions[1].op, CW_OP_LT);
+    assert_int_equal(ep[1].spec->json_conditions[1].value_kind, CW_VALUE_NUMBER);
+    assert_string_equal(ep[1].spec->json_conditions[2].subject, "/odd.key/2");
+    assert_int_equal(ep[1].spec->n_header_conditions, 2);
+    assert_string_equal(ep[1].spec->header_conditions[0].subject, "Content-Type");
+    assert_string_equal(ep[1].spec->header_conditions[0].value, "^application/json");
+    assert_int_equal(ep[1].spec->header_conditions[1].op, CW_OP_NOT_EXISTS);
+    assert_true(ep[1].spec->max_response_time == 2);
+    assert_int_equal(ep[1].spec->http_version, CW_HTTP_1_1);
+    assert_true(ep[1].spec->fail_if_not_tls && ep[1].spec->compressed && ep[1].spec->cookies);
+    assert_int_equal(ep[1].spec->body_limit, 64 * 1024 * 1024);
+    assert_string_equal(ep[1].spec->address, "127.0.0.2");
+    assert_int_equal(ep[1].spec->min_cert_days, 5);
     config_free(c);
 }
 
@@ -181,9 +181,9 @@ static void test_types_fixture(void **state)
     assert_non_null(c);
     assert_int_equal(c->n_endpoints, 8);
     assert_string_equal(c->endpoints[0].url, "tcp://127.0.0.1:6379");
-    assert_int_equal(c->endpoints[0].send_len, 7);
+    assert_int_equal(c->endpoints[0].spec->send_len, 7);
     assert_string_equal(c->endpoints[1].url, "tcp://127.0.0.1:6379#redis bare");
-    assert_int_equal(c->endpoints[7].n_json_conditions, 7);
+    assert_int_equal(c->endpoints[7].spec->n_json_conditions, 7);
     config_free(c);
 }
 
@@ -437,7 +437,7 @@ static void test_hosts_and_answers_accepted(void **state)
     assert_string_equal(c->endpoints[0].host, "2001:db8::1");
     assert_string_equal(c->endpoints[0].url, "tcp://[2001:db8::1]:1");
     assert_string_equal(c->endpoints[1].url, "tcp://[fe80::1]:1");
-    assert_string_equal(c->endpoints[2].dns_server, "[::1]");
+    assert_string_equal(c->endpoints[2].spec->dns_server, "[::1]");
     assert_string_equal(c->endpoints[2].url, "dns://[::1]/h?type=A");
     config_free(c);
 }

@@ -146,9 +146,9 @@ static struct cw_endpoint tcp_ep(const char *host, int port, const char *send, c
 {
     struct cw_endpoint ep = { .url = "tcp://test", .type = CW_CHECK_TCP, .timeout = 2, .port = port };
     ep.host = (char *)host;
-    ep.send = (char *)send;
-    ep.send_len = send ? strlen(send) : 0;
-    ep.expect = (char *)expect;
+    ep.spec->send = (char *)send;
+    ep.spec->send_len = send ? strlen(send) : 0;
+    ep.spec->expect = (char *)expect;
     return ep;
 }
 

@@ -52,7 +52,7 @@ static void test_plain_has_no_extras(void **state)
     assert_null(a);
     assert_false(http_assert_needs_body(NULL));
     assert_false(http_assert_needs_headers(NULL));
-    ep.method = CW_METHOD_PUT;
+    ep.spec->method = CW_METHOD_PUT;
     assert_true(http_assert_wanted(&ep));
 }
 
@@ -64,11 +64,11 @@ static void test_status_ranges(void **state)
     assert_false(config_status_expected(&ep, 404));
     struct cw_status_range r[] = { { 200, 299 }, { 418, 420 } };
     int codes[] = { 301 };
-    ep.status_ranges = r;
-    ep.n_status_ranges = 2;
+    ep.spec->status_ranges = r;
+    ep.spec->n_status_ranges = 2;
     assert_false(config_status_expected(&ep, 301)); /* ranges replace the default */
-    ep.expect_status = codes;
-    ep.n_expect_status = 1;
+    ep.spec->expect_status = codes;
+    ep.spec->n_expect_status = 1;
     assert_true(config_status_expected(&ep, 301));
     assert_true(config_status_expected(&ep, 204));
     assert_true(config_status_expected(&ep, 419));
@@ -86,10 +86,10 @@ static void test_keywords(void **state)
     (void)state;
     struct cw_endpoint ep = plain();
     char *kws[] = { "alpha", "beta" }, *absent[] = { "ERROR" };
-    ep.keywords = kws;
-    ep.n_keywords = 2;
-    ep.keywords_absent = absent;
-    ep.n_keywords_absent = 1;
+    ep.spec->keywords = kws;
+    ep.spec->n_keywords = 2;
+    ep.spec->keywords_absent = absent;
+    ep.spec->n_keywords_absent = 1;
     struct http_observed o = seen_ok();
     bool found[] = { true, true }, bad[] = { false };
     o.keyword_found = found;
@@ -113,10 +113,10 @@ static void test_body_regex(void **state)
     (void)state;
     struct cw_endpoint ep = plain();
     char *re[] = { "version: [0-9]+\\.[0-9]+" }, *absent[] = { "(?i)fatal" };
-    ep.body_regex = re;
-    ep.n_body_regex = 1;
-    ep.body_regex_absent = absent;
-    ep.n_body_regex_absent = 1;
+    ep.spec->body_regex = re;
+    ep.spec->n_body_regex = 1;
+    ep.spec->body_regex_absent = absent;
+    ep.spec->n_body_regex_absent = 1;
     struct http_observed o = seen_ok();
     o.body = "ok\nversion: 2.14\n";
     o.body_len = strlen(o.body);
@@ -137,8 +137,8 @@ static void test_catastrophic_regex_is_bounded(void **state)
     (void)state;
     struct cw_endpoint ep = plain();
     char *re[] = { "(a+)+$" };
-    ep.body_regex = re;
-    ep.n_body_regex = 1;
+    ep.spec->body_regex = re;
+    ep.spec->n_body_regex = 1;
     char body[64];
     memset(body, 'a', 40);
     body[40] = 'b';
@@ -158,8 +158,8 @@ static void test_bad_regex_refused(void **state)
     (void)state;
     struct cw_endpoint ep = plain();
     char *re[] = { "a(b" };
-    ep.body_regex = re;
-    ep.n_body_regex = 1;
+    ep.spec->body_regex = re;
+    ep.spec->n_body_regex = 1;
     struct http_assert *a = NULL;
     char err[256];
     assert_int_equal(http_assert_new(&ep, &a, err, sizeof err), -1);
@@ -180,8 +180,8 @@ static struct cw_condition cond(const char *text, const char *subject, enum cw_c
 static bool json1(struct cw_condition c, const char *body, char *err, size_t errlen)
 {
     struct cw_endpoint ep = plain();
-    ep.json_conditions = &c;
-    ep.n_json_conditions = 1;
+    ep.spec->json_conditions = &c;
+    ep.spec->n_json_conditions = 1;
     struct http_observed o = seen_ok();
     o.body = body;
     o.body_len = strlen(body);
@@ -305,8 +305,8 @@ static void test_header_conditions(void **state)
         cond("X-Age < 10", "X-Age", CW_OP_LT, CW_VALUE_NUMBER, "10"),
         cond("Server !exists", "Server", CW_OP_NOT_EXISTS, CW_VALUE_NONE, NULL),
     };
-    ep.header_conditions = c;
-    ep.n_header_conditions = 4;
+    ep.spec->header_conditions = c;
+    ep.spec->n_header_conditions = 4;
     struct headers good[] = {
         { "content-type", "application/json; charset=utf-8" }, { "X-Version", "2" }, { "X-Age", "3" }, { NULL, NULL }
     };
@@ -319,10 +319,10 @@ static void test_header_conditions(void **state)
                                  cond("X-Big == 9007199254740992", "X-Big", CW_OP_EQ, CW_VALUE_NUMBER,
                                       "9007199254740992") };
     struct cw_endpoint ep_ne = plain();
-    ep_ne.header_conditions = ne;
-    ep_ne.n_header_conditions = 1;
+    ep_ne.spec->header_conditions = ne;
+    ep_ne.spec->n_header_conditions = 1;
     assert_true(judge(&ep_ne, &o, err, sizeof err)); /* X-Debug is absent: not "on" */
-    ep_ne.header_conditions = ne + 1;
+    ep_ne.spec->header_conditions = ne + 1;
     struct headers big[] = { { "X-Big", "9007199254740993" }, { NULL, NULL } };
     o.header_ctx = big;
     assert_false(judge(&ep_ne, &o, err, sizeof err));
@@ -337,10 +337,10 @@ static void test_transfer_assertions(void **state)
 {
     (void)state;
     struct cw_endpoint ep = plain();
-    ep.max_response_time = 1.5;
-    ep.min_cert_days = 14;
-    ep.http_version = CW_HTTP_2;
-    ep.fail_if_not_tls = true;
+    ep.spec->max_response_time = 1.5;
+    ep.spec->min_cert_days = 14;
+    ep.spec->http_version = CW_HTTP_2;
+    ep.spec->fail_if_not_tls = true;
     struct http_observed o = seen_ok();
     o.now_us = (int64_t)1800000000 * 1000000;
     o.tls_expires_at_us = o.now_us + 30LL * 86400 * 1000000;

@@ -368,13 +368,13 @@ static void test_real_checks(void **state)
         eps[i] = (struct cw_endpoint){
             .url = urls[i], .method = CW_METHOD_GET, .timeout = 5, .interval = 10, .verify_tls = true
         };
-    eps[2].keyword = "systems are";
-    eps[3].keyword = "not in there";
-    eps[4].method = CW_METHOD_POST;
-    eps[4].body = "{\"a\":1}";
-    eps[4].headers = echo_hdrs;
-    eps[4].n_headers = 1;
-    eps[6].keyword = "needle";
+    eps[2].spec->keyword = "systems are";
+    eps[3].spec->keyword = "not in there";
+    eps[4].spec->method = CW_METHOD_POST;
+    eps[4].spec->body = "{\"a\":1}";
+    eps[4].spec->headers = echo_hdrs;
+    eps[4].spec->n_headers = 1;
+    eps[6].spec->keyword = "needle";
     struct got got[8];
     memset(got, 0, sizeof got);
     run_checks(eps, 8, 3, got); /* 3 slots for 8 checks: handles are reused */
@@ -527,7 +527,7 @@ static void test_public_headers_and_method(void **state)
     assert_string_equal(list->data, "Accept: text/plain");
     assert_string_equal(list->next->data, "user-agent : probe");
     curl_slist_free_all(list);
-    ep.n_headers = 8; /* none of the allowlist */
+    ep.spec->n_headers = 8; /* none of the allowlist */
     assert_null(probe_public_headers_new(&ep));
 
     assert_int_equal(redirect_method(CW_METHOD_POST, 301), CW_METHOD_GET);

@@ -27,23 +27,23 @@ static void assert_endpoint_equal(const struct cw_endpoint *a, const struct cw_e
 {
     assert_str_same(a->url, b->url);
     assert_str_same(a->name, b->name);
-    assert_int_equal(a->method, b->method);
-    assert_str_same(a->body, b->body);
+    assert_int_equal(a->spec->method, b->spec->method);
+    assert_str_same(a->spec->body, b->spec->body);
     assert_true(a->timeout == b->timeout);
     assert_true(a->interval == b->interval);
     assert_true(a->latency_threshold == b->latency_threshold);
     assert_int_equal(a->alert_threshold, b->alert_threshold);
     assert_int_equal(a->recovery_threshold, b->recovery_threshold);
-    assert_int_equal(a->n_expect_status, b->n_expect_status);
-    for (size_t i = 0; i < a->n_expect_status; i++) assert_int_equal(a->expect_status[i], b->expect_status[i]);
-    assert_int_equal(a->verify_tls, b->verify_tls);
-    assert_int_equal(a->follow_redirects, b->follow_redirects);
-    assert_str_same(a->keyword, b->keyword);
-    assert_int_equal(a->n_headers, b->n_headers);
-    for (size_t i = 0; i < a->n_headers; i++) assert_string_equal(a->headers[i], b->headers[i]);
-    assert_str_same(a->ca_file, b->ca_file);
-    assert_int_equal(a->body_len, b->body_len);
-    if (a->body) assert_memory_equal(a->body, b->body, a->body_len);
+    assert_int_equal(a->spec->n_expect_status, b->spec->n_expect_status);
+    for (size_t i = 0; i < a->spec->n_expect_status; i++) assert_int_equal(a->spec->expect_status[i], b->spec->expect_status[i]);
+    assert_int_equal(a->spec->verify_tls, b->spec->verify_tls);
+    assert_int_equal(a->spec->follow_redirects, b->spec->follow_redirects);
+    assert_str_same(a->spec->keyword, b->spec->keyword);
+    assert_int_equal(a->spec->n_headers, b->spec->n_headers);
+    for (size_t i = 0; i < a->spec->n_headers; i++) assert_string_equal(a->spec->headers[i], b->spec->headers[i]);
+    assert_str_same(a->spec->ca_file, b->spec->ca_file);
+    assert_int_equal(a->spec->body_len, b->spec->body_len);
+    if (a->spec->body) assert_memory_equal(a->spec->body, b->spec->body, a->spec->body_len);
 }
 
 static void assert_strv_same(char *const *a, size_t na, char *const *b, size_t nb)
@@ -71,44 +71,44 @@ static void assert_check_fields_equal(const struct cw_endpoint *a, const struct 
     assert_int_equal(a->type, b->type);
     assert_str_same(a->host, b->host);
     assert_int_equal(a->port, b->port);
-    assert_int_equal(a->send_len, b->send_len);
-    if (a->send) assert_memory_equal(a->send, b->send, a->send_len);
-    else assert_null(b->send);
-    assert_str_same(a->expect, b->expect);
-    assert_str_same(a->server_name, b->server_name);
-    assert_int_equal(a->starttls, b->starttls);
-    assert_int_equal(a->min_cert_days, b->min_cert_days);
-    assert_int_equal(a->record_type, b->record_type);
-    assert_str_same(a->dns_server, b->dns_server);
-    assert_int_equal(a->expect_rcode, b->expect_rcode);
-    assert_strv_same(a->expect_answers, a->n_expect_answers, b->expect_answers, b->n_expect_answers);
-    assert_int_equal(a->icmp_count, b->icmp_count);
-    assert_true(a->packet_interval == b->packet_interval);
-    assert_true(a->max_loss == b->max_loss);
+    assert_int_equal(a->spec->send_len, b->spec->send_len);
+    if (a->spec->send) assert_memory_equal(a->spec->send, b->spec->send, a->spec->send_len);
+    else assert_null(b->spec->send);
+    assert_str_same(a->spec->expect, b->spec->expect);
+    assert_str_same(a->spec->server_name, b->spec->server_name);
+    assert_int_equal(a->spec->starttls, b->spec->starttls);
+    assert_int_equal(a->spec->min_cert_days, b->spec->min_cert_days);
+    assert_int_equal(a->spec->record_type, b->spec->record_type);
+    assert_str_same(a->spec->dns_server, b->spec->dns_server);
+    assert_int_equal(a->spec->expect_rcode, b->spec->expect_rcode);
+    assert_strv_same(a->spec->expect_answers, a->spec->n_expect_answers, b->spec->expect_answers, b->spec->n_expect_answers);
+    assert_int_equal(a->spec->icmp_count, b->spec->icmp_count);
+    assert_true(a->spec->packet_interval == b->spec->packet_interval);
+    assert_true(a->spec->max_loss == b->spec->max_loss);
     assert_str_same(token ? a->push_token : NULL, b->push_token);
-    assert_true(a->grace == b->grace);
-    assert_int_equal(a->n_status_ranges, b->n_status_ranges);
-    for (size_t i = 0; i < a->n_status_ranges; i++) {
-        assert_int_equal(a->status_ranges[i].lo, b->status_ranges[i].lo);
-        assert_int_equal(a->status_ranges[i].hi, b->status_ranges[i].hi);
+    assert_true(a->spec->grace == b->spec->grace);
+    assert_int_equal(a->spec->n_status_ranges, b->spec->n_status_ranges);
+    for (size_t i = 0; i < a->spec->n_status_ranges; i++) {
+        assert_int_equal(a->spec->status_ranges[i].lo, b->spec->status_ranges[i].lo);
+        assert_int_equal(a->spec->status_ranges[i].hi, b->spec->status_ranges[i].hi);
     }
-    assert_strv_same(a->keywords, a->n_keywords, b->keywords, b->n_keywords);
-    assert_strv_same(a->keywords_absent, a->n_keywords_absent, b->keywords_absent, b->n_keywords_absent);
-    assert_strv_same(a->body_regex, a->n_body_regex, b->body_regex, b->n_body_regex);
-    assert_strv_same(a->body_regex_absent, a->n_body_regex_absent, b->body_regex_absent, b->n_body_regex_absent);
-    assert_conditions_same(a->json_conditions, a->n_json_conditions, b->json_conditions, b->n_json_conditions);
-    assert_conditions_same(a->header_conditions, a->n_header_conditions, b->header_conditions, b->n_header_conditions);
-    assert_true(a->max_response_time == b->max_response_time);
-    assert_int_equal(a->http_version, b->http_version);
-    assert_int_equal(a->fail_if_not_tls, b->fail_if_not_tls);
-    assert_int_equal(a->compressed, b->compressed);
-    assert_int_equal(a->body_limit, b->body_limit);
-    assert_str_same(a->client_cert, b->client_cert);
-    assert_str_same(a->client_key, b->client_key);
-    assert_str_same(key_password ? a->client_key_password : NULL, b->client_key_password);
-    assert_str_same(key_password ? a->proxy : NULL, b->proxy); /* its credentials: the workers' */
-    assert_str_same(a->address, b->address);
-    assert_int_equal(a->cookies, b->cookies);
+    assert_strv_same(a->spec->keywords, a->spec->n_keywords, b->spec->keywords, b->spec->n_keywords);
+    assert_strv_same(a->spec->keywords_absent, a->spec->n_keywords_absent, b->spec->keywords_absent, b->spec->n_keywords_absent);
+    assert_strv_same(a->spec->body_regex, a->spec->n_body_regex, b->spec->body_regex, b->spec->n_body_regex);
+    assert_strv_same(a->spec->body_regex_absent, a->spec->n_body_regex_absent, b->spec->body_regex_absent, b->spec->n_body_regex_absent);
+    assert_conditions_same(a->spec->json_conditions, a->spec->n_json_conditions, b->spec->json_conditions, b->spec->n_json_conditions);
+    assert_conditions_same(a->spec->header_conditions, a->spec->n_header_conditions, b->spec->header_conditions, b->spec->n_header_conditions);
+    assert_true(a->spec->max_response_time == b->spec->max_response_time);
+    assert_int_equal(a->spec->http_version, b->spec->http_version);
+    assert_int_equal(a->spec->fail_if_not_tls, b->spec->fail_if_not_tls);
+    assert_int_equal(a->spec->compressed, b->spec->compressed);
+    assert_int_equal(a->spec->body_limit, b->spec->body_limit);
+    assert_str_same(a->spec->client_cert, b->spec->client_cert);
+    assert_str_same(a->spec->client_key, b->spec->client_key);
+    assert_str_same(key_password ? a->spec->client_key_password : NULL, b->spec->client_key_password);
+    assert_str_same(key_password ? a->spec->proxy : NULL, b->spec->proxy); /* its credentials: the workers' */
+    assert_str_same(a->spec->address, b->spec->address);
+    assert_int_equal(a->spec->cookies, b->spec->cookies);
 }
 
 /* Every field of struct cw_config; with_secrets false: b's passwords must be NULL. */
@@ -175,11 +175,11 @@ static void test_full_config_values(void **state)
     assert_string_equal(c->user, "clockwerk");
     assert_string_equal(c->store_address, "tcp://127.0.0.1:7001");
     assert_int_equal(c->n_endpoints, 2);
-    assert_int_equal(c->endpoints[0].method, CW_METHOD_POST);
-    assert_string_equal(c->endpoints[0].body, "{\"ping\": 1}");
-    assert_int_equal(c->endpoints[0].n_expect_status, 1);
-    assert_int_equal(c->endpoints[0].expect_status[0], 201);
-    assert_int_equal(c->endpoints[1].n_expect_status, 3);
+    assert_int_equal(c->endpoints[0].spec->method, CW_METHOD_POST);
+    assert_string_equal(c->endpoints[0].spec->body, "{\"ping\": 1}");
+    assert_int_equal(c->endpoints[0].spec->n_expect_status, 1);
+    assert_int_equal(c->endpoints[0].spec->expect_status[0], 201);
+    assert_int_equal(c->endpoints[1].spec->n_expect_status, 3);
     assert_true(c->endpoints[1].timeout == 10);
     assert_true(c->endpoints[1].interval == 30.5);
     assert_int_equal(c->smtp_port, 2525);
@@ -303,8 +303,8 @@ static void test_check_types_round_trip(void **state)
 {
     struct ct *t = *state;
     struct cw_config *c = load_check_types(t);
-    assert_int_equal(c->endpoints[0].send_len, 9); /* "EHLO x" NUL CR LF, the NUL from \\x00 */
-    assert_int_equal(c->endpoints[5].body_len, 3);
+    assert_int_equal(c->endpoints[0].spec->send_len, 9); /* "EHLO x" NUL CR LF, the NUL from \\x00 */
+    assert_int_equal(c->endpoints[5].spec->body_len, 3);
     char path[512], err[512];
     snap_path(t, path, sizeof path);
     assert_int_equal(config_snapshot_write(c, path, err, sizeof err), 0);

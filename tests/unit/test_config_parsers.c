@@ -13,6 +13,9 @@
 #include "common/config/config.h"
 #include "common/config/config_types.h"
 
+/* the spec of a hand-built endpoint, written by the test (a loaded one is immutable) */
+#define MUT(spec) ((struct cw_check_spec *)(spec))
+
 static void test_json_paths(void **state)
 {
     (void)state;
@@ -113,10 +116,11 @@ static void test_status_ranges(void **state)
         if (cw_parse_status_range(bad[i], &r)) fprintf(stderr, "accepted '%s'\n", bad[i]);
         assert_false(cw_parse_status_range(bad[i], &r));
     }
-    struct cw_endpoint ep = { 0 };
+    struct cw_check_spec spec = { 0 };
+    struct cw_endpoint ep = { .spec = &spec };
     struct cw_status_range ranges[] = { { 200, 299 } };
-    ep.spec->status_ranges = ranges;
-    ep.spec->n_status_ranges = 1;
+    MUT(ep.spec)->status_ranges = ranges;
+    MUT(ep.spec)->n_status_ranges = 1;
     assert_true(config_status_expected(&ep, 250));
     assert_false(config_status_expected(&ep, 302)); /* ranges alone replace the default 200..399 */
 }

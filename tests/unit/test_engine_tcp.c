@@ -25,6 +25,9 @@
 #include "worker/events.h"
 #include "engine_test_util.h"
 
+/* the spec of a hand-built endpoint, written by the test (a loaded one is immutable) */
+#define MUT(spec) ((struct cw_check_spec *)(spec))
+
 enum server_mode { SRV_PONG_SPLIT, SRV_ERR_CLOSE, SRV_SILENT, SRV_BANNER };
 
 struct server {
@@ -144,11 +147,15 @@ static void run_check(struct rig *g, const struct cw_endpoint *ep, long timeout_
 
 static struct cw_endpoint tcp_ep(const char *host, int port, const char *send, const char *expect)
 {
-    struct cw_endpoint ep = { .url = "tcp://test", .type = CW_CHECK_TCP, .timeout = 2, .port = port };
+    static struct cw_check_spec specs[4]; /* taken in turn: a test holds one or two endpoints */
+    static unsigned next;
+    struct cw_check_spec *spec = &specs[next++ % 4];
+    *spec = (struct cw_check_spec){ 0 };
+    struct cw_endpoint ep = { .url = "tcp://test", .type = CW_CHECK_TCP, .timeout = 2, .port = port, .spec = spec };
     ep.host = (char *)host;
-    ep.spec->send = (char *)send;
-    ep.spec->send_len = send ? strlen(send) : 0;
-    ep.spec->expect = (char *)expect;
+    MUT(ep.spec)->send = (char *)send;
+    MUT(ep.spec)->send_len = send ? strlen(send) : 0;
+    MUT(ep.spec)->expect = (char *)expect;
     return ep;
 }
 

@@ -17,9 +17,18 @@
 #include "worker/body_buf.h"
 #include "worker/http_assert.h"
 
+/* the spec of a hand-built endpoint, written by the test (a loaded one is immutable) */
+#define MUT(spec) ((struct cw_check_spec *)(spec))
+
+/* The specs of plain()'s endpoints, taken in turn (a test uses a few at once). */
+static struct cw_check_spec plain_specs[8];
+static unsigned plain_next;
+
 static struct cw_endpoint plain(void)
 {
-    return (struct cw_endpoint){ .url = "http://127.0.0.1:1/", .method = CW_METHOD_GET, .interval = 60, .timeout = 5 };
+    struct cw_check_spec *spec = &plain_specs[plain_next++ % 8];
+    *spec = (struct cw_check_spec){ .method = CW_METHOD_GET };
+    return (struct cw_endpoint){ .url = "http://127.0.0.1:1/", .spec = spec, .interval = 60, .timeout = 5 };
 }
 
 static struct http_observed seen_ok(void)
@@ -52,7 +61,7 @@ static void test_plain_has_no_extras(void **state)
     assert_null(a);
     assert_false(http_assert_needs_body(NULL));
     assert_false(http_assert_needs_headers(NULL));
-    ep.spec->method = CW_METHOD_PUT;
+    MUT(ep.spec)->method = CW_METHOD_PUT;
     assert_true(http_assert_wanted(&ep));
 }
 
@@ -64,11 +73,11 @@ static void test_status_ranges(void **state)
     assert_false(config_status_expected(&ep, 404));
     struct cw_status_range r[] = { { 200, 299 }, { 418, 420 } };
     int codes[] = { 301 };
-    ep.spec->status_ranges = r;
-    ep.spec->n_status_ranges = 2;
+    MUT(ep.spec)->status_ranges = r;
+    MUT(ep.spec)->n_status_ranges = 2;
     assert_false(config_status_expected(&ep, 301)); /* ranges replace the default */
-    ep.spec->expect_status = codes;
-    ep.spec->n_expect_status = 1;
+    MUT(ep.spec)->expect_status = codes;
+    MUT(ep.spec)->n_expect_status = 1;
     assert_true(config_status_expected(&ep, 301));
     assert_true(config_status_expected(&ep, 204));
     assert_true(config_status_expected(&ep, 419));
@@ -86,10 +95,10 @@ static void test_keywords(void **state)
     (void)state;
     struct cw_endpoint ep = plain();
     char *kws[] = { "alpha", "beta" }, *absent[] = { "ERROR" };
-    ep.spec->keywords = kws;
-    ep.spec->n_keywords = 2;
-    ep.spec->keywords_absent = absent;
-    ep.spec->n_keywords_absent = 1;
+    MUT(ep.spec)->keywords = kws;
+    MUT(ep.spec)->n_keywords = 2;
+    MUT(ep.spec)->keywords_absent = absent;
+    MUT(ep.spec)->n_keywords_absent = 1;
     struct http_observed o = seen_ok();
     bool found[] = { true, true }, bad[] = { false };
     o.keyword_found = found;
@@ -113,10 +122,10 @@ static void test_body_regex(void **state)
     (void)state;
     struct cw_endpoint ep = plain();
     char *re[] = { "version: [0-9]+\\.[0-9]+" }, *absent[] = { "(?i)fatal" };
-    ep.spec->body_regex = re;
-    ep.spec->n_body_regex = 1;
-    ep.spec->body_regex_absent = absent;
-    ep.spec->n_body_regex_absent = 1;
+    MUT(ep.spec)->body_regex = re;
+    MUT(ep.spec)->n_body_regex = 1;
+    MUT(ep.spec)->body_regex_absent = absent;
+    MUT(ep.spec)->n_body_regex_absent = 1;
     struct http_observed o = seen_ok();
     o.body = "ok\nversion: 2.14\n";
     o.body_len = strlen(o.body);
@@ -137,8 +146,8 @@ static void test_catastrophic_regex_is_bounded(void **state)
     (void)state;
     struct cw_endpoint ep = plain();
     char *re[] = { "(a+)+$" };
-    ep.spec->body_regex = re;
-    ep.spec->n_body_regex = 1;
+    MUT(ep.spec)->body_regex = re;
+    MUT(ep.spec)->n_body_regex = 1;
     char body[64];
     memset(body, 'a', 40);
     body[40] = 'b';
@@ -158,8 +167,8 @@ static void test_bad_regex_refused(void **state)
     (void)state;
     struct cw_endpoint ep = plain();
     char *re[] = { "a(b" };
-    ep.spec->body_regex = re;
-    ep.spec->n_body_regex = 1;
+    MUT(ep.spec)->body_regex = re;
+    MUT(ep.spec)->n_body_regex = 1;
     struct http_assert *a = NULL;
     char err[256];
     assert_int_equal(http_assert_new(&ep, &a, err, sizeof err), -1);
@@ -180,8 +189,8 @@ static struct cw_condition cond(const char *text, const char *subject, enum cw_c
 static bool json1(struct cw_condition c, const char *body, char *err, size_t errlen)
 {
     struct cw_endpoint ep = plain();
-    ep.spec->json_conditions = &c;
-    ep.spec->n_json_conditions = 1;
+    MUT(ep.spec)->json_conditions = &c;
+    MUT(ep.spec)->n_json_conditions = 1;
     struct http_observed o = seen_ok();
     o.body = body;
     o.body_len = strlen(body);
@@ -305,8 +314,8 @@ static void test_header_conditions(void **state)
         cond("X-Age < 10", "X-Age", CW_OP_LT, CW_VALUE_NUMBER, "10"),
         cond("Server !exists", "Server", CW_OP_NOT_EXISTS, CW_VALUE_NONE, NULL),
     };
-    ep.spec->header_conditions = c;
-    ep.spec->n_header_conditions = 4;
+    MUT(ep.spec)->header_conditions = c;
+    MUT(ep.spec)->n_header_conditions = 4;
     struct headers good[] = {
         { "content-type", "application/json; charset=utf-8" }, { "X-Version", "2" }, { "X-Age", "3" }, { NULL, NULL }
     };
@@ -319,10 +328,10 @@ static void test_header_conditions(void **state)
                                  cond("X-Big == 9007199254740992", "X-Big", CW_OP_EQ, CW_VALUE_NUMBER,
                                       "9007199254740992") };
     struct cw_endpoint ep_ne = plain();
-    ep_ne.spec->header_conditions = ne;
-    ep_ne.spec->n_header_conditions = 1;
+    MUT(ep_ne.spec)->header_conditions = ne;
+    MUT(ep_ne.spec)->n_header_conditions = 1;
     assert_true(judge(&ep_ne, &o, err, sizeof err)); /* X-Debug is absent: not "on" */
-    ep_ne.spec->header_conditions = ne + 1;
+    MUT(ep_ne.spec)->header_conditions = ne + 1;
     struct headers big[] = { { "X-Big", "9007199254740993" }, { NULL, NULL } };
     o.header_ctx = big;
     assert_false(judge(&ep_ne, &o, err, sizeof err));
@@ -337,10 +346,10 @@ static void test_transfer_assertions(void **state)
 {
     (void)state;
     struct cw_endpoint ep = plain();
-    ep.spec->max_response_time = 1.5;
-    ep.spec->min_cert_days = 14;
-    ep.spec->http_version = CW_HTTP_2;
-    ep.spec->fail_if_not_tls = true;
+    MUT(ep.spec)->max_response_time = 1.5;
+    MUT(ep.spec)->min_cert_days = 14;
+    MUT(ep.spec)->http_version = CW_HTTP_2;
+    MUT(ep.spec)->fail_if_not_tls = true;
     struct http_observed o = seen_ok();
     o.now_us = (int64_t)1800000000 * 1000000;
     o.tls_expires_at_us = o.now_us + 30LL * 86400 * 1000000;

@@ -23,6 +23,9 @@
 #include "worker/probe.h"
 #include "worker/redirect.h"
 
+/* the spec of a hand-built endpoint, written by the test (a loaded one is immutable) */
+#define MUT(spec) ((struct cw_check_spec *)(spec))
+
 /* ---- keyword matcher */
 
 static bool kw_in_chunks(const char *kw, const char *body, const size_t *cuts, size_t ncuts)
@@ -364,17 +367,18 @@ static void test_real_checks(void **state)
     snprintf(urls[7], 128, "http://u:topsecret@127.0.0.1:%d/ok", s->port);
     char *echo_hdrs[] = { "X-Test: yes" };
     struct cw_endpoint eps[8];
-    for (int i = 0; i < 8; i++)
-        eps[i] = (struct cw_endpoint){
-            .url = urls[i], .method = CW_METHOD_GET, .timeout = 5, .interval = 10, .verify_tls = true
-        };
-    eps[2].spec->keyword = "systems are";
-    eps[3].spec->keyword = "not in there";
-    eps[4].spec->method = CW_METHOD_POST;
-    eps[4].spec->body = "{\"a\":1}";
-    eps[4].spec->headers = echo_hdrs;
-    eps[4].spec->n_headers = 1;
-    eps[6].spec->keyword = "needle";
+    struct cw_check_spec specs[8];
+    for (int i = 0; i < 8; i++) {
+        specs[i] = (struct cw_check_spec){ .method = CW_METHOD_GET, .verify_tls = true };
+        eps[i] = (struct cw_endpoint){ .url = urls[i], .spec = &specs[i], .timeout = 5, .interval = 10 };
+    }
+    MUT(eps[2].spec)->keyword = "systems are";
+    MUT(eps[3].spec)->keyword = "not in there";
+    MUT(eps[4].spec)->method = CW_METHOD_POST;
+    MUT(eps[4].spec)->body = "{\"a\":1}";
+    MUT(eps[4].spec)->headers = echo_hdrs;
+    MUT(eps[4].spec)->n_headers = 1;
+    MUT(eps[6].spec)->keyword = "needle";
     struct got got[8];
     memset(got, 0, sizeof got);
     run_checks(eps, 8, 3, got); /* 3 slots for 8 checks: handles are reused */
@@ -429,9 +433,11 @@ static void test_head_and_timeout(void **state)
     assert_int_equal(getsockname(silent, (struct sockaddr *)&a, &alen), 0);
     char slow[128];
     snprintf(slow, sizeof slow, "http://127.0.0.1:%d/", ntohs(a.sin_port));
+    struct cw_check_spec head = { .method = CW_METHOD_HEAD, .verify_tls = true },
+                         get = { .method = CW_METHOD_GET, .verify_tls = true };
     struct cw_endpoint eps[2] = {
-        { .url = ok, .method = CW_METHOD_HEAD, .timeout = 5, .interval = 10, .verify_tls = true },
-        { .url = slow, .method = CW_METHOD_GET, .timeout = 0.3, .interval = 10, .verify_tls = true },
+        { .url = ok, .spec = &head, .timeout = 5, .interval = 10 },
+        { .url = slow, .spec = &get, .timeout = 0.3, .interval = 10 },
     };
     struct got got[2];
     memset(got, 0, sizeof got);
@@ -521,13 +527,14 @@ static void test_public_headers_and_method(void **state)
                       "Cookie: c=1",        "X-Functions-Key: k",
                       "X-Custom: h",        "Accept-Languages: x",
                       "Accept: text/plain", "user-agent : probe" };
-    struct cw_endpoint ep = { .headers = lines, .n_headers = sizeof lines / sizeof lines[0] };
+    struct cw_check_spec spec = { .headers = lines, .n_headers = sizeof lines / sizeof lines[0] };
+    struct cw_endpoint ep = { .spec = &spec };
     struct curl_slist *list = probe_public_headers_new(&ep);
     assert_true(list && list->next && !list->next->next);
     assert_string_equal(list->data, "Accept: text/plain");
     assert_string_equal(list->next->data, "user-agent : probe");
     curl_slist_free_all(list);
-    ep.spec->n_headers = 8; /* none of the allowlist */
+    MUT(ep.spec)->n_headers = 8; /* none of the allowlist */
     assert_null(probe_public_headers_new(&ep));
 
     assert_int_equal(redirect_method(CW_METHOD_POST, 301), CW_METHOD_GET);

@@ -30,7 +30,10 @@ static int dns_open(struct engine *e, char *err, size_t errlen)
     return 0;
 }
 
-static const char *server_text(const struct check *c) { return c->ep->spec->dns_server ? c->ep->spec->dns_server : "system"; }
+static const char *server_text(const struct check *c)
+{
+    return c->ep->spec->dns_server ? c->ep->spec->dns_server : "system";
+}
 
 /* `answer "X" not among A, B` (the answers cut to what fits) */
 static void fail_answer(struct check *c, const struct dns_reply *rep, const char *want)

@@ -83,7 +83,10 @@ static struct {
     unsigned slot;
 } M = { .watch = -1, .timer = -1 };
 
-static int64_t window_ns(const struct cw_endpoint *ep) { return (int64_t)llround((ep->interval + ep->spec->grace) * 1e9); }
+static int64_t window_ns(const struct cw_endpoint *ep)
+{
+    return (int64_t)llround((ep->interval + ep->spec->grace) * 1e9);
+}
 
 /* Starts a check of p (a call waits, or a silence is due); false when no slot is free (tried again soon). */
 static bool start_check(struct push_ep *p, int64_t now)

@@ -216,7 +216,8 @@ static void tls_on_timeout(struct check *c)
 static void tls_finish(struct check *c)
 {
     struct tls_state *s = c->state;
-    if (c->ep->spec->starttls != CW_STARTTLS_NONE) figures_str(&c->fig, "starttls", starttls_name(c->ep->spec->starttls));
+    if (c->ep->spec->starttls != CW_STARTTLS_NONE)
+        figures_str(&c->fig, "starttls", starttls_name(c->ep->spec->starttls));
     if (!s->have_facts) return;
     const struct tls_facts *f = &s->facts;
     char when[40];

@@ -136,7 +136,8 @@ bool probe_classify(const struct probe_outcome *o, char *err, size_t errlen)
         else snprintf(raw, sizeof raw, "unexpected status %ld", o->status);
     } else if (o->keyword && !o->keyword_found) {
         char limit[32];
-        http_size_text(o->ep && o->ep->spec->body_limit ? o->ep->spec->body_limit : PROBE_BODY_CAP, limit, sizeof limit);
+        http_size_text(o->ep && o->ep->spec->body_limit ? o->ep->spec->body_limit : PROBE_BODY_CAP, limit,
+                       sizeof limit);
         if (o->body_capped)
             snprintf(raw, sizeof raw, "keyword \"%.200s\" not found in the first %s of the body", o->keyword, limit);
         else snprintf(raw, sizeof raw, "keyword \"%.200s\" not found", o->keyword);

@@ -30,10 +30,12 @@ struct http_assert {
 bool http_assert_wanted(const struct cw_endpoint *ep)
 {
     return ep->spec->n_status_ranges || ep->spec->n_keywords || ep->spec->n_keywords_absent || ep->spec->n_body_regex ||
-           ep->spec->n_body_regex_absent || ep->spec->n_json_conditions || ep->spec->n_header_conditions || ep->spec->max_response_time > 0 ||
-           ep->spec->min_cert_days > 0 || ep->spec->http_version != CW_HTTP_ANY || ep->spec->fail_if_not_tls || ep->spec->compressed ||
-           ep->spec->client_cert || ep->spec->proxy || ep->spec->address || ep->spec->cookies ||
-           (ep->spec->method != CW_METHOD_GET && ep->spec->method != CW_METHOD_HEAD && ep->spec->method != CW_METHOD_POST);
+           ep->spec->n_body_regex_absent || ep->spec->n_json_conditions || ep->spec->n_header_conditions ||
+           ep->spec->max_response_time > 0 || ep->spec->min_cert_days > 0 || ep->spec->http_version != CW_HTTP_ANY ||
+           ep->spec->fail_if_not_tls || ep->spec->compressed || ep->spec->client_cert || ep->spec->proxy ||
+           ep->spec->address || ep->spec->cookies ||
+           (ep->spec->method != CW_METHOD_GET && ep->spec->method != CW_METHOD_HEAD &&
+            ep->spec->method != CW_METHOD_POST);
 }
 
 /* Compiles each of n patterns into out (allocated); -1 with the reason in err. */
@@ -82,11 +84,12 @@ int http_assert_new(const struct cw_endpoint *ep, struct http_assert **out, char
     struct http_assert *a = cw_xcalloc(1, sizeof *a);
     a->ep = ep;
     if (compile_all(ep->spec->body_regex, ep->spec->n_body_regex, &a->body_re, "body_regex", err, errlen) != 0 ||
-        compile_all(ep->spec->body_regex_absent, ep->spec->n_body_regex_absent, &a->absent_re, "body_regex_absent", err, errlen) !=
+        compile_all(ep->spec->body_regex_absent, ep->spec->n_body_regex_absent, &a->absent_re, "body_regex_absent", err,
+                    errlen) != 0 ||
+        compile_conditions(ep->spec->json_conditions, ep->spec->n_json_conditions, &a->json_re, "json", err, errlen) !=
             0 ||
-        compile_conditions(ep->spec->json_conditions, ep->spec->n_json_conditions, &a->json_re, "json", err, errlen) != 0 ||
-        compile_conditions(ep->spec->header_conditions, ep->spec->n_header_conditions, &a->header_re, "header_conditions", err,
-                           errlen) != 0) {
+        compile_conditions(ep->spec->header_conditions, ep->spec->n_header_conditions, &a->header_re,
+                           "header_conditions", err, errlen) != 0) {
         http_assert_free(a);
         return -1;
     }
@@ -138,7 +141,8 @@ void http_status_wanted_text(const struct cw_endpoint *ep, char *out, size_t out
         if (r->lo % 100 == 0 && r->hi == r->lo + 99) cw_buf_printf(&b, "%dxx", r->lo / 100);
         else cw_buf_printf(&b, "%d-%d", r->lo, r->hi);
     }
-    for (size_t i = 0; i < ep->spec->n_expect_status; i++) cw_buf_printf(&b, "%s%d", b.len ? ", " : "", ep->spec->expect_status[i]);
+    for (size_t i = 0; i < ep->spec->n_expect_status; i++)
+        cw_buf_printf(&b, "%s%d", b.len ? ", " : "", ep->spec->expect_status[i]);
     if (b.len) snprintf(out, outlen, "%.*s", (int)b.len, (const char *)b.data);
     else snprintf(out, outlen, "200-399");
     cw_buf_free(&b);
@@ -179,7 +183,8 @@ static void check_keywords(const struct cw_endpoint *ep, const struct http_obser
             fail(f, "keyword \"%.200s\" not found%s%s%s", ep->spec->keywords[i], o->body_capped ? " in the first " : "",
                  o->body_capped ? limit : "", o->body_capped ? " of the body" : "");
     for (size_t i = 0; i < ep->spec->n_keywords_absent; i++)
-        if (o->absent_found && o->absent_found[i]) fail(f, "keywords_absent \"%.200s\" found", ep->spec->keywords_absent[i]);
+        if (o->absent_found && o->absent_found[i])
+            fail(f, "keywords_absent \"%.200s\" found", ep->spec->keywords_absent[i]);
 }
 
 static void check_regexes(const struct http_assert *a, const struct http_observed *o, struct failures *f)
@@ -273,7 +278,8 @@ static void check_transfer(const struct cw_endpoint *ep, const struct http_obser
         long long days = (long long)(left_us / (86400LL * 1000000));
         if (left_us < 0) fail(f, "TLS certificate expired (min_cert_days %d)", ep->spec->min_cert_days);
         else if (left_us < (int64_t)ep->spec->min_cert_days * 86400LL * 1000000)
-            fail(f, "TLS certificate expires in %lld day%s (< %d)", days, days == 1 ? "" : "s", ep->spec->min_cert_days);
+            fail(f, "TLS certificate expires in %lld day%s (< %d)", days, days == 1 ? "" : "s",
+                 ep->spec->min_cert_days);
     }
     if (ep->spec->http_version != CW_HTTP_ANY && o->http_version != wanted_version(ep->spec->http_version))
         fail(f, "%s (wanted %s)", version_name(o->http_version), version_name(wanted_version(ep->spec->http_version)));

@@ -235,7 +235,8 @@ static CURLcode setup(struct probe_check *c, const char *url, struct curl_slist 
 static enum probe_profile profile_of(const struct cw_endpoint *ep, bool https, const struct curl_slist *headers,
                                      const struct http_assert *xa)
 {
-    if (ep->spec->method != CW_METHOD_GET || ep->spec->follow_redirects || !ep->spec->verify_tls || ep->spec->ca_file || headers || xa)
+    if (ep->spec->method != CW_METHOD_GET || ep->spec->follow_redirects || !ep->spec->verify_tls || ep->spec->ca_file ||
+        headers || xa)
         return PROFILE_CUSTOM;
     return https ? PROFILE_PLAIN_HTTPS : PROFILE_PLAIN_HTTP;
 }

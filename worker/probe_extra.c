@@ -38,7 +38,8 @@ void probe_extra_next_hop(struct probe_extra *x)
     if (!x->xa) return;
     const struct cw_endpoint *ep = x->ep;
     for (size_t i = 0; i < x->n_kws; i++)
-        probe_kw_reset(&x->kws[i], i < ep->spec->n_keywords ? ep->spec->keywords[i] : ep->spec->keywords_absent[i - ep->spec->n_keywords]);
+        probe_kw_reset(&x->kws[i], i < ep->spec->n_keywords ? ep->spec->keywords[i]
+                                                            : ep->spec->keywords_absent[i - ep->spec->n_keywords]);
     body_buf_clear(&x->body);
     x->refused = false; /* a redirect's body refused: this hop's body is read anew */
 }

@@ -172,7 +172,6 @@ struct cw_maintenance {
 };
  /* database.retention.*_days: 100 years */
 
-
 /* What an endpoint's probe does and expects: its request and assertions (issue 18). Normally the same for hundreds of
  * endpoints (a group's method, headers, assertions, TLS options), so it is interned: config_load keeps one copy of
  * each distinct spec in the config's arena and every endpoint whose details are equal points at it; a snapshot
@@ -185,41 +184,41 @@ struct cw_check_spec {
     char **headers;           /* "Name: value" lines */
     char *ca_file;            /* NULL: the system's CAs */
     /* ---- the check types beyond HTTP (docs/config.md "Check types") */
-    char *send;               /* tcp: bytes written after the connect (escapes decoded); NULL: none */
-    char *expect;             /* tcp: text that must appear in the reply; NULL: none */
-    char *server_name;        /* tls: SNI and the name the certificate must match; NULL: host */
-    char *dns_server;         /* dns: "IP", "IP:PORT" or "[IPv6]:PORT"; NULL: the system's resolvers */
-    char **expect_answers;    /* dns: each must be one of the answers (presentation form) */
-    double packet_interval;   /* icmp: seconds between them; default 0.2 */
-    double max_loss;          /* icmp: percent; loss above it is a failure; default 99 */
-    double grace;             /* push: seconds after the interval before a missing call fails; default
+    char *send;             /* tcp: bytes written after the connect (escapes decoded); NULL: none */
+    char *expect;           /* tcp: text that must appear in the reply; NULL: none */
+    char *server_name;      /* tls: SNI and the name the certificate must match; NULL: host */
+    char *dns_server;       /* dns: "IP", "IP:PORT" or "[IPv6]:PORT"; NULL: the system's resolvers */
+    char **expect_answers;  /* dns: each must be one of the answers (presentation form) */
+    double packet_interval; /* icmp: seconds between them; default 0.2 */
+    double max_loss;        /* icmp: percent; loss above it is a failure; default 99 */
+    double grace;           /* push: seconds after the interval before a missing call fails; default
                                * 10% of the interval */
     /* ---- HTTP assertions (docs/config.md "HTTP assertions"); all off when not set */
-    struct cw_status_range *status_ranges; /* more accepted statuses besides expect_status */
-    char **keywords;          /* every one must appear in the body, as keyword must */
-    char **keywords_absent;   /* none may appear */
-    char **body_regex;        /* PCRE2 patterns that must match the body */
-    char **body_regex_absent; /* patterns that must not match */
+    struct cw_status_range *status_ranges;  /* more accepted statuses besides expect_status */
+    char **keywords;                        /* every one must appear in the body, as keyword must */
+    char **keywords_absent;                 /* none may appear */
+    char **body_regex;                      /* PCRE2 patterns that must match the body */
+    char **body_regex_absent;               /* patterns that must not match */
     struct cw_condition *json_conditions;   /* on the body parsed as JSON */
     struct cw_condition *header_conditions; /* on the response headers (of the last response) */
-    double max_response_time; /* seconds; a slower check fails; 0: off */
-    char *client_cert;        /* mTLS: absolute path of a PEM certificate; NULL: none */
-    char *client_key;         /* its key (absolute path); NULL: in client_cert */
+    double max_response_time;               /* seconds; a slower check fails; 0: off */
+    char *client_cert;                      /* mTLS: absolute path of a PEM certificate; NULL: none */
+    char *client_key;                       /* its key (absolute path); NULL: in client_cert */
     char *client_key_password; /* a secret (from client_key_password_file); NULL: none. Only in the workers'
                                 * snapshots (and the supervisor's config) */
-    char *proxy;              /* a proxy URL (it may hold a password); NULL: none (the environment's is never used).
+    char *proxy;               /* a proxy URL (it may hold a password); NULL: none (the environment's is never used).
                                * Only in the workers' snapshots, as client_key_password */
-    char *address;            /* pinned address for the URL's host name; NULL: resolve it */
+    char *address;             /* pinned address for the URL's host name; NULL: resolve it */
     enum cw_method method;
-    uint32_t body_len;        /* bytes of body (a body_file may hold any byte); 0 with body == NULL */
+    uint32_t body_len; /* bytes of body (a body_file may hold any byte); 0 with body == NULL */
     uint32_t n_expect_status;
     uint32_t n_headers;
     uint32_t send_len;
     enum cw_starttls starttls; /* tls */
-    int min_cert_days;        /* tls and https: a failed check when the certificate expires in fewer days */
-    int expect_rcode;         /* dns: default 0 (NOERROR); 3 NXDOMAIN, ... */
+    int min_cert_days;         /* tls and https: a failed check when the certificate expires in fewer days */
+    int expect_rcode;          /* dns: default 0 (NOERROR); 3 NXDOMAIN, ... */
     uint32_t n_expect_answers;
-    int icmp_count;           /* icmp: echo requests per check; default 3 */
+    int icmp_count;                    /* icmp: echo requests per check; default 3 */
     enum cw_http_version http_version; /* the response must be this version */
     uint32_t n_status_ranges;
     uint32_t n_keywords;
@@ -228,14 +227,14 @@ struct cw_check_spec {
     uint32_t n_body_regex_absent;
     uint32_t n_json_conditions;
     uint32_t n_header_conditions;
-    uint32_t body_limit;      /* bytes of (decoded) body read; default 1 MiB, at most 64 MiB */
-    uint16_t record_type;     /* dns: the RR type number (1 A, 28 AAAA, 5 CNAME, 15 MX, 16 TXT, 2 NS, 6 SOA, 33 SRV,
+    uint32_t body_limit;   /* bytes of (decoded) body read; default 1 MiB, at most 64 MiB */
+    uint16_t record_type;  /* dns: the RR type number (1 A, 28 AAAA, 5 CNAME, 15 MX, 16 TXT, 2 NS, 6 SOA, 33 SRV,
                                * 257 CAA); default 1 */
-    bool verify_tls;          /* default true */
-    bool follow_redirects;    /* default false */
-    bool fail_if_not_tls;     /* HTTP assertions: the final URL (after redirects) must be https */
-    bool compressed;          /* HTTP assertions: ask for gzip, deflate, br, zstd; bodies are decoded before matching */
-    bool cookies;             /* HTTP assertions: keep cookies across the redirects of one check */
+    bool verify_tls;       /* default true */
+    bool follow_redirects; /* default false */
+    bool fail_if_not_tls;  /* HTTP assertions: the final URL (after redirects) must be https */
+    bool compressed;       /* HTTP assertions: ask for gzip, deflate, br, zstd; bodies are decoded before matching */
+    bool cookies;          /* HTTP assertions: keep cookies across the redirects of one check */
 };
 
 /* Whether two specs are alike in every field (deeply: strings, lists, conditions). NULL is the all-zero spec. */
@@ -250,23 +249,23 @@ extern const struct cw_check_spec cw_check_spec_none;
  * what the probe does is in the shared `spec`. In each group the pointers and doubles first, then the 4-byte
  * members; no hole. */
 struct cw_endpoint {
-    char *url;   /* http:// or https://; for the other types a key the configuration synthesizes (tcp://host:port,
+    char *url;        /* http:// or https://; for the other types a key the configuration synthesizes (tcp://host:port,
                   * tls://host:port, dns://server/name?type=MX, icmp://host, push://name): the identity under which
                   * the schedule, the bus, the database and the alerts know the endpoint */
-    char *name;  /* NULL when not set (required for the types beyond HTTP) */
-    char *group; /* NULL when not set: the web shows the endpoint under "Other" */
-    char *host;  /* tcp, tls, icmp: a host name or address; dns: the name looked up */
+    char *name;       /* NULL when not set (required for the types beyond HTTP) */
+    char *group;      /* NULL when not set: the web shows the endpoint under "Other" */
+    char *host;       /* tcp, tls, icmp: a host name or address; dns: the name looked up */
     char *push_token; /* push: a secret. Only in the configuration of the supervisor and the web (snapshots for
                        * workers carry NULL) */
     const struct cw_check_spec *spec; /* the probe's details, interned (never NULL after load or read; a
                                        * hand-built endpoint may leave it NULL only where nothing probes it) */
-    double timeout;           /* seconds; default 10, never more than interval */
-    double interval;          /* seconds; per endpoint or monitor.check_interval */
-    double latency_threshold; /* seconds; per endpoint or monitor.latency_threshold */
-    int alert_threshold;      /* consecutive failures before DOWN; default 3 */
-    int recovery_threshold;   /* consecutive successes before UP; per endpoint or alerts.recovery_threshold */
-    enum cw_check_type type;  /* default CW_CHECK_HTTP */
-    int port;                 /* tcp, tls */
+    double timeout;                   /* seconds; default 10, never more than interval */
+    double interval;                  /* seconds; per endpoint or monitor.check_interval */
+    double latency_threshold;         /* seconds; per endpoint or monitor.latency_threshold */
+    int alert_threshold;              /* consecutive failures before DOWN; default 3 */
+    int recovery_threshold;           /* consecutive successes before UP; per endpoint or alerts.recovery_threshold */
+    enum cw_check_type type;          /* default CW_CHECK_HTTP */
+    int port;                         /* tcp, tls */
 
     /* ---- alerting (issue 15). Resolved at load: an endpoint that does not set a key takes its group's
      * (cfg->group_settings), then the `alerts` default. */

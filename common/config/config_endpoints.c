@@ -310,16 +310,19 @@ static bool expect_other_things(const struct cw_endpoint *a, const struct cw_end
 {
     switch (a->type) {
     case CW_CHECK_TCP:
-        return !same_bytes(a->spec->send, a->spec->send_len, b->spec->send, b->spec->send_len) || !same_text(a->spec->expect, b->spec->expect);
+        return !same_bytes(a->spec->send, a->spec->send_len, b->spec->send, b->spec->send_len) ||
+               !same_text(a->spec->expect, b->spec->expect);
     case CW_CHECK_TLS:
         return a->spec->min_cert_days != b->spec->min_cert_days;
     case CW_CHECK_DNS:
-        if (a->spec->expect_rcode != b->spec->expect_rcode || a->spec->n_expect_answers != b->spec->n_expect_answers) return true;
+        if (a->spec->expect_rcode != b->spec->expect_rcode || a->spec->n_expect_answers != b->spec->n_expect_answers)
+            return true;
         for (size_t i = 0; i < a->spec->n_expect_answers; i++)
             if (!same_text(a->spec->expect_answers[i], b->spec->expect_answers[i])) return true;
         return false;
     case CW_CHECK_ICMP:
-        return a->spec->icmp_count != b->spec->icmp_count || a->spec->packet_interval != b->spec->packet_interval || a->spec->max_loss != b->spec->max_loss;
+        return a->spec->icmp_count != b->spec->icmp_count || a->spec->packet_interval != b->spec->packet_interval ||
+               a->spec->max_loss != b->spec->max_loss;
     default:
         return false;
     }

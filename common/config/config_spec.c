@@ -13,10 +13,7 @@ const struct cw_check_spec cw_check_spec_none;
 
 static bool same_str(const char *a, const char *b) { return a == b || (a && b && strcmp(a, b) == 0); }
 
-static bool same_bytes(const char *a, const char *b, size_t n)
-{
-    return a == b || (a && b && memcmp(a, b, n) == 0);
-}
+static bool same_bytes(const char *a, const char *b, size_t n) { return a == b || (a && b && memcmp(a, b, n) == 0); }
 
 static bool same_strv(char *const *a, char *const *b, size_t n)
 {
@@ -67,10 +64,12 @@ bool cw_check_spec_equal(const struct cw_check_spec *a, const struct cw_check_sp
     for (size_t i = 0; i < a->n_status_ranges; i++)
         if (a->status_ranges[i].lo != b->status_ranges[i].lo || a->status_ranges[i].hi != b->status_ranges[i].hi)
             return false;
-    const char *sa[] = { a->keyword,     a->ca_file, a->expect,      a->server_name,         a->dns_server,
-                         a->client_cert, a->client_key, a->client_key_password, a->proxy, a->address };
-    const char *sb[] = { b->keyword,     b->ca_file, b->expect,      b->server_name,         b->dns_server,
-                         b->client_cert, b->client_key, b->client_key_password, b->proxy, b->address };
+    const char *sa[] = { a->keyword,    a->ca_file,     a->expect,     a->server_name,
+                         a->dns_server, a->client_cert, a->client_key, a->client_key_password,
+                         a->proxy,      a->address };
+    const char *sb[] = { b->keyword,    b->ca_file,     b->expect,     b->server_name,
+                         b->dns_server, b->client_cert, b->client_key, b->client_key_password,
+                         b->proxy,      b->address };
     for (size_t i = 0; i < sizeof sa / sizeof sa[0]; i++)
         if (!same_str(sa[i], sb[i])) return false;
     return same_strv(a->headers, b->headers, a->n_headers) &&
@@ -109,10 +108,21 @@ uint64_t cw_check_spec_hash(const struct cw_check_spec *s)
     if (!s) s = &cw_check_spec_none;
     uint64_t h = 0xcbf29ce484222325ull;
     /* the 4-byte scalars and the small ones, field by field (no padding bytes hashed) */
-    int32_t v[] = { (int32_t)s->method, (int32_t)s->body_len, (int32_t)s->n_expect_status, (int32_t)s->n_headers,
-                    (int32_t)s->send_len, (int32_t)s->starttls, s->min_cert_days, s->expect_rcode,
-                    (int32_t)s->n_expect_answers, s->icmp_count, (int32_t)s->http_version,
-                    (int32_t)s->n_status_ranges, (int32_t)s->n_keywords, (int32_t)s->body_limit, s->record_type,
+    int32_t v[] = { (int32_t)s->method,
+                    (int32_t)s->body_len,
+                    (int32_t)s->n_expect_status,
+                    (int32_t)s->n_headers,
+                    (int32_t)s->send_len,
+                    (int32_t)s->starttls,
+                    s->min_cert_days,
+                    s->expect_rcode,
+                    (int32_t)s->n_expect_answers,
+                    s->icmp_count,
+                    (int32_t)s->http_version,
+                    (int32_t)s->n_status_ranges,
+                    (int32_t)s->n_keywords,
+                    (int32_t)s->body_limit,
+                    s->record_type,
                     s->verify_tls | s->follow_redirects << 1 | s->fail_if_not_tls << 2 | s->compressed << 3 |
                         s->cookies << 4 };
     h = mix(h, v, sizeof v);
@@ -123,9 +133,9 @@ uint64_t cw_check_spec_hash(const struct cw_check_spec *s)
     h = s->send_len ? mix(h, s->send, s->send_len) : mix_str(h, s->send);
     if (s->n_expect_status && s->expect_status)
         h = mix(h, s->expect_status, s->n_expect_status * sizeof *s->expect_status);
-    const char *strs[] = { s->keyword,     s->ca_file,    s->expect,
-                           s->server_name, s->dns_server, s->client_cert,
-                           s->client_key,  s->client_key_password, s->proxy, s->address };
+    const char *strs[] = { s->keyword,    s->ca_file,     s->expect,     s->server_name,
+                           s->dns_server, s->client_cert, s->client_key, s->client_key_password,
+                           s->proxy,      s->address };
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) h = mix_str(h, strs[i]);
     h = mix_strv(h, s->headers, s->n_headers);
     h = mix_strv(h, s->keywords, s->n_keywords);
@@ -174,8 +184,8 @@ struct cw_check_spec *cw_check_spec_copy(struct cw_arena *a, const struct cw_che
     d->send = s->send_len ? cw_arena_strndup(a, s->send, s->send_len) : cw_arena_strdup(a, s->send);
     d->expect_status = copy_mem(a, s->expect_status, s->n_expect_status * sizeof *s->expect_status);
     d->status_ranges = copy_mem(a, s->status_ranges, s->n_status_ranges * sizeof *s->status_ranges);
-    char **strs[] = { &d->keyword,    &d->ca_file,    &d->expect,     &d->server_name,         &d->dns_server,
-                      &d->client_cert, &d->client_key, &d->proxy, &d->address, &d->client_key_password };
+    char **strs[] = { &d->keyword,     &d->ca_file,    &d->expect, &d->server_name, &d->dns_server,
+                      &d->client_cert, &d->client_key, &d->proxy,  &d->address,     &d->client_key_password };
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) *strs[i] = cw_arena_strdup(a, *strs[i]);
     d->headers = copy_strv(a, s->headers, s->n_headers);
     d->expect_answers = copy_strv(a, s->expect_answers, s->n_expect_answers);

@@ -380,7 +380,8 @@ void cfgp_type_key(struct cfg_parser *p, struct ep_parse *e, const config_settin
         send_value(p, w, s, ep);
         break;
     case EPK_EXPECT:
-        if ((v = cfgp_string(p, w, s, true)) && strlen(v) <= MAX_EXPECT) CFGP_SPEC(ep)->expect = cw_arena_strdup(p->arena, v);
+        if ((v = cfgp_string(p, w, s, true)) && strlen(v) <= MAX_EXPECT)
+            CFGP_SPEC(ep)->expect = cw_arena_strdup(p->arena, v);
         else if (v) cfgp_problem(p, s, "monitor.endpoints[%ld].expect: longer than %d bytes", e->idx, MAX_EXPECT);
         break;
     case EPK_SERVER_NAME:
@@ -404,7 +405,8 @@ void cfgp_type_key(struct cfg_parser *p, struct ep_parse *e, const config_settin
             CFGP_SPEC(ep)->expect_rcode = i;
         break;
     case EPK_EXPECT_ANSWERS:
-        if (cfgp_string_list(p, w, s, &CFGP_SPEC(ep)->expect_answers, &n)) CFGP_SPEC(ep)->n_expect_answers = (uint32_t)n;
+        if (cfgp_string_list(p, w, s, &CFGP_SPEC(ep)->expect_answers, &n))
+            CFGP_SPEC(ep)->n_expect_answers = (uint32_t)n;
         break;
     case EPK_COUNT:
         cfgp_int(p, w, s, 1, MAX_ICMP_COUNT, &CFGP_SPEC(ep)->icmp_count);
@@ -469,9 +471,11 @@ char *cw_synthesize_key(struct cw_arena *arena, const struct cw_endpoint *ep)
         /* two certificates behind one address (SNI) are two checks: the name asked for, when not the host's */
         char sni[MAX_HOST + 16] = "";
         bool own_sni = CFGP_SPEC(ep)->server_name && strcasecmp(CFGP_SPEC(ep)->server_name, ep->host) != 0;
-        if (own_sni) snprintf(sni, sizeof sni, "%ssni=%s", CFGP_SPEC(ep)->starttls ? "&" : "?", CFGP_SPEC(ep)->server_name);
+        if (own_sni)
+            snprintf(sni, sizeof sni, "%ssni=%s", CFGP_SPEC(ep)->starttls ? "&" : "?", CFGP_SPEC(ep)->server_name);
         if (CFGP_SPEC(ep)->starttls)
-            snprintf(out, sizeof out, "tls://%s:%d?starttls=%s%s", host, ep->port, starttls_names[CFGP_SPEC(ep)->starttls], sni);
+            snprintf(out, sizeof out, "tls://%s:%d?starttls=%s%s", host, ep->port,
+                     starttls_names[CFGP_SPEC(ep)->starttls], sni);
         else snprintf(out, sizeof out, "tls://%s:%d%s", host, ep->port, sni);
         break;
     }
@@ -545,12 +549,13 @@ void cfgp_type_finish(struct cfg_parser *p, struct ep_parse *e, struct cw_endpoi
         answers_finish(p, e, ep);
         break;
     case CW_CHECK_ICMP:
-        if (require(p, e, EPK_HOST, tn) && (CFGP_SPEC(ep)->icmp_count - 1) * CFGP_SPEC(ep)->packet_interval >= ep->timeout)
+        if (require(p, e, EPK_HOST, tn) &&
+            (CFGP_SPEC(ep)->icmp_count - 1) * CFGP_SPEC(ep)->packet_interval >= ep->timeout)
             cfgp_problem(p, e->at[EPK_COUNT] ? e->at[EPK_COUNT] : e->g,
                          "monitor.endpoints[%ld]: %d echo requests %g s apart take %g s: no time left for the "
                          "last reply inside the timeout (%g s)",
-                         e->idx, CFGP_SPEC(ep)->icmp_count, CFGP_SPEC(ep)->packet_interval, (CFGP_SPEC(ep)->icmp_count - 1) * CFGP_SPEC(ep)->packet_interval,
-                         ep->timeout);
+                         e->idx, CFGP_SPEC(ep)->icmp_count, CFGP_SPEC(ep)->packet_interval,
+                         (CFGP_SPEC(ep)->icmp_count - 1) * CFGP_SPEC(ep)->packet_interval, ep->timeout);
         break;
     case CW_CHECK_PUSH:
         push_finish(p, e, ep);

@@ -25,11 +25,11 @@ void snap_put_strv(struct cw_buf *b, char *const *v, size_t n);
 
 /* The snapshot's spec table as read (snapshot_spec.c): every record found, each decoded on first use. */
 struct snap_specs {
-    const uint8_t **rec;               /* record i's bytes (after its length), in the file or message */
+    const uint8_t **rec; /* record i's bytes (after its length), in the file or message */
     uint32_t *len;
     const struct cw_check_spec **spec; /* NULL: not decoded yet */
     uint32_t n;
-    bool keep_key_password;            /* the workers' secrets (client_key_password, proxy) */
+    bool keep_key_password; /* the workers' secrets (client_key_password, proxy) */
 };
 
 /* The reader and the arena the strings are copied into. */

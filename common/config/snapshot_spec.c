@@ -228,17 +228,15 @@ static bool plausible_spec(const struct cw_check_spec *s)
 {
     bool ok = s->min_cert_days >= 0 && s->expect_rcode >= 0 && s->expect_rcode <= 15 && s->icmp_count >= 0 &&
               s->icmp_count <= 100 && isfinite(s->packet_interval) && s->packet_interval >= 0 &&
-              isfinite(s->max_loss) && s->max_loss >= 0 && s->max_loss <= 100 && isfinite(s->grace) &&
-              s->grace >= 0 && isfinite(s->max_response_time) && s->max_response_time >= 0 &&
-              s->n_expect_answers <= MAX_LIST && s->n_status_ranges <= MAX_LIST && s->n_keywords <= MAX_LIST &&
-              s->n_keywords_absent <= MAX_LIST && s->n_body_regex <= MAX_LIST &&
-              s->n_body_regex_absent <= MAX_LIST && s->n_json_conditions <= MAX_LIST &&
+              isfinite(s->max_loss) && s->max_loss >= 0 && s->max_loss <= 100 && isfinite(s->grace) && s->grace >= 0 &&
+              isfinite(s->max_response_time) && s->max_response_time >= 0 && s->n_expect_answers <= MAX_LIST &&
+              s->n_status_ranges <= MAX_LIST && s->n_keywords <= MAX_LIST && s->n_keywords_absent <= MAX_LIST &&
+              s->n_body_regex <= MAX_LIST && s->n_body_regex_absent <= MAX_LIST && s->n_json_conditions <= MAX_LIST &&
               s->n_header_conditions <= MAX_LIST && s->n_expect_status <= MAX_LIST && s->n_headers <= MAX_LIST;
     for (size_t i = 0; ok && i < s->n_status_ranges; i++)
         ok = s->status_ranges[i].lo >= 100 && s->status_ranges[i].lo <= s->status_ranges[i].hi &&
              s->status_ranges[i].hi <= 599;
-    for (size_t i = 0; ok && i < s->n_expect_status; i++)
-        ok = s->expect_status[i] >= 100 && s->expect_status[i] <= 599;
+    for (size_t i = 0; ok && i < s->n_expect_status; i++) ok = s->expect_status[i] >= 100 && s->expect_status[i] <= 599;
     return ok;
 }
 

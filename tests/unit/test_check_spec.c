@@ -19,15 +19,14 @@
 #include "common/config/config_priv.h"
 #include "common/config/config_spec.h"
 
-static const char *CONF =
-    "monitor = { endpoints = (\n"
-    " { url = \"http://a.test/\"; headers = [\"X-A: 1\"]; keyword = \"ok\"; },\n"
-    " { url = \"http://b.test/\"; headers = [\"X-A: 1\"]; keyword = \"ok\"; },\n"
-    " { url = \"http://c.test/\"; headers = [\"X-A: 1\"]; keyword = \"ok\"; timeout = 3.0; },\n"
-    " { url = \"http://d.test/\"; headers = [\"X-A: 2\"]; keyword = \"ok\"; },\n"
-    " { type = \"tcp\"; name = \"t1\"; host = \"e.test\"; port = 25; expect = \"220\"; },\n"
-    " { type = \"tcp\"; name = \"t2\"; host = \"f.test\"; port = 25; expect = \"220\"; }\n"
-    "); };\n";
+static const char *CONF = "monitor = { endpoints = (\n"
+                          " { url = \"http://a.test/\"; headers = [\"X-A: 1\"]; keyword = \"ok\"; },\n"
+                          " { url = \"http://b.test/\"; headers = [\"X-A: 1\"]; keyword = \"ok\"; },\n"
+                          " { url = \"http://c.test/\"; headers = [\"X-A: 1\"]; keyword = \"ok\"; timeout = 3.0; },\n"
+                          " { url = \"http://d.test/\"; headers = [\"X-A: 2\"]; keyword = \"ok\"; },\n"
+                          " { type = \"tcp\"; name = \"t1\"; host = \"e.test\"; port = 25; expect = \"220\"; },\n"
+                          " { type = \"tcp\"; name = \"t2\"; host = \"f.test\"; port = 25; expect = \"220\"; }\n"
+                          "); };\n";
 
 static void check_sharing(const struct cw_config *c)
 {
@@ -57,7 +56,8 @@ static void test_load_interns(void **state)
     struct cw_config *r = config_snapshot_decode(buf, len, err, sizeof err);
     assert_non_null(r);
     check_sharing(r);
-    for (size_t i = 0; i < c->n_endpoints; i++) assert_true(cw_check_spec_equal(c->endpoints[i].spec, r->endpoints[i].spec));
+    for (size_t i = 0; i < c->n_endpoints; i++)
+        assert_true(cw_check_spec_equal(c->endpoints[i].spec, r->endpoints[i].spec));
     assert_false(cw_check_spec_equal(c->endpoints[0].spec, r->endpoints[3].spec));
     config_free(r);
     free(buf);

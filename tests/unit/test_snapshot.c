@@ -35,7 +35,8 @@ static void assert_endpoint_equal(const struct cw_endpoint *a, const struct cw_e
     assert_int_equal(a->alert_threshold, b->alert_threshold);
     assert_int_equal(a->recovery_threshold, b->recovery_threshold);
     assert_int_equal(a->spec->n_expect_status, b->spec->n_expect_status);
-    for (size_t i = 0; i < a->spec->n_expect_status; i++) assert_int_equal(a->spec->expect_status[i], b->spec->expect_status[i]);
+    for (size_t i = 0; i < a->spec->n_expect_status; i++)
+        assert_int_equal(a->spec->expect_status[i], b->spec->expect_status[i]);
     assert_int_equal(a->spec->verify_tls, b->spec->verify_tls);
     assert_int_equal(a->spec->follow_redirects, b->spec->follow_redirects);
     assert_str_same(a->spec->keyword, b->spec->keyword);
@@ -81,7 +82,8 @@ static void assert_check_fields_equal(const struct cw_endpoint *a, const struct 
     assert_int_equal(a->spec->record_type, b->spec->record_type);
     assert_str_same(a->spec->dns_server, b->spec->dns_server);
     assert_int_equal(a->spec->expect_rcode, b->spec->expect_rcode);
-    assert_strv_same(a->spec->expect_answers, a->spec->n_expect_answers, b->spec->expect_answers, b->spec->n_expect_answers);
+    assert_strv_same(a->spec->expect_answers, a->spec->n_expect_answers, b->spec->expect_answers,
+                     b->spec->n_expect_answers);
     assert_int_equal(a->spec->icmp_count, b->spec->icmp_count);
     assert_true(a->spec->packet_interval == b->spec->packet_interval);
     assert_true(a->spec->max_loss == b->spec->max_loss);
@@ -93,11 +95,15 @@ static void assert_check_fields_equal(const struct cw_endpoint *a, const struct 
         assert_int_equal(a->spec->status_ranges[i].hi, b->spec->status_ranges[i].hi);
     }
     assert_strv_same(a->spec->keywords, a->spec->n_keywords, b->spec->keywords, b->spec->n_keywords);
-    assert_strv_same(a->spec->keywords_absent, a->spec->n_keywords_absent, b->spec->keywords_absent, b->spec->n_keywords_absent);
+    assert_strv_same(a->spec->keywords_absent, a->spec->n_keywords_absent, b->spec->keywords_absent,
+                     b->spec->n_keywords_absent);
     assert_strv_same(a->spec->body_regex, a->spec->n_body_regex, b->spec->body_regex, b->spec->n_body_regex);
-    assert_strv_same(a->spec->body_regex_absent, a->spec->n_body_regex_absent, b->spec->body_regex_absent, b->spec->n_body_regex_absent);
-    assert_conditions_same(a->spec->json_conditions, a->spec->n_json_conditions, b->spec->json_conditions, b->spec->n_json_conditions);
-    assert_conditions_same(a->spec->header_conditions, a->spec->n_header_conditions, b->spec->header_conditions, b->spec->n_header_conditions);
+    assert_strv_same(a->spec->body_regex_absent, a->spec->n_body_regex_absent, b->spec->body_regex_absent,
+                     b->spec->n_body_regex_absent);
+    assert_conditions_same(a->spec->json_conditions, a->spec->n_json_conditions, b->spec->json_conditions,
+                           b->spec->n_json_conditions);
+    assert_conditions_same(a->spec->header_conditions, a->spec->n_header_conditions, b->spec->header_conditions,
+                           b->spec->n_header_conditions);
     assert_true(a->spec->max_response_time == b->spec->max_response_time);
     assert_int_equal(a->spec->http_version, b->spec->http_version);
     assert_int_equal(a->spec->fail_if_not_tls, b->spec->fail_if_not_tls);

@@ -79,8 +79,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_ASSERT(all->n_endpoints == cfg->n_endpoints);
     for (size_t i = 0; i < cfg->n_endpoints; i++) {
         FUZZ_ASSERT(strcmp(all->endpoints[i].url, cfg->endpoints[i].url) == 0);
-        FUZZ_ASSERT(all->endpoints[i].method == cfg->endpoints[i].method);
-        FUZZ_ASSERT(all->endpoints[i].n_headers == cfg->endpoints[i].n_headers);
+        FUZZ_ASSERT(all->endpoints[i].spec->method == cfg->endpoints[i].spec->method);
+        FUZZ_ASSERT(cw_check_spec_equal(all->endpoints[i].spec, cfg->endpoints[i].spec));
         FUZZ_ASSERT(!cfg->endpoints[i].name == !all->endpoints[i].name);
         FUZZ_ASSERT(!cfg->endpoints[i].name || strcmp(all->endpoints[i].name, cfg->endpoints[i].name) == 0);
     }

@@ -73,7 +73,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct cw_config *d = config_snapshot_read(again, 0, 0, err, sizeof err);
     FUZZ_ASSERT(d);
     FUZZ_ASSERT(d->n_endpoints == c->n_endpoints);
-    for (size_t i = 0; i < c->n_endpoints; i++) FUZZ_ASSERT(strcmp(d->endpoints[i].url, c->endpoints[i].url) == 0);
+    for (size_t i = 0; i < c->n_endpoints; i++) {
+        FUZZ_ASSERT(strcmp(d->endpoints[i].url, c->endpoints[i].url) == 0);
+        /* every endpoint read has its spec (issue 18: an index the table does not hold is refused) */
+        FUZZ_ASSERT(c->endpoints[i].spec && cw_check_spec_equal(d->endpoints[i].spec, c->endpoints[i].spec));
+    }
     FUZZ_ASSERT(!c->smtp_password == !d->smtp_password);
     FUZZ_ASSERT(!c->smtp_password || strcmp(c->smtp_password, d->smtp_password) == 0);
     config_free(d);

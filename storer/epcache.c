@@ -83,8 +83,49 @@ static int64_t carried(const struct store_ep_cache *c, const struct cw_endpoint 
     return e ? e->id : STORE_EP_NONE;
 }
 
+/* The id beside of url, taken out of the table beside (STORE_EP_NONE when it has none). */
+static int64_t take_other(struct store_ep_cache *c, const char *url)
+{
+    struct store_ep_entry *e = url ? other_of(c, url) : NULL;
+    if (!e) return STORE_EP_NONE;
+    int64_t id = e->id;
+    HASH_DEL(c->others, e);
+    free(e);
+    c->n_others--;
+    c->n--;
+    return id;
+}
+
+/* A reload in place: the index re-lists only the changed URLs (url_index_rebind); an old URL's id goes beside, a
+ * new URL takes its id from beside. False when not in place. */
+static bool rebind_in_place(struct store_ep_cache *c, const struct cw_endpoint *eps, size_t n)
+{
+    const struct cw_endpoint *old = c->idx.eps;
+    size_t k;
+    size_t *changed = url_index_rebind(&c->idx, eps, n, &k);
+    if (k == SIZE_MAX) return false;
+    for (size_t j = 0; j < k; j++) {
+        size_t i = changed[j];
+        if (c->ids[i] != STORE_EP_NONE && old[i].url) {
+            c->n--; /* store_ep_cache_put counts it again, beside */
+            int64_t id = c->ids[i];
+            c->ids[i] = STORE_EP_NONE;
+            store_ep_cache_put(c, old[i].url, id); /* no longer configured: beside (the index has not it) */
+        }
+    }
+    for (size_t j = 0; j < k; j++) {
+        size_t i = changed[j];
+        int64_t id = take_other(c, eps[i].url);
+        c->ids[i] = id;
+        c->n += id != STORE_EP_NONE;
+    }
+    free(changed);
+    return true;
+}
+
 void store_ep_cache_bind(struct store_ep_cache *c, const struct cw_endpoint *eps, size_t n)
 {
+    if (rebind_in_place(c, eps, n)) return;
     struct store_ep_cache b = { 0 };
     url_index_build(&b.idx, eps, n);
     b.ids = cw_xmalloc((n ? n : 1) * sizeof *b.ids);

@@ -160,6 +160,85 @@ static void test_cache_rebind(void **state)
     free_eps(fresh, 100);
 }
 
+/* A reload in place: every third URL of 30,000 replaced (one of them by a URL that was beside); the index re-lists
+ * only those (the slots stay the same array), finds every new URL and none of the replaced; the ids of the others
+ * stay, the replaced ones' go beside. */
+static void test_cache_rebind_in_place(void **state)
+{
+    (void)state;
+    size_t n = 30000;
+    struct cw_endpoint *old = make_eps(n, 0);
+    struct store_ep_cache c = { 0 };
+    store_ep_cache_bind(&c, old, n);
+    for (size_t i = 0; i < n; i++) store_ep_cache_put(&c, old[i].url, 1000 + (int64_t)i);
+    store_ep_cache_put(&c, "http://host/x3", 333); /* beside until the reload configures it */
+    uint32_t *slots = c.idx.slot;
+    struct cw_endpoint *fresh = make_eps(n, 0);
+    for (size_t i = 0; i < n; i += 3) {
+        char url[64];
+        snprintf(url, sizeof url, "http://host/x%zu", i);
+        free(fresh[i].url);
+        fresh[i].url = strdup(url);
+    }
+    store_ep_cache_bind(&c, fresh, n);
+    assert_ptr_equal(c.idx.slot, slots); /* in place: not built again */
+    free_eps(old, n);
+    int64_t id = 0;
+    char url[64];
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(url_index_find(&c.idx, fresh[i].url), (long)i);
+        bool known = store_ep_cache_get(&c, fresh[i].url, &id);
+        if (i == 3) {
+            assert_true(known);
+            assert_int_equal(id, 333);
+        } else if (i % 3 == 0) {
+            assert_false(known);
+        } else {
+            assert_true(known);
+            assert_int_equal(id, 1000 + (int64_t)i);
+        }
+        snprintf(url, sizeof url, "http://host/%zu", i); /* the replaced: beside, with their ids */
+        if (i % 3 == 0) {
+            assert_int_equal(url_index_find(&c.idx, url), -1);
+            assert_true(store_ep_cache_get(&c, url, &id));
+            assert_int_equal(id, 1000 + (int64_t)i);
+        }
+    }
+    assert_int_equal(c.n_others, n / 3);
+    assert_int_equal(c.n, n - n / 3 + 1 + n / 3);
+    store_ep_cache_free(&c);
+    free_eps(fresh, n);
+}
+
+/* An URL that moved to another index is not a reload in place: nothing changes, the caller builds. */
+static void test_index_rebind_refuses_a_move(void **state)
+{
+    (void)state;
+    struct cw_endpoint *eps = make_eps(10, 0), *next = make_eps(10, 0);
+    struct url_index x = { 0 };
+    url_index_build(&x, eps, 10);
+    free(next[2].url);
+    next[2].url = strdup(eps[5].url);
+    size_t k = 0;
+    assert_null(url_index_rebind(&x, next, 10, &k));
+    assert_int_equal(k, SIZE_MAX);
+    assert_ptr_equal(x.eps, eps);
+    assert_null(url_index_rebind(&x, next, 9, &k)); /* another count */
+    free(next[2].url);
+    next[2].url = strdup("http://elsewhere/");
+    size_t *changed = url_index_rebind(&x, next, 10, &k); /* now it applies: one changed */
+    assert_int_equal(k, 1);
+    assert_non_null(changed);
+    assert_int_equal(changed[0], 2);
+    free(changed);
+    assert_int_equal(url_index_find(&x, "http://elsewhere/"), 2);
+    assert_int_equal(url_index_find(&x, "http://host/2"), -1);
+    for (size_t i = 0; i < 10; i++) assert_int_equal(url_index_find(&x, next[i].url), (long)i);
+    url_index_free(&x);
+    free_eps(eps, 10);
+    free_eps(next, 10);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -168,6 +247,8 @@ int main(void)
         cmocka_unit_test(test_index_duplicates_and_no_url),
         cmocka_unit_test(test_cache_bound),
         cmocka_unit_test(test_cache_rebind),
+        cmocka_unit_test(test_cache_rebind_in_place),
+        cmocka_unit_test(test_index_rebind_refuses_a_move),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

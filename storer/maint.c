@@ -1,12 +1,18 @@
 /* storer/maint.c — marking checks taken in a maintenance window (see maint.h). */
 #include "storer/maint.h"
 
+#include <stdint.h>
+#include <stdlib.h>
+
 #include "common/config/maintenance.h"
 
 void storer_maint_set(struct storer_maint *m, const struct cw_config *cfg)
 {
-    url_index_free(&m->by_url);
+    size_t n_changed = SIZE_MAX; /* a reload in place re-lists only the changed URLs (storer/urlindex.h) */
+    if (cfg && cfg->n_maintenance) free(url_index_rebind(&m->by_url, cfg->endpoints, cfg->n_endpoints, &n_changed));
     m->cfg = cfg;
+    if (n_changed != SIZE_MAX) return;
+    url_index_free(&m->by_url);
     if (cfg && cfg->n_maintenance) url_index_build(&m->by_url, cfg->endpoints, cfg->n_endpoints);
 }
 

@@ -165,12 +165,27 @@ static void remap_states(struct rawkeep *k, const struct cw_config *cfg)
     }
 }
 
+/* A reload in place (the same count, no URL moved to another index): the states stay where they are, the index
+ * re-lists only the changed URLs (url_index_rebind) and their states start afresh. False when not in place. */
+static bool rebind_in_place(struct rawkeep *k, const struct cw_config *cfg)
+{
+    size_t n_changed;
+    size_t *changed = url_index_rebind(&k->by_url, cfg->endpoints, cfg->n_endpoints, &n_changed);
+    if (n_changed == SIZE_MAX) return false;
+    for (size_t l = 0; l < k->n_locs; l++)
+        for (size_t j = 0; j < n_changed; j++) k->by_loc[l][changed[j]] = (struct rawkeep_prev){ .kept_hour = -1 };
+    free(changed);
+    k->cfg = cfg;
+    return true;
+}
+
 void rawkeep_set(struct rawkeep *k, const struct cw_config *cfg)
 {
     /* the first set decides the mode; a reload keeps it (the supervisor restarts the storer when it changes) and,
      * at 500,000 endpoints, must not make the next check of every endpoint a raw row: the states follow the URLs */
     bool reload = k->cfg != NULL && cfg != NULL;
     if (!reload) k->mode = cfg ? cfg->db_raw : CW_RAW_ALL;
+    if (reload && k->mode == CW_RAW_FAILURES && rebind_in_place(k, cfg)) return;
     if (reload && k->mode == CW_RAW_FAILURES) remap_states(k, cfg);
     else free_states(k);
     url_index_free(&k->by_url);

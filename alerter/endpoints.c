@@ -28,21 +28,93 @@ static void params_of(const struct cw_config *cfg, const struct cw_endpoint *ep,
     p->tls_expiry_us = cfg->tls_expiry_days > 0 ? (int64_t)cfg->tls_expiry_days * 86400 * 1000000 : 0;
 }
 
+/* ---- the URL index: open addressing over t->all by ep->url, linear probing, slot = index + 1 (0: empty) */
+
+static size_t url_slot(const struct endpoints *t, const char *url) { return (size_t)cw_hash64(url) & t->url_mask; }
+
+/* The slot that holds url, or the empty slot where it would go. */
+static size_t url_probe(const struct endpoints *t, const char *url)
+{
+    size_t s = url_slot(t, url);
+    while (t->by_url[s] && strcmp(t->all[t->by_url[s] - 1].ep->url, url) != 0) s = (s + 1) & t->url_mask;
+    return s;
+}
+
 struct endpoint *endpoints_find(const struct endpoints *t, const char *url)
 {
-    struct endpoint *e = NULL;
-    HASH_FIND_STR(t->by_url, url, e);
-    return e;
+    if (!t->by_url || !url) return NULL;
+    uint32_t at = t->by_url[url_probe(t, url)];
+    return at ? &t->all[at - 1] : NULL;
+}
+
+/* Lists t->all[k] under its URL (a URL already listed keeps its first entry: config_load refuses duplicates). */
+static void url_add(struct endpoints *t, size_t k)
+{
+    size_t s = url_probe(t, t->all[k].ep->url);
+    if (!t->by_url[s]) t->by_url[s] = (uint32_t)k + 1;
+}
+
+/* Unlists t->all[k] (under its URL now), shifting back the entries probed past it so that none is lost. */
+static void url_remove(struct endpoints *t, size_t k)
+{
+    size_t s = url_probe(t, t->all[k].ep->url);
+    if (t->by_url[s] != k + 1) return;
+    for (size_t j = (s + 1) & t->url_mask; t->by_url[j]; j = (j + 1) & t->url_mask) {
+        size_t home = url_slot(t, t->all[t->by_url[j] - 1].ep->url);
+        bool stays = s < j ? home > s && home <= j : home > s || home <= j; /* home in (s, j], cyclically */
+        if (stays) continue;
+        t->by_url[s] = t->by_url[j];
+        s = j;
+    }
+    t->by_url[s] = 0;
+}
+
+/* A fresh index over t->all[0..t->n). */
+static void url_index(struct endpoints *t)
+{
+    size_t cap = 16;
+    while (cap < 2 * t->n) cap *= 2;
+    free(t->by_url);
+    t->by_url = cw_xcalloc(cap, sizeof *t->by_url);
+    t->url_mask = cap - 1;
+    for (size_t k = 0; k < t->n; k++) url_add(t, k);
+}
+
+/* ---- the incident, allocated while it holds something */
+
+static const struct incident no_incident;
+
+const struct incident *endpoint_incident(const struct endpoint *e) { return e->inc ? e->inc : &no_incident; }
+
+struct incident *endpoint_incident_mut(struct endpoint *e)
+{
+    if (!e->inc) e->inc = cw_xcalloc(1, sizeof *e->inc);
+    return e->inc;
+}
+
+void endpoint_incident_release(struct endpoint *e)
+{
+    if (!e->inc || e->inc->open || e->inc->n_children) return;
+    incident_free(e->inc);
+    free(e->inc);
+    e->inc = NULL;
+}
+
+static void incident_drop(struct endpoint *e)
+{
+    if (!e->inc) return;
+    incident_free(e->inc);
+    free(e->inc);
+    e->inc = NULL;
 }
 
 /* A multi-location endpoint's votes, one per location (a single location: none, fed directly). */
 static void make_votes(struct endpoint *e)
 {
     const struct cw_endpoint *ep = e->ep;
-    e->required = config_quorum_required(ep);
     if (ep->n_locations < 2) return;
     e->votes = cw_xcalloc(ep->n_locations, sizeof *e->votes);
-    e->n_votes = ep->n_locations;
+    e->n_votes = (uint8_t)ep->n_locations; /* at most CW_LOCATIONS_MAX (config_load) */
     for (size_t i = 0; i < ep->n_locations; i++) e->votes[i].location = ep->locations[i];
 }
 
@@ -91,23 +163,28 @@ static void take_over(struct endpoint *e, struct endpoint *old)
     e->last = old->last;
     old->last.error = NULL;
     if (!same_locations(e->ep, old->ep)) e->last.boot_id = 0, e->last.checked_us = 0;
+    e->last_status = old->last_status;
     e->inc = old->inc;
-    memset(&old->inc, 0, sizeof old->inc);
+    old->inc = NULL;
+    e->notified = old->notified;
+    e->resends = old->resends;
     e->flap = old->flap;
     e->held_by = old->held_by;
-    e->last_down = old->last_down;
+    e->last_down_us = old->last_down_us;
+    e->last_down_failed = old->last_down_failed;
 }
 
 static void drop_all(struct endpoints *t)
 {
-    HASH_CLEAR(hh, t->by_url);
     for (size_t k = 0; k < t->n; k++) {
         free(t->all[k].last.error);
         free(t->all[k].votes);
-        incident_free(&t->all[k].inc);
+        incident_drop(&t->all[k]);
     }
     free(t->all);
+    free(t->by_url);
     t->all = NULL;
+    t->by_url = NULL;
     t->n = 0;
 }
 
@@ -126,7 +203,6 @@ static bool in_place(const struct endpoints *t, const struct cw_config *cfg)
  * what the locations still listed knew (take_over's rules). */
 static void update_entry(const struct cw_config *cfg, struct endpoint *e, const struct cw_endpoint *ep)
 {
-    e->required = config_quorum_required(ep);
     if (same_locations(ep, e->ep)) {
         for (size_t i = 0; i < e->n_votes; i++) e->votes[i].location = ep->locations[i];
     } else {
@@ -144,23 +220,23 @@ static void update_entry(const struct cw_config *cfg, struct endpoint *e, const 
         e->n_votes = fresh.n_votes;
         e->last.boot_id = 0, e->last.checked_us = 0;
     }
-    e->hh.key = ep->url; /* the same bytes, hash and length: the key now lives in the new configuration */
-    e->ep = ep;
+    e->ep = ep; /* its key in the URL index: the same bytes, now in the new configuration */
 }
 
 /* A new URL at e's index: e starts afresh, as a new endpoint does in endpoints_build. */
 static void replace_entry(struct endpoints *t, const struct cw_config *cfg, struct endpoint *e,
                           const struct cw_endpoint *ep)
 {
-    HASH_DELETE(hh, t->by_url, e);
+    size_t k = (size_t)(e - t->all);
+    url_remove(t, k); /* under its old URL, still alive (the previous configuration) */
     free(e->last.error);
     free(e->votes);
-    incident_free(&e->inc);
+    incident_drop(e);
     memset(e, 0, sizeof *e);
     e->ep = ep;
     make_votes(e);
     astate_init(&e->st);
-    HASH_ADD_KEYPTR(hh, t->by_url, ep->url, strlen(ep->url), e);
+    url_add(t, k);
 }
 
 /* The table kept where it is for cfg when its endpoints stayed in place (a reload that edits a few of 500,000: no
@@ -195,7 +271,7 @@ void endpoints_build(struct endpoints *t, const struct cw_config *cfg)
         return;
     }
     size_t n = cfg->n_endpoints;
-    struct endpoint *all = cw_xcalloc(n ? n : 1, sizeof *all), *by_url = NULL;
+    struct endpoint *all = cw_xcalloc(n ? n : 1, sizeof *all);
     for (size_t k = 0; k < n; k++) {
         struct endpoint *e = &all[k];
         e->ep = &cfg->endpoints[k];
@@ -205,12 +281,11 @@ void endpoints_build(struct endpoints *t, const struct cw_config *cfg)
                                                                                       : endpoints_find(t, e->ep->url);
         if (old) take_over(e, old);
         else astate_init(&e->st);
-        HASH_ADD_KEYPTR(hh, by_url, e->ep->url, strlen(e->ep->url), e);
     }
     drop_all(t);
     t->all = all;
     t->n = n;
-    t->by_url = by_url;
+    url_index(t);
     t->tick_in = cw_xrealloc(t->tick_in, n ? n : 1); /* the indexes changed: none is listed for a tick */
     memset(t->tick_in, 0, n ? n : 1);
     t->n_tick = 0;
@@ -223,7 +298,7 @@ void endpoints_build(struct endpoints *t, const struct cw_config *cfg)
  * when it is told, at its release (incident_decide). */
 static bool incident_part(struct endpoint *e, struct alert_rec *al)
 {
-    struct incident *inc = &e->inc;
+    const struct incident *inc = endpoint_incident(e);
     switch (al->kind) {
     case CW_ALERT_REMINDER:
     case CW_ALERT_ESCALATION:
@@ -278,7 +353,7 @@ static void raise_alert(struct endpoints *t, struct endpoint *e, const struct as
     al->flap_end = flap_end;
     al->severity = (uint8_t)(e->ep->severity >= CW_SEV_INFO && e->ep->severity <= CW_SEV_CRITICAL ? e->ep->severity
                                                                                                   : CW_SEV_CRITICAL);
-    al->last_status = e->ep->type == CW_CHECK_HTTP ? e->last.status : 0; /* an HTTP status means nothing else */
+    al->last_status = e->ep->type == CW_CHECK_HTTP ? e->last_status : 0; /* an HTTP status means nothing else */
     al->last_latency_us = e->last.latency_us;
     struct astate_params p;
     params_of(t->cfg, e->ep, &p);
@@ -309,8 +384,8 @@ static void judge_flapping(struct endpoints *t, struct endpoint *e, int outcome,
         bool state = ev[i].kind == CW_ALERT_DOWN || ev[i].kind == CW_ALERT_UP;
         bool ends = change == FLAP_STOPPED && state;
         if (ev[i].kind == CW_ALERT_UP) {
-            e->last_down.duration_us = ev[i].duration_us;
-            e->last_down.failed = ev[i].count;
+            e->last_down_us = ev[i].duration_us;
+            e->last_down_failed = ev[i].count;
         }
         raise_alert(t, e, &ev[i], ends ? "stable again after flapping" : NULL, ends, now_mono);
         changed_state |= state;
@@ -326,9 +401,9 @@ static void judge_flapping(struct endpoints *t, struct endpoint *e, int outcome,
         struct astate_event se = { .kind = down ? CW_ALERT_DOWN : CW_ALERT_UP,
                                    .since_us = e->st.state_since_us,
                                    .at_us = at,
-                                   .duration_us = down ? 0 : e->last_down.duration_us,
-                                   .count = down ? e->st.failed_count : e->last_down.failed,
-                                   .seq = ++e->inc.resends };
+                                   .duration_us = down ? 0 : e->last_down_us,
+                                   .count = down ? e->st.failed_count : e->last_down_failed,
+                                   .seq = ++e->resends };
         raise_alert(t, e, &se, "stable again after flapping", true, now_mono);
     }
 }
@@ -416,7 +491,8 @@ static void verdict_of(const struct endpoints *t, const struct endpoint *e, stru
         if (v->speed == QUORUM_SLOW) slow_since[n_slow++] = v->speed_since_us, out->slow_count += v->slow_run;
         if (v->speed == QUORUM_FAST && v->speed_since_us > out->speed_since_us) out->speed_since_us = v->speed_since_us;
     }
-    unsigned need = e->required ? e->required : 1;
+    unsigned need = config_quorum_required(e->ep); /* from the configuration: not kept per endpoint */
+    if (need == 0) need = 1;
     out->avail = (uint8_t)quorum_verdict(b, n, need, e->st.avail);
     if (out->avail == QUORUM_DOWN) out->since_us = kth_smallest(down_since, n_down, need - 1);
     for (size_t i = 0; i < n; i++) b[i].vote = b[i].vote == QUORUM_UP ? e->votes[i].v.speed : QUORUM_SPEED_UNKNOWN;
@@ -477,10 +553,10 @@ enum intake_verdict endpoints_apply(void *ctx, const struct cw_result *r, int64_
     if (own && r->worker < t->n_workers && r->checked_at_us > t->worker_last_us[r->worker])
         t->worker_last_us[r->worker] = r->checked_at_us;
     e->last.boot_id = r->boot_id;
-    e->last.status = r->status_code;
+    e->last_status = r->status_code;
     e->last.latency_us = r->latency_us;
     note_error(e, r);
-    if (!r->ok && e->inc.open) e->inc.failed++;
+    if (!r->ok && e->inc && e->inc->open) e->inc->failed++;
     int outcome = r->ok; /* flapping judges the endpoint's state after the verdict, not one location; nothing while
                           * the verdict is unknown (it would count as up) */
     if (vote) outcome = e->verdict == QUORUM_UNKNOWN || e->st.avail == ASTATE_UNKNOWN ? -1 : e->st.avail == ASTATE_UP;

@@ -3,7 +3,8 @@
  *
  * DESIGN
  * Built from the configuration (endpoints_build), and built again on a reload: an endpoint already known (by
- * URL) keeps its state, one removed is forgotten. The URL index is uthash (the project's one hash table).
+ * URL) keeps its state, one removed is forgotten. The URL index is an open-addressing table of uint32 indexes
+ * keyed by the configuration's own URLs (as web/ids.c's): 4 bytes a slot, no copy, no per-entry handle.
  * endpoints_apply is the intake's apply function (alerter/intake.h), the second step of the result path
  * intake -> endpoints (state machine) -> dispatch -> outbox: a new result updates its endpoint's state, and
  * every event of the state machine becomes an alert handed to the dispatch (alerter/dispatch.h), unless the
@@ -33,8 +34,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/base/hash.h"
-
 #include "alerter/dispatch.h"
 #include "alerter/flap.h"
 #include "alerter/incident.h"
@@ -57,35 +56,45 @@ struct endpoint_vote {
 };
 
 /* One per configured endpoint: 500,000 of them at the scale of issue 18, so no field that the configuration already
- * says (its astate_params are worked out at each result) and no hole. */
+ * says (its astate_params and quorum are worked out at each result), no hole (largest first), and what few endpoints
+ * ever have behind a pointer: the incident is allocated while one is open (or holds children), see
+ * endpoint_incident. 192 bytes on LP64 (328 before issue 18's work: a uthash handle and the incident inline). */
 struct endpoint {
     const struct cw_endpoint *ep; /* in the configuration the table was built from */
     struct endpoint_vote *votes;  /* one per ep->locations when there are several; NULL: fed directly */
-    uint32_t n_votes;
-    unsigned required; /* config_quorum_required(ep) */
+    struct incident *inc;         /* its incident (alerter/incident.h); NULL: none (endpoint_incident) */
     struct astate st;
-    struct { /* what the last result applied said */
+    struct { /* what the last result applied said (its status: last_status) */
         int64_t latency_us;
         int64_t checked_us; /* its checked_at, and its worker boot (in memory only) */
         uint64_t boot_id;
         char *error; /* the failure's error text while failing; NULL otherwise */
-        uint16_t status;
     } last;
-    struct incident inc;   /* its incident (alerter/incident.h) */
-    struct flap_hist flap; /* its recent outcomes and whether it flaps (alerter/flap.h) */
-    struct {               /* its last DOWN that ended (the state machine's UP), in memory: a flap-end UP says it */
-        int64_t duration_us;
-        uint32_t failed;
-    } last_down;
-    uint8_t verdict; /* enum quorum_vote after the last result (multi-location; for `clockwerk status`) */
-    uint8_t held_by; /* enum cw_mute that held its last DOWN back (in memory; 0: none yet) */
-    UT_hash_handle hh; /* by ep->url */
+    struct flap_hist flap;     /* its recent outcomes and whether it flaps (alerter/flap.h) */
+    int64_t last_down_us;      /* its last DOWN that ended (the state machine's UP), in memory: a flap-end UP */
+    uint32_t last_down_failed; /* says its duration and failed checks */
+    uint32_t resends; /* alerts sent when a mute or flapping ended: their seq, so each gets a new id (kept in the
+                       * state file with the incident) */
+    uint16_t last_status;
+    uint8_t n_votes;  /* entries in votes (ep->n_locations when several, at most CW_LOCATIONS_MAX) */
+    uint8_t verdict;  /* enum quorum_vote after the last result (multi-location; for `clockwerk status`) */
+    uint8_t held_by;  /* enum cw_mute that held its last DOWN back (in memory; 0: none yet) */
+    uint8_t notified; /* enum astate_avail: what the channels last heard of it (kept with the incident) */
 };
+
+/* e's incident, or one of all zeroes when it has none (never NULL; read only). */
+const struct incident *endpoint_incident(const struct endpoint *e);
+/* e's incident, allocated (all zeroes) when it has none: for what changes it. */
+struct incident *endpoint_incident_mut(struct endpoint *e);
+/* Frees e's incident when it holds nothing any more: not open, no child (its id, steps and times are then only
+ * history; an endpoint with none reads all zeroes). */
+void endpoint_incident_release(struct endpoint *e);
 
 struct endpoints {
     struct endpoint *all; /* n entries, in the configuration's order */
     size_t n;
-    struct endpoint *by_url; /* uthash head over all */
+    uint32_t *by_url; /* open addressing over all by ep->url: index + 1, 0 empty; url_mask + 1 slots (>= 2n) */
+    size_t url_mask;
     const struct cw_config *cfg;
     struct dispatch *d;              /* where new alerts go */
     int64_t unknown_urls;            /* results of endpoints the configuration does not have */

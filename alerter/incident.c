@@ -59,8 +59,8 @@ int incident_ack(struct endpoints *t, uint64_t alert_id, const char *who, char *
     if (!who || !who[0]) who = "unknown";
     for (size_t i = 0; i < t->n; i++) {
         struct endpoint *e = &t->all[i];
-        struct incident *inc = &e->inc;
-        if (!inc->open || !incident_has_alert(inc, e->ep->url, e->st.reminders, alert_id)) continue;
+        struct incident *inc = e->inc; /* allocated while open (alerter/endpoints.h) */
+        if (!inc || !inc->open || !incident_has_alert(inc, e->ep->url, e->st.reminders, alert_id)) continue;
         char name[CW_URL_MAX + 1];
         if (e->ep->name && e->ep->name[0]) snprintf(name, sizeof name, "%s", e->ep->name);
         else cw_mask_url(e->ep->url, name, sizeof name);

@@ -2,7 +2,9 @@
  * DOWN alert, closed by its UP; what its channels last heard of it; its escalation; its acknowledgement.
  *
  * DESIGN
- * One struct incident per endpoint (in struct endpoint, kept in the state file). The incident's id is the id of
+ * An endpoint's incident (struct endpoint.inc, kept in the state file) is allocated while it is open or holds
+ * children, and freed once closed and childless (endpoint_incident_release: issue 18, 500,000 endpoints of which
+ * few have one); what outlives it, `notified` and `resends`, is the endpoint's own. The incident's id is the id of
  * the DOWN alert that opened it — or of the DOWN sent later when the first one was muted (a maintenance window, a
  * silence, a parent down, flapping) — and every REMINDER, ESCALATION and the UP of it carry it (mail threads on
  * it, PagerDuty/Opsgenie deduplicate on it). `notified` is what the channels last heard (DOWN, UP, or nothing
@@ -21,7 +23,7 @@
 #define INCIDENT_WHO_MAX 128         /* bytes kept of who acknowledged */
 #define INCIDENT_NOTIFIED_UNSET 0xFF /* loading a state file of before incidents: `notified` not known */
 
-/* One in every endpoint of the alerter's table (500,000 at issue 18's scale): ordered without holes. */
+/* Allocated for the endpoints of the alerter's table that have one (see above): ordered without holes. */
 struct incident {
     uint64_t id;            /* the incident's id (its DOWN alert's); 0: none yet */
     int64_t since_us;       /* the DOWN's since: part of the ids of its reminders and escalations */
@@ -31,9 +33,7 @@ struct incident {
     char **children;     /* URLs of the endpoints folded into it (their depends_on leads here) */
     size_t n_children;
     uint32_t steps;         /* escalation steps raised */
-    uint32_t resends;       /* alerts sent when a mute ended: their seq, so each gets a new id */
     uint32_t failed;        /* failed checks since its DOWN began (the UP that closes it says them) */
-    uint8_t notified;       /* enum astate_avail: what the channels last heard of the endpoint */
     bool open;              /* the endpoint is still DOWN in it (the UP closes it; the id stays for the UP) */
     bool acked;
 };

@@ -35,7 +35,7 @@ static struct mute_facts facts_of(struct endpoints *t, const struct endpoint *e,
                                 .silenced = t->silences && silences_match(t->silences, e->ep, now_wall),
                                 .ancestor_down = anc >= 0,
                                 .flapping = e->flap.flapping,
-                                .acked = e->inc.open && e->inc.acked };
+                                .acked = endpoint_incident(e)->open && endpoint_incident(e)->acked };
 }
 
 static void add_child(struct alert_rec *al, const struct endpoint *child)
@@ -55,7 +55,7 @@ static void fold_children_down(struct endpoints *t, struct endpoint *parent, str
     for (size_t j = 0; j < t->n; j++) {
         struct endpoint *c = &t->all[j];
         if (j == idx || c->st.avail != ASTATE_DOWN || mute_down_ancestor(t->cfg, j, is_down, t) != (long)idx) continue;
-        incident_add_child(&parent->inc, c->ep->url);
+        incident_add_child(endpoint_incident_mut(parent), c->ep->url);
         add_child(al, c);
     }
 }
@@ -64,11 +64,12 @@ static void fold_children_down(struct endpoints *t, struct endpoint *parent, str
  * since), with its state now. The UP tells the ones that are up again (tells_up): they get no UP of their own. */
 static void list_children(struct endpoints *t, struct endpoint *parent, struct alert_rec *al, bool tells_up)
 {
-    for (size_t i = 0; i < parent->inc.n_children; i++) {
-        struct endpoint *c = endpoints_find(t, parent->inc.children[i]);
+    const struct incident *inc = endpoint_incident(parent);
+    for (size_t i = 0; i < inc->n_children; i++) {
+        struct endpoint *c = endpoints_find(t, inc->children[i]);
         if (!c) continue;
         add_child(al, c);
-        if (tells_up && c->st.avail == ASTATE_UP && c->inc.notified == ASTATE_DOWN) c->inc.notified = ASTATE_UP;
+        if (tells_up && c->st.avail == ASTATE_UP && c->notified == ASTATE_DOWN) c->notified = ASTATE_UP;
         endpoints_tick_note(t, c);
     }
 }
@@ -77,11 +78,12 @@ static void list_children(struct endpoints *t, struct endpoint *parent, struct a
 static void note_told(struct endpoints *t, struct endpoint *e, struct alert_rec *al)
 {
     if (al->kind == CW_ALERT_DOWN) {
-        e->inc.notified = ASTATE_DOWN;
-        if (al->id == e->inc.id || e->inc.opened_wall_us == 0) e->inc.opened_wall_us = cw_wall_us();
+        e->notified = ASTATE_DOWN;
+        struct incident *inc = endpoint_incident_mut(e);
+        if (al->id == inc->id || inc->opened_wall_us == 0) inc->opened_wall_us = cw_wall_us();
         if (al->muted == CW_MUTE_NONE) fold_children_down(t, e, al);
     } else if (al->kind == CW_ALERT_UP) {
-        e->inc.notified = ASTATE_UP;
+        e->notified = ASTATE_UP;
         if (al->muted == CW_MUTE_NONE) list_children(t, e, al, true);
     } else if ((al->kind == CW_ALERT_REMINDER || al->kind == CW_ALERT_ESCALATION) && al->muted == CW_MUTE_NONE &&
                al->n_children == 0) {
@@ -100,7 +102,7 @@ static bool is_state_mute(uint8_t muted)
 static uint64_t ancestor_incident(const struct endpoints *t, long ancestor)
 {
     const struct endpoint *a = &t->all[ancestor];
-    if (a->inc.open && a->inc.notified == ASTATE_DOWN) return a->inc.id;
+    if (a->inc && a->inc->open && a->notified == ASTATE_DOWN) return a->inc->id;
     return alert_make_id(a->ep->url, CW_ALERT_DOWN, a->st.state_since_us, 0);
 }
 
@@ -110,16 +112,16 @@ static uint8_t mute_unheard(const struct endpoint *e, const struct alert_rec *al
 {
     bool follow_up =
         al->kind == CW_ALERT_REMINDER || al->kind == CW_ALERT_ESCALATION || (al->kind == CW_ALERT_UP && !al->flap_end);
-    if (!follow_up || e->inc.notified == ASTATE_DOWN) return CW_MUTE_NONE;
+    if (!follow_up || e->notified == ASTATE_DOWN) return CW_MUTE_NONE;
     return e->held_by ? e->held_by : CW_MUTE_MAINTENANCE;
 }
 
 /* An UP told closes the incident: it says the downtime from the DOWN the channels heard and the failed checks
  * since (an UP sent when a mute or flapping ended has nothing of its own to say). */
-static void close_incident(struct incident *inc, struct alert_rec *al)
+static void close_incident(const struct endpoint *e, struct incident *inc, struct alert_rec *al)
 {
     inc->open = false;
-    if (inc->notified != ASTATE_DOWN || al->since_us < inc->since_us) return;
+    if (e->notified != ASTATE_DOWN || al->since_us < inc->since_us) return;
     al->duration_us = al->since_us - inc->since_us;
     al->count = inc->failed;
     alert_update_message(al);
@@ -129,17 +131,18 @@ static void close_incident(struct incident *inc, struct alert_rec *al)
  * new incident, an UP told closes it; a muted one leaves it alone (and a folded child's names its parent's). */
 static void incident_at_release(struct endpoints *t, struct endpoint *e, struct alert_rec *al, long ancestor)
 {
-    struct incident *inc = &e->inc;
     bool told = !is_state_mute(al->muted);
     if (al->kind == CW_ALERT_DOWN || al->kind == CW_ALERT_UP) {
-        if (al->kind == CW_ALERT_DOWN && told && inc->notified != ASTATE_DOWN) {
+        struct incident *inc = e->inc;
+        if (al->kind == CW_ALERT_DOWN && told && e->notified != ASTATE_DOWN) {
+            inc = endpoint_incident_mut(e);
             incident_open(inc, al->id, al->since_us);
             bool same_down = e->st.avail == ASTATE_DOWN && e->st.state_since_us == al->since_us;
             inc->failed = same_down ? e->st.failed_count : al->count;
         }
-        al->incident_id = inc->open ? inc->id : 0;
-        al->steps_reached = inc->steps;
-        if (al->kind == CW_ALERT_UP && told && inc->open) close_incident(inc, al);
+        al->incident_id = inc && inc->open ? inc->id : 0;
+        al->steps_reached = inc ? inc->steps : 0;
+        if (al->kind == CW_ALERT_UP && told && inc && inc->open) close_incident(e, inc, al);
     }
     if (al->muted == CW_MUTE_DEPENDENCY) al->incident_id = ancestor_incident(t, ancestor);
 }
@@ -155,7 +158,7 @@ size_t incident_decide(void *ctx, const struct cw_config *cfg, struct alert_rec 
     al->muted = (uint8_t)mute_reason(&f, al->kind);
     if (al->muted == CW_MUTE_NONE) al->muted = mute_unheard(e, al);
     if (al->muted == CW_MUTE_DEPENDENCY && al->kind == CW_ALERT_DOWN)
-        incident_add_child(&t->all[ancestor].inc, e->ep->url); /* the parent's UP will list it */
+        incident_add_child(endpoint_incident_mut(&t->all[ancestor]), e->ep->url); /* the parent's UP will list it */
     if (al->kind == CW_ALERT_DOWN && is_state_mute(al->muted)) e->held_by = al->muted;
     incident_at_release(t, e, al, ancestor);
     struct route_query q = {
@@ -163,6 +166,7 @@ size_t incident_decide(void *ctx, const struct cw_config *cfg, struct alert_rec 
     };
     size_t n = route_channels(cfg, &q, chans);
     if (!is_state_mute(al->muted)) note_told(t, e, al); /* nobody routed (NO_ROUTE) counts as told */
+    endpoint_incident_release(e); /* closed and childless: nothing to keep (alerter/endpoints.h) */
     return n;
 }
 
@@ -170,8 +174,8 @@ size_t incident_decide(void *ctx, const struct cw_config *cfg, struct alert_rec 
 static void escalate(struct endpoints *t, struct endpoint *e, const struct mute_facts *f, int64_t now_wall,
                      int64_t now_mono)
 {
-    struct incident *inc = &e->inc;
-    if (!inc->open || inc->acked || inc->notified != ASTATE_DOWN || inc->opened_wall_us == 0) return;
+    struct incident *inc = e->inc;
+    if (!inc || !inc->open || inc->acked || e->notified != ASTATE_DOWN || inc->opened_wall_us == 0) return;
     if (f->maintenance || f->silenced || e->st.avail != ASTATE_DOWN) return;
     while (inc->steps < e->ep->n_escalate) {
         const struct cw_escalation *s = &e->ep->escalate[inc->steps];
@@ -198,12 +202,12 @@ static void reconcile(struct endpoints *t, struct endpoint *e, const struct mute
     state_facts.acked = false;
     if (mute_reason(&state_facts, CW_ALERT_DOWN) != CW_MUTE_NONE) return;
     bool down = e->st.avail == ASTATE_DOWN;
-    if (down == (e->inc.notified == ASTATE_DOWN) || e->st.avail == ASTATE_UNKNOWN) return;
+    if (down == (e->notified == ASTATE_DOWN) || e->st.avail == ASTATE_UNKNOWN) return;
     struct astate_event ev = { .kind = down ? CW_ALERT_DOWN : CW_ALERT_UP,
                                .since_us = e->st.state_since_us,
                                .at_us = e->last.checked_us,
                                .count = e->st.failed_count,
-                               .seq = ++e->inc.resends };
+                               .seq = ++e->resends };
     endpoints_raise(t, e, &ev, down ? "down after its alert was held back" : "up after its alert was held back",
                     now_mono);
     /* the channels hear of the outage now: the reminder clock (state.c, renotify) starts from this DOWN, not
@@ -217,8 +221,8 @@ static void reconcile(struct endpoints *t, struct endpoint *e, const struct mute
 static bool tick_has_work(const struct endpoint *e)
 {
     bool down = e->st.avail == ASTATE_DOWN;
-    if (down != (e->inc.notified == ASTATE_DOWN)) return true;
-    return down && e->inc.steps < e->ep->n_escalate;
+    if (down != (e->notified == ASTATE_DOWN)) return true;
+    return down && endpoint_incident(e)->steps < e->ep->n_escalate;
 }
 
 /* Marks the endpoints that have an alert in the grouping window (not decided yet): held[i]. */

@@ -28,7 +28,8 @@ static bool worth_saving(const struct endpoint *e)
     const struct astate *st = &e->st;
     bool plain = (st->avail == ASTATE_UNKNOWN || st->avail == ASTATE_UP) && st->speed != ASTATE_SLOW &&
                  st->fail_run == 0 && st->slow_run == 0 && st->tls_notified_us == 0;
-    bool incident = e->inc.open || e->inc.notified == ASTATE_DOWN || e->inc.n_children;
+    const struct incident *inc = endpoint_incident(e);
+    bool incident = inc->open || e->notified == ASTATE_DOWN || inc->n_children;
     bool flap = e->flap.flapping || e->flap.failed != 0;
     return !plain || incident || flap;
 }
@@ -90,11 +91,13 @@ static void gather(struct statefile_data *d, const struct endpoints *t, const st
         }
         d->eps[d->n_eps++] = (struct statefile_endpoint){ .url = e->ep->url,
                                                           .st = e->st,
-                                                          .last_status = e->last.status,
+                                                          .last_status = e->last_status,
                                                           .last_latency_us = e->last.latency_us,
                                                           .last_error = e->last.error,
                                                           .last_checked_us = e->last.checked_us,
-                                                          .inc = e->inc,
+                                                          .inc = *endpoint_incident(e),
+                                                          .notified = e->notified,
+                                                          .resends = e->resends,
                                                           .flap = e->flap };
     }
     const struct locations *locs = t->locs;
@@ -179,17 +182,22 @@ int persist_save(struct persist *ps, const struct endpoints *t, const struct dis
  * channels were told of its state then (a DOWN in it was alerted), and that DOWN is its open incident. */
 static void restore_incident(struct endpoint *e, struct statefile_endpoint *saved)
 {
-    incident_free(&e->inc);
-    e->inc = saved->inc;
+    struct incident *inc = endpoint_incident_mut(e);
+    incident_free(inc);
+    *inc = saved->inc;
     memset(&saved->inc, 0, sizeof saved->inc);
     e->flap = saved->flap;
-    e->inc.failed = e->st.failed_count; /* not in the file: those of the current DOWN */
-    if (e->inc.notified != INCIDENT_NOTIFIED_UNSET) return;
-    e->inc.notified = e->st.avail;
-    if (e->st.avail == ASTATE_DOWN) {
-        incident_open(&e->inc, alert_make_id(e->ep->url, CW_ALERT_DOWN, e->st.state_since_us, 0), e->st.state_since_us);
-        e->inc.opened_wall_us = e->st.last_notify_us; /* about when its DOWN went out */
+    e->resends = saved->resends;
+    inc->failed = e->st.failed_count; /* not in the file: those of the current DOWN */
+    e->notified = saved->notified;
+    if (e->notified == INCIDENT_NOTIFIED_UNSET) {
+        e->notified = e->st.avail;
+        if (e->st.avail == ASTATE_DOWN) {
+            incident_open(inc, alert_make_id(e->ep->url, CW_ALERT_DOWN, e->st.state_since_us, 0), e->st.state_since_us);
+            inc->opened_wall_us = e->st.last_notify_us; /* about when its DOWN went out */
+        }
     }
+    endpoint_incident_release(e); /* a closed one is history: not kept in memory (alerter/endpoints.h) */
 }
 
 /* Restores the states of the endpoints still configured: how many, and how many of them are down. */
@@ -201,7 +209,7 @@ static size_t restore_endpoints(struct endpoints *t, struct statefile_data *d, s
         if (!e) continue;
         e->st = d->eps[i].st;
         restore_incident(e, &d->eps[i]);
-        e->last.status = d->eps[i].last_status;
+        e->last_status = d->eps[i].last_status;
         e->last.latency_us = d->eps[i].last_latency_us;
         e->last.checked_us = d->eps[i].last_checked_us; /* the at of escalations and reconciles before a result */
         if (d->eps[i].last_error && d->eps[i].last_error[0]) e->last.error = cw_xstrdup(d->eps[i].last_error);

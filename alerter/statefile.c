@@ -58,7 +58,7 @@ static json_object *endpoint_json(const struct statefile_endpoint *e)
     sf_put_i64(o, "last_latency", e->last_latency_us);
     sf_put_str(o, "last_error", e->last_error ? e->last_error : "");
     sf_put_i64(o, "last_checked", e->last_checked_us);
-    json_object_object_add(o, "incident", sf_incident_json(&e->inc, &e->flap));
+    json_object_object_add(o, "incident", sf_incident_json(e));
     return o;
 }
 
@@ -291,7 +291,7 @@ static void load_endpoint(struct sf_loader *l, json_object *o, struct statefile_
     e->last_error = sf_get_strdup(l, o, "last_error", false);
     json_object *lc = NULL; /* optional: files written before `clockwerk status` lack it */
     if (json_object_object_get_ex(o, "last_checked", &lc)) e->last_checked_us = sf_get_i64(l, o, "last_checked", I64);
-    sf_incident_load(l, o, &e->inc, &e->flap);
+    sf_incident_load(l, o, e);
 }
 
 /* "plain" (optional, for `clockwerk status` only; see statefile.h). */

@@ -56,6 +56,9 @@ struct statefile_endpoint {
     char *last_error;        /* "" when none */
     int64_t last_checked_us; /* checked_at of the last result applied; 0: none since the alerter started */
     struct incident inc;     /* its incident (saving: the owner's, not freed; loading: owned copies) */
+    uint8_t notified;        /* what its channels last heard (the incident's "notified"; INCIDENT_NOTIFIED_UNSET:
+                              * a file of before incidents) */
+    uint32_t resends;        /* the incident's "resends" */
     struct flap_hist flap;   /* its recent outcomes and flapping */
 };
 

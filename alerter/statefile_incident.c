@@ -8,16 +8,18 @@
 #include "common/base/util.h"
 #include "common/config/config.h"
 
-json_object *sf_incident_json(const struct incident *inc, const struct flap_hist *flap)
+json_object *sf_incident_json(const struct statefile_endpoint *e)
 {
+    const struct incident *inc = &e->inc;
+    const struct flap_hist *flap = &e->flap;
     json_object *o = cw_jnew(json_object_new_object());
     sf_put_hex(o, "id", inc->id);
     json_object_object_add(o, "open", cw_jnew(json_object_new_boolean(inc->open)));
     sf_put_i64(o, "since", inc->since_us);
     sf_put_i64(o, "opened_at", inc->opened_wall_us);
     sf_put_i64(o, "steps", inc->steps);
-    sf_put_i64(o, "resends", inc->resends);
-    sf_put_i64(o, "notified", inc->notified);
+    sf_put_i64(o, "resends", e->resends);
+    sf_put_i64(o, "notified", e->notified);
     sf_put_str(o, "acked_by", inc->acked ? (inc->acked_by ? inc->acked_by : "") : NULL);
     sf_put_i64(o, "acked_at", inc->acked_at_us);
     json_object *children = cw_jnew(json_object_new_array());
@@ -52,11 +54,13 @@ static void get_strings(struct sf_loader *l, json_object *o, const char *k, char
     }
 }
 
-void sf_incident_load(struct sf_loader *l, json_object *endpoint, struct incident *inc, struct flap_hist *flap)
+void sf_incident_load(struct sf_loader *l, json_object *endpoint, struct statefile_endpoint *e)
 {
+    struct incident *inc = &e->inc;
+    struct flap_hist *flap = &e->flap;
     json_object *o = NULL;
     if (!json_object_object_get_ex(endpoint, "incident", &o)) {
-        inc->notified = INCIDENT_NOTIFIED_UNSET; /* a file of before incidents: the caller assumes it was told */
+        e->notified = INCIDENT_NOTIFIED_UNSET; /* a file of before incidents: the caller assumes it was told */
         return;
     }
     if (!json_object_is_type(o, json_type_object)) {
@@ -68,8 +72,8 @@ void sf_incident_load(struct sf_loader *l, json_object *endpoint, struct inciden
     inc->since_us = sf_get_i64(l, o, "since", I64);
     inc->opened_wall_us = sf_get_i64(l, o, "opened_at", I64);
     inc->steps = (uint32_t)sf_get_i64(l, o, "steps", U32);
-    inc->resends = (uint32_t)sf_get_i64(l, o, "resends", U32);
-    inc->notified = (uint8_t)sf_get_i64(l, o, "notified", 0, ASTATE_DOWN);
+    e->resends = (uint32_t)sf_get_i64(l, o, "resends", U32);
+    e->notified = (uint8_t)sf_get_i64(l, o, "notified", 0, ASTATE_DOWN);
     inc->acked_by = sf_get_strdup(l, o, "acked_by", true);
     inc->acked = inc->acked_by != NULL;
     inc->acked_at_us = sf_get_i64(l, o, "acked_at", I64);

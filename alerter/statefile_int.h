@@ -10,6 +10,7 @@
 #include "alerter/alert.h"
 #include "alerter/flap.h"
 #include "alerter/incident.h"
+#include "alerter/statefile.h"
 
 /* Loading: every field is checked; the first thing off names why the whole file is malformed. */
 struct sf_loader {
@@ -31,8 +32,9 @@ uint64_t sf_get_hex(struct sf_loader *l, json_object *o, const char *k);
 
 /* An endpoint's "incident" object (its incident and its flapping); loading it is optional (files written before
  * issue 15 lack it) and fills owned copies. */
-json_object *sf_incident_json(const struct incident *inc, const struct flap_hist *flap);
-void sf_incident_load(struct sf_loader *l, json_object *endpoint, struct incident *inc, struct flap_hist *flap);
+/* An endpoint's "incident" object (its incident, notified, resends and flap history), and back. */
+json_object *sf_incident_json(const struct statefile_endpoint *e);
+void sf_incident_load(struct sf_loader *l, json_object *endpoint, struct statefile_endpoint *e);
 
 /* An alert's issue-15 fields (incident, severity, muting, escalation, detail, children, per-channel deliveries)
  * into / from its object; optional when loading. */

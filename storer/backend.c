@@ -84,51 +84,6 @@ bool store_utc_ms(int64_t us, struct tm *tm, int *ms)
     return gmtime_r(&secs, tm) != NULL;
 }
 
-/* ---- the url -> id cache */
-
-struct store_ep_entry {
-    UT_hash_handle hh;
-    int64_t id;
-    char url[]; /* the key, owned */
-};
-
-void store_ep_cache_clear(struct store_ep_cache *c)
-{
-    struct store_ep_entry *e, *next;
-    HASH_ITER(hh, c->by_url, e, next)
-    {
-        HASH_DEL(c->by_url, e);
-        free(e);
-    }
-    memset(c, 0, sizeof *c);
-}
-
-bool store_ep_cache_get(const struct store_ep_cache *c, const char *url, int64_t *id)
-{
-    struct store_ep_entry *e;
-    HASH_FIND_STR(c->by_url, url, e);
-    if (!e) return false;
-    *id = e->id;
-    return true;
-}
-
-void store_ep_cache_put(struct store_ep_cache *c, const char *url, int64_t id)
-{
-    struct store_ep_entry *e;
-    HASH_FIND_STR(c->by_url, url, e);
-    if (e) {
-        e->id = id;
-        return;
-    }
-    size_t len = strlen(url);
-    e = cw_xmalloc(sizeof *e + len + 1);
-    memset(e, 0, sizeof *e);
-    memcpy(e->url, url, len + 1);
-    e->id = id;
-    HASH_ADD_KEYPTR(hh, c->by_url, e->url, len, e);
-    c->n++;
-}
-
 void store_batch_raw_view(const struct store_batch *b, struct store_batch *view)
 {
     if (view->cap_checks < b->n_checks) {

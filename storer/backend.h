@@ -40,6 +40,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "storer/urlindex.h"
 #include "common/config/config.h"
 #include "common/wire/protocol.h"
 
@@ -100,7 +101,8 @@ struct prune_res;
 
 struct store_backend {
     const char *name; /* "sqlite", "postgresql", "mysql" */
-    /* Connects (or opens the file). NULL with err set; *rc says STORE_RETRY or STORE_FATAL. */
+    /* Connects (or opens the file). NULL with err set; *rc says STORE_RETRY or STORE_FATAL. cfg outlives the
+     * connection or its next bind. */
     struct store_db *(*open)(const struct cw_config *cfg, int *rc, char *err, size_t errlen);
     /* Creates the schema on first start, migrates an older schema_version, refuses a newer one (FATAL). */
     int (*migrate)(struct store_db *db, char *err, size_t errlen);
@@ -112,6 +114,10 @@ struct store_backend {
      * statement its own short transaction; never deletes a raw row above rollup_state.last_check_id nor the
      * newest row of checks (PRUNE_OP_CAP says where the caller may go). Returns like write_batch. */
     int (*prune)(struct store_db *db, const struct prune_req *req, struct prune_res *res, char *err, size_t errlen);
+    /* A reload: what the connection keeps of the configuration given to open (or to the previous bind) now points
+     * into cfg, which outlives db or the next bind; the previous one is still alive during the call. NULL: the
+     * backend keeps nothing of it (postgresql). */
+    void (*bind)(struct store_db *db, const struct cw_config *cfg);
 };
 
 extern const struct store_backend store_backend_sqlite;
@@ -146,16 +152,29 @@ char *store_clean_text_dup(const char *s, size_t *len);
  * false when gmtime_r cannot represent the time. */
 bool store_utc_ms(int64_t us, struct tm *tm, int *ms);
 
-/* url -> endpoints.id for the backends that look ids up themselves (sqlite, mysql): a uthash table (the
- * project's one hash table) of owned copies of the URLs. A zeroed struct is an empty cache; clear empties
- * it and frees the rest. */
+/* url -> endpoints.id for the backends that look ids up themselves (sqlite, mysql). Issue 18 (500,000
+ * endpoints): bound to the configuration (store_ep_cache_bind), the ids of its endpoints are one int64 each beside
+ * an open-addressing index of uint32 whose keys are the configuration's own URLs (storer/urlindex.h: 16 to 24 B an
+ * endpoint, no copy of a URL); only a URL the configuration does not have (a result of an endpoint removed since,
+ * an endpoint row of the database) gets an owned copy in a small uthash table beside. Binding again (a reload)
+ * carries every id over to the new configuration's indexes by URL, so the old one may be freed after the call.
+ * A zeroed struct is an empty cache (unbound: every URL goes to the table beside). clear forgets the ids and keeps
+ * the binding; free forgets everything. */
 struct store_ep_entry;
 struct store_ep_cache {
-    struct store_ep_entry *by_url; /* the uthash head */
-    size_t n;                      /* entries */
+    struct url_index idx;          /* the bound configuration's endpoints by URL */
+    int64_t *ids;                  /* idx.n entries: endpoints.id, STORE_EP_NONE when not known */
+    struct store_ep_entry *others; /* uthash head: URLs idx does not have, owned copies */
+    size_t n_others;               /* entries in others */
+    size_t n;                      /* ids known (both kinds) */
 };
+#define STORE_EP_NONE INT64_MIN
 bool store_ep_cache_get(const struct store_ep_cache *c, const char *url, int64_t *id);
 void store_ep_cache_put(struct store_ep_cache *c, const char *url, int64_t id);
+/* Binds c to eps[0..n) (which must outlive c or the next bind), carrying the ids known over by URL; the array
+ * bound before must still be alive during the call. */
+void store_ep_cache_bind(struct store_ep_cache *c, const struct cw_endpoint *eps, size_t n);
 void store_ep_cache_clear(struct store_ep_cache *c);
+void store_ep_cache_free(struct store_ep_cache *c);
 
 #endif

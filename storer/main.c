@@ -189,6 +189,7 @@ static void reload(struct storer *s)
     rawkeep_set(&s->raw, s->p.cfg); /* keeps its mode and each endpoint's state (old is freed below) */
     storer_prune_configure(s);
     const struct cw_config *cfg = s->p.cfg;
+    if (s->db.db && s->db.be->bind) s->db.be->bind(s->db.db, cfg); /* its id cache moves to cfg's URLs */
     size_t synced = s->db.db ? sync_changed(s, old, cfg) : 0; /* without a connection, the next one registers all */
     config_free(old);
     log_info("reloaded: %zu endpoint%s, %zu new or renamed, in %.2f s (%.2f s CPU; a changed database or address takes "

@@ -9,10 +9,11 @@
 
 #include "common/config/config.h"
 #include "storer/backend.h"
+#include "storer/urlindex.h"
 
 struct storer_maint {
     const struct cw_config *cfg;  /* not owned */
-    struct store_ep_cache by_url; /* url -> index in cfg->endpoints */
+    struct url_index by_url;      /* url -> index in cfg->endpoints (storer/urlindex.h) */
 };
 
 /* (Re)builds the table for cfg; cfg must outlive the next call of storer_maint_set or storer_maint_free. */

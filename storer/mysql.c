@@ -126,7 +126,7 @@ static void my_close(struct store_db *db)
     if (db->ep_select) mysql_stmt_close(db->ep_select);
     if (db->alert) mysql_stmt_close(db->alert);
     if (db->conn) mysql_close(db->conn);
-    store_ep_cache_clear(&db->cache);
+    store_ep_cache_free(&db->cache);
     store_batch_view_free(&db->view);
     free(db->ids);
     free(db->binds);
@@ -160,6 +160,7 @@ static struct store_db *my_open(const struct cw_config *cfg, int *rc, char *err,
 {
     struct store_db *db = cw_xcalloc(1, sizeof *db);
     db->raw = cfg->db_raw;
+    store_ep_cache_bind(&db->cache, cfg->endpoints, cfg->n_endpoints);
     const char *host = cfg->db_host && *cfg->db_host ? cfg->db_host : "localhost";
     const char *user = cfg->db_user && *cfg->db_user ? cfg->db_user : NULL;
     const char *dbname = cfg->db_name && *cfg->db_name ? cfg->db_name : "clockwerk";
@@ -387,6 +388,11 @@ static int my_migrate(struct store_db *db, char *err, size_t errlen)
     return rc == STORE_OK ? my_rollup_open(db, err, errlen) : rc;
 }
 
+static void my_bind(struct store_db *db, const struct cw_config *cfg)
+{
+    store_ep_cache_bind(&db->cache, cfg->endpoints, cfg->n_endpoints);
+}
+
 const struct store_backend store_backend_mysql = {
     .name = "mysql",
     .open = my_open,
@@ -395,4 +401,5 @@ const struct store_backend store_backend_mysql = {
     .write_batch = my_write_batch,
     .close = my_close,
     .prune = my_prune,
+    .bind = my_bind,
 };

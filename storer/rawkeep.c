@@ -24,7 +24,7 @@ void rawkeep_note(struct rawkeep_prev *prev, bool ok, bool slow, int64_t hour, b
     prev->known = true;
     prev->ok = ok;
     prev->slow = slow;
-    if (kept) prev->kept_hour = hour;
+    if (kept) prev->kept_hour = (int32_t)hour; /* see rawkeep_prev */
 }
 
 bool rawkeep_slow(unsigned kind, int64_t latency_us, double threshold_s)
@@ -151,8 +151,11 @@ static void remap_states(struct rawkeep *k, const struct cw_config *cfg)
     for (size_t l = 0; l < k->n_locs; l++) {
         struct rawkeep_prev *moved = cw_xcalloc(n ? n : 1, sizeof *moved);
         for (size_t i = 0; i < n; i++) {
-            int64_t was;
-            if (cfg->endpoints[i].url && store_ep_cache_get(&k->by_url, cfg->endpoints[i].url, &was))
+            long was = i < k->by_url.n && k->by_url.eps[i].url && cfg->endpoints[i].url &&
+                               strcmp(k->by_url.eps[i].url, cfg->endpoints[i].url) == 0
+                           ? (long)i /* in place: no lookup */
+                           : url_index_find(&k->by_url, cfg->endpoints[i].url);
+            if (was >= 0)
                 moved[i] = k->by_loc[l][was];
             else
                 moved[i].kept_hour = -1; /* as states_of makes a new one */
@@ -162,23 +165,37 @@ static void remap_states(struct rawkeep *k, const struct cw_config *cfg)
     }
 }
 
+/* A reload in place (the same count, no URL moved to another index): the states stay where they are, the index
+ * re-lists only the changed URLs (url_index_rebind) and their states start afresh. False when not in place. */
+static bool rebind_in_place(struct rawkeep *k, const struct cw_config *cfg)
+{
+    size_t n_changed;
+    size_t *changed = url_index_rebind(&k->by_url, cfg->endpoints, cfg->n_endpoints, &n_changed);
+    if (n_changed == SIZE_MAX) return false;
+    for (size_t l = 0; l < k->n_locs; l++)
+        for (size_t j = 0; j < n_changed; j++) k->by_loc[l][changed[j]] = (struct rawkeep_prev){ .kept_hour = -1 };
+    free(changed);
+    k->cfg = cfg;
+    return true;
+}
+
 void rawkeep_set(struct rawkeep *k, const struct cw_config *cfg)
 {
     /* the first set decides the mode; a reload keeps it (the supervisor restarts the storer when it changes) and,
      * at 500,000 endpoints, must not make the next check of every endpoint a raw row: the states follow the URLs */
     bool reload = k->cfg != NULL && cfg != NULL;
     if (!reload) k->mode = cfg ? cfg->db_raw : CW_RAW_ALL;
+    if (reload && k->mode == CW_RAW_FAILURES && rebind_in_place(k, cfg)) return;
     if (reload && k->mode == CW_RAW_FAILURES) remap_states(k, cfg);
     else free_states(k);
-    store_ep_cache_clear(&k->by_url);
+    url_index_free(&k->by_url);
     k->cfg = cfg;
-    for (size_t i = 0; k->mode == CW_RAW_FAILURES && i < cfg->n_endpoints; i++)
-        if (cfg->endpoints[i].url) store_ep_cache_put(&k->by_url, cfg->endpoints[i].url, (int64_t)i);
+    if (k->mode == CW_RAW_FAILURES) url_index_build(&k->by_url, cfg->endpoints, cfg->n_endpoints);
 }
 
 void rawkeep_free(struct rawkeep *k)
 {
-    store_ep_cache_clear(&k->by_url);
+    url_index_free(&k->by_url);
     free_states(k);
     struct rawkeep_sender *s, *tmp;
     HASH_ITER(hh, k->senders, s, tmp)
@@ -208,10 +225,10 @@ static struct rawkeep_prev *states_of(struct rawkeep *k, const char *location)
 static void decide_check(struct rawkeep *k, struct store_check *c)
 {
     const struct cw_result *r = &c->r;
-    int64_t idx = -1;
+    long idx = url_index_find(&k->by_url, r->url);
     struct rawkeep_prev *prev = NULL;
     double threshold = 0;
-    if (store_ep_cache_get(&k->by_url, r->url, &idx)) {
+    if (idx >= 0) {
         prev = &states_of(k, r->location ? r->location : "")[idx];
         threshold = k->cfg->endpoints[idx].latency_threshold;
     }

@@ -30,12 +30,14 @@
 
 #include "common/config/config.h"
 #include "storer/backend.h"
+#include "storer/urlindex.h"
 
 /* An endpoint's state at one location, as the previous check left it. */
-struct rawkeep_prev {
+struct rawkeep_prev { /* 8 bytes: one per endpoint and location (issue 18: 500,000 endpoints) */
+    int32_t kept_hour; /* the UTC hour (seconds / 3600) of the last raw row kept; -1 none (an hour fits until
+                        * the year 245,000) */
     bool known;        /* a check was seen since the storer started */
     bool ok, slow;     /* that check's */
-    int64_t kept_hour; /* the UTC hour (seconds / 3600) of the last raw row kept; -1 none */
 };
 
 /* Whether a check becomes a raw row. prev NULL: a URL the configuration does not have (no state, no threshold). */
@@ -52,7 +54,7 @@ struct rawkeep_state;
 struct rawkeep {
     enum cw_db_raw mode;
     const struct cw_config *cfg;    /* not owned */
-    struct store_ep_cache by_url;   /* url -> index in cfg->endpoints */
+    struct url_index by_url;        /* url -> index in cfg->endpoints (storer/urlindex.h) */
     struct rawkeep_prev **by_loc;   /* per location index: n_endpoints states */
     char **loc_names;
     size_t n_locs;

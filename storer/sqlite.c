@@ -8,8 +8,8 @@
  * the database: the random inserts into the (endpoint_id, checked_at) index dirty one page per row, and a page
  * dirtied many times between checkpoints is copied once — measured 20-30% less CPU per row than the default
  * 1000; a smaller page_size was worse). Every statement is prepared once (after migrate) and reused for every
- * row. Endpoint ids are cached by URL in a hash table (store_ep_cache on uthash, storer/backend.c),
- * so a row costs one INSERT, not a lookup; the cache is emptied whenever a transaction is rolled back (it
+ * row. Endpoint ids are cached by URL (store_ep_cache, storer/backend.h: bound to the configuration, no copy of
+ * its URLs), so a row costs one INSERT, not a lookup; the cache is emptied whenever a transaction is rolled back (it
  * might hold ids of rows that were never committed).
  *
  * Error classes: BUSY/LOCKED/IOERR/FULL/NOMEM/CANTOPEN while writing are STORE_RETRY (the storer holds the
@@ -142,7 +142,7 @@ static void sq_close(struct store_db *d)
     rollup_close(d->roll);
     for (int i = 0; i < ST_COUNT; i++) sqlite3_finalize(d->st[i]);
     if (d->db) sqlite3_close_v2(d->db);
-    store_ep_cache_clear(&d->cache);
+    store_ep_cache_free(&d->cache);
     free(d->ids);
     free(d->path);
     free(d);
@@ -212,6 +212,7 @@ static struct store_db *sq_open(const struct cw_config *cfg, int *rc, char *err,
     sq_configure_once();
     struct store_db *d = cw_xcalloc(1, sizeof *d);
     d->raw = cfg->db_raw;
+    store_ep_cache_bind(&d->cache, cfg->endpoints, cfg->n_endpoints);
     d->path = cw_xstrdup(cfg->db_name ? cfg->db_name : "");
     if (!d->path[0]) {
         snprintf(err, errlen, "sqlite: no database file configured (db_name)");
@@ -545,6 +546,11 @@ static int sq_write_batch(struct store_db *d, const struct store_batch *b, char 
     return commit(d, err, errlen);
 }
 
+static void sq_bind(struct store_db *d, const struct cw_config *cfg)
+{
+    store_ep_cache_bind(&d->cache, cfg->endpoints, cfg->n_endpoints);
+}
+
 static int sq_prune_step(struct store_db *d, const struct prune_req *req, struct prune_res *res, char *err,
                          size_t errlen)
 {
@@ -559,4 +565,5 @@ const struct store_backend store_backend_sqlite = {
     .write_batch = sq_write_batch,
     .close = sq_close,
     .prune = sq_prune_step,
+    .bind = sq_bind,
 };

@@ -41,7 +41,7 @@ static uint64_t open_on(struct fixture *f, size_t i, int64_t since_us)
 {
     struct endpoint *e = &f->t.all[i];
     uint64_t down = alert_make_id(e->ep->url, CW_ALERT_DOWN, since_us, 0);
-    incident_open(&e->inc, down, since_us);
+    incident_open(endpoint_incident_mut(e), down, since_us);
     return down;
 }
 
@@ -54,8 +54,8 @@ static void ack_by_incident_id(void **state)
     uint64_t down = open_on(&f, 0, 100 * S);
     char msg[256];
     assert_int_equal(incident_ack(&f.t, down, "alice", msg, sizeof msg), 0);
-    assert_true(e->inc.acked);
-    assert_string_equal(e->inc.acked_by, "alice");
+    assert_true(e->inc->acked);
+    assert_string_equal(e->inc->acked_by, "alice");
     assert_non_null(strstr(msg, "acknowledged by alice"));
     assert_non_null(strstr(msg, "api"));
     assert_int_equal(incident_ack(&f.t, down, "bob", msg, sizeof msg), 0); /* again: says who did */
@@ -71,17 +71,17 @@ static void ack_by_reminder_or_escalation_id(void **state)
     struct endpoint *e = &f.t.all[1];
     open_on(&f, 1, 5 * S);
     e->st.reminders = 2;
-    e->inc.steps = 1;
+    e->inc->steps = 1;
     char msg[256];
     uint64_t third = alert_make_id(e->ep->url, CW_ALERT_REMINDER, 5 * S, 3); /* not raised yet */
     assert_int_equal(incident_ack(&f.t, third, "x", msg, sizeof msg), -1);
     assert_non_null(strstr(msg, "no open incident has alert id"));
     uint64_t esc = alert_make_id(e->ep->url, CW_ALERT_ESCALATION, 5 * S, 1);
-    assert_true(incident_has_alert(&e->inc, e->ep->url, 2, esc));
+    assert_true(incident_has_alert(e->inc, e->ep->url, 2, esc));
     uint64_t second = alert_make_id(e->ep->url, CW_ALERT_REMINDER, 5 * S, 2);
     assert_int_equal(incident_ack(&f.t, second, "carol", msg, sizeof msg), 0);
-    assert_true(e->inc.acked);
-    assert_false(f.t.all[0].inc.acked);
+    assert_true(e->inc->acked);
+    assert_null(f.t.all[0].inc); /* none on endpoint 0 */
     endpoints_free(&f.t);
 }
 
@@ -91,7 +91,7 @@ static void closed_incident_refused(void **state)
     struct fixture f;
     fixture_init(&f);
     uint64_t down = open_on(&f, 0, 100 * S);
-    f.t.all[0].inc.open = false; /* its UP came */
+    f.t.all[0].inc->open = false; /* its UP came */
     char msg[256];
     assert_int_equal(incident_ack(&f.t, down, "alice", msg, sizeof msg), -1);
     assert_int_equal(incident_ack(&f.t, 0, "alice", msg, sizeof msg), -1);
@@ -120,12 +120,12 @@ static void ack_survives_rebuild(void **state)
     struct fixture f;
     fixture_init(&f);
     struct endpoint *e = &f.t.all[0];
-    incident_open(&e->inc, 42, 1);
+    incident_open(endpoint_incident_mut(e), 42, 1);
     char msg[256];
     assert_int_equal(incident_ack(&f.t, 42, "dave", msg, sizeof msg), 0);
     endpoints_build(&f.t, &f.cfg); /* a reload keeps the incident */
-    assert_true(f.t.all[0].inc.acked);
-    assert_string_equal(f.t.all[0].inc.acked_by, "dave");
+    assert_true(f.t.all[0].inc->acked);
+    assert_string_equal(f.t.all[0].inc->acked_by, "dave");
     endpoints_free(&f.t);
 }
 
@@ -139,7 +139,8 @@ static void state_file_keeps_incident_and_deliveries(void **state)
     ep.st.avail = ASTATE_DOWN;
     incident_open(&ep.inc, 0xabcdef, 5 * S);
     ep.inc.steps = 2;
-    ep.inc.notified = ASTATE_DOWN;
+    ep.notified = ASTATE_DOWN;
+    ep.resends = 3;
     ep.inc.acked = true;
     ep.inc.acked_by = strdup("alice");
     incident_add_child(&ep.inc, "http://127.0.0.1:1/db");
@@ -163,7 +164,8 @@ static void state_file_keeps_incident_and_deliveries(void **state)
     assert_true(inc->open);
     assert_int_equal(inc->id, 0xabcdef);
     assert_int_equal(inc->steps, 2);
-    assert_int_equal(inc->notified, ASTATE_DOWN);
+    assert_int_equal(back.eps[0].notified, ASTATE_DOWN);
+    assert_int_equal(back.eps[0].resends, 3);
     assert_true(inc->acked);
     assert_string_equal(inc->acked_by, "alice");
     assert_int_equal(inc->n_children, 1);

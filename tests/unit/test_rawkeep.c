@@ -191,6 +191,47 @@ static void test_reload_keeps_states(void **state)
     rawkeep_free(&k);
 }
 
+/* A reload in place (the same count, b's URL replaced by c's): a keeps its state where it is (the index re-lists only
+ * c), c starts afresh, b is no longer configured. */
+static void test_reload_in_place(void **state)
+{
+    (void)state;
+    setup_cfg(CW_RAW_FAILURES);
+    struct rawkeep k = { 0 };
+    rawkeep_set(&k, &cfg);
+    int64_t t = 1000 * HOUR_US;
+    struct store_batch b;
+    store_batch_init(&b);
+    add(&b, "http://a/", 1, true, 1000, t, "local");
+    add(&b, "http://b/", 2, true, 1000, t, "local");
+    rawkeep_mark(&k, &b);
+    rawkeep_commit(&k, &b);
+    store_batch_free(&b);
+    uint32_t *slots = k.by_url.slot;
+    struct rawkeep_prev *states = k.by_loc[0];
+    static struct cw_endpoint next_eps[2];
+    static struct cw_config next;
+    memcpy(next_eps, eps, sizeof next_eps);
+    next_eps[0].url = "http://a/"; /* the same bytes elsewhere */
+    next_eps[1].url = "http://c/";
+    next = cfg;
+    next.endpoints = next_eps;
+    rawkeep_set(&k, &next);
+    assert_ptr_equal(k.by_url.slot, slots); /* in place: neither the index nor the states built again */
+    assert_ptr_equal(k.by_loc[0], states);
+    assert_ptr_equal(k.cfg, &next);
+    store_batch_init(&b);
+    add(&b, "http://a/", 3, true, 1000, t + 60 * 1000000LL, "local"); /* nothing new for a: not kept */
+    add(&b, "http://c/", 4, true, 1000, t + 60 * 1000000LL, "local"); /* c is new: kept */
+    add(&b, "http://b/", 5, true, 1000, t + 60 * 1000000LL, "local"); /* b is gone: an ok check is not kept */
+    rawkeep_mark(&k, &b);
+    assert_false(b.checks[0].raw);
+    assert_true(b.checks[1].raw);
+    assert_false(b.checks[2].raw);
+    store_batch_free(&b);
+    rawkeep_free(&k);
+}
+
 static void test_mark_modes(void **state)
 {
     (void)state;
@@ -219,6 +260,7 @@ int main(void)
         cmocka_unit_test(test_mark_failures),
         cmocka_unit_test(test_mark_modes),
         cmocka_unit_test(test_reload_keeps_states),
+        cmocka_unit_test(test_reload_in_place),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -427,9 +427,11 @@ static void set_schedule(struct worker *w)
  * the alerter's queue. */
 static void open_hello(struct worker *w)
 {
-    w->location = config_own_location(w->cfg);
-    if (!proto_location_valid(w->location))
-        fatal(2, "supervisor.location \"%s\" is not a location name (1..32 of A-Z a-z 0-9 _ . -)", w->location);
+    const char *location = config_own_location(w->cfg);
+    if (!proto_location_valid(location))
+        fatal(2, "supervisor.location \"%s\" is not a location name (1..32 of A-Z a-z 0-9 _ . -)", location);
+    snprintf(w->location_buf, sizeof w->location_buf, "%s", location); /* valid: it fits */
+    w->location = w->location_buf;
     struct ackq *alerter = output_queue(&w->out, "alerter");
     hello_open(&w->hello, alerter ? alerter->sock : NULL, w->location, w->slot, w->p.boot_id,
                (uint32_t)w->cfg->n_endpoints);

@@ -77,6 +77,7 @@ void worker_reload(struct worker *w)
     w->retired = r;
     w->old_in_flight = pending;
     w->cfg = cfg;
+    w->hello.endpoints = (uint32_t)n;
     worker_set_headers(w);
     if (probe_pool_prepare(w->pool, cfg->endpoints, n, err, sizeof err) != 0) fatal(2, "%s", err);
     engine_set_config(w->engine, cfg);

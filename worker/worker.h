@@ -42,7 +42,8 @@ struct worker {
     struct proc p;               /* the skeleton: configuration, slot/slots, boot id, bus, signalfd */
     const struct cw_config *cfg; /* p.cfg (replaced by a reload in place) */
     unsigned slot;               /* p.slot */
-    const char *location;        /* cfg->location ("local" while the configuration names none): in every result */
+    const char *location;        /* location_buf: in every result (it outlives a reload's configuration) */
+    char location_buf[CW_PROTO_LOCATION_MAX + 1]; /* cfg->location ("local" while the configuration names none) */
     uint64_t seq;
 
     CURLM *multi;

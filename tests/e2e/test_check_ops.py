@@ -135,7 +135,8 @@ def test_reload_of_a_probe_setting_keeps_the_web():
                 cw.reload(ops_config(port, srv.port, expect="ops"))
                 line = cw.wait_log(r"reload: .*generation 2[^\n]*", since=mark).group(0)
                 wait_for(lambda: caller.calls >= 20, deadline(20), "calls after the reload")
-            check("restarting worker" in line, "the worker of the tcp check restarts: %s" % line)
+            check("reloading worker" in line and "restarting worker" not in line,
+                  "the worker of the tcp check is not reloaded in place: %s" % line)
             for child in ("web", "storer", "alerter"):
                 check("restarting %s" % child not in line, "%s restarted for a changed expect: %s" % (child, line))
             for title in (WEB, STORER, ALERTER):

@@ -1,0 +1,92 @@
+"""tests/e2e/test_worker_reload.py — a SIGHUP that changes a worker's shard reloads that worker in place (issue 18,
+docs/operations.md section 4, worker/reload.c): the worker keeps its process; a changed endpoint is checked under its
+new definition from its next check on, while the check in flight at the reload finishes (and is stored) under the old
+one; the unchanged endpoints go on at their interval, without a gap or a burst (seen from the target's request log); a
+removed endpoint is no longer checked, an added one is; and nothing is lost or doubled: the storer has one row per
+request the target received. On the base (a restarted worker) the pid check fails."""
+
+import re
+import time
+
+import harness
+from harness import Clockwerk, base_config, check, deadline, endpoint, tempdir, wait_for
+from targets import Targets
+
+WORKER = "clockwerk: worker 0/1"
+STEADY = ["/ok?steady=%d" % i for i in range(4)]
+INFLIGHT = "/slow/1.5?inflight"
+
+
+def config(t, new):
+    """The first configuration (new False) or the second: /ok?edited's header changes, /ok?gone goes, /ok?added
+    comes, the slow endpoint's accepted status becomes 500 (its checks against a 200 then fail)."""
+    eps = [endpoint(t.url(p), timeout=1) for p in STEADY]
+    eps.append(endpoint(t.url("/ok?edited"), timeout=1, headers=["X-Def: %s" % ("new" if new else "old")]))
+    eps.append(endpoint(t.url("/ok?added" if new else "/ok?gone"), timeout=1))
+    eps.append(endpoint(t.url(INFLIGHT), timeout=2.5, check_interval=3, expect_status=[500 if new else 200]))
+    return base_config(eps, workers=1)
+
+
+def inflight_rows(cw, url):
+    return cw.db().query("SELECT c.checked_at, c.ok FROM checks c JOIN endpoints e ON e.id = c.endpoint_id "
+                         "WHERE e.url = ? ORDER BY c.checked_at", (url,))
+
+
+@harness.timeout(120)
+def test_worker_reloads_its_shard_in_place():
+    with tempdir() as d, Targets() as t:
+        with Clockwerk(config(t, False), d) as cw:
+            pid = cw.wait_ready()[WORKER]
+            for p in STEADY + ["/ok?edited", "/ok?gone"]:
+                cw.wait_count(t.url(p), 3, timeout=30)
+            # reload while the slow endpoint's check is in flight (it takes 1.5 s; the reload a few ms)
+            cw.wait_count(t.url(INFLIGHT), 1, timeout=30)
+            n = t.count(INFLIGHT)
+            wait_for(lambda: t.count(INFLIGHT) > n, deadline(10), "a slow check to start")
+            inflight_at = time.time()
+            mark = cw.log_mark()
+            cw.reload(config(t, True))
+            line = cw.wait_log(r"worker 0/1\] \d+ info: reloaded in place: [^\n]*", since=mark, timeout=20).group(0)
+            applied = time.time()
+            m = re.search(r"(\d+) checks? in flight", line)
+            check(m and int(m.group(1)) >= 1, "the slow check was not in flight at the reload: %r" % line)
+            check(cw.child(WORKER) == pid, "the worker was restarted (pid %d -> %s)" % (pid, cw.child(WORKER)))
+            gone_then = t.count("/ok?gone")
+            time.sleep(5)
+            check(cw.child(WORKER) == pid, "the worker was restarted (pid %d -> %s)" % (pid, cw.child(WORKER)))
+
+            # the changed endpoint: the old header before the SIGHUP, the new one once the reload is applied
+            for r in t.requests("/ok?edited"):
+                if r["at"] < inflight_at:
+                    check(r["headers"].get("X-Def") == "old", "a check before the reload had %r" % r["headers"])
+                elif r["at"] > applied:
+                    check(r["headers"].get("X-Def") == "new", "a check after the reload had %r" % r["headers"])
+            check(sum(r["at"] > applied for r in t.requests("/ok?edited")) >= 3, "the changed endpoint is checked")
+            # removed: not checked after the reload; added: checked
+            check(t.count("/ok?gone") <= gone_then, "the removed endpoint was checked after the reload")
+            cw.wait_count(t.url("/ok?added"), 3, timeout=10)
+
+            # the unchanged ones: every interval across the reload within [0.7, 1.3] s of the 1 s interval
+            for p in STEADY:
+                times = [r["at"] for r in t.requests(p) if inflight_at - 4 < r["at"] < applied + 4]
+                gaps = [b - a for a, b in zip(times, times[1:])]
+                check(len(times) >= 6 and all(0.7 <= g <= 1.3 for g in gaps),
+                      "%s across the reload: %d checks, intervals %s" % (p, len(times), ["%.2f" % g for g in gaps]))
+
+            # the check in flight at the reload is stored under the old definition (ok: 200 was expected), every
+            # later one under the new (failed: 500 is expected now)
+            url = t.url(INFLIGHT)
+            wait_for(lambda: cw.count_rows(url) == t.count(INFLIGHT), deadline(10), "the slow checks stored")
+            rows = inflight_rows(cw, url)
+            check(len(rows) >= 3, "slow endpoint rows: %r" % rows)
+            verdicts = [ok for _, ok in rows]
+            first_new = verdicts.index(0) if 0 in verdicts else len(verdicts)
+            check(first_new >= 2 and all(v == 1 for v in verdicts[:first_new]) and
+                  all(v == 0 for v in verdicts[first_new:]) and first_new < len(verdicts),
+                  "the slow endpoint's verdicts: %r (the one in flight at the reload must be ok, the later ones not)"
+                  % rows)
+            # nothing lost, nothing doubled: one row per request
+            for p in STEADY + ["/ok?edited", "/ok?gone", "/ok?added"]:
+                wait_for(lambda: cw.count_rows(t.url(p)) == t.count(p), deadline(10),
+                         lambda: "%s: %d rows, %d requests" % (p, cw.count_rows(t.url(p)), t.count(p)))
+            cw.stop()

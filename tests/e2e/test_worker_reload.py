@@ -46,11 +46,15 @@ def test_worker_reloads_its_shard_in_place():
             inflight_at = time.time()
             mark = cw.log_mark()
             cw.reload(config(t, True))
-            line = cw.wait_log(r"worker 0/1\] \d+ info: reloaded in place: [^\n]*", since=mark, timeout=20).group(0)
+            line = cw.wait_log(r"reload: [^\n]*generation 2[^\n]*", since=mark).group(0)
+            done = r"worker 0/1\] \d+ info: reloaded in place: [^\n]*"
+            wait_for(lambda: cw.child(WORKER) != pid or re.search(done, cw.log_since(mark)), deadline(20),
+                     "the worker's reload in place, or its restart")
             applied = time.time()
-            m = re.search(r"(\d+) checks? in flight", line)
-            check(m and int(m.group(1)) >= 1, "the slow check was not in flight at the reload: %r" % line)
             check(cw.child(WORKER) == pid, "the worker was restarted (pid %d -> %s)" % (pid, cw.child(WORKER)))
+            check("reloading worker 0/1 in place" in line and "restarting" not in line, "the reload: %r" % line)
+            m = re.search(r"(\d+) checks? in flight", re.search(done, cw.log_since(mark)).group(0))
+            check(m and int(m.group(1)) >= 1, "the slow check was not in flight at the reload: %r" % m.string)
             gone_then = t.count("/ok?gone")
             time.sleep(5)
             check(cw.child(WORKER) == pid, "the worker was restarted (pid %d -> %s)" % (pid, cw.child(WORKER)))

@@ -1,7 +1,7 @@
 """tests/e2e/test_check_ops.py — what an operator trial of the new check types (issue 14) found, end to end.
 
-What is checked: a reload that changes only what the workers use (a tcp check's `expect`) restarts the worker of
-that shard and neither the web (whose push URL must keep answering) nor the storer nor the alerter, while a reload
+What is checked: a reload that changes only what the workers use (a tcp check's `expect`) reloads the worker of
+that shard in place and restarts neither the web (whose push URL must keep answering) nor the storer nor the alerter, while a reload
 that changes a push token restarts the web and the new token is accepted; `clockwerk status --json` writes null as
 the latency of a check that has none (a push call); the web shows the keys of tcp, dns and tls checks as they are
 (record type, starttls, `#NAME` visible) and still masks an http URL's query; icmp checks that cannot work make

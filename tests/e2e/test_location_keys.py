@@ -169,7 +169,7 @@ def test_check_bad_files_at_their_line():
         check(not failures, "\n".join(failures))
 
 
-def test_reload_of_an_endpoints_locations_restarts_its_shard_alerter_and_web():
+def test_reload_of_an_endpoints_locations_reloads_its_shard_alerter_and_web():
     with tempdir() as d, Targets() as t:
         keys = _keys(d)
         ports = [free_port() for _ in range(5)]

@@ -2,7 +2,7 @@
 docs/operations.md section 4, worker/reload.c): the worker keeps its process; a changed endpoint is checked under its
 new definition from its next check on, while the check in flight at the reload finishes (and is stored) under the old
 one; the unchanged endpoints go on at their interval, without a gap or a burst (seen from the target's request log); a
-removed endpoint is no longer checked, an added one is; and nothing is lost or doubled: the storer has one row per
+removed endpoint is no longer checked (its check in flight at the reload is still stored), an added one is; and nothing is lost or doubled: the storer has one row per
 request the target received. On the base (a restarted worker) the pid check fails."""
 
 import re
@@ -17,13 +17,15 @@ STEADY = ["/ok?steady=%d" % i for i in range(4)]
 INFLIGHT = "/slow/1.5?inflight"
 
 
-def config(t, new):
+def config(t, new, slow=True):
     """The first configuration (new False) or the second: /ok?edited's header changes, /ok?gone goes, /ok?added
-    comes, the slow endpoint's accepted status becomes 500 (its checks against a 200 then fail)."""
+    comes, the slow endpoint's accepted status becomes 500 (its checks against a 200 then fail); slow False: the
+    second without the slow endpoint."""
     eps = [endpoint(t.url(p), timeout=1) for p in STEADY]
     eps.append(endpoint(t.url("/ok?edited"), timeout=1, headers=["X-Def: %s" % ("new" if new else "old")]))
     eps.append(endpoint(t.url("/ok?added" if new else "/ok?gone"), timeout=1))
-    eps.append(endpoint(t.url(INFLIGHT), timeout=2.5, check_interval=3, expect_status=[500 if new else 200]))
+    if slow:
+        eps.append(endpoint(t.url(INFLIGHT), timeout=2.5, check_interval=3, expect_status=[500 if new else 200]))
     return base_config(eps, workers=1)
 
 
@@ -89,6 +91,21 @@ def test_worker_reloads_its_shard_in_place():
                   all(v == 0 for v in verdicts[first_new:]) and first_new < len(verdicts),
                   "the slow endpoint's verdicts: %r (the one in flight at the reload must be ok, the later ones not)"
                   % rows)
+            # the slow endpoint removed while its check is in flight: that check is still stored, no other is made
+            n = t.count(INFLIGHT)
+            wait_for(lambda: t.count(INFLIGHT) > n, deadline(10), "a slow check to start")
+            mark = cw.log_mark()
+            cw.reload(config(t, True, slow=False))
+            line = cw.wait_log(r"worker 0/1\] \d+ info: reloaded in place: [^\n]*", since=mark, timeout=20).group(0)
+            m = re.search(r"(\d+) checks? in flight", line)
+            check("1 removed" in line and m and int(m.group(1)) >= 1, "the second reload: %r" % line)
+            removed_at = t.count(INFLIGHT)
+            wait_for(lambda: cw.count_rows(url) == removed_at, deadline(10),
+                     lambda: "the removed endpoint's check in flight stored (%d rows, %d requests)"
+                     % (cw.count_rows(url), removed_at))
+            time.sleep(3.5)
+            check(t.count(INFLIGHT) == removed_at, "the removed slow endpoint was checked after its removal")
+            check(cw.child(WORKER) == pid, "the worker was restarted (pid %d -> %s)" % (pid, cw.child(WORKER)))
             # nothing lost, nothing doubled: one row per request
             for p in STEADY + ["/ok?edited", "/ok?gone", "/ok?added"]:
                 wait_for(lambda: cw.count_rows(t.url(p)) == t.count(p), deadline(10),

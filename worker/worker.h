@@ -90,7 +90,7 @@ struct worker {
 void worker_set_headers(struct worker *w);
 /* worker/reload.c: SIGHUP, after the finished checks were collected (see main.c's header comment). */
 void worker_reload(struct worker *w);
-/* Frees every retired shard (no check holding one may be in flight any more). */
+/* Frees every retired shard (no check holding one may be in flight any more) and gives the heap's free pages back. */
 void worker_free_retired(struct worker *w);
 
 #endif

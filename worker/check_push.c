@@ -20,6 +20,8 @@
  *   clockwerk stopped) fails PUSH_RESTART_SLACK_NS after the start (at most interval + grace), giving a job's
  *   `curl --retry` time to get a call through that met a 503 or a refused connection. The state is saved when it
  *   changes, at most once per PUSH_SAVE_EVERY_NS per endpoint (a crash forgets at most that), and on stopping.
+ * - A reload in place (push_reload) keeps each endpoint that stays as it is in memory — deadline, state, calls
+ *   waiting — by URL; an interval or grace changed moves its deadline at once, as a restart would.
  * - The socket is drained: at most PUSH_DRAIN_MAX messages per pass, the next pass at once on the module timer
  *   until ZMQ_EVENTS says nothing is left (ZMQ_FD is edge-triggered: it does not wake the loop again for a
  *   backlog).
@@ -143,7 +145,7 @@ static void take_call(const struct cw_push_call *call, int64_t now)
 {
     struct push_ep *p = NULL;
     HASH_FIND_STR(M.by_url, call->url, p);
-    if (!p) { /* a web with a newer configuration than this worker: the next restart settles it */
+    if (!p) { /* a web with a newer configuration than this worker: the worker's reload settles it */
         M.unknown++;
         if (ratelimit_allow(&M.rl, now)) log_warn("push: a call for an endpoint this worker does not have");
         return;

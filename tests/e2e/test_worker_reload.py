@@ -7,9 +7,11 @@ request the target received. On the base (a restarted worker) the pid check fail
 
 import re
 import time
+import urllib.error
+import urllib.request
 
 import harness
-from harness import Clockwerk, base_config, check, deadline, endpoint, tempdir, wait_for
+from harness import Clockwerk, base_config, check, deadline, endpoint, free_port, tempdir, wait_for
 from targets import Targets
 
 WORKER = "clockwerk: worker 0/1"
@@ -110,4 +112,34 @@ def test_worker_reloads_its_shard_in_place():
             for p in STEADY + ["/ok?edited", "/ok?gone", "/ok?added"]:
                 wait_for(lambda: cw.count_rows(t.url(p)) == t.count(p), deadline(10),
                          lambda: "%s: %d rows, %d requests" % (p, cw.count_rows(t.url(p)), t.count(p)))
+            cw.stop()
+
+
+@harness.timeout(120)
+def test_a_shard_gaining_its_first_push_endpoint_restarts_its_worker():
+    """The socket push calls come on is opened at a worker's start only when its shard has a push endpoint: a reload
+    that brings the shard its first one restarts the worker (the supervisor's choice, supervisor/apply.c), and the
+    restarted worker takes the calls."""
+    token = "Reload-Token_0123456789abcdef"
+    with tempdir() as d, Targets() as t:
+        port = free_port()
+        cfg = base_config([endpoint(t.url("/ok"), timeout=1)], workers=1)
+        cfg["web"] = {"listen": "127.0.0.1:%d" % port}
+        with Clockwerk(cfg, d) as cw:
+            pid = cw.wait_ready(titles=cw.expected_titles() + ["clockwerk: web"])[WORKER]
+            mark = cw.log_mark()
+            cfg["monitor"]["endpoints"].append({"type": "push", "name": "nightly", "token": token,
+                                                "check_interval": 30, "grace": 1.0})
+            cw.reload(cfg)
+            line = cw.wait_log(r"reload: [^\n]*generation 2[^\n]*", since=mark).group(0)
+            check("restarting worker 0/1" in line and "reloading worker" not in line, "the reload: %r" % line)
+            cw.wait_new_child(WORKER, pid, timeout=20)
+
+            def call():
+                try:
+                    return urllib.request.urlopen("http://127.0.0.1:%d/push/%s" % (port, token), timeout=5).status
+                except (urllib.error.URLError, OSError):
+                    return None
+            wait_for(lambda: call() == 200, deadline(20), "a push call accepted after the restart")
+            cw.wait_count("push://nightly", 1, timeout=20)
             cw.stop()

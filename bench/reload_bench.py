@@ -1,6 +1,9 @@
 #!/usr/bin/python3
 """bench/reload_bench.py BIN_DIR N PORT [STEPS]: times SIGHUPs at N endpoints (issue 18): the reload line after the
-SIGHUP and which children changed pid, for STEPS (base,url,add,global: configs from reload_gen.py, kept in /tmp/rl).
+SIGHUP and which children changed pid, for STEPS (base,url,add,global: configs from reload_gen.py, kept in /tmp/rl);
+for each child reloaded in place (the storer, alerter, web, and a worker whose shard changed) when its own "reloaded"
+line came, and for `url` when the changed endpoint (/e/7x) was first checked (its first row in the storer's sqlite;
+the URL's phase in its 60 s interval decides it, whatever the worker does, once the worker is scheduling again).
 Not part of make bench; by hand: mkdir -p /tmp/rl && python3 bench/reload_bench.py $PWD/bin 500000 28787
 PERF=1 in the environment: `perf record` of the supervisor, storer, alerter, web and relay during each SIGHUP (perf.STEP.data
 in the run's folder; `perf report --sort comm,sym`)."""
@@ -65,10 +68,24 @@ for v in steps:
     for who in names:
         rl = wait(r"^.*%s \(pid \d+\) is ready after.*$" % re.escape(who), after_line).group(0); last = max(last, ts(rl))
     inplace = []
-    for who in ("storer", "alerter", "web"):  # the in-place reloads' own lines
-        if "reloading %s in place" % who in line:
-            rl = wait(r"^.*\[%s\].*(reloaded|configuration reloaded).*$" % who, after_line).group(0)
+    workers_in_place = ["worker " + x.strip() for r in re.findall(r"reloading worker ([\d/, ]+) in place", line)
+                        for x in r.split(",")]
+    for who in ["storer", "alerter", "web"] + workers_in_place:  # the in-place reloads' own lines
+        if who.startswith("worker") or "reloading %s in place" % who in line:
+            rl = wait(r"^.*\[%s\].*(reloaded|configuration reloaded).*$" % re.escape(who), after_line).group(0)
             inplace.append("%s %.2f" % (who, ts(rl) - ts(hup)))
+    if v == "url":  # the changed endpoint's first check (a row in the storer's database)
+        import sqlite3
+        end, first = time.monotonic() + 90, None
+        while first is None and time.monotonic() < end:
+            try:
+                db = sqlite3.connect("file:%s/cw.db?mode=ro" % work, uri=True, timeout=5)
+                first = db.execute("SELECT min(c.checked_at) FROM checks c JOIN endpoints e ON e.id = c.endpoint_id "
+                                   "WHERE e.url LIKE '%/e/7x'").fetchone()[0]
+                db.close()
+            except sqlite3.Error: pass
+            if first is None: time.sleep(0.5)
+        if first: inplace.append("/e/7x first checked %.2f" % (ts(first) - ts(hup)))
     time.sleep(1.5); after = kids()
     spent = {k.replace("clockwerk: ", ""): cpu(before[k]) - cpu0[k] for k in before if after.get(k) == before[k]}
     changed = sorted(k.replace("clockwerk: ", "") for k in before if after.get(k) != before[k])

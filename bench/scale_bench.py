@@ -157,12 +157,13 @@ def endpoint0(text):
 
 def sighup(run, text, change):
     """Rewrites the config (unchanged, or with one URL replaced) and sends SIGHUP: seconds until the
-    supervisor logs the reload, what it did, which children restarted, and for a restarted worker the seconds
-    until it checks again."""
+    supervisor logs the reload, what it did, which children restarted, for a restarted worker the seconds
+    until it checks again, and for a worker reloaded in place the seconds until its stats count the reload."""
     before = {label(t): p for p, t in run.pids().items()}
     run.listener.samples.clear()
     run.listener.poll(1.5)  # every worker's boot id before the reload (stats once a second)
     old_boots = {s["id"]: s["boot"] for s in run.listener.samples if s["role"] == "worker"}
+    old_reloads = {s["id"]: s["items"].get("reloads", 0) for s in run.listener.samples if s["role"] == "worker"}
     write_atomic(run.conf, text.replace(f'"{change[0]}"', f'"{change[1]}"', 1) if change else text)
     with open(run.log_path) as f:
         f.seek(0, 2)
@@ -173,23 +174,28 @@ def sighup(run, text, change):
     applied = time.monotonic() - t0
     run.listener.samples.clear()
     expect = reload_restarts(line, before)
-    boots, restarted, ids, back_all = {}, [], [], None
+    in_place = [int(w.split("/")[0]) for m in re.finditer(r"reloading worker ([\d/, ]+) in place", line)
+                for w in m.group(1).split(",") if w.strip()]
+    boots, reloaded, restarted, ids, back_all = {}, {}, [], [], None
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:  # every child the log names restarted and back, its workers checking
         run.listener.poll(0.2)
         for s in run.listener.samples:
             if s["role"] == "worker" and s["items"].get("checks", 0) > 0 and s["boot"] != old_boots.get(s["id"]):
                 boots.setdefault(s["id"], s["t"] - t0)
+            if s["role"] == "worker" and s["items"].get("reloads", 0) > old_reloads.get(s["id"], 0):
+                reloaded.setdefault(s["id"], s["t"] - t0)
         now = {label(t): p for p, t in run.pids().items()}
         restarted = sorted(k for k in before if now.get(k) != before[k])
         ids = [int(k.split()[1].split("/")[0]) for k in restarted if k.startswith("worker")]
         if (set(now) >= set(before) and all(now.get(k) not in (None, before[k]) for k in expect)
-                and all(i in boots for i in ids) and time.monotonic() - t0 > 2):
+                and all(i in boots for i in ids) and all(i in reloaded for i in in_place) and time.monotonic() - t0 > 2):
             back_all = time.monotonic() - t0
             break
     back = [boots.get(i) for i in ids]
     return dict(what="one URL changed" if change else "nothing changed", applied=applied,
-                line=line.split("reload", 1)[-1][:160], restarted=restarted, worker_back=back, back_all=back_all)
+                line=line.split("reload", 1)[-1][:160], restarted=restarted, worker_back=back, back_all=back_all,
+                worker_in_place=[reloaded.get(i) for i in in_place])
 
 
 def reload_restarts(line, before):
@@ -257,6 +263,8 @@ def size_lines(r):
                    f"{h['line']}; restarted: {', '.join(h['restarted']) or 'nothing'}"
                    + (f"; restarted worker checking again after {', '.join('%.2fs' % b if b else 'not seen' for b in h['worker_back'])}"
                       if h["worker_back"] else "")
+                   + (f"; worker reloaded in place after {', '.join('%.2fs' % b if b else 'not seen' for b in h['worker_in_place'])}"
+                      if h.get("worker_in_place") else "")
                    + (f"; every child back after {h['back_all']:.2f}s" if h["back_all"] else "; not all back within 30 s"))
     if "sighup_lost" in r:
         out.append(f"  {n}: the SIGHUP run (its own start, 5 s of checks, both reloads, a clean stop): "

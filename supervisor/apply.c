@@ -150,9 +150,32 @@ static bool any_worker_slot(const struct children *ch)
     return false;
 }
 
-/* Workers: all of them when a shared setting changed, else only the shards that changed. */
-static void apply_workers(struct supervisor *s, const struct cw_config *old, const struct cw_config *next, int64_t now,
-                          char *note, size_t notelen)
+/* Per worker slot of `count`, the check types whose shared sockets a worker opens only at start when its shard has
+ * such endpoints: bit 0 icmp (supervisor/icmp_fds.c may hand it raw sockets), bit 1 push (its PULL socket). */
+static uint8_t *shard_modules(const struct cw_config *cfg, unsigned count)
+{
+    uint8_t *m = cw_xcalloc((size_t)count + 1, 1);
+    for (size_t i = 0; i < cfg->n_endpoints; i++) {
+        const struct cw_endpoint *ep = &cfg->endpoints[i];
+        if ((ep->type != CW_CHECK_ICMP && ep->type != CW_CHECK_PUSH) || !config_endpoint_at(ep, cfg->location))
+            continue;
+        m[cw_shard_of(ep->url, count)] |= ep->type == CW_CHECK_ICMP ? 1 : 2;
+    }
+    return m;
+}
+
+/* A changed shard's worker: reloaded in place (SIGHUP: worker/reload.c) when it runs, is ready and holds every socket
+ * the new shard needs; restarted otherwise. Returns whether it was reloaded in place. */
+static bool worker_in_place(struct supervisor *s, unsigned i, bool gains_module, bool linked)
+{
+    struct child *c = children_find(&s->ch, CHILD_WORKER, i);
+    return c && c->respawn && linked && !gains_module && children_reload_in_place(&s->ch, c, s->gen);
+}
+
+/* Workers: all of them restart when a shared setting changed (their count among them); else only those whose shard
+ * changed see the new configuration, in place when they can (worker_in_place). */
+static void apply_workers(struct supervisor *s, const struct cw_config *old, const struct cw_config *next, bool linked,
+                          int64_t now, char *note, size_t notelen)
 {
     if (s->probe_waiting) return; /* a probe host without a configuration from its central: nothing to check */
     unsigned count = (unsigned)next->workers;
@@ -168,13 +191,22 @@ static void apply_workers(struct supervisor *s, const struct cw_config *old, con
     }
     bool *changed = cw_xcalloc((size_t)count + 1, sizeof *changed);
     reload_changed_shards(old, next, count, changed);
-    size_t n_changed = 0;
-    for (int i = 0; i < next->workers; i++) {
+    uint8_t *had = shard_modules(old, count), *needs = shard_modules(next, count);
+    size_t n_reloaded = 0, n_restarted = 0;
+    char restarted[512] = "";
+    for (unsigned i = 0; i < count; i++) {
         if (!changed[i]) continue;
-        children_want(&s->ch, CHILD_WORKER, (unsigned)i, count, now);
-        note_add(note, notelen, "%s %d/%d", n_changed ? "," : "; restarting worker", i, next->workers);
-        n_changed++;
+        if (worker_in_place(s, i, (needs[i] & ~had[i]) != 0, linked)) {
+            note_add(note, notelen, "%s %u/%u", n_reloaded++ ? "," : "; reloading worker", i, count);
+            continue;
+        }
+        children_want(&s->ch, CHILD_WORKER, i, count, now);
+        note_add(restarted, sizeof restarted, "%s %u/%u", n_restarted++ ? "," : "; restarting worker", i, count);
     }
+    if (n_reloaded) note_add(note, notelen, " in place");
+    note_add(note, notelen, "%s", restarted);
+    free(had);
+    free(needs);
     free(changed);
 }
 
@@ -206,7 +238,7 @@ static void apply_singleton(struct supervisor *s, enum child_kind kind, bool wan
 static void apply_children(struct supervisor *s, const struct cw_config *old, const struct cw_config *next, bool linked,
                            int64_t now, char *note, size_t notelen)
 {
-    apply_workers(s, old, next, now, note, notelen);
+    apply_workers(s, old, next, linked, now, note, notelen);
     if (relay_wanted(next) && reload_relay_changed(old, next)) {
         struct child *r = children_find(&s->ch, CHILD_RELAY, 0);
         if (r) children_restart(&s->ch, r, now);

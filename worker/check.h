@@ -81,6 +81,9 @@ struct check_ops {
     /* Once, when the worker starts (NULL: nothing): open shared sockets, module watches and timers. Returns 0, or
      * -1 with the reason in err: the worker then stops with it (exit 1). */
     int (*open)(struct engine *e, char *err, size_t errlen);
+    /* A reload in place (NULL: nothing): engine_config(e) is the new shard's configuration, the old one stays valid
+     * until the checks in flight that hold its endpoints finished. Called with no finished check uncollected. */
+    void (*reload)(struct engine *e);
     /* At shutdown, after every check was released (NULL: nothing). */
     void (*close)(struct engine *e);
     /* Starts the check. It may finish it at once (check_fail: a bad address, no descriptor left, ...). */
@@ -163,6 +166,11 @@ bool engine_handles(enum cw_check_type type);
 int engine_start(struct engine *e, const struct cw_endpoint *ep, uint32_t id, long timeout_ms, int64_t due_ns,
                  int64_t start_ns, int64_t wall_us, char *err, size_t errlen);
 unsigned engine_in_flight(const struct engine *e);
+/* A reload in place (worker/remap.h): the id of every check in flight below n_map becomes map[id] (the check goes on
+ * under the endpoint it started with); then engine_set_config hands the modules the new configuration (ops->reload).
+ * The caller keeps the old configuration until those checks are collected. */
+void engine_remap(struct engine *e, const uint32_t *map, size_t n_map);
+void engine_set_config(struct engine *e, const struct cw_config *cfg);
 /* Runs the timers due at now (checks' timers and deadlines, modules' timers, c-ares's timeouts). */
 void engine_run_timers(struct engine *e, int64_t now);
 /* The next instant the engine needs the loop to wake at (-1: none). Asks c-ares (ares_timeout) once per channel

@@ -20,6 +20,8 @@
  *   clockwerk stopped) fails PUSH_RESTART_SLACK_NS after the start (at most interval + grace), giving a job's
  *   `curl --retry` time to get a call through that met a 503 or a refused connection. The state is saved when it
  *   changes, at most once per PUSH_SAVE_EVERY_NS per endpoint (a crash forgets at most that), and on stopping.
+ * - A reload in place (push_reload) keeps each endpoint that stays as it is in memory — deadline, state, calls
+ *   waiting — by URL; an interval or grace changed moves its deadline at once, as a restart would.
  * - The socket is drained: at most PUSH_DRAIN_MAX messages per pass, the next pass at once on the module timer
  *   until ZMQ_EVENTS says nothing is left (ZMQ_FD is edge-triggered: it does not wake the loop again for a
  *   backlog).
@@ -146,7 +148,7 @@ static void take_call(const struct cw_push_call *call, int64_t now)
 {
     struct push_ep *p = NULL;
     HASH_FIND_STR(M.by_url, call->url, p);
-    if (!p) { /* a web with a newer configuration than this worker: the next restart settles it */
+    if (!p) { /* a web with a newer configuration than this worker: the worker's reload settles it */
         M.unknown++;
         if (ratelimit_allow(&M.rl, now)) log_warn("push: a call for an endpoint this worker does not have");
         return;
@@ -305,6 +307,63 @@ static int push_open(struct engine *e, char *err, size_t errlen)
     return 0;
 }
 
+/* p (kept across a reload in place) whose interval or grace changed: its deadline from its state with the new ones
+ * (push_state.h: a change applies at once); a deadline already passed fails at once. */
+static void redo_deadline(struct push_ep *p, const struct cw_endpoint *was, int64_t now, int64_t wall_us)
+{
+    if (was->interval == p->ep->interval && was->spec->grace == p->ep->spec->grace) return;
+    int64_t interval = (int64_t)llround(p->ep->interval * 1e9);
+    int64_t due_ns = (p->st.base_us - wall_us) * 1000 + window_ns(p->ep) + (int64_t)p->st.silences * interval;
+    p->deadline_ns = now + (due_ns > 0 ? due_ns : 0);
+}
+
+/* A reload in place (ops->reload): the shard's push endpoints again, by URL. One kept keeps its state, deadline and
+ * waiting calls (under its new definition); an added one starts as at start (its state in run_dir, if any); a removed
+ * one's state is saved now (a later configuration that brings it back finds it). A shard that had no push endpoint
+ * has no socket: the supervisor restarts such a worker rather than signal it (supervisor/apply.c). */
+static void push_reload(struct engine *e)
+{
+    const struct cw_config *cfg = engine_config(e);
+    size_t n = 0;
+    for (size_t i = 0; i < cfg->n_endpoints; i++) n += cfg->endpoints[i].type == CW_CHECK_PUSH;
+    if (!M.pull) {
+        if (n) log_warn("push: %zu endpoint%s added by a reload: no calls are taken until this worker restarts", n,
+                        cw_plural((long long)n));
+        return;
+    }
+    struct push_ep *eps = cw_xcalloc(n ? n : 1, sizeof *eps), *by_url = NULL;
+    struct push_ep **by_id = cw_xcalloc(cfg->n_endpoints ? cfg->n_endpoints : 1, sizeof *by_id);
+    int64_t now = cw_mono_ns(), wall_us = cw_wall_us();
+    for (size_t i = 0, k = 0; i < cfg->n_endpoints; i++) {
+        if (cfg->endpoints[i].type != CW_CHECK_PUSH) continue;
+        struct push_ep *p = &eps[k++], *was = NULL;
+        HASH_FIND_STR(M.by_url, cfg->endpoints[i].url, was);
+        if (was) {
+            *p = *was;
+            was->dirty = false; /* it lives on in p */
+            p->ep = &cfg->endpoints[i];
+            redo_deadline(p, was->ep, now, wall_us);
+        } else {
+            p->ep = &cfg->endpoints[i];
+            first_deadline(p, now, wall_us);
+        }
+        p->id = (uint32_t)i;
+        memset(&p->hh, 0, sizeof p->hh);
+        by_id[i] = p;
+        HASH_ADD_KEYPTR(hh, by_url, p->ep->url, strlen(p->ep->url), p);
+    }
+    for (size_t i = 0; i < M.n; i++) /* removed: the old configuration is still valid here */
+        if (M.eps[i].dirty) save_state(&M.eps[i], now, true);
+    HASH_CLEAR(hh, M.by_url);
+    free(M.eps);
+    free(M.by_id);
+    M.eps = eps;
+    M.n = n;
+    M.by_id = by_id;
+    M.by_url = by_url;
+    arm_timer(now);
+}
+
 static void push_close(struct engine *e)
 {
     (void)e;
@@ -328,6 +387,7 @@ const struct check_ops check_push_ops = {
     .name = "push",
     .open = push_open,
     .close = push_close,
+    .reload = push_reload,
     .start = push_start,
     .release = push_release,
 };

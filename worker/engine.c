@@ -342,6 +342,21 @@ void engine_collect(struct engine *e, engine_result_fn fn, void *arg)
     e->n_done = 0;
 }
 
+void engine_remap(struct engine *e, const uint32_t *map, size_t n_map)
+{
+    for (unsigned i = 0; i < e->n_allocated; i++) {
+        struct check *c = e->slots[i];
+        if (c->ep && c->id < n_map) c->id = map[c->id];
+    }
+}
+
+void engine_set_config(struct engine *e, const struct cw_config *cfg)
+{
+    e->cfg = cfg;
+    for (unsigned t = 0; t <= CW_CHECK_TYPE_MAX; t++)
+        if (check_registry[t] && check_registry[t]->reload) check_registry[t]->reload(e);
+}
+
 /* ---- the engine */
 
 struct engine *engine_new(const struct cw_config *cfg, struct worker_events *ev, unsigned max)

@@ -15,8 +15,12 @@
  *   (output_due) -> stats once a second -> epoll
  * Environment (set by the supervisor): CLOCKWERK_SNAPSHOT, CLOCKWERK_SLOT, CLOCKWERK_SLOTS; optionally
  * CLOCKWERK_MAX_IN_FLIGHT (the bound on transfers in flight, default WORKER_MAX_IN_FLIGHT).
- * Signals: SIGINT and SIGHUP change nothing (the supervisor orders shutdowns and reloads, by SIGTERM); on
- * SIGTERM no new check starts, checks in flight get up to one second, the results are handed to the bus,
+ * Signals: SIGINT changes nothing; SIGHUP (from the supervisor, when only this worker's shard changed) is a reload
+ * in place (reload below, worker/remap.h): the shard of the supervisor's current snapshot (run_dir/config.snap)
+ * replaces the old one without a restart — every endpoint kept keeps its place in the schedule, a changed one takes
+ * its new definition from its next check on, the checks in flight finish under the definition they started with
+ * (the old configuration is kept until the last of them is collected), a removed endpoint's check in flight is
+ * still reported. On SIGTERM no new check starts, checks in flight get up to one second, the results are handed to the bus,
  * and the process exits 0. Checks still running then are abandoned without a result (they get no sequence
  * number, so receivers see no gap). */
 #include <errno.h>
@@ -47,6 +51,7 @@
 #include "worker/check.h"
 #include "worker/figures.h"
 #include "worker/hello.h"
+#include "worker/worker.h"
 
 #define WORKER_MAX_IN_FLIGHT 1024 /* default bound on transfers in flight */
 #define WORKER_MIN_IN_FLIGHT 16
@@ -75,49 +80,6 @@
 #define WORKER_MISSED_REPORT_NS 60000000000LL
 #define WORKER_SLACK_PER_CHECK_S 1e-6
 
-struct worker {
-    struct proc p;               /* the skeleton: configuration, slot/slots, boot id, bus, signalfd */
-    const struct cw_config *cfg; /* p.cfg (the worker never reloads) */
-    unsigned slot;               /* p.slot */
-    const char *location;        /* cfg->location ("local" while the configuration names none): in every result */
-    uint64_t seq;
-
-    CURLM *multi;
-    struct probe_pool *pool;
-    struct engine *engine;  /* the checks that are not HTTP */
-    unsigned max_in_flight; /* over both */
-    int64_t timer_slack_ns; /* see WORKER_SLACK_MAX_NS */
-    size_t outbox_bytes;
-    uint64_t spool_max_bytes; /* disk bound per spool file (CLOCKWERK_SPOOL_MAX_BYTES) */
-    unsigned orphan_scans;    /* stats periods since the last look for orphan spools (slot 0) */
-    struct sched sched;
-    uint8_t *busy;               /* per endpoint: a check is in flight */
-    struct curl_slist **headers; /* per endpoint, NULL when none */
-
-    struct worker_output out;
-    struct worker_hello hello; /* HELLO to the alerter once a second, the clock offset from its echoes */
-
-    struct cw_buf batch;
-    int64_t batch_since_ns;   /* when the first result of the open batch came; 0 when empty */
-    uint64_t batch_first_seq; /* seq of the open batch's first result (its seqs are consecutive) */
-    struct cw_buf stats_buf;
-    struct worker_events ev; /* the one wait: libcurl's sockets, signals, the bus */
-    size_t nofile;           /* the descriptor limit in force */
-    bool stopping;
-
-    /* counters since start */
-    uint64_t checks, checks_ok, checks_failed, missed, results_emitted, results_invalid, figures_dropped;
-    struct ratelimit invalid_log; /* "result ... not sent" lines */
-    struct ratelimit figures_log; /* "figures of ... left out" lines */
-    /* over the current stats period */
-    struct lat_hist lateness;
-    unsigned peak_in_flight;
-    struct proc_period stats_period;
-    struct sched_misses misses; /* since the last "missed" warning */
-    bool cap_blocked;           /* a due check waits for a slot under the in-flight cap */
-    struct worker_alive alive;
-};
-
 /* Raises the descriptor limit to the hard limit; returns the soft limit now in force. */
 static rlim_t raise_nofile(void)
 {
@@ -137,13 +99,13 @@ static rlim_t raise_nofile(void)
 /* Checks in flight, HTTP and the others: one bound (max_in_flight) over both. */
 static unsigned in_flight(const struct worker *w) { return probe_in_flight(w->pool) + engine_in_flight(w->engine); }
 
-/* SIGTERM starts the stop; SIGHUP (proc_signals_open blocks it for every child) changes nothing here. */
-static void read_signals(struct worker *w)
+/* The check of id is over (its result emitted, its check released): the last one of before a reload frees what the
+ * reload retired. */
+static void check_over(struct worker *w, uint32_t id)
 {
-    if ((proc_signals(w->p.sigfd) & PROC_SIG_TERM) && !w->stopping) {
-        log_info("SIGTERM: finishing %u checks in flight, then stopping", in_flight(w));
-        w->stopping = true;
-    }
+    if (id >= w->n_ids) return;
+    if (w->busy[id] == BUSY_OLD && --w->old_in_flight == 0) worker_free_retired(w);
+    w->busy[id] = 0;
 }
 
 /* ---- output */
@@ -204,7 +166,7 @@ static void engine_done(void *arg, struct cw_result *r, uint32_t id)
 {
     struct worker *w = arg;
     emit(w, r);
-    w->busy[id] = 0;
+    check_over(w, id);
 }
 
 static void collect_done(struct worker *w)
@@ -218,8 +180,8 @@ static void collect_done(struct worker *w)
         struct probe_check *c = probe_finish(w->pool, msg, &r, &id);
         if (!c) continue;
         emit(w, &r);
-        w->busy[id] = 0;
         probe_release(w->pool, c);
+        check_over(w, id);
     }
     if (proto_results_count(&w->batch) >= WORKER_BATCH_RESULTS ||
         (w->batch_since_ns && cw_mono_ns() - w->batch_since_ns >= WORKER_BATCH_DELAY_NS))
@@ -239,6 +201,7 @@ static void publish_stats(struct worker *w)
     uint64_t sent = w->out.n ? w->out.q[0].sent : w->results_emitted;
     uint64_t acked = w->out.n ? w->out.q[0].acked : 0;
     proc_stats_add(&s, "endpoints", (int64_t)w->cfg->n_endpoints);
+    proc_stats_add(&s, "reloads", (int64_t)w->reloads);
     proc_stats_add(&s, "in_flight", in_flight(w));
     proc_stats_add(&s, "in_flight_limit", w->max_in_flight);
     proc_stats_add(&s, "max_in_flight", w->peak_in_flight);
@@ -315,7 +278,7 @@ static void start_due(struct worker *w)
                           ? probe_start(w->pool, ep, w->headers[id], id, timeout_ms, due, now, wall, why, sizeof why)
                           : engine_start(w->engine, ep, id, timeout_ms, due, now, wall, why, sizeof why);
         if (started == 0) {
-            w->busy[id] = 1;
+            w->busy[id] = BUSY_NOW;
             unsigned n = in_flight(w);
             if (n > w->peak_in_flight) w->peak_in_flight = n;
         } else {
@@ -361,6 +324,20 @@ static void next_wakeup(const struct worker *w, int64_t now, struct proc_wake *w
     if (w->out.due) proc_wake_at(wake, now); /* input left after a capped pass: its edge is gone */
     if (w->stopping || output_pending(&w->out)) proc_wake_at(wake, now + WORKER_OUTPUT_POLL_NS);
     proc_wake_at(wake, output_next_deadline(&w->out));
+}
+
+/* SIGTERM starts the stop; SIGHUP is a reload in place (not while stopping). */
+static void read_signals(struct worker *w)
+{
+    unsigned sig = proc_signals(w->p.sigfd);
+    if ((sig & PROC_SIG_TERM) && !w->stopping) {
+        log_info("SIGTERM: finishing %u checks in flight, then stopping", in_flight(w));
+        w->stopping = true;
+    }
+    if ((sig & PROC_SIG_HUP) && !w->stopping) {
+        collect_done(w); /* what finished goes out under the ids it started with; nothing of the push module waits */
+        worker_reload(w);
+    }
 }
 
 static void run(struct worker *w)
@@ -414,25 +391,35 @@ static void set_limits(struct worker *w)
     w->spool_max_bytes = proc_env_u64("CLOCKWERK_SPOOL_MAX_BYTES", 4096, ACKQ_SPOOL_MAX_DEFAULT);
 }
 
-/* Every endpoint of the shard on the schedule, its headers built once, and the timer slack for the load. */
+/* The headers of every endpoint of the shard, built once (and at each reload), and the timer slack for the load. */
+void worker_set_headers(struct worker *w)
+{
+    size_t n = w->cfg->n_endpoints;
+    w->headers = cw_xcalloc(n ? n : 1, sizeof *w->headers);
+    double per_second = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct cw_endpoint *ep = &w->cfg->endpoints[i];
+        if (ep->interval > 0 && ep->type != CW_CHECK_PUSH) per_second += 1.0 / ep->interval;
+        if (ep->type != CW_CHECK_PUSH && ep->spec->n_headers) w->headers[i] = probe_headers_new(ep);
+    }
+    double slack = per_second * WORKER_SLACK_PER_CHECK_S * 1e9;
+    w->timer_slack_ns = slack > (double)WORKER_SLACK_MAX_NS ? WORKER_SLACK_MAX_NS : (int64_t)slack;
+}
+
+/* Every endpoint of the shard on the schedule. */
 static void set_schedule(struct worker *w)
 {
     size_t n = w->cfg->n_endpoints;
     w->busy = cw_xcalloc(n ? n : 1, 1);
-    w->headers = cw_xcalloc(n ? n : 1, sizeof *w->headers);
+    w->n_ids = n;
+    worker_set_headers(w);
     sched_init(&w->sched, n);
-    double per_second = 0;
-    for (size_t i = 0; i < n; i++)
-        if (w->cfg->endpoints[i].interval > 0) per_second += 1.0 / w->cfg->endpoints[i].interval;
-    double slack = per_second * WORKER_SLACK_PER_CHECK_S * 1e9;
-    w->timer_slack_ns = slack > (double)WORKER_SLACK_MAX_NS ? WORKER_SLACK_MAX_NS : (int64_t)slack;
     int64_t now_mono = cw_mono_ns(), now_wall = cw_wall_us() * 1000;
     for (size_t i = 0; i < n; i++) {
         const struct cw_endpoint *ep = &w->cfg->endpoints[i];
         if (ep->type == CW_CHECK_PUSH) continue; /* not probed: calls and silences are its checks (check_push.c) */
         int64_t interval = sched_seconds_to_ns(ep->interval);
         sched_add(&w->sched, (uint32_t)i, interval, sched_first_due(ep->url, interval, now_mono, now_wall));
-        if (ep->spec->n_headers) w->headers[i] = probe_headers_new(ep);
     }
 }
 
@@ -440,9 +427,11 @@ static void set_schedule(struct worker *w)
  * the alerter's queue. */
 static void open_hello(struct worker *w)
 {
-    w->location = config_own_location(w->cfg);
-    if (!proto_location_valid(w->location))
-        fatal(2, "supervisor.location \"%s\" is not a location name (1..32 of A-Z a-z 0-9 _ . -)", w->location);
+    const char *location = config_own_location(w->cfg);
+    if (!proto_location_valid(location))
+        fatal(2, "supervisor.location \"%s\" is not a location name (1..32 of A-Z a-z 0-9 _ . -)", location);
+    snprintf(w->location_buf, sizeof w->location_buf, "%s", location); /* valid: it fits */
+    w->location = w->location_buf;
     struct ackq *alerter = output_queue(&w->out, "alerter");
     hello_open(&w->hello, alerter ? alerter->sock : NULL, w->location, w->slot, w->p.boot_id,
                (uint32_t)w->cfg->n_endpoints);
@@ -498,6 +487,7 @@ static void finish(struct worker *w)
     for (size_t i = 0; i < w->cfg->n_endpoints; i++) curl_slist_free_all(w->headers[i]);
     free(w->headers);
     free(w->busy);
+    worker_free_retired(w); /* the checks that held them were abandoned above */
     sched_free(&w->sched);
     cw_buf_free(&w->batch);
     cw_buf_free(&w->stats_buf);

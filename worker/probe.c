@@ -125,6 +125,30 @@ int probe_pool_prepare(struct probe_pool *p, const struct cw_endpoint *eps, size
     return 0;
 }
 
+void probe_pool_take_asserts(struct probe_pool *p, struct probe_asserts *out)
+{
+    out->v = p->asserts;
+    out->n = p->n_asserts;
+    p->asserts = NULL;
+    p->n_asserts = 0;
+}
+
+void probe_asserts_free(struct probe_asserts *a)
+{
+    for (size_t i = 0; i < a->n; i++) http_assert_free(a->v[i]);
+    free(a->v);
+    a->v = NULL;
+    a->n = 0;
+}
+
+void probe_remap(struct probe_pool *p, const uint32_t *map, size_t n_map)
+{
+    for (unsigned i = 0; i < p->max; i++) {
+        struct probe_check *c = &p->checks[i];
+        if (c->busy && c->id < n_map) c->id = map[c->id];
+    }
+}
+
 unsigned probe_in_flight(const struct probe_pool *p) { return p->in_flight; }
 unsigned probe_capacity(const struct probe_pool *p) { return p->max; }
 

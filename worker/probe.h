@@ -89,6 +89,19 @@ void probe_pool_free(struct probe_pool *p);
 /* Compiles the extras (request options and assertions: worker/http_assert.h) of the HTTP endpoints eps[0..n), whose
  * ids are their indices; eps is borrowed for the pool's life. 0, or -1 with the reason (naming the URL) in err. */
 int probe_pool_prepare(struct probe_pool *p, const struct cw_endpoint *eps, size_t n, char *err, size_t errlen);
+/* A reload in place (worker/remap.h): the compiled extras of the previous endpoints, taken out of the pool (which
+ * then has none: probe_pool_prepare compiles the new ones). Checks in flight keep using theirs: the caller frees them
+ * (probe_asserts_free) once no check started before the reload is in flight. */
+struct http_assert;
+struct probe_asserts {
+    struct http_assert **v;
+    size_t n;
+};
+void probe_pool_take_asserts(struct probe_pool *p, struct probe_asserts *out);
+void probe_asserts_free(struct probe_asserts *a);
+/* The id of every check in flight whose id is below n_map becomes map[id] (a reload in place renumbers the
+ * endpoints); the check itself goes on under the endpoint it started with. */
+void probe_remap(struct probe_pool *p, const uint32_t *map, size_t n_map);
 unsigned probe_in_flight(const struct probe_pool *p);
 unsigned probe_capacity(const struct probe_pool *p);
 

@@ -116,6 +116,11 @@ void sched_add(struct sched *s, uint32_t id, int64_t interval_ns, int64_t first_
     sift_up(s, s->n++);
 }
 
+void sched_heapify(struct sched *s)
+{
+    for (size_t i = s->n / 2; i-- > 0;) sift_down(s, i);
+}
+
 uint64_t sched_advance(struct sched *s, int64_t now_ns)
 {
     if (s->n == 0) return 0;

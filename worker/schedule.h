@@ -55,6 +55,9 @@ void sched_free(struct sched *s);
 /* Adds an endpoint with its first due time. Allocation failure is fatal (cw_xrealloc). */
 void sched_add(struct sched *s, uint32_t id, int64_t interval_ns, int64_t first_due_ns);
 
+/* Restores the heap order after the caller rewrote heap[0..n) (a reload: worker/remap.c). O(n). */
+void sched_heapify(struct sched *s);
+
 /* The earliest entry, or NULL when the schedule is empty. Valid until the next add/advance. */
 static inline const struct sched_entry *sched_peek(const struct sched *s) { return s->n ? &s->heap[0] : NULL; }
 

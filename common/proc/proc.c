@@ -152,12 +152,12 @@ void proc_close(struct proc *p)
 }
 
 /* The file a SIGHUP reads: the target of RUN_DIR/config.snap, the supervisor's link to its current generation
- * (`config.GEN.snap`, read here: the snapshot itself is opened with O_NOFOLLOW), for a child that is not sharded (the
- * storer, the alerter, the web reload in place: docs/protocol.md "Reload in place"); the file it was started with
- * otherwise, or when there is no such link (run_dir recreated, or an older supervisor). */
+ * (`config.GEN.snap`, read here: the snapshot itself is opened with O_NOFOLLOW): the storer, the alerter, the web and
+ * the workers reload in place (docs/protocol.md "Reload in place"; a worker reads its shard of it); the file it was
+ * started with when there is no such link (run_dir recreated, or an older supervisor). */
 static const char *reload_path(const struct proc *p, char *buf, size_t buflen)
 {
-    if (p->slots != 0 || !p->cfg || !p->cfg->run_dir) return p->snapshot_path;
+    if (!p->cfg || !p->cfg->run_dir) return p->snapshot_path;
     char link[PATH_MAX], target[64];
     if (snprintf(link, sizeof link, "%s/config.snap", p->cfg->run_dir) >= (int)sizeof link) return p->snapshot_path;
     ssize_t n = readlink(link, target, sizeof target - 1);

@@ -79,8 +79,8 @@ int proc_signals_open(bool interrupt_too);
 /* Reads every pending signal from the signalfd without blocking: the PROC_SIG_* bits of what came. */
 unsigned proc_signals(int sigfd);
 
-/* Reads the snapshot again (SIGHUP from the supervisor): a child that is not sharded reads RUN_DIR/config.snap (the
- * supervisor's current generation) when that link exists, else the file it was started with. On success the new configuration replaces
+/* Reads the snapshot again (SIGHUP from the supervisor): RUN_DIR/config.snap (the supervisor's current generation;
+ * a sharded child, a worker, its shard of it) when that link exists, else the file it was started with. On success the new configuration replaces
  * p->cfg, whose old value is returned for the caller to compare and then config_free; the log level
  * follows. NULL, with p->cfg unchanged and the reason in err, when the snapshot cannot be read. */
 struct cw_config *proc_reload(struct proc *p, char *err, size_t errlen);

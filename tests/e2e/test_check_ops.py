@@ -1,7 +1,7 @@
 """tests/e2e/test_check_ops.py — what an operator trial of the new check types (issue 14) found, end to end.
 
-What is checked: a reload that changes only what the workers use (a tcp check's `expect`) restarts the worker of
-that shard and neither the web (whose push URL must keep answering) nor the storer nor the alerter, while a reload
+What is checked: a reload that changes only what the workers use (a tcp check's `expect`) reloads the worker of
+that shard in place and restarts neither the web (whose push URL must keep answering) nor the storer nor the alerter, while a reload
 that changes a push token restarts the web and the new token is accepted; `clockwerk status --json` writes null as
 the latency of a check that has none (a push call); the web shows the keys of tcp, dns and tls checks as they are
 (record type, starttls, `#NAME` visible) and still masks an http URL's query; icmp checks that cannot work make
@@ -135,7 +135,8 @@ def test_reload_of_a_probe_setting_keeps_the_web():
                 cw.reload(ops_config(port, srv.port, expect="ops"))
                 line = cw.wait_log(r"reload: .*generation 2[^\n]*", since=mark).group(0)
                 wait_for(lambda: caller.calls >= 20, deadline(20), "calls after the reload")
-            check("restarting worker" in line, "the worker of the tcp check restarts: %s" % line)
+            check("reloading worker" in line and "restarting worker" not in line,
+                  "the worker of the tcp check is not reloaded in place: %s" % line)
             for child in ("web", "storer", "alerter"):
                 check("restarting %s" % child not in line, "%s restarted for a changed expect: %s" % (child, line))
             for title in (WEB, STORER, ALERTER):

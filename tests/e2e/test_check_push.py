@@ -118,7 +118,7 @@ def test_push_503_without_worker():
 
 
 def one_push_config(port, extra_eps=(), interval=3, grace=1.0):
-    """One push endpoint and any others, one worker (every reload that changes the endpoints restarts it)."""
+    """One push endpoint and any others, one worker (every reload that changes the endpoints reloads it in place)."""
     eps = [{"type": "push", "name": "backup", "token": TOKEN, "check_interval": interval, "grace": grace}]
     cfg = base_config(eps + list(extra_eps), workers=1, check_interval=3)
     cfg["web"] = {"listen": "127.0.0.1:%d" % port, "title": "push"}

@@ -169,7 +169,7 @@ def test_check_bad_files_at_their_line():
         check(not failures, "\n".join(failures))
 
 
-def test_reload_of_an_endpoints_locations_restarts_its_shard_alerter_and_web():
+def test_reload_of_an_endpoints_locations_reloads_its_shard_alerter_and_web():
     with tempdir() as d, Targets() as t:
         keys = _keys(d)
         ports = [free_port() for _ in range(5)]
@@ -192,14 +192,15 @@ def test_reload_of_an_endpoints_locations_restarts_its_shard_alerter_and_web():
             slot = shard_of(shop, 2)
             moved = "clockwerk: worker %d/2" % slot
             stays = "clockwerk: worker %d/2" % (1 - slot)
-            check("restarting worker %d/2" % slot in line and "restarting worker %d/2" % (1 - slot) not in line,
-                  "the reload restarted other workers than the one of the endpoint's shard: %r" % line)
+            check("reloading worker %d/2 in place" % slot in line and "worker %d/2" % (1 - slot) not in line
+                  and "restarting worker" not in line,
+                  "the reload did not reload exactly the worker of the endpoint's shard in place: %r" % line)
             # the endpoints' locations are the alerter's and the web's: they read them again in place
             check("reloading alerter in place" in line and "reloading web in place" in line,
                   "the reload did not reload the alerter and the web in place: %r" % line)
             check("storer" not in line and "relay" not in line, "the reload restarted the storer or relay: %r" % line)
-            cw.wait_new_child(moved, before[moved], timeout=20)
-            for title in (stays, STORER, RELAY, ALERTER, WEB):
+            cw.wait_log(r"worker %d/2\] \d+ info: reloaded in place" % slot, since=mark, timeout=20)
+            for title in (moved, stays, STORER, RELAY, ALERTER, WEB):
                 check(cw.child(title) == before[title], "%s restarted (%s -> %s)" % (title, before[title],
                                                                                     cw.child(title)))
             cw.wait_count(shop, 2, timeout=30)  # now checked here too

@@ -1,4 +1,4 @@
-/* supervisor/fingerprint.c — MurmurHash3 x64_128 and the chaining of fingerprints (see fingerprint.h). */
+/* supervisor/fingerprint.c — MurmurHash3 x64_128, whole or streamed (see fingerprint.h). */
 #include "supervisor/fingerprint.h"
 
 #include <string.h>
@@ -35,33 +35,58 @@ static void tail(const uint8_t *t, size_t n, uint64_t *h1, uint64_t *h2)
     *h1 ^= k1;
 }
 
-struct fp128 fp_bytes(const void *data, size_t len, uint64_t seed)
+static inline void block(struct fp_state *st, const uint8_t *p)
+{
+    uint64_t k1, k2;
+    memcpy(&k1, p, 8); /* host byte order: the fingerprints never leave the process */
+    memcpy(&k2, p + 8, 8);
+    k1 *= C1;
+    k1 = rotl64(k1, 31);
+    k1 *= C2;
+    st->h1 ^= k1;
+    st->h1 = rotl64(st->h1, 27);
+    st->h1 += st->h2;
+    st->h1 = st->h1 * 5 + 0x52dce729;
+    k2 *= C2;
+    k2 = rotl64(k2, 33);
+    k2 *= C1;
+    st->h2 ^= k2;
+    st->h2 = rotl64(st->h2, 31);
+    st->h2 += st->h1;
+    st->h2 = st->h2 * 5 + 0x38495ab5;
+}
+
+void fp_init(struct fp_state *st, uint64_t seed)
+{
+    memset(st, 0, sizeof *st);
+    st->h1 = st->h2 = seed;
+}
+
+void fp_add(struct fp_state *st, const void *data, size_t len)
 {
     const uint8_t *p = data;
-    uint64_t h1 = seed, h2 = seed;
-    size_t blocks = len / 16;
-    for (size_t i = 0; i < blocks; i++) {
-        uint64_t k1, k2;
-        memcpy(&k1, p + 16 * i, 8); /* host byte order: the fingerprints never leave the process */
-        memcpy(&k2, p + 16 * i + 8, 8);
-        k1 *= C1;
-        k1 = rotl64(k1, 31);
-        k1 *= C2;
-        h1 ^= k1;
-        h1 = rotl64(h1, 27);
-        h1 += h2;
-        h1 = h1 * 5 + 0x52dce729;
-        k2 *= C2;
-        k2 = rotl64(k2, 33);
-        k2 *= C1;
-        h2 ^= k2;
-        h2 = rotl64(h2, 31);
-        h2 += h1;
-        h2 = h2 * 5 + 0x38495ab5;
+    st->len += len;
+    if (st->n_tail) {
+        size_t take = 16 - st->n_tail < len ? 16 - st->n_tail : len;
+        memcpy(st->tail + st->n_tail, p, take);
+        st->n_tail += take;
+        p += take;
+        len -= take;
+        if (st->n_tail < 16) return;
+        block(st, st->tail);
+        st->n_tail = 0;
     }
-    if (len % 16) tail(p + 16 * blocks, len % 16, &h1, &h2);
-    h1 ^= (uint64_t)len;
-    h2 ^= (uint64_t)len;
+    for (; len >= 16; p += 16, len -= 16) block(st, p);
+    if (len) memcpy(st->tail, p, len);
+    st->n_tail = len;
+}
+
+struct fp128 fp_end(const struct fp_state *st)
+{
+    uint64_t h1 = st->h1, h2 = st->h2;
+    if (st->n_tail) tail(st->tail, st->n_tail, &h1, &h2);
+    h1 ^= st->len;
+    h2 ^= st->len;
     h1 += h2;
     h2 += h1;
     h1 = fmix64(h1);
@@ -71,8 +96,10 @@ struct fp128 fp_bytes(const void *data, size_t len, uint64_t seed)
     return (struct fp128){ h1, h2 };
 }
 
-void fp_chain(struct fp128 *acc, struct fp128 h)
+struct fp128 fp_bytes(const void *data, size_t len, uint64_t seed)
 {
-    uint64_t v[4] = { acc->lo, acc->hi, h.lo, h.hi };
-    *acc = fp_bytes(v, sizeof v, 0x9E3779B97F4A7C15ull);
+    struct fp_state st;
+    fp_init(&st, seed);
+    fp_add(&st, data, len);
+    return fp_end(&st);
 }

@@ -310,6 +310,7 @@ bool apply_next(struct supervisor *s, struct cw_config *next, int64_t now, const
         log_info("%s: no change (%zu endpoint%s, %d worker%s)", what, next->n_endpoints, cw_plural(next->n_endpoints),
                  next->workers, cw_plural(next->workers));
         config_free(next);
+        (void)malloc_trim(0); /* its endpoints' pages back to the system: 100 MB at 500,000 stayed resident */
         return true;
     }
 

@@ -5,6 +5,7 @@ for each child reloaded in place (the storer, alerter, web, and a worker whose s
 line came, and for `url` when the changed endpoint (/e/7x) was first checked (its first row in the storer's sqlite;
 the URL's phase in its 60 s interval decides it, whatever the worker does, once the worker is scheduling again).
 Not part of make bench; by hand: mkdir -p /tmp/rl && python3 bench/reload_bench.py $PWD/bin 500000 28787
+Also the supervisor's RSS after each reload and its peak during it (VmHWM, reset before the SIGHUP).
 PERF=1 in the environment: `perf record` of the supervisor, storer, alerter, web and relay during each SIGHUP (perf.STEP.data
 in the run's folder; `perf report --sort comm,sym`)."""
 import os, re, shutil, signal, subprocess, sys, time
@@ -50,6 +51,9 @@ for v in steps:
         ",".join(str(q) for q in [p.pid] + [q for k, q in before.items() if "worker" not in k])],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) if os.environ.get("PERF") else None
     if perf: time.sleep(1)
+    try:  # the supervisor's peak from here: VmHWM reset to its RSS (proc(5), clear_refs 5)
+        with open("/proc/%d/clear_refs" % p.pid, "w") as f: f.write("5")
+    except OSError: pass
     t = time.monotonic(); os.kill(p.pid, signal.SIGHUP)
     m = wait(r"^.*(reload: .*|reload failed.*)$", mark)
     line = m.group(0); tr = time.monotonic() - t
@@ -92,6 +96,10 @@ for v in steps:
     print("%-7s reload line %.2f s after SIGHUP (log: %.2f s), all restarted up %.2f s after; pid changed: %s\n        %s" % (
         v, tr, ts(line) - ts(hup), last - ts(hup), changed or "none", line[line.find("reload"):][:300]), flush=True)
     if inplace: print("        reloaded in place after (s from the SIGHUP): " + ", ".join(inplace))
+    mem = {k: 0 for k in ("VmRSS", "VmHWM")}
+    for l in open("/proc/%d/status" % p.pid):
+        if l.split(":")[0] in mem: mem[l.split(":")[0]] = int(l.split()[1]) // 1024
+    print("        supervisor MB: RSS %d after, peak %d during the reload" % (mem["VmRSS"], mem["VmHWM"]))
     print("        CPU s: supervisor to the reload line %.2f; from the SIGHUP to 1.5 s after the last reload: %s; load %s" % (
         sup_cpu, ", ".join("%s %.2f" % kv for kv in sorted(spent.items())), open("/proc/loadavg").read().split()[0]), flush=True)
 p.send_signal(signal.SIGTERM); p.wait(60)

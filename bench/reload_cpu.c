@@ -46,8 +46,8 @@ static struct cw_config *load(const char *path, const char *dir)
 
 /* One SIGHUP of the supervisor from cur to the file at path; *gen the next generation. Returns next's snapshot path
  * in np (or cur's when nothing changed). */
-static void sighup(struct cw_config *cur, const char *cur_snap, const char *path, const char *dir, unsigned gen,
-                   char *np, size_t nplen)
+static void sighup(const struct cw_config *cur, const struct reload_print *cur_print, const char *cur_snap,
+                   const char *path, const char *dir, unsigned gen, char *np, size_t nplen)
 {
     struct privs none = { 0 };
     mark = cpu_s();
@@ -57,14 +57,23 @@ static void sighup(struct cw_config *cur, const char *cur_snap, const char *path
     bool same = false;
     if (snapshot_write_if_changed(next, &none, gen, cur_snap, np, nplen, &same) != 0) exit(1);
     sum += step(same ? "supervisor: encode, compare (no write)" : "supervisor: encode, compare, write");
-    if (!same) {
+    if (!same) { /* as apply_next: next's fingerprints, compared with the running generation's kept ones */
+        struct reload_print p;
+        reload_print_make(&p, next);
+        sum += step("supervisor: next's fingerprints");
         bool changed[2];
-        reload_changed_shards(cur, next, 2, changed);
+        reload_print_shards(cur_print, &p, 2, changed);
         struct reload_readers d;
-        reload_readers_diff(cur, next, &d);
+        reload_print_readers(cur, cur_print, next, &p, &d);
         size_t added, removed;
-        reload_count_endpoints(cur, next, &added, &removed);
+        reload_print_count(cur_print, &p, &added, &removed);
         sum += step("supervisor: shard and reader diffs");
+        char err[256];
+        struct cw_config *kept = config_settings_copy(next, err, sizeof err); /* apply_settle */
+        config_free(next);
+        next = kept;
+        reload_print_free(&p);
+        sum += step("supervisor: keep settings, free endpoints");
     } else {
         snprintf(np, nplen, "%s", cur_snap);
     }
@@ -87,10 +96,17 @@ int main(int argc, char **argv)
     struct cw_config *cur = load(argv[1], dir);
     char cur_snap[4200], next_snap[4200], unused[4200];
     if (snapshot_write(cur, &none, 1, cur_snap, sizeof cur_snap) != 0) return 1;
+    /* what the supervisor keeps of the running generation (apply_settle): its settings and fingerprints */
+    struct reload_print cur_print;
+    reload_print_make(&cur_print, cur);
+    char kerr[256];
+    struct cw_config *cur_kept = config_settings_copy(cur, kerr, sizeof kerr);
+    if (!cur_kept) return 1;
+    cur_kept->run_dir = dir;
     printf("%zu endpoints; a SIGHUP with the file unchanged:\n", cur->n_endpoints);
-    sighup(cur, cur_snap, argv[1], dir, 2, unused, sizeof unused);
+    sighup(cur_kept, &cur_print, cur_snap, argv[1], dir, 2, unused, sizeof unused);
     printf("a SIGHUP to %s:\n", argv[2]);
-    sighup(cur, cur_snap, argv[2], dir, 3, next_snap, sizeof next_snap);
+    sighup(cur_kept, &cur_print, cur_snap, argv[2], dir, 3, next_snap, sizeof next_snap);
 
     printf("a child's reload in place to it:\n");
     char err[512];

@@ -14,6 +14,7 @@
 #include "supervisor/snapshot.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -150,20 +151,6 @@ static bool any_worker_slot(const struct children *ch)
     return false;
 }
 
-/* Per worker slot of `count`, the check types whose shared sockets a worker opens only at start when its shard has
- * such endpoints: bit 0 icmp (supervisor/icmp_fds.c may hand it raw sockets), bit 1 push (its PULL socket). */
-static uint8_t *shard_modules(const struct cw_config *cfg, unsigned count)
-{
-    uint8_t *m = cw_xcalloc((size_t)count + 1, 1);
-    for (size_t i = 0; i < cfg->n_endpoints; i++) {
-        const struct cw_endpoint *ep = &cfg->endpoints[i];
-        if ((ep->type != CW_CHECK_ICMP && ep->type != CW_CHECK_PUSH) || !config_endpoint_at(ep, cfg->location))
-            continue;
-        m[cw_shard_of(ep->url, count)] |= ep->type == CW_CHECK_ICMP ? 1 : 2;
-    }
-    return m;
-}
-
 /* A changed shard's worker: reloaded in place (SIGHUP: worker/reload.c) when it runs, is ready and holds every socket
  * the new shard needs; restarted otherwise. Returns whether it was reloaded in place. */
 static bool worker_in_place(struct supervisor *s, unsigned i, bool gains_module, bool linked)
@@ -173,9 +160,10 @@ static bool worker_in_place(struct supervisor *s, unsigned i, bool gains_module,
 }
 
 /* Workers: all of them restart when a shared setting changed (their count among them); else only those whose shard
- * changed see the new configuration, in place when they can (worker_in_place). */
-static void apply_workers(struct supervisor *s, const struct cw_config *old, const struct cw_config *next, bool linked,
-                          int64_t now, char *note, size_t notelen)
+ * changed (np: next's fingerprints, s->print: the running generation's) see the new configuration, in place when
+ * they can (worker_in_place). */
+static void apply_workers(struct supervisor *s, const struct cw_config *old, const struct cw_config *next,
+                          const struct reload_print *np, bool linked, int64_t now, char *note, size_t notelen)
 {
     if (s->probe_waiting) return; /* a probe host without a configuration from its central: nothing to check */
     unsigned count = (unsigned)next->workers;
@@ -190,13 +178,14 @@ static void apply_workers(struct supervisor *s, const struct cw_config *old, con
         return;
     }
     bool *changed = cw_xcalloc((size_t)count + 1, sizeof *changed);
-    reload_changed_shards(old, next, count, changed);
-    uint8_t *had = shard_modules(old, count), *needs = shard_modules(next, count);
+    reload_print_shards(&s->print, np, count, changed);
     size_t n_reloaded = 0, n_restarted = 0;
     char restarted[512] = "";
     for (unsigned i = 0; i < count; i++) {
         if (!changed[i]) continue;
-        if (worker_in_place(s, i, (needs[i] & ~had[i]) != 0, linked)) {
+        /* the prints are for `count` slots here: a changed worker count restarted every worker above */
+        bool gains = (np->modules[i] & ~(s->print.slots == count ? s->print.modules[i] : 0u)) != 0;
+        if (worker_in_place(s, i, gains, linked)) {
             note_add(note, notelen, "%s %u/%u", n_reloaded++ ? "," : "; reloading worker", i, count);
             continue;
         }
@@ -205,8 +194,6 @@ static void apply_workers(struct supervisor *s, const struct cw_config *old, con
     }
     if (n_reloaded) note_add(note, notelen, " in place");
     note_add(note, notelen, "%s", restarted);
-    free(had);
-    free(needs);
     free(changed);
 }
 
@@ -234,11 +221,12 @@ static void apply_singleton(struct supervisor *s, enum child_kind kind, bool wan
     }
 }
 
-/* Restarts (or starts, stops) the children that must see next; `note` receives what was done. */
-static void apply_children(struct supervisor *s, const struct cw_config *old, const struct cw_config *next, bool linked,
-                           int64_t now, char *note, size_t notelen)
+/* Restarts (or starts, stops) the children that must see next (np: its fingerprints; old and s->print: the running
+ * generation's); `note` receives what was done. */
+static void apply_children(struct supervisor *s, const struct cw_config *old, const struct cw_config *next,
+                           const struct reload_print *np, bool linked, int64_t now, char *note, size_t notelen)
 {
-    apply_workers(s, old, next, linked, now, note, notelen);
+    apply_workers(s, old, next, np, linked, now, note, notelen);
     if (relay_wanted(next) && reload_relay_changed(old, next)) {
         struct child *r = children_find(&s->ch, CHILD_RELAY, 0);
         if (r) children_restart(&s->ch, r, now);
@@ -247,17 +235,18 @@ static void apply_children(struct supervisor *s, const struct cw_config *old, co
     /* each restarts only when what it reads changed (reload.h): a setting only the workers use restarts none, and
      * a change of endpoints alone is reloaded in place */
     struct reload_readers d;
-    reload_readers_diff(old, next, &d);
+    reload_print_readers(old, &s->print, next, np, &d);
     apply_singleton(s, CHILD_STORER, storer_wanted(next), d.storer, linked, now, note, notelen);
     apply_singleton(s, CHILD_ALERTER, alerter_wanted(s, next), d.alerter, linked, now, note, notelen);
     apply_singleton(s, CHILD_WEB, web_wanted(s, next), d.web, linked, now, note, notelen);
 }
 
-static void log_reload(const char *what, const struct cw_config *old, const struct cw_config *next, unsigned gen,
-                       const char *note)
+static void log_reload(const char *what, const struct supervisor *s, const struct cw_config *next,
+                       const struct reload_print *np, unsigned gen, const char *note)
 {
+    const struct cw_config *old = s->cfg;
     size_t added, removed;
-    reload_count_endpoints(old, next, &added, &removed);
+    reload_print_count(&s->print, np, &added, &removed);
     char delta[64] = "";
     if (added && removed) snprintf(delta, sizeof delta, " (+%zu -%zu)", added, removed);
     else if (added) snprintf(delta, sizeof delta, " (+%zu)", added);
@@ -339,6 +328,7 @@ bool apply_next(struct supervisor *s, struct cw_config *next, int64_t now, const
         log_info("%s: no change (%zu endpoint%s, %d worker%s)", what, next->n_endpoints, cw_plural(next->n_endpoints),
                  next->workers, cw_plural(next->workers));
         config_free(next);
+        (void)malloc_trim(0); /* its endpoints' pages back to the system: 100 MB at 500,000 stayed resident */
         return true;
     }
 
@@ -349,8 +339,10 @@ bool apply_next(struct supervisor *s, struct cw_config *next, int64_t now, const
     log_set_level((enum log_level)next->log_level);
     apply_log_target(next);
     char note[1024] = "";
-    apply_children(s, old, next, linked, now, note, sizeof note);
-    log_reload(what, old, next, gen, note);
+    struct reload_print np;
+    reload_print_make(&np, next);
+    apply_children(s, old, next, &np, linked, now, note, sizeof note);
+    log_reload(what, s, next, &np, gen, note);
     if (!config_is_probe_host(next) &&
         (strcmp(old->tap_address, next->tap_address) != 0 || reload_curve_changed(old, next)))
         apply_open_counters(s, next);
@@ -358,7 +350,27 @@ bool apply_next(struct supervisor *s, struct cw_config *next, int64_t now, const
     apply_confserve(s, old);
     icmp_fds_plan(&s->ch.icmp, next, &s->ch.privs); /* before the restarted workers start */
     config_free(old);
+    apply_settle(s, &np);
     children_reap(&s->ch, now); /* drops slots retired while not running */
     snapshot_gc(&s->ch, s->cfg->run_dir, s->gen, &s->gen_lo);
     return true;
+}
+
+void apply_settle(struct supervisor *s, struct reload_print *print)
+{
+    struct reload_print made;
+    if (!print) reload_print_make(print = &made, s->cfg);
+    reload_print_free(&s->print);
+    s->print = *print;
+    memset(print, 0, sizeof *print);
+    char err[512];
+    struct cw_config *settings = config_settings_copy(s->cfg, err, sizeof err);
+    if (settings) {
+        config_free(s->cfg);
+        s->cfg = settings;
+    } else { /* cannot happen (our own encoding of a validated configuration): costs memory, not correctness */
+        log_warn("keeping the whole configuration in memory: %s", err);
+    }
+    (void)snapshot_hold(&s->snap_fd, s->snapshot);
+    (void)malloc_trim(0); /* the endpoints' pages (and the parse's) back to the system */
 }

@@ -41,6 +41,12 @@ void apply_log_target(const struct cw_config *cfg);
  * false when it could not be applied (its snapshot not written: logged, the previous configuration kept). */
 bool apply_next(struct supervisor *s, struct cw_config *next, int64_t now, const char *what);
 
+/* Keeps of s->cfg, a whole configuration just put to work, only its settings (config_settings_copy) and its
+ * fingerprints: *print when given (moved), else made here; the snapshot file s->snapshot is held open (snap_fd). The
+ * endpoints are freed and the heap trimmed: what the supervisor holds between reloads is a few KB and 8 bytes per
+ * endpoint (issue 18). */
+void apply_settle(struct supervisor *s, struct reload_print *print);
+
 /* The central's configuration server for s->cfg (bus.config_address): opened, rebuilt or closed to match it
  * (supervisor/confserve.h); old is the configuration it served before (NULL at start). */
 void apply_confserve(struct supervisor *s, const struct cw_config *old);

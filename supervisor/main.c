@@ -159,12 +159,12 @@ static void log_start(struct supervisor *s)
         char d[200];
         confetch_describe(s->fetch, d, sizeof d);
         log_info("clockwerk %s running: probe host %s of %s: %zu endpoint%s, %d worker%s, run_dir %s; %s", CW_VERSION,
-                 c->location, c->central_address, c->n_endpoints, cw_plural(c->n_endpoints), c->workers,
+                 c->location, c->central_address, s->print.n_endpoints, cw_plural(s->print.n_endpoints), c->workers,
                  cw_plural(c->workers), c->run_dir, s->probe_waiting ? "waiting for the central host" : d);
         return;
     }
     log_info("clockwerk %s running: %zu endpoint%s, %d worker%s, storer %s, alerter %s, web %s, run_dir %s", CW_VERSION,
-             c->n_endpoints, cw_plural(c->n_endpoints), c->workers, cw_plural(c->workers),
+             s->print.n_endpoints, cw_plural(s->print.n_endpoints), c->workers, cw_plural(c->workers),
              config_wants_storer(c) ? "on" : "off", children_find(&s->ch, CHILD_ALERTER, 0) ? "on" : "off",
              children_find(&s->ch, CHILD_WEB, 0) ? c->web_listen : "off", c->run_dir);
 }
@@ -337,6 +337,7 @@ int main(int argc, char **argv)
     struct supervisor s;
     memset(&s, 0, sizeof s);
     s.pf.fd = -1;
+    s.snap_fd = -1;
     readiness_init(&s.ready);
     s.cfg = apply_load(config_arg);
     if (!s.cfg) {
@@ -360,7 +361,10 @@ int main(int argc, char **argv)
     rc = 1;
     if (start(&s) == 0) {
         self_set_title(argc, argv, "clockwerk: supervisor");
-        if (open_sockets(&s) == 0) rc = run(&s);
+        if (open_sockets(&s) == 0) {
+            apply_settle(&s, NULL); /* from here on, no endpoint in memory: only their fingerprints */
+            rc = run(&s);
+        }
     }
     if (s.gen && !s.run_dir_lost) snapshot_remove_generations(s.cfg->run_dir, s.gen_lo, s.gen);
     if (s.run_dir_lost) s.ready.path = NULL; /* the socket is closed, its file (maybe another supervisor's) kept */
@@ -373,5 +377,7 @@ int main(int argc, char **argv)
     pidfile_release(&s.pf);
     children_free(&s.ch);
     config_free(s.cfg);
+    reload_print_free(&s.print);
+    if (s.snap_fd >= 0) close(s.snap_fd);
     return rc;
 }

@@ -84,7 +84,7 @@ int64_t notify_tick(struct notify *n, struct supervisor *s, int64_t now)
     bool reload_done = n->ever_ready && (reload_over || n->reload_refused);
     bool ready_now = !stopping && !n->ready_sent && (h.ready || reload_done);
     if (ready_now) n->reloading = false;
-    struct health_facts f = { .endpoints = s->cfg->n_endpoints,
+    struct health_facts f = { .endpoints = s->print.n_endpoints,
                               .workers = s->cfg->workers,
                               .stopping = stopping,
                               .reloading = n->reloading,

@@ -1,7 +1,9 @@
 /* supervisor/reload.c — comparing two configurations for a reload (see reload.h). */
 #include "supervisor/reload.h"
 
+#include "common/base/le.h"
 #include "common/base/util.h"
+#include "supervisor/fingerprint.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -20,16 +22,147 @@ static bool strv_eq(char *const *x, size_t nx, char *const *y, size_t ny)
     return true;
 }
 
+/* ---- what a worker reads of an endpoint, as bytes: reload_endpoint_equal compares them, a shard's fingerprint
+ * (reload_print_make) hashes them. Every value is written with its length or in a fixed width, so two different
+ * endpoints never give the same bytes. A double by its bits: -0 and 0 differ (a restart, never a stale worker). */
+
+/* Appends n bytes to the scratch buffer, which is reused for every endpoint (it grows a few times in all): inline, a
+ * fingerprint of 500,000 endpoints writes some 40 million fields. In host byte order: the bytes never leave us. */
+static inline void put_raw(struct cw_buf *b, const void *p, size_t n)
+{
+    if (b->cap - b->len < n) cw_buf_reserve(b, n);
+    if (n) memcpy(b->data + b->len, p, n);
+    b->len += n;
+}
+
+static inline void put_u64(struct cw_buf *b, uint64_t v) { put_raw(b, &v, sizeof v); }
+static inline void put_u8(struct cw_buf *b, uint8_t v) { put_raw(b, &v, 1); }
+static inline void put_i64(struct cw_buf *b, long long v) { put_u64(b, (uint64_t)v); }
+
+static inline void put_f64(struct cw_buf *b, double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, sizeof u);
+    put_u64(b, u);
+}
+
+/* n bytes of s, or NULL (distinct from ""). */
+static inline void put_bytes(struct cw_buf *b, const char *s, size_t n)
+{
+    if (!s) {
+        put_u8(b, 0);
+        return;
+    }
+    put_u8(b, 1);
+    put_u64(b, n);
+    put_raw(b, s, n);
+}
+
+static inline void put_str(struct cw_buf *b, const char *s) { put_bytes(b, s, s ? strlen(s) : 0); }
+
+static void put_strv(struct cw_buf *b, char *const *v, size_t n)
+{
+    put_u64(b, n);
+    for (size_t i = 0; i < n; i++) put_str(b, v[i]);
+}
+
+static void put_conditions(struct cw_buf *b, const struct cw_condition *c, size_t n)
+{
+    put_u64(b, n);
+    for (size_t i = 0; i < n; i++) {
+        put_str(b, c[i].text);
+        put_str(b, c[i].subject);
+        put_i64(b, c[i].op);
+        put_i64(b, c[i].value_kind);
+        put_str(b, c[i].value);
+    }
+}
+
+/* The fields of the check types beyond HTTP (the push token is left out: a worker never holds it, the web does
+ * and restarts when it changes: reload_web_changed). */
+static void put_check_fields(struct cw_buf *b, const struct cw_endpoint *x, const struct cw_check_spec *sp)
+{
+    put_i64(b, x->type);
+    put_str(b, x->host);
+    put_i64(b, x->port);
+    put_bytes(b, sp->send, sp->send_len);
+    put_str(b, sp->expect);
+    put_str(b, sp->server_name);
+    put_i64(b, sp->starttls);
+    put_i64(b, sp->min_cert_days);
+    put_i64(b, sp->record_type);
+    put_str(b, sp->dns_server);
+    put_i64(b, sp->expect_rcode);
+    put_strv(b, sp->expect_answers, sp->n_expect_answers);
+    put_i64(b, sp->icmp_count);
+    put_f64(b, sp->packet_interval);
+    put_f64(b, sp->max_loss);
+    put_f64(b, sp->grace);
+}
+
+/* The HTTP assertions and request options of issue 14. */
+static void put_assertions(struct cw_buf *b, const struct cw_check_spec *sp)
+{
+    put_u64(b, sp->n_status_ranges);
+    for (size_t i = 0; i < sp->n_status_ranges; i++) {
+        put_i64(b, sp->status_ranges[i].lo);
+        put_i64(b, sp->status_ranges[i].hi);
+    }
+    put_bytes(b, sp->body, sp->body_len);
+    put_strv(b, sp->keywords, sp->n_keywords);
+    put_strv(b, sp->keywords_absent, sp->n_keywords_absent);
+    put_strv(b, sp->body_regex, sp->n_body_regex);
+    put_strv(b, sp->body_regex_absent, sp->n_body_regex_absent);
+    put_conditions(b, sp->json_conditions, sp->n_json_conditions);
+    put_conditions(b, sp->header_conditions, sp->n_header_conditions);
+    put_f64(b, sp->max_response_time);
+    put_i64(b, sp->http_version);
+    put_u8(b, sp->fail_if_not_tls);
+    put_u8(b, sp->compressed);
+    put_i64(b, sp->body_limit);
+    put_str(b, sp->client_cert);
+    put_str(b, sp->client_key);
+    put_str(b, sp->client_key_password);
+    put_str(b, sp->proxy);
+    put_str(b, sp->address);
+    put_u8(b, sp->cookies);
+}
+
+void reload_endpoint_put(struct cw_buf *b, const struct cw_endpoint *x)
+{
+    /* the probe's details are the shared spec's (a hand-built endpoint may have none: the all-zero spec) */
+    const struct cw_check_spec *sp = x->spec ? x->spec : &cw_check_spec_none;
+    put_str(b, x->url);
+    put_str(b, x->name);
+    put_i64(b, sp->method);
+    put_str(b, sp->body);
+    put_f64(b, x->timeout);
+    put_f64(b, x->interval);
+    put_f64(b, x->latency_threshold);
+    put_i64(b, x->alert_threshold);
+    put_i64(b, x->recovery_threshold);
+    put_u8(b, sp->verify_tls);
+    put_u8(b, sp->follow_redirects);
+    put_str(b, sp->keyword);
+    put_str(b, sp->ca_file);
+    put_u64(b, sp->n_expect_status);
+    for (size_t i = 0; i < sp->n_expect_status; i++) put_i64(b, sp->expect_status[i]);
+    put_strv(b, sp->headers, sp->n_headers);
+    put_check_fields(b, x, sp);
+    put_assertions(b, sp);
+}
+
 bool reload_endpoint_equal(const struct cw_endpoint *x, const struct cw_endpoint *y)
 {
-    /* the push token is left out: a worker never holds it, the web does and restarts when it changes
-     * (reload_web_changed); the probe's details are the spec's, compared deeply (issue 18: two configs' specs are
-     * never one pointer) */
-    return str_eq(x->url, y->url) && str_eq(x->name, y->name) && x->timeout == y->timeout &&
-           x->interval == y->interval && x->latency_threshold == y->latency_threshold &&
-           x->alert_threshold == y->alert_threshold && x->recovery_threshold == y->recovery_threshold &&
-           x->type == y->type && str_eq(x->host, y->host) && x->port == y->port &&
-           cw_check_spec_equal(x->spec, y->spec);
+    struct cw_buf bx = { 0 }, by = { 0 };
+    reload_endpoint_put(&bx, x);
+    reload_endpoint_put(&by, y);
+    bool same = bx.len == by.len && memcmp(bx.data, by.data, bx.len) == 0;
+    explicit_bzero(bx.data, bx.cap); /* a client key's password; never empty: the url's marker at least */
+    explicit_bzero(by.data, by.cap);
+    cw_buf_free(&bx);
+    cw_buf_free(&by);
+    return same;
 }
 
 bool reload_curve_changed(const struct cw_config *a, const struct cw_config *b)
@@ -66,87 +199,6 @@ bool reload_relay_changed(const struct cw_config *a, const struct cw_config *b)
     return !str_eq(a->publish_address, b->publish_address) || !str_eq(a->tap_address, b->tap_address) ||
            a->log_level != b->log_level || a->log_target != b->log_target || !str_eq(a->location, b->location) ||
            admitted_changed(a, b) || reload_curve_changed(a, b);
-}
-
-/* Indices of the endpoints cfg's own workers check (those of its location: a worker reads no other) grouped by
- * shard: order[start[s] .. start[s+1]) are shard s's, in file order. Caller frees *order and *start. */
-static void group_by_shard(const struct cw_config *cfg, unsigned slots, size_t **order, size_t **start)
-{
-    size_t *shard = cw_xcalloc(cfg->n_endpoints + 1, sizeof *shard);
-    size_t *st = cw_xcalloc((size_t)slots + 1, sizeof *st);
-    size_t *ord = cw_xcalloc(cfg->n_endpoints + 1, sizeof *ord);
-    for (size_t i = 0; i < cfg->n_endpoints; i++) {
-        shard[i] = config_endpoint_at(&cfg->endpoints[i], cfg->location) ? cw_shard_of(cfg->endpoints[i].url, slots)
-                                                                         : slots; /* not here: no shard */
-        if (shard[i] < slots) st[shard[i] + 1]++;
-    }
-    for (unsigned s = 0; s < slots; s++) st[s + 1] += st[s];
-    size_t *fill = cw_xcalloc((size_t)slots + 1, sizeof *fill);
-    memcpy(fill, st, ((size_t)slots + 1) * sizeof *fill);
-    for (size_t i = 0; i < cfg->n_endpoints; i++)
-        if (shard[i] < slots) ord[fill[shard[i]]++] = i;
-    free(fill);
-    free(shard);
-    *order = ord;
-    *start = st;
-}
-
-void reload_changed_shards(const struct cw_config *a, const struct cw_config *b, unsigned slots, bool *changed)
-{
-    if (slots == 0) return;
-    size_t *oa, *sa, *ob, *sb;
-    group_by_shard(a, slots, &oa, &sa);
-    group_by_shard(b, slots, &ob, &sb);
-    for (unsigned s = 0; s < slots; s++) {
-        size_t na = sa[s + 1] - sa[s], nb = sb[s + 1] - sb[s];
-        changed[s] = na != nb;
-        for (size_t k = 0; !changed[s] && k < na; k++)
-            changed[s] = !reload_endpoint_equal(&a->endpoints[oa[sa[s] + k]], &b->endpoints[ob[sb[s] + k]]);
-    }
-    free(oa);
-    free(sa);
-    free(ob);
-    free(sb);
-}
-
-static int cmp_str(const void *x, const void *y) { return strcmp(*(char *const *)x, *(char *const *)y); }
-
-/* The URLs of cfg that are not at the same index in other (all of them past other's end), sorted; *n their count.
- * A reload that edits a few endpoints sorts a few URLs, not every one. */
-static const char **sorted_urls(const struct cw_config *cfg, const struct cw_config *other, size_t *n)
-{
-    const char **v = cw_xcalloc(cfg->n_endpoints + 1, sizeof *v);
-    size_t k = 0;
-    for (size_t i = 0; i < cfg->n_endpoints; i++)
-        if (i >= other->n_endpoints || strcmp(cfg->endpoints[i].url, other->endpoints[i].url) != 0)
-            v[k++] = cfg->endpoints[i].url;
-    qsort(v, k, sizeof *v, cmp_str);
-    *n = k;
-    return v;
-}
-
-void reload_count_endpoints(const struct cw_config *a, const struct cw_config *b, size_t *added, size_t *removed)
-{
-    size_t na, nb;
-    const char **va = sorted_urls(a, b, &na), **vb = sorted_urls(b, a, &nb);
-    size_t i = 0, j = 0, add = 0, rem = 0;
-    while (i < na || j < nb) {
-        int c = i == na ? 1 : j == nb ? -1 : strcmp(va[i], vb[j]);
-        if (c == 0) {
-            i++;
-            j++;
-        } else if (c < 0) {
-            rem++;
-            i++;
-        } else {
-            add++;
-            j++;
-        }
-    }
-    free(va);
-    free(vb);
-    *added = add;
-    *removed = rem;
 }
 
 /* ---- what the storer, the alerter and the web read */
@@ -192,55 +244,55 @@ static void drop_web(struct cw_config *v)
     v->web_metrics_per_endpoint = 0;
 }
 
-/* An endpoint as `reader` sees it: its key, name and type, and the fields the reader uses. */
-static void endpoint_view(const struct cw_endpoint *e, struct cw_endpoint *o, enum reader reader, bool groups)
+/* An endpoint as `reader` sees it, as bytes: its key, name and type, and the fields the reader uses (the fields of
+ * the snapshot record each reader decodes: two endpoints alike here are alike in every reader's record). */
+static void put_view(struct cw_buf *b, const struct cw_endpoint *e, enum reader reader, bool groups)
 {
-    o->url = e->url;
-    o->name = e->name;
-    o->type = e->type;
-    o->depends_on_idx = -1;
+    put_str(b, e->url);
+    put_str(b, e->name);
+    put_i64(b, e->type);
     if (reader != READER_STORER) { /* the alerter votes with them, the web shows them (docs/config.md "Locations") */
-        o->locations = e->locations;
-        o->n_locations = e->n_locations;
-        o->quorum = e->quorum;
+        put_strv(b, e->locations, e->n_locations);
+        put_i64(b, e->quorum);
     }
     if (reader == READER_WEB) {
-        o->group = e->group;
-        o->push_token = e->push_token;
+        put_str(b, e->group);
+        put_str(b, e->push_token);
         return;
     }
     /* the alerter's thresholds and staleness (alerter/endpoints.c, status.c) */
-    o->timeout = e->timeout;
-    o->interval = e->interval;
-    o->latency_threshold = e->latency_threshold;
-    o->alert_threshold = e->alert_threshold;
-    o->recovery_threshold = e->recovery_threshold;
-    if (groups) o->group = e->group; /* maintenance windows and silences name groups */
+    put_f64(b, e->timeout);
+    put_f64(b, e->interval);
+    put_f64(b, e->latency_threshold);
+    put_i64(b, e->alert_threshold);
+    put_i64(b, e->recovery_threshold);
+    if (groups) put_str(b, e->group); /* maintenance windows and silences name groups */
     if (reader != READER_ALERTER) return;
-    o->notify = e->notify;
-    o->n_notify = e->n_notify;
-    o->severity = e->severity;
-    o->depends_on = e->depends_on;
-    o->depends_on_idx = e->depends_on_idx;
-    o->escalate = e->escalate;
-    o->n_escalate = e->n_escalate;
-    o->flap_window = e->flap_window;
-    o->flap_high = e->flap_high;
-    o->flap_low = e->flap_low;
+    put_u64(b, e->n_notify);
+    for (size_t i = 0; i < e->n_notify; i++) put_u64(b, e->notify[i]);
+    put_i64(b, e->severity);
+    put_str(b, e->depends_on);
+    put_i64(b, e->depends_on ? e->depends_on_idx : -1); /* as the snapshot: a hand-built endpoint leaves it 0 */
+    put_u64(b, e->n_escalate);
+    for (size_t i = 0; i < e->n_escalate; i++) {
+        put_f64(b, e->escalate[i].after);
+        put_u64(b, e->escalate[i].n_channels);
+        for (size_t k = 0; k < e->escalate[i].n_channels; k++) put_u64(b, e->escalate[i].channels[k]);
+    }
+    put_i64(b, e->flap_window);
+    put_f64(b, e->flap_high);
+    put_f64(b, e->flap_low);
 }
 
-/* A shallow copy of cfg with what `reader` does not read zeroed: every endpoint keeps only its key, name and type
- * and the fields the reader uses; the web's copy also drops the mail, alert, retention and monitor defaults. It
- * borrows cfg's strings: free it with view_free, never config_free. */
-static struct cw_config *view_of(const struct cw_config *cfg, enum reader reader, bool with_endpoints)
+/* A shallow copy of cfg's settings with what `reader` does not read zeroed, without the endpoints (their part is the
+ * fingerprints'). It borrows cfg's strings: free it with free(), never config_free. */
+static struct cw_config *view_of(const struct cw_config *cfg, enum reader reader)
 {
     struct cw_config *v = cw_xcalloc(1, sizeof *v);
     *v = *cfg;
     v->arena = NULL;
-    v->n_endpoints = with_endpoints ? cfg->n_endpoints : 0;
-    v->endpoints = cw_xcalloc(v->n_endpoints + 1, sizeof *v->endpoints);
-    bool groups = reader == READER_ALERTER || cfg->n_maintenance > 0;
-    for (size_t i = 0; i < v->n_endpoints; i++) endpoint_view(&cfg->endpoints[i], &v->endpoints[i], reader, groups);
+    v->n_endpoints = 0;
+    v->endpoints = NULL;
     if (reader != READER_ALERTER) drop_alerting(v);
     if (reader == READER_ALERTER) v->db_raw = CW_RAW_ALL; /* the storer's and the web's (what the pages say) */
     if (reader != READER_WEB) drop_web(v);
@@ -259,31 +311,196 @@ static struct cw_config *view_of(const struct cw_config *cfg, enum reader reader
     return v;
 }
 
-static void view_free(struct cw_config *v)
+/* Whether the settings of a and b differ for `reader` (config_same of the two views: a new global key is compared
+ * unless a view zeroes it). */
+static bool globals_changed(const struct cw_config *a, const struct cw_config *b, enum reader reader)
 {
-    free(v->endpoints);
-    free(v);
+    struct cw_config *va = view_of(a, reader), *vb = view_of(b, reader);
+    bool same = config_same(va, vb);
+    free(va);
+    free(vb);
+    return !same;
 }
 
-/* Whether the views of a and b for `reader` differ (compared with the endpoints' groups: a view holds them only
- * when its reader reads them). */
-static bool view_changed(const struct cw_config *a, const struct cw_config *b, enum reader reader, bool with_endpoints)
+/* ---- fingerprints */
+
+#define SEED_URL 0x75726c0000000001ull
+#define SEED_WORKER 0x776f726b00000002ull
+#define SEED_READER 0x7265616400000003ull
+
+/* Streams the bytes put into the scratch buffer b into st, and empties b for the next. */
+static inline void stream(struct fp_state *st, struct cw_buf *b)
 {
-    struct cw_config *va = view_of(a, reader, with_endpoints), *vb = view_of(b, reader, with_endpoints);
-    bool same = config_same(va, vb);
-    view_free(va);
-    view_free(vb);
-    return !same;
+    fp_add(st, b->data, b->len);
+    b->len = 0;
+}
+
+void reload_print_make(struct reload_print *p, const struct cw_config *cfg)
+{
+    memset(p, 0, sizeof *p);
+    p->n_endpoints = cfg->n_endpoints;
+    p->slots = cfg->workers > 0 ? (unsigned)cfg->workers : 0;
+    p->shards = cw_xcalloc((size_t)p->slots + 1, sizeof *p->shards);
+    p->modules = cw_xcalloc((size_t)p->slots + 1, sizeof *p->modules);
+    p->urls = cw_xcalloc(cfg->n_endpoints + 1, sizeof *p->urls);
+    /* one stream per shard and per reader: each endpoint's bytes are self-delimiting, so a stream is its sequence */
+    struct fp_state *shard = cw_xcalloc((size_t)p->slots + 1, sizeof *shard), reader[3];
+    for (unsigned s = 0; s < p->slots; s++) fp_init(&shard[s], SEED_WORKER);
+    uint64_t n = cfg->n_endpoints;
+    for (int r = READER_STORER; r <= READER_WEB; r++) {
+        fp_init(&reader[r], SEED_READER + (uint64_t)r);
+        fp_add(&reader[r], &n, sizeof n);
+    }
+    bool groups = cfg->n_maintenance > 0;
+    struct cw_buf b = { 0 };
+    for (size_t i = 0; i < cfg->n_endpoints; i++) {
+        const struct cw_endpoint *e = &cfg->endpoints[i];
+        p->urls[i] = fp_bytes(e->url, strlen(e->url), SEED_URL).lo;
+        if (p->slots && config_endpoint_at(e, cfg->location)) { /* a worker reads only its location's */
+            unsigned s = cw_shard_of(e->url, p->slots);
+            reload_endpoint_put(&b, e);
+            stream(&shard[s], &b);
+            if (e->type == CW_CHECK_ICMP) p->modules[s] |= RELOAD_SHARD_ICMP;
+            if (e->type == CW_CHECK_PUSH) p->modules[s] |= RELOAD_SHARD_PUSH;
+        }
+        for (int r = READER_STORER; r <= READER_WEB; r++) {
+            put_view(&b, e, (enum reader)r, r == READER_ALERTER || groups);
+            stream(&reader[r], &b);
+        }
+    }
+    for (unsigned s = 0; s < p->slots; s++) p->shards[s] = fp_end(&shard[s]);
+    for (int r = READER_STORER; r <= READER_WEB; r++) p->readers[r] = fp_end(&reader[r]);
+    if (b.data) explicit_bzero(b.data, b.cap); /* a push token, a client key's password */
+    explicit_bzero(shard, ((size_t)p->slots + 1) * sizeof *shard); /* their tails: bytes of those */
+    explicit_bzero(reader, sizeof reader);
+    free(shard);
+    cw_buf_free(&b);
+}
+
+void reload_print_free(struct reload_print *p)
+{
+    free(p->shards);
+    free(p->modules);
+    free(p->urls);
+    memset(p, 0, sizeof *p);
+}
+
+size_t reload_print_bytes(const struct reload_print *p)
+{
+    return sizeof *p + ((size_t)p->slots + 1) * (sizeof *p->shards + sizeof *p->modules) +
+           (p->n_endpoints + 1) * sizeof *p->urls;
+}
+
+void reload_print_shards(const struct reload_print *a, const struct reload_print *b, unsigned slots, bool *changed)
+{
+    for (unsigned s = 0; s < slots; s++)
+        changed[s] = a->slots != slots || b->slots != slots || !fp_eq(a->shards[s], b->shards[s]);
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* The URL fingerprints of p that are not at the same index in other (all of them past other's end), sorted; *n their
+ * count. A reload that edits a few endpoints sorts a few, not every one. */
+static uint64_t *sorted_urls(const struct reload_print *p, const struct reload_print *other, size_t *n)
+{
+    uint64_t *v = cw_xcalloc(p->n_endpoints + 1, sizeof *v);
+    size_t k = 0;
+    for (size_t i = 0; i < p->n_endpoints; i++)
+        if (i >= other->n_endpoints || p->urls[i] != other->urls[i]) v[k++] = p->urls[i];
+    qsort(v, k, sizeof *v, cmp_u64);
+    *n = k;
+    return v;
+}
+
+void reload_print_count(const struct reload_print *a, const struct reload_print *b, size_t *added, size_t *removed)
+{
+    size_t na, nb;
+    uint64_t *va = sorted_urls(a, b, &na), *vb = sorted_urls(b, a, &nb);
+    size_t i = 0, j = 0, add = 0, rem = 0;
+    while (i < na || j < nb) {
+        if (i < na && j < nb && va[i] == vb[j]) {
+            i++;
+            j++;
+        } else if (j == nb || (i < na && va[i] < vb[j])) {
+            rem++;
+            i++;
+        } else {
+            add++;
+            j++;
+        }
+    }
+    free(va);
+    free(vb);
+    *added = add;
+    *removed = rem;
+}
+
+void reload_print_readers(const struct cw_config *a, const struct reload_print *pa, const struct cw_config *b,
+                          const struct reload_print *pb, struct reload_readers *out)
+{
+    bool curve = reload_curve_changed(a, b);
+    struct reload_reader_diff *d[3] = { &out->storer, &out->alerter, &out->web };
+    for (int r = READER_STORER; r <= READER_WEB; r++)
+        *d[r] = (struct reload_reader_diff){ globals_changed(a, b, (enum reader)r) || curve,
+                                             !fp_eq(pa->readers[r], pb->readers[r]) };
+}
+
+/* ---- the same for two whole configurations (tests, bench/reload_cpu): their fingerprints made and compared */
+
+void reload_changed_shards(const struct cw_config *a, const struct cw_config *b, unsigned slots, bool *changed)
+{
+    struct reload_print pa, pb;
+    reload_print_make(&pa, a);
+    reload_print_make(&pb, b);
+    if (pa.slots != slots || pb.slots != slots) { /* shards of another count than the files': not the supervisor's */
+        struct cw_config va = *a, vb = *b;
+        va.workers = vb.workers = (int)slots;
+        reload_print_free(&pa);
+        reload_print_free(&pb);
+        reload_print_make(&pa, &va);
+        reload_print_make(&pb, &vb);
+    }
+    reload_print_shards(&pa, &pb, slots, changed);
+    reload_print_free(&pa);
+    reload_print_free(&pb);
+}
+
+void reload_count_endpoints(const struct cw_config *a, const struct cw_config *b, size_t *added, size_t *removed)
+{
+    struct reload_print pa, pb;
+    reload_print_make(&pa, a);
+    reload_print_make(&pb, b);
+    reload_print_count(&pa, &pb, added, removed);
+    reload_print_free(&pa);
+    reload_print_free(&pb);
+}
+
+void reload_readers_diff(const struct cw_config *a, const struct cw_config *b, struct reload_readers *out)
+{
+    struct reload_print pa, pb;
+    reload_print_make(&pa, a);
+    reload_print_make(&pb, b);
+    reload_print_readers(a, &pa, b, &pb, out);
+    reload_print_free(&pa);
+    reload_print_free(&pb);
 }
 
 bool reload_storer_changed(const struct cw_config *a, const struct cw_config *b)
 {
-    return view_changed(a, b, READER_STORER, true) || reload_curve_changed(a, b);
+    struct reload_readers d;
+    reload_readers_diff(a, b, &d);
+    return d.storer.globals || d.storer.endpoints;
 }
 
 bool reload_alerter_changed(const struct cw_config *a, const struct cw_config *b)
 {
-    return view_changed(a, b, READER_ALERTER, true) || reload_curve_changed(a, b);
+    struct reload_readers d;
+    reload_readers_diff(a, b, &d);
+    return d.alerter.globals || d.alerter.endpoints;
 }
 
 bool reload_pipeline_changed(const struct cw_config *a, const struct cw_config *b)
@@ -293,52 +510,7 @@ bool reload_pipeline_changed(const struct cw_config *a, const struct cw_config *
 
 bool reload_web_changed(const struct cw_config *a, const struct cw_config *b)
 {
-    return view_changed(a, b, READER_WEB, true) || reload_curve_changed(a, b);
-}
-
-/* ---- the same per reader, split into the globals and the endpoints, without copying 500,000 endpoints */
-
-/* Whether endpoint x of a and y of b differ as `reader` sees them. */
-static bool endpoint_view_changed(const struct cw_config *a, const struct cw_endpoint *x, const struct cw_config *b,
-                                  const struct cw_endpoint *y, enum reader reader, struct cw_buf *bx, struct cw_buf *by)
-{
-    struct cw_endpoint vx = { 0 }, vy = { 0 };
-    endpoint_view(x, &vx, reader, reader == READER_ALERTER || a->n_maintenance > 0);
-    endpoint_view(y, &vy, reader, reader == READER_ALERTER || b->n_maintenance > 0);
-    return !config_endpoint_same(&vx, &vy, bx, by);
-}
-
-/* For each reader, whether one of the endpoints differs as it sees them (their count and order included). Pairs at
- * the same index are compared whole first: the same record bytes are the same for every reader. */
-static void endpoints_changed(const struct cw_config *a, const struct cw_config *b, bool changed[3])
-{
-    if (a->n_endpoints != b->n_endpoints) {
-        changed[READER_STORER] = changed[READER_ALERTER] = changed[READER_WEB] = true;
-        return;
-    }
-    struct cw_buf x = { 0 }, y = { 0 };
-    for (size_t i = 0; i < a->n_endpoints; i++) {
-        const struct cw_endpoint *ea = &a->endpoints[i], *eb = &b->endpoints[i];
-        if (config_endpoint_same(ea, eb, &x, &y)) continue;
-        bool all = true;
-        for (int r = READER_STORER; r <= READER_WEB; r++) {
-            if (!changed[r]) changed[r] = endpoint_view_changed(a, ea, b, eb, (enum reader)r, &x, &y);
-            all = all && changed[r];
-        }
-        if (all) break;
-    }
-    explicit_bzero(x.data, x.cap); /* an endpoint's record may hold a password */
-    explicit_bzero(y.data, y.cap);
-    cw_buf_free(&x);
-    cw_buf_free(&y);
-}
-
-void reload_readers_diff(const struct cw_config *a, const struct cw_config *b, struct reload_readers *out)
-{
-    bool curve = reload_curve_changed(a, b), eps[3] = { false, false, false };
-    endpoints_changed(a, b, eps);
-    out->storer = (struct reload_reader_diff){ view_changed(a, b, READER_STORER, false) || curve, eps[READER_STORER] };
-    out->alerter =
-        (struct reload_reader_diff){ view_changed(a, b, READER_ALERTER, false) || curve, eps[READER_ALERTER] };
-    out->web = (struct reload_reader_diff){ view_changed(a, b, READER_WEB, false) || curve, eps[READER_WEB] };
+    struct reload_readers d;
+    reload_readers_diff(a, b, &d);
+    return d.web.globals || d.web.endpoints;
 }

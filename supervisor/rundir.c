@@ -30,7 +30,8 @@ int rundir_keep(struct supervisor *s, int64_t now)
     }
     close(s->pf.fd); /* the lock on the unlinked file protected nothing */
     s->pf = fresh;
-    if (snapshot_write(s->cfg, &s->ch.privs, s->gen, s->snapshot, sizeof s->snapshot) != 0) {
+    /* from the running generation's file, held open (the supervisor keeps no endpoint: issue 18) */
+    if (snapshot_write_again(s->snap_fd, &s->ch.privs, s->snapshot) != 0 || snapshot_hold(&s->snap_fd, s->snapshot)) {
         log_error("cannot write the snapshot again into %s: stopping", run_dir);
         return -1;
     }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -176,4 +177,34 @@ void snapshot_remove_generations(const char *run_dir, unsigned lo, unsigned hi)
     if (snprintf(link, sizeof link, "%s/config.snap", run_dir) < (int)sizeof link && unlink(link) != 0 &&
         errno != ENOENT)
         log_warn("cannot remove %s: %s", link, strerror(errno));
+}
+
+int snapshot_hold(int *fd, const char *path)
+{
+    int held = open(path, O_RDONLY | O_CLOEXEC);
+    if (held < 0) log_warn("cannot open %s: %s (a deleted run_dir could not get it back)", path, strerror(errno));
+    if (*fd >= 0) close(*fd);
+    *fd = held;
+    return held < 0 ? -1 : 0;
+}
+
+int snapshot_write_again(int fd, const struct privs *privs, const char *path)
+{
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || st.st_size < 0) {
+        log_error("the running snapshot is not at hand (%s): cannot write %s again", fd < 0 ? "not open" : strerror(errno),
+                  path);
+        return -1;
+    }
+    size_t len = (size_t)st.st_size;
+    /* mapped, not read: its pages are the file's, not the supervisor's heap, and go when unmapped */
+    void *data = len ? mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+    if (data == MAP_FAILED) {
+        log_error("cannot map the running snapshot to write %s again: %s", path, strerror(errno));
+        return -1;
+    }
+    static const unsigned char empty[1];
+    int rc = write_bytes(data ? data : empty, len, privs, path);
+    if (data) munmap(data, len);
+    return rc;
 }

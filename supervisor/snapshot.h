@@ -44,6 +44,13 @@ void snapshot_gc(const struct children *ch, const char *run_dir, unsigned gen, u
  * after logging why (the reload then restarts them instead). */
 int snapshot_link(const char *run_dir, unsigned gen);
 
+/* Opens path (the running generation's file) into *fd, closing the one *fd held: what snapshot_write_again copies
+ * when run_dir was deleted. 0, or -1 after logging why (*fd is then -1). */
+int snapshot_hold(int *fd, const char *path);
+/* Writes the file held open by fd (snapshot_hold; unlinked with run_dir, still readable through it) again as path,
+ * handed to the children's user. 0, or -1 after logging why. */
+int snapshot_write_again(int fd, const struct privs *privs, const char *path);
+
 /* Removes the files of generations lo .. hi and the link config.snap (at exit). */
 void snapshot_remove_generations(const char *run_dir, unsigned lo, unsigned hi);
 

@@ -1,7 +1,7 @@
 /* supervisor/supervisor.h — the supervisor's state: what main.c's loop and apply.c's reload share.
  *
  * DESIGN
- * One struct, owned by main(): the running configuration, the children, the snapshot generations, the
+ * One struct, owned by main(): the running configuration's settings and fingerprints, the children, the snapshot generations, the
  * stop in progress and the counters logged at exit. Only the main loop touches it (one thread); the signal
  * flags live in main.c, apart from it. */
 #ifndef CW_SUPERVISOR_SUPERVISOR_H
@@ -17,13 +17,18 @@
 #include "supervisor/notify.h"
 #include "supervisor/pidfile.h"
 #include "supervisor/readiness.h"
+#include "supervisor/reload.h"
 #include "supervisor/shutdown.h"
 
 struct confserve;
 struct confetch;
 
 struct supervisor {
+    /* The running generation: its settings (config_settings_copy: no endpoint, n_endpoints 0) and its endpoints'
+     * fingerprints, what the next reload is compared with (issue 18: supervisor/reload.h "Fingerprints"). Between
+     * apply_load and apply_settle, and in apply_next, cfg is a whole configuration for a moment. */
     struct cw_config *cfg;
+    struct reload_print print;
     struct children ch;
     struct counters counters; /* last stats of each process, logged at shutdown */
     struct pidfile pf;
@@ -31,6 +36,7 @@ struct supervisor {
     unsigned gen;        /* current snapshot generation */
     unsigned gen_lo;     /* oldest generation whose file may still exist */
     char snapshot[4200]; /* current snapshot's path */
+    int snap_fd;         /* that file, open: what a deleted run_dir gets again (rundir.c); -1 when it cannot be */
     bool alerter_missing_warned;
     bool web_missing_warned;
     bool run_dir_lost;    /* run_dir could not be recreated or its lock retaken: stopping, its files not ours */

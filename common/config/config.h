@@ -485,6 +485,11 @@ bool config_key_admits(const struct cw_config *cfg, const char *peer_key, const 
  * decode: a whole-config reader's result (as config_snapshot_read with slots 0), or NULL with err. */
 int config_snapshot_encode(const struct cw_config *cfg, unsigned char **out, size_t *len, char *err, size_t errlen);
 struct cw_config *config_snapshot_decode(const unsigned char *data, size_t len, char *err, size_t errlen);
+/* Issue 18: a copy of cfg's settings without its endpoints (n_endpoints 0, endpoints NULL), every secret and
+ * curve_public_key kept, the maintenance windows with their endpoint indices (into cfg's endpoints, which it does not
+ * hold): what the supervisor keeps of a running generation. Made through a snapshot of the settings alone (a few KB, a
+ * few µs whatever the endpoints). NULL with err (cannot happen for a validated cfg). Free with config_free. */
+struct cw_config *config_settings_copy(const struct cw_config *cfg, char *err, size_t errlen);
 /* Issue 16: the configuration the central host sends location `location`: a copy of cfg (the central's) with only
  * the endpoints checked there, without any secret or setting a probe host does not need (database, channels,
  * SMTP, web, maintenance, locations' keys); NULL with err when the location is unknown. Free with config_free. */

@@ -46,6 +46,9 @@
 /* parse()'s `slots` for a reader of the settings alone (config_snapshot_read_settings): every endpoint record is
  * skipped, no secret kept (a shard reader's rules otherwise) */
 #define SNAP_NO_ENDPOINTS UINT_MAX
+/* parse()'s `slots` for config_settings_copy: the settings with every secret and the maintenance windows, no endpoint
+ * record decoded */
+#define SNAP_SETTINGS_ALL (UINT_MAX - 1)
 
 void cw_snapshot_sum_init(struct cw_snapshot_sum *s, size_t n)
 {
@@ -373,7 +376,7 @@ static bool decode_endpoints(struct rd *r, struct cw_config *c, uint32_t n_endpo
 {
     /* every endpoint record is at least its length and an url */
     if (r->in.left / 9 < n_endpoints) return false;
-    if (slots == SNAP_NO_ENDPOINTS) {
+    if (slots == SNAP_NO_ENDPOINTS || slots == SNAP_SETTINGS_ALL) { /* the latter: none to skip */
         for (uint32_t i = 0; i < n_endpoints; i++) {
             if (!le_read_bytes(&r->in, le_read_u32(&r->in))) return false;
             snap_map_drop(r->map, r->in.p);
@@ -399,20 +402,24 @@ static bool decode_endpoints(struct rd *r, struct cw_config *c, uint32_t n_endpo
 static bool decode(struct rd *r, struct cw_config *c, uint32_t n_endpoints, unsigned slot, unsigned slots)
 {
     /* A worker (slots > 0) has no use for a password: it never sees one; others keep only their own. */
-    bool smtp_secret = slots == 0 && snap_keeps_secret(r, "smtp"), db_secret = slots == 0 && snap_keeps_secret(r, "db");
+    bool whole = slots == 0 || slots == SNAP_SETTINGS_ALL;
+    bool smtp_secret = whole && snap_keeps_secret(r, "smtp"), db_secret = whole && snap_keeps_secret(r, "db");
     decode_globals(r, c);
     decode_email(r, c, smtp_secret);
     decode_alerting(r, c, smtp_secret);
     decode_database(r, c, db_secret);
-    decode_web(r, c, slots == 0 && snap_keeps_secret(r, "web"));
+    decode_web(r, c, whole && snap_keeps_secret(r, "web"));
     snap_get_alerting(r, c, smtp_secret); /* the channels' secrets: the alerter's, as the SMTP password */
     snap_get_locations(r, c);
     if (snap_is_bad(r) || !plausible(c)) return false;
     struct snap_specs specs;
     /* a client key's password and the proxy: the workers' (slots > 0), or a reader CLOCKWERK_SECRETS lets keep them */
-    bool ok = snap_get_spec_table(r, &specs, slots > 0 || snap_keeps_secret(r, "client_key"));
+    bool ok = snap_get_spec_table(r, &specs, (slots > 0 && slots != SNAP_SETTINGS_ALL) ||
+                                                 snap_keeps_secret(r, "client_key"));
     r->specs = &specs;
-    ok = ok && decode_endpoints(r, c, n_endpoints, slot, slots) && snap_alerting_plausible(c, n_endpoints, slots > 0);
+    /* a settings copy's maintenance windows keep the indices of the endpoints it was made without */
+    ok = ok && decode_endpoints(r, c, n_endpoints, slot, slots) &&
+         snap_alerting_plausible(c, slots == SNAP_SETTINGS_ALL ? UINT32_MAX : n_endpoints, !whole);
     r->specs = NULL;
     snap_specs_free(&specs);
     return ok;
@@ -506,6 +513,19 @@ int config_snapshot_encode(const struct cw_config *cfg, unsigned char **out, siz
 struct cw_config *config_snapshot_decode(const unsigned char *data, size_t len, char *err, size_t errlen)
 {
     return parse(data, len, NULL, 0, 0, false, "in memory", err, errlen);
+}
+
+struct cw_config *config_settings_copy(const struct cw_config *cfg, char *err, size_t errlen)
+{
+    struct cw_config v = *cfg;
+    v.n_endpoints = 0; /* its settings alone are encoded: a few KB whatever the endpoints */
+    struct cw_buf b = { 0 };
+    encode(&v, &b, true);
+    struct cw_config *out = parse(b.data, b.len, NULL, 0, SNAP_SETTINGS_ALL, true, "in memory", err, errlen);
+    explicit_bzero(b.data, b.len);
+    cw_buf_free(&b);
+    if (out) out->curve_public_key = cw_arena_strdup(out->arena, cfg->curve_public_key); /* not in a snapshot */
+    return out;
 }
 
 struct cw_config *config_snapshot_decode_all(const unsigned char *data, size_t len, char *err, size_t errlen)

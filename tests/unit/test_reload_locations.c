@@ -84,16 +84,35 @@ struct restarts {
     int shards; /* workers restarted for their shard */
 };
 
+/* As the supervisor compares (issue 18): the running generation a as it keeps it — its settings copy and its
+ * fingerprints, no endpoint — with the whole new one; the answers are also those of the two whole configurations. */
 static struct restarts compare(const struct cw_config *a, const struct cw_config *b)
 {
-    struct restarts r = { .workers_all = reload_worker_globals_changed(a, b),
-                          .relay = reload_relay_changed(a, b),
-                          .storer = reload_storer_changed(a, b),
-                          .alerter = reload_alerter_changed(a, b),
-                          .web = reload_web_changed(a, b) };
-    bool changed[SLOTS] = { false };
-    reload_changed_shards(a, b, SLOTS, changed);
-    for (int i = 0; i < SLOTS; i++) r.shards += changed[i];
+    char err[256];
+    struct cw_config *kept = config_settings_copy(a, err, sizeof err);
+    assert_non_null(kept);
+    assert_int_equal(kept->n_endpoints, 0);
+    struct reload_print pa, pb;
+    reload_print_make(&pa, a);
+    reload_print_make(&pb, b);
+    struct reload_readers d;
+    reload_print_readers(kept, &pa, b, &pb, &d);
+    struct restarts r = { .workers_all = reload_worker_globals_changed(kept, b),
+                          .relay = reload_relay_changed(kept, b),
+                          .storer = d.storer.globals || d.storer.endpoints,
+                          .alerter = d.alerter.globals || d.alerter.endpoints,
+                          .web = d.web.globals || d.web.endpoints };
+    assert_int_equal(r.workers_all, reload_worker_globals_changed(a, b));
+    assert_int_equal(r.relay, reload_relay_changed(a, b));
+    assert_int_equal(r.storer, reload_storer_changed(a, b));
+    assert_int_equal(r.alerter, reload_alerter_changed(a, b));
+    assert_int_equal(r.web, reload_web_changed(a, b));
+    bool changed[256] = { false }; /* as the supervisor: the shards of the new worker count (SLOTS, or the CPUs') */
+    reload_print_shards(&pa, &pb, (unsigned)b->workers, changed);
+    for (int i = 0; i < b->workers; i++) r.shards += changed[i];
+    reload_print_free(&pa);
+    reload_print_free(&pb);
+    config_free(kept);
     return r;
 }
 

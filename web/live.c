@@ -120,8 +120,6 @@ static void apply_result(struct web_model *m, struct web_endpoint *found, const 
         return;
     }
     if (!web_loc_apply(loc, r, found->cfg, found->live.state == WEB_STATE_DOWN)) return;
-    if (r->ok) found->live.checks_ok++;
-    else found->live.checks_failed++;
     keep_last(&found->live, r);
     update_state(m, found, r);
 }

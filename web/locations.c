@@ -96,7 +96,12 @@ bool web_loc_apply(struct web_loc *loc, const struct cw_result *r, const struct 
         .latency_threshold_us = 0, /* speed comes from the alerter's slow/fast alerts */
         .endpoint_down = endpoint_down,
     };
-    quorum_voter_feed(&loc->voter, &params, r->ok, r->latency_us, r->checked_at_us);
+    /* The vote depends on the vote and the two runs only (the times a voter keeps change none of it). */
+    struct quorum_voter v = { .vote = loc->vote, .fail_run = loc->fail_run, .ok_run = loc->ok_run };
+    quorum_voter_feed(&v, &params, r->ok, r->latency_us, r->checked_at_us);
+    loc->vote = v.vote;
+    loc->fail_run = v.fail_run;
+    loc->ok_run = v.ok_run;
     return true;
 }
 
@@ -167,7 +172,7 @@ enum web_state web_locs_state(const struct web_model *m, const struct web_live *
     size_t n = 0, failing = 0;
     for (size_t i = 0; i < l->n_locs && n < CW_LOCATIONS_MAX + 1; i++, n++) {
         const struct web_location *known = web_location_find(m, l->locs[i].name);
-        ballots[n] = (struct quorum_ballot){ .vote = l->locs[i].voter.vote,
+        ballots[n] = (struct quorum_ballot){ .vote = l->locs[i].vote,
                                              .live = !known || known->state != CW_LOCATION_SILENT };
         if (ballots[n].live && l->locs[i].has_check && !l->locs[i].ok) failing++;
     }
@@ -188,6 +193,6 @@ enum web_state web_locs_state(const struct web_model *m, const struct web_live *
 enum web_state web_loc_state(const struct web_loc *loc)
 {
     if (!loc->has_check) return WEB_STATE_UNKNOWN;
-    if (loc->voter.vote == QUORUM_DOWN) return WEB_STATE_DOWN;
+    if (loc->vote == QUORUM_DOWN) return WEB_STATE_DOWN;
     return loc->ok ? WEB_STATE_UP : WEB_STATE_FAILING;
 }

@@ -108,9 +108,12 @@ const struct web_figures *web_check_fig(const struct web_check *c);
 struct web_loc {
     const char *name; /* into the model's configuration: ep->locations[i], or cfg->location */
     bool has_check, ok;
+    /* The location's vote (common/base/quorum.h): what of a struct quorum_voter decides the vote, the rest (times,
+     * speed runs: the web reads neither) is not kept (web_loc_apply feeds a voter made of these; 12 B, not 80). */
+    uint8_t vote;                      /* enum quorum_vote */
+    uint32_t fail_run, ok_run;         /* failures / successes in a row */
     int64_t checked_at_us, latency_us; /* wall clock; latency -1 when not reached */
     char *error;                       /* NULL when ok (or no check yet); owned (malloc) */
-    struct quorum_voter voter;         /* the location's vote (common/base/quorum.h) */
     uint64_t checks_ok, checks_failed; /* since the web started (carried over a reload) */
     struct web_hist total;             /* the whole check's duration (WEB_PHASE_TOTAL): the group sums */
     /* The other phases' (index phase - 1: dns, connect, tls, ttfb), only when the model keeps them
@@ -135,7 +138,7 @@ struct web_live {
     int64_t last_call_us;   /* push: wall clock of the last call (up or down; web_push_last_call_us); 0: none known */
     int64_t state_since_us; /* wall clock of the change that set `state`; 0 unknown */
     int64_t last_alert_us;  /* the state change of the last down/up alert known (bus or snapshot); 0: none */
-    uint64_t checks_ok, checks_failed; /* since the web started, every location's (each one's: locs) */
+    /* (the checks counted: each location's, locs[i].checks_ok / checks_failed) */
     /* ---- for /metrics (web/metrics.c), since the web started (carried over a reload) */
     uint32_t changes[WEB_CHANGE_KINDS]; /* state changes from `alert` messages (enum web_change_kind) */
     uint64_t recent_alert_ids[4];       /* last alert ids counted: a resent alert (delivery update) is not */

@@ -225,7 +225,7 @@ static void test_live_results_and_alerts(void **state)
     send_results(&m, &old, 1);
     assert_true(a->live.last.ok);
     assert_int_equal(m.gaps.missing, 4); /* seq 5..8 of worker 1 */
-    assert_int_equal(a->live.checks_ok, 1);
+    assert_int_equal(a->live.locs[0].checks_ok, 1);
 
     /* a reload keeps what is known of the endpoints that stay (here: the last two of three) */
     struct web_model next;

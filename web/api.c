@@ -290,10 +290,10 @@ void api_incidents(const struct web_request *rq, struct web_reply *rp)
     struct cursor *heap = cw_xmalloc((m->n + 1) * sizeof *heap);
     size_t n = 0, total = 0;
     for (size_t i = 0; i < m->n; i++) {
-        const struct web_ep_history *h = m->endpoints[i].hist;
-        if (!h || h->n_incidents == 0) continue;
-        total += h->n_incidents;
-        heap[n++] = (struct cursor){ .start_ms = h->incidents[0].start_ms, .ep = i, .next = 0 };
+        const struct web_ep_more *x = web_ep_more(m->endpoints[i].hist);
+        if (x->n_incidents == 0) continue;
+        total += x->n_incidents;
+        heap[n++] = (struct cursor){ .start_ms = x->incidents[0].start_ms, .ep = i, .next = 0 };
     }
     for (size_t i = n / 2; i-- > 0;) sift_down(heap, n, i);
     struct cw_buf *b = &rp->body;
@@ -303,8 +303,9 @@ void api_incidents(const struct web_request *rq, struct web_reply *rp)
     for (uint64_t k = 0; k < limit && n > 0; k++) {
         const struct web_endpoint *e = &m->endpoints[heap[0].ep];
         if (k) put_cstr(b, ",\n");
-        api_put_incident(b, &e->hist->incidents[heap[0].next], e->id, now_ms);
-        if (++heap[0].next < e->hist->n_incidents) heap[0].start_ms = e->hist->incidents[heap[0].next].start_ms;
+        const struct web_ep_more *x = web_ep_more(e->hist);
+        api_put_incident(b, &x->incidents[heap[0].next], e->id, now_ms);
+        if (++heap[0].next < x->n_incidents) heap[0].start_ms = x->incidents[heap[0].next].start_ms;
         else heap[0] = heap[--n];
         sift_down(heap, n, 0);
     }

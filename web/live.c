@@ -185,9 +185,10 @@ static int64_t change_us(const struct web_endpoint *found, const struct cw_alert
 
 void web_live_seed(struct web_live *e, const struct web_ep_history *h)
 {
-    if (h && h->last_call_ms * 1000 > e->last_call_us) e->last_call_us = h->last_call_ms * 1000;
-    if (!h || !h->state_known || h->state_since_ms * 1000 <= e->last_alert_us) return;
-    e->last_alert_us = h->state_since_ms * 1000;
+    const struct web_ep_more *x = web_ep_more(h);
+    if (x->last_call_ms * 1000 > e->last_call_us) e->last_call_us = x->last_call_ms * 1000;
+    if (!h || !h->state_known || x->state_since_ms * 1000 <= e->last_alert_us) return;
+    e->last_alert_us = x->state_since_ms * 1000;
     if (h->down) set_state(e, WEB_STATE_DOWN, e->last_alert_us);
     else if (e->state == WEB_STATE_DOWN || e->state == WEB_STATE_UNKNOWN) /* a failed check since says more */
         set_state(e, WEB_STATE_UP, e->last_alert_us);

@@ -130,8 +130,9 @@ static void put_chart(struct cw_buf *b, const struct web_request *rq, const stru
 
 static void put_incidents(struct cw_buf *b, const struct web_ep_history *h, int64_t now_ms)
 {
+    const struct web_ep_more *x = web_ep_more(h);
     put_cstr(b, "<h2>Incidents</h2>");
-    if (!h || h->n_incidents == 0) {
+    if (!h || x->n_incidents == 0) {
         put_cstr(b, h ? "<p class=\"muted\">None in the last 90 days.</p>\n"
                       : "<p class=\"muted\">No history read "
                         "yet.</p>\n");
@@ -139,8 +140,8 @@ static void put_incidents(struct cw_buf *b, const struct web_ep_history *h, int6
     }
     put_cstr(b, "<table id=\"incidents\"><thead><tr><th>Start</th><th>End</th><th>Duration</th><th>Error</th>"
                 "</tr></thead><tbody>");
-    for (size_t i = 0; i < h->n_incidents; i++) {
-        const struct web_incident *in = &h->incidents[i];
+    for (size_t i = 0; i < x->n_incidents; i++) {
+        const struct web_incident *in = &x->incidents[i];
         put_cstr(b, "<tr><td>");
         page_put_time_ms(b, in->start_ms, false);
         put_cstr(b, "</td><td>");
@@ -153,7 +154,7 @@ static void put_incidents(struct cw_buf *b, const struct web_ep_history *h, int6
         put_cstr(b, "</td></tr>");
     }
     put_cstr(b, "</tbody></table>");
-    if (h->incidents_older) cw_buf_printf(b, "<p class=\"muted\">and %u older ones</p>", h->incidents_older);
+    if (x->incidents_older) cw_buf_printf(b, "<p class=\"muted\">and %u older ones</p>", x->incidents_older);
     put_cstr(b, "\n");
 }
 

@@ -160,9 +160,7 @@ static bool update_entry(struct web_model *m, struct web_endpoint *e, const stru
     bool new_url = strcmp(e->cfg->url, ep->url) != 0;
     bool keys_changed = new_url || !same_str(e->cfg->name, ep->name);
     if (new_url) {
-        free(e->live.last.error);
-        free(e->live.last.figures);
-        free(e->live.last.fig);
+        web_live_free(&e->live);
         web_locs_free(&e->live);
         memset(&e->live, 0, sizeof e->live);
         web_locs_build(&e->live, ep, m->own_location, m->per_endpoint_metrics);
@@ -204,9 +202,7 @@ void web_ids_free(struct web_model *m)
     free(m->ids);
     web_layout_free(&m->layout);
     for (size_t i = 0; i < m->n; i++) {
-        free(m->endpoints[i].live.last.error);
-        free(m->endpoints[i].live.last.figures);
-        free(m->endpoints[i].live.last.fig);
+        web_live_free(&m->endpoints[i].live);
         web_locs_free(&m->endpoints[i].live);
     }
     free(m->endpoints);
@@ -234,6 +230,7 @@ void web_ids_carry(struct web_model *to, struct web_model *from)
         old->live.last.error = NULL; /* moved */
         old->live.last.figures = NULL;
         old->live.last.fig = NULL;
+        old->live.alerts = NULL;
     }
     struct seqgap gaps = to->gaps;
     to->gaps = from->gaps;

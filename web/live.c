@@ -165,13 +165,31 @@ static void count_change(struct web_live *e, const struct cw_alert *a)
                : a->kind == CW_ALERT_SLOW ? WEB_CHANGE_SLOW
                : a->kind == CW_ALERT_FAST ? WEB_CHANGE_FAST
                                           : -1;
-    const size_t n = sizeof e->recent_alert_ids / sizeof e->recent_alert_ids[0];
     if (kind < 0) return;
+    if (!e->alerts) e->alerts = cw_xcalloc(1, sizeof *e->alerts);
+    struct web_alerts *x = e->alerts;
+    const size_t n = sizeof x->recent_alert_ids / sizeof x->recent_alert_ids[0];
     for (size_t i = 0; i < n; i++)
-        if (e->recent_alert_ids[i] == a->alert_id) return;
-    memmove(&e->recent_alert_ids[1], &e->recent_alert_ids[0], (n - 1) * sizeof e->recent_alert_ids[0]);
-    e->recent_alert_ids[0] = a->alert_id;
-    e->changes[kind]++;
+        if (x->recent_alert_ids[i] == a->alert_id) return;
+    memmove(&x->recent_alert_ids[1], &x->recent_alert_ids[0], (n - 1) * sizeof x->recent_alert_ids[0]);
+    x->recent_alert_ids[0] = a->alert_id;
+    x->changes[kind]++;
+}
+
+uint32_t web_live_changes(const struct web_live *e, int k)
+{
+    return e->alerts && k >= 0 && k < WEB_CHANGE_KINDS ? e->alerts->changes[k] : 0;
+}
+
+void web_live_free(struct web_live *e)
+{
+    free(e->last.error);
+    free(e->last.figures);
+    free(e->last.fig);
+    free(e->alerts);
+    e->last.error = e->last.figures = NULL;
+    e->last.fig = NULL;
+    e->alerts = NULL;
 }
 
 /* When the alert's state change happened (its message's "since", as the snapshot counts it: history/downtime.h). */

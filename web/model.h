@@ -127,6 +127,13 @@ static inline const struct web_hist *web_loc_hist(const struct web_loc *loc, int
     return loc->phases ? &loc->phases[ph - 1] : NULL;
 }
 
+/* The state changes an endpoint's alerts counted (for /metrics, since the web started, carried over a reload): only
+ * an endpoint that had an alert has them (48 B that most of 500,000 endpoints, never down, would hold as zeroes). */
+struct web_alerts {
+    uint32_t changes[WEB_CHANGE_KINDS]; /* state changes from `alert` messages (enum web_change_kind) */
+    uint64_t recent_alert_ids[4];       /* last alert ids counted: a resent alert (delivery update) is not */
+};
+
 /* What the bus told about one endpoint. */
 struct web_live {
     struct web_loc *locs; /* its locations, in ep->locations' order (one for an endpoint checked in one place) */
@@ -139,9 +146,7 @@ struct web_live {
     int64_t state_since_us; /* wall clock of the change that set `state`; 0 unknown */
     int64_t last_alert_us;  /* the state change of the last down/up alert known (bus or snapshot); 0: none */
     /* (the checks counted: each location's, locs[i].checks_ok / checks_failed) */
-    /* ---- for /metrics (web/metrics.c), since the web started (carried over a reload) */
-    uint32_t changes[WEB_CHANGE_KINDS]; /* state changes from `alert` messages (enum web_change_kind) */
-    uint64_t recent_alert_ids[4];       /* last alert ids counted: a resent alert (delivery update) is not */
+    struct web_alerts *alerts; /* NULL until an alert counted a change (web_live_changes); owned */
 };
 
 struct web_endpoint {
@@ -234,6 +239,10 @@ void web_live_apply(struct web_model *m, enum cw_msg_type type, const void *data
 void web_live_seed(struct web_live *e, const struct web_ep_history *h);
 /* "unknown", "up", "failing", "down". */
 const char *web_state_name(enum web_state state);
+/* The state changes of kind k (enum web_change_kind) counted for e (0 before its first alert). */
+uint32_t web_live_changes(const struct web_live *e, int k);
+/* Frees what e owns besides its locations (its last check's strings, its alerts' counts). */
+void web_live_free(struct web_live *e);
 /* url as the web shows it, into buf (CW_URL_MAX + 8): without credentials; an http(s) URL's query (or fragment)
  * as "?***"; the key of another check type (tcp://, tls://, dns://, icmp://, push://) whole. */
 const char *web_url_label(const char *url, char *buf, size_t len);

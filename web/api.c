@@ -82,8 +82,9 @@ static void put_last_check(struct cw_buf *b, const struct web_live *l)
     if (c->status_code) cw_buf_printf(b, "%u", (unsigned)c->status_code);
     else put_cstr(b, "null");
     put_cstr(b, ",\"latency_ms\":");
-    api_put_ms(b, c->latency_us / 1000.0, c->latency_us >= 0);
-    int64_t phases[WEB_PHASES] = { c->dns_us, c->connect_us, c->tls_us, c->ttfb_us };
+    api_put_ms(b, web_us(c->latency) / 1000.0, web_us(c->latency) >= 0);
+    int64_t phases[WEB_PHASES];
+    for (int i = 0; i < WEB_PHASES; i++) phases[i] = web_us(c->phase[i]);
     put_cstr(b, ",\"phases_ms\":");
     api_put_phases(b, phases);
     put_cstr(b, ",\"error\":");

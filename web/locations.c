@@ -25,7 +25,7 @@ void web_locs_build(struct web_live *l, const struct cw_endpoint *ep, const char
     l->locs = cw_xcalloc(l->n_locs, sizeof *l->locs);
     for (size_t i = 0; i < l->n_locs; i++) {
         l->locs[i].name = ep->n_locations ? ep->locations[i] : own_location;
-        l->locs[i].latency_us = -1;
+        l->locs[i].latency = WEB_US_NONE;
         if (phases) l->locs[i].phases = cw_xcalloc(WEB_HIST_PHASES - 1, sizeof *l->locs[i].phases);
     }
 }
@@ -79,7 +79,7 @@ bool web_loc_apply(struct web_loc *loc, const struct cw_result *r, const struct 
     loc->has_check = true;
     loc->ok = r->ok;
     loc->checked_at_us = r->checked_at_us;
-    loc->latency_us = r->latency_us;
+    loc->latency = web_us_pack(r->latency_us);
     loc->error = (!r->ok && r->error && r->error[0]) ? cw_xstrdup(r->error) : NULL;
     if (r->ok) loc->checks_ok++;
     else loc->checks_failed++;

@@ -84,16 +84,26 @@ struct web_figures {
     double push_gap_s;    /* push: a silence's time since the last call (-1: none recorded) */
 };
 
+/* A check's duration (its latency, one of its phases) as the model keeps it: µs in 32 bits, WEB_US_NONE for "not
+ * reached" (-1 on the wire). A check lasts at most its timeout (an hour at most: config_endpoints.c MAX_TIMEOUT),
+ * well under the 4,294 s 32 bits hold; a longer one is kept as WEB_US_NONE - 1 (never seen). web_us: back to µs. */
+#define WEB_US_NONE UINT32_MAX
+static inline uint32_t web_us_pack(int64_t us)
+{
+    return us < 0 ? WEB_US_NONE : us >= (int64_t)WEB_US_NONE ? WEB_US_NONE - 1 : (uint32_t)us;
+}
+static inline int64_t web_us(uint32_t v) { return v == WEB_US_NONE ? -1 : (int64_t)v; }
+
 /* The last check of an endpoint, as the worker sent it. */
 struct web_check {
     uint8_t kind; /* enum cw_check_type of the result */
     bool ok;
-    uint16_t status_code;    /* 0: no HTTP response */
+    uint16_t status_code; /* 0: no HTTP response */
+    uint32_t latency;     /* total (web_us: µs, -1 when not reached) */
+    uint32_t phase[WEB_PHASES]; /* dns, connect, tls, ttfb (web_us: µs, -1 when not reached) */
     char *figures;           /* the figures (one JSON object, checked by the decoder); NULL: none; owned */
     struct web_figures *fig; /* parsed from figures; NULL when there are none (web_check_fig); owned */
-    int64_t checked_at_us; /* wall clock */
-    int64_t latency_us;    /* total; phases -1 when not reached */
-    int64_t dns_us, connect_us, tls_us, ttfb_us;
+    int64_t checked_at_us;     /* wall clock */
     int64_t tls_expires_at_us; /* 0: unknown (http, or no handshake) */
     char *error;               /* NULL when ok; owned (malloc) */
 };
@@ -112,7 +122,8 @@ struct web_loc {
      * speed runs: the web reads neither) is not kept (web_loc_apply feeds a voter made of these; 12 B, not 80). */
     uint8_t vote;                      /* enum quorum_vote */
     uint32_t fail_run, ok_run;         /* failures / successes in a row */
-    int64_t checked_at_us, latency_us; /* wall clock; latency -1 when not reached */
+    uint32_t latency;                  /* web_us: µs, -1 when not reached */
+    int64_t checked_at_us;             /* wall clock */
     char *error;                       /* NULL when ok (or no check yet); owned (malloc) */
     uint64_t checks_ok, checks_failed; /* since the web started (carried over a reload) */
     struct web_hist total;             /* the whole check's duration (WEB_PHASE_TOTAL): the group sums */

@@ -54,10 +54,11 @@ static void put_summary(struct cw_buf *b, const struct web_endpoint *e)
     cw_buf_printf(b, ", %s", l->last.ok ? "ok" : "failed");
     if (l->last.status_code && e->cfg->type == CW_CHECK_HTTP)
         cw_buf_printf(b, ", HTTP %u", (unsigned)l->last.status_code);
-    if (l->last.latency_us >= 0) {
+    if (web_us(l->last.latency) >= 0) {
         put_cstr(b, ", ");
-        page_put_latency_ms(b, l->last.latency_us / 1000.0);
-        int64_t phases[WEB_PHASES] = { l->last.dns_us, l->last.connect_us, l->last.tls_us, l->last.ttfb_us };
+        page_put_latency_ms(b, web_us(l->last.latency) / 1000.0);
+        int64_t phases[WEB_PHASES];
+        for (int i = 0; i < WEB_PHASES; i++) phases[i] = web_us(l->last.phase[i]);
         put_cstr(b, " (");
         put_phases(b, phases);
         put_cstr(b, ")");

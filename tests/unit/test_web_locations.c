@@ -169,7 +169,7 @@ static void test_unlisted_old_and_reload(void **state)
     web_ids_free(&m);
     struct web_live *l = &next.endpoints[0].live;
     assert_true(l->locs[2].has_check);
-    assert_int_equal(l->locs[2].latency_us, 77000);
+    assert_int_equal(web_us(l->locs[2].latency), 77000);
     assert_false(l->locs[1].has_check);
     assert_string_equal(l->locs[2].name, "nyc");
     web_ids_free(&next);

@@ -92,7 +92,7 @@ static void put_last_check(struct cw_buf *b, const struct web_live *l)
     put_cstr(b, ",\"tls_expires_at\":");
     api_put_time_ms(b, c->tls_expires_at_us / 1000);
     put_cstr(b, ",\"details\":");
-    web_put_details(b, c->figures);
+    web_put_details(b, web_check_figures(c));
     put_cstr(b, "}");
 }
 

@@ -228,7 +228,6 @@ void web_ids_carry(struct web_model *to, struct web_model *from)
         e->live.n_locs = fresh.n_locs;
         e->hist = old->hist;         /* the snapshot stays the model's until the next read (with this configuration) */
         old->live.last.error = NULL; /* moved */
-        old->live.last.figures = NULL;
         old->live.last.fig = NULL;
         old->live.alerts = NULL;
     }

@@ -75,11 +75,10 @@ static void keep_last(struct web_live *e, const struct cw_result *r)
 {
     if (e->has_check && r->checked_at_us < e->last.checked_at_us) return; /* an older check, reordered */
     free(e->last.error);
-    free(e->last.figures);
+    if (e->last.fig) free(e->last.fig->raw);
     free(e->last.fig);
     e->has_check = true;
     e->last = (struct web_check){ .kind = r->kind,
-                                  .figures = (r->figures && r->figures[0]) ? cw_xstrdup(r->figures) : NULL,
                                   .ok = r->ok,
                                   .status_code = r->status_code,
                                   .checked_at_us = r->checked_at_us,
@@ -88,9 +87,10 @@ static void keep_last(struct web_live *e, const struct cw_result *r)
                                              web_us_pack(r->tls_us), web_us_pack(r->ttfb_us) },
                                   .tls_expires_at_us = r->tls_expires_at_us,
                                   .error = (!r->ok && r->error && r->error[0]) ? cw_xstrdup(r->error) : NULL };
-    if (e->last.figures) { /* 72 B an endpoint only where there are figures (not http's) */
+    if (r->figures && r->figures[0]) { /* 80 B an endpoint only where there are figures (not http's) */
         e->last.fig = cw_xmalloc(sizeof *e->last.fig);
-        web_figures_parse(e->last.figures, e->last.fig);
+        web_figures_parse(r->figures, e->last.fig);
+        e->last.fig->raw = cw_xstrdup(r->figures);
     }
     int64_t call_us = r->kind == CW_CHECK_PUSH ? web_push_last_call_us(web_check_fig(&e->last), r->checked_at_us) : 0;
     if (call_us > e->last_call_us) e->last_call_us = call_us;
@@ -182,10 +182,10 @@ uint32_t web_live_changes(const struct web_live *e, int k)
 void web_live_free(struct web_live *e)
 {
     free(e->last.error);
-    free(e->last.figures);
+    if (e->last.fig) free(e->last.fig->raw);
     free(e->last.fig);
     free(e->alerts);
-    e->last.error = e->last.figures = NULL;
+    e->last.error = NULL;
     e->last.fig = NULL;
     e->alerts = NULL;
 }

@@ -82,6 +82,7 @@ struct web_figures {
     char tls_version[16]; /* tls: "TLSv1.3" */
     char push_status[8];  /* push: "up", "down" (a call), "missing" (a silence) */
     double push_gap_s;    /* push: a silence's time since the last call (-1: none recorded) */
+    char *raw;            /* the figures as received (web_check_figures); owned by the web_check holding this */
 };
 
 /* A check's duration (its latency, one of its phases) as the model keeps it: µs in 32 bits, WEB_US_NONE for "not
@@ -101,8 +102,7 @@ struct web_check {
     uint16_t status_code; /* 0: no HTTP response */
     uint32_t latency;     /* total (web_us: µs, -1 when not reached) */
     uint32_t phase[WEB_PHASES]; /* dns, connect, tls, ttfb (web_us: µs, -1 when not reached) */
-    char *figures;           /* the figures (one JSON object, checked by the decoder); NULL: none; owned */
-    struct web_figures *fig; /* parsed from figures; NULL when there are none (web_check_fig); owned */
+    struct web_figures *fig; /* the figures, parsed and as received (.raw); NULL when there are none; owned */
     int64_t checked_at_us;     /* wall clock */
     int64_t tls_expires_at_us; /* 0: unknown (http, or no handshake) */
     char *error;               /* NULL when ok; owned (malloc) */
@@ -110,6 +110,8 @@ struct web_check {
 
 /* c's figures as parsed, the "not said" ones (all -1 or "") when it has none. */
 const struct web_figures *web_check_fig(const struct web_check *c);
+/* c's figures as received (one JSON object, checked by the decoder); NULL: none. */
+static inline const char *web_check_figures(const struct web_check *c) { return c->fig ? c->fig->raw : NULL; }
 
 /* One location's view of an endpoint (issue 16; docs/web.md "Locations"): its last check there and its vote
  * (common/base/quorum.h: DOWN after alert_threshold failures in a row there, UP after recovery_threshold

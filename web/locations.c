@@ -19,10 +19,13 @@ static void observe(struct web_hist *h, int64_t us)
     h->sum_us += (uint64_t)us;
 }
 
-void web_locs_build(struct web_live *l, const struct cw_endpoint *ep, const char *own_location, bool phases)
+void web_locs_build(struct web_live *l, const struct cw_endpoint *ep, const char *own_location, bool phases,
+                    struct web_loc *slot)
 {
     l->n_locs = ep->n_locations ? ep->n_locations : 1;
-    l->locs = cw_xcalloc(l->n_locs, sizeof *l->locs);
+    l->locs_pooled = slot && l->n_locs == 1;
+    if (l->locs_pooled) *(l->locs = slot) = (struct web_loc){ 0 };
+    else l->locs = cw_xcalloc(l->n_locs, sizeof *l->locs);
     for (size_t i = 0; i < l->n_locs; i++) {
         l->locs[i].name = ep->n_locations ? ep->locations[i] : own_location;
         l->locs[i].latency = WEB_US_NONE;
@@ -36,9 +39,10 @@ void web_locs_free(struct web_live *l)
         free(l->locs[i].error);
         free(l->locs[i].phases);
     }
-    free(l->locs);
+    if (!l->locs_pooled) free(l->locs);
     l->locs = NULL;
     l->n_locs = 0;
+    l->locs_pooled = false;
 }
 
 void web_locs_carry(struct web_live *to, struct web_live *from)

@@ -153,7 +153,8 @@ struct web_live {
     uint32_t n_locs;      /* (the fields are ordered for no padding: 500,000 of these) */
     enum web_state state;
     bool has_check;
-    bool slow; /* a `slow` alert without a `fast` one after it */
+    bool slow;        /* a `slow` alert without a `fast` one after it */
+    bool locs_pooled; /* locs is an entry of the model's loc_pool (web_locs_free does not free it) */
     struct web_check last;
     int64_t last_call_us;   /* push: wall clock of the last call (up or down; web_push_last_call_us); 0: none known */
     int64_t state_since_us; /* wall clock of the change that set `state`; 0 unknown */
@@ -203,6 +204,9 @@ struct web_model {
      * endpoint's index + 1 (0: empty), by its URL and by its ID; 8 B an endpoint where two uthash handles took 112. */
     uint32_t *by_url, *by_id;
     size_t slots;
+    /* The one location of each endpoint checked in one place, in one array (web_ids_build): no malloc, no malloc
+     * header, per endpoint (web_live.locs points here, locs_pooled); an endpoint of several has its own array. */
+    struct web_loc *loc_pool;
     char *ids;                /* every endpoint's ID, each ending in '\0' (web_endpoint.id points here) */
     struct web_layout layout; /* the page's order and groups (web/layout.h), built with the entries */
     struct seqgap gaps;       /* results per worker: what the web missed */
@@ -263,8 +267,10 @@ const char *web_url_label(const char *url, char *buf, size_t len);
 const char *web_endpoint_label(const struct web_endpoint *e, char *buf, size_t len);
 /* ---- web/locations.c (issue 16) */
 /* e's locations (ep->locations, or the own location when it lists none), no check yet. */
-/* phases: keep each location's phase histograms (web_model.per_endpoint_metrics). */
-void web_locs_build(struct web_live *l, const struct cw_endpoint *ep, const char *own_location, bool phases);
+/* phases: keep each location's phase histograms (web_model.per_endpoint_metrics). slot (may be NULL): where the one
+ * location of an endpoint checked in one place goes (a web_model.loc_pool entry); else they are allocated. */
+void web_locs_build(struct web_live *l, const struct cw_endpoint *ep, const char *own_location, bool phases,
+                    struct web_loc *slot);
 void web_locs_free(struct web_live *l);
 /* A reload: each location of `to` that `from` had (by name) takes its last check, vote and counters. */
 void web_locs_carry(struct web_live *to, struct web_live *from);

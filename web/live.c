@@ -83,8 +83,8 @@ static void keep_last(struct web_live *e, const struct cw_result *r)
                                   .status_code = r->status_code,
                                   .checked_at_us = r->checked_at_us,
                                   .latency = web_us_pack(r->latency_us),
-                                  .phase = { web_us_pack(r->dns_us), web_us_pack(r->connect_us),
-                                             web_us_pack(r->tls_us), web_us_pack(r->ttfb_us) },
+                                  .phase = { web_us_pack(r->dns_us), web_us_pack(r->connect_us), web_us_pack(r->tls_us),
+                                             web_us_pack(r->ttfb_us) },
                                   .tls_expires_at_us = r->tls_expires_at_us,
                                   .error = (!r->ok && r->error && r->error[0]) ? cw_xstrdup(r->error) : NULL };
     if (r->figures && r->figures[0]) { /* 80 B an endpoint only where there are figures (not http's) */

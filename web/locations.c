@@ -176,8 +176,8 @@ enum web_state web_locs_state(const struct web_model *m, const struct web_live *
     size_t n = 0, failing = 0;
     for (size_t i = 0; i < l->n_locs && n < CW_LOCATIONS_MAX + 1; i++, n++) {
         const struct web_location *known = web_location_find(m, l->locs[i].name);
-        ballots[n] = (struct quorum_ballot){ .vote = l->locs[i].vote,
-                                             .live = !known || known->state != CW_LOCATION_SILENT };
+        ballots[n] =
+            (struct quorum_ballot){ .vote = l->locs[i].vote, .live = !known || known->state != CW_LOCATION_SILENT };
         if (ballots[n].live && l->locs[i].has_check && !l->locs[i].ok) failing++;
     }
     unsigned required = config_quorum_required(ep);

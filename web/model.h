@@ -99,11 +99,11 @@ static inline int64_t web_us(uint32_t v) { return v == WEB_US_NONE ? -1 : (int64
 struct web_check {
     uint8_t kind; /* enum cw_check_type of the result */
     bool ok;
-    uint16_t status_code; /* 0: no HTTP response */
-    uint32_t latency;     /* total (web_us: µs, -1 when not reached) */
+    uint16_t status_code;       /* 0: no HTTP response */
+    uint32_t latency;           /* total (web_us: µs, -1 when not reached) */
     uint32_t phase[WEB_PHASES]; /* dns, connect, tls, ttfb (web_us: µs, -1 when not reached) */
-    struct web_figures *fig; /* the figures, parsed and as received (.raw); NULL when there are none; owned */
-    int64_t checked_at_us;     /* wall clock */
+    struct web_figures *fig;    /* the figures, parsed and as received (.raw); NULL when there are none; owned */
+    int64_t checked_at_us;      /* wall clock */
     int64_t tls_expires_at_us; /* 0: unknown (http, or no handshake) */
     char *error;               /* NULL when ok; owned (malloc) */
 };

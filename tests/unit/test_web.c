@@ -196,8 +196,8 @@ static void test_live_results_and_alerts(void **state)
     assert_true(a->live.last.ok);
     assert_int_equal(a->live.last.status_code, 200);
     assert_int_equal(web_us(a->live.last.latency), 1500);
-    assert_int_equal(web_us(a->live.last.phase[2]), -1); /* tls */
-    assert_int_equal(web_us(a->live.last.phase[0]), 10); /* dns */
+    assert_int_equal(web_us(a->live.last.phase[2]), -1);   /* tls */
+    assert_int_equal(web_us(a->live.last.phase[0]), 10);   /* dns */
     assert_int_equal(web_us(a->live.last.phase[3]), 1000); /* ttfb */
     assert_int_equal(a->live.last.tls_expires_at_us, AT_US + 86400000000LL);
     assert_null(a->live.last.error);

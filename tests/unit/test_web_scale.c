@@ -340,13 +340,13 @@ static void test_phase_histograms_only_per_endpoint(void **state)
 static void test_model_sizes_and_durations(void **state)
 {
     (void)state;
-    assert_true(sizeof(struct web_endpoint) <= 144); /* 232 before */
-    assert_true(sizeof(struct web_loc) <= 96);       /* 176 before, and malloc'd one by one */
+    assert_true(sizeof(struct web_endpoint) <= 144);   /* 232 before */
+    assert_true(sizeof(struct web_loc) <= 96);         /* 176 before, and malloc'd one by one */
     assert_true(sizeof(struct web_ep_history) <= 360); /* 392 before */
     assert_int_equal(web_us(web_us_pack(-1)), -1);
     assert_int_equal(web_us(web_us_pack(0)), 0);
-    assert_int_equal(web_us(web_us_pack(3600LL * 1000000)), 3600LL * 1000000); /* the longest timeout */
-    assert_int_equal(web_us(web_us_pack(INT64_MAX)), (int64_t)WEB_US_NONE - 1);  /* capped, still "reached" */
+    assert_int_equal(web_us(web_us_pack(3600LL * 1000000)), 3600LL * 1000000);  /* the longest timeout */
+    assert_int_equal(web_us(web_us_pack(INT64_MAX)), (int64_t)WEB_US_NONE - 1); /* capped, still "reached" */
 }
 
 /* The pool of single locations through a reload in place: a new URL reuses its entry, an endpoint that gains
@@ -355,7 +355,8 @@ static void test_loc_pool_reload(void **state)
 {
     (void)state;
     const char *two[] = { "fra", "nyc" };
-    struct cw_endpoint e1[3] = { { .url = "http://127.0.0.1:1/a" }, { .url = "http://127.0.0.1:1/b" },
+    struct cw_endpoint e1[3] = { { .url = "http://127.0.0.1:1/a" },
+                                 { .url = "http://127.0.0.1:1/b" },
                                  { .url = "http://127.0.0.1:1/c", .locations = (char **)two, .n_locations = 2 } };
     struct cw_config c1 = { .endpoints = e1, .n_endpoints = 3 };
     struct web_model m;
@@ -367,7 +368,8 @@ static void test_loc_pool_reload(void **state)
     struct cw_result r = { .ok = false, .checked_at_us = 1000, .latency_us = -1, .error = "HTTP 500" };
     for (int i = 0; i < 2; i++) assert_true(web_loc_apply(&m.endpoints[i].live.locs[0], &r, m.endpoints[i].cfg, false));
     struct cw_endpoint e2[3] = { { .url = "http://127.0.0.1:1/a", .locations = (char **)two, .n_locations = 2 },
-                                 { .url = "http://127.0.0.1:1/b2" }, { .url = "http://127.0.0.1:1/c" } };
+                                 { .url = "http://127.0.0.1:1/b2" },
+                                 { .url = "http://127.0.0.1:1/c" } };
     struct cw_config c2 = { .endpoints = e2, .n_endpoints = 3 };
     size_t n_urls = 0;
     assert_int_equal(web_ids_update(&m, &c2, &n_urls, err, sizeof err), 0);

@@ -82,8 +82,9 @@ static void put_last_check(struct cw_buf *b, const struct web_live *l)
     if (c->status_code) cw_buf_printf(b, "%u", (unsigned)c->status_code);
     else put_cstr(b, "null");
     put_cstr(b, ",\"latency_ms\":");
-    api_put_ms(b, c->latency_us / 1000.0, c->latency_us >= 0);
-    int64_t phases[WEB_PHASES] = { c->dns_us, c->connect_us, c->tls_us, c->ttfb_us };
+    api_put_ms(b, web_us(c->latency) / 1000.0, web_us(c->latency) >= 0);
+    int64_t phases[WEB_PHASES];
+    for (int i = 0; i < WEB_PHASES; i++) phases[i] = web_us(c->phase[i]);
     put_cstr(b, ",\"phases_ms\":");
     api_put_phases(b, phases);
     put_cstr(b, ",\"error\":");
@@ -91,7 +92,7 @@ static void put_last_check(struct cw_buf *b, const struct web_live *l)
     put_cstr(b, ",\"tls_expires_at\":");
     api_put_time_ms(b, c->tls_expires_at_us / 1000);
     put_cstr(b, ",\"details\":");
-    web_put_details(b, c->figures);
+    web_put_details(b, web_check_figures(c));
     put_cstr(b, "}");
 }
 
@@ -290,10 +291,10 @@ void api_incidents(const struct web_request *rq, struct web_reply *rp)
     struct cursor *heap = cw_xmalloc((m->n + 1) * sizeof *heap);
     size_t n = 0, total = 0;
     for (size_t i = 0; i < m->n; i++) {
-        const struct web_ep_history *h = m->endpoints[i].hist;
-        if (!h || h->n_incidents == 0) continue;
-        total += h->n_incidents;
-        heap[n++] = (struct cursor){ .start_ms = h->incidents[0].start_ms, .ep = i, .next = 0 };
+        const struct web_ep_more *x = web_ep_more(m->endpoints[i].hist);
+        if (x->n_incidents == 0) continue;
+        total += x->n_incidents;
+        heap[n++] = (struct cursor){ .start_ms = x->incidents[0].start_ms, .ep = i, .next = 0 };
     }
     for (size_t i = n / 2; i-- > 0;) sift_down(heap, n, i);
     struct cw_buf *b = &rp->body;
@@ -303,8 +304,9 @@ void api_incidents(const struct web_request *rq, struct web_reply *rp)
     for (uint64_t k = 0; k < limit && n > 0; k++) {
         const struct web_endpoint *e = &m->endpoints[heap[0].ep];
         if (k) put_cstr(b, ",\n");
-        api_put_incident(b, &e->hist->incidents[heap[0].next], e->id, now_ms);
-        if (++heap[0].next < e->hist->n_incidents) heap[0].start_ms = e->hist->incidents[heap[0].next].start_ms;
+        const struct web_ep_more *x = web_ep_more(e->hist);
+        api_put_incident(b, &x->incidents[heap[0].next], e->id, now_ms);
+        if (++heap[0].next < x->n_incidents) heap[0].start_ms = x->incidents[heap[0].next].start_ms;
         else heap[0] = heap[--n];
         sift_down(heap, n, 0);
     }

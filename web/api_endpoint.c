@@ -40,12 +40,13 @@ static void answer_one(const struct web_request *rq, struct web_reply *rp, const
     api_put_endpoint(b, e);
     put_cstr(b, ",\"incidents\":");
     if (h) {
+        const struct web_ep_more *x = web_ep_more(h);
         put_cstr(b, "[");
-        for (size_t i = 0; i < h->n_incidents; i++) {
+        for (size_t i = 0; i < x->n_incidents; i++) {
             if (i) put_cstr(b, ",");
-            api_put_incident(b, &h->incidents[i], NULL, now_ms);
+            api_put_incident(b, &x->incidents[i], NULL, now_ms);
         }
-        cw_buf_printf(b, "],\"incidents_older\":%u", h->incidents_older);
+        cw_buf_printf(b, "],\"incidents_older\":%u", x->incidents_older);
     } else {
         put_cstr(b, "null,\"incidents_older\":0");
     }

@@ -21,7 +21,7 @@ void api_put_endpoint_locations(struct cw_buf *b, const struct web_endpoint *e)
         cw_buf_printf(b, ",\"state\":\"%s\",\"ok\":", web_state_name(web_loc_state(loc)));
         put_cstr(b, !loc->has_check ? "null" : loc->ok ? "true" : "false");
         put_cstr(b, ",\"latency_ms\":");
-        api_put_ms(b, loc->latency_us / 1000.0, loc->has_check && loc->latency_us >= 0);
+        api_put_ms(b, web_us(loc->latency) / 1000.0, loc->has_check && web_us(loc->latency) >= 0);
         put_cstr(b, ",\"checked_at\":");
         api_put_time_ms(b, loc->has_check ? loc->checked_at_us / 1000 : 0);
         put_cstr(b, ",\"error\":");

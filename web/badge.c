@@ -122,7 +122,7 @@ static const char *latency_message(const struct web_endpoint *e, char *buf, size
     web_ep_window(e->hist, WEB_WIN_24H, &fig);
     double ms;
     if (w && w->has_latency) ms = w->p95_ms;
-    else if (e->live.has_check && e->live.last.latency_us >= 0) ms = (double)e->live.last.latency_us / 1000.0;
+    else if (e->live.has_check && web_us(e->live.last.latency) >= 0) ms = (double)web_us(e->live.last.latency) / 1000.0;
     else {
         *color = LIGHTGREY;
         return "no data";

@@ -127,7 +127,7 @@ const char *web_headline(const struct web_endpoint *e, int64_t now_ms, char *buf
     if (!l->has_check) return buf;
     switch (e->cfg->type) {
     case CW_CHECK_TCP: {
-        int64_t us = c->connect_us >= 0 ? c->connect_us : c->latency_us;
+        int64_t us = web_us(c->phase[1]) >= 0 ? web_us(c->phase[1]) : web_us(c->latency); /* connect, else total */
         if (us >= 0) fmt_ms(num, sizeof num, (double)us / 1000.0), snprintf(buf, len, "connect %s ms", num);
         break;
     }

@@ -89,21 +89,33 @@ struct web_incident {
     char *message;  /* the down alert's message (owned); it names the error */
 };
 
-/* One endpoint's part of the snapshot: ~390 bytes (it was 1,700 with 16-byte exact days and a copy of the URL;
- * docs/performance.md "The web at 500,000 endpoints"). Which endpoint it is: web_history.cfg_index. */
-struct web_ep_history {
-    uint8_t bar[WEB_DAYS][3];          /* web_bar_day */
-    uint8_t n_notes;                   /* days with incidents (notes) */
-    uint8_t n_incidents;               /* incidents kept, newest first, at most WEB_INCIDENTS_MAX */
-    bool state_known;                  /* some down/up alert exists */
-    bool down;                         /* the state the last down/up alert left */
-    uint16_t incidents_older;          /* incidents in the 90 days that were not kept (at most 65535 counted) */
-    struct web_window_cell win[WEB_WINDOWS]; /* web_ep_window */
-    struct web_day_note *notes;        /* n_notes, by day; NULL when none */
-    struct web_incident *incidents;    /* n_incidents; NULL when none */
-    int64_t state_since_ms;            /* when that state began */
+/* What the alerts (and a push endpoint's calls) left of one endpoint in the snapshot: only an endpoint that has some
+ * (a down/up alert in its history, or a push call) has one; the others share web_ep_more's zeroes. */
+struct web_ep_more {
+    struct web_day_note *notes;     /* n_notes, by day; NULL when none */
+    struct web_incident *incidents; /* n_incidents; NULL when none */
+    uint8_t n_notes;                /* days with incidents (notes) */
+    uint8_t n_incidents;            /* incidents kept, newest first, at most WEB_INCIDENTS_MAX */
+    uint16_t incidents_older;       /* incidents in the 90 days that were not kept (at most 65535 counted) */
+    int64_t state_since_ms;         /* when the state the last down/up alert left began */
     int64_t last_call_ms; /* push: the last call its newest stored check tells (web_push_last_call_us); 0: none */
 };
+
+/* One endpoint's part of the snapshot: 360 bytes (it was 1,700 with 16-byte exact days and a copy of the URL, 392
+ * with the incidents' fields inline; docs/performance.md "The web at 500,000 endpoints"). Which endpoint it is:
+ * web_history.cfg_index. */
+struct web_ep_history {
+    uint8_t bar[WEB_DAYS][3];                /* web_bar_day */
+    bool state_known;                        /* some down/up alert exists (then `more` is there) */
+    bool down;                               /* the state the last down/up alert left */
+    struct web_window_cell win[WEB_WINDOWS]; /* web_ep_window */
+    struct web_ep_more *more;                /* NULL: no alert, no call (web_ep_more gives zeroes); owned */
+};
+
+/* h's incidents, notes, state time and last call: zeroes when it has none (or h is NULL). */
+const struct web_ep_more *web_ep_more(const struct web_ep_history *h);
+/* The same to fill in: allocated at the first call. */
+struct web_ep_more *web_ep_more_get(struct web_ep_history *h);
 
 struct web_history {
     int64_t read_at_ms;        /* wall clock of the snapshot: the end of every window */

@@ -3,6 +3,8 @@
  * (web/history_read.c) and expanded for a page, an answer or a badge. Pure. */
 #include "web/history.h"
 
+#include "common/base/util.h"
+
 #include <stdlib.h>
 
 #include "common/wire/lathist.h"
@@ -54,8 +56,9 @@ void web_bar_day(const struct web_ep_history *h, int day, struct web_bar *out)
     out->per10k = (uint16_t)per10k;
     out->p95_us = (uint32_t)web_latency_us((uint16_t)(v >> P95_SHIFT & ((1u << P95_BITS) - 1)));
     if (!(v >> NOTE_BIT & 1)) return;
-    for (unsigned i = 0; i < h->n_notes; i++)
-        if (h->notes[i].day == day) out->incidents = h->notes[i].incidents;
+    const struct web_ep_more *x = web_ep_more(h);
+    for (unsigned i = 0; i < x->n_notes; i++)
+        if (x->notes[i].day == day) out->incidents = x->notes[i].incidents;
 }
 
 void web_ep_window(const struct web_ep_history *h, enum web_window w, struct web_window_figures *out)
@@ -88,12 +91,23 @@ void web_window_pack(struct web_window_cell *c, const struct web_window_figures 
                                    .p95 = f->has_latency ? (p95 ? p95 : 1) : 0 };
 }
 
+static const struct web_ep_more none;
+
+const struct web_ep_more *web_ep_more(const struct web_ep_history *h) { return h && h->more ? h->more : &none; }
+
+struct web_ep_more *web_ep_more_get(struct web_ep_history *h)
+{
+    if (!h->more) h->more = cw_xcalloc(1, sizeof *h->more);
+    return h->more;
+}
+
 void web_ep_history_clear(struct web_ep_history *e)
 {
-    for (size_t k = 0; k < e->n_incidents; k++) free(e->incidents[k].message);
-    free(e->incidents);
-    free(e->notes);
-    e->incidents = NULL;
-    e->notes = NULL;
-    e->n_incidents = e->n_notes = 0;
+    struct web_ep_more *x = e->more;
+    if (!x) return;
+    for (size_t k = 0; k < x->n_incidents; k++) free(x->incidents[k].message);
+    free(x->incidents);
+    free(x->notes);
+    free(x);
+    e->more = NULL;
 }

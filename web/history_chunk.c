@@ -270,14 +270,17 @@ static void build_incidents(struct web_ep_history *eh, struct alert_ev *ev, size
     }
     if (down) downs[n_all] = start, ends[n_all++] = 0;
     size_t keep = n_all < WEB_INCIDENTS_MAX ? n_all : WEB_INCIDENTS_MAX;
-    eh->incidents = keep ? cw_xcalloc(keep, sizeof *eh->incidents) : NULL;
-    for (size_t i = 0; i < keep; i++) {
-        struct alert_ev *d = &ev[downs[n_all - 1 - i]];
-        eh->incidents[i] = (struct web_incident){ d->at_ms, ends[n_all - 1 - i], d->message };
-        d->message = NULL; /* moved */
+    if (n_all) {
+        struct web_ep_more *x = web_ep_more_get(eh);
+        x->incidents = cw_xcalloc(keep, sizeof *x->incidents);
+        for (size_t i = 0; i < keep; i++) {
+            struct alert_ev *d = &ev[downs[n_all - 1 - i]];
+            x->incidents[i] = (struct web_incident){ d->at_ms, ends[n_all - 1 - i], d->message };
+            d->message = NULL; /* moved */
+        }
+        x->n_incidents = (uint8_t)keep;
+        x->incidents_older = n_all - keep > UINT16_MAX ? UINT16_MAX : (uint16_t)(n_all - keep);
     }
-    eh->n_incidents = (uint8_t)keep;
-    eh->incidents_older = n_all - keep > UINT16_MAX ? UINT16_MAX : (uint16_t)(n_all - keep);
     free(downs);
     free(ends);
 }
@@ -307,9 +310,10 @@ static void day_alerts(struct snap_read *s, struct ep_work *w, struct dt_event *
         notes += res.incidents > 0;
     }
     if (!eh || !notes) return;
-    eh->notes = cw_xcalloc(notes, sizeof *eh->notes);
+    struct web_ep_more *x = web_ep_more_get(eh);
+    x->notes = cw_xcalloc(notes, sizeof *x->notes);
     for (int d = 0; d < WEB_DAYS; d++)
-        if (w->days[d].incidents) eh->notes[eh->n_notes++] = (struct web_day_note){ (uint8_t)d, w->days[d].incidents };
+        if (w->days[d].incidents) x->notes[x->n_notes++] = (struct web_day_note){ (uint8_t)d, w->days[d].incidents };
 }
 
 void chunk_finish(struct snap_read *s, size_t k, struct web_ep_history *eh)
@@ -330,11 +334,12 @@ void chunk_finish(struct snap_read *s, size_t k, struct web_ep_history *eh)
     today->p95_us = (uint32_t)web_latency_us(whist_code(&w->lat[CHUNK_TODAY], 950));
     for (int d = 0; d < WEB_DAYS && eh; d++) web_bar_pack(eh->bar[d], &w->days[d]);
     if (eh && w->n_ev) {
+        struct web_ep_more *x = web_ep_more_get(eh);
         eh->state_known = true;
         eh->down = w->ev[w->n_ev - 1].down;
-        eh->state_since_ms = w->ev[w->n_ev - 1].at_ms;
+        x->state_since_ms = w->ev[w->n_ev - 1].at_ms;
         for (size_t i = w->n_ev - 1; i > 0 && w->ev[i - 1].down == eh->down; i--)
-            eh->state_since_ms = w->ev[i - 1].at_ms;
+            x->state_since_ms = w->ev[i - 1].at_ms;
     }
     if (eh) build_incidents(eh, w->ev, w->n_ev, s->now_ms - web_window_ms(WEB_WIN_90D), s->now_ms);
     for (size_t i = 0; i < w->n_ev; i++) free(w->ev[i].message);

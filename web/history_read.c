@@ -131,7 +131,7 @@ struct web_history *web_history_read(const struct store_read_backend *b, struct 
         *rc = chunk_read(s, b, r, err, errlen);
         for (size_t k = 0; *rc == STORE_OK && k < s->n; k++) {
             chunk_finish(s, k, &h->ep[s->lo + k]);
-            h->ep[s->lo + k].last_call_ms = s->last_call_ms[k];
+            if (s->last_call_ms[k]) web_ep_more_get(&h->ep[s->lo + k])->last_call_ms = s->last_call_ms[k];
         }
         if (*rc == STORE_OK && pause && s->lo + s->n < s->n_known) pause->fn(pause->ctx, b, r);
     }

@@ -98,11 +98,15 @@ int web_ids_build(struct web_model *m, const struct cw_config *cfg, char *err, s
         snprintf(err, errlen, "%zu endpoints: more than the web can index", cfg->n_endpoints);
         return -1;
     }
+    size_t singles = 0, pooled = 0; /* the endpoints checked in one place: their location in m->loc_pool */
+    for (size_t i = 0; i < cfg->n_endpoints; i++) singles += cfg->endpoints[i].n_locations <= 1;
+    m->loc_pool = singles ? cw_xcalloc(singles, sizeof *m->loc_pool) : NULL;
     for (size_t i = 0; i < cfg->n_endpoints; i++) {
         struct web_endpoint *e = &m->endpoints[i];
         e->cfg = &cfg->endpoints[i];
         e->config = cfg;
-        web_locs_build(&e->live, e->cfg, m->own_location, m->per_endpoint_metrics);
+        struct web_loc *slot = e->cfg->n_locations <= 1 ? &m->loc_pool[pooled++] : NULL;
+        web_locs_build(&e->live, e->cfg, m->own_location, m->per_endpoint_metrics, slot);
         m->n = i + 1;
     }
     if (build_ids(m, err, errlen) != 0 || build_tables(m, err, errlen) != 0) return -1;
@@ -146,11 +150,12 @@ static void update_locs(struct web_endpoint *e, const struct cw_endpoint *ep, co
         return;
     }
     struct web_live fresh = { 0 };
-    web_locs_build(&fresh, ep, own, phases);
+    web_locs_build(&fresh, ep, own, phases, NULL); /* allocated: l's (perhaps pooled) locations are read from */
     web_locs_carry(&fresh, l);
     web_locs_free(l);
     l->locs = fresh.locs;
     l->n_locs = fresh.n_locs;
+    l->locs_pooled = fresh.locs_pooled;
 }
 
 /* Entry e for ep: a new URL starts afresh (as a new endpoint). Returns whether its URL or name changed (its ID may
@@ -160,12 +165,11 @@ static bool update_entry(struct web_model *m, struct web_endpoint *e, const stru
     bool new_url = strcmp(e->cfg->url, ep->url) != 0;
     bool keys_changed = new_url || !same_str(e->cfg->name, ep->name);
     if (new_url) {
-        free(e->live.last.error);
-        free(e->live.last.figures);
-        free(e->live.last.fig);
+        struct web_loc *slot = e->live.locs_pooled ? e->live.locs : NULL; /* its pool entry, if it had one */
+        web_live_free(&e->live);
         web_locs_free(&e->live);
         memset(&e->live, 0, sizeof e->live);
-        web_locs_build(&e->live, ep, m->own_location, m->per_endpoint_metrics);
+        web_locs_build(&e->live, ep, m->own_location, m->per_endpoint_metrics, slot);
         e->hist = NULL;
     } else {
         update_locs(e, ep, m->own_location, m->per_endpoint_metrics);
@@ -204,11 +208,10 @@ void web_ids_free(struct web_model *m)
     free(m->ids);
     web_layout_free(&m->layout);
     for (size_t i = 0; i < m->n; i++) {
-        free(m->endpoints[i].live.last.error);
-        free(m->endpoints[i].live.last.figures);
-        free(m->endpoints[i].live.last.fig);
+        web_live_free(&m->endpoints[i].live);
         web_locs_free(&m->endpoints[i].live);
     }
+    free(m->loc_pool);
     free(m->endpoints);
     free(m->scratch);
     seqgap_free(&m->gaps);
@@ -230,10 +233,11 @@ void web_ids_carry(struct web_model *to, struct web_model *from)
         e->live = old->live;
         e->live.locs = fresh.locs;
         e->live.n_locs = fresh.n_locs;
+        e->live.locs_pooled = fresh.locs_pooled;
         e->hist = old->hist;         /* the snapshot stays the model's until the next read (with this configuration) */
         old->live.last.error = NULL; /* moved */
-        old->live.last.figures = NULL;
         old->live.last.fig = NULL;
+        old->live.alerts = NULL;
     }
     struct seqgap gaps = to->gaps;
     to->gaps = from->gaps;

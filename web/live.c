@@ -75,24 +75,22 @@ static void keep_last(struct web_live *e, const struct cw_result *r)
 {
     if (e->has_check && r->checked_at_us < e->last.checked_at_us) return; /* an older check, reordered */
     free(e->last.error);
-    free(e->last.figures);
+    if (e->last.fig) free(e->last.fig->raw);
     free(e->last.fig);
     e->has_check = true;
     e->last = (struct web_check){ .kind = r->kind,
-                                  .figures = (r->figures && r->figures[0]) ? cw_xstrdup(r->figures) : NULL,
                                   .ok = r->ok,
                                   .status_code = r->status_code,
                                   .checked_at_us = r->checked_at_us,
-                                  .latency_us = r->latency_us,
-                                  .dns_us = r->dns_us,
-                                  .connect_us = r->connect_us,
-                                  .tls_us = r->tls_us,
-                                  .ttfb_us = r->ttfb_us,
+                                  .latency = web_us_pack(r->latency_us),
+                                  .phase = { web_us_pack(r->dns_us), web_us_pack(r->connect_us), web_us_pack(r->tls_us),
+                                             web_us_pack(r->ttfb_us) },
                                   .tls_expires_at_us = r->tls_expires_at_us,
                                   .error = (!r->ok && r->error && r->error[0]) ? cw_xstrdup(r->error) : NULL };
-    if (e->last.figures) { /* 72 B an endpoint only where there are figures (not http's) */
+    if (r->figures && r->figures[0]) { /* 80 B an endpoint only where there are figures (not http's) */
         e->last.fig = cw_xmalloc(sizeof *e->last.fig);
-        web_figures_parse(e->last.figures, e->last.fig);
+        web_figures_parse(r->figures, e->last.fig);
+        e->last.fig->raw = cw_xstrdup(r->figures);
     }
     int64_t call_us = r->kind == CW_CHECK_PUSH ? web_push_last_call_us(web_check_fig(&e->last), r->checked_at_us) : 0;
     if (call_us > e->last_call_us) e->last_call_us = call_us;
@@ -120,8 +118,6 @@ static void apply_result(struct web_model *m, struct web_endpoint *found, const 
         return;
     }
     if (!web_loc_apply(loc, r, found->cfg, found->live.state == WEB_STATE_DOWN)) return;
-    if (r->ok) found->live.checks_ok++;
-    else found->live.checks_failed++;
     keep_last(&found->live, r);
     update_state(m, found, r);
 }
@@ -167,13 +163,31 @@ static void count_change(struct web_live *e, const struct cw_alert *a)
                : a->kind == CW_ALERT_SLOW ? WEB_CHANGE_SLOW
                : a->kind == CW_ALERT_FAST ? WEB_CHANGE_FAST
                                           : -1;
-    const size_t n = sizeof e->recent_alert_ids / sizeof e->recent_alert_ids[0];
     if (kind < 0) return;
+    if (!e->alerts) e->alerts = cw_xcalloc(1, sizeof *e->alerts);
+    struct web_alerts *x = e->alerts;
+    const size_t n = sizeof x->recent_alert_ids / sizeof x->recent_alert_ids[0];
     for (size_t i = 0; i < n; i++)
-        if (e->recent_alert_ids[i] == a->alert_id) return;
-    memmove(&e->recent_alert_ids[1], &e->recent_alert_ids[0], (n - 1) * sizeof e->recent_alert_ids[0]);
-    e->recent_alert_ids[0] = a->alert_id;
-    e->changes[kind]++;
+        if (x->recent_alert_ids[i] == a->alert_id) return;
+    memmove(&x->recent_alert_ids[1], &x->recent_alert_ids[0], (n - 1) * sizeof x->recent_alert_ids[0]);
+    x->recent_alert_ids[0] = a->alert_id;
+    x->changes[kind]++;
+}
+
+uint32_t web_live_changes(const struct web_live *e, int k)
+{
+    return e->alerts && k >= 0 && k < WEB_CHANGE_KINDS ? e->alerts->changes[k] : 0;
+}
+
+void web_live_free(struct web_live *e)
+{
+    free(e->last.error);
+    if (e->last.fig) free(e->last.fig->raw);
+    free(e->last.fig);
+    free(e->alerts);
+    e->last.error = NULL;
+    e->last.fig = NULL;
+    e->alerts = NULL;
 }
 
 /* When the alert's state change happened (its message's "since", as the snapshot counts it: history/downtime.h). */
@@ -187,9 +201,10 @@ static int64_t change_us(const struct web_endpoint *found, const struct cw_alert
 
 void web_live_seed(struct web_live *e, const struct web_ep_history *h)
 {
-    if (h && h->last_call_ms * 1000 > e->last_call_us) e->last_call_us = h->last_call_ms * 1000;
-    if (!h || !h->state_known || h->state_since_ms * 1000 <= e->last_alert_us) return;
-    e->last_alert_us = h->state_since_ms * 1000;
+    const struct web_ep_more *x = web_ep_more(h);
+    if (x->last_call_ms * 1000 > e->last_call_us) e->last_call_us = x->last_call_ms * 1000;
+    if (!h || !h->state_known || x->state_since_ms * 1000 <= e->last_alert_us) return;
+    e->last_alert_us = x->state_since_ms * 1000;
     if (h->down) set_state(e, WEB_STATE_DOWN, e->last_alert_us);
     else if (e->state == WEB_STATE_DOWN || e->state == WEB_STATE_UNKNOWN) /* a failed check since says more */
         set_state(e, WEB_STATE_UP, e->last_alert_us);

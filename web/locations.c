@@ -19,13 +19,16 @@ static void observe(struct web_hist *h, int64_t us)
     h->sum_us += (uint64_t)us;
 }
 
-void web_locs_build(struct web_live *l, const struct cw_endpoint *ep, const char *own_location, bool phases)
+void web_locs_build(struct web_live *l, const struct cw_endpoint *ep, const char *own_location, bool phases,
+                    struct web_loc *slot)
 {
     l->n_locs = ep->n_locations ? ep->n_locations : 1;
-    l->locs = cw_xcalloc(l->n_locs, sizeof *l->locs);
+    l->locs_pooled = slot && l->n_locs == 1;
+    if (l->locs_pooled) *(l->locs = slot) = (struct web_loc){ 0 };
+    else l->locs = cw_xcalloc(l->n_locs, sizeof *l->locs);
     for (size_t i = 0; i < l->n_locs; i++) {
         l->locs[i].name = ep->n_locations ? ep->locations[i] : own_location;
-        l->locs[i].latency_us = -1;
+        l->locs[i].latency = WEB_US_NONE;
         if (phases) l->locs[i].phases = cw_xcalloc(WEB_HIST_PHASES - 1, sizeof *l->locs[i].phases);
     }
 }
@@ -36,9 +39,10 @@ void web_locs_free(struct web_live *l)
         free(l->locs[i].error);
         free(l->locs[i].phases);
     }
-    free(l->locs);
+    if (!l->locs_pooled) free(l->locs);
     l->locs = NULL;
     l->n_locs = 0;
+    l->locs_pooled = false;
 }
 
 void web_locs_carry(struct web_live *to, struct web_live *from)
@@ -79,7 +83,7 @@ bool web_loc_apply(struct web_loc *loc, const struct cw_result *r, const struct 
     loc->has_check = true;
     loc->ok = r->ok;
     loc->checked_at_us = r->checked_at_us;
-    loc->latency_us = r->latency_us;
+    loc->latency = web_us_pack(r->latency_us);
     loc->error = (!r->ok && r->error && r->error[0]) ? cw_xstrdup(r->error) : NULL;
     if (r->ok) loc->checks_ok++;
     else loc->checks_failed++;
@@ -96,7 +100,12 @@ bool web_loc_apply(struct web_loc *loc, const struct cw_result *r, const struct 
         .latency_threshold_us = 0, /* speed comes from the alerter's slow/fast alerts */
         .endpoint_down = endpoint_down,
     };
-    quorum_voter_feed(&loc->voter, &params, r->ok, r->latency_us, r->checked_at_us);
+    /* The vote depends on the vote and the two runs only (the times a voter keeps change none of it). */
+    struct quorum_voter v = { .vote = loc->vote, .fail_run = loc->fail_run, .ok_run = loc->ok_run };
+    quorum_voter_feed(&v, &params, r->ok, r->latency_us, r->checked_at_us);
+    loc->vote = v.vote;
+    loc->fail_run = v.fail_run;
+    loc->ok_run = v.ok_run;
     return true;
 }
 
@@ -167,8 +176,8 @@ enum web_state web_locs_state(const struct web_model *m, const struct web_live *
     size_t n = 0, failing = 0;
     for (size_t i = 0; i < l->n_locs && n < CW_LOCATIONS_MAX + 1; i++, n++) {
         const struct web_location *known = web_location_find(m, l->locs[i].name);
-        ballots[n] = (struct quorum_ballot){ .vote = l->locs[i].voter.vote,
-                                             .live = !known || known->state != CW_LOCATION_SILENT };
+        ballots[n] =
+            (struct quorum_ballot){ .vote = l->locs[i].vote, .live = !known || known->state != CW_LOCATION_SILENT };
         if (ballots[n].live && l->locs[i].has_check && !l->locs[i].ok) failing++;
     }
     unsigned required = config_quorum_required(ep);
@@ -188,6 +197,6 @@ enum web_state web_locs_state(const struct web_model *m, const struct web_live *
 enum web_state web_loc_state(const struct web_loc *loc)
 {
     if (!loc->has_check) return WEB_STATE_UNKNOWN;
-    if (loc->voter.vote == QUORUM_DOWN) return WEB_STATE_DOWN;
+    if (loc->vote == QUORUM_DOWN) return WEB_STATE_DOWN;
     return loc->ok ? WEB_STATE_UP : WEB_STATE_FAILING;
 }

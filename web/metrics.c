@@ -228,7 +228,7 @@ static void changes_lines(struct cw_buf *b, const struct web_endpoint *e, bool b
         put_cstr(b, ",kind=\"");
         put_cstr(b, change_names[k]);
         put_cstr(b, "\"} ");
-        web_metrics_u64(b, e->live.changes[k]);
+        web_metrics_u64(b, web_live_changes(&e->live, k));
         put_cstr(b, "\n");
     }
 }

@@ -46,7 +46,7 @@ static void add_endpoint(struct group_sum *s, const struct web_endpoint *e)
         for (int b = 0; b < WEB_HIST_BUCKETS; b++) s->total.bucket[b] += h->bucket[b];
         s->total.sum_us += h->sum_us;
     }
-    for (int k = 0; k < WEB_CHANGE_KINDS; k++) s->changes[k] += e->live.changes[k];
+    for (int k = 0; k < WEB_CHANGE_KINDS; k++) s->changes[k] += web_live_changes(&e->live, k);
     int64_t exp = e->live.has_check ? e->live.last.tls_expires_at_us : 0;
     if (exp > 0 && (s->cert_min_us == 0 || exp < s->cert_min_us)) s->cert_min_us = exp;
 }

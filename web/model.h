@@ -82,24 +82,36 @@ struct web_figures {
     char tls_version[16]; /* tls: "TLSv1.3" */
     char push_status[8];  /* push: "up", "down" (a call), "missing" (a silence) */
     double push_gap_s;    /* push: a silence's time since the last call (-1: none recorded) */
+    char *raw;            /* the figures as received (web_check_figures); owned by the web_check holding this */
 };
+
+/* A check's duration (its latency, one of its phases) as the model keeps it: µs in 32 bits, WEB_US_NONE for "not
+ * reached" (-1 on the wire). A check lasts at most its timeout (an hour at most: config_endpoints.c MAX_TIMEOUT),
+ * well under the 4,294 s 32 bits hold; a longer one is kept as WEB_US_NONE - 1 (never seen). web_us: back to µs. */
+#define WEB_US_NONE UINT32_MAX
+static inline uint32_t web_us_pack(int64_t us)
+{
+    return us < 0 ? WEB_US_NONE : us >= (int64_t)WEB_US_NONE ? WEB_US_NONE - 1 : (uint32_t)us;
+}
+static inline int64_t web_us(uint32_t v) { return v == WEB_US_NONE ? -1 : (int64_t)v; }
 
 /* The last check of an endpoint, as the worker sent it. */
 struct web_check {
     uint8_t kind; /* enum cw_check_type of the result */
     bool ok;
-    uint16_t status_code;    /* 0: no HTTP response */
-    char *figures;           /* the figures (one JSON object, checked by the decoder); NULL: none; owned */
-    struct web_figures *fig; /* parsed from figures; NULL when there are none (web_check_fig); owned */
-    int64_t checked_at_us; /* wall clock */
-    int64_t latency_us;    /* total; phases -1 when not reached */
-    int64_t dns_us, connect_us, tls_us, ttfb_us;
+    uint16_t status_code;       /* 0: no HTTP response */
+    uint32_t latency;           /* total (web_us: µs, -1 when not reached) */
+    uint32_t phase[WEB_PHASES]; /* dns, connect, tls, ttfb (web_us: µs, -1 when not reached) */
+    struct web_figures *fig;    /* the figures, parsed and as received (.raw); NULL when there are none; owned */
+    int64_t checked_at_us;      /* wall clock */
     int64_t tls_expires_at_us; /* 0: unknown (http, or no handshake) */
     char *error;               /* NULL when ok; owned (malloc) */
 };
 
 /* c's figures as parsed, the "not said" ones (all -1 or "") when it has none. */
 const struct web_figures *web_check_fig(const struct web_check *c);
+/* c's figures as received (one JSON object, checked by the decoder); NULL: none. */
+static inline const char *web_check_figures(const struct web_check *c) { return c->fig ? c->fig->raw : NULL; }
 
 /* One location's view of an endpoint (issue 16; docs/web.md "Locations"): its last check there and its vote
  * (common/base/quorum.h: DOWN after alert_threshold failures in a row there, UP after recovery_threshold
@@ -108,9 +120,13 @@ const struct web_figures *web_check_fig(const struct web_check *c);
 struct web_loc {
     const char *name; /* into the model's configuration: ep->locations[i], or cfg->location */
     bool has_check, ok;
-    int64_t checked_at_us, latency_us; /* wall clock; latency -1 when not reached */
+    /* The location's vote (common/base/quorum.h): what of a struct quorum_voter decides the vote, the rest (times,
+     * speed runs: the web reads neither) is not kept (web_loc_apply feeds a voter made of these; 12 B, not 80). */
+    uint8_t vote;                      /* enum quorum_vote */
+    uint32_t fail_run, ok_run;         /* failures / successes in a row */
+    uint32_t latency;                  /* web_us: µs, -1 when not reached */
+    int64_t checked_at_us;             /* wall clock */
     char *error;                       /* NULL when ok (or no check yet); owned (malloc) */
-    struct quorum_voter voter;         /* the location's vote (common/base/quorum.h) */
     uint64_t checks_ok, checks_failed; /* since the web started (carried over a reload) */
     struct web_hist total;             /* the whole check's duration (WEB_PHASE_TOTAL): the group sums */
     /* The other phases' (index phase - 1: dns, connect, tls, ttfb), only when the model keeps them
@@ -124,21 +140,27 @@ static inline const struct web_hist *web_loc_hist(const struct web_loc *loc, int
     return loc->phases ? &loc->phases[ph - 1] : NULL;
 }
 
+/* The state changes an endpoint's alerts counted (for /metrics, since the web started, carried over a reload): only
+ * an endpoint that had an alert has them (48 B that most of 500,000 endpoints, never down, would hold as zeroes). */
+struct web_alerts {
+    uint32_t changes[WEB_CHANGE_KINDS]; /* state changes from `alert` messages (enum web_change_kind) */
+    uint64_t recent_alert_ids[4];       /* last alert ids counted: a resent alert (delivery update) is not */
+};
+
 /* What the bus told about one endpoint. */
 struct web_live {
     struct web_loc *locs; /* its locations, in ep->locations' order (one for an endpoint checked in one place) */
     uint32_t n_locs;      /* (the fields are ordered for no padding: 500,000 of these) */
     enum web_state state;
     bool has_check;
-    bool slow; /* a `slow` alert without a `fast` one after it */
+    bool slow;        /* a `slow` alert without a `fast` one after it */
+    bool locs_pooled; /* locs is an entry of the model's loc_pool (web_locs_free does not free it) */
     struct web_check last;
     int64_t last_call_us;   /* push: wall clock of the last call (up or down; web_push_last_call_us); 0: none known */
     int64_t state_since_us; /* wall clock of the change that set `state`; 0 unknown */
     int64_t last_alert_us;  /* the state change of the last down/up alert known (bus or snapshot); 0: none */
-    uint64_t checks_ok, checks_failed; /* since the web started, every location's (each one's: locs) */
-    /* ---- for /metrics (web/metrics.c), since the web started (carried over a reload) */
-    uint32_t changes[WEB_CHANGE_KINDS]; /* state changes from `alert` messages (enum web_change_kind) */
-    uint64_t recent_alert_ids[4];       /* last alert ids counted: a resent alert (delivery update) is not */
+    /* (the checks counted: each location's, locs[i].checks_ok / checks_failed) */
+    struct web_alerts *alerts; /* NULL until an alert counted a change (web_live_changes); owned */
 };
 
 struct web_endpoint {
@@ -182,6 +204,9 @@ struct web_model {
      * endpoint's index + 1 (0: empty), by its URL and by its ID; 8 B an endpoint where two uthash handles took 112. */
     uint32_t *by_url, *by_id;
     size_t slots;
+    /* The one location of each endpoint checked in one place, in one array (web_ids_build): no malloc, no malloc
+     * header, per endpoint (web_live.locs points here, locs_pooled); an endpoint of several has its own array. */
+    struct web_loc *loc_pool;
     char *ids;                /* every endpoint's ID, each ending in '\0' (web_endpoint.id points here) */
     struct web_layout layout; /* the page's order and groups (web/layout.h), built with the entries */
     struct seqgap gaps;       /* results per worker: what the web missed */
@@ -231,6 +256,10 @@ void web_live_apply(struct web_model *m, enum cw_msg_type type, const void *data
 void web_live_seed(struct web_live *e, const struct web_ep_history *h);
 /* "unknown", "up", "failing", "down". */
 const char *web_state_name(enum web_state state);
+/* The state changes of kind k (enum web_change_kind) counted for e (0 before its first alert). */
+uint32_t web_live_changes(const struct web_live *e, int k);
+/* Frees what e owns besides its locations (its last check's strings, its alerts' counts). */
+void web_live_free(struct web_live *e);
 /* url as the web shows it, into buf (CW_URL_MAX + 8): without credentials; an http(s) URL's query (or fragment)
  * as "?***"; the key of another check type (tcp://, tls://, dns://, icmp://, push://) whole. */
 const char *web_url_label(const char *url, char *buf, size_t len);
@@ -238,8 +267,10 @@ const char *web_url_label(const char *url, char *buf, size_t len);
 const char *web_endpoint_label(const struct web_endpoint *e, char *buf, size_t len);
 /* ---- web/locations.c (issue 16) */
 /* e's locations (ep->locations, or the own location when it lists none), no check yet. */
-/* phases: keep each location's phase histograms (web_model.per_endpoint_metrics). */
-void web_locs_build(struct web_live *l, const struct cw_endpoint *ep, const char *own_location, bool phases);
+/* phases: keep each location's phase histograms (web_model.per_endpoint_metrics). slot (may be NULL): where the one
+ * location of an endpoint checked in one place goes (a web_model.loc_pool entry); else they are allocated. */
+void web_locs_build(struct web_live *l, const struct cw_endpoint *ep, const char *own_location, bool phases,
+                    struct web_loc *slot);
 void web_locs_free(struct web_live *l);
 /* A reload: each location of `to` that `from` had (by name) takes its last check, vote and counters. */
 void web_locs_carry(struct web_live *to, struct web_live *from);

@@ -54,10 +54,11 @@ static void put_summary(struct cw_buf *b, const struct web_endpoint *e)
     cw_buf_printf(b, ", %s", l->last.ok ? "ok" : "failed");
     if (l->last.status_code && e->cfg->type == CW_CHECK_HTTP)
         cw_buf_printf(b, ", HTTP %u", (unsigned)l->last.status_code);
-    if (l->last.latency_us >= 0) {
+    if (web_us(l->last.latency) >= 0) {
         put_cstr(b, ", ");
-        page_put_latency_ms(b, l->last.latency_us / 1000.0);
-        int64_t phases[WEB_PHASES] = { l->last.dns_us, l->last.connect_us, l->last.tls_us, l->last.ttfb_us };
+        page_put_latency_ms(b, web_us(l->last.latency) / 1000.0);
+        int64_t phases[WEB_PHASES];
+        for (int i = 0; i < WEB_PHASES; i++) phases[i] = web_us(l->last.phase[i]);
         put_cstr(b, " (");
         put_phases(b, phases);
         put_cstr(b, ")");
@@ -130,8 +131,9 @@ static void put_chart(struct cw_buf *b, const struct web_request *rq, const stru
 
 static void put_incidents(struct cw_buf *b, const struct web_ep_history *h, int64_t now_ms)
 {
+    const struct web_ep_more *x = web_ep_more(h);
     put_cstr(b, "<h2>Incidents</h2>");
-    if (!h || h->n_incidents == 0) {
+    if (!h || x->n_incidents == 0) {
         put_cstr(b, h ? "<p class=\"muted\">None in the last 90 days.</p>\n"
                       : "<p class=\"muted\">No history read "
                         "yet.</p>\n");
@@ -139,8 +141,8 @@ static void put_incidents(struct cw_buf *b, const struct web_ep_history *h, int6
     }
     put_cstr(b, "<table id=\"incidents\"><thead><tr><th>Start</th><th>End</th><th>Duration</th><th>Error</th>"
                 "</tr></thead><tbody>");
-    for (size_t i = 0; i < h->n_incidents; i++) {
-        const struct web_incident *in = &h->incidents[i];
+    for (size_t i = 0; i < x->n_incidents; i++) {
+        const struct web_incident *in = &x->incidents[i];
         put_cstr(b, "<tr><td>");
         page_put_time_ms(b, in->start_ms, false);
         put_cstr(b, "</td><td>");
@@ -153,7 +155,7 @@ static void put_incidents(struct cw_buf *b, const struct web_ep_history *h, int6
         put_cstr(b, "</td></tr>");
     }
     put_cstr(b, "</tbody></table>");
-    if (h->incidents_older) cw_buf_printf(b, "<p class=\"muted\">and %u older ones</p>", h->incidents_older);
+    if (x->incidents_older) cw_buf_printf(b, "<p class=\"muted\">and %u older ones</p>", x->incidents_older);
     put_cstr(b, "\n");
 }
 

@@ -133,7 +133,8 @@ static void put_row(struct cw_buf *b, const struct web_model *m, const struct we
         put_cstr(b, "</td>");
     }
     put_cstr(b, "<td class=\"n\">");
-    page_put_latency_ms(b, l->has_check && l->last.latency_us >= 0 ? l->last.latency_us / 1000.0 : -1);
+    int64_t latency_us = web_us(l->last.latency);
+    page_put_latency_ms(b, l->has_check && latency_us >= 0 ? latency_us / 1000.0 : -1);
     put_cstr(b, "</td>");
     put_cert(b, l, now_ms);
     put_cstr(b, "</tr>\n");

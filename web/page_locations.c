@@ -37,7 +37,7 @@ static void put_chip(struct cw_buf *b, const struct web_model *m, const struct w
     put_cstr(b, "\">");
     web_html_text(b, loc->name);
     put_cstr(b, " ");
-    if (st == WEB_STATE_UP && loc->latency_us >= 0) page_put_latency_ms(b, loc->latency_us / 1000.0);
+    if (st == WEB_STATE_UP && web_us(loc->latency) >= 0) page_put_latency_ms(b, web_us(loc->latency) / 1000.0);
     else put_cstr(b, state);
     put_cstr(b, "</span>");
 }
@@ -68,7 +68,7 @@ void page_put_location_table(struct cw_buf *b, const struct web_model *m, const 
                       silent_there(m, loc) ? " (silent)" : "");
         if (loc->has_check) page_put_time_ms(b, loc->checked_at_us / 1000, false);
         put_cstr(b, "</td><td class=\"n\">");
-        page_put_latency_ms(b, loc->has_check && loc->latency_us >= 0 ? loc->latency_us / 1000.0 : -1);
+        page_put_latency_ms(b, loc->has_check && web_us(loc->latency) >= 0 ? web_us(loc->latency) / 1000.0 : -1);
         put_cstr(b, "</td><td>");
         if (loc->error) web_html_text(b, loc->error);
         put_cstr(b, "</td></tr>");

@@ -70,8 +70,8 @@ static void test_web_update_in_place(void **state)
     struct web_model m;
     char err[256];
     assert_int_equal(web_ids_build(&m, &c1, err, sizeof err), 0);
-    m.endpoints[0].live.checks_ok = 5;
-    m.endpoints[1].live.checks_ok = 6;
+    m.endpoints[0].live.locs[0].checks_ok = 5;
+    m.endpoints[1].live.locs[0].checks_ok = 6;
     m.endpoints[1].live.last.error = strdup("HTTP 500");
     uint64_t gen = m.generation;
 
@@ -86,8 +86,8 @@ static void test_web_update_in_place(void **state)
     assert_int_equal(n_urls, 1);
     assert_true(m.generation != gen);
     assert_ptr_equal(m.endpoints[0].cfg, &e2[0]);
-    assert_int_equal(m.endpoints[0].live.checks_ok, 5); /* kept */
-    assert_int_equal(m.endpoints[1].live.checks_ok, 0); /* a new URL starts afresh */
+    assert_int_equal(m.endpoints[0].live.locs[0].checks_ok, 5); /* kept */
+    assert_int_equal(m.endpoints[1].live.locs[0].checks_ok, 0); /* a new URL starts afresh */
     assert_null(m.endpoints[1].live.last.error);
     assert_ptr_equal(web_model_by_url(&m, "http://127.0.0.1:1/b2"), &m.endpoints[1]);
     assert_null(web_model_by_url(&m, "http://127.0.0.1:1/b"));

@@ -195,8 +195,10 @@ static void test_live_results_and_alerts(void **state)
     assert_true(a->live.has_check);
     assert_true(a->live.last.ok);
     assert_int_equal(a->live.last.status_code, 200);
-    assert_int_equal(a->live.last.latency_us, 1500);
-    assert_int_equal(a->live.last.tls_us, -1);
+    assert_int_equal(web_us(a->live.last.latency), 1500);
+    assert_int_equal(web_us(a->live.last.phase[2]), -1);   /* tls */
+    assert_int_equal(web_us(a->live.last.phase[0]), 10);   /* dns */
+    assert_int_equal(web_us(a->live.last.phase[3]), 1000); /* ttfb */
     assert_int_equal(a->live.last.tls_expires_at_us, AT_US + 86400000000LL);
     assert_null(a->live.last.error);
     assert_int_equal(a->live.state, WEB_STATE_UP);
@@ -225,7 +227,7 @@ static void test_live_results_and_alerts(void **state)
     send_results(&m, &old, 1);
     assert_true(a->live.last.ok);
     assert_int_equal(m.gaps.missing, 4); /* seq 5..8 of worker 1 */
-    assert_int_equal(a->live.checks_ok, 1);
+    assert_int_equal(a->live.locs[0].checks_ok, 1);
 
     /* a reload keeps what is known of the endpoints that stay (here: the last two of three) */
     struct web_model next;

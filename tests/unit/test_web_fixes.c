@@ -79,8 +79,8 @@ static void test_incident_message_hides_the_query(void **state)
     struct cw_endpoint eps[] = { { .url = "http://u:pw@q.example/x?token=SECRET", .name = "Q" } };
     struct web_history *h = read_snapshot(f, eps, 1, NOW_MS);
     assert_int_equal(h->n, 1);
-    assert_int_equal(h->ep[0].n_incidents, 1);
-    const char *msg = h->ep[0].incidents[0].message;
+    assert_int_equal(web_ep_more(&h->ep[0])->n_incidents, 1);
+    const char *msg = web_ep_more(&h->ep[0])->incidents[0].message;
     assert_null(strstr(msg, "SECRET"));
     assert_null(strstr(msg, "pw"));
     assert_string_equal(msg, "Q (http://***@q.example/x?***) is DOWN since 2026-12-03T09:59:00Z: 3 checks failed,"
@@ -151,10 +151,9 @@ static void test_attach_seeds_the_state(void **state)
     struct web_endpoint *a = web_model_by_url(&m, "http://a.example/"), *b = web_model_by_url(&m, "http://b.example/");
     a->live.state = WEB_STATE_FAILING;                        /* what the checks since the restart said */
     bus_alert(&m, "http://b.example/", true, NOW_MS - 60000); /* b: DOWN from the bus, newer than the snapshot */
-    struct web_ep_history ep[2] = {
-        { .state_known = true, .down = true, .state_since_ms = NOW_MS - 3600000 },
-        { .state_known = true, .down = false, .state_since_ms = NOW_MS - 120000 }
-    };
+    struct web_ep_more more[2] = { { .state_since_ms = NOW_MS - 3600000 }, { .state_since_ms = NOW_MS - 120000 } };
+    struct web_ep_history ep[2] = { { .state_known = true, .down = true, .more = &more[0] },
+                                    { .state_known = true, .down = false, .more = &more[1] } };
     uint32_t cfg_index[2] = { 0, 1 }; /* a, b */
     struct web_history h = { .read_at_ms = NOW_MS, .ep = ep, .cfg_index = cfg_index, .n = 2 };
     m.history = &h;
@@ -162,7 +161,7 @@ static void test_attach_seeds_the_state(void **state)
     assert_int_equal(a->live.state, WEB_STATE_DOWN);
     assert_int_equal(a->live.state_since_us, (NOW_MS - 3600000) * 1000);
     assert_int_equal(b->live.state, WEB_STATE_DOWN);
-    ep[1].state_since_ms = NOW_MS - 30000; /* a newer snapshot: the web missed b's `up` */
+    more[1].state_since_ms = NOW_MS - 30000; /* a newer snapshot: the web missed b's `up` */
     web_history_attach(&m);
     assert_int_equal(b->live.state, WEB_STATE_UP);
     bus_alert(&m, "http://a.example/", false, NOW_MS - 1000); /* the bus's `up` is newer than the snapshot's DOWN */
@@ -228,9 +227,9 @@ static void test_alerts_from_a_bound(void **state)
     struct cw_endpoint eps[] = { { .url = "http://a.example/" } };
     struct web_history *h = read_snapshot(f, eps, 1, NOW_MS);
     assert_true(h->ep[0].state_known && h->ep[0].down);
-    assert_int_equal(h->ep[0].state_since_ms, NOW_MS - 99 * day);
-    assert_int_equal(h->ep[0].n_incidents, 1);
-    assert_int_equal(h->ep[0].incidents[0].end_ms, 0);
+    assert_int_equal(web_ep_more(&h->ep[0])->state_since_ms, NOW_MS - 99 * day);
+    assert_int_equal(web_ep_more(&h->ep[0])->n_incidents, 1);
+    assert_int_equal(web_ep_more(&h->ep[0])->incidents[0].end_ms, 0);
     struct web_window_figures w90;
     web_ep_window(&h->ep[0], WEB_WIN_90D, &w90);
     assert_int_equal(w90.down_ms, 90 * day);

@@ -144,13 +144,14 @@ static void test_snapshot(void **state)
     assert_int_equal(w->down_ms, 1800000 + 1830000);
     assert_int_equal(w->incidents, 2);
     assert_int_equal(a->win[WEB_WIN_90D].checks, 100);
-    assert_int_equal(a->n_incidents, 2); /* newest first */
-    assert_int_equal(a->incidents[0].start_ms, NOW_MS - 30000 - 1800000);
-    assert_int_equal(a->incidents[0].end_ms, 0);
-    assert_int_equal(a->incidents[1].end_ms - a->incidents[1].start_ms, 1800000);
-    assert_string_equal(a->incidents[1].message, "went down");
+    const struct web_ep_more *ax = web_ep_more(a);
+    assert_int_equal(ax->n_incidents, 2); /* newest first */
+    assert_int_equal(ax->incidents[0].start_ms, NOW_MS - 30000 - 1800000);
+    assert_int_equal(ax->incidents[0].end_ms, 0);
+    assert_int_equal(ax->incidents[1].end_ms - ax->incidents[1].start_ms, 1800000);
+    assert_string_equal(ax->incidents[1].message, "went down");
     assert_true(a->state_known && a->down);
-    assert_int_equal(a->state_since_ms, NOW_MS - 30000 - 1800000);
+    assert_int_equal(ax->state_since_ms, NOW_MS - 30000 - 1800000);
 
     /* the detail of A: today's 10:00 and 11:00 hours, the newest 20 checks */
     int64_t id = web_history_find_id(b, r, &ids, "http://a.example/", &rc, err, sizeof err);

@@ -93,16 +93,16 @@ static void test_live_keeps_kind_and_figures(void **state)
     assert_int_equal(m.bus.malformed, 0);
     const struct web_check *dns = &m.endpoints[3].live.last;
     assert_int_equal(dns->kind, CW_CHECK_DNS);
-    assert_non_null(dns->figures);
-    assert_non_null(strstr(dns->figures, "mx2.example.test."));
-    assert_null(m.endpoints[0].live.last.figures);
+    assert_non_null(web_check_figures(dns));
+    assert_non_null(strstr(web_check_figures(dns), "mx2.example.test."));
+    assert_null(web_check_figures(&m.endpoints[0].live.last));
     /* a push that missed its call (without figures): the last call stays */
     struct cw_result missed = result(5, 7, AT_US + 7200 * 1000000LL);
     missed.ok = false, missed.error = "no call within 3600 s + 360 s grace", missed.figures = NULL;
     missed.latency_us = -1;
     feed(&m, &missed, 1);
     assert_int_equal(m.endpoints[5].live.last_call_us, AT_US);
-    assert_null(m.endpoints[5].live.last.figures);
+    assert_null(web_check_figures(&m.endpoints[5].live.last));
     /* a call with status=down is a call */
     struct cw_result down = result(5, 8, AT_US + 7300 * 1000000LL);
     down.ok = false, down.error = "status=down: disk full",

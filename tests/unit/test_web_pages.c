@@ -70,9 +70,10 @@ static void fx_build(struct fixture *f, size_t n, bool with_history)
                                                        .ok = d == 10 ? 720 : 1440,
                                                        .p95_us = 123456,
                                                        .incidents = d == 10 });
-        h->notes = calloc(1, sizeof *h->notes);
-        h->notes[0] = (struct web_day_note){ .day = 10, .incidents = 1 };
-        h->n_notes = 1;
+        struct web_ep_more *x = web_ep_more_get(h);
+        x->notes = calloc(1, sizeof *x->notes);
+        x->notes[0] = (struct web_day_note){ .day = 10, .incidents = 1 };
+        x->n_notes = 1;
         for (int w = 0; w < WEB_WINDOWS; w++)
             web_window_pack(&h->win[w], &(struct web_window_figures){ .checks = 1000,
                                                      .ok = 999,
@@ -81,11 +82,11 @@ static void fx_build(struct fixture *f, size_t n, bool with_history)
                                                      .has_latency = true,
                                                      .p50_ms = 12.5,
                                                      .p95_ms = 80.25 });
-        h->incidents = calloc(1, sizeof *h->incidents);
-        h->incidents[0] = (struct web_incident){ .start_ms = READ_AT_MS - (int64_t)(i + 1) * 60000,
+        x->incidents = calloc(1, sizeof *x->incidents);
+        x->incidents[0] = (struct web_incident){ .start_ms = READ_AT_MS - (int64_t)(i + 1) * 60000,
                                                  .end_ms = i % 3 ? READ_AT_MS - (int64_t)i * 60000 : 0,
                                                  .message = strdup(i == 1 ? HOSTILE : "HTTP 500") };
-        h->n_incidents = 1;
+        x->n_incidents = 1;
         f->m.endpoints[i].hist = h;
     }
     f->m.history = &f->hist;
@@ -93,11 +94,7 @@ static void fx_build(struct fixture *f, size_t n, bool with_history)
 
 static void fx_free(struct fixture *f)
 {
-    for (size_t i = 0; i < f->hist.n; i++) {
-        free(f->hist.ep[i].incidents[0].message);
-        free(f->hist.ep[i].incidents);
-        free(f->hist.ep[i].notes);
-    }
+    for (size_t i = 0; i < f->hist.n; i++) web_ep_history_clear(&f->hist.ep[i]);
     free(f->hist.ep);
     web_ids_free(&f->m);
     for (size_t i = 0; i < 2 * f->cfg.n_endpoints; i++) free(f->strings[i]);

@@ -334,6 +334,59 @@ static void test_phase_histograms_only_per_endpoint(void **state)
     }
 }
 
+/* Issue 18 (web-diet): what the web holds per endpoint at 500,000: the model's entry, its one location (in the
+ * model's pool, no malloc each), its part of the snapshot; the durations in 32 bits lose nothing a check can take
+ * (its timeout, an hour at most). */
+static void test_model_sizes_and_durations(void **state)
+{
+    (void)state;
+    assert_true(sizeof(struct web_endpoint) <= 144);   /* 232 before */
+    assert_true(sizeof(struct web_loc) <= 96);         /* 176 before, and malloc'd one by one */
+    assert_true(sizeof(struct web_ep_history) <= 360); /* 392 before */
+    assert_int_equal(web_us(web_us_pack(-1)), -1);
+    assert_int_equal(web_us(web_us_pack(0)), 0);
+    assert_int_equal(web_us(web_us_pack(3600LL * 1000000)), 3600LL * 1000000);  /* the longest timeout */
+    assert_int_equal(web_us(web_us_pack(INT64_MAX)), (int64_t)WEB_US_NONE - 1); /* capped, still "reached" */
+}
+
+/* The pool of single locations through a reload in place: a new URL reuses its entry, an endpoint that gains
+ * locations gets its own array, one that loses them an allocated one; the errors they held are freed once (ASan). */
+static void test_loc_pool_reload(void **state)
+{
+    (void)state;
+    const char *two[] = { "fra", "nyc" };
+    struct cw_endpoint e1[3] = { { .url = "http://127.0.0.1:1/a" },
+                                 { .url = "http://127.0.0.1:1/b" },
+                                 { .url = "http://127.0.0.1:1/c", .locations = (char **)two, .n_locations = 2 } };
+    struct cw_config c1 = { .endpoints = e1, .n_endpoints = 3 };
+    struct web_model m;
+    char err[256];
+    assert_int_equal(web_ids_build(&m, &c1, err, sizeof err), 0);
+    assert_true(m.endpoints[0].live.locs_pooled && m.endpoints[1].live.locs_pooled);
+    assert_false(m.endpoints[2].live.locs_pooled);
+    assert_ptr_equal(m.endpoints[1].live.locs, &m.loc_pool[1]);
+    struct cw_result r = { .ok = false, .checked_at_us = 1000, .latency_us = -1, .error = "HTTP 500" };
+    for (int i = 0; i < 2; i++) assert_true(web_loc_apply(&m.endpoints[i].live.locs[0], &r, m.endpoints[i].cfg, false));
+    struct cw_endpoint e2[3] = { { .url = "http://127.0.0.1:1/a", .locations = (char **)two, .n_locations = 2 },
+                                 { .url = "http://127.0.0.1:1/b2" },
+                                 { .url = "http://127.0.0.1:1/c" } };
+    struct cw_config c2 = { .endpoints = e2, .n_endpoints = 3 };
+    size_t n_urls = 0;
+    assert_int_equal(web_ids_update(&m, &c2, &n_urls, err, sizeof err), 0);
+    assert_int_equal(n_urls, 1);
+    assert_false(m.endpoints[0].live.locs_pooled); /* two locations now: its own array */
+    assert_int_equal(m.endpoints[0].live.n_locs, 2);
+    assert_ptr_equal(m.endpoints[1].live.locs, &m.loc_pool[1]); /* a new URL: its pool entry, afresh */
+    assert_null(m.endpoints[1].live.locs[0].error);
+    assert_int_equal(m.endpoints[2].live.n_locs, 1); /* one location now: allocated, not pooled */
+    assert_false(m.endpoints[2].live.locs_pooled);
+    struct web_model next;
+    assert_int_equal(web_ids_build(&next, &c1, err, sizeof err), 0);
+    web_ids_carry(&next, &m);
+    web_ids_free(&m);
+    web_ids_free(&next);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -343,6 +396,8 @@ int main(void)
         cmocka_unit_test(test_api_pages),
         cmocka_unit_test(test_metrics_switch),
         cmocka_unit_test(test_phase_histograms_only_per_endpoint),
+        cmocka_unit_test(test_model_sizes_and_durations),
+        cmocka_unit_test(test_loc_pool_reload),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -56,6 +56,9 @@ struct store_db {
     size_t cap_ids;
 };
 
+/* A connection (NULL with *rc and err set when it cannot): the backend's open (writer) or a reader's (storer/
+ * mysql_read.c: no url -> id cache, no row buffers). */
+struct store_db *my_connect(const struct cw_config *cfg, bool writer, int *rc, char *err, size_t errlen);
 /* err gets `mysql://user@host:port/db: what: <server's message> (code)`; returns the error's class. */
 int my_fail(const struct store_db *db, const char *what, char *err, size_t errlen);
 int my_stmt_fail(const struct store_db *db, MYSQL_STMT *st, const char *what, char *err, size_t errlen);

@@ -60,7 +60,7 @@ static int myr_check_schema(struct store_reader *r, char *err, size_t errlen)
 static struct store_reader *myr_open(const struct cw_config *cfg, int *rc, char *err, size_t errlen)
 {
     struct store_reader *r = cw_xcalloc(1, sizeof *r);
-    r->db = store_backend_mysql.open(cfg, rc, err, errlen);
+    r->db = my_connect(cfg, false, rc, err, errlen);
     if (!r->db) {
         free(r);
         return NULL;

@@ -341,6 +341,7 @@ bool apply_next(struct supervisor *s, struct cw_config *next, int64_t now, const
     char note[1024] = "";
     struct reload_print np;
     reload_print_make(&np, next);
+    now = cw_mono_ns(); /* the prints take tenths of a second at 500,000: the stop deadlines count from here */
     apply_children(s, old, next, &np, linked, now, note, sizeof note);
     log_reload(what, s, next, &np, gen, note);
     if (!config_is_probe_host(next) &&

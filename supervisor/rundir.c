@@ -8,10 +8,14 @@
 #include "supervisor/readiness.h"
 #include "supervisor/snapshot.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 int rundir_keep(struct supervisor *s, int64_t now)
 {
+    /* the running generation's file, which a deleted run_dir is rewritten from: its open at settle time failed
+     * (said then), so it is tried again here while the file is there, quietly */
+    if (s->snap_fd < 0 && s->snapshot[0] && pidfile_intact(&s->pf)) s->snap_fd = open(s->snapshot, O_RDONLY | O_CLOEXEC);
     if (pidfile_intact(&s->pf)) return 0;
     const char *run_dir = s->cfg->run_dir;
     log_warn("run_dir %s or its lock file %s disappeared: recreating them, retaking the lock and restarting every "

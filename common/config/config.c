@@ -100,9 +100,15 @@ void config_free(struct cw_config *cfg)
         for (size_t i = 0; cfg->endpoints && i < cfg->n_endpoints; i++) {
             struct cw_endpoint *ep = &cfg->endpoints[i];
             if (ep->push_token) explicit_bzero(ep->push_token, strlen(ep->push_token));
-            /* an interned spec is shared: zeroed once (then its first byte is 0) */
-            char *pw = ep->spec ? ep->spec->client_key_password : NULL;
-            if (pw && pw[0]) explicit_bzero(pw, strlen(pw));
+            /* an interned spec is shared: zeroed once (then its first byte is 0). The proxy's URL and the headers
+             * may hold credentials too. */
+            const struct cw_check_spec *sp = ep->spec;
+            if (!sp) continue;
+            if (sp->client_key_password && sp->client_key_password[0])
+                explicit_bzero(sp->client_key_password, strlen(sp->client_key_password));
+            if (sp->proxy && sp->proxy[0]) explicit_bzero(sp->proxy, strlen(sp->proxy));
+            for (size_t h = 0; sp->headers && h < sp->n_headers; h++)
+                if (sp->headers[h] && sp->headers[h][0]) explicit_bzero(sp->headers[h], strlen(sp->headers[h]));
         }
         for (size_t i = 0; cfg->channels && i < cfg->n_channels; i++) {
             struct cw_channel *ch = &cfg->channels[i];

@@ -4,6 +4,22 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+
+#define HUGE_PAGE ((size_t)2 << 20)
+
+/* n zeroed slots. A set of 500,000 endpoints is 8 MiB probed at random: on 4 KiB pages nearly every probe missed
+ * the TLB as well as the cache; on 2 MiB pages (transparent huge pages, when the system grants them) it does not. */
+static uint64_t *slots_new(size_t n)
+{
+    size_t bytes = n * sizeof(uint64_t);
+    if (bytes < HUGE_PAGE) return cw_xcalloc(n, sizeof(uint64_t));
+    void *p = NULL;
+    if (posix_memalign(&p, HUGE_PAGE, bytes) != 0) return cw_xcalloc(n, sizeof(uint64_t));
+    (void)madvise(p, bytes, MADV_HUGEPAGE); /* a hint: without it, 4 KiB pages */
+    memset(p, 0, bytes);
+    return p;
+}
 
 void cfg_keyset_init(struct cfg_keyset *k, size_t cap)
 {
@@ -42,7 +58,7 @@ void cfg_keyset_add(struct cfg_keyset *k, const char *key, uint64_t hash, size_t
     if (!k->slot) {
         size_t n = 16;
         while (n < 2 * k->cap) n *= 2;
-        k->slot = cw_xcalloc(n, sizeof *k->slot);
+        k->slot = slots_new(n);
         k->mask = n - 1;
         k->entry = cw_xmalloc((k->cap ? k->cap : 1) * sizeof *k->entry);
     }

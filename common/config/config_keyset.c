@@ -53,6 +53,11 @@ long cfg_keyset_find(const struct cfg_keyset *k, const char *key, uint64_t hash)
     }
 }
 
+void cfg_keyset_prefetch(const struct cfg_keyset *k, uint64_t hash)
+{
+    if (k->slot) __builtin_prefetch(&k->slot[(size_t)hash & k->mask]);
+}
+
 void cfg_keyset_add(struct cfg_keyset *k, const char *key, uint64_t hash, size_t idx, unsigned line)
 {
     if (!k->slot) {

@@ -32,6 +32,8 @@ void cfg_keyset_init(struct cfg_keyset *k, size_t cap);
 uint64_t cfg_keyset_hash(const char *key);
 /* The index of the entry whose key equals key (hash = cfg_keyset_hash(key)), or -1. */
 long cfg_keyset_find(const struct cfg_keyset *k, const char *key, uint64_t hash);
+/* Starts reading the slot a lookup of hash begins at (a hint: the lookup that follows other work waits less). */
+void cfg_keyset_prefetch(const struct cfg_keyset *k, uint64_t hash);
 /* Adds key (not in k: find it first) as entry idx (< cap, not used yet), first at line. */
 void cfg_keyset_add(struct cfg_keyset *k, const char *key, uint64_t hash, size_t idx, unsigned line);
 /* Frees what k holds (not the keys); k is then empty. */

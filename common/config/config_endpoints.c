@@ -91,8 +91,7 @@ static void report_duplicate(struct cfg_parser *p, const struct cfg_keyset *set,
                              const char *what)
 {
     char first[PATH_MAX + 32];
-    cfgp_problem(p, at, "%s (first at %s)", what,
-                 cfgp_other_place(p, at, set->entry[dup].line, first, sizeof first));
+    cfgp_problem(p, at, "%s (first at %s)", what, cfgp_other_place(p, at, set->entry[dup].line, first, sizeof first));
 }
 
 /* Strings (one string or a list/array of them) into an arena vector. Returns false after reporting. */

@@ -20,10 +20,10 @@ struct cfg_key_entry {
 };
 
 struct cfg_keyset {
-    uint64_t *slot;               /* mask + 1 slots; NULL until the first add */
+    uint64_t *slot; /* mask + 1 slots; NULL until the first add */
     size_t mask;
-    size_t cap;                   /* the most entries (set by cfg_keyset_init) */
-    struct cfg_key_entry *entry;  /* cap entries, by the caller's index */
+    size_t cap;                  /* the most entries (set by cfg_keyset_init) */
+    struct cfg_key_entry *entry; /* cap entries, by the caller's index */
 };
 
 /* An empty set for at most cap entries (indexes 0 .. cap-1); allocates nothing yet. */

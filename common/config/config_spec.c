@@ -221,6 +221,7 @@ struct cw_spec_set {
     struct spec_slot *slots;
     size_t cap; /* a power of two */
     size_t n;
+    const struct cw_check_spec *last; /* the one interned last: endpoints alike come in runs (no hash then) */
 };
 
 struct cw_spec_set *cw_spec_set_new(void)
@@ -258,11 +259,14 @@ static void set_grow(struct cw_spec_set *set)
 const struct cw_check_spec *cw_spec_set_intern(struct cw_spec_set *set, struct cw_arena *arena,
                                                const struct cw_check_spec *s)
 {
+    if (set->last && cw_check_spec_equal(set->last, s)) return set->last;
     uint64_t h = cw_check_spec_hash(s);
     size_t j = h & (set->cap - 1);
     for (; set->slots[j].spec; j = (j + 1) & (set->cap - 1))
-        if (set->slots[j].hash == h && cw_check_spec_equal(set->slots[j].spec, s)) return set->slots[j].spec;
+        if (set->slots[j].hash == h && cw_check_spec_equal(set->slots[j].spec, s))
+            return set->last = set->slots[j].spec;
     const struct cw_check_spec *kept = cw_check_spec_copy(arena, s);
+    set->last = kept;
     set->slots[j].hash = h;
     set->slots[j].spec = kept;
     if (++set->n * 2 > set->cap) set_grow(set);

@@ -177,7 +177,9 @@ static int include_at(struct scan *s)
     cw_buf_free(&name);
     if (!path) return fail(s, s->line, "out of memory");
     flush(s, s->i);
-    struct scan inner = { .cls = s->cls, .t = s->t, .depth = s->depth + 1, .err = s->err, .errlen = s->errlen, .line = 1 };
+    struct scan inner = {
+        .cls = s->cls, .t = s->t, .depth = s->depth + 1, .err = s->err, .errlen = s->errlen, .line = 1
+    };
     char *data = NULL;
     int rc = read_regular(s, s->t, path, &data, &inner.n, s->err, s->errlen);
     if (rc == 0) {

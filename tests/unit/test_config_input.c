@@ -207,6 +207,21 @@ static void test_duplicates(void **state)
                       " { url = \"http://b/\"; name = \"api\"; }\n ); };\n",
                       3, "monitor.endpoints[1].name: duplicate name 'api'");
     assert_true(any_message(t, want));
+    /* an endpoint refused for its name or its push token leaves nothing behind: a later one with its URL, name or
+     * token is not a duplicate of it (only of what was kept); with the web on, nor is its web ID */
+    ct_expect_refused(t,
+                      "web = { listen = \"127.0.0.1:8080\"; };\n"
+                      "monitor = { endpoints = (\n { url = \"http://a/\"; name = \"api\"; },\n"
+                      " { url = \"http://b/\"; name = \"api\"; },\n"
+                      " { url = \"http://b/\"; name = \"web\"; },\n"
+                      " { type = \"push\"; name = \"p1\"; token = \"0123456789abcdef\"; },\n"
+                      " { type = \"push\"; name = \"p2\"; token = \"0123456789abcdef\"; },\n"
+                      " { type = \"push\"; name = \"p2\"; token = \"fedcba9876543210\"; }\n ); };\n",
+                      4, "monitor.endpoints[1].name: duplicate name 'api' (first at line 3)");
+    assert_true(ct_find(t, 7, "monitor.endpoints[4]: the same push token as another push check (first at line 6)") >=
+                0);
+    if (t->n_msgs != 2) ct_dump(t);
+    assert_int_equal(t->n_msgs, 2);
     /* the path's case matters: two endpoints */
     struct cw_config *c =
         ct_load(t, "monitor = { endpoints = ({ url = \"http://a/X\"; }, { url = \"http://a/x\"; }); };\n");

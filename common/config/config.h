@@ -263,18 +263,20 @@ struct cw_endpoint {
     double interval;                  /* seconds; per endpoint or monitor.check_interval */
     double latency_threshold;         /* seconds; per endpoint or monitor.latency_threshold */
     int alert_threshold;              /* consecutive failures before DOWN; default 3 (1..1000000) */
-    int recovery_threshold; /* consecutive successes before UP; per endpoint or alerts.recovery_threshold */
+    int recovery_threshold;           /* consecutive successes before UP; per endpoint or alerts.recovery_threshold */
 
     /* ---- alerting (issue 15). Resolved at load: an endpoint that does not set a key takes its group's
      * (cfg->group_settings), then the `alerts` default. */
     size_t *notify;                 /* indices into cfg->channels that get its alerts */
     char *depends_on;               /* the parent endpoint's name; NULL: none */
     struct cw_escalation *escalate; /* its escalation steps (its own, its group's, or alerts.escalate) */
-    char **locations; /* where it is checked (issue 16): names of cfg->location (the central's own workers) and
-                       * of cfg->locations; its own, its group's, else every location. Never empty after load. */
-    double flap_high; /* percent of state changes that starts flapping; default alerts.flap_high. A double: the
-                       * alerter compares computed percents with it, a float would move the edge */
-    double flap_low;  /* percent below which it is stable again; default alerts.flap_low */
+    /* where it is checked (issue 16): names of cfg->location (the central's own workers) and of cfg->locations;
+     * its own, its group's, else every location. Never empty after load. */
+    char **locations;
+    /* percent of state changes that starts flapping; default alerts.flap_high. A double, not a float: the alerter
+     * compares computed percents with it, and a float would move the edge */
+    double flap_high;
+    double flap_low;        /* percent below which it is stable again; default alerts.flap_low */
     int32_t depends_on_idx; /* its index in cfg->endpoints; -1: none (no cycles: refused at load). Endpoints are
                              * fewer than 2^31 (a libconfig list's length is an int) */
     uint32_t n_notify;      /* a channel is listed once (alerts.channels, email, alerts.webhooks: no fixed bound) */

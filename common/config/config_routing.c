@@ -323,8 +323,8 @@ static void endpoint_alerting(struct cfg_parser *p, const config_setting_t *g, l
     if (!notify_set && gs && gs->notify_set) ep->notify = gs->notify, ep->n_notify = gs->n_notify;
     else if (!notify_set) ep->notify = cfg->default_notify, ep->n_notify = cfg->n_default_notify;
     if (severity < 0) severity = gs && gs->severity >= 0 ? gs->severity : CW_SEV_CRITICAL;
-    ep->severity = (uint8_t)severity;           /* 0..CW_SEV_CRITICAL (cfgp_severity) */
-    ep->flap_window = (uint8_t)flap_window;     /* 0 or 5..64 (cfgp_flap_key) */
+    ep->severity = (uint8_t)severity;       /* 0..CW_SEV_CRITICAL (cfgp_severity) */
+    ep->flap_window = (uint8_t)flap_window; /* 0 or 5..64 (cfgp_flap_key) */
     if (!escalate_set && gs && gs->escalate_set) ep->escalate = gs->escalate, ep->n_escalate = gs->n_escalate;
     else if (!escalate_set) ep->escalate = cfg->escalate, ep->n_escalate = cfg->n_escalate;
     cfgp_endpoint_locations(p, g, idx, ep, gs);

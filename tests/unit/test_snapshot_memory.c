@@ -143,8 +143,9 @@ static void test_narrow_fields_refused(void **state)
     fclose(f);
     assert_true(len > 32 && len < sizeof orig);
 
-    struct cw_config *r = read_forged(bad, orig, len, 32, (uint32_t)orig[32] | (uint32_t)orig[33] << 8 |
-                                                              (uint32_t)orig[34] << 16 | (uint32_t)orig[35] << 24);
+    struct cw_config *r =
+        read_forged(bad, orig, len, 32,
+                    (uint32_t)orig[32] | (uint32_t)orig[33] << 8 | (uint32_t)orig[34] << 16 | (uint32_t)orig[35] << 24);
     assert_non_null(r); /* unchanged: read back, the values as loaded */
     assert_int_equal(r->n_endpoints, 1);
     assert_int_equal(r->endpoints[0].port, 54321);

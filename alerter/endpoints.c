@@ -351,8 +351,8 @@ static void raise_alert(struct endpoints *t, struct endpoint *e, const struct as
     }
     if (ev->kind == CW_ALERT_ESCALATION) al->escalation = ev->seq;
     al->flap_end = flap_end;
-    al->severity = (uint8_t)(e->ep->severity >= CW_SEV_INFO && e->ep->severity <= CW_SEV_CRITICAL ? e->ep->severity
-                                                                                                  : CW_SEV_CRITICAL);
+    al->severity =
+        (uint8_t)(e->ep->severity <= CW_SEV_CRITICAL ? e->ep->severity : CW_SEV_CRITICAL); /* uint8_t: >= INFO */
     al->last_status = e->ep->type == CW_CHECK_HTTP ? e->last_status : 0; /* an HTTP status means nothing else */
     al->last_latency_us = e->last.latency_us;
     struct astate_params p;

@@ -9,7 +9,7 @@
 
 static int endpoint_severity(const struct cw_endpoint *ep)
 {
-    return ep->severity >= CW_SEV_INFO && ep->severity <= CW_SEV_CRITICAL ? ep->severity : CW_SEV_CRITICAL;
+    return ep->severity <= CW_SEV_CRITICAL ? ep->severity : CW_SEV_CRITICAL; /* a uint8_t: never below INFO (0) */
 }
 
 static void take_list(bool *wanted, size_t n_channels, const size_t *list, size_t n)

@@ -144,7 +144,7 @@ void conn_start(struct check *c, struct engine_conn *conn, void (*on_connected)(
 {
     conn->fd = -1;
     conn->on_connected = on_connected;
-    if (!c->ep->host || !c->ep->host[0] || c->ep->port <= 0 || c->ep->port > 65535) {
+    if (!c->ep->host || !c->ep->host[0] || c->ep->port == 0) {
         check_fail(c, "no host and port to connect to");
         return;
     }

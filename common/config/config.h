@@ -262,32 +262,42 @@ struct cw_endpoint {
     double timeout;                   /* seconds; default 10, never more than interval */
     double interval;                  /* seconds; per endpoint or monitor.check_interval */
     double latency_threshold;         /* seconds; per endpoint or monitor.latency_threshold */
-    int alert_threshold;              /* consecutive failures before DOWN; default 3 */
+    int alert_threshold;              /* consecutive failures before DOWN; default 3 (1..1000000) */
     int recovery_threshold;           /* consecutive successes before UP; per endpoint or alerts.recovery_threshold */
-    enum cw_check_type type;          /* default CW_CHECK_HTTP */
-    int port;                         /* tcp, tls */
 
     /* ---- alerting (issue 15). Resolved at load: an endpoint that does not set a key takes its group's
      * (cfg->group_settings), then the `alerts` default. */
-    int severity;        /* enum cw_severity; default CW_SEV_CRITICAL */
-    int flap_window;     /* checks looked at for flapping; 0: no flap detection; default alerts.flap_window */
-    size_t *notify;      /* indices into cfg->channels that get its alerts */
-    char *depends_on;    /* the parent endpoint's name; NULL: none */
-    long depends_on_idx; /* its index in cfg->endpoints; -1: none (no cycles: refused at load) */
+    size_t *notify;                 /* indices into cfg->channels that get its alerts */
+    char *depends_on;               /* the parent endpoint's name; NULL: none */
     struct cw_escalation *escalate; /* its escalation steps (its own, its group's, or alerts.escalate) */
-    double flap_high;    /* percent of state changes that starts flapping; default alerts.flap_high */
-    double flap_low;     /* percent below which it is stable again; default alerts.flap_low */
-    uint32_t n_notify;
-    uint32_t n_escalate;
+    /* where it is checked (issue 16): names of cfg->location (the central's own workers) and of cfg->locations;
+     * its own, its group's, else every location. Never empty after load. */
+    char **locations;
+    /* percent of state changes that starts flapping; default alerts.flap_high. A double, not a float: the alerter
+     * compares computed percents with it, and a float would move the edge */
+    double flap_high;
+    double flap_low;        /* percent below which it is stable again; default alerts.flap_low */
+    int32_t depends_on_idx; /* its index in cfg->endpoints; -1: none (no cycles: refused at load). Endpoints are
+                             * fewer than 2^31 (a libconfig list's length is an int) */
+    uint32_t n_notify;      /* a channel is listed once (alerts.channels, email, alerts.webhooks: no fixed bound) */
+    uint16_t port;          /* tcp, tls: 1..65535 */
+    uint8_t type;           /* enum cw_check_type; default CW_CHECK_HTTP */
+    uint8_t severity;       /* enum cw_severity; default CW_SEV_CRITICAL */
+    uint8_t flap_window;    /* checks looked at for flapping; 0: no flap detection; else 5..64; default
+                             * alerts.flap_window */
+    uint8_t n_escalate;     /* <= 16 steps */
 
     /* ---- locations (issue 16, docs/config.md "Locations"). Resolved at load: own -> its group's -> default. */
-    uint32_t n_locations;
-    int quorum;         /* >= 1: that many of its locations must see it DOWN; CW_QUORUM_MAJORITY, CW_QUORUM_ALL;
-                         * own -> group's -> alerts.quorum (default CW_QUORUM_MAJORITY). An integer above
-                         * n_locations is refused at load. */
-    char **locations;   /* where it is checked: names of cfg->location (the central's own workers) and of
-                         * cfg->locations; its own, its group's, else every location. Never empty after load. */
+    uint8_t n_locations; /* <= CW_LOCATIONS_MAX (64) */
+    int8_t quorum;       /* >= 1 (<= CW_LOCATIONS_MAX): that many of its locations must see it DOWN;
+                          * CW_QUORUM_MAJORITY, CW_QUORUM_ALL; own -> group's -> alerts.quorum (default
+                          * CW_QUORUM_MAJORITY). An integer above n_locations is refused at load. */
+    /* 144 B in all, no padding (a static assert below holds it) */
 };
+
+/* Issue 18: the endpoint is held by the web, the alerter, the storer and every worker (its shard), 500,000 of them:
+ * fields are ordered without holes and narrowed to their validated ranges. Grow it only with a reason. */
+_Static_assert(sizeof(struct cw_endpoint) <= 144, "struct cw_endpoint grew: see issue 18");
 
 /* Quorum (issue 16): special values of cw_endpoint.quorum / cw_config.quorum. */
 #define CW_QUORUM_MAJORITY (-1) /* more than half of the endpoint's locations: n / 2 + 1 */

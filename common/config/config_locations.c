@@ -268,7 +268,7 @@ void cfgp_endpoint_locations(struct cfg_parser *p, const config_setting_t *g, lo
     if (ep->type == CW_CHECK_PUSH) push_locations(p, g, idx, own, ep);
     else if (own) {
         size_t n = 0;
-        if (cfgp_location_list(p, w, own, &ep->locations, &n)) ep->n_locations = (uint32_t)n;
+        if (cfgp_location_list(p, w, own, &ep->locations, &n)) ep->n_locations = (uint8_t)n; /* <= CW_LOCATIONS_MAX */
     }
     if (!ep->locations && !own && gs && gs->locations) {
         ep->locations = gs->locations;
@@ -277,11 +277,12 @@ void cfgp_endpoint_locations(struct cfg_parser *p, const config_setting_t *g, lo
         ep->locations = p->all_locations;
         ep->n_locations = p->n_all_locations;
     }
-    ep->quorum = cfg->quorum;
-    if (own_quorum) cfgp_quorum(p, w, own_quorum, &ep->quorum);
-    else if (ep->type == CW_CHECK_PUSH) ep->quorum = CW_QUORUM_ALL; /* one location: no default applies */
-    else if (gs && gs->quorum) ep->quorum = gs->quorum, from = "its group's";
+    int quorum = cfg->quorum; /* CW_QUORUM_* or 1..CW_LOCATIONS_MAX (cfgp_quorum): fits ep->quorum's int8_t */
+    if (own_quorum) cfgp_quorum(p, w, own_quorum, &quorum);
+    else if (ep->type == CW_CHECK_PUSH) quorum = CW_QUORUM_ALL; /* one location: no default applies */
+    else if (gs && gs->quorum) quorum = gs->quorum, from = "its group's";
     else from = "alerts.quorum";
+    ep->quorum = (int8_t)quorum;
     if (ep->quorum >= 1 && ep->n_locations > 0 && (size_t)ep->quorum > ep->n_locations)
         cfgp_problem(p,
                      own_quorum ? own_quorum

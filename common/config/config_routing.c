@@ -297,32 +297,34 @@ static void endpoint_alerting(struct cfg_parser *p, const config_setting_t *g, l
     struct cfg_where w = { "monitor.endpoints", idx };
     const config_setting_t *s, *flap_at = NULL;
     bool notify_set = false, escalate_set = false;
-    ep->severity = -1;
-    ep->flap_window = cfg->flap_window;
+    int severity = -1, flap_window = cfg->flap_window; /* the endpoint's fields are narrower than int */
     ep->flap_high = cfg->flap_high;
     ep->flap_low = cfg->flap_low;
     int n = config_setting_length(g);
     for (int k = 0; k < n; k++) {
         s = config_setting_get_elem(g, (unsigned)k);
-        size_t count = 0; /* the endpoint's counts are uint32_t (struct cw_endpoint is kept small) */
+        size_t count = 0; /* the endpoint's counts are narrow (struct cw_endpoint is kept small): uint32_t
+                           * channels, at most MAX_ESCALATION_STEPS (16) steps in a uint8_t */
         if (strcmp(s->name, "notify") == 0) {
             notify_set = cfgp_channel_list(p, w, s, &ep->notify, &count);
             ep->n_notify = (uint32_t)count;
-        } else if (strcmp(s->name, "severity") == 0) cfgp_severity(p, w, s, &ep->severity);
+        } else if (strcmp(s->name, "severity") == 0) cfgp_severity(p, w, s, &severity);
         else if (strcmp(s->name, "escalate") == 0) {
             escalate_set = cfgp_escalation(p, w, s, &ep->escalate, &count);
-            ep->n_escalate = (uint32_t)count;
+            ep->n_escalate = (uint8_t)count;
         } else if (strcmp(s->name, "depends_on") == 0) {
             const char *v = cfgp_string(p, w, s, true);
             if (v) ep->depends_on = cw_arena_strdup(p->arena, v);
         } else if (strncmp(s->name, "flap_", 5) == 0) {
-            cfgp_flap_key(p, w, s, &ep->flap_window, &ep->flap_high, &ep->flap_low);
+            cfgp_flap_key(p, w, s, &flap_window, &ep->flap_high, &ep->flap_low);
             flap_at = s;
         }
     }
     if (!notify_set && gs && gs->notify_set) ep->notify = gs->notify, ep->n_notify = gs->n_notify;
     else if (!notify_set) ep->notify = cfg->default_notify, ep->n_notify = cfg->n_default_notify;
-    if (ep->severity < 0) ep->severity = gs && gs->severity >= 0 ? gs->severity : CW_SEV_CRITICAL;
+    if (severity < 0) severity = gs && gs->severity >= 0 ? gs->severity : CW_SEV_CRITICAL;
+    ep->severity = (uint8_t)severity;       /* 0..CW_SEV_CRITICAL (cfgp_severity) */
+    ep->flap_window = (uint8_t)flap_window; /* 0 or 5..64 (cfgp_flap_key) */
     if (!escalate_set && gs && gs->escalate_set) ep->escalate = gs->escalate, ep->n_escalate = gs->n_escalate;
     else if (!escalate_set) ep->escalate = cfg->escalate, ep->n_escalate = cfg->n_escalate;
     cfgp_endpoint_locations(p, g, idx, ep, gs);

@@ -374,7 +374,7 @@ void cfgp_type_key(struct cfg_parser *p, struct ep_parse *e, const config_settin
         ep->host = host_value(p, w, s);
         break;
     case EPK_PORT:
-        cfgp_int(p, w, s, 1, 65535, &ep->port);
+        if (cfgp_int(p, w, s, 1, 65535, &i)) ep->port = (uint16_t)i;
         break;
     case EPK_SEND:
         send_value(p, w, s, ep);

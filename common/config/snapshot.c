@@ -363,8 +363,10 @@ static int decode_endpoint_record(struct rd *r, struct cw_config *c, size_t *kep
      * (r->specs, read in decode) */
     snap_get_endpoint(&rec, ep, url, url_len, slots == 0 && snap_keeps_secret(r, "web"));
     size_t n_locations = 0;
-    snap_get_location_list(&rec, c, &ep->locations, &n_locations, &ep->quorum);
-    ep->n_locations = (uint32_t)n_locations;
+    int quorum = 0;
+    snap_get_location_list(&rec, c, &ep->locations, &n_locations, &quorum); /* both range-checked there */
+    ep->n_locations = (uint8_t)n_locations;                                 /* <= CW_LOCATIONS_MAX */
+    ep->quorum = (int8_t)quorum; /* 0, CW_QUORUM_MAJORITY, CW_QUORUM_ALL or 1..CW_LOCATIONS_MAX */
     if (ep->quorum >= 1 && ep->n_locations > 0 && (size_t)ep->quorum > ep->n_locations) snap_set_bad(&rec);
     if (snap_is_bad(&rec) || rec.in.left != 0) snap_set_bad(r);
     else if (slots == 0 || config_endpoint_at(ep, c->location)) (*kept)++; /* a worker: its host's location only */

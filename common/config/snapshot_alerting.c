@@ -229,20 +229,26 @@ static bool flap_plausible(int window, double high, double low)
 
 void snap_get_endpoint_alerting(struct rd *r, struct cw_endpoint *ep)
 {
+    /* each value is range-checked before it goes into the endpoint's narrow field: a bad record is refused, never
+     * truncated */
     size_t n_notify = 0, n_escalate = 0;
     get_indices(r, &ep->notify, &n_notify);
-    ep->n_notify = (uint32_t)n_notify;
-    ep->severity = snap_get_i32(r);
+    int32_t severity = snap_get_i32(r);
     ep->depends_on = snap_get_str(r);
     ep->depends_on_idx = snap_get_i32(r);
-    get_escalation(r, &ep->escalate, &n_escalate);
-    ep->n_escalate = (uint32_t)n_escalate;
-    ep->flap_window = snap_get_i32(r);
+    get_escalation(r, &ep->escalate, &n_escalate); /* at most MAX_STEPS */
+    int32_t flap_window = snap_get_i32(r);
     ep->flap_high = snap_get_f64(r);
     ep->flap_low = snap_get_f64(r);
-    if (ep->severity < 0 || ep->severity > CW_SEV_CRITICAL || ep->depends_on_idx < -1 ||
-        (ep->depends_on_idx >= 0 && !ep->depends_on) || !flap_plausible(ep->flap_window, ep->flap_high, ep->flap_low))
+    if (n_notify > UINT32_MAX || severity < 0 || severity > CW_SEV_CRITICAL || ep->depends_on_idx < -1 ||
+        (ep->depends_on_idx >= 0 && !ep->depends_on) || !flap_plausible(flap_window, ep->flap_high, ep->flap_low)) {
         snap_set_bad(r);
+        return;
+    }
+    ep->n_notify = (uint32_t)n_notify;
+    ep->n_escalate = (uint8_t)n_escalate;
+    ep->severity = (uint8_t)severity;
+    ep->flap_window = (uint8_t)flap_window;
 }
 
 static bool indices_below(const size_t *v, size_t n, size_t bound)

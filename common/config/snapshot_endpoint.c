@@ -45,13 +45,15 @@ void snap_get_endpoint(struct rd *r, struct cw_endpoint *ep, const char *url, si
     if (type > CW_CHECK_TYPE_MAX) snap_set_bad(r);
     ep->type = (enum cw_check_type)type;
     ep->host = snap_get_str(r);
-    ep->port = snap_get_i32(r);
+    int32_t port = snap_get_i32(r);
+    if (port >= 0 && port <= 65535) ep->port = (uint16_t)port;
+    else snap_set_bad(r); /* refused, not truncated into the uint16_t */
     ep->push_token = keep_token ? snap_get_str(r) : snap_skip_str(r);
     snap_get_endpoint_alerting(r, ep);
     /* what config_load guarantees, a worker may rely on: refuse a forged or damaged record */
     bool ok = isfinite(ep->interval) && ep->interval > 0 && isfinite(ep->timeout) && ep->timeout > 0 &&
               isfinite(ep->latency_threshold) && ep->latency_threshold >= 0 && ep->alert_threshold >= 1 &&
-              ep->recovery_threshold >= 1 && ep->port >= 0 && ep->port <= 65535;
+              ep->recovery_threshold >= 1;
     if (ok && ep->type != CW_CHECK_HTTP && ep->type != CW_CHECK_PUSH) ok = ep->host != NULL;
     if (!ok) snap_set_bad(r);
 }

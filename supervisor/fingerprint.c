@@ -3,17 +3,10 @@
 
 #include <string.h>
 
+#include "common/base/util.h"
+
 static inline uint64_t rotl64(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
 
-static inline uint64_t fmix64(uint64_t k)
-{
-    k ^= k >> 33;
-    k *= 0xff51afd7ed558ccdull;
-    k ^= k >> 33;
-    k *= 0xc4ceb9fe1a85ec53ull;
-    k ^= k >> 33;
-    return k;
-}
 
 static const uint64_t C1 = 0x87c37b91114253d5ull, C2 = 0x4cf5ad432745937full;
 
@@ -89,8 +82,8 @@ struct fp128 fp_end(const struct fp_state *st)
     h2 ^= st->len;
     h1 += h2;
     h2 += h1;
-    h1 = fmix64(h1);
-    h2 = fmix64(h2);
+    h1 = cw_mix64(h1);
+    h2 = cw_mix64(h2);
     h1 += h2;
     h2 += h1;
     return (struct fp128){ h1, h2 };

@@ -11,6 +11,17 @@
 uint64_t cw_hash64(const char *s);
 /* The same over len bytes of p (cw_hash64(s) == cw_hash64_mem(s, strlen(s))). */
 uint64_t cw_hash64_mem(const void *p, size_t len);
+/* MurmurHash3's 64-bit finalizer: every input bit flips each output bit with probability ~1/2 (a hash whose low
+ * bits mix poorly, before a table index is taken from them). */
+static inline uint64_t cw_mix64(uint64_t k)
+{
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdull;
+    k ^= k >> 33;
+    k *= 0xc4ceb9fe1a85ec53ull;
+    k ^= k >> 33;
+    return k;
+}
 
 /* Which of `slots` workers owns url (0..slots-1). */
 unsigned cw_shard_of(const char *url, unsigned slots);

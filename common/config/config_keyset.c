@@ -29,14 +29,8 @@ void cfg_keyset_init(struct cfg_keyset *k, size_t cap)
 
 uint64_t cfg_keyset_hash(const char *key)
 {
-    uint64_t h = cw_hash64(key);
     /* FNV-1a's low bits mix poorly for keys alike but their tail (http://host/e/1, /e/2 ...): a final mix */
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    return h;
+    return cw_mix64(cw_hash64(key));
 }
 
 long cfg_keyset_find(const struct cfg_keyset *k, const char *key, uint64_t hash)

@@ -120,6 +120,7 @@ void worker_reload(struct worker *w)
     log_info("reloaded in place: %zu endpoint%s (%zu kept, %zu rescheduled, %zu added, %zu removed), %zu check%s in "
              "flight finishing under the previous definitions, %zu previous shard%s kept, in %.3f s (%.3f s CPU)",
              n, cw_plural((long long)n), rc.kept, rc.rephased, rc.added, rc.removed, pending,
-             cw_plural((long long)pending), n_retired, cw_plural((long long)n_retired), (double)(cw_mono_ns() - t0) / 1e9, (double)(cw_thread_cpu_ns() - c0) / 1e9);
+             cw_plural((long long)pending), n_retired, cw_plural((long long)n_retired),
+             (double)(cw_mono_ns() - t0) / 1e9, (double)(cw_thread_cpu_ns() - c0) / 1e9);
 }
 

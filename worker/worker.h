@@ -64,7 +64,7 @@ struct worker {
     struct worker_events ev; /* the one wait: libcurl's sockets, signals, the bus */
     size_t nofile;           /* the descriptor limit in force */
     bool stopping;
-    int exit_code;           /* 1 after a reload that could not be taken (worker/reload.c) */
+    int exit_code; /* 1 after a reload that could not be taken (worker/reload.c) */
 
     /* counters since start */
     uint64_t checks, checks_ok, checks_failed, missed, results_emitted, results_invalid, figures_dropped;

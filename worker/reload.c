@@ -82,9 +82,9 @@ void worker_reload(struct worker *w)
     if (w->p.cfg->workers != (int)w->p.slots) {
         snprintf(err, sizeof err, "the configuration has %d workers, not %u", w->p.cfg->workers, w->p.slots);
         config_free(w->p.cfg);
-        w->p.cfg = (struct cw_config *)w->cfg;
-        log_set_level((enum log_level)w->cfg->log_level); /* proc_reload applied the refused one's */
-        log_set_target((enum log_target)w->cfg->log_target);
+        w->p.cfg = old;
+        log_set_level((enum log_level)old->log_level); /* proc_reload applied the refused one's */
+        log_set_target((enum log_target)old->log_target);
         refuse(w, err);
         return;
     }

@@ -225,10 +225,10 @@ def test_each_retired_shard_is_freed_by_its_own_last_check():
     with tempdir() as d, Targets() as t:
         def cfg(gen):
             return base_config([endpoint(t.url("/ok?quick"), timeout=1, headers=["X-Gen: %d" % gen]),
-                                endpoint(t.url(hang), timeout=15, check_interval=60)], workers=1)
+                                endpoint(t.url(hang), timeout=15, check_interval=20)], workers=1)
         with Clockwerk(cfg(1), d) as cw, harness.Tap(cw.conf_path, ("--json", "--stats")) as tap:
             pid = cw.wait_ready()[WORKER]
-            wait_for(lambda: t.count(hang) >= 1, deadline(70), "the hanging check to start")
+            wait_for(lambda: t.count(hang) >= 1, deadline(30), "the hanging check to start")
             started = time.time()
             kept = []
             for gen in (2, 3, 4):

@@ -99,15 +99,6 @@ static rlim_t raise_nofile(void)
 /* Checks in flight, HTTP and the others: one bound (max_in_flight) over both. */
 static unsigned in_flight(const struct worker *w) { return probe_in_flight(w->pool) + engine_in_flight(w->engine); }
 
-/* The check of id is over (its result emitted, its check released): the last one of before a reload frees what the
- * reload retired. */
-static void check_over(struct worker *w, uint32_t id)
-{
-    if (id >= w->n_ids) return;
-    if (w->busy[id] == BUSY_OLD && --w->old_in_flight == 0) worker_free_retired(w);
-    w->busy[id] = 0;
-}
-
 /* ---- output */
 
 static void send_batch(struct worker *w)
@@ -166,7 +157,7 @@ static void engine_done(void *arg, struct cw_result *r, uint32_t id)
 {
     struct worker *w = arg;
     emit(w, r);
-    check_over(w, id);
+    worker_check_over(w, id);
 }
 
 static void collect_done(struct worker *w)
@@ -181,7 +172,7 @@ static void collect_done(struct worker *w)
         if (!c) continue;
         emit(w, &r);
         probe_release(w->pool, c);
-        check_over(w, id);
+        worker_check_over(w, id);
     }
     if (proto_results_count(&w->batch) >= WORKER_BATCH_RESULTS ||
         (w->batch_since_ns && cw_mono_ns() - w->batch_since_ns >= WORKER_BATCH_DELAY_NS))
@@ -202,6 +193,7 @@ static void publish_stats(struct worker *w)
     uint64_t acked = w->out.n ? w->out.q[0].acked : 0;
     proc_stats_add(&s, "endpoints", (int64_t)w->cfg->n_endpoints);
     proc_stats_add(&s, "reloads", (int64_t)w->reloads);
+    proc_stats_add(&s, "retired_shards", (int64_t)retire_count(w->retired));
     proc_stats_add(&s, "in_flight", in_flight(w));
     proc_stats_add(&s, "in_flight_limit", w->max_in_flight);
     proc_stats_add(&s, "max_in_flight", w->peak_in_flight);
@@ -278,7 +270,7 @@ static void start_due(struct worker *w)
                           ? probe_start(w->pool, ep, w->headers[id], id, timeout_ms, due, now, wall, why, sizeof why)
                           : engine_start(w->engine, ep, id, timeout_ms, due, now, wall, why, sizeof why);
         if (started == 0) {
-            w->busy[id] = BUSY_NOW;
+            w->busy[id] = w->gen;
             unsigned n = in_flight(w);
             if (n > w->peak_in_flight) w->peak_in_flight = n;
         } else {
@@ -410,7 +402,8 @@ void worker_set_headers(struct worker *w)
 static void set_schedule(struct worker *w)
 {
     size_t n = w->cfg->n_endpoints;
-    w->busy = cw_xcalloc(n ? n : 1, 1);
+    w->busy = cw_xcalloc(n ? n : 1, sizeof *w->busy);
+    w->gen = 1;
     w->n_ids = n;
     worker_set_headers(w);
     sched_init(&w->sched, n);
@@ -503,5 +496,5 @@ int main(void)
     init(&w);
     run(&w);
     finish(&w);
-    return 0;
+    return w.exit_code;
 }

@@ -4,9 +4,10 @@
  * DESIGN
  * Ids: the worker names an endpoint by its index in its shard (the schedule, busy[], the checks in flight); after a
  * reload in place a removed endpoint whose check is still in flight has an id past the shard's end until the check
- * is collected (worker/remap.h). busy[id] is BUSY_NOW for a check started under the current shard, BUSY_OLD for one
- * started before the last reload: the previous shards (struct retired: the configuration, the headers and the
- * compiled assertions those checks hold) are freed when the last BUSY_OLD check is collected. */
+ * is collected (worker/remap.h). busy[id] is the tag of the generation the id's check in flight started under (0:
+ * none): gen for the current shard, a retired one's for a check started before a reload; each previous shard
+ * (struct retired: the configuration, the headers and the compiled assertions its checks hold) is freed when its
+ * own last check is collected (worker/retire.h). */
 #ifndef CW_WORKER_WORKER_H
 #define CW_WORKER_WORKER_H
 
@@ -26,17 +27,8 @@
 #include "worker/hello.h"
 #include "worker/output.h"
 #include "worker/probe.h"
+#include "worker/retire.h"
 #include "worker/schedule.h"
-
-enum { BUSY_NOW = 1, BUSY_OLD = 2 };
-
-/* What a reload in place retires, kept until no check started before it is in flight (worker.old_in_flight). */
-struct retired {
-    struct cw_config *cfg;       /* the previous shard: the checks in flight hold its endpoints */
-    struct curl_slist **headers; /* per endpoint of cfg */
-    struct probe_asserts asserts;
-    struct retired *next;
-};
 
 struct worker {
     struct proc p;               /* the skeleton: configuration, slot/slots, boot id, bus, signalfd */
@@ -55,11 +47,11 @@ struct worker {
     uint64_t spool_max_bytes; /* disk bound per spool file (CLOCKWERK_SPOOL_MAX_BYTES) */
     unsigned orphan_scans;    /* stats periods since the last look for orphan spools (slot 0) */
     struct sched sched;
-    uint8_t *busy;               /* per id: a check is in flight (BUSY_NOW, or BUSY_OLD: started before a reload) */
+    uint32_t *busy;              /* per id: the generation its check in flight started under, 0 when none */
     size_t n_ids;                /* ids: the endpoints, then the removed ones still in flight (worker/remap.h) */
     struct curl_slist **headers; /* per endpoint, NULL when none */
-    struct retired *retired;     /* previous shards (a reload in place), newest first */
-    size_t old_in_flight;        /* checks in flight started before the last reload (busy BUSY_OLD) */
+    struct retired *retired;     /* previous shards with checks in flight (a reload in place), newest first */
+    uint32_t gen;                /* the current shard's generation tag (worker/retire.h) */
     uint64_t reloads;
 
     struct worker_output out;
@@ -72,6 +64,7 @@ struct worker {
     struct worker_events ev; /* the one wait: libcurl's sockets, signals, the bus */
     size_t nofile;           /* the descriptor limit in force */
     bool stopping;
+    int exit_code; /* 1 after a reload that could not be taken (worker/reload.c) */
 
     /* counters since start */
     uint64_t checks, checks_ok, checks_failed, missed, results_emitted, results_invalid, figures_dropped;
@@ -88,8 +81,12 @@ struct worker {
 
 /* worker/main.c: the headers of every endpoint of w->cfg (w->headers, allocated) and the timer slack for its load. */
 void worker_set_headers(struct worker *w);
-/* worker/reload.c: SIGHUP, after the finished checks were collected (see main.c's header comment). */
+/* worker/reload.c: SIGHUP, after the finished checks were collected (see main.c's header comment); a shard it cannot
+ * take sets stopping and exit_code 1. */
 void worker_reload(struct worker *w);
+/* The check of id is over (its result emitted): the generation it started under loses a check, and a retired one
+ * whose last check it was is freed. */
+void worker_check_over(struct worker *w, uint32_t id);
 /* Frees every retired shard (no check holding one may be in flight any more) and gives the heap's free pages back. */
 void worker_free_retired(struct worker *w);
 

@@ -153,27 +153,41 @@ void proc_close(struct proc *p)
 
 /* The file a SIGHUP reads: the target of RUN_DIR/config.snap, the supervisor's link to its current generation
  * (`config.GEN.snap`, read here: the snapshot itself is opened with O_NOFOLLOW): the storer, the alerter, the web and
- * the workers reload in place (docs/protocol.md "Reload in place"; a worker reads its shard of it); the file it was
- * started with when there is no such link (run_dir recreated, or an older supervisor). */
-static const char *reload_path(const struct proc *p, char *buf, size_t buflen)
+ * the workers reload in place (docs/protocol.md "Reload in place"; a worker reads its shard of it). Without such a
+ * link (run_dir recreated, or an older supervisor) a singleton reads the file it was started with; a worker (slots >
+ * 0) gets NULL and the reason in err: the supervisor already counts it on the new generation, and its start file is
+ * an older one, which a worker must not "reload" to (worker/reload.c stops it to be started again). */
+static const char *reload_path(const struct proc *p, char *buf, size_t buflen, char *err, size_t errlen)
 {
-    if (!p->cfg || !p->cfg->run_dir) return p->snapshot_path;
+    const char *why = "no run_dir";
     char link[PATH_MAX], target[64];
-    if (snprintf(link, sizeof link, "%s/config.snap", p->cfg->run_dir) >= (int)sizeof link) return p->snapshot_path;
-    ssize_t n = readlink(link, target, sizeof target - 1);
-    if (n <= 0) return p->snapshot_path;
-    target[n] = '\0';
-    unsigned gen;
-    int used = 0;
-    if (sscanf(target, "config.%u.snap%n", &gen, &used) != 1 || used != (int)n) return p->snapshot_path;
-    if (snprintf(buf, buflen, "%s/%s", p->cfg->run_dir, target) >= (int)buflen) return p->snapshot_path;
-    return buf;
+    ssize_t n = -1;
+    if (p->cfg && p->cfg->run_dir) {
+        why = "the run_dir path is too long";
+        if (snprintf(link, sizeof link, "%s/config.snap", p->cfg->run_dir) < (int)sizeof link) {
+            n = readlink(link, target, sizeof target - 1);
+            why = n < 0 ? strerror(errno) : "not a link to config.GEN.snap";
+        }
+    }
+    if (n > 0) {
+        target[n] = '\0';
+        unsigned gen;
+        int used = 0;
+        if (sscanf(target, "config.%u.snap%n", &gen, &used) == 1 && used == (int)n &&
+            snprintf(buf, buflen, "%s/%s", p->cfg->run_dir, target) < (int)buflen)
+            return buf;
+    }
+    if (p->slots == 0) return p->snapshot_path;
+    snprintf(err, errlen, "cannot read the current snapshot's link %s/config.snap: %s",
+             p->cfg && p->cfg->run_dir ? p->cfg->run_dir : "(run_dir)", why);
+    return NULL;
 }
 
 struct cw_config *proc_reload(struct proc *p, char *err, size_t errlen)
 {
     char link[4200];
-    const char *path = reload_path(p, link, sizeof link);
+    const char *path = reload_path(p, link, sizeof link, err, errlen);
+    if (!path) return NULL;
     struct cw_config *next = config_snapshot_read(path, p->slot, p->slots, err, errlen);
     if (!next) return NULL;
     struct cw_config *old = p->cfg;

@@ -80,9 +80,11 @@ int proc_signals_open(bool interrupt_too);
 unsigned proc_signals(int sigfd);
 
 /* Reads the snapshot again (SIGHUP from the supervisor): RUN_DIR/config.snap (the supervisor's current generation;
- * a sharded child, a worker, its shard of it) when that link exists, else the file it was started with. On success the new configuration replaces
- * p->cfg, whose old value is returned for the caller to compare and then config_free; the log level
- * follows. NULL, with p->cfg unchanged and the reason in err, when the snapshot cannot be read. */
+ * a sharded child, a worker, its shard of it) when that link exists, else, for a child that is not sharded, the
+ * file it was started with (a sharded one gets NULL: that file is an older generation than the one the supervisor
+ * counts it on). On success the new configuration replaces p->cfg, whose old value is returned for the caller to
+ * compare and then config_free; the log level follows. NULL, with p->cfg unchanged and the reason in err, when the
+ * snapshot cannot be read. */
 struct cw_config *proc_reload(struct proc *p, char *err, size_t errlen);
 
 /* An unsigned number from the environment, in 0..max: dflt when unset or empty (or, when required,

@@ -5,7 +5,10 @@ one; the unchanged endpoints go on at their interval, without a gap or a burst (
 removed endpoint is no longer checked (its check in flight at the reload is still stored), an added one is; and nothing is lost or doubled: the storer has one row per
 request the target received. On the base (a restarted worker) the pid check fails."""
 
+import json
+import os
 import re
+import signal
 import time
 import urllib.error
 import urllib.request
@@ -142,4 +145,108 @@ def test_a_shard_gaining_its_first_push_endpoint_restarts_its_worker():
                     return None
             wait_for(lambda: call() == 200, deadline(20), "a push call accepted after the restart")
             cw.wait_count("push://nightly", 1, timeout=20)
+            cw.stop()
+
+
+def spoil_link_and_continue(cw, pid, how):
+    """The supervisor's SIGHUP reaches the worker (stopped) after the supervisor moved to generation 2; then
+    run_dir/config.snap is spoiled before the worker reads it: how "dangling" points it at a generation file that does
+    not exist, "removed" takes it away (the worker's start file, generation 1, is still there)."""
+    link = os.path.join(cw.run_dir, "config.snap")
+    if how == "dangling":
+        tmp = link + ".test"
+        os.symlink("config.99.snap", tmp)
+        os.rename(tmp, link)
+    else:
+        os.unlink(link)
+    os.kill(pid, signal.SIGCONT)
+
+
+def check_reload_failure_restarts(how):
+    with tempdir() as d, Targets() as t:
+        def cfg(new):
+            return base_config([endpoint(t.url("/ok?kept"), timeout=1),
+                                endpoint(t.url("/ok?new" if new else "/ok?old"), timeout=1)], workers=1)
+        with Clockwerk(cfg(False), d) as cw:
+            pid = cw.wait_ready()[WORKER]
+            cw.wait_count(t.url("/ok?old"), 2, timeout=30)
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                mark = cw.log_mark()
+                cw.reload(cfg(True))
+                line = cw.wait_log(r"reload: [^\n]*generation 2[^\n]*", since=mark).group(0)
+                check("reloading worker 0/1 in place" in line, "the reload: %r" % line)
+                time.sleep(0.3)  # the supervisor's SIGHUP is pending in the stopped worker
+            finally:
+                spoil_link_and_continue(cw, pid, how)
+            cw.wait_new_child(WORKER, pid, timeout=20)
+            old = t.count("/ok?old")
+            cw.wait_count(t.url("/ok?new"), 2, timeout=20)
+            time.sleep(2)
+            check(t.count("/ok?old") == old, "the removed endpoint is still checked after the restart")
+            why = cw.wait_log(r"worker 0/1\] \d+ error: reload: [^\n]*stopping, to be started again[^\n]*",
+                              since=mark).group(0)
+            check("config.snap" in why or "config.99.snap" in why, "the reason: %r" % why)
+            cw.stop()
+
+
+@harness.timeout(90)
+def test_a_worker_that_cannot_read_the_new_generation_is_restarted_on_it():
+    """A worker whose reload in place fails (here: the current generation's link names a file that is not there) no
+    longer stays on the old shard the supervisor thinks it left: it says why, exits 1, and the supervisor starts it
+    again from its current snapshot, which checks the new definitions (review finding 2; on the base it logs
+    "keeping the previous configuration" and is never restarted)."""
+    check_reload_failure_restarts("dangling")
+
+
+@harness.timeout(90)
+def test_a_worker_without_the_link_does_not_fall_back_to_its_start_file():
+    """Without run_dir/config.snap a worker's reload no longer reads the file it was started with (an older
+    generation, "reloaded" as a success on the base): it exits 1 and is started again on the current one."""
+    check_reload_failure_restarts("removed")
+
+
+def worker_counter(tap, name):
+    for ln in reversed(tap.snapshot()):
+        o = json.loads(ln)
+        if o.get("type") == "stats" and o.get("role") == "worker" and name in o.get("counters", {}):
+            return o["counters"][name]
+    return None
+
+
+@harness.timeout(120)
+def test_each_retired_shard_is_freed_by_its_own_last_check():
+    """Review finding 1: a check that hangs (started under generation 1) no longer keeps every later shard. Three
+    reloads while it runs, with quick checks under generations 2, 3 and 4: each of those is freed once its own
+    checks are collected, so the worker holds one retired shard (1's) until the hanging check ends, then none; on
+    the base every shard since 1 was kept until no check of before the latest reload was left (there, with reloads
+    coming faster than a slow check, never)."""
+    hang = "/slow/12?hang"
+    with tempdir() as d, Targets() as t:
+        def cfg(gen):
+            return base_config([endpoint(t.url("/ok?quick"), timeout=1, headers=["X-Gen: %d" % gen]),
+                                endpoint(t.url(hang), timeout=15, check_interval=20)], workers=1)
+        with Clockwerk(cfg(1), d) as cw, harness.Tap(cw.conf_path, ("--json", "--stats")) as tap:
+            pid = cw.wait_ready()[WORKER]
+            wait_for(lambda: t.count(hang) >= 1, deadline(30), "the hanging check to start")
+            started = time.time()
+            kept = []
+            for gen in (2, 3, 4):
+                cw.wait_count(t.url("/ok?quick"), 1, timeout=10)
+                mark = cw.log_mark()
+                cw.reload(cfg(gen))
+                line = cw.wait_log(r"worker 0/1\] \d+ info: reloaded in place: [^\n]*", since=mark).group(0)
+                m = re.search(r"(\d+) previous shards? kept", line)
+                check(m, "the reload line: %r" % line)
+                kept.append(int(m.group(1)))
+                time.sleep(1.5)  # generation gen-1's quick checks end; gen's start
+            check(all(k <= 2 for k in kept), "previous shards kept at each reload: %s" % kept)
+            check(time.time() - started < 10, "the hanging check ended before the last reload: the test is too slow")
+            wait_for(lambda: worker_counter(tap, "retired_shards") == 1, deadline(5),
+                     lambda: "one retired shard while the hanging check runs (retired_shards %s)"
+                     % worker_counter(tap, "retired_shards"))
+            wait_for(lambda: worker_counter(tap, "retired_shards") == 0, deadline(20),
+                     lambda: "no retired shard once it ended (retired_shards %s)"
+                     % worker_counter(tap, "retired_shards"))
+            check(cw.child(WORKER) == pid, "the worker was restarted")
             cw.stop()

@@ -92,6 +92,15 @@ def test_web_fixes_doc_incident_messages():
         check(DOWN_MESSAGE.match(msg), "not the alerter's format: %r" % msg)
 
 
+def wait_history_of_one(port):
+    """/healthz says the history of the one endpoint was read, within 30 s though web.history_refresh is an hour."""
+    def read():
+        st, _, body = get(port, "/healthz")
+        return st == 200 and re.search(rb"history: 1 endpoint, read \d+ s ago", body)
+    wait_for(read, deadline(30), lambda: "the history read within 30 s (refresh 3600 s): %r"
+             % (get(port, "/healthz")[2],))
+
+
 @harness.timeout(120)
 def test_web_fixes_first_history_soon_after_the_database_appears():
     """A fresh installation: the web's first read often comes before the storer has created the SQLite file
@@ -109,11 +118,7 @@ def test_web_fixes_first_history_soon_after_the_database_appears():
             os.mkdir(os.path.join(d, "later"))
             cw.signal(signal.SIGHUP)  # the storer, not restarted after its fatal exit, starts again and creates it
 
-            def read():
-                st, _, body = get(port, "/healthz")
-                return st == 200 and re.search(rb"history: 1 endpoint, read \d+ s ago", body)
-            wait_for(read, deadline(30), lambda: "the history read within 30 s (refresh 3600 s): %r"
-                     % (get(port, "/healthz")[2],))
+            wait_history_of_one(port)
             check("AddressSanitizer" not in cw.log_text(), "sanitizer report in the log")
             cw.stop()
 
@@ -142,11 +147,7 @@ def test_web_fixes_history_read_before_the_endpoints_are_registered():
                 cw.wait_log(r"history: read (again )?\(0 endpoints", timeout=deadline(30))
                 lock.execute("ROLLBACK")
 
-                def read():
-                    st, _, body = get(port, "/healthz")
-                    return st == 200 and re.search(rb"history: 1 endpoint, read \d+ s ago", body)
-                wait_for(read, deadline(30), lambda: "the history read within 30 s (refresh 3600 s): %r"
-                         % (get(port, "/healthz")[2],))
+                wait_history_of_one(port)
                 check("AddressSanitizer" not in cw.log_text(), "sanitizer report in the log")
                 cw.stop()
         finally:

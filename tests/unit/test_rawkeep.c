@@ -142,24 +142,31 @@ static void test_mark_failures(void **state)
     rawkeep_free(&k);
 }
 
+/* "failures" mode, a and b each checked once at t: both kept (the first since start) and committed. */
+static void start_with_a_and_b(struct rawkeep *k, int64_t t)
+{
+    setup_cfg(CW_RAW_FAILURES);
+    rawkeep_set(k, &cfg);
+    struct store_batch b;
+    store_batch_init(&b);
+    add(&b, "http://a/", 1, true, 1000, t, "local");
+    add(&b, "http://b/", 2, true, 1000, t, "local");
+    rawkeep_mark(k, &b);
+    assert_true(b.checks[0].raw && b.checks[1].raw);
+    rawkeep_commit(k, &b);
+    store_batch_free(&b);
+}
+
 /* A reload (issue 18's in-place SIGHUP): each endpoint's state follows its URL to its new index, a new URL starts
  * afresh, and the mode stays the first set's. Before, every state was dropped, so the next check of every endpoint
  * (500,000 raw rows at that scale) was kept after any reload. */
 static void test_reload_keeps_states(void **state)
 {
     (void)state;
-    setup_cfg(CW_RAW_FAILURES);
     struct rawkeep k = { 0 };
-    rawkeep_set(&k, &cfg);
     int64_t t = 1000 * HOUR_US;
     struct store_batch b;
-    store_batch_init(&b);
-    add(&b, "http://a/", 1, true, 1000, t, "local"); /* first since start: kept */
-    add(&b, "http://b/", 2, true, 1000, t, "local"); /* likewise */
-    rawkeep_mark(&k, &b);
-    assert_true(b.checks[0].raw && b.checks[1].raw);
-    rawkeep_commit(&k, &b);
-    store_batch_free(&b);
+    start_with_a_and_b(&k, t);
 
     /* the new configuration: a and b swapped places, c new, mode "all" (ignored: a change takes a restart) */
     static struct cw_endpoint next_eps[3];
@@ -196,17 +203,10 @@ static void test_reload_keeps_states(void **state)
 static void test_reload_in_place(void **state)
 {
     (void)state;
-    setup_cfg(CW_RAW_FAILURES);
     struct rawkeep k = { 0 };
-    rawkeep_set(&k, &cfg);
     int64_t t = 1000 * HOUR_US;
     struct store_batch b;
-    store_batch_init(&b);
-    add(&b, "http://a/", 1, true, 1000, t, "local");
-    add(&b, "http://b/", 2, true, 1000, t, "local");
-    rawkeep_mark(&k, &b);
-    rawkeep_commit(&k, &b);
-    store_batch_free(&b);
+    start_with_a_and_b(&k, t);
     uint32_t *slots = k.by_url.slot;
     struct rawkeep_prev *states = k.by_loc[0];
     static struct cw_endpoint next_eps[2];

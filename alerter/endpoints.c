@@ -159,6 +159,8 @@ static void take_over(struct endpoint *e, struct endpoint *old)
         e->votes[i].location = name;
     }
     e->verdict = old->verdict;
+    e->saved_hash = old->saved_hash;
+    old->saved_hash = 0; /* taken over: not gone */
     e->st = old->st;
     e->last = old->last;
     old->last.error = NULL;
@@ -174,9 +176,26 @@ static void take_over(struct endpoint *e, struct endpoint *old)
     e->last_down_failed = old->last_down_failed;
 }
 
+/* e leaves the table: the state file is to forget what it holds of it. */
+static void note_gone(struct endpoints *t, const struct endpoint *e)
+{
+    if (!e->saved_hash) return;
+    t->gone = cw_xrealloc(t->gone, (t->n_gone + 1) * sizeof *t->gone);
+    t->gone[t->n_gone++] = cw_xstrdup(e->ep->url);
+}
+
+void endpoints_gone_clear(struct endpoints *t)
+{
+    for (size_t i = 0; i < t->n_gone; i++) free(t->gone[i]);
+    free(t->gone);
+    t->gone = NULL;
+    t->n_gone = 0;
+}
+
 static void drop_all(struct endpoints *t)
 {
     for (size_t k = 0; k < t->n; k++) {
+        note_gone(t, &t->all[k]);
         free(t->all[k].last.error);
         free(t->all[k].votes);
         incident_drop(&t->all[k]);
@@ -229,6 +248,7 @@ static void replace_entry(struct endpoints *t, const struct cw_config *cfg, stru
 {
     size_t k = (size_t)(e - t->all);
     url_remove(t, k); /* under its old URL, still alive (the previous configuration) */
+    note_gone(t, e);
     free(e->last.error);
     free(e->votes);
     incident_drop(e);
@@ -571,6 +591,7 @@ enum intake_verdict endpoints_apply(void *ctx, const struct cw_result *r, int64_
 void endpoints_free(struct endpoints *t)
 {
     drop_all(t);
+    endpoints_gone_clear(t);
     free(t->tick_list);
     free(t->tick_in);
     t->tick_list = NULL;

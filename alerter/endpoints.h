@@ -58,9 +58,10 @@ struct endpoint_vote {
 /* One per configured endpoint: 500,000 of them at the scale of issue 18, so no field that the configuration already
  * says (its astate_params and quorum are worked out at each result), no hole (largest first), and what few endpoints
  * ever have behind a pointer: the incident is allocated while one is open (or holds children), see
- * endpoint_incident. 192 bytes on LP64 (328 before issue 18's work: a uthash handle and the incident inline). */
+ * endpoint_incident. 200 bytes on LP64 (328 before issue 18's work: a uthash handle and the incident inline). */
 struct endpoint {
     const struct cw_endpoint *ep; /* in the configuration the table was built from */
+    uint64_t saved_hash;          /* statefile_unit_hash of its part of the state file as last saved (0: none) */
     struct endpoint_vote *votes;  /* one per ep->locations when there are several; NULL: fed directly */
     struct incident *inc;         /* its incident (alerter/incident.h); NULL: none (endpoint_incident) */
     struct astate st;
@@ -113,7 +114,13 @@ struct endpoints {
     uint64_t fingerprint;    /* statefile_fingerprint of cfg's endpoints */
     int64_t *worker_last_us; /* per worker slot of cfg: checked_at of its newest result applied (0: none) */
     size_t n_workers;
+    /* URLs a reload removed whose part of the state file (saved_hash != 0) the next save is to forget (copies) */
+    char **gone;
+    size_t n_gone;
 };
+
+/* The state file forgot them (alerter/persist.c): gone emptied. */
+void endpoints_gone_clear(struct endpoints *t);
 
 /* An empty table whose alerts go to d. */
 void endpoints_init(struct endpoints *t, struct dispatch *d);

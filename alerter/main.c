@@ -134,6 +134,7 @@ static void alerter_free(struct alerter *a)
     storeq_free(&a->storeq);
     intake_free(&a->in);
     endpoints_free(&a->eps);
+    persist_free(&a->keep);
     locwatch_free(&a->lw);
     cw_buf_free(&a->scratch);
     proc_close(&a->p); /* the bus, with its sockets, the configuration and the signalfd */
@@ -142,10 +143,15 @@ static void alerter_free(struct alerter *a)
 
 /* ---- events */
 
+/* A save, and right after it (what is in memory is then what the files hold) the compaction's next chunk. */
 static void save(struct alerter *a, int64_t now_us)
 {
-    if (persist_save(&a->keep, &a->eps, &a->d, a->ob, &a->in) == 0) savepolicy_saved(&a->save, now_us);
-    else savepolicy_failed(&a->save, now_us);
+    if (persist_save(&a->keep, &a->eps, &a->d, a->ob, &a->in) != 0) {
+        savepolicy_failed(&a->save, now_us);
+        return;
+    }
+    savepolicy_saved(&a->save, now_us);
+    persist_compact_step(&a->keep, &a->eps, &a->d, a->ob);
 }
 
 static void publish_stats(struct alerter *a)
@@ -180,6 +186,9 @@ static void publish_stats(struct alerter *a)
     proc_stats_add(&st, "late", a->in.c.late);
     proc_stats_add(&st, "state_saves", a->keep.saves);
     proc_stats_add(&st, "state_errors", a->keep.errors);
+    proc_stats_add(&st, "state_lines", a->keep.lines);
+    proc_stats_add(&st, "state_compactions", a->keep.compactions);
+    proc_stats_add(&st, "state_base_writes", a->keep.base_writes);
     proc_stats_add(&st, "acked", a->in.c.acked);
     proc_stats_add(&st, "ack_messages", a->in.c.ack_messages);
     proc_stats_add(&st, "acks_waiting", (int64_t)a->in.n_acks);
@@ -210,6 +219,7 @@ static void reload(struct alerter *a)
         return;
     }
     endpoints_build(&a->eps, a->p.cfg); /* finds the known endpoints in the old table, which points into old */
+    persist_reconfigured(&a->keep);
     locwatch_configure(&a->lw, a->p.cfg, cw_mono_us());
     outbox_configure(a->ob, a->p.cfg);
     config_free(old);
@@ -247,6 +257,7 @@ static void pass(struct alerter *a)
     take_reload(a);
     int64_t now = cw_mono_us();
     savepolicy_heartbeat(&a->save, now); /* saved_at stays fresh for `clockwerk status` */
+    if (persist_compacting(&a->keep)) savepolicy_note(&a->save, SAVE_LIGHT); /* its chunks come after saves */
     bool silence_ended = silencectl_run(&a->sctl, now) > 0;
     locwatch_tick(&a->lw, now); /* a location silent: its alert */
     bool released = agroup_due(&a->d.group, now);
@@ -257,7 +268,7 @@ static void pass(struct alerter *a)
     outbox_run(a->ob, now);
     now = cw_mono_us();
     savepolicy_note(&a->save, dispatch_take_unsaved(&a->d));
-    if (savepolicy_due(&a->save, now, a->in.n_acks != 0)) save(a, now);
+    if (savepolicy_due(&a->save, now, a->in.n_acks != 0 || persist_compacting(&a->keep))) save(a, now);
     if (a->in.n_acks && a->save.need == SAVE_NONE) intake_flush_acks(&a->in); /* nothing to record */
     storeq_flush(&a->storeq);
     if (proc_period_due(&a->stats, ns_of_us(now))) publish_stats(a);
@@ -283,7 +294,7 @@ static void wait_for_work(struct alerter *a, int bus_sock_fd)
     wake_in_ms(&w, now, outbox_timeout_ms(a->ob, now));
     wake_at_us(&w, agroup_deadline(&a->d.group));
     proc_wake_at(&w, a->stats.next);
-    wake_at_us(&w, savepolicy_deadline(&a->save, a->in.n_acks != 0));
+    wake_at_us(&w, savepolicy_deadline(&a->save, a->in.n_acks != 0 || persist_compacting(&a->keep)));
     wake_in_ms(&w, now, storeq_timeout_ms(&a->storeq));
     wake_at_us(&w, silencectl_deadline(&a->sctl, now));
     if (bus_readable(a->in.sock)) proc_wake_at(&w, ns_of_us(now)); /* ZMQ_FD is edge-triggered: no sleep */

@@ -1,6 +1,7 @@
-/* alerter/persist.c — the state file assembled from the endpoints, the alerts and the outbox, and given back
- * (see persist.h). */
+/* alerter/persist.c — the state file assembled from the endpoints, the alerts and the outbox as a journal line
+ * or a whole base, compacted in chunks, and given back at start (see persist.h). */
 #include "alerter/persist.h"
+#include "alerter/persist_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -18,164 +19,217 @@ void persist_init(struct persist *ps, const char *run_dir)
     ps->rl.what = "state-file errors";
     if (snprintf(ps->path, sizeof ps->path, "%s/%s", run_dir, STATEFILE_NAME) >= (int)sizeof ps->path)
         fatal(2, "run_dir is too long");
+    statejournal_init(&ps->j, ps->path, 0, 0);
+    ps->need_base = ps->fresh = true; /* until a load finds a base with its journal */
 }
 
-/* An endpoint plainly up (and not slow, no run under way, nothing held back from its channels, no recent failure
- * for flap detection) behaves exactly like an unknown one after a restart: it is left out, so the file holds
- * only endpoints with something to remember. */
-static bool worth_saving(const struct endpoint *e)
+static void failed(struct persist *ps, const char *what, const char *err)
 {
-    const struct astate *st = &e->st;
-    bool plain = (st->avail == ASTATE_UNKNOWN || st->avail == ASTATE_UP) && st->speed != ASTATE_SLOW &&
-                 st->fail_run == 0 && st->slow_run == 0 && st->tls_notified_us == 0;
-    const struct incident *inc = endpoint_incident(e);
-    bool incident = inc->open || e->notified == ASTATE_DOWN || inc->n_children;
-    bool flap = e->flap.flapping || e->flap.failed != 0;
-    return !plain || incident || flap;
+    ps->errors++;
+    if (ratelimit_allow(&ps->rl, cw_mono_ns())) log_error("%s: %s", what, err);
 }
 
-/* Who sees what on the multi-location endpoints whose locations do not all see them up (for `clockwerk status`;
- * the summaries are the only copies made, freed by gathered_free). */
-static void gather_votes(struct statefile_data *d, const struct endpoints *t)
+/* The hash of the text of d's section s. */
+static uint64_t section_hash(const struct statefile_data *d, enum statefile_section s, struct cw_buf *scratch)
 {
-    for (size_t i = 0; i < t->n; i++) {
-        const struct endpoint *e = &t->all[i];
-        bool all_up = true;
-        for (size_t k = 0; k < e->n_votes && all_up; k++)
-            all_up = e->votes[k].v.vote == QUORUM_UP &&
-                     locations_live(t->locs, locations_find(t->locs, e->votes[k].location));
-        if (e->n_votes == 0 || all_up) continue;
-        if (!d->votes) d->votes = cw_xcalloc(t->n, sizeof *d->votes);
-        char summary[1024];
-        endpoints_location_summary(t, e, summary, sizeof summary);
-        d->votes[d->n_votes++] =
-            (struct statefile_vote){ .url = e->ep->url, .verdict = e->verdict, .summary = cw_xstrdup(summary) };
+    cw_buf_reset(scratch);
+    statefile_section_text(d, s, scratch);
+    return cw_hash64_mem(scratch->data, scratch->len) | 1;
+}
+
+/* Which sections of d changed since the last save (their hashes in h); the workers always go (they move with
+ * every result, and are a few bytes). */
+static void sections_changed(const struct persist *ps, const struct statefile_data *d, bool *section, uint64_t *h,
+                             struct cw_buf *scratch)
+{
+    for (enum statefile_section s = STATEFILE_PLAIN; s <= STATEFILE_LOCATIONS; s++) {
+        h[s] = s == STATEFILE_WORKERS ? 0 : section_hash(d, s, scratch);
+        section[s] = s == STATEFILE_WORKERS || h[s] != ps->section_hash[s];
     }
+    if (section[STATEFILE_PLAIN]) section[STATEFILE_WORKERS] = false; /* in it */
 }
 
-/* Each location's vote on the multi-location endpoints not plainly up everywhere (restored at start: a restart
- * mid-outage neither ends nor repeats it). Pointers into t; the array is freed by gathered_free. */
-static void gather_voters(struct statefile_data *d, const struct endpoints *t)
+/* The whole base: every endpoint's unit and every section. */
+static int save_base(struct persist *ps, struct endpoints *t, const struct dispatch *disp, const struct outbox *ob,
+                     char *err, size_t errlen)
 {
+    struct persist_lists pl = { 0 };
+    struct persist_unit u;
+    uint64_t *hashes = cw_xmalloc((t->n ? t->n : 1) * sizeof *hashes);
     for (size_t i = 0; i < t->n; i++) {
-        const struct endpoint *e = &t->all[i];
-        bool plain = e->st.avail == ASTATE_UP;
-        for (size_t k = 0; k < e->n_votes && plain; k++) plain = e->votes[k].v.vote == QUORUM_UP;
-        if (e->n_votes == 0 || plain) continue;
-        d->voters = cw_xrealloc(d->voters, (d->n_voters + e->n_votes) * sizeof *d->voters);
-        for (size_t k = 0; k < e->n_votes; k++)
-            d->voters[d->n_voters++] = (struct statefile_voter){ .url = (char *)e->ep->url,
-                                                                 .location = (char *)e->votes[k].location,
-                                                                 .v = e->votes[k].v,
-                                                                 .boot_id = e->votes[k].boot_id,
-                                                                 .checked_us = e->votes[k].checked_us };
+        hashes[i] = persist_gather_unit(t, &t->all[i], &u);
+        persist_lists_add(&pl, &u, true, true, true);
     }
+    persist_gather_sections(&pl.d, t, disp, ob);
+    int rc = statejournal_write_base(&ps->j, &pl.d, ps->fresh, err, errlen);
+    if (rc == 0) {
+        for (size_t i = 0; i < t->n; i++) t->all[i].saved_hash = hashes[i];
+        bool section[STATEFILE_LOCATIONS + 1];
+        sections_changed(ps, &pl.d, section, ps->section_hash, &ps->line);
+        endpoints_gone_clear(t);
+        ps->need_base = ps->fresh = ps->compact_wanted = false;
+        ps->base_writes++;
+    }
+    persist_sections_free(&pl.d);
+    persist_lists_free(&pl);
+    free(hashes);
+    return rc;
 }
 
-/* Fills d with pointers into the owners' data (nothing is copied but the arrays, freed by gathered_free). */
-static void gather(struct statefile_data *d, const struct endpoints *t, const struct dispatch *disp,
-                   const struct outbox *ob)
+/* What changed since the last save as one journal line: 0, or statejournal_append's -1 / -2. */
+static int save_line(struct persist *ps, struct endpoints *t, const struct dispatch *disp, const struct outbox *ob,
+                     char *err, size_t errlen)
 {
-    memset(d, 0, sizeof *d);
-    d->eps = cw_xcalloc(t->n ? t->n : 1, sizeof *d->eps);
-    d->plain = (struct statefile_plain){ .fingerprint = t->fingerprint,
-                                         .n = t->n,
-                                         .up = cw_xcalloc(t->n ? t->n : 1, 1),
-                                         .worker_last_us = t->worker_last_us,
-                                         .n_workers = t->n_workers };
+    struct persist_lists pl = { 0 };
+    struct persist_unit u;
+    size_t n_changed = 0, cap = t->n_gone + 64;
+    const char **changed = cw_xmalloc(cap * sizeof *changed);
+    size_t *idx = cw_xmalloc(cap * sizeof *idx);
+    uint64_t *hashes = cw_xmalloc(cap * sizeof *hashes);
+    for (size_t i = 0; i < t->n_gone; i++) changed[n_changed++] = t->gone[i];
+    size_t n_units = 0;
     for (size_t i = 0; i < t->n; i++) {
-        const struct endpoint *e = &t->all[i];
-        if (!worth_saving(e)) { /* for `clockwerk status`: up, or never checked */
-            d->plain.up[i] = e->st.avail == ASTATE_UP;
-            continue;
+        uint64_t h = persist_gather_unit(t, &t->all[i], &u);
+        if (h == t->all[i].saved_hash) continue;
+        if (n_changed == cap) {
+            cap *= 2;
+            changed = cw_xrealloc(changed, cap * sizeof *changed);
+            idx = cw_xrealloc(idx, cap * sizeof *idx);
+            hashes = cw_xrealloc(hashes, cap * sizeof *hashes);
         }
-        d->eps[d->n_eps++] = (struct statefile_endpoint){ .url = e->ep->url,
-                                                          .st = e->st,
-                                                          .last_status = e->last_status,
-                                                          .last_latency_us = e->last.latency_us,
-                                                          .last_error = e->last.error,
-                                                          .last_checked_us = e->last.checked_us,
-                                                          .inc = *endpoint_incident(e),
-                                                          .notified = e->notified,
-                                                          .resends = e->resends,
-                                                          .flap = e->flap };
+        changed[n_changed++] = t->all[i].ep->url;
+        idx[n_units] = i, hashes[n_units++] = h;
+        persist_lists_add(&pl, &u, true, true, true);
     }
-    const struct locations *locs = t->locs;
-    if (locs && locs->judged) { /* a single location has nothing to remember */
-        d->locs = cw_xcalloc(locs->n, sizeof *d->locs);
-        for (size_t i = 0; i < locs->n; i++) {
-            const struct location *l = &locs->all[i];
-            d->locs[d->n_locs++] = (struct statefile_location){ .name = (char *)l->name,
-                                                                .state = l->state,
-                                                                .heard_wall_us = l->heard_wall_us,
-                                                                .silent_since_us = l->silent_since_us,
-                                                                .back_at_us = l->back_at_us,
-                                                                .offset_us = l->offset_us };
-        }
+    persist_gather_sections(&pl.d, t, disp, ob);
+    struct statejournal_line line = { .changed = changed, .n_changed = n_changed, .d = &pl.d };
+    uint64_t h[STATEFILE_LOCATIONS + 1];
+    sections_changed(ps, &pl.d, line.section, h, &ps->line);
+    statejournal_line_text(&ps->j, &line, &ps->line);
+    int rc = statejournal_append(&ps->j, &ps->line, err, errlen);
+    if (rc == 0) {
+        for (size_t k = 0; k < n_units; k++) t->all[idx[k]].saved_hash = hashes[k];
+        for (enum statefile_section s = STATEFILE_PLAIN; s <= STATEFILE_LOCATIONS; s++)
+            if (line.section[s] && s != STATEFILE_WORKERS) ps->section_hash[s] = h[s];
+        endpoints_gone_clear(t);
+        ps->lines++;
     }
-    gather_votes(d, t);
-    gather_voters(d, t);
-    d->alerts = disp->alerts;
-    d->n_alerts = disp->n_alerts;
-    d->alert_held = cw_xcalloc(disp->n_alerts ? disp->n_alerts : 1, sizeof *d->alert_held);
-    for (size_t i = 0; i < disp->n_alerts; i++) d->alert_held[i] = disp->alerts[i]->held;
-    d->n_jobs = outbox_count(ob);
-    d->jobs = cw_xcalloc(d->n_jobs ? d->n_jobs : 1, sizeof *d->jobs);
-    for (size_t i = 0; i < d->n_jobs; i++) {
-        const struct outbox_job *j = outbox_job_at(ob, i);
-        d->jobs[i] = (struct statefile_job){ .key = j->key,
-                                             .channel = j->channel,
-                                             .chan = j->chan,
-                                             .method = j->method,
-                                             .target = j->target,
-                                             .headers = j->headers,
-                                             .n_headers = j->n_headers,
-                                             .dest = j->dest,
-                                             .ids = j->alert_ids,
-                                             .n_ids = j->n_ids,
-                                             .payload = j->payload,
-                                             .payload_len = j->payload_len,
-                                             .attempts = j->attempts,
-                                             .sent = j->sent,
-                                             .refused = j->refused };
-    }
+    persist_sections_free(&pl.d);
+    persist_lists_free(&pl);
+    free(changed);
+    free(idx);
+    free(hashes);
+    return rc;
 }
 
-static void gathered_free(struct statefile_data *d)
-{
-    for (size_t i = 0; i < d->n_votes; i++) free(d->votes[i].summary);
-    free(d->votes);
-    free(d->voters);
-    free(d->locs);
-    free(d->eps);
-    free(d->plain.up);
-    free(d->alert_held);
-    free(d->jobs);
-}
-
-int persist_save(struct persist *ps, const struct endpoints *t, const struct dispatch *d, const struct outbox *ob,
+int persist_save(struct persist *ps, struct endpoints *t, const struct dispatch *d, const struct outbox *ob,
                  struct intake *in)
 {
-    struct statefile_data data;
-    gather(&data, t, d, ob);
     char err[PATH_MAX + 256];
-    int rc = 0;
-    if (statefile_save(ps->path, &data, err, sizeof err) != 0) {
-        ps->errors++;
-        rc = -1;
-        if (ratelimit_allow(&ps->rl, cw_mono_ns()))
-            log_error("cannot save the alerter state (results are not acked until it is saved): %s", err);
-    } else {
-        ps->saves++;
-        /* then the applied seqs (a crash in between may apply a resend twice; never lose one) */
-        if (intake_commit(in, err, sizeof err) != 0) {
-            ps->errors++;
-            rc = -1;
-            if (ratelimit_allow(&ps->rl, cw_mono_ns())) log_error("cannot save the applied sequence numbers: %s", err);
-        }
+    int rc = ps->need_base ? save_base(ps, t, d, ob, err, sizeof err) : save_line(ps, t, d, ob, err, sizeof err);
+    if (rc == -2) { /* the journal is not the one written here: the whole state again */
+        log_warn("%s; writing the whole state file", err);
+        rc = save_base(ps, t, d, ob, err, sizeof err);
     }
-    gathered_free(&data);
-    return rc;
+    if (rc != 0) {
+        failed(ps, "cannot save the alerter state (results are not acked until it is saved)", err);
+        return -1;
+    }
+    ps->saves++;
+    /* then the applied seqs (a crash in between may apply a resend twice; never lose one) */
+    if (intake_commit(in, err, sizeof err) != 0) {
+        failed(ps, "cannot save the applied sequence numbers", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- compaction */
+
+bool persist_compacting(const struct persist *ps) { return statejournal_compacting(&ps->j); }
+
+void persist_reconfigured(struct persist *ps)
+{
+    if (!statejournal_compacting(&ps->j)) return;
+    statejournal_compact_abort(&ps->j); /* its cursor walked the old table */
+    ps->compact_wanted = true;
+}
+
+static bool compact_due(const struct persist *ps)
+{
+    return ps->compact_wanted || (ps->j.bytes > ps->j.base_bytes && ps->j.bytes > PERSIST_COMPACT_MIN);
+}
+
+/* The entries of list l of the endpoints from cp_at on, CHUNK at a time, until the list ends (true) or the time
+ * is up (false); -1 on a failed write. */
+static int compact_list(struct persist *ps, const struct endpoints *t, enum statefile_list l, int64_t until,
+                        char *err, size_t errlen)
+{
+    enum { CHUNK = 1024 };
+    struct persist_lists pl = { 0 };
+    struct persist_unit u;
+    int rc = 0;
+    while (rc == 0 && ps->cp_at < t->n) {
+        size_t end = ps->cp_at + CHUNK < t->n ? ps->cp_at + CHUNK : t->n;
+        for (size_t i = ps->cp_at; i < end; i++) {
+            const struct endpoint *e = &t->all[i];
+            if (l != STATEFILE_ENDPOINTS && e->n_votes == 0) continue;
+            persist_gather_unit(t, e, &u);
+            persist_lists_add(&pl, &u, l == STATEFILE_ENDPOINTS, l == STATEFILE_VOTERS, l == STATEFILE_VOTES);
+        }
+        if (statejournal_compact_items(&ps->j, l, &pl.d, err, errlen) != 0) rc = -1;
+        persist_lists_clear(&pl);
+        ps->cp_at = end;
+        if (rc == 0 && ps->cp_at < t->n && cw_mono_us() >= until) break;
+    }
+    persist_lists_free(&pl);
+    return rc < 0 ? -1 : ps->cp_at >= t->n;
+}
+
+void persist_compact_step(struct persist *ps, const struct endpoints *t, const struct dispatch *d,
+                          const struct outbox *ob)
+{
+    char err[PATH_MAX + 256];
+    if (!statejournal_compacting(&ps->j)) {
+        if (ps->need_base || !compact_due(ps)) return;
+        if (statejournal_compact_begin(&ps->j, err, sizeof err) != 0) {
+            failed(ps, "cannot compact the alerter state", err);
+            return;
+        }
+        ps->cp_at = 0;
+        ps->compact_wanted = false;
+        log_info("compacting the state file: the journal's %lld bytes are more than the base's %lld",
+                 (long long)ps->j.bytes, (long long)ps->j.base_bytes);
+    }
+    int64_t until = cw_mono_us() + PERSIST_CHUNK_US;
+    for (;;) {
+        enum statefile_list l = ps->j.cp.list;
+        int done = compact_list(ps, t, l, until, err, sizeof err);
+        if (done < 0) {
+            failed(ps, "cannot compact the alerter state", err);
+            return;
+        }
+        if (!done) return; /* the next chunk after the next save */
+        if (l == STATEFILE_VOTES) break;
+        ps->cp_at = 0; /* the next list */
+        struct statefile_data none = { 0 };
+        if (statejournal_compact_items(&ps->j, l + 1, &none, err, sizeof err) != 0) {
+            failed(ps, "cannot compact the alerter state", err);
+            return;
+        }
+        if (cw_mono_us() >= until) return;
+    }
+    struct statefile_data sections = { 0 };
+    persist_gather_sections(&sections, t, d, ob);
+    int rc = statejournal_compact_finish(&ps->j, &sections, err, sizeof err);
+    persist_sections_free(&sections);
+    if (rc != 0) {
+        failed(ps, "cannot compact the alerter state", err);
+        return;
+    }
+    ps->compactions++;
+    log_info("state file compacted: base %lld bytes, journal %lld bytes", (long long)ps->j.base_bytes,
+             (long long)ps->j.bytes);
 }
 
 /* Takes the endpoint's incident and flap history from the file; a file of before incidents lacks them: its
@@ -251,6 +305,28 @@ static void restore_locations(struct locations *locs, const struct statefile_dat
     }
 }
 
+
+/* Moves the unreadable files aside: the base to .bad, the journal to .journal.bad. */
+static void move_aside(const struct persist *ps)
+{
+    char aside[PATH_MAX + 16];
+    snprintf(aside, sizeof aside, "%s.bad", ps->path);
+    if (rename(ps->path, aside) != 0 && errno != ENOENT) log_error("cannot rename %s: %s", ps->path, strerror(errno));
+    snprintf(aside, sizeof aside, "%s.bad", ps->j.path);
+    if (rename(ps->j.path, aside) != 0 && errno != ENOENT) log_error("cannot rename %s: %s", ps->j.path, strerror(errno));
+}
+
+/* What the files hold now is what the endpoints restored hold: each one's hash as saved (a unit the load changed,
+ * or a URL no longer configured, is written at the next save or left to the next compaction). */
+static void note_loaded(struct persist *ps, struct endpoints *t, const struct statefile_data *data, size_t restored)
+{
+    statejournal_init(&ps->j, ps->path, data->next_seq, data->journal_good);
+    ps->need_base = ps->fresh = data->journal_from == 0; /* a file of before the journal: written whole once */
+    ps->compact_wanted = restored < data->n_eps;         /* entries of endpoints no longer configured */
+    struct persist_unit u;
+    for (size_t i = 0; i < t->n; i++) t->all[i].saved_hash = persist_gather_unit(t, &t->all[i], &u);
+}
+
 void persist_load(struct persist *ps, struct endpoints *t, struct dispatch *d, const struct cw_config *cfg,
                   int64_t now_mono)
 {
@@ -258,10 +334,9 @@ void persist_load(struct persist *ps, struct endpoints *t, struct dispatch *d, c
     char err[PATH_MAX + 256];
     int rc = statefile_load(ps->path, &data, err, sizeof err);
     if (rc < 0) {
-        char aside[PATH_MAX + 8];
-        snprintf(aside, sizeof aside, "%s.bad", ps->path);
-        log_error("%s; moved aside to %s, starting with no state", err, aside);
-        if (rename(ps->path, aside) != 0) log_error("cannot rename %s: %s", ps->path, strerror(errno));
+        log_error("%s; moved aside to %s.bad (and its journal to %s.bad), starting with no state", err, ps->path,
+                  ps->j.path);
+        move_aside(ps);
         return;
     }
     if (rc == 0) {
@@ -272,8 +347,17 @@ void persist_load(struct persist *ps, struct endpoints *t, struct dispatch *d, c
     restore_locations(t->locs, &data);
     restore_voters(t, &data);
     size_t jobs = dispatch_restore(d, cfg, &data, now_mono);
-    statefile_data_free(&data);
-    log_info("state restored from %s: %zu endpoint%s (%zu down), %zu alert%s, %zu undelivered message%s", ps->path,
-             restored, cw_plural((long long)restored), down, d->n_alerts, cw_plural((long long)d->n_alerts), jobs,
+    note_loaded(ps, t, &data, restored);
+    log_info("state restored from %s and %zu journal line%s: %zu endpoint%s (%zu down), %zu alert%s, %zu undelivered "
+             "message%s",
+             ps->path, data.journal_lines, cw_plural((long long)data.journal_lines), restored,
+             cw_plural((long long)restored), down, d->n_alerts, cw_plural((long long)d->n_alerts), jobs,
              cw_plural((long long)jobs));
+    statefile_data_free(&data);
+}
+
+void persist_free(struct persist *ps)
+{
+    statejournal_compact_abort(&ps->j);
+    cw_buf_free(&ps->line);
 }

@@ -2,13 +2,19 @@
  * that own it, and given back to them at start.
  *
  * DESIGN
- * A save writes the endpoint table (alerter/endpoints.h: only endpoints with something to remember), the
- * alerts not yet done on every channel (alerter/dispatch.h) and the outbox's undelivered jobs with their
- * exact bytes, in one atomic write; then the intake's record of applied results (alerter/intake.h), and only
- * then are the results acked to their senders. A crash between the two files may apply a resend twice; it
- * never loses one. When a save happens is alerter/savepolicy.h's decision.
- * A load at start restores the endpoints still configured and hands the alerts and jobs to the dispatch; a
- * file that cannot be read is moved aside to alerter.state.bad and the alerter starts with no state. */
+ * The state is a base file and a journal (alerter/statejournal.h). A save appends one line: the endpoints whose
+ * part of the file changed since the last save (found by a 64-bit hash of that part kept per endpoint,
+ * endpoint.saved_hash: no writer has to mark what it changed), the endpoints a reload removed, and the sections
+ * (alerts not yet done on every channel, undelivered jobs with their exact bytes, locations, status bits) whose
+ * text changed, whole; then the intake's record of applied results (alerter/intake.h), and only then are the
+ * results acked to their senders. A crash between the two files may apply a resend twice; it never loses one.
+ * The base is written whole at the first save when there is none (or one of before the journal, or a journal
+ * this process did not write), and compacted when the journal grows past it: a chunk of at most
+ * PERSIST_CHUNK_US right after each save, when what is in memory is what the journal holds (persist_compacting
+ * asks the save policy for a save a second meanwhile). When a save happens is alerter/savepolicy.h's decision.
+ * A load at start restores the endpoints still configured and hands the alerts and jobs to the dispatch; files
+ * that cannot be read are moved aside to alerter.state.bad (and .journal.bad) and the alerter starts with no
+ * state. */
 #ifndef CW_ALERTER_PERSIST_H
 #define CW_ALERTER_PERSIST_H
 
@@ -19,26 +25,50 @@
 #include "alerter/endpoints.h"
 #include "alerter/intake.h"
 #include "alerter/outbox.h"
+#include "alerter/statejournal.h"
 #include "common/base/ratelimit.h"
 #include "common/config/config.h"
 
+#define PERSIST_CHUNK_US 50000       /* the compaction's work after one save, at most (then the loop goes on) */
+#define PERSIST_COMPACT_MIN (1 << 20) /* no compaction for a journal smaller than this */
+
 struct persist {
-    char path[PATH_MAX];   /* run_dir/STATEFILE_NAME */
-    int64_t saves, errors; /* state files written; failed writes of either file */
-    struct ratelimit rl;   /* the error lines of failed saves (retried once a second) */
+    char path[PATH_MAX]; /* run_dir/STATEFILE_NAME: the base */
+    struct statejournal j;
+    uint64_t section_hash[STATEFILE_LOCATIONS + 1]; /* of each section's text as last saved (0: not yet) */
+    bool need_base;      /* the next save writes the whole base */
+    bool fresh;          /* ... and the journal on disk is none of this process's: removed first */
+    bool compact_wanted; /* compact at the next save even when the journal is small (stale entries in the files) */
+    size_t cp_at;        /* the compaction's next endpoint in its current list (statejournal's cp.list) */
+    int64_t saves, errors; /* saves that got the state on disk; failed writes of either file */
+    int64_t lines, compactions, base_writes;
+    struct ratelimit rl; /* the error lines of failed saves (retried once a second) */
+    struct cw_buf line;  /* the line being written */
 };
 
-/* Sets the path under run_dir (too long: exit 2). */
+/* Sets the paths under run_dir (too long: exit 2). */
 void persist_init(struct persist *ps, const char *run_dir);
 
-/* Writes the state file, then the intake's applied seqs; failures are logged (rate-limited) and counted.
- * 0 when both are on disk; -1 otherwise: then nothing applied since the last good save may be acked. */
-int persist_save(struct persist *ps, const struct endpoints *t, const struct dispatch *d, const struct outbox *ob,
-                  struct intake *in);
+/* Writes what changed (a journal line, or the whole base when needed), then the intake's applied seqs; failures
+ * are logged (rate-limited) and counted. 0 when both are on disk; -1 otherwise: then nothing applied since the
+ * last good save may be acked. t: its endpoints' saved hashes and removed URLs are brought up to date. */
+int persist_save(struct persist *ps, struct endpoints *t, const struct dispatch *d, const struct outbox *ob,
+                 struct intake *in);
 
-/* Reads the state file at start (after endpoints_build): endpoint states into t, alerts and jobs to d
- * (jobs of channels cfg no longer has are dropped). Logs what it restored. */
+/* The compaction's next chunk, right after a persist_save that returned 0 (nothing changed since). */
+void persist_compact_step(struct persist *ps, const struct endpoints *t, const struct dispatch *d,
+                          const struct outbox *ob);
+/* A compaction is under way (the caller saves at least once a second meanwhile). */
+bool persist_compacting(const struct persist *ps);
+/* The endpoint table was built again (a reload): a compaction under way starts over. */
+void persist_reconfigured(struct persist *ps);
+
+/* Reads the state at start (after endpoints_build): endpoint states into t, alerts and jobs to d (jobs of channels
+ * cfg no longer has are dropped). Logs what it restored. */
 void persist_load(struct persist *ps, struct endpoints *t, struct dispatch *d, const struct cw_config *cfg,
                   int64_t now_mono);
+
+/* Stops a compaction under way (its temporary file removed) and frees what ps holds. */
+void persist_free(struct persist *ps);
 
 #endif

@@ -43,10 +43,12 @@
 #include "alerter/outbox.h"
 #include "alerter/state.h"
 #include "common/base/quorum.h"
+#include "common/base/util.h"
 #include "common/config/config.h"
 
 #define STATEFILE_NAME "alerter.state"
 #define STATEFILE_VERSION 1
+#define STATEJOURNAL_SUFFIX ".journal" /* the journal: the state file's path + this */
 
 struct statefile_endpoint {
     char *url;
@@ -131,10 +133,37 @@ struct statefile_data {
     size_t n_votes;
     struct statefile_voter *voters; /* "voters" */
     size_t n_voters;
+    /* load only: the journal (alerter/statejournal.h) */
+    int64_t journal_from; /* the base's "journal_from" (0: none, a file of before the journal: no journal read) */
+    int64_t next_seq;     /* seq of the next line to append (0 when journal_from is 0) */
+    int64_t journal_good; /* bytes of the journal up to the end of its last whole line */
+    size_t journal_lines; /* lines applied */
+    bool journal_torn;    /* a torn last line was ignored */
 };
 
 /* The fingerprint of a configuration's endpoint URLs in their order (what "plain"'s bits refer to). */
 uint64_t statefile_fingerprint(const struct cw_endpoint *eps, size_t n);
+
+/* ---- writing in pieces: the journal and the compaction (alerter/statejournal.h, docs/alerts.md) */
+
+/* The whole sections a journal line may carry; STATEFILE_WORKERS is plain's "workers" alone. */
+enum statefile_section { STATEFILE_PLAIN, STATEFILE_WORKERS, STATEFILE_ALERTS, STATEFILE_JOBS, STATEFILE_LOCATIONS };
+/* The lists of per-endpoint entries (an endpoint's "unit": its record, its voters, its vote summary). */
+enum statefile_list { STATEFILE_ENDPOINTS, STATEFILE_VOTERS, STATEFILE_VOTES };
+
+const char *statefile_section_key(enum statefile_section s);
+const char *statefile_list_key(enum statefile_list l);
+/* Appends the JSON value of d's section s to out. */
+void statefile_section_text(const struct statefile_data *d, enum statefile_section s, struct cw_buf *out);
+/* Appends d's entries of list l as array elements, each after a comma unless *first (which it then clears). */
+void statefile_items_text(const struct statefile_data *d, enum statefile_list l, struct cw_buf *out, bool *first);
+/* The whole file's text for d (journal_from > 0: the base of a journal that starts at that seq). */
+void statefile_text(const struct statefile_data *d, int64_t journal_from, struct cw_buf *out);
+/* What ends the file after its lists: ',"plain":...,"alerts":...,"jobs":...[,"locations":...]}' and a newline. */
+void statefile_tail_text(const struct statefile_data *d, struct cw_buf *out);
+/* A hash of everything an endpoint's unit writes (NULL / 0: that part absent); 0 only when all are absent. */
+uint64_t statefile_unit_hash(const struct statefile_endpoint *rec, const struct statefile_voter *voters, size_t n_voters,
+                             const struct statefile_vote *vote);
 
 /* Writes d to path atomically. Returns 0, or -1 with a one-line reason in err. */
 int statefile_save(const char *path, const struct statefile_data *d, char *err, size_t errlen);

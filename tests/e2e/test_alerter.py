@@ -521,9 +521,10 @@ def test_failed_state_save_holds_acks():
             wait_for(lambda: any(c.get("acked", 0) >= 2 for c in _alerter_stats(tap)), deadline(30),
                      lambda: "the alerter acking results; its stats: %s" % _alerter_stats(tap)[-2:])
             state = os.path.join(cw.run_dir, "alerter.state")
-            if os.path.exists(state):
-                os.unlink(state)
-            os.mkdir(state)  # the atomic rename onto it now fails
+            for path in (state, state + ".journal"):  # the append to the journal and the base's rename now fail
+                if os.path.exists(path):
+                    os.unlink(path)
+                os.mkdir(path)
             try:
                 base = _alerter_stats(tap)[-1].get("state_errors", 0)
                 first = wait_for(lambda: next((c for c in _alerter_stats(tap) if c.get("state_errors", 0) >= base + 2),
@@ -539,6 +540,7 @@ def test_failed_state_save_holds_acks():
                 check(later[-1].get("results", 0) > first.get("results", 0), "the alerter stopped taking results")
             finally:
                 os.rmdir(state)
+                os.rmdir(state + ".journal")
             wait_for(lambda: _alerter_stats(tap)[-1].get("acked", 0) > held, deadline(30),
                      lambda: "acks again once the state file can be written; stats: %s" % _alerter_stats(tap)[-2:])
             check("cannot save the alerter state" in cw.log_text(), "the failed save is not logged")

@@ -8,13 +8,13 @@ Real supervisor, workers and alerter; the SMTP server is tests/e2e/smtp_server.p
 max_per_connection modes; endpoints on a local Switchboard (tests/e2e/webhook_receiver.py).
 """
 
-import json
 import os
 import re
 import signal
 import time
 
 import harness
+from alerter_state import read_state
 from harness import Clockwerk, base_config, check, deadline, endpoint, tempdir, wait_for
 from smtp_server import SmtpServer
 from webhook_receiver import Switchboard, WebhookReceiver
@@ -39,12 +39,11 @@ def hold(seconds):
 
 
 def state_jobs(cw):
-    path = os.path.join(cw.run_dir, "alerter.state")
     try:
-        with open(path) as f:
-            return json.load(f).get("jobs", [])
-    except (OSError, ValueError):
+        state = read_state(cw.run_dir)
+    except ValueError:
         return None
+    return state.get("jobs", []) if state else None
 
 
 def email_states(cw):

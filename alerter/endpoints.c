@@ -284,11 +284,11 @@ static void built_for(struct endpoints *t, const struct cw_config *cfg)
     t->tick_all = true; /* a new configuration may give any endpoint tick work (escalation steps, channels) */
 }
 
-void endpoints_build(struct endpoints *t, const struct cw_config *cfg)
+bool endpoints_build(struct endpoints *t, const struct cw_config *cfg)
 {
     if (update_in_place(t, cfg)) {
         built_for(t, cfg);
-        return;
+        return true;
     }
     size_t n = cfg->n_endpoints;
     struct endpoint *all = cw_xcalloc(n ? n : 1, sizeof *all);
@@ -310,6 +310,7 @@ void endpoints_build(struct endpoints *t, const struct cw_config *cfg)
     memset(t->tick_in, 0, n ? n : 1);
     t->n_tick = 0;
     built_for(t, cfg);
+    return false;
 }
 
 /* ---- one result */

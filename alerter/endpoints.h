@@ -126,8 +126,9 @@ void endpoints_gone_clear(struct endpoints *t);
 void endpoints_init(struct endpoints *t, struct dispatch *d);
 
 /* (Re)builds the table for cfg's endpoints (cfg must outlive the table or the next build), taking over the
- * state of those already known by URL. */
-void endpoints_build(struct endpoints *t, const struct cw_config *cfg);
+ * state of those already known by URL. True when the table stayed where it was (every index the same endpoint,
+ * or a new URL in place of one removed); false when it was built anew. */
+bool endpoints_build(struct endpoints *t, const struct cw_config *cfg);
 
 /* The entry of that URL, or NULL. */
 struct endpoint *endpoints_find(const struct endpoints *t, const char *url);

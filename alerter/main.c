@@ -218,8 +218,8 @@ static void reload(struct alerter *a)
         log_warn("keeping the previous configuration");
         return;
     }
-    endpoints_build(&a->eps, a->p.cfg); /* finds the known endpoints in the old table, which points into old */
-    persist_reconfigured(&a->keep);
+    /* finds the known endpoints in the old table, which points into old */
+    if (!endpoints_build(&a->eps, a->p.cfg)) persist_reconfigured(&a->keep);
     locwatch_configure(&a->lw, a->p.cfg, cw_mono_us());
     outbox_configure(a->ob, a->p.cfg);
     config_free(old);

@@ -21,6 +21,15 @@ void persist_init(struct persist *ps, const char *run_dir)
         fatal(2, "run_dir is too long");
     statejournal_init(&ps->j, ps->path, 0, 0);
     ps->need_base = ps->fresh = true; /* until a load finds a base with its journal */
+    ps->compact_min = PERSIST_COMPACT_MIN;
+    const char *min = getenv("CLOCKWERK_STATE_COMPACT_MIN");
+    if (min) {
+        char *end = NULL;
+        errno = 0;
+        long long v = strtoll(min, &end, 10);
+        if (errno || end == min || *end || v < 0) fatal(2, "CLOCKWERK_STATE_COMPACT_MIN=%s: not a number of bytes", min);
+        ps->compact_min = v;
+    }
 }
 
 static void failed(struct persist *ps, const char *what, const char *err)
@@ -157,7 +166,7 @@ void persist_reconfigured(struct persist *ps)
 
 static bool compact_due(const struct persist *ps)
 {
-    return ps->compact_wanted || (ps->j.bytes > ps->j.base_bytes && ps->j.bytes > PERSIST_COMPACT_MIN);
+    return ps->compact_wanted || (ps->j.bytes > ps->j.base_bytes && ps->j.bytes > ps->compact_min);
 }
 
 /* The entries of list l of the endpoints from cp_at on, CHUNK at a time, until the list ends (true) or the time
@@ -348,9 +357,10 @@ void persist_load(struct persist *ps, struct endpoints *t, struct dispatch *d, c
     restore_voters(t, &data);
     size_t jobs = dispatch_restore(d, cfg, &data, now_mono);
     note_loaded(ps, t, &data, restored);
-    log_info("state restored from %s and %zu journal line%s: %zu endpoint%s (%zu down), %zu alert%s, %zu undelivered "
-             "message%s",
-             ps->path, data.journal_lines, cw_plural((long long)data.journal_lines), restored,
+    log_info("state restored from %s and %zu journal line%s%s: %zu endpoint%s (%zu down), %zu alert%s, %zu "
+             "undelivered message%s",
+             ps->path, data.journal_lines, cw_plural((long long)data.journal_lines),
+             data.journal_torn ? " (a torn last line left out: its results were not acked)" : "", restored,
              cw_plural((long long)restored), down, d->n_alerts, cw_plural((long long)d->n_alerts), jobs,
              cw_plural((long long)jobs));
     statefile_data_free(&data);

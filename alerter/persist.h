@@ -29,7 +29,7 @@
 #include "common/base/ratelimit.h"
 #include "common/config/config.h"
 
-#define PERSIST_CHUNK_US 50000       /* the compaction's work after one save, at most (then the loop goes on) */
+#define PERSIST_CHUNK_US 100000      /* the compaction's work after one save, at most (then the loop goes on) */
 #define PERSIST_COMPACT_MIN (1 << 20) /* no compaction for a journal smaller than this */
 
 struct persist {
@@ -42,11 +42,13 @@ struct persist {
     size_t cp_at;        /* the compaction's next endpoint in its current list (statejournal's cp.list) */
     int64_t saves, errors; /* saves that got the state on disk; failed writes of either file */
     int64_t lines, compactions, base_writes;
+    int64_t compact_min; /* PERSIST_COMPACT_MIN, or CLOCKWERK_STATE_COMPACT_MIN (tests: compactions of small files) */
     struct ratelimit rl; /* the error lines of failed saves (retried once a second) */
     struct cw_buf line;  /* the line being written */
 };
 
-/* Sets the paths under run_dir (too long: exit 2). */
+/* Sets the paths under run_dir (too long: exit 2), and the compaction's threshold (CLOCKWERK_STATE_COMPACT_MIN in
+ * the environment: bytes, for tests; not a number >= 0: exit 2). */
 void persist_init(struct persist *ps, const char *run_dir);
 
 /* Writes what changed (a journal line, or the whole base when needed), then the intake's applied seqs; failures
@@ -60,7 +62,8 @@ void persist_compact_step(struct persist *ps, const struct endpoints *t, const s
                           const struct outbox *ob);
 /* A compaction is under way (the caller saves at least once a second meanwhile). */
 bool persist_compacting(const struct persist *ps);
-/* The endpoint table was built again (a reload): a compaction under way starts over. */
+/* The endpoint table was built anew (a reload that moved endpoints, endpoints_build false): a compaction under
+ * way starts over. */
 void persist_reconfigured(struct persist *ps);
 
 /* Reads the state at start (after endpoints_build): endpoint states into t, alerts and jobs to d (jobs of channels

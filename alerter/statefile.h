@@ -2,10 +2,17 @@
  * delivered, and the undelivered outbox jobs (their exact bytes), in one JSON file in run_dir.
  *
  * DESIGN
- * Written atomically (cw_write_file_atomic: temporary file, fsync, rename, fsync of the directory) by
- * statefile_save; what goes in is gathered by alerter/persist.c, and when it is written is decided by
- * alerter/savepolicy.c: at most one write per pass of the loop when a state changed or an alert was raised
- * or delivered, and at most one every few seconds for mere counter changes. Loading gives
+ * Two files (issue 18; the format in docs/alerts.md): the base, alerter.state, the whole state as one JSON object,
+ * and its journal, alerter.state.journal (STATEJOURNAL_SUFFIX), one JSON line per save since the base was written:
+ * the endpoints ("units") that changed, their new records, and the other sections that changed, whole. The base
+ * says with "journal_from" which line comes first on top of it; a base without it (older alerters) has no journal.
+ * statefile_load reads the base then replays the journal's lines in order (alerter/statefile_replay.c), so that
+ * what it gives back is the last save; a torn last line (a crash mid-append) was never acknowledged and is left
+ * out. The base is rewritten now and then (compaction, alerter/statejournal.c), atomically (cw_write_file_atomic:
+ * temporary file, fsync, rename, fsync of the directory) by statefile_save; what goes in is gathered by
+ * alerter/persist.c, and when it is written is decided by alerter/savepolicy.c: at most one write per pass of the
+ * loop when a state changed or an alert was raised or delivered, and at most one every few seconds for mere
+ * counter changes. Loading gives
  * back what was saved so that a restarted alerter neither repeats a DOWN for an endpoint already down, nor
  * forgets one that went down, and resends undelivered alerts as the same messages (same ids, same
  * Message-IDs).
@@ -17,7 +24,8 @@
  * endpoint in "endpoints" was last checked. The loader reads all three as optional (older files lack them),
  * and the alerter itself ignores them.
  * Format (version 1), documented in docs/alerts.md:
- *   {"version":1, "saved_at":"ISO", "endpoints":[{"url":..., "avail":..., ... astate fields, "last_checked":µs}],
+ *   {"version":1, "saved_at":"ISO", "journal_from":S (optional),
+ *    "endpoints":[{"url":..., "avail":..., ... astate fields, "last_checked":µs}],
  *    "plain":{"fingerprint":"hex", "n":N, "up":"hex, 4 endpoints a digit", "workers":[µs, ...]},
  *    "alerts":[{"id":"hex", "kind":..., ...}], "jobs":[{"key":"hex", "channel":0|1, "target":...,
  *    "chan":NAME, "method":..., "headers":[...], "dest":"hex" (these four: jobs of a channel, issue 15),
@@ -47,8 +55,8 @@
 #include "common/config/config.h"
 
 #define STATEFILE_NAME "alerter.state"
-#define STATEFILE_VERSION 1
 #define STATEJOURNAL_SUFFIX ".journal" /* the journal: the state file's path + this */
+#define STATEFILE_VERSION 1
 
 struct statefile_endpoint {
     char *url;
@@ -133,12 +141,14 @@ struct statefile_data {
     size_t n_votes;
     struct statefile_voter *voters; /* "voters" */
     size_t n_voters;
-    /* load only: the journal (alerter/statejournal.h) */
-    int64_t journal_from; /* the base's "journal_from" (0: none, a file of before the journal: no journal read) */
-    int64_t next_seq;     /* seq of the next line to append (0 when journal_from is 0) */
-    int64_t journal_good; /* bytes of the journal up to the end of its last whole line */
+    /* The journal, as statefile_load found it (alerter/statejournal.c takes up from there): */
+    int64_t journal_from; /* the base's "journal_from": seq of the first line on top of it (0: none, no journal) */
+    int64_t next_seq;     /* seq of the next line to append: the last applied + 1, or journal_from when none was
+                           * (0 when journal_from is 0) */
+    int64_t journal_good; /* bytes of the journal up to and including the last complete line's "\n" (the writer
+                           * truncates the file there before appending); 0 when no journal */
     size_t journal_lines; /* lines applied */
-    bool journal_torn;    /* a torn last line was ignored */
+    bool journal_torn;    /* a torn last line (no "\n": a crash mid-append) was ignored */
 };
 
 /* The fingerprint of a configuration's endpoint URLs in their order (what "plain"'s bits refer to). */
@@ -168,8 +178,10 @@ uint64_t statefile_unit_hash(const struct statefile_endpoint *rec, const struct 
 /* Writes d to path atomically. Returns 0, or -1 with a one-line reason in err. */
 int statefile_save(const char *path, const struct statefile_data *d, char *err, size_t errlen);
 
-/* Reads path into d (zeroed first). Returns 1 when loaded, 0 when there is no file, -1 with a reason in err
- * when it is unreadable or malformed (d is then empty). */
+/* Reads path (the base) and path STATEJOURNAL_SUFFIX (its journal, when the base has "journal_from") into d
+ * (zeroed first): the base with the journal's lines applied (alerter/statefile_replay.c). Returns 1 when loaded,
+ * 0 when there is no base (whatever the journal holds), -1 with a one-line reason in err when either is unreadable
+ * or malformed, or when the journal does not follow the base after 3 reads of both (d is then empty). */
 int statefile_load(const char *path, struct statefile_data *d, char *err, size_t errlen);
 
 /* Frees what statefile_load allocated. */

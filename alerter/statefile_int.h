@@ -1,5 +1,6 @@
-/* alerter/statefile_int.h — the state file's JSON helpers shared by alerter/statefile.c (the file) and
- * alerter/statefile_incident.c (the incident, flapping and per-channel parts of it). Not for other callers. */
+/* alerter/statefile_int.h — the state file's JSON helpers shared by alerter/statefile.c (saving the file),
+ * alerter/statefile_load.c (loading it), alerter/statefile_replay.c (its journal) and alerter/statefile_incident.c
+ * and statefile_loc.c (the incident, flapping, per-channel and location parts of it). Not for other callers. */
 #ifndef CW_ALERTER_STATEFILE_INT_H
 #define CW_ALERTER_STATEFILE_INT_H
 
@@ -29,6 +30,20 @@ int64_t sf_get_i64(struct sf_loader *l, json_object *o, const char *k, int64_t l
 char *sf_get_strdup(struct sf_loader *l, json_object *o, const char *k, bool nullable);
 uint64_t sf_parse_hex(struct sf_loader *l, const char *s);
 uint64_t sf_get_hex(struct sf_loader *l, json_object *o, const char *k);
+
+/* The sections of o (a base, or a journal line: the same keys and shapes) into d, which the caller zeroed; every
+ * entry of "endpoints", "voters" and "votes" is added, "plain", "alerts", "jobs" and "locations" are filled when
+ * present. base: "endpoints", "alerts" and "jobs" are required (a line: each optional). Returns the SF_SEC_* of the
+ * whole sections present (l->why set when anything is off). */
+#define SF_SEC_PLAIN 1u
+#define SF_SEC_ALERTS 2u
+#define SF_SEC_JOBS 4u
+#define SF_SEC_LOCATIONS 8u
+unsigned sf_load_sections(struct sf_loader *l, json_object *o, struct statefile_data *d, bool base);
+/* "saved_at" of o as written by cw_format_iso8601; 0 when missing or not that form. */
+int64_t sf_load_saved_at(json_object *o);
+/* The base alone (statefile_load without the journal): 1, 0 when there is no file, -1 with a reason in err. */
+int sf_load_base(const char *path, struct statefile_data *d, char *err, size_t errlen);
 
 /* An endpoint's "incident" object (its incident and its flapping); loading it is optional (files written before
  * issue 15 lack it) and fills owned copies. */

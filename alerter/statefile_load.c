@@ -1,9 +1,10 @@
-/* alerter/statefile.c — saving and loading the alerter's state file as JSON (see statefile.h). */
+/* alerter/statefile_load.c — loading the alerter's state file, the base (see statefile.h): every field is checked;
+ * anything off makes the whole file malformed. The sections' loaders serve a journal line too
+ * (alerter/statefile_replay.c: a line has the base's keys and shapes). */
 #include "alerter/statefile.h"
 #include "alerter/statefile_int.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <json-c/json.h>
 #include <limits.h>
 #include <stdio.h>
@@ -12,22 +13,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/base/clock.h"
 #include "common/base/log.h"
 #include "common/base/util.h"
 
-
-uint64_t statefile_fingerprint(const struct cw_endpoint *eps, size_t n)
-{
-    uint64_t fp = 14695981039346656037ULL; /* FNV-1a's basis and prime, over the URLs' own hashes */
-    for (size_t i = 0; i < n; i++) fp = (fp ^ cw_hash64(eps[i].url)) * 1099511628211ULL;
-    return fp;
-}
-
 static const char HEX[] = "0123456789abcdef";
 
-
-/* ---- loading: every field is checked; anything off makes the whole file malformed */
 
 json_object *sf_get(struct sf_loader *l, json_object *o, const char *k, json_type t)
 {
@@ -151,7 +141,7 @@ static void load_plain(struct sf_loader *l, json_object *root, struct statefile_
 }
 
 /* "saved_at" as written by cw_format_iso8601 ("2026-11-25T04:05:06.123Z"); 0 when missing or not that form. */
-static int64_t load_saved_at(json_object *root)
+int64_t sf_load_saved_at(json_object *root)
 {
     json_object *v = NULL;
     int year, mon, day, hour, min, sec, ms, end = 0;
@@ -291,7 +281,72 @@ static json_object *parse_file(const char *path, char *err, size_t errlen)
     return root;
 }
 
-int statefile_load(const char *path, struct statefile_data *d, char *err, size_t errlen)
+/* A section's array: required in a base ("endpoints", "alerts", "jobs"), optional in a journal line (NULL when
+ * missing). */
+static json_object *section(struct sf_loader *l, json_object *o, const char *k, bool required)
+{
+    json_object *v = NULL;
+    if (!required && !json_object_object_get_ex(o, k, &v)) return NULL;
+    return sf_get(l, o, k, json_type_array);
+}
+
+static void load_endpoints(struct sf_loader *l, json_object *eps, struct statefile_data *d)
+{
+    size_t n = eps ? json_object_array_length(eps) : 0;
+    d->eps = cw_xcalloc(n ? n : 1, sizeof *d->eps);
+    for (size_t i = 0; i < n && !l->why; i++) {
+        json_object *o = json_object_array_get_idx(eps, i);
+        if (!json_object_is_type(o, json_type_object)) l->why = "endpoint is not an object";
+        else load_endpoint(l, o, &d->eps[d->n_eps++]);
+    }
+}
+
+static void load_alerts(struct sf_loader *l, json_object *alerts, struct statefile_data *d)
+{
+    size_t n = alerts ? json_object_array_length(alerts) : 0;
+    d->alerts = cw_xcalloc(n ? n : 1, sizeof *d->alerts);
+    d->alert_held = cw_xcalloc(n ? n : 1, sizeof *d->alert_held);
+    for (size_t i = 0; i < n && !l->why; i++) {
+        json_object *o = json_object_array_get_idx(alerts, i);
+        if (!json_object_is_type(o, json_type_object)) l->why = "alert is not an object";
+        else {
+            d->alerts[d->n_alerts] = load_alert(l, o, &d->alert_held[d->n_alerts]);
+            d->n_alerts++;
+        }
+    }
+}
+
+static void load_jobs(struct sf_loader *l, json_object *jobs, struct statefile_data *d)
+{
+    size_t n = jobs ? json_object_array_length(jobs) : 0;
+    d->jobs = cw_xcalloc(n ? n : 1, sizeof *d->jobs);
+    for (size_t i = 0; i < n && !l->why; i++) {
+        json_object *o = json_object_array_get_idx(jobs, i);
+        if (!json_object_is_type(o, json_type_object)) l->why = "job is not an object";
+        else load_job(l, o, &d->jobs[d->n_jobs++]);
+    }
+}
+
+unsigned sf_load_sections(struct sf_loader *l, json_object *o, struct statefile_data *d, bool base)
+{
+    json_object *eps = section(l, o, "endpoints", base);
+    json_object *alerts = l->why ? NULL : section(l, o, "alerts", base);
+    json_object *jobs = l->why ? NULL : section(l, o, "jobs", base);
+    if (l->why) return 0;
+    unsigned found = (alerts ? SF_SEC_ALERTS : 0) | (jobs ? SF_SEC_JOBS : 0);
+    found |= json_object_object_get_ex(o, "plain", NULL) ? SF_SEC_PLAIN : 0;
+    found |= json_object_object_get_ex(o, "locations", NULL) ? SF_SEC_LOCATIONS : 0;
+    load_plain(l, o, &d->plain);
+    sf_locations_load(l, o, &d->locs, &d->n_locs);
+    sf_votes_load(l, o, &d->votes, &d->n_votes);
+    sf_voters_load(l, o, &d->voters, &d->n_voters);
+    load_endpoints(l, eps, d);
+    load_alerts(l, alerts, d);
+    load_jobs(l, jobs, d);
+    return found;
+}
+
+int sf_load_base(const char *path, struct statefile_data *d, char *err, size_t errlen)
 {
     memset(d, 0, sizeof *d);
     if (access(path, F_OK) != 0) {
@@ -304,40 +359,11 @@ int statefile_load(const char *path, struct statefile_data *d, char *err, size_t
     struct sf_loader l = { NULL };
     if (!json_object_is_type(root, json_type_object)) l.why = "not a JSON object";
     else if (sf_get_i64(&l, root, "version", 0, INT32_MAX) != STATEFILE_VERSION && !l.why) l.why = "unknown version";
-    json_object *eps = l.why ? NULL : sf_get(&l, root, "endpoints", json_type_array);
-    json_object *alerts = l.why ? NULL : sf_get(&l, root, "alerts", json_type_array);
-    json_object *jobs = l.why ? NULL : sf_get(&l, root, "jobs", json_type_array);
+    if (!l.why && json_object_object_get_ex(root, "journal_from", NULL)) /* issue 18; older files: no journal */
+        d->journal_from = sf_get_i64(&l, root, "journal_from", 1, INT64_MAX);
     if (!l.why) {
-        d->saved_at_us = load_saved_at(root);
-        load_plain(&l, root, &d->plain);
-        sf_locations_load(&l, root, &d->locs, &d->n_locs);
-        sf_votes_load(&l, root, &d->votes, &d->n_votes);
-        sf_voters_load(&l, root, &d->voters, &d->n_voters);
-        size_t n = json_object_array_length(eps);
-        d->eps = cw_xcalloc(n ? n : 1, sizeof *d->eps);
-        for (size_t i = 0; i < n && !l.why; i++) {
-            json_object *o = json_object_array_get_idx(eps, i);
-            if (!json_object_is_type(o, json_type_object)) l.why = "endpoint is not an object";
-            else load_endpoint(&l, o, &d->eps[d->n_eps++]);
-        }
-        n = json_object_array_length(alerts);
-        d->alerts = cw_xcalloc(n ? n : 1, sizeof *d->alerts);
-        d->alert_held = cw_xcalloc(n ? n : 1, sizeof *d->alert_held);
-        for (size_t i = 0; i < n && !l.why; i++) {
-            json_object *o = json_object_array_get_idx(alerts, i);
-            if (!json_object_is_type(o, json_type_object)) l.why = "alert is not an object";
-            else {
-                d->alerts[d->n_alerts] = load_alert(&l, o, &d->alert_held[d->n_alerts]);
-                d->n_alerts++;
-            }
-        }
-        n = json_object_array_length(jobs);
-        d->jobs = cw_xcalloc(n ? n : 1, sizeof *d->jobs);
-        for (size_t i = 0; i < n && !l.why; i++) {
-            json_object *o = json_object_array_get_idx(jobs, i);
-            if (!json_object_is_type(o, json_type_object)) l.why = "job is not an object";
-            else load_job(&l, o, &d->jobs[d->n_jobs++]);
-        }
+        d->saved_at_us = sf_load_saved_at(root);
+        sf_load_sections(&l, root, d, true);
     }
     json_object_put(root);
     if (l.why) {

@@ -155,7 +155,10 @@ int persist_save(struct persist *ps, struct endpoints *t, const struct dispatch 
 
 /* ---- compaction */
 
-bool persist_compacting(const struct persist *ps) { return statejournal_compacting(&ps->j); }
+bool persist_compacting(const struct persist *ps)
+{
+    return statejournal_compacting(&ps->j) || statejournal_shortening(&ps->j);
+}
 
 void persist_reconfigured(struct persist *ps)
 {
@@ -195,10 +198,26 @@ static int compact_list(struct persist *ps, const struct endpoints *t, enum stat
     return rc < 0 ? -1 : ps->cp_at >= t->n;
 }
 
+/* The journal's copy after a compaction: PERSIST_SHORTEN_BYTES more. */
+static void shorten_step(struct persist *ps)
+{
+    char err[PATH_MAX + 256];
+    int rc = statejournal_shorten_step(&ps->j, PERSIST_SHORTEN_BYTES, err, sizeof err);
+    if (rc < 0) failed(ps, "cannot shorten the alerter state's journal", err);
+    if (rc == 0) return;
+    ps->compactions++;
+    log_info("state file compacted: base %lld bytes, journal %lld bytes", (long long)ps->j.base_bytes,
+             (long long)ps->j.bytes);
+}
+
 void persist_compact_step(struct persist *ps, const struct endpoints *t, const struct dispatch *d,
                           const struct outbox *ob)
 {
     char err[PATH_MAX + 256];
+    if (statejournal_shortening(&ps->j)) {
+        shorten_step(ps);
+        return;
+    }
     if (!statejournal_compacting(&ps->j)) {
         if (ps->need_base || !compact_due(ps)) return;
         if (statejournal_compact_begin(&ps->j, err, sizeof err) != 0) {
@@ -236,9 +255,7 @@ void persist_compact_step(struct persist *ps, const struct endpoints *t, const s
         failed(ps, "cannot compact the alerter state", err);
         return;
     }
-    ps->compactions++;
-    log_info("state file compacted: base %lld bytes, journal %lld bytes", (long long)ps->j.base_bytes,
-             (long long)ps->j.bytes);
+    shorten_step(ps); /* the journal's first part now; what is left after the following saves */
 }
 
 /* Takes the endpoint's incident and flap history from the file; a file of before incidents lacks them: its
@@ -369,5 +386,6 @@ void persist_load(struct persist *ps, struct endpoints *t, struct dispatch *d, c
 void persist_free(struct persist *ps)
 {
     statejournal_compact_abort(&ps->j);
+    statejournal_shorten_abort(&ps->j);
     cw_buf_free(&ps->line);
 }

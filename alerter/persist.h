@@ -10,8 +10,9 @@
  * results acked to their senders. A crash between the two files may apply a resend twice; it never loses one.
  * The base is written whole at the first save when there is none (or one of before the journal, or a journal
  * this process did not write), and compacted when the journal grows past it: a chunk of at most
- * PERSIST_CHUNK_US right after each save, when what is in memory is what the journal holds (persist_compacting
- * asks the save policy for a save a second meanwhile). When a save happens is alerter/savepolicy.h's decision.
+ * PERSIST_CHUNK_US right after each save, when what is in memory is what the journal holds; then the journal is
+ * shortened, PERSIST_SHORTEN_BYTES after each save (persist_compacting asks the save policy for a save a second
+ * meanwhile). When a save happens is alerter/savepolicy.h's decision.
  * A load at start restores the endpoints still configured and hands the alerts and jobs to the dispatch; files
  * that cannot be read are moved aside to alerter.state.bad (and .journal.bad) and the alerter starts with no
  * state. */
@@ -31,6 +32,7 @@
 
 #define PERSIST_CHUNK_US 100000      /* the compaction's work after one save, at most (then the loop goes on) */
 #define PERSIST_COMPACT_MIN (1 << 20) /* no compaction for a journal smaller than this */
+#define PERSIST_SHORTEN_BYTES (16 << 20) /* the journal's copy after a compaction: at most this much after a save */
 
 struct persist {
     char path[PATH_MAX]; /* run_dir/STATEFILE_NAME: the base */
@@ -60,7 +62,8 @@ int persist_save(struct persist *ps, struct endpoints *t, const struct dispatch 
 /* The compaction's next chunk, right after a persist_save that returned 0 (nothing changed since). */
 void persist_compact_step(struct persist *ps, const struct endpoints *t, const struct dispatch *d,
                           const struct outbox *ob);
-/* A compaction is under way (the caller saves at least once a second meanwhile). */
+/* A compaction (or the journal's shortening after it) is under way (the caller saves at least once a second
+ * meanwhile). */
 bool persist_compacting(const struct persist *ps);
 /* The endpoint table was built anew (a reload that moved endpoints, endpoints_build false): a compaction under
  * way starts over. */

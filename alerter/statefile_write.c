@@ -145,6 +145,13 @@ static json_object *job_json(const struct statefile_job *j)
     return o;
 }
 
+uint64_t statefile_fingerprint(const struct cw_endpoint *eps, size_t n)
+{
+    uint64_t fp = 14695981039346656037ULL; /* FNV-1a's basis and prime, over the URLs' own hashes */
+    for (size_t i = 0; i < n; i++) fp = (fp ^ cw_hash64(eps[i].url)) * 1099511628211ULL;
+    return fp;
+}
+
 /* Appends o's JSON text (json-c's plain form: no newline in it) and drops o; strip: without its first and last
  * byte (an array's elements). */
 static void put_text(struct cw_buf *out, json_object *o, bool strip)

@@ -35,10 +35,12 @@ void statejournal_init(struct statejournal *j, const char *base_path, int64_t ne
 {
     memset(j, 0, sizeof *j);
     j->cp.fd = -1;
+    j->sh.fd = -1;
     if (snprintf(j->base, sizeof j->base, "%s", base_path) >= (int)sizeof j->base ||
         snprintf(j->path, sizeof j->path, "%s%s", base_path, STATEJOURNAL_SUFFIX) >= (int)sizeof j->path ||
         snprintf(j->tmp, sizeof j->tmp, "%s.compact", base_path) >= (int)sizeof j->tmp)
         fatal(2, "run_dir is too long");
+    snprintf(j->short_tmp, sizeof j->short_tmp, "%s.tmp", j->path);
     j->next_seq = next_seq;
     j->bytes = journal_good;
     note_base(j);
@@ -152,6 +154,7 @@ int statejournal_write_base(struct statejournal *j, const struct statefile_data 
                             size_t errlen)
 {
     statejournal_compact_abort(j);
+    statejournal_shorten_abort(j);
     if (fresh) {
         if (unlink(j->path) != 0 && errno != ENOENT) {
             snprintf(err, errlen, "cannot remove %s: %s", j->path, strerror(errno));
@@ -185,6 +188,8 @@ static int flush_cp(struct statejournal *j, bool all)
 {
     if (j->cp.buf.len == 0 || (!all && j->cp.buf.len < FLUSH_AT)) return 0;
     if (write_all(j->cp.fd, j->cp.buf.data, j->cp.buf.len) != 0) return -1;
+    /* written out now rather than all at the last fsync (which would then hold the loop for as long) */
+    (void)sync_file_range(j->cp.fd, j->cp.written, (off64_t)j->cp.buf.len, SYNC_FILE_RANGE_WRITE);
     j->cp.written += (int64_t)j->cp.buf.len;
     cw_buf_reset(&j->cp.buf);
     return 0;
@@ -193,6 +198,7 @@ static int flush_cp(struct statejournal *j, bool all)
 int statejournal_compact_begin(struct statejournal *j, char *err, size_t errlen)
 {
     statejournal_compact_abort(j);
+    statejournal_shorten_abort(j); /* the new base's journal_from makes its copy moot */
     j->cp.fd = open(j->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (j->cp.fd < 0) {
         snprintf(err, errlen, "cannot create %s: %s", j->tmp, strerror(errno));
@@ -240,32 +246,17 @@ int statejournal_compact_items(struct statejournal *j, enum statefile_list l, co
     return flush_cp(j, false) == 0 ? 0 : cp_failed(j, "write", err, errlen);
 }
 
-/* The journal replaced by its lines from journal_at on (those of seq >= the new base's journal_from). */
-static int rewrite_journal(struct statejournal *j, char *err, size_t errlen)
+/* The journal's lines from journal_at on (those of seq >= the new base's journal_from) are to replace it: the copy
+ * begins (statejournal_shorten_step goes on with it). */
+static int shorten_begin(struct statejournal *j, char *err, size_t errlen)
 {
-    char tmp[PATH_MAX + 8];
-    snprintf(tmp, sizeof tmp, "%s.tmp", j->path);
-    int in = open(j->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    int out = in < 0 ? -1 : open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    int64_t left = j->bytes - j->cp.journal_at;
-    loff_t at = j->cp.journal_at;
-    while (out >= 0 && left > 0) {
-        ssize_t n = copy_file_range(in, &at, out, NULL, (size_t)left, 0);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        left -= n;
-    }
-    int rc = in >= 0 && out >= 0 && left == 0 && fsync(out) == 0 ? 0 : -1;
-    int saved = errno;
-    if (out >= 0 && close(out) != 0) rc = -1;
-    if (in >= 0) close(in);
-    if (rc == 0 && (rename(tmp, j->path) != 0 || sync_dir_of(j->path) != 0)) rc = -1, saved = errno;
-    if (rc != 0) {
-        unlink(tmp);
-        snprintf(err, errlen, "cannot shorten %s: %s", j->path, strerror(saved ? saved : EIO));
+    j->sh.fd = open(j->short_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (j->sh.fd < 0) {
+        snprintf(err, errlen, "cannot create %s: %s", j->short_tmp, strerror(errno));
         return -1;
     }
-    j->bytes -= j->cp.journal_at;
+    j->sh.from_byte = j->cp.journal_at;
+    j->sh.at = 0;
     return 0;
 }
 
@@ -290,7 +281,7 @@ int statejournal_compact_finish(struct statejournal *j, const struct statefile_d
         snprintf(err, errlen, "cannot sync the directory of %s: %s", j->base, strerror(errno));
         return -1;
     }
-    return rewrite_journal(j, err, errlen);
+    return shorten_begin(j, err, errlen);
 }
 
 void statejournal_compact_abort(struct statejournal *j)
@@ -301,4 +292,60 @@ void statejournal_compact_abort(struct statejournal *j)
         unlink(j->tmp);
     }
     cw_buf_free(&j->cp.buf);
+}
+
+/* ---- shortening the journal after a compaction */
+
+bool statejournal_shortening(const struct statejournal *j) { return j->sh.fd >= 0; }
+
+void statejournal_shorten_abort(struct statejournal *j)
+{
+    if (j->sh.fd < 0) return;
+    close(j->sh.fd);
+    j->sh.fd = -1;
+    unlink(j->short_tmp);
+}
+
+static int shorten_failed(struct statejournal *j, const char *what, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "cannot %s %s: %s", what, j->short_tmp, strerror(errno ? errno : EIO));
+    statejournal_shorten_abort(j);
+    return -1;
+}
+
+int statejournal_shorten_step(struct statejournal *j, int64_t max_bytes, char *err, size_t errlen)
+{
+    if (j->sh.fd < 0) return 1;
+    int in = open(j->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (in < 0) return shorten_failed(j, "read the journal for", err, errlen);
+    int64_t end = j->bytes - j->sh.from_byte; /* whole lines only: a failed append's part is beyond j->bytes */
+    loff_t at = j->sh.from_byte + j->sh.at;
+    errno = 0;
+    while (j->sh.at < end && max_bytes > 0) {
+        size_t want = (size_t)(end - j->sh.at < max_bytes ? end - j->sh.at : max_bytes);
+        ssize_t n = copy_file_range(in, &at, j->sh.fd, NULL, want, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        j->sh.at += n;
+        max_bytes -= n;
+    }
+    close(in);
+    if (j->sh.at < end && max_bytes > 0) return shorten_failed(j, "copy the journal to", err, errlen);
+    (void)sync_file_range(j->sh.fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+    if (j->sh.at < end) return 0;
+    /* caught up (nothing is appended between here and the rename: the caller's loop does both) */
+    if (fsync(j->sh.fd) != 0) return shorten_failed(j, "fsync", err, errlen);
+    int fd = j->sh.fd;
+    j->sh.fd = -1;
+    if (close(fd) != 0 || rename(j->short_tmp, j->path) != 0) {
+        snprintf(err, errlen, "cannot put %s in place: %s", j->short_tmp, strerror(errno));
+        unlink(j->short_tmp);
+        return -1;
+    }
+    j->bytes = end;
+    if (sync_dir_of(j->path) != 0) {
+        snprintf(err, errlen, "cannot sync the directory of %s: %s", j->path, strerror(errno));
+        return -1; /* in place all the same */
+    }
+    return 1;
 }

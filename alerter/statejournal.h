@@ -13,10 +13,14 @@
  * journal shorter than that (removed, replaced), or a base that is not the file last written or read (removed,
  * replaced by hand), makes the caller write the whole base again (-2).
  * Compaction (statejournal_compact_*) writes a new base with journal_from = the next seq to a temporary file, in
- * chunks the caller gives right after its saves (so what each chunk holds is what the journal holds then), and at
- * the end renames it over the base and replaces the journal by its lines from journal_from on. A crash at any
- * step leaves a base and a journal that replay to the last save: lines older than the base's journal_from are
- * skipped by the reader (alerter/statefile.h), the temporary file is ignored.
+ * chunks the caller gives right after its saves (so what each chunk holds is what the journal holds then; the
+ * kernel is asked to write each chunk out at once, so that the last fsync has little left to do), and at the end
+ * renames it over the base. The journal is then shortened to its lines from journal_from on, also a step at a
+ * time (statejournal_shorten_step: its lines copied to a temporary file while new ones are still appended to the
+ * journal, and once the copy has caught up, fsync'd and renamed over it): no step copies more than a few megabytes,
+ * however much was appended while the base was written. A crash at any step leaves a base and a journal that
+ * replay to the last save: lines older than the base's journal_from are skipped by the reader
+ * (alerter/statefile.h), the temporary files are ignored.
  * Both files are mode 0600 (a job's URL and headers may hold a channel's secret). No clock, no policy: when to
  * save and when to compact is the caller's (alerter/persist.c). */
 #ifndef CW_ALERTER_STATEJOURNAL_H
@@ -34,6 +38,7 @@
 
 struct statejournal {
     char base[PATH_MAX], path[PATH_MAX], tmp[PATH_MAX]; /* the base, the journal, the compaction's file */
+    char short_tmp[PATH_MAX + 8];                         /* the shortened journal being copied */
     int64_t next_seq;   /* seq of the next line */
     int64_t bytes;      /* the journal's length as this process wrote it (whole lines only) */
     int64_t base_bytes; /* the base's length when last written or read */
@@ -47,6 +52,11 @@ struct statejournal {
         bool first; /* no element in the current list yet */
         struct cw_buf buf;
     } cp;
+    struct {                /* the journal being shortened after a compaction (fd >= 0) */
+        int fd;
+        int64_t from_byte; /* where its lines of seq >= the base's journal_from begin */
+        int64_t at;        /* bytes of the journal copied so far (from from_byte) */
+    } sh;
 };
 
 /* What one journal line says: the URLs of the endpoints whose unit it replaces (their new content in d's eps,
@@ -85,5 +95,13 @@ int statejournal_compact_items(struct statejournal *j, enum statefile_list l, co
                                size_t errlen);
 int statejournal_compact_finish(struct statejournal *j, const struct statefile_data *d, char *err, size_t errlen);
 void statejournal_compact_abort(struct statejournal *j);
+
+/* The journal is being shortened (after a compaction's base was renamed into place). */
+bool statejournal_shortening(const struct statejournal *j);
+/* Copies at most max_bytes more of the journal's lines after the base's journal_from (right after a save), and
+ * when the copy has caught up, puts it in the journal's place: 1 when done, 0 to be called again, -1 with err
+ * (then the journal stays as it was: still right, only longer). */
+int statejournal_shorten_step(struct statejournal *j, int64_t max_bytes, char *err, size_t errlen);
+void statejournal_shorten_abort(struct statejournal *j);
 
 #endif

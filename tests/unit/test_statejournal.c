@@ -270,6 +270,17 @@ static void test_compaction_keeps_the_lines_written_meanwhile(void **state)
     struct statefile_data tail = { .plain = { .n = 1, .up = up } };
     assert_int_equal(statejournal_compact_finish(&f->j, &tail, err, sizeof err), 0);
     assert_false(statejournal_compacting(&f->j));
+    assert_true(statejournal_shortening(&f->j));
+    char *before = slurp(f->j.path);
+    assert_int_equal(count_lines(before), 4); /* the journal as it was: still right with the new base */
+    free(before);
+    assert_int_equal(statejournal_shorten_step(&f->j, 10, err, sizeof err), 0); /* 10 bytes at a time */
+    assert_int_equal(append_one(&f->j, "http://b/", 8), 0);                      /* seq 5, while shortening */
+    int rc, steps = 1;
+    while ((rc = statejournal_shorten_step(&f->j, 10, err, sizeof err)) == 0) steps++;
+    assert_int_equal(rc, 1);
+    assert_true(steps > 10);
+    assert_false(statejournal_shortening(&f->j));
     char *base = slurp(f->base), *journal = slurp(f->j.path);
     json_object *root = json_tokener_parse(base);
     assert_non_null(root);
@@ -281,13 +292,15 @@ static void test_compaction_keeps_the_lines_written_meanwhile(void **state)
     assert_true(json_object_object_get_ex(root, "voters", &v));
     assert_true(json_object_object_get_ex(root, "plain", &v));
     json_object_put(root);
-    assert_int_equal(count_lines(journal), 1); /* only seq 4 */
+    assert_int_equal(count_lines(journal), 2); /* only seq 4 and 5 */
     assert_non_null(strstr(journal, "\"seq\":4,"));
+    assert_non_null(strstr(journal, "\"seq\":5,"));
+    assert_null(strstr(journal, "\"seq\":3,"));
     assert_int_equal((int64_t)strlen(journal), f->j.bytes);
     assert_int_equal(f->j.base_bytes, (int64_t)strlen(base));
     free(base);
     free(journal);
-    assert_int_equal(append_one(&f->j, "http://b/", 8), 0); /* the base is this process's: appends go on */
+    assert_int_equal(append_one(&f->j, "http://b/", 9), 0); /* the base is this process's: appends go on */
     char tmp[160];
     snprintf(tmp, sizeof tmp, "%s.compact", f->base);
     assert_int_not_equal(access(tmp, F_OK), 0);

@@ -51,8 +51,8 @@ struct replay {
     bool indexed; /* the table below is built (on the first line applied) */
     struct unit *units;
     size_t n_units, cap_units;
-    uint32_t *slots; /* unit index + 1; 0: empty */
-    size_t mask;     /* slots - 1 (a power of two, at least twice n_units) */
+    uint32_t *slots;         /* unit index + 1; 0: empty */
+    size_t mask;             /* slots - 1 (a power of two, at least twice n_units) */
     uint32_t *next[K_KINDS]; /* per record of d: the next record of its unit's chain */
     size_t cap[K_KINDS];     /* what d's array of that kind (and next[]) can hold */
     size_t dead[K_KINDS];    /* records dropped (url NULL), compacted away at the end */

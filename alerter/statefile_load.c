@@ -18,7 +18,6 @@
 
 static const char HEX[] = "0123456789abcdef";
 
-
 json_object *sf_get(struct sf_loader *l, json_object *o, const char *k, json_type t)
 {
     json_object *v = NULL;

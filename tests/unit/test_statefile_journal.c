@@ -22,7 +22,29 @@ struct files {
     char dir[64];
     char base[128];
     char journal[160];
+    char err[512]; /* statefile_load's last reason */
 };
+
+/* The pieces of a base or a line are texts (each call: a new string, freed by teardown). */
+
+static char *pool[256];
+static size_t n_pool;
+
+static const char *fmt(const char *format, ...)
+{
+    va_list ap;
+    va_start(ap, format);
+    char *s = NULL;
+    assert_true(vasprintf(&s, format, ap) >= 0);
+    va_end(ap);
+    assert_true(n_pool < sizeof pool / sizeof *pool);
+    return pool[n_pool++] = s;
+}
+
+static void pool_free(void)
+{
+    while (n_pool) free(pool[--n_pool]);
+}
 
 static int setup(void **state)
 {
@@ -46,8 +68,17 @@ static int teardown(void **state)
     unlink(f->journal);
     rmdir(f->dir);
     free(f);
+    pool_free();
     return 0;
 }
+
+static int load(struct files *f, struct statefile_data *d)
+{
+    f->err[0] = '\0';
+    return statefile_load(f->base, d, f->err, sizeof f->err);
+}
+
+/* ---- the pieces of a base or a line */
 
 static void write_text(const char *path, const char *text)
 {
@@ -55,27 +86,6 @@ static void write_text(const char *path, const char *text)
     assert_non_null(fp);
     assert_int_equal(fputs(text, fp) >= 0, 1);
     assert_int_equal(fclose(fp), 0);
-}
-
-/* ---- the pieces of a base or a line, as text (each call: a new string, freed at the end of the test) */
-
-static char *pool[256];
-static size_t n_pool;
-
-static const char *fmt(const char *format, ...)
-{
-    va_list ap;
-    va_start(ap, format);
-    char *s = NULL;
-    assert_true(vasprintf(&s, format, ap) >= 0);
-    va_end(ap);
-    assert_true(n_pool < sizeof pool / sizeof *pool);
-    return pool[n_pool++] = s;
-}
-
-static void pool_free(void)
-{
-    while (n_pool) free(pool[--n_pool]);
 }
 
 /* An endpoint record of url whose fail_run is `mark` (what the tests look at), with an open incident that has a
@@ -148,7 +158,7 @@ static const char *line(long seq, int sec, const char *changed, const char *rest
 
 static const char *cat(const char *a, const char *b) { return fmt("%s%s", a, b); }
 
-#define SAVED(sec) (1796083200000000LL + (sec) * 1000000LL) /* 2026-12-01T00:00:<sec>Z */
+#define SAVED(sec) (1796083200000000LL + (sec)*1000000LL) /* 2026-12-01T00:00:<sec>Z */
 
 static const struct statefile_endpoint *find_ep(const struct statefile_data *d, const char *url)
 {
@@ -193,13 +203,12 @@ static void lines_apply_in_order(void **state)
                           fmt(",\"endpoints\":[%s,%s]", ep("http://c/", 30), ep("http://a/", 11)));
     write_text(f->journal, cat(l5, l6));
     struct statefile_data d;
-    char err[512] = "";
-    assert_int_equal(statefile_load(f->base, &d, err, sizeof err), 1);
+    assert_int_equal(load(f, &d), 1);
     assert_int_equal(d.n_eps, 3);
     assert_int_equal(find_ep(&d, "http://a/")->st.fail_run, 11); /* the later line wins */
     assert_string_equal(find_ep(&d, "http://a/")->last_error, "boom 11");
     assert_string_equal(find_ep(&d, "http://a/")->inc.children[0], "http://child/11");
-    assert_int_equal(find_ep(&d, "http://b/")->st.fail_run, 2); /* untouched */
+    assert_int_equal(find_ep(&d, "http://b/")->st.fail_run, 2);  /* untouched */
     assert_int_equal(find_ep(&d, "http://c/")->st.fail_run, 30); /* new */
     assert_int_equal(d.journal_from, 5);
     assert_int_equal(d.journal_lines, 2);
@@ -208,7 +217,6 @@ static void lines_apply_in_order(void **state)
     assert_false(d.journal_torn);
     assert_true(d.saved_at_us == SAVED(6));
     statefile_data_free(&d);
-    pool_free();
 }
 
 /* "changed" drops a unit's endpoint record, vote and every voter (even two records of one URL in the base); the
@@ -217,14 +225,13 @@ static void changed_drops_records_voters_votes(void **state)
 {
     struct files *f = *state;
     const char *eps = fmt("%s,%s,%s", ep("http://a/", 1), ep("http://b/", 2), ep("http://a/", 3));
-    const char *rest = fmt(",\"voters\":[%s,%s,%s],\"votes\":[%s,%s]", voter("http://a/", "fra", 1),
-                           voter("http://a/", "nyc", 1), voter("http://b/", "fra", 2), vote("http://a/", "old a"),
-                           vote("http://b/", "old b"));
+    const char *rest =
+        fmt(",\"voters\":[%s,%s,%s],\"votes\":[%s,%s]", voter("http://a/", "fra", 1), voter("http://a/", "nyc", 1),
+            voter("http://b/", "fra", 2), vote("http://a/", "old a"), vote("http://b/", "old b"));
     write_text(f->base, base(1, eps, "", "", rest));
     write_text(f->journal, line(1, 1, "\"http://a/\"", fmt(",\"voters\":[%s]", voter("http://a/", "sfo", 7))));
     struct statefile_data d;
-    char err[512] = "";
-    assert_int_equal(statefile_load(f->base, &d, err, sizeof err), 1);
+    assert_int_equal(load(f, &d), 1);
     assert_int_equal(d.n_eps, 1); /* both records of a gone, the line gives none */
     assert_null(find_ep(&d, "http://a/"));
     assert_int_equal(find_ep(&d, "http://b/")->st.fail_run, 2);
@@ -244,7 +251,7 @@ static void changed_drops_records_voters_votes(void **state)
                cat(line(1, 1, "\"http://a/\",\"http://b/\"", ""),
                    line(2, 2, "\"http://a/\"",
                         fmt(",\"endpoints\":[%s],\"votes\":[%s]", ep("http://a/", 9), vote("http://a/", "new a")))));
-    assert_int_equal(statefile_load(f->base, &d, err, sizeof err), 1);
+    assert_int_equal(load(f, &d), 1);
     assert_int_equal(d.n_eps, 1);
     assert_int_equal(find_ep(&d, "http://a/")->st.fail_run, 9);
     assert_int_equal(d.n_voters, 0);
@@ -252,7 +259,6 @@ static void changed_drops_records_voters_votes(void **state)
     assert_string_equal(find_vote(&d, "http://a/")->summary, "new a");
     assert_int_equal(d.next_seq, 3);
     statefile_data_free(&d);
-    pool_free();
 }
 
 /* "plain", "alerts", "jobs" and "locations" in a line replace the base's whole; a line without them leaves
@@ -263,12 +269,11 @@ static void whole_sections_replaced(void **state)
     const char *rest = fmt(",\"plain\":%s,\"locations\":[%s,%s]", plain("ff", "1,2"), location("fra"), location("nyc"));
     write_text(f->base, base(1, "", cat(alert(1), cat(",", alert(2))), job(1), rest));
     const char *l1 = line(1, 1, "", ""); /* nothing but its time */
-    const char *l2 = line(2, 2, "",
-                          fmt(",\"alerts\":[%s],\"jobs\":[],\"locations\":[],\"plain\":%s", alert(3), plain("f0", "4")));
+    const char *l2 =
+        line(2, 2, "", fmt(",\"alerts\":[%s],\"jobs\":[],\"locations\":[],\"plain\":%s", alert(3), plain("f0", "4")));
     write_text(f->journal, l1);
     struct statefile_data d;
-    char err[512] = "";
-    assert_int_equal(statefile_load(f->base, &d, err, sizeof err), 1);
+    assert_int_equal(load(f, &d), 1);
     assert_int_equal(d.n_alerts, 2);
     assert_int_equal(d.n_jobs, 1);
     assert_int_equal(d.n_locs, 2);
@@ -278,7 +283,7 @@ static void whole_sections_replaced(void **state)
     statefile_data_free(&d);
 
     write_text(f->journal, cat(l1, l2));
-    assert_int_equal(statefile_load(f->base, &d, err, sizeof err), 1);
+    assert_int_equal(load(f, &d), 1);
     assert_int_equal(d.n_alerts, 1);
     assert_true(d.alerts[0]->id == 3);
     assert_int_equal(d.n_jobs, 0);
@@ -288,7 +293,6 @@ static void whole_sections_replaced(void **state)
     assert_int_equal(d.plain.n_workers, 1);
     assert_true(d.plain.worker_last_us[0] == 4);
     statefile_data_free(&d);
-    pool_free();
 }
 
 /* "workers" alone replaces plain's workers only; without a plain it is ignored (but still checked). */
@@ -298,8 +302,7 @@ static void workers_alone(void **state)
     write_text(f->base, base(1, "", "", "", fmt(",\"plain\":%s", plain("f0", "1,2"))));
     write_text(f->journal, line(1, 1, "", ",\"workers\":[7,8,9]"));
     struct statefile_data d;
-    char err[512] = "";
-    assert_int_equal(statefile_load(f->base, &d, err, sizeof err), 1);
+    assert_int_equal(load(f, &d), 1);
     assert_true(d.plain.present);
     assert_int_equal(d.plain.n, 8);
     assert_int_equal(d.plain.up[0], 1);
@@ -309,15 +312,14 @@ static void workers_alone(void **state)
     statefile_data_free(&d);
 
     write_text(f->base, base(1, "", "", "", ""));
-    assert_int_equal(statefile_load(f->base, &d, err, sizeof err), 1);
+    assert_int_equal(load(f, &d), 1);
     assert_false(d.plain.present);
     assert_int_equal(d.plain.n_workers, 0);
     assert_int_equal(d.journal_lines, 1);
     statefile_data_free(&d);
 
     write_text(f->journal, line(1, 1, "", ",\"workers\":[7,\"x\"]"));
-    assert_int_equal(statefile_load(f->base, &d, err, sizeof err), -1);
-    pool_free();
+    assert_int_equal(load(f, &d), -1);
 }
 
 /* Lines with seq < journal_from were written before the base (a compaction's leftovers): skipped. */
@@ -329,8 +331,7 @@ static void lines_before_the_base_skipped(void **state)
                             line(2, 2, "\"http://a/\"", ",\"jobs\":[]"));
     write_text(f->journal, stale);
     struct statefile_data d;
-    char err[512] = "";
-    assert_int_equal(statefile_load(f->base, &d, err, sizeof err), 1);
+    assert_int_equal(load(f, &d), 1);
     assert_int_equal(find_ep(&d, "http://a/")->st.fail_run, 1);
     assert_int_equal(d.journal_lines, 0);
     assert_int_equal(d.next_seq, 3); /* none applied: journal_from */
@@ -338,12 +339,11 @@ static void lines_before_the_base_skipped(void **state)
     statefile_data_free(&d);
 
     write_text(f->journal, cat(stale, line(3, 3, "\"http://a/\"", fmt(",\"endpoints\":[%s]", ep("http://a/", 3)))));
-    assert_int_equal(statefile_load(f->base, &d, err, sizeof err), 1);
+    assert_int_equal(load(f, &d), 1);
     assert_int_equal(find_ep(&d, "http://a/")->st.fail_run, 3);
     assert_int_equal(d.journal_lines, 1);
     assert_int_equal(d.next_seq, 4);
     statefile_data_free(&d);
-    pool_free();
 }
 
 /* The bytes after the last "\n" (a crash mid-append) are ignored, whatever they hold. */
@@ -357,8 +357,7 @@ static void torn_tail_ignored(void **state)
     for (size_t i = 0; i < sizeof tails / sizeof *tails; i++) {
         write_text(f->journal, cat(l5, tails[i]));
         struct statefile_data d;
-        char err[512] = "";
-        assert_int_equal(statefile_load(f->base, &d, err, sizeof err), 1);
+        assert_int_equal(load(f, &d), 1);
         assert_int_equal(find_ep(&d, "http://a/")->st.fail_run, 5);
         assert_true(d.journal_torn);
         assert_int_equal(d.journal_good, (int64_t)strlen(l5));
@@ -369,13 +368,11 @@ static void torn_tail_ignored(void **state)
     /* torn as the first line: nothing applied */
     write_text(f->journal, tails[1]);
     struct statefile_data d;
-    char err[512] = "";
-    assert_int_equal(statefile_load(f->base, &d, err, sizeof err), 1);
+    assert_int_equal(load(f, &d), 1);
     assert_true(d.journal_torn);
     assert_int_equal(d.journal_good, 0);
     assert_int_equal(d.next_seq, 5);
     statefile_data_free(&d);
-    pool_free();
 }
 
 /* A complete line that is not valid: -1, the journal file and the line's number in the one-line reason. */
@@ -385,41 +382,38 @@ static void bad_complete_line(void **state)
     write_text(f->base, base(5, ep("http://a/", 1), "", "", ""));
     const char *good = line(5, 5, "\"http://a/\"", "");
     const char *bad[] = {
-        "\n",                                                           /* empty */
-        "not json\n",                                                   /* not JSON */
-        "[1,2]\n",                                                      /* not an object */
-        fmt("%.*s {}\n", (int)strlen(good) - 1, good),                  /* something after the object */
+        "\n",                                          /* empty */
+        "not json\n",                                  /* not JSON */
+        "[1,2]\n",                                     /* not an object */
+        fmt("%.*s {}\n", (int)strlen(good) - 1, good), /* something after the object */
         "{\"journal\":2,\"seq\":6,\"saved_at\":\"2026-12-01T00:00:06.000Z\",\"changed\":[]}\n", /* version */
-        "{\"seq\":6,\"saved_at\":\"2026-12-01T00:00:06.000Z\",\"changed\":[]}\n",              /* no version */
-        "{\"journal\":1,\"saved_at\":\"2026-12-01T00:00:06.000Z\",\"changed\":[]}\n",          /* no seq */
+        "{\"seq\":6,\"saved_at\":\"2026-12-01T00:00:06.000Z\",\"changed\":[]}\n",               /* no version */
+        "{\"journal\":1,\"saved_at\":\"2026-12-01T00:00:06.000Z\",\"changed\":[]}\n",           /* no seq */
         "{\"journal\":1,\"seq\":0,\"saved_at\":\"2026-12-01T00:00:06.000Z\",\"changed\":[]}\n", /* seq 0 */
-        "{\"journal\":1,\"seq\":6,\"changed\":[]}\n",                                            /* no saved_at */
+        "{\"journal\":1,\"seq\":6,\"changed\":[]}\n",                                           /* no saved_at */
         "{\"journal\":1,\"seq\":6,\"saved_at\":\"yesterday\",\"changed\":[]}\n",                /* bad saved_at */
         "{\"journal\":1,\"seq\":6,\"saved_at\":\"2026-12-01T00:00:06.000Z\"}\n",                /* no changed */
-        line(6, 6, "3", ""),                                             /* a URL not a string */
+        line(6, 6, "3", ""),                                                                    /* a URL not a string */
         line(6, 6, "\"http://a/\"", ",\"endpoints\":[{\"url\":\"http://a/\"}]"), /* an endpoint's fields */
-        line(6, 6, "\"http://a/\"", ",\"endpoints\":{}"),                /* not an array */
-        line(6, 6, "", ",\"alerts\":[1]"),                               /* an alert not an object */
-        line(6, 6, "", ",\"plain\":{\"n\":1}"),                          /* plain's fields */
-        line(6, 6, "", ",\"locations\":[{\"name\":\"\"}]"),              /* a location's fields */
+        line(6, 6, "\"http://a/\"", ",\"endpoints\":{}"),                        /* not an array */
+        line(6, 6, "", ",\"alerts\":[1]"),                                       /* an alert not an object */
+        line(6, 6, "", ",\"plain\":{\"n\":1}"),                                  /* plain's fields */
+        line(6, 6, "", ",\"locations\":[{\"name\":\"\"}]"),                      /* a location's fields */
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         write_text(f->journal, cat(good, bad[i]));
         struct statefile_data d;
-        char err[512] = "";
-        assert_int_equal(statefile_load(f->base, &d, err, sizeof err), -1);
+        assert_int_equal(load(f, &d), -1);
         assert_int_equal(d.n_eps, 0); /* d empty */
-        assert_non_null(strstr(err, f->journal));
-        assert_non_null(strstr(err, ": line 2: malformed journal line: "));
-        assert_null(strchr(err, '\n'));
+        assert_non_null(strstr(f->err, f->journal));
+        assert_non_null(strstr(f->err, ": line 2: malformed journal line: "));
+        assert_null(strchr(f->err, '\n'));
     }
     /* ... even a line that would be skipped */
     write_text(f->journal, cat("not json\n", good));
     struct statefile_data d;
-    char err[512] = "";
-    assert_int_equal(statefile_load(f->base, &d, err, sizeof err), -1);
-    assert_non_null(strstr(err, ": line 1: "));
-    pool_free();
+    assert_int_equal(load(f, &d), -1);
+    assert_non_null(strstr(f->err, ": line 1: "));
 }
 
 /* Every entry of a line belongs to a URL the line lists in "changed". */
@@ -433,16 +427,15 @@ static void entry_not_in_changed(void **state)
         line(1, 1, "\"http://a/\"", fmt(",\"votes\":[%s]", vote("http://b/", "x"))),
         line(1, 1, "", fmt(",\"endpoints\":[%s]", ep("http://a/", 3))),
         /* listed in an earlier line is not enough */
-        cat(line(1, 1, "\"http://b/\"", ""), line(2, 2, "\"http://a/\"", fmt(",\"endpoints\":[%s]", ep("http://b/", 3)))),
+        cat(line(1, 1, "\"http://b/\"", ""),
+            line(2, 2, "\"http://a/\"", fmt(",\"endpoints\":[%s]", ep("http://b/", 3)))),
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         write_text(f->journal, bad[i]);
         struct statefile_data d;
-        char err[512] = "";
-        assert_int_equal(statefile_load(f->base, &d, err, sizeof err), -1);
-        assert_non_null(strstr(err, "is not in \"changed\""));
+        assert_int_equal(load(f, &d), -1);
+        assert_non_null(strstr(f->err, "is not in \"changed\""));
     }
-    pool_free();
 }
 
 static int64_t mono_ms(void)
@@ -458,24 +451,22 @@ static void gap_fails_after_retries(void **state)
     struct files *f = *state;
     write_text(f->base, base(5, ep("http://a/", 1), "", "", ""));
     const char *gaps[] = {
-        line(6, 6, "", ""),                                   /* the first line after the base is not 5 */
-        cat(line(5, 5, "", ""), line(7, 7, "", "")),          /* a seq missing */
-        cat(line(5, 5, "", ""), line(5, 5, "", "")),          /* a seq twice */
-        cat(line(5, 5, "", ""), line(4, 4, "", "")),          /* back before the base, once applying */
-        cat(line(4, 4, "", ""), line(9, 9, "", "")),          /* past the base's */
+        line(6, 6, "", ""),                          /* the first line after the base is not 5 */
+        cat(line(5, 5, "", ""), line(7, 7, "", "")), /* a seq missing */
+        cat(line(5, 5, "", ""), line(5, 5, "", "")), /* a seq twice */
+        cat(line(5, 5, "", ""), line(4, 4, "", "")), /* back before the base, once applying */
+        cat(line(4, 4, "", ""), line(9, 9, "", "")), /* past the base's */
     };
     for (size_t i = 0; i < sizeof gaps / sizeof *gaps; i++) {
         write_text(f->journal, gaps[i]);
         struct statefile_data d;
-        char err[512] = "";
         int64_t t0 = mono_ms();
-        assert_int_equal(statefile_load(f->base, &d, err, sizeof err), -1);
+        assert_int_equal(load(f, &d), -1);
         assert_true(mono_ms() - t0 >= 40); /* 3 reads, 20 ms apart */
-        assert_non_null(strstr(err, "the journal does not follow the state file"));
-        assert_non_null(strstr(err, f->journal));
+        assert_non_null(strstr(f->err, "the journal does not follow the state file"));
+        assert_non_null(strstr(f->err, f->journal));
         assert_int_equal(d.n_eps, 0);
     }
-    pool_free();
 }
 
 /* A base without "journal_from" (an alerter of before the journal) ignores the journal: not even read. */
@@ -485,8 +476,7 @@ static void old_base_ignores_journal(void **state)
     write_text(f->base, base(0, ep("http://a/", 1), "", "", ""));
     write_text(f->journal, "not json\n{");
     struct statefile_data d;
-    char err[512] = "";
-    assert_int_equal(statefile_load(f->base, &d, err, sizeof err), 1);
+    assert_int_equal(load(f, &d), 1);
     assert_int_equal(find_ep(&d, "http://a/")->st.fail_run, 1);
     assert_int_equal(d.journal_from, 0);
     assert_int_equal(d.next_seq, 0);
@@ -498,11 +488,11 @@ static void old_base_ignores_journal(void **state)
     /* journal_from must be an integer >= 1 */
     const char *bad[] = { "0", "-3", "\"5\"", "null", "1.5" };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        write_text(f->base, fmt("{\"version\":1,\"journal_from\":%s,\"endpoints\":[],\"alerts\":[],\"jobs\":[]}", bad[i]));
-        assert_int_equal(statefile_load(f->base, &d, err, sizeof err), -1);
-        assert_non_null(strstr(err, "malformed state file"));
+        write_text(f->base,
+                   fmt("{\"version\":1,\"journal_from\":%s,\"endpoints\":[],\"alerts\":[],\"jobs\":[]}", bad[i]));
+        assert_int_equal(load(f, &d), -1);
+        assert_non_null(strstr(f->err, "malformed state file"));
     }
-    pool_free();
 }
 
 /* next_seq and journal_good without lines: no journal file, an empty one. */
@@ -511,10 +501,9 @@ static void no_lines(void **state)
     struct files *f = *state;
     write_text(f->base, base(42, ep("http://a/", 1), "", "", ""));
     struct statefile_data d;
-    char err[512] = "";
     for (int pass = 0; pass < 2; pass++) {
         if (pass) write_text(f->journal, "");
-        assert_int_equal(statefile_load(f->base, &d, err, sizeof err), 1);
+        assert_int_equal(load(f, &d), 1);
         assert_int_equal(d.n_eps, 1);
         assert_int_equal(d.journal_from, 42);
         assert_int_equal(d.next_seq, 42);
@@ -524,7 +513,6 @@ static void no_lines(void **state)
         assert_true(d.saved_at_us == SAVED(0));
         statefile_data_free(&d);
     }
-    pool_free();
 }
 
 /* No base: 0 (no state), whatever the journal holds. */
@@ -533,12 +521,10 @@ static void no_base(void **state)
     struct files *f = *state;
     write_text(f->journal, line(1, 1, "\"http://a/\"", fmt(",\"endpoints\":[%s]", ep("http://a/", 1))));
     struct statefile_data d;
-    char err[512] = "";
-    assert_int_equal(statefile_load(f->base, &d, err, sizeof err), 0);
+    assert_int_equal(load(f, &d), 0);
     assert_int_equal(d.n_eps, 0);
     write_text(f->journal, "garbage\n");
-    assert_int_equal(statefile_load(f->base, &d, err, sizeof err), 0);
-    pool_free();
+    assert_int_equal(load(f, &d), 0);
 }
 
 /* A base written by today's statefile_save (no "journal_from") loads as before, a journal beside it unread. */
@@ -552,20 +538,20 @@ static void current_save_loads(void **state)
     uint8_t up[3] = { 1, 0, 1 };
     int64_t workers[2] = { 11, 12 };
     struct statefile_voter v = { .url = "http://a/", .location = "fra", .v = { .fail_run = 2 } };
-    struct statefile_data out = { .eps = &e,
-                                  .n_eps = 1,
-                                  .plain = { .fingerprint = 7, .n = 3, .up = up, .worker_last_us = workers,
-                                             .n_workers = 2 },
-                                  .alerts = &a,
-                                  .alert_held = &held,
-                                  .n_alerts = 1,
-                                  .voters = &v,
-                                  .n_voters = 1 };
-    char err[512] = "";
-    assert_int_equal(statefile_save(f->base, &out, err, sizeof err), 0);
+    struct statefile_data out = {
+        .eps = &e,
+        .n_eps = 1,
+        .plain = { .fingerprint = 7, .n = 3, .up = up, .worker_last_us = workers, .n_workers = 2 },
+        .alerts = &a,
+        .alert_held = &held,
+        .n_alerts = 1,
+        .voters = &v,
+        .n_voters = 1
+    };
+    assert_int_equal(statefile_save(f->base, &out, f->err, sizeof f->err), 0);
     write_text(f->journal, "not json\n");
     struct statefile_data d;
-    assert_int_equal(statefile_load(f->base, &d, err, sizeof err), 1);
+    assert_int_equal(load(f, &d), 1);
     assert_int_equal(d.n_eps, 1);
     assert_string_equal(d.eps[0].url, "http://a/");
     assert_int_equal(d.eps[0].st.fail_run, 4);

@@ -25,12 +25,12 @@
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <limits.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "common/base/fastbins.h"
 #include "common/base/log.h"
 #include "common/base/util.h"
 
@@ -429,9 +429,6 @@ static int load(const char *path, struct statefile_data *d, char *err, size_t er
     }
 }
 
-/* glibc's default largest "fast" block (64 * sizeof(size_t) / 4), as in common/config/config_load.c. */
-#define GLIBC_DEFAULT_MXFAST (64 * (int)sizeof(size_t) / 4)
-
 /* The JSON trees (of the base, then of each line) are ~30 small blocks an endpoint, made and freed while the loaded
  * records stay; with glibc's fast bins off for the load a freed block is merged with its free neighbours there and
  * then, instead of all at once (malloc_consolidate, then unlinking each chunk) at the next large request — at every
@@ -439,8 +436,8 @@ static int load(const char *path, struct statefile_data *d, char *err, size_t er
  * unchanged after the load. */
 int statefile_load(const char *path, struct statefile_data *d, char *err, size_t errlen)
 {
-    (void)mallopt(M_MXFAST, 0);
+    cw_fastbins_off();
     int rc = load(path, d, err, errlen);
-    (void)mallopt(M_MXFAST, GLIBC_DEFAULT_MXFAST);
+    cw_fastbins_default();
     return rc;
 }

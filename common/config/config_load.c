@@ -19,6 +19,7 @@
 #include "common/config/config_reader.h"
 #include "common/config/config_supervisor.h"
 #include "common/config/config_web.h"
+#include "common/base/fastbins.h"
 #include "common/base/log.h"
 #include "common/base/util.h"
 
@@ -159,9 +160,6 @@ static void warn_idle(struct cfg_parser *p, const config_setting_t *monitor)
             "clockwerk status and clockwerk-tap");
 }
 
-/* glibc's default largest "fast" block (64 * sizeof(size_t) / 4), restored after a load. */
-#define GLIBC_DEFAULT_MXFAST (64 * (int)sizeof(size_t) / 4)
-
 static struct cw_config *load(const char *path, const struct config_load_options *o);
 
 /* A load makes and then frees libconfig's tree: ~6 small blocks a setting, 3,000,000 at 500,000 endpoints (issue
@@ -170,9 +168,9 @@ static struct cw_config *load(const char *path, const struct config_load_options
  * hint (a sanitizer's allocator ignores it); the process's other allocations are unchanged after the load. */
 struct cw_config *config_load_with(const char *path, const struct config_load_options *o)
 {
-    (void)mallopt(M_MXFAST, 0);
+    cw_fastbins_off();
     struct cw_config *cfg = load(path, o);
-    (void)mallopt(M_MXFAST, GLIBC_DEFAULT_MXFAST);
+    cw_fastbins_default();
     /* libconfig's tree costs ~100 bytes a setting; give that memory back rather than let the supervisor
      * carry tens of MB of free heap for a big file (glibc keeps freed small blocks otherwise) */
     malloc_trim(0);

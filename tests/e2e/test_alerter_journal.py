@@ -18,7 +18,7 @@ import harness
 from alerter_state import read_state
 from harness import Clockwerk, check, deadline, endpoint, tempdir, wait_for
 from smtp_server import SmtpServer
-from test_alerter import ALERTER, alert_config, distinct_ids, hold, start
+from test_alerter import ALERTER, alert_config, distinct_ids, recover_once, start
 from webhook_receiver import Switchboard
 
 COMPACT_ALWAYS = {"CLOCKWERK_STATE_COMPACT_MIN": "0"}
@@ -67,12 +67,7 @@ def test_kill9_during_compactions_loses_nothing():
             wait_for(lambda: sw.hits(bad[0]) >= hits + 3, deadline(30), "three more failed checks")
             check(len(distinct_ids(smtp.messages("DOWN"))) == 12, "a DOWN sent twice: %s" % smtp.subjects())
             check(down_urls(cw) == want, "the state file after the kills: %s" % down_urls(cw))
-            for n in bad:
-                sw.set(n, 200)
-            smtp.wait_messages(12, "UP", timeout=60)
-            hold(2)
-            check(len(distinct_ids(smtp.messages("DOWN"))) == 12 and len(distinct_ids(smtp.messages("UP"))) == 12,
-                  "expected 12 DOWN and 12 UP, got %s" % smtp.subjects())
+            recover_once(sw, smtp, bad, 12)
             cw.stop()
 
 
@@ -123,7 +118,6 @@ def test_torn_line_left_out_and_old_file_read():
             wait_for(lambda: sw.hits("api") >= hits + 3, deadline(30), "three more failed checks")
             check(len(distinct_ids(smtp.messages("DOWN"))) == 1, "a second DOWN: %s" % smtp.subjects())
             check(down_urls(cw) == [sw.url("api")], "the state after the restarts: %s" % read_state(cw.run_dir))
-            sw.set("api", 200)
-            smtp.wait_messages(1, "UP", timeout=30)
+            recover_once(sw, smtp, ["api"], 1)
             check("malformed" not in cw.log_text(), "a state file was found malformed")
             cw.stop()

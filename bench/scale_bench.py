@@ -155,47 +155,76 @@ def endpoint0(text):
     return re.search(r'url = "([^"]*/e/0)"', text).group(1)
 
 
+# A child's own line once it has reloaded in place (the storer's and web's "reloaded:", the alerter's
+# "configuration reloaded", a worker's "reloaded in place:").
+IN_PLACE_LINE = {"storer": r"\[storer\] \d+ info: reloaded:", "alerter": r"\[alerter\] \d+ info: configuration reloaded",
+                 "web": r"\[web\] \d+ info: reloaded:"}
+
+
+def log_seconds(line):
+    """The time of day of a log line, in seconds (its ISO time stamp)."""
+    m = re.match(r"\S+T(\d+):(\d+):(\d+\.\d+)Z", line)
+    return int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3)) if m else None
+
+
+def in_place_times(text, line, who):
+    """Seconds from the supervisor's "SIGHUP" line to each in-place child's own reload line (None: not yet)."""
+    start = next((log_seconds(m) for m in text.splitlines() if "SIGHUP: reloading" in m), None)
+    out = {}
+    for w in who:
+        rx = IN_PLACE_LINE.get(w) or r"\[%s\] \d+ info: reloaded in place:" % re.escape(w)
+        hit = next((m for m in text.splitlines() if re.search(rx, m)), None)
+        out[w] = log_seconds(hit) - start if hit and start is not None else None
+    return out
+
+
 def sighup(run, text, change):
     """Rewrites the config (unchanged, or with one URL replaced) and sends SIGHUP: seconds until the
     supervisor logs the reload, what it did, which children restarted, for a restarted worker the seconds
-    until it checks again, and for a worker reloaded in place the seconds until its stats count the reload."""
+    until it checks again, and for each child reloaded in place the seconds from the supervisor's SIGHUP line
+    to the child's own reload line (log time stamps: the stats come once a second, too coarse for this)."""
     before = {label(t): p for p, t in run.pids().items()}
     run.listener.samples.clear()
     run.listener.poll(1.5)  # every worker's boot id before the reload (stats once a second)
     old_boots = {s["id"]: s["boot"] for s in run.listener.samples if s["role"] == "worker"}
-    old_reloads = {s["id"]: s["items"].get("reloads", 0) for s in run.listener.samples if s["role"] == "worker"}
     write_atomic(run.conf, text.replace(f'"{change[0]}"', f'"{change[1]}"', 1) if change else text)
+    seen = []
     with open(run.log_path) as f:
         f.seek(0, 2)
         t0 = time.monotonic()
         run.sup.send_signal(signal.SIGHUP)
-        line = wait_for(lambda: next((m for m in f.read().splitlines() if re.search(r"\breload(:| failed)", m)), None),
-                        60, "the reload's log line")
-    applied = time.monotonic() - t0
-    run.listener.samples.clear()
-    expect = reload_restarts(line, before)
-    in_place = [int(w.split("/")[0]) for m in re.finditer(r"reloading worker ([\d/, ]+) in place", line)
+
+        def reload_line():
+            seen.append(f.read())
+            return next((m for m in "".join(seen).splitlines() if re.search(r"\breload(:| failed)", m)), None)
+        line = wait_for(reload_line, 60, "the reload's log line")
+        applied = time.monotonic() - t0
+        who = [w for w in ("storer", "alerter", "web") if "reloading %s in place" % w in line]
+        who += ["worker " + w.strip() for m in re.finditer(r"reloading worker ([\d/, ]+) in place", line)
                 for w in m.group(1).split(",") if w.strip()]
-    boots, reloaded, restarted, ids, back_all = {}, {}, [], [], None
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:  # every child the log names restarted and back, its workers checking
-        run.listener.poll(0.2)
-        for s in run.listener.samples:
-            if s["role"] == "worker" and s["items"].get("checks", 0) > 0 and s["boot"] != old_boots.get(s["id"]):
-                boots.setdefault(s["id"], s["t"] - t0)
-            if s["role"] == "worker" and s["items"].get("reloads", 0) > old_reloads.get(s["id"], 0):
-                reloaded.setdefault(s["id"], s["t"] - t0)
-        now = {label(t): p for p, t in run.pids().items()}
-        restarted = sorted(k for k in before if now.get(k) != before[k])
-        ids = [int(k.split()[1].split("/")[0]) for k in restarted if k.startswith("worker")]
-        if (set(now) >= set(before) and all(now.get(k) not in (None, before[k]) for k in expect)
-                and all(i in boots for i in ids) and all(i in reloaded for i in in_place) and time.monotonic() - t0 > 2):
-            back_all = time.monotonic() - t0
-            break
+        run.listener.samples.clear()
+        expect = reload_restarts(line, before)
+        boots, restarted, ids, back_all, placed = {}, [], [], None, {}
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # every child the log names restarted and back, its workers checking
+            run.listener.poll(0.2)
+            seen.append(f.read())
+            placed = in_place_times("".join(seen), line, who)
+            for s in run.listener.samples:
+                if s["role"] == "worker" and s["items"].get("checks", 0) > 0 and s["boot"] != old_boots.get(s["id"]):
+                    boots.setdefault(s["id"], s["t"] - t0)
+            now = {label(t): p for p, t in run.pids().items()}
+            restarted = sorted(k for k in before if now.get(k) != before[k])
+            ids = [int(k.split()[1].split("/")[0]) for k in restarted if k.startswith("worker")]
+            if (set(now) >= set(before) and all(now.get(k) not in (None, before[k]) for k in expect)
+                    and all(i in boots for i in ids) and all(placed.get(w) is not None for w in who)):
+                back_all = max([b for b in boots.values()] + [v for v in placed.values()] + [applied])
+                break
     back = [boots.get(i) for i in ids]
     return dict(what="one URL changed" if change else "nothing changed", applied=applied,
                 line=line.split("reload", 1)[-1][:160], restarted=restarted, worker_back=back, back_all=back_all,
-                worker_in_place=[reloaded.get(i) for i in in_place])
+                worker_in_place=[placed.get(w) for w in who if w.startswith("worker")],
+                in_place=placed)
 
 
 def reload_restarts(line, before):
@@ -265,6 +294,9 @@ def size_lines(r):
                       if h["worker_back"] else "")
                    + (f"; worker reloaded in place after {', '.join('%.2fs' % b if b else 'not seen' for b in h['worker_in_place'])}"
                       if h.get("worker_in_place") else "")
+                   + ("; in place after " + ", ".join("%s %s" % (w, "%.2fs" % t if t is not None else "not seen")
+                                                      for w, t in h.get("in_place", {}).items())
+                      if h.get("in_place") else "")
                    + (f"; every child back after {h['back_all']:.2f}s" if h["back_all"] else "; not all back within 30 s"))
     if "sighup_lost" in r:
         out.append(f"  {n}: the SIGHUP run (its own start, 5 s of checks, both reloads, a clean stop): "

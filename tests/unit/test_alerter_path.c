@@ -247,8 +247,96 @@ static void persist_round_trip(void **state)
     assert_int_equal(w2.d.n_held, 1);
 
     ackgather_free(&in.acks);
+    persist_free(&keep);
     world_free(&w2);
     world_free(&w);
+    unlink(keep.path);
+    rmdir(dir);
+}
+
+/* The journal's "changed" list of its last line (for the checks below). */
+static char *last_changed(const char *journal_path)
+{
+    FILE *f = fopen(journal_path, "r");
+    assert_non_null(f);
+    static char line[8192], last[8192];
+    last[0] = '\0';
+    while (fgets(line, sizeof line, f)) memcpy(last, line, sizeof last);
+    fclose(f);
+    char *c = strstr(last, "\"changed\":[");
+    assert_non_null(c);
+    *strchr(c, ']') = '\0';
+    return c + strlen("\"changed\":[");
+}
+
+/* After the base, each save is a journal line of what changed: an endpoint that went down, one a reload removed
+ * (forgotten), nothing at all; loading gives the state of the last save. */
+static void persist_journal_round_trip(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/cw-persist-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct world w;
+    world_init(&w);
+    struct persist keep;
+    persist_init(&keep, dir);
+    const char *journal = keep.j.path;
+    struct intake in;
+    memset(&in, 0, sizeof in);
+    ackgather_init(&in.acks);
+    feed(&w, "http://a.test/", 1, 10 * S, false);
+    feed(&w, "http://a.test/", 1, 11 * S, false);
+    assert_int_equal(persist_save(&keep, &w.t, &w.d, w.ob, &in), 0); /* no base yet: written whole */
+    assert_int_equal(keep.base_writes, 1);
+    assert_int_equal(keep.lines, 0);
+
+    feed(&w, "http://b.test/", 1, 12 * S, false);
+    assert_int_equal(persist_save(&keep, &w.t, &w.d, w.ob, &in), 0);
+    assert_int_equal(keep.lines, 1);
+    char *changed = last_changed(journal);
+    assert_non_null(strstr(changed, "b.test")); /* a did not change */
+    assert_null(strstr(changed, "a.test"));
+
+    struct cw_config next = w.cfg; /* a reload: a removed, c added */
+    struct cw_endpoint next_eps[2] = { w.eps[1], { .url = "http://c.test/", .interval = 1, .alert_threshold = 2 } };
+    next.endpoints = next_eps;
+    next.n_endpoints = 2;
+    assert_false(endpoints_build(&w.t, &next)); /* built anew: b moved */
+    assert_int_equal(w.t.n_gone, 1);
+    assert_int_equal(persist_save(&keep, &w.t, &w.d, w.ob, &in), 0);
+    changed = last_changed(journal);
+    assert_non_null(strstr(changed, "a.test")); /* forgotten */
+    assert_null(strstr(changed, "b.test"));
+    assert_int_equal(w.t.n_gone, 0);
+    assert_int_equal(persist_save(&keep, &w.t, &w.d, w.ob, &in), 0); /* nothing changed: an empty list */
+    assert_string_equal(last_changed(journal), "");
+    assert_int_equal(keep.lines, 3);
+
+    struct statefile_data back;
+    char err[512];
+    assert_int_equal(statefile_load(keep.path, &back, err, sizeof err), 1);
+    assert_int_equal(back.journal_lines, 3);
+    assert_int_equal(back.n_eps, 1); /* b (c was never checked; a is forgotten) */
+    assert_string_equal(back.eps[0].url, "http://b.test/");
+    statefile_data_free(&back);
+    persist_free(&keep);
+
+    struct world w2;
+    world_init_urls(&w2, (const char *const[]){ "http://b.test/", "http://c.test/" }, 2);
+    endpoints_build(&w2.t, &w2.cfg);
+    struct persist again;
+    persist_init(&again, dir);
+    persist_load(&again, &w2.t, &w2.d, &w2.cfg, 0);
+    assert_int_equal(endpoints_find(&w2.t, "http://b.test/")->st.avail, ASTATE_UNKNOWN); /* one failure of two */
+    assert_int_equal(endpoints_find(&w2.t, "http://b.test/")->st.fail_run, 1);
+    assert_int_equal(again.j.next_seq, 4);
+    assert_false(again.need_base);
+    persist_free(&again);
+
+    ackgather_free(&in.acks);
+    world_free(&w2);
+    world_free(&w);
+    unlink(journal);
     unlink(keep.path);
     rmdir(dir);
 }
@@ -350,6 +438,7 @@ int main(void)
         cmocka_unit_test(endpoints_results_to_alerts),
         cmocka_unit_test(endpoints_rebuild_keeps_states),
         cmocka_unit_test(persist_round_trip),
+        cmocka_unit_test(persist_journal_round_trip),
         cmocka_unit_test(kinds_push_never_slow),
         cmocka_unit_test(kinds_tls_expiry_and_messages),
     };

@@ -61,6 +61,7 @@ static void restart(struct world *w, struct world *w2, char *dir)
     w2->eps[0].recovery_threshold = w->eps[0].recovery_threshold;
     endpoints_build(&w2->t, &w2->cfg);
     persist_load(&keep, &w2->t, &w2->d, &w2->cfg, 0);
+    persist_free(&keep);
     unlink(keep.path);
 }
 

@@ -184,6 +184,7 @@ static void state_file_keeps_silence_and_votes(void **state)
     locations_free(&w2.locs);
     locations_build(&w2.locs, names, 4, 10, 100 * S, WALL0 + 100 * S);
     persist_load(&keep, &w2.t, &w2.d, &w2.cfg, 0);
+    persist_free(&keep);
     assert_int_equal(locations_find(&w2.locs, "sgp")->state, CW_LOCATION_SILENT);
     assert_int_equal(locations_find(&w2.locs, "fra")->state, CW_LOCATION_UNKNOWN);
     assert_int_equal(locations_find(&w2.locs, "fra")->heard_wall_us, WALL0 + 12 * S);

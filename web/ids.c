@@ -38,6 +38,25 @@ static uint32_t table_find(const struct web_model *m, const uint32_t *table,
     return table[s];
 }
 
+/* Takes index i's entry out of the table (backward-shift deletion: the entries after it in its run move up where
+ * their own slot allows, so no lookup ever stops at a hole before its key). */
+static void table_remove(struct web_model *m, uint32_t *table, const char *(*key)(const struct web_model *, uint32_t),
+                         uint32_t i)
+{
+    const char *k = key(m, i);
+    size_t slot, mask = m->slots - 1;
+    if (table_find(m, table, key, k, strlen(k), &slot) != i + 1) return; /* not there (a URL twice: the first is) */
+    for (size_t j = (slot + 1) & mask; table[j]; j = (j + 1) & mask) {
+        const char *kj = key(m, table[j] - 1);
+        size_t home = (size_t)key_hash(kj, strlen(kj)) & mask;
+        bool stays = slot <= j ? home > slot && home <= j : home > slot || home <= j; /* home in (slot, j] */
+        if (stays) continue;
+        table[slot] = table[j];
+        slot = j;
+    }
+    table[slot] = 0;
+}
+
 /* Every endpoint's ID into m->ids (one buffer), web_endpoint.id pointed there: 0, or -1 with err. */
 static int build_ids(struct web_model *m, char *err, size_t errlen)
 {
@@ -158,12 +177,10 @@ static void update_locs(struct web_endpoint *e, const struct cw_endpoint *ep, co
     l->locs_pooled = fresh.locs_pooled;
 }
 
-/* Entry e for ep: a new URL starts afresh (as a new endpoint). Returns whether its URL or name changed (its ID may
- * have: the caller builds the IDs and the tables again). */
-static bool update_entry(struct web_model *m, struct web_endpoint *e, const struct cw_endpoint *ep)
+/* Entry e for ep: a new URL starts afresh (as a new endpoint). Its keys in the tables are the caller's. */
+static void update_entry(struct web_model *m, struct web_endpoint *e, const struct cw_endpoint *ep)
 {
     bool new_url = strcmp(e->cfg->url, ep->url) != 0;
-    bool keys_changed = new_url || !same_str(e->cfg->name, ep->name);
     if (new_url) {
         struct web_loc *slot = e->live.locs_pooled ? e->live.locs : NULL; /* its pool entry, if it had one */
         web_live_free(&e->live);
@@ -175,27 +192,75 @@ static bool update_entry(struct web_model *m, struct web_endpoint *e, const stru
         update_locs(e, ep, m->own_location, m->per_endpoint_metrics);
     }
     e->cfg = ep; /* the tables read the URL through cfg: an unchanged one has the same bytes, so the same slot */
-    return keys_changed;
+}
+
+static void free_moved_ids(struct web_model *m)
+{
+    for (size_t i = 0; i < m->n_moved_ids; i++) free(m->moved_ids[i]);
+    free(m->moved_ids);
+    m->moved_ids = NULL;
+    m->n_moved_ids = 0;
+}
+
+/* The IDs' buffer and both tables again (O(n), ~0.1 s at 500,000). */
+static int rebuild_keys(struct web_model *m, char *err, size_t errlen)
+{
+    free(m->ids);
+    free(m->by_id);
+    free(m->by_url);
+    free_moved_ids(m);
+    m->ids = NULL;
+    m->by_id = m->by_url = NULL;
+    return build_ids(m, err, errlen) != 0 || build_tables(m, err, errlen) != 0 ? -1 : 0;
+}
+
+/* Entry i, its keys out of the tables before its URL or name changed, back in with its new ones. */
+static int rekey(struct web_model *m, uint32_t i, char *err, size_t errlen)
+{
+    struct web_endpoint *e = &m->endpoints[i];
+    char id[CW_SLUG_MAX + 1];
+    size_t len = cw_endpoint_slug(e->cfg->name, e->cfg->url, id, sizeof id);
+    if (len == 0) {
+        snprintf(err, errlen, "endpoint %u has no letter or digit for its ID; give it a name", i);
+        return -1;
+    }
+    size_t slot;
+    uint32_t dup = table_find(m, m->by_id, id_key, id, len, &slot);
+    if (dup) {
+        snprintf(err, errlen, "endpoints %u and %u have one ID '%s'; rename one", dup - 1, i, id);
+        return -1;
+    }
+    m->moved_ids = cw_xrealloc(m->moved_ids, (m->n_moved_ids + 1) * sizeof *m->moved_ids);
+    e->id = m->moved_ids[m->n_moved_ids++] = cw_xstrdup(id);
+    m->by_id[slot] = i + 1;
+    if (!table_find(m, m->by_url, url_key, e->cfg->url, strlen(e->cfg->url), &slot)) m->by_url[slot] = i + 1;
+    return 0;
 }
 
 int web_ids_update(struct web_model *m, const struct cw_config *cfg, size_t *n_urls, char *err, size_t errlen)
 {
     if (cfg->n_endpoints != m->n || url_moved(m, cfg, n_urls)) return 1;
     point_at(m, cfg);
-    bool keys_changed = false;
+    /* the entries whose URL or name changes (their ID may): their keys out of the tables while they are the old */
+    uint32_t *rekeyed = NULL;
+    size_t n_rekeyed = 0;
     for (size_t i = 0; i < m->n; i++) {
-        keys_changed |= update_entry(m, &m->endpoints[i], &cfg->endpoints[i]);
+        const struct cw_endpoint *was = m->endpoints[i].cfg, *ep = &cfg->endpoints[i];
+        if (strcmp(was->url, ep->url) == 0 && same_str(was->name, ep->name)) continue;
+        table_remove(m, m->by_url, url_key, (uint32_t)i);
+        table_remove(m, m->by_id, id_key, (uint32_t)i);
+        rekeyed = cw_xrealloc(rekeyed, (n_rekeyed + 1) * sizeof *rekeyed);
+        rekeyed[n_rekeyed++] = (uint32_t)i;
+    }
+    for (size_t i = 0; i < m->n; i++) {
+        update_entry(m, &m->endpoints[i], &cfg->endpoints[i]);
         m->endpoints[i].config = cfg;
     }
     int rc = 0;
-    if (keys_changed) { /* an ID or URL changed: the IDs' buffer and both tables again (O(n), ~0.1 s at 500k) */
-        free(m->ids);
-        free(m->by_id);
-        free(m->by_url);
-        m->ids = NULL;
-        m->by_id = m->by_url = NULL;
-        rc = build_ids(m, err, errlen) != 0 || build_tables(m, err, errlen) != 0 ? -1 : 0;
-    }
+    if (n_rekeyed > 64 + m->n / 16) rc = rebuild_keys(m, err, errlen); /* many: at once */
+    else
+        for (size_t k = 0; k < n_rekeyed && rc == 0; k++) rc = rekey(m, rekeyed[k], err, errlen);
+    free(rekeyed);
     web_layout_free(&m->layout);
     web_layout_build(&m->layout, m);
     return rc;
@@ -206,6 +271,7 @@ void web_ids_free(struct web_model *m)
     free(m->by_id);
     free(m->by_url);
     free(m->ids);
+    free_moved_ids(m);
     web_layout_free(&m->layout);
     for (size_t i = 0; i < m->n; i++) {
         web_live_free(&m->endpoints[i].live);

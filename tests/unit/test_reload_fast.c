@@ -126,6 +126,49 @@ static void test_web_update_in_place(void **state)
     web_ids_free(&m);
 }
 
+/* Many endpoints, every 97th renamed or given a new URL, twice: each key taken out of the tables where it was and
+ * put back (backward-shift deletion through real collisions: 20,000 keys in 65,536 slots), every endpoint found by
+ * its URL and its ID, none by the keys it had; then more than a few changed at once: the tables built again. */
+static void test_web_rekey_many(void **state)
+{
+    (void)state;
+    enum { N = 20000 };
+    static struct cw_endpoint eps[2][N];
+    static char urls[2][N][48], names[2][N][24];
+    for (int v = 0; v < 2; v++)
+        for (int i = 0; i < N; i++) {
+            snprintf(urls[v][i], sizeof urls[v][i], "http://10.0.%d.%d/p%d", i / 250, i % 250, v && i % 194 == 0);
+            snprintf(names[v][i], sizeof names[v][i], "ep %d%s", i, v && i % 194 == 97 ? " new" : "");
+            eps[v][i] = (struct cw_endpoint){ .url = urls[v][i], .name = names[v][i] };
+        }
+    struct cw_config c[2] = { { .endpoints = eps[0], .n_endpoints = N }, { .endpoints = eps[1], .n_endpoints = N } };
+    struct web_model m;
+    char err[256], id[64];
+    size_t n_urls;
+    assert_int_equal(web_ids_build(&m, &c[0], err, sizeof err), 0);
+    for (int round = 1; round <= 2; round++) {
+        int v = round % 2;
+        assert_int_equal(web_ids_update(&m, &c[v], &n_urls, err, sizeof err), 0);
+        assert_int_equal(n_urls, (N + 193) / 194);
+        assert_true(m.n_moved_ids > 0); /* keyed again in place, not built again */
+        for (int i = 0; i < N; i++) {
+            assert_ptr_equal(web_model_by_url(&m, urls[v][i]), &m.endpoints[i]);
+            assert_ptr_equal(web_model_by_id(&m, m.endpoints[i].id), &m.endpoints[i]);
+            if (strcmp(urls[v][i], urls[!v][i]) != 0) assert_null(web_model_by_url(&m, urls[!v][i]));
+            cw_endpoint_slug(names[!v][i], urls[!v][i], id, sizeof id);
+            if (strcmp(id, m.endpoints[i].id) != 0) assert_null(web_model_by_id(&m, id));
+        }
+    }
+    for (int i = 0; i < N; i += 2) {
+        snprintf(names[1][i], sizeof names[1][i], "again %d", i);
+        eps[1][i].name = names[1][i];
+    }
+    assert_int_equal(web_ids_update(&m, &c[1], &n_urls, err, sizeof err), 0);
+    assert_int_equal(m.n_moved_ids, 0); /* 10,000 at once: built again */
+    assert_ptr_equal(web_model_by_id(&m, "again-2"), &m.endpoints[2]);
+    web_ids_free(&m);
+}
+
 static void test_snapshot_written_only_when_changed(void **state)
 {
     (void)state;
@@ -158,6 +201,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_epdiff),
         cmocka_unit_test(test_web_update_in_place),
+        cmocka_unit_test(test_web_rekey_many),
         cmocka_unit_test(test_snapshot_written_only_when_changed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

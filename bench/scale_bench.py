@@ -222,7 +222,7 @@ def sighup(run, text, change):
                 break
     back = [boots.get(i) for i in ids]
     return dict(what="one URL changed" if change else "nothing changed", applied=applied,
-                line=line.split("reload", 1)[-1][:160], restarted=restarted, worker_back=back, back_all=back_all,
+                line=line.split("reload", 1)[-1][:240], restarted=restarted, worker_back=back, back_all=back_all,
                 worker_in_place=[placed.get(w) for w in who if w.startswith("worker")],
                 in_place=placed)
 

@@ -176,26 +176,23 @@ static void take_over(struct endpoint *e, struct endpoint *old)
     e->last_down_failed = old->last_down_failed;
 }
 
-/* e leaves the table: the state file is to forget what it holds of it. */
-static void note_gone(struct endpoints *t, const struct endpoint *e)
+void endpoints_gone_add(struct endpoints *t, const char *url)
 {
-    if (!e->saved_hash) return;
     t->gone = cw_xrealloc(t->gone, (t->n_gone + 1) * sizeof *t->gone);
-    t->gone[t->n_gone++] = cw_xstrdup(e->ep->url);
+    t->gone[t->n_gone++] = cw_xstrdup(url);
 }
 
 void endpoints_gone_clear(struct endpoints *t)
 {
     for (size_t i = 0; i < t->n_gone; i++) free(t->gone[i]);
     free(t->gone);
-    t->gone = NULL;
-    t->n_gone = 0;
+    t->gone = NULL, t->n_gone = 0;
 }
 
 static void drop_all(struct endpoints *t)
 {
     for (size_t k = 0; k < t->n; k++) {
-        note_gone(t, &t->all[k]);
+        if (t->all[k].saved_hash) endpoints_gone_add(t, t->all[k].ep->url); /* not taken over: gone */
         free(t->all[k].last.error);
         free(t->all[k].votes);
         incident_drop(&t->all[k]);
@@ -248,7 +245,7 @@ static void replace_entry(struct endpoints *t, const struct cw_config *cfg, stru
 {
     size_t k = (size_t)(e - t->all);
     url_remove(t, k); /* under its old URL, still alive (the previous configuration) */
-    note_gone(t, e);
+    if (e->saved_hash) endpoints_gone_add(t, e->ep->url);
     free(e->last.error);
     free(e->votes);
     incident_drop(e);
@@ -595,10 +592,7 @@ void endpoints_free(struct endpoints *t)
     endpoints_gone_clear(t);
     free(t->tick_list);
     free(t->tick_in);
-    t->tick_list = NULL;
-    t->tick_in = NULL;
-    t->n_tick = t->cap_tick = 0;
     free(t->worker_last_us);
-    t->worker_last_us = NULL;
-    t->n_workers = 0;
+    t->tick_list = NULL, t->tick_in = NULL, t->worker_last_us = NULL;
+    t->n_tick = t->cap_tick = t->n_workers = 0;
 }

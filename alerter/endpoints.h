@@ -119,7 +119,8 @@ struct endpoints {
     size_t n_gone;
 };
 
-/* The state file forgot them (alerter/persist.c): gone emptied. */
+/* A URL whose part of the state file the next save is to forget (a copy is kept); gone emptied once it did. */
+void endpoints_gone_add(struct endpoints *t, const char *url);
 void endpoints_gone_clear(struct endpoints *t);
 
 /* An empty table whose alerts go to d. */

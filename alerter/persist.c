@@ -38,11 +38,13 @@ static void failed(struct persist *ps, const char *what, const char *err)
     if (ratelimit_allow(&ps->rl, cw_mono_ns())) log_error("%s: %s", what, err);
 }
 
-/* The hash of the text of d's section s. */
+/* The hash of the text of d's section s ("plain" without its workers: they move with every result, and go alone). */
 static uint64_t section_hash(const struct statefile_data *d, enum statefile_section s, struct cw_buf *scratch)
 {
+    struct statefile_data bits = { .plain = d->plain };
+    bits.plain.n_workers = 0;
     cw_buf_reset(scratch);
-    statefile_section_text(d, s, scratch);
+    statefile_section_text(s == STATEFILE_PLAIN ? &bits : d, s, scratch);
     return cw_hash64_mem(scratch->data, scratch->len) | 1;
 }
 
@@ -169,7 +171,15 @@ void persist_reconfigured(struct persist *ps)
 
 static bool compact_due(const struct persist *ps)
 {
+    if (ps->compact_after_us && cw_mono_us() < ps->compact_after_us) return false; /* after a failure */
     return ps->compact_wanted || (ps->j.bytes > ps->j.base_bytes && ps->j.bytes > ps->compact_min);
+}
+
+/* A compaction that failed: not again before PERSIST_RETRY_US (each try writes the whole base). */
+static void compact_failed(struct persist *ps, const char *err)
+{
+    failed(ps, "cannot compact the alerter state", err);
+    ps->compact_after_us = cw_mono_us() + PERSIST_RETRY_US;
 }
 
 /* The entries of list l of the endpoints from cp_at on, CHUNK at a time, until the list ends (true) or the time
@@ -203,8 +213,13 @@ static void shorten_step(struct persist *ps)
 {
     char err[PATH_MAX + 256];
     int rc = statejournal_shorten_step(&ps->j, PERSIST_SHORTEN_BYTES, err, sizeof err);
-    if (rc < 0) failed(ps, "cannot shorten the alerter state's journal", err);
+    if (rc < 0) {
+        failed(ps, "cannot shorten the alerter state's journal (it stays whole: right, only longer)", err);
+        ps->compact_after_us = cw_mono_us() + PERSIST_RETRY_US;
+        return;
+    }
     if (rc == 0) return;
+    ps->compact_wanted = false;
     ps->compactions++;
     log_info("state file compacted: base %lld bytes, journal %lld bytes", (long long)ps->j.base_bytes,
              (long long)ps->j.bytes);
@@ -221,11 +236,10 @@ void persist_compact_step(struct persist *ps, const struct endpoints *t, const s
     if (!statejournal_compacting(&ps->j)) {
         if (ps->need_base || !compact_due(ps)) return;
         if (statejournal_compact_begin(&ps->j, err, sizeof err) != 0) {
-            failed(ps, "cannot compact the alerter state", err);
+            compact_failed(ps, err);
             return;
         }
         ps->cp_at = 0;
-        ps->compact_wanted = false;
         log_info("compacting the state file: the journal's %lld bytes are more than the base's %lld",
                  (long long)ps->j.bytes, (long long)ps->j.base_bytes);
     }
@@ -234,7 +248,7 @@ void persist_compact_step(struct persist *ps, const struct endpoints *t, const s
         enum statefile_list l = ps->j.cp.list;
         int done = compact_list(ps, t, l, until, err, sizeof err);
         if (done < 0) {
-            failed(ps, "cannot compact the alerter state", err);
+            compact_failed(ps, err);
             return;
         }
         if (!done) return; /* the next chunk after the next save */
@@ -242,7 +256,7 @@ void persist_compact_step(struct persist *ps, const struct endpoints *t, const s
         ps->cp_at = 0; /* the next list */
         struct statefile_data none = { 0 };
         if (statejournal_compact_items(&ps->j, l + 1, &none, err, sizeof err) != 0) {
-            failed(ps, "cannot compact the alerter state", err);
+            compact_failed(ps, err);
             return;
         }
         if (cw_mono_us() >= until) return;
@@ -252,7 +266,7 @@ void persist_compact_step(struct persist *ps, const struct endpoints *t, const s
     int rc = statejournal_compact_finish(&ps->j, &sections, err, sizeof err);
     persist_sections_free(&sections);
     if (rc != 0) {
-        failed(ps, "cannot compact the alerter state", err);
+        compact_failed(ps, err);
         return;
     }
     shorten_step(ps); /* the journal's first part now; what is left after the following saves */
@@ -348,9 +362,22 @@ static void note_loaded(struct persist *ps, struct endpoints *t, const struct st
 {
     statejournal_init(&ps->j, ps->path, data->next_seq, data->journal_good);
     ps->need_base = ps->fresh = data->journal_from == 0; /* a file of before the journal: written whole once */
-    ps->compact_wanted = restored < data->n_eps;         /* entries of endpoints no longer configured */
+    ps->compact_wanted = restored < data->n_eps;         /* entries of endpoints no longer configured: space */
     struct persist_unit u;
     for (size_t i = 0; i < t->n; i++) t->all[i].saved_hash = persist_gather_unit(t, &t->all[i], &u);
+}
+
+/* The parts of the files for URLs not configured now: the first line forgets them (were one configured again by a
+ * reload and stay plainly up, no line would ever mention it, and a restart before a compaction would bring the old
+ * state back). */
+static void forget_unconfigured(struct endpoints *t, const struct statefile_data *d)
+{
+    for (size_t i = 0; i < d->n_eps; i++)
+        if (!endpoints_find(t, d->eps[i].url)) endpoints_gone_add(t, d->eps[i].url);
+    for (size_t i = 0; i < d->n_voters; i++)
+        if (d->voters[i].url && !endpoints_find(t, d->voters[i].url)) endpoints_gone_add(t, d->voters[i].url);
+    for (size_t i = 0; i < d->n_votes; i++)
+        if (d->votes[i].url && !endpoints_find(t, d->votes[i].url)) endpoints_gone_add(t, d->votes[i].url);
 }
 
 void persist_load(struct persist *ps, struct endpoints *t, struct dispatch *d, const struct cw_config *cfg,
@@ -374,6 +401,7 @@ void persist_load(struct persist *ps, struct endpoints *t, struct dispatch *d, c
     restore_voters(t, &data);
     size_t jobs = dispatch_restore(d, cfg, &data, now_mono);
     note_loaded(ps, t, &data, restored);
+    forget_unconfigured(t, &data);
     log_info("state restored from %s and %zu journal line%s%s: %zu endpoint%s (%zu down), %zu alert%s, %zu "
              "undelivered message%s",
              ps->path, data.journal_lines, cw_plural((long long)data.journal_lines),

@@ -33,6 +33,7 @@
 #define PERSIST_CHUNK_US 100000      /* the compaction's work after one save, at most (then the loop goes on) */
 #define PERSIST_COMPACT_MIN (1 << 20) /* no compaction for a journal smaller than this */
 #define PERSIST_SHORTEN_BYTES (16 << 20) /* the journal's copy after a compaction: at most this much after a save */
+#define PERSIST_RETRY_US (60 * 1000000LL) /* no compaction for this long after one failed */
 
 struct persist {
     char path[PATH_MAX]; /* run_dir/STATEFILE_NAME: the base */
@@ -41,6 +42,7 @@ struct persist {
     bool need_base;      /* the next save writes the whole base */
     bool fresh;          /* ... and the journal on disk is none of this process's: removed first */
     bool compact_wanted; /* compact at the next save even when the journal is small (stale entries in the files) */
+    int64_t compact_after_us; /* monotonic: no compaction before (after a failed one); 0: none failed */
     size_t cp_at;        /* the compaction's next endpoint in its current list (statejournal's cp.list) */
     int64_t saves, errors; /* saves that got the state on disk; failed writes of either file */
     int64_t lines, compactions, base_writes;

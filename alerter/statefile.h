@@ -8,9 +8,8 @@
  * says with "journal_from" which line comes first on top of it; a base without it (older alerters) has no journal.
  * statefile_load reads the base then replays the journal's lines in order (alerter/statefile_replay.c), so that
  * what it gives back is the last save; a torn last line (a crash mid-append) was never acknowledged and is left
- * out. The base is rewritten now and then (compaction, alerter/statejournal.c), atomically (cw_write_file_atomic:
- * temporary file, fsync, rename, fsync of the directory) by statefile_save; what goes in is gathered by
- * alerter/persist.c, and when it is written is decided by alerter/savepolicy.c: at most one write per pass of the
+ * out. A save appends a line and the base is rewritten now and then (alerter/statejournal.c: whole, or compacted
+ * in chunks, with the text pieces of alerter/statefile_write.c); what goes in is gathered by alerter/persist.c, and when it is written is decided by alerter/savepolicy.c: at most one write per pass of the
  * loop when a state changed or an alert was raised or delivered, and at most one every few seconds for mere
  * counter changes. Loading gives
  * back what was saved so that a restarted alerter neither repeats a DOWN for an endpoint already down, nor
@@ -175,7 +174,8 @@ void statefile_tail_text(const struct statefile_data *d, struct cw_buf *out);
 uint64_t statefile_unit_hash(const struct statefile_endpoint *rec, const struct statefile_voter *voters, size_t n_voters,
                              const struct statefile_vote *vote);
 
-/* Writes d to path atomically. Returns 0, or -1 with a one-line reason in err. */
+/* Writes d to path atomically as a whole file with no journal (the alerter writes its base through
+ * alerter/statejournal.h; tests write a file of before the journal with this). 0, or -1 with a reason in err. */
 int statefile_save(const char *path, const struct statefile_data *d, char *err, size_t errlen);
 
 /* Reads path (the base) and path STATEJOURNAL_SUFFIX (its journal, when the base has "journal_from") into d

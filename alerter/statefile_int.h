@@ -1,4 +1,4 @@
-/* alerter/statefile_int.h — the state file's JSON helpers shared by alerter/statefile.c (saving the file),
+/* alerter/statefile_int.h — the state file's JSON helpers shared by alerter/statefile_write.c (writing it),
  * alerter/statefile_load.c (loading it), alerter/statefile_replay.c (its journal) and alerter/statefile_incident.c
  * and statefile_loc.c (the incident, flapping, per-channel and location parts of it). Not for other callers. */
 #ifndef CW_ALERTER_STATEFILE_INT_H

@@ -1,6 +1,7 @@
 /* alerter/statefile_write.c — the state file's JSON as written: the whole file (statefile_save), its pieces for the
  * journal and the compaction (alerter/statejournal.h), and the hash of what an endpoint's part of it holds (what
- * tells a journal which endpoints changed). The format: docs/alerts.md "The state file"; loading: statefile.c. */
+ * tells a journal which endpoints changed). The format: docs/alerts.md "The state file"; loading:
+ * statefile_load.c and statefile_replay.c. */
 #include "alerter/statefile.h"
 #include "alerter/statefile_int.h"
 
@@ -289,7 +290,7 @@ static uint64_t mix_str(uint64_t h, const char *s)
     return mix_word(h, last ^ (uint64_t)len << 56);
 }
 
-/* Every field endpoint_json and sf_incident_json write (tests/unit/test_statefile_hash.c changes each one). */
+/* Every field endpoint_json and sf_incident_json write (tests/unit/test_statejournal.c changes each one). */
 static uint64_t record_hash(uint64_t h, const struct statefile_endpoint *e)
 {
     const struct astate *s = &e->st;

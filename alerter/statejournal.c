@@ -136,6 +136,8 @@ int statejournal_append(struct statejournal *j, const struct cw_buf *text, char 
         rc = -2;
     } else if (write_all(fd, text->data, text->len) != 0 || fdatasync(fd) != 0) {
         snprintf(err, errlen, "cannot write %s: %s", j->path, strerror(errno));
+    } else if (st.st_size == 0 && sync_dir_of(j->path) != 0 && errno != EINVAL) { /* a new file: its name too */
+        snprintf(err, errlen, "cannot sync the directory of %s: %s", j->path, strerror(errno));
     } else {
         j->bytes += (int64_t)text->len;
         j->next_seq++;
@@ -277,10 +279,7 @@ int statejournal_compact_finish(struct statejournal *j, const struct statefile_d
     if (rename(j->tmp, j->base) != 0) return cp_failed(j, "rename", err, errlen);
     note_base(j);
     cw_buf_free(&j->cp.buf);
-    if (sync_dir_of(j->base) != 0) {
-        snprintf(err, errlen, "cannot sync the directory of %s: %s", j->base, strerror(errno));
-        return -1;
-    }
+    (void)sync_dir_of(j->base); /* best effort, as cw_write_file_atomic: some file systems refuse it */
     return shorten_begin(j, err, errlen);
 }
 
@@ -306,6 +305,20 @@ void statejournal_shorten_abort(struct statejournal *j)
     unlink(j->short_tmp);
 }
 
+/* Up to len bytes from in at *at to the end of out: copy_file_range (no copy through user space), or read and write
+ * where the file system or kernel has none. */
+static ssize_t copy_bytes(int in, loff_t *at, int out, size_t len)
+{
+    ssize_t n = copy_file_range(in, at, out, NULL, len, 0);
+    if (n >= 0 || (errno != ENOSYS && errno != EXDEV && errno != EINVAL && errno != EOPNOTSUPP)) return n;
+    char buf[65536];
+    n = pread(in, buf, len < sizeof buf ? len : sizeof buf, *at);
+    if (n <= 0) return n;
+    if (write_all(out, buf, (size_t)n) != 0) return -1;
+    *at += n;
+    return n;
+}
+
 static int shorten_failed(struct statejournal *j, const char *what, char *err, size_t errlen)
 {
     snprintf(err, errlen, "cannot %s %s: %s", what, j->short_tmp, strerror(errno ? errno : EIO));
@@ -323,7 +336,7 @@ int statejournal_shorten_step(struct statejournal *j, int64_t max_bytes, char *e
     errno = 0;
     while (j->sh.at < end && max_bytes > 0) {
         size_t want = (size_t)(end - j->sh.at < max_bytes ? end - j->sh.at : max_bytes);
-        ssize_t n = copy_file_range(in, &at, j->sh.fd, NULL, want, 0);
+        ssize_t n = copy_bytes(in, &at, j->sh.fd, want);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;
         j->sh.at += n;
@@ -343,9 +356,6 @@ int statejournal_shorten_step(struct statejournal *j, int64_t max_bytes, char *e
         return -1;
     }
     j->bytes = end;
-    if (sync_dir_of(j->path) != 0) {
-        snprintf(err, errlen, "cannot sync the directory of %s: %s", j->path, strerror(errno));
-        return -1; /* in place all the same */
-    }
+    (void)sync_dir_of(j->path); /* best effort, as cw_write_file_atomic */
     return 1;
 }

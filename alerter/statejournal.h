@@ -40,7 +40,8 @@ struct statejournal {
     char base[PATH_MAX], path[PATH_MAX], tmp[PATH_MAX]; /* the base, the journal, the compaction's file */
     char short_tmp[PATH_MAX + 8];                         /* the shortened journal being copied */
     int64_t next_seq;   /* seq of the next line */
-    int64_t bytes;      /* the journal's length as this process wrote it (whole lines only) */
+    int64_t bytes;      /* the journal's length as this process wrote it (whole lines only); INT64_MAX after the
+                         * journal could not be emptied: the next append finds it shorter and asks for the base */
     int64_t base_bytes; /* the base's length when last written or read */
     uint64_t base_dev, base_ino; /* the base as last written or read (another file there: the base again) */
     struct {            /* the compaction under way (fd >= 0) */
@@ -87,8 +88,9 @@ int statejournal_write_base(struct statejournal *j, const struct statefile_data 
                             size_t errlen);
 
 /* Compaction: begin (0, or -1 with err), items of one list after another (lists in enum order; d's entries of
- * list l), finish with d's sections (renames; 0 or -1 with err: then the base and journal are as before), or abort
- * (a reload: the endpoint table it walked changed). */
+ * list l), finish with d's sections (the new base renamed into place, the journal's shortening begun: 0; -1 with
+ * err: a failure before the rename leaves the base and journal as they were, one after it the old journal whole,
+ * which is still right with the new base), or abort (a reload: the endpoint table it walked changed). */
 bool statejournal_compacting(const struct statejournal *j);
 int statejournal_compact_begin(struct statejournal *j, char *err, size_t errlen);
 int statejournal_compact_items(struct statejournal *j, enum statefile_list l, const struct statefile_data *d, char *err,

@@ -257,7 +257,7 @@ int web_ids_update(struct web_model *m, const struct cw_config *cfg, size_t *n_u
         m->endpoints[i].config = cfg;
     }
     int rc = 0;
-    if (n_rekeyed > 64 + m->n / 16) rc = rebuild_keys(m, err, errlen); /* many: at once */
+    if (n_rekeyed + m->n_moved_ids > 64 + m->n / 16) rc = rebuild_keys(m, err, errlen); /* many: at once */
     else
         for (size_t k = 0; k < n_rekeyed && rc == 0; k++) rc = rekey(m, rekeyed[k], err, errlen);
     free(rekeyed);

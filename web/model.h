@@ -208,7 +208,8 @@ struct web_model {
      * header, per endpoint (web_live.locs points here, locs_pooled); an endpoint of several has its own array. */
     struct web_loc *loc_pool;
     char *ids;                /* every endpoint's ID, each ending in '\0' (web_endpoint.id points here) */
-    char **moved_ids;         /* the IDs a reload changed in place (web_ids_update), each its own string */
+    char **moved_ids;         /* the IDs reloads changed in place (web_ids_update), each its own string; past
+                               * 64 + n / 16 of them the IDs' buffer is built again */
     size_t n_moved_ids;
     struct web_layout layout; /* the page's order and groups (web/layout.h), built with the entries */
     struct seqgap gaps;       /* results per worker: what the web missed */

@@ -15,8 +15,13 @@ def _replay(base, journal_text):
     expect = start
     if start is not None:
         lines = journal_text.split("\n")[:-1]  # what follows the last newline is a torn line: ignored
-        for text in lines:
-            line = json.loads(text)
+        for k, text in enumerate(lines):
+            try:
+                line = json.loads(text)
+            except ValueError:
+                if k == len(lines) - 1:
+                    break  # a whole last line that cannot be read: left out too
+                raise
             assert line["journal"] == 1, line
             if line["seq"] < start:
                 continue

@@ -289,15 +289,39 @@ static json_object *section(struct sf_loader *l, json_object *o, const char *k, 
     return sf_get(l, o, k, json_type_array);
 }
 
+/* Each element of arr (NULL: none) handed to one, once it is checked to be an object (else why names it). */
+static void each_object(struct sf_loader *l, json_object *arr, const char *why, struct statefile_data *d,
+                        void (*one)(struct sf_loader *, json_object *, struct statefile_data *))
+{
+    size_t n = arr ? json_object_array_length(arr) : 0;
+    for (size_t i = 0; i < n && !l->why; i++) {
+        json_object *o = json_object_array_get_idx(arr, i);
+        if (!json_object_is_type(o, json_type_object)) l->why = why;
+        else one(l, o, d);
+    }
+}
+
+static void one_endpoint(struct sf_loader *l, json_object *o, struct statefile_data *d)
+{
+    load_endpoint(l, o, &d->eps[d->n_eps++]);
+}
+
+static void one_alert(struct sf_loader *l, json_object *o, struct statefile_data *d)
+{
+    d->alerts[d->n_alerts] = load_alert(l, o, &d->alert_held[d->n_alerts]);
+    d->n_alerts++;
+}
+
+static void one_job(struct sf_loader *l, json_object *o, struct statefile_data *d)
+{
+    load_job(l, o, &d->jobs[d->n_jobs++]);
+}
+
 static void load_endpoints(struct sf_loader *l, json_object *eps, struct statefile_data *d)
 {
     size_t n = eps ? json_object_array_length(eps) : 0;
     d->eps = cw_xcalloc(n ? n : 1, sizeof *d->eps);
-    for (size_t i = 0; i < n && !l->why; i++) {
-        json_object *o = json_object_array_get_idx(eps, i);
-        if (!json_object_is_type(o, json_type_object)) l->why = "endpoint is not an object";
-        else load_endpoint(l, o, &d->eps[d->n_eps++]);
-    }
+    each_object(l, eps, "endpoint is not an object", d, one_endpoint);
 }
 
 static void load_alerts(struct sf_loader *l, json_object *alerts, struct statefile_data *d)
@@ -305,25 +329,14 @@ static void load_alerts(struct sf_loader *l, json_object *alerts, struct statefi
     size_t n = alerts ? json_object_array_length(alerts) : 0;
     d->alerts = cw_xcalloc(n ? n : 1, sizeof *d->alerts);
     d->alert_held = cw_xcalloc(n ? n : 1, sizeof *d->alert_held);
-    for (size_t i = 0; i < n && !l->why; i++) {
-        json_object *o = json_object_array_get_idx(alerts, i);
-        if (!json_object_is_type(o, json_type_object)) l->why = "alert is not an object";
-        else {
-            d->alerts[d->n_alerts] = load_alert(l, o, &d->alert_held[d->n_alerts]);
-            d->n_alerts++;
-        }
-    }
+    each_object(l, alerts, "alert is not an object", d, one_alert);
 }
 
 static void load_jobs(struct sf_loader *l, json_object *jobs, struct statefile_data *d)
 {
     size_t n = jobs ? json_object_array_length(jobs) : 0;
     d->jobs = cw_xcalloc(n ? n : 1, sizeof *d->jobs);
-    for (size_t i = 0; i < n && !l->why; i++) {
-        json_object *o = json_object_array_get_idx(jobs, i);
-        if (!json_object_is_type(o, json_type_object)) l->why = "job is not an object";
-        else load_job(l, o, &d->jobs[d->n_jobs++]);
-    }
+    each_object(l, jobs, "job is not an object", d, one_job);
 }
 
 unsigned sf_load_sections(struct sf_loader *l, json_object *o, struct statefile_data *d, bool base)
